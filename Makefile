@@ -1,0 +1,124 @@
+# LEBEN — build, run, test and benchmark.
+#
+#   make            install missing Debian packages, build build/leben
+#   make run        build, create a demo node home (once) and start a single node
+#   make check      build everything and run every test; ends with "N passed, N failed"
+#   make bench      ledger benchmark (figures in docs/performance.md)
+#   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
+#   make clean      remove build/
+#
+# Options (make VAR=value):
+#   SANITIZE=1       build with AddressSanitizer + UBSan (-fno-sanitize-recover) into build/asan
+#   WERROR=1         treat warnings as errors (CI sets it)
+#   FUZZ_SECONDS=N   seconds per fuzz harness (make check uses CHECK_FUZZ_SECONDS, default 8)
+#   HOME_DIR=DIR     node home for make run (default .leben-demo)
+#   DEPS=0           do not run scripts/deps.sh
+
+CC       ?= cc
+FUZZCC   ?= clang
+PKGS     := libsodium sqlite3 libmicrohttpd jansson libcurl openssl gmp lua5.4 libseccomp libpng libjpeg
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wformat=2 -Wno-unused-parameter
+CSTD     := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+OPT      ?= -O2 -g
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+DEPS     ?= 1
+
+ifeq ($(SANITIZE),1)
+B        := build/asan
+OPT      := -O1 -g -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+B        := build
+SANFLAGS :=
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS_ALL := $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -Iinclude -Isrc $(PKG_CFLAGS) -pthread -MMD -MP
+LIBS       := $(PKG_LIBS) -lm -pthread
+
+SRCS      := $(sort $(wildcard src/*/*.c))
+OBJS      := $(SRCS:%.c=$(B)/obj/%.o)
+CLI_SRCS  := $(sort $(wildcard cli/*.c))
+CLI_OBJS  := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRCS:= $(sort $(wildcard bench/bench_*.c))
+BENCH_BINS:= $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OBJS := $(SRCS:%.c=build/fuzz/obj/%.o)
+FUZZFLAGS := $(CSTD) -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -pthread \
+             -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+.PHONY: all deps run check unit fuzz-build fuzz bench clean
+.DEFAULT_GOAL := all
+
+all: deps $(B)/leben
+
+deps:
+ifeq ($(DEPS),1)
+	@scripts/deps.sh
+endif
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/libleben.a: $(OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/leben: $(CLI_OBJS) $(B)/libleben.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(B)/libleben.a $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libleben.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libleben.a $(LIBS) -lcmocka
+
+$(B)/bench/%: bench/%.c $(B)/libleben.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libleben.a $(LIBS)
+
+unit: $(UNIT_BINS)
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZFLAGS) -c $< -o $@
+
+build/fuzz/libleben.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libleben.a
+	$(FUZZCC) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libleben.a $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Everything `make check` runs: normal build, sanitizer build, fuzzers, then the suite.
+check:
+ifeq ($(DEPS),1)
+	@scripts/deps.sh --test
+endif
+	@$(MAKE) --no-print-directory DEPS=0 all unit $(BENCH_BINS)
+	@$(MAKE) --no-print-directory DEPS=0 SANITIZE=1 unit
+	@$(MAKE) --no-print-directory DEPS=0 fuzz-build
+	@scripts/check.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	@FUZZ_ONLY=1 CHECK_FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/check.sh
+
+HOME_DIR ?= .leben-demo
+run: all
+	@scripts/run.sh $(B)/leben $(HOME_DIR)
+
+bench: all $(BENCH_BINS)
+	@scripts/bench.sh
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
