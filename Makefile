@@ -4,6 +4,7 @@
 #   make run        build, create a demo node home (once) and start a single node
 #   make check      build everything and run every test; ends with "N passed, N failed"
 #   make bench      ledger benchmark (figures in docs/performance.md)
+#   make bench-X    benchmark of module X (knowledge, data, crypto, ...)
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
 #   make clean      remove build/
 #
@@ -117,6 +118,10 @@ run: all
 
 bench: all $(BENCH_BINS)
 	@scripts/bench.sh
+
+# make bench-knowledge, bench-data, bench-crypto, ...: runs build/bench/bench_<name>
+bench-%: all $(BENCH_BINS)
+	@if [ -x scripts/bench-$*.sh ]; then scripts/bench-$*.sh; else $(B)/bench/bench_$*; fi
 
 clean:
 	rm -rf build

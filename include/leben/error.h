@@ -76,5 +76,8 @@ int lb_errf(struct lb_errmsg *em, int code, const char *fmt, ...)
 int lb_errwrap(struct lb_errmsg *em, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reset em to LB_OK and an empty message. */
 void lb_errclear(struct lb_errmsg *em);
+/* Code of a symbolic name ("LB_ENONCEUSED", as lb_errname gives it), or -1 if unknown. Used
+ * by API clients to turn an error name received over the wire back into a code. */
+int lb_err_from_name(const char *name);
 
 #endif

@@ -78,3 +78,13 @@ void lb_errclear(struct lb_errmsg *em)
 		em->text[0] = '\0';
 	}
 }
+
+int lb_err_from_name(const char *name)
+{
+	if (!name)
+		return -1;
+	for (int code = 0; code < LB_ERR_COUNT_; code++)
+		if (errtab[code].name && !strcmp(errtab[code].name, name))
+			return code;
+	return -1;
+}

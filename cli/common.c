@@ -1,0 +1,191 @@
+/*
+ * Helpers shared by the `leben` subcommands: home and node resolution, passphrases from the
+ * environment or the terminal, key loading, error printing, amounts.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "leben/base.h"
+
+const char *cli_home(const char *opt)
+{
+	static char buf[4096];
+	const char *h = opt ? opt : getenv("LEBEN_HOME");
+	if (h && *h) {
+		snprintf(buf, sizeof buf, "%s", h);
+	} else {
+		const char *u = getenv("HOME");
+		snprintf(buf, sizeof buf, "%s/.leben", u && *u ? u : ".");
+	}
+	return buf;
+}
+
+const char *cli_node_url(const char *opt, const char *home)
+{
+	static char buf[512];
+	const char *u = opt ? opt : getenv("LEBEN_NODE");
+	if (u && *u) {
+		snprintf(buf, sizeof buf, "%s", u);
+		size_t n = strlen(buf);
+		while (n > 0 && buf[n - 1] == '/')
+			buf[--n] = 0;
+		return buf;
+	}
+	int port = 7800;
+	char path[4200];
+	snprintf(path, sizeof path, "%s/config.json", home);
+	json_t *cfg = json_load_file(path, 0, NULL);
+	if (cfg) {
+		json_t *p = json_object_get(cfg, "api_port");
+		if (json_is_integer(p) && json_integer_value(p) > 0 && json_integer_value(p) < 65536)
+			port = (int)json_integer_value(p);
+		json_decref(cfg);
+	}
+	snprintf(buf, sizeof buf, "http://127.0.0.1:%d", port);
+	return buf;
+}
+
+static int read_tty(FILE *tty, const char *prompt, char *buf, size_t n)
+{
+	struct termios old, noecho;
+	int fd = fileno(tty);
+	fprintf(tty, "%s", prompt);
+	fflush(tty);
+	bool restore = tcgetattr(fd, &old) == 0;
+	if (restore) {
+		noecho = old;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSAFLUSH, &noecho);
+	}
+	char *r = fgets(buf, (int)n, tty);
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	fprintf(tty, "\n");
+	if (!r)
+		return 1;
+	buf[strcspn(buf, "\r\n")] = 0;
+	return 0;
+}
+
+int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm)
+{
+	const char *env = getenv("LEBEN_PASSPHRASE");
+	if (env) {
+		if (strlen(env) >= n)
+			return cli_failf("passphrase", "LEBEN_PASSPHRASE is longer than %zu bytes",
+					 n - 1);
+		snprintf(buf, n, "%s", env);
+		return 0;
+	}
+	FILE *tty = fopen("/dev/tty", "r+");
+	if (!tty)
+		return cli_failf("passphrase",
+				 "no terminal to ask for the passphrase; set LEBEN_PASSPHRASE");
+	int rc = read_tty(tty, prompt, buf, n);
+	if (!rc && confirm) {
+		char again[256];
+		rc = read_tty(tty, "Repeat the passphrase: ", again, sizeof again);
+		if (!rc && strcmp(again, buf)) {
+			fprintf(stderr, "leben: the two passphrases differ; nothing was changed\n");
+			rc = 1;
+		}
+		sodium_memzero(again, sizeof again);
+	}
+	fclose(tty);
+	if (rc)
+		sodium_memzero(buf, n);
+	return rc;
+}
+
+int cli_load_key(const char *home, const char *name, struct lb_keypair *kp)
+{
+	char dir[4200], pass[256], prompt[128];
+	struct lb_errmsg em;
+	snprintf(dir, sizeof dir, "%s/keys", home);
+	snprintf(prompt, sizeof prompt, "Passphrase for key '%s': ", name);
+	if (cli_passphrase(pass, sizeof pass, prompt, false))
+		return 1;
+	int rc = lb_keystore_load(dir, name, pass, kp, &em);
+	sodium_memzero(pass, sizeof pass);
+	if (rc == LB_ENOTFOUND)
+		return cli_fail("key", &em, "'leben keys list' shows the keys in this home");
+	if (rc)
+		return cli_fail("key", &em, NULL);
+	return 0;
+}
+
+int cli_fail(const char *cmd, const struct lb_errmsg *em, const char *hint)
+{
+	fprintf(stderr, "leben %s: %s\n", cmd,
+		em && em->text[0] ? em->text : lb_strerror(em ? em->code : LB_EINTERNAL));
+	if (hint)
+		fprintf(stderr, "  hint: %s\n", hint);
+	return 1;
+}
+
+int cli_failf(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "leben %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return 1;
+}
+
+void cli_print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}
+
+int cli_parse_amount(const char *s, uint64_t *out)
+{
+	uint64_t whole = 0, frac = 0;
+	int fdigits = 0;
+	const char *p = s;
+	if (!*p)
+		return LB_EMALFORMED;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (whole > (UINT64_MAX / 1000000 - 9) / 10)
+			return LB_ERANGE;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (++fdigits > 6)
+				return LB_ERANGE;
+			frac = frac * 10 + (uint64_t)(*p - '0');
+		}
+		if (fdigits == 0)
+			return LB_EMALFORMED;
+	}
+	if (*p || p == s)
+		return LB_EMALFORMED;
+	while (fdigits++ < 6)
+		frac *= 10;
+	*out = whole * 1000000 + frac;
+	return LB_OK;
+}
+
+const char *cli_format_amount(uint64_t v, char *buf, size_t n)
+{
+	snprintf(buf, n, "%llu.%06llu", (unsigned long long)(v / 1000000),
+		 (unsigned long long)(v % 1000000));
+	char *e = buf + strlen(buf) - 1;
+	while (*e == '0')
+		*e-- = 0;
+	if (*e == '.')
+		*e = 0;
+	return buf;
+}

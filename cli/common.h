@@ -1,0 +1,38 @@
+/*
+ * Helpers shared by the `leben` subcommands: where the home directory is, which node to talk
+ * to, reading a passphrase, loading a key, printing errors and JSON.
+ */
+#ifndef LEBEN_CLI_COMMON_H
+#define LEBEN_CLI_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "leben/crypto.h"
+#include "leben/error.h"
+
+/* Home directory: the --home value if given, else $LEBEN_HOME, else ~/.leben. Returns a
+ * static buffer. */
+const char *cli_home(const char *opt);
+/* API base URL: the --node value, else $LEBEN_NODE, else the API port in <home>/config.json,
+ * else http://127.0.0.1:7800. Returns a static buffer. */
+const char *cli_node_url(const char *opt, const char *home);
+/* Passphrase from $LEBEN_PASSPHRASE, else asked on the terminal without echo (twice when
+ * confirm is set). Returns 0, or prints why not and returns 1. */
+int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm);
+/* Load <home>/keys/<name>.key, asking for the passphrase. Prints the error and returns 1 on
+ * failure. */
+int cli_load_key(const char *home, const char *name, struct lb_keypair *kp);
+/* "leben <cmd>: <message>" on stderr (and a hint line when given); returns 1. */
+int cli_fail(const char *cmd, const struct lb_errmsg *em, const char *hint);
+int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Pretty JSON on stdout followed by a newline. */
+void cli_print_json(json_t *j);
+/* Parse a credit amount "12", "12.5" or "0.000001" (6 decimals) into micro-units. */
+int cli_parse_amount(const char *s, uint64_t *out);
+/* Format micro-units as a decimal string ("12.500000" -> "12.5"). buf >= 32 bytes. */
+const char *cli_format_amount(uint64_t v, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * The node's HTTP/JSON API (docs/api.md) on libmicrohttpd, and a small libcurl client for
+ * it that the CLI uses.
+ */
+#ifndef LEBEN_API_H
+#define LEBEN_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/error.h"
+#include "leben/ledger.h"
+
+struct lb_api;
+
+struct lb_api_options {
+	const char *bind_addr;      /* "127.0.0.1" (default: loopback only) */
+	uint16_t port;              /* 0: pick a free port (see lb_api_port) */
+	size_t max_body;            /* request body limit, default 8 MiB */
+	size_t max_batch;           /* txs per POST /v1/txs, default 10000 */
+	unsigned threads;           /* worker threads, default = cores */
+};
+void lb_api_options_init(struct lb_api_options *o);
+
+/* Start serving l (borrowed; must outlive the server). */
+int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_options *o,
+		 struct lb_errmsg *em);
+uint16_t lb_api_port(const struct lb_api *a);
+void lb_api_stop(struct lb_api *a);
+
+/* ---- client ------------------------------------------------------------------------------ */
+
+/* GET base_url + path. On HTTP success *out is the parsed JSON body (caller decrefs). On an
+ * API error the server's {"error":{"code","message"}} becomes the return code (mapped back to
+ * the lb_err of that name) and em's text. Connection problems: LB_EUNAVAILABLE with advice. */
+int lb_client_get(const char *base_url, const char *path, json_t **out, struct lb_errmsg *em);
+/* POST a JSON body (borrowed) to base_url + path. */
+int lb_client_post(const char *base_url, const char *path, json_t *body, json_t **out,
+		   struct lb_errmsg *em);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * Extractors of the data layer: what LEBEN reads from a data file to describe it in the
+ * hexahedron's "data features" facet, without keeping or sending the data itself.
+ *   - tables (CSV/TSV): column types, missing values, distinct counts, min/max/mean/sd,
+ *     quantiles and histograms;
+ *   - HL7 FHIR R4 JSON (a Bundle or one resource): resource counts, codes, dates, patients;
+ *   - text (clinical notes): encoding, length, language, frequent terms;
+ *   - images (PNG, JPEG): dimensions, channels, bit depth, and 8-bit luma for perceptual hashing.
+ * Every function is pure over the bytes given; malformed input gives an error whose message
+ * names the byte offset (and line where that helps). Results convert to JSON (jansson).
+ */
+#ifndef LEBEN_DATA_EXTRACT_H
+#define LEBEN_DATA_EXTRACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+
+/* ---- tables ------------------------------------------------------------------------------ */
+
+enum lb_col_type {
+	LB_COL_EMPTY,   /* every value missing */
+	LB_COL_INTEGER, /* every present value an integer */
+	LB_COL_REAL,    /* every present value a number */
+	LB_COL_BOOLEAN, /* true/false, yes/no, t/f */
+	LB_COL_DATE,    /* ISO 8601 date or date-time (YYYY-MM-DD...) */
+	LB_COL_TEXT,    /* anything else */
+};
+
+#define LB_CSV_HIST_BINS 10
+#define LB_CSV_TOP 5
+
+struct lb_csv_top {
+	char *value;    /* owned */
+	size_t count;
+};
+
+/* Profile of one column. Numbers are over present values only. */
+struct lb_csv_column {
+	char *name;                 /* owned; header text or "column N" */
+	enum lb_col_type type;
+	size_t count;               /* rows */
+	size_t missing;             /* empty or a missing marker (NA, N/A, NaN, null, ?, ...) */
+	size_t distinct;            /* distinct present values (exact, by 64-bit hash) */
+	/* numeric columns (INTEGER, REAL, BOOLEAN as 0/1) */
+	double min, max, mean, sd;  /* sd is the sample standard deviation (n-1) */
+	double q25, median, q75;    /* linear interpolation between order statistics (numpy's) */
+	double skew;                /* adjusted Fisher-Pearson sample skewness, 0 if n < 3 */
+	size_t hist[LB_CSV_HIST_BINS]; /* equal-width bins over [min,max], last bin closed */
+	double *values;             /* owned; the present numeric values in row order */
+	size_t nvalues;
+	/* text and date columns */
+	char *min_text, *max_text;  /* owned; byte-wise smallest/largest present value */
+	struct lb_csv_top top[LB_CSV_TOP]; /* most frequent values (ties: first seen) */
+	size_t ntop;
+	size_t max_length;          /* longest value in bytes */
+};
+
+struct lb_csv_options {
+	char delimiter;   /* 0: detect among ',', ';', '\t', '|', ' ' */
+	int header;       /* -1 detect, 0 no header row, 1 header row */
+	size_t skip_rows; /* rows to drop before the header/data; leading rows whose field count
+			     differs from the table's are dropped anyway (sklearn's layout) */
+	size_t max_rows;  /* 0: no limit */
+};
+
+struct lb_csv_profile {
+	char delimiter;
+	bool has_header;
+	size_t skipped_rows;        /* leading rows dropped */
+	size_t rows;                /* data rows */
+	size_t ragged_rows;         /* data rows with fewer or more fields than columns */
+	struct lb_csv_column *cols; /* owned */
+	size_t ncols;
+};
+
+/* Profile CSV text. opt may be NULL (detect everything). LB_EMALFORMED for an unterminated
+ * quote or a NUL byte (message gives line and byte offset); LB_EINVALID for an empty table. */
+int lb_csv_profile(const char *text, size_t len, const struct lb_csv_options *opt,
+		   struct lb_csv_profile *out, struct lb_errmsg *em);
+void lb_csv_profile_release(struct lb_csv_profile *p);
+const char *lb_col_type_name(enum lb_col_type t);
+/* JSON view (caller releases with json_decref); NULL on allocation failure. */
+json_t *lb_csv_profile_json(const struct lb_csv_profile *p);
+
+/* ---- FHIR R4 JSON ------------------------------------------------------------------------ */
+
+struct lb_fhir_count {
+	char *key;    /* owned: resource type, or "system|code" */
+	size_t count;
+};
+
+struct lb_fhir_summary {
+	size_t resources;                 /* resources read (entries of a Bundle, or 1) */
+	struct lb_fhir_count *types;      /* owned; resources per type, sorted by name */
+	size_t ntypes;
+	struct lb_fhir_count *codes;      /* owned; every Coding system|code seen, sorted */
+	size_t ncodes;
+	size_t patients;                  /* distinct patients: Patient resources and references */
+	char first_date[40], last_date[40]; /* earliest/latest FHIR date or dateTime, "" if none */
+	char bundle_type[32];             /* Bundle.type, "" for a single resource */
+};
+
+/* Summarise a Bundle or a single resource of the types LEBEN reads (Patient, Observation,
+ * Condition, Encounter, Consent, Provenance, AuditEvent; other types are counted too).
+ * LB_EMALFORMED for invalid JSON (byte offset, line, column), LB_EINVALID for JSON that is not
+ * FHIR (no resourceType, bad Bundle entries, dates that are not FHIR dates). */
+int lb_fhir_summarise(const char *text, size_t len, struct lb_fhir_summary *out,
+		      struct lb_errmsg *em);
+void lb_fhir_summary_release(struct lb_fhir_summary *s);
+json_t *lb_fhir_summary_json(const struct lb_fhir_summary *s);
+
+/* ---- text -------------------------------------------------------------------------------- */
+
+struct lb_text_profile {
+	bool utf8;             /* the bytes are valid UTF-8 */
+	size_t bytes, chars, words, lines;
+	char language[4];      /* ISO 639-1 guess from stop words ("en", "fr", "de", "es", "it",
+				  "nl", "pt"), "" if unknown */
+	char *terms[10];       /* owned; most frequent words of 4+ letters that are not stop words */
+	size_t term_counts[10];
+	size_t nterms;
+};
+
+/* LB_EMALFORMED if the text contains NUL bytes (binary data). */
+int lb_text_profile(const char *text, size_t len, struct lb_text_profile *out,
+		    struct lb_errmsg *em);
+void lb_text_profile_release(struct lb_text_profile *p);
+json_t *lb_text_profile_json(const struct lb_text_profile *p);
+
+/* ---- images ------------------------------------------------------------------------------ */
+
+struct lb_image {
+	char format[8];   /* "png" or "jpeg" */
+	uint32_t width, height;
+	int channels;     /* in the file: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA/CMYK */
+	int bit_depth;    /* per channel, in the file */
+	uint8_t *luma;    /* owned; width*height 8-bit luma (ITU-R BT.601), or NULL if not asked */
+};
+
+#define LB_IMAGE_MAX_PIXELS (100u * 1000u * 1000u)
+
+/* Read a PNG or JPEG image (detected from its signature). With want_luma the pixels are
+ * decoded to luma. LB_EUNSUPPORTED for other formats, LB_EMALFORMED/LB_ETRUNCATED for damaged
+ * files, LB_ELIMIT above LB_IMAGE_MAX_PIXELS. */
+int lb_image_read(const uint8_t *data, size_t len, bool want_luma, struct lb_image *out,
+		  struct lb_errmsg *em);
+void lb_image_release(struct lb_image *img);
+json_t *lb_image_json(const struct lb_image *img);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * The three-chain ledger of a node: genesis, the tx-type table, state with its write-set and
+ * app hash, the mempool (admission with every check a block would make), block commit,
+ * queries, proofs and full replay verification. Ordering is not here: an orderer (order.h)
+ * receives admitted txs and hands back ordered block cuts.
+ */
+#ifndef LEBEN_LEDGER_H
+#define LEBEN_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+#include "leben/crypto.h"
+#include "leben/tx.h"
+
+/* ---- state access for tx handlers ---------------------------------------------------------- */
+
+/* A view of one chain's state through which a tx reads and writes. Writes made while a tx
+ * is applied are kept only if its apply returns LB_OK. */
+struct lb_state;
+
+#define LB_STATE_KEY_MAX 256
+#define LB_STATE_VALUE_MAX (1 << 20)
+
+/* Read the value under (ns, key). LB_ENOTFOUND if absent. *val is borrowed until the next
+ * write to this state. */
+int lb_state_get(struct lb_state *s, const char *ns, const void *key, size_t klen,
+		 const uint8_t **val, size_t *vlen);
+int lb_state_put(struct lb_state *s, const char *ns, const void *key, size_t klen,
+		 const void *val, size_t vlen);
+int lb_state_del(struct lb_state *s, const char *ns, const void *key, size_t klen);
+/* Convenience for integer values (stored as canonical varints). Absent reads as dflt. */
+int lb_state_get_u64(struct lb_state *s, const char *ns, const void *key, size_t klen,
+		     uint64_t dflt, uint64_t *out);
+int lb_state_put_u64(struct lb_state *s, const char *ns, const void *key, size_t klen,
+		     uint64_t v);
+
+/* What a handler sees when its tx is applied. */
+struct lb_apply_ctx {
+	struct lb_state *state;             /* the tx's chain state */
+	const struct lb_tx *tx;             /* the decoded tx */
+	uint8_t sender_addr[LB_ADDR_LEN];   /* address of tx->sender */
+	uint64_t height;                    /* block height being built */
+	uint64_t time_ms;                   /* block time */
+	struct lb_errmsg *em;               /* where to explain a refusal */
+};
+
+/* ---- the tx-type table ------------------------------------------------------------------- */
+
+/* One row per tx type. Upper modules register their rows at start-up (before
+ * lb_ledger_open); the ledger core never names a type. */
+struct lb_txtype {
+	uint32_t id;         /* wire id, unique; 0x01xx settlement, 0x02xx directory, 0x03xx business */
+	int chain;           /* the chain it belongs to */
+	const char *name;    /* "transfer", "asset.register", ... (unique) */
+	/* Stateless payload check (decode, ranges). LB_EMALFORMED / LB_EINVALID with a message. */
+	int (*check)(const struct lb_tx *tx, struct lb_errmsg *em);
+	/* Apply to state. Return an lb_err with a message in ctx->em to refuse; the ledger then
+	 * discards the tx's writes. Must be deterministic. */
+	int (*apply)(struct lb_apply_ctx *ctx);
+	/* JSON view of the payload (new reference), or NULL. */
+	json_t *(*to_json)(const struct lb_tx *tx);
+	bool fee_exempt;     /* default fee exemption (genesis may override) */
+};
+
+/* Add a row (copied). LB_EEXISTS if the id or name is taken. Thread-safe. */
+int lb_txtype_register(const struct lb_txtype *t);
+/* Borrowed rows; NULL if unknown. */
+const struct lb_txtype *lb_txtype_find(uint32_t id);
+const struct lb_txtype *lb_txtype_by_name(const char *name);
+/* Register the spine's own types (settlement, directory, business core). Idempotent. */
+int lb_ledger_register_core_types(void);
+
+/* Tx type ids of the spine. */
+enum {
+	LB_TX_ISSUE = 0x0101,
+	LB_TX_TRANSFER = 0x0102,
+	LB_TX_BURN = 0x0103,
+	LB_TX_CONVERT = 0x0104,
+	LB_TX_ASSET_REGISTER = 0x0201,
+	LB_TX_ASSET_UPDATE = 0x0202,
+	LB_TX_ASSET_RETIRE = 0x0203,
+	LB_TX_IDENTITY_REGISTER = 0x0301,
+	LB_TX_RECORD = 0x0302,
+};
+
+/* ---- genesis -------------------------------------------------------------------------------- */
+
+/* Create <home>/genesis.json from a JSON description (see docs/operations.md): network name,
+ * time, proposer key, credit partners, conversion rate, fee schedule, initial balances.
+ * The network id is BLAKE2b-256 of the file's bytes. */
+int lb_genesis_write(const char *home, json_t *genesis, struct lb_errmsg *em);
+
+/* ---- the ledger ---------------------------------------------------------------------------- */
+
+struct lb_ledger;
+
+struct lb_ledger_options {
+	const char *home;          /* node home directory (borrowed for the call) */
+	bool sync_full;            /* fsync every block commit (default true) */
+	size_t mempool_max_txs;    /* per chain; default 100000 */
+	size_t mempool_max_bytes;  /* per chain; default 64 MiB */
+	/* Called (under no lock) for every admitted tx, in admission order per chain: the
+	 * orderer's submit. May be NULL. */
+	void (*on_admitted)(void *ctx, int chain, const uint8_t *raw, size_t len);
+	void *on_admitted_ctx;
+};
+void lb_ledger_options_init(struct lb_ledger_options *o);
+
+/* Open (creating the chain databases from genesis.json on first use) the ledger in
+ * opt->home. proposer is copied and signs blocks this node makes (may be NULL for a
+ * read-only ledger). */
+int lb_ledger_open(struct lb_ledger **out, const struct lb_ledger_options *opt,
+		   const struct lb_keypair *proposer, struct lb_errmsg *em);
+void lb_ledger_close(struct lb_ledger *l);
+const uint8_t *lb_ledger_network_id(const struct lb_ledger *l);
+
+/* Result of submitting one tx. */
+struct lb_submit_result {
+	uint8_t id[LB_HASH_LEN];   /* tx id (zero if the bytes could not be decoded) */
+	int chain;                 /* -1 if undecodable */
+	int code;                  /* LB_OK = admitted */
+	char message[512];         /* why it was refused */
+};
+
+/* Decode, verify signatures (in parallel over all cores), then admit in order each of n
+ * raw txs. Admission makes every check applying it would make, against committed state plus
+ * earlier admitted txs; a refused tx changes nothing. Returns LB_OK (see per-tx results). */
+int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
+		     const size_t *lens, struct lb_submit_result *results);
+
+/* One ordered block cut handed back by the orderer. */
+struct lb_cut {
+	int chain;                 /* chain of every tx in it */
+	uint64_t time_ms;          /* block time (the ledger keeps it non-decreasing) */
+	size_t n;                  /* number of txs */
+	const uint8_t *const *raws;/* borrowed tx bytes */
+	const size_t *lens;
+};
+/* Apply a cut as the next block of its chain: every tx applied in order (invalid ones stay
+ * in the block, marked in the validity bitmap, changing nothing), header made and signed,
+ * all committed in one SQL transaction. Height of the new block in *height. */
+int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *height,
+		     struct lb_errmsg *em);
+
+/* ---- queries (JSON views for the API; caller owns the returned reference) ------------------ */
+
+int lb_ledger_status_json(struct lb_ledger *l, json_t **out);
+int lb_ledger_chains_json(struct lb_ledger *l, json_t **out);
+/* height UINT64_MAX means the latest block. */
+int lb_ledger_block_json(struct lb_ledger *l, int chain, uint64_t height, json_t **out,
+			 struct lb_errmsg *em);
+/* Status (pending / committed / invalid), block, position, decoded fields and the
+ * inclusion proof (hex) of a tx. LB_ENOTFOUND for an id never seen. */
+int lb_ledger_tx_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
+		      struct lb_errmsg *em);
+/* Balances, identity and the next usable nonce on each chain (mempool included). */
+int lb_ledger_account_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,
+			   struct lb_errmsg *em);
+/* Binary inclusion proof of a committed tx, anchored in the newest block of anchor_chain
+ * that anchors it (or -1 for none). */
+int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anchor_chain,
+		    struct lb_buf *out, struct lb_errmsg *em);
+/* Next nonce the sender with this address should use on chain (mempool included). */
+uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
+/* Latest committed height of chain. */
+uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
+/* Txs waiting in the mempool of chain. */
+size_t lb_ledger_pending(struct lb_ledger *l, int chain);
+
+/* ---- offline verification ------------------------------------------------------------------ */
+
+/* Replay every chain in home from genesis into a fresh state and check every block hash,
+ * proposer signature, tx signature, Merkle root, validity bit, anchor and app hash.
+ * progress(chain, height, top, ctx) is called now and then (may be NULL). */
+int lb_ledger_verify_home(const char *home,
+			  void (*progress)(int chain, uint64_t height, uint64_t top, void *ctx),
+			  void *ctx, struct lb_errmsg *em);
+
+#endif

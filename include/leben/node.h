@@ -1,0 +1,43 @@
+/*
+ * A LEBEN node: the ledger, its orderer and the API server, configured from <home>.
+ */
+#ifndef LEBEN_NODE_H
+#define LEBEN_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leben/crypto.h"
+#include "leben/error.h"
+#include "leben/ledger.h"
+
+struct lb_node_config {
+	char home[4096];           /* node home directory */
+	char api_bind[64];         /* API address, default "127.0.0.1" */
+	uint16_t api_port;         /* default 7800 */
+	char orderer[16];          /* "solo" */
+	size_t block_max_txs;      /* cut a block at this many txs (default 5000) */
+	uint32_t block_interval_ms;/* ... or when the oldest waiting tx is this old (default 200) */
+	bool sync_full;            /* fsync each block (default true) */
+	size_t mempool_max_txs;    /* per chain (default 100000) */
+	size_t api_max_body;       /* bytes (default 8 MiB) */
+};
+
+void lb_node_config_defaults(struct lb_node_config *c, const char *home);
+/* Defaults overridden by <home>/config.json (absent file: defaults). Unknown keys are refused
+ * so that a typo does not silently fall back to a default. */
+int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_errmsg *em);
+int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em);
+
+struct lb_node;
+
+/* Open the ledger, start the orderer and the API. node_key is copied (block signer). */
+int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
+		  const struct lb_keypair *node_key, struct lb_errmsg *em);
+struct lb_ledger *lb_node_ledger(struct lb_node *n);
+uint16_t lb_node_api_port(const struct lb_node *n);
+/* Stop accepting, cut what is admitted, stop everything and close the ledger. */
+void lb_node_stop(struct lb_node *n);
+
+#endif

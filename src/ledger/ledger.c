@@ -1,0 +1,402 @@
+/*
+ * The ledger of a node: opens the three chain databases (creating block 0 from genesis on
+ * first use), keeps the tx-type table, applies txs with the generic checks every type gets
+ * (chain, expiry, nonce, fee), admits txs into the mempool with parallel signature checks,
+ * and commits ordered cuts as signed blocks, each in one SQL transaction.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "leben/codec.h"
+#include "ledger/ledger_int.h"
+
+/* ---- tx-type table ------------------------------------------------------------------------- */
+
+#define MAX_TYPES 256
+static struct lb_txtype types[MAX_TYPES];
+static size_t ntypes;
+static pthread_mutex_t types_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int lb_txtype_register(const struct lb_txtype *t)
+{
+	int rc = LB_OK;
+	pthread_mutex_lock(&types_mu);
+	for (size_t i = 0; i < ntypes; i++)
+		if (types[i].id == t->id || !strcmp(types[i].name, t->name))
+			rc = LB_EEXISTS;
+	if (!rc && ntypes == MAX_TYPES)
+		rc = LB_ELIMIT;
+	if (!rc && (t->chain < 0 || t->chain >= LB_CHAIN_COUNT || !t->apply || !t->name))
+		rc = LB_EINVALID;
+	if (!rc)
+		types[ntypes++] = *t;
+	pthread_mutex_unlock(&types_mu);
+	return rc;
+}
+
+const struct lb_txtype *lb_txtype_find(uint32_t id)
+{
+	const struct lb_txtype *r = NULL;
+	pthread_mutex_lock(&types_mu);
+	for (size_t i = 0; i < ntypes && !r; i++)
+		if (types[i].id == id)
+			r = &types[i];
+	pthread_mutex_unlock(&types_mu);
+	return r;
+}
+
+const struct lb_txtype *lb_txtype_by_name(const char *name)
+{
+	const struct lb_txtype *r = NULL;
+	pthread_mutex_lock(&types_mu);
+	for (size_t i = 0; i < ntypes && !r; i++)
+		if (!strcmp(types[i].name, name))
+			r = &types[i];
+	pthread_mutex_unlock(&types_mu);
+	return r;
+}
+
+/* Stateless checks of a decoded tx: type known and on the tx's chain, payload well formed. */
+static int tx_check_stateless(const struct lb_tx *tx, const struct lb_txtype **type,
+			      struct lb_errmsg *em)
+{
+	const struct lb_txtype *t = lb_txtype_find(tx->type);
+	if (!t)
+		return lb_errf(em, LB_EUNKNOWNTYPE,
+			       "tx type 0x%04x is not known to this node (is the node older than "
+			       "the client?)",
+			       tx->type);
+	if (t->chain != tx->chain)
+		return lb_errf(em, LB_EWRONGCHAIN,
+			       "'%s' txs belong to the %s chain, but this tx names the %s chain",
+			       t->name, lb_chain_name(t->chain), lb_chain_name(tx->chain));
+	if (t->check) {
+		int rc = t->check(tx, em);
+		if (rc)
+			return rc;
+	}
+	if (type)
+		*type = t;
+	return LB_OK;
+}
+
+/* ---- applying one tx ----------------------------------------------------------------------- */
+
+int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
+		    uint64_t time_ms, struct lb_errmsg *em)
+{
+	const struct lb_txtype *t;
+	int rc = tx_check_stateless(tx, &t, em);
+	if (rc)
+		return rc;
+	if (tx->chain != chain)
+		return lb_errf(em, LB_EWRONGCHAIN, "tx for the %s chain cannot go into the %s chain",
+			       lb_chain_name(tx->chain), lb_chain_name(chain));
+	if (tx->expires_ms && time_ms > tx->expires_ms)
+		return lb_errf(em, LB_EEXPIRED,
+			       "tx expired at %llu ms, %llu ms before this block; sign it again "
+			       "with a later expiry",
+			       (unsigned long long)tx->expires_ms,
+			       (unsigned long long)(time_ms - tx->expires_ms));
+
+	struct lb_state scratch;
+	state_init(&scratch, s, NULL);
+	scratch.seq = s->seq;
+	struct lb_apply_ctx ctx = {.state = &scratch, .tx = tx, .height = height,
+				   .time_ms = time_ms, .em = em};
+	lb_addr_from_pubkey(ctx.sender_addr, tx->sender);
+
+	uint64_t nonce, minfee;
+	uint8_t tk[4] = {(uint8_t)(tx->type >> 24), (uint8_t)(tx->type >> 16),
+			 (uint8_t)(tx->type >> 8), (uint8_t)tx->type};
+	if ((rc = lb_state_get_u64(&scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, 0, &nonce)))
+		goto out;
+	if (tx->nonce < nonce) {
+		rc = lb_errf(em, LB_ENONCEUSED,
+			     "nonce %llu was already used by this sender (next is %llu)",
+			     (unsigned long long)tx->nonce, (unsigned long long)nonce);
+		goto out;
+	}
+	if (tx->nonce > nonce) {
+		rc = lb_errf(em, LB_ENONCEGAP,
+			     "nonce %llu skips ahead: this sender's next nonce is %llu",
+			     (unsigned long long)tx->nonce, (unsigned long long)nonce);
+		goto out;
+	}
+	if ((rc = lb_state_get_u64(&scratch, "param", "fee.default", 11, 0, &minfee)) ||
+	    (rc = lb_state_get_u64(&scratch, "fee", tk, 4, minfee, &minfee)))
+		goto out;
+	if (chain != LB_CHAIN_SETTLEMENT && tx->fee) {
+		rc = lb_errf(em, LB_EINVALID,
+			     "%s-chain txs carry no fee (fees are paid on the settlement chain); "
+			     "set the fee to 0",
+			     lb_chain_name(chain));
+		goto out;
+	}
+	if (tx->fee < minfee) {
+		rc = lb_errf(em, LB_EINVALID, "fee %llu micro-CSC is below the minimum of %llu for '%s'",
+			     (unsigned long long)tx->fee, (unsigned long long)minfee, t->name);
+		goto out;
+	}
+	if (tx->fee && (rc = ledger_charge_fee(&ctx, tx->fee)))
+		goto out;
+	if ((rc = t->apply(&ctx))) {
+		if (!em || !em->text[0])
+			lb_errf(em, rc, "%s refused: %s", t->name, lb_strerror(rc));
+		goto out;
+	}
+	if ((rc = lb_state_put_u64(&scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, nonce + 1)))
+		goto out;
+	rc = state_merge(s, &scratch);
+out:
+	state_release(&scratch);
+	return rc;
+}
+
+/* ---- open / close -------------------------------------------------------------------------- */
+
+void lb_ledger_options_init(struct lb_ledger_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->sync_full = true;
+	o->mempool_max_txs = 100000;
+	o->mempool_max_bytes = 64u << 20;
+}
+
+static int create_genesis_block(struct chain *c, json_t *g, const uint8_t network[32],
+				struct lb_errmsg *em)
+{
+	struct lb_state s;
+	struct lb_block_header h;
+	uint64_t t;
+	uint8_t zero[LB_HASH_LEN] = {0}, app[LB_HASH_LEN], hash[LB_HASH_LEN];
+	struct lb_buf hb;
+	state_init(&s, NULL, &c->db);
+	lb_buf_init(&hb, LB_HEADER_MAX_BYTES);
+	int rc = genesis_state(g, c->id, &s, &t, em);
+	if (rc || (rc = state_app_hash(&s, zero, app)))
+		goto out;
+	genesis_header(&h, c->id, t, app);
+	lb_header_hash(&h, hash);
+	if ((rc = lb_header_encode(&hb, &h, true)) || (rc = db_exec(&c->db, "BEGIN", em)))
+		goto out;
+	sqlite3_stmt *st = c->db.put_block;
+	sqlite3_bind_int64(st, 1, 0);
+	sqlite3_bind_blob(st, 2, hash, LB_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, hb.data, (int)hb.len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, 0);
+	sqlite3_bind_int64(st, 6, 0);
+	int src = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (src != SQLITE_DONE || (rc = state_flush(&s, em)) ||
+	    db_meta_put(&c->db, "network", network, LB_HASH_LEN)) {
+		db_exec(&c->db, "ROLLBACK", NULL);
+		rc = rc ? rc : lb_errf(em, LB_EIO, "writing the genesis block failed");
+		goto out;
+	}
+	rc = db_exec(&c->db, "COMMIT", em);
+out:
+	lb_buf_release(&hb);
+	state_release(&s);
+	return rc;
+}
+
+static int open_chain(struct lb_ledger *l, int id, json_t *g, struct lb_errmsg *em)
+{
+	struct chain *c = &l->chains[id];
+	char path[4300];
+	c->id = id;
+	snprintf(path, sizeof path, "%s/chains/%s.db", l->home, lb_chain_name(id));
+	int rc = db_open(&c->db, path, id, l->opt.sync_full, em);
+	if (rc)
+		return rc;
+	rc = db_tip(&c->db, &c->tip, c->tip_hash, em);
+	if (rc == LB_ENOTFOUND) {
+		if ((rc = create_genesis_block(c, g, l->network, em)) ||
+		    (rc = db_tip(&c->db, &c->tip, c->tip_hash, em)))
+			return rc;
+	} else if (rc) {
+		return rc;
+	}
+	uint8_t net[LB_HASH_LEN];
+	if (db_meta_get(&c->db, "network", net, sizeof net) ||
+	    memcmp(net, l->network, LB_HASH_LEN))
+		return lb_errf(em, LB_ECORRUPT,
+			       "%s belongs to another network than %s/genesis.json (was the "
+			       "genesis file changed?)",
+			       path, l->home);
+	mempool_init(&c->mp, &c->db);
+	pthread_mutex_init(&c->mu, NULL);
+	return LB_OK;
+}
+
+int lb_ledger_open(struct lb_ledger **out, const struct lb_ledger_options *opt,
+		   const struct lb_keypair *proposer, struct lb_errmsg *em)
+{
+	int rc;
+	if ((rc = lb_crypto_init()))
+		return lb_errf(em, rc, "libsodium failed to initialise");
+	if ((rc = lb_ledger_register_core_types()))
+		return lb_errf(em, rc, "registering tx types failed");
+	struct lb_ledger *l = lb_calloc(1, sizeof *l);
+	if (!l)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	snprintf(l->home, sizeof l->home, "%s", opt->home);
+	l->opt = *opt;
+	l->opt.home = l->home;
+	if (proposer) {
+		l->proposer = *proposer;
+		l->has_proposer = true;
+	}
+	json_t *g = NULL;
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/chains", l->home);
+	if ((rc = genesis_load(l->home, &g, l->network, em)) || (rc = lb_mkdirs(dir, 0700, em)))
+		goto err;
+	for (int i = 0; i < LB_CHAIN_COUNT; i++)
+		if ((rc = open_chain(l, i, g, em)))
+			goto err;
+	int nthreads = lb_ncpus() - 1;
+	if ((rc = lb_pool_new(&l->pool, nthreads)))
+		goto err;
+	json_decref(g);
+	*out = l;
+	return LB_OK;
+err:
+	json_decref(g);
+	lb_ledger_close(l);
+	return rc;
+}
+
+void lb_ledger_close(struct lb_ledger *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < LB_CHAIN_COUNT; i++) {
+		struct chain *c = &l->chains[i];
+		if (c->db.db) {
+			mempool_release(&c->mp);
+			pthread_mutex_destroy(&c->mu);
+		}
+		db_close(&c->db);
+	}
+	lb_pool_free(l->pool);
+	lb_keypair_wipe(&l->proposer);
+	lb_free(l);
+}
+
+const uint8_t *lb_ledger_network_id(const struct lb_ledger *l)
+{
+	return l->network;
+}
+
+/* ---- admission ------------------------------------------------------------------------------ */
+
+struct submit_job {
+	struct lb_ledger *l;
+	const uint8_t *const *raws;
+	const size_t *lens;
+	struct lb_submit_result *res;
+	struct lb_tx *txs;
+};
+
+static void set_result(struct lb_submit_result *r, int code, const char *msg)
+{
+	r->code = code;
+	snprintf(r->message, sizeof r->message, "%s", msg && *msg ? msg : lb_strerror(code));
+}
+
+static void verify_one(void *ctx, size_t i)
+{
+	struct submit_job *j = ctx;
+	struct lb_submit_result *r = &j->res[i];
+	struct lb_tx *tx = &j->txs[i];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	memset(r->id, 0, LB_HASH_LEN);
+	r->chain = -1;
+	int rc = lb_tx_decode(tx, j->raws[i], j->lens[i], &em);
+	if (rc) {
+		set_result(r, rc, em.text);
+		return;
+	}
+	memcpy(r->id, tx->id, LB_HASH_LEN);
+	r->chain = tx->chain;
+	if ((rc = tx_check_stateless(tx, NULL, &em))) {
+		set_result(r, rc, em.text);
+		return;
+	}
+	if (!lb_tx_sig_is_valid(tx, j->raws[i], j->l->network)) {
+		set_result(r, LB_EBADSIG,
+			   "the signature does not match the sender's key for this network (signed "
+			   "with another key, altered after signing, or made for another network)");
+		return;
+	}
+	r->code = LB_OK;
+	r->message[0] = 0;
+}
+
+/* Admit one verified tx into its chain's mempool; chain lock held. */
+static int admit(struct lb_ledger *l, struct chain *c, const struct lb_tx *tx,
+		 const uint8_t *raw, size_t len, struct lb_errmsg *em)
+{
+	struct txloc loc;
+	if (mempool_find(&c->mp, tx->id))
+		return lb_errf(em, LB_EDUPLICATE, "this tx is already waiting to be committed");
+	if (db_txloc(&c->db, tx->id, &loc) == LB_OK)
+		return lb_errf(em, LB_EDUPLICATE, "this tx was already committed in %s block %llu",
+			       lb_chain_name(c->id), (unsigned long long)loc.height);
+	if (c->mp.count >= l->opt.mempool_max_txs || c->mp.bytes + len > l->opt.mempool_max_bytes)
+		return lb_errf(em, LB_EBUSY,
+			       "the %s mempool is full (%zu txs waiting); retry in a moment",
+			       lb_chain_name(c->id), c->mp.count);
+	uint64_t seq = c->mp.next_seq;
+	c->mp.overlay.seq = seq;
+	int rc = ledger_apply_tx(&c->mp.overlay, c->id, tx, c->tip.height + 1, lb_now_ms(), em);
+	if (rc)
+		return rc;
+	if ((rc = mempool_add(&c->mp, tx->id, raw, len, seq))) {
+		/* the overlay already holds the tx's writes: rebuild it without the tx */
+		mempool_rebuild(&c->mp, c->id, c->tip.height + 1, lb_now_ms(), NULL, NULL);
+		return lb_errf(em, rc, "out of memory admitting the tx");
+	}
+	c->mp.next_seq++;
+	if (l->opt.on_admitted)
+		l->opt.on_admitted(l->opt.on_admitted_ctx, c->id, raw, len);
+	return LB_OK;
+}
+
+int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
+		     const size_t *lens, struct lb_submit_result *results)
+{
+	if (n == 0)
+		return LB_OK;
+	struct submit_job j = {.l = l, .raws = raws, .lens = lens, .res = results};
+	j.txs = lb_malloc(n * sizeof *j.txs);
+	if (!j.txs)
+		return LB_ENOMEM;
+	lb_pool_for(l->pool, n, verify_one, &j);
+	struct chain *locked = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct lb_submit_result *r = &results[i];
+		if (r->code)
+			continue;
+		struct chain *c = &l->chains[j.txs[i].chain];
+		if (c != locked) {
+			if (locked)
+				pthread_mutex_unlock(&locked->mu);
+			pthread_mutex_lock(&c->mu);
+			locked = c;
+		}
+		struct lb_errmsg em;
+		lb_errclear(&em);
+		int rc = admit(l, c, &j.txs[i], raws[i], lens[i], &em);
+		if (rc)
+			set_result(r, rc, em.text);
+	}
+	if (locked)
+		pthread_mutex_unlock(&locked->mu);
+	lb_free(j.txs);
+	return LB_OK;
+}

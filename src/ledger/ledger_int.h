@@ -1,0 +1,164 @@
+/*
+ * Internals shared by the ledger's files: the layered key-value state, the per-chain SQLite
+ * store, the mempool and the ledger handle.
+ */
+#ifndef LEBEN_LEDGER_INT_H
+#define LEBEN_LEDGER_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "base/pool.h"
+#include "leben/ledger.h"
+
+/* ---- layered state (state.c) ------------------------------------------------------------ */
+
+/* One write in a layer; the composite key is [ns length u8][ns][key]. */
+struct kv_entry {
+	uint8_t *key;      /* owned composite key, NULL = empty slot */
+	uint8_t *val;      /* owned value, NULL for a deletion */
+	uint32_t klen;
+	uint32_t vlen;
+	uint64_t hash;     /* hash of the key */
+	uint64_t seq;      /* mempool: admission number of the last tx that wrote it */
+};
+
+struct kv_map {
+	struct kv_entry *slots; /* open addressing, linear probing */
+	size_t cap;             /* power of two or 0 */
+	size_t count;           /* occupied slots */
+};
+
+struct chain_db;
+
+/* A state view: writes in `map`, reads falling through to `parent`, then to the database. */
+struct lb_state {
+	struct lb_state *parent;   /* layer below, or NULL for the committed state */
+	struct chain_db *db;       /* committed state (used when parent is NULL) */
+	struct kv_map map;         /* this layer's writes */
+	uint64_t seq;              /* sequence number stamped on writes (mempool overlay) */
+	struct lb_buf readbuf;     /* value last read from the database */
+};
+
+void state_init(struct lb_state *s, struct lb_state *parent, struct chain_db *db);
+void state_release(struct lb_state *s);
+void state_clear(struct lb_state *s);
+/* Move every write of child into parent (child is left empty). */
+int state_merge(struct lb_state *parent, struct lb_state *child);
+/* Hash the canonical write-set of s (entries sorted by key) after prev into app. */
+int state_app_hash(struct lb_state *s, const uint8_t prev[LB_HASH_LEN],
+		   uint8_t app[LB_HASH_LEN]);
+/* Write every entry of s to the database (inside the caller's SQL transaction). */
+int state_flush(struct lb_state *s, struct lb_errmsg *em);
+/* Drop entries whose seq <= upto (the mempool overlay after a commit). */
+int state_prune(struct lb_state *s, uint64_t upto);
+
+/* ---- per-chain database (store.c) -------------------------------------------------------- */
+
+struct chain_db {
+	sqlite3 *db;
+	int chain;
+	sqlite3_stmt *get_state, *put_state, *del_state;
+	sqlite3_stmt *put_block, *put_txloc, *get_txloc, *get_block, *get_block_hash;
+	sqlite3_stmt *begin, *commit, *rollback;
+};
+
+int db_open(struct chain_db *c, const char *path, int chain, bool sync_full,
+	    struct lb_errmsg *em);
+void db_close(struct chain_db *c);
+int db_exec(struct chain_db *c, const char *sql, struct lb_errmsg *em);
+/* Latest block: height and header (decoded). LB_ENOTFOUND on an empty database. */
+int db_tip(struct chain_db *c, struct lb_block_header *h, uint8_t hash[LB_HASH_LEN],
+	   struct lb_errmsg *em);
+/* Header and body (concatenated length-prefixed txs) of a block; caller frees *body. */
+int db_block(struct chain_db *c, uint64_t height, struct lb_block_header *h,
+	     uint8_t **body, size_t *body_len, struct lb_errmsg *em);
+int db_meta_get(struct chain_db *c, const char *k, uint8_t *out, size_t n);
+int db_meta_put(struct chain_db *c, const char *k, const uint8_t *v, size_t n);
+
+/* Location of a committed tx. */
+struct txloc {
+	uint64_t height;
+	uint32_t index;
+	bool valid;
+	int code;          /* why it was invalid */
+	char message[256];
+};
+int db_txloc(struct chain_db *c, const uint8_t id[LB_HASH_LEN], struct txloc *loc);
+
+/* ---- mempool (mempool.c) ----------------------------------------------------------------- */
+
+struct pending {
+	uint8_t id[LB_HASH_LEN];
+	uint64_t seq;          /* admission number */
+	uint8_t *raw;          /* owned copy */
+	size_t len;
+	struct pending *next;  /* FIFO */
+	struct pending *hnext; /* id hash chain */
+};
+
+struct mempool {
+	struct pending *head, *tail;  /* admission order */
+	struct pending **table;       /* by id */
+	size_t table_cap;
+	size_t count, bytes;
+	uint64_t next_seq;
+	struct lb_state overlay;      /* committed state + every pending tx */
+};
+
+/* ---- the ledger (ledger.c) ---------------------------------------------------------------- */
+
+struct chain {
+	int id;
+	pthread_mutex_t mu;              /* guards everything below */
+	struct chain_db db;
+	struct lb_block_header tip;      /* latest block */
+	uint8_t tip_hash[LB_HASH_LEN];
+	struct mempool mp;
+};
+
+struct lb_ledger {
+	char home[4096];
+	uint8_t network[LB_HASH_LEN];
+	bool has_proposer;
+	struct lb_keypair proposer;
+	struct lb_ledger_options opt;
+	struct chain chains[LB_CHAIN_COUNT];
+	struct lb_pool *pool;
+};
+
+/* Apply one tx onto state s (in a scratch layer that is merged only on success): type and
+ * chain, expiry, nonce, fee, then the handler. */
+int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
+		    uint64_t time_ms, struct lb_errmsg *em);
+/* Genesis state of a chain from the parsed genesis file. */
+int genesis_state(json_t *g, int chain, struct lb_state *s, uint64_t *time_ms,
+		  struct lb_errmsg *em);
+int genesis_load(const char *home, json_t **g, uint8_t network[LB_HASH_LEN],
+		 struct lb_errmsg *em);
+/* The genesis block header of a chain whose genesis state hashes to app. */
+void genesis_header(struct lb_block_header *h, int chain, uint64_t time_ms,
+		    const uint8_t app[LB_HASH_LEN]);
+
+/* Helpers for the core tx handlers and queries. */
+int acct_balances(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *asc,
+		  uint64_t *csc);
+/* Burn the tx fee from the sender's CSC (settlement chain). */
+int ledger_charge_fee(struct lb_apply_ctx *c, uint64_t fee);
+int acct_set_balances(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t asc,
+		      uint64_t csc);
+
+
+
+/* mempool.c */
+void mempool_init(struct mempool *m, struct chain_db *db);
+void mempool_release(struct mempool *m);
+struct pending *mempool_find(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
+int mempool_add(struct mempool *m, const uint8_t id[LB_HASH_LEN], const uint8_t *raw,
+		size_t len, uint64_t seq);
+uint64_t mempool_pop_head_if(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
+void mempool_remove(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
+void mempool_rebuild(struct mempool *m, int chain, uint64_t height, uint64_t time_ms,
+		     void (*drop)(void *ctx, const uint8_t *id, int code, const char *msg),
+		     void *ctx);
+#endif

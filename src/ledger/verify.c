@@ -1,0 +1,198 @@
+/*
+ * Full offline verification of a node home: each chain is replayed from genesis into a fresh
+ * in-memory state, and every block hash link, proposer signature, tx signature, Merkle root,
+ * validity bit, app hash and cross-chain anchor is checked against what is stored.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "leben/codec.h"
+#include "ledger/ledger_int.h"
+
+static int fail(struct lb_errmsg *em, int chain, uint64_t height, const char *what)
+{
+	return lb_errf(em, LB_ECORRUPT, "%s chain, block %llu: %s", lb_chain_name(chain),
+		       (unsigned long long)height, what);
+}
+
+static int check_anchors(struct chain_db *dbs, const struct lb_block_header *h,
+			 struct lb_errmsg *em)
+{
+	for (int other = 0; other < LB_CHAIN_COUNT; other++) {
+		int k = lb_anchor_index(h->chain, other);
+		if (k < 0)
+			continue;
+		struct lb_block_header ah;
+		uint8_t hash[LB_HASH_LEN];
+		if (db_block(&dbs[other], h->anchors[k].height, &ah, NULL, NULL, NULL))
+			return fail(em, h->chain, h->height, "anchors a block the other chain lacks");
+		lb_header_hash(&ah, hash);
+		if (memcmp(hash, h->anchors[k].hash, LB_HASH_LEN))
+			return fail(em, h->chain, h->height,
+				    "anchor hash differs from the other chain's block");
+	}
+	return LB_OK;
+}
+
+static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
+			const uint8_t network[LB_HASH_LEN],
+			void (*progress)(int, uint64_t, uint64_t, void *), void *ctx,
+			struct lb_errmsg *em)
+{
+	struct chain_db replay;
+	struct lb_block_header *h = lb_malloc(sizeof *h), *prev = lb_malloc(sizeof *prev);
+	uint8_t prev_hash[LB_HASH_LEN], hash[LB_HASH_LEN], app[LB_HASH_LEN], zero[32] = {0};
+	uint8_t tip_hash[LB_HASH_LEN];
+	uint8_t *body = NULL;
+	uint8_t(*ids)[LB_HASH_LEN] = lb_malloc((size_t)LB_BLOCK_MAX_TXS * LB_HASH_LEN);
+	size_t blen;
+	uint64_t t;
+	struct lb_state s;
+	int rc;
+	if (!h || !prev || !ids) {
+		lb_free(h);
+		lb_free(prev);
+		lb_free(ids);
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	if ((rc = db_open(&replay, ":memory:", chain, false, em)))
+		goto out_free;
+	state_init(&s, NULL, &replay);
+	if ((rc = genesis_state(g, chain, &s, &t, em)) || (rc = state_app_hash(&s, zero, app)))
+		goto out;
+	genesis_header(prev, chain, t, app);
+	lb_header_hash(prev, prev_hash);
+	if ((rc = db_block(&dbs[chain], 0, h, NULL, NULL, em)))
+		goto out;
+	lb_header_hash(h, hash);
+	if (memcmp(hash, prev_hash, LB_HASH_LEN)) {
+		rc = fail(em, chain, 0, "genesis block does not match genesis.json");
+		goto out;
+	}
+	if ((rc = db_exec(&replay, "BEGIN", em)) || (rc = state_flush(&s, em)) ||
+	    (rc = db_exec(&replay, "COMMIT", em)))
+		goto out;
+	state_clear(&s);
+	struct lb_block_header tip;
+	if ((rc = db_tip(&dbs[chain], &tip, tip_hash, em)))
+		goto out;
+	for (uint64_t height = 1; height <= tip.height; height++) {
+		if ((rc = db_block(&dbs[chain], height, h, &body, &blen, em)))
+			goto out;
+		lb_header_hash(h, hash);
+		if (h->chain != chain || h->height != height) {
+			rc = fail(em, chain, height, "stored under the wrong chain or height");
+			goto out;
+		}
+		if (memcmp(h->prev_hash, prev_hash, LB_HASH_LEN)) {
+			rc = fail(em, chain, height, "previous-hash link is broken");
+			goto out;
+		}
+		if (h->time_ms < prev->time_ms) {
+			rc = fail(em, chain, height, "time goes backwards");
+			goto out;
+		}
+		if (!lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer)) {
+			rc = fail(em, chain, height, "proposer signature is invalid");
+			goto out;
+		}
+		if ((rc = check_anchors(dbs, h, em)))
+			goto out;
+		struct lb_dec d;
+		lb_dec_init(&d, body, blen, "block body", em);
+		for (uint64_t i = 0; i < h->tx_count; i++) {
+			const uint8_t *p;
+			size_t n;
+			struct lb_tx tx;
+			struct lb_errmsg e;
+			lb_errclear(&e);
+			if (lb_dec_bytes(&d, "tx", LB_TX_MAX_BYTES, &p, &n)) {
+				rc = fail(em, chain, height, "block body is malformed");
+				goto out;
+			}
+			lb_hash(ids[i], p, n);
+			int code = lb_tx_decode(&tx, p, n, &e);
+			if (!code && !lb_tx_sig_is_valid(&tx, p, network))
+				code = LB_EBADSIG;
+			if (!code)
+				code = ledger_apply_tx(&s, chain, &tx, height, h->time_ms, &e);
+			if ((code == LB_OK) != lb_header_tx_is_valid(h, i)) {
+				char what[600];
+				snprintf(what, sizeof what,
+					 "tx %llu is marked %s but replaying it %s",
+					 (unsigned long long)i,
+					 lb_header_tx_is_valid(h, i) ? "valid" : "invalid",
+					 code ? e.text : "succeeds");
+				rc = fail(em, chain, height, what);
+				goto out;
+			}
+		}
+		if (lb_dec_end(&d)) {
+			rc = fail(em, chain, height, "block body has trailing bytes");
+			goto out;
+		}
+		lb_merkle_root((const uint8_t(*)[LB_HASH_LEN])ids, (size_t)h->tx_count, app);
+		if (memcmp(app, h->tx_root, LB_HASH_LEN)) {
+			rc = fail(em, chain, height, "Merkle root of the txs differs from the header");
+			goto out;
+		}
+		if ((rc = state_app_hash(&s, prev->app_hash, app)))
+			goto out;
+		if (memcmp(app, h->app_hash, LB_HASH_LEN)) {
+			rc = fail(em, chain, height,
+				  "app hash differs: replaying the txs gives another state");
+			goto out;
+		}
+		if ((rc = db_exec(&replay, "BEGIN", em)) || (rc = state_flush(&s, em)) ||
+		    (rc = db_exec(&replay, "COMMIT", em)))
+			goto out;
+		state_clear(&s);
+		lb_free(body);
+		body = NULL;
+		*prev = *h;
+		memcpy(prev_hash, hash, LB_HASH_LEN);
+		if (progress && (height % 500 == 0 || height == tip.height))
+			progress(chain, height, tip.height, ctx);
+	}
+	if (progress && tip.height == 0)
+		progress(chain, 0, 0, ctx);
+out:
+	state_release(&s);
+	db_close(&replay);
+out_free:
+	lb_free(body);
+	lb_free(ids);
+	lb_free(h);
+	lb_free(prev);
+	return rc;
+}
+
+int lb_ledger_verify_home(const char *home,
+			  void (*progress)(int chain, uint64_t height, uint64_t top, void *ctx),
+			  void *ctx, struct lb_errmsg *em)
+{
+	json_t *g = NULL;
+	uint8_t network[LB_HASH_LEN];
+	struct chain_db dbs[LB_CHAIN_COUNT];
+	int rc;
+	memset(dbs, 0, sizeof dbs);
+	if ((rc = lb_crypto_init()) || (rc = lb_ledger_register_core_types()))
+		return lb_errf(em, rc, "initialisation failed");
+	if ((rc = genesis_load(home, &g, network, em)))
+		return rc;
+	for (int i = 0; i < LB_CHAIN_COUNT && !rc; i++) {
+		char path[4300];
+		snprintf(path, sizeof path, "%s/chains/%s.db", home, lb_chain_name(i));
+		if (access(path, R_OK) != 0)
+			rc = lb_errf(em, LB_ENOTFOUND, "%s is missing", path);
+		else
+			rc = db_open(&dbs[i], path, i, false, em);
+	}
+	for (int i = 0; i < LB_CHAIN_COUNT && !rc; i++)
+		rc = verify_chain(dbs, i, g, network, progress, ctx, em);
+	for (int i = 0; i < LB_CHAIN_COUNT; i++)
+		db_close(&dbs[i]);
+	json_decref(g);
+	return rc;
+}

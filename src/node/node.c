@@ -1,0 +1,177 @@
+/*
+ * A node: reads <home>/config.json, opens the ledger, starts the orderer (admitted txs go to
+ * it; its cuts come back as blocks) and the HTTP API.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "leben/api.h"
+#include "leben/node.h"
+#include "leben/order.h"
+
+struct lb_node {
+	struct lb_node_config cfg;
+	struct lb_ledger *ledger;
+	struct lb_orderer *orderer;
+	struct lb_api *api;
+};
+
+void lb_node_config_defaults(struct lb_node_config *c, const char *home)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->home, sizeof c->home, "%s", home);
+	snprintf(c->api_bind, sizeof c->api_bind, "127.0.0.1");
+	c->api_port = 7800;
+	snprintf(c->orderer, sizeof c->orderer, "solo");
+	c->block_max_txs = 5000;
+	c->block_interval_ms = 200;
+	c->sync_full = true;
+	c->mempool_max_txs = 100000;
+	c->api_max_body = 8u << 20;
+}
+
+int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_errmsg *em)
+{
+	char path[4200];
+	lb_node_config_defaults(c, home);
+	snprintf(path, sizeof path, "%s/config.json", home);
+	json_error_t jerr;
+	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o) {
+		if (access(path, F_OK) != 0)
+			return LB_OK;
+		return lb_errf(em, LB_EMALFORMED, "%s: line %d column %d: %s", path, jerr.line,
+			       jerr.column, jerr.text);
+	}
+	const char *k;
+	json_t *v;
+	int rc = LB_OK;
+	json_object_foreach(o, k, v)
+	{
+		json_int_t i = json_integer_value(v);
+		if (!strcmp(k, "api_bind") && json_is_string(v) && json_string_length(v) < 64)
+			snprintf(c->api_bind, sizeof c->api_bind, "%s", json_string_value(v));
+		else if (!strcmp(k, "api_port") && json_is_integer(v) && i >= 0 && i < 65536)
+			c->api_port = (uint16_t)i;
+		else if (!strcmp(k, "orderer") && json_is_string(v) &&
+			 !strcmp(json_string_value(v), "solo"))
+			snprintf(c->orderer, sizeof c->orderer, "solo");
+		else if (!strcmp(k, "block_max_txs") && json_is_integer(v) && i >= 1 &&
+			 i <= LB_BLOCK_MAX_TXS)
+			c->block_max_txs = (size_t)i;
+		else if (!strcmp(k, "block_interval_ms") && json_is_integer(v) && i >= 1 &&
+			 i <= 600000)
+			c->block_interval_ms = (uint32_t)i;
+		else if (!strcmp(k, "sync_full") && json_is_boolean(v))
+			c->sync_full = json_is_true(v);
+		else if (!strcmp(k, "mempool_max_txs") && json_is_integer(v) && i >= 1 &&
+			 i <= 10000000)
+			c->mempool_max_txs = (size_t)i;
+		else if (!strcmp(k, "api_max_body") && json_is_integer(v) && i >= 1024 &&
+			 i <= (1 << 30))
+			c->api_max_body = (size_t)i;
+		else {
+			rc = lb_errf(em, LB_EINVALID,
+				     "%s: setting '%s' is unknown or has a bad value (see "
+				     "docs/operations.md for the settings and their ranges)",
+				     path, k);
+			break;
+		}
+	}
+	json_decref(o);
+	return rc;
+}
+
+int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/config.json", c->home);
+	json_t *o = json_pack("{s:s,s:i,s:s,s:I,s:i,s:b,s:I,s:I}", "api_bind", c->api_bind,
+			      "api_port", (int)c->api_port, "orderer", c->orderer, "block_max_txs",
+			      (json_int_t)c->block_max_txs, "block_interval_ms",
+			      (int)c->block_interval_ms, "sync_full", c->sync_full,
+			      "mempool_max_txs", (json_int_t)c->mempool_max_txs, "api_max_body",
+			      (json_int_t)c->api_max_body);
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	int rc = lb_file_write(path, text, strlen(text), 0644, em);
+	free(text);
+	return rc;
+}
+
+static void to_orderer(void *ctx, int chain, const uint8_t *raw, size_t len)
+{
+	struct lb_orderer *o = ctx;
+	if (o->ops->submit(o, chain, raw, len))
+		lb_log(LB_LOG_ERROR, "orderer refused an admitted tx (out of memory)");
+}
+
+static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
+{
+	return lb_ledger_commit(ctx, cut, NULL, em);
+}
+
+int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
+		  const struct lb_keypair *node_key, struct lb_errmsg *em)
+{
+	struct lb_node *n = lb_calloc(1, sizeof *n);
+	if (!n)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	n->cfg = *c;
+	int rc = lb_orderer_solo_new(&n->orderer, c->block_max_txs, c->block_interval_ms);
+	if (rc) {
+		lb_free(n);
+		return lb_errf(em, rc, "cannot create the orderer");
+	}
+	struct lb_ledger_options lo;
+	lb_ledger_options_init(&lo);
+	lo.home = c->home;
+	lo.sync_full = c->sync_full;
+	lo.mempool_max_txs = c->mempool_max_txs;
+	lo.on_admitted = to_orderer;
+	lo.on_admitted_ctx = n->orderer;
+	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)))
+		goto err;
+	if ((rc = n->orderer->ops->start(n->orderer, deliver, n->ledger, em)))
+		goto err;
+	struct lb_api_options ao;
+	lb_api_options_init(&ao);
+	ao.bind_addr = c->api_bind;
+	ao.port = c->api_port;
+	ao.max_body = c->api_max_body;
+	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))
+		goto err;
+	*out = n;
+	return LB_OK;
+err:
+	lb_node_stop(n);
+	return rc;
+}
+
+struct lb_ledger *lb_node_ledger(struct lb_node *n)
+{
+	return n->ledger;
+}
+
+uint16_t lb_node_api_port(const struct lb_node *n)
+{
+	return lb_api_port(n->api);
+}
+
+void lb_node_stop(struct lb_node *n)
+{
+	if (!n)
+		return;
+	if (n->api)
+		lb_api_stop(n->api);
+	if (n->orderer)
+		n->orderer->ops->stop(n->orderer);
+	lb_ledger_close(n->ledger);
+	if (n->orderer)
+		n->orderer->ops->free(n->orderer);
+	lb_free(n);
+}
