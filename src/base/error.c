@@ -67,7 +67,15 @@ int lb_errwrap(struct lb_errmsg *em, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, em->text, sizeof old);
-	snprintf(em->text, sizeof em->text, "%s%s", prefix, old);
+	size_t n = strlen(prefix);
+	if (n >= sizeof em->text)
+		n = sizeof em->text - 1;
+	memcpy(em->text, prefix, n);
+	size_t rest = strnlen(old, sizeof old - 1);
+	if (rest > sizeof em->text - 1 - n)
+		rest = sizeof em->text - 1 - n;
+	memcpy(em->text + n, old, rest);
+	em->text[n + rest] = 0;
 	return em->code ? em->code : LB_EINTERNAL;
 }
 

@@ -1,0 +1,53 @@
+/*
+ * Internals of the API server shared by its files and unit tests: the path matcher behind
+ * the route table, and the parser of POST /v1/txs bodies that decodes hex in place.
+ */
+#ifndef LEBEN_API_INT_H
+#define LEBEN_API_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leben/error.h"
+
+#define API_MAX_PARAMS 3
+
+/* Path parameters captured by {name} segments of a route pattern; each points into the
+ * request path (borrowed) and is not NUL-terminated. */
+struct api_params {
+	size_t n;                            /* parameters captured */
+	const char *val[API_MAX_PARAMS];     /* start of each value */
+	size_t len[API_MAX_PARAMS];          /* its length */
+};
+
+/* Match path against pattern ("/v1/chains/{chain}/blocks/{height}"): literal segments must be
+ * equal, a {name} segment matches one non-empty segment. A trailing '/' on path is not
+ * accepted (one resource, one URL). */
+bool api_path_match(const char *pattern, const char *path, struct api_params *p);
+
+/* Copy parameter i into out (outsz bytes, NUL-terminated). LB_ETOOBIG if it does not fit. */
+int api_param_copy(const struct api_params *p, size_t i, char *out, size_t outsz);
+
+/* The txs of a POST /v1/txs body, decoded from hex. */
+struct api_txs {
+	bool single;           /* body was {"tx":"<hex>"} (answer with one result) */
+	size_t n;              /* txs in the request */
+	const uint8_t **raws;  /* tx bytes: into the body (fast path) or into arena */
+	size_t *lens;          /* their lengths */
+	int *codes;            /* LB_OK, or why this item could not be decoded from hex */
+	uint8_t *arena;        /* decoded bytes when the slow path was taken (owned) */
+};
+
+/* Parse a POST /v1/txs body. Accepted shapes: {"tx":"<hex>"}, {"txs":["<hex>",...]} and a
+ * bare array ["<hex>",...]. The common case (plain strings, no escapes) is scanned without
+ * a JSON tree and each hex string is decoded over itself inside body, so body must stay
+ * alive and unchanged while t is used. Anything else goes through jansson; a JSON syntax
+ * error gives LB_ESYNTAX with its line, column and byte position. An item that is not hex
+ * gets its own code in t->codes (the request as a whole still succeeds). At most max_batch
+ * items (LB_ETOOBIG). */
+int api_txs_parse(struct api_txs *t, uint8_t *body, size_t len, size_t max_batch,
+		  struct lb_errmsg *em);
+void api_txs_release(struct api_txs *t);
+
+#endif

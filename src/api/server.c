@@ -1,0 +1,566 @@
+/*
+ * The node's HTTP/JSON API on libmicrohttpd (docs/api.md). Routes are rows of one table; the
+ * access handler matches the path, refuses early what cannot succeed (unknown path 404, wrong
+ * method 405, declared body over the limit 413), collects the body up to max_body, then calls
+ * the row's handler, which returns an lb_err code and a JSON reply. Every error reply has the
+ * shape {"error":{"code":"LB_E...","message":"..."}} with the HTTP status of the code.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "api/api_int.h"
+#include "leben/api.h"
+#include "leben/base.h"
+#include "leben/tx.h"
+
+/* Request line and headers of one connection must fit in this (MHD answers 431 otherwise). */
+#define API_CONN_MEMORY (64 * 1024)
+#define API_CONN_TIMEOUT_S 60
+#define API_CONN_LIMIT 1024
+
+struct lb_api {
+	struct MHD_Daemon *daemon;    /* the libmicrohttpd server */
+	struct lb_ledger *ledger;     /* borrowed */
+	struct lb_api_options opt;    /* copy, with defaults filled in */
+	uint16_t port;                /* port actually bound */
+};
+
+/* State of one request, kept in MHD's per-request pointer. */
+struct api_req {
+	const struct api_route *route; /* the matched row */
+	struct api_params params;      /* path parameters (point into the URL MHD keeps) */
+	struct lb_buf body;            /* request body, capped at max_body */
+	bool too_big;                  /* the body went over max_body */
+	size_t discarded;              /* bytes dropped after that, or sent to a body-less route */
+};
+
+/* A route handler: LB_OK with *out (new reference) and *status (preset to 200), or an
+ * lb_err with em's text. */
+typedef int (*api_handler)(struct lb_api *a, struct MHD_Connection *c, struct api_req *r,
+			   json_t **out, unsigned *status, struct lb_errmsg *em);
+
+struct api_route {
+	const char *method;   /* "GET", "POST" */
+	const char *pattern;  /* path with {name} segments */
+	api_handler fn;       /* what answers it */
+	bool has_body;        /* the request carries a JSON body */
+};
+
+static int h_submit(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		    unsigned *, struct lb_errmsg *);
+static int h_tx(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		unsigned *, struct lb_errmsg *);
+static int h_proof(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		   unsigned *, struct lb_errmsg *);
+static int h_chains(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		    unsigned *, struct lb_errmsg *);
+static int h_block(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		   unsigned *, struct lb_errmsg *);
+static int h_account(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		     unsigned *, struct lb_errmsg *);
+static int h_status(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		    unsigned *, struct lb_errmsg *);
+
+/* The API, once. docs/api.md describes each row. */
+static const struct api_route routes[] = {
+	{"POST", "/v1/txs", h_submit, true},
+	{"GET", "/v1/txs/{id}", h_tx, false},
+	{"GET", "/v1/txs/{id}/proof", h_proof, false},
+	{"GET", "/v1/chains", h_chains, false},
+	{"GET", "/v1/chains/{chain}/blocks/{height}", h_block, false},
+	{"GET", "/v1/accounts/{address}", h_account, false},
+	{"GET", "/v1/status", h_status, false},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+void lb_api_options_init(struct lb_api_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->bind_addr = "127.0.0.1";
+	o->port = 0;
+	o->max_body = 8u << 20;
+	o->max_batch = 10000;
+	o->threads = 0;
+}
+
+/* ---- replies ------------------------------------------------------------------------- */
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j,
+				 const char *allow)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	if (!s)
+		return MHD_NO;
+	size_t n = strlen(s);
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(n, s, free);
+	if (!resp) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	enum MHD_Result rc = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static json_t *error_json(int code, const char *message)
+{
+	return json_pack("{s:{s:s,s:s}}", "error", "code", lb_errname(code), "message",
+			 message && *message ? message : lb_strerror(code));
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int code, const char *message,
+				  const char *allow, unsigned status)
+{
+	json_t *j = error_json(code, message);
+	if (!j)
+		return MHD_NO;
+	enum MHD_Result rc = send_json(c, status ? status : (unsigned)lb_err_http_status(code), j,
+				       allow);
+	json_decref(j);
+	return rc;
+}
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+	char *s = lb_malloc(2 * n + 1);
+	if (!s)
+		return NULL;
+	lb_hex_encode(s, p, n);
+	json_t *j = json_stringn_nocheck(s, 2 * n);
+	lb_free(s);
+	return j;
+}
+
+/* ---- handlers ------------------------------------------------------------------------- */
+
+static json_t *result_json(const struct lb_submit_result *res, size_t index, bool with_index)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	if (with_index)
+		json_object_set_new_nocheck(o, "index", json_integer((json_int_t)index));
+	if (res->chain >= 0) {
+		json_object_set_new_nocheck(o, "id", hex_json(res->id, LB_HASH_LEN));
+		json_object_set_new_nocheck(o, "chain", json_string(lb_chain_name(res->chain)));
+	}
+	if (res->code == LB_OK) {
+		json_object_set_new_nocheck(o, "status", json_string("pending"));
+	} else {
+		json_object_set_new_nocheck(o, "status", json_string("refused"));
+		json_object_set_new_nocheck(o, "error", json_pack("{s:s,s:s}", "code",
+								  lb_errname(res->code), "message",
+								  res->message[0] ? res->message
+										  : lb_strerror(res->code)));
+	}
+	return o;
+}
+
+static int h_submit(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		    unsigned *status, struct lb_errmsg *em)
+{
+	struct api_txs t;
+	int rc = api_txs_parse(&t, r->body.data, r->body.len, a->opt.max_batch, em);
+	if (rc)
+		return rc;
+	struct lb_submit_result *res = lb_calloc(t.n, sizeof *res);
+	const uint8_t **raws = lb_calloc(t.n, sizeof *raws);
+	size_t *lens = lb_calloc(t.n, sizeof *lens), *where = lb_calloc(t.n, sizeof *where);
+	struct lb_submit_result *sub = lb_calloc(t.n, sizeof *sub);
+	json_t *results = json_array();
+	if (!res || !raws || !lens || !where || !sub || !results) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory for %zu txs", t.n);
+		goto out;
+	}
+	/* Items that were not hex are answered here; the rest go to the ledger in order. */
+	size_t m = 0;
+	for (size_t i = 0; i < t.n; i++) {
+		if (t.codes[i]) {
+			res[i].chain = -1;
+			res[i].code = t.codes[i] == LB_ETOOBIG ? LB_ETOOBIG : LB_EMALFORMED;
+			snprintf(res[i].message, sizeof res[i].message,
+				 t.codes[i] == LB_ETOOBIG
+					 ? "tx %zu is larger than %d bytes"
+					 : "tx %zu is not an even-length hex string of the signed tx bytes",
+				 i, LB_TX_MAX_BYTES);
+			continue;
+		}
+		raws[m] = t.raws[i];
+		lens[m] = t.lens[i];
+		where[m++] = i;
+	}
+	if (m) {
+		rc = lb_ledger_submit(a->ledger, m, raws, lens, sub);
+		if (rc) {
+			lb_errf(em, rc, "the ledger could not take the txs: %s", lb_strerror(rc));
+			goto out;
+		}
+		for (size_t k = 0; k < m; k++)
+			res[where[k]] = sub[k];
+	}
+	if (t.single) {
+		if (res[0].code) {
+			rc = lb_errf(em, res[0].code, "%s",
+				     res[0].message[0] ? res[0].message : lb_strerror(res[0].code));
+			goto out;
+		}
+		*out = result_json(&res[0], 0, false);
+		*status = MHD_HTTP_ACCEPTED;
+		rc = *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t accepted = 0;
+	for (size_t i = 0; i < t.n; i++) {
+		accepted += res[i].code == LB_OK;
+		if (json_array_append_new(results, result_json(&res[i], i, true))) {
+			rc = lb_errf(em, LB_ENOMEM, "out of memory for the reply");
+			goto out;
+		}
+	}
+	*out = json_pack("{s:I,s:I,s:O}", "accepted", (json_int_t)accepted, "refused",
+			 (json_int_t)(t.n - accepted), "results", results);
+	rc = *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+out:
+	json_decref(results);
+	lb_free(sub);
+	lb_free(where);
+	lb_free(lens);
+	lb_free(raws);
+	lb_free(res);
+	api_txs_release(&t);
+	return rc;
+}
+
+static int param_txid(const struct api_req *r, uint8_t id[LB_HASH_LEN], struct lb_errmsg *em)
+{
+	char hex[2 * LB_HASH_LEN + 2];
+	if (api_param_copy(&r->params, 0, hex, sizeof hex) || lb_hex_decode(id, LB_HASH_LEN, hex))
+		return lb_errf(em, LB_EMALFORMED,
+			       "'%.*s' is not a tx id: expected 64 hex digits (as POST /v1/txs returned)",
+			       (int)(r->params.len[0] > 80 ? 80 : r->params.len[0]), r->params.val[0]);
+	return LB_OK;
+}
+
+static int h_tx(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_txid(r, id, em);
+	return rc ? rc : lb_ledger_tx_json(a->ledger, id, out, em);
+}
+
+static int parse_chain(const char *s, size_t n, int *chain, struct lb_errmsg *em)
+{
+	char name[32];
+	*chain = -1;
+	if (n < sizeof name) {
+		memcpy(name, s, n);
+		name[n] = 0;
+		*chain = lb_chain_parse(name);
+	}
+	if (*chain < 0)
+		return lb_errf(em, LB_ENOTFOUND,
+			       "no chain named '%.*s'; the chains are settlement, directory and business",
+			       (int)(n > 40 ? 40 : n), s);
+	return LB_OK;
+}
+
+static int h_proof(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		   unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_txid(r, id, em), anchor = -1;
+	if (rc)
+		return rc;
+	const char *an = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "anchor");
+	if (an && *an && (rc = parse_chain(an, strlen(an), &anchor, em)))
+		return lb_errf(em, LB_EMALFORMED, "anchor=%.40s: not a chain; use settlement, directory or business", an);
+	struct lb_buf b;
+	lb_buf_init(&b, 16u << 20);
+	rc = lb_ledger_proof(a->ledger, id, anchor, &b, em);
+	if (!rc) {
+		*out = json_pack("{s:o,s:o,s:I,s:o}", "tx_id", hex_json(id, LB_HASH_LEN), "anchor",
+				 anchor >= 0 ? json_string(lb_chain_name(anchor)) : json_null(),
+				 "bytes", (json_int_t)b.len, "proof", hex_json(b.data, b.len));
+		if (!*out)
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	lb_buf_release(&b);
+	return rc;
+}
+
+static int h_chains(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		    unsigned *status, struct lb_errmsg *em)
+{
+	int rc = lb_ledger_chains_json(a->ledger, out);
+	return rc ? lb_errf(em, rc, "could not list the chains: %s", lb_strerror(rc)) : LB_OK;
+}
+
+/* Decimal height without sign or leading zeros (beyond "0"), or "latest". */
+static int parse_height(const char *s, size_t n, uint64_t *h, struct lb_errmsg *em)
+{
+	if (n == 6 && !memcmp(s, "latest", 6)) {
+		*h = UINT64_MAX;
+		return LB_OK;
+	}
+	uint64_t v = 0;
+	bool ok = n > 0 && n <= 19 && !(n > 1 && s[0] == '0');
+	for (size_t i = 0; ok && i < n; i++) {
+		ok = s[i] >= '0' && s[i] <= '9';
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (!ok)
+		return lb_errf(em, LB_EMALFORMED,
+			       "'%.*s' is not a block height: use a number from 0 or 'latest'",
+			       (int)(n > 40 ? 40 : n), s);
+	*h = v;
+	return LB_OK;
+}
+
+static int h_block(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		   unsigned *status, struct lb_errmsg *em)
+{
+	int chain;
+	uint64_t h = 0;
+	int rc = parse_chain(r->params.val[0], r->params.len[0], &chain, em);
+	if (!rc)
+		rc = parse_height(r->params.val[1], r->params.len[1], &h, em);
+	return rc ? rc : lb_ledger_block_json(a->ledger, chain, h, out, em);
+}
+
+static int h_account(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		     unsigned *status, struct lb_errmsg *em)
+{
+	char text[LB_ADDR_TEXT_LEN + 8];
+	uint8_t addr[LB_ADDR_LEN];
+	if (api_param_copy(&r->params, 0, text, sizeof text))
+		return lb_errf(em, LB_EMALFORMED,
+			       "'%.*s...' is too long for an account address (lb1..., %d characters)",
+			       40, r->params.val[0], LB_ADDR_TEXT_LEN);
+	int rc = lb_addr_decode(addr, text, em);
+	return rc ? rc : lb_ledger_account_json(a->ledger, addr, out, em);
+}
+
+static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		    unsigned *status, struct lb_errmsg *em)
+{
+	int rc = lb_ledger_status_json(a->ledger, out);
+	if (rc)
+		return lb_errf(em, rc, "could not read the node status: %s", lb_strerror(rc));
+	/* Clients sign with the network id; make sure it is there whatever the ledger puts. */
+	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
+		json_object_set_new(*out, "network_id",
+				    hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
+	if (json_is_object(*out) && !json_object_get(*out, "api"))
+		json_object_set_new(*out, "api",
+				    json_pack("{s:I,s:I}", "max_body", (json_int_t)a->opt.max_body,
+					      "max_batch", (json_int_t)a->opt.max_batch));
+	return LB_OK;
+}
+
+/* ---- the access handler ------------------------------------------------------------------- */
+
+static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
+				     const char *url, const char *method, void **con_cls)
+{
+	const struct api_route *found = NULL;
+	struct api_params p, fp;
+	char allow[64] = "";
+	for (size_t i = 0; i < N_ROUTES; i++) {
+		if (!api_path_match(routes[i].pattern, url, &p))
+			continue;
+		if (!strcmp(method, routes[i].method) && !found) {
+			found = &routes[i];
+			fp = p;
+		}
+		size_t n = strlen(allow);
+		snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
+	}
+	if (!found && !allow[0]) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "no such API path: %.120s (see docs/api.md)", url);
+		return send_error(c, LB_ENOTFOUND, msg, NULL, 0);
+	}
+	if (!found) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%.120s does not accept %.16s; use %s", url, method, allow);
+		return send_error(c, LB_EUSAGE, msg, allow, MHD_HTTP_METHOD_NOT_ALLOWED);
+	}
+	size_t max = found->has_body ? a->opt.max_body : 0;
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+	if (found->has_body && declared > max) {
+		char msg[200];
+		snprintf(msg, sizeof msg,
+			 "request body of %llu bytes is over the limit of %zu bytes; split the batch",
+			 declared, max);
+		return send_error(c, LB_ETOOBIG, msg, NULL, 0);
+	}
+	struct api_req *r = lb_calloc(1, sizeof *r);
+	if (!r)
+		return MHD_NO;
+	r->route = found;
+	r->params = fp;
+	lb_buf_init(&r->body, max);
+	if (declared && lb_buf_reserve(&r->body, (size_t)declared)) {
+		lb_free(r);
+		return send_error(c, LB_ENOMEM, "out of memory for the request body", NULL, 0);
+	}
+	*con_cls = r;
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct lb_api *a = cls;
+	struct api_req *r = *con_cls;
+	if (!r)
+		return on_first_call(a, c, url, method, con_cls);
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (r->route->has_body && !r->too_big) {
+			if (r->body.len + n <= r->body.max && !lb_buf_add(&r->body, upload_data, n))
+				return MHD_YES;
+			r->too_big = true;
+			lb_buf_release(&r->body);
+		}
+		/* Keep reading (and dropping) so the client gets its answer, but not forever. */
+		r->discarded += n;
+		return r->discarded > a->opt.max_body + (1u << 20) ? MHD_NO : MHD_YES;
+	}
+	if (r->too_big) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "request body is over the limit of %zu bytes; split the batch",
+			 a->opt.max_body);
+		return send_error(c, LB_ETOOBIG, msg, NULL, 0);
+	}
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	json_t *out = NULL;
+	unsigned status = MHD_HTTP_OK;
+	int rc = r->route->fn(a, c, r, &out, &status, &em);
+	enum MHD_Result mr;
+	if (rc) {
+		mr = send_error(c, rc, em.text, NULL, 0);
+	} else if (!out) {
+		mr = send_error(c, LB_EINTERNAL, "the handler produced no reply", NULL, 0);
+	} else {
+		mr = send_json(c, status, out, NULL);
+	}
+	json_decref(out);
+	return mr;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct api_req *r = *con_cls;
+	if (r) {
+		lb_buf_release(&r->body);
+		lb_free(r);
+		*con_cls = NULL;
+	}
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	vsnprintf(line, sizeof line, fmt, ap);
+	line[strcspn(line, "\n")] = 0;
+	lb_log(LB_LOG_DEBUG, "api: %s", line);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_options *o,
+		 struct lb_errmsg *em)
+{
+	struct lb_api_options dflt;
+	lb_api_options_init(&dflt);
+	struct lb_api *a = lb_calloc(1, sizeof *a);
+	if (!a)
+		return lb_errf(em, LB_ENOMEM, "out of memory for the API server");
+	a->ledger = l;
+	a->opt = o ? *o : dflt;
+	if (!a->opt.bind_addr || !*a->opt.bind_addr)
+		a->opt.bind_addr = dflt.bind_addr;
+	if (!a->opt.max_body)
+		a->opt.max_body = dflt.max_body;
+	if (!a->opt.max_batch)
+		a->opt.max_batch = dflt.max_batch;
+	if (!a->opt.threads)
+		a->opt.threads = (unsigned)lb_ncpus();
+
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	struct sockaddr *sa;
+	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	memset(&sin, 0, sizeof sin);
+	memset(&sin6, 0, sizeof sin6);
+	if (inet_pton(AF_INET, a->opt.bind_addr, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(a->opt.port);
+		sa = (struct sockaddr *)&sin;
+	} else if (inet_pton(AF_INET6, a->opt.bind_addr, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(a->opt.port);
+		sa = (struct sockaddr *)&sin6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		lb_errf(em, LB_EINVALID,
+			"API address '%.64s' is not an IP address; use 127.0.0.1 (this machine only) or the address of a local interface",
+			a->opt.bind_addr);
+		lb_free(a);
+		return LB_EINVALID;
+	}
+	a->daemon = MHD_start_daemon(
+		flags, a->opt.port, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)a->opt.threads,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, MHD_OPTION_END);
+	if (!a->daemon) {
+		int e = errno;
+		char addr[64];
+		snprintf(addr, sizeof addr, "%s", a->opt.bind_addr);
+		uint16_t port = a->opt.port;
+		lb_free(a);
+		return lb_errf(em, LB_EIO,
+			       "could not start the API on %s port %u (%s); is another node using that port? choose another with --api-port",
+			       addr, (unsigned)port, e ? strerror(e) : "unknown reason");
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	a->port = di && di->port ? di->port : a->opt.port;
+	*out = a;
+	return LB_OK;
+}
+
+uint16_t lb_api_port(const struct lb_api *a)
+{
+	return a ? a->port : 0;
+}
+
+void lb_api_stop(struct lb_api *a)
+{
+	if (!a)
+		return;
+	MHD_stop_daemon(a->daemon);
+	lb_free(a);
+}
