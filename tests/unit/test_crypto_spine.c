@@ -1,0 +1,168 @@
+/* Spine crypto: the bech32m checksum against the BIP-350 test vectors (valid ones accepted,
+ * invalid ones - including a bech32 (not bech32m) string and mixed case - refused); address
+ * text round trip, a one-character typo giving LB_ECHECKSUM and garbage LB_EMALFORMED; the
+ * keystore round trip and its refusals (wrong passphrase, edited public key, existing name). */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+#include "leben/crypto.h"
+#include "leben/error.h"
+
+static void test_bech32m_vectors(void **state)
+{
+	(void)state;
+	/* BIP-350 "valid bech32m" vectors */
+	static const char *valid[] = {
+		"A1LQFN3A",
+		"a1lqfn3a",
+		"an83characterlonghumanreadablepartthatcontainsthetheexcludedcharactersbioandnumber11sg7hg6",
+		"abcdef1l7aum6echk45nj3s0wdvt2fg8x9yrzpqzd3ryx",
+		"11llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllludsr8",
+		"split1checkupstagehandshakeupstreamerranterredcaperredlc445v",
+		"?1v759aa",
+	};
+	/* BIP-350 "invalid bech32m" vectors, plus the bech32 vector A1G7SGD8 and mixed case */
+	static const char *invalid[] = {
+		"A1G7SGD8",       /* valid bech32, wrong constant for bech32m */
+		"a1lqfn3A",       /* mixed case */
+		"A1lqfn3a",       /* mixed case */
+		"\x20" "1xj0phk", /* hrp character out of range */
+		"\x7f" "1g6xzxy", /* hrp character out of range */
+		"qyrz8wqd2c9m",   /* no separator */
+		"1qyrz8wqd2c9m",  /* empty hrp */
+		"y1b0jsk6g",      /* invalid data character */
+		"lt1igcx5c0",     /* invalid data character */
+		"in1muywd",       /* too short checksum */
+		"mm1crxm3i",      /* invalid character in checksum */
+		"au1s5cgom",      /* invalid character in checksum */
+		"M1VUXWEZ",       /* checksum computed with uppercase hrp */
+		"16plkw9",        /* empty hrp */
+		"1p2gdwpf",       /* empty hrp */
+		"abcdef1l7aum6echk45nj3s0wdvt2fg8x9yrzpqzd3ryy", /* last character changed */
+		"",
+	};
+	for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
+		if (!lb_bech32m_is_valid(valid[i]))
+			fail_msg("valid vector refused: %s", valid[i]);
+	for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
+		if (lb_bech32m_is_valid(invalid[i]))
+			fail_msg("invalid vector accepted: '%s'", invalid[i]);
+}
+
+static void test_addr(void **state)
+{
+	(void)state;
+	struct lb_keypair kp;
+	uint8_t seed[LB_SEED_LEN], a[LB_ADDR_LEN], b[LB_ADDR_LEN], h[LB_HASH_LEN];
+	char t[LB_ADDR_TEXT_LEN + 1], u[LB_ADDR_TEXT_LEN + 1];
+	struct lb_errmsg em;
+	static const char cs[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+	assert_lb_ok(lb_crypto_init());
+	for (int k = 0; k < 20; k++) {
+		memset(seed, k, sizeof seed);
+		lb_keypair_from_seed(&kp, seed);
+		lb_addr_from_pubkey(a, kp.pk);
+		/* the address is the first 20 bytes of the domain-separated key hash */
+		lb_hash_domain(h, "LEBEN-addr-v1", kp.pk, LB_PUBKEY_LEN);
+		assert_memory_equal(a, h, LB_ADDR_LEN);
+		lb_addr_encode(t, a);
+		assert_int_equal(strlen(t), LB_ADDR_TEXT_LEN);
+		assert_memory_equal(t, "lb1", 3);
+		assert_true(lb_bech32m_is_valid(t));
+		assert_lb_ok(lb_addr_decode(b, t, &em));
+		assert_memory_equal(a, b, LB_ADDR_LEN);
+		/* upper case is the same address */
+		for (int i = 0; i <= LB_ADDR_TEXT_LEN; i++)
+			u[i] = (t[i] >= 'a' && t[i] <= 'z') ? (char)(t[i] - 32) : t[i];
+		assert_lb_ok(lb_addr_decode(b, u, &em));
+		assert_memory_equal(a, b, LB_ADDR_LEN);
+		/* any one changed data/checksum character is caught */
+		for (int pos = 3; pos < LB_ADDR_TEXT_LEN; pos += 5) {
+			memcpy(u, t, sizeof u);
+			const char *c = strchr(cs, t[pos]);
+			u[pos] = cs[(c - cs + 1 + k) % 32];
+			assert_int_equal(lb_addr_decode(b, u, &em), LB_ECHECKSUM);
+			assert_true(em.text[0] != 0);
+		}
+		lb_keypair_wipe(&kp);
+	}
+	/* garbage */
+	assert_int_equal(lb_addr_decode(b, "", &em), LB_EMALFORMED);
+	assert_int_equal(lb_addr_decode(b, "hello", &em), LB_EMALFORMED);
+	memcpy(u, t, sizeof u);
+	u[10] = 'b'; /* not in the bech32 alphabet */
+	assert_int_equal(lb_addr_decode(b, u, &em), LB_EMALFORMED);
+	memcpy(u, t, sizeof u);
+	u[0] = 'x';
+	assert_int_equal(lb_addr_decode(b, u, &em), LB_EMALFORMED);
+	memcpy(u, t, sizeof u);
+	u[40] = 0; /* one short */
+	assert_int_equal(lb_addr_decode(b, u, &em), LB_EMALFORMED);
+	memcpy(u, t, sizeof u);
+	u[5] = (char)(u[5] == 'q' ? 'Q' : 'Q'); /* mixed case */
+	assert_true(lb_addr_decode(b, u, &em) != LB_OK);
+}
+
+static void test_keystore(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/lb-test-ks-XXXXXX", path[256], cmd[300];
+	struct lb_keypair kp, back;
+	uint8_t pk[LB_PUBKEY_LEN];
+	struct lb_errmsg em;
+
+	assert_lb_ok(lb_crypto_init());
+	assert_non_null(mkdtemp(dir));
+	lb_keypair_generate(&kp);
+	assert_lb_ok(lb_keystore_save(dir, "clinic-1", &kp, "correct horse", &em));
+	assert_lb_ok(lb_keystore_load(dir, "clinic-1", "correct horse", &back, &em));
+	assert_memory_equal(back.pk, kp.pk, LB_PUBKEY_LEN);
+	assert_memory_equal(back.sk, kp.sk, LB_SECKEY_LEN);
+	assert_lb_ok(lb_keystore_public(dir, "clinic-1", pk, &em));
+	assert_memory_equal(pk, kp.pk, LB_PUBKEY_LEN);
+	assert_int_equal(lb_keystore_load(dir, "clinic-1", "wrong", &back, &em), LB_EPASSPHRASE);
+	assert_int_equal(lb_keystore_load(dir, "nobody", "x", &back, &em), LB_ENOTFOUND);
+	assert_int_equal(lb_keystore_save(dir, "clinic-1", &kp, "other", &em), LB_EEXISTS);
+	/* the original is untouched by the refused overwrite */
+	assert_lb_ok(lb_keystore_load(dir, "clinic-1", "correct horse", &back, &em));
+	assert_memory_equal(back.pk, kp.pk, LB_PUBKEY_LEN);
+
+	/* replace public_key with another valid key: the right passphrase must not load it */
+	struct lb_keypair other;
+	char hex[2 * LB_PUBKEY_LEN + 1];
+	json_error_t jerr;
+	lb_keypair_generate(&other);
+	lb_hex_encode(hex, other.pk, LB_PUBKEY_LEN);
+	snprintf(path, sizeof path, "%s/clinic-1.key", dir);
+	json_t *o = json_load_file(path, 0, &jerr);
+	assert_non_null(o);
+	assert_non_null(json_object_get(o, "public_key"));
+	assert_int_equal(json_object_set_new(o, "public_key", json_string(hex)), 0);
+	assert_int_equal(json_dump_file(o, path, 0), 0);
+	json_decref(o);
+	int rc = lb_keystore_load(dir, "clinic-1", "correct horse", &back, &em);
+	assert_true(rc == LB_EPASSPHRASE || rc == LB_ECORRUPT);
+
+	lb_keypair_wipe(&kp);
+	lb_keypair_wipe(&back);
+	lb_keypair_wipe(&other);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bech32m_vectors),
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_keystore),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,481 @@
+/* Ledger spine: Merkle paths (every leaf of trees of 1..40 leaves verifies, a wrong index,
+ * leaf or path does not), header encoding round trip, then a real ledger in a temp home:
+ * a transfer moves balances, every refusal has its own code and changes nothing, an
+ * inclusion proof verifies offline (also anchored in another chain) and a flipped byte breaks
+ * it, and the offline verifier re-derives state but catches an edited block. */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "leben/base.h"
+#include "leben/crypto.h"
+#include "leben/error.h"
+#include "leben/ledger.h"
+#include "leben/tx.h"
+
+static void test_merkle(void **state)
+{
+	(void)state;
+	static uint8_t ids[40][LB_HASH_LEN], path[64][LB_HASH_LEN];
+	uint8_t root[LB_HASH_LEN], other[LB_HASH_LEN], root2[LB_HASH_LEN];
+	size_t plen;
+
+	assert_lb_ok(lb_crypto_init());
+	for (size_t i = 0; i < 40; i++)
+		lb_hash(ids[i], &i, sizeof i);
+	lb_hash(other, "other", 5);
+	for (size_t n = 1; n <= 40; n++) {
+		lb_merkle_root((const uint8_t(*)[LB_HASH_LEN])ids, n, root);
+		if (n > 1) {
+			/* the root depends on every leaf */
+			uint8_t save[LB_HASH_LEN];
+			memcpy(save, ids[n - 1], LB_HASH_LEN);
+			ids[n - 1][0] ^= 1;
+			lb_merkle_root((const uint8_t(*)[LB_HASH_LEN])ids, n, root2);
+			memcpy(ids[n - 1], save, LB_HASH_LEN);
+			assert_memory_not_equal(root, root2, LB_HASH_LEN);
+		}
+		for (size_t i = 0; i < n; i++) {
+			assert_lb_ok(lb_merkle_path((const uint8_t(*)[LB_HASH_LEN])ids, n, i, path,
+						    &plen));
+			assert_true(plen <= 6);
+			const uint8_t(*cp)[LB_HASH_LEN] = (const uint8_t(*)[LB_HASH_LEN])path;
+			if (!lb_merkle_path_is_valid(ids[i], i, n, cp, plen, root))
+				fail_msg("n=%zu idx=%zu: path does not verify", n, i);
+			assert_false(lb_merkle_path_is_valid(other, i, n, cp, plen, root));
+			if (n > 1) {
+				assert_false(lb_merkle_path_is_valid(ids[i], (i + 1) % n, n, cp, plen,
+								     root));
+				assert_false(lb_merkle_path_is_valid(ids[(i + 1) % n], i, n, cp,
+								     plen, root));
+			}
+			if (plen > 0) {
+				path[plen - 1][5] ^= 0x10;
+				assert_false(lb_merkle_path_is_valid(ids[i], i, n, cp, plen, root));
+				path[plen - 1][5] ^= 0x10;
+				assert_false(lb_merkle_path_is_valid(ids[i], i, n, cp, plen - 1, root));
+			}
+			assert_false(lb_merkle_path_is_valid(ids[i], i, n, cp, plen, other));
+		}
+	}
+}
+
+static void test_header_roundtrip(void **state)
+{
+	(void)state;
+	static struct lb_block_header h, g;
+	struct lb_keypair kp;
+	struct lb_buf b, b2;
+	uint8_t hash[LB_HASH_LEN], hash2[LB_HASH_LEN];
+
+	assert_lb_ok(lb_crypto_init());
+	lb_keypair_generate(&kp);
+	for (int variant = 0; variant < 3; variant++) {
+		memset(&h, 0, sizeof h);
+		h.version = 1;
+		h.chain = (uint8_t)variant;
+		h.height = variant == 0 ? 0 : 1000000 + (uint64_t)variant;
+		h.time_ms = 1700000000000ULL + (uint64_t)variant;
+		memset(h.prev_hash, variant ? 0x11 : 0, LB_HASH_LEN);
+		memset(h.tx_root, 0x22, LB_HASH_LEN);
+		memset(h.app_hash, 0x33, LB_HASH_LEN);
+		h.anchors[0].height = 7;
+		memset(h.anchors[0].hash, 0x44, LB_HASH_LEN);
+		h.anchors[1].height = 9;
+		memset(h.anchors[1].hash, 0x55, LB_HASH_LEN);
+		h.tx_count = variant == 2 ? 20 : 3;
+		if (variant == 2) {
+			h.bitmap_len = 3;
+			h.validity[0] = 0x81;
+			h.validity[2] = 0x08; /* tx 19 */
+		}
+		memcpy(h.proposer, kp.pk, LB_PUBKEY_LEN);
+		lb_header_hash(&h, hash);
+		lb_sign(h.sig, hash, LB_HASH_LEN, &kp);
+		lb_buf_init(&b, LB_HEADER_MAX_BYTES + 1024);
+		lb_buf_init(&b2, LB_HEADER_MAX_BYTES + 1024);
+		assert_lb_ok(lb_header_encode(&b, &h, true));
+		memset(&g, 0xa5, sizeof g);
+		assert_lb_ok(lb_header_decode(&g, b.data, b.len, NULL));
+		assert_int_equal(g.chain, h.chain);
+		assert_true(g.height == h.height && g.time_ms == h.time_ms);
+		assert_true(g.tx_count == h.tx_count);
+		assert_int_equal(g.bitmap_len, h.bitmap_len);
+		assert_memory_equal(g.sig, h.sig, LB_SIG_LEN);
+		assert_memory_equal(g.app_hash, h.app_hash, LB_HASH_LEN);
+		assert_true(g.anchors[1].height == 9);
+		lb_header_hash(&g, hash2);
+		assert_memory_equal(hash, hash2, LB_HASH_LEN);
+		assert_true(lb_sig_is_valid(g.sig, hash2, LB_HASH_LEN, kp.pk));
+		assert_lb_ok(lb_header_encode(&b2, &g, true));
+		assert_int_equal(b.len, b2.len);
+		assert_memory_equal(b.data, b2.data, b.len);
+		if (variant == 2) {
+			assert_false(lb_header_tx_is_valid(&g, 0));
+			assert_true(lb_header_tx_is_valid(&g, 1));
+			assert_false(lb_header_tx_is_valid(&g, 7));
+			assert_false(lb_header_tx_is_valid(&g, 19));
+			assert_true(lb_header_tx_is_valid(&g, 18));
+		} else {
+			assert_true(lb_header_tx_is_valid(&g, 0));
+		}
+		/* truncated or extended input is refused */
+		assert_int_not_equal(lb_header_decode(&g, b.data, b.len - 1, NULL), LB_OK);
+		assert_lb_ok(lb_buf_addc(&b, 0));
+		assert_int_not_equal(lb_header_decode(&g, b.data, b.len, NULL), LB_OK);
+		lb_buf_release(&b);
+		lb_buf_release(&b2);
+	}
+	lb_keypair_wipe(&kp);
+}
+
+/* ---- a real ledger ------------------------------------------------------------------------ */
+
+struct fx {
+	char home[64];
+	struct lb_ledger *l;
+	struct lb_keypair prop, a, b;
+	uint8_t pa[LB_ADDR_LEN], aa[LB_ADDR_LEN], ba[LB_ADDR_LEN];
+};
+
+static void build(struct fx *f, struct lb_buf *out, const struct lb_keypair *kp, int chain,
+		  uint32_t type, uint64_t nonce, uint64_t expires, const struct lb_buf *pl,
+		  uint8_t id[LB_HASH_LEN])
+{
+	struct lb_tx t;
+	memset(&t, 0, sizeof t);
+	t.version = LB_TX_VERSION;
+	t.chain = (uint8_t)chain;
+	t.type = type;
+	t.nonce = nonce;
+	t.fee = chain == LB_CHAIN_SETTLEMENT ? 1000 : 0; /* fees are paid on settlement only */
+	t.expires_ms = expires;
+	t.payload = pl->data;
+	t.payload_len = pl->len;
+	lb_buf_init(out, LB_TX_MAX_BYTES);
+	assert_lb_ok(lb_tx_build(out, &t, lb_ledger_network_id(f->l), kp, id));
+}
+
+static int submit1(struct fx *f, const uint8_t *raw, size_t len)
+{
+	struct lb_submit_result r;
+	const uint8_t *raws[1] = {raw};
+	size_t lens[1] = {len};
+	memset(&r, 0, sizeof r);
+	assert_lb_ok(lb_ledger_submit(f->l, 1, raws, lens, &r));
+	if (r.code != LB_OK) {
+		assert_true(r.message[0] != 0);
+		print_message("submit: %s: %s\n", lb_errname(r.code), r.message);
+	}
+	return r.code;
+}
+
+static void commit(struct fx *f, int chain, uint64_t time_ms, size_t n,
+		   const uint8_t *const *raws, const size_t *lens, uint64_t want_height)
+{
+	struct lb_cut c = {chain, time_ms, n, raws, lens};
+	struct lb_errmsg em;
+	uint64_t h = 0;
+	int rc = lb_ledger_commit(f->l, &c, &h, &em);
+	if (rc)
+		fail_msg("commit: %s", em.text);
+	assert_true(h == want_height);
+	assert_true(lb_ledger_height(f->l, chain) == want_height);
+}
+
+static char *acct_text(struct fx *f, const uint8_t addr[LB_ADDR_LEN])
+{
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_account_json(f->l, addr, &o, &em));
+	char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(o);
+	assert_non_null(s);
+	return s;
+}
+
+static void balances(struct fx *f, const uint8_t addr[LB_ADDR_LEN], json_int_t *asc,
+		     json_int_t *csc)
+{
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_account_json(f->l, addr, &o, &em));
+	json_t *b = json_object_get(o, "balances");
+	*asc = b ? json_integer_value(json_object_get(b, "asc")) : 0;
+	*csc = b ? json_integer_value(json_object_get(b, "csc")) : 0;
+	json_decref(o);
+}
+
+/* Submit raw and expect code want, with neither account's view changed. */
+static void refused(struct fx *f, const uint8_t *raw, size_t len, int want, const char *what)
+{
+	char *a0 = acct_text(f, f->aa), *b0 = acct_text(f, f->ba);
+	size_t pend = lb_ledger_pending(f->l, LB_CHAIN_SETTLEMENT);
+	int rc = submit1(f, raw, len);
+	if (rc != want)
+		fail_msg("%s: got %s, want %s", what, lb_errname(rc), lb_errname(want));
+	char *a1 = acct_text(f, f->aa), *b1 = acct_text(f, f->ba);
+	assert_string_equal(a0, a1);
+	assert_string_equal(b0, b1);
+	assert_int_equal(pend, lb_ledger_pending(f->l, LB_CHAIN_SETTLEMENT));
+	free(a0);
+	free(a1);
+	free(b0);
+	free(b1);
+}
+
+static void open_ledger(struct fx *f)
+{
+	struct lb_ledger_options o;
+	struct lb_errmsg em;
+	lb_ledger_options_init(&o);
+	o.home = f->home;
+	o.sync_full = false;
+	int rc = lb_ledger_open(&f->l, &o, &f->prop, &em);
+	if (rc)
+		fail_msg("open: %s", em.text);
+}
+
+static int db_blob_flip(const char *home, const char *sql_get, const char *sql_put, int at)
+{
+	char path[512];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint8_t buf[70000];
+	int n = -1;
+	snprintf(path, sizeof path, "%s/chains/settlement.db", home);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql_get, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		n = sqlite3_column_bytes(st, 0);
+		assert_true(n > at && n < (int)sizeof buf);
+		memcpy(buf, sqlite3_column_blob(st, 0), (size_t)n);
+	}
+	sqlite3_finalize(st);
+	assert_true(n > 0);
+	buf[at] ^= 0x01;
+	assert_int_equal(sqlite3_prepare_v2(db, sql_put, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, buf, n, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void test_ledger_flow(void **state)
+{
+	(void)state;
+	static struct fx F;
+	struct fx *f = &F;
+	struct lb_errmsg em;
+	uint8_t seed[LB_SEED_LEN], id0[LB_HASH_LEN], id1[LB_HASH_LEN], idx[LB_HASH_LEN];
+	char pt[LB_ADDR_TEXT_LEN + 1], at[LB_ADDR_TEXT_LEN + 1], hx[2 * LB_PUBKEY_LEN + 1];
+	struct lb_buf pl, raw0, raw1, r;
+	json_int_t asc, csc;
+	int rc;
+
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	snprintf(f->home, sizeof f->home, "/tmp/lb-test-ledger-XXXXXX");
+	assert_non_null(mkdtemp(f->home));
+	memset(seed, 1, sizeof seed);
+	lb_keypair_from_seed(&f->prop, seed);
+	memset(seed, 2, sizeof seed);
+	lb_keypair_from_seed(&f->a, seed);
+	memset(seed, 3, sizeof seed);
+	lb_keypair_from_seed(&f->b, seed);
+	lb_addr_from_pubkey(f->pa, f->prop.pk);
+	lb_addr_from_pubkey(f->aa, f->a.pk);
+	lb_addr_from_pubkey(f->ba, f->b.pk);
+	lb_addr_encode(pt, f->pa);
+	lb_addr_encode(at, f->aa);
+	lb_hex_encode(hx, f->prop.pk, LB_PUBKEY_LEN);
+	json_t *g = json_pack("{s:s,s:i,s:s,s:[s],s:{s:i,s:i},s:{s:i},s:[{s:s,s:I,s:I}]}",
+			      "network", "t", "time_ms", 1, "proposer", hx, "credit_partners", pt,
+			      "convert", "csc", 100, "asc", 1, "fees", "default", 1000, "accounts",
+			      "address", at, "asc", (json_int_t)1000000000, "csc",
+			      (json_int_t)1000000000);
+	assert_non_null(g);
+	rc = lb_genesis_write(f->home, g, &em);
+	if (rc)
+		fail_msg("genesis: %s", em.text);
+	json_decref(g);
+	open_ledger(f);
+
+	/* a transfer moves balances and burns the fee */
+	lb_buf_init(&pl, LB_TX_PAYLOAD_MAX);
+	assert_lb_ok(lb_payload_transfer(&pl, f->ba, LB_ASC, 5000, "first"));
+	build(f, &raw0, &f->a, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 0, 0, &pl, id0);
+	assert_int_equal(submit1(f, raw0.data, raw0.len), LB_OK);
+	assert_int_equal(lb_ledger_pending(f->l, LB_CHAIN_SETTLEMENT), 1);
+	assert_true(lb_ledger_next_nonce(f->l, LB_CHAIN_SETTLEMENT, f->aa) == 1);
+	{
+		const uint8_t *raws[1] = {raw0.data};
+		size_t lens[1] = {raw0.len};
+		commit(f, LB_CHAIN_SETTLEMENT, 1000, 1, raws, lens, 1);
+	}
+	assert_int_equal(lb_ledger_pending(f->l, LB_CHAIN_SETTLEMENT), 0);
+	balances(f, f->aa, &asc, &csc);
+	assert_true(asc == 1000000000 - 5000);
+	assert_true(csc == 1000000000 - 1000);
+	balances(f, f->ba, &asc, &csc);
+	assert_true(asc == 5000 && csc == 0);
+
+	/* refusals: each its own code, nothing changed */
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_transfer(&pl, f->ba, LB_ASC, 7, NULL));
+	build(f, &r, &f->a, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 1, 0, &pl, NULL);
+	r.data[r.len - 1] ^= 0x40;
+	refused(f, r.data, r.len, LB_EBADSIG, "flipped signature byte");
+	r.data[r.len - 1] ^= 0x40;
+	r.data[10] ^= 0x01; /* inside the sender key: signed by someone else */
+	refused(f, r.data, r.len, LB_EBADSIG, "flipped sender byte");
+	lb_buf_release(&r);
+	build(f, &r, &f->a, LB_CHAIN_BUSINESS, LB_TX_TRANSFER, 0, 0, &pl, NULL);
+	refused(f, r.data, r.len, LB_EWRONGCHAIN, "transfer on business chain");
+	lb_buf_release(&r);
+	build(f, &r, &f->a, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 0, 0, &pl, NULL);
+	refused(f, r.data, r.len, LB_ENONCEUSED, "replayed nonce 0");
+	lb_buf_release(&r);
+	build(f, &r, &f->a, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 5, 0, &pl, NULL);
+	refused(f, r.data, r.len, LB_ENONCEGAP, "nonce 5 after 0");
+	lb_buf_release(&r);
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_transfer(&pl, f->ba, LB_ASC, 2000000000, NULL));
+	build(f, &r, &f->a, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 1, 0, &pl, NULL);
+	refused(f, r.data, r.len, LB_EFUNDS, "transfer above balance");
+	lb_buf_release(&r);
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_transfer(&pl, f->aa, LB_ASC, 1, NULL));
+	build(f, &r, &f->b, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 0, 0, &pl, NULL);
+	refused(f, r.data, r.len, LB_EFUNDS, "fee without CSC");
+	lb_buf_release(&r);
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_issue(&pl, f->aa, 1000));
+	build(f, &r, &f->a, LB_CHAIN_SETTLEMENT, LB_TX_ISSUE, 1, 0, &pl, NULL);
+	refused(f, r.data, r.len, LB_EUNAUTH, "issue by a non-partner");
+	lb_buf_release(&r);
+	build(f, &r, &f->a, LB_CHAIN_SETTLEMENT, 0x0999, 1, 0, &pl, NULL);
+	refused(f, r.data, r.len, LB_EUNKNOWNTYPE, "type 0x0999");
+	lb_buf_release(&r);
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_transfer(&pl, f->ba, LB_ASC, 7, NULL));
+	build(f, &r, &f->a, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 1, 1, &pl, NULL);
+	refused(f, r.data, r.len, LB_EEXPIRED, "expires_ms=1");
+	refused(f, r.data, r.len - 1, LB_EMALFORMED, "truncated");
+	refused(f, r.data, 10, LB_EMALFORMED, "truncated to 10 bytes");
+	lb_buf_release(&r);
+
+	/* a valid pending tx, then the same bytes again */
+	build(f, &raw1, &f->a, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 1, 0, &pl, id1);
+	assert_int_equal(submit1(f, raw1.data, raw1.len), LB_OK);
+	refused(f, raw1.data, raw1.len, LB_EDUPLICATE, "same tx twice");
+	{
+		const uint8_t *raws[1] = {raw1.data};
+		size_t lens[1] = {raw1.len};
+		commit(f, LB_CHAIN_SETTLEMENT, 2000, 1, raws, lens, 2);
+	}
+	balances(f, f->ba, &asc, &csc);
+	assert_true(asc == 5007);
+	rc = submit1(f, raw0.data, raw0.len);
+	assert_true(rc == LB_EDUPLICATE || rc == LB_ENONCEUSED);
+
+	/* inclusion proof of tx0 */
+	struct lb_buf pf;
+	struct lb_proof_info info;
+	lb_buf_init(&pf, 1 << 20);
+	rc = lb_ledger_proof(f->l, id0, -1, &pf, &em);
+	if (rc)
+		fail_msg("proof: %s", em.text);
+	assert_lb_ok(lb_proof_verify(pf.data, pf.len, f->prop.pk, &info, &em));
+	assert_memory_equal(info.tx_id, id0, LB_HASH_LEN);
+	assert_int_equal(info.chain, LB_CHAIN_SETTLEMENT);
+	assert_true(info.height == 1 && info.index == 0 && info.tx_valid);
+	assert_false(info.anchored);
+	assert_memory_equal(info.proposer, f->prop.pk, LB_PUBKEY_LEN);
+	assert_int_not_equal(lb_proof_verify(pf.data, pf.len, f->a.pk, &info, &em), LB_OK);
+	for (size_t i = 0; i < pf.len; i++) {
+		pf.data[i] ^= 0x01;
+		if (lb_proof_verify(pf.data, pf.len, f->prop.pk, &info, &em) == LB_OK)
+			fail_msg("proof with byte %zu of %zu flipped still verifies", i, pf.len);
+		pf.data[i] ^= 0x01;
+	}
+
+	/* a business block anchors the settlement chain; the proof then reaches it */
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_identity(&pl, LB_ROLE_PROVIDER, "Clinic A", NULL, 0));
+	build(f, &r, &f->a, LB_CHAIN_BUSINESS, LB_TX_IDENTITY_REGISTER, 0, 0, &pl, idx);
+	assert_int_equal(submit1(f, r.data, r.len), LB_OK);
+	{
+		const uint8_t *raws[1] = {r.data};
+		size_t lens[1] = {r.len};
+		commit(f, LB_CHAIN_BUSINESS, 3000, 1, raws, lens, 1);
+	}
+	lb_buf_release(&r);
+	lb_buf_reset(&pf);
+	rc = lb_ledger_proof(f->l, id0, LB_CHAIN_BUSINESS, &pf, &em);
+	if (rc)
+		fail_msg("anchored proof: %s", em.text);
+	assert_lb_ok(lb_proof_verify(pf.data, pf.len, f->prop.pk, &info, &em));
+	assert_memory_equal(info.tx_id, id0, LB_HASH_LEN);
+	assert_true(info.anchored);
+	assert_int_equal(info.anchor_chain, LB_CHAIN_BUSINESS);
+	assert_true(info.anchor_height == 1);
+	for (size_t i = 0; i < pf.len; i++) {
+		pf.data[i] ^= 0x80;
+		if (lb_proof_verify(pf.data, pf.len, f->prop.pk, &info, &em) == LB_OK)
+			fail_msg("anchored proof with byte %zu of %zu flipped verifies", i, pf.len);
+		pf.data[i] ^= 0x80;
+	}
+	lb_buf_release(&pf);
+
+	/* offline verification */
+	lb_ledger_close(f->l);
+	f->l = NULL;
+	rc = lb_ledger_verify_home(f->home, NULL, NULL, &em);
+	if (rc)
+		fail_msg("verify: %s", em.text);
+	db_blob_flip(f->home, "SELECT v FROM state ORDER BY k LIMIT 1",
+		     "UPDATE state SET v=?1 WHERE k=(SELECT k FROM state ORDER BY k LIMIT 1)", 0);
+	rc = lb_ledger_verify_home(f->home, NULL, NULL, &em);
+	if (rc)
+		fail_msg("verify after a state edit: %s", em.text);
+	db_blob_flip(f->home, "SELECT body FROM blocks WHERE height=1",
+		     "UPDATE blocks SET body=?1 WHERE height=1", 40);
+	assert_int_equal(lb_ledger_verify_home(f->home, NULL, NULL, &em), LB_ECORRUPT);
+	assert_true(em.text[0] != 0);
+	db_blob_flip(f->home, "SELECT body FROM blocks WHERE height=1",
+		     "UPDATE blocks SET body=?1 WHERE height=1", 40);
+	rc = lb_ledger_verify_home(f->home, NULL, NULL, &em);
+	if (rc)
+		fail_msg("verify after restoring the body: %s", em.text);
+	db_blob_flip(f->home, "SELECT header FROM blocks WHERE height=2",
+		     "UPDATE blocks SET header=?1 WHERE height=2", 12);
+	assert_int_equal(lb_ledger_verify_home(f->home, NULL, NULL, &em), LB_ECORRUPT);
+
+	lb_buf_release(&pl);
+	lb_buf_release(&raw0);
+	lb_buf_release(&raw1);
+	lb_keypair_wipe(&f->prop);
+	lb_keypair_wipe(&f->a);
+	lb_keypair_wipe(&f->b);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->home);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merkle),
+		cmocka_unit_test(test_header_roundtrip),
+		cmocka_unit_test(test_ledger_flow),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
