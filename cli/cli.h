@@ -10,6 +10,20 @@
 /* Each subcommand: int fn(int argc, char **argv) with argv[0] = the subcommand name;
  * returns the process exit status (0 ok, 1 failure, 2 usage error). */
 #define CLI_COMMAND_TABLE(X)                                                               \
+	X("data", cmd_data, "describe, deduplicate, audit and search data assets")  \
+	X("envelope", cmd_envelope, "seal files to recipients and open them (encryption)") \
+	X("shares", cmd_shares, "split a secret into threshold shares and combine them") \
+	X("tls", cmd_tls, "test mutual-TLS links between consortium nodes") \
+	X("kes", cmd_kes, "forward-secure signing keys for co-owners (sign, verify, update)") \
+	X("zk", cmd_zk, "recovery commitments and zero-knowledge proofs of ownership") \
+	X("paillier", cmd_paillier, "homomorphic encryption of numbers (encrypt, add, decrypt)") \
+	X("tx", cmd_tx, "sign and send a transaction to the node")                   \
+	X("query", cmd_query, "ask the node about accounts, txs, blocks and chains") \
+	X("proof", cmd_proof, "get a tx's inclusion proof, or check one offline")   \
+	X("init", cmd_init, "create a node home (keys, genesis, config)")            \
+	X("node", cmd_node, "run a node (ledger, orderer, API)")                      \
+	X("keys", cmd_keys, "create, list and show encrypted keys")                   \
+	X("verify", cmd_verify, "replay the chains from genesis and check everything") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

@@ -58,4 +58,46 @@ struct lb_shamir_info {
 int lb_shamir_share_info(const uint8_t *share, size_t share_len, struct lb_shamir_info *info,
 			 struct lb_errmsg *em);
 
+/* ---- guardian record (business chain, written by `keys split`) --------------------------
+ * Records who holds a share of an account's key, never the share itself. Canonical bytes:
+ *   version 1 | account (32) | set id (16) | commitment (32) | u8 t | u8 n
+ *   | n x ( guardian public key (32) | u8 x ), x strictly ascending, guardians distinct.
+ * The ledger's handler: decode (rejects non-canonical input), lb_guardian_record_check,
+ * require the tx sender to be `account`, store it (replacing an older record). */
+struct lb_guardian_entry {
+	uint8_t guardian[32]; /* the guardian's identity public key */
+	uint8_t x;            /* x coordinate of the share sealed to it */
+};
+struct lb_guardian_record {
+	uint8_t account[32];  /* whose key was split */
+	uint8_t set_id[16];   /* from the shares (lb_shamir_info) */
+	uint8_t commit[32];   /* from the shares: lets a recovery check the combined key */
+	unsigned t, n;        /* threshold and number of guardians */
+	struct lb_guardian_entry g[LB_SHAMIR_MAX_SHARES];
+};
+#define LB_GUARDIAN_RECORD_MAXBYTES (1 + 32 + 16 + 32 + 2 + LB_SHAMIR_MAX_SHARES * 33)
+int lb_guardian_record_check(const struct lb_guardian_record *r, struct lb_errmsg *em);
+int lb_guardian_record_encode(const struct lb_guardian_record *r, uint8_t *out, size_t *outlen,
+			      struct lb_errmsg *em);
+int lb_guardian_record_decode(struct lb_guardian_record *r, const uint8_t *in, size_t len,
+			      struct lb_errmsg *em);
+/* Fill r from n authenticated shares (same split) and the guardian keys they go to, in the
+ * same order; entries are sorted by x. */
+int lb_guardian_record_from_shares(struct lb_guardian_record *r, const uint8_t account[32],
+				   const uint8_t *const *shares, size_t share_len,
+				   const uint8_t (*guardians)[32], size_t n, struct lb_errmsg *em);
+
+/* Guardian flow helpers for `keys split` / `keys recover`. Split secret (t of n), seal share i
+ * to guardian i's Ed25519 identity key (converted to X25519, level-1 envelope) into
+ * envelopes[i] (allocated, caller frees each with lb_free; lengths in env_lens) and fill rec.
+ * Guardians' identity keys must be distinct. */
+int lb_guardian_split(const uint8_t account[32], const uint8_t *secret, size_t len, unsigned t,
+		      const uint8_t (*guardian_ed_pks)[32], size_t n, uint8_t **envelopes,
+		      size_t *env_lens, struct lb_guardian_record *rec, struct lb_errmsg *em);
+/* Combine k authenticated shares (opened by the guardians) after checking that they belong to
+ * the split described by rec (same split id and commitment): LB_EINVALID otherwise. */
+int lb_guardian_recover(const struct lb_guardian_record *rec, const uint8_t *const *shares,
+			size_t k, size_t share_len, uint8_t *secret, size_t *len,
+			struct lb_errmsg *em);
+
 #endif

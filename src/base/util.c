@@ -141,6 +141,7 @@ int lb_file_read(const char *path, size_t max, uint8_t **out, size_t *len, struc
 		lb_buf_release(&b);
 		return rc;
 	}
+	b.data[b.len] = 0; /* reserve always leaves room for the terminator */
 	*out = lb_buf_detach(&b, len);
 	return LB_OK;
 }

@@ -1,0 +1,226 @@
+"""Helpers for LEBEN integration tests (python3 standard library only): TAP output, a real
+`leben node` process in a temporary home, raw HTTP to its API and runs of the `leben` CLI.
+
+Environment: LEBEN_BIN (the built binary), LEBEN_ROOT (repository root)."""
+
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.environ.get("LEBEN_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("LEBEN_BIN") or os.path.join(ROOT, "build", "leben")
+PASSPHRASE = "integration-test-passphrase"
+
+
+class Tap:
+    """Numbered TAP lines; failures print diagnostics as '#' comments."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print(("ok %d - %s" if cond else "not ok %d - %s") % (self.n, name), flush=True)
+        if not cond:
+            self.failed += 1
+            if diag is not None:
+                for line in str(diag).splitlines()[:40]:
+                    print("#   " + line, flush=True)
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def env():
+    e = dict(os.environ)
+    e["LEBEN_PASSPHRASE"] = PASSPHRASE
+    e.pop("LEBEN_NODE", None)
+    e.pop("LEBEN_HOME", None)
+    return e
+
+
+def blake2b256(data, domain=None):
+    h = hashlib.blake2b(digest_size=32)
+    if domain is not None:
+        h.update(domain.encode() + b"\0")
+    h.update(data)
+    return h.digest()
+
+
+# ---- bech32m (BIP-350), an independent encoder of account addresses -----------------------
+
+_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _polymod(values):
+    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for v in values:
+        b = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if ((b >> i) & 1) else 0
+    return chk
+
+
+def bech32m_encode(hrp, data):
+    bits, acc, out = 0, 0, []
+    for byte in data:
+        acc = (acc << 8) | byte
+        bits += 8
+        while bits >= 5:
+            bits -= 5
+            out.append((acc >> bits) & 31)
+    if bits:
+        out.append((acc << (5 - bits)) & 31)
+    exp = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    pm = _polymod(exp + out + [0] * 6) ^ 0x2BC830A3
+    chk = [(pm >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(_CHARSET[d] for d in out + chk)
+
+
+def address_of(pubkey):
+    return bech32m_encode("lb", blake2b256(pubkey, "LEBEN-addr-v1")[:20])
+
+
+class Node:
+    """A `leben node` in its own temporary home."""
+
+    def __init__(self, demo=True):
+        self.home = tempfile.mkdtemp(prefix="leben-it-")
+        self.proc = None
+        self.port = None
+        self.log = []
+        r = run_cli(["init", "--home", self.home] + (["--demo"] if demo else []))
+        if r.returncode != 0:
+            raise RuntimeError("leben init failed (%d): %s %s" % (r.returncode, r.stdout, r.stderr))
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self, timeout=60):
+        self.port = free_port()
+        self.log = []
+        self.proc = subprocess.Popen([BIN, "node", "--home", self.home, "--api-port", str(self.port)],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=env(), text=True)
+        ready = threading.Event()
+
+        def drain(f):
+            for line in f:
+                self.log.append(line)
+                if "API listening on" in line:
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=drain, args=(self.proc.stderr,), daemon=True).start()
+        if not ready.wait(timeout) or self.proc.poll() is not None:
+            raise RuntimeError("the node did not start:\n" + "".join(self.log[-30:]))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def http(self, method, path, body=None, headers=None, timeout=60):
+        """(status, parsed JSON or raw text, response headers)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        h = {"Content-Type": "application/json"} if body is not None else {}
+        h.update(headers or {})
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        raw = r.read().decode("utf-8", "replace")
+        c.close()
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = raw
+        return r.status, data, dict(r.getheaders())
+
+    def get(self, path):
+        return self.http("GET", path)[:2]
+
+    def post_txs(self, body):
+        return self.http("POST", "/v1/txs", body)[:2]
+
+    def key(self, name):
+        with open(os.path.join(self.home, "keys", name + ".key")) as f:
+            return json.load(f)
+
+    def address(self, name):
+        return self.key(name)["address"]
+
+    def account(self, name_or_addr):
+        addr = name_or_addr if name_or_addr.startswith("lb1") else self.address(name_or_addr)
+        st, j = self.get("/v1/accounts/" + addr)
+        if st != 200:
+            raise RuntimeError("account %s: HTTP %d %r" % (addr, st, j))
+        return j
+
+    def wait_tx(self, txid, timeout=60):
+        """Final JSON of a tx once it is no longer pending (None on timeout)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            st, j = self.get("/v1/txs/" + txid)
+            if st == 200 and j.get("status") not in (None, "pending"):
+                return j
+            time.sleep(0.05)
+        return None
+
+    def cli(self, args, **kw):
+        return run_cli(args + ["--home", self.home, "--node", self.url], **kw)
+
+    def sign(self, kind, args):
+        """Signed tx hex from `leben tx KIND ... --print` (one per line)."""
+        r = self.cli(["tx", kind] + args + ["--print"])
+        if r.returncode != 0:
+            raise RuntimeError("leben tx %s --print failed: %s" % (kind, r.stderr))
+        return r.stdout.split()
+
+
+def run_cli(args, timeout=300, input=None):
+    return subprocess.run([BIN] + args, capture_output=True, text=True, env=env(), timeout=timeout,
+                          input=input)

@@ -1,0 +1,177 @@
+/* Unit tests for src/data coding: ICD-10 syntax and chapters, the order-file loader, SCTIDs,
+ * and the RF2 loader with is-a walks (fixtures in tests/data/coding). */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "leben/data_coding.h"
+
+static const char *path(const char *rel)
+{
+	static char buf[4096];
+	const char *root = getenv("LEBEN_ROOT");
+	snprintf(buf, sizeof buf, "%s/tests/data/coding/%s", root ? root : ".", rel);
+	return buf;
+}
+
+static void test_icd10_syntax(void **state)
+{
+	static const char *const who_ok[] = {"I10", "E11.9", "e119", "A00.0", "Z99", "U07.1"};
+	for (size_t i = 0; i < sizeof who_ok / sizeof who_ok[0]; i++)
+		assert_lb_ok(lb_icd10_check(who_ok[i], false, NULL));
+	static const char *const cm_ok[] = {"S03.4XXA", "E11.65", "J45.909", "U07.1", "O9A.1",
+					    "T36.0X1A", "M1A.0110", "I25.10"};
+	for (size_t i = 0; i < sizeof cm_ok / sizeof cm_ok[0]; i++)
+		assert_lb_ok(lb_icd10_check(cm_ok[i], true, NULL));
+	struct lb_errmsg em;
+	static const char *const bad[] = {"I1", "1I0", "IA0", "E11.", "E1.19", "E11.9999A",
+					  "E11-9", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(lb_icd10_check(bad[i], true, &em), LB_ESYNTAX);
+	assert_int_equal(lb_icd10_check("S03.4XXA", false, &em), LB_ESYNTAX); /* not WHO */
+	assert_int_equal(lb_icd10_check("E1A", false, &em), LB_ESYNTAX);
+	assert_non_null(strstr(em.text, "character 3"));
+	char out[10];
+	assert_lb_ok(lb_icd10_normalise("s034xxa", true, out));
+	assert_string_equal(out, "S03.4XXA");
+	assert_lb_ok(lb_icd10_normalise("I10", true, out));
+	assert_string_equal(out, "I10");
+}
+
+static void test_icd10_chapters(void **state)
+{
+	const char *range, *title;
+	assert_string_equal(lb_icd10_chapter("I10", false, &range, &title), "IX");
+	assert_string_equal(range, "I00-I99");
+	assert_string_equal(lb_icd10_chapter("D48.9", false, &range, NULL), "II");
+	assert_null(lb_icd10_chapter("D49.9", false, &range, NULL)); /* no D49 in WHO ICD-10 */
+	assert_string_equal(lb_icd10_chapter("D49.9", true, &range, NULL), "2");   /* CM */
+	assert_string_equal(lb_icd10_chapter("O9A.1", true, &range, NULL), "15");
+	assert_string_equal(lb_icd10_chapter("T98.3", false, &range, &title), "XIX");
+	assert_string_equal(lb_icd10_chapter("V01", false, NULL, NULL), "XX");
+	assert_string_equal(lb_icd10_chapter("U07.1", true, NULL, NULL), "22");
+	assert_null(lb_icd10_chapter("U99", true, NULL, NULL));
+}
+
+static void test_icd10_order_file(void **state)
+{
+	struct lb_icd10_table *t;
+	struct lb_errmsg em;
+	if (lb_icd10_table_load(path("icd10cm_order_fixture.txt"), &t, &em))
+		fail_msg("%s", em.text);
+	assert_int_equal(lb_icd10_table_size(t), 26);
+	struct lb_icd10_entry e;
+	assert_true(lb_icd10_table_find(t, "s034xxa", &e));
+	assert_string_equal(e.code, "S03.4XXA");
+	assert_true(e.billable);
+	assert_string_equal(e.short_desc, "Sprain of jaw, initial encounter");
+	assert_true(lb_icd10_table_find(t, "E11", &e));
+	assert_false(e.billable);
+	assert_false(lb_icd10_table_find(t, "E11.8", &e)); /* valid syntax, not in the table */
+	/* Walk S03.4XXA -> S03.4XX -> S03.4X -> S03.4 -> S03. */
+	static const char *const chain[] = {"S03.4XX", "S03.4X", "S03.4", "S03"};
+	const char *cur = "S03.4XXA";
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(lb_icd10_table_parent(t, cur, &e));
+		assert_string_equal(e.code, chain[i]);
+		cur = e.code;
+	}
+	assert_false(lb_icd10_table_parent(t, "S03", &e));
+	/* J45.909 skips nothing; I25.10 -> I25.1 -> I25 */
+	assert_true(lb_icd10_table_parent(t, "I25.10", &e));
+	assert_string_equal(e.code, "I25.1");
+	lb_icd10_table_free(t);
+	assert_int_equal(lb_icd10_table_load(path("icd10cm_order_bad.txt"), &t, &em), LB_ESYNTAX);
+	assert_non_null(strstr(em.text, "line 2"));
+}
+
+static void test_sctid(void **state)
+{
+	/* Valid identifiers (published concept ids) and a wrong check digit. */
+	static const char *const ok[] = {"138875005", "404684003", "73211009", "22298006",
+					 "38341003", "116680003", "900000000000003001"};
+	enum lb_sctid_kind k;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		assert_lb_ok(lb_sctid_check(ok[i], &k));
+	assert_lb_ok(lb_sctid_check("138875005", &k));
+	assert_int_equal(k, LB_SCTID_CONCEPT);
+	assert_int_equal(lb_sctid_check("138875006", &k), LB_ECHECKSUM);
+	assert_int_equal(lb_sctid_check("038875005", &k), LB_ESYNTAX);
+	assert_int_equal(lb_sctid_check("12345", &k), LB_ESYNTAX);
+	assert_int_equal(lb_sctid_check("1388750a5", &k), LB_ESYNTAX);
+	/* Verhoeff catches every single-digit substitution and every adjacent transposition. */
+	const char *id = "404684003";
+	char buf[20];
+	for (size_t i = 0; i < strlen(id); i++) {
+		for (char c = '0'; c <= '9'; c++) {
+			if (c == id[i])
+				continue;
+			strcpy(buf, id);
+			buf[i] = c;
+			if (buf[0] == '0')
+				continue;
+			assert_int_not_equal(lb_sctid_check(buf, NULL), LB_OK);
+		}
+		if (i + 1 < strlen(id) && id[i] != id[i + 1]) {
+			strcpy(buf, id);
+			buf[i] = id[i + 1];
+			buf[i + 1] = id[i];
+			if (buf[0] != '0')
+				assert_int_not_equal(lb_sctid_check(buf, NULL), LB_OK);
+		}
+	}
+	/* The worked example of the Verhoeff algorithm: 236 -> check digit 3. */
+	assert_int_equal(lb_verhoeff_digit("236"), 3);
+	assert_int_equal(lb_verhoeff_digit("12345"), 1);
+}
+
+static void test_rf2(void **state)
+{
+	struct lb_snomed *s;
+	struct lb_errmsg em;
+	char c[4096], d[4096], r[4096];
+	snprintf(c, sizeof c, "%s", path("rf2/sct2_Concept_Snapshot_Fixture.txt"));
+	snprintf(d, sizeof d, "%s", path("rf2/sct2_Description_Snapshot-en_Fixture.txt"));
+	snprintf(r, sizeof r, "%s", path("rf2/sct2_Relationship_Snapshot_Fixture.txt"));
+	if (lb_snomed_load(c, d, r, &s, &em))
+		fail_msg("%s", em.text);
+	assert_int_equal(lb_snomed_concepts(s), 9);
+	bool active;
+	assert_true(lb_snomed_concept(s, 22298006, &active));
+	assert_true(active); /* newer active row wins over the 2018 one */
+	assert_true(lb_snomed_concept(s, 1000001008ull, &active));
+	assert_false(active); /* inactivated in 2021 */
+	assert_false(lb_snomed_concept(s, 12345678, &active));
+	assert_string_equal(lb_snomed_term(s, 44054006), "Diabetes mellitus type 2 (disorder)");
+	uint64_t par[8];
+	assert_int_equal(lb_snomed_parents(s, 44054006, par, 8), 1);
+	assert_int_equal(par[0], 73211009);
+	assert_true(lb_snomed_is_a(s, 44054006, 404684003));  /* T2DM is a clinical finding */
+	assert_true(lb_snomed_is_a(s, 44054006, 138875005));
+	assert_false(lb_snomed_is_a(s, 22298006, 73211009)); /* the retired edge is gone */
+	assert_false(lb_snomed_is_a(s, 404684003, 64572001));
+	/* Synonyms: three active for hypertensive disorder + FSN; the retired one is hidden. */
+	const char *term;
+	uint64_t type;
+	size_t n = 0;
+	while (lb_snomed_description(s, 38341003, n, &term, &type)) {
+		assert_string_not_equal(term, "Retired synonym");
+		n++;
+	}
+	assert_int_equal(n, 4);
+	lb_snomed_free(s);
+	/* A description file given as the concept file: refused with the line. */
+	assert_int_equal(lb_snomed_load(d, NULL, NULL, &s, &em), LB_ESYNTAX);
+	assert_non_null(strstr(em.text, "line 2"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_icd10_syntax),     cmocka_unit_test(test_icd10_chapters),
+		cmocka_unit_test(test_icd10_order_file), cmocka_unit_test(test_sctid),
+		cmocka_unit_test(test_rf2),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
