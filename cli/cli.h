@@ -10,6 +10,7 @@
 /* Each subcommand: int fn(int argc, char **argv) with argv[0] = the subcommand name;
  * returns the process exit status (0 ok, 1 failure, 2 usage error). */
 #define CLI_COMMAND_TABLE(X)                                                               \
+	X("contract", cmd_contract, "run, verify and convert clinical contracts (PROforma)") \
 	X("data", cmd_data, "describe, deduplicate, audit and search data assets")  \
 	X("envelope", cmd_envelope, "seal files to recipients and open them (encryption)") \
 	X("shares", cmd_shares, "split a secret into threshold shares and combine them") \

@@ -58,6 +58,9 @@ int lb_kn_session_new(const struct lb_kn_model *m, int64_t today, struct lb_kn_s
 		      struct lb_errmsg *em);
 void lb_kn_session_free(struct lb_kn_session *s);
 void lb_kn_session_set_listener(struct lb_kn_session *s, lb_kn_event_fn fn, void *ctx);
+/* Keep the trace (default) or not (batch evaluation that needs only the outcome; a listener
+ * still receives every event). */
+void lb_kn_session_set_tracing(struct lb_kn_session *s, bool on);
 
 /* Run to fixpoint: apply the task-state rules until nothing changes (bounded; LB_ELIMIT if a
  * model cycles without bound inside one run). */
@@ -183,8 +186,23 @@ int lb_kn_session_payload_check(const struct lb_kn_session_payload *p, struct lb
 void lb_kn_answer_hash(const uint8_t salt[32], const char *data, const char *value_json,
 		       uint8_t out[32]);
 
-/* Payload of `contract.publish`: source hash, canonical source, report hash; check refuses it
- * unless the source parses, hashes to source_hash, and re-verifying yields no failures with a
+/* Payload of `contract.publish`. */
+struct lb_kn_publish_payload {
+	uint8_t source_hash[32];  /* lb_kn_model_hash of the source */
+	uint8_t report_hash[32];  /* lb_kn_report_hash of the verifier's report */
+	const uint8_t *source;    /* canonical .pf source (borrowed: points into the decoded
+				     bytes, or the caller's buffer when encoding) */
+	size_t source_len;        /* 1 .. LB_KN_MAX_SOURCE */
+};
+/* Canonical encoding: version byte 1, source_hash, report_hash, varint length, source.
+ * Caller frees *out with lb_free. */
+int lb_kn_publish_payload_encode(const struct lb_kn_publish_payload *p, uint8_t **out,
+				 size_t *len);
+/* Decode (out->source borrows from buf); refuses non-canonical input (LB_EMALFORMED). */
+int lb_kn_publish_payload_decode(const uint8_t *buf, size_t n, struct lb_kn_publish_payload *out,
+				 struct lb_errmsg *em);
+/* Stateless check of a publish payload: refuses it unless the source parses, is in canonical
+ * form, hashes to source_hash, and re-verifying (default limits) yields no finding with a
  * report hashing to report_hash. */
 int lb_kn_publish_check(const uint8_t *source, size_t len, const uint8_t source_hash[32],
 			const uint8_t report_hash[32], struct lb_errmsg *em);

@@ -1,0 +1,449 @@
+/*
+ * Expression evaluation with three-valued (Kleene) logic: `unknown` is the value of a data item
+ * nobody has supplied, and it propagates through comparisons and arithmetic; `and` is false if
+ * either side is false, `or` is true if either side is true, otherwise unknown wins over true
+ * (resp. false). Conditions count as satisfied only when true. Also support and recommendation
+ * of decision candidates, which expressions can query.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "knowledge/kn_int.h"
+
+#define KN_EVAL_MAX_DEPTH 64 /* derivations referring to derivations */
+
+struct ectx {
+	struct lb_kn_session *s;
+	const struct kn_value *bound; /* `value` */
+	int depth;
+};
+
+static const struct kn_value unknown_v = { .t = KN_V_UNKNOWN };
+
+int kn_truth(const struct kn_value *v)
+{
+	if (v->t != KN_V_BOOL)
+		return -1;
+	return v->u.b ? 1 : 0;
+}
+
+const struct kn_value *kn_current(const struct lb_kn_session *s, int data)
+{
+	const struct kn_datum *d = &s->d[data];
+	return d->n > 0 ? &d->h[d->n - 1].v : &unknown_v;
+}
+
+static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out);
+
+static void set_bool(struct kn_value *v, bool b)
+{
+	v->t = KN_V_BOOL;
+	v->u.b = b;
+}
+
+static bool is_num(const struct kn_value *v)
+{
+	return v->t == KN_V_INT || v->t == KN_V_REAL;
+}
+
+static double num(const struct kn_value *v)
+{
+	return v->t == KN_V_REAL ? v->u.r : (double)v->u.i;
+}
+
+/* -1, 0, 1, or 2 when the values are not comparable (different types). */
+static int cmp(const struct kn_value *a, const struct kn_value *b)
+{
+	if (is_num(a) && is_num(b)) {
+		if (a->t == KN_V_INT && b->t == KN_V_INT)
+			return a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
+		double x = num(a), y = num(b);
+		return x < y ? -1 : x > y;
+	}
+	if (a->t != b->t)
+		return 2;
+	switch (a->t) {
+	case KN_V_BOOL:
+		return (int)a->u.b - (int)b->u.b;
+	case KN_V_DATE:
+		return a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
+	case KN_V_TEXT: {
+		int r = strcmp(a->u.s, b->u.s);
+		return r < 0 ? -1 : r > 0;
+	}
+	case KN_V_SET:
+		return kn_value_equal(a, b) ? 0 : 3; /* sets: only = and <> */
+	}
+	return 2;
+}
+
+static bool member(const struct kn_value *x, const struct kn_value *set)
+{
+	if (set->t != KN_V_SET)
+		return cmp(x, set) == 0;
+	for (size_t i = 0; i < set->u.set.n; i++)
+		if (cmp(x, &set->u.set.v[i]) == 0)
+			return true;
+	return false;
+}
+
+double kn_net_support(struct lb_kn_session *s, int task, int cand, bool *confirmed,
+		      bool *excluded)
+{
+	const struct kn_candidate *c = &s->m->tasks[task]->cands[cand];
+	double net = 0;
+	*confirmed = *excluded = false;
+	if (s->depth > KN_EVAL_MAX_DEPTH)
+		return 0; /* support defined through itself: no support */
+	s->depth++;
+	for (size_t i = 0; i < c->nargs; i++) {
+		const struct kn_argument *a = &c->args[i];
+		if (a->cond != NULL) {
+			struct kn_value v;
+			if (kn_eval(s, a->cond, &v) != LB_OK || kn_truth(&v) != 1)
+				continue;
+		}
+		switch (a->kind) {
+		case KN_SUP_FOR: net += 1; break;
+		case KN_SUP_AGAINST: net -= 1; break;
+		case KN_SUP_WEIGHT: net += a->weight; break;
+		case KN_SUP_CONFIRMING: *confirmed = true; break;
+		case KN_SUP_EXCLUDING: *excluded = true; break;
+		}
+	}
+	s->depth--;
+	return net;
+}
+
+bool kn_is_recommended(struct lb_kn_session *s, int task, int cand)
+{
+	const struct kn_candidate *c = &s->m->tasks[task]->cands[cand];
+	if (c->recommend != NULL) {
+		struct kn_value v;
+		if (s->depth > KN_EVAL_MAX_DEPTH)
+			return false;
+		s->depth++;
+		bool r = kn_eval(s, c->recommend, &v) == LB_OK && kn_truth(&v) == 1;
+		s->depth--;
+		return r;
+	}
+	bool conf, excl;
+	double net = kn_net_support(s, task, cand, &conf, &excl);
+	return !excl && (conf || net >= 1);
+}
+
+static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	struct lb_kn_session *s = c->s;
+	const struct lb_kn_model *m = s->m;
+	struct kn_value a = unknown_v, b = unknown_v;
+	int rc;
+	*out = unknown_v;
+	if (e->ref < 0)
+		return LB_OK; /* unresolved: reported by the verifier, unknown at run time */
+	const struct kn_fn_info *f = &kn_fns[e->ref];
+	int task = f->task_arg ? e->args[0]->ref : -1;
+	if (f->task_arg && task < 0)
+		return LB_OK;
+	uint8_t st = task >= 0 ? s->ts[task].state : 0;
+	switch (e->ref) {
+	case KN_F_IS_KNOWN:
+		if (e->args[0]->op == KN_E_CONST) { /* is_known('item') */
+			if (e->args[0]->ref >= 0) {
+				struct kn_expr tmp = { .op = KN_E_NAME, .ref = e->args[0]->ref };
+				if ((rc = ev(c, &tmp, &a)) != LB_OK)
+					return rc;
+			}
+		} else if ((rc = ev(c, e->args[0], &a)) != LB_OK) {
+			return rc;
+		}
+		set_bool(out, a.t != KN_V_UNKNOWN);
+		return LB_OK;
+	case KN_F_IS_DORMANT: set_bool(out, st == KN_DORMANT); return LB_OK;
+	case KN_F_IS_IN_PROGRESS: set_bool(out, st == KN_IN_PROGRESS); return LB_OK;
+	case KN_F_IS_COMPLETED: set_bool(out, st == KN_COMPLETED); return LB_OK;
+	case KN_F_IS_DISCARDED: set_bool(out, st == KN_DISCARDED); return LB_OK;
+	case KN_F_IS_FINISHED:
+		set_bool(out, st == KN_COMPLETED || st == KN_DISCARDED);
+		return LB_OK;
+	case KN_F_RESULT_OF:
+	case KN_F_RESULT_SET: {
+		if (st != KN_COMPLETED)
+			return LB_OK; /* no result until the decision is completed */
+		const struct kn_task *d = m->tasks[task];
+		size_t n = 0;
+		for (size_t i = 0; i < d->ncands; i++)
+			n += s->chosen[m->cand_base[task] + i] != 0;
+		if (e->ref == KN_F_RESULT_OF) {
+			for (size_t i = 0; i < d->ncands; i++)
+				if (s->chosen[m->cand_base[task] + i]) {
+					out->t = KN_V_TEXT;
+					out->u.s = d->cands[i].name;
+					break;
+				}
+			return LB_OK;
+		}
+		out->t = KN_V_SET;
+		out->u.set.n = 0;
+		out->u.set.v = kn_arena_alloc(&s->ar, (n ? n : 1) * sizeof(struct kn_value));
+		if (out->u.set.v == NULL)
+			return LB_ENOMEM;
+		for (size_t i = 0; i < d->ncands; i++)
+			if (s->chosen[m->cand_base[task] + i]) {
+				struct kn_value *v = &out->u.set.v[out->u.set.n++];
+				v->t = KN_V_TEXT;
+				v->u.s = d->cands[i].name;
+			}
+		return LB_OK;
+	}
+	case KN_F_NET_SUPPORT: {
+		bool conf, excl;
+		if (e->args[1]->ref < 0 || c->depth > KN_EVAL_MAX_DEPTH)
+			return LB_OK;
+		c->depth++;
+		out->t = KN_V_REAL;
+		out->u.r = kn_net_support(s, task, e->args[1]->ref, &conf, &excl);
+		c->depth--;
+		return LB_OK;
+	}
+	case KN_F_IS_RECOMMENDED:
+		if (e->args[1]->ref < 0 || c->depth > KN_EVAL_MAX_DEPTH)
+			return LB_OK;
+		c->depth++;
+		set_bool(out, kn_is_recommended(s, task, e->args[1]->ref));
+		c->depth--;
+		return LB_OK;
+	case KN_F_NOW:
+		out->t = KN_V_DATE;
+		out->u.i = s->now;
+		return LB_OK;
+	default:
+		break;
+	}
+	if ((rc = ev(c, e->args[0], &a)) != LB_OK)
+		return rc;
+	if (e->nargs > 1 && (rc = ev(c, e->args[1], &b)) != LB_OK)
+		return rc;
+	switch (e->ref) {
+	case KN_F_INCLUDES:
+		if (a.t == KN_V_SET && b.t != KN_V_UNKNOWN)
+			set_bool(out, member(&b, &a));
+		return LB_OK;
+	case KN_F_COUNT:
+		if (a.t == KN_V_SET) {
+			out->t = KN_V_INT;
+			out->u.i = (int64_t)a.u.set.n;
+		}
+		return LB_OK;
+	case KN_F_DATE:
+		if (a.t == KN_V_TEXT && kn_date_parse(a.u.s, &out->u.i))
+			out->t = KN_V_DATE;
+		return LB_OK;
+	case KN_F_ABS:
+		if (a.t == KN_V_INT && a.u.i != INT64_MIN) {
+			*out = a;
+			out->u.i = a.u.i < 0 ? -a.u.i : a.u.i;
+		} else if (a.t == KN_V_REAL) {
+			*out = a;
+			out->u.r = fabs(a.u.r);
+		}
+		return LB_OK;
+	case KN_F_MIN:
+	case KN_F_MAX: {
+		int r = cmp(&a, &b);
+		if (r == 2 || r == 3 || a.t == KN_V_UNKNOWN)
+			return LB_OK;
+		*out = ((r <= 0) == (e->ref == KN_F_MIN)) ? a : b;
+		return LB_OK;
+	}
+	}
+	return LB_OK;
+}
+
+static int arith(int op, const struct kn_value *a, const struct kn_value *b, struct kn_value *out)
+{
+	*out = unknown_v;
+	if (a->t == KN_V_UNKNOWN || b->t == KN_V_UNKNOWN)
+		return LB_OK;
+	/* date arithmetic: date ± days, date - date */
+	if (a->t == KN_V_DATE || b->t == KN_V_DATE) {
+		if (op == KN_E_ADD && a->t == KN_V_DATE && b->t == KN_V_INT) {
+			out->t = KN_V_DATE;
+			out->u.i = a->u.i + b->u.i;
+		} else if (op == KN_E_ADD && a->t == KN_V_INT && b->t == KN_V_DATE) {
+			out->t = KN_V_DATE;
+			out->u.i = a->u.i + b->u.i;
+		} else if (op == KN_E_SUB && a->t == KN_V_DATE && b->t == KN_V_INT) {
+			out->t = KN_V_DATE;
+			out->u.i = a->u.i - b->u.i;
+		} else if (op == KN_E_SUB && a->t == KN_V_DATE && b->t == KN_V_DATE) {
+			out->t = KN_V_INT;
+			out->u.i = a->u.i - b->u.i;
+		}
+		return LB_OK;
+	}
+	if (!is_num(a) || !is_num(b))
+		return LB_OK;
+	if (a->t == KN_V_INT && b->t == KN_V_INT && op != KN_E_DIV) {
+		int64_t r;
+		bool ovf = op == KN_E_ADD   ? __builtin_add_overflow(a->u.i, b->u.i, &r)
+			   : op == KN_E_SUB ? __builtin_sub_overflow(a->u.i, b->u.i, &r)
+					    : __builtin_mul_overflow(a->u.i, b->u.i, &r);
+		if (!ovf) {
+			out->t = KN_V_INT;
+			out->u.i = r;
+		}
+		return LB_OK;
+	}
+	double x = num(a), y = num(b), r;
+	switch (op) {
+	case KN_E_ADD: r = x + y; break;
+	case KN_E_SUB: r = x - y; break;
+	case KN_E_MUL: r = x * y; break;
+	default:
+		if (y == 0)
+			return LB_OK; /* division by zero is unknown */
+		r = x / y;
+	}
+	if (isfinite(r)) {
+		out->t = KN_V_REAL;
+		out->u.r = r;
+	}
+	return LB_OK;
+}
+
+static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	struct kn_value a, b;
+	int rc, ta, tb;
+	*out = unknown_v;
+	switch (e->op) {
+	case KN_E_CONST:
+		*out = e->v;
+		return LB_OK;
+	case KN_E_NAME:
+		if (e->ref == KN_REF_VALUE) {
+			if (c->bound != NULL)
+				*out = *c->bound;
+			return LB_OK;
+		}
+		if (e->ref < 0)
+			return LB_OK;
+		if (c->s->m->data[e->ref].derive != NULL) {
+			if (c->depth >= KN_EVAL_MAX_DEPTH)
+				return LB_OK; /* circular derivation: unknown */
+			c->depth++;
+			rc = ev(c, c->s->m->data[e->ref].derive, out);
+			c->depth--;
+			return rc;
+		}
+		*out = *kn_current(c->s, e->ref);
+		return LB_OK;
+	case KN_E_CALL:
+		return call(c, e, out);
+	case KN_E_LIST:
+		out->t = KN_V_SET;
+		out->u.set.n = 0;
+		out->u.set.v = kn_arena_alloc(&c->s->ar,
+					      (e->nargs ? e->nargs : 1) * sizeof(struct kn_value));
+		if (out->u.set.v == NULL)
+			return LB_ENOMEM;
+		for (size_t i = 0; i < e->nargs; i++) {
+			if ((rc = ev(c, e->args[i], &a)) != LB_OK)
+				return rc;
+			if (a.t == KN_V_UNKNOWN) {
+				*out = unknown_v;
+				return LB_OK;
+			}
+			if (!member(&a, out))
+				out->u.set.v[out->u.set.n++] = a;
+		}
+		return LB_OK;
+	case KN_E_NEG:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK)
+			return rc;
+		if (a.t == KN_V_INT && a.u.i != INT64_MIN) {
+			*out = a;
+			out->u.i = -a.u.i;
+		} else if (a.t == KN_V_REAL) {
+			*out = a;
+			out->u.r = -a.u.r;
+		}
+		return LB_OK;
+	case KN_E_NOT:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK)
+			return rc;
+		if ((ta = kn_truth(&a)) >= 0)
+			set_bool(out, !ta);
+		return LB_OK;
+	case KN_E_AND:
+	case KN_E_OR: {
+		bool is_and = e->op == KN_E_AND;
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK)
+			return rc;
+		ta = kn_truth(&a);
+		if (ta == (is_and ? 0 : 1)) {
+			set_bool(out, !is_and);
+			return LB_OK;
+		}
+		if ((rc = ev(c, e->args[1], &b)) != LB_OK)
+			return rc;
+		tb = kn_truth(&b);
+		if (tb == (is_and ? 0 : 1))
+			set_bool(out, !is_and);
+		else if (ta >= 0 && tb >= 0)
+			set_bool(out, is_and);
+		return LB_OK; /* otherwise unknown */
+	}
+	case KN_E_COND:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK)
+			return rc;
+		if ((ta = kn_truth(&a)) < 0)
+			return LB_OK;
+		return ev(c, e->args[ta ? 1 : 2], out);
+	default:
+		break;
+	}
+	if ((rc = ev(c, e->args[0], &a)) != LB_OK || (rc = ev(c, e->args[1], &b)) != LB_OK)
+		return rc;
+	if (e->op >= KN_E_ADD && e->op <= KN_E_DIV)
+		return arith(e->op, &a, &b, out);
+	if (a.t == KN_V_UNKNOWN || b.t == KN_V_UNKNOWN)
+		return LB_OK;
+	if (e->op == KN_E_IN) {
+		set_bool(out, member(&a, &b));
+		return LB_OK;
+	}
+	int r = cmp(&a, &b);
+	if (r == 2)
+		return LB_OK; /* different types: unknown (the verifier reports a type error) */
+	if (r == 3) {
+		if (e->op == KN_E_NE)
+			set_bool(out, true);
+		else if (e->op == KN_E_EQ)
+			set_bool(out, false);
+		return LB_OK;
+	}
+	switch (e->op) {
+	case KN_E_EQ: set_bool(out, r == 0); break;
+	case KN_E_NE: set_bool(out, r != 0); break;
+	case KN_E_LT: set_bool(out, r < 0); break;
+	case KN_E_LE: set_bool(out, r <= 0); break;
+	case KN_E_GT: set_bool(out, r > 0); break;
+	case KN_E_GE: set_bool(out, r >= 0); break;
+	}
+	return LB_OK;
+}
+
+int kn_eval(struct lb_kn_session *s, const struct kn_expr *e, struct kn_value *out)
+{
+	struct ectx c = { .s = s };
+	return ev(&c, e, out);
+}
+
+int kn_eval_with(struct lb_kn_session *s, const struct kn_expr *e, const struct kn_value *v,
+		 struct kn_value *out)
+{
+	struct ectx c = { .s = s, .bound = v };
+	return ev(&c, e, out);
+}

@@ -1,0 +1,743 @@
+/*
+ * The expression language shared by both contract forms: one tokenizer and recursive-descent
+ * parser that accepts both spellings of the logical operators (`and`/`&&`, `or`/`||`,
+ * `not`/`!`, `=`/`==`, `<>`/`!=`), single- or double-quoted strings, set literals and calls;
+ * printers for the .pf style and the PROformajs (C-like) style; structural equality and copy.
+ * Printing then re-parsing yields the same tree (the round-trip property the tests check).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "knowledge/kn_int.h"
+
+const struct kn_fn_info kn_fns[KN_F_COUNT_] = {
+	[KN_F_IS_KNOWN] = { "is_known", 1, 1, false },
+	[KN_F_RESULT_OF] = { "result_of", 1, 1, true },
+	[KN_F_RESULT_SET] = { "result_set", 1, 1, true },
+	[KN_F_NET_SUPPORT] = { "net_support", 2, 2, true },
+	[KN_F_IS_DORMANT] = { "is_dormant", 1, 1, true },
+	[KN_F_IS_IN_PROGRESS] = { "is_in_progress", 1, 1, true },
+	[KN_F_IS_COMPLETED] = { "is_completed", 1, 1, true },
+	[KN_F_IS_DISCARDED] = { "is_discarded", 1, 1, true },
+	[KN_F_IS_FINISHED] = { "is_finished", 1, 1, true },
+	[KN_F_INCLUDES] = { "includes", 2, 2, false },
+	[KN_F_COUNT] = { "count", 1, 1, false },
+	[KN_F_NOW] = { "now", 0, 0, false },
+	[KN_F_DATE] = { "date", 1, 1, false },
+	[KN_F_ABS] = { "abs", 1, 1, false },
+	[KN_F_MIN] = { "min", 2, 2, false },
+	[KN_F_MAX] = { "max", 2, 2, false },
+	[KN_F_IS_RECOMMENDED] = { "is_recommended", 2, 2, true },
+};
+
+int kn_fn_lookup(const char *name)
+{
+	for (int i = 0; i < KN_F_COUNT_; i++)
+		if (strcmp(kn_fns[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- tokenizer --------------------------------------------------------------------------- */
+
+enum tok { T_END, T_NUM, T_STR, T_ID, T_OP };
+
+struct lexer {
+	const char *s, *end, *p; /* text, its end, cursor */
+	int line, col;           /* position of p */
+	int t;                   /* current token kind */
+	const char *ts;          /* token start */
+	size_t tn;               /* token length */
+	int tline, tcol;         /* token position */
+	char *str;               /* T_STR: decoded content (owned) */
+	size_t strn;
+	struct lb_errmsg *em;
+	int depth;               /* nesting, bounded */
+};
+
+#define KN_EXPR_MAX_DEPTH 200
+
+static void adv(struct lexer *lx)
+{
+	if (*lx->p == '\n') {
+		lx->line++;
+		lx->col = 1;
+	} else {
+		lx->col++;
+	}
+	lx->p++;
+}
+
+static int lex_err(struct lexer *lx, const char *what)
+{
+	char near[24];
+	size_t n = lx->tn < 16 ? lx->tn : 16;
+	if (lx->t == T_END)
+		snprintf(near, sizeof(near), "end of expression");
+	else
+		snprintf(near, sizeof(near), "'%.*s'", (int)n, lx->ts);
+	return lb_errf(lx->em, LB_ESYNTAX, "%d:%d: expected %s, found %s", lx->tline, lx->tcol,
+		       what, near);
+}
+
+static bool is_id0(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+static bool is_id(int c)
+{
+	return is_id0(c) || (c >= '0' && c <= '9');
+}
+
+static int next(struct lexer *lx)
+{
+	lb_free(lx->str);
+	lx->str = NULL;
+	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' ||
+				   *lx->p == '\r'))
+		adv(lx);
+	lx->ts = lx->p;
+	lx->tline = lx->line;
+	lx->tcol = lx->col;
+	lx->tn = 0;
+	if (lx->p >= lx->end) {
+		lx->t = T_END;
+		return LB_OK;
+	}
+	unsigned char c = (unsigned char)*lx->p;
+	if (c >= '0' && c <= '9') {
+		while (lx->p < lx->end && ((*lx->p >= '0' && *lx->p <= '9') || *lx->p == '.'))
+			adv(lx);
+		if (lx->p < lx->end && (*lx->p == 'e' || *lx->p == 'E')) {
+			adv(lx);
+			if (lx->p < lx->end && (*lx->p == '+' || *lx->p == '-'))
+				adv(lx);
+			while (lx->p < lx->end && *lx->p >= '0' && *lx->p <= '9')
+				adv(lx);
+		}
+		lx->t = T_NUM;
+	} else if (is_id0(c)) {
+		while (lx->p < lx->end && is_id((unsigned char)*lx->p))
+			adv(lx);
+		lx->t = T_ID;
+	} else if (c == '"' || c == '\'') {
+		struct lb_buf b;
+		lb_buf_init(&b, LB_KN_MAX_SOURCE);
+		adv(lx);
+		for (;;) {
+			if (lx->p >= lx->end) {
+				lb_buf_release(&b);
+				lx->tn = (size_t)(lx->p - lx->ts);
+				return lb_errf(lx->em, LB_ESYNTAX,
+					       "%d:%d: expected closing %c of the string", lx->tline,
+					       lx->tcol, c);
+			}
+			char ch = *lx->p;
+			if (ch == (char)c) {
+				adv(lx);
+				break;
+			}
+			if (ch == '\\' && lx->p + 1 < lx->end) {
+				adv(lx);
+				ch = *lx->p;
+				ch = ch == 'n' ? '\n' : ch == 't' ? '\t' : ch;
+			}
+			if (ch == 0) {
+				lb_buf_release(&b);
+				return lb_errf(lx->em, LB_ESYNTAX, "%d:%d: NUL byte in string",
+					       lx->line, lx->col);
+			}
+			if (lb_buf_addc(&b, (uint8_t)ch) != LB_OK) {
+				lb_buf_release(&b);
+				return lb_errf(lx->em, LB_ENOMEM, "out of memory");
+			}
+			adv(lx);
+		}
+		lx->strn = b.len;
+		lx->str = b.data ? (char *)lb_buf_detach(&b, NULL) : lb_strdup("");
+		if (lx->str == NULL)
+			return lb_errf(lx->em, LB_ENOMEM, "out of memory");
+		lx->t = T_STR;
+	} else {
+		static const char *const two[] = { "&&", "||", "==", "!=", "<>", "<=", ">=" };
+		lx->t = T_OP;
+		for (size_t i = 0; i < sizeof(two) / sizeof(two[0]); i++) {
+			if (lx->end - lx->p >= 2 && lx->p[0] == two[i][0] && lx->p[1] == two[i][1]) {
+				adv(lx);
+				adv(lx);
+				lx->tn = 2;
+				return LB_OK;
+			}
+		}
+		if (strchr("+-*/()[]{},<>=!?:", c) == NULL || c == 0) {
+			lx->tn = 1;
+			return lb_errf(lx->em, LB_ESYNTAX, "%d:%d: unexpected character '%c' (0x%02x)",
+				       lx->tline, lx->tcol, c >= 0x20 && c < 0x7f ? c : '?', c);
+		}
+		adv(lx);
+	}
+	lx->tn = (size_t)(lx->p - lx->ts);
+	return LB_OK;
+}
+
+static bool is_op(struct lexer *lx, const char *op)
+{
+	size_t n = strlen(op);
+	return lx->t == T_OP && lx->tn == n && memcmp(lx->ts, op, n) == 0;
+}
+
+static bool is_kw(struct lexer *lx, const char *kw)
+{
+	size_t n = strlen(kw);
+	return lx->t == T_ID && lx->tn == n && memcmp(lx->ts, kw, n) == 0;
+}
+
+/* ---- trees ------------------------------------------------------------------------------- */
+
+void kn_expr_free(struct kn_expr *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->nargs; i++)
+		kn_expr_free(e->args[i]);
+	lb_free(e->args);
+	lb_free(e->name);
+	kn_value_clear(&e->v);
+	lb_free(e);
+}
+
+static struct kn_expr *node(int op, int line, int col)
+{
+	struct kn_expr *e = lb_calloc(1, sizeof(*e));
+	if (e != NULL) {
+		e->op = op;
+		e->ref = -1;
+		e->line = line;
+		e->col = col;
+	}
+	return e;
+}
+
+static int push_arg(struct kn_expr *e, struct kn_expr *a)
+{
+	struct kn_expr **n = lb_realloc(e->args, (e->nargs + 1) * sizeof(*n));
+	if (n == NULL)
+		return LB_ENOMEM;
+	e->args = n;
+	e->args[e->nargs++] = a;
+	return LB_OK;
+}
+
+static struct kn_expr *binary(int op, struct kn_expr *a, struct kn_expr *b)
+{
+	struct kn_expr *e = node(op, a->line, a->col);
+	if (e == NULL || push_arg(e, a) != LB_OK || push_arg(e, b) != LB_OK) {
+		if (e != NULL) {
+			/* args pushed so far are freed by the caller via a/b */
+			lb_free(e->args);
+			lb_free(e);
+		}
+		return NULL;
+	}
+	return e;
+}
+
+static int parse_expr(struct lexer *lx, struct kn_expr **out);
+
+static int nomem(struct lexer *lx)
+{
+	return lb_errf(lx->em, LB_ENOMEM, "out of memory");
+}
+
+static int parse_list(struct lexer *lx, struct kn_expr *e, const char *close)
+{
+	int rc;
+	if (is_op(lx, close))
+		return next(lx);
+	for (;;) {
+		struct kn_expr *a;
+		if ((rc = parse_expr(lx, &a)) != LB_OK)
+			return rc;
+		if (push_arg(e, a) != LB_OK) {
+			kn_expr_free(a);
+			return nomem(lx);
+		}
+		if (is_op(lx, ","))
+			rc = next(lx);
+		else if (is_op(lx, close))
+			return next(lx);
+		else
+			return lex_err(lx, close[0] == ')' ? "',' or ')'" : "',' or ']'");
+		if (rc != LB_OK)
+			return rc;
+	}
+}
+
+static int parse_primary(struct lexer *lx, struct kn_expr **out)
+{
+	int rc;
+	struct kn_expr *e = NULL;
+	int line = lx->tline, col = lx->tcol;
+	if (lx->t == T_NUM) {
+		char tmp[64];
+		if (lx->tn >= sizeof(tmp))
+			return lex_err(lx, "a shorter number");
+		memcpy(tmp, lx->ts, lx->tn);
+		tmp[lx->tn] = 0;
+		if ((e = node(KN_E_CONST, line, col)) == NULL)
+			return nomem(lx);
+		char *endp;
+		errno = 0;
+		if (strpbrk(tmp, ".eE") != NULL) {
+			e->v.t = KN_V_REAL;
+			e->v.u.r = strtod(tmp, &endp);
+		} else {
+			e->v.t = KN_V_INT;
+			e->v.u.i = strtoll(tmp, &endp, 10);
+		}
+		if (*endp != 0 || errno != 0 || (e->v.t == KN_V_REAL && !isfinite(e->v.u.r))) {
+			kn_expr_free(e);
+			return lex_err(lx, "a number");
+		}
+		rc = next(lx);
+	} else if (lx->t == T_STR) {
+		if ((e = node(KN_E_CONST, line, col)) == NULL)
+			return nomem(lx);
+		e->v.t = KN_V_TEXT;
+		e->v.u.s = lx->str;
+		lx->str = NULL;
+		rc = next(lx);
+	} else if (lx->t == T_ID) {
+		if (is_kw(lx, "true") || is_kw(lx, "false")) {
+			if ((e = node(KN_E_CONST, line, col)) == NULL)
+				return nomem(lx);
+			e->v.t = KN_V_BOOL;
+			e->v.u.b = is_kw(lx, "true");
+			rc = next(lx);
+		} else if (is_kw(lx, "unknown") || is_kw(lx, "null")) {
+			if ((e = node(KN_E_CONST, line, col)) == NULL)
+				return nomem(lx);
+			rc = next(lx);
+		} else if (is_kw(lx, "and") || is_kw(lx, "or") || is_kw(lx, "not") ||
+			   is_kw(lx, "in")) {
+			return lex_err(lx, "a value, name or '('");
+		} else {
+			if ((e = node(KN_E_NAME, line, col)) == NULL)
+				return nomem(lx);
+			if ((e->name = lb_malloc(lx->tn + 1)) == NULL)
+				goto err_nomem;
+			memcpy(e->name, lx->ts, lx->tn);
+			e->name[lx->tn] = 0;
+			if ((rc = next(lx)) != LB_OK)
+				goto err;
+			if (is_op(lx, "(")) {
+				e->op = KN_E_CALL;
+				if ((rc = next(lx)) != LB_OK || (rc = parse_list(lx, e, ")")) != LB_OK)
+					goto err;
+			}
+		}
+	} else if (is_op(lx, "(")) {
+		if ((rc = next(lx)) != LB_OK || (rc = parse_expr(lx, &e)) != LB_OK)
+			return rc;
+		if (!is_op(lx, ")")) {
+			kn_expr_free(e);
+			return lex_err(lx, "')'");
+		}
+		rc = next(lx);
+	} else if (is_op(lx, "[") || is_op(lx, "{")) {
+		const char *close = is_op(lx, "[") ? "]" : "}";
+		if ((e = node(KN_E_LIST, line, col)) == NULL)
+			return nomem(lx);
+		if ((rc = next(lx)) != LB_OK || (rc = parse_list(lx, e, close)) != LB_OK)
+			goto err;
+	} else {
+		return lex_err(lx, "a value, name or '('");
+	}
+	if (rc != LB_OK)
+		goto err;
+	*out = e;
+	return LB_OK;
+err_nomem:
+	rc = nomem(lx);
+err:
+	kn_expr_free(e);
+	return rc;
+}
+
+static int parse_unary(struct lexer *lx, struct kn_expr **out)
+{
+	if (is_op(lx, "-")) {
+		int line = lx->tline, col = lx->tcol, rc;
+		struct kn_expr *a;
+		if (++lx->depth > KN_EXPR_MAX_DEPTH)
+			return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
+				       line, col);
+		if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
+			return rc;
+		lx->depth--;
+		/* fold negative literals so printing "-5" reads back as the same constant */
+		if (a->op == KN_E_CONST && a->v.t == KN_V_INT && a->v.u.i != INT64_MIN) {
+			a->v.u.i = -a->v.u.i;
+			a->line = line;
+			a->col = col;
+			*out = a;
+			return LB_OK;
+		}
+		if (a->op == KN_E_CONST && a->v.t == KN_V_REAL) {
+			a->v.u.r = -a->v.u.r;
+			a->line = line;
+			a->col = col;
+			*out = a;
+			return LB_OK;
+		}
+		struct kn_expr *e = node(KN_E_NEG, line, col);
+		if (e == NULL || push_arg(e, a) != LB_OK) {
+			lb_free(e);
+			kn_expr_free(a);
+			return nomem(lx);
+		}
+		*out = e;
+		return LB_OK;
+	}
+	return parse_primary(lx, out);
+}
+
+static int parse_bin(struct lexer *lx, int level, struct kn_expr **out);
+
+/* Binary levels, loosest first: 0 or, 1 and, 2 not (prefix), 3 comparison, 4 additive,
+ * 5 multiplicative. */
+static int bin_op(struct lexer *lx, int level)
+{
+	switch (level) {
+	case 0:
+		return is_kw(lx, "or") || is_op(lx, "||") ? KN_E_OR : -1;
+	case 1:
+		return is_kw(lx, "and") || is_op(lx, "&&") ? KN_E_AND : -1;
+	case 3:
+		if (is_op(lx, "=") || is_op(lx, "=="))
+			return KN_E_EQ;
+		if (is_op(lx, "!=") || is_op(lx, "<>"))
+			return KN_E_NE;
+		if (is_op(lx, "<"))
+			return KN_E_LT;
+		if (is_op(lx, "<="))
+			return KN_E_LE;
+		if (is_op(lx, ">"))
+			return KN_E_GT;
+		if (is_op(lx, ">="))
+			return KN_E_GE;
+		if (is_kw(lx, "in"))
+			return KN_E_IN;
+		return -1;
+	case 4:
+		return is_op(lx, "+") ? KN_E_ADD : is_op(lx, "-") ? KN_E_SUB : -1;
+	case 5:
+		return is_op(lx, "*") ? KN_E_MUL : is_op(lx, "/") ? KN_E_DIV : -1;
+	}
+	return -1;
+}
+
+static int parse_bin(struct lexer *lx, int level, struct kn_expr **out)
+{
+	int rc;
+	if (level == 6)
+		return parse_unary(lx, out);
+	if (level == 2) {
+		if (is_kw(lx, "not") || is_op(lx, "!")) {
+			int line = lx->tline, col = lx->tcol;
+			struct kn_expr *a;
+			if (++lx->depth > KN_EXPR_MAX_DEPTH)
+				return lb_errf(lx->em, LB_ELIMIT,
+					       "%d:%d: expression nested too deeply", line, col);
+			if ((rc = next(lx)) != LB_OK || (rc = parse_bin(lx, 2, &a)) != LB_OK)
+				return rc;
+			lx->depth--;
+			struct kn_expr *e = node(KN_E_NOT, line, col);
+			if (e == NULL || push_arg(e, a) != LB_OK) {
+				lb_free(e);
+				kn_expr_free(a);
+				return nomem(lx);
+			}
+			*out = e;
+			return LB_OK;
+		}
+		return parse_bin(lx, 3, out);
+	}
+	struct kn_expr *a;
+	if ((rc = parse_bin(lx, level + 1, &a)) != LB_OK)
+		return rc;
+	int op;
+	while ((op = bin_op(lx, level)) >= 0) {
+		struct kn_expr *b;
+		if ((rc = next(lx)) != LB_OK || (rc = parse_bin(lx, level + 1, &b)) != LB_OK) {
+			kn_expr_free(a);
+			return rc;
+		}
+		struct kn_expr *e = binary(op, a, b);
+		if (e == NULL) {
+			kn_expr_free(a);
+			kn_expr_free(b);
+			return nomem(lx);
+		}
+		a = e;
+		if (level == 3)
+			break; /* comparisons do not chain */
+	}
+	*out = a;
+	return LB_OK;
+}
+
+static int parse_expr(struct lexer *lx, struct kn_expr **out)
+{
+	int rc;
+	struct kn_expr *c, *a, *b;
+	if (++lx->depth > KN_EXPR_MAX_DEPTH)
+		return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply", lx->tline,
+			       lx->tcol);
+	if ((rc = parse_bin(lx, 0, &c)) != LB_OK)
+		return rc;
+	if (is_op(lx, "?")) {
+		if ((rc = next(lx)) != LB_OK || (rc = parse_expr(lx, &a)) != LB_OK) {
+			kn_expr_free(c);
+			return rc;
+		}
+		if (!is_op(lx, ":")) {
+			kn_expr_free(c);
+			kn_expr_free(a);
+			return lex_err(lx, "':' of the conditional expression");
+		}
+		if ((rc = next(lx)) != LB_OK || (rc = parse_expr(lx, &b)) != LB_OK) {
+			kn_expr_free(c);
+			kn_expr_free(a);
+			return rc;
+		}
+		struct kn_expr *e = node(KN_E_COND, c->line, c->col);
+		if (e == NULL || push_arg(e, c) != LB_OK) {
+			lb_free(e);
+			kn_expr_free(c);
+			kn_expr_free(a);
+			kn_expr_free(b);
+			return nomem(lx);
+		}
+		if (push_arg(e, a) != LB_OK) {
+			kn_expr_free(e);
+			kn_expr_free(a);
+			kn_expr_free(b);
+			return nomem(lx);
+		}
+		if (push_arg(e, b) != LB_OK) {
+			kn_expr_free(e);
+			kn_expr_free(b);
+			return nomem(lx);
+		}
+		c = e;
+	}
+	lx->depth--;
+	*out = c;
+	return LB_OK;
+}
+
+int kn_expr_parse(const char *s, size_t len, int line, int col, struct kn_expr **out,
+		  struct lb_errmsg *em)
+{
+	struct lexer lx = { .s = s, .end = s + len, .p = s, .line = line, .col = col, .em = em };
+	int rc;
+	struct kn_expr *e = NULL;
+	if ((rc = next(&lx)) != LB_OK)
+		goto out;
+	if (lx.t == T_END) {
+		rc = lex_err(&lx, "an expression");
+		goto out;
+	}
+	if ((rc = parse_expr(&lx, &e)) != LB_OK)
+		goto out;
+	if (lx.t != T_END) {
+		rc = lex_err(&lx, "an operator or the end of the expression");
+		kn_expr_free(e);
+		goto out;
+	}
+	*out = e;
+out:
+	lb_free(lx.str);
+	return rc;
+}
+
+/* ---- printing ---------------------------------------------------------------------------- */
+
+static int prec(const struct kn_expr *e)
+{
+	switch (e->op) {
+	case KN_E_COND:
+		return 1;
+	case KN_E_OR:
+		return 2;
+	case KN_E_AND:
+		return 3;
+	case KN_E_NOT:
+		return 4;
+	case KN_E_EQ: case KN_E_NE: case KN_E_LT: case KN_E_LE: case KN_E_GT: case KN_E_GE:
+	case KN_E_IN:
+		return 5;
+	case KN_E_ADD: case KN_E_SUB:
+		return 6;
+	case KN_E_MUL: case KN_E_DIV:
+		return 7;
+	case KN_E_NEG:
+		return 8;
+	case KN_E_CONST:
+		/* a negative literal behaves like a negation when it is an operand */
+		if ((e->v.t == KN_V_INT && e->v.u.i < 0) ||
+		    (e->v.t == KN_V_REAL && signbit(e->v.u.r)))
+			return 8;
+		return 9;
+	default:
+		return 9;
+	}
+}
+
+static int print_str(struct lb_buf *b, const char *s, char q)
+{
+	int rc = lb_buf_addc(b, (uint8_t)q);
+	for (; rc == LB_OK && *s; s++) {
+		if (*s == q || *s == '\\')
+			rc = lb_buf_addf(b, "\\%c", *s);
+		else if (*s == '\n')
+			rc = lb_buf_adds(b, "\\n");
+		else if (*s == '\t')
+			rc = lb_buf_adds(b, "\\t");
+		else
+			rc = lb_buf_addc(b, (uint8_t)*s);
+	}
+	return rc != LB_OK ? rc : lb_buf_addc(b, (uint8_t)q);
+}
+
+static int print_sub(struct lb_buf *b, const struct kn_expr *e, enum kn_style st, int min)
+{
+	int rc;
+	bool par = prec(e) < min;
+	if (par && (rc = lb_buf_addc(b, '(')) != LB_OK)
+		return rc;
+	if ((rc = kn_expr_print(b, e, st)) != LB_OK)
+		return rc;
+	return par ? lb_buf_addc(b, ')') : LB_OK;
+}
+
+int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
+{
+	bool js = st == KN_STYLE_JS;
+	int rc = LB_OK;
+	const char *op = NULL;
+	switch (e->op) {
+	case KN_E_CONST:
+		if (e->v.t == KN_V_UNKNOWN)
+			return lb_buf_adds(b, js ? "null" : "unknown");
+		if (e->v.t == KN_V_TEXT)
+			return print_str(b, e->v.u.s, js ? '\'' : '"');
+		if (e->v.t == KN_V_REAL && e->v.u.r == 0 && signbit(e->v.u.r))
+			return lb_buf_adds(b, "-0.0");
+		return kn_value_to_json(b, &e->v);
+	case KN_E_NAME:
+		return lb_buf_adds(b, e->name);
+	case KN_E_CALL:
+	case KN_E_LIST:
+		if (e->op == KN_E_CALL)
+			rc = lb_buf_adds(b, e->name);
+		if (rc == LB_OK)
+			rc = lb_buf_addc(b, e->op == KN_E_CALL ? '(' : '[');
+		for (size_t i = 0; rc == LB_OK && i < e->nargs; i++) {
+			if (i > 0)
+				rc = lb_buf_adds(b, ", ");
+			if (rc == LB_OK)
+				rc = kn_expr_print(b, e->args[i], st);
+		}
+		return rc != LB_OK ? rc : lb_buf_addc(b, e->op == KN_E_CALL ? ')' : ']');
+	case KN_E_NEG:
+		if ((rc = lb_buf_addc(b, '-')) != LB_OK)
+			return rc;
+		/* "- -x" must not print as "--x" */
+		if (e->args[0]->op == KN_E_NEG || prec(e->args[0]) == 8)
+			rc = lb_buf_addc(b, ' ');
+		return rc != LB_OK ? rc : print_sub(b, e->args[0], st, 8);
+	case KN_E_NOT:
+		if ((rc = lb_buf_adds(b, js ? "!" : "not ")) != LB_OK)
+			return rc;
+		return print_sub(b, e->args[0], st, js ? 6 : 4);
+	case KN_E_COND:
+		if ((rc = print_sub(b, e->args[0], st, 2)) != LB_OK ||
+		    (rc = lb_buf_adds(b, " ? ")) != LB_OK ||
+		    (rc = print_sub(b, e->args[1], st, 1)) != LB_OK ||
+		    (rc = lb_buf_adds(b, " : ")) != LB_OK)
+			return rc;
+		return print_sub(b, e->args[2], st, 1);
+	case KN_E_AND: op = js ? "&&" : "and"; break;
+	case KN_E_OR: op = js ? "||" : "or"; break;
+	case KN_E_EQ: op = js ? "==" : "="; break;
+	case KN_E_NE: op = js ? "!=" : "<>"; break;
+	case KN_E_LT: op = "<"; break;
+	case KN_E_LE: op = "<="; break;
+	case KN_E_GT: op = ">"; break;
+	case KN_E_GE: op = ">="; break;
+	case KN_E_IN: op = "in"; break;
+	case KN_E_ADD: op = "+"; break;
+	case KN_E_SUB: op = "-"; break;
+	case KN_E_MUL: op = "*"; break;
+	case KN_E_DIV: op = "/"; break;
+	default:
+		return LB_EINTERNAL;
+	}
+	int p = prec(e);
+	bool cmp = p == 5;
+	if ((rc = print_sub(b, e->args[0], st, cmp ? p + 1 : p)) != LB_OK)
+		return rc;
+	if ((rc = lb_buf_addf(b, " %s ", op)) != LB_OK)
+		return rc;
+	return print_sub(b, e->args[1], st, p + 1);
+}
+
+/* ---- equality and copy ------------------------------------------------------------------- */
+
+bool kn_expr_equal(const struct kn_expr *a, const struct kn_expr *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->op != b->op || a->nargs != b->nargs)
+		return false;
+	if (a->op == KN_E_CONST && !kn_value_equal(&a->v, &b->v))
+		return false;
+	if ((a->name == NULL) != (b->name == NULL) ||
+	    (a->name != NULL && strcmp(a->name, b->name) != 0))
+		return false;
+	for (size_t i = 0; i < a->nargs; i++)
+		if (!kn_expr_equal(a->args[i], b->args[i]))
+			return false;
+	return true;
+}
+
+struct kn_expr *kn_expr_clone(const struct kn_expr *e)
+{
+	if (e == NULL)
+		return NULL;
+	struct kn_expr *c = node(e->op, e->line, e->col);
+	if (c == NULL)
+		return NULL;
+	c->ref = e->ref;
+	if (kn_value_copy(&c->v, &e->v) != LB_OK)
+		goto err;
+	if (e->name != NULL && (c->name = lb_strdup(e->name)) == NULL)
+		goto err;
+	for (size_t i = 0; i < e->nargs; i++) {
+		struct kn_expr *a = kn_expr_clone(e->args[i]);
+		if (a == NULL || push_arg(c, a) != LB_OK) {
+			kn_expr_free(a);
+			goto err;
+		}
+	}
+	return c;
+err:
+	kn_expr_free(c);
+	return NULL;
+}

@@ -1,0 +1,582 @@
+/*
+ * The contract model once parsed: freeing, name resolution (tasks in preorder, antecedents,
+ * data items, functions), structural equality of two models (what a lossless round trip
+ * preserves), and the public parse/print/load entry points that dispatch to the two forms.
+ * Undefined names in expressions do not stop loading: they are recorded as problems that the
+ * verifier reports and that `contract run` refuses.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "knowledge/kn_int.h"
+
+const char *kn_class_name(int cls, bool js)
+{
+	static const char *const pf[] = { "plan", "decision", "action", "enquiry" };
+	static const char *const jsn[] = { "Plan", "Decision", "Action", "Enquiry" };
+	return (cls >= 0 && cls < 4) ? (js ? jsn : pf)[cls] : "?";
+}
+
+const char *kn_dtype_name(int t, bool js)
+{
+	static const char *const pf[] = { "boolean", "integer", "real", "text", "date" };
+	static const char *const jsn[] = { "Boolean", "Integer", "Float", "Text", "Date" };
+	return (t >= 0 && t < 5) ? (js ? jsn : pf)[t] : "?";
+}
+
+void kn_task_free(struct kn_task *t)
+{
+	if (t == NULL)
+		return;
+	lb_free(t->name);
+	lb_free(t->caption);
+	lb_free(t->description);
+	kn_expr_free(t->pre);
+	kn_expr_free(t->wait);
+	kn_expr_free(t->terminate);
+	kn_expr_free(t->abort);
+	kn_expr_free(t->cycle_until);
+	lb_free(t->trigger);
+	for (size_t i = 0; i < t->nafter; i++)
+		lb_free(t->after[i]);
+	lb_free(t->after);
+	lb_free(t->after_idx);
+	for (size_t i = 0; i < t->npost; i++) {
+		lb_free(t->post[i].data);
+		kn_expr_free(t->post[i].e);
+	}
+	lb_free(t->post);
+	for (size_t i = 0; i < t->ntasks; i++)
+		kn_task_free(t->tasks[i]);
+	lb_free(t->tasks);
+	for (size_t i = 0; i < t->ncands; i++) {
+		struct kn_candidate *c = &t->cands[i];
+		lb_free(c->name);
+		lb_free(c->caption);
+		lb_free(c->description);
+		for (size_t j = 0; j < c->nargs; j++) {
+			lb_free(c->args[j].name);
+			lb_free(c->args[j].caption);
+			kn_expr_free(c->args[j].cond);
+		}
+		lb_free(c->args);
+		kn_expr_free(c->recommend);
+	}
+	lb_free(t->cands);
+	lb_free(t->procedure);
+	for (size_t i = 0; i < t->nsources; i++) {
+		lb_free(t->sources[i].data);
+		kn_expr_free(t->sources[i].request);
+	}
+	lb_free(t->sources);
+	lb_free(t);
+}
+
+void lb_kn_model_free(struct lb_kn_model *m)
+{
+	if (m == NULL)
+		return;
+	kn_task_free(m->root);
+	for (size_t i = 0; i < m->ndata; i++) {
+		struct kn_datadef *d = &m->data[i];
+		lb_free(d->name);
+		lb_free(d->caption);
+		lb_free(d->description);
+		lb_free(d->unit);
+		for (size_t j = 0; j < d->nallowed; j++)
+			kn_value_clear(&d->allowed[j]);
+		lb_free(d->allowed);
+		kn_value_clear(&d->defval);
+		kn_expr_free(d->derive);
+		kn_expr_free(d->valid);
+		kn_expr_free(d->warning);
+		lb_free(d->warning_text);
+	}
+	lb_free(m->data);
+	lb_free(m->tasks);
+	lb_free(m->cand_base);
+	for (size_t i = 0; i < m->nproblems; i++)
+		lb_free(m->problems[i].text);
+	lb_free(m->problems);
+	lb_free(m);
+}
+
+const char *lb_kn_model_name(const struct lb_kn_model *m)
+{
+	return m->root->name;
+}
+
+int kn_model_find_task(const struct lb_kn_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->ntasks; i++)
+		if (strcmp(m->tasks[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int kn_model_find_data(const struct lb_kn_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->ndata; i++)
+		if (strcmp(m->data[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int kn_model_problem(struct lb_kn_model *m, int kind, int task, int line, int col,
+		     const char *fmt, ...)
+{
+	char text[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	struct kn_problem *n = lb_realloc(m->problems, (m->nproblems + 1) * sizeof(*n));
+	if (n == NULL)
+		return LB_ENOMEM;
+	m->problems = n;
+	struct kn_problem *p = &m->problems[m->nproblems];
+	p->kind = kind;
+	p->task = task;
+	p->line = line;
+	p->col = col;
+	if ((p->text = lb_strdup(text)) == NULL)
+		return LB_ENOMEM;
+	m->nproblems++;
+	return LB_OK;
+}
+
+/* ---- resolution ------------------------------------------------------------------------ */
+
+struct resolver {
+	struct lb_kn_model *m;
+	const char *file;
+	struct lb_errmsg *em;
+	int task;        /* task whose expressions are being resolved */
+	bool value_ok;   /* `value` is bound (valueCondition / warningCondition) */
+};
+
+static int collect(struct lb_kn_model *m, struct kn_task *t, int parent, size_t *cap)
+{
+	if (m->ntasks == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct kn_task **n = lb_realloc(m->tasks, nc * sizeof(*n));
+		if (n == NULL)
+			return LB_ENOMEM;
+		m->tasks = n;
+		*cap = nc;
+	}
+	t->idx = (int)m->ntasks;
+	t->parent = parent;
+	m->tasks[m->ntasks++] = t;
+	for (size_t i = 0; i < t->ntasks; i++) {
+		int rc = collect(m, t->tasks[i], t->idx, cap);
+		if (rc != LB_OK)
+			return rc;
+	}
+	return LB_OK;
+}
+
+static int resolve_expr(struct resolver *r, struct kn_expr *e)
+{
+	int rc;
+	if (e == NULL)
+		return LB_OK;
+	if (e->op == KN_E_NAME) {
+		if (r->value_ok && strcmp(e->name, "value") == 0) {
+			e->ref = KN_REF_VALUE;
+			return LB_OK;
+		}
+		e->ref = kn_model_find_data(r->m, e->name);
+		if (e->ref < 0)
+			return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
+						"%s:%d:%d: undefined data item '%s'", r->file,
+						e->line, e->col, e->name);
+		return LB_OK;
+	}
+	if (e->op == KN_E_CALL) {
+		e->ref = kn_fn_lookup(e->name);
+		if (e->ref < 0)
+			return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
+						"%s:%d:%d: unknown function '%s'", r->file, e->line,
+						e->col, e->name);
+		const struct kn_fn_info *f = &kn_fns[e->ref];
+		if ((int)e->nargs < f->min_args || (int)e->nargs > f->max_args)
+			return kn_model_problem(r->m, LB_KN_TYPE, r->task, e->line, e->col,
+						"%s:%d:%d: %s takes %d argument%s, not %zu", r->file,
+						e->line, e->col, f->name, f->min_args,
+						f->min_args == 1 ? "" : "s", e->nargs);
+		size_t first = 0;
+		if (f->task_arg || (e->ref == KN_F_IS_KNOWN && e->args[0]->op == KN_E_CONST)) {
+			struct kn_expr *a = e->args[0];
+			const char *nm = a->op == KN_E_NAME ? a->name
+					 : (a->op == KN_E_CONST && a->v.t == KN_V_TEXT) ? a->v.u.s
+					 : NULL;
+			if (nm == NULL)
+				return kn_model_problem(r->m, LB_KN_TYPE, r->task, a->line, a->col,
+							"%s:%d:%d: %s needs a %s name", r->file,
+							a->line, a->col, f->name,
+							f->task_arg ? "task" : "data item");
+			a->ref = f->task_arg ? kn_model_find_task(r->m, nm)
+					     : kn_model_find_data(r->m, nm);
+			if (a->ref < 0)
+				return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, a->line,
+							a->col, "%s:%d:%d: undefined %s '%s'",
+							r->file, a->line, a->col,
+							f->task_arg ? "task" : "data item", nm);
+			first = 1;
+			if ((e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)) {
+				struct kn_task *d = r->m->tasks[a->ref];
+				struct kn_expr *c = e->args[1];
+				const char *cn = c->op == KN_E_NAME ? c->name
+						 : (c->op == KN_E_CONST && c->v.t == KN_V_TEXT)
+							 ? c->v.u.s
+							 : NULL;
+				c->ref = -1;
+				if (d->cls != KN_DECISION)
+					return kn_model_problem(
+						r->m, LB_KN_TYPE, r->task, a->line, a->col,
+						"%s:%d:%d: '%s' is not a decision", r->file, a->line,
+						a->col, nm);
+				for (size_t i = 0; cn != NULL && i < d->ncands; i++)
+					if (strcmp(d->cands[i].name, cn) == 0)
+						c->ref = (int)i;
+				if (c->ref < 0)
+					return kn_model_problem(
+						r->m, LB_KN_UNDEFINED, r->task, c->line, c->col,
+						"%s:%d:%d: decision '%s' has no candidate '%s'",
+						r->file, c->line, c->col, nm, cn ? cn : "?");
+				first = 2;
+			}
+			if ((e->ref == KN_F_RESULT_OF || e->ref == KN_F_RESULT_SET) &&
+			    r->m->tasks[a->ref]->cls != KN_DECISION)
+				return kn_model_problem(r->m, LB_KN_TYPE, r->task, a->line, a->col,
+							"%s:%d:%d: '%s' is not a decision", r->file,
+							a->line, a->col, nm);
+		}
+		for (size_t i = first; i < e->nargs; i++)
+			if ((rc = resolve_expr(r, e->args[i])) != LB_OK)
+				return rc;
+		return LB_OK;
+	}
+	for (size_t i = 0; i < e->nargs; i++)
+		if ((rc = resolve_expr(r, e->args[i])) != LB_OK)
+			return rc;
+	return LB_OK;
+}
+
+static int resolve_task(struct resolver *r, struct kn_task *t)
+{
+	int rc;
+	r->task = t->idx;
+	struct kn_expr *ex[] = { t->pre, t->wait, t->terminate, t->abort, t->cycle_until };
+	for (size_t i = 0; i < 5; i++)
+		if ((rc = resolve_expr(r, ex[i])) != LB_OK)
+			return rc;
+	if (t->nafter > 0) {
+		if ((t->after_idx = lb_calloc(t->nafter, sizeof(int))) == NULL)
+			return LB_ENOMEM;
+		struct kn_task *p = t->parent >= 0 ? r->m->tasks[t->parent] : NULL;
+		for (size_t i = 0; i < t->nafter; i++) {
+			t->after_idx[i] = -1;
+			for (size_t j = 0; p != NULL && j < p->ntasks; j++)
+				if (p->tasks[j] != t && strcmp(p->tasks[j]->name, t->after[i]) == 0)
+					t->after_idx[i] = p->tasks[j]->idx;
+			if (t->after_idx[i] < 0)
+				return lb_errf(r->em, LB_EINVALID,
+					       "%s: task '%s': antecedent '%s' is not another "
+					       "component of the same plan",
+					       r->file, t->name, t->after[i]);
+		}
+	}
+	for (size_t i = 0; i < t->npost; i++) {
+		t->post[i].ref = kn_model_find_data(r->m, t->post[i].data);
+		if (t->post[i].ref < 0)
+			rc = kn_model_problem(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
+					      "%s: task '%s': postcondition assigns undefined data "
+					      "item '%s'",
+					      r->file, t->name, t->post[i].data);
+		else if (r->m->data[t->post[i].ref].derive != NULL)
+			rc = kn_model_problem(r->m, LB_KN_TYPE, t->idx, 0, 0,
+					      "%s: task '%s': postcondition assigns derived data "
+					      "item '%s'",
+					      r->file, t->name, t->post[i].data);
+		if (rc != LB_OK || (rc = resolve_expr(r, t->post[i].e)) != LB_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < t->ncands; i++) {
+		struct kn_candidate *c = &t->cands[i];
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t->cands[j].name, c->name) == 0)
+				return lb_errf(r->em, LB_EINVALID,
+					       "%s: decision '%s': candidate '%s' defined twice",
+					       r->file, t->name, c->name);
+		for (size_t j = 0; j < c->nargs; j++)
+			if ((rc = resolve_expr(r, c->args[j].cond)) != LB_OK)
+				return rc;
+		if ((rc = resolve_expr(r, c->recommend)) != LB_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < t->nsources; i++) {
+		t->sources[i].ref = kn_model_find_data(r->m, t->sources[i].data);
+		if (t->sources[i].ref < 0)
+			rc = kn_model_problem(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
+					      "%s: enquiry '%s': source '%s' is not a defined data "
+					      "item",
+					      r->file, t->name, t->sources[i].data);
+		else if (r->m->data[t->sources[i].ref].derive != NULL)
+			rc = kn_model_problem(r->m, LB_KN_TYPE, t->idx, 0, 0,
+					      "%s: enquiry '%s': source '%s' is derived and cannot "
+					      "be asked",
+					      r->file, t->name, t->sources[i].data);
+		if (rc != LB_OK || (rc = resolve_expr(r, t->sources[i].request)) != LB_OK)
+			return rc;
+	}
+	return LB_OK;
+}
+
+int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *em)
+{
+	int rc;
+	size_t cap = 0;
+	struct resolver r = { .m = m, .file = file, .em = em };
+	if (m->root == NULL)
+		return lb_errf(em, LB_ESYNTAX, "%s: no plan defined", file);
+	if (m->root->cls != KN_PLAN)
+		return lb_errf(em, LB_EINVALID, "%s: the top-level task '%s' must be a plan", file,
+			       m->root->name);
+	if ((rc = collect(m, m->root, -1, &cap)) != LB_OK)
+		return lb_errf(em, rc, "out of memory");
+	if (m->ntasks > KN_MAX_TASKS)
+		return lb_errf(em, LB_ELIMIT, "%s: %zu tasks; at most %d are supported", file,
+			       m->ntasks, KN_MAX_TASKS);
+	for (size_t i = 0; i < m->ntasks; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(m->tasks[i]->name, m->tasks[j]->name) == 0)
+				return lb_errf(em, LB_EINVALID,
+					       "%s: task name '%s' is used twice (task names must "
+					       "be unique)",
+					       file, m->tasks[i]->name);
+	for (size_t i = 0; i < m->ndata; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(m->data[i].name, m->data[j].name) == 0)
+				return lb_errf(em, LB_EINVALID,
+					       "%s:%d:%d: data item '%s' is defined twice", file,
+					       m->data[i].line, m->data[i].col, m->data[i].name);
+	if ((m->cand_base = lb_calloc(m->ntasks, sizeof(int))) == NULL)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	m->ncands = 0;
+	for (size_t i = 0; i < m->ntasks; i++) {
+		m->cand_base[i] = (int)m->ncands;
+		m->ncands += m->tasks[i]->ncands;
+	}
+	for (size_t i = 0; i < m->ntasks; i++)
+		if ((rc = resolve_task(&r, m->tasks[i])) != LB_OK)
+			return rc == LB_ENOMEM ? lb_errf(em, rc, "out of memory") : rc;
+	r.task = -1;
+	for (size_t i = 0; i < m->ndata; i++) {
+		struct kn_datadef *d = &m->data[i];
+		r.value_ok = false;
+		if ((rc = resolve_expr(&r, d->derive)) != LB_OK)
+			return lb_errf(em, rc, "out of memory");
+		r.value_ok = true;
+		if ((rc = resolve_expr(&r, d->valid)) != LB_OK ||
+		    (rc = resolve_expr(&r, d->warning)) != LB_OK)
+			return lb_errf(em, rc, "out of memory");
+		if (d->has_range && d->lo > d->hi)
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: data item '%s': range %g .. %g is empty", file,
+				       d->line, d->col, d->name, d->lo, d->hi);
+	}
+	return LB_OK;
+}
+
+/* ---- equality ---------------------------------------------------------------------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool task_equal(const struct kn_task *a, const struct kn_task *b)
+{
+	if (a->cls != b->cls || !str_eq(a->name, b->name) || !str_eq(a->caption, b->caption) ||
+	    !str_eq(a->description, b->description) || !kn_expr_equal(a->pre, b->pre) ||
+	    !kn_expr_equal(a->wait, b->wait) || !kn_expr_equal(a->terminate, b->terminate) ||
+	    !kn_expr_equal(a->abort, b->abort) || !kn_expr_equal(a->cycle_until, b->cycle_until) ||
+	    !str_eq(a->trigger, b->trigger) || a->cycles != b->cycles ||
+	    a->interval != b->interval || a->autonomous != b->autonomous ||
+	    a->optional != b->optional || a->priority != b->priority ||
+	    a->nafter != b->nafter || a->npost != b->npost || a->ntasks != b->ntasks ||
+	    a->ncands != b->ncands || a->multiple != b->multiple ||
+	    !str_eq(a->procedure, b->procedure) || a->nsources != b->nsources)
+		return false;
+	for (size_t i = 0; i < a->nafter; i++)
+		if (!str_eq(a->after[i], b->after[i]))
+			return false;
+	for (size_t i = 0; i < a->npost; i++)
+		if (!str_eq(a->post[i].data, b->post[i].data) ||
+		    !kn_expr_equal(a->post[i].e, b->post[i].e))
+			return false;
+	for (size_t i = 0; i < a->ntasks; i++)
+		if (!task_equal(a->tasks[i], b->tasks[i]))
+			return false;
+	for (size_t i = 0; i < a->ncands; i++) {
+		const struct kn_candidate *x = &a->cands[i], *y = &b->cands[i];
+		if (!str_eq(x->name, y->name) || !str_eq(x->caption, y->caption) ||
+		    !str_eq(x->description, y->description) || x->priority != y->priority ||
+		    x->nargs != y->nargs || !kn_expr_equal(x->recommend, y->recommend))
+			return false;
+		for (size_t j = 0; j < x->nargs; j++) {
+			const struct kn_argument *p = &x->args[j], *q = &y->args[j];
+			if (!str_eq(p->name, q->name) || !str_eq(p->caption, q->caption) ||
+			    p->kind != q->kind || p->weight != q->weight ||
+			    !kn_expr_equal(p->cond, q->cond))
+				return false;
+		}
+	}
+	for (size_t i = 0; i < a->nsources; i++)
+		if (!str_eq(a->sources[i].data, b->sources[i].data) ||
+		    a->sources[i].optional != b->sources[i].optional ||
+		    !kn_expr_equal(a->sources[i].request, b->sources[i].request))
+			return false;
+	return true;
+}
+
+bool lb_kn_model_equal(const struct lb_kn_model *a, const struct lb_kn_model *b)
+{
+	if (a->ndata != b->ndata || !task_equal(a->root, b->root))
+		return false;
+	for (size_t i = 0; i < a->ndata; i++) {
+		const struct kn_datadef *x = &a->data[i], *y = &b->data[i];
+		if (!str_eq(x->name, y->name) || !str_eq(x->caption, y->caption) ||
+		    !str_eq(x->description, y->description) || x->type != y->type ||
+		    x->multi != y->multi || !str_eq(x->unit, y->unit) ||
+		    x->has_range != y->has_range || (x->has_range && (x->lo != y->lo ||
+								       x->hi != y->hi)) ||
+		    x->nallowed != y->nallowed || !kn_value_equal(&x->defval, &y->defval) ||
+		    !kn_expr_equal(x->derive, y->derive) || !kn_expr_equal(x->valid, y->valid) ||
+		    !kn_expr_equal(x->warning, y->warning) ||
+		    !str_eq(x->warning_text, y->warning_text))
+			return false;
+		for (size_t j = 0; j < x->nallowed; j++)
+			if (!kn_value_equal(&x->allowed[j], &y->allowed[j]))
+				return false;
+	}
+	return true;
+}
+
+/* ---- public entry points ----------------------------------------------------------------- */
+
+/* Offset of the first byte that is not part of valid UTF-8 (len if all valid). */
+static size_t utf8_invalid_at(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = p[i];
+		size_t n;
+		unsigned min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			min = 0x80;
+			c &= 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			min = 0x800;
+			c &= 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			min = 0x10000;
+			c &= 0x07;
+		} else {
+			return i;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
+				return i;
+			c = (c << 6) | (p[i + k] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+int lb_kn_model_parse(const char *text, size_t len, const char *file, enum lb_kn_form form,
+		      struct lb_kn_model **out, struct lb_errmsg *em)
+{
+	if (file == NULL)
+		file = "<input>";
+	if (len > LB_KN_MAX_SOURCE)
+		return lb_errf(em, LB_ETOOBIG, "%s: %zu bytes; contracts are limited to %u bytes",
+			       file, len, LB_KN_MAX_SOURCE);
+	if (form == LB_KN_FORM_AUTO) {
+		size_t i = 0;
+		while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
+				   text[i] == '\n'))
+			i++;
+		form = (i < len && text[i] == '{') ? LB_KN_FORM_JSON : LB_KN_FORM_PF;
+	}
+	if (memchr(text, 0, len) != NULL)
+		return lb_errf(em, LB_EMALFORMED, "%s: contains a NUL byte", file);
+	size_t bad = utf8_invalid_at(text, len);
+	if (bad < len) {
+		int line = 1, col = 1;
+		for (size_t i = 0; i < bad; i++) {
+			if (text[i] == '\n') {
+				line++;
+				col = 1;
+			} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+				col++;
+			}
+		}
+		return lb_errf(em, LB_EMALFORMED, "%s:%d:%d: expected UTF-8 text (invalid byte 0x%02x)",
+			       file, line, col, (unsigned char)text[bad]);
+	}
+	return form == LB_KN_FORM_JSON ? kn_js_parse(text, len, file, out, em)
+				       : kn_pf_parse(text, len, file, out, em);
+}
+
+int lb_kn_model_load(const char *path, struct lb_kn_model **out, struct lb_errmsg *em)
+{
+	uint8_t *data;
+	size_t len;
+	int rc = lb_file_read(path, LB_KN_MAX_SOURCE, &data, &len, em);
+	if (rc != LB_OK)
+		return rc;
+	rc = lb_kn_model_parse((const char *)data, len, path, LB_KN_FORM_AUTO, out, em);
+	lb_free(data);
+	return rc;
+}
+
+int lb_kn_model_print(const struct lb_kn_model *m, enum lb_kn_form form, char **out,
+		      size_t *len)
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 8 * (size_t)LB_KN_MAX_SOURCE);
+	int rc = form == LB_KN_FORM_JSON ? kn_js_print(m, &b) : kn_pf_print(m, &b);
+	if (rc != LB_OK) {
+		lb_buf_release(&b);
+		return rc;
+	}
+	if (b.data == NULL && lb_buf_addc(&b, 0) == LB_OK)
+		b.len = 0;
+	size_t n;
+	*out = (char *)lb_buf_detach(&b, &n);
+	if (len != NULL)
+		*len = n;
+	return *out != NULL ? LB_OK : LB_ENOMEM;
+}
+
+size_t lb_kn_model_problems(const struct lb_kn_model *m, size_t i, const char **text)
+{
+	if (text != NULL)
+		*text = i < m->nproblems ? m->problems[i].text : NULL;
+	return m->nproblems;
+}

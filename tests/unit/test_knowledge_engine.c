@@ -1,0 +1,551 @@
+/* Unit tests for the knowledge engine and verifier: the corpus scenarios in both forms
+ * (answers -> expected recommendations, commitments and actions), refusal of values outside a
+ * type or range, warnings, session save/resume exactness, the verifier on good and faulty
+ * contracts, and the chain-binding payload codec. */
+#include "test.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kn_scenario.h"
+#include "knowledge/kn_int.h"
+
+static const char *root(void)
+{
+	return getenv("LEBEN_ROOT") ? getenv("LEBEN_ROOT") : ".";
+}
+
+static struct lb_kn_model *load(const char *rel)
+{
+	char path[1024];
+	struct lb_kn_model *m;
+	struct lb_errmsg em;
+	snprintf(path, sizeof(path), "%s/%s", root(), rel);
+	if (lb_kn_model_load(path, &m, &em) != LB_OK)
+		fail_msg("%s", em.text);
+	return m;
+}
+
+static void expect_json(json_t *want, json_t *got, const char *what, const char *sc)
+{
+	if (!json_equal(want, got)) {
+		char *a = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *b = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+		fail_msg("scenario '%s': %s expected %s, got %s", sc, what, a, b);
+	}
+}
+
+static void test_corpus_scenarios(void **state)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/examples/contracts/scenarios.json", root());
+	json_error_t je;
+	json_t *all = json_load_file(path, 0, &je);
+	assert_non_null(all);
+	static const char *const files[] = { "chd_screening", "breast_2ww", "chronic_cough",
+					     "hypertension", "chest_pain", "sepsis",
+					     "diabetic_foot", "weight_loss" };
+	size_t ran = 0;
+	for (size_t f = 0; f < 8; f++) {
+		for (int form = 0; form < 2; form++) {
+			char rel[256];
+			snprintf(rel, sizeof(rel), "examples/contracts/%s.%s", files[f],
+				 form ? "json" : "pf");
+			struct lb_kn_model *m = load(rel);
+			json_t *scs = json_object_get(all, lb_kn_model_name(m));
+			assert_true(json_array_size(scs) >= 4);
+			for (size_t i = 0; i < json_array_size(scs); i++) {
+				json_t *sc = json_array_get(scs, i);
+				const char *name = json_string_value(json_object_get(sc, "name"));
+				struct lb_kn_session *s;
+				struct lb_errmsg em;
+				assert_lb_ok(lb_kn_session_new(m, 19800, &s, &em));
+				struct kn_outcome o = { 0 };
+				if (kn_scenario_run(s, json_object_get(sc, "answers"), &o) != 0)
+					fail_msg("%s / %s: %s", rel, name, o.error);
+				if (!o.finished)
+					fail_msg("%s / %s: did not finish", rel, name);
+				expect_json(json_object_get(sc, "actions"), o.actions, "actions", name);
+				expect_json(json_object_get(sc, "committed"), o.committed, "committed",
+					    name);
+				json_t *rec = json_object_get(sc, "recommended");
+				if (rec != NULL)
+					expect_json(rec, o.recommended, "recommended", name);
+				kn_outcome_release(&o);
+				lb_kn_session_free(s);
+				ran++;
+			}
+			lb_kn_model_free(m);
+		}
+	}
+	assert_true(ran >= 2 * 36);
+	json_decref(all);
+}
+
+static void test_value_checks(void **state)
+{
+	struct lb_kn_model *m = load("examples/contracts/hypertension.pf");
+	struct lb_kn_session *s;
+	struct lb_errmsg em;
+	char warn[256];
+	assert_lb_ok(lb_kn_session_new(m, 0, &s, &em));
+	assert_int_equal(lb_kn_session_add_value(s, "clinic_sbp", "350", warn, sizeof(warn), &em),
+			 LB_ERANGE);
+	assert_string_equal(em.text, "'clinic_sbp' must be between 60 and 300 mmHg");
+	assert_int_equal(lb_kn_session_add_value(s, "clinic_sbp", "150.5", NULL, 0, &em), LB_ETYPE);
+	assert_int_equal(lb_kn_session_add_value(s, "clinic_sbp", "\"150\"", NULL, 0, &em),
+			 LB_ETYPE);
+	assert_int_equal(lb_kn_session_add_text(s, "clinic_sbp", "150 mmHg", NULL, 0, &em),
+			 LB_ETYPE);
+	assert_int_equal(lb_kn_session_add_value(s, "controlled", "1", NULL, 0, &em), LB_ETYPE);
+	assert_int_equal(lb_kn_session_add_text(s, "controlled", "yes", NULL, 0, &em), LB_ETYPE);
+	assert_int_equal(lb_kn_session_add_value(s, "nothing", "1", NULL, 0, &em), LB_ENOTFOUND);
+	/* accepted with the model's warning */
+	assert_lb_ok(lb_kn_session_add_text(s, "clinic_sbp", " 185 ", warn, sizeof(warn), &em));
+	assert_string_equal(warn, "very high: check for symptoms and signs needing same-day "
+				  "assessment");
+	assert_lb_ok(lb_kn_session_add_value(s, "clinic_sbp", "150", warn, sizeof(warn), &em));
+	assert_string_equal(warn, "");
+	lb_kn_session_free(s);
+	lb_kn_model_free(m);
+	m = load("examples/contracts/chd_screening.pf");
+	assert_lb_ok(lb_kn_session_new(m, 0, &s, &em));
+	assert_int_equal(lb_kn_session_add_value(s, "four_chamber", "\"odd\"", NULL, 0, &em),
+			 LB_ERANGE);
+	assert_string_equal(em.text, "'four_chamber' must be one of: normal, abnormal, not_seen");
+	assert_int_equal(lb_kn_session_add_value(s, "risk_factors", "\"none\"", NULL, 0, &em),
+			 LB_ETYPE);
+	assert_int_equal(lb_kn_session_add_text(s, "risk_factors", "none, none", NULL, 0, &em),
+			 LB_EINVALID);
+	assert_lb_ok(lb_kn_session_add_text(s, "risk_factors", "family_chd, teratogen", NULL, 0, &em));
+	assert_int_equal(lb_kn_session_add_value(s, "has_risk", "true", NULL, 0, &em), LB_EINVALID);
+	lb_kn_session_free(s);
+	lb_kn_model_free(m);
+}
+
+/* Save at every step of a run, resume, save again: identical bytes; and the resumed session
+ * continues exactly like the original. */
+static void test_save_resume(void **state)
+{
+	struct lb_kn_model *m = load("examples/contracts/hypertension.json");
+	struct lb_kn_session *a, *b;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_kn_session_new(m, 19700, &a, &em));
+	const char *steps[][2] = { { "clinic_sbp", "150" }, { "clinic_dbp", "85" },
+				   { "abpm_sbp", "142" }, { "review_sbp", "150" } };
+	for (size_t i = 0; i < 4; i++) {
+		assert_lb_ok(lb_kn_session_run(a, &em));
+		char *s1, *s2;
+		size_t n1, n2;
+		assert_lb_ok(lb_kn_session_save(a, &s1, &n1, &em));
+		assert_lb_ok(lb_kn_session_resume(m, s1, n1, &b, &em));
+		assert_lb_ok(lb_kn_session_save(b, &s2, &n2, &em));
+		assert_int_equal(n1, n2);
+		assert_memory_equal(s1, s2, n1);
+		/* both continue identically */
+		assert_lb_ok(lb_kn_session_add_value(a, steps[i][0], steps[i][1], NULL, 0, &em));
+		assert_lb_ok(lb_kn_session_add_value(b, steps[i][0], steps[i][1], NULL, 0, &em));
+		assert_lb_ok(lb_kn_session_run(a, &em));
+		assert_lb_ok(lb_kn_session_run(b, &em));
+		lb_free(s1);
+		lb_free(s2);
+		assert_lb_ok(lb_kn_session_save(a, &s1, &n1, &em));
+		assert_lb_ok(lb_kn_session_save(b, &s2, &n2, &em));
+		assert_int_equal(n1, n2);
+		assert_memory_equal(s1, s2, n1);
+		lb_free(s1);
+		lb_free(s2);
+		lb_kn_session_free(b);
+	}
+	/* a review cycle waits 28 days: time moves it on, and the history keeps every answer */
+	char *p;
+	assert_lb_ok(lb_kn_session_pending(a, &p, &em));
+	json_t *pj = json_loads(p, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(pj, "next_wake")), 19700 + 28);
+	json_decref(pj);
+	lb_free(p);
+	assert_int_equal(lb_kn_session_set_time(a, 10, &em), LB_EINVALID);
+	assert_lb_ok(lb_kn_session_set_time(a, 19728, &em));
+	assert_lb_ok(lb_kn_session_run(a, &em));
+	assert_lb_ok(lb_kn_session_add_value(a, "review_sbp", "132", NULL, 0, &em));
+	assert_lb_ok(lb_kn_session_run(a, &em));
+	assert_true(lb_kn_session_is_finished(a));
+	int d = kn_model_find_data(m, "review_sbp");
+	/* 150, unknown (second cycle asks again), 132 */
+	assert_int_equal(a->d[d].n, 3);
+	assert_int_equal(a->d[d].h[0].v.u.i, 150);
+	assert_int_equal(a->d[d].h[1].v.t, KN_V_UNKNOWN);
+	assert_int_equal(a->d[d].h[2].v.u.i, 132);
+	assert_int_equal(a->d[d].h[2].time, 19728);
+	/* resuming with another contract is refused */
+	char *s1;
+	size_t n1;
+	assert_lb_ok(lb_kn_session_save(a, &s1, &n1, &em));
+	struct lb_kn_model *other = load("examples/contracts/sepsis.pf");
+	assert_int_equal(lb_kn_session_resume(other, s1, n1, &b, &em), LB_EINVALID);
+	lb_free(s1);
+	lb_kn_model_free(other);
+	lb_kn_session_free(a);
+	lb_kn_model_free(m);
+}
+
+static void check_file(const char *rel, size_t *failures, json_t **report)
+{
+	struct lb_kn_model *m = load(rel);
+	char *r;
+	struct lb_errmsg em;
+	struct lb_kn_check_opts o = { .max_states = 100000 };
+	assert_lb_ok(lb_kn_check(m, &o, &r, failures, NULL, &em));
+	*report = json_loads(r, 0, NULL);
+	assert_non_null(*report);
+	lb_free(r);
+	lb_kn_model_free(m);
+}
+
+static bool has_finding(json_t *report, const char *kind, const char *task, bool with_trace)
+{
+	json_t *fs = json_object_get(report, "findings");
+	for (size_t i = 0; i < json_array_size(fs); i++) {
+		json_t *f = json_array_get(fs, i);
+		const char *t = json_string_value(json_object_get(f, "task"));
+		if (strcmp(json_string_value(json_object_get(f, "kind")), kind) == 0 &&
+		    (task == NULL || (t != NULL && strcmp(t, task) == 0)) &&
+		    (!with_trace || json_is_array(json_object_get(f, "trace"))))
+			return true;
+	}
+	return false;
+}
+
+static void test_verifier(void **state)
+{
+	static const char *const good[] = { "chd_screening", "breast_2ww", "chronic_cough",
+					    "hypertension", "chest_pain", "sepsis",
+					    "diabetic_foot", "weight_loss" };
+	for (size_t i = 0; i < 8; i++) {
+		char rel[256];
+		size_t failures;
+		json_t *r;
+		snprintf(rel, sizeof(rel), "examples/contracts/%s.pf", good[i]);
+		check_file(rel, &failures, &r);
+		if (failures != 0) {
+			char *t = json_dumps(r, 0);
+			fail_msg("%s: %s", rel, t);
+		}
+		assert_true(json_is_true(json_object_get(r, "complete")));
+		json_decref(r);
+	}
+	static const struct {
+		const char *file, *kind, *task;
+		bool trace;
+	} bad[] = {
+		{ "deadlock", "deadlock", NULL, true },
+		{ "unreachable", "unreachable", "early_alert", false },
+		{ "livelock", "livelock", NULL, true },
+		{ "ambiguity", "ambiguity", "pick", true },
+		{ "nondeterminism", "nondeterminism", NULL, true },
+		{ "static", "undefined", "undefined_ref", false },
+		{ "static", "type", "typed", false },
+		{ "static", "unsatisfiable", "geriatric", false },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char rel[256];
+		size_t failures;
+		json_t *r;
+		snprintf(rel, sizeof(rel), "examples/contracts/faulty/%s.pf", bad[i].file);
+		check_file(rel, &failures, &r);
+		assert_true(failures > 0);
+		if (!has_finding(r, bad[i].kind, bad[i].task, bad[i].trace)) {
+			char *t = json_dumps(r, 0);
+			fail_msg("%s: no %s finding in %s", rel, bad[i].kind, t);
+		}
+		json_decref(r);
+	}
+	/* the ambiguity counterexample is an input recommending two candidates */
+	size_t failures;
+	json_t *r;
+	check_file("examples/contracts/faulty/ambiguity.pf", &failures, &r);
+	json_t *f = json_array_get(json_object_get(r, "findings"), 0);
+	assert_non_null(strstr(json_string_value(json_object_get(f, "message")), "recommends 2"));
+	const char *step = json_string_value(json_array_get(json_object_get(f, "trace"), 0));
+	assert_non_null(step);
+	assert_memory_equal(step, "answer age = ", 13);
+	assert_true(atoi(step + 13) >= 50); /* both 'screen' and 'advise' from 50 */
+	json_decref(r);
+	/* a state limit stops exploration with a clear finding */
+	struct lb_kn_model *m = load("examples/contracts/chd_screening.pf");
+	char *rep;
+	struct lb_errmsg em;
+	struct lb_kn_check_opts o = { .max_states = 50 };
+	assert_lb_ok(lb_kn_check(m, &o, &rep, &failures, NULL, &em));
+	r = json_loads(rep, 0, NULL);
+	assert_true(has_finding(r, "limit", NULL, false));
+	assert_true(json_is_false(json_object_get(r, "complete")));
+	json_decref(r);
+	lb_free(rep);
+	lb_kn_model_free(m);
+}
+
+static void hex(const char *h, uint8_t *out, size_t n)
+{
+	assert_lb_ok(lb_hex_decode(out, n, h));
+}
+
+static void test_chain_payloads(void **state)
+{
+	/* hashes against Python's hashlib.blake2b(domain + data, digest_size=32) */
+	uint8_t h[32], want[32], salt[32];
+	lb_kn_report_hash("{\"ok\":true}", 11, h);
+	hex("847f663354c5073ce4fc3b46d038be8d35b6c719245748ee7d257e1bd09dee01", want, 32);
+	assert_memory_equal(h, want, 32);
+	for (int i = 0; i < 32; i++)
+		salt[i] = (uint8_t)i;
+	lb_kn_answer_hash(salt, "age", "54", h);
+	hex("dce27d77cbc1dc2fe9f23c1175ccb046ca3ca0c93347e55ddb87dcf2bdc3689c", want, 32);
+	assert_memory_equal(h, want, 32);
+
+	struct lb_kn_session_payload p = { .kind = LB_KN_EV_DECISION, .seq = 300 };
+	memset(p.contract, 0xab, 32);
+	memset(p.session, 0x01, 32);
+	strcpy(p.decision, "referral");
+	strcpy(p.cands[0], "a_first");
+	strcpy(p.cands[1], "b_second");
+	p.ncands = 2;
+	uint8_t *enc;
+	size_t n;
+	assert_lb_ok(lb_kn_session_payload_encode(&p, &enc, &n));
+	/* 1 + 1 + 32 + 32 + varint(300)=2 + 32 + (1+8) + 1 + (1+7) + (1+8) */
+	assert_int_equal(n, 1 + 1 + 32 + 32 + 2 + 32 + 9 + 1 + 8 + 9);
+	assert_int_equal(enc[66], 0xac);
+	assert_int_equal(enc[67], 0x02);
+	struct lb_kn_session_payload q;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_kn_session_payload_decode(enc, n, &q, &em));
+	assert_string_equal(q.cands[1], "b_second");
+	assert_int_equal(q.seq, 300);
+	/* non-canonical forms are refused */
+	uint8_t bad[512];
+	memcpy(bad, enc, n);
+	bad[n] = 0;
+	assert_int_equal(lb_kn_session_payload_decode(bad, n + 1, &q, &em), LB_EMALFORMED);
+	assert_int_equal(lb_kn_session_payload_decode(enc, n - 1, &q, &em), LB_EMALFORMED);
+	/* seq 300 with a redundant continuation byte */
+	memcpy(bad, enc, 66);
+	bad[66] = 0xac;
+	bad[67] = 0x82;
+	bad[68] = 0x00;
+	memcpy(bad + 69, enc + 68, n - 68);
+	assert_int_equal(lb_kn_session_payload_decode(bad, n + 1, &q, &em), LB_EMALFORMED);
+	lb_free(enc);
+	/* unsorted candidates, digest on a decision, start with seq != 0 */
+	strcpy(p.cands[0], "zz");
+	assert_int_equal(lb_kn_session_payload_check(&p, &em), LB_EINVALID);
+	strcpy(p.cands[0], "a_first");
+	p.digest[0] = 1;
+	assert_int_equal(lb_kn_session_payload_check(&p, &em), LB_EINVALID);
+	struct lb_kn_session_payload st = { .kind = LB_KN_EV_START, .seq = 1 };
+	memset(st.contract, 1, 32);
+	memset(st.session, 2, 32);
+	assert_int_equal(lb_kn_session_payload_check(&st, &em), LB_EINVALID);
+	st.seq = 0;
+	assert_lb_ok(lb_kn_session_payload_check(&st, &em));
+
+	/* publish: canonical source + matching hashes + passing verifier */
+	struct lb_kn_model *m = load("examples/contracts/diabetic_foot.pf");
+	uint8_t *src;
+	size_t len;
+	assert_lb_ok(lb_kn_model_canonical(m, &src, &len));
+	uint8_t sh[32], rh[32];
+	assert_lb_ok(lb_kn_model_hash(m, sh));
+	char *rep;
+	size_t failures;
+	assert_lb_ok(lb_kn_check(m, NULL, &rep, &failures, NULL, &em));
+	lb_kn_report_hash(rep, strlen(rep), rh);
+	assert_lb_ok(lb_kn_publish_check(src, len, sh, rh, &em));
+	struct lb_kn_publish_payload pp = { .source = src, .source_len = len }, pq;
+	memcpy(pp.source_hash, sh, 32);
+	memcpy(pp.report_hash, rh, 32);
+	uint8_t *pe;
+	size_t pn;
+	assert_lb_ok(lb_kn_publish_payload_encode(&pp, &pe, &pn));
+	assert_int_equal(pn, 1 + 64 + (len < 128 ? 1 : len < 16384 ? 2 : 3) + len);
+	assert_lb_ok(lb_kn_publish_payload_decode(pe, pn, &pq, &em));
+	assert_memory_equal(pq.source, src, len);
+	assert_lb_ok(lb_kn_publish_check(pq.source, pq.source_len, pq.source_hash, pq.report_hash,
+					 &em));
+	assert_int_equal(lb_kn_publish_payload_decode(pe, pn - 1, &pq, &em), LB_EMALFORMED);
+	lb_free(pe);
+	rh[0] ^= 1;
+	assert_int_equal(lb_kn_publish_check(src, len, sh, rh, &em), LB_EINVALID);
+	lb_free(rep);
+	lb_free(src);
+	lb_kn_model_free(m);
+	m = load("examples/contracts/faulty/ambiguity.pf");
+	assert_lb_ok(lb_kn_model_canonical(m, &src, &len));
+	assert_lb_ok(lb_kn_model_hash(m, sh));
+	assert_int_equal(lb_kn_publish_check(src, len, sh, rh, &em), LB_EINVALID);
+	assert_non_null(strstr(em.text, "verifier found"));
+	lb_free(src);
+	lb_kn_model_free(m);
+}
+
+
+static const char sem_pf[] =
+	"data :: x ; type integer; end data.\n"
+	"data :: level ; type integer; end data.\n"
+	"plan :: sem ;\n"
+	"  enquiry :: ask ; source x; end enquiry.\n"
+	"  plan :: sub ;\n"
+	"    after ask;\n"
+	"    terminate_condition x > 10;\n"
+	"    abort_condition x = 99;\n"
+	"    action :: a1 ; procedure \"first\"; end action.\n"
+	"    action :: a2 ; after a1; autonomous; post level := x * 2; end action.\n"
+	"  end plan.\n"
+	"  action :: late ; after ask; trigger \"lab_back\"; autonomous; end action.\n"
+	"  decision :: multi ;\n"
+	"    after ask; autonomous; choice_mode multiple;\n"
+	"    candidate :: c1 ; argument for if x > 0; end candidate.\n"
+	"    candidate :: c2 ; argument 0.5 if x > 0; argument 0.5 if x > 1; end candidate.\n"
+	"    candidate :: c3 ; argument for; argument excluding if x > 5; end candidate.\n"
+	"  end decision.\n"
+	"  action :: waiter ; after ask; optional; wait_condition level > 100; end action.\n"
+	"end plan.\n";
+
+static int st(struct lb_kn_session *s, const char *task)
+{
+	return s->ts[kn_model_find_task(s->m, task)].state;
+}
+
+static struct lb_kn_session *sem_run(struct lb_kn_model *m, const char *x)
+{
+	struct lb_kn_session *s;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_kn_session_new(m, 100, &s, &em));
+	assert_lb_ok(lb_kn_session_run(s, &em));
+	assert_int_equal(st(s, "ask"), KN_IN_PROGRESS);
+	assert_int_equal(st(s, "sub"), KN_DORMANT);
+	assert_lb_ok(lb_kn_session_add_value(s, "x", x, NULL, 0, &em));
+	assert_lb_ok(lb_kn_session_run(s, &em));
+	return s;
+}
+
+static void test_semantics(void **state)
+{
+	struct lb_kn_model *m;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_kn_model_parse(sem_pf, strlen(sem_pf), "sem.pf", LB_KN_FORM_PF, &m, &em));
+	/* x = 3: sub runs, a1 waits for confirmation, late waits for its trigger, the
+	 * multiple-choice decision commits every recommended candidate */
+	struct lb_kn_session *s = sem_run(m, "3");
+	assert_int_equal(st(s, "sub"), KN_IN_PROGRESS);
+	assert_int_equal(st(s, "a1"), KN_IN_PROGRESS);
+	assert_int_equal(st(s, "a2"), KN_DORMANT);
+	assert_int_equal(st(s, "late"), KN_DORMANT);
+	assert_int_equal(st(s, "multi"), KN_COMPLETED);
+	assert_int_equal(st(s, "waiter"), KN_DORMANT); /* waiting: level unknown */
+	int base = m->cand_base[kn_model_find_task(m, "multi")];
+	assert_int_equal(s->chosen[base + 0], 1);
+	assert_int_equal(s->chosen[base + 1], 1); /* 0.5 + 0.5 = 1 */
+	assert_int_equal(s->chosen[base + 2], 1);
+	assert_int_equal(lb_kn_session_confirm(s, "a2", &em), LB_EINVALID); /* not started */
+	assert_int_equal(lb_kn_session_confirm(s, "ask", &em), LB_EINVALID); /* not an action */
+	assert_lb_ok(lb_kn_session_confirm(s, "a1", &em));
+	assert_lb_ok(lb_kn_session_run(s, &em));
+	assert_int_equal(st(s, "a2"), KN_COMPLETED);
+	assert_int_equal(st(s, "sub"), KN_COMPLETED);
+	assert_int_equal(kn_current(s, kn_model_find_data(m, "level"))->u.i, 6);
+	assert_false(lb_kn_session_is_finished(s));
+	assert_int_equal(lb_kn_session_trigger(s, "nope", &em), LB_ENOTFOUND);
+	assert_lb_ok(lb_kn_session_trigger(s, "lab_back", &em));
+	assert_lb_ok(lb_kn_session_run(s, &em));
+	assert_int_equal(st(s, "late"), KN_COMPLETED);
+	/* the optional waiter is discarded when the plan completes */
+	assert_true(lb_kn_session_is_finished(s));
+	assert_int_equal(st(s, "waiter"), KN_DISCARDED);
+	lb_kn_session_free(s);
+	/* x = 20: terminate completes sub and discards its unfinished children; c3 excluded */
+	s = sem_run(m, "20");
+	assert_int_equal(st(s, "sub"), KN_COMPLETED);
+	assert_int_equal(st(s, "a1"), KN_DISCARDED);
+	assert_int_equal(st(s, "a2"), KN_DISCARDED);
+	assert_int_equal(s->chosen[base + 2], 0);
+	const char *c[] = { "c1" };
+	assert_int_equal(lb_kn_session_commit(s, "multi", c, 1, &em), LB_EINVALID); /* done */
+	lb_kn_session_free(s);
+	/* x = 99: abort wins over terminate */
+	s = sem_run(m, "99");
+	assert_int_equal(st(s, "sub"), KN_DISCARDED);
+	assert_int_equal(st(s, "a1"), KN_DISCARDED);
+	lb_kn_session_free(s);
+	lb_kn_model_free(m);
+}
+
+/* A model in PROformajs style: scheduling by waitCondition, C-like operators, single quotes,
+ * numeric argument support, request conditions. */
+static void test_proformajs_import(void **state)
+{
+	static const char js[] =
+		"{\"class\":\"Plan\",\"name\":\"grant_plan\",\"tasks\":["
+		"{\"class\":\"Enquiry\",\"name\":\"enquire\",\"sources\":["
+		"{\"class\":\"Source\",\"type\":\"income\"},"
+		"{\"class\":\"Source\",\"type\":\"dependants\",\"requestCondition\":\"income < 20000\"}]},"
+		"{\"class\":\"Decision\",\"name\":\"decide\",\"autonomous\":true,"
+		"\"waitCondition\":\"is_completed('enquire')\",\"candidates\":["
+		"{\"class\":\"Candidate\",\"name\":\"grant\",\"arguments\":["
+		"{\"class\":\"Argument\",\"support\":1,\"activeCondition\":\"income < 20000\"},"
+		"{\"class\":\"Argument\",\"support\":0.5,\"activeCondition\":\"dependants > 0 && income < 20000\"}],"
+		"\"recommendCondition\":\"net_support('decide','grant') >= 1.5\"},"
+		"{\"class\":\"Candidate\",\"name\":\"refuse\",\"recommendCondition\":"
+		"\"!(net_support(\\\"decide\\\",\\\"grant\\\") >= 1.5)\"}]},"
+		"{\"class\":\"Action\",\"name\":\"pay\",\"autonomous\":true,"
+		"\"waitCondition\":\"is_finished('decide')\","
+		"\"preCondition\":\"is_completed('enquire') && result_of('decide')==\\\"grant\\\"\"}],"
+		"\"dataDefinitions\":[{\"class\":\"Integer\",\"name\":\"income\"},"
+		"{\"class\":\"Integer\",\"name\":\"dependants\",\"range\":[0,20]}],"
+		"\"meta\":{\"editor\":\"ignored\"}}";
+	struct lb_kn_model *m;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_kn_model_parse(js, strlen(js), "grant.json", LB_KN_FORM_AUTO, &m, &em));
+	assert_int_equal(lb_kn_model_problems(m, 0, NULL), 0);
+	static const struct {
+		const char *income, *dependants, *result;
+		bool paid;
+	} cases[] = { { "15000", "2", "grant", true },
+		      { "15000", "0", "refuse", false },
+		      { "30000", NULL, "refuse", false } };
+	for (size_t i = 0; i < 3; i++) {
+		struct lb_kn_session *s;
+		assert_lb_ok(lb_kn_session_new(m, 0, &s, &em));
+		assert_lb_ok(lb_kn_session_add_value(s, "income", cases[i].income, NULL, 0, &em));
+		assert_lb_ok(lb_kn_session_run(s, &em));
+		if (cases[i].dependants != NULL) {
+			assert_false(lb_kn_session_is_finished(s)); /* dependants now requested */
+			assert_lb_ok(lb_kn_session_add_value(s, "dependants", cases[i].dependants,
+							     NULL, 0, &em));
+			assert_lb_ok(lb_kn_session_run(s, &em));
+		}
+		assert_true(lb_kn_session_is_finished(s));
+		int d = kn_model_find_task(m, "decide");
+		int g = s->chosen[m->cand_base[d] + 0], r = s->chosen[m->cand_base[d] + 1];
+		assert_int_equal(g, strcmp(cases[i].result, "grant") == 0);
+		assert_int_equal(r, strcmp(cases[i].result, "refuse") == 0);
+		assert_int_equal(st(s, "pay"), cases[i].paid ? KN_COMPLETED : KN_DISCARDED);
+		lb_kn_session_free(s);
+	}
+	lb_kn_model_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_corpus_scenarios),
+		cmocka_unit_test(test_value_checks),
+		cmocka_unit_test(test_save_resume),
+		cmocka_unit_test(test_verifier),
+		cmocka_unit_test(test_chain_payloads),
+		cmocka_unit_test(test_semantics),
+		cmocka_unit_test(test_proformajs_import),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
