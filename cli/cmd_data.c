@@ -11,6 +11,9 @@
 #include "cli.h"
 #include "leben/base.h"
 #include "leben/data_dicom.h"
+#include "leben/data_audit.h"
+#include "leben/data_dedup.h"
+#include "leben/data_search.h"
 #include "leben/data_extract.h"
 
 #define DATA_MAX_FILE (2048u << 20) /* largest file read whole: 2 GiB */
@@ -247,6 +250,418 @@ static int data_inspect(int argc, char **argv)
 	return status;
 }
 
+static const char dedup_help[] =
+	"usage: leben data dedup DIR [--threshold S] [--image-distance D] [--json]\n"
+	"\n"
+	"Find duplicate files under DIR (all sub-directories), without changing anything:\n"
+	"  exact       identical bytes (same BLAKE2b and MD5 digests)\n"
+	"  near text   notes that say almost the same thing (MinHash similarity >= S after\n"
+	"              ignoring case, punctuation, numbers and unit spellings; default 0.8)\n"
+	"  near image  PNG/JPEG/DICOM images that look the same even if re-encoded, resized,\n"
+	"              rotated, mirrored, watermarked or captioned (perceptual hash distance\n"
+	"              <= D of 256 bits; default 31)\n"
+	"Files that could not be read or hashed are listed with the reason.\n"
+	"\n"
+	"  --json   machine-readable output\n";
+
+static int data_dedup(int argc, char **argv)
+{
+	if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
+		fputs(dedup_help, stdout);
+		return 0;
+	}
+	const char *dir = NULL;
+	bool json = false;
+	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 0};
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--threshold") && i + 1 < argc)
+			o.text_threshold = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--image-distance") && i + 1 < argc)
+			o.image_distance = atoi(argv[++i]);
+		else if (argv[i][0] == '-' || dir) {
+			fputs(dedup_help, stderr);
+			return 2;
+		} else
+			dir = argv[i];
+	}
+	if (!dir || o.text_threshold <= 0 || o.text_threshold > 1 || o.image_distance < 1 ||
+	    o.image_distance > 128) {
+		fputs(dedup_help, stderr);
+		return 2;
+	}
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	json_t *r;
+	if (lb_dedup_dir(dir, &o, &r, &em))
+		return fail("dedup", &em, NULL);
+	if (json)
+		return print_json_obj(r);
+	printf("%s: %lld files\n", dir, (long long)json_integer_value(json_object_get(r, "files")));
+	size_t i, k;
+	json_t *g, *f;
+	json_array_foreach(json_object_get(r, "exact"), i, g) {
+		printf("exact duplicates (%lld bytes, md5 %s):\n",
+		       (long long)json_integer_value(json_object_get(g, "bytes")),
+		       json_string_value(json_object_get(g, "md5")));
+		json_array_foreach(json_object_get(g, "files"), k, f)
+			printf("  %s\n", json_string_value(f));
+	}
+	static const char *const kinds[2] = {"near_text", "near_image"};
+	for (int t = 0; t < 2; t++)
+		json_array_foreach(json_object_get(r, kinds[t]), i, g) {
+			printf("%s:\n", t ? "near-duplicate images" : "near-duplicate texts");
+			json_array_foreach(json_object_get(g, "pairs"), k, f) {
+				json_t *m = json_object_get(f, t ? "distance" : "similarity");
+				printf("  %s ~ %s  (%s %.3g)\n", json_string_value(json_object_get(f, "a")),
+				       json_string_value(json_object_get(f, "b")),
+				       t ? "distance" : "similarity", json_number_value(m));
+			}
+		}
+	json_array_foreach(json_object_get(r, "skipped"), i, g)
+		printf("not compared: %s: %s\n", json_string_value(json_object_get(g, "file")),
+		       json_string_value(json_object_get(g, "reason")));
+	json_decref(r);
+	return 0;
+}
+
+static const char audit_help[] =
+	"usage: leben data audit TABLE.csv [--report FILE.html] [--previous OLD.csv]\n"
+	"                        [--rules RULES.json] [--clusters K] [--json]\n"
+	"                        [--skip N] [--header|--no-header] [--delimiter C]\n"
+	"\n"
+	"Check the quality of a table and give it a score from 0 to 100:\n"
+	"  completeness   share of cells that are filled in\n"
+	"  uniqueness     rows that repeat an earlier row\n"
+	"  validity       values outside the ranges / allowed values in RULES.json, e.g.\n"
+	"                 {\"age\": {\"min\": 0, \"max\": 120}, \"sex\": {\"allowed\": [\"F\", \"M\"]}}\n"
+	"  outliers       numbers far from the median (robust z-score above 3.5)\n"
+	"  stability      how much each numeric column drifted from --previous (KS statistic)\n"
+	"It also lists correlations between numeric columns and groups the rows into K clusters\n"
+	"(default 3) so you can see where problems concentrate.\n"
+	"\n"
+	"  --report FILE.html   write a report with charts that opens in any browser, offline\n"
+	"  --json               machine-readable output\n";
+
+static int read_profile(const char *path, const struct lb_csv_options *co, struct lb_csv_profile *p,
+			struct lb_errmsg *em)
+{
+	uint8_t *data;
+	size_t len;
+	int rc = lb_file_read(path, DATA_MAX_FILE, &data, &len, em);
+	if (rc)
+		return rc;
+	rc = lb_csv_profile((const char *)data, len, co, p, em);
+	lb_free(data);
+	if (rc)
+		lb_errwrap(em, "%s: ", path);
+	return rc;
+}
+
+static int data_audit(int argc, char **argv)
+{
+	if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
+		fputs(audit_help, stdout);
+		return 0;
+	}
+	const char *path = NULL, *report = NULL, *prev = NULL, *rules_path = NULL;
+	bool json = false;
+	struct lb_csv_options co = {0, -1, 0, 0};
+	struct lb_audit_options ao = {0};
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--report") && i + 1 < argc)
+			report = argv[++i];
+		else if (!strcmp(argv[i], "--previous") && i + 1 < argc)
+			prev = argv[++i];
+		else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
+			rules_path = argv[++i];
+		else if (!strcmp(argv[i], "--clusters") && i + 1 < argc)
+			ao.k = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--skip") && i + 1 < argc)
+			co.skip_rows = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--header"))
+			co.header = 1;
+		else if (!strcmp(argv[i], "--no-header"))
+			co.header = 0;
+		else if (!strcmp(argv[i], "--delimiter") && i + 1 < argc)
+			co.delimiter = !strcmp(argv[i + 1], "\\t") ? '\t' : argv[i + 1][0], i++;
+		else if (argv[i][0] == '-' || path) {
+			fputs(audit_help, stderr);
+			return 2;
+		} else
+			path = argv[i];
+	}
+	if (!path || ao.k < 0 || ao.k > LB_AUDIT_MAX_K) {
+		fputs(audit_help, stderr);
+		return 2;
+	}
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	struct lb_csv_profile p, pp;
+	json_t *rules_json = NULL;
+	struct lb_audit_rule *rules = NULL;
+	int status = 1;
+	if (read_profile(path, &co, &p, &em))
+		return fail("audit", &em, NULL);
+	if (prev) {
+		if (read_profile(prev, &co, &pp, &em))
+			goto out_profile;
+		ao.previous = &pp;
+	}
+	if (rules_path) {
+		json_error_t je;
+		rules_json = json_load_file(rules_path, 0, &je);
+		if (!rules_json) {
+			lb_errf(&em, LB_EMALFORMED, "%s: line %d: %s", rules_path, je.line, je.text);
+			goto out_prev;
+		}
+		if (lb_audit_rules_from_json(rules_json, &rules, &ao.nrules, &em)) {
+			lb_errwrap(&em, "%s: ", rules_path);
+			goto out_prev;
+		}
+		ao.rules = rules;
+	}
+	struct lb_audit a;
+	if (lb_audit_table(&p, &ao, &a, &em))
+		goto out_prev;
+	if (report) {
+		struct lb_buf html;
+		lb_buf_init(&html, 256u << 20);
+		const char *base = strrchr(path, '/');
+		int rc = lb_audit_html(base ? base + 1 : path, &p, &a, &html);
+		if (!rc)
+			rc = lb_file_write(report, html.data, html.len, 0644, &em);
+		else
+			lb_errf(&em, rc, "%s: cannot build the report", report);
+		lb_buf_release(&html);
+		if (rc) {
+			lb_audit_release(&a);
+			goto out_prev;
+		}
+	}
+	if (json) {
+		json_t *j = lb_audit_json(&p, &a);
+		if (j && report)
+			json_object_set_new(j, "report", json_string(report));
+		status = print_json_obj(j);
+	} else {
+		printf("%s: score %.2f / 100 (completeness %.1f%%, uniqueness %.1f%%, validity "
+		       "%.1f%%, outliers %.1f%%, stability %.1f%%)\n",
+		       path, a.score / 100.0, a.s_completeness * 100, a.s_uniqueness * 100,
+		       a.s_validity * 100, a.s_outliers * 100, a.s_drift * 100);
+		printf("  %zu rows, %zu duplicate rows\n", a.rows, a.duplicate_rows);
+		for (size_t j = 0; j < a.cols; j++)
+			if (a.col[j].completeness < 1 || a.col[j].outliers || a.col[j].violations ||
+			    a.col[j].drift_ks > 0.2)
+				printf("  %-24s missing %.1f%%, outliers %zu, rule violations %zu%s\n",
+				       p.cols[j].name, (1 - a.col[j].completeness) * 100,
+				       a.col[j].outliers, a.col[j].violations,
+				       a.col[j].drift_ks > 0.2 ? ", drifted" : "");
+		if (report)
+			printf("  report written to %s\n", report);
+		status = 0;
+	}
+	lb_audit_release(&a);
+out_prev:
+	lb_audit_rules_free(rules, ao.nrules);
+	json_decref(rules_json);
+	if (prev && ao.previous)
+		lb_csv_profile_release(&pp);
+out_profile:
+	lb_csv_profile_release(&p);
+	if (status && em.code)
+		return fail("audit", &em, NULL);
+	return status;
+}
+
+static const char search_help[] =
+	"usage: leben data search \"free text\" [--where KEY=VALUE]... [--limit N] [--exact] [--json]\n"
+	"       leben data search --add ENTRIES.json\n"
+	"       leben data search --import-snomed CONCEPTS.txt DESCRIPTIONS.txt\n"
+	"       leben data search --import-icd10 ORDERFILE.txt\n"
+	"       (all forms take --catalog FILE; default $LEBEN_HOME/catalog.db or ~/.leben/catalog.db)\n"
+	"\n"
+	"Find data assets in the catalogue of public directory entries. Results are ranked by\n"
+	"relevance, names counting most, then subjects, keywords and codes, then data features.\n"
+	"Small typing mistakes are forgiven (\"diabetis\" finds diabetes), and medical synonyms from\n"
+	"the imported SNOMED CT and ICD-10 files are understood (\"heart attack\" finds data coded\n"
+	"as myocardial infarction). --exact turns both off.\n"
+	"\n"
+	"  --where KEY=VALUE   keep entries with that attribute: format=dicom, modality=ct,\n"
+	"                      billing=free, category=imaging, code=icd10cm|I10, level<=2,\n"
+	"                      price<=1000000 (micro-ASC); repeat to combine\n"
+	"  --add FILE          add entries: one hexahedron JSON (docs/hexahedron.md), a list of\n"
+	"                      them, or a list of {\"id\": ..., \"hexahedron\": {...}}; only public\n"
+	"                      fields are indexed\n"
+	"  --json              machine-readable output\n";
+
+static const char *catalog_path(const char *opt)
+{
+	static char buf[4096];
+	if (opt)
+		return opt;
+	const char *home = getenv("LEBEN_HOME");
+	if (home)
+		snprintf(buf, sizeof buf, "%s/catalog.db", home);
+	else
+		snprintf(buf, sizeof buf, "%s/.leben/catalog.db", getenv("HOME") ? getenv("HOME") : ".");
+	return buf;
+}
+
+static int catalog_add_file(struct lb_catalog *cat, const char *path, struct lb_errmsg *em)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	if (!root)
+		return lb_errf(em, LB_EMALFORMED, "%s: line %d, column %d: %s", path, je.line,
+			       je.column, je.text);
+	json_t *list = json_is_array(root) ? root : NULL;
+	size_t count = list ? json_array_size(list) : 1, added = 0;
+	int rc = LB_OK;
+	for (size_t i = 0; !rc && i < count; i++) {
+		json_t *item = list ? json_array_get(list, i) : root;
+		json_t *hj = json_object_get(item, "hexahedron");
+		const char *id = json_string_value(json_object_get(item, "id"));
+		if (!json_is_object(hj) || json_is_integer(hj))
+			hj = item;
+		struct lb_hexa h, pub, priv;
+		rc = lb_hexa_from_json(hj, &h, em);
+		if (rc) {
+			lb_errwrap(em, "%s: entry %zu: ", path, i);
+			break;
+		}
+		rc = lb_hexa_split(&h, &pub, &priv);
+		char idbuf[65];
+		int bid = lb_hexa_field_id("raw.blake2b");
+		if (!id && (h.present >> bid & 1)) {
+			lb_hex_encode(idbuf, h.v[bid].b, 32);
+			id = idbuf;
+		}
+		if (!rc && !id)
+			rc = lb_errf(em, LB_EINVALID, "%s: entry %zu has no id and no raw.blake2b", path, i);
+		if (!rc)
+			rc = lb_catalog_put(cat, id, &pub, em);
+		if (!rc)
+			added++;
+		lb_hexa_release(&h);
+		lb_hexa_release(&pub);
+		lb_hexa_release(&priv);
+	}
+	json_decref(root);
+	if (!rc)
+		printf("%zu entr%s added from %s\n", added, added == 1 ? "y" : "ies", path);
+	return rc;
+}
+
+static int data_search(int argc, char **argv)
+{
+	if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
+		fputs(search_help, stdout);
+		return 0;
+	}
+	const char *query = NULL, *cpath = NULL, *add = NULL, *snomed_c = NULL, *snomed_d = NULL,
+		   *icd = NULL;
+	const char *where[32];
+	struct lb_search_options o = {.where = where};
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--exact"))
+			o.no_typos = o.no_synonyms = true;
+		else if (!strcmp(argv[i], "--where") && i + 1 < argc && o.nwhere < 32)
+			where[o.nwhere++] = argv[++i];
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			o.limit = strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--catalog") && i + 1 < argc)
+			cpath = argv[++i];
+		else if (!strcmp(argv[i], "--add") && i + 1 < argc)
+			add = argv[++i];
+		else if (!strcmp(argv[i], "--import-snomed") && i + 2 < argc) {
+			snomed_c = argv[++i];
+			snomed_d = argv[++i];
+		} else if (!strcmp(argv[i], "--import-icd10") && i + 1 < argc)
+			icd = argv[++i];
+		else if (argv[i][0] == '-' || query) {
+			fputs(search_help, stderr);
+			return 2;
+		} else
+			query = argv[i];
+	}
+	if (!query && !add && !snomed_c && !icd && !o.nwhere) {
+		fputs(search_help, stderr);
+		return 2;
+	}
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	cpath = catalog_path(cpath);
+	if (!strchr(cpath, '/') || strrchr(cpath, '/') != cpath) {
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s", cpath);
+		char *slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = 0;
+			lb_mkdirs(dir, 0700, NULL);
+		}
+	}
+	struct lb_catalog *cat;
+	if (lb_catalog_open(cpath, &cat, &em))
+		return fail("search", &em, NULL);
+	int rc = LB_OK;
+	if (add)
+		rc = catalog_add_file(cat, add, &em);
+	if (!rc && snomed_c) {
+		struct lb_snomed *s;
+		rc = lb_snomed_load(snomed_c, snomed_d, NULL, &s, &em);
+		if (!rc) {
+			rc = lb_catalog_import_snomed(cat, s, &em);
+			if (!rc)
+				printf("synonyms of %zu SNOMED CT concepts imported\n", lb_snomed_concepts(s));
+			lb_snomed_free(s);
+		}
+	}
+	if (!rc && icd) {
+		struct lb_icd10_table *t;
+		rc = lb_icd10_table_load(icd, &t, &em);
+		if (!rc) {
+			rc = lb_catalog_import_icd10(cat, t, &em);
+			if (!rc)
+				printf("%zu ICD-10 codes imported\n", lb_icd10_table_size(t));
+			lb_icd10_table_free(t);
+		}
+	}
+	if (!rc && (query || o.nwhere)) {
+		struct lb_search_hit *hits;
+		size_t n;
+		struct lb_buf exp;
+		lb_buf_init(&exp, 1 << 20);
+		rc = lb_catalog_search(cat, query ? query : "", &o, &hits, &n, &exp, &em);
+		if (!rc && json) {
+			json_t *arr = json_array();
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(arr, json_pack("{s:s,s:s,s:f}", "id", hits[i].asset_id,
+								     "name", hits[i].name, "score",
+								     hits[i].score));
+			print_json_obj(json_pack("{s:s,s:s,s:o}", "query", query ? query : "",
+						 "expanded", exp.data ? (char *)exp.data : "", "results",
+						 arr));
+		} else if (!rc) {
+			if (!n)
+				printf("no entries match\n");
+			for (size_t i = 0; i < n; i++)
+				printf("%2zu. %-32s %s  (%.2f)\n", i + 1, hits[i].asset_id, hits[i].name,
+				       hits[i].score);
+		}
+		lb_free(hits);
+		lb_buf_release(&exp);
+	}
+	lb_catalog_close(cat);
+	return rc ? fail("search", &em, NULL) : 0;
+}
+
 struct data_sub {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -255,6 +670,9 @@ struct data_sub {
 
 static const struct data_sub data_subs[] = {
 	{"inspect", data_inspect, "show what LEBEN reads from a file (DICOM, CSV, FHIR, text, image)"},
+	{"dedup", data_dedup, "find exact and near-duplicate files in a directory"},
+	{"audit", data_audit, "score the quality of a table and write an HTML report"},
+	{"search", data_search, "search the catalogue of data assets (and fill it)"},
 };
 
 static void data_usage(FILE *out)

@@ -9,7 +9,7 @@ BUILD="build-essential pkg-config libsodium-dev libsqlite3-dev sqlite3 libmicroh
 libjansson-dev libcurl4-openssl-dev libssl-dev openssl libgmp-dev liblua5.4-dev libseccomp-dev \
 libpng-dev libjpeg-dev libstb-dev curl ca-certificates"
 TEST="clang libclang-rt-14-dev libcmocka-dev valgrind tmux python3 python3-pydicom \
-python3-sklearn python3-numpy dcmtk libdcmtk17 etcd-server etcd-client iproute2 nftables"
+python3-sklearn python3-numpy dcmtk libdcmtk17 etcd-server etcd-client iproute2 nftables chromium"
 
 want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

@@ -124,4 +124,11 @@ int lb_dicom_to_json(const struct lb_dicom_file *f, struct lb_buf *out);
 /* Same as a human-readable dump, one element per line, indented by nesting level. */
 int lb_dicom_to_text(const struct lb_dicom_file *f, struct lb_buf *out);
 
+/* First frame of native (uncompressed) pixel data as 8-bit luma, scaled from the frame's
+ * minimum..maximum (MONOCHROME1 inverted, RGB by BT.601 weights); caller frees *luma with
+ * lb_free. Encapsulated (compressed) pixel data: LB_EUNSUPPORTED, except baseline JPEG
+ * (1.2.840.10008.1.2.4.50), whose first fragment is decoded with libjpeg. */
+int lb_dicom_luma(const struct lb_dicom_file *f, uint8_t **luma, uint32_t *w, uint32_t *h,
+		  struct lb_errmsg *em);
+
 #endif

@@ -33,6 +33,7 @@ enum lb_col_type {
 
 #define LB_CSV_HIST_BINS 10
 #define LB_CSV_TOP 5
+#define LB_CSV_FREQ_MAX 1024
 
 struct lb_csv_top {
 	char *value;    /* owned */
@@ -53,10 +54,14 @@ struct lb_csv_column {
 	size_t hist[LB_CSV_HIST_BINS]; /* equal-width bins over [min,max], last bin closed */
 	double *values;             /* owned; the present numeric values in row order */
 	size_t nvalues;
+	double *cells;              /* owned; numeric columns: one per row, NAN where missing */
 	/* text and date columns */
 	char *min_text, *max_text;  /* owned; byte-wise smallest/largest present value */
 	struct lb_csv_top top[LB_CSV_TOP]; /* most frequent values (ties: first seen) */
 	size_t ntop;
+	struct lb_csv_top *freq;    /* owned; every distinct value with its count (in no
+				       particular order) when distinct <= LB_CSV_FREQ_MAX; else NULL */
+	size_t nfreq;
 	size_t max_length;          /* longest value in bytes */
 };
 
@@ -76,6 +81,7 @@ struct lb_csv_profile {
 	size_t ragged_rows;         /* data rows with fewer or more fields than columns */
 	struct lb_csv_column *cols; /* owned */
 	size_t ncols;
+	uint64_t *row_hash;         /* owned; 64-bit hash of each data row's cells (duplicates) */
 };
 
 /* Profile CSV text. opt may be NULL (detect everything). LB_EMALFORMED for an unterminated

@@ -34,7 +34,7 @@ int lb_buf_reserve(struct lb_buf *b, size_t n)
 		lb_buf_release(b);
 		return LB_ETOOBIG;
 	}
-	if (b->len + n <= b->cap)
+	if (b->data && b->len + n <= b->cap)
 		return LB_OK;
 	size_t ncap = b->cap ? b->cap : 64;
 	while (ncap < b->len + n)

@@ -383,11 +383,12 @@ static int profile_column(const struct table *t, size_t first_row, size_t col, c
 	c->name = lb_strdup(name);
 	c->count = nrows;
 	c->values = lb_malloc((nrows ? nrows : 1) * sizeof *c->values);
+	c->cells = lb_malloc((nrows ? nrows : 1) * sizeof *c->cells);
 	size_t cap = 16;
 	while (cap < nrows * 2)
 		cap *= 2;
 	struct vcount *set = lb_calloc(cap, sizeof *set);
-	if (!c->name || !c->values || !set) {
+	if (!c->name || !c->values || !c->cells || !set) {
 		lb_free(set);
 		return LB_ENOMEM;
 	}
@@ -400,6 +401,7 @@ static int profile_column(const struct table *t, size_t first_row, size_t col, c
 		size_t n = col < row->n ? row->f[col].n : 0;
 		double num = 0;
 		enum kind k = classify(p, n, &num);
+		c->cells[r - first_row] = k == K_INT || k == K_REAL || k == K_BOOL ? num : NAN;
 		if (k == K_MISSING) {
 			c->missing++;
 			continue;
@@ -444,8 +446,11 @@ static int profile_column(const struct table *t, size_t first_row, size_t col, c
 		c->type = LB_COL_REAL;
 	else
 		c->type = LB_COL_INTEGER;
-	if (c->type == LB_COL_TEXT || c->type == LB_COL_DATE || c->type == LB_COL_EMPTY)
+	if (c->type == LB_COL_TEXT || c->type == LB_COL_DATE || c->type == LB_COL_EMPTY) {
 		c->nvalues = 0;
+		lb_free(c->cells);
+		c->cells = NULL;
+	}
 	if (c->nvalues) {
 		size_t n = c->nvalues;
 		double sum = 0;
@@ -494,6 +499,31 @@ static int profile_column(const struct table *t, size_t first_row, size_t col, c
 		c->min_text[minn] = 0;
 		memcpy(c->max_text, maxp, maxn);
 		c->max_text[maxn] = 0;
+	}
+	/* Every distinct value with its count, for small code-like columns (audit rules). */
+	if (c->distinct && c->distinct <= LB_CSV_FREQ_MAX) {
+		c->freq = lb_calloc(c->distinct, sizeof *c->freq);
+		if (!c->freq) {
+			lb_free(set);
+			return LB_ENOMEM;
+		}
+		for (size_t i = 0; i < cap; i++) {
+			if (!set[i].used)
+				continue;
+			const struct row *row = &t->rows[set[i].first];
+			const char *p = row->f[col].p;
+			size_t n = row->f[col].n;
+			trim(&p, &n);
+			char *v = lb_malloc(n + 1);
+			if (!v) {
+				lb_free(set);
+				return LB_ENOMEM;
+			}
+			memcpy(v, p, n);
+			v[n] = 0;
+			c->freq[c->nfreq].value = v;
+			c->freq[c->nfreq++].count = set[i].count;
+		}
 	}
 	/* Most frequent values: repeated selection over the set (LB_CSV_TOP is small). */
 	for (int k = 0; k < LB_CSV_TOP; k++) {
@@ -590,6 +620,21 @@ int lb_csv_profile(const char *text, size_t len, const struct lb_csv_options *op
 		goto err_table;
 	}
 	out->ncols = ncols;
+	out->row_hash = lb_malloc((out->rows ? out->rows : 1) * sizeof *out->row_hash);
+	if (!out->row_hash) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto err_profile;
+	}
+	for (size_t r = data_first; r < t.nrows; r++) {
+		uint64_t h = 1469598103934665603ull;
+		for (size_t j = 0; j < t.rows[r].n; j++) {
+			const char *p = t.rows[r].f[j].p;
+			size_t n = t.rows[r].f[j].n;
+			trim(&p, &n);
+			h = (h ^ data_hash64(p, n)) * 1099511628211ull + j;
+		}
+		out->row_hash[r - data_first] = h;
+	}
 	for (size_t j = 0; j < ncols; j++) {
 		char name[256];
 		if (header && j < t.rows[first].n) {
@@ -621,12 +666,17 @@ void lb_csv_profile_release(struct lb_csv_profile *p)
 		struct lb_csv_column *c = &p->cols[j];
 		lb_free(c->name);
 		lb_free(c->values);
+		lb_free(c->cells);
 		lb_free(c->min_text);
 		lb_free(c->max_text);
 		for (size_t k = 0; k < c->ntop; k++)
 			lb_free(c->top[k].value);
+		for (size_t k = 0; k < c->nfreq; k++)
+			lb_free(c->freq[k].value);
+		lb_free(c->freq);
 	}
 	lb_free(p->cols);
+	lb_free(p->row_hash);
 	memset(p, 0, sizeof *p);
 }
 

@@ -40,5 +40,8 @@ bool data_is_fhir_date(const char *s);
 size_t data_next_word(const char *s, size_t len, size_t *pos, char *out, size_t cap);
 /* CRC-32 (ISO 3309, as PNG uses it). */
 uint32_t data_crc32(const uint8_t *p, size_t n);
+/* i-th concept id of a loaded SNOMED release, in id order (i < lb_snomed_concepts). */
+struct lb_snomed;
+uint64_t data_snomed_concept_at(const struct lb_snomed *s, size_t i);
 
 #endif

@@ -144,7 +144,7 @@ static int stored(struct inf *s)
 	s->inpos += 4;
 	if (s->inlen - s->inpos < len)
 		return LB_ETRUNCATED;
-	int rc = lb_buf_add(&s->out, s->in + s->inpos, len);
+	int rc = len ? lb_buf_add(&s->out, s->in + s->inpos, len) : LB_OK;
 	s->inpos += len;
 	return rc;
 }

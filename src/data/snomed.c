@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/data_int.h"
 #include "leben/data_coding.h"
 
 static const uint8_t vd[10][10] = {
@@ -380,4 +381,9 @@ bool lb_snomed_is_a(const struct lb_snomed *s, uint64_t id, uint64_t ancestor)
 	}
 	lb_free(q);
 	return found;
+}
+
+uint64_t data_snomed_concept_at(const struct lb_snomed *s, size_t i)
+{
+	return i < s->nc ? s->c[i].id : 0;
 }

@@ -1,0 +1,249 @@
+/*
+ * `make bench-data`: speed of the data layer, each measured in a forked child so its peak
+ * memory (ru_maxrss) is its own:
+ *   MinHash signatures/s and LSH queries/s on 100,000 synthetic notes (10% near-duplicates),
+ *   PDQ-style hashes/s on 1024x768 luma (decoding excluded),
+ *   DICOM files parsed/s over pydicom's test corpus (in memory),
+ *   catalogue searches/s on 100,000 entries (SQLite FTS5, BM25, typo/synonym expansion).
+ * Not a test: figures depend on the machine. Results go in docs/performance.md.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "leben/base.h"
+#include "leben/data_dedup.h"
+#include "leben/data_dicom.h"
+#include "leben/data_hexa.h"
+#include "leben/data_search.h"
+
+#define NOTES 100000
+
+static uint64_t rs = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(uint32_t n)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return (uint32_t)(rs % n);
+}
+
+static double secs(uint64_t t0)
+{
+	return (double)(lb_mono_ns() - t0) / 1e9;
+}
+
+static void note(char *out, size_t cap, uint32_t seed)
+{
+	uint64_t save = rs;
+	rs = 0x1234567ull + seed * 0x9E3779B97F4A7C15ull;
+	size_t o = 0;
+	int words = 40 + (int)rnd(60);
+	for (int i = 0; i < words && o + 24 < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%sterm%u%s", i ? " " : "", rnd(5000),
+				      rnd(10) == 0 ? " 5 mg" : "");
+	rs = save;
+}
+
+static void bench_minhash(void)
+{
+	struct lb_minhash *sig = lb_malloc(NOTES * sizeof *sig);
+	char buf[2048];
+	uint64_t t0 = lb_mono_ns();
+	for (uint32_t i = 0; i < NOTES; i++) {
+		note(buf, sizeof buf, i % 10 == 9 ? i - 1 : i); /* every 10th repeats its neighbour */
+		if (i % 10 == 9) {
+			char *sp = strchr(buf, ' ');
+			if (sp)
+				sp[1] = 'X'; /* one word changed */
+		}
+		lb_minhash_text(buf, strlen(buf), LB_MINHASH_SHINGLE, &sig[i]);
+	}
+	double t_sig = secs(t0);
+	struct lb_lsh *l;
+	lb_lsh_new(0.8, &l);
+	for (uint32_t i = 0; i < NOTES; i++)
+		lb_lsh_insert(l, i, &sig[i]);
+	t0 = lb_mono_ns();
+	size_t pairs = 0;
+	for (uint32_t i = 0; i < NOTES; i++) {
+		uint32_t *ids;
+		size_t n;
+		lb_lsh_query(l, &sig[i], &ids, &n);
+		for (size_t k = 0; k < n; k++)
+			pairs += ids[k] != i && lb_minhash_similarity(&sig[i], &sig[ids[k]]) >= 0.8;
+		lb_free(ids);
+	}
+	double t_q = secs(t0);
+	printf("minhash       %9.0f signatures/s (%d notes, 128 permutations, 3-word shingles)\n",
+	       NOTES / t_sig, NOTES);
+	printf("lsh           %9.0f queries/s (9 bands x 13 rows, %zu near-duplicate pairs found "
+	       "incl. both directions)\n",
+	       NOTES / t_q, pairs);
+	lb_lsh_free(l);
+	lb_free(sig);
+}
+
+static void bench_pdq(void)
+{
+	uint32_t w = 1024, h = 768;
+	uint8_t *luma = lb_malloc((size_t)w * h);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++)
+			luma[(size_t)y * w + x] = (uint8_t)((x * 7 + y * 3 + rnd(40)) & 0xff);
+	struct lb_pdq out[8];
+	int n = 300;
+	uint64_t t0 = lb_mono_ns();
+	for (int i = 0; i < n; i++)
+		lb_pdq_hash(luma, w, h, out);
+	printf("pdq           %9.1f hashes/s of 1024x768 luma, 8 variants each (decoding "
+	       "excluded)\n",
+	       n / secs(t0));
+	lb_free(luma);
+}
+
+static void bench_dicom(void)
+{
+	const char *dir = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+	DIR *d = opendir(dir);
+	if (!d) {
+		printf("dicom         (pydicom corpus not found)\n");
+		return;
+	}
+	uint8_t *data[128];
+	size_t len[128], nf = 0, bytes = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && nf < 128) {
+		size_t l = strlen(de->d_name);
+		if (l < 4 || strcmp(de->d_name + l - 4, ".dcm"))
+			continue;
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (lb_file_read(path, 64u << 20, &data[nf], &len[nf], NULL) == LB_OK)
+			bytes += len[nf++];
+	}
+	closedir(d);
+	size_t parsed = 0, ok = 0;
+	uint64_t t0 = lb_mono_ns();
+	while (secs(t0) < 3.0)
+		for (size_t i = 0; i < nf; i++) {
+			struct lb_dicom_file f;
+			struct lb_errmsg em;
+			if (lb_dicom_parse(data[i], len[i], &f, &em) == LB_OK) {
+				ok++;
+				lb_dicom_file_release(&f);
+			}
+			parsed++;
+		}
+	double t = secs(t0);
+	printf("dicom         %9.0f files/s parsed (%zu corpus files, %.1f MB total, in memory; "
+	       "%.0f MB/s)\n",
+	       parsed / t, nf, bytes / 1e6, (double)bytes * ((double)parsed / (double)nf) / t / 1e6);
+	for (size_t i = 0; i < nf; i++)
+		lb_free(data[i]);
+}
+
+static void bench_search(void)
+{
+	static const char *const topics[] = {"diabetes", "hypertension", "asthma", "sepsis",
+					     "stroke", "melanoma", "fracture", "pregnancy",
+					     "cardiology", "oncology", "nephrology", "pediatrics"};
+	static const char *const kinds[] = {"CT series", "MRI study", "registry", "lab panel",
+					    "clinic letters", "cohort", "photographs", "claims"};
+	static const char *const fmts[] = {"dicom", "table", "fhir", "text", "image"};
+	char path[] = "/tmp/leben-bench-catalog-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	unlink(path);
+	struct lb_catalog *c;
+	struct lb_errmsg em;
+	if (lb_catalog_open(path, &c, &em)) {
+		printf("search        %s\n", em.text);
+		return;
+	}
+	uint64_t t0 = lb_mono_ns();
+	for (uint32_t i = 0; i < NOTES; i++) {
+		struct lb_hexa h;
+		lb_hexa_init(&h);
+		char name[128], desc[256], id[32];
+		const char *t1 = topics[rnd(12)], *t2 = topics[rnd(12)], *k = kinds[rnd(8)];
+		snprintf(name, sizeof name, "%s %s %u", t1, k, i);
+		snprintf(desc, sizeof desc, "%s data with %s follow-up, site %u, term%u", t1, t2,
+			 rnd(300), rnd(5000));
+		uint8_t hash[32] = {0};
+		memcpy(hash, &i, sizeof i);
+		lb_hexa_set_str(&h, "basic.name", name);
+		lb_hexa_set_str(&h, "basic.description", desc);
+		lb_hexa_set_str(&h, "data.format", fmts[rnd(5)]);
+		lb_hexa_set_u64(&h, "exchange.level", 1 + rnd(3));
+		lb_hexa_set_u64(&h, "dynamic.version", 1);
+		lb_hexa_set_bytes(&h, "raw.blake2b", hash, 32);
+		lb_hexa_set_public(&h, "basic", true);
+		lb_hexa_set_public(&h, "data", true);
+		lb_hexa_set_public(&h, "exchange", true);
+		lb_hexa_set_public(&h, "dynamic", true);
+		lb_hexa_set_public(&h, "raw", true);
+		snprintf(id, sizeof id, "asset-%u", i);
+		lb_catalog_put(c, id, &h, &em);
+		lb_hexa_release(&h);
+	}
+	double t_ins = secs(t0);
+	const char *qs[] = {"diabetes registry", "stroke", "asthma pediatrics", "melanoma photographs",
+			    "diabetis", "hypertenson clinic", "sepsis follow-up", "oncology CT"};
+	const char *wh[] = {"format=dicom", "level<=2"};
+	size_t nq = 0, hits = 0;
+	t0 = lb_mono_ns();
+	while (secs(t0) < 5.0) {
+		struct lb_search_options o = {.limit = 20};
+		if (nq % 3 == 0) {
+			o.where = wh;
+			o.nwhere = 1 + nq % 2;
+		}
+		struct lb_search_hit *hv;
+		size_t n;
+		lb_catalog_search(c, qs[nq % 8], &o, &hv, &n, NULL, &em);
+		hits += n;
+		lb_free(hv);
+		nq++;
+	}
+	double t = secs(t0);
+	printf("search        %9.0f searches/s on %d entries (top 20, 1/3 with filters, typo "
+	       "queries included; indexing %.0f entries/s)\n",
+	       nq / t, NOTES, NOTES / t_ins);
+	lb_catalog_close(c);
+	char side[64];
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
+static void in_child(const char *name, void (*fn)(void))
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		fn();
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	struct rusage ru;
+	wait4(pid, &st, 0, &ru);
+	printf("  %-12s peak memory %.1f MiB\n", name, ru.ru_maxrss / 1024.0);
+}
+
+int main(void)
+{
+	printf("LEBEN data layer benchmark (%d cores)\n", lb_ncpus());
+	in_child("minhash+lsh", bench_minhash);
+	in_child("pdq", bench_pdq);
+	in_child("dicom", bench_dicom);
+	in_child("search", bench_search);
+	return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * Data audit (white paper, "Data Audit"): quality checks over a table profile with a score per
+ * asset, and a self-contained HTML report with SVG charts. Checks: completeness, uniqueness
+ * (duplicate rows, key-like columns), ranges and allowed values (from rules), distribution
+ * (histogram, skewness) and drift against a previous version (two-sample Kolmogorov-Smirnov
+ * statistic), correlation between numeric columns (Pearson), outliers by robust z-score
+ * (median and MAD), and k-means clustering of the rows to point the auditor at groups.
+ * The score is an integer in basis points (0..10000) so it can be recorded on the chain.
+ */
+#ifndef LEBEN_DATA_AUDIT_H
+#define LEBEN_DATA_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+#include "leben/data_extract.h"
+
+#define LB_AUDIT_ROBUST_Z 3.5  /* |0.6745 (x - median) / MAD| above this is an outlier */
+#define LB_AUDIT_MAX_K 8
+
+/* A rule from the owner: a numeric range and/or a set of allowed values for one column. */
+struct lb_audit_rule {
+	char column[128];
+	bool has_min, has_max;
+	double min, max;
+	const char **allowed;  /* borrowed; NULL if no set */
+	size_t nallowed;
+};
+
+struct lb_audit_options {
+	const struct lb_csv_profile *previous; /* earlier version for drift, or NULL */
+	const struct lb_audit_rule *rules;     /* borrowed */
+	size_t nrules;
+	int k;                                 /* clusters, 0 = 3 */
+};
+
+struct lb_audit_column {
+	double completeness;    /* present / rows */
+	double validity;        /* values inside the rules (1 if no rule) */
+	size_t violations;
+	size_t outliers;        /* robust z above LB_AUDIT_ROBUST_Z */
+	double mad;             /* median absolute deviation (unscaled) */
+	double drift_ks;        /* KS statistic against the previous version, -1 if none */
+	bool key_like;          /* every value present and distinct */
+};
+
+struct lb_audit {
+	size_t rows, cols;
+	size_t duplicate_rows;  /* rows equal to an earlier row */
+	struct lb_audit_column *col; /* owned, one per column */
+	size_t *num_cols;       /* owned: indexes of numeric columns (correlation order) */
+	size_t nnum;
+	double *corr;           /* owned: nnum x nnum Pearson (pairwise complete), NAN if undefined */
+	int k;                  /* clusters found (0 if too few complete rows) */
+	size_t cluster_size[LB_AUDIT_MAX_K];
+	double *centroids;      /* owned: k x nnum, in column units */
+	double inertia;         /* sum of squared distances in standardised units */
+	int *cluster_of;        /* owned: per row, -1 if the row had missing numbers */
+	/* sub-scores 0..1 and the final score */
+	double s_completeness, s_uniqueness, s_validity, s_outliers, s_drift;
+	uint32_t score;         /* basis points */
+};
+
+/* Run every check. The profile must stay alive while the audit is used (it borrows names). */
+int lb_audit_table(const struct lb_csv_profile *p, const struct lb_audit_options *opt,
+		   struct lb_audit *out, struct lb_errmsg *em);
+void lb_audit_release(struct lb_audit *a);
+/* Read rules from JSON {"column": {"min": x, "max": y, "allowed": [..]}, ...}. The strings
+ * point into j (keep it alive). Caller frees with lb_audit_rules_free. */
+int lb_audit_rules_from_json(const json_t *j, struct lb_audit_rule **rules, size_t *n,
+			     struct lb_errmsg *em);
+void lb_audit_rules_free(struct lb_audit_rule *rules, size_t n);
+/* Two-sample Kolmogorov-Smirnov statistic of two samples (sorted copies are made). */
+double lb_ks_statistic(const double *a, size_t na, const double *b, size_t nb);
+json_t *lb_audit_json(const struct lb_csv_profile *p, const struct lb_audit *a);
+/* A self-contained HTML page (inline CSS and SVG, no scripts or external links). */
+int lb_audit_html(const char *title, const struct lb_csv_profile *p, const struct lb_audit *a,
+		  struct lb_buf *out);
+
+#endif

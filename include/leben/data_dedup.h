@@ -1,0 +1,96 @@
+/*
+ * Fault-tolerant data cleaning (white paper, "Fault-Tolerant Data Cleaning"): finding exact
+ * and near duplicates among data assets.
+ *   - exact: MD5 (as the white paper specifies) and BLAKE2b-256 of the raw bytes;
+ *   - near-duplicate text: MinHash signatures (128 permutations over word shingles, after
+ *     normalising case, punctuation, numbers and units) indexed by locality-sensitive banding,
+ *     the band/row split chosen for the similarity threshold as datasketch does;
+ *   - near-duplicate images: a PDQ-style 256-bit perceptual hash (luma, Jarosz box filter,
+ *     64x64, 16x16 DCT, median threshold) with a quality score, compared over the 8
+ *     rotations/flips; match at Hamming distance <= LB_PDQ_MATCH_DISTANCE.
+ * `leben data dedup DIR` and asset registration use these.
+ */
+#ifndef LEBEN_DATA_DEDUP_H
+#define LEBEN_DATA_DEDUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+
+/* ---- exact ------------------------------------------------------------------------------- */
+
+void lb_digest_md5(const void *p, size_t n, uint8_t out[16]);
+void lb_digest_blake2b(const void *p, size_t n, uint8_t out[32]);
+
+/* ---- MinHash + LSH ----------------------------------------------------------------------- */
+
+#define LB_MINHASH_K 128
+#define LB_MINHASH_SHINGLE 3 /* words per shingle */
+
+struct lb_minhash {
+	uint32_t v[LB_MINHASH_K];
+};
+
+/* Normalised text for shingling: lower case, punctuation removed, every number replaced by
+ * "0", unit spellings folded (milligrams -> mg, ...), single spaces. Appends to out. */
+int lb_text_normalise(const char *text, size_t len, struct lb_buf *out);
+/* Signature of a text over shingles of `shingle` words of its normalised form (a text with
+ * fewer words is one shingle). Deterministic: the permutations come from a fixed seed. */
+int lb_minhash_text(const char *text, size_t len, int shingle, struct lb_minhash *out);
+/* Estimated Jaccard similarity: the fraction of equal signature slots. */
+double lb_minhash_similarity(const struct lb_minhash *a, const struct lb_minhash *b);
+
+/* Bands x rows (b*r <= k) minimising w_fp * (false-positive area below the threshold) +
+ * w_fn * (false-negative area above it) of the S-curve 1-(1-s^r)^b (datasketch's rule). */
+void lb_lsh_params(double threshold, int k, double w_fp, double w_fn, int *bands, int *rows);
+
+struct lb_lsh;
+/* Index for signatures with the threshold's band/row split (weights 0.5/0.5). */
+int lb_lsh_new(double threshold, struct lb_lsh **out);
+void lb_lsh_free(struct lb_lsh *l);
+void lb_lsh_shape(const struct lb_lsh *l, int *bands, int *rows);
+/* Add signature number id (ids are the caller's, e.g. indexes into its array). */
+int lb_lsh_insert(struct lb_lsh *l, uint32_t id, const struct lb_minhash *sig);
+/* Candidate ids sharing at least one band with sig, without duplicates, into *ids (caller
+ * frees with lb_free). */
+int lb_lsh_query(const struct lb_lsh *l, const struct lb_minhash *sig, uint32_t **ids,
+		 size_t *n);
+
+/* ---- PDQ-style image hash ---------------------------------------------------------------- */
+
+#define LB_PDQ_MATCH_DISTANCE 31 /* Hamming distance at or below which two images match */
+#define LB_PDQ_MIN_QUALITY 50    /* hashes below this quality are too flat to compare */
+
+struct lb_pdq {
+	uint8_t hash[32]; /* 256 bits, bit i = byte i/8, bit i%8 */
+	int quality;      /* 0..100 from the image's gradients */
+};
+
+/* Hash of an 8-bit luma image (w*h, row-major) and of its 8 dihedral variants:
+ * out[0] original, [1] rotated 90, [2] 180, [3] 270, [4] flipped left-right, [5] flipped
+ * top-bottom, [6] transposed, [7] anti-transposed. Images smaller than 5x5 are refused. */
+int lb_pdq_hash(const uint8_t *luma, uint32_t w, uint32_t h, struct lb_pdq out[8]);
+int lb_pdq_distance(const uint8_t a[32], const uint8_t b[32]);
+/* Smallest distance between b and any of a's 8 variants. */
+int lb_pdq_min_distance(const struct lb_pdq a[8], const uint8_t b[32]);
+
+/* ---- a directory ------------------------------------------------------------------------- */
+
+struct lb_dedup_options {
+	double text_threshold; /* MinHash similarity threshold, default 0.8 */
+	int image_distance;    /* PDQ match distance, default LB_PDQ_MATCH_DISTANCE */
+	size_t max_file;       /* largest file read, default 256 MiB */
+};
+
+/* Walk dir recursively and report {"files":N,"exact":[groups],"near_text":[groups],
+ * "near_image":[groups],"skipped":[...]}: exact groups by BLAKE2b (MD5 shown), near-duplicate
+ * texts with their estimated similarity, near-duplicate images (PNG, JPEG, DICOM with native
+ * pixel data) with their distance. *out is a new JSON object (json_decref). */
+int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **out,
+		 struct lb_errmsg *em);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * The node's data vault and the description step of registration, as library functions over
+ * a directory (the node wires them to <home>/vault/ and to the directory chain):
+ *   - vault: raw data objects sealed at rest as level-1 envelopes (include/leben/envelope.h)
+ *     to the node's X25519 key (and any co-owner keys), addressed by the BLAKE2b-256 of the
+ *     plaintext: <dir>/<first 2 hex>/<64 hex>.lbev. Nothing in clear is written.
+ *   - describe: read a file, pick its extractor, and fill a hexahedron (basic size/volume,
+ *     data features, codes found, raw digests, PDQ/MinHash fingerprints, audit score for
+ *     tables, dynamic extractor/version) ready for the owner's exchange terms and publishing.
+ *   - watch: compare a directory with what was last described and list what changed.
+ */
+#ifndef LEBEN_DATA_VAULT_H
+#define LEBEN_DATA_VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leben/base.h"
+#include "leben/data_hexa.h"
+
+/* Seal data into the vault at dir for the recipients (32-byte X25519 public keys; the node's
+ * own key first). Writes atomically; an object already present is left as is. The 64-hex
+ * reference is written to ref (65 bytes). */
+int lb_vault_put(const char *dir, const uint8_t (*recipients)[32], size_t nrecipients,
+		 const uint8_t *data, size_t len, char ref[65], struct lb_errmsg *em);
+/* Open object ref with a recipient key pair; checks that the plaintext hashes to ref
+ * (LB_ETAMPERED otherwise). Caller frees *out with lb_free. */
+int lb_vault_get(const char *dir, const char *ref, const uint8_t sk[32], const uint8_t pk[32],
+		 uint8_t **out, size_t *len, struct lb_errmsg *em);
+
+/* Describe the file at path into h (initialised by the call; release it). name defaults to
+ * the file name; the public mask starts with basic, semantic, data, raw.blake2b, raw.pdq,
+ * raw.minhash, dynamic and audit public, exchange private. */
+int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em);
+
+/* One changed file found by lb_data_watch_scan. */
+struct lb_watch_change {
+	char path[4096];
+	uint8_t blake2b[32];
+	int kind; /* 1 new, 2 modified, 3 removed */
+};
+
+/* Scan dir against the state file (a JSON object path -> blake2b hex, kept by the caller,
+ * created if missing) and report the changes; the state file is rewritten to the new state.
+ * *changes is allocated (lb_free). */
+int lb_data_watch_scan(const char *dir, const char *state_path, struct lb_watch_change **changes,
+		       size_t *n, struct lb_errmsg *em);
+
+#endif

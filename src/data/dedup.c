@@ -1,0 +1,378 @@
+/*
+ * Duplicate detection over a directory: exact duplicates by content digest, near-duplicate
+ * notes by MinHash/LSH, near-duplicate images (PNG, JPEG, DICOM) by the PDQ-style hash. Used by
+ * `leben data dedup` and by registration to refuse or link an asset that repeats another.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "data/data_int.h"
+#include "leben/data_dedup.h"
+#include "leben/data_dicom.h"
+#include "leben/data_extract.h"
+
+void lb_digest_md5(const void *p, size_t n, uint8_t out[16])
+{
+	unsigned int len = 16;
+	if (!EVP_Digest(p, n, out, &len, EVP_md5(), NULL))
+		memset(out, 0, 16); /* only if the provider is missing */
+}
+
+void lb_digest_blake2b(const void *p, size_t n, uint8_t out[32])
+{
+	crypto_generichash(out, 32, p, n, NULL, 0);
+}
+
+/* Up to this many texts every pair of signatures is compared; above it LSH picks candidates
+ * (LSH may miss a pair near the threshold: 5% at similarity 0.9 for threshold 0.8). */
+#define DEDUP_ALL_PAIRS 5000
+
+enum fkind { FK_OTHER, FK_TEXT, FK_IMAGE };
+
+struct fentry {
+	char *path;
+	size_t size;
+	uint8_t md5[16], b2[32];
+	enum fkind kind;
+	struct lb_minhash mh;
+	struct lb_pdq pdq[8];
+	bool hashed;        /* text signature or image hash present */
+};
+
+struct walk {
+	struct fentry *f;
+	size_t n, cap;
+	json_t *skipped;
+	const struct lb_dedup_options *opt;
+};
+
+static bool is_text_name(const char *path)
+{
+	const char *ext = strrchr(path, '.');
+	static const char *const exts[] = {".txt", ".md", ".note", ".notes", ".text", NULL};
+	if (!ext || strchr(ext, '/'))
+		return true; /* no extension: decided by content */
+	for (size_t i = 0; exts[i]; i++)
+		if (!strcasecmp(ext, exts[i]))
+			return true;
+	return false;
+}
+
+static void skip(struct walk *w, const char *path, const char *why)
+{
+	json_array_append_new(w->skipped, json_pack("{s:s,s:s}", "file", path, "reason", why));
+}
+
+static int add_file(struct walk *w, const char *path)
+{
+	uint8_t *data;
+	size_t len;
+	struct lb_errmsg em;
+	if (lb_file_read(path, w->opt->max_file, &data, &len, &em)) {
+		skip(w, path, em.text);
+		return LB_OK;
+	}
+	if (w->n == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 64;
+		struct fentry *nf = lb_realloc(w->f, nc * sizeof *nf);
+		if (!nf) {
+			lb_free(data);
+			return LB_ENOMEM;
+		}
+		w->f = nf;
+		w->cap = nc;
+	}
+	struct fentry *e = &w->f[w->n];
+	memset(e, 0, sizeof *e);
+	e->path = lb_strdup(path);
+	if (!e->path) {
+		lb_free(data);
+		return LB_ENOMEM;
+	}
+	w->n++;
+	e->size = len;
+	lb_digest_md5(data, len, e->md5);
+	lb_digest_blake2b(data, len, e->b2);
+	uint8_t *luma = NULL;
+	uint32_t iw = 0, ih = 0;
+	int rc = LB_OK;
+	if ((len >= 8 && !memcmp(data, "\x89PNG", 4)) ||
+	    (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)) {
+		struct lb_image im;
+		if (lb_image_read(data, len, true, &im, &em) == LB_OK) {
+			luma = im.luma;
+			iw = im.width;
+			ih = im.height;
+		} else {
+			skip(w, path, em.text);
+		}
+	} else if (len >= 132 && !memcmp(data + 128, "DICM", 4)) {
+		struct lb_dicom_file df;
+		if (lb_dicom_parse(data, len, &df, &em) == LB_OK) {
+			if (lb_dicom_luma(&df, &luma, &iw, &ih, &em) != LB_OK)
+				skip(w, path, em.text); /* exact duplicates still count */
+			lb_dicom_file_release(&df);
+		} else {
+			skip(w, path, em.text);
+		}
+	} else if (is_text_name(path) && !memchr(data, 0, len) && len > 0) {
+		e->kind = FK_TEXT;
+		rc = lb_minhash_text((const char *)data, len, LB_MINHASH_SHINGLE, &e->mh);
+		e->hashed = rc == LB_OK;
+	}
+	if (luma) {
+		e->kind = FK_IMAGE;
+		if (lb_pdq_hash(luma, iw, ih, e->pdq) == LB_OK)
+			e->hashed = e->pdq[0].quality >= LB_PDQ_MIN_QUALITY;
+		if (!e->hashed)
+			skip(w, path, "image too flat for a perceptual hash (quality below 50)");
+		lb_free(luma);
+	}
+	lb_free(data);
+	return rc;
+}
+
+static int walk_dir(struct walk *w, const char *dir, int depth, struct lb_errmsg *em)
+{
+	if (depth > 32)
+		return LB_OK;
+	DIR *d = opendir(dir);
+	if (!d)
+		return lb_errf(em, LB_ENOTFOUND, "%s: cannot open the directory", dir);
+	struct dirent *de;
+	int rc = LB_OK;
+	/* sorted order keeps the report stable */
+	char **names = NULL;
+	size_t nn = 0, cap = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (nn == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nw = lb_realloc(names, cap * sizeof *nw);
+			if (!nw) {
+				rc = LB_ENOMEM;
+				break;
+			}
+			names = nw;
+		}
+		if (!(names[nn] = lb_strdup(de->d_name))) {
+			rc = LB_ENOMEM;
+			break;
+		}
+		nn++;
+	}
+	closedir(d);
+	for (size_t i = 1; i < nn; i++)
+		for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
+			char *t = names[k];
+			names[k] = names[k - 1];
+			names[k - 1] = t;
+		}
+	for (size_t i = 0; i < nn; i++) {
+		if (!rc) {
+			char path[4096];
+			snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+			struct stat st;
+			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+				rc = walk_dir(w, path, depth + 1, em);
+			else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+				rc = add_file(w, path);
+		}
+		lb_free(names[i]);
+	}
+	lb_free(names);
+	if (rc == LB_ENOMEM)
+		lb_errf(em, rc, "out of memory");
+	return rc;
+}
+
+static size_t uf_find(size_t *p, size_t x)
+{
+	while (p[x] != x)
+		x = p[x] = p[p[x]];
+	return x;
+}
+
+static int cmp_b2(const void *a, const void *b)
+{
+	const struct fentry *x = *(struct fentry *const *)a, *y = *(struct fentry *const *)b;
+	int c = memcmp(x->b2, y->b2, 32);
+	return c ? c : strcmp(x->path, y->path);
+}
+
+/* Groups from pairs: union-find, then one JSON group per root with its pairs. */
+static json_t *groups_from_pairs(struct walk *w, json_t *pairs, const char *metric)
+{
+	size_t *par = lb_malloc((w->n ? w->n : 1) * sizeof *par);
+	json_t *groups = json_array();
+	if (!par || !groups) {
+		lb_free(par);
+		json_decref(groups);
+		return NULL;
+	}
+	for (size_t i = 0; i < w->n; i++)
+		par[i] = i;
+	size_t i;
+	json_t *p;
+	json_array_foreach(pairs, i, p) {
+		size_t a = (size_t)json_integer_value(json_object_get(p, "a"));
+		size_t b = (size_t)json_integer_value(json_object_get(p, "b"));
+		par[uf_find(par, a)] = uf_find(par, b);
+	}
+	for (size_t r = 0; r < w->n; r++) {
+		json_t *files = json_array(), *gp = json_array();
+		for (size_t k = 0; k < w->n; k++)
+			if (uf_find(par, k) == r && json_array_size(pairs))
+				json_array_append_new(files, json_string(w->f[k].path));
+		json_array_foreach(pairs, i, p) {
+			size_t a = (size_t)json_integer_value(json_object_get(p, "a"));
+			if (uf_find(par, a) == r)
+				json_array_append_new(
+					gp, json_pack("{s:s,s:s,s:O}", "a", w->f[a].path, "b",
+						      w->f[json_integer_value(json_object_get(p, "b"))].path,
+						      metric, json_object_get(p, metric)));
+		}
+		if (json_array_size(files) > 1)
+			json_array_append_new(groups, json_pack("{s:o,s:o}", "files", files, "pairs", gp));
+		else {
+			json_decref(files);
+			json_decref(gp);
+		}
+	}
+	lb_free(par);
+	return groups;
+}
+
+int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **out,
+		 struct lb_errmsg *em)
+{
+	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 256u << 20};
+	if (opt) {
+		if (opt->text_threshold > 0)
+			o.text_threshold = opt->text_threshold;
+		if (opt->image_distance > 0)
+			o.image_distance = opt->image_distance;
+		if (opt->max_file)
+			o.max_file = opt->max_file;
+	}
+	struct walk w = {.skipped = json_array(), .opt = &o};
+	int rc = walk_dir(&w, dir, 0, em);
+	json_t *exact = json_array(), *tpairs = json_array(), *ipairs = json_array();
+	struct fentry **sorted = lb_malloc((w.n ? w.n : 1) * sizeof *sorted);
+	struct lb_lsh *lsh = NULL;
+	if (!rc && (!sorted || !exact || !tpairs || !ipairs))
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	/* exact groups */
+	if (!rc) {
+		for (size_t i = 0; i < w.n; i++)
+			sorted[i] = &w.f[i];
+		qsort(sorted, w.n, sizeof *sorted, cmp_b2);
+		for (size_t i = 0; i < w.n;) {
+			size_t k = i + 1;
+			while (k < w.n && !memcmp(sorted[k]->b2, sorted[i]->b2, 32))
+				k++;
+			if (k - i > 1) {
+				char b2[65], md5[33];
+				lb_hex_encode(b2, sorted[i]->b2, 32);
+				lb_hex_encode(md5, sorted[i]->md5, 16);
+				json_t *files = json_array();
+				for (size_t m = i; m < k; m++)
+					json_array_append_new(files, json_string(sorted[m]->path));
+				json_array_append_new(exact, json_pack("{s:s,s:s,s:I,s:o}", "blake2b", b2,
+								       "md5", md5, "bytes",
+								       (json_int_t)sorted[i]->size,
+								       "files", files));
+			}
+			i = k;
+		}
+	}
+	/* near-duplicate texts: the signature estimate over candidate pairs — every pair when
+	 * there are few texts (no LSH false negatives), LSH band collisions above that */
+	size_t ntext = 0;
+	for (size_t i = 0; i < w.n; i++)
+		ntext += w.f[i].kind == FK_TEXT && w.f[i].hashed;
+	bool all_pairs = ntext <= DEDUP_ALL_PAIRS;
+	if (!rc)
+		rc = lb_lsh_new(o.text_threshold, &lsh);
+	for (size_t i = 0; !rc && i < w.n; i++) {
+		if (w.f[i].kind != FK_TEXT || !w.f[i].hashed)
+			continue;
+		uint32_t *ids = NULL;
+		size_t nc = 0;
+		if (all_pairs) {
+			ids = lb_malloc((i ? i : 1) * sizeof *ids);
+			if (!ids)
+				rc = LB_ENOMEM;
+			for (size_t k = 0; ids && k < i; k++)
+				if (w.f[k].kind == FK_TEXT && w.f[k].hashed)
+					ids[nc++] = (uint32_t)k;
+		} else {
+			rc = lb_lsh_query(lsh, &w.f[i].mh, &ids, &nc);
+		}
+		for (size_t k = 0; !rc && k < nc; k++) {
+			struct fentry *a = &w.f[ids[k]], *b = &w.f[i];
+			if (!memcmp(a->b2, b->b2, 32))
+				continue; /* exact duplicates are reported above */
+			double s = lb_minhash_similarity(&a->mh, &b->mh);
+			if (s >= o.text_threshold)
+				json_array_append_new(tpairs, json_pack("{s:I,s:I,s:f}", "a",
+									(json_int_t)ids[k], "b",
+									(json_int_t)i, "similarity", s));
+		}
+		lb_free(ids);
+		if (!rc && !all_pairs)
+			rc = lb_lsh_insert(lsh, (uint32_t)i, &w.f[i].mh);
+	}
+	/* near-duplicate images: all pairs over the 8 variants */
+	for (size_t i = 0; !rc && i < w.n; i++) {
+		if (w.f[i].kind != FK_IMAGE || !w.f[i].hashed)
+			continue;
+		for (size_t k = 0; k < i; k++) {
+			if (w.f[k].kind != FK_IMAGE || !w.f[k].hashed ||
+			    !memcmp(w.f[k].b2, w.f[i].b2, 32))
+				continue;
+			int d = lb_pdq_min_distance(w.f[k].pdq, w.f[i].pdq[0].hash);
+			if (d <= o.image_distance)
+				json_array_append_new(ipairs, json_pack("{s:I,s:I,s:i}", "a",
+									(json_int_t)k, "b",
+									(json_int_t)i, "distance", d));
+		}
+	}
+	if (!rc) {
+		json_t *tg = groups_from_pairs(&w, tpairs, "similarity");
+		json_t *ig = groups_from_pairs(&w, ipairs, "distance");
+		int bands, rows;
+		lb_lsh_shape(lsh, &bands, &rows);
+		*out = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:{s:f,s:s,s:i,s:i,s:i,s:i}}", "directory",
+				 dir, "files", (json_int_t)w.n, "exact", exact, "near_text", tg,
+				 "near_image", ig, "skipped", w.skipped, "settings", "text_threshold",
+				 o.text_threshold, "text_candidates", all_pairs ? "all pairs" : "lsh",
+				 "lsh_bands", bands, "lsh_rows", rows,
+				 "image_distance", o.image_distance, "image_min_quality",
+				 LB_PDQ_MIN_QUALITY);
+		exact = NULL;
+		w.skipped = NULL;
+		if (!*out)
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	if (rc == LB_ENOMEM)
+		lb_errf(em, rc, "out of memory");
+	lb_lsh_free(lsh);
+	json_decref(exact);
+	json_decref(tpairs);
+	json_decref(ipairs);
+	json_decref(w.skipped);
+	lb_free(sorted);
+	for (size_t i = 0; i < w.n; i++)
+		lb_free(w.f[i].path);
+	lb_free(w.f);
+	return rc;
+}

@@ -1,0 +1,328 @@
+/*
+ * Vault objects, the description step of `data add`, and the change scan of `data watch`.
+ * Ledger-free: the node decides where the vault lives and publishes what describe returns.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "data/data_int.h"
+#include "leben/data_audit.h"
+#include "leben/data_coding.h"
+#include "leben/data_dedup.h"
+#include "leben/data_dicom.h"
+#include "leben/data_extract.h"
+#include "leben/data_vault.h"
+#include "leben/envelope.h"
+
+static void obj_path(char *out, size_t cap, const char *dir, const char *ref)
+{
+	snprintf(out, cap, "%s/%.2s/%s.lbev", dir, ref, ref);
+}
+
+int lb_vault_put(const char *dir, const uint8_t (*recipients)[32], size_t nrecipients,
+		 const uint8_t *data, size_t len, char ref[65], struct lb_errmsg *em)
+{
+	uint8_t h[32];
+	lb_digest_blake2b(data, len, h);
+	lb_hex_encode(ref, h, 32);
+	char path[4096], sub[4096];
+	obj_path(path, sizeof path, dir, ref);
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return LB_OK;
+	snprintf(sub, sizeof sub, "%s/%.2s", dir, ref);
+	int rc = lb_mkdirs(sub, 0700, em);
+	if (rc)
+		return rc;
+	uint8_t *env;
+	size_t envlen;
+	rc = lb_envelope_seal(recipients, nrecipients, data, len, &env, &envlen, em);
+	if (rc)
+		return rc;
+	rc = lb_file_write(path, env, envlen, 0600, em);
+	lb_free(env);
+	return rc;
+}
+
+int lb_vault_get(const char *dir, const char *ref, const uint8_t sk[32], const uint8_t pk[32],
+		 uint8_t **out, size_t *len, struct lb_errmsg *em)
+{
+	uint8_t want[32];
+	if (strlen(ref) != 64 || lb_hex_decode(want, 32, ref))
+		return lb_errf(em, LB_EINVALID, "vault reference \"%.70s\" is not 64 hex digits", ref);
+	char path[4096];
+	obj_path(path, sizeof path, dir, ref);
+	uint8_t *env;
+	size_t envlen;
+	int rc = lb_file_read(path, (size_t)1 << 34, &env, &envlen, em);
+	if (rc)
+		return rc;
+	rc = lb_envelope_open(sk, pk, env, envlen, (size_t)1 << 34, out, len, em);
+	lb_free(env);
+	if (rc)
+		return rc;
+	uint8_t got[32];
+	lb_digest_blake2b(*out, *len, got);
+	if (memcmp(got, want, 32)) {
+		lb_free(*out);
+		*out = NULL;
+		return lb_errf(em, LB_ETAMPERED, "vault object %s does not hash to its name", ref);
+	}
+	return LB_OK;
+}
+
+static void feat(struct lb_hexa *h, const char *k, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void feat(struct lb_hexa *h, const char *k, const char *fmt, ...)
+{
+	char v[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof v, fmt, ap);
+	va_end(ap);
+	if (v[0])
+		lb_hexa_map_set(h, "data.features", k, v);
+}
+
+int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
+{
+	uint8_t *data;
+	size_t len;
+	int rc = lb_file_read(path, (size_t)2 << 30, &data, &len, em);
+	if (rc)
+		return rc;
+	lb_hexa_init(h);
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	uint8_t b2[32], md5[16];
+	lb_digest_blake2b(data, len, b2);
+	lb_digest_md5(data, len, md5);
+	lb_hexa_set_str(h, "basic.name", base);
+	lb_hexa_set_u64(h, "basic.size", len);
+	lb_hexa_set_bytes(h, "raw.blake2b", b2, 32);
+	lb_hexa_set_bytes(h, "raw.md5", md5, 16);
+	lb_hexa_set_u64(h, "dynamic.version", 1);
+	lb_hexa_set_str(h, "dynamic.extractor", "leben-data 1");
+	lb_hexa_set_str(h, "dynamic.storage", "vault");
+	const char *ext = strrchr(base, '.');
+	uint8_t *luma = NULL;
+	uint32_t w = 0, hh = 0;
+	if ((len >= 132 && !memcmp(data + 128, "DICM", 4)) || (ext && !strcasecmp(ext, ".dcm"))) {
+		struct lb_dicom_file f;
+		rc = lb_dicom_parse(data, len, &f, em);
+		if (!rc) {
+			char s[128];
+			lb_hexa_set_str(h, "data.format", "dicom");
+			static const struct {
+				uint32_t tag;
+				const char *key;
+			} keep[] = {{0x00080060, "modality"}, {0x00180015, "body_part"},
+				    {0x00080016, "sop_class"}, {0x00020010, "transfer_syntax"},
+				    {0x00280010, "rows"},      {0x00280011, "columns"},
+				    {0x00280008, "frames"}};
+			for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+				double num;
+				if (lb_dicom_get_string(&f, keep[i].tag, s, sizeof s))
+					feat(h, keep[i].key, "%s", s);
+				else if (lb_dicom_get_number(&f, keep[i].tag, &num))
+					feat(h, keep[i].key, "%.0f", num);
+			}
+			lb_hexa_set_u64(h, "basic.volume", 1);
+			lb_hexa_set_str(h, "basic.category", "imaging");
+			if (lb_dicom_luma(&f, &luma, &w, &hh, NULL))
+				luma = NULL;
+			lb_dicom_file_release(&f);
+		}
+	} else if ((len >= 8 && !memcmp(data, "\x89PNG", 4)) || (len >= 3 && data[0] == 0xFF &&
+								  data[1] == 0xD8)) {
+		struct lb_image im;
+		rc = lb_image_read(data, len, true, &im, em);
+		if (!rc) {
+			lb_hexa_set_str(h, "data.format", "image");
+			feat(h, "image_format", "%s", im.format);
+			feat(h, "width", "%u", im.width);
+			feat(h, "height", "%u", im.height);
+			feat(h, "channels", "%d", im.channels);
+			lb_hexa_set_u64(h, "basic.volume", 1);
+			luma = im.luma;
+			w = im.width;
+			hh = im.height;
+		}
+	} else if (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv"))) {
+		struct lb_csv_profile p;
+		rc = lb_csv_profile((const char *)data, len, NULL, &p, em);
+		if (!rc) {
+			struct lb_audit a;
+			lb_hexa_set_str(h, "data.format", "table");
+			lb_hexa_set_u64(h, "basic.volume", p.rows);
+			feat(h, "rows", "%zu", p.rows);
+			feat(h, "columns", "%zu", p.ncols);
+			for (size_t j = 0; j < p.ncols && j < 64; j++) {
+				char key[160];
+				snprintf(key, sizeof key, "column.%s", p.cols[j].name);
+				feat(h, key, "%s", lb_col_type_name(p.cols[j].type));
+			}
+			if (lb_audit_table(&p, NULL, &a, NULL) == LB_OK) {
+				lb_hexa_set_u64(h, "audit.score", a.score);
+				lb_audit_release(&a);
+			}
+			lb_csv_profile_release(&p);
+		}
+	} else if (len && data[0] == '{') {
+		struct lb_fhir_summary s;
+		rc = lb_fhir_summarise((const char *)data, len, &s, em);
+		if (!rc) {
+			lb_hexa_set_str(h, "data.format", "fhir");
+			lb_hexa_set_u64(h, "basic.volume", s.resources);
+			feat(h, "resources", "%zu", s.resources);
+			feat(h, "patients", "%zu", s.patients);
+			feat(h, "first_date", "%s", s.first_date);
+			feat(h, "last_date", "%s", s.last_date);
+			for (size_t i = 0; i < s.ncodes; i++) {
+				/* ICD-10 and SNOMED CT codes become semantic codes */
+				const char *k = s.codes[i].key, *bar = strchr(k, '|');
+				char code[300];
+				if (bar && strstr(k, "snomed.info/sct") &&
+				    lb_sctid_check(bar + 1, NULL) == LB_OK)
+					snprintf(code, sizeof code, "snomed|%s", bar + 1);
+				else if (bar && strstr(k, "icd-10") && lb_icd10_check(bar + 1, true, NULL) == LB_OK)
+					snprintf(code, sizeof code, "%s|%s",
+						 strstr(k, "icd-10-cm") ? "icd10cm" : "icd10", bar + 1);
+				else
+					continue;
+				lb_hexa_list_add(h, "semantic.codes", code);
+			}
+			lb_fhir_summary_release(&s);
+		}
+	} else {
+		struct lb_text_profile t;
+		rc = lb_text_profile((const char *)data, len, &t, em);
+		if (!rc) {
+			struct lb_minhash mh;
+			lb_hexa_set_str(h, "data.format", "text");
+			lb_hexa_set_u64(h, "basic.volume", 1);
+			feat(h, "language", "%s", t.language);
+			feat(h, "words", "%zu", t.words);
+			for (size_t i = 0; i < t.nterms && i < 5; i++)
+				lb_hexa_list_add(h, "semantic.keywords", t.terms[i]);
+			if (lb_minhash_text((const char *)data, len, LB_MINHASH_SHINGLE, &mh) == LB_OK) {
+				uint8_t sig[LB_MINHASH_K * 4];
+				for (int i = 0; i < LB_MINHASH_K; i++)
+					for (int b = 0; b < 4; b++)
+						sig[i * 4 + b] = (uint8_t)(mh.v[i] >> (8 * b));
+				lb_hexa_set_bytes(h, "raw.minhash", sig, sizeof sig);
+			}
+			lb_text_profile_release(&t);
+		}
+	}
+	if (luma) {
+		struct lb_pdq p[8];
+		if (lb_pdq_hash(luma, w, hh, p) == LB_OK && p[0].quality >= LB_PDQ_MIN_QUALITY)
+			lb_hexa_set_bytes(h, "raw.pdq", p[0].hash, 32);
+		lb_free(luma);
+	}
+	lb_free(data);
+	if (rc) {
+		lb_hexa_release(h);
+		return lb_errwrap(em, "%s: ", path);
+	}
+	static const char *const pub[] = {"basic", "semantic", "data", "raw.blake2b", "raw.pdq",
+					  "raw.minhash", "dynamic", "audit"};
+	for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++)
+		lb_hexa_set_public(h, pub[i], true);
+	return LB_OK;
+}
+
+/* ---- watch ---------------------------------------------------------------------------- */
+
+static int scan(const char *dir, json_t *now, int depth)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return LB_ENOTFOUND;
+	struct dirent *de;
+	int rc = LB_OK;
+	while (!rc && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		struct stat st;
+		if (lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode) && depth < 32)
+			rc = scan(path, now, depth + 1);
+		else if (S_ISREG(st.st_mode)) {
+			uint8_t *data, h[32];
+			size_t len;
+			char hex[65];
+			if (lb_file_read(path, (size_t)2 << 30, &data, &len, NULL))
+				continue;
+			lb_digest_blake2b(data, len, h);
+			lb_free(data);
+			lb_hex_encode(hex, h, 32);
+			json_object_set_new(now, path, json_string(hex));
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+int lb_data_watch_scan(const char *dir, const char *state_path, struct lb_watch_change **changes,
+		       size_t *n, struct lb_errmsg *em)
+{
+	*changes = NULL;
+	*n = 0;
+	json_t *old = json_load_file(state_path, 0, NULL);
+	if (!old)
+		old = json_object();
+	json_t *now = json_object();
+	if (scan(dir, now, 0)) {
+		json_decref(old);
+		json_decref(now);
+		return lb_errf(em, LB_ENOTFOUND, "%s: cannot open the directory", dir);
+	}
+	size_t cap = json_object_size(now) + json_object_size(old) + 1;
+	*changes = lb_calloc(cap, sizeof **changes);
+	if (!*changes) {
+		json_decref(old);
+		json_decref(now);
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(now, k, v) {
+		json_t *o = json_object_get(old, k);
+		int kind = !o ? 1 : strcmp(json_string_value(o), json_string_value(v)) ? 2 : 0;
+		if (!kind)
+			continue;
+		struct lb_watch_change *c = &(*changes)[(*n)++];
+		snprintf(c->path, sizeof c->path, "%s", k);
+		lb_hex_decode(c->blake2b, 32, json_string_value(v));
+		c->kind = kind;
+	}
+	json_object_foreach(old, k, v) {
+		if (json_object_get(now, k))
+			continue;
+		struct lb_watch_change *c = &(*changes)[(*n)++];
+		snprintf(c->path, sizeof c->path, "%s", k);
+		c->kind = 3;
+	}
+	char *text = json_dumps(now, JSON_SORT_KEYS | JSON_INDENT(1));
+	int rc = text ? lb_file_write(state_path, text, strlen(text), 0600, em)
+		      : lb_errf(em, LB_ENOMEM, "out of memory");
+	free(text);
+	json_decref(old);
+	json_decref(now);
+	if (rc) {
+		lb_free(*changes);
+		*changes = NULL;
+		*n = 0;
+	}
+	return rc;
+}

@@ -1,0 +1,163 @@
+/* Unit tests for the vault (sealed objects addressed by content hash), the description step
+ * of registration on real files, and the change scan of watch. */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "leben/base.h"
+#include "leben/data_hexa.h"
+#include "leben/data_vault.h"
+#include "leben/envelope.h"
+
+static const char *root(const char *rel)
+{
+	static char buf[2][4096];
+	static int k;
+	const char *r = getenv("LEBEN_ROOT");
+	k ^= 1;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", r ? r : ".", rel);
+	return buf[k];
+}
+
+static void test_vault(void **state)
+{
+	char dir[] = "/tmp/leben-vault-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	uint8_t pk[32], sk[32], pk2[32], sk2[32];
+	lb_envelope_keypair(pk, sk);
+	lb_envelope_keypair(pk2, sk2);
+	const char *msg = "raw patient data that must never be stored in clear";
+	char ref[65];
+	struct lb_errmsg em;
+	assert_lb_ok(lb_vault_put(dir, (const uint8_t(*)[32])pk, 1, (const uint8_t *)msg,
+				  strlen(msg), ref, &em));
+	/* the file holds no plaintext */
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%.2s/%s.lbev", dir, ref, ref);
+	uint8_t *raw;
+	size_t rawlen;
+	assert_lb_ok(lb_file_read(path, 1 << 20, &raw, &rawlen, &em));
+	for (size_t i = 0; i + 7 <= rawlen; i++)
+		assert_false(memcmp(raw + i, "patient", 7) == 0);
+	uint8_t *out;
+	size_t len;
+	assert_lb_ok(lb_vault_get(dir, ref, sk, pk, &out, &len, &em));
+	assert_int_equal(len, strlen(msg));
+	assert_memory_equal(out, msg, len);
+	lb_free(out);
+	assert_int_equal(lb_vault_get(dir, ref, sk2, pk2, &out, &len, &em), LB_EWRONGKEY);
+	/* a flipped byte is detected */
+	raw[rawlen - 5] ^= 1;
+	assert_lb_ok(lb_file_write(path, raw, rawlen, 0600, &em));
+	assert_int_equal(lb_vault_get(dir, ref, sk, pk, &out, &len, &em), LB_ETAMPERED);
+	lb_free(raw);
+	/* an object stored under another object's name is refused */
+	char ref2[65];
+	assert_lb_ok(lb_vault_put(dir, (const uint8_t(*)[32])pk, 1, (const uint8_t *)"other", 5,
+				  ref2, &em));
+	char path2[4096];
+	snprintf(path2, sizeof path2, "%s/%.2s/%s.lbev", dir, ref2, ref2);
+	assert_lb_ok(lb_file_read(path2, 1 << 20, &raw, &rawlen, &em));
+	assert_lb_ok(lb_file_write(path, raw, rawlen, 0600, &em));
+	lb_free(raw);
+	assert_int_equal(lb_vault_get(dir, ref, sk, pk, &out, &len, &em), LB_ETAMPERED);
+	assert_int_equal(lb_vault_get(dir, "zz", sk, pk, &out, &len, &em), LB_EINVALID);
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_describe(void **state)
+{
+	struct lb_hexa h;
+	struct lb_errmsg em;
+	/* DICOM: modality and dimensions, a perceptual hash, valid canonical description */
+	assert_lb_ok(lb_data_describe("/usr/lib/python3/dist-packages/pydicom/data/test_files/"
+				      "CT_small.dcm",
+				      &h, &em));
+	assert_string_equal(lb_hexa_get_str(&h, "data.format"), "dicom");
+	int f = lb_hexa_field_id("data.features");
+	bool modality = false;
+	for (size_t i = 0; i < h.v[f].n; i++)
+		if (!strcmp(h.v[f].keys[i], "modality"))
+			modality = !strcmp(h.v[f].vals[i], "CT");
+	assert_true(modality);
+	assert_true(h.present >> lb_hexa_field_id("raw.pdq") & 1);
+	assert_lb_ok(lb_hexa_check(&h, true, &em));
+	lb_hexa_release(&h);
+	/* FHIR: SNOMED and ICD-10 codes found become semantic codes */
+	assert_lb_ok(lb_data_describe(root("tests/data/fhir/bundle.json"), &h, &em));
+	int c = lb_hexa_field_id("semantic.codes");
+	assert_int_equal(h.v[c].n, 3);
+	assert_string_equal(h.v[c].keys[0], "icd10|I10");
+	assert_string_equal(h.v[c].keys[1], "snomed|38341003");
+	assert_lb_ok(lb_hexa_check(&h, true, &em));
+	lb_hexa_release(&h);
+	/* table: audit score recorded */
+	uint64_t score;
+	assert_lb_ok(lb_data_describe(root("tests/data/csv/visits.csv"), &h, &em));
+	assert_true(lb_hexa_get_u64(&h, "audit.score", &score) && score > 5000 && score <= 10000);
+	/* public part holds no exchange terms */
+	struct lb_hexa pub, priv;
+	assert_lb_ok(lb_hexa_set_u64(&h, "exchange.price", 10));
+	assert_lb_ok(lb_hexa_split(&h, &pub, &priv));
+	uint64_t v;
+	assert_false(lb_hexa_get_u64(&pub, "exchange.price", &v));
+	assert_true(lb_hexa_get_u64(&priv, "exchange.price", &v));
+	lb_hexa_release(&pub);
+	lb_hexa_release(&priv);
+	lb_hexa_release(&h);
+	/* text: MinHash fingerprint; damaged file: error with the path */
+	assert_lb_ok(lb_data_describe(root("tests/data/text/note_en.txt"), &h, &em));
+	assert_int_equal(h.v[lb_hexa_field_id("raw.minhash")].n, 512);
+	lb_hexa_release(&h);
+	assert_int_not_equal(lb_data_describe(root("tests/data/fhir/broken.json"), &h, &em), LB_OK);
+	assert_non_null(strstr(em.text, "broken.json: offset 163"));
+}
+
+static void test_watch(void **state)
+{
+	char dir[] = "/tmp/leben-watch-XXXXXX", state_path[4200], p[4200];
+	assert_non_null(mkdtemp(dir));
+	snprintf(state_path, sizeof state_path, "%s.state.json", dir);
+	struct lb_errmsg em;
+	snprintf(p, sizeof p, "%s/a.txt", dir);
+	assert_lb_ok(lb_file_write(p, "one", 3, 0600, &em));
+	struct lb_watch_change *ch;
+	size_t n;
+	assert_lb_ok(lb_data_watch_scan(dir, state_path, &ch, &n, &em));
+	assert_int_equal(n, 1);
+	assert_int_equal(ch[0].kind, 1);
+	lb_free(ch);
+	assert_lb_ok(lb_data_watch_scan(dir, state_path, &ch, &n, &em));
+	assert_int_equal(n, 0);
+	lb_free(ch);
+	assert_lb_ok(lb_file_write(p, "two", 3, 0600, &em));
+	snprintf(p, sizeof p, "%s/b.txt", dir);
+	assert_lb_ok(lb_file_write(p, "new", 3, 0600, &em));
+	assert_lb_ok(lb_data_watch_scan(dir, state_path, &ch, &n, &em));
+	assert_int_equal(n, 2);
+	int kinds = ch[0].kind * 10 + ch[1].kind;
+	assert_true(kinds == 21 || kinds == 12);
+	lb_free(ch);
+	assert_int_equal(unlink(p), 0);
+	assert_lb_ok(lb_data_watch_scan(dir, state_path, &ch, &n, &em));
+	assert_int_equal(n, 1);
+	assert_int_equal(ch[0].kind, 3);
+	lb_free(ch);
+	char cmd[9000];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, state_path);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vault),
+		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_watch),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
