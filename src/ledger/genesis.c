@@ -68,8 +68,8 @@ static int amount_field(json_t *o, const char *k, uint64_t *out, struct lb_errms
 
 static int put_fee(struct lb_state *s, uint32_t type, uint64_t fee)
 {
-	uint8_t k[4] = {(uint8_t)(type >> 24), (uint8_t)(type >> 16), (uint8_t)(type >> 8),
-			(uint8_t)type};
+	uint8_t k[4];
+	ledger_fee_key(type, k);
 	return lb_state_put_u64(s, "fee", k, 4, fee);
 }
 

@@ -107,8 +107,8 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 	lb_addr_from_pubkey(ctx.sender_addr, tx->sender);
 
 	uint64_t nonce, minfee;
-	uint8_t tk[4] = {(uint8_t)(tx->type >> 24), (uint8_t)(tx->type >> 16),
-			 (uint8_t)(tx->type >> 8), (uint8_t)tx->type};
+	uint8_t tk[4];
+	ledger_fee_key(tx->type, tk);
 	if ((rc = lb_state_get_u64(&scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, 0, &nonce)))
 		goto out;
 	if (tx->nonce < nonce) {

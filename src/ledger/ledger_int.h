@@ -140,6 +140,17 @@ int genesis_load(const char *home, json_t **g, uint8_t network[LB_HASH_LEN],
 void genesis_header(struct lb_block_header *h, int chain, uint64_t time_ms,
 		    const uint8_t app[LB_HASH_LEN]);
 
+/* State key of a tx type's minimum fee (namespace "fee"): the type id, big endian. */
+static inline void ledger_fee_key(uint32_t type, uint8_t out[4])
+{
+	out[0] = (uint8_t)(type >> 24);
+	out[1] = (uint8_t)(type >> 16);
+	out[2] = (uint8_t)(type >> 8);
+	out[3] = (uint8_t)type;
+}
+/* Lowercase hex JSON string of n bytes (new reference); null if out of memory. */
+json_t *ledger_hex_json(const uint8_t *p, size_t n);
+
 /* Helpers for the core tx handlers and queries. */
 int acct_balances(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *asc,
 		  uint64_t *csc);

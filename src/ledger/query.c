@@ -8,23 +8,16 @@
 #include "leben/codec.h"
 #include "ledger/ledger_int.h"
 
-static json_t *hexj(const uint8_t *p, size_t n)
-{
-	char h[2 * 64 + 1];
-	lb_hex_encode(h, p, n);
-	return json_string(h);
-}
-
 static json_t *header_json(const struct lb_block_header *h, const uint8_t hash[LB_HASH_LEN])
 {
 	json_t *o = json_object(), *anchors = json_object();
 	json_object_set_new(o, "chain", json_string(lb_chain_name(h->chain)));
 	json_object_set_new(o, "height", json_integer((json_int_t)h->height));
-	json_object_set_new(o, "hash", hexj(hash, LB_HASH_LEN));
+	json_object_set_new(o, "hash", ledger_hex_json(hash, LB_HASH_LEN));
 	json_object_set_new(o, "time_ms", json_integer((json_int_t)h->time_ms));
-	json_object_set_new(o, "prev_hash", hexj(h->prev_hash, LB_HASH_LEN));
-	json_object_set_new(o, "tx_root", hexj(h->tx_root, LB_HASH_LEN));
-	json_object_set_new(o, "app_hash", hexj(h->app_hash, LB_HASH_LEN));
+	json_object_set_new(o, "prev_hash", ledger_hex_json(h->prev_hash, LB_HASH_LEN));
+	json_object_set_new(o, "tx_root", ledger_hex_json(h->tx_root, LB_HASH_LEN));
+	json_object_set_new(o, "app_hash", ledger_hex_json(h->app_hash, LB_HASH_LEN));
 	for (int other = 0; other < LB_CHAIN_COUNT; other++) {
 		int k = lb_anchor_index(h->chain, other);
 		if (k < 0)
@@ -32,12 +25,12 @@ static json_t *header_json(const struct lb_block_header *h, const uint8_t hash[L
 		json_object_set_new(anchors, lb_chain_name(other),
 				    json_pack("{s:I,s:o}", "height",
 					      (json_int_t)h->anchors[k].height, "hash",
-					      hexj(h->anchors[k].hash, LB_HASH_LEN)));
+					      ledger_hex_json(h->anchors[k].hash, LB_HASH_LEN)));
 	}
 	json_object_set_new(o, "anchors", anchors);
 	json_object_set_new(o, "tx_count", json_integer((json_int_t)h->tx_count));
-	json_object_set_new(o, "proposer", hexj(h->proposer, LB_PUBKEY_LEN));
-	json_object_set_new(o, "signature", hexj(h->sig, LB_SIG_LEN));
+	json_object_set_new(o, "proposer", ledger_hex_json(h->proposer, LB_PUBKEY_LEN));
+	json_object_set_new(o, "signature", ledger_hex_json(h->sig, LB_SIG_LEN));
 	return o;
 }
 
@@ -49,7 +42,7 @@ static json_t *tx_fields_json(const struct lb_tx *tx)
 	lb_addr_from_pubkey(a, tx->sender);
 	lb_addr_encode(addr, a);
 	json_t *o = json_object();
-	json_object_set_new(o, "id", hexj(tx->id, LB_HASH_LEN));
+	json_object_set_new(o, "id", ledger_hex_json(tx->id, LB_HASH_LEN));
 	json_object_set_new(o, "chain", json_string(lb_chain_name(tx->chain)));
 	json_object_set_new(o, "type", json_string(t ? t->name : "unknown"));
 	json_object_set_new(o, "sender", json_string(addr));
@@ -65,9 +58,9 @@ static json_t *tx_fields_json(const struct lb_tx *tx)
 int lb_ledger_status_json(struct lb_ledger *l, json_t **out)
 {
 	json_t *o = json_object(), *chains = json_object();
-	json_object_set_new(o, "network_id", hexj(l->network, LB_HASH_LEN));
+	json_object_set_new(o, "network_id", ledger_hex_json(l->network, LB_HASH_LEN));
 	if (l->has_proposer)
-		json_object_set_new(o, "node_key", hexj(l->proposer.pk, LB_PUBKEY_LEN));
+		json_object_set_new(o, "node_key", ledger_hex_json(l->proposer.pk, LB_PUBKEY_LEN));
 	for (int i = 0; i < LB_CHAIN_COUNT; i++) {
 		struct chain *c = &l->chains[i];
 		pthread_mutex_lock(&c->mu);
@@ -75,7 +68,7 @@ int lb_ledger_status_json(struct lb_ledger *l, json_t **out)
 				    json_pack("{s:I,s:I,s:o}", "height",
 					      (json_int_t)c->tip.height, "pending",
 					      (json_int_t)c->mp.count, "hash",
-					      hexj(c->tip_hash, LB_HASH_LEN)));
+					      ledger_hex_json(c->tip_hash, LB_HASH_LEN)));
 		pthread_mutex_unlock(&c->mu);
 	}
 	json_object_set_new(o, "chains", chains);
@@ -100,7 +93,7 @@ int lb_ledger_chains_json(struct lb_ledger *l, json_t **out)
 		json_array_append_new(a, json_pack("{s:s,s:I,s:o}", "name", lb_chain_name(i),
 						   "height", (json_int_t)c->tip.height, "latest", h));
 	}
-	*out = json_pack("{s:o,s:o}", "network_id", hexj(l->network, LB_HASH_LEN), "chains", a);
+	*out = json_pack("{s:o,s:o}", "network_id", ledger_hex_json(l->network, LB_HASH_LEN), "chains", a);
 	return LB_OK;
 }
 
@@ -140,7 +133,7 @@ int lb_ledger_block_json(struct lb_ledger *l, int chain, uint64_t height, json_t
 		} else {
 			uint8_t id[LB_HASH_LEN];
 			lb_hash(id, p, n);
-			t = json_pack("{s:o}", "id", hexj(id, LB_HASH_LEN));
+			t = json_pack("{s:o}", "id", ledger_hex_json(id, LB_HASH_LEN));
 		}
 		json_object_set_new(t, "valid", json_boolean(lb_header_tx_is_valid(h, i)));
 		json_array_append_new(txs, t);

@@ -222,14 +222,10 @@ int lb_state_get_u64(struct lb_state *s, const char *ns, const void *key, size_t
 int lb_state_put_u64(struct lb_state *s, const char *ns, const void *key, size_t klen,
 		     uint64_t v)
 {
-	uint8_t enc[10];
-	size_t n = 0;
-	while (v >= 0x80) {
-		enc[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	enc[n++] = (uint8_t)v;
-	return lb_state_put(s, ns, key, klen, enc, n);
+	uint8_t enc[11];
+	struct lb_buf b = {.data = enc, .len = 0, .cap = sizeof enc - 1, .max = sizeof enc};
+	lb_enc_uvar(&b, v); /* at most 10 bytes: fits the stack buffer */
+	return lb_state_put(s, ns, key, klen, enc, b.len);
 }
 
 int state_merge(struct lb_state *parent, struct lb_state *child)

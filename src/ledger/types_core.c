@@ -169,13 +169,15 @@ static json_t *addr_json(const uint8_t a[LB_ADDR_LEN])
 	return json_string(t);
 }
 
-static json_t *hex_json(const uint8_t *p, size_t n)
+json_t *ledger_hex_json(const uint8_t *p, size_t n)
 {
-	char h[2 * LB_META_MAX + 1];
-	if (n > LB_META_MAX)
+	char *h = lb_malloc(2 * n + 1);
+	if (!h)
 		return json_null();
 	lb_hex_encode(h, p, n);
-	return json_string(h);
+	json_t *j = json_string(h);
+	lb_free(h);
+	return j;
 }
 
 /* ---- settlement ------------------------------------------------------------------------------ */
@@ -430,12 +432,12 @@ static json_t *json_asset(const struct lb_tx *tx)
 		return NULL;
 	json_t *o = json_object();
 	if (tx->type != LB_TX_ASSET_REGISTER)
-		json_object_set_new(o, "asset_id", hex_json(p.asset_id, LB_HASH_LEN));
+		json_object_set_new(o, "asset_id", ledger_hex_json(p.asset_id, LB_HASH_LEN));
 	if (tx->type == LB_TX_ASSET_RETIRE) {
 		json_object_set_new(o, "reason", json_string(p.reason));
 	} else {
-		json_object_set_new(o, "content_hash", hex_json(p.content, LB_HASH_LEN));
-		json_object_set_new(o, "metadata", hex_json(p.meta, p.meta_len));
+		json_object_set_new(o, "content_hash", ledger_hex_json(p.content, LB_HASH_LEN));
+		json_object_set_new(o, "metadata", ledger_hex_json(p.meta, p.meta_len));
 	}
 	return o;
 }
@@ -493,7 +495,7 @@ static json_t *json_identity(const struct lb_tx *tx)
 	if (dec_identity(tx, &p, NULL))
 		return NULL;
 	return json_pack("{s:s,s:s,s:o}", "role", lb_role_name(p.role), "name", p.name, "metadata",
-			 hex_json(p.meta, p.meta_len));
+			 ledger_hex_json(p.meta, p.meta_len));
 }
 
 struct p_record {
@@ -540,7 +542,7 @@ static json_t *json_record(const struct lb_tx *tx)
 	if (dec_record(tx, &p, NULL))
 		return NULL;
 	return json_pack("{s:s,s:o,s:o}", "kind", p.kind, "subject",
-			 hex_json(p.subject, LB_HASH_LEN), "data", hex_json(p.data, p.data_len));
+			 ledger_hex_json(p.subject, LB_HASH_LEN), "data", ledger_hex_json(p.data, p.data_len));
 }
 
 static const struct lb_txtype core_types[] = {
