@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "common.h"
 #include "leben/ledger.h"
+#include "leben/node.h"
 
 static const char usage_text[] =
 	"usage: leben verify [--home DIR] [--json]\n"
@@ -44,7 +45,9 @@ int cmd_verify(int argc, char **argv)
 	struct lb_errmsg em;
 	lb_errclear(&em);
 	int show = !json && isatty(2);
-	int rc = lb_ledger_verify_home(home, progress, &show, &em);
+	int rc = lb_register_txtypes();
+	if (rc == LB_OK)
+		rc = lb_ledger_verify_home(home, progress, &show, &em);
 	if (json) {
 		json_t *o = rc ? json_pack("{s:b,s:s,s:s}", "ok", 0, "code", lb_errname(rc), "message",
 					  em.text)

@@ -30,6 +30,10 @@ void lb_node_config_defaults(struct lb_node_config *c, const char *home);
 int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_errmsg *em);
 int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em);
 
+/* Register every tx type the node knows (spine and upper modules) in the ledger's table.
+ * Idempotent; call before lb_ledger_open or lb_ledger_verify_home. */
+int lb_register_txtypes(void);
+
 struct lb_node;
 
 /* Open the ledger, start the orderer and the API. node_key is copied (block signer). */

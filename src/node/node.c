@@ -134,6 +134,10 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	lo.mempool_max_txs = c->mempool_max_txs;
 	lo.on_admitted = to_orderer;
 	lo.on_admitted_ctx = n->orderer;
+	if ((rc = lb_register_txtypes())) {
+		lb_errf(em, rc, "cannot register the tx types");
+		goto err;
+	}
 	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)))
 		goto err;
 	if ((rc = n->orderer->ops->start(n->orderer, deliver, n->ledger, em)))

@@ -1,0 +1,20 @@
+/*
+ * The node's tx-type table: the spine's own rows plus every upper module's rows. Each module
+ * exports one `lb_<module>_register_txtypes()`; add its call here (one line per module).
+ * Idempotent, so the node, `leben verify` and tests may all call it.
+ *
+ * Wire-id ranges: settlement 0x0101-0x010f spine, 0x0110-0x011f exchange escrow;
+ * directory 0x0201-0x020f spine (assets), 0x0210-0x021f data layer;
+ * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
+ * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange.
+ */
+#include "leben/ledger.h"
+#include "leben/node.h"
+
+int lb_register_txtypes(void)
+{
+	int rc;
+	if ((rc = lb_ledger_register_core_types()))
+		return rc;
+	return LB_OK;
+}
