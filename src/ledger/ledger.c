@@ -99,17 +99,17 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 			       (unsigned long long)tx->expires_ms,
 			       (unsigned long long)(time_ms - tx->expires_ms));
 
-	struct lb_state scratch;
-	state_init(&scratch, s, NULL);
-	scratch.seq = s->seq;
-	struct lb_apply_ctx ctx = {.state = &scratch, .tx = tx, .height = height,
+	struct lb_state *scratch = state_scratch(s);
+	if (!scratch)
+		return lb_errf(em, LB_ENOMEM, "out of memory applying the tx");
+	struct lb_apply_ctx ctx = {.state = scratch, .tx = tx, .height = height,
 				   .time_ms = time_ms, .em = em};
 	lb_addr_from_pubkey(ctx.sender_addr, tx->sender);
 
 	uint64_t nonce, minfee;
 	uint8_t tk[4];
 	ledger_fee_key(tx->type, tk);
-	if ((rc = lb_state_get_u64(&scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, 0, &nonce)))
+	if ((rc = lb_state_get_u64(scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, 0, &nonce)))
 		goto out;
 	if (tx->nonce < nonce) {
 		rc = lb_errf(em, LB_ENONCEUSED,
@@ -123,8 +123,8 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 			     (unsigned long long)tx->nonce, (unsigned long long)nonce);
 		goto out;
 	}
-	if ((rc = lb_state_get_u64(&scratch, "param", "fee.default", 11, 0, &minfee)) ||
-	    (rc = lb_state_get_u64(&scratch, "fee", tk, 4, minfee, &minfee)))
+	if ((rc = lb_state_get_u64(scratch, "param", "fee.default", 11, 0, &minfee)) ||
+	    (rc = lb_state_get_u64(scratch, "fee", tk, 4, minfee, &minfee)))
 		goto out;
 	if (chain != LB_CHAIN_SETTLEMENT && tx->fee) {
 		rc = lb_errf(em, LB_EINVALID,
@@ -145,11 +145,11 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 			lb_errf(em, rc, "%s refused: %s", t->name, lb_strerror(rc));
 		goto out;
 	}
-	if ((rc = lb_state_put_u64(&scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, nonce + 1)))
+	if ((rc = lb_state_put_u64(scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, nonce + 1)))
 		goto out;
-	rc = state_merge(s, &scratch);
+	rc = state_merge(s, scratch);
 out:
-	state_release(&scratch);
+	state_scratch_reset(scratch);
 	return rc;
 }
 
@@ -171,16 +171,16 @@ static int create_genesis_block(struct chain *c, json_t *g, const uint8_t networ
 	uint64_t t;
 	uint8_t zero[LB_HASH_LEN] = {0}, app[LB_HASH_LEN], hash[LB_HASH_LEN];
 	struct lb_buf hb;
-	state_init(&s, NULL, &c->db);
+	state_init(&s, NULL, &c->wdb);
 	lb_buf_init(&hb, LB_HEADER_MAX_BYTES);
 	int rc = genesis_state(g, c->id, &s, &t, em);
 	if (rc || (rc = state_app_hash(&s, zero, app)))
 		goto out;
 	genesis_header(&h, c->id, t, app);
 	lb_header_hash(&h, hash);
-	if ((rc = lb_header_encode(&hb, &h, true)) || (rc = db_exec(&c->db, "BEGIN", em)))
+	if ((rc = lb_header_encode(&hb, &h, true)) || (rc = db_exec(&c->wdb, "BEGIN", em)))
 		goto out;
-	sqlite3_stmt *st = c->db.put_block;
+	sqlite3_stmt *st = c->wdb.put_block;
 	sqlite3_bind_int64(st, 1, 0);
 	sqlite3_bind_blob(st, 2, hash, LB_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, hb.data, (int)hb.len, SQLITE_STATIC);
@@ -190,12 +190,12 @@ static int create_genesis_block(struct chain *c, json_t *g, const uint8_t networ
 	int src = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (src != SQLITE_DONE || (rc = state_flush(&s, em)) ||
-	    db_meta_put(&c->db, "network", network, LB_HASH_LEN)) {
-		db_exec(&c->db, "ROLLBACK", NULL);
+	    db_meta_put(&c->wdb, "network", network, LB_HASH_LEN)) {
+		db_exec(&c->wdb, "ROLLBACK", NULL);
 		rc = rc ? rc : lb_errf(em, LB_EIO, "writing the genesis block failed");
 		goto out;
 	}
-	rc = db_exec(&c->db, "COMMIT", em);
+	rc = db_exec(&c->wdb, "COMMIT", em);
 out:
 	lb_buf_release(&hb);
 	state_release(&s);
@@ -208,26 +208,29 @@ static int open_chain(struct lb_ledger *l, int id, json_t *g, struct lb_errmsg *
 	char path[4300];
 	c->id = id;
 	snprintf(path, sizeof path, "%s/chains/%s.db", l->home, lb_chain_name(id));
-	int rc = db_open(&c->db, path, id, l->opt.sync_full, em);
+	int rc = db_open(&c->wdb, path, id, l->opt.sync_full, em);
 	if (rc)
 		return rc;
-	rc = db_tip(&c->db, &c->tip, c->tip_hash, em);
+	rc = db_tip(&c->wdb, &c->tip, c->tip_hash, em);
 	if (rc == LB_ENOTFOUND) {
 		if ((rc = create_genesis_block(c, g, l->network, em)) ||
-		    (rc = db_tip(&c->db, &c->tip, c->tip_hash, em)))
+		    (rc = db_tip(&c->wdb, &c->tip, c->tip_hash, em)))
 			return rc;
 	} else if (rc) {
 		return rc;
 	}
 	uint8_t net[LB_HASH_LEN];
-	if (db_meta_get(&c->db, "network", net, sizeof net) ||
+	if (db_meta_get(&c->wdb, "network", net, sizeof net) ||
 	    memcmp(net, l->network, LB_HASH_LEN))
 		return lb_errf(em, LB_ECORRUPT,
 			       "%s belongs to another network than %s/genesis.json (was the "
 			       "genesis file changed?)",
 			       path, l->home);
+	if ((rc = db_open(&c->db, path, id, l->opt.sync_full, em)))
+		return rc;
 	mempool_init(&c->mp, &c->db);
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->commit_mu, NULL);
 	return LB_OK;
 }
 
@@ -278,8 +281,10 @@ void lb_ledger_close(struct lb_ledger *l)
 		if (c->db.db) {
 			mempool_release(&c->mp);
 			pthread_mutex_destroy(&c->mu);
+			pthread_mutex_destroy(&c->commit_mu);
 		}
 		db_close(&c->db);
+		db_close(&c->wdb);
 	}
 	lb_pool_free(l->pool);
 	lb_keypair_wipe(&l->proposer);
@@ -367,6 +372,24 @@ static int admit(struct lb_ledger *l, struct chain *c, const struct lb_tx *tx,
 	return LB_OK;
 }
 
+/* Admission of a run of txs holds the chain lock and one read transaction on the chain's
+ * reader connection: one consistent view of the committed state and no per-read locking. */
+static void lock_admission(struct chain *c)
+{
+	pthread_mutex_lock(&c->mu);
+	sqlite3_step(c->db.begin_read);
+	sqlite3_reset(c->db.begin_read);
+}
+
+static void unlock_admission(struct chain *c)
+{
+	if (!sqlite3_get_autocommit(c->db.db)) {
+		sqlite3_step(c->db.commit);
+		sqlite3_reset(c->db.commit);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
 int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 		     const size_t *lens, struct lb_submit_result *results)
 {
@@ -385,8 +408,8 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 		struct chain *c = &l->chains[j.txs[i].chain];
 		if (c != locked) {
 			if (locked)
-				pthread_mutex_unlock(&locked->mu);
-			pthread_mutex_lock(&c->mu);
+				unlock_admission(locked);
+			lock_admission(c);
 			locked = c;
 		}
 		struct lb_errmsg em;
@@ -396,7 +419,7 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 			set_result(r, rc, em.text);
 	}
 	if (locked)
-		pthread_mutex_unlock(&locked->mu);
+		unlock_admission(locked);
 	lb_free(j.txs);
 	return LB_OK;
 }

@@ -38,12 +38,17 @@ struct lb_state {
 	struct kv_map map;         /* this layer's writes */
 	uint64_t seq;              /* sequence number stamped on writes (mempool overlay) */
 	struct lb_buf readbuf;     /* value last read from the database */
+	struct lb_state *scratch;  /* reusable layer over this one for applying one tx */
 };
 
 void state_init(struct lb_state *s, struct lb_state *parent, struct chain_db *db);
 void state_release(struct lb_state *s);
 void state_clear(struct lb_state *s);
-/* Move every write of child into parent (child is left empty). */
+/* The reusable scratch layer over parent (created on first use, freed with parent), with
+ * parent's seq; NULL if out of memory. Empty it with state_scratch_reset after each use. */
+struct lb_state *state_scratch(struct lb_state *parent);
+void state_scratch_reset(struct lb_state *s);
+/* Move every write of child into parent (child is left empty, even on failure). */
 int state_merge(struct lb_state *parent, struct lb_state *child);
 /* Hash the canonical write-set of s (entries sorted by key) after prev into app. */
 int state_app_hash(struct lb_state *s, const uint8_t prev[LB_HASH_LEN],
@@ -60,7 +65,7 @@ struct chain_db {
 	int chain;
 	sqlite3_stmt *get_state, *put_state, *del_state;
 	sqlite3_stmt *put_block, *put_txloc, *get_txloc, *get_block, *get_block_hash;
-	sqlite3_stmt *begin, *commit, *rollback;
+	sqlite3_stmt *begin, *begin_read, *commit, *rollback;
 };
 
 int db_open(struct chain_db *c, const char *path, int chain, bool sync_full,
@@ -108,11 +113,17 @@ struct mempool {
 
 /* ---- the ledger (ledger.c) ---------------------------------------------------------------- */
 
+/* Two connections per chain database: `db` serves admission and queries (under mu), `wdb`
+ * applies and writes blocks (under commit_mu), so admission goes on while a block commits.
+ * WAL keeps a reader's view consistent: admission reads inside one read transaction per
+ * batch, and the mempool overlay is pruned (under mu) only after the block is in the file. */
 struct chain {
 	int id;
-	pthread_mutex_t mu;              /* guards everything below */
-	struct chain_db db;
-	struct lb_block_header tip;      /* latest block */
+	pthread_mutex_t mu;              /* guards db, tip, tip_hash and mp */
+	pthread_mutex_t commit_mu;       /* one commit at a time; guards wdb */
+	struct chain_db db;              /* reader: admission, mempool, queries */
+	struct chain_db wdb;             /* writer: blocks */
+	struct lb_block_header tip;      /* latest block (changed under mu and commit_mu) */
 	uint8_t tip_hash[LB_HASH_LEN];
 	struct mempool mp;
 };
