@@ -1,7 +1,7 @@
 /* Ledger throughput benchmark.
  * In-process: Ed25519 verifications per second on one core and the core count (the
- * reference), then transfers from 1000 accounts submitted in batches of 1000 through
- * lb_ledger_submit while the solo orderer cuts blocks of up to 1000 txs and commits them
+ * reference), then transfers from 2000 accounts submitted in batches of 1000 through
+ * lb_ledger_submit by two client threads (each with its own 1000 accounts) while the solo orderer cuts blocks of up to 1000 txs and commits them
  * with lb_ledger_commit on its own thread, as in a node. Prints committed tx/s, p50/p99 of
  * the time from a batch's submission to its last tx being committed, database bytes per tx,
  * the process's peak RSS and the ratio of committed tx/s to the verification ceiling
@@ -25,6 +25,8 @@
 #include "leben/tx.h"
 
 #define BATCH 1000
+#define CLIENTS 2
+#define ACCTS (BATCH * CLIENTS)
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -94,6 +96,35 @@ static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
 	return rc;
 }
 
+/* One client thread: submits every CLIENTS-th batch, in order. */
+struct client {
+	pthread_t thread;
+	struct lb_ledger *l;
+	int id, batches;
+	const uint8_t **raws;
+	size_t *lens;
+	uint64_t *start_ns;
+	uint64_t refused;
+};
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	struct lb_submit_result *res = lb_calloc(BATCH, sizeof *res);
+	if (!res)
+		abort();
+	for (int b = c->id; b < c->batches; b += CLIENTS) {
+		c->start_ns[b] = lb_mono_ns();
+		lb_ledger_submit(c->l, BATCH, c->raws + (size_t)b * BATCH,
+				 c->lens + (size_t)b * BATCH, res);
+		for (int i = 0; i < BATCH; i++)
+			if (res[i].code != LB_OK && c->refused++ == 0)
+				fprintf(stderr, "refused: %s\n", res[i].message);
+	}
+	lb_free(res);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	int batches = argc > 1 ? atoi(argv[1]) : 40;
@@ -111,14 +142,14 @@ int main(int argc, char **argv)
 
 	if (!mkdtemp(home))
 		return 1;
-	kps = lb_calloc(BATCH, sizeof *kps);
-	addrs = lb_calloc(BATCH, sizeof *addrs);
+	kps = lb_calloc(ACCTS, sizeof *kps);
+	addrs = lb_calloc(ACCTS, sizeof *addrs);
 	if (!kps || !addrs)
 		return 1;
 	memset(seed, 9, sizeof seed);
 	lb_keypair_from_seed(&prop, seed);
 	json_t *accts = json_array();
-	for (int i = 0; i < BATCH; i++) {
+	for (int i = 0; i < ACCTS; i++) {
 		memset(seed, 0, sizeof seed);
 		memcpy(seed, &i, sizeof i);
 		seed[31] = 0x5a;
@@ -160,23 +191,22 @@ int main(int argc, char **argv)
 	struct lb_buf *raw = lb_calloc(total, sizeof *raw), pl;
 	const uint8_t **raws = lb_calloc(total, sizeof *raws);
 	size_t *lens = lb_calloc(total, sizeof *lens);
-	struct lb_submit_result *res = lb_calloc(BATCH, sizeof *res);
 	uint64_t *lat = lb_calloc((size_t)batches, sizeof *lat);
 	uint64_t *start_ns = lb_calloc((size_t)batches, sizeof *start_ns);
 	pr.done_ns = lb_calloc((size_t)batches, sizeof *pr.done_ns);
-	if (!raw || !raws || !lens || !res || !lat || !start_ns || !pr.done_ns)
+	if (!raw || !raws || !lens || !lat || !start_ns || !pr.done_ns)
 		return 1;
 	lb_buf_init(&pl, 1024);
 	for (size_t k = 0; k < total; k++) {
-		size_t i = k % BATCH, b = k / BATCH;
+		size_t b = k / BATCH, i = k % BATCH + (b % CLIENTS) * BATCH;
 		struct lb_tx t;
 		lb_buf_reset(&pl);
-		lb_payload_transfer(&pl, addrs[(i + 1) % BATCH], LB_ASC, 1, NULL);
+		lb_payload_transfer(&pl, addrs[(i + 1) % ACCTS], LB_ASC, 1, NULL);
 		memset(&t, 0, sizeof t);
 		t.version = LB_TX_VERSION;
 		t.chain = LB_CHAIN_SETTLEMENT;
 		t.type = LB_TX_TRANSFER;
-		t.nonce = (uint64_t)b;
+		t.nonce = (uint64_t)(b / CLIENTS);
 		t.fee = 1000;
 		t.payload = pl.data;
 		t.payload_len = pl.len;
@@ -190,13 +220,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "orderer: %s\n", em.text);
 		return 1;
 	}
+	struct client cl[CLIENTS];
 	uint64_t t0 = lb_mono_ns(), refused = 0;
-	for (int b = 0; b < batches; b++) {
-		start_ns[b] = lb_mono_ns();
-		lb_ledger_submit(l, BATCH, raws + (size_t)b * BATCH, lens + (size_t)b * BATCH, res);
-		for (int i = 0; i < BATCH; i++)
-			if (res[i].code != LB_OK && refused++ == 0)
-				fprintf(stderr, "refused: %s\n", res[i].message);
+	for (int c = 0; c < CLIENTS; c++) {
+		cl[c] = (struct client){.l = l, .id = c, .batches = batches, .raws = raws,
+					.lens = lens, .start_ns = start_ns};
+		if (pthread_create(&cl[c].thread, NULL, client_main, &cl[c]))
+			return 1;
+	}
+	for (int c = 0; c < CLIENTS; c++) {
+		pthread_join(cl[c].thread, NULL);
+		refused += cl[c].refused;
 	}
 	pthread_mutex_lock(&pr.mu);
 	while (pr.committed + refused < total && !pr.failed)
@@ -231,7 +265,7 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof cmd, "rm -rf %s", home);
 	if (system(cmd) != 0)
 		return 1;
-	for (int i = 0; i < BATCH; i++)
+	for (int i = 0; i < ACCTS; i++)
 		lb_keypair_wipe(&kps[i]);
 	for (size_t k = 0; k < total; k++)
 		lb_buf_release(&raw[k]);
@@ -241,7 +275,6 @@ int main(int argc, char **argv)
 	lb_free(raw);
 	lb_free(raws);
 	lb_free(lens);
-	lb_free(res);
 	lb_free(lat);
 	lb_free(start_ns);
 	lb_free(pr.done_ns);
