@@ -3,7 +3,8 @@
 #   make            install missing Debian packages, build build/leben
 #   make run        build, create a demo node home (once) and start a single node
 #   make check      build everything and run every test; ends with "N passed, N failed"
-#   make bench      ledger benchmark (figures in docs/performance.md)
+#   make bench      ledger and node benchmark (figures in docs/performance.md)
+#   make bench-soak a node under steady load for 10 minutes, its memory sampled (SOAK_SECONDS)
 #   make bench-X    benchmark of module X (knowledge, data, crypto, ...)
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
 #   make clean      remove build/
