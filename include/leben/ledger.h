@@ -65,6 +65,11 @@ struct lb_txtype {
 	/* JSON view of the payload (new reference), or NULL. */
 	json_t *(*to_json)(const struct lb_tx *tx);
 	bool fee_exempt;     /* default fee exemption (genesis may override) */
+	/* true if apply reads only the state and the tx, never ctx->height or ctx->time_ms. The
+	 * writes a tx of this type made on admission are then reused when it is committed right
+	 * after the txs admitted before it (no second application; faster commits). Leave it
+	 * false when unsure: the tx is then applied again in the block. */
+	bool block_independent;
 };
 
 /* Add a row (copied). LB_EEXISTS if the id or name is taken. Thread-safe. */

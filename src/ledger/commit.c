@@ -26,6 +26,8 @@ struct cut_item {
 	int code;
 	char msg[512];
 	bool known;  /* admitted here before: signature already checked */
+	uint8_t *ws; /* its admission writes, taken from the mempool (owned), or NULL */
+	size_t ws_len;
 };
 
 struct cut_job {
@@ -171,9 +173,23 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 		}
 		memcpy(ids[i], it->tx.id, LB_HASH_LEN);
 	}
+	/* While the cut follows the mempool from its head, its txs were admitted onto exactly
+	 * the state this block builds on: take their admission writes instead of applying them
+	 * again (a block-time expiry is still checked below). */
 	pthread_mutex_lock(&c->mu);
-	for (size_t i = 0; i < cut->n; i++)
-		items[i].known = !items[i].code && mempool_find(&c->mp, items[i].tx.id);
+	struct pending *head = c->mp.head;
+	for (size_t i = 0; i < cut->n; i++) {
+		struct cut_item *it = &items[i];
+		it->known = !it->code && mempool_find(&c->mp, it->tx.id);
+		if (head && it->known && head->ws && !memcmp(head->id, it->tx.id, LB_HASH_LEN)) {
+			it->ws = head->ws;
+			it->ws_len = head->ws_len;
+			head->ws = NULL;
+			head = head->next;
+		} else {
+			head = NULL;
+		}
+	}
 	pthread_mutex_unlock(&c->mu);
 	struct cut_job job = {.l = l, .cut = cut, .items = items};
 	lb_pool_for(l->pool, cut->n, cut_verify, &job);
@@ -190,12 +206,19 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	int rc = wdb_step(c, c->wdb.begin, "begin a block", em);
 	if (rc)
 		goto done;
-	bool all_valid = true;
-	for (size_t i = 0; i < cut->n; i++) {
+	bool all_valid = true, reuse = true;
+	for (size_t i = 0; i < cut->n && !rc; i++) {
 		struct cut_item *it = &items[i];
 		struct lb_errmsg e;
 		lb_errclear(&e);
-		if (!it->code) {
+		if (!it->code && reuse && it->ws &&
+		    !(it->tx.expires_ms && h->time_ms > it->tx.expires_ms)) {
+			if ((rc = state_writes_apply(&blk, it->ws, it->ws_len)))
+				lb_errf(em, rc, "out of memory building the block");
+			c->reused_writes++;
+		} else if (!it->code) {
+			/* applied again from here on: later admission writes assumed this one */
+			reuse = false;
 			it->code = ledger_apply_tx(&blk, c->id, &it->tx, h->height, h->time_ms, &e);
 			if (it->code)
 				snprintf(it->msg, sizeof it->msg, "%s", e.text);
@@ -208,6 +231,11 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	h->tx_count = cut->n;
 	h->bitmap_len = all_valid ? 0 : (cut->n + 7) / 8;
 	lb_merkle_root((const uint8_t(*)[LB_HASH_LEN])ids, cut->n, h->tx_root);
+	if (rc) {
+		sqlite3_step(c->wdb.rollback);
+		sqlite3_reset(c->wdb.rollback);
+		goto done;
+	}
 	rc = state_app_hash(&blk, c->tip.app_hash, h->app_hash);
 	for (int other = 0, k = 0; other < LB_CHAIN_COUNT; other++)
 		if (other != c->id)
@@ -241,6 +269,8 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 done:
 	pthread_mutex_unlock(&c->commit_mu);
 	state_release(&blk);
+	for (size_t i = 0; i < cut->n; i++)
+		lb_free(items[i].ws);
 	lb_free(items);
 	lb_free(ids);
 	lb_free(h);

@@ -55,6 +55,10 @@ int state_app_hash(struct lb_state *s, const uint8_t prev[LB_HASH_LEN],
 		   uint8_t app[LB_HASH_LEN]);
 /* Write every entry of s to the database (inside the caller's SQL transaction). */
 int state_flush(struct lb_state *s, struct lb_errmsg *em);
+/* The writes of s as one buffer (*out, caller frees) that state_writes_apply can replay. */
+int state_writes_encode(struct lb_state *s, uint8_t **out, size_t *len);
+/* Store every write of an encoded buffer into s (as if made there). */
+int state_writes_apply(struct lb_state *s, const uint8_t *ws, size_t len);
 /* Drop entries whose seq <= upto (the mempool overlay after a commit). */
 int state_prune(struct lb_state *s, uint64_t upto);
 
@@ -98,6 +102,11 @@ struct pending {
 	uint64_t seq;          /* admission number */
 	uint8_t *raw;          /* owned copy */
 	size_t len;
+	/* The tx's writes on admission (state_writes_encode), applied onto the committed state
+	 * plus every pending tx before it; NULL if its type is not block_independent or a
+	 * commit took them. Kept right by mempool_rebuild. */
+	uint8_t *ws;
+	size_t ws_len;
 	struct pending *next;  /* FIFO */
 	struct pending *hnext; /* id hash chain */
 };
@@ -126,6 +135,7 @@ struct chain {
 	struct lb_block_header tip;      /* latest block (changed under mu and commit_mu) */
 	uint8_t tip_hash[LB_HASH_LEN];
 	struct mempool mp;
+	uint64_t reused_writes;          /* txs committed with their admission writes (tests) */
 };
 
 struct lb_ledger {
@@ -142,6 +152,10 @@ struct lb_ledger {
  * chain, expiry, nonce, fee, then the handler. */
 int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
 		    uint64_t time_ms, struct lb_errmsg *em);
+/* The same, and if ws is not NULL and the tx's type is block_independent, its writes in *ws
+ * (caller frees; NULL otherwise or when out of memory). */
+int ledger_apply_tx_ws(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
+		       uint64_t time_ms, struct lb_errmsg *em, uint8_t **ws, size_t *ws_len);
 /* Genesis state of a chain from the parsed genesis file. */
 int genesis_state(json_t *g, int chain, struct lb_state *s, uint64_t *time_ms,
 		  struct lb_errmsg *em);
@@ -176,8 +190,9 @@ int acct_set_balances(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint6
 void mempool_init(struct mempool *m, struct chain_db *db);
 void mempool_release(struct mempool *m);
 struct pending *mempool_find(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
+/* Add a tx (raw copied; ws owned from here on, freed on failure too). */
 int mempool_add(struct mempool *m, const uint8_t id[LB_HASH_LEN], const uint8_t *raw,
-		size_t len, uint64_t seq);
+		size_t len, uint64_t seq, uint8_t *ws, size_t ws_len);
 uint64_t mempool_pop_head_if(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
 void mempool_remove(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
 void mempool_rebuild(struct mempool *m, int chain, uint64_t height, uint64_t time_ms,

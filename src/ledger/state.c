@@ -415,3 +415,61 @@ int state_prune(struct lb_state *s, uint64_t upto)
 	map_release(&old);
 	return rc;
 }
+
+/* Encoded writes (in-process only, never stored or hashed): per entry u32 key length, u32
+ * value length (UINT32_MAX for a deletion), u64 key hash, key, value. */
+int state_writes_encode(struct lb_state *s, uint8_t **out, size_t *len)
+{
+	struct kv_map *m = &s->map;
+	size_t n = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].key)
+			n += 16 + m->slots[i].klen + (m->slots[i].val ? m->slots[i].vlen : 0);
+	uint8_t *p = lb_malloc(n ? n : 1);
+	if (!p)
+		return LB_ENOMEM;
+	size_t o = 0;
+	for (size_t i = 0; i < m->cap; i++) {
+		struct kv_entry *e = &m->slots[i];
+		if (!e->key)
+			continue;
+		uint32_t vl = e->val ? e->vlen : UINT32_MAX;
+		memcpy(p + o, &e->klen, 4);
+		memcpy(p + o + 4, &vl, 4);
+		memcpy(p + o + 8, &e->hash, 8);
+		memcpy(p + o + 16, e->key, e->klen);
+		o += 16 + e->klen;
+		if (e->val) {
+			memcpy(p + o, e->val, e->vlen);
+			o += e->vlen;
+		}
+	}
+	*out = p;
+	*len = n;
+	return LB_OK;
+}
+
+int state_writes_apply(struct lb_state *s, const uint8_t *ws, size_t len)
+{
+	size_t o = 0;
+	while (o < len) {
+		uint32_t kl, vl;
+		uint64_t h;
+		memcpy(&kl, ws + o, 4);
+		memcpy(&vl, ws + o + 4, 4);
+		memcpy(&h, ws + o + 8, 8);
+		const uint8_t *k = ws + o + 16;
+		o += 16 + kl;
+		const uint8_t *v = NULL;
+		size_t vn = 0;
+		if (vl != UINT32_MAX) {
+			v = ws + o;
+			vn = vl;
+			o += vl;
+		}
+		int rc = map_set(&s->map, k, kl, h, v, vn, s->seq);
+		if (rc)
+			return rc;
+	}
+	return LB_OK;
+}

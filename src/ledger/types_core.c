@@ -545,22 +545,26 @@ static json_t *json_record(const struct lb_tx *tx)
 			 ledger_hex_json(p.subject, LB_HASH_LEN), "data", ledger_hex_json(p.data, p.data_len));
 }
 
+/* id, chain, name, check, apply, to_json, fee_exempt, block_independent */
 static const struct lb_txtype core_types[] = {
-	{LB_TX_ISSUE, LB_CHAIN_SETTLEMENT, "issue", check_issue, apply_issue, json_issue, true},
+	{LB_TX_ISSUE, LB_CHAIN_SETTLEMENT, "issue", check_issue, apply_issue, json_issue, true,
+	 true},
 	{LB_TX_TRANSFER, LB_CHAIN_SETTLEMENT, "transfer", check_transfer, apply_transfer,
-	 json_transfer, false},
-	{LB_TX_BURN, LB_CHAIN_SETTLEMENT, "burn", check_burn, apply_burn, json_amount, false},
+	 json_transfer, false, true},
+	{LB_TX_BURN, LB_CHAIN_SETTLEMENT, "burn", check_burn, apply_burn, json_amount, false,
+	 true},
 	{LB_TX_CONVERT, LB_CHAIN_SETTLEMENT, "convert", check_convert, apply_convert, json_amount,
-	 false},
+	 false, true},
 	{LB_TX_ASSET_REGISTER, LB_CHAIN_DIRECTORY, "asset.register", check_asset, apply_asset,
-	 json_asset, true},
+	 json_asset, true, true},
 	{LB_TX_ASSET_UPDATE, LB_CHAIN_DIRECTORY, "asset.update", check_asset, apply_asset,
-	 json_asset, true},
+	 json_asset, true, true},
 	{LB_TX_ASSET_RETIRE, LB_CHAIN_DIRECTORY, "asset.retire", check_asset, apply_asset,
-	 json_asset, true},
+	 json_asset, true, true},
 	{LB_TX_IDENTITY_REGISTER, LB_CHAIN_BUSINESS, "identity.register", check_identity,
-	 apply_identity, json_identity, true},
-	{LB_TX_RECORD, LB_CHAIN_BUSINESS, "record", check_record, apply_record, json_record, true},
+	 apply_identity, json_identity, true, true},
+	{LB_TX_RECORD, LB_CHAIN_BUSINESS, "record", check_record, apply_record, json_record, true,
+	 true},
 };
 
 int lb_ledger_register_core_types(void)

@@ -3,7 +3,10 @@
  * txs as blocks, so admission runs while blocks are applied and written. Every tx must be
  * admitted and committed, each balance must equal what the amounts sent add up to (computed
  * here from the txs, not read back), the mempool must end empty, a tx replayed after its
- * commit must be refused as a duplicate, and the offline verifier must accept the history. */
+ * commit must be refused as a duplicate, and the offline verifier must accept the history.
+ * Second: a block built from the admission write-sets (the cut is the mempool's head) is
+ * byte-identical to the same cut applied afresh on a twin ledger that never saw the txs,
+ * including a tx that expires between admission and block and the txs after it. */
 #include "test.h"
 
 #include <pthread.h>
@@ -18,6 +21,7 @@
 #include "leben/error.h"
 #include "leben/ledger.h"
 #include "leben/tx.h"
+#include "ledger/ledger_int.h"
 
 #define CLIENTS 2
 #define PER_CLIENT 2       /* sending accounts per client */
@@ -251,10 +255,191 @@ static void test_admission_during_commit(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+
+/* ---- admission writes reused in the block == the txs applied again ---------------------- */
+
+struct twin {
+	char home[64];
+	struct lb_ledger *l;
+};
+
+static void twin_open(struct twin *w, const char *genesis_text, const struct lb_keypair *prop)
+{
+	struct lb_errmsg em;
+	char path[128];
+	snprintf(w->home, sizeof w->home, "/tmp/lb-test-twin-XXXXXX");
+	assert_non_null(mkdtemp(w->home));
+	snprintf(path, sizeof path, "%s/genesis.json", w->home);
+	assert_lb_ok(lb_file_write(path, genesis_text, strlen(genesis_text), 0644, &em));
+	struct lb_ledger_options o;
+	lb_ledger_options_init(&o);
+	o.home = w->home;
+	o.sync_full = false;
+	assert_lb_ok(lb_ledger_open(&w->l, &o, prop, &em));
+}
+
+static char *latest_json(struct lb_ledger *l)
+{
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_block_json(l, LB_CHAIN_SETTLEMENT, UINT64_MAX, &o, &em));
+	char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(o);
+	assert_non_null(s);
+	return s;
+}
+
+static void tx_of(struct lb_buf *out, struct lb_ledger *l, const struct lb_keypair *kp,
+		  uint32_t type, uint64_t nonce, uint64_t expires, const struct lb_buf *pl)
+{
+	struct lb_tx t;
+	memset(&t, 0, sizeof t);
+	t.version = LB_TX_VERSION;
+	t.chain = LB_CHAIN_SETTLEMENT;
+	t.type = type;
+	t.nonce = nonce;
+	t.fee = FEE;
+	t.expires_ms = expires;
+	t.payload = pl->data;
+	t.payload_len = pl->len;
+	lb_buf_init(out, LB_TX_MAX_BYTES);
+	assert_lb_ok(lb_tx_build(out, &t, lb_ledger_network_id(l), kp, NULL));
+}
+
+static void test_reused_writes_match_fresh_apply(void **state)
+{
+	(void)state;
+	enum { U = 3, PER_ROUND = 24 };
+	struct lb_keypair prop, u[U];
+	uint8_t ua[U][LB_ADDR_LEN], seed[LB_SEED_LEN];
+	char at[LB_ADDR_TEXT_LEN + 1];
+	struct lb_errmsg em;
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	memset(seed, 0x51, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	json_t *accts = json_array(), *partners = json_array();
+	for (int i = 0; i < U; i++) {
+		memset(seed, 0x60 + i, sizeof seed);
+		lb_keypair_from_seed(&u[i], seed);
+		lb_addr_from_pubkey(ua[i], u[i].pk);
+		lb_addr_encode(at, ua[i]);
+		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", at, "asc",
+						       (json_int_t)5000000, "csc", (json_int_t)900000));
+		if (i == 0)
+			json_array_append_new(partners, json_string(at));
+	}
+	json_t *g = json_pack("{s:s,s:i,s:o,s:{s:i,s:i},s:{s:i},s:o}", "network", "twin", "time_ms",
+			      1, "credit_partners", partners, "convert", "csc", 100, "asc", 1,
+			      "fees", "default", FEE, "accounts", accts);
+	char *gtext = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(g);
+	struct twin a, b;
+	twin_open(&a, gtext, &prop);
+	twin_open(&b, gtext, &prop);
+	free(gtext);
+	assert_memory_equal(lb_ledger_network_id(a.l), lb_ledger_network_id(b.l), LB_HASH_LEN);
+
+	uint64_t now = lb_now_ms(), nonce[U] = {0}, exp_nonce = 0;
+	int exp_from = 0;
+	struct chain *ca = &a.l->chains[LB_CHAIN_SETTLEMENT];
+	for (int round = 1; round <= 3; round++) {
+		struct lb_buf raw[PER_ROUND], pl;
+		const uint8_t *raws[PER_ROUND];
+		size_t lens[PER_ROUND];
+		struct lb_submit_result res[PER_ROUND];
+		int expiring = round == 2 ? PER_ROUND / 2 : -1;
+		lb_buf_init(&pl, 4096);
+		for (int i = 0; i < PER_ROUND; i++) {
+			int from = i % U;
+			uint32_t type = LB_TX_TRANSFER;
+			lb_buf_reset(&pl);
+			/* a mix whose later txs read what earlier ones wrote */
+			switch (i % 6) {
+			case 3: assert_lb_ok(lb_payload_burn(&pl, 7 + (uint64_t)(i + round))); type = LB_TX_BURN;
+				break;
+			case 4: assert_lb_ok(lb_payload_convert(&pl, 300 + (uint64_t)round)); type = LB_TX_CONVERT; break;
+			case 5:
+				if (from == 2) {
+					from = 0; /* the credit partner */
+					assert_lb_ok(lb_payload_issue(&pl, ua[2], 11 + (uint64_t)round));
+					type = LB_TX_ISSUE;
+					break;
+				}
+				/* fall through */
+			default:
+				assert_lb_ok(lb_payload_transfer(&pl, ua[(from + 1) % U], LB_ASC,
+								 1000 + (uint64_t)(i * 13 + round), NULL));
+			}
+			uint64_t exp = i == expiring ? now + 90 * 60000 : 0;
+			if (i == expiring) {
+				exp_from = from;
+				exp_nonce = nonce[from];
+			}
+			tx_of(&raw[i], a.l, &u[from], type, nonce[from]++, exp, &pl);
+			raws[i] = raw[i].data;
+			lens[i] = raw[i].len;
+		}
+		assert_lb_ok(lb_ledger_submit(a.l, PER_ROUND, raws, lens, res));
+		for (int i = 0; i < PER_ROUND; i++)
+			if (res[i].code)
+				fail_msg("round %d tx %d refused: %s", round, i, res[i].message);
+		uint64_t reused0 = ca->reused_writes, h;
+		struct lb_cut cut = {LB_CHAIN_SETTLEMENT, now + (uint64_t)round * 3600000, PER_ROUND,
+				     raws, lens};
+		assert_lb_ok(lb_ledger_commit(a.l, &cut, &h, &em));
+		assert_lb_ok(lb_ledger_commit(b.l, &cut, &h, &em));
+		/* admission writes were used up to the tx that expired before its block */
+		assert_int_equal(ca->reused_writes - reused0,
+				 expiring < 0 ? PER_ROUND : expiring);
+		assert_int_equal(b.l->chains[LB_CHAIN_SETTLEMENT].reused_writes, 0);
+		char *ja = latest_json(a.l), *jb = latest_json(b.l);
+		assert_string_equal(ja, jb);
+		if (expiring >= 0) {
+			/* the expired tx and its sender's later tx (nonce gap) are marked invalid,
+			 * the other senders' txs after it are valid */
+			json_t *blk = json_loads(ja, 0, NULL), *txs = json_object_get(blk, "txs");
+			assert_true(json_is_false(
+				json_object_get(json_array_get(txs, (size_t)expiring), "valid")));
+			assert_true(json_is_false(
+				json_object_get(json_array_get(txs, (size_t)expiring + U), "valid")));
+			assert_true(json_is_true(
+				json_object_get(json_array_get(txs, (size_t)expiring + 1), "valid")));
+			json_decref(blk);
+			nonce[exp_from] = exp_nonce; /* that sender's next nonce */
+		}
+		free(ja);
+		free(jb);
+		assert_int_equal(lb_ledger_pending(a.l, LB_CHAIN_SETTLEMENT), 0);
+		for (int i = 0; i < PER_ROUND; i++)
+			lb_buf_release(&raw[i]);
+		lb_buf_release(&pl);
+	}
+	for (int i = 0; i < U; i++) {
+		json_t *x = NULL, *y = NULL;
+		assert_lb_ok(lb_ledger_account_json(a.l, ua[i], &x, &em));
+		assert_lb_ok(lb_ledger_account_json(b.l, ua[i], &y, &em));
+		assert_true(json_equal(x, y));
+		json_decref(x);
+		json_decref(y);
+	}
+	lb_ledger_close(a.l);
+	lb_ledger_close(b.l);
+	if (lb_ledger_verify_home(a.home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", a.home, b.home);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < U; i++)
+		lb_keypair_wipe(&u[i]);
+	lb_keypair_wipe(&prop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_admission_during_commit),
+		cmocka_unit_test(test_reused_writes_match_fresh_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
