@@ -1,6 +1,7 @@
 /*
- * The mempool of one chain: admitted txs in admission order, indexed by id, and the overlay
- * state (committed state + every admitted tx) that admission checks a new tx against. After
+ * The mempool of one chain: admitted txs in admission order, indexed by id, each with its
+ * admission write-set, and the overlay state (committed state + every admitted tx) that
+ * admission checks a new tx against. After
  * a block commits the txs at the head of the queue the overlay stays right as it is, so only
  * entries no pending tx wrote since are pruned; anything else rebuilds it.
  */
