@@ -49,11 +49,20 @@ static struct lb_keypair kps[ACCTS];
 static uint8_t addrs[ACCTS][LB_ADDR_LEN];
 static pid_t node_pid;
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static double vps_cpu; /* verifications per second of CPU time */
+
 static double verify_rate(void)
 {
 	struct lb_keypair kp;
 	uint8_t sig[LB_SIG_LEN], msg[32] = {1};
-	uint64_t n = 0, t0 = lb_mono_ns(), t;
+	uint64_t n = 0, t0 = lb_mono_ns(), c0 = thread_cpu_ns(), t;
 	lb_keypair_generate(&kp);
 	lb_sign(sig, msg, sizeof msg, &kp);
 	do {
@@ -63,8 +72,28 @@ static double verify_rate(void)
 		n += 200;
 		t = lb_mono_ns() - t0;
 	} while (t < 1000000000ULL);
+	vps_cpu = (double)n * 1e9 / (double)(thread_cpu_ns() - c0);
 	lb_keypair_wipe(&kp);
 	return (double)n * 1e9 / (double)t;
+}
+
+/* CPU seconds (user + system) the node process has used so far; -1 if unreadable. */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* fields after the command name */
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void sleep_ms(unsigned ms)
@@ -471,6 +500,7 @@ static int throughput(int batches, double ceiling)
 	settlement_pending(h, &h0);
 	if (pthread_create(&smp.thread, NULL, sampler_main, &smp))
 		return -1;
+	double cpu0 = proc_cpu_s(node_pid);
 	uint64_t t0 = lb_mono_ns();
 	for (int c = 0; c < CLIENTS; c++)
 		if (pthread_create(&cl[c].thread, NULL, client_throughput, &cl[c]))
@@ -491,6 +521,7 @@ static int throughput(int batches, double ceiling)
 		return -1;
 	}
 	uint64_t t1 = lb_mono_ns();
+	double cpu1 = proc_cpu_s(node_pid);
 	smp.stop = 1;
 	pthread_join(smp.thread, NULL);
 	settlement_pending(h, &h1);
@@ -505,6 +536,11 @@ static int throughput(int batches, double ceiling)
 	       (unsigned long long)committed, (unsigned long long)(h1 - h0), refused,
 	       (double)(t_posted - t0) / 1e9, (double)(t1 - t0) / 1e9);
 	printf("node: ratio committed / (verify per core x cores): %.3f\n", tps / ceiling);
+	if (cpu0 >= 0 && cpu1 > cpu0)
+		printf("node: cpu ratio (verification cpu / node cpu): %.3f (node used %.2f cpu-s, "
+		       "%.1f us per tx; one verification %.1f us)\n",
+		       (double)committed / vps_cpu / (cpu1 - cpu0), cpu1 - cpu0,
+		       (cpu1 - cpu0) * 1e6 / (double)committed, 1e6 / vps_cpu);
 	printf("node: peak RSS under this load (VmRSS every 20 ms, default mempool limits): %ld "
 	       "KiB\n",
 	       smp.peak_kb);
