@@ -222,7 +222,9 @@ static void child_main(const struct child_ctx *cc, int wfd, const char *dir)
 	for (int fd = 5; fd < 1024; fd++)
 		close(fd);
 
-	/* resource limits */
+	/* resource limits (address space: on top of what the process already maps, which under
+	 * AddressSanitizer includes its shadow reservations) */
+	uint64_t vm_now = current_vm_bytes();
 	struct rlimit rl;
 	rl.rlim_cur = (rlim_t)((lim->cpu_ms + 999) / 1000);
 	rl.rlim_max = rl.rlim_cur + 1;
@@ -234,15 +236,19 @@ static void child_main(const struct child_ctx *cc, int wfd, const char *dir)
 	setrlimit(RLIMIT_NPROC, &rl);
 	rl.rlim_cur = rl.rlim_max = 5;
 	setrlimit(RLIMIT_NOFILE, &rl);
-	rl.rlim_cur = rl.rlim_max = (rlim_t)(current_vm_bytes() + lim->memory);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)(vm_now + lim->memory);
 	setrlimit(RLIMIT_AS, &rl);
 
 	/* no network: a fresh, empty network namespace (needs root) */
 	if (geteuid() == 0 && unshare(CLONE_NEWNET) != 0)
 		child_fail(LB_SANDBOX_FAILED, LB_EIO, "cannot leave the network namespace");
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || sandbox_seccomp_load() != 0)
-		child_fail(LB_SANDBOX_FAILED, LB_EINTERNAL, "cannot load the seccomp filter");
+	int src = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ? -errno : sandbox_seccomp_load();
+	if (src != 0) {
+		char m[120];
+		snprintf(m, sizeof m, "cannot load the seccomp filter: %s", strerror(-src));
+		child_fail(LB_SANDBOX_FAILED, LB_EINTERNAL, m);
+	}
 
 	/* ---- jailed from here on ---- */
 	struct lb_errmsg em;
