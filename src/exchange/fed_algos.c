@@ -318,7 +318,7 @@ static int fed_logreg(const struct lb_fed_owner *ow, size_t n, const json_t *par
 			goto out;
 		it++;
 		/* fixed-point sums carry ~2^-frac_bits noise: stop at that resolution too */
-		if (delta <= fmax(tol, opt && opt->secure ? 1e-9 : 0)) {
+		if (delta <= fmax(tol, opt && opt->secure ? 1e-6 : 0)) {
 			converged = true;
 			break;
 		}
