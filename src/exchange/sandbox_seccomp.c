@@ -21,7 +21,7 @@ static const char *const ALLOWED[] = {
 	"exit",          "exit_group",   "rt_sigreturn", "rt_sigprocmask", "clock_gettime",
 	"clock_getres",  "gettimeofday", "time",         "futex",        "getpid",
 	"gettid",        "sched_yield",  "nanosleep",    "clock_nanosleep", "ftruncate",
-	"getrusage",     "sigaltstack",
+	"getrusage",     "sigaltstack",  "sysinfo",
 	NULL,
 };
 
