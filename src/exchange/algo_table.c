@@ -110,6 +110,8 @@ static int csv_field(struct csvr *r, const char **f, size_t *n, bool *eol, struc
 static bool is_missing(const char *p, size_t n)
 {
 	static const char *const m[] = {"", "na", "n/a", "nan", "null", "none", "?", "."};
+	if (n > 0 && ((*p >= '0' && *p <= '9') || *p == '-' || *p == '+'))
+		return false; /* the common case: a number */
 	while (n && isspace((unsigned char)*p))
 		p++, n--;
 	while (n && isspace((unsigned char)p[n - 1]))
@@ -139,10 +141,9 @@ static bool parse_num(const char *p, size_t n, double *out)
 	double v = strtod(tmp, &end);
 	if (end != tmp + n || errno == ERANGE || !isfinite(v))
 		return false;
-	/* refuse hex floats and such: only digits, sign, '.', exponent */
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789+-.eE", tmp[i]))
-			return false;
+	/* refuse hexadecimal floats (inf and nan are not finite, refused above) */
+	if (memchr(tmp, 'x', n) || memchr(tmp, 'X', n))
+		return false;
 	*out = v;
 	return true;
 }
@@ -215,9 +216,11 @@ static int level_of(struct lb_table_col *col, size_t **h, size_t *hcap, const ch
 	return LB_OK;
 }
 
-/* Pass over the data rows: pass 0 counts rows and finds categorical columns; pass 1 fills. */
+/* Pass over the data rows: pass 0 counts rows, stores numbers (growing each column, vcap
+ * its capacity) and finds categorical columns; pass 1, only when there are some, fills their
+ * level indices. */
 static int data_pass(struct csvr *r, struct lb_table *t, size_t first, int pass, size_t max_rows,
-		     bool *categorical, size_t **hash, size_t *hcap, struct lb_errmsg *em)
+		     bool *categorical, size_t **hash, size_t *hcap, size_t *vcap, struct lb_errmsg *em)
 {
 	size_t row = 0;
 	r->pos = first;
@@ -245,18 +248,24 @@ static int data_pass(struct csvr *r, struct lb_table *t, size_t first, int pass,
 			if (c >= t->ncols)
 				return lb_errf(em, LB_EMALFORMED, "line %zu: more fields than the %zu columns of the header",
 					       line, t->ncols);
-			double v = NAN;
-			bool miss = is_missing(f, n);
-			bool num = !miss && parse_num(f, n, &v);
+			struct lb_table_col *col = &t->cols[c];
 			if (pass == 0) {
-				if (!miss && !num)
+				double v = NAN;
+				bool miss = is_missing(f, n);
+				if (!miss && !parse_num(f, n, &v))
 					categorical[c] = true;
-			} else {
-				struct lb_table_col *col = &t->cols[c];
-				if (miss) {
+				if (row >= vcap[c]) {
+					size_t nc = vcap[c] ? vcap[c] * 2 : 1024;
+					double *nv = lb_realloc(col->v, nc * sizeof *nv);
+					if (!nv)
+						return lb_errf(em, LB_ENOMEM, "out of memory at line %zu", line);
+					col->v = nv;
+					vcap[c] = nc;
+				}
+				col->v[row] = v;
+			} else if (col->kind == LB_COL_CATEGORICAL) {
+				if (is_missing(f, n)) {
 					col->v[row] = NAN;
-				} else if (col->kind == LB_COL_NUMERIC) {
-					col->v[row] = v;
 				} else {
 					size_t idx;
 					while (n && isspace((unsigned char)*f))
@@ -289,7 +298,7 @@ int lb_table_parse_csv(const char *text, size_t len, size_t max_rows, struct lb_
 	lb_buf_init(&r.unq, 1u << 20);
 	int rc = LB_OK;
 	bool *categorical = NULL;
-	size_t **hash = NULL, *hcap = NULL;
+	size_t **hash = NULL, *hcap = NULL, *vcap = NULL;
 	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
 		r.pos = 3;
 	if (r.pos >= len) {
@@ -345,21 +354,23 @@ int lb_table_parse_csv(const char *text, size_t len, size_t max_rows, struct lb_
 	categorical = lb_calloc(t->ncols, sizeof *categorical);
 	hash = lb_calloc(t->ncols, sizeof *hash);
 	hcap = lb_calloc(t->ncols, sizeof *hcap);
-	if (!categorical || !hash || !hcap) {
+	vcap = lb_calloc(t->ncols, sizeof *vcap);
+	if (!categorical || !hash || !hcap || !vcap) {
 		rc = LB_ENOMEM;
 		goto out;
 	}
-	if ((rc = data_pass(&r, t, first, 0, max_rows, categorical, hash, hcap, em)))
+	if ((rc = data_pass(&r, t, first, 0, max_rows, categorical, hash, hcap, vcap, em)))
 		goto out;
+	bool any_cat = false;
 	for (size_t c = 0; c < t->ncols; c++) {
 		t->cols[c].kind = categorical[c] ? LB_COL_CATEGORICAL : LB_COL_NUMERIC;
-		t->cols[c].v = lb_malloc((t->nrows ? t->nrows : 1) * sizeof(double));
-		if (!t->cols[c].v) {
-			rc = lb_errf(em, LB_ENOMEM, "out of memory for %zu rows", t->nrows);
+		any_cat |= categorical[c];
+		if (!t->cols[c].v && !(t->cols[c].v = lb_malloc(sizeof(double)))) {
+			rc = LB_ENOMEM;
 			goto out;
 		}
 	}
-	if ((rc = data_pass(&r, t, first, 1, max_rows, categorical, hash, hcap, em)))
+	if (any_cat && (rc = data_pass(&r, t, first, 1, max_rows, categorical, hash, hcap, vcap, em)))
 		goto out;
 out:
 	if (hash)
@@ -367,6 +378,7 @@ out:
 			lb_free(hash[c]);
 	lb_free(hash);
 	lb_free(hcap);
+	lb_free(vcap);
 	lb_free(categorical);
 	lb_buf_release(&r.unq);
 	if (rc)
