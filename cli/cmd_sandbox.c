@@ -1,9 +1,8 @@
 /*
  * `leben sandbox`: run an algorithm over a table in the off-chain sandbox (a jailed child
  * process: no files, no network, no processes, CPU/memory/file limits, its directory removed
- * after the run), then pass the result through the owner's release policy. `leben study`: the
- * same over several owners' tables at once, decomposed into local steps combined by secure
- * aggregation, run locally (the chain-driven form is `leben exchange`).
+ * after the run), then pass the result through the owner's release policy. The policy, output
+ * and input helpers here are shared with `leben study` (cli/sandbox_cli.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +12,12 @@
 
 #include "cli.h"
 #include "common.h"
+#include "sandbox_cli.h"
 #include "leben/algo.h"
 #include "leben/base.h"
 #include "leben/sandbox.h"
 
 #define SBX_MAX_INPUT ((size_t)4 << 30)
-#define SBX_MAX_OWNERS 64
 
 static const char sandbox_help[] =
 	"usage: leben sandbox run --algorithm NAME|SCRIPT.lua --input TABLE.csv [options]\n"
@@ -46,25 +45,7 @@ static const char sandbox_help[] =
 	"Exit status: 0 result released, 1 stopped or withheld (the reason is printed), 2 wrong\n"
 	"usage.\n";
 
-static const char study_help[] =
-	"usage: leben study run --owners T1.csv,T2.csv[,...] --algorithm stats|logreg|km\n"
-	"                       [--params JSON] [--policy FILE.json] [--plain] [--json]\n"
-	"\n"
-	"Run one study over several institutions' tables without pooling them: the algorithm is\n"
-	"split into steps that run at each owner, and only their partial sums travel, combined by\n"
-	"secure aggregation so no single owner's partial result is seen. This command plays every\n"
-	"owner on this machine (to try a study or check a decomposition); the networked form runs\n"
-	"through 'leben exchange'. The combined result goes through the release policy.\n"
-	"\n"
-	"  --owners LIST     comma-separated CSV files, one per owner (same column names)\n"
-	"  --algorithm NAME  stats (add \"bins\" and \"range\" for histograms), logreg, or km (needs\n"
-	"                    \"grid\": the times every owner reports counts at)\n"
-	"  --params JSON     algorithm parameters\n"
-	"  --policy FILE     release policy (as for 'leben sandbox run')\n"
-	"  --plain           sum partial results in the clear (for comparison only)\n"
-	"  --json            machine-readable output\n";
-
-static int read_text(const char *cmd, const char *path, size_t max, uint8_t **data, size_t *len)
+int sbx_read_text(const char *cmd, const char *path, size_t max, uint8_t **data, size_t *len)
 {
 	struct lb_errmsg em;
 	lb_errclear(&em);
@@ -73,14 +54,14 @@ static int read_text(const char *cmd, const char *path, size_t max, uint8_t **da
 	return 0;
 }
 
-static int load_policy(const char *cmd, const char *path, struct lb_policy *pol)
+int sbx_load_policy(const char *cmd, const char *path, struct lb_policy *pol)
 {
 	lb_policy_default(pol);
 	if (!path)
 		return 0;
 	uint8_t *d;
 	size_t n;
-	if (read_text(cmd, path, 1 << 20, &d, &n))
+	if (sbx_read_text(cmd, path, 1 << 20, &d, &n))
 		return 1;
 	struct lb_errmsg em;
 	int rc = lb_policy_parse((const char *)d, n, pol, &em);
@@ -92,7 +73,7 @@ static int load_policy(const char *cmd, const char *path, struct lb_policy *pol)
 	return 0;
 }
 
-static json_t *parse_params(const char *cmd, const char *text)
+json_t *sbx_parse_params(const char *cmd, const char *text)
 {
 	if (!text)
 		return json_object();
@@ -113,7 +94,7 @@ static bool ends_with(const char *s, const char *suf)
 }
 
 /* Policy, output and exit status shared by sandbox run and study run. */
-static int release(const char *cmd, const struct lb_policy *pol, json_t *result, json_t *report,
+int sbx_release(const char *cmd, const struct lb_policy *pol, json_t *result, json_t *report,
 		   const char *user, const char *asset, const char *budget_db, const char *seal_to,
 		   const char *out, bool json)
 {
@@ -274,9 +255,9 @@ static int sandbox_run(int argc, char **argv)
 		return 2;
 	}
 	struct lb_policy pol;
-	if (load_policy("sandbox run", policy, &pol))
+	if (sbx_load_policy("sandbox run", policy, &pol))
 		return 1;
-	json_t *params = parse_params("sandbox run", params_s);
+	json_t *params = sbx_parse_params("sandbox run", params_s);
 	if (!params)
 		return 2;
 	uint8_t *data = NULL, *script = NULL;
@@ -284,7 +265,7 @@ static int sandbox_run(int argc, char **argv)
 	uint8_t sk[32], pk[32];
 	int status = 1;
 	if (ends_with(algo, ".lua")) {
-		if (read_text("sandbox run", algo, 1 << 20, &script, &slen))
+		if (sbx_read_text("sandbox run", algo, 1 << 20, &script, &slen))
 			goto out;
 		job.lua_src = (const char *)script;
 		job.lua_len = slen;
@@ -296,12 +277,12 @@ static int sandbox_run(int argc, char **argv)
 	} else {
 		job.algorithm = algo;
 	}
-	if (read_text("sandbox run", input, SBX_MAX_INPUT, &data, &len))
+	if (sbx_read_text("sandbox run", input, SBX_MAX_INPUT, &data, &len))
 		goto out;
 	if (key) {
 		uint8_t *kd;
 		size_t kl;
-		if (read_text("sandbox run", key, 4096, &kd, &kl))
+		if (sbx_read_text("sandbox run", key, 4096, &kd, &kl))
 			goto out;
 		while (kl && (kd[kl - 1] == '\n' || kd[kl - 1] == '\r' || kd[kl - 1] == ' '))
 			kd[--kl] = 0;
@@ -342,7 +323,7 @@ static int sandbox_run(int argc, char **argv)
 				rep.reason);
 		}
 	} else {
-		status = release("sandbox run", &pol, rep.result, rj, user, asset, budget_db, seal_to, out, json);
+		status = sbx_release("sandbox run", &pol, rep.result, rj, user, asset, budget_db, seal_to, out, json);
 	}
 	json_decref(rj);
 	lb_sandbox_report_release(&rep);
@@ -370,101 +351,3 @@ int cmd_sandbox(int argc, char **argv)
 	return 2;
 }
 
-/* ---- study ------------------------------------------------------------------------------------ */
-
-static int study_run(int argc, char **argv)
-{
-	const char *owners = NULL, *algo = NULL, *params_s = NULL, *policy = NULL;
-	bool json = false, plain = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(study_help, stdout);
-			return 0;
-		} else if (!strcmp(a, "--json"))
-			json = true;
-		else if (!strcmp(a, "--plain"))
-			plain = true;
-		else if (v && !strcmp(a, "--owners"))
-			owners = v, i++;
-		else if (v && !strcmp(a, "--algorithm"))
-			algo = v, i++;
-		else if (v && !strcmp(a, "--params"))
-			params_s = v, i++;
-		else if (v && !strcmp(a, "--policy"))
-			policy = v, i++;
-		else {
-			fprintf(stderr, "leben study run: bad option %s\n\n%s", a, study_help);
-			return 2;
-		}
-	}
-	if (!owners || !algo) {
-		fprintf(stderr, "leben study run: --owners and --algorithm are required\n\n%s", study_help);
-		return 2;
-	}
-	struct lb_policy pol;
-	if (load_policy("study run", policy, &pol))
-		return 1;
-	json_t *params = parse_params("study run", params_s);
-	if (!params)
-		return 2;
-	char *list = lb_strdup(owners);
-	struct lb_table tabs[SBX_MAX_OWNERS];
-	struct lb_fed_owner ow[SBX_MAX_OWNERS];
-	size_t n = 0;
-	int status = 1;
-	struct lb_errmsg em;
-	lb_errclear(&em);
-	for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (n == SBX_MAX_OWNERS) {
-			cli_failf("study run", "at most %d owners", SBX_MAX_OWNERS);
-			goto out;
-		}
-		uint8_t *d;
-		size_t len;
-		if (read_text("study run", tok, SBX_MAX_INPUT, &d, &len))
-			goto out;
-		int rc = lb_table_parse_csv((const char *)d, len, 0, &tabs[n], &em);
-		lb_free(d);
-		if (rc) {
-			lb_errwrap(&em, "%s", tok);
-			cli_fail("study run", &em, NULL);
-			goto out;
-		}
-		ow[n].name = tok;
-		ow[n].table = &tabs[n];
-		n++;
-	}
-	struct lb_fed_options fo = {.secure = !plain};
-	struct lb_algo_ctx ctx = {.min_cohort = pol.min_cohort};
-	struct lb_fed_stats st = {0};
-	json_t *result = NULL;
-	if (lb_fed_run(algo, ow, n, params, &ctx, &fo, &result, &st, &em)) {
-		cli_fail("study run", &em, NULL);
-		goto out;
-	}
-	json_t *info = json_pack("{sI sI sf sf sb}", "owners", (json_int_t)n, "rounds", (json_int_t)st.rounds,
-				 "local_ms", (double)st.local_ns / 1e6, "aggregate_ms", (double)st.aggregate_ns / 1e6,
-				 "secure_aggregation", !plain);
-	status = release("study run", &pol, result, info, NULL, NULL, NULL, NULL, NULL, json);
-	json_decref(info);
-	json_decref(result);
-out:
-	for (size_t i = 0; i < n; i++)
-		lb_table_release(&tabs[i]);
-	lb_free(list);
-	json_decref(params);
-	return status;
-}
-
-int cmd_study(int argc, char **argv)
-{
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		fputs(study_help, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "run"))
-		return study_run(argc - 1, argv + 1);
-	fprintf(stderr, "leben study: '%s' is not a study subcommand (run)\n", argv[1]);
-	return 2;
-}
