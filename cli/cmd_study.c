@@ -18,7 +18,7 @@
 
 static const char study_help[] =
 	"usage: leben study run --owners T1.csv,T2.csv[,...] --algorithm stats|logreg|km\n"
-	"                       [--params JSON] [--policy FILE.json] [--plain] [--json]\n"
+	"                       [--params JSON] [--policy FILE.json] [--plain] [--sandboxed] [--json]\n"
 	"\n"
 	"Run one study over several institutions' tables without pooling them: the algorithm is\n"
 	"split into steps that run at each owner, and only their partial sums travel, combined by\n"
@@ -32,6 +32,7 @@ static const char study_help[] =
 	"  --params JSON     algorithm parameters\n"
 	"  --policy FILE     release policy (as for 'leben sandbox run')\n"
 	"  --plain           sum partial results in the clear (for comparison only)\n"
+	"  --sandboxed       run each owner's local step of each round in its own sandbox\n"
 	"  --json            machine-readable output\n";
 
 /* ---- study ------------------------------------------------------------------------------------ */
@@ -39,7 +40,7 @@ static const char study_help[] =
 static int study_run(int argc, char **argv)
 {
 	const char *owners = NULL, *algo = NULL, *params_s = NULL, *policy = NULL;
-	bool json = false, plain = false;
+	bool json = false, plain = false, sandboxed = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -49,6 +50,8 @@ static int study_run(int argc, char **argv)
 			json = true;
 		else if (!strcmp(a, "--plain"))
 			plain = true;
+		else if (!strcmp(a, "--sandboxed"))
+			sandboxed = true;
 		else if (v && !strcmp(a, "--owners"))
 			owners = v, i++;
 		else if (v && !strcmp(a, "--algorithm"))
@@ -99,7 +102,7 @@ static int study_run(int argc, char **argv)
 		ow[n].table = &tabs[n];
 		n++;
 	}
-	struct lb_fed_options fo = {.secure = !plain};
+	struct lb_fed_options fo = {.secure = !plain, .sandboxed = sandboxed};
 	struct lb_algo_ctx ctx = {.min_cohort = pol.min_cohort};
 	struct lb_fed_stats st = {0};
 	json_t *result = NULL;
@@ -107,9 +110,9 @@ static int study_run(int argc, char **argv)
 		cli_fail("study run", &em, NULL);
 		goto out;
 	}
-	json_t *info = json_pack("{sI sI sf sf sb}", "owners", (json_int_t)n, "rounds", (json_int_t)st.rounds,
+	json_t *info = json_pack("{sI sI sf sf sb sb}", "owners", (json_int_t)n, "rounds", (json_int_t)st.rounds,
 				 "local_ms", (double)st.local_ns / 1e6, "aggregate_ms", (double)st.aggregate_ns / 1e6,
-				 "secure_aggregation", !plain);
+				 "secure_aggregation", !plain, "sandboxed", sandboxed);
 	status = sbx_release("study run", &pol, result, info, NULL, NULL, NULL, NULL, NULL, json);
 	json_decref(info);
 	json_decref(result);

@@ -116,6 +116,9 @@ struct lb_fed_options {
 	unsigned frac_bits;   /* fixed-point fraction bits of secure aggregation [0 = 24] */
 	const uint8_t *dropped; /* borrowed, nowners flags: owner i drops out after sharing its
 	                       * masks in every round (tests of drop-out recovery); NULL = none */
+	bool sandboxed;       /* run every owner's local step of every round in its own sandbox
+	                       * (lb_sandbox_run, default limits): the partial comes back over the
+	                       * sandbox's pipe; false = in this process */
 };
 
 /* Counters of one federated run, filled when not NULL. */

@@ -13,6 +13,7 @@
 
 #include "exchange/exchange_int.h"
 #include "leben/base.h"
+#include "leben/sandbox.h"
 
 /* Columns named in params at every owner: indices per owner (cols[o*p + j]). */
 static int fed_cols(const struct lb_fed_owner *ow, size_t n, const json_t *params, const char *key,
@@ -47,6 +48,56 @@ static int fed_cols(const struct lb_fed_owner *ow, size_t n, const json_t *param
 /* Run one round: partial(o, buf) at each owner, then the (secure) sum. */
 typedef int (*partial_fn)(void *arg, size_t o, double *out, struct lb_errmsg *em);
 
+/* One owner's local step inside a sandbox: the partial vector comes back as JSON numbers
+ * printed with 17 significant digits, so it round-trips exactly. */
+struct jailed_step {
+	partial_fn fn;  /* the local step */
+	void *arg;      /* its argument */
+	size_t owner;   /* which owner */
+	size_t len;     /* values */
+};
+
+static int jailed_partial(void *arg, const struct lb_sandbox_env *env, json_t **result,
+			  struct lb_errmsg *em)
+{
+	(void)env;
+	const struct jailed_step *js = arg;
+	double *v = lb_calloc(js->len ? js->len : 1, sizeof *v);
+	if (!v)
+		return LB_ENOMEM;
+	int rc = js->fn(js->arg, js->owner, v, em);
+	if (rc == LB_OK) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < js->len; i++)
+			json_array_append_new(a, json_real(v[i]));
+		*result = json_pack("{so}", "partial", a);
+	}
+	lb_free(v);
+	return rc;
+}
+
+static int partial_in_sandbox(partial_fn fn, void *arg, size_t o, size_t len, double *out,
+			      struct lb_errmsg *em)
+{
+	struct jailed_step js = {.fn = fn, .arg = arg, .owner = o, .len = len};
+	struct lb_sandbox_job job;
+	struct lb_sandbox_report rep;
+	memset(&job, 0, sizeof job);
+	job.fn = jailed_partial;
+	job.fn_arg = &js;
+	job.limits.output_bytes = (uint64_t)len * 32 + 1024;
+	int rc = lb_sandbox_run(&job, &rep, em);
+	if (rc == LB_OK) {
+		json_t *a = json_object_get(rep.result, "partial");
+		if (json_array_size(a) != len)
+			rc = lb_errf(em, LB_EINTERNAL, "the sandbox returned %zu values, %zu expected", json_array_size(a), len);
+		for (size_t i = 0; rc == LB_OK && i < len; i++)
+			out[i] = json_number_value(json_array_get(a, i));
+	}
+	lb_sandbox_report_release(&rep);
+	return rc;
+}
+
 static int round_sum(size_t n, size_t len, partial_fn fn, void *arg, const struct lb_fed_options *opt,
 		     double *sum, struct lb_fed_stats *st, struct lb_errmsg *em)
 {
@@ -55,7 +106,12 @@ static int round_sum(size_t n, size_t len, partial_fn fn, void *arg, const struc
 	uint64_t t0 = lb_mono_ns();
 	for (size_t o = 0; o < n && rc == LB_OK; o++) {
 		parts[o] = lb_calloc(len ? len : 1, sizeof **parts);
-		rc = parts[o] ? fn(arg, o, parts[o], em) : LB_ENOMEM;
+		if (!parts[o])
+			rc = LB_ENOMEM;
+		else if (opt && opt->sandboxed)
+			rc = partial_in_sandbox(fn, arg, o, len, parts[o], em);
+		else
+			rc = fn(arg, o, parts[o], em);
 	}
 	if (st)
 		st->local_ns += lb_mono_ns() - t0;
@@ -469,6 +525,7 @@ int lb_fed_run(const char *algorithm, const struct lb_fed_owner *owners, size_t 
 		json_object_set_new(*result, "owners", json_integer((json_int_t)n));
 		json_object_set_new(*result, "rounds", json_integer(local.rounds));
 		json_object_set_new(*result, "secure_aggregation", json_boolean(o && o->secure));
+		json_object_set_new(*result, "sandboxed", json_boolean(o && o->sandboxed));
 	}
 	if (st)
 		*st = local;

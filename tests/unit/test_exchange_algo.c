@@ -405,6 +405,15 @@ static void test_fed_stats_equal_central(void **state)
 				       json_object_get(json_object_get(b, "histogram"), "counts")));
 	}
 	assert_int_equal(json_integer_value(json_object_get(f, "owners")), 3);
+	/* the owners' local steps in sandboxes give the same partials (plain sums: bit for bit) */
+	struct lb_fed_options po = {.secure = false}, pso = {.secure = false, .sandboxed = true};
+	json_t *f1 = NULL, *f2 = NULL;
+	assert_lb_ok(lb_fed_run("stats", ow, 3, p, NULL, &po, &f1, NULL, &em));
+	assert_lb_ok(lb_fed_run("stats", ow, 3, p, NULL, &pso, &f2, NULL, &em));
+	assert_true(json_equal(json_object_get(f1, "columns"), json_object_get(f2, "columns")));
+	assert_true(json_is_true(json_object_get(f2, "sandboxed")));
+	json_decref(f1);
+	json_decref(f2);
 	json_decref(c);
 	json_decref(f);
 	/* histograms without an agreed range are refused (min/max would leak) */
