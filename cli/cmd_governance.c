@@ -13,6 +13,7 @@
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "leben/api.h"
 #include "leben/base.h"
 #include "leben/consortium.h"
 #include "leben/tx.h"
@@ -126,32 +127,54 @@ static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *pa
 	lb_addr_from_pubkey(addr, kp.pk);
 	lb_addr_encode(addr_text, addr);
 	snprintf(path, sizeof path, "/v1/accounts/%s", addr_text);
-	if (cli_api_get(CMD, url, path, &acct))
-		goto out;
-	json_t *nn = json_object_get(json_object_get(json_object_get(acct, "chains"), "business"),
-				     "next_nonce");
-	if (!json_is_integer(nn)) {
-		cli_failf(CMD, "the node did not give the next business nonce of %s", addr_text);
-		goto out;
-	}
 	struct lb_tx t = {0};
 	t.version = LB_TX_VERSION;
 	t.chain = LB_CHAIN_BUSINESS;
 	t.type = type;
-	t.nonce = (uint64_t)json_integer_value(nn);
 	t.payload = payload->data;
 	t.payload_len = payload->len;
-	if (lb_tx_build(&out, &t, network, &kp, id) || !(hex = lb_malloc(2 * out.len + 1))) {
-		cli_failf(CMD, "could not build the tx (out of memory?)");
-		goto out;
+	/* The node signs its checkpoints with its own key: when --from is that key, the node may
+	 * take the nonce between our read and our post; then sign again with the next one. */
+	for (int attempt = 0;; attempt++) {
+		struct lb_errmsg em;
+		lb_errclear(&em);
+		json_decref(acct);
+		acct = NULL;
+		if (cli_api_get(CMD, url, path, &acct))
+			goto out;
+		json_t *nn = json_object_get(
+			json_object_get(json_object_get(acct, "chains"), "business"), "next_nonce");
+		if (!json_is_integer(nn)) {
+			cli_failf(CMD, "the node did not give the next business nonce of %s", addr_text);
+			goto out;
+		}
+		t.nonce = (uint64_t)json_integer_value(nn);
+		lb_buf_reset(&out);
+		lb_free(hex);
+		hex = NULL;
+		if (lb_tx_build(&out, &t, network, &kp, id) || !(hex = lb_malloc(2 * out.len + 1))) {
+			cli_failf(CMD, "could not build the tx (out of memory?)");
+			goto out;
+		}
+		lb_hex_encode(hex, out.data, out.len);
+		json_decref(body);
+		body = json_pack("{s:s}", "tx", hex);
+		int code = lb_client_post(url, "/v1/txs", body, &reply, &em);
+		if (code == LB_ENONCEUSED && attempt < 3)
+			continue;
+		if (code) {
+			reply = NULL;
+			fprintf(stderr, "leben %s: %s [%s]\n", CMD,
+				em.text[0] ? em.text : lb_strerror(code), lb_errname(code));
+			if (cli_hint_for(code))
+				fprintf(stderr, "  hint: %s\n", cli_hint_for(code));
+			goto out;
+		}
+		break;
 	}
 	lb_keypair_wipe(&kp);
 	have_key = false;
-	lb_hex_encode(hex, out.data, out.len);
 	lb_hex_encode(idhex, id, LB_HASH_LEN);
-	body = json_pack("{s:s}", "tx", hex);
-	if (cli_api_post(CMD, url, "/v1/txs", body, &reply))
-		goto out;
 	if (!o->json)
 		printf("Sent %s %s\n  from %s, business chain, nonce %" PRIu64 "\n", what, idhex,
 		       addr_text, t.nonce);

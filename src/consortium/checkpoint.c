@@ -312,25 +312,29 @@ static void publish(struct lb_consortium *c, int chain, uint64_t height)
 	t.version = LB_TX_VERSION;
 	t.chain = LB_CHAIN_BUSINESS;
 	t.type = LB_TX_CHECKPOINT;
-	t.nonce = lb_ledger_next_nonce(c->ledger, LB_CHAIN_BUSINESS, c->addr);
 	uint8_t id[LB_HASH_LEN];
 	struct lb_submit_result res;
 	int rc = lb_checkpoint_encode(&payload, &k);
-	if (!rc) {
-		t.payload = payload.data;
-		t.payload_len = payload.len;
-		rc = lb_tx_build(&raw, &t, lb_ledger_network_id(c->ledger), &c->key, id);
-	}
-	if (!rc) {
+	t.payload = payload.data;
+	t.payload_len = payload.len;
+	/* The node key may also sign txs elsewhere (an operator's CLI): if one takes the nonce
+	 * between reading and submitting, sign again with the next one. */
+	for (int attempt = 0; !rc && attempt < 3; attempt++) {
+		t.nonce = lb_ledger_next_nonce(c->ledger, LB_CHAIN_BUSINESS, c->addr);
+		lb_buf_reset(&raw);
+		if ((rc = lb_tx_build(&raw, &t, lb_ledger_network_id(c->ledger), &c->key, id)))
+			break;
 		const uint8_t *raws[1] = {raw.data};
 		size_t lens[1] = {raw.len};
-		rc = lb_ledger_submit(c->ledger, 1, raws, lens, &res);
-		if (!rc && res.code) {
-			lb_log(LB_LOG_WARN, "checkpoint of %s block %" PRIu64 " refused: %s",
-			       lb_chain_name(chain), height, res.message);
-			rc = res.code;
-		}
+		if ((rc = lb_ledger_submit(c->ledger, 1, raws, lens, &res)))
+			break;
+		rc = res.code;
+		if (rc && rc != LB_ENONCEUSED)
+			break;
 	}
+	if (rc)
+		lb_log(LB_LOG_WARN, "checkpoint of %s block %" PRIu64 " not published: %s",
+		       lb_chain_name(chain), height, res.code ? res.message : lb_strerror(rc));
 	if (!rc) {
 		pthread_mutex_lock(&c->mu);
 		c->published++;
