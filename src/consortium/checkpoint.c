@@ -109,7 +109,7 @@ static json_t *proposal_json(const uint8_t id[LB_HASH_LEN], const struct gov_pro
 	gov_tally(p, m, &yes, &no);
 	const char *status = p->status == LB_GOV_PASSED     ? "passed"
 			     : p->status == LB_GOV_REJECTED ? "rejected"
-			     : height >= p->p.expires_height ? "expired"
+			     : height > p->p.expires_height  ? "expired"
 							     : "open";
 	json_t *votes = json_array();
 	for (size_t i = 0; i < p->nvotes; i++)
