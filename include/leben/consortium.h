@@ -117,8 +117,9 @@ int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
 void lb_consortium_free(struct lb_consortium *c);
 /* Call after each committed block (the node's deliver path) with its cut: checks the
  * checkpoints the block recorded against this node's own blocks (raising alarms), checks
- * earlier ones whose height this chain has now reached, and publishes this node's own
- * checkpoint when height is a multiple of the interval. Never fails the commit. */
+ * earlier ones whose height this chain has now reached, and when height is a multiple of the
+ * interval queues this node's own checkpoint for the monitor's publisher thread (which signs
+ * and submits it outside the deliver path). Never fails the commit. */
 void lb_consortium_after_commit(struct lb_consortium *c, const struct lb_cut *cut,
 				uint64_t height);
 /* {"member", "checkpoint_interval", "published", "checked", "alarms":[...]} */

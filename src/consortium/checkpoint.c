@@ -21,6 +21,7 @@
 
 #define ALARMS_MAX 256        /* alarms kept (the oldest are dropped, the count goes on) */
 #define WAITING_MAX 4096      /* received checkpoints above this node's height, kept to check */
+#define TODO_MAX 64           /* own checkpoints queued for the publisher thread */
 
 /* A checkpoint received from a member, to compare with this node's own block. */
 struct seen_ckpt {
@@ -51,6 +52,17 @@ struct lb_consortium {
 	uint64_t published;                    /* checkpoints this node submitted */
 	uint64_t checked;                      /* members' checkpoints compared and found equal */
 	uint64_t last_published[LB_CHAIN_COUNT]; /* height of this node's latest checkpoint */
+	/* Own checkpoints are signed and submitted by a thread of their own, so that the
+	 * orderer's deliver path never re-enters the orderer's submit. */
+	pthread_t thread;                      /* the publisher */
+	bool thread_started;
+	bool stopping;                         /* set by lb_consortium_free */
+	pthread_cond_t cond;                   /* signals todo or stopping */
+	struct {
+		int chain;
+		uint64_t height;
+	} todo[TODO_MAX];                      /* FIFO of blocks to checkpoint */
+	size_t ntodo;
 };
 
 /* ---- queries ------------------------------------------------------------------------------- */
@@ -177,6 +189,29 @@ out:
 
 /* ---- the monitor ----------------------------------------------------------------------------- */
 
+static void publish(struct lb_consortium *c, int chain, uint64_t height);
+
+static void *publisher(void *arg)
+{
+	struct lb_consortium *c = arg;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->ntodo && !c->stopping)
+			pthread_cond_wait(&c->cond, &c->mu);
+		if (c->stopping)
+			break; /* the node is going down: what is queued is dropped */
+		int chain = c->todo[0].chain;
+		uint64_t height = c->todo[0].height;
+		memmove(&c->todo[0], &c->todo[1], (c->ntodo - 1) * sizeof c->todo[0]);
+		c->ntodo--;
+		pthread_mutex_unlock(&c->mu);
+		publish(c, chain, height);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
 int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
 		      const struct lb_keypair *node_key, uint64_t interval, struct lb_errmsg *em)
 {
@@ -198,6 +233,14 @@ int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
 	lb_addr_from_pubkey(c->addr, c->key.pk);
 	c->interval = interval;
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	if (interval) {
+		if (pthread_create(&c->thread, NULL, publisher, c)) {
+			lb_consortium_free(c);
+			return lb_errf(em, LB_ENOMEM, "cannot start the checkpoint publisher thread");
+		}
+		c->thread_started = true;
+	}
 	*out = c;
 	return LB_OK;
 }
@@ -206,7 +249,15 @@ void lb_consortium_free(struct lb_consortium *c)
 {
 	if (!c)
 		return;
+	if (c->thread_started) {
+		pthread_mutex_lock(&c->mu);
+		c->stopping = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->thread, NULL);
+	}
 	lb_keypair_wipe(&c->key);
+	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->mu);
 	lb_free(c->waiting);
 	lb_free(c->alarms);
@@ -359,8 +410,19 @@ void lb_consortium_after_commit(struct lb_consortium *c, const struct lb_cut *cu
 	pthread_mutex_unlock(&c->mu);
 	if (waiting)
 		recheck_waiting(c, cut->chain, height);
-	if (c->interval && height % c->interval == 0)
-		publish(c, cut->chain, height);
+	if (c->interval && height % c->interval == 0) {
+		pthread_mutex_lock(&c->mu);
+		if (c->ntodo < TODO_MAX) {
+			c->todo[c->ntodo].chain = cut->chain;
+			c->todo[c->ntodo++].height = height;
+			pthread_cond_signal(&c->cond);
+		} else {
+			lb_log(LB_LOG_WARN, "checkpoint of %s block %" PRIu64
+					    " skipped: the publisher is behind",
+			       lb_chain_name(cut->chain), height);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
 }
 
 size_t lb_consortium_alarm_count(struct lb_consortium *c)
