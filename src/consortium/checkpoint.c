@@ -370,7 +370,10 @@ static void publish(struct lb_consortium *c, int chain, uint64_t height)
 	t.payload_len = payload.len;
 	/* The node key may also sign txs elsewhere (an operator's CLI): if one takes the nonce
 	 * between reading and submitting, sign again with the next one. */
-	for (int attempt = 0; !rc && attempt < 3; attempt++) {
+	for (int attempt = 0; !rc; attempt++) {
+		if (attempt)
+			lb_log(LB_LOG_INFO, "checkpoint of %s block %" PRIu64 ": nonce taken, signing again",
+			       lb_chain_name(chain), height);
 		t.nonce = lb_ledger_next_nonce(c->ledger, LB_CHAIN_BUSINESS, c->addr);
 		lb_buf_reset(&raw);
 		if ((rc = lb_tx_build(&raw, &t, lb_ledger_network_id(c->ledger), &c->key, id)))
@@ -380,8 +383,9 @@ static void publish(struct lb_consortium *c, int chain, uint64_t height)
 		if ((rc = lb_ledger_submit(c->ledger, 1, raws, lens, &res)))
 			break;
 		rc = res.code;
-		if (rc && rc != LB_ENONCEUSED)
+		if (rc != LB_ENONCEUSED || attempt == 2)
 			break;
+		rc = LB_OK; /* try again with the next nonce */
 	}
 	if (rc)
 		lb_log(LB_LOG_WARN, "checkpoint of %s block %" PRIu64 " not published: %s",

@@ -190,6 +190,7 @@ struct fx {
 	uint8_t a[NK][LB_ADDR_LEN];
 	uint64_t nonce[NK];
 	uint64_t height;            /* business height */
+	struct lb_consortium *mon;  /* told of every commit when set */
 };
 
 static void build(struct fx *f, struct lb_buf *out, int who, uint32_t type,
@@ -239,6 +240,7 @@ static int gov_send(struct fx *f, int who, uint32_t type, const struct lb_buf *p
 			fail_msg("commit: %s", em.text);
 		f->height = h;
 		f->nonce[who]++;
+		lb_consortium_after_commit(f->mon, &c, h);
 		/* committing applies it again: it must still be valid */
 		json_t *tx = NULL;
 		assert_lb_ok(lb_ledger_tx_json(f->l, r.id, &tx, &em));
@@ -581,13 +583,100 @@ static void test_genesis_refusals(void **state)
 	lb_keypair_wipe(&kp);
 }
 
+/* The node's monitor: a member's checkpoint of a block this node does not have yet waits,
+ * then raises an alarm naming the member once the block differs; an honest one is counted as
+ * checked; own checkpoints are published only by a member key. */
+static void test_monitor(void **state)
+{
+	(void)state;
+	static struct fx f;
+	struct lb_errmsg em;
+	setup_fx(&f, 3);
+	assert_lb_ok(lb_consortium_new(&f.mon, f.l, &f.k[A], 0, &em));
+	/* B signs settlement block 1 before it exists here: recorded, waiting */
+	assert_lb_ok(checkpoint(&f, B, LB_CHAIN_SETTLEMENT, 1, true));
+	json_t *st = lb_consortium_status_json(f.mon);
+	assert_int_equal(json_integer_value(json_object_get(st, "waiting")), 1);
+	assert_int_equal(json_integer_value(json_object_get(st, "alarm_count")), 0);
+	assert_true(json_is_true(json_object_get(st, "member")));
+	assert_string_equal(json_string_value(json_object_get(st, "member_name")), "Hospital A");
+	json_decref(st);
+	/* C signs business block 1 honestly: checked at once */
+	assert_lb_ok(checkpoint(&f, C, LB_CHAIN_BUSINESS, 1, true));
+	st = lb_consortium_status_json(f.mon);
+	assert_int_equal(json_integer_value(json_object_get(st, "checked")), 1);
+	json_decref(st);
+	/* settlement block 1 is committed here and differs from what B signed */
+	struct lb_cut c = {LB_CHAIN_SETTLEMENT, 5, 0, NULL, NULL};
+	uint64_t h;
+	assert_lb_ok(lb_ledger_commit(f.l, &c, &h, &em));
+	assert_int_equal(lb_consortium_alarm_count(f.mon), 0);
+	lb_consortium_after_commit(f.mon, &c, h);
+	assert_int_equal(lb_consortium_alarm_count(f.mon), 1);
+	st = lb_consortium_status_json(f.mon);
+	json_t *a = json_array_get(json_object_get(st, "alarms"), 0);
+	char at[LB_ADDR_TEXT_LEN + 1], own[2 * LB_HASH_LEN + 1];
+	uint8_t hash[LB_HASH_LEN];
+	lb_addr_encode(at, f.a[B]);
+	assert_lb_ok(lb_ledger_block_hashes(f.l, LB_CHAIN_SETTLEMENT, 1, hash, NULL, &em));
+	lb_hex_encode(own, hash, LB_HASH_LEN);
+	assert_string_equal(json_string_value(json_object_get(a, "member_name")), "Institute B");
+	assert_string_equal(json_string_value(json_object_get(a, "member")), at);
+	assert_string_equal(json_string_value(json_object_get(a, "chain")), "settlement");
+	assert_int_equal(json_integer_value(json_object_get(a, "height")), 1);
+	assert_string_equal(json_string_value(json_object_get(a, "own_block_hash")), own);
+	assert_non_null(strstr(json_string_value(json_object_get(a, "message")), "Institute B"));
+	assert_int_equal(json_integer_value(json_object_get(st, "waiting")), 0);
+	json_decref(st);
+	/* the alarm is not consensus state: a fresh replay agrees on every app hash */
+	lb_consortium_free(f.mon);
+	f.mon = NULL;
+
+	/* publishing: a non-member node key publishes nothing, a member's key does */
+	struct lb_consortium *outsider, *member;
+	assert_lb_ok(lb_consortium_new(&outsider, f.l, &f.k[D], 1, &em));
+	assert_lb_ok(lb_consortium_new(&member, f.l, &f.k[A], 1, &em));
+	lb_consortium_after_commit(outsider, &c, h);
+	lb_consortium_free(outsider); /* joins its publisher: whatever it did is done */
+	assert_int_equal(lb_ledger_pending(f.l, LB_CHAIN_BUSINESS), 0);
+	lb_consortium_after_commit(member, &c, h);
+	/* wait for the publisher thread (a bound, not a timing assertion) */
+	json_int_t published = 0;
+	for (int i = 0; i < 10000 && !published; i++) {
+		st = lb_consortium_status_json(member);
+		published = json_integer_value(json_object_get(st, "published"));
+		json_decref(st);
+		if (!published)
+			usleep(1000);
+	}
+	assert_int_equal(published, 1);
+	assert_int_equal(lb_ledger_pending(f.l, LB_CHAIN_BUSINESS), 1);
+	st = lb_consortium_status_json(member);
+	assert_int_equal(json_integer_value(
+				 json_object_get(json_object_get(st, "last_published"), "settlement")),
+			 1);
+	json_decref(st);
+	lb_consortium_free(member);
+	lb_ledger_close(f.l);
+	f.l = NULL;
+	uint64_t n;
+	assert_lb_ok(lb_ledger_verify_home(f.home, NULL, NULL, &em));
+	assert_int_equal(lb_consortium_verify_home(f.home, &n, &em), LB_ECORRUPT);
+	assert_non_null(strstr(em.text, "Institute B"));
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f.home);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < NK; i++)
+		lb_keypair_wipe(&f.k[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threshold),   cmocka_unit_test(test_outcome),
 		cmocka_unit_test(test_kinds),	    cmocka_unit_test(test_payloads),
 		cmocka_unit_test(test_governance),  cmocka_unit_test(test_last_member),
-		cmocka_unit_test(test_genesis_refusals),
+		cmocka_unit_test(test_genesis_refusals), cmocka_unit_test(test_monitor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
