@@ -257,6 +257,12 @@ def run(t, node):
         st, b = node.get("/v1/chains/%s/blocks/%d" % (chain, h))
         ok = ok and b["hash"] == p["block_hash"] and b["app_hash"] == p["app_hash"]
     t.ok(ok and got, "each checkpoint holds the block hash and app hash of that block")
+    mine = [tx for tx in business_txs(node)
+            if tx.get("type") == "checkpoint" and tx["sender"] == addr["node"]]
+    t.ok(all(tx["valid"] for tx in mine) and
+         not any("not published" in line for line in node.log),
+         "each checkpoint was published once, none refused", [tx for tx in mine
+                                                             if not tx["valid"]])
     st, s = node.get("/v1/status")
     t.ok(s["consortium"]["alarm_count"] == 0 and s["consortium"]["checked"] >= len(got),
          "no alarm; the node checked its own checkpoints", s["consortium"])
