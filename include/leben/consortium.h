@@ -105,6 +105,17 @@ int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errm
 bool lb_consortium_member_name(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
 			       char *name);
 
+/* The checkpoint a member recorded for (chain, height): LB_OK with the hashes, or
+ * LB_ENOTFOUND. For catch-up: a snapshot's hashes can be checked against it. */
+int lb_consortium_checkpoint_get(struct lb_ledger *l, int chain, uint64_t height,
+				 const uint8_t member[LB_ADDR_LEN], uint8_t block_hash[LB_HASH_LEN],
+				 uint8_t app_hash[LB_HASH_LEN]);
+/* Lowest, over the current members, of the highest height of chain each has checkpointed
+ * (0 if a member has none, or there are no members): history at or below it is attested by
+ * every member (e.g. safe to compact in the orderer). */
+int lb_consortium_checkpointed_height(struct lb_ledger *l, int chain, uint64_t *height,
+				      struct lb_errmsg *em);
+
 /* ---- the node's checkpoint monitor -------------------------------------------------------- */
 
 struct lb_consortium;

@@ -462,6 +462,23 @@ static void test_governance(void **state)
 	assert_int_equal(checkpoint(&f, A, LB_CHAIN_BUSINESS, 2, true), LB_EDUPLICATE);
 	assert_int_equal(checkpoint(&f, B, LB_CHAIN_BUSINESS, f.height + 1, true), LB_EINVALID);
 	assert_lb_ok(checkpoint(&f, B, LB_CHAIN_BUSINESS, 3, true));
+	/* what catch-up and compaction read back */
+	uint8_t bh[LB_HASH_LEN], ah[LB_HASH_LEN], want_bh[LB_HASH_LEN], want_ah[LB_HASH_LEN];
+	uint64_t low = 99;
+	assert_lb_ok(lb_consortium_checkpoint_get(f.l, LB_CHAIN_BUSINESS, 3, f.a[B], bh, ah));
+	assert_lb_ok(lb_ledger_block_hashes(f.l, LB_CHAIN_BUSINESS, 3, want_bh, want_ah, &em));
+	assert_memory_equal(bh, want_bh, LB_HASH_LEN);
+	assert_memory_equal(ah, want_ah, LB_HASH_LEN);
+	assert_int_equal(lb_consortium_checkpoint_get(f.l, LB_CHAIN_BUSINESS, 3, f.a[A], bh, ah),
+			 LB_ENOTFOUND);
+	assert_lb_ok(lb_consortium_checkpointed_height(f.l, LB_CHAIN_BUSINESS, &low, &em));
+	assert_int_equal(low, 0); /* C has checkpointed nothing */
+	assert_lb_ok(checkpoint(&f, C, LB_CHAIN_BUSINESS, 1, true));
+	assert_lb_ok(checkpoint(&f, C, LB_CHAIN_BUSINESS, 5, true));
+	assert_lb_ok(lb_consortium_checkpointed_height(f.l, LB_CHAIN_BUSINESS, &low, &em));
+	assert_int_equal(low, 2); /* A: 2, B: 3, C: 5 */
+	assert_lb_ok(lb_consortium_checkpointed_height(f.l, LB_CHAIN_SETTLEMENT, &low, &em));
+	assert_int_equal(low, 0);
 	/* a member may record a checkpoint of a chain height not reached here: consensus does
 	 * not judge it (only the local monitor and verify do) */
 
@@ -470,7 +487,7 @@ static void test_governance(void **state)
 	f.l = NULL;
 	assert_lb_ok(lb_ledger_verify_home(f.home, NULL, NULL, &em));
 	assert_lb_ok(lb_consortium_verify_home(f.home, &n, &em));
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 4);
 
 	/* a conflicting checkpoint from C is recorded (consensus agrees it was signed) but the
 	 * offline check names C */
