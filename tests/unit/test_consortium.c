@@ -3,7 +3,9 @@
  * ledger whose genesis names members: admit and remove by vote, every refusal with its own
  * code and no change to the member list, immediate passing with one member, rejection once a
  * proposal can no longer pass, expiry, checkpoint refusals, and the offline check naming the
- * member whose checkpoint differs from the chain. */
+ * member whose checkpoint differs from the chain; the node monitor (waiting checkpoints, alarms,
+ * publication by member keys only) and two nodes fed the same cuts agreeing on every hash
+ * whatever alarms one of them raised. */
 #include "test.h"
 
 #include <stdio.h>
@@ -687,6 +689,92 @@ static void test_monitor(void **state)
 		lb_keypair_wipe(&f.k[i]);
 }
 
+/* Two nodes fed the same ordered cuts (as with a shared orderer), one running the monitor:
+ * whatever the monitor raises, both hold the same blocks, hashes and app hashes at every
+ * height (alarms are never consensus state), and both agree on the member list. */
+static void test_two_nodes(void **state)
+{
+	(void)state;
+	static struct fx f1, f2;
+	struct lb_errmsg em;
+	setup_fx(&f1, 3);
+	setup_fx(&f2, 3); /* same seeds, same genesis: the same network */
+	assert_memory_equal(lb_ledger_network_id(f1.l), lb_ledger_network_id(f2.l), LB_HASH_LEN);
+	assert_lb_ok(lb_consortium_new(&f1.mon, f1.l, &f1.k[A], 0, &em));
+	struct {
+		int who;
+		uint32_t type;
+		int kind; /* 0 propose admit D, 1 vote yes on it, 2 honest ckpt, 3 bad ckpt */
+	} steps[] = {{A, LB_TX_GOV_PROPOSE, 0}, {B, LB_TX_GOV_VOTE, 1}, {C, LB_TX_CHECKPOINT, 3},
+		     {A, LB_TX_CHECKPOINT, 2}, {D, LB_TX_CHECKPOINT, 2}};
+	uint8_t pid[LB_HASH_LEN];
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		struct lb_buf pl, raw;
+		lb_buf_init(&pl, 1024);
+		if (steps[i].kind == 0) {
+			struct lb_gov_proposal p = {.action = LB_GOV_ADMIT, .kinds = LB_SUPER_DATA,
+						    .expires_height = 100};
+			memcpy(p.member, f1.a[D], LB_ADDR_LEN);
+			snprintf(p.name, sizeof p.name, "Lab D");
+			assert_lb_ok(lb_gov_proposal_encode(&pl, &p));
+		} else if (steps[i].kind == 1) {
+			struct lb_gov_vote v = {.yes = true};
+			memcpy(v.proposal, pid, LB_HASH_LEN);
+			assert_lb_ok(lb_gov_vote_encode(&pl, &v));
+		} else {
+			struct lb_checkpoint c = {.chain = LB_CHAIN_BUSINESS, .height = 1};
+			assert_lb_ok(lb_ledger_block_hashes(f1.l, LB_CHAIN_BUSINESS, 1, c.block_hash,
+							    c.app_hash, &em));
+			if (steps[i].kind == 3)
+				c.app_hash[31] ^= 0x80;
+			assert_lb_ok(lb_checkpoint_encode(&pl, &c));
+		}
+		uint8_t id[LB_HASH_LEN];
+		build(&f1, &raw, steps[i].who, steps[i].type, &pl, id);
+		if (i == 0)
+			memcpy(pid, id, LB_HASH_LEN);
+		const uint8_t *raws[1] = {raw.data};
+		size_t lens[1] = {raw.len};
+		struct lb_cut c = {LB_CHAIN_BUSINESS, 100 + i, 1, raws, lens};
+		uint64_t h1, h2;
+		assert_lb_ok(lb_ledger_commit(f1.l, &c, &h1, &em));
+		assert_lb_ok(lb_ledger_commit(f2.l, &c, &h2, &em));
+		assert_int_equal(h1, h2);
+		lb_consortium_after_commit(f1.mon, &c, h1);
+		f1.nonce[steps[i].who]++;
+		lb_buf_release(&pl);
+		lb_buf_release(&raw);
+	}
+	/* the bad checkpoint raised one alarm on node 1, naming C */
+	assert_int_equal(lb_consortium_alarm_count(f1.mon), 1);
+	json_t *st = lb_consortium_status_json(f1.mon);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(st, "alarms"), 0), "member_name")),
+			    "Clinic C");
+	assert_int_equal(json_integer_value(json_object_get(st, "checked")), 2); /* A's and D's */
+	json_decref(st);
+	/* both nodes: same blocks, same app hashes, same members */
+	uint64_t top = lb_ledger_height(f1.l, LB_CHAIN_BUSINESS);
+	assert_int_equal(top, 5);
+	assert_int_equal(lb_ledger_height(f2.l, LB_CHAIN_BUSINESS), top);
+	for (uint64_t h = 0; h <= top; h++) {
+		uint8_t b1[LB_HASH_LEN], a1[LB_HASH_LEN], b2[LB_HASH_LEN], a2[LB_HASH_LEN];
+		assert_lb_ok(lb_ledger_block_hashes(f1.l, LB_CHAIN_BUSINESS, h, b1, a1, &em));
+		assert_lb_ok(lb_ledger_block_hashes(f2.l, LB_CHAIN_BUSINESS, h, b2, a2, &em));
+		assert_memory_equal(b1, b2, LB_HASH_LEN);
+		assert_memory_equal(a1, a2, LB_HASH_LEN);
+	}
+	char *m1 = members_text(&f1), *m2 = members_text(&f2);
+	assert_string_equal(m1, m2);
+	assert_non_null(strstr(m1, "Lab D"));
+	free(m1);
+	free(m2);
+	lb_consortium_free(f1.mon);
+	f1.mon = NULL;
+	teardown_fx(&f1);
+	teardown_fx(&f2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -694,6 +782,7 @@ int main(void)
 		cmocka_unit_test(test_kinds),	    cmocka_unit_test(test_payloads),
 		cmocka_unit_test(test_governance),  cmocka_unit_test(test_last_member),
 		cmocka_unit_test(test_genesis_refusals), cmocka_unit_test(test_monitor),
+		cmocka_unit_test(test_two_nodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
