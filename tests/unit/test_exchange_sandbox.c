@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -170,6 +171,14 @@ static int fn_socket(void *arg, const struct lb_sandbox_env *env, json_t **resul
 	return LB_OK;
 }
 
+static int fn_exec_memory(void *arg, const struct lb_sandbox_env *env, json_t **result, struct lb_errmsg *em)
+{
+	(void)arg, (void)env, (void)em;
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*result = json_pack("{sb}", "mapped", p != MAP_FAILED);
+	return LB_OK;
+}
+
 static int fn_fork_bomb(void *arg, const struct lb_sandbox_env *env, json_t **result, struct lb_errmsg *em)
 {
 	(void)arg, (void)env, (void)em;
@@ -285,6 +294,13 @@ static void test_escape_fork_bomb(void **state)
 	(void)state;
 	static const char *const n[] = {"clone", "clone3", "fork", "vfork", NULL};
 	expect_syscall(fn_fork_bomb, NULL, n);
+}
+
+static void test_escape_exec_memory(void **state)
+{
+	(void)state;
+	static const char *const n[] = {"mmap", NULL};
+	expect_syscall(fn_exec_memory, NULL, n);
 }
 
 static void test_escape_memory(void **state)
@@ -427,7 +443,8 @@ int main(void)
 		cmocka_unit_test(test_builtin_stats),     cmocka_unit_test(test_lua_runs),
 		cmocka_unit_test(test_sealed_input),      cmocka_unit_test(test_escape_open_file),
 		cmocka_unit_test(test_escape_write_outside), cmocka_unit_test(test_escape_socket),
-		cmocka_unit_test(test_escape_fork_bomb),  cmocka_unit_test(test_escape_memory),
+		cmocka_unit_test(test_escape_fork_bomb),  cmocka_unit_test(test_escape_exec_memory),
+		cmocka_unit_test(test_escape_memory),
 		cmocka_unit_test(test_escape_cpu_loop),   cmocka_unit_test(test_escape_wall),
 		cmocka_unit_test(test_escape_file_size),  cmocka_unit_test(test_output_limit),
 		cmocka_unit_test(test_lua_escapes),       cmocka_unit_test(test_refusals),
