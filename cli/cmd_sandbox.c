@@ -39,6 +39,8 @@ static const char sandbox_help[] =
 	"  --user NAME --asset NAME   whose privacy budget a noisy release is charged to\n"
 	"  --budget-db FILE           privacy-budget database (default: in memory, this run only)\n"
 	"  --seal-to PUBKEY --out FILE  seal the released result to the user's encryption key\n"
+	"  --patient-column NAME --exclude ID[,ID...]  leave out these patients' rows (revoked\n"
+	"                             consents); done inside the sandbox before the algorithm runs\n"
 	"  --cpu-ms N --wall-ms N --memory-mb N --file-mb N --instructions N   sandbox limits\n"
 	"  --json                     machine-readable output\n"
 	"\n"
@@ -192,7 +194,8 @@ static int parse_u64(const char *s, uint64_t *v)
 static int sandbox_run(int argc, char **argv)
 {
 	const char *algo = NULL, *input = NULL, *key = NULL, *params_s = NULL, *policy = NULL,
-		   *user = NULL, *asset = NULL, *budget_db = NULL, *seal_to = NULL, *out = NULL;
+		   *user = NULL, *asset = NULL, *budget_db = NULL, *seal_to = NULL, *out = NULL,
+		   *exclude_s = NULL;
 	bool json = false;
 	struct lb_sandbox_job job;
 	memset(&job, 0, sizeof job);
@@ -231,6 +234,10 @@ static int sandbox_run(int argc, char **argv)
 			seal_to = v;
 		else if (!strcmp(a, "--out"))
 			out = v;
+		else if (!strcmp(a, "--patient-column"))
+			job.patient_col = v;
+		else if (!strcmp(a, "--exclude"))
+			exclude_s = v;
 		else if (!strcmp(a, "--cpu-ms") && !parse_u64(v, &x))
 			job.limits.cpu_ms = x;
 		else if (!strcmp(a, "--wall-ms") && !parse_u64(v, &x))
@@ -248,6 +255,10 @@ static int sandbox_run(int argc, char **argv)
 	}
 	if (!algo || !input) {
 		fprintf(stderr, "leben sandbox run: --algorithm and --input are required\n\n%s", sandbox_help);
+		return 2;
+	}
+	if (!exclude_s != !job.patient_col) {
+		fprintf(stderr, "leben sandbox run: --exclude and --patient-column go together\n");
 		return 2;
 	}
 	if (seal_to && !out) {
@@ -298,6 +309,17 @@ static int sandbox_run(int argc, char **argv)
 		job.open_sk = sk;
 		job.open_pk = pk;
 	}
+	char *excl = NULL;
+	const char **ids = NULL;
+	if (exclude_s) {
+		excl = lb_strdup(exclude_s);
+		ids = lb_calloc(strlen(exclude_s) / 2 + 2, sizeof *ids);
+		if (!excl || !ids)
+			goto out_ids;
+		for (char *save = NULL, *tok = strtok_r(excl, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			ids[job.nexclude++] = tok;
+		job.exclude = ids;
+	}
 	job.input.data = data;
 	job.input.len = len;
 	job.params = params;
@@ -327,6 +349,9 @@ static int sandbox_run(int argc, char **argv)
 	}
 	json_decref(rj);
 	lb_sandbox_report_release(&rep);
+out_ids:
+	lb_free(excl);
+	lb_free(ids);
 out:
 	sodium_memzero(sk, sizeof sk);
 	if (data)

@@ -60,6 +60,12 @@ void lb_table_init(struct lb_table *t);
 void lb_table_release(struct lb_table *t);
 /* Index of the column named name, or -1. */
 long lb_table_find(const struct lb_table *t, const char *name);
+/* Remove, in place, every row whose cell in column col equals one of ids[0..n-1] (borrowed
+ * texts; a categorical cell compares as text, a numeric cell numerically with the id read as a
+ * number). Used to leave out the records of patients who revoked their consent. *dropped (may
+ * be NULL) receives the number of rows removed. LB_EINVALID if col is out of range. */
+int lb_table_drop_rows(struct lb_table *t, size_t col, const char *const *ids, size_t n,
+		       size_t *dropped, struct lb_errmsg *em);
 
 /* ---- built-in algorithms ----------------------------------------------------------------- */
 

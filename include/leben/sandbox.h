@@ -99,6 +99,12 @@ struct lb_sandbox_job {
 	const char *tmp_root;        /* where the private directory is made; NULL = $TMPDIR or /tmp */
 	lb_sandbox_fn fn;            /* native job instead of algorithm/lua (input still opened) */
 	void *fn_arg;                /* passed to fn */
+	const char *patient_col;     /* column of patient ids, or NULL: with exclude, the rows of
+	                              * these patients are removed inside the jail, right after the
+	                              * table is read and before the algorithm sees it (revoked
+	                              * consents) */
+	const char *const *exclude;  /* borrowed patient ids to leave out */
+	size_t nexclude;             /* entries of exclude */
 };
 
 /* Outcome of one run. Embedded struct: release with lb_sandbox_report_release. */
@@ -114,6 +120,7 @@ struct lb_sandbox_report {
 	uint64_t peak_rss;       /* child's peak resident memory, bytes (ru_maxrss) */
 	char dir[256];           /* the private directory used (already removed) */
 	bool dir_removed;        /* it was removed after the run */
+	size_t excluded;         /* rows left out for job->exclude (known to the owner only) */
 };
 
 /* Run job in a fresh jail. Returns LB_OK when the algorithm produced a result; otherwise the

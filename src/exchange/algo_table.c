@@ -13,6 +13,8 @@
 #include "exchange/exchange_int.h"
 #include "leben/base.h"
 
+static bool parse_num(const char *p, size_t n, double *out);
+
 void lb_table_init(struct lb_table *t)
 {
 	memset(t, 0, sizeof *t);
@@ -38,6 +40,53 @@ long lb_table_find(const struct lb_table *t, const char *name)
 		if (strcmp(t->cols[c].name, name) == 0)
 			return (long)c;
 	return -1;
+}
+
+int lb_table_drop_rows(struct lb_table *t, size_t col, const char *const *ids, size_t n,
+		       size_t *dropped, struct lb_errmsg *em)
+{
+	if (col >= t->ncols)
+		return lb_errf(em, LB_EINVALID, "no column %zu to match patients against", col);
+	const struct lb_table_col *c = &t->cols[col];
+	/* what each id means in this column: a level index or a number (NAN: matches nothing) */
+	double *key = lb_malloc((n ? n : 1) * sizeof *key);
+	bool *drop = lb_calloc(t->nrows ? t->nrows : 1, sizeof *drop);
+	if (!key || !drop) {
+		lb_free(key);
+		lb_free(drop);
+		return LB_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		key[i] = NAN;
+		if (c->kind == LB_COL_CATEGORICAL) {
+			for (size_t l = 0; l < c->nlevels; l++)
+				if (strcmp(c->levels[l], ids[i]) == 0)
+					key[i] = (double)l;
+		} else {
+			double v;
+			if (parse_num(ids[i], strlen(ids[i]), &v))
+				key[i] = v;
+		}
+	}
+	size_t out = 0, gone = 0;
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t i = 0; i < n && !drop[r]; i++)
+			drop[r] = c->v[r] == key[i];
+		gone += drop[r];
+	}
+	for (size_t r = 0; r < t->nrows; r++) {
+		if (drop[r])
+			continue;
+		for (size_t j = 0; j < t->ncols; j++)
+			t->cols[j].v[out] = t->cols[j].v[r];
+		out++;
+	}
+	t->nrows = out;
+	lb_free(key);
+	lb_free(drop);
+	if (dropped)
+		*dropped = gone;
+	return LB_OK;
 }
 
 /* ---- CSV tokenizer ------------------------------------------------------------------------ */

@@ -37,6 +37,7 @@
 #define FR_RESULT 'R'
 #define FR_ERROR 'E'
 #define FR_SYSCALL 'S'
+#define FR_EXCLUDED 'X' /* informational, before the final frame: rows left out */
 #define FR_HDR 13 /* kind(1) status(4) code(4) len(4) */
 
 void lb_sandbox_limits_default(struct lb_sandbox_limits *l)
@@ -173,6 +174,22 @@ static int algo_fn(void *arg, const struct lb_sandbox_env *env, json_t **result,
 	if (rc) {
 		lb_errwrap(em, "input table");
 		return rc;
+	}
+	if (job->patient_col && job->nexclude) {
+		long pc = lb_table_find(&t, job->patient_col);
+		size_t gone = 0;
+		if (pc < 0) {
+			lb_table_release(&t);
+			return lb_errf(em, LB_EINVALID, "input table has no patient column '%s' to apply revoked consents",
+				       job->patient_col);
+		}
+		if ((rc = lb_table_drop_rows(&t, (size_t)pc, job->exclude, job->nexclude, &gone, em))) {
+			lb_table_release(&t);
+			return rc;
+		}
+		uint8_t cnt[4];
+		put32(cnt, (uint32_t)gone);
+		send_frame(FR_EXCLUDED, LB_SANDBOX_OK, LB_OK, cnt, sizeof cnt);
 	}
 	struct lb_algo_ctx ctx = {.min_cohort = job->min_cohort};
 	if (job->lua_src) {
@@ -316,6 +333,26 @@ static void set_reason(struct lb_sandbox_report *rep, enum lb_sandbox_status st,
 	rep->code = code;
 }
 
+/* The final frame of what the child sent (informational frames before it are read into rep),
+ * or NULL if the bytes are not a whole sequence of frames. */
+static const uint8_t *last_frame(const struct lb_buf *in, struct lb_sandbox_report *rep)
+{
+	size_t off = 0;
+	while (off + FR_HDR <= in->len) {
+		const uint8_t *f = in->data + off;
+		size_t plen = get32(f + 9);
+		if (plen > in->len - off - FR_HDR)
+			return NULL;
+		if (off + FR_HDR + plen == in->len)
+			return f[0] == FR_EXCLUDED ? NULL : f;
+		if (f[0] != FR_EXCLUDED || plen != 4)
+			return NULL;
+		rep->excluded = get32(f + FR_HDR);
+		off += FR_HDR + plen;
+	}
+	return NULL;
+}
+
 void lb_sandbox_report_release(struct lb_sandbox_report *rep)
 {
 	if (rep->result)
@@ -410,18 +447,19 @@ int lb_sandbox_run(const struct lb_sandbox_job *job, struct lb_sandbox_report *r
 
 	/* decide */
 	int sig = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;
+	const uint8_t *fr;
 	if (too_big) {
 		set_reason(rep, LB_SANDBOX_OUTPUT, LB_ELIMIT, "output limit reached: the result is larger than %llu bytes",
 			   (unsigned long long)cc.lim.output_bytes);
 	} else if (wall) {
 		set_reason(rep, LB_SANDBOX_WALL, LB_ELIMIT, "wall-clock limit reached (%llu ms); the run was killed",
 			   (unsigned long long)cc.lim.wall_ms);
-	} else if (in.len >= FR_HDR && in.len == FR_HDR + get32(in.data + 9)) {
-		int kind = in.data[0];
-		enum lb_sandbox_status st = (enum lb_sandbox_status)get32(in.data + 1);
-		int code = (int)get32(in.data + 5);
-		const char *pl = (const char *)in.data + FR_HDR;
-		size_t plen = get32(in.data + 9);
+	} else if ((fr = last_frame(&in, rep)) != NULL) {
+		int kind = fr[0];
+		enum lb_sandbox_status st = (enum lb_sandbox_status)get32(fr + 1);
+		int code = (int)get32(fr + 5);
+		const char *pl = (const char *)fr + FR_HDR;
+		size_t plen = get32(fr + 9);
 		if (kind == FR_RESULT) {
 			json_error_t je;
 			rep->result = json_loadb(pl, plen, 0, &je);
@@ -474,6 +512,7 @@ json_t *lb_sandbox_report_json(const struct lb_sandbox_report *rep)
 	json_object_set_new(o, "cpu_ms", json_integer((json_int_t)rep->cpu_ms));
 	json_object_set_new(o, "peak_rss_bytes", json_integer((json_int_t)rep->peak_rss));
 	json_object_set_new(o, "dir_removed", json_boolean(rep->dir_removed));
+	json_object_set_new(o, "excluded_rows", json_integer((json_int_t)rep->excluded));
 	if (rep->result)
 		json_object_set_new(o, "result", json_incref(rep->result));
 	return o;

@@ -6,6 +6,7 @@
  * status and a reason naming it. The private directory is gone after every run.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -410,6 +411,54 @@ static void test_lua_escapes(void **state)
 	lua_expect("return {", LB_SANDBOX_FAILED, "expected");
 }
 
+/* revoked consents: the rows of those patients are left out inside the jail */
+static void test_exclude_patients(void **state)
+{
+	(void)state;
+	char csv[512] = "patient,age\n";
+	double sum = 0;
+	for (int i = 1; i <= 14; i++) {
+		snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "P%d,%d\n", i, 20 + 3 * i);
+		if (i != 3 && i != 7)
+			sum += 20 + 3 * i;
+	}
+	static const char *const revoked[] = {"P3", "P7", "P99"};
+	struct lb_sandbox_job job;
+	struct lb_sandbox_report rep;
+	job_init(&job);
+	job.algorithm = "stats";
+	job.params = NULL;
+	job.input.data = (const uint8_t *)csv;
+	job.input.len = strlen(csv);
+	job.patient_col = "patient";
+	job.exclude = revoked;
+	job.nexclude = 3;
+	run_expect(&job, LB_SANDBOX_OK, &rep);
+	assert_int_equal(rep.excluded, 2);
+	assert_int_equal(json_integer_value(json_object_get(rep.result, "n")), 12);
+	json_t *age = json_array_get(json_object_get(rep.result, "columns"), 1);
+	assert_true(fabs(json_real_value(json_object_get(age, "mean")) - sum / 12) < 1e-12);
+	lb_sandbox_report_release(&rep);
+	/* numeric patient ids compare as numbers */
+	static const char num[] = "id,x\n1,5\n2,6\n3,7\n";
+	static const char *const three[] = {"3.0"};
+	job.input.data = (const uint8_t *)num;
+	job.input.len = sizeof num - 1;
+	job.patient_col = "id";
+	job.exclude = three;
+	job.nexclude = 1;
+	run_expect(&job, LB_SANDBOX_OK, &rep);
+	assert_int_equal(rep.excluded, 1);
+	assert_int_equal(json_integer_value(json_object_get(rep.result, "n")), 2);
+	lb_sandbox_report_release(&rep);
+	/* a patient column that is not there: refused, nothing runs */
+	job.patient_col = "patient_id";
+	run_expect(&job, LB_SANDBOX_FAILED, &rep);
+	assert_int_equal(rep.code, LB_EINVALID);
+	assert_non_null(strstr(rep.reason, "patient_id"));
+	lb_sandbox_report_release(&rep);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -447,7 +496,8 @@ int main(void)
 		cmocka_unit_test(test_escape_memory),
 		cmocka_unit_test(test_escape_cpu_loop),   cmocka_unit_test(test_escape_wall),
 		cmocka_unit_test(test_escape_file_size),  cmocka_unit_test(test_output_limit),
-		cmocka_unit_test(test_lua_escapes),       cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_lua_escapes),       cmocka_unit_test(test_exclude_patients),
+		cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
