@@ -1,7 +1,8 @@
-/* libFuzzer harness for the exchange's CSV table reader, the release-policy parser and the
- * Lua result path: arbitrary bytes must never crash them; an accepted table has consistent
- * shape (every categorical value indexes a level), and every built-in algorithm run on it with
- * default or derived parameters returns either a result or an error code. */
+/* libFuzzer harness for the exchange's CSV table reader and the release-policy parser:
+ * arbitrary bytes must never crash them; an accepted table has consistent shape (every
+ * categorical value indexes a level, the revoked-consent filter keeps rows + dropped = rows),
+ * and the built-in stats, crosstab and km run on it with derived parameters return either a
+ * result, which the default policy then judges, or an error code. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (t.cols[c].kind == LB_COL_CATEGORICAL && !isnan(v) && !(v >= 0 && v < (double)t.cols[c].nlevels))
 				abort();
 		}
+	if (t.ncols > 0) { /* revoked-consent filter: shape stays consistent */
+		static const char *const ids[] = {"1", "a", ""};
+		size_t before = t.nrows, gone = 0;
+		if (lb_table_drop_rows(&t, 0, ids, 3, &gone, NULL) != 0 || t.nrows + gone != before)
+			abort();
+	}
 	if (t.ncols > 0 && t.nrows < 300) {
 		json_t *p = json_object();
 		json_object_set_new(p, "rows", json_string(t.cols[0].name));
