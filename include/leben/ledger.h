@@ -65,15 +65,16 @@ struct lb_txtype {
 	/* JSON view of the payload (new reference), or NULL. */
 	json_t *(*to_json)(const struct lb_tx *tx);
 	bool fee_exempt;     /* default fee exemption (genesis may override) */
-	/* true if apply reads only the state and the tx, never ctx->height or ctx->time_ms. The
-	 * writes a tx of this type made on admission are then reused when it is committed right
-	 * after the txs admitted before it (no second application; faster commits). Leave it
-	 * false when unsure: the tx is then applied again in the block. */
-	bool block_independent;
 };
 
 /* Add a row (copied). LB_EEXISTS if the id or name is taken. Thread-safe. */
 int lb_txtype_register(const struct lb_txtype *t);
+/* Declare that the registered type id's apply reads only the state and the tx, never
+ * ctx->height or ctx->time_ms. The writes a tx of such a type made on admission are then
+ * reused when it is committed right after the txs admitted before it (no second
+ * application; faster commits). Without it the tx is applied again in its block, which is
+ * always right. LB_ENOTFOUND if the id is not registered. Call after lb_txtype_register. */
+int lb_txtype_mark_block_independent(uint32_t id);
 /* Borrowed rows; NULL if unknown. */
 const struct lb_txtype *lb_txtype_find(uint32_t id);
 const struct lb_txtype *lb_txtype_by_name(const char *name);
@@ -99,6 +100,14 @@ enum {
  * time, proposer key, credit partners, conversion rate, fee schedule, initial balances.
  * The network id is BLAKE2b-256 of the file's bytes. */
 int lb_genesis_write(const char *home, json_t *genesis, struct lb_errmsg *em);
+
+/* A module's part of genesis: called with the parsed genesis.json (borrowed) for each chain's
+ * genesis state, after the core's own entries. Must be deterministic. Register at start-up
+ * like tx types (before lb_ledger_open / lb_ledger_verify_home); registering the same function
+ * twice is a no-op. LB_ELIMIT when the table is full. */
+typedef int (*lb_genesis_fn)(json_t *genesis, int chain, struct lb_state *s,
+			     struct lb_errmsg *em);
+int lb_genesis_hook_register(lb_genesis_fn fn);
 
 /* ---- the ledger ---------------------------------------------------------------------------- */
 
@@ -176,6 +185,15 @@ uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
 /* Txs waiting in the mempool of chain. */
 size_t lb_ledger_pending(struct lb_ledger *l, int chain);
+/* Committed value under (ns, key) of chain's state, copied into out (reset first).
+ * LB_ENOTFOUND if absent. */
+int lb_ledger_state_read(struct lb_ledger *l, int chain, const char *ns, const void *key,
+			 size_t klen, struct lb_buf *out, struct lb_errmsg *em);
+/* Header hash and app hash of a committed block (either may be NULL). LB_ENOTFOUND above
+ * the tip. */
+int lb_ledger_block_hashes(struct lb_ledger *l, int chain, uint64_t height,
+			   uint8_t hash[LB_HASH_LEN], uint8_t app_hash[LB_HASH_LEN],
+			   struct lb_errmsg *em);
 
 /* ---- offline verification ------------------------------------------------------------------ */
 

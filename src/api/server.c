@@ -67,6 +67,8 @@ static int h_account(struct lb_api *, struct MHD_Connection *, struct api_req *,
 		     unsigned *, struct lb_errmsg *);
 static int h_status(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		    unsigned *, struct lb_errmsg *);
+static int h_members(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		     unsigned *, struct lb_errmsg *);
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
@@ -77,6 +79,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/chains/{chain}/blocks/{height}", h_block, false},
 	{"GET", "/v1/accounts/{address}", h_account, false},
 	{"GET", "/v1/status", h_status, false},
+	{"GET", "/v1/members", h_members, false},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -366,7 +369,15 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 		json_object_set_new(*out, "api",
 				    json_pack("{s:I,s:I}", "max_body", (json_int_t)a->opt.max_body,
 					      "max_batch", (json_int_t)a->opt.max_batch));
+	if (json_is_object(*out) && a->opt.consortium)
+		json_object_set_new(*out, "consortium", lb_consortium_status_json(a->opt.consortium));
 	return LB_OK;
+}
+
+static int h_members(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		     unsigned *status, struct lb_errmsg *em)
+{
+	return lb_consortium_members_json(a->ledger, out, em);
 }
 
 /* ---- the access handler ------------------------------------------------------------------- */

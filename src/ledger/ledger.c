@@ -14,6 +14,7 @@
 
 #define MAX_TYPES 256
 static struct lb_txtype types[MAX_TYPES];
+static bool independent[MAX_TYPES]; /* lb_txtype_mark_block_independent, by row */
 static size_t ntypes;
 static pthread_mutex_t types_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -32,6 +33,26 @@ int lb_txtype_register(const struct lb_txtype *t)
 		types[ntypes++] = *t;
 	pthread_mutex_unlock(&types_mu);
 	return rc;
+}
+
+int lb_txtype_mark_block_independent(uint32_t id)
+{
+	int rc = LB_ENOTFOUND;
+	pthread_mutex_lock(&types_mu);
+	for (size_t i = 0; i < ntypes; i++)
+		if (types[i].id == id) {
+			independent[i] = true;
+			rc = LB_OK;
+		}
+	pthread_mutex_unlock(&types_mu);
+	return rc;
+}
+
+/* t is a row of types[] (from lb_txtype_find). Rows are only ever added, and marked before
+ * any ledger is opened. */
+static bool txtype_block_independent(const struct lb_txtype *t)
+{
+	return independent[t - types];
 }
 
 const struct lb_txtype *lb_txtype_find(uint32_t id)
@@ -156,7 +177,7 @@ int ledger_apply_tx_ws(struct lb_state *s, int chain, const struct lb_tx *tx, ui
 	if ((rc = lb_state_put_u64(scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, nonce + 1)))
 		goto out;
 	/* the tx's complete write-set, for reuse in its block (an optimisation: none on ENOMEM) */
-	if (ws && t->block_independent && state_writes_encode(scratch, ws, ws_len))
+	if (ws && txtype_block_independent(t) && state_writes_encode(scratch, ws, ws_len))
 		*ws = NULL;
 	rc = state_merge(s, scratch);
 	if (rc && ws) {

@@ -103,7 +103,7 @@ struct pending {
 	uint8_t *raw;          /* owned copy */
 	size_t len;
 	/* The tx's writes on admission (state_writes_encode), applied onto the committed state
-	 * plus every pending tx before it; NULL if its type is not block_independent or a
+	 * plus every pending tx before it; NULL if its type is not marked block-independent or a
 	 * commit took them. Kept right by mempool_rebuild. */
 	uint8_t *ws;
 	size_t ws_len;
@@ -152,7 +152,7 @@ struct lb_ledger {
  * chain, expiry, nonce, fee, then the handler. */
 int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
 		    uint64_t time_ms, struct lb_errmsg *em);
-/* The same, and if ws is not NULL and the tx's type is block_independent, its writes in *ws
+/* The same, and if ws is not NULL and the tx's type is marked block-independent, its writes in *ws
  * (caller frees; NULL otherwise or when out of memory). */
 int ledger_apply_tx_ws(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
 		       uint64_t time_ms, struct lb_errmsg *em, uint8_t **ws, size_t *ws_len);

@@ -545,26 +545,22 @@ static json_t *json_record(const struct lb_tx *tx)
 			 ledger_hex_json(p.subject, LB_HASH_LEN), "data", ledger_hex_json(p.data, p.data_len));
 }
 
-/* id, chain, name, check, apply, to_json, fee_exempt, block_independent */
 static const struct lb_txtype core_types[] = {
-	{LB_TX_ISSUE, LB_CHAIN_SETTLEMENT, "issue", check_issue, apply_issue, json_issue, true,
-	 true},
+	{LB_TX_ISSUE, LB_CHAIN_SETTLEMENT, "issue", check_issue, apply_issue, json_issue, true},
 	{LB_TX_TRANSFER, LB_CHAIN_SETTLEMENT, "transfer", check_transfer, apply_transfer,
-	 json_transfer, false, true},
-	{LB_TX_BURN, LB_CHAIN_SETTLEMENT, "burn", check_burn, apply_burn, json_amount, false,
-	 true},
+	 json_transfer, false},
+	{LB_TX_BURN, LB_CHAIN_SETTLEMENT, "burn", check_burn, apply_burn, json_amount, false},
 	{LB_TX_CONVERT, LB_CHAIN_SETTLEMENT, "convert", check_convert, apply_convert, json_amount,
-	 false, true},
+	 false},
 	{LB_TX_ASSET_REGISTER, LB_CHAIN_DIRECTORY, "asset.register", check_asset, apply_asset,
-	 json_asset, true, true},
+	 json_asset, true},
 	{LB_TX_ASSET_UPDATE, LB_CHAIN_DIRECTORY, "asset.update", check_asset, apply_asset,
-	 json_asset, true, true},
+	 json_asset, true},
 	{LB_TX_ASSET_RETIRE, LB_CHAIN_DIRECTORY, "asset.retire", check_asset, apply_asset,
-	 json_asset, true, true},
+	 json_asset, true},
 	{LB_TX_IDENTITY_REGISTER, LB_CHAIN_BUSINESS, "identity.register", check_identity,
-	 apply_identity, json_identity, true, true},
-	{LB_TX_RECORD, LB_CHAIN_BUSINESS, "record", check_record, apply_record, json_record, true,
-	 true},
+	 apply_identity, json_identity, true},
+	{LB_TX_RECORD, LB_CHAIN_BUSINESS, "record", check_record, apply_record, json_record, true},
 };
 
 int lb_ledger_register_core_types(void)
@@ -572,6 +568,9 @@ int lb_ledger_register_core_types(void)
 	for (size_t i = 0; i < sizeof core_types / sizeof core_types[0]; i++) {
 		int rc = lb_txtype_register(&core_types[i]);
 		if (rc && rc != LB_EEXISTS)
+			return rc;
+		/* no core handler reads the block height or time */
+		if ((rc = lb_txtype_mark_block_independent(core_types[i].id)))
 			return rc;
 	}
 	return LB_OK;
