@@ -500,7 +500,7 @@ static int throughput(int batches, double ceiling)
 	settlement_pending(h, &h0);
 	if (pthread_create(&smp.thread, NULL, sampler_main, &smp))
 		return -1;
-	double cpu0 = proc_cpu_s(node_pid);
+	double cpu0 = proc_cpu_s(node_pid), self0 = proc_cpu_s(getpid());
 	uint64_t t0 = lb_mono_ns();
 	for (int c = 0; c < CLIENTS; c++)
 		if (pthread_create(&cl[c].thread, NULL, client_throughput, &cl[c]))
@@ -521,7 +521,7 @@ static int throughput(int batches, double ceiling)
 		return -1;
 	}
 	uint64_t t1 = lb_mono_ns();
-	double cpu1 = proc_cpu_s(node_pid);
+	double cpu1 = proc_cpu_s(node_pid), self1 = proc_cpu_s(getpid());
 	smp.stop = 1;
 	pthread_join(smp.thread, NULL);
 	settlement_pending(h, &h1);
@@ -541,6 +541,8 @@ static int throughput(int batches, double ceiling)
 		       "%.1f us per tx; one verification %.1f us)\n",
 		       (double)committed / vps_cpu / (cpu1 - cpu0), cpu1 - cpu0,
 		       (cpu1 - cpu0) * 1e6 / (double)committed, 1e6 / vps_cpu);
+	printf("node: the benchmark's clients used %.2f cpu-s of the same cores meanwhile\n",
+	       self1 - self0);
 	printf("node: peak RSS under this load (VmRSS every 20 ms, default mempool limits): %ld "
 	       "KiB\n",
 	       smp.peak_kb);
