@@ -182,6 +182,9 @@ int lb_kn_session_payload_decode(const uint8_t *p, size_t n, struct lb_kn_sessio
 				 struct lb_errmsg *em);
 /* Stateless validity: kind known, digest rules per kind, names printable identifiers. */
 int lb_kn_session_payload_check(const struct lb_kn_session_payload *p, struct lb_errmsg *em);
+/* Trace hash for LB_KN_EV_COMPLETE: BLAKE2b-256("LEBEN-contract-trace-v1" || trace bytes), the
+ * trace being lb_kn_session_trace's JSON lines. */
+void lb_kn_trace_hash(const char *trace, size_t len, uint8_t out[32]);
 /* Answer hash for LB_KN_EV_ANSWER (salt keeps small answer spaces from being guessed). */
 void lb_kn_answer_hash(const uint8_t salt[32], const char *data, const char *value_json,
 		       uint8_t out[32]);

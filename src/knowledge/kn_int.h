@@ -318,4 +318,10 @@ int kn_session_put(struct lb_kn_session *s, int data, const struct kn_value *v);
 int kn_session_check_value(struct lb_kn_session *s, int data, const struct kn_value *v,
 			   char *warn, size_t wlen, struct lb_errmsg *em);
 
+/* lb_kn_publish_check that, on success, hands the parsed model to *keep (caller frees) when
+ * keep is not NULL: the publish handler stores the model's decisions without parsing twice. */
+int kn_publish_verify(const uint8_t *source, size_t len, const uint8_t source_hash[32],
+		      const uint8_t report_hash[32], struct lb_kn_model **keep,
+		      struct lb_errmsg *em);
+
 #endif
