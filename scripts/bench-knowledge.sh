@@ -24,5 +24,6 @@ if [ "$(echo "$js" | head -1)" != "$want" ]; then
 fi
 c=$(echo "$out" | sed -n 's/.*(no trace) in .* = \([0-9]*\) executions.*/\1/p')
 t=$(echo "$out" | sed -n 's/.*(with trace) in .* = \([0-9]*\) executions.*/\1/p')
+r=$(echo "$out" | sed -n 's/.*(with trace read as JSON) in .* = \([0-9]*\) executions.*/\1/p')
 j=$(echo "$js" | sed -n 's/.* = \([0-9]*\) executions\/s/\1/p')
-awk -v c="$c" -v t="$t" -v j="$j" 'BEGIN { printf "speed-up over cql-execution: %.1fx without trace, %.1fx with the full trace\n", c / j, t / j }'
+awk -v c="$c" -v t="$t" -v r="$r" -v j="$j" 'BEGIN { printf "speed-up over cql-execution: %.1fx without trace, %.1fx with the full trace, %.1fx with the trace read as JSON lines\n", c / j, t / j, r / j }'

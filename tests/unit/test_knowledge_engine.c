@@ -73,6 +73,29 @@ static void test_corpus_scenarios(void **state)
 				if (rec != NULL)
 					expect_json(rec, o.recommended, "recommended", name);
 				kn_outcome_release(&o);
+				/* the same run without a listener records its trace lazily: the
+				 * trace and the saved session are byte for byte the same */
+				struct lb_kn_session *q;
+				struct kn_outcome oq = { .quiet = true };
+				assert_lb_ok(lb_kn_session_new(m, 19800, &q, &em));
+				if (kn_scenario_run(q, json_object_get(sc, "answers"), &oq) != 0)
+					fail_msg("%s / %s (quiet): %s", rel, name, oq.error);
+				kn_outcome_release(&oq);
+				size_t la, lq;
+				const char *ta = lb_kn_session_trace(s, &la);
+				const char *tq = lb_kn_session_trace(q, &lq);
+				if (la == 0 || la != lq || memcmp(ta, tq, la) != 0)
+					fail_msg("%s / %s: lazy trace differs:\n%s\n--- eager:\n%s", rel,
+						 name, tq, ta);
+				char *sa, *sq;
+				size_t na, nq;
+				assert_lb_ok(lb_kn_session_save(s, &sa, &na, &em));
+				assert_lb_ok(lb_kn_session_save(q, &sq, &nq, &em));
+				assert_int_equal(na, nq);
+				assert_memory_equal(sa, sq, na);
+				lb_free(sa);
+				lb_free(sq);
+				lb_kn_session_free(q);
 				lb_kn_session_free(s);
 				ran++;
 			}
