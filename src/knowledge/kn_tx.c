@@ -136,7 +136,8 @@ static int list_append(struct lb_state *s, const char *ns, const uint8_t *prefix
 		       uint64_t index, const uint8_t val[32])
 {
 	uint8_t key[32 + 8];
-	memcpy(key, prefix, plen);
+	if (plen > 0)
+		memcpy(key, prefix, plen);
 	be64(key + plen, index);
 	return lb_state_put(s, ns, key, plen + 8, val, 32);
 }
