@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "knowledge/kn_int.h"
+#include "leben/crypto.h"
 
 static const char DOM_CONTRACT[] = "LEBEN-contract-v1";
 static const char DOM_REPORT[] = "LEBEN-contract-report-v1";
@@ -24,13 +25,10 @@ int lb_kn_model_canonical(const struct lb_kn_model *m, uint8_t **out, size_t *le
 	return rc;
 }
 
+/* Domain-separated hash, as everywhere in LEBEN: the domain with its NUL, then the input. */
 static void hash2(const char *dom, const void *p, size_t n, uint8_t out[32])
 {
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const uint8_t *)dom, strlen(dom));
-	crypto_generichash_update(&st, p, n);
-	crypto_generichash_final(&st, out, 32);
+	lb_hash_domain(out, dom, p, n);
 }
 
 int lb_kn_model_hash(const struct lb_kn_model *m, uint8_t out[32])
@@ -58,15 +56,14 @@ void lb_kn_trace_hash(const char *trace, size_t len, uint8_t out[32])
 void lb_kn_answer_hash(const uint8_t salt[32], const char *data, const char *value_json,
 		       uint8_t out[32])
 {
-	crypto_generichash_state st;
+	struct lb_hasher h;
 	uint8_t zero = 0;
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const uint8_t *)DOM_ANSWER, sizeof(DOM_ANSWER) - 1);
-	crypto_generichash_update(&st, salt, 32);
-	crypto_generichash_update(&st, (const uint8_t *)data, strlen(data));
-	crypto_generichash_update(&st, &zero, 1); /* separator: names cannot contain NUL */
-	crypto_generichash_update(&st, (const uint8_t *)value_json, strlen(value_json));
-	crypto_generichash_final(&st, out, 32);
+	lb_hasher_init(&h, DOM_ANSWER);
+	lb_hasher_update(&h, salt, 32);
+	lb_hasher_update(&h, data, strlen(data));
+	lb_hasher_update(&h, &zero, 1); /* separator: names cannot contain NUL */
+	lb_hasher_update(&h, value_json, strlen(value_json));
+	lb_hasher_final(&h, out);
 }
 
 /* ---- contract.session payload ----------------------------------------------------------- */

@@ -20,7 +20,7 @@ EX = os.path.join(ROOT, "examples", "contracts")
 
 
 def h(domain, data):
-    return hashlib.blake2b(domain.encode() + data, digest_size=32).hexdigest()
+    return hashlib.blake2b(domain.encode() + b"\0" + data, digest_size=32).hexdigest()
 
 
 def varint(n):
