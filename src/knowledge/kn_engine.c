@@ -500,7 +500,10 @@ out:
 	return rc;
 }
 
-static int commit_set(struct lb_kn_session *s, int t, const uint8_t *pick, bool by_engine)
+/* Commit pick (one byte per candidate) for decision t. rec is the recommendation the caller
+ * has just evaluated (NULL: evaluated here when the event is observed). */
+static int commit_set(struct lb_kn_session *s, int t, const uint8_t *pick, const uint8_t *rec,
+		      bool by_engine)
 {
 	const struct kn_task *k = s->m->tasks[t];
 	int base = s->m->cand_base[t];
@@ -514,7 +517,7 @@ static int commit_set(struct lb_kn_session *s, int t, const uint8_t *pick, bool 
 	int rc = lb_buf_add(&s->evside, pick, k->ncands ? k->ncands : 1);
 	bool override = false;
 	for (size_t i = 0; rc == LB_OK && i < k->ncands && !override; i++)
-		if ((pick[i] != 0) != kn_is_recommended(s, t, (int)i))
+		if ((pick[i] != 0) != (rec != NULL ? rec[i] != 0 : kn_is_recommended(s, t, (int)i)))
 			override = true;
 	kn_arena_reset(&s->ar);
 	e.flags = (uint8_t)((override ? KN_EVF_OVERRIDE : 0) | (by_engine ? KN_EVF_ENGINE : 0));
@@ -612,6 +615,8 @@ static int step(struct lb_kn_session *s, int t, bool *changed)
 			}
 		}
 		kn_arena_reset(&s->ar);
+		uint8_t rec[256];
+		memcpy(rec, pick, k->ncands);
 		if (!k->multiple) {
 			if (nrec == 0)
 				return LB_OK; /* nothing to commit: waits for a user commit */
@@ -619,7 +624,7 @@ static int step(struct lb_kn_session *s, int t, bool *changed)
 			pick[best] = 1;
 		}
 		*changed = true;
-		return commit_set(s, t, pick, true);
+		return commit_set(s, t, pick, rec, true);
 	}
 	case KN_ACTION:
 		if (k->autonomous) {
@@ -729,7 +734,7 @@ int lb_kn_session_commit(struct lb_kn_session *s, const char *decision,
 		pick[i] = 1;
 	}
 	s->steps++;
-	return commit_set(s, t, pick, false);
+	return commit_set(s, t, pick, NULL, false);
 }
 
 int lb_kn_session_trigger(struct lb_kn_session *s, const char *trigger, struct lb_errmsg *em)
