@@ -1,7 +1,8 @@
 /* Knowledge contracts on a real ledger in a temp home: contract.publish stores a verified
  * contract (author, version, usage count) and refuses, each with its own code and changing
  * nothing, a malformed payload, a wrong source or report hash, a non-canonical source, a
- * contract the verifier rejects and a duplicate; contract.session anchors start, answer,
+ * contract the verifier rejects and a duplicate; a revision by the same author gets the next
+ * version and lists page in publication order; contract.session anchors start, answer,
  * decision and completion in order and refuses an unpublished contract, a session never
  * started or started twice, events out of order, from another account, naming a decision or
  * candidate the contract does not have, or following the completion. The offline verifier
@@ -272,6 +273,62 @@ static void test_publish(void **state)
 		"already published", "duplicate by the author");
 	refused(f, &f->b, f->nonce_b, LB_TX_CONTRACT_PUBLISH, pl, plen, LB_EEXISTS,
 		"already published", "duplicate by another account");
+	/* a revision of the same pathway by the same author is version 2; another pathway by
+	 * another author is version 1; lists page in publication order */
+	{
+		char *rev = lb_strdup(canon);
+		char *at = strstr(rev, "High risk:");
+		assert_non_null(at);
+		at[0] = 'h'; /* a changed caption: another contract, same root plan name */
+		struct lb_kn_model *m;
+		uint8_t *src, rhash[32], *rpl;
+		size_t slen, rlen, failures;
+		char *report;
+		assert_lb_ok(lb_kn_model_parse(rev, strlen(rev), "rev", LB_KN_FORM_PF, &m, &em));
+		assert_lb_ok(lb_kn_model_canonical(m, &src, &slen));
+		assert_lb_ok(lb_kn_model_hash(m, rhash));
+		assert_lb_ok(lb_kn_check(m, NULL, &report, &failures, NULL, &em));
+		assert_int_equal(failures, 0);
+		struct lb_kn_publish_payload rp = { .source = src, .source_len = slen };
+		memcpy(rp.source_hash, rhash, 32);
+		lb_kn_report_hash(report, strlen(report), rp.report_hash);
+		assert_lb_ok(lb_kn_publish_payload_encode(&rp, &rpl, &rlen));
+		accepted(f, &f->a, &f->nonce_a, LB_TX_CONTRACT_PUBLISH, rpl, rlen);
+		assert_lb_ok(lb_kn_contract_json(f->l, rhash, &c, &em));
+		assert_int_equal(json_integer_value(json_object_get(c, "version")), 2);
+		json_decref(c);
+		uint8_t *cp, chash[32];
+		size_t cplen;
+		publish_payload("examples/contracts/chest_pain.pf", &cp, &cplen, chash, NULL);
+		accepted(f, &f->b, &f->nonce_b, LB_TX_CONTRACT_PUBLISH, cp, cplen);
+		assert_lb_ok(lb_kn_contract_json(f->l, chash, &c, &em));
+		assert_int_equal(json_integer_value(json_object_get(c, "version")), 1);
+		json_decref(c);
+		json_t *page;
+		char h1[65], h2[65];
+		lb_hex_encode(h1, rhash, 32);
+		lb_hex_encode(h2, chash, 32);
+		assert_lb_ok(lb_kn_contracts_json(f->l, 1, 1, &page, &em));
+		assert_int_equal(json_integer_value(json_object_get(page, "total")), 3);
+		json_t *items = json_object_get(page, "contracts");
+		assert_int_equal(json_array_size(items), 1);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "hash")), h1);
+		json_decref(page);
+		assert_lb_ok(lb_kn_contracts_json(f->l, 2, 0, &page, &em));
+		items = json_object_get(page, "contracts");
+		assert_int_equal(json_array_size(items), 1);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "hash")), h2);
+		json_decref(page);
+		assert_lb_ok(lb_kn_contracts_json(f->l, 5, 0, &page, &em));
+		assert_int_equal(json_array_size(json_object_get(page, "contracts")), 0);
+		json_decref(page);
+		lb_free(cp);
+		lb_free(rpl);
+		lb_free(report);
+		lb_free(src);
+		lb_kn_model_free(m);
+		lb_free(rev);
+	}
 	/* an unknown contract is not found */
 	uint8_t zero[32] = { 0 };
 	c = NULL;
@@ -288,18 +345,18 @@ static void test_publish(void **state)
 	uint8_t other[32];
 	memset(other, 0x77, sizeof other);
 	session_payload(LB_KN_EV_START, other, sid, 0, 0, NULL, NULL, 0, &sp, &slen);
-	refused(f, &f->b, 0, LB_TX_CONTRACT_SESSION, sp, slen, LB_ENOTFOUND, "not published",
+	refused(f, &f->b, f->nonce_b, LB_TX_CONTRACT_SESSION, sp, slen, LB_ENOTFOUND, "not published",
 		"start of an unpublished contract");
 	lb_free(sp);
 	/* an answer for a session never started */
 	session_payload(LB_KN_EV_ANSWER, hash, sid, 1, 0xaa, NULL, NULL, 0, &sp, &slen);
-	refused(f, &f->b, 0, LB_TX_CONTRACT_SESSION, sp, slen, LB_ENOTFOUND, "never started",
+	refused(f, &f->b, f->nonce_b, LB_TX_CONTRACT_SESSION, sp, slen, LB_ENOTFOUND, "never started",
 		"answer before start");
 	lb_free(sp);
 	/* a malformed event (start with a digest) */
 	session_payload(LB_KN_EV_START, hash, sid, 0, 0, NULL, NULL, 0, &sp, &slen);
 	sp[slen - 1] = 1;
-	refused(f, &f->b, 0, LB_TX_CONTRACT_SESSION, sp, slen, LB_EINVALID, "carries no digest",
+	refused(f, &f->b, f->nonce_b, LB_TX_CONTRACT_SESSION, sp, slen, LB_EINVALID, "carries no digest",
 		"start with a digest");
 	sp[slen - 1] = 0;
 	accepted(f, &f->b, &f->nonce_b, LB_TX_CONTRACT_SESSION, sp, slen);
