@@ -26,6 +26,7 @@ static const char usage[] =
 	"                      [--save SESSION.json] [--resume SESSION.json]\n"
 	"                      [--anchor --key NAME [--anchor-record FILE.json]]\n"
 	"       leben contract publish FILE --key NAME [--json] [--no-wait]\n"
+	"       leben contract anchor SESSION.json --key NAME [--anchor-record FILE.json] [--json]\n"
 	"       leben contract sessions [--contract HASH] [SESSION_ID] [--json]\n"
 	"       leben contract check FILE [--max-states N] [--max-memory MB] [--cycles N] [--json]\n"
 	"       leben contract convert FILE --to pf|json [-o OUT]\n"
@@ -59,12 +60,19 @@ static const char usage[] =
 	"           run over abstract inputs, reporting deadlocks, unreachable tasks, endless\n"
 	"           cycles, ambiguous decisions and order-dependent outcomes, each with the steps\n"
 	"           that lead to it. Exit status 1 if anything is found or a limit was hit.\n"
+	;
+
+/* The rest of the help (one string literal would be too long for C99 compilers). */
+static const char usage_chain[] =
 	"  publish  verifies the contract exactly as the chain will (the default bounds of\n"
 	"           check), refuses to go on if anything is found, then sends a contract.publish\n"
 	"           tx signed by --key with the canonical source and the hashes of the source and\n"
 	"           of the verification report. Every node verifies it again before storing it.\n"
 	"           Prints the contract hash (its id on the chain) and the tx id, and waits until\n"
 	"           the tx is in a block unless --no-wait is given.\n"
+	"  anchor   anchors a session saved by 'run --save' (for example one run offline) as\n"
+	"           run --anchor would have: start, answers' hashes and decisions from its trace,\n"
+	"           and completion if it is finished.\n"
 	"  sessions lists the sessions anchored on the node (all, or of one contract), or with a\n"
 	"           SESSION_ID shows its events: answers' hashes, decisions, the trace hash.\n"
 	"  convert  prints the contract in the other form (lossless).\n"
@@ -75,6 +83,12 @@ static const char usage[] =
 	"passphrase is asked for, or read from LEBEN_PASSPHRASE.\n"
 	"\n"
 	"Exit status: 0 ok, 1 failure (refused contract, problem found), 2 usage error.\n";
+
+static void print_usage(FILE *f)
+{
+	fputs(usage, f);
+	fputs(usage_chain, f);
+}
 
 static int load(const char *path, struct lb_kn_model **m)
 {
@@ -99,12 +113,12 @@ static int cmd_print(int argc, char **argv, bool convert)
 		else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else {
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (file == NULL || (convert && to == NULL)) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	enum lb_kn_form form;
@@ -303,7 +317,7 @@ static int cmd_publish(int argc, char **argv)
 		else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else {
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
@@ -413,7 +427,7 @@ static int cmd_sessions(int argc, char **argv)
 		else if (argv[i][0] != '-' && id == NULL)
 			id = argv[i];
 		else {
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
@@ -486,6 +500,8 @@ static int cmd_sessions(int argc, char **argv)
 }
 
 /* ---- run ----------------------------------------------------------------------------------- */
+
+static int write_record(const char *path, json_t *record);
 
 /* Anchoring a run on the business chain (--anchor). */
 struct anchor {
@@ -904,12 +920,12 @@ static int cmd_run(int argc, char **argv)
 		} else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else {
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (file == NULL) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	if (anchor && (key == NULL || resume != NULL)) {
@@ -1057,18 +1073,8 @@ static int cmd_run(int argc, char **argv)
 	}
 out:
 	if (r.anchor != NULL) {
-		if (record != NULL) {
-			char *t = json_dumps(an.record, JSON_INDENT(2));
-			if (t == NULL || lb_file_write(record, t, strlen(t), 0600, &em) != LB_OK) {
-				fprintf(stderr, "leben contract: writing %s: %s\n", record,
-					t ? em.text : "out of memory");
-				status = 1;
-			}
-			if (t != NULL) {
-				sodium_memzero(t, strlen(t));
-				free(t);
-			}
-		}
+		if (record != NULL && write_record(record, an.record))
+			status = 1;
 		if (an.failed && status == 0)
 			status = 1;
 		json_decref(an.record);
@@ -1091,6 +1097,124 @@ out:
 	return status;
 }
 
+/* ---- anchor a saved session ----------------------------------------------------------------- */
+
+/* Write the record of an anchoring (--anchor-record); the salt inside is wiped from memory. */
+static int write_record(const char *path, json_t *record)
+{
+	struct lb_errmsg em;
+	char *t = json_dumps(record, JSON_INDENT(2));
+	int rc = 0;
+	if (t == NULL || lb_file_write(path, t, strlen(t), 0600, &em) != LB_OK) {
+		fprintf(stderr, "leben contract: writing %s: %s\n", path, t ? em.text : "out of memory");
+		rc = 1;
+	}
+	if (t != NULL) {
+		sodium_memzero(t, strlen(t));
+		free(t);
+	}
+	return rc;
+}
+
+/* `leben contract anchor SESSION.json`: the events of a session saved by `run --save`, read
+ * back from its trace, anchored as `run --anchor` would have anchored them. */
+static int cmd_anchor(int argc, char **argv)
+{
+	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL, *record = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--from") == 0) && i + 1 < argc)
+			key = argv[++i];
+		else if (strcmp(argv[i], "--anchor-record") == 0 && i + 1 < argc)
+			record = argv[++i];
+		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+			home = argv[++i];
+		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
+			node = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (argv[i][0] != '-' && file == NULL)
+			file = argv[i];
+		else {
+			print_usage(stderr);
+			return 2;
+		}
+	}
+	if (file == NULL || key == NULL) {
+		fprintf(stderr, "leben contract: anchor needs SESSION.json (saved by 'leben contract "
+				"run --save') and --key NAME\n");
+		return 2;
+	}
+	json_error_t je;
+	json_t *saved = json_load_file(file, 0, &je);
+	const char *contract = json_string_value(json_object_get(saved, "contract"));
+	const char *trace = json_string_value(json_object_get(saved, "trace"));
+	static struct anchor an;
+	memset(&an, 0, sizeof(an));
+	if (saved == NULL || contract == NULL || trace == NULL ||
+	    lb_hex_decode(an.contract, 32, contract)) {
+		fprintf(stderr, "leben contract: %s:%d:%d: %s\n", file, je.line, je.column,
+			saved ? "not a saved session (no contract hash or trace)" : je.text);
+		json_decref(saved);
+		return 1;
+	}
+	int status = 1;
+	struct runner r = { .json = json, .anchor = &an };
+	if (chain_open(&an.c, home, node, key))
+		goto out;
+	char hex[65], salt[65];
+	randombytes_buf(an.session, sizeof(an.session));
+	randombytes_buf(an.salt, sizeof(an.salt));
+	lb_hex_encode(hex, an.session, 32);
+	lb_hex_encode(salt, an.salt, 32);
+	an.record = json_pack("{s:s,s:s,s:s,s:s,s:[]}", "contract", contract, "session", hex, "salt",
+			      salt, "node", an.c.url, "events");
+	sodium_memzero(salt, sizeof(salt));
+	if (!json)
+		printf("Anchoring the session saved in %s as %s on %s\n", file, hex, an.c.url);
+	anchor_send(&r, LB_KN_EV_START, NULL, NULL, NULL, 0, NULL);
+	bool finished = false;
+	for (const char *p = trace; *p && !an.failed;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		json_t *ev = json_loadb(p, n, 0, NULL);
+		const char *kind = json_string_value(json_object_get(ev, "event"));
+		if (ev == NULL || kind == NULL) {
+			json_decref(ev);
+			fprintf(stderr, "leben contract: %s: a line of the trace is not an event\n", file);
+			goto out;
+		}
+		finished |= strcmp(kind, "finished") == 0;
+		anchor_on_event(&r, ev);
+		json_decref(ev);
+		p += n + (nl != NULL);
+	}
+	if (an.failed)
+		goto out;
+	if (finished) {
+		uint8_t th[32];
+		lb_kn_trace_hash(trace, strlen(trace), th);
+		lb_hex_encode(hex, th, 32);
+		anchor_send(&r, LB_KN_EV_COMPLETE, th, NULL, NULL, 0, json_pack("{s:s}", "trace_hash", hex));
+	}
+	uint64_t height = 0;
+	if (an.failed || chain_wait(&an.c, an.last_tx, 60, &height))
+		goto out;
+	if (!json)
+		printf("Session %s anchored: %llu events in block %llu or before%s\n",
+		       json_string_value(json_object_get(an.record, "session")),
+		       (unsigned long long)an.seq, (unsigned long long)height,
+		       finished ? ", complete" : "; the saved session is not finished, so it stays open");
+	status = 0;
+out:
+	if (an.record != NULL && record != NULL && write_record(record, an.record))
+		status = 1;
+	json_decref(an.record);
+	chain_close(&an.c);
+	json_decref(saved);
+	return status;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	const char *file = NULL;
@@ -1108,12 +1232,12 @@ static int cmd_check(int argc, char **argv)
 		else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else {
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (file == NULL) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	struct lb_kn_model *m;
@@ -1162,12 +1286,12 @@ static int cmd_check(int argc, char **argv)
 int cmd_contract(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
+		print_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
 	for (int i = 2; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0) {
-			fputs(usage, stdout);
+			print_usage(stdout);
 			return 0;
 		}
 	if (strcmp(argv[1], "run") == 0)
@@ -1176,12 +1300,15 @@ int cmd_contract(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "publish") == 0)
 		return cmd_publish(argc - 1, argv + 1);
+	if (strcmp(argv[1], "anchor") == 0)
+		return cmd_anchor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "sessions") == 0)
 		return cmd_sessions(argc - 1, argv + 1);
 	if (strcmp(argv[1], "convert") == 0)
 		return cmd_print(argc - 1, argv + 1, true);
 	if (strcmp(argv[1], "print") == 0)
 		return cmd_print(argc - 1, argv + 1, false);
-	fprintf(stderr, "leben contract: unknown subcommand '%s'\n%s", argv[1], usage);
+	fprintf(stderr, "leben contract: unknown subcommand '%s'\n", argv[1]);
+	print_usage(stderr);
 	return 2;
 }

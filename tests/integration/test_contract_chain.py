@@ -4,7 +4,8 @@ contract is published (its hash recomputed here from the canonical print, its so
 and version read back through the API); a faulty contract is refused by the CLI's verifier and,
 sent raw past the CLI, by the node's own re-verification, changing nothing; a duplicate is
 refused; a scripted run is anchored as it goes and listed, the anchored answers' hashes and the
-trace hash recomputed here from the local session match the chain; anchoring a run of an
+trace hash recomputed here from the local session match the chain; a session run offline and
+saved is anchored afterwards from its trace, with the same checks; anchoring a run of an
 unpublished contract is refused; `leben verify` replays the chains afterwards."""
 
 import hashlib
@@ -161,13 +162,48 @@ def main():
         t.ok(not keys & {"value", "value_json", "data", "salt"} and not strings & set(answers),
              "no answer, data name or salt on the chain", json.dumps(detail)[:400])
 
+        # ---- a session run offline, anchored afterwards ----
+        off = os.path.join(tmp, "offline.json")
+        rec2 = os.path.join(tmp, "record2.json")
+        answers2 = {"suspected_infection": True, "resp_rate": 16, "altered_mentation": False,
+                    "sbp": 120}
+        with open(af, "w") as f:
+            json.dump(answers2, f)
+        r = run_cli(["contract", "run", sepsis, "--answers", af, "--save", off, "--today",
+                     "2024-03-02"])
+        t.eq(r.returncode, 0, "an offline run saved")
+        r = node.cli(["contract", "anchor", off, "--key", "bob", "--anchor-record", rec2])
+        t.eq(r.returncode, 0, "contract anchor SESSION.json anchors it afterwards")
+        record2 = json.load(open(rec2)) if os.path.exists(rec2) else {}
+        saved2 = json.load(open(off))
+        st, d2 = node.get("/v1/sessions/" + record2.get("session", "0" * 64))
+        evs2 = d2.get("events", []) if st == 200 else []
+        salt2 = bytes.fromhex(record2.get("salt", "00"))
+        t.eq([e.get("event") for e in evs2],
+             ["start", "answer", "answer", "answer", "answer", "decision", "complete"],
+             "its events from the saved trace, in order")
+        t.eq(sorted((e["data"], json.loads(e["value_json"])) for e in record2.get("events", [])
+                    if e.get("event") == "answer"), sorted(answers2.items()),
+             "each answer of the offline run anchored once")
+        t.eq([e.get("answer_hash") for e in evs2 if e.get("event") == "answer"],
+             [h("LEBEN-contract-answer-v1", salt2 + e["data"].encode() + b"\0" +
+                e["value_json"].encode()) for e in record2.get("events", [])
+              if e.get("event") == "answer"], "its answers' hashes match")
+        t.eq([e.get("candidates") for e in evs2 if e.get("event") == "decision"], [["low"]],
+             "the decision of the offline run (low risk)")
+        t.eq((d2.get("status"), d2.get("trace_hash"), d2.get("owner")),
+             ("complete", h("LEBEN-contract-trace-v1", saved2["trace"].encode()),
+              node.address("bob")), "complete, with the hash of the saved trace")
+        st, c = node.get("/v1/contracts/" + want_hash)
+        t.eq(c.get("sessions"), 2, "the contract's usage count is 2")
+
         # ---- anchoring a run of an unpublished contract ----
         cp = os.path.join(EX, "chest_pain.pf")
         r = node.cli(["contract", "run", cp, "--answers", af, "--anchor", "--key", "alice"])
         t.ok(r.returncode == 1 and "not published" in r.stderr,
              "a run of an unpublished contract cannot be anchored", r.stderr)
         st, ss = node.get("/v1/sessions")
-        t.eq(ss.get("total"), 1, "no session added")
+        t.eq(ss.get("total"), 2, "no session added")
         st, j = node.get("/v1/sessions/" + "00" * 32)
         t.eq(st, 404, "an unknown session id is not found")
         st, j = node.get("/v1/sessions?contract=xyz")
