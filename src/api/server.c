@@ -76,6 +76,8 @@ static int h_sessions(struct lb_api *, struct MHD_Connection *, struct api_req *
 		      unsigned *, struct lb_errmsg *);
 static int h_session(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		     unsigned *, struct lb_errmsg *);
+static int h_members(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		     unsigned *, struct lb_errmsg *);
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
@@ -90,6 +92,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/contracts/{hash}", h_contract, false},
 	{"GET", "/v1/sessions", h_sessions, false},
 	{"GET", "/v1/sessions/{id}", h_session, false},
+	{"GET", "/v1/members", h_members, false},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -379,7 +382,15 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 		json_object_set_new(*out, "api",
 				    json_pack("{s:I,s:I}", "max_body", (json_int_t)a->opt.max_body,
 					      "max_batch", (json_int_t)a->opt.max_batch));
+	if (json_is_object(*out) && a->opt.consortium)
+		json_object_set_new(*out, "consortium", lb_consortium_status_json(a->opt.consortium));
 	return LB_OK;
+}
+
+static int h_members(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		     unsigned *status, struct lb_errmsg *em)
+{
+	return lb_consortium_members_json(a->ledger, out, em);
 }
 
 /* ---- the access handler ------------------------------------------------------------------- */

@@ -544,7 +544,7 @@ int lb_kn_contracts_json(struct lb_ledger *l, size_t offset, size_t limit, json_
 			 struct lb_errmsg *em)
 {
 	struct view v = { .offset = offset, .limit = limit, .em = em };
-	int rc = lb_ledger_read_state(l, LB_CHAIN_BUSINESS, view_contracts, &v);
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_contracts, &v);
 	*out = v.out;
 	return rc;
 }
@@ -576,7 +576,7 @@ int lb_kn_contract_json(struct lb_ledger *l, const uint8_t hash[32], json_t **ou
 			struct lb_errmsg *em)
 {
 	struct view v = { .id = hash, .em = em };
-	int rc = lb_ledger_read_state(l, LB_CHAIN_BUSINESS, view_contract, &v);
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_contract, &v);
 	*out = v.out;
 	return rc;
 }
@@ -604,7 +604,7 @@ int lb_kn_sessions_json(struct lb_ledger *l, const uint8_t *contract, size_t off
 			size_t limit, json_t **out, struct lb_errmsg *em)
 {
 	struct view v = { .id = contract, .offset = offset, .limit = limit, .em = em };
-	int rc = lb_ledger_read_state(l, LB_CHAIN_BUSINESS, view_sessions, &v);
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_sessions, &v);
 	*out = v.out;
 	return rc;
 }
@@ -658,7 +658,7 @@ int lb_kn_session_json(struct lb_ledger *l, const uint8_t id[32], json_t **out,
 		       struct lb_errmsg *em)
 {
 	struct view v = { .id = id, .em = em };
-	int rc = lb_ledger_read_state(l, LB_CHAIN_BUSINESS, view_session, &v);
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_session, &v);
 	*out = v.out;
 	return rc;
 }
