@@ -186,6 +186,12 @@ int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anch
 		    struct lb_buf *out, struct lb_errmsg *em);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
+/* Call fn with a read-only view of chain's committed state, for several reads that must see
+ * one block (one value alone: lb_ledger_state_read). It holds the chain's lock, so fn must be
+ * quick. Writes fn makes are discarded. Returns what fn returns (LB_EINVALID for an unknown
+ * chain). Used by the read side of modules that keep their own state (knowledge contracts). */
+int lb_ledger_state_view(struct lb_ledger *l, int chain,
+			 int (*fn)(struct lb_state *s, void *ctx), void *ctx);
 /* Latest committed height of chain. */
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
 /* Txs waiting in the mempool of chain. */

@@ -316,6 +316,21 @@ uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr
 	return n;
 }
 
+int lb_ledger_state_view(struct lb_ledger *l, int chain,
+			 int (*fn)(struct lb_state *s, void *ctx), void *ctx)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	struct lb_state base;
+	pthread_mutex_lock(&c->mu);
+	state_init(&base, NULL, &c->db);
+	int rc = fn(&base, ctx);
+	state_release(&base);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain)
 {
 	struct chain *c = &l->chains[chain];

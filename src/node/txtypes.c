@@ -9,6 +9,7 @@
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange.
  */
 #include "leben/consortium.h"
+#include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
 
@@ -16,6 +17,8 @@ int lb_register_txtypes(void)
 {
 	int rc;
 	if ((rc = lb_ledger_register_core_types()))
+		return rc;
+	if ((rc = lb_knowledge_register_txtypes()))
 		return rc;
 	if ((rc = lb_consortium_register_txtypes()))
 		return rc;
