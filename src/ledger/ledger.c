@@ -411,16 +411,14 @@ static int admit(struct lb_ledger *l, struct chain *c, const struct lb_tx *tx,
 	return LB_OK;
 }
 
-/* Admission of a run of txs holds the chain lock and one read transaction on the chain's
- * reader connection: one consistent view of the committed state and no per-read locking. */
-static void lock_admission(struct chain *c)
+void chain_lock_view(struct chain *c)
 {
 	pthread_mutex_lock(&c->mu);
 	sqlite3_step(c->db.begin_read);
 	sqlite3_reset(c->db.begin_read);
 }
 
-static void unlock_admission(struct chain *c)
+void chain_unlock_view(struct chain *c)
 {
 	if (!sqlite3_get_autocommit(c->db.db)) {
 		sqlite3_step(c->db.commit);
@@ -447,8 +445,8 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 		struct chain *c = &l->chains[j.txs[i].chain];
 		if (c != locked) {
 			if (locked)
-				unlock_admission(locked);
-			lock_admission(c);
+				chain_unlock_view(locked);
+			chain_lock_view(c);
 			locked = c;
 		}
 		struct lb_errmsg em;
@@ -458,7 +456,7 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 			set_result(r, rc, em.text);
 	}
 	if (locked)
-		unlock_admission(locked);
+		chain_unlock_view(locked);
 	lb_free(j.txs);
 	return LB_OK;
 }

@@ -148,6 +148,13 @@ struct lb_ledger {
 	struct lb_pool *pool;
 };
 
+/* Take the chain's lock and open one read transaction on its reader connection, so that
+ * several reads see one block even while the writer commits the next one (and take no file
+ * lock each). Used by admission (a batch at a time) and by queries that read more than one
+ * value. */
+void chain_lock_view(struct chain *c);
+void chain_unlock_view(struct chain *c);
+
 /* Apply one tx onto state s (in a scratch layer that is merged only on success): type and
  * chain, expiry, nonce, fee, then the handler. */
 int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
