@@ -1,6 +1,10 @@
 /*
- * `leben data`: the data-asset tools of a node, usable offline over local files.
- *   inspect FILE   what the extractors read from a file (DICOM, CSV, FHIR JSON, text, images)
+ * `leben data`: the data-asset tools of a node.
+ *   offline over local files: inspect (what the extractors read), dedup (duplicate files),
+ *     audit (quality score), search (the local catalogue);
+ *   with a node: add (describe, audit, dedup against the directory, vault, publish),
+ *     watch (keep a folder's entries up to date), show (a directory entry), get (open a vault
+ *     object), search --directory (the node's public entries, replayed from its blocks).
  * Each subcommand is one row of the table below; each prints --json for scripts.
  */
 #include <stdio.h>
@@ -1662,7 +1666,7 @@ struct data_sub {
 static const struct data_sub data_subs[] = {
 	{"inspect", data_inspect, "show what LEBEN reads from a file (DICOM, CSV, FHIR, text, image)"},
 	{"dedup", data_dedup, "find exact and near-duplicate files in a directory"},
-	{"audit", data_audit, "score the quality of a table and write an HTML report"},
+	{"audit", data_audit, "score the quality of a file (tables: with an HTML report)"},
 	{"search", data_search, "search the catalogue of data assets (and fill it)"},
 	{"add", data_add, "register a file on the directory chain (data stays in the vault)"},
 	{"watch", data_watch, "keep the directory entries of a folder's files up to date"},
