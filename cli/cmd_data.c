@@ -1042,6 +1042,7 @@ struct add_terms {
 	const char *type, *name, *description, *category, *billing, *public_fields, *price;
 	const char *level;
 	bool link;
+	bool allow_near;         /* register even if a near duplicate is listed */
 	const char *sync;        /* "manual" or "watch" */
 };
 
@@ -1131,6 +1132,91 @@ static int split_encode(const struct pub_ctx *c, const struct lb_hexa *h, struct
 	return rc;
 }
 
+/* The 8 PDQ variants of an image or DICOM file (false if it has no usable picture). */
+static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq out[8])
+{
+	uint8_t *luma = NULL;
+	uint32_t w = 0, h = 0;
+	if (!strcmp(fmt, "image")) {
+		struct lb_image im;
+		if (lb_image_read(d, n, true, &im, NULL))
+			return false;
+		luma = im.luma;
+		w = im.width;
+		h = im.height;
+	} else if (!strcmp(fmt, "dicom")) {
+		struct lb_dicom_file f;
+		if (lb_dicom_parse(d, n, &f, NULL))
+			return false;
+		if (lb_dicom_luma(&f, &luma, &w, &h, NULL))
+			luma = NULL;
+		lb_dicom_file_release(&f);
+	}
+	bool ok = luma && lb_pdq_hash(luma, w, h, out) == LB_OK &&
+		  out[0].quality >= LB_PDQ_MIN_QUALITY;
+	lb_free(luma);
+	return ok;
+}
+
+/* Look for a near duplicate of the new entry among the directory's entries of the same
+ * format: texts by MinHash similarity >= 0.8, images (and DICOM pictures) by PDQ distance
+ * <= LB_PDQ_MATCH_DISTANCE over the 8 rotations/flips of the new one. Writes the asset id
+ * and a description of the match; false if none. */
+static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, const uint8_t *d,
+			   size_t n, char id[128], char why[96])
+{
+	const char *fmt = lb_hexa_get_str(h, "data.format");
+	int mid = lb_hexa_field_id("raw.minhash");
+	bool text = fmt && !strcmp(fmt, "text") && (h->present >> mid & 1) &&
+		    h->v[mid].n == LB_MINHASH_K * 4;
+	struct lb_pdq mine[8];
+	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
+	if (!text && !pic)
+		return false;
+	char where[64];
+	snprintf(where, sizeof where, "format=%s", fmt);
+	const char *wv[1] = {where};
+	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
+				       .no_synonyms = true};
+	struct lb_search_hit *hits = NULL;
+	size_t nh = 0;
+	bool found = false;
+	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
+		return false;
+	for (size_t i = 0; i < nh && !found; i++) {
+		json_t *e = NULL;
+		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
+			continue;
+		const char *hx = json_string_value(
+			json_object_get(json_object_get(e, "raw"), text ? "minhash" : "pdq"));
+		size_t want = text ? LB_MINHASH_K * 4 : 32;
+		uint8_t other[LB_MINHASH_K * 4];
+		if (hx && strlen(hx) == 2 * want && lb_hex_decode(other, want, hx) == LB_OK) {
+			if (text) {
+				int same = 0;
+				for (int k = 0; k < LB_MINHASH_K; k++)
+					same += !memcmp(other + 4 * k, h->v[mid].b + 4 * k, 4);
+				if (same * 10 >= LB_MINHASH_K * 8) {
+					found = true;
+					snprintf(why, 96, "estimated text similarity %.2f",
+						 (double)same / LB_MINHASH_K);
+				}
+			} else {
+				int dist = lb_pdq_min_distance(mine, other);
+				if (dist <= LB_PDQ_MATCH_DISTANCE) {
+					found = true;
+					snprintf(why, 96, "perceptual hash distance %d of 256", dist);
+				}
+			}
+			if (found)
+				snprintf(id, 128, "%s", hits[i].asset_id);
+		}
+		json_decref(e);
+	}
+	lb_free(hits);
+	return found;
+}
+
 /* Describe, check for a duplicate in the directory, store in the vault and publish one file:
  * a new asset (prev NULL) or the next version of the asset recorded in prev. */
 static int publish_file(struct pub_ctx *c, const char *path, const struct add_terms *t,
@@ -1201,10 +1287,19 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 	}
 	if (dup[0])
 		link = true;
-	/* raw bytes into the vault, sealed to the node key */
-	say(c, "%s: sealing into the vault", path);
 	if ((rc = lb_file_read(path, DATA_MAX_FILE, &data, &len, em)))
 		goto out;
+	char near_id[128], why[96];
+	if (!prev && !link && !t->allow_near &&
+	    near_duplicate(c->cat, &h, data, len, near_id, why)) {
+		rc = lb_errf(em, LB_EDUPLICATE,
+			     "%s: nearly the same as asset %s already in the directory (%s); use "
+			     "--allow-near to register it anyway",
+			     path, near_id, why);
+		goto out;
+	}
+	/* raw bytes into the vault, sealed to the node key */
+	say(c, "%s: sealing into the vault", path);
 	char vdir[4200];
 	snprintf(vdir, sizeof vdir, "%s/vault", c->home);
 	if ((rc = lb_mkdirs(vdir, 0700, em)) ||
@@ -1303,14 +1398,16 @@ static const char add_help[] =
 	"usage: leben data add PATH [--type dicom|csv|fhir|text|image] [--level 1|2|3]\n"
 	"                      [--price ASC] [--billing free|per_use|subscription|one_time]\n"
 	"                      [--public FIELDS] [--name TEXT] [--description TEXT]\n"
-	"                      [--category TEXT] [--link] [--key NAME] [--home DIR] [--node URL]\n"
-	"                      [--json]\n"
+	"                      [--category TEXT] [--link] [--allow-near] [--key NAME]\n"
+	"                      [--home DIR] [--node URL] [--json]\n"
 	"\n"
 	"Register a data file on the directory chain without giving the data away:\n"
 	"  1. read the file and describe it (format, size, columns or image attributes, codes)\n"
 	"  2. audit it and put the score (0-100) into the description\n"
 	"  3. check the directory for the same bytes: a copy is refused, or with --link listed as\n"
-	"     a link to the asset already there\n"
+	"     a link to the asset already there; a near copy (a note saying almost the same, an\n"
+	"     image that looks the same even rotated or re-encoded) is refused unless you give\n"
+	"     --allow-near\n"
 	"  4. store the file encrypted in this node's vault (<home>/vault), readable only with the\n"
 	"     node key\n"
 	"  5. publish the description: public fields in clear, the rest sealed to the node key\n"
@@ -1332,9 +1429,10 @@ static int data_add(int argc, char **argv)
 {
 	struct add_terms t = {.sync = "manual"};
 	const char *home = NULL, *node = NULL, *key = NULL, *pos[1];
-	bool json = false, help = false, link = false;
+	bool json = false, help = false, link = false, allow_near = false;
 	int npos = 0;
 	const struct copt opts[] = {
+		{"--allow-near", NULL, &allow_near},
 		{"--type", &t.type, NULL},       {"--level", &t.level, NULL},
 		{"--price", &t.price, NULL},     {"--billing", &t.billing, NULL},
 		{"--public", &t.public_fields, NULL}, {"--name", &t.name, NULL},
@@ -1355,6 +1453,7 @@ static int data_add(int argc, char **argv)
 		return 2;
 	}
 	t.link = link;
+	t.allow_near = allow_near;
 	struct pub_ctx c = {.cmd = "add", .json = json, .key_name = key ? key : "node"};
 	c.home = cli_home(home);
 	c.url = cli_node_url(node, c.home);
