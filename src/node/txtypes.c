@@ -10,11 +10,14 @@
  */
 #include "leben/ledger.h"
 #include "leben/node.h"
+#include "leben/security.h"
 
 int lb_register_txtypes(void)
 {
 	int rc;
 	if ((rc = lb_ledger_register_core_types()))
+		return rc;
+	if ((rc = lb_security_register_txtypes()))
 		return rc;
 	return LB_OK;
 }
