@@ -85,8 +85,10 @@ int lb_policy_set_decode(struct lb_policy_set *out, const uint8_t *in, size_t le
 			       &out->approval_len)) ||
 	    (rc = lb_dec_end(&d)))
 		return rc;
-	if ((rc = lb_msig_policy_decode(&out->policy, out->policy_bytes, out->policy_len, em)))
-		return lb_errwrap(em, "policy.set: ");
+	if (lb_msig_policy_decode(&out->policy, out->policy_bytes, out->policy_len, em)) {
+		lb_errwrap(em, "policy.set: ");
+		return LB_EMALFORMED; /* any non-canonical policy is a malformed payload */
+	}
 	return LB_OK;
 }
 
