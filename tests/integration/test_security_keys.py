@@ -104,12 +104,17 @@ def guardians(t, node, d):
          "nothing stored after the refusals")
 
     # shares of another split (bob's key) mixed in
-    r = cli(node, ["keys", "split", "bob", "--threshold", "2", "--guardians", "clinic,guard3",
-                   "--out", d, "--json"])
-    t.ok(r.returncode == 0, "bob's key split too", r.stderr)
-    bobfile = json.loads(r.stdout)["shares"][0]["file"]
-    r = cli(node, ["keys", "open-share", bobfile, "--key", "clinic", "--out", bobfile + ".o"])
-    r = cli(node, ["keys", "recover", "alice2", opened[0], bobfile + ".o"])
+    r = cli(node, ["keys", "split", "bob", "--threshold", "3", "--guardians",
+                   "clinic,guard3,alice", "--out", d, "--json"])
+    t.ok(r.returncode == 0, "bob's key split 3-of-3", r.stderr)
+    bobfiles = [s["file"] for s in json.loads(r.stdout)["shares"]]
+    for f, g in zip(bobfiles[:2], ["clinic", "guard3"]):
+        cli(node, ["keys", "open-share", f, "--key", g, "--out", f + ".o"])
+    r = cli(node, ["keys", "recover", "bob2", bobfiles[0] + ".o", bobfiles[1] + ".o"])
+    t.ok(r.returncode == 1 and "2 share(s) given, 3 needed" in r.stderr,
+         "2 shares of a 3-of-3 split: refused", r.stderr)
+    t.ok(not os.path.exists(os.path.join(node.home, "keys", "bob2.key")), "no key stored")
+    r = cli(node, ["keys", "recover", "alice2", opened[0], bobfiles[0] + ".o"])
     t.ok(r.returncode != 0 and "another split" in r.stderr, "a share of another split is refused",
          r.stderr)
 
