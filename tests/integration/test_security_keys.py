@@ -13,7 +13,7 @@ Reset: alice records a recovery commitment; a wrong secret, a record from anothe
 commitment, a nonce ahead and a replayed proof are refused by the node; a good reset makes the
 new key act for alice (her identity is registered by it), and alice's old key is refused on
 the business chain while it still moves her balance on the settlement chain (what the docs
-say)."""
+say). Finally the whole history replays under `leben verify`."""
 
 import json
 import os
@@ -35,6 +35,10 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             guardians(t, node, d)
             reset(t, node, d)
+        node.stop()
+        r = run_cli(["verify", "--home", node.home])
+        t.ok(r.returncode == 0, "leben verify replays the chains (key map included)",
+             r.stdout + r.stderr)
     finally:
         node.cleanup()
     t.done()
