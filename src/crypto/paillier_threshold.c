@@ -1,6 +1,8 @@
 /*
  * Threshold Paillier decryption with a trusted dealer and verifiable decryption shares
- * (Damgård–Jurik with s = 1, Shoup's share proofs); see include/leben/paillier.h.
+ * (Damgård–Jurik with s = 1, Shoup's share proofs); see include/leben/paillier.h. Powers with
+ * a secret exponent (shares, proof nonces) use mpz_powm_sec; zero exponents cannot occur in
+ * practice (a share or nonce of 0 has probability about 2^-1000).
  */
 #include <string.h>
 
@@ -213,7 +215,7 @@ int lb_paillier_tdeal(struct lb_paillier_tpk *tpk, struct lb_paillier_tshare *sh
 		mpz_mod(shares[i - 1].s, x, nm);
 		shares[i - 1].i = i;
 		mpz_mul(y, tpk->delta, shares[i - 1].s);
-		mpz_powm(tpk->vk[i - 1], tpk->v, y, tpk->pk.n2);
+		mpz_powm_sec(tpk->vk[i - 1], tpk->v, y, tpk->pk.n2);
 	}
 	for (unsigned k = 1; k < t; k++) {
 		zwipe(a[k]);
@@ -294,14 +296,14 @@ int lb_paillier_tdecrypt_share(const struct lb_paillier_tpk *tpk,
 	mpz_inits(x, c4, ci2, r, a, b, NULL);
 	mpz_mul(x, tpk->delta, sh->s); /* the exponent Δ·s_i */
 	mpz_mul_2exp(r, x, 1);
-	mpz_powm(out->ci, c, r, tpk->pk.n2); /* c^(2Δ s_i) */
+	mpz_powm_sec(out->ci, c, r, tpk->pk.n2); /* c^(2Δ s_i) */
 	out->i = sh->i;
 	/* proof: r of |Δ s_i| + 256 + 128 bits hides e·Δ·s_i statistically */
 	mpz_powm_ui(c4, c, 4, tpk->pk.n2);
 	mpz_powm_ui(ci2, out->ci, 2, tpk->pk.n2);
 	random_bits(r, mpz_sizeinbase(x, 2) + 256 + PROOF_SEC_BITS);
-	mpz_powm(a, c4, r, tpk->pk.n2);
-	mpz_powm(b, tpk->v, r, tpk->pk.n2);
+	mpz_powm_sec(a, c4, r, tpk->pk.n2);
+	mpz_powm_sec(b, tpk->v, r, tpk->pk.n2);
 	challenge(out->e, tpk, sh->i, c4, ci2, a, b);
 	mpz_mul(out->z, out->e, x);
 	mpz_add(out->z, out->z, r);
