@@ -157,7 +157,8 @@ static const char sec_usage_text[] =
 	"Recovering a lost key (guardians) and replacing a key (recovery secret):\n"
 	"  split NAME --threshold T --guardians G1,G2,...  [--out DIR]\n"
 	"             split key NAME into one share per guardian (G: a guardian's public key\n"
-	"             in hex, or the name of a key in this home), seal each share to its\n"
+	"             in hex, its address if its identity record publishes its key, or the\n"
+	"             name of a key in this home), seal each share to its\n"
 	"             guardian, write DIR/NAME.share-K.json (default DIR: current directory)\n"
 	"             and record on the business chain who holds a share (never the share)\n"
 	"  open-share FILE --key GUARDIAN [--out FILE2]\n"
@@ -193,21 +194,63 @@ static int sec_keydir(const struct sec_opts *o, char *dir, size_t n)
 	return 0;
 }
 
-/* A guardian's Ed25519 public key: 64 hex digits, or a key name in this home. */
-static int guardian_pk(const char *cmd, const char *dir, const char *g, uint8_t pk[32])
+/* The Ed25519 key an account publishes in its identity record on the business chain: the
+ * identity's metadata is JSON with "public_key" (64 hex digits), and the key must derive to the
+ * address (so the record cannot name someone else's key). */
+static int published_pk(const char *cmd, const char *url, const char *addr_text, uint8_t pk[32])
+{
+	uint8_t addr[LB_ADDR_LEN], a2[LB_ADDR_LEN], *meta = NULL;
+	size_t mlen;
+	char path[128];
+	json_t *acct = NULL, *mj = NULL;
+	struct lb_errmsg em;
+	int rc = 1;
+	if (lb_addr_decode(addr, addr_text, &em))
+		return cli_fail(cmd, &em, NULL);
+	snprintf(path, sizeof path, "/v1/accounts/%s", addr_text);
+	if (cli_api_get(cmd, url, path, &acct))
+		return 1;
+	const char *mh = json_string_value(
+		json_object_get(json_object_get(acct, "identity"), "metadata"));
+	if (mh && lb_hex_decode_alloc(mh, &meta, &mlen, 1 << 16) == LB_OK)
+		mj = json_loadb((const char *)meta, mlen, 0, NULL);
+	const char *ph = json_string_value(json_object_get(mj, "public_key"));
+	if (!ph || strlen(ph) != 64 || lb_hex_decode(pk, 32, ph)) {
+		cli_failf(cmd, "guardian %s publishes no key in its identity record: ask the guardian "
+			       "to register one (metadata {\"public_key\": \"...\"}) or to give you "
+			       "the public key printed by 'leben keys show'",
+			  addr_text);
+		goto out;
+	}
+	lb_addr_from_pubkey(a2, pk);
+	if (memcmp(a2, addr, LB_ADDR_LEN) != 0) {
+		cli_failf(cmd, "the key published by %s is not that account's key (its address "
+			       "differs); refusing to seal a share to it",
+			  addr_text);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(mj);
+	json_decref(acct);
+	lb_free(meta);
+	return rc;
+}
+
+/* A guardian's Ed25519 public key: 64 hex digits, an address whose identity record publishes
+ * its key, or a key name in this home. */
+static int guardian_pk(const char *cmd, const char *dir, const char *url, const char *g,
+		       uint8_t pk[32])
 {
 	struct lb_errmsg em;
 	if (strlen(g) == 64 && lb_hex_decode(pk, 32, g) == LB_OK)
 		return 0;
 	if (!strncmp(g, "lb1", 3))
-		return cli_failf(cmd, "guardian '%s' is an address, which does not carry the "
-				      "guardian's public key: ask the guardian for the output of "
-				      "'leben keys show NAME' and give its public key",
-				 g);
+		return published_pk(cmd, url, g, pk);
 	if (lb_keyname_is_valid(g) && lb_keystore_public(dir, g, pk, &em) == LB_OK)
 		return 0;
-	return cli_failf(cmd, "guardian '%s' is neither a public key (64 hex digits) nor a key "
-			      "in %s",
+	return cli_failf(cmd, "guardian '%s' is neither a public key (64 hex digits), an address "
+			      "(lb1...) nor a key in %s",
 			 g, dir);
 }
 
@@ -287,7 +330,7 @@ static int keys_split(const char *name, const struct sec_opts *o)
 			cli_failf(cmd, "at most %d guardians", LB_SHAMIR_MAX_SHARES);
 			goto out;
 		}
-		if (guardian_pk(cmd, dir, g, gpk[n]))
+		if (guardian_pk(cmd, dir, cli_node_url(o->node, o->home), g, gpk[n]))
 			goto out;
 		n++;
 	}

@@ -52,9 +52,27 @@ def guardians(t, node, d):
     r = run_cli(["keys", "new", "guard3", "--home", node.home])
     t.ok(r.returncode == 0, "third guardian key created", r.stderr)
     pk3 = node.key("guard3")["public_key"]
+    # guard3 publishes its key in its identity record; guardians can then be named by address
+    r = cli(node, ["tx", "identity", "--from", "guard3", "--role", "provider", "--name",
+                   "Guardian Three", "--meta", json.dumps({"public_key": pk3}), "--wait"])
+    t.ok(r.returncode == 0, "guard3 publishes its key in its identity record", r.stderr)
+    # clinic publishes bob's key as if it were its own: refused when used
+    r = cli(node, ["tx", "identity", "--from", "clinic", "--role", "provider", "--name",
+                   "Clinic", "--meta", json.dumps({"public_key": node.key("bob")["public_key"]}),
+                   "--wait"])
     r = cli(node, ["keys", "split", "alice", "--threshold", "2", "--guardians",
-                   "bob,clinic," + pk3, "--out", d, "--json"])
-    if not t.ok(r.returncode == 0, "keys split alice 2-of-3 (bob, clinic, a public key)",
+                   "bob," + node.address("clinic"), "--out", d])
+    t.ok(r.returncode == 1 and "not that account's key" in r.stderr,
+         "a published key that is not the account's own is refused", r.stderr)
+    r = cli(node, ["keys", "split", "alice", "--threshold", "2", "--guardians",
+                   "bob," + node.address("bank"), "--out", d])
+    t.ok(r.returncode == 1 and "publishes no key" in r.stderr,
+         "a guardian address without a published key is refused", r.stderr)
+    t.ok(not any(f.startswith("alice.share") for f in os.listdir(d)),
+         "no share file written after those refusals")
+    r = cli(node, ["keys", "split", "alice", "--threshold", "2", "--guardians",
+                   "bob,clinic," + node.address("guard3"), "--out", d, "--json"])
+    if not t.ok(r.returncode == 0, "keys split alice 2-of-3 (key names and an address)",
                 r.stderr):
         return
     out = json.loads(r.stdout)
@@ -109,8 +127,8 @@ def guardians(t, node, d):
 
     # shares of another split (bob's key) mixed in
     r = cli(node, ["keys", "split", "bob", "--threshold", "3", "--guardians",
-                   "clinic,guard3,alice", "--out", d, "--json"])
-    t.ok(r.returncode == 0, "bob's key split 3-of-3", r.stderr)
+                   "clinic,guard3," + node.key("alice")["public_key"], "--out", d, "--json"])
+    t.ok(r.returncode == 0, "bob's key split 3-of-3 (one guardian by public key)", r.stderr)
     bobfiles = [s["file"] for s in json.loads(r.stdout)["shares"]]
     for f, g in zip(bobfiles[:2], ["clinic", "guard3"]):
         cli(node, ["keys", "open-share", f, "--key", g, "--out", f + ".o"])
