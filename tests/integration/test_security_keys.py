@@ -10,7 +10,9 @@ one flipped byte is refused, a share of another split is refused, a guardian's k
 open another guardian's file.
 
 Reset: alice records a recovery commitment; a wrong secret, a record from another account's
-commitment, a nonce ahead and a replayed proof are refused by the node; a good reset makes the
+commitment, proofs made with the right secret for another purpose or another chain (sent as
+raw txs; each proof is valid in its own context), a nonce ahead and a replayed proof are
+refused by the node; a good reset makes the
 new key act for alice (her identity is registered by it), and alice's old key is refused on
 the business chain while it still moves her balance on the settlement chain (what the docs
 say). Finally the whole history replays under `leben verify`."""
@@ -21,7 +23,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, run_cli  # noqa: E402
+from lebentest import Node, Tap, blake2b256, run_cli  # noqa: E402
 
 
 def main():
@@ -179,6 +181,25 @@ def reset(t, node, d):
                    "--secret-file", wrong])
     t.ok(r.returncode == 1 and "proof" in r.stderr, "a proof against another commitment refused",
          r.stderr)
+    # proofs made with the right secret for another context, sent as raw keys.reset txs
+    txj = node.wait_tx(rec_tx)["payload"]
+    rec_hex = ("01%08x%08x" % (txj["opslimit"], txj["memlimit_kib"])) + txj["salt"] + txj["commitment"]
+    r = run_cli(["keys", "new", "newc", "--home", node.home])
+    newc = node.key("newc")["public_key"]
+    acct_hex = blake2b256(bytes.fromhex(node.key("alice")["public_key"]), "LEBEN-addr-v1")[:20].hex()
+    for chain, purpose, what in (("business", "login", "another purpose"),
+                                 ("settlement", "keys.reset", "another chain")):
+        ctx = ["--account", acct_hex, "--chain", chain, "--purpose", purpose, "--nonce", "0",
+               "--bound", newc]
+        pr = run_cli(["zk", "prove", "--secret-file", sec, "--record", rec_hex] + ctx)
+        proof = pr.stdout.split()[-1] if pr.returncode == 0 else "00" * 64
+        v = run_cli(["zk", "verify", "--record", rec_hex, "--proof", proof] + ctx)
+        t.ok(v.returncode == 0, "the proof for %s is valid in its own context" % what, v.stderr)
+        payload = "0114" + acct_hex + newc + "%016x" % 0 + proof
+        r = cli(node, ["tx", "raw", "--from", "newc", "--chain", "business", "--type-id", "802",
+                       "--payload", payload])
+        t.ok(r.returncode == 1 and "proof of ownership does not hold" in r.stderr,
+             "a proof made for %s is refused by the node" % what, r.stderr)
     r = cli(node, base + ["newa3", "--secret-file", sec, "--reset-nonce", "1"])
     t.ok(r.returncode == 1 and "skips ahead" in r.stderr, "a reset nonce ahead refused", r.stderr)
     r = cli(node, base + ["newa", "--secret-file", sec, "--json"])
