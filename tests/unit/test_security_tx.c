@@ -4,7 +4,8 @@
  * nonce used twice, a reset not signed by the new key, a used new key; after a good reset the
  * old key is refused on the business chain and the new key acts for the account, while the
  * settlement chain still knows only the old key), co-owner policies (2 of 3, approval counted
- * once, below threshold, past period, unknown asset, update needing the owners' approval).
+ * once, below threshold, past period, unknown asset, update needing the owners' approval, a
+ * chain past the policy's 64 periods).
  * Every refusal has its own code and leaves the mempool and the account view unchanged. */
 #include "test.h"
 
@@ -492,6 +493,21 @@ static void test_policy(void **state)
 	int all[3] = {0, 1, 2};
 	n = msig(sk, &p2, all, 3, asset, act3, strlen(act3), sig);
 	assert_int_equal(send_approve(asset, act3, sig, n), LB_OK);
+	/* a policy whose 64 periods of one block are over: LB_ERANGE */
+	uint8_t old_asset[32];
+	memset(old_asset, 0x0D, 32);
+	for (int i = 0; i < 70; i++)
+		empty_block();
+	struct lb_msig_policy p3 = p;
+	p3.start_height = 1;
+	p3.epoch_blocks = 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_policy_set_encode(&b, old_asset, &p3, NULL, 0, &em));
+	assert_int_equal(send_tx(&F.n2, LB_CHAIN_BUSINESS, LB_TX_POLICY_SET, F.nonce_n++, b.data,
+				 b.len, true),
+			 LB_OK);
+	n = msig(sk, &p3, two, 2, old_asset, act3, strlen(act3), sig);
+	assert_int_equal(send_approve(old_asset, act3, sig, n), LB_ERANGE);
 	lb_buf_release(&b);
 	for (int i = 0; i < 3; i++)
 		lb_kes_sk_wipe(&sk[i]);
