@@ -89,8 +89,11 @@ static int ledger_key_account(struct lb_state *s, const uint8_t key_addr[LB_ADDR
 	const uint8_t *v;
 	size_t n;
 	memcpy(account, key_addr, LB_ADDR_LEN);
-	if (lb_state_get(s, LB_KEYMAP_NS, key_addr, LB_ADDR_LEN, &v, &n) != LB_OK)
+	int rc = lb_state_get(s, LB_KEYMAP_NS, key_addr, LB_ADDR_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND)
 		return LB_OK;
+	if (rc)
+		return lb_errf(em, rc, "cannot read the key map of this sender");
 	if (n != 1 + LB_ADDR_LEN || (v[0] != LB_KEYMAP_ACTS_FOR && v[0] != LB_KEYMAP_REPLACED))
 		return lb_errf(em, LB_ECORRUPT, "key map entry of this sender is malformed");
 	if (v[0] == LB_KEYMAP_REPLACED)
