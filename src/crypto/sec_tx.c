@@ -154,10 +154,13 @@ int lb_security_policy_get(struct lb_state *s, const uint8_t asset[32],
 {
 	const uint8_t *v;
 	size_t n;
-	if (lb_state_get(s, NS_POLICY, asset, 32, &v, &n) != LB_OK)
+	int rc = lb_state_get(s, NS_POLICY, asset, 32, &v, &n);
+	if (rc == LB_ENOTFOUND)
 		return lb_errf(em, LB_ENOTFOUND,
 			       "no co-owner policy is recorded for this asset (send policy.set "
 			       "first)");
+	if (rc)
+		return lb_errf(em, rc, "cannot read the co-owner policy of this asset");
 	if (n < LB_ADDR_LEN || lb_msig_policy_decode(p, v + LB_ADDR_LEN, n - LB_ADDR_LEN, em))
 		return lb_errf(em, LB_ECORRUPT, "the recorded co-owner policy is unreadable");
 	if (creator)
@@ -336,7 +339,10 @@ static int apply_reset(struct lb_apply_ctx *c)
 			       "fresh key for the reset");
 	if (memcmp(key_addr, r.account, LB_ADDR_LEN) == 0)
 		return lb_errf(c->em, LB_EINVALID, "keys.reset: the new key is the account's own key");
-	if (lb_state_get(c->state, NS_RECOVERY, r.account, LB_ADDR_LEN, &v, &n) != LB_OK)
+	rc = lb_state_get(c->state, NS_RECOVERY, r.account, LB_ADDR_LEN, &v, &n);
+	if (rc && rc != LB_ENOTFOUND)
+		return lb_errf(c->em, rc, "keys.reset: cannot read the recovery commitment");
+	if (rc)
 		return lb_errf(c->em, LB_ENOTFOUND,
 			       "keys.reset: this account has recorded no recovery commitment, so its "
 			       "key cannot be reset");
@@ -356,11 +362,14 @@ static int apply_reset(struct lb_apply_ctx *c)
 	if ((rc = lb_keyreset_check(&r, &rec, c->em)))
 		return rc;
 	/* the key that acted for the account until now */
-	if (lb_state_get(c->state, NS_KEYCUR, r.account, LB_ADDR_LEN, &v, &n) == LB_OK &&
-	    n == LB_ADDR_LEN)
-		memcpy(cur, v, LB_ADDR_LEN);
+	rc = lb_state_get(c->state, NS_KEYCUR, r.account, LB_ADDR_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND)
+		memcpy(cur, r.account, LB_ADDR_LEN); /* never reset: the original key */
+	else if (rc || n != LB_ADDR_LEN)
+		return lb_errf(c->em, rc ? rc : LB_ECORRUPT,
+			       "keys.reset: cannot read the account's current key");
 	else
-		memcpy(cur, r.account, LB_ADDR_LEN);
+		memcpy(cur, v, LB_ADDR_LEN);
 	memcpy(ent + 1, r.account, LB_ADDR_LEN);
 	ent[0] = LB_KEYMAP_REPLACED;
 	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, cur, LB_ADDR_LEN, ent, sizeof ent)))
