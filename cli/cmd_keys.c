@@ -392,6 +392,9 @@ static int keys_split(const char *name, const struct sec_opts *o)
 		json_array_append_new(files, json_pack("{s:s,s:s}", "file", path, "guardian", ga));
 	}
 	if (sectx_send(cmd, url, &tx, SEC_TIMEOUT_S, NULL)) {
+		fprintf(stderr, "  the %zu share files just written are not recorded on the chain: "
+				"delete them and split again\n",
+			n);
 		json_decref(files);
 		goto out;
 	}
