@@ -513,9 +513,83 @@ static void test_policy(void **state)
 		lb_kes_sk_wipe(&sk[i]);
 }
 
+/* Known answers (tests/vectors/security-tx/, written by make.py from the wire format with the
+ * python standard library): each payload passes its type's check, its JSON view equals the
+ * expected one, and policy payloads re-encode to the same bytes. */
+static void test_vectors(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"guardians", "recovery", "reset", "policy_set",
+					    "policy_set_update", "policy_approve"};
+	const char *root = getenv("LEBEN_ROOT");
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		char path[512], idtext[16];
+		uint8_t *in, *pl;
+		size_t len, plen;
+		struct lb_errmsg em;
+		snprintf(path, sizeof path, "%s/tests/vectors/security-tx/%s.in", root ? root : ".",
+			 names[k]);
+		assert_lb_ok(lb_file_read(path, 1 << 16, &in, &len, &em));
+		char *nl = strchr((char *)in, '\n');
+		assert_non_null(nl);
+		*nl = 0;
+		snprintf(idtext, sizeof idtext, "%s", (char *)in);
+		char *hex = nl + 1, *end = strchr(hex, '\n');
+		if (end)
+			*end = 0;
+		assert_lb_ok(lb_hex_decode_alloc(hex, &pl, &plen, LB_TX_PAYLOAD_MAX));
+		const struct lb_txtype *t = lb_txtype_find((uint32_t)strtoul(idtext, NULL, 16));
+		assert_non_null(t);
+		struct lb_tx tx;
+		memset(&tx, 0, sizeof tx);
+		tx.chain = LB_CHAIN_BUSINESS;
+		tx.type = t->id;
+		tx.payload = pl;
+		tx.payload_len = plen;
+		if (t->check(&tx, &em))
+			fail_msg("%s: %s", names[k], em.text);
+		json_t *got = t->to_json(&tx);
+		snprintf(path, sizeof path, "%s/tests/vectors/security-tx/%s.exp", root ? root : ".",
+			 names[k]);
+		json_t *want = json_load_file(path, 0, NULL);
+		assert_non_null(got);
+		assert_non_null(want);
+		if (!json_equal(got, want)) {
+			char *g = json_dumps(got, JSON_SORT_KEYS);
+			fail_msg("%s: JSON view differs: %s", names[k], g);
+		}
+		json_decref(got);
+		json_decref(want);
+		struct lb_buf b;
+		lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+		if (t->id == LB_TX_POLICY_SET) {
+			struct lb_policy_set p;
+			assert_lb_ok(lb_policy_set_decode(&p, pl, plen, &em));
+			assert_lb_ok(lb_policy_set_encode(&b, p.asset, &p.policy, p.approval,
+							  p.approval_len, &em));
+		} else if (t->id == LB_TX_POLICY_APPROVE) {
+			struct lb_policy_approve p;
+			assert_lb_ok(lb_policy_approve_decode(&p, pl, plen, &em));
+			assert_lb_ok(lb_policy_approve_encode(&b, p.asset, p.act, p.act_len, p.sig,
+							      p.sig_len));
+		}
+		if (b.len) {
+			assert_int_equal(b.len, plen);
+			assert_memory_equal(b.data, pl, plen);
+		}
+		/* one byte more or less is refused */
+		tx.payload_len = plen - 1;
+		assert_int_not_equal(t->check(&tx, &em), LB_OK);
+		lb_buf_release(&b);
+		lb_free(pl);
+		lb_free(in);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_guardians),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_policy),
