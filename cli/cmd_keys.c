@@ -169,12 +169,12 @@ static const char sec_usage_text[] =
 	"             chain, and store the key again as NAME under a new passphrase\n"
 	"  recovery-commit NAME --secret-file FILE [--ops N] [--mem-kib N]\n"
 	"             record on the business chain a commitment to a recovery secret (a long\n"
-	"             passphrase or printed code kept offline); prints the tx id: keep it\n"
-	"  reset NEWNAME --account ADDRESS --secret-file FILE --record-tx TXID\n"
-	"        [--reset-nonce N]\n"
+	"             passphrase or printed code kept offline)\n"
+	"  reset NEWNAME --account ADDRESS --secret-file FILE\n"
 	"             prove knowledge of the recovery secret and make key NEWNAME (created if\n"
 	"             absent) the account's signing key on the business chain; the old key is\n"
-	"             refused there from then on (N: 0 for the first reset, 1 for the second...)\n"
+	"             refused there from then on. The commitment and the reset number are read\n"
+	"             from the chain (--record-tx TXID and --reset-nonce N override them)\n"
 	"These commands talk to a node: --node URL (default from the home's config).\n";
 
 static void sec_usage(FILE *f)
@@ -690,8 +690,8 @@ static int keys_recovery_commit(const char *name, const struct sec_opts *o)
 		json_decref(j);
 	} else {
 		printf("Recorded the recovery commitment of key '%s' in tx %s.\n"
-		       "Keep the recovery secret offline and note this tx id: 'leben keys reset' "
-		       "needs both.\n",
+		       "Keep the recovery secret offline: 'leben keys reset' needs it if the key is "
+		       "lost.\n",
 		       name, tx.id);
 	}
 	sectx_release(&tx);
@@ -713,9 +713,9 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	size_t plen;
 	int rc;
 	bool have = false;
-	if (!o->account || !o->record_tx)
-		return cli_failf(cmd, "--account ADDRESS and --record-tx TXID (from "
-				      "'keys recovery-commit') are required"),
+	if (!o->account)
+		return cli_failf(cmd, "--account ADDRESS (the account whose key is replaced) is "
+				      "required"),
 		       2;
 	memset(&r, 0, sizeof r);
 	if (lb_addr_decode(r.account, o->account, &em))
@@ -730,8 +730,27 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	if (!lb_keyname_is_valid(newname))
 		return cli_failf(cmd, "'%s' is not a usable key name", newname);
 	const char *url = cli_node_url(o->node, o->home);
-	if (sectx_fetch(cmd, url, o->record_tx, "keys.recovery", &payload))
-		return 1;
+	if (o->record_tx) {
+		if (sectx_fetch(cmd, url, o->record_tx, "keys.recovery", &payload))
+			return 1;
+	} else {
+		/* the account's current commitment and next reset nonce from the chain's state */
+		json_t *keys = NULL;
+		char path[128];
+		snprintf(path, sizeof path, "/v1/accounts/%s/keys", o->account);
+		if (cli_api_get(cmd, url, path, &keys))
+			return 1;
+		payload = json_incref(json_object_get(keys, "recovery"));
+		if (!o->reset_nonce)
+			r.nonce = (uint64_t)json_integer_value(json_object_get(keys, "next_reset_nonce"));
+		json_decref(keys);
+		if (!json_is_object(payload)) {
+			json_decref(payload);
+			return cli_failf(cmd, "account %s has recorded no recovery commitment on the "
+					      "business chain, so its key cannot be reset",
+					 o->account);
+		}
+	}
 	rec.opslimit = (uint32_t)json_integer_value(json_object_get(payload, "opslimit"));
 	rec.memlimit_kib = (uint32_t)json_integer_value(json_object_get(payload, "memlimit_kib"));
 	rc = sectx_hex_field(cmd, payload, "salt", rec.salt, 16) ||

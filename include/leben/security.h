@@ -90,4 +90,17 @@ int lb_security_coowners_check(struct lb_apply_ctx *ctx, const uint8_t asset[32]
 			       const uint8_t *act, size_t act_len, const uint8_t *sig,
 			       size_t sig_len);
 
+/* ---- read side (the node's API: GET /v1/accounts/{address}/keys, GET /v1/policies/{asset}) --
+ * JSON of what the business chain's committed state holds (new reference in *out):
+ *   keys:   {"address", "key_status": "own" | "acts_for" | "replaced", "acts_for": address
+ *            (when the address is a key acting for an account), "current_key": address (after a
+ *            reset of this account), "next_reset_nonce", "guardians": record view | null,
+ *            "recovery": record view | null}
+ *   policy: {"asset", "creator", "threshold", "owners", "start_height", "epoch_blocks"};
+ *           LB_ENOTFOUND if the asset has none. */
+int lb_security_keys_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,
+			  struct lb_errmsg *em);
+int lb_security_policy_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,
+			    struct lb_errmsg *em);
+
 #endif

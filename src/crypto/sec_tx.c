@@ -496,6 +496,103 @@ static json_t *json_policy_approve(const struct lb_tx *tx)
 			 p.sig_len >= 6 ? (int)p.sig[5] : 0);
 }
 
+/* ---- read side ------------------------------------------------------------------------------- */
+
+struct keys_view {
+	const uint8_t *addr;
+	json_t *out;
+	struct lb_errmsg *em;
+};
+
+/* JSON view of stored payload bytes through a type's to_json. */
+static json_t *stored_json(struct lb_state *s, const char *ns, const uint8_t *key, size_t klen,
+			   uint32_t type)
+{
+	const uint8_t *v;
+	size_t n;
+	if (lb_state_get(s, ns, key, klen, &v, &n) != LB_OK)
+		return json_null();
+	struct lb_tx fake = {.chain = LB_CHAIN_BUSINESS, .type = type, .payload = v,
+			     .payload_len = n};
+	const struct lb_txtype *t = lb_txtype_find(type);
+	json_t *j = t && t->to_json ? t->to_json(&fake) : NULL;
+	return j ? j : json_null();
+}
+
+static int keys_view_fn(struct lb_state *s, void *ctx)
+{
+	struct keys_view *kv = ctx;
+	const uint8_t *v;
+	size_t n;
+	uint64_t nonce = 0;
+	json_t *o = json_object();
+	json_object_set_new(o, "address", addr_json(kv->addr));
+	const char *status = "own";
+	if (lb_state_get(s, LB_KEYMAP_NS, kv->addr, LB_ADDR_LEN, &v, &n) == LB_OK &&
+	    n == 1 + LB_ADDR_LEN) {
+		status = v[0] == LB_KEYMAP_ACTS_FOR ? "acts_for" : "replaced";
+		if (v[0] == LB_KEYMAP_ACTS_FOR)
+			json_object_set_new(o, "acts_for", addr_json(v + 1));
+	}
+	json_object_set_new(o, "key_status", json_string(status));
+	if (lb_state_get(s, NS_KEYCUR, kv->addr, LB_ADDR_LEN, &v, &n) == LB_OK && n == LB_ADDR_LEN)
+		json_object_set_new(o, "current_key", addr_json(v));
+	lb_state_get_u64(s, NS_RESETNONCE, kv->addr, LB_ADDR_LEN, 0, &nonce);
+	json_object_set_new(o, "next_reset_nonce", json_integer((json_int_t)nonce));
+	json_object_set_new(o, "guardians",
+			    stored_json(s, NS_GUARDIANS, kv->addr, LB_ADDR_LEN, LB_TX_KEYS_GUARDIANS));
+	json_object_set_new(o, "recovery",
+			    stored_json(s, NS_RECOVERY, kv->addr, LB_ADDR_LEN, LB_TX_KEYS_RECOVERY));
+	kv->out = o;
+	return LB_OK;
+}
+
+int lb_security_keys_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,
+			  struct lb_errmsg *em)
+{
+	struct keys_view kv = {addr, NULL, em};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, keys_view_fn, &kv);
+	if (rc)
+		return lb_errf(em, rc, "cannot read the business chain's key records");
+	*out = kv.out;
+	return LB_OK;
+}
+
+struct policy_view {
+	const uint8_t *asset;
+	json_t *out;
+	struct lb_errmsg *em;
+};
+
+static int policy_view_fn(struct lb_state *s, void *ctx)
+{
+	struct policy_view *pv = ctx;
+	struct lb_msig_policy p;
+	uint8_t creator[LB_ADDR_LEN];
+	int rc = lb_security_policy_get(s, pv->asset, &p, creator, pv->em);
+	if (rc)
+		return rc;
+	json_t *owners = json_array();
+	for (unsigned i = 0; i < p.n; i++)
+		json_array_append_new(owners, hex_json(p.owners[i], 32));
+	pv->out = json_pack("{s:o,s:o,s:i,s:o,s:I,s:I}", "asset", hex_json(pv->asset, 32),
+			    "creator", addr_json(creator), "threshold", (int)p.threshold, "owners",
+			    owners, "start_height", (json_int_t)p.start_height, "epoch_blocks",
+			    (json_int_t)p.epoch_blocks);
+	return LB_OK;
+}
+
+int lb_security_policy_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,
+			    struct lb_errmsg *em)
+{
+	struct policy_view pv = {asset, NULL, em};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, policy_view_fn, &pv);
+	if (rc)
+		return rc;
+	*out = pv.out;
+	return LB_OK;
+}
+
 /* ---- registration ---------------------------------------------------------------------------- */
 
 static const struct lb_txtype rows[] = {

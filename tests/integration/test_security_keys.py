@@ -171,14 +171,22 @@ def reset(t, node, d):
                    "--mem-kib", "8192", "--json"])
     bob_rec = json.loads(r.stdout)["record_tx"] if r.returncode == 0 else None
     alice = node.address("alice")
-    base = ["keys", "reset", "--account", alice, "--record-tx", rec_tx]
+    base = ["keys", "reset", "--account", alice]
+    st, k = node.get("/v1/accounts/%s/keys" % alice)
+    t.ok(st == 200 and k["key_status"] == "own" and k["next_reset_nonce"] == 0
+         and k["recovery"]["commitment"] == node.wait_tx(rec_tx)["payload"]["commitment"]
+         and k["guardians"]["threshold"] == 2,
+         "GET /v1/accounts/ADDR/keys shows alice's recovery and guardian records", k)
+    st, k = node.get("/v1/accounts/%s/keys" % node.address("bank"))
+    t.ok(st == 200 and k["recovery"] is None and k["guardians"] is None,
+         "an account without records shows none", k)
 
     r = cli(node, base + ["newa1", "--secret-file", wrong])
     t.ok(r.returncode == 1 and "proof of ownership does not hold" in r.stderr,
          "reset with a wrong secret refused by the node", r.stderr)
     # bob's commitment (with bob's secret) used for alice: refused, alice has another record
     r = cli(node, ["keys", "reset", "--account", alice, "--record-tx", bob_rec, "newa2",
-                   "--secret-file", wrong])
+                   "--secret-file", wrong])  # --record-tx overrides the chain's record
     t.ok(r.returncode == 1 and "proof" in r.stderr, "a proof against another commitment refused",
          r.stderr)
     # proofs made with the right secret for another context, sent as raw keys.reset txs
@@ -207,9 +215,14 @@ def reset(t, node, d):
         return
     out = json.loads(r.stdout)
     t.eq(out["new_key_address"], node.address("newa"), "reset names the new key")
-    r = cli(node, base + ["newb", "--secret-file", sec])
+    r = cli(node, base + ["newb", "--secret-file", sec, "--reset-nonce", "0"])
     t.ok(r.returncode == 1 and "already used" in r.stderr, "the same reset nonce again: replay refused",
          r.stderr)
+    st, k = node.get("/v1/accounts/%s/keys" % alice)
+    t.ok(k["key_status"] == "replaced" and k["current_key"] == node.address("newa")
+         and k["next_reset_nonce"] == 1, "alice's key records after the reset", k)
+    st, k = node.get("/v1/accounts/%s/keys" % node.address("newa"))
+    t.ok(k["key_status"] == "acts_for" and k["acts_for"] == alice, "the new key acts for alice", k)
 
     # alice's old key is refused on the business chain, the new one acts for alice
     r = cli(node, ["tx", "record", "--from", "alice", "--kind", "after.reset", "--subject", "x"])

@@ -60,6 +60,14 @@ def run(t, node, d):
     if not t.ok(r.returncode == 0, "policy.set recorded", r.stderr):
         return
     t.eq(json.loads(r.stdout)["payload"]["threshold"], 2, "recorded threshold 2")
+    st, j = node.get("/v1/policies/" + asset)
+    t.ok(st == 200 and j["threshold"] == 2 and j["owners"] == sorted(vks)
+         and j["creator"] == node.address("clinic") and j["start_height"] == start
+         and j["epoch_blocks"] == EPOCH, "GET /v1/policies/ASSET shows the policy", j)
+    st, j = node.get("/v1/policies/" + "5a" * 32)
+    t.ok(st == 404 and j["error"]["code"] == "LB_ENOTFOUND", "an asset without policy: 404", j)
+    st, j = node.get("/v1/policies/xyz")
+    t.ok(st == 400 and j["error"]["code"] == "LB_EMALFORMED", "a malformed asset id: 400", j)
 
     def period_next():
         return (height(node) + 1 - start) // EPOCH
@@ -154,6 +162,9 @@ def run(t, node, d):
     r = node.cli(["policy", "set", "--from", "clinic", "--asset", asset, "--policy", pol2,
                   "--approvals", u0 + "," + u2, "--json"])
     t.ok(r.returncode == 0, "policy changed with 2 owners' approval", r.stderr)
+    st, j = node.get("/v1/policies/" + asset)
+    t.ok(j.get("threshold") == 3 and j.get("creator") == node.address("clinic"),
+         "the recorded policy is the new one (creator kept)", j)
     act4 = "after update"
     p = period_next()
     update_all(p)
