@@ -13,6 +13,7 @@
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
+#include "leben/security.h"
 
 int lb_register_txtypes(void)
 {
@@ -24,6 +25,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_consortium_register_txtypes()))
 		return rc;
 	if ((rc = lb_data_register_txtypes()))
+		return rc;
+	if ((rc = lb_security_register_txtypes()))
 		return rc;
 	return LB_OK;
 }
