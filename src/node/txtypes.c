@@ -9,9 +9,11 @@
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange.
  */
 #include "leben/consortium.h"
+#include "leben/data_tx.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
+#include "leben/security.h"
 
 int lb_register_txtypes(void)
 {
@@ -21,6 +23,10 @@ int lb_register_txtypes(void)
 	if ((rc = lb_knowledge_register_txtypes()))
 		return rc;
 	if ((rc = lb_consortium_register_txtypes()))
+		return rc;
+	if ((rc = lb_data_register_txtypes()))
+		return rc;
+	if ((rc = lb_security_register_txtypes()))
 		return rc;
 	return LB_OK;
 }
