@@ -85,7 +85,8 @@ int lb_txtype_register(const struct lb_txtype *t);
  * ctx->height or ctx->time_ms. The writes a tx of such a type made on admission are then
  * reused when it is committed right after the txs admitted before it (no second
  * application; faster commits). Without it the tx is applied again in its block, which is
- * always right. LB_ENOTFOUND if the id is not registered. Call after lb_txtype_register. */
+ * always right, and the mempool is rebuilt after that block. LB_ENOTFOUND if the id is not
+ * registered. Call after lb_txtype_register, before any ledger is opened. */
 int lb_txtype_mark_block_independent(uint32_t id);
 /* Borrowed rows; NULL if unknown. */
 const struct lb_txtype *lb_txtype_find(uint32_t id);

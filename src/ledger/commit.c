@@ -121,12 +121,16 @@ static void log_drop(void *ctx, const uint8_t *id, int code, const char *msg)
 	lb_log(LB_LOG_WARN, "%s: dropped tx %s from the mempool: %s", (const char *)ctx, hex, msg);
 }
 
-/* After a commit: drop the committed txs from the mempool and bring the overlay up to date. */
+/* After a commit: drop the committed txs from the mempool and bring the overlay up to date.
+ * Pruning keeps the overlay exact only if the block wrote exactly what its txs wrote on
+ * admission, that is if every tx of the block took its admission writes (all_reused); a tx
+ * applied again (a type not marked block-independent may write otherwise at block time) or
+ * marked invalid makes the overlay, and the write-sets computed on top of it, stale: rebuild. */
 static void mempool_after_commit(struct chain *c, const struct lb_cut *cut,
-				 const struct cut_item *items, bool all_valid)
+				 const struct cut_item *items, bool all_reused)
 {
 	uint64_t upto = 0;
-	bool prefix = all_valid;
+	bool prefix = all_reused;
 	for (size_t i = 0; i < cut->n; i++) {
 		uint64_t seq = prefix ? mempool_pop_head_if(&c->mp, items[i].tx.id) : 0;
 		if (seq)
@@ -206,7 +210,7 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	int rc = wdb_step(c, c->wdb.begin, "begin a block", em);
 	if (rc)
 		goto done;
-	bool all_valid = true, reuse = true;
+	bool all_valid = true, reuse = true, all_reused = true;
 	for (size_t i = 0; i < cut->n && !rc; i++) {
 		struct cut_item *it = &items[i];
 		struct lb_errmsg e;
@@ -218,13 +222,13 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 			c->reused_writes++;
 		} else if (!it->code) {
 			/* applied again from here on: later admission writes assumed this one */
-			reuse = false;
+			reuse = all_reused = false;
 			it->code = ledger_apply_tx(&blk, c->id, &it->tx, h->height, h->time_ms, &e);
 			if (it->code)
 				snprintf(it->msg, sizeof it->msg, "%s", e.text);
 		}
 		if (it->code) {
-			all_valid = false;
+			all_valid = all_reused = false;
 			h->validity[i / 8] |= (uint8_t)(1u << (i % 8));
 		}
 	}
@@ -262,7 +266,7 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	c->tip = *h;
 	memcpy(c->tip_hash, hash, LB_HASH_LEN);
 	pthread_mutex_unlock(&tips_mu);
-	mempool_after_commit(c, cut, items, all_valid);
+	mempool_after_commit(c, cut, items, all_reused);
 	pthread_mutex_unlock(&c->mu);
 	if (height)
 		*height = h->height;

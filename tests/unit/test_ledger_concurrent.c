@@ -6,7 +6,10 @@
  * commit must be refused as a duplicate, and the offline verifier must accept the history.
  * Second: a block built from the admission write-sets (the cut is the mempool's head) is
  * byte-identical to the same cut applied afresh on a twin ledger that never saw the txs,
- * including a tx that expires between admission and block and the txs after it. */
+ * including a tx that expires between admission and block and the txs after it. Third: a tx
+ * of a type whose writes depend on the block (not marked block-independent) is applied again
+ * in its block, and the admission writes of the txs behind it are recomputed before reuse, so
+ * the next block again equals a fresh application. */
 #include "test.h"
 
 #include <pthread.h>
@@ -435,11 +438,120 @@ static void test_reused_writes_match_fresh_apply(void **state)
 	lb_keypair_wipe(&prop);
 }
 
+/* ---- a block-dependent tx type refreshes the admission writes behind it ------------------- */
+
+enum { TX_STAMP = 0x01f1, TX_COPY = 0x01f2 };
+
+static int check_empty(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	return tx->payload_len ? lb_errf(em, LB_EMALFORMED, "no payload expected") : LB_OK;
+}
+
+/* writes the block time: its writes differ between admission and block */
+static int apply_stamp(struct lb_apply_ctx *c)
+{
+	return lb_state_put_u64(c->state, "tstamp", "x", 1, c->time_ms);
+}
+
+/* copies what the stamp wrote: depends on the state only */
+static int apply_copy(struct lb_apply_ctx *c)
+{
+	uint64_t v;
+	int rc = lb_state_get_u64(c->state, "tstamp", "x", 1, 0, &v);
+	return rc ? rc : lb_state_put_u64(c->state, "tcopy", "y", 1, v + 1);
+}
+
+static void test_block_dependent_type_refreshes_writes(void **state)
+{
+	(void)state;
+	struct lb_keypair prop, u[2];
+	uint8_t seed[LB_SEED_LEN];
+	char at[LB_ADDR_TEXT_LEN + 1];
+	struct lb_errmsg em;
+	const struct lb_txtype stamp = {TX_STAMP, LB_CHAIN_SETTLEMENT, "test.stamp", check_empty,
+					apply_stamp, NULL, false};
+	const struct lb_txtype copy = {TX_COPY, LB_CHAIN_SETTLEMENT, "test.copy", check_empty,
+				       apply_copy, NULL, false};
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	int rc = lb_txtype_register(&stamp);
+	assert_true(rc == LB_OK || rc == LB_EEXISTS);
+	rc = lb_txtype_register(&copy);
+	assert_true(rc == LB_OK || rc == LB_EEXISTS);
+	assert_lb_ok(lb_txtype_mark_block_independent(TX_COPY));
+	assert_int_equal(lb_txtype_mark_block_independent(0x01f3), LB_ENOTFOUND);
+	memset(seed, 0x71, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	json_t *accts = json_array();
+	for (int i = 0; i < 2; i++) {
+		uint8_t a[LB_ADDR_LEN];
+		memset(seed, 0x72 + i, sizeof seed);
+		lb_keypair_from_seed(&u[i], seed);
+		lb_addr_from_pubkey(a, u[i].pk);
+		lb_addr_encode(at, a);
+		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", at, "asc",
+						       (json_int_t)1000, "csc", (json_int_t)1000000));
+	}
+	json_t *g = json_pack("{s:s,s:i,s:[],s:{s:i},s:o}", "network", "stamp", "time_ms", 1,
+			      "credit_partners", "fees", "default", FEE, "accounts", accts);
+	char *gtext = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(g);
+	struct twin a, b;
+	twin_open(&a, gtext, &prop);
+	twin_open(&b, gtext, &prop);
+	free(gtext);
+
+	/* the stamp and, behind it, a copy admitted on top of the stamp's admission writes */
+	struct lb_buf raw[2], pl;
+	const uint8_t *raws[2];
+	size_t lens[2];
+	struct lb_submit_result res[2];
+	lb_buf_init(&pl, 16);
+	tx_of(&raw[0], a.l, &u[0], TX_STAMP, 0, 0, &pl);
+	tx_of(&raw[1], a.l, &u[1], TX_COPY, 0, 0, &pl);
+	for (int i = 0; i < 2; i++) {
+		raws[i] = raw[i].data;
+		lens[i] = raw[i].len;
+	}
+	assert_lb_ok(lb_ledger_submit(a.l, 2, raws, lens, res));
+	assert_int_equal(res[0].code, LB_OK);
+	assert_int_equal(res[1].code, LB_OK);
+	uint64_t t = lb_now_ms() + 3600000, h;
+	struct chain *ca = &a.l->chains[LB_CHAIN_SETTLEMENT];
+	for (int i = 0; i < 2; i++) {
+		uint64_t reused0 = ca->reused_writes;
+		struct lb_cut cut = {LB_CHAIN_SETTLEMENT, t + (uint64_t)i, 1, raws + i, lens + i};
+		assert_lb_ok(lb_ledger_commit(a.l, &cut, &h, &em));
+		assert_lb_ok(lb_ledger_commit(b.l, &cut, &h, &em));
+		/* the stamp is applied again; the copy takes its (recomputed) admission writes */
+		assert_int_equal(ca->reused_writes - reused0, i == 0 ? 0 : 1);
+		char *ja = latest_json(a.l), *jb = latest_json(b.l);
+		assert_string_equal(ja, jb);
+		assert_null(strstr(ja, "\"valid\":false"));
+		free(ja);
+		free(jb);
+	}
+	lb_ledger_close(a.l);
+	lb_ledger_close(b.l);
+	if (lb_ledger_verify_home(a.home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", a.home, b.home);
+	assert_int_equal(system(cmd), 0);
+	for (int i = 0; i < 2; i++) {
+		lb_buf_release(&raw[i]);
+		lb_keypair_wipe(&u[i]);
+	}
+	lb_buf_release(&pl);
+	lb_keypair_wipe(&prop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_admission_during_commit),
 		cmocka_unit_test(test_reused_writes_match_fresh_apply),
+		cmocka_unit_test(test_block_dependent_type_refreshes_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
