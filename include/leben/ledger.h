@@ -178,6 +178,11 @@ int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *ch
  * lb_free). LB_ENOTFOUND if absent. For read-only views of module state (API queries). */
 int lb_ledger_state_get(struct lb_ledger *l, int chain, const char *ns, const void *key,
 			size_t klen, uint8_t **val, size_t *vlen);
+/* Call fn with a read-only view of chain's committed state, under the chain's lock (writes
+ * fn makes are discarded). Returns what fn returns. For module checks and queries that must
+ * see state exactly as their tx handlers do. */
+int lb_ledger_state_view(struct lb_ledger *l, int chain,
+			 int (*fn)(struct lb_state *s, void *ctx), void *ctx);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
 /* Latest committed height of chain. */

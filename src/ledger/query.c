@@ -506,3 +506,20 @@ int lb_ledger_state_get(struct lb_ledger *l, int chain, const char *ns, const vo
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
+
+int lb_ledger_state_view(struct lb_ledger *l, int chain,
+			 int (*fn)(struct lb_state *s, void *ctx), void *ctx)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	struct lb_state base, scratch;
+	pthread_mutex_lock(&c->mu);
+	state_init(&base, NULL, &c->db);
+	state_init(&scratch, &base, NULL);
+	int rc = fn(&scratch, ctx);
+	state_release(&scratch);
+	state_release(&base);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
