@@ -21,6 +21,7 @@ struct lb_api_options {
 	size_t max_body;            /* request body limit, default 8 MiB */
 	size_t max_batch;           /* txs per POST /v1/txs, default 10000 */
 	unsigned threads;           /* worker threads, default = cores */
+	const char *home;           /* node home (borrowed; off-chain files such as sealed results), or NULL */
 };
 void lb_api_options_init(struct lb_api_options *o);
 
