@@ -209,6 +209,28 @@ void lb_xchg_asset_id(uint8_t out[LB_HASH_LEN], const uint8_t owner[LB_ADDR_LEN]
  * everything else runs locally. */
 int lb_xchg_choose_scenario(uint8_t offer_flags, uint64_t data_bytes, uint8_t algo_flags);
 
+/* ---- running a request (stand-in until the sandbox runner is part of the node) ----------- */
+
+/* Pseudonymous ids (lb_xchg_patient_id) of the distinct values of column patient_col of a
+ * CSV table (comma-separated, header line, no quoted fields), sorted ascending. *ids is
+ * allocated (lb_free), n x 32 bytes. */
+int lb_xchg_csv_patients(const uint8_t *csv, size_t len, const char *patient_col,
+			 const uint8_t asset[LB_HASH_LEN], uint8_t **ids, size_t *n,
+			 struct lb_errmsg *em);
+/* Run built-in algorithm name in this process over the rows of csv whose patient is not in
+ * exclude (sorted ids, n_exclude x 32 bytes). Only "stats" exists here: for every numeric
+ * column other than the patient column, n, mean, sd (sample), min, max; and "n", the number
+ * of distinct patients used. *result is a new JSON object. */
+int lb_xchg_run_builtin(const char *name, const uint8_t *csv, size_t len,
+			const char *patient_col, const uint8_t asset[LB_HASH_LEN],
+			const uint8_t *exclude, size_t n_exclude, json_t **result,
+			struct lb_errmsg *em);
+/* The owner's output policy on a result: released only if its "n" is at least min_cohort and
+ * its canonical text (compact JSON, sorted keys) is at most max_output bytes. On release,
+ * *text (lb_free) and hash = BLAKE2b-256 of the text; otherwise LB_EDENIED and the reason. */
+int lb_xchg_release_check(const json_t *result, uint64_t min_cohort, uint64_t max_output,
+			  char **text, size_t *len, uint8_t hash[LB_HASH_LEN], struct lb_errmsg *em);
+
 /* ---- views for the API (JSON, caller owns the reference) ------------------------------- */
 
 /* Offer of an asset, request, escrow, consent of a patient: LB_ENOTFOUND if absent. */
@@ -220,11 +242,14 @@ int lb_xchg_escrow_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json
 			struct lb_errmsg *em);
 int lb_xchg_algo_json(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN], json_t **out,
 		      struct lb_errmsg *em);
-/* Would executor (address) be allowed to run request now, on these patients? LB_OK with the
- * plan (scenario, terms) in *out, or the refusal the chain would give. */
+/* Would executor (address) be allowed to run request now, on these patients (sorted ids)?
+ * LB_OK with the plan (scenario, terms) in *out, or the refusal the chain would give. With
+ * exclude_revoked, patients who revoked their consent are left out instead (listed under
+ * "revoked" in the plan) and the rest checked. */
 int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 		       const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
-		       size_t n_patients, json_t **out, struct lb_errmsg *em);
+		       size_t n_patients, bool exclude_revoked, json_t **out,
+		       struct lb_errmsg *em);
 /* Complete history of a subject (asset id, patient id or request id) from business-chain
  * events, oldest first, each with its tx, block and (for runs) the escrow's payments. */
 int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], json_t **out,

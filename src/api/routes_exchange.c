@@ -72,7 +72,7 @@ int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struc
 	return rc ? rc : lb_xchg_log_json(c->ledger, id, out, em);
 }
 
-/* Body {"request":HEX, "executor":"lb1...", "patients":[HEX,...]} */
+/* Body {"request":HEX, "executor":"lb1...", "patients":[HEX,...], "exclude_revoked":BOOL} */
 int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
 	json_error_t jerr;
@@ -117,7 +117,8 @@ int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, str
 			goto out;
 		}
 	}
-	rc = lb_xchg_check_json(c->ledger, req, exec, pats, n, out, em);
+	rc = lb_xchg_check_json(c->ledger, req, exec, pats, n,
+				json_is_true(json_object_get(b, "exclude_revoked")), out, em);
 out:
 	lb_free(pats);
 	json_decref(b);

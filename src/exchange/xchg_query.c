@@ -201,6 +201,7 @@ int lb_xchg_escrow_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json
 struct check_ctx {
 	const uint8_t *request, *executor, *patients;
 	size_t n_patients;
+	bool exclude;
 	struct lb_errmsg *em;
 	json_t *out;
 };
@@ -213,8 +214,21 @@ static int v_check(struct lb_state *s, void *ctx)
 	struct xoffer_rec *o = lb_malloc(sizeof *o);
 	if (!o)
 		return lb_errf(k->em, LB_ENOMEM, "out of memory");
-	int rc = xchg_exec_check(s, k->request, k->executor, k->patients, k->n_patients, &r, o, &a,
-				 k->em);
+	uint8_t *keep = lb_malloc(k->n_patients ? k->n_patients * LB_HASH_LEN : 1);
+	json_t *revoked = json_array();
+	size_t nkeep = 0;
+	int rc = keep && revoked ? LB_OK : lb_errf(k->em, LB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < k->n_patients && !rc; i++) {
+		const uint8_t *pid = k->patients + i * LB_HASH_LEN;
+		struct xconsent_rec cr;
+		if (k->exclude && xreq_load(s, k->request, &r) == LB_OK &&
+		    xconsent_load(s, r.asset, pid, &cr) == LB_OK && cr.status == 2)
+			json_array_append_new(revoked, hexj(pid, LB_HASH_LEN));
+		else
+			memcpy(keep + nkeep++ * LB_HASH_LEN, pid, LB_HASH_LEN);
+	}
+	if (!rc)
+		rc = xchg_exec_check(s, k->request, k->executor, keep, nkeep, &r, o, &a, k->em);
 	if (!rc) {
 		int scen = r.scenario ? r.scenario
 				      : lb_xchg_choose_scenario(o->flags, o->data_bytes, a.flags);
@@ -229,16 +243,21 @@ static int v_check(struct lb_state *s, void *ctx)
 			(json_int_t)o->max_output, "content_hash", hexj(o->content, LB_HASH_LEN),
 			"asset", hexj(r.asset, LB_HASH_LEN), "algorithm_name", a.name);
 		json_object_set_new(k->out, "algorithm", hexj(r.algo, LB_HASH_LEN));
+		json_object_set_new(k->out, "revoked", json_incref(revoked));
+		json_object_set_new(k->out, "patients_used", json_integer((json_int_t)nkeep));
 	}
+	json_decref(revoked);
+	lb_free(keep);
 	lb_free(o);
 	return rc;
 }
 
 int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 		       const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
-		       size_t n_patients, json_t **out, struct lb_errmsg *em)
+		       size_t n_patients, bool exclude_revoked, json_t **out,
+		       struct lb_errmsg *em)
 {
-	struct check_ctx k = {request, executor, patients, n_patients, em, NULL};
+	struct check_ctx k = {request, executor, patients, n_patients, exclude_revoked, em, NULL};
 	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_check, &k);
 	if (!rc)
 		*out = k.out;
