@@ -18,6 +18,7 @@
 	X("kes", cmd_kes, "forward-secure signing keys for co-owners (sign, verify, update)") \
 	X("zk", cmd_zk, "recovery commitments and zero-knowledge proofs of ownership") \
 	X("paillier", cmd_paillier, "homomorphic encryption of numbers (encrypt, add, decrypt)") \
+	X("exchange", cmd_exchange, "offer data, request, approve, pay, run and audit exchanges") \
 	X("tx", cmd_tx, "sign and send a transaction to the node")                   \
 	X("query", cmd_query, "ask the node about accounts, txs, blocks and chains") \
 	X("proof", cmd_proof, "get a tx's inclusion proof, or check one offline")   \
