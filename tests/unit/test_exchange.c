@@ -338,7 +338,7 @@ static char *snapshot(struct fx *f, const uint8_t req[LB_HASH_LEN], const uint8_
 	json_t *all = json_object(), *j;
 	struct lb_errmsg em;
 	for (int i = 0; i < NKEYS; i++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof key, "k%d", i);
 		assert_lb_ok(lb_ledger_account_json(f->l, f->a[i], &j, &em));
 		json_object_set_new(all, key, j);
@@ -348,7 +348,7 @@ static char *snapshot(struct fx *f, const uint8_t req[LB_HASH_LEN], const uint8_
 	if (esc && lb_xchg_escrow_json(f->l, esc, &j, &em) == LB_OK)
 		json_object_set_new(all, "escrow", j);
 	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof key, "h%d", c);
 		json_object_set_new(all, key, json_integer((json_int_t)lb_ledger_height(f->l, c)));
 	}
