@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "leben/consortium.h"
 #include "leben/error.h"
 #include "leben/ledger.h"
 
@@ -21,6 +22,8 @@ struct lb_api_options {
 	size_t max_body;            /* request body limit, default 8 MiB */
 	size_t max_batch;           /* txs per POST /v1/txs, default 10000 */
 	unsigned threads;           /* worker threads, default = cores */
+	struct lb_consortium *consortium; /* checkpoint monitor shown in /v1/status (borrowed,
+					   * may be NULL) */
 	const char *home;           /* node home (borrowed; off-chain files such as sealed results), or NULL */
 };
 void lb_api_options_init(struct lb_api_options *o);

@@ -100,6 +100,14 @@ enum {
  * The network id is BLAKE2b-256 of the file's bytes. */
 int lb_genesis_write(const char *home, json_t *genesis, struct lb_errmsg *em);
 
+/* A module's part of genesis: called with the parsed genesis.json (borrowed) for each chain's
+ * genesis state, after the core's own entries. Must be deterministic. Register at start-up
+ * like tx types (before lb_ledger_open / lb_ledger_verify_home); registering the same function
+ * twice is a no-op. LB_ELIMIT when the table is full. */
+typedef int (*lb_genesis_fn)(json_t *genesis, int chain, struct lb_state *s,
+			     struct lb_errmsg *em);
+int lb_genesis_hook_register(lb_genesis_fn fn);
+
 /* ---- the ledger ---------------------------------------------------------------------------- */
 
 struct lb_ledger;
@@ -189,6 +197,15 @@ uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
 /* Txs waiting in the mempool of chain. */
 size_t lb_ledger_pending(struct lb_ledger *l, int chain);
+/* Committed value under (ns, key) of chain's state, copied into out (reset first).
+ * LB_ENOTFOUND if absent. */
+int lb_ledger_state_read(struct lb_ledger *l, int chain, const char *ns, const void *key,
+			 size_t klen, struct lb_buf *out, struct lb_errmsg *em);
+/* Header hash and app hash of a committed block (either may be NULL). LB_ENOTFOUND above
+ * the tip. */
+int lb_ledger_block_hashes(struct lb_ledger *l, int chain, uint64_t height,
+			   uint8_t hash[LB_HASH_LEN], uint8_t app_hash[LB_HASH_LEN],
+			   struct lb_errmsg *em);
 
 /* ---- offline verification ------------------------------------------------------------------ */
 

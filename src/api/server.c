@@ -70,6 +70,8 @@ static int h_status(struct lb_api *, struct MHD_Connection *, struct api_req *, 
 		    unsigned *, struct lb_errmsg *);
 static int h_ext(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		 unsigned *, struct lb_errmsg *);
+static int h_members(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		     unsigned *, struct lb_errmsg *);
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
@@ -80,6 +82,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/chains/{chain}/blocks/{height}", h_block, false, NULL},
 	{"GET", "/v1/accounts/{address}", h_account, false, NULL},
 	{"GET", "/v1/status", h_status, false, NULL},
+	{"GET", "/v1/members", h_members, false, NULL},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
@@ -391,7 +394,15 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 		json_object_set_new(*out, "api",
 				    json_pack("{s:I,s:I}", "max_body", (json_int_t)a->opt.max_body,
 					      "max_batch", (json_int_t)a->opt.max_batch));
+	if (json_is_object(*out) && a->opt.consortium)
+		json_object_set_new(*out, "consortium", lb_consortium_status_json(a->opt.consortium));
 	return LB_OK;
+}
+
+static int h_members(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		     unsigned *status, struct lb_errmsg *em)
+{
+	return lb_consortium_members_json(a->ledger, out, em);
 }
 
 /* ---- the access handler ------------------------------------------------------------------- */

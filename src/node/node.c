@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "leben/api.h"
+#include "leben/consortium.h"
 #include "leben/node.h"
 #include "leben/order.h"
 
@@ -16,6 +17,7 @@ struct lb_node {
 	struct lb_ledger *ledger;
 	struct lb_orderer *orderer;
 	struct lb_api *api;
+	struct lb_consortium *consortium; /* checkpoints: publish, check, alarms */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home)
@@ -30,6 +32,7 @@ void lb_node_config_defaults(struct lb_node_config *c, const char *home)
 	c->sync_full = true;
 	c->mempool_max_txs = 100000;
 	c->api_max_body = 8u << 20;
+	c->checkpoint_interval = 100;
 }
 
 int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_errmsg *em)
@@ -72,6 +75,9 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 		else if (!strcmp(k, "api_max_body") && json_is_integer(v) && i >= 1024 &&
 			 i <= (1 << 30))
 			c->api_max_body = (size_t)i;
+		else if (!strcmp(k, "checkpoint_interval") && json_is_integer(v) && i >= 0 &&
+			 i <= 100000000)
+			c->checkpoint_interval = (uint64_t)i;
 		else {
 			rc = lb_errf(em, LB_EINVALID,
 				     "%s: setting '%s' is unknown or has a bad value (see "
@@ -94,6 +100,7 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 			      (int)c->block_interval_ms, "sync_full", c->sync_full,
 			      "mempool_max_txs", (json_int_t)c->mempool_max_txs, "api_max_body",
 			      (json_int_t)c->api_max_body);
+	json_object_set_new(o, "checkpoint_interval", json_integer((json_int_t)c->checkpoint_interval));
 	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (!text)
@@ -112,7 +119,12 @@ static void to_orderer(void *ctx, int chain, const uint8_t *raw, size_t len)
 
 static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
 {
-	return lb_ledger_commit(ctx, cut, NULL, em);
+	struct lb_node *n = ctx;
+	uint64_t height;
+	int rc = lb_ledger_commit(n->ledger, cut, &height, em);
+	if (!rc)
+		lb_consortium_after_commit(n->consortium, cut, height);
+	return rc;
 }
 
 int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
@@ -140,13 +152,17 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	}
 	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)))
 		goto err;
-	if ((rc = n->orderer->ops->start(n->orderer, deliver, n->ledger, em)))
+	if ((rc = lb_consortium_new(&n->consortium, n->ledger, node_key, c->checkpoint_interval,
+				    em)))
+		goto err;
+	if ((rc = n->orderer->ops->start(n->orderer, deliver, n, em)))
 		goto err;
 	struct lb_api_options ao;
 	lb_api_options_init(&ao);
 	ao.bind_addr = c->api_bind;
 	ao.port = c->api_port;
 	ao.max_body = c->api_max_body;
+	ao.consortium = n->consortium;
 	ao.home = c->home;
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))
 		goto err;
@@ -175,6 +191,7 @@ void lb_node_stop(struct lb_node *n)
 		lb_api_stop(n->api);
 	if (n->orderer)
 		n->orderer->ops->stop(n->orderer);
+	lb_consortium_free(n->consortium);
 	lb_ledger_close(n->ledger);
 	if (n->orderer)
 		n->orderer->ops->free(n->orderer);
