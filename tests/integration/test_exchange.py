@@ -319,6 +319,38 @@ def run(t, node, tmp):
     r = node.cli(["exchange", "result", "--from", "alice", "--request", rq4["tx"]])
     t.ok(r.returncode == 1 and "no delivered result" in r.stderr, "no result to open when withheld", r.stderr)
 
+    # ---- scenarios: chosen by the user, chosen automatically, refused by policy ---------------
+    r, rq5 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+                             "builtin:stats", "--purpose", "at a computing provider", "--scenario", "integrated"])
+    node.cli(["exchange", "approve", "--from", "clinic", "--request", rq5["tx"]])
+    r, esc5 = cli_json(node, ["exchange", "escrow", "--from", "alice", "--request", rq5["tx"], "--executor", "node",
+                              "--compute-fee", "1"])
+    r, run5 = cli_json(node, ["exchange", "run", "--from", "node", "--request", rq5["tx"], "--escrow",
+                              esc5["escrow"], "--data", data])
+    t.ok(r.returncode == 0 and run5["scenario"] == "integrated", "the user's scenario (integrated) is used", r.stderr)
+    st, ex5 = node.get("/v1/exchange/log/" + rq5["tx"])
+    d = [e["details"] for e in ex5["events"] if e["type"] == "xchg.exec"]
+    t.ok(d and d[0]["scenario"] == "integrated" and d[0]["chosen_by"] == "user",
+         "the execution records the scenario and that the user chose it", ex5)
+    script2 = os.path.join(tmp, "proprietary.lua")
+    with open(script2, "w") as f:
+        f.write("return {n = 0}\n")
+    node.cli(["exchange", "algo", "--from", "bob", "--algorithm-file", script2, "--fee", "2", "--at-author"])
+    r, rq6 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm-file", script2,
+                             "--purpose", "runs only at its author"])
+    node.cli(["exchange", "approve", "--from", "clinic", "--request", rq6["tx"]])
+    st, plan = node.http("POST", "/v1/exchange/check", {"request": rq6["tx"], "executor": execu})[:2]
+    t.ok(st == 200 and plan["scenario"] == "off-site" and plan["chosen_by"] == "automatic"
+         and plan["terms"]["algo_fee"] == 2 * M,
+         "automatic choice: an algorithm that runs only at its author goes off-site", plan)
+    r = node.cli(["exchange", "offer", "--from", "clinic", "--asset-tx", reg2["id"], "--price", "3",
+                  "--min-cohort", "10", "--allow", "builtin:stats", "--local-only"])
+    t.ok(r.returncode == 0, "the owner updates its offer: local only", r.stderr)
+    r = node.cli(["exchange", "request", "--from", "alice", "--asset", off2["asset"], "--algorithm", "builtin:stats",
+                  "--purpose", "elsewhere", "--scenario", "off-site"])
+    t.ok(r.returncode == 1 and "LB_EDENIED" in r.stderr and "(local)" in r.stderr,
+         "off-site run of a local-only asset: refused", r.stderr)
+
     node.stop()
     r = run_cli(["verify", "--home", node.home])
     t.ok(r.returncode == 0, "leben verify replays the whole history (cross-chain proofs included)", r.stdout + r.stderr)
