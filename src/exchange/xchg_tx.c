@@ -646,15 +646,29 @@ static int apply_consent(struct lb_apply_ctx *c)
 	int rc = lb_xchg_consent_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
 	if (rc)
 		return rc;
+	/* The asset's owner may record a consent or revocation on the patient's behalf (given at
+	 * its desk, on paper) without binding a key; otherwise the first key binds itself. */
+	static const uint8_t unbound[LB_ADDR_LEN];
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	if (!o)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	bool by_owner = xoffer_load(c->state, p.asset, o) == LB_OK &&
+			!memcmp(o->owner, c->sender_addr, LB_ADDR_LEN);
+	lb_free(o);
 	rc = xconsent_load(c->state, p.asset, p.patient, &r);
-	if (rc == LB_OK && memcmp(r.patient_addr, c->sender_addr, LB_ADDR_LEN))
-		return lb_errf(c->em, LB_EUNAUTH,
-			       "patient %s of asset %s is bound to the key of %s; only that key may "
-			       "give or revoke this consent",
-			       SHORT(p.patient), SHORT(p.asset), ADDR(r.patient_addr));
-	if (rc && rc != LB_ENOTFOUND)
+	if (rc == LB_ENOTFOUND)
+		memset(&r, 0, sizeof r);
+	else if (rc)
 		return lb_errf(c->em, rc, "reading the consent failed");
-	memcpy(r.patient_addr, c->sender_addr, LB_ADDR_LEN);
+	bool bound = memcmp(r.patient_addr, unbound, LB_ADDR_LEN) != 0;
+	if (!by_owner && bound && memcmp(r.patient_addr, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "patient %s of asset %s is bound to the key of %s; only that key (or "
+			       "the asset's owner on the patient's behalf) may give or revoke this "
+			       "consent",
+			       SHORT(p.patient), SHORT(p.asset), ADDR(r.patient_addr));
+	if (!by_owner)
+		memcpy(r.patient_addr, c->sender_addr, LB_ADDR_LEN);
 	r.status = p.action;
 	r.height = c->height;
 	if ((rc = xconsent_store(c->state, p.asset, p.patient, &r)) || (rc = xlog_add(c, p.asset)) ||

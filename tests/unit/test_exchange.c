@@ -551,6 +551,25 @@ static void test_ledger_flow(void **state)
 	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
 	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
 		"only that key", req, NULL);
+	/* the owner records a revocation on a patient's behalf; the binding stays */
+	uint8_t pid3[LB_HASH_LEN];
+	lb_xchg_patient_id(pid3, asset, "P3");
+	memcpy(co.patient, pid3, LB_HASH_LEN);
+	co.action = 2;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	co.action = 1; /* the patient's own key may still bind itself and give consent again */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	assert_lb_ok(send(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	co.action = 2;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
+		"only that key", req, NULL);
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	memcpy(co.patient, pid2, LB_HASH_LEN);
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
 	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EDENIED, "revoked consent", req,
@@ -713,7 +732,7 @@ static void test_ledger_flow(void **state)
 
 	/* audit log of the asset: offer, request, approve, grant, consent, exec, result */
 	assert_lb_ok(lb_xchg_log_json(f->l, asset, &j, &em));
-	assert_int_equal(json_integer_value(json_object_get(j, "count")), 7);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 10);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "paid"), "asc")), 5700);
 	json_decref(j);
 	assert_lb_ok(lb_xchg_log_json(f->l, pid, &j, &em));
