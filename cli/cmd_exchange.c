@@ -784,9 +784,19 @@ static int x_run(struct xctx *x)
 			goto out;
 		}
 		char *sh = lb_malloc(2 * slen + 1);
+		char pkh[2 * LB_PUBKEY_LEN + 1], sgh[2 * LB_SIG_LEN + 1];
+		uint8_t msg[LB_HASH_LEN], sig[LB_SIG_LEN];
+		struct lb_hasher hs;
 		json_t *body, *ans = NULL;
+		lb_hasher_init(&hs, "LEBEN-sealed-result-v1");
+		lb_hasher_update(&hs, req, LB_HASH_LEN);
+		lb_hasher_update(&hs, sealed, slen);
+		lb_hasher_final(&hs, msg);
+		lb_sign(sig, msg, sizeof msg, &x->kp);
+		lb_hex_encode(pkh, x->kp.pk, LB_PUBKEY_LEN);
+		lb_hex_encode(sgh, sig, LB_SIG_LEN);
 		lb_hex_encode(sh, sealed, slen);
-		body = json_pack("{s:s}", "sealed", sh);
+		body = json_pack("{s:s,s:s,s:s}", "sealed", sh, "pk", pkh, "sig", sgh);
 		lb_free(sh);
 		char path[200];
 		snprintf(path, sizeof path, "/v1/exchange/results/%s", o->request);

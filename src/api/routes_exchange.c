@@ -169,8 +169,10 @@ static int result_path(const struct api_call *c, const uint8_t req[LB_HASH_LEN],
 	return LB_OK;
 }
 
-/* POST /v1/exchange/results/{request} {"sealed": HEX}: keep the envelope for the user. Only
- * for a request that has run (its result hash is on the business chain). */
+/* POST /v1/exchange/results/{request} {"sealed": HEX, "pk": HEX, "sig": HEX}: keep the
+ * envelope for the user. Only for a request that is running or done, and only from its
+ * executor: sig is the executor's Ed25519 signature of
+ * H("LEBEN-sealed-result-v1" || request id || sealed bytes). */
 int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em)
 {
@@ -191,8 +193,35 @@ int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status
 	b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
 	const char *hx = json_string_value(json_object_get(b, "sealed"));
 	if (!hx || lb_hex_decode_alloc(hx, &sealed, &slen, SEALED_MAX)) {
-		rc = lb_errf(em, LB_EMALFORMED, "the body must be {\"sealed\": HEX} of at most %u bytes",
+		rc = lb_errf(em, LB_EMALFORMED,
+			     "the body must be {\"sealed\": HEX, \"pk\": HEX, \"sig\": HEX} with at most "
+			     "%u sealed bytes",
 			     SEALED_MAX);
+		goto out;
+	}
+	uint8_t pk[LB_PUBKEY_LEN], sig[LB_SIG_LEN], msg[LB_HASH_LEN], addr[LB_ADDR_LEN];
+	const char *pkh = json_string_value(json_object_get(b, "pk"));
+	const char *sgh = json_string_value(json_object_get(b, "sig"));
+	const char *exe = json_string_value(json_object_get(r, "executor"));
+	char at[LB_ADDR_TEXT_LEN + 1];
+	if (!pkh || !sgh || lb_hex_decode(pk, sizeof pk, pkh) || lb_hex_decode(sig, sizeof sig, sgh)) {
+		rc = lb_errf(em, LB_EMALFORMED, "\"pk\" (32 bytes) and \"sig\" (64 bytes) must be hex");
+		goto out;
+	}
+	lb_addr_from_pubkey(addr, pk);
+	lb_addr_encode(at, addr);
+	if (!exe || strcmp(exe, at)) {
+		rc = lb_errf(em, LB_EUNAUTH, "only the request's executor (%s) may leave its result",
+			     exe ? exe : "none yet");
+		goto out;
+	}
+	struct lb_hasher hs;
+	lb_hasher_init(&hs, "LEBEN-sealed-result-v1");
+	lb_hasher_update(&hs, req, LB_HASH_LEN);
+	lb_hasher_update(&hs, sealed, slen);
+	lb_hasher_final(&hs, msg);
+	if (!lb_sig_is_valid(sig, msg, sizeof msg, pk)) {
+		rc = lb_errf(em, LB_EBADSIG, "the signature of the sealed result does not verify");
 		goto out;
 	}
 	if ((rc = result_path(c, req, path, sizeof path, true, em)) ||

@@ -240,6 +240,12 @@ def run(t, node, tmp):
     t.ok(ok, "statistics match python's statistics module over the 11 consenting patients", res)
     r = node.cli(["exchange", "result", "--from", "bob", "--request", req])
     t.ok(r.returncode == 1, "someone else cannot open alice's result", r.stdout)
+    st, j = node.http("POST", "/v1/exchange/results/" + req,
+                      {"sealed": "00" * 40, "pk": node.key("bob")["public_key"],
+                       "sig": "00" * 64})[:2]
+    t.ok(st == 403 and j["error"]["code"] == "LB_EUNAUTH", "only the executor may replace the sealed result", j)
+    st, j = node.get("/v1/exchange/results/" + req)
+    t.ok(st == 200 and j["bytes"] > len(text), "the executor's sealed result is still there", j)
 
     a2, c2, b2, n2 = (bal(node, k) for k in ("alice", "clinic", "bob", "node"))
     t.eq(c2[0] - c0[0], 5 * M, "owner received the data fee (5 ASC)")
