@@ -27,6 +27,8 @@
 	X("node", cmd_node, "run a node (ledger, orderer, API)")                      \
 	X("keys", cmd_keys, "create, list and show encrypted keys")                   \
 	X("verify", cmd_verify, "replay the chains from genesis and check everything") \
+	X("sandbox", cmd_sandbox, "run an algorithm over a table in the sandbox, under a release policy") \
+	X("study", cmd_study, "run a study over several owners' tables by secure aggregation") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {
