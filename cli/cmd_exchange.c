@@ -17,12 +17,14 @@
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "leben/algo.h"
 #include "leben/api.h"
 #include "leben/base.h"
 #include "leben/envelope.h"
 #include "leben/exchange.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
+#include "leben/sandbox.h"
 #include "leben/tx.h"
 
 #define CMD "exchange"
@@ -32,7 +34,7 @@ struct xopts {
 	const char *home, *node, *from, *asset, *asset_tx, *price, *min_cohort, *max_output,
 		*data_bytes, *data, *allow, *executor, *kind, *algorithm, *algorithm_file, *builtin,
 		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
-		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout;
+		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params;
 	bool json, help, local_only, at_author, heavy_deps, revoke;
 };
 
@@ -447,6 +449,11 @@ static int x_request(struct xctx *x)
 	if (strlen(o->purpose) > LB_XCHG_TEXT_MAX)
 		return cli_failf(CMD, "--purpose is longer than %d bytes", LB_XCHG_TEXT_MAX), 2;
 	snprintf(p.purpose, sizeof p.purpose, "%s", o->purpose);
+	if (o->params) {
+		if (strlen(o->params) > LB_XCHG_PARAMS_MAX)
+			return cli_failf(CMD, "--params is longer than %d bytes", LB_XCHG_PARAMS_MAX), 2;
+		snprintf(p.params, sizeof p.params, "%s", o->params);
+	}
 	if (o->scenario) {
 		int s = lb_xchg_scenario_parse(o->scenario);
 		if (s < 0)
@@ -640,24 +647,106 @@ out:
 
 /* ---- the executor's run ----------------------------------------------------------------------- */
 
-static const char *const builtins[] = {"stats"};
+/* Leave the sealed result with the node, signed by the executor. */
+static int upload_sealed(struct xctx *x, const char *reqhex, const uint8_t req[LB_HASH_LEN],
+			 const uint8_t *sealed, size_t slen)
+{
+	char *sh = lb_malloc(2 * slen + 1);
+	char pkh[2 * LB_PUBKEY_LEN + 1], sgh[2 * LB_SIG_LEN + 1], path[200];
+	uint8_t msg[LB_HASH_LEN], sig[LB_SIG_LEN];
+	struct lb_hasher hs;
+	json_t *body, *ans = NULL;
+	if (!sh)
+		return cli_failf(CMD, "out of memory");
+	lb_hasher_init(&hs, "LEBEN-sealed-result-v1");
+	lb_hasher_update(&hs, req, LB_HASH_LEN);
+	lb_hasher_update(&hs, sealed, slen);
+	lb_hasher_final(&hs, msg);
+	lb_sign(sig, msg, sizeof msg, &x->kp);
+	lb_hex_encode(pkh, x->kp.pk, LB_PUBKEY_LEN);
+	lb_hex_encode(sgh, sig, LB_SIG_LEN);
+	lb_hex_encode(sh, sealed, slen);
+	body = json_pack("{s:s,s:s,s:s}", "sealed", sh, "pk", pkh, "sig", sgh);
+	lb_free(sh);
+	snprintf(path, sizeof path, "/v1/exchange/results/%s", reqhex);
+	int rc = cli_api_post(CMD, x->url, path, body, &ans);
+	json_decref(body);
+	json_decref(ans);
+	return rc;
+}
+
+/* What the executor will run: a built-in algorithm whose pinned hash is the request's, or the
+ * script given with --algorithm-file if it hashes to it. */
+static int pick_algorithm(struct xctx *x, const uint8_t algo[LB_HASH_LEN], const char *algohex,
+			  struct lb_sandbox_job *job, uint8_t **script)
+{
+	size_t n;
+	uint8_t h[LB_HASH_LEN];
+	const struct lb_algo *t = lb_algo_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		lb_xchg_builtin_hash(h, t[i].name);
+		if (!memcmp(h, algo, LB_HASH_LEN)) {
+			job->algorithm = t[i].name;
+			return 0;
+		}
+	}
+	if (x->o->algorithm_file) {
+		size_t len;
+		if (cli_read_file(CMD, x->o->algorithm_file, 16u << 20, script, &len))
+			return 1;
+		lb_hash(h, *script, len);
+		if (!memcmp(h, algo, LB_HASH_LEN)) {
+			job->lua_src = (const char *)*script;
+			job->lua_len = len;
+			return 0;
+		}
+		return cli_failf(CMD, "%s is not the algorithm the request pins (%s): its hash differs",
+				 x->o->algorithm_file, algohex);
+	}
+	return cli_failf(CMD, "algorithm %s is not a built-in one; give its script with "
+			      "--algorithm-file SCRIPT",
+			 algohex);
+}
+
+static int find_patient(const struct lb_xchg_patient *p, size_t n, const uint8_t id[LB_HASH_LEN])
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = memcmp(p[mid].id, id, LB_HASH_LEN);
+		if (!c)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
 
 static int x_run(struct xctx *x)
 {
 	const struct xopts *o = x->o;
 	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], asset[LB_HASH_LEN], algo[LB_HASH_LEN],
 		content[LB_HASH_LEN], h[LB_HASH_LEN], exec_id[LB_HASH_LEN], res_id[LB_HASH_LEN],
-		done_id[LB_HASH_LEN];
-	uint8_t *data = NULL, *pats = NULL, *keep = NULL, *rtx = NULL, *rproof = NULL, *sealed = NULL;
-	uint8_t *reqtx = NULL, *reqproof = NULL;
-	size_t dlen, npats = 0, nkeep = 0, rtxlen, rplen, slen, qlen, qplen;
-	char *text = NULL;
-	size_t tlen = 0;
-	json_t *r = NULL, *plan = NULL, *e = NULL, *result = NULL;
-	const char *builtin = NULL;
+		done_id[LB_HASH_LEN], xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES];
+	uint8_t *data = NULL, *ids = NULL, *keep = NULL, *rtx = NULL, *rproof = NULL, *sealed = NULL;
+	uint8_t *reqtx = NULL, *reqproof = NULL, *script = NULL, *sealed_in = NULL;
+	size_t dlen, npats = 0, nkeep = 0, nexcl = 0, rtxlen, rplen, slen, qlen, qplen, inlen;
+	struct lb_xchg_patient *pats = NULL;
+	const char **excl = NULL;
+	bool *left_out = NULL;
+	json_t *r = NULL, *plan = NULL, *e = NULL, *params = NULL;
+	struct lb_sandbox_job job;
+	struct lb_sandbox_report rep;
+	struct lb_release rel;
+	bool have_rep = false, have_rel = false;
 	struct lb_buf b;
 	struct lb_errmsg em;
 	int rc;
+	memset(&job, 0, sizeof job);
+	memset(&rep, 0, sizeof rep);
+	memset(&rel, 0, sizeof rel);
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
 	lb_errclear(&em);
 	if ((rc = need(o->request, "--request ID", "run")) ||
@@ -669,24 +758,31 @@ static int x_run(struct xctx *x)
 	if ((rc = getf(x, &r, "/v1/exchange/requests/%s", o->request)))
 		goto out;
 	json_t *offer = json_object_get(r, "offer");
+	const char *algohex = json_string_value(json_object_get(r, "algorithm"));
 	if (lb_hex_decode(asset, LB_HASH_LEN, json_string_value(json_object_get(r, "asset"))) ||
-	    lb_hex_decode(algo, LB_HASH_LEN, json_string_value(json_object_get(r, "algorithm"))) ||
+	    !algohex || lb_hex_decode(algo, LB_HASH_LEN, algohex) ||
 	    lb_hex_decode(content, LB_HASH_LEN,
 			  json_string_value(json_object_get(offer, "content_hash")))) {
 		rc = cli_failf(CMD, "the node's view of request %s is incomplete (is the asset still offered?)",
 			       o->request);
 		goto out;
 	}
-	for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
-		lb_xchg_builtin_hash(h, builtins[i]);
-		if (!memcmp(h, algo, LB_HASH_LEN))
-			builtin = builtins[i];
-	}
-	if (!builtin) {
-		rc = cli_failf(CMD, "this executor cannot run algorithm %s (it runs built-in stats)",
-			       json_string_value(json_object_get(r, "algorithm")));
+	if ((rc = pick_algorithm(x, algo, algohex, &job, &script)))
+		goto out;
+	/* the request tx itself: the user's key (to seal the result to) and the parameters the
+	 * owner approved with the request */
+	struct lb_tx rq;
+	struct lb_xchg_request *rp = lb_malloc(sizeof *rp);
+	if (!rp || (rc = receipt(x, req, NULL, &reqtx, &qlen, &reqproof, &qplen)) ||
+	    lb_tx_decode(&rq, reqtx, qlen, &em) ||
+	    lb_xchg_request_decode(rp, rq.payload, rq.payload_len, &em)) {
+		lb_free(rp);
+		rc = rc ? rc : cli_fail(CMD, &em, NULL);
 		goto out;
 	}
+	if (rp->params[0])
+		params = json_loads(rp->params, 0, NULL);
+	lb_free(rp);
 	if ((rc = cli_read_file(CMD, o->data, (size_t)1 << 31, &data, &dlen)))
 		goto out;
 	lb_hash(h, data, dlen);
@@ -700,27 +796,36 @@ static int x_run(struct xctx *x)
 		rc = cli_fail(CMD, &em, "the table needs a header line and a patient id column (--patient-column)");
 		goto out;
 	}
+	ids = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
+	keep = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
+	excl = lb_calloc(npats ? npats : 1, sizeof *excl);
+	left_out = lb_calloc(npats ? npats : 1, sizeof *left_out);
+	if (!ids || !keep || !excl || !left_out) {
+		rc = cli_failf(CMD, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < npats; i++)
+		memcpy(ids + i * LB_HASH_LEN, pats[i].id, LB_HASH_LEN);
 	/* 2. what the chain will check: approval, execution right, consents (revoked ones left out) */
-	if ((rc = check(x, o->request, x->addr_text, pats, npats, &plan))) {
+	if ((rc = check(x, o->request, x->addr_text, ids, npats, &plan))) {
 		rc = cli_failf(CMD, "the run was refused before anything ran; nothing was released or "
 				    "charged (the user can refund escrow %s after its timeout)",
 			       o->escrow);
 		goto out;
 	}
 	json_t *revoked = json_object_get(plan, "revoked");
-	keep = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
-	uint8_t *rev = lb_malloc(json_array_size(revoked) ? json_array_size(revoked) * LB_HASH_LEN : 1);
-	size_t nrev = json_array_size(revoked);
-	for (size_t i = 0; i < nrev; i++)
-		lb_hex_decode(rev + i * LB_HASH_LEN, LB_HASH_LEN,
-			      json_string_value(json_array_get(revoked, i)));
-	for (size_t i = 0, j = 0; i < npats; i++) {
-		while (j < nrev && memcmp(rev + j * LB_HASH_LEN, pats + i * LB_HASH_LEN, LB_HASH_LEN) < 0)
-			j++;
-		if (j < nrev && !memcmp(rev + j * LB_HASH_LEN, pats + i * LB_HASH_LEN, LB_HASH_LEN))
-			continue;
-		memcpy(keep + nkeep++ * LB_HASH_LEN, pats + i * LB_HASH_LEN, LB_HASH_LEN);
+	for (size_t i = 0; i < json_array_size(revoked); i++) {
+		uint8_t rid[LB_HASH_LEN];
+		int k;
+		if (!lb_hex_decode(rid, LB_HASH_LEN, json_string_value(json_array_get(revoked, i))) &&
+		    (k = find_patient(pats, npats, rid)) >= 0) {
+			excl[nexcl++] = pats[k].local;
+			left_out[k] = true;
+		}
 	}
+	for (size_t i = 0; i < npats; i++)
+		if (!left_out[i])
+			memcpy(keep + nkeep++ * LB_HASH_LEN, pats[i].id, LB_HASH_LEN);
 	/* 3. the escrow must hold what the exchange asks, for this executor */
 	if ((rc = getf(x, &e, "/v1/exchange/escrows/%s", o->escrow)))
 		goto out;
@@ -747,63 +852,72 @@ static int x_run(struct xctx *x)
 	ex.chosen_by = strcmp(json_string_value(json_object_get(plan, "chosen_by")), "user") ? 2 : 1;
 	ex.n_patients = nkeep;
 	ex.patients = keep;
-	/* 4. run (in this process until the sandbox runner is wired in) and apply the policy */
-	if (lb_xchg_run_builtin(builtin, data, dlen, pcol, asset, rev, nrev, &result, &em)) {
-		lb_free(rev);
+	/* 4. run in the sandbox: the data goes in sealed to this executor's key and is opened only
+	 * inside the jail, which also leaves out the revoked patients' rows */
+	if (lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk) ||
+	    lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])xpk, 1, data, dlen, &sealed_in,
+			     &inlen, &em)) {
+		sodium_memzero(xsk, sizeof xsk);
 		rc = cli_fail(CMD, &em, NULL);
 		goto out;
 	}
-	lb_free(rev);
+	job.params = params;
+	job.input.data = sealed_in;
+	job.input.len = inlen;
+	job.input.sealed = true;
+	job.open_sk = xsk;
+	job.open_pk = xpk;
+	job.min_cohort = (unsigned)jint(plan, "min_cohort");
+	job.patient_col = pcol;
+	job.exclude = excl;
+	job.nexclude = nexcl;
 	struct lb_xchg_result res = {0};
 	memcpy(res.request, req, LB_HASH_LEN);
 	memcpy(res.escrow, esc, LB_HASH_LEN);
 	lb_xchg_terms_hash(&ex.terms, res.terms_hash);
 	lb_errclear(&em);
-	if (lb_xchg_release_check(result, jint(plan, "min_cohort"), jint(plan, "max_output"), &text,
-				  &tlen, res.result_hash, &em) == LB_OK) {
-		res.status = LB_XCHG_DELIVERED;
+	int src = lb_sandbox_run(&job, &rep, &em);
+	sodium_memzero(xsk, sizeof xsk);
+	have_rep = src == LB_OK || rep.status != LB_SANDBOX_OK || rep.result;
+	if (src != LB_OK) {
+		res.status = LB_XCHG_FAILED;
+		snprintf(res.note, sizeof res.note, "the run failed (%s): %.200s",
+			 have_rep ? lb_sandbox_status_name(rep.status) : "setup",
+			 rep.reason[0] ? rep.reason : em.text);
 	} else {
-		res.status = LB_XCHG_WITHHELD;
-		snprintf(res.note, sizeof res.note, "%.250s", em.text);
+		/* 5. the owner's output policy decides what the user may see */
+		struct lb_policy pol;
+		char user_text[LB_ADDR_TEXT_LEN + 1];
+		lb_policy_default(&pol);
+		pol.min_cohort = (unsigned)jint(plan, "min_cohort");
+		pol.max_output = (size_t)jint(plan, "max_output");
+		lb_addr_encode(user_text, ex.terms.user);
+		lb_errclear(&em);
+		have_rel = true;
+		if (lb_policy_apply(&pol, rep.result, NULL, user_text,
+				    json_string_value(json_object_get(r, "asset")), &rel, &em) == LB_OK) {
+			res.status = LB_XCHG_DELIVERED;
+			memcpy(res.result_hash, rel.hash, LB_HASH_LEN);
+		} else {
+			res.status = LB_XCHG_WITHHELD;
+			snprintf(res.note, sizeof res.note, "%.250s", rel.reason[0] ? rel.reason : em.text);
+		}
 	}
-	/* 5. record the execution, seal the result to the user, record the result */
+	/* 6. record the execution, seal the result to the user, record the result */
 	if (lb_xchg_exec_encode(&b, &ex) ||
 	    (rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, exec_id))) {
-		rc = rc ? rc : cli_failf(CMD, "the execution record is too large");
+		rc = rc ? rc : cli_failf(CMD, "the execution record is too large (at most %d patients)",
+					 LB_XCHG_PATIENTS_MAX);
 		goto out;
 	}
 	if (res.status == LB_XCHG_DELIVERED) {
-		struct lb_tx rq;
-		uint8_t xpk[LB_ENVELOPE_PKBYTES];
-		if ((rc = receipt(x, req, NULL, &reqtx, &qlen, &reqproof, &qplen)))
-			goto out;
-		if (lb_tx_decode(&rq, reqtx, qlen, &em) || lb_envelope_pk_from_ed25519(xpk, rq.sender) ||
-		    lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])xpk, 1, (const uint8_t *)text,
-				     tlen, &sealed, &slen, &em)) {
+		uint8_t upk[LB_ENVELOPE_PKBYTES];
+		if (lb_envelope_pk_from_ed25519(upk, rq.sender) ||
+		    lb_release_seal(&rel, upk, &sealed, &slen, &em)) {
 			rc = cli_fail(CMD, &em, NULL);
 			goto out;
 		}
-		char *sh = lb_malloc(2 * slen + 1);
-		char pkh[2 * LB_PUBKEY_LEN + 1], sgh[2 * LB_SIG_LEN + 1];
-		uint8_t msg[LB_HASH_LEN], sig[LB_SIG_LEN];
-		struct lb_hasher hs;
-		json_t *body, *ans = NULL;
-		lb_hasher_init(&hs, "LEBEN-sealed-result-v1");
-		lb_hasher_update(&hs, req, LB_HASH_LEN);
-		lb_hasher_update(&hs, sealed, slen);
-		lb_hasher_final(&hs, msg);
-		lb_sign(sig, msg, sizeof msg, &x->kp);
-		lb_hex_encode(pkh, x->kp.pk, LB_PUBKEY_LEN);
-		lb_hex_encode(sgh, sig, LB_SIG_LEN);
-		lb_hex_encode(sh, sealed, slen);
-		body = json_pack("{s:s,s:s,s:s}", "sealed", sh, "pk", pkh, "sig", sgh);
-		lb_free(sh);
-		char path[200];
-		snprintf(path, sizeof path, "/v1/exchange/results/%s", o->request);
-		rc = cli_api_post(CMD, x->url, path, body, &ans);
-		json_decref(body);
-		json_decref(ans);
-		if (rc)
+		if ((rc = upload_sealed(x, o->request, req, sealed, slen)))
 			goto out;
 	}
 	lb_buf_reset(&b);
@@ -812,7 +926,7 @@ static int x_run(struct xctx *x)
 		rc = rc ? rc : 1;
 		goto out;
 	}
-	/* 6. settle: announce on the settlement chain, then release (or refund) citing the result */
+	/* 7. settle: announce on the settlement chain, then release (or refund) citing the result */
 	struct lb_escrow_claim cl;
 	memcpy(cl.escrow, esc, LB_HASH_LEN);
 	memcpy(cl.result_hash, res.result_hash, LB_HASH_LEN);
@@ -836,44 +950,63 @@ static int x_run(struct xctx *x)
 	}
 	char eh[2 * LB_HASH_LEN + 1], rh[2 * LB_HASH_LEN + 1], hh[2 * LB_HASH_LEN + 1],
 		dh[2 * LB_HASH_LEN + 1];
+	static const char *const st_names[] = {"?", "delivered", "withheld", "failed"};
 	hex32(eh, exec_id);
 	hex32(rh, res_id);
 	hex32(hh, res.result_hash);
 	hex32(dh, done_id);
 	if (o->json) {
-		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s}", "request", o->request,
-				      "status", res.status == LB_XCHG_DELIVERED ? "delivered" : "withheld",
-				      "reason", res.note, "scenario", lb_xchg_scenario_name(ex.scenario),
-				      "exec_tx", eh, "result_tx", rh, "result_hash", hh, "patients_used",
-				      (json_int_t)nkeep, "patients_left_out", (json_int_t)(npats - nkeep),
-				      res.status == LB_XCHG_DELIVERED ? "release_tx" : "refund_tx", dh);
+		json_t *j = json_pack(
+			"{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:{s:s,s:I,s:I,s:I}}", "request",
+			o->request, "status", st_names[res.status], "reason", res.note, "algorithm",
+			job.algorithm ? job.algorithm : "lua", "scenario",
+			lb_xchg_scenario_name(ex.scenario), "exec_tx", eh, "result_tx", rh,
+			"result_hash", hh, "patients_used", (json_int_t)nkeep, "patients_left_out",
+			(json_int_t)(npats - nkeep),
+			res.status == LB_XCHG_DELIVERED ? "release_tx" : "refund_tx", dh, "sandbox",
+			"status", have_rep ? lb_sandbox_status_name(rep.status) : "setup", "wall_ms",
+			(json_int_t)(rep.wall_ns / 1000000), "peak_rss", (json_int_t)rep.peak_rss,
+			"rows_left_out", (json_int_t)rep.excluded);
 		cli_print_json(j);
 		json_decref(j);
 	} else if (res.status == LB_XCHG_DELIVERED) {
-		printf("Ran %s on asset %s (%s scenario, chosen %s) over %zu patients",
-		       builtin, json_string_value(json_object_get(r, "asset")),
-		       lb_xchg_scenario_name(ex.scenario), ex.chosen_by == 1 ? "by the user" : "automatically",
-		       nkeep);
+		printf("Ran %s in the sandbox on asset %s (%s scenario, chosen %s) over %zu patients",
+		       job.algorithm ? job.algorithm : "the script",
+		       json_string_value(json_object_get(r, "asset")),
+		       lb_xchg_scenario_name(ex.scenario),
+		       ex.chosen_by == 1 ? "by the user" : "automatically", nkeep);
 		if (npats > nkeep)
 			printf(" (%zu left out: consent revoked)", npats - nkeep);
 		printf(".\nResult %s sealed to the user; escrow released (tx %s).\n", hh, dh);
 	} else {
-		printf("The result was withheld: %s\nEscrow refunded to the user (tx %s).\n", res.note, dh);
+		printf("The result was %s: %s\nEscrow refunded to the user (tx %s).\n",
+		       st_names[res.status], res.note, dh);
 	}
 	rc = 0;
 out:
-	json_decref(result);
+	if (have_rel)
+		lb_release_release(&rel);
+	lb_sandbox_report_release(&rep);
+	json_decref(params);
 	json_decref(e);
 	json_decref(plan);
 	json_decref(r);
-	lb_free(text);
 	lb_free(sealed);
+	lb_free(sealed_in);
+	lb_free(script);
 	lb_free(reqtx);
 	lb_free(reqproof);
 	lb_free(rtx);
 	lb_free(rproof);
 	lb_free(keep);
+	lb_free(ids);
+	lb_free(excl);
+	lb_free(left_out);
+	if (pats)
+		sodium_memzero(pats, npats * sizeof *pats);
 	lb_free(pats);
+	if (data)
+		sodium_memzero(data, dlen);
 	lb_free(data);
 	lb_buf_release(&b);
 	return rc;
@@ -1086,7 +1219,8 @@ static void usage(FILE *f)
 		"           [--at-author] [--heavy-deps]   register an algorithm and its fee\n"
 		"data user:\n"
 		"  request  --from KEY --asset ID --algorithm builtin:NAME|HASH --purpose TEXT\n"
-		"           [--scenario auto|local|off-site|integrated]   ask to run an algorithm\n"
+		"           [--params JSON] [--scenario auto|local|off-site|integrated]\n"
+		"           ask to run an algorithm (with its parameters, e.g. '{\"columns\":[\"age\"]}')\n"
 		"  escrow   --from KEY --request ID --executor ADDRESS|KEY --compute-fee CSC\n"
 		"           [--timeout-blocks N]   lock the fees on the settlement chain (checked first)\n"
 		"  result   --from KEY --request ID [--out FILE]   open your sealed result\n"
@@ -1096,8 +1230,10 @@ static void usage(FILE *f)
 		"  consent  --from KEY --asset ID --patient ID [--revoke]   give or revoke consent\n"
 		"executor:\n"
 		"  run      --from KEY --request ID --escrow ID --data FILE [--patient-column NAME]\n"
-		"           check, run, apply the owner's output policy, seal the result to the user,\n"
-		"           record it and release the escrow (patients who revoked consent are left out)\n"
+		"           [--algorithm-file SCRIPT]\n"
+		"           check, run in the sandbox (the data sealed, opened only inside it), apply the\n"
+		"           owner's output policy, seal the result to the user, record it and release\n"
+		"           the escrow (patients who revoked consent are left out inside the sandbox)\n"
 		"anyone:\n"
 		"  status   --request ID | --escrow ID | --asset ID\n"
 		"  log      --asset ID | --patient ID [--asset ID] | --request ID\n"
@@ -1136,6 +1272,7 @@ int cmd_exchange(int argc, char **argv)
 		{"--timeout-blocks", &o.timeout_blocks, NULL},
 		{"--patient-column", &o.patient_column, NULL}, {"--out", &o.out, NULL},
 		{"--result-tx", &o.result_tx, NULL}, {"--timeout", &o.timeout, NULL},
+		{"--params", &o.params, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[1];

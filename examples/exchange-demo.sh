@@ -65,7 +65,7 @@ say "6. bob registers the built-in stats algorithm for 1 ASC per run"
 x exchange algo --from bob --builtin stats --fee 1 --name "descriptive statistics"
 
 say "7. alice asks to run it; it waits for the clinic's approval"
-REQ=$(x exchange request --from alice --asset "$ASSET" --algorithm builtin:stats --purpose "blood pressure by age, for a hypertension study" --json | field '["tx"]')
+REQ=$(x exchange request --from alice --asset "$ASSET" --algorithm builtin:stats --params '{"columns":["age","systolic","hba1c"]}' --purpose "blood pressure by age, for a hypertension study" --json | field '["tx"]')
 x exchange status --request "$REQ" | grep -E "^status"
 x exchange approve --from clinic --request "$REQ" --reason "aggregate statistics only"
 

@@ -104,11 +104,13 @@ struct lb_xchg_algo {
 	uint8_t flags;              /* LB_XCHG_ALGO_* */
 	char name[LB_XCHG_NAME_MAX + 1];
 };
+#define LB_XCHG_PARAMS_MAX 4096  /* bytes of an algorithm's parameters (JSON object text) */
 struct lb_xchg_request {
 	uint8_t asset[LB_HASH_LEN];
 	uint8_t algo[LB_HASH_LEN];
 	uint8_t scenario;           /* enum lb_xchg_scenario (0 = auto) */
 	char purpose[LB_XCHG_TEXT_MAX + 1];
+	char params[LB_XCHG_PARAMS_MAX + 1]; /* the algorithm's parameters: a JSON object, or "" */
 };
 struct lb_xchg_approve {
 	uint8_t request[LB_HASH_LEN];
@@ -209,27 +211,22 @@ void lb_xchg_asset_id(uint8_t out[LB_HASH_LEN], const uint8_t owner[LB_ADDR_LEN]
  * everything else runs locally. */
 int lb_xchg_choose_scenario(uint8_t offer_flags, uint64_t data_bytes, uint8_t algo_flags);
 
-/* ---- running a request (stand-in until the sandbox runner is part of the node) ----------- */
+/* ---- preparing a run ------------------------------------------------------------------ */
 
-/* Pseudonymous ids (lb_xchg_patient_id) of the distinct values of column patient_col of a
- * CSV table (comma-separated, header line, no quoted fields), sorted ascending. *ids is
- * allocated (lb_free), n x 32 bytes. */
+#define LB_XCHG_LOCAL_ID_MAX 128 /* bytes of a local patient id */
+
+/* A patient of a table: pseudonymous id and the local id it was derived from. */
+struct lb_xchg_patient {
+	uint8_t id[LB_HASH_LEN];              /* lb_xchg_patient_id(asset, local) */
+	char local[LB_XCHG_LOCAL_ID_MAX + 1]; /* the cell text of the patient column */
+};
+/* The distinct patients of a CSV table (header line; comma, semicolon or tab separated as
+ * detected from the header; RFC 4180 quotes), by column patient_col, sorted by pseudonymous
+ * id. *out is allocated (lb_free). An empty patient cell, a local id longer than
+ * LB_XCHG_LOCAL_ID_MAX, a missing column or a ragged row: LB_EMALFORMED / LB_ENOTFOUND. */
 int lb_xchg_csv_patients(const uint8_t *csv, size_t len, const char *patient_col,
-			 const uint8_t asset[LB_HASH_LEN], uint8_t **ids, size_t *n,
+			 const uint8_t asset[LB_HASH_LEN], struct lb_xchg_patient **out, size_t *n,
 			 struct lb_errmsg *em);
-/* Run built-in algorithm name in this process over the rows of csv whose patient is not in
- * exclude (sorted ids, n_exclude x 32 bytes). Only "stats" exists here: for every numeric
- * column other than the patient column, n, mean, sd (sample), min, max; and "n", the number
- * of distinct patients used. *result is a new JSON object. */
-int lb_xchg_run_builtin(const char *name, const uint8_t *csv, size_t len,
-			const char *patient_col, const uint8_t asset[LB_HASH_LEN],
-			const uint8_t *exclude, size_t n_exclude, json_t **result,
-			struct lb_errmsg *em);
-/* The owner's output policy on a result: released only if its "n" is at least min_cohort and
- * its canonical text (compact JSON, sorted keys) is at most max_output bytes. On release,
- * *text (lb_free) and hash = BLAKE2b-256 of the text; otherwise LB_EDENIED and the reason. */
-int lb_xchg_release_check(const json_t *result, uint64_t min_cohort, uint64_t max_output,
-			  char **text, size_t *len, uint8_t hash[LB_HASH_LEN], struct lb_errmsg *em);
 
 /* ---- views for the API (JSON, caller owns the reference) ------------------------------- */
 

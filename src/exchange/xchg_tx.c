@@ -1165,9 +1165,10 @@ static json_t *json_request(const struct lb_tx *tx)
 	struct lb_xchg_request p;
 	if (lb_xchg_request_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:s,s:s}", "asset", hexj(p.asset, LB_HASH_LEN), "algorithm",
+	return json_pack("{s:o,s:o,s:s,s:s,s:o}", "asset", hexj(p.asset, LB_HASH_LEN), "algorithm",
 			 hexj(p.algo, LB_HASH_LEN), "scenario", lb_xchg_scenario_name(p.scenario),
-			 "purpose", p.purpose);
+			 "purpose", p.purpose, "params",
+			 p.params[0] ? json_loads(p.params, 0, NULL) : json_object());
 }
 
 static json_t *json_approve(const struct lb_tx *tx)

@@ -206,7 +206,7 @@ int lb_xchg_request_encode(struct lb_buf *b, const struct lb_xchg_request *p)
 	int rc;
 	if ((rc = lb_enc_fixed(b, p->asset, LB_HASH_LEN)) ||
 	    (rc = lb_enc_fixed(b, p->algo, LB_HASH_LEN)) || (rc = lb_enc_u8(b, p->scenario)) ||
-	    (rc = lb_enc_str(b, p->purpose)))
+	    (rc = lb_enc_str(b, p->purpose)) || (rc = lb_enc_str(b, p->params)))
 		return rc;
 	return LB_OK;
 }
@@ -226,10 +226,21 @@ int lb_xchg_request_decode(struct lb_xchg_request *o, const uint8_t *p, size_t n
 				   "%u is not 0 (auto), 1 (local), 2 (off-site) or 3 (integrated)",
 				   o->scenario);
 	if ((rc = lb_dec_str(&d, "purpose", LB_XCHG_TEXT_MAX, o->purpose, sizeof o->purpose)) ||
+	    (rc = lb_dec_str(&d, "params", LB_XCHG_PARAMS_MAX, o->params, sizeof o->params)) ||
 	    (rc = lb_dec_end(&d)))
 		return rc;
 	if (!o->purpose[0])
 		return lb_errf(em, LB_EINVALID, "xchg.request: say what the result is for (purpose)");
+	if (o->params[0]) {
+		json_error_t jerr;
+		json_t *j = json_loads(o->params, JSON_REJECT_DUPLICATES, &jerr);
+		bool obj = json_is_object(j);
+		json_decref(j);
+		if (!obj)
+			return lb_errf(em, LB_EINVALID,
+				       "xchg.request: the algorithm's parameters must be a JSON object (%s)",
+				       j ? "not an object" : jerr.text);
+	}
 	return LB_OK;
 }
 

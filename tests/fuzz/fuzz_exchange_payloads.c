@@ -1,6 +1,6 @@
 /* libFuzzer harness for the exchange's decoders: the first byte picks one (the twelve tx
- * payloads, or the stand-in runner's CSV reading: patients of a table and the built-in
- * stats over it); the rest is its input. Decoders must refuse bad input with an error code;
+ * payloads, or the patients of a CSV table: each pseudonym must derive from its local id and
+ * the list must be sorted and distinct); the rest is its input. Decoders must refuse bad input with an error code;
  * whatever a payload decoder accepts must re-encode to the same bytes (canonical form), and
  * the JSON view of an accepted payload must be built without fault. */
 #include <stddef.h>
@@ -53,20 +53,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 1;
 	unsigned k = data[0] % (NKINDS + 1);
 	if (k == NKINDS) {
-		uint8_t asset[32] = {0}, *ids = NULL;
-		size_t nids = 0;
-		json_t *r = NULL;
-		if (lb_xchg_csv_patients(p, n, "patient_id", asset, &ids, &nids, &em) == LB_OK) {
-			if (lb_xchg_run_builtin("stats", p, n, "patient_id", asset, ids,
-						nids > 2 ? 2 : nids, &r, &em) == LB_OK) {
-				char *text;
-				size_t len;
-				uint8_t h[32];
-				if (lb_xchg_release_check(r, 1, 1 << 20, &text, &len, h, &em) == LB_OK)
-					lb_free(text);
-				json_decref(r);
+		uint8_t asset[32] = {0}, id[32];
+		struct lb_xchg_patient *pats = NULL;
+		size_t np = 0;
+		if (lb_xchg_csv_patients(p, n, "patient_id", asset, &pats, &np, &em) == LB_OK) {
+			for (size_t i = 0; i < np; i++) {
+				lb_xchg_patient_id(id, asset, pats[i].local);
+				if (memcmp(id, pats[i].id, 32) ||
+				    (i && memcmp(pats[i - 1].id, pats[i].id, 32) >= 0))
+					__builtin_trap();
 			}
-			lb_free(ids);
+			lb_free(pats);
 		}
 		return 0;
 	}

@@ -769,57 +769,51 @@ static void test_ledger_flow(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
-/* ---- the stand-in runner -------------------------------------------------------------------- */
+/* ---- preparing a run ------------------------------------------------------------------------ */
 
-static void test_runner(void **state)
+static void test_patients(void **state)
 {
 	(void)state;
-	static const char csv[] = "patient_id,age,sex\nA,10,f\nB,20,m\nA,30,f\nC,,m\n";
-	uint8_t asset[LB_HASH_LEN] = {5}, *ids, excl[LB_HASH_LEN], hash[LB_HASH_LEN];
-	size_t n, len;
-	json_t *r;
-	char *text;
+	static const char csv[] = "patient_id,age,sex\nA,10,f\nB,20,m\nA,30,f\n\"C, jr\",,m\n";
+	static const char num[] = "id;x\n012;1\n12;2\n7;3\n";
+	uint8_t asset[LB_HASH_LEN] = {5}, want[LB_HASH_LEN];
+	struct lb_xchg_patient *p;
+	size_t n;
 	struct lb_errmsg em;
-	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)csv, strlen(csv), "patient_id", asset,
-					  &ids, &n, &em));
-	assert_int_equal(n, 3); /* A, B, C */
-	assert_true(memcmp(ids, ids + LB_HASH_LEN, LB_HASH_LEN) < 0);
-	lb_free(ids);
-	lb_xchg_patient_id(excl, asset, "B");
-	assert_lb_ok(lb_xchg_run_builtin("stats", (const uint8_t *)csv, strlen(csv), "patient_id",
-					 asset, excl, 1, &r, &em));
-	/* without B: ages 10, 30 (C's is empty); "sex" is text and left out */
-	json_t *age = json_object_get(json_object_get(r, "columns"), "age");
-	assert_int_equal(json_integer_value(json_object_get(r, "n")), 2);
-	assert_int_equal(json_integer_value(json_object_get(age, "n")), 2);
-	assert_true(json_real_value(json_object_get(age, "mean")) == 20.0);
-	assert_true(fabs(json_real_value(json_object_get(age, "sd")) - 14.142135623730951) < 1e-12);
-	assert_null(json_object_get(json_object_get(r, "columns"), "sex"));
-	assert_int_equal(lb_xchg_release_check(r, 3, 1000, &text, &len, hash, &em), LB_EDENIED);
-	assert_non_null(strstr(em.text, "minimum cohort of 3"));
-	assert_int_equal(lb_xchg_release_check(r, 2, 10, &text, &len, hash, &em), LB_EDENIED);
-	assert_lb_ok(lb_xchg_release_check(r, 2, 1000, &text, &len, hash, &em));
-	uint8_t want[LB_HASH_LEN];
-	lb_hash(want, text, len);
-	assert_memory_equal(want, hash, LB_HASH_LEN);
-	lb_free(text);
-	json_decref(r);
-	assert_int_equal(lb_xchg_run_builtin("kmeans", (const uint8_t *)csv, strlen(csv),
-					     "patient_id", asset, NULL, 0, &r, &em),
-			 LB_EUNSUPPORTED);
-	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1\n", 6, "a", asset, &ids, &n,
+	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)csv, strlen(csv), "patient_id", asset, &p,
+					  &n, &em));
+	assert_int_equal(n, 3); /* A, B and the quoted "C, jr" */
+	for (size_t i = 0; i < n; i++) {
+		lb_xchg_patient_id(want, asset, p[i].local);
+		assert_memory_equal(want, p[i].id, LB_HASH_LEN);
+		if (i)
+			assert_true(memcmp(p[i - 1].id, p[i].id, LB_HASH_LEN) < 0);
+	}
+	bool found = false;
+	for (size_t i = 0; i < n; i++)
+		found |= !strcmp(p[i].local, "C, jr");
+	assert_true(found);
+	lb_free(p);
+	/* numeric ids in shortest decimal form: 012 and 12 are one patient */
+	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)num, strlen(num), "id", asset, &p, &n, &em));
+	assert_int_equal(n, 2);
+	assert_true(!strcmp(p[0].local, "12") || !strcmp(p[1].local, "12"));
+	lb_free(p);
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1\n", 6, "a", asset, &p, &n, &em),
+			 LB_EMALFORMED);
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1,2\n", 8, "x", asset, &p, &n,
+					      &em),
+			 LB_ENOTFOUND);
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n,2\n", 7, "a", asset, &p, &n,
 					      &em),
 			 LB_EMALFORMED);
-	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1,2\n", 8, "x", asset, &ids,
-					      &n, &em),
-			 LB_ENOTFOUND);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
-		cmocka_unit_test(test_runner),
+		cmocka_unit_test(test_patients),
 		cmocka_unit_test(test_ledger_flow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
