@@ -182,17 +182,14 @@ int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anch
  * LB_ENOTFOUND if it is not committed on this node. */
 int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *chain,
 		     uint8_t **raw, size_t *len);
-/* Copy of the committed value under (ns, key) of chain's state (caller frees *val with
- * lb_free). LB_ENOTFOUND if absent. For read-only views of module state (API queries). */
-int lb_ledger_state_get(struct lb_ledger *l, int chain, const char *ns, const void *key,
-			size_t klen, uint8_t **val, size_t *vlen);
-/* Call fn with a read-only view of chain's committed state, under the chain's lock (writes
- * fn makes are discarded). Returns what fn returns. For module checks and queries that must
- * see state exactly as their tx handlers do. */
-int lb_ledger_state_view(struct lb_ledger *l, int chain,
-			 int (*fn)(struct lb_state *s, void *ctx), void *ctx);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
+/* Call fn with a read-only view of chain's committed state, for several reads that must see
+ * one block (one value alone: lb_ledger_state_read). It holds the chain's lock, so fn must be
+ * quick. Writes fn makes are discarded. Returns what fn returns (LB_EINVALID for an unknown
+ * chain). Used by the read side of modules that keep their own state (knowledge contracts). */
+int lb_ledger_state_view(struct lb_ledger *l, int chain,
+			 int (*fn)(struct lb_state *s, void *ctx), void *ctx);
 /* Latest committed height of chain. */
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
 /* Txs waiting in the mempool of chain. */

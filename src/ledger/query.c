@@ -316,6 +316,21 @@ uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr
 	return n;
 }
 
+int lb_ledger_state_view(struct lb_ledger *l, int chain,
+			 int (*fn)(struct lb_state *s, void *ctx), void *ctx)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	struct lb_state base;
+	pthread_mutex_lock(&c->mu);
+	state_init(&base, NULL, &c->db);
+	int rc = fn(&base, ctx);
+	state_release(&base);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain)
 {
 	struct chain *c = &l->chains[chain];
@@ -524,48 +539,5 @@ int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *ch
 	}
 	lb_free(body);
 	lb_free(h);
-	return rc;
-}
-
-int lb_ledger_state_get(struct lb_ledger *l, int chain, const char *ns, const void *key,
-			size_t klen, uint8_t **val, size_t *vlen)
-{
-	if (chain < 0 || chain >= LB_CHAIN_COUNT)
-		return LB_EINVALID;
-	struct chain *c = &l->chains[chain];
-	struct lb_state base;
-	const uint8_t *v;
-	size_t n;
-	pthread_mutex_lock(&c->mu);
-	state_init(&base, NULL, &c->db);
-	int rc = lb_state_get(&base, ns, key, klen, &v, &n);
-	if (!rc) {
-		*val = lb_malloc(n ? n : 1);
-		if (!*val)
-			rc = LB_ENOMEM;
-		else {
-			memcpy(*val, v, n);
-			*vlen = n;
-		}
-	}
-	state_release(&base);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
-}
-
-int lb_ledger_state_view(struct lb_ledger *l, int chain,
-			 int (*fn)(struct lb_state *s, void *ctx), void *ctx)
-{
-	if (chain < 0 || chain >= LB_CHAIN_COUNT)
-		return LB_EINVALID;
-	struct chain *c = &l->chains[chain];
-	struct lb_state base, scratch;
-	pthread_mutex_lock(&c->mu);
-	state_init(&base, NULL, &c->db);
-	state_init(&scratch, &base, NULL);
-	int rc = fn(&scratch, ctx);
-	state_release(&scratch);
-	state_release(&base);
-	pthread_mutex_unlock(&c->mu);
 	return rc;
 }

@@ -10,6 +10,7 @@
  */
 #include "leben/consortium.h"
 #include "leben/exchange.h"
+#include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
 
@@ -17,6 +18,8 @@ int lb_register_txtypes(void)
 {
 	int rc;
 	if ((rc = lb_ledger_register_core_types()))
+		return rc;
+	if ((rc = lb_knowledge_register_txtypes()))
 		return rc;
 	if ((rc = lb_consortium_register_txtypes()))
 		return rc;
