@@ -146,6 +146,22 @@ def run(t, node, tmp):
     t.ok(r.returncode == 0, "second algorithm (a script) registered", r.stderr)
     script_hash = blake2b256(open(script, "rb").read()).hex()
 
+    # ---- API errors: malformed and unknown ids, bad bodies ---------------------------------------
+    st, j = node.get("/v1/exchange/offers/xyz")
+    t.ok(st == 400 and j["error"]["code"] == "LB_EMALFORMED", "GET offers/xyz: 400 LB_EMALFORMED", j)
+    st, j = node.get("/v1/exchange/requests/" + "ab" * 32)
+    t.ok(st == 404 and j["error"]["code"] == "LB_ENOTFOUND", "unknown request: 404 LB_ENOTFOUND", j)
+    st, j = node.get("/v1/exchange/escrows/" + "ab" * 32)
+    t.ok(st == 404 and "no escrow" in j["error"]["message"], "unknown escrow: 404", j)
+    st, j = node.http("POST", "/v1/exchange/check", "[1,2")[:2]
+    t.ok(st == 400, "check with a body that is not JSON: 400", j)
+    st, j = node.http("POST", "/v1/exchange/check", {"request": "ab" * 32, "executor": "lb1nope"})[:2]
+    t.ok(st == 400 and "executor" in j["error"]["message"], "check with a bad executor address: 400", j)
+    st, j = node.get("/v1/exchange/receipts/" + reg["id"] + "?anchor=nowhere")
+    t.ok(st == 400 and "anchor" in j["error"]["message"], "receipt with an unknown anchor chain: 400", j)
+    st, j = node.get("/v1/exchange/results/" + "ab" * 32)
+    t.ok(st == 404, "no sealed result for an unknown request: 404", j)
+
     # ---- requests: default nothing runs ---------------------------------------------------------
     r, rq = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset,
                             "--algorithm", "builtin:stats", "--params", PARAMS, "--purpose", "hypertension study"])
