@@ -508,6 +508,40 @@ static int x_decide(struct xctx *x, int decision)
 	return rc;
 }
 
+static int x_revoke(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_revoke p = {0};
+	uint8_t id[LB_HASH_LEN];
+	struct lb_buf b;
+	int rc;
+	const char *what;
+	if (o->request) {
+		if (o->asset || o->executor)
+			return cli_failf(CMD, "give --request ID alone, or --asset ID [--executor ...]"), 2;
+		p.kind = 2;
+		what = "Usage right revoked: the request can no longer run";
+		if ((rc = hash_arg(o->request, "--request", p.id)))
+			return rc;
+	} else {
+		if ((rc = need(o->asset, "--asset ID [--executor ADDRESS|KEY] or --request ID", "revoke")) ||
+		    (rc = hash_arg(o->asset, "--asset", p.id)))
+			return rc;
+		p.kind = o->executor ? 1 : 3;
+		what = o->executor ? "Execution right revoked"
+				   : "Offer withdrawn: new requests on the asset are refused";
+		if (o->executor && (rc = cli_resolve_address(CMD, o->home, o->executor, p.executor)))
+			return rc;
+	}
+	lb_buf_init(&b, 256);
+	rc = lb_xchg_revoke_encode(&b, &p) ? 1
+					   : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_REVOKE, &b, id);
+	lb_buf_release(&b);
+	if (!rc)
+		say_sent(x, what, id);
+	return rc;
+}
+
 /* Patient id: 64 hex digits, or the patient's local id hashed with the asset. */
 static int patient_arg(const char *v, const uint8_t asset[LB_HASH_LEN], uint8_t out[LB_HASH_LEN])
 {
@@ -1214,6 +1248,9 @@ static void usage(FILE *f)
 		"           let a node or computing provider run approved work on the asset\n"
 		"  approve  --from KEY --request ID [--reason TEXT]   approve a request\n"
 		"  reject   --from KEY --request ID [--reason TEXT]   reject a request\n"
+		"  revoke   --from KEY --asset ID --executor ADDRESS|KEY   take an execution right back\n"
+		"  revoke   --from KEY --request ID   take back a usage right that has not been used\n"
+		"  revoke   --from KEY --asset ID   withdraw the offer (new requests are refused)\n"
 		"algorithm author:\n"
 		"  algo     --from KEY (--builtin NAME | --algorithm-file SCRIPT) --fee ASC [--name NAME]\n"
 		"           [--at-author] [--heavy-deps]   register an algorithm and its fee\n"
@@ -1304,6 +1341,7 @@ int cmd_exchange(int argc, char **argv)
 	} steps[] = {
 		{"offer", x_offer},   {"grant", x_grant},   {"algo", x_algo},     {"request", x_request},
 		{"consent", x_consent}, {"escrow", x_escrow}, {"run", x_run},   {"refund", x_refund},
+		{"revoke", x_revoke},
 		{"status", x_status}, {"result", x_result}, {"log", x_log},
 	};
 	rc = -1;

@@ -371,6 +371,19 @@ def run(t, node, tmp):
     st, rqj = node.get("/v1/exchange/requests/" + rq7["tx"])
     t.eq(rqj["status"], "failed", "the business chain records the failed run")
 
+    # ---- revocations by the owner --------------------------------------------------------------
+    r, rq8 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+                             "builtin:stats", "--params", PARAMS, "--purpose", "to be revoked"])
+    node.cli(["exchange", "approve", "--from", "clinic", "--request", rq8["tx"]])
+    r = node.cli(["exchange", "revoke", "--from", "alice", "--request", rq8["tx"]])
+    t.ok(r.returncode == 1 and "wrong owner" in r.stderr, "revoke by the user: refused, wrong owner", r.stderr)
+    r = node.cli(["exchange", "revoke", "--from", "clinic", "--request", rq8["tx"]])
+    t.ok(r.returncode == 0, "owner revokes the usage right of an approved request", r.stderr)
+    r = node.cli(["exchange", "escrow", "--from", "alice", "--request", rq8["tx"], "--executor", "node",
+                  "--compute-fee", "1"])
+    t.ok(r.returncode == 1 and "no usage right" in r.stderr and "nothing was locked" in r.stderr,
+         "escrow for a revoked request: refused, nothing locked", r.stderr)
+
     # ---- scenarios: chosen by the user, chosen automatically, refused by policy ---------------
     r, rq5 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
                              "builtin:stats", "--params", PARAMS, "--purpose", "at a computing provider", "--scenario", "integrated"])
@@ -402,6 +415,16 @@ def run(t, node, tmp):
                   "--purpose", "elsewhere", "--scenario", "off-site"])
     t.ok(r.returncode == 1 and "LB_EDENIED" in r.stderr and "(local)" in r.stderr,
          "off-site run of a local-only asset: refused", r.stderr)
+
+    r = node.cli(["exchange", "revoke", "--from", "clinic", "--asset", asset, "--executor", "node"])
+    t.ok(r.returncode == 0, "owner revokes the node's execution right", r.stderr)
+    st, j = node.http("POST", "/v1/exchange/check", {"request": rq6["tx"], "executor": execu})[:2]
+    t.ok(st == 403 and "no execution right" in j["error"]["message"], "without the right the node may not run", j)
+    r = node.cli(["exchange", "revoke", "--from", "clinic", "--asset", asset])
+    t.ok(r.returncode == 0, "owner withdraws the offer", r.stderr)
+    r = node.cli(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm", "builtin:stats",
+                  "--purpose", "too late"])
+    t.ok(r.returncode == 1 and "withdrawn" in r.stderr, "requests on a withdrawn offer are refused", r.stderr)
 
     node.stop()
     r = run_cli(["verify", "--home", node.home])
