@@ -9,6 +9,7 @@
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange.
  */
 #include "leben/consortium.h"
+#include "leben/data_tx.h"
 #include "leben/exchange.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
@@ -22,6 +23,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_knowledge_register_txtypes()))
 		return rc;
 	if ((rc = lb_consortium_register_txtypes()))
+		return rc;
+	if ((rc = lb_data_register_txtypes()))
 		return rc;
 	if ((rc = lb_exchange_register_txtypes()))
 		return rc;
