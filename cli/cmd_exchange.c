@@ -341,11 +341,12 @@ static int x_offer(struct xctx *x)
 		goto out;
 	{
 		struct lb_tx reg;
-		uint8_t owner[LB_ADDR_LEN], asset[LB_HASH_LEN];
+		uint8_t owner[LB_ADDR_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN];
+		uint64_t size;
 		char ah[2 * LB_HASH_LEN + 1];
-		lb_tx_decode(&reg, tx, txlen, NULL);
-		lb_addr_from_pubkey(owner, reg.sender);
-		lb_xchg_asset_id(asset, owner, reg.nonce);
+		if (lb_tx_decode(&reg, tx, txlen, NULL) ||
+		    lb_xchg_registration(&reg, asset, owner, content, &size, NULL))
+			memset(asset, 0, sizeof asset);
 		hex32(ah, asset);
 		if (o->json) {
 			char h[2 * LB_HASH_LEN + 1];

@@ -204,6 +204,13 @@ void lb_xchg_patient_id(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LE
 void lb_xchg_builtin_hash(uint8_t out[LB_HASH_LEN], const char *name);
 /* Asset id of a directory registration: H("LEBEN-asset-v1" || owner address || nonce BE). */
 void lb_xchg_asset_id(uint8_t out[LB_HASH_LEN], const uint8_t owner[LB_ADDR_LEN], uint64_t nonce);
+/* What a directory-chain registration tx says about its asset: the spine's asset.register
+ * (asset id from owner and nonce, content hash first in the payload) or the data layer's
+ * data.register (asset id in the payload, content = the public description's raw.blake2b,
+ * size = basic.size or 0). owner is the tx's sender. LB_EINVALID for any other tx. */
+int lb_xchg_registration(const struct lb_tx *reg, uint8_t asset[LB_HASH_LEN],
+			 uint8_t owner[LB_ADDR_LEN], uint8_t content[LB_HASH_LEN], uint64_t *size,
+			 struct lb_errmsg *em);
 
 /* Scenario chosen automatically (recorded as chosen_by = 2): data that may not leave its
  * owner, or more than 256 MiB of it, is computed where it lies (local); an algorithm that

@@ -388,7 +388,7 @@ static int cite_verify(struct lb_apply_ctx *c, const char *what, const uint8_t *
 	if (memcmp(tx->id, info.tx_id, LB_HASH_LEN))
 		return lb_errf(c->em, LB_EINVALID, "the %s tx bytes are not the tx the proof is for",
 			       what);
-	if (tx->chain != want_chain || tx->type != want_type) {
+	if (tx->chain != want_chain || (want_type && tx->type != want_type)) {
 		const struct lb_txtype *t = lb_txtype_find(want_type);
 		return lb_errf(c->em, LB_EINVALID, "the cited tx is not a %s tx",
 			       t ? t->name : "expected");
@@ -419,20 +419,17 @@ static int apply_offer(struct lb_apply_ctx *c)
 		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
 		goto out;
 	}
+	uint8_t content[LB_HASH_LEN];
+	uint64_t size;
 	if ((rc = lb_xchg_offer_decode(p, c->tx->payload, c->tx->payload_len, c->em)) ||
 	    (rc = cite_verify(c, "asset registration", p->reg_tx, p->reg_tx_len, p->reg_proof,
-			      p->reg_proof_len, LB_CHAIN_DIRECTORY, LB_TX_ASSET_REGISTER, &reg)))
+			      p->reg_proof_len, LB_CHAIN_DIRECTORY, 0, &reg)) ||
+	    (rc = lb_xchg_registration(&reg, asset, owner, content, &size, c->em)))
 		goto out;
-	lb_addr_from_pubkey(owner, reg.sender);
-	lb_xchg_asset_id(asset, owner, reg.nonce);
 	if (memcmp(owner, c->sender_addr, LB_ADDR_LEN)) {
 		rc = lb_errf(c->em, LB_EUNAUTH,
 			     "wrong owner: asset %s was registered by %s; only its owner may offer it",
 			     HEX(asset), ADDR(owner));
-		goto out;
-	}
-	if (reg.payload_len < LB_HASH_LEN) {
-		rc = lb_errf(c->em, LB_EINVALID, "the registration tx carries no content hash");
 		goto out;
 	}
 	memset(r, 0, sizeof *r);
@@ -442,8 +439,8 @@ static int apply_offer(struct lb_apply_ctx *c)
 	r->flags = p->flags;
 	r->min_cohort = p->min_cohort;
 	r->max_output = p->max_output;
-	r->data_bytes = p->data_bytes;
-	memcpy(r->content, reg.payload, LB_HASH_LEN);
+	r->data_bytes = p->data_bytes ? p->data_bytes : size;
+	memcpy(r->content, content, LB_HASH_LEN);
 	r->n_allow = p->n_allow;
 	memcpy(r->allow, p->allow, p->n_allow * LB_HASH_LEN);
 	if ((rc = xoffer_store(c->state, asset, r)) || (rc = xlog_add(c, asset)))
@@ -1121,12 +1118,12 @@ static json_t *json_offer(const struct lb_tx *tx)
 	struct lb_xchg_offer *p = lb_malloc(sizeof *p);
 	struct lb_tx reg;
 	json_t *o = NULL;
+	uint8_t owner[LB_ADDR_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN];
+	uint64_t size;
 	if (!p || lb_xchg_offer_decode(p, tx->payload, tx->payload_len, NULL) ||
-	    lb_tx_decode(&reg, p->reg_tx, p->reg_tx_len, NULL))
+	    lb_tx_decode(&reg, p->reg_tx, p->reg_tx_len, NULL) ||
+	    lb_xchg_registration(&reg, asset, owner, content, &size, NULL))
 		goto out;
-	uint8_t owner[LB_ADDR_LEN], asset[LB_HASH_LEN];
-	lb_addr_from_pubkey(owner, reg.sender);
-	lb_xchg_asset_id(asset, owner, reg.nonce);
 	json_t *allow = json_array();
 	for (size_t i = 0; i < p->n_allow; i++)
 		json_array_append_new(allow, hexj(p->allow[i], LB_HASH_LEN));

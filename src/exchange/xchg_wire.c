@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "leben/codec.h"
+#include "leben/data_hexa.h"
+#include "leben/data_tx.h"
 #include "leben/exchange.h"
 
 #define U64 UINT64_MAX
@@ -96,6 +98,42 @@ void lb_xchg_asset_id(uint8_t out[LB_HASH_LEN], const uint8_t owner[LB_ADDR_LEN]
 	for (int i = 0; i < 8; i++)
 		in[LB_ADDR_LEN + i] = (uint8_t)(nonce >> (56 - 8 * i));
 	lb_hash_domain(out, "LEBEN-asset-v1", in, sizeof in);
+}
+
+int lb_xchg_registration(const struct lb_tx *reg, uint8_t asset[LB_HASH_LEN],
+			 uint8_t owner[LB_ADDR_LEN], uint8_t content[LB_HASH_LEN], uint64_t *size,
+			 struct lb_errmsg *em)
+{
+	*size = 0;
+	lb_addr_from_pubkey(owner, reg->sender);
+	if (reg->chain == LB_CHAIN_DIRECTORY && reg->type == LB_TX_ASSET_REGISTER) {
+		if (reg->payload_len < LB_HASH_LEN)
+			return lb_errf(em, LB_EINVALID, "the registration tx carries no content hash");
+		lb_xchg_asset_id(asset, owner, reg->nonce);
+		memcpy(content, reg->payload, LB_HASH_LEN);
+		return LB_OK;
+	}
+	if (reg->chain != LB_CHAIN_DIRECTORY || reg->type != LB_TX_DATA_REGISTER)
+		return lb_errf(em, LB_EINVALID,
+			       "the cited tx is not an asset registration (asset.register or "
+			       "data.register of the directory chain)");
+	struct lb_asset_tx a;
+	struct lb_hexa h;
+	int rc = lb_asset_tx_decode(reg->payload, reg->payload_len, &a, em);
+	if (rc)
+		return lb_errf(em, LB_EINVALID, "the data.register payload does not decode");
+	if ((rc = lb_hexa_decode(a.pub, a.pub_len, &h, em)))
+		return lb_errf(em, LB_EINVALID, "the registered description does not decode");
+	int f = lb_hexa_field_id("raw.blake2b");
+	if (f < 0 || !(h.present & ((uint64_t)1 << f)) || !h.v[f].b) {
+		lb_hexa_release(&h);
+		return lb_errf(em, LB_EINVALID, "the registered description names no raw.blake2b");
+	}
+	memcpy(asset, a.asset_id, LB_HASH_LEN);
+	memcpy(content, h.v[f].b, LB_HASH_LEN);
+	lb_hexa_get_u64(&h, "basic.size", size);
+	lb_hexa_release(&h);
+	return LB_OK;
 }
 
 /* ---- business ---------------------------------------------------------------------------- */

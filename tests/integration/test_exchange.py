@@ -426,6 +426,23 @@ def run(t, node, tmp):
                   "--purpose", "too late"])
     t.ok(r.returncode == 1 and "withdrawn" in r.stderr, "requests on a withdrawn offer are refused", r.stderr)
 
+    # ---- an asset published by the data layer (data.register, with its description) --------
+    cohort2 = os.path.join(tmp, "cohort2.csv")
+    write_table(cohort2, [("Q%d" % n, 30 + n, 110 + n, 48 + n % 3) for n in range(1, 16)])
+    r, pub = cli_json(node, ["data", "add", cohort2, "--key", "clinic", "--price", "2"])
+    t.ok(r.returncode == 0 and pub and len(pub.get("tx", "")) == 64, "leben data add publishes data.register", r.stderr)
+    node.cli(["exchange", "consent", "--from", "patient3", "--asset", asset, "--patient", "P3", "--revoke"])
+    r, off3 = cli_json(node, ["exchange", "offer", "--from", "clinic", "--asset-tx", pub["tx"], "--price", "2",
+                              "--allow", "builtin:stats"])
+    t.ok(r.returncode == 0 and off3 and off3["asset"] == pub["asset_id"],
+         "offer citing a data.register: the data layer's asset id", r.stdout + r.stderr)
+    st, o3 = node.get("/v1/exchange/offers/" + pub["asset_id"])
+    t.ok(st == 200 and o3["content_hash"] == blake2b256(open(cohort2, "rb").read()).hex()
+         and o3["data_bytes"] == os.path.getsize(cohort2) and o3["owner"] == clinic,
+         "its content hash and size come from the registered description", o3)
+    r = node.cli(["exchange", "offer", "--from", "bob", "--asset-tx", pub["tx"], "--price", "1"])
+    t.ok(r.returncode == 1 and "wrong owner" in r.stderr, "someone else cannot offer the data layer's asset", r.stderr)
+
     node.stop()
     r = run_cli(["verify", "--home", node.home])
     t.ok(r.returncode == 0, "leben verify replays the whole history (cross-chain proofs included)", r.stdout + r.stderr)
