@@ -1,5 +1,5 @@
 #!/bin/sh
-# End-to-end data exchange on a local node: a clinic offers a table of patient data, an
+# End-to-end data exchange on a local node: a clinic publishes and offers a table of patient data, an
 # author registers the built-in "stats" algorithm, a researcher (alice) requests a run, the
 # clinic approves it, one patient revokes consent, alice locks the fees in escrow, the
 # clinic's node runs it (leaving that patient out), seals the result to alice and releases
@@ -46,9 +46,9 @@ DATA=$DEMO_HOME/cohort.csv
 } >"$DATA"
 cat "$DATA"
 
-say "4. The clinic registers the asset in the directory (hash and metadata only)"
-REG=$(x tx asset-register --from clinic --content-file "$DATA" --meta '{"title":"cohort"}' --wait --json | field '["id"]')
-echo "asset.register tx $REG"
+say "4. The clinic publishes the asset in the directory (description and hash only; the file goes to its vault, encrypted)"
+REG=$(x data add "$DATA" --key clinic --price 5 --name "hypertension cohort" --json | field '["tx"]')
+echo "data.register tx $REG"
 # the clinic's identity on the business chain (its block also anchors the registration above,
 # which the offer cites across chains)
 x tx identity --from clinic --role provider --name "St. Anna Clinic" --wait >/dev/null
