@@ -17,6 +17,7 @@
 	X("tls", cmd_tls, "test mutual-TLS links between consortium nodes") \
 	X("kes", cmd_kes, "forward-secure signing keys for co-owners (sign, verify, update)") \
 	X("zk", cmd_zk, "recovery commitments and zero-knowledge proofs of ownership") \
+	X("policy", cmd_policy, "co-owner policies of assets and co-owners' approvals") \
 	X("paillier", cmd_paillier, "homomorphic encryption of numbers (encrypt, add, decrypt)") \
 	X("exchange", cmd_exchange, "offer data, request, approve, pay, run and audit exchanges") \
 	X("tx", cmd_tx, "sign and send a transaction to the node")                   \

@@ -13,9 +13,9 @@
 
 static const char tls_help[] =
 	"usage: leben tls connect HOST:PORT --ca CA.pem --cert NODE.pem --key NODE.key\n"
-	"                         [--node-id ID] [--send TEXT] [--json]\n"
+	"                         [--node-id ID] [--send TEXT] [--crl CRL.pem] [--json]\n"
 	"       leben tls serve PORT --ca CA.pem --cert NODE.pem --key NODE.key\n"
-	"                         [--node-id ID] [--json]\n"
+	"                         [--node-id ID] [--crl CRL.pem] [--json]\n"
 	"\n"
 	"Test a mutual-TLS link between consortium nodes (TLS 1.3, both sides show a certificate\n"
 	"signed by the consortium CA; nothing else is trusted).\n"
@@ -24,6 +24,8 @@ static const char tls_help[] =
 	"           belongs to --node-id), send TEXT if given, print what the peer answers\n"
 	"  serve    accept one connection on 127.0.0.1:PORT, check the client's certificate (and\n"
 	"           --node-id), echo one message back, then exit\n"
+	"  --crl    the consortium CA's revocation lists: refuse revoked certificates (and any\n"
+	"           peer when the list has expired: ask the CA for a fresh one)\n"
 	"Exit status 0 if the peer was accepted, 1 if it was refused (the reason is printed).\n";
 
 int cmd_tls(int argc, char **argv)
@@ -32,6 +34,7 @@ int cmd_tls(int argc, char **argv)
 		{"ca", required_argument, 0, 'a'},   {"cert", required_argument, 0, 'c'},
 		{"key", required_argument, 0, 'k'},  {"node-id", required_argument, 0, 'n'},
 		{"send", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
+		{"crl", required_argument, 0, 'r'},
 		{"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
 	struct lb_tls_config cfg = {0};
 	const char *node = NULL, *send = NULL, *sub, *target;
@@ -53,6 +56,7 @@ int cmd_tls(int argc, char **argv)
 		case 'a': cfg.ca_file = optarg; break;
 		case 'c': cfg.cert_file = optarg; break;
 		case 'k': cfg.key_file = optarg; break;
+		case 'r': cfg.crl_file = optarg; break;
 		case 'n': node = optarg; break;
 		case 's': send = optarg; break;
 		case 'j': json = 1; break;

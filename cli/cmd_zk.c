@@ -21,7 +21,8 @@ static const char zk_help[] =
 	"prove ownership later without revealing it, e.g. to replace a lost signing key.\n"
 	"\n"
 	"  commit  derive the public recovery record from the secret in FILE (Argon2id; default\n"
-	"          3 passes, 64 MiB); register the printed record with the account\n"
+	"          3 passes, 64 MiB; a trailing line break is ignored); register the printed\n"
+	"          record with the account\n"
 	"  prove   make a proof bound to CONTEXT (account, chain, purpose, single-use nonce and\n"
 	"          the data it authorises, e.g. the new public key, as --bound)\n"
 	"  verify  check a proof against a record (or a public point) and the same CONTEXT\n"
@@ -97,6 +98,8 @@ int cmd_zk(int argc, char **argv)
 			fprintf(stderr, "leben zk commit: %s\n", em.text);
 			return 1;
 		}
+		while (slen && (secret[slen - 1] == '\n' || secret[slen - 1] == '\r'))
+			secret[--slen] = 0; /* a trailing line break is not part of the secret */
 		rc = lb_zk_recovery_new(&rec, (char *)secret, slen, (uint32_t)ops, (uint32_t)mem, &em);
 		sodium_memzero(secret, slen);
 		lb_free(secret);
@@ -140,6 +143,8 @@ int cmd_zk(int argc, char **argv)
 				fprintf(stderr, "leben zk prove: %s\n", em.text);
 				goto out;
 			}
+			while (slen && (secret[slen - 1] == '\n' || secret[slen - 1] == '\r'))
+				secret[--slen] = 0;
 			rc = lb_zk_derive(x, (char *)secret, slen, &rec, &em);
 			sodium_memzero(secret, slen);
 			lb_free(secret);

@@ -48,11 +48,23 @@ int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH
 struct lb_apply_ctx {
 	struct lb_state *state;             /* the tx's chain state */
 	const struct lb_tx *tx;             /* the decoded tx */
-	uint8_t sender_addr[LB_ADDR_LEN];   /* address of tx->sender */
+	uint8_t sender_addr[LB_ADDR_LEN];   /* account of tx->sender (see LB_KEYMAP_NS) */
 	uint64_t height;                    /* block height being built */
 	uint64_t time_ms;                   /* block time */
 	struct lb_errmsg *em;               /* where to explain a refusal */
 };
+
+/* Key rotation hook. Normally a tx acts for the account whose address derives from its
+ * sender key. A chain's state may hold, under namespace LB_KEYMAP_NS and key = the address
+ * derived from a signing key, 1 + LB_ADDR_LEN bytes: a tag and an account address.
+ *   LB_KEYMAP_ACTS_FOR: the key acts for that account (ctx->sender_addr is the account);
+ *   LB_KEYMAP_REPLACED: the key was replaced; every tx it signs is refused (LB_EUNAUTH).
+ * Nonces stay per signing key (the "nonce" entry of the key's own address), so a new key
+ * starts its own sequence. Only the security module's keys.reset writes entries (business
+ * chain; docs/security.md says what each chain honours). One state read per tx. */
+#define LB_KEYMAP_NS "keymap"
+#define LB_KEYMAP_ACTS_FOR 'A'
+#define LB_KEYMAP_REPLACED 'R'
 
 /* ---- the tx-type table ------------------------------------------------------------------- */
 

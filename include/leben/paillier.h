@@ -66,4 +66,56 @@ int lb_paillier_add_plain(const struct lb_paillier_pk *pk, mpz_t c, const mpz_t 
 int lb_paillier_mul_plain(const struct lb_paillier_pk *pk, mpz_t c, const mpz_t a, const mpz_t k,
 			  struct lb_errmsg *em);
 
+/* ---- threshold decryption (trusted dealer) ----------------------------------------------
+ * Damgård–Jurik (s = 1) / Shoup-style threshold Paillier for l share holders, any t of whom
+ * decrypt together; t - 1 learn nothing about the key. n = p·q with safe primes p = 2p'+1,
+ * q = 2q'+1; m = p'q'; d ≡ 0 (mod m), d ≡ 1 (mod n); the dealer Shamir-shares d over Z_{nm}
+ * with a random polynomial of degree t - 1: s_i = f(i). The public key is a plain Paillier key
+ * (g = n + 1): anyone encrypts as usual (npm paillier-bigint too).
+ *   decryption share   c_i = c^(2·Δ·s_i) mod n^2,                Δ = l!
+ *   combination        c' = Π c_i^(2·μ_i),  μ_i = Δ·Π_{j≠i} j/(j−i),   M = L(c')·(4Δ^2)^-1 mod n
+ * Each share carries a non-interactive proof (Chaum–Pedersen over Z*_{n^2}, Fiat–Shamir with
+ * BLAKE2b-256) that log_{c^4}(c_i^2) = log_v(v_i) where v_i = v^(Δ·s_i) is the holder's public
+ * verification key: a wrong share is detected and named before combining (LB_EBADSIG). */
+#define LB_PAILLIER_TMAX 64
+struct lb_paillier_tpk {
+	struct lb_paillier_pk pk;          /* the ordinary public key */
+	unsigned t, l;                     /* threshold, number of holders (2 <= t <= l <= 64) */
+	mpz_t delta;                       /* l! */
+	mpz_t v;                           /* verification base, a random square mod n^2 */
+	mpz_t vk[LB_PAILLIER_TMAX];        /* vk[i-1] = v^(Δ·s_i) mod n^2 */
+};
+struct lb_paillier_tshare {            /* holder i's secret share: wipe with _tshare_release */
+	unsigned i;                        /* 1..l */
+	mpz_t s;
+};
+struct lb_paillier_dshare {            /* one holder's decryption share with its proof */
+	unsigned i;
+	mpz_t ci, e, z;
+};
+void lb_paillier_tpk_init(struct lb_paillier_tpk *tpk);
+void lb_paillier_tpk_release(struct lb_paillier_tpk *tpk);
+void lb_paillier_tshare_init(struct lb_paillier_tshare *sh);
+void lb_paillier_tshare_release(struct lb_paillier_tshare *sh);
+void lb_paillier_dshare_init(struct lb_paillier_dshare *ds);
+void lb_paillier_dshare_release(struct lb_paillier_dshare *ds);
+/* A random safe prime p = 2p'+1 of exactly bits bits (>= 128; slow for 1024: seconds). */
+int lb_paillier_safe_prime(mpz_t p, unsigned bits, struct lb_errmsg *em);
+/* Deal: from safe primes p, q (checked) make the public key and l shares (shares[0..l-1],
+ * initialised by the caller). LB_EINVALID for bad primes or t, l out of range. */
+int lb_paillier_tdeal(struct lb_paillier_tpk *tpk, struct lb_paillier_tshare *shares,
+		      const mpz_t p, const mpz_t q, unsigned t, unsigned l, struct lb_errmsg *em);
+/* Holder sh's decryption share of c, with its proof (out initialised by the caller). */
+int lb_paillier_tdecrypt_share(const struct lb_paillier_tpk *tpk,
+			       const struct lb_paillier_tshare *sh, const mpz_t c,
+			       struct lb_paillier_dshare *out, struct lb_errmsg *em);
+/* LB_OK if ds is holder ds->i's correct share of c; LB_EBADSIG otherwise. */
+int lb_paillier_tverify_share(const struct lb_paillier_tpk *tpk, const mpz_t c,
+			      const struct lb_paillier_dshare *ds, struct lb_errmsg *em);
+/* Verify every share, then combine k >= t shares of distinct holders into m. LB_EINVALID for
+ * fewer than t shares, LB_EDUPLICATE for a repeated holder, LB_EBADSIG for a wrong share. */
+int lb_paillier_tcombine(const struct lb_paillier_tpk *tpk, const mpz_t c,
+			 const struct lb_paillier_dshare *ds, size_t k, mpz_t m,
+			 struct lb_errmsg *em);
+
 #endif

@@ -3,7 +3,7 @@
  * certificate required on both sides, trust pinned to the consortium CA file alone (no system
  * roots), and the peer's node id checked against its certificate (DNS subjectAltName, or the
  * common name if it has none). Expired, not-yet-valid and foreign-CA certificates are refused
- * during the handshake.
+ * during the handshake, and so are revoked ones when a CRL file is configured.
  */
 #ifndef LEBEN_TLS_H
 #define LEBEN_TLS_H
@@ -17,6 +17,11 @@ struct lb_tls_config {
 	const char *ca_file;   /* PEM: the consortium CA, the only trust anchor */
 	const char *cert_file; /* PEM: this node's certificate (chain) */
 	const char *key_file;  /* PEM: this node's private key */
+	/* PEM: certificate revocation lists of the consortium CA (optional). When given, every
+	 * peer certificate must be covered by a CRL of its issuer that is in force (not expired):
+	 * a revoked certificate, a missing CRL for the issuer or an expired CRL fail the
+	 * handshake (LB_EUNAUTH). The file must hold at least one CRL, each signed by the CA. */
+	const char *crl_file;
 };
 
 typedef struct lb_tls_ctx lb_tls_ctx;

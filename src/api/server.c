@@ -19,6 +19,7 @@
 #include "leben/api.h"
 #include "leben/base.h"
 #include "leben/knowledge_chain.h"
+#include "leben/security.h"
 #include "leben/tx.h"
 
 /* Request line and headers of one connection must fit in this (MHD answers 431 otherwise). */
@@ -81,6 +82,10 @@ static int h_session(struct lb_api *, struct MHD_Connection *, struct api_req *,
 		     unsigned *, struct lb_errmsg *);
 static int h_members(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		     unsigned *, struct lb_errmsg *);
+static int h_account_keys(struct lb_api *, struct MHD_Connection *, struct api_req *,
+			  json_t **, unsigned *, struct lb_errmsg *);
+static int h_policy(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		    unsigned *, struct lb_errmsg *);
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
@@ -96,6 +101,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/sessions", h_sessions, false, NULL},
 	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
 	{"GET", "/v1/members", h_members, false, NULL},
+	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
+	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
@@ -416,6 +423,30 @@ static int h_members(struct lb_api *a, struct MHD_Connection *c, struct api_req 
 		     unsigned *status, struct lb_errmsg *em)
 {
 	return lb_consortium_members_json(a->ledger, out, em);
+}
+
+/* Key records of an account (security toolkit, docs/security.md §8). */
+static int h_account_keys(struct lb_api *a, struct MHD_Connection *c, struct api_req *r,
+			  json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	char text[LB_ADDR_TEXT_LEN + 8];
+	uint8_t addr[LB_ADDR_LEN];
+	if (api_param_copy(&r->params, 0, text, sizeof text))
+		return lb_errf(em, LB_EMALFORMED, "that is too long for an account address");
+	int rc = lb_addr_decode(addr, text, em);
+	return rc ? rc : lb_security_keys_json(a->ledger, addr, out, em);
+}
+
+/* Co-owner policy of an asset (security toolkit). */
+static int h_policy(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		    unsigned *status, struct lb_errmsg *em)
+{
+	char text[2 * 32 + 8];
+	uint8_t asset[32];
+	if (api_param_copy(&r->params, 0, text, sizeof text) || strlen(text) != 64 ||
+	    lb_hex_decode(asset, 32, text))
+		return lb_errf(em, LB_EMALFORMED, "an asset id is 64 hex digits");
+	return lb_security_policy_json(a->ledger, asset, out, em);
 }
 
 /* ---- the access handler ------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -35,6 +36,54 @@ static int ossl_err(struct lb_errmsg *em, int code, const char *what)
 	return lb_errf(em, code, "tls: %s%s%s", what, reason[0] ? ": " : "", reason);
 }
 
+/* Add every CRL of crl_file to the context's store and turn on revocation checks of peer
+ * certificates. Each CRL must verify under the consortium CA's key. Non-zero with what set. */
+static int load_crls(SSL_CTX *s, const char *crl_file, const char *ca_file, char *what,
+		     size_t wn)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(s);
+	BIO *b = BIO_new_file(crl_file, "r"), *cb = BIO_new_file(ca_file, "r");
+	X509 *ca = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *cak = ca ? X509_get0_pubkey(ca) : NULL;
+	X509_CRL *crl;
+	int n = 0, rc = 1;
+	if (!b) {
+		snprintf(what, wn, "cannot read the CRL file %s", crl_file);
+		goto out;
+	}
+	if (!cak) {
+		snprintf(what, wn, "cannot read the consortium CA %s", ca_file);
+		goto out;
+	}
+	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
+		n++;
+		if (X509_CRL_verify(crl, cak) != 1) {
+			X509_CRL_free(crl);
+			snprintf(what, wn, "CRL %d in %s is not signed by the consortium CA", n,
+				 crl_file);
+			goto out;
+		}
+		int ok = X509_STORE_add_crl(st, crl);
+		X509_CRL_free(crl);
+		if (ok != 1) {
+			snprintf(what, wn, "cannot use CRL %d of %s", n, crl_file);
+			goto out;
+		}
+	}
+	ERR_clear_error(); /* the end of the PEM stream */
+	if (n == 0) {
+		snprintf(what, wn, "%s holds no certificate revocation list", crl_file);
+		goto out;
+	}
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(s), X509_V_FLAG_CRL_CHECK);
+	rc = 0;
+out:
+	BIO_free(b);
+	BIO_free(cb);
+	X509_free(ca);
+	return rc;
+}
+
 int lb_tls_ctx_new(lb_tls_ctx **out, int server, const struct lb_tls_config *cfg,
 		   struct lb_errmsg *em)
 {
@@ -56,6 +105,8 @@ int lb_tls_ctx_new(lb_tls_ctx **out, int server, const struct lb_tls_config *cfg
 		snprintf(what, sizeof what, "cannot load the consortium CA %s", cfg->ca_file);
 		goto err;
 	}
+	if (cfg->crl_file && load_crls(s, cfg->crl_file, cfg->ca_file, what, sizeof what))
+		goto err;
 	if (server) {
 		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca_file);
 		if (names)

@@ -82,6 +82,27 @@ static int tx_check_stateless(const struct lb_tx *tx, const struct lb_txtype **t
 
 /* ---- applying one tx ----------------------------------------------------------------------- */
 
+/* Key rotation hook (see LB_KEYMAP_NS in ledger.h): the account a signing key acts for. */
+static int ledger_key_account(struct lb_state *s, const uint8_t key_addr[LB_ADDR_LEN],
+			      uint8_t account[LB_ADDR_LEN], struct lb_errmsg *em)
+{
+	const uint8_t *v;
+	size_t n;
+	memcpy(account, key_addr, LB_ADDR_LEN);
+	int rc = lb_state_get(s, LB_KEYMAP_NS, key_addr, LB_ADDR_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND)
+		return LB_OK;
+	if (rc)
+		return lb_errf(em, rc, "cannot read the key map of this sender");
+	if (n != 1 + LB_ADDR_LEN || (v[0] != LB_KEYMAP_ACTS_FOR && v[0] != LB_KEYMAP_REPLACED))
+		return lb_errf(em, LB_ECORRUPT, "key map entry of this sender is malformed");
+	if (v[0] == LB_KEYMAP_REPLACED)
+		return lb_errf(em, LB_EUNAUTH, "this signing key was replaced by a key reset of its "
+					       "account; sign with the account's new key");
+	memcpy(account, v + 1, LB_ADDR_LEN);
+	return LB_OK;
+}
+
 int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
 		    uint64_t time_ms, struct lb_errmsg *em)
 {
@@ -104,12 +125,15 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 	scratch.seq = s->seq;
 	struct lb_apply_ctx ctx = {.state = &scratch, .tx = tx, .height = height,
 				   .time_ms = time_ms, .em = em};
-	lb_addr_from_pubkey(ctx.sender_addr, tx->sender);
+	uint8_t key_addr[LB_ADDR_LEN];
+	lb_addr_from_pubkey(key_addr, tx->sender);
+	if ((rc = ledger_key_account(&scratch, key_addr, ctx.sender_addr, em)))
+		goto out;
 
 	uint64_t nonce, minfee;
 	uint8_t tk[4];
 	ledger_fee_key(tx->type, tk);
-	if ((rc = lb_state_get_u64(&scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, 0, &nonce)))
+	if ((rc = lb_state_get_u64(&scratch, "nonce", key_addr, LB_ADDR_LEN, 0, &nonce)))
 		goto out;
 	if (tx->nonce < nonce) {
 		rc = lb_errf(em, LB_ENONCEUSED,
@@ -145,7 +169,7 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 			lb_errf(em, rc, "%s refused: %s", t->name, lb_strerror(rc));
 		goto out;
 	}
-	if ((rc = lb_state_put_u64(&scratch, "nonce", ctx.sender_addr, LB_ADDR_LEN, nonce + 1)))
+	if ((rc = lb_state_put_u64(&scratch, "nonce", key_addr, LB_ADDR_LEN, nonce + 1)))
 		goto out;
 	rc = state_merge(s, &scratch);
 out:

@@ -14,6 +14,7 @@
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
+#include "leben/security.h"
 
 int lb_register_txtypes(void)
 {
@@ -25,6 +26,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_consortium_register_txtypes()))
 		return rc;
 	if ((rc = lb_data_register_txtypes()))
+		return rc;
+	if ((rc = lb_security_register_txtypes()))
 		return rc;
 	if ((rc = lb_exchange_register_txtypes()))
 		return rc;
