@@ -35,7 +35,7 @@ struct xopts {
 		*data_bytes, *data, *allow, *executor, *kind, *algorithm, *algorithm_file, *builtin,
 		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
 		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params;
-	bool json, help, local_only, at_author, heavy_deps, revoke;
+	bool json, help, local_only, at_author, heavy_deps, revoke, print_act;
 };
 
 /* What one command run shares: where the node is, the signing key, the network. */
@@ -50,6 +50,7 @@ struct xctx {
 	bool have_network;
 	uint64_t default_fee;
 	double timeout_s;
+	bool printed;       /* --print-act printed the act instead of sending */
 };
 
 static int need(const char *v, const char *opt, const char *sub)
@@ -268,6 +269,23 @@ static int receipt(struct xctx *x, const uint8_t id[LB_HASH_LEN], const char *an
 	return rc ? cli_failf(CMD, "the node gave an unreadable receipt for tx %s", idhex) : 0;
 }
 
+/* An owner's business tx: sent, or with --print-act only its co-owner act printed (what the
+ * co-owners of a co-owned asset approve first with 'leben policy approve'). */
+static int owner_send(struct xctx *x, uint32_t type, const struct lb_buf *payload,
+		      uint8_t id[LB_HASH_LEN])
+{
+	if (!x->o->print_act)
+		return send_tx(x, LB_CHAIN_BUSINESS, type, payload, id);
+	char act[LB_XCHG_ACT_MAX];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (lb_xchg_owner_act(type, payload->data, payload->len, act, &em))
+		return cli_fail(CMD, &em, NULL);
+	printf("%s\n", act);
+	x->printed = true;
+	return 0;
+}
+
 static void say_sent(struct xctx *x, const char *what, const uint8_t id[LB_HASH_LEN])
 {
 	char h[2 * LB_HASH_LEN + 1];
@@ -337,7 +355,7 @@ static int x_offer(struct xctx *x)
 		rc = cli_failf(CMD, "the offer is too large");
 		goto out;
 	}
-	if ((rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_OFFER, &b, id)))
+	if ((rc = owner_send(x, LB_TX_XCHG_OFFER, &b, id)) || x->printed)
 		goto out;
 	{
 		struct lb_tx reg;
@@ -387,9 +405,9 @@ static int x_grant(struct xctx *x)
 			return cli_failf(CMD, "--kind '%s': use own, node or provider", o->kind), 2;
 	}
 	lb_buf_init(&b, 256);
-	rc = lb_xchg_grant_encode(&b, &p) ? 1 : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_GRANT, &b, id);
+	rc = lb_xchg_grant_encode(&b, &p) ? 1 : owner_send(x, LB_TX_XCHG_GRANT, &b, id);
 	lb_buf_release(&b);
-	if (!rc)
+	if (!rc && !x->printed)
 		say_sent(x, "Execution right granted", id);
 	return rc;
 }
@@ -501,10 +519,9 @@ static int x_decide(struct xctx *x, int decision)
 		return cli_failf(CMD, "--reason is longer than %d bytes", LB_XCHG_TEXT_MAX), 2;
 	snprintf(p.reason, sizeof p.reason, "%s", o->reason ? o->reason : "");
 	lb_buf_init(&b, 1024);
-	rc = lb_xchg_approve_encode(&b, &p) ? 1
-					    : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_APPROVE, &b, id);
+	rc = lb_xchg_approve_encode(&b, &p) ? 1 : owner_send(x, LB_TX_XCHG_APPROVE, &b, id);
 	lb_buf_release(&b);
-	if (!rc)
+	if (!rc && !x->printed)
 		say_sent(x, decision == 1 ? "Request approved" : "Request rejected", id);
 	return rc;
 }
@@ -535,10 +552,9 @@ static int x_revoke(struct xctx *x)
 			return rc;
 	}
 	lb_buf_init(&b, 256);
-	rc = lb_xchg_revoke_encode(&b, &p) ? 1
-					   : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_REVOKE, &b, id);
+	rc = lb_xchg_revoke_encode(&b, &p) ? 1 : owner_send(x, LB_TX_XCHG_REVOKE, &b, id);
 	lb_buf_release(&b);
-	if (!rc)
+	if (!rc && !x->printed)
 		say_sent(x, what, id);
 	return rc;
 }
@@ -1277,6 +1293,11 @@ static void usage(FILE *f)
 		"  log      --asset ID | --patient ID [--asset ID] | --request ID\n"
 		"           the complete history: who used the data, for what, when, paid what\n"
 		"\n"
+		"Co-owned assets (a co-owner policy, 'leben policy'): the owner's offer, grant,\n"
+		"approve, reject and revoke need the co-owners' approval of the act first; add\n"
+		"--print-act to print the act instead of sending, then 'leben policy sign' and\n"
+		"'leben policy approve --act ACT', then send the step again without --print-act.\n"
+		"\n"
 		"IDs are 64 hex digits. --patient takes the pseudonymous id, or the local patient id\n"
 		"together with --asset. Amounts are credits with up to 6 decimals.\n"
 		"options for every step:\n"
@@ -1310,7 +1331,7 @@ int cmd_exchange(int argc, char **argv)
 		{"--timeout-blocks", &o.timeout_blocks, NULL},
 		{"--patient-column", &o.patient_column, NULL}, {"--out", &o.out, NULL},
 		{"--result-tx", &o.result_tx, NULL}, {"--timeout", &o.timeout, NULL},
-		{"--params", &o.params, NULL},
+		{"--params", &o.params, NULL}, {"--print-act", NULL, &o.print_act},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[1];

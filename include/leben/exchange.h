@@ -197,6 +197,16 @@ int lb_escrow_cite_decode(struct lb_escrow_cite *o, const uint8_t *p, size_t n,
 int lb_escrow_claim_decode(struct lb_escrow_claim *o, const uint8_t *p, size_t n,
 			   struct lb_errmsg *em);
 
+/* The act the co-owners of a co-owned asset (a co-owner policy recorded by the security
+ * module, leben/security.h) must approve with policy.approve before its owner's tx of this
+ * type and payload applies: "<type name> <64 hex digits>" = the tx type's name and the
+ * BLAKE2b-256 of the payload (for xchg.offer, of the payload with the registration tx and its
+ * proof left empty, so that the act does not change as the proof grows). out >= 96 bytes.
+ * For xchg.offer, xchg.grant, xchg.approve, xchg.revoke; LB_EINVALID for other types. */
+#define LB_XCHG_ACT_MAX 96
+int lb_xchg_owner_act(uint32_t type, const uint8_t *payload, size_t len, char out[LB_XCHG_ACT_MAX],
+		      struct lb_errmsg *em);
+
 /* Pseudonymous patient id: H("LEBEN-patient-v1" || asset id || the patient's local id). */
 void lb_xchg_patient_id(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
 			const char *local_id);

@@ -13,6 +13,7 @@
 
 #include "exchange/xchg_int.h"
 #include "leben/codec.h"
+#include "leben/security.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -398,6 +399,8 @@ static int cite_verify(struct lb_apply_ctx *c, const char *what, const uint8_t *
 
 /* ---- business: offer ------------------------------------------------------------------------- */
 
+static int need_coowners(struct lb_apply_ctx *c, const uint8_t asset[LB_HASH_LEN]);
+
 static int check_offer(const struct lb_tx *tx, struct lb_errmsg *em)
 {
 	struct lb_xchg_offer *p = lb_malloc(sizeof *p);
@@ -432,6 +435,8 @@ static int apply_offer(struct lb_apply_ctx *c)
 			     HEX(asset), ADDR(owner));
 		goto out;
 	}
+	if ((rc = need_coowners(c, asset)))
+		goto out;
 	memset(r, 0, sizeof *r);
 	memcpy(r->owner, owner, LB_ADDR_LEN);
 	r->status = 1;
@@ -467,13 +472,44 @@ static int need_offer(struct lb_apply_ctx *c, const uint8_t asset[LB_HASH_LEN], 
 	return LB_OK;
 }
 
+/* A co-owned asset (a co-owner policy recorded by the security module): this owner act
+ * applies only once its co-owners approved it (policy.approve recorded the act's digest in
+ * the security module's "sec.approved" namespace: asset || digest -> height). */
+static int need_coowners(struct lb_apply_ctx *c, const uint8_t asset[LB_HASH_LEN])
+{
+	struct lb_msig_policy *pol = lb_malloc(sizeof *pol);
+	char act[LB_XCHG_ACT_MAX];
+	uint8_t k[2 * LB_HASH_LEN];
+	uint64_t at = 0;
+	if (!pol)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	int rc = lb_security_policy_get(c->state, asset, pol, NULL, NULL);
+	lb_free(pol);
+	if (rc == LB_ENOTFOUND)
+		return LB_OK; /* a single owner */
+	if (rc)
+		return lb_errf(c->em, rc, "reading the co-owner policy of asset %s failed", HEX(asset));
+	if ((rc = lb_xchg_owner_act(c->tx->type, c->tx->payload, c->tx->payload_len, act, c->em)))
+		return rc;
+	memcpy(k, asset, LB_HASH_LEN);
+	lb_security_act_digest(asset, (const uint8_t *)act, strlen(act), k + LB_HASH_LEN);
+	if ((rc = lb_state_get_u64(c->state, "sec.approved", k, sizeof k, 0, &at)))
+		return rc;
+	if (!at)
+		return lb_errf(c->em, LB_EDENIED,
+			       "asset %s is co-owned: its co-owners must first approve this act "
+			       "(leben policy approve --asset %s --act '%s')",
+			       HEX(asset), HEX(asset), act);
+	return LB_OK;
+}
+
 static int need_owner(struct lb_apply_ctx *c, const struct xoffer_rec *r,
 		      const uint8_t asset[LB_HASH_LEN], const char *act)
 {
 	if (memcmp(r->owner, c->sender_addr, LB_ADDR_LEN))
 		return lb_errf(c->em, LB_EUNAUTH, "wrong owner: only %s, the owner of asset %s, may %s",
 			       ADDR(r->owner), HEX(asset), act);
-	return LB_OK;
+	return need_coowners(c, asset);
 }
 
 /* ---- business: grant, algorithm, request, approve, consent ----------------------------------- */

@@ -3,6 +3,7 @@
  * and one strict decoder per tx type, shared by the handlers, the CLI and the fuzzers, plus
  * the small derived ids (terms hash, patient pseudonym, built-in algorithm hash, asset id).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "leben/codec.h"
@@ -133,6 +134,41 @@ int lb_xchg_registration(const struct lb_tx *reg, uint8_t asset[LB_HASH_LEN],
 	memcpy(content, h.v[f].b, LB_HASH_LEN);
 	lb_hexa_get_u64(&h, "basic.size", size);
 	lb_hexa_release(&h);
+	return LB_OK;
+}
+
+int lb_xchg_owner_act(uint32_t type, const uint8_t *payload, size_t len, char out[LB_XCHG_ACT_MAX],
+		      struct lb_errmsg *em)
+{
+	const char *name = type == LB_TX_XCHG_OFFER    ? "xchg.offer"
+			   : type == LB_TX_XCHG_GRANT   ? "xchg.grant"
+			   : type == LB_TX_XCHG_APPROVE ? "xchg.approve"
+			   : type == LB_TX_XCHG_REVOKE  ? "xchg.revoke"
+							: NULL;
+	uint8_t h[LB_HASH_LEN];
+	char hex[2 * LB_HASH_LEN + 1];
+	if (!name)
+		return lb_errf(em, LB_EINVALID, "tx type 0x%04x is not an owner act", type);
+	if (type == LB_TX_XCHG_OFFER) {
+		struct lb_xchg_offer *o = lb_malloc(sizeof *o);
+		struct lb_buf b;
+		int rc = o ? lb_xchg_offer_decode(o, payload, len, em) : LB_ENOMEM;
+		lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+		if (!rc) {
+			o->reg_tx_len = o->reg_proof_len = 0;
+			rc = lb_xchg_offer_encode(&b, o);
+		}
+		if (!rc)
+			lb_hash(h, b.data, b.len);
+		lb_buf_release(&b);
+		lb_free(o);
+		if (rc)
+			return rc;
+	} else {
+		lb_hash(h, payload, len);
+	}
+	lb_hex_encode(hex, h, LB_HASH_LEN);
+	snprintf(out, LB_XCHG_ACT_MAX, "%s %s", name, hex);
 	return LB_OK;
 }
 

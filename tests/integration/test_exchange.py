@@ -443,6 +443,42 @@ def run(t, node, tmp):
     r = node.cli(["exchange", "offer", "--from", "bob", "--asset-tx", pub["tx"], "--price", "1"])
     t.ok(r.returncode == 1 and "wrong owner" in r.stderr, "someone else cannot offer the data layer's asset", r.stderr)
 
+    # ---- a co-owned asset: the owner's acts need the co-owners' approval first ------------------
+    kes, vks = [], []
+    for i in range(2):
+        k = os.path.join(tmp, "coowner%d.kes" % i)
+        r = run_cli(["kes", "keygen", "--out", k, "--seed", ("%02x" % (0x41 + i)) * 32])
+        kes.append(k)
+        vks.append(r.stdout.strip())
+    pol = os.path.join(tmp, "policy.json")
+    r = node.cli(["policy", "new", "--owners", ",".join(vks), "--threshold", "2", "--epoch-blocks", "100000",
+                  "--out", pol])
+    r2 = node.cli(["policy", "set", "--from", "clinic", "--asset", pub["asset_id"], "--policy", pol])
+    t.ok(r.returncode == 0 and r2.returncode == 0, "a 2-of-2 co-owner policy recorded for the asset", r.stderr + r2.stderr)
+    grant = ["exchange", "grant", "--from", "clinic", "--asset", pub["asset_id"], "--executor", "bob"]
+    r = node.cli(grant)
+    t.ok(r.returncode == 1 and "LB_EDENIED" in r.stderr and "co-owned" in r.stderr and "policy approve" in r.stderr,
+         "grant on a co-owned asset without the co-owners: refused, says how to approve", r.stderr)
+    r = node.cli(grant + ["--print-act"])
+    act = r.stdout.strip()
+    t.ok(r.returncode == 0 and act.startswith("xchg.grant ") and len(act) == 11 + 64, "--print-act prints the act", act)
+    sigs = []
+    for k in kes:
+        r = node.cli(["policy", "sign", "--key", k, "--policy", pol, "--asset", pub["asset_id"], "--act", act])
+        sigs.append(r.stdout.strip())
+    r = node.cli(["policy", "approve", "--from", "clinic", "--asset", pub["asset_id"], "--act", act,
+                  "--approvals", sigs[0]])
+    t.ok(r.returncode == 1, "one co-owner alone cannot approve", r.stderr)
+    r = node.cli(grant)
+    t.ok(r.returncode == 1 and "co-owned" in r.stderr, "still refused without the approval", r.stderr)
+    r = node.cli(["policy", "approve", "--from", "clinic", "--asset", pub["asset_id"], "--act", act,
+                  "--approvals", ",".join(sigs)])
+    t.ok(r.returncode == 0, "both co-owners approve the act", r.stderr)
+    r = node.cli(grant)
+    t.ok(r.returncode == 0, "the approved grant applies", r.stderr)
+    r = node.cli(["exchange", "grant", "--from", "clinic", "--asset", pub["asset_id"], "--executor", "alice"])
+    t.ok(r.returncode == 1 and "co-owned" in r.stderr, "another act needs its own approval", r.stderr)
+
     node.stop()
     r = run_cli(["verify", "--home", node.home])
     t.ok(r.returncode == 0, "leben verify replays the whole history (cross-chain proofs included)", r.stdout + r.stderr)
