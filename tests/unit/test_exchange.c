@@ -80,6 +80,21 @@ static void test_codec(void **state)
 	lb_xchg_builtin_hash(of->allow[1], "km");
 	assert_lb_ok(lb_xchg_offer_encode(&b, of));
 	RT(&b, xchg_offer, lb_xchg_offer);
+	/* the co-owner act of an offer does not depend on its registration proof */
+	char act1[LB_XCHG_ACT_MAX], act2[LB_XCHG_ACT_MAX];
+	assert_lb_ok(lb_xchg_owner_act(LB_TX_XCHG_OFFER, b.data, b.len, act1, NULL));
+	proof[0] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_lb_ok(lb_xchg_owner_act(LB_TX_XCHG_OFFER, b.data, b.len, act2, NULL));
+	assert_string_equal(act1, act2);
+	assert_int_equal(strlen(act1), strlen("xchg.offer ") + 64);
+	of->data_fee++; /* but it does on the terms */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_lb_ok(lb_xchg_owner_act(LB_TX_XCHG_OFFER, b.data, b.len, act2, NULL));
+	assert_string_not_equal(act1, act2);
+	assert_int_equal(lb_xchg_owner_act(LB_TX_XCHG_EXEC, b.data, b.len, act2, NULL), LB_EINVALID);
 	/* unknown flag bits are refused */
 	of->flags = 0x80;
 	lb_buf_reset(&b);
