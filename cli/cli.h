@@ -19,6 +19,7 @@
 	X("zk", cmd_zk, "recovery commitments and zero-knowledge proofs of ownership") \
 	X("policy", cmd_policy, "co-owner policies of assets and co-owners' approvals") \
 	X("paillier", cmd_paillier, "homomorphic encryption of numbers (encrypt, add, decrypt)") \
+	X("exchange", cmd_exchange, "offer data, request, approve, pay, run and audit exchanges") \
 	X("tx", cmd_tx, "sign and send a transaction to the node")                   \
 	X("query", cmd_query, "ask the node about accounts, txs, blocks and chains") \
 	X("governance", cmd_governance, "propose and vote on consortium members; list them") \

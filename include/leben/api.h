@@ -24,6 +24,7 @@ struct lb_api_options {
 	unsigned threads;           /* worker threads, default = cores */
 	struct lb_consortium *consortium; /* checkpoint monitor shown in /v1/status (borrowed,
 					   * may be NULL) */
+	const char *home;           /* node home (borrowed; off-chain files such as sealed results), or NULL */
 };
 void lb_api_options_init(struct lb_api_options *o);
 

@@ -53,6 +53,7 @@ struct api_route {
 	const char *pattern;  /* path with {name} segments */
 	api_handler fn;       /* what answers it */
 	bool has_body;        /* the request carries a JSON body */
+	api_ext_fn ext;       /* handler in another file, called through h_ext */
 };
 
 static int h_submit(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
@@ -69,6 +70,8 @@ static int h_account(struct lb_api *, struct MHD_Connection *, struct api_req *,
 		     unsigned *, struct lb_errmsg *);
 static int h_status(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		    unsigned *, struct lb_errmsg *);
+static int h_ext(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		 unsigned *, struct lb_errmsg *);
 static int h_contracts(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		       unsigned *, struct lb_errmsg *);
 static int h_contract(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
@@ -86,20 +89,29 @@ static int h_policy(struct lb_api *, struct MHD_Connection *, struct api_req *, 
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
-	{"POST", "/v1/txs", h_submit, true},
-	{"GET", "/v1/txs/{id}", h_tx, false},
-	{"GET", "/v1/txs/{id}/proof", h_proof, false},
-	{"GET", "/v1/chains", h_chains, false},
-	{"GET", "/v1/chains/{chain}/blocks/{height}", h_block, false},
-	{"GET", "/v1/accounts/{address}", h_account, false},
-	{"GET", "/v1/status", h_status, false},
-	{"GET", "/v1/contracts", h_contracts, false},
-	{"GET", "/v1/contracts/{hash}", h_contract, false},
-	{"GET", "/v1/sessions", h_sessions, false},
-	{"GET", "/v1/sessions/{id}", h_session, false},
-	{"GET", "/v1/members", h_members, false},
-	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false},
-	{"GET", "/v1/policies/{asset}", h_policy, false},
+	{"POST", "/v1/txs", h_submit, true, NULL},
+	{"GET", "/v1/txs/{id}", h_tx, false, NULL},
+	{"GET", "/v1/txs/{id}/proof", h_proof, false, NULL},
+	{"GET", "/v1/chains", h_chains, false, NULL},
+	{"GET", "/v1/chains/{chain}/blocks/{height}", h_block, false, NULL},
+	{"GET", "/v1/accounts/{address}", h_account, false, NULL},
+	{"GET", "/v1/status", h_status, false, NULL},
+	{"GET", "/v1/contracts", h_contracts, false, NULL},
+	{"GET", "/v1/contracts/{hash}", h_contract, false, NULL},
+	{"GET", "/v1/sessions", h_sessions, false, NULL},
+	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
+	{"GET", "/v1/members", h_members, false, NULL},
+	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
+	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
+	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
+	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
+	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
+	{"GET", "/v1/exchange/escrows/{id}", h_ext, false, api_xchg_escrow},
+	{"POST", "/v1/exchange/check", h_ext, true, api_xchg_check},
+	{"GET", "/v1/exchange/log/{subject}", h_ext, false, api_xchg_log},
+	{"GET", "/v1/exchange/receipts/{id}", h_ext, false, api_xchg_receipt},
+	{"POST", "/v1/exchange/results/{request}", h_ext, true, api_xchg_result_put},
+	{"GET", "/v1/exchange/results/{request}", h_ext, false, api_xchg_result_get},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -263,6 +275,19 @@ out:
 	lb_free(res);
 	api_txs_release(&t);
 	return rc;
+}
+
+static const char *conn_arg(void *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static int h_ext(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		 unsigned *status, struct lb_errmsg *em)
+{
+	struct api_call call = {a->ledger, a->opt.home, &r->params, r->body.data, r->body.len,
+				conn_arg, c};
+	return r->route->ext(&call, out, status, em);
 }
 
 static int param_txid(const struct api_req *r, uint8_t id[LB_HASH_LEN], struct lb_errmsg *em)

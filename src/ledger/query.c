@@ -509,3 +509,35 @@ out:
 	lb_free(h);
 	return rc;
 }
+
+int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *chain,
+		     uint8_t **raw, size_t *len)
+{
+	struct txloc loc;
+	int rc = find_tx(l, id, chain, &loc, NULL, NULL);
+	if (rc)
+		return rc == LB_EBUSY ? LB_ENOTFOUND : rc;
+	struct chain *c = &l->chains[*chain];
+	struct lb_block_header *h = lb_malloc(sizeof *h);
+	uint8_t *body = NULL;
+	size_t blen;
+	const uint8_t *p;
+	size_t n;
+	if (!h)
+		return LB_ENOMEM;
+	pthread_mutex_lock(&c->mu);
+	rc = db_block(&c->db, loc.height, h, &body, &blen, NULL);
+	pthread_mutex_unlock(&c->mu);
+	if (!rc && !(rc = body_tx(body, blen, loc.index, &p, &n))) {
+		*raw = lb_malloc(n);
+		if (!*raw)
+			rc = LB_ENOMEM;
+		else {
+			memcpy(*raw, p, n);
+			*len = n;
+		}
+	}
+	lb_free(body);
+	lb_free(h);
+	return rc;
+}

@@ -473,3 +473,19 @@ int state_writes_apply(struct lb_state *s, const uint8_t *ws, size_t len)
 	}
 	return LB_OK;
 }
+
+int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH_LEN])
+{
+	while (s->parent)
+		s = s->parent;
+	if (!s->db)
+		return LB_ENOTFOUND;
+	struct lb_block_header *h = lb_malloc(sizeof *h);
+	if (!h)
+		return LB_ENOMEM;
+	int rc = db_block(s->db, height, h, NULL, NULL, NULL);
+	if (!rc)
+		lb_header_hash(h, out);
+	lb_free(h);
+	return rc;
+}

@@ -163,6 +163,7 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	ao.port = c->api_port;
 	ao.max_body = c->api_max_body;
 	ao.consortium = n->consortium;
+	ao.home = c->home;
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))
 		goto err;
 	*out = n;

@@ -10,6 +10,7 @@
  */
 #include "leben/consortium.h"
 #include "leben/data_tx.h"
+#include "leben/exchange.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
@@ -27,6 +28,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_data_register_txtypes()))
 		return rc;
 	if ((rc = lb_security_register_txtypes()))
+		return rc;
+	if ((rc = lb_exchange_register_txtypes()))
 		return rc;
 	return LB_OK;
 }
