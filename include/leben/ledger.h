@@ -108,6 +108,10 @@ struct lb_ledger_options {
 	 * orderer's submit. May be NULL. */
 	void (*on_admitted)(void *ctx, int chain, const uint8_t *raw, size_t len);
 	void *on_admitted_ctx;
+	/* Make blocks without proposer key and signature (all zero), so that every member of a
+	 * consortium ordered by etcd commits byte-identical blocks (default false: the node
+	 * signs the blocks it makes). */
+	bool unsigned_blocks;
 };
 void lb_ledger_options_init(struct lb_ledger_options *o);
 
@@ -140,6 +144,11 @@ struct lb_cut {
 	size_t n;                  /* number of txs */
 	const uint8_t *const *raws;/* borrowed tx bytes */
 	const size_t *lens;
+	/* Orderer position after this cut (borrowed, opaque to the ledger), stored with the
+	 * block in the same SQL transaction so that a restart resumes exactly after it; 0 bytes
+	 * for none. */
+	const uint8_t *cursor;
+	size_t cursor_len;
 };
 /* Apply a cut as the next block of its chain: every tx applied in order (invalid ones stay
  * in the block, marked in the validity bitmap, changing nothing), header made and signed,
@@ -167,6 +176,10 @@ int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anch
 		    struct lb_buf *out, struct lb_errmsg *em);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
+/* Orderer position stored with the latest block of chain that had one (see struct lb_cut)
+ * into out (exactly len bytes). LB_ENOTFOUND if none was stored, LB_ECORRUPT if the stored
+ * one has another length. */
+int lb_ledger_cursor(struct lb_ledger *l, int chain, uint8_t *out, size_t len);
 /* Latest committed height of chain. */
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
 /* Txs waiting in the mempool of chain. */

@@ -82,7 +82,9 @@ static int write_block(struct chain *c, const struct lb_block_header *h,
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)h->anchors[1].height);
 	int src = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (src != SQLITE_DONE)
+	if (src != SQLITE_DONE ||
+	    (cut->cursor_len && db_meta_put(&c->db, "order.cursor", cut->cursor,
+					    cut->cursor_len)))
 		goto sqlfail;
 	for (size_t i = 0; i < cut->n; i++) {
 		st = c->db.put_txloc;
@@ -149,7 +151,7 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 {
 	if (cut->chain < 0 || cut->chain >= LB_CHAIN_COUNT || cut->n > LB_BLOCK_MAX_TXS)
 		return lb_errf(em, LB_EINVALID, "bad cut (chain %d, %zu txs)", cut->chain, cut->n);
-	if (!l->has_proposer)
+	if (!l->has_proposer && !l->opt.unsigned_blocks)
 		return lb_errf(em, LB_EINVALID, "this ledger was opened without a block signer");
 	struct chain *c = &l->chains[cut->chain];
 	struct cut_item *items = lb_calloc(cut->n ? cut->n : 1, sizeof *items);
@@ -206,10 +208,13 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	for (int other = 0, k = 0; other < LB_CHAIN_COUNT; other++)
 		if (other != c->id)
 			read_anchor(l, other, &h->anchors[k++]);
-	memcpy(h->proposer, l->proposer.pk, LB_PUBKEY_LEN);
+	/* consortium ordering: no proposer, no signature, so every member makes the same block */
+	if (!l->opt.unsigned_blocks)
+		memcpy(h->proposer, l->proposer.pk, LB_PUBKEY_LEN);
 	uint8_t hash[LB_HASH_LEN];
 	lb_header_hash(h, hash);
-	lb_sign(h->sig, hash, LB_HASH_LEN, &l->proposer);
+	if (!l->opt.unsigned_blocks)
+		lb_sign(h->sig, hash, LB_HASH_LEN, &l->proposer);
 	if (rc)
 		lb_errf(em, rc, "out of memory hashing the write-set");
 	else
