@@ -62,6 +62,7 @@ struct etcd {
 	int64_t write_rev;              /* revision of our last stored batch */
 	uint64_t write_rev_ns;          /* when it was stored */
 	int64_t read_rev;               /* last revision the reader processed */
+	uint64_t read_ns;               /* when it last moved, or the watch (re)started */
 	uint64_t watch_msg_ns;          /* last message on the watch */
 	bool watching;                  /* the watch stream is open */
 	size_t wurl, rurl;              /* endpoint in use by the writer / reader */
@@ -592,7 +593,10 @@ static size_t on_watch_data(char *p, size_t size, size_t nmemb, void *ctx)
 		}
 	}
 	pthread_mutex_lock(&e->mu);
-	e->read_rev = e->cur_rev;
+	if (e->skip_to.rev > e->read_rev) {
+		e->read_rev = e->skip_to.rev;
+		e->read_ns = lb_mono_ns();
+	}
 	pthread_mutex_unlock(&e->mu);
 	return n;
 }
@@ -626,7 +630,8 @@ static int on_watch_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c
 	/* a member that stopped answering (paused, cut off) sends nothing: not even the
 	 * progress notifications; and our own stored writes do not show up */
 	bool silent = now - e->watch_msg_ns > WATCH_SILENCE_NS;
-	bool behind = e->write_rev > e->read_rev && now - e->write_rev_ns > WATCH_SILENCE_NS;
+	uint64_t since = e->write_rev_ns > e->read_ns ? e->write_rev_ns : e->read_ns;
+	bool behind = e->write_rev > e->read_rev && now - since > WATCH_SILENCE_NS;
 	pthread_mutex_unlock(&e->mu);
 	if (silent || behind) {
 		lb_errf(&e->reader_em, LB_EUNAVAILABLE, "etcd watch at %s is silent",
@@ -645,7 +650,7 @@ static void *reader_loop(void *arg)
 		pthread_mutex_lock(&e->mu);
 		bool stop = e->stopping;
 		size_t url = e->rurl;
-		e->watch_msg_ns = lb_mono_ns();
+		e->watch_msg_ns = e->read_ns = lb_mono_ns();
 		pthread_mutex_unlock(&e->mu);
 		if (stop)
 			break;
