@@ -57,7 +57,11 @@ struct etcd {
 	uint64_t submitted, stored;     /* txs queued / stored since start */
 	bool available;                 /* the last request to etcd succeeded */
 	char reason[384];               /* why not available */
-	uint64_t marker_height[LB_CHAIN_COUNT]; /* marker wanted for this height (0: none) */
+	struct {
+		size_t n;                /* txs waiting for the next cut (reader's view) */
+		uint64_t height;         /* next height */
+		uint64_t first_seen_ns;  /* when the oldest of them arrived */
+	} waiting[LB_CHAIN_COUNT];      /* published by the reader for the writer's markers */
 	uint64_t marker_done[LB_CHAIN_COUNT];   /* last height a marker was written for */
 	int64_t write_rev;              /* revision of our last stored batch */
 	uint64_t write_rev_ns;          /* when it was stored */
@@ -451,12 +455,20 @@ static void *writer_loop(void *arg)
 		}
 		if (e->stopping)
 			break;
+		/* a chain whose oldest waiting tx is interval old gets a cut marker */
 		int chain = -1;
-		for (int c = 0; c < LB_CHAIN_COUNT && chain < 0; c++)
-			if (e->marker_height[c] && e->marker_height[c] != e->marker_done[c])
+		uint64_t now = lb_mono_ns(), next_due = UINT64_MAX;
+		for (int c = 0; c < LB_CHAIN_COUNT && chain < 0; c++) {
+			if (!e->waiting[c].n || e->marker_done[c] == e->waiting[c].height)
+				continue;
+			uint64_t due = e->waiting[c].first_seen_ns + e->interval_ns;
+			if (due <= now)
 				chain = c;
+			else if (due < next_due)
+				next_due = due;
+		}
 		if (chain >= 0) {
-			uint64_t height = e->marker_height[chain];
+			uint64_t height = e->waiting[chain].height;
 			pthread_mutex_unlock(&e->mu);
 			int rc = write_marker(e, h, chain, height, why, sizeof why);
 			pthread_mutex_lock(&e->mu);
@@ -469,7 +481,6 @@ static void *writer_loop(void *arg)
 			}
 			continue;
 		}
-		uint64_t now = lb_mono_ns();
 		if (now - last_req >= PROBE_IDLE_NS) {
 			pthread_mutex_unlock(&e->mu);
 			int rc = probe(e, h, why, sizeof why);
@@ -481,7 +492,10 @@ static void *writer_loop(void *arg)
 				writer_ok(e, &backoff);
 			continue;
 		}
-		timed_wait(&e->wake, &e->mu, PROBE_IDLE_NS - (now - last_req));
+		uint64_t wait = PROBE_IDLE_NS - (now - last_req);
+		if (next_due != UINT64_MAX && next_due - now < wait)
+			wait = next_due - now;
+		timed_wait(&e->wake, &e->mu, wait);
 	}
 out:
 	pthread_cond_broadcast(&e->stored_cv);
@@ -567,6 +581,23 @@ static int reader_message(struct etcd *e, const char *text, size_t len)
 	return rc;
 }
 
+/* Publish what waits to be cut, for the writer's markers. Reader thread. */
+static void publish_waiting(struct etcd *e)
+{
+	bool wake = false;
+	pthread_mutex_lock(&e->mu);
+	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
+		struct etcd_chain_cut *ch = &e->cutter.ch[c];
+		wake |= ch->n && !e->waiting[c].n;
+		e->waiting[c].n = ch->n;
+		e->waiting[c].height = ch->height;
+		e->waiting[c].first_seen_ns = ch->first_seen_ns;
+	}
+	if (wake)
+		pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->mu);
+}
+
 static size_t on_watch_data(char *p, size_t size, size_t nmemb, void *ctx)
 {
 	struct etcd *e = ctx;
@@ -574,15 +605,18 @@ static size_t on_watch_data(char *p, size_t size, size_t nmemb, void *ctx)
 	pthread_mutex_lock(&e->mu);
 	e->watch_msg_ns = lb_mono_ns();
 	pthread_mutex_unlock(&e->mu);
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != '\n') {
-			if (lb_buf_addc(&e->line, (uint8_t)p[i])) {
-				lb_errf(&e->reader_em, LB_ENOMEM, "etcd watch message too large");
-				e->reader_rc = LB_ENOMEM;
-				return 0;
-			}
-			continue;
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t k = nl ? (size_t)(nl - (p + i)) : n - i;
+		if (lb_buf_add(&e->line, p + i, k)) {
+			lb_errf(&e->reader_em, LB_ENOMEM, "etcd watch message too large");
+			e->reader_rc = LB_ENOMEM;
+			return 0;
 		}
+		i += k;
+		if (!nl)
+			break;
+		i++;
 		if (e->line.len) {
 			int rc = reader_message(e, (const char *)e->line.data, e->line.len);
 			lb_buf_reset(&e->line);
@@ -592,6 +626,7 @@ static size_t on_watch_data(char *p, size_t size, size_t nmemb, void *ctx)
 			}
 		}
 	}
+	publish_waiting(e);
 	pthread_mutex_lock(&e->mu);
 	if (e->skip_to.rev > e->read_rev) {
 		e->read_rev = e->skip_to.rev;
@@ -601,29 +636,9 @@ static size_t on_watch_data(char *p, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-/* Ask for cut markers for chains whose oldest waiting tx is old enough. Reader thread. */
-static void want_markers(struct etcd *e)
-{
-	uint64_t now = lb_mono_ns();
-	bool any = false;
-	pthread_mutex_lock(&e->mu);
-	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
-		struct etcd_chain_cut *ch = &e->cutter.ch[c];
-		if (ch->n && now - ch->first_seen_ns >= e->interval_ns &&
-		    e->marker_done[c] != ch->height && e->marker_height[c] != ch->height) {
-			e->marker_height[c] = ch->height;
-			any = true;
-		}
-	}
-	if (any)
-		pthread_cond_signal(&e->wake);
-	pthread_mutex_unlock(&e->mu);
-}
-
 static int on_watch_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	struct etcd *e = ctx;
-	want_markers(e);
 	uint64_t now = lb_mono_ns();
 	pthread_mutex_lock(&e->mu);
 	bool stop = e->stopping;
