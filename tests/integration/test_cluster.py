@@ -107,12 +107,14 @@ def main():
     try:
         run(t, d, ce, apis)
     finally:
+        for f in os.listdir(os.path.join(d, "pids")):  # a restarted node has a new pid
+            pids[f + ".now"] = int(open(os.path.join(d, "pids", f)).read())
         r = subprocess.run([script, "down", d], capture_output=True, text=True, env=env(),
                            timeout=120)
         t.ok(r.returncode == 0 and not any(pid_alive(p) for p in pids.values()),
              "cluster.sh down stops the %d processes it started" % len(pids), r.stderr)
     # after the nodes stopped: offline replay of every node's chains
-    for i in (1, 2, 3):
+    for i in (1, 2, 3, 4):
         r = subprocess.run([BIN, "verify", "--home", os.path.join(d, "node-%d" % i)],
                            capture_output=True, text=True, env=env(), timeout=300)
         t.ok(r.returncode == 0, "leben verify replays node-%d's chains (unsigned consortium "
@@ -224,6 +226,57 @@ def run(t, d, ce, apis):
     t.ok(dups >= 1 and len([i for i, k in acked.items() if k == "bank"]) == 160,
          "txs sent twice were found already stored in etcd by the second node (%d) and are "
          "committed once" % dups)
+
+    # -- kill -9 a node under load, restart it; a new node joins late ---------------------
+    script = os.path.join(ROOT, "scripts", "cluster.sh")
+    n3pid = int(open(os.path.join(d, "pids", "node-3.pid")).read())
+    more = sign(home1, apis[0], "alice", 300, "test.crash")
+    crash_acked = []
+
+    def load():
+        for i in range(0, len(more), 30):
+            st, j = http(apis[0] + "/v1/txs", "POST", {"txs": more[i:i + 30]})
+            if st == 200:
+                crash_acked.extend(r["id"] for r in j["results"] if r["status"] == "pending")
+
+    th = threading.Thread(target=load)
+    th.start()
+    time.sleep(0.3)
+    os.kill(n3pid, signal.SIGKILL)
+    th.join()
+    subprocess.run([script, "start-node", d, "3"], env=env(), check=True)
+    # a fourth node, never started before, with its own certificate and the same genesis
+    h4 = os.path.join(d, "node-4")
+    subprocess.run([BIN, "init", "--home", h4], env=env(), capture_output=True, check=True)
+    shutil.copy(os.path.join(home1, "genesis.json"), os.path.join(h4, "genesis.json"))
+    subprocess.run([BIN, "ca", "issue", "--dir", os.path.join(d, "ca"), "--name", "node-4",
+                    "--home", h4], env=env(), capture_output=True, check=True)
+    p4port = free_port()
+    p4 = subprocess.Popen([BIN, "node", "--home", h4, "--api-port", str(p4port), "--orderer",
+                           "etcd", "--etcd-endpoints", ce["ETCD_ENDPOINTS"]], env=env(),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    api4 = "http://127.0.0.1:%d" % p4port
+    try:
+        last = crash_acked[-1] if crash_acked else list(acked)[-1]
+
+        def caught_up():
+            return all(safe_get(a + "/v1/txs/" + last)[1] and
+                       safe_get(a + "/v1/txs/" + last)[1].get("status") == "committed"
+                       for a in apis + [api4])
+
+        ok = wait_for(caught_up, 90)
+        tops = [safe_get(a + "/v1/status")[1] for a in apis + [api4]]
+        same = ok and all(tp and tp["chains"] == tops[0]["chains"] for tp in tops)
+        t.ok(len(crash_acked) == 300 and same,
+             "a node killed with -9 under load and restarted, and a new node, catch up from the "
+             "stream to the same chains", (len(crash_acked), [tp and tp["chains"] for tp in tops]))
+    finally:
+        p4.terminate()
+        try:
+            p4.wait(20)
+        except subprocess.TimeoutExpired:
+            p4.kill()
+            p4.wait()
 
     # -- foreign CA ----------------------------------------------------------------------
     fca = os.path.join(d, "foreign-ca")
