@@ -8,7 +8,8 @@
  *     commit seen), and p50/p99 batch latency (POST until its last tx is committed).
  *   bench_cluster etcd-put SECONDS CLIENTS CA CERT KEY URL...
  *     CLIENTS threads each PUT 250-byte values one after the other through etcd's HTTP/JSON
- *     gateway with mutual TLS, for SECONDS; prints puts/s.
+ *     gateway with mutual TLS, for SECONDS; prints puts/s. BENCH_PUT_VALUE_BYTES changes the
+ *     value size (e.g. one value carrying a whole batch of txs).
  * Output lines are "name: value" for the script to pick up. */
 #include <pthread.h>
 #include <stdio.h>
@@ -245,6 +246,7 @@ static int run_txs(int argc, char **argv)
 struct putter {
 	int id;
 	const char *url, *ca, *cert, *key;
+	size_t vsize;
 	uint64_t until_ns, puts, errors;
 };
 
@@ -252,22 +254,26 @@ static void *putter_run(void *arg)
 {
 	struct putter *p = arg;
 	CURL *h = curl_easy_init();
-	uint8_t val[250];
-	char kb[128], vb[400], body[700], key[64], url[512];
+	uint8_t *val = lb_malloc(p->vsize);
+	size_t vbn = sodium_base64_encoded_len(p->vsize, sodium_base64_VARIANT_ORIGINAL);
+	char kb[128], *vb = lb_malloc(vbn), *body = lb_malloc(vbn + 300), key[64], url[512];
 	snprintf(url, sizeof url, "%s/v3/kv/put", p->url);
 	for (uint64_t i = 0; lb_mono_ns() < p->until_ns; i++) {
 		int kn = snprintf(key, sizeof key, "/bench-put/%d/%llu", p->id, (unsigned long long)i);
-		randombytes_buf(val, sizeof val);
+		randombytes_buf(val, p->vsize);
 		sodium_bin2base64(kb, sizeof kb, (uint8_t *)key, (size_t)kn,
 				  sodium_base64_VARIANT_ORIGINAL);
-		sodium_bin2base64(vb, sizeof vb, val, sizeof val, sodium_base64_VARIANT_ORIGINAL);
-		int n = snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", kb, vb);
+		sodium_bin2base64(vb, vbn, val, p->vsize, sodium_base64_VARIANT_ORIGINAL);
+		int n = snprintf(body, vbn + 300, "{\"key\":\"%s\",\"value\":\"%s\"}", kb, vb);
 		if (request(h, url, body, (size_t)n, NULL, p->ca, p->cert, p->key) == 200)
 			p->puts++;
 		else
 			p->errors++;
 	}
 	curl_easy_cleanup(h);
+	lb_free(val);
+	lb_free(vb);
+	lb_free(body);
 	return NULL;
 }
 
@@ -277,14 +283,16 @@ static int run_put(int argc, char **argv)
 		return 2;
 	double secs = atof(argv[2]);
 	size_t n = strtoul(argv[3], NULL, 10), nurls = (size_t)argc - 7;
-	if (secs <= 0 || !n || n > 256)
+	const char *vs = getenv("BENCH_PUT_VALUE_BYTES");
+	size_t vsize = vs ? strtoul(vs, NULL, 10) : 250;
+	if (secs <= 0 || !n || n > 256 || !vsize || vsize > (1u << 20))
 		return 2;
 	struct putter *p = lb_calloc(n, sizeof *p);
 	pthread_t *th = lb_calloc(n, sizeof *th);
 	uint64_t t0 = lb_mono_ns(), until = t0 + (uint64_t)(secs * 1e9), puts = 0, errs = 0;
 	for (size_t i = 0; i < n; i++) {
 		p[i] = (struct putter){.id = (int)i, .url = argv[7 + i % nurls], .ca = argv[4],
-				       .cert = argv[5], .key = argv[6], .until_ns = until};
+				       .cert = argv[5], .key = argv[6], .until_ns = until, .vsize = vsize};
 		pthread_create(&th[i], NULL, putter_run, &p[i]);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -293,8 +301,8 @@ static int run_put(int argc, char **argv)
 		errs += p[i].errors;
 	}
 	double el = (double)(lb_mono_ns() - t0) / 1e9;
-	printf("etcd puts: %llu (errors %llu) with %zu clients\n", (unsigned long long)puts,
-	       (unsigned long long)errs, n);
+	printf("etcd puts: %llu of %zu-byte values (errors %llu) with %zu clients\n",
+	       (unsigned long long)puts, vsize, (unsigned long long)errs, n);
 	printf("etcd put/s: %.0f\n", (double)puts / el);
 	return 0;
 }
