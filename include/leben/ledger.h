@@ -144,17 +144,18 @@ struct lb_cut {
 	size_t n;                  /* number of txs */
 	const uint8_t *const *raws;/* borrowed tx bytes */
 	const size_t *lens;
-	/* Orderer position after this cut (borrowed, opaque to the ledger), stored with the
-	 * block in the same SQL transaction so that a restart resumes exactly after it; 0 bytes
-	 * for none. */
-	const uint8_t *cursor;
-	size_t cursor_len;
 };
 /* Apply a cut as the next block of its chain: every tx applied in order (invalid ones stay
  * in the block, marked in the validity bitmap, changing nothing), header made and signed,
  * all committed in one SQL transaction. Height of the new block in *height. */
 int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *height,
 		     struct lb_errmsg *em);
+/* Orderer position (opaque to the ledger; copied, at most LB_CURSOR_MAX bytes) to be stored
+ * with the next block of chain that lb_ledger_commit makes, in the same SQL transaction, so
+ * that a restarted orderer resumes exactly after the last committed block (lb_ledger_cursor).
+ * That commit consumes it. For an orderer that commits from one thread. */
+#define LB_CURSOR_MAX 64
+int lb_ledger_cursor_set(struct lb_ledger *l, int chain, const uint8_t *cursor, size_t len);
 
 /* ---- queries (JSON views for the API; caller owns the returned reference) ------------------ */
 
@@ -176,7 +177,7 @@ int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anch
 		    struct lb_buf *out, struct lb_errmsg *em);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
-/* Orderer position stored with the latest block of chain that had one (see struct lb_cut)
+/* Orderer position stored with the latest block of chain that had one (lb_ledger_cursor_set)
  * into out (exactly len bytes). LB_ENOTFOUND if none was stored, LB_ECORRUPT if the stored
  * one has another length. */
 int lb_ledger_cursor(struct lb_ledger *l, int chain, uint8_t *out, size_t len);

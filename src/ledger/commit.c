@@ -50,7 +50,8 @@ static void cut_verify(void *ctx, size_t i)
 
 static int write_block(struct chain *c, const struct lb_block_header *h,
 		       const uint8_t hash[LB_HASH_LEN], const struct lb_cut *cut,
-		       struct cut_item *items, struct lb_state *blk, struct lb_errmsg *em)
+		       struct cut_item *items, struct lb_state *blk, const uint8_t *cursor,
+		       size_t cursor_len, struct lb_errmsg *em)
 {
 	struct lb_buf hb, body;
 	lb_buf_init(&hb, LB_HEADER_MAX_BYTES);
@@ -83,8 +84,7 @@ static int write_block(struct chain *c, const struct lb_block_header *h,
 	int src = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (src != SQLITE_DONE ||
-	    (cut->cursor_len && db_meta_put(&c->db, "order.cursor", cut->cursor,
-					    cut->cursor_len)))
+	    (cursor_len && db_meta_put(&c->db, "order.cursor", cursor, cursor_len)))
 		goto sqlfail;
 	for (size_t i = 0; i < cut->n; i++) {
 		st = c->db.put_txloc;
@@ -218,7 +218,8 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	if (rc)
 		lb_errf(em, rc, "out of memory hashing the write-set");
 	else
-		rc = write_block(c, h, hash, cut, items, &blk, em);
+		rc = write_block(c, h, hash, cut, items, &blk, c->cursor, c->cursor_len, em);
+	c->cursor_len = 0;
 	if (!rc) {
 		pthread_mutex_lock(&tips_mu);
 		c->tip = *h;

@@ -115,6 +115,8 @@ struct chain {
 	struct lb_block_header tip;      /* latest block */
 	uint8_t tip_hash[LB_HASH_LEN];
 	struct mempool mp;
+	uint8_t cursor[LB_CURSOR_MAX];   /* orderer position for the next block (lb_ledger_cursor_set) */
+	size_t cursor_len;               /* 0: none */
 };
 
 struct lb_ledger {

@@ -6,7 +6,7 @@
  *    markers when a chain's oldest waiting tx is block_interval_ms old, and probes etcd
  *    (a linearizable read, which needs a quorum) when idle, to know whether ordering works;
  *  - the reader watches the network's key prefix from the revision its ledger needs and
- *    feeds each event to the cutter (etcd_cut.c), which delivers identical block cuts on
+ *    feeds each event to the cutter (etcd_cut.c), which delivers identical cuts on
  *    every node.
  * A submission is acknowledged (sync) only once etcd stored it. When etcd is unreachable or
  * without quorum, ready() refuses new submissions with LB_EUNAVAILABLE; both threads retry
@@ -845,6 +845,18 @@ static json_t *etcd_status(struct lb_orderer *o)
 	return j;
 }
 
+/* Each cut goes to deliver (the node commits it) with its cursor handed to the ledger first,
+ * to be stored with the block in the same SQL transaction. */
+static int commit_cut(void *ctx, const struct lb_cut *cut, const uint8_t *cursor,
+		      size_t cursor_len, struct lb_errmsg *em)
+{
+	struct etcd *e = ctx;
+	int rc = lb_ledger_cursor_set(e->ledger, cut->chain, cursor, cursor_len);
+	if (rc)
+		return lb_errf(em, rc, "cannot hand the orderer position to the ledger");
+	return e->deliver(e->ctx, cut, em);
+}
+
 static int etcd_start(struct lb_orderer *o, lb_deliver_fn deliver, void *ctx,
 		      struct lb_errmsg *em)
 {
@@ -852,7 +864,7 @@ static int etcd_start(struct lb_orderer *o, lb_deliver_fn deliver, void *ctx,
 	e->deliver = deliver;
 	e->ctx = ctx;
 	uint64_t block_max = e->cutter.block_max;
-	cutter_init(&e->cutter, lb_ledger_network_id(e->ledger), block_max, deliver, ctx);
+	cutter_init(&e->cutter, lb_ledger_network_id(e->ledger), block_max, commit_cut, e);
 	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
 		uint8_t cur[ETCD_CURSOR_LEN];
 		int rc = lb_ledger_cursor(e->ledger, c, cur, sizeof cur);

@@ -44,7 +44,7 @@ void etcd_prefix(char *out, const uint8_t network[LB_HASH_LEN])
 }
 
 void cutter_init(struct etcd_cutter *c, const uint8_t network[LB_HASH_LEN], size_t block_max,
-		 lb_deliver_fn deliver, void *ctx)
+		 etcd_cut_fn deliver, void *ctx)
 {
 	memset(c, 0, sizeof *c);
 	etcd_prefix(c->prefix, network);
@@ -113,9 +113,8 @@ static int cut(struct etcd_cutter *c, int chain, struct etcd_pos pos, struct lb_
 	put_u64(cursor + 16, c->clock_ms);
 	put_u64(cursor + 24, (uint64_t)resume);
 	struct lb_cut k = {.chain = chain, .time_ms = c->clock_ms, .n = ch->n,
-			   .raws = (const uint8_t *const *)ch->raws, .lens = ch->lens,
-			   .cursor = cursor, .cursor_len = sizeof cursor};
-	int rc = c->deliver(c->ctx, &k, em);
+			   .raws = (const uint8_t *const *)ch->raws, .lens = ch->lens};
+	int rc = c->deliver(c->ctx, &k, cursor, sizeof cursor, em);
 	if (rc)
 		return rc;
 	c->cuts++;

@@ -35,13 +35,17 @@ struct etcd_chain_cut {
 	uint64_t first_seen_ns;   /* local monotonic time raws[0] arrived (for cut markers) */
 };
 
+/* Receives each cut with the cursor to store with its block (lb_ledger_commit_at). */
+typedef int (*etcd_cut_fn)(void *ctx, const struct lb_cut *cut, const uint8_t *cursor,
+			   size_t cursor_len, struct lb_errmsg *em);
+
 struct etcd_cutter {
 	char prefix[ETCD_PREFIX_MAX];  /* "/leben/<network hex>/" */
 	size_t prefix_len;
 	size_t block_max;              /* count threshold */
 	uint64_t clock_ms;             /* max of the clock readings seen in the stream */
 	struct etcd_chain_cut ch[LB_CHAIN_COUNT];
-	lb_deliver_fn deliver;         /* receives each cut */
+	etcd_cut_fn deliver;           /* receives each cut */
 	void *ctx;
 	uint64_t cuts, txs;            /* statistics */
 	struct etcd_pos latest;        /* restore: position of the newest stored cursor */
@@ -51,7 +55,7 @@ struct etcd_cutter {
 /* Prefix of a network's keys into out (ETCD_PREFIX_MAX bytes). */
 void etcd_prefix(char *out, const uint8_t network[LB_HASH_LEN]);
 void cutter_init(struct etcd_cutter *c, const uint8_t network[LB_HASH_LEN], size_t block_max,
-		 lb_deliver_fn deliver, void *ctx);
+		 etcd_cut_fn deliver, void *ctx);
 void cutter_release(struct etcd_cutter *c);
 /* Start chain from what is committed: next height and the cursor stored with its latest
  * block (NULL if none). */

@@ -32,7 +32,8 @@ struct log {
 	bool has[LB_CHAIN_COUNT];
 };
 
-static int record(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
+static int record(void *ctx, const struct lb_cut *cut, const uint8_t *cursor, size_t cursor_len,
+		  struct lb_errmsg *em)
 {
 	struct log *l = ctx;
 	assert_true(l->n < MAX_CUTS);
@@ -45,9 +46,9 @@ static int record(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
 		memcpy(r->txs[i], cut->raws[i], k);
 		r->txs[i][k] = 0;
 	}
-	assert_int_equal(cut->cursor_len, ETCD_CURSOR_LEN);
-	memcpy(r->cursor, cut->cursor, ETCD_CURSOR_LEN);
-	memcpy(l->stored[cut->chain], cut->cursor, ETCD_CURSOR_LEN);
+	assert_int_equal(cursor_len, ETCD_CURSOR_LEN);
+	memcpy(r->cursor, cursor, ETCD_CURSOR_LEN);
+	memcpy(l->stored[cut->chain], cursor, ETCD_CURSOR_LEN);
 	l->has[cut->chain] = true;
 	l->height[cut->chain]++;
 	return LB_OK;
