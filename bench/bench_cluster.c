@@ -10,6 +10,9 @@
  *     CLIENTS threads each PUT 250-byte values one after the other through etcd's HTTP/JSON
  *     gateway with mutual TLS, for SECONDS; prints puts/s. BENCH_PUT_VALUE_BYTES changes the
  *     value size (e.g. one value carrying a whole batch of txs).
+ *   bench_cluster sign URL N
+ *     prints N signed business-chain records for the node's network, each from a fresh key
+ *     with nonce 0, one hex line each (workloads of the fault tests).
  * Output lines are "name: value" for the script to pick up. */
 #include <pthread.h>
 #include <stdio.h>
@@ -241,6 +244,52 @@ static int run_txs(int argc, char **argv)
 	return refused ? 1 : 0;
 }
 
+/* ---- signed txs for test workloads ----------------------------------------------------- */
+
+/* N business-chain records, each from a fresh key with nonce 0 (no tx depends on another),
+ * one hex line each: for fault tests, where any tx may be lost before it is stored. */
+static int run_sign(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	size_t n = strtoul(argv[3], NULL, 10);
+	json_t *st;
+	struct lb_errmsg em;
+	if (!n || lb_client_get(argv[2], "/v1/status", &st, &em)) {
+		fprintf(stderr, "status: %s\n", n ? em.text : "bad count");
+		return n ? 1 : 2;
+	}
+	uint8_t net[LB_HASH_LEN];
+	const char *nid = json_string_value(json_object_get(st, "network_id"));
+	if (!nid || lb_hex_decode(net, LB_HASH_LEN, nid))
+		return 1;
+	json_decref(st);
+	struct lb_buf pl, raw;
+	lb_buf_init(&pl, 4096);
+	lb_buf_init(&raw, LB_TX_MAX_BYTES);
+	char *hex = lb_malloc(2 * LB_TX_MAX_BYTES + 1);
+	for (size_t i = 0; i < n; i++) {
+		struct lb_keypair kp;
+		uint8_t subject[LB_HASH_LEN];
+		lb_keypair_generate(&kp);
+		randombytes_buf(subject, sizeof subject);
+		lb_buf_reset(&pl);
+		lb_payload_record(&pl, "fault.event", subject, "x", 1);
+		struct lb_tx t = {.version = LB_TX_VERSION, .chain = LB_CHAIN_BUSINESS,
+				  .type = LB_TX_RECORD, .payload = pl.data, .payload_len = pl.len};
+		lb_buf_reset(&raw);
+		if (lb_tx_build(&raw, &t, net, &kp, NULL))
+			return 1;
+		lb_keypair_wipe(&kp);
+		lb_hex_encode(hex, raw.data, raw.len);
+		puts(hex);
+	}
+	lb_free(hex);
+	lb_buf_release(&pl);
+	lb_buf_release(&raw);
+	return 0;
+}
+
 /* ---- etcd's own put rate -------------------------------------------------------------------- */
 
 struct putter {
@@ -316,8 +365,11 @@ int main(int argc, char **argv)
 		rc = run_txs(argc, argv);
 	else if (argc > 1 && !strcmp(argv[1], "etcd-put"))
 		rc = run_put(argc, argv);
+	else if (argc > 1 && !strcmp(argv[1], "sign"))
+		rc = run_sign(argc, argv);
 	if (rc == 2)
 		fprintf(stderr, "usage: bench_cluster txs TOTAL CLIENTS BATCH URL...\n"
-				"       bench_cluster etcd-put SECONDS CLIENTS CA CERT KEY URL...\n");
+				"       bench_cluster etcd-put SECONDS CLIENTS CA CERT KEY URL...\n"
+				"       bench_cluster sign URL N\n");
 	return rc;
 }
