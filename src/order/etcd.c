@@ -23,6 +23,7 @@
 
 #include "leben/base.h"
 #include "leben/crypto.h"
+#include "leben/tls.h"
 #include "order/etcd_int.h"
 
 #define MAX_URLS 16
@@ -146,7 +147,7 @@ static void curl_common(struct etcd *e, CURL *h)
 		curl_easy_setopt(h, CURLOPT_SSLKEY, e->key);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
 	}
 }
 
@@ -953,6 +954,17 @@ int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *o
 	if (!opt->ca_file != !opt->cert_file || !opt->ca_file != !opt->key_file)
 		return lb_errf(em, LB_EINVALID,
 			       "etcd orderer: give all three TLS files (CA, certificate, key) or none");
+	if (opt->ca_file) {
+		/* the TLS layer's own checks, for a clear message before anything runs: files
+		 * readable, key matching certificate, CA loadable */
+		struct lb_tls_config tc = {.ca_file = opt->ca_file, .cert_file = opt->cert_file,
+					   .key_file = opt->key_file};
+		lb_tls_ctx *ctx;
+		int rc = lb_tls_ctx_new(&ctx, 0, &tc, em);
+		if (rc)
+			return lb_errwrap(em, "etcd orderer: ");
+		lb_tls_ctx_free(ctx);
+	}
 	pthread_once(&curl_once, curl_init_once);
 	struct etcd *e = lb_calloc(1, sizeof *e);
 	if (!e)
