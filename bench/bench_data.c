@@ -17,6 +17,7 @@
 
 #include "leben/base.h"
 #include "leben/data_dedup.h"
+#include "../tests/unit/pdq_ref.h"
 #include "leben/data_dicom.h"
 #include "leben/data_hexa.h"
 #include "leben/data_search.h"
@@ -95,14 +96,22 @@ static void bench_pdq(void)
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++)
 			luma[(size_t)y * w + x] = (uint8_t)((x * 7 + y * 3 + rnd(40)) & 0xff);
-	struct lb_pdq out[8];
-	int n = 300;
+	struct lb_pdq out[8], ref[8];
+	int n = 300, nref = 60;
 	uint64_t t0 = lb_mono_ns();
 	for (int i = 0; i < n; i++)
 		lb_pdq_hash(luma, w, h, out);
+	double fast = n / secs(t0);
+	t0 = lb_mono_ns();
+	for (int i = 0; i < nref; i++)
+		ref_pdq_hash(luma, w, h, ref);
+	double slow = nref / secs(t0);
 	printf("pdq           %9.1f hashes/s of 1024x768 luma, 8 variants each (decoding "
 	       "excluded)\n",
-	       n / secs(t0));
+	       fast);
+	printf("pdq-reference %9.1f hashes/s, same input, full-resolution filters "
+	       "(tests/unit/pdq_ref.h); same hash: %s\n",
+	       slow, lb_pdq_distance(out[0].hash, ref[0].hash) == 0 ? "yes" : "NO");
 	lb_free(luma);
 }
 

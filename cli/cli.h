@@ -21,11 +21,14 @@
 	X("paillier", cmd_paillier, "homomorphic encryption of numbers (encrypt, add, decrypt)") \
 	X("tx", cmd_tx, "sign and send a transaction to the node")                   \
 	X("query", cmd_query, "ask the node about accounts, txs, blocks and chains") \
+	X("governance", cmd_governance, "propose and vote on consortium members; list them") \
 	X("proof", cmd_proof, "get a tx's inclusion proof, or check one offline")   \
 	X("init", cmd_init, "create a node home (keys, genesis, config)")            \
 	X("node", cmd_node, "run a node (ledger, orderer, API)")                      \
 	X("keys", cmd_keys, "create, list and show encrypted keys")                   \
 	X("verify", cmd_verify, "replay the chains from genesis and check everything") \
+	X("sandbox", cmd_sandbox, "run an algorithm over a table in the sandbox, under a release policy") \
+	X("study", cmd_study, "run a study over several owners' tables by secure aggregation") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

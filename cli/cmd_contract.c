@@ -1,7 +1,8 @@
 /*
- * `leben contract`: clinical contracts (PROforma) offline — run one interactively or from an
- * answers file, verify it before publication, convert between the .pf text form and the
- * PROformajs JSON form.
+ * `leben contract`: clinical contracts (PROforma) — run one interactively or from an answers
+ * file, verify it before publication, convert between the .pf text form and the PROformajs
+ * JSON form; and on the business chain: publish a verified contract, anchor a run's events
+ * (answers' hashes, decisions, completion) and list anchored sessions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +11,23 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
+#include "apiclient.h"
 #include "cli.h"
+#include "common.h"
 #include "leben/base.h"
 #include "leben/knowledge.h"
+#include "leben/knowledge_chain.h"
+#include "leben/tx.h"
 
 static const char usage[] =
 	"usage: leben contract run FILE [--answers FILE.json] [--json] [--today YYYY-MM-DD]\n"
 	"                      [--save SESSION.json] [--resume SESSION.json]\n"
+	"                      [--anchor --key NAME [--anchor-record FILE.json]]\n"
+	"       leben contract publish FILE --key NAME [--json] [--no-wait]\n"
+	"       leben contract anchor SESSION.json --key NAME [--anchor-record FILE.json] [--json]\n"
+	"       leben contract sessions [--contract HASH] [SESSION_ID] [--json]\n"
 	"       leben contract check FILE [--max-states N] [--max-memory MB] [--cycles N] [--json]\n"
 	"       leben contract convert FILE --to pf|json [-o OUT]\n"
 	"       leben contract print FILE\n"
@@ -37,15 +47,48 @@ static const char usage[] =
 	"           --today DATE         engine date (default: today)\n"
 	"           --save FILE          write the session state when the run stops\n"
 	"           --resume FILE        continue a saved session\n"
+	"           --anchor             record the run on the node's business chain as it goes:\n"
+	"                                start, a salted hash of each answer (never the answer),\n"
+	"                                each committed decision, and completion with the hash\n"
+	"                                of the trace. The contract must be published first.\n"
+	"           --key NAME           key (in <home>/keys) that signs the anchoring txs\n"
+	"           --anchor-record FILE write the session id, the salt and every anchored\n"
+	"                                event with its answer, so the hashes can be shown to\n"
+	"                                match later. Keep it with the patient's record.\n"
 	"  check    verifies the contract before publication: static checks (undefined names,\n"
 	"           type errors, conditions that can never hold) and an exploration of every\n"
 	"           run over abstract inputs, reporting deadlocks, unreachable tasks, endless\n"
 	"           cycles, ambiguous decisions and order-dependent outcomes, each with the steps\n"
 	"           that lead to it. Exit status 1 if anything is found or a limit was hit.\n"
+	;
+
+/* The rest of the help (one string literal would be too long for C99 compilers). */
+static const char usage_chain[] =
+	"  publish  verifies the contract exactly as the chain will (the default bounds of\n"
+	"           check), refuses to go on if anything is found, then sends a contract.publish\n"
+	"           tx signed by --key with the canonical source and the hashes of the source and\n"
+	"           of the verification report. Every node verifies it again before storing it.\n"
+	"           Prints the contract hash (its id on the chain) and the tx id, and waits until\n"
+	"           the tx is in a block unless --no-wait is given.\n"
+	"  anchor   anchors a session saved by 'run --save' (for example one run offline) as\n"
+	"           run --anchor would have: start, answers' hashes and decisions from its trace,\n"
+	"           and completion if it is finished.\n"
+	"  sessions lists the sessions anchored on the node (all, or of one contract), or with a\n"
+	"           SESSION_ID shows its events: answers' hashes, decisions, the trace hash.\n"
 	"  convert  prints the contract in the other form (lossless).\n"
 	"  print    prints the contract in its own form, normalised.\n"
 	"\n"
+	"Commands that talk to a node take --home DIR (default $LEBEN_HOME or ~/.leben) and\n"
+	"--node URL (default $LEBEN_NODE or the API port in <home>/config.json). The key's\n"
+	"passphrase is asked for, or read from LEBEN_PASSPHRASE.\n"
+	"\n"
 	"Exit status: 0 ok, 1 failure (refused contract, problem found), 2 usage error.\n";
+
+static void print_usage(FILE *f)
+{
+	fputs(usage, f);
+	fputs(usage_chain, f);
+}
 
 static int load(const char *path, struct lb_kn_model **m)
 {
@@ -70,12 +113,12 @@ static int cmd_print(int argc, char **argv, bool convert)
 		else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else {
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (file == NULL || (convert && to == NULL)) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	enum lb_kn_form form;
@@ -125,23 +168,476 @@ static int cmd_print(int argc, char **argv, bool convert)
 	return rc == LB_OK ? 0 : 1;
 }
 
+/* ---- talking to a node: sign and send business-chain txs ---------------------------------- */
+
+#define CMD "contract"
+
+/* A signing key and where to send: nonces are counted locally from the node's next nonce,
+ * so a run's events go out in order without asking the node each time. */
+struct chain_client {
+	const char *home;            /* node home (keys, config) */
+	const char *url;             /* node API */
+	struct lb_keypair kp;        /* signing key, wiped by chain_close */
+	bool have_key;
+	uint8_t network[LB_HASH_LEN];/* network id the txs are signed for */
+	uint64_t nonce;              /* next business-chain nonce of the key */
+};
+
+static int chain_open(struct chain_client *c, const char *home, const char *node,
+		      const char *key)
+{
+	json_t *st = NULL, *acct = NULL;
+	memset(c, 0, sizeof(*c));
+	c->home = cli_home(home);
+	c->url = cli_node_url(node, c->home);
+	if (cli_api_get(CMD, c->url, "/v1/status", &st))
+		return 1;
+	const char *nid = json_string_value(json_object_get(st, "network_id"));
+	if (nid == NULL || lb_hex_decode(c->network, LB_HASH_LEN, nid)) {
+		json_decref(st);
+		return cli_failf(CMD, "the node at %s did not give a network id in /v1/status", c->url);
+	}
+	json_decref(st);
+	if (cli_load_key(c->home, key, &c->kp))
+		return 1;
+	c->have_key = true;
+	uint8_t addr[LB_ADDR_LEN];
+	char text[LB_ADDR_TEXT_LEN + 1], path[128];
+	lb_addr_from_pubkey(addr, c->kp.pk);
+	lb_addr_encode(text, addr);
+	snprintf(path, sizeof(path), "/v1/accounts/%s", text);
+	if (cli_api_get(CMD, c->url, path, &acct))
+		return 1;
+	json_t *nn = json_object_get(json_object_get(json_object_get(acct, "chains"), "business"),
+				     "next_nonce");
+	if (!json_is_integer(nn)) {
+		json_decref(acct);
+		return cli_failf(CMD, "the node did not give the next nonce of %s", text);
+	}
+	c->nonce = (uint64_t)json_integer_value(nn);
+	json_decref(acct);
+	return 0;
+}
+
+static void chain_close(struct chain_client *c)
+{
+	if (c->have_key)
+		lb_keypair_wipe(&c->kp);
+	c->have_key = false;
+}
+
+/* Sign and send one tx; its id (hex) into idhex. Prints the node's refusal and returns 1. */
+static int chain_send(struct chain_client *c, uint32_t type, const uint8_t *payload, size_t len,
+		      char idhex[2 * LB_HASH_LEN + 1])
+{
+	struct lb_tx t = { .version = LB_TX_VERSION, .chain = LB_CHAIN_BUSINESS, .type = type,
+			   .nonce = c->nonce, .payload = payload, .payload_len = len };
+	struct lb_buf out;
+	uint8_t id[LB_HASH_LEN];
+	lb_buf_init(&out, LB_TX_MAX_BYTES);
+	if (lb_tx_build(&out, &t, c->network, &c->kp, id)) {
+		lb_buf_release(&out);
+		return cli_failf(CMD, "could not build the tx (%zu bytes of payload; the limit is %d)",
+				 len, LB_TX_PAYLOAD_MAX);
+	}
+	char *hex = lb_malloc(2 * out.len + 1);
+	if (hex == NULL) {
+		lb_buf_release(&out);
+		return cli_failf(CMD, "out of memory");
+	}
+	lb_hex_encode(hex, out.data, out.len);
+	lb_buf_release(&out);
+	json_t *body = json_pack("{s:s}", "tx", hex), *reply = NULL;
+	lb_free(hex);
+	int rc = cli_api_post(CMD, c->url, "/v1/txs", body, &reply);
+	json_decref(body);
+	json_decref(reply);
+	if (rc)
+		return 1;
+	c->nonce++;
+	lb_hex_encode(idhex, id, LB_HASH_LEN);
+	return 0;
+}
+
+/* Wait until tx idhex is in a block: 0 applied, 1 refused in the block (reason printed) or
+ * still pending after timeout_s. *height gets its block. */
+static int chain_wait(struct chain_client *c, const char *idhex, double timeout_s,
+		      uint64_t *height)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/v1/txs/%s", idhex);
+	uint64_t deadline = lb_mono_ns() + (uint64_t)(timeout_s * 1e9);
+	for (;;) {
+		json_t *j;
+		if (cli_api_get(CMD, c->url, path, &j))
+			return 1;
+		const char *st = json_string_value(json_object_get(j, "status"));
+		if (st != NULL && strcmp(st, "pending") != 0) {
+			json_t *h = json_object_get(j, "height");
+			if (h == NULL)
+				h = json_object_get(json_object_get(j, "block"), "height");
+			*height = (uint64_t)json_integer_value(h);
+			int rc = 0;
+			if (strcmp(st, "committed") != 0) {
+				json_t *e = json_object_get(j, "error");
+				const char *msg = json_string_value(json_object_get(e, "message"));
+				rc = cli_failf(CMD, "tx %s is in block %llu but was NOT applied: %s", idhex,
+					       (unsigned long long)*height,
+					       msg ? msg : json_is_string(e) ? json_string_value(e) : "refused");
+			}
+			json_decref(j);
+			return rc;
+		}
+		json_decref(j);
+		if (lb_mono_ns() > deadline)
+			return cli_failf(CMD, "tx %s is still pending after %.0f s; check later with "
+					      "'leben query tx %s'", idhex, timeout_s, idhex);
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- publish ------------------------------------------------------------------------------- */
+
+static int cmd_publish(int argc, char **argv)
+{
+	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL;
+	bool json = false, nowait = false;
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--from") == 0) && i + 1 < argc)
+			key = argv[++i];
+		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+			home = argv[++i];
+		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
+			node = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--no-wait") == 0)
+			nowait = true;
+		else if (argv[i][0] != '-' && file == NULL)
+			file = argv[i];
+		else {
+			print_usage(stderr);
+			return 2;
+		}
+	}
+	if (file == NULL || key == NULL) {
+		fprintf(stderr, "leben contract: publish needs FILE and --key NAME (the key that "
+				"signs; 'leben keys list' shows them)\n");
+		return 2;
+	}
+	struct lb_kn_model *m;
+	if (load(file, &m) != 0)
+		return 1;
+	int status = 1;
+	char *report = NULL;
+	uint8_t *canon = NULL, *payload = NULL;
+	size_t clen, plen, failures;
+	struct lb_errmsg em;
+	struct lb_kn_publish_payload p = { 0 };
+	struct chain_client c = { 0 };
+	if (lb_kn_check(m, NULL, &report, &failures, NULL, &em) != LB_OK) {
+		fprintf(stderr, "leben contract: %s\n", em.text);
+		goto out;
+	}
+	if (failures > 0) {
+		json_t *r = json_loads(report, 0, NULL);
+		json_t *fs = json_object_get(r, "findings");
+		fprintf(stderr, "leben contract: %s: not published: the verifier found %zu problem%s\n",
+			file, failures, failures == 1 ? "" : "s");
+		for (size_t i = 0; i < json_array_size(fs); i++) {
+			json_t *f = json_array_get(fs, i);
+			fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(f, "kind")),
+				json_string_value(json_object_get(f, "message")));
+		}
+		fprintf(stderr, "  hint: 'leben contract check %s' shows each finding with the steps "
+				"that lead to it; fix them and publish again\n", file);
+		json_decref(r);
+		goto out;
+	}
+	if (lb_kn_model_canonical(m, &canon, &clen) != LB_OK ||
+	    lb_kn_model_hash(m, p.source_hash) != LB_OK) {
+		fprintf(stderr, "leben contract: printing the canonical source failed\n");
+		goto out;
+	}
+	if (clen > LB_TX_PAYLOAD_MAX - 128) {
+		fprintf(stderr, "leben contract: %s: the canonical source is %zu bytes; a tx carries at "
+				"most %d: split the contract into smaller ones\n",
+			file, clen, LB_TX_PAYLOAD_MAX - 128);
+		goto out;
+	}
+	lb_kn_report_hash(report, strlen(report), p.report_hash);
+	p.source = canon;
+	p.source_len = clen;
+	if (lb_kn_publish_payload_encode(&p, &payload, &plen) != LB_OK) {
+		fprintf(stderr, "leben contract: encoding the publication failed\n");
+		goto out;
+	}
+	char hash[2 * LB_HASH_LEN + 1], rhash[2 * LB_HASH_LEN + 1], txid[2 * LB_HASH_LEN + 1];
+	lb_hex_encode(hash, p.source_hash, LB_HASH_LEN);
+	lb_hex_encode(rhash, p.report_hash, LB_HASH_LEN);
+	if (chain_open(&c, home, node, key) || chain_send(&c, LB_TX_CONTRACT_PUBLISH, payload, plen, txid))
+		goto out;
+	uint64_t height = 0;
+	if (!nowait && chain_wait(&c, txid, 60, &height))
+		goto out;
+	if (json) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "contract", hash, "name",
+				      lb_kn_model_name(m), "report_hash", rhash, "tx", txid,
+				      "source_bytes", (json_int_t)clen, "status",
+				      nowait ? "pending" : "committed");
+		if (!nowait)
+			json_object_set_new(o, "height", json_integer((json_int_t)height));
+		cli_print_json(o);
+		json_decref(o);
+	} else {
+		printf("Contract %s (%s)\n  verified: no problem found\n  contract hash: %s\n"
+		       "  tx: %s\n",
+		       lb_kn_model_name(m), file, hash, txid);
+		if (nowait)
+			printf("  sent; 'leben query tx %s' shows when it is in a block\n", txid);
+		else
+			printf("  published in block %llu\n", (unsigned long long)height);
+	}
+	status = 0;
+out:
+	chain_close(&c);
+	lb_free(payload);
+	lb_free(canon);
+	lb_free(report);
+	lb_kn_model_free(m);
+	return status;
+}
+
+/* ---- sessions ------------------------------------------------------------------------------ */
+
+static int cmd_sessions(int argc, char **argv)
+{
+	const char *contract = NULL, *id = NULL, *home = NULL, *node = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--contract") == 0 && i + 1 < argc)
+			contract = argv[++i];
+		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+			home = argv[++i];
+		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
+			node = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (argv[i][0] != '-' && id == NULL)
+			id = argv[i];
+		else {
+			print_usage(stderr);
+			return 2;
+		}
+	}
+	uint8_t tmp[LB_HASH_LEN];
+	if ((contract != NULL && lb_hex_decode(tmp, LB_HASH_LEN, contract)) ||
+	    (id != NULL && lb_hex_decode(tmp, LB_HASH_LEN, id))) {
+		fprintf(stderr, "leben contract: a contract hash or session id is 64 hex digits (as "
+				"'leben contract publish' and 'leben contract sessions' print them)\n");
+		return 2;
+	}
+	const char *h = cli_home(home);
+	const char *url = cli_node_url(node, h);
+	char path[256];
+	if (id != NULL)
+		snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+	else if (contract != NULL)
+		snprintf(path, sizeof(path), "/v1/sessions?contract=%s&limit=1000", contract);
+	else
+		snprintf(path, sizeof(path), "/v1/sessions?limit=1000");
+	json_t *j;
+	if (cli_api_get(CMD, url, path, &j))
+		return 1;
+	if (json) {
+		cli_print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	if (id != NULL) {
+		printf("Session %s\n  contract %s\n  by %s, started in block %lld, %s\n", id,
+		       json_string_value(json_object_get(j, "contract")),
+		       json_string_value(json_object_get(j, "owner")),
+		       (long long)json_integer_value(json_object_get(j, "height")),
+		       json_string_value(json_object_get(j, "status")));
+		json_t *evs = json_object_get(j, "events"), *e;
+		size_t i;
+		json_array_foreach(evs, i, e) {
+			const char *kind = json_string_value(json_object_get(e, "event"));
+			printf("  %3lld %-9s block %-6lld", (long long)json_integer_value(json_object_get(e, "seq")),
+			       kind, (long long)json_integer_value(json_object_get(e, "height")));
+			if (json_object_get(e, "answer_hash"))
+				printf(" answer hash %s", json_string_value(json_object_get(e, "answer_hash")));
+			if (json_object_get(e, "trace_hash"))
+				printf(" trace hash %s", json_string_value(json_object_get(e, "trace_hash")));
+			if (json_object_get(e, "decision")) {
+				printf(" %s:", json_string_value(json_object_get(e, "decision")));
+				json_t *cs = json_object_get(e, "candidates"), *cn;
+				size_t k;
+				json_array_foreach(cs, k, cn)
+					printf(" %s", json_string_value(cn));
+			}
+			printf("\n");
+		}
+	} else {
+		json_t *ss = json_object_get(j, "sessions"), *s;
+		size_t i;
+		printf("%lld session%s anchored%s\n", (long long)json_integer_value(json_object_get(j, "total")),
+		       json_integer_value(json_object_get(j, "total")) == 1 ? "" : "s",
+		       contract ? " for this contract" : "");
+		json_array_foreach(ss, i, s) {
+			printf("  %s  %-8s %3lld events  contract %.16s…  block %lld\n",
+			       json_string_value(json_object_get(s, "id")),
+			       json_string_value(json_object_get(s, "status")),
+			       (long long)json_integer_value(json_object_get(s, "events")),
+			       json_string_value(json_object_get(s, "contract")),
+			       (long long)json_integer_value(json_object_get(s, "height")));
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
 /* ---- run ----------------------------------------------------------------------------------- */
+
+static int write_record(const char *path, json_t *record);
+
+/* Anchoring a run on the business chain (--anchor). */
+struct anchor {
+	struct chain_client c;       /* key and node */
+	uint8_t contract[32];        /* contract hash */
+	uint8_t session[32];         /* random session id */
+	uint8_t salt[32];            /* random salt of the answer hashes (kept off the chain) */
+	uint64_t seq;                /* next event number */
+	json_t *record;              /* what --anchor-record writes */
+	bool failed;                 /* a tx was refused: the run stops */
+	char last_tx[2 * LB_HASH_LEN + 1]; /* id of the latest event's tx */
+};
 
 struct runner {
 	bool json;         /* one JSON event per line */
 	json_t *answers;   /* --answers object, or NULL for the terminal */
 	FILE *in;          /* terminal input */
+	struct anchor *anchor; /* NULL unless --anchor */
 };
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Send one contract.session event; `extra` (stolen) is what the record keeps beside it. */
+static void anchor_send(struct runner *r, uint8_t kind, const uint8_t digest[32],
+			const char *decision, const char **cands, size_t ncands, json_t *extra)
+{
+	static const char *const names[] = { "?", "start", "answer", "decision", "complete" };
+	struct anchor *a = r->anchor;
+	static struct lb_kn_session_payload p;
+	uint8_t *pl = NULL;
+	size_t plen;
+	memset(&p, 0, sizeof(p));
+	p.kind = kind;
+	memcpy(p.contract, a->contract, 32);
+	memcpy(p.session, a->session, 32);
+	p.seq = a->seq;
+	if (digest != NULL)
+		memcpy(p.digest, digest, 32);
+	if (decision != NULL) {
+		if (ncands > LB_KN_EV_MAX_CANDS || strlen(decision) >= LB_KN_NAME_MAX) {
+			cli_failf(CMD, "decision '%s' commits %zu candidates; an anchored decision names "
+				       "at most %d", decision, ncands, LB_KN_EV_MAX_CANDS);
+			a->failed = true;
+			json_decref(extra);
+			return;
+		}
+		snprintf(p.decision, sizeof(p.decision), "%s", decision);
+		qsort(cands, ncands, sizeof(*cands), cmp_str);
+		for (size_t i = 0; i < ncands; i++)
+			snprintf(p.cands[i], sizeof(p.cands[i]), "%s", cands[i]);
+		p.ncands = (uint32_t)ncands;
+	}
+	if (lb_kn_session_payload_encode(&p, &pl, &plen) != LB_OK) {
+		cli_failf(CMD, "could not encode the %s event", names[kind]);
+		a->failed = true;
+		json_decref(extra);
+		return;
+	}
+	int rc = chain_send(&a->c, LB_TX_CONTRACT_SESSION, pl, plen, a->last_tx);
+	lb_free(pl);
+	if (rc) {
+		a->failed = true;
+		json_decref(extra);
+		return;
+	}
+	json_t *e = extra ? extra : json_object();
+	json_object_set_new(e, "seq", json_integer((json_int_t)a->seq));
+	json_object_set_new(e, "event", json_string(names[kind]));
+	json_object_set_new(e, "tx", json_string(a->last_tx));
+	json_array_append(json_object_get(a->record, "events"), e);
+	if (r->json) {
+		json_t *o = json_deep_copy(e);
+		json_object_set_new(o, "anchored", json_string(names[kind]));
+		json_object_set_new(o, "event", json_string("anchored"));
+		char *t = json_dumps(o, JSON_COMPACT);
+		printf("%s\n", t);
+		free(t);
+		json_decref(o);
+	} else {
+		printf("    [anchored %s event %llu, tx %.12s…]\n", names[kind],
+		       (unsigned long long)a->seq, a->last_tx);
+	}
+	fflush(stdout);
+	json_decref(e);
+	a->seq++;
+}
+
+/* Answers and decisions the engine accepted become events as they happen. */
+static void anchor_on_event(struct runner *r, json_t *j)
+{
+	const char *kind = json_string_value(json_object_get(j, "event"));
+	if (r->anchor->failed || kind == NULL)
+		return;
+	if (strcmp(kind, "data") == 0 && json_object_get(j, "by") == NULL) {
+		const char *data = json_string_value(json_object_get(j, "data"));
+		char *vj = json_dumps(json_object_get(j, "value"), JSON_COMPACT | JSON_ENCODE_ANY);
+		uint8_t h[32];
+		char hex[65];
+		if (data == NULL || vj == NULL) {
+			free(vj);
+			return;
+		}
+		lb_kn_answer_hash(r->anchor->salt, data, vj, h);
+		lb_hex_encode(hex, h, 32);
+		json_t *x = json_pack("{s:s,s:s,s:s}", "data", data, "value_json", vj, "answer_hash", hex);
+		free(vj);
+		anchor_send(r, LB_KN_EV_ANSWER, h, NULL, NULL, 0, x);
+	} else if (strcmp(kind, "commit") == 0) {
+		const char *task = json_string_value(json_object_get(j, "task"));
+		json_t *cs = json_object_get(j, "candidates");
+		const char *names[LB_KN_EV_MAX_CANDS + 1];
+		size_t n = 0;
+		for (size_t i = 0; i < json_array_size(cs) && n <= LB_KN_EV_MAX_CANDS; i++)
+			names[n++] = json_string_value(json_array_get(cs, i));
+		json_t *x = json_pack("{s:s,s:O}", "decision", task ? task : "", "candidates", cs);
+		anchor_send(r, LB_KN_EV_DECISION, NULL, task ? task : "", names, n, x);
+	}
+}
 
 static void on_event(void *ctx, const char *ev)
 {
 	struct runner *r = ctx;
+	json_t *j = json_loads(ev, 0, NULL);
 	if (r->json) {
 		printf("%s\n", ev);
 		fflush(stdout);
+	}
+	if (r->anchor != NULL && j != NULL)
+		anchor_on_event(r, j);
+	if (r->json) {
+		json_decref(j);
 		return;
 	}
-	json_t *j = json_loads(ev, 0, NULL);
 	const char *kind = json_string_value(json_object_get(j, "event"));
 	if (kind != NULL && strcmp(kind, "action") == 0) {
 		const char *cap = json_string_value(json_object_get(j, "caption"));
@@ -390,8 +886,11 @@ static int parse_date(const char *s, int64_t *day)
 
 static int cmd_run(int argc, char **argv)
 {
-	const char *file = NULL, *answers = NULL, *save = NULL, *resume = NULL;
+	const char *file = NULL, *answers = NULL, *save = NULL, *resume = NULL, *key = NULL,
+		   *home = NULL, *node = NULL, *record = NULL;
+	bool anchor = false;
 	struct runner r = { .in = stdin };
+	static struct anchor an;
 	int64_t today = today_days();
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--answers") == 0 && i + 1 < argc)
@@ -402,6 +901,17 @@ static int cmd_run(int argc, char **argv)
 			save = argv[++i];
 		else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc)
 			resume = argv[++i];
+		else if (strcmp(argv[i], "--anchor") == 0)
+			anchor = true;
+		else if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--from") == 0) &&
+			 i + 1 < argc)
+			key = argv[++i];
+		else if (strcmp(argv[i], "--anchor-record") == 0 && i + 1 < argc)
+			record = argv[++i];
+		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+			home = argv[++i];
+		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
+			node = argv[++i];
 		else if (strcmp(argv[i], "--today") == 0 && i + 1 < argc) {
 			if (parse_date(argv[++i], &today) != 0) {
 				fprintf(stderr, "leben contract: --today takes YYYY-MM-DD\n");
@@ -410,12 +920,21 @@ static int cmd_run(int argc, char **argv)
 		} else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else {
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (file == NULL) {
-		fputs(usage, stderr);
+		print_usage(stderr);
+		return 2;
+	}
+	if (anchor && (key == NULL || resume != NULL)) {
+		fprintf(stderr, "leben contract: --anchor needs --key NAME (the key that signs the "
+				"events) and starts a new session (not with --resume)\n");
+		return 2;
+	}
+	if (!anchor && (key != NULL || record != NULL)) {
+		fprintf(stderr, "leben contract: --key and --anchor-record go with --anchor\n");
 		return 2;
 	}
 	struct lb_kn_model *m;
@@ -424,6 +943,25 @@ static int cmd_run(int argc, char **argv)
 	int status = 1;
 	struct lb_errmsg em;
 	struct lb_kn_session *s = NULL;
+	if (anchor) {
+		char hex[65], salt[65];
+		memset(&an, 0, sizeof(an));
+		if (lb_kn_model_hash(m, an.contract) != LB_OK || chain_open(&an.c, home, node, key)) {
+			chain_close(&an.c);
+			lb_kn_model_free(m);
+			return 1;
+		}
+		randombytes_buf(an.session, sizeof(an.session));
+		randombytes_buf(an.salt, sizeof(an.salt));
+		lb_hex_encode(hex, an.contract, 32);
+		lb_hex_encode(salt, an.salt, 32);
+		an.record = json_pack("{s:s,s:s,s:s,s:[]}", "contract", hex, "salt", salt, "node",
+				      an.c.url, "events");
+		lb_hex_encode(hex, an.session, 32);
+		json_object_set_new(an.record, "session", json_string(hex));
+		sodium_memzero(salt, sizeof(salt));
+		r.anchor = &an;
+	}
 	if (answers != NULL) {
 		json_error_t je;
 		r.answers = json_load_file(answers, 0, &je);
@@ -452,11 +990,21 @@ static int cmd_run(int argc, char **argv)
 	lb_kn_session_set_listener(s, on_event, &r);
 	if (!r.json)
 		printf("Contract: %s\n", lb_kn_model_name(m));
+	if (r.anchor != NULL) {
+		if (!r.json)
+			printf("Anchoring session %s on %s\n",
+			       json_string_value(json_object_get(an.record, "session")), an.c.url);
+		anchor_send(&r, LB_KN_EV_START, NULL, NULL, NULL, 0, NULL);
+	}
 	for (;;) {
+		if (r.anchor != NULL && an.failed)
+			goto out;
 		if (lb_kn_session_run(s, &em) != LB_OK) {
 			fprintf(stderr, "leben contract: %s\n", em.text);
 			goto out;
 		}
+		if (r.anchor != NULL && an.failed)
+			goto out;
 		if (lb_kn_session_is_finished(s)) {
 			status = 0;
 			break;
@@ -503,7 +1051,35 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (r.anchor != NULL) {
+		/* completion: the hash of the whole trace, then wait until it is in a block */
+		size_t tlen;
+		const char *trace = lb_kn_session_trace(s, &tlen);
+		uint8_t th[32];
+		char hex[65];
+		uint64_t height = 0;
+		lb_kn_trace_hash(trace, tlen, th);
+		lb_hex_encode(hex, th, 32);
+		anchor_send(&r, LB_KN_EV_COMPLETE, th, NULL, NULL, 0,
+			    json_pack("{s:s}", "trace_hash", hex));
+		if (an.failed || chain_wait(&an.c, an.last_tx, 60, &height) != 0) {
+			status = 1;
+			goto out;
+		}
+		if (!r.json)
+			printf("Session %s anchored: %llu events, complete in block %llu\n",
+			       json_string_value(json_object_get(an.record, "session")),
+			       (unsigned long long)an.seq, (unsigned long long)height);
+	}
 out:
+	if (r.anchor != NULL) {
+		if (record != NULL && write_record(record, an.record))
+			status = 1;
+		if (an.failed && status == 0)
+			status = 1;
+		json_decref(an.record);
+		chain_close(&an.c);
+	}
 	if (s != NULL && save != NULL) {
 		char *txt;
 		size_t len;
@@ -518,6 +1094,124 @@ out:
 	lb_kn_session_free(s);
 	json_decref(r.answers);
 	lb_kn_model_free(m);
+	return status;
+}
+
+/* ---- anchor a saved session ----------------------------------------------------------------- */
+
+/* Write the record of an anchoring (--anchor-record); the salt inside is wiped from memory. */
+static int write_record(const char *path, json_t *record)
+{
+	struct lb_errmsg em;
+	char *t = json_dumps(record, JSON_INDENT(2));
+	int rc = 0;
+	if (t == NULL || lb_file_write(path, t, strlen(t), 0600, &em) != LB_OK) {
+		fprintf(stderr, "leben contract: writing %s: %s\n", path, t ? em.text : "out of memory");
+		rc = 1;
+	}
+	if (t != NULL) {
+		sodium_memzero(t, strlen(t));
+		free(t);
+	}
+	return rc;
+}
+
+/* `leben contract anchor SESSION.json`: the events of a session saved by `run --save`, read
+ * back from its trace, anchored as `run --anchor` would have anchored them. */
+static int cmd_anchor(int argc, char **argv)
+{
+	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL, *record = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--from") == 0) && i + 1 < argc)
+			key = argv[++i];
+		else if (strcmp(argv[i], "--anchor-record") == 0 && i + 1 < argc)
+			record = argv[++i];
+		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+			home = argv[++i];
+		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
+			node = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (argv[i][0] != '-' && file == NULL)
+			file = argv[i];
+		else {
+			print_usage(stderr);
+			return 2;
+		}
+	}
+	if (file == NULL || key == NULL) {
+		fprintf(stderr, "leben contract: anchor needs SESSION.json (saved by 'leben contract "
+				"run --save') and --key NAME\n");
+		return 2;
+	}
+	json_error_t je;
+	json_t *saved = json_load_file(file, 0, &je);
+	const char *contract = json_string_value(json_object_get(saved, "contract"));
+	const char *trace = json_string_value(json_object_get(saved, "trace"));
+	static struct anchor an;
+	memset(&an, 0, sizeof(an));
+	if (saved == NULL || contract == NULL || trace == NULL ||
+	    lb_hex_decode(an.contract, 32, contract)) {
+		fprintf(stderr, "leben contract: %s:%d:%d: %s\n", file, je.line, je.column,
+			saved ? "not a saved session (no contract hash or trace)" : je.text);
+		json_decref(saved);
+		return 1;
+	}
+	int status = 1;
+	struct runner r = { .json = json, .anchor = &an };
+	if (chain_open(&an.c, home, node, key))
+		goto out;
+	char hex[65], salt[65];
+	randombytes_buf(an.session, sizeof(an.session));
+	randombytes_buf(an.salt, sizeof(an.salt));
+	lb_hex_encode(hex, an.session, 32);
+	lb_hex_encode(salt, an.salt, 32);
+	an.record = json_pack("{s:s,s:s,s:s,s:s,s:[]}", "contract", contract, "session", hex, "salt",
+			      salt, "node", an.c.url, "events");
+	sodium_memzero(salt, sizeof(salt));
+	if (!json)
+		printf("Anchoring the session saved in %s as %s on %s\n", file, hex, an.c.url);
+	anchor_send(&r, LB_KN_EV_START, NULL, NULL, NULL, 0, NULL);
+	bool finished = false;
+	for (const char *p = trace; *p && !an.failed;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		json_t *ev = json_loadb(p, n, 0, NULL);
+		const char *kind = json_string_value(json_object_get(ev, "event"));
+		if (ev == NULL || kind == NULL) {
+			json_decref(ev);
+			fprintf(stderr, "leben contract: %s: a line of the trace is not an event\n", file);
+			goto out;
+		}
+		finished |= strcmp(kind, "finished") == 0;
+		anchor_on_event(&r, ev);
+		json_decref(ev);
+		p += n + (nl != NULL);
+	}
+	if (an.failed)
+		goto out;
+	if (finished) {
+		uint8_t th[32];
+		lb_kn_trace_hash(trace, strlen(trace), th);
+		lb_hex_encode(hex, th, 32);
+		anchor_send(&r, LB_KN_EV_COMPLETE, th, NULL, NULL, 0, json_pack("{s:s}", "trace_hash", hex));
+	}
+	uint64_t height = 0;
+	if (an.failed || chain_wait(&an.c, an.last_tx, 60, &height))
+		goto out;
+	if (!json)
+		printf("Session %s anchored: %llu events in block %llu or before%s\n",
+		       json_string_value(json_object_get(an.record, "session")),
+		       (unsigned long long)an.seq, (unsigned long long)height,
+		       finished ? ", complete" : "; the saved session is not finished, so it stays open");
+	status = 0;
+out:
+	if (an.record != NULL && record != NULL && write_record(record, an.record))
+		status = 1;
+	json_decref(an.record);
+	chain_close(&an.c);
+	json_decref(saved);
 	return status;
 }
 
@@ -538,12 +1232,12 @@ static int cmd_check(int argc, char **argv)
 		else if (argv[i][0] != '-' && file == NULL)
 			file = argv[i];
 		else {
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (file == NULL) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	struct lb_kn_model *m;
@@ -592,22 +1286,29 @@ static int cmd_check(int argc, char **argv)
 int cmd_contract(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
+		print_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
 	for (int i = 2; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0) {
-			fputs(usage, stdout);
+			print_usage(stdout);
 			return 0;
 		}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "publish") == 0)
+		return cmd_publish(argc - 1, argv + 1);
+	if (strcmp(argv[1], "anchor") == 0)
+		return cmd_anchor(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sessions") == 0)
+		return cmd_sessions(argc - 1, argv + 1);
 	if (strcmp(argv[1], "convert") == 0)
 		return cmd_print(argc - 1, argv + 1, true);
 	if (strcmp(argv[1], "print") == 0)
 		return cmd_print(argc - 1, argv + 1, false);
-	fprintf(stderr, "leben contract: unknown subcommand '%s'\n%s", argv[1], usage);
+	fprintf(stderr, "leben contract: unknown subcommand '%s'\n", argv[1]);
+	print_usage(stderr);
 	return 2;
 }

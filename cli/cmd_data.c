@@ -1,6 +1,10 @@
 /*
- * `leben data`: the data-asset tools of a node, usable offline over local files.
- *   inspect FILE   what the extractors read from a file (DICOM, CSV, FHIR JSON, text, images)
+ * `leben data`: the data-asset tools of a node.
+ *   offline over local files: inspect (what the extractors read), dedup (duplicate files),
+ *     audit (quality score), search (the local catalogue);
+ *   with a node: add (describe, audit, dedup against the directory, vault, publish),
+ *     watch (keep a folder's entries up to date), show (a directory entry), get (open a vault
+ *     object), search --directory (the node's public entries, replayed from its blocks).
  * Each subcommand is one row of the table below; each prints --json for scripts.
  */
 #include <stdio.h>
@@ -8,7 +12,23 @@
 #include <string.h>
 #include <strings.h>
 
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "apiclient.h"
 #include "cli.h"
+#include "common.h"
+#include "leben/api.h"
+#include "leben/crypto.h"
+#include "leben/data_tx.h"
+#include "leben/data_vault.h"
+#include "leben/envelope.h"
+#include "leben/tx.h"
 #include "leben/base.h"
 #include "leben/data_dicom.h"
 #include "leben/data_audit.h"
@@ -330,6 +350,14 @@ static const char audit_help[] =
 	"usage: leben data audit TABLE.csv [--report FILE.html] [--previous OLD.csv]\n"
 	"                        [--rules RULES.json] [--clusters K] [--json]\n"
 	"                        [--skip N] [--header|--no-header] [--delimiter C]\n"
+	"       leben data audit FILE.dcm|BUNDLE.json|NOTE.txt|IMAGE.png [--json]\n"
+	"\n"
+	"Other files get the checks that fit them, each counted as passed/looked at, and a\n"
+	"score (the mean pass rate): DICOM (identifying elements present, UIDs well formed,\n"
+	"dates valid, image attributes matching the pixel data), FHIR (resources with ids,\n"
+	"references that resolve inside the bundle, codings with system and code, valid dates),\n"
+	"text (UTF-8, no control characters, has words, language recognised), images\n"
+	"(decodable, at least 32x32, not blank).\n"
 	"\n"
 	"Check the quality of a table and give it a score from 0 to 100:\n"
 	"  completeness   share of cells that are filled in\n"
@@ -357,6 +385,50 @@ static int read_profile(const char *path, const struct lb_csv_options *co, struc
 	if (rc)
 		lb_errwrap(em, "%s: ", path);
 	return rc;
+}
+
+/* Audit of a DICOM file, FHIR document, text note or image (not a table). */
+static int audit_asset_file(const char *path, const char *type, const uint8_t *d, size_t n,
+			    bool json)
+{
+	struct lb_errmsg em;
+	struct lb_asset_audit a;
+	int rc = LB_OK;
+	lb_errclear(&em);
+	if (!strcmp(type, "dicom")) {
+		struct lb_dicom_file f;
+		if (!(rc = lb_dicom_parse(d, n, &f, &em))) {
+			lb_audit_dicom(&f, &a);
+			lb_dicom_file_release(&f);
+		}
+	} else if (!strcmp(type, "fhir")) {
+		rc = lb_audit_fhir((const char *)d, n, &a, &em);
+	} else if (!strcmp(type, "image")) {
+		struct lb_image im;
+		if (!(rc = lb_image_read(d, n, true, &im, &em))) {
+			lb_audit_image(&im, &a);
+			lb_image_release(&im);
+		}
+	} else {
+		lb_audit_text((const char *)d, n, &a);
+	}
+	if (rc) {
+		lb_errwrap(&em, "%s: ", path);
+		return fail("audit", &em, NULL);
+	}
+	if (json)
+		return print_json_obj(lb_asset_audit_json(&a));
+	printf("%s: %s, score %.2f / 100\n", path, a.format, a.score / 100.0);
+	for (size_t i = 0; i < a.nchecks; i++) {
+		const struct lb_audit_check *c = &a.check[i];
+		if (!c->total)
+			printf("  %-14s not applicable\n", c->name);
+		else
+			printf("  %-14s %llu of %llu passed%s%s\n", c->name,
+			       (unsigned long long)c->passed, (unsigned long long)c->total,
+			       c->detail[0] ? ": " : "", c->detail);
+	}
+	return 0;
 }
 
 static int data_audit(int argc, char **argv)
@@ -400,6 +472,27 @@ static int data_audit(int argc, char **argv)
 	}
 	struct lb_errmsg em;
 	lb_errclear(&em);
+	{
+		/* not a table: the checks that fit its format */
+		uint8_t *d;
+		size_t n;
+		if (lb_file_read(path, DATA_MAX_FILE, &d, &n, &em))
+			return fail("audit", &em, NULL);
+		const char *ext = strrchr(path, '.'), *type = guess_type(path, d, n);
+		bool table = (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv"))) ||
+			     co.delimiter || co.header >= 0 || co.skip_rows;
+		if (!table && (report || prev || rules_path)) {
+			lb_free(d);
+			fprintf(stderr, "leben data audit: --report, --previous and --rules are for "
+					"tables (.csv/.tsv); %s is %s\n",
+				path, type);
+			return 2;
+		}
+		int st = table ? -1 : audit_asset_file(path, type, d, n, json);
+		lb_free(d);
+		if (st >= 0)
+			return st;
+	}
 	struct lb_csv_profile p, pp;
 	json_t *rules_json = NULL;
 	struct lb_audit_rule *rules = NULL;
@@ -483,6 +576,7 @@ static const char search_help[] =
 	"       leben data search --import-snomed CONCEPTS.txt DESCRIPTIONS.txt\n"
 	"       leben data search --import-icd10 ORDERFILE.txt\n"
 	"       (all forms take --catalog FILE; default $LEBEN_HOME/catalog.db or ~/.leben/catalog.db)\n"
+	"       leben data search \"free text\" --directory [--node URL] [--home DIR] [...]\n"
 	"\n"
 	"Find data assets in the catalogue of public directory entries. Results are ranked by\n"
 	"relevance, names counting most, then subjects, keywords and codes, then data features.\n"
@@ -496,6 +590,9 @@ static const char search_help[] =
 	"  --add FILE          add entries: one hexahedron JSON (docs/hexahedron.md), a list of\n"
 	"                      them, or a list of {\"id\": ..., \"hexahedron\": {...}}; only public\n"
 	"                      fields are indexed\n"
+	"  --directory         search the public entries of the node's directory chain instead of\n"
+	"                      the offline catalogue (kept in <home>/directory.db, brought up to\n"
+	"                      date from the node first); --node URL implies it\n"
 	"  --json              machine-readable output\n";
 
 static const char *catalog_path(const char *opt)
@@ -556,6 +653,9 @@ static int catalog_add_file(struct lb_catalog *cat, const char *path, struct lb_
 	return rc;
 }
 
+static int directory_sync(const char *cmd, const char *url, struct lb_catalog *cat,
+			  struct lb_errmsg *em);
+
 static int data_search(int argc, char **argv)
 {
 	if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
@@ -563,7 +663,8 @@ static int data_search(int argc, char **argv)
 		return 0;
 	}
 	const char *query = NULL, *cpath = NULL, *add = NULL, *snomed_c = NULL, *snomed_d = NULL,
-		   *icd = NULL;
+		   *icd = NULL, *node = NULL, *home = NULL;
+	bool directory = false;
 	const char *where[32];
 	struct lb_search_options o = {.where = where};
 	bool json = false;
@@ -578,6 +679,12 @@ static int data_search(int argc, char **argv)
 			o.limit = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--catalog") && i + 1 < argc)
 			cpath = argv[++i];
+		else if (!strcmp(argv[i], "--directory"))
+			directory = true;
+		else if (!strcmp(argv[i], "--node") && i + 1 < argc)
+			node = argv[++i], directory = true;
+		else if (!strcmp(argv[i], "--home") && i + 1 < argc)
+			home = argv[++i];
 		else if (!strcmp(argv[i], "--add") && i + 1 < argc)
 			add = argv[++i];
 		else if (!strcmp(argv[i], "--import-snomed") && i + 2 < argc) {
@@ -597,6 +704,21 @@ static int data_search(int argc, char **argv)
 	}
 	struct lb_errmsg em;
 	lb_errclear(&em);
+	char dpath[4096];
+	if (directory && (add || cpath)) {
+		fprintf(stderr, "leben data search: --directory/--node search the node's directory, "
+				"which only the chain fills: drop --add and --catalog\n");
+		return 2;
+	}
+	if (directory) {
+		home = cli_home(home);
+		lb_mkdirs(home, 0700, NULL);
+		snprintf(dpath, sizeof dpath, "%s/directory.db", home);
+		cpath = dpath;
+	} else if (home && !cpath) {
+		snprintf(dpath, sizeof dpath, "%s/catalog.db", home);
+		cpath = dpath;
+	}
 	cpath = catalog_path(cpath);
 	if (!strchr(cpath, '/') || strrchr(cpath, '/') != cpath) {
 		char dir[4096];
@@ -611,6 +733,8 @@ static int data_search(int argc, char **argv)
 	if (lb_catalog_open(cpath, &cat, &em))
 		return fail("search", &em, NULL);
 	int rc = LB_OK;
+	if (directory)
+		rc = directory_sync("search", cli_node_url(node, home), cat, &em);
 	if (add)
 		rc = catalog_add_file(cat, add, &em);
 	if (!rc && snomed_c) {
@@ -662,6 +786,976 @@ static int data_search(int argc, char **argv)
 	return rc ? fail("search", &em, NULL) : 0;
 }
 
+/* ---- publishing to a node's directory chain ------------------------------------------------ */
+
+#define DATA_PROGRESS_BYTES (16u << 20) /* files from this size show their progress */
+
+/* What publishing needs: who signs, which node, where the home keeps its vault and caches. */
+struct pub_ctx {
+	const char *cmd;                 /* "add" or "watch" */
+	const char *home, *url, *key_name;
+	bool json, progress;
+	struct lb_keypair kp;            /* signing key (wiped by pub_close) */
+	bool have_key;
+	uint8_t addr[LB_ADDR_LEN];
+	char addr_text[LB_ADDR_TEXT_LEN + 1];
+	uint8_t network[LB_HASH_LEN];
+	uint8_t node_xpk[32];            /* the node's X25519 key: vault objects are sealed to it */
+	struct lb_catalog *cat;          /* <home>/directory.db, derived from the chain */
+	json_t *assets;                  /* <home>/data/assets.json: path -> what was published */
+};
+
+static void say(const struct pub_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct pub_ctx *c, const char *fmt, ...)
+{
+	if (!c->progress)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "leben data %s: ", c->cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* The node's X25519 encryption key from the public half of <home>/keys/node.key. */
+static int node_xpk(const char *home, uint8_t xpk[32], struct lb_errmsg *em)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/keys/node.key", home);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	if (!j)
+		return lb_errf(em, LB_ENOTFOUND, "%s: %s (is %s a node home made by 'leben init'?)",
+			       path, je.text, home);
+	const char *pk = json_string_value(json_object_get(j, "public_key"));
+	uint8_t ed[32];
+	int rc = pk && lb_hex_decode(ed, 32, pk) == LB_OK
+			 ? lb_envelope_pk_from_ed25519(xpk, ed)
+			 : lb_errf(em, LB_ECORRUPT, "%s: no public_key", path);
+	if (rc && !em->text[0])
+		lb_errf(em, rc, "%s: the public key is not a valid point", path);
+	json_decref(j);
+	return rc;
+}
+
+static int catalog_at(const char *home, const char *file, struct lb_catalog **out,
+		      struct lb_errmsg *em)
+{
+	char path[4200];
+	lb_mkdirs(home, 0700, NULL);
+	snprintf(path, sizeof path, "%s/%s", home, file);
+	return lb_catalog_open(path, out, em);
+}
+
+/* Bring the catalogue up to the node's directory chain: replay the data.* txs of every block
+ * after the one it last saw. A catalogue made for another network is rebuilt. */
+static int directory_sync(const char *cmd, const char *url, struct lb_catalog *cat,
+			  struct lb_errmsg *em)
+{
+	json_t *st = NULL;
+	int rc = lb_client_get(url, "/v1/status", &st, em);
+	if (rc)
+		return rc;
+	const char *nid = json_string_value(json_object_get(st, "network_id"));
+	json_t *h = json_object_get(json_object_get(json_object_get(st, "chains"), "directory"),
+				    "height");
+	if (!nid || !json_is_integer(h)) {
+		json_decref(st);
+		return lb_errf(em, LB_EMALFORMED, "%s/v1/status has no network id or directory height",
+			       url);
+	}
+	uint64_t top = (uint64_t)json_integer_value(h), from = 0;
+	char have[80], num[32];
+	if (lb_catalog_meta_get(cat, "network", have, sizeof have) == LB_OK && strcmp(have, nid))
+		rc = lb_catalog_reset(cat, em);
+	if (!rc && lb_catalog_meta_get(cat, "directory_height", num, sizeof num) == LB_OK)
+		from = strtoull(num, NULL, 10);
+	if (!rc)
+		rc = lb_catalog_meta_put(cat, "network", nid, em);
+	json_decref(st);
+	for (uint64_t b = from + 1; !rc && b <= top; b++) {
+		char path[96];
+		json_t *blk = NULL;
+		snprintf(path, sizeof path, "/v1/chains/directory/blocks/%llu", (unsigned long long)b);
+		if ((rc = lb_client_get(url, path, &blk, em)))
+			break;
+		size_t i;
+		json_t *tx;
+		json_array_foreach(json_object_get(blk, "txs"), i, tx) {
+			if ((rc = lb_catalog_apply_tx_json(cat, tx, NULL, em))) {
+				lb_errwrap(em, "directory block %llu: ", (unsigned long long)b);
+				break;
+			}
+		}
+		json_decref(blk);
+		snprintf(num, sizeof num, "%llu", (unsigned long long)b);
+		if (!rc)
+			rc = lb_catalog_meta_put(cat, "directory_height", num, em);
+	}
+	(void)cmd;
+	return rc;
+}
+
+static void assets_path(const char *home, char *out, size_t n)
+{
+	snprintf(out, n, "%s/data/assets.json", home);
+}
+
+static json_t *assets_load(const char *home)
+{
+	char path[4200];
+	assets_path(home, path, sizeof path);
+	json_t *j = json_load_file(path, 0, NULL);
+	return json_is_object(j) ? j : (json_decref(j), json_object());
+}
+
+static int assets_save(const struct pub_ctx *c, struct lb_errmsg *em)
+{
+	char path[4200], dir[4200];
+	snprintf(dir, sizeof dir, "%s/data", c->home);
+	lb_mkdirs(dir, 0700, NULL);
+	assets_path(c->home, path, sizeof path);
+	char *s = json_dumps(c->assets, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!s)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	int rc = lb_file_write(path, s, strlen(s), 0600, em);
+	free(s);
+	return rc;
+}
+
+static void pub_close(struct pub_ctx *c)
+{
+	if (c->have_key)
+		lb_keypair_wipe(&c->kp);
+	c->have_key = false;
+	lb_catalog_close(c->cat);
+	c->cat = NULL;
+	json_decref(c->assets);
+	c->assets = NULL;
+}
+
+static int pub_open(struct pub_ctx *c, struct lb_errmsg *em)
+{
+	json_t *st = NULL;
+	int rc = node_xpk(c->home, c->node_xpk, em);
+	if (rc)
+		return rc;
+	if ((rc = lb_client_get(c->url, "/v1/status", &st, em)))
+		return rc;
+	const char *nid = json_string_value(json_object_get(st, "network_id"));
+	if (!nid || lb_hex_decode(c->network, LB_HASH_LEN, nid)) {
+		json_decref(st);
+		return lb_errf(em, LB_EMALFORMED, "%s gave no network id", c->url);
+	}
+	json_decref(st);
+	if (cli_load_key(c->home, c->key_name, &c->kp))
+		return lb_errf(em, LB_EUNAUTH, "cannot use key '%s'", c->key_name);
+	c->have_key = true;
+	lb_addr_from_pubkey(c->addr, c->kp.pk);
+	lb_addr_encode(c->addr_text, c->addr);
+	if ((rc = catalog_at(c->home, "directory.db", &c->cat, em)))
+		return rc;
+	c->assets = assets_load(c->home);
+	return LB_OK;
+}
+
+/* Sign a directory tx with the next nonce, send it and wait until a block holds it. */
+static int send_directory_tx(struct pub_ctx *c, uint32_t type, const struct lb_buf *payload,
+			     char idhex[2 * LB_HASH_LEN + 1], struct lb_errmsg *em)
+{
+	char path[128];
+	json_t *acct = NULL, *reply = NULL;
+	snprintf(path, sizeof path, "/v1/accounts/%s", c->addr_text);
+	int rc = lb_client_get(c->url, path, &acct, em);
+	if (rc)
+		return rc;
+	json_t *nn = json_object_get(json_object_get(json_object_get(acct, "chains"), "directory"),
+				     "next_nonce");
+	if (!json_is_integer(nn)) {
+		json_decref(acct);
+		return lb_errf(em, LB_EMALFORMED, "the node gave no directory nonce for %s",
+			       c->addr_text);
+	}
+	struct lb_tx t = {0};
+	t.version = LB_TX_VERSION;
+	t.chain = LB_CHAIN_DIRECTORY;
+	t.type = type;
+	t.nonce = (uint64_t)json_integer_value(nn);
+	t.payload = payload->data;
+	t.payload_len = payload->len;
+	json_decref(acct);
+	struct lb_buf raw;
+	uint8_t id[LB_HASH_LEN];
+	lb_buf_init(&raw, LB_TX_MAX_BYTES + 1024);
+	if ((rc = lb_tx_build(&raw, &t, c->network, &c->kp, id))) {
+		lb_buf_release(&raw);
+		return lb_errf(em, rc, "cannot build the tx (%s)", lb_strerror(rc));
+	}
+	char *hex = lb_malloc(2 * raw.len + 1);
+	if (!hex) {
+		lb_buf_release(&raw);
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	lb_hex_encode(hex, raw.data, raw.len);
+	lb_buf_release(&raw);
+	json_t *body = json_pack("{s:s}", "tx", hex);
+	lb_free(hex);
+	rc = lb_client_post(c->url, "/v1/txs", body, &reply, em);
+	json_decref(body);
+	json_decref(reply);
+	if (rc)
+		return rc;
+	lb_hex_encode(idhex, id, LB_HASH_LEN);
+	snprintf(path, sizeof path, "/v1/txs/%s", idhex);
+	uint64_t deadline = lb_mono_ns() + 60ull * 1000000000ull;
+	unsigned delay_ms = 20;
+	for (;;) {
+		json_t *j = NULL;
+		if ((rc = lb_client_get(c->url, path, &j, em)))
+			return rc;
+		const char *st = json_string_value(json_object_get(j, "status"));
+		if (st && strcmp(st, "pending")) {
+			if (strcmp(st, "committed")) {
+				json_t *e = json_object_get(j, "error");
+				const char *msg = json_string_value(json_object_get(e, "message"));
+				rc = lb_errf(em, LB_EINVALID, "tx %s was not applied: %s", idhex,
+					     msg ? msg : st);
+			}
+			json_decref(j);
+			return rc;
+		}
+		json_decref(j);
+		if (lb_mono_ns() > deadline)
+			return lb_errf(em, LB_ETIMEOUT,
+				       "tx %s is still pending after 60 s; 'leben query tx %s' tells later",
+				       idhex, idhex);
+		struct timespec ts = {0, (long)delay_ms * 1000000L};
+		nanosleep(&ts, NULL);
+		if (delay_ms < 200)
+			delay_ms *= 2;
+	}
+}
+
+/* The owner's terms for a new entry. */
+struct add_terms {
+	const char *type, *name, *description, *category, *billing, *public_fields, *price;
+	const char *level;
+	bool link;
+	bool allow_near;         /* register even if a near duplicate is listed */
+	const char *sync;        /* "manual" or "watch" */
+};
+
+static int apply_terms(struct pub_ctx *c, const struct add_terms *t, struct lb_hexa *h,
+		       struct lb_errmsg *em)
+{
+	int rc = LB_OK;
+	uint64_t price = 0, level = 2;
+	if (t->price && cli_parse_amount(t->price, &price))
+		return lb_errf(em, LB_EUSAGE, "--price %s: write an amount of ASC such as 2.5",
+			       t->price);
+	if (t->level) {
+		char *end;
+		level = strtoull(t->level, &end, 10);
+		if (*end || level < 1 || level > 3)
+			return lb_errf(em, LB_EUSAGE, "--level %s: the security level is 1, 2 or 3",
+				       t->level);
+	}
+	if (t->name)
+		rc = lb_hexa_set_str(h, "basic.name", t->name);
+	if (!rc && t->description)
+		rc = lb_hexa_set_str(h, "basic.description", t->description);
+	if (!rc && t->category)
+		rc = lb_hexa_set_str(h, "basic.category", t->category);
+	if (!rc)
+		rc = lb_hexa_set_str(h, "basic.creator", c->addr_text);
+	if (!rc)
+		rc = lb_hexa_set_u64(h, "basic.created", lb_now_ms());
+	if (!rc)
+		rc = lb_hexa_share_set(h, "exchange.owners", c->addr_text, 10000);
+	if (!rc)
+		rc = lb_hexa_set_u64(h, "exchange.level", level);
+	if (!rc)
+		rc = lb_hexa_set_u64(h, "exchange.price", price);
+	if (!rc)
+		rc = lb_hexa_set_str(h, "exchange.billing",
+				     t->billing ? t->billing : price ? "per_use" : "free");
+	if (!rc)
+		rc = lb_hexa_set_str(h, "exchange.delivery", level == 3 ? "aggregate" : "sandbox");
+	if (!rc)
+		rc = lb_hexa_set_str(h, "dynamic.sync", t->sync);
+	if (rc)
+		return lb_errf(em, rc, "cannot set the description's fields");
+	/* the fields the directory needs in clear, then what the owner asks for */
+	static const char *const always[] = {"basic.name", "basic.created", "basic.creator",
+					     "raw.blake2b", "dynamic.version", "audit.score",
+					     "exchange.level", "exchange.price", "exchange.billing"};
+	for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+		lb_hexa_set_public(h, always[i], true);
+	if (t->public_fields) {
+		char buf[1024];
+		snprintf(buf, sizeof buf, "%s", t->public_fields);
+		for (char *save = NULL, *f = strtok_r(buf, ",", &save); f;
+		     f = strtok_r(NULL, ",", &save))
+			if (lb_hexa_set_public(h, f, true))
+				return lb_errf(em, LB_EUSAGE,
+					       "--public: '%s' is neither a facet nor a field "
+					       "(docs/hexahedron.md lists them)",
+					       f);
+	}
+	return lb_hexa_check(h, true, em);
+}
+
+/* Encode the public part and seal the private part to the node key. */
+static int split_encode(const struct pub_ctx *c, const struct lb_hexa *h, struct lb_buf *pub,
+			uint8_t **env, size_t *envlen, struct lb_errmsg *em)
+{
+	struct lb_hexa hp, hv;
+	struct lb_buf priv;
+	int rc = lb_hexa_split(h, &hp, &hv);
+	if (rc)
+		return lb_errf(em, rc, "cannot split the description");
+	lb_buf_init(&priv, LB_HEXA_MAX_ENCODED);
+	rc = lb_hexa_encode(&hp, pub);
+	if (!rc && hv.present)
+		rc = lb_hexa_encode(&hv, &priv);
+	*env = NULL;
+	*envlen = 0;
+	if (!rc && priv.len)
+		rc = lb_envelope_seal((const uint8_t(*)[32])c->node_xpk, 1, priv.data, priv.len, env,
+				      envlen, em);
+	else if (rc)
+		lb_errf(em, rc, "cannot encode the description");
+	lb_buf_release(&priv);
+	lb_hexa_release(&hp);
+	lb_hexa_release(&hv);
+	return rc;
+}
+
+/* The 8 PDQ variants of an image or DICOM file (false if it has no usable picture). */
+static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq out[8])
+{
+	uint8_t *luma = NULL;
+	uint32_t w = 0, h = 0;
+	if (!strcmp(fmt, "image")) {
+		struct lb_image im;
+		if (lb_image_read(d, n, true, &im, NULL))
+			return false;
+		luma = im.luma;
+		w = im.width;
+		h = im.height;
+	} else if (!strcmp(fmt, "dicom")) {
+		struct lb_dicom_file f;
+		if (lb_dicom_parse(d, n, &f, NULL))
+			return false;
+		if (lb_dicom_luma(&f, &luma, &w, &h, NULL))
+			luma = NULL;
+		lb_dicom_file_release(&f);
+	}
+	bool ok = luma && lb_pdq_hash(luma, w, h, out) == LB_OK &&
+		  out[0].quality >= LB_PDQ_MIN_QUALITY;
+	lb_free(luma);
+	return ok;
+}
+
+/* Look for a near duplicate of the new entry among the directory's entries of the same
+ * format: texts by MinHash similarity >= 0.8, images (and DICOM pictures) by PDQ distance
+ * <= LB_PDQ_MATCH_DISTANCE over the 8 rotations/flips of the new one. Writes the asset id
+ * and a description of the match; false if none. */
+static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, const uint8_t *d,
+			   size_t n, char id[128], char why[96])
+{
+	const char *fmt = lb_hexa_get_str(h, "data.format");
+	int mid = lb_hexa_field_id("raw.minhash");
+	bool text = fmt && !strcmp(fmt, "text") && (h->present >> mid & 1) &&
+		    h->v[mid].n == LB_MINHASH_K * 4;
+	struct lb_pdq mine[8];
+	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
+	if (!text && !pic)
+		return false;
+	char where[64];
+	snprintf(where, sizeof where, "format=%s", fmt);
+	const char *wv[1] = {where};
+	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
+				       .no_synonyms = true};
+	struct lb_search_hit *hits = NULL;
+	size_t nh = 0;
+	bool found = false;
+	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
+		return false;
+	for (size_t i = 0; i < nh && !found; i++) {
+		json_t *e = NULL;
+		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
+			continue;
+		const char *hx = json_string_value(
+			json_object_get(json_object_get(e, "raw"), text ? "minhash" : "pdq"));
+		size_t want = text ? LB_MINHASH_K * 4 : 32;
+		uint8_t other[LB_MINHASH_K * 4];
+		if (hx && strlen(hx) == 2 * want && lb_hex_decode(other, want, hx) == LB_OK) {
+			if (text) {
+				int same = 0;
+				for (int k = 0; k < LB_MINHASH_K; k++)
+					same += !memcmp(other + 4 * k, h->v[mid].b + 4 * k, 4);
+				if (same * 10 >= LB_MINHASH_K * 8) {
+					found = true;
+					snprintf(why, 96, "estimated text similarity %.2f",
+						 (double)same / LB_MINHASH_K);
+				}
+			} else {
+				int dist = lb_pdq_min_distance(mine, other);
+				if (dist <= LB_PDQ_MATCH_DISTANCE) {
+					found = true;
+					snprintf(why, 96, "perceptual hash distance %d of 256", dist);
+				}
+			}
+			if (found)
+				snprintf(id, 128, "%s", hits[i].asset_id);
+		}
+		json_decref(e);
+	}
+	lb_free(hits);
+	return found;
+}
+
+/* Describe, check for a duplicate in the directory, store in the vault and publish one file:
+ * a new asset (prev NULL) or the next version of the asset recorded in prev. */
+static int publish_file(struct pub_ctx *c, const char *path, const struct add_terms *t,
+			json_t *prev, json_t **result, struct lb_errmsg *em)
+{
+	struct lb_hexa h;
+	struct lb_buf pub;
+	uint8_t *env = NULL, *data = NULL;
+	size_t envlen = 0, len = 0;
+	char idhex[65], txid[65], b2hex[65], ref[65];
+	int rc;
+	struct stat sb;
+	if (stat(path, &sb) == 0 && (uint64_t)sb.st_size >= DATA_PROGRESS_BYTES)
+		c->progress = true;
+	say(c, "%s: reading and describing %llu bytes", path,
+	    (unsigned long long)(stat(path, &sb) == 0 ? sb.st_size : 0));
+	if ((rc = lb_data_describe_as(path, t->type, &h, em)))
+		return rc;
+	lb_buf_init(&pub, LB_HEXA_MAX_ENCODED);
+	if ((rc = apply_terms(c, t, &h, em)))
+		goto out;
+	int bid = lb_hexa_field_id("raw.blake2b");
+	lb_hex_encode(b2hex, h.v[bid].b, 32);
+	uint64_t version = 1;
+	struct lb_asset_tx a;
+	memset(&a, 0, sizeof a);
+	if (prev) {
+		version = (uint64_t)json_integer_value(json_object_get(prev, "version")) + 1;
+		const char *id = json_string_value(json_object_get(prev, "asset_id"));
+		const char *head = json_string_value(json_object_get(prev, "head"));
+		if (!id || !head || lb_hex_decode(a.asset_id, 32, id) ||
+		    lb_hex_decode(a.previous, 32, head)) {
+			rc = lb_errf(em, LB_ECORRUPT, "%s/data/assets.json: the entry of %s is damaged",
+				     c->home, path);
+			goto out;
+		}
+		/* the asset keeps its first creation time */
+		lb_hexa_set_u64(&h, "basic.created",
+				(uint64_t)json_integer_value(json_object_get(prev, "created")));
+		lb_hexa_set_u64(&h, "dynamic.version", version);
+		lb_hexa_set_bytes(&h, "dynamic.previous", a.previous, 32);
+		lb_hexa_set_public(&h, "dynamic", true);
+	}
+	/* the directory refuses a second copy of the same bytes: look first, to say so clearly */
+	say(c, "%s: checking the directory for duplicates", path);
+	if ((rc = directory_sync(c->cmd, c->url, c->cat, em)))
+		goto out;
+	char where[100];
+	snprintf(where, sizeof where, "blake2b=%s", b2hex);
+	const char *wv[1] = {where};
+	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 4, .no_typos = true,
+				       .no_synonyms = true};
+	struct lb_search_hit *hits = NULL;
+	size_t nhits = 0;
+	if ((rc = lb_catalog_search(c->cat, "", &so, &hits, &nhits, NULL, em)))
+		goto out;
+	char dup[128] = "";
+	for (size_t i = 0; i < nhits; i++)
+		if (!prev || strcmp(hits[i].asset_id, json_string_value(json_object_get(prev, "asset_id"))))
+			snprintf(dup, sizeof dup, "%s", hits[i].asset_id);
+	lb_free(hits);
+	bool link = false;
+	if (dup[0] && (prev || !t->link)) {
+		rc = lb_errf(em, LB_EDUPLICATE,
+			     "%s: the same bytes are already in the directory as asset %s%s", path, dup,
+			     prev ? "" : " (use --link to list this copy as a link to it)");
+		goto out;
+	}
+	if (dup[0])
+		link = true;
+	if ((rc = lb_file_read(path, DATA_MAX_FILE, &data, &len, em)))
+		goto out;
+	char near_id[128], why[96];
+	if (!prev && !link && !t->allow_near &&
+	    near_duplicate(c->cat, &h, data, len, near_id, why)) {
+		rc = lb_errf(em, LB_EDUPLICATE,
+			     "%s: nearly the same as asset %s already in the directory (%s); use "
+			     "--allow-near to register it anyway",
+			     path, near_id, why);
+		goto out;
+	}
+	/* raw bytes into the vault, sealed to the node key */
+	say(c, "%s: sealing into the vault", path);
+	char vdir[4200];
+	snprintf(vdir, sizeof vdir, "%s/vault", c->home);
+	if ((rc = lb_mkdirs(vdir, 0700, em)) ||
+	    (rc = lb_vault_put(vdir, (const uint8_t(*)[32])c->node_xpk, 1, data, len, ref, em)))
+		goto out;
+	if ((rc = lb_hexa_set_str(&h, "raw.vault", ref)))
+		goto out;
+	if ((rc = split_encode(c, &h, &pub, &env, &envlen, em)))
+		goto out;
+	a.op = prev ? LB_ASSET_UPDATE : LB_ASSET_REGISTER;
+	a.version = version;
+	a.pub = pub.data;
+	a.pub_len = pub.len;
+	a.priv_env = env;
+	a.priv_env_len = envlen;
+	if (!prev) {
+		uint64_t created = 0;
+		lb_hexa_get_u64(&h, "basic.created", &created);
+		lb_asset_id(a.asset_id, c->addr_text, h.v[bid].b, created);
+	}
+	if ((rc = lb_asset_tx_check(&a, em)))
+		goto out;
+	struct lb_buf payload;
+	lb_buf_init(&payload, LB_TX_PAYLOAD_MAX);
+	rc = lb_asset_tx_encode(&a, &payload);
+	if (rc == LB_ETOOBIG || payload.len > LB_TX_PAYLOAD_MAX)
+		rc = lb_errf(em, LB_ETOOBIG,
+			     "%s: the description takes %zu bytes, more than a tx holds (%d); make "
+			     "fewer fields public",
+			     path, payload.len, LB_TX_PAYLOAD_MAX);
+	say(c, "%s: publishing version %llu", path, (unsigned long long)version);
+	uint32_t type = prev ? LB_TX_DATA_UPDATE : link ? LB_TX_DATA_LINK : LB_TX_DATA_REGISTER;
+	if (!rc)
+		rc = send_directory_tx(c, type, &payload, txid, em);
+	uint8_t head[32];
+	lb_hash(head, payload.data, payload.len);
+	lb_buf_release(&payload);
+	if (rc)
+		goto out;
+	lb_hex_encode(idhex, a.asset_id, 32);
+	char headhex[65];
+	lb_hex_encode(headhex, head, 32);
+	uint64_t created = 0, score = 0;
+	lb_hexa_get_u64(&h, "basic.created", &created);
+	lb_hexa_get_u64(&h, "audit.score", &score);
+	*result = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:s,s:b}", "path", path, "asset_id",
+			    idhex, "tx", txid, "version", (json_int_t)version, "head", headhex,
+			    "blake2b", b2hex, "created", (json_int_t)created, "audit_score",
+			    (json_int_t)score, "vault", ref, "link", link);
+	if (link)
+		json_object_set_new(*result, "linked_to", json_string(dup));
+	char abs[4200];
+	if (!realpath(path, abs))
+		snprintf(abs, sizeof abs, "%s", path);
+	json_object_set(c->assets, abs, *result);
+	rc = assets_save(c, em);
+	directory_sync(c->cmd, c->url, c->cat, em);
+out:
+	if (env)
+		lb_free(env);
+	if (data) {
+		sodium_memzero(data, len);
+		lb_free(data);
+	}
+	lb_buf_release(&pub);
+	lb_hexa_release(&h);
+	return rc;
+}
+
+/* Provenance event of a new version (directory chain, data.provenance). */
+static int record_provenance(struct pub_ctx *c, json_t *res, const char *kind, const char *note,
+			     struct lb_errmsg *em)
+{
+	struct lb_prov_tx p;
+	memset(&p, 0, sizeof p);
+	const char *id = json_string_value(json_object_get(res, "asset_id"));
+	const char *b2 = json_string_value(json_object_get(res, "blake2b"));
+	if (!id || !b2 || lb_hex_decode(p.asset_id, 32, id) || lb_hex_decode(p.digest, 32, b2))
+		return lb_errf(em, LB_EINTERNAL, "no asset to record provenance for");
+	p.version = (uint64_t)json_integer_value(json_object_get(res, "version"));
+	snprintf(p.kind, sizeof p.kind, "%s", kind);
+	snprintf(p.note, sizeof p.note, "%.*s", LB_PROV_NOTE_MAX, note);
+	struct lb_buf b;
+	char txid[65];
+	lb_buf_init(&b, 4096);
+	int rc = lb_prov_tx_encode(&p, &b);
+	if (!rc)
+		rc = send_directory_tx(c, LB_TX_DATA_PROVENANCE, &b, txid, em);
+	lb_buf_release(&b);
+	if (!rc)
+		json_object_set_new(res, "provenance_tx", json_string(txid));
+	return rc;
+}
+
+static const char add_help[] =
+	"usage: leben data add PATH [--type dicom|csv|fhir|text|image] [--level 1|2|3]\n"
+	"                      [--price ASC] [--billing free|per_use|subscription|one_time]\n"
+	"                      [--public FIELDS] [--name TEXT] [--description TEXT]\n"
+	"                      [--category TEXT] [--link] [--allow-near] [--key NAME]\n"
+	"                      [--home DIR] [--node URL] [--json]\n"
+	"\n"
+	"Register a data file on the directory chain without giving the data away:\n"
+	"  1. read the file and describe it (format, size, columns or image attributes, codes)\n"
+	"  2. audit it and put the score (0-100) into the description\n"
+	"  3. check the directory for the same bytes: a copy is refused, or with --link listed as\n"
+	"     a link to the asset already there; a near copy (a note saying almost the same, an\n"
+	"     image that looks the same even rotated or re-encoded) is refused unless you give\n"
+	"     --allow-near\n"
+	"  4. store the file encrypted in this node's vault (<home>/vault), readable only with the\n"
+	"     node key\n"
+	"  5. publish the description: public fields in clear, the rest sealed to the node key\n"
+	"\n"
+	"  --type T        extractor to use (default: guessed from the content and name)\n"
+	"  --level N       security level of use: 1 envelope, 2 TLS sandbox, 3 computation\n"
+	"                  without disclosure (default 2)\n"
+	"  --price ASC     price per use in ASC (default 0: free)\n"
+	"  --public F,...  more fields or facets to publish in clear (e.g. exchange,semantic);\n"
+	"                  name, creation time, digest, version, audit score, level, price and\n"
+	"                  billing are always public\n"
+	"  --key NAME      key that signs and owns the entry (default: node)\n"
+	"  --json          print the result as JSON\n"
+	"Files of 16 MiB and more show their progress on standard error.\n"
+	"\n"
+	"Exit status: 0 published, 1 refused or failed (nothing is published), 2 wrong usage.\n";
+
+static int data_add(int argc, char **argv)
+{
+	struct add_terms t = {.sync = "manual"};
+	const char *home = NULL, *node = NULL, *key = NULL, *pos[1];
+	bool json = false, help = false, link = false, allow_near = false;
+	int npos = 0;
+	const struct copt opts[] = {
+		{"--allow-near", NULL, &allow_near},
+		{"--type", &t.type, NULL},       {"--level", &t.level, NULL},
+		{"--price", &t.price, NULL},     {"--billing", &t.billing, NULL},
+		{"--public", &t.public_fields, NULL}, {"--name", &t.name, NULL},
+		{"--description", &t.description, NULL}, {"--category", &t.category, NULL},
+		{"--link", NULL, &link},          {"--key", &key, NULL},
+		{"--home", &home, NULL},          {"--node", &node, NULL},
+		{"--json", NULL, &json},          {"--help", NULL, &help},
+		{"-h", NULL, &help},              {NULL, NULL, NULL}};
+	int rc = copt_parse("data add", argc, argv, 1, opts, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (help) {
+		fputs(add_help, stdout);
+		return 0;
+	}
+	if (npos != 1) {
+		fputs(add_help, stderr);
+		return 2;
+	}
+	t.link = link;
+	t.allow_near = allow_near;
+	struct pub_ctx c = {.cmd = "add", .json = json, .key_name = key ? key : "node"};
+	c.home = cli_home(home);
+	c.url = cli_node_url(node, c.home);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	json_t *res = NULL;
+	rc = pub_open(&c, &em);
+	if (!rc)
+		rc = publish_file(&c, pos[0], &t, NULL, &res, &em);
+	pub_close(&c);
+	if (rc) {
+		fail("add", &em, rc == LB_EUSAGE ? "'leben data add --help' lists the options" : NULL);
+		return rc == LB_EUSAGE ? 2 : 1;
+	}
+	if (json)
+		return print_json_obj(res);
+	printf("%s: published as asset %s (version 1%s), audit score %.2f / 100\n", pos[0],
+	       json_string_value(json_object_get(res, "asset_id")),
+	       json_is_true(json_object_get(res, "link")) ? ", a link to an asset already listed" : "",
+	       (double)json_integer_value(json_object_get(res, "audit_score")) / 100);
+	printf("  raw data sealed in the vault as %s\n  tx %s\n",
+	       json_string_value(json_object_get(res, "vault")),
+	       json_string_value(json_object_get(res, "tx")));
+	json_decref(res);
+	return 0;
+}
+
+static const char watch_help[] =
+	"usage: leben data watch DIR [--once] [--interval SECONDS] [--level N] [--price ASC]\n"
+	"                        [--public FIELDS] [--key NAME] [--home DIR] [--node URL] [--json]\n"
+	"\n"
+	"Keep the directory entries of the files under DIR in step with the files. Every\n"
+	"--interval seconds (default 10) the files are compared with what was published:\n"
+	"  new file       described, audited, stored in the vault and registered (as 'data add')\n"
+	"  changed file   described again and published as the next version of its asset, with a\n"
+	"                 provenance event on the directory chain naming the new content\n"
+	"  removed file   its asset is retired\n"
+	"--once makes one pass and stops (for cron jobs and tests). A file that cannot be read or\n"
+	"is refused is reported and tried again on the next pass.\n";
+
+static int retire_asset(struct pub_ctx *c, json_t *prev, struct lb_errmsg *em)
+{
+	struct lb_asset_tx a;
+	memset(&a, 0, sizeof a);
+	a.op = LB_ASSET_RETIRE;
+	a.version = (uint64_t)json_integer_value(json_object_get(prev, "version"));
+	const char *id = json_string_value(json_object_get(prev, "asset_id"));
+	const char *head = json_string_value(json_object_get(prev, "head"));
+	if (!id || !head || lb_hex_decode(a.asset_id, 32, id) || lb_hex_decode(a.previous, 32, head))
+		return lb_errf(em, LB_ECORRUPT, "assets.json entry is damaged");
+	snprintf(a.reason, sizeof a.reason, "the file was removed");
+	struct lb_buf b;
+	char txid[65];
+	lb_buf_init(&b, 4096);
+	int rc = lb_asset_tx_encode(&a, &b);
+	if (!rc)
+		rc = send_directory_tx(c, LB_TX_DATA_RETIRE, &b, txid, em);
+	lb_buf_release(&b);
+	return rc;
+}
+
+static volatile sig_atomic_t watch_stop;
+static void on_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+static int data_watch(int argc, char **argv)
+{
+	struct add_terms t = {.sync = "watch"};
+	const char *home = NULL, *node = NULL, *key = NULL, *interval = NULL, *pos[1];
+	bool json = false, help = false, once = false;
+	int npos = 0;
+	const struct copt opts[] = {
+		{"--level", &t.level, NULL},      {"--price", &t.price, NULL},
+		{"--billing", &t.billing, NULL},  {"--public", &t.public_fields, NULL},
+		{"--category", &t.category, NULL}, {"--key", &key, NULL},
+		{"--home", &home, NULL},          {"--node", &node, NULL},
+		{"--interval", &interval, NULL},  {"--once", NULL, &once},
+		{"--json", NULL, &json},          {"--help", NULL, &help},
+		{"-h", NULL, &help},              {NULL, NULL, NULL}};
+	int rc = copt_parse("data watch", argc, argv, 1, opts, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (help) {
+		fputs(watch_help, stdout);
+		return 0;
+	}
+	long secs = interval ? strtol(interval, NULL, 10) : 10;
+	if (npos != 1 || secs < 1 || secs > 86400) {
+		fputs(watch_help, stderr);
+		return 2;
+	}
+	struct pub_ctx c = {.cmd = "watch", .json = json, .key_name = key ? key : "node"};
+	c.home = cli_home(home);
+	c.url = cli_node_url(node, c.home);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (pub_open(&c, &em)) {
+		pub_close(&c);
+		return fail("watch", &em, NULL);
+	}
+	char absdir[4096], state[4400], sdir[4200];
+	if (!realpath(pos[0], absdir)) {
+		pub_close(&c);
+		fprintf(stderr, "leben data watch: %s: %s\n", pos[0], strerror(errno));
+		return 1;
+	}
+	uint8_t dh[32];
+	char dhex[65];
+	lb_hash(dh, absdir, strlen(absdir));
+	lb_hex_encode(dhex, dh, 16);
+	snprintf(sdir, sizeof sdir, "%s/data/watch", c.home);
+	lb_mkdirs(sdir, 0700, NULL);
+	snprintf(state, sizeof state, "%s/%s.json", sdir, dhex);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	int status = 0;
+	json_t *report = json_array();
+	do {
+		struct lb_watch_change *ch = NULL;
+		size_t n = 0;
+		if (lb_data_watch_scan(absdir, state, &ch, &n, &em)) {
+			status = fail("watch", &em, NULL);
+			break;
+		}
+		for (size_t i = 0; i < n && !watch_stop; i++) {
+			json_t *prev = json_object_get(c.assets, ch[i].path), *res = NULL;
+			const char *what = ch[i].kind == 1 ? "new" : ch[i].kind == 2 ? "changed" : "removed";
+			lb_errclear(&em);
+			if (ch[i].kind == 3) {
+				rc = prev ? retire_asset(&c, prev, &em) : LB_OK;
+				if (!rc && prev) {
+					res = json_pack("{s:s,s:s,s:O}", "path", ch[i].path, "event", "retired",
+							"asset_id", json_object_get(prev, "asset_id"));
+					json_object_del(c.assets, ch[i].path);
+					rc = assets_save(&c, &em);
+				}
+			} else {
+				rc = publish_file(&c, ch[i].path, &t, prev, &res, &em);
+				if (!rc && prev)
+					rc = record_provenance(&c, res, "re-extracted",
+							       "the raw data changed; entry re-extracted by "
+							       "leben data watch",
+							       &em);
+				if (res)
+					json_object_set_new(res, "event", json_string(prev ? "updated" : "registered"));
+			}
+			if (rc) {
+				fprintf(stderr, "leben data watch: %s file %s: %s\n", what, ch[i].path,
+					em.text[0] ? em.text : lb_strerror(rc));
+				status = 1;
+				json_decref(res);
+				/* forget the file in the scan state so the next pass tries again */
+				json_t *sj = json_load_file(state, 0, NULL);
+				if (json_is_object(sj)) {
+					json_object_del(sj, ch[i].path);
+					json_dump_file(sj, state, JSON_INDENT(2));
+				}
+				json_decref(sj);
+				continue;
+			}
+			if (!res)
+				continue;
+			if (!json)
+				printf("%s: %s asset %s (version %lld)\n", ch[i].path,
+				       json_string_value(json_object_get(res, "event")),
+				       json_string_value(json_object_get(res, "asset_id")),
+				       (long long)json_integer_value(json_object_get(res, "version")));
+			json_array_append_new(report, res);
+			fflush(stdout);
+		}
+		lb_free(ch);
+		for (long s = 0; !once && !watch_stop && s < secs * 10; s++) {
+			struct timespec ts = {0, 100000000L};
+			nanosleep(&ts, NULL);
+		}
+	} while (!once && !watch_stop);
+	pub_close(&c);
+	if (json)
+		print_json_obj(json_pack("{s:s,s:o}", "dir", absdir, "changes", report));
+	else
+		json_decref(report);
+	return status;
+}
+
+static const char show_help[] =
+	"usage: leben data show ASSET_ID [--home DIR] [--node URL] [--json]\n"
+	"\n"
+	"Show the public directory entry of an asset as the directory chain holds it now (the\n"
+	"local copy in <home>/directory.db is brought up to date from the node first).\n";
+
+static int data_show(int argc, char **argv)
+{
+	const char *home = NULL, *node = NULL, *pos[1];
+	bool json = false, help = false;
+	int npos = 0;
+	const struct copt opts[] = {{"--home", &home, NULL}, {"--node", &node, NULL},
+				    {"--json", NULL, &json}, {"--help", NULL, &help},
+				    {"-h", NULL, &help},     {NULL, NULL, NULL}};
+	int rc = copt_parse("data show", argc, argv, 1, opts, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (help) {
+		fputs(show_help, stdout);
+		return 0;
+	}
+	if (npos != 1) {
+		fputs(show_help, stderr);
+		return 2;
+	}
+	home = cli_home(home);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	struct lb_catalog *cat;
+	json_t *j = NULL;
+	if ((rc = catalog_at(home, "directory.db", &cat, &em)))
+		return fail("show", &em, NULL);
+	rc = directory_sync("show", cli_node_url(node, home), cat, &em);
+	if (!rc)
+		rc = lb_catalog_get(cat, pos[0], &j, &em);
+	lb_catalog_close(cat);
+	if (rc)
+		return fail("show", &em,
+			    rc == LB_ENOTFOUND ? "the asset is not (or no longer) in the directory" : NULL);
+	if (json)
+		return print_json_obj(j);
+	cli_print_human(j, 0);
+	json_decref(j);
+	return 0;
+}
+
+static const char get_help[] =
+	"usage: leben data get ASSET_ID|VAULT_REF --out FILE [--key NAME] [--home DIR]\n"
+	"\n"
+	"Decrypt a raw data object from this node's vault (<home>/vault) into FILE. Only the key\n"
+	"the object was sealed to (the node key, default) opens it; the content is checked\n"
+	"against its digest. For an asset id, the reference comes from <home>/data/assets.json.\n";
+
+static int data_get(int argc, char **argv)
+{
+	const char *home = NULL, *out = NULL, *key = NULL, *pos[1];
+	bool help = false;
+	int npos = 0;
+	const struct copt opts[] = {{"--home", &home, NULL}, {"--out", &out, NULL},
+				    {"--key", &key, NULL},   {"--help", NULL, &help},
+				    {"-h", NULL, &help},     {NULL, NULL, NULL}};
+	int rc = copt_parse("data get", argc, argv, 1, opts, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (help) {
+		fputs(get_help, stdout);
+		return 0;
+	}
+	if (npos != 1 || !out) {
+		fputs(get_help, stderr);
+		return 2;
+	}
+	home = cli_home(home);
+	const char *ref = pos[0];
+	json_t *assets = assets_load(home);
+	const char *k;
+	json_t *v;
+	json_object_foreach(assets, k, v) {
+		const char *aid = json_string_value(json_object_get(v, "asset_id"));
+		if (aid && !strcmp(aid, pos[0]))
+			ref = json_string_value(json_object_get(v, "vault"));
+	}
+	struct lb_keypair kp;
+	if (!ref || cli_load_key(home, key ? key : "node", &kp)) {
+		json_decref(assets);
+		return 1;
+	}
+	uint8_t xpk[32], xsk[32], seed[32];
+	memcpy(seed, kp.sk, 32);
+	lb_keypair_wipe(&kp);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	rc = lb_envelope_keypair_from_ed25519_seed(xpk, xsk, seed);
+	sodium_memzero(seed, sizeof seed);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char vdir[4200];
+	snprintf(vdir, sizeof vdir, "%s/vault", home);
+	if (!rc)
+		rc = lb_vault_get(vdir, ref, xsk, xpk, &data, &len, &em);
+	sodium_memzero(xsk, sizeof xsk);
+	if (!rc)
+		rc = lb_file_write(out, data, len, 0600, &em);
+	if (data) {
+		sodium_memzero(data, len);
+		lb_free(data);
+	}
+	json_decref(assets);
+	if (rc)
+		return fail("get", &em,
+			    rc == LB_EWRONGKEY ? "the object was sealed to another key" : NULL);
+	printf("%zu bytes written to %s\n", len, out);
+	return 0;
+}
+
 struct data_sub {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -671,8 +1765,12 @@ struct data_sub {
 static const struct data_sub data_subs[] = {
 	{"inspect", data_inspect, "show what LEBEN reads from a file (DICOM, CSV, FHIR, text, image)"},
 	{"dedup", data_dedup, "find exact and near-duplicate files in a directory"},
-	{"audit", data_audit, "score the quality of a table and write an HTML report"},
+	{"audit", data_audit, "score the quality of a file (tables: with an HTML report)"},
 	{"search", data_search, "search the catalogue of data assets (and fill it)"},
+	{"add", data_add, "register a file on the directory chain (data stays in the vault)"},
+	{"watch", data_watch, "keep the directory entries of a folder's files up to date"},
+	{"show", data_show, "show an asset's public directory entry"},
+	{"get", data_get, "decrypt a raw data object from this node's vault"},
 };
 
 static void data_usage(FILE *out)

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "leben/consortium.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
 
@@ -13,8 +14,10 @@ static const char usage_text[] =
 	"\n"
 	"Replay the settlement, directory and business chains of a node home from genesis and\n"
 	"check every block hash link, proposer signature, tx signature, Merkle root, validity\n"
-	"bit, cross-chain anchor and app hash. Works on a stopped or a running node. Exit status\n"
-	"0 means the whole history checks out; 1 names the first block that does not.\n";
+	"bit, cross-chain anchor and app hash. Then compare every checkpoint that consortium\n"
+	"members recorded on the business chain with the replayed block it names; a mismatch\n"
+	"names the member. Works on a stopped or a running node. Exit status 0 means the whole\n"
+	"history checks out; 1 names the first block or checkpoint that does not.\n";
 
 static void progress(int chain, uint64_t height, uint64_t top, void *ctx)
 {
@@ -48,16 +51,23 @@ int cmd_verify(int argc, char **argv)
 	int rc = lb_register_txtypes();
 	if (rc == LB_OK)
 		rc = lb_ledger_verify_home(home, progress, &show, &em);
+	uint64_t checkpoints = 0;
+	if (rc == LB_OK)
+		rc = lb_consortium_verify_home(home, &checkpoints, &em);
 	if (json) {
 		json_t *o = rc ? json_pack("{s:b,s:s,s:s}", "ok", 0, "code", lb_errname(rc), "message",
 					  em.text)
-			       : json_pack("{s:b}", "ok", 1);
+			       : json_pack("{s:b,s:I}", "ok", 1, "checkpoints",
+					   (json_int_t)checkpoints);
 		cli_print_json(o);
 		json_decref(o);
 		return rc ? 1 : 0;
 	}
 	if (rc)
 		return cli_fail("verify", &em, NULL);
-	printf("ok: every block of %s verifies from genesis\n", home);
+	printf("ok: every block of %s verifies from genesis", home);
+	if (checkpoints)
+		printf("; %llu member checkpoints match", (unsigned long long)checkpoints);
+	printf("\n");
 	return 0;
 }

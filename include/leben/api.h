@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "leben/consortium.h"
 #include "leben/error.h"
 #include "leben/ledger.h"
 
@@ -29,6 +30,8 @@ struct lb_api_options {
 	int (*order_sync)(void *ctx, struct lb_errmsg *em);
 	json_t *(*order_status)(void *ctx);
 	void *order_ctx;
+	struct lb_consortium *consortium; /* checkpoint monitor shown in /v1/status (borrowed,
+					   * may be NULL) */
 };
 void lb_api_options_init(struct lb_api_options *o);
 

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "leben/base.h"
+#include "leben/data_dicom.h"
 #include "leben/data_extract.h"
 
 #define LB_AUDIT_ROBUST_Z 3.5  /* |0.6745 (x - median) / MAD| above this is an outlier */
@@ -80,5 +81,40 @@ json_t *lb_audit_json(const struct lb_csv_profile *p, const struct lb_audit *a);
 /* A self-contained HTML page (inline CSS and SVG, no scripts or external links). */
 int lb_audit_html(const char *title, const struct lb_csv_profile *p, const struct lb_audit *a,
 		  struct lb_buf *out);
+
+/* ---- audit of non-table assets (audit_asset.c) --------------------------------------------
+ * Completeness and validity checks that make sense per format; each check counts how many of
+ * the things it looked at passed. The score is the mean pass ratio of the checks that looked
+ * at something, in basis points (integer arithmetic, so it can go on the chain).
+ *   DICOM: identifying elements present, UIDs well formed, dates valid, image attributes
+ *          consistent with the pixel data.
+ *   FHIR:  resources carry ids, references resolve inside the bundle, codings carry system
+ *          and code, dates have FHIR date syntax.
+ *   text:  valid UTF-8, no control characters, has words, language recognised.
+ *   image: decodable, at least 32x32, not blank (enough detail for a perceptual hash). */
+#define LB_AUDIT_MAX_CHECKS 8
+
+struct lb_audit_check {
+	const char *name;   /* static: "identifiers", "uids", "dates", ... */
+	uint64_t passed;    /* things that passed */
+	uint64_t total;     /* things looked at (0: check not applicable) */
+	char detail[160];   /* first problem found, "" if none */
+};
+
+struct lb_asset_audit {
+	const char *format;                      /* static: "dicom", "fhir", "text", "image" */
+	struct lb_audit_check check[LB_AUDIT_MAX_CHECKS];
+	size_t nchecks;
+	uint32_t score;                          /* basis points */
+};
+
+void lb_audit_dicom(const struct lb_dicom_file *f, struct lb_asset_audit *out);
+/* The text must be JSON (a Bundle or one resource); LB_EMALFORMED otherwise. */
+int lb_audit_fhir(const char *json, size_t len, struct lb_asset_audit *out,
+		  struct lb_errmsg *em);
+void lb_audit_text(const char *p, size_t len, struct lb_asset_audit *out);
+/* im->luma may be NULL (then the image counts as not decodable). */
+void lb_audit_image(const struct lb_image *im, struct lb_asset_audit *out);
+json_t *lb_asset_audit_json(const struct lb_asset_audit *a);
 
 #endif

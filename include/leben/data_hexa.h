@@ -8,8 +8,9 @@
  *
  * Forms: a versioned JSON document (docs/hexahedron.md) and a canonical binary encoding
  * (varint field ids in increasing order, typed values; see docs/hexahedron.md) whose decoder
- * refuses every non-canonical byte string. The binary form is the payload of the directory
- * chain's asset.register / asset.update / asset.retire transactions (lb_asset_tx below).
+ * refuses every non-canonical byte string. The binary form travels in the payload of the
+ * directory chain's data.register / data.update / data.retire / data.link transactions
+ * (lb_asset_tx below; handlers in data_tx.h).
  */
 #ifndef LEBEN_DATA_HEXA_H
 #define LEBEN_DATA_HEXA_H
@@ -151,7 +152,7 @@ int lb_hexa_from_json(const json_t *j, struct lb_hexa *h, struct lb_errmsg *em);
 
 enum lb_asset_op { LB_ASSET_REGISTER = 1, LB_ASSET_UPDATE = 2, LB_ASSET_RETIRE = 3 };
 
-/* Payload of asset.register / asset.update / asset.retire. Byte fields borrow from the decoded
+/* Payload of data.register / data.update / data.retire / data.link. Byte fields borrow from the decoded
  * input (decode) or from the caller (encode). */
 struct lb_asset_tx {
 	enum lb_asset_op op;

@@ -3,8 +3,9 @@
  * ranked by BM25 with a weight per facet (basic > semantic = codes > data), attribute filters
  * (format, level, billing, category, code, price...), typo tolerance (terms of the index within
  * one or two edits of an unknown query word) and synonyms (from SNOMED CT descriptions and
- * ICD-10 order files, or added by hand). Until the directory chain is wired, the catalogue is
- * a local SQLite file; the chain will feed it from asset.register/update/retire.
+ * ICD-10 order files, or added by hand). The catalogue is a local SQLite file: either filled by
+ * hand (offline) or derived from a node's directory chain by replaying its data.* txs
+ * (lb_catalog_apply_tx_json), never the other way round.
  */
 #ifndef LEBEN_DATA_SEARCH_H
 #define LEBEN_DATA_SEARCH_H
@@ -12,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "leben/base.h"
 #include "leben/data_coding.h"
@@ -61,5 +64,20 @@ struct lb_search_options {
 int lb_catalog_search(struct lb_catalog *c, const char *query, const struct lb_search_options *o,
 		      struct lb_search_hit **hits, size_t *n, struct lb_buf *expanded,
 		      struct lb_errmsg *em);
+
+/* The stored public JSON of an entry (new reference). LB_ENOTFOUND if absent. */
+int lb_catalog_get(struct lb_catalog *c, const char *asset_id, json_t **out, struct lb_errmsg *em);
+/* Small key/value notes of the catalogue (the chain height it was synced to, the network). */
+int lb_catalog_meta_get(struct lb_catalog *c, const char *key, char *out, size_t n);
+int lb_catalog_meta_put(struct lb_catalog *c, const char *key, const char *value,
+			struct lb_errmsg *em);
+/* Forget every entry and note (synonyms stay). */
+int lb_catalog_reset(struct lb_catalog *c, struct lb_errmsg *em);
+/* Apply one tx of a directory block in its JSON view (GET /v1/chains/directory/blocks/N):
+ * valid data.register / data.update / data.link put the public part (plus the attributes
+ * sender, op and entry_version), data.retire removes the entry; anything else is ignored.
+ * *applied (may be NULL) says whether the catalogue changed. */
+int lb_catalog_apply_tx_json(struct lb_catalog *c, const json_t *tx, bool *applied,
+			     struct lb_errmsg *em);
 
 #endif

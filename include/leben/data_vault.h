@@ -32,6 +32,10 @@ int lb_vault_get(const char *dir, const char *ref, const uint8_t sk[32], const u
  * the file name; the public mask starts with basic, semantic, data, raw.blake2b, raw.pdq,
  * raw.minhash, dynamic and audit public, exchange private. */
 int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em);
+/* The same with the extractor chosen by type ("dicom", "image", "csv" or "table", "fhir",
+ * "text"); NULL guesses from the content and the name. */
+int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
+			struct lb_errmsg *em);
 
 /* One changed file found by lb_data_watch_scan. */
 struct lb_watch_change {

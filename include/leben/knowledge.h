@@ -143,14 +143,14 @@ const char *lb_kn_finding_name(int kind);
 
 /* Canonical source bytes of a model: its .pf print (UTF-8, LF, deterministic). Caller frees. */
 int lb_kn_model_canonical(const struct lb_kn_model *m, uint8_t **out, size_t *len);
-/* BLAKE2b-256("LEBEN-contract-v1" || canonical bytes). */
+/* BLAKE2b-256("LEBEN-contract-v1\0" || canonical bytes) (domains as in docs/wire-format.md). */
 int lb_kn_model_hash(const struct lb_kn_model *m, uint8_t out[32]);
-/* BLAKE2b-256("LEBEN-contract-report-v1" || report bytes). */
+/* BLAKE2b-256("LEBEN-contract-report-v1\0" || report bytes). */
 void lb_kn_report_hash(const char *report, size_t len, uint8_t out[32]);
 
 enum lb_kn_session_event {
 	LB_KN_EV_START = 1,    /* session started: contract hash */
-	LB_KN_EV_ANSWER = 2,   /* answer hash: BLAKE2b-256(salt || data name || value JSON) */
+	LB_KN_EV_ANSWER = 2,   /* answer hash: lb_kn_answer_hash */
 	LB_KN_EV_DECISION = 3, /* decision committed: decision name, candidate names */
 	LB_KN_EV_COMPLETE = 4  /* session finished: trace hash */
 };
@@ -182,7 +182,11 @@ int lb_kn_session_payload_decode(const uint8_t *p, size_t n, struct lb_kn_sessio
 				 struct lb_errmsg *em);
 /* Stateless validity: kind known, digest rules per kind, names printable identifiers. */
 int lb_kn_session_payload_check(const struct lb_kn_session_payload *p, struct lb_errmsg *em);
-/* Answer hash for LB_KN_EV_ANSWER (salt keeps small answer spaces from being guessed). */
+/* Trace hash for LB_KN_EV_COMPLETE: BLAKE2b-256("LEBEN-contract-trace-v1\0" || trace bytes), the
+ * trace being lb_kn_session_trace's JSON lines. */
+void lb_kn_trace_hash(const char *trace, size_t len, uint8_t out[32]);
+/* Answer hash for LB_KN_EV_ANSWER: BLAKE2b-256("LEBEN-contract-answer-v1\0" || salt || data name
+ * || 0x00 || value JSON); the salt keeps small answer spaces from being guessed. */
 void lb_kn_answer_hash(const uint8_t salt[32], const char *data, const char *value_json,
 		       uint8_t out[32]);
 

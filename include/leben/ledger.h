@@ -95,6 +95,14 @@ enum {
  * The network id is BLAKE2b-256 of the file's bytes. */
 int lb_genesis_write(const char *home, json_t *genesis, struct lb_errmsg *em);
 
+/* A module's part of genesis: called with the parsed genesis.json (borrowed) for each chain's
+ * genesis state, after the core's own entries. Must be deterministic. Register at start-up
+ * like tx types (before lb_ledger_open / lb_ledger_verify_home); registering the same function
+ * twice is a no-op. LB_ELIMIT when the table is full. */
+typedef int (*lb_genesis_fn)(json_t *genesis, int chain, struct lb_state *s,
+			     struct lb_errmsg *em);
+int lb_genesis_hook_register(lb_genesis_fn fn);
+
 /* ---- the ledger ---------------------------------------------------------------------------- */
 
 struct lb_ledger;
@@ -181,10 +189,25 @@ uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr
  * into out (exactly len bytes). LB_ENOTFOUND if none was stored, LB_ECORRUPT if the stored
  * one has another length. */
 int lb_ledger_cursor(struct lb_ledger *l, int chain, uint8_t *out, size_t len);
+/* Call fn with a read-only view of chain's committed state, for several reads that must see
+ * one block (one value alone: lb_ledger_state_read). It holds the chain's lock, so fn must be
+ * quick. Writes fn makes are discarded. Returns what fn returns (LB_EINVALID for an unknown
+ * chain). Used by the read side of modules that keep their own state (knowledge contracts). */
+int lb_ledger_state_view(struct lb_ledger *l, int chain,
+			 int (*fn)(struct lb_state *s, void *ctx), void *ctx);
 /* Latest committed height of chain. */
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
 /* Txs waiting in the mempool of chain. */
 size_t lb_ledger_pending(struct lb_ledger *l, int chain);
+/* Committed value under (ns, key) of chain's state, copied into out (reset first).
+ * LB_ENOTFOUND if absent. */
+int lb_ledger_state_read(struct lb_ledger *l, int chain, const char *ns, const void *key,
+			 size_t klen, struct lb_buf *out, struct lb_errmsg *em);
+/* Header hash and app hash of a committed block (either may be NULL). LB_ENOTFOUND above
+ * the tip. */
+int lb_ledger_block_hashes(struct lb_ledger *l, int chain, uint64_t height,
+			   uint8_t hash[LB_HASH_LEN], uint8_t app_hash[LB_HASH_LEN],
+			   struct lb_errmsg *em);
 
 /* ---- offline verification ------------------------------------------------------------------ */
 

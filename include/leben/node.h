@@ -27,6 +27,8 @@ struct lb_node_config {
 	bool sync_full;            /* fsync each block (default true) */
 	size_t mempool_max_txs;    /* per chain (default 100000) */
 	size_t api_max_body;       /* bytes (default 8 MiB) */
+	uint64_t checkpoint_interval; /* sign a checkpoint every that many blocks (default 100,
+				       * 0 = never; only while this node is a member) */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home);

@@ -18,6 +18,7 @@
 #include "api/api_int.h"
 #include "leben/api.h"
 #include "leben/base.h"
+#include "leben/knowledge_chain.h"
 #include "leben/tx.h"
 
 /* Request line and headers of one connection must fit in this (MHD answers 431 otherwise). */
@@ -67,6 +68,16 @@ static int h_account(struct lb_api *, struct MHD_Connection *, struct api_req *,
 		     unsigned *, struct lb_errmsg *);
 static int h_status(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		    unsigned *, struct lb_errmsg *);
+static int h_contracts(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		       unsigned *, struct lb_errmsg *);
+static int h_contract(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		      unsigned *, struct lb_errmsg *);
+static int h_sessions(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		      unsigned *, struct lb_errmsg *);
+static int h_session(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		     unsigned *, struct lb_errmsg *);
+static int h_members(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		     unsigned *, struct lb_errmsg *);
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
@@ -77,6 +88,11 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/chains/{chain}/blocks/{height}", h_block, false},
 	{"GET", "/v1/accounts/{address}", h_account, false},
 	{"GET", "/v1/status", h_status, false},
+	{"GET", "/v1/contracts", h_contracts, false},
+	{"GET", "/v1/contracts/{hash}", h_contract, false},
+	{"GET", "/v1/sessions", h_sessions, false},
+	{"GET", "/v1/sessions/{id}", h_session, false},
+	{"GET", "/v1/members", h_members, false},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -375,7 +391,15 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 		json_object_set_new(*out, "api",
 				    json_pack("{s:I,s:I}", "max_body", (json_int_t)a->opt.max_body,
 					      "max_batch", (json_int_t)a->opt.max_batch));
+	if (json_is_object(*out) && a->opt.consortium)
+		json_object_set_new(*out, "consortium", lb_consortium_status_json(a->opt.consortium));
 	return LB_OK;
+}
+
+static int h_members(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		     unsigned *status, struct lb_errmsg *em)
+{
+	return lb_consortium_members_json(a->ledger, out, em);
 }
 
 /* ---- the access handler ------------------------------------------------------------------- */
@@ -572,4 +596,69 @@ void lb_api_stop(struct lb_api *a)
 		return;
 	MHD_stop_daemon(a->daemon);
 	lb_free(a);
+}
+
+/* ---- knowledge contracts (business chain) ----------------------------------------------- */
+
+/* ?offset=N&limit=N (limit at most 1000). */
+static int page_args(struct MHD_Connection *c, size_t *offset, size_t *limit, struct lb_errmsg *em)
+{
+	const char *names[2] = {"offset", "limit"};
+	size_t *vals[2] = {offset, limit};
+	for (int i = 0; i < 2; i++) {
+		const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, names[i]);
+		*vals[i] = 0;
+		if (!v)
+			continue;
+		char *end;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (!*v || *end || *v == '-' || (i == 1 && n > 1000))
+			return lb_errf(em, LB_EMALFORMED, "%s=%.20s: use a whole number%s", names[i], v,
+				       i == 1 ? " from 1 to 1000" : "");
+		*vals[i] = (size_t)n;
+	}
+	return LB_OK;
+}
+
+static int h_contracts(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		       unsigned *status, struct lb_errmsg *em)
+{
+	size_t off, lim;
+	int rc = page_args(c, &off, &lim, em);
+	return rc ? rc : lb_kn_contracts_json(a->ledger, off, lim, out, em);
+}
+
+static int h_contract(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		      unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t h[LB_HASH_LEN];
+	char hex[2 * LB_HASH_LEN + 2];
+	if (api_param_copy(&r->params, 0, hex, sizeof hex) || lb_hex_decode(h, LB_HASH_LEN, hex))
+		return lb_errf(em, LB_EMALFORMED, "not a contract hash: expected 64 hex digits "
+						  "(as 'leben contract publish' printed)");
+	return lb_kn_contract_json(a->ledger, h, out, em);
+}
+
+static int h_sessions(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		      unsigned *status, struct lb_errmsg *em)
+{
+	size_t off, lim;
+	uint8_t h[LB_HASH_LEN];
+	int rc = page_args(c, &off, &lim, em);
+	if (rc)
+		return rc;
+	const char *ct = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "contract");
+	if (ct && lb_hex_decode(h, LB_HASH_LEN, ct))
+		return lb_errf(em, LB_EMALFORMED, "contract=%.70s: expected 64 hex digits", ct);
+	return lb_kn_sessions_json(a->ledger, ct ? h : NULL, off, lim, out, em);
+}
+
+static int h_session(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		     unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	char hex[2 * LB_HASH_LEN + 2];
+	if (api_param_copy(&r->params, 0, hex, sizeof hex) || lb_hex_decode(id, LB_HASH_LEN, hex))
+		return lb_errf(em, LB_EMALFORMED, "not a session id: expected 64 hex digits");
+	return lb_kn_session_json(a->ledger, id, out, em);
 }

@@ -91,6 +91,17 @@ static void feat(struct lb_hexa *h, const char *k, const char *fmt, ...)
 
 int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
 {
+	return lb_data_describe_as(path, NULL, h, em);
+}
+
+int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
+			struct lb_errmsg *em)
+{
+	if (type && strcmp(type, "dicom") && strcmp(type, "image") && strcmp(type, "csv") &&
+	    strcmp(type, "table") && strcmp(type, "fhir") && strcmp(type, "text"))
+		return lb_errf(em, LB_EINVALID,
+			       "type '%s' is not one of dicom, image, csv, fhir, text", type);
+#define IS(t) (type && !strcmp(type, t))
 	uint8_t *data;
 	size_t len;
 	int rc = lb_file_read(path, (size_t)2 << 30, &data, &len, em);
@@ -112,7 +123,8 @@ int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
 	const char *ext = strrchr(base, '.');
 	uint8_t *luma = NULL;
 	uint32_t w = 0, hh = 0;
-	if ((len >= 132 && !memcmp(data + 128, "DICM", 4)) || (ext && !strcasecmp(ext, ".dcm"))) {
+	if (IS("dicom") || (!type && ((len >= 132 && !memcmp(data + 128, "DICM", 4)) ||
+				     (ext && !strcasecmp(ext, ".dcm"))))) {
 		struct lb_dicom_file f;
 		rc = lb_dicom_parse(data, len, &f, em);
 		if (!rc) {
@@ -134,12 +146,15 @@ int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
 			}
 			lb_hexa_set_u64(h, "basic.volume", 1);
 			lb_hexa_set_str(h, "basic.category", "imaging");
+			struct lb_asset_audit aa;
+			lb_audit_dicom(&f, &aa);
+			lb_hexa_set_u64(h, "audit.score", aa.score);
 			if (lb_dicom_luma(&f, &luma, &w, &hh, NULL))
 				luma = NULL;
 			lb_dicom_file_release(&f);
 		}
-	} else if ((len >= 8 && !memcmp(data, "\x89PNG", 4)) || (len >= 3 && data[0] == 0xFF &&
-								  data[1] == 0xD8)) {
+	} else if (IS("image") || (!type && ((len >= 8 && !memcmp(data, "\x89PNG", 4)) ||
+					       (len >= 3 && data[0] == 0xFF && data[1] == 0xD8)))) {
 		struct lb_image im;
 		rc = lb_image_read(data, len, true, &im, em);
 		if (!rc) {
@@ -149,11 +164,15 @@ int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
 			feat(h, "height", "%u", im.height);
 			feat(h, "channels", "%d", im.channels);
 			lb_hexa_set_u64(h, "basic.volume", 1);
+			struct lb_asset_audit aa;
+			lb_audit_image(&im, &aa);
+			lb_hexa_set_u64(h, "audit.score", aa.score);
 			luma = im.luma;
 			w = im.width;
 			hh = im.height;
 		}
-	} else if (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv"))) {
+	} else if (IS("csv") || IS("table") ||
+		   (!type && ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv")))) {
 		struct lb_csv_profile p;
 		rc = lb_csv_profile((const char *)data, len, NULL, &p, em);
 		if (!rc) {
@@ -173,11 +192,14 @@ int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
 			}
 			lb_csv_profile_release(&p);
 		}
-	} else if (len && data[0] == '{') {
+	} else if (IS("fhir") || (!type && len && data[0] == '{')) {
 		struct lb_fhir_summary s;
 		rc = lb_fhir_summarise((const char *)data, len, &s, em);
 		if (!rc) {
 			lb_hexa_set_str(h, "data.format", "fhir");
+			struct lb_asset_audit aa;
+			if (lb_audit_fhir((const char *)data, len, &aa, NULL) == LB_OK)
+				lb_hexa_set_u64(h, "audit.score", aa.score);
 			lb_hexa_set_u64(h, "basic.volume", s.resources);
 			feat(h, "resources", "%zu", s.resources);
 			feat(h, "patients", "%zu", s.patients);
@@ -205,6 +227,9 @@ int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
 		if (!rc) {
 			struct lb_minhash mh;
 			lb_hexa_set_str(h, "data.format", "text");
+			struct lb_asset_audit aa;
+			lb_audit_text((const char *)data, len, &aa);
+			lb_hexa_set_u64(h, "audit.score", aa.score);
 			lb_hexa_set_u64(h, "basic.volume", 1);
 			feat(h, "language", "%s", t.language);
 			feat(h, "words", "%zu", t.words);
@@ -220,6 +245,7 @@ int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
 			lb_text_profile_release(&t);
 		}
 	}
+#undef IS
 	if (luma) {
 		struct lb_pdq p[8];
 		if (lb_pdq_hash(luma, w, hh, p) == LB_OK && p[0].quality >= LB_PDQ_MIN_QUALITY)

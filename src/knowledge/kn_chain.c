@@ -2,17 +2,19 @@
  * Pure functions the business chain calls for knowledge contracts: canonical source bytes and
  * hash of a model (`contract.publish`), the verification-report hash, and the canonical
  * encoding, decoding and stateless check of `contract.session` event payloads. No ledger
- * dependency: the tx handlers in ledger/ wrap these.
+ * dependency: the tx handlers in kn_tx.c wrap these.
  */
 #include <string.h>
 
 #include <sodium.h>
 
 #include "knowledge/kn_int.h"
+#include "leben/crypto.h"
 
 static const char DOM_CONTRACT[] = "LEBEN-contract-v1";
 static const char DOM_REPORT[] = "LEBEN-contract-report-v1";
 static const char DOM_ANSWER[] = "LEBEN-contract-answer-v1";
+static const char DOM_TRACE[] = "LEBEN-contract-trace-v1";
 
 int lb_kn_model_canonical(const struct lb_kn_model *m, uint8_t **out, size_t *len)
 {
@@ -23,13 +25,10 @@ int lb_kn_model_canonical(const struct lb_kn_model *m, uint8_t **out, size_t *le
 	return rc;
 }
 
+/* Domain-separated hash, as everywhere in LEBEN: the domain with its NUL, then the input. */
 static void hash2(const char *dom, const void *p, size_t n, uint8_t out[32])
 {
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const uint8_t *)dom, strlen(dom));
-	crypto_generichash_update(&st, p, n);
-	crypto_generichash_final(&st, out, 32);
+	lb_hash_domain(out, dom, p, n);
 }
 
 int lb_kn_model_hash(const struct lb_kn_model *m, uint8_t out[32])
@@ -49,18 +48,22 @@ void lb_kn_report_hash(const char *report, size_t len, uint8_t out[32])
 	hash2(DOM_REPORT, report, len, out);
 }
 
+void lb_kn_trace_hash(const char *trace, size_t len, uint8_t out[32])
+{
+	hash2(DOM_TRACE, trace, len, out);
+}
+
 void lb_kn_answer_hash(const uint8_t salt[32], const char *data, const char *value_json,
 		       uint8_t out[32])
 {
-	crypto_generichash_state st;
+	struct lb_hasher h;
 	uint8_t zero = 0;
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const uint8_t *)DOM_ANSWER, sizeof(DOM_ANSWER) - 1);
-	crypto_generichash_update(&st, salt, 32);
-	crypto_generichash_update(&st, (const uint8_t *)data, strlen(data));
-	crypto_generichash_update(&st, &zero, 1); /* separator: names cannot contain NUL */
-	crypto_generichash_update(&st, (const uint8_t *)value_json, strlen(value_json));
-	crypto_generichash_final(&st, out, 32);
+	lb_hasher_init(&h, DOM_ANSWER);
+	lb_hasher_update(&h, salt, 32);
+	lb_hasher_update(&h, data, strlen(data));
+	lb_hasher_update(&h, &zero, 1); /* separator: names cannot contain NUL */
+	lb_hasher_update(&h, value_json, strlen(value_json));
+	lb_hasher_final(&h, out);
 }
 
 /* ---- contract.session payload ----------------------------------------------------------- */
@@ -236,6 +239,13 @@ int lb_kn_session_payload_decode(const uint8_t *p, size_t n, struct lb_kn_sessio
 int lb_kn_publish_check(const uint8_t *source, size_t len, const uint8_t source_hash[32],
 			const uint8_t report_hash[32], struct lb_errmsg *em)
 {
+	return kn_publish_verify(source, len, source_hash, report_hash, NULL, em);
+}
+
+int kn_publish_verify(const uint8_t *source, size_t len, const uint8_t source_hash[32],
+		      const uint8_t report_hash[32], struct lb_kn_model **keep,
+		      struct lb_errmsg *em)
+{
 	struct lb_kn_model *m;
 	uint8_t h[32];
 	int rc = lb_kn_model_parse((const char *)source, len, "published source", LB_KN_FORM_PF,
@@ -269,7 +279,10 @@ int lb_kn_publish_check(const uint8_t *source, size_t len, const uint8_t source_
 					      "verifier's report");
 out:
 	lb_free(canon);
-	lb_kn_model_free(m);
+	if (rc == LB_OK && keep != NULL)
+		*keep = m;
+	else
+		lb_kn_model_free(m);
 	return rc;
 }
 

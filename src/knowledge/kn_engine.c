@@ -21,48 +21,13 @@ static const char *const state_names[] = { "dormant", "in_progress", "completed"
 
 /* ---- trace ---------------------------------------------------------------------------------- */
 
-/* Append one event: `fields` is the inside of a JSON object after "seq","time","event". */
-static int emit(struct lb_kn_session *s, const char *event, const char *fields)
-{
-	if (s->no_trace && s->on_event == NULL)
-		return LB_OK;
-	struct lb_buf line;
-	char head[128];
-	int hn = snprintf(head, sizeof(head), "{\"seq\":%zu,\"time\":%" PRId64 ",\"event\":\"%s\"",
-			  s->trace_n, s->now, event);
-	lb_buf_init(&line, KN_TRACE_MAX);
-	int rc = lb_buf_add(&line, head, (size_t)hn);
-	if (rc == LB_OK && fields[0])
-		rc = lb_buf_addc(&line, ',');
-	if (rc == LB_OK)
-		rc = lb_buf_adds(&line, fields);
-	if (rc == LB_OK)
-		rc = lb_buf_addc(&line, '}');
-	if (rc != LB_OK)
-		goto out;
-	if (s->on_event != NULL)
-		s->on_event(s->on_event_ctx, (const char *)line.data);
-	if (!s->no_trace) {
-		rc = lb_buf_add(&s->trace, line.data, line.len);
-		if (rc == LB_OK)
-			rc = lb_buf_addc(&s->trace, '\n');
-	}
-	s->trace_n++;
-out:
-	lb_buf_release(&line);
-	return rc;
-}
+/* Recording is cheap: with no listener, an event is a small fixed record (kn_ev) appended to
+ * s->evs; its JSON line is written only when the trace is read (lb_kn_session_trace, save) or
+ * a listener appears. A record refers to what cannot change afterwards — model strings, a
+ * data item's history entry, candidate picks and texts copied to s->evside — so the line
+ * formatted later is byte for byte the line formatted at once. */
 
-static int json_str(struct lb_buf *b, const char *k, const char *v)
-{
-	struct kn_value t = { .t = KN_V_TEXT, .u.s = v };
-	int rc = lb_buf_addc(b, '"');
-	if (rc == LB_OK)
-		rc = lb_buf_adds(b, k);
-	if (rc == LB_OK)
-		rc = lb_buf_adds(b, "\":");
-	return rc != LB_OK ? rc : kn_value_to_json(b, &t);
-}
+#define KN_EV_PENDING_MAX 8192 /* records kept before they are formatted anyway */
 
 /* Events are formatted only when someone keeps or listens to them. */
 static bool observed(const struct lb_kn_session *s)
@@ -70,37 +35,216 @@ static bool observed(const struct lb_kn_session *s)
 	return !s->no_trace || s->on_event != NULL;
 }
 
+/* lb_buf_add without a call when the room is there (the common case while formatting). */
+static inline int add(struct lb_buf *b, const void *p, size_t n)
+{
+	if (b->data != NULL && b->len + n <= b->cap) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = 0;
+		return LB_OK;
+	}
+	return lb_buf_add(b, p, n);
+}
+
+static inline int addc(struct lb_buf *b, char c)
+{
+	return add(b, &c, 1);
+}
+
+static int put_i64(struct lb_buf *b, int64_t v)
+{
+	char t[24];
+	size_t n = sizeof(t);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		t[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		t[--n] = '-';
+	return add(b, t + n, sizeof(t) - n);
+}
+
+static int put_lit(struct lb_buf *b, const char *s)
+{
+	return add(b, s, strlen(s));
+}
+
+static int json_str(struct lb_buf *b, const char *k, const char *v)
+{
+	struct kn_value t = { .t = KN_V_TEXT, .u.s = v };
+	int rc = addc(b, '"');
+	if (rc == LB_OK)
+		rc = put_lit(b, k);
+	if (rc == LB_OK)
+		rc = add(b, "\":", 2);
+	return rc != LB_OK ? rc : kn_value_to_json(b, &t);
+}
+
+/* The JSON line of one event (no newline). */
+static int ev_format(const struct lb_kn_session *s, const struct kn_ev *e, struct lb_buf *b)
+{
+	const char *side = (const char *)s->evside.data;
+	int rc = lb_buf_reserve(b, 256); /* room for the fixed parts: one check, not many */
+	rc = rc ? rc : put_lit(b, "{\"seq\":");
+	rc = rc ? rc : put_i64(b, (int64_t)e->seq);
+	rc = rc ? rc : put_lit(b, ",\"time\":");
+	rc = rc ? rc : put_i64(b, e->time);
+	rc = rc ? rc : put_lit(b, ",\"event\":\"");
+	rc = rc ? rc : put_lit(b, e->event);
+	rc = rc ? rc : addc(b, '"');
+	if (rc != LB_OK)
+		return rc;
+	switch (e->kind) {
+	case KN_EV_TASK: {
+		const struct kn_task *t = s->m->tasks[e->idx];
+		bool action = strcmp(e->event, "action") == 0;
+		rc = addc(b, ',');
+		rc = rc ? rc : json_str(b, "task", t->name);
+		rc = rc ? rc : put_lit(b, ",\"class\":\"");
+		rc = rc ? rc : put_lit(b, kn_class_name(t->cls, false));
+		rc = rc ? rc : addc(b, '"');
+		if (rc == LB_OK && action && t->procedure != NULL) {
+			rc = addc(b, ',');
+			rc = rc ? rc : json_str(b, "procedure", t->procedure);
+		}
+		if (rc == LB_OK && action && t->caption != NULL) {
+			rc = addc(b, ',');
+			rc = rc ? rc : json_str(b, "caption", t->caption);
+		}
+		if (rc == LB_OK && strcmp(e->event, "cycled") == 0) {
+			rc = put_lit(b, ",\"cycles\":");
+			rc = rc ? rc : put_i64(b, e->aux);
+			rc = rc ? rc : put_lit(b, ",\"wake\":");
+			rc = rc ? rc : put_i64(b, e->wake);
+		}
+		break;
+	}
+	case KN_EV_DATA:
+		rc = addc(b, ',');
+		rc = rc ? rc : json_str(b, "data", s->m->data[e->idx].name);
+		rc = rc ? rc : put_lit(b, ",\"value\":");
+		rc = rc ? rc : kn_value_to_json(b, &s->d[e->idx].h[e->aux].v);
+		if (rc == LB_OK && e->by != NULL) {
+			rc = addc(b, ',');
+			rc = rc ? rc : json_str(b, "by", e->by);
+		}
+		if (rc == LB_OK && e->text != 0) {
+			rc = addc(b, ',');
+			rc = rc ? rc : json_str(b, "warning", side + e->text - 1);
+		}
+		break;
+	case KN_EV_COMMIT: {
+		const struct kn_task *k = s->m->tasks[e->idx];
+		const uint8_t *pick = (const uint8_t *)side + e->aux;
+		size_t n = 0;
+		rc = addc(b, ',');
+		rc = rc ? rc : json_str(b, "task", k->name);
+		rc = rc ? rc : put_lit(b, ",\"candidates\":[");
+		for (size_t i = 0; rc == LB_OK && i < k->ncands; i++) {
+			if (!pick[i])
+				continue;
+			struct kn_value v = { .t = KN_V_TEXT, .u.s = k->cands[i].name };
+			rc = n++ ? addc(b, ',') : LB_OK;
+			rc = rc ? rc : kn_value_to_json(b, &v);
+		}
+		rc = rc ? rc : put_lit(b, (e->flags & KN_EVF_ENGINE) ? "],\"by\":\"engine\"" : "],\"by\":\"user\"");
+		rc = rc ? rc : put_lit(b, (e->flags & KN_EVF_OVERRIDE) ? ",\"override\":true" : ",\"override\":false");
+		break;
+	}
+	case KN_EV_TRIGGER:
+		rc = addc(b, ',');
+		rc = rc ? rc : json_str(b, "trigger", side + e->text - 1);
+		break;
+	default:
+		break;
+	}
+	return rc ? rc : addc(b, '}');
+}
+
+/* Format the pending records; the side buffer is emptied only when reset_side is set (an
+ * event being emitted may already have put its texts there). */
+static int flush_pending(struct lb_kn_session *s, bool reset_side)
+{
+	int rc = LB_OK;
+	for (size_t i = 0; rc == LB_OK && i < s->nevs; i++) {
+		rc = ev_format(s, &s->evs[i], &s->trace);
+		rc = rc ? rc : addc(&s->trace, '\n');
+	}
+	s->nevs = 0;
+	if (reset_side)
+		lb_buf_reset(&s->evside);
+	return rc;
+}
+
+int kn_trace_flush(struct lb_kn_session *s)
+{
+	return flush_pending(s, true);
+}
+
+/* Copy text (NUL included) to the side buffer; 1 + its offset. */
+static int side_text(struct lb_kn_session *s, const char *text, uint32_t *at)
+{
+	*at = (uint32_t)s->evside.len + 1;
+	return lb_buf_add(&s->evside, text, strlen(text) + 1);
+}
+
+/* Record one event: kept as a record when nobody listens, else formatted now. */
+static int emit_rec(struct lb_kn_session *s, struct kn_ev *e)
+{
+	e->seq = s->trace_n;
+	e->time = s->now;
+	if (s->on_event == NULL) {
+		if (s->nevs == s->capevs) {
+			size_t nc = s->capevs ? s->capevs * 2 : 64;
+			struct kn_ev *ne = lb_realloc(s->evs, nc * sizeof(*ne));
+			if (ne == NULL)
+				return LB_ENOMEM;
+			s->evs = ne;
+			s->capevs = nc;
+		}
+		s->evs[s->nevs++] = *e;
+		s->trace_n++;
+		return s->nevs >= KN_EV_PENDING_MAX ? kn_trace_flush(s) : LB_OK;
+	}
+	int rc = flush_pending(s, false); /* earlier records first, in order */
+	if (rc != LB_OK)
+		return rc;
+	lb_buf_reset(&s->line);
+	rc = ev_format(s, e, &s->line);
+	rc = rc ? rc : lb_buf_addc(&s->line, 0);
+	if (rc != LB_OK)
+		return rc;
+	s->on_event(s->on_event_ctx, (const char *)s->line.data);
+	if (!s->no_trace) {
+		rc = lb_buf_add(&s->trace, s->line.data, s->line.len - 1);
+		rc = rc ? rc : lb_buf_addc(&s->trace, '\n');
+	}
+	lb_buf_reset(&s->evside);
+	s->trace_n++;
+	return rc;
+}
+
+/* An event without fields ("finished", "time"). */
+static int emit(struct lb_kn_session *s, const char *event)
+{
+	if (!observed(s))
+		return LB_OK;
+	struct kn_ev e = { .event = event, .kind = KN_EV_PLAIN, .idx = -1 };
+	return emit_rec(s, &e);
+}
+
 static int emit_task(struct lb_kn_session *s, const char *event, int task)
 {
 	if (!observed(s))
 		return LB_OK;
-	const struct kn_task *t = s->m->tasks[task];
-	struct lb_buf f;
-	lb_buf_init(&f, 1 << 20);
-	int rc = json_str(&f, "task", t->name);
-	if (rc == LB_OK)
-		rc = lb_buf_adds(&f, ",\"class\":\"");
-	if (rc == LB_OK)
-		rc = lb_buf_adds(&f, kn_class_name(t->cls, false));
-	if (rc == LB_OK)
-		rc = lb_buf_addc(&f, '"');
-	if (rc == LB_OK && strcmp(event, "action") == 0 && t->procedure != NULL) {
-		rc = lb_buf_addc(&f, ',');
-		if (rc == LB_OK)
-			rc = json_str(&f, "procedure", t->procedure);
+	struct kn_ev e = { .event = event, .kind = KN_EV_TASK, .idx = task };
+	if (strcmp(event, "cycled") == 0) {
+		e.aux = s->ts[task].cycles;
+		e.wake = s->ts[task].wake;
 	}
-	if (rc == LB_OK && strcmp(event, "action") == 0 && t->caption != NULL) {
-		rc = lb_buf_addc(&f, ',');
-		if (rc == LB_OK)
-			rc = json_str(&f, "caption", t->caption);
-	}
-	if (rc == LB_OK && strcmp(event, "cycled") == 0)
-		rc = lb_buf_addf(&f, ",\"cycles\":%u,\"wake\":%" PRId64, s->ts[task].cycles,
-				 s->ts[task].wake);
-	if (rc == LB_OK)
-		rc = emit(s, event, f.data ? (const char *)f.data : "");
-	lb_buf_release(&f);
-	return rc;
+	return emit_rec(s, &e);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
@@ -120,6 +264,8 @@ int lb_kn_session_new(const struct lb_kn_model *m, int64_t today, struct lb_kn_s
 	s->m = m;
 	s->now = today;
 	lb_buf_init(&s->trace, KN_TRACE_MAX);
+	lb_buf_init(&s->evside, KN_TRACE_MAX);
+	lb_buf_init(&s->line, KN_TRACE_MAX);
 	s->ts = lb_calloc(m->ntasks, sizeof(*s->ts));
 	s->d = lb_calloc(m->ndata ? m->ndata : 1, sizeof(*s->d));
 	s->chosen = lb_calloc(m->ncands ? m->ncands : 1, 1);
@@ -151,6 +297,9 @@ void lb_kn_session_free(struct lb_kn_session *s)
 	lb_free(s->chosen);
 	lb_free(s->triggers);
 	lb_buf_release(&s->trace);
+	lb_buf_release(&s->evside);
+	lb_buf_release(&s->line);
+	lb_free(s->evs);
 	kn_arena_reset(&s->ar);
 	if (s->ar.head != NULL)
 		lb_free(s->ar.head);
@@ -175,6 +324,12 @@ bool lb_kn_session_is_finished(const struct lb_kn_session *s)
 
 const char *lb_kn_session_trace(const struct lb_kn_session *s, size_t *len)
 {
+	/* formatting pending records is a cache fill: the session's state does not change */
+	if (kn_trace_flush((struct lb_kn_session *)s) != LB_OK) {
+		if (len != NULL)
+			*len = 0;
+		return "";
+	}
 	if (len != NULL)
 		*len = s->trace.len;
 	return s->trace.data ? (const char *)s->trace.data : "";
@@ -268,27 +423,14 @@ static int emit_data(struct lb_kn_session *s, int data, const char *warn, const 
 {
 	if (!observed(s))
 		return LB_OK;
-	struct lb_buf f;
-	lb_buf_init(&f, 1 << 20);
-	int rc = json_str(&f, "data", s->m->data[data].name);
-	if (rc == LB_OK)
-		rc = lb_buf_adds(&f, ",\"value\":");
-	if (rc == LB_OK)
-		rc = kn_value_to_json(&f, kn_current(s, data));
-	if (rc == LB_OK && source != NULL) {
-		rc = lb_buf_addc(&f, ',');
-		if (rc == LB_OK)
-			rc = json_str(&f, "by", source);
-	}
-	if (rc == LB_OK && warn != NULL && warn[0]) {
-		rc = lb_buf_addc(&f, ',');
-		if (rc == LB_OK)
-			rc = json_str(&f, "warning", warn);
-	}
-	if (rc == LB_OK)
-		rc = emit(s, "data", (const char *)f.data);
-	lb_buf_release(&f);
-	return rc;
+	struct kn_ev e = { .event = "data", .kind = KN_EV_DATA, .idx = data, .by = source };
+	int rc = LB_OK;
+	if (s->d[data].n == 0)
+		return LB_EINTERNAL; /* an event follows a stored value */
+	e.aux = (uint32_t)(s->d[data].n - 1);
+	if (warn != NULL && warn[0])
+		rc = side_text(s, warn, &e.text);
+	return rc ? rc : emit_rec(s, &e);
 }
 
 /* Completion: postcondition assignments (all evaluated first, then stored), then cycling. */
@@ -358,7 +500,10 @@ out:
 	return rc;
 }
 
-static int commit_set(struct lb_kn_session *s, int t, const uint8_t *pick, bool by_engine)
+/* Commit pick (one byte per candidate) for decision t. rec is the recommendation the caller
+ * has just evaluated (NULL: evaluated here when the event is observed). */
+static int commit_set(struct lb_kn_session *s, int t, const uint8_t *pick, const uint8_t *rec,
+		      bool by_engine)
 {
 	const struct kn_task *k = s->m->tasks[t];
 	int base = s->m->cand_base[t];
@@ -366,31 +511,17 @@ static int commit_set(struct lb_kn_session *s, int t, const uint8_t *pick, bool 
 		memcpy(s->chosen + base, pick, k->ncands);
 		return complete(s, t);
 	}
-	struct lb_buf f;
-	lb_buf_init(&f, 1 << 20);
-	int rc = json_str(&f, "task", k->name);
+	/* the picks are copied first: they may live in the evaluation arena */
+	struct kn_ev e = { .event = "commit", .kind = KN_EV_COMMIT, .idx = t,
+			   .aux = (uint32_t)s->evside.len };
+	int rc = lb_buf_add(&s->evside, pick, k->ncands ? k->ncands : 1);
 	bool override = false;
-	if (rc == LB_OK)
-		rc = lb_buf_adds(&f, ",\"candidates\":[");
-	size_t n = 0;
-	for (size_t i = 0; rc == LB_OK && i < k->ncands; i++) {
-		bool rec = kn_is_recommended(s, t, (int)i);
-		if ((pick[i] != 0) != rec)
+	for (size_t i = 0; rc == LB_OK && i < k->ncands && !override; i++)
+		if ((pick[i] != 0) != (rec != NULL ? rec[i] != 0 : kn_is_recommended(s, t, (int)i)))
 			override = true;
-		if (!pick[i])
-			continue;
-		struct kn_value v = { .t = KN_V_TEXT, .u.s = k->cands[i].name };
-		rc = n++ ? lb_buf_addc(&f, ',') : LB_OK;
-		if (rc == LB_OK)
-			rc = kn_value_to_json(&f, &v);
-	}
 	kn_arena_reset(&s->ar);
-	if (rc == LB_OK)
-		rc = lb_buf_addf(&f, "],\"by\":\"%s\",\"override\":%s", by_engine ? "engine" : "user",
-				 override ? "true" : "false");
-	if (rc == LB_OK)
-		rc = emit(s, "commit", (const char *)f.data);
-	lb_buf_release(&f);
+	e.flags = (uint8_t)((override ? KN_EVF_OVERRIDE : 0) | (by_engine ? KN_EVF_ENGINE : 0));
+	rc = rc ? rc : emit_rec(s, &e);
 	for (size_t i = 0; i < k->ncands; i++)
 		s->chosen[base + i] = pick[i];
 	return rc != LB_OK ? rc : complete(s, t);
@@ -484,6 +615,8 @@ static int step(struct lb_kn_session *s, int t, bool *changed)
 			}
 		}
 		kn_arena_reset(&s->ar);
+		uint8_t rec[256];
+		memcpy(rec, pick, k->ncands);
 		if (!k->multiple) {
 			if (nrec == 0)
 				return LB_OK; /* nothing to commit: waits for a user commit */
@@ -491,7 +624,7 @@ static int step(struct lb_kn_session *s, int t, bool *changed)
 			pick[best] = 1;
 		}
 		*changed = true;
-		return commit_set(s, t, pick, true);
+		return commit_set(s, t, pick, rec, true);
 	}
 	case KN_ACTION:
 		if (k->autonomous) {
@@ -519,9 +652,11 @@ int lb_kn_session_run(struct lb_kn_session *s, struct lb_errmsg *em)
 					       lb_strerror(rc));
 		}
 		if (!changed) {
-			if (lb_kn_session_is_finished(s) && !s->no_trace && s->trace.len > 0 &&
-			    strstr((const char *)s->trace.data, "\"event\":\"finished\"") == NULL)
-				return emit(s, "finished", ""); /* announced once */
+			if (lb_kn_session_is_finished(s) && !s->no_trace && s->trace_n > 0 &&
+			    !s->finished_said) {
+				s->finished_said = true; /* announced once */
+				return emit(s, "finished");
+			}
 			return LB_OK;
 		}
 	}
@@ -599,7 +734,7 @@ int lb_kn_session_commit(struct lb_kn_session *s, const char *decision,
 		pick[i] = 1;
 	}
 	s->steps++;
-	return commit_set(s, t, pick, false);
+	return commit_set(s, t, pick, NULL, false);
 }
 
 int lb_kn_session_trigger(struct lb_kn_session *s, const char *trigger, struct lb_errmsg *em)
@@ -614,13 +749,11 @@ int lb_kn_session_trigger(struct lb_kn_session *s, const char *trigger, struct l
 		return lb_errf(em, LB_ENOTFOUND, "no task of contract '%s' has trigger '%s'",
 			       s->m->root->name, trigger);
 	s->steps++;
-	struct lb_buf f;
-	lb_buf_init(&f, 1 << 20);
-	int rc = json_str(&f, "trigger", trigger);
-	if (rc == LB_OK)
-		rc = emit(s, "trigger", (const char *)f.data);
-	lb_buf_release(&f);
-	return rc;
+	if (!observed(s))
+		return LB_OK;
+	struct kn_ev e = { .event = "trigger", .kind = KN_EV_TRIGGER, .idx = -1 };
+	int rc = side_text(s, trigger, &e.text);
+	return rc ? rc : emit_rec(s, &e);
 }
 
 int lb_kn_session_set_time(struct lb_kn_session *s, int64_t day, struct lb_errmsg *em)
@@ -630,7 +763,7 @@ int lb_kn_session_set_time(struct lb_kn_session *s, int64_t day, struct lb_errms
 			       ", asked for day %" PRId64 ")", s->now, day);
 	s->now = day;
 	s->steps++;
-	return emit(s, "time", "");
+	return emit(s, "time");
 }
 
 /* ---- values --------------------------------------------------------------------------------- */

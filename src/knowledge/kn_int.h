@@ -270,6 +270,24 @@ struct kn_tstat {
 	int64_t wake;      /* cyclic task: earliest day it may start again (0 = none) */
 };
 
+/* A trace event recorded but not yet formatted (kn_engine.c, "trace"). */
+enum kn_ev_kind { KN_EV_PLAIN, KN_EV_TASK, KN_EV_DATA, KN_EV_COMMIT, KN_EV_TRIGGER };
+#define KN_EVF_OVERRIDE 1 /* commit: the picks differ from the recommendation */
+#define KN_EVF_ENGINE 2   /* commit: made by the engine (autonomous decision) */
+
+struct kn_ev {
+	const char *event;  /* event name (a string literal) */
+	const char *by;     /* data: task whose postcondition set the value (model string) or NULL */
+	int64_t time;       /* engine time when it happened */
+	int64_t wake;       /* cycled: day of the next repetition */
+	uint64_t seq;       /* event number in the session */
+	int32_t idx;        /* task or data index, -1 if none */
+	uint32_t aux;       /* data: history index; cycled: cycles; commit: offset of picks in evside */
+	uint32_t text;      /* 1 + offset in evside of a copied text (warning, trigger), 0 if none */
+	uint8_t kind;       /* enum kn_ev_kind */
+	uint8_t flags;      /* commit: KN_EVF_* */
+};
+
 struct lb_kn_session {
 	const struct lb_kn_model *m; /* borrowed */
 	struct kn_tstat *ts;         /* per task */
@@ -283,8 +301,13 @@ struct lb_kn_session {
 	bool no_trace;               /* do not record the trace */
 	bool no_history;             /* verifier: keep only the current value of each item */
 	uint8_t *seen_started;       /* verifier: tasks that have ever gone in progress (may be NULL) */
-	struct lb_buf trace;         /* JSON lines, one event each */
-	size_t trace_n;              /* events recorded */
+	struct lb_buf trace;         /* JSON lines, one event each (formatted so far) */
+	size_t trace_n;              /* events recorded (formatted or pending) */
+	struct kn_ev *evs;           /* events recorded but not yet formatted into trace */
+	size_t nevs, capevs;
+	struct lb_buf evside;        /* texts and candidate picks the pending events refer to */
+	struct lb_buf line;          /* scratch: the line handed to a listener */
+	bool finished_said;          /* the "finished" event is in the trace */
 	lb_kn_event_fn on_event;     /* optional listener */
 	void *on_event_ctx;
 	int max_passes;              /* run-to-fixpoint bound (0 = default) */
@@ -317,5 +340,14 @@ int kn_state_decode(struct lb_kn_session *s, const uint8_t *p, size_t n);
 int kn_session_put(struct lb_kn_session *s, int data, const struct kn_value *v);
 int kn_session_check_value(struct lb_kn_session *s, int data, const struct kn_value *v,
 			   char *warn, size_t wlen, struct lb_errmsg *em);
+
+/* lb_kn_publish_check that, on success, hands the parsed model to *keep (caller frees) when
+ * keep is not NULL: the publish handler stores the model's decisions without parsing twice. */
+int kn_publish_verify(const uint8_t *source, size_t len, const uint8_t source_hash[32],
+		      const uint8_t report_hash[32], struct lb_kn_model **keep,
+		      struct lb_errmsg *em);
+
+/* Format the pending trace records into s->trace (in order). */
+int kn_trace_flush(struct lb_kn_session *s);
 
 #endif

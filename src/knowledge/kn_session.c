@@ -33,6 +33,10 @@ int lb_kn_session_save(const struct lb_kn_session *s, char **out, size_t *len,
 		       struct lb_errmsg *em)
 {
 	const struct lb_kn_model *m = s->m;
+	/* pending trace records are formatted first (a cache fill, no change of state) */
+	int frc = kn_trace_flush((struct lb_kn_session *)s);
+	if (frc != LB_OK)
+		return lb_errf(em, frc, "formatting the trace: %s", lb_strerror(frc));
 	uint8_t h[32];
 	char hex[65];
 	int rc = lb_kn_model_hash(m, h);
@@ -197,6 +201,7 @@ int lb_kn_session_resume(const struct lb_kn_model *m, const char *text, size_t l
 		rc = lb_errf(em, rc, "session trace too large");
 		goto err;
 	}
+	s->finished_said = strstr(trace, "\"event\":\"finished\"") != NULL;
 	json_decref(j);
 	*out = s;
 	return LB_OK;

@@ -148,8 +148,46 @@ static int settlement_genesis(json_t *g, struct lb_state *s, struct lb_errmsg *e
 	return LB_OK;
 }
 
+/* Upper modules' genesis parts (lb_genesis_hook_register). */
+#define GENESIS_HOOKS_MAX 16
+static lb_genesis_fn hooks[GENESIS_HOOKS_MAX];
+static size_t nhooks;
+static pthread_mutex_t hooks_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int lb_genesis_hook_register(lb_genesis_fn fn)
+{
+	int rc = LB_OK;
+	pthread_mutex_lock(&hooks_mu);
+	size_t i = 0;
+	while (i < nhooks && hooks[i] != fn)
+		i++;
+	if (i == nhooks) {
+		if (nhooks < GENESIS_HOOKS_MAX)
+			hooks[nhooks++] = fn;
+		else
+			rc = LB_ELIMIT;
+	}
+	pthread_mutex_unlock(&hooks_mu);
+	return rc;
+}
+
+static int core_genesis_state(json_t *g, int chain, struct lb_state *s, uint64_t *time_ms,
+			      struct lb_errmsg *em);
+
 int genesis_state(json_t *g, int chain, struct lb_state *s, uint64_t *time_ms,
 		  struct lb_errmsg *em)
+{
+	int rc = core_genesis_state(g, chain, s, time_ms, em);
+	pthread_mutex_lock(&hooks_mu);
+	size_t n = nhooks;
+	pthread_mutex_unlock(&hooks_mu);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = hooks[i](g, chain, s, em);
+	return rc;
+}
+
+static int core_genesis_state(json_t *g, int chain, struct lb_state *s, uint64_t *time_ms,
+			      struct lb_errmsg *em)
 {
 	json_t *t = json_object_get(g, "time_ms"), *net = json_object_get(g, "network");
 	if (!json_is_integer(t) || json_integer_value(t) < 0)

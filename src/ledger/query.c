@@ -316,6 +316,21 @@ uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr
 	return n;
 }
 
+int lb_ledger_state_view(struct lb_ledger *l, int chain,
+			 int (*fn)(struct lb_state *s, void *ctx), void *ctx)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	struct lb_state base;
+	pthread_mutex_lock(&c->mu);
+	state_init(&base, NULL, &c->db);
+	int rc = fn(&base, ctx);
+	state_release(&base);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain)
 {
 	struct chain *c = &l->chains[chain];
@@ -332,6 +347,52 @@ size_t lb_ledger_pending(struct lb_ledger *l, int chain)
 	size_t n = c->mp.count;
 	pthread_mutex_unlock(&c->mu);
 	return n;
+}
+
+int lb_ledger_state_read(struct lb_ledger *l, int chain, const char *ns, const void *key,
+			 size_t klen, struct lb_buf *out, struct lb_errmsg *em)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return lb_errf(em, LB_ENOTFOUND, "no such chain");
+	struct chain *c = &l->chains[chain];
+	struct lb_state base;
+	const uint8_t *v;
+	size_t n;
+	lb_buf_reset(out);
+	pthread_mutex_lock(&c->mu);
+	state_init(&base, NULL, &c->db);
+	int rc = lb_state_get(&base, ns, key, klen, &v, &n);
+	if (!rc)
+		rc = lb_buf_add(out, v, n);
+	state_release(&base);
+	pthread_mutex_unlock(&c->mu);
+	return rc == LB_ENOTFOUND ? rc : rc ? lb_errf(em, rc, "reading %s state failed", ns) : LB_OK;
+}
+
+int lb_ledger_block_hashes(struct lb_ledger *l, int chain, uint64_t height,
+			   uint8_t hash[LB_HASH_LEN], uint8_t app_hash[LB_HASH_LEN],
+			   struct lb_errmsg *em)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return lb_errf(em, LB_ENOTFOUND, "no such chain");
+	struct chain *c = &l->chains[chain];
+	struct lb_block_header *h = lb_malloc(sizeof *h);
+	if (!h)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	pthread_mutex_lock(&c->mu);
+	int rc = height > c->tip.height ? LB_ENOTFOUND : db_block(&c->db, height, h, NULL, NULL, em);
+	pthread_mutex_unlock(&c->mu);
+	if (!rc) {
+		if (hash)
+			lb_header_hash(h, hash);
+		if (app_hash)
+			memcpy(app_hash, h->app_hash, LB_HASH_LEN);
+	} else if (rc == LB_ENOTFOUND) {
+		lb_errf(em, rc, "%s chain has no block %llu yet", lb_chain_name(chain),
+			(unsigned long long)height);
+	}
+	lb_free(h);
+	return rc;
 }
 
 /* Append a stored header (as length-prefixed bytes) to a proof. */

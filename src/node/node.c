@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "leben/api.h"
+#include "leben/consortium.h"
 #include "leben/node.h"
 #include "leben/order.h"
 
@@ -16,6 +17,7 @@ struct lb_node {
 	struct lb_ledger *ledger;
 	struct lb_orderer *orderer;
 	struct lb_api *api;
+	struct lb_consortium *consortium; /* checkpoints: publish, check, alarms */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home)
@@ -31,6 +33,7 @@ void lb_node_config_defaults(struct lb_node_config *c, const char *home)
 	c->mempool_max_txs = 100000;
 	c->api_max_body = 8u << 20;
 	c->etcd_batch_max_txs = 2000;
+	c->checkpoint_interval = 100;
 }
 
 /* Copy a string setting of at most n-1 bytes. */
@@ -95,6 +98,9 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 		else if (!strcmp(k, "api_max_body") && json_is_integer(v) && i >= 1024 &&
 			 i <= (1 << 30))
 			c->api_max_body = (size_t)i;
+		else if (!strcmp(k, "checkpoint_interval") && json_is_integer(v) && i >= 0 &&
+			 i <= 100000000)
+			c->checkpoint_interval = (uint64_t)i;
 		else {
 			rc = lb_errf(em, LB_EINVALID,
 				     "%s: setting '%s' is unknown or has a bad value (see "
@@ -117,6 +123,7 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 			      (int)c->block_interval_ms, "sync_full", c->sync_full,
 			      "mempool_max_txs", (json_int_t)c->mempool_max_txs, "api_max_body",
 			      (json_int_t)c->api_max_body);
+	json_object_set_new(o, "checkpoint_interval", json_integer((json_int_t)c->checkpoint_interval));
 	if (o && c->etcd_endpoints[0])
 		json_object_set_new(o, "etcd_endpoints", json_string(c->etcd_endpoints));
 	if (o && c->tls_ca[0])
@@ -199,7 +206,12 @@ static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
 
 static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
 {
-	return lb_ledger_commit(ctx, cut, NULL, em);
+	struct lb_node *n = ctx;
+	uint64_t height;
+	int rc = lb_ledger_commit(n->ledger, cut, &height, em);
+	if (!rc)
+		lb_consortium_after_commit(n->consortium, cut, height);
+	return rc;
 }
 
 int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
@@ -231,7 +243,10 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	}
 	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)) || (rc = make_orderer(n, em)))
 		goto err;
-	if ((rc = n->orderer->ops->start(n->orderer, deliver, n->ledger, em)))
+	if ((rc = lb_consortium_new(&n->consortium, n->ledger, node_key, c->checkpoint_interval,
+				    em)))
+		goto err;
+	if ((rc = n->orderer->ops->start(n->orderer, deliver, n, em)))
 		goto err;
 	struct lb_api_options ao;
 	lb_api_options_init(&ao);
@@ -242,6 +257,7 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	ao.order_sync = order_sync;
 	ao.order_status = order_status;
 	ao.order_ctx = n;
+	ao.consortium = n->consortium;
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))
 		goto err;
 	*out = n;
@@ -269,6 +285,7 @@ void lb_node_stop(struct lb_node *n)
 		lb_api_stop(n->api);
 	if (n->orderer)
 		n->orderer->ops->stop(n->orderer);
+	lb_consortium_free(n->consortium);
 	lb_ledger_close(n->ledger);
 	if (n->orderer)
 		n->orderer->ops->free(n->orderer);

@@ -8,6 +8,9 @@
  * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange.
  */
+#include "leben/consortium.h"
+#include "leben/data_tx.h"
+#include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
 
@@ -15,6 +18,12 @@ int lb_register_txtypes(void)
 {
 	int rc;
 	if ((rc = lb_ledger_register_core_types()))
+		return rc;
+	if ((rc = lb_knowledge_register_txtypes()))
+		return rc;
+	if ((rc = lb_consortium_register_txtypes()))
+		return rc;
+	if ((rc = lb_data_register_txtypes()))
 		return rc;
 	return LB_OK;
 }

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the hexahedron and asset-tx decoders. Property: whatever decodes
+/* libFuzzer harness for the hexahedron, asset-tx and provenance-tx decoders. Property: whatever decodes
  * re-encodes to exactly the input bytes (the encoding is canonical). */
 #include <stddef.h>
 #include <stdint.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "leben/data_hexa.h"
+#include "leben/data_tx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		lb_buf_release(&b);
 		lb_asset_tx_check(&tx, &em);
+	}
+	struct lb_prov_tx p;
+	if (lb_prov_tx_decode(data, size, &p, &em) == LB_OK) {
+		struct lb_buf b;
+		lb_buf_init(&b, 4096);
+		if (lb_prov_tx_encode(&p, &b) != LB_OK || b.len != size || memcmp(b.data, data, size))
+			abort();
+		lb_buf_release(&b);
 	}
 	return 0;
 }

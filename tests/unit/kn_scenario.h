@@ -20,6 +20,7 @@ struct kn_outcome {
 	json_t *committed;   /* {"decision": ["c1", ...]} */
 	json_t *actions;     /* ["task", ...] in firing order */
 	bool finished;
+	bool quiet;          /* set by the caller: no listener (the trace is recorded lazily) */
 	char error[1200];
 };
 
@@ -50,7 +51,8 @@ static int kn_scenario_run(struct lb_kn_session *s, json_t *answers, struct kn_o
 	o->recommended = json_object();
 	o->committed = json_object();
 	o->actions = json_array();
-	lb_kn_session_set_listener(s, kn_sc_listener, o);
+	if (!o->quiet)
+		lb_kn_session_set_listener(s, kn_sc_listener, o);
 	for (int guard = 0; guard < 1000; guard++) {
 		if (lb_kn_session_run(s, &em) != LB_OK) {
 			snprintf(o->error, sizeof(o->error), "run: %s", em.text);

@@ -12,6 +12,7 @@
 #include "data/data_int.h"
 #include "leben/data_dedup.h"
 #include "leben/data_extract.h"
+#include "pdq_ref.h"
 
 static void test_lsh_params(void **state)
 {
@@ -317,6 +318,51 @@ static void test_pdq_unrelated(void **state)
 				fail_msg("%s and %s match", figs[i], figs[k]);
 }
 
+/* The fast hash (prefix sums, filtering only at the 64x64 sample points, selection median)
+ * against the straightforward one (full-resolution float box filters, sorted median) on real
+ * images of several sizes and on odd sizes: same quality, same 8 hashes (up to a bit or two
+ * where float rounding moves a coefficient across the median). */
+static void test_pdq_matches_reference(void **state)
+{
+	static const char *const figs[] = {
+		IMG,
+		"/usr/share/doc/etcd-server/learning/img/client-balancer-figure-01.png",
+		"/usr/share/doc/etcd-server/learning/img/server-learner-figure-07.png",
+		"/usr/share/doc/nodejs/full-white-stripe.jpg",
+	};
+	int worst = 0, exact = 0, total = 0;
+	for (size_t i = 0; i < sizeof figs / sizeof figs[0] + 3; i++) {
+		uint32_t w, h;
+		uint8_t *l;
+		if (i < sizeof figs / sizeof figs[0]) {
+			l = load_luma(figs[i], &w, &h);
+		} else {
+			/* synthetic odd sizes: tiny, narrow and wide */
+			static const uint32_t dims[3][2] = {{5, 7}, {31, 257}, {1031, 65}};
+			w = dims[i - 4][0];
+			h = dims[i - 4][1];
+			l = lb_malloc((size_t)w * h);
+			for (size_t k = 0; k < (size_t)w * h; k++)
+				l[k] = (uint8_t)((k * 2654435761u) >> 13);
+		}
+		struct lb_pdq a[8], b[8];
+		assert_lb_ok(lb_pdq_hash(l, w, h, a));
+		assert_lb_ok(ref_pdq_hash(l, w, h, b));
+		assert_true(abs(a[0].quality - b[0].quality) <= 1);
+		for (int v = 0; v < 8; v++) {
+			int d = lb_pdq_distance(a[v].hash, b[v].hash);
+			worst = d > worst ? d : worst;
+			exact += d == 0;
+			total++;
+		}
+		lb_free(l);
+	}
+	print_message("pdq vs reference: %d of %d hashes identical, worst distance %d\n", exact,
+		      total, worst);
+	assert_true(worst <= 2);
+	assert_true(exact * 10 >= total * 9);
+}
+
 static void test_digests(void **state)
 {
 	uint8_t md5[16], b2[32];
@@ -336,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_lsh_params),     cmocka_unit_test(test_normalise),
 		cmocka_unit_test(test_minhash_accuracy), cmocka_unit_test(test_lsh_recall),
 		cmocka_unit_test(test_pdq_transforms), cmocka_unit_test(test_pdq_unrelated),
+		cmocka_unit_test(test_pdq_matches_reference),
 		cmocka_unit_test(test_digests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

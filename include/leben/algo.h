@@ -1,0 +1,161 @@
+/*
+ * Algorithms of the data exchange: numeric tables read from CSV, the built-in C algorithms
+ * (descriptive statistics, cross-tabulation, linear and logistic regression, k-means,
+ * Kaplan–Meier survival), Lua 5.4 algorithm scripts with a restricted standard library, and
+ * their decomposition across several data owners (federated statistics, histograms, logistic
+ * regression and Kaplan–Meier, partial results combined by secure aggregation).
+ *
+ * Everything here runs in the calling process and has no ledger dependency; the sandbox
+ * (leben/sandbox.h) is what jails a run. Results are jansson objects whose counting fields
+ * follow one convention the release policy reads (docs/exchange.md, "Result convention"):
+ *   "n"        size of the cohort an aggregate is computed over (every aggregate object has one)
+ *   "counts"   an array (or array of arrays) of cell counts (histograms, cross-tabulations,
+ *              cluster sizes)
+ *   "at_risk"  number at risk at each step of a survival curve
+ * Exact definitions of every algorithm are in docs/exchange.md.
+ */
+#ifndef LEBEN_ALGO_H
+#define LEBEN_ALGO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/error.h"
+
+/* ---- tables ---------------------------------------------------------------------------- */
+
+enum lb_table_kind {
+	LB_COL_NUMERIC = 0,     /* every non-empty cell is a number */
+	LB_COL_CATEGORICAL = 1, /* some cell is not a number: values are level indices */
+};
+
+/* One column. Missing cells (empty, NA, NaN, null, ?) are NAN in both kinds. */
+struct lb_table_col {
+	char *name;              /* owned, NUL-terminated header text */
+	enum lb_table_kind kind; /* numeric or categorical */
+	double *v;               /* owned, nrows values (categorical: level index as a double) */
+	char **levels;           /* owned, categorical only: level texts in first-seen order */
+	size_t nlevels;          /* number of levels (0 for numeric columns) */
+};
+
+/* A table read from CSV bytes (first line = header). Embedded struct: _init/_release. */
+struct lb_table {
+	size_t nrows;              /* data rows */
+	size_t ncols;              /* columns */
+	struct lb_table_col *cols; /* owned, ncols entries */
+};
+
+#define LB_TABLE_MAX_COLS 4096
+
+/* Parse CSV text (comma, semicolon or tab, detected from the header; RFC 4180 quotes) into t.
+ * text is borrowed for the call only. Refuses more than max_rows data rows (0 = no limit) with
+ * LB_ETOOBIG, ragged rows, an empty header, duplicate column names (LB_EMALFORMED, message
+ * names line and column). On error t is left empty (safe to release). */
+int lb_table_parse_csv(const char *text, size_t len, size_t max_rows, struct lb_table *t,
+		       struct lb_errmsg *em);
+void lb_table_init(struct lb_table *t);
+void lb_table_release(struct lb_table *t);
+/* Index of the column named name, or -1. */
+long lb_table_find(const struct lb_table *t, const char *name);
+/* Remove, in place, every row whose cell in column col equals one of ids[0..n-1] (borrowed
+ * texts; a categorical cell compares as text, a numeric cell numerically with the id read as a
+ * number). Used to leave out the records of patients who revoked their consent. *dropped (may
+ * be NULL) receives the number of rows removed. LB_EINVALID if col is out of range. */
+int lb_table_drop_rows(struct lb_table *t, size_t col, const char *const *ids, size_t n,
+		       size_t *dropped, struct lb_errmsg *em);
+
+/* ---- built-in algorithms ----------------------------------------------------------------- */
+
+/* Hints the runner gives every algorithm (from the owner's release policy). */
+struct lb_algo_ctx {
+	unsigned min_cohort; /* smallest cohort a released aggregate may have (0 = none); survival
+	                      * curves stop before the number at risk drops below it */
+};
+
+/* A built-in algorithm: reads t and params (borrowed; may be NULL = defaults), sets *result to
+ * a new JSON object (caller owns: json_decref). Bad params: LB_EINVALID with the parameter named. */
+typedef int (*lb_algo_fn)(const struct lb_table *t, const json_t *params,
+			  const struct lb_algo_ctx *ctx, json_t **result, struct lb_errmsg *em);
+
+struct lb_algo {
+	const char *name;    /* "stats", "crosstab", "linreg", "logreg", "kmeans", "km" */
+	lb_algo_fn run;      /* the implementation */
+	const char *summary; /* one line for --help */
+	const char *params;  /* the parameters it accepts, one line for --help */
+};
+
+/* The table of built-in algorithms (static storage) and its length. */
+const struct lb_algo *lb_algo_table(size_t *n);
+/* Built-in algorithm by name (static storage), or NULL. */
+const struct lb_algo *lb_algo_find(const char *name);
+
+/* ---- Lua 5.4 algorithms -------------------------------------------------------------------- */
+
+/* Limits of one Lua run (0 = the default given in brackets). */
+struct lb_lua_limits {
+	uint64_t instructions; /* VM instructions before the run is stopped [1e9] */
+	size_t memory;         /* bytes the Lua state may allocate [256 MiB] */
+};
+
+/* Run a Lua 5.4 script (source text only; bytecode refused) over t. The script sees a restricted
+ * environment: base functions without load/loadfile/dofile/require/collectgarbage/print-to-file,
+ * plus string, table, math, utf8; no io, os, package, debug, coroutine-wrapped C escapes. The
+ * global `data` is the table (data.nrows, data.columns = {name,...}, data.col(name) -> array of
+ * numbers, nil for missing), `params` the params object as a Lua table, `ctx.min_cohort`. The
+ * script returns a table, which becomes *result (new JSON object, caller owns). Errors:
+ * LB_ESYNTAX (does not compile), LB_ELIMIT (instruction or memory limit, message says which),
+ * LB_EINVALID (runtime error or a result that is not convertible to JSON; message has the Lua
+ * error with its line). src is borrowed for the call. */
+int lb_algo_lua(const char *src, size_t len, const struct lb_table *t, const json_t *params,
+		const struct lb_algo_ctx *ctx, const struct lb_lua_limits *lim, json_t **result,
+		struct lb_errmsg *em);
+
+/* ---- decomposition across owners (federated algorithms) ------------------------------------- */
+
+/* How partial results are combined. */
+struct lb_fed_options {
+	bool secure;          /* true: secure aggregation (leben/secagg.h); false: plain
+	                       * summing (benchmarks and tests of the decomposition only) */
+	unsigned frac_bits;   /* fixed-point fraction bits of secure aggregation [0 = 24] */
+	const uint8_t *dropped; /* borrowed, nowners flags: owner i drops out after sharing its
+	                       * masks in every round (tests of drop-out recovery); NULL = none */
+	bool sandboxed;       /* run every owner's local step of every round in its own sandbox
+	                       * (lb_sandbox_run, default limits): the partial comes back over the
+	                       * sandbox's pipe; false = in this process */
+};
+
+/* Counters of one federated run, filled when not NULL. */
+struct lb_fed_stats {
+	unsigned rounds;        /* aggregation rounds */
+	size_t values_summed;   /* vector entries aggregated over all rounds */
+	uint64_t aggregate_ns;  /* time spent combining partials (masking + unmasking or summing) */
+	uint64_t local_ns;      /* time spent computing partials at the owners */
+};
+
+/* One owner's data: borrowed table and a display name (borrowed). */
+struct lb_fed_owner {
+	const char *name;
+	const struct lb_table *table;
+};
+
+/* Sum len-vectors partials[0..n-1] (borrowed) into sum (caller buffer of len doubles), through
+ * secure aggregation when o->secure (each value must satisfy |v| * 2^frac_bits < 2^62; else
+ * LB_ERANGE). Dropped owners' partials are excluded from the sum. The building block of every
+ * federated algorithm, exposed for the exchange's chain-driven runs. */
+int lb_fed_sum(const double *const *partials, size_t n, size_t len, const struct lb_fed_options *o,
+	       double *sum, struct lb_fed_stats *st, struct lb_errmsg *em);
+
+/* Federated counterparts of the built-in algorithms over owners[0..n-1] (n >= 2 for secure
+ * aggregation, columns named alike at every owner). params as for the built-in algorithm of the
+ * same name; *result is a new JSON object of the same shape as the centralised algorithm's,
+ * plus "owners": n and "rounds". Supported names: "stats" (count, mean, sd; "bins" + "range"
+ * give histograms), "logreg" (Newton rounds over summed gradients and Hessians), "km"
+ * (Kaplan–Meier over summed per-time event and censoring counts on an agreed time grid). */
+int lb_fed_run(const char *algorithm, const struct lb_fed_owner *owners, size_t n,
+	       const json_t *params, const struct lb_algo_ctx *ctx, const struct lb_fed_options *o,
+	       json_t **result, struct lb_fed_stats *st, struct lb_errmsg *em);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * Consortium membership governance and signed checkpoints (docs/consortium.md).
+ *
+ * Members are the institutions' super nodes (data, computing, algorithm, audit). genesis.json
+ * may name the first members; afterwards they are admitted and removed on the business chain
+ * by `governance.propose` and `governance.vote`: a proposal passes when the yes-votes of
+ * current members reach ceil(2/3 x current members). Every K blocks each member node signs
+ * (chain, height, block hash, app hash) as a business-chain `checkpoint` tx; a checkpoint that
+ * differs from this node's own block raises a local alarm (never part of consensus state).
+ */
+#ifndef LEBEN_CONSORTIUM_H
+#define LEBEN_CONSORTIUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+#include "leben/crypto.h"
+#include "leben/ledger.h"
+
+/* Tx type ids (business chain, range 0x0330-0x033f). */
+enum {
+	LB_TX_GOV_PROPOSE = 0x0330,
+	LB_TX_GOV_VOTE = 0x0331,
+	LB_TX_CHECKPOINT = 0x0332,
+};
+
+/* Super-node kinds, a bit set. */
+enum {
+	LB_SUPER_DATA = 1,
+	LB_SUPER_COMPUTING = 2,
+	LB_SUPER_ALGORITHM = 4,
+	LB_SUPER_AUDIT = 8,
+	LB_SUPER_ALL = 15,
+};
+
+#define LB_MEMBER_NAME_MAX 64    /* bytes of a member's name */
+#define LB_MEMBERS_MAX 256       /* members at most */
+#define LB_PROPOSALS_OPEN_MAX 64 /* open proposals at most */
+
+/* Proposal actions. */
+enum { LB_GOV_ADMIT = 1, LB_GOV_REMOVE = 2 };
+
+/* Register governance.propose, governance.vote and checkpoint, and the genesis part that
+ * reads the `members` list. Idempotent. */
+int lb_consortium_register_txtypes(void);
+
+/* ---- vote arithmetic ------------------------------------------------------------------ */
+
+/* Yes-votes needed among n members: ceil(2n/3) (0 for n = 0). */
+uint64_t lb_gov_threshold(uint64_t members);
+/* Outcome of a tally of current members' votes. */
+enum lb_gov_outcome { LB_GOV_OPEN = 1, LB_GOV_PASSED = 2, LB_GOV_REJECTED = 3 };
+/* PASSED when yes >= threshold(n); REJECTED when no > n - threshold(n) (it can no longer
+ * pass); else OPEN. */
+enum lb_gov_outcome lb_gov_outcome(uint64_t members, uint64_t yes, uint64_t no);
+
+/* Kinds from/to text: "data,computing" <-> bits. Parse returns LB_EMALFORMED on an unknown
+ * word (message in em). format writes into buf (at least 40 bytes). */
+int lb_super_kinds_parse(const char *text, uint8_t *kinds, struct lb_errmsg *em);
+const char *lb_super_kinds_format(uint8_t kinds, char *buf, size_t n);
+
+/* ---- payloads (docs/wire-format.md) ------------------------------------------------------ */
+
+struct lb_gov_proposal {
+	uint8_t action;                       /* LB_GOV_ADMIT or LB_GOV_REMOVE */
+	uint8_t member[LB_ADDR_LEN];          /* who is admitted or removed */
+	char name[LB_MEMBER_NAME_MAX + 1];    /* admit: the member's name */
+	uint8_t kinds;                        /* admit: super-node kinds (non-empty) */
+	uint64_t expires_height;              /* last business height at which votes count */
+};
+struct lb_gov_vote {
+	uint8_t proposal[LB_HASH_LEN];        /* id of the governance.propose tx */
+	bool yes;
+};
+struct lb_checkpoint {
+	uint8_t chain;                        /* enum lb_chain_id */
+	uint64_t height;                      /* block height (>= 1) */
+	uint8_t block_hash[LB_HASH_LEN];
+	uint8_t app_hash[LB_HASH_LEN];
+};
+
+/* Canonical payload encodings (appended to b) and strict decoders (LB_EMALFORMED /
+ * LB_EINVALID with a message). */
+int lb_gov_proposal_encode(struct lb_buf *b, const struct lb_gov_proposal *p);
+int lb_gov_proposal_decode(struct lb_gov_proposal *p, const uint8_t *in, size_t n,
+			   struct lb_errmsg *em);
+int lb_gov_vote_encode(struct lb_buf *b, const struct lb_gov_vote *v);
+int lb_gov_vote_decode(struct lb_gov_vote *v, const uint8_t *in, size_t n, struct lb_errmsg *em);
+int lb_checkpoint_encode(struct lb_buf *b, const struct lb_checkpoint *c);
+int lb_checkpoint_decode(struct lb_checkpoint *c, const uint8_t *in, size_t n,
+			 struct lb_errmsg *em);
+
+/* ---- queries on a node's committed state ------------------------------------------------ */
+
+/* Is addr a current member (per the committed business state)? */
+bool lb_consortium_is_member(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN]);
+/* {"count", "threshold", "members":[{address,name,kinds,since}], "proposals":[open ones]}
+ * (new reference in *out). */
+int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errmsg *em);
+/* Name of a member ("" when not a member), into name (LB_MEMBER_NAME_MAX + 1 bytes). */
+bool lb_consortium_member_name(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
+			       char *name);
+
+/* The checkpoint a member recorded for (chain, height): LB_OK with the hashes, or
+ * LB_ENOTFOUND. For catch-up: a snapshot's hashes can be checked against it. */
+int lb_consortium_checkpoint_get(struct lb_ledger *l, int chain, uint64_t height,
+				 const uint8_t member[LB_ADDR_LEN], uint8_t block_hash[LB_HASH_LEN],
+				 uint8_t app_hash[LB_HASH_LEN]);
+/* Lowest, over the current members, of the highest height of chain each has checkpointed
+ * (0 if a member has none, or there are no members): history at or below it is attested by
+ * every member (e.g. safe to compact in the orderer). */
+int lb_consortium_checkpointed_height(struct lb_ledger *l, int chain, uint64_t *height,
+				      struct lb_errmsg *em);
+
+/* ---- the node's checkpoint monitor -------------------------------------------------------- */
+
+struct lb_consortium;
+
+/* Watch l (borrowed; outlives the monitor). node_key is copied: it signs this node's
+ * checkpoints (published only while the node is a member). interval: every that many blocks
+ * of each chain (0 = never publish; received checkpoints are still checked). */
+int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
+		      const struct lb_keypair *node_key, uint64_t interval, struct lb_errmsg *em);
+void lb_consortium_free(struct lb_consortium *c);
+/* Call after each committed block (the node's deliver path) with its cut: checks the
+ * checkpoints the block recorded against this node's own blocks (raising alarms), checks
+ * earlier ones whose height this chain has now reached, and when height is a multiple of the
+ * interval queues this node's own checkpoint for the monitor's publisher thread (which signs
+ * and submits it outside the deliver path). Never fails the commit. */
+void lb_consortium_after_commit(struct lb_consortium *c, const struct lb_cut *cut,
+				uint64_t height);
+/* {"member", "checkpoint_interval", "published", "checked", "alarms":[...]} */
+json_t *lb_consortium_status_json(struct lb_consortium *c);
+/* Number of alarms raised so far. */
+size_t lb_consortium_alarm_count(struct lb_consortium *c);
+
+/* ---- offline check ------------------------------------------------------------------------ */
+
+/* After lb_ledger_verify_home succeeded: every checkpoint recorded on the business chain of
+ * home must match the stored (= replayed) block it names. LB_ECORRUPT naming the member
+ * (name and address) on the first mismatch; *checked counts the checkpoints compared. */
+int lb_consortium_verify_home(const char *home, uint64_t *checked, struct lb_errmsg *em);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * Off-chain sandbox runner and release policy of the data exchange.
+ *
+ * lb_sandbox_run forks a child process that sets resource limits (CPU time, address space,
+ * file size, processes), moves into a private temporary directory, leaves the network
+ * namespace when running as root, and loads a seccomp-bpf allow-list (no open, no socket, no
+ * fork/exec: only read/write on its inherited descriptors, memory management and exit). Only
+ * then does it open the sealed inputs (level-1 envelopes, leben/envelope.h), parse the table,
+ * run the algorithm (built-in or Lua) and send the result over a pipe. The parent enforces a
+ * wall-clock limit, collects the result and the reason of any stop, and removes the private
+ * directory with everything in it ("burn after reading").
+ *
+ * The release policy (lb_policy_*) then decides what of the result the user may see:
+ * aggregates only, a minimum cohort per cell, optional Laplace noise charged to a per-user,
+ * per-asset privacy budget, a maximum output size. A released result is hashed (BLAKE2b-256
+ * over its canonical JSON text) and sealed to the user.
+ */
+#ifndef LEBEN_SANDBOX_H
+#define LEBEN_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/algo.h"
+#include "leben/envelope.h"
+#include "leben/error.h"
+
+/* ---- sandbox ------------------------------------------------------------------------------- */
+
+/* Limits of one run; 0 in any field = the default in brackets (lb_sandbox_limits_default). */
+struct lb_sandbox_limits {
+	uint64_t cpu_ms;       /* CPU time (RLIMIT_CPU, rounded up to seconds) [30 000] */
+	uint64_t wall_ms;      /* wall-clock time, enforced by the parent with SIGKILL [60 000] */
+	uint64_t memory;       /* address space the child may add to what it had at fork
+	                        * (RLIMIT_AS) [1 GiB] */
+	uint64_t file_bytes;   /* largest file it may write in its directory (RLIMIT_FSIZE) [64 MiB] */
+	uint64_t output_bytes; /* largest result it may send back [1 MiB] */
+	uint64_t lua_instructions; /* Lua VM instruction budget [1e9] */
+	size_t max_rows;       /* largest input table [10 000 000] */
+};
+
+void lb_sandbox_limits_default(struct lb_sandbox_limits *l);
+
+/* Why a run ended. */
+enum lb_sandbox_status {
+	LB_SANDBOX_OK = 0,       /* the algorithm returned a result */
+	LB_SANDBOX_FAILED,       /* the algorithm or its input was refused (bad params, bad CSV,
+	                          * wrong key, Lua error); code + reason say which */
+	LB_SANDBOX_SYSCALL,      /* a forbidden system call was attempted (open, socket, fork, ...) */
+	LB_SANDBOX_CPU,          /* CPU-time limit */
+	LB_SANDBOX_WALL,         /* wall-clock limit */
+	LB_SANDBOX_MEMORY,       /* memory limit (allocation failed or Lua memory cap) */
+	LB_SANDBOX_FILESIZE,     /* file-size limit in the private directory */
+	LB_SANDBOX_OUTPUT,       /* the result is larger than output_bytes */
+	LB_SANDBOX_INSTRUCTIONS, /* Lua instruction budget */
+	LB_SANDBOX_CRASHED,      /* the child died otherwise (signal, no result) */
+};
+
+/* Stable lower-case name of a status ("syscall", "memory", ...), for JSON and logs. */
+const char *lb_sandbox_status_name(enum lb_sandbox_status s);
+
+/* One input table: CSV bytes, plain or sealed in a level-1 envelope. */
+struct lb_sandbox_input {
+	const uint8_t *data; /* borrowed for the call */
+	size_t len;          /* bytes */
+	bool sealed;         /* data is an envelope opened inside the child with job->open_sk/pk */
+};
+
+/* Environment a native (C) job function sees inside the jail. */
+struct lb_sandbox_env {
+	int scratch_fd;          /* read/write file in the private directory (size-limited) */
+	const char *dir;         /* path of the private directory (informational: open is denied) */
+	const uint8_t *input;    /* the opened input bytes (plaintext), or NULL */
+	size_t input_len;        /* bytes */
+	const struct lb_sandbox_limits *limits; /* effective limits */
+};
+
+/* A native job run inside the jail (what the built-in and Lua runners are, and what tests use to
+ * attempt escapes). Sets *result to a new JSON object or returns an error code. Runs in the
+ * child after the jail is in place. */
+typedef int (*lb_sandbox_fn)(void *arg, const struct lb_sandbox_env *env, json_t **result,
+			     struct lb_errmsg *em);
+
+/* What to run. Zero it, then fill. */
+struct lb_sandbox_job {
+	const char *algorithm;       /* built-in algorithm name, or NULL if lua_src or fn is set */
+	const char *lua_src;         /* Lua source text (borrowed), or NULL */
+	size_t lua_len;              /* bytes of lua_src */
+	const json_t *params;        /* algorithm parameters (borrowed), or NULL */
+	struct lb_sandbox_input input; /* the table (CSV), required for algorithm/lua jobs */
+	const uint8_t *open_sk;      /* X25519 secret key opening a sealed input (borrowed; only the
+	                              * child uses it; the caller wipes its own copy) */
+	const uint8_t *open_pk;      /* matching public key (borrowed) */
+	unsigned min_cohort;         /* hint passed to algorithms (struct lb_algo_ctx) */
+	struct lb_sandbox_limits limits; /* zero fields take defaults */
+	const char *tmp_root;        /* where the private directory is made; NULL = $TMPDIR or /tmp */
+	lb_sandbox_fn fn;            /* native job instead of algorithm/lua (input still opened) */
+	void *fn_arg;                /* passed to fn */
+	const char *patient_col;     /* column of patient ids, or NULL: with exclude, the rows of
+	                              * these patients are removed inside the jail, right after the
+	                              * table is read and before the algorithm sees it (revoked
+	                              * consents) */
+	const char *const *exclude;  /* borrowed patient ids to leave out */
+	size_t nexclude;             /* entries of exclude */
+};
+
+/* Outcome of one run. Embedded struct: release with lb_sandbox_report_release. */
+struct lb_sandbox_report {
+	enum lb_sandbox_status status; /* why it ended */
+	int code;                /* lb_err code matching the status (LB_OK when OK) */
+	char reason[512];        /* sentence for the user ("forbidden system call socket") */
+	json_t *result;          /* owned: the algorithm's result when status OK, else NULL */
+	long syscall_nr;         /* the forbidden system call (status SYSCALL), else -1 */
+	char syscall_name[32];   /* its name, "" if unknown */
+	uint64_t wall_ns;        /* fork to reaped child */
+	uint64_t cpu_ms;         /* child's user + system CPU time */
+	uint64_t peak_rss;       /* child's peak resident memory, bytes (ru_maxrss) */
+	char dir[256];           /* the private directory used (already removed) */
+	bool dir_removed;        /* it was removed after the run */
+	size_t excluded;         /* rows left out for job->exclude (known to the owner only) */
+};
+
+/* Run job in a fresh jail. Returns LB_OK when the algorithm produced a result; otherwise the
+ * code of the report (LB_ELIMIT for limits, LB_EDENIED for a forbidden system call, the
+ * algorithm's code for FAILED, LB_EINTERNAL for a crash) with em set to the reason; rep is
+ * filled in every case once the child started (release it always). Setup failures (fork, pipe,
+ * temporary directory) return LB_EIO / LB_ENOMEM. The calling process must not be holding
+ * locks other threads need (fork). */
+int lb_sandbox_run(const struct lb_sandbox_job *job, struct lb_sandbox_report *rep,
+		   struct lb_errmsg *em);
+void lb_sandbox_report_release(struct lb_sandbox_report *rep);
+/* JSON view of a report (new object, caller owns; the result itself is under "result"). */
+json_t *lb_sandbox_report_json(const struct lb_sandbox_report *rep);
+
+/* ---- release policy ---------------------------------------------------------------------- */
+
+/* The owner's output policy. Embedded struct; lb_policy_default gives the defaults. */
+struct lb_policy {
+	unsigned min_cohort;     /* every "n" and every non-zero cell of "counts"/"at_risk" must be
+	                          * at least this [10] */
+	double epsilon;          /* Laplace noise on counting fields with this privacy loss per
+	                          * released result; 0 = no noise [0] */
+	double budget;           /* total epsilon a user may spend on one asset [1.0] */
+	size_t max_output;       /* largest released result, bytes of canonical JSON [65 536] */
+	bool aggregates_only;    /* refuse results without a top-level "n" or with arrays longer
+	                          * than max_array [true] */
+	size_t max_array;        /* longest array in a released result [1000] */
+	bool release_extremes;   /* keep "min"/"max" (single records' values) [false: removed] */
+};
+
+void lb_policy_default(struct lb_policy *p);
+/* Read a policy from JSON text ({"min_cohort":10,"epsilon":0.5,"budget":2,"max_output":65536,
+ * "aggregates_only":true,"max_array":1000,"release_extremes":false}; absent keys keep defaults).
+ * Unknown keys and wrong types are refused (LB_EINVALID, key named); p is unchanged on error. */
+int lb_policy_parse(const char *text, size_t len, struct lb_policy *p, struct lb_errmsg *em);
+json_t *lb_policy_json(const struct lb_policy *p);
+
+/* Privacy-budget ledger: epsilon spent per (user, asset). SQLite file, or in memory when path
+ * is NULL. Opaque handle: _open/_close. */
+struct lb_dp_budget;
+int lb_dp_budget_open(const char *path, struct lb_dp_budget **out, struct lb_errmsg *em);
+void lb_dp_budget_close(struct lb_dp_budget *b);
+/* Epsilon already spent by user on asset (0 if none). Strings borrowed. */
+int lb_dp_budget_spent(struct lb_dp_budget *b, const char *user, const char *asset,
+		       double *spent, struct lb_errmsg *em);
+/* Charge eps if spent + eps <= total; else LB_EDENIED and nothing changes. */
+int lb_dp_budget_charge(struct lb_dp_budget *b, const char *user, const char *asset, double eps,
+			double total, struct lb_errmsg *em);
+
+/* Decision on one result. Embedded struct: lb_release_release frees it. */
+struct lb_release {
+	bool released;           /* the user may see text */
+	int code;                /* LB_OK, or LB_EDENIED / LB_ETOOBIG with reason */
+	char reason[512];        /* why it was withheld ("cell counts[0][1] = 3 < min_cohort 10") */
+	char *text;              /* owned: canonical JSON (sorted keys, compact) when released */
+	size_t len;              /* bytes of text */
+	uint8_t hash[32];        /* BLAKE2b-256 of text (zero when withheld) */
+	double epsilon_spent;    /* epsilon charged for this release */
+	unsigned removed;        /* fields removed (extremes) */
+};
+
+/* Apply p to result (borrowed; noise and removals are made on a copy). budget may be NULL when
+ * p->epsilon is 0; user and asset (borrowed) name the budget row. Returns LB_OK when released,
+ * else the withholding code with rel->reason and em set; rel is filled in both cases. */
+int lb_policy_apply(const struct lb_policy *p, const json_t *result, struct lb_dp_budget *budget,
+		    const char *user, const char *asset, struct lb_release *rel,
+		    struct lb_errmsg *em);
+void lb_release_release(struct lb_release *rel);
+/* Seal a released result to the user's X25519 key (*env allocated, caller frees with lb_free).
+ * LB_EDENIED if rel was withheld. */
+int lb_release_seal(const struct lb_release *rel, const uint8_t user_pk[LB_ENVELOPE_PKBYTES],
+		    uint8_t **env, size_t *envlen, struct lb_errmsg *em);
+
+#endif

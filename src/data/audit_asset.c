@@ -1,0 +1,310 @@
+/*
+ * Audit of non-table assets: completeness and validity checks per format (DICOM, FHIR, text,
+ * images) with a score in basis points, the same scale as the table audit, so that every
+ * asset registered on the directory chain carries one (include/leben/data_audit.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "data/data_int.h"
+#include "leben/data_audit.h"
+#include "leben/data_dedup.h"
+
+static struct lb_audit_check *add_check(struct lb_asset_audit *a, const char *name)
+{
+	struct lb_audit_check *c = &a->check[a->nchecks++];
+	memset(c, 0, sizeof *c);
+	c->name = name;
+	return c;
+}
+
+static void count(struct lb_audit_check *c, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void count(struct lb_audit_check *c, bool ok, const char *fmt, ...)
+{
+	c->total++;
+	if (ok) {
+		c->passed++;
+		return;
+	}
+	if (!c->detail[0] && fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->detail, sizeof c->detail, fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* Mean pass ratio of the applicable checks, in basis points (integers only). */
+static void finish(struct lb_asset_audit *a)
+{
+	uint64_t sum = 0, n = 0;
+	for (size_t i = 0; i < a->nchecks; i++) {
+		if (!a->check[i].total)
+			continue;
+		sum += a->check[i].passed * 10000 / a->check[i].total;
+		n++;
+	}
+	a->score = n ? (uint32_t)(sum / n) : 0;
+}
+
+/* ---- DICOM ------------------------------------------------------------------------------ */
+
+/* A UID: 1..64 characters, components of digits separated by single dots, no leading zero
+ * in a multi-digit component (PS3.5 §9.1). Trailing NUL padding allowed. */
+static bool uid_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	size_t comp = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			if (comp == 0)
+				return false;
+			comp = 0;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (comp == 0 && s[i] == '0' && i + 1 < n && s[i + 1] != '.')
+			return false;
+		comp++;
+	}
+	return true;
+}
+
+/* DA: YYYYMMDD with a plausible month and day. */
+static bool da_is_valid(const char *s)
+{
+	if (strlen(s) != 8)
+		return false;
+	for (int i = 0; i < 8; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	int m = (s[4] - '0') * 10 + s[5] - '0', d = (s[6] - '0') * 10 + s[7] - '0';
+	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+void lb_audit_dicom(const struct lb_dicom_file *f, struct lb_asset_audit *a)
+{
+	memset(a, 0, sizeof *a);
+	a->format = "dicom";
+	static const struct {
+		uint32_t tag;
+		const char *name;
+	} ids[] = {{0x00080016, "SOPClassUID"},       {0x00080018, "SOPInstanceUID"},
+		   {0x0020000D, "StudyInstanceUID"},  {0x0020000E, "SeriesInstanceUID"},
+		   {0x00080060, "Modality"},          {0x00100020, "PatientID"}},
+	  uids[] = {{0x00080016, "SOPClassUID"},
+		    {0x00080018, "SOPInstanceUID"},
+		    {0x0020000D, "StudyInstanceUID"},
+		    {0x0020000E, "SeriesInstanceUID"},
+		    {0x00020010, "TransferSyntaxUID"}},
+	  dates[] = {{0x00080020, "StudyDate"},
+		     {0x00080021, "SeriesDate"},
+		     {0x00080023, "ContentDate"},
+		     {0x00100030, "PatientBirthDate"}};
+	char s[128];
+	struct lb_audit_check *c = add_check(a, "identifiers");
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		count(c, lb_dicom_get_string(f, ids[i].tag, s, sizeof s) && s[0], "%s is missing",
+		      ids[i].name);
+	c = add_check(a, "uids");
+	for (size_t i = 0; i < sizeof uids / sizeof uids[0]; i++)
+		if (lb_dicom_get_string(f, uids[i].tag, s, sizeof s) && s[0])
+			count(c, uid_is_valid(s), "%s \"%.64s\" is not a valid UID", uids[i].name, s);
+	c = add_check(a, "dates");
+	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++)
+		if (lb_dicom_get_string(f, dates[i].tag, s, sizeof s) && s[0])
+			count(c, da_is_valid(s), "%s \"%.16s\" is not a date (YYYYMMDD)", dates[i].name,
+			      s);
+	c = add_check(a, "image");
+	const struct lb_dicom_elem *px = lb_dicom_find(f, 0x7FE00010);
+	if (px) {
+		double rows = 0, cols = 0, bits = 0, spp = 1, frames = 1;
+		bool r = lb_dicom_get_number(f, 0x00280010, &rows) && rows > 0;
+		bool co = lb_dicom_get_number(f, 0x00280011, &cols) && cols > 0;
+		bool b = lb_dicom_get_number(f, 0x00280100, &bits) && bits > 0;
+		count(c, r, "Rows is missing or zero");
+		count(c, co, "Columns is missing or zero");
+		count(c, b, "BitsAllocated is missing or zero");
+		lb_dicom_get_number(f, 0x00280002, &spp);
+		lb_dicom_get_number(f, 0x00280008, &frames);
+		if (r && co && b && !px->undefined_length && px->value) {
+			double need = rows * cols * spp * frames * bits / 8;
+			count(c, (double)px->length >= need,
+			      "pixel data holds %zu bytes, the image attributes need %.0f", px->length,
+			      need);
+		}
+	}
+	finish(a);
+}
+
+/* ---- FHIR ------------------------------------------------------------------------------- */
+
+struct fhir_walk {
+	json_t *known;                 /* "Type/id" and fullUrl values present in the bundle */
+	struct lb_audit_check *ids, *refs, *codings, *dates;
+};
+
+static bool is_date_key(const char *k)
+{
+	static const char *const keys[] = {"birthDate", "deceasedDateTime", "effectiveDateTime",
+					   "onsetDateTime", "abatementDateTime", "recordedDate",
+					   "issued", "authoredOn", "recorded", "date", "start",
+					   "end", "effectiveInstant", "dateTime"};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (!strcmp(k, keys[i]))
+			return true;
+	return false;
+}
+
+static void fhir_walk(struct fhir_walk *w, json_t *v, int depth)
+{
+	if (depth > 64)
+		return;
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) fhir_walk(w, x, depth + 1);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	const char *k;
+	json_t *x;
+	json_object_foreach(v, k, x) {
+		if (!strcmp(k, "coding") && json_is_array(x)) {
+			size_t i;
+			json_t *cd;
+			json_array_foreach(x, i, cd) {
+				const char *sys = json_string_value(json_object_get(cd, "system"));
+				const char *code = json_string_value(json_object_get(cd, "code"));
+				count(w->codings, sys && *sys && code && *code,
+				      "a coding lacks its system or code");
+			}
+		} else if (!strcmp(k, "reference") && json_is_string(x)) {
+			const char *r = json_string_value(x);
+			/* only local references can be resolved; absolute URLs are counted as fine */
+			bool local = !strstr(r, "://") && r[0] != '#';
+			count(w->refs, !local || json_object_get(w->known, r),
+			      "reference \"%.80s\" does not resolve inside the bundle", r);
+		} else if (json_is_string(x) && is_date_key(k)) {
+			count(w->dates, data_is_fhir_date(json_string_value(x)),
+			      "%s \"%.40s\" is not a FHIR date", k, json_string_value(x));
+		}
+		fhir_walk(w, x, depth + 1);
+	}
+}
+
+static void fhir_note_resource(struct fhir_walk *w, json_t *res, const char *full_url)
+{
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	const char *id = json_string_value(json_object_get(res, "id"));
+	if (!type)
+		return;
+	count(w->ids, (id && *id) || (full_url && *full_url), "a %s has no id", type);
+	if (id && *id) {
+		char key[256];
+		snprintf(key, sizeof key, "%s/%s", type, id);
+		json_object_set_new(w->known, key, json_true());
+	}
+	if (full_url && *full_url)
+		json_object_set_new(w->known, full_url, json_true());
+}
+
+int lb_audit_fhir(const char *text, size_t len, struct lb_asset_audit *a, struct lb_errmsg *em)
+{
+	memset(a, 0, sizeof *a);
+	a->format = "fhir";
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		return lb_errf(em, LB_EMALFORMED, "line %d, column %d: %s", je.line, je.column,
+			       je.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return lb_errf(em, LB_EMALFORMED, "a FHIR document is a JSON object");
+	}
+	struct fhir_walk w = {json_object(), add_check(a, "ids"), add_check(a, "references"),
+			      add_check(a, "codings"), add_check(a, "dates")};
+	const char *rt = json_string_value(json_object_get(root, "resourceType"));
+	json_t *entries = json_object_get(root, "entry");
+	if (rt && !strcmp(rt, "Bundle") && json_is_array(entries)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(entries, i, e)
+			fhir_note_resource(&w, json_object_get(e, "resource"),
+					   json_string_value(json_object_get(e, "fullUrl")));
+	} else {
+		fhir_note_resource(&w, root, NULL);
+	}
+	fhir_walk(&w, root, 0);
+	json_decref(w.known);
+	json_decref(root);
+	finish(a);
+	return LB_OK;
+}
+
+/* ---- text and images -------------------------------------------------------------------- */
+
+void lb_audit_text(const char *p, size_t len, struct lb_asset_audit *a)
+{
+	memset(a, 0, sizeof *a);
+	a->format = "text";
+	struct lb_text_profile t;
+	bool have = lb_text_profile(p, len, &t, NULL) == LB_OK;
+	count(add_check(a, "encoding"), have && t.utf8, "the text is not valid UTF-8");
+	struct lb_audit_check *c = add_check(a, "control_chars");
+	uint64_t bad = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if ((ch < 32 && ch != '\t' && ch != '\n' && ch != '\r') || ch == 127)
+			bad++;
+	}
+	c->total = len;
+	c->passed = len - bad;
+	if (bad)
+		snprintf(c->detail, sizeof c->detail, "%llu control characters",
+			 (unsigned long long)bad);
+	count(add_check(a, "content"), have && t.words > 0, "the text has no words");
+	count(add_check(a, "language"), have && t.language[0], "the language was not recognised");
+	if (have)
+		lb_text_profile_release(&t);
+	finish(a);
+}
+
+void lb_audit_image(const struct lb_image *im, struct lb_asset_audit *a)
+{
+	memset(a, 0, sizeof *a);
+	a->format = "image";
+	count(add_check(a, "decodable"), im->luma != NULL, "the pixels could not be decoded");
+	count(add_check(a, "dimensions"), im->width >= 32 && im->height >= 32,
+	      "%ux%u is smaller than 32x32", im->width, im->height);
+	struct lb_audit_check *c = add_check(a, "detail");
+	if (im->luma) {
+		struct lb_pdq h[8];
+		bool ok = lb_pdq_hash(im->luma, im->width, im->height, h) == LB_OK;
+		count(c, ok && h[0].quality >= LB_PDQ_MIN_QUALITY,
+		      "the image is nearly uniform (quality %d < %d)", ok ? h[0].quality : 0,
+		      LB_PDQ_MIN_QUALITY);
+	}
+	finish(a);
+}
+
+json_t *lb_asset_audit_json(const struct lb_asset_audit *a)
+{
+	json_t *checks = json_array();
+	for (size_t i = 0; i < a->nchecks; i++) {
+		const struct lb_audit_check *c = &a->check[i];
+		json_t *o = json_pack("{s:s,s:I,s:I}", "name", c->name, "passed",
+				      (json_int_t)c->passed, "total", (json_int_t)c->total);
+		if (o && c->detail[0])
+			json_object_set_new(o, "problem", json_string(c->detail));
+		json_array_append_new(checks, o);
+	}
+	return json_pack("{s:s,s:I,s:o}", "format", a->format, "score", (json_int_t)a->score,
+			 "checks", checks);
+}

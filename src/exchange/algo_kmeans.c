@@ -1,0 +1,194 @@
+/*
+ * k-means clustering of the complete rows over the chosen columns: k-means++ seeding from a
+ * deterministic generator (splitmix64 of the "seed" parameter), then Lloyd iterations
+ * (assign each row to its nearest centroid by squared Euclidean distance, ties to the lower
+ * index; move each centroid to the mean of its rows) until no assignment changes or max_iter.
+ * Released: centroids, cluster sizes ("counts"), within-cluster sum of squares ("inertia").
+ */
+#include <math.h>
+#include <string.h>
+
+#include "exchange/exchange_int.h"
+#include "leben/base.h"
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static double unif(uint64_t *s)
+{
+	return (double)(splitmix(s) >> 11) * 0x1.0p-53;
+}
+
+int xalgo_kmeans(const struct lb_table *t, const json_t *params, const struct lb_algo_ctx *ctx,
+		 json_t **result, struct lb_errmsg *em)
+{
+	static const char *const ok[] = {"columns", "k", "seed", "max_iter", "standardize", NULL};
+	(void)ctx;
+	size_t *cols = NULL, p;
+	double kd, seedd, maxit;
+	bool stdz;
+	int rc;
+	if ((rc = xparam_only(params, ok, em)) || (rc = xparam_num(params, "k", 0, 1, 1000, &kd, em)) ||
+	    (rc = xparam_num(params, "seed", 1, 0, 9007199254740991.0, &seedd, em)) ||
+	    (rc = xparam_num(params, "max_iter", 300, 1, 100000, &maxit, em)) ||
+	    (rc = xparam_bool(params, "standardize", false, &stdz, em)))
+		return rc;
+	if (kd < 1 || kd != floor(kd))
+		return lb_errf(em, LB_EINVALID, "parameter 'k' (number of clusters, a whole number >= 1) is required");
+	if ((rc = xparam_cols(t, params, "columns", true, &cols, &p, em)))
+		return rc;
+	size_t k = (size_t)kd;
+	uint64_t seed = (uint64_t)seedd;
+	double *X = NULL, *cent = NULL, *sum = NULL, *dist = NULL, *mean = NULL, *scale = NULL;
+	size_t *asg = NULL, *cnt = NULL, n = 0;
+	if (p == 0) {
+		rc = lb_errf(em, LB_EINVALID, "k-means needs at least one numeric column");
+		goto out;
+	}
+	X = lb_malloc((t->nrows ? t->nrows : 1) * p * sizeof *X);
+	cent = lb_calloc(k * p, sizeof *cent);
+	sum = lb_calloc(k * p, sizeof *sum);
+	dist = lb_malloc((t->nrows ? t->nrows : 1) * sizeof *dist);
+	asg = lb_malloc((t->nrows ? t->nrows : 1) * sizeof *asg);
+	cnt = lb_calloc(k, sizeof *cnt);
+	mean = lb_calloc(p, sizeof *mean);
+	scale = lb_malloc(p * sizeof *scale);
+	if (!X || !cent || !sum || !dist || !asg || !cnt || !mean || !scale) {
+		rc = LB_ENOMEM;
+		goto out;
+	}
+	for (size_t r = 0; r < t->nrows; r++) {
+		bool ok_row = true;
+		for (size_t j = 0; j < p && ok_row; j++)
+			ok_row = !isnan(t->cols[cols[j]].v[r]);
+		if (!ok_row)
+			continue;
+		for (size_t j = 0; j < p; j++)
+			X[n * p + j] = t->cols[cols[j]].v[r];
+		n++;
+	}
+	if (n < k) {
+		rc = lb_errf(em, LB_EINVALID, "k-means: %zu complete rows for k = %zu clusters", n, k);
+		goto out;
+	}
+	for (size_t j = 0; j < p; j++)
+		scale[j] = 1;
+	if (stdz) {
+		for (size_t j = 0; j < p; j++) {
+			double m = 0, s2 = 0;
+			for (size_t i = 0; i < n; i++)
+				m += X[i * p + j];
+			m /= (double)n;
+			for (size_t i = 0; i < n; i++)
+				s2 += (X[i * p + j] - m) * (X[i * p + j] - m);
+			mean[j] = m;
+			scale[j] = s2 > 0 ? sqrt(s2 / (double)n) : 1;
+			for (size_t i = 0; i < n; i++)
+				X[i * p + j] = (X[i * p + j] - m) / scale[j];
+		}
+	}
+	/* k-means++ */
+	size_t first = (size_t)(unif(&seed) * (double)n);
+	memcpy(cent, X + first * p, p * sizeof *cent);
+	for (size_t i = 0; i < n; i++)
+		dist[i] = INFINITY;
+	for (size_t c = 1; c < k; c++) {
+		double tot = 0;
+		for (size_t i = 0; i < n; i++) {
+			double d2 = 0;
+			for (size_t j = 0; j < p; j++) {
+				double d = X[i * p + j] - cent[(c - 1) * p + j];
+				d2 += d * d;
+			}
+			if (d2 < dist[i])
+				dist[i] = d2;
+			tot += dist[i];
+		}
+		double u = unif(&seed) * tot, acc = 0;
+		size_t pick = n - 1;
+		for (size_t i = 0; i < n; i++) {
+			acc += dist[i];
+			if (acc > u) {
+				pick = i;
+				break;
+			}
+		}
+		memcpy(cent + c * p, X + pick * p, p * sizeof *cent);
+	}
+	unsigned it = 0;
+	double inertia = 0;
+	bool changed = true;
+	for (size_t i = 0; i < n; i++)
+		asg[i] = SIZE_MAX;
+	while (changed && it < (unsigned)maxit) {
+		changed = false;
+		inertia = 0;
+		memset(sum, 0, k * p * sizeof *sum);
+		memset(cnt, 0, k * sizeof *cnt);
+		for (size_t i = 0; i < n; i++) {
+			size_t best = 0;
+			double bd = INFINITY;
+			for (size_t c = 0; c < k; c++) {
+				double d2 = 0;
+				for (size_t j = 0; j < p; j++) {
+					double d = X[i * p + j] - cent[c * p + j];
+					d2 += d * d;
+				}
+				if (d2 < bd) {
+					bd = d2;
+					best = c;
+				}
+			}
+			if (asg[i] != best) {
+				asg[i] = best;
+				changed = true;
+			}
+			inertia += bd;
+			cnt[best]++;
+			for (size_t j = 0; j < p; j++)
+				sum[best * p + j] += X[i * p + j];
+		}
+		for (size_t c = 0; c < k; c++)
+			if (cnt[c])
+				for (size_t j = 0; j < p; j++)
+					cent[c * p + j] = sum[c * p + j] / (double)cnt[c];
+		it++;
+	}
+	json_t *o = json_object(), *jc = json_array(), *jn = json_array(), *names = json_array();
+	for (size_t c = 0; c < k; c++) {
+		json_t *row = json_array();
+		for (size_t j = 0; j < p; j++) /* centroids on the original scale */
+			json_array_append_new(row, xjson_num(cent[c * p + j] * scale[j] + mean[j]));
+		json_array_append_new(jc, row);
+		json_array_append_new(jn, json_integer((json_int_t)cnt[c]));
+	}
+	for (size_t j = 0; j < p; j++)
+		json_array_append_new(names, json_string(t->cols[cols[j]].name));
+	json_object_set_new(o, "algorithm", json_string("kmeans"));
+	json_object_set_new(o, "n", json_integer((json_int_t)n));
+	json_object_set_new(o, "k", json_integer((json_int_t)k));
+	json_object_set_new(o, "columns", names);
+	json_object_set_new(o, "centroids", jc);
+	json_object_set_new(o, "counts", jn);
+	json_object_set_new(o, "inertia", xjson_num(inertia));
+	json_object_set_new(o, "iterations", json_integer(it));
+	json_object_set_new(o, "converged", json_boolean(!changed));
+	*result = o;
+	rc = LB_OK;
+out:
+	lb_free(X);
+	lb_free(cent);
+	lb_free(sum);
+	lb_free(dist);
+	lb_free(asg);
+	lb_free(cnt);
+	lb_free(mean);
+	lb_free(scale);
+	lb_free(cols);
+	return rc;
+}

@@ -1,0 +1,335 @@
+/* Directory-chain handlers of the data layer on a real ledger in a temp home: a registration
+ * is admitted, a second registration of the same bytes is refused as a duplicate while a link
+ * to it is accepted, a link with nothing to link to, a forged asset id, a missing audit score
+ * and garbage are refused; updates need the owner or a co-owner, the next version and the
+ * current head; only the owner retires, and a retired asset no longer changes; provenance
+ * needs an owner and an existing version; the block's JSON view carries the public part with
+ * its audit score (what catalogues are built from). Each refusal leaves the state as it was (the next valid tx still applies), and the
+ * admitted txs commit as valid in one block. */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+#include "leben/crypto.h"
+#include "leben/data_hexa.h"
+#include "leben/data_tx.h"
+#include "leben/error.h"
+#include "leben/ledger.h"
+#include "leben/tx.h"
+
+struct fx {
+	char home[64];
+	struct lb_ledger *l;
+	struct lb_keypair prop, a, b, c;
+	char at[LB_ADDR_TEXT_LEN + 1], bt[LB_ADDR_TEXT_LEN + 1], ct[LB_ADDR_TEXT_LEN + 1];
+	uint64_t nonce[3];          /* next directory nonce of a, b, c */
+	uint8_t *raws[64];          /* admitted txs, committed at the end */
+	size_t lens[64];
+	size_t nraw;
+};
+
+static int who(struct fx *f, const struct lb_keypair *kp)
+{
+	return kp == &f->a ? 0 : kp == &f->b ? 1 : 2;
+}
+
+/* Sign and submit; keep admitted txs for the final block. */
+static int send(struct fx *f, const struct lb_keypair *kp, uint32_t type, const struct lb_buf *pl)
+{
+	struct lb_tx t;
+	struct lb_buf out;
+	uint8_t id[LB_HASH_LEN];
+	memset(&t, 0, sizeof t);
+	t.version = LB_TX_VERSION;
+	t.chain = LB_CHAIN_DIRECTORY;
+	t.type = type;
+	t.nonce = f->nonce[who(f, kp)];
+	t.payload = pl->data;
+	t.payload_len = pl->len;
+	lb_buf_init(&out, LB_TX_MAX_BYTES);
+	assert_lb_ok(lb_tx_build(&out, &t, lb_ledger_network_id(f->l), kp, id));
+	struct lb_submit_result r;
+	const uint8_t *raws[1] = {out.data};
+	size_t lens[1] = {out.len};
+	size_t pending = lb_ledger_pending(f->l, LB_CHAIN_DIRECTORY);
+	assert_lb_ok(lb_ledger_submit(f->l, 1, raws, lens, &r));
+	if (r.code == LB_OK) {
+		f->nonce[who(f, kp)]++;
+		assert_true(f->nraw < 64);
+		f->raws[f->nraw] = out.data;
+		f->lens[f->nraw++] = out.len;
+		assert_int_equal(lb_ledger_pending(f->l, LB_CHAIN_DIRECTORY), pending + 1);
+	} else {
+		assert_true(r.message[0] != 0);
+		print_message("refused as expected? %s: %s\n", lb_errname(r.code), r.message);
+		assert_int_equal(lb_ledger_pending(f->l, LB_CHAIN_DIRECTORY), pending);
+		lb_buf_release(&out);
+	}
+	return r.code;
+}
+
+/* A public description: name, bytes digest (fill byte), version, audit score, created, and
+ * the given co-owner accounts in exchange.owners. */
+static void describe(struct lb_hexa *h, uint8_t fill, uint64_t version, bool with_score,
+		     const char *owner, const char *coowner)
+{
+	uint8_t d[32];
+	memset(d, fill, sizeof d);
+	lb_hexa_init(h);
+	assert_lb_ok(lb_hexa_set_str(h, "basic.name", "ward notes"));
+	assert_lb_ok(lb_hexa_set_u64(h, "basic.created", 1700000000000ull));
+	assert_lb_ok(lb_hexa_set_bytes(h, "raw.blake2b", d, 32));
+	assert_lb_ok(lb_hexa_set_u64(h, "dynamic.version", version));
+	if (with_score)
+		assert_lb_ok(lb_hexa_set_u64(h, "audit.score", 8000 + version));
+	if (coowner) {
+		assert_lb_ok(lb_hexa_share_set(h, "exchange.owners", owner, 5000));
+		assert_lb_ok(lb_hexa_share_set(h, "exchange.owners", coowner, 5000));
+	}
+}
+
+static void make_public(struct lb_hexa *h)
+{
+	static const char *const facets[] = {"basic", "raw", "dynamic", "audit", "exchange"};
+	for (size_t i = 0; i < 5; i++)
+		assert_lb_ok(lb_hexa_set_public(h, facets[i], true));
+}
+
+/* Payload of an asset tx; *head receives its hash (the next version's previous). */
+static void payload(struct lb_buf *out, enum lb_asset_op op, const uint8_t id[32],
+		    uint64_t version, const uint8_t prev[32], struct lb_hexa *h, uint8_t head[32])
+{
+	struct lb_buf pub;
+	struct lb_asset_tx a;
+	memset(&a, 0, sizeof a);
+	lb_buf_init(&pub, LB_HEXA_MAX_ENCODED);
+	if (h) {
+		make_public(h);
+		assert_lb_ok(lb_hexa_encode(h, &pub));
+	}
+	a.op = op;
+	memcpy(a.asset_id, id, 32);
+	a.version = version;
+	if (prev)
+		memcpy(a.previous, prev, 32);
+	a.pub = pub.data;
+	a.pub_len = pub.len;
+	snprintf(a.reason, sizeof a.reason, "withdrawn");
+	lb_buf_init(out, LB_TX_PAYLOAD_MAX);
+	assert_lb_ok(lb_asset_tx_encode(&a, out));
+	lb_buf_release(&pub);
+	if (head)
+		lb_hash(head, out->data, out->len);
+}
+
+static void id_of(const char *addr, uint8_t fill, uint8_t id[32])
+{
+	uint8_t d[32];
+	memset(d, fill, sizeof d);
+	lb_asset_id(id, addr, d, 1700000000000ull);
+}
+
+static void test_data_tx(void **state)
+{
+	(void)state;
+	static struct fx F;
+	struct fx *f = &F;
+	struct lb_errmsg em;
+	uint8_t seed[LB_SEED_LEN], pa[LB_ADDR_LEN], aa[LB_ADDR_LEN], ba[LB_ADDR_LEN],
+		ca[LB_ADDR_LEN];
+	char pt[LB_ADDR_TEXT_LEN + 1], hx[2 * LB_PUBKEY_LEN + 1];
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	assert_lb_ok(lb_data_register_txtypes());
+	assert_lb_ok(lb_data_register_txtypes()); /* idempotent */
+	snprintf(f->home, sizeof f->home, "/tmp/lb-test-datatx-XXXXXX");
+	assert_non_null(mkdtemp(f->home));
+	struct lb_keypair *kps[4] = {&f->prop, &f->a, &f->b, &f->c};
+	for (int i = 0; i < 4; i++) {
+		memset(seed, i + 1, sizeof seed);
+		lb_keypair_from_seed(kps[i], seed);
+	}
+	lb_addr_from_pubkey(pa, f->prop.pk);
+	lb_addr_from_pubkey(aa, f->a.pk);
+	lb_addr_from_pubkey(ba, f->b.pk);
+	lb_addr_from_pubkey(ca, f->c.pk);
+	lb_addr_encode(pt, pa);
+	lb_addr_encode(f->at, aa);
+	lb_addr_encode(f->bt, ba);
+	lb_addr_encode(f->ct, ca);
+	lb_hex_encode(hx, f->prop.pk, LB_PUBKEY_LEN);
+	json_t *g = json_pack("{s:s,s:i,s:s,s:[s],s:{s:i,s:i},s:{s:i}}", "network", "t", "time_ms",
+			      1, "proposer", hx, "credit_partners", pt, "convert", "csc", 100, "asc",
+			      1, "fees", "default", 0);
+	assert_non_null(g);
+	if (lb_genesis_write(f->home, g, &em))
+		fail_msg("genesis: %s", em.text);
+	json_decref(g);
+	struct lb_ledger_options o;
+	lb_ledger_options_init(&o);
+	o.home = f->home;
+	o.sync_full = false;
+	if (lb_ledger_open(&f->l, &o, &f->prop, &em))
+		fail_msg("open: %s", em.text);
+
+	struct lb_hexa h;
+	struct lb_buf pl;
+	uint8_t ida[32], idb[32], idx[32], head1[32], head2[32], head3[32], zero[32] = {0};
+
+	/* garbage and a forged id are refused */
+	lb_buf_init(&pl, 64);
+	assert_lb_ok(lb_buf_addc(&pl, 7));
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_REGISTER, &pl), LB_EMALFORMED);
+	lb_buf_release(&pl);
+	id_of(f->bt, 0x11, idx); /* the id of another registrant */
+	describe(&h, 0x11, 1, true, f->at, NULL);
+	payload(&pl, LB_ASSET_REGISTER, idx, 1, NULL, &h, NULL);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_REGISTER, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* no audit score: refused by the stateless check */
+	id_of(f->at, 0x11, ida);
+	describe(&h, 0x11, 1, false, f->at, NULL);
+	payload(&pl, LB_ASSET_REGISTER, ida, 1, NULL, &h, NULL);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_REGISTER, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* an operation that does not match the type */
+	describe(&h, 0x11, 1, true, f->at, NULL);
+	payload(&pl, LB_ASSET_REGISTER, ida, 1, NULL, &h, NULL);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_UPDATE, &pl), LB_EINVALID);
+	/* a link with nothing to link to */
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_LINK, &pl), LB_ENOTFOUND);
+	/* the registration itself, once */
+	lb_hash(head1, pl.data, pl.len);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_REGISTER, &pl), LB_OK);
+	lb_buf_release(&pl);
+	/* the same bytes from b: refused as a duplicate, accepted as a link */
+	id_of(f->bt, 0x11, idb);
+	describe(&h, 0x11, 1, true, f->bt, NULL);
+	payload(&pl, LB_ASSET_REGISTER, idb, 1, NULL, &h, NULL);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->b, LB_TX_DATA_REGISTER, &pl), LB_EDUPLICATE);
+	assert_int_equal(send(f, &f->b, LB_TX_DATA_LINK, &pl), LB_OK);
+	/* and not twice */
+	assert_int_equal(send(f, &f->b, LB_TX_DATA_LINK, &pl), LB_EEXISTS);
+	lb_buf_release(&pl);
+
+	/* updates: b is no owner; a wrong version or head is refused; then version 2 naming c
+	 * as co-owner, with new bytes */
+	describe(&h, 0x12, 2, true, f->at, f->ct);
+	payload(&pl, LB_ASSET_UPDATE, ida, 2, head1, &h, head2);
+	assert_int_equal(send(f, &f->b, LB_TX_DATA_UPDATE, &pl), LB_EUNAUTH);
+	lb_buf_release(&pl);
+	payload(&pl, LB_ASSET_UPDATE, ida, 2, zero, &h, NULL);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_UPDATE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	lb_hexa_set_u64(&h, "dynamic.version", 3);
+	payload(&pl, LB_ASSET_UPDATE, ida, 3, head1, &h, NULL);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_UPDATE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	lb_hexa_set_u64(&h, "dynamic.version", 2);
+	payload(&pl, LB_ASSET_UPDATE, ida, 2, head1, &h, head2);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_UPDATE, &pl), LB_OK);
+	lb_buf_release(&pl);
+	/* the new bytes now belong to a's asset: c cannot register them */
+	describe(&h, 0x12, 1, true, f->ct, NULL);
+	id_of(f->ct, 0x12, idx);
+	payload(&pl, LB_ASSET_REGISTER, idx, 1, NULL, &h, NULL);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_REGISTER, &pl), LB_EDUPLICATE);
+	lb_buf_release(&pl);
+
+	/* the co-owner c makes version 3 */
+	describe(&h, 0x13, 3, true, f->at, f->ct);
+	payload(&pl, LB_ASSET_UPDATE, ida, 3, head2, &h, head3);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_UPDATE, &pl), LB_OK);
+	lb_buf_release(&pl);
+
+	/* provenance: owner yes, stranger no, a future version no */
+	struct lb_prov_tx p;
+	memset(&p, 0, sizeof p);
+	memcpy(p.asset_id, ida, 32);
+	p.version = 3;
+	snprintf(p.kind, sizeof p.kind, "re-extracted");
+	lb_buf_init(&pl, 4096);
+	assert_lb_ok(lb_prov_tx_encode(&p, &pl));
+	assert_int_equal(send(f, &f->b, LB_TX_DATA_PROVENANCE, &pl), LB_EUNAUTH);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PROVENANCE, &pl), LB_OK);
+	lb_buf_release(&pl);
+	p.version = 4;
+	assert_lb_ok(lb_prov_tx_encode(&p, &pl));
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PROVENANCE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	p.kind[0] = 0;
+	p.version = 1;
+	assert_lb_ok(lb_prov_tx_encode(&p, &pl));
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PROVENANCE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+
+	/* retire: the co-owner may not, the owner may; afterwards nothing changes it */
+	payload(&pl, LB_ASSET_RETIRE, ida, 3, head3, NULL, NULL);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_RETIRE, &pl), LB_EUNAUTH);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_RETIRE, &pl), LB_OK);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_RETIRE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* its bytes are free again */
+	describe(&h, 0x13, 1, true, f->ct, NULL);
+	id_of(f->ct, 0x13, idx);
+	payload(&pl, LB_ASSET_REGISTER, idx, 1, NULL, &h, NULL);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_REGISTER, &pl), LB_OK);
+	lb_buf_release(&pl);
+
+	/* every admitted tx is valid in the block */
+	struct lb_cut cut = {LB_CHAIN_DIRECTORY, 5000, f->nraw, (const uint8_t *const *)f->raws,
+			     f->lens};
+	uint64_t height = 0;
+	if (lb_ledger_commit(f->l, &cut, &height, &em))
+		fail_msg("commit: %s", em.text);
+	assert_true(height == 1);
+	json_t *blk = NULL;
+	assert_lb_ok(lb_ledger_block_json(f->l, LB_CHAIN_DIRECTORY, 1, &blk, &em));
+	json_t *txs = json_object_get(blk, "txs");
+	assert_int_equal(json_array_size(txs), f->nraw);
+	size_t i;
+	json_t *tx;
+	json_array_foreach(txs, i, tx) {
+		assert_true(json_is_true(json_object_get(tx, "valid")));
+		assert_true(json_is_object(json_object_get(tx, "payload")));
+	}
+	/* the JSON view carries the public part back (what the catalogue is built from) */
+	json_t *p0 = json_object_get(json_array_get(txs, 0), "payload");
+	assert_string_equal(json_string_value(json_object_get(p0, "op")), "register");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(json_object_get(p0, "public"), "audit"), "score")),
+			 8001);
+	json_decref(blk);
+	for (i = 0; i < f->nraw; i++)
+		lb_free(f->raws[i]);
+	lb_ledger_close(f->l);
+	if (lb_ledger_verify_home(f->home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %.64s", f->home);
+	assert_int_equal(system(cmd), 0);
+	for (int k = 0; k < 4; k++)
+		lb_keypair_wipe(kps[k]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_data_tx),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
