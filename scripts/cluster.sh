@@ -10,7 +10,9 @@
 # Layout of DIR: ca/ (the consortium CA), etcd-I/{tls,data,etcd.log} for member I,
 # node-I/ (a node home; tls/ holds its certificate) with node.log, pids/*.pid, cluster.env.
 # Environment: LEBEN_BIN (default build/leben), LEBEN_PASSPHRASE (default "cluster"),
-# LEBEN_CLUSTER_BLOCK_MAX (block_max_txs, default 5000), LEBEN_CLUSTER_INTERVAL_MS (200).
+# LEBEN_CLUSTER_BLOCK_MAX (block_max_txs, default 5000), LEBEN_CLUSTER_INTERVAL_MS (200),
+# LEBEN_CLUSTER_CHECKPOINT (checkpoint_interval, default 100). Every node's key is a
+# consortium member in the genesis (all four super-node kinds), so each signs checkpoints.
 # The last cluster's DIR is remembered in /tmp/leben-cluster-$UID.dir for `down`.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -117,15 +119,27 @@ cmd_up() {
 			die "ca issue etcd-$i failed"
 		start_etcd "$i"
 	done
-	# node homes: the first makes the genesis (with demo accounts), the others copy it
+	# node homes: the first makes the genesis (with demo accounts); every node's key becomes
+	# a consortium member (it signs checkpoints); the others copy the genesis
+	for i in $(seq "$n"); do
+		if [ "$i" = 1 ]; then
+			"$BIN" init --home "$DIR/node-1" --demo --network leben-consortium >/dev/null || die "init node-1 failed"
+		else
+			"$BIN" init --home "$DIR/node-$i" --network leben-consortium >/dev/null || die "init node-$i failed"
+		fi
+	done
+	python3 - "$DIR" "$n" <<'PY' || die "cannot write the members into genesis.json"
+import json, sys
+d, n = sys.argv[1], int(sys.argv[2])
+g = json.load(open(d + "/node-1/genesis.json"))
+g["members"] = [{"name": "institution-%d" % i,
+                 "address": json.load(open("%s/node-%d/keys/node.key" % (d, i)))["address"],
+                 "kinds": ["data", "computing", "algorithm", "audit"]} for i in range(1, n + 1)]
+json.dump(g, open(d + "/node-1/genesis.json", "w"), indent=2)
+PY
 	for i in $(seq "$n"); do
 		local h=$DIR/node-$i port
-		if [ "$i" = 1 ]; then
-			"$BIN" init --home "$h" --demo --network leben-consortium >/dev/null || die "init node-1 failed"
-		else
-			"$BIN" init --home "$h" --network leben-consortium >/dev/null || die "init node-$i failed"
-			cp "$DIR/node-1/genesis.json" "$h/genesis.json"
-		fi
+		[ "$i" = 1 ] || cp "$DIR/node-1/genesis.json" "$h/genesis.json"
 		"$BIN" ca issue --dir "$DIR/ca" --name "node-$i" --org "institution-$i" --home "$h" >/dev/null ||
 			die "ca issue node-$i failed"
 		port=$(free_port)
@@ -136,8 +150,10 @@ c = json.load(open(p))
 c.update({"api_port": port, "orderer": "etcd", "etcd_endpoints": eps})
 import os
 bm, iv = os.environ.get("LEBEN_CLUSTER_BLOCK_MAX"), os.environ.get("LEBEN_CLUSTER_INTERVAL_MS")
+ck = os.environ.get("LEBEN_CLUSTER_CHECKPOINT")
 if bm: c["block_max_txs"] = int(bm)
 if iv: c["block_interval_ms"] = int(iv)
+if ck: c["checkpoint_interval"] = int(ck)
 json.dump(c, open(p, "w"), indent=2)
 PY
 		echo "NODE_API_$i=http://127.0.0.1:$port" >> "$DIR/cluster.env"
