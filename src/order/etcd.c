@@ -687,7 +687,7 @@ static void *reader_loop(void *arg)
 				  sodium_base64_VARIANT_ORIGINAL);
 		snprintf(body, sizeof body,
 			 "{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\","
-			 "\"start_revision\":\"%lld\",\"progress_notify\":true}}",
+			 "\"start_revision\":\"%lld\",\"progress_notify\":true,\"fragment\":true}}",
 			 kb, eb, (long long)start);
 		snprintf(target, sizeof target, "%s/v3/watch", e->urls[url]);
 		struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
