@@ -221,8 +221,8 @@ static void tx_key_suffix(char *out, const struct item *it)
 	sprintf(out, "t/%d/%s", it->chain, hex);
 }
 
-/* The txn storing items[0..n) if absent, with a clock reading; failure branch asks which
- * keys exist. */
+/* The txn storing items[0..n) if absent, with a clock reading. No failure branch: etcd logs
+ * the whole request in its raft log, and a batch with a key already there is rare. */
 static int build_txn(struct etcd *e, struct lb_buf *b, struct item **items, size_t n)
 {
 	const char *pfx = e->cutter.prefix;
@@ -250,12 +250,19 @@ static int build_txn(struct etcd *e, struct lb_buf *b, struct item **items, size
 		rc = rc ? rc : b64_add(b, items[i]->raw, items[i]->len);
 		rc = rc ? rc : lb_buf_adds(b, "\"}}");
 	}
-	rc = rc ? rc : lb_buf_adds(b, "],\"failure\":[");
+	return rc ? rc : lb_buf_adds(b, "]}");
+}
+
+/* A read-only txn asking which of items[0..n) etcd already has (not raft-logged). */
+static int build_exists(struct etcd *e, struct lb_buf *b, struct item **items, size_t n)
+{
+	char sfx[96];
+	int rc = lb_buf_adds(b, "{\"success\":[");
 	for (size_t i = 0; i < n && !rc; i++) {
 		tx_key_suffix(sfx, items[i]);
 		rc = lb_buf_adds(b, i ? ",{\"request_range\":{\"count_only\":true,\"key\":\""
 				      : "{\"request_range\":{\"count_only\":true,\"key\":\"");
-		rc = rc ? rc : add_key(b, pfx, sfx);
+		rc = rc ? rc : add_key(b, e->cutter.prefix, sfx);
 		rc = rc ? rc : lb_buf_adds(b, "\"}}");
 	}
 	return rc ? rc : lb_buf_adds(b, "]}");
@@ -304,8 +311,19 @@ static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, c
 			pthread_mutex_unlock(&e->mu);
 			return LB_OK;
 		}
-		/* some keys exist (resubmissions, or an earlier attempt that did succeed): keep
-		 * the others */
+		/* some keys exist (resubmissions, or an earlier attempt that did succeed): ask
+		 * which, keep the others */
+		json_decref(reply);
+		lb_buf_init(&b, 8 * BATCH_MAX_BYTES);
+		if (build_exists(e, &b, items, n)) {
+			lb_buf_release(&b);
+			snprintf(why, whylen, "out of memory building an etcd query");
+			return LB_ENOMEM;
+		}
+		rc = post(e, h, url, "/v3/kv/txn", &b, &reply, why, whylen);
+		lb_buf_release(&b);
+		if (rc)
+			return rc;
 		json_t *resp = json_object_get(reply, "responses");
 		size_t m = 0, dups = 0;
 		for (size_t i = 0; i < n; i++) {

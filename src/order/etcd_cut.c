@@ -38,8 +38,10 @@ static bool pos_le(struct etcd_pos a, struct etcd_pos b)
 
 void etcd_prefix(char *out, const uint8_t network[LB_HASH_LEN])
 {
-	char hex[2 * LB_HASH_LEN + 1];
-	lb_hex_encode(hex, network, LB_HASH_LEN);
+	/* 64 bits of the network id tell networks sharing an etcd cluster apart; the key is in
+	 * every compare, put and watch event, so it is kept short */
+	char hex[2 * ETCD_NET_BYTES + 1];
+	lb_hex_encode(hex, network, ETCD_NET_BYTES);
 	snprintf(out, ETCD_PREFIX_MAX, "/leben/%s/", hex);
 }
 

@@ -12,11 +12,12 @@
 
 #include "leben/order.h"
 
-/* Keys under the network's prefix "/leben/<network id, 64 hex>/":
+/* Keys under the network's prefix "/leben/<first 8 bytes of the network id, 16 hex>/":
  *   t/<chain digit>/<tx id, 64 hex>   a tx (value: its signed bytes), created if absent
  *   clock                             a member's wall clock (8 bytes, ms, big endian)
  *   cut/<chain digit>/<height, 16 hex> cut marker for that height (value: 8-byte ms) */
 #define ETCD_PREFIX_MAX 80
+#define ETCD_NET_BYTES 8   /* bytes of the network id in the prefix */
 #define ETCD_CURSOR_LEN 32 /* rev, idx, clock, resume revision: 4 x u64 big endian */
 
 /* A position in the ordered stream: etcd revision and index of the event within it. */
@@ -40,7 +41,7 @@ typedef int (*etcd_cut_fn)(void *ctx, const struct lb_cut *cut, const uint8_t *c
 			   size_t cursor_len, struct lb_errmsg *em);
 
 struct etcd_cutter {
-	char prefix[ETCD_PREFIX_MAX];  /* "/leben/<network hex>/" */
+	char prefix[ETCD_PREFIX_MAX];  /* "/leben/<16 hex of the network id>/" */
 	size_t prefix_len;
 	size_t block_max;              /* count threshold */
 	uint64_t clock_ms;             /* max of the clock readings seen in the stream */
