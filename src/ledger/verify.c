@@ -132,6 +132,8 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 	uint8_t(*ids)[LB_HASH_LEN] = lb_malloc((size_t)LB_BLOCK_MAX_TXS * LB_HASH_LEN);
 	size_t blen;
 	uint64_t t;
+	json_t *members = json_object_get(g, "members");
+	bool consortium = json_is_array(members) && json_array_size(members) > 0;
 	struct lb_state s;
 	int rc;
 	if (!h || !prev || !ids) {
@@ -181,7 +183,15 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			rc = fail(em, chain, height, "time goes backwards");
 			goto out;
 		}
-		if (!lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer)) {
+		/* unsigned blocks belong to consortium ordering only, where members' checkpoints
+		 * vouch for them; a solo network's blocks must carry the node's signature */
+		if (lb_header_is_unsigned(h) && !consortium) {
+			rc = fail(em, chain, height,
+				  "block is unsigned, but genesis lists no consortium members");
+			goto out;
+		}
+		if (!lb_header_is_unsigned(h) &&
+		    !lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer)) {
 			rc = fail(em, chain, height, "proposer signature is invalid");
 			goto out;
 		}
