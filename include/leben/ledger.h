@@ -38,6 +38,11 @@ int lb_state_get_u64(struct lb_state *s, const char *ns, const void *key, size_t
 		     uint64_t dflt, uint64_t *out);
 int lb_state_put_u64(struct lb_state *s, const char *ns, const void *key, size_t klen,
 		     uint64_t v);
+/* Hash of the committed block at height of this state's chain (for cross-chain proofs:
+ * a proof anchored in one of this chain's blocks is genuine when that block's hash is the
+ * one stored here). Only blocks below the one being built are visible, the same on every
+ * node and in replay. LB_ENOTFOUND if there is no such block yet. */
+int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH_LEN]);
 
 /* What a handler sees when its tx is applied. */
 struct lb_apply_ctx {
@@ -185,6 +190,14 @@ int lb_ledger_account_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
  * that anchors it (or -1 for none). */
 int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anchor_chain,
 		    struct lb_buf *out, struct lb_errmsg *em);
+/* Signed bytes of a committed tx (caller frees *raw with lb_free); its chain in *chain.
+ * LB_ENOTFOUND if it is not committed on this node. */
+int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *chain,
+		     uint8_t **raw, size_t *len);
+/* Copy of the committed value under (ns, key) of chain's state (caller frees *val with
+ * lb_free). LB_ENOTFOUND if absent. For read-only views of module state (API queries). */
+int lb_ledger_state_get(struct lb_ledger *l, int chain, const char *ns, const void *key,
+			size_t klen, uint8_t **val, size_t *vlen);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
 /* Call fn with a read-only view of chain's committed state, for several reads that must see

@@ -509,3 +509,61 @@ out:
 	lb_free(h);
 	return rc;
 }
+
+int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *chain,
+		     uint8_t **raw, size_t *len)
+{
+	struct txloc loc;
+	int rc = find_tx(l, id, chain, &loc, NULL, NULL);
+	if (rc)
+		return rc == LB_EBUSY ? LB_ENOTFOUND : rc;
+	struct chain *c = &l->chains[*chain];
+	struct lb_block_header *h = lb_malloc(sizeof *h);
+	uint8_t *body = NULL;
+	size_t blen;
+	const uint8_t *p;
+	size_t n;
+	if (!h)
+		return LB_ENOMEM;
+	pthread_mutex_lock(&c->mu);
+	rc = db_block(&c->db, loc.height, h, &body, &blen, NULL);
+	pthread_mutex_unlock(&c->mu);
+	if (!rc && !(rc = body_tx(body, blen, loc.index, &p, &n))) {
+		*raw = lb_malloc(n);
+		if (!*raw)
+			rc = LB_ENOMEM;
+		else {
+			memcpy(*raw, p, n);
+			*len = n;
+		}
+	}
+	lb_free(body);
+	lb_free(h);
+	return rc;
+}
+
+int lb_ledger_state_get(struct lb_ledger *l, int chain, const char *ns, const void *key,
+			size_t klen, uint8_t **val, size_t *vlen)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	struct lb_state base;
+	const uint8_t *v;
+	size_t n;
+	pthread_mutex_lock(&c->mu);
+	state_init(&base, NULL, &c->db);
+	int rc = lb_state_get(&base, ns, key, klen, &v, &n);
+	if (!rc) {
+		*val = lb_malloc(n ? n : 1);
+		if (!*val)
+			rc = LB_ENOMEM;
+		else {
+			memcpy(*val, v, n);
+			*vlen = n;
+		}
+	}
+	state_release(&base);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}

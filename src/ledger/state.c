@@ -339,3 +339,19 @@ int state_prune(struct lb_state *s, uint64_t upto)
 	map_release(&old);
 	return rc;
 }
+
+int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH_LEN])
+{
+	while (s->parent)
+		s = s->parent;
+	if (!s->db)
+		return LB_ENOTFOUND;
+	struct lb_block_header *h = lb_malloc(sizeof *h);
+	if (!h)
+		return LB_ENOMEM;
+	int rc = db_block(s->db, height, h, NULL, NULL, NULL);
+	if (!rc)
+		lb_header_hash(h, out);
+	lb_free(h);
+	return rc;
+}
