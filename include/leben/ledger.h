@@ -194,10 +194,6 @@ int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anch
  * LB_ENOTFOUND if it is not committed on this node. */
 int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *chain,
 		     uint8_t **raw, size_t *len);
-/* Copy of the committed value under (ns, key) of chain's state (caller frees *val with
- * lb_free). LB_ENOTFOUND if absent. For read-only views of module state (API queries). */
-int lb_ledger_state_get(struct lb_ledger *l, int chain, const char *ns, const void *key,
-			size_t klen, uint8_t **val, size_t *vlen);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
 /* Call fn with a read-only view of chain's committed state, for several reads that must see

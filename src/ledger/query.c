@@ -541,29 +541,3 @@ int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *ch
 	lb_free(h);
 	return rc;
 }
-
-int lb_ledger_state_get(struct lb_ledger *l, int chain, const char *ns, const void *key,
-			size_t klen, uint8_t **val, size_t *vlen)
-{
-	if (chain < 0 || chain >= LB_CHAIN_COUNT)
-		return LB_EINVALID;
-	struct chain *c = &l->chains[chain];
-	struct lb_state base;
-	const uint8_t *v;
-	size_t n;
-	pthread_mutex_lock(&c->mu);
-	state_init(&base, NULL, &c->db);
-	int rc = lb_state_get(&base, ns, key, klen, &v, &n);
-	if (!rc) {
-		*val = lb_malloc(n ? n : 1);
-		if (!*val)
-			rc = LB_ENOMEM;
-		else {
-			memcpy(*val, v, n);
-			*vlen = n;
-		}
-	}
-	state_release(&base);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
-}
