@@ -119,7 +119,9 @@ int lb_security_coowners_check(struct lb_apply_ctx *ctx, const uint8_t asset[32]
  *   keys:   {"address", "key_status": "own" | "acts_for" | "replaced", "acts_for": address
  *            (when the address is a key acting for an account), "current_key": address (after a
  *            reset of this account), "next_reset_nonce", "guardians": record view | null,
- *            "recovery": record view | null}
+ *            "recovery": record view | null, "chains": {"settlement": {...}, "directory": {...}}
+ *            with "key_status", "acts_for", "current_key" and "next_reset_nonce" as that chain
+ *            holds them (written there by keys.follow)}
  *   policy: {"asset", "creator", "threshold", "owners", "start_height", "epoch_blocks"};
  *           LB_ENOTFOUND if the asset has none. */
 int lb_security_keys_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,

@@ -719,6 +719,31 @@ static int keys_view_fn(struct lb_state *s, void *ctx)
 	return LB_OK;
 }
 
+/* What the settlement or directory chain holds of the account's key: the same three fields,
+ * written there by the follow-up of its resets. */
+static int keys_chain_fn(struct lb_state *s, void *ctx)
+{
+	struct keys_view *kv = ctx;
+	const uint8_t *v;
+	size_t n;
+	uint64_t nonce = 0;
+	json_t *o = json_object();
+	const char *status = "own";
+	if (lb_state_get(s, LB_KEYMAP_NS, kv->addr, LB_ADDR_LEN, &v, &n) == LB_OK &&
+	    n == 1 + LB_ADDR_LEN) {
+		status = v[0] == LB_KEYMAP_ACTS_FOR ? "acts_for" : "replaced";
+		if (v[0] == LB_KEYMAP_ACTS_FOR)
+			json_object_set_new(o, "acts_for", addr_json(v + 1));
+	}
+	json_object_set_new(o, "key_status", json_string(status));
+	if (lb_state_get(s, NS_KEYCUR, kv->addr, LB_ADDR_LEN, &v, &n) == LB_OK && n == LB_ADDR_LEN)
+		json_object_set_new(o, "current_key", addr_json(v));
+	lb_state_get_u64(s, NS_RESETNONCE, kv->addr, LB_ADDR_LEN, 0, &nonce);
+	json_object_set_new(o, "next_reset_nonce", json_integer((json_int_t)nonce));
+	kv->out = o;
+	return LB_OK;
+}
+
 int lb_security_keys_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,
 			  struct lb_errmsg *em)
 {
@@ -726,6 +751,18 @@ int lb_security_keys_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], 
 	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, keys_view_fn, &kv);
 	if (rc)
 		return lb_errf(em, rc, "cannot read the business chain's key records");
+	json_t *chains = json_object();
+	json_object_set_new(kv.out, "chains", chains);
+	static const int others[] = {LB_CHAIN_SETTLEMENT, LB_CHAIN_DIRECTORY};
+	for (size_t i = 0; i < 2; i++) {
+		struct keys_view cv = {addr, NULL, em};
+		if ((rc = lb_ledger_state_view(l, others[i], keys_chain_fn, &cv))) {
+			json_decref(kv.out);
+			return lb_errf(em, rc, "cannot read the %s chain's key map",
+				       lb_chain_name(others[i]));
+		}
+		json_object_set_new(chains, lb_chain_name(others[i]), cv.out);
+	}
 	*out = kv.out;
 	return LB_OK;
 }
