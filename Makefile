@@ -3,7 +3,8 @@
 #   make            install missing Debian packages, build build/leben
 #   make run        build, create a demo node home (once) and start a single node
 #   make check      build everything and run every test; ends with "N passed, N failed"
-#   make bench      ledger benchmark (figures in docs/performance.md)
+#   make bench      ledger and node benchmark (figures in docs/performance.md)
+#   make bench-soak a node under steady load for 10 minutes, its memory sampled (SOAK_SECONDS)
 #   make bench-X    benchmark of module X (knowledge, data, crypto, ...)
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
 #   make clean      remove build/
@@ -13,6 +14,7 @@
 #   WERROR=1         treat warnings as errors (CI sets it)
 #   FUZZ_SECONDS=N   seconds per fuzz harness (make check uses CHECK_FUZZ_SECONDS, default 8)
 #   HOME_DIR=DIR     node home for make run (default .leben-demo)
+#   PORT=N           API port for make run (default: the home's config.json, 7800 when new)
 #   DEPS=0           do not run scripts/deps.sh
 
 CC       ?= cc
@@ -113,8 +115,9 @@ fuzz: fuzz-build
 	@FUZZ_ONLY=1 CHECK_FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/check.sh
 
 HOME_DIR ?= .leben-demo
+PORT     ?=
 run: all
-	@scripts/run.sh $(B)/leben $(HOME_DIR)
+	@scripts/run.sh $(B)/leben $(HOME_DIR) $(PORT)
 
 bench: all $(BENCH_BINS)
 	@scripts/bench.sh

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common.h"
@@ -52,6 +53,13 @@ int cmd_node(int argc, char **argv)
 	const char *home = cli_home(home_opt);
 	struct lb_node_config cfg;
 	struct lb_errmsg em;
+	char gpath[4200];
+	snprintf(gpath, sizeof gpath, "%s/genesis.json", home);
+	if (access(gpath, F_OK) != 0)
+		return cli_failf("node",
+				 "%s is not a node home (it has no genesis.json); create one with "
+				 "'leben init --home %s' (add --demo for demo accounts)",
+				 home, home);
 	if (lb_node_config_load(&cfg, home, &em))
 		return cli_fail("node", &em, NULL);
 	if (port >= 0)

@@ -86,6 +86,13 @@ struct lb_txtype {
 
 /* Add a row (copied). LB_EEXISTS if the id or name is taken. Thread-safe. */
 int lb_txtype_register(const struct lb_txtype *t);
+/* Declare that the registered type id's apply reads only the state and the tx, never
+ * ctx->height or ctx->time_ms. The writes a tx of such a type made on admission are then
+ * reused when it is committed right after the txs admitted before it (no second
+ * application; faster commits). Without it the tx is applied again in its block, which is
+ * always right, and the mempool is rebuilt after that block. LB_ENOTFOUND if the id is not
+ * registered. Call after lb_txtype_register, before any ledger is opened. */
+int lb_txtype_mark_block_independent(uint32_t id);
 /* Borrowed rows; NULL if unknown. */
 const struct lb_txtype *lb_txtype_find(uint32_t id);
 const struct lb_txtype *lb_txtype_by_name(const char *name);
@@ -129,8 +136,9 @@ struct lb_ledger_options {
 	bool sync_full;            /* fsync every block commit (default true) */
 	size_t mempool_max_txs;    /* per chain; default 100000 */
 	size_t mempool_max_bytes;  /* per chain; default 64 MiB */
-	/* Called (under no lock) for every admitted tx, in admission order per chain: the
-	 * orderer's submit. May be NULL. */
+	/* Called for every admitted tx, in admission order per chain, while the ledger holds
+	 * that chain's admission lock (so it must be quick and must not call back into the
+	 * ledger): the orderer's submit. May be NULL. */
 	void (*on_admitted)(void *ctx, int chain, const uint8_t *raw, size_t len);
 	void *on_admitted_ctx;
 };
@@ -168,7 +176,11 @@ struct lb_cut {
 };
 /* Apply a cut as the next block of its chain: every tx applied in order (invalid ones stay
  * in the block, marked in the validity bitmap, changing nothing), header made and signed,
- * all committed in one SQL transaction. Height of the new block in *height. */
+ * all committed in one SQL transaction. Height of the new block in *height.
+ * Threads: lb_ledger_submit, the queries and lb_ledger_commit may run at the same time;
+ * admission of a chain goes on while one of its blocks is applied and written (commits of a
+ * chain are serialised). When the cut starts with the txs at the head of the chain's mempool,
+ * their admission writes are reused (see lb_txtype_mark_block_independent). */
 int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *height,
 		     struct lb_errmsg *em);
 

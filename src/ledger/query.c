@@ -268,7 +268,7 @@ int lb_ledger_account_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
 		struct chain *c = &l->chains[i];
 		uint64_t committed = 0, next = 0;
 		struct lb_state base;
-		pthread_mutex_lock(&c->mu);
+		chain_lock_view(c);
 		state_init(&base, NULL, &c->db);
 		lb_state_get_u64(&base, "nonce", addr, LB_ADDR_LEN, 0, &committed);
 		lb_state_get_u64(&c->mp.overlay, "nonce", addr, LB_ADDR_LEN, 0, &next);
@@ -295,7 +295,7 @@ int lb_ledger_account_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
 			json_object_set_new(o, "identity", id);
 		}
 		state_release(&base);
-		pthread_mutex_unlock(&c->mu);
+		chain_unlock_view(c);
 		json_object_set_new(chains, lb_chain_name(i),
 				    json_pack("{s:I,s:I}", "nonce", (json_int_t)committed,
 					      "next_nonce", (json_int_t)next));
@@ -323,11 +323,11 @@ int lb_ledger_state_view(struct lb_ledger *l, int chain,
 		return LB_EINVALID;
 	struct chain *c = &l->chains[chain];
 	struct lb_state base;
-	pthread_mutex_lock(&c->mu);
+	chain_lock_view(c);
 	state_init(&base, NULL, &c->db);
 	int rc = fn(&base, ctx);
 	state_release(&base);
-	pthread_mutex_unlock(&c->mu);
+	chain_unlock_view(c);
 	return rc;
 }
 

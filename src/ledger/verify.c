@@ -1,7 +1,10 @@
 /*
  * Full offline verification of a node home: each chain is replayed from genesis into a fresh
  * in-memory state, and every block hash link, proposer signature, tx signature, Merkle root,
- * validity bit, app hash and cross-chain anchor is checked against what is stored.
+ * validity bit, app hash and cross-chain anchor is checked against what is stored; finally the
+ * stored state (what the node answers queries and admits txs against) must equal the replayed
+ * state. A chain is read inside one read transaction, so a running node's later commits do
+ * not disturb the comparison.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +64,61 @@ static int replay_block(struct chain_db *replay, struct chain_db *src, uint64_t 
 	return LB_OK;
 }
 
+/* Compare the state table of the stored chain with the replayed one, key by key. */
+static int compare_state(struct chain_db *stored, struct chain_db *replay, uint64_t height,
+			 struct lb_errmsg *em)
+{
+	static const char q[] = "SELECT k, v FROM state ORDER BY k";
+	sqlite3_stmt *a = NULL, *b = NULL;
+	int rc = LB_OK;
+	if (sqlite3_prepare_v2(stored->db, q, -1, &a, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(replay->db, q, -1, &b, NULL) != SQLITE_OK) {
+		rc = lb_errf(em, LB_EIO, "%s chain: reading the state: %s",
+			     lb_chain_name(stored->chain), sqlite3_errmsg(stored->db));
+		goto out;
+	}
+	for (;;) {
+		int ra = sqlite3_step(a), rb = sqlite3_step(b);
+		if (ra == SQLITE_DONE && rb == SQLITE_DONE)
+			break;
+		if ((ra != SQLITE_ROW && ra != SQLITE_DONE) || (rb != SQLITE_ROW && rb != SQLITE_DONE)) {
+			rc = lb_errf(em, LB_EIO, "%s chain: reading the state failed",
+				     lb_chain_name(stored->chain));
+			break;
+		}
+		const uint8_t *ka = ra == SQLITE_ROW ? sqlite3_column_blob(a, 0) : NULL;
+		const uint8_t *kb = rb == SQLITE_ROW ? sqlite3_column_blob(b, 0) : NULL;
+		int la = ka ? sqlite3_column_bytes(a, 0) : 0, lbn = kb ? sqlite3_column_bytes(b, 0) : 0;
+		const char *what = NULL;
+		const uint8_t *k = ka ? ka : kb;
+		if (!ka)
+			what = "is missing from the stored state";
+		else if (!kb)
+			what = "is in the stored state but no tx wrote it";
+		else if (la != lbn || memcmp(ka, kb, (size_t)la))
+			what = "differs between the stored and the replayed state", k = ka;
+		else if (sqlite3_column_bytes(a, 1) != sqlite3_column_bytes(b, 1) ||
+			 memcmp(sqlite3_column_blob(a, 1), sqlite3_column_blob(b, 1),
+				(size_t)sqlite3_column_bytes(a, 1)))
+			what = "has another value in the stored state than replaying gives";
+		if (what) {
+			/* composite key: [ns length][ns][key] */
+			int nl = k[0] < 33 ? k[0] : 0;
+			rc = lb_errf(em, LB_ECORRUPT,
+				     "%s chain at block %llu: a state entry of namespace '%.*s' %s "
+				     "(the database was changed outside the node, or damaged); the blocks "
+				     "themselves check out",
+				     lb_chain_name(stored->chain), (unsigned long long)height, nl,
+				     (const char *)k + 1, what);
+			break;
+		}
+	}
+out:
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	return rc;
+}
+
 static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			const uint8_t network[LB_HASH_LEN],
 			void (*progress)(int, uint64_t, uint64_t, void *), void *ctx,
@@ -101,7 +159,10 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 	    (rc = db_exec(&replay, "COMMIT", em)))
 		goto out;
 	state_clear(&s);
+	/* one view of this chain (blocks and state) for the whole check */
 	struct lb_block_header tip;
+	if ((rc = db_exec(&dbs[chain], "BEGIN", em)))
+		goto out;
 	if ((rc = db_tip(&dbs[chain], &tip, tip_hash, em)))
 		goto out;
 	for (uint64_t height = 1; height <= tip.height; height++) {
@@ -185,7 +246,10 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 	}
 	if (progress && tip.height == 0)
 		progress(chain, 0, 0, ctx);
+	rc = compare_state(&dbs[chain], &replay, tip.height, em);
 out:
+	if (dbs[chain].db && !sqlite3_get_autocommit(dbs[chain].db))
+		db_exec(&dbs[chain], "COMMIT", NULL);
 	state_release(&s);
 	db_close(&replay);
 out_free:
