@@ -344,13 +344,22 @@ static int h_proof(struct lb_api *a, struct MHD_Connection *c, struct api_req *r
 	struct lb_buf b;
 	lb_buf_init(&b, 16u << 20);
 	rc = lb_ledger_proof(a->ledger, id, anchor, &b, em);
+	/* the proven tx's signed bytes too: a cross-chain citation carries both */
+	uint8_t *raw = NULL;
+	size_t rlen = 0;
+	int rchain;
+	if (!rc && (rc = lb_ledger_tx_raw(a->ledger, id, &rchain, &raw, &rlen)))
+		rc = lb_errf(em, rc, "cannot read the bytes of the proven tx");
 	if (!rc) {
-		*out = json_pack("{s:o,s:o,s:I,s:o}", "tx_id", hex_json(id, LB_HASH_LEN), "anchor",
+		*out = json_pack("{s:o,s:o,s:I,s:o,s:o}", "tx_id", hex_json(id, LB_HASH_LEN),
+				 "anchor",
 				 anchor >= 0 ? json_string(lb_chain_name(anchor)) : json_null(),
-				 "bytes", (json_int_t)b.len, "proof", hex_json(b.data, b.len));
+				 "bytes", (json_int_t)b.len, "proof", hex_json(b.data, b.len), "tx",
+				 hex_json(raw, rlen));
 		if (!*out)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	}
+	lb_free(raw);
 	lb_buf_release(&b);
 	return rc;
 }

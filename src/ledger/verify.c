@@ -38,6 +38,32 @@ static int check_anchors(struct chain_db *dbs, const struct lb_block_header *h,
 	return LB_OK;
 }
 
+/* Copy a verified block's header into the replay database, so that handlers looking up
+ * earlier block hashes (lb_state_block_hash) see the same history as on the live node. */
+static int replay_block(struct chain_db *replay, struct chain_db *src, uint64_t height,
+			struct lb_errmsg *em)
+{
+	sqlite3_stmt *get = src->get_block, *put = replay->put_block;
+	sqlite3_bind_int64(get, 1, (sqlite3_int64)height);
+	if (sqlite3_step(get) != SQLITE_ROW) {
+		sqlite3_reset(get);
+		return fail(em, src->chain, height, "block vanished during verification");
+	}
+	sqlite3_bind_int64(put, 1, (sqlite3_int64)height);
+	sqlite3_bind_blob(put, 2, "", 0, SQLITE_STATIC);
+	sqlite3_bind_blob(put, 3, sqlite3_column_blob(get, 0), sqlite3_column_bytes(get, 0),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_blob(put, 4, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int64(put, 5, 0);
+	sqlite3_bind_int64(put, 6, 0);
+	int src_rc = sqlite3_step(put);
+	sqlite3_reset(put);
+	sqlite3_reset(get);
+	if (src_rc != SQLITE_DONE)
+		return lb_errf(em, LB_EIO, "replay database: %s", sqlite3_errmsg(replay->db));
+	return LB_OK;
+}
+
 /* Compare the state table of the stored chain with the replayed one, key by key. */
 static int compare_state(struct chain_db *stored, struct chain_db *replay, uint64_t height,
 			 struct lb_errmsg *em)
@@ -93,31 +119,6 @@ out:
 	return rc;
 }
 
-/* Copy a verified block's header into the replay database, so that handlers looking up
- * earlier block hashes (lb_state_block_hash) see the same history as on the live node. */
-static int replay_block(struct chain_db *replay, struct chain_db *src, uint64_t height,
-			struct lb_errmsg *em)
-{
-	sqlite3_stmt *get = src->get_block, *put = replay->put_block;
-	sqlite3_bind_int64(get, 1, (sqlite3_int64)height);
-	if (sqlite3_step(get) != SQLITE_ROW) {
-		sqlite3_reset(get);
-		return fail(em, src->chain, height, "block vanished during verification");
-	}
-	sqlite3_bind_int64(put, 1, (sqlite3_int64)height);
-	sqlite3_bind_blob(put, 2, "", 0, SQLITE_STATIC);
-	sqlite3_bind_blob(put, 3, sqlite3_column_blob(get, 0), sqlite3_column_bytes(get, 0),
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_blob(put, 4, "", 0, SQLITE_STATIC);
-	sqlite3_bind_int64(put, 5, 0);
-	sqlite3_bind_int64(put, 6, 0);
-	int src_rc = sqlite3_step(put);
-	sqlite3_reset(put);
-	sqlite3_reset(get);
-	if (src_rc != SQLITE_DONE)
-		return lb_errf(em, LB_EIO, "replay database: %s", sqlite3_errmsg(replay->db));
-	return LB_OK;
-}
 
 static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			const uint8_t network[LB_HASH_LEN],
