@@ -244,6 +244,22 @@ int lb_ledger_block_hashes(struct lb_ledger *l, int chain, uint64_t height,
 
 /* ---- offline verification ------------------------------------------------------------------ */
 
+/* Where a chain database is damaged (lb_ledger_check_home). */
+struct lb_ledger_damage {
+	int chain;          /* -1: none found */
+	uint64_t height;    /* the damaged block, when height_known */
+	bool height_known;  /* false: the file itself (SQLite's check or opening it) failed */
+	char what[512];     /* "settlement chain, block 41: ..." */
+};
+
+/* Start-up check of home's chain databases (absent files are skipped): SQLite's quick check
+ * of each file, then from each chain's tip down `depth` blocks that every row decodes, is at
+ * its chain and height, carries its header's hash, is linked to by the block above and holds
+ * the txs of its Merkle root. LB_ECORRUPT with *d filled in when something is damaged. Cost:
+ * reading and hashing depth+1 blocks per chain. */
+int lb_ledger_check_home(const char *home, uint64_t depth, struct lb_ledger_damage *d,
+			 struct lb_errmsg *em);
+
 /* Replay every chain in home from genesis into a fresh state and check every block hash,
  * proposer signature, tx signature, Merkle root, validity bit, anchor and app hash.
  * progress(chain, height, top, ctx) is called now and then (may be NULL). */

@@ -46,6 +46,8 @@ struct lb_node;
 /* Open the ledger, start the orderer and the API. node_key is copied (block signer). */
 int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 		  const struct lb_keypair *node_key, struct lb_errmsg *em);
+/* The ledger; NULL when the node came up refusing (damaged chain databases, see
+ * lb_ledger_check_home: only the API runs, answering every request with the damage). */
 struct lb_ledger *lb_node_ledger(struct lb_node *n);
 uint16_t lb_node_api_port(const struct lb_node *n);
 /* Stop accepting, cut what is admitted, stop everything and close the ledger. */

@@ -18,6 +18,7 @@ struct lb_node {
 	struct lb_orderer *orderer;
 	struct lb_api *api;
 	struct lb_consortium *consortium; /* checkpoints: publish, check, alarms */
+	char *refuse;                     /* damaged chain databases: what and what to do */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home)
@@ -214,6 +215,49 @@ static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
 	return rc;
 }
 
+/* Blocks below each chain's tip checked at start-up (a checkpoint interval's worth). */
+#define START_CHECK_DEPTH 128
+
+/* Check the chain databases before serving them. Damage is not an error of the start: the
+ * node comes up refusing (n->refuse), so that operators and peers see why. */
+static int check_databases(struct lb_node *n, struct lb_errmsg *em)
+{
+	struct lb_ledger_damage d;
+	int rc = lb_ledger_check_home(n->cfg.home, START_CHECK_DEPTH, &d, em);
+	if (rc != LB_ECORRUPT)
+		return rc;
+	char text[1400];
+	snprintf(text, sizeof text,
+		 "this node's chain database is damaged (%s); it refuses to serve, order or publish "
+		 "checkpoints so that the damage does not spread. Stop the node, run 'leben verify "
+		 "--home %.300s' to see the damage, then restore %.300s/chains from a healthy member "
+		 "(docs/consortium.md, \"A damaged chain database\")",
+		 d.what, n->cfg.home, n->cfg.home);
+	n->refuse = lb_strdup(text);
+	if (!n->refuse)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	lb_log(LB_LOG_ERROR, "%s", text);
+	return LB_OK;
+}
+
+/* Only the API, answering every request with the damage. */
+static int start_refusing(struct lb_node *n, struct lb_node **out, struct lb_errmsg *em)
+{
+	struct lb_api_options ao;
+	lb_api_options_init(&ao);
+	ao.bind_addr = n->cfg.api_bind;
+	ao.port = n->cfg.api_port;
+	ao.home = n->cfg.home;
+	ao.refuse = n->refuse;
+	int rc = lb_api_start(&n->api, NULL, &ao, em);
+	if (rc) {
+		lb_node_stop(n);
+		return rc;
+	}
+	*out = n;
+	return LB_OK;
+}
+
 int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 		  const struct lb_keypair *node_key, struct lb_errmsg *em)
 {
@@ -241,6 +285,10 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 		lb_errf(em, rc, "cannot register the tx types");
 		goto err;
 	}
+	if ((rc = check_databases(n, em)))
+		goto err;
+	if (n->refuse)
+		return start_refusing(n, out, em);
 	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)) || (rc = make_orderer(n, em)))
 		goto err;
 	if ((rc = lb_consortium_new(&n->consortium, n->ledger, node_key, c->checkpoint_interval,
@@ -290,5 +338,6 @@ void lb_node_stop(struct lb_node *n)
 	lb_ledger_close(n->ledger);
 	if (n->orderer)
 		n->orderer->ops->free(n->orderer);
+	lb_free(n->refuse);
 	lb_free(n);
 }
