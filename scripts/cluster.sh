@@ -6,6 +6,7 @@
 #                                   the nodes' API URLs, one per line, after "api:"
 #   scripts/cluster.sh down [DIR]   stop exactly the processes started by `up` (pid files)
 #   scripts/cluster.sh status [DIR] show which of them run
+#   scripts/cluster.sh stop-node DIR I / start-node DIR I   stop (TERM, by pid) or start node I
 #
 # Layout of DIR: ca/ (the consortium CA), etcd-I/{tls,data,etcd.log} for member I,
 # node-I/ (a node home; tls/ holds its certificate) with node.log, pids/*.pid, cluster.env.
@@ -181,6 +182,7 @@ up) shift; cmd_up "$@" ;;
 down) shift; cmd_down "$@" ;;
 status) shift; cmd_status "$@" ;;
 start-node) DIR=$2; start_node "$3" ;;
+stop-node) stop_pid "$2/pids/node-$3.pid" ;;
 start-etcd) DIR=$2; start_etcd "$3" ;;
 *) die "usage: cluster.sh up N [DIR] | down [DIR] | status [DIR]" ;;
 esac

@@ -9,7 +9,9 @@ and one fault per scenario. After each scenario a checker verifies:
   - a tx acknowledged before another was submitted is ordered first.
 Scenarios (each under 90 s): kill -9 and restart a node; kill -9 and restart an etcd member
 (the leader); SIGSTOP a node, then SIGCONT; SIGSTOP the etcd leader longer than the election
-timeout, then SIGCONT; etcd without quorum (two members paused), then back.
+timeout, then SIGCONT; etcd without quorum (two members paused), then back; one byte of a
+block row of a stopped node's database damaged: it must come up refusing and say so while the
+others go on, then rejoin once its databases are restored from a peer.
 Usage: fault_cluster.py [SCENARIO...]   (default: all). TAP output."""
 
 import json
@@ -150,7 +152,9 @@ class Workload:
                     # (connection lost, timeout, 'may still be committed'): unknown
                     code = (j or {}).get("error", {}).get("code") if isinstance(j, dict) else None
                     msg = (j or {}).get("error", {}).get("message", "") if isinstance(j, dict) else ""
-                    definite = st == 503 and code == "LB_EUNAVAILABLE" and "nothing was accepted" in msg
+                    definite = st == 503 and (
+                        (code == "LB_EUNAVAILABLE" and "nothing was accepted" in msg)
+                        or code == "LB_ECORRUPT")   # a damaged node refuses before admission
                     for h in batch:
                         tid = tx_id(h)
                         self.submitted.add(tid)
@@ -279,9 +283,90 @@ def no_quorum(c):
         os.kill(p, signal.SIGCONT)
 
 
+def flip_block_byte(db_path, below_tip):
+    """Corrupt one byte of a block row of a stopped node's chain database, in the file itself
+    (as a failing disk would): the latest block's header, or with below_tip the body (txs) of
+    the block under the tip. A 48-byte slice of the row's bytes is located in the file (a long
+    row spans overflow pages, so slices are tried until one sits whole and once in the file)
+    and its middle byte inverted. Returns the damaged height."""
+    import sqlite3
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    tip = con.execute("SELECT max(height) FROM blocks").fetchone()[0]
+    height = tip - 1 if below_tip else tip
+    blob = con.execute("SELECT %s FROM blocks WHERE height=?" % ("body" if below_tip else "header"),
+                       (height,)).fetchone()[0]
+    con.close()
+    data = bytearray(open(db_path, "rb").read())
+    mid = len(blob) // 2
+    offsets = [(0, len(blob))] + [(o, 48) for o in
+                                  list(range(mid, len(blob) - 48, 97)) + list(range(0, mid, 97))]
+    for off, n in offsets:
+        piece = bytes(blob[off:off + n])
+        at = data.find(piece)
+        if at >= 0 and data.find(piece, at + 1) < 0:
+            data[at + n // 2] ^= 0xFF
+            with open(db_path, "r+b") as f:
+                f.write(data)
+            return height
+    raise RuntimeError("no slice of block %d is stored whole and once in %s" % (height, db_path))
+
+
+def corrupt_block(c, chain="settlement"):
+    """Stop node-3, damage one byte of a block row in its chain database, restart it: it
+    must refuse to serve and say which block is damaged, while nodes 1 and 2 go on. Then
+    restore its chain databases from node-1 (SQLite's online backup), restart, and it catches
+    up; the checker runs over all three afterwards."""
+    import sqlite3
+    home = os.path.join(c.dir, "node-3")
+    log = os.path.join(home, "node.log")
+    subprocess.run([SCRIPT, "stop-node", c.dir, "3"], env=env(), check=True,
+                   capture_output=True, timeout=30)
+    height = flip_block_byte(os.path.join(home, "chains", chain + ".db"), chain != "settlement")
+    c.restart("node", 3)
+    api = c.apis[2]
+    st, j = wait_for(lambda: (lambda r: r if r[0] else None)(http(api + "/v1/status")), 20)
+    damage = (j or {}).get("damage", "")
+    where = "%s chain, block %d" % (chain, height)
+    c.tap.ok(st == 503 and j.get("serving") is False and where in damage and "leben verify" in damage,
+             c.name + ": the damaged node's /v1/status says it does not serve and names %s" % where,
+             (st, j))
+    st2, j2 = http(api + "/v1/txs", "POST", {"txs": [w_hex for w_hex in c.spare[:1]]})
+    st3, j3 = http(api + "/v1/chains/settlement/blocks/0")
+    c.tap.ok(st2 == 503 and j2["error"]["code"] == "LB_ECORRUPT" and
+             st3 == 503 and j3["error"]["code"] == "LB_ECORRUPT",
+             c.name + ": it refuses submissions and reads with LB_ECORRUPT", (st2, j2, st3))
+    logged = open(log, errors="replace").read()
+    c.tap.ok(where in logged and "restore" in logged,
+             c.name + ": its log names the damaged block and what to do")
+    # the others go on (the workload keeps submitting to all three meanwhile)
+    def business_height(a):
+        st_, s_ = http(a + "/v1/status")
+        return s_["chains"]["business"]["height"] if st_ == 200 else -1
+    before = business_height(c.apis[0])
+    grew = wait_for(lambda: business_height(c.apis[0]) > before and
+                    business_height(c.apis[1]) > before, 20)
+    c.tap.ok(grew, c.name + ": nodes 1 and 2 go on committing while node 3 refuses")
+    # restore from a healthy member and rejoin
+    subprocess.run([SCRIPT, "stop-node", c.dir, "3"], env=env(), check=True,
+                   capture_output=True, timeout=30)
+    for ch in CHAINS:
+        dst = os.path.join(home, "chains", ch + ".db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(dst + suffix):
+                os.unlink(dst + suffix)
+        src = sqlite3.connect(os.path.join(c.dir, "node-1", "chains", ch + ".db"))
+        out = sqlite3.connect(dst)
+        src.backup(out)
+        out.close()
+        src.close()
+    c.restart("node", 3)
+
+
 SCENARIOS = [("kill-node", kill_node), ("kill-etcd-leader", kill_etcd_leader),
              ("pause-node", pause_node), ("pause-etcd-leader", pause_etcd_leader),
-             ("no-quorum", no_quorum)]
+             ("no-quorum", no_quorum), ("corrupt-block", corrupt_block),
+             ("corrupt-business-block", lambda c: corrupt_block(c, "business"))]
 
 
 class Tap:
@@ -308,6 +393,8 @@ def main():
         try:
             w = Workload(c, 3000)
             w.baseline = committed_ids(c)
+            c.tap, c.name = t, name
+            c.spare = [w.parts[2][-1]]
             w.run()
             time.sleep(1.5)
             fn(c)
