@@ -7,6 +7,7 @@
 #   scripts/cluster.sh down [DIR]   stop exactly the processes started by `up` (pid files)
 #   scripts/cluster.sh status [DIR] show which of them run
 #   scripts/cluster.sh stop-node DIR I / start-node DIR I   stop (TERM, by pid) or start node I
+#   scripts/cluster.sh stop-etcd DIR I / start-etcd DIR I   the same for etcd member I
 #
 # Layout of DIR: ca/ (the consortium CA), etcd-I/{tls,data,etcd.log} for member I,
 # node-I/ (a node home; tls/ holds its certificate) with node.log, pids/*.pid, cluster.env.
@@ -183,6 +184,7 @@ down) shift; cmd_down "$@" ;;
 status) shift; cmd_status "$@" ;;
 start-node) DIR=$2; start_node "$3" ;;
 stop-node) stop_pid "$2/pids/node-$3.pid" ;;
+stop-etcd) stop_pid "$2/pids/etcd-$3.pid" ;;
 start-etcd) DIR=$2; start_etcd "$3" ;;
 *) die "usage: cluster.sh up N [DIR] | down [DIR] | status [DIR]" ;;
 esac
