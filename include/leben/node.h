@@ -29,6 +29,10 @@ struct lb_node_config {
 	size_t api_max_body;       /* bytes (default 8 MiB) */
 	uint64_t checkpoint_interval; /* sign a checkpoint every that many blocks (default 100,
 				       * 0 = never; only while this node is a member) */
+	char peer_listen[128];     /* etcd: serve snapshots to new nodes on HOST:PORT over mutual
+				    * TLS ("" = off) */
+	char snapshot_from[256];   /* etcd: at start, if every chain is at genesis, catch up from
+				    * this peer's snapshot (HOST:PORT) before ordering ("" = off) */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home);
