@@ -64,11 +64,16 @@ static int rd_blob(lb_snapshot_read_fn read, void *ctx, size_t max, uint64_t *to
 			       n);
 	*total += n;
 	lb_buf_init(b, n ? n : 1);
-	if (lb_buf_reserve(b, n ? n : 1))
-		return lb_errf(em, LB_ENOMEM, "snapshot: out of memory");
-	if ((rc = rd(read, ctx, b->data, n, em)))
-		return rc;
-	b->len = n;
+	/* in pieces: memory grows with what really arrives, not with what was announced */
+	for (size_t left = n; left;) {
+		size_t k = left < (64u << 10) ? left : (64u << 10);
+		if (lb_buf_reserve(b, k))
+			return lb_errf(em, LB_ENOMEM, "snapshot: out of memory");
+		if ((rc = rd(read, ctx, b->data + b->len, k, em)))
+			return rc;
+		b->len += k;
+		left -= k;
+	}
 	return LB_OK;
 }
 
@@ -102,7 +107,7 @@ int lb_snapshot_read(lb_snapshot_read_fn read, void *ctx, struct lb_snapshot *s,
 		if ((rc = rd_u64(read, ctx, &s->height[c], em)) ||
 		    (rc = rd_u32(read, ctx, &n, em)))
 			goto fail;
-		if (n > LB_CURSOR_MAX || s->height[c] > (SNAP_TOTAL_MAX / 8)) {
+		if (n > LB_CURSOR_MAX || s->height[c] > SNAP_TOTAL_MAX / 8) {
 			rc = lb_errf(em, LB_EMALFORMED, "snapshot: %s chain: bad height or cursor",
 				     lb_chain_name(c));
 			goto fail;
@@ -112,15 +117,25 @@ int lb_snapshot_read(lb_snapshot_read_fn read, void *ctx, struct lb_snapshot *s,
 			goto fail;
 	}
 	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
-		uint64_t want = s->height[c];
+		uint64_t want = s->height[c], cap = 0;
 		s->height[c] = 0; /* counts what is held, for lb_snapshot_free */
-		s->headers[c] = lb_calloc(want ? want : 1, sizeof *s->headers[c]);
-		s->bodies[c] = lb_calloc(want ? want : 1, sizeof *s->bodies[c]);
-		if (!s->headers[c] || !s->bodies[c]) {
-			rc = lb_errf(em, LB_ENOMEM, "snapshot: out of memory");
-			goto fail;
-		}
 		for (uint64_t i = 0; i < want; i++) {
+			if (i == cap) { /* grow as blocks arrive: the announced count is not trusted */
+				size_t ncap = cap ? 2 * cap : 64;
+				struct lb_buf *nh = lb_realloc(s->headers[c], ncap * sizeof *nh);
+				if (nh)
+					s->headers[c] = nh;
+				struct lb_buf *nb = nh ? lb_realloc(s->bodies[c], ncap * sizeof *nb) : NULL;
+				if (nb)
+					s->bodies[c] = nb;
+				if (!nh || !nb) {
+					rc = lb_errf(em, LB_ENOMEM, "snapshot: out of memory");
+					goto fail;
+				}
+				cap = ncap;
+			}
+			lb_buf_init(&s->headers[c][i], 1);
+			lb_buf_init(&s->bodies[c][i], 1);
 			s->height[c] = i + 1;
 			if ((rc = rd_blob(read, ctx, LB_HEADER_MAX_BYTES, &total, &s->headers[c][i],
 					  "block header", em)) ||
