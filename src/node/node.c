@@ -240,6 +240,12 @@ static int start_peer_server(struct lb_node *n, struct lb_errmsg *em)
 	return lb_snapshot_server_start(&n->snap, n->ledger, c->peer_listen, &tc, em);
 }
 
+/* For etcd compaction: the height of chain every member has checkpointed. */
+static int members_checkpointed(void *ctx, int chain, uint64_t *height)
+{
+	return lb_consortium_checkpointed_height(ctx, chain, height, NULL);
+}
+
 /* The orderer of the configuration; the ledger is open (etcd reads its positions). */
 static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
 {
@@ -263,7 +269,8 @@ static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
 		.endpoints = c->etcd_endpoints, .ca_file = tls ? ca : NULL,
 		.cert_file = tls ? cert : NULL, .key_file = tls ? key : NULL, .ledger = n->ledger,
 		.block_max_txs = c->block_max_txs, .block_interval_ms = c->block_interval_ms,
-		.batch_max_txs = c->etcd_batch_max_txs};
+		.batch_max_txs = c->etcd_batch_max_txs, .checkpointed = members_checkpointed,
+		.checkpointed_ctx = n->ledger};
 	return lb_orderer_etcd_new(&n->orderer, &eo, em);
 }
 
