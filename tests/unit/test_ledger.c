@@ -450,6 +450,30 @@ static void test_ledger_flow(void **state)
 	}
 	lb_buf_release(&pf);
 
+	/* the same tx ordered twice (an orderer that leaves duplicates to the ledger): the second
+	 * copy is committed invalid (its nonce is used), changes nothing, and the tx keeps its
+	 * first location */
+	{
+		char *before = acct_text(f, f->aa);
+		uint64_t dh = lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT) + 1;
+		const uint8_t *raws[1] = {raw1.data};
+		size_t lens[1] = {raw1.len};
+		commit(f, LB_CHAIN_SETTLEMENT, 4000, 1, raws, lens, dh);
+		json_t *b = NULL, *tj = NULL;
+		assert_lb_ok(lb_ledger_block_json(f->l, LB_CHAIN_SETTLEMENT, dh, &b, &em));
+		json_t *t0 = json_array_get(json_object_get(b, "txs"), 0);
+		assert_true(json_is_false(json_object_get(t0, "valid")));
+		assert_lb_ok(lb_ledger_tx_json(f->l, id1, &tj, &em));
+		assert_string_equal(json_string_value(json_object_get(tj, "status")), "committed");
+		assert_int_equal(json_integer_value(json_object_get(tj, "height")), 2);
+		char *after = acct_text(f, f->aa);
+		assert_string_equal(before, after);
+		free(before);
+		free(after);
+		json_decref(b);
+		json_decref(tj);
+	}
+
 	/* offline verification */
 	lb_ledger_close(f->l);
 	f->l = NULL;
