@@ -517,6 +517,9 @@ static const struct lb_txtype gov_types[] = {
 	 json_checkpoint, true},
 };
 
+/* No type is marked block-independent (lb_txtype_mark_block_independent): a proposal
+ * records its height and is refused once expired, a vote is refused after the expiry height
+ * and dates an enacted membership, and a checkpoint must name an earlier business block. */
 int lb_consortium_register_txtypes(void)
 {
 	for (size_t i = 0; i < sizeof gov_types / sizeof gov_types[0]; i++) {

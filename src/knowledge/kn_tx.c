@@ -438,6 +438,9 @@ static const struct lb_txtype kn_types[] = {
 	  apply_session, json_session, true },
 };
 
+/* Neither type is marked block-independent (lb_txtype_mark_block_independent): a contract
+ * records the height and time of its publication, a session its start and each event the
+ * height of its block. */
 int lb_knowledge_register_txtypes(void)
 {
 	for (size_t i = 0; i < sizeof kn_types / sizeof kn_types[0]; i++) {
