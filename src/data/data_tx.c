@@ -465,6 +465,9 @@ int lb_data_register_txtypes(void)
 		int rc = lb_txtype_register(&data_types[i]);
 		if (rc && rc != LB_EEXISTS)
 			return rc;
+		/* no data handler reads the block height or time */
+		if ((rc = lb_txtype_mark_block_independent(data_types[i].id)))
+			return rc;
 	}
 	return LB_OK;
 }
