@@ -264,37 +264,20 @@ static int chain_send(struct chain_client *c, uint32_t type, const uint8_t *payl
 static int chain_wait(struct chain_client *c, const char *idhex, double timeout_s,
 		      uint64_t *height)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "/v1/txs/%s", idhex);
-	uint64_t deadline = lb_mono_ns() + (uint64_t)(timeout_s * 1e9);
-	for (;;) {
-		json_t *j;
-		if (cli_api_get(CMD, c->url, path, &j))
-			return 1;
-		const char *st = json_string_value(json_object_get(j, "status"));
-		if (st != NULL && strcmp(st, "pending") != 0) {
-			json_t *h = json_object_get(j, "height");
-			if (h == NULL)
-				h = json_object_get(json_object_get(j, "block"), "height");
-			*height = (uint64_t)json_integer_value(h);
-			int rc = 0;
-			if (strcmp(st, "committed") != 0) {
-				json_t *e = json_object_get(j, "error");
-				const char *msg = json_string_value(json_object_get(e, "message"));
-				rc = cli_failf(CMD, "tx %s is in block %llu but was NOT applied: %s", idhex,
-					       (unsigned long long)*height,
-					       msg ? msg : json_is_string(e) ? json_string_value(e) : "refused");
-			}
-			json_decref(j);
-			return rc;
-		}
-		json_decref(j);
-		if (lb_mono_ns() > deadline)
-			return cli_failf(CMD, "tx %s is still pending after %.0f s; check later with "
-					      "'leben query tx %s'", idhex, timeout_s, idhex);
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
+	json_t *j = NULL;
+	int rc = cli_tx_wait(CMD, c->url, idhex, timeout_s, &j);
+	if (j == NULL)
+		return 1;
+	*height = cli_tx_height(j);
+	if (rc) {
+		json_t *e = json_object_get(j, "error");
+		const char *msg = json_string_value(json_object_get(e, "message"));
+		cli_failf(CMD, "tx %s is in block %llu but was NOT applied: %s", idhex,
+			  (unsigned long long)*height,
+			  msg ? msg : json_is_string(e) ? json_string_value(e) : "refused");
 	}
+	json_decref(j);
+	return rc;
 }
 
 /* ---- publish ------------------------------------------------------------------------------- */
