@@ -31,12 +31,13 @@
 #include "leben/tx.h"
 #include "leben/zkp.h"
 #include "ledger/ledger_int.h"
+#include "ledger_fixture.h"
 
 #define CLIENTS 2
 #define PER_CLIENT 2       /* sending accounts per client */
 #define ROUNDS 399         /* txs per sending account (a multiple of BATCH / PER_CLIENT) */
 #define BATCH 6
-#define FEE 1000
+#define FEE FX_SETTLEMENT_FEE
 #define START 1000000000000LL
 
 struct queue {
@@ -276,15 +277,10 @@ static void twin_open(struct twin *w, const char *genesis_text, const struct lb_
 {
 	struct lb_errmsg em;
 	char path[128];
-	snprintf(w->home, sizeof w->home, "/tmp/lb-test-twin-XXXXXX");
-	assert_non_null(mkdtemp(w->home));
+	fx_mkhome(w->home, sizeof w->home, "twin");
 	snprintf(path, sizeof path, "%s/genesis.json", w->home);
 	assert_lb_ok(lb_file_write(path, genesis_text, strlen(genesis_text), 0644, &em));
-	struct lb_ledger_options o;
-	lb_ledger_options_init(&o);
-	o.home = w->home;
-	o.sync_full = false;
-	assert_lb_ok(lb_ledger_open(&w->l, &o, prop, &em));
+	fx_open(&w->l, w->home, prop);
 }
 
 static char *latest_json_of(struct lb_ledger *l, int chain)
@@ -306,18 +302,7 @@ static char *latest_json(struct lb_ledger *l)
 static void tx_on(struct lb_buf *out, struct lb_ledger *l, int chain, const struct lb_keypair *kp,
 		  uint32_t type, uint64_t nonce, uint64_t expires, const struct lb_buf *pl)
 {
-	struct lb_tx t;
-	memset(&t, 0, sizeof t);
-	t.version = LB_TX_VERSION;
-	t.chain = (uint8_t)chain;
-	t.type = type;
-	t.nonce = nonce;
-	t.fee = chain == LB_CHAIN_SETTLEMENT ? FEE : 0;
-	t.expires_ms = expires;
-	t.payload = pl->data;
-	t.payload_len = pl->len;
-	lb_buf_init(out, LB_TX_MAX_BYTES);
-	assert_lb_ok(lb_tx_build(out, &t, lb_ledger_network_id(l), kp, NULL));
+	fx_build(out, l, kp, chain, type, nonce, expires, pl->data, pl->len, NULL);
 }
 
 static void tx_of(struct lb_buf *out, struct lb_ledger *l, const struct lb_keypair *kp,
@@ -447,9 +432,8 @@ static void test_reused_writes_match_fresh_apply(void **state)
 	lb_ledger_close(b.l);
 	if (lb_ledger_verify_home(a.home, NULL, NULL, &em))
 		fail_msg("verify: %s", em.text);
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s", a.home, b.home);
-	assert_int_equal(system(cmd), 0);
+	fx_rmhome(a.home);
+	fx_rmhome(b.home);
 	for (int i = 0; i < U; i++)
 		lb_keypair_wipe(&u[i]);
 	lb_keypair_wipe(&prop);
@@ -552,9 +536,8 @@ static void test_block_dependent_type_refreshes_writes(void **state)
 	lb_ledger_close(b.l);
 	if (lb_ledger_verify_home(a.home, NULL, NULL, &em))
 		fail_msg("verify: %s", em.text);
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s", a.home, b.home);
-	assert_int_equal(system(cmd), 0);
+	fx_rmhome(a.home);
+	fx_rmhome(b.home);
 	for (int i = 0; i < 2; i++) {
 		lb_buf_release(&raw[i]);
 		lb_keypair_wipe(&u[i]);
@@ -670,9 +653,8 @@ static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u
 	}
 	lb_ledger_close(a.l);
 	lb_ledger_close(b.l);
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s", a.home, b.home);
-	assert_int_equal(system(cmd), 0);
+	fx_rmhome(a.home);
+	fx_rmhome(b.home);
 	for (int i = 0; i < n; i++)
 		lb_buf_release(&raw[i]);
 	lb_buf_release(&pl);
