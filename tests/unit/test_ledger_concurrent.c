@@ -273,14 +273,34 @@ struct twin {
 	struct lb_ledger *l;
 };
 
-static void twin_open(struct twin *w, const char *genesis_text, const struct lb_keypair *prop)
+/* Two ledgers in their own homes from the same genesis g (reference taken). */
+static void twins_open(struct twin *a, struct twin *b, json_t *g, const struct lb_keypair *prop)
 {
 	struct lb_errmsg em;
 	char path[128];
-	fx_mkhome(w->home, sizeof w->home, "twin");
-	snprintf(path, sizeof path, "%s/genesis.json", w->home);
-	assert_lb_ok(lb_file_write(path, genesis_text, strlen(genesis_text), 0644, &em));
-	fx_open(&w->l, w->home, prop);
+	char *text = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	assert_non_null(text);
+	json_decref(g);
+	for (struct twin *w = a; w; w = w == a ? b : NULL) {
+		fx_mkhome(w->home, sizeof w->home, "twin");
+		snprintf(path, sizeof path, "%s/genesis.json", w->home);
+		assert_lb_ok(lb_file_write(path, text, strlen(text), 0644, &em));
+		fx_open(&w->l, w->home, prop);
+	}
+	free(text);
+	assert_memory_equal(lb_ledger_network_id(a->l), lb_ledger_network_id(b->l), LB_HASH_LEN);
+}
+
+/* Close both; with verify, the offline verifier must accept a's history. Remove the homes. */
+static void twins_close(struct twin *a, struct twin *b, bool verify)
+{
+	struct lb_errmsg em;
+	lb_ledger_close(a->l);
+	lb_ledger_close(b->l);
+	if (verify && lb_ledger_verify_home(a->home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	fx_rmhome(a->home);
+	fx_rmhome(b->home);
 }
 
 static char *latest_json_of(struct lb_ledger *l, int chain)
@@ -337,13 +357,8 @@ static void test_reused_writes_match_fresh_apply(void **state)
 	json_t *g = json_pack("{s:s,s:i,s:o,s:{s:i,s:i},s:{s:i},s:o}", "network", "twin", "time_ms",
 			      1, "credit_partners", partners, "convert", "csc", 100, "asc", 1,
 			      "fees", "default", FEE, "accounts", accts);
-	char *gtext = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(g);
 	struct twin a, b;
-	twin_open(&a, gtext, &prop);
-	twin_open(&b, gtext, &prop);
-	free(gtext);
-	assert_memory_equal(lb_ledger_network_id(a.l), lb_ledger_network_id(b.l), LB_HASH_LEN);
+	twins_open(&a, &b, g, &prop);
 
 	uint64_t now = lb_now_ms(), nonce[U] = {0}, exp_nonce = 0;
 	int exp_from = 0;
@@ -428,12 +443,7 @@ static void test_reused_writes_match_fresh_apply(void **state)
 		json_decref(x);
 		json_decref(y);
 	}
-	lb_ledger_close(a.l);
-	lb_ledger_close(b.l);
-	if (lb_ledger_verify_home(a.home, NULL, NULL, &em))
-		fail_msg("verify: %s", em.text);
-	fx_rmhome(a.home);
-	fx_rmhome(b.home);
+	twins_close(&a, &b, true);
 	for (int i = 0; i < U; i++)
 		lb_keypair_wipe(&u[i]);
 	lb_keypair_wipe(&prop);
@@ -495,12 +505,8 @@ static void test_block_dependent_type_refreshes_writes(void **state)
 	}
 	json_t *g = json_pack("{s:s,s:i,s:[],s:{s:i},s:o}", "network", "stamp", "time_ms", 1,
 			      "credit_partners", "fees", "default", FEE, "accounts", accts);
-	char *gtext = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(g);
 	struct twin a, b;
-	twin_open(&a, gtext, &prop);
-	twin_open(&b, gtext, &prop);
-	free(gtext);
+	twins_open(&a, &b, g, &prop);
 
 	/* the stamp and, behind it, a copy admitted on top of the stamp's admission writes */
 	struct lb_buf raw[2], pl;
@@ -532,12 +538,7 @@ static void test_block_dependent_type_refreshes_writes(void **state)
 		free(ja);
 		free(jb);
 	}
-	lb_ledger_close(a.l);
-	lb_ledger_close(b.l);
-	if (lb_ledger_verify_home(a.home, NULL, NULL, &em))
-		fail_msg("verify: %s", em.text);
-	fx_rmhome(a.home);
-	fx_rmhome(b.home);
+	twins_close(&a, &b, true);
 	for (int i = 0; i < 2; i++) {
 		lb_buf_release(&raw[i]);
 		lb_keypair_wipe(&u[i]);
@@ -577,12 +578,8 @@ static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u
 	}
 	json_t *g = json_pack("{s:s,s:i,s:[],s:{s:i},s:o}", "network", "marks", "time_ms", 1,
 			      "credit_partners", "fees", "default", FEE, "accounts", accts);
-	char *gtext = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(g);
 	struct twin a, b;
-	twin_open(&a, gtext, prop);
-	twin_open(&b, gtext, prop);
-	free(gtext);
+	twins_open(&a, &b, g, prop);
 
 	struct lb_zk_recovery rec;
 	uint8_t recb[LB_ZK_RECOVERY_BYTES];
@@ -651,10 +648,8 @@ static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u
 		free(ja);
 		free(jb);
 	}
-	lb_ledger_close(a.l);
-	lb_ledger_close(b.l);
-	fx_rmhome(a.home);
-	fx_rmhome(b.home);
+	/* the offline verifier replays a's history to the same state (not so with the control) */
+	twins_close(&a, &b, !with_control);
 	for (int i = 0; i < n; i++)
 		lb_buf_release(&raw[i]);
 	lb_buf_release(&pl);
