@@ -341,6 +341,21 @@ static void *client_throughput(void *arg)
 }
 
 /* Soak: batches of 100 from this client's accounts in turn, paced to c->rate txs/s. */
+/* Wait for the client threads; their txs sent and refused added up. Nonzero if one failed. */
+static int join_clients(struct client cl[CLIENTS], uint64_t *sent, long *refused)
+{
+	int failed = 0;
+	*sent = 0;
+	*refused = 0;
+	for (int c = 0; c < CLIENTS; c++) {
+		pthread_join(cl[c].thread, NULL);
+		*sent += cl[c].sent;
+		*refused += cl[c].refused;
+		failed |= cl[c].failed;
+	}
+	return failed;
+}
+
 static void *client_soak(void *arg)
 {
 	struct client *c = arg;
@@ -468,15 +483,9 @@ static int throughput(int batches, double ceiling)
 	for (int c = 0; c < CLIENTS; c++)
 		if (pthread_create(&cl[c].thread, NULL, client_throughput, &cl[c]))
 			return -1;
-	uint64_t sent = 0;
-	long refused = 0;
-	int failed = 0;
-	for (int c = 0; c < CLIENTS; c++) {
-		pthread_join(cl[c].thread, NULL);
-		sent += cl[c].sent;
-		refused += cl[c].refused;
-		failed |= cl[c].failed;
-	}
+	uint64_t sent;
+	long refused;
+	int failed = join_clients(cl, &sent, &refused);
 	uint64_t t_posted = lb_mono_ns();
 	if (failed || wait_committed(h)) {
 		fprintf(stderr, "bench_node: posting or committing failed\n");
@@ -570,15 +579,9 @@ static int soak(int seconds)
 		fflush(stdout);
 		n++;
 	}
-	uint64_t sent = 0;
-	long refused = 0;
-	int failed = 0;
-	for (int c = 0; c < CLIENTS; c++) {
-		pthread_join(cl[c].thread, NULL);
-		sent += cl[c].sent;
-		refused += cl[c].refused;
-		failed |= cl[c].failed;
-	}
+	uint64_t sent;
+	long refused;
+	int failed = join_clients(cl, &sent, &refused);
 	CURL *h = curl_easy_init();
 	int wrc = wait_committed(h);
 	curl_easy_cleanup(h);
