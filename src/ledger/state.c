@@ -416,6 +416,22 @@ int state_prune(struct lb_state *s, uint64_t upto)
 	return rc;
 }
 
+int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH_LEN])
+{
+	while (s->parent)
+		s = s->parent;
+	if (!s->db)
+		return LB_ENOTFOUND;
+	struct lb_block_header *h = lb_malloc(sizeof *h);
+	if (!h)
+		return LB_ENOMEM;
+	int rc = db_block(s->db, height, h, NULL, NULL, NULL);
+	if (!rc)
+		lb_header_hash(h, out);
+	lb_free(h);
+	return rc;
+}
+
 /* Encoded writes (in-process only, never stored or hashed): per entry u32 key length, u32
  * value length (UINT32_MAX for a deletion), u64 key hash, key, value. */
 int state_writes_encode(struct lb_state *s, uint8_t **out, size_t *len)
@@ -474,18 +490,3 @@ int state_writes_apply(struct lb_state *s, const uint8_t *ws, size_t len)
 	return LB_OK;
 }
 
-int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH_LEN])
-{
-	while (s->parent)
-		s = s->parent;
-	if (!s->db)
-		return LB_ENOTFOUND;
-	struct lb_block_header *h = lb_malloc(sizeof *h);
-	if (!h)
-		return LB_ENOMEM;
-	int rc = db_block(s->db, height, h, NULL, NULL, NULL);
-	if (!rc)
-		lb_header_hash(h, out);
-	lb_free(h);
-	return rc;
-}

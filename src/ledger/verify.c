@@ -38,6 +38,32 @@ static int check_anchors(struct chain_db *dbs, const struct lb_block_header *h,
 	return LB_OK;
 }
 
+/* Copy a verified block's header into the replay database, so that handlers looking up
+ * earlier block hashes (lb_state_block_hash) see the same history as on the live node. */
+static int replay_block(struct chain_db *replay, struct chain_db *src, uint64_t height,
+			struct lb_errmsg *em)
+{
+	sqlite3_stmt *get = src->get_block, *put = replay->put_block;
+	sqlite3_bind_int64(get, 1, (sqlite3_int64)height);
+	if (sqlite3_step(get) != SQLITE_ROW) {
+		sqlite3_reset(get);
+		return fail(em, src->chain, height, "block vanished during verification");
+	}
+	sqlite3_bind_int64(put, 1, (sqlite3_int64)height);
+	sqlite3_bind_blob(put, 2, "", 0, SQLITE_STATIC);
+	sqlite3_bind_blob(put, 3, sqlite3_column_blob(get, 0), sqlite3_column_bytes(get, 0),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_blob(put, 4, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int64(put, 5, 0);
+	sqlite3_bind_int64(put, 6, 0);
+	int src_rc = sqlite3_step(put);
+	sqlite3_reset(put);
+	sqlite3_reset(get);
+	if (src_rc != SQLITE_DONE)
+		return lb_errf(em, LB_EIO, "replay database: %s", sqlite3_errmsg(replay->db));
+	return LB_OK;
+}
+
 /* Compare the state table of the stored chain with the replayed one, key by key. */
 static int compare_state(struct chain_db *stored, struct chain_db *replay, uint64_t height,
 			 struct lb_errmsg *em)
@@ -93,31 +119,6 @@ out:
 	return rc;
 }
 
-/* Copy a verified block's header into the replay database, so that handlers looking up
- * earlier block hashes (lb_state_block_hash) see the same history as on the live node. */
-static int replay_block(struct chain_db *replay, struct chain_db *src, uint64_t height,
-			struct lb_errmsg *em)
-{
-	sqlite3_stmt *get = src->get_block, *put = replay->put_block;
-	sqlite3_bind_int64(get, 1, (sqlite3_int64)height);
-	if (sqlite3_step(get) != SQLITE_ROW) {
-		sqlite3_reset(get);
-		return fail(em, src->chain, height, "block vanished during verification");
-	}
-	sqlite3_bind_int64(put, 1, (sqlite3_int64)height);
-	sqlite3_bind_blob(put, 2, "", 0, SQLITE_STATIC);
-	sqlite3_bind_blob(put, 3, sqlite3_column_blob(get, 0), sqlite3_column_bytes(get, 0),
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_blob(put, 4, "", 0, SQLITE_STATIC);
-	sqlite3_bind_int64(put, 5, 0);
-	sqlite3_bind_int64(put, 6, 0);
-	int src_rc = sqlite3_step(put);
-	sqlite3_reset(put);
-	sqlite3_reset(get);
-	if (src_rc != SQLITE_DONE)
-		return lb_errf(em, LB_EIO, "replay database: %s", sqlite3_errmsg(replay->db));
-	return LB_OK;
-}
 
 static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			const uint8_t network[LB_HASH_LEN],
@@ -132,6 +133,8 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 	uint8_t(*ids)[LB_HASH_LEN] = lb_malloc((size_t)LB_BLOCK_MAX_TXS * LB_HASH_LEN);
 	size_t blen;
 	uint64_t t;
+	json_t *members = json_object_get(g, "members");
+	bool consortium = json_is_array(members) && json_array_size(members) > 0;
 	struct lb_state s;
 	int rc;
 	if (!h || !prev || !ids) {
@@ -181,7 +184,15 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			rc = fail(em, chain, height, "time goes backwards");
 			goto out;
 		}
-		if (!lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer)) {
+		/* unsigned blocks belong to consortium ordering only, where members' checkpoints
+		 * vouch for them; a solo network's blocks must carry the node's signature */
+		if (lb_header_is_unsigned(h) && !consortium) {
+			rc = fail(em, chain, height,
+				  "block is unsigned, but genesis lists no consortium members");
+			goto out;
+		}
+		if (!lb_header_is_unsigned(h) &&
+		    !lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer)) {
 			rc = fail(em, chain, height, "proposer signature is invalid");
 			goto out;
 		}
