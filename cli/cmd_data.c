@@ -67,7 +67,7 @@ static const char inspect_help[] =
 	"                           [--skip N] [--header|--no-header] [--delimiter C]\n"
 	"\n"
 	"Show what LEBEN reads from a data file, without registering or sending anything.\n"
-	"  DICOM (.dcm or the DICM marker): every element with its tag, value representation\n"
+	"  DICOM (.dcm, the DICM marker, or a bare data set): every element with its tag, value representation\n"
 	"        (VR), name and value, nested sequences included; pixel data by size and hash.\n"
 	"  CSV/TSV tables: per column the type, missing values, distinct values, min/max/mean/\n"
 	"        standard deviation, quartiles and a histogram.\n"
@@ -98,6 +98,8 @@ static const char *guess_type(const char *path, const uint8_t *d, size_t n)
 		return "fhir";
 	if (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv")))
 		return "csv";
+	if (lb_dicom_is_dataset(d, n))
+		return "dicom"; /* a bare data set without preamble, often with no file name suffix */
 	return "text";
 }
 
