@@ -594,8 +594,9 @@ static const char search_help[] =
 	"                      them, or a list of {\"id\": ..., \"hexahedron\": {...}}; only public\n"
 	"                      fields are indexed\n"
 	"  --directory         search the public entries of the node's directory chain instead of\n"
-	"                      the offline catalogue (kept in <home>/directory.db, brought up to\n"
-	"                      date from the node first); --node URL implies it\n"
+	"                      the offline catalogue: the node answers from the catalogue it\n"
+	"                      derives from its directory blocks (a node without one: its blocks\n"
+	"                      are replayed into <home>/directory.db here); --node URL implies it\n"
 	"  --json              machine-readable output\n";
 
 static const char *catalog_path(const char *opt)
@@ -658,6 +659,67 @@ static int catalog_add_file(struct lb_catalog *cat, const char *path, struct lb_
 
 static int directory_sync(const char *cmd, const char *url, struct lb_catalog *cat,
 			  struct lb_errmsg *em);
+
+/* Append s to b percent-encoded for a URL query (RFC 3986 unreserved characters kept). */
+static int url_escape(struct lb_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = LB_OK;
+	for (; *s && !rc; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '.' || ch == '_' || ch == '~')
+			rc = lb_buf_add(b, s, 1);
+		else
+			rc = lb_buf_addf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
+	}
+	return rc;
+}
+
+/* GET /v1/directory/search on the node. LB_ENOTFOUND: the node has no such route. */
+static int node_search(const char *url, const char *query, const struct lb_search_options *o,
+		       json_t **out, struct lb_errmsg *em)
+{
+	struct lb_buf path;
+	lb_buf_init(&path, 64 * 1024);
+	int rc = lb_buf_addf(&path, "/v1/directory/search?q=");
+	if (!rc)
+		rc = url_escape(&path, query ? query : "");
+	for (size_t i = 0; !rc && i < o->nwhere; i++)
+		if (!(rc = lb_buf_addf(&path, "&where=")))
+			rc = url_escape(&path, o->where[i]);
+	if (!rc && o->limit)
+		rc = lb_buf_addf(&path, "&limit=%zu", o->limit);
+	if (!rc && o->no_typos)
+		rc = lb_buf_addf(&path, "&exact=1");
+	if (!rc)
+		rc = lb_buf_add(&path, "", 1);
+	if (rc) {
+		lb_buf_release(&path);
+		return lb_errf(em, LB_ELIMIT, "the search is too long for a URL");
+	}
+	rc = lb_client_get(url, (const char *)path.data, out, em);
+	lb_buf_release(&path);
+	return rc;
+}
+
+static void print_search_result(json_t *res, bool json)
+{
+	if (json) {
+		json_object_del(res, "directory_height");
+		print_json_obj(json_incref(res));
+		return;
+	}
+	json_t *arr = json_object_get(res, "results"), *h;
+	size_t i;
+	if (!json_array_size(arr))
+		printf("no entries match\n");
+	json_array_foreach(arr, i, h)
+		printf("%2zu. %-32s %s  (%.2f)\n", i + 1,
+		       json_string_value(json_object_get(h, "id")),
+		       json_string_value(json_object_get(h, "name")),
+		       json_real_value(json_object_get(h, "score")));
+}
 
 static int data_search(int argc, char **argv)
 {
@@ -731,6 +793,20 @@ static int data_search(int argc, char **argv)
 			*slash = 0;
 			lb_mkdirs(dir, 0700, NULL);
 		}
+	}
+	if (directory && !snomed_c && !icd) {
+		/* the node keeps a catalogue of its directory chain: ask it */
+		json_t *res = NULL;
+		int nrc = node_search(cli_node_url(node, home), query, &o, &res, &em);
+		if (nrc == LB_OK) {
+			print_search_result(res, json);
+			json_decref(res);
+			return 0;
+		}
+		if (nrc != LB_ENOTFOUND)
+			return fail("search", &em, NULL);
+		/* a node without GET /v1/directory/search: replay its blocks here */
+		lb_errclear(&em);
 	}
 	struct lb_catalog *cat;
 	if (lb_catalog_open(cpath, &cat, &em))
