@@ -2005,7 +2005,9 @@ static int data_show(int argc, char **argv)
 	lb_catalog_close(cat);
 	if (rc)
 		return fail("show", &em,
-			    rc == LB_ENOTFOUND ? "the asset is not (or no longer) in the directory" : NULL);
+			    rc == LB_ENOTFOUND && !strstr(em.text, "no private part")
+				    ? "the asset is not (or no longer) in the directory"
+				    : NULL);
 	if (json)
 		return print_json_obj(j);
 	cli_print_human(j, 0);
