@@ -3,9 +3,11 @@
 #   make            install missing Debian packages, build build/leben
 #   make run        build, create a demo node home (once) and start a single node
 #   make check      build everything and run every test; ends with "N passed, N failed"
-#   make bench      ledger benchmark (figures in docs/performance.md)
+#   make bench      ledger and node benchmark (figures in docs/performance.md)
+#   make bench-soak a node under steady load for 10 minutes, its memory sampled (SOAK_SECONDS)
 #   make bench-X    benchmark of module X (knowledge, data, crypto, ...)
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
+#   make fault      consortium fault suite (kill -9, SIGSTOP, no etcd quorum; docs/consortium.md)
 #   make clean      remove build/
 #
 # Options (make VAR=value):
@@ -13,6 +15,7 @@
 #   WERROR=1         treat warnings as errors (CI sets it)
 #   FUZZ_SECONDS=N   seconds per fuzz harness (make check uses CHECK_FUZZ_SECONDS, default 8)
 #   HOME_DIR=DIR     node home for make run (default .leben-demo)
+#   PORT=N           API port for make run (default: the home's config.json, 7800 when new)
 #   DEPS=0           do not run scripts/deps.sh
 
 CC       ?= cc
@@ -55,7 +58,7 @@ FUZZ_OBJS := $(SRCS:%.c=build/fuzz/obj/%.o)
 FUZZFLAGS := $(CSTD) -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -pthread \
              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps run check unit fuzz-build fuzz bench clean
+.PHONY: all deps run check unit fuzz-build fuzz bench fault clean
 .DEFAULT_GOAL := all
 
 all: deps $(B)/leben
@@ -113,8 +116,9 @@ fuzz: fuzz-build
 	@FUZZ_ONLY=1 CHECK_FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/check.sh
 
 HOME_DIR ?= .leben-demo
+PORT     ?=
 run: all
-	@scripts/run.sh $(B)/leben $(HOME_DIR)
+	@scripts/run.sh $(B)/leben $(HOME_DIR) $(PORT)
 
 bench: all $(BENCH_BINS)
 	@scripts/bench.sh
@@ -122,6 +126,10 @@ bench: all $(BENCH_BINS)
 # make bench-knowledge, bench-data, bench-crypto, ...: runs build/bench/bench_<name>
 bench-%: all $(BENCH_BINS)
 	@if [ -x scripts/bench-$*.sh ]; then scripts/bench-$*.sh; else $(B)/bench/bench_$*; fi
+
+# The consortium fault suite: a real 3-member cluster per scenario (FAULT="NAME ..." to pick).
+fault: all $(B)/bench/bench_cluster
+	@tests/fault/fault_cluster.py $(FAULT)
 
 clean:
 	rm -rf build

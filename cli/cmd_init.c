@@ -91,8 +91,6 @@ int cmd_init(int argc, char **argv)
 	struct lb_keypair kp;
 	char node_addr[LB_ADDR_TEXT_LEN + 1], addr[LB_ADDR_TEXT_LEN + 1];
 	int rc = make_key(keys, "node", pass, &kp, node_addr);
-	char pk[2 * LB_PUBKEY_LEN + 1];
-	lb_hex_encode(pk, kp.pk, LB_PUBKEY_LEN);
 	lb_keypair_wipe(&kp);
 	json_t *accounts = json_array(), *partners = json_array();
 	if (!rc && demo) {
@@ -123,10 +121,10 @@ int cmd_init(int argc, char **argv)
 		json_decref(partners);
 		return rc;
 	}
-	json_t *g = json_pack("{s:s,s:I,s:s,s:o,s:{s:i,s:i},s:{s:i},s:o}", "network", network,
-			      "time_ms", (json_int_t)lb_now_ms(), "proposer", pk, "credit_partners",
-			      partners, "convert", "csc", 100, "asc", 1, "fees", "default", 1000,
-			      "accounts", accounts);
+	json_t *g = json_pack("{s:s,s:I,s:o,s:{s:i,s:i},s:{s:i},s:o}", "network", network,
+			      "time_ms", (json_int_t)lb_now_ms(), "credit_partners", partners,
+			      "convert", "csc", 100, "asc", 1, "fees", "default", 1000, "accounts",
+			      accounts);
 	struct lb_node_config cfg;
 	lb_node_config_defaults(&cfg, home);
 	cfg.api_port = (uint16_t)port;

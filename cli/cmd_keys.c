@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <stdlib.h>
 
@@ -10,6 +11,7 @@
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "leben/api.h"
 #include "leben/base.h"
 #include "leben/envelope.h"
 #include "leben/security.h"
@@ -174,7 +176,17 @@ static const char sec_usage_text[] =
 	"             prove knowledge of the recovery secret and make key NEWNAME (created if\n"
 	"             absent) the account's signing key on the business chain; the old key is\n"
 	"             refused there from then on. The commitment and the reset number are read\n"
-	"             from the chain (--record-tx TXID and --reset-nonce N override them)\n"
+	"             from the chain (--record-tx TXID and --reset-nonce N override them).\n"
+	"             Then the reset is carried to the settlement and directory chains (see\n"
+	"             follow), so the old key is refused on all three; --no-follow skips that\n"
+	"  follow --tx TXID [--from KEY] [--chain settlement|directory]\n"
+	"             carry a committed reset (its business-chain tx TXID) to the settlement\n"
+	"             and directory chains: waits until a block of each anchors the reset, then\n"
+	"             sends its proof there. Any key may send it (KEY, default: the reset's new\n"
+	"             key if it is in this home); no fee. Needed when a reset was made with\n"
+	"             --no-follow or its follow-up timed out; a chain that already holds the\n"
+	"             reset is left as it is\n"
+	"  --timeout SECONDS  how long reset and follow wait for blocks (default 120)\n"
 	"These commands talk to a node: --node URL (default from the home's config).\n";
 
 static void sec_usage(FILE *f)
@@ -184,9 +196,17 @@ static void sec_usage(FILE *f)
 
 struct sec_opts {
 	const char *home, *node, *threshold, *guardians, *out, *key, *shares, *secret_file, *ops,
-		*mem_kib, *account, *record_tx, *reset_nonce;
-	bool json, help;
+		*mem_kib, *account, *record_tx, *reset_nonce, *tx, *from, *chain, *timeout;
+	bool json, help, no_follow;
 };
+
+/* Seconds reset and follow wait for blocks (--timeout). */
+static double sec_timeout(const struct sec_opts *o)
+{
+	char *e;
+	double t = o->timeout ? strtod(o->timeout, &e) : SEC_TIMEOUT_S;
+	return (o->timeout && (*e || t <= 0)) ? -1 : t;
+}
 
 static int sec_keydir(const struct sec_opts *o, char *dir, size_t n)
 {
@@ -698,6 +718,216 @@ static int keys_recovery_commit(const char *name, const struct sec_opts *o)
 	return 0;
 }
 
+/* Name of the key in dir whose public key is pk (first in name order). */
+struct find_pk {
+	const uint8_t *pk;
+	char *name;
+	size_t n;
+	bool found;
+};
+
+static int find_pk_one(const char *name, const uint8_t pk[LB_PUBKEY_LEN], void *ctx)
+{
+	struct find_pk *f = ctx;
+	if (memcmp(pk, f->pk, LB_PUBKEY_LEN) != 0)
+		return 0;
+	snprintf(f->name, f->n, "%s", name);
+	f->found = true;
+	return 1;
+}
+
+static int find_key_by_pk(const char *dir, const uint8_t pk[32], char *name, size_t n)
+{
+	struct find_pk f = {pk, name, n, false};
+	struct lb_errmsg em;
+	lb_keystore_list(dir, find_pk_one, &f, &em);
+	return f.found ? 0 : 1;
+}
+
+/* ---- carrying a reset to the settlement and directory chains (keys.follow) ----------------- */
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Carry reset idhex (of account, reset number reset_nonce) to chain, signed by kp: skip if the
+ * chain already holds it or a later reset; else wait (until deadline, Unix seconds) for a block
+ * of chain that anchors the reset's block, send keys.follow with the proof and wait for its
+ * block. Adds {"status": "followed", "tx"} or {"status": "already"} to report[chain name]. */
+static int follow_chain(const char *cmd, const char *url, const struct lb_keypair *kp,
+			const char *idhex, const char *account, uint64_t reset_nonce, int chain,
+			double deadline, bool quiet, json_t *report)
+{
+	const char *name = lb_chain_name(chain);
+	char path[256];
+	json_t *k = NULL, *pj = NULL;
+	struct lb_errmsg em;
+	struct sectx tx = {0};
+	uint8_t *raw = NULL, *proof = NULL;
+	size_t rlen, plen;
+	struct lb_buf pl;
+	int rc = 1;
+	snprintf(path, sizeof path, "/v1/accounts/%s/keys", account);
+	if (cli_api_get(cmd, url, path, &k))
+		return 1;
+	json_t *nn = json_object_get(json_object_get(json_object_get(k, "chains"), name),
+				     "next_reset_nonce");
+	bool done = json_is_integer(nn) && (uint64_t)json_integer_value(nn) > reset_nonce;
+	json_decref(k);
+	if (done) {
+		json_object_set_new(report, name, json_pack("{s:s}", "status", "already"));
+		return 0;
+	}
+	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=%s", idhex, name);
+	for (bool told = false;;) {
+		lb_errclear(&em);
+		int grc = lb_client_get(url, path, &pj, &em);
+		if (grc == LB_OK)
+			break;
+		if (grc != LB_ENOTFOUND)
+			return cli_failf(cmd, "cannot get the proof of reset %s for the %s chain: %s", idhex,
+					 name, em.text);
+		if ((double)lb_now_ms() / 1000.0 > deadline)
+			return cli_failf(cmd, "gave up waiting: %s (a block is made when any tx goes "
+					      "to the %s chain)",
+					 em.text, name);
+		if (!told && !quiet)
+			fprintf(stderr, "waiting for a %s block to anchor the reset (any tx on that chain "
+					"makes one)...\n",
+				name);
+		told = true;
+		pause_ms(100);
+	}
+	const char *th = json_string_value(json_object_get(pj, "tx"));
+	const char *ph = json_string_value(json_object_get(pj, "proof"));
+	if (!th || !ph || lb_hex_decode_alloc(th, &raw, &rlen, LB_TX_MAX_BYTES) ||
+	    lb_hex_decode_alloc(ph, &proof, &plen, LB_KEYFOLLOW_PROOF_MAX)) {
+		cli_failf(cmd, "the node's proof of reset %s for the %s chain is unusable (no \"tx\" "
+			       "and \"proof\" in hex, or too large)",
+			  idhex, name);
+		goto out;
+	}
+	lb_buf_init(&pl, LB_TX_MAX_BYTES);
+	if (lb_keyfollow_encode(&pl, raw, rlen, proof, plen)) {
+		lb_buf_release(&pl);
+		cli_failf(cmd, "the reset and its proof do not fit in one tx");
+		goto out;
+	}
+	double left = deadline - (double)lb_now_ms() / 1000.0;
+	rc = sectx_build_on(cmd, url, kp, chain,
+			    chain == LB_CHAIN_SETTLEMENT ? LB_TX_KEYS_FOLLOW : LB_TX_KEYS_FOLLOW_DIR,
+			    pl.data, pl.len, &tx) ||
+	     sectx_send(cmd, url, &tx, left > 5 ? left : 5, NULL);
+	lb_buf_release(&pl);
+	if (!rc)
+		json_object_set_new(report, name,
+				    json_pack("{s:s,s:s}", "status", "followed", "tx", tx.id));
+out:
+	sectx_release(&tx);
+	lb_free(raw);
+	lb_free(proof);
+	json_decref(pj);
+	return rc;
+}
+
+/* Both chains (or only `only` when >= 0). report receives one entry per chain. */
+static int follow_reset(const char *cmd, const char *url, const struct lb_keypair *kp,
+			const char *idhex, const char *account, uint64_t reset_nonce, int only,
+			double timeout_s, bool quiet, json_t *report)
+{
+	static const int chains[] = {LB_CHAIN_SETTLEMENT, LB_CHAIN_DIRECTORY};
+	double deadline = (double)lb_now_ms() / 1000.0 + timeout_s;
+	for (size_t i = 0; i < 2; i++)
+		if ((only < 0 || only == chains[i]) &&
+		    follow_chain(cmd, url, kp, idhex, account, reset_nonce, chains[i], deadline, quiet,
+				 report))
+			return 1;
+	return 0;
+}
+
+static void print_follow(json_t *report)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(report, k, v) {
+		const char *st = json_string_value(json_object_get(v, "status"));
+		if (st && !strcmp(st, "followed"))
+			printf("Carried to the %s chain (tx %s).\n", k,
+			       json_string_value(json_object_get(v, "tx")));
+		else
+			printf("The %s chain already holds this reset (or a later one).\n", k);
+	}
+}
+
+static int keys_follow(const struct sec_opts *o)
+{
+	const char *cmd = "keys follow";
+	json_t *payload = NULL, *report = NULL;
+	struct lb_keypair kp;
+	char dir[4200];
+	int only = -1, rc = 1;
+	double timeout_s = sec_timeout(o);
+	if (!o->tx)
+		return cli_failf(cmd, "--tx TXID (the business-chain keys.reset tx) is required"), 2;
+	if (timeout_s < 0)
+		return cli_failf(cmd, "--timeout takes a number of seconds above 0"), 2;
+	if (o->chain) {
+		only = lb_chain_parse(o->chain);
+		if (only != LB_CHAIN_SETTLEMENT && only != LB_CHAIN_DIRECTORY)
+			return cli_failf(cmd, "--chain %s: a reset is carried to 'settlement' or "
+					      "'directory' (it is made on the business chain)",
+					 o->chain),
+			       2;
+	}
+	const char *url = cli_node_url(o->node, o->home);
+	if (sectx_fetch(cmd, url, o->tx, "keys.reset", &payload))
+		return 1;
+	const char *account = json_string_value(json_object_get(payload, "account"));
+	json_t *rn = json_object_get(payload, "reset_nonce");
+	const char *signer = o->from;
+	char found[256] = "";
+	if (!account || !json_is_integer(rn)) {
+		cli_failf(cmd, "the node's view of reset %s has no account or reset number", o->tx);
+		goto out;
+	}
+	if (!signer) {
+		/* the reset's new key, if this home holds it */
+		uint8_t want[32];
+		if (sectx_hex_field(cmd, payload, "new_key", want, 32))
+			goto out;
+		sec_keydir(o, dir, sizeof dir);
+		if (find_key_by_pk(dir, want, found, sizeof found)) {
+			cli_failf(cmd, "the reset's new key is not in this home's keystore; name the key "
+				       "that sends the follow-up with --from KEY (any key will do)");
+			goto out;
+		}
+		signer = found;
+	}
+	if (cli_load_key(o->home, signer, &kp))
+		goto out;
+	report = json_object();
+	rc = follow_reset(cmd, url, &kp, o->tx, account, (uint64_t)json_integer_value(rn), only,
+			  timeout_s, o->json, report);
+	lb_keypair_wipe(&kp);
+	if (rc)
+		goto out;
+	if (o->json) {
+		json_t *j = json_pack("{s:s,s:s,s:I,s:O}", "reset_tx", o->tx, "account", account,
+				      "reset_nonce", json_integer_value(rn), "follow", report);
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("Reset %s of account %s:\n", o->tx, account);
+		print_follow(report);
+	}
+out:
+	json_decref(report);
+	json_decref(payload);
+	return rc;
+}
+
 static int keys_reset(const char *newname, const struct sec_opts *o)
 {
 	const char *cmd = "keys reset";
@@ -717,6 +947,9 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 		return cli_failf(cmd, "--account ADDRESS (the account whose key is replaced) is "
 				      "required"),
 		       2;
+	double timeout_s = sec_timeout(o);
+	if (timeout_s < 0)
+		return cli_failf(cmd, "--timeout takes a number of seconds above 0"), 2;
 	memset(&r, 0, sizeof r);
 	if (lb_addr_decode(r.account, o->account, &em))
 		return cli_fail(cmd, &em, NULL), 2;
@@ -791,27 +1024,44 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	}
 	sodium_memzero(x, sizeof x);
 	if (sectx_build(cmd, url, &kp, LB_TX_KEYS_RESET, pb, plen, &tx) ||
-	    sectx_send(cmd, url, &tx, SEC_TIMEOUT_S, NULL))
+	    sectx_send(cmd, url, &tx, timeout_s, NULL))
 		goto fail;
-	lb_keypair_wipe(&kp);
 	uint8_t na[LB_ADDR_LEN];
 	char nt[LB_ADDR_TEXT_LEN + 1];
 	lb_addr_from_pubkey(na, r.new_pk);
 	lb_addr_encode(nt, na);
+	if (!o->json)
+		printf("Key '%s' (%s) now signs for account %s on the business chain (tx %s);\n"
+		       "the account's previous key is refused there.\n",
+		       newname, nt, o->account, tx.id);
+	/* the follow-up: the same rotation on the settlement and directory chains */
+	json_t *report = json_object();
+	int frc = o->no_follow ? 0
+			       : follow_reset(cmd, url, &kp, tx.id, o->account, r.nonce, -1,
+					      timeout_s, o->json, report);
+	lb_keypair_wipe(&kp);
 	if (o->json) {
-		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I}", "account", o->account, "new_key",
+		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:I,s:O}", "account", o->account, "new_key",
 				      newname, "new_key_address", nt, "tx", tx.id, "reset_nonce",
-				      (json_int_t)r.nonce);
+				      (json_int_t)r.nonce, "follow", report);
 		cli_print_json(j);
 		json_decref(j);
-	} else {
-		printf("Key '%s' (%s) now signs for account %s on the business chain (tx %s);\n"
-		       "the account's previous key is refused there. The settlement and directory "
-		       "chains are not changed (see docs/security.md).\n",
-		       newname, nt, o->account, tx.id);
+	} else if (o->no_follow) {
+		printf("The settlement and directory chains still honour the previous key until the "
+		       "reset is carried there:\n  leben keys follow --tx %s\n",
+		       tx.id);
+	} else if (!frc) {
+		print_follow(report);
+		printf("The account's previous key is now refused on all three chains.\n");
 	}
+	if (frc)
+		fprintf(stderr, "The reset holds on the business chain; the settlement and directory "
+				"chains still honour the previous key until 'leben keys follow --tx %s' "
+				"succeeds.\n",
+			tx.id);
+	json_decref(report);
 	sectx_release(&tx);
-	return 0;
+	return frc ? 1 : 0;
 fail:
 	sodium_memzero(x, sizeof x);
 	if (have)
@@ -820,11 +1070,12 @@ fail:
 	return 1;
 }
 
-/* keys split | open-share | recover | recovery-commit | reset; -1 if sub is none of them. */
+/* keys split | open-share | recover | recovery-commit | reset | follow; -1 if sub is none of
+ * them. */
 static int cmd_keys_security(int argc, char **argv)
 {
 	static const char *const subs[] = {"split", "open-share", "recover", "recovery-commit",
-					   "reset", NULL};
+					   "reset", "follow", NULL};
 	struct sec_opts o = {0};
 	const char *pos[LB_SHAMIR_MAX_SHARES + 2];
 	int npos = 0, i;
@@ -836,6 +1087,9 @@ static int cmd_keys_security(int argc, char **argv)
 		{"--ops", &o.ops, NULL},         {"--mem-kib", &o.mem_kib, NULL},
 		{"--account", &o.account, NULL}, {"--record-tx", &o.record_tx, NULL},
 		{"--reset-nonce", &o.reset_nonce, NULL}, {"--json", NULL, &o.json},
+		{"--tx", &o.tx, NULL},           {"--from", &o.from, NULL},
+		{"--chain", &o.chain, NULL},     {"--timeout", &o.timeout, NULL},
+		{"--no-follow", NULL, &o.no_follow},
 		{"--help", NULL, &o.help},       {NULL, NULL, NULL}};
 	/* the subcommand: first argument that is neither an option nor an option's value */
 	const char *sub = NULL;
@@ -861,6 +1115,15 @@ static int cmd_keys_security(int argc, char **argv)
 		fputs(usage_text, stdout);
 		fputs(sec_usage_text, stdout);
 		return 0;
+	}
+	if (!strcmp(sub, "follow")) {
+		if (npos != 1)
+			return cli_failf("keys", "'keys follow' takes no NAME; give the reset with --tx "
+						 "TXID"),
+			       2;
+		if (lb_crypto_init())
+			return cli_failf("keys", "libsodium failed to initialise");
+		return keys_follow(&o);
 	}
 	/* pos[0] is the subcommand */
 	if (npos < 2) {

@@ -40,6 +40,12 @@ int sectx_height(const char *cmd, const char *url, uint64_t *height)
 int sectx_build(const char *cmd, const char *url, const struct lb_keypair *kp, uint32_t type,
 		const uint8_t *payload, size_t len, struct sectx *out)
 {
+	return sectx_build_on(cmd, url, kp, LB_CHAIN_BUSINESS, type, payload, len, out);
+}
+
+int sectx_build_on(const char *cmd, const char *url, const struct lb_keypair *kp, int chain,
+		   uint32_t type, const uint8_t *payload, size_t len, struct sectx *out)
+{
 	json_t *st = NULL, *acct = NULL;
 	uint8_t network[LB_HASH_LEN], addr[LB_ADDR_LEN], id[LB_HASH_LEN];
 	char text[LB_ADDR_TEXT_LEN + 1], path[128];
@@ -56,7 +62,7 @@ int sectx_build(const char *cmd, const char *url, const struct lb_keypair *kp, u
 	if (cli_api_get(cmd, url, path, &acct))
 		goto done;
 	json_t *nn = json_object_get(
-		json_object_get(json_object_get(acct, "chains"), "business"), "next_nonce");
+		json_object_get(json_object_get(acct, "chains"), lb_chain_name(chain)), "next_nonce");
 	if (!json_is_integer(nn)) {
 		cli_failf(cmd, "the node did not give the next nonce of %s", text);
 		goto done;
@@ -64,7 +70,7 @@ int sectx_build(const char *cmd, const char *url, const struct lb_keypair *kp, u
 	struct lb_tx t;
 	memset(&t, 0, sizeof t);
 	t.version = LB_TX_VERSION;
-	t.chain = LB_CHAIN_BUSINESS;
+	t.chain = (uint8_t)chain;
 	t.type = type;
 	t.nonce = out->nonce = (uint64_t)json_integer_value(nn);
 	t.payload = payload;

@@ -1,6 +1,6 @@
 /*
- * Helpers of the commands that send the security toolkit's business-chain txs (`keys split`,
- * `keys recovery-commit`, `keys reset`, `policy set`, `policy approve`): build and sign one tx
+ * Helpers of the commands that send the security toolkit's txs (`keys split`,
+ * `keys recovery-commit`, `keys reset`, `keys follow`, `policy set`, `policy approve`): build and sign one tx
  * for the node's network with the sender's next nonce, send it, wait for its block, and read
  * a committed tx's decoded payload back.
  */
@@ -26,6 +26,9 @@ struct sectx {
  * (network id and next nonce of kp's own key asked from it). Prints why not, returns 1. */
 int sectx_build(const char *cmd, const char *url, const struct lb_keypair *kp, uint32_t type,
 		const uint8_t *payload, size_t len, struct sectx *out);
+/* The same on another chain (the fee is 0: for fee-exempt types). */
+int sectx_build_on(const char *cmd, const char *url, const struct lb_keypair *kp, int chain,
+		   uint32_t type, const uint8_t *payload, size_t len, struct sectx *out);
 /* Send it and wait (up to timeout_s) until it is in a block; LB_OK only if committed as
  * valid. On refusal or an invalid tx prints the node's reason and returns 1. The final tx
  * JSON goes to *final when not NULL (caller decrefs). */

@@ -38,6 +38,11 @@ int lb_state_get_u64(struct lb_state *s, const char *ns, const void *key, size_t
 		     uint64_t dflt, uint64_t *out);
 int lb_state_put_u64(struct lb_state *s, const char *ns, const void *key, size_t klen,
 		     uint64_t v);
+/* Hash of the committed block at height of this state's chain (for cross-chain proofs:
+ * a proof anchored in one of this chain's blocks is genuine when that block's hash is the
+ * one stored here). Only blocks below the one being built are visible, the same on every
+ * node and in replay. LB_ENOTFOUND if there is no such block yet. */
+int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH_LEN]);
 
 /* What a handler sees when its tx is applied. */
 struct lb_apply_ctx {
@@ -81,6 +86,13 @@ struct lb_txtype {
 
 /* Add a row (copied). LB_EEXISTS if the id or name is taken. Thread-safe. */
 int lb_txtype_register(const struct lb_txtype *t);
+/* Declare that the registered type id's apply reads only the state and the tx, never
+ * ctx->height or ctx->time_ms. The writes a tx of such a type made on admission are then
+ * reused when it is committed right after the txs admitted before it (no second
+ * application; faster commits). Without it the tx is applied again in its block, which is
+ * always right, and the mempool is rebuilt after that block. LB_ENOTFOUND if the id is not
+ * registered. Call after lb_txtype_register, before any ledger is opened. */
+int lb_txtype_mark_block_independent(uint32_t id);
 /* Borrowed rows; NULL if unknown. */
 const struct lb_txtype *lb_txtype_find(uint32_t id);
 const struct lb_txtype *lb_txtype_by_name(const char *name);
@@ -124,10 +136,15 @@ struct lb_ledger_options {
 	bool sync_full;            /* fsync every block commit (default true) */
 	size_t mempool_max_txs;    /* per chain; default 100000 */
 	size_t mempool_max_bytes;  /* per chain; default 64 MiB */
-	/* Called (under no lock) for every admitted tx, in admission order per chain: the
-	 * orderer's submit. May be NULL. */
+	/* Called for every admitted tx, in admission order per chain, while the ledger holds
+	 * that chain's admission lock (so it must be quick and must not call back into the
+	 * ledger): the orderer's submit. May be NULL. */
 	void (*on_admitted)(void *ctx, int chain, const uint8_t *raw, size_t len);
 	void *on_admitted_ctx;
+	/* Make blocks without proposer key and signature (all zero), so that every member of a
+	 * consortium ordered by etcd commits byte-identical blocks (default false: the node
+	 * signs the blocks it makes). */
+	bool unsigned_blocks;
 };
 void lb_ledger_options_init(struct lb_ledger_options *o);
 
@@ -163,9 +180,19 @@ struct lb_cut {
 };
 /* Apply a cut as the next block of its chain: every tx applied in order (invalid ones stay
  * in the block, marked in the validity bitmap, changing nothing), header made and signed,
- * all committed in one SQL transaction. Height of the new block in *height. */
+ * all committed in one SQL transaction. Height of the new block in *height.
+ * Threads: lb_ledger_submit, the queries and lb_ledger_commit may run at the same time;
+ * admission of a chain goes on while one of its blocks is applied and written (commits of a
+ * chain are serialised). When the cut starts with the txs at the head of the chain's mempool,
+ * their admission writes are reused (see lb_txtype_mark_block_independent). */
 int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *height,
 		     struct lb_errmsg *em);
+/* Orderer position (opaque to the ledger; copied, at most LB_CURSOR_MAX bytes) to be stored
+ * with the next block of chain that lb_ledger_commit makes, in the same SQL transaction, so
+ * that a restarted orderer resumes exactly after the last committed block (lb_ledger_cursor).
+ * That commit consumes it. For an orderer that commits from one thread. */
+#define LB_CURSOR_MAX 64
+int lb_ledger_cursor_set(struct lb_ledger *l, int chain, const uint8_t *cursor, size_t len);
 
 /* ---- queries (JSON views for the API; caller owns the returned reference) ------------------ */
 
@@ -185,8 +212,16 @@ int lb_ledger_account_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
  * that anchors it (or -1 for none). */
 int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anchor_chain,
 		    struct lb_buf *out, struct lb_errmsg *em);
+/* Signed bytes of a committed tx (caller frees *raw with lb_free); its chain in *chain.
+ * LB_ENOTFOUND if it is not committed on this node. */
+int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *chain,
+		     uint8_t **raw, size_t *len);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
+/* Orderer position stored with the latest block of chain that had one (lb_ledger_cursor_set)
+ * into out (exactly len bytes). LB_ENOTFOUND if none was stored, LB_ECORRUPT if the stored
+ * one has another length. */
+int lb_ledger_cursor(struct lb_ledger *l, int chain, uint8_t *out, size_t len);
 /* Call fn with a read-only view of chain's committed state, for several reads that must see
  * one block (one value alone: lb_ledger_state_read). It holds the chain's lock, so fn must be
  * quick. Writes fn makes are discarded. Returns what fn returns (LB_EINVALID for an unknown

@@ -20,6 +20,9 @@ enum {
 	LB_TX_KEYS_RESET = 0x0322,     /* rotate an account's signing key with a ZK proof */
 	LB_TX_POLICY_SET = 0x0323,     /* co-owner policy of an asset (create or update) */
 	LB_TX_POLICY_APPROVE = 0x0324, /* co-owners approve an act on an asset */
+	/* Carry a business-chain keys.reset to the other chains (cross-chain, DESIGN.md §3). */
+	LB_TX_KEYS_FOLLOW = 0x0105,     /* settlement: "keys.follow" */
+	LB_TX_KEYS_FOLLOW_DIR = 0x0204, /* directory: "keys.follow.directory" */
 };
 
 /* Add the rows above to the ledger's tx-type table. Idempotent. */
@@ -61,6 +64,27 @@ int lb_policy_approve_encode(struct lb_buf *b, const uint8_t asset[32], const ui
 int lb_policy_approve_decode(struct lb_policy_approve *out, const uint8_t *in, size_t len,
 			     struct lb_errmsg *em);
 
+/* keys.follow / keys.follow.directory: u8 version 1 | bytes reset tx (the signed bytes of a
+ * committed business-chain keys.reset, 1..LB_TX_MAX_BYTES) | bytes proof (its inclusion proof,
+ * lb_proof_verify format, anchored in a block of the chain the follow is sent to;
+ * 1..LB_KEYFOLLOW_PROOF_MAX). Anyone may send it (fee-exempt); it writes on its own chain the
+ * key-map entries the reset wrote on the business chain. Refused (LB_EINVALID) unless the
+ * proof checks out, is anchored in one of this chain's own earlier blocks, proves exactly
+ * these tx bytes valid in their block, and they are a keys.reset; a reset number already
+ * followed here (or older than one followed) is refused with LB_ENONCEUSED. A later reset may
+ * be followed without the earlier ones (they were superseded); an earlier one never after. */
+#define LB_KEYFOLLOW_PROOF_MAX 60000
+struct lb_keyfollow {
+	const uint8_t *tx;    /* borrowed from the payload */
+	size_t tx_len;
+	const uint8_t *proof; /* borrowed from the payload */
+	size_t proof_len;
+};
+int lb_keyfollow_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len,
+			const uint8_t *proof, size_t proof_len);
+int lb_keyfollow_decode(struct lb_keyfollow *out, const uint8_t *in, size_t len,
+			struct lb_errmsg *em);
+
 /* The act of updating a policy, as co-owners sign it: "policy.set" NUL | new policy bytes.
  * out needs 11 + LB_MSIG_POLICY_MAXBYTES bytes. */
 int lb_policy_update_act(const struct lb_msig_policy *next, uint8_t *out, size_t *outlen,
@@ -95,7 +119,9 @@ int lb_security_coowners_check(struct lb_apply_ctx *ctx, const uint8_t asset[32]
  *   keys:   {"address", "key_status": "own" | "acts_for" | "replaced", "acts_for": address
  *            (when the address is a key acting for an account), "current_key": address (after a
  *            reset of this account), "next_reset_nonce", "guardians": record view | null,
- *            "recovery": record view | null}
+ *            "recovery": record view | null, "chains": {"settlement": {...}, "directory": {...}}
+ *            with "key_status", "acts_for", "current_key" and "next_reset_nonce" as that chain
+ *            holds them (written there by keys.follow)}
  *   policy: {"asset", "creator", "threshold", "owners", "start_height", "epoch_blocks"};
  *           LB_ENOTFOUND if the asset has none. */
 int lb_security_keys_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,

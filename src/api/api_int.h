@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "leben/error.h"
+#include "leben/ledger.h"
 
 #define API_MAX_PARAMS 3
 
@@ -62,5 +63,33 @@ void api_directory_close(struct api_directory *d);
  * {"query","expanded","directory_height","results":[{"id","name","score"}]} (*out new). */
 int api_directory_search(struct api_directory *d, struct lb_ledger *l, const char *query,
 			 const struct lb_search_options *o, json_t **out, struct lb_errmsg *em);
+
+/* A request as seen by route handlers that live outside server.c (one file per area, such
+ * as routes_exchange.c): everything borrowed for the duration of the call. */
+struct api_call {
+	struct lb_ledger *ledger;          /* the node's ledger */
+	const char *home;                  /* node home, or NULL */
+	const struct api_params *params;   /* path parameters */
+	const uint8_t *body;               /* request body (NUL-terminated), or NULL */
+	size_t body_len;
+	const char *(*arg)(void *conn, const char *name); /* query-string argument or NULL */
+	void *conn;                        /* for arg */
+};
+/* LB_OK with *out (new reference) and *status (preset to 200), or an lb_err with em's text. */
+typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *status,
+			  struct lb_errmsg *em);
+
+/* routes_exchange.c (docs/api.md, "Exchange") */
+int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_request(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_receipt(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em);
+int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em);
 
 #endif

@@ -55,6 +55,7 @@ struct api_route {
 	const char *pattern;  /* path with {name} segments */
 	api_handler fn;       /* what answers it */
 	bool has_body;        /* the request carries a JSON body */
+	api_ext_fn ext;       /* handler in another file, called through h_ext */
 };
 
 static int h_submit(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
@@ -71,6 +72,8 @@ static int h_account(struct lb_api *, struct MHD_Connection *, struct api_req *,
 		     unsigned *, struct lb_errmsg *);
 static int h_status(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		    unsigned *, struct lb_errmsg *);
+static int h_ext(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		 unsigned *, struct lb_errmsg *);
 static int h_contracts(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		       unsigned *, struct lb_errmsg *);
 static int h_contract(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
@@ -92,21 +95,30 @@ static int page_args(struct MHD_Connection *c, size_t *offset, size_t *limit,
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
-	{"POST", "/v1/txs", h_submit, true},
-	{"GET", "/v1/txs/{id}", h_tx, false},
-	{"GET", "/v1/txs/{id}/proof", h_proof, false},
-	{"GET", "/v1/chains", h_chains, false},
-	{"GET", "/v1/chains/{chain}/blocks/{height}", h_block, false},
-	{"GET", "/v1/accounts/{address}", h_account, false},
-	{"GET", "/v1/status", h_status, false},
-	{"GET", "/v1/contracts", h_contracts, false},
-	{"GET", "/v1/contracts/{hash}", h_contract, false},
-	{"GET", "/v1/sessions", h_sessions, false},
-	{"GET", "/v1/sessions/{id}", h_session, false},
-	{"GET", "/v1/members", h_members, false},
-	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false},
-	{"GET", "/v1/policies/{asset}", h_policy, false},
-	{"GET", "/v1/directory/search", h_dir_search, false},
+	{"POST", "/v1/txs", h_submit, true, NULL},
+	{"GET", "/v1/txs/{id}", h_tx, false, NULL},
+	{"GET", "/v1/txs/{id}/proof", h_proof, false, NULL},
+	{"GET", "/v1/chains", h_chains, false, NULL},
+	{"GET", "/v1/chains/{chain}/blocks/{height}", h_block, false, NULL},
+	{"GET", "/v1/accounts/{address}", h_account, false, NULL},
+	{"GET", "/v1/status", h_status, false, NULL},
+	{"GET", "/v1/contracts", h_contracts, false, NULL},
+	{"GET", "/v1/contracts/{hash}", h_contract, false, NULL},
+	{"GET", "/v1/sessions", h_sessions, false, NULL},
+	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
+	{"GET", "/v1/members", h_members, false, NULL},
+	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
+	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
+	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
+	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
+	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
+	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
+	{"GET", "/v1/exchange/escrows/{id}", h_ext, false, api_xchg_escrow},
+	{"POST", "/v1/exchange/check", h_ext, true, api_xchg_check},
+	{"GET", "/v1/exchange/log/{subject}", h_ext, false, api_xchg_log},
+	{"GET", "/v1/exchange/receipts/{id}", h_ext, false, api_xchg_receipt},
+	{"POST", "/v1/exchange/results/{request}", h_ext, true, api_xchg_result_put},
+	{"GET", "/v1/exchange/results/{request}", h_ext, false, api_xchg_result_get},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -230,12 +242,19 @@ static int h_submit(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 		lens[m] = t.lens[i];
 		where[m++] = i;
 	}
+	if (m && a->opt.order_ready && (rc = a->opt.order_ready(a->opt.order_ctx, em)))
+		goto out;
 	if (m) {
 		rc = lb_ledger_submit(a->ledger, m, raws, lens, sub);
 		if (rc) {
 			lb_errf(em, rc, "the ledger could not take the txs: %s", lb_strerror(rc));
 			goto out;
 		}
+		bool admitted = false;
+		for (size_t k = 0; k < m; k++)
+			admitted |= sub[k].code == LB_OK;
+		if (admitted && a->opt.order_sync && (rc = a->opt.order_sync(a->opt.order_ctx, em)))
+			goto out;
 		for (size_t k = 0; k < m; k++)
 			res[where[k]] = sub[k];
 	}
@@ -270,6 +289,19 @@ out:
 	lb_free(res);
 	api_txs_release(&t);
 	return rc;
+}
+
+static const char *conn_arg(void *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static int h_ext(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
+		 unsigned *status, struct lb_errmsg *em)
+{
+	struct api_call call = {a->ledger, a->opt.home, &r->params, r->body.data, r->body.len,
+				conn_arg, c};
+	return r->route->ext(&call, out, status, em);
 }
 
 static int param_txid(const struct api_req *r, uint8_t id[LB_HASH_LEN], struct lb_errmsg *em)
@@ -319,13 +351,22 @@ static int h_proof(struct lb_api *a, struct MHD_Connection *c, struct api_req *r
 	struct lb_buf b;
 	lb_buf_init(&b, 16u << 20);
 	rc = lb_ledger_proof(a->ledger, id, anchor, &b, em);
+	/* the proven tx's signed bytes too: a cross-chain citation carries both */
+	uint8_t *raw = NULL;
+	size_t rlen = 0;
+	int rchain;
+	if (!rc && (rc = lb_ledger_tx_raw(a->ledger, id, &rchain, &raw, &rlen)))
+		rc = lb_errf(em, rc, "cannot read the bytes of the proven tx");
 	if (!rc) {
-		*out = json_pack("{s:o,s:o,s:I,s:o}", "tx_id", hex_json(id, LB_HASH_LEN), "anchor",
+		*out = json_pack("{s:o,s:o,s:I,s:o,s:o}", "tx_id", hex_json(id, LB_HASH_LEN),
+				 "anchor",
 				 anchor >= 0 ? json_string(lb_chain_name(anchor)) : json_null(),
-				 "bytes", (json_int_t)b.len, "proof", hex_json(b.data, b.len));
+				 "bytes", (json_int_t)b.len, "proof", hex_json(b.data, b.len), "tx",
+				 hex_json(raw, rlen));
 		if (!*out)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	}
+	lb_free(raw);
 	lb_buf_release(&b);
 	return rc;
 }
@@ -392,6 +433,8 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
 		json_object_set_new(*out, "network_id",
 				    hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
+	if (json_is_object(*out) && a->opt.order_status)
+		json_object_set_new(*out, "ordering", a->opt.order_status(a->opt.order_ctx));
 	if (json_is_object(*out) && !json_object_get(*out, "api"))
 		json_object_set_new(*out, "api",
 				    json_pack("{s:I,s:I}", "max_body", (json_int_t)a->opt.max_body,

@@ -1,10 +1,13 @@
 /*
  * Business-chain tx handlers of the security toolkit (ids 0x0320-0x032f): guardian records,
  * recovery commitments, key reset by zero-knowledge proof (which writes the ledger's key map,
- * LB_KEYMAP_NS in ledger.h), co-owner policies and co-owner approvals. See
- * include/leben/security.h and docs/security.md.
+ * LB_KEYMAP_NS in ledger.h), co-owner policies and co-owner approvals; and the key-reset
+ * follow-up on the settlement (0x0105) and directory (0x0204) chains, which carries a reset
+ * there by its business-chain inclusion proof. See include/leben/security.h and
+ * docs/security.md.
  *
- * State (business chain):
+ * State (business chain; the settlement and directory chains hold sec.resetnonce, sec.keycur
+ * and keymap, written by the follow-up only):
  *   sec.guardians  account address -> guardian record bytes (latest split)
  *   sec.recovery   account address -> recovery record bytes
  *   sec.resetnonce account address -> next reset nonce (varint)
@@ -395,6 +398,175 @@ static json_t *json_reset(const struct lb_tx *tx)
 			 (json_int_t)r.nonce, "proof", hex_json(r.proof, LB_ZK_PROOFBYTES));
 }
 
+/* ---- keys.follow / keys.follow.directory ----------------------------------------------------- */
+
+int lb_keyfollow_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len,
+			const uint8_t *proof, size_t proof_len)
+{
+	if (lb_enc_u8(b, 1) || lb_enc_bytes(b, tx, tx_len) || lb_enc_bytes(b, proof, proof_len))
+		return LB_ENOMEM;
+	return LB_OK;
+}
+
+int lb_keyfollow_decode(struct lb_keyfollow *out, const uint8_t *in, size_t len,
+			struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	uint8_t v;
+	int rc;
+	lb_dec_init(&d, in, len, "keys.follow payload", em);
+	if ((rc = lb_dec_u8(&d, "version", &v)))
+		return rc;
+	if (v != 1)
+		return lb_dec_fail(&d, LB_EUNSUPPORTED, "version", "%u is not supported", v);
+	if ((rc = lb_dec_bytes(&d, "reset tx", LB_TX_MAX_BYTES, &out->tx, &out->tx_len)) ||
+	    (rc = lb_dec_bytes(&d, "proof", LB_KEYFOLLOW_PROOF_MAX, &out->proof,
+			       &out->proof_len)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!out->tx_len || !out->proof_len)
+		return lb_errf(em, LB_EMALFORMED,
+			       "keys.follow: the reset tx and its proof must both be present");
+	return LB_OK;
+}
+
+/* The cited tx as a keys.reset of the business chain, its reset decoded (stateless). */
+static int follow_reset(const struct lb_keyfollow *f, struct lb_tx *tx, struct lb_keyreset *r,
+			struct lb_errmsg *em)
+{
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_tx_decode(tx, f->tx, f->tx_len, &e))
+		return lb_errf(em, LB_EMALFORMED, "keys.follow: the reset tx does not decode: %s",
+			       e.text);
+	if (tx->chain != LB_CHAIN_BUSINESS || tx->type != LB_TX_KEYS_RESET) {
+		const struct lb_txtype *t = lb_txtype_find(tx->type);
+		return lb_errf(em, LB_EINVALID,
+			       "keys.follow: the cited tx is a %s-chain '%s' tx, not a business-chain "
+			       "keys.reset",
+			       lb_chain_name(tx->chain), t ? t->name : "unknown");
+	}
+	if (decode_reset(tx, r, &e))
+		return lb_errf(em, LB_EINVALID, "keys.follow: the cited keys.reset is unreadable: %s",
+			       e.text);
+	return LB_OK;
+}
+
+static int check_follow(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_keyfollow f;
+	struct lb_tx inner;
+	struct lb_keyreset r;
+	int rc = lb_keyfollow_decode(&f, tx->payload, tx->payload_len, em);
+	if (rc)
+		return rc;
+	return follow_reset(&f, &inner, &r, em);
+}
+
+/* The proof establishes that the cited tx is in a business block, marked valid, and that
+ * block is anchored by one of this chain's own earlier blocks (whose hash every node has). */
+static int follow_proof(struct lb_apply_ctx *c, const struct lb_keyfollow *f,
+			const struct lb_tx *inner)
+{
+	struct lb_proof_info info;
+	uint8_t hash[LB_HASH_LEN];
+	int here = c->tx->chain;
+	if (lb_proof_verify(f->proof, f->proof_len, NULL, &info, c->em)) {
+		lb_errwrap(c->em, "keys.follow: the proof of the reset does not check out: ");
+		return LB_EINVALID;
+	}
+	if (info.chain != LB_CHAIN_BUSINESS)
+		return lb_errf(c->em, LB_EINVALID,
+			       "keys.follow: the proof is for a %s-chain tx, not a business-chain one",
+			       lb_chain_name(info.chain));
+	if (!info.anchored || info.anchor_chain != here)
+		return lb_errf(c->em, LB_EINVALID,
+			       "keys.follow: the proof must be anchored in a %s block (ask the node for "
+			       "the proof with anchor=%s)",
+			       lb_chain_name(here), lb_chain_name(here));
+	if (info.anchor_height >= c->height ||
+	    lb_state_block_hash(c->state, info.anchor_height, hash) != LB_OK)
+		return lb_errf(c->em, LB_EINVALID,
+			       "keys.follow: the proof is anchored in %s block %llu, which this chain "
+			       "does not have yet",
+			       lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "keys.follow: the proof is anchored in a block that is not %s block "
+			       "%llu of this chain (a forged or foreign proof)",
+			       lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (memcmp(inner->id, info.tx_id, LB_HASH_LEN) != 0)
+		return lb_errf(c->em, LB_EINVALID,
+			       "keys.follow: the reset tx bytes are not the tx the proof is for");
+	if (!info.tx_valid)
+		return lb_errf(c->em, LB_EINVALID,
+			       "keys.follow: the keys.reset is in business block %llu but marked "
+			       "invalid there: it changed nothing, so there is nothing to follow",
+			       (unsigned long long)info.height);
+	return LB_OK;
+}
+
+static int apply_follow(struct lb_apply_ctx *c)
+{
+	struct lb_keyfollow f;
+	struct lb_tx inner;
+	struct lb_keyreset r;
+	const uint8_t *v;
+	size_t n;
+	uint64_t want;
+	uint8_t key_addr[LB_ADDR_LEN], cur[LB_ADDR_LEN], ent[1 + LB_ADDR_LEN];
+	int rc = lb_keyfollow_decode(&f, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc || (rc = follow_reset(&f, &inner, &r, c->em)) ||
+	    (rc = follow_proof(c, &f, &inner)))
+		return rc;
+	if ((rc = lb_state_get_u64(c->state, NS_RESETNONCE, r.account, LB_ADDR_LEN, 0, &want)))
+		return rc;
+	if (r.nonce < want)
+		return lb_errf(c->em, LB_ENONCEUSED,
+			       "keys.follow: reset %llu of this account was already carried to the %s "
+			       "chain, or a later one was (the next it accepts is %llu)",
+			       (unsigned long long)r.nonce, lb_chain_name(c->tx->chain),
+			       (unsigned long long)want);
+	/* a later reset than the next one supersedes the skipped ones: their keys never acted
+	 * for the account on this chain, so there is nothing of theirs to revoke here */
+	rc = lb_state_get(c->state, NS_KEYCUR, r.account, LB_ADDR_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND)
+		memcpy(cur, r.account, LB_ADDR_LEN);
+	else if (rc || n != LB_ADDR_LEN)
+		return lb_errf(c->em, rc ? rc : LB_ECORRUPT,
+			       "keys.follow: cannot read the account's current key on this chain");
+	else
+		memcpy(cur, v, LB_ADDR_LEN);
+	lb_addr_from_pubkey(key_addr, r.new_pk);
+	memcpy(ent + 1, r.account, LB_ADDR_LEN);
+	ent[0] = LB_KEYMAP_REPLACED;
+	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, cur, LB_ADDR_LEN, ent, sizeof ent)))
+		return rc;
+	ent[0] = LB_KEYMAP_ACTS_FOR;
+	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, key_addr, LB_ADDR_LEN, ent, sizeof ent)) ||
+	    (rc = lb_state_put(c->state, NS_KEYCUR, r.account, LB_ADDR_LEN, key_addr,
+			       LB_ADDR_LEN)) ||
+	    (rc = lb_state_put_u64(c->state, NS_RESETNONCE, r.account, LB_ADDR_LEN, r.nonce + 1)))
+		return rc;
+	return LB_OK;
+}
+
+static json_t *json_follow(const struct lb_tx *tx)
+{
+	struct lb_keyfollow f;
+	struct lb_tx inner;
+	struct lb_keyreset r;
+	uint8_t a[LB_ADDR_LEN];
+	if (lb_keyfollow_decode(&f, tx->payload, tx->payload_len, NULL) ||
+	    follow_reset(&f, &inner, &r, NULL))
+		return NULL;
+	lb_addr_from_pubkey(a, r.new_pk);
+	return json_pack("{s:o,s:o,s:o,s:o,s:I,s:I}", "reset_tx", hex_json(inner.id, LB_HASH_LEN),
+			 "account", addr_json(r.account), "new_key", hex_json(r.new_pk, 32),
+			 "new_key_address", addr_json(a), "reset_nonce", (json_int_t)r.nonce,
+			 "proof_bytes", (json_int_t)f.proof_len);
+}
+
 /* ---- policy.set / policy.approve ----------------------------------------------------------- */
 
 static int check_policy_set(const struct lb_tx *tx, struct lb_errmsg *em)
@@ -547,6 +719,31 @@ static int keys_view_fn(struct lb_state *s, void *ctx)
 	return LB_OK;
 }
 
+/* What the settlement or directory chain holds of the account's key: the same three fields,
+ * written there by the follow-up of its resets. */
+static int keys_chain_fn(struct lb_state *s, void *ctx)
+{
+	struct keys_view *kv = ctx;
+	const uint8_t *v;
+	size_t n;
+	uint64_t nonce = 0;
+	json_t *o = json_object();
+	const char *status = "own";
+	if (lb_state_get(s, LB_KEYMAP_NS, kv->addr, LB_ADDR_LEN, &v, &n) == LB_OK &&
+	    n == 1 + LB_ADDR_LEN) {
+		status = v[0] == LB_KEYMAP_ACTS_FOR ? "acts_for" : "replaced";
+		if (v[0] == LB_KEYMAP_ACTS_FOR)
+			json_object_set_new(o, "acts_for", addr_json(v + 1));
+	}
+	json_object_set_new(o, "key_status", json_string(status));
+	if (lb_state_get(s, NS_KEYCUR, kv->addr, LB_ADDR_LEN, &v, &n) == LB_OK && n == LB_ADDR_LEN)
+		json_object_set_new(o, "current_key", addr_json(v));
+	lb_state_get_u64(s, NS_RESETNONCE, kv->addr, LB_ADDR_LEN, 0, &nonce);
+	json_object_set_new(o, "next_reset_nonce", json_integer((json_int_t)nonce));
+	kv->out = o;
+	return LB_OK;
+}
+
 int lb_security_keys_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,
 			  struct lb_errmsg *em)
 {
@@ -554,6 +751,18 @@ int lb_security_keys_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], 
 	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, keys_view_fn, &kv);
 	if (rc)
 		return lb_errf(em, rc, "cannot read the business chain's key records");
+	json_t *chains = json_object();
+	json_object_set_new(kv.out, "chains", chains);
+	static const int others[] = {LB_CHAIN_SETTLEMENT, LB_CHAIN_DIRECTORY};
+	for (size_t i = 0; i < 2; i++) {
+		struct keys_view cv = {addr, NULL, em};
+		if ((rc = lb_ledger_state_view(l, others[i], keys_chain_fn, &cv))) {
+			json_decref(kv.out);
+			return lb_errf(em, rc, "cannot read the %s chain's key map",
+				       lb_chain_name(others[i]));
+		}
+		json_object_set_new(chains, lb_chain_name(others[i]), cv.out);
+	}
 	*out = kv.out;
 	return LB_OK;
 }
@@ -606,6 +815,10 @@ static const struct lb_txtype rows[] = {
 	 json_policy_set, true},
 	{LB_TX_POLICY_APPROVE, LB_CHAIN_BUSINESS, "policy.approve", check_policy_approve,
 	 apply_policy_approve, json_policy_approve, true},
+	{LB_TX_KEYS_FOLLOW, LB_CHAIN_SETTLEMENT, "keys.follow", check_follow, apply_follow,
+	 json_follow, true},
+	{LB_TX_KEYS_FOLLOW_DIR, LB_CHAIN_DIRECTORY, "keys.follow.directory", check_follow,
+	 apply_follow, json_follow, true},
 };
 
 int lb_security_register_txtypes(void)

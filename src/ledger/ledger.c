@@ -14,6 +14,7 @@
 
 #define MAX_TYPES 256
 static struct lb_txtype types[MAX_TYPES];
+static bool independent[MAX_TYPES]; /* lb_txtype_mark_block_independent, by row */
 static size_t ntypes;
 static pthread_mutex_t types_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -32,6 +33,26 @@ int lb_txtype_register(const struct lb_txtype *t)
 		types[ntypes++] = *t;
 	pthread_mutex_unlock(&types_mu);
 	return rc;
+}
+
+int lb_txtype_mark_block_independent(uint32_t id)
+{
+	int rc = LB_ENOTFOUND;
+	pthread_mutex_lock(&types_mu);
+	for (size_t i = 0; i < ntypes; i++)
+		if (types[i].id == id) {
+			independent[i] = true;
+			rc = LB_OK;
+		}
+	pthread_mutex_unlock(&types_mu);
+	return rc;
+}
+
+/* t is a row of types[] (from lb_txtype_find). Rows are only ever added, and marked before
+ * any ledger is opened. */
+static bool txtype_block_independent(const struct lb_txtype *t)
+{
+	return independent[t - types];
 }
 
 const struct lb_txtype *lb_txtype_find(uint32_t id)
@@ -106,7 +127,15 @@ static int ledger_key_account(struct lb_state *s, const uint8_t key_addr[LB_ADDR
 int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
 		    uint64_t time_ms, struct lb_errmsg *em)
 {
+	return ledger_apply_tx_ws(s, chain, tx, height, time_ms, em, NULL, NULL);
+}
+
+int ledger_apply_tx_ws(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
+		       uint64_t time_ms, struct lb_errmsg *em, uint8_t **ws, size_t *ws_len)
+{
 	const struct lb_txtype *t;
+	if (ws)
+		*ws = NULL;
 	int rc = tx_check_stateless(tx, &t, em);
 	if (rc)
 		return rc;
@@ -120,20 +149,20 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 			       (unsigned long long)tx->expires_ms,
 			       (unsigned long long)(time_ms - tx->expires_ms));
 
-	struct lb_state scratch;
-	state_init(&scratch, s, NULL);
-	scratch.seq = s->seq;
-	struct lb_apply_ctx ctx = {.state = &scratch, .tx = tx, .height = height,
+	struct lb_state *scratch = state_scratch(s);
+	if (!scratch)
+		return lb_errf(em, LB_ENOMEM, "out of memory applying the tx");
+	struct lb_apply_ctx ctx = {.state = scratch, .tx = tx, .height = height,
 				   .time_ms = time_ms, .em = em};
 	uint8_t key_addr[LB_ADDR_LEN];
 	lb_addr_from_pubkey(key_addr, tx->sender);
-	if ((rc = ledger_key_account(&scratch, key_addr, ctx.sender_addr, em)))
+	if ((rc = ledger_key_account(scratch, key_addr, ctx.sender_addr, em)))
 		goto out;
 
 	uint64_t nonce, minfee;
 	uint8_t tk[4];
 	ledger_fee_key(tx->type, tk);
-	if ((rc = lb_state_get_u64(&scratch, "nonce", key_addr, LB_ADDR_LEN, 0, &nonce)))
+	if ((rc = lb_state_get_u64(scratch, "nonce", key_addr, LB_ADDR_LEN, 0, &nonce)))
 		goto out;
 	if (tx->nonce < nonce) {
 		rc = lb_errf(em, LB_ENONCEUSED,
@@ -147,8 +176,8 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 			     (unsigned long long)tx->nonce, (unsigned long long)nonce);
 		goto out;
 	}
-	if ((rc = lb_state_get_u64(&scratch, "param", "fee.default", 11, 0, &minfee)) ||
-	    (rc = lb_state_get_u64(&scratch, "fee", tk, 4, minfee, &minfee)))
+	if ((rc = lb_state_get_u64(scratch, "param", "fee.default", 11, 0, &minfee)) ||
+	    (rc = lb_state_get_u64(scratch, "fee", tk, 4, minfee, &minfee)))
 		goto out;
 	if (chain != LB_CHAIN_SETTLEMENT && tx->fee) {
 		rc = lb_errf(em, LB_EINVALID,
@@ -169,11 +198,18 @@ int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint6
 			lb_errf(em, rc, "%s refused: %s", t->name, lb_strerror(rc));
 		goto out;
 	}
-	if ((rc = lb_state_put_u64(&scratch, "nonce", key_addr, LB_ADDR_LEN, nonce + 1)))
+	if ((rc = lb_state_put_u64(scratch, "nonce", key_addr, LB_ADDR_LEN, nonce + 1)))
 		goto out;
-	rc = state_merge(s, &scratch);
+	/* the tx's complete write-set, for reuse in its block (an optimisation: none on ENOMEM) */
+	if (ws && txtype_block_independent(t) && state_writes_encode(scratch, ws, ws_len))
+		*ws = NULL;
+	rc = state_merge(s, scratch);
+	if (rc && ws) {
+		lb_free(*ws);
+		*ws = NULL;
+	}
 out:
-	state_release(&scratch);
+	state_scratch_reset(scratch);
 	return rc;
 }
 
@@ -195,16 +231,16 @@ static int create_genesis_block(struct chain *c, json_t *g, const uint8_t networ
 	uint64_t t;
 	uint8_t zero[LB_HASH_LEN] = {0}, app[LB_HASH_LEN], hash[LB_HASH_LEN];
 	struct lb_buf hb;
-	state_init(&s, NULL, &c->db);
+	state_init(&s, NULL, &c->wdb);
 	lb_buf_init(&hb, LB_HEADER_MAX_BYTES);
 	int rc = genesis_state(g, c->id, &s, &t, em);
 	if (rc || (rc = state_app_hash(&s, zero, app)))
 		goto out;
 	genesis_header(&h, c->id, t, app);
 	lb_header_hash(&h, hash);
-	if ((rc = lb_header_encode(&hb, &h, true)) || (rc = db_exec(&c->db, "BEGIN", em)))
+	if ((rc = lb_header_encode(&hb, &h, true)) || (rc = db_exec(&c->wdb, "BEGIN", em)))
 		goto out;
-	sqlite3_stmt *st = c->db.put_block;
+	sqlite3_stmt *st = c->wdb.put_block;
 	sqlite3_bind_int64(st, 1, 0);
 	sqlite3_bind_blob(st, 2, hash, LB_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, hb.data, (int)hb.len, SQLITE_STATIC);
@@ -214,12 +250,12 @@ static int create_genesis_block(struct chain *c, json_t *g, const uint8_t networ
 	int src = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (src != SQLITE_DONE || (rc = state_flush(&s, em)) ||
-	    db_meta_put(&c->db, "network", network, LB_HASH_LEN)) {
-		db_exec(&c->db, "ROLLBACK", NULL);
+	    db_meta_put(&c->wdb, "network", network, LB_HASH_LEN)) {
+		db_exec(&c->wdb, "ROLLBACK", NULL);
 		rc = rc ? rc : lb_errf(em, LB_EIO, "writing the genesis block failed");
 		goto out;
 	}
-	rc = db_exec(&c->db, "COMMIT", em);
+	rc = db_exec(&c->wdb, "COMMIT", em);
 out:
 	lb_buf_release(&hb);
 	state_release(&s);
@@ -232,26 +268,29 @@ static int open_chain(struct lb_ledger *l, int id, json_t *g, struct lb_errmsg *
 	char path[4300];
 	c->id = id;
 	snprintf(path, sizeof path, "%s/chains/%s.db", l->home, lb_chain_name(id));
-	int rc = db_open(&c->db, path, id, l->opt.sync_full, em);
+	int rc = db_open(&c->wdb, path, id, l->opt.sync_full, em);
 	if (rc)
 		return rc;
-	rc = db_tip(&c->db, &c->tip, c->tip_hash, em);
+	rc = db_tip(&c->wdb, &c->tip, c->tip_hash, em);
 	if (rc == LB_ENOTFOUND) {
 		if ((rc = create_genesis_block(c, g, l->network, em)) ||
-		    (rc = db_tip(&c->db, &c->tip, c->tip_hash, em)))
+		    (rc = db_tip(&c->wdb, &c->tip, c->tip_hash, em)))
 			return rc;
 	} else if (rc) {
 		return rc;
 	}
 	uint8_t net[LB_HASH_LEN];
-	if (db_meta_get(&c->db, "network", net, sizeof net) ||
+	if (db_meta_get(&c->wdb, "network", net, sizeof net) ||
 	    memcmp(net, l->network, LB_HASH_LEN))
 		return lb_errf(em, LB_ECORRUPT,
 			       "%s belongs to another network than %s/genesis.json (was the "
 			       "genesis file changed?)",
 			       path, l->home);
+	if ((rc = db_open(&c->db, path, id, l->opt.sync_full, em)))
+		return rc;
 	mempool_init(&c->mp, &c->db);
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_init(&c->commit_mu, NULL);
 	return LB_OK;
 }
 
@@ -302,8 +341,10 @@ void lb_ledger_close(struct lb_ledger *l)
 		if (c->db.db) {
 			mempool_release(&c->mp);
 			pthread_mutex_destroy(&c->mu);
+			pthread_mutex_destroy(&c->commit_mu);
 		}
 		db_close(&c->db);
+		db_close(&c->wdb);
 	}
 	lb_pool_free(l->pool);
 	lb_keypair_wipe(&l->proposer);
@@ -376,11 +417,14 @@ static int admit(struct lb_ledger *l, struct chain *c, const struct lb_tx *tx,
 			       "the %s mempool is full (%zu txs waiting); retry in a moment",
 			       lb_chain_name(c->id), c->mp.count);
 	uint64_t seq = c->mp.next_seq;
+	uint8_t *ws;
+	size_t ws_len = 0;
 	c->mp.overlay.seq = seq;
-	int rc = ledger_apply_tx(&c->mp.overlay, c->id, tx, c->tip.height + 1, lb_now_ms(), em);
+	int rc = ledger_apply_tx_ws(&c->mp.overlay, c->id, tx, c->tip.height + 1, lb_now_ms(), em,
+				    &ws, &ws_len);
 	if (rc)
 		return rc;
-	if ((rc = mempool_add(&c->mp, tx->id, raw, len, seq))) {
+	if ((rc = mempool_add(&c->mp, tx->id, raw, len, seq, ws, ws_len))) {
 		/* the overlay already holds the tx's writes: rebuild it without the tx */
 		mempool_rebuild(&c->mp, c->id, c->tip.height + 1, lb_now_ms(), NULL, NULL);
 		return lb_errf(em, rc, "out of memory admitting the tx");
@@ -389,6 +433,22 @@ static int admit(struct lb_ledger *l, struct chain *c, const struct lb_tx *tx,
 	if (l->opt.on_admitted)
 		l->opt.on_admitted(l->opt.on_admitted_ctx, c->id, raw, len);
 	return LB_OK;
+}
+
+void chain_lock_view(struct chain *c)
+{
+	pthread_mutex_lock(&c->mu);
+	sqlite3_step(c->db.begin_read);
+	sqlite3_reset(c->db.begin_read);
+}
+
+void chain_unlock_view(struct chain *c)
+{
+	if (!sqlite3_get_autocommit(c->db.db)) {
+		sqlite3_step(c->db.commit);
+		sqlite3_reset(c->db.commit);
+	}
+	pthread_mutex_unlock(&c->mu);
 }
 
 int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
@@ -409,8 +469,8 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 		struct chain *c = &l->chains[j.txs[i].chain];
 		if (c != locked) {
 			if (locked)
-				pthread_mutex_unlock(&locked->mu);
-			pthread_mutex_lock(&c->mu);
+				chain_unlock_view(locked);
+			chain_lock_view(c);
 			locked = c;
 		}
 		struct lb_errmsg em;
@@ -420,7 +480,32 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 			set_result(r, rc, em.text);
 	}
 	if (locked)
-		pthread_mutex_unlock(&locked->mu);
+		chain_unlock_view(locked);
 	lb_free(j.txs);
 	return LB_OK;
+}
+
+/* ---- orderer position ----------------------------------------------------------------------- */
+
+int lb_ledger_cursor_set(struct lb_ledger *l, int chain, const uint8_t *cursor, size_t len)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT || len > LB_CURSOR_MAX)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	pthread_mutex_lock(&c->commit_mu);
+	memcpy(c->cursor, cursor, len);
+	c->cursor_len = len;
+	pthread_mutex_unlock(&c->commit_mu);
+	return LB_OK;
+}
+
+int lb_ledger_cursor(struct lb_ledger *l, int chain, uint8_t *out, size_t len)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	pthread_mutex_lock(&c->mu);
+	int rc = db_meta_get(&c->db, "order.cursor", out, len);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
 }

@@ -38,18 +38,27 @@ struct lb_state {
 	struct kv_map map;         /* this layer's writes */
 	uint64_t seq;              /* sequence number stamped on writes (mempool overlay) */
 	struct lb_buf readbuf;     /* value last read from the database */
+	struct lb_state *scratch;  /* reusable layer over this one for applying one tx */
 };
 
 void state_init(struct lb_state *s, struct lb_state *parent, struct chain_db *db);
 void state_release(struct lb_state *s);
 void state_clear(struct lb_state *s);
-/* Move every write of child into parent (child is left empty). */
+/* The reusable scratch layer over parent (created on first use, freed with parent), with
+ * parent's seq; NULL if out of memory. Empty it with state_scratch_reset after each use. */
+struct lb_state *state_scratch(struct lb_state *parent);
+void state_scratch_reset(struct lb_state *s);
+/* Move every write of child into parent (child is left empty, even on failure). */
 int state_merge(struct lb_state *parent, struct lb_state *child);
 /* Hash the canonical write-set of s (entries sorted by key) after prev into app. */
 int state_app_hash(struct lb_state *s, const uint8_t prev[LB_HASH_LEN],
 		   uint8_t app[LB_HASH_LEN]);
 /* Write every entry of s to the database (inside the caller's SQL transaction). */
 int state_flush(struct lb_state *s, struct lb_errmsg *em);
+/* The writes of s as one buffer (*out, caller frees) that state_writes_apply can replay. */
+int state_writes_encode(struct lb_state *s, uint8_t **out, size_t *len);
+/* Store every write of an encoded buffer into s (as if made there). */
+int state_writes_apply(struct lb_state *s, const uint8_t *ws, size_t len);
 /* Drop entries whose seq <= upto (the mempool overlay after a commit). */
 int state_prune(struct lb_state *s, uint64_t upto);
 
@@ -60,7 +69,7 @@ struct chain_db {
 	int chain;
 	sqlite3_stmt *get_state, *put_state, *del_state;
 	sqlite3_stmt *put_block, *put_txloc, *get_txloc, *get_block, *get_block_hash;
-	sqlite3_stmt *begin, *commit, *rollback;
+	sqlite3_stmt *begin, *begin_read, *commit, *rollback;
 };
 
 int db_open(struct chain_db *c, const char *path, int chain, bool sync_full,
@@ -93,6 +102,11 @@ struct pending {
 	uint64_t seq;          /* admission number */
 	uint8_t *raw;          /* owned copy */
 	size_t len;
+	/* The tx's writes on admission (state_writes_encode), applied onto the committed state
+	 * plus every pending tx before it; NULL if its type is not marked block-independent or a
+	 * commit took them. Kept right by mempool_rebuild. */
+	uint8_t *ws;
+	size_t ws_len;
 	struct pending *next;  /* FIFO */
 	struct pending *hnext; /* id hash chain */
 };
@@ -108,13 +122,23 @@ struct mempool {
 
 /* ---- the ledger (ledger.c) ---------------------------------------------------------------- */
 
+/* Two connections per chain database: `db` serves admission and queries (under mu), `wdb`
+ * applies and writes blocks (under commit_mu), so admission goes on while a block commits.
+ * WAL keeps a reader's view consistent: admission reads inside one read transaction per
+ * batch, and the mempool overlay is pruned (under mu) only after the block is in the file. */
 struct chain {
 	int id;
-	pthread_mutex_t mu;              /* guards everything below */
-	struct chain_db db;
-	struct lb_block_header tip;      /* latest block */
+	pthread_mutex_t mu;              /* guards db, tip, tip_hash and mp */
+	pthread_mutex_t commit_mu;       /* one commit at a time; guards wdb */
+	struct chain_db db;              /* reader: admission, mempool, queries */
+	struct chain_db wdb;             /* writer: blocks */
+	struct lb_block_header tip;      /* latest block (changed under mu and commit_mu) */
 	uint8_t tip_hash[LB_HASH_LEN];
 	struct mempool mp;
+	uint64_t reused_writes;          /* txs committed with their admission writes (tests) */
+	uint8_t cursor[LB_CURSOR_MAX];   /* orderer position for the next block (lb_ledger_cursor_set);
+					  * guarded by commit_mu */
+	size_t cursor_len;               /* 0: none */
 };
 
 struct lb_ledger {
@@ -127,10 +151,21 @@ struct lb_ledger {
 	struct lb_pool *pool;
 };
 
+/* Take the chain's lock and open one read transaction on its reader connection, so that
+ * several reads see one block even while the writer commits the next one (and take no file
+ * lock each). Used by admission (a batch at a time) and by queries that read more than one
+ * value. */
+void chain_lock_view(struct chain *c);
+void chain_unlock_view(struct chain *c);
+
 /* Apply one tx onto state s (in a scratch layer that is merged only on success): type and
  * chain, expiry, nonce, fee, then the handler. */
 int ledger_apply_tx(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
 		    uint64_t time_ms, struct lb_errmsg *em);
+/* The same, and if ws is not NULL and the tx's type is marked block-independent, its writes in *ws
+ * (caller frees; NULL otherwise or when out of memory). */
+int ledger_apply_tx_ws(struct lb_state *s, int chain, const struct lb_tx *tx, uint64_t height,
+		       uint64_t time_ms, struct lb_errmsg *em, uint8_t **ws, size_t *ws_len);
 /* Genesis state of a chain from the parsed genesis file. */
 int genesis_state(json_t *g, int chain, struct lb_state *s, uint64_t *time_ms,
 		  struct lb_errmsg *em);
@@ -165,8 +200,9 @@ int acct_set_balances(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint6
 void mempool_init(struct mempool *m, struct chain_db *db);
 void mempool_release(struct mempool *m);
 struct pending *mempool_find(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
+/* Add a tx (raw copied; ws owned from here on, freed on failure too). */
 int mempool_add(struct mempool *m, const uint8_t id[LB_HASH_LEN], const uint8_t *raw,
-		size_t len, uint64_t seq);
+		size_t len, uint64_t seq, uint8_t *ws, size_t ws_len);
 uint64_t mempool_pop_head_if(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
 void mempool_remove(struct mempool *m, const uint8_t id[LB_HASH_LEN]);
 void mempool_rebuild(struct mempool *m, int chain, uint64_t height, uint64_t time_ms,

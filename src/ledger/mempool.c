@@ -1,6 +1,7 @@
 /*
- * The mempool of one chain: admitted txs in admission order, indexed by id, and the overlay
- * state (committed state + every admitted tx) that admission checks a new tx against. After
+ * The mempool of one chain: admitted txs in admission order, indexed by id, each with its
+ * admission write-set, and the overlay state (committed state + every admitted tx) that
+ * admission checks a new tx against. After
  * a block commits the txs at the head of the queue the overlay stays right as it is, so only
  * entries no pending tx wrote since are pruned; anything else rebuilds it.
  */
@@ -24,6 +25,7 @@ void mempool_init(struct mempool *m, struct chain_db *db)
 
 static void pending_free(struct pending *p)
 {
+	lb_free(p->ws);
 	lb_free(p->raw);
 	lb_free(p);
 }
@@ -67,15 +69,17 @@ static int table_grow(struct mempool *m)
 }
 
 int mempool_add(struct mempool *m, const uint8_t id[LB_HASH_LEN], const uint8_t *raw,
-		size_t len, uint64_t seq)
+		size_t len, uint64_t seq, uint8_t *ws, size_t ws_len)
 {
-	if (m->count + 1 > m->table_cap && table_grow(m))
-		return LB_ENOMEM;
-	struct pending *p = lb_calloc(1, sizeof *p);
-	if (!p || !(p->raw = lb_malloc(len))) {
+	struct pending *p = NULL;
+	if ((m->count + 1 > m->table_cap && table_grow(m)) || !(p = lb_calloc(1, sizeof *p)) ||
+	    !(p->raw = lb_malloc(len))) {
 		lb_free(p);
+		lb_free(ws);
 		return LB_ENOMEM;
 	}
+	p->ws = ws;
+	p->ws_len = ws_len;
 	memcpy(p->id, id, LB_HASH_LEN);
 	memcpy(p->raw, raw, len);
 	p->len = len;
@@ -157,8 +161,11 @@ void mempool_rebuild(struct mempool *m, int chain, uint64_t height, uint64_t tim
 		lb_errclear(&em);
 		m->overlay.seq = p->seq;
 		int rc = lb_tx_decode(&tx, p->raw, p->len, &em);
+		lb_free(p->ws);
+		p->ws = NULL;
 		if (!rc)
-			rc = ledger_apply_tx(&m->overlay, chain, &tx, height, time_ms, &em);
+			rc = ledger_apply_tx_ws(&m->overlay, chain, &tx, height, time_ms, &em, &p->ws,
+						&p->ws_len);
 		if (rc) {
 			if (drop)
 				drop(ctx, p->id, rc, em.text);

@@ -268,7 +268,7 @@ int lb_ledger_account_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
 		struct chain *c = &l->chains[i];
 		uint64_t committed = 0, next = 0;
 		struct lb_state base;
-		pthread_mutex_lock(&c->mu);
+		chain_lock_view(c);
 		state_init(&base, NULL, &c->db);
 		lb_state_get_u64(&base, "nonce", addr, LB_ADDR_LEN, 0, &committed);
 		lb_state_get_u64(&c->mp.overlay, "nonce", addr, LB_ADDR_LEN, 0, &next);
@@ -295,7 +295,7 @@ int lb_ledger_account_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
 			json_object_set_new(o, "identity", id);
 		}
 		state_release(&base);
-		pthread_mutex_unlock(&c->mu);
+		chain_unlock_view(c);
 		json_object_set_new(chains, lb_chain_name(i),
 				    json_pack("{s:I,s:I}", "nonce", (json_int_t)committed,
 					      "next_nonce", (json_int_t)next));
@@ -323,11 +323,11 @@ int lb_ledger_state_view(struct lb_ledger *l, int chain,
 		return LB_EINVALID;
 	struct chain *c = &l->chains[chain];
 	struct lb_state base;
-	pthread_mutex_lock(&c->mu);
+	chain_lock_view(c);
 	state_init(&base, NULL, &c->db);
 	int rc = fn(&base, ctx);
 	state_release(&base);
-	pthread_mutex_unlock(&c->mu);
+	chain_unlock_view(c);
 	return rc;
 }
 
@@ -505,6 +505,38 @@ int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anch
 	pthread_mutex_unlock(&a->mu);
 out:
 	lb_free(ids);
+	lb_free(body);
+	lb_free(h);
+	return rc;
+}
+
+int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *chain,
+		     uint8_t **raw, size_t *len)
+{
+	struct txloc loc;
+	int rc = find_tx(l, id, chain, &loc, NULL, NULL);
+	if (rc)
+		return rc == LB_EBUSY ? LB_ENOTFOUND : rc;
+	struct chain *c = &l->chains[*chain];
+	struct lb_block_header *h = lb_malloc(sizeof *h);
+	uint8_t *body = NULL;
+	size_t blen;
+	const uint8_t *p;
+	size_t n;
+	if (!h)
+		return LB_ENOMEM;
+	pthread_mutex_lock(&c->mu);
+	rc = db_block(&c->db, loc.height, h, &body, &blen, NULL);
+	pthread_mutex_unlock(&c->mu);
+	if (!rc && !(rc = body_tx(body, blen, loc.index, &p, &n))) {
+		*raw = lb_malloc(n);
+		if (!*raw)
+			rc = LB_ENOMEM;
+		else {
+			memcpy(*raw, p, n);
+			*len = n;
+		}
+	}
 	lb_free(body);
 	lb_free(h);
 	return rc;

@@ -100,6 +100,34 @@ static int map_set(struct kv_map *m, const uint8_t *k, size_t n, uint64_t h, con
 	return LB_OK;
 }
 
+/* Store (k, v) in m taking ownership of both (v NULL = deletion); on failure both are freed. */
+static int map_set_owned(struct kv_map *m, uint8_t *k, size_t n, uint64_t h, uint8_t *v,
+			 size_t vlen, uint64_t seq)
+{
+	if ((m->count + 1) * 4 >= m->cap * 3) {
+		int rc = map_grow(m);
+		if (rc) {
+			lb_free(k);
+			lb_free(v);
+			return rc;
+		}
+	}
+	struct kv_entry *e = map_find(m, k, n, h);
+	if (!e->key) {
+		e->key = k;
+		e->klen = (uint32_t)n;
+		e->hash = h;
+		m->count++;
+	} else {
+		lb_free(k);
+		lb_free(e->val);
+	}
+	e->val = v;
+	e->vlen = (uint32_t)vlen;
+	e->seq = seq;
+	return LB_OK;
+}
+
 static void map_release(struct kv_map *m)
 {
 	for (size_t i = 0; i < m->cap; i++) {
@@ -123,6 +151,46 @@ void state_release(struct lb_state *s)
 {
 	map_release(&s->map);
 	lb_buf_release(&s->readbuf);
+	if (s->scratch) {
+		state_release(s->scratch);
+		lb_free(s->scratch);
+		s->scratch = NULL;
+	}
+}
+
+/* Scratch layers are emptied after every tx; one that grew past this many slots (a tx with
+ * many writes) is freed rather than wiped, so wiping stays cheap. */
+#define SCRATCH_KEEP_SLOTS 256
+
+struct lb_state *state_scratch(struct lb_state *parent)
+{
+	struct lb_state *s = parent->scratch;
+	if (!s) {
+		s = lb_malloc(sizeof *s);
+		if (!s)
+			return NULL;
+		state_init(s, parent, NULL);
+		parent->scratch = s;
+	}
+	s->seq = parent->seq;
+	return s;
+}
+
+void state_scratch_reset(struct lb_state *s)
+{
+	struct kv_map *m = &s->map;
+	if (m->cap > SCRATCH_KEEP_SLOTS) {
+		map_release(m);
+		return;
+	}
+	if (m->count == 0)
+		return;
+	for (size_t i = 0; i < m->cap; i++) {
+		lb_free(m->slots[i].key);
+		lb_free(m->slots[i].val);
+	}
+	memset(m->slots, 0, m->cap * sizeof *m->slots);
+	m->count = 0;
 }
 
 void state_clear(struct lb_state *s)
@@ -231,17 +299,25 @@ int lb_state_put_u64(struct lb_state *s, const char *ns, const void *key, size_t
 int state_merge(struct lb_state *parent, struct lb_state *child)
 {
 	struct kv_map *m = &child->map;
+	int rc = LB_OK;
 	for (size_t i = 0; i < m->cap; i++) {
 		struct kv_entry *e = &m->slots[i];
 		if (!e->key)
 			continue;
-		int rc = map_set(&parent->map, e->key, e->klen, e->hash, e->val, e->vlen,
-				 parent->seq);
-		if (rc)
-			return rc;
+		/* the entry's key and value move into the parent */
+		if (!rc)
+			rc = map_set_owned(&parent->map, e->key, e->klen, e->hash, e->val, e->vlen,
+					   parent->seq);
+		else {
+			lb_free(e->key);
+			lb_free(e->val);
+		}
+		e->key = e->val = NULL;
 	}
-	state_clear(child);
-	return LB_OK;
+	m->count = 0;
+	if (m->cap > SCRATCH_KEEP_SLOTS)
+		map_release(m);
+	return rc;
 }
 
 static int cmp_entries(const void *a, const void *b)
@@ -339,3 +415,78 @@ int state_prune(struct lb_state *s, uint64_t upto)
 	map_release(&old);
 	return rc;
 }
+
+int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH_LEN])
+{
+	while (s->parent)
+		s = s->parent;
+	if (!s->db)
+		return LB_ENOTFOUND;
+	struct lb_block_header *h = lb_malloc(sizeof *h);
+	if (!h)
+		return LB_ENOMEM;
+	int rc = db_block(s->db, height, h, NULL, NULL, NULL);
+	if (!rc)
+		lb_header_hash(h, out);
+	lb_free(h);
+	return rc;
+}
+
+/* Encoded writes (in-process only, never stored or hashed): per entry u32 key length, u32
+ * value length (UINT32_MAX for a deletion), u64 key hash, key, value. */
+int state_writes_encode(struct lb_state *s, uint8_t **out, size_t *len)
+{
+	struct kv_map *m = &s->map;
+	size_t n = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].key)
+			n += 16 + m->slots[i].klen + (m->slots[i].val ? m->slots[i].vlen : 0);
+	uint8_t *p = lb_malloc(n ? n : 1);
+	if (!p)
+		return LB_ENOMEM;
+	size_t o = 0;
+	for (size_t i = 0; i < m->cap; i++) {
+		struct kv_entry *e = &m->slots[i];
+		if (!e->key)
+			continue;
+		uint32_t vl = e->val ? e->vlen : UINT32_MAX;
+		memcpy(p + o, &e->klen, 4);
+		memcpy(p + o + 4, &vl, 4);
+		memcpy(p + o + 8, &e->hash, 8);
+		memcpy(p + o + 16, e->key, e->klen);
+		o += 16 + e->klen;
+		if (e->val) {
+			memcpy(p + o, e->val, e->vlen);
+			o += e->vlen;
+		}
+	}
+	*out = p;
+	*len = n;
+	return LB_OK;
+}
+
+int state_writes_apply(struct lb_state *s, const uint8_t *ws, size_t len)
+{
+	size_t o = 0;
+	while (o < len) {
+		uint32_t kl, vl;
+		uint64_t h;
+		memcpy(&kl, ws + o, 4);
+		memcpy(&vl, ws + o + 4, 4);
+		memcpy(&h, ws + o + 8, 8);
+		const uint8_t *k = ws + o + 16;
+		o += 16 + kl;
+		const uint8_t *v = NULL;
+		size_t vn = 0;
+		if (vl != UINT32_MAX) {
+			v = ws + o;
+			vn = vl;
+			o += vl;
+		}
+		int rc = map_set(&s->map, k, kl, h, v, vn, s->seq);
+		if (rc)
+			return rc;
+	}
+	return LB_OK;
+}
+

@@ -55,7 +55,7 @@ int db_open(struct chain_db *c, const char *path, int chain, bool sync_full,
 	int rc;
 	char pragmas[256];
 	snprintf(pragmas, sizeof pragmas,
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-65536;"
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-16384;"
 		 "PRAGMA temp_store=MEMORY;",
 		 sync_full ? "FULL" : "NORMAL");
 	if ((rc = db_exec(c, pragmas, em)) || (rc = db_exec(c, schema, em)) ||
@@ -75,6 +75,7 @@ int db_open(struct chain_db *c, const char *path, int chain, bool sync_full,
 	    (rc = prep(c, &c->get_block_hash,
 		       "SELECT header FROM blocks ORDER BY height DESC LIMIT 1", em)) ||
 	    (rc = prep(c, &c->begin, "BEGIN IMMEDIATE", em)) ||
+	    (rc = prep(c, &c->begin_read, "BEGIN", em)) ||
 	    (rc = prep(c, &c->commit, "COMMIT", em)) ||
 	    (rc = prep(c, &c->rollback, "ROLLBACK", em))) {
 		lb_errwrap(em, "%s: ", path);
@@ -88,7 +89,7 @@ void db_close(struct chain_db *c)
 {
 	sqlite3_stmt **all[] = {&c->get_state, &c->put_state, &c->del_state, &c->put_block,
 				&c->put_txloc, &c->get_txloc, &c->get_block, &c->get_block_hash,
-				&c->begin, &c->commit, &c->rollback};
+				&c->begin, &c->begin_read, &c->commit, &c->rollback};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		sqlite3_finalize(*all[i]);
 		*all[i] = NULL;

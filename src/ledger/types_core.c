@@ -569,6 +569,9 @@ int lb_ledger_register_core_types(void)
 		int rc = lb_txtype_register(&core_types[i]);
 		if (rc && rc != LB_EEXISTS)
 			return rc;
+		/* no core handler reads the block height or time */
+		if ((rc = lb_txtype_mark_block_independent(core_types[i].id)))
+			return rc;
 	}
 	return LB_OK;
 }

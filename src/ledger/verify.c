@@ -1,7 +1,10 @@
 /*
  * Full offline verification of a node home: each chain is replayed from genesis into a fresh
  * in-memory state, and every block hash link, proposer signature, tx signature, Merkle root,
- * validity bit, app hash and cross-chain anchor is checked against what is stored.
+ * validity bit, app hash and cross-chain anchor is checked against what is stored; finally the
+ * stored state (what the node answers queries and admits txs against) must equal the replayed
+ * state. A chain is read inside one read transaction, so a running node's later commits do
+ * not disturb the comparison.
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +38,88 @@ static int check_anchors(struct chain_db *dbs, const struct lb_block_header *h,
 	return LB_OK;
 }
 
+/* Copy a verified block's header into the replay database, so that handlers looking up
+ * earlier block hashes (lb_state_block_hash) see the same history as on the live node. */
+static int replay_block(struct chain_db *replay, struct chain_db *src, uint64_t height,
+			struct lb_errmsg *em)
+{
+	sqlite3_stmt *get = src->get_block, *put = replay->put_block;
+	sqlite3_bind_int64(get, 1, (sqlite3_int64)height);
+	if (sqlite3_step(get) != SQLITE_ROW) {
+		sqlite3_reset(get);
+		return fail(em, src->chain, height, "block vanished during verification");
+	}
+	sqlite3_bind_int64(put, 1, (sqlite3_int64)height);
+	sqlite3_bind_blob(put, 2, "", 0, SQLITE_STATIC);
+	sqlite3_bind_blob(put, 3, sqlite3_column_blob(get, 0), sqlite3_column_bytes(get, 0),
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_blob(put, 4, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int64(put, 5, 0);
+	sqlite3_bind_int64(put, 6, 0);
+	int src_rc = sqlite3_step(put);
+	sqlite3_reset(put);
+	sqlite3_reset(get);
+	if (src_rc != SQLITE_DONE)
+		return lb_errf(em, LB_EIO, "replay database: %s", sqlite3_errmsg(replay->db));
+	return LB_OK;
+}
+
+/* Compare the state table of the stored chain with the replayed one, key by key. */
+static int compare_state(struct chain_db *stored, struct chain_db *replay, uint64_t height,
+			 struct lb_errmsg *em)
+{
+	static const char q[] = "SELECT k, v FROM state ORDER BY k";
+	sqlite3_stmt *a = NULL, *b = NULL;
+	int rc = LB_OK;
+	if (sqlite3_prepare_v2(stored->db, q, -1, &a, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(replay->db, q, -1, &b, NULL) != SQLITE_OK) {
+		rc = lb_errf(em, LB_EIO, "%s chain: reading the state: %s",
+			     lb_chain_name(stored->chain), sqlite3_errmsg(stored->db));
+		goto out;
+	}
+	for (;;) {
+		int ra = sqlite3_step(a), rb = sqlite3_step(b);
+		if (ra == SQLITE_DONE && rb == SQLITE_DONE)
+			break;
+		if ((ra != SQLITE_ROW && ra != SQLITE_DONE) || (rb != SQLITE_ROW && rb != SQLITE_DONE)) {
+			rc = lb_errf(em, LB_EIO, "%s chain: reading the state failed",
+				     lb_chain_name(stored->chain));
+			break;
+		}
+		const uint8_t *ka = ra == SQLITE_ROW ? sqlite3_column_blob(a, 0) : NULL;
+		const uint8_t *kb = rb == SQLITE_ROW ? sqlite3_column_blob(b, 0) : NULL;
+		int la = ka ? sqlite3_column_bytes(a, 0) : 0, lbn = kb ? sqlite3_column_bytes(b, 0) : 0;
+		const char *what = NULL;
+		const uint8_t *k = ka ? ka : kb;
+		if (!ka)
+			what = "is missing from the stored state";
+		else if (!kb)
+			what = "is in the stored state but no tx wrote it";
+		else if (la != lbn || memcmp(ka, kb, (size_t)la))
+			what = "differs between the stored and the replayed state", k = ka;
+		else if (sqlite3_column_bytes(a, 1) != sqlite3_column_bytes(b, 1) ||
+			 memcmp(sqlite3_column_blob(a, 1), sqlite3_column_blob(b, 1),
+				(size_t)sqlite3_column_bytes(a, 1)))
+			what = "has another value in the stored state than replaying gives";
+		if (what) {
+			/* composite key: [ns length][ns][key] */
+			int nl = k[0] < 33 ? k[0] : 0;
+			rc = lb_errf(em, LB_ECORRUPT,
+				     "%s chain at block %llu: a state entry of namespace '%.*s' %s "
+				     "(the database was changed outside the node, or damaged); the blocks "
+				     "themselves check out",
+				     lb_chain_name(stored->chain), (unsigned long long)height, nl,
+				     (const char *)k + 1, what);
+			break;
+		}
+	}
+out:
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	return rc;
+}
+
+
 static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			const uint8_t network[LB_HASH_LEN],
 			void (*progress)(int, uint64_t, uint64_t, void *), void *ctx,
@@ -48,6 +133,8 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 	uint8_t(*ids)[LB_HASH_LEN] = lb_malloc((size_t)LB_BLOCK_MAX_TXS * LB_HASH_LEN);
 	size_t blen;
 	uint64_t t;
+	json_t *members = json_object_get(g, "members");
+	bool consortium = json_is_array(members) && json_array_size(members) > 0;
 	struct lb_state s;
 	int rc;
 	if (!h || !prev || !ids) {
@@ -71,10 +158,14 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 		goto out;
 	}
 	if ((rc = db_exec(&replay, "BEGIN", em)) || (rc = state_flush(&s, em)) ||
+	    (rc = replay_block(&replay, &dbs[chain], 0, em)) ||
 	    (rc = db_exec(&replay, "COMMIT", em)))
 		goto out;
 	state_clear(&s);
+	/* one view of this chain (blocks and state) for the whole check */
 	struct lb_block_header tip;
+	if ((rc = db_exec(&dbs[chain], "BEGIN", em)))
+		goto out;
 	if ((rc = db_tip(&dbs[chain], &tip, tip_hash, em)))
 		goto out;
 	for (uint64_t height = 1; height <= tip.height; height++) {
@@ -93,7 +184,15 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			rc = fail(em, chain, height, "time goes backwards");
 			goto out;
 		}
-		if (!lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer)) {
+		/* unsigned blocks belong to consortium ordering only, where members' checkpoints
+		 * vouch for them; a solo network's blocks must carry the node's signature */
+		if (lb_header_is_unsigned(h) && !consortium) {
+			rc = fail(em, chain, height,
+				  "block is unsigned, but genesis lists no consortium members");
+			goto out;
+		}
+		if (!lb_header_is_unsigned(h) &&
+		    !lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer)) {
 			rc = fail(em, chain, height, "proposer signature is invalid");
 			goto out;
 		}
@@ -145,6 +244,7 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			goto out;
 		}
 		if ((rc = db_exec(&replay, "BEGIN", em)) || (rc = state_flush(&s, em)) ||
+		    (rc = replay_block(&replay, &dbs[chain], height, em)) ||
 		    (rc = db_exec(&replay, "COMMIT", em)))
 			goto out;
 		state_clear(&s);
@@ -157,7 +257,10 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 	}
 	if (progress && tip.height == 0)
 		progress(chain, 0, 0, ctx);
+	rc = compare_state(&dbs[chain], &replay, tip.height, em);
 out:
+	if (dbs[chain].db && !sqlite3_get_autocommit(dbs[chain].db))
+		db_exec(&dbs[chain], "COMMIT", NULL);
 	state_release(&s);
 	db_close(&replay);
 out_free:

@@ -3,13 +3,15 @@
  * exports one `lb_<module>_register_txtypes()`; add its call here (one line per module).
  * Idempotent, so the node, `leben verify` and tests may all call it.
  *
- * Wire-id ranges: settlement 0x0101-0x010f spine, 0x0110-0x011f exchange escrow;
- * directory 0x0201-0x020f spine (assets), 0x0210-0x021f data layer;
+ * Wire-id ranges: settlement 0x0101-0x010f spine (0x0105 security: keys.follow),
+ * 0x0110-0x011f exchange escrow; directory 0x0201-0x020f spine (assets; 0x0204 security:
+ * keys.follow.directory), 0x0210-0x021f data layer;
  * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange.
  */
 #include "leben/consortium.h"
 #include "leben/data_tx.h"
+#include "leben/exchange.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
@@ -27,6 +29,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_data_register_txtypes()))
 		return rc;
 	if ((rc = lb_security_register_txtypes()))
+		return rc;
+	if ((rc = lb_exchange_register_txtypes()))
 		return rc;
 	return LB_OK;
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The node's HTTP/JSON API through real HTTP against a real `leben node` process: every
 endpoint, every refusal with its own error code and no state change, batches, 404/405/413,
-header limits, malformed JSON, and a kill -9 crash/restart check followed by `leben verify`."""
+header limits, malformed JSON, and a kill -9 at a random moment under load (seed printed;
+LEBEN_TEST_SEED replays one) followed by a restart and `leben verify`."""
 
 import http.client
 import json
 import os
+import random
 import re
 import socket
 import sys
@@ -155,6 +157,13 @@ def run(t, node):
     refused("truncated tx", {"tx": good[:-2]}, "LB_EMALFORMED", 400)
     refused("trailing byte after the tx", {"tx": good + "00"}, "LB_EMALFORMED", 400)
     refused("not hex", {"tx": "zz"}, "LB_EMALFORMED", 400)
+    refused("tx over 64 KiB", {"tx": good + "00" * 66000}, "LB_ETOOBIG", 413)
+    snap = snapshot(node, ["alice", "bob"])
+    st, j = node.post_txs([good + "00" * 66000])
+    res = (j.get("results") or [{}])[0] if isinstance(j, dict) else {}
+    t.ok(st == 200 and j.get("refused") == 1 and res.get("error", {}).get("code") == "LB_ETOOBIG",
+         "tx over 64 KiB inside a batch: refused with LB_ETOOBIG", (st, j))
+    t.eq(snapshot(node, ["alice", "bob"]), snap, "tx over 64 KiB inside a batch: no state change")
     unknown = node.sign("raw", ["--from", "alice", "--chain", "settlement", "--type-id", "0x01ff"])[0]
     refused("unknown tx type", {"tx": unknown}, "LB_EUNKNOWNTYPE", 422)
     expired = node.sign("transfer", ["--from", "alice", "--to", "bob", "--amount", "1",
@@ -278,14 +287,20 @@ def crash_restart(t, node):
     th.start()
     committed = []
     deadline = time.time() + 60
-    # Follow commits in submission order while the load runs; kill once some are in.
-    while time.time() < deadline and len(committed) < 200 and th.is_alive():
+    # Follow commits in submission order while the load runs; kill at a random moment once
+    # a random number of them are in (the seed is printed so a failure can be replayed).
+    seed = int(os.environ.get("LEBEN_TEST_SEED") or time.time_ns() % 1000000)
+    rng = random.Random(seed)
+    want = rng.randint(1, 400)
+    print("# crash test: seed %d, kill after %d reported commits" % (seed, want))
+    while time.time() < deadline and len(committed) < want and th.is_alive():
         for txid in list(submitted[len(committed):len(committed) + 50]):
             st, j = node.get("/v1/txs/" + txid)
             if st == 200 and j.get("status") == "committed":
                 committed.append(txid)
             else:
                 break
+    time.sleep(rng.random() * 0.2)
     load_running = th.is_alive()
     node.kill9()
     stop.set()

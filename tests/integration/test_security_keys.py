@@ -12,18 +12,30 @@ open another guardian's file.
 Reset: alice records a recovery commitment; a wrong secret, a record from another account's
 commitment, proofs made with the right secret for another purpose or another chain (sent as
 raw txs; each proof is valid in its own context), a nonce ahead and a replayed proof are
-refused by the node; a good reset makes the
+refused by the node; a good reset (made with --no-follow) makes the
 new key act for alice (her identity is registered by it), and alice's old key is refused on
-the business chain while it still moves her balance on the settlement chain (what the docs
-say). Finally the whole history replays under `leben verify`."""
+the business chain while it still moves her balance on the settlement chain until the reset
+is carried there.
+
+Follow-up: `keys follow` refuses a tx that is not a reset and a chain that is not settlement or
+directory; once a block of each chain anchors the reset it carries it to both (the account's
+key view shows each chain's key map); run again it changes nothing; the same follow-up sent as a
+raw tx is refused (already carried), and so is a proof anchored in the directory chain sent to
+the settlement chain. Then alice's old key is refused on settlement (a transfer) and directory
+(an asset registration), and the new key moves her ASC (balances checked before and after).
+A second reset with the automatic follow-up (other institutions' txs make the anchoring
+blocks meanwhile) retires the first new key on all three chains and the second one moves her
+ASC. Finally the whole history replays under `leben verify`."""
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, blake2b256, run_cli  # noqa: E402
+from lebentest import BIN, Node, Tap, blake2b256, env, run_cli  # noqa: E402
 
 
 def main():
@@ -210,11 +222,13 @@ def reset(t, node, d):
              "a proof made for %s is refused by the node" % what, r.stderr)
     r = cli(node, base + ["newa3", "--secret-file", sec, "--reset-nonce", "1"])
     t.ok(r.returncode == 1 and "skips ahead" in r.stderr, "a reset nonce ahead refused", r.stderr)
-    r = cli(node, base + ["newa", "--secret-file", sec, "--json"])
+    r = cli(node, base + ["newa", "--secret-file", sec, "--json", "--no-follow"])
     if not t.ok(r.returncode == 0, "reset with the right secret", r.stderr):
         return
     out = json.loads(r.stdout)
     t.eq(out["new_key_address"], node.address("newa"), "reset names the new key")
+    t.eq(out["follow"], {}, "--no-follow: nothing carried to the other chains")
+    reset_tx = out["tx"]
     r = cli(node, base + ["newb", "--secret-file", sec, "--reset-nonce", "0"])
     t.ok(r.returncode == 1 and "already used" in r.stderr, "the same reset nonce again: replay refused",
          r.stderr)
@@ -237,9 +251,121 @@ def reset(t, node, d):
     ident = node.account(alice).get("identity") or {}
     t.eq(ident.get("name"), "Alice A.", "the identity is alice's account's")
     t.eq(node.account("newa").get("identity"), None, "not the new key's own address")
-    # settlement: the old key still controls alice's balance there (documented)
+    # settlement: the old key still controls alice's balance there until the follow-up
     r = cli(node, ["tx", "transfer", "--from", "alice", "--to", "bob", "--amount", "1", "--wait"])
-    t.ok(r.returncode == 0, "the settlement chain still honours the old key (documented)", r.stderr)
+    t.ok(r.returncode == 0, "before the follow-up the settlement chain honours the old key",
+         r.stderr)
+    follow(t, node, d, reset_tx, rec_tx, sec)
+
+
+def asc(node, who):
+    return node.account(who)["balances"]["asc"]
+
+
+def traffic(node, tag):
+    """Txs of other institutions: a settlement and a directory block after everything so far."""
+    r1 = node.cli(["tx", "transfer", "--from", "clinic", "--to", "bank", "--amount", "0.5",
+                   "--wait"])
+    r2 = node.cli(["tx", "asset-register", "--from", "clinic", "--content-hash",
+                   blake2b256(tag.encode()).hex(), "--wait"])
+    return r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7f) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def follow_payload(node, txid, anchor):
+    st, p = node.get("/v1/txs/%s/proof?anchor=%s" % (txid, anchor))
+    tx, proof = bytes.fromhex(p["tx"]), bytes.fromhex(p["proof"])
+    return (b"\x01" + varint(len(tx)) + tx + varint(len(proof)) + proof).hex()
+
+
+def refused_everywhere(t, node, key, what):
+    r = node.cli(["tx", "transfer", "--from", key, "--to", "bob", "--amount", "1"])
+    t.ok(r.returncode == 1 and "replaced" in r.stderr,
+         "%s is refused on the settlement chain" % what, r.stderr)
+    r = node.cli(["tx", "asset-register", "--from", key, "--content-hash",
+                  blake2b256(key.encode()).hex()])
+    t.ok(r.returncode == 1 and "replaced" in r.stderr,
+         "%s is refused on the directory chain" % what, r.stderr)
+
+
+def follow(t, node, d, reset_tx, rec_tx, sec):
+    alice = node.address("alice")
+    r = node.cli(["keys", "follow", "--tx", rec_tx])
+    t.ok(r.returncode == 1 and "not 'keys.reset'" in r.stderr,
+         "keys follow refuses a tx that is not a reset", r.stderr)
+    r = node.cli(["keys", "follow", "--tx", reset_tx, "--chain", "business"])
+    t.ok(r.returncode == 2 and "settlement" in r.stderr,
+         "keys follow refuses the business chain as a target", r.stderr)
+    ok, err = traffic(node, "anchor-1")
+    t.ok(ok, "other institutions' txs make settlement and directory blocks", err)
+    # a proof anchored in the directory chain, sent to the settlement chain
+    r = node.cli(["tx", "raw", "--from", "bob", "--chain", "settlement", "--type-id", "261",
+                  "--fee", "0", "--payload", follow_payload(node, reset_tx, "directory")])
+    t.ok(r.returncode == 1 and "anchored in a settlement block" in r.stderr,
+         "a proof anchored in another chain is refused", r.stderr)
+    a0, b0 = asc(node, "alice"), asc(node, "bob")
+    r = node.cli(["keys", "follow", "--tx", reset_tx, "--json"])
+    if not t.ok(r.returncode == 0, "keys follow carries the reset by hand", r.stderr):
+        return
+    out = json.loads(r.stdout)
+    t.ok(out["follow"]["settlement"]["status"] == "followed"
+         and out["follow"]["directory"]["status"] == "followed"
+         and node.wait_tx(out["follow"]["settlement"]["tx"])["type"] == "keys.follow"
+         and node.wait_tx(out["follow"]["directory"]["tx"])["type"] == "keys.follow.directory",
+         "one keys.follow tx committed on each chain", out)
+    st, k = node.get("/v1/accounts/%s/keys" % alice)
+    t.ok(all(k["chains"][c]["key_status"] == "replaced"
+             and k["chains"][c]["current_key"] == node.address("newa")
+             and k["chains"][c]["next_reset_nonce"] == 1 for c in ("settlement", "directory")),
+         "alice's key view: the reset holds on settlement and directory", k)
+    r = node.cli(["keys", "follow", "--tx", reset_tx, "--json"])
+    t.ok(r.returncode == 0 and all(v["status"] == "already"
+                                   for v in json.loads(r.stdout)["follow"].values()),
+         "keys follow again changes nothing", r.stdout + r.stderr)
+    r = node.cli(["tx", "raw", "--from", "bob", "--chain", "settlement", "--type-id", "261",
+                  "--fee", "0", "--payload", follow_payload(node, reset_tx, "settlement")])
+    t.ok(r.returncode == 1 and "already carried" in r.stderr,
+         "the same follow-up as a raw tx: refused (replay)", r.stderr)
+    t.eq(asc(node, "alice"), a0, "no balance moved by the refusals")
+    refused_everywhere(t, node, "alice", "alice's old key")
+    r = node.cli(["tx", "transfer", "--from", "newa", "--to", "bob", "--amount", "2", "--wait"])
+    t.ok(r.returncode == 0, "the new key moves alice's ASC", r.stderr)
+    t.eq((asc(node, "alice"), asc(node, "bob")), (a0 - 2000000, b0 + 2000000),
+         "2 ASC went from alice's account to bob")
+    t.eq(asc(node, "newa"), 0, "nothing landed on the new key's own address")
+
+    # a second reset with the automatic follow-up
+    p = subprocess.Popen([BIN, "keys", "reset", "newb", "--account", alice, "--secret-file", sec,
+                          "--json", "--timeout", "120", "--home", node.home, "--node", node.url],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    end = time.time() + 120
+    while time.time() < end and p.poll() is None:
+        st, k = node.get("/v1/accounts/%s/keys" % alice)
+        if st == 200 and k["next_reset_nonce"] == 2:
+            break
+        time.sleep(0.1)
+    ok, err = traffic(node, "anchor-2")
+    t.ok(ok, "other institutions' txs while the reset waits", err)
+    so, se = p.communicate(timeout=180)
+    if not t.ok(p.returncode == 0, "keys reset with the automatic follow-up", se):
+        return
+    out = json.loads(so)
+    t.ok(out["reset_nonce"] == 1 and all(out["follow"][c]["status"] == "followed"
+                                         for c in ("settlement", "directory")),
+         "the second reset is carried to both chains", out)
+    refused_everywhere(t, node, "newa", "the first new key")
+    a0, b0 = asc(node, "alice"), asc(node, "bob")
+    r = node.cli(["tx", "transfer", "--from", "newb", "--to", "bob", "--amount", "3", "--wait"])
+    t.ok(r.returncode == 0 and asc(node, "alice") == a0 - 3000000
+         and asc(node, "bob") == b0 + 3000000, "the second new key moves alice's ASC", r.stderr)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
  * leaf or path does not), header encoding round trip, then a real ledger in a temp home:
  * a transfer moves balances, every refusal has its own code and changes nothing, an
  * inclusion proof verifies offline (also anchored in another chain) and a flipped byte breaks
- * it, and the offline verifier re-derives state but catches an edited block. */
+ * it, and the offline verifier catches an edited state entry and an edited block. */
 #include "test.h"
 
 #include <stdio.h>
@@ -275,7 +275,7 @@ static void test_ledger_flow(void **state)
 	struct fx *f = &F;
 	struct lb_errmsg em;
 	uint8_t seed[LB_SEED_LEN], id0[LB_HASH_LEN], id1[LB_HASH_LEN], idx[LB_HASH_LEN];
-	char pt[LB_ADDR_TEXT_LEN + 1], at[LB_ADDR_TEXT_LEN + 1], hx[2 * LB_PUBKEY_LEN + 1];
+	char pt[LB_ADDR_TEXT_LEN + 1], at[LB_ADDR_TEXT_LEN + 1];
 	struct lb_buf pl, raw0, raw1, r;
 	json_int_t asc, csc;
 	int rc;
@@ -295,9 +295,8 @@ static void test_ledger_flow(void **state)
 	lb_addr_from_pubkey(f->ba, f->b.pk);
 	lb_addr_encode(pt, f->pa);
 	lb_addr_encode(at, f->aa);
-	lb_hex_encode(hx, f->prop.pk, LB_PUBKEY_LEN);
-	json_t *g = json_pack("{s:s,s:i,s:s,s:[s],s:{s:i,s:i},s:{s:i},s:[{s:s,s:I,s:I}]}",
-			      "network", "t", "time_ms", 1, "proposer", hx, "credit_partners", pt,
+	json_t *g = json_pack("{s:s,s:i,s:[s],s:{s:i,s:i},s:{s:i},s:[{s:s,s:I,s:I}]}",
+			      "network", "t", "time_ms", 1, "credit_partners", pt,
 			      "convert", "csc", 100, "asc", 1, "fees", "default", 1000, "accounts",
 			      "address", at, "asc", (json_int_t)1000000000, "csc",
 			      (json_int_t)1000000000);
@@ -443,9 +442,13 @@ static void test_ledger_flow(void **state)
 		fail_msg("verify: %s", em.text);
 	db_blob_flip(f->home, "SELECT v FROM state ORDER BY k LIMIT 1",
 		     "UPDATE state SET v=?1 WHERE k=(SELECT k FROM state ORDER BY k LIMIT 1)", 0);
+	assert_int_equal(lb_ledger_verify_home(f->home, NULL, NULL, &em), LB_ECORRUPT);
+	assert_non_null(strstr(em.text, "stored state"));
+	db_blob_flip(f->home, "SELECT v FROM state ORDER BY k LIMIT 1",
+		     "UPDATE state SET v=?1 WHERE k=(SELECT k FROM state ORDER BY k LIMIT 1)", 0);
 	rc = lb_ledger_verify_home(f->home, NULL, NULL, &em);
 	if (rc)
-		fail_msg("verify after a state edit: %s", em.text);
+		fail_msg("verify after restoring the state: %s", em.text);
 	db_blob_flip(f->home, "SELECT body FROM blocks WHERE height=1",
 		     "UPDATE blocks SET body=?1 WHERE height=1", 40);
 	assert_int_equal(lb_ledger_verify_home(f->home, NULL, NULL, &em), LB_ECORRUPT);

@@ -5,7 +5,11 @@
  * old key is refused on the business chain and the new key acts for the account, while the
  * settlement chain still knows only the old key), co-owner policies (2 of 3, approval counted
  * once, below threshold, past period, unknown asset, update needing the owners' approval, a
- * chain past the policy's 64 periods).
+ * chain past the policy's 64 periods), and the key-reset follow-up on the settlement and
+ * directory chains (a proof from a forged business chain, a proof not anchored in this chain,
+ * tampered proof bytes, the proof of another tx, tx bytes other than the proven ones, a reset
+ * marked invalid in its block, a follow-up sent twice, a superseded reset after a later one;
+ * after it the old keys are refused there and the new key moves the account's ASC).
  * Every refusal has its own code and leaves the mempool and the account view unchanged. */
 #include "test.h"
 
@@ -33,6 +37,10 @@ struct fx {
 	uint8_t aa[LB_ADDR_LEN], na[LB_ADDR_LEN];
 	uint64_t nonce_a, nonce_n;
 	uint64_t time_ms;
+	uint8_t last_id[LB_HASH_LEN];   /* id of the tx send_tx built last */
+	uint8_t reset_id[2][LB_HASH_LEN]; /* the good resets 0 (to N) and 1 (to N2) */
+	uint8_t record_id[LB_HASH_LEN]; /* a committed business record (not a reset) */
+	uint8_t bad_reset_id[LB_HASH_LEN]; /* a reset in a block, marked invalid */
 };
 
 static struct fx F;
@@ -53,11 +61,11 @@ static void build(struct lb_buf *out, const struct lb_keypair *kp, int chain, ui
 	t.chain = (uint8_t)chain;
 	t.type = type;
 	t.nonce = nonce;
-	t.fee = chain == LB_CHAIN_SETTLEMENT ? 1000 : 0;
+	t.fee = chain == LB_CHAIN_SETTLEMENT && type != LB_TX_KEYS_FOLLOW ? 1000 : 0;
 	t.payload = pl;
 	t.payload_len = plen;
 	lb_buf_init(out, LB_TX_MAX_BYTES);
-	assert_lb_ok(lb_tx_build(out, &t, lb_ledger_network_id(F.l), kp, NULL));
+	assert_lb_ok(lb_tx_build(out, &t, lb_ledger_network_id(F.l), kp, F.last_id));
 }
 
 static char *acct_text(const uint8_t addr[LB_ADDR_LEN])
@@ -116,11 +124,11 @@ static void empty_block(void)
 		fail_msg("commit: %s", em.text);
 }
 
+static struct lb_ledger *open_ledger(const char *home, const struct lb_keypair *prop);
+
 static int setup(void **state)
 {
 	(void)state;
-	struct lb_errmsg em;
-	char pt[LB_ADDR_TEXT_LEN + 1], at[LB_ADDR_TEXT_LEN + 1], hx[2 * LB_PUBKEY_LEN + 1];
 	assert_lb_ok(lb_crypto_init());
 	assert_lb_ok(lb_ledger_register_core_types());
 	assert_lb_ok(lb_security_register_txtypes());
@@ -135,26 +143,36 @@ static int setup(void **state)
 	seeded(&F.g2, 6);
 	lb_addr_from_pubkey(F.aa, F.a.pk);
 	lb_addr_from_pubkey(F.na, F.n.pk);
+	F.l = open_ledger(F.home, &F.prop);
+	F.time_ms = 10000;
+	return 0;
+}
+
+/* A ledger in home whose blocks prop signs; account A holds 1 ASC and 1 CSC. */
+static struct lb_ledger *open_ledger(const char *home, const struct lb_keypair *prop)
+{
+	struct lb_errmsg em;
+	struct lb_ledger *l = NULL;
+	char pt[LB_ADDR_TEXT_LEN + 1], at[LB_ADDR_TEXT_LEN + 1], hx[2 * LB_PUBKEY_LEN + 1];
 	uint8_t pa[LB_ADDR_LEN];
-	lb_addr_from_pubkey(pa, F.prop.pk);
+	lb_addr_from_pubkey(pa, prop->pk);
 	lb_addr_encode(pt, pa);
 	lb_addr_encode(at, F.aa);
-	lb_hex_encode(hx, F.prop.pk, LB_PUBKEY_LEN);
+	lb_hex_encode(hx, prop->pk, LB_PUBKEY_LEN);
 	json_t *g = json_pack("{s:s,s:i,s:s,s:[s],s:{s:i,s:i},s:{s:i},s:[{s:s,s:I,s:I}]}",
 			      "network", "t", "time_ms", 1, "proposer", hx, "credit_partners", pt,
 			      "convert", "csc", 100, "asc", 1, "fees", "default", 1000, "accounts",
 			      "address", at, "asc", (json_int_t)1000000, "csc",
 			      (json_int_t)1000000);
-	assert_lb_ok(lb_genesis_write(F.home, g, &em));
+	assert_lb_ok(lb_genesis_write(home, g, &em));
 	json_decref(g);
 	struct lb_ledger_options o;
 	lb_ledger_options_init(&o);
-	o.home = F.home;
+	o.home = home;
 	o.sync_full = false;
-	if (lb_ledger_open(&F.l, &o, &F.prop, &em))
+	if (lb_ledger_open(&l, &o, prop, &em))
 		fail_msg("open: %s", em.text);
-	F.time_ms = 10000;
-	return 0;
+	return l;
 }
 
 static int teardown(void **state)
@@ -278,6 +296,7 @@ static void test_reset(void **state)
 
 	/* the good reset */
 	assert_int_equal(send_reset(&F.n, 0, &r), LB_OK);
+	memcpy(F.reset_id[0], F.last_id, LB_HASH_LEN);
 	F.nonce_n = 1;
 	/* the same proof again, from the same key: the new key is in use */
 	assert_int_equal(send_reset(&F.n, 1, &r), LB_EEXISTS);
@@ -308,6 +327,7 @@ static void test_reset(void **state)
 	reset_payload(&r, F.n2.pk, 1);
 	assert_lb_ok(lb_keyreset_prove(&r, x));
 	assert_int_equal(send_reset(&F.n2, 0, &r), LB_OK);
+	memcpy(F.reset_id[1], F.last_id, LB_HASH_LEN);
 	uint8_t recpl[3 + 1 + 32 + 1] = {3, 'a', '.', 'b'};
 	memset(recpl + 4, 7, 32); /* subject */
 	assert_int_equal(send_tx(&F.n, LB_CHAIN_BUSINESS, LB_TX_RECORD, F.nonce_n, recpl,
@@ -316,6 +336,7 @@ static void test_reset(void **state)
 	assert_int_equal(send_tx(&F.n2, LB_CHAIN_BUSINESS, LB_TX_RECORD, 1, recpl, sizeof recpl,
 				 true),
 			 LB_OK);
+	memcpy(F.record_id, F.last_id, LB_HASH_LEN);
 
 	/* the settlement chain keeps its own state: the old key still moves A's balance there */
 	struct lb_buf pl;
@@ -327,6 +348,282 @@ static void test_reset(void **state)
 	lb_buf_release(&pl);
 	sodium_memzero(x, sizeof x);
 	sodium_memzero(xw, sizeof xw);
+}
+
+/* ---- the follow-up on the settlement and directory chains ----------------------------------- */
+
+/* Commit one block of chain holding raw alone (applied; marked invalid if refused). */
+static void commit_raw(int chain, const struct lb_buf *raw)
+{
+	const uint8_t *raws[1] = {raw->data};
+	size_t lens[1] = {raw->len};
+	struct lb_cut c = {chain, F.time_ms += 1000, 1, raws, lens};
+	struct lb_errmsg em;
+	uint64_t h;
+	if (lb_ledger_commit(F.l, &c, &h, &em))
+		fail_msg("commit: %s", em.text);
+}
+
+static void empty_block_of(int chain)
+{
+	struct lb_cut c = {chain, F.time_ms += 1000, 0, NULL, NULL};
+	struct lb_errmsg em;
+	uint64_t h;
+	if (lb_ledger_commit(F.l, &c, &h, &em))
+		fail_msg("commit: %s", em.text);
+}
+
+/* keys.follow payload citing tx id (its committed bytes) with its proof anchored in anchor. */
+static void follow_payload(struct lb_buf *out, const uint8_t id[LB_HASH_LEN], int anchor)
+{
+	struct lb_buf proof;
+	struct lb_errmsg em;
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int chain;
+	assert_lb_ok(lb_ledger_tx_raw(F.l, id, &chain, &raw, &len));
+	assert_int_equal(chain, LB_CHAIN_BUSINESS);
+	lb_buf_init(&proof, 1 << 20);
+	if (lb_ledger_proof(F.l, id, anchor, &proof, &em))
+		fail_msg("proof: %s", em.text);
+	lb_buf_init(out, LB_TX_MAX_BYTES);
+	assert_lb_ok(lb_keyfollow_encode(out, raw, len, proof.data, proof.len));
+	lb_buf_release(&proof);
+	lb_free(raw);
+}
+
+static int send_follow(int chain, const struct lb_keypair *kp, uint64_t nonce,
+		       const struct lb_buf *pl)
+{
+	return send_tx(kp, chain,
+		       chain == LB_CHAIN_SETTLEMENT ? LB_TX_KEYS_FOLLOW : LB_TX_KEYS_FOLLOW_DIR,
+		       nonce, pl->data, pl->len, true);
+}
+
+/* The key-map entry of key address ka on chain: its tag and account, 0 when there is none. */
+static int keymap_tag(int chain, const uint8_t ka[LB_ADDR_LEN], uint8_t acct[LB_ADDR_LEN])
+{
+	struct lb_buf v;
+	struct lb_errmsg em;
+	lb_buf_init(&v, 64);
+	int rc = lb_ledger_state_read(F.l, chain, LB_KEYMAP_NS, ka, LB_ADDR_LEN, &v, &em);
+	int tag = 0;
+	if (rc == LB_OK) {
+		assert_int_equal(v.len, 1 + LB_ADDR_LEN);
+		tag = v.data[0];
+		memcpy(acct, v.data + 1, LB_ADDR_LEN);
+	} else {
+		assert_int_equal(rc, LB_ENOTFOUND);
+	}
+	lb_buf_release(&v);
+	return tag;
+}
+
+static uint64_t asc_of(const uint8_t addr[LB_ADDR_LEN])
+{
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_account_json(F.l, addr, &o, &em));
+	json_t *v = json_object_get(json_object_get(o, "balances"), "asc");
+	assert_true(json_is_integer(v));
+	uint64_t n = (uint64_t)json_integer_value(v);
+	json_decref(o);
+	return n;
+}
+
+/* A reset from a chain the attacker made alone: A's stolen key records its own recovery
+ * commitment there and resets to the attacker's key M. Its proof checks out by itself (the
+ * attacker signs every header), but no block of the real chain anchors it. */
+static void forged_follow(struct lb_buf *out, const struct lb_keypair *m)
+{
+	char home[64];
+	struct lb_keypair prop2;
+	struct lb_ledger *real = F.l;
+	struct lb_zk_recovery rec;
+	struct lb_keyreset r;
+	struct lb_errmsg em;
+	uint8_t rb[LB_ZK_RECOVERY_BYTES], x[32];
+	static const char secret[] = "attacker-chosen-recovery-secret";
+	uint64_t t0 = F.time_ms;
+	snprintf(home, sizeof home, "/tmp/lb-test-sectx-forge-XXXXXX");
+	assert_non_null(mkdtemp(home));
+	seeded(&prop2, 9);
+	F.l = open_ledger(home, &prop2);
+	assert_lb_ok(lb_zk_recovery_new(&rec, secret, strlen(secret), 1, 8192, &em));
+	assert_lb_ok(lb_zk_derive(x, secret, strlen(secret), &rec, &em));
+	lb_zk_recovery_encode(&rec, rb);
+	assert_int_equal(send_tx(&F.a, LB_CHAIN_BUSINESS, LB_TX_KEYS_RECOVERY, 0, rb, sizeof rb,
+				 true),
+			 LB_OK);
+	reset_payload(&r, m->pk, 0);
+	assert_lb_ok(lb_keyreset_prove(&r, x));
+	assert_int_equal(send_reset(m, 0, &r), LB_OK);
+	uint8_t id[LB_HASH_LEN];
+	memcpy(id, F.last_id, LB_HASH_LEN);
+	for (int i = 0; i < 8; i++) /* as many settlement blocks as the real chain, or more */
+		empty_block_of(LB_CHAIN_SETTLEMENT);
+	follow_payload(out, id, LB_CHAIN_SETTLEMENT);
+	lb_ledger_close(F.l);
+	F.l = real;
+	F.time_ms = t0;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+	assert_int_equal(system(cmd), 0);
+	sodium_memzero(x, sizeof x);
+}
+
+static void test_follow(void **state)
+{
+	(void)state;
+	struct lb_buf pl, bad, tr;
+	struct lb_keyreset r;
+	struct lb_keypair m;
+	uint8_t n2a[LB_ADDR_LEN], ma[LB_ADDR_LEN], acct[LB_ADDR_LEN], b[LB_KEYRESET_MAXBYTES];
+	size_t n;
+	struct lb_errmsg em;
+	lb_addr_from_pubkey(n2a, F.n2.pk);
+	seeded(&m, 10);
+	lb_addr_from_pubkey(ma, m.pk);
+
+	/* a reset that went into a block but was refused there (its proof is all zeros) */
+	reset_payload(&r, F.g1.pk, 2);
+	assert_lb_ok(lb_keyreset_encode(&r, b, &n, &em));
+	build(&bad, &F.g1, LB_CHAIN_BUSINESS, LB_TX_KEYS_RESET, 0, b, n);
+	memcpy(F.bad_reset_id, F.last_id, LB_HASH_LEN);
+	commit_raw(LB_CHAIN_BUSINESS, &bad);
+	lb_buf_release(&bad);
+	/* settlement and directory blocks that anchor every business block so far */
+	empty_block_of(LB_CHAIN_SETTLEMENT);
+	empty_block_of(LB_CHAIN_DIRECTORY);
+	uint64_t a0 = asc_of(F.aa);
+	assert_true(a0 > 0);
+
+	/* a proof from a business chain the holder of A's stolen key made alone */
+	forged_follow(&pl, &m);
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &m, 0, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* the genuine proof of reset 1, anchored in the directory chain, sent to settlement */
+	follow_payload(&pl, F.reset_id[1], LB_CHAIN_DIRECTORY);
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.n2, 0, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* ... and a proof that stops at the business block (no anchor) */
+	follow_payload(&pl, F.reset_id[1], -1);
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.n2, 0, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* tampered proof bytes (one bit of the business header's app hash) */
+	follow_payload(&pl, F.reset_id[1], LB_CHAIN_SETTLEMENT);
+	pl.data[pl.len - 40] ^= 1;
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.n2, 0, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* the proof of a business record, not of a reset */
+	follow_payload(&pl, F.record_id, LB_CHAIN_SETTLEMENT);
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.n2, 0, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* reset 1's bytes with reset 0's proof */
+	{
+		uint8_t *raw1 = NULL;
+		size_t l1;
+		int ch;
+		struct lb_keyfollow f;
+		struct lb_buf p0;
+		follow_payload(&p0, F.reset_id[0], LB_CHAIN_SETTLEMENT);
+		assert_lb_ok(lb_keyfollow_decode(&f, p0.data, p0.len, &em));
+		assert_lb_ok(lb_ledger_tx_raw(F.l, F.reset_id[1], &ch, &raw1, &l1));
+		lb_buf_init(&pl, LB_TX_MAX_BYTES);
+		assert_lb_ok(lb_keyfollow_encode(&pl, raw1, l1, f.proof, f.proof_len));
+		assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.n2, 0, &pl), LB_EINVALID);
+		lb_buf_release(&pl);
+		lb_buf_release(&p0);
+		lb_free(raw1);
+	}
+	/* a reset that is in its block but marked invalid there */
+	follow_payload(&pl, F.bad_reset_id, LB_CHAIN_SETTLEMENT);
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.n2, 0, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* a payload cut short: malformed before any state is read */
+	follow_payload(&pl, F.reset_id[1], LB_CHAIN_SETTLEMENT);
+	assert_int_equal(send_tx(&F.n2, LB_CHAIN_SETTLEMENT, LB_TX_KEYS_FOLLOW, 0, pl.data,
+				 pl.len - 1, false),
+			 LB_EMALFORMED);
+	/* nothing of all that reached the settlement key map */
+	assert_int_equal(keymap_tag(LB_CHAIN_SETTLEMENT, F.aa, acct), 0);
+	assert_int_equal(keymap_tag(LB_CHAIN_SETTLEMENT, ma, acct), 0);
+
+	/* reset 1 on settlement, sent by the new key itself: reset 0 is superseded */
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.n2, 0, &pl), LB_OK);
+	assert_int_equal(keymap_tag(LB_CHAIN_SETTLEMENT, F.aa, acct), LB_KEYMAP_REPLACED);
+	assert_memory_equal(acct, F.aa, LB_ADDR_LEN);
+	assert_int_equal(keymap_tag(LB_CHAIN_SETTLEMENT, n2a, acct), LB_KEYMAP_ACTS_FOR);
+	assert_memory_equal(acct, F.aa, LB_ADDR_LEN);
+	assert_int_equal(keymap_tag(LB_CHAIN_SETTLEMENT, F.na, acct), 0); /* never acted here */
+	/* the same follow-up again (from another sender), and then the superseded reset 0 */
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.g2, 0, &pl), LB_ENONCEUSED);
+	lb_buf_release(&pl);
+	follow_payload(&pl, F.reset_id[0], LB_CHAIN_SETTLEMENT);
+	assert_int_equal(send_follow(LB_CHAIN_SETTLEMENT, &F.g2, 0, &pl), LB_ENONCEUSED);
+	lb_buf_release(&pl);
+
+	/* the old key is refused on settlement; the new key moves A's ASC (fee from A) */
+	lb_buf_init(&tr, 256);
+	assert_lb_ok(lb_payload_transfer(&tr, ma, LB_ASC, 7, "stolen key"));
+	assert_int_equal(send_tx(&F.a, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 1, tr.data, tr.len,
+				 false),
+			 LB_EUNAUTH);
+	assert_int_equal(send_tx(&F.n2, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 1, tr.data, tr.len,
+				 true),
+			 LB_OK);
+	lb_buf_release(&tr);
+	assert_int_equal(asc_of(F.aa), a0 - 7);
+	assert_int_equal(asc_of(ma), 7);
+	assert_int_equal(asc_of(n2a), 0);
+
+	/* the directory chain, in order: reset 0 then reset 1 */
+	follow_payload(&pl, F.reset_id[0], LB_CHAIN_SETTLEMENT); /* anchored in the wrong chain */
+	assert_int_equal(send_follow(LB_CHAIN_DIRECTORY, &F.g2, 0, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	follow_payload(&pl, F.reset_id[0], LB_CHAIN_DIRECTORY);
+	assert_int_equal(send_follow(LB_CHAIN_DIRECTORY, &F.g2, 0, &pl), LB_OK);
+	assert_int_equal(keymap_tag(LB_CHAIN_DIRECTORY, F.na, acct), LB_KEYMAP_ACTS_FOR);
+	assert_int_equal(send_follow(LB_CHAIN_DIRECTORY, &F.g2, 1, &pl), LB_ENONCEUSED);
+	lb_buf_release(&pl);
+	follow_payload(&pl, F.reset_id[1], LB_CHAIN_DIRECTORY);
+	assert_int_equal(send_follow(LB_CHAIN_DIRECTORY, &F.g2, 1, &pl), LB_OK);
+	lb_buf_release(&pl);
+	assert_int_equal(keymap_tag(LB_CHAIN_DIRECTORY, F.aa, acct), LB_KEYMAP_REPLACED);
+	assert_int_equal(keymap_tag(LB_CHAIN_DIRECTORY, F.na, acct), LB_KEYMAP_REPLACED);
+	assert_memory_equal(acct, F.aa, LB_ADDR_LEN);
+	assert_int_equal(keymap_tag(LB_CHAIN_DIRECTORY, n2a, acct), LB_KEYMAP_ACTS_FOR);
+	/* old keys refused on the directory chain, the new key registers an asset for A */
+	uint8_t content[LB_HASH_LEN];
+	memset(content, 0x5a, sizeof content);
+	lb_buf_init(&tr, 256);
+	assert_lb_ok(lb_payload_asset_register(&tr, content, "{}", 2));
+	assert_int_equal(send_tx(&F.a, LB_CHAIN_DIRECTORY, LB_TX_ASSET_REGISTER, 0, tr.data, tr.len,
+				 false),
+			 LB_EUNAUTH);
+	assert_int_equal(send_tx(&F.n, LB_CHAIN_DIRECTORY, LB_TX_ASSET_REGISTER, 0, tr.data, tr.len,
+				 false),
+			 LB_EUNAUTH);
+	assert_int_equal(send_tx(&F.n2, LB_CHAIN_DIRECTORY, LB_TX_ASSET_REGISTER, 0, tr.data,
+				 tr.len, true),
+			 LB_OK);
+	lb_buf_release(&tr);
+
+	/* the JSON view names the cited reset */
+	follow_payload(&pl, F.reset_id[1], LB_CHAIN_DIRECTORY);
+	struct lb_tx fake = {.chain = LB_CHAIN_DIRECTORY, .type = LB_TX_KEYS_FOLLOW_DIR,
+			     .payload = pl.data, .payload_len = pl.len};
+	json_t *j = lb_txtype_find(LB_TX_KEYS_FOLLOW_DIR)->to_json(&fake);
+	char idhex[2 * LB_HASH_LEN + 1];
+	lb_hex_encode(idhex, F.reset_id[1], LB_HASH_LEN);
+	assert_string_equal(json_string_value(json_object_get(j, "reset_tx")), idhex);
+	assert_int_equal(json_integer_value(json_object_get(j, "reset_nonce")), 1);
+	json_decref(j);
+	lb_buf_release(&pl);
+
+	/* the whole history replays to the same state */
+	if (lb_ledger_verify_home(F.home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
 }
 
 /* Owners' KES keys from fixed seeds; the policy lists them sorted. */
@@ -592,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_guardians),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_follow),
 		cmocka_unit_test(test_policy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,1384 @@
+/*
+ * `leben exchange ...`: trusted data exchange through a node. The data owner offers an
+ * asset (price, output policy, algorithms trusted in advance) and grants execution rights;
+ * an algorithm's author registers it; a user requests a run, the owner approves or rejects,
+ * patients give or revoke consent; the user locks the fees in escrow on the settlement chain;
+ * the executor runs it, records the execution and the result hash on the business chain,
+ * seals the result to the user and releases the escrow citing the result's receipt. `log`
+ * shows an asset's or a patient's complete history. Every step is a signed tx the node checks.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apiclient.h"
+#include "cli.h"
+#include "common.h"
+#include "leben/algo.h"
+#include "leben/api.h"
+#include "leben/base.h"
+#include "leben/envelope.h"
+#include "leben/exchange.h"
+#include "leben/ledger.h"
+#include "leben/node.h"
+#include "leben/sandbox.h"
+#include "leben/tx.h"
+
+#define CMD "exchange"
+
+/* Every option of every subcommand; each reads the ones it needs. */
+struct xopts {
+	const char *home, *node, *from, *asset, *asset_tx, *price, *min_cohort, *max_output,
+		*data_bytes, *data, *allow, *executor, *kind, *algorithm, *algorithm_file, *builtin,
+		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
+		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params;
+	bool json, help, local_only, at_author, heavy_deps, revoke, print_act;
+};
+
+/* What one command run shares: where the node is, the signing key, the network. */
+struct xctx {
+	const struct xopts *o;
+	const char *url;
+	struct lb_keypair kp;
+	bool have_key;
+	uint8_t addr[LB_ADDR_LEN];
+	char addr_text[LB_ADDR_TEXT_LEN + 1];
+	uint8_t network[LB_HASH_LEN];
+	bool have_network;
+	uint64_t default_fee;
+	double timeout_s;
+	bool printed;       /* --print-act printed the act instead of sending */
+};
+
+static int need(const char *v, const char *opt, const char *sub)
+{
+	if (!v) {
+		cli_failf(CMD, "'leben exchange %s' needs %s (see 'leben exchange --help')", sub, opt);
+		return 2;
+	}
+	return 0;
+}
+
+static int hash_arg(const char *v, const char *opt, uint8_t out[LB_HASH_LEN])
+{
+	if (!v || lb_hex_decode(out, LB_HASH_LEN, v)) {
+		cli_failf(CMD, "%s '%s' is not an id of 64 hex digits", opt, v ? v : "");
+		return 2;
+	}
+	return 0;
+}
+
+static int amount_arg(const char *v, const char *opt, uint64_t dflt, uint64_t *out)
+{
+	if (!v) {
+		*out = dflt;
+		return 0;
+	}
+	if (cli_parse_amount(v, out)) {
+		cli_failf(CMD, "%s '%s' is not an amount: use a number with at most 6 decimals", opt, v);
+		return 2;
+	}
+	return 0;
+}
+
+static int count_arg(const char *v, const char *opt, uint64_t dflt, uint64_t *out)
+{
+	char *end;
+	if (!v) {
+		*out = dflt;
+		return 0;
+	}
+	unsigned long long x = strtoull(v, &end, 10);
+	if (!*v || *end || *v == '-') {
+		cli_failf(CMD, "%s '%s' is not a whole number", opt, v);
+		return 2;
+	}
+	*out = x;
+	return 0;
+}
+
+/* Algorithm hash from builtin:NAME, 64 hex digits, or the hash of a script file. */
+static int algo_arg(const char *v, const char *file, uint8_t out[LB_HASH_LEN])
+{
+	if (file) {
+		uint8_t *d;
+		size_t n;
+		if (cli_read_file(CMD, file, 16u << 20, &d, &n))
+			return 1;
+		lb_hash(out, d, n);
+		lb_free(d);
+		return 0;
+	}
+	if (v && !strncmp(v, "builtin:", 8)) {
+		lb_xchg_builtin_hash(out, v + 8);
+		return 0;
+	}
+	if (v && !lb_hex_decode(out, LB_HASH_LEN, v))
+		return 0;
+	cli_failf(CMD, "--algorithm '%s': give builtin:NAME (e.g. builtin:stats), the algorithm's "
+		       "hash (64 hex digits) or --algorithm-file SCRIPT",
+		  v ? v : "");
+	return 2;
+}
+
+static void hex32(char out[2 * LB_HASH_LEN + 1], const uint8_t *p)
+{
+	lb_hex_encode(out, p, LB_HASH_LEN);
+}
+
+/* ---- talking to the node --------------------------------------------------------------------- */
+
+static int load_key(struct xctx *x)
+{
+	if (x->have_key)
+		return 0;
+	if (need(x->o->from, "--from KEY", "this step"))
+		return 2;
+	if (cli_load_key(x->o->home, x->o->from, &x->kp))
+		return 1;
+	x->have_key = true;
+	lb_addr_from_pubkey(x->addr, x->kp.pk);
+	lb_addr_encode(x->addr_text, x->addr);
+	return 0;
+}
+
+static int load_network(struct xctx *x)
+{
+	json_t *st;
+	if (x->have_network)
+		return 0;
+	if (cli_api_get(CMD, x->url, "/v1/status", &st))
+		return 1;
+	const char *nid = json_string_value(json_object_get(st, "network_id"));
+	json_t *f = json_object_get(json_object_get(st, "fees"), "default");
+	x->default_fee = json_is_integer(f) ? (uint64_t)json_integer_value(f) : 0;
+	int rc = !nid || lb_hex_decode(x->network, LB_HASH_LEN, nid);
+	json_decref(st);
+	if (rc)
+		return cli_failf(CMD, "the node at %s gave no network id", x->url);
+	x->have_network = true;
+	return 0;
+}
+
+/* GET path formatted; prints the node's error. */
+static int getf(struct xctx *x, json_t **out, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int getf(struct xctx *x, json_t **out, const char *fmt, ...)
+{
+	char path[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof path, fmt, ap);
+	va_end(ap);
+	return cli_api_get(CMD, x->url, path, out);
+}
+
+/* Sign a tx of type on chain with the payload, send it and wait until it is in a block.
+ * Returns 0 when applied; prints the refusal otherwise. */
+static int send_tx(struct xctx *x, int chain, uint32_t type, const struct lb_buf *payload,
+		   uint8_t id[LB_HASH_LEN])
+{
+	json_t *acct = NULL, *reply = NULL, *body = NULL;
+	struct lb_buf out;
+	char idhex[2 * LB_HASH_LEN + 1];
+	int rc;
+	const struct lb_txtype *tt = lb_txtype_find(type);
+	const char *tname = tt ? tt->name : "tx";
+	if ((rc = load_key(x)) || (rc = load_network(x)))
+		return rc;
+	if ((rc = getf(x, &acct, "/v1/accounts/%s", x->addr_text)))
+		return rc;
+	json_t *nn = json_object_get(
+		json_object_get(json_object_get(acct, "chains"), lb_chain_name(chain)), "next_nonce");
+	struct lb_tx t = {0};
+	t.version = LB_TX_VERSION;
+	t.chain = (uint8_t)chain;
+	t.type = type;
+	t.nonce = json_is_integer(nn) ? (uint64_t)json_integer_value(nn) : 0;
+	t.fee = chain == LB_CHAIN_SETTLEMENT ? x->default_fee : 0;
+	t.payload = payload->data;
+	t.payload_len = payload->len;
+	json_decref(acct);
+	lb_buf_init(&out, LB_TX_MAX_BYTES);
+	if (lb_tx_build(&out, &t, x->network, &x->kp, id)) {
+		lb_buf_release(&out);
+		return cli_failf(CMD, "could not build the %s tx (payload too large?)", tname);
+	}
+	char *hex = lb_malloc(2 * out.len + 1);
+	if (!hex) {
+		lb_buf_release(&out);
+		return cli_failf(CMD, "out of memory");
+	}
+	lb_hex_encode(hex, out.data, out.len);
+	lb_buf_release(&out);
+	body = json_pack("{s:s}", "tx", hex);
+	lb_free(hex);
+	rc = cli_api_post(CMD, x->url, "/v1/txs", body, &reply);
+	json_decref(body);
+	json_decref(reply);
+	if (rc)
+		return rc;
+	hex32(idhex, id);
+	uint64_t deadline = lb_mono_ns() + (uint64_t)(x->timeout_s * 1e9);
+	unsigned delay = 20;
+	for (;;) {
+		json_t *j;
+		if ((rc = getf(x, &j, "/v1/txs/%s", idhex)))
+			return rc;
+		const char *st = json_string_value(json_object_get(j, "status"));
+		if (st && !strcmp(st, "committed")) {
+			json_decref(j);
+			return 0;
+		}
+		if (st && strcmp(st, "pending")) {
+			const char *msg =
+				json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+			cli_failf(CMD, "%s tx %s was not applied: %s", tname, idhex, msg ? msg : st);
+			json_decref(j);
+			return 1;
+		}
+		json_decref(j);
+		if (lb_mono_ns() > deadline)
+			return cli_failf(CMD, "%s tx %s is still pending; check with 'leben query tx %s'",
+					 tname, idhex, idhex);
+		struct timespec ts = {0, (long)delay * 1000000L};
+		nanosleep(&ts, NULL);
+		if (delay < 200)
+			delay *= 2;
+	}
+}
+
+/* A committed tx's bytes and its proof anchored in chain anchor. */
+static int receipt(struct xctx *x, const uint8_t id[LB_HASH_LEN], const char *anchor,
+		   uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *plen)
+{
+	char idhex[2 * LB_HASH_LEN + 1];
+	json_t *j;
+	hex32(idhex, id);
+	if (getf(x, &j, "/v1/exchange/receipts/%s%s%s", idhex, anchor ? "?anchor=" : "",
+		 anchor ? anchor : ""))
+		return 1;
+	int rc = lb_hex_decode_alloc(json_string_value(json_object_get(j, "tx")), tx, txlen,
+				     LB_TX_MAX_BYTES) ||
+		 lb_hex_decode_alloc(json_string_value(json_object_get(j, "proof")), proof, plen,
+				     LB_XCHG_PROOF_MAX);
+	json_decref(j);
+	return rc ? cli_failf(CMD, "the node gave an unreadable receipt for tx %s", idhex) : 0;
+}
+
+/* An owner's business tx: sent, or with --print-act only its co-owner act printed (what the
+ * co-owners of a co-owned asset approve first with 'leben policy approve'). */
+static int owner_send(struct xctx *x, uint32_t type, const struct lb_buf *payload,
+		      uint8_t id[LB_HASH_LEN])
+{
+	if (!x->o->print_act)
+		return send_tx(x, LB_CHAIN_BUSINESS, type, payload, id);
+	char act[LB_XCHG_ACT_MAX];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (lb_xchg_owner_act(type, payload->data, payload->len, act, &em))
+		return cli_fail(CMD, &em, NULL);
+	printf("%s\n", act);
+	x->printed = true;
+	return 0;
+}
+
+static void say_sent(struct xctx *x, const char *what, const uint8_t id[LB_HASH_LEN])
+{
+	char h[2 * LB_HASH_LEN + 1];
+	hex32(h, id);
+	if (x->o->json) {
+		json_t *j = json_pack("{s:s,s:s}", "tx", h, "what", what);
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("%s (tx %s)\n", what, h);
+	}
+}
+
+/* ---- owner, author, user and patient steps ----------------------------------------------------- */
+
+static int x_offer(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	uint8_t regid[LB_HASH_LEN], id[LB_HASH_LEN], *tx = NULL, *proof = NULL;
+	size_t txlen, plen;
+	uint64_t v;
+	int rc;
+	struct lb_xchg_offer *p = lb_calloc(1, sizeof *p);
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	if (!p)
+		return cli_failf(CMD, "out of memory");
+	if ((rc = need(o->asset_tx, "--asset-tx TXID (the asset.register tx)", "offer")) ||
+	    (rc = hash_arg(o->asset_tx, "--asset-tx", regid)) ||
+	    (rc = amount_arg(o->price, "--price", 0, &p->data_fee)) ||
+	    (rc = count_arg(o->min_cohort, "--min-cohort", 10, &p->min_cohort)) ||
+	    (rc = count_arg(o->max_output, "--max-output", 65536, &p->max_output)) ||
+	    (rc = count_arg(o->data_bytes, "--data-bytes", 0, &v)))
+		goto out;
+	p->data_bytes = v;
+	if (o->data) {
+		uint8_t *d;
+		size_t n;
+		if ((rc = cli_read_file(CMD, o->data, (size_t)1 << 34, &d, &n)))
+			goto out;
+		lb_free(d);
+		p->data_bytes = n;
+	}
+	p->flags = o->local_only ? LB_XCHG_OFFER_LOCAL_ONLY : 0;
+	if (o->allow) {
+		char *list = lb_strdup(o->allow), *save = NULL;
+		for (char *t = strtok_r(list, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
+			if (p->n_allow == LB_XCHG_ALLOW_MAX)
+				rc = cli_failf(CMD, "--allow lists more than %d algorithms", LB_XCHG_ALLOW_MAX);
+			else
+				rc = algo_arg(t, NULL, p->allow[p->n_allow++]);
+		}
+		lb_free(list);
+		if (rc)
+			goto out;
+	}
+	if ((rc = receipt(x, regid, "business", &tx, &txlen, &proof, &plen))) {
+		fprintf(stderr, "  hint: the offer cites the registration through a business block made "
+				"after it; any business tx makes one (e.g. 'leben tx identity ...')\n");
+		goto out;
+	}
+	p->reg_tx = tx;
+	p->reg_tx_len = txlen;
+	p->reg_proof = proof;
+	p->reg_proof_len = plen;
+	if (lb_xchg_offer_encode(&b, p)) {
+		rc = cli_failf(CMD, "the offer is too large");
+		goto out;
+	}
+	if ((rc = owner_send(x, LB_TX_XCHG_OFFER, &b, id)) || x->printed)
+		goto out;
+	{
+		struct lb_tx reg;
+		uint8_t owner[LB_ADDR_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN];
+		uint64_t size;
+		char ah[2 * LB_HASH_LEN + 1];
+		if (lb_tx_decode(&reg, tx, txlen, NULL) ||
+		    lb_xchg_registration(&reg, asset, owner, content, &size, NULL))
+			memset(asset, 0, sizeof asset);
+		hex32(ah, asset);
+		if (o->json) {
+			char h[2 * LB_HASH_LEN + 1];
+			hex32(h, id);
+			json_t *j = json_pack("{s:s,s:s}", "tx", h, "asset", ah);
+			cli_print_json(j);
+			json_decref(j);
+		} else {
+			printf("Offered asset %s for exchange (tx ", ah);
+			for (int i = 0; i < LB_HASH_LEN; i++)
+				printf("%02x", id[i]);
+			printf(")\n");
+		}
+	}
+out:
+	lb_free(tx);
+	lb_free(proof);
+	lb_free(p);
+	lb_buf_release(&b);
+	return rc;
+}
+
+static int x_grant(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_grant p = {.kind = 1};
+	uint8_t id[LB_HASH_LEN];
+	struct lb_buf b;
+	int rc;
+	if ((rc = need(o->asset, "--asset ID", "grant")) || (rc = hash_arg(o->asset, "--asset", p.asset)) ||
+	    (rc = need(o->executor, "--executor ADDRESS|KEY", "grant")) ||
+	    (rc = cli_resolve_address(CMD, o->home, o->executor, p.executor)))
+		return rc;
+	if (o->kind) {
+		p.kind = !strcmp(o->kind, "own") ? 1 : !strcmp(o->kind, "node") ? 2
+						 : !strcmp(o->kind, "provider") ? 3 : 0;
+		if (!p.kind)
+			return cli_failf(CMD, "--kind '%s': use own, node or provider", o->kind), 2;
+	}
+	lb_buf_init(&b, 256);
+	rc = lb_xchg_grant_encode(&b, &p) ? 1 : owner_send(x, LB_TX_XCHG_GRANT, &b, id);
+	lb_buf_release(&b);
+	if (!rc && !x->printed)
+		say_sent(x, "Execution right granted", id);
+	return rc;
+}
+
+static int x_algo(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_algo p = {0};
+	uint8_t id[LB_HASH_LEN];
+	char name[LB_XCHG_NAME_MAX + 1];
+	struct lb_buf b;
+	int rc;
+	if (!o->builtin && !o->algorithm_file)
+		return cli_failf(CMD, "'leben exchange algo' needs --builtin NAME or --algorithm-file SCRIPT"), 2;
+	if (o->builtin) {
+		char spec[200];
+		snprintf(spec, sizeof spec, "builtin:%s", o->builtin);
+		rc = algo_arg(spec, NULL, p.hash);
+	} else {
+		rc = algo_arg(NULL, o->algorithm_file, p.hash);
+	}
+	if (rc || (rc = amount_arg(o->fee, "--fee", 0, &p.fee)))
+		return rc;
+	snprintf(name, sizeof name, "%s", o->name ? o->name : o->builtin ? o->builtin : o->algorithm_file);
+	memcpy(p.name, name, sizeof p.name);
+	p.flags = (o->at_author ? LB_XCHG_ALGO_AT_AUTHOR : 0) | (o->heavy_deps ? LB_XCHG_ALGO_HEAVY_DEPS : 0);
+	lb_buf_init(&b, 512);
+	rc = lb_xchg_algo_encode(&b, &p) ? 1 : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_ALGO, &b, id);
+	lb_buf_release(&b);
+	if (rc)
+		return rc;
+	char h[2 * LB_HASH_LEN + 1];
+	hex32(h, p.hash);
+	if (o->json) {
+		char t[2 * LB_HASH_LEN + 1];
+		hex32(t, id);
+		json_t *j = json_pack("{s:s,s:s}", "tx", t, "algorithm", h);
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("Registered algorithm %s as %s\n", p.name, h);
+	}
+	return 0;
+}
+
+static int x_request(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_request p = {0};
+	uint8_t id[LB_HASH_LEN];
+	struct lb_buf b;
+	int rc;
+	if ((rc = need(o->asset, "--asset ID", "request")) ||
+	    (rc = hash_arg(o->asset, "--asset", p.asset)) ||
+	    (rc = algo_arg(o->algorithm, o->algorithm_file, p.algo)) ||
+	    (rc = need(o->purpose, "--purpose TEXT (what the result is for)", "request")))
+		return rc;
+	if (strlen(o->purpose) > LB_XCHG_TEXT_MAX)
+		return cli_failf(CMD, "--purpose is longer than %d bytes", LB_XCHG_TEXT_MAX), 2;
+	snprintf(p.purpose, sizeof p.purpose, "%s", o->purpose);
+	if (o->params) {
+		if (strlen(o->params) > LB_XCHG_PARAMS_MAX)
+			return cli_failf(CMD, "--params is longer than %d bytes", LB_XCHG_PARAMS_MAX), 2;
+		snprintf(p.params, sizeof p.params, "%s", o->params);
+	}
+	if (o->scenario) {
+		int s = lb_xchg_scenario_parse(o->scenario);
+		if (s < 0)
+			return cli_failf(CMD, "--scenario '%s': use auto, local, off-site or integrated",
+					 o->scenario), 2;
+		p.scenario = (uint8_t)s;
+	}
+	lb_buf_init(&b, 1024);
+	rc = lb_xchg_request_encode(&b, &p) ? 1
+					    : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, id);
+	lb_buf_release(&b);
+	if (rc)
+		return rc;
+	char h[2 * LB_HASH_LEN + 1];
+	json_t *r;
+	hex32(h, id);
+	if (getf(x, &r, "/v1/exchange/requests/%s", h))
+		return 1;
+	const char *st = json_string_value(json_object_get(r, "status"));
+	if (o->json) {
+		json_object_set_new(r, "tx", json_string(h));
+		cli_print_json(r);
+	} else {
+		printf("Request %s is %s%s\n", h, st ? st : "?",
+		       st && !strcmp(st, "approved") ? " (the algorithm is on the owner's allow-list)"
+						     : " (the owner must approve it)");
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int x_decide(struct xctx *x, int decision)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_approve p = {.decision = (uint8_t)decision};
+	uint8_t id[LB_HASH_LEN];
+	struct lb_buf b;
+	int rc;
+	const char *sub = decision == 1 ? "approve" : "reject";
+	if ((rc = need(o->request, "--request ID", sub)) ||
+	    (rc = hash_arg(o->request, "--request", p.request)))
+		return rc;
+	if (o->reason && strlen(o->reason) > LB_XCHG_TEXT_MAX)
+		return cli_failf(CMD, "--reason is longer than %d bytes", LB_XCHG_TEXT_MAX), 2;
+	snprintf(p.reason, sizeof p.reason, "%s", o->reason ? o->reason : "");
+	lb_buf_init(&b, 1024);
+	rc = lb_xchg_approve_encode(&b, &p) ? 1 : owner_send(x, LB_TX_XCHG_APPROVE, &b, id);
+	lb_buf_release(&b);
+	if (!rc && !x->printed)
+		say_sent(x, decision == 1 ? "Request approved" : "Request rejected", id);
+	return rc;
+}
+
+static int x_revoke(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_revoke p = {0};
+	uint8_t id[LB_HASH_LEN];
+	struct lb_buf b;
+	int rc;
+	const char *what;
+	if (o->request) {
+		if (o->asset || o->executor)
+			return cli_failf(CMD, "give --request ID alone, or --asset ID [--executor ...]"), 2;
+		p.kind = 2;
+		what = "Usage right revoked: the request can no longer run";
+		if ((rc = hash_arg(o->request, "--request", p.id)))
+			return rc;
+	} else {
+		if ((rc = need(o->asset, "--asset ID [--executor ADDRESS|KEY] or --request ID", "revoke")) ||
+		    (rc = hash_arg(o->asset, "--asset", p.id)))
+			return rc;
+		p.kind = o->executor ? 1 : 3;
+		what = o->executor ? "Execution right revoked"
+				   : "Offer withdrawn: new requests on the asset are refused";
+		if (o->executor && (rc = cli_resolve_address(CMD, o->home, o->executor, p.executor)))
+			return rc;
+	}
+	lb_buf_init(&b, 256);
+	rc = lb_xchg_revoke_encode(&b, &p) ? 1 : owner_send(x, LB_TX_XCHG_REVOKE, &b, id);
+	lb_buf_release(&b);
+	if (!rc && !x->printed)
+		say_sent(x, what, id);
+	return rc;
+}
+
+/* Patient id: 64 hex digits, or the patient's local id hashed with the asset. */
+static int patient_arg(const char *v, const uint8_t asset[LB_HASH_LEN], uint8_t out[LB_HASH_LEN])
+{
+	if (!lb_hex_decode(out, LB_HASH_LEN, v))
+		return 0;
+	if (!asset)
+		return cli_failf(CMD, "--patient '%s': give the pseudonymous id (64 hex digits), or the "
+				      "local patient id together with --asset", v), 2;
+	lb_xchg_patient_id(out, asset, v);
+	return 0;
+}
+
+static int x_consent(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_consent p = {.action = o->revoke ? 2 : 1};
+	uint8_t id[LB_HASH_LEN];
+	struct lb_buf b;
+	int rc;
+	if ((rc = need(o->asset, "--asset ID", "consent")) ||
+	    (rc = hash_arg(o->asset, "--asset", p.asset)) ||
+	    (rc = need(o->patient, "--patient ID", "consent")) ||
+	    (rc = patient_arg(o->patient, p.asset, p.patient)))
+		return rc;
+	lb_buf_init(&b, 256);
+	rc = lb_xchg_consent_encode(&b, &p) ? 1
+					    : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, id);
+	lb_buf_release(&b);
+	if (!rc) {
+		char ph[2 * LB_HASH_LEN + 1], msg[200];
+		hex32(ph, p.patient);
+		snprintf(msg, sizeof msg, "Consent %s for patient %.16s...",
+			 o->revoke ? "revoked (later runs leave this patient's records out)" : "given", ph);
+		say_sent(x, msg, id);
+	}
+	return rc;
+}
+
+/* POST /v1/exchange/check for this request and executor (patients may be NULL). */
+static int check(struct xctx *x, const char *reqhex, const char *exec_text, const uint8_t *pats,
+		 size_t n, json_t **plan)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char h[2 * LB_HASH_LEN + 1];
+		hex32(h, pats + i * LB_HASH_LEN);
+		json_array_append_new(arr, json_string(h));
+	}
+	json_t *body = json_pack("{s:s,s:s,s:o,s:b}", "request", reqhex, "executor", exec_text,
+				 "patients", arr, "exclude_revoked", 1);
+	int rc = cli_api_post(CMD, x->url, "/v1/exchange/check", body, plan);
+	json_decref(body);
+	return rc;
+}
+
+static uint64_t jint(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static int addr_of(json_t *o, const char *k, uint8_t out[LB_ADDR_LEN])
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return !s || lb_addr_decode(out, s, NULL);
+}
+
+static int x_escrow(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_escrow_open p = {0};
+	uint8_t req[LB_HASH_LEN], id[LB_HASH_LEN], exec[LB_ADDR_LEN];
+	char exec_text[LB_ADDR_TEXT_LEN + 1];
+	uint64_t blocks;
+	json_t *plan = NULL, *st = NULL;
+	struct lb_buf b;
+	int rc;
+	if ((rc = need(o->request, "--request ID", "escrow")) ||
+	    (rc = hash_arg(o->request, "--request", req)) ||
+	    (rc = need(o->executor, "--executor ADDRESS|KEY", "escrow")) ||
+	    (rc = cli_resolve_address(CMD, o->home, o->executor, exec)) ||
+	    (rc = amount_arg(o->compute_fee, "--compute-fee", 0, &p.terms.compute_fee)) ||
+	    (rc = count_arg(o->timeout_blocks, "--timeout-blocks", 100, &blocks)))
+		return rc;
+	lb_addr_encode(exec_text, exec);
+	/* The node checks now what the run will be checked against: approval, rights, fees. */
+	if ((rc = check(x, o->request, exec_text, NULL, 0, &plan)))
+		return cli_failf(CMD, "nothing was locked: the run would be refused (above)"), 1;
+	json_t *t = json_object_get(plan, "terms");
+	memcpy(p.terms.request, req, LB_HASH_LEN);
+	memcpy(p.terms.executor, exec, LB_ADDR_LEN);
+	p.terms.data_fee = jint(t, "data_fee");
+	p.terms.algo_fee = jint(t, "algo_fee");
+	if (addr_of(t, "user", p.terms.user) || addr_of(t, "owner", p.terms.owner) ||
+	    addr_of(t, "author", p.terms.author)) {
+		rc = cli_failf(CMD, "the node's plan is incomplete");
+		goto out;
+	}
+	if ((rc = load_key(x)))
+		goto out;
+	if (memcmp(p.terms.user, x->addr, LB_ADDR_LEN)) {
+		rc = cli_failf(CMD, "request %s was made by %s; only that account pays for it",
+			       o->request, json_string_value(json_object_get(t, "user")));
+		goto out;
+	}
+	if ((rc = cli_api_get(CMD, x->url, "/v1/status", &st)))
+		goto out;
+	p.timeout = jint(json_object_get(json_object_get(st, "chains"), "settlement"), "height") +
+		    blocks;
+	lb_buf_init(&b, 512);
+	rc = lb_escrow_open_encode(&b, &p) ? 1
+					   : send_tx(x, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_OPEN, &b, id);
+	lb_buf_release(&b);
+	if (rc)
+		goto out;
+	char h[2 * LB_HASH_LEN + 1], a1[32], a2[32], a3[32];
+	hex32(h, id);
+	if (o->json) {
+		json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "escrow", h, "tx", h, "data_fee",
+				      (json_int_t)p.terms.data_fee, "algo_fee",
+				      (json_int_t)p.terms.algo_fee, "compute_fee",
+				      (json_int_t)p.terms.compute_fee, "timeout", (json_int_t)p.timeout);
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("Escrow %s locks %s ASC for the data, %s ASC for the algorithm and %s CSC for "
+		       "computing until the run (refundable after settlement height %" PRIu64 ")\n",
+		       h, cli_format_amount(p.terms.data_fee, a1, sizeof a1),
+		       cli_format_amount(p.terms.algo_fee, a2, sizeof a2),
+		       cli_format_amount(p.terms.compute_fee, a3, sizeof a3), p.timeout);
+	}
+out:
+	json_decref(st);
+	json_decref(plan);
+	return rc;
+}
+
+/* ---- the executor's run ----------------------------------------------------------------------- */
+
+/* Leave the sealed result with the node, signed by the executor. */
+static int upload_sealed(struct xctx *x, const char *reqhex, const uint8_t req[LB_HASH_LEN],
+			 const uint8_t *sealed, size_t slen)
+{
+	char *sh = lb_malloc(2 * slen + 1);
+	char pkh[2 * LB_PUBKEY_LEN + 1], sgh[2 * LB_SIG_LEN + 1], path[200];
+	uint8_t msg[LB_HASH_LEN], sig[LB_SIG_LEN];
+	struct lb_hasher hs;
+	json_t *body, *ans = NULL;
+	if (!sh)
+		return cli_failf(CMD, "out of memory");
+	lb_hasher_init(&hs, "LEBEN-sealed-result-v1");
+	lb_hasher_update(&hs, req, LB_HASH_LEN);
+	lb_hasher_update(&hs, sealed, slen);
+	lb_hasher_final(&hs, msg);
+	lb_sign(sig, msg, sizeof msg, &x->kp);
+	lb_hex_encode(pkh, x->kp.pk, LB_PUBKEY_LEN);
+	lb_hex_encode(sgh, sig, LB_SIG_LEN);
+	lb_hex_encode(sh, sealed, slen);
+	body = json_pack("{s:s,s:s,s:s}", "sealed", sh, "pk", pkh, "sig", sgh);
+	lb_free(sh);
+	snprintf(path, sizeof path, "/v1/exchange/results/%s", reqhex);
+	int rc = cli_api_post(CMD, x->url, path, body, &ans);
+	json_decref(body);
+	json_decref(ans);
+	return rc;
+}
+
+/* What the executor will run: a built-in algorithm whose pinned hash is the request's, or the
+ * script given with --algorithm-file if it hashes to it. */
+static int pick_algorithm(struct xctx *x, const uint8_t algo[LB_HASH_LEN], const char *algohex,
+			  struct lb_sandbox_job *job, uint8_t **script)
+{
+	size_t n;
+	uint8_t h[LB_HASH_LEN];
+	const struct lb_algo *t = lb_algo_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		lb_xchg_builtin_hash(h, t[i].name);
+		if (!memcmp(h, algo, LB_HASH_LEN)) {
+			job->algorithm = t[i].name;
+			return 0;
+		}
+	}
+	if (x->o->algorithm_file) {
+		size_t len;
+		if (cli_read_file(CMD, x->o->algorithm_file, 16u << 20, script, &len))
+			return 1;
+		lb_hash(h, *script, len);
+		if (!memcmp(h, algo, LB_HASH_LEN)) {
+			job->lua_src = (const char *)*script;
+			job->lua_len = len;
+			return 0;
+		}
+		return cli_failf(CMD, "%s is not the algorithm the request pins (%s): its hash differs",
+				 x->o->algorithm_file, algohex);
+	}
+	return cli_failf(CMD, "algorithm %s is not a built-in one; give its script with "
+			      "--algorithm-file SCRIPT",
+			 algohex);
+}
+
+static int find_patient(const struct lb_xchg_patient *p, size_t n, const uint8_t id[LB_HASH_LEN])
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = memcmp(p[mid].id, id, LB_HASH_LEN);
+		if (!c)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int x_run(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], asset[LB_HASH_LEN], algo[LB_HASH_LEN],
+		content[LB_HASH_LEN], h[LB_HASH_LEN], exec_id[LB_HASH_LEN], res_id[LB_HASH_LEN],
+		done_id[LB_HASH_LEN], xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES];
+	uint8_t *data = NULL, *ids = NULL, *keep = NULL, *rtx = NULL, *rproof = NULL, *sealed = NULL;
+	uint8_t *reqtx = NULL, *reqproof = NULL, *script = NULL, *sealed_in = NULL;
+	size_t dlen, npats = 0, nkeep = 0, nexcl = 0, rtxlen, rplen, slen, qlen, qplen, inlen;
+	struct lb_xchg_patient *pats = NULL;
+	const char **excl = NULL;
+	bool *left_out = NULL;
+	json_t *r = NULL, *plan = NULL, *e = NULL, *params = NULL;
+	struct lb_sandbox_job job;
+	struct lb_sandbox_report rep;
+	struct lb_release rel;
+	bool have_rep = false, have_rel = false;
+	struct lb_buf b;
+	struct lb_errmsg em;
+	int rc;
+	memset(&job, 0, sizeof job);
+	memset(&rep, 0, sizeof rep);
+	memset(&rel, 0, sizeof rel);
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	lb_errclear(&em);
+	if ((rc = need(o->request, "--request ID", "run")) ||
+	    (rc = hash_arg(o->request, "--request", req)) ||
+	    (rc = need(o->escrow, "--escrow ID", "run")) || (rc = hash_arg(o->escrow, "--escrow", esc)) ||
+	    (rc = need(o->data, "--data FILE", "run")) || (rc = load_key(x)))
+		goto out;
+	/* 1. the request, its asset and algorithm; the data must be the registered data */
+	if ((rc = getf(x, &r, "/v1/exchange/requests/%s", o->request)))
+		goto out;
+	json_t *offer = json_object_get(r, "offer");
+	const char *algohex = json_string_value(json_object_get(r, "algorithm"));
+	if (lb_hex_decode(asset, LB_HASH_LEN, json_string_value(json_object_get(r, "asset"))) ||
+	    !algohex || lb_hex_decode(algo, LB_HASH_LEN, algohex) ||
+	    lb_hex_decode(content, LB_HASH_LEN,
+			  json_string_value(json_object_get(offer, "content_hash")))) {
+		rc = cli_failf(CMD, "the node's view of request %s is incomplete (is the asset still offered?)",
+			       o->request);
+		goto out;
+	}
+	if ((rc = pick_algorithm(x, algo, algohex, &job, &script)))
+		goto out;
+	/* the request tx itself: the user's key (to seal the result to) and the parameters the
+	 * owner approved with the request */
+	struct lb_tx rq;
+	struct lb_xchg_request *rp = lb_malloc(sizeof *rp);
+	if (!rp || (rc = receipt(x, req, NULL, &reqtx, &qlen, &reqproof, &qplen)) ||
+	    lb_tx_decode(&rq, reqtx, qlen, &em) ||
+	    lb_xchg_request_decode(rp, rq.payload, rq.payload_len, &em)) {
+		lb_free(rp);
+		rc = rc ? rc : cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	if (rp->params[0])
+		params = json_loads(rp->params, 0, NULL);
+	lb_free(rp);
+	if ((rc = cli_read_file(CMD, o->data, (size_t)1 << 31, &data, &dlen)))
+		goto out;
+	lb_hash(h, data, dlen);
+	if (memcmp(h, content, LB_HASH_LEN)) {
+		rc = cli_failf(CMD, "%s is not the data registered as asset %s (its hash differs)",
+			       o->data, json_string_value(json_object_get(r, "asset")));
+		goto out;
+	}
+	const char *pcol = o->patient_column ? o->patient_column : "patient_id";
+	if (lb_xchg_csv_patients(data, dlen, pcol, asset, &pats, &npats, &em)) {
+		rc = cli_fail(CMD, &em, "the table needs a header line and a patient id column (--patient-column)");
+		goto out;
+	}
+	ids = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
+	keep = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
+	excl = lb_calloc(npats ? npats : 1, sizeof *excl);
+	left_out = lb_calloc(npats ? npats : 1, sizeof *left_out);
+	if (!ids || !keep || !excl || !left_out) {
+		rc = cli_failf(CMD, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < npats; i++)
+		memcpy(ids + i * LB_HASH_LEN, pats[i].id, LB_HASH_LEN);
+	/* 2. what the chain will check: approval, execution right, consents (revoked ones left out) */
+	if ((rc = check(x, o->request, x->addr_text, ids, npats, &plan))) {
+		rc = cli_failf(CMD, "the run was refused before anything ran; nothing was released or "
+				    "charged (the user can refund escrow %s after its timeout)",
+			       o->escrow);
+		goto out;
+	}
+	json_t *revoked = json_object_get(plan, "revoked");
+	for (size_t i = 0; i < json_array_size(revoked); i++) {
+		uint8_t rid[LB_HASH_LEN];
+		int k;
+		if (!lb_hex_decode(rid, LB_HASH_LEN, json_string_value(json_array_get(revoked, i))) &&
+		    (k = find_patient(pats, npats, rid)) >= 0) {
+			excl[nexcl++] = pats[k].local;
+			left_out[k] = true;
+		}
+	}
+	for (size_t i = 0; i < npats; i++)
+		if (!left_out[i])
+			memcpy(keep + nkeep++ * LB_HASH_LEN, pats[i].id, LB_HASH_LEN);
+	/* 3. the escrow must hold what the exchange asks, for this executor */
+	if ((rc = getf(x, &e, "/v1/exchange/escrows/%s", o->escrow)))
+		goto out;
+	struct lb_xchg_exec ex = {0};
+	memcpy(ex.request, req, LB_HASH_LEN);
+	memcpy(ex.escrow, esc, LB_HASH_LEN);
+	if (addr_of(e, "user", ex.terms.user) || addr_of(e, "owner", ex.terms.owner) ||
+	    addr_of(e, "author", ex.terms.author) || addr_of(e, "executor", ex.terms.executor) ||
+	    lb_hex_decode(ex.terms.request, LB_HASH_LEN,
+			  json_string_value(json_object_get(e, "request")))) {
+		rc = cli_failf(CMD, "escrow %s is unreadable", o->escrow);
+		goto out;
+	}
+	const char *est = json_string_value(json_object_get(e, "status"));
+	if (!est || strcmp(est, "open")) {
+		rc = cli_failf(CMD, "escrow %s is %s, not open: nothing to run for", o->escrow,
+			       est ? est : "?");
+		goto out;
+	}
+	ex.terms.data_fee = jint(e, "data_fee");
+	ex.terms.algo_fee = jint(e, "algo_fee");
+	ex.terms.compute_fee = jint(e, "compute_fee");
+	ex.scenario = (uint8_t)lb_xchg_scenario_parse(json_string_value(json_object_get(plan, "scenario")));
+	ex.chosen_by = strcmp(json_string_value(json_object_get(plan, "chosen_by")), "user") ? 2 : 1;
+	ex.n_patients = nkeep;
+	ex.patients = keep;
+	/* 4. run in the sandbox: the data goes in sealed to this executor's key and is opened only
+	 * inside the jail, which also leaves out the revoked patients' rows */
+	if (lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk) ||
+	    lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])xpk, 1, data, dlen, &sealed_in,
+			     &inlen, &em)) {
+		sodium_memzero(xsk, sizeof xsk);
+		rc = cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	job.params = params;
+	job.input.data = sealed_in;
+	job.input.len = inlen;
+	job.input.sealed = true;
+	job.open_sk = xsk;
+	job.open_pk = xpk;
+	job.min_cohort = (unsigned)jint(plan, "min_cohort");
+	job.patient_col = pcol;
+	job.exclude = excl;
+	job.nexclude = nexcl;
+	struct lb_xchg_result res = {0};
+	memcpy(res.request, req, LB_HASH_LEN);
+	memcpy(res.escrow, esc, LB_HASH_LEN);
+	lb_xchg_terms_hash(&ex.terms, res.terms_hash);
+	lb_errclear(&em);
+	int src = lb_sandbox_run(&job, &rep, &em);
+	sodium_memzero(xsk, sizeof xsk);
+	have_rep = src == LB_OK || rep.status != LB_SANDBOX_OK || rep.result;
+	if (src != LB_OK) {
+		res.status = LB_XCHG_FAILED;
+		snprintf(res.note, sizeof res.note, "the run failed (%s): %.200s",
+			 have_rep ? lb_sandbox_status_name(rep.status) : "setup",
+			 rep.reason[0] ? rep.reason : em.text);
+	} else {
+		/* 5. the owner's output policy decides what the user may see */
+		struct lb_policy pol;
+		char user_text[LB_ADDR_TEXT_LEN + 1];
+		lb_policy_default(&pol);
+		pol.min_cohort = (unsigned)jint(plan, "min_cohort");
+		pol.max_output = (size_t)jint(plan, "max_output");
+		lb_addr_encode(user_text, ex.terms.user);
+		lb_errclear(&em);
+		have_rel = true;
+		if (lb_policy_apply(&pol, rep.result, NULL, user_text,
+				    json_string_value(json_object_get(r, "asset")), &rel, &em) == LB_OK) {
+			res.status = LB_XCHG_DELIVERED;
+			memcpy(res.result_hash, rel.hash, LB_HASH_LEN);
+		} else {
+			res.status = LB_XCHG_WITHHELD;
+			snprintf(res.note, sizeof res.note, "%.250s", rel.reason[0] ? rel.reason : em.text);
+		}
+	}
+	/* 6. record the execution, seal the result to the user, record the result */
+	if (lb_xchg_exec_encode(&b, &ex) ||
+	    (rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, exec_id))) {
+		rc = rc ? rc : cli_failf(CMD, "the execution record is too large (at most %d patients)",
+					 LB_XCHG_PATIENTS_MAX);
+		goto out;
+	}
+	if (res.status == LB_XCHG_DELIVERED) {
+		uint8_t upk[LB_ENVELOPE_PKBYTES];
+		if (lb_envelope_pk_from_ed25519(upk, rq.sender) ||
+		    lb_release_seal(&rel, upk, &sealed, &slen, &em)) {
+			rc = cli_fail(CMD, &em, NULL);
+			goto out;
+		}
+		if ((rc = upload_sealed(x, o->request, req, sealed, slen)))
+			goto out;
+	}
+	lb_buf_reset(&b);
+	if (lb_xchg_result_encode(&b, &res) ||
+	    (rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &b, res_id))) {
+		rc = rc ? rc : 1;
+		goto out;
+	}
+	/* 7. settle: announce on the settlement chain, then release (or refund) citing the result */
+	struct lb_escrow_claim cl;
+	memcpy(cl.escrow, esc, LB_HASH_LEN);
+	memcpy(cl.result_hash, res.result_hash, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	if (lb_escrow_claim_encode(&b, &cl) ||
+	    (rc = send_tx(x, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_CLAIM, &b, done_id))) {
+		rc = rc ? rc : 1;
+		goto out;
+	}
+	if ((rc = receipt(x, res_id, "settlement", &rtx, &rtxlen, &rproof, &rplen)))
+		goto out;
+	struct lb_escrow_cite ci = {.result_tx = rtx, .result_tx_len = rtxlen, .proof = rproof,
+				    .proof_len = rplen};
+	memcpy(ci.escrow, esc, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	uint32_t settle = res.status == LB_XCHG_DELIVERED ? LB_TX_ESCROW_RELEASE : LB_TX_ESCROW_REFUND;
+	if (lb_escrow_cite_encode(&b, &ci) ||
+	    (rc = send_tx(x, LB_CHAIN_SETTLEMENT, settle, &b, done_id))) {
+		rc = rc ? rc : 1;
+		goto out;
+	}
+	char eh[2 * LB_HASH_LEN + 1], rh[2 * LB_HASH_LEN + 1], hh[2 * LB_HASH_LEN + 1],
+		dh[2 * LB_HASH_LEN + 1];
+	static const char *const st_names[] = {"?", "delivered", "withheld", "failed"};
+	hex32(eh, exec_id);
+	hex32(rh, res_id);
+	hex32(hh, res.result_hash);
+	hex32(dh, done_id);
+	if (o->json) {
+		json_t *j = json_pack(
+			"{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:{s:s,s:I,s:I,s:I}}", "request",
+			o->request, "status", st_names[res.status], "reason", res.note, "algorithm",
+			job.algorithm ? job.algorithm : "lua", "scenario",
+			lb_xchg_scenario_name(ex.scenario), "exec_tx", eh, "result_tx", rh,
+			"result_hash", hh, "patients_used", (json_int_t)nkeep, "patients_left_out",
+			(json_int_t)(npats - nkeep),
+			res.status == LB_XCHG_DELIVERED ? "release_tx" : "refund_tx", dh, "sandbox",
+			"status", have_rep ? lb_sandbox_status_name(rep.status) : "setup", "wall_ms",
+			(json_int_t)(rep.wall_ns / 1000000), "peak_rss", (json_int_t)rep.peak_rss,
+			"rows_left_out", (json_int_t)rep.excluded);
+		cli_print_json(j);
+		json_decref(j);
+	} else if (res.status == LB_XCHG_DELIVERED) {
+		printf("Ran %s in the sandbox on asset %s (%s scenario, chosen %s) over %zu patients",
+		       job.algorithm ? job.algorithm : "the script",
+		       json_string_value(json_object_get(r, "asset")),
+		       lb_xchg_scenario_name(ex.scenario),
+		       ex.chosen_by == 1 ? "by the user" : "automatically", nkeep);
+		if (npats > nkeep)
+			printf(" (%zu left out: consent revoked)", npats - nkeep);
+		printf(".\nResult %s sealed to the user; escrow released (tx %s).\n", hh, dh);
+	} else {
+		printf("The result was %s: %s\nEscrow refunded to the user (tx %s).\n",
+		       st_names[res.status], res.note, dh);
+	}
+	rc = 0;
+out:
+	if (have_rel)
+		lb_release_release(&rel);
+	lb_sandbox_report_release(&rep);
+	json_decref(params);
+	json_decref(e);
+	json_decref(plan);
+	json_decref(r);
+	lb_free(sealed);
+	lb_free(sealed_in);
+	lb_free(script);
+	lb_free(reqtx);
+	lb_free(reqproof);
+	lb_free(rtx);
+	lb_free(rproof);
+	lb_free(keep);
+	lb_free(ids);
+	lb_free(excl);
+	lb_free(left_out);
+	if (pats)
+		sodium_memzero(pats, npats * sizeof *pats);
+	lb_free(pats);
+	if (data)
+		sodium_memzero(data, dlen);
+	lb_free(data);
+	lb_buf_release(&b);
+	return rc;
+}
+
+static int x_refund(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_escrow_cite p = {0};
+	uint8_t id[LB_HASH_LEN], rid[LB_HASH_LEN], *tx = NULL, *proof = NULL;
+	size_t txlen = 0, plen = 0;
+	struct lb_buf b;
+	int rc;
+	if ((rc = need(o->escrow, "--escrow ID", "refund")) ||
+	    (rc = hash_arg(o->escrow, "--escrow", p.escrow)))
+		return rc;
+	if (o->result_tx) {
+		if ((rc = hash_arg(o->result_tx, "--result-tx", rid)) ||
+		    (rc = receipt(x, rid, "settlement", &tx, &txlen, &proof, &plen)))
+			return rc;
+		p.result_tx = tx;
+		p.result_tx_len = txlen;
+		p.proof = proof;
+		p.proof_len = plen;
+	}
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	rc = lb_escrow_cite_encode(&b, &p) ? 1
+					   : send_tx(x, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_REFUND, &b, id);
+	lb_buf_release(&b);
+	lb_free(tx);
+	lb_free(proof);
+	if (!rc)
+		say_sent(x, "Escrow refunded to the user", id);
+	return rc;
+}
+
+/* ---- views --------------------------------------------------------------------------------- */
+
+static int x_status(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	json_t *j;
+	int rc;
+	if (o->request)
+		rc = getf(x, &j, "/v1/exchange/requests/%s", o->request);
+	else if (o->escrow)
+		rc = getf(x, &j, "/v1/exchange/escrows/%s", o->escrow);
+	else if (o->asset)
+		rc = getf(x, &j, "/v1/exchange/offers/%s", o->asset);
+	else
+		return cli_failf(CMD, "'leben exchange status' needs --request ID, --escrow ID or --asset ID"), 2;
+	if (rc)
+		return rc;
+	if (o->json)
+		cli_print_json(j);
+	else
+		cli_print_human(j, 0);
+	json_decref(j);
+	return 0;
+}
+
+static int x_result(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	uint8_t want[LB_HASH_LEN], got[LB_HASH_LEN], xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES];
+	uint8_t *sealed = NULL, *plain = NULL;
+	size_t slen, plen;
+	json_t *r = NULL, *s = NULL;
+	struct lb_errmsg em;
+	int rc;
+	lb_errclear(&em);
+	if ((rc = need(o->request, "--request ID", "result")) || (rc = load_key(x)) ||
+	    (rc = getf(x, &r, "/v1/exchange/requests/%s", o->request)))
+		goto out;
+	const char *rh = json_string_value(json_object_get(r, "result_hash"));
+	const char *st = json_string_value(json_object_get(r, "status"));
+	if (!rh || lb_hex_decode(want, LB_HASH_LEN, rh) || !st || strcmp(st, "done")) {
+		rc = cli_failf(CMD, "request %s has no delivered result (it is %s)", o->request,
+			       st ? st : "?");
+		goto out;
+	}
+	if ((rc = getf(x, &s, "/v1/exchange/results/%s", o->request)))
+		goto out;
+	if (lb_hex_decode_alloc(json_string_value(json_object_get(s, "sealed")), &sealed, &slen,
+				4u << 20)) {
+		rc = cli_failf(CMD, "the node gave an unreadable sealed result");
+		goto out;
+	}
+	if (lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk) ||
+	    lb_envelope_open(xsk, xpk, sealed, slen, 4u << 20, &plain, &plen, &em)) {
+		sodium_memzero(xsk, sizeof xsk);
+		rc = cli_fail(CMD, &em, "only the user who made the request can open its result");
+		goto out;
+	}
+	sodium_memzero(xsk, sizeof xsk);
+	lb_hash(got, plain, plen);
+	if (!lb_ct_equal(got, want, LB_HASH_LEN)) {
+		rc = cli_failf(CMD, "the result does not match the hash recorded on the business chain");
+		goto out;
+	}
+	if (o->out) {
+		if (lb_file_write(o->out, plain, plen, 0600, &em)) {
+			rc = cli_fail(CMD, &em, NULL);
+			goto out;
+		}
+		printf("Result (%zu bytes, hash %s, checked against the chain) written to %s\n", plen, rh,
+		       o->out);
+	} else {
+		fwrite(plain, 1, plen, stdout);
+		printf("\n");
+	}
+	rc = 0;
+out:
+	if (plain)
+		sodium_memzero(plain, plen);
+	lb_free(plain);
+	lb_free(sealed);
+	json_decref(s);
+	json_decref(r);
+	return rc;
+}
+
+static int x_log(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	uint8_t subject[LB_HASH_LEN], asset[LB_HASH_LEN];
+	bool have_asset = o->asset && !lb_hex_decode(asset, LB_HASH_LEN, o->asset);
+	json_t *j;
+	int rc;
+	if (o->asset && !have_asset)
+		return hash_arg(o->asset, "--asset", asset);
+	if (o->patient) {
+		if ((rc = patient_arg(o->patient, have_asset ? asset : NULL, subject)))
+			return rc;
+	} else if (o->request) {
+		if ((rc = hash_arg(o->request, "--request", subject)))
+			return rc;
+	} else if (have_asset) {
+		memcpy(subject, asset, LB_HASH_LEN);
+	} else {
+		return cli_failf(CMD, "'leben exchange log' needs --asset ID, --patient ID [--asset ID] or --request ID"), 2;
+	}
+	char sh[2 * LB_HASH_LEN + 1];
+	hex32(sh, subject);
+	if ((rc = getf(x, &j, "/v1/exchange/log/%s", sh)))
+		return rc;
+	if (o->json) {
+		cli_print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	size_t i;
+	json_t *ev;
+	printf("History of %s (%lld events, from the business chain)\n", sh,
+	       (long long)json_integer_value(json_object_get(j, "count")));
+	json_array_foreach(json_object_get(j, "events"), i, ev)
+	{
+		json_t *d = json_object_get(ev, "details");
+		printf("  block %-6lld %-32s by %s\n",
+		       (long long)json_integer_value(json_object_get(ev, "height")),
+		       json_string_value(json_object_get(ev, "what")),
+		       json_string_value(json_object_get(ev, "by")));
+		const char *purpose = json_string_value(json_object_get(d, "purpose"));
+		const char *action = json_string_value(json_object_get(d, "action"));
+		const char *decision = json_string_value(json_object_get(d, "decision"));
+		const char *status = json_string_value(json_object_get(d, "status"));
+		if (purpose)
+			printf("         for: %s\n", purpose);
+		if (action)
+			printf("         consent: %s\n", action);
+		if (decision)
+			printf("         decision: %s\n", decision);
+		if (status)
+			printf("         result: %s\n", status);
+		json_t *pay = json_object_get(ev, "payment");
+		if (pay) {
+			char a[32], b2[32], c[32];
+			printf("         paid: %s ASC data + %s ASC algorithm + %s CSC computing (escrow %s)\n",
+			       cli_format_amount(jint(pay, "data_fee"), a, sizeof a),
+			       cli_format_amount(jint(pay, "algo_fee"), b2, sizeof b2),
+			       cli_format_amount(jint(pay, "compute_fee"), c, sizeof c),
+			       json_string_value(json_object_get(pay, "escrow")));
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* ---- the command ---------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: leben exchange STEP [options]\n"
+		"\n"
+		"Exchange data without giving it away: the user gets the result of an algorithm run\n"
+		"on your data; the data stays with you; every step is consented, paid and recorded.\n"
+		"\n"
+		"data owner:\n"
+		"  offer    --from KEY --asset-tx TXID --price ASC [--min-cohort N] [--max-output BYTES]\n"
+		"           [--data FILE | --data-bytes N] [--allow builtin:NAME|HASH,...] [--local-only]\n"
+		"           offer a registered asset (TXID = its asset.register tx): price per run,\n"
+		"           output policy and the algorithms you trust in advance (default: none)\n"
+		"  grant    --from KEY --asset ID --executor ADDRESS|KEY [--kind own|node|provider]\n"
+		"           let a node or computing provider run approved work on the asset\n"
+		"  approve  --from KEY --request ID [--reason TEXT]   approve a request\n"
+		"  reject   --from KEY --request ID [--reason TEXT]   reject a request\n"
+		"  revoke   --from KEY --asset ID --executor ADDRESS|KEY   take an execution right back\n"
+		"  revoke   --from KEY --request ID   take back a usage right that has not been used\n"
+		"  revoke   --from KEY --asset ID   withdraw the offer (new requests are refused)\n"
+		"algorithm author:\n"
+		"  algo     --from KEY (--builtin NAME | --algorithm-file SCRIPT) --fee ASC [--name NAME]\n"
+		"           [--at-author] [--heavy-deps]   register an algorithm and its fee\n"
+		"data user:\n"
+		"  request  --from KEY --asset ID --algorithm builtin:NAME|HASH --purpose TEXT\n"
+		"           [--params JSON] [--scenario auto|local|off-site|integrated]\n"
+		"           ask to run an algorithm (with its parameters, e.g. '{\"columns\":[\"age\"]}')\n"
+		"  escrow   --from KEY --request ID --executor ADDRESS|KEY --compute-fee CSC\n"
+		"           [--timeout-blocks N]   lock the fees on the settlement chain (checked first)\n"
+		"  result   --from KEY --request ID [--out FILE]   open your sealed result\n"
+		"  refund   --from KEY --escrow ID [--result-tx TXID]   get the fees back after a\n"
+		"           failed or withheld run, or once the escrow timed out\n"
+		"patient:\n"
+		"  consent  --from KEY --asset ID --patient ID [--revoke]   give or revoke consent\n"
+		"executor:\n"
+		"  run      --from KEY --request ID --escrow ID --data FILE [--patient-column NAME]\n"
+		"           [--algorithm-file SCRIPT]\n"
+		"           check, run in the sandbox (the data sealed, opened only inside it), apply the\n"
+		"           owner's output policy, seal the result to the user, record it and release\n"
+		"           the escrow (patients who revoked consent are left out inside the sandbox)\n"
+		"anyone:\n"
+		"  status   --request ID | --escrow ID | --asset ID\n"
+		"  log      --asset ID | --patient ID [--asset ID] | --request ID\n"
+		"           the complete history: who used the data, for what, when, paid what\n"
+		"\n"
+		"Co-owned assets (a co-owner policy, 'leben policy'): the owner's offer, grant,\n"
+		"approve, reject and revoke need the co-owners' approval of the act first; add\n"
+		"--print-act to print the act instead of sending, then 'leben policy sign' and\n"
+		"'leben policy approve --act ACT', then send the step again without --print-act.\n"
+		"\n"
+		"IDs are 64 hex digits. --patient takes the pseudonymous id, or the local patient id\n"
+		"together with --asset. Amounts are credits with up to 6 decimals.\n"
+		"options for every step:\n"
+		"  --home DIR     node home with your keys (default $LEBEN_HOME or ~/.leben)\n"
+		"  --node URL     node API (default $LEBEN_NODE or the port in <home>/config.json)\n"
+		"  --timeout S    how long to wait for each tx to be in a block (default 60)\n"
+		"  --json         print JSON, for scripts\n"
+		"\n"
+		"example: examples/exchange-demo.sh runs the whole flow on a local node.\n");
+}
+
+int cmd_exchange(int argc, char **argv)
+{
+	struct xopts o = {0};
+	const struct copt opts[] = {
+		{"--home", &o.home, NULL}, {"--node", &o.node, NULL}, {"--json", NULL, &o.json},
+		{"--help", NULL, &o.help}, {"-h", NULL, &o.help}, {"--from", &o.from, NULL},
+		{"--asset", &o.asset, NULL}, {"--asset-tx", &o.asset_tx, NULL},
+		{"--price", &o.price, NULL}, {"--min-cohort", &o.min_cohort, NULL},
+		{"--max-output", &o.max_output, NULL}, {"--data-bytes", &o.data_bytes, NULL},
+		{"--data", &o.data, NULL}, {"--allow", &o.allow, NULL},
+		{"--local-only", NULL, &o.local_only}, {"--executor", &o.executor, NULL},
+		{"--kind", &o.kind, NULL}, {"--algorithm", &o.algorithm, NULL},
+		{"--algorithm-file", &o.algorithm_file, NULL}, {"--builtin", &o.builtin, NULL},
+		{"--fee", &o.fee, NULL}, {"--name", &o.name, NULL},
+		{"--at-author", NULL, &o.at_author}, {"--heavy-deps", NULL, &o.heavy_deps},
+		{"--purpose", &o.purpose, NULL}, {"--scenario", &o.scenario, NULL},
+		{"--request", &o.request, NULL}, {"--reason", &o.reason, NULL},
+		{"--patient", &o.patient, NULL}, {"--revoke", NULL, &o.revoke},
+		{"--escrow", &o.escrow, NULL}, {"--compute-fee", &o.compute_fee, NULL},
+		{"--timeout-blocks", &o.timeout_blocks, NULL},
+		{"--patient-column", &o.patient_column, NULL}, {"--out", &o.out, NULL},
+		{"--result-tx", &o.result_tx, NULL}, {"--timeout", &o.timeout, NULL},
+		{"--params", &o.params, NULL}, {"--print-act", NULL, &o.print_act},
+		{NULL, NULL, NULL},
+	};
+	const char *pos[1];
+	int npos, rc;
+	if ((rc = copt_parse(CMD, argc, argv, 1, opts, pos, 1, &npos)))
+		return rc;
+	if (o.help) {
+		usage(stdout);
+		return 0;
+	}
+	if (npos == 0) {
+		usage(stderr);
+		return 2;
+	}
+	struct xctx x = {.o = &o, .timeout_s = 60};
+	uint64_t t;
+	if (o.timeout) {
+		if (count_arg(o.timeout, "--timeout", 60, &t) || t == 0)
+			return 2;
+		x.timeout_s = (double)t;
+	}
+	o.home = cli_home(o.home);
+	x.url = cli_node_url(o.node, o.home);
+	if (lb_crypto_init() || lb_register_txtypes())
+		return cli_failf(CMD, "initialisation failed");
+	static const struct {
+		const char *name;
+		int (*fn)(struct xctx *);
+	} steps[] = {
+		{"offer", x_offer},   {"grant", x_grant},   {"algo", x_algo},     {"request", x_request},
+		{"consent", x_consent}, {"escrow", x_escrow}, {"run", x_run},   {"refund", x_refund},
+		{"revoke", x_revoke},
+		{"status", x_status}, {"result", x_result}, {"log", x_log},
+	};
+	rc = -1;
+	if (!strcmp(pos[0], "approve"))
+		rc = x_decide(&x, 1);
+	else if (!strcmp(pos[0], "reject"))
+		rc = x_decide(&x, 2);
+	for (size_t i = 0; rc < 0 && i < sizeof steps / sizeof steps[0]; i++)
+		if (!strcmp(pos[0], steps[i].name))
+			rc = steps[i].fn(&x);
+	if (rc < 0) {
+		cli_failf(CMD, "'%s' is not a step; 'leben exchange --help' lists them", pos[0]);
+		rc = 2;
+	}
+	if (x.have_key)
+		lb_keypair_wipe(&x.kp);
+	return rc;
+}

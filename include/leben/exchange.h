@@ -1,0 +1,272 @@
+/*
+ * Trusted data exchange, chain side: the rights and exchange-contract tx types of the
+ * business chain (offer, execution-right grant, algorithm registration, usage request,
+ * approval, patient consent, execution, result, revocation) and the cross-chain escrow of
+ * the settlement chain (open, claim, release, refund). Payloads are canonical (codec.h);
+ * docs/exchange.md describes the protocol and docs/wire-format.md every field.
+ *
+ * The decoded payload structs borrow from the bytes they were decoded from.
+ */
+#ifndef LEBEN_EXCHANGE_H
+#define LEBEN_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+#include "leben/crypto.h"
+#include "leben/ledger.h"
+
+/* Tx type ids: business 0x0340-0x035f, settlement 0x0110-0x011f. */
+enum {
+	LB_TX_XCHG_OFFER = 0x0340,   /* owner offers an asset: price, release policy, allow-list */
+	LB_TX_XCHG_GRANT = 0x0341,   /* owner grants the execution right to an executor */
+	LB_TX_XCHG_ALGO = 0x0342,    /* author registers an algorithm (hash, fee) */
+	LB_TX_XCHG_REQUEST = 0x0343, /* user asks to run an algorithm on an asset (usage right) */
+	LB_TX_XCHG_APPROVE = 0x0344, /* owner approves or rejects a request */
+	LB_TX_XCHG_CONSENT = 0x0345, /* patient gives or revokes consent for an asset */
+	LB_TX_XCHG_EXEC = 0x0346,    /* executor records a run: scenario, escrow, patients used */
+	LB_TX_XCHG_RESULT = 0x0347,  /* executor records the result hash (or why none) */
+	LB_TX_XCHG_REVOKE = 0x0348,  /* owner revokes an execution right, usage right or offer */
+	LB_TX_ESCROW_OPEN = 0x0110,  /* user locks ASC (data + algorithm) and CSC (computing) */
+	LB_TX_ESCROW_RELEASE = 0x0111, /* pay out, citing the business-chain result receipt */
+	LB_TX_ESCROW_REFUND = 0x0112,  /* give back after a failed run or the timeout height */
+	LB_TX_ESCROW_CLAIM = 0x0113,   /* executor announces the delivered result on settlement */
+};
+
+/* Register the exchange tx types in the ledger's table. Idempotent. */
+int lb_exchange_register_txtypes(void);
+
+/* Limits of the payloads. */
+#define LB_XCHG_ALLOW_MAX 64         /* algorithm hashes on an offer's allow-list */
+#define LB_XCHG_PATIENTS_MAX 1500    /* patients listed in one execution */
+#define LB_XCHG_REGTX_MAX 40000      /* asset.register tx carried by an offer */
+#define LB_XCHG_PROOF_MAX 16384      /* an inclusion proof carried by a payload */
+#define LB_XCHG_TEXT_MAX 256         /* purpose, reasons, notes */
+#define LB_XCHG_NAME_MAX 128         /* algorithm names */
+
+enum lb_xchg_scenario {
+	LB_XCHG_AUTO = 0,       /* request: let the executor choose */
+	LB_XCHG_LOCAL = 1,      /* at the data owner */
+	LB_XCHG_OFFSITE = 2,    /* at the algorithm owner, data sent in a level-1 envelope */
+	LB_XCHG_INTEGRATED = 3, /* at a computing provider, data and algorithm enveloped */
+};
+const char *lb_xchg_scenario_name(int s); /* "auto", "local", "off-site", "integrated" */
+int lb_xchg_scenario_parse(const char *s); /* -1 if unknown */
+
+#define LB_XCHG_OFFER_LOCAL_ONLY 0x01 /* offer flag: the data never leaves the owner */
+#define LB_XCHG_ALGO_AT_AUTHOR 0x01   /* algorithm flag: runs only at its author (off-site) */
+#define LB_XCHG_ALGO_HEAVY_DEPS 0x02  /* algorithm flag: needs a computing provider's stack */
+
+/* Result status of xchg.result. */
+enum { LB_XCHG_DELIVERED = 1, LB_XCHG_WITHHELD = 2, LB_XCHG_FAILED = 3 };
+
+/* Who is paid what for one run; the escrow holds exactly these amounts. */
+struct lb_xchg_terms {
+	uint8_t user[LB_ADDR_LEN];      /* who pays */
+	uint8_t request[LB_HASH_LEN];   /* the xchg.request tx id */
+	uint8_t owner[LB_ADDR_LEN];     /* data owner */
+	uint64_t data_fee;              /* micro-ASC to the owner */
+	uint8_t author[LB_ADDR_LEN];    /* algorithm author */
+	uint64_t algo_fee;              /* micro-ASC to the author */
+	uint8_t executor[LB_ADDR_LEN];  /* who runs it */
+	uint64_t compute_fee;           /* micro-CSC to the executor */
+};
+/* H("LEBEN-escrow-terms-v1" || canonical terms). */
+void lb_xchg_terms_hash(const struct lb_xchg_terms *t, uint8_t out[LB_HASH_LEN]);
+
+/* ---- decoded payloads ----------------------------------------------------------------- */
+
+struct lb_xchg_offer {
+	const uint8_t *reg_tx;      /* signed asset.register tx of the directory chain */
+	size_t reg_tx_len;
+	const uint8_t *reg_proof;   /* its inclusion proof anchored in a business block */
+	size_t reg_proof_len;
+	uint64_t data_fee;          /* micro-ASC per run */
+	uint8_t flags;              /* LB_XCHG_OFFER_* */
+	uint64_t min_cohort;        /* smallest group of patients a released figure may describe */
+	uint64_t max_output;        /* largest result in bytes that may be released */
+	uint64_t data_bytes;        /* size of the data (scenario choice) */
+	size_t n_allow;             /* algorithms trusted in advance */
+	uint8_t allow[LB_XCHG_ALLOW_MAX][LB_HASH_LEN];
+};
+struct lb_xchg_grant {
+	uint8_t asset[LB_HASH_LEN];
+	uint8_t executor[LB_ADDR_LEN];
+	uint8_t kind;               /* 1 own node, 2 another node, 3 computing provider */
+};
+struct lb_xchg_algo {
+	uint8_t hash[LB_HASH_LEN];  /* pins the algorithm (script bytes or built-in name) */
+	uint64_t fee;               /* micro-ASC per run to the author */
+	uint8_t flags;              /* LB_XCHG_ALGO_* */
+	char name[LB_XCHG_NAME_MAX + 1];
+};
+#define LB_XCHG_PARAMS_MAX 4096  /* bytes of an algorithm's parameters (JSON object text) */
+struct lb_xchg_request {
+	uint8_t asset[LB_HASH_LEN];
+	uint8_t algo[LB_HASH_LEN];
+	uint8_t scenario;           /* enum lb_xchg_scenario (0 = auto) */
+	char purpose[LB_XCHG_TEXT_MAX + 1];
+	char params[LB_XCHG_PARAMS_MAX + 1]; /* the algorithm's parameters: a JSON object, or "" */
+};
+struct lb_xchg_approve {
+	uint8_t request[LB_HASH_LEN];
+	uint8_t decision;           /* 1 approve, 2 reject */
+	char reason[LB_XCHG_TEXT_MAX + 1];
+};
+struct lb_xchg_consent {
+	uint8_t asset[LB_HASH_LEN];
+	uint8_t patient[LB_HASH_LEN]; /* pseudonymous patient id (lb_xchg_patient_id) */
+	uint8_t action;             /* 1 give, 2 revoke */
+};
+struct lb_xchg_exec {
+	uint8_t request[LB_HASH_LEN];
+	uint8_t escrow[LB_HASH_LEN];  /* escrow.open tx id on the settlement chain */
+	struct lb_xchg_terms terms;   /* must equal the escrow's */
+	uint8_t scenario;             /* 1..3 */
+	uint8_t chosen_by;            /* 1 the user, 2 automatic */
+	size_t n_patients;            /* patients whose records were used */
+	const uint8_t *patients;      /* n_patients x 32 bytes, borrowed, strictly increasing */
+};
+struct lb_xchg_result {
+	uint8_t request[LB_HASH_LEN];
+	uint8_t escrow[LB_HASH_LEN];
+	uint8_t terms_hash[LB_HASH_LEN];
+	uint8_t status;               /* LB_XCHG_DELIVERED / WITHHELD / FAILED */
+	uint8_t result_hash[LB_HASH_LEN]; /* hash of the result in clear (zero if none) */
+	char note[LB_XCHG_TEXT_MAX + 1];
+};
+struct lb_xchg_revoke {
+	uint8_t kind;                 /* 1 execution right, 2 usage right (request), 3 offer */
+	uint8_t id[LB_HASH_LEN];      /* asset (1, 3) or request (2) */
+	uint8_t executor[LB_ADDR_LEN];/* kind 1 only (zero otherwise) */
+};
+struct lb_escrow_open {
+	struct lb_xchg_terms terms;   /* terms.user must be the sender */
+	uint64_t timeout;             /* settlement height after which a refund needs no proof */
+};
+struct lb_escrow_cite {           /* release, refund */
+	uint8_t escrow[LB_HASH_LEN];
+	const uint8_t *result_tx;     /* signed xchg.result tx (empty: refund by timeout) */
+	size_t result_tx_len;
+	const uint8_t *proof;         /* its proof anchored in a settlement block */
+	size_t proof_len;
+};
+struct lb_escrow_claim {
+	uint8_t escrow[LB_HASH_LEN];
+	uint8_t result_hash[LB_HASH_LEN];
+};
+
+/* Encoders append the canonical payload to b. */
+int lb_xchg_offer_encode(struct lb_buf *b, const struct lb_xchg_offer *p);
+int lb_xchg_grant_encode(struct lb_buf *b, const struct lb_xchg_grant *p);
+int lb_xchg_algo_encode(struct lb_buf *b, const struct lb_xchg_algo *p);
+int lb_xchg_request_encode(struct lb_buf *b, const struct lb_xchg_request *p);
+int lb_xchg_approve_encode(struct lb_buf *b, const struct lb_xchg_approve *p);
+int lb_xchg_consent_encode(struct lb_buf *b, const struct lb_xchg_consent *p);
+int lb_xchg_exec_encode(struct lb_buf *b, const struct lb_xchg_exec *p);
+int lb_xchg_result_encode(struct lb_buf *b, const struct lb_xchg_result *p);
+int lb_xchg_revoke_encode(struct lb_buf *b, const struct lb_xchg_revoke *p);
+int lb_escrow_open_encode(struct lb_buf *b, const struct lb_escrow_open *p);
+int lb_escrow_cite_encode(struct lb_buf *b, const struct lb_escrow_cite *p);
+int lb_escrow_claim_encode(struct lb_buf *b, const struct lb_escrow_claim *p);
+
+/* Decoders: canonical form only; LB_EMALFORMED / LB_EINVALID with a message naming the
+ * field. Pointers in the result borrow p. */
+int lb_xchg_offer_decode(struct lb_xchg_offer *o, const uint8_t *p, size_t n, struct lb_errmsg *em);
+int lb_xchg_grant_decode(struct lb_xchg_grant *o, const uint8_t *p, size_t n, struct lb_errmsg *em);
+int lb_xchg_algo_decode(struct lb_xchg_algo *o, const uint8_t *p, size_t n, struct lb_errmsg *em);
+int lb_xchg_request_decode(struct lb_xchg_request *o, const uint8_t *p, size_t n,
+			   struct lb_errmsg *em);
+int lb_xchg_approve_decode(struct lb_xchg_approve *o, const uint8_t *p, size_t n,
+			   struct lb_errmsg *em);
+int lb_xchg_consent_decode(struct lb_xchg_consent *o, const uint8_t *p, size_t n,
+			   struct lb_errmsg *em);
+int lb_xchg_exec_decode(struct lb_xchg_exec *o, const uint8_t *p, size_t n, struct lb_errmsg *em);
+int lb_xchg_result_decode(struct lb_xchg_result *o, const uint8_t *p, size_t n,
+			  struct lb_errmsg *em);
+int lb_xchg_revoke_decode(struct lb_xchg_revoke *o, const uint8_t *p, size_t n,
+			  struct lb_errmsg *em);
+int lb_escrow_open_decode(struct lb_escrow_open *o, const uint8_t *p, size_t n,
+			  struct lb_errmsg *em);
+int lb_escrow_cite_decode(struct lb_escrow_cite *o, const uint8_t *p, size_t n,
+			  struct lb_errmsg *em);
+int lb_escrow_claim_decode(struct lb_escrow_claim *o, const uint8_t *p, size_t n,
+			   struct lb_errmsg *em);
+
+/* The act the co-owners of a co-owned asset (a co-owner policy recorded by the security
+ * module, leben/security.h) must approve with policy.approve before its owner's tx of this
+ * type and payload applies: "<type name> <64 hex digits>" = the tx type's name and the
+ * BLAKE2b-256 of the payload (for xchg.offer, of the payload with the registration tx and its
+ * proof left empty, so that the act does not change as the proof grows). out >= 96 bytes.
+ * For xchg.offer, xchg.grant, xchg.approve, xchg.revoke; LB_EINVALID for other types. */
+#define LB_XCHG_ACT_MAX 96
+int lb_xchg_owner_act(uint32_t type, const uint8_t *payload, size_t len, char out[LB_XCHG_ACT_MAX],
+		      struct lb_errmsg *em);
+
+/* Pseudonymous patient id: H("LEBEN-patient-v1" || asset id || the patient's local id). */
+void lb_xchg_patient_id(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			const char *local_id);
+/* Hash pinning a built-in algorithm: H("LEBEN-algo-builtin-v1" || name). */
+void lb_xchg_builtin_hash(uint8_t out[LB_HASH_LEN], const char *name);
+/* Asset id of a directory registration: H("LEBEN-asset-v1" || owner address || nonce BE). */
+void lb_xchg_asset_id(uint8_t out[LB_HASH_LEN], const uint8_t owner[LB_ADDR_LEN], uint64_t nonce);
+/* What a directory-chain registration tx says about its asset: the spine's asset.register
+ * (asset id from owner and nonce, content hash first in the payload) or the data layer's
+ * data.register (asset id in the payload, content = the public description's raw.blake2b,
+ * size = basic.size or 0). owner is the tx's sender. LB_EINVALID for any other tx. */
+int lb_xchg_registration(const struct lb_tx *reg, uint8_t asset[LB_HASH_LEN],
+			 uint8_t owner[LB_ADDR_LEN], uint8_t content[LB_HASH_LEN], uint64_t *size,
+			 struct lb_errmsg *em);
+
+/* Scenario chosen automatically (recorded as chosen_by = 2): data that may not leave its
+ * owner, or more than 256 MiB of it, is computed where it lies (local); an algorithm that
+ * runs only at its author goes off-site; one needing a provider's stack goes integrated;
+ * everything else runs locally. */
+int lb_xchg_choose_scenario(uint8_t offer_flags, uint64_t data_bytes, uint8_t algo_flags);
+
+/* ---- preparing a run ------------------------------------------------------------------ */
+
+#define LB_XCHG_LOCAL_ID_MAX 128 /* bytes of a local patient id */
+
+/* A patient of a table: pseudonymous id and the local id it was derived from. */
+struct lb_xchg_patient {
+	uint8_t id[LB_HASH_LEN];              /* lb_xchg_patient_id(asset, local) */
+	char local[LB_XCHG_LOCAL_ID_MAX + 1]; /* the cell text of the patient column */
+};
+/* The distinct patients of a CSV table (header line; comma, semicolon or tab separated as
+ * detected from the header; RFC 4180 quotes), by column patient_col, sorted by pseudonymous
+ * id. *out is allocated (lb_free). An empty patient cell, a local id longer than
+ * LB_XCHG_LOCAL_ID_MAX, a missing column or a ragged row: LB_EMALFORMED / LB_ENOTFOUND. */
+int lb_xchg_csv_patients(const uint8_t *csv, size_t len, const char *patient_col,
+			 const uint8_t asset[LB_HASH_LEN], struct lb_xchg_patient **out, size_t *n,
+			 struct lb_errmsg *em);
+
+/* ---- views for the API (JSON, caller owns the reference) ------------------------------- */
+
+/* Offer of an asset, request, escrow, consent of a patient: LB_ENOTFOUND if absent. */
+int lb_xchg_offer_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN], json_t **out,
+		       struct lb_errmsg *em);
+int lb_xchg_request_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
+			 struct lb_errmsg *em);
+int lb_xchg_escrow_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
+			struct lb_errmsg *em);
+int lb_xchg_algo_json(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN], json_t **out,
+		      struct lb_errmsg *em);
+/* Would executor (address) be allowed to run request now, on these patients (sorted ids)?
+ * LB_OK with the plan (scenario, terms) in *out, or the refusal the chain would give. With
+ * exclude_revoked, patients who revoked their consent are left out instead (listed under
+ * "revoked" in the plan) and the rest checked. */
+int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
+		       const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
+		       size_t n_patients, bool exclude_revoked, json_t **out,
+		       struct lb_errmsg *em);
+/* Complete history of a subject (asset id, patient id or request id) from business-chain
+ * events, oldest first, each with its tx, block and (for runs) the escrow's payments. */
+int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], json_t **out,
+		     struct lb_errmsg *em);
+
+#endif

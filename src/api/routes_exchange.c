@@ -1,0 +1,258 @@
+/*
+ * The exchange's API routes (docs/api.md, "Exchange"): views of offers, algorithms,
+ * requests and escrows, the dry-run check of a run, the audit log of an asset, patient or
+ * request, receipts (a tx's bytes with its proof anchored in another chain) for cross-chain
+ * citations, and the store of sealed results the executor leaves for the user.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/api_int.h"
+#include "leben/exchange.h"
+#include "leben/tx.h"
+
+#define SEALED_MAX (4u << 20) /* bytes of a sealed result kept for the user */
+
+static json_t *hexj(const uint8_t *p, size_t n)
+{
+	char *s = lb_malloc(2 * n + 1);
+	if (!s)
+		return NULL;
+	lb_hex_encode(s, p, n);
+	json_t *j = json_stringn(s, 2 * n);
+	lb_free(s);
+	return j;
+}
+
+/* Path parameter i as a 32-byte id (64 hex digits). */
+static int param_id(const struct api_call *c, size_t i, const char *what, uint8_t id[LB_HASH_LEN],
+		    struct lb_errmsg *em)
+{
+	char hex[2 * LB_HASH_LEN + 2];
+	if (api_param_copy(c->params, i, hex, sizeof hex) || lb_hex_decode(id, LB_HASH_LEN, hex))
+		return lb_errf(em, LB_EMALFORMED, "'%.*s' is not %s: expected 64 hex digits",
+			       (int)(c->params->len[i] > 80 ? 80 : c->params->len[i]),
+			       c->params->val[i], what);
+	return LB_OK;
+}
+
+int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_id(c, 0, "an asset id", id, em);
+	return rc ? rc : lb_xchg_offer_json(c->ledger, id, out, em);
+}
+
+int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_id(c, 0, "an algorithm hash", id, em);
+	return rc ? rc : lb_xchg_algo_json(c->ledger, id, out, em);
+}
+
+int api_xchg_request(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_id(c, 0, "a request id", id, em);
+	return rc ? rc : lb_xchg_request_json(c->ledger, id, out, em);
+}
+
+int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_id(c, 0, "an escrow id", id, em);
+	return rc ? rc : lb_xchg_escrow_json(c->ledger, id, out, em);
+}
+
+int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_id(c, 0, "an asset, patient or request id", id, em);
+	return rc ? rc : lb_xchg_log_json(c->ledger, id, out, em);
+}
+
+/* Body {"request":HEX, "executor":"lb1...", "patients":[HEX,...], "exclude_revoked":BOOL} */
+int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	json_error_t jerr;
+	json_t *b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
+	uint8_t req[LB_HASH_LEN], exec[LB_ADDR_LEN], *pats = NULL;
+	int rc;
+	if (!json_is_object(b)) {
+		rc = lb_errf(em, LB_ESYNTAX, "the body must be a JSON object {\"request\", \"executor\", "
+					     "\"patients\"}");
+		goto out;
+	}
+	const char *rq = json_string_value(json_object_get(b, "request"));
+	const char *ex = json_string_value(json_object_get(b, "executor"));
+	json_t *pa = json_object_get(b, "patients");
+	if (!rq || lb_hex_decode(req, LB_HASH_LEN, rq)) {
+		rc = lb_errf(em, LB_EMALFORMED, "\"request\" must be the request id (64 hex digits)");
+		goto out;
+	}
+	if (!ex || lb_addr_decode(exec, ex, em)) {
+		rc = lb_errf(em, LB_EMALFORMED, "\"executor\" must be an lb1... address");
+		goto out;
+	}
+	size_t n = json_array_size(pa);
+	if (pa && !json_is_array(pa)) {
+		rc = lb_errf(em, LB_EMALFORMED, "\"patients\" must be an array of patient ids");
+		goto out;
+	}
+	if (n > LB_XCHG_PATIENTS_MAX) {
+		rc = lb_errf(em, LB_ETOOBIG, "at most %d patients per run", LB_XCHG_PATIENTS_MAX);
+		goto out;
+	}
+	pats = lb_malloc(n ? n * LB_HASH_LEN : 1);
+	if (!pats) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *h = json_string_value(json_array_get(pa, i));
+		if (!h || lb_hex_decode(pats + i * LB_HASH_LEN, LB_HASH_LEN, h)) {
+			rc = lb_errf(em, LB_EMALFORMED, "patients[%zu] is not a patient id (64 hex digits)",
+				     i);
+			goto out;
+		}
+	}
+	rc = lb_xchg_check_json(c->ledger, req, exec, pats, n,
+				json_is_true(json_object_get(b, "exclude_revoked")), out, em);
+out:
+	lb_free(pats);
+	json_decref(b);
+	return rc;
+}
+
+/* GET /v1/exchange/receipts/{id}?anchor=CHAIN: the tx's signed bytes and its proof. */
+int api_xchg_receipt(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN], *raw = NULL;
+	size_t len = 0;
+	int chain, anchor = -1;
+	int rc = param_id(c, 0, "a tx id", id, em);
+	if (rc)
+		return rc;
+	const char *an = c->arg(c->conn, "anchor");
+	if (an && *an && (anchor = lb_chain_parse(an)) < 0)
+		return lb_errf(em, LB_EMALFORMED,
+			       "anchor=%.40s: not a chain; use settlement, directory or business", an);
+	if ((rc = lb_ledger_tx_raw(c->ledger, id, &chain, &raw, &len)))
+		return lb_errf(em, rc, "tx %.64s is not committed on this node (yet)",
+			       c->params->val[0]);
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 20);
+	rc = lb_ledger_proof(c->ledger, id, anchor, &b, em);
+	if (!rc) {
+		*out = json_pack("{s:s,s:o,s:o}", "chain", lb_chain_name(chain), "tx", hexj(raw, len),
+				 "proof", hexj(b.data, b.len));
+		if (!*out)
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	lb_buf_release(&b);
+	lb_free(raw);
+	return rc;
+}
+
+static int result_path(const struct api_call *c, const uint8_t req[LB_HASH_LEN], char *path,
+		       size_t n, bool mkdir_it, struct lb_errmsg *em)
+{
+	char hex[2 * LB_HASH_LEN + 1];
+	if (!c->home)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no sealed results (no home)");
+	snprintf(path, n, "%s/exchange/results", c->home);
+	if (mkdir_it && lb_mkdirs(path, 0700, em))
+		return LB_EIO;
+	lb_hex_encode(hex, req, LB_HASH_LEN);
+	snprintf(path, n, "%s/exchange/results/%s.lbev", c->home, hex);
+	return LB_OK;
+}
+
+/* POST /v1/exchange/results/{request} {"sealed": HEX, "pk": HEX, "sig": HEX}: keep the
+ * envelope for the user. Only for a request that is running or done, and only from its
+ * executor: sig is the executor's Ed25519 signature of
+ * H("LEBEN-sealed-result-v1" || request id || sealed bytes). */
+int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em)
+{
+	uint8_t req[LB_HASH_LEN], *sealed = NULL;
+	size_t slen;
+	char path[4300];
+	json_t *r = NULL, *b = NULL;
+	json_error_t jerr;
+	int rc = param_id(c, 0, "a request id", req, em);
+	if (rc || (rc = lb_xchg_request_json(c->ledger, req, &r, em)))
+		goto out;
+	const char *st = json_string_value(json_object_get(r, "status"));
+	if (!st || (strcmp(st, "running") && strcmp(st, "done"))) {
+		rc = lb_errf(em, LB_EINVALID, "request is %s: a sealed result is kept only for a run",
+			     st ? st : "?");
+		goto out;
+	}
+	b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
+	const char *hx = json_string_value(json_object_get(b, "sealed"));
+	if (!hx || lb_hex_decode_alloc(hx, &sealed, &slen, SEALED_MAX)) {
+		rc = lb_errf(em, LB_EMALFORMED,
+			     "the body must be {\"sealed\": HEX, \"pk\": HEX, \"sig\": HEX} with at most "
+			     "%u sealed bytes",
+			     SEALED_MAX);
+		goto out;
+	}
+	uint8_t pk[LB_PUBKEY_LEN], sig[LB_SIG_LEN], msg[LB_HASH_LEN], addr[LB_ADDR_LEN];
+	const char *pkh = json_string_value(json_object_get(b, "pk"));
+	const char *sgh = json_string_value(json_object_get(b, "sig"));
+	const char *exe = json_string_value(json_object_get(r, "executor"));
+	char at[LB_ADDR_TEXT_LEN + 1];
+	if (!pkh || !sgh || lb_hex_decode(pk, sizeof pk, pkh) || lb_hex_decode(sig, sizeof sig, sgh)) {
+		rc = lb_errf(em, LB_EMALFORMED, "\"pk\" (32 bytes) and \"sig\" (64 bytes) must be hex");
+		goto out;
+	}
+	lb_addr_from_pubkey(addr, pk);
+	lb_addr_encode(at, addr);
+	if (!exe || strcmp(exe, at)) {
+		rc = lb_errf(em, LB_EUNAUTH, "only the request's executor (%s) may leave its result",
+			     exe ? exe : "none yet");
+		goto out;
+	}
+	struct lb_hasher hs;
+	lb_hasher_init(&hs, "LEBEN-sealed-result-v1");
+	lb_hasher_update(&hs, req, LB_HASH_LEN);
+	lb_hasher_update(&hs, sealed, slen);
+	lb_hasher_final(&hs, msg);
+	if (!lb_sig_is_valid(sig, msg, sizeof msg, pk)) {
+		rc = lb_errf(em, LB_EBADSIG, "the signature of the sealed result does not verify");
+		goto out;
+	}
+	if ((rc = result_path(c, req, path, sizeof path, true, em)) ||
+	    (rc = lb_file_write(path, sealed, slen, 0600, em)))
+		goto out;
+	*out = json_pack("{s:I}", "bytes", (json_int_t)slen);
+	*status = 201;
+out:
+	lb_free(sealed);
+	json_decref(b);
+	json_decref(r);
+	return rc;
+}
+
+int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em)
+{
+	uint8_t req[LB_HASH_LEN], *data = NULL;
+	size_t len;
+	char path[4300];
+	int rc = param_id(c, 0, "a request id", req, em);
+	if (rc || (rc = result_path(c, req, path, sizeof path, false, em)))
+		return rc;
+	rc = lb_file_read(path, SEALED_MAX, &data, &len, em);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(em, LB_ENOTFOUND,
+			       "no sealed result for this request on this node (the run has not "
+			       "delivered one, or it was withheld)");
+	if (rc)
+		return rc;
+	*out = json_pack("{s:o,s:I}", "sealed", hexj(data, len), "bytes", (json_int_t)len);
+	lb_free(data);
+	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}

@@ -1,0 +1,111 @@
+/*
+ * Internals of the exchange module shared by its files and unit tests: the records it keeps
+ * in chain state (business: offers, grants, algorithms, requests, consents, the audit index;
+ * settlement: escrows), their loaders, and the checks an execution must pass, which the tx
+ * handler and the node's dry-run check (lb_xchg_check_json) both call.
+ */
+#ifndef LEBEN_XCHG_INT_H
+#define LEBEN_XCHG_INT_H
+
+#include "leben/exchange.h"
+
+/* State namespaces. */
+#define XNS_OFFER "xoffer"     /* business: asset -> struct xoffer_rec */
+#define XNS_GRANT "xgrant"     /* business: asset || executor -> kind u8 */
+#define XNS_ALGO "xalgo"       /* business: algorithm hash -> struct xalgo_rec */
+#define XNS_REQ "xreq"         /* business: request id -> struct xreq_rec */
+#define XNS_CONSENT "xconsent" /* business: asset || patient -> struct xconsent_rec */
+#define XNS_LOG "xlog"         /* business: subject || seq (8 BE) -> tx id */
+#define XNS_LOGN "xlogn"       /* business: subject -> number of events */
+#define XNS_ESCROW "escrow"    /* settlement: escrow id -> struct xescrow_rec */
+
+struct xoffer_rec {
+	uint8_t owner[LB_ADDR_LEN];
+	uint8_t status;              /* 1 offered, 2 withdrawn */
+	uint64_t data_fee;
+	uint8_t flags;
+	uint64_t min_cohort, max_output, data_bytes;
+	uint8_t content[LB_HASH_LEN]; /* content hash of the registered data */
+	size_t n_allow;
+	uint8_t allow[LB_XCHG_ALLOW_MAX][LB_HASH_LEN];
+};
+
+struct xalgo_rec {
+	uint8_t author[LB_ADDR_LEN];
+	uint64_t fee;
+	uint8_t flags;
+	char name[LB_XCHG_NAME_MAX + 1];
+};
+
+enum xreq_status {
+	XREQ_PENDING = 1,  /* waits for the owner */
+	XREQ_APPROVED = 2, /* may run */
+	XREQ_REJECTED = 3,
+	XREQ_RUNNING = 4,  /* xchg.exec recorded */
+	XREQ_DONE = 5,     /* result delivered */
+	XREQ_WITHHELD = 6, /* result withheld by the release policy */
+	XREQ_FAILED = 7,
+	XREQ_REVOKED = 8,  /* usage right revoked by the owner */
+};
+const char *xreq_status_name(int s);
+
+struct xreq_rec {
+	uint8_t user[LB_ADDR_LEN];
+	uint8_t asset[LB_HASH_LEN];
+	uint8_t algo[LB_HASH_LEN];
+	uint8_t scenario;            /* asked for (0 auto) */
+	uint8_t status;              /* enum xreq_status */
+	uint8_t approved_by;         /* 0 not yet, 1 allow-list, 2 owner */
+	uint64_t height;             /* business height of the request */
+	/* set by xchg.exec */
+	uint8_t executor[LB_ADDR_LEN];
+	uint8_t escrow[LB_HASH_LEN];
+	uint8_t terms_hash[LB_HASH_LEN];
+	uint8_t run_scenario;        /* 0 until run */
+	uint8_t result_hash[LB_HASH_LEN];
+};
+
+struct xconsent_rec {
+	uint8_t patient_addr[LB_ADDR_LEN]; /* key that gave or revoked it (bound on first use) */
+	uint8_t status;                    /* 1 given, 2 revoked */
+	uint64_t height;                   /* when it last changed */
+};
+
+enum xescrow_status { XESC_OPEN = 1, XESC_RELEASED = 2, XESC_REFUNDED = 3 };
+struct xescrow_rec {
+	struct lb_xchg_terms terms;
+	uint64_t timeout;
+	uint64_t opened;               /* settlement height */
+	uint8_t status;                /* enum xescrow_status */
+	uint8_t claimed;               /* 1 after escrow.claim */
+	uint8_t result_hash[LB_HASH_LEN];
+	uint64_t closed;               /* height of release or refund */
+};
+
+int xoffer_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN], struct xoffer_rec *r);
+int xalgo_load(struct lb_state *s, const uint8_t hash[LB_HASH_LEN], struct xalgo_rec *r);
+int xreq_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xreq_rec *r);
+int xconsent_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
+		  const uint8_t patient[LB_HASH_LEN], struct xconsent_rec *r);
+int xescrow_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xescrow_rec *r);
+/* Execution right of executor on asset: its kind (1..3), or 0 if none. */
+int xgrant_get(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
+	       const uint8_t executor[LB_ADDR_LEN], uint8_t *kind);
+
+/* Every check of an execution of request by executor on these patients (the handler of
+ * xchg.exec and the dry run). Fills the terms the business chain expects (compute_fee
+ * left to the caller) and the request. Refusals explain themselves in em. */
+int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
+		    const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
+		    size_t n_patients, struct xreq_rec *req, struct xoffer_rec *offer,
+		    struct xalgo_rec *algo, struct lb_errmsg *em);
+
+/* Number of audit events of a subject and event i (tx id). */
+int xlog_count(struct lb_state *s, const uint8_t subject[LB_HASH_LEN], uint64_t *n);
+int xlog_get(struct lb_state *s, const uint8_t subject[LB_HASH_LEN], uint64_t i,
+	     uint8_t txid[LB_HASH_LEN]);
+
+/* Hex of n bytes into out (2n+1). */
+const char *xhex(char *out, const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * Read-only views of the exchange for the node's API: offers, algorithms, requests and
+ * escrows as JSON, the dry-run check of an execution (the very checks of the xchg.exec
+ * handler, on committed state) and the audit log of an asset, a patient or a request,
+ * assembled from business-chain events with the settlement chain's escrow outcome.
+ */
+#include <string.h>
+
+#include "exchange/xchg_int.h"
+
+static json_t *hexj(const uint8_t *p, size_t n)
+{
+	char *h = lb_malloc(2 * n + 1);
+	if (!h)
+		return json_null();
+	lb_hex_encode(h, p, n);
+	json_t *j = json_string(h);
+	lb_free(h);
+	return j;
+}
+
+static json_t *addrj(const uint8_t a[LB_ADDR_LEN])
+{
+	char t[LB_ADDR_TEXT_LEN + 1];
+	lb_addr_encode(t, a);
+	return json_string(t);
+}
+
+static int not_found(struct lb_errmsg *em, const char *what, const uint8_t id[LB_HASH_LEN])
+{
+	char hex[2 * LB_HASH_LEN + 1];
+	return lb_errf(em, LB_ENOTFOUND, "there is no %s %s on this node", what,
+		       xhex(hex, id, LB_HASH_LEN));
+}
+
+/* ---- offers, algorithms, requests, escrows ------------------------------------------------- */
+
+struct view {
+	const uint8_t *id;
+	json_t *out;
+};
+
+static json_t *offer_to_json(const uint8_t asset[LB_HASH_LEN], const struct xoffer_rec *r)
+{
+	json_t *allow = json_array();
+	for (size_t i = 0; i < r->n_allow; i++)
+		json_array_append_new(allow, hexj(r->allow[i], LB_HASH_LEN));
+	return json_pack("{s:o,s:o,s:s,s:I,s:b,s:I,s:I,s:I,s:o,s:o}", "asset",
+			 hexj(asset, LB_HASH_LEN), "owner", addrj(r->owner), "status",
+			 r->status == 1 ? "offered" : "withdrawn", "data_fee", (json_int_t)r->data_fee,
+			 "local_only", (r->flags & LB_XCHG_OFFER_LOCAL_ONLY) != 0, "min_cohort",
+			 (json_int_t)r->min_cohort, "max_output", (json_int_t)r->max_output,
+			 "data_bytes", (json_int_t)r->data_bytes, "content_hash",
+			 hexj(r->content, LB_HASH_LEN), "allow", allow);
+}
+
+static int v_offer(struct lb_state *s, void *ctx)
+{
+	struct view *v = ctx;
+	struct xoffer_rec *r = lb_malloc(sizeof *r);
+	int rc = r ? xoffer_load(s, v->id, r) : LB_ENOMEM;
+	if (!rc)
+		v->out = offer_to_json(v->id, r);
+	lb_free(r);
+	return rc;
+}
+
+int lb_xchg_offer_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN], json_t **out,
+		       struct lb_errmsg *em)
+{
+	struct view v = {asset, NULL};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_offer, &v);
+	if (rc == LB_ENOTFOUND)
+		return not_found(em, "offer of asset", asset);
+	if (rc)
+		return lb_errf(em, rc, "reading the offer failed");
+	*out = v.out;
+	return LB_OK;
+}
+
+static json_t *algo_to_json(const uint8_t h[LB_HASH_LEN], const struct xalgo_rec *a)
+{
+	return json_pack("{s:o,s:s,s:o,s:I,s:b,s:b}", "algorithm", hexj(h, LB_HASH_LEN), "name",
+			 a->name, "author", addrj(a->author), "fee", (json_int_t)a->fee, "at_author",
+			 (a->flags & LB_XCHG_ALGO_AT_AUTHOR) != 0, "heavy_deps",
+			 (a->flags & LB_XCHG_ALGO_HEAVY_DEPS) != 0);
+}
+
+static int v_algo(struct lb_state *s, void *ctx)
+{
+	struct view *v = ctx;
+	struct xalgo_rec a;
+	int rc = xalgo_load(s, v->id, &a);
+	if (!rc)
+		v->out = algo_to_json(v->id, &a);
+	return rc;
+}
+
+int lb_xchg_algo_json(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN], json_t **out,
+		      struct lb_errmsg *em)
+{
+	struct view v = {hash, NULL};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_algo, &v);
+	if (rc == LB_ENOTFOUND)
+		return not_found(em, "algorithm", hash);
+	if (rc)
+		return lb_errf(em, rc, "reading the algorithm failed");
+	*out = v.out;
+	return LB_OK;
+}
+
+static int v_request(struct lb_state *s, void *ctx)
+{
+	struct view *v = ctx;
+	struct xreq_rec r;
+	struct xalgo_rec a;
+	static const uint8_t zero[LB_HASH_LEN];
+	int rc = xreq_load(s, v->id, &r);
+	if (rc)
+		return rc;
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:I}", "request",
+			      hexj(v->id, LB_HASH_LEN), "user", addrj(r.user), "asset",
+			      hexj(r.asset, LB_HASH_LEN), "algorithm", hexj(r.algo, LB_HASH_LEN),
+			      "scenario_asked", lb_xchg_scenario_name(r.scenario), "status",
+			      xreq_status_name(r.status), "approved_by",
+			      r.approved_by == 1   ? "allow-list"
+			      : r.approved_by == 2 ? "owner"
+						   : "nobody",
+			      "height", (json_int_t)r.height);
+	if (xalgo_load(s, r.algo, &a) == LB_OK)
+		json_object_set_new(o, "algorithm_info", algo_to_json(r.algo, &a));
+	struct xoffer_rec *of = lb_malloc(sizeof *of);
+	if (of && xoffer_load(s, r.asset, of) == LB_OK)
+		json_object_set_new(o, "offer", offer_to_json(r.asset, of));
+	lb_free(of);
+	if (r.run_scenario) {
+		json_object_set_new(o, "executor", addrj(r.executor));
+		json_object_set_new(o, "escrow", hexj(r.escrow, LB_HASH_LEN));
+		json_object_set_new(o, "terms_hash", hexj(r.terms_hash, LB_HASH_LEN));
+		json_object_set_new(o, "scenario", json_string(lb_xchg_scenario_name(r.run_scenario)));
+	}
+	if (memcmp(r.result_hash, zero, LB_HASH_LEN))
+		json_object_set_new(o, "result_hash", hexj(r.result_hash, LB_HASH_LEN));
+	v->out = o;
+	return LB_OK;
+}
+
+int lb_xchg_request_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
+			 struct lb_errmsg *em)
+{
+	struct view v = {id, NULL};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_request, &v);
+	if (rc == LB_ENOTFOUND)
+		return not_found(em, "exchange request", id);
+	if (rc)
+		return lb_errf(em, rc, "reading the request failed");
+	*out = v.out;
+	return LB_OK;
+}
+
+static int v_escrow(struct lb_state *s, void *ctx)
+{
+	struct view *v = ctx;
+	struct xescrow_rec r;
+	static const char *st[] = {"?", "open", "released", "refunded"};
+	int rc = xescrow_load(s, v->id, &r);
+	if (rc)
+		return rc;
+	const struct lb_xchg_terms *t = &r.terms;
+	uint8_t th[LB_HASH_LEN];
+	lb_xchg_terms_hash(t, th);
+	v->out = json_pack(
+		"{s:o,s:s,s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:b,s:o}", "escrow",
+		hexj(v->id, LB_HASH_LEN), "status", r.status <= 3 ? st[r.status] : "?", "user",
+		addrj(t->user), "request", hexj(t->request, LB_HASH_LEN), "owner", addrj(t->owner),
+		"data_fee", (json_int_t)t->data_fee, "author", addrj(t->author), "algo_fee",
+		(json_int_t)t->algo_fee, "executor", addrj(t->executor), "compute_fee",
+		(json_int_t)t->compute_fee, "timeout", (json_int_t)r.timeout, "opened",
+		(json_int_t)r.opened, "closed", (json_int_t)r.closed, "claimed", r.claimed != 0,
+		"terms_hash", hexj(th, LB_HASH_LEN));
+	if (r.claimed || r.status == XESC_RELEASED)
+		json_object_set_new(v->out, "result_hash", hexj(r.result_hash, LB_HASH_LEN));
+	return LB_OK;
+}
+
+int lb_xchg_escrow_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
+			struct lb_errmsg *em)
+{
+	struct view v = {id, NULL};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_SETTLEMENT, v_escrow, &v);
+	if (rc == LB_ENOTFOUND)
+		return not_found(em, "escrow", id);
+	if (rc)
+		return lb_errf(em, rc, "reading the escrow failed");
+	*out = v.out;
+	return LB_OK;
+}
+
+/* ---- dry-run check --------------------------------------------------------------------------- */
+
+struct check_ctx {
+	const uint8_t *request, *executor, *patients;
+	size_t n_patients;
+	bool exclude;
+	struct lb_errmsg *em;
+	json_t *out;
+};
+
+static int v_check(struct lb_state *s, void *ctx)
+{
+	struct check_ctx *k = ctx;
+	struct xreq_rec r;
+	struct xalgo_rec a;
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	if (!o)
+		return lb_errf(k->em, LB_ENOMEM, "out of memory");
+	uint8_t *keep = lb_malloc(k->n_patients ? k->n_patients * LB_HASH_LEN : 1);
+	json_t *revoked = json_array();
+	size_t nkeep = 0;
+	int rc = keep && revoked ? LB_OK : lb_errf(k->em, LB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < k->n_patients && !rc; i++) {
+		const uint8_t *pid = k->patients + i * LB_HASH_LEN;
+		struct xconsent_rec cr;
+		if (k->exclude && xreq_load(s, k->request, &r) == LB_OK &&
+		    xconsent_load(s, r.asset, pid, &cr) == LB_OK && cr.status == 2)
+			json_array_append_new(revoked, hexj(pid, LB_HASH_LEN));
+		else
+			memcpy(keep + nkeep++ * LB_HASH_LEN, pid, LB_HASH_LEN);
+	}
+	if (!rc)
+		rc = xchg_exec_check(s, k->request, k->executor, keep, nkeep, &r, o, &a, k->em);
+	if (!rc) {
+		int scen = r.scenario ? r.scenario
+				      : lb_xchg_choose_scenario(o->flags, o->data_bytes, a.flags);
+		k->out = json_pack(
+			"{s:o,s:s,s:s,s:{s:o,s:o,s:o,s:I,s:o,s:I,s:o},s:I,s:I,s:o,s:o,s:s}",
+			"request", hexj(k->request, LB_HASH_LEN), "scenario",
+			lb_xchg_scenario_name(scen), "chosen_by", r.scenario ? "user" : "automatic",
+			"terms", "user", addrj(r.user), "request", hexj(k->request, LB_HASH_LEN),
+			"owner", addrj(o->owner), "data_fee", (json_int_t)o->data_fee, "author",
+			addrj(a.author), "algo_fee", (json_int_t)a.fee, "executor",
+			addrj(k->executor), "min_cohort", (json_int_t)o->min_cohort, "max_output",
+			(json_int_t)o->max_output, "content_hash", hexj(o->content, LB_HASH_LEN),
+			"asset", hexj(r.asset, LB_HASH_LEN), "algorithm_name", a.name);
+		json_object_set_new(k->out, "algorithm", hexj(r.algo, LB_HASH_LEN));
+		json_object_set_new(k->out, "revoked", json_incref(revoked));
+		json_object_set_new(k->out, "patients_used", json_integer((json_int_t)nkeep));
+	}
+	json_decref(revoked);
+	lb_free(keep);
+	lb_free(o);
+	return rc;
+}
+
+int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
+		       const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
+		       size_t n_patients, bool exclude_revoked, json_t **out,
+		       struct lb_errmsg *em)
+{
+	struct check_ctx k = {request, executor, patients, n_patients, exclude_revoked, em, NULL};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_check, &k);
+	if (!rc)
+		*out = k.out;
+	return rc;
+}
+
+/* ---- audit log ------------------------------------------------------------------------------- */
+
+#define LOG_MAX 10000
+
+struct log_ctx {
+	const uint8_t *subject;
+	uint8_t (*ids)[LB_HASH_LEN];
+	size_t n;
+};
+
+static int v_log(struct lb_state *s, void *ctx)
+{
+	struct log_ctx *k = ctx;
+	uint64_t n;
+	int rc = xlog_count(s, k->subject, &n);
+	if (rc)
+		return rc;
+	if (n > LOG_MAX)
+		n = LOG_MAX;
+	k->ids = lb_malloc((n ? n : 1) * LB_HASH_LEN);
+	if (!k->ids)
+		return LB_ENOMEM;
+	for (k->n = 0; k->n < n; k->n++)
+		if ((rc = xlog_get(s, k->subject, k->n, k->ids[k->n])))
+			return rc;
+	return LB_OK;
+}
+
+/* What a log line says in words. */
+static const char *event_words(const char *type)
+{
+	static const struct {
+		const char *type, *words;
+	} w[] = {
+		{"xchg.offer", "asset offered for exchange"},
+		{"xchg.grant", "execution right granted"},
+		{"xchg.algo", "algorithm registered"},
+		{"xchg.request", "use requested"},
+		{"xchg.approve", "request decided by the owner"},
+		{"xchg.consent", "patient consent changed"},
+		{"xchg.exec", "data used in a run"},
+		{"xchg.result", "result recorded"},
+		{"xchg.revoke", "right revoked"},
+	};
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+		if (!strcmp(w[i].type, type))
+			return w[i].words;
+	return type;
+}
+
+int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], json_t **out,
+		     struct lb_errmsg *em)
+{
+	struct log_ctx k = {subject, NULL, 0};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_log, &k);
+	if (rc) {
+		lb_free(k.ids);
+		return lb_errf(em, rc, "reading the audit index failed");
+	}
+	json_t *events = json_array();
+	uint64_t paid_asc = 0, paid_csc = 0;
+	for (size_t i = 0; i < k.n; i++) {
+		json_t *tx = NULL;
+		struct lb_errmsg e;
+		lb_errclear(&e);
+		if (lb_ledger_tx_json(l, k.ids[i], &tx, &e))
+			continue;
+		const char *type = json_string_value(json_object_get(tx, "type"));
+		json_t *p = json_object_get(tx, "payload");
+		json_t *ev = json_pack("{s:O,s:s,s:O,s:O,s:O}", "tx", json_object_get(tx, "id"),
+				       "what", event_words(type ? type : "?"), "type",
+				       json_object_get(tx, "type"), "by", json_object_get(tx, "sender"),
+				       "height", json_object_get(tx, "height"));
+		json_object_set(ev, "details", p ? p : json_null());
+		/* a run: what was paid for it, from the settlement chain's escrow */
+		const char *esc = type && !strcmp(type, "xchg.exec")
+					  ? json_string_value(json_object_get(p, "escrow"))
+					  : NULL;
+		uint8_t eid[LB_HASH_LEN];
+		json_t *ej = NULL;
+		if (esc && !lb_hex_decode(eid, LB_HASH_LEN, esc) &&
+		    lb_xchg_escrow_json(l, eid, &ej, &e) == LB_OK) {
+			const char *st = json_string_value(json_object_get(ej, "status"));
+			json_object_set_new(
+				ev, "payment",
+				json_pack("{s:s,s:O,s:O,s:O}", "escrow", st ? st : "?", "data_fee",
+					  json_object_get(ej, "data_fee"), "algo_fee",
+					  json_object_get(ej, "algo_fee"), "compute_fee",
+					  json_object_get(ej, "compute_fee")));
+			if (st && !strcmp(st, "released")) {
+				paid_asc += (uint64_t)json_integer_value(json_object_get(ej, "data_fee")) +
+					    (uint64_t)json_integer_value(json_object_get(ej, "algo_fee"));
+				paid_csc += (uint64_t)json_integer_value(json_object_get(ej, "compute_fee"));
+			}
+			json_decref(ej);
+		}
+		json_array_append_new(events, ev);
+		json_decref(tx);
+	}
+	lb_free(k.ids);
+	*out = json_pack("{s:o,s:I,s:o,s:{s:I,s:I}}", "subject", hexj(subject, LB_HASH_LEN),
+			 "count", (json_int_t)json_array_size(events), "events", events, "paid",
+			 "asc", (json_int_t)paid_asc, "csc", (json_int_t)paid_csc);
+	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}

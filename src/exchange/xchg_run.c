@@ -1,0 +1,78 @@
+/*
+ * Preparing a run on the executor's side: the distinct patients of the owner's table, each
+ * with its pseudonymous id (what the chain records and checks consents against) and the local
+ * id it comes from (what the sandbox needs to leave a revoked patient's rows out). The table is
+ * read with the sandbox's own CSV reader, so both see the same cells: a categorical patient
+ * column gives its texts, a numeric one its numbers in shortest decimal form ("12", not "012").
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exchange/xchg_int.h"
+#include "leben/algo.h"
+
+static int cmp_patient(const void *a, const void *b)
+{
+	return memcmp(((const struct lb_xchg_patient *)a)->id,
+		      ((const struct lb_xchg_patient *)b)->id, LB_HASH_LEN);
+}
+
+int lb_xchg_csv_patients(const uint8_t *csv, size_t len, const char *patient_col,
+			 const uint8_t asset[LB_HASH_LEN], struct lb_xchg_patient **out, size_t *n,
+			 struct lb_errmsg *em)
+{
+	struct lb_table t;
+	struct lb_xchg_patient *p = NULL;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	lb_table_init(&t);
+	if ((rc = lb_table_parse_csv((const char *)csv, len, 0, &t, em)))
+		return rc;
+	long col = lb_table_find(&t, patient_col);
+	if (col < 0) {
+		rc = lb_errf(em, LB_ENOTFOUND, "the table has no column '%s' naming the patient",
+			     patient_col);
+		goto out;
+	}
+	const struct lb_table_col *c = &t.cols[col];
+	p = lb_malloc((t.nrows ? t.nrows : 1) * sizeof *p);
+	if (!p) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < t.nrows; i++) {
+		double v = c->v[i];
+		char text[64];
+		const char *local = text;
+		if (isnan(v)) {
+			rc = lb_errf(em, LB_EMALFORMED, "data row %zu: the patient id is empty", i + 1);
+			goto out;
+		}
+		if (c->kind == LB_COL_CATEGORICAL)
+			local = c->levels[(size_t)v];
+		else
+			snprintf(text, sizeof text, "%.17g", v);
+		if (strlen(local) > LB_XCHG_LOCAL_ID_MAX) {
+			rc = lb_errf(em, LB_EMALFORMED, "data row %zu: the patient id is longer than %d bytes",
+				     i + 1, LB_XCHG_LOCAL_ID_MAX);
+			goto out;
+		}
+		snprintf(p[i].local, sizeof p[i].local, "%s", local);
+		lb_xchg_patient_id(p[i].id, asset, local);
+	}
+	size_t m = 0;
+	qsort(p, t.nrows, sizeof *p, cmp_patient);
+	for (size_t i = 0; i < t.nrows; i++)
+		if (!m || memcmp(p[m - 1].id, p[i].id, LB_HASH_LEN))
+			p[m++] = p[i];
+	*out = p;
+	*n = m;
+	p = NULL;
+out:
+	lb_free(p);
+	lb_table_release(&t);
+	return rc;
+}

@@ -1,0 +1,1329 @@
+/*
+ * Tx handlers of the exchange: the rights and exchange-contract types of the business chain
+ * and the escrow of the settlement chain, registered as rows of the ledger's tx-type table.
+ *
+ * Cross-chain steps cite inclusion proofs: an offer proves the directory-chain registration
+ * of its asset (anchored in a business block), a release or refund proves the business-chain
+ * result of the run (anchored in a settlement block). A proof counts only when the anchoring
+ * block is one of this chain's own earlier blocks (lb_state_block_hash), which every node and
+ * every replay sees alike. Every refusal names what is wrong and changes nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "exchange/xchg_int.h"
+#include "leben/codec.h"
+#include "leben/security.h"
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+const char *xhex(char *out, const uint8_t *p, size_t n)
+{
+	lb_hex_encode(out, p, n);
+	return out;
+}
+
+#define HEX(p) xhex((char[2 * LB_HASH_LEN + 1]){0}, (p), LB_HASH_LEN)
+#define SHORT(p) xhex((char[17]){0}, (p), 8)
+
+static const char *addr_text(char out[LB_ADDR_TEXT_LEN + 1], const uint8_t a[LB_ADDR_LEN])
+{
+	lb_addr_encode(out, a);
+	return out;
+}
+#define ADDR(a) addr_text((char[LB_ADDR_TEXT_LEN + 1]){0}, (a))
+
+static const char *amount(char *buf, size_t n, uint64_t v)
+{
+	snprintf(buf, n, "%llu.%06llu", (unsigned long long)(v / 1000000),
+		 (unsigned long long)(v % 1000000));
+	return buf;
+}
+#define AMT(v) amount((char[32]){0}, 32, (v))
+
+static const char *status_names[] = {"?",       "pending", "approved", "rejected", "running",
+				     "done",    "withheld", "failed", "revoked"};
+
+const char *xreq_status_name(int s)
+{
+	return s >= 1 && s <= 8 ? status_names[s] : "?";
+}
+
+static void key2(uint8_t *k, const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	memcpy(k, a, an);
+	memcpy(k + an, b, bn);
+}
+
+/* Encode into a stack-sized scratch buffer then put. */
+static int put_buf(struct lb_state *s, const char *ns, const void *key, size_t klen,
+		   struct lb_buf *b, int rc)
+{
+	if (!rc)
+		rc = lb_state_put(s, ns, key, klen, b->data, b->len);
+	lb_buf_release(b);
+	return rc;
+}
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+static int xoffer_store(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
+			const struct xoffer_rec *r)
+{
+	struct lb_buf b;
+	int rc;
+	lb_buf_init(&b, 4096);
+	if (!(rc = lb_enc_fixed(&b, r->owner, LB_ADDR_LEN)) && !(rc = lb_enc_u8(&b, r->status)) &&
+	    !(rc = lb_enc_uvar(&b, r->data_fee)) && !(rc = lb_enc_u8(&b, r->flags)) &&
+	    !(rc = lb_enc_uvar(&b, r->min_cohort)) && !(rc = lb_enc_uvar(&b, r->max_output)) &&
+	    !(rc = lb_enc_uvar(&b, r->data_bytes)) &&
+	    !(rc = lb_enc_fixed(&b, r->content, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_uvar(&b, r->n_allow)))
+		rc = lb_enc_fixed(&b, r->allow, r->n_allow * LB_HASH_LEN);
+	return put_buf(s, XNS_OFFER, asset, LB_HASH_LEN, &b, rc);
+}
+
+int xoffer_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN], struct xoffer_rec *r)
+{
+	const uint8_t *v;
+	size_t n;
+	uint64_t na;
+	int rc = lb_state_get(s, XNS_OFFER, asset, LB_HASH_LEN, &v, &n);
+	if (rc)
+		return rc;
+	struct lb_dec d;
+	lb_dec_init(&d, v, n, "offer", NULL);
+	if (lb_dec_fixed(&d, "owner", r->owner, LB_ADDR_LEN) || lb_dec_u8(&d, "s", &r->status) ||
+	    lb_dec_uvar(&d, "f", UINT64_MAX, &r->data_fee) || lb_dec_u8(&d, "fl", &r->flags) ||
+	    lb_dec_uvar(&d, "c", UINT64_MAX, &r->min_cohort) ||
+	    lb_dec_uvar(&d, "o", UINT64_MAX, &r->max_output) ||
+	    lb_dec_uvar(&d, "b", UINT64_MAX, &r->data_bytes) ||
+	    lb_dec_fixed(&d, "h", r->content, LB_HASH_LEN) ||
+	    lb_dec_uvar(&d, "n", LB_XCHG_ALLOW_MAX, &na) ||
+	    lb_dec_fixed(&d, "a", r->allow, (size_t)na * LB_HASH_LEN) || lb_dec_end(&d))
+		return LB_ECORRUPT;
+	r->n_allow = (size_t)na;
+	return LB_OK;
+}
+
+static int xalgo_store(struct lb_state *s, const uint8_t hash[LB_HASH_LEN],
+		       const struct xalgo_rec *r)
+{
+	struct lb_buf b;
+	int rc;
+	lb_buf_init(&b, 512);
+	if (!(rc = lb_enc_fixed(&b, r->author, LB_ADDR_LEN)) && !(rc = lb_enc_uvar(&b, r->fee)) &&
+	    !(rc = lb_enc_u8(&b, r->flags)))
+		rc = lb_enc_str(&b, r->name);
+	return put_buf(s, XNS_ALGO, hash, LB_HASH_LEN, &b, rc);
+}
+
+int xalgo_load(struct lb_state *s, const uint8_t hash[LB_HASH_LEN], struct xalgo_rec *r)
+{
+	const uint8_t *v;
+	size_t n;
+	int rc = lb_state_get(s, XNS_ALGO, hash, LB_HASH_LEN, &v, &n);
+	if (rc)
+		return rc;
+	struct lb_dec d;
+	lb_dec_init(&d, v, n, "algorithm", NULL);
+	if (lb_dec_fixed(&d, "a", r->author, LB_ADDR_LEN) ||
+	    lb_dec_uvar(&d, "f", UINT64_MAX, &r->fee) || lb_dec_u8(&d, "fl", &r->flags) ||
+	    lb_dec_str(&d, "n", LB_XCHG_NAME_MAX, r->name, sizeof r->name) || lb_dec_end(&d))
+		return LB_ECORRUPT;
+	return LB_OK;
+}
+
+static int xreq_store(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const struct xreq_rec *r)
+{
+	struct lb_buf b;
+	int rc;
+	lb_buf_init(&b, 512);
+	if (!(rc = lb_enc_fixed(&b, r->user, LB_ADDR_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, r->asset, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, r->algo, LB_HASH_LEN)) && !(rc = lb_enc_u8(&b, r->scenario)) &&
+	    !(rc = lb_enc_u8(&b, r->status)) && !(rc = lb_enc_u8(&b, r->approved_by)) &&
+	    !(rc = lb_enc_uvar(&b, r->height)) &&
+	    !(rc = lb_enc_fixed(&b, r->executor, LB_ADDR_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, r->escrow, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, r->terms_hash, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_u8(&b, r->run_scenario)))
+		rc = lb_enc_fixed(&b, r->result_hash, LB_HASH_LEN);
+	return put_buf(s, XNS_REQ, id, LB_HASH_LEN, &b, rc);
+}
+
+int xreq_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xreq_rec *r)
+{
+	const uint8_t *v;
+	size_t n;
+	int rc = lb_state_get(s, XNS_REQ, id, LB_HASH_LEN, &v, &n);
+	if (rc)
+		return rc;
+	struct lb_dec d;
+	lb_dec_init(&d, v, n, "request", NULL);
+	if (lb_dec_fixed(&d, "u", r->user, LB_ADDR_LEN) ||
+	    lb_dec_fixed(&d, "a", r->asset, LB_HASH_LEN) ||
+	    lb_dec_fixed(&d, "g", r->algo, LB_HASH_LEN) || lb_dec_u8(&d, "sc", &r->scenario) ||
+	    lb_dec_u8(&d, "st", &r->status) || lb_dec_u8(&d, "ab", &r->approved_by) ||
+	    lb_dec_uvar(&d, "h", UINT64_MAX, &r->height) ||
+	    lb_dec_fixed(&d, "x", r->executor, LB_ADDR_LEN) ||
+	    lb_dec_fixed(&d, "e", r->escrow, LB_HASH_LEN) ||
+	    lb_dec_fixed(&d, "t", r->terms_hash, LB_HASH_LEN) ||
+	    lb_dec_u8(&d, "rs", &r->run_scenario) ||
+	    lb_dec_fixed(&d, "r", r->result_hash, LB_HASH_LEN) || lb_dec_end(&d))
+		return LB_ECORRUPT;
+	return LB_OK;
+}
+
+int xconsent_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
+		  const uint8_t patient[LB_HASH_LEN], struct xconsent_rec *r)
+{
+	uint8_t k[2 * LB_HASH_LEN];
+	const uint8_t *v;
+	size_t n;
+	key2(k, asset, LB_HASH_LEN, patient, LB_HASH_LEN);
+	int rc = lb_state_get(s, XNS_CONSENT, k, sizeof k, &v, &n);
+	if (rc)
+		return rc;
+	struct lb_dec d;
+	lb_dec_init(&d, v, n, "consent", NULL);
+	if (lb_dec_fixed(&d, "p", r->patient_addr, LB_ADDR_LEN) || lb_dec_u8(&d, "s", &r->status) ||
+	    lb_dec_uvar(&d, "h", UINT64_MAX, &r->height) || lb_dec_end(&d))
+		return LB_ECORRUPT;
+	return LB_OK;
+}
+
+static int xconsent_store(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
+			  const uint8_t patient[LB_HASH_LEN], const struct xconsent_rec *r)
+{
+	uint8_t k[2 * LB_HASH_LEN];
+	struct lb_buf b;
+	int rc;
+	key2(k, asset, LB_HASH_LEN, patient, LB_HASH_LEN);
+	lb_buf_init(&b, 64);
+	if (!(rc = lb_enc_fixed(&b, r->patient_addr, LB_ADDR_LEN)) &&
+	    !(rc = lb_enc_u8(&b, r->status)))
+		rc = lb_enc_uvar(&b, r->height);
+	return put_buf(s, XNS_CONSENT, k, sizeof k, &b, rc);
+}
+
+int xgrant_get(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
+	       const uint8_t executor[LB_ADDR_LEN], uint8_t *kind)
+{
+	uint8_t k[LB_HASH_LEN + LB_ADDR_LEN];
+	uint64_t v;
+	key2(k, asset, LB_HASH_LEN, executor, LB_ADDR_LEN);
+	int rc = lb_state_get_u64(s, XNS_GRANT, k, sizeof k, 0, &v);
+	*kind = (uint8_t)v;
+	return rc;
+}
+
+static int xescrow_store(struct lb_state *s, const uint8_t id[LB_HASH_LEN],
+			 const struct xescrow_rec *r)
+{
+	struct lb_escrow_open o = {.terms = r->terms, .timeout = r->timeout};
+	struct lb_buf b;
+	int rc;
+	lb_buf_init(&b, 512);
+	if (!(rc = lb_escrow_open_encode(&b, &o)) && !(rc = lb_enc_uvar(&b, r->opened)) &&
+	    !(rc = lb_enc_u8(&b, r->status)) && !(rc = lb_enc_u8(&b, r->claimed)) &&
+	    !(rc = lb_enc_fixed(&b, r->result_hash, LB_HASH_LEN)))
+		rc = lb_enc_uvar(&b, r->closed);
+	return put_buf(s, XNS_ESCROW, id, LB_HASH_LEN, &b, rc);
+}
+
+int xescrow_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xescrow_rec *r)
+{
+	const uint8_t *v;
+	size_t n;
+	int rc = lb_state_get(s, XNS_ESCROW, id, LB_HASH_LEN, &v, &n);
+	if (rc)
+		return rc;
+	/* the record starts with the open payload; the rest follows */
+	struct lb_dec d;
+	lb_dec_init(&d, v, n, "escrow", NULL);
+	struct lb_xchg_terms *t = &r->terms;
+	if (lb_dec_fixed(&d, "u", t->user, LB_ADDR_LEN) ||
+	    lb_dec_fixed(&d, "r", t->request, LB_HASH_LEN) ||
+	    lb_dec_fixed(&d, "o", t->owner, LB_ADDR_LEN) ||
+	    lb_dec_uvar(&d, "df", UINT64_MAX, &t->data_fee) ||
+	    lb_dec_fixed(&d, "a", t->author, LB_ADDR_LEN) ||
+	    lb_dec_uvar(&d, "af", UINT64_MAX, &t->algo_fee) ||
+	    lb_dec_fixed(&d, "x", t->executor, LB_ADDR_LEN) ||
+	    lb_dec_uvar(&d, "cf", UINT64_MAX, &t->compute_fee) ||
+	    lb_dec_uvar(&d, "t", UINT64_MAX, &r->timeout) ||
+	    lb_dec_uvar(&d, "op", UINT64_MAX, &r->opened) || lb_dec_u8(&d, "s", &r->status) ||
+	    lb_dec_u8(&d, "c", &r->claimed) || lb_dec_fixed(&d, "h", r->result_hash, LB_HASH_LEN) ||
+	    lb_dec_uvar(&d, "cl", UINT64_MAX, &r->closed) || lb_dec_end(&d))
+		return LB_ECORRUPT;
+	return LB_OK;
+}
+
+/* ---- audit index --------------------------------------------------------------------------- */
+
+int xlog_count(struct lb_state *s, const uint8_t subject[LB_HASH_LEN], uint64_t *n)
+{
+	return lb_state_get_u64(s, XNS_LOGN, subject, LB_HASH_LEN, 0, n);
+}
+
+int xlog_get(struct lb_state *s, const uint8_t subject[LB_HASH_LEN], uint64_t i,
+	     uint8_t txid[LB_HASH_LEN])
+{
+	uint8_t k[LB_HASH_LEN + 8];
+	const uint8_t *v;
+	size_t n;
+	memcpy(k, subject, LB_HASH_LEN);
+	for (int j = 0; j < 8; j++)
+		k[LB_HASH_LEN + j] = (uint8_t)(i >> (56 - 8 * j));
+	int rc = lb_state_get(s, XNS_LOG, k, sizeof k, &v, &n);
+	if (rc)
+		return rc;
+	if (n != LB_HASH_LEN)
+		return LB_ECORRUPT;
+	memcpy(txid, v, LB_HASH_LEN);
+	return LB_OK;
+}
+
+/* Append this tx to the history of subject. */
+static int xlog_add(struct lb_apply_ctx *c, const uint8_t subject[LB_HASH_LEN])
+{
+	uint64_t n;
+	uint8_t k[LB_HASH_LEN + 8];
+	int rc = xlog_count(c->state, subject, &n);
+	if (rc)
+		return rc;
+	memcpy(k, subject, LB_HASH_LEN);
+	for (int j = 0; j < 8; j++)
+		k[LB_HASH_LEN + j] = (uint8_t)(n >> (56 - 8 * j));
+	if ((rc = lb_state_put(c->state, XNS_LOG, k, sizeof k, c->tx->id, LB_HASH_LEN)))
+		return rc;
+	return lb_state_put_u64(c->state, XNS_LOGN, subject, LB_HASH_LEN, n + 1);
+}
+
+/* ---- balances (settlement "bal" namespace: asc uvar, csc uvar; see the ledger) -------------- */
+
+static int bal_get(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], uint64_t *asc, uint64_t *csc)
+{
+	const uint8_t *v;
+	size_t n;
+	int rc = lb_state_get(s, "bal", a, LB_ADDR_LEN, &v, &n);
+	*asc = *csc = 0;
+	if (rc == LB_ENOTFOUND)
+		return LB_OK;
+	if (rc)
+		return rc;
+	struct lb_dec d;
+	lb_dec_init(&d, v, n, "balance", NULL);
+	if (lb_dec_uvar(&d, "asc", UINT64_MAX, asc) || lb_dec_uvar(&d, "csc", UINT64_MAX, csc) ||
+	    lb_dec_end(&d))
+		return LB_ECORRUPT;
+	return LB_OK;
+}
+
+static int bal_put(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], uint64_t asc, uint64_t csc)
+{
+	uint8_t tmp[24];
+	struct lb_buf b = {.data = tmp, .len = 0, .cap = sizeof tmp - 1, .max = sizeof tmp};
+	if (asc == 0 && csc == 0)
+		return lb_state_del(s, "bal", a, LB_ADDR_LEN);
+	lb_enc_uvar(&b, asc);
+	lb_enc_uvar(&b, csc);
+	return lb_state_put(s, "bal", a, LB_ADDR_LEN, tmp, b.len);
+}
+
+/* Add (credit) asc and csc to an account; the escrow held them, so supply is unchanged. */
+static int bal_credit(struct lb_apply_ctx *c, const uint8_t a[LB_ADDR_LEN], uint64_t asc,
+		      uint64_t csc)
+{
+	uint64_t ha, hc;
+	int rc = bal_get(c->state, a, &ha, &hc);
+	if (rc)
+		return lb_errf(c->em, rc, "reading the balance of %s failed", ADDR(a));
+	if (ha > UINT64_MAX - asc || hc > UINT64_MAX - csc)
+		return lb_errf(c->em, LB_ERANGE, "the balance of %s would overflow", ADDR(a));
+	return bal_put(c->state, a, ha + asc, hc + csc);
+}
+
+/* ---- cross-chain citations ------------------------------------------------------------------ */
+
+/* Check that raw is a tx of want_chain and want_type proven by proof, valid in its block, and
+ * that the proof is anchored in one of this chain's own earlier blocks. */
+static int cite_verify(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, size_t rawlen,
+		       const uint8_t *proof, size_t plen, int want_chain, uint32_t want_type,
+		       struct lb_tx *tx)
+{
+	struct lb_proof_info info;
+	uint8_t hash[LB_HASH_LEN];
+	int here = c->tx->chain, rc;
+	if (lb_proof_verify(proof, plen, NULL, &info, c->em)) {
+		lb_errwrap(c->em, "the proof of the %s does not check out: ", what);
+		return LB_EINVALID;
+	}
+	if (info.chain != want_chain)
+		return lb_errf(c->em, LB_EINVALID, "the proof of the %s is for a %s-chain tx, not %s",
+			       what, lb_chain_name(info.chain), lb_chain_name(want_chain));
+	if (!info.anchored || info.anchor_chain != here)
+		return lb_errf(c->em, LB_EINVALID,
+			       "the proof of the %s must be anchored in a %s block (ask the node for "
+			       "the proof with anchor=%s)",
+			       what, lb_chain_name(here), lb_chain_name(here));
+	if (info.anchor_height >= c->height ||
+	    (rc = lb_state_block_hash(c->state, info.anchor_height, hash)))
+		return lb_errf(c->em, LB_EINVALID,
+			       "the proof of the %s is anchored in %s block %llu, which this chain "
+			       "does not have yet",
+			       what, lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "the proof of the %s is anchored in a block that is not %s block %llu "
+			       "of this chain",
+			       what, lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!info.tx_valid)
+		return lb_errf(c->em, LB_EINVALID,
+			       "the %s is in %s block %llu but marked invalid there: it changed nothing",
+			       what, lb_chain_name(info.chain), (unsigned long long)info.height);
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_tx_decode(tx, raw, rawlen, &e))
+		return lb_errf(c->em, LB_EMALFORMED, "the %s tx bytes do not decode: %s", what, e.text);
+	if (memcmp(tx->id, info.tx_id, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID, "the %s tx bytes are not the tx the proof is for",
+			       what);
+	if (tx->chain != want_chain || (want_type && tx->type != want_type)) {
+		const struct lb_txtype *t = lb_txtype_find(want_type);
+		return lb_errf(c->em, LB_EINVALID, "the cited tx is not a %s tx",
+			       t ? t->name : "expected");
+	}
+	return LB_OK;
+}
+
+/* ---- business: offer ------------------------------------------------------------------------- */
+
+static int need_coowners(struct lb_apply_ctx *c, const uint8_t asset[LB_HASH_LEN]);
+
+static int check_offer(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_offer *p = lb_malloc(sizeof *p);
+	if (!p)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	int rc = lb_xchg_offer_decode(p, tx->payload, tx->payload_len, em);
+	lb_free(p);
+	return rc;
+}
+
+static int apply_offer(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_offer *p = lb_malloc(sizeof *p);
+	struct xoffer_rec *r = lb_malloc(sizeof *r);
+	struct lb_tx reg;
+	uint8_t owner[LB_ADDR_LEN], asset[LB_HASH_LEN];
+	int rc;
+	if (!p || !r) {
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	uint8_t content[LB_HASH_LEN];
+	uint64_t size;
+	if ((rc = lb_xchg_offer_decode(p, c->tx->payload, c->tx->payload_len, c->em)) ||
+	    (rc = cite_verify(c, "asset registration", p->reg_tx, p->reg_tx_len, p->reg_proof,
+			      p->reg_proof_len, LB_CHAIN_DIRECTORY, 0, &reg)) ||
+	    (rc = lb_xchg_registration(&reg, asset, owner, content, &size, c->em)))
+		goto out;
+	if (memcmp(owner, c->sender_addr, LB_ADDR_LEN)) {
+		rc = lb_errf(c->em, LB_EUNAUTH,
+			     "wrong owner: asset %s was registered by %s; only its owner may offer it",
+			     HEX(asset), ADDR(owner));
+		goto out;
+	}
+	if ((rc = need_coowners(c, asset)))
+		goto out;
+	memset(r, 0, sizeof *r);
+	memcpy(r->owner, owner, LB_ADDR_LEN);
+	r->status = 1;
+	r->data_fee = p->data_fee;
+	r->flags = p->flags;
+	r->min_cohort = p->min_cohort;
+	r->max_output = p->max_output;
+	r->data_bytes = p->data_bytes ? p->data_bytes : size;
+	memcpy(r->content, content, LB_HASH_LEN);
+	r->n_allow = p->n_allow;
+	memcpy(r->allow, p->allow, p->n_allow * LB_HASH_LEN);
+	if ((rc = xoffer_store(c->state, asset, r)) || (rc = xlog_add(c, asset)))
+		goto out;
+out:
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+/* Asset offered and active, else a specific refusal. */
+static int need_offer(struct lb_apply_ctx *c, const uint8_t asset[LB_HASH_LEN], struct xoffer_rec *r)
+{
+	int rc = xoffer_load(c->state, asset, r);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(c->em, LB_ENOTFOUND,
+			       "asset %s is not offered for exchange (its owner must send xchg.offer)",
+			       HEX(asset));
+	if (rc)
+		return lb_errf(c->em, rc, "reading the offer of asset %s failed", HEX(asset));
+	if (r->status != 1)
+		return lb_errf(c->em, LB_EDENIED, "asset %s was withdrawn from exchange by its owner",
+			       HEX(asset));
+	return LB_OK;
+}
+
+/* A co-owned asset (a co-owner policy recorded by the security module): this owner act
+ * applies only once its co-owners approved it (policy.approve recorded the act's digest in
+ * the security module's "sec.approved" namespace: asset || digest -> height). */
+static int need_coowners(struct lb_apply_ctx *c, const uint8_t asset[LB_HASH_LEN])
+{
+	struct lb_msig_policy *pol = lb_malloc(sizeof *pol);
+	char act[LB_XCHG_ACT_MAX];
+	uint8_t k[2 * LB_HASH_LEN];
+	uint64_t at = 0;
+	if (!pol)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	int rc = lb_security_policy_get(c->state, asset, pol, NULL, NULL);
+	lb_free(pol);
+	if (rc == LB_ENOTFOUND)
+		return LB_OK; /* a single owner */
+	if (rc)
+		return lb_errf(c->em, rc, "reading the co-owner policy of asset %s failed", HEX(asset));
+	if ((rc = lb_xchg_owner_act(c->tx->type, c->tx->payload, c->tx->payload_len, act, c->em)))
+		return rc;
+	memcpy(k, asset, LB_HASH_LEN);
+	lb_security_act_digest(asset, (const uint8_t *)act, strlen(act), k + LB_HASH_LEN);
+	if ((rc = lb_state_get_u64(c->state, "sec.approved", k, sizeof k, 0, &at)))
+		return rc;
+	if (!at)
+		return lb_errf(c->em, LB_EDENIED,
+			       "asset %s is co-owned: its co-owners must first approve this act "
+			       "(leben policy approve --asset %s --act '%s')",
+			       HEX(asset), HEX(asset), act);
+	return LB_OK;
+}
+
+static int need_owner(struct lb_apply_ctx *c, const struct xoffer_rec *r,
+		      const uint8_t asset[LB_HASH_LEN], const char *act)
+{
+	if (memcmp(r->owner, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH, "wrong owner: only %s, the owner of asset %s, may %s",
+			       ADDR(r->owner), HEX(asset), act);
+	return need_coowners(c, asset);
+}
+
+/* ---- business: grant, algorithm, request, approve, consent ----------------------------------- */
+
+static int check_grant(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_grant p;
+	return lb_xchg_grant_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int apply_grant(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_grant p;
+	struct xoffer_rec *r = lb_malloc(sizeof *r);
+	uint8_t k[LB_HASH_LEN + LB_ADDR_LEN];
+	int rc = r ? LB_OK : LB_ENOMEM;
+	if (rc || (rc = lb_xchg_grant_decode(&p, c->tx->payload, c->tx->payload_len, c->em)) ||
+	    (rc = need_offer(c, p.asset, r)) ||
+	    (rc = need_owner(c, r, p.asset, "grant its execution right")))
+		goto out;
+	key2(k, p.asset, LB_HASH_LEN, p.executor, LB_ADDR_LEN);
+	if ((rc = lb_state_put_u64(c->state, XNS_GRANT, k, sizeof k, p.kind)) ||
+	    (rc = xlog_add(c, p.asset)))
+		goto out;
+out:
+	lb_free(r);
+	return rc;
+}
+
+static int check_algo(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_algo p;
+	return lb_xchg_algo_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int apply_algo(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_algo p;
+	struct xalgo_rec r;
+	int rc = lb_xchg_algo_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc)
+		return rc;
+	rc = xalgo_load(c->state, p.hash, &r);
+	if (rc == LB_OK && memcmp(r.author, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EEXISTS, "algorithm %s is already registered by %s",
+			       HEX(p.hash), ADDR(r.author));
+	if (rc && rc != LB_ENOTFOUND)
+		return lb_errf(c->em, rc, "reading algorithm %s failed", HEX(p.hash));
+	memcpy(r.author, c->sender_addr, LB_ADDR_LEN);
+	r.fee = p.fee;
+	r.flags = p.flags;
+	memcpy(r.name, p.name, sizeof r.name);
+	if ((rc = xalgo_store(c->state, p.hash, &r)))
+		return rc;
+	return xlog_add(c, p.hash);
+}
+
+static bool on_allow_list(const struct xoffer_rec *o, const uint8_t algo[LB_HASH_LEN])
+{
+	for (size_t i = 0; i < o->n_allow; i++)
+		if (!memcmp(o->allow[i], algo, LB_HASH_LEN))
+			return true;
+	return false;
+}
+
+static int check_request(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_request p;
+	return lb_xchg_request_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int apply_request(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_request p;
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	struct xalgo_rec a;
+	struct xreq_rec r;
+	int rc = o ? LB_OK : LB_ENOMEM;
+	if (rc || (rc = lb_xchg_request_decode(&p, c->tx->payload, c->tx->payload_len, c->em)) ||
+	    (rc = need_offer(c, p.asset, o)))
+		goto out;
+	if ((rc = xalgo_load(c->state, p.algo, &a))) {
+		rc = lb_errf(c->em, rc == LB_ENOTFOUND ? LB_ENOTFOUND : rc,
+			     "algorithm %s is not registered (its author must send xchg.algo)",
+			     HEX(p.algo));
+		goto out;
+	}
+	if ((o->flags & LB_XCHG_OFFER_LOCAL_ONLY) && p.scenario > LB_XCHG_LOCAL) {
+		rc = lb_errf(c->em, LB_EDENIED,
+			     "asset %s may only be computed where it lies (local); %s was asked for",
+			     HEX(p.asset), lb_xchg_scenario_name(p.scenario));
+		goto out;
+	}
+	memset(&r, 0, sizeof r);
+	memcpy(r.user, c->sender_addr, LB_ADDR_LEN);
+	memcpy(r.asset, p.asset, LB_HASH_LEN);
+	memcpy(r.algo, p.algo, LB_HASH_LEN);
+	r.scenario = p.scenario;
+	r.height = c->height;
+	if (on_allow_list(o, p.algo)) {
+		r.status = XREQ_APPROVED;
+		r.approved_by = 1;
+	} else {
+		r.status = XREQ_PENDING;
+	}
+	if ((rc = xreq_store(c->state, c->tx->id, &r)) || (rc = xlog_add(c, p.asset)) ||
+	    (rc = xlog_add(c, c->tx->id)))
+		goto out;
+out:
+	lb_free(o);
+	return rc;
+}
+
+static int check_approve(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_approve p;
+	return lb_xchg_approve_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int need_request(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN], struct xreq_rec *r)
+{
+	int rc = xreq_load(c->state, id, r);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(c->em, LB_ENOTFOUND, "there is no exchange request %s", HEX(id));
+	if (rc)
+		return lb_errf(c->em, rc, "reading request %s failed", HEX(id));
+	return LB_OK;
+}
+
+static int apply_approve(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_approve p;
+	struct xreq_rec r;
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	int rc = o ? LB_OK : LB_ENOMEM;
+	if (rc || (rc = lb_xchg_approve_decode(&p, c->tx->payload, c->tx->payload_len, c->em)) ||
+	    (rc = need_request(c, p.request, &r)) || (rc = need_offer(c, r.asset, o)) ||
+	    (rc = need_owner(c, o, r.asset, p.decision == 1 ? "approve requests on it"
+							     : "reject requests on it")))
+		goto out;
+	if (r.status != XREQ_PENDING) {
+		rc = lb_errf(c->em, LB_EINVALID, "request %s is %s%s, not waiting for a decision",
+			     HEX(p.request), xreq_status_name(r.status),
+			     r.approved_by == 1 ? " (its algorithm is on the allow-list)" : "");
+		goto out;
+	}
+	r.status = p.decision == 1 ? XREQ_APPROVED : XREQ_REJECTED;
+	r.approved_by = p.decision == 1 ? 2 : 0;
+	if ((rc = xreq_store(c->state, p.request, &r)) || (rc = xlog_add(c, r.asset)) ||
+	    (rc = xlog_add(c, p.request)))
+		goto out;
+out:
+	lb_free(o);
+	return rc;
+}
+
+static int check_consent(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_consent p;
+	return lb_xchg_consent_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int apply_consent(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_consent p;
+	struct xconsent_rec r;
+	int rc = lb_xchg_consent_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc)
+		return rc;
+	/* The asset's owner may record a consent or revocation on the patient's behalf (given at
+	 * its desk, on paper) without binding a key; otherwise the first key binds itself. */
+	static const uint8_t unbound[LB_ADDR_LEN];
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	if (!o)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	bool by_owner = xoffer_load(c->state, p.asset, o) == LB_OK &&
+			!memcmp(o->owner, c->sender_addr, LB_ADDR_LEN);
+	lb_free(o);
+	rc = xconsent_load(c->state, p.asset, p.patient, &r);
+	if (rc == LB_ENOTFOUND)
+		memset(&r, 0, sizeof r);
+	else if (rc)
+		return lb_errf(c->em, rc, "reading the consent failed");
+	bool bound = memcmp(r.patient_addr, unbound, LB_ADDR_LEN) != 0;
+	if (!by_owner && bound && memcmp(r.patient_addr, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "patient %s of asset %s is bound to the key of %s; only that key (or "
+			       "the asset's owner on the patient's behalf) may give or revoke this "
+			       "consent",
+			       SHORT(p.patient), SHORT(p.asset), ADDR(r.patient_addr));
+	if (!by_owner)
+		memcpy(r.patient_addr, c->sender_addr, LB_ADDR_LEN);
+	r.status = p.action;
+	r.height = c->height;
+	if ((rc = xconsent_store(c->state, p.asset, p.patient, &r)) || (rc = xlog_add(c, p.asset)) ||
+	    (rc = xlog_add(c, p.patient)))
+		return rc;
+	return LB_OK;
+}
+
+/* ---- business: execution and result ---------------------------------------------------------- */
+
+int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
+		    const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
+		    size_t n_patients, struct xreq_rec *req, struct xoffer_rec *offer,
+		    struct xalgo_rec *algo, struct lb_errmsg *em)
+{
+	int rc = xreq_load(s, request, req);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(em, LB_ENOTFOUND, "there is no exchange request %s", HEX(request));
+	if (rc)
+		return lb_errf(em, rc, "reading request %s failed", HEX(request));
+	if ((rc = xoffer_load(s, req->asset, offer)))
+		return lb_errf(em, rc == LB_ENOTFOUND ? LB_ENOTFOUND : rc,
+			       "asset %s is not offered for exchange", HEX(req->asset));
+	if (offer->status != 1)
+		return lb_errf(em, LB_EDENIED, "asset %s was withdrawn from exchange by its owner",
+			       HEX(req->asset));
+	if ((rc = xalgo_load(s, req->algo, algo)))
+		return lb_errf(em, rc == LB_ENOTFOUND ? LB_ENOTFOUND : rc,
+			       "algorithm %s is not registered", HEX(req->algo));
+	switch (req->status) {
+	case XREQ_APPROVED:
+		break;
+	case XREQ_PENDING:
+		return lb_errf(em, LB_EDENIED,
+			       "unapproved algorithm: %s (%s) is not on the allow-list of asset %s "
+			       "and its owner has not approved request %s; nothing runs until then",
+			       HEX(req->algo), algo->name, HEX(req->asset), HEX(request));
+	case XREQ_REJECTED:
+		return lb_errf(em, LB_EDENIED, "request %s was rejected by the owner of asset %s",
+			       HEX(request), HEX(req->asset));
+	case XREQ_REVOKED:
+		return lb_errf(em, LB_EDENIED,
+			       "no usage right: the owner of asset %s revoked request %s",
+			       HEX(req->asset), HEX(request));
+	default:
+		return lb_errf(em, LB_EINVALID, "request %s has already run (%s)", HEX(request),
+			       xreq_status_name(req->status));
+	}
+	if (memcmp(executor, offer->owner, LB_ADDR_LEN)) {
+		uint8_t kind;
+		if ((rc = xgrant_get(s, req->asset, executor, &kind)))
+			return lb_errf(em, rc, "reading execution rights failed");
+		if (!kind)
+			return lb_errf(em, LB_EUNAUTH,
+				       "no execution right: %s may not run anything on asset %s (its "
+				       "owner grants that with xchg.grant)",
+				       ADDR(executor), HEX(req->asset));
+	}
+	for (size_t i = 0; i < n_patients; i++) {
+		struct xconsent_rec cr;
+		const uint8_t *pid = patients + i * LB_HASH_LEN;
+		rc = xconsent_load(s, req->asset, pid, &cr);
+		if (rc == LB_ENOTFOUND)
+			continue;
+		if (rc)
+			return lb_errf(em, rc, "reading consents failed");
+		if (cr.status == 2)
+			return lb_errf(em, LB_EDENIED,
+				       "revoked consent: patient %s revoked consent for asset %s at "
+				       "business height %llu; leave that patient's records out",
+				       HEX(pid), HEX(req->asset), (unsigned long long)cr.height);
+	}
+	return LB_OK;
+}
+
+static int check_exec(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_exec p;
+	return lb_xchg_exec_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int terms_mismatch(struct lb_apply_ctx *c, const char *field)
+{
+	return lb_errf(c->em, LB_EINVALID,
+		       "the escrow terms do not match the exchange: %s differs from what the "
+		       "business chain records",
+		       field);
+}
+
+static int apply_exec(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_exec p;
+	struct xreq_rec r;
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	struct xalgo_rec a;
+	int rc = o ? LB_OK : LB_ENOMEM;
+	if (rc || (rc = lb_xchg_exec_decode(&p, c->tx->payload, c->tx->payload_len, c->em)) ||
+	    (rc = xchg_exec_check(c->state, p.request, c->sender_addr, p.patients, p.n_patients, &r,
+				  o, &a, c->em)))
+		goto out;
+	const struct lb_xchg_terms *t = &p.terms;
+	if (memcmp(t->request, p.request, LB_HASH_LEN))
+		rc = terms_mismatch(c, "the request");
+	else if (memcmp(t->user, r.user, LB_ADDR_LEN))
+		rc = terms_mismatch(c, "the paying user");
+	else if (memcmp(t->owner, o->owner, LB_ADDR_LEN))
+		rc = terms_mismatch(c, "the data owner");
+	else if (memcmp(t->author, a.author, LB_ADDR_LEN))
+		rc = terms_mismatch(c, "the algorithm author");
+	else if (memcmp(t->executor, c->sender_addr, LB_ADDR_LEN))
+		rc = terms_mismatch(c, "the executor (it must be the sender)");
+	else if (t->data_fee < o->data_fee)
+		rc = lb_errf(c->em, LB_EINVALID, "the escrow holds %s ASC for the data; the owner asks %s",
+			     AMT(t->data_fee), AMT(o->data_fee));
+	else if (t->algo_fee < a.fee)
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "the escrow holds %s ASC for the algorithm; its author asks %s",
+			     AMT(t->algo_fee), AMT(a.fee));
+	else if (r.scenario != LB_XCHG_AUTO && r.scenario != p.scenario)
+		rc = lb_errf(c->em, LB_EINVALID, "the user asked for the %s scenario, not %s",
+			     lb_xchg_scenario_name(r.scenario), lb_xchg_scenario_name(p.scenario));
+	else if ((o->flags & LB_XCHG_OFFER_LOCAL_ONLY) && p.scenario != LB_XCHG_LOCAL)
+		rc = lb_errf(c->em, LB_EDENIED, "asset %s may only be computed locally, not %s",
+			     HEX(r.asset), lb_xchg_scenario_name(p.scenario));
+	else if (p.chosen_by == 1 && r.scenario == LB_XCHG_AUTO)
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "the user left the scenario to the executor: record chosen_by 2 (automatic)");
+	if (rc)
+		goto out;
+	r.status = XREQ_RUNNING;
+	memcpy(r.executor, c->sender_addr, LB_ADDR_LEN);
+	memcpy(r.escrow, p.escrow, LB_HASH_LEN);
+	lb_xchg_terms_hash(t, r.terms_hash);
+	r.run_scenario = p.scenario;
+	if ((rc = xreq_store(c->state, p.request, &r)) || (rc = xlog_add(c, r.asset)) ||
+	    (rc = xlog_add(c, p.request)))
+		goto out;
+	for (size_t i = 0; i < p.n_patients && !rc; i++)
+		rc = xlog_add(c, p.patients + i * LB_HASH_LEN);
+out:
+	lb_free(o);
+	return rc;
+}
+
+static int check_result(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_result p;
+	return lb_xchg_result_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int apply_result(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_result p;
+	struct xreq_rec r;
+	int rc = lb_xchg_result_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc || (rc = need_request(c, p.request, &r)))
+		return rc;
+	if (r.status != XREQ_RUNNING)
+		return lb_errf(c->em, LB_EINVALID, "request %s is %s, not running", HEX(p.request),
+			       xreq_status_name(r.status));
+	if (memcmp(r.executor, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH, "only the executor of request %s (%s) may record its result",
+			       HEX(p.request), ADDR(r.executor));
+	if (memcmp(r.escrow, p.escrow, LB_HASH_LEN) || memcmp(r.terms_hash, p.terms_hash, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "the result names another escrow or other terms than the execution");
+	r.status = p.status == LB_XCHG_DELIVERED ? XREQ_DONE
+		   : p.status == LB_XCHG_WITHHELD ? XREQ_WITHHELD
+						  : XREQ_FAILED;
+	memcpy(r.result_hash, p.result_hash, LB_HASH_LEN);
+	if ((rc = xreq_store(c->state, p.request, &r)) || (rc = xlog_add(c, r.asset)) ||
+	    (rc = xlog_add(c, p.request)))
+		return rc;
+	return LB_OK;
+}
+
+static int check_revoke(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_xchg_revoke p;
+	return lb_xchg_revoke_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int apply_revoke(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_revoke p;
+	struct xreq_rec r;
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	const uint8_t *asset;
+	int rc = o ? LB_OK : LB_ENOMEM;
+	if (rc || (rc = lb_xchg_revoke_decode(&p, c->tx->payload, c->tx->payload_len, c->em)))
+		goto out;
+	asset = p.id;
+	if (p.kind == 2) {
+		if ((rc = need_request(c, p.id, &r)))
+			goto out;
+		asset = r.asset;
+	}
+	if ((rc = need_offer(c, asset, o)) || (rc = need_owner(c, o, asset, "revoke rights on it")))
+		goto out;
+	if (p.kind == 1) {
+		uint8_t kind, k[LB_HASH_LEN + LB_ADDR_LEN];
+		if ((rc = xgrant_get(c->state, asset, p.executor, &kind)))
+			goto out;
+		if (!kind) {
+			rc = lb_errf(c->em, LB_ENOTFOUND, "%s has no execution right on asset %s",
+				     ADDR(p.executor), HEX(asset));
+			goto out;
+		}
+		key2(k, asset, LB_HASH_LEN, p.executor, LB_ADDR_LEN);
+		rc = lb_state_del(c->state, XNS_GRANT, k, sizeof k);
+	} else if (p.kind == 2) {
+		if (r.status != XREQ_PENDING && r.status != XREQ_APPROVED) {
+			rc = lb_errf(c->em, LB_EINVALID, "request %s is %s: only a request that has "
+							 "not run can lose its usage right",
+				     HEX(p.id), xreq_status_name(r.status));
+			goto out;
+		}
+		r.status = XREQ_REVOKED;
+		if (!(rc = xreq_store(c->state, p.id, &r)))
+			rc = xlog_add(c, p.id);
+	} else {
+		o->status = 2;
+		rc = xoffer_store(c->state, asset, o);
+	}
+	if (!rc)
+		rc = xlog_add(c, asset);
+out:
+	lb_free(o);
+	return rc;
+}
+
+/* ---- settlement: escrow ----------------------------------------------------------------------- */
+
+static int check_open(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_escrow_open p;
+	return lb_escrow_open_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+#define ESCROW_TIMEOUT_MAX 10000000u /* blocks ahead */
+
+static int apply_open(struct lb_apply_ctx *c)
+{
+	struct lb_escrow_open p;
+	struct xescrow_rec r;
+	uint64_t asc, csc;
+	int rc = lb_escrow_open_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc)
+		return rc;
+	if (memcmp(p.terms.user, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "the escrow terms name %s as the paying user; only that account may "
+			       "open it",
+			       ADDR(p.terms.user));
+	if (p.timeout <= c->height || p.timeout > c->height + ESCROW_TIMEOUT_MAX)
+		return lb_errf(c->em, LB_EINVALID,
+			       "timeout height %llu must be after this block (%llu) and at most "
+			       "%u blocks ahead",
+			       (unsigned long long)p.timeout, (unsigned long long)c->height,
+			       ESCROW_TIMEOUT_MAX);
+	if ((rc = bal_get(c->state, c->sender_addr, &asc, &csc)))
+		return lb_errf(c->em, rc, "reading the balance failed");
+	uint64_t need_asc = p.terms.data_fee + p.terms.algo_fee;
+	if (asc < need_asc)
+		return lb_errf(c->em, LB_EFUNDS, "the escrow needs %s ASC (data %s + algorithm %s) "
+						 "but the balance is %s ASC",
+			       AMT(need_asc), AMT(p.terms.data_fee), AMT(p.terms.algo_fee), AMT(asc));
+	if (csc < p.terms.compute_fee)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "the escrow needs %s CSC for computing but the balance is %s CSC "
+			       "(after the fee)",
+			       AMT(p.terms.compute_fee), AMT(csc));
+	if ((rc = bal_put(c->state, c->sender_addr, asc - need_asc, csc - p.terms.compute_fee)))
+		return rc;
+	memset(&r, 0, sizeof r);
+	r.terms = p.terms;
+	r.timeout = p.timeout;
+	r.opened = c->height;
+	r.status = XESC_OPEN;
+	return xescrow_store(c->state, c->tx->id, &r);
+}
+
+static int need_open_escrow(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN],
+			    struct xescrow_rec *r)
+{
+	int rc = xescrow_load(c->state, id, r);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(c->em, LB_ENOTFOUND, "there is no escrow %s", HEX(id));
+	if (rc)
+		return lb_errf(c->em, rc, "reading escrow %s failed", HEX(id));
+	if (r->status != XESC_OPEN)
+		return lb_errf(c->em, LB_EINVALID, "escrow %s was already %s at settlement height %llu",
+			       HEX(id), r->status == XESC_RELEASED ? "released" : "refunded",
+			       (unsigned long long)r->closed);
+	return LB_OK;
+}
+
+/* Verify the cited result of an escrow and decode it. */
+static int cited_result(struct lb_apply_ctx *c, const struct lb_escrow_cite *p,
+			const struct xescrow_rec *r, struct lb_xchg_result *res)
+{
+	struct lb_tx tx;
+	uint8_t th[LB_HASH_LEN], sender[LB_ADDR_LEN];
+	int rc = cite_verify(c, "run's result", p->result_tx, p->result_tx_len, p->proof,
+			     p->proof_len, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &tx);
+	if (rc)
+		return rc;
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_xchg_result_decode(res, tx.payload, tx.payload_len, &e))
+		return lb_errf(c->em, LB_EMALFORMED, "the cited result does not decode: %s", e.text);
+	lb_xchg_terms_hash(&r->terms, th);
+	lb_addr_from_pubkey(sender, tx.sender);
+	if (memcmp(res->escrow, p->escrow, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID, "the cited result belongs to escrow %s, not %s",
+			       HEX(res->escrow), HEX(p->escrow));
+	if (memcmp(res->terms_hash, th, LB_HASH_LEN) ||
+	    memcmp(res->request, r->terms.request, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "the cited result was recorded under other terms than this escrow's");
+	if (memcmp(sender, r->terms.executor, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH, "the cited result was not recorded by the executor %s",
+			       ADDR(r->terms.executor));
+	return LB_OK;
+}
+
+static int check_cite(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_escrow_cite p;
+	return lb_escrow_cite_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int apply_release(struct lb_apply_ctx *c)
+{
+	struct lb_escrow_cite p;
+	struct xescrow_rec r;
+	struct lb_xchg_result res;
+	int rc = lb_escrow_cite_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc || (rc = need_open_escrow(c, p.escrow, &r)))
+		return rc;
+	if (!p.result_tx_len)
+		return lb_errf(c->em, LB_EINVALID,
+			       "a release must cite the run's result tx and its proof");
+	if ((rc = cited_result(c, &p, &r, &res)))
+		return rc;
+	if (res.status != LB_XCHG_DELIVERED)
+		return lb_errf(c->em, LB_EDENIED,
+			       "the run's result was %s (%s): nothing is paid; refund the escrow",
+			       res.status == LB_XCHG_WITHHELD ? "withheld by the release policy"
+							      : "a failure",
+			       res.note[0] ? res.note : "no note");
+	if (r.claimed && memcmp(r.result_hash, res.result_hash, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "the executor claimed result %s on this chain but the business chain "
+			       "records %s",
+			       HEX(r.result_hash), HEX(res.result_hash));
+	if ((rc = bal_credit(c, r.terms.owner, r.terms.data_fee, 0)) ||
+	    (rc = bal_credit(c, r.terms.author, r.terms.algo_fee, 0)) ||
+	    (rc = bal_credit(c, r.terms.executor, 0, r.terms.compute_fee)))
+		return rc;
+	r.status = XESC_RELEASED;
+	memcpy(r.result_hash, res.result_hash, LB_HASH_LEN);
+	r.closed = c->height;
+	return xescrow_store(c->state, p.escrow, &r);
+}
+
+static int apply_refund(struct lb_apply_ctx *c)
+{
+	struct lb_escrow_cite p;
+	struct xescrow_rec r;
+	struct lb_xchg_result res;
+	int rc = lb_escrow_cite_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc || (rc = need_open_escrow(c, p.escrow, &r)))
+		return rc;
+	if (p.result_tx_len) {
+		if ((rc = cited_result(c, &p, &r, &res)))
+			return rc;
+		if (res.status == LB_XCHG_DELIVERED)
+			return lb_errf(c->em, LB_EDENIED,
+				       "the run delivered its result: escrow %s is released, not "
+				       "refunded",
+				       HEX(p.escrow));
+	} else if (c->height <= r.timeout) {
+		return lb_errf(c->em, LB_EINVALID,
+			       "escrow %s times out after settlement height %llu (this block is "
+			       "%llu); before that a refund must cite a failed or withheld result",
+			       HEX(p.escrow), (unsigned long long)r.timeout,
+			       (unsigned long long)c->height);
+	}
+	if ((rc = bal_credit(c, r.terms.user, r.terms.data_fee + r.terms.algo_fee,
+			     r.terms.compute_fee)))
+		return rc;
+	r.status = XESC_REFUNDED;
+	r.closed = c->height;
+	return xescrow_store(c->state, p.escrow, &r);
+}
+
+static int check_claim(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_escrow_claim p;
+	return lb_escrow_claim_decode(&p, tx->payload, tx->payload_len, em);
+}
+
+static int apply_claim(struct lb_apply_ctx *c)
+{
+	struct lb_escrow_claim p;
+	struct xescrow_rec r;
+	int rc = lb_escrow_claim_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc || (rc = need_open_escrow(c, p.escrow, &r)))
+		return rc;
+	if (memcmp(r.terms.executor, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH, "only the executor %s may claim escrow %s",
+			       ADDR(r.terms.executor), HEX(p.escrow));
+	if (r.claimed)
+		return lb_errf(c->em, LB_EEXISTS, "escrow %s was already claimed", HEX(p.escrow));
+	r.claimed = 1;
+	memcpy(r.result_hash, p.result_hash, LB_HASH_LEN);
+	return xescrow_store(c->state, p.escrow, &r);
+}
+
+/* ---- JSON views of the payloads ---------------------------------------------------------------- */
+
+static json_t *hexj(const uint8_t *p, size_t n)
+{
+	char *h = lb_malloc(2 * n + 1);
+	if (!h)
+		return json_null();
+	lb_hex_encode(h, p, n);
+	json_t *j = json_string(h);
+	lb_free(h);
+	return j;
+}
+
+static json_t *addrj(const uint8_t a[LB_ADDR_LEN])
+{
+	return json_string(ADDR(a));
+}
+
+static json_t *terms_json(const struct lb_xchg_terms *t)
+{
+	return json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I}", "user", addrj(t->user), "request",
+			 hexj(t->request, LB_HASH_LEN), "owner", addrj(t->owner), "data_fee",
+			 (json_int_t)t->data_fee, "author", addrj(t->author), "algo_fee",
+			 (json_int_t)t->algo_fee, "executor", addrj(t->executor), "compute_fee",
+			 (json_int_t)t->compute_fee);
+}
+
+static json_t *json_offer(const struct lb_tx *tx)
+{
+	struct lb_xchg_offer *p = lb_malloc(sizeof *p);
+	struct lb_tx reg;
+	json_t *o = NULL;
+	uint8_t owner[LB_ADDR_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN];
+	uint64_t size;
+	if (!p || lb_xchg_offer_decode(p, tx->payload, tx->payload_len, NULL) ||
+	    lb_tx_decode(&reg, p->reg_tx, p->reg_tx_len, NULL) ||
+	    lb_xchg_registration(&reg, asset, owner, content, &size, NULL))
+		goto out;
+	json_t *allow = json_array();
+	for (size_t i = 0; i < p->n_allow; i++)
+		json_array_append_new(allow, hexj(p->allow[i], LB_HASH_LEN));
+	o = json_pack("{s:o,s:o,s:I,s:b,s:I,s:I,s:I,s:o}", "asset", hexj(asset, LB_HASH_LEN),
+		      "register_tx", hexj(reg.id, LB_HASH_LEN), "data_fee", (json_int_t)p->data_fee,
+		      "local_only", (p->flags & LB_XCHG_OFFER_LOCAL_ONLY) != 0, "min_cohort",
+		      (json_int_t)p->min_cohort, "max_output", (json_int_t)p->max_output,
+		      "data_bytes", (json_int_t)p->data_bytes, "allow", allow);
+out:
+	lb_free(p);
+	return o;
+}
+
+static json_t *json_grant(const struct lb_tx *tx)
+{
+	struct lb_xchg_grant p;
+	static const char *kinds[] = {"?", "own node", "another node", "computing provider"};
+	if (lb_xchg_grant_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:o,s:s}", "asset", hexj(p.asset, LB_HASH_LEN), "executor",
+			 addrj(p.executor), "kind", kinds[p.kind]);
+}
+
+static json_t *json_algo(const struct lb_tx *tx)
+{
+	struct lb_xchg_algo p;
+	if (lb_xchg_algo_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:I,s:b,s:b,s:s}", "algorithm", hexj(p.hash, LB_HASH_LEN), "fee",
+			 (json_int_t)p.fee, "at_author", (p.flags & LB_XCHG_ALGO_AT_AUTHOR) != 0,
+			 "heavy_deps", (p.flags & LB_XCHG_ALGO_HEAVY_DEPS) != 0, "name", p.name);
+}
+
+static json_t *json_request(const struct lb_tx *tx)
+{
+	struct lb_xchg_request p;
+	if (lb_xchg_request_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:o,s:s,s:s,s:o}", "asset", hexj(p.asset, LB_HASH_LEN), "algorithm",
+			 hexj(p.algo, LB_HASH_LEN), "scenario", lb_xchg_scenario_name(p.scenario),
+			 "purpose", p.purpose, "params",
+			 p.params[0] ? json_loads(p.params, 0, NULL) : json_object());
+}
+
+static json_t *json_approve(const struct lb_tx *tx)
+{
+	struct lb_xchg_approve p;
+	if (lb_xchg_approve_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:s,s:s}", "request", hexj(p.request, LB_HASH_LEN), "decision",
+			 p.decision == 1 ? "approve" : "reject", "reason", p.reason);
+}
+
+static json_t *json_consent(const struct lb_tx *tx)
+{
+	struct lb_xchg_consent p;
+	if (lb_xchg_consent_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:o,s:s}", "asset", hexj(p.asset, LB_HASH_LEN), "patient",
+			 hexj(p.patient, LB_HASH_LEN), "action", p.action == 1 ? "give" : "revoke");
+}
+
+static json_t *json_exec(const struct lb_tx *tx)
+{
+	struct lb_xchg_exec p;
+	if (lb_xchg_exec_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	json_t *pats = json_array();
+	for (size_t i = 0; i < p.n_patients; i++)
+		json_array_append_new(pats, hexj(p.patients + i * LB_HASH_LEN, LB_HASH_LEN));
+	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:o}", "request", hexj(p.request, LB_HASH_LEN),
+			 "escrow", hexj(p.escrow, LB_HASH_LEN), "terms", terms_json(&p.terms),
+			 "scenario", lb_xchg_scenario_name(p.scenario), "chosen_by",
+			 p.chosen_by == 1 ? "user" : "automatic", "patients", pats);
+}
+
+static json_t *json_result(const struct lb_tx *tx)
+{
+	struct lb_xchg_result p;
+	static const char *st[] = {"?", "delivered", "withheld", "failed"};
+	if (lb_xchg_result_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:o,s:o,s:s,s:o,s:s}", "request", hexj(p.request, LB_HASH_LEN),
+			 "escrow", hexj(p.escrow, LB_HASH_LEN), "terms_hash",
+			 hexj(p.terms_hash, LB_HASH_LEN), "status", st[p.status], "result_hash",
+			 hexj(p.result_hash, LB_HASH_LEN), "note", p.note);
+}
+
+static json_t *json_revoke(const struct lb_tx *tx)
+{
+	struct lb_xchg_revoke p;
+	static const char *kinds[] = {"?", "execution right", "usage right", "offer"};
+	if (lb_xchg_revoke_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	json_t *o = json_pack("{s:s,s:o}", "kind", kinds[p.kind], p.kind == 2 ? "request" : "asset",
+			      hexj(p.id, LB_HASH_LEN));
+	if (p.kind == 1)
+		json_object_set_new(o, "executor", addrj(p.executor));
+	return o;
+}
+
+static json_t *json_open(const struct lb_tx *tx)
+{
+	struct lb_escrow_open p;
+	if (lb_escrow_open_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:I}", "terms", terms_json(&p.terms), "timeout",
+			 (json_int_t)p.timeout);
+}
+
+static json_t *json_cite(const struct lb_tx *tx)
+{
+	struct lb_escrow_cite p;
+	struct lb_tx r;
+	if (lb_escrow_cite_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	json_t *o = json_pack("{s:o}", "escrow", hexj(p.escrow, LB_HASH_LEN));
+	if (p.result_tx_len && !lb_tx_decode(&r, p.result_tx, p.result_tx_len, NULL))
+		json_object_set_new(o, "result_tx", hexj(r.id, LB_HASH_LEN));
+	return o;
+}
+
+static json_t *json_claim(const struct lb_tx *tx)
+{
+	struct lb_escrow_claim p;
+	if (lb_escrow_claim_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:o}", "escrow", hexj(p.escrow, LB_HASH_LEN), "result_hash",
+			 hexj(p.result_hash, LB_HASH_LEN));
+}
+
+static const struct lb_txtype xchg_types[] = {
+	{LB_TX_XCHG_OFFER, LB_CHAIN_BUSINESS, "xchg.offer", check_offer, apply_offer, json_offer,
+	 true},
+	{LB_TX_XCHG_GRANT, LB_CHAIN_BUSINESS, "xchg.grant", check_grant, apply_grant, json_grant,
+	 true},
+	{LB_TX_XCHG_ALGO, LB_CHAIN_BUSINESS, "xchg.algo", check_algo, apply_algo, json_algo, true},
+	{LB_TX_XCHG_REQUEST, LB_CHAIN_BUSINESS, "xchg.request", check_request, apply_request,
+	 json_request, true},
+	{LB_TX_XCHG_APPROVE, LB_CHAIN_BUSINESS, "xchg.approve", check_approve, apply_approve,
+	 json_approve, true},
+	{LB_TX_XCHG_CONSENT, LB_CHAIN_BUSINESS, "xchg.consent", check_consent, apply_consent,
+	 json_consent, true},
+	{LB_TX_XCHG_EXEC, LB_CHAIN_BUSINESS, "xchg.exec", check_exec, apply_exec, json_exec, true},
+	{LB_TX_XCHG_RESULT, LB_CHAIN_BUSINESS, "xchg.result", check_result, apply_result,
+	 json_result, true},
+	{LB_TX_XCHG_REVOKE, LB_CHAIN_BUSINESS, "xchg.revoke", check_revoke, apply_revoke,
+	 json_revoke, true},
+	{LB_TX_ESCROW_OPEN, LB_CHAIN_SETTLEMENT, "escrow.open", check_open, apply_open, json_open,
+	 false},
+	{LB_TX_ESCROW_RELEASE, LB_CHAIN_SETTLEMENT, "escrow.release", check_cite, apply_release,
+	 json_cite, false},
+	{LB_TX_ESCROW_REFUND, LB_CHAIN_SETTLEMENT, "escrow.refund", check_cite, apply_refund,
+	 json_cite, false},
+	{LB_TX_ESCROW_CLAIM, LB_CHAIN_SETTLEMENT, "escrow.claim", check_claim, apply_claim,
+	 json_claim, false},
+};
+
+int lb_exchange_register_txtypes(void)
+{
+	for (size_t i = 0; i < sizeof xchg_types / sizeof xchg_types[0]; i++) {
+		int rc = lb_txtype_register(&xchg_types[i]);
+		if (rc && rc != LB_EEXISTS)
+			return rc;
+	}
+	return LB_OK;
+}

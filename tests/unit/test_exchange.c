@@ -1,0 +1,835 @@
+/* Exchange tx types: every payload round-trips through its encoder and decoder and every
+ * non-canonical form is refused; then a real ledger in a temp home runs offer -> request ->
+ * approve -> escrow -> exec -> result -> claim -> release, and each refusal on the way (wrong
+ * owner, unknown asset or algorithm, unapproved algorithm, revoked consent, no execution right,
+ * under-funded escrow, release before a result, refund before the timeout, a proof anchored
+ * in another ledger's block, a tampered proof, a second release) has its own code and message
+ * and changes nothing. */
+#include "test.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "leben/base.h"
+#include "leben/codec.h"
+#include "leben/crypto.h"
+#include "leben/exchange.h"
+#include "leben/ledger.h"
+#include "leben/tx.h"
+
+/* ---- codec --------------------------------------------------------------------------------- */
+
+/* Decode b, re-encode, compare; then a trailing byte and every truncation are refused. */
+typedef int (*dec_fn)(void *o, const uint8_t *p, size_t n, struct lb_errmsg *em);
+typedef int (*enc_fn)(struct lb_buf *b, const void *o);
+
+static void roundtrip(const struct lb_buf *b, dec_fn dec, enc_fn enc, size_t osize)
+{
+	void *o = calloc(1, osize);
+	struct lb_buf again;
+	struct lb_errmsg em;
+	assert_non_null(o);
+	if (dec(o, b->data, b->len, &em))
+		fail_msg("decode: %s", em.text);
+	lb_buf_init(&again, 1 << 20);
+	assert_lb_ok(enc(&again, o));
+	assert_int_equal(again.len, b->len);
+	assert_memory_equal(again.data, b->data, b->len);
+	lb_buf_release(&again);
+	uint8_t *longer = malloc(b->len + 1);
+	memcpy(longer, b->data, b->len);
+	longer[b->len] = 0;
+	assert_int_not_equal(dec(o, longer, b->len + 1, NULL), LB_OK);
+	for (size_t n = 0; n < b->len; n++)
+		assert_int_not_equal(dec(o, b->data, n, NULL), LB_OK);
+	free(longer);
+	free(o);
+}
+
+#define RT(b, name, type)                                                                       \
+	roundtrip(b, (dec_fn)lb_##name##_decode, (enc_fn)lb_##name##_encode, sizeof(struct type))
+
+static void test_codec(void **state)
+{
+	(void)state;
+	struct lb_buf b;
+	uint8_t pats[3 * LB_HASH_LEN];
+	assert_lb_ok(lb_crypto_init());
+	lb_buf_init(&b, 1 << 20);
+
+	struct lb_xchg_offer *of = calloc(1, sizeof *of);
+	uint8_t regtx[50], proof[40];
+	memset(regtx, 7, sizeof regtx);
+	memset(proof, 9, sizeof proof);
+	of->reg_tx = regtx;
+	of->reg_tx_len = sizeof regtx;
+	of->reg_proof = proof;
+	of->reg_proof_len = sizeof proof;
+	of->data_fee = 5000000;
+	of->flags = LB_XCHG_OFFER_LOCAL_ONLY;
+	of->min_cohort = 10;
+	of->max_output = 65536;
+	of->data_bytes = 300;
+	of->n_allow = 2;
+	lb_xchg_builtin_hash(of->allow[0], "stats");
+	lb_xchg_builtin_hash(of->allow[1], "km");
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	RT(&b, xchg_offer, lb_xchg_offer);
+	/* the co-owner act of an offer does not depend on its registration proof */
+	char act1[LB_XCHG_ACT_MAX], act2[LB_XCHG_ACT_MAX];
+	assert_lb_ok(lb_xchg_owner_act(LB_TX_XCHG_OFFER, b.data, b.len, act1, NULL));
+	proof[0] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_lb_ok(lb_xchg_owner_act(LB_TX_XCHG_OFFER, b.data, b.len, act2, NULL));
+	assert_string_equal(act1, act2);
+	assert_int_equal(strlen(act1), strlen("xchg.offer ") + 64);
+	of->data_fee++; /* but it does on the terms */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_lb_ok(lb_xchg_owner_act(LB_TX_XCHG_OFFER, b.data, b.len, act2, NULL));
+	assert_string_not_equal(act1, act2);
+	assert_int_equal(lb_xchg_owner_act(LB_TX_XCHG_EXEC, b.data, b.len, act2, NULL), LB_EINVALID);
+	/* unknown flag bits are refused */
+	of->flags = 0x80;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_int_equal(lb_xchg_offer_decode(of, b.data, b.len, NULL), LB_EMALFORMED);
+	free(of);
+
+	struct lb_xchg_grant g = {.kind = 3};
+	memset(g.asset, 1, sizeof g.asset);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_grant_encode(&b, &g));
+	RT(&b, xchg_grant, lb_xchg_grant);
+	b.data[b.len - 1] = 4; /* kind 4 does not exist */
+	assert_int_equal(lb_xchg_grant_decode(&g, b.data, b.len, NULL), LB_EMALFORMED);
+
+	struct lb_xchg_algo a = {.fee = 1, .flags = LB_XCHG_ALGO_HEAVY_DEPS};
+	snprintf(a.name, sizeof a.name, "stats");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_algo_encode(&b, &a));
+	RT(&b, xchg_algo, lb_xchg_algo);
+	a.name[0] = 0;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_algo_encode(&b, &a));
+	assert_int_equal(lb_xchg_algo_decode(&a, b.data, b.len, NULL), LB_EINVALID);
+
+	struct lb_xchg_request rq = {.scenario = LB_XCHG_INTEGRATED};
+	snprintf(rq.purpose, sizeof rq.purpose, "study");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	RT(&b, xchg_request, lb_xchg_request);
+	rq.scenario = 4;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	assert_int_equal(lb_xchg_request_decode(&rq, b.data, b.len, NULL), LB_EMALFORMED);
+
+	struct lb_xchg_approve ap = {.decision = 2};
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_approve_encode(&b, &ap));
+	RT(&b, xchg_approve, lb_xchg_approve);
+
+	struct lb_xchg_consent co = {.action = 2};
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	RT(&b, xchg_consent, lb_xchg_consent);
+	b.data[b.len - 1] = 0;
+	assert_int_equal(lb_xchg_consent_decode(&co, b.data, b.len, NULL), LB_EMALFORMED);
+
+	struct lb_xchg_exec ex = {.scenario = 2, .chosen_by = 2, .n_patients = 3, .patients = pats};
+	ex.terms.data_fee = 300;
+	ex.terms.compute_fee = 1;
+	for (int i = 0; i < 3; i++)
+		memset(pats + i * LB_HASH_LEN, i + 1, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	RT(&b, xchg_exec, lb_xchg_exec);
+	/* patients out of order, or repeated, are refused */
+	memset(pats, 2, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	assert_int_equal(lb_xchg_exec_decode(&ex, b.data, b.len, NULL), LB_EMALFORMED);
+	ex.patients = pats;
+	ex.scenario = 0; /* auto is a request's wish, not a run's scenario */
+	memset(pats, 1, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	assert_int_equal(lb_xchg_exec_decode(&ex, b.data, b.len, NULL), LB_EMALFORMED);
+
+	struct lb_xchg_result re = {.status = LB_XCHG_WITHHELD};
+	snprintf(re.note, sizeof re.note, "cohort too small");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_result_encode(&b, &re));
+	RT(&b, xchg_result, lb_xchg_result);
+
+	struct lb_xchg_revoke rv = {.kind = 2};
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_revoke_encode(&b, &rv));
+	RT(&b, xchg_revoke, lb_xchg_revoke);
+	rv.executor[0] = 1; /* an executor only with kind 1 */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_revoke_encode(&b, &rv));
+	assert_int_equal(lb_xchg_revoke_decode(&rv, b.data, b.len, NULL), LB_EMALFORMED);
+
+	struct lb_escrow_open op = {.timeout = 99};
+	op.terms.algo_fee = 7;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_open_encode(&b, &op));
+	RT(&b, escrow_open, lb_escrow_open);
+	op.terms.algo_fee = 0;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_open_encode(&b, &op));
+	assert_int_equal(lb_escrow_open_decode(&op, b.data, b.len, NULL), LB_EINVALID);
+	op.terms.data_fee = UINT64_MAX;
+	op.terms.algo_fee = 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_open_encode(&b, &op));
+	assert_int_equal(lb_escrow_open_decode(&op, b.data, b.len, NULL), LB_ERANGE);
+
+	struct lb_escrow_cite ci = {.result_tx = regtx, .result_tx_len = 5, .proof = proof,
+				    .proof_len = 6};
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_cite_encode(&b, &ci));
+	RT(&b, escrow_cite, lb_escrow_cite);
+	ci.proof_len = 0; /* a result without its proof */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_cite_encode(&b, &ci));
+	assert_int_equal(lb_escrow_cite_decode(&ci, b.data, b.len, NULL), LB_EINVALID);
+
+	struct lb_escrow_claim cl;
+	memset(&cl, 3, sizeof cl);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_claim_encode(&b, &cl));
+	RT(&b, escrow_claim, lb_escrow_claim);
+
+	/* derived ids: independent of each other's domains */
+	uint8_t h1[LB_HASH_LEN], h2[LB_HASH_LEN];
+	uint8_t asset[LB_HASH_LEN] = {1};
+	lb_xchg_patient_id(h1, asset, "P1");
+	asset[0] = 2;
+	lb_xchg_patient_id(h2, asset, "P1");
+	assert_memory_not_equal(h1, h2, LB_HASH_LEN); /* one pseudonym per asset */
+	assert_int_equal(lb_xchg_choose_scenario(LB_XCHG_OFFER_LOCAL_ONLY, 1, LB_XCHG_ALGO_AT_AUTHOR),
+			 LB_XCHG_LOCAL);
+	assert_int_equal(lb_xchg_choose_scenario(0, (uint64_t)1 << 30, LB_XCHG_ALGO_AT_AUTHOR),
+			 LB_XCHG_LOCAL);
+	assert_int_equal(lb_xchg_choose_scenario(0, 1000, LB_XCHG_ALGO_AT_AUTHOR), LB_XCHG_OFFSITE);
+	assert_int_equal(lb_xchg_choose_scenario(0, 1000, LB_XCHG_ALGO_HEAVY_DEPS),
+			 LB_XCHG_INTEGRATED);
+	assert_int_equal(lb_xchg_choose_scenario(0, 1000, 0), LB_XCHG_LOCAL);
+	lb_buf_release(&b);
+}
+
+/* ---- a real ledger -------------------------------------------------------------------------- */
+
+enum { K_PROP, K_OWNER, K_USER, K_AUTHOR, K_EXEC, K_PATIENT, K_OTHER, NKEYS };
+
+struct fx {
+	char home[64];
+	struct lb_ledger *l;
+	struct lb_keypair k[NKEYS];
+	uint8_t a[NKEYS][LB_ADDR_LEN];
+	uint64_t time_ms;
+};
+
+static void open_ledger(struct fx *f)
+{
+	struct lb_ledger_options o;
+	struct lb_errmsg em;
+	lb_ledger_options_init(&o);
+	o.home = f->home;
+	o.sync_full = false;
+	if (lb_ledger_open(&f->l, &o, &f->k[K_PROP], &em))
+		fail_msg("open: %s", em.text);
+}
+
+static void setup(struct fx *f, const char *genesis_text)
+{
+	uint8_t seed[LB_SEED_LEN];
+	snprintf(f->home, sizeof f->home, "/tmp/lb-test-xchg-XXXXXX");
+	assert_non_null(mkdtemp(f->home));
+	for (int i = 0; i < NKEYS; i++) {
+		memset(seed, 10 + i, sizeof seed);
+		lb_keypair_from_seed(&f->k[i], seed);
+		lb_addr_from_pubkey(f->a[i], f->k[i].pk);
+	}
+	char path[128];
+	snprintf(path, sizeof path, "%s/genesis.json", f->home);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(genesis_text, fp);
+	fclose(fp);
+	f->time_ms = 1000;
+	open_ledger(f);
+}
+
+static char *genesis_for(struct fx *f)
+{
+	char hx[2 * LB_PUBKEY_LEN + 1], ad[NKEYS][LB_ADDR_TEXT_LEN + 1];
+	uint8_t seed[LB_SEED_LEN];
+	struct lb_keypair kp;
+	for (int i = 0; i < NKEYS; i++) {
+		memset(seed, 10 + i, sizeof seed);
+		lb_keypair_from_seed(&kp, seed);
+		lb_addr_from_pubkey(f->a[i], kp.pk);
+		lb_addr_encode(ad[i], f->a[i]);
+		if (i == K_PROP)
+			lb_hex_encode(hx, kp.pk, LB_PUBKEY_LEN);
+	}
+	json_t *accts = json_array();
+	for (int i = 1; i < NKEYS; i++)
+		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", ad[i], "asc",
+						       (json_int_t)100000000, "csc",
+						       (json_int_t)100000000));
+	json_t *g = json_pack("{s:s,s:i,s:s,s:[],s:{s:i},s:o}", "network", "xchg-test", "time_ms",
+			      1, "proposer", hx, "credit_partners", "fees", "default", 1000,
+			      "accounts", accts);
+	char *s = json_dumps(g, JSON_INDENT(1));
+	json_decref(g);
+	return s;
+}
+
+/* Sign and submit one tx; if admitted, commit it as the next block of its chain. */
+static int send(struct fx *f, int who, int chain, uint32_t type, const struct lb_buf *pl,
+		uint8_t id[LB_HASH_LEN], char *msg, size_t msgsz)
+{
+	struct lb_tx t;
+	struct lb_buf raw;
+	uint8_t tid[LB_HASH_LEN];
+	memset(&t, 0, sizeof t);
+	t.version = LB_TX_VERSION;
+	t.chain = (uint8_t)chain;
+	t.type = type;
+	t.nonce = lb_ledger_next_nonce(f->l, chain, f->a[who]);
+	t.fee = chain == LB_CHAIN_SETTLEMENT ? 1000 : 0;
+	t.payload = pl->data;
+	t.payload_len = pl->len;
+	lb_buf_init(&raw, LB_TX_MAX_BYTES);
+	assert_lb_ok(lb_tx_build(&raw, &t, lb_ledger_network_id(f->l), &f->k[who], tid));
+	if (id)
+		memcpy(id, tid, LB_HASH_LEN);
+	struct lb_submit_result r;
+	const uint8_t *raws[1] = {raw.data};
+	size_t lens[1] = {raw.len};
+	memset(&r, 0, sizeof r);
+	assert_lb_ok(lb_ledger_submit(f->l, 1, raws, lens, &r));
+	if (msg)
+		snprintf(msg, msgsz, "%s", r.message);
+	if (r.code == LB_OK) {
+		struct lb_cut c = {chain, f->time_ms += 1000, 1, raws, lens};
+		struct lb_errmsg em;
+		if (lb_ledger_commit(f->l, &c, NULL, &em))
+			fail_msg("commit: %s", em.text);
+	}
+	lb_buf_release(&raw);
+	return r.code;
+}
+
+/* A cheap tx on chain (to make a block that anchors the other chains' latest). */
+static void tick(struct fx *f, int chain)
+{
+	struct lb_buf b;
+	uint8_t subj[LB_HASH_LEN] = {0};
+	lb_buf_init(&b, 1024);
+	if (chain == LB_CHAIN_SETTLEMENT)
+		assert_lb_ok(lb_payload_transfer(&b, f->a[K_OTHER], LB_CSC, 1, ""));
+	else
+		assert_lb_ok(lb_payload_record(&b, "tick", subj, NULL, 0));
+	int rc = send(f, K_OTHER, chain,
+		      chain == LB_CHAIN_SETTLEMENT ? LB_TX_TRANSFER : LB_TX_RECORD, &b, NULL, NULL, 0);
+	assert_lb_ok(rc);
+	lb_buf_release(&b);
+}
+
+/* Everything a refusal must leave untouched, as one text. */
+static char *snapshot(struct fx *f, const uint8_t req[LB_HASH_LEN], const uint8_t esc[LB_HASH_LEN])
+{
+	json_t *all = json_object(), *j;
+	struct lb_errmsg em;
+	for (int i = 0; i < NKEYS; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "k%d", i);
+		assert_lb_ok(lb_ledger_account_json(f->l, f->a[i], &j, &em));
+		json_object_set_new(all, key, j);
+	}
+	if (req && lb_xchg_request_json(f->l, req, &j, &em) == LB_OK)
+		json_object_set_new(all, "request", j);
+	if (esc && lb_xchg_escrow_json(f->l, esc, &j, &em) == LB_OK)
+		json_object_set_new(all, "escrow", j);
+	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
+		char key[16];
+		snprintf(key, sizeof key, "h%d", c);
+		json_object_set_new(all, key, json_integer((json_int_t)lb_ledger_height(f->l, c)));
+	}
+	char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(all);
+	return s;
+}
+
+/* Expect a refusal with code want and a message containing words, changing nothing. */
+static void refused(struct fx *f, int who, int chain, uint32_t type, const struct lb_buf *pl,
+		    int want, const char *words, const uint8_t *req, const uint8_t *esc)
+{
+	char msg[512];
+	char *before = snapshot(f, req, esc);
+	int rc = send(f, who, chain, type, pl, NULL, msg, sizeof msg);
+	if (rc != want || !strstr(msg, words))
+		fail_msg("type 0x%04x: got %s '%s', want %s '%s'", type, lb_errname(rc), msg,
+			 lb_errname(want), words);
+	char *after = snapshot(f, req, esc);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void receipt(struct fx *f, const uint8_t id[LB_HASH_LEN], int anchor, uint8_t **raw,
+		    size_t *rawlen, struct lb_buf *proof)
+{
+	int chain;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_tx_raw(f->l, id, &chain, raw, rawlen));
+	lb_buf_init(proof, 1 << 20);
+	if (lb_ledger_proof(f->l, id, anchor, proof, &em))
+		fail_msg("proof: %s", em.text);
+}
+
+static void test_ledger_flow(void **state)
+{
+	(void)state;
+	static struct fx F, G;
+	struct fx *f = &F;
+	struct lb_buf b, proof;
+	uint8_t reg[LB_HASH_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN], algo[LB_HASH_LEN],
+		req[LB_HASH_LEN], esc[LB_HASH_LEN], res[LB_HASH_LEN], pid[LB_HASH_LEN],
+		pid2[LB_HASH_LEN];
+	uint8_t *raw;
+	size_t rawlen;
+
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	assert_lb_ok(lb_exchange_register_txtypes());
+	assert_lb_ok(lb_exchange_register_txtypes()); /* idempotent */
+	char *gtext = genesis_for(f);
+	setup(f, gtext);
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+
+	/* the owner registers an asset in the directory */
+	lb_hash(content, "the data", 8);
+	assert_lb_ok(lb_payload_asset_register(&b, content, "{}", 2));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_DIRECTORY, LB_TX_ASSET_REGISTER, &b, reg, NULL, 0));
+	lb_xchg_asset_id(asset, f->a[K_OWNER], 0);
+
+	/* an offer citing a proof with no business anchor yet is refused */
+	receipt(f, reg, -1, &raw, &rawlen, &proof);
+	struct lb_xchg_offer *of = calloc(1, sizeof *of);
+	of->reg_tx = raw;
+	of->reg_tx_len = rawlen;
+	of->reg_proof = proof.data;
+	of->reg_proof_len = proof.len;
+	of->data_fee = 5000;
+	of->min_cohort = 2;
+	of->max_output = 1000;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_OFFER, &b, LB_EINVALID,
+		"must be anchored in a business block", NULL, NULL);
+	lb_buf_release(&proof);
+	lb_free(raw);
+
+	tick(f, LB_CHAIN_BUSINESS); /* a business block anchoring the registration */
+	receipt(f, reg, LB_CHAIN_BUSINESS, &raw, &rawlen, &proof);
+	of->reg_tx = raw;
+	of->reg_proof = proof.data;
+	of->reg_proof_len = proof.len;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	refused(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_OFFER, &b, LB_EUNAUTH, "wrong owner", NULL,
+		NULL);
+	/* a tampered proof (a flipped byte of the Merkle path or header) is refused */
+	proof.data[proof.len - 5] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_OFFER, &b, LB_EINVALID,
+		"does not check out", NULL, NULL);
+	proof.data[proof.len - 5] ^= 1;
+	/* the registration tx bytes must be the proven tx */
+	raw[rawlen - 1] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_OFFER, &b, LB_EINVALID,
+		"not the tx the proof is for", NULL, NULL);
+	raw[rawlen - 1] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_OFFER, &b, NULL, NULL, 0));
+	lb_buf_release(&proof);
+	lb_free(raw);
+	free(of);
+	json_t *j;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_xchg_offer_json(f->l, asset, &j, &em));
+	assert_int_equal(json_integer_value(json_object_get(j, "data_fee")), 5000);
+	json_decref(j);
+
+	/* algorithm, request: unknown asset and algorithm refused */
+	struct lb_xchg_algo al = {.fee = 700};
+	lb_xchg_builtin_hash(algo, "stats");
+	memcpy(al.hash, algo, LB_HASH_LEN);
+	snprintf(al.name, sizeof al.name, "stats");
+	struct lb_xchg_request rq = {0};
+	memcpy(rq.asset, asset, LB_HASH_LEN);
+	memcpy(rq.algo, algo, LB_HASH_LEN);
+	snprintf(rq.purpose, sizeof rq.purpose, "study");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	refused(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, LB_ENOTFOUND,
+		"is not registered", NULL, NULL);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_algo_encode(&b, &al));
+	assert_lb_ok(send(f, K_AUTHOR, LB_CHAIN_BUSINESS, LB_TX_XCHG_ALGO, &b, NULL, NULL, 0));
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_ALGO, &b, LB_EEXISTS,
+		"already registered by", NULL, NULL);
+	rq.asset[0] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	refused(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, LB_ENOTFOUND,
+		"is not offered", NULL, NULL);
+	rq.asset[0] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	assert_lb_ok(send(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, req, NULL, 0));
+
+	/* execution before approval: unapproved algorithm */
+	lb_xchg_patient_id(pid, asset, "P1");
+	lb_xchg_patient_id(pid2, asset, "P2");
+	uint8_t pats[2 * LB_HASH_LEN];
+	bool lo = memcmp(pid, pid2, LB_HASH_LEN) < 0;
+	memcpy(pats, lo ? pid : pid2, LB_HASH_LEN);
+	memcpy(pats + LB_HASH_LEN, lo ? pid2 : pid, LB_HASH_LEN);
+	struct lb_xchg_exec ex = {.scenario = LB_XCHG_LOCAL, .chosen_by = 2, .n_patients = 2,
+				  .patients = pats};
+	memcpy(ex.request, req, LB_HASH_LEN);
+	static struct lb_xchg_terms T;
+	struct lb_xchg_terms *t = &T; /* the agreed terms (ex.terms is set from them) */
+	memcpy(t->user, f->a[K_USER], LB_ADDR_LEN);
+	memcpy(t->request, req, LB_HASH_LEN);
+	memcpy(t->owner, f->a[K_OWNER], LB_ADDR_LEN);
+	memcpy(t->author, f->a[K_AUTHOR], LB_ADDR_LEN);
+	memcpy(t->executor, f->a[K_EXEC], LB_ADDR_LEN);
+	t->data_fee = 5000;
+	t->algo_fee = 700;
+	t->compute_fee = 300;
+	ex.terms = *t;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EDENIED,
+		"unapproved algorithm", req, NULL);
+
+	/* approval: only the owner */
+	struct lb_xchg_approve ap = {.decision = 1};
+	memcpy(ap.request, req, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_approve_encode(&b, &ap));
+	refused(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_APPROVE, &b, LB_EUNAUTH, "wrong owner",
+		req, NULL);
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_APPROVE, &b, NULL, NULL, 0));
+
+	/* no execution right yet */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EUNAUTH, "no execution right",
+		req, NULL);
+	struct lb_xchg_grant gr = {.kind = 3};
+	memcpy(gr.asset, asset, LB_HASH_LEN);
+	memcpy(gr.executor, f->a[K_EXEC], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_grant_encode(&b, &gr));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_GRANT, &b, LB_EUNAUTH, "wrong owner", req,
+		NULL);
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_GRANT, &b, NULL, NULL, 0));
+
+	/* a patient's revoked consent: a run listing that patient is refused */
+	struct lb_xchg_consent co = {.action = 2};
+	memcpy(co.asset, asset, LB_HASH_LEN);
+	memcpy(co.patient, pid2, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	assert_lb_ok(send(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	co.action = 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
+		"only that key", req, NULL);
+	/* the owner records a revocation on a patient's behalf; the binding stays */
+	uint8_t pid3[LB_HASH_LEN];
+	lb_xchg_patient_id(pid3, asset, "P3");
+	memcpy(co.patient, pid3, LB_HASH_LEN);
+	co.action = 2;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	co.action = 1; /* the patient's own key may still bind itself and give consent again */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	assert_lb_ok(send(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	co.action = 2;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
+		"only that key", req, NULL);
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	memcpy(co.patient, pid2, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EDENIED, "revoked consent", req,
+		NULL);
+	/* the dry run says the same, or leaves the patient out */
+	assert_int_equal(lb_xchg_check_json(f->l, req, f->a[K_EXEC], pats, 2, false, &j, &em),
+			 LB_EDENIED);
+	assert_non_null(strstr(em.text, "revoked consent"));
+	assert_lb_ok(lb_xchg_check_json(f->l, req, f->a[K_EXEC], pats, 2, true, &j, &em));
+	assert_int_equal(json_array_size(json_object_get(j, "revoked")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "patients_used")), 1);
+	json_decref(j);
+	ex.n_patients = 1;
+	ex.patients = pid;
+
+	/* escrow: only the user opens it, with enough funds */
+	struct lb_escrow_open op = {.terms = *t, .timeout = lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT) + 50};
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_open_encode(&b, &op));
+	refused(f, K_OTHER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_OPEN, &b, LB_EUNAUTH, "paying user",
+		req, NULL);
+	op.terms.data_fee = 200000000;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_open_encode(&b, &op));
+	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_OPEN, &b, LB_EFUNDS, "the balance is",
+		req, NULL);
+	op.terms.data_fee = 4999; /* below the owner's price: the exec will not accept it */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_open_encode(&b, &op));
+	uint8_t cheap[LB_HASH_LEN];
+	assert_lb_ok(send(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_OPEN, &b, cheap, NULL, 0));
+	memcpy(ex.escrow, cheap, LB_HASH_LEN);
+	ex.terms = op.terms;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EINVALID,
+		"the owner asks", req, NULL);
+	/* refund of that escrow before its timeout, without a proof: refused */
+	struct lb_escrow_cite ci = {0};
+	memcpy(ci.escrow, cheap, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_cite_encode(&b, &ci));
+	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_REFUND, &b, LB_EINVALID,
+		"times out after settlement height", req, cheap);
+
+	op.terms = *t;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_open_encode(&b, &op));
+	assert_lb_ok(send(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_OPEN, &b, esc, NULL, 0));
+	/* a release before any result: nothing to cite */
+	memcpy(ci.escrow, esc, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_cite_encode(&b, &ci));
+	refused(f, K_EXEC, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_RELEASE, &b, LB_EINVALID,
+		"must cite the run's result", req, esc);
+
+	/* the run */
+	memcpy(ex.escrow, esc, LB_HASH_LEN);
+	ex.terms = *t;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, NULL, NULL, 0));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EINVALID, "already run", req,
+		esc);
+	struct lb_xchg_result rs = {.status = LB_XCHG_DELIVERED};
+	memcpy(rs.request, req, LB_HASH_LEN);
+	memcpy(rs.escrow, esc, LB_HASH_LEN);
+	lb_xchg_terms_hash(t, rs.terms_hash);
+	lb_hash(rs.result_hash, "result", 6);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_result_encode(&b, &rs));
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &b, LB_EUNAUTH,
+		"only the executor", req, esc);
+	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &b, res, NULL, 0));
+
+	/* claim by the executor only; it also makes a settlement block anchoring the result */
+	struct lb_escrow_claim cl;
+	memcpy(cl.escrow, esc, LB_HASH_LEN);
+	memcpy(cl.result_hash, rs.result_hash, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_claim_encode(&b, &cl));
+	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_CLAIM, &b, LB_EUNAUTH, "only the executor",
+		req, esc);
+	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_CLAIM, &b, NULL, NULL, 0));
+
+	/* a proof anchored in another ledger's settlement block (same genesis, same proposer,
+	 * other history) is refused: the anchor is not this chain's block */
+	struct fx *g = &G;
+	g->k[K_PROP] = f->k[K_PROP];
+	setup(g, gtext);
+	assert_true(lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT) >= 3);
+	tick(g, LB_CHAIN_SETTLEMENT);
+	tick(g, LB_CHAIN_BUSINESS);
+	tick(g, LB_CHAIN_SETTLEMENT);
+	uint8_t gid[LB_HASH_LEN];
+	{
+		/* g's business tick tx: a valid tx of g's business chain, anchored in g's settlement */
+		json_t *blk;
+		assert_lb_ok(lb_ledger_block_json(g->l, LB_CHAIN_BUSINESS, 1, &blk, &em));
+		const char *idh = json_string_value(
+			json_object_get(json_array_get(json_object_get(blk, "txs"), 0), "id"));
+		assert_non_null(idh);
+		assert_lb_ok(lb_hex_decode(gid, LB_HASH_LEN, idh));
+		json_decref(blk);
+	}
+	uint8_t *graw;
+	size_t grawlen;
+	struct lb_buf gproof;
+	receipt(g, gid, LB_CHAIN_SETTLEMENT, &graw, &grawlen, &gproof);
+	struct lb_escrow_cite fake = {.result_tx = graw, .result_tx_len = grawlen,
+				      .proof = gproof.data, .proof_len = gproof.len};
+	memcpy(fake.escrow, esc, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_cite_encode(&b, &fake));
+	refused(f, K_EXEC, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_RELEASE, &b, LB_EINVALID,
+		"is not settlement block", req, esc);
+	lb_buf_release(&gproof);
+	lb_free(graw);
+	lb_ledger_close(g->l);
+
+	/* the genuine release: owner, author and executor paid exactly */
+	receipt(f, res, LB_CHAIN_SETTLEMENT, &raw, &rawlen, &proof);
+	ci.result_tx = raw;
+	ci.result_tx_len = rawlen;
+	ci.proof = proof.data;
+	ci.proof_len = proof.len;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_cite_encode(&b, &ci));
+	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_REFUND, &b, LB_EDENIED,
+		"delivered its result", req, esc);
+	json_t *o0, *a0, *x0, *o1, *a1, *x1;
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_OWNER], &o0, &em));
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_AUTHOR], &a0, &em));
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_EXEC], &x0, &em));
+	assert_lb_ok(send(f, K_OTHER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_RELEASE, &b, NULL, NULL, 0));
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_OWNER], &o1, &em));
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_AUTHOR], &a1, &em));
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_EXEC], &x1, &em));
+#define BAL(o, k) json_integer_value(json_object_get(json_object_get(o, "balances"), k))
+	assert_int_equal(BAL(o1, "asc") - BAL(o0, "asc"), 5000);
+	assert_int_equal(BAL(a1, "asc") - BAL(a0, "asc"), 700);
+	assert_int_equal(BAL(x1, "csc") - BAL(x0, "csc"), 300);
+	assert_int_equal(BAL(o1, "csc"), BAL(o0, "csc"));
+	json_decref(o0);
+	json_decref(a0);
+	json_decref(x0);
+	json_decref(o1);
+	json_decref(a1);
+	json_decref(x1);
+	refused(f, K_OTHER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_RELEASE, &b, LB_EINVALID,
+		"already released", req, esc);
+	/* the cheap escrow cannot be paid with this result either */
+	memcpy(ci.escrow, cheap, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_escrow_cite_encode(&b, &ci));
+	refused(f, K_OTHER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_RELEASE, &b, LB_EINVALID,
+		"belongs to escrow", req, cheap);
+	lb_buf_release(&proof);
+	lb_free(raw);
+
+	/* audit log of the asset: offer, request, approve, grant, consent, exec, result */
+	assert_lb_ok(lb_xchg_log_json(f->l, asset, &j, &em));
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 10);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "paid"), "asc")), 5700);
+	json_decref(j);
+	assert_lb_ok(lb_xchg_log_json(f->l, pid, &j, &em));
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 1);
+	json_decref(j);
+
+	/* revocations: usage right of a finished request cannot be revoked; an offer can */
+	struct lb_xchg_revoke rv = {.kind = 2};
+	memcpy(rv.id, req, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_revoke_encode(&b, &rv));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REVOKE, &b, LB_EINVALID, "has not run",
+		req, esc);
+	rv.kind = 3;
+	memcpy(rv.id, asset, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_revoke_encode(&b, &rv));
+	refused(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REVOKE, &b, LB_EUNAUTH, "wrong owner", req,
+		esc);
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REVOKE, &b, NULL, NULL, 0));
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	refused(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, LB_EDENIED, "withdrawn", req,
+		esc);
+
+	lb_ledger_close(f->l);
+	/* the history replays from genesis, cross-chain proofs included */
+	if (lb_ledger_verify_home(f->home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	lb_buf_release(&b);
+	free(gtext);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "rm -rf %.63s %.63s", f->home, g->home);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* ---- preparing a run ------------------------------------------------------------------------ */
+
+static void test_patients(void **state)
+{
+	(void)state;
+	static const char csv[] = "patient_id,age,sex\nA,10,f\nB,20,m\nA,30,f\n\"C, jr\",,m\n";
+	static const char num[] = "id;x\n012;1\n12;2\n7;3\n";
+	uint8_t asset[LB_HASH_LEN] = {5}, want[LB_HASH_LEN];
+	struct lb_xchg_patient *p;
+	size_t n;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)csv, strlen(csv), "patient_id", asset, &p,
+					  &n, &em));
+	assert_int_equal(n, 3); /* A, B and the quoted "C, jr" */
+	for (size_t i = 0; i < n; i++) {
+		lb_xchg_patient_id(want, asset, p[i].local);
+		assert_memory_equal(want, p[i].id, LB_HASH_LEN);
+		if (i)
+			assert_true(memcmp(p[i - 1].id, p[i].id, LB_HASH_LEN) < 0);
+	}
+	bool found = false;
+	for (size_t i = 0; i < n; i++)
+		found |= !strcmp(p[i].local, "C, jr");
+	assert_true(found);
+	lb_free(p);
+	/* numeric ids in shortest decimal form: 012 and 12 are one patient */
+	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)num, strlen(num), "id", asset, &p, &n, &em));
+	assert_int_equal(n, 2);
+	assert_true(!strcmp(p[0].local, "12") || !strcmp(p[1].local, "12"));
+	lb_free(p);
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1\n", 6, "a", asset, &p, &n, &em),
+			 LB_EMALFORMED);
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1,2\n", 8, "x", asset, &p, &n,
+					      &em),
+			 LB_ENOTFOUND);
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n,2\n", 7, "a", asset, &p, &n,
+					      &em),
+			 LB_EMALFORMED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_patients),
+		cmocka_unit_test(test_ledger_flow),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
