@@ -1721,7 +1721,8 @@ static int data_add(int argc, char **argv)
 
 static const char watch_help[] =
 	"usage: leben data watch DIR [--once] [--interval SECONDS] [--level N] [--price ASC]\n"
-	"                        [--public FIELDS] [--key NAME] [--home DIR] [--node URL] [--json]\n"
+	"                        [--public FIELDS] [--private FIELDS] [--readers WHO,...]\n"
+	"                        [--key NAME] [--home DIR] [--node URL] [--json]\n"
 	"\n"
 	"Keep the directory entries of the files under DIR in step with the files. Every\n"
 	"--interval seconds (default 10) the files are compared with what was published:\n"
@@ -1770,6 +1771,7 @@ static int data_watch(int argc, char **argv)
 		{"--level", &t.level, NULL},      {"--price", &t.price, NULL},
 		{"--billing", &t.billing, NULL},  {"--public", &t.public_fields, NULL},
 		{"--category", &t.category, NULL}, {"--key", &key, NULL},
+		{"--readers", &t.readers, NULL},  {"--private", &t.private_fields, NULL},
 		{"--home", &home, NULL},          {"--node", &node, NULL},
 		{"--interval", &interval, NULL},  {"--once", NULL, &once},
 		{"--json", NULL, &json},          {"--help", NULL, &help},
@@ -2094,8 +2096,8 @@ static const char grant_help[] =
 	"a data.readers transaction puts the new envelope on the directory chain. The public\n"
 	"entry and the version do not change. WHO: an account address (lb1..., key from its\n"
 	"identity record), a public key (64 hex digits) or a key name in this home.\n"
-	"A new version published later (data watch) is sealed to this node and the owners;\n"
-	"grant again after it.\n"
+	"A new version published later (data watch) is sealed to this node, the owners and the\n"
+	"readers given to watch; grant again after it.\n"
 	"\n"
 	"Exit status: 0 granted, 1 refused or failed (nothing changes), 2 wrong usage.\n";
 
