@@ -1288,8 +1288,8 @@ static int party_xpk(const struct pub_ctx *c, const char *who, uint8_t xpk[32],
 /* Who the private part is sealed to: this node, the signing key, every co-owner of
  * exchange.owners that is an account, every reader of exchange.readers (no duplicates). */
 struct recipients {
-	uint8_t pk[64][32];
-	size_t n;
+	uint8_t pk[64][32];     /* X25519 public keys, each once */
+	size_t n;               /* keys in pk */
 };
 
 static void recipients_add(struct recipients *r, const uint8_t xpk[32])

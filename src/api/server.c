@@ -687,8 +687,8 @@ void lb_api_stop(struct lb_api *a)
 
 struct dir_args {
 	const char *where[DIR_MAX_WHERE]; /* every where=... argument (MHD keeps the strings) */
-	size_t nwhere;
-	bool too_many;
+	size_t nwhere;                    /* filters in where */
+	bool too_many;                    /* more than DIR_MAX_WHERE were given */
 };
 
 static enum MHD_Result collect_where(void *cls, enum MHD_ValueKind kind, const char *key,
