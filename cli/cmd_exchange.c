@@ -286,17 +286,27 @@ static int owner_send(struct xctx *x, uint32_t type, const struct lb_buf *payloa
 	return 0;
 }
 
-static void say_sent(struct xctx *x, const char *what, const uint8_t id[LB_HASH_LEN])
+/* Tell what a committed tx did: with --json {"tx": ID, key: val}, else the line
+ * before, the tx id, after. */
+static void say_tx(struct xctx *x, const uint8_t id[LB_HASH_LEN], const char *key, const char *val,
+		   const char *before, const char *after)
 {
 	char h[2 * LB_HASH_LEN + 1];
 	hex32(h, id);
 	if (x->o->json) {
-		json_t *j = json_pack("{s:s,s:s}", "tx", h, "what", what);
+		json_t *j = json_pack("{s:s,s:s}", "tx", h, key, val);
 		cli_print_json(j);
 		json_decref(j);
 	} else {
-		printf("%s (tx %s)\n", what, h);
+		printf("%s%s%s\n", before, h, after);
 	}
+}
+
+static void say_sent(struct xctx *x, const char *what, const uint8_t id[LB_HASH_LEN])
+{
+	char text[256];
+	snprintf(text, sizeof text, "%s (tx ", what);
+	say_tx(x, id, "what", what, text, ")");
 }
 
 /* ---- owner, author, user and patient steps ----------------------------------------------------- */
@@ -366,18 +376,9 @@ static int x_offer(struct xctx *x)
 		    lb_xchg_registration(&reg, asset, owner, content, &size, NULL))
 			memset(asset, 0, sizeof asset);
 		hex32(ah, asset);
-		if (o->json) {
-			char h[2 * LB_HASH_LEN + 1];
-			hex32(h, id);
-			json_t *j = json_pack("{s:s,s:s}", "tx", h, "asset", ah);
-			cli_print_json(j);
-			json_decref(j);
-		} else {
-			printf("Offered asset %s for exchange (tx ", ah);
-			for (int i = 0; i < LB_HASH_LEN; i++)
-				printf("%02x", id[i]);
-			printf(")\n");
-		}
+		char text[200];
+		snprintf(text, sizeof text, "Offered asset %s for exchange (tx ", ah);
+		say_tx(x, id, "asset", ah, text, ")");
 	}
 out:
 	lb_free(tx);
@@ -441,15 +442,9 @@ static int x_algo(struct xctx *x)
 		return rc;
 	char h[2 * LB_HASH_LEN + 1];
 	hex32(h, p.hash);
-	if (o->json) {
-		char t[2 * LB_HASH_LEN + 1];
-		hex32(t, id);
-		json_t *j = json_pack("{s:s,s:s}", "tx", t, "algorithm", h);
-		cli_print_json(j);
-		json_decref(j);
-	} else {
-		printf("Registered algorithm %s as %s\n", p.name, h);
-	}
+	char text[LB_XCHG_NAME_MAX + 120];
+	snprintf(text, sizeof text, "Registered algorithm %s as %s (tx ", p.name, h);
+	say_tx(x, id, "algorithm", h, text, ")");
 	return 0;
 }
 

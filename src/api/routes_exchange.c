@@ -14,17 +14,6 @@
 
 #define SEALED_MAX (4u << 20) /* bytes of a sealed result kept for the user */
 
-static json_t *hexj(const uint8_t *p, size_t n)
-{
-	char *s = lb_malloc(2 * n + 1);
-	if (!s)
-		return NULL;
-	lb_hex_encode(s, p, n);
-	json_t *j = json_stringn(s, 2 * n);
-	lb_free(s);
-	return j;
-}
-
 /* Path parameter i as a 32-byte id (64 hex digits). */
 static int param_id(const struct api_call *c, size_t i, const char *what, uint8_t id[LB_HASH_LEN],
 		    struct lb_errmsg *em)
@@ -37,39 +26,38 @@ static int param_id(const struct api_call *c, size_t i, const char *what, uint8_
 	return LB_OK;
 }
 
-int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+/* GET of one exchange object by the 32-byte id in the path. */
+static int id_view(const struct api_call *c, json_t **out, struct lb_errmsg *em, const char *what,
+		   int (*view)(struct lb_ledger *, const uint8_t *, json_t **, struct lb_errmsg *))
 {
 	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "an asset id", id, em);
-	return rc ? rc : lb_xchg_offer_json(c->ledger, id, out, em);
+	int rc = param_id(c, 0, what, id, em);
+	return rc ? rc : view(c->ledger, id, out, em);
+}
+
+int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	return id_view(c, out, em, "an asset id", lb_xchg_offer_json);
 }
 
 int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "an algorithm hash", id, em);
-	return rc ? rc : lb_xchg_algo_json(c->ledger, id, out, em);
+	return id_view(c, out, em, "an algorithm hash", lb_xchg_algo_json);
 }
 
 int api_xchg_request(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "a request id", id, em);
-	return rc ? rc : lb_xchg_request_json(c->ledger, id, out, em);
+	return id_view(c, out, em, "a request id", lb_xchg_request_json);
 }
 
 int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "an escrow id", id, em);
-	return rc ? rc : lb_xchg_escrow_json(c->ledger, id, out, em);
+	return id_view(c, out, em, "an escrow id", lb_xchg_escrow_json);
 }
 
 int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "an asset, patient or request id", id, em);
-	return rc ? rc : lb_xchg_log_json(c->ledger, id, out, em);
+	return id_view(c, out, em, "an asset, patient or request id", lb_xchg_log_json);
 }
 
 /* Body {"request":HEX, "executor":"lb1...", "patients":[HEX,...], "exclude_revoked":BOOL} */
@@ -145,8 +133,8 @@ int api_xchg_receipt(const struct api_call *c, json_t **out, unsigned *status, s
 	lb_buf_init(&b, 1u << 20);
 	rc = lb_ledger_proof(c->ledger, id, anchor, &b, em);
 	if (!rc) {
-		*out = json_pack("{s:s,s:o,s:o}", "chain", lb_chain_name(chain), "tx", hexj(raw, len),
-				 "proof", hexj(b.data, b.len));
+		*out = json_pack("{s:s,s:o,s:o}", "chain", lb_chain_name(chain), "tx", api_hex_json(raw, len),
+				 "proof", api_hex_json(b.data, b.len));
 		if (!*out)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	}
@@ -252,7 +240,7 @@ int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status
 			       "delivered one, or it was withheld)");
 	if (rc)
 		return rc;
-	*out = json_pack("{s:o,s:I}", "sealed", hexj(data, len), "bytes", (json_int_t)len);
+	*out = json_pack("{s:o,s:I}", "sealed", api_hex_json(data, len), "bytes", (json_int_t)len);
 	lb_free(data);
 	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
 }

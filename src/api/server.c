@@ -166,7 +166,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int code, const char
 	return rc;
 }
 
-static json_t *hex_json(const uint8_t *p, size_t n)
+json_t *api_hex_json(const uint8_t *p, size_t n)
 {
 	char *s = lb_malloc(2 * n + 1);
 	if (!s)
@@ -187,7 +187,7 @@ static json_t *result_json(const struct lb_submit_result *res, size_t index, boo
 	if (with_index)
 		json_object_set_new_nocheck(o, "index", json_integer((json_int_t)index));
 	if (res->chain >= 0) {
-		json_object_set_new_nocheck(o, "id", hex_json(res->id, LB_HASH_LEN));
+		json_object_set_new_nocheck(o, "id", api_hex_json(res->id, LB_HASH_LEN));
 		json_object_set_new_nocheck(o, "chain", json_string(lb_chain_name(res->chain)));
 	}
 	if (res->code == LB_OK) {
@@ -338,9 +338,9 @@ static int h_proof(struct lb_api *a, struct MHD_Connection *c, struct api_req *r
 	lb_buf_init(&b, 16u << 20);
 	rc = lb_ledger_proof(a->ledger, id, anchor, &b, em);
 	if (!rc) {
-		*out = json_pack("{s:o,s:o,s:I,s:o}", "tx_id", hex_json(id, LB_HASH_LEN), "anchor",
+		*out = json_pack("{s:o,s:o,s:I,s:o}", "tx_id", api_hex_json(id, LB_HASH_LEN), "anchor",
 				 anchor >= 0 ? json_string(lb_chain_name(anchor)) : json_null(),
-				 "bytes", (json_int_t)b.len, "proof", hex_json(b.data, b.len));
+				 "bytes", (json_int_t)b.len, "proof", api_hex_json(b.data, b.len));
 		if (!*out)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	}
@@ -409,7 +409,7 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 	/* Clients sign with the network id; make sure it is there whatever the ledger puts. */
 	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
 		json_object_set_new(*out, "network_id",
-				    hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
+				    api_hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
 	if (json_is_object(*out) && !json_object_get(*out, "api"))
 		json_object_set_new(*out, "api",
 				    json_pack("{s:I,s:I}", "max_body", (json_int_t)a->opt.max_body,
