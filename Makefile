@@ -7,6 +7,7 @@
 #   make bench-soak a node under steady load for 10 minutes, its memory sampled (SOAK_SECONDS)
 #   make bench-X    benchmark of module X (knowledge, data, crypto, ...)
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
+#   make fault      consortium fault suite (kill -9, SIGSTOP, no etcd quorum; docs/consortium.md)
 #   make clean      remove build/
 #
 # Options (make VAR=value):
@@ -57,7 +58,7 @@ FUZZ_OBJS := $(SRCS:%.c=build/fuzz/obj/%.o)
 FUZZFLAGS := $(CSTD) -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -pthread \
              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps run check unit fuzz-build fuzz bench clean
+.PHONY: all deps run check unit fuzz-build fuzz bench fault clean
 .DEFAULT_GOAL := all
 
 all: deps $(B)/leben
@@ -125,6 +126,10 @@ bench: all $(BENCH_BINS)
 # make bench-knowledge, bench-data, bench-crypto, ...: runs build/bench/bench_<name>
 bench-%: all $(BENCH_BINS)
 	@if [ -x scripts/bench-$*.sh ]; then scripts/bench-$*.sh; else $(B)/bench/bench_$*; fi
+
+# The consortium fault suite: a real 3-member cluster per scenario (FAULT="NAME ..." to pick).
+fault: all $(B)/bench/bench_cluster
+	@tests/fault/fault_cluster.py $(FAULT)
 
 clean:
 	rm -rf build

@@ -15,6 +15,7 @@
 	X("envelope", cmd_envelope, "seal files to recipients and open them (encryption)") \
 	X("shares", cmd_shares, "split a secret into threshold shares and combine them") \
 	X("tls", cmd_tls, "test mutual-TLS links between consortium nodes") \
+	X("ca", cmd_ca, "the consortium CA: create it, issue node certificates") \
 	X("kes", cmd_kes, "forward-secure signing keys for co-owners (sign, verify, update)") \
 	X("zk", cmd_zk, "recovery commitments and zero-knowledge proofs of ownership") \
 	X("policy", cmd_policy, "co-owner policies of assets and co-owners' approvals") \

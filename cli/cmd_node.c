@@ -13,6 +13,8 @@
 
 static const char usage_text[] =
 	"usage: leben node [--home DIR] [--api-port N] [--api-bind ADDR] [--quiet]\n"
+	"                  [--orderer solo|etcd] [--etcd-endpoints URL[,URL...]]\n"
+	"                  [--tls-cert FILE] [--tls-key FILE] [--tls-ca FILE]\n"
 	"\n"
 	"Run this institution's node: the three chains (settlement, directory, business), the\n"
 	"orderer and the HTTP API. Settings come from DIR/config.json (see docs/operations.md);\n"
@@ -23,7 +25,18 @@ static const char usage_text[] =
 	"  --home DIR       node home created by 'leben init' (default $LEBEN_HOME or ~/.leben)\n"
 	"  --api-port N     API port (0 picks a free one; the chosen URL is printed)\n"
 	"  --api-bind ADDR  API address (default 127.0.0.1: this machine only)\n"
-	"  --quiet          log warnings and errors only\n";
+	"  --quiet          log warnings and errors only\n"
+	"\n"
+	"Consortium (one node per institution, ordered by an etcd cluster; docs/consortium.md):\n"
+	"  --orderer etcd            order txs through etcd instead of inside this node\n"
+	"  --etcd-endpoints URLS     the etcd members' client URLs, e.g.\n"
+	"                            https://10.0.0.1:2379,https://10.0.0.2:2379\n"
+	"  --tls-cert FILE           this node's certificate (default DIR/tls/node.pem)\n"
+	"  --tls-key FILE            its key (default DIR/tls/node.key)\n"
+	"  --tls-ca FILE             the consortium CA (default DIR/tls/ca.pem); make these\n"
+	"                            with 'leben ca issue --home DIR'\n"
+	"While etcd is unreachable or has lost its quorum the node keeps answering reads and\n"
+	"refuses new txs with LB_EUNAVAILABLE (\"ordering unavailable\"); it resumes by itself.\n";
 
 int cmd_node(int argc, char **argv)
 {
@@ -31,9 +44,15 @@ int cmd_node(int argc, char **argv)
 					     {"api-port", required_argument, NULL, 'p'},
 					     {"api-bind", required_argument, NULL, 'b'},
 					     {"quiet", no_argument, NULL, 'q'},
+					     {"orderer", required_argument, NULL, 'o'},
+					     {"etcd-endpoints", required_argument, NULL, 'e'},
+					     {"tls-cert", required_argument, NULL, 'c'},
+					     {"tls-key", required_argument, NULL, 'k'},
+					     {"tls-ca", required_argument, NULL, 'a'},
 					     {"help", no_argument, NULL, '?' + 256},
 					     {NULL, 0, NULL, 0}};
-	const char *home_opt = NULL, *bind = NULL;
+	const char *home_opt = NULL, *bind = NULL, *orderer = NULL, *endpoints = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
 	long port = -1;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -46,6 +65,15 @@ int cmd_node(int argc, char **argv)
 			break;
 		case 'b': bind = optarg; break;
 		case 'q': lb_log_set_level(LB_LOG_WARN); break;
+		case 'o':
+			if (strcmp(optarg, "solo") && strcmp(optarg, "etcd"))
+				return cli_failf("node", "--orderer must be solo or etcd");
+			orderer = optarg;
+			break;
+		case 'e': endpoints = optarg; break;
+		case 'c': tls_cert = optarg; break;
+		case 'k': tls_key = optarg; break;
+		case 'a': tls_ca = optarg; break;
 		case '?' + 256: fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
 		}
@@ -66,6 +94,24 @@ int cmd_node(int argc, char **argv)
 		cfg.api_port = (uint16_t)port;
 	if (bind)
 		snprintf(cfg.api_bind, sizeof cfg.api_bind, "%s", bind);
+	struct {
+		const char *val;
+		char *dst;
+		size_t n;
+		const char *opt;
+	} strs[] = {{orderer, cfg.orderer, sizeof cfg.orderer, "--orderer"},
+		    {endpoints, cfg.etcd_endpoints, sizeof cfg.etcd_endpoints, "--etcd-endpoints"},
+		    {tls_cert, cfg.tls_cert, sizeof cfg.tls_cert, "--tls-cert"},
+		    {tls_key, cfg.tls_key, sizeof cfg.tls_key, "--tls-key"},
+		    {tls_ca, cfg.tls_ca, sizeof cfg.tls_ca, "--tls-ca"}};
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		if (!strs[i].val)
+			continue;
+		if (strlen(strs[i].val) >= strs[i].n)
+			return cli_failf("node", "%s is too long (at most %zu characters)",
+					 strs[i].opt, strs[i].n - 1);
+		snprintf(strs[i].dst, strs[i].n, "%s", strs[i].val);
+	}
 	if (lb_crypto_init())
 		return cli_failf("node", "libsodium failed to initialise");
 	struct lb_keypair kp;

@@ -22,6 +22,14 @@ struct lb_api_options {
 	size_t max_body;            /* request body limit, default 8 MiB */
 	size_t max_batch;           /* txs per POST /v1/txs, default 10000 */
 	unsigned threads;           /* worker threads, default = cores */
+	/* Consortium ordering (all may be NULL): order_ready refuses a POST /v1/txs before
+	 * anything is admitted (LB_EUNAVAILABLE: ordering is down); order_sync is waited on after
+	 * admission, so that the reply comes only once the ordering service stored the txs;
+	 * order_status (new reference) is shown under "ordering" in GET /v1/status. */
+	int (*order_ready)(void *ctx, struct lb_errmsg *em);
+	int (*order_sync)(void *ctx, struct lb_errmsg *em);
+	json_t *(*order_status)(void *ctx);
+	void *order_ctx;
 	struct lb_consortium *consortium; /* checkpoint monitor shown in /v1/status (borrowed,
 					   * may be NULL) */
 	const char *home;           /* node home (borrowed; off-chain files such as sealed results), or NULL */

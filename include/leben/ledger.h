@@ -141,6 +141,10 @@ struct lb_ledger_options {
 	 * ledger): the orderer's submit. May be NULL. */
 	void (*on_admitted)(void *ctx, int chain, const uint8_t *raw, size_t len);
 	void *on_admitted_ctx;
+	/* Make blocks without proposer key and signature (all zero), so that every member of a
+	 * consortium ordered by etcd commits byte-identical blocks (default false: the node
+	 * signs the blocks it makes). */
+	bool unsigned_blocks;
 };
 void lb_ledger_options_init(struct lb_ledger_options *o);
 
@@ -183,6 +187,12 @@ struct lb_cut {
  * their admission writes are reused (see lb_txtype_mark_block_independent). */
 int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *height,
 		     struct lb_errmsg *em);
+/* Orderer position (opaque to the ledger; copied, at most LB_CURSOR_MAX bytes) to be stored
+ * with the next block of chain that lb_ledger_commit makes, in the same SQL transaction, so
+ * that a restarted orderer resumes exactly after the last committed block (lb_ledger_cursor).
+ * That commit consumes it. For an orderer that commits from one thread. */
+#define LB_CURSOR_MAX 64
+int lb_ledger_cursor_set(struct lb_ledger *l, int chain, const uint8_t *cursor, size_t len);
 
 /* ---- queries (JSON views for the API; caller owns the returned reference) ------------------ */
 
@@ -208,6 +218,10 @@ int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *ch
 		     uint8_t **raw, size_t *len);
 /* Next nonce the sender with this address should use on chain (mempool included). */
 uint64_t lb_ledger_next_nonce(struct lb_ledger *l, int chain, const uint8_t addr[LB_ADDR_LEN]);
+/* Orderer position stored with the latest block of chain that had one (lb_ledger_cursor_set)
+ * into out (exactly len bytes). LB_ENOTFOUND if none was stored, LB_ECORRUPT if the stored
+ * one has another length. */
+int lb_ledger_cursor(struct lb_ledger *l, int chain, uint8_t *out, size_t len);
 /* Call fn with a read-only view of chain's committed state, for several reads that must see
  * one block (one value alone: lb_ledger_state_read). It holds the chain's lock, so fn must be
  * quick. Writes fn makes are discarded. Returns what fn returns (LB_EINVALID for an unknown

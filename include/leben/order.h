@@ -28,6 +28,14 @@ struct lb_orderer_ops {
 	/* Deliver what is queued, then stop. */
 	void (*stop)(struct lb_orderer *o);
 	void (*free)(struct lb_orderer *o);
+	/* Optional (NULL for solo, where admission is ordering). */
+	/* LB_OK if submissions can be ordered now, else LB_EUNAVAILABLE with the reason. */
+	int (*ready)(struct lb_orderer *o, struct lb_errmsg *em);
+	/* Wait until every tx submitted before the call is stored by the ordering service (it
+	 * will be ordered even if this node crashes); LB_EUNAVAILABLE after timeout_ms. */
+	int (*sync)(struct lb_orderer *o, uint32_t timeout_ms, struct lb_errmsg *em);
+	/* The orderer's state for /v1/status (new reference, NULL if out of memory). */
+	json_t *(*status)(struct lb_orderer *o);
 };
 
 struct lb_orderer {
@@ -36,5 +44,21 @@ struct lb_orderer {
 
 /* Solo: a block per chain every max_txs txs, or when the oldest waiting tx is interval_ms old. */
 int lb_orderer_solo_new(struct lb_orderer **out, size_t max_txs, uint32_t interval_ms);
+
+/* Consortium: an etcd 3.4 cluster through its v3 HTTP/JSON gateway (docs/consortium.md). */
+struct lb_etcd_options {
+	const char *endpoints;      /* "https://host:port,https://..." client URLs (copied) */
+	const char *ca_file;        /* consortium CA (PEM), or NULL with http:// endpoints */
+	const char *cert_file;      /* this node's certificate, shown to etcd */
+	const char *key_file;       /* its key */
+	struct lb_ledger *ledger;   /* network id, heights and stored cursors (borrowed; must
+				     * outlive the orderer) */
+	size_t block_max_txs;       /* cut a block when this many txs of a chain wait */
+	uint32_t block_interval_ms; /* ask for a cut when the oldest waiting tx is this old */
+	size_t batch_max_txs;       /* txs per etcd transaction (etcd's --max-txn-ops must be
+				     * larger; halved automatically when etcd refuses) */
+};
+int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *opt,
+			struct lb_errmsg *em);
 
 #endif

@@ -127,6 +127,10 @@ int lb_header_decode(struct lb_block_header *h, const uint8_t *p, size_t len,
 /* Block hash: BLAKE2b-256("LEBEN-block-v1" || header without signature). */
 void lb_header_hash(const struct lb_block_header *h, uint8_t out[LB_HASH_LEN]);
 bool lb_header_tx_is_valid(const struct lb_block_header *h, uint64_t index);
+/* True for a header with an all-zero proposer and signature: a block ordered by a consortium
+ * (etcd), identical on every member, vouched for by the members' signed checkpoints rather
+ * than by one node's signature. */
+bool lb_header_is_unsigned(const struct lb_block_header *h);
 /* Index in h->anchors of another chain (0 or 1), -1 if other == h->chain. */
 int lb_anchor_index(int chain, int other);
 

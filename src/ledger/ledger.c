@@ -484,3 +484,28 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 	lb_free(j.txs);
 	return LB_OK;
 }
+
+/* ---- orderer position ----------------------------------------------------------------------- */
+
+int lb_ledger_cursor_set(struct lb_ledger *l, int chain, const uint8_t *cursor, size_t len)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT || len > LB_CURSOR_MAX)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	pthread_mutex_lock(&c->mu);
+	memcpy(c->cursor, cursor, len);
+	c->cursor_len = len;
+	pthread_mutex_unlock(&c->mu);
+	return LB_OK;
+}
+
+int lb_ledger_cursor(struct lb_ledger *l, int chain, uint8_t *out, size_t len)
+{
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return LB_EINVALID;
+	struct chain *c = &l->chains[chain];
+	pthread_mutex_lock(&c->mu);
+	int rc = db_meta_get(&c->db, "order.cursor", out, len);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}

@@ -136,6 +136,8 @@ struct chain {
 	uint8_t tip_hash[LB_HASH_LEN];
 	struct mempool mp;
 	uint64_t reused_writes;          /* txs committed with their admission writes (tests) */
+	uint8_t cursor[LB_CURSOR_MAX];   /* orderer position for the next block (lb_ledger_cursor_set) */
+	size_t cursor_len;               /* 0: none */
 };
 
 struct lb_ledger {

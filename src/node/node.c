@@ -32,7 +32,17 @@ void lb_node_config_defaults(struct lb_node_config *c, const char *home)
 	c->sync_full = true;
 	c->mempool_max_txs = 100000;
 	c->api_max_body = 8u << 20;
+	c->etcd_batch_max_txs = 2000;
 	c->checkpoint_interval = 100;
+}
+
+/* Copy a string setting of at most n-1 bytes. */
+static bool set_str(char *dst, size_t n, json_t *v)
+{
+	if (!json_is_string(v) || json_string_length(v) >= n)
+		return false;
+	snprintf(dst, n, "%s", json_string_value(v));
+	return true;
 }
 
 int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_errmsg *em)
@@ -59,8 +69,21 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 		else if (!strcmp(k, "api_port") && json_is_integer(v) && i >= 0 && i < 65536)
 			c->api_port = (uint16_t)i;
 		else if (!strcmp(k, "orderer") && json_is_string(v) &&
-			 !strcmp(json_string_value(v), "solo"))
-			snprintf(c->orderer, sizeof c->orderer, "solo");
+			 (!strcmp(json_string_value(v), "solo") ||
+			  !strcmp(json_string_value(v), "etcd")))
+			snprintf(c->orderer, sizeof c->orderer, "%s", json_string_value(v));
+		else if (!strcmp(k, "etcd_endpoints") &&
+			 set_str(c->etcd_endpoints, sizeof c->etcd_endpoints, v))
+			;
+		else if (!strcmp(k, "tls_ca") && set_str(c->tls_ca, sizeof c->tls_ca, v))
+			;
+		else if (!strcmp(k, "tls_cert") && set_str(c->tls_cert, sizeof c->tls_cert, v))
+			;
+		else if (!strcmp(k, "tls_key") && set_str(c->tls_key, sizeof c->tls_key, v))
+			;
+		else if (!strcmp(k, "etcd_batch_max_txs") && json_is_integer(v) && i >= 1 &&
+			 i <= LB_BLOCK_MAX_TXS)
+			c->etcd_batch_max_txs = (size_t)i;
 		else if (!strcmp(k, "block_max_txs") && json_is_integer(v) && i >= 1 &&
 			 i <= LB_BLOCK_MAX_TXS)
 			c->block_max_txs = (size_t)i;
@@ -101,6 +124,14 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 			      "mempool_max_txs", (json_int_t)c->mempool_max_txs, "api_max_body",
 			      (json_int_t)c->api_max_body);
 	json_object_set_new(o, "checkpoint_interval", json_integer((json_int_t)c->checkpoint_interval));
+	if (o && c->etcd_endpoints[0])
+		json_object_set_new(o, "etcd_endpoints", json_string(c->etcd_endpoints));
+	if (o && c->tls_ca[0])
+		json_object_set_new(o, "tls_ca", json_string(c->tls_ca));
+	if (o && c->tls_cert[0])
+		json_object_set_new(o, "tls_cert", json_string(c->tls_cert));
+	if (o && c->tls_key[0])
+		json_object_set_new(o, "tls_key", json_string(c->tls_key));
 	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (!text)
@@ -112,9 +143,65 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 
 static void to_orderer(void *ctx, int chain, const uint8_t *raw, size_t len)
 {
-	struct lb_orderer *o = ctx;
+	struct lb_node *n = ctx;
+	struct lb_orderer *o = n->orderer;
 	if (o->ops->submit(o, chain, raw, len))
 		lb_log(LB_LOG_ERROR, "orderer refused an admitted tx (out of memory)");
+}
+
+static int order_ready(void *ctx, struct lb_errmsg *em)
+{
+	struct lb_orderer *o = ((struct lb_node *)ctx)->orderer;
+	return o->ops->ready ? o->ops->ready(o, em) : LB_OK;
+}
+
+/* An acknowledged submission is stored by the ordering service (survives this node). */
+static int order_sync(void *ctx, struct lb_errmsg *em)
+{
+	struct lb_orderer *o = ((struct lb_node *)ctx)->orderer;
+	return o->ops->sync ? o->ops->sync(o, 10000, em) : LB_OK;
+}
+
+static json_t *order_status(void *ctx)
+{
+	struct lb_orderer *o = ((struct lb_node *)ctx)->orderer;
+	return o->ops->status ? o->ops->status(o) : json_pack("{s:s,s:b}", "backend",
+							       o->ops->name, "available", 1);
+}
+
+/* The orderer of the configuration; the ledger is open (etcd reads its positions). */
+static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
+{
+	const struct lb_node_config *c = &n->cfg;
+	if (strcmp(c->orderer, "etcd")) {
+		int rc = lb_orderer_solo_new(&n->orderer, c->block_max_txs, c->block_interval_ms);
+		return rc ? lb_errf(em, rc, "cannot create the orderer") : LB_OK;
+	}
+	char ca[4200], cert[4200], key[4200];
+	bool tls = !strncmp(c->etcd_endpoints, "https://", 8);
+	snprintf(ca, sizeof ca, "%s", c->tls_ca[0] ? c->tls_ca : "");
+	snprintf(cert, sizeof cert, "%s", c->tls_cert[0] ? c->tls_cert : "");
+	snprintf(key, sizeof key, "%s", c->tls_key[0] ? c->tls_key : "");
+	if (tls && !ca[0])
+		snprintf(ca, sizeof ca, "%s/tls/ca.pem", c->home);
+	if (tls && !cert[0])
+		snprintf(cert, sizeof cert, "%s/tls/node.pem", c->home);
+	if (tls && !key[0])
+		snprintf(key, sizeof key, "%s/tls/node.key", c->home);
+	const char *files[3] = {ca, cert, key};
+	for (int i = 0; i < 3 && tls; i++)
+		if (access(files[i], R_OK) != 0)
+			return lb_errf(em, LB_ENOTFOUND,
+				       "etcd orderer: cannot read %s (make the node's certificate "
+				       "with 'leben ca issue --home %s', or give --tls-ca, --tls-cert "
+				       "and --tls-key)",
+				       files[i], c->home);
+	struct lb_etcd_options eo = {
+		.endpoints = c->etcd_endpoints, .ca_file = tls ? ca : NULL,
+		.cert_file = tls ? cert : NULL, .key_file = tls ? key : NULL, .ledger = n->ledger,
+		.block_max_txs = c->block_max_txs, .block_interval_ms = c->block_interval_ms,
+		.batch_max_txs = c->etcd_batch_max_txs};
+	return lb_orderer_etcd_new(&n->orderer, &eo, em);
 }
 
 static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
@@ -134,10 +221,13 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	if (!n)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	n->cfg = *c;
-	int rc = lb_orderer_solo_new(&n->orderer, c->block_max_txs, c->block_interval_ms);
-	if (rc) {
+	int rc;
+	bool etcd = !strcmp(c->orderer, "etcd");
+	if (etcd && !c->etcd_endpoints[0]) {
 		lb_free(n);
-		return lb_errf(em, rc, "cannot create the orderer");
+		return lb_errf(em, LB_EINVALID,
+			       "orderer etcd needs the members' client URLs: --etcd-endpoints "
+			       "https://HOST:PORT[,...] (or etcd_endpoints in config.json)");
 	}
 	struct lb_ledger_options lo;
 	lb_ledger_options_init(&lo);
@@ -145,12 +235,13 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	lo.sync_full = c->sync_full;
 	lo.mempool_max_txs = c->mempool_max_txs;
 	lo.on_admitted = to_orderer;
-	lo.on_admitted_ctx = n->orderer;
+	lo.on_admitted_ctx = n;
+	lo.unsigned_blocks = etcd;
 	if ((rc = lb_register_txtypes())) {
 		lb_errf(em, rc, "cannot register the tx types");
 		goto err;
 	}
-	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)))
+	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)) || (rc = make_orderer(n, em)))
 		goto err;
 	if ((rc = lb_consortium_new(&n->consortium, n->ledger, node_key, c->checkpoint_interval,
 				    em)))
@@ -162,6 +253,10 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	ao.bind_addr = c->api_bind;
 	ao.port = c->api_port;
 	ao.max_body = c->api_max_body;
+	ao.order_ready = order_ready;
+	ao.order_sync = order_sync;
+	ao.order_status = order_status;
+	ao.order_ctx = n;
 	ao.consortium = n->consortium;
 	ao.home = c->home;
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))

@@ -1,0 +1,43 @@
+#!/bin/bash
+# `make bench-cluster`: a 3-institution consortium on this machine (scripts/cluster.sh: three
+# etcd members, three nodes, mutual TLS), then from one run:
+#   1. etcd's own put rate: 250-byte values, one put per request, many concurrent clients,
+#      through the same HTTP/JSON gateway and TLS the nodes use (the reference);
+#   2. committed tx/s through the nodes' APIs (business-chain records, clients spread over
+#      the three nodes, each waiting for its batch to be committed), p50/p99 latency;
+#   3. each node's peak memory (VmHWM) and the ratio committed tx/s / etcd put/s.
+# Environment: BENCH_TXS (default 60000), BENCH_CLIENTS (6), BENCH_BATCH (500),
+# BENCH_PUT_SECONDS (5), BENCH_PUT_CLIENTS (16).
+set -u
+cd "$(dirname "$0")/.."
+TXS=${BENCH_TXS:-60000}
+CLIENTS=${BENCH_CLIENTS:-6}
+BATCH=${BENCH_BATCH:-500}
+PUT_S=${BENCH_PUT_SECONDS:-5}
+PUT_C=${BENCH_PUT_CLIENTS:-16}
+BENCH=build/bench/bench_cluster
+DIR=$(mktemp -d /tmp/leben-bench-cluster.XXXXXX)
+trap 'scripts/cluster.sh down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+
+scripts/cluster.sh up 3 "$DIR" >/dev/null || { echo "bench-cluster: the cluster did not start" >&2; exit 1; }
+. "$DIR/cluster.env"
+echo "cluster: 3 etcd members + 3 nodes on loopback, mutual TLS; cores: $(nproc); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+put=$("$BENCH" etcd-put "$PUT_S" "$PUT_C" "$DIR/node-1/tls/ca.pem" "$DIR/node-1/tls/node.pem" \
+	"$DIR/node-1/tls/node.key" ${ETCD_ENDPOINTS//,/ }) || exit 1
+echo "$put"
+txs=$("$BENCH" txs "$TXS" "$CLIENTS" "$BATCH" "$NODE_API_1" "$NODE_API_2" "$NODE_API_3") || { echo "$txs"; exit 1; }
+echo "$txs"
+for i in 1 2 3; do
+	pid=$(cat "$DIR/pids/node-$i.pid")
+	echo "node-$i peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/"$pid"/status)"
+done
+for i in 1 2 3; do
+	h=$(curl -s "$(eval echo "\$NODE_API_$i")/v1/chains/business/blocks/latest" |
+		python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["height"], j["hash"][:16])')
+	echo "node-$i business chain: height and hash $h"
+done
+tps=$(echo "$txs" | sed -n 's/^committed tx\/s: //p')
+pps=$(echo "$put" | sed -n 's/^etcd put\/s: //p')
+python3 -c "print('ratio committed tx/s / etcd put/s: %.2f' % ($tps / max($pps, 1)))"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""Fault suite of the consortium (`make fault`): a 3-member cluster from scripts/cluster.sh,
+a workload of concurrent clients submitting unique txs (one client per node; every tx from its
+own fresh key, so no tx depends on another) and recording for each tx ok / failed / unknown,
+and one fault per scenario. After each scenario a checker verifies:
+  - all nodes agree on every block hash at every height of every chain;
+  - every acknowledged tx is committed (valid) exactly once; unknown ones at most once;
+  - nothing appears that was never submitted;
+  - a tx acknowledged before another was submitted is ordered first.
+Scenarios (each under 90 s): kill -9 and restart a node; kill -9 and restart an etcd member
+(the leader); SIGSTOP a node, then SIGCONT; SIGSTOP the etcd leader longer than the election
+timeout, then SIGCONT; etcd without quorum (two members paused), then back.
+Usage: fault_cluster.py [SCENARIO...]   (default: all). TAP output."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.environ.get("LEBEN_ROOT") or os.path.abspath(os.path.join(HERE, "..", ".."))
+BIN = os.environ.get("LEBEN_BIN") or os.path.join(ROOT, "build", "leben")
+SIGNER = os.path.join(ROOT, "build", "bench", "bench_cluster")
+SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
+CHAINS = ("settlement", "directory", "business")
+
+
+def env():
+    e = dict(os.environ)
+    e["LEBEN_PASSPHRASE"] = "fault"
+    e["LEBEN_BIN"] = BIN
+    return e
+
+
+def http(url, method="GET", body=None, timeout=15):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        try:
+            return e.code, json.loads(e.read())
+        except ValueError:
+            return e.code, None
+    except (OSError, ValueError):
+        return 0, None
+
+
+def wait_for(pred, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    return pred()
+
+
+class Cluster:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="leben-fault-")
+        r = subprocess.run([SCRIPT, "up", "3", self.dir], capture_output=True, text=True,
+                           env=env(), timeout=180)
+        if r.returncode:
+            raise RuntimeError("cluster.sh up failed: " + r.stdout + r.stderr)
+        self.env = {}
+        for line in open(os.path.join(self.dir, "cluster.env")):
+            k, _, v = line.strip().partition("=")
+            self.env[k] = v
+        self.apis = [self.env["NODE_API_%d" % i] for i in (1, 2, 3)]
+
+    def pid(self, name):
+        return int(open(os.path.join(self.dir, "pids", name + ".pid")).read())
+
+    def restart(self, kind, i):
+        subprocess.run([SCRIPT, "start-" + kind, self.dir, str(i)], env=env(), check=True)
+
+    def etcd_leader(self):
+        """Index (1..3) of the etcd leader, from the members' status."""
+        ca = os.path.join(self.dir, "node-1", "tls")
+        for i in (1, 2, 3):
+            url = "https://127.0.0.1:%s/v3/maintenance/status" % self.env["ETCD_CLIENT_%d" % i]
+            r = subprocess.run(["curl", "-s", "--max-time", "3", "--cacert", ca + "/ca.pem",
+                                "--cert", ca + "/node.pem", "--key", ca + "/node.key", url,
+                                "-d", "{}"], capture_output=True, text=True)
+            try:
+                j = json.loads(r.stdout)
+            except ValueError:
+                continue
+            if j.get("leader") and j["leader"] == j["header"]["member_id"]:
+                return i
+        return 1
+
+    def down(self):
+        subprocess.run([SCRIPT, "down", self.dir], env=env(), capture_output=True, timeout=120)
+
+
+class Workload:
+    """One client thread per node, batches of 20 unique txs every 50 ms until stopped,
+    outcome per tx."""
+
+    def __init__(self, cluster, per_client):
+        self.c = cluster
+        self.txs = []
+        r = subprocess.run([SIGNER, "sign", cluster.apis[0], str(3 * per_client)],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode:
+            raise RuntimeError("signing failed: " + r.stderr)
+        hexes = r.stdout.split()
+        self.parts = [hexes[i::3] for i in range(3)]
+        self.outcome = {}     # tx id -> "ok" | "failed" | "unknown"
+        self.start = {}       # tx id -> submit start (monotonic)
+        self.ack = {}         # tx id -> acknowledgement time
+        self.submitted = set()
+        self.lock = threading.Lock()
+        self.stop = False
+        self.threads = [threading.Thread(target=self.client, args=(i,)) for i in range(3)]
+
+    def client(self, i):
+        part = self.parts[i]
+        for k in range(0, len(part), 20):
+            if self.stop:
+                return
+            batch = part[k:k + 20]
+            t0 = time.monotonic()
+            st, j = http(self.c.apis[i] + "/v1/txs", "POST", {"txs": batch}, timeout=20)
+            t1 = time.monotonic()
+            with self.lock:
+                if st == 200:
+                    for res in j["results"]:
+                        tid = res.get("id")
+                        self.submitted.add(tid)
+                        self.start[tid] = t0
+                        if res["status"] == "pending":
+                            self.outcome[tid] = "ok"
+                            self.ack[tid] = t1
+                        else:
+                            self.outcome[tid] = "failed"
+                else:
+                    # refused before admission (ordering unavailable): failed; anything else
+                    # (connection lost, timeout, 'may still be committed'): unknown
+                    code = (j or {}).get("error", {}).get("code") if isinstance(j, dict) else None
+                    msg = (j or {}).get("error", {}).get("message", "") if isinstance(j, dict) else ""
+                    definite = st == 503 and code == "LB_EUNAVAILABLE" and "nothing was accepted" in msg
+                    for h in batch:
+                        tid = tx_id(h)
+                        self.submitted.add(tid)
+                        self.start[tid] = t0
+                        self.outcome[tid] = "failed" if definite else "unknown"
+            time.sleep(0.05 if st == 200 else 0.2)
+
+    def run(self):
+        for th in self.threads:
+            th.start()
+
+    def join(self):
+        for th in self.threads:
+            th.join()
+
+
+def tx_id(hexstr):
+    import hashlib
+    return hashlib.blake2b(bytes.fromhex(hexstr), digest_size=32).hexdigest()
+
+
+def check(t, name, cluster, w):
+    """The checker. Returns nothing; prints TAP lines."""
+    apis = cluster.apis
+
+    def settled():
+        hs = []
+        for a in apis:
+            st, s = http(a + "/v1/status")
+            if st != 200 or not s["ordering"]["available"] or any(
+                    c["pending"] for c in s["chains"].values()):
+                return None
+            hs.append({c: s["chains"][c]["height"] for c in CHAINS})
+        return hs if all(h == hs[0] for h in hs) else None
+
+    heights = wait_for(settled, 60)
+    t.ok(heights is not None, "%s: the nodes settle at the same heights" % name)
+    if heights is None:
+        return
+    heights = heights[0]
+    pos, same, diff = {}, True, None
+    count = {}
+    for c in CHAINS:
+        for h in range(1, heights[c] + 1):
+            blocks = [http("%s/v1/chains/%s/blocks/%d" % (a, c, h))[1] for a in apis]
+            if any(b is None for b in blocks) or len({b["hash"] for b in blocks}) != 1:
+                same = False
+                diff = diff or (c, h)
+                continue
+            for k, tx in enumerate(blocks[0]["txs"]):
+                if tx["valid"] and tx["type"] == "record":  # not the nodes' checkpoints
+                    count[tx["id"]] = count.get(tx["id"], 0) + 1
+                    pos.setdefault(tx["id"], (c, h, k))
+    t.ok(same, "%s: every node has the same block hash at every height" % name, diff)
+    ours = {i for i in count if i in w.submitted}
+    acked = [i for i, o in w.outcome.items() if o == "ok"]
+    lost = [i for i in acked if count.get(i, 0) != 1]
+    t.ok(not lost, "%s: every acknowledged tx (%d) is committed exactly once" % (name, len(acked)),
+         "%d lost or repeated" % len(lost))
+    unknown = [i for i, o in w.outcome.items() if o == "unknown"]
+    t.ok(all(count.get(i, 0) <= 1 for i in unknown),
+         "%s: unknown txs (%d) are committed at most once (%d were)" % (
+             name, len(unknown), sum(1 for i in unknown if count.get(i))))
+    failed = [i for i, o in w.outcome.items() if o == "failed"]
+    t.ok(not any(count.get(i) for i in failed),
+         "%s: txs refused (%d) are never committed" % (name, len(failed)))
+    extra = [i for i in count if i not in w.submitted and i not in w.baseline]
+    t.ok(not extra, "%s: nothing appears that was never submitted" % name, extra[:3])
+    # acknowledged before another was submitted => ordered first (all on the business chain)
+    order = sorted((pos[i][1], pos[i][2], i) for i in ours if pos[i][0] == "business")
+    bad, max_start = None, -1.0
+    for _, _, i in order:
+        if i in w.ack and max_start > w.ack[i]:
+            bad = i
+            break
+        max_start = max(max_start, w.start.get(i, -1.0))
+    t.ok(bad is None, "%s: a tx acknowledged before another was submitted is ordered first" % name,
+         bad)
+
+
+def committed_ids(cluster):
+    ids = set()
+    st, s = http(cluster.apis[0] + "/v1/status")
+    for c in CHAINS:
+        for h in range(1, s["chains"][c]["height"] + 1):
+            b = http("%s/v1/chains/%s/blocks/%d" % (cluster.apis[0], c, h))[1]
+            ids.update(tx["id"] for tx in b["txs"])
+    return ids
+
+
+# ---- scenarios: each gets the cluster and the running workload ----------------------------
+
+def kill_node(c):
+    os.kill(c.pid("node-1"), signal.SIGKILL)
+    time.sleep(2)
+    c.restart("node", 1)
+
+
+def kill_etcd_leader(c):
+    i = c.etcd_leader()
+    os.kill(c.pid("etcd-%d" % i), signal.SIGKILL)
+    time.sleep(3)
+    c.restart("etcd", i)
+
+
+def pause_node(c):
+    p = c.pid("node-2")
+    os.kill(p, signal.SIGSTOP)
+    time.sleep(3)
+    os.kill(p, signal.SIGCONT)
+
+
+def pause_etcd_leader(c):
+    p = c.pid("etcd-%d" % c.etcd_leader())
+    os.kill(p, signal.SIGSTOP)
+    time.sleep(4)   # election timeout is 1 s
+    os.kill(p, signal.SIGCONT)
+
+
+def no_quorum(c):
+    ps = [c.pid("etcd-2"), c.pid("etcd-3")]
+    for p in ps:
+        os.kill(p, signal.SIGSTOP)
+    time.sleep(8)
+    for p in ps:
+        os.kill(p, signal.SIGCONT)
+
+
+SCENARIOS = [("kill-node", kill_node), ("kill-etcd-leader", kill_etcd_leader),
+             ("pause-node", pause_node), ("pause-etcd-leader", pause_etcd_leader),
+             ("no-quorum", no_quorum)]
+
+
+class Tap:
+    def __init__(self):
+        self.n = self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print(("ok %d - %s" if cond else "not ok %d - %s") % (self.n, name), flush=True)
+        if not cond:
+            self.failed += 1
+            if diag is not None:
+                print("#   %r" % (diag,), flush=True)
+
+
+def main():
+    want = sys.argv[1:] or [n for n, _ in SCENARIOS]
+    t = Tap()
+    for name, fn in SCENARIOS:
+        if name not in want:
+            continue
+        t0 = time.time()
+        c = Cluster()
+        try:
+            w = Workload(c, 3000)
+            w.baseline = committed_ids(c)
+            w.run()
+            time.sleep(1.5)
+            fn(c)
+            time.sleep(3)   # the workload goes on a little after the fault, then stops
+            w.stop = True
+            w.join()
+            check(t, name, c, w)
+            t.ok(time.time() - t0 < 90, "%s: scenario finished in %.0f s" % (name, time.time() - t0))
+        except Exception as e:  # a scenario that breaks is a failure, the next still runs
+            t.ok(False, "%s: ran without error" % name, repr(e))
+        finally:
+            c.down()
+            if not t.failed:
+                shutil.rmtree(c.dir, ignore_errors=True)
+            else:
+                print("# kept %s" % c.dir)
+    print("1..%d" % t.n)
+    sys.exit(1 if t.failed else 0)
+
+
+if __name__ == "__main__":
+    main()

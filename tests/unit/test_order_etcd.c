@@ -1,0 +1,301 @@
+/*
+ * Unit tests of the etcd orderer's cut rule (src/order/etcd_cut.c): count-threshold cuts,
+ * cut markers (current, stale, duplicate, for another chain, with nothing waiting), block
+ * time from the stream's clock readings, keys that are not ours or malformed, and the
+ * restart property: a cutter restored from the cursors stored with the blocks and replayed
+ * from its resume revision makes exactly the cuts an uninterrupted run makes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+#include "order/etcd_int.h"
+
+#define MAX_CUTS 4096
+
+struct rec {
+	int chain;
+	uint64_t time_ms;
+	size_t n;
+	char txs[64][16]; /* first 64 tx values */
+	uint8_t cursor[ETCD_CURSOR_LEN];
+};
+
+struct log {
+	struct rec cuts[MAX_CUTS];
+	size_t n;
+	uint64_t height[LB_CHAIN_COUNT]; /* committed height per chain */
+	/* the cursor of the latest block per chain, as the ledger would store it */
+	uint8_t stored[LB_CHAIN_COUNT][ETCD_CURSOR_LEN];
+	bool has[LB_CHAIN_COUNT];
+};
+
+static int record(void *ctx, const struct lb_cut *cut, const uint8_t *cursor, size_t cursor_len,
+		  struct lb_errmsg *em)
+{
+	struct log *l = ctx;
+	assert_true(l->n < MAX_CUTS);
+	struct rec *r = &l->cuts[l->n++];
+	r->chain = cut->chain;
+	r->time_ms = cut->time_ms;
+	r->n = cut->n;
+	for (size_t i = 0; i < cut->n && i < 64; i++) {
+		size_t k = cut->lens[i] < 15 ? cut->lens[i] : 15;
+		memcpy(r->txs[i], cut->raws[i], k);
+		r->txs[i][k] = 0;
+	}
+	assert_int_equal(cursor_len, ETCD_CURSOR_LEN);
+	memcpy(r->cursor, cursor, ETCD_CURSOR_LEN);
+	memcpy(l->stored[cut->chain], cursor, ETCD_CURSOR_LEN);
+	l->has[cut->chain] = true;
+	l->height[cut->chain]++;
+	return LB_OK;
+}
+
+static const uint8_t NET[LB_HASH_LEN] = {1, 2, 3};
+
+static void key(char *out, const char *suffix)
+{
+	char p[ETCD_PREFIX_MAX];
+	etcd_prefix(p, NET);
+	sprintf(out, "%s%s", p, suffix);
+}
+
+static int tx(struct etcd_cutter *c, int64_t rev, int64_t idx, int chain, const char *val)
+{
+	char k[200], sfx[100];
+	snprintf(sfx, sizeof sfx, "t/%d/%064d", chain, (int)(rev * 100 + idx));
+	key(k, sfx);
+	struct etcd_pos p = {rev, idx};
+	return cutter_event(c, p, (const uint8_t *)k, strlen(k), (const uint8_t *)val, strlen(val),
+			    NULL);
+}
+
+static void be(uint8_t *o, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		o[i] = (uint8_t)v;
+}
+
+static int marker(struct etcd_cutter *c, int64_t rev, int64_t idx, int chain, uint64_t height,
+		  uint64_t t)
+{
+	char k[200], sfx[100];
+	uint8_t v[8];
+	be(v, t);
+	snprintf(sfx, sizeof sfx, "cut/%d/%016llx", chain, (unsigned long long)height);
+	key(k, sfx);
+	struct etcd_pos p = {rev, idx};
+	return cutter_event(c, p, (const uint8_t *)k, strlen(k), v, 8, NULL);
+}
+
+static int clockev(struct etcd_cutter *c, int64_t rev, int64_t idx, uint64_t t)
+{
+	char k[200];
+	uint8_t v[8];
+	be(v, t);
+	key(k, "clock");
+	struct etcd_pos p = {rev, idx};
+	return cutter_event(c, p, (const uint8_t *)k, strlen(k), v, 8, NULL);
+}
+
+static void test_count_threshold(void **state)
+{
+	static struct log l;
+	struct etcd_cutter c;
+	memset(&l, 0, sizeof l);
+	cutter_init(&c, NET, 3, record, &l);
+	const char *v[] = {"a", "b", "c", "d", "e", "f", "g"};
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(tx(&c, 10, i, 2, v[i]), LB_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.cuts[0].chain, 2);
+	assert_int_equal(l.cuts[0].n, 3);
+	assert_string_equal(l.cuts[0].txs[0], "a");
+	assert_string_equal(l.cuts[0].txs[2], "c");
+	assert_string_equal(l.cuts[1].txs[0], "d");
+	assert_int_equal(c.ch[2].n, 1);
+	assert_int_equal(c.ch[2].height, 3);
+	cutter_release(&c);
+}
+
+static void test_markers_and_clock(void **state)
+{
+	static struct log l;
+	struct etcd_cutter c;
+	memset(&l, 0, sizeof l);
+	cutter_init(&c, NET, 100, record, &l);
+	assert_int_equal(clockev(&c, 5, 0, 1000), LB_OK);
+	tx(&c, 5, 1, 0, "x1");
+	tx(&c, 5, 2, 0, "x2");
+	marker(&c, 6, 0, 1, 1, 1500);   /* another chain: nothing waits there */
+	assert_int_equal(l.n, 0);
+	marker(&c, 6, 1, 0, 2, 1500);   /* wrong height */
+	assert_int_equal(l.n, 0);
+	marker(&c, 7, 0, 0, 1, 2000);   /* the one */
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.cuts[0].n, 2);
+	assert_int_equal(l.cuts[0].time_ms, 2000);
+	marker(&c, 7, 1, 0, 1, 2500);   /* duplicate for the same height: stale */
+	marker(&c, 8, 0, 0, 2, 2600);   /* current height, but nothing waits */
+	assert_int_equal(l.n, 1);
+	clockev(&c, 9, 0, 900);         /* a slow clock never moves time back */
+	tx(&c, 9, 1, 0, "x3");
+	marker(&c, 10, 0, 0, 2, 100);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.cuts[1].time_ms, 2600);
+	cutter_release(&c);
+}
+
+static void test_foreign_and_malformed_keys(void **state)
+{
+	static struct log l;
+	struct etcd_cutter c;
+	memset(&l, 0, sizeof l);
+	cutter_init(&c, NET, 1, record, &l);
+	const char *bad[] = {"/leben/other/t/0/abc", "/elsewhere", "", "/leben/"};
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(cutter_event(&c, (struct etcd_pos){1, (int64_t)i},
+					      (const uint8_t *)bad[i], strlen(bad[i]),
+					      (const uint8_t *)"v", 1, NULL),
+				 LB_OK);
+	char k[200];
+	const char *sfx[] = {"t/3/ab", "t/x/ab", "t", "cut/0/12", "cut/0/000000000000000G",
+			     "clockx", "cut/9/0000000000000001"};
+	for (size_t i = 0; i < 7; i++) {
+		key(k, sfx[i]);
+		assert_int_equal(cutter_event(&c, (struct etcd_pos){2, (int64_t)i},
+					      (const uint8_t *)k, strlen(k),
+					      (const uint8_t *)"12345678", 8, NULL),
+				 LB_OK);
+	}
+	key(k, "clock");
+	cutter_event(&c, (struct etcd_pos){3, 0}, (const uint8_t *)k, strlen(k),
+		     (const uint8_t *)"123", 3, NULL); /* clock of the wrong size: ignored */
+	assert_int_equal(c.clock_ms, 0);
+	key(k, "t/1/ab");
+	cutter_event(&c, (struct etcd_pos){3, 1}, (const uint8_t *)k, strlen(k),
+		     (const uint8_t *)"", 0, NULL); /* empty tx: ignored */
+	assert_int_equal(l.n, 0);
+	cutter_release(&c);
+}
+
+/* A pseudo-random stream of revisions with 1..5 events each. */
+struct ev {
+	int kind; /* 0 tx, 1 marker, 2 clock */
+	int64_t rev, idx;
+	int chain;
+	uint64_t arg; /* marker height or clock value */
+	char val[16];
+};
+
+static size_t make_stream(struct ev *evs, size_t max, struct etcd_cutter *shadow)
+{
+	uint32_t s = 12345;
+	size_t n = 0;
+	uint64_t t = 1000;
+	for (int64_t rev = 2; n + 8 < max; rev++) {
+		s = s * 1103515245u + 12345u;
+		int cnt = 1 + (int)(s >> 16) % 5;
+		for (int i = 0; i < cnt; i++) {
+			s = s * 1103515245u + 12345u;
+			struct ev *e = &evs[n++];
+			e->rev = rev;
+			e->idx = i;
+			e->chain = (int)(s >> 8) % LB_CHAIN_COUNT;
+			int r = (int)(s >> 20) % 10;
+			if (r < 7) {
+				e->kind = 0;
+				snprintf(e->val, sizeof e->val, "tx%zu", n);
+			} else if (r < 9) {
+				/* a marker for a height near the next one (often stale or early) */
+				e->kind = 1;
+				e->arg = shadow->ch[e->chain].height + (uint64_t)((s >> 4) % 2);
+				t += (s >> 12) % 50;
+				e->val[0] = 0;
+				shadow->ch[e->chain].height += (s >> 4) % 2 ? 0 : 1;
+			} else {
+				e->kind = 2;
+				t += (s >> 12) % 50;
+				e->arg = t;
+			}
+			if (e->kind == 1)
+				e->val[0] = 0;
+		}
+	}
+	return n;
+}
+
+static int feed(struct etcd_cutter *c, const struct ev *e)
+{
+	if (e->kind == 0)
+		return tx(c, e->rev, e->idx, e->chain, e->val);
+	if (e->kind == 1)
+		return marker(c, e->rev, e->idx, e->chain, e->arg, e->rev * 10);
+	return clockev(c, e->rev, e->idx, e->arg);
+}
+
+static void test_restart_replays_identically(void **state)
+{
+	enum { N = 3000 };
+	static struct ev evs[N];
+	static struct log full, part;
+	struct etcd_cutter c, shadow;
+	memset(&full, 0, sizeof full);
+	cutter_init(&shadow, NET, 7, record, &full);
+	size_t n = make_stream(evs, N, &shadow);
+	cutter_release(&shadow);
+
+	cutter_init(&c, NET, 7, record, &full);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(feed(&c, &evs[i]), LB_OK);
+	cutter_release(&c);
+	assert_true(full.n > 50);
+
+	/* crash after each cut: restore from what the "ledger" holds, replay */
+	for (size_t k = 1; k < full.n; k++) {
+		memset(&part, 0, sizeof part);
+		/* run the first k cuts, remembering stored cursors and heights */
+		cutter_init(&c, NET, 7, record, &part);
+		size_t i = 0;
+		while (part.n < k)
+			feed(&c, &evs[i++]);
+		cutter_release(&c);
+		size_t before = part.n;
+		struct etcd_cutter r;
+		cutter_init(&r, NET, 7, record, &part);
+		for (int ch = 0; ch < LB_CHAIN_COUNT; ch++)
+			cutter_restore_chain(&r, ch, part.height[ch] + 1,
+					     part.has[ch] ? part.stored[ch] : NULL);
+		int64_t resume = cutter_resume_rev(&r);
+		size_t j = 0;
+		while (j < n && evs[j].rev < resume)
+			j++;
+		for (; j < n; j++)
+			assert_int_equal(feed(&r, &evs[j]), LB_OK);
+		cutter_release(&r);
+		assert_int_equal(part.n, full.n);
+		for (size_t m = before; m < full.n; m++) {
+			assert_int_equal(part.cuts[m].chain, full.cuts[m].chain);
+			assert_int_equal(part.cuts[m].n, full.cuts[m].n);
+			assert_int_equal(part.cuts[m].time_ms, full.cuts[m].time_ms);
+			for (size_t q = 0; q < part.cuts[m].n && q < 64; q++)
+				assert_string_equal(part.cuts[m].txs[q], full.cuts[m].txs[q]);
+			assert_memory_equal(part.cuts[m].cursor, full.cuts[m].cursor,
+					    ETCD_CURSOR_LEN);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_count_threshold),
+		cmocka_unit_test(test_markers_and_clock),
+		cmocka_unit_test(test_foreign_and_malformed_keys),
+		cmocka_unit_test(test_restart_replays_identically),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
