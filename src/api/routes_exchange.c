@@ -5,6 +5,7 @@
  * citations, and the store of sealed results the executor leaves for the user.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -243,4 +244,162 @@ int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status
 	*out = json_pack("{s:o,s:I}", "sealed", api_hex_json(data, len), "bytes", (json_int_t)len);
 	lb_free(data);
 	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
+/* ---- inputs delivered to an executor (off-site and integrated scenarios) --------------------- */
+
+#define INPUT_MAX (48u << 20) /* bytes of a sealed input kept for an executor */
+
+static int input_path(const struct api_call *c, const uint8_t req[LB_HASH_LEN], char *path,
+		      size_t n, bool mkdir_it, struct lb_errmsg *em)
+{
+	char hex[2 * LB_HASH_LEN + 1];
+	if (!c->home)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no delivered inputs (no home)");
+	snprintf(path, n, "%s/exchange/inputs", c->home);
+	if (mkdir_it && lb_mkdirs(path, 0700, em))
+		return LB_EIO;
+	lb_hex_encode(hex, req, LB_HASH_LEN);
+	snprintf(path, n, "%s/exchange/inputs/%s.json", c->home, hex);
+	return LB_OK;
+}
+
+/* The hex string at key of b decoded into exactly n bytes. */
+static bool hex_field(json_t *b, const char *key, uint8_t *out, size_t n)
+{
+	const char *h = json_string_value(json_object_get(b, key));
+	return h && !lb_hex_decode(out, n, h);
+}
+
+/* POST /v1/exchange/inputs/{request} {"escrow", "executor", "sealed", "patients",
+ * "patient_column", "pk", "sig"}: the asset's owner delivers its data, sealed to the executor,
+ * for an off-site or integrated run. Accepted only when the chain holds everything the
+ * executor's xchg.exec will need (approval, the execution right for this executor, the
+ * patients' consents), the escrow is open for this request and executor, and sig is the
+ * owner's signature of lb_xchg_input_digest. */
+int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em)
+{
+	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], exec[LB_ADDR_LEN], pk[LB_PUBKEY_LEN],
+		sig[LB_SIG_LEN], msg[LB_HASH_LEN], sender[LB_ADDR_LEN], owner[LB_ADDR_LEN];
+	uint8_t *sealed = NULL, *pats = NULL;
+	size_t slen = 0, n = 0;
+	char path[4300];
+	json_t *b = NULL, *plan = NULL, *e = NULL;
+	json_error_t jerr;
+	int rc = param_id(c, 0, "a request id", req, em);
+	if (rc)
+		return rc;
+	b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
+	json_t *pa = json_object_get(b, "patients");
+	const char *col = json_string_value(json_object_get(b, "patient_column"));
+	const char *ex = json_string_value(json_object_get(b, "executor"));
+	if (!json_is_object(b) || !hex_field(b, "escrow", esc, LB_HASH_LEN) || !ex ||
+	    lb_addr_decode(exec, ex, NULL) || !hex_field(b, "pk", pk, sizeof pk) ||
+	    !hex_field(b, "sig", sig, sizeof sig) || !json_is_array(pa) || !col || !*col ||
+	    strlen(col) > 128 ||
+	    lb_hex_decode_alloc(json_string_value(json_object_get(b, "sealed")), &sealed, &slen,
+				INPUT_MAX)) {
+		rc = lb_errf(em, LB_EMALFORMED,
+			     "the body must be {\"escrow\": HEX, \"executor\": \"lb1...\", \"sealed\": "
+			     "HEX (at most %u bytes), \"patients\": [HEX, ...], \"patient_column\": "
+			     "TEXT, \"pk\": HEX, \"sig\": HEX}",
+			     INPUT_MAX);
+		goto out;
+	}
+	if ((n = json_array_size(pa)) > LB_XCHG_PATIENTS_MAX) {
+		rc = lb_errf(em, LB_ETOOBIG, "at most %d patients per run", LB_XCHG_PATIENTS_MAX);
+		goto out;
+	}
+	if (!(pats = lb_malloc(n ? n * LB_HASH_LEN : 1))) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *h = json_string_value(json_array_get(pa, i));
+		if (!h || lb_hex_decode(pats + i * LB_HASH_LEN, LB_HASH_LEN, h)) {
+			rc = lb_errf(em, LB_EMALFORMED, "patients[%zu] is not a patient id (64 hex digits)",
+				     i);
+			goto out;
+		}
+	}
+	lb_xchg_input_digest(msg, req, esc, exec, sealed, slen, pats, n, col);
+	if (!lb_sig_is_valid(sig, msg, sizeof msg, pk)) {
+		rc = lb_errf(em, LB_EBADSIG, "the signature of the delivered input does not verify");
+		goto out;
+	}
+	/* the chain: approval, execution right, consents, for this executor */
+	if ((rc = lb_xchg_check_json(c->ledger, req, exec, pats, n, true, &plan, em))) {
+		lb_errwrap(em, "the chain does not allow this run; input refused");
+		goto out;
+	}
+	lb_addr_from_pubkey(sender, pk);
+	const char *ow = json_string_value(json_object_get(json_object_get(plan, "terms"), "owner"));
+	if (!ow || lb_addr_decode(owner, ow, NULL) || memcmp(owner, sender, LB_ADDR_LEN)) {
+		rc = lb_errf(em, LB_EUNAUTH, "only the asset's owner (%s) may deliver its data",
+			     ow ? ow : "?");
+		goto out;
+	}
+	if ((rc = lb_xchg_escrow_json(c->ledger, esc, &e, em)))
+		goto out;
+	const char *est = json_string_value(json_object_get(e, "status"));
+	const char *erq = json_string_value(json_object_get(e, "request"));
+	const char *eex = json_string_value(json_object_get(e, "executor"));
+	char rqhex[2 * LB_HASH_LEN + 1];
+	lb_hex_encode(rqhex, req, LB_HASH_LEN);
+	if (!est || strcmp(est, "open") || !erq || strcmp(erq, rqhex) || !eex || strcmp(eex, ex)) {
+		rc = lb_errf(em, LB_EINVALID,
+			     "escrow is %s for request %.16s... and executor %s; the input needs it open "
+			     "for this request and executor %s",
+			     est ? est : "?", erq ? erq : "?", eex ? eex : "?", ex);
+		goto out;
+	}
+	json_object_del(b, "pk");
+	json_object_del(b, "sig");
+	json_object_set_new(b, "owner", json_string(ow));
+	json_object_set_new(b, "request", json_string(rqhex));
+	char *text = json_dumps(b, JSON_COMPACT);
+	if (!text) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!(rc = input_path(c, req, path, sizeof path, true, em)))
+		rc = lb_file_write(path, text, strlen(text), 0600, em);
+	free(text); /* jansson's allocation */
+	if (rc)
+		goto out;
+	*out = json_pack("{s:I,s:s,s:I}", "bytes", (json_int_t)slen, "executor", ex, "patients",
+			 (json_int_t)n);
+	*status = 201;
+out:
+	json_decref(e);
+	json_decref(plan);
+	json_decref(b);
+	lb_free(pats);
+	lb_free(sealed);
+	return rc;
+}
+
+/* GET /v1/exchange/inputs/{request}: the delivered input as the owner left it (sealed to the
+ * executor; only its key opens it, inside the sandbox). */
+int api_xchg_input_get(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em)
+{
+	uint8_t req[LB_HASH_LEN], *data = NULL;
+	size_t len;
+	char path[4300];
+	json_error_t jerr;
+	int rc = param_id(c, 0, "a request id", req, em);
+	if (rc || (rc = input_path(c, req, path, sizeof path, false, em)))
+		return rc;
+	rc = lb_file_read(path, 2 * INPUT_MAX + 65536, &data, &len, em);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(em, LB_ENOTFOUND,
+			       "no input was delivered to this node for this request (the asset's "
+			       "owner sends it with 'leben exchange send')");
+	if (rc)
+		return rc;
+	*out = json_loadb((const char *)data, len, 0, &jerr);
+	lb_free(data);
+	return *out ? LB_OK : lb_errf(em, LB_ECORRUPT, "the stored input %s is unreadable", path);
 }

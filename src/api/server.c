@@ -112,6 +112,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/exchange/receipts/{id}", h_ext, false, api_xchg_receipt},
 	{"POST", "/v1/exchange/results/{request}", h_ext, true, api_xchg_result_put},
 	{"GET", "/v1/exchange/results/{request}", h_ext, false, api_xchg_result_get},
+	{"POST", "/v1/exchange/inputs/{request}", h_ext, true, api_xchg_input_put},
+	{"GET", "/v1/exchange/inputs/{request}", h_ext, false, api_xchg_input_get},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -417,6 +419,15 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
 		json_object_set_new(*out, "network_id",
 				    api_hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
+	if (json_is_object(*out) && a->opt.has_node_pk) {
+		uint8_t addr[LB_ADDR_LEN];
+		char text[LB_ADDR_TEXT_LEN + 1];
+		lb_addr_from_pubkey(addr, a->opt.node_pk);
+		lb_addr_encode(text, addr);
+		json_object_set_new(*out, "node_key",
+				    json_pack("{s:s,s:o}", "address", text, "public_key",
+					      api_hex_json(a->opt.node_pk, sizeof a->opt.node_pk)));
+	}
 	if (json_is_object(*out) && a->opt.order_status)
 		json_object_set_new(*out, "ordering", a->opt.order_status(a->opt.order_ctx));
 	if (json_is_object(*out) && !json_object_get(*out, "api"))
