@@ -809,8 +809,7 @@ static int x_send(struct xctx *x)
 	/* the executor's node: its node key must be the escrow's executor */
 	if ((rc = cli_api_get(CMD, o->to, "/v1/status", &st)))
 		goto out;
-	const char *pkh = json_string_value(json_object_get(json_object_get(st, "node_key"),
-							    "public_key"));
+	const char *pkh = json_string_value(json_object_get(st, "node_key"));
 	if (!pkh || lb_hex_decode(npk, sizeof npk, pkh)) {
 		rc = cli_failf(CMD, "the node at %s does not show its node key (GET /v1/status)", o->to);
 		goto out;

@@ -5,7 +5,6 @@
 #ifndef LEBEN_API_H
 #define LEBEN_API_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,9 +30,6 @@ struct lb_api_options {
 	int (*order_sync)(void *ctx, struct lb_errmsg *em);
 	json_t *(*order_status)(void *ctx);
 	void *order_ctx;
-	bool has_node_pk;           /* node_pk is set: GET /v1/status shows "node_key" (the key an
-				     * owner seals inputs to for a run on this node) */
-	uint8_t node_pk[32];        /* the node key's Ed25519 public key */
 	struct lb_consortium *consortium; /* checkpoint monitor shown in /v1/status (borrowed,
 					   * may be NULL) */
 	const char *home;           /* node home (borrowed; off-chain files such as sealed results), or NULL */

@@ -419,15 +419,6 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
 		json_object_set_new(*out, "network_id",
 				    api_hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
-	if (json_is_object(*out) && a->opt.has_node_pk) {
-		uint8_t addr[LB_ADDR_LEN];
-		char text[LB_ADDR_TEXT_LEN + 1];
-		lb_addr_from_pubkey(addr, a->opt.node_pk);
-		lb_addr_encode(text, addr);
-		json_object_set_new(*out, "node_key",
-				    json_pack("{s:s,s:o}", "address", text, "public_key",
-					      api_hex_json(a->opt.node_pk, sizeof a->opt.node_pk)));
-	}
 	if (json_is_object(*out) && a->opt.order_status)
 		json_object_set_new(*out, "ordering", a->opt.order_status(a->opt.order_ctx));
 	if (json_is_object(*out) && !json_object_get(*out, "api"))

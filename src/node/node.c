@@ -257,10 +257,6 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	ao.order_sync = order_sync;
 	ao.order_status = order_status;
 	ao.order_ctx = n;
-	if (node_key) {
-		ao.has_node_pk = true;
-		memcpy(ao.node_pk, node_key->pk, sizeof ao.node_pk);
-	}
 	ao.consortium = n->consortium;
 	ao.home = c->home;
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))
