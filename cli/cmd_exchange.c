@@ -770,6 +770,37 @@ static int find_patient(const struct lb_xchg_patient *p, size_t n, const uint8_t
 	return -1;
 }
 
+/* The owner's table for the request r: it must be the registered data (content hash); its
+ * patients with their pseudonyms. */
+static int load_table(const struct xctx *x, json_t *r, const uint8_t content[LB_HASH_LEN],
+		      const uint8_t asset[LB_HASH_LEN], const char *pcol, uint8_t **data,
+		      size_t *dlen, struct lb_xchg_patient **pats, size_t *npats)
+{
+	uint8_t h[LB_HASH_LEN];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (cli_read_file(CMD, x->o->data, (size_t)1 << 31, data, dlen))
+		return 1;
+	lb_hash(h, *data, *dlen);
+	if (memcmp(h, content, LB_HASH_LEN))
+		return cli_failf(CMD, "%s is not the data registered as asset %s (its hash differs)",
+				 x->o->data, json_string_value(json_object_get(r, "asset")));
+	if (lb_xchg_csv_patients(*data, *dlen, pcol, asset, pats, npats, &em))
+		return cli_fail(CMD, &em, "the table needs a header line and a patient id column (--patient-column)");
+	return 0;
+}
+
+/* Wipe and free what load_table gave. */
+static void wipe_table(uint8_t *data, size_t dlen, struct lb_xchg_patient *pats, size_t npats)
+{
+	if (pats)
+		sodium_memzero(pats, npats * sizeof *pats);
+	lb_free(pats);
+	if (data)
+		sodium_memzero(data, dlen);
+	lb_free(data);
+}
+
 /* Off-site and integrated runs, at the asset's owner: seal the asset to the executor named in
  * the escrow (the node key of the node at --to, bound to that address) and deliver it there
  * with the patients by pseudonym; that node accepts it only if the chain allows the run. */
@@ -777,7 +808,7 @@ static int x_send(struct xctx *x)
 {
 	const struct xopts *o = x->o;
 	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN],
-		h[LB_HASH_LEN], exec[LB_ADDR_LEN], npk[LB_PUBKEY_LEN], naddr[LB_ADDR_LEN],
+		exec[LB_ADDR_LEN], npk[LB_PUBKEY_LEN], naddr[LB_ADDR_LEN],
 		xpk[LB_ENVELOPE_PKBYTES], msg[LB_HASH_LEN], sig[LB_SIG_LEN];
 	uint8_t *data = NULL, *sealed = NULL, *ids = NULL;
 	size_t dlen = 0, slen = 0, npats = 0;
@@ -823,19 +854,9 @@ static int x_send(struct xctx *x)
 			       o->to, na, o->escrow, ex);
 		goto out;
 	}
-	if ((rc = cli_read_file(CMD, o->data, (size_t)1 << 30, &data, &dlen)))
-		goto out;
-	lb_hash(h, data, dlen);
-	if (memcmp(h, content, LB_HASH_LEN)) {
-		rc = cli_failf(CMD, "%s is not the data registered as asset %s (its hash differs)",
-			       o->data, json_string_value(json_object_get(r, "asset")));
-		goto out;
-	}
 	const char *pcol = o->patient_column ? o->patient_column : "patient_id";
-	if (lb_xchg_csv_patients(data, dlen, pcol, asset, &pats, &npats, &em)) {
-		rc = cli_fail(CMD, &em, "the table needs a header line and a patient id column (--patient-column)");
+	if ((rc = load_table(x, r, content, asset, pcol, &data, &dlen, &pats, &npats)))
 		goto out;
-	}
 	if (!(ids = lb_malloc(npats ? npats * LB_HASH_LEN : 1))) {
 		rc = cli_failf(CMD, "out of memory");
 		goto out;
@@ -899,12 +920,7 @@ out:
 	lb_free(sh);
 	lb_free(sealed);
 	lb_free(ids);
-	if (pats)
-		sodium_memzero(pats, npats * sizeof *pats);
-	lb_free(pats);
-	if (data)
-		sodium_memzero(data, dlen);
-	lb_free(data);
+	wipe_table(data, dlen, pats, npats);
 	return rc;
 }
 
@@ -953,7 +969,7 @@ static int x_run(struct xctx *x)
 {
 	const struct xopts *o = x->o;
 	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], asset[LB_HASH_LEN], algo[LB_HASH_LEN],
-		content[LB_HASH_LEN], h[LB_HASH_LEN], exec_id[LB_HASH_LEN], res_id[LB_HASH_LEN],
+		content[LB_HASH_LEN], exec_id[LB_HASH_LEN], res_id[LB_HASH_LEN],
 		done_id[LB_HASH_LEN], xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES];
 	uint8_t *data = NULL, *ids = NULL, *keep = NULL, *rtx = NULL, *rproof = NULL, *sealed = NULL;
 	uint8_t *reqtx = NULL, *reqproof = NULL, *script = NULL, *sealed_in = NULL;
@@ -1018,18 +1034,8 @@ static int x_run(struct xctx *x)
 			goto out;
 		pcol = json_string_value(json_object_get(inp, "patient_column"));
 	} else {
-		if ((rc = cli_read_file(CMD, o->data, (size_t)1 << 31, &data, &dlen)))
+		if ((rc = load_table(x, r, content, asset, pcol, &data, &dlen, &pats, &npats)))
 			goto out;
-		lb_hash(h, data, dlen);
-		if (memcmp(h, content, LB_HASH_LEN)) {
-			rc = cli_failf(CMD, "%s is not the data registered as asset %s (its hash differs)",
-				       o->data, json_string_value(json_object_get(r, "asset")));
-			goto out;
-		}
-		if (lb_xchg_csv_patients(data, dlen, pcol, asset, &pats, &npats, &em)) {
-			rc = cli_fail(CMD, &em, "the table needs a header line and a patient id column (--patient-column)");
-			goto out;
-		}
 	}
 	ids = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
 	keep = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
@@ -1246,12 +1252,7 @@ out:
 	lb_free(ids);
 	lb_free(excl);
 	lb_free(left_out);
-	if (pats)
-		sodium_memzero(pats, npats * sizeof *pats);
-	lb_free(pats);
-	if (data)
-		sodium_memzero(data, dlen);
-	lb_free(data);
+	wipe_table(data, dlen, pats, npats);
 	lb_buf_release(&b);
 	return rc;
 }

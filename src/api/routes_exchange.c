@@ -144,18 +144,34 @@ int api_xchg_receipt(const struct api_call *c, json_t **out, unsigned *status, s
 	return rc;
 }
 
-static int result_path(const struct api_call *c, const uint8_t req[LB_HASH_LEN], char *path,
-		       size_t n, bool mkdir_it, struct lb_errmsg *em)
+/* <home>/exchange/<dir>/<request hex><ext>: the off-chain files of the exchange (sealed
+ * results for users, inputs delivered to executors). */
+static int store_path(const struct api_call *c, const char *dir, const char *ext,
+		      const uint8_t req[LB_HASH_LEN], char *path, size_t n, bool mkdir_it,
+		      struct lb_errmsg *em)
 {
 	char hex[2 * LB_HASH_LEN + 1];
 	if (!c->home)
-		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no sealed results (no home)");
-	snprintf(path, n, "%s/exchange/results", c->home);
+		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no exchange %s (no home)", dir);
+	snprintf(path, n, "%s/exchange/%s", c->home, dir);
 	if (mkdir_it && lb_mkdirs(path, 0700, em))
 		return LB_EIO;
 	lb_hex_encode(hex, req, LB_HASH_LEN);
-	snprintf(path, n, "%s/exchange/results/%s.lbev", c->home, hex);
+	snprintf(path, n, "%s/exchange/%s/%s%s", c->home, dir, hex, ext);
 	return LB_OK;
+}
+
+/* The stored file of the request in the path (GET): LB_ENOTFOUND with missing as the text. */
+static int store_read(const struct api_call *c, const char *dir, const char *ext, size_t max,
+		      const char *missing, uint8_t **data, size_t *len, struct lb_errmsg *em)
+{
+	uint8_t req[LB_HASH_LEN];
+	char path[4300];
+	int rc = param_id(c, 0, "a request id", req, em);
+	if (rc || (rc = store_path(c, dir, ext, req, path, sizeof path, false, em)))
+		return rc;
+	rc = lb_file_read(path, max, data, len, em);
+	return rc == LB_ENOTFOUND ? lb_errf(em, LB_ENOTFOUND, "%s", missing) : rc;
 }
 
 /* POST /v1/exchange/results/{request} {"sealed": HEX, "pk": HEX, "sig": HEX}: keep the
@@ -213,7 +229,7 @@ int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status
 		rc = lb_errf(em, LB_EBADSIG, "the signature of the sealed result does not verify");
 		goto out;
 	}
-	if ((rc = result_path(c, req, path, sizeof path, true, em)) ||
+	if ((rc = store_path(c, "results", ".lbev", req, path, sizeof path, true, em)) ||
 	    (rc = lb_file_write(path, sealed, slen, 0600, em)))
 		goto out;
 	*out = json_pack("{s:I}", "bytes", (json_int_t)slen);
@@ -228,17 +244,12 @@ out:
 int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em)
 {
-	uint8_t req[LB_HASH_LEN], *data = NULL;
+	uint8_t *data = NULL;
 	size_t len;
-	char path[4300];
-	int rc = param_id(c, 0, "a request id", req, em);
-	if (rc || (rc = result_path(c, req, path, sizeof path, false, em)))
-		return rc;
-	rc = lb_file_read(path, SEALED_MAX, &data, &len, em);
-	if (rc == LB_ENOTFOUND)
-		return lb_errf(em, LB_ENOTFOUND,
-			       "no sealed result for this request on this node (the run has not "
-			       "delivered one, or it was withheld)");
+	int rc = store_read(c, "results", ".lbev", SEALED_MAX,
+			    "no sealed result for this request on this node (the run has not "
+			    "delivered one, or it was withheld)",
+			    &data, &len, em);
 	if (rc)
 		return rc;
 	*out = json_pack("{s:o,s:I}", "sealed", api_hex_json(data, len), "bytes", (json_int_t)len);
@@ -249,20 +260,6 @@ int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status
 /* ---- inputs delivered to an executor (off-site and integrated scenarios) --------------------- */
 
 #define INPUT_MAX (48u << 20) /* bytes of a sealed input kept for an executor */
-
-static int input_path(const struct api_call *c, const uint8_t req[LB_HASH_LEN], char *path,
-		      size_t n, bool mkdir_it, struct lb_errmsg *em)
-{
-	char hex[2 * LB_HASH_LEN + 1];
-	if (!c->home)
-		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no delivered inputs (no home)");
-	snprintf(path, n, "%s/exchange/inputs", c->home);
-	if (mkdir_it && lb_mkdirs(path, 0700, em))
-		return LB_EIO;
-	lb_hex_encode(hex, req, LB_HASH_LEN);
-	snprintf(path, n, "%s/exchange/inputs/%s.json", c->home, hex);
-	return LB_OK;
-}
 
 /* The hex string at key of b decoded into exactly n bytes. */
 static bool hex_field(json_t *b, const char *key, uint8_t *out, size_t n)
@@ -363,7 +360,7 @@ int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
 		rc = lb_errf(em, LB_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (!(rc = input_path(c, req, path, sizeof path, true, em)))
+	if (!(rc = store_path(c, "inputs", ".json", req, path, sizeof path, true, em)))
 		rc = lb_file_write(path, text, strlen(text), 0600, em);
 	free(text); /* jansson's allocation */
 	if (rc)
@@ -385,21 +382,16 @@ out:
 int api_xchg_input_get(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em)
 {
-	uint8_t req[LB_HASH_LEN], *data = NULL;
+	uint8_t *data = NULL;
 	size_t len;
-	char path[4300];
 	json_error_t jerr;
-	int rc = param_id(c, 0, "a request id", req, em);
-	if (rc || (rc = input_path(c, req, path, sizeof path, false, em)))
-		return rc;
-	rc = lb_file_read(path, 2 * INPUT_MAX + 65536, &data, &len, em);
-	if (rc == LB_ENOTFOUND)
-		return lb_errf(em, LB_ENOTFOUND,
-			       "no input was delivered to this node for this request (the asset's "
-			       "owner sends it with 'leben exchange send')");
+	int rc = store_read(c, "inputs", ".json", 2 * INPUT_MAX + 65536,
+			    "no input was delivered to this node for this request (the asset's "
+			    "owner sends it with 'leben exchange send')",
+			    &data, &len, em);
 	if (rc)
 		return rc;
 	*out = json_loadb((const char *)data, len, 0, &jerr);
 	lb_free(data);
-	return *out ? LB_OK : lb_errf(em, LB_ECORRUPT, "the stored input %s is unreadable", path);
+	return *out ? LB_OK : lb_errf(em, LB_ECORRUPT, "the stored input is unreadable");
 }

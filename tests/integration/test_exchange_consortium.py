@@ -12,7 +12,6 @@ charge nothing: a delivery to a node whose key is not the escrow's executor, a d
 signature does not verify, one signed by a key that does not own the asset, one for a request
 the owner has not approved, and a run with no delivered input."""
 
-import hashlib
 import json
 import os
 import statistics
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, blake2b256  # noqa: E402
+from lebentest import BIN, ROOT, Tap, addr_bytes, blake2b256  # noqa: E402
 
 M = 1000000
 FEE = 1000  # genesis default fee of a settlement tx (demo genesis), micro-CSC
@@ -51,24 +50,6 @@ def http(url, method="GET", body=None):
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
-
-
-def addr_bytes_of_pk(pk):
-    return blake2b256(pk, "LEBEN-addr-v1")[:20]
-
-
-def addr_bytes(addr):
-    """Decode an lb1... bech32m address into its 20 bytes (independent decoder)."""
-    cs = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-    data = [cs.index(c) for c in addr[3:-6]]
-    acc, bits, out = 0, 0, bytearray()
-    for d in data:
-        acc = (acc << 5) | d
-        bits += 5
-        if bits >= 8:
-            bits -= 8
-            out.append((acc >> bits) & 0xFF)
-    return bytes(out)
 
 
 def input_digest(req, esc, executor, sealed, patients, column):
