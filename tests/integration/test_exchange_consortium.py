@@ -202,6 +202,18 @@ def run(t, e, cluster):
                 "patient_column": "patient_id", "pk": pk.hex(), "sig": sig.hex()}
 
     good_sig = sk.sign(input_digest(req, esc, n2, sealed, pats, "patient_id"))
+    bad = [({}, "an empty body"),
+           (dict(body(good_sig), sealed="zz"), "sealed bytes that are not hex"),
+           (dict(body(good_sig), executor="lb1nope"), "an executor that is not an address"),
+           (dict(body(good_sig), patients="x"), "patients that are not a list")]
+    for b, what in bad:
+        st, ans = http(urls[2] + "/v1/exchange/inputs/" + req, "POST", b)
+        t.ok(st == 400 and ans["error"]["code"] == "LB_EMALFORMED",
+             "a delivery with %s is refused (400 LB_EMALFORMED)" % what, ans)
+    b = dict(body(good_sig), patients=pats[:3] + ["12"])
+    st, ans = http(urls[2] + "/v1/exchange/inputs/" + req, "POST", b)
+    t.ok(st == 400 and "patients[3]" in ans["error"]["message"],
+         "a delivery naming a bad patient id is refused, naming it", ans)
     st, ans = http(urls[2] + "/v1/exchange/inputs/" + req, "POST", body(bytes(64)))
     t.ok(st == 422 and ans["error"]["code"] == "LB_EBADSIG",
          "a delivery whose signature does not verify is refused (422)", ans)
@@ -226,6 +238,9 @@ def run(t, e, cluster):
          not os.path.exists(os.path.join(cluster, "node-2", "exchange", "inputs",
                                          req2 + ".json")),
          "refused deliveries store nothing")
+    st, ans = http(urls[2] + "/v1/exchange/inputs/" + req)
+    t.ok(st == 404 and ans["error"]["code"] == "LB_ENOTFOUND",
+         "GET of an input never delivered: 404", ans)
     r = cli(e, cluster, 2, ["exchange", "run", "--from", "node", "--request", req,
                             "--escrow", esc])
     t.ok(r.returncode == 1 and "no input was delivered" in r.stderr,
