@@ -31,6 +31,8 @@ bool api_path_match(const char *pattern, const char *path, struct api_params *p)
 
 /* Copy parameter i into out (outsz bytes, NUL-terminated). LB_ETOOBIG if it does not fit. */
 int api_param_copy(const struct api_params *p, size_t i, char *out, size_t outsz);
+/* Bytes as a JSON hex string (NULL when out of memory). */
+json_t *api_hex_json(const uint8_t *p, size_t n);
 
 /* The txs of a POST /v1/txs body, decoded from hex. */
 struct api_txs {
@@ -91,5 +93,9 @@ int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status
 			struct lb_errmsg *em);
 int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em);
+int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+int api_xchg_input_get(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
 
 #endif

@@ -119,6 +119,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/exchange/receipts/{id}", h_ext, false, api_xchg_receipt},
 	{"POST", "/v1/exchange/results/{request}", h_ext, true, api_xchg_result_put},
 	{"GET", "/v1/exchange/results/{request}", h_ext, false, api_xchg_result_get},
+	{"POST", "/v1/exchange/inputs/{request}", h_ext, true, api_xchg_input_put},
+	{"GET", "/v1/exchange/inputs/{request}", h_ext, false, api_xchg_input_get},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -173,7 +175,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int code, const char
 	return rc;
 }
 
-static json_t *hex_json(const uint8_t *p, size_t n)
+json_t *api_hex_json(const uint8_t *p, size_t n)
 {
 	char *s = lb_malloc(2 * n + 1);
 	if (!s)
@@ -194,7 +196,7 @@ static json_t *result_json(const struct lb_submit_result *res, size_t index, boo
 	if (with_index)
 		json_object_set_new_nocheck(o, "index", json_integer((json_int_t)index));
 	if (res->chain >= 0) {
-		json_object_set_new_nocheck(o, "id", hex_json(res->id, LB_HASH_LEN));
+		json_object_set_new_nocheck(o, "id", api_hex_json(res->id, LB_HASH_LEN));
 		json_object_set_new_nocheck(o, "chain", json_string(lb_chain_name(res->chain)));
 	}
 	if (res->code == LB_OK) {
@@ -358,11 +360,11 @@ static int h_proof(struct lb_api *a, struct MHD_Connection *c, struct api_req *r
 	if (!rc && (rc = lb_ledger_tx_raw(a->ledger, id, &rchain, &raw, &rlen)))
 		rc = lb_errf(em, rc, "cannot read the bytes of the proven tx");
 	if (!rc) {
-		*out = json_pack("{s:o,s:o,s:I,s:o,s:o}", "tx_id", hex_json(id, LB_HASH_LEN),
+		*out = json_pack("{s:o,s:o,s:I,s:o,s:o}", "tx_id", api_hex_json(id, LB_HASH_LEN),
 				 "anchor",
 				 anchor >= 0 ? json_string(lb_chain_name(anchor)) : json_null(),
-				 "bytes", (json_int_t)b.len, "proof", hex_json(b.data, b.len), "tx",
-				 hex_json(raw, rlen));
+				 "bytes", (json_int_t)b.len, "proof", api_hex_json(b.data, b.len), "tx",
+				 api_hex_json(raw, rlen));
 		if (!*out)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	}
@@ -432,7 +434,7 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 	/* Clients sign with the network id; make sure it is there whatever the ledger puts. */
 	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
 		json_object_set_new(*out, "network_id",
-				    hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
+				    api_hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
 	if (json_is_object(*out) && a->opt.order_status)
 		json_object_set_new(*out, "ordering", a->opt.order_status(a->opt.order_ctx));
 	if (json_is_object(*out) && !json_object_get(*out, "api"))

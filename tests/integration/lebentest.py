@@ -102,6 +102,20 @@ def bech32m_encode(hrp, data):
     return hrp + "1" + "".join(_CHARSET[d] for d in out + chk)
 
 
+def addr_bytes(addr):
+    """Decode an lb1... bech32m address into its 20 bytes (independent decoder)."""
+    cs = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+    data = [cs.index(c) for c in addr[3:-6]]
+    acc, bits, out = 0, 0, bytearray()
+    for d in data:
+        acc = (acc << 5) | d
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+    return bytes(out)
+
+
 def address_of(pubkey):
     return bech32m_encode("lb", blake2b256(pubkey, "LEBEN-addr-v1")[:20])
 
