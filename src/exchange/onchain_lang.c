@@ -703,6 +703,9 @@ static const struct lb_oc_value *lookup(const struct run *r, const char *name)
 	for (size_t i = r->nvars; i-- > 0;)
 		if (!strcmp(r->vars[i].name, name))
 			return &r->vars[i];
+	for (size_t i = 0; i < r->res->nout; i++)
+		if (!strcmp(r->res->out[i].name, name))
+			return &r->res->out[i];
 	for (size_t i = 0; i < r->nin; i++)
 		if (!strcmp(r->in[i].name, name))
 			return &r->in[i];
@@ -1027,13 +1030,8 @@ int lb_oc_run(const struct lb_oc_program *p, const struct lb_oc_value *in, size_
 					     st->line, st->col);
 			continue;
 		}
-		const struct lb_oc_value *prev = NULL;
-		if (st->kind == S_LET) {
-			prev = lookup(&r, st->name);
-		} else {
-			for (size_t k = 0; k < res->nout; k++)
-				if (!strcmp(res->out[k].name, st->name))
-					prev = &res->out[k];
+		const struct lb_oc_value *prev = lookup(&r, st->name);
+		if (st->kind == S_OUT) {
 			if (!prev && res->nout == LB_OC_OUTPUTS_MAX) {
 				vclear(&v);
 				rc = lb_errf(em, LB_ELIMIT, "line %d, column %d: more than %d outputs",
@@ -1043,9 +1041,9 @@ int lb_oc_run(const struct lb_oc_program *p, const struct lb_oc_value *in, size_
 		}
 		if (prev) {
 			vclear(&v);
-			rc = lb_errf(em, LB_EEXISTS, "line %d, column %d: '%s' is already %s",
-				     st->line, st->col, st->name,
-				     st->kind == S_LET ? "defined" : "an output");
+			rc = lb_errf(em, LB_EEXISTS,
+				     "line %d, column %d: '%s' is already an input, a let or an output",
+				     st->line, st->col, st->name);
 			break;
 		}
 		rc = st->kind == S_LET ? bind(&r, &r.vars, &r.nvars, st, &v)
