@@ -36,7 +36,8 @@
 #define LB_OC_LIST_MAX 4096         /* elements of a list input */
 #define LB_OC_STEPS_MAX 1000000     /* largest step budget a tx may ask for */
 #define LB_OC_MEM_MAX (256u << 10)  /* bytes of list memory a run may allocate (consensus) */
-#define LB_OC_DEPTH_MAX 64          /* nesting depth of expressions */
+#define LB_OC_DEPTH_MAX 64          /* nesting depth of brackets and prefix operators */
+#define LB_OC_HEIGHT_MAX 256        /* height of an expression tree (a + b + ... counts) */
 
 enum {
 	LB_TX_COMPUTE_RUN = 0x0350,

@@ -28,7 +28,7 @@ enum { O_ADD, O_SUB, O_MUL, O_DIV, O_MOD, O_EQ, O_NE, O_LT, O_LE, O_GT, O_GE };
 enum { S_LET, S_OUT, S_REQUIRE };
 
 struct ocn {
-	int kind, op, line, col;
+	int kind, op, line, col, h; /* h: height of the subtree (bounds evaluation recursion) */
 	int64_t i;
 	char name[LB_OC_NAME_MAX + 1];
 	struct ocn **a;
@@ -203,6 +203,7 @@ static struct ocn *mk(int kind, int line, int col)
 	struct ocn *n = lb_calloc(1, sizeof *n);
 	if (n) {
 		n->kind = kind;
+		n->h = 1;
 		n->line = line;
 		n->col = col;
 	}
@@ -218,6 +219,12 @@ static int push(struct lex *lx, struct ocn *n, struct ocn *a)
 	}
 	n->a = p;
 	n->a[n->na++] = a;
+	if (a->h + 1 > n->h)
+		n->h = a->h + 1;
+	if (n->h > LB_OC_HEIGHT_MAX)
+		return lerr(lx, n->line, n->col,
+			    "expression too deep (more than 256 levels of operators); split it "
+			    "with let");
 	return LB_OK;
 }
 
@@ -319,12 +326,17 @@ static int parse_post(struct lex *lx, struct ocn **out)
 		}
 		n->na = 2;
 		n->a[0] = *out;
+		n->h = n->a[0]->h + 1;
 		*out = n;
 		if ((rc = next(lx)) || (rc = parse_expr(lx, &i))) {
 			n->a[1] = i;
 			return rc;
 		}
 		n->a[1] = i;
+		if (i->h + 1 > n->h)
+			n->h = i->h + 1;
+		if (n->h > LB_OC_HEIGHT_MAX)
+			return lerr(lx, n->line, n->col, "expression too deep");
 		if (!is_op(lx, "]"))
 			return expect_got(lx, "']'");
 		rc = next(lx);
@@ -341,6 +353,7 @@ static int enter(struct lex *lx)
 
 static int parse_unary(struct lex *lx, struct ocn **out)
 {
+	int prc;
 	int rc;
 	*out = NULL;
 	if ((rc = enter(lx)))
@@ -354,8 +367,8 @@ static int parse_unary(struct lex *lx, struct ocn **out)
 			return rc;
 		struct ocn *a = NULL;
 		rc = parse_unary(lx, &a);
-		if (a && push(lx, n, a))
-			return LB_ENOMEM;
+		if (a && (prc = push(lx, n, a)))
+			return prc;
 		lx->depth--;
 		return rc;
 	}
@@ -387,6 +400,7 @@ static int binop(struct lex *lx, int level)
 /* level 0 mul, 1 add, 2 cmp (not chained) */
 static int parse_bin(struct lex *lx, int level, struct ocn **out)
 {
+	int prc;
 	int rc = level == 0 ? parse_unary(lx, out) : parse_bin(lx, level - 1, out);
 	if (rc)
 		return rc;
@@ -405,8 +419,8 @@ static int parse_bin(struct lex *lx, int level, struct ocn **out)
 		if ((rc = next(lx)))
 			return rc;
 		rc = level == 0 ? parse_unary(lx, &b) : parse_bin(lx, level - 1, &b);
-		if (b && push(lx, n, b))
-			return LB_ENOMEM;
+		if (b && (prc = push(lx, n, b)))
+			return prc;
 		if (rc)
 			return rc;
 		if (level == 2 && binop(lx, 2) >= 0)
@@ -418,6 +432,7 @@ static int parse_bin(struct lex *lx, int level, struct ocn **out)
 
 static int parse_not(struct lex *lx, struct ocn **out)
 {
+	int prc;
 	int rc;
 	*out = NULL;
 	if ((rc = enter(lx)))
@@ -430,8 +445,8 @@ static int parse_not(struct lex *lx, struct ocn **out)
 		if ((rc = next(lx)))
 			return rc;
 		rc = parse_not(lx, &a);
-		if (a && push(lx, n, a))
-			return LB_ENOMEM;
+		if (a && (prc = push(lx, n, a)))
+			return prc;
 	} else {
 		rc = parse_bin(lx, 2, out);
 	}
@@ -441,6 +456,7 @@ static int parse_not(struct lex *lx, struct ocn **out)
 
 static int parse_logic(struct lex *lx, bool is_or, struct ocn **out)
 {
+	int prc;
 	int rc = is_or ? parse_logic(lx, false, out) : parse_not(lx, out);
 	while (!rc && is_kw(lx, is_or ? "or" : "and")) {
 		struct ocn *n = mk(is_or ? N_OR : N_AND, lx->tline, lx->tcol), *b = NULL;
@@ -455,14 +471,15 @@ static int parse_logic(struct lex *lx, bool is_or, struct ocn **out)
 		if ((rc = next(lx)))
 			return rc;
 		rc = is_or ? parse_logic(lx, false, &b) : parse_not(lx, &b);
-		if (b && push(lx, n, b))
-			return LB_ENOMEM;
+		if (b && (prc = push(lx, n, b)))
+			return prc;
 	}
 	return rc;
 }
 
 static int parse_expr(struct lex *lx, struct ocn **out)
 {
+	int prc;
 	int rc;
 	*out = NULL;
 	if ((rc = enter(lx)))
@@ -480,8 +497,8 @@ static int parse_expr(struct lex *lx, struct ocn **out)
 			if ((rc = next(lx)))
 				return rc;
 			rc = parse_expr(lx, &a);
-			if (a && push(lx, n, a))
-				return LB_ENOMEM;
+			if (a && (prc = push(lx, n, a)))
+				return prc;
 			if (rc)
 				return rc;
 		}

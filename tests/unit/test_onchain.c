@@ -292,6 +292,21 @@ static void test_malformed(void **state)
 	struct lb_errmsg em;
 	assert_int_equal(lb_oc_parse(deep, strlen(deep), &p, &em), LB_ESYNTAX);
 	assert_non_null(strstr(em.text, "nested"));
+	/* a long chain of operators is bounded by the tree height, not only by brackets */
+	char *chain = lb_calloc(1, 4000);
+	strcpy(chain, "out x = 1");
+	for (int i = 0; i < 300; i++)
+		strcat(chain, " + 1");
+	assert_int_equal(lb_oc_parse(chain, strlen(chain), &p, &em), LB_ESYNTAX);
+	assert_non_null(strstr(em.text, "too deep"));
+	chain[9 + 4 * 200] = 0; /* 201 terms: accepted and summed */
+	struct lb_oc_result r;
+	assert_lb_ok(lb_oc_parse(chain, strlen(chain), &p, &em));
+	assert_lb_ok(lb_oc_run(p, NULL, 0, 1000, LB_OC_MEM_MAX, &r, &em));
+	assert_int_equal(out_int(&r, "x"), 201);
+	lb_oc_result_clear(&r);
+	lb_oc_program_free(p);
+	lb_free(chain);
 	/* NUL byte, over-long program */
 	assert_int_equal(lb_oc_parse("out x\0 = 1", 10, &p, &em), LB_ESYNTAX);
 	char *big = lb_calloc(1, LB_OC_PROGRAM_MAX + 2);
