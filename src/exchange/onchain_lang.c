@@ -252,8 +252,13 @@ static int parse_args(struct lex *lx, struct ocn *n, const char *close)
 	if (is_op(lx, close))
 		return next(lx);
 	for (;;) {
-		struct ocn *a;
-		if ((rc = parse_expr(lx, &a)) || (rc = push(lx, n, a)))
+		struct ocn *a = NULL;
+		rc = parse_expr(lx, &a);
+		if (a) {
+			int prc = push(lx, n, a);
+			rc = rc ? rc : prc;
+		}
+		if (rc)
 			return rc;
 		if (n->na > LB_OC_LIST_MAX)
 			return lerr(lx, n->line, n->col, "more than 4096 elements or arguments");
