@@ -53,6 +53,17 @@ int api_txs_parse(struct api_txs *t, uint8_t *body, size_t len, size_t max_batch
 		  struct lb_errmsg *em);
 void api_txs_release(struct api_txs *t);
 
+/* The node's catalogue of its directory chain (directory.c), derived from applied blocks. */
+struct api_directory;
+struct lb_ledger;
+struct lb_search_options;
+int api_directory_open(struct api_directory **out, const char *path, struct lb_errmsg *em);
+void api_directory_close(struct api_directory *d);
+/* Replay the directory blocks not yet seen, then search (lb_catalog_search) and answer
+ * {"query","expanded","directory_height","results":[{"id","name","score"}]} (*out new). */
+int api_directory_search(struct api_directory *d, struct lb_ledger *l, const char *query,
+			 const struct lb_search_options *o, json_t **out, struct lb_errmsg *em);
+
 /* A request as seen by route handlers that live outside server.c (one file per area, such
  * as routes_exchange.c): everything borrowed for the duration of the call. */
 struct api_call {

@@ -18,6 +18,7 @@
 #include "api/api_int.h"
 #include "leben/api.h"
 #include "leben/base.h"
+#include "leben/data_search.h"
 #include "leben/knowledge_chain.h"
 #include "leben/security.h"
 #include "leben/tx.h"
@@ -32,6 +33,7 @@ struct lb_api {
 	struct lb_ledger *ledger;     /* borrowed */
 	struct lb_api_options opt;    /* copy, with defaults filled in */
 	uint16_t port;                /* port actually bound */
+	struct api_directory *dir;    /* catalogue of the directory chain (NULL: not served) */
 };
 
 /* State of one request, kept in MHD's per-request pointer. */
@@ -86,6 +88,10 @@ static int h_account_keys(struct lb_api *, struct MHD_Connection *, struct api_r
 			  json_t **, unsigned *, struct lb_errmsg *);
 static int h_policy(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		    unsigned *, struct lb_errmsg *);
+static int h_dir_search(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+			unsigned *, struct lb_errmsg *);
+static int page_args(struct MHD_Connection *c, size_t *offset, size_t *limit,
+		     struct lb_errmsg *em);
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
@@ -103,6 +109,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/members", h_members, false, NULL},
 	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
 	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
+	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
@@ -606,6 +613,14 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 	if (!a->opt.threads)
 		a->opt.threads = (unsigned)lb_ncpus();
 
+	if (a->opt.directory_db) {
+		int rc = api_directory_open(&a->dir, a->opt.directory_db, em);
+		if (rc) {
+			lb_free(a);
+			return rc;
+		}
+	}
+
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
@@ -625,6 +640,7 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		lb_errf(em, LB_EINVALID,
 			"API address '%.64s' is not an IP address; use 127.0.0.1 (this machine only) or the address of a local interface",
 			a->opt.bind_addr);
+		api_directory_close(a->dir);
 		lb_free(a);
 		return LB_EINVALID;
 	}
@@ -641,6 +657,7 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		char addr[64];
 		snprintf(addr, sizeof addr, "%s", a->opt.bind_addr);
 		uint16_t port = a->opt.port;
+		api_directory_close(a->dir);
 		lb_free(a);
 		return lb_errf(em, LB_EIO,
 			       "could not start the API on %s port %u (%s); is another node using that port? choose another with --api-port",
@@ -662,7 +679,62 @@ void lb_api_stop(struct lb_api *a)
 	if (!a)
 		return;
 	MHD_stop_daemon(a->daemon);
+	api_directory_close(a->dir);
 	lb_free(a);
+}
+
+/* ---- the directory chain's catalogue ------------------------------------------------------ */
+
+#define DIR_MAX_WHERE 32
+
+struct dir_args {
+	const char *where[DIR_MAX_WHERE]; /* every where=... argument (MHD keeps the strings) */
+	size_t nwhere;                    /* filters in where */
+	bool too_many;                    /* more than DIR_MAX_WHERE were given */
+};
+
+static enum MHD_Result collect_where(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct dir_args *d = cls;
+	(void)kind;
+	if (key && !strcmp(key, "where") && value) {
+		if (d->nwhere == DIR_MAX_WHERE)
+			d->too_many = true;
+		else
+			d->where[d->nwhere++] = value;
+	}
+	return MHD_YES;
+}
+
+/* GET /v1/directory/search?q=TEXT&where=KEY=VALUE...&limit=N&exact=1 */
+static int h_dir_search(struct lb_api *a, struct MHD_Connection *c, struct api_req *r,
+			json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	if (!a->dir)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no directory catalogue");
+	struct dir_args d = {.nwhere = 0};
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_where, &d);
+	if (d.too_many)
+		return lb_errf(em, LB_ELIMIT, "at most %d where= filters", DIR_MAX_WHERE);
+	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
+	const char *ex = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "exact");
+	if (q && strlen(q) > 1024)
+		return lb_errf(em, LB_ELIMIT, "q is longer than 1024 bytes");
+	if ((!q || !*q) && !d.nwhere)
+		return lb_errf(em, LB_EMALFORMED, "give q=TEXT, where=KEY=VALUE or both");
+	size_t off, lim;
+	int rc = page_args(c, &off, &lim, em);
+	if (rc)
+		return rc;
+	if (off)
+		return lb_errf(em, LB_EMALFORMED, "offset is not supported here; raise limit");
+	struct lb_search_options o = {.where = d.where, .nwhere = d.nwhere, .limit = lim};
+	if (ex && !strcmp(ex, "1"))
+		o.no_typos = o.no_synonyms = true;
+	else if (ex && strcmp(ex, "0"))
+		return lb_errf(em, LB_EMALFORMED, "exact=%.8s: use 1 or 0", ex);
+	return api_directory_search(a->dir, a->ledger, q ? q : "", &o, out, em);
 }
 
 /* ---- knowledge contracts (business chain) ----------------------------------------------- */

@@ -1325,5 +1325,18 @@ int lb_exchange_register_txtypes(void)
 		if (rc && rc != LB_EEXISTS)
 			return rc;
 	}
+	/* Block-independent: these read only the state and the tx. The others are not: an
+	 * offer, release and refund verify proofs against this chain's earlier blocks
+	 * (lb_state_block_hash), a request, consent and escrow.open record the block's height,
+	 * and a refund without a result waits for the timeout height. */
+	static const uint32_t independent[] = {LB_TX_XCHG_GRANT,  LB_TX_XCHG_ALGO,
+					       LB_TX_XCHG_APPROVE, LB_TX_XCHG_EXEC,
+					       LB_TX_XCHG_RESULT, LB_TX_XCHG_REVOKE,
+					       LB_TX_ESCROW_CLAIM};
+	for (size_t i = 0; i < sizeof independent / sizeof independent[0]; i++) {
+		int rc = lb_txtype_mark_block_independent(independent[i]);
+		if (rc)
+			return rc;
+	}
 	return LB_OK;
 }
