@@ -36,14 +36,21 @@ struct ocn {
 };
 
 struct ocs {
-	int kind, line, col;
+	int kind, line, col, slot; /* slot: index among let/out statements, -1 for require */
 	char name[LB_OC_NAME_MAX + 1];
 	struct ocn *e;
 };
 
+/* Names are resolved once, after parsing: a name defined by an earlier `let`/`out` refers to
+ * its slot (N_NAME op = slot + 1), any other name is free (op = -(index + 1) in frees) and is
+ * matched against the inputs once per run, so a lookup costs the same whatever the number of
+ * names (the step count stays an honest measure of work). */
 struct lb_oc_program {
 	struct ocs *s;
 	size_t ns;
+	char (*frees)[LB_OC_NAME_MAX + 1];
+	size_t nfree;
+	size_t ndefs; /* slots: one per let/out statement, in order */
 };
 
 /* ---- lexer ------------------------------------------------------------------------------ */
@@ -521,7 +528,60 @@ void lb_oc_program_free(struct lb_oc_program *p)
 	for (size_t i = 0; i < p->ns; i++)
 		node_free(p->s[i].e);
 	lb_free(p->s);
+	lb_free(p->frees);
 	lb_free(p);
+}
+
+/* Resolve the names of n, in statement `upto` (statements before it are defined). */
+static int resolve(struct lb_oc_program *p, size_t upto, struct ocn *n, struct lb_errmsg *em)
+{
+	if (n->kind == N_NAME) {
+		for (size_t i = 0; i < upto; i++)
+			if (p->s[i].slot >= 0 && !strcmp(p->s[i].name, n->name)) {
+				n->op = p->s[i].slot + 1;
+				return LB_OK;
+			}
+		for (size_t k = 0; k < p->nfree; k++)
+			if (!strcmp(p->frees[k], n->name)) {
+				n->op = -(int)k - 1;
+				return LB_OK;
+			}
+		char(*f)[LB_OC_NAME_MAX + 1] = lb_realloc(p->frees, (p->nfree + 1) * sizeof *f);
+		if (!f)
+			return lb_errf(em, LB_ENOMEM, "out of memory");
+		p->frees = f;
+		memcpy(p->frees[p->nfree], n->name, sizeof *f);
+		n->op = -(int)p->nfree - 1;
+		p->nfree++;
+		return LB_OK;
+	}
+	for (size_t i = 0; i < n->na; i++) {
+		int rc = resolve(p, upto, n->a[i], em);
+		if (rc)
+			return rc;
+	}
+	return LB_OK;
+}
+
+/* Give each let/out its slot and resolve every name; a name defined twice is refused. */
+static int resolve_all(struct lb_oc_program *p, struct lb_errmsg *em)
+{
+	for (size_t i = 0; i < p->ns; i++) {
+		struct ocs *st = &p->s[i];
+		int rc = resolve(p, i, st->e, em);
+		if (rc)
+			return rc;
+		st->slot = -1;
+		if (st->kind == S_REQUIRE)
+			continue;
+		for (size_t k = 0; k < i; k++)
+			if (p->s[k].slot >= 0 && !strcmp(p->s[k].name, st->name))
+				return lb_errf(em, LB_ESYNTAX,
+					       "line %d, column %d: '%s' is already defined on line %d",
+					       st->line, st->col, st->name, p->s[k].line);
+		st->slot = (int)p->ndefs++;
+	}
+	return LB_OK;
 }
 
 static int parse_stmt(struct lex *lx, struct ocs *st)
@@ -585,6 +645,8 @@ int lb_oc_parse(const char *text, size_t len, struct lb_oc_program **out, struct
 	}
 	if (!rc && p->ns == 0)
 		rc = lb_errf(em, LB_ESYNTAX, "line 1, column 1: the program has no statement");
+	if (!rc)
+		rc = resolve_all(p, em);
 	if (rc) {
 		lb_oc_program_free(p);
 		return rc;
@@ -602,11 +664,18 @@ struct val {
 	size_t n;
 };
 
+struct slotref {
+	bool out;   /* in res->out, else in vars */
+	size_t idx;
+};
+
 struct run {
 	const struct lb_oc_value *in;
 	size_t nin;
 	struct lb_oc_value *vars; /* let-bound */
 	size_t nvars;
+	struct slotref *slots;    /* by slot, filled as statements run */
+	long *free_in;            /* free name -> input index, -1 if not given */
 	struct lb_oc_result *res;
 	uint64_t max_steps, mem_max;
 	struct lb_errmsg *em;
@@ -720,18 +789,14 @@ static int arith(struct run *r, const struct ocn *n, int op, int64_t a, int64_t 
 	return LB_OK;
 }
 
-static const struct lb_oc_value *lookup(const struct run *r, const char *name)
+static const struct lb_oc_value *lookup(const struct run *r, const struct ocn *n)
 {
-	for (size_t i = r->nvars; i-- > 0;)
-		if (!strcmp(r->vars[i].name, name))
-			return &r->vars[i];
-	for (size_t i = 0; i < r->res->nout; i++)
-		if (!strcmp(r->res->out[i].name, name))
-			return &r->res->out[i];
-	for (size_t i = 0; i < r->nin; i++)
-		if (!strcmp(r->in[i].name, name))
-			return &r->in[i];
-	return NULL;
+	if (n->op > 0) {
+		const struct slotref *sr = &r->slots[n->op - 1];
+		return sr->out ? &r->res->out[sr->idx] : &r->vars[sr->idx];
+	}
+	long k = r->free_in[-n->op - 1];
+	return k >= 0 ? &r->in[k] : NULL;
 }
 
 static int argc_is(struct run *r, const struct ocn *n, size_t lo, size_t hi)
@@ -906,7 +971,7 @@ static int eval(struct run *r, const struct ocn *n, struct val *out)
 		out->i = n->i;
 		return LB_OK;
 	case N_NAME: {
-		const struct lb_oc_value *v = lookup(r, n->name);
+		const struct lb_oc_value *v = lookup(r, n);
 		if (!v) {
 			char what[80];
 			snprintf(what, sizeof what, "unknown name '%s' (not an input nor a let)",
@@ -1033,12 +1098,24 @@ int lb_oc_run(const struct lb_oc_program *p, const struct lb_oc_value *in, size_
 	      struct lb_errmsg *em)
 {
 	memset(res, 0, sizeof *res);
-	struct run r = {in, nin, NULL, 0, res, max_steps, mem_max, em};
+	struct run r = {in, nin, NULL, 0, NULL, NULL, res, max_steps, mem_max, em};
 	int rc = LB_OK;
 	for (size_t i = 0; i < nin && !rc; i++)
 		for (size_t j = 0; j < i && !rc; j++)
 			if (!strcmp(in[i].name, in[j].name))
 				rc = lb_errf(em, LB_EINVALID, "input '%s' is given twice", in[i].name);
+	if (rc)
+		return rc;
+	r.slots = lb_calloc(p->ndefs ? p->ndefs : 1, sizeof *r.slots);
+	r.free_in = lb_calloc(p->nfree ? p->nfree : 1, sizeof *r.free_in);
+	if (!r.slots || !r.free_in)
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	for (size_t k = 0; !rc && k < p->nfree; k++) {
+		r.free_in[k] = -1;
+		for (size_t i = 0; i < nin; i++)
+			if (!strcmp(p->frees[k], in[i].name))
+				r.free_in[k] = (long)i;
+	}
 	for (size_t i = 0; i < p->ns && !rc; i++) {
 		const struct ocs *st = &p->s[i];
 		struct val v;
@@ -1052,26 +1129,25 @@ int lb_oc_run(const struct lb_oc_program *p, const struct lb_oc_value *in, size_
 					     st->line, st->col);
 			continue;
 		}
-		const struct lb_oc_value *prev = lookup(&r, st->name);
-		if (st->kind == S_OUT) {
-			if (!prev && res->nout == LB_OC_OUTPUTS_MAX) {
-				vclear(&v);
-				rc = lb_errf(em, LB_ELIMIT, "line %d, column %d: more than %d outputs",
-					     st->line, st->col, LB_OC_OUTPUTS_MAX);
-				break;
-			}
-		}
-		if (prev) {
+		for (size_t k = 0; k < nin && !rc; k++)
+			if (!strcmp(in[k].name, st->name))
+				rc = lb_errf(em, LB_EEXISTS, "line %d, column %d: '%s' is already an input",
+					     st->line, st->col, st->name);
+		if (!rc && st->kind == S_OUT && res->nout == LB_OC_OUTPUTS_MAX)
+			rc = lb_errf(em, LB_ELIMIT, "line %d, column %d: more than %d outputs", st->line,
+				     st->col, LB_OC_OUTPUTS_MAX);
+		if (rc) {
 			vclear(&v);
-			rc = lb_errf(em, LB_EEXISTS,
-				     "line %d, column %d: '%s' is already an input, a let or an output",
-				     st->line, st->col, st->name);
 			break;
 		}
+		r.slots[st->slot].out = st->kind == S_OUT;
+		r.slots[st->slot].idx = st->kind == S_OUT ? res->nout : r.nvars;
 		rc = st->kind == S_LET ? bind(&r, &r.vars, &r.nvars, st, &v)
 				       : bind(&r, &res->out, &res->nout, st, &v);
 	}
 	lb_oc_values_free(r.vars, r.nvars);
+	lb_free(r.slots);
+	lb_free(r.free_in);
 	if (rc)
 		lb_oc_result_clear(res);
 	return rc;

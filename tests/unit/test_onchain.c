@@ -172,8 +172,13 @@ static void test_rules(void **state)
 			 LB_ENOTFOUND);
 	assert_non_null(strstr(em.text, "line 1, column 9"));
 	assert_int_equal(run_text("let age = 3", in, 3, 100, LB_OC_MEM_MAX, &r, &em), LB_EEXISTS);
-	assert_int_equal(run_text("out x = 1\nout x = 2", in, 3, 100, LB_OC_MEM_MAX, &r, &em),
-			 LB_EEXISTS);
+	assert_int_equal(run_text("out x = 1\nlet x = 2", in, 3, 100, LB_OC_MEM_MAX, &r, &em),
+			 LB_ESYNTAX); /* found when parsing */
+	assert_non_null(strstr(em.text, "line 2, column 1: 'x' is already defined on line 1"));
+	/* a name used before its let is not that let: here it is an unknown input */
+	assert_int_equal(run_text("out y = x\nlet x = 1", in, 3, 100, LB_OC_MEM_MAX, &r, &em),
+			 LB_ENOTFOUND);
+	assert_non_null(strstr(em.text, "line 1, column 9"));
 	assert_int_equal(run_text("out x = fees + 1", in, 3, 100, LB_OC_MEM_MAX, &r, &em),
 			 LB_ETYPE);
 	assert_int_equal(run_text("out x = fees[4]", in, 3, 100, LB_OC_MEM_MAX, &r, &em),
