@@ -7,8 +7,9 @@
  *
  * State (business chain):
  *   "oc.prog" / hash -> program text
- *   "oc.run"  / tx id -> 1 | hash[32] | runner[20] | height | budget | steps | mem |
+ *   "oc.run"  / tx id -> 1 | hash[32] | runner[20] | budget | steps | mem |
  *                        nout | { name | kind | (zz) or (n, zz...) }
+ * Neither handler reads the block (height, time): both types are block-independent.
  */
 #include <stdio.h>
 #include <string.h>
@@ -288,8 +289,7 @@ static int apply_run(struct lb_apply_ctx *c)
 	if ((rc = lb_oc_run(p, r.in, r.nin, r.budget, LB_OC_MEM_MAX, &res, c->em)))
 		goto out;
 	if ((rc = lb_enc_u8(&b, 1)) || (rc = lb_enc_fixed(&b, h, LB_HASH_LEN)) ||
-	    (rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN)) ||
-	    (rc = lb_enc_uvar(&b, c->height)) || (rc = lb_enc_uvar(&b, r.budget)) ||
+	    (rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN)) || (rc = lb_enc_uvar(&b, r.budget)) ||
 	    (rc = lb_enc_uvar(&b, res.steps)) || (rc = lb_enc_uvar(&b, res.mem)) ||
 	    (rc = enc_values(&b, res.out, res.nout))) {
 		if (rc == LB_ETOOBIG)
@@ -374,13 +374,12 @@ static int v_run(struct lb_state *s, void *ctx)
 		return rc;
 	struct lb_dec d;
 	uint8_t ver, h[LB_HASH_LEN], who[LB_ADDR_LEN];
-	uint64_t height, budget, steps, mem;
+	uint64_t budget, steps, mem;
 	struct lb_oc_value *out = NULL;
 	size_t nout = 0;
 	lb_dec_init(&d, p, n, "stored run", NULL);
 	if (lb_dec_u8(&d, "version", &ver) || ver != 1 || lb_dec_fixed(&d, "hash", h, sizeof h) ||
 	    lb_dec_fixed(&d, "runner", who, sizeof who) ||
-	    lb_dec_uvar(&d, "height", UINT64_MAX, &height) ||
 	    lb_dec_uvar(&d, "budget", UINT64_MAX, &budget) ||
 	    lb_dec_uvar(&d, "steps", UINT64_MAX, &steps) ||
 	    lb_dec_uvar(&d, "mem", UINT64_MAX, &mem) ||
@@ -388,9 +387,9 @@ static int v_run(struct lb_state *s, void *ctx)
 		return LB_ECORRUPT;
 	char addr[LB_ADDR_TEXT_LEN + 1];
 	lb_addr_encode(addr, who);
-	v->out = json_pack("{s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:o}", "run", hexj(v->id, LB_HASH_LEN),
-			   "program_hash", hexj(h, LB_HASH_LEN), "runner", addr, "height",
-			   (json_int_t)height, "budget", (json_int_t)budget, "steps",
+	v->out = json_pack("{s:o,s:o,s:s,s:I,s:I,s:I,s:o}", "run", hexj(v->id, LB_HASH_LEN),
+			   "program_hash", hexj(h, LB_HASH_LEN), "runner", addr, "budget",
+			   (json_int_t)budget, "steps",
 			   (json_int_t)steps, "memory_bytes", (json_int_t)mem, "outputs",
 			   values_json(out, nout));
 	lb_oc_values_free(out, nout);
@@ -450,6 +449,12 @@ int lb_onchain_register_txtypes(void)
 	for (size_t i = 0; i < sizeof oc_types / sizeof oc_types[0]; i++) {
 		int rc = lb_txtype_register(&oc_types[i]);
 		if (rc && rc != LB_EEXISTS)
+			return rc;
+	}
+	/* Both read only the state and the tx (the evaluator sees no block height or time). */
+	for (size_t i = 0; i < sizeof oc_types / sizeof oc_types[0]; i++) {
+		int rc = lb_txtype_mark_block_independent(oc_types[i].id);
+		if (rc)
 			return rc;
 	}
 	return LB_OK;
