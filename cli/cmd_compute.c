@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "apiclient.h"
 #include "cli.h"
@@ -251,37 +250,9 @@ static int send_tx(const struct copts *o, const char *url, uint32_t type,
 	if (rc)
 		goto out;
 	lb_hex_encode(idhex, id, LB_HASH_LEN);
-	double timeout = o->timeout ? atof(o->timeout) : 60;
-	uint64_t deadline = lb_mono_ns() + (uint64_t)(timeout * 1e9);
-	unsigned delay = 20;
-	snprintf(path, sizeof path, "/v1/txs/%s", idhex);
-	for (;;) {
-		json_t *j;
-		if ((rc = cli_api_get(CMD, url, path, &j)))
-			goto out;
-		const char *s = json_string_value(json_object_get(j, "status"));
-		if (s && !strcmp(s, "committed")) {
-			json_decref(j);
-			break;
-		}
-		if (s && strcmp(s, "pending")) {
-			const char *msg =
-				json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-			rc = cli_failf(CMD, "tx %s was not applied: %s", idhex, msg ? msg : s);
-			json_decref(j);
-			goto out;
-		}
-		json_decref(j);
-		if (lb_mono_ns() > deadline) {
-			rc = cli_failf(CMD, "tx %s is still pending; check with 'leben query tx %s'",
-				       idhex, idhex);
-			goto out;
-		}
-		struct timespec ts = {0, (long)delay * 1000000L};
-		nanosleep(&ts, NULL);
-		if (delay < 200)
-			delay *= 2;
-	}
+	json_t *final = NULL;
+	rc = cli_tx_wait(CMD, url, idhex, o->timeout ? atof(o->timeout) : 60, &final);
+	json_decref(final);
 out:
 	lb_keypair_wipe(&kp);
 	json_decref(st);
