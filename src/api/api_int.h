@@ -81,6 +81,12 @@ struct api_call {
 typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *status,
 			  struct lb_errmsg *em);
 
+/* routes_compute.c (docs/api.md, "On-chain sandbox") */
+int api_compute_run(const struct api_call *c, json_t **out, unsigned *status,
+		    struct lb_errmsg *em);
+int api_compute_program(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em);
+
 /* routes_exchange.c (docs/api.md, "Exchange") */
 int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);

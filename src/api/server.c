@@ -121,6 +121,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/exchange/results/{request}", h_ext, false, api_xchg_result_get},
 	{"POST", "/v1/exchange/inputs/{request}", h_ext, true, api_xchg_input_put},
 	{"GET", "/v1/exchange/inputs/{request}", h_ext, false, api_xchg_input_get},
+	{"GET", "/v1/compute/runs/{id}", h_ext, false, api_compute_run},
+	{"GET", "/v1/compute/programs/{hash}", h_ext, false, api_compute_program},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
