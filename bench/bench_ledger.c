@@ -25,6 +25,8 @@
 #include "leben/order.h"
 #include "leben/tx.h"
 
+#include "bench_util.h"
+
 #define BATCH 1000
 #define CLIENTS 2
 #define ACCTS (BATCH * CLIENTS)
@@ -33,34 +35,6 @@ static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
-}
-
-static uint64_t cpu_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* Verifications per second of wall time, and per second of this thread's CPU time (the
- * latter does not drop when other programs share the cores). */
-static double verify_rate(double *per_cpu_s)
-{
-	struct lb_keypair kp;
-	uint8_t sig[LB_SIG_LEN], msg[32] = {1};
-	uint64_t n = 0, t0 = lb_mono_ns(), c0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID), t;
-	lb_keypair_generate(&kp);
-	lb_sign(sig, msg, sizeof msg, &kp);
-	do {
-		for (int i = 0; i < 200; i++)
-			if (!lb_sig_is_valid(sig, msg, sizeof msg, kp.pk))
-				abort();
-		n += 200;
-		t = lb_mono_ns() - t0;
-	} while (t < 1000000000ULL);
-	*per_cpu_s = (double)n * 1e9 / (double)(cpu_ns(CLOCK_THREAD_CPUTIME_ID) - c0);
-	lb_keypair_wipe(&kp);
-	return (double)n * 1e9 / (double)t;
 }
 
 static long file_size(const char *home, const char *suffix)
@@ -140,14 +114,14 @@ int main(int argc, char **argv)
 {
 	int batches = argc > 1 ? atoi(argv[1]) : 40;
 	struct lb_errmsg em;
-	char home[] = "/tmp/lb-bench-ledger-XXXXXX", at[LB_ADDR_TEXT_LEN + 1];
+	char home[] = "/tmp/lb-bench-ledger-XXXXXX";
 	struct lb_keypair prop, *kps;
 	uint8_t seed[LB_SEED_LEN], (*addrs)[LB_ADDR_LEN];
 	int rc;
 
 	if (batches < 1 || batches > 1000 || lb_crypto_init() || lb_ledger_register_core_types())
 		return 2;
-	double vps_cpu, vps = verify_rate(&vps_cpu);
+	double vps_cpu, vps = bench_verify_rate(&vps_cpu);
 	int cores = lb_ncpus();
 	printf("ed25519 verify/s per core: %.0f\ncores: %d\n", vps, cores);
 
@@ -159,18 +133,7 @@ int main(int argc, char **argv)
 		return 1;
 	memset(seed, 9, sizeof seed);
 	lb_keypair_from_seed(&prop, seed);
-	json_t *accts = json_array();
-	for (int i = 0; i < ACCTS; i++) {
-		memset(seed, 0, sizeof seed);
-		memcpy(seed, &i, sizeof i);
-		seed[31] = 0x5a;
-		lb_keypair_from_seed(&kps[i], seed);
-		lb_addr_from_pubkey(addrs[i], kps[i].pk);
-		lb_addr_encode(at, addrs[i]);
-		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", at, "asc",
-						       (json_int_t)1000000000000LL, "csc",
-						       (json_int_t)1000000000000LL));
-	}
+	json_t *accts = bench_accounts(kps, addrs, ACCTS, 0x5a);
 	json_t *g = json_pack("{s:s,s:i,s:[],s:{s:i},s:o}", "network", "bench", "time_ms", 1,
 			      "credit_partners", "fees", "default", 1000, "accounts", accts);
 	if ((rc = lb_genesis_write(home, g, &em))) {
@@ -232,7 +195,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct client cl[CLIENTS];
-	uint64_t t0 = lb_mono_ns(), refused = 0, c0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	uint64_t t0 = lb_mono_ns(), refused = 0, c0 = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (int c = 0; c < CLIENTS; c++) {
 		cl[c] = (struct client){.l = l, .id = c, .batches = batches, .raws = raws,
 					.lens = lens, .start_ns = start_ns};
@@ -248,7 +211,7 @@ int main(int argc, char **argv)
 		pthread_cond_wait(&pr.cv, &pr.mu);
 	pthread_mutex_unlock(&pr.mu);
 	uint64_t total_ns = lb_mono_ns() - t0, committed = pr.committed;
-	uint64_t cpu_used = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	uint64_t cpu_used = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	if (pr.failed || refused) {
 		fprintf(stderr, "bench_ledger: %s\n", pr.failed ? "a commit failed" : "txs refused");
 		return 1;

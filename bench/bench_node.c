@@ -37,6 +37,8 @@
 #include "leben/ledger.h"
 #include "leben/tx.h"
 
+#include "bench_util.h"
+
 #define BATCH 1000
 #define CLIENTS 3
 #define ACCTS (BATCH * CLIENTS)
@@ -49,33 +51,7 @@ static struct lb_keypair kps[ACCTS];
 static uint8_t addrs[ACCTS][LB_ADDR_LEN];
 static pid_t node_pid;
 
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static double vps_cpu; /* verifications per second of CPU time */
-
-static double verify_rate(void)
-{
-	struct lb_keypair kp;
-	uint8_t sig[LB_SIG_LEN], msg[32] = {1};
-	uint64_t n = 0, t0 = lb_mono_ns(), c0 = thread_cpu_ns(), t;
-	lb_keypair_generate(&kp);
-	lb_sign(sig, msg, sizeof msg, &kp);
-	do {
-		for (int i = 0; i < 200; i++)
-			if (!lb_sig_is_valid(sig, msg, sizeof msg, kp.pk))
-				abort();
-		n += 200;
-		t = lb_mono_ns() - t0;
-	} while (t < 1000000000ULL);
-	vps_cpu = (double)n * 1e9 / (double)(thread_cpu_ns() - c0);
-	lb_keypair_wipe(&kp);
-	return (double)n * 1e9 / (double)t;
-}
 
 /* CPU seconds (user + system) the node process has used so far; -1 if unreadable. */
 static double proc_cpu_s(pid_t pid)
@@ -365,6 +341,21 @@ static void *client_throughput(void *arg)
 }
 
 /* Soak: batches of 100 from this client's accounts in turn, paced to c->rate txs/s. */
+/* Wait for the client threads; their txs sent and refused added up. Nonzero if one failed. */
+static int join_clients(struct client cl[CLIENTS], uint64_t *sent, long *refused)
+{
+	int failed = 0;
+	*sent = 0;
+	*refused = 0;
+	for (int c = 0; c < CLIENTS; c++) {
+		pthread_join(cl[c].thread, NULL);
+		*sent += cl[c].sent;
+		*refused += cl[c].refused;
+		failed |= cl[c].failed;
+	}
+	return failed;
+}
+
 static void *client_soak(void *arg)
 {
 	struct client *c = arg;
@@ -421,20 +412,7 @@ static int setup(const char *bin)
 		fprintf(stderr, "bench_node: '%s init' failed\n", bin);
 		return -1;
 	}
-	json_t *accts = json_array();
-	char at[LB_ADDR_TEXT_LEN + 1];
-	uint8_t seed[LB_SEED_LEN];
-	for (int i = 0; i < ACCTS; i++) {
-		memset(seed, 0, sizeof seed);
-		memcpy(seed, &i, sizeof i);
-		seed[31] = 0x6b;
-		lb_keypair_from_seed(&kps[i], seed);
-		lb_addr_from_pubkey(addrs[i], kps[i].pk);
-		lb_addr_encode(at, addrs[i]);
-		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", at, "asc",
-						       (json_int_t)1000000000000LL, "csc",
-						       (json_int_t)1000000000000LL));
-	}
+	json_t *accts = bench_accounts(kps, addrs, ACCTS, 0x6b);
 	json_t *g = json_pack("{s:s,s:I,s:[],s:{s:i},s:o}", "network", "bench-node", "time_ms",
 			      (json_int_t)lb_now_ms(), "credit_partners", "fees", "default", 1000,
 			      "accounts", accts);
@@ -505,15 +483,9 @@ static int throughput(int batches, double ceiling)
 	for (int c = 0; c < CLIENTS; c++)
 		if (pthread_create(&cl[c].thread, NULL, client_throughput, &cl[c]))
 			return -1;
-	uint64_t sent = 0;
-	long refused = 0;
-	int failed = 0;
-	for (int c = 0; c < CLIENTS; c++) {
-		pthread_join(cl[c].thread, NULL);
-		sent += cl[c].sent;
-		refused += cl[c].refused;
-		failed |= cl[c].failed;
-	}
+	uint64_t sent;
+	long refused;
+	int failed = join_clients(cl, &sent, &refused);
 	uint64_t t_posted = lb_mono_ns();
 	if (failed || wait_committed(h)) {
 		fprintf(stderr, "bench_node: posting or committing failed\n");
@@ -607,15 +579,9 @@ static int soak(int seconds)
 		fflush(stdout);
 		n++;
 	}
-	uint64_t sent = 0;
-	long refused = 0;
-	int failed = 0;
-	for (int c = 0; c < CLIENTS; c++) {
-		pthread_join(cl[c].thread, NULL);
-		sent += cl[c].sent;
-		refused += cl[c].refused;
-		failed |= cl[c].failed;
-	}
+	uint64_t sent;
+	long refused;
+	int failed = join_clients(cl, &sent, &refused);
 	CURL *h = curl_easy_init();
 	int wrc = wait_committed(h);
 	curl_easy_cleanup(h);
@@ -648,7 +614,7 @@ int main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	setenv("LEBEN_PASSPHRASE", PASS, 1);
-	double vps = verify_rate();
+	double vps = bench_verify_rate(&vps_cpu);
 	int cores = lb_ncpus();
 	printf("node: reference ed25519 verify/s per core: %.0f, cores: %d\n", vps, cores);
 	if (!mkdtemp(home))

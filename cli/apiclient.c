@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "apiclient.h"
 #include "common.h"
@@ -237,4 +238,41 @@ int cli_read_file(const char *cmd, const char *path, size_t max, uint8_t **out, 
 	if (lb_file_read(path, max, out, len, &em))
 		return cli_fail(cmd, &em, NULL);
 	return 0;
+}
+
+int cli_tx_wait(const char *cmd, const char *url, const char *idhex, double timeout_s,
+		json_t **final)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/v1/txs/%s", idhex);
+	uint64_t deadline = lb_mono_ns() + (uint64_t)(timeout_s * 1e9);
+	unsigned delay_ms = 20;
+	*final = NULL;
+	for (;;) {
+		json_t *j;
+		if (cli_api_get(cmd, url, path, &j))
+			return 1;
+		const char *st = json_string_value(json_object_get(j, "status"));
+		if (st && strcmp(st, "pending")) {
+			*final = j;
+			return strcmp(st, "committed") ? 1 : 0;
+		}
+		json_decref(j);
+		if (lb_mono_ns() > deadline)
+			return cli_failf(cmd, "tx %s is still pending after %.0f s; check later with "
+					      "'leben query tx %s'",
+					 idhex, timeout_s, idhex);
+		struct timespec ts = {0, (long)delay_ms * 1000000L};
+		nanosleep(&ts, NULL);
+		if (delay_ms < 200)
+			delay_ms *= 2;
+	}
+}
+
+uint64_t cli_tx_height(json_t *tx)
+{
+	json_t *h = json_object_get(tx, "height");
+	if (!h)
+		h = json_object_get(json_object_get(tx, "block"), "height");
+	return (uint64_t)json_integer_value(h);
 }

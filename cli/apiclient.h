@@ -35,6 +35,14 @@ int cli_resolve_address(const char *cmd, const char *home, const char *text,
  * and returns 1 (*out is NULL). */
 int cli_api_get(const char *cmd, const char *url, const char *path, json_t **out);
 int cli_api_post(const char *cmd, const char *url, const char *path, json_t *body, json_t **out);
+/* Poll GET /v1/txs/ID (idhex) until the tx leaves "pending": 0 if it was committed as valid,
+ * 1 if it went into a block as invalid, an API call failed (printed) or it is still pending
+ * after timeout_s (printed, with how to check later). *final receives the tx's JSON once it
+ * left "pending", committed or not (caller decrefs), else NULL. */
+int cli_tx_wait(const char *cmd, const char *url, const char *idhex, double timeout_s,
+		json_t **final);
+/* The block height of a tx's JSON from GET /v1/txs/ID ("height", or "block"."height"). */
+uint64_t cli_tx_height(json_t *tx);
 /* The hint printed for an error code from the node (NULL if none). */
 const char *cli_hint_for(int code);
 

@@ -30,6 +30,7 @@
 	X("keys", cmd_keys, "create, list and show encrypted keys")                   \
 	X("verify", cmd_verify, "replay the chains from genesis and check everything") \
 	X("sandbox", cmd_sandbox, "run an algorithm over a table in the sandbox, under a release policy") \
+	X("compute", cmd_compute, "run small agreed computations on the chain (on-chain sandbox)") \
 	X("study", cmd_study, "run a study over several owners' tables by secure aggregation") \
 	X("version", cmd_version, "print the version")
 

@@ -90,6 +90,20 @@ static void print_usage(FILE *f)
 	fputs(usage_chain, f);
 }
 
+/* Options of a subcommand (argv[0] is its name) by the table opts, at most one positional
+ * (the file or id) into *file. 0, or 2 after the error and the usage on stderr. */
+static int parse_args(int argc, char **argv, const struct copt *opts, const char **file)
+{
+	int npos;
+	if (copt_parse("contract", argc, argv, 1, opts, file, 1, &npos)) {
+		print_usage(stderr);
+		return 2;
+	}
+	if (npos == 0)
+		*file = NULL;
+	return 0;
+}
+
 static int load(const char *path, struct lb_kn_model **m)
 {
 	struct lb_errmsg em;
@@ -105,18 +119,9 @@ static int load(const char *path, struct lb_kn_model **m)
 static int cmd_print(int argc, char **argv, bool convert)
 {
 	const char *file = NULL, *to = NULL, *outp = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
-			to = argv[++i];
-		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-			outp = argv[++i];
-		else if (argv[i][0] != '-' && file == NULL)
-			file = argv[i];
-		else {
-			print_usage(stderr);
-			return 2;
-		}
-	}
+	const struct copt opts[] = {{"--to", &to, NULL}, {"-o", &outp, NULL}, {NULL, NULL, NULL}};
+	if (parse_args(argc, argv, opts, &file))
+		return 2;
 	if (file == NULL || (convert && to == NULL)) {
 		print_usage(stderr);
 		return 2;
@@ -264,37 +269,20 @@ static int chain_send(struct chain_client *c, uint32_t type, const uint8_t *payl
 static int chain_wait(struct chain_client *c, const char *idhex, double timeout_s,
 		      uint64_t *height)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "/v1/txs/%s", idhex);
-	uint64_t deadline = lb_mono_ns() + (uint64_t)(timeout_s * 1e9);
-	for (;;) {
-		json_t *j;
-		if (cli_api_get(CMD, c->url, path, &j))
-			return 1;
-		const char *st = json_string_value(json_object_get(j, "status"));
-		if (st != NULL && strcmp(st, "pending") != 0) {
-			json_t *h = json_object_get(j, "height");
-			if (h == NULL)
-				h = json_object_get(json_object_get(j, "block"), "height");
-			*height = (uint64_t)json_integer_value(h);
-			int rc = 0;
-			if (strcmp(st, "committed") != 0) {
-				json_t *e = json_object_get(j, "error");
-				const char *msg = json_string_value(json_object_get(e, "message"));
-				rc = cli_failf(CMD, "tx %s is in block %llu but was NOT applied: %s", idhex,
-					       (unsigned long long)*height,
-					       msg ? msg : json_is_string(e) ? json_string_value(e) : "refused");
-			}
-			json_decref(j);
-			return rc;
-		}
-		json_decref(j);
-		if (lb_mono_ns() > deadline)
-			return cli_failf(CMD, "tx %s is still pending after %.0f s; check later with "
-					      "'leben query tx %s'", idhex, timeout_s, idhex);
-		struct timespec ts = { 0, 50 * 1000000L };
-		nanosleep(&ts, NULL);
+	json_t *j = NULL;
+	int rc = cli_tx_wait(CMD, c->url, idhex, timeout_s, &j);
+	if (j == NULL)
+		return 1;
+	*height = cli_tx_height(j);
+	if (rc) {
+		json_t *e = json_object_get(j, "error");
+		const char *msg = json_string_value(json_object_get(e, "message"));
+		cli_failf(CMD, "tx %s is in block %llu but was NOT applied: %s", idhex,
+			  (unsigned long long)*height,
+			  msg ? msg : json_is_string(e) ? json_string_value(e) : "refused");
 	}
+	json_decref(j);
+	return rc;
 }
 
 /* ---- publish ------------------------------------------------------------------------------- */
@@ -303,24 +291,13 @@ static int cmd_publish(int argc, char **argv)
 {
 	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL;
 	bool json = false, nowait = false;
-	for (int i = 1; i < argc; i++) {
-		if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--from") == 0) && i + 1 < argc)
-			key = argv[++i];
-		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
-			home = argv[++i];
-		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
-			node = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "--no-wait") == 0)
-			nowait = true;
-		else if (argv[i][0] != '-' && file == NULL)
-			file = argv[i];
-		else {
-			print_usage(stderr);
-			return 2;
-		}
-	}
+	const struct copt opts[] = {
+		{"--key", &key, NULL},	 {"--from", &key, NULL},   {"--home", &home, NULL},
+		{"--node", &node, NULL}, {"--json", NULL, &json}, {"--no-wait", NULL, &nowait},
+		{NULL, NULL, NULL},
+	};
+	if (parse_args(argc, argv, opts, &file))
+		return 2;
 	if (file == NULL || key == NULL) {
 		fprintf(stderr, "leben contract: publish needs FILE and --key NAME (the key that "
 				"signs; 'leben keys list' shows them)\n");
@@ -415,22 +392,12 @@ static int cmd_sessions(int argc, char **argv)
 {
 	const char *contract = NULL, *id = NULL, *home = NULL, *node = NULL;
 	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--contract") == 0 && i + 1 < argc)
-			contract = argv[++i];
-		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
-			home = argv[++i];
-		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
-			node = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (argv[i][0] != '-' && id == NULL)
-			id = argv[i];
-		else {
-			print_usage(stderr);
-			return 2;
-		}
-	}
+	const struct copt opts[] = {
+		{"--contract", &contract, NULL}, {"--home", &home, NULL}, {"--node", &node, NULL},
+		{"--json", NULL, &json},	 {NULL, NULL, NULL},
+	};
+	if (parse_args(argc, argv, opts, &id))
+		return 2;
 	uint8_t tmp[LB_HASH_LEN];
 	if ((contract != NULL && lb_hex_decode(tmp, LB_HASH_LEN, contract)) ||
 	    (id != NULL && lb_hex_decode(tmp, LB_HASH_LEN, id))) {
@@ -593,6 +560,40 @@ static void anchor_send(struct runner *r, uint8_t kind, const uint8_t digest[32]
 }
 
 /* Answers and decisions the engine accepted become events as they happen. */
+/* Open the chain client for an anchoring of contract an->contract: a fresh random session
+ * id and salt, and the record that --anchor-record writes. 0, or 1 (reason printed). */
+static int anchor_begin(struct anchor *an, const char *home, const char *node, const char *key)
+{
+	char contract[65], session[65], salt[65];
+	if (chain_open(&an->c, home, node, key))
+		return 1;
+	randombytes_buf(an->session, sizeof(an->session));
+	randombytes_buf(an->salt, sizeof(an->salt));
+	lb_hex_encode(contract, an->contract, 32);
+	lb_hex_encode(session, an->session, 32);
+	lb_hex_encode(salt, an->salt, 32);
+	an->record = json_pack("{s:s,s:s,s:s,s:s,s:[]}", "contract", contract, "session", session,
+			       "salt", salt, "node", an->c.url, "events");
+	sodium_memzero(salt, sizeof(salt));
+	return 0;
+}
+
+/* With the session's trace, its completion event (the hash of the whole trace); then wait
+ * until the last event is in a block (*height). 0, or 1 (reason printed). */
+static int anchor_finish(struct runner *r, const char *trace, size_t tlen, uint64_t *height)
+{
+	struct anchor *an = r->anchor;
+	if (trace != NULL && !an->failed) {
+		uint8_t th[32];
+		char hex[65];
+		lb_kn_trace_hash(trace, tlen, th);
+		lb_hex_encode(hex, th, 32);
+		anchor_send(r, LB_KN_EV_COMPLETE, th, NULL, NULL, 0,
+			    json_pack("{s:s}", "trace_hash", hex));
+	}
+	return an->failed || chain_wait(&an->c, an->last_tx, 60, height) != 0;
+}
+
 static void anchor_on_event(struct runner *r, json_t *j)
 {
 	const char *kind = json_string_value(json_object_get(j, "event"));
@@ -892,37 +893,20 @@ static int cmd_run(int argc, char **argv)
 	struct runner r = { .in = stdin };
 	static struct anchor an;
 	int64_t today = today_days();
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--answers") == 0 && i + 1 < argc)
-			answers = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			r.json = true;
-		else if (strcmp(argv[i], "--save") == 0 && i + 1 < argc)
-			save = argv[++i];
-		else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc)
-			resume = argv[++i];
-		else if (strcmp(argv[i], "--anchor") == 0)
-			anchor = true;
-		else if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--from") == 0) &&
-			 i + 1 < argc)
-			key = argv[++i];
-		else if (strcmp(argv[i], "--anchor-record") == 0 && i + 1 < argc)
-			record = argv[++i];
-		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
-			home = argv[++i];
-		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
-			node = argv[++i];
-		else if (strcmp(argv[i], "--today") == 0 && i + 1 < argc) {
-			if (parse_date(argv[++i], &today) != 0) {
-				fprintf(stderr, "leben contract: --today takes YYYY-MM-DD\n");
-				return 2;
-			}
-		} else if (argv[i][0] != '-' && file == NULL)
-			file = argv[i];
-		else {
-			print_usage(stderr);
-			return 2;
-		}
+	const char *today_text = NULL;
+	const struct copt opts[] = {
+		{"--answers", &answers, NULL},	 {"--json", NULL, &r.json},
+		{"--save", &save, NULL},	 {"--resume", &resume, NULL},
+		{"--anchor", NULL, &anchor},	 {"--key", &key, NULL},
+		{"--from", &key, NULL},		 {"--anchor-record", &record, NULL},
+		{"--home", &home, NULL},	 {"--node", &node, NULL},
+		{"--today", &today_text, NULL}, {NULL, NULL, NULL},
+	};
+	if (parse_args(argc, argv, opts, &file))
+		return 2;
+	if (today_text != NULL && parse_date(today_text, &today) != 0) {
+		fprintf(stderr, "leben contract: --today takes YYYY-MM-DD\n");
+		return 2;
 	}
 	if (file == NULL) {
 		print_usage(stderr);
@@ -944,22 +928,13 @@ static int cmd_run(int argc, char **argv)
 	struct lb_errmsg em;
 	struct lb_kn_session *s = NULL;
 	if (anchor) {
-		char hex[65], salt[65];
 		memset(&an, 0, sizeof(an));
-		if (lb_kn_model_hash(m, an.contract) != LB_OK || chain_open(&an.c, home, node, key)) {
+		if (lb_kn_model_hash(m, an.contract) != LB_OK ||
+		    anchor_begin(&an, home, node, key)) {
 			chain_close(&an.c);
 			lb_kn_model_free(m);
 			return 1;
 		}
-		randombytes_buf(an.session, sizeof(an.session));
-		randombytes_buf(an.salt, sizeof(an.salt));
-		lb_hex_encode(hex, an.contract, 32);
-		lb_hex_encode(salt, an.salt, 32);
-		an.record = json_pack("{s:s,s:s,s:s,s:[]}", "contract", hex, "salt", salt, "node",
-				      an.c.url, "events");
-		lb_hex_encode(hex, an.session, 32);
-		json_object_set_new(an.record, "session", json_string(hex));
-		sodium_memzero(salt, sizeof(salt));
 		r.anchor = &an;
 	}
 	if (answers != NULL) {
@@ -1055,14 +1030,8 @@ static int cmd_run(int argc, char **argv)
 		/* completion: the hash of the whole trace, then wait until it is in a block */
 		size_t tlen;
 		const char *trace = lb_kn_session_trace(s, &tlen);
-		uint8_t th[32];
-		char hex[65];
 		uint64_t height = 0;
-		lb_kn_trace_hash(trace, tlen, th);
-		lb_hex_encode(hex, th, 32);
-		anchor_send(&r, LB_KN_EV_COMPLETE, th, NULL, NULL, 0,
-			    json_pack("{s:s}", "trace_hash", hex));
-		if (an.failed || chain_wait(&an.c, an.last_tx, 60, &height) != 0) {
+		if (anchor_finish(&r, trace, tlen, &height)) {
 			status = 1;
 			goto out;
 		}
@@ -1122,24 +1091,13 @@ static int cmd_anchor(int argc, char **argv)
 {
 	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL, *record = NULL;
 	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if ((strcmp(argv[i], "--key") == 0 || strcmp(argv[i], "--from") == 0) && i + 1 < argc)
-			key = argv[++i];
-		else if (strcmp(argv[i], "--anchor-record") == 0 && i + 1 < argc)
-			record = argv[++i];
-		else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
-			home = argv[++i];
-		else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
-			node = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (argv[i][0] != '-' && file == NULL)
-			file = argv[i];
-		else {
-			print_usage(stderr);
-			return 2;
-		}
-	}
+	const struct copt opts[] = {
+		{"--key", &key, NULL},	 {"--from", &key, NULL},   {"--anchor-record", &record, NULL},
+		{"--home", &home, NULL}, {"--node", &node, NULL}, {"--json", NULL, &json},
+		{NULL, NULL, NULL},
+	};
+	if (parse_args(argc, argv, opts, &file))
+		return 2;
 	if (file == NULL || key == NULL) {
 		fprintf(stderr, "leben contract: anchor needs SESSION.json (saved by 'leben contract "
 				"run --save') and --key NAME\n");
@@ -1160,18 +1118,11 @@ static int cmd_anchor(int argc, char **argv)
 	}
 	int status = 1;
 	struct runner r = { .json = json, .anchor = &an };
-	if (chain_open(&an.c, home, node, key))
+	if (anchor_begin(&an, home, node, key))
 		goto out;
-	char hex[65], salt[65];
-	randombytes_buf(an.session, sizeof(an.session));
-	randombytes_buf(an.salt, sizeof(an.salt));
-	lb_hex_encode(hex, an.session, 32);
-	lb_hex_encode(salt, an.salt, 32);
-	an.record = json_pack("{s:s,s:s,s:s,s:s,s:[]}", "contract", contract, "session", hex, "salt",
-			      salt, "node", an.c.url, "events");
-	sodium_memzero(salt, sizeof(salt));
 	if (!json)
-		printf("Anchoring the session saved in %s as %s on %s\n", file, hex, an.c.url);
+		printf("Anchoring the session saved in %s as %s on %s\n", file,
+		       json_string_value(json_object_get(an.record, "session")), an.c.url);
 	anchor_send(&r, LB_KN_EV_START, NULL, NULL, NULL, 0, NULL);
 	bool finished = false;
 	for (const char *p = trace; *p && !an.failed;) {
@@ -1189,16 +1140,8 @@ static int cmd_anchor(int argc, char **argv)
 		json_decref(ev);
 		p += n + (nl != NULL);
 	}
-	if (an.failed)
-		goto out;
-	if (finished) {
-		uint8_t th[32];
-		lb_kn_trace_hash(trace, strlen(trace), th);
-		lb_hex_encode(hex, th, 32);
-		anchor_send(&r, LB_KN_EV_COMPLETE, th, NULL, NULL, 0, json_pack("{s:s}", "trace_hash", hex));
-	}
 	uint64_t height = 0;
-	if (an.failed || chain_wait(&an.c, an.last_tx, 60, &height))
+	if (an.failed || anchor_finish(&r, finished ? trace : NULL, strlen(trace), &height))
 		goto out;
 	if (!json)
 		printf("Session %s anchored: %llu events in block %llu or before%s\n",
@@ -1220,22 +1163,20 @@ static int cmd_check(int argc, char **argv)
 	const char *file = NULL;
 	bool json = false;
 	struct lb_kn_check_opts o = { 0 };
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "--max-states") == 0 && i + 1 < argc)
-			o.max_states = strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--max-memory") == 0 && i + 1 < argc)
-			o.max_memory = strtoul(argv[++i], NULL, 10) << 20;
-		else if (strcmp(argv[i], "--cycles") == 0 && i + 1 < argc)
-			o.cycle_cap = (uint32_t)strtoul(argv[++i], NULL, 10);
-		else if (argv[i][0] != '-' && file == NULL)
-			file = argv[i];
-		else {
-			print_usage(stderr);
-			return 2;
-		}
-	}
+	const char *max_states = NULL, *max_memory = NULL, *cycles = NULL;
+	const struct copt opts[] = {
+		{"--json", NULL, &json},	     {"--max-states", &max_states, NULL},
+		{"--max-memory", &max_memory, NULL}, {"--cycles", &cycles, NULL},
+		{NULL, NULL, NULL},
+	};
+	if (parse_args(argc, argv, opts, &file))
+		return 2;
+	if (max_states != NULL)
+		o.max_states = strtoul(max_states, NULL, 10);
+	if (max_memory != NULL)
+		o.max_memory = strtoul(max_memory, NULL, 10) << 20;
+	if (cycles != NULL)
+		o.cycle_cap = (uint32_t)strtoul(cycles, NULL, 10);
 	if (file == NULL) {
 		print_usage(stderr);
 		return 2;

@@ -67,8 +67,9 @@ static const char inspect_help[] =
 	"                           [--skip N] [--header|--no-header] [--delimiter C]\n"
 	"\n"
 	"Show what LEBEN reads from a data file, without registering or sending anything.\n"
-	"  DICOM (.dcm or the DICM marker): every element with its tag, value representation\n"
-	"        (VR), name and value, nested sequences included; pixel data by size and hash.\n"
+	"  DICOM (.dcm, the DICM marker, or a bare data set): every element with its tag,\n"
+	"        value representation (VR), name and value, nested sequences included; pixel\n"
+	"        data by size and hash.\n"
 	"  CSV/TSV tables: per column the type, missing values, distinct values, min/max/mean/\n"
 	"        standard deviation, quartiles and a histogram.\n"
 	"  FHIR R4 JSON (Bundle or one resource): resources by type, codes used, dates, patients.\n"
@@ -98,6 +99,8 @@ static const char *guess_type(const char *path, const uint8_t *d, size_t n)
 		return "fhir";
 	if (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv")))
 		return "csv";
+	if (lb_dicom_is_dataset(d, n))
+		return "dicom"; /* a bare data set without preamble, often with no file name suffix */
 	return "text";
 }
 
@@ -591,8 +594,9 @@ static const char search_help[] =
 	"                      them, or a list of {\"id\": ..., \"hexahedron\": {...}}; only public\n"
 	"                      fields are indexed\n"
 	"  --directory         search the public entries of the node's directory chain instead of\n"
-	"                      the offline catalogue (kept in <home>/directory.db, brought up to\n"
-	"                      date from the node first); --node URL implies it\n"
+	"                      the offline catalogue: the node answers from the catalogue it\n"
+	"                      derives from its directory blocks (a node without one: its blocks\n"
+	"                      are replayed into <home>/directory.db here); --node URL implies it\n"
 	"  --json              machine-readable output\n";
 
 static const char *catalog_path(const char *opt)
@@ -655,6 +659,67 @@ static int catalog_add_file(struct lb_catalog *cat, const char *path, struct lb_
 
 static int directory_sync(const char *cmd, const char *url, struct lb_catalog *cat,
 			  struct lb_errmsg *em);
+
+/* Append s to b percent-encoded for a URL query (RFC 3986 unreserved characters kept). */
+static int url_escape(struct lb_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = LB_OK;
+	for (; *s && !rc; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '.' || ch == '_' || ch == '~')
+			rc = lb_buf_add(b, s, 1);
+		else
+			rc = lb_buf_addf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
+	}
+	return rc;
+}
+
+/* GET /v1/directory/search on the node. LB_ENOTFOUND: the node has no such route. */
+static int node_search(const char *url, const char *query, const struct lb_search_options *o,
+		       json_t **out, struct lb_errmsg *em)
+{
+	struct lb_buf path;
+	lb_buf_init(&path, 64 * 1024);
+	int rc = lb_buf_addf(&path, "/v1/directory/search?q=");
+	if (!rc)
+		rc = url_escape(&path, query ? query : "");
+	for (size_t i = 0; !rc && i < o->nwhere; i++)
+		if (!(rc = lb_buf_addf(&path, "&where=")))
+			rc = url_escape(&path, o->where[i]);
+	if (!rc && o->limit)
+		rc = lb_buf_addf(&path, "&limit=%zu", o->limit);
+	if (!rc && o->no_typos)
+		rc = lb_buf_addf(&path, "&exact=1");
+	if (!rc)
+		rc = lb_buf_add(&path, "", 1);
+	if (rc) {
+		lb_buf_release(&path);
+		return lb_errf(em, LB_ELIMIT, "the search is too long for a URL");
+	}
+	rc = lb_client_get(url, (const char *)path.data, out, em);
+	lb_buf_release(&path);
+	return rc;
+}
+
+static void print_search_result(json_t *res, bool json)
+{
+	if (json) {
+		json_object_del(res, "directory_height");
+		print_json_obj(json_incref(res));
+		return;
+	}
+	json_t *arr = json_object_get(res, "results"), *h;
+	size_t i;
+	if (!json_array_size(arr))
+		printf("no entries match\n");
+	json_array_foreach(arr, i, h)
+		printf("%2zu. %-32s %s  (%.2f)\n", i + 1,
+		       json_string_value(json_object_get(h, "id")),
+		       json_string_value(json_object_get(h, "name")),
+		       json_real_value(json_object_get(h, "score")));
+}
 
 static int data_search(int argc, char **argv)
 {
@@ -728,6 +793,20 @@ static int data_search(int argc, char **argv)
 			*slash = 0;
 			lb_mkdirs(dir, 0700, NULL);
 		}
+	}
+	if (directory && !snomed_c && !icd) {
+		/* the node keeps a catalogue of its directory chain: ask it */
+		json_t *res = NULL;
+		int nrc = node_search(cli_node_url(node, home), query, &o, &res, &em);
+		if (nrc == LB_OK) {
+			print_search_result(res, json);
+			json_decref(res);
+			return 0;
+		}
+		if (nrc != LB_ENOTFOUND)
+			return fail("search", &em, NULL);
+		/* a node without GET /v1/directory/search: replay its blocks here */
+		lb_errclear(&em);
 	}
 	struct lb_catalog *cat;
 	if (lb_catalog_open(cpath, &cat, &em))
@@ -1044,6 +1123,8 @@ struct add_terms {
 	bool link;
 	bool allow_near;         /* register even if a near duplicate is listed */
 	const char *sync;        /* "manual" or "watch" */
+	const char *readers;     /* --readers: who else may open the private part */
+	const char *private_fields; /* --private: fields or facets to keep out of the public part */
 };
 
 static int apply_terms(struct pub_ctx *c, const struct add_terms *t, struct lb_hexa *h,
@@ -1103,10 +1184,156 @@ static int apply_terms(struct pub_ctx *c, const struct add_terms *t, struct lb_h
 					       "(docs/hexahedron.md lists them)",
 					       f);
 	}
+	if (t->private_fields) {
+		char buf[1024];
+		snprintf(buf, sizeof buf, "%s", t->private_fields);
+		for (char *save = NULL, *f = strtok_r(buf, ",", &save); f;
+		     f = strtok_r(NULL, ",", &save)) {
+			for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+				if (!strcmp(f, always[i]))
+					return lb_errf(em, LB_EUSAGE,
+						       "--private: %s must stay public (the directory "
+						       "lists, dedups and prices by it)",
+						       f);
+			if (lb_hexa_set_public(h, f, false))
+				return lb_errf(em, LB_EUSAGE,
+					       "--private: '%s' is neither a facet nor a field "
+					       "(docs/hexahedron.md lists them)",
+					       f);
+		}
+		/* a whole facet made private keeps its always-public fields public */
+		for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+			lb_hexa_set_public(h, always[i], true);
+	}
+	if (t->readers) {
+		char buf[4096];
+		snprintf(buf, sizeof buf, "%s", t->readers);
+		for (char *save = NULL, *r = strtok_r(buf, ",", &save); r;
+		     r = strtok_r(NULL, ",", &save))
+			if ((rc = lb_hexa_list_add(h, "exchange.readers", r)))
+				return lb_errf(em, rc, "--readers: cannot add '%s'", r);
+	}
+	/* who may read the private part is itself private, whatever --public says */
+	lb_hexa_set_public(h, "exchange.readers", false);
 	return lb_hexa_check(h, true, em);
 }
 
-/* Encode the public part and seal the private part to the node key. */
+/* The Ed25519 key an account publishes in its identity record on the business chain (JSON
+ * metadata with "public_key"); the key must derive to the address, so a record cannot name
+ * someone else's key (the same rule as the guardians of 'leben keys split'). */
+static int published_pk(const char *url, const char *addr_text, uint8_t pk[32],
+			struct lb_errmsg *em)
+{
+	uint8_t addr[LB_ADDR_LEN], a2[LB_ADDR_LEN], *meta = NULL;
+	size_t mlen;
+	char path[128];
+	json_t *acct = NULL, *mj = NULL;
+	int rc = lb_addr_decode(addr, addr_text, em);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof path, "/v1/accounts/%s", addr_text);
+	if ((rc = lb_client_get(url, path, &acct, em)))
+		return rc;
+	const char *mh = json_string_value(
+		json_object_get(json_object_get(acct, "identity"), "metadata"));
+	if (mh && lb_hex_decode_alloc(mh, &meta, &mlen, 1 << 16) == LB_OK)
+		mj = json_loadb((const char *)meta, mlen, 0, NULL);
+	const char *ph = json_string_value(json_object_get(mj, "public_key"));
+	if (!ph || strlen(ph) != 64 || lb_hex_decode(pk, 32, ph)) {
+		rc = lb_errf(em, LB_ENOTFOUND,
+			     "%s publishes no key in its identity record: ask for its public key "
+			     "('leben keys show') and give that instead",
+			     addr_text);
+	} else {
+		lb_addr_from_pubkey(a2, pk);
+		if (memcmp(a2, addr, LB_ADDR_LEN) != 0)
+			rc = lb_errf(em, LB_EINVALID,
+				     "the key published by %s is not that account's key; refusing "
+				     "to seal to it",
+				     addr_text);
+	}
+	json_decref(mj);
+	json_decref(acct);
+	lb_free(meta);
+	return rc;
+}
+
+/* X25519 key of a party named by an Ed25519 public key (64 hex digits), an address (lb1...,
+ * key from its identity record) or a key name in this home. */
+static int party_xpk(const struct pub_ctx *c, const char *who, uint8_t xpk[32],
+		     struct lb_errmsg *em)
+{
+	uint8_t pk[32];
+	char dir[4200];
+	int rc;
+	snprintf(dir, sizeof dir, "%s/keys", c->home);
+	if (strlen(who) == 64 && lb_hex_decode(pk, 32, who) == LB_OK)
+		rc = LB_OK;
+	else if (!strncmp(who, "lb1", 3))
+		rc = published_pk(c->url, who, pk, em);
+	else if (lb_keyname_is_valid(who) && lb_keystore_public(dir, who, pk, em) == LB_OK)
+		rc = LB_OK;
+	else
+		return lb_errf(em, LB_EUSAGE,
+			       "reader '%s' is neither a public key (64 hex digits), an address "
+			       "(lb1...) nor a key in %s",
+			       who, dir);
+	if (rc)
+		return rc;
+	if (lb_envelope_pk_from_ed25519(xpk, pk))
+		return lb_errf(em, LB_EINVALID, "reader '%s': not a valid Ed25519 public key", who);
+	return LB_OK;
+}
+
+/* Who the private part is sealed to: this node, the signing key, every co-owner of
+ * exchange.owners that is an account, every reader of exchange.readers (no duplicates). */
+struct recipients {
+	uint8_t pk[64][32];     /* X25519 public keys, each once */
+	size_t n;               /* keys in pk */
+};
+
+static void recipients_add(struct recipients *r, const uint8_t xpk[32])
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!memcmp(r->pk[i], xpk, 32))
+			return;
+	if (r->n < sizeof r->pk / sizeof r->pk[0])
+		memcpy(r->pk[r->n++], xpk, 32);
+}
+
+static int private_recipients(const struct pub_ctx *c, const struct lb_hexa *h,
+			      struct recipients *r, struct lb_errmsg *em)
+{
+	uint8_t x[32];
+	int rc;
+	r->n = 0;
+	recipients_add(r, c->node_xpk);
+	if ((rc = lb_envelope_pk_from_ed25519(x, c->kp.pk)))
+		return lb_errf(em, rc, "the signing key is not a valid point");
+	recipients_add(r, x);
+	int oid = lb_hexa_field_id("exchange.owners"), rid = lb_hexa_field_id("exchange.readers");
+	if (h->present & (1ull << oid))
+		for (size_t i = 0; i < h->v[oid].n; i++) {
+			const char *o = h->v[oid].keys[i];
+			if (strncmp(o, "lb1", 3) || !strcmp(o, c->addr_text))
+				continue;
+			if ((rc = party_xpk(c, o, x, em)))
+				return lb_errwrap(em, "co-owner: ");
+			recipients_add(r, x);
+		}
+	if (h->present & (1ull << rid))
+		for (size_t i = 0; i < h->v[rid].n; i++) {
+			if ((rc = party_xpk(c, h->v[rid].keys[i], x, em)))
+				return lb_errwrap(em, "--readers: ");
+			if (r->n == sizeof r->pk / sizeof r->pk[0])
+				return lb_errf(em, LB_ELIMIT, "--readers: at most %zu parties",
+					       sizeof r->pk / sizeof r->pk[0] - 2);
+			recipients_add(r, x);
+		}
+	return LB_OK;
+}
+
+/* Encode the public part and seal the private part to this node, the owners and the readers. */
 static int split_encode(const struct pub_ctx *c, const struct lb_hexa *h, struct lb_buf *pub,
 			uint8_t **env, size_t *envlen, struct lb_errmsg *em)
 {
@@ -1121,10 +1348,11 @@ static int split_encode(const struct pub_ctx *c, const struct lb_hexa *h, struct
 		rc = lb_hexa_encode(&hv, &priv);
 	*env = NULL;
 	*envlen = 0;
-	if (!rc && priv.len)
-		rc = lb_envelope_seal((const uint8_t(*)[32])c->node_xpk, 1, priv.data, priv.len, env,
+	struct recipients rcpt;
+	if (!rc && priv.len && !(rc = private_recipients(c, h, &rcpt, em)))
+		rc = lb_envelope_seal((const uint8_t(*)[32])rcpt.pk, rcpt.n, priv.data, priv.len, env,
 				      envlen, em);
-	else if (rc)
+	else if (rc && !em->text[0])
 		lb_errf(em, rc, "cannot encode the description");
 	lb_buf_release(&priv);
 	lb_hexa_release(&hp);
@@ -1398,7 +1626,9 @@ static const char add_help[] =
 	"usage: leben data add PATH [--type dicom|csv|fhir|text|image] [--level 1|2|3]\n"
 	"                      [--price ASC] [--billing free|per_use|subscription|one_time]\n"
 	"                      [--public FIELDS] [--name TEXT] [--description TEXT]\n"
-	"                      [--category TEXT] [--link] [--allow-near] [--key NAME]\n"
+	"                      [--category TEXT] [--private FIELDS] [--readers WHO,...]\n"
+	"                      [--link] [--allow-near]\n"
+	"                      [--key NAME]\n"
 	"                      [--home DIR] [--node URL] [--json]\n"
 	"\n"
 	"Register a data file on the directory chain without giving the data away:\n"
@@ -1410,7 +1640,8 @@ static const char add_help[] =
 	"     --allow-near\n"
 	"  4. store the file encrypted in this node's vault (<home>/vault), readable only with the\n"
 	"     node key\n"
-	"  5. publish the description: public fields in clear, the rest sealed to the node key\n"
+	"  5. publish the description: public fields in clear, the rest (the private part)\n"
+	"     sealed so that only this node, the owners and the readers you name can open it\n"
 	"\n"
 	"  --type T        extractor to use (default: guessed from the content and name)\n"
 	"  --level N       security level of use: 1 envelope, 2 TLS sandbox, 3 computation\n"
@@ -1419,6 +1650,12 @@ static const char add_help[] =
 	"  --public F,...  more fields or facets to publish in clear (e.g. exchange,semantic);\n"
 	"                  name, creation time, digest, version, audit score, level, price and\n"
 	"                  billing are always public\n"
+	"  --private F,... fields or facets to keep in the private part although they are\n"
+	"                  public by default (e.g. basic.description,semantic); the always-public\n"
+	"                  fields above cannot be made private\n"
+	"  --readers W,... who else may read the private part: an account address (lb1..., its\n"
+	"                  key is taken from its identity record), a public key (64 hex\n"
+	"                  digits) or a key name in this home; 'leben data grant' adds more later\n"
 	"  --key NAME      key that signs and owns the entry (default: node)\n"
 	"  --json          print the result as JSON\n"
 	"Files of 16 MiB and more show their progress on standard error.\n"
@@ -1438,6 +1675,7 @@ static int data_add(int argc, char **argv)
 		{"--public", &t.public_fields, NULL}, {"--name", &t.name, NULL},
 		{"--description", &t.description, NULL}, {"--category", &t.category, NULL},
 		{"--link", NULL, &link},          {"--key", &key, NULL},
+		{"--readers", &t.readers, NULL},  {"--private", &t.private_fields, NULL},
 		{"--home", &home, NULL},          {"--node", &node, NULL},
 		{"--json", NULL, &json},          {"--help", NULL, &help},
 		{"-h", NULL, &help},              {NULL, NULL, NULL}};
@@ -1483,7 +1721,8 @@ static int data_add(int argc, char **argv)
 
 static const char watch_help[] =
 	"usage: leben data watch DIR [--once] [--interval SECONDS] [--level N] [--price ASC]\n"
-	"                        [--public FIELDS] [--key NAME] [--home DIR] [--node URL] [--json]\n"
+	"                        [--public FIELDS] [--private FIELDS] [--readers WHO,...]\n"
+	"                        [--key NAME] [--home DIR] [--node URL] [--json]\n"
 	"\n"
 	"Keep the directory entries of the files under DIR in step with the files. Every\n"
 	"--interval seconds (default 10) the files are compared with what was published:\n"
@@ -1532,6 +1771,7 @@ static int data_watch(int argc, char **argv)
 		{"--level", &t.level, NULL},      {"--price", &t.price, NULL},
 		{"--billing", &t.billing, NULL},  {"--public", &t.public_fields, NULL},
 		{"--category", &t.category, NULL}, {"--key", &key, NULL},
+		{"--readers", &t.readers, NULL},  {"--private", &t.private_fields, NULL},
 		{"--home", &home, NULL},          {"--node", &node, NULL},
 		{"--interval", &interval, NULL},  {"--once", NULL, &once},
 		{"--json", NULL, &json},          {"--help", NULL, &help},
@@ -1642,17 +1882,83 @@ static int data_watch(int argc, char **argv)
 }
 
 static const char show_help[] =
-	"usage: leben data show ASSET_ID [--home DIR] [--node URL] [--json]\n"
+	"usage: leben data show ASSET_ID [--private [--key NAME]] [--home DIR] [--node URL]\n"
+	"                       [--json]\n"
 	"\n"
 	"Show the public directory entry of an asset as the directory chain holds it now (the\n"
-	"local copy in <home>/directory.db is brought up to date from the node first).\n";
+	"local copy in <home>/directory.db is brought up to date from the node first).\n"
+	"  --private    show the private part instead: it is taken from the directory chain and\n"
+	"               opened with key NAME (default: node); only the owner's node, the owners\n"
+	"               and the readers the owner named can open it, anyone else gets \"not\n"
+	"               authorised\" (exit status 1)\n";
+
+/* The sealed private part of an asset's current version, from the tx the catalogue names. */
+static int fetch_private(const char *url, struct lb_catalog *cat, const char *asset_id,
+			 uint8_t **env, size_t *envlen, uint64_t *version, struct lb_errmsg *em)
+{
+	char txid[80], ver[32], path[128];
+	json_t *tx = NULL;
+	int rc = lb_catalog_attr_get(cat, asset_id, "private_tx", txid, sizeof txid, em);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(em, LB_ENOTFOUND,
+			       "asset %s has no private part (every field is public)", asset_id);
+	if (rc || (rc = lb_catalog_attr_get(cat, asset_id, "entry_version", ver, sizeof ver, em)))
+		return rc;
+	*version = strtoull(ver, NULL, 10);
+	snprintf(path, sizeof path, "/v1/txs/%s", txid);
+	if ((rc = lb_client_get(url, path, &tx, em)))
+		return rc;
+	const char *hex = json_string_value(
+		json_object_get(json_object_get(tx, "payload"), "private_envelope"));
+	if (!hex || lb_hex_decode_alloc(hex, env, envlen, LB_HEXA_MAX_ENCODED + 4096))
+		rc = lb_errf(em, LB_EMALFORMED, "tx %s on %s carries no private part", txid, url);
+	json_decref(tx);
+	return rc;
+}
+
+/* Open a sealed private part with key NAME of home: LB_EWRONGKEY if it is not a reader. */
+static int open_private(const char *home, const char *key, const uint8_t *env, size_t envlen,
+			struct lb_hexa *priv, struct lb_errmsg *em)
+{
+	struct lb_keypair kp;
+	if (cli_load_key(home, key, &kp))
+		return lb_errf(em, LB_EUNAUTH, "cannot use key '%s'", key);
+	uint8_t xpk[32], xsk[32], seed[32], *plain = NULL;
+	size_t plen = 0;
+	memcpy(seed, kp.sk, 32);
+	lb_keypair_wipe(&kp);
+	int rc = lb_envelope_keypair_from_ed25519_seed(xpk, xsk, seed);
+	sodium_memzero(seed, sizeof seed);
+	if (!rc)
+		rc = lb_envelope_open(xsk, xpk, env, envlen, LB_HEXA_MAX_ENCODED, &plain, &plen, em);
+	sodium_memzero(xsk, sizeof xsk);
+	if (!rc)
+		rc = lb_hexa_decode(plain, plen, priv, em);
+	if (plain) {
+		sodium_memzero(plain, plen);
+		lb_free(plain);
+	}
+	return rc;
+}
+
+static int not_authorised(const char *sub, const char *asset_id, const char *key)
+{
+	fprintf(stderr,
+		"leben data %s: not authorised: the private part of asset %s is sealed to its "
+		"owner's node, its owners and the readers the owner named, and key '%s' is not one "
+		"of them. Ask the owner to run 'leben data grant %s --readers <your address or "
+		"public key>'.\n",
+		sub, asset_id, key, asset_id);
+	return 1;
+}
 
 static int data_show(int argc, char **argv)
 {
-	const char *home = NULL, *node = NULL, *pos[1];
-	bool json = false, help = false;
+	const char *home = NULL, *node = NULL, *key = NULL, *pos[1];
+	bool json = false, help = false, priv = false;
 	int npos = 0;
 	const struct copt opts[] = {{"--home", &home, NULL}, {"--node", &node, NULL},
+				    {"--private", NULL, &priv}, {"--key", &key, NULL},
 				    {"--json", NULL, &json}, {"--help", NULL, &help},
 				    {"-h", NULL, &help},     {NULL, NULL, NULL}};
 	int rc = copt_parse("data show", argc, argv, 1, opts, pos, 1, &npos);
@@ -1673,13 +1979,37 @@ static int data_show(int argc, char **argv)
 	json_t *j = NULL;
 	if ((rc = catalog_at(home, "directory.db", &cat, &em)))
 		return fail("show", &em, NULL);
-	rc = directory_sync("show", cli_node_url(node, home), cat, &em);
+	const char *url = cli_node_url(node, home);
+	rc = directory_sync("show", url, cat, &em);
 	if (!rc)
 		rc = lb_catalog_get(cat, pos[0], &j, &em);
+	if (!rc && priv) {
+		uint8_t *env = NULL;
+		size_t envlen = 0;
+		uint64_t version = 0;
+		struct lb_hexa h;
+		json_decref(j);
+		j = NULL;
+		rc = fetch_private(url, cat, pos[0], &env, &envlen, &version, &em);
+		if (!rc)
+			rc = open_private(home, key ? key : "node", env, envlen, &h, &em);
+		lb_free(env);
+		if (rc == LB_EWRONGKEY) {
+			lb_catalog_close(cat);
+			return not_authorised("show", pos[0], key ? key : "node");
+		}
+		if (!rc) {
+			j = json_pack("{s:s,s:I,s:o}", "asset_id", pos[0], "version",
+				      (json_int_t)version, "private", lb_hexa_to_json(&h));
+			lb_hexa_release(&h);
+		}
+	}
 	lb_catalog_close(cat);
 	if (rc)
 		return fail("show", &em,
-			    rc == LB_ENOTFOUND ? "the asset is not (or no longer) in the directory" : NULL);
+			    rc == LB_ENOTFOUND && !strstr(em.text, "no private part")
+				    ? "the asset is not (or no longer) in the directory"
+				    : NULL);
 	if (json)
 		return print_json_obj(j);
 	cli_print_human(j, 0);
@@ -1756,6 +2086,139 @@ static int data_get(int argc, char **argv)
 	return 0;
 }
 
+static const char grant_help[] =
+	"usage: leben data grant ASSET_ID --readers WHO,... [--key NAME] [--home DIR]\n"
+	"                        [--node URL] [--json]\n"
+	"\n"
+	"Let more parties read the private part of an asset you own or co-own. The private part\n"
+	"of the current version is opened with key NAME (default: node), the readers are added\n"
+	"to it, and it is sealed again to this node, the owners and every reader (old and new);\n"
+	"a data.readers transaction puts the new envelope on the directory chain. The public\n"
+	"entry and the version do not change. WHO: an account address (lb1..., key from its\n"
+	"identity record), a public key (64 hex digits) or a key name in this home.\n"
+	"A new version published later (data watch) is sealed to this node, the owners and the\n"
+	"readers given to watch; grant again after it.\n"
+	"\n"
+	"Exit status: 0 granted, 1 refused or failed (nothing changes), 2 wrong usage.\n";
+
+static int data_grant(int argc, char **argv)
+{
+	const char *home = NULL, *node = NULL, *key = NULL, *readers = NULL, *pos[1];
+	bool json = false, help = false;
+	int npos = 0;
+	const struct copt opts[] = {{"--readers", &readers, NULL}, {"--key", &key, NULL},
+				    {"--home", &home, NULL},       {"--node", &node, NULL},
+				    {"--json", NULL, &json},       {"--help", NULL, &help},
+				    {"-h", NULL, &help},           {NULL, NULL, NULL}};
+	int rc = copt_parse("data grant", argc, argv, 1, opts, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (help) {
+		fputs(grant_help, stdout);
+		return 0;
+	}
+	if (npos != 1 || !readers) {
+		fputs(grant_help, stderr);
+		return 2;
+	}
+	struct pub_ctx c = {.cmd = "grant", .json = json, .key_name = key ? key : "node"};
+	c.home = cli_home(home);
+	c.url = cli_node_url(node, c.home);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	uint8_t *env = NULL, *newenv = NULL;
+	size_t envlen = 0, newlen = 0;
+	uint64_t version = 0;
+	struct lb_hexa priv, pub, all;
+	bool have_priv = false, have_pub = false, have_all = false;
+	json_t *pj = NULL;
+	struct lb_buf enc, payload;
+	char txid[65] = "";
+	lb_buf_init(&enc, LB_HEXA_MAX_ENCODED);
+	lb_buf_init(&payload, LB_TX_PAYLOAD_MAX);
+	rc = pub_open(&c, &em);
+	if (!rc)
+		rc = directory_sync("grant", c.url, c.cat, &em);
+	if (!rc)
+		rc = lb_catalog_get(c.cat, pos[0], &pj, &em);
+	if (!rc)
+		rc = fetch_private(c.url, c.cat, pos[0], &env, &envlen, &version, &em);
+	if (!rc) {
+		rc = open_private(c.home, c.key_name, env, envlen, &priv, &em);
+		have_priv = rc == LB_OK;
+	}
+	if (rc == LB_EWRONGKEY) {
+		rc = not_authorised("grant", pos[0], c.key_name);
+		goto out_status;
+	}
+	if (!rc) {
+		char buf[4096];
+		snprintf(buf, sizeof buf, "%s", readers);
+		for (char *save = NULL, *r = strtok_r(buf, ",", &save); !rc && r;
+		     r = strtok_r(NULL, ",", &save))
+			if ((rc = lb_hexa_list_add(&priv, "exchange.readers", r)))
+				lb_errf(&em, rc, "--readers: cannot add '%s'", r);
+	}
+	if (!rc && !(rc = lb_hexa_from_json(pj, &pub, &em)))
+		have_pub = true;
+	if (!rc && !(rc = lb_hexa_merge(&pub, &priv, &all, &em)))
+		have_all = true;
+	struct recipients rcpt;
+	if (!rc)
+		rc = private_recipients(&c, &all, &rcpt, &em);
+	if (!rc && (rc = lb_hexa_encode(&priv, &enc)))
+		lb_errf(&em, rc, "cannot encode the private part");
+	if (!rc)
+		rc = lb_envelope_seal((const uint8_t(*)[32])rcpt.pk, rcpt.n, enc.data, enc.len,
+				      &newenv, &newlen, &em);
+	if (!rc) {
+		struct lb_readers_tx t = {.version = version, .envelope = newenv,
+					  .envelope_len = newlen};
+		if (lb_hex_decode(t.asset_id, 32, pos[0]))
+			rc = lb_errf(&em, LB_EUSAGE, "'%s' is not an asset id (64 hex digits)",
+				     pos[0]);
+		else if ((rc = lb_readers_tx_encode(&t, &payload)))
+			lb_errf(&em, rc, "the private part is too large for a tx");
+	}
+	if (!rc)
+		rc = send_directory_tx(&c, LB_TX_DATA_READERS, &payload, txid, &em);
+	if (!rc)
+		directory_sync("grant", c.url, c.cat, &em);
+	if (rc) {
+		fail("grant", &em, rc == LB_EUSAGE ? "'leben data grant --help' explains" : NULL);
+		rc = rc == LB_EUSAGE ? 2 : 1;
+		goto out_status;
+	}
+	int rid = lb_hexa_field_id("exchange.readers");
+	if (json) {
+		json_t *rl = json_array();
+		for (size_t i = 0; i < priv.v[rid].n; i++)
+			json_array_append_new(rl, json_string(priv.v[rid].keys[i]));
+		print_json_obj(json_pack("{s:s,s:I,s:s,s:o,s:I}", "asset_id", pos[0], "version",
+					 (json_int_t)version, "tx", txid, "readers", rl,
+					 "recipients", (json_int_t)rcpt.n));
+	} else {
+		printf("asset %s: the private part of version %llu is now sealed to %zu keys "
+		       "(%zu named readers)\n  tx %s\n",
+		       pos[0], (unsigned long long)version, rcpt.n, priv.v[rid].n, txid);
+	}
+	rc = 0;
+out_status:
+	if (have_all)
+		lb_hexa_release(&all);
+	if (have_pub)
+		lb_hexa_release(&pub);
+	if (have_priv)
+		lb_hexa_release(&priv);
+	json_decref(pj);
+	lb_free(env);
+	lb_free(newenv);
+	lb_buf_release(&enc);
+	lb_buf_release(&payload);
+	pub_close(&c);
+	return rc;
+}
+
 struct data_sub {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -1769,7 +2232,8 @@ static const struct data_sub data_subs[] = {
 	{"search", data_search, "search the catalogue of data assets (and fill it)"},
 	{"add", data_add, "register a file on the directory chain (data stays in the vault)"},
 	{"watch", data_watch, "keep the directory entries of a folder's files up to date"},
-	{"show", data_show, "show an asset's public directory entry"},
+	{"show", data_show, "show an asset's directory entry (public, or --private if allowed)"},
+	{"grant", data_grant, "let more readers open an asset's private part"},
 	{"get", data_get, "decrypt a raw data object from this node's vault"},
 };
 

@@ -34,7 +34,7 @@ struct xopts {
 	const char *home, *node, *from, *asset, *asset_tx, *price, *min_cohort, *max_output,
 		*data_bytes, *data, *allow, *executor, *kind, *algorithm, *algorithm_file, *builtin,
 		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
-		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params;
+		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params, *to;
 	bool json, help, local_only, at_author, heavy_deps, revoke, print_act;
 };
 
@@ -286,17 +286,27 @@ static int owner_send(struct xctx *x, uint32_t type, const struct lb_buf *payloa
 	return 0;
 }
 
-static void say_sent(struct xctx *x, const char *what, const uint8_t id[LB_HASH_LEN])
+/* Tell what a committed tx did: with --json {"tx": ID, key: val}, else the line
+ * before, the tx id, after. */
+static void say_tx(struct xctx *x, const uint8_t id[LB_HASH_LEN], const char *key, const char *val,
+		   const char *before, const char *after)
 {
 	char h[2 * LB_HASH_LEN + 1];
 	hex32(h, id);
 	if (x->o->json) {
-		json_t *j = json_pack("{s:s,s:s}", "tx", h, "what", what);
+		json_t *j = json_pack("{s:s,s:s}", "tx", h, key, val);
 		cli_print_json(j);
 		json_decref(j);
 	} else {
-		printf("%s (tx %s)\n", what, h);
+		printf("%s%s%s\n", before, h, after);
 	}
+}
+
+static void say_sent(struct xctx *x, const char *what, const uint8_t id[LB_HASH_LEN])
+{
+	char text[256];
+	snprintf(text, sizeof text, "%s (tx ", what);
+	say_tx(x, id, "what", what, text, ")");
 }
 
 /* ---- owner, author, user and patient steps ----------------------------------------------------- */
@@ -366,18 +376,9 @@ static int x_offer(struct xctx *x)
 		    lb_xchg_registration(&reg, asset, owner, content, &size, NULL))
 			memset(asset, 0, sizeof asset);
 		hex32(ah, asset);
-		if (o->json) {
-			char h[2 * LB_HASH_LEN + 1];
-			hex32(h, id);
-			json_t *j = json_pack("{s:s,s:s}", "tx", h, "asset", ah);
-			cli_print_json(j);
-			json_decref(j);
-		} else {
-			printf("Offered asset %s for exchange (tx ", ah);
-			for (int i = 0; i < LB_HASH_LEN; i++)
-				printf("%02x", id[i]);
-			printf(")\n");
-		}
+		char text[200];
+		snprintf(text, sizeof text, "Offered asset %s for exchange (tx ", ah);
+		say_tx(x, id, "asset", ah, text, ")");
 	}
 out:
 	lb_free(tx);
@@ -441,15 +442,9 @@ static int x_algo(struct xctx *x)
 		return rc;
 	char h[2 * LB_HASH_LEN + 1];
 	hex32(h, p.hash);
-	if (o->json) {
-		char t[2 * LB_HASH_LEN + 1];
-		hex32(t, id);
-		json_t *j = json_pack("{s:s,s:s}", "tx", t, "algorithm", h);
-		cli_print_json(j);
-		json_decref(j);
-	} else {
-		printf("Registered algorithm %s as %s\n", p.name, h);
-	}
+	char text[LB_XCHG_NAME_MAX + 120];
+	snprintf(text, sizeof text, "Registered algorithm %s as %s (tx ", p.name, h);
+	say_tx(x, id, "algorithm", h, text, ")");
 	return 0;
 }
 
@@ -775,11 +770,206 @@ static int find_patient(const struct lb_xchg_patient *p, size_t n, const uint8_t
 	return -1;
 }
 
+/* The owner's table for the request r: it must be the registered data (content hash); its
+ * patients with their pseudonyms. */
+static int load_table(const struct xctx *x, json_t *r, const uint8_t content[LB_HASH_LEN],
+		      const uint8_t asset[LB_HASH_LEN], const char *pcol, uint8_t **data,
+		      size_t *dlen, struct lb_xchg_patient **pats, size_t *npats)
+{
+	uint8_t h[LB_HASH_LEN];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (cli_read_file(CMD, x->o->data, (size_t)1 << 31, data, dlen))
+		return 1;
+	lb_hash(h, *data, *dlen);
+	if (memcmp(h, content, LB_HASH_LEN))
+		return cli_failf(CMD, "%s is not the data registered as asset %s (its hash differs)",
+				 x->o->data, json_string_value(json_object_get(r, "asset")));
+	if (lb_xchg_csv_patients(*data, *dlen, pcol, asset, pats, npats, &em))
+		return cli_fail(CMD, &em, "the table needs a header line and a patient id column (--patient-column)");
+	return 0;
+}
+
+/* Wipe and free what load_table gave. */
+static void wipe_table(uint8_t *data, size_t dlen, struct lb_xchg_patient *pats, size_t npats)
+{
+	if (pats)
+		sodium_memzero(pats, npats * sizeof *pats);
+	lb_free(pats);
+	if (data)
+		sodium_memzero(data, dlen);
+	lb_free(data);
+}
+
+/* Off-site and integrated runs, at the asset's owner: seal the asset to the executor named in
+ * the escrow (the node key of the node at --to, bound to that address) and deliver it there
+ * with the patients by pseudonym; that node accepts it only if the chain allows the run. */
+static int x_send(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN],
+		exec[LB_ADDR_LEN], npk[LB_PUBKEY_LEN], naddr[LB_ADDR_LEN],
+		xpk[LB_ENVELOPE_PKBYTES], msg[LB_HASH_LEN], sig[LB_SIG_LEN];
+	uint8_t *data = NULL, *sealed = NULL, *ids = NULL;
+	size_t dlen = 0, slen = 0, npats = 0;
+	struct lb_xchg_patient *pats = NULL;
+	json_t *r = NULL, *e = NULL, *st = NULL, *plan = NULL, *body = NULL, *ans = NULL;
+	char *sh = NULL;
+	struct lb_errmsg em;
+	int rc;
+	lb_errclear(&em);
+	if ((rc = need(o->request, "--request ID", "send")) ||
+	    (rc = hash_arg(o->request, "--request", req)) ||
+	    (rc = need(o->escrow, "--escrow ID", "send")) ||
+	    (rc = hash_arg(o->escrow, "--escrow", esc)) ||
+	    (rc = need(o->data, "--data FILE", "send")) || (rc = need(o->to, "--to URL", "send")) ||
+	    (rc = load_key(x)))
+		goto out;
+	if ((rc = getf(x, &r, "/v1/exchange/requests/%s", o->request)) ||
+	    (rc = getf(x, &e, "/v1/exchange/escrows/%s", o->escrow)))
+		goto out;
+	const char *ex = json_string_value(json_object_get(e, "executor"));
+	if (lb_hex_decode(asset, LB_HASH_LEN, json_string_value(json_object_get(r, "asset"))) ||
+	    lb_hex_decode(content, LB_HASH_LEN, json_string_value(json_object_get(
+							json_object_get(r, "offer"), "content_hash"))) ||
+	    addr_of(e, "executor", exec)) {
+		rc = cli_failf(CMD, "the node's view of request %s or escrow %s is incomplete",
+			       o->request, o->escrow);
+		goto out;
+	}
+	/* the executor's node: its node key must be the escrow's executor */
+	if ((rc = cli_api_get(CMD, o->to, "/v1/status", &st)))
+		goto out;
+	const char *pkh = json_string_value(json_object_get(st, "node_key"));
+	if (!pkh || lb_hex_decode(npk, sizeof npk, pkh)) {
+		rc = cli_failf(CMD, "the node at %s does not show its node key (GET /v1/status)", o->to);
+		goto out;
+	}
+	lb_addr_from_pubkey(naddr, npk);
+	if (memcmp(naddr, exec, LB_ADDR_LEN)) {
+		char na[LB_ADDR_TEXT_LEN + 1];
+		lb_addr_encode(na, naddr);
+		rc = cli_failf(CMD, "the node at %s runs with key %s, but escrow %s names executor %s; "
+				    "deliver to the executor's own node",
+			       o->to, na, o->escrow, ex);
+		goto out;
+	}
+	const char *pcol = o->patient_column ? o->patient_column : "patient_id";
+	if ((rc = load_table(x, r, content, asset, pcol, &data, &dlen, &pats, &npats)))
+		goto out;
+	if (!(ids = lb_malloc(npats ? npats * LB_HASH_LEN : 1))) {
+		rc = cli_failf(CMD, "out of memory");
+		goto out;
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; i < npats; i++) {
+		char ph[2 * LB_HASH_LEN + 1];
+		memcpy(ids + i * LB_HASH_LEN, pats[i].id, LB_HASH_LEN);
+		hex32(ph, pats[i].id);
+		json_array_append_new(arr, json_string(ph));
+	}
+	/* the same check the executor's node makes before it accepts, here first */
+	if ((rc = check(x, o->request, ex, ids, npats, &plan))) {
+		json_decref(arr);
+		rc = cli_failf(CMD, "the chain does not allow this run yet; nothing was sent");
+		goto out;
+	}
+	if (lb_envelope_pk_from_ed25519(xpk, npk) ||
+	    lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])xpk, 1, data, dlen, &sealed,
+			     &slen, &em)) {
+		json_decref(arr);
+		rc = cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	lb_xchg_input_digest(msg, req, esc, exec, sealed, slen, ids, npats, pcol);
+	lb_sign(sig, msg, sizeof msg, &x->kp);
+	char kh[2 * LB_PUBKEY_LEN + 1], sgh[2 * LB_SIG_LEN + 1], path[200];
+	lb_hex_encode(kh, x->kp.pk, LB_PUBKEY_LEN);
+	lb_hex_encode(sgh, sig, LB_SIG_LEN);
+	if (!(sh = lb_malloc(2 * slen + 1))) {
+		json_decref(arr);
+		rc = cli_failf(CMD, "out of memory");
+		goto out;
+	}
+	lb_hex_encode(sh, sealed, slen);
+	body = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s}", "escrow", o->escrow, "executor", ex,
+			 "sealed", sh, "patients", arr, "patient_column", pcol, "pk", kh, "sig", sgh);
+	snprintf(path, sizeof path, "/v1/exchange/inputs/%s", o->request);
+	if ((rc = cli_api_post(CMD, o->to, path, body, &ans)))
+		goto out;
+	if (o->json) {
+		json_t *j = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "request", o->request, "executor",
+				      ex, "to", o->to, "sealed_bytes", (json_int_t)slen, "patients",
+				      (json_int_t)npats, "scenario",
+				      json_string_value(json_object_get(plan, "scenario")));
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("Delivered asset %s, sealed to executor %s (%zu bytes, %zu patients), to %s "
+		       "for request %s\n",
+		       json_string_value(json_object_get(r, "asset")), ex, slen, npats, o->to,
+		       o->request);
+	}
+out:
+	json_decref(ans);
+	json_decref(body);
+	json_decref(plan);
+	json_decref(st);
+	json_decref(e);
+	json_decref(r);
+	lb_free(sh);
+	lb_free(sealed);
+	lb_free(ids);
+	wipe_table(data, dlen, pats, npats);
+	return rc;
+}
+
+static int cmp_patient_id(const void *a, const void *b)
+{
+	return memcmp(((const struct lb_xchg_patient *)a)->id,
+		      ((const struct lb_xchg_patient *)b)->id, LB_HASH_LEN);
+}
+
+/* The input the asset's owner delivered to this node for --request (leben exchange send):
+ * sealed to this key, for --escrow; its patients by pseudonym, sorted. */
+static int delivered_input(struct xctx *x, json_t **inp, uint8_t **sealed, size_t *slen,
+			   struct lb_xchg_patient **pats, size_t *npats)
+{
+	const struct xopts *o = x->o;
+	if (getf(x, inp, "/v1/exchange/inputs/%s", o->request)) {
+		fprintf(stderr, "  hint: give --data FILE to run on the asset at its owner (local), or "
+				"ask the owner to deliver it here with 'leben exchange send'\n");
+		return 1;
+	}
+	const char *ex = json_string_value(json_object_get(*inp, "executor"));
+	const char *es = json_string_value(json_object_get(*inp, "escrow"));
+	json_t *pa = json_object_get(*inp, "patients");
+	if (!ex || strcmp(ex, x->addr_text))
+		return cli_failf(CMD, "the input delivered for request %s is sealed to %s, not to this "
+				      "key (%s)", o->request, ex ? ex : "?", x->addr_text);
+	if (!es || strcmp(es, o->escrow))
+		return cli_failf(CMD, "the input delivered for request %s is for escrow %s, not %s",
+				 o->request, es ? es : "?", o->escrow);
+	if (!json_string_value(json_object_get(*inp, "patient_column")) ||
+	    lb_hex_decode_alloc(json_string_value(json_object_get(*inp, "sealed")), sealed, slen,
+				(size_t)1 << 31))
+		return cli_failf(CMD, "the input delivered for request %s is unreadable", o->request);
+	*npats = json_array_size(pa);
+	if (!(*pats = lb_calloc(*npats ? *npats : 1, sizeof **pats)))
+		return cli_failf(CMD, "out of memory");
+	for (size_t i = 0; i < *npats; i++)
+		if (lb_hex_decode((*pats)[i].id, LB_HASH_LEN, json_string_value(json_array_get(pa, i))))
+			return cli_failf(CMD, "the input delivered for request %s names a bad patient "
+					      "id", o->request);
+	qsort(*pats, *npats, sizeof **pats, cmp_patient_id);
+	return 0;
+}
+
 static int x_run(struct xctx *x)
 {
 	const struct xopts *o = x->o;
 	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], asset[LB_HASH_LEN], algo[LB_HASH_LEN],
-		content[LB_HASH_LEN], h[LB_HASH_LEN], exec_id[LB_HASH_LEN], res_id[LB_HASH_LEN],
+		content[LB_HASH_LEN], exec_id[LB_HASH_LEN], res_id[LB_HASH_LEN],
 		done_id[LB_HASH_LEN], xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES];
 	uint8_t *data = NULL, *ids = NULL, *keep = NULL, *rtx = NULL, *rproof = NULL, *sealed = NULL;
 	uint8_t *reqtx = NULL, *reqproof = NULL, *script = NULL, *sealed_in = NULL;
@@ -787,7 +977,9 @@ static int x_run(struct xctx *x)
 	struct lb_xchg_patient *pats = NULL;
 	const char **excl = NULL;
 	bool *left_out = NULL;
-	json_t *r = NULL, *plan = NULL, *e = NULL, *params = NULL;
+	json_t *r = NULL, *plan = NULL, *e = NULL, *params = NULL, *inp = NULL;
+	uint8_t *xids = NULL; /* revoked patients of a delivered input, by pseudonym */
+	size_t nxids = 0;
 	struct lb_sandbox_job job;
 	struct lb_sandbox_report rep;
 	struct lb_release rel;
@@ -803,7 +995,7 @@ static int x_run(struct xctx *x)
 	if ((rc = need(o->request, "--request ID", "run")) ||
 	    (rc = hash_arg(o->request, "--request", req)) ||
 	    (rc = need(o->escrow, "--escrow ID", "run")) || (rc = hash_arg(o->escrow, "--escrow", esc)) ||
-	    (rc = need(o->data, "--data FILE", "run")) || (rc = load_key(x)))
+	    (rc = load_key(x)))
 		goto out;
 	/* 1. the request, its asset and algorithm; the data must be the registered data */
 	if ((rc = getf(x, &r, "/v1/exchange/requests/%s", o->request)))
@@ -834,24 +1026,23 @@ static int x_run(struct xctx *x)
 	if (rp->params[0])
 		params = json_loads(rp->params, 0, NULL);
 	lb_free(rp);
-	if ((rc = cli_read_file(CMD, o->data, (size_t)1 << 31, &data, &dlen)))
-		goto out;
-	lb_hash(h, data, dlen);
-	if (memcmp(h, content, LB_HASH_LEN)) {
-		rc = cli_failf(CMD, "%s is not the data registered as asset %s (its hash differs)",
-			       o->data, json_string_value(json_object_get(r, "asset")));
-		goto out;
-	}
 	const char *pcol = o->patient_column ? o->patient_column : "patient_id";
-	if (lb_xchg_csv_patients(data, dlen, pcol, asset, &pats, &npats, &em)) {
-		rc = cli_fail(CMD, &em, "the table needs a header line and a patient id column (--patient-column)");
-		goto out;
+	if (!o->data) {
+		/* off-site / integrated: the owner delivered its data to this node, sealed to this
+		 * executor's key, with the patients it holds by pseudonym */
+		if ((rc = delivered_input(x, &inp, &sealed_in, &inlen, &pats, &npats)))
+			goto out;
+		pcol = json_string_value(json_object_get(inp, "patient_column"));
+	} else {
+		if ((rc = load_table(x, r, content, asset, pcol, &data, &dlen, &pats, &npats)))
+			goto out;
 	}
 	ids = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
 	keep = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
+	xids = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
 	excl = lb_calloc(npats ? npats : 1, sizeof *excl);
 	left_out = lb_calloc(npats ? npats : 1, sizeof *left_out);
-	if (!ids || !keep || !excl || !left_out) {
+	if (!ids || !keep || !xids || !excl || !left_out) {
 		rc = cli_failf(CMD, "out of memory");
 		goto out;
 	}
@@ -870,7 +1061,10 @@ static int x_run(struct xctx *x)
 		int k;
 		if (!lb_hex_decode(rid, LB_HASH_LEN, json_string_value(json_array_get(revoked, i))) &&
 		    (k = find_patient(pats, npats, rid)) >= 0) {
-			excl[nexcl++] = pats[k].local;
+			if (inp) /* known here by pseudonym only: the jail finds the rows */
+				memcpy(xids + nxids++ * LB_HASH_LEN, rid, LB_HASH_LEN);
+			else
+				excl[nexcl++] = pats[k].local;
 			left_out[k] = true;
 		}
 	}
@@ -906,8 +1100,8 @@ static int x_run(struct xctx *x)
 	/* 4. run in the sandbox: the data goes in sealed to this executor's key and is opened only
 	 * inside the jail, which also leaves out the revoked patients' rows */
 	if (lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk) ||
-	    lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])xpk, 1, data, dlen, &sealed_in,
-			     &inlen, &em)) {
+	    (!inp && lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])xpk, 1, data, dlen,
+				      &sealed_in, &inlen, &em))) {
 		sodium_memzero(xsk, sizeof xsk);
 		rc = cli_fail(CMD, &em, NULL);
 		goto out;
@@ -922,6 +1116,9 @@ static int x_run(struct xctx *x)
 	job.patient_col = pcol;
 	job.exclude = excl;
 	job.nexclude = nexcl;
+	job.exclude_ids = xids;
+	job.nexclude_ids = nxids;
+	job.asset = asset;
 	struct lb_xchg_result res = {0};
 	memcpy(res.request, req, LB_HASH_LEN);
 	memcpy(res.escrow, esc, LB_HASH_LEN);
@@ -1042,6 +1239,8 @@ out:
 	json_decref(e);
 	json_decref(plan);
 	json_decref(r);
+	json_decref(inp);
+	lb_free(xids);
 	lb_free(sealed);
 	lb_free(sealed_in);
 	lb_free(script);
@@ -1053,12 +1252,7 @@ out:
 	lb_free(ids);
 	lb_free(excl);
 	lb_free(left_out);
-	if (pats)
-		sodium_memzero(pats, npats * sizeof *pats);
-	lb_free(pats);
-	if (data)
-		sodium_memzero(data, dlen);
-	lb_free(data);
+	wipe_table(data, dlen, pats, npats);
 	lb_buf_release(&b);
 	return rc;
 }
@@ -1280,11 +1474,18 @@ static void usage(FILE *f)
 		"  result   --from KEY --request ID [--out FILE]   open your sealed result\n"
 		"  refund   --from KEY --escrow ID [--result-tx TXID]   get the fees back after a\n"
 		"           failed or withheld run, or once the escrow timed out\n"
+		"owner, for a run elsewhere (off-site at the algorithm's author, integrated at a\n"
+		"computing provider):\n"
+		"  send     --from KEY --request ID --escrow ID --data FILE --to URL\n"
+		"           [--patient-column NAME]   seal the asset to the escrow's executor (the node\n"
+		"           key of the node at URL) and deliver it there; that node accepts it only if\n"
+		"           the chain holds the approval, the execution right and the consents\n"
 		"patient:\n"
 		"  consent  --from KEY --asset ID --patient ID [--revoke]   give or revoke consent\n"
 		"executor:\n"
-		"  run      --from KEY --request ID --escrow ID --data FILE [--patient-column NAME]\n"
-		"           [--algorithm-file SCRIPT]\n"
+		"  run      --from KEY --request ID --escrow ID [--data FILE] [--patient-column NAME]\n"
+		"           [--algorithm-file SCRIPT]   without --data: the input the owner delivered\n"
+		"           to this node with 'send' (sealed to KEY, the node's own key 'node')\n"
 		"           check, run in the sandbox (the data sealed, opened only inside it), apply the\n"
 		"           owner's output policy, seal the result to the user, record it and release\n"
 		"           the escrow (patients who revoked consent are left out inside the sandbox)\n"
@@ -1332,6 +1533,7 @@ int cmd_exchange(int argc, char **argv)
 		{"--patient-column", &o.patient_column, NULL}, {"--out", &o.out, NULL},
 		{"--result-tx", &o.result_tx, NULL}, {"--timeout", &o.timeout, NULL},
 		{"--params", &o.params, NULL}, {"--print-act", NULL, &o.print_act},
+		{"--to", &o.to, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[1];
@@ -1362,7 +1564,7 @@ int cmd_exchange(int argc, char **argv)
 		int (*fn)(struct xctx *);
 	} steps[] = {
 		{"offer", x_offer},   {"grant", x_grant},   {"algo", x_algo},     {"request", x_request},
-		{"consent", x_consent}, {"escrow", x_escrow}, {"run", x_run},   {"refund", x_refund},
+		{"consent", x_consent}, {"escrow", x_escrow}, {"send", x_send}, {"run", x_run},   {"refund", x_refund},
 		{"revoke", x_revoke},
 		{"status", x_status}, {"result", x_result}, {"log", x_log},
 	};

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "apiclient.h"
 #include "cli.h"
@@ -74,30 +73,6 @@ static int parse_u64(const char *s, uint64_t *out)
 		return 1;
 	*out = v;
 	return 0;
-}
-
-/* Poll GET /v1/txs/ID until it leaves "pending"; 0 committed, 1 otherwise. */
-static int wait_for(const char *url, const char *idhex, json_t **final)
-{
-	char path[128];
-	snprintf(path, sizeof path, "/v1/txs/%s", idhex);
-	uint64_t deadline = lb_mono_ns() + 60ull * 1000000000ull;
-	for (;;) {
-		json_t *j;
-		if (cli_api_get(CMD, url, path, &j))
-			return 1;
-		const char *st = json_string_value(json_object_get(j, "status"));
-		if (st && strcmp(st, "pending")) {
-			*final = j;
-			return strcmp(st, "committed") ? 1 : 0;
-		}
-		json_decref(j);
-		if (lb_mono_ns() > deadline)
-			return cli_failf(CMD, "tx %s is still pending after 60 s; check later with "
-					      "'leben query tx %s'", idhex, idhex);
-		struct timespec ts = {0, 50000000L};
-		nanosleep(&ts, NULL);
-	}
 }
 
 /* Sign payload as a business tx of type from key o->from, post it, optionally wait. */
@@ -180,15 +155,15 @@ static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *pa
 		       addr_text, t.nonce);
 	rc = 0;
 	if (o->wait) {
-		rc = wait_for(url, idhex, &final);
+		rc = cli_tx_wait(CMD, url, idhex, 60, &final);
 		if (final && !o->json) {
 			json_t *e = json_object_get(final, "error");
 			if (!rc)
-				printf("Committed in business block %lld.\n",
-				       (long long)json_integer_value(json_object_get(final, "height")));
+				printf("Committed in business block %llu.\n",
+				       (unsigned long long)cli_tx_height(final));
 			else
-				printf("Included in business block %lld but NOT applied: %s [%s]\n",
-				       (long long)json_integer_value(json_object_get(final, "height")),
+				printf("Included in business block %llu but NOT applied: %s [%s]\n",
+				       (unsigned long long)cli_tx_height(final),
 				       json_string_value(json_object_get(e, "message")),
 				       json_string_value(json_object_get(e, "code")));
 		}

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "apiclient.h"
 #include "cli.h"
@@ -374,51 +373,20 @@ static uint64_t fee_from_status(json_t *status, const struct tx_kind *k, int cha
 								: 0;
 }
 
-/* Poll GET /v1/txs/ID until it leaves "pending". Returns 0 committed, 1 invalid or error. */
-static int wait_for(const char *url, const char *idhex, double timeout_s, json_t **final)
-{
-	char path[128];
-	snprintf(path, sizeof path, "/v1/txs/%s", idhex);
-	uint64_t deadline = lb_mono_ns() + (uint64_t)(timeout_s * 1e9);
-	unsigned delay_ms = 20;
-	for (;;) {
-		json_t *j;
-		if (cli_api_get(CMD, url, path, &j))
-			return 1;
-		const char *st = json_string_value(json_object_get(j, "status"));
-		if (st && strcmp(st, "pending")) {
-			*final = j;
-			return strcmp(st, "committed") ? 1 : 0;
-		}
-		json_decref(j);
-		if (lb_mono_ns() > deadline) {
-			cli_failf(CMD, "tx %s is still pending after %.0f s; check later with 'leben query tx %s'",
-				  idhex, timeout_s, idhex);
-			return 1;
-		}
-		struct timespec ts = {0, (long)delay_ms * 1000000L};
-		nanosleep(&ts, NULL);
-		if (delay_ms < 200)
-			delay_ms *= 2;
-	}
-}
-
 static void print_outcome(json_t *tx, const char *idhex)
 {
 	const char *st = json_string_value(json_object_get(tx, "status"));
-	json_t *blk = json_object_get(tx, "height");
-	if (!blk)
-		blk = json_object_get(json_object_get(tx, "block"), "height");
+	uint64_t blk = cli_tx_height(tx);
 	if (st && !strcmp(st, "committed")) {
-		printf("Committed in block %lld.\n", (long long)json_integer_value(blk));
+		printf("Committed in block %llu.\n", (unsigned long long)blk);
 		return;
 	}
 	json_t *e = json_object_get(tx, "error");
 	const char *msg = json_string_value(json_object_get(e, "message"));
 	if (!msg)
 		msg = json_string_value(e);
-	printf("Included in block %lld but NOT applied (invalid)%s%s\n",
-	       (long long)json_integer_value(blk), msg ? ": " : ".", msg ? msg : "");
+	printf("Included in block %llu but NOT applied (invalid)%s%s\n", (unsigned long long)blk,
+	       msg ? ": " : ".", msg ? msg : "");
 }
 
 int cmd_tx(int argc, char **argv)
@@ -629,7 +597,7 @@ int cmd_tx(int argc, char **argv)
 		rc = refused ? 1 : 0;
 		if (!rc && o.wait) {
 			lb_hex_encode(idhex, ids[count - 1], LB_HASH_LEN);
-			rc = wait_for(url, idhex, timeout_s, &final);
+			rc = cli_tx_wait(CMD, url, idhex, timeout_s, &final);
 			if (final && !o.json)
 				print_outcome(final, idhex);
 		}
@@ -645,7 +613,7 @@ int cmd_tx(int argc, char **argv)
 	if (o.wait) {
 		if (!o.json)
 			printf("Waiting for a block...\n");
-		rc = wait_for(url, idhex, timeout_s, &final);
+		rc = cli_tx_wait(CMD, url, idhex, timeout_s, &final);
 		if (final && !o.json)
 			print_outcome(final, idhex);
 	}

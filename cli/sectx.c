@@ -1,7 +1,6 @@
 /* Sending the security toolkit's business-chain txs from the CLI (see sectx.h). */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "apiclient.h"
 #include "common.h"
@@ -95,30 +94,14 @@ int sectx_send(const char *cmd, const char *url, struct sectx *t, double timeout
 	       json_t **final)
 {
 	json_t *body = json_pack("{s:s}", "tx", t->hex), *reply = NULL, *j = NULL;
-	char path[160];
 	int rc = cli_api_post(cmd, url, "/v1/txs", body, &reply);
 	json_decref(body);
 	json_decref(reply);
 	if (rc)
 		return 1;
-	snprintf(path, sizeof path, "/v1/txs/%s", t->id);
-	double end = (double)lb_now_ms() / 1000.0 + timeout_s;
-	for (;;) {
-		if (cli_api_get(cmd, url, path, &j))
-			return 1;
-		const char *s = json_string_value(json_object_get(j, "status"));
-		if (s && strcmp(s, "pending") != 0)
-			break;
-		json_decref(j);
-		j = NULL;
-		if ((double)lb_now_ms() / 1000.0 > end)
-			return cli_failf(cmd, "tx %s is still waiting for a block after %.0f s; check "
-					      "later with 'leben query tx %s'",
-					 t->id, timeout_s, t->id);
-		struct timespec ts = {0, 50 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	if (strcmp(json_string_value(json_object_get(j, "status")), "committed") != 0) {
+	if (cli_tx_wait(cmd, url, t->id, timeout_s, &j)) {
+		if (j == NULL)
+			return 1; /* printed */
 		json_t *e = json_object_get(j, "error");
 		rc = cli_failf(cmd, "tx %s went into a block but was refused there: %s [%s]", t->id,
 			       json_string_value(json_object_get(e, "message")),

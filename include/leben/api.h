@@ -32,6 +32,10 @@ struct lb_api_options {
 	void *order_ctx;
 	struct lb_consortium *consortium; /* checkpoint monitor shown in /v1/status (borrowed,
 					   * may be NULL) */
+	const char *directory_db;   /* file of the catalogue GET /v1/directory/search derives
+				     * from the directory chain's blocks (borrowed until
+				     * lb_api_start returns; NULL: the route answers
+				     * LB_EUNAVAILABLE) */
 	const char *home;           /* node home (borrowed; off-chain files such as sealed results), or NULL */
 	/* Refusal mode (borrowed, or NULL): the node's chain databases are damaged. Every request
 	 * is answered 503 with LB_ECORRUPT and this text, GET /v1/status included (there with

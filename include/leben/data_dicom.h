@@ -94,12 +94,18 @@ struct lb_dicom_file {
 #define LB_DICOM_MAX_ELEMS 2000000   /* elements in a file, all levels together */
 
 /* Parse a Part 10 file held in memory. The bytes are copied, so data may be freed after the
- * call. Files without preamble/meta are accepted (encoding guessed as pydicom and dcmtk do).
+ * call. Files without preamble/meta are accepted (encoding guessed as pydicom and dcmtk do)
+ * when their first element is plausible (see lb_dicom_is_dataset); others are LB_EMALFORMED
+ * "not a DICOM file" at offset 0.
  * Errors: LB_ETRUNCATED (file ends inside an element), LB_EMALFORMED (impossible lengths or
  * delimiters, unknown explicit VR), LB_ELIMIT, LB_EUNSUPPORTED; em names the byte offset.
  * On success the caller releases f with lb_dicom_file_release. */
 int lb_dicom_parse(const uint8_t *data, size_t len, struct lb_dicom_file *f,
 		   struct lb_errmsg *em);
+/* True if data looks like DICOM: "DICM" at offset 128, a meta group at offset 0, or a bare data
+ * set whose first element is plausible (group 0001..7FE0, length that fits) in implicit VR
+ * little endian or explicit VR little/big endian. Used to recognise files without preamble. */
+bool lb_dicom_is_dataset(const uint8_t *data, size_t len);
 /* Read and parse path (at most max bytes); errors name the file and the offset. */
 int lb_dicom_parse_file(const char *path, size_t max, struct lb_dicom_file *f,
 			struct lb_errmsg *em);

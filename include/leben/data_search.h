@@ -68,6 +68,11 @@ int lb_catalog_search(struct lb_catalog *c, const char *query, const struct lb_s
 /* The stored public JSON of an entry (new reference). LB_ENOTFOUND if absent. */
 int lb_catalog_get(struct lb_catalog *c, const char *asset_id, json_t **out, struct lb_errmsg *em);
 /* Small key/value notes of the catalogue (the chain height it was synced to, the network). */
+/* One attribute of an entry ("sender", "op", "entry_version", "private_tx": the id of the tx
+ * whose payload holds the sealed private part of the current version) into out. LB_ENOTFOUND
+ * if the entry or the attribute is absent. */
+int lb_catalog_attr_get(struct lb_catalog *c, const char *asset_id, const char *key, char *out,
+			size_t n, struct lb_errmsg *em);
 int lb_catalog_meta_get(struct lb_catalog *c, const char *key, char *out, size_t n);
 int lb_catalog_meta_put(struct lb_catalog *c, const char *key, const char *value,
 			struct lb_errmsg *em);
@@ -75,7 +80,9 @@ int lb_catalog_meta_put(struct lb_catalog *c, const char *key, const char *value
 int lb_catalog_reset(struct lb_catalog *c, struct lb_errmsg *em);
 /* Apply one tx of a directory block in its JSON view (GET /v1/chains/directory/blocks/N):
  * valid data.register / data.update / data.link put the public part (plus the attributes
- * sender, op and entry_version), data.retire removes the entry; anything else is ignored.
+ * sender, op, entry_version and, when the tx carries a sealed private part, private_tx = the
+ * tx id), data.readers moves private_tx to itself, data.retire removes the entry; anything
+ * else is ignored. The sealed private part itself is never stored in the catalogue.
  * *applied (may be NULL) says whether the catalogue changed. */
 int lb_catalog_apply_tx_json(struct lb_catalog *c, const json_t *tx, bool *applied,
 			     struct lb_errmsg *em);

@@ -241,6 +241,15 @@ struct lb_xchg_patient {
  * detected from the header; RFC 4180 quotes), by column patient_col, sorted by pseudonymous
  * id. *out is allocated (lb_free). An empty patient cell, a local id longer than
  * LB_XCHG_LOCAL_ID_MAX, a missing column or a ragged row: LB_EMALFORMED / LB_ENOTFOUND. */
+/* What the asset's owner signs when it delivers its data, sealed to the executor, for an
+ * off-site or integrated run (POST /v1/exchange/inputs/{request}, docs/api.md):
+ * H("LEBEN-sealed-input-v1" || request || escrow || executor address || u64be n ||
+ *   patients (n x 32) || patient column || sealed bytes). */
+void lb_xchg_input_digest(uint8_t out[LB_HASH_LEN], const uint8_t req[LB_HASH_LEN],
+			  const uint8_t esc[LB_HASH_LEN], const uint8_t exec[LB_ADDR_LEN],
+			  const uint8_t *sealed, size_t slen, const uint8_t *patients, size_t npats,
+			  const char *column);
+
 int lb_xchg_csv_patients(const uint8_t *csv, size_t len, const char *patient_col,
 			 const uint8_t asset[LB_HASH_LEN], struct lb_xchg_patient **out, size_t *n,
 			 struct lb_errmsg *em);

@@ -105,6 +105,11 @@ struct lb_sandbox_job {
 	                              * consents) */
 	const char *const *exclude;  /* borrowed patient ids to leave out */
 	size_t nexclude;             /* entries of exclude */
+	const uint8_t *exclude_ids;  /* borrowed pseudonymous patient ids (n x 32, lb_xchg_patient_id
+	                              * of asset and the local id) to leave out, for an executor that
+	                              * knows the patients only by pseudonym (off-site, integrated) */
+	size_t nexclude_ids;         /* entries of exclude_ids */
+	const uint8_t *asset;        /* the asset the pseudonyms belong to (32 bytes) */
 };
 
 /* Outcome of one run. Embedded struct: release with lb_sandbox_report_release. */
@@ -137,6 +142,8 @@ json_t *lb_sandbox_report_json(const struct lb_sandbox_report *rep);
 
 /* ---- release policy ---------------------------------------------------------------------- */
 
+#define LB_POLICY_BOUNDS_MAX 32
+
 /* The owner's output policy. Embedded struct; lb_policy_default gives the defaults. */
 struct lb_policy {
 	unsigned min_cohort;     /* every "n" and every non-zero cell of "counts"/"at_risk" must be
@@ -149,11 +156,22 @@ struct lb_policy {
 	                          * than max_array [true] */
 	size_t max_array;        /* longest array in a released result [1000] */
 	bool release_extremes;   /* keep "min"/"max" (single records' values) [false: removed] */
+	/* Clamping bounds of numeric variables, by name: with epsilon > 0, a "sum" or "mean"
+	 * in an object whose "name" (else whose key) is a bound's name gets Laplace noise
+	 * calibrated to the bounds (sum: max(|lo|, |hi|); mean: (hi - lo) / n), the noised
+	 * mean is clamped to [lo, hi], and "sd" is removed; a sum or mean without bounds is
+	 * withheld, its sensitivity being undefined. [none] */
+	size_t nbounds;
+	struct lb_policy_bound {
+		char name[64];
+		double lo, hi;
+	} bounds[LB_POLICY_BOUNDS_MAX];
 };
 
 void lb_policy_default(struct lb_policy *p);
 /* Read a policy from JSON text ({"min_cohort":10,"epsilon":0.5,"budget":2,"max_output":65536,
- * "aggregates_only":true,"max_array":1000,"release_extremes":false}; absent keys keep defaults).
+ * "aggregates_only":true,"max_array":1000,"release_extremes":false,
+ * "bounds":{"age":[0,120]}}; absent keys keep defaults).
  * Unknown keys and wrong types are refused (LB_EINVALID, key named); p is unchanged on error. */
 int lb_policy_parse(const char *text, size_t len, struct lb_policy *p, struct lb_errmsg *em);
 json_t *lb_policy_json(const struct lb_policy *p);
@@ -189,6 +207,9 @@ int lb_policy_apply(const struct lb_policy *p, const json_t *result, struct lb_d
 		    const char *user, const char *asset, struct lb_release *rel,
 		    struct lb_errmsg *em);
 void lb_release_release(struct lb_release *rel);
+/* Tests only: draw the Laplace noise from a ChaCha20 stream keyed by seed (reproducible
+ * statistical tests); NULL goes back to the system's randomness. Not thread-safe. */
+void lb_policy_noise_seed(const uint8_t seed[32]);
 /* Seal a released result to the user's X25519 key (*env allocated, caller frees with lb_free).
  * LB_EDENIED if rel was withheld. */
 int lb_release_seal(const struct lb_release *rel, const uint8_t user_pk[LB_ENVELOPE_PKBYTES],

@@ -31,6 +31,8 @@ bool api_path_match(const char *pattern, const char *path, struct api_params *p)
 
 /* Copy parameter i into out (outsz bytes, NUL-terminated). LB_ETOOBIG if it does not fit. */
 int api_param_copy(const struct api_params *p, size_t i, char *out, size_t outsz);
+/* Bytes as a JSON hex string (NULL when out of memory). */
+json_t *api_hex_json(const uint8_t *p, size_t n);
 
 /* The txs of a POST /v1/txs body, decoded from hex. */
 struct api_txs {
@@ -53,6 +55,17 @@ int api_txs_parse(struct api_txs *t, uint8_t *body, size_t len, size_t max_batch
 		  struct lb_errmsg *em);
 void api_txs_release(struct api_txs *t);
 
+/* The node's catalogue of its directory chain (directory.c), derived from applied blocks. */
+struct api_directory;
+struct lb_ledger;
+struct lb_search_options;
+int api_directory_open(struct api_directory **out, const char *path, struct lb_errmsg *em);
+void api_directory_close(struct api_directory *d);
+/* Replay the directory blocks not yet seen, then search (lb_catalog_search) and answer
+ * {"query","expanded","directory_height","results":[{"id","name","score"}]} (*out new). */
+int api_directory_search(struct api_directory *d, struct lb_ledger *l, const char *query,
+			 const struct lb_search_options *o, json_t **out, struct lb_errmsg *em);
+
 /* A request as seen by route handlers that live outside server.c (one file per area, such
  * as routes_exchange.c): everything borrowed for the duration of the call. */
 struct api_call {
@@ -68,6 +81,12 @@ struct api_call {
 typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *status,
 			  struct lb_errmsg *em);
 
+/* routes_compute.c (docs/api.md, "On-chain sandbox") */
+int api_compute_run(const struct api_call *c, json_t **out, unsigned *status,
+		    struct lb_errmsg *em);
+int api_compute_program(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em);
+
 /* routes_exchange.c (docs/api.md, "Exchange") */
 int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
@@ -80,5 +99,9 @@ int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status
 			struct lb_errmsg *em);
 int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em);
+int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+int api_xchg_input_get(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
 
 #endif

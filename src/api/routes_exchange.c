@@ -5,6 +5,7 @@
  * citations, and the store of sealed results the executor leaves for the user.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,17 +14,6 @@
 #include "leben/tx.h"
 
 #define SEALED_MAX (4u << 20) /* bytes of a sealed result kept for the user */
-
-static json_t *hexj(const uint8_t *p, size_t n)
-{
-	char *s = lb_malloc(2 * n + 1);
-	if (!s)
-		return NULL;
-	lb_hex_encode(s, p, n);
-	json_t *j = json_stringn(s, 2 * n);
-	lb_free(s);
-	return j;
-}
 
 /* Path parameter i as a 32-byte id (64 hex digits). */
 static int param_id(const struct api_call *c, size_t i, const char *what, uint8_t id[LB_HASH_LEN],
@@ -37,39 +27,38 @@ static int param_id(const struct api_call *c, size_t i, const char *what, uint8_
 	return LB_OK;
 }
 
-int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+/* GET of one exchange object by the 32-byte id in the path. */
+static int id_view(const struct api_call *c, json_t **out, struct lb_errmsg *em, const char *what,
+		   int (*view)(struct lb_ledger *, const uint8_t *, json_t **, struct lb_errmsg *))
 {
 	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "an asset id", id, em);
-	return rc ? rc : lb_xchg_offer_json(c->ledger, id, out, em);
+	int rc = param_id(c, 0, what, id, em);
+	return rc ? rc : view(c->ledger, id, out, em);
+}
+
+int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	return id_view(c, out, em, "an asset id", lb_xchg_offer_json);
 }
 
 int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "an algorithm hash", id, em);
-	return rc ? rc : lb_xchg_algo_json(c->ledger, id, out, em);
+	return id_view(c, out, em, "an algorithm hash", lb_xchg_algo_json);
 }
 
 int api_xchg_request(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "a request id", id, em);
-	return rc ? rc : lb_xchg_request_json(c->ledger, id, out, em);
+	return id_view(c, out, em, "a request id", lb_xchg_request_json);
 }
 
 int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "an escrow id", id, em);
-	return rc ? rc : lb_xchg_escrow_json(c->ledger, id, out, em);
+	return id_view(c, out, em, "an escrow id", lb_xchg_escrow_json);
 }
 
 int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_id(c, 0, "an asset, patient or request id", id, em);
-	return rc ? rc : lb_xchg_log_json(c->ledger, id, out, em);
+	return id_view(c, out, em, "an asset, patient or request id", lb_xchg_log_json);
 }
 
 /* Body {"request":HEX, "executor":"lb1...", "patients":[HEX,...], "exclude_revoked":BOOL} */
@@ -145,8 +134,8 @@ int api_xchg_receipt(const struct api_call *c, json_t **out, unsigned *status, s
 	lb_buf_init(&b, 1u << 20);
 	rc = lb_ledger_proof(c->ledger, id, anchor, &b, em);
 	if (!rc) {
-		*out = json_pack("{s:s,s:o,s:o}", "chain", lb_chain_name(chain), "tx", hexj(raw, len),
-				 "proof", hexj(b.data, b.len));
+		*out = json_pack("{s:s,s:o,s:o}", "chain", lb_chain_name(chain), "tx", api_hex_json(raw, len),
+				 "proof", api_hex_json(b.data, b.len));
 		if (!*out)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	}
@@ -155,18 +144,34 @@ int api_xchg_receipt(const struct api_call *c, json_t **out, unsigned *status, s
 	return rc;
 }
 
-static int result_path(const struct api_call *c, const uint8_t req[LB_HASH_LEN], char *path,
-		       size_t n, bool mkdir_it, struct lb_errmsg *em)
+/* <home>/exchange/<dir>/<request hex><ext>: the off-chain files of the exchange (sealed
+ * results for users, inputs delivered to executors). */
+static int store_path(const struct api_call *c, const char *dir, const char *ext,
+		      const uint8_t req[LB_HASH_LEN], char *path, size_t n, bool mkdir_it,
+		      struct lb_errmsg *em)
 {
 	char hex[2 * LB_HASH_LEN + 1];
 	if (!c->home)
-		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no sealed results (no home)");
-	snprintf(path, n, "%s/exchange/results", c->home);
+		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no exchange %s (no home)", dir);
+	snprintf(path, n, "%s/exchange/%s", c->home, dir);
 	if (mkdir_it && lb_mkdirs(path, 0700, em))
 		return LB_EIO;
 	lb_hex_encode(hex, req, LB_HASH_LEN);
-	snprintf(path, n, "%s/exchange/results/%s.lbev", c->home, hex);
+	snprintf(path, n, "%s/exchange/%s/%s%s", c->home, dir, hex, ext);
 	return LB_OK;
+}
+
+/* The stored file of the request in the path (GET): LB_ENOTFOUND with missing as the text. */
+static int store_read(const struct api_call *c, const char *dir, const char *ext, size_t max,
+		      const char *missing, uint8_t **data, size_t *len, struct lb_errmsg *em)
+{
+	uint8_t req[LB_HASH_LEN];
+	char path[4300];
+	int rc = param_id(c, 0, "a request id", req, em);
+	if (rc || (rc = store_path(c, dir, ext, req, path, sizeof path, false, em)))
+		return rc;
+	rc = lb_file_read(path, max, data, len, em);
+	return rc == LB_ENOTFOUND ? lb_errf(em, LB_ENOTFOUND, "%s", missing) : rc;
 }
 
 /* POST /v1/exchange/results/{request} {"sealed": HEX, "pk": HEX, "sig": HEX}: keep the
@@ -224,7 +229,7 @@ int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status
 		rc = lb_errf(em, LB_EBADSIG, "the signature of the sealed result does not verify");
 		goto out;
 	}
-	if ((rc = result_path(c, req, path, sizeof path, true, em)) ||
+	if ((rc = store_path(c, "results", ".lbev", req, path, sizeof path, true, em)) ||
 	    (rc = lb_file_write(path, sealed, slen, 0600, em)))
 		goto out;
 	*out = json_pack("{s:I}", "bytes", (json_int_t)slen);
@@ -239,20 +244,154 @@ out:
 int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em)
 {
-	uint8_t req[LB_HASH_LEN], *data = NULL;
+	uint8_t *data = NULL;
 	size_t len;
-	char path[4300];
-	int rc = param_id(c, 0, "a request id", req, em);
-	if (rc || (rc = result_path(c, req, path, sizeof path, false, em)))
-		return rc;
-	rc = lb_file_read(path, SEALED_MAX, &data, &len, em);
-	if (rc == LB_ENOTFOUND)
-		return lb_errf(em, LB_ENOTFOUND,
-			       "no sealed result for this request on this node (the run has not "
-			       "delivered one, or it was withheld)");
+	int rc = store_read(c, "results", ".lbev", SEALED_MAX,
+			    "no sealed result for this request on this node (the run has not "
+			    "delivered one, or it was withheld)",
+			    &data, &len, em);
 	if (rc)
 		return rc;
-	*out = json_pack("{s:o,s:I}", "sealed", hexj(data, len), "bytes", (json_int_t)len);
+	*out = json_pack("{s:o,s:I}", "sealed", api_hex_json(data, len), "bytes", (json_int_t)len);
 	lb_free(data);
 	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
+/* ---- inputs delivered to an executor (off-site and integrated scenarios) --------------------- */
+
+#define INPUT_MAX (48u << 20) /* bytes of a sealed input kept for an executor */
+
+/* The hex string at key of b decoded into exactly n bytes. */
+static bool hex_field(json_t *b, const char *key, uint8_t *out, size_t n)
+{
+	const char *h = json_string_value(json_object_get(b, key));
+	return h && !lb_hex_decode(out, n, h);
+}
+
+/* POST /v1/exchange/inputs/{request} {"escrow", "executor", "sealed", "patients",
+ * "patient_column", "pk", "sig"}: the asset's owner delivers its data, sealed to the executor,
+ * for an off-site or integrated run. Accepted only when the chain holds everything the
+ * executor's xchg.exec will need (approval, the execution right for this executor, the
+ * patients' consents), the escrow is open for this request and executor, and sig is the
+ * owner's signature of lb_xchg_input_digest. */
+int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em)
+{
+	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], exec[LB_ADDR_LEN], pk[LB_PUBKEY_LEN],
+		sig[LB_SIG_LEN], msg[LB_HASH_LEN], sender[LB_ADDR_LEN], owner[LB_ADDR_LEN];
+	uint8_t *sealed = NULL, *pats = NULL;
+	size_t slen = 0, n = 0;
+	char path[4300];
+	json_t *b = NULL, *plan = NULL, *e = NULL;
+	json_error_t jerr;
+	int rc = param_id(c, 0, "a request id", req, em);
+	if (rc)
+		return rc;
+	b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
+	json_t *pa = json_object_get(b, "patients");
+	const char *col = json_string_value(json_object_get(b, "patient_column"));
+	const char *ex = json_string_value(json_object_get(b, "executor"));
+	if (!json_is_object(b) || !hex_field(b, "escrow", esc, LB_HASH_LEN) || !ex ||
+	    lb_addr_decode(exec, ex, NULL) || !hex_field(b, "pk", pk, sizeof pk) ||
+	    !hex_field(b, "sig", sig, sizeof sig) || !json_is_array(pa) || !col || !*col ||
+	    strlen(col) > 128 ||
+	    lb_hex_decode_alloc(json_string_value(json_object_get(b, "sealed")), &sealed, &slen,
+				INPUT_MAX)) {
+		rc = lb_errf(em, LB_EMALFORMED,
+			     "the body must be {\"escrow\": HEX, \"executor\": \"lb1...\", \"sealed\": "
+			     "HEX (at most %u bytes), \"patients\": [HEX, ...], \"patient_column\": "
+			     "TEXT, \"pk\": HEX, \"sig\": HEX}",
+			     INPUT_MAX);
+		goto out;
+	}
+	if ((n = json_array_size(pa)) > LB_XCHG_PATIENTS_MAX) {
+		rc = lb_errf(em, LB_ETOOBIG, "at most %d patients per run", LB_XCHG_PATIENTS_MAX);
+		goto out;
+	}
+	if (!(pats = lb_malloc(n ? n * LB_HASH_LEN : 1))) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *h = json_string_value(json_array_get(pa, i));
+		if (!h || lb_hex_decode(pats + i * LB_HASH_LEN, LB_HASH_LEN, h)) {
+			rc = lb_errf(em, LB_EMALFORMED, "patients[%zu] is not a patient id (64 hex digits)",
+				     i);
+			goto out;
+		}
+	}
+	lb_xchg_input_digest(msg, req, esc, exec, sealed, slen, pats, n, col);
+	if (!lb_sig_is_valid(sig, msg, sizeof msg, pk)) {
+		rc = lb_errf(em, LB_EBADSIG, "the signature of the delivered input does not verify");
+		goto out;
+	}
+	/* the chain: approval, execution right, consents, for this executor */
+	if ((rc = lb_xchg_check_json(c->ledger, req, exec, pats, n, true, &plan, em))) {
+		lb_errwrap(em, "the chain does not allow this run; input refused");
+		goto out;
+	}
+	lb_addr_from_pubkey(sender, pk);
+	const char *ow = json_string_value(json_object_get(json_object_get(plan, "terms"), "owner"));
+	if (!ow || lb_addr_decode(owner, ow, NULL) || memcmp(owner, sender, LB_ADDR_LEN)) {
+		rc = lb_errf(em, LB_EUNAUTH, "only the asset's owner (%s) may deliver its data",
+			     ow ? ow : "?");
+		goto out;
+	}
+	if ((rc = lb_xchg_escrow_json(c->ledger, esc, &e, em)))
+		goto out;
+	const char *est = json_string_value(json_object_get(e, "status"));
+	const char *erq = json_string_value(json_object_get(e, "request"));
+	const char *eex = json_string_value(json_object_get(e, "executor"));
+	char rqhex[2 * LB_HASH_LEN + 1];
+	lb_hex_encode(rqhex, req, LB_HASH_LEN);
+	if (!est || strcmp(est, "open") || !erq || strcmp(erq, rqhex) || !eex || strcmp(eex, ex)) {
+		rc = lb_errf(em, LB_EINVALID,
+			     "escrow is %s for request %.16s... and executor %s; the input needs it open "
+			     "for this request and executor %s",
+			     est ? est : "?", erq ? erq : "?", eex ? eex : "?", ex);
+		goto out;
+	}
+	json_object_del(b, "pk");
+	json_object_del(b, "sig");
+	json_object_set_new(b, "owner", json_string(ow));
+	json_object_set_new(b, "request", json_string(rqhex));
+	char *text = json_dumps(b, JSON_COMPACT);
+	if (!text) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!(rc = store_path(c, "inputs", ".json", req, path, sizeof path, true, em)))
+		rc = lb_file_write(path, text, strlen(text), 0600, em);
+	free(text); /* jansson's allocation */
+	if (rc)
+		goto out;
+	*out = json_pack("{s:I,s:s,s:I}", "bytes", (json_int_t)slen, "executor", ex, "patients",
+			 (json_int_t)n);
+	*status = 201;
+out:
+	json_decref(e);
+	json_decref(plan);
+	json_decref(b);
+	lb_free(pats);
+	lb_free(sealed);
+	return rc;
+}
+
+/* GET /v1/exchange/inputs/{request}: the delivered input as the owner left it (sealed to the
+ * executor; only its key opens it, inside the sandbox). */
+int api_xchg_input_get(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em)
+{
+	uint8_t *data = NULL;
+	size_t len;
+	json_error_t jerr;
+	int rc = store_read(c, "inputs", ".json", 2 * INPUT_MAX + 65536,
+			    "no input was delivered to this node for this request (the asset's "
+			    "owner sends it with 'leben exchange send')",
+			    &data, &len, em);
+	if (rc)
+		return rc;
+	*out = json_loadb((const char *)data, len, 0, &jerr);
+	lb_free(data);
+	return *out ? LB_OK : lb_errf(em, LB_ECORRUPT, "the stored input is unreadable");
 }

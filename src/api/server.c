@@ -18,6 +18,7 @@
 #include "api/api_int.h"
 #include "leben/api.h"
 #include "leben/base.h"
+#include "leben/data_search.h"
 #include "leben/knowledge_chain.h"
 #include "leben/security.h"
 #include "leben/tx.h"
@@ -32,6 +33,7 @@ struct lb_api {
 	struct lb_ledger *ledger;     /* borrowed */
 	struct lb_api_options opt;    /* copy, with defaults filled in */
 	uint16_t port;                /* port actually bound */
+	struct api_directory *dir;    /* catalogue of the directory chain (NULL: not served) */
 };
 
 /* State of one request, kept in MHD's per-request pointer. */
@@ -86,6 +88,10 @@ static int h_account_keys(struct lb_api *, struct MHD_Connection *, struct api_r
 			  json_t **, unsigned *, struct lb_errmsg *);
 static int h_policy(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 		    unsigned *, struct lb_errmsg *);
+static int h_dir_search(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+			unsigned *, struct lb_errmsg *);
+static int page_args(struct MHD_Connection *c, size_t *offset, size_t *limit,
+		     struct lb_errmsg *em);
 
 /* The API, once. docs/api.md describes each row. */
 static const struct api_route routes[] = {
@@ -103,6 +109,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/members", h_members, false, NULL},
 	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
 	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
+	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
@@ -112,6 +119,10 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/exchange/receipts/{id}", h_ext, false, api_xchg_receipt},
 	{"POST", "/v1/exchange/results/{request}", h_ext, true, api_xchg_result_put},
 	{"GET", "/v1/exchange/results/{request}", h_ext, false, api_xchg_result_get},
+	{"POST", "/v1/exchange/inputs/{request}", h_ext, true, api_xchg_input_put},
+	{"GET", "/v1/exchange/inputs/{request}", h_ext, false, api_xchg_input_get},
+	{"GET", "/v1/compute/runs/{id}", h_ext, false, api_compute_run},
+	{"GET", "/v1/compute/programs/{hash}", h_ext, false, api_compute_program},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -166,7 +177,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int code, const char
 	return rc;
 }
 
-static json_t *hex_json(const uint8_t *p, size_t n)
+json_t *api_hex_json(const uint8_t *p, size_t n)
 {
 	char *s = lb_malloc(2 * n + 1);
 	if (!s)
@@ -187,7 +198,7 @@ static json_t *result_json(const struct lb_submit_result *res, size_t index, boo
 	if (with_index)
 		json_object_set_new_nocheck(o, "index", json_integer((json_int_t)index));
 	if (res->chain >= 0) {
-		json_object_set_new_nocheck(o, "id", hex_json(res->id, LB_HASH_LEN));
+		json_object_set_new_nocheck(o, "id", api_hex_json(res->id, LB_HASH_LEN));
 		json_object_set_new_nocheck(o, "chain", json_string(lb_chain_name(res->chain)));
 	}
 	if (res->code == LB_OK) {
@@ -351,11 +362,11 @@ static int h_proof(struct lb_api *a, struct MHD_Connection *c, struct api_req *r
 	if (!rc && (rc = lb_ledger_tx_raw(a->ledger, id, &rchain, &raw, &rlen)))
 		rc = lb_errf(em, rc, "cannot read the bytes of the proven tx");
 	if (!rc) {
-		*out = json_pack("{s:o,s:o,s:I,s:o,s:o}", "tx_id", hex_json(id, LB_HASH_LEN),
+		*out = json_pack("{s:o,s:o,s:I,s:o,s:o}", "tx_id", api_hex_json(id, LB_HASH_LEN),
 				 "anchor",
 				 anchor >= 0 ? json_string(lb_chain_name(anchor)) : json_null(),
-				 "bytes", (json_int_t)b.len, "proof", hex_json(b.data, b.len), "tx",
-				 hex_json(raw, rlen));
+				 "bytes", (json_int_t)b.len, "proof", api_hex_json(b.data, b.len), "tx",
+				 api_hex_json(raw, rlen));
 		if (!*out)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	}
@@ -427,7 +438,7 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 	/* Clients sign with the network id; make sure it is there whatever the ledger puts. */
 	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
 		json_object_set_new(*out, "network_id",
-				    hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
+				    api_hex_json(lb_ledger_network_id(a->ledger), LB_HASH_LEN));
 	if (json_is_object(*out) && a->opt.order_status)
 		json_object_set_new(*out, "ordering", a->opt.order_status(a->opt.order_ctx));
 	if (json_is_object(*out) && !json_object_get(*out, "api"))
@@ -618,6 +629,14 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 	if (!a->opt.threads)
 		a->opt.threads = (unsigned)lb_ncpus();
 
+	if (a->opt.directory_db) {
+		int rc = api_directory_open(&a->dir, a->opt.directory_db, em);
+		if (rc) {
+			lb_free(a);
+			return rc;
+		}
+	}
+
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
@@ -637,6 +656,7 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		lb_errf(em, LB_EINVALID,
 			"API address '%.64s' is not an IP address; use 127.0.0.1 (this machine only) or the address of a local interface",
 			a->opt.bind_addr);
+		api_directory_close(a->dir);
 		lb_free(a);
 		return LB_EINVALID;
 	}
@@ -653,6 +673,7 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		char addr[64];
 		snprintf(addr, sizeof addr, "%s", a->opt.bind_addr);
 		uint16_t port = a->opt.port;
+		api_directory_close(a->dir);
 		lb_free(a);
 		return lb_errf(em, LB_EIO,
 			       "could not start the API on %s port %u (%s); is another node using that port? choose another with --api-port",
@@ -674,7 +695,62 @@ void lb_api_stop(struct lb_api *a)
 	if (!a)
 		return;
 	MHD_stop_daemon(a->daemon);
+	api_directory_close(a->dir);
 	lb_free(a);
+}
+
+/* ---- the directory chain's catalogue ------------------------------------------------------ */
+
+#define DIR_MAX_WHERE 32
+
+struct dir_args {
+	const char *where[DIR_MAX_WHERE]; /* every where=... argument (MHD keeps the strings) */
+	size_t nwhere;                    /* filters in where */
+	bool too_many;                    /* more than DIR_MAX_WHERE were given */
+};
+
+static enum MHD_Result collect_where(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct dir_args *d = cls;
+	(void)kind;
+	if (key && !strcmp(key, "where") && value) {
+		if (d->nwhere == DIR_MAX_WHERE)
+			d->too_many = true;
+		else
+			d->where[d->nwhere++] = value;
+	}
+	return MHD_YES;
+}
+
+/* GET /v1/directory/search?q=TEXT&where=KEY=VALUE...&limit=N&exact=1 */
+static int h_dir_search(struct lb_api *a, struct MHD_Connection *c, struct api_req *r,
+			json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	if (!a->dir)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no directory catalogue");
+	struct dir_args d = {.nwhere = 0};
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_where, &d);
+	if (d.too_many)
+		return lb_errf(em, LB_ELIMIT, "at most %d where= filters", DIR_MAX_WHERE);
+	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
+	const char *ex = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "exact");
+	if (q && strlen(q) > 1024)
+		return lb_errf(em, LB_ELIMIT, "q is longer than 1024 bytes");
+	if ((!q || !*q) && !d.nwhere)
+		return lb_errf(em, LB_EMALFORMED, "give q=TEXT, where=KEY=VALUE or both");
+	size_t off, lim;
+	int rc = page_args(c, &off, &lim, em);
+	if (rc)
+		return rc;
+	if (off)
+		return lb_errf(em, LB_EMALFORMED, "offset is not supported here; raise limit");
+	struct lb_search_options o = {.where = d.where, .nwhere = d.nwhere, .limit = lim};
+	if (ex && !strcmp(ex, "1"))
+		o.no_typos = o.no_synonyms = true;
+	else if (ex && strcmp(ex, "0"))
+		return lb_errf(em, LB_EMALFORMED, "exact=%.8s: use 1 or 0", ex);
+	return api_directory_search(a->dir, a->ledger, q ? q : "", &o, out, em);
 }
 
 /* ---- knowledge contracts (business chain) ----------------------------------------------- */

@@ -24,16 +24,24 @@ static int load_members(struct lb_state *s, struct gov_members *m)
 	return rc ? rc : gov_members_decode(m, v, n);
 }
 
+/* Store the record encoded in b (encoder result rc) under ns/key, or delete the entry when
+ * the record is empty; releases b. */
+static int put_record(struct lb_state *s, const char *ns, const void *key, size_t klen,
+		      struct lb_buf *b, int rc, bool empty)
+{
+	if (!rc)
+		rc = empty ? lb_state_del(s, ns, key, klen)
+			   : lb_state_put(s, ns, key, klen, b->data, b->len);
+	lb_buf_release(b);
+	return rc;
+}
+
 static int store_members(struct lb_state *s, const struct gov_members *m)
 {
 	struct lb_buf b;
 	lb_buf_init(&b, 1 << 20);
 	int rc = gov_members_encode(&b, m);
-	if (!rc)
-		rc = m->n ? lb_state_put(s, "gov", "members", 7, b.data, b.len)
-			  : lb_state_del(s, "gov", "members", 7);
-	lb_buf_release(&b);
-	return rc;
+	return put_record(s, "gov", "members", 7, &b, rc, m->n == 0);
 }
 
 static int load_open(struct lb_state *s, struct gov_open *o)
@@ -53,11 +61,7 @@ static int store_open(struct lb_state *s, const struct gov_open *o)
 	struct lb_buf b;
 	lb_buf_init(&b, 1 << 16);
 	int rc = gov_open_encode(&b, o);
-	if (!rc)
-		rc = o->n ? lb_state_put(s, "gov", "open", 4, b.data, b.len)
-			  : lb_state_del(s, "gov", "open", 4);
-	lb_buf_release(&b);
-	return rc;
+	return put_record(s, "gov", "open", 4, &b, rc, o->n == 0);
 }
 
 static int load_prop(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct gov_prop *p)
@@ -73,10 +77,7 @@ static int store_prop(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const s
 	struct lb_buf b;
 	lb_buf_init(&b, 1 << 20);
 	int rc = gov_prop_encode(&b, p);
-	if (!rc)
-		rc = lb_state_put(s, "gov.prop", id, LB_HASH_LEN, b.data, b.len);
-	lb_buf_release(&b);
-	return rc;
+	return put_record(s, "gov.prop", id, LB_HASH_LEN, &b, rc, false);
 }
 
 static void open_drop(struct gov_open *o, const uint8_t id[LB_HASH_LEN])
@@ -517,6 +518,9 @@ static const struct lb_txtype gov_types[] = {
 	 json_checkpoint, true},
 };
 
+/* No type is marked block-independent (lb_txtype_mark_block_independent): a proposal
+ * records its height and is refused once expired, a vote is refused after the expiry height
+ * and dates an enacted membership, and a checkpoint must name an earlier business block. */
 int lb_consortium_register_txtypes(void)
 {
 	for (size_t i = 0; i < sizeof gov_types / sizeof gov_types[0]; i++) {

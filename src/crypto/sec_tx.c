@@ -828,5 +828,17 @@ int lb_security_register_txtypes(void)
 		if (rc && rc != LB_EEXISTS)
 			return rc;
 	}
+	/* Block-independent: these read only the state and the tx. policy.set and
+	 * policy.approve are not: the co-owners' signatures are checked in the KES period of
+	 * the block's height, and an approval records that height; nor are keys.follow and
+	 * keys.follow.directory: their proof is checked against this chain's earlier blocks
+	 * (lb_state_block_hash). */
+	static const uint32_t independent[] = {LB_TX_KEYS_GUARDIANS, LB_TX_KEYS_RECOVERY,
+					       LB_TX_KEYS_RESET};
+	for (size_t i = 0; i < sizeof independent / sizeof independent[0]; i++) {
+		int rc = lb_txtype_mark_block_independent(independent[i]);
+		if (rc)
+			return rc;
+	}
 	return LB_OK;
 }

@@ -12,6 +12,7 @@
  *   data.asset:   asset_id -> record (see rec_encode)
  *   data.content: raw.blake2b -> asset_id of the live asset holding those bytes
  *   data.prov:    asset_id -> number of provenance events
+ *   data.readers: asset_id -> number of data.readers re-seals
  */
 #include <string.h>
 
@@ -349,6 +350,18 @@ static json_t *hexj(const uint8_t *p, size_t n)
 	return json_string(h);
 }
 
+/* Hex text of any length (the sealed private part: ciphertext, readable by nobody else). */
+static json_t *hex_alloc_json(const uint8_t *p, size_t n)
+{
+	char *h = lb_malloc(2 * n + 1);
+	if (!h)
+		return json_null();
+	lb_hex_encode(h, p, n);
+	json_t *j = json_string(h);
+	lb_free(h);
+	return j;
+}
+
 static json_t *json_asset(const struct lb_tx *tx)
 {
 	struct lb_asset_tx a;
@@ -371,6 +384,8 @@ static json_t *json_asset(const struct lb_tx *tx)
 		lb_hexa_release(&h);
 	}
 	json_object_set_new(o, "private_envelope_bytes", json_integer((json_int_t)a.priv_env_len));
+	if (a.priv_env_len)
+		json_object_set_new(o, "private_envelope", hex_alloc_json(a.priv_env, a.priv_env_len));
 	return o;
 }
 
@@ -446,6 +461,84 @@ static json_t *json_prov(const struct lb_tx *tx)
 			 "note", p.note);
 }
 
+/* ---- readers of the private part ---------------------------------------------------------- */
+
+int lb_readers_tx_encode(const struct lb_readers_tx *r, struct lb_buf *out)
+{
+	int rc;
+	if ((rc = lb_enc_fixed(out, r->asset_id, 32)) || (rc = lb_enc_uvar(out, r->version)))
+		return rc;
+	return lb_enc_bytes(out, r->envelope, r->envelope_len);
+}
+
+int lb_readers_tx_decode(const uint8_t *buf, size_t len, struct lb_readers_tx *r,
+			 struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	int rc;
+	memset(r, 0, sizeof *r);
+	lb_dec_init(&d, buf, len, "data.readers payload", em);
+	if ((rc = lb_dec_fixed(&d, "asset_id", r->asset_id, 32)) ||
+	    (rc = lb_dec_uvar(&d, "version", UINT32_MAX, &r->version)) ||
+	    (rc = lb_dec_bytes(&d, "envelope", LB_HEXA_MAX_ENCODED, &r->envelope,
+			       &r->envelope_len)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (r->version == 0)
+		return lb_errf(em, LB_EINVALID, "data.readers: versions start at 1");
+	if (r->envelope_len < 4 || memcmp(r->envelope, "LBEV", 4) != 0)
+		return lb_errf(em, LB_EMALFORMED, "data.readers: the private part is not a level-1 "
+						  "envelope");
+	return LB_OK;
+}
+
+static int check_readers(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_readers_tx r;
+	return lb_readers_tx_decode(tx->payload, tx->payload_len, &r, em);
+}
+
+static int apply_readers(struct lb_apply_ctx *c)
+{
+	struct lb_readers_tx t;
+	struct rec r;
+	char hex[65];
+	uint64_t count;
+	int rc = lb_readers_tx_decode(c->tx->payload, c->tx->payload_len, &t, c->em);
+	if (rc)
+		return rc;
+	lb_hex_encode(hex, t.asset_id, 32);
+	if ((rc = rec_load(c->state, t.asset_id, &r)))
+		return lb_errf(c->em, rc, "asset %s %s", hex,
+			       rc == LB_ENOTFOUND ? "is not registered" : "cannot be read");
+	if (r.status != ST_LIVE)
+		return lb_errf(c->em, LB_EINVALID, "asset %s is retired", hex);
+	if (!may_update(&r, c->sender_addr))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "asset %s: only its owner or a co-owner chooses who reads its private "
+			       "part",
+			       hex);
+	if (t.version != r.version)
+		return lb_errf(c->em, LB_EINVALID,
+			       "asset %s: the private part was sealed for version %llu but the "
+			       "current version is %llu",
+			       hex, (unsigned long long)t.version, (unsigned long long)r.version);
+	if ((rc = lb_state_get_u64(c->state, "data.readers", t.asset_id, 32, 0, &count)))
+		return lb_errf(c->em, rc, "reading the re-seal count failed");
+	return lb_state_put_u64(c->state, "data.readers", t.asset_id, 32, count + 1);
+}
+
+static json_t *json_readers(const struct lb_tx *tx)
+{
+	struct lb_readers_tx r;
+	if (lb_readers_tx_decode(tx->payload, tx->payload_len, &r, NULL))
+		return NULL;
+	return json_pack("{s:o,s:I,s:I,s:o}", "asset_id", hexj(r.asset_id, 32), "version",
+			 (json_int_t)r.version, "private_envelope_bytes",
+			 (json_int_t)r.envelope_len, "private_envelope",
+			 hex_alloc_json(r.envelope, r.envelope_len));
+}
+
 static const struct lb_txtype data_types[] = {
 	{LB_TX_DATA_REGISTER, LB_CHAIN_DIRECTORY, "data.register", check_asset, apply_asset,
 	 json_asset, true},
@@ -457,6 +550,8 @@ static const struct lb_txtype data_types[] = {
 	 true},
 	{LB_TX_DATA_PROVENANCE, LB_CHAIN_DIRECTORY, "data.provenance", check_prov, apply_prov,
 	 json_prov, true},
+	{LB_TX_DATA_READERS, LB_CHAIN_DIRECTORY, "data.readers", check_readers, apply_readers,
+	 json_readers, true},
 };
 
 int lb_data_register_txtypes(void)
@@ -464,6 +559,9 @@ int lb_data_register_txtypes(void)
 	for (size_t i = 0; i < sizeof data_types / sizeof data_types[0]; i++) {
 		int rc = lb_txtype_register(&data_types[i]);
 		if (rc && rc != LB_EEXISTS)
+			return rc;
+		/* no data handler reads the block height or time */
+		if ((rc = lb_txtype_mark_block_independent(data_types[i].id)))
 			return rc;
 	}
 	return LB_OK;

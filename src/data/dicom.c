@@ -370,6 +370,83 @@ static void trim_copy(char *out, size_t cap, const uint8_t *v, size_t n)
 	out[n] = 0;
 }
 
+/* Is the element header at d a plausible first element of a data set in this encoding? A data
+ * set is sorted by tag, so its first element has a group in 0001..7FE0 (private groups such as
+ * 0001 or 3F03 do open real files; 0000 is a command set), and its length fits in the bytes
+ * that follow (or is undefined for a VR that may be, SQ/UN/OB/OW). why (may be NULL) gets the reason when it is not. */
+static bool first_elem_plausible(const uint8_t *d, size_t n, bool explicit_vr, bool le,
+				 char *why, size_t whycap)
+{
+	char dummy[8];
+	if (!why) {
+		why = dummy;
+		whycap = sizeof dummy;
+	}
+	if (n < 8) {
+		snprintf(why, whycap, "only %zu bytes", n);
+		return false;
+	}
+	uint16_t g = rd16(d, le), e = rd16(d + 2, le);
+	uint32_t len;
+	size_t hdr = 8;
+	char vr[3] = {0};
+	if (explicit_vr) {
+		vr[0] = (char)d[4];
+		vr[1] = (char)d[5];
+		if (!vr_in(vr, vr_all, sizeof vr_all / sizeof vr_all[0])) {
+			snprintf(why, whycap, "bytes %02x %02x after tag (%04X,%04X) are no VR", d[4],
+				 d[5], g, e);
+			return false;
+		}
+		if (vr_in(vr, vr_long, sizeof vr_long / sizeof vr_long[0])) {
+			if (n < 12) {
+				snprintf(why, whycap, "only %zu bytes", n);
+				return false;
+			}
+			len = rd32(d + 8, le);
+			hdr = 12;
+		} else {
+			len = rd16(d + 6, le);
+		}
+	} else {
+		len = rd32(d + 4, le);
+	}
+	if (g == 0x0000 || g > 0x7FE0) {
+		snprintf(why, whycap, "tag (%04X,%04X) cannot open a data set", g, e);
+		return false;
+	}
+	if (len == UNDEF) {
+		struct lb_dicom_dict_entry de;
+		bool may_undef =
+			explicit_vr ? (vr_in(vr, (const char *const[]){"SQ", "UN", "OB", "OW"}, 4))
+				    : (!lb_dicom_dict_lookup((uint32_t)g << 16 | e, &de) ||
+				       !strcmp(de.vr, "SQ") || !strcmp(de.vr, "ox"));
+		if (!may_undef) {
+			snprintf(why, whycap, "tag (%04X,%04X) has an undefined length", g, e);
+			return false;
+		}
+		return true;
+	}
+	if (len > n - hdr) {
+		snprintf(why, whycap, "tag (%04X,%04X) declares %u bytes but only %zu remain", g,
+			 e, len, n - hdr);
+		return false;
+	}
+	return true;
+}
+
+bool lb_dicom_is_dataset(const uint8_t *data, size_t len)
+{
+	if (len >= 132 && !memcmp(data + 128, "DICM", 4))
+		return true;
+	if (len >= 8 && data[0] == 0x02 && data[1] == 0x00 && data[4] >= 'A' && data[4] <= 'Z' &&
+	    data[5] >= 'A' && data[5] <= 'Z')
+		return true; /* meta group without preamble */
+	return first_elem_plausible(data, len, false, true, NULL, 0) ||
+	       first_elem_plausible(data, len, true, true, NULL, 0) ||
+	       first_elem_plausible(data, len, true, false, NULL, 0);
+}
+
 int lb_dicom_parse(const uint8_t *data, size_t len, struct lb_dicom_file *f,
 		   struct lb_errmsg *em)
 {
@@ -399,6 +476,23 @@ int lb_dicom_parse(const uint8_t *data, size_t len, struct lb_dicom_file *f,
 	const struct lb_dicom_elem *ts = lb_dicom_find(f, 0x00020010);
 	if (ts && ts->value)
 		trim_copy(f->transfer_syntax, sizeof f->transfer_syntax, ts->value, ts->length);
+	if (pos == 0 && f->meta.nelems == 0) {
+		/* Neither preamble nor meta group: a bare data set, as many archives and modalities
+		 * write them. Accept it only if its first element is plausible in one of the
+		 * encodings, so that other files are not read as one huge bogus element. */
+		char why_i[128], why_e[128];
+		bool le_guess = len >= 2 && (unsigned)(f->owned[0] | f->owned[1] << 8) <=
+						    (unsigned)(f->owned[0] << 8 | f->owned[1]);
+		if (!first_elem_plausible(f->owned, len, false, true, why_i, sizeof why_i) &&
+		    !first_elem_plausible(f->owned, len, true, le_guess, why_e, sizeof why_e)) {
+			rc = lb_errf(em, LB_EMALFORMED,
+				     "offset 0: not a DICOM file: no \"DICM\" at offset 128, no file "
+				     "meta group, and no data element at offset 0 (as implicit VR: "
+				     "%s; as explicit VR: %s)",
+				     why_i, why_e);
+			goto err_release;
+		}
+	}
 	if (f->transfer_syntax[0] == 0) {
 		/* No transfer syntax: guess from the first element as dcmtk and pydicom do. */
 		if (len - pos >= 6) {

@@ -732,6 +732,60 @@ int lb_catalog_reset(struct lb_catalog *c, struct lb_errmsg *em)
 		       : dberr(c, em, "reset");
 }
 
+/* Replace one attribute of an entry (no-op if the entry is not in the catalogue). */
+static int set_attr(struct lb_catalog *c, const char *asset_id, const char *key,
+		    const char *value, struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	int rc = LB_OK;
+	if (sqlite3_prepare_v2(c->db,
+			       "DELETE FROM attr WHERE key = ?1 AND id IN (SELECT id FROM entry WHERE "
+			       "asset_id = ?2)",
+			       -1, &st, NULL))
+		return dberr(c, em, "attributes");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, asset_id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = dberr(c, em, "attributes");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(c->db,
+			       "INSERT INTO attr(id, key, value, num) SELECT id, ?1, ?2, NULL FROM "
+			       "entry WHERE asset_id = ?3",
+			       -1, &st, NULL))
+		return dberr(c, em, "attributes");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, asset_id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = dberr(c, em, "attributes");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int lb_catalog_attr_get(struct lb_catalog *c, const char *asset_id, const char *key, char *out,
+			size_t n, struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	if (n)
+		out[0] = 0;
+	if (sqlite3_prepare_v2(c->db,
+			       "SELECT a.value FROM attr a JOIN entry e ON a.id = e.id WHERE "
+			       "e.asset_id = ? AND a.key = ?",
+			       -1, &st, NULL))
+		return dberr(c, em, "attributes");
+	sqlite3_bind_text(st, 1, asset_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+	int rc = LB_OK;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	else
+		rc = lb_errf(em, LB_ENOTFOUND, "asset %s has no %s in the catalogue", asset_id, key);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int lb_catalog_apply_tx_json(struct lb_catalog *c, const json_t *tx, bool *applied,
 			     struct lb_errmsg *em)
 {
@@ -745,6 +799,14 @@ int lb_catalog_apply_tx_json(struct lb_catalog *c, const json_t *tx, bool *appli
 	const char *id = json_string_value(json_object_get(p, "asset_id"));
 	if (!id)
 		return lb_errf(em, LB_EMALFORMED, "%s tx without asset_id", type);
+	const char *txid = json_string_value(json_object_get(tx, "id"));
+	if (!strcmp(type, "data.readers")) {
+		/* the private part re-sealed: remember which tx holds it now */
+		int rc = set_attr(c, id, "private_tx", txid ? txid : "", em);
+		if (!rc && applied)
+			*applied = true;
+		return rc;
+	}
 	if (!strcmp(type, "data.retire")) {
 		int rc = lb_catalog_remove(c, id, em);
 		if (!rc && applied)
@@ -772,10 +834,11 @@ int lb_catalog_apply_tx_json(struct lb_catalog *c, const json_t *tx, bool *appli
 			       "WHERE asset_id = ?",
 			       -1, &st, NULL))
 		return dberr(c, em, "attributes");
-	const char *keys[3] = {"sender", "op", "entry_version"};
-	const char *vals[3] = {sender ? sender : "", !strcmp(type, "data.link") ? "link" : "register",
-			       ver};
-	for (int i = 0; !rc && i < 3; i++) {
+	const char *keys[4] = {"sender", "op", "entry_version", "private_tx"};
+	const char *vals[4] = {sender ? sender : "", !strcmp(type, "data.link") ? "link" : "register",
+			       ver, txid ? txid : ""};
+	int nattr = json_integer_value(json_object_get(p, "private_envelope_bytes")) > 0 ? 4 : 3;
+	for (int i = 0; !rc && i < nattr; i++) {
 		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, vals[i], -1, SQLITE_TRANSIENT);
 		if (i == 2)

@@ -3,8 +3,9 @@
  * or withheld whole, with the reason: it must look like an aggregate (a top-level cohort size
  * "n", no array longer than max_array), every cohort size and every non-zero cell count must
  * reach min_cohort, extremes (min/max, which are single records' values) are removed unless
- * allowed, counting fields get Laplace noise when epsilon > 0 (charged to the user's budget on
- * the asset), and the canonical JSON must fit max_output. The released text is hashed with
+ * allowed, counting fields, and sums and means of variables with clamping bounds, get Laplace
+ * noise when epsilon > 0 (charged to the user's budget on the asset once per release; a sum
+ * or mean without bounds is withheld then), and the canonical JSON must fit max_output. The released text is hashed with
  * BLAKE2b-256 (the hash the chain records) and can be sealed to the user.
  */
 #include <math.h>
@@ -28,6 +29,39 @@ void lb_policy_default(struct lb_policy *p)
 	p->aggregates_only = true;
 	p->max_array = 1000;
 	p->release_extremes = false;
+}
+
+/* "bounds": {"name": [lo, hi], ...} with finite lo <= hi. */
+static int parse_bounds(json_t *v, struct lb_policy *p, struct lb_errmsg *em)
+{
+	if (!json_is_object(v))
+		return lb_errf(em, LB_EINVALID, "policy: 'bounds' must be an object of \"name\": [low, high]");
+	if (json_object_size(v) > LB_POLICY_BOUNDS_MAX)
+		return lb_errf(em, LB_EINVALID, "policy: 'bounds' names more than %d variables",
+			       LB_POLICY_BOUNDS_MAX);
+	const char *k;
+	json_t *b;
+	p->nbounds = 0;
+	json_object_foreach(v, k, b)
+	{
+		json_t *lo = json_array_get(b, 0), *hi = json_array_get(b, 1);
+		double l = json_is_number(lo) ? json_number_value(lo) : NAN;
+		double h = json_is_number(hi) ? json_number_value(hi) : NAN;
+		if (!json_is_array(b) || json_array_size(b) != 2 || !isfinite(l) || !isfinite(h) || l > h ||
+		    fabs(l) > 1e15 || fabs(h) > 1e15)
+			return lb_errf(em, LB_EINVALID,
+				       "policy: bounds of '%s' must be [low, high] with finite numbers, "
+				       "low <= high",
+				       k);
+		if (!k[0] || strlen(k) >= sizeof p->bounds[0].name)
+			return lb_errf(em, LB_EINVALID, "policy: bound name '%.80s' must have 1 to 63 bytes",
+				       k);
+		struct lb_policy_bound *d = &p->bounds[p->nbounds++];
+		snprintf(d->name, sizeof d->name, "%s", k);
+		d->lo = l;
+		d->hi = h;
+	}
+	return LB_OK;
 }
 
 int lb_policy_parse(const char *text, size_t len, struct lb_policy *out, struct lb_errmsg *em)
@@ -70,9 +104,11 @@ int lb_policy_parse(const char *text, size_t len, struct lb_policy *out, struct 
 				p.aggregates_only = json_is_true(v);
 			else
 				p.release_extremes = json_is_true(v);
+		} else if (!strcmp(k, "bounds")) {
+			rc = parse_bounds(v, &p, em);
 		} else {
 			rc = lb_errf(em, LB_EINVALID, "policy: unknown key '%s' (known: min_cohort, epsilon, budget, "
-				     "max_output, aggregates_only, max_array, release_extremes)", k);
+				     "max_output, aggregates_only, max_array, release_extremes, bounds)", k);
 		}
 		if (rc)
 			goto out;
@@ -85,10 +121,18 @@ out:
 
 json_t *lb_policy_json(const struct lb_policy *p)
 {
-	return json_pack("{sI sf sf sI sb sI sb}", "min_cohort", (json_int_t)p->min_cohort, "epsilon",
-			 p->epsilon, "budget", p->budget, "max_output", (json_int_t)p->max_output,
-			 "aggregates_only", p->aggregates_only, "max_array", (json_int_t)p->max_array,
-			 "release_extremes", p->release_extremes);
+	json_t *j = json_pack("{sI sf sf sI sb sI sb}", "min_cohort", (json_int_t)p->min_cohort, "epsilon",
+			      p->epsilon, "budget", p->budget, "max_output", (json_int_t)p->max_output,
+			      "aggregates_only", p->aggregates_only, "max_array", (json_int_t)p->max_array,
+			      "release_extremes", p->release_extremes);
+	if (j && p->nbounds) {
+		json_t *b = json_object();
+		for (size_t i = 0; b && i < p->nbounds; i++)
+			json_object_set_new(b, p->bounds[i].name,
+					    json_pack("[f,f]", p->bounds[i].lo, p->bounds[i].hi));
+		json_object_set_new(j, "bounds", b);
+	}
+	return j;
 }
 
 /* ---- privacy budget ---------------------------------------------------------------------- */
@@ -194,13 +238,47 @@ struct walk {
 	char why[512];   /* first violation */
 	size_t nnoised;  /* counting values found */
 	unsigned removed; /* extremes removed */
-	double scale;    /* Laplace scale when noising (0 = counting only) */
+	double scale;    /* Laplace scale per unit of sensitivity when noising (0 = counting only) */
+	double top_n;    /* the result's own "n" (for means in objects without one) */
 };
+
+/* Bounds of the variable an object describes: its "name", else the key it sits under. */
+static const struct lb_policy_bound *bound_for(const struct lb_policy *p, json_t *obj, const char *key)
+{
+	const char *name = json_string_value(json_object_get(obj, "name"));
+	if (!name)
+		name = key;
+	for (size_t i = 0; name && i < p->nbounds; i++)
+		if (!strcmp(p->bounds[i].name, name))
+			return &p->bounds[i];
+	return NULL;
+}
+
+static bool seeded;
+static uint8_t seed_key[crypto_stream_chacha20_KEYBYTES];
+static uint64_t seed_ctr;
+
+void lb_policy_noise_seed(const uint8_t seed[32])
+{
+	seeded = seed != NULL;
+	if (seed)
+		memcpy(seed_key, seed, sizeof seed_key);
+	else
+		sodium_memzero(seed_key, sizeof seed_key);
+	seed_ctr = 0;
+}
 
 static double laplace(double b)
 {
 	uint64_t r;
-	randombytes_buf(&r, sizeof r);
+	if (seeded) {
+		uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = {0};
+		uint64_t c = seed_ctr++;
+		memcpy(nonce, &c, sizeof c);
+		crypto_stream_chacha20((uint8_t *)&r, sizeof r, nonce, seed_key);
+	} else {
+		randombytes_buf(&r, sizeof r);
+	}
 	double u = ((double)(r >> 11) + 0.5) * 0x1.0p-53 - 0.5; /* (-0.5, 0.5) */
 	return -b * (u < 0 ? -1 : 1) * log(1 - 2 * fabs(u));
 }
@@ -240,7 +318,7 @@ static bool walk_counts(struct walk *w, json_t *a, const char *path)
 	return true;
 }
 
-static bool walk(struct walk *w, json_t *v, const char *path, int depth)
+static bool walk(struct walk *w, json_t *v, const char *path, const char *key, int depth)
 {
 	const struct lb_policy *p = w->p;
 	if (depth > 64) {
@@ -257,7 +335,7 @@ static bool walk(struct walk *w, json_t *v, const char *path, int depth)
 		}
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-			if (!walk(w, json_array_get(v, i), sub, depth + 1))
+			if (!walk(w, json_array_get(v, i), sub, key, depth + 1))
 				return false;
 		}
 		return true;
@@ -267,9 +345,46 @@ static bool walk(struct walk *w, json_t *v, const char *path, int depth)
 	const char *k;
 	json_t *e;
 	void *tmp;
+	json_t *own_n = json_object_get(v, "n");
+	double obj_n = json_is_number(own_n) ? json_number_value(own_n) : w->top_n;
 	json_object_foreach_safe(v, tmp, k, e)
 	{
 		snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", k);
+		bool is_sum = !strcmp(k, "sum"), is_mean = !strcmp(k, "mean");
+		if (p->epsilon > 0 && (is_sum || is_mean) && json_is_number(e)) {
+			const struct lb_policy_bound *b = bound_for(p, v, key);
+			if (w->scale == 0) {
+				if (!b) {
+					snprintf(w->why, sizeof w->why,
+						 "%s has no clamping bounds in the policy (\"bounds\": {\"%s\": "
+						 "[low, high]}), so its noise cannot be calibrated",
+						 sub, json_string_value(json_object_get(v, "name"))
+							  ? json_string_value(json_object_get(v, "name"))
+							  : (key && key[0] ? key : "NAME"));
+					return false;
+				}
+				w->nnoised++;
+			} else {
+				/* add/remove one record: a clamped sum moves by at most max(|lo|, |hi|), a
+				 * mean of n clamped values by at most (hi - lo) / n */
+				double sens = is_sum ? fmax(fabs(b->lo), fabs(b->hi))
+						     : (b->hi - b->lo) / (obj_n >= 1 ? obj_n : 1);
+				double x = json_number_value(e);
+				if (is_mean)
+					x = x < b->lo ? b->lo : x > b->hi ? b->hi : x;
+				x += laplace(w->scale * sens);
+				if (is_mean)
+					x = x < b->lo ? b->lo : x > b->hi ? b->hi : x;
+				json_object_set_new(v, k, json_real(x));
+			}
+			continue;
+		}
+		if (p->epsilon > 0 && w->scale == 0 && !strcmp(k, "sd")) {
+			/* a spread has no calibrated noise here: not released under noise */
+			json_object_del(v, k);
+			w->removed++;
+			continue;
+		}
 		if (!p->release_extremes && w->scale == 0 && (!strcmp(k, "min") || !strcmp(k, "max"))) {
 			json_object_del(v, k);
 			w->removed++;
@@ -293,7 +408,7 @@ static bool walk(struct walk *w, json_t *v, const char *path, int depth)
 				return false;
 			continue;
 		}
-		if (!walk(w, e, sub, depth + 1))
+		if (!walk(w, e, sub, k, depth + 1))
 			return false;
 	}
 	return true;
@@ -324,7 +439,8 @@ int lb_policy_apply(const struct lb_policy *p, const json_t *result, struct lb_d
 					       "shown to be an aggregate", em);
 		goto out;
 	}
-	if (!walk(&w, r, "", 0)) {
+	w.top_n = json_number_value(json_object_get(r, "n"));
+	if (!walk(&w, r, "", "", 0)) {
 		rc = withhold(rel, LB_EDENIED, w.why, em);
 		goto out;
 	}
@@ -344,9 +460,11 @@ int lb_policy_apply(const struct lb_policy *p, const json_t *result, struct lb_d
 			rc = withhold(rel, LB_EDENIED, why, em);
 			goto out;
 		}
-		/* sequential composition: k counting values share epsilon, sensitivity 1 each */
+		/* sequential composition: the k noised values (counts, sums, means) share epsilon
+		 * equally; each gets Laplace noise of scale k * sensitivity / epsilon (counts:
+		 * sensitivity 1) */
 		w.scale = (double)(w.nnoised ? w.nnoised : 1) / p->epsilon;
-		walk(&w, r, "", 0);
+		walk(&w, r, "", "", 0);
 	}
 	char *text = xjson_canonical(r);
 	if (!text) {

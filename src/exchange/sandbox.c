@@ -175,18 +175,30 @@ static int algo_fn(void *arg, const struct lb_sandbox_env *env, json_t **result,
 		lb_errwrap(em, "input table");
 		return rc;
 	}
-	if (job->patient_col && job->nexclude) {
+	const char **by_id = NULL;
+	size_t nby_id = 0;
+	if (job->patient_col && job->nexclude_ids && job->asset &&
+	    (rc = xchg_locals_of(&t, job->patient_col, job->asset, job->exclude_ids,
+				 job->nexclude_ids, &by_id, &nby_id, em))) {
+		lb_table_release(&t);
+		return rc;
+	}
+	if (job->patient_col && (job->nexclude || nby_id)) {
 		long pc = lb_table_find(&t, job->patient_col);
 		size_t gone = 0;
-		if (pc < 0) {
-			lb_table_release(&t);
-			return lb_errf(em, LB_EINVALID, "input table has no patient column '%s' to apply revoked consents",
-				       job->patient_col);
-		}
-		if ((rc = lb_table_drop_rows(&t, (size_t)pc, job->exclude, job->nexclude, &gone, em))) {
+		size_t gone2 = 0;
+		if (pc < 0)
+			rc = lb_errf(em, LB_EINVALID, "input table has no patient column '%s' to apply revoked consents",
+				     job->patient_col);
+		else if (!(rc = lb_table_drop_rows(&t, (size_t)pc, job->exclude, job->nexclude, &gone,
+						   em)) && nby_id)
+			rc = lb_table_drop_rows(&t, (size_t)pc, by_id, nby_id, &gone2, em);
+		xchg_locals_free(by_id, nby_id);
+		if (rc) {
 			lb_table_release(&t);
 			return rc;
 		}
+		gone += gone2;
 		uint8_t cnt[4];
 		put32(cnt, (uint32_t)gone);
 		send_frame(FR_EXCLUDED, LB_SANDBOX_OK, LB_OK, cnt, sizeof cnt);

@@ -107,5 +107,8 @@ int xlog_get(struct lb_state *s, const uint8_t subject[LB_HASH_LEN], uint64_t i,
 
 /* Hex of n bytes into out (2n+1). */
 const char *xhex(char *out, const uint8_t *p, size_t n);
+/* Bytes as a JSON hex string, an address as a JSON lb1... string. */
+json_t *xhexj(const uint8_t *p, size_t n);
+json_t *xaddrj(const uint8_t a[LB_ADDR_LEN]);
 
 #endif

@@ -8,24 +8,6 @@
 
 #include "exchange/xchg_int.h"
 
-static json_t *hexj(const uint8_t *p, size_t n)
-{
-	char *h = lb_malloc(2 * n + 1);
-	if (!h)
-		return json_null();
-	lb_hex_encode(h, p, n);
-	json_t *j = json_string(h);
-	lb_free(h);
-	return j;
-}
-
-static json_t *addrj(const uint8_t a[LB_ADDR_LEN])
-{
-	char t[LB_ADDR_TEXT_LEN + 1];
-	lb_addr_encode(t, a);
-	return json_string(t);
-}
-
 static int not_found(struct lb_errmsg *em, const char *what, const uint8_t id[LB_HASH_LEN])
 {
 	char hex[2 * LB_HASH_LEN + 1];
@@ -40,18 +22,33 @@ struct view {
 	json_t *out;
 };
 
+/* One record read from a chain's committed state through fn, as JSON. */
+static int view_json(struct lb_ledger *l, int chain, int (*fn)(struct lb_state *, void *),
+		     const uint8_t id[LB_HASH_LEN], const char *what, const char *noun, json_t **out,
+		     struct lb_errmsg *em)
+{
+	struct view v = {id, NULL};
+	int rc = lb_ledger_state_view(l, chain, fn, &v);
+	if (rc == LB_ENOTFOUND)
+		return not_found(em, what, id);
+	if (rc)
+		return lb_errf(em, rc, "reading the %s failed", noun);
+	*out = v.out;
+	return LB_OK;
+}
+
 static json_t *offer_to_json(const uint8_t asset[LB_HASH_LEN], const struct xoffer_rec *r)
 {
 	json_t *allow = json_array();
 	for (size_t i = 0; i < r->n_allow; i++)
-		json_array_append_new(allow, hexj(r->allow[i], LB_HASH_LEN));
+		json_array_append_new(allow, xhexj(r->allow[i], LB_HASH_LEN));
 	return json_pack("{s:o,s:o,s:s,s:I,s:b,s:I,s:I,s:I,s:o,s:o}", "asset",
-			 hexj(asset, LB_HASH_LEN), "owner", addrj(r->owner), "status",
+			 xhexj(asset, LB_HASH_LEN), "owner", xaddrj(r->owner), "status",
 			 r->status == 1 ? "offered" : "withdrawn", "data_fee", (json_int_t)r->data_fee,
 			 "local_only", (r->flags & LB_XCHG_OFFER_LOCAL_ONLY) != 0, "min_cohort",
 			 (json_int_t)r->min_cohort, "max_output", (json_int_t)r->max_output,
 			 "data_bytes", (json_int_t)r->data_bytes, "content_hash",
-			 hexj(r->content, LB_HASH_LEN), "allow", allow);
+			 xhexj(r->content, LB_HASH_LEN), "allow", allow);
 }
 
 static int v_offer(struct lb_state *s, void *ctx)
@@ -68,20 +65,13 @@ static int v_offer(struct lb_state *s, void *ctx)
 int lb_xchg_offer_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN], json_t **out,
 		       struct lb_errmsg *em)
 {
-	struct view v = {asset, NULL};
-	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_offer, &v);
-	if (rc == LB_ENOTFOUND)
-		return not_found(em, "offer of asset", asset);
-	if (rc)
-		return lb_errf(em, rc, "reading the offer failed");
-	*out = v.out;
-	return LB_OK;
+	return view_json(l, LB_CHAIN_BUSINESS, v_offer, asset, "offer of asset", "offer", out, em);
 }
 
 static json_t *algo_to_json(const uint8_t h[LB_HASH_LEN], const struct xalgo_rec *a)
 {
-	return json_pack("{s:o,s:s,s:o,s:I,s:b,s:b}", "algorithm", hexj(h, LB_HASH_LEN), "name",
-			 a->name, "author", addrj(a->author), "fee", (json_int_t)a->fee, "at_author",
+	return json_pack("{s:o,s:s,s:o,s:I,s:b,s:b}", "algorithm", xhexj(h, LB_HASH_LEN), "name",
+			 a->name, "author", xaddrj(a->author), "fee", (json_int_t)a->fee, "at_author",
 			 (a->flags & LB_XCHG_ALGO_AT_AUTHOR) != 0, "heavy_deps",
 			 (a->flags & LB_XCHG_ALGO_HEAVY_DEPS) != 0);
 }
@@ -99,14 +89,7 @@ static int v_algo(struct lb_state *s, void *ctx)
 int lb_xchg_algo_json(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN], json_t **out,
 		      struct lb_errmsg *em)
 {
-	struct view v = {hash, NULL};
-	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_algo, &v);
-	if (rc == LB_ENOTFOUND)
-		return not_found(em, "algorithm", hash);
-	if (rc)
-		return lb_errf(em, rc, "reading the algorithm failed");
-	*out = v.out;
-	return LB_OK;
+	return view_json(l, LB_CHAIN_BUSINESS, v_algo, hash, "algorithm", "algorithm", out, em);
 }
 
 static int v_request(struct lb_state *s, void *ctx)
@@ -119,8 +102,8 @@ static int v_request(struct lb_state *s, void *ctx)
 	if (rc)
 		return rc;
 	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:I}", "request",
-			      hexj(v->id, LB_HASH_LEN), "user", addrj(r.user), "asset",
-			      hexj(r.asset, LB_HASH_LEN), "algorithm", hexj(r.algo, LB_HASH_LEN),
+			      xhexj(v->id, LB_HASH_LEN), "user", xaddrj(r.user), "asset",
+			      xhexj(r.asset, LB_HASH_LEN), "algorithm", xhexj(r.algo, LB_HASH_LEN),
 			      "scenario_asked", lb_xchg_scenario_name(r.scenario), "status",
 			      xreq_status_name(r.status), "approved_by",
 			      r.approved_by == 1   ? "allow-list"
@@ -134,13 +117,13 @@ static int v_request(struct lb_state *s, void *ctx)
 		json_object_set_new(o, "offer", offer_to_json(r.asset, of));
 	lb_free(of);
 	if (r.run_scenario) {
-		json_object_set_new(o, "executor", addrj(r.executor));
-		json_object_set_new(o, "escrow", hexj(r.escrow, LB_HASH_LEN));
-		json_object_set_new(o, "terms_hash", hexj(r.terms_hash, LB_HASH_LEN));
+		json_object_set_new(o, "executor", xaddrj(r.executor));
+		json_object_set_new(o, "escrow", xhexj(r.escrow, LB_HASH_LEN));
+		json_object_set_new(o, "terms_hash", xhexj(r.terms_hash, LB_HASH_LEN));
 		json_object_set_new(o, "scenario", json_string(lb_xchg_scenario_name(r.run_scenario)));
 	}
 	if (memcmp(r.result_hash, zero, LB_HASH_LEN))
-		json_object_set_new(o, "result_hash", hexj(r.result_hash, LB_HASH_LEN));
+		json_object_set_new(o, "result_hash", xhexj(r.result_hash, LB_HASH_LEN));
 	v->out = o;
 	return LB_OK;
 }
@@ -148,14 +131,7 @@ static int v_request(struct lb_state *s, void *ctx)
 int lb_xchg_request_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 			 struct lb_errmsg *em)
 {
-	struct view v = {id, NULL};
-	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_request, &v);
-	if (rc == LB_ENOTFOUND)
-		return not_found(em, "exchange request", id);
-	if (rc)
-		return lb_errf(em, rc, "reading the request failed");
-	*out = v.out;
-	return LB_OK;
+	return view_json(l, LB_CHAIN_BUSINESS, v_request, id, "exchange request", "request", out, em);
 }
 
 static int v_escrow(struct lb_state *s, void *ctx)
@@ -171,29 +147,22 @@ static int v_escrow(struct lb_state *s, void *ctx)
 	lb_xchg_terms_hash(t, th);
 	v->out = json_pack(
 		"{s:o,s:s,s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:I,s:b,s:o}", "escrow",
-		hexj(v->id, LB_HASH_LEN), "status", r.status <= 3 ? st[r.status] : "?", "user",
-		addrj(t->user), "request", hexj(t->request, LB_HASH_LEN), "owner", addrj(t->owner),
-		"data_fee", (json_int_t)t->data_fee, "author", addrj(t->author), "algo_fee",
-		(json_int_t)t->algo_fee, "executor", addrj(t->executor), "compute_fee",
+		xhexj(v->id, LB_HASH_LEN), "status", r.status <= 3 ? st[r.status] : "?", "user",
+		xaddrj(t->user), "request", xhexj(t->request, LB_HASH_LEN), "owner", xaddrj(t->owner),
+		"data_fee", (json_int_t)t->data_fee, "author", xaddrj(t->author), "algo_fee",
+		(json_int_t)t->algo_fee, "executor", xaddrj(t->executor), "compute_fee",
 		(json_int_t)t->compute_fee, "timeout", (json_int_t)r.timeout, "opened",
 		(json_int_t)r.opened, "closed", (json_int_t)r.closed, "claimed", r.claimed != 0,
-		"terms_hash", hexj(th, LB_HASH_LEN));
+		"terms_hash", xhexj(th, LB_HASH_LEN));
 	if (r.claimed || r.status == XESC_RELEASED)
-		json_object_set_new(v->out, "result_hash", hexj(r.result_hash, LB_HASH_LEN));
+		json_object_set_new(v->out, "result_hash", xhexj(r.result_hash, LB_HASH_LEN));
 	return LB_OK;
 }
 
 int lb_xchg_escrow_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 			struct lb_errmsg *em)
 {
-	struct view v = {id, NULL};
-	int rc = lb_ledger_state_view(l, LB_CHAIN_SETTLEMENT, v_escrow, &v);
-	if (rc == LB_ENOTFOUND)
-		return not_found(em, "escrow", id);
-	if (rc)
-		return lb_errf(em, rc, "reading the escrow failed");
-	*out = v.out;
-	return LB_OK;
+	return view_json(l, LB_CHAIN_SETTLEMENT, v_escrow, id, "escrow", "escrow", out, em);
 }
 
 /* ---- dry-run check --------------------------------------------------------------------------- */
@@ -223,7 +192,7 @@ static int v_check(struct lb_state *s, void *ctx)
 		struct xconsent_rec cr;
 		if (k->exclude && xreq_load(s, k->request, &r) == LB_OK &&
 		    xconsent_load(s, r.asset, pid, &cr) == LB_OK && cr.status == 2)
-			json_array_append_new(revoked, hexj(pid, LB_HASH_LEN));
+			json_array_append_new(revoked, xhexj(pid, LB_HASH_LEN));
 		else
 			memcpy(keep + nkeep++ * LB_HASH_LEN, pid, LB_HASH_LEN);
 	}
@@ -234,15 +203,15 @@ static int v_check(struct lb_state *s, void *ctx)
 				      : lb_xchg_choose_scenario(o->flags, o->data_bytes, a.flags);
 		k->out = json_pack(
 			"{s:o,s:s,s:s,s:{s:o,s:o,s:o,s:I,s:o,s:I,s:o},s:I,s:I,s:o,s:o,s:s}",
-			"request", hexj(k->request, LB_HASH_LEN), "scenario",
+			"request", xhexj(k->request, LB_HASH_LEN), "scenario",
 			lb_xchg_scenario_name(scen), "chosen_by", r.scenario ? "user" : "automatic",
-			"terms", "user", addrj(r.user), "request", hexj(k->request, LB_HASH_LEN),
-			"owner", addrj(o->owner), "data_fee", (json_int_t)o->data_fee, "author",
-			addrj(a.author), "algo_fee", (json_int_t)a.fee, "executor",
-			addrj(k->executor), "min_cohort", (json_int_t)o->min_cohort, "max_output",
-			(json_int_t)o->max_output, "content_hash", hexj(o->content, LB_HASH_LEN),
-			"asset", hexj(r.asset, LB_HASH_LEN), "algorithm_name", a.name);
-		json_object_set_new(k->out, "algorithm", hexj(r.algo, LB_HASH_LEN));
+			"terms", "user", xaddrj(r.user), "request", xhexj(k->request, LB_HASH_LEN),
+			"owner", xaddrj(o->owner), "data_fee", (json_int_t)o->data_fee, "author",
+			xaddrj(a.author), "algo_fee", (json_int_t)a.fee, "executor",
+			xaddrj(k->executor), "min_cohort", (json_int_t)o->min_cohort, "max_output",
+			(json_int_t)o->max_output, "content_hash", xhexj(o->content, LB_HASH_LEN),
+			"asset", xhexj(r.asset, LB_HASH_LEN), "algorithm_name", a.name);
+		json_object_set_new(k->out, "algorithm", xhexj(r.algo, LB_HASH_LEN));
 		json_object_set_new(k->out, "revoked", json_incref(revoked));
 		json_object_set_new(k->out, "patients_used", json_integer((json_int_t)nkeep));
 	}
@@ -364,7 +333,7 @@ int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], js
 		json_decref(tx);
 	}
 	lb_free(k.ids);
-	*out = json_pack("{s:o,s:I,s:o,s:{s:I,s:I}}", "subject", hexj(subject, LB_HASH_LEN),
+	*out = json_pack("{s:o,s:I,s:o,s:{s:I,s:I}}", "subject", xhexj(subject, LB_HASH_LEN),
 			 "count", (json_int_t)json_array_size(events), "events", events, "paid",
 			 "asc", (json_int_t)paid_asc, "csc", (json_int_t)paid_csc);
 	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");

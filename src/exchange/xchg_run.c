@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exchange/exchange_int.h"
 #include "exchange/xchg_int.h"
 #include "leben/algo.h"
 
@@ -75,4 +76,91 @@ out:
 	lb_free(p);
 	lb_table_release(&t);
 	return rc;
+}
+
+void lb_xchg_input_digest(uint8_t out[LB_HASH_LEN], const uint8_t req[LB_HASH_LEN],
+			  const uint8_t esc[LB_HASH_LEN], const uint8_t exec[LB_ADDR_LEN],
+			  const uint8_t *sealed, size_t slen, const uint8_t *patients, size_t npats,
+			  const char *column)
+{
+	struct lb_hasher hs;
+	uint8_t n[8];
+	for (int i = 0; i < 8; i++)
+		n[i] = (uint8_t)((uint64_t)npats >> (56 - 8 * i));
+	lb_hasher_init(&hs, "LEBEN-sealed-input-v1");
+	lb_hasher_update(&hs, req, LB_HASH_LEN);
+	lb_hasher_update(&hs, esc, LB_HASH_LEN);
+	lb_hasher_update(&hs, exec, LB_ADDR_LEN);
+	lb_hasher_update(&hs, n, sizeof n);
+	lb_hasher_update(&hs, patients, npats * LB_HASH_LEN);
+	lb_hasher_update(&hs, column, strlen(column));
+	lb_hasher_update(&hs, sealed, slen);
+	lb_hasher_final(&hs, out);
+}
+
+/* The local text of row i's patient cell, as lb_xchg_csv_patients gives it. */
+static const char *cell_text(const struct lb_table_col *c, size_t i, char text[64])
+{
+	if (c->kind == LB_COL_CATEGORICAL)
+		return c->levels[(size_t)c->v[i]];
+	snprintf(text, 64, "%.17g", c->v[i]);
+	return text;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, LB_HASH_LEN);
+}
+
+int xchg_locals_of(const struct lb_table *t, const char *patient_col,
+		   const uint8_t asset[LB_HASH_LEN], const uint8_t *ids, size_t n,
+		   const char ***out, size_t *nout, struct lb_errmsg *em)
+{
+	*out = NULL;
+	*nout = 0;
+	long col = lb_table_find(t, patient_col);
+	if (col < 0)
+		return lb_errf(em, LB_EINVALID, "input table has no patient column '%s' to apply revoked "
+						"consents", patient_col);
+	const struct lb_table_col *c = &t->cols[col];
+	uint8_t *sorted = lb_malloc(n * LB_HASH_LEN + 1);
+	const char **loc = lb_calloc(t->nrows + 1, sizeof *loc);
+	if (!sorted || !loc) {
+		lb_free(sorted);
+		lb_free(loc);
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	memcpy(sorted, ids, n * LB_HASH_LEN);
+	qsort(sorted, n, LB_HASH_LEN, cmp_id);
+	size_t m = 0;
+	int rc = LB_OK;
+	for (size_t i = 0; i < t->nrows && !rc; i++) {
+		char text[64];
+		uint8_t pid[LB_HASH_LEN];
+		if (isnan(c->v[i]))
+			continue;
+		const char *local = cell_text(c, i, text);
+		lb_xchg_patient_id(pid, asset, local);
+		if (!bsearch(pid, sorted, n, LB_HASH_LEN, cmp_id))
+			continue;
+		if (!(loc[m] = lb_strdup(local)))
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		else
+			m++;
+	}
+	lb_free(sorted);
+	if (rc) {
+		xchg_locals_free(loc, m);
+		return rc;
+	}
+	*out = loc;
+	*nout = m;
+	return LB_OK;
+}
+
+void xchg_locals_free(const char **loc, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lb_free((void *)loc[i]);
+	lb_free(loc);
 }

@@ -300,6 +300,24 @@ static int xlog_add(struct lb_apply_ctx *c, const uint8_t subject[LB_HASH_LEN])
 	return lb_state_put_u64(c->state, XNS_LOGN, subject, LB_HASH_LEN, n + 1);
 }
 
+/* Store a request and log this tx in the history of its asset and of the request itself. */
+static int xreq_commit(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN],
+		       const struct xreq_rec *r)
+{
+	int rc = xreq_store(c->state, id, r);
+	if (!rc)
+		rc = xlog_add(c, r->asset);
+	return rc ? rc : xlog_add(c, id);
+}
+
+/* The stateless check of a tx type whose payload needs only to decode. */
+#define DECODE_CHECK(fn, type, decode)                                                   \
+	static int fn(const struct lb_tx *tx, struct lb_errmsg *em)                      \
+	{                                                                                \
+		struct type p;                                                           \
+		return decode(&p, tx->payload, tx->payload_len, em);                     \
+	}
+
 /* ---- balances (settlement "bal" namespace: asc uvar, csc uvar; see the ledger) -------------- */
 
 static int bal_get(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], uint64_t *asc, uint64_t *csc)
@@ -514,11 +532,7 @@ static int need_owner(struct lb_apply_ctx *c, const struct xoffer_rec *r,
 
 /* ---- business: grant, algorithm, request, approve, consent ----------------------------------- */
 
-static int check_grant(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_xchg_grant p;
-	return lb_xchg_grant_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_grant, lb_xchg_grant, lb_xchg_grant_decode)
 
 static int apply_grant(struct lb_apply_ctx *c)
 {
@@ -539,11 +553,7 @@ out:
 	return rc;
 }
 
-static int check_algo(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_xchg_algo p;
-	return lb_xchg_algo_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_algo, lb_xchg_algo, lb_xchg_algo_decode)
 
 static int apply_algo(struct lb_apply_ctx *c)
 {
@@ -575,11 +585,7 @@ static bool on_allow_list(const struct xoffer_rec *o, const uint8_t algo[LB_HASH
 	return false;
 }
 
-static int check_request(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_xchg_request p;
-	return lb_xchg_request_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_request, lb_xchg_request, lb_xchg_request_decode)
 
 static int apply_request(struct lb_apply_ctx *c)
 {
@@ -615,19 +621,13 @@ static int apply_request(struct lb_apply_ctx *c)
 	} else {
 		r.status = XREQ_PENDING;
 	}
-	if ((rc = xreq_store(c->state, c->tx->id, &r)) || (rc = xlog_add(c, p.asset)) ||
-	    (rc = xlog_add(c, c->tx->id)))
-		goto out;
+	rc = xreq_commit(c, c->tx->id, &r);
 out:
 	lb_free(o);
 	return rc;
 }
 
-static int check_approve(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_xchg_approve p;
-	return lb_xchg_approve_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_approve, lb_xchg_approve, lb_xchg_approve_decode)
 
 static int need_request(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN], struct xreq_rec *r)
 {
@@ -658,19 +658,14 @@ static int apply_approve(struct lb_apply_ctx *c)
 	}
 	r.status = p.decision == 1 ? XREQ_APPROVED : XREQ_REJECTED;
 	r.approved_by = p.decision == 1 ? 2 : 0;
-	if ((rc = xreq_store(c->state, p.request, &r)) || (rc = xlog_add(c, r.asset)) ||
-	    (rc = xlog_add(c, p.request)))
+	if ((rc = xreq_commit(c, p.request, &r)))
 		goto out;
 out:
 	lb_free(o);
 	return rc;
 }
 
-static int check_consent(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_xchg_consent p;
-	return lb_xchg_consent_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_consent, lb_xchg_consent, lb_xchg_consent_decode)
 
 static int apply_consent(struct lb_apply_ctx *c)
 {
@@ -777,11 +772,7 @@ int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
 	return LB_OK;
 }
 
-static int check_exec(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_xchg_exec p;
-	return lb_xchg_exec_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_exec, lb_xchg_exec, lb_xchg_exec_decode)
 
 static int terms_mismatch(struct lb_apply_ctx *c, const char *field)
 {
@@ -836,8 +827,7 @@ static int apply_exec(struct lb_apply_ctx *c)
 	memcpy(r.escrow, p.escrow, LB_HASH_LEN);
 	lb_xchg_terms_hash(t, r.terms_hash);
 	r.run_scenario = p.scenario;
-	if ((rc = xreq_store(c->state, p.request, &r)) || (rc = xlog_add(c, r.asset)) ||
-	    (rc = xlog_add(c, p.request)))
+	if ((rc = xreq_commit(c, p.request, &r)))
 		goto out;
 	for (size_t i = 0; i < p.n_patients && !rc; i++)
 		rc = xlog_add(c, p.patients + i * LB_HASH_LEN);
@@ -846,11 +836,7 @@ out:
 	return rc;
 }
 
-static int check_result(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_xchg_result p;
-	return lb_xchg_result_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_result, lb_xchg_result, lb_xchg_result_decode)
 
 static int apply_result(struct lb_apply_ctx *c)
 {
@@ -872,17 +858,10 @@ static int apply_result(struct lb_apply_ctx *c)
 		   : p.status == LB_XCHG_WITHHELD ? XREQ_WITHHELD
 						  : XREQ_FAILED;
 	memcpy(r.result_hash, p.result_hash, LB_HASH_LEN);
-	if ((rc = xreq_store(c->state, p.request, &r)) || (rc = xlog_add(c, r.asset)) ||
-	    (rc = xlog_add(c, p.request)))
-		return rc;
-	return LB_OK;
+	return xreq_commit(c, p.request, &r);
 }
 
-static int check_revoke(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_xchg_revoke p;
-	return lb_xchg_revoke_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_revoke, lb_xchg_revoke, lb_xchg_revoke_decode)
 
 static int apply_revoke(struct lb_apply_ctx *c)
 {
@@ -935,11 +914,7 @@ out:
 
 /* ---- settlement: escrow ----------------------------------------------------------------------- */
 
-static int check_open(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_escrow_open p;
-	return lb_escrow_open_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_open, lb_escrow_open, lb_escrow_open_decode)
 
 #define ESCROW_TIMEOUT_MAX 10000000u /* blocks ahead */
 
@@ -1028,11 +1003,7 @@ static int cited_result(struct lb_apply_ctx *c, const struct lb_escrow_cite *p,
 	return LB_OK;
 }
 
-static int check_cite(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_escrow_cite p;
-	return lb_escrow_cite_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_cite, lb_escrow_cite, lb_escrow_cite_decode)
 
 static int apply_release(struct lb_apply_ctx *c)
 {
@@ -1099,11 +1070,7 @@ static int apply_refund(struct lb_apply_ctx *c)
 	return xescrow_store(c->state, p.escrow, &r);
 }
 
-static int check_claim(const struct lb_tx *tx, struct lb_errmsg *em)
-{
-	struct lb_escrow_claim p;
-	return lb_escrow_claim_decode(&p, tx->payload, tx->payload_len, em);
-}
+DECODE_CHECK(check_claim, lb_escrow_claim, lb_escrow_claim_decode)
 
 static int apply_claim(struct lb_apply_ctx *c)
 {
@@ -1124,7 +1091,7 @@ static int apply_claim(struct lb_apply_ctx *c)
 
 /* ---- JSON views of the payloads ---------------------------------------------------------------- */
 
-static json_t *hexj(const uint8_t *p, size_t n)
+json_t *xhexj(const uint8_t *p, size_t n)
 {
 	char *h = lb_malloc(2 * n + 1);
 	if (!h)
@@ -1135,17 +1102,17 @@ static json_t *hexj(const uint8_t *p, size_t n)
 	return j;
 }
 
-static json_t *addrj(const uint8_t a[LB_ADDR_LEN])
+json_t *xaddrj(const uint8_t a[LB_ADDR_LEN])
 {
 	return json_string(ADDR(a));
 }
 
 static json_t *terms_json(const struct lb_xchg_terms *t)
 {
-	return json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I}", "user", addrj(t->user), "request",
-			 hexj(t->request, LB_HASH_LEN), "owner", addrj(t->owner), "data_fee",
-			 (json_int_t)t->data_fee, "author", addrj(t->author), "algo_fee",
-			 (json_int_t)t->algo_fee, "executor", addrj(t->executor), "compute_fee",
+	return json_pack("{s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:I}", "user", xaddrj(t->user), "request",
+			 xhexj(t->request, LB_HASH_LEN), "owner", xaddrj(t->owner), "data_fee",
+			 (json_int_t)t->data_fee, "author", xaddrj(t->author), "algo_fee",
+			 (json_int_t)t->algo_fee, "executor", xaddrj(t->executor), "compute_fee",
 			 (json_int_t)t->compute_fee);
 }
 
@@ -1162,9 +1129,9 @@ static json_t *json_offer(const struct lb_tx *tx)
 		goto out;
 	json_t *allow = json_array();
 	for (size_t i = 0; i < p->n_allow; i++)
-		json_array_append_new(allow, hexj(p->allow[i], LB_HASH_LEN));
-	o = json_pack("{s:o,s:o,s:I,s:b,s:I,s:I,s:I,s:o}", "asset", hexj(asset, LB_HASH_LEN),
-		      "register_tx", hexj(reg.id, LB_HASH_LEN), "data_fee", (json_int_t)p->data_fee,
+		json_array_append_new(allow, xhexj(p->allow[i], LB_HASH_LEN));
+	o = json_pack("{s:o,s:o,s:I,s:b,s:I,s:I,s:I,s:o}", "asset", xhexj(asset, LB_HASH_LEN),
+		      "register_tx", xhexj(reg.id, LB_HASH_LEN), "data_fee", (json_int_t)p->data_fee,
 		      "local_only", (p->flags & LB_XCHG_OFFER_LOCAL_ONLY) != 0, "min_cohort",
 		      (json_int_t)p->min_cohort, "max_output", (json_int_t)p->max_output,
 		      "data_bytes", (json_int_t)p->data_bytes, "allow", allow);
@@ -1179,8 +1146,8 @@ static json_t *json_grant(const struct lb_tx *tx)
 	static const char *kinds[] = {"?", "own node", "another node", "computing provider"};
 	if (lb_xchg_grant_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:s}", "asset", hexj(p.asset, LB_HASH_LEN), "executor",
-			 addrj(p.executor), "kind", kinds[p.kind]);
+	return json_pack("{s:o,s:o,s:s}", "asset", xhexj(p.asset, LB_HASH_LEN), "executor",
+			 xaddrj(p.executor), "kind", kinds[p.kind]);
 }
 
 static json_t *json_algo(const struct lb_tx *tx)
@@ -1188,7 +1155,7 @@ static json_t *json_algo(const struct lb_tx *tx)
 	struct lb_xchg_algo p;
 	if (lb_xchg_algo_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:I,s:b,s:b,s:s}", "algorithm", hexj(p.hash, LB_HASH_LEN), "fee",
+	return json_pack("{s:o,s:I,s:b,s:b,s:s}", "algorithm", xhexj(p.hash, LB_HASH_LEN), "fee",
 			 (json_int_t)p.fee, "at_author", (p.flags & LB_XCHG_ALGO_AT_AUTHOR) != 0,
 			 "heavy_deps", (p.flags & LB_XCHG_ALGO_HEAVY_DEPS) != 0, "name", p.name);
 }
@@ -1198,8 +1165,8 @@ static json_t *json_request(const struct lb_tx *tx)
 	struct lb_xchg_request p;
 	if (lb_xchg_request_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:s,s:s,s:o}", "asset", hexj(p.asset, LB_HASH_LEN), "algorithm",
-			 hexj(p.algo, LB_HASH_LEN), "scenario", lb_xchg_scenario_name(p.scenario),
+	return json_pack("{s:o,s:o,s:s,s:s,s:o}", "asset", xhexj(p.asset, LB_HASH_LEN), "algorithm",
+			 xhexj(p.algo, LB_HASH_LEN), "scenario", lb_xchg_scenario_name(p.scenario),
 			 "purpose", p.purpose, "params",
 			 p.params[0] ? json_loads(p.params, 0, NULL) : json_object());
 }
@@ -1209,7 +1176,7 @@ static json_t *json_approve(const struct lb_tx *tx)
 	struct lb_xchg_approve p;
 	if (lb_xchg_approve_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:s,s:s}", "request", hexj(p.request, LB_HASH_LEN), "decision",
+	return json_pack("{s:o,s:s,s:s}", "request", xhexj(p.request, LB_HASH_LEN), "decision",
 			 p.decision == 1 ? "approve" : "reject", "reason", p.reason);
 }
 
@@ -1218,8 +1185,8 @@ static json_t *json_consent(const struct lb_tx *tx)
 	struct lb_xchg_consent p;
 	if (lb_xchg_consent_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:s}", "asset", hexj(p.asset, LB_HASH_LEN), "patient",
-			 hexj(p.patient, LB_HASH_LEN), "action", p.action == 1 ? "give" : "revoke");
+	return json_pack("{s:o,s:o,s:s}", "asset", xhexj(p.asset, LB_HASH_LEN), "patient",
+			 xhexj(p.patient, LB_HASH_LEN), "action", p.action == 1 ? "give" : "revoke");
 }
 
 static json_t *json_exec(const struct lb_tx *tx)
@@ -1229,9 +1196,9 @@ static json_t *json_exec(const struct lb_tx *tx)
 		return NULL;
 	json_t *pats = json_array();
 	for (size_t i = 0; i < p.n_patients; i++)
-		json_array_append_new(pats, hexj(p.patients + i * LB_HASH_LEN, LB_HASH_LEN));
-	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:o}", "request", hexj(p.request, LB_HASH_LEN),
-			 "escrow", hexj(p.escrow, LB_HASH_LEN), "terms", terms_json(&p.terms),
+		json_array_append_new(pats, xhexj(p.patients + i * LB_HASH_LEN, LB_HASH_LEN));
+	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:o}", "request", xhexj(p.request, LB_HASH_LEN),
+			 "escrow", xhexj(p.escrow, LB_HASH_LEN), "terms", terms_json(&p.terms),
 			 "scenario", lb_xchg_scenario_name(p.scenario), "chosen_by",
 			 p.chosen_by == 1 ? "user" : "automatic", "patients", pats);
 }
@@ -1242,10 +1209,10 @@ static json_t *json_result(const struct lb_tx *tx)
 	static const char *st[] = {"?", "delivered", "withheld", "failed"};
 	if (lb_xchg_result_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:o,s:s,s:o,s:s}", "request", hexj(p.request, LB_HASH_LEN),
-			 "escrow", hexj(p.escrow, LB_HASH_LEN), "terms_hash",
-			 hexj(p.terms_hash, LB_HASH_LEN), "status", st[p.status], "result_hash",
-			 hexj(p.result_hash, LB_HASH_LEN), "note", p.note);
+	return json_pack("{s:o,s:o,s:o,s:s,s:o,s:s}", "request", xhexj(p.request, LB_HASH_LEN),
+			 "escrow", xhexj(p.escrow, LB_HASH_LEN), "terms_hash",
+			 xhexj(p.terms_hash, LB_HASH_LEN), "status", st[p.status], "result_hash",
+			 xhexj(p.result_hash, LB_HASH_LEN), "note", p.note);
 }
 
 static json_t *json_revoke(const struct lb_tx *tx)
@@ -1255,9 +1222,9 @@ static json_t *json_revoke(const struct lb_tx *tx)
 	if (lb_xchg_revoke_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
 	json_t *o = json_pack("{s:s,s:o}", "kind", kinds[p.kind], p.kind == 2 ? "request" : "asset",
-			      hexj(p.id, LB_HASH_LEN));
+			      xhexj(p.id, LB_HASH_LEN));
 	if (p.kind == 1)
-		json_object_set_new(o, "executor", addrj(p.executor));
+		json_object_set_new(o, "executor", xaddrj(p.executor));
 	return o;
 }
 
@@ -1276,9 +1243,9 @@ static json_t *json_cite(const struct lb_tx *tx)
 	struct lb_tx r;
 	if (lb_escrow_cite_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	json_t *o = json_pack("{s:o}", "escrow", hexj(p.escrow, LB_HASH_LEN));
+	json_t *o = json_pack("{s:o}", "escrow", xhexj(p.escrow, LB_HASH_LEN));
 	if (p.result_tx_len && !lb_tx_decode(&r, p.result_tx, p.result_tx_len, NULL))
-		json_object_set_new(o, "result_tx", hexj(r.id, LB_HASH_LEN));
+		json_object_set_new(o, "result_tx", xhexj(r.id, LB_HASH_LEN));
 	return o;
 }
 
@@ -1287,8 +1254,8 @@ static json_t *json_claim(const struct lb_tx *tx)
 	struct lb_escrow_claim p;
 	if (lb_escrow_claim_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o}", "escrow", hexj(p.escrow, LB_HASH_LEN), "result_hash",
-			 hexj(p.result_hash, LB_HASH_LEN));
+	return json_pack("{s:o,s:o}", "escrow", xhexj(p.escrow, LB_HASH_LEN), "result_hash",
+			 xhexj(p.result_hash, LB_HASH_LEN));
 }
 
 static const struct lb_txtype xchg_types[] = {
@@ -1323,6 +1290,19 @@ int lb_exchange_register_txtypes(void)
 	for (size_t i = 0; i < sizeof xchg_types / sizeof xchg_types[0]; i++) {
 		int rc = lb_txtype_register(&xchg_types[i]);
 		if (rc && rc != LB_EEXISTS)
+			return rc;
+	}
+	/* Block-independent: these read only the state and the tx. The others are not: an
+	 * offer, release and refund verify proofs against this chain's earlier blocks
+	 * (lb_state_block_hash), a request, consent and escrow.open record the block's height,
+	 * and a refund without a result waits for the timeout height. */
+	static const uint32_t independent[] = {LB_TX_XCHG_GRANT,  LB_TX_XCHG_ALGO,
+					       LB_TX_XCHG_APPROVE, LB_TX_XCHG_EXEC,
+					       LB_TX_XCHG_RESULT, LB_TX_XCHG_REVOKE,
+					       LB_TX_ESCROW_CLAIM};
+	for (size_t i = 0; i < sizeof independent / sizeof independent[0]; i++) {
+		int rc = lb_txtype_mark_block_independent(independent[i]);
+		if (rc)
 			return rc;
 	}
 	return LB_OK;

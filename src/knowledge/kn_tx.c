@@ -438,6 +438,9 @@ static const struct lb_txtype kn_types[] = {
 	  apply_session, json_session, true },
 };
 
+/* Neither type is marked block-independent (lb_txtype_mark_block_independent): a contract
+ * records the height and time of its publication, a session its start and each event the
+ * height of its block. */
 int lb_knowledge_register_txtypes(void)
 {
 	for (size_t i = 0; i < sizeof kn_types / sizeof kn_types[0]; i++) {
@@ -532,6 +535,29 @@ static json_t *session_item(struct lb_state *s, const uint8_t id[32], struct vie
 	return session_json(id, &r);
 }
 
+/* Run view fn over the business chain's state; its result (or NULL) into *out. */
+static int run_view(struct lb_ledger *l, int (*fn)(struct lb_state *s, void *ctx), struct view *v,
+		    json_t **out)
+{
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, fn, v);
+	*out = v->out;
+	return rc;
+}
+
+/* The record of published contract id, else a refusal naming it in v->em. */
+static int view_need_contract(struct lb_state *s, struct view *v, const uint8_t id[32],
+			      struct contract_rec *r)
+{
+	char hex[HEX32];
+	int rc = contract_get(s, id, r);
+	if (rc == LB_OK)
+		return LB_OK;
+	lb_hex_encode(hex, id, 32);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(v->em, rc, "contract %s is not published on this chain", hex);
+	return lb_errf(v->em, rc, "contract %s cannot be read", hex);
+}
+
 static int view_contracts(struct lb_state *s, void *ctx)
 {
 	struct view *v = ctx;
@@ -544,9 +570,7 @@ int lb_kn_contracts_json(struct lb_ledger *l, size_t offset, size_t limit, json_
 			 struct lb_errmsg *em)
 {
 	struct view v = { .offset = offset, .limit = limit, .em = em };
-	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_contracts, &v);
-	*out = v.out;
-	return rc;
+	return run_view(l, view_contracts, &v, out);
 }
 
 static int view_contract(struct lb_state *s, void *ctx)
@@ -555,11 +579,9 @@ static int view_contract(struct lb_state *s, void *ctx)
 	struct contract_rec r;
 	char hex[HEX32];
 	lb_hex_encode(hex, v->id, 32);
-	int rc = contract_get(s, v->id, &r);
-	if (rc == LB_ENOTFOUND)
-		return lb_errf(v->em, rc, "contract %s is not published on this chain", hex);
+	int rc = view_need_contract(s, v, v->id, &r);
 	if (rc)
-		return lb_errf(v->em, rc, "contract %s cannot be read", hex);
+		return rc;
 	json_t *o = contract_json(s, v->id, &r);
 	const uint8_t *src;
 	size_t n;
@@ -576,9 +598,7 @@ int lb_kn_contract_json(struct lb_ledger *l, const uint8_t hash[32], json_t **ou
 			struct lb_errmsg *em)
 {
 	struct view v = { .id = hash, .em = em };
-	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_contract, &v);
-	*out = v.out;
-	return rc;
+	return run_view(l, view_contract, &v, out);
 }
 
 static int view_sessions(struct lb_state *s, void *ctx)
@@ -591,12 +611,13 @@ static int view_sessions(struct lb_state *s, void *ctx)
 		return rc ? rc : list_page(s, v, NS_SLIST, NULL, total, "sessions", session_item);
 	}
 	struct contract_rec r;
-	char hex[HEX32];
-	lb_hex_encode(hex, v->id, 32);
-	if ((rc = contract_get(s, v->id, &r)) == LB_ENOTFOUND)
-		return lb_errf(v->em, rc, "contract %s is not published on this chain", hex);
-	if (rc || (rc = lb_state_get_u64(s, NS_USAGE, v->id, 32, 0, &total)))
+	if ((rc = view_need_contract(s, v, v->id, &r)))
+		return rc;
+	if ((rc = lb_state_get_u64(s, NS_USAGE, v->id, 32, 0, &total))) {
+		char hex[HEX32];
+		lb_hex_encode(hex, v->id, 32);
 		return lb_errf(v->em, rc, "contract %s cannot be read", hex);
+	}
 	return list_page(s, v, NS_CSESS, v->id, total, "sessions", session_item);
 }
 
@@ -604,9 +625,7 @@ int lb_kn_sessions_json(struct lb_ledger *l, const uint8_t *contract, size_t off
 			size_t limit, json_t **out, struct lb_errmsg *em)
 {
 	struct view v = { .id = contract, .offset = offset, .limit = limit, .em = em };
-	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_sessions, &v);
-	*out = v.out;
-	return rc;
+	return run_view(l, view_sessions, &v, out);
 }
 
 static int view_session(struct lb_state *s, void *ctx)
@@ -658,7 +677,5 @@ int lb_kn_session_json(struct lb_ledger *l, const uint8_t id[32], json_t **out,
 		       struct lb_errmsg *em)
 {
 	struct view v = { .id = id, .em = em };
-	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_session, &v);
-	*out = v.out;
-	return rc;
+	return run_view(l, view_session, &v, out);
 }

@@ -376,6 +376,9 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	ao.order_status = order_status;
 	ao.order_ctx = n;
 	ao.consortium = n->consortium;
+	char dir_db[sizeof c->home + 32];
+	snprintf(dir_db, sizeof dir_db, "%s/directory-index.db", c->home);
+	ao.directory_db = dir_db;
 	ao.home = c->home;
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)) || (rc = start_peer_server(n, em)))
 		goto err;

@@ -7,7 +7,8 @@
  * 0x0110-0x011f exchange escrow; directory 0x0201-0x020f spine (assets; 0x0204 security:
  * keys.follow.directory), 0x0210-0x021f data layer;
  * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
- * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange.
+ * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange (0x0350-0x035f of it
+ * the on-chain sandbox: compute.run, compute.publish).
  */
 #include "leben/consortium.h"
 #include "leben/data_tx.h"
@@ -15,6 +16,7 @@
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
+#include "leben/onchain.h"
 #include "leben/security.h"
 
 int lb_register_txtypes(void)
@@ -31,6 +33,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_security_register_txtypes()))
 		return rc;
 	if ((rc = lb_exchange_register_txtypes()))
+		return rc;
+	if ((rc = lb_onchain_register_txtypes()))
 		return rc;
 	return LB_OK;
 }

@@ -42,5 +42,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		lb_buf_release(&b);
 	}
+	struct lb_readers_tx r;
+	if (lb_readers_tx_decode(data, size, &r, &em) == LB_OK) {
+		struct lb_buf b;
+		lb_buf_init(&b, LB_HEXA_MAX_ENCODED * 2);
+		if (lb_readers_tx_encode(&r, &b) != LB_OK || b.len != size || memcmp(b.data, data, size))
+			abort();
+		lb_buf_release(&b);
+	}
 	return 0;
 }

@@ -102,8 +102,47 @@ def bech32m_encode(hrp, data):
     return hrp + "1" + "".join(_CHARSET[d] for d in out + chk)
 
 
+def addr_bytes(addr):
+    """Decode an lb1... bech32m address into its 20 bytes (independent decoder)."""
+    cs = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+    data = [cs.index(c) for c in addr[3:-6]]
+    acc, bits, out = 0, 0, bytearray()
+    for d in data:
+        acc = (acc << 5) | d
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+    return bytes(out)
+
+
 def address_of(pubkey):
     return bech32m_encode("lb", blake2b256(pubkey, "LEBEN-addr-v1")[:20])
+
+
+def address_bytes(addr):
+    """The 20 bytes of an lb1... address (data part of the bech32m string; checksum not
+    checked), decoded independently of the C code."""
+    acc, bits, out = 0, 0, bytearray()
+    for c in addr[3:-6]:
+        acc = (acc << 5) | _CHARSET.index(c)
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+    return bytes(out)
+
+
+def uvarint(n):
+    """Unsigned LEB128 in its shortest form (the canonical codec's varint), independent of
+    the C codec."""
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
 
 
 class Node:
@@ -212,6 +251,14 @@ class Node:
 
     def cli(self, args, **kw):
         return run_cli(args + ["--home", self.home, "--node", self.url], **kw)
+
+    def cli_json(self, args):
+        """Run the CLI with --json: (result, parsed stdout or None)."""
+        r = self.cli(args + ["--json"])
+        try:
+            return r, json.loads(r.stdout)
+        except ValueError:
+            return r, None
 
     def sign(self, kind, args):
         """Signed tx hex from `leben tx KIND ... --print` (one per line)."""

@@ -59,23 +59,15 @@ def main():
     t.done()
 
 
-def cli_json(node, args):
-    r = node.cli(args + ["--json"])
-    try:
-        return r, json.loads(r.stdout)
-    except ValueError:
-        return r, None
-
-
 def run(t, node):
     alice, bob = node.address("alice"), node.address("bob")
 
     # ---- query --------------------------------------------------------------------------
-    r, st = cli_json(node, ["query", "status"])
+    r, st = node.cli_json(["query", "status"])
     t.ok(r.returncode == 0 and st and len(st.get("network_id", "")) == 64, "query status --json", r.stderr)
     r = node.cli(["query", "chains"])
     t.ok(r.returncode == 0 and "settlement" in r.stdout and "business" in r.stdout, "query chains", r.stderr)
-    r, a0 = cli_json(node, ["query", "account", "alice"])
+    r, a0 = node.cli_json(["query", "account", "alice"])
     t.ok(r.returncode == 0 and a0 == node.account("alice"), "query account KEYNAME = the API's account", r.stderr)
     r = node.cli(["query", "account", alice])
     t.ok(r.returncode == 0 and alice in r.stdout, "query account ADDRESS, readable", r.stderr)
@@ -104,7 +96,7 @@ def run(t, node):
     t.eq(bal(a0, "csc") - bal(a1, "csc"), fee, "alice paid the fee in CSC (%d micro)" % fee)
     t.eq(a1["chains"]["settlement"]["next_nonce"], a0["chains"]["settlement"]["next_nonce"] + 1,
          "alice's settlement nonce advanced by one")
-    r, j = cli_json(node, ["query", "tx", txid])
+    r, j = node.cli_json(["query", "tx", txid])
     t.ok(r.returncode == 0 and j.get("status") == "committed", "query tx ID --json: committed", r.stderr)
 
     # ---- issue: credit partner only ---------------------------------------------------------

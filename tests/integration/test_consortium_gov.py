@@ -16,22 +16,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, address_of, run_cli  # noqa: E402
+from lebentest import Node, Tap, address_of, run_cli, uvarint  # noqa: E402
 
 K = 3  # checkpoint_interval
-
-
-def uvarint(n):
-    """LEB128, shortest form (independent of the C codec)."""
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def checkpoint_payload(chain, height, block_hash, app_hash):

@@ -15,23 +15,13 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
+from lebentest import ROOT, Node, Tap, run_cli, uvarint  # noqa: E402
 
 EX = os.path.join(ROOT, "examples", "contracts")
 
 
 def h(domain, data):
     return hashlib.blake2b(domain.encode() + b"\0" + data, digest_size=32).hexdigest()
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def business_nonce(node, key):
@@ -74,7 +64,7 @@ def main():
         fsrc = run_cli(["contract", "print", faulty]).stdout.encode()
         frep = run_cli(["contract", "check", faulty, "--json"]).stdout.encode()
         payload = (b"\x01" + bytes.fromhex(h("LEBEN-contract-v1", fsrc)) +
-                   bytes.fromhex(h("LEBEN-contract-report-v1", frep)) + varint(len(fsrc)) + fsrc)
+                   bytes.fromhex(h("LEBEN-contract-report-v1", frep)) + uvarint(len(fsrc)) + fsrc)
         r = node.cli(["tx", "raw", "--from", "clinic", "--chain", "business", "--type-id",
                       "0x0310", "--payload", payload.hex()])
         t.ok(r.returncode == 1 and "verifier found" in r.stderr and "LB_EINVALID" in r.stderr,

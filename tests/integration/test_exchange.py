@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, blake2b256, run_cli  # noqa: E402
+from lebentest import Node, Tap, addr_bytes, blake2b256, run_cli  # noqa: E402
 
 M = 1000000
 FEE = 1000  # genesis default fee of a settlement tx (demo home), micro-CSC
@@ -53,20 +53,6 @@ def uvar(v):
         else:
             out.append(b)
             return bytes(out)
-
-
-def addr_bytes(addr):
-    """Decode an lb1... bech32m address into its 20 bytes (independent decoder)."""
-    cs = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-    data = [cs.index(c) for c in addr[3:-6]]
-    acc, bits, out = 0, 0, bytearray()
-    for d in data:
-        acc = (acc << 5) | d
-        bits += 5
-        if bits >= 8:
-            bits -= 8
-            out.append((acc >> bits) & 0xFF)
-    return bytes(out)
 
 
 def exec_payload(request, user, owner, author, executor, patients, data_fee=0, algo_fee=0):

@@ -22,6 +22,7 @@
 #include "leben/ledger.h"
 #include "leben/node.h"
 #include "leben/tx.h"
+#include "ledger_fixture.h"
 
 /* ---- arithmetic -------------------------------------------------------------------------- */
 
@@ -335,12 +336,10 @@ static void setup_fx(struct fx *f, int nmembers)
 {
 	uint8_t seed[LB_SEED_LEN];
 	char hx[2 * LB_PUBKEY_LEN + 1], at[LB_ADDR_TEXT_LEN + 1];
-	struct lb_errmsg em;
 	memset(f, 0, sizeof *f);
 	assert_lb_ok(lb_crypto_init());
 	assert_lb_ok(lb_register_txtypes());
-	snprintf(f->home, sizeof f->home, "/tmp/lb-test-gov-XXXXXX");
-	assert_non_null(mkdtemp(f->home));
+	fx_mkhome(f->home, sizeof f->home, "gov");
 	for (int i = 0; i < NK; i++) {
 		memset(seed, 0x30 + i, sizeof seed);
 		lb_keypair_from_seed(&f->k[i], seed);
@@ -359,24 +358,15 @@ static void setup_fx(struct fx *f, int nmembers)
 							 "public_key", hx, "kinds", "computing"));
 	}
 	lb_hex_encode(hx, f->k[0].pk, LB_PUBKEY_LEN);
-	json_t *g = json_pack("{s:s,s:i,s:s,s:o}", "network", "gov-test", "time_ms", 1,
-			      "proposer", hx, "members", members);
-	assert_lb_ok(lb_genesis_write(f->home, g, &em));
-	json_decref(g);
-	struct lb_ledger_options o;
-	lb_ledger_options_init(&o);
-	o.home = f->home;
-	o.sync_full = false;
-	if (lb_ledger_open(&f->l, &o, &f->k[0], &em))
-		fail_msg("open: %s", em.text);
+	fx_genesis(f->home, json_pack("{s:s,s:i,s:s,s:o}", "network", "gov-test", "time_ms", 1,
+				      "proposer", hx, "members", members));
+	fx_open(&f->l, f->home, &f->k[0]);
 }
 
 static void teardown_fx(struct fx *f)
 {
-	char cmd[128];
 	lb_ledger_close(f->l);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->home);
-	assert_int_equal(system(cmd), 0);
+	fx_rmhome(f->home);
 	for (int i = 0; i < NK; i++)
 		lb_keypair_wipe(&f->k[i]);
 }
@@ -493,12 +483,7 @@ static void test_governance(void **state)
 
 	/* a conflicting checkpoint from C is recorded (consensus agrees it was signed) but the
 	 * offline check names C */
-	struct lb_ledger_options o;
-	lb_ledger_options_init(&o);
-	o.home = f.home;
-	o.sync_full = false;
-	if (lb_ledger_open(&f.l, &o, &f.k[0], &em))
-		fail_msg("open: %s", em.text);
+	fx_open(&f.l, f.home, &f.k[0]);
 	assert_lb_ok(checkpoint(&f, C, LB_CHAIN_BUSINESS, 4, false));
 	lb_ledger_close(f.l);
 	f.l = NULL;
@@ -511,9 +496,7 @@ static void test_governance(void **state)
 	assert_non_null(strstr(em.text, at));
 	assert_non_null(strstr(em.text, "business block 4"));
 	f.l = NULL;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f.home);
-	assert_int_equal(system(cmd), 0);
+	fx_rmhome(f.home);
 }
 
 static void test_last_member(void **state)
@@ -564,9 +547,8 @@ static void test_genesis_refusals(void **state)
 	lb_addr_encode(at, addr);
 	lb_hex_encode(hx, kp.pk, LB_PUBKEY_LEN);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char home[64], text[512], cmd[128];
-		snprintf(home, sizeof home, "/tmp/lb-test-gov-XXXXXX");
-		assert_non_null(mkdtemp(home));
+		char home[64], text[512];
+		fx_mkhome(home, sizeof home, "gov");
 		/* the member address goes where the case says ADDR */
 		size_t tl = 0;
 		for (const char *q = bad[i]; *q && tl + LB_ADDR_TEXT_LEN < sizeof text;) {
@@ -582,11 +564,9 @@ static void test_genesis_refusals(void **state)
 		json_error_t je;
 		json_t *members = json_loads(text, 0, &je);
 		assert_non_null(members);
-		json_t *g = json_pack("{s:s,s:i,s:s,s:o}", "network", "g", "time_ms", 1, "proposer",
-				      hx, "members", members);
+		fx_genesis(home, json_pack("{s:s,s:i,s:s,s:o}", "network", "g", "time_ms", 1,
+					   "proposer", hx, "members", members));
 		struct lb_errmsg em;
-		assert_lb_ok(lb_genesis_write(home, g, &em));
-		json_decref(g);
 		struct lb_ledger_options o;
 		struct lb_ledger *l = NULL;
 		lb_ledger_options_init(&o);
@@ -596,8 +576,7 @@ static void test_genesis_refusals(void **state)
 			fail_msg("members %s: accepted", text);
 		print_message("members %s: %s\n", text, em.text);
 		assert_non_null(strstr(em.text, "genesis"));
-		snprintf(cmd, sizeof cmd, "rm -rf %s", home);
-		assert_int_equal(system(cmd), 0);
+		fx_rmhome(home);
 	}
 	lb_keypair_wipe(&kp);
 }
@@ -682,9 +661,7 @@ static void test_monitor(void **state)
 	assert_lb_ok(lb_ledger_verify_home(f.home, NULL, NULL, &em));
 	assert_int_equal(lb_consortium_verify_home(f.home, &n, &em), LB_ECORRUPT);
 	assert_non_null(strstr(em.text, "Institute B"));
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f.home);
-	assert_int_equal(system(cmd), 0);
+	fx_rmhome(f.home);
 	for (int i = 0; i < NK; i++)
 		lb_keypair_wipe(&f.k[i]);
 }

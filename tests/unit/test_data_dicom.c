@@ -265,6 +265,54 @@ static void test_deflated_and_file_errors(void **state)
 	assert_non_null(strstr(em.text, "rtplan_truncated.dcm: offset 1410"));
 }
 
+/* Bare data sets (no preamble, no meta group) are recognised by a plausible first element;
+ * anything else is "not a DICOM file" at offset 0, including a valid data set behind one stray
+ * byte (pydicom's no_meta.dcm). */
+static void test_bare_dataset_detection(void **state)
+{
+	uint8_t buf[64];
+	size_t n = 0;
+	n += implicit_el(buf + n, 0x00080060, 2, "CT");
+	n += implicit_el(buf + n, 0x00100010, 4, "A^B ");
+	assert_true(lb_dicom_is_dataset(buf, n));
+	struct lb_dicom_file f;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_dicom_parse(buf, n, &f, &em));
+	assert_false(f.explicit_vr);
+	assert_int_equal(f.body.nelems, 2);
+	lb_dicom_file_release(&f);
+
+	/* The same bytes behind a stray 0x20: implicit length runs past the end, no VR. */
+	uint8_t shifted[65];
+	shifted[0] = 0x20;
+	memcpy(shifted + 1, buf, n);
+	assert_false(lb_dicom_is_dataset(shifted, n + 1));
+	assert_int_equal(lb_dicom_parse(shifted, n + 1, &f, &em), LB_EMALFORMED);
+	assert_non_null(strstr(em.text, "offset 0: not a DICOM file"));
+	assert_null(f.owned);
+
+	/* Plain text and an empty buffer are not DICOM either. */
+	static const char text[] = "Patient notes: discharged on day 3 without complications.";
+	assert_false(lb_dicom_is_dataset((const uint8_t *)text, sizeof text - 1));
+	assert_int_equal(lb_dicom_parse((const uint8_t *)text, sizeof text - 1, &f, &em),
+			 LB_EMALFORMED);
+	assert_int_equal(lb_dicom_parse((const uint8_t *)"", 0, &f, &em), LB_EMALFORMED);
+
+	/* A command-set group (0000) cannot open a data set; undefined length only for SQ. */
+	n = implicit_el(buf, 0x00000002, 2, "1 ");
+	assert_false(lb_dicom_is_dataset(buf, n));
+	n = implicit_el(buf, 0x00080060, 0xFFFFFFFF, NULL);
+	assert_false(lb_dicom_is_dataset(buf, n));
+	n = implicit_el(buf, 0x00081140, 0xFFFFFFFF, NULL);
+	n += implicit_el(buf + n, 0xFFFEE0DD, 0, NULL);
+	assert_true(lb_dicom_is_dataset(buf, n));
+
+	/* pydicom's no_meta.dcm refused; the file with "DICM" is of course accepted. */
+	assert_int_equal(lb_dicom_parse_file(CORPUS "no_meta.dcm", 1 << 24, &f, &em),
+			 LB_EMALFORMED);
+	assert_non_null(strstr(em.text, "no_meta.dcm: offset 0: not a DICOM file"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_explicit_big_endian),
 		cmocka_unit_test(test_parse_alloc_failures),
 		cmocka_unit_test(test_deflated_and_file_errors),
+		cmocka_unit_test(test_bare_dataset_detection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include "leben/crypto.h"
 #include "leben/data_hexa.h"
 #include "leben/data_tx.h"
+#include "leben/envelope.h"
 #include "leben/error.h"
 #include "leben/ledger.h"
 #include "leben/tx.h"
@@ -276,12 +277,54 @@ static void test_data_tx(void **state)
 	assert_int_equal(send(f, &f->a, LB_TX_DATA_PROVENANCE, &pl), LB_EINVALID);
 	lb_buf_release(&pl);
 
+	/* data.readers: the private part of the current version re-sealed by the owner or a
+	 * co-owner; a stranger, another version, an unknown asset, a non-envelope are refused */
+	uint8_t xpk[32], *env = NULL;
+	size_t envlen = 0;
+	assert_lb_ok(lb_envelope_pk_from_ed25519(xpk, f->b.pk));
+	assert_lb_ok(lb_envelope_seal((const uint8_t(*)[32])xpk, 1, (const uint8_t *)"priv", 4,
+				      &env, &envlen, &em));
+	struct lb_readers_tx rt = {.version = 3, .envelope = env, .envelope_len = envlen};
+	memcpy(rt.asset_id, ida, 32);
+	lb_buf_init(&pl, 4096);
+	assert_lb_ok(lb_readers_tx_encode(&rt, &pl));
+	assert_int_equal(send(f, &f->b, LB_TX_DATA_READERS, &pl), LB_EUNAUTH);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_READERS, &pl), LB_OK);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_READERS, &pl), LB_OK);
+	lb_buf_release(&pl);
+	rt.version = 2;
+	assert_lb_ok(lb_readers_tx_encode(&rt, &pl));
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_READERS, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	rt.version = 1;
+	rt.asset_id[0] ^= 1;
+	assert_lb_ok(lb_readers_tx_encode(&rt, &pl));
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_READERS, &pl), LB_ENOTFOUND);
+	lb_buf_release(&pl);
+	rt.asset_id[0] ^= 1;
+	rt.version = 3;
+	rt.envelope = (const uint8_t *)"XBEVxxxx";
+	rt.envelope_len = 8;
+	assert_lb_ok(lb_readers_tx_encode(&rt, &pl));
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_READERS, &pl), LB_EMALFORMED);
+	struct lb_readers_tx back;
+	assert_int_equal(lb_readers_tx_decode(pl.data, pl.len, &back, &em), LB_EMALFORMED);
+	lb_buf_release(&pl);
+	rt.envelope = env;
+	rt.envelope_len = envlen;
+
 	/* retire: the co-owner may not, the owner may; afterwards nothing changes it */
 	payload(&pl, LB_ASSET_RETIRE, ida, 3, head3, NULL, NULL);
 	assert_int_equal(send(f, &f->c, LB_TX_DATA_RETIRE, &pl), LB_EUNAUTH);
 	assert_int_equal(send(f, &f->a, LB_TX_DATA_RETIRE, &pl), LB_OK);
 	assert_int_equal(send(f, &f->a, LB_TX_DATA_RETIRE, &pl), LB_EINVALID);
 	lb_buf_release(&pl);
+	/* a retired asset gets no new readers */
+	lb_buf_init(&pl, 4096);
+	assert_lb_ok(lb_readers_tx_encode(&rt, &pl));
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_READERS, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	lb_free(env);
 	/* its bytes are free again */
 	describe(&h, 0x13, 1, true, f->ct, NULL);
 	id_of(f->ct, 0x13, idx);

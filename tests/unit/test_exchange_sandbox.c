@@ -411,6 +411,73 @@ static void test_lua_escapes(void **state)
 	lua_expect("return {", LB_SANDBOX_FAILED, "expected");
 }
 
+/* pseudonymous id of a local patient id, computed here with libsodium: BLAKE2b-256 of
+ * "LEBEN-patient-v1" NUL, the asset id and the local id (docs/exchange.md) */
+static void pseudonym(uint8_t out[32], const uint8_t asset[32], const char *local)
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)"LEBEN-patient-v1", 17);
+	crypto_generichash_update(&st, asset, 32);
+	crypto_generichash_update(&st, (const uint8_t *)local, strlen(local));
+	crypto_generichash_final(&st, out, 32);
+}
+
+/* an executor that knows the patients only by pseudonym (off-site, integrated): the jail finds
+ * their rows by hashing each row's patient cell */
+static void test_exclude_by_pseudonym(void **state)
+{
+	(void)state;
+	char csv[512] = "patient,age\n";
+	double sum = 0;
+	for (int i = 1; i <= 14; i++) {
+		snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "P%d,%d\n", i, 20 + 3 * i);
+		if (i != 3 && i != 7)
+			sum += 20 + 3 * i;
+	}
+	uint8_t asset[32], ids[3 * 32];
+	memset(asset, 0x42, sizeof asset);
+	pseudonym(ids, asset, "P7");
+	pseudonym(ids + 32, asset, "P99"); /* not in the table */
+	pseudonym(ids + 64, asset, "P3");
+	struct lb_sandbox_job job;
+	struct lb_sandbox_report rep;
+	job_init(&job);
+	job.algorithm = "stats";
+	job.input.data = (const uint8_t *)csv;
+	job.input.len = strlen(csv);
+	job.patient_col = "patient";
+	job.exclude_ids = ids;
+	job.nexclude_ids = 3;
+	job.asset = asset;
+	run_expect(&job, LB_SANDBOX_OK, &rep);
+	assert_int_equal(rep.excluded, 2);
+	assert_int_equal(json_integer_value(json_object_get(rep.result, "n")), 12);
+	json_t *age = json_array_get(json_object_get(rep.result, "columns"), 1);
+	assert_true(fabs(json_real_value(json_object_get(age, "mean")) - sum / 12) < 1e-12);
+	lb_sandbox_report_release(&rep);
+	/* another asset's pseudonyms match nothing */
+	uint8_t other[32];
+	memset(other, 0x43, sizeof other);
+	job.asset = other;
+	run_expect(&job, LB_SANDBOX_OK, &rep);
+	assert_int_equal(rep.excluded, 0);
+	assert_int_equal(json_integer_value(json_object_get(rep.result, "n")), 14);
+	lb_sandbox_report_release(&rep);
+	/* numeric patient ids are hashed in shortest decimal form ("3", as the owner lists them) */
+	static const char num[] = "id,x\n1,5\n2,6\n03,7\n";
+	job.asset = asset;
+	pseudonym(ids, asset, "3");
+	job.nexclude_ids = 1;
+	job.input.data = (const uint8_t *)num;
+	job.input.len = sizeof num - 1;
+	job.patient_col = "id";
+	run_expect(&job, LB_SANDBOX_OK, &rep);
+	assert_int_equal(rep.excluded, 1);
+	assert_int_equal(json_integer_value(json_object_get(rep.result, "n")), 2);
+	lb_sandbox_report_release(&rep);
+}
+
 /* revoked consents: the rows of those patients are left out inside the jail */
 static void test_exclude_patients(void **state)
 {
@@ -497,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_escape_cpu_loop),   cmocka_unit_test(test_escape_wall),
 		cmocka_unit_test(test_escape_file_size),  cmocka_unit_test(test_output_limit),
 		cmocka_unit_test(test_lua_escapes),       cmocka_unit_test(test_exclude_patients),
+		cmocka_unit_test(test_exclude_by_pseudonym),
 		cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/tx.h"
+#include "ledger_fixture.h"
 
 struct fx {
 	char home[64];
@@ -35,32 +36,20 @@ static const char *root(void)
 	return getenv("LEBEN_ROOT") ? getenv("LEBEN_ROOT") : ".";
 }
 
-/* Sign a business tx with kp (nonce taken from *nonce, not advanced). Caller releases out. */
+/* Sign a business tx with kp. Caller releases out. */
 static void build(struct fx *f, struct lb_buf *out, const struct lb_keypair *kp, uint32_t type,
 		  uint64_t nonce, const uint8_t *pl, size_t plen)
 {
-	struct lb_tx t;
-	memset(&t, 0, sizeof t);
-	t.version = LB_TX_VERSION;
-	t.chain = LB_CHAIN_BUSINESS;
-	t.type = type;
-	t.nonce = nonce;
-	t.payload = pl;
-	t.payload_len = plen;
-	lb_buf_init(out, LB_TX_MAX_BYTES);
-	assert_lb_ok(lb_tx_build(out, &t, lb_ledger_network_id(f->l), kp, NULL));
+	fx_build(out, f->l, kp, LB_CHAIN_BUSINESS, type, nonce, 0, pl, plen, NULL);
 }
 
 static int submit1(struct fx *f, const struct lb_buf *raw, char *msg, size_t mlen)
 {
 	struct lb_submit_result r;
-	const uint8_t *raws[1] = { raw->data };
-	size_t lens[1] = { raw->len };
-	memset(&r, 0, sizeof r);
-	assert_lb_ok(lb_ledger_submit(f->l, 1, raws, lens, &r));
+	int rc = fx_submit1(f->l, raw->data, raw->len, &r);
 	if (msg)
 		snprintf(msg, mlen, "%s", r.message);
-	return r.code;
+	return rc;
 }
 
 /* Everything the knowledge views show, as one string. */
@@ -180,14 +169,12 @@ static void session_payload(uint8_t kind, const uint8_t contract[32], const uint
 
 static void setup_ledger(struct fx *f)
 {
-	struct lb_errmsg em;
 	uint8_t seed[LB_SEED_LEN];
 	char hx[2 * LB_PUBKEY_LEN + 1];
 	assert_lb_ok(lb_crypto_init());
 	assert_lb_ok(lb_ledger_register_core_types());
 	assert_lb_ok(lb_knowledge_register_txtypes());
-	snprintf(f->home, sizeof f->home, "/tmp/lb-test-knchain-XXXXXX");
-	assert_non_null(mkdtemp(f->home));
+	fx_mkhome(f->home, sizeof f->home, "knchain");
 	memset(seed, 1, sizeof seed);
 	lb_keypair_from_seed(&f->prop, seed);
 	memset(seed, 2, sizeof seed);
@@ -195,17 +182,8 @@ static void setup_ledger(struct fx *f)
 	memset(seed, 3, sizeof seed);
 	lb_keypair_from_seed(&f->b, seed);
 	lb_hex_encode(hx, f->prop.pk, LB_PUBKEY_LEN);
-	json_t *g = json_pack("{s:s,s:i,s:s}", "network", "kn", "time_ms", 1, "proposer", hx);
-	int rc = lb_genesis_write(f->home, g, &em);
-	if (rc)
-		fail_msg("genesis: %s", em.text);
-	json_decref(g);
-	struct lb_ledger_options o;
-	lb_ledger_options_init(&o);
-	o.home = f->home;
-	o.sync_full = false;
-	if ((rc = lb_ledger_open(&f->l, &o, &f->prop, &em)))
-		fail_msg("open: %s", em.text);
+	fx_genesis(f->home, json_pack("{s:s,s:i,s:s}", "network", "kn", "time_ms", 1, "proposer", hx));
+	fx_open(&f->l, f->home, &f->prop);
 	f->time_ms = 1000;
 }
 
@@ -445,9 +423,7 @@ static void test_publish(void **state)
 	lb_keypair_wipe(&f->prop);
 	lb_keypair_wipe(&f->a);
 	lb_keypair_wipe(&f->b);
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->home);
-	assert_int_equal(system(cmd), 0);
+	fx_rmhome(f->home);
 }
 
 int main(void)

@@ -17,6 +17,7 @@
 #include "leben/error.h"
 #include "leben/ledger.h"
 #include "leben/tx.h"
+#include "ledger_fixture.h"
 
 static void test_merkle(void **state)
 {
@@ -143,32 +144,18 @@ struct fx {
 	uint8_t pa[LB_ADDR_LEN], aa[LB_ADDR_LEN], ba[LB_ADDR_LEN];
 };
 
+/* fees are paid on settlement only (FX_SETTLEMENT_FEE) */
 static void build(struct fx *f, struct lb_buf *out, const struct lb_keypair *kp, int chain,
 		  uint32_t type, uint64_t nonce, uint64_t expires, const struct lb_buf *pl,
 		  uint8_t id[LB_HASH_LEN])
 {
-	struct lb_tx t;
-	memset(&t, 0, sizeof t);
-	t.version = LB_TX_VERSION;
-	t.chain = (uint8_t)chain;
-	t.type = type;
-	t.nonce = nonce;
-	t.fee = chain == LB_CHAIN_SETTLEMENT ? 1000 : 0; /* fees are paid on settlement only */
-	t.expires_ms = expires;
-	t.payload = pl->data;
-	t.payload_len = pl->len;
-	lb_buf_init(out, LB_TX_MAX_BYTES);
-	assert_lb_ok(lb_tx_build(out, &t, lb_ledger_network_id(f->l), kp, id));
+	fx_build(out, f->l, kp, chain, type, nonce, expires, pl->data, pl->len, id);
 }
 
 static int submit1(struct fx *f, const uint8_t *raw, size_t len)
 {
 	struct lb_submit_result r;
-	const uint8_t *raws[1] = {raw};
-	size_t lens[1] = {len};
-	memset(&r, 0, sizeof r);
-	assert_lb_ok(lb_ledger_submit(f->l, 1, raws, lens, &r));
-	if (r.code != LB_OK) {
+	if (fx_submit1(f->l, raw, len, &r) != LB_OK) {
 		assert_true(r.message[0] != 0);
 		print_message("submit: %s: %s\n", lb_errname(r.code), r.message);
 	}
@@ -231,14 +218,7 @@ static void refused(struct fx *f, const uint8_t *raw, size_t len, int want, cons
 
 static void open_ledger(struct fx *f)
 {
-	struct lb_ledger_options o;
-	struct lb_errmsg em;
-	lb_ledger_options_init(&o);
-	o.home = f->home;
-	o.sync_full = false;
-	int rc = lb_ledger_open(&f->l, &o, &f->prop, &em);
-	if (rc)
-		fail_msg("open: %s", em.text);
+	fx_open(&f->l, f->home, &f->prop);
 }
 
 /* One integer from the settlement database (a query returning one row). */
@@ -298,8 +278,7 @@ static void test_ledger_flow(void **state)
 
 	assert_lb_ok(lb_crypto_init());
 	assert_lb_ok(lb_ledger_register_core_types());
-	snprintf(f->home, sizeof f->home, "/tmp/lb-test-ledger-XXXXXX");
-	assert_non_null(mkdtemp(f->home));
+	fx_mkhome(f->home, sizeof f->home, "ledger");
 	memset(seed, 1, sizeof seed);
 	lb_keypair_from_seed(&f->prop, seed);
 	memset(seed, 2, sizeof seed);
@@ -316,11 +295,7 @@ static void test_ledger_flow(void **state)
 			      "convert", "csc", 100, "asc", 1, "fees", "default", 1000, "accounts",
 			      "address", at, "asc", (json_int_t)1000000000, "csc",
 			      (json_int_t)1000000000);
-	assert_non_null(g);
-	rc = lb_genesis_write(f->home, g, &em);
-	if (rc)
-		fail_msg("genesis: %s", em.text);
-	json_decref(g);
+	fx_genesis(f->home, g);
 	open_ledger(f);
 
 	/* a transfer moves balances and burns the fee */
@@ -548,9 +523,7 @@ static void test_ledger_flow(void **state)
 	lb_keypair_wipe(&f->prop);
 	lb_keypair_wipe(&f->a);
 	lb_keypair_wipe(&f->b);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->home);
-	assert_int_equal(system(cmd), 0);
+	fx_rmhome(f->home);
 }
 
 int main(void)

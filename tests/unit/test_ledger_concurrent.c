@@ -9,7 +9,10 @@
  * including a tx that expires between admission and block and the txs after it. Third: a tx
  * of a type whose writes depend on the block (not marked block-independent) is applied again
  * in its block, and the admission writes of the txs behind it are recomputed before reuse, so
- * the next block again equals a fresh application. */
+ * the next block again equals a fresh application. Fourth: txs of other modules' types marked
+ * block-independent (xchg.algo, keys.recovery), committed in two blocks at heights and times
+ * other than those of their admission, give the state of a fresh application; a control type
+ * that writes the height but is marked anyway makes the twins differ. */
 #include "test.h"
 
 #include <pthread.h>
@@ -22,15 +25,19 @@
 #include "leben/base.h"
 #include "leben/crypto.h"
 #include "leben/error.h"
+#include "leben/exchange.h"
 #include "leben/ledger.h"
+#include "leben/security.h"
 #include "leben/tx.h"
+#include "leben/zkp.h"
 #include "ledger/ledger_int.h"
+#include "ledger_fixture.h"
 
 #define CLIENTS 2
 #define PER_CLIENT 2       /* sending accounts per client */
 #define ROUNDS 399         /* txs per sending account (a multiple of BATCH / PER_CLIENT) */
 #define BATCH 6
-#define FEE 1000
+#define FEE FX_SETTLEMENT_FEE
 #define START 1000000000000LL
 
 struct queue {
@@ -266,47 +273,62 @@ struct twin {
 	struct lb_ledger *l;
 };
 
-static void twin_open(struct twin *w, const char *genesis_text, const struct lb_keypair *prop)
+/* Two ledgers in their own homes from the same genesis g (reference taken). */
+static void twins_open(struct twin *a, struct twin *b, json_t *g, const struct lb_keypair *prop)
 {
 	struct lb_errmsg em;
 	char path[128];
-	snprintf(w->home, sizeof w->home, "/tmp/lb-test-twin-XXXXXX");
-	assert_non_null(mkdtemp(w->home));
-	snprintf(path, sizeof path, "%s/genesis.json", w->home);
-	assert_lb_ok(lb_file_write(path, genesis_text, strlen(genesis_text), 0644, &em));
-	struct lb_ledger_options o;
-	lb_ledger_options_init(&o);
-	o.home = w->home;
-	o.sync_full = false;
-	assert_lb_ok(lb_ledger_open(&w->l, &o, prop, &em));
+	char *text = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	assert_non_null(text);
+	json_decref(g);
+	for (struct twin *w = a; w; w = w == a ? b : NULL) {
+		fx_mkhome(w->home, sizeof w->home, "twin");
+		snprintf(path, sizeof path, "%s/genesis.json", w->home);
+		assert_lb_ok(lb_file_write(path, text, strlen(text), 0644, &em));
+		fx_open(&w->l, w->home, prop);
+	}
+	free(text);
+	assert_memory_equal(lb_ledger_network_id(a->l), lb_ledger_network_id(b->l), LB_HASH_LEN);
 }
 
-static char *latest_json(struct lb_ledger *l)
+/* Close both; with verify, the offline verifier must accept a's history. Remove the homes. */
+static void twins_close(struct twin *a, struct twin *b, bool verify)
+{
+	struct lb_errmsg em;
+	lb_ledger_close(a->l);
+	lb_ledger_close(b->l);
+	if (verify && lb_ledger_verify_home(a->home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	fx_rmhome(a->home);
+	fx_rmhome(b->home);
+}
+
+static char *latest_json_of(struct lb_ledger *l, int chain)
 {
 	json_t *o = NULL;
 	struct lb_errmsg em;
-	assert_lb_ok(lb_ledger_block_json(l, LB_CHAIN_SETTLEMENT, UINT64_MAX, &o, &em));
+	assert_lb_ok(lb_ledger_block_json(l, chain, UINT64_MAX, &o, &em));
 	char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(o);
 	assert_non_null(s);
 	return s;
 }
 
+static char *latest_json(struct lb_ledger *l)
+{
+	return latest_json_of(l, LB_CHAIN_SETTLEMENT);
+}
+
+static void tx_on(struct lb_buf *out, struct lb_ledger *l, int chain, const struct lb_keypair *kp,
+		  uint32_t type, uint64_t nonce, uint64_t expires, const struct lb_buf *pl)
+{
+	fx_build(out, l, kp, chain, type, nonce, expires, pl->data, pl->len, NULL);
+}
+
 static void tx_of(struct lb_buf *out, struct lb_ledger *l, const struct lb_keypair *kp,
 		  uint32_t type, uint64_t nonce, uint64_t expires, const struct lb_buf *pl)
 {
-	struct lb_tx t;
-	memset(&t, 0, sizeof t);
-	t.version = LB_TX_VERSION;
-	t.chain = LB_CHAIN_SETTLEMENT;
-	t.type = type;
-	t.nonce = nonce;
-	t.fee = FEE;
-	t.expires_ms = expires;
-	t.payload = pl->data;
-	t.payload_len = pl->len;
-	lb_buf_init(out, LB_TX_MAX_BYTES);
-	assert_lb_ok(lb_tx_build(out, &t, lb_ledger_network_id(l), kp, NULL));
+	tx_on(out, l, LB_CHAIN_SETTLEMENT, kp, type, nonce, expires, pl);
 }
 
 static void test_reused_writes_match_fresh_apply(void **state)
@@ -335,13 +357,8 @@ static void test_reused_writes_match_fresh_apply(void **state)
 	json_t *g = json_pack("{s:s,s:i,s:o,s:{s:i,s:i},s:{s:i},s:o}", "network", "twin", "time_ms",
 			      1, "credit_partners", partners, "convert", "csc", 100, "asc", 1,
 			      "fees", "default", FEE, "accounts", accts);
-	char *gtext = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(g);
 	struct twin a, b;
-	twin_open(&a, gtext, &prop);
-	twin_open(&b, gtext, &prop);
-	free(gtext);
-	assert_memory_equal(lb_ledger_network_id(a.l), lb_ledger_network_id(b.l), LB_HASH_LEN);
+	twins_open(&a, &b, g, &prop);
 
 	uint64_t now = lb_now_ms(), nonce[U] = {0}, exp_nonce = 0;
 	int exp_from = 0;
@@ -426,13 +443,7 @@ static void test_reused_writes_match_fresh_apply(void **state)
 		json_decref(x);
 		json_decref(y);
 	}
-	lb_ledger_close(a.l);
-	lb_ledger_close(b.l);
-	if (lb_ledger_verify_home(a.home, NULL, NULL, &em))
-		fail_msg("verify: %s", em.text);
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s", a.home, b.home);
-	assert_int_equal(system(cmd), 0);
+	twins_close(&a, &b, true);
 	for (int i = 0; i < U; i++)
 		lb_keypair_wipe(&u[i]);
 	lb_keypair_wipe(&prop);
@@ -494,12 +505,8 @@ static void test_block_dependent_type_refreshes_writes(void **state)
 	}
 	json_t *g = json_pack("{s:s,s:i,s:[],s:{s:i},s:o}", "network", "stamp", "time_ms", 1,
 			      "credit_partners", "fees", "default", FEE, "accounts", accts);
-	char *gtext = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(g);
 	struct twin a, b;
-	twin_open(&a, gtext, &prop);
-	twin_open(&b, gtext, &prop);
-	free(gtext);
+	twins_open(&a, &b, g, &prop);
 
 	/* the stamp and, behind it, a copy admitted on top of the stamp's admission writes */
 	struct lb_buf raw[2], pl;
@@ -531,18 +538,155 @@ static void test_block_dependent_type_refreshes_writes(void **state)
 		free(ja);
 		free(jb);
 	}
-	lb_ledger_close(a.l);
-	lb_ledger_close(b.l);
-	if (lb_ledger_verify_home(a.home, NULL, NULL, &em))
-		fail_msg("verify: %s", em.text);
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s", a.home, b.home);
-	assert_int_equal(system(cmd), 0);
+	twins_close(&a, &b, true);
 	for (int i = 0; i < 2; i++) {
 		lb_buf_release(&raw[i]);
 		lb_keypair_wipe(&u[i]);
 	}
 	lb_buf_release(&pl);
+	lb_keypair_wipe(&prop);
+}
+
+/* ---- other modules' types marked block-independent ----------------------------------------- */
+
+enum { TX_WRONGLY_MARKED = 0x03fe };
+
+/* writes the block height but is marked block-independent below: the control that shows the
+ * twin comparison catches such a mark */
+static int apply_wrong_mark(struct lb_apply_ctx *c)
+{
+	return lb_state_put_u64(c->state, "twrong", "h", 1, c->height);
+}
+
+/* Admit txs of marked module types (xchg.algo, keys.recovery) on ledger a, then commit them in
+ * two blocks at times far from admission on a and on a fresh twin b. The second block's txs
+ * were admitted for the first block's height, so a handler reading the height or the time
+ * would leave a's state (app_hash) different from b's. */
+static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u, int nu,
+		       bool with_control, bool *same)
+{
+	enum { PER_USER = 4 };
+	struct lb_errmsg em;
+	char at[LB_ADDR_TEXT_LEN + 1];
+	json_t *accts = json_array();
+	for (int i = 0; i < nu; i++) {
+		uint8_t a[LB_ADDR_LEN];
+		lb_addr_from_pubkey(a, u[i].pk);
+		lb_addr_encode(at, a);
+		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", at, "asc",
+						       (json_int_t)1000, "csc", (json_int_t)1000));
+	}
+	json_t *g = json_pack("{s:s,s:i,s:[],s:{s:i},s:o}", "network", "marks", "time_ms", 1,
+			      "credit_partners", "fees", "default", FEE, "accounts", accts);
+	struct twin a, b;
+	twins_open(&a, &b, g, prop);
+
+	struct lb_zk_recovery rec;
+	uint8_t recb[LB_ZK_RECOVERY_BYTES];
+	assert_lb_ok(lb_zk_recovery_new(&rec, "a recovery secret", 17, 1, 8192, &em));
+	lb_zk_recovery_encode(&rec, recb);
+	int n = nu * PER_USER + (with_control ? 1 : 0);
+	struct lb_buf *raw = lb_calloc((size_t)n, sizeof *raw), pl;
+	const uint8_t **raws = lb_calloc((size_t)n, sizeof *raws);
+	size_t *lens = lb_calloc((size_t)n, sizeof *lens);
+	struct lb_submit_result *res = lb_calloc((size_t)n, sizeof *res);
+	assert_true(raw && raws && lens && res);
+	lb_buf_init(&pl, 4096);
+	uint64_t nonce[8] = {0};
+	assert_true(nu <= 8);
+	int k = 0;
+	for (int r = 0; r < PER_USER; r++)
+		for (int i = 0; i < nu; i++) {
+			lb_buf_reset(&pl);
+			uint32_t type = LB_TX_XCHG_ALGO;
+			if (r == 1) {
+				type = LB_TX_KEYS_RECOVERY;
+				assert_lb_ok(lb_buf_add(&pl, recb, sizeof recb));
+			} else {
+				/* the same algorithm again with another fee: the author's update */
+				struct lb_xchg_algo p;
+				memset(&p, 0, sizeof p);
+				memset(p.hash, 0x30 + i, sizeof p.hash);
+				p.hash[0] = (uint8_t)(r == 3);
+				p.fee = 100 + (uint64_t)(r * 10 + i);
+				snprintf(p.name, sizeof p.name, "algo %d", i);
+				assert_lb_ok(lb_xchg_algo_encode(&pl, &p));
+			}
+			tx_on(&raw[k], a.l, LB_CHAIN_BUSINESS, &u[i], type, nonce[i]++, 0, &pl);
+			k++;
+		}
+	if (with_control) {
+		lb_buf_reset(&pl);
+		tx_on(&raw[k], a.l, LB_CHAIN_BUSINESS, &u[0], TX_WRONGLY_MARKED, nonce[0]++, 0, &pl);
+		k++;
+	}
+	for (int i = 0; i < n; i++) {
+		raws[i] = raw[i].data;
+		lens[i] = raw[i].len;
+	}
+	assert_lb_ok(lb_ledger_submit(a.l, (size_t)n, raws, lens, res));
+	for (int i = 0; i < n; i++)
+		if (res[i].code)
+			fail_msg("tx %d refused: %s", i, res[i].message);
+	struct chain *ca = &a.l->chains[LB_CHAIN_BUSINESS];
+	uint64_t t = lb_now_ms() + 3600000, h;
+	int half = n / 2;
+	*same = true;
+	for (int blk = 0; blk < 2; blk++) {
+		int from = blk ? half : 0, cnt = blk ? n - half : half;
+		uint64_t reused0 = ca->reused_writes;
+		struct lb_cut cut = {LB_CHAIN_BUSINESS, t + (uint64_t)blk * 3600000, (size_t)cnt,
+				     raws + from, lens + from};
+		assert_lb_ok(lb_ledger_commit(a.l, &cut, &h, &em));
+		assert_lb_ok(lb_ledger_commit(b.l, &cut, &h, &em));
+		/* every tx took its admission writes: the marks are in force */
+		assert_int_equal(ca->reused_writes - reused0, cnt);
+		char *ja = latest_json_of(a.l, LB_CHAIN_BUSINESS), *jb = latest_json_of(b.l, LB_CHAIN_BUSINESS);
+		assert_null(strstr(ja, "\"valid\":false"));
+		if (strcmp(ja, jb))
+			*same = false;
+		free(ja);
+		free(jb);
+	}
+	/* the offline verifier replays a's history to the same state (not so with the control) */
+	twins_close(&a, &b, !with_control);
+	for (int i = 0; i < n; i++)
+		lb_buf_release(&raw[i]);
+	lb_buf_release(&pl);
+	lb_free(raw);
+	lb_free(raws);
+	lb_free(lens);
+	lb_free(res);
+}
+
+static void test_marked_module_types_match_fresh_apply(void **state)
+{
+	(void)state;
+	struct lb_keypair prop, u[3];
+	uint8_t seed[LB_SEED_LEN];
+	const struct lb_txtype wrong = {TX_WRONGLY_MARKED, LB_CHAIN_BUSINESS, "test.wrongmark",
+					check_empty, apply_wrong_mark, NULL, true};
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	assert_lb_ok(lb_exchange_register_txtypes());
+	assert_lb_ok(lb_security_register_txtypes());
+	memset(seed, 0x81, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	for (int i = 0; i < 3; i++) {
+		memset(seed, 0x82 + i, sizeof seed);
+		lb_keypair_from_seed(&u[i], seed);
+	}
+	bool same;
+	run_marked(&prop, u, 3, false, &same);
+	assert_true(same);
+	/* control: one wrongly marked type in the second block makes the twins differ */
+	int rc = lb_txtype_register(&wrong);
+	assert_true(rc == LB_OK || rc == LB_EEXISTS);
+	assert_lb_ok(lb_txtype_mark_block_independent(TX_WRONGLY_MARKED));
+	run_marked(&prop, u, 3, true, &same);
+	assert_false(same);
+	for (int i = 0; i < 3; i++)
+		lb_keypair_wipe(&u[i]);
 	lb_keypair_wipe(&prop);
 }
 
@@ -552,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_admission_during_commit),
 		cmocka_unit_test(test_reused_writes_match_fresh_apply),
 		cmocka_unit_test(test_block_dependent_type_refreshes_writes),
+		cmocka_unit_test(test_marked_module_types_match_fresh_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
