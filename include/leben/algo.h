@@ -172,4 +172,15 @@ int lb_fed_run(const char *algorithm, const struct lb_fed_owner *owners, size_t 
 int lb_fed_step(const struct lb_table *t, const json_t *step, bool sandboxed, double **out,
 		size_t *len, struct lb_errmsg *em);
 
+/* Pairwise masking of one owner's partial for a study across nodes: v (len values) in fixed
+ * point (frac_bits), plus for every peer k the stream ChaCha20(key = BLAKE2b(pair[k] || digest))
+ * read as len little-endian 64-bit words, added when self_pk sorts below peer_pk[k] and
+ * subtracted otherwise (mod 2^64). pair[k] is the pairwise secret of this owner's node key and
+ * peer k's (lb_ledger_node_agree), digest names the round (the same at every owner). Summed
+ * over all owners of the round the masks cancel, so the coordinator learns only the sum; one
+ * owner's masked vector alone is uniformly random. LB_ERANGE if a value does not fit. */
+int lb_fed_mask(const double *v, size_t len, unsigned frac_bits, const uint8_t digest[32],
+		const uint8_t self_pk[32], const uint8_t (*peer_pk)[32], const uint8_t (*pair)[32],
+		size_t npeers, uint64_t *out, struct lb_errmsg *em);
+
 #endif
