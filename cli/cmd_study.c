@@ -195,7 +195,7 @@ static int schema_table(const char *algo, const json_t *params, struct lb_table 
 
 /* A record tx on the business chain about the study. */
 static int study_record(const char *url, const struct lb_keypair *kp, const char *kind, const char *study,
-			json_t *data)
+			json_t *data, char txid[2 * LB_HASH_LEN + 1])
 {
 	uint8_t subject[LB_HASH_LEN];
 	char *d = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
@@ -206,6 +206,7 @@ static int study_record(const char *url, const struct lb_keypair *kp, const char
 	int st = !d || lb_payload_record(&b, kind, subject, d, strlen(d)) ? 1 : 0;
 	if (!st && !(st = sectx_build("study run", url, kp, LB_TX_RECORD, b.data, b.len, &t))) {
 		st = sectx_send("study run", url, &t, 60, NULL);
+		memcpy(txid, t.id, sizeof t.id);
 		sectx_release(&t);
 	}
 	free(d);
@@ -291,7 +292,8 @@ static int study_run_nodes(const char *owners, const char *requests, const char 
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(reqs_j, json_string(reqs[i]));
 	json_t *start = json_pack("{s:s,s:O,s:o}", "algorithm", algo, "params", params, "requests", reqs_j);
-	int st = study_record(rec_url, &kp, "study.start", r.study, start);
+	char start_tx[2 * LB_HASH_LEN + 1] = "", done_tx[2 * LB_HASH_LEN + 1] = "";
+	int st = study_record(rec_url, &kp, "study.start", r.study, start, start_tx);
 	json_decref(start);
 	if (st)
 		goto out;
@@ -312,7 +314,7 @@ static int study_run_nodes(const char *owners, const char *requests, const char 
 	}
 	json_t *done = json_pack("{s:s,s:I,s:s}", "outcome", rc == LB_OK ? "done" : "failed", "rounds",
 				 (json_int_t)r.round, "result_hash", rhh);
-	st = study_record(rec_url, &kp, "study.done", r.study, done);
+	st = study_record(rec_url, &kp, "study.done", r.study, done, done_tx);
 	json_decref(done);
 	if (rc) {
 		cli_fail("study run", &em, NULL);
@@ -326,6 +328,8 @@ static int study_run_nodes(const char *owners, const char *requests, const char 
 	json_t *info = json_pack("{s:s,s:I,s:I,s:b,s:b,s:s}", "study", r.study, "owners", (json_int_t)n, "rounds",
 				 (json_int_t)fst.rounds, "secure_aggregation", 1, "sandboxed", 1, "masking",
 				 "pairwise (node keys)");
+	json_object_set_new(info, "start_tx", json_string(start_tx));
+	json_object_set_new(info, "done_tx", json_string(done_tx));
 	status = sbx_release("study run", pol, result, info, NULL, NULL, NULL, NULL, NULL, json);
 	json_decref(info);
 	json_decref(result);
