@@ -63,7 +63,7 @@ static int load_asset(const struct api_call *c, const struct lb_xchg_study_right
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
 	uint8_t pk[LB_PUBKEY_LEN], sig[LB_SIG_LEN], digest[LB_HASH_LEN], user[LB_ADDR_LEN],
-		self[LB_PUBKEY_LEN], node[LB_ADDR_LEN], req[LB_HASH_LEN], study[LB_HASH_LEN];
+		self[LB_PUBKEY_LEN], req[LB_HASH_LEN], study[LB_HASH_LEN];
 	uint8_t(*peers)[32] = NULL, (*pairs)[32] = NULL;
 	json_t *b = NULL, *m = NULL;
 	json_error_t jerr;
@@ -105,7 +105,6 @@ int api_study_step(const struct api_call *c, json_t **out, unsigned *status, str
 	}
 	if ((rc = lb_ledger_node_pk(c->ledger, self, em)))
 		goto out;
-	lb_addr_from_pubkey(node, self);
 	peers = lb_calloc(n, 32);
 	pairs = lb_calloc(n, 32);
 	if (!peers || !pairs) {
@@ -131,12 +130,35 @@ int api_study_step(const struct api_call *c, json_t **out, unsigned *status, str
 		rc = lb_errf(em, LB_EINVALID, "this node's key is not among the study's owners");
 		goto out;
 	}
-	hexf(json_array_get(ow, me), "request", req, sizeof req);
-	struct lb_xchg_study_right right;
-	if ((rc = lb_xchg_study_check(c->ledger, req, user, node, algo, &right, em))) {
-		lb_errwrap(em, "no usage right; nothing computed");
+	/* every owner listed must be a party with a usage right: otherwise a user could list a key
+	 * of its own as a peer and remove that peer's masks (each on its own asset) */
+	struct lb_xchg_study_right right, other;
+	uint8_t(*seen)[LB_HASH_LEN] = lb_calloc(n, LB_HASH_LEN);
+	if (!seen) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
 		goto out;
 	}
+	for (size_t k = 0; k < n && rc == LB_OK; k++) {
+		size_t i = (me + k) % n; /* this node's own request first */
+		uint8_t paddr[LB_ADDR_LEN];
+		lb_addr_from_pubkey(paddr, peers[i]);
+		hexf(json_array_get(ow, i), "request", req, sizeof req);
+		if ((rc = lb_xchg_study_check(c->ledger, req, user, paddr, algo, i == me ? &right : &other, em))) {
+			if (i == me)
+				lb_errwrap(em, "no usage right, nothing computed: ");
+			else
+				lb_errwrap(em, "owners[%zu] is not a party of this study, nothing computed: ", i);
+			break;
+		}
+		memcpy(seen[i], i == me ? right.asset : other.asset, LB_HASH_LEN);
+		for (size_t q = 0; q < k; q++)
+			if (!memcmp(seen[i], seen[(me + q) % n], LB_HASH_LEN))
+				rc = lb_errf(em, LB_EINVALID, "owners[%zu] and owners[%zu] name the same asset; nothing computed",
+					     (me + q) % n, i);
+	}
+	lb_free(seen);
+	if (rc)
+		goto out;
 	if ((rc = load_asset(c, &right, &t, em)))
 		goto out;
 	if ((rc = lb_fed_step(&t, step, true, &part, &len, em)))

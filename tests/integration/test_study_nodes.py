@@ -255,6 +255,11 @@ def run(t, e, cluster, work):
     r = study("bob", alice_lr, "logreg", params)
     t.ok(r.returncode == 1 and r.stderr.count("made by another user") == 3,
          "bob using alice's approved requests is refused by every owner node", r.stderr[-2000:])
+    r = study("alice", [alice_lr[0], alice_lr[0], alice_lr[2]], "logreg", params)
+    t.ok(r.returncode == 1 and r.stderr.count("is not a party of this study") == 2 and
+         "3 of 3 owners refused" in r.stderr,
+         "a study listing a node without a right on the request given for it is refused by "
+         "every owner node (a peer's masks could otherwise be removed)", r.stderr[-2000:])
     st, body = http(urls[1] + "/v1/study/step", "POST", {"msg": "{}", "pk": "00" * 32,
                                                           "sig": "00" * 64})
     t.ok(st >= 400 and "signature" in json.dumps(body),
