@@ -1,8 +1,10 @@
 /*
  * `leben study run`: one study over several owners' tables without pooling them. The
  * algorithm is decomposed into local steps whose partial sums are combined by secure
- * aggregation (lb_fed_run); every owner is played on this machine. The combined result goes
- * through the release policy like a sandbox result. The chain-driven form is `leben exchange`.
+ * aggregation (lb_fed_run). With CSV files every owner is played on this machine; with node
+ * URLs each owner's node runs its step (POST /v1/study/step) after checking the user's approved
+ * request on the chain and answers a pairwise-masked partial, which this command adds up. The
+ * combined result goes through the release policy like a sandbox result.
  */
 #include <stdio.h>
 #include <string.h>
