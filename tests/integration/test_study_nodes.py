@@ -2,12 +2,12 @@
 """A study across the nodes of a local consortium of three institutions (scripts/cluster.sh
 up 3): breast_cancer.csv (Debian python3-sklearn) split across three owners, each table
 registered, offered and kept on its owner's node; alice asks each owner for builtin:logreg
-and builtin:stats and each owner approves; `leben study run --owners URL1,URL2,URL3` then
+builtin:stats and builtin:km and each owner approves; `leben study run --owners URL1,URL2,URL3` then
 runs the rounds through POST /v1/study/step on the three nodes.
 
 Checks: the coefficients and training accuracy equal scikit-learn's on the pooled,
 standardised data (within 1e-3, as the one-machine study); means and standard deviations
-equal numpy's; one owner's partial as the coordinator received it differs from that owner's
+equal numpy's; the Kaplan–Meier curve equals the product-limit formula written out here; one owner's partial as the coordinator received it differs from that owner's
 plain partial (computed here from its rows) while the three received vectors add up to the
 pooled plain partial (masks cancel); the study's start and end are record txs on the business
 chain; bob, whose requests were not approved, is refused by every owner node with the reason
@@ -16,6 +16,7 @@ table on the node that is not the registered data is refused."""
 
 import csv
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -67,6 +68,38 @@ def http(url, method="GET", body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
+def km_reference(T, E, min_at_risk=0):
+    """Product-limit estimate with Greenwood's standard error, written out."""
+    out = []
+    s, gw = 1.0, 0.0
+    for t in sorted(set(T)):
+        r = int((T >= t).sum())
+        d = int(((T == t) & (E == 1)).sum())
+        c = int(((T == t) & (E == 0)).sum())
+        if min_at_risk and r < min_at_risk:
+            break
+        if d:
+            s *= 1 - d / r
+            gw = gw + d / (r * (r - d)) if r > d else float("inf")
+        out.append((t, r, d, c, s, s * math.sqrt(gw) if gw != float("inf") else None))
+    return out
+
+
+def km_equal(res, ref):
+    if len(res.get("time", [])) != len(ref):
+        return False
+    for i, (t, r, d, c, s, se) in enumerate(ref):
+        if res["time"][i] != t or res["at_risk"][i] != r or res["events"][i] != d or \
+                res["censored"][i] != c:
+            return False
+        if abs(res["survival"][i] - s) > 1e-12:
+            return False
+        if (se is None) != (res["se"][i] is None) or \
+                (se is not None and abs(res["se"][i] - se) > 1e-12):
+            return False
+    return True
+
+
 def main():
     t = Tap()
     work = tempfile.mkdtemp(prefix="leben-study-nodes-")
@@ -110,15 +143,20 @@ def run(t, e, cluster, work):
     names = [s.replace(" ", "_") for s in data.feature_names]
     X, y = data.data, data.target
     idx = np.arange(len(y))
+    # survival data as the one-machine study derives it: time = mean_radius rounded to 0.5,
+    # event = target
+    T = np.round(X[:, names.index("mean_radius")] * 2) / 2
+    E = y.astype(int)
     parts = [idx[idx % 3 == k] for k in range(3)]
     files = []
     for k in range(3):
         p = os.path.join(work, "owner%d.csv" % (k + 1))
         with open(p, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(names + ["target"])
+            w.writerow(names + ["target", "time", "event"])
             for i in parts[k]:
-                w.writerow([repr(float(v)) for v in X[i]] + [int(y[i])])
+                w.writerow([repr(float(v)) for v in X[i]] + [int(y[i]), repr(float(T[i])),
+                                                             int(E[i])])
         files.append(p)
 
     # owners: the clinic at institution-1 (its node holds an execution right), the node keys
@@ -145,7 +183,7 @@ def run(t, e, cluster, work):
         shutil.copy(files[k], os.path.join(d, a + ".csv"))
     at(1, ["exchange", "grant", "--from", "clinic", "--asset", assets[0], "--executor", n[0],
            "--kind", "node"])
-    for b in ("logreg", "stats"):
+    for b in ("logreg", "stats", "km"):
         at(1, ["exchange", "algo", "--from", "clinic", "--builtin", b, "--fee", "0", "--name", b])
 
     params = {"y": "target", "x": names, "standardize": True, "C": 1.0}
@@ -164,6 +202,9 @@ def run(t, e, cluster, work):
 
     alice_lr = requests("alice", "logreg", params, True)
     alice_st = requests("alice", "stats", sparams, True)
+    grid = sorted(set(float(v) for v in T))
+    kparams = {"time": "time", "event": "event", "grid": grid}
+    alice_km = requests("alice", "km", kparams, True)
     bob_lr = requests("bob", "logreg", params, False)
     t.ok(True, "three assets offered, alice's requests approved by each owner, bob's not")
 
@@ -245,6 +286,14 @@ def run(t, e, cluster, work):
         good &= abs(col["sd"] - float(np.std(X[:, c], ddof=1))) < 1e-6
     t.ok(good and len(j["result"]["columns"]) == 4,
          "means and standard deviations across the nodes equal numpy's", r.stderr[-2000:])
+
+    # ---- Kaplan–Meier across the nodes vs the product-limit formula ----
+    ref = km_reference(T, E, 10)
+    r = study("alice", alice_km, "km", kparams)
+    j = json.loads(r.stdout) if r.returncode == 0 else None
+    t.ok(j is not None and km_equal(j["result"], ref),
+         "Kaplan–Meier across the nodes equals the pooled product-limit curve with Greenwood's "
+         "se (stopping below 10 at risk)", r.stderr[-2000:])
 
     # ---- refusals ----
     r = study("bob", bob_lr, "logreg", params)
