@@ -37,6 +37,10 @@ struct lb_api_options {
 				     * lb_api_start returns; NULL: the route answers
 				     * LB_EUNAVAILABLE) */
 	const char *home;           /* node home (borrowed; off-chain files such as sealed results), or NULL */
+	/* Refusal mode (borrowed, or NULL): the node's chain databases are damaged. Every request
+	 * is answered 503 with LB_ECORRUPT and this text, GET /v1/status included (there with
+	 * "serving": false and "damage": the text); the ledger may then be NULL. */
+	const char *refuse;
 };
 void lb_api_options_init(struct lb_api_options *o);
 
