@@ -125,6 +125,12 @@ struct lb_fed_options {
 	bool sandboxed;       /* run every owner's local step of every round in its own sandbox
 	                       * (lb_sandbox_run, default limits): the partial comes back over the
 	                       * sandbox's pipe; false = in this process */
+	/* Remote rounds (the owners are other nodes): when set, every round calls remote instead
+	 * of computing the owners' partials here and summing them; step is the round's local step
+	 * as lb_fed_step takes it, sum receives the len combined values. The owners given to
+	 * lb_fed_run are then one table that only names the columns (no rows are read). */
+	int (*remote)(void *arg, const json_t *step, size_t len, double *sum, struct lb_errmsg *em);
+	void *remote_arg;
 };
 
 /* Counters of one federated run, filled when not NULL. */
@@ -157,5 +163,24 @@ int lb_fed_sum(const double *const *partials, size_t n, size_t len, const struct
 int lb_fed_run(const char *algorithm, const struct lb_fed_owner *owners, size_t n,
 	       const json_t *params, const struct lb_algo_ctx *ctx, const struct lb_fed_options *o,
 	       json_t **result, struct lb_fed_stats *st, struct lb_errmsg *em);
+
+/* One owner's local step of one round of a federated algorithm over its table t, as the
+ * coordinator's step object describes it ({"phase": "moments1"|"moments2"|"logreg"|"km", the
+ * column names, and the state of the round: pooled means, current weights, grid...}). *out
+ * (new, caller frees) receives *len values: the owner's plain partial, to be masked before it
+ * leaves. When sandboxed, the step runs in its own sandbox. LB_EINVALID names what is wrong. */
+int lb_fed_step(const struct lb_table *t, const json_t *step, bool sandboxed, double **out,
+		size_t *len, struct lb_errmsg *em);
+
+/* Pairwise masking of one owner's partial for a study across nodes: v (len values) in fixed
+ * point (frac_bits), plus for every peer k the stream ChaCha20(key = BLAKE2b(pair[k] || digest))
+ * read as len little-endian 64-bit words, added when self_pk sorts below peer_pk[k] and
+ * subtracted otherwise (mod 2^64). pair[k] is the pairwise secret of this owner's node key and
+ * peer k's (lb_ledger_node_agree), digest names the round (the same at every owner). Summed
+ * over all owners of the round the masks cancel, so the coordinator learns only the sum; one
+ * owner's masked vector alone is uniformly random. LB_ERANGE if a value does not fit. */
+int lb_fed_mask(const double *v, size_t len, unsigned frac_bits, const uint8_t digest[32],
+		const uint8_t self_pk[32], const uint8_t (*peer_pk)[32], const uint8_t (*pair)[32],
+		size_t npeers, uint64_t *out, struct lb_errmsg *em);
 
 #endif

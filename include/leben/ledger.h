@@ -228,6 +228,14 @@ int lb_ledger_cursor(struct lb_ledger *l, int chain, uint8_t *out, size_t len);
  * chain). Used by the read side of modules that keep their own state (knowledge contracts). */
 int lb_ledger_state_view(struct lb_ledger *l, int chain,
 			 int (*fn)(struct lb_state *s, void *ctx), void *ctx);
+/* This node's key (the block signer given to lb_ledger_open): its public key into pk. */
+int lb_ledger_node_pk(struct lb_ledger *l, uint8_t pk[LB_PUBKEY_LEN], struct lb_errmsg *em);
+/* Pairwise secret of this node's key and another node's public key: X25519 of both Ed25519
+ * keys converted to Curve25519, hashed with both public keys (so either side derives the same
+ * 32 bytes). The secret key never leaves the ledger. LB_EUNAVAILABLE without a node key,
+ * LB_EINVALID for a peer key that is not a valid point. Wipe out after use. */
+int lb_ledger_node_agree(struct lb_ledger *l, const uint8_t peer_pk[LB_PUBKEY_LEN],
+			 uint8_t out[32], struct lb_errmsg *em);
 /* Latest committed height of chain. */
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
 /* Txs waiting in the mempool of chain. */

@@ -123,6 +123,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/exchange/inputs/{request}", h_ext, false, api_xchg_input_get},
 	{"GET", "/v1/compute/runs/{id}", h_ext, false, api_compute_run},
 	{"GET", "/v1/compute/programs/{hash}", h_ext, false, api_compute_program},
+	{"POST", "/v1/study/step", h_ext, true, api_study_step},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -98,12 +98,25 @@ static int partial_in_sandbox(partial_fn fn, void *arg, size_t o, size_t len, do
 	return rc;
 }
 
+static json_t *step_json(partial_fn fn, const void *arg);
+
 static int round_sum(size_t n, size_t len, partial_fn fn, void *arg, const struct lb_fed_options *opt,
 		     double *sum, struct lb_fed_stats *st, struct lb_errmsg *em)
 {
+	uint64_t t0 = lb_mono_ns();
+	if (opt && opt->remote) {
+		json_t *step = step_json(fn, arg);
+		int rc = step ? opt->remote(opt->remote_arg, step, len, sum, em) : LB_ENOMEM;
+		json_decref(step);
+		if (st && rc == LB_OK) {
+			st->rounds++;
+			st->values_summed += len;
+			st->aggregate_ns += lb_mono_ns() - t0;
+		}
+		return rc;
+	}
 	double **parts = lb_calloc(n, sizeof *parts);
 	int rc = parts ? LB_OK : LB_ENOMEM;
-	uint64_t t0 = lb_mono_ns();
 	for (size_t o = 0; o < n && rc == LB_OK; o++) {
 		parts[o] = lb_calloc(len ? len : 1, sizeof **parts);
 		if (!parts[o])
@@ -499,6 +512,209 @@ out:
 	lb_free(sum);
 	lb_free(tcol);
 	lb_free(ecol);
+	return rc;
+}
+
+/* ---- remote rounds: the step an owner's node computes --------------------------------------- */
+
+static json_t *names_json(const struct lb_table *t, const size_t *cols, size_t p)
+{
+	json_t *a = json_array();
+	for (size_t j = 0; j < p; j++)
+		json_array_append_new(a, json_string(t->cols[cols[j]].name));
+	return a;
+}
+
+static json_t *reals_json(const double *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_real(v[i]));
+	return a;
+}
+
+/* The step object of one round (coordinator side; owner 0 is the schema table). */
+static json_t *step_json(partial_fn fn, const void *arg)
+{
+	json_t *o = json_object();
+	if (fn == stats_r1 || fn == stats_r2) {
+		const struct fstats *f = arg;
+		const struct lb_table *t = f->ow[0].table;
+		json_object_set_new(o, "phase", json_string(fn == stats_r1 ? "moments1" : "moments2"));
+		json_object_set_new(o, "columns", names_json(t, f->cols, f->p));
+		if (f->ycol)
+			json_object_set_new(o, "y", json_string(t->cols[f->ycol[0]].name));
+		json_object_set_new(o, "bins", json_integer((json_int_t)f->bins));
+		json_object_set_new(o, "range", json_pack("[ff]", f->lo, f->hi));
+		if (fn == stats_r2)
+			json_object_set_new(o, "mean", reals_json(f->mean, f->p));
+	} else if (fn == logreg_part) {
+		const struct flog *f = arg;
+		const struct lb_table *t = f->ow[0].table;
+		json_object_set_new(o, "phase", json_string("logreg"));
+		json_object_set_new(o, "x", names_json(t, f->cols, f->p));
+		json_object_set_new(o, "y", json_string(t->cols[f->ycol[0]].name));
+		json_object_set_new(o, "mean", reals_json(f->mean, f->p + 1));
+		json_object_set_new(o, "scale", reals_json(f->scale, f->p + 1));
+		json_object_set_new(o, "w", reals_json(f->w, f->p + 1));
+	} else {
+		const struct fkm *f = arg;
+		const struct lb_table *t = f->ow[0].table;
+		json_object_set_new(o, "phase", json_string("km"));
+		json_object_set_new(o, "time", json_string(t->cols[f->tcol[0]].name));
+		json_object_set_new(o, "event", json_string(t->cols[f->ecol[0]].name));
+		json_object_set_new(o, "grid", reals_json(f->grid, f->k));
+	}
+	return o;
+}
+
+/* An array of exactly n numbers from step[key] into v (n values). */
+static int step_reals(const json_t *step, const char *key, size_t n, double *v, struct lb_errmsg *em)
+{
+	json_t *a = json_object_get(step, key);
+	if (!json_is_array(a) || json_array_size(a) != n)
+		return lb_errf(em, LB_EINVALID, "step: '%s' must be an array of %zu numbers", key, n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(a, i);
+		if (!json_is_number(e) || !isfinite(json_number_value(e)))
+			return lb_errf(em, LB_EINVALID, "step: '%s'[%zu] is not a finite number", key, i);
+		v[i] = json_number_value(e);
+	}
+	return LB_OK;
+}
+
+#define STEP_MAX_VALUES 1000000
+
+int lb_fed_step(const struct lb_table *t, const json_t *step, bool sandboxed, double **out,
+		size_t *len, struct lb_errmsg *em)
+{
+	struct lb_fed_owner ow = {.name = "this node", .table = t};
+	const char *phase = json_string_value(json_object_get(step, "phase"));
+	size_t *cols = NULL, p = 0, ycol = 0, ecol = 0, n = 0;
+	double *v1 = NULL, *v2 = NULL, *v3 = NULL, *res = NULL;
+	partial_fn fn = NULL;
+	void *arg = NULL;
+	struct fstats fs = {.ow = &ow};
+	struct flog fl = {.ow = &ow};
+	struct fkm fk = {.ow = &ow};
+	int rc;
+	if (!json_is_object(step) || !phase)
+		return lb_errf(em, LB_EINVALID, "step: an object with a 'phase' is needed");
+	if (!strcmp(phase, "moments1") || !strcmp(phase, "moments2")) {
+		const json_t *ps = step;
+		double bins;
+		if ((rc = fed_cols(&ow, 1, ps, "columns", false, &cols, &p, em)) ||
+		    (rc = xparam_num(ps, "bins", 0, 0, 1000, &bins, em)))
+			goto out;
+		fs.cols = cols;
+		fs.p = p;
+		fs.bins = (size_t)bins;
+		if (json_object_get(step, "y")) {
+			if ((rc = xparam_col(t, ps, "y", true, &ycol, em)))
+				goto out;
+			fs.ycol = &ycol;
+		}
+		if (fs.bins) {
+			double r[2];
+			if ((rc = step_reals(step, "range", 2, r, em)))
+				goto out;
+			if (!(r[0] < r[1])) {
+				rc = lb_errf(em, LB_EINVALID, "step: 'range': low must be below high");
+				goto out;
+			}
+			fs.lo = r[0];
+			fs.hi = r[1];
+		}
+		if (phase[7] == '2') {
+			if (!(v1 = lb_calloc(p + 1, sizeof *v1))) {
+				rc = LB_ENOMEM;
+				goto out;
+			}
+			if ((rc = step_reals(step, "mean", p, v1, em)))
+				goto out;
+			fs.mean = v1;
+			fn = stats_r2;
+			n = p;
+		} else {
+			fn = stats_r1;
+			n = p * (2 + fs.bins) + 1;
+		}
+		arg = &fs;
+	} else if (!strcmp(phase, "logreg")) {
+		if ((rc = fed_cols(&ow, 1, step, "x", false, &cols, &p, em)) ||
+		    (rc = xparam_col(t, step, "y", true, &ycol, em)))
+			goto out;
+		v1 = lb_calloc(p + 1, sizeof *v1);
+		v2 = lb_calloc(p + 1, sizeof *v2);
+		v3 = lb_calloc(p + 1, sizeof *v3);
+		if (!v1 || !v2 || !v3) {
+			rc = LB_ENOMEM;
+			goto out;
+		}
+		if ((rc = step_reals(step, "mean", p + 1, v1, em)) || (rc = step_reals(step, "scale", p + 1, v2, em)) ||
+		    (rc = step_reals(step, "w", p + 1, v3, em)))
+			goto out;
+		fl.cols = cols;
+		fl.ycol = &ycol;
+		fl.p = p;
+		fl.mean = v1;
+		fl.scale = v2;
+		fl.w = v3;
+		fn = logreg_part;
+		arg = &fl;
+		n = xlogreg_partial_len(p);
+	} else if (!strcmp(phase, "km")) {
+		json_t *g = json_object_get(step, "grid");
+		size_t k = json_array_size(g);
+		if (k == 0 || k > 100000) {
+			rc = lb_errf(em, LB_EINVALID, "step: 'grid' must list 1 to 100000 times");
+			goto out;
+		}
+		if ((rc = xparam_col(t, step, "time", true, &ycol, em)) ||
+		    (rc = xparam_col(t, step, "event", true, &ecol, em)))
+			goto out;
+		if (!(v1 = lb_calloc(k, sizeof *v1))) {
+			rc = LB_ENOMEM;
+			goto out;
+		}
+		if ((rc = step_reals(step, "grid", k, v1, em)))
+			goto out;
+		for (size_t i = 1; i < k; i++)
+			if (!(v1[i] > v1[i - 1])) {
+				rc = lb_errf(em, LB_EINVALID, "step: 'grid' entry %zu is not above the previous one", i);
+				goto out;
+			}
+		fk.tcol = &ycol;
+		fk.ecol = &ecol;
+		fk.grid = v1;
+		fk.k = k;
+		fn = km_part;
+		arg = &fk;
+		n = 1 + 2 * k;
+	} else {
+		rc = lb_errf(em, LB_EINVALID, "step: unknown phase '%s' (moments1, moments2, logreg, km)", phase);
+		goto out;
+	}
+	if (n > STEP_MAX_VALUES) {
+		rc = lb_errf(em, LB_ETOOBIG, "step: %zu values, at most %d", n, STEP_MAX_VALUES);
+		goto out;
+	}
+	if (!(res = lb_calloc(n ? n : 1, sizeof *res))) {
+		rc = LB_ENOMEM;
+		goto out;
+	}
+	rc = sandboxed ? partial_in_sandbox(fn, arg, 0, n, res, em) : fn(arg, 0, res, em);
+	if (rc == LB_OK) {
+		*out = res;
+		*len = n;
+		res = NULL;
+	}
+out:
+	lb_free(cols);
+	lb_free(v1);
+	lb_free(v2);
+	lb_free(v3);
+	lb_free(res);
 	return rc;
 }
 

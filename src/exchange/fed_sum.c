@@ -150,3 +150,40 @@ int lb_fed_sum(const double *const *partials, size_t n, size_t len, const struct
 	}
 	return rc;
 }
+
+/* ---- pairwise masks of a study across nodes ------------------------------------------------- */
+
+int lb_fed_mask(const double *v, size_t len, unsigned frac_bits, const uint8_t digest[32],
+		const uint8_t self_pk[32], const uint8_t (*peer_pk)[32], const uint8_t (*pair)[32],
+		size_t npeers, uint64_t *out, struct lb_errmsg *em)
+{
+	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+	for (size_t j = 0; j < len; j++)
+		if (lb_secagg_fixed_encode(v[j], frac_bits, &out[j]))
+			return lb_errf(em, LB_ERANGE, "value %zu (%g) does not fit the fixed-point encoding", j, v[j]);
+	uint8_t *stream = lb_malloc(len ? len * 8 : 1), key[32];
+	if (!stream)
+		return LB_ENOMEM;
+	for (size_t k = 0; k < npeers; k++) {
+		int c = memcmp(self_pk, peer_pk[k], 32);
+		if (c == 0)
+			continue;
+		crypto_generichash_state h;
+		crypto_generichash_init(&h, NULL, 0, sizeof key);
+		crypto_generichash_update(&h, pair[k], 32);
+		crypto_generichash_update(&h, digest, 32);
+		crypto_generichash_final(&h, key, sizeof key);
+		crypto_stream_chacha20(stream, len * 8, nonce, key);
+		for (size_t j = 0; j < len; j++) {
+			uint64_t m = 0;
+			for (int b = 7; b >= 0; b--)
+				m = (m << 8) | stream[j * 8 + (size_t)b];
+			out[j] = c < 0 ? out[j] + m : out[j] - m;
+		}
+		sodium_memzero(&h, sizeof h);
+	}
+	sodium_memzero(key, sizeof key);
+	sodium_memzero(stream, len * 8);
+	lb_free(stream);
+	return LB_OK;
+}

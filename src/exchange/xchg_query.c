@@ -338,3 +338,67 @@ int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], js
 			 "asc", (json_int_t)paid_asc, "csc", (json_int_t)paid_csc);
 	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
 }
+
+/* ---- usage right of a study step (POST /v1/study/step) --------------------------------------- */
+
+struct study_ctx {
+	const uint8_t *request, *user, *node;
+	const char *algorithm;
+	struct lb_xchg_study_right *out;
+	struct lb_errmsg *em;
+};
+
+static int v_study(struct lb_state *s, void *ctx)
+{
+	struct study_ctx *k = ctx;
+	struct xreq_rec r;
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	uint8_t want[LB_HASH_LEN], kind = 0;
+	char hex[2 * LB_HASH_LEN + 1];
+	int rc;
+	if (!o)
+		return lb_errf(k->em, LB_ENOMEM, "out of memory");
+	xhex(hex, k->request, LB_HASH_LEN);
+	if ((rc = xreq_load(s, k->request, &r))) {
+		rc = lb_errf(k->em, LB_EDENIED, "request %s is not on the business chain", hex);
+		goto out;
+	}
+	if (memcmp(r.user, k->user, LB_ADDR_LEN)) {
+		rc = lb_errf(k->em, LB_EDENIED, "request %s was made by another user, not by the key that signed this study", hex);
+		goto out;
+	}
+	if (r.status != XREQ_APPROVED) {
+		rc = lb_errf(k->em, LB_EDENIED, "request %s is %s, not approved by the asset's owner", hex,
+			     xreq_status_name(r.status));
+		goto out;
+	}
+	lb_xchg_builtin_hash(want, k->algorithm);
+	if (memcmp(want, r.algo, LB_HASH_LEN)) {
+		rc = lb_errf(k->em, LB_EDENIED, "request %s is for another algorithm, not builtin:%s", hex, k->algorithm);
+		goto out;
+	}
+	if ((rc = xoffer_load(s, r.asset, o)) || o->status != 1) {
+		rc = lb_errf(k->em, LB_EDENIED, "the asset of request %s is not on offer", hex);
+		goto out;
+	}
+	if (memcmp(o->owner, k->node, LB_ADDR_LEN) && (xgrant_get(s, r.asset, k->node, &kind) || kind == 0)) {
+		rc = lb_errf(k->em, LB_EDENIED, "this node's key neither owns the asset of request %s nor holds an "
+						"execution right on it", hex);
+		goto out;
+	}
+	memcpy(k->out->asset, r.asset, LB_HASH_LEN);
+	memcpy(k->out->content, o->content, LB_HASH_LEN);
+	k->out->min_cohort = o->min_cohort;
+	rc = LB_OK;
+out:
+	lb_free(o);
+	return rc;
+}
+
+int lb_xchg_study_check(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
+			const uint8_t user[LB_ADDR_LEN], const uint8_t node[LB_ADDR_LEN],
+			const char *algorithm, struct lb_xchg_study_right *out, struct lb_errmsg *em)
+{
+	struct study_ctx k = {request, user, node, algorithm, out, em};
+	return lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_study, &k);
+}

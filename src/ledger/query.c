@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "leben/codec.h"
 #include "ledger/ledger_int.h"
 
@@ -540,4 +542,46 @@ int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *ch
 	lb_free(body);
 	lb_free(h);
 	return rc;
+}
+
+/* ---- the node key for pairwise secrets (leben study across nodes) ------------------------- */
+
+int lb_ledger_node_pk(struct lb_ledger *l, uint8_t pk[LB_PUBKEY_LEN], struct lb_errmsg *em)
+{
+	if (!l->has_proposer)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node runs without a node key");
+	memcpy(pk, l->proposer.pk, LB_PUBKEY_LEN);
+	return LB_OK;
+}
+
+int lb_ledger_node_agree(struct lb_ledger *l, const uint8_t peer_pk[LB_PUBKEY_LEN],
+			 uint8_t out[32], struct lb_errmsg *em)
+{
+	uint8_t xsk[32], xpk[32], dh[32];
+	crypto_generichash_state h;
+	if (!l->has_proposer)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node runs without a node key");
+	if (crypto_sign_ed25519_pk_to_curve25519(xpk, peer_pk))
+		return lb_errf(em, LB_EINVALID, "the peer's node key is not a valid Ed25519 key");
+	crypto_sign_ed25519_sk_to_curve25519(xsk, l->proposer.sk);
+	int bad = crypto_scalarmult(dh, xsk, xpk);
+	sodium_memzero(xsk, sizeof xsk);
+	if (bad) {
+		sodium_memzero(dh, sizeof dh);
+		return lb_errf(em, LB_EINVALID, "the peer's node key gives no shared secret");
+	}
+	const uint8_t *a = l->proposer.pk, *b = peer_pk;
+	if (memcmp(a, b, LB_PUBKEY_LEN) > 0) {
+		const uint8_t *t = a;
+		a = b;
+		b = t;
+	}
+	crypto_generichash_init(&h, (const uint8_t *)"LEBEN-node-pair-v1", 18, 32);
+	crypto_generichash_update(&h, dh, sizeof dh);
+	crypto_generichash_update(&h, a, LB_PUBKEY_LEN);
+	crypto_generichash_update(&h, b, LB_PUBKEY_LEN);
+	crypto_generichash_final(&h, out, 32);
+	sodium_memzero(dh, sizeof dh);
+	sodium_memzero(&h, sizeof h);
+	return LB_OK;
 }
