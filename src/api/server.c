@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "api/api_int.h"
 #include "leben/api.h"
@@ -34,6 +36,9 @@ struct lb_api {
 	struct lb_api_options opt;    /* copy, with defaults filled in */
 	uint16_t port;                /* port actually bound */
 	struct api_directory *dir;    /* catalogue of the directory chain (NULL: not served) */
+	/* HTTPS: the PEM texts MHD keeps pointers to (NUL-terminated; key wiped at stop), NULL
+	 * for plain HTTP. */
+	char *tls_cert, *tls_key, *tls_ca;
 };
 
 /* State of one request, kept in MHD's per-request pointer. */
@@ -186,6 +191,71 @@ json_t *api_hex_json(const uint8_t *p, size_t n)
 	json_t *j = json_stringn_nocheck(s, 2 * n);
 	lb_free(s);
 	return j;
+}
+
+/* ---- mutual TLS ------------------------------------------------------------------------ */
+
+/* The client of an HTTPS connection showed a certificate chain that verifies against the
+ * consortium CA (the daemon's only trust anchor) and is in force now. MHD only requests a
+ * certificate during the handshake, so every request is checked here before anything else. */
+static bool client_cert_ok(struct MHD_Connection *c, char *why, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t s = ci ? (gnutls_session_t)ci->tls_session : NULL;
+	if (!s) {
+		snprintf(why, n, "this node accepts only mutual TLS connections");
+		return false;
+	}
+	unsigned int ncerts = 0;
+	if (!gnutls_certificate_get_peers(s, &ncerts) || ncerts == 0) {
+		snprintf(why, n,
+			 "this node requires a client certificate from the consortium CA; present "
+			 "your node's certificate (leben ... --tls-cert/--tls-key, or LEBEN_TLS_CERT/KEY)");
+		return false;
+	}
+	unsigned int status = 0;
+	int rc = gnutls_certificate_verify_peers2(s, &status);
+	if (rc < 0 || status != 0) {
+		snprintf(why, n,
+			 "the client certificate is not one of this consortium's (%s%s%s%s)",
+			 rc < 0 ? gnutls_strerror(rc) : "",
+			 status & GNUTLS_CERT_SIGNER_NOT_FOUND ? "not issued by the consortium CA" : "",
+			 status & GNUTLS_CERT_EXPIRED ? " expired" : "",
+			 status & GNUTLS_CERT_NOT_ACTIVATED ? " not yet valid" : "");
+		return false;
+	}
+	return true;
+}
+
+/* The PEM file at path as a NUL-terminated string (lb_free; wipe a key first). */
+static int read_pem(const char *path, const char *what, char **out, struct lb_errmsg *em)
+{
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int rc = lb_file_read(path, 1u << 20, &p, &len, em);
+	if (rc) {
+		lb_errwrap(em, "API TLS, %s (make it with 'leben ca issue', or set its path in config.json)", what);
+		return rc;
+	}
+	if (!strstr((char *)p, "-----BEGIN ")) {
+		sodium_memzero(p, len);
+		lb_free(p);
+		return lb_errf(em, LB_EMALFORMED, "API TLS: the %s %s is not a PEM file", what, path);
+	}
+	*out = (char *)p;
+	return LB_OK;
+}
+
+static void free_pems(struct lb_api *a)
+{
+	if (a->tls_key) {
+		sodium_memzero(a->tls_key, strlen(a->tls_key));
+		lb_free(a->tls_key);
+	}
+	lb_free(a->tls_cert);
+	lb_free(a->tls_ca);
+	a->tls_key = a->tls_cert = a->tls_ca = NULL;
 }
 
 /* ---- handlers ------------------------------------------------------------------------- */
@@ -537,8 +607,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct lb_api *a = cls;
 	struct api_req *r = *con_cls;
-	if (!r)
+	if (!r) {
+		char why[160];
+		if (a->tls_ca && !client_cert_ok(c, why, sizeof why))
+			return send_error(c, LB_EUNAUTH, why, NULL, 0);
 		return on_first_call(a, c, url, method, con_cls);
+	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
@@ -623,10 +697,42 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		}
 	}
 
+	/* HTTPS: TLS 1.3 only, a client certificate requested and checked on every request */
+	struct MHD_OptionItem tls_opts[5] = {{MHD_OPTION_END, 0, NULL}};
+	if (a->opt.tls_cert || a->opt.tls_key || a->opt.tls_ca) {
+		int rc = LB_OK;
+		if (!a->opt.tls_cert || !a->opt.tls_key || !a->opt.tls_ca)
+			rc = lb_errf(em, LB_EINVALID,
+				     "API TLS needs the node's certificate, its key and the consortium CA");
+		if (!rc && !MHD_is_feature_supported(MHD_FEATURE_TLS))
+			rc = lb_errf(em, LB_EUNAVAILABLE,
+				     "this libmicrohttpd was built without HTTPS; install one with TLS support");
+		if (!rc)
+			rc = read_pem(a->opt.tls_cert, "node certificate", &a->tls_cert, em);
+		if (!rc)
+			rc = read_pem(a->opt.tls_key, "node key", &a->tls_key, em);
+		if (!rc)
+			rc = read_pem(a->opt.tls_ca, "consortium CA", &a->tls_ca, em);
+		if (rc) {
+			free_pems(a);
+			api_directory_close(a->dir);
+			lb_free(a);
+			return rc;
+		}
+		tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert};
+		tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key};
+		tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, a->tls_ca};
+		tls_opts[3] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						      (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3"};
+		tls_opts[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	}
+
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
 	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	if (a->tls_ca)
+		flags |= MHD_USE_TLS;
 	memset(&sin, 0, sizeof sin);
 	memset(&sin6, 0, sizeof sin6);
 	if (inet_pton(AF_INET, a->opt.bind_addr, &sin.sin_addr) == 1) {
@@ -642,6 +748,7 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		lb_errf(em, LB_EINVALID,
 			"API address '%.64s' is not an IP address; use 127.0.0.1 (this machine only) or the address of a local interface",
 			a->opt.bind_addr);
+		free_pems(a);
 		api_directory_close(a->dir);
 		lb_free(a);
 		return LB_EINVALID;
@@ -653,12 +760,14 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, MHD_OPTION_ARRAY, tls_opts,
+		MHD_OPTION_END);
 	if (!a->daemon) {
 		int e = errno;
 		char addr[64];
 		snprintf(addr, sizeof addr, "%s", a->opt.bind_addr);
 		uint16_t port = a->opt.port;
+		free_pems(a);
 		api_directory_close(a->dir);
 		lb_free(a);
 		return lb_errf(em, LB_EIO,
@@ -681,6 +790,7 @@ void lb_api_stop(struct lb_api *a)
 	if (!a)
 		return;
 	MHD_stop_daemon(a->daemon);
+	free_pems(a);
 	api_directory_close(a->dir);
 	lb_free(a);
 }

@@ -75,6 +75,8 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 		else if (!strcmp(k, "etcd_endpoints") &&
 			 set_str(c->etcd_endpoints, sizeof c->etcd_endpoints, v))
 			;
+		else if (!strcmp(k, "api_tls") && json_is_boolean(v))
+			c->api_tls = json_is_true(v);
 		else if (!strcmp(k, "tls_ca") && set_str(c->tls_ca, sizeof c->tls_ca, v))
 			;
 		else if (!strcmp(k, "tls_cert") && set_str(c->tls_cert, sizeof c->tls_cert, v))
@@ -124,6 +126,8 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 			      "mempool_max_txs", (json_int_t)c->mempool_max_txs, "api_max_body",
 			      (json_int_t)c->api_max_body);
 	json_object_set_new(o, "checkpoint_interval", json_integer((json_int_t)c->checkpoint_interval));
+	if (o && c->api_tls)
+		json_object_set_new(o, "api_tls", json_true());
 	if (o && c->etcd_endpoints[0])
 		json_object_set_new(o, "etcd_endpoints", json_string(c->etcd_endpoints));
 	if (o && c->tls_ca[0])
@@ -262,6 +266,21 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	snprintf(dir_db, sizeof dir_db, "%s/directory-index.db", c->home);
 	ao.directory_db = dir_db;
 	ao.home = c->home;
+	char ca[4200], cert[4200], key[4200];
+	if (c->api_tls) {
+		snprintf(ca, sizeof ca, "%s", c->tls_ca);
+		snprintf(cert, sizeof cert, "%s", c->tls_cert);
+		snprintf(key, sizeof key, "%s", c->tls_key);
+		if (!ca[0])
+			snprintf(ca, sizeof ca, "%s/tls/ca.pem", c->home);
+		if (!cert[0])
+			snprintf(cert, sizeof cert, "%s/tls/node.pem", c->home);
+		if (!key[0])
+			snprintf(key, sizeof key, "%s/tls/node.key", c->home);
+		ao.tls_ca = ca;
+		ao.tls_cert = cert;
+		ao.tls_key = key;
+	}
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))
 		goto err;
 	*out = n;
