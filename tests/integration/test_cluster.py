@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, free_port  # noqa: E402
+from lebentest import BIN, ROOT, Tap, free_port, install_tls  # noqa: E402
 
 PASS = "cluster-test"
 CHAINS = ("settlement", "directory", "business")
@@ -103,6 +103,7 @@ def main():
         subprocess.run([script, "down", d], env=env())
         t.done()
     ce = read_env(d)
+    install_tls(os.path.join(d, "node-1", "tls"))  # the nodes' APIs take members only
     pidfiles = sorted(os.listdir(os.path.join(d, "pids")))
     pids = {f: int(open(os.path.join(d, "pids", f)).read()) for f in pidfiles}
     try:
