@@ -323,6 +323,11 @@ def run(t, d, ce, apis):
                         '{"key":"Zm9v"}'], capture_output=True, text=True)
     t.ok(r.returncode == 0 and "revision" in r.stdout,
          "etcd accepts a member's certificate from the consortium CA", r.stdout + r.stderr)
+    r = subprocess.run(["curl", "-s", "-S", "--max-time", "10", "--cacert",
+                        os.path.join(d, "ca", "ca.pem"), "--cert", cert + "/node.pem", "--key",
+                        cert + "/node.key", apis[0] + "/v1/status"], capture_output=True, text=True)
+    t.ok(apis[0].startswith("https://") and "LB_EUNAUTH" in r.stdout and "network_id" not in r.stdout,
+         "a node's API refuses a client certificate from a foreign CA", r.stdout + r.stderr)
 
     # a node holding the intruder's certificate cannot order: refused at the TLS link
     ih = os.path.join(d, "intruder-node")
