@@ -15,6 +15,7 @@ static const char usage_text[] =
 	"usage: leben node [--home DIR] [--api-port N] [--api-bind ADDR] [--quiet]\n"
 	"                  [--orderer solo|etcd] [--etcd-endpoints URL[,URL...]]\n"
 	"                  [--api-tls] [--tls-cert FILE] [--tls-key FILE] [--tls-ca FILE]\n"
+	"                  [--tls-crl FILE]\n"
 	"\n"
 	"Run this institution's node: the three chains (settlement, directory, business), the\n"
 	"orderer and the HTTP API. Settings come from DIR/config.json (see docs/operations.md);\n"
@@ -38,6 +39,8 @@ static const char usage_text[] =
 	"  --tls-key FILE            its key (default DIR/tls/node.key)\n"
 	"  --tls-ca FILE             the consortium CA (default DIR/tls/ca.pem); make these\n"
 	"                            with 'leben ca issue --home DIR'\n"
+	"  --tls-crl FILE            the consortium CA's revocation lists (PEM): the API refuses\n"
+	"                            clients whose certificate is listed (config \"tls_crl\")\n"
 	"While etcd is unreachable or has lost its quorum the node keeps answering reads and\n"
 	"refuses new txs with LB_EUNAVAILABLE (\"ordering unavailable\"); it resumes by itself.\n";
 
@@ -53,10 +56,11 @@ int cmd_node(int argc, char **argv)
 					     {"tls-cert", required_argument, NULL, 'c'},
 					     {"tls-key", required_argument, NULL, 'k'},
 					     {"tls-ca", required_argument, NULL, 'a'},
+					     {"tls-crl", required_argument, NULL, 'r'},
 					     {"help", no_argument, NULL, '?' + 256},
 					     {NULL, 0, NULL, 0}};
 	const char *home_opt = NULL, *bind = NULL, *orderer = NULL, *endpoints = NULL;
-	const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL, *tls_crl = NULL;
 	long port = -1;
 	bool api_tls = false;
 	int c;
@@ -80,6 +84,7 @@ int cmd_node(int argc, char **argv)
 		case 'c': tls_cert = optarg; break;
 		case 'k': tls_key = optarg; break;
 		case 'a': tls_ca = optarg; break;
+		case 'r': tls_crl = optarg; break;
 		case '?' + 256: fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
 		}
@@ -111,7 +116,8 @@ int cmd_node(int argc, char **argv)
 		    {endpoints, cfg.etcd_endpoints, sizeof cfg.etcd_endpoints, "--etcd-endpoints"},
 		    {tls_cert, cfg.tls_cert, sizeof cfg.tls_cert, "--tls-cert"},
 		    {tls_key, cfg.tls_key, sizeof cfg.tls_key, "--tls-key"},
-		    {tls_ca, cfg.tls_ca, sizeof cfg.tls_ca, "--tls-ca"}};
+		    {tls_ca, cfg.tls_ca, sizeof cfg.tls_ca, "--tls-ca"},
+		    {tls_crl, cfg.tls_crl, sizeof cfg.tls_crl, "--tls-crl"}};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		if (!strs[i].val)
 			continue;

@@ -44,6 +44,10 @@ struct lb_api_options {
 	const char *tls_cert;
 	const char *tls_key;
 	const char *tls_ca;
+	/* PEM CRLs of the consortium CA (optional, with TLS): each must verify under the CA; a
+	 * client whose certificate is listed, or any client while a CRL is past its next-update
+	 * time, is refused (LB_EUNAUTH). */
+	const char *tls_crl;
 };
 void lb_api_options_init(struct lb_api_options *o);
 

@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <sodium.h>
 
@@ -39,6 +41,8 @@ struct lb_api {
 	/* HTTPS: the PEM texts MHD keeps pointers to (NUL-terminated; key wiped at stop), NULL
 	 * for plain HTTP. */
 	char *tls_cert, *tls_key, *tls_ca;
+	gnutls_x509_crl_t *crls;      /* revocation lists of the CA (tls_crl), or NULL */
+	unsigned int ncrls;
 };
 
 /* State of one request, kept in MHD's per-request pointer. */
@@ -195,10 +199,80 @@ json_t *api_hex_json(const uint8_t *p, size_t n)
 
 /* ---- mutual TLS ------------------------------------------------------------------------ */
 
+static int read_pem(const char *path, const char *what, char **out, struct lb_errmsg *em);
+
+/* The client's certificate is on no CRL of the CA, and every CRL is in force. */
+static bool client_not_revoked(struct lb_api *a, gnutls_session_t s, char *why, size_t n)
+{
+	unsigned int ncerts = 0;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &ncerts);
+	gnutls_x509_crt_t crt;
+	if (!certs || !ncerts || gnutls_x509_crt_init(&crt) < 0) {
+		snprintf(why, n, "the client certificate could not be read");
+		return false;
+	}
+	bool ok = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0;
+	time_t now = time(NULL);
+	for (unsigned int i = 0; ok && i < a->ncrls; i++) {
+		time_t next = gnutls_x509_crl_get_next_update(a->crls[i]);
+		if (next != (time_t)-1 && next < now) {
+			snprintf(why, n,
+				 "the consortium CA's revocation list is out of date; the node operator must install a new one");
+			gnutls_x509_crt_deinit(crt);
+			return false;
+		}
+	}
+	if (ok && gnutls_x509_crt_check_revocation(crt, a->crls, a->ncrls) != 0) {
+		snprintf(why, n, "the client certificate was revoked by the consortium CA");
+		ok = false;
+	} else if (!ok) {
+		snprintf(why, n, "the client certificate could not be read");
+	}
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+
+/* Load the CRL file: every CRL in it must verify under the CA (the PEM text ca). */
+static int load_crls(struct lb_api *a, const char *path, const char *ca, struct lb_errmsg *em)
+{
+	char *pem = NULL;
+	int rc = read_pem(path, "revocation list", &pem, em);
+	if (rc)
+		return rc;
+	gnutls_datum_t d = {(unsigned char *)pem, (unsigned int)strlen(pem)};
+	gnutls_datum_t cd = {(unsigned char *)ca, (unsigned int)strlen(ca)};
+	gnutls_x509_crt_t *cas = NULL;
+	unsigned int ncas = 0;
+	if (gnutls_x509_crl_list_import2(&a->crls, &a->ncrls, &d, GNUTLS_X509_FMT_PEM, 0) < 0 ||
+	    !a->ncrls) {
+		rc = lb_errf(em, LB_EMALFORMED, "API TLS: %s holds no readable CRL", path);
+	} else if (gnutls_x509_crt_list_import2(&cas, &ncas, &cd, GNUTLS_X509_FMT_PEM, 0) < 0) {
+		rc = lb_errf(em, LB_EMALFORMED, "API TLS: the consortium CA could not be read");
+	} else {
+		for (unsigned int i = 0; !rc && i < a->ncrls; i++) {
+			unsigned int st = 0;
+			/* an expired CRL loads; clients are refused while it is (above) */
+			int vr = gnutls_x509_crl_verify(a->crls[i], cas, ncas, 0, &st);
+			unsigned int late = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED;
+			if ((st & late) && !(st & ~(late | (unsigned int)GNUTLS_CERT_INVALID)))
+				st = 0;
+			if (vr < 0 || st)
+				rc = lb_errf(em, LB_EUNAUTH,
+					     "API TLS: a CRL in %s is not signed by the consortium CA",
+					     path);
+		}
+	}
+	for (unsigned int i = 0; i < ncas; i++)
+		gnutls_x509_crt_deinit(cas[i]);
+	gnutls_free(cas);
+	lb_free(pem);
+	return rc;
+}
+
 /* The client of an HTTPS connection showed a certificate chain that verifies against the
  * consortium CA (the daemon's only trust anchor) and is in force now. MHD only requests a
  * certificate during the handshake, so every request is checked here before anything else. */
-static bool client_cert_ok(struct MHD_Connection *c, char *why, size_t n)
+static bool client_cert_ok(struct lb_api *a, struct MHD_Connection *c, char *why, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -225,6 +299,8 @@ static bool client_cert_ok(struct MHD_Connection *c, char *why, size_t n)
 			 status & GNUTLS_CERT_NOT_ACTIVATED ? " not yet valid" : "");
 		return false;
 	}
+	if (a->ncrls && !client_not_revoked(a, s, why, n))
+		return false;
 	return true;
 }
 
@@ -249,6 +325,11 @@ static int read_pem(const char *path, const char *what, char **out, struct lb_er
 
 static void free_pems(struct lb_api *a)
 {
+	for (unsigned int i = 0; i < a->ncrls; i++)
+		gnutls_x509_crl_deinit(a->crls[i]);
+	gnutls_free(a->crls);
+	a->crls = NULL;
+	a->ncrls = 0;
 	if (a->tls_key) {
 		sodium_memzero(a->tls_key, strlen(a->tls_key));
 		lb_free(a->tls_key);
@@ -609,7 +690,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct api_req *r = *con_cls;
 	if (!r) {
 		char why[160];
-		if (a->tls_ca && !client_cert_ok(c, why, sizeof why))
+		if (a->tls_ca && !client_cert_ok(a, c, why, sizeof why))
 			return send_error(c, LB_EUNAUTH, why, NULL, 0);
 		return on_first_call(a, c, url, method, con_cls);
 	}
@@ -713,6 +794,8 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 			rc = read_pem(a->opt.tls_key, "node key", &a->tls_key, em);
 		if (!rc)
 			rc = read_pem(a->opt.tls_ca, "consortium CA", &a->tls_ca, em);
+		if (!rc && a->opt.tls_crl && *a->opt.tls_crl)
+			rc = load_crls(a, a->opt.tls_crl, a->tls_ca, em);
 		if (rc) {
 			free_pems(a);
 			api_directory_close(a->dir);

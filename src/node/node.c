@@ -77,6 +77,8 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 			;
 		else if (!strcmp(k, "api_tls") && json_is_boolean(v))
 			c->api_tls = json_is_true(v);
+		else if (!strcmp(k, "tls_crl") && set_str(c->tls_crl, sizeof c->tls_crl, v))
+			;
 		else if (!strcmp(k, "tls_ca") && set_str(c->tls_ca, sizeof c->tls_ca, v))
 			;
 		else if (!strcmp(k, "tls_cert") && set_str(c->tls_cert, sizeof c->tls_cert, v))
@@ -136,6 +138,8 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 		json_object_set_new(o, "tls_cert", json_string(c->tls_cert));
 	if (o && c->tls_key[0])
 		json_object_set_new(o, "tls_key", json_string(c->tls_key));
+	if (o && c->tls_crl[0])
+		json_object_set_new(o, "tls_crl", json_string(c->tls_crl));
 	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (!text)
@@ -280,6 +284,7 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 		ao.tls_ca = ca;
 		ao.tls_cert = cert;
 		ao.tls_key = key;
+		ao.tls_crl = c->tls_crl[0] ? c->tls_crl : NULL;
 	}
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))
 		goto err;

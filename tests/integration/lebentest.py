@@ -189,11 +189,11 @@ class Node:
     def url(self):
         return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
 
-    def start(self, timeout=60):
+    def start(self, timeout=60, extra=()):
         self.port = free_port()
         self.log = []
         self.proc = subprocess.Popen([BIN, "node", "--home", self.home, "--api-port", str(self.port)]
-                                     + (["--api-tls"] if self.tls else []),
+                                     + (["--api-tls"] if self.tls else []) + list(extra),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=env(), text=True)
         ready = threading.Event()

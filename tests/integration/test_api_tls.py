@@ -4,10 +4,14 @@ from the consortium CA is answered; a client without a certificate, a client wit
 certificate from a foreign CA, a plain-HTTP client and a TLS 1.2 client are refused (curl and
 python's ssl as independent clients), and a refused request changes nothing. The CLI presents
 <home>/tls by default, or --tls-cert/--tls-key/--tls-ca and LEBEN_TLS_*."""
+import datetime
 import json
 import os
 import subprocess
 import sys
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import BIN, Node, Tap, env, free_port, run_cli  # noqa: E402
@@ -25,6 +29,57 @@ def curl(url, *args, data=None):
     except ValueError:
         pass
     return r.returncode, int(code or 0), body
+
+
+def make_crl(ca_dir, revoked_pems, path, days=1):
+    """A CRL of the CA in ca_dir (python's cryptography, independent of the node) listing the
+    certificates in revoked_pems, valid from yesterday for `days` days (negative: expired)."""
+    ca = x509.load_pem_x509_certificate(open(os.path.join(ca_dir, "ca.pem"), "rb").read())
+    key = serialization.load_pem_private_key(open(os.path.join(ca_dir, "ca.key"), "rb").read(),
+                                             None)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    b = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
+         .last_update(now - datetime.timedelta(days=2)).next_update(now + datetime.timedelta(days=days)))
+    for pem in revoked_pems:
+        c = x509.load_pem_x509_certificate(open(pem, "rb").read())
+        b = b.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(
+            c.serial_number).revocation_date(now - datetime.timedelta(days=1)).build())
+    with open(path, "wb") as f:
+        f.write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+
+
+def crl_checks(t, node, other, fca):
+    tls = os.path.join(node.home, "tls")
+    ca = os.path.join(tls, "ca.pem")
+    member = ["--cacert", ca, "--cert", os.path.join(tls, "node.pem"), "--key",
+              os.path.join(tls, "node.key")]
+    second = ["--cacert", ca, "--cert", os.path.join(other, "node.pem"), "--key",
+              os.path.join(other, "node.key")]
+    crl = os.path.join(node.home, "revoked.crl")
+    make_crl(node.ca_dir, [os.path.join(other, "node.pem")], crl)
+    node.stop()
+    node.start(extra=["--tls-crl", crl])
+    rc, code, body = curl(node.url + "/v1/status", *second)
+    t.ok(code == 403 and body["error"]["code"] == "LB_EUNAUTH" and "revoked" in
+         body["error"]["message"], "with --tls-crl, a member whose certificate is on the CRL "
+         "is refused", (rc, code, body))
+    rc, code, body = curl(node.url + "/v1/status", *member)
+    t.ok(code == 200 and "network_id" in body, "an unrevoked member is still answered",
+         (rc, code, body))
+    node.stop()
+    make_crl(node.ca_dir, [], crl, days=-1)
+    node.start(extra=["--tls-crl", crl])
+    rc, code, body = curl(node.url + "/v1/status", *member)
+    t.ok(code == 403 and "out of date" in body["error"]["message"],
+         "with an expired CRL every client is refused", (rc, code, body))
+    node.stop()
+    make_crl(fca, [], crl)
+    port = free_port()
+    r = subprocess.run([BIN, "node", "--home", node.home, "--api-port", str(port), "--api-tls",
+                        "--tls-crl", crl], capture_output=True, text=True, env=env(), timeout=60)
+    t.ok(r.returncode == 1 and "not signed by the consortium CA" in r.stderr,
+         "a CRL of another CA is refused at start", r.stderr)
+    node.start()
 
 
 def main():
@@ -120,6 +175,8 @@ def run(t, node):
     rc2, code2, acc2 = curl(node.url + "/v1/accounts/" + node.address("bob"), *member)
     t.ok(r.returncode == 0 and code2 == 200 and acc2 != acc,
          "leben tx over mutual TLS commits a transfer", (r.stdout + r.stderr, acc, acc2))
+
+    crl_checks(t, node, other, fca)
 
     # a node asked for --api-tls without its certificate does not start
     bare = Node(tls=False)
