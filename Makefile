@@ -7,7 +7,7 @@
 #   make bench-soak a node under steady load for 10 minutes, its memory sampled (SOAK_SECONDS)
 #   make bench-X    benchmark of module X (knowledge, data, crypto, ...)
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
-#   make fault      consortium fault suite (kill -9, SIGSTOP, no etcd quorum; docs/consortium.md)
+#   make fault      consortium fault suite (kill -9, SIGSTOP, no etcd quorum, damaged block, partition; docs/consortium.md)
 #   make clean      remove build/
 #
 # Options (make VAR=value):

@@ -6,6 +6,8 @@
 #                                   the nodes' API URLs, one per line, after "api:"
 #   scripts/cluster.sh down [DIR]   stop exactly the processes started by `up` (pid files)
 #   scripts/cluster.sh status [DIR] show which of them run
+#   scripts/cluster.sh stop-node DIR I / start-node DIR I   stop (TERM, by pid) or start node I
+#   scripts/cluster.sh stop-etcd DIR I / start-etcd DIR I   the same for etcd member I
 #
 # Layout of DIR: ca/ (the consortium CA), etcd-I/{tls,data,etcd.log} for member I,
 # node-I/ (a node home; tls/ holds its certificate) with node.log, pids/*.pid, cluster.env.
@@ -138,16 +140,18 @@ g["members"] = [{"name": "institution-%d" % i,
 json.dump(g, open(d + "/node-1/genesis.json", "w"), indent=2)
 PY
 	for i in $(seq "$n"); do
-		local h=$DIR/node-$i port
+		local h=$DIR/node-$i port pport
 		[ "$i" = 1 ] || cp "$DIR/node-1/genesis.json" "$h/genesis.json"
 		"$BIN" ca issue --dir "$DIR/ca" --name "node-$i" --org "institution-$i" --home "$h" >/dev/null ||
 			die "ca issue node-$i failed"
 		port=$(free_port)
-		python3 - "$h/config.json" "$port" "$endpoints" <<'PY'
+		pport=$(free_port)
+		python3 - "$h/config.json" "$port" "$endpoints" "$pport" <<'PY'
 import json, sys
-p, port, eps = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+p, port, eps, pport = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 c = json.load(open(p))
-c.update({"api_port": port, "api_tls": True, "orderer": "etcd", "etcd_endpoints": eps})
+c.update({"api_port": port, "api_tls": True, "orderer": "etcd", "etcd_endpoints": eps,
+          "peer_listen": "127.0.0.1:%d" % pport})
 import os
 bm, iv = os.environ.get("LEBEN_CLUSTER_BLOCK_MAX"), os.environ.get("LEBEN_CLUSTER_INTERVAL_MS")
 ck = os.environ.get("LEBEN_CLUSTER_CHECKPOINT")
@@ -156,7 +160,7 @@ if iv: c["block_interval_ms"] = int(iv)
 if ck: c["checkpoint_interval"] = int(ck)
 json.dump(c, open(p, "w"), indent=2)
 PY
-		echo "NODE_API_$i=https://127.0.0.1:$port" >> "$DIR/cluster.env"
+		{ echo "NODE_API_$i=https://127.0.0.1:$port"; echo "NODE_PEER_$i=127.0.0.1:$pport"; } >> "$DIR/cluster.env"
 	done
 	for i in $(seq "$n"); do start_node "$i"; done
 	# ready when every node's API answers and says ordering is available
@@ -182,6 +186,8 @@ up) shift; cmd_up "$@" ;;
 down) shift; cmd_down "$@" ;;
 status) shift; cmd_status "$@" ;;
 start-node) DIR=$2; start_node "$3" ;;
+stop-node) stop_pid "$2/pids/node-$3.pid" ;;
+stop-etcd) stop_pid "$2/pids/etcd-$3.pid" ;;
 start-etcd) DIR=$2; start_etcd "$3" ;;
 *) die "usage: cluster.sh up N [DIR] | down [DIR] | status [DIR]" ;;
 esac

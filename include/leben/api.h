@@ -48,6 +48,10 @@ struct lb_api_options {
 	 * client whose certificate is listed, or any client while a CRL is past its next-update
 	 * time, is refused (LB_EUNAUTH). */
 	const char *tls_crl;
+	/* Refusal mode (borrowed, or NULL): the node's chain databases are damaged. Every request
+	 * is answered 503 with LB_ECORRUPT and this text, GET /v1/status included (there with
+	 * "serving": false and "damage": the text); the ledger may then be NULL. */
+	const char *refuse;
 };
 void lb_api_options_init(struct lb_api_options *o);
 

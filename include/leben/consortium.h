@@ -144,5 +144,46 @@ size_t lb_consortium_alarm_count(struct lb_consortium *c);
  * home must match the stored (= replayed) block it names. LB_ECORRUPT naming the member
  * (name and address) on the first mismatch; *checked counts the checkpoints compared. */
 int lb_consortium_verify_home(const char *home, uint64_t *checked, struct lb_errmsg *em);
+/* The same over an open ledger (its chains taken as replayed, e.g. after lb_snapshot_import). */
+int lb_consortium_verify_ledger(struct lb_ledger *l, uint64_t *checked, struct lb_errmsg *em);
+
+/* ---- catch-up from a peer snapshot (snapshot.c; docs/consortium.md) -------------------------- */
+
+struct lb_tls_config;
+
+/* A peer's copy of the three chains: blocks 1..height[c] of each chain (stored header and body
+ * bytes) and the orderer cursor stored with each tip. */
+struct lb_snapshot {
+	uint64_t height[LB_CHAIN_COUNT];
+	uint8_t cursor[LB_CHAIN_COUNT][LB_CURSOR_MAX];
+	size_t cursor_len[LB_CHAIN_COUNT];
+	struct lb_buf *headers[LB_CHAIN_COUNT];
+	struct lb_buf *bodies[LB_CHAIN_COUNT];
+};
+/* Reads exactly n bytes or fails with a message. */
+typedef int (*lb_snapshot_read_fn)(void *ctx, void *buf, size_t n, struct lb_errmsg *em);
+/* Parse a snapshot stream (format in snapshot.c) from read. LB_EMALFORMED / LB_ETOOBIG on a
+ * bad stream (nothing is kept); free a good one with lb_snapshot_free. */
+int lb_snapshot_read(lb_snapshot_read_fn read, void *ctx, struct lb_snapshot *s,
+		     struct lb_errmsg *em);
+void lb_snapshot_free(struct lb_snapshot *s);
+/* Import s into l, whose chains must all be at genesis (else LB_EEXISTS, nothing changed):
+ * every block replayed in the peer's commit order and required to hash the same
+ * (lb_ledger_import_block), then every checkpoint recorded on the business chain compared with
+ * the imported blocks (*checked counts them). LB_ECORRUPT names the first block or member that
+ * disagrees; the home must then be emptied before another try. */
+int lb_snapshot_import(struct lb_ledger *l, const struct lb_snapshot *s, uint64_t *checked,
+		       struct lb_errmsg *em);
+/* Fetch a snapshot from peer "HOST:PORT" over mutual TLS and import it. */
+int lb_snapshot_fetch(struct lb_ledger *l, const char *peer, const struct lb_tls_config *tls,
+		      uint64_t *checked, struct lb_errmsg *em);
+
+/* The serving side: a thread answering snapshot requests on listen ("HOST:PORT") over mutual
+ * TLS, one at a time; only certificates of the consortium CA get through. */
+struct lb_snapshot_server;
+int lb_snapshot_server_start(struct lb_snapshot_server **out, struct lb_ledger *l,
+			     const char *listen, const struct lb_tls_config *tls,
+			     struct lb_errmsg *em);
+void lb_snapshot_server_stop(struct lb_snapshot_server *sv);
 
 #endif

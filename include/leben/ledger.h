@@ -242,7 +242,44 @@ int lb_ledger_block_hashes(struct lb_ledger *l, int chain, uint64_t height,
 			   uint8_t hash[LB_HASH_LEN], uint8_t app_hash[LB_HASH_LEN],
 			   struct lb_errmsg *em);
 
+/* ---- catch-up from a peer ------------------------------------------------------------------- */
+
+/* A consistent point to copy from: every chain's height and the orderer cursor stored with
+ * that block (length 0: none), read while no block commits, so no block up to these heights
+ * anchors one above them. */
+int lb_ledger_snapshot_point(struct lb_ledger *l, uint64_t heights[LB_CHAIN_COUNT],
+			     uint8_t cursors[LB_CHAIN_COUNT][LB_CURSOR_MAX],
+			     size_t cursor_lens[LB_CHAIN_COUNT], struct lb_errmsg *em);
+/* The stored header and body bytes of a block (buffers reset first). */
+int lb_ledger_block_raw(struct lb_ledger *l, int chain, uint64_t height, struct lb_buf *header,
+			struct lb_buf *body, struct lb_errmsg *em);
+/* Import a peer's block (its stored header and body bytes) as the next block of its chain:
+ * its txs are committed here as a cut with the header's time (cursor, if given, stored with
+ * it) and the resulting block must have the header's hash, else LB_ECORRUPT (the block stays
+ * committed: the ledger is then unusable for serving; start again from an empty home).
+ * Blocks of the three chains must come in an order where each block's anchors are the other
+ * chains' heights at that point (the order the peer committed them in). */
+int lb_ledger_import_block(struct lb_ledger *l, const uint8_t *header, size_t hlen,
+			   const uint8_t *body, size_t blen, const uint8_t *cursor,
+			   size_t cursor_len, struct lb_errmsg *em);
+
 /* ---- offline verification ------------------------------------------------------------------ */
+
+/* Where a chain database is damaged (lb_ledger_check_home). */
+struct lb_ledger_damage {
+	int chain;          /* -1: none found */
+	uint64_t height;    /* the damaged block, when height_known */
+	bool height_known;  /* false: the file itself (SQLite's check or opening it) failed */
+	char what[512];     /* "settlement chain, block 41: ..." */
+};
+
+/* Start-up check of home's chain databases (absent files are skipped): SQLite's quick check
+ * of each file, then from each chain's tip down `depth` blocks that every row decodes, is at
+ * its chain and height, carries its header's hash, is linked to by the block above and holds
+ * the txs of its Merkle root. LB_ECORRUPT with *d filled in when something is damaged. Cost:
+ * reading and hashing depth+1 blocks per chain. */
+int lb_ledger_check_home(const char *home, uint64_t depth, struct lb_ledger_damage *d,
+			 struct lb_errmsg *em);
 
 /* Replay every chain in home from genesis into a fresh state and check every block hash,
  * proposer signature, tx signature, Merkle root, validity bit, anchor and app hash.

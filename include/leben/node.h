@@ -31,6 +31,10 @@ struct lb_node_config {
 	size_t api_max_body;       /* bytes (default 8 MiB) */
 	uint64_t checkpoint_interval; /* sign a checkpoint every that many blocks (default 100,
 				       * 0 = never; only while this node is a member) */
+	char peer_listen[128];     /* etcd: serve snapshots to new nodes on HOST:PORT over mutual
+				    * TLS ("" = off) */
+	char snapshot_from[256];   /* etcd: at start, if every chain is at genesis, catch up from
+				    * this peer's snapshot (HOST:PORT) before ordering ("" = off) */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home);
@@ -48,6 +52,8 @@ struct lb_node;
 /* Open the ledger, start the orderer and the API. node_key is copied (block signer). */
 int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 		  const struct lb_keypair *node_key, struct lb_errmsg *em);
+/* The ledger; NULL when the node came up refusing (damaged chain databases, see
+ * lb_ledger_check_home: only the API runs, answering every request with the damage). */
 struct lb_ledger *lb_node_ledger(struct lb_node *n);
 uint16_t lb_node_api_port(const struct lb_node *n);
 /* Stop accepting, cut what is admitted, stop everything and close the ledger. */

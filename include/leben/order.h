@@ -57,6 +57,13 @@ struct lb_etcd_options {
 	uint32_t block_interval_ms; /* ask for a cut when the oldest waiting tx is this old */
 	size_t batch_max_txs;       /* txs per etcd transaction (etcd's --max-txn-ops must be
 				     * larger; halved automatically when etcd refuses) */
+	/* History compaction (NULL: never). checkpointed(ctx, chain, &h): the height of chain
+	 * every member has checkpointed (lb_consortium_checkpointed_height). Every few seconds
+	 * the writer compacts etcd's history below the replay revision stored with the newest of
+	 * those blocks that this node committed since it started: every member's own newest
+	 * position is at least there, so none of them needs anything older. */
+	int (*checkpointed)(void *ctx, int chain, uint64_t *height);
+	void *checkpointed_ctx;
 };
 int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *opt,
 			struct lb_errmsg *em);

@@ -584,6 +584,8 @@ static int h_status(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 	int rc = lb_ledger_status_json(a->ledger, out);
 	if (rc)
 		return lb_errf(em, rc, "could not read the node status: %s", lb_strerror(rc));
+	if (json_is_object(*out))
+		json_object_set_new(*out, "serving", json_true());
 	/* Clients sign with the network id; make sure it is there whatever the ledger puts. */
 	if (json_is_object(*out) && !json_object_get(*out, "network_id"))
 		json_object_set_new(*out, "network_id",
@@ -637,6 +639,18 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 	const struct api_route *found = NULL;
 	struct api_params p, fp;
 	char allow[64] = "";
+	if (a->opt.refuse) {
+		json_t *j = error_json(LB_ECORRUPT, a->opt.refuse);
+		if (!j)
+			return MHD_NO;
+		if (!strcmp(url, "/v1/status")) {
+			json_object_set_new(j, "serving", json_false());
+			json_object_set_new(j, "damage", json_string(a->opt.refuse));
+		}
+		enum MHD_Result mr = send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, j, NULL);
+		json_decref(j);
+		return mr;
+	}
 	for (size_t i = 0; i < N_ROUTES; i++) {
 		if (!api_path_match(routes[i].pattern, url, &p))
 			continue;

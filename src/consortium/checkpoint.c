@@ -558,6 +558,15 @@ int lb_consortium_verify_home(const char *home, uint64_t *checked, struct lb_err
 	lo.home = home;
 	if ((rc = lb_ledger_open(&l, &lo, NULL, em)))
 		return rc;
+	rc = lb_consortium_verify_ledger(l, checked, em);
+	lb_ledger_close(l);
+	return rc;
+}
+
+int lb_consortium_verify_ledger(struct lb_ledger *l, uint64_t *checked, struct lb_errmsg *em)
+{
+	int rc = LB_OK;
+	*checked = 0;
 	uint64_t top = lb_ledger_height(l, LB_CHAIN_BUSINESS);
 	for (uint64_t h = 1; h <= top && !rc; h++) {
 		json_t *blk, *t;
@@ -612,6 +621,5 @@ int lb_consortium_verify_home(const char *home, uint64_t *checked, struct lb_err
 		}
 		json_decref(blk);
 	}
-	lb_ledger_close(l);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "leben/consortium.h"
 #include "leben/node.h"
 #include "leben/order.h"
+#include "leben/tls.h"
 
 struct lb_node {
 	struct lb_node_config cfg;
@@ -18,6 +19,8 @@ struct lb_node {
 	struct lb_orderer *orderer;
 	struct lb_api *api;
 	struct lb_consortium *consortium; /* checkpoints: publish, check, alarms */
+	char *refuse;                     /* damaged chain databases: what and what to do */
+	struct lb_snapshot_server *snap;  /* peer_listen */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home)
@@ -102,6 +105,11 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 		else if (!strcmp(k, "api_max_body") && json_is_integer(v) && i >= 1024 &&
 			 i <= (1 << 30))
 			c->api_max_body = (size_t)i;
+		else if (!strcmp(k, "peer_listen") && set_str(c->peer_listen, sizeof c->peer_listen, v))
+			;
+		else if (!strcmp(k, "snapshot_from") &&
+			 set_str(c->snapshot_from, sizeof c->snapshot_from, v))
+			;
 		else if (!strcmp(k, "checkpoint_interval") && json_is_integer(v) && i >= 0 &&
 			 i <= 100000000)
 			c->checkpoint_interval = (uint64_t)i;
@@ -140,6 +148,10 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 		json_object_set_new(o, "tls_key", json_string(c->tls_key));
 	if (o && c->tls_crl[0])
 		json_object_set_new(o, "tls_crl", json_string(c->tls_crl));
+	if (o && c->peer_listen[0])
+		json_object_set_new(o, "peer_listen", json_string(c->peer_listen));
+	if (o && c->snapshot_from[0])
+		json_object_set_new(o, "snapshot_from", json_string(c->snapshot_from));
 	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (!text)
@@ -177,6 +189,71 @@ static json_t *order_status(void *ctx)
 							       o->ops->name, "available", 1);
 }
 
+/* The node's certificate files (each 4200 bytes): the settings, else <home>/tls/... */
+static void tls_files(const struct lb_node_config *c, char *ca, char *cert, char *key)
+{
+	snprintf(ca, 4200, "%s", c->tls_ca[0] ? c->tls_ca : "");
+	snprintf(cert, 4200, "%s", c->tls_cert[0] ? c->tls_cert : "");
+	snprintf(key, 4200, "%s", c->tls_key[0] ? c->tls_key : "");
+	if (!ca[0])
+		snprintf(ca, 4200, "%s/tls/ca.pem", c->home);
+	if (!cert[0])
+		snprintf(cert, 4200, "%s/tls/node.pem", c->home);
+	if (!key[0])
+		snprintf(key, 4200, "%s/tls/node.key", c->home);
+}
+
+/* Catch up from a peer's snapshot when configured and every chain is at genesis. */
+static int catch_up(struct lb_node *n, struct lb_errmsg *em)
+{
+	const struct lb_node_config *c = &n->cfg;
+	if (!c->snapshot_from[0])
+		return LB_OK;
+	for (int i = 0; i < LB_CHAIN_COUNT; i++)
+		if (lb_ledger_height(n->ledger, i)) {
+			lb_log(LB_LOG_INFO, "snapshot_from is set, but this node has blocks already: "
+					    "it goes on from the ordering stream");
+			return LB_OK;
+		}
+	char ca[4200], cert[4200], key[4200];
+	tls_files(c, ca, cert, key);
+	struct lb_tls_config tc = {.ca_file = ca, .cert_file = cert, .key_file = key};
+	uint64_t checked;
+	int rc = lb_snapshot_fetch(n->ledger, c->snapshot_from, &tc, &checked, em);
+	if (rc) {
+		char why[sizeof em->text];
+		snprintf(why, sizeof why, "%s", em->text);
+		return lb_errf(em, rc,
+			       "%s. Nothing is served: remove %s/chains and start again, from another "
+			       "peer if this one keeps failing",
+			       why, c->home);
+	}
+	lb_log(LB_LOG_INFO,
+	       "caught up from %s: settlement %llu, directory %llu, business %llu; %llu members' "
+	       "checkpoints match the imported blocks",
+	       c->snapshot_from, (unsigned long long)lb_ledger_height(n->ledger, 0),
+	       (unsigned long long)lb_ledger_height(n->ledger, 1),
+	       (unsigned long long)lb_ledger_height(n->ledger, 2), (unsigned long long)checked);
+	return LB_OK;
+}
+
+static int start_peer_server(struct lb_node *n, struct lb_errmsg *em)
+{
+	const struct lb_node_config *c = &n->cfg;
+	if (!c->peer_listen[0])
+		return LB_OK;
+	char ca[4200], cert[4200], key[4200];
+	tls_files(c, ca, cert, key);
+	struct lb_tls_config tc = {.ca_file = ca, .cert_file = cert, .key_file = key};
+	return lb_snapshot_server_start(&n->snap, n->ledger, c->peer_listen, &tc, em);
+}
+
+/* For etcd compaction: the height of chain every member has checkpointed. */
+static int members_checkpointed(void *ctx, int chain, uint64_t *height)
+{
+	return lb_consortium_checkpointed_height(ctx, chain, height, NULL);
+}
+
 /* The orderer of the configuration; the ledger is open (etcd reads its positions). */
 static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
 {
@@ -187,15 +264,7 @@ static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
 	}
 	char ca[4200], cert[4200], key[4200];
 	bool tls = !strncmp(c->etcd_endpoints, "https://", 8);
-	snprintf(ca, sizeof ca, "%s", c->tls_ca[0] ? c->tls_ca : "");
-	snprintf(cert, sizeof cert, "%s", c->tls_cert[0] ? c->tls_cert : "");
-	snprintf(key, sizeof key, "%s", c->tls_key[0] ? c->tls_key : "");
-	if (tls && !ca[0])
-		snprintf(ca, sizeof ca, "%s/tls/ca.pem", c->home);
-	if (tls && !cert[0])
-		snprintf(cert, sizeof cert, "%s/tls/node.pem", c->home);
-	if (tls && !key[0])
-		snprintf(key, sizeof key, "%s/tls/node.key", c->home);
+	tls_files(c, ca, cert, key);
 	const char *files[3] = {ca, cert, key};
 	for (int i = 0; i < 3 && tls; i++)
 		if (access(files[i], R_OK) != 0)
@@ -208,7 +277,8 @@ static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
 		.endpoints = c->etcd_endpoints, .ca_file = tls ? ca : NULL,
 		.cert_file = tls ? cert : NULL, .key_file = tls ? key : NULL, .ledger = n->ledger,
 		.block_max_txs = c->block_max_txs, .block_interval_ms = c->block_interval_ms,
-		.batch_max_txs = c->etcd_batch_max_txs};
+		.batch_max_txs = c->etcd_batch_max_txs, .checkpointed = members_checkpointed,
+		.checkpointed_ctx = n->ledger};
 	return lb_orderer_etcd_new(&n->orderer, &eo, em);
 }
 
@@ -220,6 +290,49 @@ static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
 	if (!rc)
 		lb_consortium_after_commit(n->consortium, cut, height);
 	return rc;
+}
+
+/* Blocks below each chain's tip checked at start-up (a checkpoint interval's worth). */
+#define START_CHECK_DEPTH 128
+
+/* Check the chain databases before serving them. Damage is not an error of the start: the
+ * node comes up refusing (n->refuse), so that operators and peers see why. */
+static int check_databases(struct lb_node *n, struct lb_errmsg *em)
+{
+	struct lb_ledger_damage d;
+	int rc = lb_ledger_check_home(n->cfg.home, START_CHECK_DEPTH, &d, em);
+	if (rc != LB_ECORRUPT)
+		return rc;
+	char text[1400];
+	snprintf(text, sizeof text,
+		 "this node's chain database is damaged (%s); it refuses to serve, order or publish "
+		 "checkpoints so that the damage does not spread. Stop the node, run 'leben verify "
+		 "--home %.300s' to see the damage, then restore %.300s/chains from a healthy member "
+		 "(docs/consortium.md, \"A damaged chain database\")",
+		 d.what, n->cfg.home, n->cfg.home);
+	n->refuse = lb_strdup(text);
+	if (!n->refuse)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	lb_log(LB_LOG_ERROR, "%s", text);
+	return LB_OK;
+}
+
+/* Only the API, answering every request with the damage. */
+static int start_refusing(struct lb_node *n, struct lb_node **out, struct lb_errmsg *em)
+{
+	struct lb_api_options ao;
+	lb_api_options_init(&ao);
+	ao.bind_addr = n->cfg.api_bind;
+	ao.port = n->cfg.api_port;
+	ao.home = n->cfg.home;
+	ao.refuse = n->refuse;
+	int rc = lb_api_start(&n->api, NULL, &ao, em);
+	if (rc) {
+		lb_node_stop(n);
+		return rc;
+	}
+	*out = n;
+	return LB_OK;
 }
 
 int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
@@ -249,7 +362,12 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 		lb_errf(em, rc, "cannot register the tx types");
 		goto err;
 	}
-	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)) || (rc = make_orderer(n, em)))
+	if ((rc = check_databases(n, em)))
+		goto err;
+	if (n->refuse)
+		return start_refusing(n, out, em);
+	if ((rc = lb_ledger_open(&n->ledger, &lo, node_key, em)) || (rc = catch_up(n, em)) ||
+	    (rc = make_orderer(n, em)))
 		goto err;
 	if ((rc = lb_consortium_new(&n->consortium, n->ledger, node_key, c->checkpoint_interval,
 				    em)))
@@ -286,7 +404,7 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 		ao.tls_key = key;
 		ao.tls_crl = c->tls_crl[0] ? c->tls_crl : NULL;
 	}
-	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)))
+	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)) || (rc = start_peer_server(n, em)))
 		goto err;
 	*out = n;
 	return LB_OK;
@@ -309,6 +427,7 @@ void lb_node_stop(struct lb_node *n)
 {
 	if (!n)
 		return;
+	lb_snapshot_server_stop(n->snap);
 	if (n->api)
 		lb_api_stop(n->api);
 	if (n->orderer)
@@ -317,5 +436,6 @@ void lb_node_stop(struct lb_node *n)
 	lb_ledger_close(n->ledger);
 	if (n->orderer)
 		n->orderer->ops->free(n->orderer);
+	lb_free(n->refuse);
 	lb_free(n);
 }

@@ -32,6 +32,8 @@
 #define WATCH_SILENCE_NS 6000000000ull /* no message on the watch for this long: reconnect */
 #define REQUEST_TIMEOUT_MS 5000L
 #define REPLY_MAX (64u << 20)
+#define COMPACT_EVERY_NS 5000000000ull /* look for a revision to compact every 5 s */
+#define RESUME_RING 1024              /* blocks per chain whose replay revision is kept */
 
 struct item {
 	uint8_t id[LB_HASH_LEN]; /* tx id = hash of raw */
@@ -82,6 +84,17 @@ struct etcd {
 	struct etcd_pos skip_to;        /* after a reconnect: events up to here are done */
 	int reader_rc;                  /* error that stopped the reader */
 	struct lb_errmsg reader_em;
+
+	/* compaction: replay revision of each of the latest RESUME_RING blocks this node
+	 * committed, by chain (guarded by mu) */
+	int (*checkpointed)(void *ctx, int chain, uint64_t *height);
+	void *checkpointed_ctx;
+	struct {
+		uint64_t height;
+		int64_t resume;
+	} ring[LB_CHAIN_COUNT][RESUME_RING];
+	int64_t compacted;              /* revision etcd's history was compacted to (0: never) */
+	uint64_t compactions;
 
 	lb_deliver_fn deliver;
 	void *ctx;
@@ -429,12 +442,48 @@ static void writer_ok(struct etcd *e, uint64_t *backoff_ns)
 	*backoff_ns = 50000000u;
 }
 
+/* The revision below which no member needs etcd's history (0: none known yet); under mu. */
+static int64_t compact_target(struct etcd *e)
+{
+	int64_t best = 0;
+	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
+		uint64_t h = 0;
+		pthread_mutex_unlock(&e->mu);
+		int rc = e->checkpointed(e->checkpointed_ctx, c, &h);
+		pthread_mutex_lock(&e->mu);
+		if (rc || !h || e->ring[c][h % RESUME_RING].height != h)
+			continue;
+		if (e->ring[c][h % RESUME_RING].resume > best)
+			best = e->ring[c][h % RESUME_RING].resume;
+	}
+	return best;
+}
+
+/* Compact etcd's history below rev (called without mu). Another member may have compacted
+ * further already: that is success too. */
+static int compact(struct etcd *e, CURL *h, int64_t rev, char *why, size_t whylen)
+{
+	struct lb_buf b;
+	json_t *reply;
+	char body[96];
+	snprintf(body, sizeof body, "{\"revision\":\"%lld\"}", (long long)rev);
+	lb_buf_init(&b, sizeof body);
+	if (lb_buf_adds(&b, body))
+		return LB_ENOMEM;
+	int rc = post(e, h, e->wurl, "/v3/kv/compaction", &b, &reply, why, whylen);
+	lb_buf_release(&b);
+	json_decref(reply);
+	if (rc && strstr(why, "compacted"))
+		rc = LB_OK;
+	return rc;
+}
+
 static void *writer_loop(void *arg)
 {
 	struct etcd *e = arg;
 	CURL *h = curl_easy_init();
 	struct item **batch = lb_malloc(LB_BLOCK_MAX_TXS * sizeof *batch);
-	uint64_t backoff = 50000000u, last_req = 0;
+	uint64_t backoff = 50000000u, last_req = 0, last_compact = lb_mono_ns();
 	char why[384];
 	pthread_mutex_lock(&e->mu);
 	if (!h || !batch) {
@@ -499,6 +548,29 @@ static void *writer_loop(void *arg)
 				e->marker_done[chain] = height;
 			}
 			continue;
+		}
+		if (e->checkpointed && now - last_compact >= COMPACT_EVERY_NS) {
+			last_compact = now;
+			int64_t rev = compact_target(e);
+			if (rev > e->compacted) {
+				pthread_mutex_unlock(&e->mu);
+				int rc = compact(e, h, rev, why, sizeof why);
+				pthread_mutex_lock(&e->mu);
+				last_req = lb_mono_ns();
+				if (rc) {
+					lb_log(LB_LOG_WARN, "etcd orderer: compaction to revision %lld "
+							    "failed: %s",
+					       (long long)rev, why);
+				} else {
+					e->compacted = rev;
+					e->compactions++;
+					lb_log(LB_LOG_INFO, "etcd orderer: compacted etcd's history below "
+							    "revision %lld (every member has "
+							    "checkpointed past it)",
+					       (long long)rev);
+				}
+				continue;
+			}
 		}
 		if (now - last_req >= PROBE_IDLE_NS) {
 			pthread_mutex_unlock(&e->mu);
@@ -860,6 +932,8 @@ static json_t *etcd_status(struct lb_orderer *o)
 		(json_int_t)e->batches, "duplicates", (json_int_t)e->dup_txs, "revision",
 		(json_int_t)e->read_rev, "watching", e->watching, "batch_max",
 		(json_int_t)e->batch_max);
+	if (j && e->checkpointed)
+		json_object_set_new(j, "compacted", json_integer((json_int_t)e->compacted));
 	pthread_mutex_unlock(&e->mu);
 	return j;
 }
@@ -873,7 +947,18 @@ static int commit_cut(void *ctx, const struct lb_cut *cut, const uint8_t *cursor
 	int rc = lb_ledger_cursor_set(e->ledger, cut->chain, cursor, cursor_len);
 	if (rc)
 		return lb_errf(em, rc, "cannot hand the orderer position to the ledger");
-	return e->deliver(e->ctx, cut, em);
+	if ((rc = e->deliver(e->ctx, cut, em)))
+		return rc;
+	if (cursor_len == ETCD_CURSOR_LEN) {
+		uint64_t height = lb_ledger_height(e->ledger, cut->chain), r = 0;
+		for (int i = 24; i < 32; i++)
+			r = r << 8 | cursor[i];
+		pthread_mutex_lock(&e->mu);
+		e->ring[cut->chain][height % RESUME_RING].height = height;
+		e->ring[cut->chain][height % RESUME_RING].resume = (int64_t)r;
+		pthread_mutex_unlock(&e->mu);
+	}
+	return LB_OK;
 }
 
 static int etcd_start(struct lb_orderer *o, lb_deliver_fn deliver, void *ctx,
@@ -994,6 +1079,8 @@ int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *o
 	lb_buf_init(&e->line, REPLY_MAX);
 	e->ledger = opt->ledger;
 	e->batch_max = opt->batch_max_txs ? opt->batch_max_txs : 2000;
+	e->checkpointed = opt->checkpointed;
+	e->checkpointed_ctx = opt->checkpointed_ctx;
 	e->interval_ns = (uint64_t)(opt->block_interval_ms ? opt->block_interval_ms : 200) * 1000000u;
 	e->cutter.block_max = opt->block_max_txs ? opt->block_max_txs : 5000;
 	snprintf(e->reason, sizeof e->reason, "not connected yet");

@@ -9,7 +9,10 @@ and one fault per scenario. After each scenario a checker verifies:
   - a tx acknowledged before another was submitted is ordered first.
 Scenarios (each under 90 s): kill -9 and restart a node; kill -9 and restart an etcd member
 (the leader); SIGSTOP a node, then SIGCONT; SIGSTOP the etcd leader longer than the election
-timeout, then SIGCONT; etcd without quorum (two members paused), then back.
+timeout, then SIGCONT; etcd without quorum (two members paused), then back; one byte of a
+block row of a stopped node's database damaged: it must come up refusing and say so while the
+others go on, then rejoin once its databases are restored from a peer; member 3 (etcd and
+node) cut off from the others by nftables rules for 8 s, then healed (class Partition).
 Usage: fault_cluster.py [SCENARIO...]   (default: all). TAP output."""
 
 import json
@@ -65,11 +68,18 @@ def wait_for(pred, timeout):
     return pred()
 
 
+def in_cgroup(cg, argv):
+    """argv run from a shell that first moves itself into cgroup v2 directory cg (so that
+    everything it starts, and every socket they open, belongs to cg)."""
+    return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg] + argv
+
+
 class Cluster:
-    def __init__(self):
+    def __init__(self, cgroup=None):
         self.dir = tempfile.mkdtemp(prefix="leben-fault-")
-        r = subprocess.run([SCRIPT, "up", "3", self.dir], capture_output=True, text=True,
-                           env=env(), timeout=180)
+        argv = [SCRIPT, "up", "3", self.dir]
+        r = subprocess.run(in_cgroup(cgroup, argv) if cgroup else argv, capture_output=True,
+                           text=True, env=env(), timeout=180)
         if r.returncode:
             raise RuntimeError("cluster.sh up failed: " + r.stdout + r.stderr)
         self.env = {}
@@ -156,7 +166,9 @@ class Workload:
                     # (connection lost, timeout, 'may still be committed'): unknown
                     code = (j or {}).get("error", {}).get("code") if isinstance(j, dict) else None
                     msg = (j or {}).get("error", {}).get("message", "") if isinstance(j, dict) else ""
-                    definite = st == 503 and code == "LB_EUNAVAILABLE" and "nothing was accepted" in msg
+                    definite = st == 503 and (
+                        (code == "LB_EUNAVAILABLE" and "nothing was accepted" in msg)
+                        or code == "LB_ECORRUPT")   # a damaged node refuses before admission
                     for h in batch:
                         tid = tx_id(h)
                         self.submitted.add(tid)
@@ -285,9 +297,180 @@ def no_quorum(c):
         os.kill(p, signal.SIGCONT)
 
 
+def flip_block_byte(db_path, below_tip):
+    """Corrupt one byte of a block row of a stopped node's chain database, in the file itself
+    (as a failing disk would): the latest block's header, or with below_tip the body (txs) of
+    the block under the tip. A 48-byte slice of the row's bytes is located in the file (a long
+    row spans overflow pages, so slices are tried until one sits whole and once in the file)
+    and its middle byte inverted. Returns the damaged height."""
+    import sqlite3
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    tip = con.execute("SELECT max(height) FROM blocks").fetchone()[0]
+    height = tip - 1 if below_tip else tip
+    blob = con.execute("SELECT %s FROM blocks WHERE height=?" % ("body" if below_tip else "header"),
+                       (height,)).fetchone()[0]
+    con.close()
+    data = bytearray(open(db_path, "rb").read())
+    mid = len(blob) // 2
+    offsets = [(0, len(blob))] + [(o, 48) for o in
+                                  list(range(mid, len(blob) - 48, 97)) + list(range(0, mid, 97))]
+    for off, n in offsets:
+        piece = bytes(blob[off:off + n])
+        at = data.find(piece)
+        if at >= 0 and data.find(piece, at + 1) < 0:
+            data[at + n // 2] ^= 0xFF
+            with open(db_path, "r+b") as f:
+                f.write(data)
+            return height
+    raise RuntimeError("no slice of block %d is stored whole and once in %s" % (height, db_path))
+
+
+def corrupt_block(c, chain="settlement"):
+    """Stop node-3, damage one byte of a block row in its chain database, restart it: it
+    must refuse to serve and say which block is damaged, while nodes 1 and 2 go on. Then
+    restore its chain databases from node-1 (SQLite's online backup), restart, and it catches
+    up; the checker runs over all three afterwards."""
+    import sqlite3
+    home = os.path.join(c.dir, "node-3")
+    log = os.path.join(home, "node.log")
+    subprocess.run([SCRIPT, "stop-node", c.dir, "3"], env=env(), check=True,
+                   capture_output=True, timeout=30)
+    height = flip_block_byte(os.path.join(home, "chains", chain + ".db"), chain != "settlement")
+    c.restart("node", 3)
+    api = c.apis[2]
+    st, j = wait_for(lambda: (lambda r: r if r[0] else None)(http(api + "/v1/status")), 20)
+    damage = (j or {}).get("damage", "")
+    where = "%s chain, block %d" % (chain, height)
+    c.tap.ok(st == 503 and j.get("serving") is False and where in damage and "leben verify" in damage,
+             c.name + ": the damaged node's /v1/status says it does not serve and names %s" % where,
+             (st, j))
+    st2, j2 = http(api + "/v1/txs", "POST", {"txs": [w_hex for w_hex in c.spare[:1]]})
+    st3, j3 = http(api + "/v1/chains/settlement/blocks/0")
+    c.tap.ok(st2 == 503 and j2["error"]["code"] == "LB_ECORRUPT" and
+             st3 == 503 and j3["error"]["code"] == "LB_ECORRUPT",
+             c.name + ": it refuses submissions and reads with LB_ECORRUPT", (st2, j2, st3))
+    logged = open(log, errors="replace").read()
+    c.tap.ok(where in logged and "restore" in logged,
+             c.name + ": its log names the damaged block and what to do")
+    # the others go on (the workload keeps submitting to all three meanwhile)
+    def business_height(a):
+        st_, s_ = http(a + "/v1/status")
+        return s_["chains"]["business"]["height"] if st_ == 200 else -1
+    before = business_height(c.apis[0])
+    grew = wait_for(lambda: business_height(c.apis[0]) > before and
+                    business_height(c.apis[1]) > before, 20)
+    c.tap.ok(grew, c.name + ": nodes 1 and 2 go on committing while node 3 refuses")
+    # restore from a healthy member and rejoin
+    subprocess.run([SCRIPT, "stop-node", c.dir, "3"], env=env(), check=True,
+                   capture_output=True, timeout=30)
+    for ch in CHAINS:
+        dst = os.path.join(home, "chains", ch + ".db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(dst + suffix):
+                os.unlink(dst + suffix)
+        src = sqlite3.connect(os.path.join(c.dir, "node-1", "chains", ch + ".db"))
+        out = sqlite3.connect(dst)
+        src.backup(out)
+        out.close()
+        src.close()
+    c.restart("node", 3)
+
+
+class Partition:
+    """Cuts member 3 (etcd-3 and node-3) off from members 1 and 2 on loopback, with nftables.
+    Loopback ports alone cannot tell who sent a packet, so the cluster runs in a cgroup v2
+    directory of its own (CG_A) and member 3 is restarted into a second one (CG_B) before the
+    workload starts; two output rules then drop CG_B's packets to members 1 and 2's etcd ports
+    and CG_A's packets to member 3's etcd ports (the test's clients, outside both, still reach
+    every node's API). nft resolves cgroup paths under /sys/fs/cgroup, where this machine
+    mounts cgroup v1, so the rules are added from a private mount namespace with cgroup v2
+    mounted there. Everything is removed by heal() and remove()."""
+
+    ROOT = "/sys/fs/cgroup/unified"
+
+    def __init__(self):
+        tag = "leben-fault-%d" % os.getpid()
+        self.table = tag.replace("-", "_")
+        self.a, self.b = tag + "-a", tag + "-b"
+        for g in (self.a, self.b):
+            os.makedirs(os.path.join(self.ROOT, g), exist_ok=True)
+        self.cut = False
+
+    def cg(self, g):
+        return os.path.join(self.ROOT, g)
+
+    def isolate_member3(self, c):
+        """Restart etcd-3 and node-3 inside CG_B (their sockets must be born there)."""
+        for kind in ("node", "etcd"):
+            subprocess.run([SCRIPT, "stop-" + kind, c.dir, "3"], env=env(), check=True,
+                           capture_output=True, timeout=30)
+        for kind in ("etcd", "node"):
+            subprocess.run(in_cgroup(self.cg(self.b), [SCRIPT, "start-" + kind, c.dir, "3"]),
+                           env=env(), check=True, timeout=30)
+        ok = wait_for(lambda: http(c.apis[2] + "/v1/status")[0] == 200 and
+                      http(c.apis[2] + "/v1/status")[1]["ordering"]["available"], 30)
+        if not ok:
+            raise RuntimeError("member 3 did not come back in its cgroup")
+
+    def apply(self, c):
+        e = c.env
+        ports = lambda ids: "{ %s }" % ", ".join(
+            str(e["ETCD_%s_%d" % (k, i)]) for i in ids for k in ("CLIENT", "PEER"))
+        rules = ("add table inet {t}\n"
+                 "add chain inet {t} out {{ type filter hook output priority 0; }}\n"
+                 "add rule inet {t} out socket cgroupv2 level 1 \"{b}\" tcp dport {p12} drop\n"
+                 "add rule inet {t} out socket cgroupv2 level 1 \"{a}\" tcp dport {p3} drop\n"
+                 ).format(t=self.table, a=self.a, b=self.b, p12=ports((1, 2)), p3=ports((3,)))
+        r = subprocess.run(["unshare", "-m", "sh", "-c",
+                            "mount --make-rprivate / && mount -t cgroup2 none /sys/fs/cgroup "
+                            "&& nft -f -"], input=rules, capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode:
+            raise RuntimeError("nft: " + r.stderr)
+        self.cut = True
+
+    def heal(self):
+        if self.cut:
+            subprocess.run(["nft", "delete", "table", "inet", self.table], capture_output=True)
+            self.cut = False
+
+    def remove(self):
+        self.heal()
+        for g in (self.a, self.b):
+            try:
+                os.rmdir(self.cg(g))
+            except OSError:
+                pass
+
+
+def partition(c):
+    """Member 3 cut off from members 1 and 2 for 8 s (election timeout 1 s): the majority goes
+    on; node 3 reports ordering unavailable; after healing it catches up."""
+    p = c.partition
+    p.apply(c)
+    t_cut = time.time()
+    ok = wait_for(lambda: (lambda r: r[0] == 200 and not r[1]["ordering"]["available"])(
+        http(c.apis[2] + "/v1/status")), 20)
+    c.tap.ok(ok, "partition: node 3 reports ordering unavailable while cut off",
+             http(c.apis[2] + "/v1/status")[1].get("ordering") if ok is False else None)
+
+    def business_height(a):
+        st_, s_ = http(a + "/v1/status")
+        return s_["chains"]["business"]["height"] if st_ == 200 else -1
+    before = business_height(c.apis[0])
+    grew = wait_for(lambda: business_height(c.apis[0]) > before and
+                    business_height(c.apis[1]) > before, 20)
+    c.tap.ok(grew, "partition: nodes 1 and 2 go on committing")
+    time.sleep(max(0.0, t_cut + 8 - time.time()))
+    p.heal()
+
+
 SCENARIOS = [("kill-node", kill_node), ("kill-etcd-leader", kill_etcd_leader),
              ("pause-node", pause_node), ("pause-etcd-leader", pause_etcd_leader),
-             ("no-quorum", no_quorum)]
+             ("no-quorum", no_quorum), ("corrupt-block", corrupt_block),
+             ("corrupt-business-block", lambda c: corrupt_block(c, "business")),
+             ("partition", partition)]
 
 
 class Tap:
@@ -310,10 +493,22 @@ def main():
         if name not in want:
             continue
         t0 = time.time()
-        c = Cluster()
+        part = Partition() if name == "partition" else None
         try:
+            c = Cluster(part.cg(part.a) if part else None)
+        except Exception as e:
+            t.ok(False, "%s: cluster started" % name, repr(e))
+            if part:
+                part.remove()
+            continue
+        try:
+            if part:
+                c.partition = part
+                part.isolate_member3(c)
             w = Workload(c, 3000)
             w.baseline = committed_ids(c)
+            c.tap, c.name = t, name
+            c.spare = [w.parts[2][-1]]
             w.run()
             time.sleep(1.5)
             fn(c)
@@ -325,7 +520,11 @@ def main():
         except Exception as e:  # a scenario that breaks is a failure, the next still runs
             t.ok(False, "%s: ran without error" % name, repr(e))
         finally:
+            if part:
+                part.heal()
             c.down()
+            if part:
+                part.remove()
             if not t.failed:
                 shutil.rmtree(c.dir, ignore_errors=True)
             else:

@@ -275,6 +275,12 @@ def run(t, d, ce, apis):
     shutil.copy(os.path.join(home1, "genesis.json"), os.path.join(h4, "genesis.json"))
     subprocess.run([BIN, "ca", "issue", "--dir", os.path.join(d, "ca"), "--name", "node-4",
                     "--home", h4], env=env(), capture_output=True, check=True)
+    # etcd's history below what every member checkpointed is compacted (every 2 blocks here),
+    # so a new node starts from a member's snapshot, then follows the stream
+    c4 = os.path.join(h4, "config.json")
+    cfg4 = json.load(open(c4))
+    cfg4["snapshot_from"] = ce["NODE_PEER_1"]
+    json.dump(cfg4, open(c4, "w"))
     p4port = free_port()
     p4 = subprocess.Popen([BIN, "node", "--home", h4, "--api-port", str(p4port), "--orderer",
                            "etcd", "--etcd-endpoints", ce["ETCD_ENDPOINTS"]], env=env(),
@@ -292,8 +298,8 @@ def run(t, d, ce, apis):
         tops = [safe_get(a + "/v1/status")[1] for a in apis + [api4]]
         same = ok and all(tp and tp["chains"] == tops[0]["chains"] for tp in tops)
         t.ok(len(crash_acked) == 300 and same,
-             "a node killed with -9 under load and restarted, and a new node, catch up from the "
-             "stream to the same chains", (len(crash_acked), [tp and tp["chains"] for tp in tops]))
+             "a node killed with -9 under load and restarted, and a new node (from a member's "
+             "snapshot), catch up to the same chains", (len(crash_acked), [tp and tp["chains"] for tp in tops]))
     finally:
         p4.terminate()
         try:

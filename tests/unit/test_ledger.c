@@ -221,6 +221,22 @@ static void open_ledger(struct fx *f)
 	fx_open(&f->l, f->home, &f->prop);
 }
 
+/* One integer from the settlement database (a query returning one row). */
+static uint64_t sqlite_u64(const char *home, const char *sql)
+{
+	char path[512];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	snprintf(path, sizeof path, "%s/chains/settlement.db", home);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	uint64_t v = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
 static int db_blob_flip(const char *home, const char *sql_get, const char *sql_put, int at)
 {
 	char path[512];
@@ -409,12 +425,42 @@ static void test_ledger_flow(void **state)
 	}
 	lb_buf_release(&pf);
 
+	/* the same tx ordered twice (an orderer that leaves duplicates to the ledger): the second
+	 * copy is committed invalid (its nonce is used), changes nothing, and the tx keeps its
+	 * first location */
+	{
+		char *before = acct_text(f, f->aa);
+		uint64_t dh = lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT) + 1;
+		const uint8_t *raws[1] = {raw1.data};
+		size_t lens[1] = {raw1.len};
+		commit(f, LB_CHAIN_SETTLEMENT, 4000, 1, raws, lens, dh);
+		json_t *b = NULL, *tj = NULL;
+		assert_lb_ok(lb_ledger_block_json(f->l, LB_CHAIN_SETTLEMENT, dh, &b, &em));
+		json_t *t0 = json_array_get(json_object_get(b, "txs"), 0);
+		assert_true(json_is_false(json_object_get(t0, "valid")));
+		assert_lb_ok(lb_ledger_tx_json(f->l, id1, &tj, &em));
+		assert_string_equal(json_string_value(json_object_get(tj, "status")), "committed");
+		assert_int_equal(json_integer_value(json_object_get(tj, "height")), 2);
+		char *after = acct_text(f, f->aa);
+		assert_string_equal(before, after);
+		free(before);
+		free(after);
+		json_decref(b);
+		json_decref(tj);
+	}
+
 	/* offline verification */
 	lb_ledger_close(f->l);
 	f->l = NULL;
 	rc = lb_ledger_verify_home(f->home, NULL, NULL, &em);
 	if (rc)
 		fail_msg("verify: %s", em.text);
+	/* the start-up check passes an intact home */
+	struct lb_ledger_damage dmg;
+	rc = lb_ledger_check_home(f->home, 128, &dmg, &em);
+	if (rc)
+		fail_msg("start-up check: %s", em.text);
+	assert_int_equal(dmg.chain, -1);
 	db_blob_flip(f->home, "SELECT v FROM state ORDER BY k LIMIT 1",
 		     "UPDATE state SET v=?1 WHERE k=(SELECT k FROM state ORDER BY k LIMIT 1)", 0);
 	assert_int_equal(lb_ledger_verify_home(f->home, NULL, NULL, &em), LB_ECORRUPT);
@@ -428,6 +474,21 @@ static void test_ledger_flow(void **state)
 		     "UPDATE blocks SET body=?1 WHERE height=1", 40);
 	assert_int_equal(lb_ledger_verify_home(f->home, NULL, NULL, &em), LB_ECORRUPT);
 	assert_true(em.text[0] != 0);
+	/* the start-up check names the damaged block; a depth that stops above it cannot */
+	assert_int_equal(lb_ledger_check_home(f->home, 128, &dmg, &em), LB_ECORRUPT);
+	assert_int_equal(dmg.chain, LB_CHAIN_SETTLEMENT);
+	assert_true(dmg.height_known);
+	assert_int_equal(dmg.height, 1);
+	assert_non_null(strstr(dmg.what, "settlement chain, block 1: "));
+	assert_non_null(strstr(dmg.what, "Merkle root"));
+	assert_string_equal(em.text, dmg.what);
+	{
+		uint64_t tip = sqlite_u64(f->home, "SELECT max(height) FROM blocks");
+		assert_true(tip >= 2);
+		assert_lb_ok(lb_ledger_check_home(f->home, tip - 2, &dmg, &em));
+		assert_int_equal(lb_ledger_check_home(f->home, tip - 1, &dmg, &em), LB_ECORRUPT);
+		assert_int_equal(dmg.height, 1);
+	}
 	db_blob_flip(f->home, "SELECT body FROM blocks WHERE height=1",
 		     "UPDATE blocks SET body=?1 WHERE height=1", 40);
 	rc = lb_ledger_verify_home(f->home, NULL, NULL, &em);
@@ -436,6 +497,25 @@ static void test_ledger_flow(void **state)
 	db_blob_flip(f->home, "SELECT header FROM blocks WHERE height=2",
 		     "UPDATE blocks SET header=?1 WHERE height=2", 12);
 	assert_int_equal(lb_ledger_verify_home(f->home, NULL, NULL, &em), LB_ECORRUPT);
+	assert_int_equal(lb_ledger_check_home(f->home, 128, &dmg, &em), LB_ECORRUPT);
+	assert_int_equal(dmg.chain, LB_CHAIN_SETTLEMENT);
+	assert_int_equal(dmg.height, 2);
+	/* the stored hash column damaged alone (header and body intact) */
+	db_blob_flip(f->home, "SELECT header FROM blocks WHERE height=2",
+		     "UPDATE blocks SET header=?1 WHERE height=2", 12);
+	assert_lb_ok(lb_ledger_check_home(f->home, 128, &dmg, &em));
+	db_blob_flip(f->home, "SELECT hash FROM blocks WHERE height=2",
+		     "UPDATE blocks SET hash=?1 WHERE height=2", 31);
+	assert_int_equal(lb_ledger_check_home(f->home, 128, &dmg, &em), LB_ECORRUPT);
+	assert_int_equal(dmg.height, 2);
+	assert_non_null(strstr(dmg.what, "does not hash to the block hash"));
+	db_blob_flip(f->home, "SELECT hash FROM blocks WHERE height=2",
+		     "UPDATE blocks SET hash=?1 WHERE height=2", 31);
+	/* a missing row below the tip */
+	sqlite_u64(f->home, "DELETE FROM blocks WHERE height=1 RETURNING 1");
+	assert_int_equal(lb_ledger_check_home(f->home, 128, &dmg, &em), LB_ECORRUPT);
+	assert_int_equal(dmg.height, 1);
+	assert_non_null(strstr(dmg.what, "missing"));
 
 	lb_buf_release(&pl);
 	lb_buf_release(&raw0);
