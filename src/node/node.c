@@ -317,7 +317,32 @@ static int check_databases(struct lb_node *n, struct lb_errmsg *em)
 	return LB_OK;
 }
 
-/* Only the API, answering every request with the damage. */
+/* The API's TLS files (api_tls): the configured paths, else <home>/tls/... */
+struct api_tls_paths {
+	char ca[4200], cert[4200], key[4200];
+};
+
+static void api_tls(const struct lb_node_config *c, struct lb_api_options *ao,
+		    struct api_tls_paths *p)
+{
+	if (!c->api_tls)
+		return;
+	snprintf(p->ca, sizeof p->ca, "%s", c->tls_ca);
+	snprintf(p->cert, sizeof p->cert, "%s", c->tls_cert);
+	snprintf(p->key, sizeof p->key, "%s", c->tls_key);
+	if (!p->ca[0])
+		snprintf(p->ca, sizeof p->ca, "%s/tls/ca.pem", c->home);
+	if (!p->cert[0])
+		snprintf(p->cert, sizeof p->cert, "%s/tls/node.pem", c->home);
+	if (!p->key[0])
+		snprintf(p->key, sizeof p->key, "%s/tls/node.key", c->home);
+	ao->tls_ca = p->ca;
+	ao->tls_cert = p->cert;
+	ao->tls_key = p->key;
+	ao->tls_crl = c->tls_crl[0] ? c->tls_crl : NULL;
+}
+
+/* Only the API, answering every request with the damage (to members only with api_tls). */
 static int start_refusing(struct lb_node *n, struct lb_node **out, struct lb_errmsg *em)
 {
 	struct lb_api_options ao;
@@ -326,6 +351,8 @@ static int start_refusing(struct lb_node *n, struct lb_node **out, struct lb_err
 	ao.port = n->cfg.api_port;
 	ao.home = n->cfg.home;
 	ao.refuse = n->refuse;
+	struct api_tls_paths tp;
+	api_tls(&n->cfg, &ao, &tp);
 	int rc = lb_api_start(&n->api, NULL, &ao, em);
 	if (rc) {
 		lb_node_stop(n);
@@ -388,22 +415,8 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	snprintf(dir_db, sizeof dir_db, "%s/directory-index.db", c->home);
 	ao.directory_db = dir_db;
 	ao.home = c->home;
-	char ca[4200], cert[4200], key[4200];
-	if (c->api_tls) {
-		snprintf(ca, sizeof ca, "%s", c->tls_ca);
-		snprintf(cert, sizeof cert, "%s", c->tls_cert);
-		snprintf(key, sizeof key, "%s", c->tls_key);
-		if (!ca[0])
-			snprintf(ca, sizeof ca, "%s/tls/ca.pem", c->home);
-		if (!cert[0])
-			snprintf(cert, sizeof cert, "%s/tls/node.pem", c->home);
-		if (!key[0])
-			snprintf(key, sizeof key, "%s/tls/node.key", c->home);
-		ao.tls_ca = ca;
-		ao.tls_cert = cert;
-		ao.tls_key = key;
-		ao.tls_crl = c->tls_crl[0] ? c->tls_crl : NULL;
-	}
+	struct api_tls_paths tp;
+	api_tls(c, &ao, &tp);
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)) || (rc = start_peer_server(n, em)))
 		goto err;
 	*out = n;
