@@ -58,6 +58,11 @@ static long request(CURL *h, const char *url, const char *body, size_t len, stru
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
 	}
+	if (!ca && !strncmp(url, "https://", 8)) { /* a node's API: a member's certificate */
+		ca = getenv("LEBEN_TLS_CA");
+		cert = getenv("LEBEN_TLS_CERT");
+		key = getenv("LEBEN_TLS_KEY");
+	}
 	if (ca) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
 		curl_easy_setopt(h, CURLOPT_SSLCERT, cert);

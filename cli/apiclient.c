@@ -123,6 +123,9 @@ static int api_call(const char *cmd, const char *url, const char *path, json_t *
 		fprintf(stderr, "leben %s: %s [%s]\n", cmd, em.text[0] ? em.text : lb_strerror(rc),
 			lb_errname(rc));
 		const char *hint = cli_hint_for(rc);
+		/* a refused TLS link already says what to do; the tx-role hint would mislead */
+		if (rc == LB_EUNAUTH && (strstr(em.text, "certificate") || strstr(em.text, "TLS")))
+			hint = NULL;
 		if (hint)
 			fprintf(stderr, "  hint: %s\n", hint);
 		return 1;

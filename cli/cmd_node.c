@@ -14,7 +14,8 @@
 static const char usage_text[] =
 	"usage: leben node [--home DIR] [--api-port N] [--api-bind ADDR] [--quiet]\n"
 	"                  [--orderer solo|etcd] [--etcd-endpoints URL[,URL...]]\n"
-	"                  [--tls-cert FILE] [--tls-key FILE] [--tls-ca FILE]\n"
+	"                  [--api-tls] [--tls-cert FILE] [--tls-key FILE] [--tls-ca FILE]\n"
+	"                  [--tls-crl FILE]\n"
 	"\n"
 	"Run this institution's node: the three chains (settlement, directory, business), the\n"
 	"orderer and the HTTP API. Settings come from DIR/config.json (see docs/operations.md);\n"
@@ -31,10 +32,15 @@ static const char usage_text[] =
 	"  --orderer etcd            order txs through etcd instead of inside this node\n"
 	"  --etcd-endpoints URLS     the etcd members' client URLs, e.g.\n"
 	"                            https://10.0.0.1:2379,https://10.0.0.2:2379\n"
+	"  --api-tls                 serve the API over HTTPS with mutual TLS: only clients with\n"
+	"                            a certificate from the consortium CA are answered\n"
+	"                            (config.json \"api_tls\": true)\n"
 	"  --tls-cert FILE           this node's certificate (default DIR/tls/node.pem)\n"
 	"  --tls-key FILE            its key (default DIR/tls/node.key)\n"
 	"  --tls-ca FILE             the consortium CA (default DIR/tls/ca.pem); make these\n"
 	"                            with 'leben ca issue --home DIR'\n"
+	"  --tls-crl FILE            the consortium CA's revocation lists (PEM): the API refuses\n"
+	"                            clients whose certificate is listed (config \"tls_crl\")\n"
 	"While etcd is unreachable or has lost its quorum the node keeps answering reads and\n"
 	"refuses new txs with LB_EUNAVAILABLE (\"ordering unavailable\"); it resumes by itself.\n";
 
@@ -46,14 +52,17 @@ int cmd_node(int argc, char **argv)
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"orderer", required_argument, NULL, 'o'},
 					     {"etcd-endpoints", required_argument, NULL, 'e'},
+					     {"api-tls", no_argument, NULL, 't'},
 					     {"tls-cert", required_argument, NULL, 'c'},
 					     {"tls-key", required_argument, NULL, 'k'},
 					     {"tls-ca", required_argument, NULL, 'a'},
+					     {"tls-crl", required_argument, NULL, 'r'},
 					     {"help", no_argument, NULL, '?' + 256},
 					     {NULL, 0, NULL, 0}};
 	const char *home_opt = NULL, *bind = NULL, *orderer = NULL, *endpoints = NULL;
-	const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL, *tls_crl = NULL;
 	long port = -1;
+	bool api_tls = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -71,9 +80,11 @@ int cmd_node(int argc, char **argv)
 			orderer = optarg;
 			break;
 		case 'e': endpoints = optarg; break;
+		case 't': api_tls = true; break;
 		case 'c': tls_cert = optarg; break;
 		case 'k': tls_key = optarg; break;
 		case 'a': tls_ca = optarg; break;
+		case 'r': tls_crl = optarg; break;
 		case '?' + 256: fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
 		}
@@ -92,6 +103,8 @@ int cmd_node(int argc, char **argv)
 		return cli_fail("node", &em, NULL);
 	if (port >= 0)
 		cfg.api_port = (uint16_t)port;
+	if (api_tls)
+		cfg.api_tls = true;
 	if (bind)
 		snprintf(cfg.api_bind, sizeof cfg.api_bind, "%s", bind);
 	struct {
@@ -103,7 +116,8 @@ int cmd_node(int argc, char **argv)
 		    {endpoints, cfg.etcd_endpoints, sizeof cfg.etcd_endpoints, "--etcd-endpoints"},
 		    {tls_cert, cfg.tls_cert, sizeof cfg.tls_cert, "--tls-cert"},
 		    {tls_key, cfg.tls_key, sizeof cfg.tls_key, "--tls-key"},
-		    {tls_ca, cfg.tls_ca, sizeof cfg.tls_ca, "--tls-ca"}};
+		    {tls_ca, cfg.tls_ca, sizeof cfg.tls_ca, "--tls-ca"},
+		    {tls_crl, cfg.tls_crl, sizeof cfg.tls_crl, "--tls-crl"}};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		if (!strs[i].val)
 			continue;
@@ -131,7 +145,8 @@ int cmd_node(int argc, char **argv)
 		return cli_fail("node", &em, NULL);
 	lb_log(LB_LOG_INFO, "node started (home %s, orderer %s, blocks every %zu txs or %u ms)",
 	       home, cfg.orderer, cfg.block_max_txs, cfg.block_interval_ms);
-	fprintf(stderr, "API listening on http://%s:%u\n", cfg.api_bind, lb_node_api_port(n));
+	fprintf(stderr, "API listening on %s://%s:%u%s\n", cfg.api_tls ? "https" : "http",
+		cfg.api_bind, lb_node_api_port(n), cfg.api_tls ? " (mutual TLS)" : "");
 	fflush(stderr);
 	int sig;
 	sigwait(&set, &sig);

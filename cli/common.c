@@ -26,6 +26,24 @@ const char *cli_home(const char *opt)
 	return buf;
 }
 
+/* For an https URL, the client certificate, key and CA default to <home>/tls. */
+static void tls_defaults(const char *url, const char *home)
+{
+	static const char *const vars[3][2] = {{"LEBEN_TLS_CERT", "node.pem"},
+					       {"LEBEN_TLS_KEY", "node.key"},
+					       {"LEBEN_TLS_CA", "ca.pem"}};
+	if (strncmp(url, "https://", 8))
+		return;
+	for (int i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i][0]);
+		if (v && *v)
+			continue;
+		char path[4200];
+		snprintf(path, sizeof path, "%s/tls/%s", home, vars[i][1]);
+		setenv(vars[i][0], path, 1);
+	}
+}
+
 const char *cli_node_url(const char *opt, const char *home)
 {
 	static char buf[512];
@@ -35,9 +53,11 @@ const char *cli_node_url(const char *opt, const char *home)
 		size_t n = strlen(buf);
 		while (n > 0 && buf[n - 1] == '/')
 			buf[--n] = 0;
+		tls_defaults(buf, home);
 		return buf;
 	}
 	int port = 7800;
+	bool tls = false;
 	char path[4200];
 	snprintf(path, sizeof path, "%s/config.json", home);
 	json_t *cfg = json_load_file(path, 0, NULL);
@@ -45,10 +65,51 @@ const char *cli_node_url(const char *opt, const char *home)
 		json_t *p = json_object_get(cfg, "api_port");
 		if (json_is_integer(p) && json_integer_value(p) > 0 && json_integer_value(p) < 65536)
 			port = (int)json_integer_value(p);
+		tls = json_is_true(json_object_get(cfg, "api_tls"));
 		json_decref(cfg);
 	}
-	snprintf(buf, sizeof buf, "http://127.0.0.1:%d", port);
+	snprintf(buf, sizeof buf, "%s://127.0.0.1:%d", tls ? "https" : "http", port);
+	tls_defaults(buf, home);
 	return buf;
+}
+
+int cli_take_tls_options(int *argc, char **argv)
+{
+	static const char *const opts[3][2] = {{"--tls-cert", "LEBEN_TLS_CERT"},
+					       {"--tls-key", "LEBEN_TLS_KEY"},
+					       {"--tls-ca", "LEBEN_TLS_CA"}};
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		int k = -1;
+		const char *val = NULL;
+		for (int j = 0; j < 3 && k < 0; j++) {
+			size_t n = strlen(opts[j][0]);
+			if (!strncmp(argv[i], opts[j][0], n) && (argv[i][n] == 0 || argv[i][n] == '=')) {
+				k = j;
+				val = argv[i][n] == '=' ? argv[i] + n + 1 : NULL;
+			}
+		}
+		if (k < 0) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (!val) {
+			if (i + 1 >= *argc) {
+				fprintf(stderr, "leben: %s needs a file\n", opts[k][0]);
+				return 2;
+			}
+			val = argv[++i];
+		}
+		setenv(opts[k][1], val, 1);
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return 0;
 }
 
 static int read_tty(FILE *tty, const char *prompt, char *buf, size_t n)

@@ -17,8 +17,14 @@
  * static buffer. */
 const char *cli_home(const char *opt);
 /* API base URL: the --node value, else $LEBEN_NODE, else the API port in <home>/config.json,
- * else http://127.0.0.1:7800. Returns a static buffer. */
+ * else http://127.0.0.1:7800 (https when config.json has "api_tls": true). Returns a static
+ * buffer. */
 const char *cli_node_url(const char *opt, const char *home);
+/* The options --tls-cert FILE, --tls-key FILE and --tls-ca FILE (anywhere in argv after the
+ * command, before "--") go into LEBEN_TLS_CERT/KEY/CA for the API client and are removed from
+ * argv. For an https node URL, cli_node_url fills the unset ones with <home>/tls/node.pem,
+ * node.key and ca.pem. Returns 2 (printed) on a missing value. */
+int cli_take_tls_options(int *argc, char **argv);
 /* Passphrase from $LEBEN_PASSPHRASE, else asked on the terminal without echo (twice when
  * confirm is set). Returns 0, or prints why not and returns 1. */
 int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm);

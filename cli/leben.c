@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "common.h"
 
 static const struct cli_command commands[] = {
 #define CLI_ROW_(name, fn, summary) {name, fn, summary},
@@ -32,8 +33,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].name)) {
+			/* `leben node` reads these itself (its own certificate for the server) */
+			if (strcmp(argv[1], "node") && cli_take_tls_options(&argc, argv))
+				return 2;
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	fprintf(stderr, "leben: '%s' is not a command. See 'leben --help'.\n", argv[1]);
 	return 2;
 }

@@ -21,6 +21,8 @@ trap 'scripts/cluster.sh down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 
 scripts/cluster.sh up 3 "$DIR" >/dev/null || { echo "bench-cluster: the cluster did not start" >&2; exit 1; }
 . "$DIR/cluster.env"
+# the nodes' APIs answer members only (mutual TLS): present node-1's certificate
+export LEBEN_TLS_CA=$DIR/node-1/tls/ca.pem LEBEN_TLS_CERT=$DIR/node-1/tls/node.pem LEBEN_TLS_KEY=$DIR/node-1/tls/node.key
 echo "cluster: 3 etcd members + 3 nodes on loopback, mutual TLS; cores: $(nproc); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 put=$("$BENCH" etcd-put "$PUT_S" "$PUT_C" "$DIR/node-1/tls/ca.pem" "$DIR/node-1/tls/node.pem" \
@@ -33,7 +35,7 @@ for i in 1 2 3; do
 	echo "node-$i peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/"$pid"/status)"
 done
 for i in 1 2 3; do
-	h=$(curl -s "$(eval echo "\$NODE_API_$i")/v1/chains/business/blocks/latest" |
+	h=$(curl -s --cacert "$LEBEN_TLS_CA" --cert "$LEBEN_TLS_CERT" --key "$LEBEN_TLS_KEY" "$(eval echo "\$NODE_API_$i")/v1/chains/business/blocks/latest" |
 		python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["height"], j["hash"][:16])')
 	echo "node-$i business chain: height and hash $h"
 done

@@ -150,7 +150,7 @@ PY
 import json, sys
 p, port, eps, pport = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 c = json.load(open(p))
-c.update({"api_port": port, "orderer": "etcd", "etcd_endpoints": eps,
+c.update({"api_port": port, "api_tls": True, "orderer": "etcd", "etcd_endpoints": eps,
           "peer_listen": "127.0.0.1:%d" % pport})
 import os
 bm, iv = os.environ.get("LEBEN_CLUSTER_BLOCK_MAX"), os.environ.get("LEBEN_CLUSTER_INTERVAL_MS")
@@ -160,7 +160,7 @@ if iv: c["block_interval_ms"] = int(iv)
 if ck: c["checkpoint_interval"] = int(ck)
 json.dump(c, open(p, "w"), indent=2)
 PY
-		{ echo "NODE_API_$i=http://127.0.0.1:$port"; echo "NODE_PEER_$i=127.0.0.1:$pport"; } >> "$DIR/cluster.env"
+		{ echo "NODE_API_$i=https://127.0.0.1:$port"; echo "NODE_PEER_$i=127.0.0.1:$pport"; } >> "$DIR/cluster.env"
 	done
 	for i in $(seq "$n"); do start_node "$i"; done
 	# ready when every node's API answers and says ordering is available
@@ -169,7 +169,8 @@ PY
 		local url ok=""
 		url=$(eval echo "\$NODE_API_$i")
 		for _ in $(seq 300); do
-			if curl -sf "$url/v1/status" 2>/dev/null | grep -q '"available": *true'; then ok=1; break; fi
+			if curl -sf --cacert "$DIR/ca/ca.pem" --cert "$DIR/node-$i/tls/node.pem" \
+				--key "$DIR/node-$i/tls/node.key" "$url/v1/status" 2>/dev/null | grep -q '"available": *true'; then ok=1; break; fi
 			kill -0 "$(cat "$DIR/pids/node-$i.pid")" 2>/dev/null || break
 			sleep 0.1
 		done

@@ -5,7 +5,7 @@
 #   scripts/deps.sh --test   also the test oracles (pydicom, scikit-learn, npm packages, etcd)
 set -eu
 
-BUILD="build-essential pkg-config libsodium-dev libsqlite3-dev sqlite3 libmicrohttpd-dev \
+BUILD="build-essential pkg-config libsodium-dev libsqlite3-dev sqlite3 libmicrohttpd-dev libgnutls28-dev \
 libjansson-dev libcurl4-openssl-dev libssl-dev openssl libgmp-dev liblua5.4-dev libseccomp-dev \
 libpng-dev libjpeg-dev libstb-dev curl ca-certificates"
 TEST="clang libclang-rt-14-dev libcmocka-dev valgrind tmux python3 python3-pydicom \

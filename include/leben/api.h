@@ -37,6 +37,17 @@ struct lb_api_options {
 				     * lb_api_start returns; NULL: the route answers
 				     * LB_EUNAVAILABLE) */
 	const char *home;           /* node home (borrowed; off-chain files such as sealed results), or NULL */
+	/* HTTPS with mutual TLS (all three set) or plain HTTP (all NULL). PEM files (read at
+	 * start): this node's certificate and key, and the consortium CA. TLS 1.3 only; every
+	 * request must come with a client certificate the CA issued (and still in force), else
+	 * it is answered LB_EUNAUTH (HTTP 403) and nothing else is done. */
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_ca;
+	/* PEM CRLs of the consortium CA (optional, with TLS): each must verify under the CA; a
+	 * client whose certificate is listed, or any client while a CRL is past its next-update
+	 * time, is refused (LB_EUNAUTH). */
+	const char *tls_crl;
 	/* Refusal mode (borrowed, or NULL): the node's chain databases are damaged. Every request
 	 * is answered 503 with LB_ECORRUPT and this text, GET /v1/status included (there with
 	 * "serving": false and "damage": the text); the ledger may then be NULL. */
@@ -52,6 +63,10 @@ void lb_api_stop(struct lb_api *a);
 
 /* ---- client ------------------------------------------------------------------------------ */
 
+/* An https:// base_url is reached over TLS 1.3 with the client certificate and key in
+ * $LEBEN_TLS_CERT and $LEBEN_TLS_KEY, trusting only the CA in $LEBEN_TLS_CA (all PEM files;
+ * the CLI fills them from its --tls-* options or <home>/tls). The server's certificate must
+ * name the host of the URL. */
 /* GET base_url + path. On HTTP success *out is the parsed JSON body (caller decrefs). On an
  * API error the server's {"error":{"code","message"}} becomes the return code (mapped back to
  * the lb_err of that name) and em's text. Connection problems: LB_EUNAVAILABLE with advice. */

@@ -18,9 +18,11 @@ struct lb_node_config {
 	uint16_t api_port;         /* default 7800 */
 	char orderer[16];          /* "solo" or "etcd" */
 	char etcd_endpoints[1024]; /* etcd: comma-separated client URLs of the members */
-	char tls_ca[1024];         /* etcd: consortium CA (default <home>/tls/ca.pem) */
-	char tls_cert[1024];       /* etcd: this node's certificate (default <home>/tls/node.pem) */
-	char tls_key[1024];        /* etcd: its key (default <home>/tls/node.key) */
+	bool api_tls;              /* API over HTTPS with mutual TLS (default false) */
+	char tls_ca[1024];         /* etcd, API TLS: consortium CA (default <home>/tls/ca.pem) */
+	char tls_cert[1024];       /* etcd, API TLS: this node's certificate (default <home>/tls/node.pem) */
+	char tls_key[1024];        /* etcd, API TLS: its key (default <home>/tls/node.key) */
+	char tls_crl[1024];        /* API TLS: the CA's revocation lists (PEM), or empty */
 	size_t etcd_batch_max_txs; /* etcd: txs per etcd transaction (default 2000) */
 	size_t block_max_txs;      /* cut a block at this many txs (default 5000) */
 	uint32_t block_interval_ms;/* ... or when the oldest waiting tx is this old (default 200) */

@@ -52,6 +52,14 @@ static int map_curl_error(CURLcode cc, const char *url, const char *detail, stru
 		return lb_errf(em, LB_ETIMEOUT,
 			       "the node at %s did not answer in time (%s); it may be overloaded — try again, or raise LEBEN_TIMEOUT (seconds)",
 			       url, why);
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_ENGINE_INITFAILED:
+		return lb_errf(em, LB_EUNAUTH,
+			       "mutual TLS with the node at %s failed (%s); give this node's certificate, key and the consortium CA with --tls-cert/--tls-key/--tls-ca or LEBEN_TLS_CERT/KEY/CA (default <home>/tls/node.pem, node.key, ca.pem; make them with 'leben ca issue')",
+			       url, why);
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		return lb_errf(em, LB_EUSAGE, "'%s' is not a usable node URL (%s); use e.g. http://127.0.0.1:7800",
@@ -135,6 +143,19 @@ static int request(const char *base_url, const char *path, json_t *body, json_t 
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	if (!strncmp(base_url, "https://", 8)) {
+		/* mutual TLS: our certificate, and the consortium CA as the only trust anchor */
+		const char *cert = getenv("LEBEN_TLS_CERT"), *key = getenv("LEBEN_TLS_KEY");
+		const char *ca = getenv("LEBEN_TLS_CA");
+		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+		if (ca && *ca)
+			curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+		if (cert && *cert)
+			curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+		if (key && *key)
+			curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+	}
 	CURLcode cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
 		rc = cc == CURLE_WRITE_ERROR

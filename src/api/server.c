@@ -12,8 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "api/api_int.h"
 #include "leben/api.h"
@@ -34,6 +38,11 @@ struct lb_api {
 	struct lb_api_options opt;    /* copy, with defaults filled in */
 	uint16_t port;                /* port actually bound */
 	struct api_directory *dir;    /* catalogue of the directory chain (NULL: not served) */
+	/* HTTPS: the PEM texts MHD keeps pointers to (NUL-terminated; key wiped at stop), NULL
+	 * for plain HTTP. */
+	char *tls_cert, *tls_key, *tls_ca;
+	gnutls_x509_crl_t *crls;      /* revocation lists of the CA (tls_crl), or NULL */
+	unsigned int ncrls;
 };
 
 /* State of one request, kept in MHD's per-request pointer. */
@@ -187,6 +196,148 @@ json_t *api_hex_json(const uint8_t *p, size_t n)
 	json_t *j = json_stringn_nocheck(s, 2 * n);
 	lb_free(s);
 	return j;
+}
+
+/* ---- mutual TLS ------------------------------------------------------------------------ */
+
+static int read_pem(const char *path, const char *what, char **out, struct lb_errmsg *em);
+
+/* The client's certificate is on no CRL of the CA, and every CRL is in force. */
+static bool client_not_revoked(struct lb_api *a, gnutls_session_t s, char *why, size_t n)
+{
+	unsigned int ncerts = 0;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &ncerts);
+	gnutls_x509_crt_t crt;
+	if (!certs || !ncerts || gnutls_x509_crt_init(&crt) < 0) {
+		snprintf(why, n, "the client certificate could not be read");
+		return false;
+	}
+	bool ok = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0;
+	time_t now = time(NULL);
+	for (unsigned int i = 0; ok && i < a->ncrls; i++) {
+		time_t next = gnutls_x509_crl_get_next_update(a->crls[i]);
+		if (next != (time_t)-1 && next < now) {
+			snprintf(why, n,
+				 "the consortium CA's revocation list is out of date; the node operator must install a new one");
+			gnutls_x509_crt_deinit(crt);
+			return false;
+		}
+	}
+	if (ok && gnutls_x509_crt_check_revocation(crt, a->crls, a->ncrls) != 0) {
+		snprintf(why, n, "the client certificate was revoked by the consortium CA");
+		ok = false;
+	} else if (!ok) {
+		snprintf(why, n, "the client certificate could not be read");
+	}
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+
+/* Load the CRL file: every CRL in it must verify under the CA (the PEM text ca). */
+static int load_crls(struct lb_api *a, const char *path, const char *ca, struct lb_errmsg *em)
+{
+	char *pem = NULL;
+	int rc = read_pem(path, "revocation list", &pem, em);
+	if (rc)
+		return rc;
+	gnutls_datum_t d = {(unsigned char *)pem, (unsigned int)strlen(pem)};
+	gnutls_datum_t cd = {(unsigned char *)ca, (unsigned int)strlen(ca)};
+	gnutls_x509_crt_t *cas = NULL;
+	unsigned int ncas = 0;
+	if (gnutls_x509_crl_list_import2(&a->crls, &a->ncrls, &d, GNUTLS_X509_FMT_PEM, 0) < 0 ||
+	    !a->ncrls) {
+		rc = lb_errf(em, LB_EMALFORMED, "API TLS: %s holds no readable CRL", path);
+	} else if (gnutls_x509_crt_list_import2(&cas, &ncas, &cd, GNUTLS_X509_FMT_PEM, 0) < 0) {
+		rc = lb_errf(em, LB_EMALFORMED, "API TLS: the consortium CA could not be read");
+	} else {
+		for (unsigned int i = 0; !rc && i < a->ncrls; i++) {
+			unsigned int st = 0;
+			/* an expired CRL loads; clients are refused while it is (above) */
+			int vr = gnutls_x509_crl_verify(a->crls[i], cas, ncas, 0, &st);
+			unsigned int late = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED;
+			if ((st & late) && !(st & ~(late | (unsigned int)GNUTLS_CERT_INVALID)))
+				st = 0;
+			if (vr < 0 || st)
+				rc = lb_errf(em, LB_EUNAUTH,
+					     "API TLS: a CRL in %s is not signed by the consortium CA",
+					     path);
+		}
+	}
+	for (unsigned int i = 0; i < ncas; i++)
+		gnutls_x509_crt_deinit(cas[i]);
+	gnutls_free(cas);
+	lb_free(pem);
+	return rc;
+}
+
+/* The client of an HTTPS connection showed a certificate chain that verifies against the
+ * consortium CA (the daemon's only trust anchor) and is in force now. MHD only requests a
+ * certificate during the handshake, so every request is checked here before anything else. */
+static bool client_cert_ok(struct lb_api *a, struct MHD_Connection *c, char *why, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t s = ci ? (gnutls_session_t)ci->tls_session : NULL;
+	if (!s) {
+		snprintf(why, n, "this node accepts only mutual TLS connections");
+		return false;
+	}
+	unsigned int ncerts = 0;
+	if (!gnutls_certificate_get_peers(s, &ncerts) || ncerts == 0) {
+		snprintf(why, n,
+			 "this node requires a client certificate from the consortium CA; present "
+			 "your node's certificate (leben ... --tls-cert/--tls-key, or LEBEN_TLS_CERT/KEY)");
+		return false;
+	}
+	unsigned int status = 0;
+	int rc = gnutls_certificate_verify_peers2(s, &status);
+	if (rc < 0 || status != 0) {
+		snprintf(why, n,
+			 "the client certificate is not one of this consortium's (%s%s%s%s)",
+			 rc < 0 ? gnutls_strerror(rc) : "",
+			 status & GNUTLS_CERT_SIGNER_NOT_FOUND ? "not issued by the consortium CA" : "",
+			 status & GNUTLS_CERT_EXPIRED ? " expired" : "",
+			 status & GNUTLS_CERT_NOT_ACTIVATED ? " not yet valid" : "");
+		return false;
+	}
+	if (a->ncrls && !client_not_revoked(a, s, why, n))
+		return false;
+	return true;
+}
+
+/* The PEM file at path as a NUL-terminated string (lb_free; wipe a key first). */
+static int read_pem(const char *path, const char *what, char **out, struct lb_errmsg *em)
+{
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int rc = lb_file_read(path, 1u << 20, &p, &len, em);
+	if (rc) {
+		lb_errwrap(em, "API TLS, %s (make it with 'leben ca issue', or set its path in config.json)", what);
+		return rc;
+	}
+	if (!strstr((char *)p, "-----BEGIN ")) {
+		sodium_memzero(p, len);
+		lb_free(p);
+		return lb_errf(em, LB_EMALFORMED, "API TLS: the %s %s is not a PEM file", what, path);
+	}
+	*out = (char *)p;
+	return LB_OK;
+}
+
+static void free_pems(struct lb_api *a)
+{
+	for (unsigned int i = 0; i < a->ncrls; i++)
+		gnutls_x509_crl_deinit(a->crls[i]);
+	gnutls_free(a->crls);
+	a->crls = NULL;
+	a->ncrls = 0;
+	if (a->tls_key) {
+		sodium_memzero(a->tls_key, strlen(a->tls_key));
+		lb_free(a->tls_key);
+	}
+	lb_free(a->tls_cert);
+	lb_free(a->tls_ca);
+	a->tls_key = a->tls_cert = a->tls_ca = NULL;
 }
 
 /* ---- handlers ------------------------------------------------------------------------- */
@@ -552,8 +703,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct lb_api *a = cls;
 	struct api_req *r = *con_cls;
-	if (!r)
+	if (!r) {
+		char why[160];
+		if (a->tls_ca && !client_cert_ok(a, c, why, sizeof why))
+			return send_error(c, LB_EUNAUTH, why, NULL, 0);
 		return on_first_call(a, c, url, method, con_cls);
+	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
@@ -638,10 +793,44 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		}
 	}
 
+	/* HTTPS: TLS 1.3 only, a client certificate requested and checked on every request */
+	struct MHD_OptionItem tls_opts[5] = {{MHD_OPTION_END, 0, NULL}};
+	if (a->opt.tls_cert || a->opt.tls_key || a->opt.tls_ca) {
+		int rc = LB_OK;
+		if (!a->opt.tls_cert || !a->opt.tls_key || !a->opt.tls_ca)
+			rc = lb_errf(em, LB_EINVALID,
+				     "API TLS needs the node's certificate, its key and the consortium CA");
+		if (!rc && !MHD_is_feature_supported(MHD_FEATURE_TLS))
+			rc = lb_errf(em, LB_EUNAVAILABLE,
+				     "this libmicrohttpd was built without HTTPS; install one with TLS support");
+		if (!rc)
+			rc = read_pem(a->opt.tls_cert, "node certificate", &a->tls_cert, em);
+		if (!rc)
+			rc = read_pem(a->opt.tls_key, "node key", &a->tls_key, em);
+		if (!rc)
+			rc = read_pem(a->opt.tls_ca, "consortium CA", &a->tls_ca, em);
+		if (!rc && a->opt.tls_crl && *a->opt.tls_crl)
+			rc = load_crls(a, a->opt.tls_crl, a->tls_ca, em);
+		if (rc) {
+			free_pems(a);
+			api_directory_close(a->dir);
+			lb_free(a);
+			return rc;
+		}
+		tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert};
+		tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key};
+		tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, a->tls_ca};
+		tls_opts[3] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						      (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3"};
+		tls_opts[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	}
+
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
 	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	if (a->tls_ca)
+		flags |= MHD_USE_TLS;
 	memset(&sin, 0, sizeof sin);
 	memset(&sin6, 0, sizeof sin6);
 	if (inet_pton(AF_INET, a->opt.bind_addr, &sin.sin_addr) == 1) {
@@ -657,6 +846,7 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		lb_errf(em, LB_EINVALID,
 			"API address '%.64s' is not an IP address; use 127.0.0.1 (this machine only) or the address of a local interface",
 			a->opt.bind_addr);
+		free_pems(a);
 		api_directory_close(a->dir);
 		lb_free(a);
 		return LB_EINVALID;
@@ -668,12 +858,14 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, MHD_OPTION_ARRAY, tls_opts,
+		MHD_OPTION_END);
 	if (!a->daemon) {
 		int e = errno;
 		char addr[64];
 		snprintf(addr, sizeof addr, "%s", a->opt.bind_addr);
 		uint16_t port = a->opt.port;
+		free_pems(a);
 		api_directory_close(a->dir);
 		lb_free(a);
 		return lb_errf(em, LB_EIO,
@@ -696,6 +888,7 @@ void lb_api_stop(struct lb_api *a)
 	if (!a)
 		return;
 	MHD_stop_daemon(a->daemon);
+	free_pems(a);
 	api_directory_close(a->dir);
 	lb_free(a);
 }

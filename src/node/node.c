@@ -78,6 +78,10 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 		else if (!strcmp(k, "etcd_endpoints") &&
 			 set_str(c->etcd_endpoints, sizeof c->etcd_endpoints, v))
 			;
+		else if (!strcmp(k, "api_tls") && json_is_boolean(v))
+			c->api_tls = json_is_true(v);
+		else if (!strcmp(k, "tls_crl") && set_str(c->tls_crl, sizeof c->tls_crl, v))
+			;
 		else if (!strcmp(k, "tls_ca") && set_str(c->tls_ca, sizeof c->tls_ca, v))
 			;
 		else if (!strcmp(k, "tls_cert") && set_str(c->tls_cert, sizeof c->tls_cert, v))
@@ -132,6 +136,8 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 			      "mempool_max_txs", (json_int_t)c->mempool_max_txs, "api_max_body",
 			      (json_int_t)c->api_max_body);
 	json_object_set_new(o, "checkpoint_interval", json_integer((json_int_t)c->checkpoint_interval));
+	if (o && c->api_tls)
+		json_object_set_new(o, "api_tls", json_true());
 	if (o && c->etcd_endpoints[0])
 		json_object_set_new(o, "etcd_endpoints", json_string(c->etcd_endpoints));
 	if (o && c->tls_ca[0])
@@ -140,6 +146,8 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 		json_object_set_new(o, "tls_cert", json_string(c->tls_cert));
 	if (o && c->tls_key[0])
 		json_object_set_new(o, "tls_key", json_string(c->tls_key));
+	if (o && c->tls_crl[0])
+		json_object_set_new(o, "tls_crl", json_string(c->tls_crl));
 	if (o && c->peer_listen[0])
 		json_object_set_new(o, "peer_listen", json_string(c->peer_listen));
 	if (o && c->snapshot_from[0])
@@ -309,7 +317,32 @@ static int check_databases(struct lb_node *n, struct lb_errmsg *em)
 	return LB_OK;
 }
 
-/* Only the API, answering every request with the damage. */
+/* The API's TLS files (api_tls): the configured paths, else <home>/tls/... */
+struct api_tls_paths {
+	char ca[4200], cert[4200], key[4200];
+};
+
+static void api_tls(const struct lb_node_config *c, struct lb_api_options *ao,
+		    struct api_tls_paths *p)
+{
+	if (!c->api_tls)
+		return;
+	snprintf(p->ca, sizeof p->ca, "%s", c->tls_ca);
+	snprintf(p->cert, sizeof p->cert, "%s", c->tls_cert);
+	snprintf(p->key, sizeof p->key, "%s", c->tls_key);
+	if (!p->ca[0])
+		snprintf(p->ca, sizeof p->ca, "%s/tls/ca.pem", c->home);
+	if (!p->cert[0])
+		snprintf(p->cert, sizeof p->cert, "%s/tls/node.pem", c->home);
+	if (!p->key[0])
+		snprintf(p->key, sizeof p->key, "%s/tls/node.key", c->home);
+	ao->tls_ca = p->ca;
+	ao->tls_cert = p->cert;
+	ao->tls_key = p->key;
+	ao->tls_crl = c->tls_crl[0] ? c->tls_crl : NULL;
+}
+
+/* Only the API, answering every request with the damage (to members only with api_tls). */
 static int start_refusing(struct lb_node *n, struct lb_node **out, struct lb_errmsg *em)
 {
 	struct lb_api_options ao;
@@ -318,6 +351,8 @@ static int start_refusing(struct lb_node *n, struct lb_node **out, struct lb_err
 	ao.port = n->cfg.api_port;
 	ao.home = n->cfg.home;
 	ao.refuse = n->refuse;
+	struct api_tls_paths tp;
+	api_tls(&n->cfg, &ao, &tp);
 	int rc = lb_api_start(&n->api, NULL, &ao, em);
 	if (rc) {
 		lb_node_stop(n);
@@ -380,6 +415,8 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	snprintf(dir_db, sizeof dir_db, "%s/directory-index.db", c->home);
 	ao.directory_db = dir_db;
 	ao.home = c->home;
+	struct api_tls_paths tp;
+	api_tls(c, &ao, &tp);
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)) || (rc = start_peer_server(n, em)))
 		goto err;
 	*out = n;

@@ -87,6 +87,12 @@ class Cluster:
             k, _, v = line.strip().partition("=")
             self.env[k] = v
         self.apis = [self.env["NODE_API_%d" % i] for i in (1, 2, 3)]
+        sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+        from lebentest import install_tls
+        tls = os.path.join(self.dir, "node-1", "tls")
+        install_tls(tls)  # the nodes' APIs answer members only (mutual TLS)
+        os.environ.update({"LEBEN_TLS_CA": tls + "/ca.pem", "LEBEN_TLS_CERT": tls + "/node.pem",
+                           "LEBEN_TLS_KEY": tls + "/node.key"})  # for the signer
 
     def pid(self, name):
         return int(open(os.path.join(self.dir, "pids", name + ".pid")).read())

@@ -10,11 +10,13 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 ROOT = os.environ.get("LEBEN_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("LEBEN_BIN") or os.path.join(ROOT, "build", "leben")
@@ -145,26 +147,53 @@ def uvarint(n):
             return bytes(out)
 
 
-class Node:
-    """A `leben node` in its own temporary home."""
+def tls_context(tls_dir):
+    """Client SSL context of a member: TLS 1.3, tls_dir/node.pem and node.key as the client
+    certificate, tls_dir/ca.pem (the consortium CA) as the only trust anchor."""
+    ctx = ssl.create_default_context(cafile=os.path.join(tls_dir, "ca.pem"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(os.path.join(tls_dir, "node.pem"), os.path.join(tls_dir, "node.key"))
+    return ctx
 
-    def __init__(self, demo=True):
+
+def install_tls(tls_dir):
+    """Make urllib.request.urlopen present tls_dir's member certificate on https URLs."""
+    urllib.request.install_opener(urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=tls_context(tls_dir))))
+
+
+class Node:
+    """A `leben node` in its own temporary home. tls: its API serves HTTPS with mutual TLS
+    (a consortium CA of its own in ca_dir, the node's certificate in <home>/tls)."""
+
+    def __init__(self, demo=True, tls=False):
         self.home = tempfile.mkdtemp(prefix="leben-it-")
         self.proc = None
         self.port = None
         self.log = []
+        self.tls = tls
+        self.ca_dir = None
         r = run_cli(["init", "--home", self.home] + (["--demo"] if demo else []))
         if r.returncode != 0:
             raise RuntimeError("leben init failed (%d): %s %s" % (r.returncode, r.stdout, r.stderr))
+        if tls:
+            self.ca_dir = os.path.join(self.home, "ca")
+            for args in (["ca", "init", "--dir", self.ca_dir, "--name", "it-consortium"],
+                         ["ca", "issue", "--dir", self.ca_dir, "--name", "it-node", "--home",
+                          self.home]):
+                r = run_cli(args)
+                if r.returncode != 0:
+                    raise RuntimeError("leben %s failed: %s" % (args[1], r.stderr))
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
 
-    def start(self, timeout=60):
+    def start(self, timeout=60, extra=()):
         self.port = free_port()
         self.log = []
-        self.proc = subprocess.Popen([BIN, "node", "--home", self.home, "--api-port", str(self.port)],
+        self.proc = subprocess.Popen([BIN, "node", "--home", self.home, "--api-port", str(self.port)]
+                                     + (["--api-tls"] if self.tls else []) + list(extra),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=env(), text=True)
         ready = threading.Event()
@@ -204,7 +233,11 @@ class Node:
 
     def http(self, method, path, body=None, headers=None, timeout=60):
         """(status, parsed JSON or raw text, response headers)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.tls:
+            c = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                            context=tls_context(os.path.join(self.home, "tls")))
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         if isinstance(body, (dict, list)):
             body = json.dumps(body)
         h = {"Content-Type": "application/json"} if body is not None else {}

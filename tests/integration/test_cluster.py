@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, free_port  # noqa: E402
+from lebentest import BIN, ROOT, Tap, free_port, install_tls  # noqa: E402
 
 PASS = "cluster-test"
 CHAINS = ("settlement", "directory", "business")
@@ -103,6 +103,7 @@ def main():
         subprocess.run([script, "down", d], env=env())
         t.done()
     ce = read_env(d)
+    install_tls(os.path.join(d, "node-1", "tls"))  # the nodes' APIs take members only
     pidfiles = sorted(os.listdir(os.path.join(d, "pids")))
     pids = {f: int(open(os.path.join(d, "pids", f)).read()) for f in pidfiles}
     try:
@@ -328,6 +329,11 @@ def run(t, d, ce, apis):
                         '{"key":"Zm9v"}'], capture_output=True, text=True)
     t.ok(r.returncode == 0 and "revision" in r.stdout,
          "etcd accepts a member's certificate from the consortium CA", r.stdout + r.stderr)
+    r = subprocess.run(["curl", "-s", "-S", "--max-time", "10", "--cacert",
+                        os.path.join(d, "ca", "ca.pem"), "--cert", cert + "/node.pem", "--key",
+                        cert + "/node.key", apis[0] + "/v1/status"], capture_output=True, text=True)
+    t.ok(apis[0].startswith("https://") and "LB_EUNAUTH" in r.stdout and "network_id" not in r.stdout,
+         "a node's API refuses a client certificate from a foreign CA", r.stdout + r.stderr)
 
     # a node holding the intruder's certificate cannot order: refused at the TLS link
     ih = os.path.join(d, "intruder-node")

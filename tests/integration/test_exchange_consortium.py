@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, addr_bytes, blake2b256  # noqa: E402
+from lebentest import BIN, ROOT, Tap, addr_bytes, blake2b256, install_tls  # noqa: E402
 
 M = 1000000
 FEE = 1000  # genesis default fee of a settlement tx (demo genesis), micro-CSC
@@ -100,6 +100,7 @@ def run(t, e, cluster):
                 (r.stdout[-3000:] + r.stderr[-3000:])):
         return
     ce = read_env(cluster)
+    install_tls(os.path.join(cluster, "node-1", "tls"))  # the nodes' APIs take members only
     urls = {i: ce["NODE_API_%d" % i] for i in (1, 2, 3)}
 
     # the clinic's table, as the script wrote it; P7 revoked consent

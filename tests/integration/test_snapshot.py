@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, free_port  # noqa: E402
+from lebentest import BIN, ROOT, Tap, free_port, install_tls  # noqa: E402
 
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 SIGNER = os.path.join(ROOT, "build", "bench", "bench_cluster")
@@ -211,6 +211,10 @@ def main():
         ce = dict(line.strip().split("=", 1) for line in open(os.path.join(d, "cluster.env"))
                   if "=" in line)
         apis = [ce["NODE_API_%d" % i] for i in (1, 2, 3)]
+        tls = os.path.join(d, "node-1", "tls")
+        install_tls(tls)  # the members' APIs answer members only (mutual TLS)
+        os.environ.update({"LEBEN_TLS_CA": tls + "/ca.pem", "LEBEN_TLS_CERT": tls + "/node.pem",
+                           "LEBEN_TLS_KEY": tls + "/node.key"})  # for the signer
         submit(apis, 600)
         top = settled(apis)
         # enough blocks for checkpoints (every 4) to be recorded
