@@ -264,6 +264,8 @@ static int study_run_nodes(const char *owners, const char *requests, const char 
 	const char *home = cli_home(home_opt);
 	if (cli_load_key(home, key, &kp))
 		goto out;
+	for (size_t i = 0; i < n; i++)
+		cli_tls_defaults(urls[i], home);
 	for (size_t i = 0; i < n; i++) {
 		json_t *stj = NULL;
 		if (cli_api_get("study run", urls[i], "/v1/status", &stj))

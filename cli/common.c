@@ -26,8 +26,7 @@ const char *cli_home(const char *opt)
 	return buf;
 }
 
-/* For an https URL, the client certificate, key and CA default to <home>/tls. */
-static void tls_defaults(const char *url, const char *home)
+void cli_tls_defaults(const char *url, const char *home)
 {
 	static const char *const vars[3][2] = {{"LEBEN_TLS_CERT", "node.pem"},
 					       {"LEBEN_TLS_KEY", "node.key"},
@@ -53,7 +52,7 @@ const char *cli_node_url(const char *opt, const char *home)
 		size_t n = strlen(buf);
 		while (n > 0 && buf[n - 1] == '/')
 			buf[--n] = 0;
-		tls_defaults(buf, home);
+		cli_tls_defaults(buf, home);
 		return buf;
 	}
 	int port = 7800;
@@ -69,7 +68,7 @@ const char *cli_node_url(const char *opt, const char *home)
 		json_decref(cfg);
 	}
 	snprintf(buf, sizeof buf, "%s://127.0.0.1:%d", tls ? "https" : "http", port);
-	tls_defaults(buf, home);
+	cli_tls_defaults(buf, home);
 	return buf;
 }
 

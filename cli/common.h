@@ -25,6 +25,9 @@ const char *cli_node_url(const char *opt, const char *home);
  * argv. For an https node URL, cli_node_url fills the unset ones with <home>/tls/node.pem,
  * node.key and ca.pem. Returns 2 (printed) on a missing value. */
 int cli_take_tls_options(int *argc, char **argv);
+/* For an https URL, unset LEBEN_TLS_CERT/KEY/CA default to <home>/tls/node.pem, node.key and
+ * ca.pem (what cli_node_url does for the node it picks; for commands given other URLs). */
+void cli_tls_defaults(const char *url, const char *home);
 /* Passphrase from $LEBEN_PASSPHRASE, else asked on the terminal without echo (twice when
  * confirm is set). Returns 0, or prints why not and returns 1. */
 int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm);

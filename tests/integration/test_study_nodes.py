@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap  # noqa: E402
+from lebentest import BIN, ROOT, Tap, install_tls  # noqa: E402
 
 PASS = "cluster"
 TOL = 1e-3
@@ -119,6 +119,7 @@ def main():
 
 def run(t, e, cluster, work):
     ce = read_env(cluster)
+    install_tls(os.path.join(cluster, "node-1", "tls"))  # the nodes' APIs take members only
     urls = [ce["NODE_API_%d" % i] for i in (1, 2, 3)]
 
     def at(i, args, check=True):
