@@ -95,7 +95,7 @@ cmd_up() {
 	local n=${1:-}
 	[[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 9 ] || die "usage: cluster.sh up N [DIR] (N = 1..9)"
 	[ -x "$BIN" ] || die "$BIN is not built (run make)"
-	[ -x "$ETCD" ] || die "etcd is not installed (scripts/deps.sh --test installs etcd-server)"
+	[ -x "$ETCD" ] || die "etcd is not installed (run make, or scripts/deps.sh, which installs etcd-server)"
 	DIR=${2:-$(mktemp -d /tmp/leben-cluster.XXXXXX)}
 	mkdir -p "$DIR/pids" || die "cannot create $DIR"
 	[ -e "$DIR/cluster.env" ] && die "$DIR already holds a cluster (use another directory)"

@@ -1,15 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages LEBEN builds, tests and runs with. Idempotent: packages already
 # present are left alone, so `make` can call this on every build at almost no cost.
-#   scripts/deps.sh          build and run dependencies
-#   scripts/deps.sh --test   also the test oracles (pydicom, scikit-learn, npm packages, etcd)
+#   scripts/deps.sh          build and run dependencies (etcd too: consortium ordering)
+#   scripts/deps.sh --test   also the test oracles (pydicom, scikit-learn, npm packages)
 set -eu
 
 BUILD="build-essential pkg-config libsodium-dev libsqlite3-dev sqlite3 libmicrohttpd-dev libgnutls28-dev \
 libjansson-dev libcurl4-openssl-dev libssl-dev openssl libgmp-dev liblua5.4-dev libseccomp-dev \
-libpng-dev libjpeg-dev libstb-dev curl ca-certificates"
+libpng-dev libjpeg-dev libstb-dev curl ca-certificates etcd-server etcd-client"
 TEST="clang libclang-rt-14-dev libcmocka-dev valgrind tmux python3 python3-pydicom \
-python3-sklearn python3-numpy dcmtk libdcmtk17 etcd-server etcd-client iproute2 nftables chromium"
+python3-sklearn python3-numpy dcmtk libdcmtk17 iproute2 nftables chromium"
 
 want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"
