@@ -12,7 +12,7 @@
 # Layout of DIR: ca/ (the consortium CA), etcd-I/{tls,data,etcd.log} for member I,
 # node-I/ (a node home; tls/ holds its certificate) with node.log, pids/*.pid, cluster.env.
 # Environment: LEBEN_BIN (default build/leben), LEBEN_PASSPHRASE (default "cluster"),
-# LEBEN_CLUSTER_BLOCK_MAX (block_max_txs, default 5000), LEBEN_CLUSTER_INTERVAL_MS (200),
+# LEBEN_CLUSTER_BLOCK_MAX (genesis ordering.block_max_txs, default 5000), LEBEN_CLUSTER_INTERVAL_MS (200),
 # LEBEN_CLUSTER_CHECKPOINT (checkpoint_interval, default 100). Every node's key is a
 # consortium member in the genesis (all four super-node kinds), so each signs checkpoints.
 # The last cluster's DIR is remembered in /tmp/leben-cluster-$UID.dir for `down`.
@@ -137,6 +137,10 @@ g = json.load(open(d + "/node-1/genesis.json"))
 g["members"] = [{"name": "institution-%d" % i,
                  "address": json.load(open("%s/node-%d/keys/node.key" % (d, i)))["address"],
                  "kinds": ["data", "computing", "algorithm", "audit"]} for i in range(1, n + 1)]
+# the cut threshold is the network's (genesis), not each node's: every member cuts alike
+import os
+if os.environ.get("LEBEN_CLUSTER_BLOCK_MAX"):
+    g["ordering"] = {"block_max_txs": int(os.environ["LEBEN_CLUSTER_BLOCK_MAX"])}
 json.dump(g, open(d + "/node-1/genesis.json", "w"), indent=2)
 PY
 	for i in $(seq "$n"); do

@@ -68,4 +68,12 @@ struct lb_etcd_options {
 int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *opt,
 			struct lb_errmsg *em);
 
+/* The consortium's cut threshold, the same on every member by construction: genesis.json's
+ * "ordering": {"block_max_txs": N} (1..LB_BLOCK_MAX_TXS), LB_ETCD_BLOCK_MAX_DEFAULT when the
+ * section is absent. A malformed section (not an object, an unknown key, a value out of
+ * range) is LB_EMALFORMED naming it, and *out is left alone. A node's own config.json
+ * block_max_txs does not decide the etcd orderer's cuts (docs/consortium.md). */
+#define LB_ETCD_BLOCK_MAX_DEFAULT 5000
+int lb_etcd_genesis_block_max(json_t *genesis, size_t *out, struct lb_errmsg *em);
+
 #endif

@@ -254,6 +254,41 @@ static int members_checkpointed(void *ctx, int chain, uint64_t *height)
 	return lb_consortium_checkpointed_height(ctx, chain, height, NULL);
 }
 
+/* The etcd orderer's cut threshold: genesis.json's ordering.block_max_txs (default 5000),
+ * never this node's config.json, so that every member cuts the same blocks. A differing
+ * config.json value is reported and not used. */
+static int consortium_block_max(const struct lb_node_config *c, size_t *out,
+				struct lb_errmsg *em)
+{
+	char path[4200];
+	uint8_t *text;
+	size_t len;
+	snprintf(path, sizeof path, "%s/genesis.json", c->home);
+	int rc = lb_file_read(path, 4u << 20, &text, &len, em);
+	if (rc)
+		return rc;
+	json_error_t jerr;
+	json_t *g = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+	lb_free(text);
+	if (!g)
+		return lb_errf(em, LB_EMALFORMED, "%s: line %d column %d: %s", path, jerr.line,
+			       jerr.column, jerr.text);
+	rc = lb_etcd_genesis_block_max(g, out, em);
+	json_decref(g);
+	if (rc)
+		return lb_errwrap(em, "%s: ", c->home);
+	if (c->block_max_txs != *out)
+		lb_log(LB_LOG_WARN,
+		       "config.json block_max_txs is %zu, but this consortium cuts blocks at %zu txs "
+		       "(genesis.json ordering.block_max_txs; 5000 when absent): every member must "
+		       "cut the same blocks, so %zu is used and this node's setting is ignored",
+		       c->block_max_txs, *out, *out);
+	else
+		lb_log(LB_LOG_INFO, "cutting blocks at %zu txs (genesis.json ordering.block_max_txs)",
+		       *out);
+	return LB_OK;
+}
+
 /* The orderer of the configuration; the ledger is open (etcd reads its positions). */
 static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
 {
@@ -273,10 +308,14 @@ static int make_orderer(struct lb_node *n, struct lb_errmsg *em)
 				       "with 'leben ca issue --home %s', or give --tls-ca, --tls-cert "
 				       "and --tls-key)",
 				       files[i], c->home);
+	size_t block_max;
+	int rc = consortium_block_max(c, &block_max, em);
+	if (rc)
+		return rc;
 	struct lb_etcd_options eo = {
 		.endpoints = c->etcd_endpoints, .ca_file = tls ? ca : NULL,
 		.cert_file = tls ? cert : NULL, .key_file = tls ? key : NULL, .ledger = n->ledger,
-		.block_max_txs = c->block_max_txs, .block_interval_ms = c->block_interval_ms,
+		.block_max_txs = block_max, .block_interval_ms = c->block_interval_ms,
 		.batch_max_txs = c->etcd_batch_max_txs, .checkpointed = members_checkpointed,
 		.checkpointed_ctx = n->ledger};
 	return lb_orderer_etcd_new(&n->orderer, &eo, em);

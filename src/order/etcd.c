@@ -1082,7 +1082,7 @@ int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *o
 	e->checkpointed = opt->checkpointed;
 	e->checkpointed_ctx = opt->checkpointed_ctx;
 	e->interval_ns = (uint64_t)(opt->block_interval_ms ? opt->block_interval_ms : 200) * 1000000u;
-	e->cutter.block_max = opt->block_max_txs ? opt->block_max_txs : 5000;
+	e->cutter.block_max = opt->block_max_txs ? opt->block_max_txs : LB_ETCD_BLOCK_MAX_DEFAULT;
 	snprintf(e->reason, sizeof e->reason, "not connected yet");
 	const char *p = opt->endpoints;
 	int rc = LB_OK;

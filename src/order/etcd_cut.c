@@ -45,6 +45,39 @@ void etcd_prefix(char *out, const uint8_t network[LB_HASH_LEN])
 	snprintf(out, ETCD_PREFIX_MAX, "/leben/%s/", hex);
 }
 
+int lb_etcd_genesis_block_max(json_t *genesis, size_t *out, struct lb_errmsg *em)
+{
+	json_t *o = json_is_object(genesis) ? json_object_get(genesis, "ordering") : NULL;
+	if (!o) {
+		*out = LB_ETCD_BLOCK_MAX_DEFAULT;
+		return LB_OK;
+	}
+	if (!json_is_object(o))
+		return lb_errf(em, LB_EMALFORMED,
+			       "genesis.json: \"ordering\" must be an object like "
+			       "{\"block_max_txs\": 5000}");
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		if (strcmp(k, "block_max_txs"))
+			return lb_errf(em, LB_EMALFORMED,
+				       "genesis.json: unknown setting \"ordering.%.100s\" (known: "
+				       "block_max_txs)",
+				       k);
+	}
+	v = json_object_get(o, "block_max_txs");
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+	if (!v)
+		n = LB_ETCD_BLOCK_MAX_DEFAULT;
+	else if (n < 1 || n > LB_BLOCK_MAX_TXS)
+		return lb_errf(em, LB_EMALFORMED,
+			       "genesis.json: \"ordering.block_max_txs\" must be a whole number "
+			       "from 1 to %d",
+			       LB_BLOCK_MAX_TXS);
+	*out = (size_t)n;
+	return LB_OK;
+}
+
 void cutter_init(struct etcd_cutter *c, const uint8_t network[LB_HASH_LEN], size_t block_max,
 		 etcd_cut_fn deliver, void *ctx)
 {

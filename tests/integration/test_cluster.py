@@ -280,11 +280,15 @@ def run(t, d, ce, apis):
     c4 = os.path.join(h4, "config.json")
     cfg4 = json.load(open(c4))
     cfg4["snapshot_from"] = ce["NODE_PEER_1"]
+    # its own block_max_txs differs from the network's (genesis: none, so 5000): the cuts are
+    # the network's all the same, and the node says so
+    cfg4["block_max_txs"] = 7
     json.dump(cfg4, open(c4, "w"))
     p4port = free_port()
+    log4 = os.path.join(d, "node-4.log")
     p4 = subprocess.Popen([BIN, "node", "--home", h4, "--api-port", str(p4port), "--orderer",
                            "etcd", "--etcd-endpoints", ce["ETCD_ENDPOINTS"]], env=env(),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          stdout=subprocess.DEVNULL, stderr=open(log4, "w"))
     api4 = "http://127.0.0.1:%d" % p4port
     try:
         last = crash_acked[-1] if crash_acked else list(acked)[-1]
@@ -300,6 +304,36 @@ def run(t, d, ce, apis):
         t.ok(len(crash_acked) == 300 and same,
              "a node killed with -9 under load and restarted, and a new node (from a member's "
              "snapshot), catch up to the same chains", (len(crash_acked), [tp and tp["chains"] for tp in tops]))
+        # 40 txs at once, after node 4 follows the stream: with its own threshold of 7 it
+        # would cut 5 blocks of 7 where the others cut one; it cuts what they cut
+        late = sign(home1, apis[0], "clinic", 40, "test.cutrule")
+        st, j = http(apis[0] + "/v1/txs", "POST", {"txs": late})
+        ids = [r["id"] for r in j["results"] if r["status"] == "pending"] if st == 200 else []
+        ok = len(ids) == 40 and wait_for(
+            lambda: all(safe_get(a + "/v1/txs/" + ids[-1])[1] and
+                        safe_get(a + "/v1/txs/" + ids[-1])[1].get("status") == "committed"
+                        for a in apis + [api4]), 60)
+        def tips():  # height and hash per chain (pending counts differ by checkpoints)
+            ss = [safe_get(a + "/v1/status")[1] for a in apis + [api4]]
+            return [{c: (s["chains"][c]["height"], s["chains"][c]["hash"]) for c in CHAINS}
+                    if s else None for s in ss]
+
+        ok = ok and wait_for(lambda: (lambda ts: None not in ts and
+                                      all(x == ts[0] for x in ts))(tips()), 60)
+        tops = [safe_get(a + "/v1/status")[1] for a in apis + [api4]]
+        diff = None
+        for c in CHAINS if ok else []:
+            for h in range(1, min(tp["chains"][c]["height"] for tp in tops) + 1):
+                hs = [safe_get("%s/v1/chains/%s/blocks/%d" % (a, c, h))[1] for a in apis + [api4]]
+                hs = [b and b["hash"] for b in hs]
+                if len(set(hs)) != 1 or None in hs:
+                    diff = diff or (c, h, hs)
+        t.ok(ok and diff is None,
+             "a node whose config.json says block_max_txs 7 has the same block hash as the "
+             "others at every height of every chain", (ok, diff, [tp and tp["chains"] for tp in tops], tips()))
+        text = open(log4).read()
+        t.ok("block_max_txs is 7" in text and "cuts blocks at 5000 txs" in text,
+             "it warns that its block_max_txs 7 is ignored for the network's 5000", text[-2000:])
     finally:
         p4.terminate()
         try:

@@ -289,6 +289,74 @@ static void test_restart_replays_identically(void **state)
 	}
 }
 
+/* The cut threshold comes from genesis.json's "ordering" section, read the same on every
+ * member; absent means 5000; a malformed section is refused and leaves the output alone. */
+static size_t genesis_max(const char *text, int *rc)
+{
+	json_error_t jerr;
+	json_t *g = json_loads(text, 0, &jerr);
+	assert_non_null(g);
+	size_t out = 424242; /* sentinel: must stay on refusal */
+	struct lb_errmsg em = {0};
+	*rc = lb_etcd_genesis_block_max(g, &out, &em);
+	if (*rc)
+		assert_non_null(strstr(em.text, "ordering"));
+	json_decref(g);
+	return out;
+}
+
+static void test_genesis_cut_threshold(void **state)
+{
+	int rc;
+	assert_int_equal(genesis_max("{\"network\": \"n\"}", &rc), 5000);
+	assert_int_equal(rc, LB_OK);
+	assert_int_equal(genesis_max("{\"ordering\": {}}", &rc), 5000);
+	assert_int_equal(rc, LB_OK);
+	assert_int_equal(genesis_max("{\"ordering\": {\"block_max_txs\": 1}}", &rc), 1);
+	assert_int_equal(rc, LB_OK);
+	assert_int_equal(genesis_max("{\"ordering\": {\"block_max_txs\": 65536}}", &rc), 65536);
+	assert_int_equal(rc, LB_OK);
+	const char *bad[] = {
+		"{\"ordering\": 7}",
+		"{\"ordering\": [\"block_max_txs\", 7]}",
+		"{\"ordering\": {\"block_max_txs\": 0}}",
+		"{\"ordering\": {\"block_max_txs\": -3}}",
+		"{\"ordering\": {\"block_max_txs\": 65537}}",
+		"{\"ordering\": {\"block_max_txs\": \"7\"}}",
+		"{\"ordering\": {\"block_max_txs\": 7.0}}",
+		"{\"ordering\": {\"block_max_txs\": 7, \"block_interval_ms\": 9}}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		assert_int_equal(genesis_max(bad[i], &rc), 424242);
+		assert_int_equal(rc, LB_EMALFORMED);
+	}
+	/* two members whose own settings differ (100 and 2) but share the genesis cut the same
+	 * blocks: the threshold they pass to the cutter is the genesis's, 3 */
+	static struct log l[2];
+	struct etcd_cutter c[2];
+	const char *v[] = {"a", "b", "c", "d", "e", "f", "g"};
+	for (int m = 0; m < 2; m++) {
+		memset(&l[m], 0, sizeof l[m]);
+		size_t own = m ? 2 : 100;
+		size_t max = genesis_max("{\"ordering\": {\"block_max_txs\": 3}}", &rc);
+		assert_int_equal(rc, LB_OK);
+		assert_true(max != own);
+		cutter_init(&c[m], NET, max, record, &l[m]);
+		for (int i = 0; i < 7; i++)
+			assert_int_equal(tx(&c[m], 10, i, 1, v[i]), LB_OK);
+		cutter_release(&c[m]);
+	}
+	assert_int_equal(l[0].n, 2);
+	assert_int_equal(l[1].n, l[0].n);
+	for (size_t k = 0; k < l[0].n; k++) {
+		assert_int_equal(l[0].cuts[k].n, 3);
+		assert_int_equal(l[1].cuts[k].n, 3);
+		assert_memory_equal(l[0].cuts[k].cursor, l[1].cuts[k].cursor, ETCD_CURSOR_LEN);
+		for (size_t i = 0; i < 3; i++)
+			assert_string_equal(l[0].cuts[k].txs[i], l[1].cuts[k].txs[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_markers_and_clock),
 		cmocka_unit_test(test_foreign_and_malformed_keys),
 		cmocka_unit_test(test_restart_replays_identically),
+		cmocka_unit_test(test_genesis_cut_threshold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
