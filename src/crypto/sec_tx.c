@@ -321,6 +321,36 @@ static int check_reset(const struct lb_tx *tx, struct lb_errmsg *em)
 	return decode_reset(tx, &r, em);
 }
 
+/* Rotate r->account to the key whose address is key_addr on this chain: the key that acted
+ * for the account until now (the original one if never reset) is replaced, the new one acts
+ * for the account, and the account's reset nonce moves past r->nonce. */
+static int rotate_key(struct lb_apply_ctx *c, const struct lb_keyreset *r,
+		      const uint8_t key_addr[LB_ADDR_LEN], const char *what)
+{
+	const uint8_t *v;
+	size_t n;
+	uint8_t cur[LB_ADDR_LEN], ent[1 + LB_ADDR_LEN];
+	int rc = lb_state_get(c->state, NS_KEYCUR, r->account, LB_ADDR_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND)
+		memcpy(cur, r->account, LB_ADDR_LEN); /* never reset: the original key */
+	else if (rc || n != LB_ADDR_LEN)
+		return lb_errf(c->em, rc ? rc : LB_ECORRUPT,
+			       "%s: cannot read the account's current key on this chain", what);
+	else
+		memcpy(cur, v, LB_ADDR_LEN);
+	memcpy(ent + 1, r->account, LB_ADDR_LEN);
+	ent[0] = LB_KEYMAP_REPLACED;
+	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, cur, LB_ADDR_LEN, ent, sizeof ent)))
+		return rc;
+	ent[0] = LB_KEYMAP_ACTS_FOR;
+	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, key_addr, LB_ADDR_LEN, ent, sizeof ent)) ||
+	    (rc = lb_state_put(c->state, NS_KEYCUR, r->account, LB_ADDR_LEN, key_addr,
+			       LB_ADDR_LEN)) ||
+	    (rc = lb_state_put_u64(c->state, NS_RESETNONCE, r->account, LB_ADDR_LEN, r->nonce + 1)))
+		return rc;
+	return LB_OK;
+}
+
 static int apply_reset(struct lb_apply_ctx *c)
 {
 	struct lb_keyreset r;
@@ -328,7 +358,7 @@ static int apply_reset(struct lb_apply_ctx *c)
 	const uint8_t *v;
 	size_t n;
 	uint64_t want;
-	uint8_t key_addr[LB_ADDR_LEN], cur[LB_ADDR_LEN], ent[1 + LB_ADDR_LEN];
+	uint8_t key_addr[LB_ADDR_LEN];
 	int rc = decode_reset(c->tx, &r, c->em);
 	if (rc)
 		return rc;
@@ -364,26 +394,7 @@ static int apply_reset(struct lb_apply_ctx *c)
 			       (unsigned long long)r.nonce, (unsigned long long)want);
 	if ((rc = lb_keyreset_check(&r, &rec, c->em)))
 		return rc;
-	/* the key that acted for the account until now */
-	rc = lb_state_get(c->state, NS_KEYCUR, r.account, LB_ADDR_LEN, &v, &n);
-	if (rc == LB_ENOTFOUND)
-		memcpy(cur, r.account, LB_ADDR_LEN); /* never reset: the original key */
-	else if (rc || n != LB_ADDR_LEN)
-		return lb_errf(c->em, rc ? rc : LB_ECORRUPT,
-			       "keys.reset: cannot read the account's current key");
-	else
-		memcpy(cur, v, LB_ADDR_LEN);
-	memcpy(ent + 1, r.account, LB_ADDR_LEN);
-	ent[0] = LB_KEYMAP_REPLACED;
-	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, cur, LB_ADDR_LEN, ent, sizeof ent)))
-		return rc;
-	ent[0] = LB_KEYMAP_ACTS_FOR;
-	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, key_addr, LB_ADDR_LEN, ent, sizeof ent)) ||
-	    (rc = lb_state_put(c->state, NS_KEYCUR, r.account, LB_ADDR_LEN, key_addr,
-			       LB_ADDR_LEN)) ||
-	    (rc = lb_state_put_u64(c->state, NS_RESETNONCE, r.account, LB_ADDR_LEN, r.nonce + 1)))
-		return rc;
-	return LB_OK;
+	return rotate_key(c, &r, key_addr, "keys.reset");
 }
 
 static json_t *json_reset(const struct lb_tx *tx)
@@ -511,10 +522,8 @@ static int apply_follow(struct lb_apply_ctx *c)
 	struct lb_keyfollow f;
 	struct lb_tx inner;
 	struct lb_keyreset r;
-	const uint8_t *v;
-	size_t n;
 	uint64_t want;
-	uint8_t key_addr[LB_ADDR_LEN], cur[LB_ADDR_LEN], ent[1 + LB_ADDR_LEN];
+	uint8_t key_addr[LB_ADDR_LEN];
 	int rc = lb_keyfollow_decode(&f, c->tx->payload, c->tx->payload_len, c->em);
 	if (rc || (rc = follow_reset(&f, &inner, &r, c->em)) ||
 	    (rc = follow_proof(c, &f, &inner)))
@@ -529,26 +538,8 @@ static int apply_follow(struct lb_apply_ctx *c)
 			       (unsigned long long)want);
 	/* a later reset than the next one supersedes the skipped ones: their keys never acted
 	 * for the account on this chain, so there is nothing of theirs to revoke here */
-	rc = lb_state_get(c->state, NS_KEYCUR, r.account, LB_ADDR_LEN, &v, &n);
-	if (rc == LB_ENOTFOUND)
-		memcpy(cur, r.account, LB_ADDR_LEN);
-	else if (rc || n != LB_ADDR_LEN)
-		return lb_errf(c->em, rc ? rc : LB_ECORRUPT,
-			       "keys.follow: cannot read the account's current key on this chain");
-	else
-		memcpy(cur, v, LB_ADDR_LEN);
 	lb_addr_from_pubkey(key_addr, r.new_pk);
-	memcpy(ent + 1, r.account, LB_ADDR_LEN);
-	ent[0] = LB_KEYMAP_REPLACED;
-	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, cur, LB_ADDR_LEN, ent, sizeof ent)))
-		return rc;
-	ent[0] = LB_KEYMAP_ACTS_FOR;
-	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, key_addr, LB_ADDR_LEN, ent, sizeof ent)) ||
-	    (rc = lb_state_put(c->state, NS_KEYCUR, r.account, LB_ADDR_LEN, key_addr,
-			       LB_ADDR_LEN)) ||
-	    (rc = lb_state_put_u64(c->state, NS_RESETNONCE, r.account, LB_ADDR_LEN, r.nonce + 1)))
-		return rc;
-	return LB_OK;
+	return rotate_key(c, &r, key_addr, "keys.follow");
 }
 
 static json_t *json_follow(const struct lb_tx *tx)
