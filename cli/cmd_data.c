@@ -1662,12 +1662,31 @@ static const char add_help[] =
 	"\n"
 	"Exit status: 0 published, 1 refused or failed (nothing is published), 2 wrong usage.\n";
 
+/* Options of a subcommand that takes exactly one PATH or ID (pos[0]): -1 to go on, else the
+ * exit status (0 after --help, 2 on a usage error, which copt_parse or the help text explains). */
+static int sub_options(const char *cmd, int argc, char **argv, const struct copt *opts,
+		       const char **pos, const bool *help, const char *help_text)
+{
+	int npos = 0;
+	int rc = copt_parse(cmd, argc, argv, 1, opts, pos, 1, &npos);
+	if (rc)
+		return rc;
+	if (*help) {
+		fputs(help_text, stdout);
+		return 0;
+	}
+	if (npos != 1) {
+		fputs(help_text, stderr);
+		return 2;
+	}
+	return -1;
+}
+
 static int data_add(int argc, char **argv)
 {
 	struct add_terms t = {.sync = "manual"};
 	const char *home = NULL, *node = NULL, *key = NULL, *pos[1];
 	bool json = false, help = false, link = false, allow_near = false;
-	int npos = 0;
 	const struct copt opts[] = {
 		{"--allow-near", NULL, &allow_near},
 		{"--type", &t.type, NULL},       {"--level", &t.level, NULL},
@@ -1679,17 +1698,9 @@ static int data_add(int argc, char **argv)
 		{"--home", &home, NULL},          {"--node", &node, NULL},
 		{"--json", NULL, &json},          {"--help", NULL, &help},
 		{"-h", NULL, &help},              {NULL, NULL, NULL}};
-	int rc = copt_parse("data add", argc, argv, 1, opts, pos, 1, &npos);
-	if (rc)
+	int rc = sub_options("data add", argc, argv, opts, pos, &help, add_help);
+	if (rc >= 0)
 		return rc;
-	if (help) {
-		fputs(add_help, stdout);
-		return 0;
-	}
-	if (npos != 1) {
-		fputs(add_help, stderr);
-		return 2;
-	}
 	t.link = link;
 	t.allow_near = allow_near;
 	struct pub_ctx c = {.cmd = "add", .json = json, .key_name = key ? key : "node"};
@@ -1766,7 +1777,6 @@ static int data_watch(int argc, char **argv)
 	struct add_terms t = {.sync = "watch"};
 	const char *home = NULL, *node = NULL, *key = NULL, *interval = NULL, *pos[1];
 	bool json = false, help = false, once = false;
-	int npos = 0;
 	const struct copt opts[] = {
 		{"--level", &t.level, NULL},      {"--price", &t.price, NULL},
 		{"--billing", &t.billing, NULL},  {"--public", &t.public_fields, NULL},
@@ -1776,15 +1786,11 @@ static int data_watch(int argc, char **argv)
 		{"--interval", &interval, NULL},  {"--once", NULL, &once},
 		{"--json", NULL, &json},          {"--help", NULL, &help},
 		{"-h", NULL, &help},              {NULL, NULL, NULL}};
-	int rc = copt_parse("data watch", argc, argv, 1, opts, pos, 1, &npos);
-	if (rc)
+	int rc = sub_options("data watch", argc, argv, opts, pos, &help, watch_help);
+	if (rc >= 0)
 		return rc;
-	if (help) {
-		fputs(watch_help, stdout);
-		return 0;
-	}
 	long secs = interval ? strtol(interval, NULL, 10) : 10;
-	if (npos != 1 || secs < 1 || secs > 86400) {
+	if (secs < 1 || secs > 86400) {
 		fputs(watch_help, stderr);
 		return 2;
 	}
@@ -1956,22 +1962,13 @@ static int data_show(int argc, char **argv)
 {
 	const char *home = NULL, *node = NULL, *key = NULL, *pos[1];
 	bool json = false, help = false, priv = false;
-	int npos = 0;
 	const struct copt opts[] = {{"--home", &home, NULL}, {"--node", &node, NULL},
 				    {"--private", NULL, &priv}, {"--key", &key, NULL},
 				    {"--json", NULL, &json}, {"--help", NULL, &help},
 				    {"-h", NULL, &help},     {NULL, NULL, NULL}};
-	int rc = copt_parse("data show", argc, argv, 1, opts, pos, 1, &npos);
-	if (rc)
+	int rc = sub_options("data show", argc, argv, opts, pos, &help, show_help);
+	if (rc >= 0)
 		return rc;
-	if (help) {
-		fputs(show_help, stdout);
-		return 0;
-	}
-	if (npos != 1) {
-		fputs(show_help, stderr);
-		return 2;
-	}
 	home = cli_home(home);
 	struct lb_errmsg em;
 	lb_errclear(&em);
@@ -2028,18 +2025,13 @@ static int data_get(int argc, char **argv)
 {
 	const char *home = NULL, *out = NULL, *key = NULL, *pos[1];
 	bool help = false;
-	int npos = 0;
 	const struct copt opts[] = {{"--home", &home, NULL}, {"--out", &out, NULL},
 				    {"--key", &key, NULL},   {"--help", NULL, &help},
 				    {"-h", NULL, &help},     {NULL, NULL, NULL}};
-	int rc = copt_parse("data get", argc, argv, 1, opts, pos, 1, &npos);
-	if (rc)
+	int rc = sub_options("data get", argc, argv, opts, pos, &help, get_help);
+	if (rc >= 0)
 		return rc;
-	if (help) {
-		fputs(get_help, stdout);
-		return 0;
-	}
-	if (npos != 1 || !out) {
+	if (!out) {
 		fputs(get_help, stderr);
 		return 2;
 	}
@@ -2105,19 +2097,14 @@ static int data_grant(int argc, char **argv)
 {
 	const char *home = NULL, *node = NULL, *key = NULL, *readers = NULL, *pos[1];
 	bool json = false, help = false;
-	int npos = 0;
 	const struct copt opts[] = {{"--readers", &readers, NULL}, {"--key", &key, NULL},
 				    {"--home", &home, NULL},       {"--node", &node, NULL},
 				    {"--json", NULL, &json},       {"--help", NULL, &help},
 				    {"-h", NULL, &help},           {NULL, NULL, NULL}};
-	int rc = copt_parse("data grant", argc, argv, 1, opts, pos, 1, &npos);
-	if (rc)
+	int rc = sub_options("data grant", argc, argv, opts, pos, &help, grant_help);
+	if (rc >= 0)
 		return rc;
-	if (help) {
-		fputs(grant_help, stdout);
-		return 0;
-	}
-	if (npos != 1 || !readers) {
+	if (!readers) {
 		fputs(grant_help, stderr);
 		return 2;
 	}
