@@ -93,6 +93,9 @@ int lb_txtype_register(const struct lb_txtype *t);
  * always right, and the mempool is rebuilt after that block. LB_ENOTFOUND if the id is not
  * registered. Call after lb_txtype_register, before any ledger is opened. */
 int lb_txtype_mark_block_independent(uint32_t id);
+/* A module's whole table: registers rows[0..n) (rows already registered are skipped, so it is
+ * idempotent) and, when all_block_independent, marks every one of them as above. */
+int lb_txtype_register_rows(const struct lb_txtype *rows, size_t n, bool all_block_independent);
 /* Borrowed rows; NULL if unknown. */
 const struct lb_txtype *lb_txtype_find(uint32_t id);
 const struct lb_txtype *lb_txtype_by_name(const char *name);

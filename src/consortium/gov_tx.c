@@ -523,10 +523,6 @@ static const struct lb_txtype gov_types[] = {
  * and dates an enacted membership, and a checkpoint must name an earlier business block. */
 int lb_consortium_register_txtypes(void)
 {
-	for (size_t i = 0; i < sizeof gov_types / sizeof gov_types[0]; i++) {
-		int rc = lb_txtype_register(&gov_types[i]);
-		if (rc && rc != LB_EEXISTS)
-			return rc;
-	}
-	return lb_genesis_hook_register(genesis_members);
+	int rc = lb_txtype_register_rows(gov_types, sizeof gov_types / sizeof gov_types[0], false);
+	return rc ? rc : lb_genesis_hook_register(genesis_members);
 }

@@ -814,11 +814,9 @@ static const struct lb_txtype rows[] = {
 
 int lb_security_register_txtypes(void)
 {
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		int rc = lb_txtype_register(&rows[i]);
-		if (rc && rc != LB_EEXISTS)
-			return rc;
-	}
+	int rc = lb_txtype_register_rows(rows, sizeof rows / sizeof rows[0], false);
+	if (rc)
+		return rc;
 	/* Block-independent: these read only the state and the tx. policy.set and
 	 * policy.approve are not: the co-owners' signatures are checked in the KES period of
 	 * the block's height, and an approval records that height; nor are keys.follow and
@@ -826,10 +824,7 @@ int lb_security_register_txtypes(void)
 	 * (lb_state_block_hash). */
 	static const uint32_t independent[] = {LB_TX_KEYS_GUARDIANS, LB_TX_KEYS_RECOVERY,
 					       LB_TX_KEYS_RESET};
-	for (size_t i = 0; i < sizeof independent / sizeof independent[0]; i++) {
-		int rc = lb_txtype_mark_block_independent(independent[i]);
-		if (rc)
-			return rc;
-	}
-	return LB_OK;
+	for (size_t i = 0; i < sizeof independent / sizeof independent[0] && !rc; i++)
+		rc = lb_txtype_mark_block_independent(independent[i]);
+	return rc;
 }

@@ -556,13 +556,6 @@ static const struct lb_txtype data_types[] = {
 
 int lb_data_register_txtypes(void)
 {
-	for (size_t i = 0; i < sizeof data_types / sizeof data_types[0]; i++) {
-		int rc = lb_txtype_register(&data_types[i]);
-		if (rc && rc != LB_EEXISTS)
-			return rc;
-		/* no data handler reads the block height or time */
-		if ((rc = lb_txtype_mark_block_independent(data_types[i].id)))
-			return rc;
-	}
-	return LB_OK;
+	/* no data handler reads the block height or time */
+	return lb_txtype_register_rows(data_types, sizeof data_types / sizeof data_types[0], true);
 }

@@ -446,16 +446,6 @@ static const struct lb_txtype oc_types[] = {
 
 int lb_onchain_register_txtypes(void)
 {
-	for (size_t i = 0; i < sizeof oc_types / sizeof oc_types[0]; i++) {
-		int rc = lb_txtype_register(&oc_types[i]);
-		if (rc && rc != LB_EEXISTS)
-			return rc;
-	}
 	/* Both read only the state and the tx (the evaluator sees no block height or time). */
-	for (size_t i = 0; i < sizeof oc_types / sizeof oc_types[0]; i++) {
-		int rc = lb_txtype_mark_block_independent(oc_types[i].id);
-		if (rc)
-			return rc;
-	}
-	return LB_OK;
+	return lb_txtype_register_rows(oc_types, sizeof oc_types / sizeof oc_types[0], true);
 }

@@ -1287,11 +1287,9 @@ static const struct lb_txtype xchg_types[] = {
 
 int lb_exchange_register_txtypes(void)
 {
-	for (size_t i = 0; i < sizeof xchg_types / sizeof xchg_types[0]; i++) {
-		int rc = lb_txtype_register(&xchg_types[i]);
-		if (rc && rc != LB_EEXISTS)
-			return rc;
-	}
+	int rc = lb_txtype_register_rows(xchg_types, sizeof xchg_types / sizeof xchg_types[0], false);
+	if (rc)
+		return rc;
 	/* Block-independent: these read only the state and the tx. The others are not: an
 	 * offer, release and refund verify proofs against this chain's earlier blocks
 	 * (lb_state_block_hash), a request, consent and escrow.open record the block's height,
@@ -1300,10 +1298,7 @@ int lb_exchange_register_txtypes(void)
 					       LB_TX_XCHG_APPROVE, LB_TX_XCHG_EXEC,
 					       LB_TX_XCHG_RESULT, LB_TX_XCHG_REVOKE,
 					       LB_TX_ESCROW_CLAIM};
-	for (size_t i = 0; i < sizeof independent / sizeof independent[0]; i++) {
-		int rc = lb_txtype_mark_block_independent(independent[i]);
-		if (rc)
-			return rc;
-	}
-	return LB_OK;
+	for (size_t i = 0; i < sizeof independent / sizeof independent[0] && !rc; i++)
+		rc = lb_txtype_mark_block_independent(independent[i]);
+	return rc;
 }

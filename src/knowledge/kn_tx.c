@@ -443,12 +443,7 @@ static const struct lb_txtype kn_types[] = {
  * height of its block. */
 int lb_knowledge_register_txtypes(void)
 {
-	for (size_t i = 0; i < sizeof kn_types / sizeof kn_types[0]; i++) {
-		int rc = lb_txtype_register(&kn_types[i]);
-		if (rc && rc != LB_EEXISTS)
-			return rc;
-	}
-	return LB_OK;
+	return lb_txtype_register_rows(kn_types, sizeof kn_types / sizeof kn_types[0], false);
 }
 
 /* ---- read-only views ---------------------------------------------------------------------- */

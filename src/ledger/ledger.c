@@ -48,6 +48,18 @@ int lb_txtype_mark_block_independent(uint32_t id)
 	return rc;
 }
 
+int lb_txtype_register_rows(const struct lb_txtype *rows, size_t n, bool all_block_independent)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = lb_txtype_register(&rows[i]);
+		if (rc && rc != LB_EEXISTS)
+			return rc;
+		if (all_block_independent && (rc = lb_txtype_mark_block_independent(rows[i].id)))
+			return rc;
+	}
+	return LB_OK;
+}
+
 /* t is a row of types[] (from lb_txtype_find). Rows are only ever added, and marked before
  * any ledger is opened. */
 static bool txtype_block_independent(const struct lb_txtype *t)

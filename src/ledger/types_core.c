@@ -565,13 +565,6 @@ static const struct lb_txtype core_types[] = {
 
 int lb_ledger_register_core_types(void)
 {
-	for (size_t i = 0; i < sizeof core_types / sizeof core_types[0]; i++) {
-		int rc = lb_txtype_register(&core_types[i]);
-		if (rc && rc != LB_EEXISTS)
-			return rc;
-		/* no core handler reads the block height or time */
-		if ((rc = lb_txtype_mark_block_independent(core_types[i].id)))
-			return rc;
-	}
-	return LB_OK;
+	/* no core handler reads the block height or time */
+	return lb_txtype_register_rows(core_types, sizeof core_types / sizeof core_types[0], true);
 }
