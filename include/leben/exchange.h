@@ -280,12 +280,14 @@ int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], js
 
 /* The usage right behind one owner's step of a study across nodes: request is on the business
  * chain, was made by user, is approved, names the built-in algorithm, its asset is on offer, and
- * node (this node's key address) owns the asset or holds an execution right on it. Fills out;
+ * node (this node's key address) owns the asset or holds an execution right on it. Fills out
+ * (with the parameters the request tx carries, which the owner approved);
  * LB_EDENIED with the reason otherwise. */
 struct lb_xchg_study_right {
 	uint8_t asset[LB_HASH_LEN];
 	uint8_t content[LB_HASH_LEN]; /* content hash of the registered data */
 	uint64_t min_cohort;
+	char params[LB_XCHG_PARAMS_MAX + 1]; /* the approved parameters (the request's JSON text) */
 };
 int lb_xchg_study_check(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 			const uint8_t user[LB_ADDR_LEN], const uint8_t node[LB_ADDR_LEN],

@@ -239,6 +239,13 @@ int lb_ledger_node_pk(struct lb_ledger *l, uint8_t pk[LB_PUBKEY_LEN], struct lb_
  * LB_EINVALID for a peer key that is not a valid point. Wipe out after use. */
 int lb_ledger_node_agree(struct lb_ledger *l, const uint8_t peer_pk[LB_PUBKEY_LEN],
 			 uint8_t out[32], struct lb_errmsg *em);
+/* Sign a tx of type on chain with this node's key (its next nonce on chain, the chain's
+ * minimum fee for the type on the settlement chain, no fee elsewhere) and submit it as POST
+ * /v1/txs does; payload is borrowed. LB_OK once admitted (id = the tx id; it reaches a block
+ * through the orderer), else the admission's refusal in em. LB_EUNAVAILABLE without a node
+ * key. */
+int lb_ledger_node_submit(struct lb_ledger *l, int chain, uint32_t type, const uint8_t *payload,
+			  size_t len, uint8_t id[LB_HASH_LEN], struct lb_errmsg *em);
 /* Latest committed height of chain. */
 uint64_t lb_ledger_height(struct lb_ledger *l, int chain);
 /* Txs waiting in the mempool of chain. */

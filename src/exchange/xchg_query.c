@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "exchange/xchg_int.h"
+#include "leben/tx.h"
 
 static int not_found(struct lb_errmsg *em, const char *what, const uint8_t id[LB_HASH_LEN])
 {
@@ -400,5 +401,25 @@ int lb_xchg_study_check(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 			const char *algorithm, struct lb_xchg_study_right *out, struct lb_errmsg *em)
 {
 	struct study_ctx k = {request, user, node, algorithm, out, em};
-	return lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_study, &k);
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_study, &k);
+	if (rc)
+		return rc;
+	/* the parameters the owner approved: in the request tx itself */
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int chain;
+	struct lb_tx tx;
+	struct lb_xchg_request *rq = lb_malloc(sizeof *rq);
+	char hex[2 * LB_HASH_LEN + 1];
+	xhex(hex, request, LB_HASH_LEN);
+	if (!rq)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	if (lb_ledger_tx_raw(l, request, &chain, &raw, &len) || lb_tx_decode(&tx, raw, len, em) ||
+	    lb_xchg_request_decode(rq, tx.payload, tx.payload_len, em))
+		rc = lb_errf(em, LB_ECORRUPT, "request %s: its tx cannot be read back on this node", hex);
+	else
+		memcpy(out->params, rq->params, sizeof out->params);
+	lb_free(raw);
+	lb_free(rq);
+	return rc;
 }

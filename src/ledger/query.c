@@ -554,6 +554,57 @@ int lb_ledger_node_pk(struct lb_ledger *l, uint8_t pk[LB_PUBKEY_LEN], struct lb_
 	return LB_OK;
 }
 
+/* Sign a tx with the node key (next nonce, the chain's minimum fee for its type) and submit it
+ * like POST /v1/txs. Another signer of the node key (an operator's CLI) may take the nonce in
+ * between: then sign again with the next one, at most three times. */
+int lb_ledger_node_submit(struct lb_ledger *l, int chain, uint32_t type, const uint8_t *payload,
+			  size_t len, uint8_t id[LB_HASH_LEN], struct lb_errmsg *em)
+{
+	uint8_t addr[LB_ADDR_LEN], tk[4];
+	uint64_t fee = 0;
+	if (!l->has_proposer)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node runs without a node key");
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return lb_errf(em, LB_EINVALID, "no chain %d", chain);
+	lb_addr_from_pubkey(addr, l->proposer.pk);
+	if (chain == LB_CHAIN_SETTLEMENT) {
+		struct chain *c = &l->chains[chain];
+		ledger_fee_key(type, tk);
+		pthread_mutex_lock(&c->mu);
+		lb_state_get_u64(&c->mp.overlay, "param", "fee.default", 11, 0, &fee);
+		lb_state_get_u64(&c->mp.overlay, "fee", tk, 4, fee, &fee);
+		pthread_mutex_unlock(&c->mu);
+	}
+	struct lb_tx t = {.version = LB_TX_VERSION, .chain = (uint8_t)chain, .type = type, .fee = fee,
+			  .payload = payload, .payload_len = len};
+	struct lb_buf raw;
+	struct lb_submit_result res;
+	int rc = LB_OK;
+	lb_buf_init(&raw, LB_TX_MAX_BYTES);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		t.nonce = lb_ledger_next_nonce(l, chain, addr);
+		lb_buf_reset(&raw);
+		if ((rc = lb_tx_build(&raw, &t, l->network, &l->proposer, id))) {
+			lb_errf(em, rc, "the node could not build its %s tx (%s)", lb_chain_name(chain),
+				lb_strerror(rc));
+			break;
+		}
+		const uint8_t *raws[1] = {raw.data};
+		size_t lens[1] = {raw.len};
+		memset(&res, 0, sizeof res);
+		if ((rc = lb_ledger_submit(l, 1, raws, lens, &res))) {
+			lb_errf(em, rc, "submitting the node's tx failed (%s)", lb_strerror(rc));
+			break;
+		}
+		if ((rc = res.code) != LB_ENONCEUSED)
+			break;
+	}
+	if (rc && res.code)
+		lb_errf(em, rc, "%s", res.message);
+	lb_buf_release(&raw);
+	return rc;
+}
+
 int lb_ledger_node_agree(struct lb_ledger *l, const uint8_t peer_pk[LB_PUBKEY_LEN],
 			 uint8_t out[32], struct lb_errmsg *em)
 {
