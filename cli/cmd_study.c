@@ -566,11 +566,12 @@ static int study_run_nodes(const struct nodes_opts *no, const char *algo, json_t
 		lb_hex_encode(rhh, rh, sizeof rh);
 		free(txt);
 	}
+	unsigned rounds = r.round;
 	/* every owner still in records the result and settles its escrow */
 	json_t *ends = NULL;
 	int bad_ends = end_study(&r, rc == LB_OK, rhh, &ends);
 	json_t *done = json_pack("{s:s,s:I,s:s}", "outcome", rc == LB_OK ? "done" : "failed", "rounds",
-				 (json_int_t)r.round, "result_hash", rhh);
+				 (json_int_t)rounds, "result_hash", rhh);
 	st = study_record(rec_url, &kp, "study.done", r.study, done, done_tx);
 	json_decref(done);
 	if (rc) {
@@ -587,7 +588,7 @@ static int study_run_nodes(const struct nodes_opts *no, const char *algo, json_t
 		goto out;
 	}
 	json_t *info = json_pack("{s:s,s:I,s:I,s:I,s:b,s:b,s:s}", "study", r.study, "owners", (json_int_t)left,
-				 "rounds", (json_int_t)r.round, "runs", (json_int_t)runs, "secure_aggregation", 1,
+				 "rounds", (json_int_t)rounds, "runs", (json_int_t)runs, "secure_aggregation", 1,
 				 "sandboxed", 1, "masking", "pairwise (node keys)");
 	json_t *dropped = json_array();
 	for (size_t i = 0; i < n; i++)

@@ -279,7 +279,8 @@ int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], js
 		     struct lb_errmsg *em);
 
 /* The usage right behind one owner's step of a study across nodes: request is on the business
- * chain, was made by user, is approved, names the built-in algorithm, its asset is on offer, and
+ * chain, was made by user, is approved (or was, and ran since: out->ran), names the built-in
+ * algorithm, its asset is on offer, and
  * node (this node's key address) owns the asset or holds an execution right on it. Fills out
  * (with the parameters the request tx carries, which the owner approved);
  * LB_EDENIED with the reason otherwise. */
@@ -288,6 +289,9 @@ struct lb_xchg_study_right {
 	uint8_t content[LB_HASH_LEN]; /* content hash of the registered data */
 	uint64_t min_cohort;
 	char params[LB_XCHG_PARAMS_MAX + 1]; /* the approved parameters (the request's JSON text) */
+	bool ran;                     /* the request was approved and has run since (running, done,
+				       * withheld or failed): a new study may not use it */
+	char status[16];              /* the request's status name */
 };
 int lb_xchg_study_check(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 			const uint8_t user[LB_ADDR_LEN], const uint8_t node[LB_ADDR_LEN],

@@ -808,8 +808,14 @@ int api_study_step(const struct api_call *c, json_t **out, unsigned *status, str
 	if ((rc = msg_parse(c, &s, em)) || (rc = check_parties(c, &s, right, em)))
 		goto out;
 	pthread_mutex_lock(&study_mu);
+	char rq[2 * LB_HASH_LEN + 1];
+	lb_hex_encode(rq, s.req, LB_HASH_LEN);
 	if (!(rc = state_load(c, s.study, &st, em))) {
-		if (s.end && !st)
+		/* a request is used once: by the study that recorded its run here, by no other */
+		if (right->ran && (!st || strcmp(rq, json_string_value(json_object_get(st, "request")))))
+			rc = lb_errf(em, LB_EDENIED, "request %s was already run (it is %s): an approval is used once; "
+						     "nothing computed", rq, right->status);
+		else if (s.end && !st)
 			rc = lb_errf(em, LB_ENOTFOUND, "study %.16s… never started at this node: nothing to end",
 				     json_string_value(json_object_get(s.m, "study")));
 		else if (s.end)

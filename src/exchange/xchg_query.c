@@ -4,6 +4,7 @@
  * handler, on committed state) and the audit log of an asset, a patient or a request,
  * assembled from business-chain events with the settlement chain's escrow outcome.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "exchange/xchg_int.h"
@@ -368,7 +369,7 @@ static int v_study(struct lb_state *s, void *ctx)
 		rc = lb_errf(k->em, LB_EDENIED, "request %s was made by another user, not by the key that signed this study", hex);
 		goto out;
 	}
-	if (r.status != XREQ_APPROVED) {
+	if (r.status == XREQ_PENDING || r.status == XREQ_REJECTED || r.status == XREQ_REVOKED) {
 		rc = lb_errf(k->em, LB_EDENIED, "request %s is %s, not approved by the asset's owner", hex,
 			     xreq_status_name(r.status));
 		goto out;
@@ -390,6 +391,8 @@ static int v_study(struct lb_state *s, void *ctx)
 	memcpy(k->out->asset, r.asset, LB_HASH_LEN);
 	memcpy(k->out->content, o->content, LB_HASH_LEN);
 	k->out->min_cohort = o->min_cohort;
+	k->out->ran = r.status != XREQ_APPROVED;
+	snprintf(k->out->status, sizeof k->out->status, "%s", xreq_status_name(r.status));
 	rc = LB_OK;
 out:
 	lb_free(o);
