@@ -1,27 +1,42 @@
 #!/usr/bin/python3
 """A study across the nodes of a local consortium of three institutions (scripts/cluster.sh
-up 3): breast_cancer.csv (Debian python3-sklearn) split across three owners, each table
-registered, offered and kept on its owner's node; alice asks each owner for builtin:logreg
-builtin:stats and builtin:km and each owner approves; `leben study run --owners URL1,URL2,URL3` then
-runs the rounds through POST /v1/study/step on the three nodes.
+up 3): breast_cancer.csv (Debian python3-sklearn) split across three owners, each table (with a
+patient_id column) registered, offered (minimum cohort 10) and kept on its owner's node; alice
+asks each owner for builtin:logreg, builtin:stats and builtin:km with fixed parameters and each
+owner approves; `leben study run --owners URL1,URL2,URL3` opens one escrow per request and runs
+the rounds through POST /v1/study/step on the three nodes.
 
-Checks: the coefficients and training accuracy equal scikit-learn's on the pooled,
-standardised data (within 1e-3, as the one-machine study); means and standard deviations
-equal numpy's; the Kaplan–Meier curve equals the product-limit formula written out here; one owner's partial as the coordinator received it differs from that owner's
-plain partial (computed here from its rows) while the three received vectors add up to the
-pooled plain partial (masks cancel); the study's start and end are record txs on the business
-chain; bob, whose requests were not approved, is refused by every owner node with the reason
-and nothing is combined; a step signed by a key that did not make the request is refused; a
-table on the node that is not the registered data is refused."""
+Checks, honest studies: the coefficients and training accuracy equal scikit-learn's on the
+pooled, standardised data (within 1e-3); means and standard deviations equal numpy's over the
+rows whose patients did not revoke consent (a patient who revoked is not in the study's n, nor
+in the execution record); the Kaplan–Meier curve on a grid whose cells hold 0 or at least 10
+records at every owner equals the product-limit formula; one owner's partial as the coordinator
+received it differs from its plain partial while the three add up to the pooled plain partial;
+every owner records the run (xchg.exec citing alice's escrow) and its result (xchg.result), and
+the escrow is released: the study is in the asset's and the request's log with its payment.
+
+Attacks (kept as regression cases): the same approval used for a second study (refused: used
+once), the approval of some columns used for other columns, a study whose parameters differ
+from the approved ones, a Kaplan–Meier grid whose cells hold 1 to 9 records at an owner (the
+owner's release policy keeps its partial back), unapproved requests, another user's requests, a
+node listed without a right on the request given for it, a bad signature, a table that is not
+the registered data.
+
+Drop-out: an owner stopped (SIGSTOP) with a second one after round 1 fails the study with a
+clear error (1 of 3 left, 2 needed); an owner stopped (TERM) after round 1 of another study is
+left out and the study completes over the two others, equal to the pooled statistics over their
+rows."""
 
 import csv
 import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -117,15 +132,40 @@ def main():
     t.done()
 
 
+def km_grid(owners, T, E, mc):
+    """Ascending grid times such that at every owner the events and the censorings that fall
+    to each grid time (the first grid time >= the observation) are 0 or at least mc."""
+    times = sorted(set(float(v) for v in T))
+    grid, lo = [], -1e300
+
+    def ok(hi):
+        for rows in owners:
+            sel = [i for i in rows if lo < T[i] <= hi]
+            d = sum(1 for i in sel if E[i] == 1)
+            c = len(sel) - d
+            if (0 < d < mc) or (0 < c < mc):
+                return False
+        return True
+    for tm in times:
+        if ok(tm):
+            grid.append(tm)
+            lo = tm
+    if grid and grid[-1] != times[-1]:
+        grid[-1] = times[-1]  # the last bucket takes the rest
+    return grid
+
+
 def run(t, e, cluster, work):
     ce = read_env(cluster)
     install_tls(os.path.join(cluster, "node-1", "tls"))  # the nodes' APIs take members only
     urls = [ce["NODE_API_%d" % i] for i in (1, 2, 3)]
 
-    def at(i, args, check=True):
+    def at(i, args, check=True, env_extra=None):
+        ee = dict(e)
+        ee.update(env_extra or {})
         r = subprocess.run([BIN] + args + ["--home", os.path.join(cluster, "node-%d" % i),
                                            "--node", urls[i - 1]],
-                           env=e, capture_output=True, text=True, timeout=600)
+                           env=ee, capture_output=True, text=True, timeout=600)
         if check and r.returncode != 0:
             raise RuntimeError("%s: %s%s" % (" ".join(args), r.stdout, r.stderr))
         return r
@@ -139,7 +179,7 @@ def run(t, e, cluster, work):
                            capture_output=True, text=True)
         return json.loads(r.stdout)["address"]
 
-    # the data, split by row index as the one-machine study splits it
+    # the data, split by row index as the one-machine study splits it; patient P<row>
     data = load_breast_cancer()
     names = [s.replace(" ", "_") for s in data.feature_names]
     X, y = data.data, data.target
@@ -154,16 +194,17 @@ def run(t, e, cluster, work):
         p = os.path.join(work, "owner%d.csv" % (k + 1))
         with open(p, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(names + ["target", "time", "event"])
+            w.writerow(["patient_id"] + names + ["target", "time", "event"])
             for i in parts[k]:
-                w.writerow([repr(float(v)) for v in X[i]] + [int(y[i]), repr(float(T[i])),
-                                                             int(E[i])])
+                w.writerow(["P%d" % i] + [repr(float(v)) for v in X[i]] +
+                           [int(y[i]), repr(float(T[i])), int(E[i])])
         files.append(p)
 
     # owners: the clinic at institution-1 (its node holds an execution right), the node keys
-    # of institutions 2 and 3 (they own their assets directly)
+    # of institutions 2 and 3 (they own their assets directly); every node key pays the
+    # settlement fees of its escrow claims and releases
     n = [addr(i, "node") for i in (1, 2, 3)]
-    for i in (2, 3):
+    for i in (1, 2, 3):
         for asset in ("csc", "asc"):
             at(1, ["tx", "transfer", "--from", "clinic", "--to", n[i - 1], "--amount", "20",
                    "--asset", asset, "--wait"])
@@ -177,7 +218,7 @@ def run(t, e, cluster, work):
         at(i, ["tx", "identity", "--from", owner[k], "--role", "provider", "--name",
                "institution-%d" % i, "--wait"])
         a = atj(i, ["exchange", "offer", "--from", owner[k], "--asset-tx", reg, "--price", "0",
-                    "--data", files[k]])["asset"]
+                    "--min-cohort", "10", "--data", files[k]])["asset"]
         assets.append(a)
         d = os.path.join(cluster, "node-%d" % i, "exchange", "assets")
         os.makedirs(d, exist_ok=True)
@@ -189,6 +230,9 @@ def run(t, e, cluster, work):
 
     params = {"y": "target", "x": names, "standardize": True, "C": 1.0}
     sparams = {"columns": names[:4]}
+    grid = km_grid(parts, T, E, 10)
+    kparams = {"time": "time", "event": "event", "grid": grid}
+    fine = {"time": "time", "event": "event", "grid": sorted(set(float(v) for v in T))}
 
     def requests(user, algo, p, approve):
         out = []
@@ -202,19 +246,30 @@ def run(t, e, cluster, work):
         return out
 
     alice_lr = requests("alice", "logreg", params, True)
+    alice_lr2 = requests("alice", "logreg", params, True)
     alice_st = requests("alice", "stats", sparams, True)
-    grid = sorted(set(float(v) for v in T))
-    kparams = {"time": "time", "event": "event", "grid": grid}
+    alice_st2 = requests("alice", "stats", sparams, True)
+    alice_st3 = requests("alice", "stats", sparams, True)
     alice_km = requests("alice", "km", kparams, True)
+    alice_fine = requests("alice", "km", fine, True)
     bob_lr = requests("bob", "logreg", params, False)
     t.ok(True, "three assets offered, alice's requests approved by each owner, bob's not")
+    nobody = ",".join(["%064x" % (k + 1) for k in range(3)])  # escrows that do not exist
 
-    def study(user, reqs, algo, p, trace=None):
+    def study(user, reqs, algo, p, trace=None, escrows=None, env_extra=None, popen=False):
         args = ["study", "run", "--owners", ",".join(urls), "--requests", ",".join(reqs),
                 "--key", user, "--algorithm", algo, "--params", json.dumps(p), "--json"]
         if trace:
             args += ["--trace", trace]
-        return at(1, args, check=False)
+        if escrows:
+            args += ["--escrows", escrows]
+        if popen:
+            ee = dict(e)
+            ee.update(env_extra or {})
+            return subprocess.Popen([BIN] + args + ["--home", os.path.join(cluster, "node-1"),
+                                                    "--node", urls[0]], env=ee,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return at(1, args, check=False, env_extra=env_extra)
 
     # ---- logistic regression across the nodes vs scikit-learn on the pooled data ----
     Xs = StandardScaler().fit_transform(X)
@@ -231,6 +286,10 @@ def run(t, e, cluster, work):
     t.ok(ok and j["result"]["accuracy"] == ref_acc and j["result"]["n"] == 569,
          "training accuracy across the nodes equals scikit-learn's (%.6f)" % ref_acc,
          ok and j["result"])
+    runs = j["sandbox"].get("runs_at_owners", []) if ok else []
+    t.ok(len(runs) == 3 and all(x.get("status") == "done" and x.get("release_tx") and
+                                x.get("exec_tx") and x.get("result_tx") for x in runs),
+         "each owner recorded its run and its result and released its escrow", runs)
 
     # ---- what the coordinator saw: masked partials ----
     lines = [json.loads(x) for x in open(trace)] if os.path.exists(trace) else []
@@ -270,42 +329,100 @@ def run(t, e, cluster, work):
     else:
         t.ok(False, "three owners answered the first round", got.keys())
 
-    # ---- the study on the business chain ----
+    # ---- the study on the business chain and in the logs ----
     for key, kind in (("start_tx", "study.start"), ("done_tx", "study.done")):
         txid = j["sandbox"].get(key, "") if ok else ""
         st, tx = http(urls[1] + "/v1/txs/" + txid)
         t.ok(st == 200 and kind in json.dumps(tx),
              "%s is a record tx on the business chain (read from institution-2)" % kind,
              (st, tx))
+    st, lg = http(urls[2] + "/v1/exchange/log/" + assets[1])
+    ev = [x for x in (lg or {}).get("events", []) if x.get("type") in ("xchg.exec", "xchg.result")]
+    execs = [x for x in ev if x["type"] == "xchg.exec" and
+             x.get("details", {}).get("request") == alice_lr[1]]
+    t.ok(len(execs) == 1 and execs[0].get("payment", {}).get("escrow") == "released" and
+         any(x["type"] == "xchg.result" and x.get("details", {}).get("request") == alice_lr[1]
+             for x in ev),
+         "the study is in asset 2's log: its run (escrow released) and its result", ev)
+    st, lg = http(urls[0] + "/v1/exchange/log/" + alice_lr[2])
+    types = [x.get("type") for x in (lg or {}).get("events", [])]
+    t.ok("xchg.exec" in types and "xchg.result" in types,
+         "the study is in the log of owner 3's request", types)
+    r = at(1, ["exchange", "log", "--patient", "P3", "--asset", assets[0], "--json"], check=False)
+    t.ok(r.returncode == 0 and "xchg.exec" in r.stdout,
+         "the study's run is in the log of patient P3 (owner 1)", r.stdout[-1500:] + r.stderr)
 
-    # ---- stats across the nodes vs numpy ----
+    # ---- attacks on the approval ----
+    esc_used = ",".join(x.get("escrow", "") for x in runs)
+    r = study("alice", alice_lr, "logreg", params, escrows=esc_used)
+    t.ok(r.returncode == 1 and r.stderr.count("already run") == 3 and
+         "nothing was combined" in r.stderr,
+         "a second study on the same approved requests is refused by every owner (used once)",
+         r.stderr[-2000:])
+    r = study("alice", alice_lr, "logreg", params)
+    t.ok(r.returncode == 1 and "nothing was locked" in r.stderr,
+         "... and without escrows given, nothing is locked for it", r.stderr[-2000:])
+    r = study("alice", alice_st, "stats", {"columns": names[4:8]}, escrows=nobody)
+    t.ok(r.returncode == 1 and r.stderr.count("not those approved") == 3,
+         "an approval for four columns used for four others is refused by every owner",
+         r.stderr[-2000:])
+    p2 = dict(params, C=2.0)
+    r = study("alice", alice_lr2, "logreg", p2, escrows=nobody)
+    t.ok(r.returncode == 1 and r.stderr.count("not those approved") == 3,
+         "a study whose parameters differ from the approved ones (C) is refused", r.stderr[-2000:])
+    r = study("alice", alice_fine, "km", fine, escrows=nobody)
+    t.ok(r.returncode == 1 and "minimum cohort 10" in r.stderr and
+         "release policy keeps its partial back" in r.stderr,
+         "a Kaplan–Meier grid with cells of 1 to 9 records is kept back by the owners' release "
+         "policy (nothing sent)", r.stderr[-2000:])
+
+    # ---- consent: a patient who revoked is left out ----
+    subprocess.run([BIN, "keys", "new", "patient0", "--home", os.path.join(cluster, "node-1")],
+                   env=e, capture_output=True, text=True)
+    at(1, ["exchange", "consent", "--from", "patient0", "--asset", assets[0], "--patient", "P0",
+           "--revoke"])
+    kept = np.array([i for i in idx if i != 0])
     r = study("alice", alice_st, "stats", sparams)
     j = json.loads(r.stdout) if r.returncode == 0 else None
-    good = j is not None and j["result"]["n"] == 569
+    good = j is not None and j["result"]["n"] == 568
     for c, col in enumerate(j["result"]["columns"] if j else []):
-        good &= abs(col["mean"] - float(np.mean(X[:, c]))) < 1e-6
-        good &= abs(col["sd"] - float(np.std(X[:, c], ddof=1))) < 1e-6
+        good &= abs(col["mean"] - float(np.mean(X[kept, c]))) < 1e-6
+        good &= abs(col["sd"] - float(np.std(X[kept, c], ddof=1))) < 1e-6
     t.ok(good and len(j["result"]["columns"]) == 4,
-         "means and standard deviations across the nodes equal numpy's", r.stderr[-2000:])
+         "means and standard deviations across the nodes equal numpy's over the 568 rows whose "
+         "patients did not revoke (P0 revoked: not in the study's n)", r.stderr[-2000:])
+    ex1 = [x for x in (j["sandbox"]["runs_at_owners"] if j else []) if x.get("owner") == 1]
+    st, tx = http(urls[0] + "/v1/txs/" + (ex1[0]["exec_tx"] if ex1 else "00"))
+    pl = (tx or {}).get("payload", {})
+    npat = pl.get("n_patients", len(pl.get("patients", [])) if isinstance(pl.get("patients"), list) else None)
+    t.ok(st == 200 and npat == len(parts[0]) - 1,
+         "owner 1's execution record lists its patients but P0 (%d)" % (len(parts[0]) - 1),
+         (st, npat, str(pl)[:300]))
 
-    # ---- Kaplan–Meier across the nodes vs the product-limit formula ----
-    ref = km_reference(T, E, 10)
+    # ---- Kaplan–Meier across the nodes vs the product-limit formula on the grid ----
+    Tg = np.array([next(g for g in grid if g >= T[i]) for i in kept])
+    ref = km_reference(Tg, E[kept], 10)
     r = study("alice", alice_km, "km", kparams)
     j = json.loads(r.stdout) if r.returncode == 0 else None
     t.ok(j is not None and km_equal(j["result"], ref),
-         "Kaplan–Meier across the nodes equals the pooled product-limit curve with Greenwood's "
-         "se (stopping below 10 at risk)", r.stderr[-2000:])
+         "Kaplan–Meier across the nodes on a grid of %d times equals the pooled product-limit "
+         "curve with Greenwood's se (stopping below 10 at risk)" % len(grid),
+         (r.stderr[-2000:], j and j["result"], ref))
 
-    # ---- refusals ----
-    r = study("bob", bob_lr, "logreg", params)
+    # ---- refusals of the parties ----
+    r = study("bob", bob_lr, "logreg", params, escrows=nobody)
     t.ok(r.returncode == 1 and r.stderr.count("not approved by the asset's owner") == 3 and
          r.stderr.count("nothing computed") == 3 and "3 of 3 owners refused" in r.stderr,
          "bob (requests not approved) is refused by every owner node, nothing combined",
          r.stderr[-2000:])
-    r = study("bob", alice_lr, "logreg", params)
+    r = study("bob", bob_lr, "logreg", params)
+    t.ok(r.returncode == 1 and "nothing was locked" in r.stderr,
+         "... and his escrows are refused before anything is locked", r.stderr[-2000:])
+    r = study("bob", alice_lr2, "logreg", params, escrows=nobody)
     t.ok(r.returncode == 1 and r.stderr.count("made by another user") == 3,
          "bob using alice's approved requests is refused by every owner node", r.stderr[-2000:])
-    r = study("alice", [alice_lr[0], alice_lr[0], alice_lr[2]], "logreg", params)
+    r = study("alice", [alice_lr2[0], alice_lr2[0], alice_lr2[2]], "logreg", params,
+              escrows=nobody)
     t.ok(r.returncode == 1 and r.stderr.count("is not a party of this study") == 2 and
          "3 of 3 owners refused" in r.stderr,
          "a study listing a node without a right on the request given for it is refused by "
@@ -316,11 +433,66 @@ def run(t, e, cluster, work):
          "a step whose signature does not verify is refused", (st, body))
     # a table on the node that is not the registered data
     p = os.path.join(cluster, "node-2", "exchange", "assets", assets[1] + ".csv")
+    shutil.copy(p, p + ".orig")
     with open(p, "a") as f:
-        f.write(",".join(["1"] * 30) + ",1\n")
-    r = study("alice", alice_lr, "logreg", params)
+        f.write("P9999," + ",".join(["1"] * 30) + ",1,1,1\n")
+    r = study("alice", alice_lr2, "logreg", params, escrows=nobody)
     t.ok(r.returncode == 1 and "not the registered data" in r.stderr,
          "a table on the node that is not the registered data is refused", r.stderr[-2000:])
+    shutil.move(p + ".orig", p)
+
+    # ---- drop-out: two of three owners stop after round 1 ----
+    pids = {}
+    for i in (2, 3):
+        with open(os.path.join(cluster, "pids", "node-%d.pid" % i)) as f:
+            pids[i] = int(f.read().strip())
+    go = os.path.join(work, "go1")
+    pr = study("alice", alice_st2, "stats", sparams, popen=True,
+               env_extra={"LEBEN_STUDY_PAUSE_AFTER": "1:" + go, "LEBEN_TIMEOUT": "8"})
+    for _ in range(600):
+        if os.path.exists(go + ".ready") or pr.poll() is not None:
+            break
+        time.sleep(0.1)
+    stopped = os.path.exists(go + ".ready")
+    if stopped:
+        for i in (2, 3):
+            os.kill(pids[i], signal.SIGSTOP)
+    open(go, "w").close()
+    out, err = pr.communicate(timeout=300)
+    if stopped:
+        for i in (2, 3):
+            os.kill(pids[i], signal.SIGCONT)
+    t.ok(stopped and pr.returncode == 1 and "2 of the 3 owners stopped answering" in err and
+         "at least 2" in err,
+         "with two of three owners stopped after round 1 the study fails with a clear error",
+         err[-2000:])
+
+    # ---- drop-out: one owner stops after round 1 ----
+    time.sleep(2)  # the resumed nodes catch up
+    go = os.path.join(work, "go2")
+    pr = study("alice", alice_st3, "stats", sparams, popen=True,
+               env_extra={"LEBEN_STUDY_PAUSE_AFTER": "1:" + go, "LEBEN_TIMEOUT": "30"})
+    for _ in range(600):
+        if os.path.exists(go + ".ready") or pr.poll() is not None:
+            break
+        time.sleep(0.1)
+    stopped = os.path.exists(go + ".ready")
+    if stopped:
+        subprocess.run([os.path.join(ROOT, "scripts", "cluster.sh"), "stop-node", cluster, "3"],
+                       env=e, capture_output=True, timeout=120)
+    open(go, "w").close()
+    out, err = pr.communicate(timeout=300)
+    j = json.loads(out) if pr.returncode == 0 else None
+    two = np.array([i for i in np.concatenate([parts[0], parts[1]]) if i != 0])
+    good = j is not None and j["result"]["n"] == len(two)
+    for c, col in enumerate(j["result"]["columns"] if j else []):
+        good &= abs(col["mean"] - float(np.mean(X[two, c]))) < 1e-6
+        good &= abs(col["sd"] - float(np.std(X[two, c], ddof=1))) < 1e-6
+    t.ok(stopped and good and [d["owner"] for d in j["sandbox"]["owners_dropped"]] == [3] and
+         j["sandbox"]["runs"] == 2,
+         "an owner stopped after round 1 is left out: the study completes over the two others "
+         "and equals the pooled statistics over their %d rows" % len(two),
+         (err[-2000:], j and j["result"], j and j["sandbox"]))
 
 
 if __name__ == "__main__":

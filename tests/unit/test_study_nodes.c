@@ -2,7 +2,10 @@
  * derived here independently from Ed25519 keys (X25519 of the converted keys, hashed with both
  * public keys in order, as lb_ledger_node_agree documents) cancel in the sum of three owners and
  * hide each owner's values; one owner's local step (lb_fed_step) equals sums written out here,
- * and malformed steps are refused with specific errors. */
+ * and malformed steps are refused with specific errors; the owner's rules: a step asks only
+ * what the approved parameters fix (the same columns, bins, range, grid and outcome) within the
+ * rounds they take, and a partial whose records or count cells fall below the owner's minimum
+ * cohort is kept back. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include "leben/algo.h"
 #include "leben/base.h"
 #include "leben/secagg.h"
+#include "leben/study.h"
 #include "test.h"
 
 #define NP 3
@@ -139,11 +143,109 @@ static void test_step(void **state)
 	lb_table_release(&t);
 }
 
+/* lb_study_step_allowed: the approved parameters fix the columns and everything that decides
+ * what is computed; the coordinator's per-round state (means, weights) is free. */
+static void test_step_allowed(void **state)
+{
+	(void)state;
+	struct lb_errmsg em;
+	unsigned rounds = 0;
+	json_t *sp = step("{\"columns\":[\"a\",\"b\"],\"bins\":2,\"range\":[0,10]}");
+	json_t *lp = step("{\"x\":[\"a\",\"b\"],\"y\":\"y\",\"standardize\":true,\"max_iter\":7}");
+	json_t *kp = step("{\"time\":\"t\",\"event\":\"e\",\"grid\":[4,7]}");
+	static const struct {
+		const char *algo;
+		int which; /* 0 stats params, 1 logreg, 2 km */
+		const char *step;
+		int rc;
+	} cases[] = {
+		{"stats", 0, "{\"phase\":\"moments1\",\"columns\":[\"a\",\"b\"],\"bins\":2,\"range\":[0,10]}", LB_OK},
+		{"stats", 0, "{\"phase\":\"moments2\",\"columns\":[\"a\",\"b\"],\"bins\":2,\"range\":[0.0,10.0],"
+			     "\"mean\":[1,2]}", LB_OK},
+		/* other columns, fewer columns, another order, other bins or range: refused */
+		{"stats", 0, "{\"phase\":\"moments1\",\"columns\":[\"a\",\"y\"],\"bins\":2,\"range\":[0,10]}", LB_EINVALID},
+		{"stats", 0, "{\"phase\":\"moments1\",\"columns\":[\"a\"],\"bins\":2,\"range\":[0,10]}", LB_EINVALID},
+		{"stats", 0, "{\"phase\":\"moments1\",\"columns\":[\"b\",\"a\"],\"bins\":2,\"range\":[0,10]}", LB_EINVALID},
+		{"stats", 0, "{\"phase\":\"moments1\",\"columns\":[\"a\",\"b\"],\"bins\":3,\"range\":[0,10]}", LB_EINVALID},
+		{"stats", 0, "{\"phase\":\"moments1\",\"columns\":[\"a\",\"b\"],\"bins\":2,\"range\":[0,9]}", LB_EINVALID},
+		{"stats", 0, "{\"phase\":\"moments1\",\"columns\":[\"a\",\"b\"],\"bins\":2,\"range\":[0,10],\"y\":\"y\"}",
+		 LB_EINVALID},
+		{"stats", 0, "{\"phase\":\"logreg\",\"x\":[\"a\",\"b\"],\"y\":\"y\"}", LB_EINVALID},
+		{"logreg", 1, "{\"phase\":\"logreg\",\"x\":[\"a\",\"b\"],\"y\":\"y\",\"w\":[1,2,3]}", LB_OK},
+		{"logreg", 1, "{\"phase\":\"moments1\",\"columns\":[\"a\",\"b\"],\"y\":\"y\",\"bins\":0}", LB_OK},
+		{"logreg", 1, "{\"phase\":\"logreg\",\"x\":[\"a\"],\"y\":\"y\"}", LB_EINVALID},
+		{"logreg", 1, "{\"phase\":\"logreg\",\"x\":[\"a\",\"b\"],\"y\":\"b\"}", LB_EINVALID},
+		{"logreg", 1, "{\"phase\":\"moments1\",\"columns\":[\"a\",\"b\"],\"bins\":0}", LB_EINVALID},
+		{"logreg", 1, "{\"phase\":\"moments1\",\"columns\":[\"a\",\"b\"],\"y\":\"y\",\"bins\":4,"
+			      "\"range\":[0,1]}", LB_EINVALID},
+		{"km", 2, "{\"phase\":\"km\",\"time\":\"t\",\"event\":\"e\",\"grid\":[4.0,7.0]}", LB_OK},
+		{"km", 2, "{\"phase\":\"km\",\"time\":\"t\",\"event\":\"e\",\"grid\":[4,5,7]}", LB_EINVALID},
+		{"km", 2, "{\"phase\":\"km\",\"time\":\"a\",\"event\":\"e\",\"grid\":[4,7]}", LB_EINVALID},
+		{"km", 2, "{\"phase\":\"moments1\",\"columns\":[\"t\"]}", LB_EINVALID},
+		{"linreg", 0, "{\"phase\":\"moments1\"}", LB_EUNSUPPORTED},
+	};
+	json_t *ps[] = {sp, lp, kp};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *s = step(cases[i].step);
+		lb_errclear(&em);
+		int rc = lb_study_step_allowed(cases[i].algo, ps[cases[i].which], s, &rounds, &em);
+		if (rc != cases[i].rc)
+			fail_msg("case %zu: %d, expected %d (%s)", i, rc, cases[i].rc, em.text);
+		json_decref(s);
+	}
+	json_t *s = step("{\"phase\":\"logreg\",\"x\":[\"a\",\"b\"],\"y\":\"y\"}");
+	assert_lb_ok(lb_study_step_allowed("logreg", lp, s, &rounds, &em));
+	assert_int_equal(rounds, 7 + 1 + 2); /* Newton rounds, the accuracy round, two moments */
+	json_decref(s);
+	s = step("{\"phase\":\"moments1\",\"columns\":[\"a\",\"b\"],\"bins\":2,\"range\":[0,10]}");
+	assert_lb_ok(lb_study_step_allowed("stats", sp, s, &rounds, &em));
+	assert_int_equal(rounds, 2);
+	/* parameters without columns cover nothing */
+	json_t *none = step("{}");
+	assert_int_equal(lb_study_step_allowed("stats", none, s, &rounds, &em), LB_EINVALID);
+	json_decref(s);
+	json_decref(none);
+	json_decref(sp);
+	json_decref(lp);
+	json_decref(kp);
+	assert_int_equal(lb_study_threshold(3), 2);
+	assert_int_equal(lb_study_threshold(4), 3);
+	assert_int_equal(lb_study_threshold(2), 2);
+}
+
+/* lb_study_partial_check: records at least the minimum cohort, count cells 0 or at least it. */
+static void test_partial_policy(void **state)
+{
+	(void)state;
+	struct lb_errmsg em;
+	json_t *m1 = step("{\"phase\":\"moments1\",\"columns\":[\"a\"],\"bins\":2,\"range\":[0,1]}");
+	double ok1[] = {12, 5.5, 0, 12, 12}, low_n[] = {9, 5.5, 0, 9, 9}, low_cell[] = {12, 5.5, 3, 9, 12};
+	assert_lb_ok(lb_study_partial_check(m1, ok1, 5, 10, &em));
+	assert_int_equal(lb_study_partial_check(m1, low_n, 5, 10, &em), LB_EDENIED);
+	assert_int_equal(lb_study_partial_check(m1, low_cell, 5, 10, &em), LB_EDENIED);
+	assert_non_null(strstr(em.text, "histogram bin 0"));
+	assert_int_equal(lb_study_partial_check(m1, ok1, 4, 10, &em), LB_EINVALID);
+	json_t *km = step("{\"phase\":\"km\",\"time\":\"t\",\"event\":\"e\",\"grid\":[4,7]}");
+	double k_ok[] = {30, 10, 0, 0, 20}, k_low[] = {30, 10, 1, 0, 19};
+	assert_lb_ok(lb_study_partial_check(km, k_ok, 5, 10, &em));
+	assert_int_equal(lb_study_partial_check(km, k_low, 5, 10, &em), LB_EDENIED);
+	assert_non_null(strstr(em.text, "events at grid time 1"));
+	json_t *lr = step("{\"phase\":\"logreg\"}");
+	double l_ok[] = {1, 2, 3, 0.5, 10, 9}, l_low[] = {1, 2, 3, 0.5, 9, 9};
+	assert_lb_ok(lb_study_partial_check(lr, l_ok, 6, 10, &em));
+	assert_int_equal(lb_study_partial_check(lr, l_low, 6, 10, &em), LB_EDENIED);
+	json_decref(m1);
+	json_decref(km);
+	json_decref(lr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_masks_cancel),
 		cmocka_unit_test(test_step),
+		cmocka_unit_test(test_step_allowed),
+		cmocka_unit_test(test_partial_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
