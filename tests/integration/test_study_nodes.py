@@ -208,6 +208,9 @@ def run(t, e, cluster, work):
         for asset in ("csc", "asc"):
             at(1, ["tx", "transfer", "--from", "clinic", "--to", n[i - 1], "--amount", "20",
                    "--asset", asset, "--wait"])
+    # alice pays each owner's node a small computing fee per study, escrowed
+    at(1, ["tx", "transfer", "--from", "clinic", "--to", addr(1, "alice"), "--amount", "20",
+           "--asset", "csc", "--wait"])
     owner = ["clinic", "node", "node"]
     assets = []
     for k in range(3):
@@ -263,6 +266,8 @@ def run(t, e, cluster, work):
             args += ["--trace", trace]
         if escrows:
             args += ["--escrows", escrows]
+        else:
+            args += ["--compute-fee", "0.01"]  # the data and the algorithm are free
         if popen:
             ee = dict(e)
             ee.update(env_extra or {})
