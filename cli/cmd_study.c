@@ -279,8 +279,11 @@ static int send_user_tx(const char *url, const struct lb_keypair *kp, int chain,
 	rc = cli_api_post("study run", url, "/v1/txs", body, &reply);
 	json_decref(body);
 	lb_hex_encode(idhex, id, LB_HASH_LEN);
-	if (!rc)
-		rc = cli_tx_wait("study run", url, idhex, 60, NULL);
+	if (!rc) {
+		json_t *fin = NULL;
+		rc = cli_tx_wait("study run", url, idhex, 60, &fin);
+		json_decref(fin);
+	}
 out:
 	json_decref(st);
 	json_decref(acct);

@@ -1,6 +1,7 @@
 /* libFuzzer harness for the owner's side of a study step: arbitrary bytes as the step object
  * (JSON) over a small fixed table must give either a partial of the announced length or an
- * error, never a crash; the partial is then masked against two fixed peers. */
+ * error, never a crash; the partial is then held to a minimum cohort and masked against two
+ * fixed peers, and the step is judged against fixed approved parameters of each algorithm. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "leben/algo.h"
 #include "leben/base.h"
+#include "leben/study.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,11 +29,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t *m = lb_calloc(len ? len : 1, sizeof *m);
 		if (!m)
 			abort();
+		(void)lb_study_partial_check(step, out, len, 2, NULL);
 		(void)lb_fed_mask(out, len, 24, digest, keys[0], keys, pairs, 3, m, NULL);
 		lb_free(m);
 		lb_free(out);
 	} else if (out)
 		abort();
+	static const char *const approved[][2] = {
+		{"stats", "{\"columns\":[\"a\",\"b\"],\"bins\":2,\"range\":[0,4]}"},
+		{"logreg", "{\"x\":[\"a\",\"b\"],\"y\":\"y\",\"standardize\":true}"},
+		{"km", "{\"time\":\"t\",\"event\":\"e\",\"grid\":[3,5,7]}"},
+	};
+	for (size_t i = 0; step && i < 3; i++) {
+		json_t *p = json_loads(approved[i][1], 0, NULL);
+		unsigned rounds;
+		(void)lb_study_step_allowed(approved[i][0], p, step, &rounds, NULL);
+		json_decref(p);
+	}
 	json_decref(step);
 	lb_table_release(&t);
 	return 0;
