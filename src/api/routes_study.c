@@ -554,17 +554,45 @@ static int finish(const struct api_call *c, const struct study_msg *s, json_t *s
 	res.status = !strcmp(outcome, "done") ? LB_XCHG_DELIVERED : LB_XCHG_FAILED;
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
 	lb_buf_init(&proof, 1u << 20);
-	if ((rc = lb_xchg_result_encode(&b, &res)) ||
-	    (rc = lb_ledger_node_submit(c->ledger, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, b.data, b.len, rid, em)) ||
-	    (rc = wait_committed(c, rid, "xchg.result", em)))
+	/* each tx once: an end repeated after a failure goes on from the last one on record */
+	if (hexf(st, "result_tx", rid, LB_HASH_LEN)) {
+		res.status = !strcmp(json_string_value(json_object_get(st, "result_status")), "delivered")
+				     ? LB_XCHG_DELIVERED
+				     : LB_XCHG_FAILED;
+		hexf(st, "result_hash", res.result_hash, LB_HASH_LEN);
+	} else if ((rc = lb_xchg_result_encode(&b, &res)) ||
+		   (rc = lb_ledger_node_submit(c->ledger, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, b.data, b.len, rid,
+					       em))) {
+		goto out;
+	} else {
+		lb_hex_encode(h1, rid, LB_HASH_LEN);
+		lb_hex_encode(h2, res.result_hash, LB_HASH_LEN);
+		json_object_set_new(st, "result_tx", json_string(h1));
+		json_object_set_new(st, "result_hash", json_string(h2));
+		json_object_set_new(st, "result_status",
+				    json_string(res.status == LB_XCHG_DELIVERED ? "delivered" : "failed"));
+		if ((rc = state_save(c, s->study, st, em)))
+			goto out;
+	}
+	if ((rc = wait_committed(c, rid, "xchg.result", em)))
 		goto out;
 	struct lb_escrow_claim cl;
 	memcpy(cl.escrow, s->esc, LB_HASH_LEN);
 	memcpy(cl.result_hash, res.result_hash, LB_HASH_LEN);
 	lb_buf_reset(&b);
-	if ((rc = lb_escrow_claim_encode(&b, &cl)) ||
-	    (rc = lb_ledger_node_submit(c->ledger, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_CLAIM, b.data, b.len, cid, em)) ||
-	    (rc = wait_committed(c, cid, "escrow.claim", em)))
+	if (hexf(st, "claim_tx", cid, LB_HASH_LEN)) {
+		/* sent before */
+	} else if ((rc = lb_escrow_claim_encode(&b, &cl)) ||
+		   (rc = lb_ledger_node_submit(c->ledger, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_CLAIM, b.data, b.len,
+					       cid, em))) {
+		goto out;
+	} else {
+		lb_hex_encode(h2, cid, LB_HASH_LEN);
+		json_object_set_new(st, "claim_tx", json_string(h2));
+		if ((rc = state_save(c, s->study, st, em)))
+			goto out;
+	}
+	if ((rc = wait_committed(c, cid, "escrow.claim", em)))
 		goto out;
 	/* the result's receipt anchored in a settlement block (the claim's block anchors it) */
 	uint64_t deadline = lb_mono_ns() + (uint64_t)STUDY_WAIT_S * 1000000000u;
