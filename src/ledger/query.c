@@ -580,6 +580,7 @@ int lb_ledger_node_submit(struct lb_ledger *l, int chain, uint32_t type, const u
 	struct lb_buf raw;
 	struct lb_submit_result res;
 	int rc = LB_OK;
+	memset(&res, 0, sizeof res);
 	lb_buf_init(&raw, LB_TX_MAX_BYTES);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		t.nonce = lb_ledger_next_nonce(l, chain, addr);
