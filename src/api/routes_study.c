@@ -290,6 +290,16 @@ static int check_parties(const struct api_call *c, const struct study_msg *s, st
 
 /* ---- consents --------------------------------------------------------------------------------- */
 
+/* The table's patients with the ids the chain knows them by (sorted by id; wipe and free). The
+ * one place a study turns patient cells into chain ids: when the chain's ids become the asset's
+ * salted commitments, only this call changes. */
+static int table_patients(const struct api_call *c, const uint8_t *csv, size_t len, const uint8_t asset[LB_HASH_LEN],
+			  struct lb_xchg_patient **pats, size_t *np, struct lb_errmsg *em)
+{
+	(void)c; /* the node home holds the asset's salt key once ids are commitments */
+	return lb_xchg_csv_patients(csv, len, STUDY_PATIENT_COL, asset, pats, np, em);
+}
+
 /* The patients of the table whose records this study may use, by the one dry run every run of
  * the exchange uses (lb_xchg_check_json with exclude_revoked), which also checks that this node
  * may run the request now. *kept: a JSON array of their ids (hex); *plan the dry run. */
@@ -302,7 +312,7 @@ static int usable_patients(const struct api_call *c, const struct study_msg *s, 
 	uint8_t self_addr[LB_ADDR_LEN], *ids = NULL;
 	char hex[2 * LB_HASH_LEN + 1];
 	lb_hex_encode(hex, right->asset, LB_HASH_LEN);
-	int rc = lb_xchg_csv_patients(csv, len, STUDY_PATIENT_COL, right->asset, &pats, &np, em);
+	int rc = table_patients(c, csv, len, right->asset, &pats, &np, em);
 	if (rc)
 		return lb_errwrap(em, "the table of asset %s must have a patient column '%s' so that consents "
 				      "apply; nothing computed", hex, STUDY_PATIENT_COL);
@@ -336,12 +346,12 @@ out:
 }
 
 /* Leave out of t the rows of the table's patients that are not in kept (hex ids). */
-static int drop_unusable(const uint8_t *csv, size_t len, const uint8_t asset[LB_HASH_LEN], const json_t *kept,
-			 struct lb_table *t, struct lb_errmsg *em)
+static int drop_unusable(const struct api_call *c, const uint8_t *csv, size_t len, const uint8_t asset[LB_HASH_LEN],
+			 const json_t *kept, struct lb_table *t, struct lb_errmsg *em)
 {
 	struct lb_xchg_patient *pats = NULL;
 	size_t np = 0, nx = 0;
-	int rc = lb_xchg_csv_patients(csv, len, STUDY_PATIENT_COL, asset, &pats, &np, em);
+	int rc = table_patients(c, csv, len, asset, &pats, &np, em);
 	if (rc)
 		return rc;
 	const char **excl = lb_calloc(np ? np : 1, sizeof *excl);
@@ -737,7 +747,7 @@ static int do_step(const struct api_call *c, struct study_msg *s, const struct l
 	} else {
 		kept = json_incref(json_object_get(st, "patients"));
 	}
-	if ((rc = drop_unusable(csv, clen, right->asset, kept, &t, em)))
+	if ((rc = drop_unusable(c, csv, clen, right->asset, kept, &t, em)))
 		goto out;
 	if ((rc = lb_fed_step(&t, s->step, true, &part, &len, em)))
 		goto out;
