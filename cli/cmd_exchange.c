@@ -1835,6 +1835,8 @@ static void usage(FILE *f)
 		"           the chain holds the approval, the execution right and the consents\n"
 		"patient:\n"
 		"  consent  --from KEY --asset ID --patient ID [--revoke]   give or revoke consent\n"
+		);
+	fprintf(f,
 		"executor:\n"
 		"  run      --from KEY --request ID --escrow ID [--data FILE] [--patient-column NAME]\n"
 		"           [--algorithm-file SCRIPT]   without --data: the input the owner delivered\n"
