@@ -247,7 +247,7 @@ def run(t, e, cluster):
     t.ok(r.returncode == 1 and "no input was delivered" in r.stderr,
          "a run with no delivered input is refused with a hint", r.stderr)
     st, ev = http(urls[1] + "/v1/exchange/escrows/" + esc)
-    t.eq((ev["status"], bal(n2)["asc"]), ("open", 2 * M),
+    t.eq((ev["status"], bal(n2)["asc"]), ("open", 0),
          "nothing was charged: the escrow is still open, institution-2 got nothing more")
 
 
