@@ -68,6 +68,7 @@ struct xreq_rec {
 	uint8_t terms_hash[LB_HASH_LEN];
 	uint8_t run_scenario;        /* 0 until run */
 	uint8_t result_hash[LB_HASH_LEN];
+	uint8_t reason;              /* enum lb_xchg_reason of the recorded result (0 until then) */
 };
 
 struct xconsent_rec {

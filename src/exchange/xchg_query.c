@@ -130,6 +130,10 @@ static int v_request(struct lb_state *s, void *ctx)
 	}
 	if (memcmp(r.result_hash, zero, LB_HASH_LEN))
 		json_object_set_new(o, "result_hash", xhexj(r.result_hash, LB_HASH_LEN));
+	if (r.status == XREQ_DONE || r.status == XREQ_WITHHELD || r.status == XREQ_FAILED) {
+		json_object_set_new(o, "reason", json_string(lb_xchg_reason_name(r.reason)));
+		json_object_set_new(o, "reason_code", json_integer(r.reason));
+	}
 	v->out = o;
 	return LB_OK;
 }

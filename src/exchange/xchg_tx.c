@@ -169,8 +169,9 @@ static int xreq_store(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const s
 	    !(rc = lb_enc_fixed(&b, r->executor, LB_ADDR_LEN)) &&
 	    !(rc = lb_enc_fixed(&b, r->escrow, LB_HASH_LEN)) &&
 	    !(rc = lb_enc_fixed(&b, r->terms_hash, LB_HASH_LEN)) &&
-	    !(rc = lb_enc_u8(&b, r->run_scenario)))
-		rc = lb_enc_fixed(&b, r->result_hash, LB_HASH_LEN);
+	    !(rc = lb_enc_u8(&b, r->run_scenario)) &&
+	    !(rc = lb_enc_fixed(&b, r->result_hash, LB_HASH_LEN)))
+		rc = lb_enc_u8(&b, r->reason);
 	return put_buf(s, XNS_REQ, id, LB_HASH_LEN, &b, rc);
 }
 
@@ -192,7 +193,8 @@ int xreq_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xreq_rec
 	    lb_dec_fixed(&d, "e", r->escrow, LB_HASH_LEN) ||
 	    lb_dec_fixed(&d, "t", r->terms_hash, LB_HASH_LEN) ||
 	    lb_dec_u8(&d, "rs", &r->run_scenario) ||
-	    lb_dec_fixed(&d, "r", r->result_hash, LB_HASH_LEN) || lb_dec_end(&d))
+	    lb_dec_fixed(&d, "r", r->result_hash, LB_HASH_LEN) || lb_dec_u8(&d, "rc", &r->reason) ||
+	    lb_dec_end(&d))
 		return LB_ECORRUPT;
 	return LB_OK;
 }
@@ -1007,6 +1009,7 @@ static int apply_result(struct lb_apply_ctx *c)
 		   : p.status == LB_XCHG_WITHHELD ? XREQ_WITHHELD
 						  : XREQ_FAILED;
 	memcpy(r.result_hash, p.result_hash, LB_HASH_LEN);
+	r.reason = p.reason;
 	return xreq_commit(c, p.request, &r);
 }
 

@@ -178,6 +178,10 @@ def run(t, node, tmp):
     t.ok(res and res[0]["status"] == "withheld" and res[0]["reason"] == "cohort" and res[0]["reason_code"] == 1,
          "the withheld run's public record: status withheld, reason code 1 (cohort), no text", res)
 
+    st, q1 = node.get("/v1/exchange/requests/" + req_f)
+    st, q2 = node.get("/v1/exchange/requests/" + req_w)
+    t.ok((q1["status"], q1["reason"], q2["status"], q2["reason"]) == ("failed", "failed", "withheld", "cohort"),
+         "the request views show the status and the reason code", (q1, q2))
     texts, raws = chain_texts(node)
     secrets = [CANARY, "age of P9", failed_text, withheld_text, "minimum cohort", "below the minimum"]
     found = [s for s in secrets if any(s in x for x in texts)]
