@@ -697,6 +697,11 @@ static int x_escrow(struct xctx *x)
 		       h, cli_format_amount(p.terms.data_fee, a1, sizeof a1),
 		       cli_format_amount(p.terms.algo_fee, a2, sizeof a2),
 		       cli_format_amount(p.terms.compute_fee, a3, sizeof a3), p.timeout);
+		if (jint(plan, "epsilon"))
+			printf("The run will spend epsilon %s of the %s left in your privacy budget on "
+			       "this asset\n",
+			       cli_format_amount(jint(plan, "epsilon"), a1, sizeof a1),
+			       cli_format_amount(jint(plan, "budget_left_user"), a2, sizeof a2));
 	}
 out:
 	json_decref(st);
