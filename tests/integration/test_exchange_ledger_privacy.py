@@ -243,6 +243,17 @@ def run(t, node, tmp):
             st, ex = node.get("/v1/txs/" + out["exec_tx"])
             commits.append((req, ex["payload"]["noise_commit"], ex.get("height")))
     t.eq(delivered, 2, "counts by sex under noise (epsilon 1) are released: honest use still works")
+    exact = 0
+    for req, _, _ in commits:
+        r = node.cli(["exchange", "result", "--from", "alice", "--request", req])
+        try:
+            res = json.loads(r.stdout)
+            col = res["columns"][0]
+            exact += [res["n"], col["n"]] + col["counts"] == [24, 24, 12, 12]
+        except (ValueError, KeyError, IndexError):
+            exact += 1
+    t.ok(commits and exact < len(commits), "the released counts carry noise (not all exact in two releases)",
+         exact)
     r, b = node.cli_json(["exchange", "budget", "--user", "alice", "--asset", a_a])
     t.ok(b and b["spent_user"] == 2 * M and b["budget_left_user"] == 0,
          "the chain charged alice 2 x epsilon on A: nothing left", b)
