@@ -34,8 +34,9 @@ struct xopts {
 	const char *home, *node, *from, *asset, *asset_tx, *price, *min_cohort, *max_output,
 		*data_bytes, *data, *allow, *executor, *kind, *algorithm, *algorithm_file, *builtin,
 		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
-		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params, *to;
-	bool json, help, local_only, at_author, heavy_deps, revoke, print_act;
+		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params, *to,
+		*epsilon, *budget_user, *budget_patient, *user;
+	bool json, help, local_only, at_author, heavy_deps, revoke, print_act, as_owner;
 };
 
 /* What one command run shares: where the node is, the signing key, the network. */
@@ -328,9 +329,21 @@ static int x_offer(struct xctx *x)
 	    (rc = amount_arg(o->price, "--price", 0, &p->data_fee)) ||
 	    (rc = count_arg(o->min_cohort, "--min-cohort", 10, &p->min_cohort)) ||
 	    (rc = count_arg(o->max_output, "--max-output", 65536, &p->max_output)) ||
-	    (rc = count_arg(o->data_bytes, "--data-bytes", 0, &v)))
+	    (rc = count_arg(o->data_bytes, "--data-bytes", 0, &v)) ||
+	    (rc = amount_arg(o->epsilon, "--epsilon", 0, &p->epsilon)))
 		goto out;
 	p->data_bytes = v;
+	/* differential privacy: budgets default to ten releases per user and per patient */
+	if ((rc = amount_arg(o->budget_user, "--budget-user", 10 * p->epsilon, &p->budget_user)) ||
+	    (rc = amount_arg(o->budget_patient, "--budget-patient", 10 * p->epsilon,
+			     &p->budget_patient)))
+		goto out;
+	if (!p->epsilon && (o->budget_user || o->budget_patient)) {
+		rc = cli_failf(CMD, "--budget-user and --budget-patient need --epsilon (the privacy loss "
+				    "of one release)");
+		rc = 2;
+		goto out;
+	}
 	if (o->data) {
 		uint8_t *d;
 		size_t n;
@@ -684,6 +697,11 @@ static int x_escrow(struct xctx *x)
 		       h, cli_format_amount(p.terms.data_fee, a1, sizeof a1),
 		       cli_format_amount(p.terms.algo_fee, a2, sizeof a2),
 		       cli_format_amount(p.terms.compute_fee, a3, sizeof a3), p.timeout);
+		if (jint(plan, "epsilon"))
+			printf("The run will spend epsilon %s of the %s left in your privacy budget on "
+			       "this asset\n",
+			       cli_format_amount(jint(plan, "epsilon"), a1, sizeof a1),
+			       cli_format_amount(jint(plan, "budget_left_user"), a2, sizeof a2));
 	}
 out:
 	json_decref(st);
@@ -693,31 +711,195 @@ out:
 
 /* ---- the executor's run ----------------------------------------------------------------------- */
 
-/* Leave the sealed result with the node, signed by the executor. */
+/* Leave what the run leaves for its user and owner with the node, signed by the executor:
+ * the released result (sealed to the user; NULL when none), the reason (sealed to the user and
+ * the owner) and the owner's audit record (docs/api.md, POST /v1/exchange/results). */
 static int upload_sealed(struct xctx *x, const char *reqhex, const uint8_t req[LB_HASH_LEN],
-			 const uint8_t *sealed, size_t slen)
+			 const uint8_t *sealed, size_t slen, const uint8_t *reason, size_t rlen,
+			 const uint8_t *audit, size_t alen)
 {
-	char *sh = lb_malloc(2 * slen + 1);
 	char pkh[2 * LB_PUBKEY_LEN + 1], sgh[2 * LB_SIG_LEN + 1], path[200];
-	uint8_t msg[LB_HASH_LEN], sig[LB_SIG_LEN];
+	uint8_t h[3][LB_HASH_LEN], msg[LB_HASH_LEN], sig[LB_SIG_LEN];
 	struct lb_hasher hs;
 	json_t *body, *ans = NULL;
-	if (!sh)
-		return cli_failf(CMD, "out of memory");
-	lb_hasher_init(&hs, "LEBEN-sealed-result-v1");
+	lb_hash(h[0], sealed ? sealed : (const uint8_t *)"", sealed ? slen : 0);
+	lb_hash(h[1], reason ? reason : (const uint8_t *)"", reason ? rlen : 0);
+	lb_hash(h[2], audit ? audit : (const uint8_t *)"", audit ? alen : 0);
+	lb_hasher_init(&hs, "LEBEN-sealed-result-v2");
 	lb_hasher_update(&hs, req, LB_HASH_LEN);
-	lb_hasher_update(&hs, sealed, slen);
+	lb_hasher_update(&hs, h, sizeof h);
 	lb_hasher_final(&hs, msg);
 	lb_sign(sig, msg, sizeof msg, &x->kp);
 	lb_hex_encode(pkh, x->kp.pk, LB_PUBKEY_LEN);
 	lb_hex_encode(sgh, sig, LB_SIG_LEN);
-	lb_hex_encode(sh, sealed, slen);
-	body = json_pack("{s:s,s:s,s:s}", "sealed", sh, "pk", pkh, "sig", sgh);
-	lb_free(sh);
+	body = json_pack("{s:s,s:s}", "pk", pkh, "sig", sgh);
+	const struct {
+		const char *key;
+		const uint8_t *p;
+		size_t n;
+	} parts[] = {{"sealed", sealed, slen}, {"reason", reason, rlen}, {"owner_audit", audit, alen}};
+	for (size_t i = 0; i < 3 && body; i++) {
+		if (!parts[i].p)
+			continue;
+		char *hx = lb_malloc(2 * parts[i].n + 1);
+		if (!hx) {
+			json_decref(body);
+			return cli_failf(CMD, "out of memory");
+		}
+		lb_hex_encode(hx, parts[i].p, parts[i].n);
+		json_object_set_new(body, parts[i].key, json_string(hx));
+		lb_free(hx);
+	}
 	snprintf(path, sizeof path, "/v1/exchange/results/%s", reqhex);
 	int rc = cli_api_post(CMD, x->url, path, body, &ans);
 	json_decref(body);
 	json_decref(ans);
+	return rc;
+}
+
+/* Hash of the business block holding committed tx id (the second half of the noise seed). */
+static int tx_block_hash(struct xctx *x, const uint8_t id[LB_HASH_LEN], uint8_t out[LB_HASH_LEN])
+{
+	char h[2 * LB_HASH_LEN + 1];
+	json_t *t = NULL, *blk = NULL;
+	hex32(h, id);
+	int rc = getf(x, &t, "/v1/txs/%s", h);
+	json_t *ht = json_object_get(t, "height");
+	if (!rc && !json_is_integer(ht))
+		rc = cli_failf(CMD, "the node does not say which block holds tx %s", h);
+	if (!rc && (rc = getf(x, &blk, "/v1/chains/business/blocks/%" PRIu64,
+			      (uint64_t)json_integer_value(ht))) == 0 &&
+	    lb_hex_decode(out, LB_HASH_LEN, json_string_value(json_object_get(blk, "hash"))))
+		rc = cli_failf(CMD, "the node gave no hash for the block of tx %s", h);
+	json_decref(t);
+	json_decref(blk);
+	return rc;
+}
+
+/* Public reason code of a failed run: a resource limit, or a failure. */
+static uint8_t failed_code(bool have_rep, enum lb_sandbox_status st)
+{
+	if (!have_rep)
+		return LB_XCHG_REASON_FAILED;
+	switch (st) {
+	case LB_SANDBOX_CPU:
+	case LB_SANDBOX_WALL:
+	case LB_SANDBOX_MEMORY:
+	case LB_SANDBOX_FILESIZE:
+	case LB_SANDBOX_OUTPUT:
+	case LB_SANDBOX_INSTRUCTIONS:
+		return LB_XCHG_REASON_LIMIT;
+	default:
+		return LB_XCHG_REASON_FAILED;
+	}
+}
+
+/* Public reason code of a withheld release: which rule of the release policy fired (read from
+ * its decision; the sentence itself stays sealed). */
+static uint8_t withheld_code(const struct lb_release *rel)
+{
+	const char *w = rel->reason;
+	if (rel->code == LB_ETOOBIG)
+		return LB_XCHG_REASON_LIMIT;
+	if (strstr(w, "budget"))
+		return LB_XCHG_REASON_BUDGET;
+	if (strstr(w, "differ") || strstr(w, "earlier release"))
+		return LB_XCHG_REASON_DIFFERENCING;
+	if (strstr(w, "cohort") || strstr(w, "min_cohort"))
+		return LB_XCHG_REASON_COHORT;
+	return LB_XCHG_REASON_POLICY;
+}
+
+/* The offer's differential privacy for this release: the noise of the offer's epsilon, keyed
+ * by the run's noise key (lb_xchg_noise_key). The chain charged the budget when it recorded
+ * the execution, so the policy's own budget is a one-release row in memory. */
+static int offer_noise(struct lb_policy *pol, json_t *plan, const uint8_t key[LB_HASH_LEN],
+		       struct lb_dp_budget **dpb, struct lb_errmsg *em)
+{
+	uint64_t eps = jint(plan, "epsilon");
+	*dpb = NULL;
+	if (!eps)
+		return 0;
+	pol->epsilon = (double)eps / LB_XCHG_EPS_UNIT;
+	pol->budget = pol->epsilon;
+	lb_policy_noise_seed(key);
+	return lb_dp_budget_open(NULL, dpb, em);
+}
+
+/* Pad JSON text with spaces to exactly n bytes (a fixed size: the envelope's length says
+ * nothing of the text); LB_ETOOBIG if it is longer. */
+static int pad_json(json_t *j, size_t n, char **out)
+{
+	char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t len = t ? strlen(t) : 0;
+	*out = NULL;
+	if (!t || len > n) {
+		free(t);
+		return t ? LB_ETOOBIG : LB_ENOMEM;
+	}
+	char *p = lb_malloc(n);
+	if (!p) {
+		free(t);
+		return LB_ENOMEM;
+	}
+	memcpy(p, t, len);
+	memset(p + len, ' ', n - len);
+	free(t);
+	*out = p;
+	return LB_OK;
+}
+
+#define REASON_SEALED_SIZE 4096 /* plaintext bytes of every sealed reason */
+#define AUDIT_SEALED_SIZE 512   /* plaintext bytes of every owner's audit record */
+
+/* The full reason of a run, sealed to the user and the owner, padded to one size. */
+static int seal_reason(const char *reqhex, const struct lb_xchg_result *res, const char *why,
+		       const char *sandbox, const uint8_t upk[LB_ENVELOPE_PKBYTES],
+		       const uint8_t opk[LB_ENVELOPE_PKBYTES], uint8_t **env, size_t *envlen,
+		       struct lb_errmsg *em)
+{
+	static const char *st[] = {"?", "delivered", "withheld", "failed"};
+	uint8_t pks[2][LB_ENVELOPE_PKBYTES];
+	char *text = NULL;
+	json_t *j = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s}", "request", reqhex, "status",
+			      st[res->status <= 3 ? res->status : 0], "reason_code", (int)res->reason,
+			      "reason_name", lb_xchg_reason_name(res->reason), "reason", why, "sandbox",
+			      sandbox);
+	int rc = j ? pad_json(j, REASON_SEALED_SIZE, &text) : LB_ENOMEM;
+	json_decref(j);
+	if (rc)
+		return lb_errf(em, rc, "the reason of the run does not fit its sealed record");
+	memcpy(pks[0], upk, LB_ENVELOPE_PKBYTES);
+	memcpy(pks[1], opk, LB_ENVELOPE_PKBYTES);
+	rc = lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])pks, 2, (const uint8_t *)text,
+			      REASON_SEALED_SIZE, env, envlen, em);
+	sodium_memzero(text, REASON_SEALED_SIZE);
+	lb_free(text);
+	return rc;
+}
+
+/* The owner's audit record of the noise (the secret r behind the commitment in xchg.exec and
+ * the block completing it), sealed to the owner only: the user must not learn the noise. */
+static int seal_audit(const char *reqhex, const uint8_t r[LB_HASH_LEN],
+		      const uint8_t commit[LB_HASH_LEN], const uint8_t block[LB_HASH_LEN],
+		      const uint8_t opk[LB_ENVELOPE_PKBYTES], uint8_t **env, size_t *envlen,
+		      struct lb_errmsg *em)
+{
+	char rh[2 * LB_HASH_LEN + 1], ch[2 * LB_HASH_LEN + 1], bh[2 * LB_HASH_LEN + 1], *text = NULL;
+	hex32(rh, r);
+	hex32(ch, commit);
+	hex32(bh, block);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "request", reqhex, "noise_r", rh, "noise_commit",
+			      ch, "exec_block_hash", bh);
+	int rc = j ? pad_json(j, AUDIT_SEALED_SIZE, &text) : LB_ENOMEM;
+	json_decref(j);
+	sodium_memzero(rh, sizeof rh);
+	if (rc)
+		return lb_errf(em, rc, "the audit record does not fit its sealed size");
+	rc = lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])opk, 1, (const uint8_t *)text,
+			      AUDIT_SEALED_SIZE, env, envlen, em);
+	sodium_memzero(text, AUDIT_SEALED_SIZE);
+	lb_free(text);
 	return rc;
 }
 
@@ -973,6 +1155,9 @@ static int x_run(struct xctx *x)
 		done_id[LB_HASH_LEN], xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES];
 	uint8_t *data = NULL, *ids = NULL, *keep = NULL, *rtx = NULL, *rproof = NULL, *sealed = NULL;
 	uint8_t *reqtx = NULL, *reqproof = NULL, *script = NULL, *sealed_in = NULL;
+	uint8_t *sreason = NULL, *saudit = NULL; /* the sealed reason and owner's audit record */
+	size_t srlen = 0, salen = 0;
+	char why[600] = ""; /* the full reason: sealed to the user and the owner, never public */
 	size_t dlen, npats = 0, nkeep = 0, nexcl = 0, rtxlen, rplen, slen, qlen, qplen, inlen;
 	struct lb_xchg_patient *pats = NULL;
 	const char **excl = NULL;
@@ -1055,12 +1240,14 @@ static int x_run(struct xctx *x)
 			       o->escrow);
 		goto out;
 	}
-	json_t *revoked = json_object_get(plan, "revoked");
+	/* left out: patients who revoked consent, and those whose privacy budget is spent */
+	json_t *revoked = json_copy(json_object_get(plan, "revoked"));
+	json_array_extend(revoked, json_object_get(plan, "patients_over_budget"));
 	for (size_t i = 0; i < json_array_size(revoked); i++) {
 		uint8_t rid[LB_HASH_LEN];
 		int k;
 		if (!lb_hex_decode(rid, LB_HASH_LEN, json_string_value(json_array_get(revoked, i))) &&
-		    (k = find_patient(pats, npats, rid)) >= 0) {
+		    (k = find_patient(pats, npats, rid)) >= 0 && !left_out[k]) {
 			if (inp) /* known here by pseudonym only: the jail finds the rows */
 				memcpy(xids + nxids++ * LB_HASH_LEN, rid, LB_HASH_LEN);
 			else
@@ -1068,6 +1255,7 @@ static int x_run(struct xctx *x)
 			left_out[k] = true;
 		}
 	}
+	json_decref(revoked);
 	for (size_t i = 0; i < npats; i++)
 		if (!left_out[i])
 			memcpy(keep + nkeep++ * LB_HASH_LEN, pats[i].id, LB_HASH_LEN);
@@ -1097,6 +1285,24 @@ static int x_run(struct xctx *x)
 	ex.chosen_by = strcmp(json_string_value(json_object_get(plan, "chosen_by")), "user") ? 2 : 1;
 	ex.n_patients = nkeep;
 	ex.patients = keep;
+	/* 3b. record the execution before anything runs: the chain checks everything again and
+	 * charges the privacy budget (a run past it is refused here, before any release); the
+	 * record commits to this executor's noise secret, which the block holding it completes */
+	uint8_t noise_r[LB_HASH_LEN], noise_key[LB_HASH_LEN], exec_block[LB_HASH_LEN];
+	randombytes_buf(noise_r, sizeof noise_r);
+	lb_xchg_noise_commit(ex.noise_commit, noise_r);
+	if (lb_xchg_exec_encode(&b, &ex) ||
+	    (rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, exec_id))) {
+		rc = rc ? rc : cli_failf(CMD, "the execution record is too large (at most %d patients)",
+					 LB_XCHG_PATIENTS_MAX);
+		fprintf(stderr, "  nothing ran and nothing was released; the user can refund escrow %s "
+				"after its timeout\n",
+			o->escrow);
+		goto out;
+	}
+	if ((rc = tx_block_hash(x, exec_id, exec_block)))
+		goto out;
+	lb_xchg_noise_key(noise_key, noise_r, exec_block);
 	/* 4. run in the sandbox: the data goes in sealed to this executor's key and is opened only
 	 * inside the jail, which also leaves out the revoked patients' rows */
 	if (lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk) ||
@@ -1129,7 +1335,8 @@ static int x_run(struct xctx *x)
 	have_rep = src == LB_OK || rep.status != LB_SANDBOX_OK || rep.result;
 	if (src != LB_OK) {
 		res.status = LB_XCHG_FAILED;
-		snprintf(res.note, sizeof res.note, "the run failed (%s): %.200s",
+		res.reason = failed_code(have_rep, rep.status);
+		snprintf(why, sizeof why, "the run failed (%s): %.500s",
 			 have_rep ? lb_sandbox_status_name(rep.status) : "setup",
 			 rep.reason[0] ? rep.reason : em.text);
 	} else {
@@ -1142,32 +1349,55 @@ static int x_run(struct xctx *x)
 		lb_addr_encode(user_text, ex.terms.user);
 		lb_errclear(&em);
 		have_rel = true;
-		if (lb_policy_apply(&pol, rep.result, NULL, user_text,
-				    json_string_value(json_object_get(r, "asset")), &rel, &em) == LB_OK) {
-			res.status = LB_XCHG_DELIVERED;
-			memcpy(res.result_hash, rel.hash, LB_HASH_LEN);
-		} else {
-			res.status = LB_XCHG_WITHHELD;
-			snprintf(res.note, sizeof res.note, "%.250s", rel.reason[0] ? rel.reason : em.text);
-		}
-	}
-	/* 6. record the execution, seal the result to the user, record the result */
-	if (lb_xchg_exec_encode(&b, &ex) ||
-	    (rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, exec_id))) {
-		rc = rc ? rc : cli_failf(CMD, "the execution record is too large (at most %d patients)",
-					 LB_XCHG_PATIENTS_MAX);
-		goto out;
-	}
-	if (res.status == LB_XCHG_DELIVERED) {
-		uint8_t upk[LB_ENVELOPE_PKBYTES];
-		if (lb_envelope_pk_from_ed25519(upk, rq.sender) ||
-		    lb_release_seal(&rel, upk, &sealed, &slen, &em)) {
+		struct lb_dp_budget *dpb = NULL;
+		if ((rc = offer_noise(&pol, plan, noise_key, &dpb, &em))) {
 			rc = cli_fail(CMD, &em, NULL);
 			goto out;
 		}
-		if ((rc = upload_sealed(x, o->request, req, sealed, slen)))
+		if (lb_policy_apply(&pol, rep.result, dpb, user_text,
+				    json_string_value(json_object_get(r, "asset")), &rel, &em) == LB_OK) {
+			res.status = LB_XCHG_DELIVERED;
+		} else {
+			res.status = LB_XCHG_WITHHELD;
+			res.reason = withheld_code(&rel);
+			snprintf(why, sizeof why, "%.500s", rel.reason[0] ? rel.reason : em.text);
+		}
+		lb_policy_noise_seed(NULL);
+		lb_dp_budget_close(dpb);
+	}
+	/* 6. seal the released result to the user, the full reason to the user and the owner, the
+	 * noise secret to the owner; leave them with the node; record the result on the chain with
+	 * its status and reason code only (no text, no values) */
+	{
+		uint8_t upk[LB_ENVELOPE_PKBYTES], opk[LB_ENVELOPE_PKBYTES], okey[LB_PUBKEY_LEN];
+		if (lb_envelope_pk_from_ed25519(upk, rq.sender) ||
+		    lb_hex_decode(okey, sizeof okey, json_string_value(json_object_get(offer, "owner_key"))) ||
+		    lb_envelope_pk_from_ed25519(opk, okey)) {
+			rc = cli_failf(CMD, "the keys of the user or the asset's owner are unreadable");
+			goto out;
+		}
+		if (res.status == LB_XCHG_DELIVERED) {
+			if (lb_release_seal(&rel, upk, &sealed, &slen, &em)) {
+				rc = cli_fail(CMD, &em, NULL);
+				goto out;
+			}
+			/* the chain binds the envelope the user fetches, not the plaintext: a hash of a
+			 * short result could be guessed */
+			lb_hash(res.result_hash, sealed, slen);
+		}
+		if ((rc = seal_reason(o->request, &res, why, have_rep ? lb_sandbox_status_name(rep.status)
+								     : "setup",
+				      upk, opk, &sreason, &srlen, &em)) ||
+		    (rc = seal_audit(o->request, noise_r, ex.noise_commit, exec_block, opk, &saudit,
+				     &salen, &em))) {
+			rc = cli_fail(CMD, &em, NULL);
+			goto out;
+		}
+		if ((rc = upload_sealed(x, o->request, req, sealed, slen, sreason, srlen, saudit, salen)))
 			goto out;
 	}
+	sodium_memzero(noise_r, sizeof noise_r);
+	sodium_memzero(noise_key, sizeof noise_key);
 	lb_buf_reset(&b);
 	if (lb_xchg_result_encode(&b, &res) ||
 	    (rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &b, res_id))) {
@@ -1206,7 +1436,7 @@ static int x_run(struct xctx *x)
 	if (o->json) {
 		json_t *j = json_pack(
 			"{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:{s:s,s:I,s:I,s:I}}", "request",
-			o->request, "status", st_names[res.status], "reason", res.note, "algorithm",
+			o->request, "status", st_names[res.status], "reason", why, "algorithm",
 			job.algorithm ? job.algorithm : "lua", "scenario",
 			lb_xchg_scenario_name(ex.scenario), "exec_tx", eh, "result_tx", rh,
 			"result_hash", hh, "patients_used", (json_int_t)nkeep, "patients_left_out",
@@ -1228,7 +1458,7 @@ static int x_run(struct xctx *x)
 		printf(".\nResult %s sealed to the user; escrow released (tx %s).\n", hh, dh);
 	} else {
 		printf("The result was %s: %s\nEscrow refunded to the user (tx %s).\n",
-		       st_names[res.status], res.note, dh);
+		       st_names[res.status], why, dh);
 	}
 	rc = 0;
 out:
@@ -1242,6 +1472,8 @@ out:
 	json_decref(inp);
 	lb_free(xids);
 	lb_free(sealed);
+	lb_free(sreason);
+	lb_free(saudit);
 	lb_free(sealed_in);
 	lb_free(script);
 	lb_free(reqtx);
@@ -1313,43 +1545,103 @@ static int x_status(struct xctx *x)
 	return 0;
 }
 
+/* Open a sealed record of the node's result store (hex at key of s) with this key. */
+static int open_sealed(struct xctx *x, json_t *s, const char *key, size_t max, uint8_t **plain,
+		       size_t *plen, struct lb_errmsg *em)
+{
+	uint8_t xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES], *sealed = NULL;
+	size_t slen;
+	const char *h = json_string_value(json_object_get(s, key));
+	if (!h)
+		return lb_errf(em, LB_ENOTFOUND, "the node keeps no %s for this request", key);
+	if (lb_hex_decode_alloc(h, &sealed, &slen, 4u << 20))
+		return lb_errf(em, LB_ECORRUPT, "the node gave an unreadable %s", key);
+	int rc = lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk);
+	if (!rc)
+		rc = lb_envelope_open(xsk, xpk, sealed, slen, max, plain, plen, em);
+	sodium_memzero(xsk, sizeof xsk);
+	lb_free(sealed);
+	return rc;
+}
+
+/* The user's result (or, with --as-owner, the owner's view of a run): the sealed reason opens
+ * for the user and the owner; the released result for the user only, checked against the hash
+ * the business chain records; the noise audit record for the owner only. */
 static int x_result(struct xctx *x)
 {
 	const struct xopts *o = x->o;
-	uint8_t want[LB_HASH_LEN], got[LB_HASH_LEN], xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES];
-	uint8_t *sealed = NULL, *plain = NULL;
-	size_t slen, plen;
-	json_t *r = NULL, *s = NULL;
+	uint8_t want[LB_HASH_LEN], got[LB_HASH_LEN];
+	uint8_t *plain = NULL, *rtext = NULL, *atext = NULL, *sealed = NULL;
+	size_t plen = 0, rlen = 0, alen = 0, slen = 0;
+	json_t *r = NULL, *s = NULL, *why = NULL, *audit = NULL;
 	struct lb_errmsg em;
 	int rc;
 	lb_errclear(&em);
 	if ((rc = need(o->request, "--request ID", "result")) || (rc = load_key(x)) ||
 	    (rc = getf(x, &r, "/v1/exchange/requests/%s", o->request)))
 		goto out;
-	const char *rh = json_string_value(json_object_get(r, "result_hash"));
 	const char *st = json_string_value(json_object_get(r, "status"));
-	if (!rh || lb_hex_decode(want, LB_HASH_LEN, rh) || !st || strcmp(st, "done")) {
-		rc = cli_failf(CMD, "request %s has no delivered result (it is %s)", o->request,
-			       st ? st : "?");
+	bool done = st && !strcmp(st, "done");
+	if (!st || (!done && strcmp(st, "withheld") && strcmp(st, "failed"))) {
+		rc = cli_failf(CMD, "request %s has no result yet (it is %s)", o->request, st ? st : "?");
 		goto out;
 	}
 	if ((rc = getf(x, &s, "/v1/exchange/results/%s", o->request)))
 		goto out;
-	if (lb_hex_decode_alloc(json_string_value(json_object_get(s, "sealed")), &sealed, &slen,
-				4u << 20)) {
-		rc = cli_failf(CMD, "the node gave an unreadable sealed result");
+	json_error_t jerr;
+	if (open_sealed(x, s, "reason", 65536, &rtext, &rlen, &em)) {
+		rc = cli_fail(CMD, &em, "only the user who made the request and the asset's owner can "
+					"read why a run ended as it did");
 		goto out;
 	}
-	if (lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk) ||
-	    lb_envelope_open(xsk, xpk, sealed, slen, 4u << 20, &plain, &plen, &em)) {
-		sodium_memzero(xsk, sizeof xsk);
-		rc = cli_fail(CMD, &em, "only the user who made the request can open its result");
+	why = json_loadb((const char *)rtext, rlen, 0, &jerr);
+	const char *wtext = json_string_value(json_object_get(why, "reason"));
+	const char *wname = json_string_value(json_object_get(why, "reason_name"));
+	if (o->as_owner) {
+		if (open_sealed(x, s, "owner_audit", 65536, &atext, &alen, &em) == LB_OK)
+			audit = json_loadb((const char *)atext, alen, 0, &jerr);
+		if (o->json) {
+			json_t *j = json_pack("{s:s,s:s,s:O,s:O}", "request", o->request, "status", st,
+					      "reason", why ? why : json_null(), "audit",
+					      audit ? audit : json_null());
+			cli_print_json(j);
+			json_decref(j);
+		} else {
+			printf("Run of request %s: %s (%s)%s%s\n", o->request, st, wname ? wname : "?",
+			       wtext && *wtext ? ": " : "", wtext ? wtext : "");
+			if (audit)
+				printf("Noise secret %s (committed in xchg.exec as %s; block %s)\n",
+				       json_string_value(json_object_get(audit, "noise_r")),
+				       json_string_value(json_object_get(audit, "noise_commit")),
+				       json_string_value(json_object_get(audit, "exec_block_hash")));
+		}
+		rc = 0;
 		goto out;
 	}
-	sodium_memzero(xsk, sizeof xsk);
-	lb_hash(got, plain, plen);
+	if (!done) {
+		if (o->json) {
+			cli_print_json(why);
+		} else {
+			printf("The run was %s (%s): %s\n", st, wname ? wname : "?", wtext ? wtext : "");
+		}
+		rc = cli_failf(CMD, "request %s has no delivered result (it is %s)", o->request, st);
+		goto out;
+	}
+	const char *rh = json_string_value(json_object_get(r, "result_hash"));
+	const char *sh = json_string_value(json_object_get(s, "sealed"));
+	if (!rh || lb_hex_decode(want, LB_HASH_LEN, rh) || !sh ||
+	    lb_hex_decode_alloc(sh, &sealed, &slen, 4u << 20)) {
+		rc = cli_failf(CMD, "the node gave no readable sealed result for request %s", o->request);
+		goto out;
+	}
+	lb_hash(got, sealed, slen);
 	if (!lb_ct_equal(got, want, LB_HASH_LEN)) {
-		rc = cli_failf(CMD, "the result does not match the hash recorded on the business chain");
+		rc = cli_failf(CMD, "the sealed result does not match the hash recorded on the business "
+				    "chain");
+		goto out;
+	}
+	if (open_sealed(x, s, "sealed", 4u << 20, &plain, &plen, &em)) {
+		rc = cli_fail(CMD, &em, "only the user who made the request can open its result");
 		goto out;
 	}
 	if (o->out) {
@@ -1357,8 +1649,8 @@ static int x_result(struct xctx *x)
 			rc = cli_fail(CMD, &em, NULL);
 			goto out;
 		}
-		printf("Result (%zu bytes, hash %s, checked against the chain) written to %s\n", plen, rh,
-		       o->out);
+		printf("Result (%zu bytes, sealed result %s checked against the chain) written to %s\n",
+		       plen, rh, o->out);
 	} else {
 		fwrite(plain, 1, plen, stdout);
 		printf("\n");
@@ -1368,10 +1660,70 @@ out:
 	if (plain)
 		sodium_memzero(plain, plen);
 	lb_free(plain);
+	lb_free(rtext);
+	if (atext)
+		sodium_memzero(atext, alen);
+	lb_free(atext);
 	lb_free(sealed);
+	json_decref(audit);
+	json_decref(why);
 	json_decref(s);
 	json_decref(r);
 	return rc;
+}
+
+/* The privacy budget the chain has charged: a user's on an asset, or a patient's. */
+static int x_budget(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	uint8_t a[LB_ADDR_LEN], asset[LB_HASH_LEN];
+	char subject[LB_ADDR_TEXT_LEN + 72];
+	json_t *j;
+	int rc;
+	if (o->asset && (rc = hash_arg(o->asset, "--asset", asset)))
+		return rc;
+	if (o->user) {
+		if ((rc = cli_resolve_address(CMD, o->home, o->user, a)))
+			return rc;
+		lb_addr_encode(subject, a);
+	} else if (o->patient) {
+		uint8_t pid[LB_HASH_LEN];
+		if (!lb_addr_decode(a, o->patient, NULL)) {
+			lb_addr_encode(subject, a);
+		} else {
+			if ((rc = patient_arg(o->patient, o->asset ? asset : NULL, pid)))
+				return rc;
+			hex32(subject, pid);
+		}
+	} else {
+		return cli_failf(CMD, "'leben exchange budget' needs --user ADDRESS|KEY [--asset ID] or "
+				      "--patient ID|ADDRESS [--asset ID]"), 2;
+	}
+	if ((rc = getf(x, &j, "/v1/exchange/budget/%s%s%s", subject, o->asset ? "/" : "",
+		       o->asset ? o->asset : "")))
+		return rc;
+	if (o->json) {
+		cli_print_json(j);
+	} else {
+		char e1[32], e2[32], e3[32];
+		printf("Privacy budget of %s (epsilon, from the business chain)\n", subject);
+		if (json_object_get(j, "spent_user"))
+			printf("  as a user on asset %s: spent %s of %s (%s left)\n", o->asset,
+			       cli_format_amount(jint(j, "spent_user"), e1, sizeof e1),
+			       cli_format_amount(jint(j, "budget_user"), e2, sizeof e2),
+			       cli_format_amount(jint(j, "budget_left_user"), e3, sizeof e3));
+		printf("  as a patient, over all assets: spent %s", 
+		       cli_format_amount(jint(j, "spent_patient"), e1, sizeof e1));
+		if (json_object_get(j, "budget_patient"))
+			printf(" (asset %s allows %s per patient)", o->asset,
+			       cli_format_amount(jint(j, "budget_patient"), e2, sizeof e2));
+		printf("\n");
+		if (json_object_get(j, "epsilon"))
+			printf("  one release on the asset costs %s\n",
+			       cli_format_amount(jint(j, "epsilon"), e1, sizeof e1));
+	}
+	json_decref(j);
+	return 0;
 }
 
 static int x_log(struct xctx *x)
@@ -1453,8 +1805,12 @@ static void usage(FILE *f)
 		"data owner:\n"
 		"  offer    --from KEY --asset-tx TXID --price ASC [--min-cohort N] [--max-output BYTES]\n"
 		"           [--data FILE | --data-bytes N] [--allow builtin:NAME|HASH,...] [--local-only]\n"
+		"           [--epsilon E [--budget-user E] [--budget-patient E]]\n"
 		"           offer a registered asset (TXID = its asset.register tx): price per run,\n"
-		"           output policy and the algorithms you trust in advance (default: none)\n"
+		"           output policy and the algorithms you trust in advance (default: none);\n"
+		"           with --epsilon each release gets Laplace noise of that privacy loss, and\n"
+		"           the chain charges it to the user's budget on the asset (default 10 E) and\n"
+		"           to each patient's budget over all assets (default 10 E) before the run\n"
 		"  grant    --from KEY --asset ID --executor ADDRESS|KEY [--kind own|node|provider]\n"
 		"           let a node or computing provider run approved work on the asset\n"
 		"  approve  --from KEY --request ID [--reason TEXT]   approve a request\n"
@@ -1464,14 +1820,16 @@ static void usage(FILE *f)
 		"  revoke   --from KEY --asset ID   withdraw the offer (new requests are refused)\n"
 		"algorithm author:\n"
 		"  algo     --from KEY (--builtin NAME | --algorithm-file SCRIPT) --fee ASC [--name NAME]\n"
-		"           [--at-author] [--heavy-deps]   register an algorithm and its fee\n"
+		"           [--at-author] [--heavy-deps]   register an algorithm and its fee (built-in\n"
+		"           algorithms belong to the platform: usable without registration, no fee)\n"
 		"data user:\n"
 		"  request  --from KEY --asset ID --algorithm builtin:NAME|HASH --purpose TEXT\n"
 		"           [--params JSON] [--scenario auto|local|off-site|integrated]\n"
 		"           ask to run an algorithm (with its parameters, e.g. '{\"columns\":[\"age\"]}')\n"
 		"  escrow   --from KEY --request ID --executor ADDRESS|KEY --compute-fee CSC\n"
 		"           [--timeout-blocks N]   lock the fees on the settlement chain (checked first)\n"
-		"  result   --from KEY --request ID [--out FILE]   open your sealed result\n"
+		"  result   --from KEY --request ID [--out FILE]   open your sealed result, or read\n"
+		"           why the run was withheld or failed (sealed to you and the owner)\n"
 		"  refund   --from KEY --escrow ID [--result-tx TXID]   get the fees back after a\n"
 		"           failed or withheld run, or once the escrow timed out\n"
 		"owner, for a run elsewhere (off-site at the algorithm's author, integrated at a\n"
@@ -1482,6 +1840,8 @@ static void usage(FILE *f)
 		"           the chain holds the approval, the execution right and the consents\n"
 		"patient:\n"
 		"  consent  --from KEY --asset ID --patient ID [--revoke]   give or revoke consent\n"
+		);
+	fprintf(f,
 		"executor:\n"
 		"  run      --from KEY --request ID --escrow ID [--data FILE] [--patient-column NAME]\n"
 		"           [--algorithm-file SCRIPT]   without --data: the input the owner delivered\n"
@@ -1490,7 +1850,11 @@ static void usage(FILE *f)
 		"           owner's output policy, seal the result to the user, record it and release\n"
 		"           the escrow (patients who revoked consent are left out inside the sandbox)\n"
 		"anyone:\n"
+		"  result   --from KEY --request ID --as-owner   the owner reads why a run ended as\n"
+		"           it did and the run's noise secret (to audit the noise)\n"
 		"  status   --request ID | --escrow ID | --asset ID\n"
+		"  budget   --user ADDRESS|KEY --asset ID | --patient ID|ADDRESS [--asset ID]\n"
+		"           the privacy budget (epsilon) the chain has charged\n"
 		"  log      --asset ID | --patient ID [--asset ID] | --request ID\n"
 		"           the complete history: who used the data, for what, when, paid what\n"
 		"\n"
@@ -1500,7 +1864,8 @@ static void usage(FILE *f)
 		"'leben policy approve --act ACT', then send the step again without --print-act.\n"
 		"\n"
 		"IDs are 64 hex digits. --patient takes the pseudonymous id, or the local patient id\n"
-		"together with --asset. Amounts are credits with up to 6 decimals.\n"
+		"together with --asset. Amounts are credits, epsilon and budgets numbers, with up to\n"
+		"6 decimals.\n"
 		"options for every step:\n"
 		"  --home DIR     node home with your keys (default $LEBEN_HOME or ~/.leben)\n"
 		"  --node URL     node API (default $LEBEN_NODE or the port in <home>/config.json)\n"
@@ -1533,7 +1898,9 @@ int cmd_exchange(int argc, char **argv)
 		{"--patient-column", &o.patient_column, NULL}, {"--out", &o.out, NULL},
 		{"--result-tx", &o.result_tx, NULL}, {"--timeout", &o.timeout, NULL},
 		{"--params", &o.params, NULL}, {"--print-act", NULL, &o.print_act},
-		{"--to", &o.to, NULL},
+		{"--to", &o.to, NULL}, {"--epsilon", &o.epsilon, NULL},
+		{"--budget-user", &o.budget_user, NULL}, {"--budget-patient", &o.budget_patient, NULL},
+		{"--user", &o.user, NULL}, {"--as-owner", NULL, &o.as_owner},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[1];
@@ -1566,7 +1933,7 @@ int cmd_exchange(int argc, char **argv)
 		{"offer", x_offer},   {"grant", x_grant},   {"algo", x_algo},     {"request", x_request},
 		{"consent", x_consent}, {"escrow", x_escrow}, {"send", x_send}, {"run", x_run},   {"refund", x_refund},
 		{"revoke", x_revoke},
-		{"status", x_status}, {"result", x_result}, {"log", x_log},
+		{"status", x_status}, {"result", x_result}, {"log", x_log}, {"budget", x_budget},
 	};
 	rc = -1;
 	if (!strcmp(pos[0], "approve"))

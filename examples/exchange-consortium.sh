@@ -4,7 +4,7 @@
 #
 #   institution-1 (node-1): the clinic owns a table of patient data; alice, a researcher, uses
 #                           this node too
-#   institution-2 (node-2): the algorithm's author; the off-site run happens on its node
+#   institution-2 (node-2): runs the off-site scenario on its node
 #   institution-3 (node-3): a computing provider; the integrated run happens on its node
 #
 # Off-site: offer -> request -> approve -> escrow -> the clinic seals its table to node-2's key
@@ -62,8 +62,7 @@ at 1 tx transfer --from clinic --to "$N3" --amount 10 --asset csc --wait >/dev/n
 ASSET=$(at 1 exchange offer --from clinic --asset-tx "$REG" --price 5 --min-cohort 10 --data "$DATA" --json | field '["asset"]')
 echo "asset $ASSET"
 
-say "4. Institution-2 registers the built-in stats algorithm (1 ASC a run) from its own node"
-at 2 exchange algo --from node --builtin stats --fee 1 --name "descriptive statistics"
+say "4. The built-in stats algorithm belongs to the platform: no registration, no algorithm fee"
 
 say "5. The clinic grants execution rights: to institution-2's node, to institution-3 (provider)"
 at 1 exchange grant --from clinic --asset "$ASSET" --executor "$N2" --kind node
@@ -81,7 +80,7 @@ for SCEN in off-site integrated; do
 	REQ=$(at 1 exchange request --from alice --asset "$ASSET" --algorithm builtin:stats --params "$PARAMS" --scenario "$SCEN" --purpose "blood pressure by age" --json | field '["tx"]')
 	at 1 exchange approve --from clinic --request "$REQ" --reason "aggregates only"
 
-	say "8 ($SCEN). alice locks 5 + 1 ASC and 2 CSC in escrow for executor institution-$I"
+	say "8 ($SCEN). alice locks 5 ASC and 2 CSC in escrow for executor institution-$I"
 	ESC=$(at 1 exchange escrow --from alice --request "$REQ" --executor "$EXEC" --compute-fee 2 --json | field '["escrow"]')
 	echo "escrow $ESC"
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # End-to-end data exchange on a local node: a clinic publishes and offers a table of patient data, an
-# author registers the built-in "stats" algorithm, a researcher (alice) requests a run, the
+# author's attempt to register the built-in "stats" algorithm as his is refused (built-ins
+# belong to the platform), a researcher (alice) requests a run of it, the
 # clinic approves it, one patient revokes consent, alice locks the fees in escrow, the
 # clinic's node runs it (leaving that patient out), seals the result to alice and releases
 # the escrow; then everyone's view: balances, alice's result, the asset's and the patient's
@@ -61,8 +62,9 @@ ASSET=$(x exchange offer --from clinic --asset-tx "$REG" --price 5 --min-cohort 
 echo "asset $ASSET"
 x exchange grant --from clinic --asset "$ASSET" --executor node --kind own
 
-say "6. bob registers the built-in stats algorithm for 1 ASC per run"
-x exchange algo --from bob --builtin stats --fee 1 --name "descriptive statistics"
+say "6. Built-in algorithms belong to the platform: bob cannot register stats to be paid for it"
+x exchange algo --from bob --builtin stats --fee 1 --name "descriptive statistics" 2>&1 |
+	grep -o "built-in algorithms belong to the platform"
 
 say "7. alice asks to run it; it waits for the clinic's approval"
 REQ=$(x exchange request --from alice --asset "$ASSET" --algorithm builtin:stats --params '{"columns":["age","systolic","hba1c"]}' --purpose "blood pressure by age, for a hypertension study" --json | field '["tx"]')
@@ -73,7 +75,7 @@ say "8. Patient P7 revokes consent: later runs leave P7's records out"
 x exchange consent --from patient7 --asset "$ASSET" --patient P7
 x exchange consent --from patient7 --asset "$ASSET" --patient P7 --revoke
 
-say "9. alice locks 5 + 1 ASC and 2 CSC in escrow on the settlement chain"
+say "9. alice locks 5 ASC (data; a built-in costs nothing) and 2 CSC in escrow on the settlement chain"
 ESC=$(x exchange escrow --from alice --request "$REQ" --executor node --compute-fee 2 --json | field '["escrow"]')
 echo "escrow $ESC"
 

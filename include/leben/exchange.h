@@ -64,6 +64,27 @@ int lb_xchg_scenario_parse(const char *s); /* -1 if unknown */
 /* Result status of xchg.result. */
 enum { LB_XCHG_DELIVERED = 1, LB_XCHG_WITHHELD = 2, LB_XCHG_FAILED = 3 };
 
+/* Public reason code of xchg.result: which rule kept a result back, never the values that
+ * made it fire. The full sentence is sealed to the user and the owner (docs/exchange.md,
+ * "Result"). Allowed per status: delivered 0; withheld 1, 2, 3, 5, 6; failed 4, 5. */
+enum lb_xchg_reason {
+	LB_XCHG_REASON_NONE = 0,         /* delivered */
+	LB_XCHG_REASON_COHORT = 1,       /* withheld: a figure describes fewer than min_cohort */
+	LB_XCHG_REASON_BUDGET = 2,       /* withheld: the privacy budget would be exceeded */
+	LB_XCHG_REASON_DIFFERENCING = 3, /* withheld: too close to an earlier release */
+	LB_XCHG_REASON_FAILED = 4,       /* failed: the algorithm or its input was refused */
+	LB_XCHG_REASON_LIMIT = 5,        /* a resource or output-size limit was hit */
+	LB_XCHG_REASON_POLICY = 6,       /* withheld by another rule of the release policy */
+};
+#define LB_XCHG_REASON_MAX 6
+/* Stable name of a reason code ("none", "cohort", "budget", "differencing", "failed",
+ * "limit", "policy"; "?" otherwise). */
+const char *lb_xchg_reason_name(int code);
+
+/* Differential-privacy amounts (epsilon, budgets) are carried in micro-units: 1 = 1e-6. */
+#define LB_XCHG_EPS_UNIT 1000000
+#define LB_XCHG_EPS_MAX ((uint64_t)1000 * LB_XCHG_EPS_UNIT) /* largest epsilon or budget */
+
 /* Who is paid what for one run; the escrow holds exactly these amounts. */
 struct lb_xchg_terms {
 	uint8_t user[LB_ADDR_LEN];      /* who pays */
@@ -92,6 +113,11 @@ struct lb_xchg_offer {
 	uint64_t data_bytes;        /* size of the data (scenario choice) */
 	size_t n_allow;             /* algorithms trusted in advance */
 	uint8_t allow[LB_XCHG_ALLOW_MAX][LB_HASH_LEN];
+	/* differential privacy (micro-units; all 0 = no noise, no budget) */
+	uint64_t epsilon;           /* privacy loss of one release (Laplace noise scale) */
+	uint64_t budget_user;       /* total epsilon one user may spend on this asset */
+	uint64_t budget_patient;    /* total epsilon a patient may have spent, over all assets and
+	                             * studies, for a run on this asset to use the patient */
 };
 struct lb_xchg_grant {
 	uint8_t asset[LB_HASH_LEN];
@@ -130,14 +156,17 @@ struct lb_xchg_exec {
 	uint8_t chosen_by;            /* 1 the user, 2 automatic */
 	size_t n_patients;            /* patients whose records were used */
 	const uint8_t *patients;      /* n_patients x 32 bytes, borrowed, strictly increasing */
+	uint8_t noise_commit[LB_HASH_LEN]; /* lb_xchg_noise_commit(r) of the executor's secret r;
+	                                    * required (non-zero) when the offer has epsilon */
 };
 struct lb_xchg_result {
 	uint8_t request[LB_HASH_LEN];
 	uint8_t escrow[LB_HASH_LEN];
 	uint8_t terms_hash[LB_HASH_LEN];
 	uint8_t status;               /* LB_XCHG_DELIVERED / WITHHELD / FAILED */
-	uint8_t result_hash[LB_HASH_LEN]; /* hash of the result in clear (zero if none) */
-	char note[LB_XCHG_TEXT_MAX + 1];
+	uint8_t result_hash[LB_HASH_LEN]; /* BLAKE2b-256 of the sealed result (the envelope bytes
+	                                   * the user fetches), zero if none */
+	uint8_t reason;               /* enum lb_xchg_reason (allowed codes depend on status) */
 };
 struct lb_xchg_revoke {
 	uint8_t kind;                 /* 1 execution right, 2 usage right (request), 3 offer */
@@ -212,6 +241,19 @@ void lb_xchg_patient_id(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LE
 			const char *local_id);
 /* Hash pinning a built-in algorithm: H("LEBEN-algo-builtin-v1" || name). */
 void lb_xchg_builtin_hash(uint8_t out[LB_HASH_LEN], const char *name);
+/* The built-in algorithm (lb_algo_table) whose pinned hash is hash: its name (static), or NULL.
+ * Built-ins belong to the platform: usable without registration (no author, fee 0), and
+ * xchg.algo refuses their hashes. */
+const char *lb_xchg_builtin_name(const uint8_t hash[LB_HASH_LEN]);
+
+/* The noise of a run's release (docs/exchange.md, "Noise seed"): the executor draws a secret r
+ * (32 random bytes), records commit = H("LEBEN-noise-commit-v1" || r) in xchg.exec, and keys
+ * the Laplace noise with H("LEBEN-noise-v1" || r || hash of the business block holding that
+ * xchg.exec): neither the executor (bound by the commitment before the block exists) nor the
+ * block's maker (who does not know r) chooses it alone. */
+void lb_xchg_noise_commit(uint8_t out[LB_HASH_LEN], const uint8_t r[LB_HASH_LEN]);
+void lb_xchg_noise_key(uint8_t out[LB_HASH_LEN], const uint8_t r[LB_HASH_LEN],
+		       const uint8_t exec_block_hash[LB_HASH_LEN]);
 /* Asset id of a directory registration: H("LEBEN-asset-v1" || owner address || nonce BE). */
 void lb_xchg_asset_id(uint8_t out[LB_HASH_LEN], const uint8_t owner[LB_ADDR_LEN], uint64_t nonce);
 /* What a directory-chain registration tx says about its asset: the spine's asset.register
@@ -266,13 +308,22 @@ int lb_xchg_escrow_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json
 int lb_xchg_algo_json(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN], json_t **out,
 		      struct lb_errmsg *em);
 /* Would executor (address) be allowed to run request now, on these patients (sorted ids)?
- * LB_OK with the plan (scenario, terms) in *out, or the refusal the chain would give. With
- * exclude_revoked, patients who revoked their consent are left out instead (listed under
- * "revoked" in the plan) and the rest checked. */
+ * LB_OK with the plan (scenario, terms, "epsilon", "budget_user", "budget_left_user",
+ * "budget_patient") in *out, or the refusal the chain would give. With exclude_revoked,
+ * patients who revoked their consent are left out instead (listed under "revoked" in the
+ * plan), so are patients whose privacy budget this run would exceed (listed under
+ * "patients_over_budget"), and the rest checked. */
 int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 		       const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
 		       size_t n_patients, bool exclude_revoked, json_t **out,
 		       struct lb_errmsg *em);
+/* Privacy budget spent on the business chain (micro-units): of subject = a user address (20
+ * bytes) on asset (32 bytes, NULL: only the subject's per-patient row), or of a patient (its
+ * bound consent key's address, 20 bytes, or its id/commitment, 32 bytes; asset NULL).
+ * {"subject", "spent_patient", and with asset: "asset", "spent_user", "epsilon",
+ * "budget_user", "budget_left_user", "budget_patient"}. */
+int lb_xchg_budget_json(struct lb_ledger *l, const uint8_t *subject, size_t subject_len,
+			const uint8_t *asset, json_t **out, struct lb_errmsg *em);
 /* Complete history of a subject (asset id, patient id or request id) from business-chain
  * events, oldest first, each with its tx, block and (for runs) the escrow's payments. */
 int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], json_t **out,

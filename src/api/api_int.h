@@ -99,6 +99,7 @@ int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status
 			struct lb_errmsg *em);
 int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em);
+int api_xchg_budget(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 int api_xchg_input_get(const struct api_call *c, json_t **out, unsigned *status,

@@ -174,33 +174,67 @@ static int store_read(const struct api_call *c, const char *dir, const char *ext
 	return rc == LB_ENOTFOUND ? lb_errf(em, LB_ENOTFOUND, "%s", missing) : rc;
 }
 
-/* POST /v1/exchange/results/{request} {"sealed": HEX, "pk": HEX, "sig": HEX}: keep the
- * envelope for the user. Only for a request that is running or done, and only from its
- * executor: sig is the executor's Ed25519 signature of
- * H("LEBEN-sealed-result-v1" || request id || sealed bytes). */
+/* The hex string at key of b, decoded (allocated, at most max bytes); absent or "" = none. */
+static int opt_hex(json_t *b, const char *key, size_t max, uint8_t **out, size_t *len)
+{
+	const char *h = json_string_value(json_object_get(b, key));
+	*out = NULL;
+	*len = 0;
+	if (!h || !*h)
+		return json_object_get(b, key) && !h ? LB_EMALFORMED : LB_OK;
+	return lb_hex_decode_alloc(h, out, len, max) ? LB_EMALFORMED : LB_OK;
+}
+
+/* What the executor signs when it leaves a run's sealed files (docs/api.md):
+ * H("LEBEN-sealed-result-v2" || request || H(sealed) || H(reason) || H(owner_audit)), each H
+ * over the bytes given ("" when absent). */
+static void result_digest(uint8_t out[LB_HASH_LEN], const uint8_t req[LB_HASH_LEN],
+			  const uint8_t *sealed, size_t slen, const uint8_t *reason, size_t rlen,
+			  const uint8_t *audit, size_t alen)
+{
+	uint8_t h[3][LB_HASH_LEN];
+	struct lb_hasher hs;
+	lb_hash(h[0], sealed ? sealed : (const uint8_t *)"", slen);
+	lb_hash(h[1], reason ? reason : (const uint8_t *)"", rlen);
+	lb_hash(h[2], audit ? audit : (const uint8_t *)"", alen);
+	lb_hasher_init(&hs, "LEBEN-sealed-result-v2");
+	lb_hasher_update(&hs, req, LB_HASH_LEN);
+	lb_hasher_update(&hs, h, sizeof h);
+	lb_hasher_final(&hs, out);
+}
+
+/* POST /v1/exchange/results/{request} {"sealed": HEX, "reason": HEX, "owner_audit": HEX,
+ * "pk": HEX, "sig": HEX}: keep what a run leaves for its user and its owner — the released
+ * result sealed to the user (none when withheld or failed), the full reason sealed to the user
+ * and the owner, and the owner's audit record (the noise secret) sealed to the owner. Only for
+ * a request that is running or done, and only from its executor (sig: Ed25519 of the digest
+ * above). */
 int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em)
 {
-	uint8_t req[LB_HASH_LEN], *sealed = NULL;
-	size_t slen;
+	uint8_t req[LB_HASH_LEN], *sealed = NULL, *reason = NULL, *audit = NULL;
+	size_t slen = 0, rlen = 0, alen = 0;
 	char path[4300];
-	json_t *r = NULL, *b = NULL;
+	json_t *r = NULL, *b = NULL, *keep = NULL;
 	json_error_t jerr;
+	char *text = NULL;
 	int rc = param_id(c, 0, "a request id", req, em);
 	if (rc || (rc = lb_xchg_request_json(c->ledger, req, &r, em)))
 		goto out;
 	const char *st = json_string_value(json_object_get(r, "status"));
 	if (!st || (strcmp(st, "running") && strcmp(st, "done"))) {
-		rc = lb_errf(em, LB_EINVALID, "request is %s: a sealed result is kept only for a run",
+		rc = lb_errf(em, LB_EINVALID, "request is %s: sealed results are kept only for a run",
 			     st ? st : "?");
 		goto out;
 	}
 	b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
-	const char *hx = json_string_value(json_object_get(b, "sealed"));
-	if (!hx || lb_hex_decode_alloc(hx, &sealed, &slen, SEALED_MAX)) {
+	if (!json_is_object(b) || opt_hex(b, "sealed", SEALED_MAX, &sealed, &slen) ||
+	    opt_hex(b, "reason", SEALED_MAX, &reason, &rlen) ||
+	    opt_hex(b, "owner_audit", SEALED_MAX, &audit, &alen) || (!sealed && !reason)) {
 		rc = lb_errf(em, LB_EMALFORMED,
-			     "the body must be {\"sealed\": HEX, \"pk\": HEX, \"sig\": HEX} with at most "
-			     "%u sealed bytes",
+			     "the body must be {\"sealed\": HEX, \"reason\": HEX, \"owner_audit\": HEX, "
+			     "\"pk\": HEX, \"sig\": HEX} (sealed or reason given) with at most %u bytes "
+			     "each",
 			     SEALED_MAX);
 		goto out;
 	}
@@ -220,41 +254,89 @@ int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status
 			     exe ? exe : "none yet");
 		goto out;
 	}
-	struct lb_hasher hs;
-	lb_hasher_init(&hs, "LEBEN-sealed-result-v1");
-	lb_hasher_update(&hs, req, LB_HASH_LEN);
-	lb_hasher_update(&hs, sealed, slen);
-	lb_hasher_final(&hs, msg);
+	result_digest(msg, req, sealed, slen, reason, rlen, audit, alen);
 	if (!lb_sig_is_valid(sig, msg, sizeof msg, pk)) {
 		rc = lb_errf(em, LB_EBADSIG, "the signature of the sealed result does not verify");
 		goto out;
 	}
-	if ((rc = store_path(c, "results", ".lbev", req, path, sizeof path, true, em)) ||
-	    (rc = lb_file_write(path, sealed, slen, 0600, em)))
+	keep = json_object();
+	if (sealed)
+		json_object_set_new(keep, "sealed", api_hex_json(sealed, slen));
+	if (reason)
+		json_object_set_new(keep, "reason", api_hex_json(reason, rlen));
+	if (audit)
+		json_object_set_new(keep, "owner_audit", api_hex_json(audit, alen));
+	if (!(text = json_dumps(keep, JSON_COMPACT | JSON_SORT_KEYS))) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
 		goto out;
-	*out = json_pack("{s:I}", "bytes", (json_int_t)slen);
+	}
+	if ((rc = store_path(c, "results", ".json", req, path, sizeof path, true, em)) ||
+	    (rc = lb_file_write(path, text, strlen(text), 0600, em)))
+		goto out;
+	*out = json_pack("{s:I,s:I,s:I}", "bytes", (json_int_t)slen, "reason_bytes",
+			 (json_int_t)rlen, "owner_audit_bytes", (json_int_t)alen);
 	*status = 201;
 out:
+	free(text); /* jansson's allocation */
 	lb_free(sealed);
+	lb_free(reason);
+	lb_free(audit);
+	json_decref(keep);
 	json_decref(b);
 	json_decref(r);
 	return rc;
 }
 
+/* GET /v1/exchange/results/{request}: what the executor left ({"sealed", "bytes", "reason",
+ * "owner_audit"}, hex; each opens only with its recipients' keys). */
 int api_xchg_result_get(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em)
 {
 	uint8_t *data = NULL;
 	size_t len;
-	int rc = store_read(c, "results", ".lbev", SEALED_MAX,
+	json_error_t jerr;
+	int rc = store_read(c, "results", ".json", 4 * SEALED_MAX + 4096,
 			    "no sealed result for this request on this node (the run has not "
-			    "delivered one, or it was withheld)",
+			    "recorded one yet)",
 			    &data, &len, em);
 	if (rc)
 		return rc;
-	*out = json_pack("{s:o,s:I}", "sealed", api_hex_json(data, len), "bytes", (json_int_t)len);
+	*out = json_loadb((const char *)data, len, 0, &jerr);
 	lb_free(data);
-	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return lb_errf(em, LB_ECORRUPT, "the stored sealed result is unreadable");
+	}
+	const char *sh = json_string_value(json_object_get(*out, "sealed"));
+	json_object_set_new(*out, "bytes", json_integer(sh ? (json_int_t)strlen(sh) / 2 : 0));
+	return LB_OK;
+}
+
+/* GET /v1/exchange/budget/{subject}[/{asset}]: the privacy budget the business chain has
+ * charged to a user (lb1... address, with the asset: its row on that asset) or to a patient
+ * (its bound consent key's lb1... address, or its 64-hex id). */
+int api_xchg_budget(const struct api_call *c, json_t **out, unsigned *status,
+		    struct lb_errmsg *em)
+{
+	char sub[LB_ADDR_TEXT_LEN + 72];
+	uint8_t key[LB_HASH_LEN], asset[LB_HASH_LEN];
+	size_t klen;
+	int rc;
+	if (api_param_copy(c->params, 0, sub, sizeof sub))
+		return lb_errf(em, LB_EMALFORMED, "the subject is too long: give an lb1... address or a "
+						  "patient id (64 hex digits)");
+	if (!lb_hex_decode(key, LB_HASH_LEN, sub))
+		klen = LB_HASH_LEN;
+	else if (!lb_addr_decode(key, sub, NULL))
+		klen = LB_ADDR_LEN;
+	else
+		return lb_errf(em, LB_EMALFORMED,
+			       "'%.80s' is neither an lb1... address nor a patient id (64 hex digits)",
+			       sub);
+	if (c->params->n > 1 && (rc = param_id(c, 1, "an asset id", asset, em)))
+		return rc;
+	return lb_xchg_budget_json(c->ledger, key, klen, c->params->n > 1 ? asset : NULL, out, em);
 }
 
 /* ---- inputs delivered to an executor (off-site and integrated scenarios) --------------------- */

@@ -562,6 +562,7 @@ static int finish(const struct api_call *c, const struct study_msg *s, json_t *s
 	memcpy(res.escrow, s->esc, LB_HASH_LEN);
 	lb_xchg_terms_hash(&terms, res.terms_hash);
 	res.status = !strcmp(outcome, "done") ? LB_XCHG_DELIVERED : LB_XCHG_FAILED;
+	res.reason = res.status == LB_XCHG_FAILED ? LB_XCHG_REASON_FAILED : LB_XCHG_REASON_NONE;
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
 	lb_buf_init(&proof, 1u << 20);
 	/* each tx once: an end repeated after a failure goes on from the last one on record */

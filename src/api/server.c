@@ -128,6 +128,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/exchange/receipts/{id}", h_ext, false, api_xchg_receipt},
 	{"POST", "/v1/exchange/results/{request}", h_ext, true, api_xchg_result_put},
 	{"GET", "/v1/exchange/results/{request}", h_ext, false, api_xchg_result_get},
+	{"GET", "/v1/exchange/budget/{subject}", h_ext, false, api_xchg_budget},
+	{"GET", "/v1/exchange/budget/{subject}/{asset}", h_ext, false, api_xchg_budget},
 	{"POST", "/v1/exchange/inputs/{request}", h_ext, true, api_xchg_input_put},
 	{"GET", "/v1/exchange/inputs/{request}", h_ext, false, api_xchg_input_get},
 	{"GET", "/v1/compute/runs/{id}", h_ext, false, api_compute_run},

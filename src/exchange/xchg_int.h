@@ -18,6 +18,9 @@
 #define XNS_LOG "xlog"         /* business: subject || seq (8 BE) -> tx id */
 #define XNS_LOGN "xlogn"       /* business: subject -> number of events */
 #define XNS_ESCROW "escrow"    /* settlement: escrow id -> struct xescrow_rec */
+#define XNS_BUDGET_USER "xbudu" /* business: user address || asset -> epsilon spent (uvar, micro) */
+#define XNS_BUDGET_PATIENT "xbudp" /* business: patient key address (20) or patient id (32) ->
+                                    * epsilon spent over all assets (uvar, micro) */
 
 struct xoffer_rec {
 	uint8_t owner[LB_ADDR_LEN];
@@ -28,6 +31,8 @@ struct xoffer_rec {
 	uint8_t content[LB_HASH_LEN]; /* content hash of the registered data */
 	size_t n_allow;
 	uint8_t allow[LB_XCHG_ALLOW_MAX][LB_HASH_LEN];
+	uint64_t epsilon, budget_user, budget_patient; /* micro-units, as on the offer */
+	uint8_t owner_key[LB_PUBKEY_LEN]; /* the registrant's public key: reasons are sealed to it */
 };
 
 struct xalgo_rec {
@@ -63,6 +68,7 @@ struct xreq_rec {
 	uint8_t terms_hash[LB_HASH_LEN];
 	uint8_t run_scenario;        /* 0 until run */
 	uint8_t result_hash[LB_HASH_LEN];
+	uint8_t reason;              /* enum lb_xchg_reason of the recorded result (0 until then) */
 };
 
 struct xconsent_rec {
@@ -83,6 +89,8 @@ struct xescrow_rec {
 };
 
 int xoffer_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN], struct xoffer_rec *r);
+/* An algorithm's record; a built-in algorithm (lb_xchg_builtin_name) is known without
+ * registration: no author (zero address), fee 0, its name. */
 int xalgo_load(struct lb_state *s, const uint8_t hash[LB_HASH_LEN], struct xalgo_rec *r);
 int xreq_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xreq_rec *r);
 int xconsent_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
@@ -99,6 +107,24 @@ int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
 		    const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
 		    size_t n_patients, struct xreq_rec *req, struct xoffer_rec *offer,
 		    struct xalgo_rec *algo, struct lb_errmsg *em);
+
+/* The privacy budget of one run of req on offer over these patients (docs/exchange.md,
+ * "Privacy budget"). Nothing to do when the offer has no epsilon. Otherwise refuses
+ * (LB_EDENIED) when the user's row on the asset would pass budget_user, or when a patient's
+ * row (its bound consent key's address, else its id) would pass budget_patient — unless over
+ * is given: then over[i] marks such patients and they are not refused. With charge, adds the
+ * epsilon to the user's row and once to each distinct patient row (not to the over ones).
+ * *user_left (may be NULL) receives budget_user minus what the user spent before. */
+int xchg_budget(struct lb_state *s, const struct xreq_rec *req, const struct xoffer_rec *offer,
+		const uint8_t *patients, size_t n_patients, bool charge, bool *over,
+		uint64_t *user_left, struct lb_errmsg *em);
+/* The epsilon spent on a budget row (0 if none). */
+int xbudget_get(struct lb_state *s, const char *ns, const uint8_t *key, size_t klen,
+		uint64_t *spent);
+/* The key of a patient's budget row: its bound consent key's address on asset (20 bytes) if
+ * there is one, else the patient id itself (32 bytes). Returns the key length. */
+size_t xbudget_patient_key(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
+			   const uint8_t patient[LB_HASH_LEN], uint8_t key[LB_HASH_LEN]);
 
 /* Number of audit events of a subject and event i (tx id). */
 int xlog_count(struct lb_state *s, const uint8_t subject[LB_HASH_LEN], uint64_t *n);

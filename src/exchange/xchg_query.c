@@ -44,13 +44,18 @@ static json_t *offer_to_json(const uint8_t asset[LB_HASH_LEN], const struct xoff
 	json_t *allow = json_array();
 	for (size_t i = 0; i < r->n_allow; i++)
 		json_array_append_new(allow, xhexj(r->allow[i], LB_HASH_LEN));
-	return json_pack("{s:o,s:o,s:s,s:I,s:b,s:I,s:I,s:I,s:o,s:o}", "asset",
+	json_t *o = json_pack("{s:o,s:o,s:s,s:I,s:b,s:I,s:I,s:I,s:o,s:o}", "asset",
 			 xhexj(asset, LB_HASH_LEN), "owner", xaddrj(r->owner), "status",
 			 r->status == 1 ? "offered" : "withdrawn", "data_fee", (json_int_t)r->data_fee,
 			 "local_only", (r->flags & LB_XCHG_OFFER_LOCAL_ONLY) != 0, "min_cohort",
 			 (json_int_t)r->min_cohort, "max_output", (json_int_t)r->max_output,
 			 "data_bytes", (json_int_t)r->data_bytes, "content_hash",
 			 xhexj(r->content, LB_HASH_LEN), "allow", allow);
+	json_object_set_new(o, "epsilon", json_integer((json_int_t)r->epsilon));
+	json_object_set_new(o, "budget_user", json_integer((json_int_t)r->budget_user));
+	json_object_set_new(o, "budget_patient", json_integer((json_int_t)r->budget_patient));
+	json_object_set_new(o, "owner_key", xhexj(r->owner_key, LB_PUBKEY_LEN));
+	return o;
 }
 
 static int v_offer(struct lb_state *s, void *ctx)
@@ -72,10 +77,11 @@ int lb_xchg_offer_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN], js
 
 static json_t *algo_to_json(const uint8_t h[LB_HASH_LEN], const struct xalgo_rec *a)
 {
-	return json_pack("{s:o,s:s,s:o,s:I,s:b,s:b}", "algorithm", xhexj(h, LB_HASH_LEN), "name",
-			 a->name, "author", xaddrj(a->author), "fee", (json_int_t)a->fee, "at_author",
-			 (a->flags & LB_XCHG_ALGO_AT_AUTHOR) != 0, "heavy_deps",
-			 (a->flags & LB_XCHG_ALGO_HEAVY_DEPS) != 0);
+	bool builtin = lb_xchg_builtin_name(h) != NULL; /* the platform's: no author */
+	return json_pack("{s:o,s:s,s:o,s:I,s:b,s:b,s:b}", "algorithm", xhexj(h, LB_HASH_LEN),
+			 "name", a->name, "author", builtin ? json_null() : xaddrj(a->author), "fee",
+			 (json_int_t)a->fee, "at_author", (a->flags & LB_XCHG_ALGO_AT_AUTHOR) != 0,
+			 "heavy_deps", (a->flags & LB_XCHG_ALGO_HEAVY_DEPS) != 0, "builtin", builtin);
 }
 
 static int v_algo(struct lb_state *s, void *ctx)
@@ -126,6 +132,10 @@ static int v_request(struct lb_state *s, void *ctx)
 	}
 	if (memcmp(r.result_hash, zero, LB_HASH_LEN))
 		json_object_set_new(o, "result_hash", xhexj(r.result_hash, LB_HASH_LEN));
+	if (r.status == XREQ_DONE || r.status == XREQ_WITHHELD || r.status == XREQ_FAILED) {
+		json_object_set_new(o, "reason", json_string(lb_xchg_reason_name(r.reason)));
+		json_object_set_new(o, "reason_code", json_integer(r.reason));
+	}
 	v->out = o;
 	return LB_OK;
 }
@@ -186,9 +196,14 @@ static int v_check(struct lb_state *s, void *ctx)
 	if (!o)
 		return lb_errf(k->em, LB_ENOMEM, "out of memory");
 	uint8_t *keep = lb_malloc(k->n_patients ? k->n_patients * LB_HASH_LEN : 1);
-	json_t *revoked = json_array();
-	size_t nkeep = 0;
-	int rc = keep && revoked ? LB_OK : lb_errf(k->em, LB_ENOMEM, "out of memory");
+	uint8_t *keep2 = lb_malloc(k->n_patients ? k->n_patients * LB_HASH_LEN : 1);
+	bool *over = lb_calloc(k->n_patients ? k->n_patients : 1, sizeof *over);
+	json_t *revoked = json_array(), *over_budget = json_array();
+	size_t nkeep = 0, nkeep2 = 0;
+	uint64_t user_left = 0;
+	int rc = keep && keep2 && over && revoked && over_budget
+			 ? LB_OK
+			 : lb_errf(k->em, LB_ENOMEM, "out of memory");
 	for (size_t i = 0; i < k->n_patients && !rc; i++) {
 		const uint8_t *pid = k->patients + i * LB_HASH_LEN;
 		struct xconsent_rec cr;
@@ -200,6 +215,17 @@ static int v_check(struct lb_state *s, void *ctx)
 	}
 	if (!rc)
 		rc = xchg_exec_check(s, k->request, k->executor, keep, nkeep, &r, o, &a, k->em);
+	/* the privacy budget: the user's on the asset (a refusal), each patient's (left out) */
+	if (!rc)
+		rc = xchg_budget(s, &r, o, keep, nkeep, false, k->exclude ? over : NULL, &user_left,
+				 k->em);
+	for (size_t i = 0; i < nkeep && !rc; i++) {
+		if (over[i])
+			json_array_append_new(over_budget, xhexj(keep + i * LB_HASH_LEN, LB_HASH_LEN));
+		else
+			memcpy(keep2 + nkeep2++ * LB_HASH_LEN, keep + i * LB_HASH_LEN, LB_HASH_LEN);
+	}
+	nkeep = nkeep2;
 	if (!rc) {
 		int scen = r.scenario ? r.scenario
 				      : lb_xchg_choose_scenario(o->flags, o->data_bytes, a.flags);
@@ -216,8 +242,17 @@ static int v_check(struct lb_state *s, void *ctx)
 		json_object_set_new(k->out, "algorithm", xhexj(r.algo, LB_HASH_LEN));
 		json_object_set_new(k->out, "revoked", json_incref(revoked));
 		json_object_set_new(k->out, "patients_used", json_integer((json_int_t)nkeep));
+		json_object_set_new(k->out, "patients_over_budget", json_incref(over_budget));
+		json_object_set_new(k->out, "epsilon", json_integer((json_int_t)o->epsilon));
+		json_object_set_new(k->out, "budget_user", json_integer((json_int_t)o->budget_user));
+		json_object_set_new(k->out, "budget_left_user", json_integer((json_int_t)user_left));
+		json_object_set_new(k->out, "budget_patient",
+				    json_integer((json_int_t)o->budget_patient));
 	}
 	json_decref(revoked);
+	json_decref(over_budget);
+	lb_free(over);
+	lb_free(keep2);
 	lb_free(keep);
 	lb_free(o);
 	return rc;
@@ -232,6 +267,76 @@ int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_check, &k);
 	if (!rc)
 		*out = k.out;
+	return rc;
+}
+
+/* ---- privacy budget ---------------------------------------------------------------------------- */
+
+struct budget_ctx {
+	const uint8_t *subject, *asset;
+	size_t slen;
+	json_t *out;
+	struct lb_errmsg *em;
+};
+
+static int v_budget(struct lb_state *s, void *ctx)
+{
+	struct budget_ctx *k = ctx;
+	uint64_t sp = 0, su = 0;
+	int rc = xbudget_get(s, XNS_BUDGET_PATIENT, k->subject, k->slen, &sp);
+	if (rc)
+		return lb_errf(k->em, rc, "reading the privacy budget failed");
+	k->out = json_pack("{s:o,s:I}", "subject", k->slen == LB_ADDR_LEN
+							? xaddrj(k->subject)
+							: xhexj(k->subject, k->slen),
+			   "spent_patient", (json_int_t)sp);
+	if (!k->asset)
+		return LB_OK;
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	if (!o)
+		return lb_errf(k->em, LB_ENOMEM, "out of memory");
+	json_object_set_new(k->out, "asset", xhexj(k->asset, LB_HASH_LEN));
+	if (k->slen == LB_ADDR_LEN) {
+		uint8_t ukey[LB_ADDR_LEN + LB_HASH_LEN];
+		memcpy(ukey, k->subject, LB_ADDR_LEN);
+		memcpy(ukey + LB_ADDR_LEN, k->asset, LB_HASH_LEN);
+		if ((rc = xbudget_get(s, XNS_BUDGET_USER, ukey, sizeof ukey, &su))) {
+			lb_free(o);
+			return lb_errf(k->em, rc, "reading the privacy budget failed");
+		}
+		json_object_set_new(k->out, "spent_user", json_integer((json_int_t)su));
+	}
+	if (xoffer_load(s, k->asset, o) == LB_OK) {
+		json_object_set_new(k->out, "epsilon", json_integer((json_int_t)o->epsilon));
+		json_object_set_new(k->out, "budget_user", json_integer((json_int_t)o->budget_user));
+		json_object_set_new(k->out, "budget_patient",
+				    json_integer((json_int_t)o->budget_patient));
+		if (k->slen == LB_ADDR_LEN)
+			json_object_set_new(k->out, "budget_left_user",
+					    json_integer((json_int_t)(su < o->budget_user
+									  ? o->budget_user - su
+									  : 0)));
+		json_object_set_new(k->out, "budget_left_patient",
+				    json_integer((json_int_t)(sp < o->budget_patient
+								  ? o->budget_patient - sp
+								  : 0)));
+	}
+	lb_free(o);
+	return LB_OK;
+}
+
+int lb_xchg_budget_json(struct lb_ledger *l, const uint8_t *subject, size_t subject_len,
+			const uint8_t *asset, json_t **out, struct lb_errmsg *em)
+{
+	struct budget_ctx k = {subject, asset, subject_len, NULL, em};
+	if (subject_len != LB_ADDR_LEN && subject_len != LB_HASH_LEN)
+		return lb_errf(em, LB_EINVALID,
+			       "a budget subject is an address (20 bytes) or a patient id (32 bytes)");
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_budget, &k);
+	if (!rc)
+		*out = k.out;
+	else
+		json_decref(k.out);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
  * every replay sees alike. Every refusal names what is wrong and changes nothing.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exchange/xchg_int.h"
@@ -49,6 +50,14 @@ const char *xreq_status_name(int s)
 	return s >= 1 && s <= 8 ? status_names[s] : "?";
 }
 
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
 static void key2(uint8_t *k, const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
 	memcpy(k, a, an);
@@ -78,8 +87,11 @@ static int xoffer_store(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
 	    !(rc = lb_enc_uvar(&b, r->min_cohort)) && !(rc = lb_enc_uvar(&b, r->max_output)) &&
 	    !(rc = lb_enc_uvar(&b, r->data_bytes)) &&
 	    !(rc = lb_enc_fixed(&b, r->content, LB_HASH_LEN)) &&
-	    !(rc = lb_enc_uvar(&b, r->n_allow)))
-		rc = lb_enc_fixed(&b, r->allow, r->n_allow * LB_HASH_LEN);
+	    !(rc = lb_enc_uvar(&b, r->n_allow)) &&
+	    !(rc = lb_enc_fixed(&b, r->allow, r->n_allow * LB_HASH_LEN)) &&
+	    !(rc = lb_enc_uvar(&b, r->epsilon)) && !(rc = lb_enc_uvar(&b, r->budget_user)) &&
+	    !(rc = lb_enc_uvar(&b, r->budget_patient)))
+		rc = lb_enc_fixed(&b, r->owner_key, LB_PUBKEY_LEN);
 	return put_buf(s, XNS_OFFER, asset, LB_HASH_LEN, &b, rc);
 }
 
@@ -100,7 +112,11 @@ int xoffer_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN], struct xof
 	    lb_dec_uvar(&d, "b", UINT64_MAX, &r->data_bytes) ||
 	    lb_dec_fixed(&d, "h", r->content, LB_HASH_LEN) ||
 	    lb_dec_uvar(&d, "n", LB_XCHG_ALLOW_MAX, &na) ||
-	    lb_dec_fixed(&d, "a", r->allow, (size_t)na * LB_HASH_LEN) || lb_dec_end(&d))
+	    lb_dec_fixed(&d, "a", r->allow, (size_t)na * LB_HASH_LEN) ||
+	    lb_dec_uvar(&d, "e", UINT64_MAX, &r->epsilon) ||
+	    lb_dec_uvar(&d, "bu", UINT64_MAX, &r->budget_user) ||
+	    lb_dec_uvar(&d, "bp", UINT64_MAX, &r->budget_patient) ||
+	    lb_dec_fixed(&d, "k", r->owner_key, LB_PUBKEY_LEN) || lb_dec_end(&d))
 		return LB_ECORRUPT;
 	r->n_allow = (size_t)na;
 	return LB_OK;
@@ -122,6 +138,12 @@ int xalgo_load(struct lb_state *s, const uint8_t hash[LB_HASH_LEN], struct xalgo
 {
 	const uint8_t *v;
 	size_t n;
+	const char *builtin = lb_xchg_builtin_name(hash);
+	if (builtin) { /* the platform's: no author, no fee, no registration */
+		memset(r, 0, sizeof *r);
+		snprintf(r->name, sizeof r->name, "%s", builtin);
+		return LB_OK;
+	}
 	int rc = lb_state_get(s, XNS_ALGO, hash, LB_HASH_LEN, &v, &n);
 	if (rc)
 		return rc;
@@ -147,8 +169,9 @@ static int xreq_store(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const s
 	    !(rc = lb_enc_fixed(&b, r->executor, LB_ADDR_LEN)) &&
 	    !(rc = lb_enc_fixed(&b, r->escrow, LB_HASH_LEN)) &&
 	    !(rc = lb_enc_fixed(&b, r->terms_hash, LB_HASH_LEN)) &&
-	    !(rc = lb_enc_u8(&b, r->run_scenario)))
-		rc = lb_enc_fixed(&b, r->result_hash, LB_HASH_LEN);
+	    !(rc = lb_enc_u8(&b, r->run_scenario)) &&
+	    !(rc = lb_enc_fixed(&b, r->result_hash, LB_HASH_LEN)))
+		rc = lb_enc_u8(&b, r->reason);
 	return put_buf(s, XNS_REQ, id, LB_HASH_LEN, &b, rc);
 }
 
@@ -170,7 +193,8 @@ int xreq_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xreq_rec
 	    lb_dec_fixed(&d, "e", r->escrow, LB_HASH_LEN) ||
 	    lb_dec_fixed(&d, "t", r->terms_hash, LB_HASH_LEN) ||
 	    lb_dec_u8(&d, "rs", &r->run_scenario) ||
-	    lb_dec_fixed(&d, "r", r->result_hash, LB_HASH_LEN) || lb_dec_end(&d))
+	    lb_dec_fixed(&d, "r", r->result_hash, LB_HASH_LEN) || lb_dec_u8(&d, "rc", &r->reason) ||
+	    lb_dec_end(&d))
 		return LB_ECORRUPT;
 	return LB_OK;
 }
@@ -354,6 +378,8 @@ static int bal_credit(struct lb_apply_ctx *c, const uint8_t a[LB_ADDR_LEN], uint
 		      uint64_t csc)
 {
 	uint64_t ha, hc;
+	if (!asc && !csc) /* nothing to pay (a built-in algorithm has no author) */
+		return LB_OK;
 	int rc = bal_get(c->state, a, &ha, &hc);
 	if (rc)
 		return lb_errf(c->em, rc, "reading the balance of %s failed", ADDR(a));
@@ -466,6 +492,10 @@ static int apply_offer(struct lb_apply_ctx *c)
 	memcpy(r->content, content, LB_HASH_LEN);
 	r->n_allow = p->n_allow;
 	memcpy(r->allow, p->allow, p->n_allow * LB_HASH_LEN);
+	r->epsilon = p->epsilon;
+	r->budget_user = p->budget_user;
+	r->budget_patient = p->budget_patient;
+	memcpy(r->owner_key, reg.sender, LB_PUBKEY_LEN);
 	if ((rc = xoffer_store(c->state, asset, r)) || (rc = xlog_add(c, asset)))
 		goto out;
 out:
@@ -562,6 +592,13 @@ static int apply_algo(struct lb_apply_ctx *c)
 	int rc = lb_xchg_algo_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
 	if (rc)
 		return rc;
+	const char *builtin = lb_xchg_builtin_name(p.hash);
+	if (builtin)
+		return lb_errf(c->em, LB_EDENIED,
+			       "built-in algorithms belong to the platform: %s is the pinned hash of "
+			       "builtin:%s, which anyone may request without registration (no author, "
+			       "no fee)",
+			       HEX(p.hash), builtin);
 	rc = xalgo_load(c->state, p.hash, &r);
 	if (rc == LB_OK && memcmp(r.author, c->sender_addr, LB_ADDR_LEN))
 		return lb_errf(c->em, LB_EEXISTS, "algorithm %s is already registered by %s",
@@ -772,6 +809,111 @@ int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
 	return LB_OK;
 }
 
+/* ---- business: privacy budget ------------------------------------------------------------------ */
+
+int xbudget_get(struct lb_state *s, const char *ns, const uint8_t *key, size_t klen,
+		uint64_t *spent)
+{
+	return lb_state_get_u64(s, ns, key, klen, 0, spent);
+}
+
+size_t xbudget_patient_key(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
+			   const uint8_t patient[LB_HASH_LEN], uint8_t key[LB_HASH_LEN])
+{
+	struct xconsent_rec cr;
+	if (xconsent_load(s, asset, patient, &cr) == LB_OK &&
+	    !is_zero(cr.patient_addr, LB_ADDR_LEN)) {
+		memcpy(key, cr.patient_addr, LB_ADDR_LEN);
+		return LB_ADDR_LEN;
+	}
+	memcpy(key, patient, LB_HASH_LEN);
+	return LB_HASH_LEN;
+}
+
+/* One patient budget row: key length (20 or 32) then the key, padded. */
+struct pkey {
+	uint8_t len;
+	uint8_t key[LB_HASH_LEN];
+};
+
+static int pkey_cmp(const void *a, const void *b)
+{
+	const struct pkey *x = a, *y = b;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->key, y->key, x->len);
+}
+
+int xchg_budget(struct lb_state *s, const struct xreq_rec *req, const struct xoffer_rec *offer,
+		const uint8_t *patients, size_t n_patients, bool charge, bool *over,
+		uint64_t *user_left, struct lb_errmsg *em)
+{
+	uint8_t ukey[LB_ADDR_LEN + LB_HASH_LEN];
+	uint64_t eps = offer->epsilon, spent;
+	int rc;
+	if (user_left)
+		*user_left = 0;
+	if (!eps)
+		return LB_OK;
+	key2(ukey, req->user, LB_ADDR_LEN, req->asset, LB_HASH_LEN);
+	if ((rc = xbudget_get(s, XNS_BUDGET_USER, ukey, sizeof ukey, &spent)))
+		return lb_errf(em, rc, "reading the privacy budget of %s failed", ADDR(req->user));
+	if (user_left)
+		*user_left = spent < offer->budget_user ? offer->budget_user - spent : 0;
+	if (spent > offer->budget_user || offer->budget_user - spent < eps)
+		return lb_errf(em, LB_EDENIED,
+			       "privacy budget exhausted: %s has spent epsilon %s of its %s on asset "
+			       "%s; this run needs %s more. Nothing runs and nothing is released",
+			       ADDR(req->user), AMT(spent), AMT(offer->budget_user), HEX(req->asset),
+			       AMT(eps));
+	struct pkey *keys = lb_malloc((n_patients ? n_patients : 1) * sizeof *keys);
+	size_t nk = 0;
+	if (!keys)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n_patients; i++) {
+		const uint8_t *pid = patients + i * LB_HASH_LEN;
+		struct pkey k = {0};
+		k.len = (uint8_t)xbudget_patient_key(s, req->asset, pid, k.key);
+		if ((rc = xbudget_get(s, XNS_BUDGET_PATIENT, k.key, k.len, &spent))) {
+			rc = lb_errf(em, rc, "reading the privacy budget of patient %s failed", HEX(pid));
+			goto out;
+		}
+		bool past = spent > offer->budget_patient || offer->budget_patient - spent < eps;
+		if (over)
+			over[i] = past;
+		if (past && !over) {
+			rc = lb_errf(em, LB_EDENIED,
+				     "privacy budget exhausted: patient %s has spent epsilon %s over all "
+				     "assets and studies; asset %s allows %s per patient and this run "
+				     "needs %s more; leave that patient's records out",
+				     HEX(pid), AMT(spent), HEX(req->asset), AMT(offer->budget_patient),
+				     AMT(eps));
+			goto out;
+		}
+		if (!past)
+			keys[nk++] = k;
+	}
+	if (!charge) {
+		rc = LB_OK;
+		goto out;
+	}
+	if ((rc = xbudget_get(s, XNS_BUDGET_USER, ukey, sizeof ukey, &spent)) ||
+	    (rc = lb_state_put_u64(s, XNS_BUDGET_USER, ukey, sizeof ukey, spent + eps)))
+		goto out;
+	/* a person behind several patient ids of one run (one bound key) pays once per run */
+	qsort(keys, nk, sizeof *keys, pkey_cmp);
+	for (size_t i = 0; i < nk && !rc; i++) {
+		if (i && !pkey_cmp(&keys[i - 1], &keys[i]))
+			continue;
+		if (!(rc = xbudget_get(s, XNS_BUDGET_PATIENT, keys[i].key, keys[i].len, &spent)))
+			rc = lb_state_put_u64(s, XNS_BUDGET_PATIENT, keys[i].key, keys[i].len,
+					      spent + eps);
+	}
+out:
+	lb_free(keys);
+	return rc;
+}
+
 DECODE_CHECK(check_exec, lb_xchg_exec, lb_xchg_exec_decode)
 
 static int terms_mismatch(struct lb_apply_ctx *c, const char *field)
@@ -801,7 +943,8 @@ static int apply_exec(struct lb_apply_ctx *c)
 	else if (memcmp(t->owner, o->owner, LB_ADDR_LEN))
 		rc = terms_mismatch(c, "the data owner");
 	else if (memcmp(t->author, a.author, LB_ADDR_LEN))
-		rc = terms_mismatch(c, "the algorithm author");
+		rc = terms_mismatch(c, "the algorithm author (none for a built-in algorithm: the zero "
+				       "address)");
 	else if (memcmp(t->executor, c->sender_addr, LB_ADDR_LEN))
 		rc = terms_mismatch(c, "the executor (it must be the sender)");
 	else if (t->data_fee < o->data_fee)
@@ -820,7 +963,15 @@ static int apply_exec(struct lb_apply_ctx *c)
 	else if (p.chosen_by == 1 && r.scenario == LB_XCHG_AUTO)
 		rc = lb_errf(c->em, LB_EINVALID,
 			     "the user left the scenario to the executor: record chosen_by 2 (automatic)");
+	else if (o->epsilon && is_zero(p.noise_commit, LB_HASH_LEN))
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "asset %s releases with noise (epsilon %s): the execution must commit "
+			     "to the executor's noise secret (noise_commit = H(r), not zero)",
+			     HEX(r.asset), AMT(o->epsilon));
 	if (rc)
+		goto out;
+	/* the privacy budget is charged here, before anything can be released */
+	if ((rc = xchg_budget(c->state, &r, o, p.patients, p.n_patients, true, NULL, NULL, c->em)))
 		goto out;
 	r.status = XREQ_RUNNING;
 	memcpy(r.executor, c->sender_addr, LB_ADDR_LEN);
@@ -858,6 +1009,7 @@ static int apply_result(struct lb_apply_ctx *c)
 		   : p.status == LB_XCHG_WITHHELD ? XREQ_WITHHELD
 						  : XREQ_FAILED;
 	memcpy(r.result_hash, p.result_hash, LB_HASH_LEN);
+	r.reason = p.reason;
 	return xreq_commit(c, p.request, &r);
 }
 
@@ -1020,10 +1172,11 @@ static int apply_release(struct lb_apply_ctx *c)
 		return rc;
 	if (res.status != LB_XCHG_DELIVERED)
 		return lb_errf(c->em, LB_EDENIED,
-			       "the run's result was %s (%s): nothing is paid; refund the escrow",
+			       "the run's result was %s (reason code %u, %s): nothing is paid; refund "
+			       "the escrow",
 			       res.status == LB_XCHG_WITHHELD ? "withheld by the release policy"
 							      : "a failure",
-			       res.note[0] ? res.note : "no note");
+			       res.reason, lb_xchg_reason_name(res.reason));
 	if (r.claimed && memcmp(r.result_hash, res.result_hash, LB_HASH_LEN))
 		return lb_errf(c->em, LB_EINVALID,
 			       "the executor claimed result %s on this chain but the business chain "
@@ -1130,11 +1283,14 @@ static json_t *json_offer(const struct lb_tx *tx)
 	json_t *allow = json_array();
 	for (size_t i = 0; i < p->n_allow; i++)
 		json_array_append_new(allow, xhexj(p->allow[i], LB_HASH_LEN));
-	o = json_pack("{s:o,s:o,s:I,s:b,s:I,s:I,s:I,s:o}", "asset", xhexj(asset, LB_HASH_LEN),
-		      "register_tx", xhexj(reg.id, LB_HASH_LEN), "data_fee", (json_int_t)p->data_fee,
-		      "local_only", (p->flags & LB_XCHG_OFFER_LOCAL_ONLY) != 0, "min_cohort",
+	o = json_pack("{s:o,s:o,s:I,s:b,s:I,s:I,s:I,s:o,s:I,s:I,s:I}", "asset",
+		      xhexj(asset, LB_HASH_LEN), "register_tx", xhexj(reg.id, LB_HASH_LEN),
+		      "data_fee", (json_int_t)p->data_fee, "local_only",
+		      (p->flags & LB_XCHG_OFFER_LOCAL_ONLY) != 0, "min_cohort",
 		      (json_int_t)p->min_cohort, "max_output", (json_int_t)p->max_output,
-		      "data_bytes", (json_int_t)p->data_bytes, "allow", allow);
+		      "data_bytes", (json_int_t)p->data_bytes, "allow", allow, "epsilon",
+		      (json_int_t)p->epsilon, "budget_user", (json_int_t)p->budget_user,
+		      "budget_patient", (json_int_t)p->budget_patient);
 out:
 	lb_free(p);
 	return o;
@@ -1197,10 +1353,11 @@ static json_t *json_exec(const struct lb_tx *tx)
 	json_t *pats = json_array();
 	for (size_t i = 0; i < p.n_patients; i++)
 		json_array_append_new(pats, xhexj(p.patients + i * LB_HASH_LEN, LB_HASH_LEN));
-	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:o}", "request", xhexj(p.request, LB_HASH_LEN),
+	return json_pack("{s:o,s:o,s:o,s:s,s:s,s:o,s:o}", "request", xhexj(p.request, LB_HASH_LEN),
 			 "escrow", xhexj(p.escrow, LB_HASH_LEN), "terms", terms_json(&p.terms),
 			 "scenario", lb_xchg_scenario_name(p.scenario), "chosen_by",
-			 p.chosen_by == 1 ? "user" : "automatic", "patients", pats);
+			 p.chosen_by == 1 ? "user" : "automatic", "patients", pats, "noise_commit",
+			 xhexj(p.noise_commit, LB_HASH_LEN));
 }
 
 static json_t *json_result(const struct lb_tx *tx)
@@ -1209,10 +1366,11 @@ static json_t *json_result(const struct lb_tx *tx)
 	static const char *st[] = {"?", "delivered", "withheld", "failed"};
 	if (lb_xchg_result_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:o,s:s,s:o,s:s}", "request", xhexj(p.request, LB_HASH_LEN),
+	return json_pack("{s:o,s:o,s:o,s:s,s:o,s:i,s:s}", "request", xhexj(p.request, LB_HASH_LEN),
 			 "escrow", xhexj(p.escrow, LB_HASH_LEN), "terms_hash",
 			 xhexj(p.terms_hash, LB_HASH_LEN), "status", st[p.status], "result_hash",
-			 xhexj(p.result_hash, LB_HASH_LEN), "note", p.note);
+			 xhexj(p.result_hash, LB_HASH_LEN), "reason_code", (int)p.reason, "reason",
+			 lb_xchg_reason_name(p.reason));
 }
 
 static json_t *json_revoke(const struct lb_tx *tx)

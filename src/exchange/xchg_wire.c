@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "leben/algo.h"
 #include "leben/codec.h"
 #include "leben/data_hexa.h"
 #include "leben/data_tx.h"
@@ -90,6 +91,42 @@ void lb_xchg_patient_id(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LE
 void lb_xchg_builtin_hash(uint8_t out[LB_HASH_LEN], const char *name)
 {
 	lb_hash_domain(out, "LEBEN-algo-builtin-v1", name, strlen(name));
+}
+
+const char *lb_xchg_builtin_name(const uint8_t hash[LB_HASH_LEN])
+{
+	size_t n;
+	uint8_t h[LB_HASH_LEN];
+	const struct lb_algo *t = lb_algo_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		lb_xchg_builtin_hash(h, t[i].name);
+		if (!memcmp(h, hash, LB_HASH_LEN))
+			return t[i].name;
+	}
+	return NULL;
+}
+
+void lb_xchg_noise_commit(uint8_t out[LB_HASH_LEN], const uint8_t r[LB_HASH_LEN])
+{
+	lb_hash_domain(out, "LEBEN-noise-commit-v1", r, LB_HASH_LEN);
+}
+
+void lb_xchg_noise_key(uint8_t out[LB_HASH_LEN], const uint8_t r[LB_HASH_LEN],
+		       const uint8_t exec_block_hash[LB_HASH_LEN])
+{
+	struct lb_hasher h;
+	lb_hasher_init(&h, "LEBEN-noise-v1");
+	lb_hasher_update(&h, r, LB_HASH_LEN);
+	lb_hasher_update(&h, exec_block_hash, LB_HASH_LEN);
+	lb_hasher_final(&h, out);
+}
+
+static const char *reason_names[] = {"none",  "cohort", "budget", "differencing",
+				     "failed", "limit",  "policy"};
+
+const char *lb_xchg_reason_name(int code)
+{
+	return code >= 0 && code <= LB_XCHG_REASON_MAX ? reason_names[code] : "?";
 }
 
 void lb_xchg_asset_id(uint8_t out[LB_HASH_LEN], const uint8_t owner[LB_ADDR_LEN], uint64_t nonce)
@@ -186,6 +223,9 @@ int lb_xchg_offer_encode(struct lb_buf *b, const struct lb_xchg_offer *p)
 	for (size_t i = 0; i < p->n_allow; i++)
 		if ((rc = lb_enc_fixed(b, p->allow[i], LB_HASH_LEN)))
 			return rc;
+	if ((rc = lb_enc_uvar(b, p->epsilon)) || (rc = lb_enc_uvar(b, p->budget_user)) ||
+	    (rc = lb_enc_uvar(b, p->budget_patient)))
+		return rc;
 	return LB_OK;
 }
 
@@ -213,8 +253,21 @@ int lb_xchg_offer_decode(struct lb_xchg_offer *o, const uint8_t *p, size_t n, st
 	for (size_t i = 0; i < o->n_allow; i++)
 		if ((rc = lb_dec_fixed(&d, "allow", o->allow[i], LB_HASH_LEN)))
 			return rc;
+	if ((rc = lb_dec_uvar(&d, "epsilon", LB_XCHG_EPS_MAX, &o->epsilon)) ||
+	    (rc = lb_dec_uvar(&d, "budget_user", LB_XCHG_EPS_MAX, &o->budget_user)) ||
+	    (rc = lb_dec_uvar(&d, "budget_patient", LB_XCHG_EPS_MAX, &o->budget_patient)))
+		return rc;
 	if ((rc = lb_dec_end(&d)))
 		return rc;
+	if (!o->epsilon && (o->budget_user || o->budget_patient))
+		return lb_errf(em, LB_EINVALID,
+			       "xchg.offer: budgets without epsilon mean nothing; give epsilon > 0 or "
+			       "budgets of 0");
+	if (o->epsilon && (o->budget_user < o->epsilon || o->budget_patient < o->epsilon))
+		return lb_errf(em, LB_EINVALID,
+			       "xchg.offer: budget_user and budget_patient must each allow at least one "
+			       "release (epsilon %llu micro-units)",
+			       (unsigned long long)o->epsilon);
 	if (!o->reg_tx_len || !o->reg_proof_len)
 		return lb_errf(em, LB_EINVALID,
 			       "xchg.offer: the asset's registration tx and its proof are required");
@@ -376,7 +429,8 @@ int lb_xchg_exec_encode(struct lb_buf *b, const struct lb_xchg_exec *p)
 	    (rc = lb_enc_fixed(b, p->escrow, LB_HASH_LEN)) || (rc = enc_terms(b, &p->terms)) ||
 	    (rc = lb_enc_u8(b, p->scenario)) || (rc = lb_enc_u8(b, p->chosen_by)) ||
 	    (rc = lb_enc_uvar(b, p->n_patients)) ||
-	    (rc = lb_enc_fixed(b, p->patients, p->n_patients * LB_HASH_LEN)))
+	    (rc = lb_enc_fixed(b, p->patients, p->n_patients * LB_HASH_LEN)) ||
+	    (rc = lb_enc_fixed(b, p->noise_commit, LB_HASH_LEN)))
 		return rc;
 	return LB_OK;
 }
@@ -407,7 +461,8 @@ int lb_xchg_exec_decode(struct lb_xchg_exec *o, const uint8_t *p, size_t n, stru
 				   o->n_patients);
 	o->patients = d.p + d.pos;
 	d.pos += o->n_patients * LB_HASH_LEN;
-	if ((rc = lb_dec_end(&d)))
+	if ((rc = lb_dec_fixed(&d, "noise_commit", o->noise_commit, LB_HASH_LEN)) ||
+	    (rc = lb_dec_end(&d)))
 		return rc;
 	for (size_t i = 1; i < o->n_patients; i++)
 		if (memcmp(o->patients + (i - 1) * LB_HASH_LEN, o->patients + i * LB_HASH_LEN,
@@ -425,7 +480,7 @@ int lb_xchg_result_encode(struct lb_buf *b, const struct lb_xchg_result *p)
 	if ((rc = lb_enc_fixed(b, p->request, LB_HASH_LEN)) ||
 	    (rc = lb_enc_fixed(b, p->escrow, LB_HASH_LEN)) ||
 	    (rc = lb_enc_fixed(b, p->terms_hash, LB_HASH_LEN)) || (rc = lb_enc_u8(b, p->status)) ||
-	    (rc = lb_enc_fixed(b, p->result_hash, LB_HASH_LEN)) || (rc = lb_enc_str(b, p->note)))
+	    (rc = lb_enc_fixed(b, p->result_hash, LB_HASH_LEN)) || (rc = lb_enc_u8(b, p->reason)))
 		return rc;
 	return LB_OK;
 }
@@ -445,8 +500,21 @@ int lb_xchg_result_decode(struct lb_xchg_result *o, const uint8_t *p, size_t n,
 		return lb_dec_fail(&d, LB_EMALFORMED, "status",
 				   "%u is not 1 (delivered), 2 (withheld) or 3 (failed)", o->status);
 	if ((rc = lb_dec_fixed(&d, "result_hash", o->result_hash, LB_HASH_LEN)) ||
-	    (rc = lb_dec_str(&d, "note", LB_XCHG_TEXT_MAX, o->note, sizeof o->note)))
+	    (rc = lb_dec_u8(&d, "reason", &o->reason)))
 		return rc;
+	/* only a fixed code, and only one that fits the status: no free text on the chain */
+	static const uint8_t allowed[] = {
+		[LB_XCHG_DELIVERED] = 1u << LB_XCHG_REASON_NONE,
+		[LB_XCHG_WITHHELD] = 1u << LB_XCHG_REASON_COHORT | 1u << LB_XCHG_REASON_BUDGET |
+				     1u << LB_XCHG_REASON_DIFFERENCING | 1u << LB_XCHG_REASON_LIMIT |
+				     1u << LB_XCHG_REASON_POLICY,
+		[LB_XCHG_FAILED] = 1u << LB_XCHG_REASON_FAILED | 1u << LB_XCHG_REASON_LIMIT,
+	};
+	if (o->reason > LB_XCHG_REASON_MAX || !(allowed[o->status] & (1u << o->reason)))
+		return lb_dec_fail(&d, LB_EMALFORMED, "reason",
+				   "code %u does not fit status %u (delivered: 0; withheld: 1 cohort, "
+				   "2 budget, 3 differencing, 5 limit, 6 policy; failed: 4 failed, 5 limit)",
+				   o->reason, o->status);
 	return lb_dec_end(&d);
 }
 

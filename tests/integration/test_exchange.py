@@ -15,11 +15,12 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, addr_bytes, blake2b256, run_cli  # noqa: E402
+from lebentest import Node, Tap, addr_bytes, bech32m_encode, blake2b256, run_cli  # noqa: E402
 
 M = 1000000
 FEE = 1000  # genesis default fee of a settlement tx (demo home), micro-CSC
 PARAMS = '{"columns": ["age", "systolic", "hba1c"]}'  # what the user asks stats to describe
+NOBODY = bech32m_encode("lb", bytes(20))  # the author of a built-in algorithm: none
 
 
 def bal(node, name):
@@ -61,6 +62,7 @@ def exec_payload(request, user, owner, author, executor, patients, data_fee=0, a
     p += addr_bytes(user) + bytes.fromhex(request) + addr_bytes(owner) + uvar(data_fee)
     p += addr_bytes(author) + uvar(algo_fee) + addr_bytes(executor) + uvar(0)
     p += bytes([1, 2]) + uvar(len(patients)) + b"".join(bytes.fromhex(x) for x in sorted(patients))
+    p += bytes(32)  # noise commitment (the offer has no epsilon)
     return p.hex()
 
 
@@ -124,7 +126,11 @@ def run(t, node, tmp):
     r = node.cli(["exchange", "grant", "--from", "clinic", "--asset", asset, "--executor", "node"])
     t.ok(r.returncode == 0, "execution right granted to the node", r.stderr)
     r = node.cli(["exchange", "algo", "--from", "bob", "--builtin", "stats", "--fee", "1"])
-    t.ok(r.returncode == 0 and builtin_hash("stats") in r.stdout, "algorithm registered under its pinned hash", r.stdout + r.stderr)
+    t.ok(r.returncode == 1 and "built-in algorithms belong to the platform" in r.stderr and "LB_EDENIED" in r.stderr,
+         "registering a built-in algorithm's hash is refused", r.stdout + r.stderr)
+    st, ba = node.get("/v1/exchange/algorithms/" + builtin_hash("stats"))
+    t.ok(st == 200 and ba["builtin"] is True and ba["author"] is None and ba["fee"] == 0 and ba["name"] == "stats",
+         "a built-in algorithm is known without registration: no author, no fee", ba)
     script = os.path.join(tmp, "mine.lua")
     with open(script, "w") as f:
         f.write("return {n = data.nrows}\n")
@@ -190,11 +196,11 @@ def run(t, node, tmp):
     t.ok(st == 403 and "revoked consent" in j["error"]["message"] and p7 in j["error"]["message"],
          "check with a revoked patient: 403 naming the patient", j)
     hexes = node.sign("raw", ["--from", "node", "--chain", "business", "--type-id", str(0x0346), "--payload",
-                              exec_payload(req, alice, clinic, bob, execu, [p7], 5 * M, 1 * M)])
+                              exec_payload(req, alice, clinic, NOBODY, execu, [p7], 5 * M, 0)])
     st, j = node.post_txs({"tx": hexes[0]})
     t.ok(st != 202 and "revoked consent" in json.dumps(j), "the chain refuses an execution over a revoked consent", j)
     hexes = node.sign("raw", ["--from", "bob", "--chain", "business", "--type-id", str(0x0346), "--payload",
-                              exec_payload(req, alice, clinic, bob, bob, [], 5 * M, 1 * M)])
+                              exec_payload(req, alice, clinic, NOBODY, bob, [], 5 * M, 0)])
     st, j = node.post_txs({"tx": hexes[0]})
     t.ok(st != 202 and "no execution right" in json.dumps(j), "the chain refuses an executor without execution right", j)
     after = {k: bal(node, k) for k in ("alice", "clinic", "bob", "node")}
@@ -208,11 +214,11 @@ def run(t, node, tmp):
                              "--compute-fee", "2"])
     t.ok(r.returncode == 0 and esc, "escrow opened", r.stderr)
     a1 = bal(node, "alice")
-    t.eq((a0[0] - a1[0], a0[1] - a1[1]), (6 * M, 2 * M + FEE), "escrow locked 5+1 ASC and 2 CSC (+ the tx fee)")
+    t.eq((a0[0] - a1[0], a0[1] - a1[1]), (5 * M, 2 * M + FEE), "escrow locked 5 ASC (a built-in costs nothing) and 2 CSC (+ the tx fee)")
     st, e = node.get("/v1/exchange/escrows/" + esc["escrow"])
-    t.ok(st == 200 and e["status"] == "open" and e["owner"] == clinic and e["author"] == bob
-         and e["executor"] == execu and e["data_fee"] == 5 * M and e["algo_fee"] == M and e["compute_fee"] == 2 * M,
-         "GET /v1/exchange/escrows: terms recorded", e)
+    t.ok(st == 200 and e["status"] == "open" and e["owner"] == clinic and e["author"] == NOBODY
+         and e["executor"] == execu and e["data_fee"] == 5 * M and e["algo_fee"] == 0 and e["compute_fee"] == 2 * M,
+         "GET /v1/exchange/escrows: terms recorded (no author for a built-in)", e)
     bad = os.path.join(tmp, "other.csv")
     write_table(bad, rows[:-1])
     r = node.cli(["exchange", "run", "--from", "node", "--request", req, "--escrow", esc["escrow"], "--data", bad])
@@ -230,7 +236,9 @@ def run(t, node, tmp):
     r = node.cli(["exchange", "result", "--from", "alice", "--request", req, "--out", out])
     t.ok(r.returncode == 0 and "checked against the chain" in r.stdout, "alice opens her sealed result", r.stderr)
     text = open(out, "rb").read()
-    t.eq(blake2b256(text).hex(), run["result_hash"], "result hash = BLAKE2b-256 of the delivered text")
+    st, sj = node.get("/v1/exchange/results/" + req)
+    t.eq(blake2b256(bytes.fromhex(sj["sealed"])).hex(), run["result_hash"],
+         "result hash = BLAKE2b-256 of the sealed result the user fetches (not of the guessable text)")
     st, rqj = node.get("/v1/exchange/requests/" + req)
     t.ok(rqj["status"] == "done" and rqj["result_hash"] == run["result_hash"] and rqj["scenario"] == "local",
          "the business chain records the result hash and the scenario", rqj)
@@ -258,7 +266,7 @@ def run(t, node, tmp):
 
     a2, c2, b2, n2 = (bal(node, k) for k in ("alice", "clinic", "bob", "node"))
     t.eq(c2[0] - c0[0], 5 * M, "owner received the data fee (5 ASC)")
-    t.eq(b2[0] - b0[0], 1 * M, "author received the algorithm fee (1 ASC)")
+    t.eq(b2[0] - b0[0], 0, "a built-in algorithm pays no author")
     t.eq(n2[1] - n0[1], 2 * M - 2 * FEE, "executor received 2 CSC (less its claim and release fees)")
     t.eq(a2, a1, "the user paid nothing beyond the escrow")
     st, e = node.get("/v1/exchange/escrows/" + esc["escrow"])
@@ -275,7 +283,7 @@ def run(t, node, tmp):
                  "xchg.consent", "xchg.exec", "xchg.result"], "asset history: every step in order")
     ex = [ev for ev in log["events"] if ev["type"] == "xchg.exec"][0] if log else {}
     t.ok(ex.get("by") == execu and ex.get("payment", {}).get("escrow") == "released"
-         and ex["payment"]["data_fee"] == 5 * M and log["paid"] == {"asc": 6 * M, "csc": 2 * M},
+         and ex["payment"]["data_fee"] == 5 * M and log["paid"] == {"asc": 5 * M, "csc": 2 * M},
          "the run names the executor and what was paid", log)
     st, plog = node.get("/v1/exchange/log/" + patient_id(asset, "P1"))
     t.ok(st == 200 and [e["type"] for e in plog["events"]] == ["xchg.exec"]
@@ -284,7 +292,7 @@ def run(t, node, tmp):
     t.ok(r.returncode == 0 and [e["details"]["action"] for e in p7log["events"]] == ["give", "revoke"],
          "patient P7's history: consent given and revoked, never used", p7log)
     r = node.cli(["exchange", "log", "--asset", asset])
-    t.ok(r.returncode == 0 and "data used in a run" in r.stdout and "paid: 5 ASC data + 1 ASC algorithm + 2 CSC" in r.stdout,
+    t.ok(r.returncode == 0 and "data used in a run" in r.stdout and "paid: 5 ASC data + 0 ASC algorithm + 2 CSC" in r.stdout,
          "readable history says who used the data and what was paid", r.stdout)
 
     # ---- refund after the timeout ---------------------------------------------------------------

@@ -132,13 +132,13 @@ def run(t, e, cluster):
     def bal(a):
         return http(urls[1] + "/v1/accounts/" + a)[1]["balances"]
 
-    t.eq(bal(n2), {"asc": 2 * M, "csc": 10 * M + 2 * M - 2 * FEE},
-         "institution-2: the algorithm fee of both runs + the off-site computing fee - the "
-         "fees of its claim and release txs")
+    t.eq(bal(n2), {"asc": 0, "csc": 10 * M + 2 * M - 2 * FEE},
+         "institution-2: the off-site computing fee - the fees of its claim and release txs "
+         "(a built-in algorithm pays no author)")
     t.eq(bal(n3), {"asc": 0, "csc": 10 * M + 2 * M - 2 * FEE},
          "institution-3: the integrated computing fee - the fees of its claim and release txs")
-    t.eq(bal(keyaddr(1, "alice"))["asc"], 1000 * M - 2 * (5 + 1) * M,
-         "alice paid 5 + 1 ASC per run")
+    t.eq(bal(keyaddr(1, "alice"))["asc"], 1000 * M - 2 * 5 * M,
+         "alice paid 5 ASC per run (data only: the built-in is the platform's)")
 
     # what travelled: only envelopes, to the executor's node only
     reqs = {}
@@ -247,7 +247,7 @@ def run(t, e, cluster):
     t.ok(r.returncode == 1 and "no input was delivered" in r.stderr,
          "a run with no delivered input is refused with a hint", r.stderr)
     st, ev = http(urls[1] + "/v1/exchange/escrows/" + esc)
-    t.eq((ev["status"], bal(n2)["asc"]), ("open", 2 * M),
+    t.eq((ev["status"], bal(n2)["asc"]), ("open", 0),
          "nothing was charged: the escrow is still open, institution-2 got nothing more")
 
 

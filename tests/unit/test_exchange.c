@@ -100,6 +100,45 @@ static void test_codec(void **state)
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_offer_encode(&b, of));
 	assert_int_equal(lb_xchg_offer_decode(of, b.data, b.len, NULL), LB_EMALFORMED);
+	/* differential privacy: epsilon with budgets that allow at least one release (the
+	 * refused decode above cleared the struct) */
+	of->reg_tx = regtx;
+	of->reg_tx_len = sizeof regtx;
+	of->reg_proof = proof;
+	of->reg_proof_len = sizeof proof;
+	of->max_output = 65536;
+	of->flags = 0;
+	of->epsilon = 500000;
+	of->budget_user = 2000000;
+	of->budget_patient = 500000;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	RT(&b, xchg_offer, lb_xchg_offer);
+	of->budget_patient = 499999; /* not even one release */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_int_equal(lb_xchg_offer_decode(of, b.data, b.len, NULL), LB_EINVALID);
+	of->reg_tx = regtx; /* cleared again */
+	of->reg_tx_len = sizeof regtx;
+	of->reg_proof = proof;
+	of->reg_proof_len = sizeof proof;
+	of->max_output = 65536;
+	of->epsilon = 0; /* budgets without epsilon */
+	of->budget_user = 1;
+	of->budget_patient = 0;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_int_equal(lb_xchg_offer_decode(of, b.data, b.len, NULL), LB_EINVALID);
+	of->reg_tx = regtx;
+	of->reg_tx_len = sizeof regtx;
+	of->reg_proof = proof;
+	of->reg_proof_len = sizeof proof;
+	of->max_output = 65536;
+	of->epsilon = LB_XCHG_EPS_MAX + 1; /* past the largest epsilon */
+	of->budget_user = of->budget_patient = LB_XCHG_EPS_MAX + 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_int_equal(lb_xchg_offer_decode(of, b.data, b.len, NULL), LB_EMALFORMED);
 	free(of);
 
 	struct lb_xchg_grant g = {.kind = 3};
@@ -147,9 +186,13 @@ static void test_codec(void **state)
 	ex.terms.compute_fee = 1;
 	for (int i = 0; i < 3; i++)
 		memset(pats + i * LB_HASH_LEN, i + 1, LB_HASH_LEN);
+	memset(ex.noise_commit, 0xab, LB_HASH_LEN);
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
 	RT(&b, xchg_exec, lb_xchg_exec);
+	/* the noise commitment is the last 32 bytes: cut one and the payload is short */
+	assert_int_equal(lb_xchg_exec_decode(&ex, b.data, b.len - 1, NULL), LB_EMALFORMED);
+	ex.patients = pats;
 	/* patients out of order, or repeated, are refused */
 	memset(pats, 2, LB_HASH_LEN);
 	lb_buf_reset(&b);
@@ -162,11 +205,38 @@ static void test_codec(void **state)
 	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
 	assert_int_equal(lb_xchg_exec_decode(&ex, b.data, b.len, NULL), LB_EMALFORMED);
 
-	struct lb_xchg_result re = {.status = LB_XCHG_WITHHELD};
-	snprintf(re.note, sizeof re.note, "cohort too small");
+	/* a result carries a fixed reason code that fits its status, never text */
+	struct lb_xchg_result re = {.status = LB_XCHG_WITHHELD, .reason = LB_XCHG_REASON_COHORT};
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_result_encode(&b, &re));
 	RT(&b, xchg_result, lb_xchg_result);
+	assert_int_equal(b.len, 3 * LB_HASH_LEN + 1 + LB_HASH_LEN + 1);
+	static const struct {
+		uint8_t status, reason;
+		int rc;
+	} codes[] = {
+		{LB_XCHG_DELIVERED, LB_XCHG_REASON_NONE, LB_OK},
+		{LB_XCHG_DELIVERED, LB_XCHG_REASON_COHORT, LB_EMALFORMED},
+		{LB_XCHG_WITHHELD, LB_XCHG_REASON_NONE, LB_EMALFORMED},
+		{LB_XCHG_WITHHELD, LB_XCHG_REASON_BUDGET, LB_OK},
+		{LB_XCHG_WITHHELD, LB_XCHG_REASON_DIFFERENCING, LB_OK},
+		{LB_XCHG_WITHHELD, LB_XCHG_REASON_FAILED, LB_EMALFORMED},
+		{LB_XCHG_WITHHELD, LB_XCHG_REASON_POLICY, LB_OK},
+		{LB_XCHG_FAILED, LB_XCHG_REASON_FAILED, LB_OK},
+		{LB_XCHG_FAILED, LB_XCHG_REASON_LIMIT, LB_OK},
+		{LB_XCHG_FAILED, LB_XCHG_REASON_COHORT, LB_EMALFORMED},
+		{LB_XCHG_FAILED, 7, LB_EMALFORMED},
+		{LB_XCHG_FAILED, 255, LB_EMALFORMED},
+	};
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		re.status = codes[i].status;
+		re.reason = codes[i].reason;
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_xchg_result_encode(&b, &re));
+		assert_int_equal(lb_xchg_result_decode(&re, b.data, b.len, NULL), codes[i].rc);
+	}
+	assert_string_equal(lb_xchg_reason_name(LB_XCHG_REASON_DIFFERENCING), "differencing");
+	assert_string_equal(lb_xchg_reason_name(9), "?");
 
 	struct lb_xchg_revoke rv = {.kind = 2};
 	lb_buf_reset(&b);
@@ -215,6 +285,20 @@ static void test_codec(void **state)
 	asset[0] = 2;
 	lb_xchg_patient_id(h2, asset, "P1");
 	assert_memory_not_equal(h1, h2, LB_HASH_LEN); /* one pseudonym per asset */
+	/* built-ins are known by their pinned hash; anything else is not one */
+	lb_xchg_builtin_hash(h1, "km");
+	assert_non_null(lb_xchg_builtin_name(h1));
+	assert_string_equal(lb_xchg_builtin_name(h1), "km");
+	lb_hash(h1, "km", 2);
+	assert_null(lb_xchg_builtin_name(h1));
+	/* the noise key needs both the executor's secret and the block */
+	uint8_t r1[LB_HASH_LEN] = {1}, blk[LB_HASH_LEN] = {2}, k1[LB_HASH_LEN], k2[LB_HASH_LEN];
+	lb_xchg_noise_key(k1, r1, blk);
+	blk[0] ^= 1;
+	lb_xchg_noise_key(k2, r1, blk);
+	assert_memory_not_equal(k1, k2, LB_HASH_LEN);
+	lb_xchg_noise_commit(h2, r1);
+	assert_memory_not_equal(h2, k1, LB_HASH_LEN);
 	assert_int_equal(lb_xchg_choose_scenario(LB_XCHG_OFFER_LOCAL_ONLY, 1, LB_XCHG_ALGO_AT_AUTHOR),
 			 LB_XCHG_LOCAL);
 	assert_int_equal(lb_xchg_choose_scenario(0, (uint64_t)1 << 30, LB_XCHG_ALGO_AT_AUTHOR),
@@ -435,6 +519,9 @@ static void test_ledger_flow(void **state)
 	of->data_fee = 5000;
 	of->min_cohort = 2;
 	of->max_output = 1000;
+	of->epsilon = 1000000;        /* one release per user ... */
+	of->budget_user = 1000000;
+	of->budget_patient = 3000000; /* ... and three per patient */
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_offer_encode(&b, of));
 	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_OFFER, &b, LB_EINVALID,
@@ -479,9 +566,19 @@ static void test_ledger_flow(void **state)
 
 	/* algorithm, request: unknown asset and algorithm refused */
 	struct lb_xchg_algo al = {.fee = 700};
-	lb_xchg_builtin_hash(algo, "stats");
-	memcpy(al.hash, algo, LB_HASH_LEN);
+	lb_xchg_builtin_hash(al.hash, "stats"); /* built-ins belong to the platform */
 	snprintf(al.name, sizeof al.name, "stats");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_algo_encode(&b, &al));
+	refused(f, K_AUTHOR, LB_CHAIN_BUSINESS, LB_TX_XCHG_ALGO, &b, LB_EDENIED,
+		"belong to the platform", NULL, NULL);
+	assert_lb_ok(lb_xchg_algo_json(f->l, al.hash, &j, &em)); /* known without registration */
+	assert_true(json_is_null(json_object_get(j, "author")));
+	assert_int_equal(json_integer_value(json_object_get(j, "fee")), 0);
+	json_decref(j);
+	lb_hash(algo, "return {n = 1}", 14); /* a script: its author is paid */
+	memcpy(al.hash, algo, LB_HASH_LEN);
+	snprintf(al.name, sizeof al.name, "count");
 	struct lb_xchg_request rq = {0};
 	memcpy(rq.asset, asset, LB_HASH_LEN);
 	memcpy(rq.algo, algo, LB_HASH_LEN);
@@ -641,12 +738,29 @@ static void test_ledger_flow(void **state)
 	refused(f, K_EXEC, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_RELEASE, &b, LB_EINVALID,
 		"must cite the run's result", req, esc);
 
-	/* the run */
+	/* the run: the offer adds noise, so the execution commits to the executor's secret */
 	memcpy(ex.escrow, esc, LB_HASH_LEN);
 	ex.terms = *t;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EINVALID, "noise_commit", req,
+		esc);
+	uint8_t noise_r[LB_HASH_LEN] = {42};
+	lb_xchg_noise_commit(ex.noise_commit, noise_r);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
 	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, NULL, NULL, 0));
+	/* the chain charged epsilon to the user on the asset and to the patient used */
+	assert_lb_ok(lb_xchg_budget_json(f->l, f->a[K_USER], LB_ADDR_LEN, asset, &j, &em));
+	assert_int_equal(json_integer_value(json_object_get(j, "spent_user")), 1000000);
+	assert_int_equal(json_integer_value(json_object_get(j, "budget_left_user")), 0);
+	json_decref(j);
+	assert_lb_ok(lb_xchg_budget_json(f->l, pid, LB_HASH_LEN, NULL, &j, &em));
+	assert_int_equal(json_integer_value(json_object_get(j, "spent_patient")), 1000000);
+	json_decref(j);
+	assert_lb_ok(lb_xchg_budget_json(f->l, pid2, LB_HASH_LEN, NULL, &j, &em));
+	assert_int_equal(json_integer_value(json_object_get(j, "spent_patient")), 0);
+	json_decref(j);
 	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EINVALID, "already run", req,
 		esc);
 	struct lb_xchg_result rs = {.status = LB_XCHG_DELIVERED};
@@ -753,6 +867,26 @@ static void test_ledger_flow(void **state)
 	assert_lb_ok(lb_xchg_log_json(f->l, pid, &j, &em));
 	assert_int_equal(json_integer_value(json_object_get(j, "count")), 1);
 	json_decref(j);
+
+	/* the user's budget on the asset is spent: a new request's run is refused by the dry run
+	 * and by the chain */
+	uint8_t req2[LB_HASH_LEN];
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	assert_lb_ok(send(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, req2, NULL, 0));
+	memcpy(ap.request, req2, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_approve_encode(&b, &ap));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_APPROVE, &b, NULL, NULL, 0));
+	assert_int_equal(lb_xchg_check_json(f->l, req2, f->a[K_EXEC], pid, 1, true, &j, &em),
+			 LB_EDENIED);
+	assert_non_null(strstr(em.text, "privacy budget exhausted"));
+	memcpy(ex.request, req2, LB_HASH_LEN);
+	memcpy(ex.terms.request, req2, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EDENIED,
+		"privacy budget exhausted", req2, NULL);
 
 	/* revocations: usage right of a finished request cannot be revoked; an offer can */
 	struct lb_xchg_revoke rv = {.kind = 2};
