@@ -1182,7 +1182,8 @@ static int log_view(const char *home, const char *url, const char *key, const ch
 	v.n_patients = m;
 	v.patients = pats;
 	if ((rc = lb_client_get(url, "/v1/status", &st, em)))
-		return lb_errwrap(em, "the view must be logged first, and the node is unreachable: ");
+		return lb_errwrap(em, "nothing was opened: the view must be logged first, and the "
+					  "node is unreachable: ");
 	const char *nid = json_string_value(json_object_get(st, "network_id"));
 	if (!nid || lb_hex_decode(c.network, LB_HASH_LEN, nid))
 		rc = lb_errf(em, LB_EMALFORMED, "%s gave no network id", url);
