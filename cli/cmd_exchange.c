@@ -768,6 +768,8 @@ static int cmp_entry(const void *a, const void *b)
 	return memcmp(a, b, LB_HASH_LEN);
 }
 
+static int addr_of(json_t *o, const char *k, uint8_t out[LB_ADDR_LEN]);
+
 /* The owner registers the consent keys of the patients of its table (xchg.patients, in
  * batches) and writes each registered patient's opening card. */
 static int x_patients(struct xctx *x)
@@ -775,7 +777,7 @@ static int x_patients(struct xctx *x)
 	const struct xopts *o = x->o;
 	uint8_t asset[LB_HASH_LEN], key[LB_XCHG_SALT_KEY_LEN], id[LB_HASH_LEN];
 	uint8_t *data = NULL, *ent = NULL;
-	size_t dlen = 0, npats = 0, nkeys = 0, nent = 0;
+	size_t dlen = 0, npats = 0, nkeys = 0, nent = 0, nskip = 0;
 	struct lb_xchg_patient *pats = NULL;
 	struct key_line *keys = NULL;
 	json_t *cards = json_array(), *txs = json_array();
@@ -827,11 +829,32 @@ static int x_patients(struct xctx *x)
 				rc = cli_failf(CMD, "%s names patient '%s' twice", o->keys, keys[i].local);
 				goto out;
 			}
+		/* registered before (a second run after new patients were added): kept as is if
+		 * with the same key; another key is the patient's to set (rebind) */
+		char ch[2 * LB_HASH_LEN + 1], path[300];
+		json_t *known = NULL;
+		struct lb_errmsg qe;
+		lb_errclear(&qe);
+		hex32(ch, c);
+		snprintf(path, sizeof path, "/v1/exchange/consents/%s/%s", o->asset, ch);
+		if (lb_client_get(x->url, path, &known, &qe) == LB_OK) {
+			uint8_t ka[LB_ADDR_LEN];
+			bool same = !addr_of(known, "key", ka) && !memcmp(ka, keys[i].addr, LB_ADDR_LEN);
+			json_decref(known);
+			if (!same) {
+				rc = cli_failf(CMD, "patient '%s' is already registered with another key; "
+						    "only the patient moves its consent (consent --rebind)",
+					       keys[i].local);
+				goto out;
+			}
+			nskip++;
+			continue;
+		}
 		memcpy(ent + nent * LB_XCHG_PATIENT_ENTRY, c, LB_HASH_LEN);
 		memcpy(ent + nent * LB_XCHG_PATIENT_ENTRY + LB_HASH_LEN, keys[i].addr, LB_ADDR_LEN);
 		nent++;
 	}
-	if (!nent) {
+	if (!nent && !nskip) {
 		rc = cli_failf(CMD, "%s names no patient", o->keys);
 		goto out;
 	}
@@ -869,16 +892,18 @@ static int x_patients(struct xctx *x)
 			goto out;
 	}
 	if (o->json) {
-		json_t *j = json_pack("{s:s,s:I,s:I,s:O,s:O}", "asset", o->asset, "registered",
-				      (json_int_t)nent, "unregistered", (json_int_t)(npats - nent),
-				      "txs", txs, "patients", cards);
+		json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:O,s:O}", "asset", o->asset, "registered",
+				      (json_int_t)nent, "already_registered", (json_int_t)nskip,
+				      "unregistered", (json_int_t)(npats - nent - nskip), "txs", txs,
+				      "patients", cards);
 		cli_print_json(j);
 		json_decref(j);
 	} else {
-		printf("Registered the consent keys of %zu patients of asset %s (%zu txs); %zu patients "
-		       "of the table have no key and are not used while the offer is opt-in.\n"
+		printf("Registered the consent keys of %zu patients of asset %s (%zu txs; %zu were "
+		       "registered before); %zu patients of the table have no key and are not used "
+		       "while the offer is opt-in.\n"
 		       "Opening cards (hand each to its patient; keep them secret): %s\n",
-		       nent, o->asset, json_array_size(txs), npats - nent, o->out);
+		       nent, o->asset, json_array_size(txs), nskip, npats - nent - nskip, o->out);
 	}
 out:
 	if (have_key)

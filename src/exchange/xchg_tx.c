@@ -715,6 +715,13 @@ static int apply_consent(struct lb_apply_ctx *c)
 		goto out;
 	}
 	if (p.action == LB_XCHG_REBIND) {
+		if (!memcmp(p.new_key, o->owner, LB_ADDR_LEN)) {
+			rc = lb_errf(c->em, LB_EINVALID,
+				     "the consent cannot be bound to %s, the asset's owner: the owner "
+				     "never gives a patient's consent",
+				     ADDR(o->owner));
+			goto out;
+		}
 		if (!memcmp(p.new_key, r.patient_addr, LB_ADDR_LEN)) {
 			rc = lb_errf(c->em, LB_EINVALID, "the consent is already bound to %s",
 				     ADDR(p.new_key));
@@ -755,6 +762,13 @@ static int apply_patients(struct lb_apply_ctx *c)
 	for (size_t i = 0; i < p.n && !rc; i++) {
 		const uint8_t *e = p.entries + i * LB_XCHG_PATIENT_ENTRY;
 		struct xconsent_rec r;
+		if (!memcmp(e + LB_HASH_LEN, o->owner, LB_ADDR_LEN)) {
+			rc = lb_errf(c->em, LB_EINVALID,
+				     "patient %s: the asset's owner cannot be a patient's consent key "
+				     "(the owner never gives a consent); register the patient's own key",
+				     HEX(e));
+			break;
+		}
 		rc = xconsent_load(c->state, p.asset, e, &r);
 		if (rc == LB_OK) {
 			rc = lb_errf(c->em, LB_EEXISTS,

@@ -179,6 +179,27 @@ def run(t, node, tmp):
     t.ok(st == 200 and c["status"] == "given" and c["key"] == node.address("patient1"),
          "P1's consent: given, bound to the patient's key", c)
 
+    # ---- the owner cannot make itself a patient's consent key; a second run adds patients ----
+    kf = os.path.join(tmp, "keys-more.csv")
+    with open(kf, "w") as f:
+        f.write("P14,%s\n" % clinic)
+    r = node.cli(["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data, "--keys", kf,
+                  "--out", os.path.join(tmp, "cards-more")])
+    t.ok(r.returncode == 1 and "cannot be a patient's consent key" in r.stderr,
+         "the owner's own key as a patient's consent key: refused", r.stderr)
+    with open(kf, "w") as f:
+        f.write("P1,%s\nP14,%s\n" % (node.address("patient1"), node.address("patients")))
+    r, more = cli_json(node, ["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data,
+                              "--keys", kf, "--out", os.path.join(tmp, "cards-more")])
+    t.ok(r.returncode == 0 and more["registered"] == 1 and more["already_registered"] == 1,
+         "a second registration run adds the new patient and keeps the registered one", r.stdout + r.stderr)
+    with open(kf, "w") as f:
+        f.write("P1,%s\n" % node.address("stranger"))
+    r = node.cli(["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data, "--keys", kf,
+                  "--out", os.path.join(tmp, "cards-more")])
+    t.ok(r.returncode == 1 and "already registered with another key" in r.stderr,
+         "the owner cannot move a registered patient to another key", r.stderr)
+
     # ---- a forged opening card is refused before anything is sent ----------------------------
     card = json.load(open(cards["P2"]))
     card["local_id"] = "P3"
@@ -228,7 +249,7 @@ def run(t, node, tmp):
          "P7: bound to the new key, still revoked", c)
 
     # ---- opt-in run: only the consenting patients ------------------------------------------
-    # given: P1-P6, P8-P11 (10); registered without consent: P12; revoked: P7, P13; unregistered: P14
+    # given: P1-P6, P8-P11 (10); registered without consent: P12, P14; revoked: P7, P13
     used = ["P%d" % n for n in (1, 2, 3, 4, 5, 6, 8, 9, 10, 11)]
     st, j = raw(node, "node", EXEC, exec_payload(find_request(t, node, asset), alice, clinic, bob, execu,
                                                  [commit(node.home, asset, "P12")], 2 * M, 1 * M))

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -673,8 +674,18 @@ static void test_ledger_flow(void **state)
 		memcpy(ents + at * LB_XCHG_PATIENT_ENTRY, bind[i][0], LB_HASH_LEN);
 		memcpy(ents + at * LB_XCHG_PATIENT_ENTRY + LB_HASH_LEN, bind[i][1], LB_ADDR_LEN);
 	}
-	struct lb_xchg_patients pr = {.n = 3, .entries = ents};
+	struct lb_xchg_patients pr = {.n = 1, .entries = ents};
 	memcpy(pr.asset, asset, LB_HASH_LEN);
+	uint8_t own[LB_XCHG_PATIENT_ENTRY]; /* the owner as a patient's consent key: refused */
+	memcpy(own, pid, LB_HASH_LEN);
+	memcpy(own + LB_HASH_LEN, f->a[K_OWNER], LB_ADDR_LEN);
+	pr.entries = own;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_patients_encode(&b, &pr));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, LB_EINVALID,
+		"cannot be a patient's consent key", req, NULL);
+	pr.entries = ents;
+	pr.n = 3;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_patients_encode(&b, &pr));
 	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, LB_EUNAUTH, "wrong owner",
@@ -723,6 +734,14 @@ static void test_ledger_flow(void **state)
 		"only the patient's registered consent key", req, NULL);
 	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH, "never a consent",
 		req, NULL);
+	memcpy(co.new_key, f->a[K_OWNER], LB_ADDR_LEN); /* not even the patient binds it to the owner */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EINVALID,
+		"the owner never gives", req, NULL);
+	memcpy(co.new_key, f->a[K_PATIENT], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
 	assert_lb_ok(send(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
 	co.action = LB_XCHG_GIVE;
 	lb_buf_reset(&b);
@@ -975,11 +994,41 @@ static void test_patients(void **state)
 			 LB_EMALFORMED);
 }
 
+/* the asset's salt key file: made once (0600), read back the same, a damaged one refused */
+static void test_salt_key(void **state)
+{
+	(void)state;
+	char home[] = "/tmp/leben-salt-XXXXXX", path[256], hex[2 * LB_HASH_LEN + 1];
+	uint8_t asset[LB_HASH_LEN] = {3}, k1[LB_XCHG_SALT_KEY_LEN], k2[LB_XCHG_SALT_KEY_LEN];
+	struct lb_errmsg em;
+	struct stat st;
+	assert_non_null(mkdtemp(home));
+	assert_int_equal(lb_xchg_salt_key(home, asset, false, k1, &em), LB_ENOTFOUND);
+	assert_non_null(strstr(em.text, "leben exchange patients"));
+	assert_lb_ok(lb_xchg_salt_key(home, asset, true, k1, &em));
+	assert_lb_ok(lb_xchg_salt_key(home, asset, false, k2, &em));
+	assert_memory_equal(k1, k2, sizeof k1);
+	lb_hex_encode(hex, asset, LB_HASH_LEN);
+	snprintf(path, sizeof path, "%s/exchange/salts/%s.key", home, hex);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	asset[0] = 4; /* another asset, another key */
+	assert_lb_ok(lb_xchg_salt_key(home, asset, true, k2, &em));
+	assert_memory_not_equal(k1, k2, sizeof k1);
+	assert_lb_ok(lb_file_write(path, "short", 5, 0600, &em));
+	asset[0] = 3;
+	assert_int_equal(lb_xchg_salt_key(home, asset, true, k1, &em), LB_ECORRUPT);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_patients),
+		cmocka_unit_test(test_salt_key),
 		cmocka_unit_test(test_ledger_flow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
