@@ -333,6 +333,19 @@ int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 		       const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
 		       size_t n_patients, bool exclude_revoked, json_t **out,
 		       struct lb_errmsg *em);
+/* For an executor that holds a table of the asset in clear (the owner's node, a study step):
+ * which of the table's patients the run may not use. Reads the asset's salt key from home
+ * (made if missing: then no patient of the table is registered), commits each patient of
+ * column patient_col, asks lb_xchg_check_json (exclude) for request and executor, and gives the
+ * local ids of the excluded patients in *exclude (n_exclude entries; free with
+ * lb_xchg_exclusions_free), the number of usable patients in *n_used (may be NULL). The
+ * table's patients appear nowhere else. Returns the chain's refusal of the run, if any. */
+int lb_xchg_table_exclusions(struct lb_ledger *l, const char *home,
+			     const uint8_t request[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			     const uint8_t executor[LB_ADDR_LEN], const uint8_t *csv, size_t len,
+			     const char *patient_col, char ***exclude, size_t *n_exclude,
+			     size_t *n_used, struct lb_errmsg *em);
+void lb_xchg_exclusions_free(char **exclude, size_t n);
 /* Consent record of a patient (commitment) for an asset: registered key, status. */
 int lb_xchg_consent_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN],
 			 const uint8_t patient[LB_HASH_LEN], json_t **out, struct lb_errmsg *em);

@@ -213,3 +213,74 @@ int lb_xchg_salt_key(const char *home, const uint8_t asset[LB_HASH_LEN], bool cr
 	}
 	return LB_OK;
 }
+
+static int cmp_pat_id(const void *key, const void *elem)
+{
+	return memcmp(key, ((const struct lb_xchg_patient *)elem)->id, LB_HASH_LEN);
+}
+
+int lb_xchg_table_exclusions(struct lb_ledger *l, const char *home,
+			     const uint8_t request[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			     const uint8_t executor[LB_ADDR_LEN], const uint8_t *csv, size_t len,
+			     const char *patient_col, char ***exclude, size_t *n_exclude,
+			     size_t *n_used, struct lb_errmsg *em)
+{
+	uint8_t key[LB_XCHG_SALT_KEY_LEN], *ids = NULL;
+	struct lb_xchg_patient *p = NULL;
+	size_t n = 0, m = 0;
+	json_t *plan = NULL;
+	char **out = NULL;
+	*exclude = NULL;
+	*n_exclude = 0;
+	int rc = lb_xchg_salt_key(home, asset, true, key, em);
+	if (rc)
+		return rc;
+	rc = lb_xchg_csv_patients(csv, len, patient_col, asset, key, &p, &n, em);
+	sodium_memzero(key, sizeof key);
+	if (rc)
+		return rc;
+	if (!(ids = lb_malloc(n ? n * LB_HASH_LEN : 1)) || !(out = lb_calloc(n ? n : 1, sizeof *out))) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(ids + i * LB_HASH_LEN, p[i].id, LB_HASH_LEN);
+	if ((rc = lb_xchg_check_json(l, request, executor, ids, n, true, &plan, em)))
+		goto done;
+	json_t *ex = json_object_get(plan, "excluded");
+	for (size_t i = 0; i < json_array_size(ex) && !rc; i++) {
+		uint8_t id[LB_HASH_LEN];
+		const struct lb_xchg_patient *hit;
+		if (lb_hex_decode(id, LB_HASH_LEN, json_string_value(json_array_get(ex, i))) ||
+		    !(hit = bsearch(id, p, n, sizeof *p, cmp_pat_id)))
+			continue;
+		if (!(out[m] = lb_strdup(hit->local)))
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		else
+			m++;
+	}
+	if (!rc) {
+		*exclude = out;
+		*n_exclude = m;
+		if (n_used)
+			*n_used = n - m;
+		out = NULL;
+	}
+done:
+	lb_xchg_exclusions_free(out, m);
+	json_decref(plan);
+	lb_free(ids);
+	if (p)
+		sodium_memzero(p, n * sizeof *p);
+	lb_free(p);
+	return rc;
+}
+
+void lb_xchg_exclusions_free(char **exclude, size_t n)
+{
+	if (!exclude)
+		return;
+	for (size_t i = 0; i < n; i++)
+		lb_free(exclude[i]);
+	lb_free(exclude);
+}

@@ -766,6 +766,31 @@ static void test_ledger_flow(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "excluded")), 1);
 	assert_int_equal(json_integer_value(json_object_get(j, "patients_used")), 1);
 	json_decref(j);
+	/* the same for an executor holding the table in clear: the local ids to leave out */
+	{
+		char home[] = "/tmp/leben-xt-XXXXXX", dir[128], path[256], hex[2 * LB_HASH_LEN + 1];
+		static const char csv[] = "patient_id,x\nP1,1\nP2,2\nP9,3\nP1,4\n";
+		char **ex2;
+		size_t nex, nused;
+		assert_non_null(mkdtemp(home));
+		lb_hex_encode(hex, asset, LB_HASH_LEN);
+		snprintf(dir, sizeof dir, "%s/exchange/salts", home);
+		assert_lb_ok(lb_mkdirs(dir, 0700, &em));
+		snprintf(path, sizeof path, "%s/%s.key", dir, hex);
+		assert_lb_ok(lb_file_write(path, salt_key, sizeof salt_key, 0600, &em));
+		assert_lb_ok(lb_xchg_table_exclusions(f->l, home, req, asset, f->a[K_EXEC],
+						      (const uint8_t *)csv, sizeof csv - 1,
+						      "patient_id", &ex2, &nex, &nused, &em));
+		assert_int_equal(nused, 1); /* P1 gave consent; P2 revoked; P9 is unknown (opt-in) */
+		assert_int_equal(nex, 2);
+		bool p2 = !strcmp(ex2[0], "P2") || !strcmp(ex2[1], "P2");
+		bool p9 = !strcmp(ex2[0], "P9") || !strcmp(ex2[1], "P9");
+		assert_true(p2 && p9);
+		lb_xchg_exclusions_free(ex2, nex);
+		char cmd[200];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+		assert_int_equal(system(cmd), 0);
+	}
 	ex.n_patients = 1;
 	ex.patients = pid;
 
