@@ -803,7 +803,21 @@ static int apply_view(struct lb_apply_ctx *c)
 {
 	struct lb_xchg_view p;
 	int rc = lb_xchg_view_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
-	if (rc || (rc = xlog_add(c, p.asset)))
+	if (rc)
+		return rc;
+	/* a patient's history names only patients registered for the asset */
+	for (size_t i = 0; i < p.n_patients; i++) {
+		struct xconsent_rec r;
+		rc = xconsent_load(c->state, p.asset, p.patients + i * LB_HASH_LEN, &r);
+		if (rc == LB_ENOTFOUND)
+			return lb_errf(c->em, LB_ENOTFOUND,
+				       "patient %s is not registered for asset %s: a view names only "
+				       "registered patients (their commitments)",
+				       HEX(p.patients + i * LB_HASH_LEN), HEX(p.asset));
+		if (rc)
+			return lb_errf(c->em, rc, "reading the consent failed");
+	}
+	if ((rc = xlog_add(c, p.asset)))
 		return rc;
 	for (size_t i = 0; i < p.n_patients && !rc; i++)
 		rc = xlog_add(c, p.patients + i * LB_HASH_LEN);

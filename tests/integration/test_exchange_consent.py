@@ -317,6 +317,9 @@ def run(t, node, tmp):
          and all(v["by"] == execu for v in views), "both views are in the asset's history, by the viewing node", views)
     st, plog = node.get("/v1/exchange/log/" + p3)
     t.eq([e["type"] for e in plog["events"]].count("xchg.view"), 2, "... and in patient P3's history")
+    r = node.cli(["data", "get", asset, "--out", os.path.join(tmp, "fake.csv"), "--patient", fake])
+    t.ok(r.returncode == 1 and "not registered" in r.stderr and not os.path.exists(os.path.join(tmp, "fake.csv")),
+         "a view naming an unregistered commitment is refused, and nothing is opened", r.stderr)
     # no log entry, no view: with the node unreachable nothing is opened
     out = os.path.join(tmp, "nolog.csv")
     r = run_cli(["data", "get", asset, "--out", out, "--home", node.home, "--node", "http://127.0.0.1:9"])
