@@ -34,7 +34,7 @@ int xparam_cols(const struct lb_table *t, const json_t *params, const char *key,
 /* Refuse keys of params not in the NULL-terminated list (LB_EINVALID naming the key). */
 int xparam_only(const json_t *params, const char *const *allowed, struct lb_errmsg *em);
 
-/* ---- patients known by pseudonym (xchg_run.c) ---------------------------------------------- */
+/* ---- patients known by commitment (xchg_run.c) --------------------------------------------- */
 
 /* The local ids (column patient_col of t) whose commitment lb_xchg_patient_commit(asset,
  * salt_key, local) is among the n ids; *out allocated, free with xchg_locals_free. salt_key
