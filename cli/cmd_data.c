@@ -28,6 +28,7 @@
 #include "leben/data_tx.h"
 #include "leben/data_vault.h"
 #include "leben/envelope.h"
+#include "leben/exchange.h"
 #include "leben/tx.h"
 #include "leben/base.h"
 #include "leben/data_dicom.h"
@@ -1039,9 +1040,9 @@ static int pub_open(struct pub_ctx *c, struct lb_errmsg *em)
 	return LB_OK;
 }
 
-/* Sign a directory tx with the next nonce, send it and wait until a block holds it. */
-static int send_directory_tx(struct pub_ctx *c, uint32_t type, const struct lb_buf *payload,
-			     char idhex[2 * LB_HASH_LEN + 1], struct lb_errmsg *em)
+/* Sign a tx of chain with the next nonce, send it and wait until a block holds it. */
+static int send_chain_tx(struct pub_ctx *c, int chain, uint32_t type, const struct lb_buf *payload,
+			 char idhex[2 * LB_HASH_LEN + 1], struct lb_errmsg *em)
 {
 	char path[128];
 	json_t *acct = NULL, *reply = NULL;
@@ -1049,16 +1050,16 @@ static int send_directory_tx(struct pub_ctx *c, uint32_t type, const struct lb_b
 	int rc = lb_client_get(c->url, path, &acct, em);
 	if (rc)
 		return rc;
-	json_t *nn = json_object_get(json_object_get(json_object_get(acct, "chains"), "directory"),
-				     "next_nonce");
+	json_t *nn = json_object_get(
+		json_object_get(json_object_get(acct, "chains"), lb_chain_name(chain)), "next_nonce");
 	if (!json_is_integer(nn)) {
 		json_decref(acct);
-		return lb_errf(em, LB_EMALFORMED, "the node gave no directory nonce for %s",
-			       c->addr_text);
+		return lb_errf(em, LB_EMALFORMED, "the node gave no %s nonce for %s",
+			       lb_chain_name(chain), c->addr_text);
 	}
 	struct lb_tx t = {0};
 	t.version = LB_TX_VERSION;
-	t.chain = LB_CHAIN_DIRECTORY;
+	t.chain = (uint8_t)chain;
 	t.type = type;
 	t.nonce = (uint64_t)json_integer_value(nn);
 	t.payload = payload->data;
@@ -1114,6 +1115,94 @@ static int send_directory_tx(struct pub_ctx *c, uint32_t type, const struct lb_b
 		if (delay_ms < 200)
 			delay_ms *= 2;
 	}
+}
+
+static int send_directory_tx(struct pub_ctx *c, uint32_t type, const struct lb_buf *payload,
+			     char idhex[2 * LB_HASH_LEN + 1], struct lb_errmsg *em)
+{
+	return send_chain_tx(c, LB_CHAIN_DIRECTORY, type, payload, idhex, em);
+}
+
+static int cmp_id32(const void *a, const void *b)
+{
+	return memcmp(a, b, LB_HASH_LEN);
+}
+
+/* Every view of a private part (data show --private, data get) is logged before it is opened:
+ * an xchg.view tx on the business chain, signed by the node key of the viewer's home (the
+ * institution that opens it: who may read a private part is itself private, so the reader's
+ * own key is not published), in the asset's history and in that of each patient the part
+ * concerns (patients: commitments, or local ids committed with the asset's salt key kept in
+ * this home, comma separated). No log entry, no view. */
+static int log_view(const char *home, const char *url, const char *key, const char *asset_id,
+		    uint8_t part, uint64_t version, const char *patients, char txid[2 * LB_HASH_LEN + 1],
+		    struct lb_errmsg *em)
+{
+	struct pub_ctx c = {.cmd = "view", .home = home, .url = url, .key_name = key};
+	struct lb_xchg_view v = {.part = part, .version = version};
+	uint8_t pats[LB_XCHG_VIEW_PATIENTS_MAX * LB_HASH_LEN], skey[LB_XCHG_SALT_KEY_LEN];
+	bool have_skey = false;
+	json_t *st = NULL;
+	struct lb_buf b;
+	int rc = LB_OK;
+	if (lb_hex_decode(v.asset, LB_HASH_LEN, asset_id))
+		return lb_errf(em, LB_EINVALID,
+			       "'%s' is not an asset id (64 hex digits): a view is logged under its "
+			       "asset; name the asset",
+			       asset_id);
+	char *list = patients ? lb_strdup(patients) : NULL, *save = NULL;
+	if (patients && !list)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && !rc;
+	     t = strtok_r(NULL, ",", &save)) {
+		uint8_t *out = pats + v.n_patients * LB_HASH_LEN;
+		if (v.n_patients == LB_XCHG_VIEW_PATIENTS_MAX)
+			rc = lb_errf(em, LB_ETOOBIG, "--patient names more than %d patients",
+				     LB_XCHG_VIEW_PATIENTS_MAX);
+		else if (!lb_hex_decode(out, LB_HASH_LEN, t))
+			v.n_patients++;
+		else if (!have_skey && (rc = lb_xchg_salt_key(home, v.asset, false, skey, em)))
+			lb_errwrap(em, "--patient %s: a local id needs the asset's salt key: ", t);
+		else {
+			have_skey = true;
+			lb_xchg_patient_commit(out, v.asset, skey, t);
+			v.n_patients++;
+		}
+	}
+	lb_free(list);
+	if (have_skey)
+		sodium_memzero(skey, sizeof skey);
+	if (rc)
+		return rc;
+	qsort(pats, v.n_patients, LB_HASH_LEN, cmp_id32);
+	size_t m = 0;
+	for (size_t i = 0; i < v.n_patients; i++)
+		if (!m || memcmp(pats + (m - 1) * LB_HASH_LEN, pats + i * LB_HASH_LEN, LB_HASH_LEN))
+			memmove(pats + m++ * LB_HASH_LEN, pats + i * LB_HASH_LEN, LB_HASH_LEN);
+	v.n_patients = m;
+	v.patients = pats;
+	if ((rc = lb_client_get(url, "/v1/status", &st, em)))
+		return lb_errwrap(em, "nothing was opened: the view must be logged first, and the "
+					  "node is unreachable: ");
+	const char *nid = json_string_value(json_object_get(st, "network_id"));
+	if (!nid || lb_hex_decode(c.network, LB_HASH_LEN, nid))
+		rc = lb_errf(em, LB_EMALFORMED, "%s gave no network id", url);
+	json_decref(st);
+	if (rc)
+		return rc;
+	if (cli_load_key(home, key, &c.kp))
+		return lb_errf(em, LB_EUNAUTH, "cannot use key '%s' to log the view", key);
+	lb_addr_from_pubkey(c.addr, c.kp.pk);
+	lb_addr_encode(c.addr_text, c.addr);
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	rc = lb_xchg_view_encode(&b, &v);
+	if (!rc)
+		rc = send_chain_tx(&c, LB_CHAIN_BUSINESS, LB_TX_XCHG_VIEW, &b, txid, em);
+	lb_buf_release(&b);
+	lb_keypair_wipe(&c.kp);
+	if (rc)
+		lb_errwrap(em, "the view could not be logged, so nothing was opened: ");
+	return rc;
 }
 
 /* The owner's terms for a new entry. */
@@ -1888,15 +1977,19 @@ static int data_watch(int argc, char **argv)
 }
 
 static const char show_help[] =
-	"usage: leben data show ASSET_ID [--private [--key NAME]] [--home DIR] [--node URL]\n"
-	"                       [--json]\n"
+	"usage: leben data show ASSET_ID [--private [--key NAME] [--patient ID,...]] [--home DIR]\n"
+	"                       [--node URL] [--json]\n"
 	"\n"
 	"Show the public directory entry of an asset as the directory chain holds it now (the\n"
 	"local copy in <home>/directory.db is brought up to date from the node first).\n"
 	"  --private    show the private part instead: it is taken from the directory chain and\n"
 	"               opened with key NAME (default: node); only the owner's node, the owners\n"
 	"               and the readers the owner named can open it, anyone else gets \"not\n"
-	"               authorised\" (exit status 1)\n";
+	"               authorised\" (exit status 1). Every such view is first logged on the\n"
+	"               business chain (an xchg.view tx signed by this home's node key) in the\n"
+	"               asset's history and,\n"
+	"               with --patient (commitments, or local ids at the owner), in each patient's;\n"
+	"               without the log entry nothing is opened\n";
 
 /* The sealed private part of an asset's current version, from the tx the catalogue names. */
 static int fetch_private(const char *url, struct lb_catalog *cat, const char *asset_id,
@@ -1960,10 +2053,11 @@ static int not_authorised(const char *sub, const char *asset_id, const char *key
 
 static int data_show(int argc, char **argv)
 {
-	const char *home = NULL, *node = NULL, *key = NULL, *pos[1];
+	const char *home = NULL, *node = NULL, *key = NULL, *patients = NULL, *pos[1];
 	bool json = false, help = false, priv = false;
 	const struct copt opts[] = {{"--home", &home, NULL}, {"--node", &node, NULL},
 				    {"--private", NULL, &priv}, {"--key", &key, NULL},
+				    {"--patient", &patients, NULL},
 				    {"--json", NULL, &json}, {"--help", NULL, &help},
 				    {"-h", NULL, &help},     {NULL, NULL, NULL}};
 	int rc = sub_options("data show", argc, argv, opts, pos, &help, show_help);
@@ -1987,7 +2081,11 @@ static int data_show(int argc, char **argv)
 		struct lb_hexa h;
 		json_decref(j);
 		j = NULL;
+		char logtx[2 * LB_HASH_LEN + 1] = "";
 		rc = fetch_private(url, cat, pos[0], &env, &envlen, &version, &em);
+		if (!rc)
+			rc = log_view(home, url, "node", pos[0], LB_XCHG_VIEW_PRIVATE, version,
+				      patients, logtx, &em);
 		if (!rc)
 			rc = open_private(home, key ? key : "node", env, envlen, &h, &em);
 		lb_free(env);
@@ -1996,8 +2094,9 @@ static int data_show(int argc, char **argv)
 			return not_authorised("show", pos[0], key ? key : "node");
 		}
 		if (!rc) {
-			j = json_pack("{s:s,s:I,s:o}", "asset_id", pos[0], "version",
-				      (json_int_t)version, "private", lb_hexa_to_json(&h));
+			j = json_pack("{s:s,s:I,s:o,s:s}", "asset_id", pos[0], "version",
+				      (json_int_t)version, "private", lb_hexa_to_json(&h), "view_tx",
+				      logtx);
 			lb_hexa_release(&h);
 		}
 	}
@@ -2015,19 +2114,25 @@ static int data_show(int argc, char **argv)
 }
 
 static const char get_help[] =
-	"usage: leben data get ASSET_ID|VAULT_REF --out FILE [--key NAME] [--home DIR]\n"
+	"usage: leben data get ASSET_ID|VAULT_REF --out FILE [--key NAME] [--patient ID,...]\n"
+	"                      [--home DIR] [--node URL]\n"
 	"\n"
 	"Decrypt a raw data object from this node's vault (<home>/vault) into FILE. Only the key\n"
 	"the object was sealed to (the node key, default) opens it; the content is checked\n"
-	"against its digest. For an asset id, the reference comes from <home>/data/assets.json.\n";
+	"against its digest. For an asset id, the reference comes from <home>/data/assets.json.\n"
+	"The view is first logged on the business chain (xchg.view, signed by this home's node key)\n"
+	"in the asset's history and, with --patient, in each patient's; without the log entry\n"
+	"nothing is opened.\n";
 
 static int data_get(int argc, char **argv)
 {
-	const char *home = NULL, *out = NULL, *key = NULL, *pos[1];
+	const char *home = NULL, *out = NULL, *key = NULL, *node = NULL, *patients = NULL, *pos[1];
 	bool help = false;
 	const struct copt opts[] = {{"--home", &home, NULL}, {"--out", &out, NULL},
-				    {"--key", &key, NULL},   {"--help", NULL, &help},
-				    {"-h", NULL, &help},     {NULL, NULL, NULL}};
+				    {"--key", &key, NULL},   {"--node", &node, NULL},
+				    {"--patient", &patients, NULL},
+				    {"--help", NULL, &help}, {"-h", NULL, &help},
+				    {NULL, NULL, NULL}};
 	int rc = sub_options("data get", argc, argv, opts, pos, &help, get_help);
 	if (rc >= 0)
 		return rc;
@@ -2036,25 +2141,43 @@ static int data_get(int argc, char **argv)
 		return 2;
 	}
 	home = cli_home(home);
-	const char *ref = pos[0];
+	const char *ref = pos[0], *asset_id = NULL;
 	json_t *assets = assets_load(home);
 	const char *k;
 	json_t *v;
 	json_object_foreach(assets, k, v) {
 		const char *aid = json_string_value(json_object_get(v, "asset_id"));
-		if (aid && !strcmp(aid, pos[0]))
-			ref = json_string_value(json_object_get(v, "vault"));
+		const char *vref = json_string_value(json_object_get(v, "vault"));
+		if (aid && !strcmp(aid, pos[0])) {
+			ref = vref;
+			asset_id = aid;
+		} else if (aid && vref && !strcmp(vref, pos[0])) {
+			asset_id = aid;
+		}
+	}
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	char logtx[2 * LB_HASH_LEN + 1];
+	if (!ref || !asset_id) {
+		json_decref(assets);
+		lb_errf(&em, LB_ENOTFOUND,
+			"%s is neither an asset id nor a vault reference of this home's assets", pos[0]);
+		return fail("get", &em,
+			    "a view is logged under its asset: name one in <home>/data/assets.json");
+	}
+	if ((rc = log_view(home, cli_node_url(node, home), "node", asset_id, LB_XCHG_VIEW_RAW, 0,
+			   patients, logtx, &em))) {
+		json_decref(assets);
+		return fail("get", &em, NULL);
 	}
 	struct lb_keypair kp;
-	if (!ref || cli_load_key(home, key ? key : "node", &kp)) {
+	if (cli_load_key(home, key ? key : "node", &kp)) {
 		json_decref(assets);
 		return 1;
 	}
 	uint8_t xpk[32], xsk[32], seed[32];
 	memcpy(seed, kp.sk, 32);
 	lb_keypair_wipe(&kp);
-	struct lb_errmsg em;
-	lb_errclear(&em);
 	rc = lb_envelope_keypair_from_ed25519_seed(xpk, xsk, seed);
 	sodium_memzero(seed, sizeof seed);
 	uint8_t *data = NULL;
@@ -2074,7 +2197,7 @@ static int data_get(int argc, char **argv)
 	if (rc)
 		return fail("get", &em,
 			    rc == LB_EWRONGKEY ? "the object was sealed to another key" : NULL);
-	printf("%zu bytes written to %s\n", len, out);
+	printf("%zu bytes written to %s (view logged in tx %s)\n", len, out, logtx);
 	return 0;
 }
 

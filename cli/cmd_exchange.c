@@ -35,8 +35,8 @@ struct xopts {
 		*data_bytes, *data, *allow, *executor, *kind, *algorithm, *algorithm_file, *builtin,
 		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
 		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params, *to,
-		*epsilon, *budget_user, *budget_patient, *user;
-	bool json, help, local_only, at_author, heavy_deps, revoke, print_act, as_owner;
+		*epsilon, *budget_user, *budget_patient, *user, *keys, *opening, *rebind, *legal_basis;
+	bool json, help, local_only, at_author, heavy_deps, revoke, print_act, as_owner, opt_out;
 };
 
 /* What one command run shares: where the node is, the signing key, the network. */
@@ -353,6 +353,19 @@ static int x_offer(struct xctx *x)
 		p->data_bytes = n;
 	}
 	p->flags = o->local_only ? LB_XCHG_OFFER_LOCAL_ONLY : 0;
+	if (o->opt_out) {
+		if (!o->legal_basis || !*o->legal_basis || strlen(o->legal_basis) > LB_XCHG_TEXT_MAX) {
+			rc = cli_failf(CMD, "--opt-out needs --legal-basis TEXT (1 to %d bytes): the law "
+					    "or decision that lets records be used without consent",
+				       LB_XCHG_TEXT_MAX);
+			goto out;
+		}
+		p->flags |= LB_XCHG_OFFER_OPT_OUT;
+		snprintf(p->legal_basis, sizeof p->legal_basis, "%s", o->legal_basis);
+	} else if (o->legal_basis) {
+		rc = cli_failf(CMD, "--legal-basis goes with --opt-out");
+		goto out;
+	}
 	if (o->allow) {
 		char *list = lb_strdup(o->allow), *save = NULL;
 		for (char *t = strtok_r(list, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
@@ -567,29 +580,84 @@ static int x_revoke(struct xctx *x)
 	return rc;
 }
 
-/* Patient id: 64 hex digits, or the patient's local id hashed with the asset. */
-static int patient_arg(const char *v, const uint8_t asset[LB_HASH_LEN], uint8_t out[LB_HASH_LEN])
+/* Patient commitment: 64 hex digits, or (at the asset's owner) the local patient id committed
+ * with the asset's salt key from this home. */
+static int patient_arg(const char *home, const char *v, const uint8_t asset[LB_HASH_LEN],
+		       uint8_t out[LB_HASH_LEN])
 {
+	uint8_t key[LB_XCHG_SALT_KEY_LEN];
+	struct lb_errmsg em;
 	if (!lb_hex_decode(out, LB_HASH_LEN, v))
 		return 0;
 	if (!asset)
-		return cli_failf(CMD, "--patient '%s': give the pseudonymous id (64 hex digits), or the "
-				      "local patient id together with --asset", v), 2;
-	lb_xchg_patient_id(out, asset, v);
+		return cli_failf(CMD, "--patient '%s': give the patient's commitment (64 hex digits), "
+				      "or the local patient id together with --asset at the asset's "
+				      "owner", v), 2;
+	lb_errclear(&em);
+	if (lb_xchg_salt_key(home, asset, false, key, &em))
+		return cli_fail(CMD, &em, "a local patient id is known only where the asset's salt key "
+					  "is (the owner's home); a patient uses --opening CARD");
+	lb_xchg_patient_commit(out, asset, key, v);
+	sodium_memzero(key, sizeof key);
+	return 0;
+}
+
+/* An opening card (leben exchange patients / opening): {"asset", "patient" (commitment),
+ * "salt", "local_id"}; the commitment must open with the salt and local id. */
+static int read_card(const char *file, uint8_t asset[LB_HASH_LEN], uint8_t commit[LB_HASH_LEN])
+{
+	uint8_t *d, salt[LB_HASH_LEN], want[LB_HASH_LEN];
+	size_t n;
+	json_error_t jerr;
+	if (cli_read_file(CMD, file, 1u << 16, &d, &n))
+		return 1;
+	json_t *j = json_loadb((const char *)d, n, 0, &jerr);
+	lb_free(d);
+	const char *local = json_string_value(json_object_get(j, "local_id"));
+	int bad = !json_is_object(j) || !local ||
+		  lb_hex_decode(asset, LB_HASH_LEN, json_string_value(json_object_get(j, "asset"))) ||
+		  lb_hex_decode(commit, LB_HASH_LEN,
+				json_string_value(json_object_get(j, "patient"))) ||
+		  lb_hex_decode(salt, LB_HASH_LEN, json_string_value(json_object_get(j, "salt")));
+	if (!bad) {
+		lb_xchg_patient_open(want, asset, salt, local);
+		bad = !lb_ct_equal(want, commit, LB_HASH_LEN) ? 2 : 0;
+	}
+	json_decref(j);
+	sodium_memzero(salt, sizeof salt);
+	if (bad == 2)
+		return cli_failf(CMD, "%s: the commitment does not open with the card's salt and local "
+				      "id (a damaged or forged card)", file);
+	if (bad)
+		return cli_failf(CMD, "%s is not an opening card {\"asset\", \"patient\", \"salt\", "
+				      "\"local_id\"} (leben exchange opening)", file);
 	return 0;
 }
 
 static int x_consent(struct xctx *x)
 {
 	const struct xopts *o = x->o;
-	struct lb_xchg_consent p = {.action = o->revoke ? 2 : 1};
+	struct lb_xchg_consent p = {.action = o->rebind   ? LB_XCHG_REBIND
+					      : o->revoke ? LB_XCHG_REVOKE_CONSENT
+							  : LB_XCHG_GIVE};
 	uint8_t id[LB_HASH_LEN];
 	struct lb_buf b;
 	int rc;
-	if ((rc = need(o->asset, "--asset ID", "consent")) ||
-	    (rc = hash_arg(o->asset, "--asset", p.asset)) ||
-	    (rc = need(o->patient, "--patient ID", "consent")) ||
-	    (rc = patient_arg(o->patient, p.asset, p.patient)))
+	if (o->rebind && o->revoke)
+		return cli_failf(CMD, "give --revoke or --rebind KEY, not both"), 2;
+	if (o->opening) {
+		if ((rc = read_card(o->opening, p.asset, p.patient)))
+			return rc;
+		if (o->asset && (lb_hex_decode(id, LB_HASH_LEN, o->asset) ||
+				 memcmp(id, p.asset, LB_HASH_LEN)))
+			return cli_failf(CMD, "--asset differs from the opening card's asset"), 2;
+	} else if ((rc = need(o->asset, "--opening CARD, or --asset ID --patient ID", "consent")) ||
+		   (rc = hash_arg(o->asset, "--asset", p.asset)) ||
+		   (rc = need(o->patient, "--opening CARD or --patient ID", "consent")) ||
+		   (rc = patient_arg(o->home, o->patient, p.asset, p.patient))) {
+		return rc;
+	}
+	if (o->rebind && (rc = cli_resolve_address(CMD, o->home, o->rebind, p.new_key)))
 		return rc;
 	lb_buf_init(&b, 256);
 	rc = lb_xchg_consent_encode(&b, &p) ? 1
@@ -599,9 +667,303 @@ static int x_consent(struct xctx *x)
 		char ph[2 * LB_HASH_LEN + 1], msg[200];
 		hex32(ph, p.patient);
 		snprintf(msg, sizeof msg, "Consent %s for patient %.16s...",
-			 o->revoke ? "revoked (later runs leave this patient's records out)" : "given", ph);
+			 o->rebind   ? "bound to a new key"
+			 : o->revoke ? "revoked (later runs leave this patient's records out)"
+				     : "given",
+			 ph);
 		say_sent(x, msg, id);
 	}
+	return rc;
+}
+
+/* The opening card of one patient: what the patient needs to open its commitment. */
+static json_t *card_json(const uint8_t asset[LB_HASH_LEN], const uint8_t key[LB_XCHG_SALT_KEY_LEN],
+			 const char *local)
+{
+	uint8_t salt[LB_HASH_LEN], c[LB_HASH_LEN];
+	char ah[2 * LB_HASH_LEN + 1], sh[2 * LB_HASH_LEN + 1], ch[2 * LB_HASH_LEN + 1];
+	lb_xchg_patient_salt(salt, key, asset, local);
+	lb_xchg_patient_open(c, asset, salt, local);
+	hex32(ah, asset);
+	hex32(sh, salt);
+	hex32(ch, c);
+	sodium_memzero(salt, sizeof salt);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s}", "card", "LEBEN patient opening card v1",
+			      "asset", ah, "patient", ch, "salt", sh, "local_id", local);
+	sodium_memzero(sh, sizeof sh);
+	return j;
+}
+
+/* Write one card as <dir>/<commitment>.json (mode 0600). */
+static int write_card(const char *dir, json_t *card, char *path, size_t pathlen)
+{
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	snprintf(path, pathlen, "%s/%s.json", dir,
+		 json_string_value(json_object_get(card, "patient")));
+	char *text = json_dumps(card, JSON_INDENT(2) | JSON_SORT_KEYS);
+	int rc = text ? lb_file_write(path, text, strlen(text), 0600, &em) : LB_ENOMEM;
+	if (text) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	return rc ? cli_fail(CMD, &em, NULL) : 0;
+}
+
+/* The (local id, key address) lines of --keys FILE: "local_id,address" (a header line
+ * local_id,... is skipped; an address may also be a key name of this home). */
+struct key_line {
+	char *local;
+	uint8_t addr[LB_ADDR_LEN];
+	bool used;
+};
+
+static int read_keys(const struct xopts *o, struct key_line **out, size_t *n)
+{
+	uint8_t *d;
+	size_t len, cap = 0;
+	*out = NULL;
+	*n = 0;
+	if (cli_read_file(CMD, o->keys, 16u << 20, &d, &len))
+		return 1;
+	int rc = 0;
+	char *save = NULL, *text = (char *)d;
+	size_t lineno = 0;
+	for (char *ln = strtok_r(text, "\n", &save); ln && !rc; ln = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		size_t l = strlen(ln);
+		while (l && (ln[l - 1] == '\r' || ln[l - 1] == ' '))
+			ln[--l] = 0;
+		char *comma = strchr(ln, ',');
+		if (!l || ln[0] == '#')
+			continue;
+		if (!comma) {
+			rc = cli_failf(CMD, "%s line %zu: expected local_id,address", o->keys, lineno);
+			break;
+		}
+		*comma = 0;
+		if (lineno == 1 && !strcmp(ln, "local_id"))
+			continue;
+		if (!*ln || strlen(ln) > LB_XCHG_LOCAL_ID_MAX) {
+			rc = cli_failf(CMD, "%s line %zu: the local id is empty or longer than %d bytes",
+				       o->keys, lineno, LB_XCHG_LOCAL_ID_MAX);
+			break;
+		}
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct key_line *g = lb_realloc(*out, cap * sizeof *g);
+			if (!g) {
+				rc = cli_failf(CMD, "out of memory");
+				break;
+			}
+			*out = g;
+		}
+		struct key_line *k = &(*out)[*n];
+		memset(k, 0, sizeof *k);
+		if (cli_resolve_address(CMD, o->home, comma + 1, k->addr)) {
+			rc = cli_failf(CMD, "%s line %zu: '%s' is not an address or key name", o->keys,
+				       lineno, comma + 1);
+			break;
+		}
+		if (!(k->local = lb_strdup(ln))) {
+			rc = cli_failf(CMD, "out of memory");
+			break;
+		}
+		(*n)++;
+	}
+	lb_free(d);
+	return rc;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return memcmp(a, b, LB_HASH_LEN);
+}
+
+static int addr_of(json_t *o, const char *k, uint8_t out[LB_ADDR_LEN]);
+
+/* The owner registers the consent keys of the patients of its table (xchg.patients, in
+ * batches) and writes each registered patient's opening card. */
+static int x_patients(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	uint8_t asset[LB_HASH_LEN], key[LB_XCHG_SALT_KEY_LEN], id[LB_HASH_LEN];
+	uint8_t *data = NULL, *ent = NULL;
+	size_t dlen = 0, npats = 0, nkeys = 0, nent = 0, nskip = 0;
+	struct lb_xchg_patient *pats = NULL;
+	struct key_line *keys = NULL;
+	json_t *cards = json_array(), *txs = json_array();
+	struct lb_errmsg em;
+	struct lb_buf b;
+	bool have_key = false;
+	int rc;
+	lb_errclear(&em);
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	if ((rc = need(o->asset, "--asset ID", "patients")) ||
+	    (rc = hash_arg(o->asset, "--asset", asset)) ||
+	    (rc = need(o->data, "--data FILE", "patients")) ||
+	    (rc = need(o->keys, "--keys FILE.csv (local_id,address)", "patients")) ||
+	    (rc = need(o->out, "--out DIR (where the opening cards go)", "patients")) ||
+	    (rc = load_key(x)))
+		goto out;
+	if (lb_xchg_salt_key(o->home, asset, true, key, &em)) {
+		rc = cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	have_key = true;
+	const char *pcol = o->patient_column ? o->patient_column : "patient_id";
+	if ((rc = cli_read_file(CMD, o->data, (size_t)1 << 31, &data, &dlen)))
+		goto out;
+	if (lb_xchg_csv_patients(data, dlen, pcol, asset, key, &pats, &npats, &em)) {
+		rc = cli_fail(CMD, &em, "the table needs a header line and a patient id column "
+					"(--patient-column)");
+		goto out;
+	}
+	if ((rc = read_keys(o, &keys, &nkeys)))
+		goto out;
+	if (!(ent = lb_malloc((nkeys ? nkeys : 1) * LB_XCHG_PATIENT_ENTRY))) {
+		rc = cli_failf(CMD, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		uint8_t c[LB_HASH_LEN];
+		lb_xchg_patient_commit(c, asset, key, keys[i].local);
+		bool in_table = false;
+		for (size_t j = 0; j < npats && !in_table; j++)
+			in_table = !memcmp(pats[j].id, c, LB_HASH_LEN);
+		if (!in_table) {
+			rc = cli_failf(CMD, "%s names patient '%s', who is not in %s (column %s)", o->keys,
+				       keys[i].local, o->data, pcol);
+			goto out;
+		}
+		for (size_t j = 0; j < nent; j++)
+			if (!memcmp(ent + j * LB_XCHG_PATIENT_ENTRY, c, LB_HASH_LEN)) {
+				rc = cli_failf(CMD, "%s names patient '%s' twice", o->keys, keys[i].local);
+				goto out;
+			}
+		/* registered before (a second run after new patients were added): kept as is if
+		 * with the same key; another key is the patient's to set (rebind) */
+		char ch[2 * LB_HASH_LEN + 1], path[300];
+		json_t *known = NULL;
+		struct lb_errmsg qe;
+		lb_errclear(&qe);
+		hex32(ch, c);
+		snprintf(path, sizeof path, "/v1/exchange/consents/%s/%s", o->asset, ch);
+		if (lb_client_get(x->url, path, &known, &qe) == LB_OK) {
+			uint8_t ka[LB_ADDR_LEN];
+			bool same = !addr_of(known, "key", ka) && !memcmp(ka, keys[i].addr, LB_ADDR_LEN);
+			json_decref(known);
+			if (!same) {
+				rc = cli_failf(CMD, "patient '%s' is already registered with another key; "
+						    "only the patient moves its consent (consent --rebind)",
+					       keys[i].local);
+				goto out;
+			}
+			nskip++;
+			continue;
+		}
+		memcpy(ent + nent * LB_XCHG_PATIENT_ENTRY, c, LB_HASH_LEN);
+		memcpy(ent + nent * LB_XCHG_PATIENT_ENTRY + LB_HASH_LEN, keys[i].addr, LB_ADDR_LEN);
+		nent++;
+	}
+	if (!nent && !nskip) {
+		rc = cli_failf(CMD, "%s names no patient", o->keys);
+		goto out;
+	}
+	qsort(ent, nent, LB_XCHG_PATIENT_ENTRY, cmp_entry);
+	if (lb_mkdirs(o->out, 0700, &em)) {
+		rc = cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	for (size_t at = 0; at < nent; at += LB_XCHG_REGISTER_MAX) {
+		struct lb_xchg_patients p = {.entries = ent + at * LB_XCHG_PATIENT_ENTRY};
+		char h[2 * LB_HASH_LEN + 1];
+		memcpy(p.asset, asset, LB_HASH_LEN);
+		p.n = nent - at < LB_XCHG_REGISTER_MAX ? nent - at : LB_XCHG_REGISTER_MAX;
+		lb_buf_reset(&b);
+		if (lb_xchg_patients_encode(&b, &p)) {
+			rc = cli_failf(CMD, "the registration is too large");
+			goto out;
+		}
+		if ((rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, id)))
+			goto out;
+		hex32(h, id);
+		json_array_append_new(txs, json_string(h));
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		char path[4400], ah[LB_ADDR_TEXT_LEN + 1];
+		json_t *card = card_json(asset, key, keys[i].local);
+		lb_addr_encode(ah, keys[i].addr);
+		json_object_set_new(card, "key", json_string(ah));
+		rc = write_card(o->out, card, path, sizeof path);
+		json_array_append_new(cards, json_pack("{s:s,s:O,s:s,s:s}", "local_id", keys[i].local,
+						       "patient", json_object_get(card, "patient"),
+						       "key", ah, "card", path));
+		json_decref(card);
+		if (rc)
+			goto out;
+	}
+	if (o->json) {
+		json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:O,s:O}", "asset", o->asset, "registered",
+				      (json_int_t)nent, "already_registered", (json_int_t)nskip,
+				      "unregistered", (json_int_t)(npats - nent - nskip), "txs", txs,
+				      "patients", cards);
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("Registered the consent keys of %zu patients of asset %s (%zu txs; %zu were "
+		       "registered before); %zu patients of the table have no key and are not used "
+		       "while the offer is opt-in.\n"
+		       "Opening cards (hand each to its patient; keep them secret): %s\n",
+		       nent, o->asset, json_array_size(txs), nskip, npats - nent - nskip, o->out);
+	}
+out:
+	if (have_key)
+		sodium_memzero(key, sizeof key);
+	for (size_t i = 0; i < nkeys; i++)
+		lb_free(keys[i].local);
+	lb_free(keys);
+	lb_free(ent);
+	if (pats)
+		sodium_memzero(pats, npats * sizeof *pats);
+	lb_free(pats);
+	if (data)
+		sodium_memzero(data, dlen);
+	lb_free(data);
+	json_decref(cards);
+	json_decref(txs);
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* The opening card of one patient, at the asset's owner (its salt key is in this home). */
+static int x_opening(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	uint8_t asset[LB_HASH_LEN], key[LB_XCHG_SALT_KEY_LEN];
+	struct lb_errmsg em;
+	int rc;
+	lb_errclear(&em);
+	if ((rc = need(o->asset, "--asset ID", "opening")) ||
+	    (rc = hash_arg(o->asset, "--asset", asset)) ||
+	    (rc = need(o->patient, "--patient LOCAL_ID", "opening")))
+		return rc;
+	if (lb_xchg_salt_key(o->home, asset, false, key, &em))
+		return cli_fail(CMD, &em, NULL);
+	json_t *card = card_json(asset, key, o->patient);
+	sodium_memzero(key, sizeof key);
+	if (o->out) {
+		char *text = json_dumps(card, JSON_INDENT(2) | JSON_SORT_KEYS);
+		rc = text ? lb_file_write(o->out, text, strlen(text), 0600, &em) : LB_ENOMEM;
+		free(text);
+		if (rc)
+			rc = cli_fail(CMD, &em, NULL);
+		else
+			printf("Opening card of patient %s written to %s\n", o->patient, o->out);
+	} else {
+		cli_print_json(card);
+	}
+	json_decref(card);
 	return rc;
 }
 
@@ -953,10 +1315,11 @@ static int find_patient(const struct lb_xchg_patient *p, size_t n, const uint8_t
 }
 
 /* The owner's table for the request r: it must be the registered data (content hash); its
- * patients with their pseudonyms. */
+ * patients with their commitments (salt_key: the asset's). */
 static int load_table(const struct xctx *x, json_t *r, const uint8_t content[LB_HASH_LEN],
-		      const uint8_t asset[LB_HASH_LEN], const char *pcol, uint8_t **data,
-		      size_t *dlen, struct lb_xchg_patient **pats, size_t *npats)
+		      const uint8_t asset[LB_HASH_LEN], const uint8_t salt_key[LB_XCHG_SALT_KEY_LEN],
+		      const char *pcol, uint8_t **data, size_t *dlen, struct lb_xchg_patient **pats,
+		      size_t *npats)
 {
 	uint8_t h[LB_HASH_LEN];
 	struct lb_errmsg em;
@@ -967,7 +1330,7 @@ static int load_table(const struct xctx *x, json_t *r, const uint8_t content[LB_
 	if (memcmp(h, content, LB_HASH_LEN))
 		return cli_failf(CMD, "%s is not the data registered as asset %s (its hash differs)",
 				 x->o->data, json_string_value(json_object_get(r, "asset")));
-	if (lb_xchg_csv_patients(*data, *dlen, pcol, asset, pats, npats, &em))
+	if (lb_xchg_csv_patients(*data, *dlen, pcol, asset, salt_key, pats, npats, &em))
 		return cli_fail(CMD, &em, "the table needs a header line and a patient id column (--patient-column)");
 	return 0;
 }
@@ -992,11 +1355,12 @@ static int x_send(struct xctx *x)
 	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN],
 		exec[LB_ADDR_LEN], npk[LB_PUBKEY_LEN], naddr[LB_ADDR_LEN],
 		xpk[LB_ENVELOPE_PKBYTES], msg[LB_HASH_LEN], sig[LB_SIG_LEN];
-	uint8_t *data = NULL, *sealed = NULL, *ids = NULL;
-	size_t dlen = 0, slen = 0, npats = 0;
+	uint8_t *data = NULL, *sealed = NULL, *ids = NULL, *ssalt = NULL;
+	uint8_t skey[LB_XCHG_SALT_KEY_LEN] = {0};
+	size_t dlen = 0, slen = 0, npats = 0, sslen = 0;
 	struct lb_xchg_patient *pats = NULL;
 	json_t *r = NULL, *e = NULL, *st = NULL, *plan = NULL, *body = NULL, *ans = NULL;
-	char *sh = NULL;
+	char *sh = NULL, *ssh = NULL;
 	struct lb_errmsg em;
 	int rc;
 	lb_errclear(&em);
@@ -1037,7 +1401,11 @@ static int x_send(struct xctx *x)
 		goto out;
 	}
 	const char *pcol = o->patient_column ? o->patient_column : "patient_id";
-	if ((rc = load_table(x, r, content, asset, pcol, &data, &dlen, &pats, &npats)))
+	if (lb_xchg_salt_key(o->home, asset, true, skey, &em)) {
+		rc = cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	if ((rc = load_table(x, r, content, asset, skey, pcol, &data, &dlen, &pats, &npats)))
 		goto out;
 	if (!(ids = lb_malloc(npats ? npats * LB_HASH_LEN : 1))) {
 		rc = cli_failf(CMD, "out of memory");
@@ -1056,14 +1424,17 @@ static int x_send(struct xctx *x)
 		rc = cli_failf(CMD, "the chain does not allow this run yet; nothing was sent");
 		goto out;
 	}
+	/* the table and the asset's salt key, each sealed to the executor's key */
 	if (lb_envelope_pk_from_ed25519(xpk, npk) ||
 	    lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])xpk, 1, data, dlen, &sealed,
-			     &slen, &em)) {
+			     &slen, &em) ||
+	    lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])xpk, 1, skey, sizeof skey,
+			     &ssalt, &sslen, &em)) {
 		json_decref(arr);
 		rc = cli_fail(CMD, &em, NULL);
 		goto out;
 	}
-	lb_xchg_input_digest(msg, req, esc, exec, sealed, slen, ids, npats, pcol);
+	lb_xchg_input_digest(msg, req, esc, exec, sealed, slen, ids, npats, pcol, ssalt, sslen);
 	lb_sign(sig, msg, sizeof msg, &x->kp);
 	char kh[2 * LB_PUBKEY_LEN + 1], sgh[2 * LB_SIG_LEN + 1], path[200];
 	lb_hex_encode(kh, x->kp.pk, LB_PUBKEY_LEN);
@@ -1074,8 +1445,15 @@ static int x_send(struct xctx *x)
 		goto out;
 	}
 	lb_hex_encode(sh, sealed, slen);
-	body = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s}", "escrow", o->escrow, "executor", ex,
-			 "sealed", sh, "patients", arr, "patient_column", pcol, "pk", kh, "sig", sgh);
+	if (!(ssh = lb_malloc(2 * sslen + 1))) {
+		json_decref(arr);
+		rc = cli_failf(CMD, "out of memory");
+		goto out;
+	}
+	lb_hex_encode(ssh, ssalt, sslen);
+	body = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s}", "escrow", o->escrow, "executor", ex,
+			 "sealed", sh, "salt", ssh, "patients", arr, "patient_column", pcol, "pk", kh,
+			 "sig", sgh);
 	snprintf(path, sizeof path, "/v1/exchange/inputs/%s", o->request);
 	if ((rc = cli_api_post(CMD, o->to, path, body, &ans)))
 		goto out;
@@ -1100,8 +1478,11 @@ out:
 	json_decref(e);
 	json_decref(r);
 	lb_free(sh);
+	lb_free(ssh);
 	lb_free(sealed);
+	lb_free(ssalt);
 	lb_free(ids);
+	sodium_memzero(skey, sizeof skey);
 	wipe_table(data, dlen, pats, npats);
 	return rc;
 }
@@ -1113,9 +1494,11 @@ static int cmp_patient_id(const void *a, const void *b)
 }
 
 /* The input the asset's owner delivered to this node for --request (leben exchange send):
- * sealed to this key, for --escrow; its patients by pseudonym, sorted. */
+ * sealed to this key, for --escrow; its patients by commitment, sorted; the asset's salt key
+ * opened with this key (into skey). */
 static int delivered_input(struct xctx *x, json_t **inp, uint8_t **sealed, size_t *slen,
-			   struct lb_xchg_patient **pats, size_t *npats)
+			   struct lb_xchg_patient **pats, size_t *npats,
+			   uint8_t skey[LB_XCHG_SALT_KEY_LEN])
 {
 	const struct xopts *o = x->o;
 	if (getf(x, inp, "/v1/exchange/inputs/%s", o->request)) {
@@ -1144,7 +1527,27 @@ static int delivered_input(struct xctx *x, json_t **inp, uint8_t **sealed, size_
 			return cli_failf(CMD, "the input delivered for request %s names a bad patient "
 					      "id", o->request);
 	qsort(*pats, *npats, sizeof **pats, cmp_patient_id);
-	return 0;
+	uint8_t *ss = NULL, *plain = NULL, xpk[LB_ENVELOPE_PKBYTES], xsk[LB_ENVELOPE_SKBYTES];
+	size_t sslen = 0, plen = 0;
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	int rc = lb_hex_decode_alloc(json_string_value(json_object_get(*inp, "salt")), &ss, &sslen,
+				     4096)
+			 ? cli_failf(CMD, "the input delivered for request %s has no sealed salt key",
+				     o->request)
+			 : 0;
+	if (!rc && (lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk) ||
+		    lb_envelope_open(xsk, xpk, ss, sslen, 64, &plain, &plen, &em) ||
+		    plen != LB_XCHG_SALT_KEY_LEN))
+		rc = cli_fail(CMD, &em, "the delivered salt key does not open with this key");
+	if (!rc)
+		memcpy(skey, plain, LB_XCHG_SALT_KEY_LEN);
+	sodium_memzero(xsk, sizeof xsk);
+	if (plain)
+		sodium_memzero(plain, plen);
+	lb_free(plain);
+	lb_free(ss);
+	return rc;
 }
 
 static int x_run(struct xctx *x)
@@ -1163,8 +1566,9 @@ static int x_run(struct xctx *x)
 	const char **excl = NULL;
 	bool *left_out = NULL;
 	json_t *r = NULL, *plan = NULL, *e = NULL, *params = NULL, *inp = NULL;
-	uint8_t *xids = NULL; /* revoked patients of a delivered input, by pseudonym */
+	uint8_t *xids = NULL; /* excluded patients of a delivered input, by commitment */
 	size_t nxids = 0;
+	uint8_t skey[LB_XCHG_SALT_KEY_LEN] = {0}; /* the asset's salt key */
 	struct lb_sandbox_job job;
 	struct lb_sandbox_report rep;
 	struct lb_release rel;
@@ -1215,11 +1619,17 @@ static int x_run(struct xctx *x)
 	if (!o->data) {
 		/* off-site / integrated: the owner delivered its data to this node, sealed to this
 		 * executor's key, with the patients it holds by pseudonym */
-		if ((rc = delivered_input(x, &inp, &sealed_in, &inlen, &pats, &npats)))
+		if ((rc = delivered_input(x, &inp, &sealed_in, &inlen, &pats, &npats, skey)))
 			goto out;
 		pcol = json_string_value(json_object_get(inp, "patient_column"));
 	} else {
-		if ((rc = load_table(x, r, content, asset, pcol, &data, &dlen, &pats, &npats)))
+		/* local: at the owner, whose home keeps the asset's salt key (made now if the
+		 * asset's patients were never registered: then none has consented) */
+		if (lb_xchg_salt_key(o->home, asset, true, skey, &em)) {
+			rc = cli_fail(CMD, &em, NULL);
+			goto out;
+		}
+		if ((rc = load_table(x, r, content, asset, skey, pcol, &data, &dlen, &pats, &npats)))
 			goto out;
 	}
 	ids = lb_malloc(npats ? npats * LB_HASH_LEN : 1);
@@ -1233,22 +1643,24 @@ static int x_run(struct xctx *x)
 	}
 	for (size_t i = 0; i < npats; i++)
 		memcpy(ids + i * LB_HASH_LEN, pats[i].id, LB_HASH_LEN);
-	/* 2. what the chain will check: approval, execution right, consents (revoked ones left out) */
+	/* 2. what the chain will check: approval, execution right, consents (patients without
+	 * consent, or who revoked it, left out) */
 	if ((rc = check(x, o->request, x->addr_text, ids, npats, &plan))) {
 		rc = cli_failf(CMD, "the run was refused before anything ran; nothing was released or "
 				    "charged (the user can refund escrow %s after its timeout)",
 			       o->escrow);
 		goto out;
 	}
-	/* left out: patients who revoked consent, and those whose privacy budget is spent */
-	json_t *revoked = json_copy(json_object_get(plan, "revoked"));
+	/* left out: patients the run may not use (no consent, revoked), and those whose privacy
+	 * budget is spent */
+	json_t *revoked = json_copy(json_object_get(plan, "excluded"));
 	json_array_extend(revoked, json_object_get(plan, "patients_over_budget"));
 	for (size_t i = 0; i < json_array_size(revoked); i++) {
 		uint8_t rid[LB_HASH_LEN];
 		int k;
 		if (!lb_hex_decode(rid, LB_HASH_LEN, json_string_value(json_array_get(revoked, i))) &&
 		    (k = find_patient(pats, npats, rid)) >= 0 && !left_out[k]) {
-			if (inp) /* known here by pseudonym only: the jail finds the rows */
+			if (inp) /* known here by commitment only: the jail finds the rows */
 				memcpy(xids + nxids++ * LB_HASH_LEN, rid, LB_HASH_LEN);
 			else
 				excl[nexcl++] = pats[k].local;
@@ -1325,6 +1737,7 @@ static int x_run(struct xctx *x)
 	job.exclude_ids = xids;
 	job.nexclude_ids = nxids;
 	job.asset = asset;
+	job.salt_key = skey;
 	struct lb_xchg_result res = {0};
 	memcpy(res.request, req, LB_HASH_LEN);
 	memcpy(res.escrow, esc, LB_HASH_LEN);
@@ -1332,6 +1745,7 @@ static int x_run(struct xctx *x)
 	lb_errclear(&em);
 	int src = lb_sandbox_run(&job, &rep, &em);
 	sodium_memzero(xsk, sizeof xsk);
+	sodium_memzero(skey, sizeof skey);
 	have_rep = src == LB_OK || rep.status != LB_SANDBOX_OK || rep.result;
 	if (src != LB_OK) {
 		res.status = LB_XCHG_FAILED;
@@ -1454,7 +1868,7 @@ static int x_run(struct xctx *x)
 		       lb_xchg_scenario_name(ex.scenario),
 		       ex.chosen_by == 1 ? "by the user" : "automatically", nkeep);
 		if (npats > nkeep)
-			printf(" (%zu left out: consent revoked)", npats - nkeep);
+			printf(" (%zu left out: no consent given, or revoked)", npats - nkeep);
 		printf(".\nResult %s sealed to the user; escrow released (tx %s).\n", hh, dh);
 	} else {
 		printf("The result was %s: %s\nEscrow refunded to the user (tx %s).\n",
@@ -1484,6 +1898,7 @@ out:
 	lb_free(ids);
 	lb_free(excl);
 	lb_free(left_out);
+	sodium_memzero(skey, sizeof skey);
 	wipe_table(data, dlen, pats, npats);
 	lb_buf_release(&b);
 	return rc;
@@ -1691,7 +2106,7 @@ static int x_budget(struct xctx *x)
 		if (!lb_addr_decode(a, o->patient, NULL)) {
 			lb_addr_encode(subject, a);
 		} else {
-			if ((rc = patient_arg(o->patient, o->asset ? asset : NULL, pid)))
+			if ((rc = patient_arg(o->home, o->patient, o->asset ? asset : NULL, pid)))
 				return rc;
 			hex32(subject, pid);
 		}
@@ -1736,7 +2151,7 @@ static int x_log(struct xctx *x)
 	if (o->asset && !have_asset)
 		return hash_arg(o->asset, "--asset", asset);
 	if (o->patient) {
-		if ((rc = patient_arg(o->patient, have_asset ? asset : NULL, subject)))
+		if ((rc = patient_arg(o->home, o->patient, have_asset ? asset : NULL, subject)))
 			return rc;
 	} else if (o->request) {
 		if ((rc = hash_arg(o->request, "--request", subject)))
@@ -1806,11 +2221,18 @@ static void usage(FILE *f)
 		"  offer    --from KEY --asset-tx TXID --price ASC [--min-cohort N] [--max-output BYTES]\n"
 		"           [--data FILE | --data-bytes N] [--allow builtin:NAME|HASH,...] [--local-only]\n"
 		"           [--epsilon E [--budget-user E] [--budget-patient E]]\n"
+		"           [--opt-out --legal-basis TEXT]\n"
 		"           offer a registered asset (TXID = its asset.register tx): price per run,\n"
 		"           output policy and the algorithms you trust in advance (default: none);\n"
 		"           with --epsilon each release gets Laplace noise of that privacy loss, and\n"
 		"           the chain charges it to the user's budget on the asset (default 10 E) and\n"
-		"           to each patient's budget over all assets (default 10 E) before the run\n"
+		"           to each patient's budget over all assets (default 10 E) before the run;\n"
+		"           consent is opt-in unless --opt-out names the legal basis that allows it\n"
+		"  patients --from KEY --asset ID --data FILE --keys FILE.csv --out DIR\n"
+		"           [--patient-column NAME]   register each patient's consent key (FILE.csv:\n"
+		"           local_id,address lines) under a salted commitment and write the patients'\n"
+		"           opening cards to DIR (the salt key stays in <home>/exchange/salts)\n"
+		"  opening  --asset ID --patient LOCAL_ID [--out FILE]   a patient's opening card\n"
 		"  grant    --from KEY --asset ID --executor ADDRESS|KEY [--kind own|node|provider]\n"
 		"           let a node or computing provider run approved work on the asset\n"
 		"  approve  --from KEY --request ID [--reason TEXT]   approve a request\n"
@@ -1831,7 +2253,8 @@ static void usage(FILE *f)
 		"  result   --from KEY --request ID [--out FILE]   open your sealed result, or read\n"
 		"           why the run was withheld or failed (sealed to you and the owner)\n"
 		"  refund   --from KEY --escrow ID [--result-tx TXID]   get the fees back after a\n"
-		"           failed or withheld run, or once the escrow timed out\n"
+		"           failed or withheld run, or once the escrow timed out\n");
+	fprintf(f,
 		"owner, for a run elsewhere (off-site at the algorithm's author, integrated at a\n"
 		"computing provider):\n"
 		"  send     --from KEY --request ID --escrow ID --data FILE --to URL\n"
@@ -1839,16 +2262,16 @@ static void usage(FILE *f)
 		"           key of the node at URL) and deliver it there; that node accepts it only if\n"
 		"           the chain holds the approval, the execution right and the consents\n"
 		"patient:\n"
-		"  consent  --from KEY --asset ID --patient ID [--revoke]   give or revoke consent\n"
-		);
-	fprintf(f,
+		"  consent  --from KEY (--opening CARD | --asset ID --patient ID)\n"
+		"           [--revoke | --rebind ADDRESS|KEY]   give, revoke or move to a new key your\n"
+		"           consent (only your registered key may; the owner may only revoke for you)\n"
 		"executor:\n"
 		"  run      --from KEY --request ID --escrow ID [--data FILE] [--patient-column NAME]\n"
 		"           [--algorithm-file SCRIPT]   without --data: the input the owner delivered\n"
 		"           to this node with 'send' (sealed to KEY, the node's own key 'node')\n"
 		"           check, run in the sandbox (the data sealed, opened only inside it), apply the\n"
 		"           owner's output policy, seal the result to the user, record it and release\n"
-		"           the escrow (patients who revoked consent are left out inside the sandbox)\n"
+		"           the escrow (patients without consent are left out inside the sandbox)\n"
 		"anyone:\n"
 		"  result   --from KEY --request ID --as-owner   the owner reads why a run ended as\n"
 		"           it did and the run's noise secret (to audit the noise)\n"
@@ -1863,9 +2286,9 @@ static void usage(FILE *f)
 		"--print-act to print the act instead of sending, then 'leben policy sign' and\n"
 		"'leben policy approve --act ACT', then send the step again without --print-act.\n"
 		"\n"
-		"IDs are 64 hex digits. --patient takes the pseudonymous id, or the local patient id\n"
-		"together with --asset. Amounts are credits, epsilon and budgets numbers, with up to\n"
-		"6 decimals.\n"
+		"IDs are 64 hex digits. --patient takes the patient's commitment, or (at the asset's\n"
+		"owner, whose home keeps the salt key) the local patient id together with --asset.\n"
+		"Amounts are credits, epsilon and budgets numbers, with up to 6 decimals.\n"
 		"options for every step:\n"
 		"  --home DIR     node home with your keys (default $LEBEN_HOME or ~/.leben)\n"
 		"  --node URL     node API (default $LEBEN_NODE or the port in <home>/config.json)\n"
@@ -1901,6 +2324,9 @@ int cmd_exchange(int argc, char **argv)
 		{"--to", &o.to, NULL}, {"--epsilon", &o.epsilon, NULL},
 		{"--budget-user", &o.budget_user, NULL}, {"--budget-patient", &o.budget_patient, NULL},
 		{"--user", &o.user, NULL}, {"--as-owner", NULL, &o.as_owner},
+		{"--to", &o.to, NULL}, {"--keys", &o.keys, NULL}, {"--opening", &o.opening, NULL},
+		{"--rebind", &o.rebind, NULL}, {"--opt-out", NULL, &o.opt_out},
+		{"--legal-basis", &o.legal_basis, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[1];
@@ -1931,7 +2357,8 @@ int cmd_exchange(int argc, char **argv)
 		int (*fn)(struct xctx *);
 	} steps[] = {
 		{"offer", x_offer},   {"grant", x_grant},   {"algo", x_algo},     {"request", x_request},
-		{"consent", x_consent}, {"escrow", x_escrow}, {"send", x_send}, {"run", x_run},   {"refund", x_refund},
+		{"consent", x_consent}, {"patients", x_patients}, {"opening", x_opening},
+		{"escrow", x_escrow}, {"send", x_send}, {"run", x_run},   {"refund", x_refund},
 		{"revoke", x_revoke},
 		{"status", x_status}, {"result", x_result}, {"log", x_log}, {"budget", x_budget},
 	};

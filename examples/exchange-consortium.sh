@@ -43,6 +43,7 @@ N3=$("$LEBEN" keys show node --home "$CLUSTER/node-3" --json | field '["address"
 echo "institution-2's node key $N2"
 echo "institution-3's node key $N3"
 "$LEBEN" keys new patient7 --home "$CLUSTER/node-1" >/dev/null
+"$LEBEN" keys new patients --home "$CLUSTER/node-1" >/dev/null # the other patients' key, for the demo
 
 say "2. The clinic's data: 12 patients (it leaves the clinic only sealed)"
 DATA=$CLUSTER/cohort.csv
@@ -68,8 +69,23 @@ say "5. The clinic grants execution rights: to institution-2's node, to institut
 at 1 exchange grant --from clinic --asset "$ASSET" --executor "$N2" --kind node
 at 1 exchange grant --from clinic --asset "$ASSET" --executor "$N3" --kind provider
 
-say "6. Patient P7 revokes consent: P7's records are left out of every later run"
-at 1 exchange consent --from patient7 --asset "$ASSET" --patient P7 --revoke
+say "6. The clinic registers its patients' consent keys; they consent (opt-in); P7 then revokes"
+KEYS=$CLUSTER/patient-keys.csv
+P7=$("$LEBEN" keys show patient7 --home "$CLUSTER/node-1" --json | field '["address"]')
+PX=$("$LEBEN" keys show patients --home "$CLUSTER/node-1" --json | field '["address"]')
+{
+	echo "local_id,address"
+	for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		if [ $n -eq 7 ]; then echo "P$n,$P7"; else echo "P$n,$PX"; fi
+	done
+} >"$KEYS"
+at 1 exchange patients --from clinic --asset "$ASSET" --data "$DATA" --keys "$KEYS" --out "$CLUSTER/cards"
+for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	at 1 exchange opening --asset "$ASSET" --patient "P$n" --out "$CLUSTER/card-P$n.json" >/dev/null
+	if [ $n -eq 7 ]; then K=patient7; else K=patients; fi
+	at 1 exchange consent --from "$K" --opening "$CLUSTER/card-P$n.json" >/dev/null
+done
+at 1 exchange consent --from patient7 --opening "$CLUSTER/card-P7.json" --revoke
 
 PARAMS='{"columns":["age","systolic","hba1c"]}'
 for SCEN in off-site integrated; do

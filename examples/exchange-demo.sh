@@ -2,7 +2,8 @@
 # End-to-end data exchange on a local node: a clinic publishes and offers a table of patient data, an
 # author's attempt to register the built-in "stats" algorithm as his is refused (built-ins
 # belong to the platform), a researcher (alice) requests a run of it, the
-# clinic approves it, one patient revokes consent, alice locks the fees in escrow, the
+# clinic approves it, the clinic registers its patients' consent keys, the patients consent
+# (opt-in) and one of them then revokes, alice locks the fees in escrow, the
 # clinic's node runs it (leaving that patient out), seals the result to alice and releases
 # the escrow; then everyone's view: balances, alice's result, the asset's and the patient's
 # history.
@@ -25,6 +26,7 @@ field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 say "1. A node home with demo accounts: clinic (data owner), bob (algorithm author), alice (user)"
 "$LEBEN" init --home "$DEMO_HOME" --demo
 "$LEBEN" keys new patient7 --home "$DEMO_HOME" >/dev/null
+"$LEBEN" keys new patients --home "$DEMO_HOME" >/dev/null # the other patients' key, for the demo
 
 say "2. Start the node"
 "$LEBEN" node --home "$DEMO_HOME" --api-port "$PORT" 2>"$DEMO_HOME/node.log" &
@@ -71,29 +73,47 @@ REQ=$(x exchange request --from alice --asset "$ASSET" --algorithm builtin:stats
 x exchange status --request "$REQ" | grep -E "^status"
 x exchange approve --from clinic --request "$REQ" --reason "aggregate statistics only"
 
-say "8. Patient P7 revokes consent: later runs leave P7's records out"
-x exchange consent --from patient7 --asset "$ASSET" --patient P7
-x exchange consent --from patient7 --asset "$ASSET" --patient P7 --revoke
+say "8. The clinic registers each patient's consent key (the chain sees only salted commitments)"
+KEYS=$DEMO_HOME/patient-keys.csv
+P7=$("$LEBEN" keys show patient7 --home "$DEMO_HOME" --json | field '["address"]')
+PX=$("$LEBEN" keys show patients --home "$DEMO_HOME" --json | field '["address"]')
+{
+	echo "local_id,address"
+	for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		if [ $n -eq 7 ]; then echo "P$n,$P7"; else echo "P$n,$PX"; fi
+	done
+} >"$KEYS"
+x exchange patients --from clinic --asset "$ASSET" --data "$DATA" --keys "$KEYS" --out "$DEMO_HOME/cards"
+echo "opening card of P7 (what the patient receives to open its commitment):"
+x exchange opening --asset "$ASSET" --patient P7
 
-say "9. alice locks 5 ASC (data; a built-in costs nothing) and 2 CSC in escrow on the settlement chain"
+say "9. The patients give consent with their opening cards (opt-in); P7 then revokes"
+for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	x exchange opening --asset "$ASSET" --patient "P$n" --out "$DEMO_HOME/card-P$n.json" >/dev/null
+	if [ $n -eq 7 ]; then K=patient7; else K=patients; fi
+	x exchange consent --from "$K" --opening "$DEMO_HOME/card-P$n.json" >/dev/null
+done
+x exchange consent --from patient7 --opening "$DEMO_HOME/card-P7.json" --revoke
+
+say "10. alice locks 5 ASC (data; a built-in costs nothing) and 2 CSC in escrow on the settlement chain"
 ESC=$(x exchange escrow --from alice --request "$REQ" --executor node --compute-fee 2 --json | field '["escrow"]')
 echo "escrow $ESC"
 
-say "10. The clinic's node runs it, checks the output policy, seals the result to alice, releases the escrow"
+say "11. The clinic's node runs it, checks the output policy, seals the result to alice, releases the escrow"
 x exchange run --from node --request "$REQ" --escrow "$ESC" --data "$DATA"
 
-say "11. alice opens her result (checked against the hash on the chain)"
+say "12. alice opens her result (checked against the hash on the chain)"
 x exchange result --from alice --request "$REQ"
 
-say "12. Balances after the split"
+say "13. Balances after the split"
 for k in alice clinic bob node; do
 	printf '%-7s ' "$k"; x query account "$k" --json | field '["balances"]'
 done
 
-say "13. Who used the clinic's data, for what, when, paid what"
+say "14. Who used the clinic's data, for what, when, paid what"
 x exchange log --asset "$ASSET"
 
-say "14. Patient P7's view"
+say "15. Patient P7's view"
 x exchange log --patient P7 --asset "$ASSET"
 
 echo

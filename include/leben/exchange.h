@@ -31,6 +31,8 @@ enum {
 	LB_TX_XCHG_EXEC = 0x0346,    /* executor records a run: scenario, escrow, patients used */
 	LB_TX_XCHG_RESULT = 0x0347,  /* executor records the result hash (or why none) */
 	LB_TX_XCHG_REVOKE = 0x0348,  /* owner revokes an execution right, usage right or offer */
+	LB_TX_XCHG_PATIENTS = 0x0349, /* owner registers patients: commitment -> consent key */
+	LB_TX_XCHG_VIEW = 0x034a,    /* a reader logs a view of a private part before opening it */
 	LB_TX_ESCROW_OPEN = 0x0110,  /* user locks ASC (data + algorithm) and CSC (computing) */
 	LB_TX_ESCROW_RELEASE = 0x0111, /* pay out, citing the business-chain result receipt */
 	LB_TX_ESCROW_REFUND = 0x0112,  /* give back after a failed run or the timeout height */
@@ -47,6 +49,8 @@ int lb_exchange_register_txtypes(void);
 #define LB_XCHG_PROOF_MAX 16384      /* an inclusion proof carried by a payload */
 #define LB_XCHG_TEXT_MAX 256         /* purpose, reasons, notes */
 #define LB_XCHG_NAME_MAX 128         /* algorithm names */
+#define LB_XCHG_REGISTER_MAX 1000    /* patients registered by one xchg.patients */
+#define LB_XCHG_VIEW_PATIENTS_MAX 64 /* patients a logged view concerns */
 
 enum lb_xchg_scenario {
 	LB_XCHG_AUTO = 0,       /* request: let the executor choose */
@@ -58,6 +62,9 @@ const char *lb_xchg_scenario_name(int s); /* "auto", "local", "off-site", "integ
 int lb_xchg_scenario_parse(const char *s); /* -1 if unknown */
 
 #define LB_XCHG_OFFER_LOCAL_ONLY 0x01 /* offer flag: the data never leaves the owner */
+#define LB_XCHG_OFFER_OPT_OUT 0x02    /* offer flag: the legal basis (recorded on the offer)
+				       * lets a patient's records be used unless the patient
+				       * revoked; without it, only patients who gave consent */
 #define LB_XCHG_ALGO_AT_AUTHOR 0x01   /* algorithm flag: runs only at its author (off-site) */
 #define LB_XCHG_ALGO_HEAVY_DEPS 0x02  /* algorithm flag: needs a computing provider's stack */
 
@@ -118,6 +125,10 @@ struct lb_xchg_offer {
 	uint64_t budget_user;       /* total epsilon one user may spend on this asset */
 	uint64_t budget_patient;    /* total epsilon a patient may have spent, over all assets and
 	                             * studies, for a run on this asset to use the patient */
+	/* The legal basis that allows opt-out (law, article, ethics decision): present (1 to
+	 * LB_XCHG_TEXT_MAX bytes) exactly when flags has LB_XCHG_OFFER_OPT_OUT; the payload's
+	 * last field. */
+	char legal_basis[LB_XCHG_TEXT_MAX + 1];
 };
 struct lb_xchg_grant {
 	uint8_t asset[LB_HASH_LEN];
@@ -143,10 +154,31 @@ struct lb_xchg_approve {
 	uint8_t decision;           /* 1 approve, 2 reject */
 	char reason[LB_XCHG_TEXT_MAX + 1];
 };
+/* Consent actions. */
+enum { LB_XCHG_GIVE = 1, LB_XCHG_REVOKE_CONSENT = 2, LB_XCHG_REBIND = 3 };
 struct lb_xchg_consent {
 	uint8_t asset[LB_HASH_LEN];
-	uint8_t patient[LB_HASH_LEN]; /* pseudonymous patient id (lb_xchg_patient_id) */
-	uint8_t action;             /* 1 give, 2 revoke */
+	uint8_t patient[LB_HASH_LEN]; /* the patient's commitment (lb_xchg_patient_commit) */
+	uint8_t action;             /* LB_XCHG_GIVE, LB_XCHG_REVOKE_CONSENT or LB_XCHG_REBIND */
+	uint8_t new_key[LB_ADDR_LEN]; /* REBIND only: the address of the patient's new consent
+				       * key (on the wire only for REBIND) */
+};
+/* The owner registers, for an asset on offer, which key speaks for each patient's consent. */
+struct lb_xchg_patients {
+	uint8_t asset[LB_HASH_LEN];
+	size_t n;                     /* 1 .. LB_XCHG_REGISTER_MAX */
+	const uint8_t *entries;       /* n x (commitment 32 || key address 20), borrowed, sorted by
+				       * commitment, strictly increasing */
+};
+#define LB_XCHG_PATIENT_ENTRY (LB_HASH_LEN + LB_ADDR_LEN)
+/* What was viewed (xchg.view). */
+enum { LB_XCHG_VIEW_PRIVATE = 1, LB_XCHG_VIEW_RAW = 2 };
+struct lb_xchg_view {
+	uint8_t asset[LB_HASH_LEN];
+	uint8_t part;                 /* LB_XCHG_VIEW_PRIVATE (data show --private) or _RAW (data get) */
+	uint64_t version;             /* the entry version viewed (0 if unknown) */
+	size_t n_patients;            /* 0 .. LB_XCHG_VIEW_PATIENTS_MAX */
+	const uint8_t *patients;      /* n_patients x 32 commitments, borrowed, strictly increasing */
 };
 struct lb_xchg_exec {
 	uint8_t request[LB_HASH_LEN];
@@ -199,6 +231,8 @@ int lb_xchg_consent_encode(struct lb_buf *b, const struct lb_xchg_consent *p);
 int lb_xchg_exec_encode(struct lb_buf *b, const struct lb_xchg_exec *p);
 int lb_xchg_result_encode(struct lb_buf *b, const struct lb_xchg_result *p);
 int lb_xchg_revoke_encode(struct lb_buf *b, const struct lb_xchg_revoke *p);
+int lb_xchg_patients_encode(struct lb_buf *b, const struct lb_xchg_patients *p);
+int lb_xchg_view_encode(struct lb_buf *b, const struct lb_xchg_view *p);
 int lb_escrow_open_encode(struct lb_buf *b, const struct lb_escrow_open *p);
 int lb_escrow_cite_encode(struct lb_buf *b, const struct lb_escrow_cite *p);
 int lb_escrow_claim_encode(struct lb_buf *b, const struct lb_escrow_claim *p);
@@ -219,6 +253,9 @@ int lb_xchg_result_decode(struct lb_xchg_result *o, const uint8_t *p, size_t n,
 			  struct lb_errmsg *em);
 int lb_xchg_revoke_decode(struct lb_xchg_revoke *o, const uint8_t *p, size_t n,
 			  struct lb_errmsg *em);
+int lb_xchg_patients_decode(struct lb_xchg_patients *o, const uint8_t *p, size_t n,
+			    struct lb_errmsg *em);
+int lb_xchg_view_decode(struct lb_xchg_view *o, const uint8_t *p, size_t n, struct lb_errmsg *em);
 int lb_escrow_open_decode(struct lb_escrow_open *o, const uint8_t *p, size_t n,
 			  struct lb_errmsg *em);
 int lb_escrow_cite_decode(struct lb_escrow_cite *o, const uint8_t *p, size_t n,
@@ -236,9 +273,28 @@ int lb_escrow_claim_decode(struct lb_escrow_claim *o, const uint8_t *p, size_t n
 int lb_xchg_owner_act(uint32_t type, const uint8_t *payload, size_t len, char out[LB_XCHG_ACT_MAX],
 		      struct lb_errmsg *em);
 
-/* Pseudonymous patient id: H("LEBEN-patient-v1" || asset id || the patient's local id). */
-void lb_xchg_patient_id(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
-			const char *local_id);
+/* ---- patient commitments ------------------------------------------------------------------
+ * Public records (consents, registrations, executions, logs) name a patient only by a salted
+ * commitment: commit = H("LEBEN-patient-v2" || asset || salt_i || local id), with the
+ * patient's salt salt_i = H("LEBEN-patient-salt-v1" || salt_key || asset || local id).
+ * salt_key is the asset's secret (32 random bytes the owner keeps, lb_xchg_salt_key); without
+ * it, hashing a guessed local id tests nothing. The patient receives salt_i (its "opening
+ * card") and opens its own commitment with it. */
+#define LB_XCHG_SALT_KEY_LEN 32
+void lb_xchg_patient_salt(uint8_t out[LB_HASH_LEN], const uint8_t salt_key[LB_XCHG_SALT_KEY_LEN],
+			  const uint8_t asset[LB_HASH_LEN], const char *local_id);
+/* The commitment from the asset's salt key. */
+void lb_xchg_patient_commit(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			    const uint8_t salt_key[LB_XCHG_SALT_KEY_LEN], const char *local_id);
+/* The commitment from the patient's own salt (what an opening card holds). */
+void lb_xchg_patient_open(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			  const uint8_t salt[LB_HASH_LEN], const char *local_id);
+/* The asset's salt key from <home>/exchange/salts/<asset hex>.key (32 bytes, mode 0600);
+ * with create, a missing one is made from the system's randomness (directories 0700).
+ * LB_ENOTFOUND when missing and not created, LB_ECORRUPT for a file of another size, LB_EIO.
+ * key is the caller's buffer; wipe it with sodium_memzero after use. */
+int lb_xchg_salt_key(const char *home, const uint8_t asset[LB_HASH_LEN], bool create,
+		     uint8_t key[LB_XCHG_SALT_KEY_LEN], struct lb_errmsg *em);
 /* Hash pinning a built-in algorithm: H("LEBEN-algo-builtin-v1" || name). */
 void lb_xchg_builtin_hash(uint8_t out[LB_HASH_LEN], const char *name);
 /* The built-in algorithm (lb_algo_table) whose pinned hash is hash: its name (static), or NULL.
@@ -274,27 +330,29 @@ int lb_xchg_choose_scenario(uint8_t offer_flags, uint64_t data_bytes, uint8_t al
 
 #define LB_XCHG_LOCAL_ID_MAX 128 /* bytes of a local patient id */
 
-/* A patient of a table: pseudonymous id and the local id it was derived from. */
+/* A patient of a table: commitment and the local id it was derived from. */
 struct lb_xchg_patient {
-	uint8_t id[LB_HASH_LEN];              /* lb_xchg_patient_id(asset, local) */
+	uint8_t id[LB_HASH_LEN];              /* lb_xchg_patient_commit(asset, salt_key, local) */
 	char local[LB_XCHG_LOCAL_ID_MAX + 1]; /* the cell text of the patient column */
 };
 /* The distinct patients of a CSV table (header line; comma, semicolon or tab separated as
- * detected from the header; RFC 4180 quotes), by column patient_col, sorted by pseudonymous
- * id. *out is allocated (lb_free). An empty patient cell, a local id longer than
- * LB_XCHG_LOCAL_ID_MAX, a missing column or a ragged row: LB_EMALFORMED / LB_ENOTFOUND. */
+ * detected from the header; RFC 4180 quotes), by column patient_col, sorted by commitment
+ * (salt_key borrowed). *out is allocated (lb_free). An empty patient cell, a local id longer
+ * than LB_XCHG_LOCAL_ID_MAX, a missing column or a ragged row: LB_EMALFORMED / LB_ENOTFOUND. */
+int lb_xchg_csv_patients(const uint8_t *csv, size_t len, const char *patient_col,
+			 const uint8_t asset[LB_HASH_LEN],
+			 const uint8_t salt_key[LB_XCHG_SALT_KEY_LEN], struct lb_xchg_patient **out,
+			 size_t *n, struct lb_errmsg *em);
 /* What the asset's owner signs when it delivers its data, sealed to the executor, for an
  * off-site or integrated run (POST /v1/exchange/inputs/{request}, docs/api.md):
- * H("LEBEN-sealed-input-v1" || request || escrow || executor address || u64be n ||
- *   patients (n x 32) || patient column || sealed bytes). */
+ * H("LEBEN-sealed-input-v2" || request || escrow || executor address || u64be n ||
+ *   patients (n x 32) || patient column || u64be len(sealed salt key) || sealed salt key ||
+ *   sealed bytes). The asset's salt key travels sealed to the executor's key too, so that the
+ *   sandbox can find the rows of excluded patients by commitment. */
 void lb_xchg_input_digest(uint8_t out[LB_HASH_LEN], const uint8_t req[LB_HASH_LEN],
 			  const uint8_t esc[LB_HASH_LEN], const uint8_t exec[LB_ADDR_LEN],
 			  const uint8_t *sealed, size_t slen, const uint8_t *patients, size_t npats,
-			  const char *column);
-
-int lb_xchg_csv_patients(const uint8_t *csv, size_t len, const char *patient_col,
-			 const uint8_t asset[LB_HASH_LEN], struct lb_xchg_patient **out, size_t *n,
-			 struct lb_errmsg *em);
+			  const char *column, const uint8_t *sealed_salt, size_t sslen);
 
 /* ---- views for the API (JSON, caller owns the reference) ------------------------------- */
 
@@ -307,12 +365,14 @@ int lb_xchg_escrow_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json
 			struct lb_errmsg *em);
 int lb_xchg_algo_json(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN], json_t **out,
 		      struct lb_errmsg *em);
-/* Would executor (address) be allowed to run request now, on these patients (sorted ids)?
+/* Would executor (address) be allowed to run request now, on these patients (commitments)?
  * LB_OK with the plan (scenario, terms, "epsilon", "budget_user", "budget_left_user",
- * "budget_patient") in *out, or the refusal the chain would give. With exclude_revoked,
- * patients who revoked their consent are left out instead (listed under "revoked" in the
- * plan), so are patients whose privacy budget this run would exceed (listed under
- * "patients_over_budget"), and the rest checked. */
+ * "budget_patient") in *out, or the refusal the chain would give. With exclude_revoked, the
+ * patients the run may not use are left out instead and the rest checked: listed under
+ * "excluded" (and, for older callers, "revoked" — the same list), with "patients_used" the
+ * number kept; patients whose privacy budget this run would exceed are listed under
+ * "patients_over_budget". A patient is usable when its consent is given, or, on an opt-out
+ * offer, when it did not revoke (registered or not). */
 int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 		       const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
 		       size_t n_patients, bool exclude_revoked, json_t **out,
@@ -324,7 +384,23 @@ int lb_xchg_check_json(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
  * "budget_user", "budget_left_user", "budget_patient"}. */
 int lb_xchg_budget_json(struct lb_ledger *l, const uint8_t *subject, size_t subject_len,
 			const uint8_t *asset, json_t **out, struct lb_errmsg *em);
-/* Complete history of a subject (asset id, patient id or request id) from business-chain
+/* For an executor that holds a table of the asset in clear (the owner's node, a study step):
+ * which of the table's patients the run may not use. Reads the asset's salt key from home
+ * (made if missing: then no patient of the table is registered), commits each patient of
+ * column patient_col, asks lb_xchg_check_json (exclude) for request and executor, and gives the
+ * local ids of the excluded patients in *exclude (n_exclude entries; free with
+ * lb_xchg_exclusions_free), the number of usable patients in *n_used (may be NULL). The
+ * table's patients appear nowhere else. Returns the chain's refusal of the run, if any. */
+int lb_xchg_table_exclusions(struct lb_ledger *l, const char *home,
+			     const uint8_t request[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			     const uint8_t executor[LB_ADDR_LEN], const uint8_t *csv, size_t len,
+			     const char *patient_col, char ***exclude, size_t *n_exclude,
+			     size_t *n_used, struct lb_errmsg *em);
+void lb_xchg_exclusions_free(char **exclude, size_t n);
+/* Consent record of a patient (commitment) for an asset: registered key, status. */
+int lb_xchg_consent_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN],
+			 const uint8_t patient[LB_HASH_LEN], json_t **out, struct lb_errmsg *em);
+/* Complete history of a subject (asset id, patient commitment or request id) from business-chain
  * events, oldest first, each with its tx, block and (for runs) the escrow's payments. */
 int lb_xchg_log_json(struct lb_ledger *l, const uint8_t subject[LB_HASH_LEN], json_t **out,
 		     struct lb_errmsg *em);

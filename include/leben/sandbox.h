@@ -105,11 +105,13 @@ struct lb_sandbox_job {
 	                              * consents) */
 	const char *const *exclude;  /* borrowed patient ids to leave out */
 	size_t nexclude;             /* entries of exclude */
-	const uint8_t *exclude_ids;  /* borrowed pseudonymous patient ids (n x 32, lb_xchg_patient_id
-	                              * of asset and the local id) to leave out, for an executor that
-	                              * knows the patients only by pseudonym (off-site, integrated) */
+	const uint8_t *exclude_ids;  /* borrowed patient commitments (n x 32, lb_xchg_patient_commit
+	                              * of asset, salt_key and the local id) to leave out, for an
+	                              * executor that knows the patients only by commitment */
 	size_t nexclude_ids;         /* entries of exclude_ids */
-	const uint8_t *asset;        /* the asset the pseudonyms belong to (32 bytes) */
+	const uint8_t *asset;        /* the asset the commitments belong to (32 bytes) */
+	const uint8_t *salt_key;     /* the asset's salt key (32 bytes, borrowed; the caller wipes
+	                              * it), needed with exclude_ids */
 };
 
 /* Outcome of one run. Embedded struct: release with lb_sandbox_report_release. */

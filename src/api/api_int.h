@@ -93,6 +93,8 @@ int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, stru
 int api_xchg_request(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_consent(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
 int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_receipt(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_result_put(const struct api_call *c, json_t **out, unsigned *status,

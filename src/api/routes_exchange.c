@@ -56,6 +56,18 @@ int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, st
 	return id_view(c, out, em, "an escrow id", lb_xchg_escrow_json);
 }
 
+/* GET /v1/exchange/consents/{asset}/{patient}: the registered key and consent of a patient
+ * (by commitment). */
+int api_xchg_consent(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em)
+{
+	uint8_t asset[LB_HASH_LEN], patient[LB_HASH_LEN];
+	int rc = param_id(c, 0, "an asset id", asset, em);
+	if (!rc)
+		rc = param_id(c, 1, "a patient commitment", patient, em);
+	return rc ? rc : lb_xchg_consent_json(c->ledger, asset, patient, out, em);
+}
+
 int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
 	return id_view(c, out, em, "an asset, patient or request id", lb_xchg_log_json);
@@ -350,8 +362,10 @@ static bool hex_field(json_t *b, const char *key, uint8_t *out, size_t n)
 	return h && !lb_hex_decode(out, n, h);
 }
 
-/* POST /v1/exchange/inputs/{request} {"escrow", "executor", "sealed", "patients",
- * "patient_column", "pk", "sig"}: the asset's owner delivers its data, sealed to the executor,
+/* POST /v1/exchange/inputs/{request} {"escrow", "executor", "sealed", "salt", "patients",
+ * "patient_column", "pk", "sig"}: the asset's owner delivers its data and the asset's salt key
+ * (each sealed to the executor; "salt" is the sealed salt key, so that the sandbox can find
+ * excluded patients' rows by commitment),
  * for an off-site or integrated run. Accepted only when the chain holds everything the
  * executor's xchg.exec will need (approval, the execution right for this executor, the
  * patients' consents), the escrow is open for this request and executor, and sig is the
@@ -361,8 +375,8 @@ int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
 {
 	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], exec[LB_ADDR_LEN], pk[LB_PUBKEY_LEN],
 		sig[LB_SIG_LEN], msg[LB_HASH_LEN], sender[LB_ADDR_LEN], owner[LB_ADDR_LEN];
-	uint8_t *sealed = NULL, *pats = NULL;
-	size_t slen = 0, n = 0;
+	uint8_t *sealed = NULL, *pats = NULL, *salt = NULL;
+	size_t slen = 0, n = 0, sslen = 0;
 	char path[4300];
 	json_t *b = NULL, *plan = NULL, *e = NULL;
 	json_error_t jerr;
@@ -378,11 +392,13 @@ int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
 	    !hex_field(b, "sig", sig, sizeof sig) || !json_is_array(pa) || !col || !*col ||
 	    strlen(col) > 128 ||
 	    lb_hex_decode_alloc(json_string_value(json_object_get(b, "sealed")), &sealed, &slen,
-				INPUT_MAX)) {
+				INPUT_MAX) ||
+	    lb_hex_decode_alloc(json_string_value(json_object_get(b, "salt")), &salt, &sslen, 4096)) {
 		rc = lb_errf(em, LB_EMALFORMED,
 			     "the body must be {\"escrow\": HEX, \"executor\": \"lb1...\", \"sealed\": "
-			     "HEX (at most %u bytes), \"patients\": [HEX, ...], \"patient_column\": "
-			     "TEXT, \"pk\": HEX, \"sig\": HEX}",
+			     "HEX (at most %u bytes), \"salt\": HEX (the sealed salt key), "
+			     "\"patients\": [HEX, ...], \"patient_column\": TEXT, \"pk\": HEX, "
+			     "\"sig\": HEX}",
 			     INPUT_MAX);
 		goto out;
 	}
@@ -402,7 +418,7 @@ int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
 			goto out;
 		}
 	}
-	lb_xchg_input_digest(msg, req, esc, exec, sealed, slen, pats, n, col);
+	lb_xchg_input_digest(msg, req, esc, exec, sealed, slen, pats, n, col, salt, sslen);
 	if (!lb_sig_is_valid(sig, msg, sizeof msg, pk)) {
 		rc = lb_errf(em, LB_EBADSIG, "the signature of the delivered input does not verify");
 		goto out;
@@ -456,6 +472,7 @@ out:
 	json_decref(b);
 	lb_free(pats);
 	lb_free(sealed);
+	lb_free(salt);
 	return rc;
 }
 

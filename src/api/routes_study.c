@@ -290,14 +290,18 @@ static int check_parties(const struct api_call *c, const struct study_msg *s, st
 
 /* ---- consents --------------------------------------------------------------------------------- */
 
-/* The table's patients with the ids the chain knows them by (sorted by id; wipe and free). The
- * one place a study turns patient cells into chain ids: when the chain's ids become the asset's
- * salted commitments, only this call changes. */
+/* The table's patients with the ids the chain knows them by: their commitments under the asset's
+ * salt key, kept in the node home (made when missing: then no patient is registered, and an
+ * opt-in offer uses nobody). Sorted by commitment; wipe and free. */
 static int table_patients(const struct api_call *c, const uint8_t *csv, size_t len, const uint8_t asset[LB_HASH_LEN],
 			  struct lb_xchg_patient **pats, size_t *np, struct lb_errmsg *em)
 {
-	(void)c; /* the node home holds the asset's salt key once ids are commitments */
-	return lb_xchg_csv_patients(csv, len, STUDY_PATIENT_COL, asset, pats, np, em);
+	uint8_t key[LB_XCHG_SALT_KEY_LEN];
+	int rc = lb_xchg_salt_key(c->home, asset, true, key, em);
+	if (!rc)
+		rc = lb_xchg_csv_patients(csv, len, STUDY_PATIENT_COL, asset, key, pats, np, em);
+	sodium_memzero(key, sizeof key);
+	return rc;
 }
 
 /* The patients of the table whose records this study may use, by the one dry run every run of

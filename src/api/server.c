@@ -125,6 +125,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/exchange/escrows/{id}", h_ext, false, api_xchg_escrow},
 	{"POST", "/v1/exchange/check", h_ext, true, api_xchg_check},
 	{"GET", "/v1/exchange/log/{subject}", h_ext, false, api_xchg_log},
+	{"GET", "/v1/exchange/consents/{asset}/{patient}", h_ext, false, api_xchg_consent},
 	{"GET", "/v1/exchange/receipts/{id}", h_ext, false, api_xchg_receipt},
 	{"POST", "/v1/exchange/results/{request}", h_ext, true, api_xchg_result_put},
 	{"GET", "/v1/exchange/results/{request}", h_ext, false, api_xchg_result_get},

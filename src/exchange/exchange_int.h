@@ -34,13 +34,14 @@ int xparam_cols(const struct lb_table *t, const json_t *params, const char *key,
 /* Refuse keys of params not in the NULL-terminated list (LB_EINVALID naming the key). */
 int xparam_only(const json_t *params, const char *const *allowed, struct lb_errmsg *em);
 
-/* ---- patients known by pseudonym (xchg_run.c) ---------------------------------------------- */
+/* ---- patients known by commitment (xchg_run.c) --------------------------------------------- */
 
-/* The local ids (column patient_col of t) whose pseudonym lb_xchg_patient_id(asset, local) is
- * among the n ids; *out allocated, free with xchg_locals_free. */
+/* The local ids (column patient_col of t) whose commitment lb_xchg_patient_commit(asset,
+ * salt_key, local) is among the n ids; *out allocated, free with xchg_locals_free. salt_key
+ * (32 bytes) NULL: LB_EINVALID. */
 int xchg_locals_of(const struct lb_table *t, const char *patient_col, const uint8_t asset[32],
-		   const uint8_t *ids, size_t n, const char ***out, size_t *nout,
-		   struct lb_errmsg *em);
+		   const uint8_t *salt_key, const uint8_t *ids, size_t n, const char ***out,
+		   size_t *nout, struct lb_errmsg *em);
 void xchg_locals_free(const char **loc, size_t n);
 
 /* ---- linear algebra ------------------------------------------------------------------------ */

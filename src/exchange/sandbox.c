@@ -178,8 +178,8 @@ static int algo_fn(void *arg, const struct lb_sandbox_env *env, json_t **result,
 	const char **by_id = NULL;
 	size_t nby_id = 0;
 	if (job->patient_col && job->nexclude_ids && job->asset &&
-	    (rc = xchg_locals_of(&t, job->patient_col, job->asset, job->exclude_ids,
-				 job->nexclude_ids, &by_id, &nby_id, em))) {
+	    (rc = xchg_locals_of(&t, job->patient_col, job->asset, job->salt_key,
+				 job->exclude_ids, job->nexclude_ids, &by_id, &nby_id, em))) {
 		lb_table_release(&t);
 		return rc;
 	}

@@ -14,7 +14,7 @@
 #define XNS_GRANT "xgrant"     /* business: asset || executor -> kind u8 */
 #define XNS_ALGO "xalgo"       /* business: algorithm hash -> struct xalgo_rec */
 #define XNS_REQ "xreq"         /* business: request id -> struct xreq_rec */
-#define XNS_CONSENT "xconsent" /* business: asset || patient -> struct xconsent_rec */
+#define XNS_CONSENT "xconsent" /* business: asset || commitment -> struct xconsent_rec */
 #define XNS_LOG "xlog"         /* business: subject || seq (8 BE) -> tx id */
 #define XNS_LOGN "xlogn"       /* business: subject -> number of events */
 #define XNS_ESCROW "escrow"    /* settlement: escrow id -> struct xescrow_rec */
@@ -71,9 +71,12 @@ struct xreq_rec {
 	uint8_t reason;              /* enum lb_xchg_reason of the recorded result (0 until then) */
 };
 
+/* Consent of one patient (commitment) for one asset, made by xchg.patients. */
+enum { XCONSENT_REGISTERED = 0, XCONSENT_GIVEN = 1, XCONSENT_REVOKED = 2 };
+#define XCONSENT_NONE 3 /* xconsent_usable: no consent on record for an opt-in offer */
 struct xconsent_rec {
-	uint8_t patient_addr[LB_ADDR_LEN]; /* key that gave or revoked it (bound on first use) */
-	uint8_t status;                    /* 1 given, 2 revoked */
+	uint8_t patient_addr[LB_ADDR_LEN]; /* the patient's consent key (registered, or rebound) */
+	uint8_t status;                    /* XCONSENT_REGISTERED, _GIVEN or _REVOKED */
 	uint64_t height;                   /* when it last changed */
 };
 
@@ -95,6 +98,11 @@ int xalgo_load(struct lb_state *s, const uint8_t hash[LB_HASH_LEN], struct xalgo
 int xreq_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xreq_rec *r);
 int xconsent_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
 		  const uint8_t patient[LB_HASH_LEN], struct xconsent_rec *r);
+/* May a run use this patient of asset (offer o)? LB_OK; XCONSENT_REVOKED (revoked);
+ * XCONSENT_NONE (opt-in offer and no given consent); or a state error. cr is the record (zeroed
+ * when there is none). */
+int xconsent_usable(struct lb_state *s, const struct xoffer_rec *o, const uint8_t asset[LB_HASH_LEN],
+		    const uint8_t patient[LB_HASH_LEN], struct xconsent_rec *cr);
 int xescrow_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xescrow_rec *r);
 /* Execution right of executor on asset: its kind (1..3), or 0 if none. */
 int xgrant_get(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],

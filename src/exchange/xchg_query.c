@@ -55,6 +55,9 @@ static json_t *offer_to_json(const uint8_t asset[LB_HASH_LEN], const struct xoff
 	json_object_set_new(o, "budget_user", json_integer((json_int_t)r->budget_user));
 	json_object_set_new(o, "budget_patient", json_integer((json_int_t)r->budget_patient));
 	json_object_set_new(o, "owner_key", xhexj(r->owner_key, LB_PUBKEY_LEN));
+	/* consent: opt-in unless the offer's legal basis allows opt-out (LB_XCHG_OFFER_OPT_OUT) */
+	json_object_set_new(o, "consent", json_string((r->flags & LB_XCHG_OFFER_OPT_OUT) ? "opt-out"
+										     : "opt-in"));
 	return o;
 }
 
@@ -198,20 +201,28 @@ static int v_check(struct lb_state *s, void *ctx)
 	uint8_t *keep = lb_malloc(k->n_patients ? k->n_patients * LB_HASH_LEN : 1);
 	uint8_t *keep2 = lb_malloc(k->n_patients ? k->n_patients * LB_HASH_LEN : 1);
 	bool *over = lb_calloc(k->n_patients ? k->n_patients : 1, sizeof *over);
-	json_t *revoked = json_array(), *over_budget = json_array();
-	size_t nkeep = 0, nkeep2 = 0;
+	json_t *excluded = json_array(), *over_budget = json_array();
+	size_t nkeep = 0, nkeep2 = 0, nrevoked = 0, nnone = 0;
 	uint64_t user_left = 0;
-	int rc = keep && keep2 && over && revoked && over_budget
+	int rc = keep && keep2 && over && excluded && over_budget
 			 ? LB_OK
 			 : lb_errf(k->em, LB_ENOMEM, "out of memory");
+	/* which patients the run may use: consent given (opt-in), or not revoked (opt-out) */
+	bool classify = !rc && k->exclude && xreq_load(s, k->request, &r) == LB_OK &&
+			xoffer_load(s, r.asset, o) == LB_OK;
 	for (size_t i = 0; i < k->n_patients && !rc; i++) {
 		const uint8_t *pid = k->patients + i * LB_HASH_LEN;
 		struct xconsent_rec cr;
-		if (k->exclude && xreq_load(s, k->request, &r) == LB_OK &&
-		    xconsent_load(s, r.asset, pid, &cr) == LB_OK && cr.status == 2)
-			json_array_append_new(revoked, xhexj(pid, LB_HASH_LEN));
-		else
+		int u = classify ? xconsent_usable(s, o, r.asset, pid, &cr) : LB_OK;
+		if (u == XCONSENT_REVOKED || u == XCONSENT_NONE) {
+			json_array_append_new(excluded, xhexj(pid, LB_HASH_LEN));
+			nrevoked += u == XCONSENT_REVOKED;
+			nnone += u == XCONSENT_NONE;
+		} else if (u) {
+			rc = lb_errf(k->em, u, "reading consents failed");
+		} else {
 			memcpy(keep + nkeep++ * LB_HASH_LEN, pid, LB_HASH_LEN);
+		}
 	}
 	if (!rc)
 		rc = xchg_exec_check(s, k->request, k->executor, keep, nkeep, &r, o, &a, k->em);
@@ -240,7 +251,13 @@ static int v_check(struct lb_state *s, void *ctx)
 			(json_int_t)o->max_output, "content_hash", xhexj(o->content, LB_HASH_LEN),
 			"asset", xhexj(r.asset, LB_HASH_LEN), "algorithm_name", a.name);
 		json_object_set_new(k->out, "algorithm", xhexj(r.algo, LB_HASH_LEN));
-		json_object_set_new(k->out, "revoked", json_incref(revoked));
+		json_object_set_new(k->out, "consent", json_string((o->flags & LB_XCHG_OFFER_OPT_OUT)
+									? "opt-out"
+									: "opt-in"));
+		json_object_set_new(k->out, "excluded", json_incref(excluded));
+		json_object_set_new(k->out, "revoked", json_incref(excluded));
+		json_object_set_new(k->out, "excluded_revoked", json_integer((json_int_t)nrevoked));
+		json_object_set_new(k->out, "excluded_no_consent", json_integer((json_int_t)nnone));
 		json_object_set_new(k->out, "patients_used", json_integer((json_int_t)nkeep));
 		json_object_set_new(k->out, "patients_over_budget", json_incref(over_budget));
 		json_object_set_new(k->out, "epsilon", json_integer((json_int_t)o->epsilon));
@@ -249,7 +266,7 @@ static int v_check(struct lb_state *s, void *ctx)
 		json_object_set_new(k->out, "budget_patient",
 				    json_integer((json_int_t)o->budget_patient));
 	}
-	json_decref(revoked);
+	json_decref(excluded);
 	json_decref(over_budget);
 	lb_free(over);
 	lb_free(keep2);
@@ -340,6 +357,41 @@ int lb_xchg_budget_json(struct lb_ledger *l, const uint8_t *subject, size_t subj
 	return rc;
 }
 
+/* ---- consent of a patient -------------------------------------------------------------------- */
+
+struct consent_ctx {
+	const uint8_t *asset, *patient;
+	json_t *out;
+};
+
+static int v_consent(struct lb_state *s, void *ctx)
+{
+	struct consent_ctx *k = ctx;
+	struct xconsent_rec r;
+	static const char *st[] = {"registered", "given", "revoked"};
+	int rc = xconsent_load(s, k->asset, k->patient, &r);
+	if (rc)
+		return rc;
+	k->out = json_pack("{s:o,s:o,s:o,s:s,s:I}", "asset", xhexj(k->asset, LB_HASH_LEN),
+			   "patient", xhexj(k->patient, LB_HASH_LEN), "key", xaddrj(r.patient_addr),
+			   "status", r.status <= 2 ? st[r.status] : "?", "height",
+			   (json_int_t)r.height);
+	return k->out ? LB_OK : LB_ENOMEM;
+}
+
+int lb_xchg_consent_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN],
+			 const uint8_t patient[LB_HASH_LEN], json_t **out, struct lb_errmsg *em)
+{
+	struct consent_ctx k = {asset, patient, NULL};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_consent, &k);
+	if (rc == LB_ENOTFOUND)
+		return not_found(em, "registered patient", patient);
+	if (rc)
+		return lb_errf(em, rc, "reading the consent failed");
+	*out = k.out;
+	return LB_OK;
+}
+
 /* ---- audit log ------------------------------------------------------------------------------- */
 
 #define LOG_MAX 10000
@@ -383,6 +435,8 @@ static const char *event_words(const char *type)
 		{"xchg.exec", "data used in a run"},
 		{"xchg.result", "result recorded"},
 		{"xchg.revoke", "right revoked"},
+		{"xchg.patients", "patients registered"},
+		{"xchg.view", "private part viewed"},
 	};
 	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
 		if (!strcmp(w[i].type, type))

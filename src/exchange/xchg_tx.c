@@ -704,41 +704,177 @@ out:
 
 DECODE_CHECK(check_consent, lb_xchg_consent, lb_xchg_consent_decode)
 
+/* Consent is bound to the patient: the key the owner registered for the commitment
+ * (xchg.patients) is the only one that gives, revokes or rebinds it; the asset's owner may
+ * record a revocation on the patient's behalf (asked at its desk), never a consent. */
 static int apply_consent(struct lb_apply_ctx *c)
 {
 	struct lb_xchg_consent p;
 	struct xconsent_rec r;
-	int rc = lb_xchg_consent_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
-	if (rc)
-		return rc;
-	/* The asset's owner may record a consent or revocation on the patient's behalf (given at
-	 * its desk, on paper) without binding a key; otherwise the first key binds itself. */
-	static const uint8_t unbound[LB_ADDR_LEN];
 	struct xoffer_rec *o = lb_malloc(sizeof *o);
-	if (!o)
-		return lb_errf(c->em, LB_ENOMEM, "out of memory");
-	bool by_owner = xoffer_load(c->state, p.asset, o) == LB_OK &&
-			!memcmp(o->owner, c->sender_addr, LB_ADDR_LEN);
-	lb_free(o);
+	int rc = o ? LB_OK : lb_errf(c->em, LB_ENOMEM, "out of memory");
+	if (rc || (rc = lb_xchg_consent_decode(&p, c->tx->payload, c->tx->payload_len, c->em)))
+		goto out;
+	rc = xoffer_load(c->state, p.asset, o);
+	if (rc == LB_ENOTFOUND || (!rc && o->status != 1 && p.action == LB_XCHG_GIVE)) {
+		rc = lb_errf(c->em, rc ? LB_ENOTFOUND : LB_EDENIED,
+			     "asset %s is not on offer: consent is given only for assets offered for "
+			     "exchange",
+			     HEX(p.asset));
+		goto out;
+	}
+	if (rc) {
+		rc = lb_errf(c->em, rc, "reading the offer of asset %s failed", HEX(p.asset));
+		goto out;
+	}
 	rc = xconsent_load(c->state, p.asset, p.patient, &r);
-	if (rc == LB_ENOTFOUND)
-		memset(&r, 0, sizeof r);
-	else if (rc)
-		return lb_errf(c->em, rc, "reading the consent failed");
-	bool bound = memcmp(r.patient_addr, unbound, LB_ADDR_LEN) != 0;
-	if (!by_owner && bound && memcmp(r.patient_addr, c->sender_addr, LB_ADDR_LEN))
-		return lb_errf(c->em, LB_EUNAUTH,
-			       "patient %s of asset %s is bound to the key of %s; only that key (or "
-			       "the asset's owner on the patient's behalf) may give or revoke this "
-			       "consent",
-			       SHORT(p.patient), SHORT(p.asset), ADDR(r.patient_addr));
-	if (!by_owner)
-		memcpy(r.patient_addr, c->sender_addr, LB_ADDR_LEN);
-	r.status = p.action;
+	if (rc == LB_ENOTFOUND) {
+		rc = lb_errf(c->em, LB_ENOTFOUND,
+			     "patient %s is not registered for asset %s: only the asset's owner "
+			     "registers a patient's consent key (xchg.patients), then the patient uses it",
+			     HEX(p.patient), HEX(p.asset));
+		goto out;
+	}
+	if (rc) {
+		rc = lb_errf(c->em, rc, "reading the consent failed");
+		goto out;
+	}
+	bool by_patient = !memcmp(r.patient_addr, c->sender_addr, LB_ADDR_LEN);
+	bool by_owner = !memcmp(o->owner, c->sender_addr, LB_ADDR_LEN);
+	if (!by_patient && !(by_owner && p.action == LB_XCHG_REVOKE_CONSENT)) {
+		rc = lb_errf(c->em, LB_EUNAUTH,
+			     by_owner ? "the owner of asset %s may record a revocation on patient "
+					"%s's behalf, never a consent or a new key: that is the act "
+					"of the patient's own key %s"
+				      : "asset %s, patient %s: only the patient's registered consent "
+					"key %s may give, revoke or rebind this consent",
+			     SHORT(p.asset), SHORT(p.patient), ADDR(r.patient_addr));
+		goto out;
+	}
+	if (p.action == LB_XCHG_REBIND) {
+		if (!memcmp(p.new_key, o->owner, LB_ADDR_LEN)) {
+			rc = lb_errf(c->em, LB_EINVALID,
+				     "the consent cannot be bound to %s, the asset's owner: the owner "
+				     "never gives a patient's consent",
+				     ADDR(o->owner));
+			goto out;
+		}
+		if (!memcmp(p.new_key, r.patient_addr, LB_ADDR_LEN)) {
+			rc = lb_errf(c->em, LB_EINVALID, "the consent is already bound to %s",
+				     ADDR(p.new_key));
+			goto out;
+		}
+		memcpy(r.patient_addr, p.new_key, LB_ADDR_LEN);
+	} else {
+		r.status = p.action;
+	}
 	r.height = c->height;
 	if ((rc = xconsent_store(c->state, p.asset, p.patient, &r)) || (rc = xlog_add(c, p.asset)) ||
 	    (rc = xlog_add(c, p.patient)))
+		goto out;
+out:
+	lb_free(o);
+	return rc;
+}
+
+DECODE_CHECK(check_patients, lb_xchg_patients, lb_xchg_patients_decode)
+
+/* The owner registers each patient's consent key under the patient's commitment, once: a
+ * commitment already registered (by anyone, to any key) is refused; changing the key is the
+ * patient's own act (xchg.consent rebind). */
+static int apply_patients(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_patients p;
+	struct xoffer_rec *o = lb_malloc(sizeof *o);
+	int rc = o ? LB_OK : lb_errf(c->em, LB_ENOMEM, "out of memory");
+	if (rc || (rc = lb_xchg_patients_decode(&p, c->tx->payload, c->tx->payload_len, c->em)) ||
+	    (rc = need_offer(c, p.asset, o)))
+		goto out;
+	if (memcmp(o->owner, c->sender_addr, LB_ADDR_LEN)) {
+		rc = lb_errf(c->em, LB_EUNAUTH,
+			     "wrong owner: only %s, the owner of asset %s, registers its patients",
+			     ADDR(o->owner), HEX(p.asset));
+		goto out;
+	}
+	for (size_t i = 0; i < p.n && !rc; i++) {
+		const uint8_t *e = p.entries + i * LB_XCHG_PATIENT_ENTRY;
+		struct xconsent_rec r;
+		if (!memcmp(e + LB_HASH_LEN, o->owner, LB_ADDR_LEN)) {
+			rc = lb_errf(c->em, LB_EINVALID,
+				     "patient %s: the asset's owner cannot be a patient's consent key "
+				     "(the owner never gives a consent); register the patient's own key",
+				     HEX(e));
+			break;
+		}
+		rc = xconsent_load(c->state, p.asset, e, &r);
+		if (rc == LB_OK) {
+			rc = lb_errf(c->em, LB_EEXISTS,
+				     "patient %s of asset %s is already registered (key %s, business "
+				     "height %llu); a new key is the patient's own act (rebind)",
+				     HEX(e), SHORT(p.asset), ADDR(r.patient_addr),
+				     (unsigned long long)r.height);
+			break;
+		}
+		if (rc != LB_ENOTFOUND) {
+			rc = lb_errf(c->em, rc, "reading the consent failed");
+			break;
+		}
+		memset(&r, 0, sizeof r);
+		memcpy(r.patient_addr, e + LB_HASH_LEN, LB_ADDR_LEN);
+		r.status = XCONSENT_REGISTERED;
+		r.height = c->height;
+		if (!(rc = xconsent_store(c->state, p.asset, e, &r)))
+			rc = xlog_add(c, e);
+	}
+	if (!rc)
+		rc = xlog_add(c, p.asset);
+out:
+	lb_free(o);
+	return rc;
+}
+
+DECODE_CHECK(check_view, lb_xchg_view, lb_xchg_view_decode)
+
+/* A view of a private part: logged in the asset's history and each patient's it concerns. */
+static int apply_view(struct lb_apply_ctx *c)
+{
+	struct lb_xchg_view p;
+	int rc = lb_xchg_view_decode(&p, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc)
 		return rc;
+	/* a patient's history names only patients registered for the asset */
+	for (size_t i = 0; i < p.n_patients; i++) {
+		struct xconsent_rec r;
+		rc = xconsent_load(c->state, p.asset, p.patients + i * LB_HASH_LEN, &r);
+		if (rc == LB_ENOTFOUND)
+			return lb_errf(c->em, LB_ENOTFOUND,
+				       "patient %s is not registered for asset %s: a view names only "
+				       "registered patients (their commitments)",
+				       HEX(p.patients + i * LB_HASH_LEN), HEX(p.asset));
+		if (rc)
+			return lb_errf(c->em, rc, "reading the consent failed");
+	}
+	if ((rc = xlog_add(c, p.asset)))
+		return rc;
+	for (size_t i = 0; i < p.n_patients && !rc; i++)
+		rc = xlog_add(c, p.patients + i * LB_HASH_LEN);
+	return rc;
+}
+
+int xconsent_usable(struct lb_state *s, const struct xoffer_rec *o, const uint8_t asset[LB_HASH_LEN],
+		    const uint8_t patient[LB_HASH_LEN], struct xconsent_rec *cr)
+{
+	int rc = xconsent_load(s, asset, patient, cr);
+	if (rc == LB_ENOTFOUND) {
+		memset(cr, 0, sizeof *cr);
+		return (o->flags & LB_XCHG_OFFER_OPT_OUT) ? LB_OK : XCONSENT_NONE;
+	}
+	if (rc)
+		return rc;
+	if (cr->status == XCONSENT_REVOKED)
+		return XCONSENT_REVOKED;
+	if (cr->status != XCONSENT_GIVEN && !(o->flags & LB_XCHG_OFFER_OPT_OUT))
+		return XCONSENT_NONE;
 	return LB_OK;
 }
 
@@ -795,16 +931,20 @@ int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
 	for (size_t i = 0; i < n_patients; i++) {
 		struct xconsent_rec cr;
 		const uint8_t *pid = patients + i * LB_HASH_LEN;
-		rc = xconsent_load(s, req->asset, pid, &cr);
-		if (rc == LB_ENOTFOUND)
-			continue;
-		if (rc)
-			return lb_errf(em, rc, "reading consents failed");
-		if (cr.status == 2)
+		rc = xconsent_usable(s, offer, req->asset, pid, &cr);
+		if (rc == XCONSENT_REVOKED)
 			return lb_errf(em, LB_EDENIED,
 				       "revoked consent: patient %s revoked consent for asset %s at "
 				       "business height %llu; leave that patient's records out",
 				       HEX(pid), HEX(req->asset), (unsigned long long)cr.height);
+		if (rc == XCONSENT_NONE)
+			return lb_errf(em, LB_EDENIED,
+				       "no consent: patient %s has not given consent for asset %s (its "
+				       "offer is opt-in: only patients who gave consent are used); "
+				       "leave that patient's records out",
+				       HEX(pid), HEX(req->asset));
+		if (rc)
+			return lb_errf(em, rc, "reading consents failed");
 	}
 	return LB_OK;
 }
@@ -1291,6 +1431,9 @@ static json_t *json_offer(const struct lb_tx *tx)
 		      "data_bytes", (json_int_t)p->data_bytes, "allow", allow, "epsilon",
 		      (json_int_t)p->epsilon, "budget_user", (json_int_t)p->budget_user,
 		      "budget_patient", (json_int_t)p->budget_patient);
+	json_object_set_new(o, "opt_out", json_boolean(p->flags & LB_XCHG_OFFER_OPT_OUT));
+	if (p->flags & LB_XCHG_OFFER_OPT_OUT)
+		json_object_set_new(o, "legal_basis", json_string(p->legal_basis));
 out:
 	lb_free(p);
 	return o;
@@ -1341,8 +1484,40 @@ static json_t *json_consent(const struct lb_tx *tx)
 	struct lb_xchg_consent p;
 	if (lb_xchg_consent_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:s}", "asset", xhexj(p.asset, LB_HASH_LEN), "patient",
-			 xhexj(p.patient, LB_HASH_LEN), "action", p.action == 1 ? "give" : "revoke");
+	static const char *act[] = {"?", "give", "revoke", "rebind"};
+	json_t *o = json_pack("{s:o,s:o,s:s}", "asset", xhexj(p.asset, LB_HASH_LEN), "patient",
+			      xhexj(p.patient, LB_HASH_LEN), "action", act[p.action]);
+	if (p.action == LB_XCHG_REBIND)
+		json_object_set_new(o, "new_key", xaddrj(p.new_key));
+	return o;
+}
+
+static json_t *json_patients(const struct lb_tx *tx)
+{
+	struct lb_xchg_patients p;
+	if (lb_xchg_patients_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < p.n; i++) {
+		const uint8_t *e = p.entries + i * LB_XCHG_PATIENT_ENTRY;
+		json_array_append_new(arr, json_pack("{s:o,s:o}", "patient", xhexj(e, LB_HASH_LEN),
+						     "key", xaddrj(e + LB_HASH_LEN)));
+	}
+	return json_pack("{s:o,s:I,s:o}", "asset", xhexj(p.asset, LB_HASH_LEN), "count",
+			 (json_int_t)p.n, "patients", arr);
+}
+
+static json_t *json_view(const struct lb_tx *tx)
+{
+	struct lb_xchg_view p;
+	if (lb_xchg_view_decode(&p, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < p.n_patients; i++)
+		json_array_append_new(arr, xhexj(p.patients + i * LB_HASH_LEN, LB_HASH_LEN));
+	return json_pack("{s:o,s:s,s:I,s:o}", "asset", xhexj(p.asset, LB_HASH_LEN), "part",
+			 p.part == LB_XCHG_VIEW_PRIVATE ? "private description" : "raw data",
+			 "version", (json_int_t)p.version, "patients", arr);
 }
 
 static json_t *json_exec(const struct lb_tx *tx)
@@ -1433,6 +1608,9 @@ static const struct lb_txtype xchg_types[] = {
 	 json_result, true},
 	{LB_TX_XCHG_REVOKE, LB_CHAIN_BUSINESS, "xchg.revoke", check_revoke, apply_revoke,
 	 json_revoke, true},
+	{LB_TX_XCHG_PATIENTS, LB_CHAIN_BUSINESS, "xchg.patients", check_patients, apply_patients,
+	 json_patients, true},
+	{LB_TX_XCHG_VIEW, LB_CHAIN_BUSINESS, "xchg.view", check_view, apply_view, json_view, true},
 	{LB_TX_ESCROW_OPEN, LB_CHAIN_SETTLEMENT, "escrow.open", check_open, apply_open, json_open,
 	 false},
 	{LB_TX_ESCROW_RELEASE, LB_CHAIN_SETTLEMENT, "escrow.release", check_cite, apply_release,
@@ -1450,12 +1628,12 @@ int lb_exchange_register_txtypes(void)
 		return rc;
 	/* Block-independent: these read only the state and the tx. The others are not: an
 	 * offer, release and refund verify proofs against this chain's earlier blocks
-	 * (lb_state_block_hash), a request, consent and escrow.open record the block's height,
+	 * (lb_state_block_hash), a request, consent, patients and escrow.open record the block's height,
 	 * and a refund without a result waits for the timeout height. */
 	static const uint32_t independent[] = {LB_TX_XCHG_GRANT,  LB_TX_XCHG_ALGO,
 					       LB_TX_XCHG_APPROVE, LB_TX_XCHG_EXEC,
 					       LB_TX_XCHG_RESULT, LB_TX_XCHG_REVOKE,
-					       LB_TX_ESCROW_CLAIM};
+					       LB_TX_XCHG_VIEW,   LB_TX_ESCROW_CLAIM};
 	for (size_t i = 0; i < sizeof independent / sizeof independent[0] && !rc; i++)
 		rc = lb_txtype_mark_block_independent(independent[i]);
 	return rc;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "leben/algo.h"
+#include <sodium.h>
+
 #include "leben/codec.h"
 #include "leben/data_hexa.h"
 #include "leben/data_tx.h"
@@ -78,14 +80,35 @@ void lb_xchg_terms_hash(const struct lb_xchg_terms *t, uint8_t out[LB_HASH_LEN])
 	lb_hash_domain(out, "LEBEN-escrow-terms-v1", tmp, b.len);
 }
 
-void lb_xchg_patient_id(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
-			const char *local_id)
+void lb_xchg_patient_salt(uint8_t out[LB_HASH_LEN], const uint8_t salt_key[LB_XCHG_SALT_KEY_LEN],
+			  const uint8_t asset[LB_HASH_LEN], const char *local_id)
 {
 	struct lb_hasher h;
-	lb_hasher_init(&h, "LEBEN-patient-v1");
+	lb_hasher_init(&h, "LEBEN-patient-salt-v1");
+	lb_hasher_update(&h, salt_key, LB_XCHG_SALT_KEY_LEN);
 	lb_hasher_update(&h, asset, LB_HASH_LEN);
 	lb_hasher_update(&h, local_id, strlen(local_id));
 	lb_hasher_final(&h, out);
+}
+
+void lb_xchg_patient_open(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			  const uint8_t salt[LB_HASH_LEN], const char *local_id)
+{
+	struct lb_hasher h;
+	lb_hasher_init(&h, "LEBEN-patient-v2");
+	lb_hasher_update(&h, asset, LB_HASH_LEN);
+	lb_hasher_update(&h, salt, LB_HASH_LEN);
+	lb_hasher_update(&h, local_id, strlen(local_id));
+	lb_hasher_final(&h, out);
+}
+
+void lb_xchg_patient_commit(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			    const uint8_t salt_key[LB_XCHG_SALT_KEY_LEN], const char *local_id)
+{
+	uint8_t salt[LB_HASH_LEN];
+	lb_xchg_patient_salt(salt, salt_key, asset, local_id);
+	lb_xchg_patient_open(out, asset, salt, local_id);
+	sodium_memzero(salt, sizeof salt);
 }
 
 void lb_xchg_builtin_hash(uint8_t out[LB_HASH_LEN], const char *name)
@@ -226,6 +249,8 @@ int lb_xchg_offer_encode(struct lb_buf *b, const struct lb_xchg_offer *p)
 	if ((rc = lb_enc_uvar(b, p->epsilon)) || (rc = lb_enc_uvar(b, p->budget_user)) ||
 	    (rc = lb_enc_uvar(b, p->budget_patient)))
 		return rc;
+	if (p->flags & LB_XCHG_OFFER_OPT_OUT)
+		return lb_enc_str(b, p->legal_basis);
 	return LB_OK;
 }
 
@@ -242,7 +267,7 @@ int lb_xchg_offer_decode(struct lb_xchg_offer *o, const uint8_t *p, size_t n, st
 	    (rc = lb_dec_uvar(&d, "data_fee", U64, &o->data_fee)) ||
 	    (rc = lb_dec_u8(&d, "flags", &o->flags)))
 		return rc;
-	if (o->flags & ~LB_XCHG_OFFER_LOCAL_ONLY)
+	if (o->flags & ~(LB_XCHG_OFFER_LOCAL_ONLY | LB_XCHG_OFFER_OPT_OUT))
 		return lb_dec_fail(&d, LB_EMALFORMED, "flags", "unknown flag bits 0x%02x", o->flags);
 	if ((rc = lb_dec_uvar(&d, "min_cohort", 1000000000, &o->min_cohort)) ||
 	    (rc = lb_dec_uvar(&d, "max_output", (uint64_t)1 << 30, &o->max_output)) ||
@@ -257,6 +282,10 @@ int lb_xchg_offer_decode(struct lb_xchg_offer *o, const uint8_t *p, size_t n, st
 	    (rc = lb_dec_uvar(&d, "budget_user", LB_XCHG_EPS_MAX, &o->budget_user)) ||
 	    (rc = lb_dec_uvar(&d, "budget_patient", LB_XCHG_EPS_MAX, &o->budget_patient)))
 		return rc;
+	if ((o->flags & LB_XCHG_OFFER_OPT_OUT) &&
+	    (rc = lb_dec_str(&d, "legal_basis", LB_XCHG_TEXT_MAX, o->legal_basis,
+			     sizeof o->legal_basis)))
+		return rc;
 	if ((rc = lb_dec_end(&d)))
 		return rc;
 	if (!o->epsilon && (o->budget_user || o->budget_patient))
@@ -268,6 +297,10 @@ int lb_xchg_offer_decode(struct lb_xchg_offer *o, const uint8_t *p, size_t n, st
 			       "xchg.offer: budget_user and budget_patient must each allow at least one "
 			       "release (epsilon %llu micro-units)",
 			       (unsigned long long)o->epsilon);
+	if ((o->flags & LB_XCHG_OFFER_OPT_OUT) && !o->legal_basis[0])
+		return lb_errf(em, LB_EINVALID,
+			       "xchg.offer: an opt-out offer must name the legal basis that allows "
+			       "it (legal_basis)");
 	if (!o->reg_tx_len || !o->reg_proof_len)
 		return lb_errf(em, LB_EINVALID,
 			       "xchg.offer: the asset's registration tx and its proof are required");
@@ -403,6 +436,8 @@ int lb_xchg_consent_encode(struct lb_buf *b, const struct lb_xchg_consent *p)
 	if ((rc = lb_enc_fixed(b, p->asset, LB_HASH_LEN)) ||
 	    (rc = lb_enc_fixed(b, p->patient, LB_HASH_LEN)) || (rc = lb_enc_u8(b, p->action)))
 		return rc;
+	if (p->action == LB_XCHG_REBIND)
+		return lb_enc_fixed(b, p->new_key, LB_ADDR_LEN);
 	return LB_OK;
 }
 
@@ -416,9 +451,98 @@ int lb_xchg_consent_decode(struct lb_xchg_consent *o, const uint8_t *p, size_t n
 	    (rc = lb_dec_fixed(&d, "patient", o->patient, LB_HASH_LEN)) ||
 	    (rc = lb_dec_u8(&d, "action", &o->action)))
 		return rc;
-	if (o->action != 1 && o->action != 2)
-		return lb_dec_fail(&d, LB_EMALFORMED, "action", "%u is neither 1 (give) nor 2 (revoke)",
-				   o->action);
+	if (o->action < LB_XCHG_GIVE || o->action > LB_XCHG_REBIND)
+		return lb_dec_fail(&d, LB_EMALFORMED, "action",
+				   "%u is not 1 (give), 2 (revoke) or 3 (rebind)", o->action);
+	memset(o->new_key, 0, LB_ADDR_LEN);
+	if (o->action == LB_XCHG_REBIND) {
+		static const uint8_t zero[LB_ADDR_LEN];
+		if ((rc = lb_dec_fixed(&d, "new_key", o->new_key, LB_ADDR_LEN)))
+			return rc;
+		if (!memcmp(o->new_key, zero, LB_ADDR_LEN))
+			return lb_dec_fail(&d, LB_EMALFORMED, "new_key", "a rebind needs a key address");
+	}
+	return lb_dec_end(&d);
+}
+
+/* n x size-byte entries at d, whose first 32 bytes are strictly increasing. */
+static int dec_sorted(struct lb_dec *d, const char *what, size_t n, size_t size,
+		      const uint8_t **out)
+{
+	if (d->len - d->pos < n * size)
+		return lb_dec_fail(d, LB_EMALFORMED, what, "%zu entries announced, fewer given", n);
+	*out = d->p + d->pos;
+	d->pos += n * size;
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(*out + (i - 1) * size, *out + i * size, LB_HASH_LEN) >= 0)
+			return lb_dec_fail(d, LB_EMALFORMED, what,
+					   "entries must be sorted by commitment and distinct (entry "
+					   "%zu is not above entry %zu)",
+					   i, i - 1);
+	return LB_OK;
+}
+
+int lb_xchg_patients_encode(struct lb_buf *b, const struct lb_xchg_patients *p)
+{
+	int rc;
+	if ((rc = lb_enc_fixed(b, p->asset, LB_HASH_LEN)) || (rc = lb_enc_uvar(b, p->n)) ||
+	    (rc = lb_enc_fixed(b, p->entries, p->n * LB_XCHG_PATIENT_ENTRY)))
+		return rc;
+	return LB_OK;
+}
+
+int lb_xchg_patients_decode(struct lb_xchg_patients *o, const uint8_t *p, size_t n,
+			    struct lb_errmsg *em)
+{
+	static const uint8_t zero[LB_ADDR_LEN];
+	struct lb_dec d;
+	uint64_t cnt;
+	int rc;
+	lb_dec_init(&d, p, n, "xchg.patients payload", em);
+	if ((rc = lb_dec_fixed(&d, "asset", o->asset, LB_HASH_LEN)) ||
+	    (rc = lb_dec_uvar(&d, "count", LB_XCHG_REGISTER_MAX, &cnt)))
+		return rc;
+	if (!cnt)
+		return lb_dec_fail(&d, LB_EMALFORMED, "count", "registers no patient");
+	o->n = (size_t)cnt;
+	if ((rc = dec_sorted(&d, "entries", o->n, LB_XCHG_PATIENT_ENTRY, &o->entries)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	for (size_t i = 0; i < o->n; i++)
+		if (!memcmp(o->entries + i * LB_XCHG_PATIENT_ENTRY + LB_HASH_LEN, zero, LB_ADDR_LEN))
+			return lb_errf(em, LB_EMALFORMED,
+				       "xchg.patients payload: entry %zu names no consent key", i);
+	return LB_OK;
+}
+
+int lb_xchg_view_encode(struct lb_buf *b, const struct lb_xchg_view *p)
+{
+	int rc;
+	if ((rc = lb_enc_fixed(b, p->asset, LB_HASH_LEN)) || (rc = lb_enc_u8(b, p->part)) ||
+	    (rc = lb_enc_uvar(b, p->version)) || (rc = lb_enc_uvar(b, p->n_patients)) ||
+	    (rc = lb_enc_fixed(b, p->patients, p->n_patients * LB_HASH_LEN)))
+		return rc;
+	return LB_OK;
+}
+
+int lb_xchg_view_decode(struct lb_xchg_view *o, const uint8_t *p, size_t n, struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	uint64_t cnt;
+	int rc;
+	lb_dec_init(&d, p, n, "xchg.view payload", em);
+	if ((rc = lb_dec_fixed(&d, "asset", o->asset, LB_HASH_LEN)) ||
+	    (rc = lb_dec_u8(&d, "part", &o->part)))
+		return rc;
+	if (o->part != LB_XCHG_VIEW_PRIVATE && o->part != LB_XCHG_VIEW_RAW)
+		return lb_dec_fail(&d, LB_EMALFORMED, "part",
+				   "%u is neither 1 (private description) nor 2 (raw data)", o->part);
+	if ((rc = lb_dec_uvar(&d, "version", UINT64_MAX, &o->version)) ||
+	    (rc = lb_dec_uvar(&d, "patient_count", LB_XCHG_VIEW_PATIENTS_MAX, &cnt)))
+		return rc;
+	o->n_patients = (size_t)cnt;
+	if ((rc = dec_sorted(&d, "patients", o->n_patients, LB_HASH_LEN, &o->patients)))
+		return rc;
 	return lb_dec_end(&d);
 }
 

@@ -1,5 +1,5 @@
-/* libFuzzer harness for the exchange's decoders: the first byte picks one (the twelve tx
- * payloads, or the patients of a CSV table: each pseudonym must derive from its local id and
+/* libFuzzer harness for the exchange's decoders: the first byte picks one (the fourteen tx
+ * payloads, or the patients of a CSV table: each commitment must derive from its local id and
  * the list must be sorted and distinct); the rest is its input. Decoders must refuse bad input with an error code;
  * whatever a payload decoder accepts must re-encode to the same bytes (canonical form), and
  * the JSON view of an accepted payload must be built without fault. */
@@ -34,6 +34,8 @@ static const struct {
 	{(dec_fn)lb_escrow_open_decode, (enc_fn)lb_escrow_open_encode, LB_TX_ESCROW_OPEN},
 	{(dec_fn)lb_escrow_cite_decode, (enc_fn)lb_escrow_cite_encode, LB_TX_ESCROW_RELEASE},
 	{(dec_fn)lb_escrow_claim_decode, (enc_fn)lb_escrow_claim_encode, LB_TX_ESCROW_CLAIM},
+	{(dec_fn)lb_xchg_patients_decode, (enc_fn)lb_xchg_patients_encode, LB_TX_XCHG_PATIENTS},
+	{(dec_fn)lb_xchg_view_decode, (enc_fn)lb_xchg_view_encode, LB_TX_XCHG_VIEW},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -53,12 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 1;
 	unsigned k = data[0] % (NKINDS + 1);
 	if (k == NKINDS) {
-		uint8_t asset[32] = {0}, id[32];
+		uint8_t asset[32] = {0}, id[32], salt_key[LB_XCHG_SALT_KEY_LEN] = {1};
 		struct lb_xchg_patient *pats = NULL;
 		size_t np = 0;
-		if (lb_xchg_csv_patients(p, n, "patient_id", asset, &pats, &np, &em) == LB_OK) {
+		if (lb_xchg_csv_patients(p, n, "patient_id", asset, salt_key, &pats, &np, &em) == LB_OK) {
 			for (size_t i = 0; i < np; i++) {
-				lb_xchg_patient_id(id, asset, pats[i].local);
+				lb_xchg_patient_commit(id, asset, salt_key, pats[i].local);
 				if (memcmp(id, pats[i].id, 32) ||
 				    (i && memcmp(pats[i - 1].id, pats[i].id, 32) >= 0))
 					__builtin_trap();

@@ -2,8 +2,9 @@
 """Trusted data exchange through a real node, driven by `leben exchange` and the API:
 offer -> request -> approve -> escrow -> run -> output policy -> sealed result -> payment
 split -> audit log, with every figure checked against an independent computation (python's
-statistics module for the result, blake2b for hashes and patient pseudonyms, balance
-arithmetic for the split). Refusals: an unapproved algorithm and a revoked consent are each
+statistics module for the result, blake2b for hashes and patient commitments, balance
+arithmetic for the split). Patients are registered with their consent keys and give consent
+(opt-in). Refusals: an unapproved algorithm and a revoked consent are each
 refused with a clear error by the node's check and by the chain itself, and nothing is
 released or charged; a wrong owner is refused; an escrow is refunded after its timeout and
 after a withheld result (proven across chains); the history replays with `leben verify`."""
@@ -36,8 +37,30 @@ def cli_json(node, args):
         return r, None
 
 
-def patient_id(asset_hex, local):
-    return blake2b256(bytes.fromhex(asset_hex) + local.encode(), "LEBEN-patient-v1").hex()
+def salt_key(home, asset_hex):
+    with open(os.path.join(home, "exchange", "salts", asset_hex + ".key"), "rb") as f:
+        return f.read()
+
+
+def patient_id(home, asset_hex, local):
+    """The patient's commitment, computed here from the owner's salt key (docs/exchange.md)."""
+    a = bytes.fromhex(asset_hex)
+    salt = blake2b256(salt_key(home, asset_hex) + a + local.encode(), "LEBEN-patient-salt-v1")
+    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
+
+
+def register_patients(t, node, tmp, asset, data, keys, what):
+    """The owner registers the patients' consent keys (local id -> key name); returns the
+    opening card of each local id."""
+    kf = os.path.join(tmp, "keys-%s.csv" % asset[:8])
+    with open(kf, "w") as f:
+        f.write("local_id,address\n")
+        for local, k in keys.items():
+            f.write("%s,%s\n" % (local, node.address(k)))
+    r, reg = cli_json(node, ["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data,
+                             "--keys", kf, "--out", os.path.join(tmp, "cards-" + asset[:8])])
+    t.ok(r.returncode == 0 and reg and reg["registered"] == len(keys), what, r.stdout + r.stderr)
+    return {p["local_id"]: p["card"] for p in (reg or {}).get("patients", [])}
 
 
 def builtin_hash(name):
@@ -91,7 +114,7 @@ def main():
 
 
 def run(t, node, tmp):
-    for k in ("patient7", "patient3"):
+    for k in ("patient7", "patient3", "patients"):
         r = run_cli(["keys", "new", k, "--home", node.home])
         t.ok(r.returncode == 0, "key %s created" % k, r.stderr)
     alice, clinic, bob, execu = (node.address(k) for k in ("alice", "clinic", "bob", "node"))
@@ -170,13 +193,26 @@ def run(t, node, tmp):
     r = node.cli(["exchange", "approve", "--from", "clinic", "--request", req])
     t.ok(r.returncode == 1 and "not waiting for a decision" in r.stderr, "second approval refused", r.stderr)
 
-    # ---- consent -------------------------------------------------------------------------------
-    p7 = patient_id(asset, "P7")
-    r = node.cli(["exchange", "consent", "--from", "patient7", "--asset", asset, "--patient", "P7"])
+    # ---- consent: registered keys, opt-in ----------------------------------------------------
+    keys = {"P%d" % n: "patients" for n in range(1, 13)}
+    keys.update({"P7": "patient7", "P3": "patient3"})
+    cards = register_patients(t, node, tmp, asset, data, keys, "the owner registers the 12 patients' consent keys")
+    p7 = patient_id(node.home, asset, "P7")
+    st, c7 = node.get("/v1/exchange/consents/%s/%s" % (asset, p7))
+    t.ok(st == 200 and c7["status"] == "registered" and c7["key"] == node.address("patient7"),
+         "GET /v1/exchange/consents: P7 registered to patient7's key, no consent yet", c7)
+    for local, k in sorted(keys.items()):
+        if k == "patients":
+            r = node.cli(["exchange", "consent", "--from", "patients", "--opening", cards[local]])
+            if r.returncode:
+                t.ok(False, "patient %s gives consent with its opening card" % local, r.stderr)
+    r = node.cli(["exchange", "consent", "--from", "patient3", "--opening", cards["P3"]])
+    t.ok(r.returncode == 0, "patient 3 gives consent (opening card)", r.stderr)
+    r = node.cli(["exchange", "consent", "--from", "patient7", "--asset", asset, "--patient", p7])
     t.ok(r.returncode == 0, "patient 7 gives consent", r.stderr)
     r = node.cli(["exchange", "consent", "--from", "patient3", "--asset", asset, "--patient", p7, "--revoke"])
     t.ok(r.returncode == 1 and "LB_EUNAUTH" in r.stderr, "another key cannot revoke patient 7's consent", r.stderr)
-    r = node.cli(["exchange", "consent", "--from", "patient7", "--asset", asset, "--patient", "P7", "--revoke"])
+    r = node.cli(["exchange", "consent", "--from", "patient7", "--asset", asset, "--patient", p7, "--revoke"])
     t.ok(r.returncode == 0, "patient 7 revokes consent", r.stderr)
 
     # ---- refusals: nothing released or charged ---------------------------------------------------
@@ -279,18 +315,18 @@ def run(t, node, tmp):
     # ---- audit log --------------------------------------------------------------------------
     r, log = cli_json(node, ["exchange", "log", "--asset", asset])
     types = [ev["type"] for ev in log["events"]] if log else []
-    t.eq(types, ["xchg.offer", "xchg.grant", "xchg.request", "xchg.request", "xchg.approve", "xchg.consent",
-                 "xchg.consent", "xchg.exec", "xchg.result"], "asset history: every step in order")
+    t.eq(types, ["xchg.offer", "xchg.grant", "xchg.request", "xchg.request", "xchg.approve", "xchg.patients"]
+         + ["xchg.consent"] * 13 + ["xchg.exec", "xchg.result"], "asset history: every step in order")
     ex = [ev for ev in log["events"] if ev["type"] == "xchg.exec"][0] if log else {}
     t.ok(ex.get("by") == execu and ex.get("payment", {}).get("escrow") == "released"
          and ex["payment"]["data_fee"] == 5 * M and log["paid"] == {"asc": 5 * M, "csc": 2 * M},
          "the run names the executor and what was paid", log)
-    st, plog = node.get("/v1/exchange/log/" + patient_id(asset, "P1"))
-    t.ok(st == 200 and [e["type"] for e in plog["events"]] == ["xchg.exec"]
-         and plog["events"][0]["details"]["request"] == req, "patient P1's history: used in the run", plog)
+    st, plog = node.get("/v1/exchange/log/" + patient_id(node.home, asset, "P1"))
+    t.ok(st == 200 and [e["type"] for e in plog["events"]] == ["xchg.patients", "xchg.consent", "xchg.exec"]
+         and plog["events"][2]["details"]["request"] == req, "patient P1's history: registered, consented, used in the run", plog)
     r, p7log = cli_json(node, ["exchange", "log", "--patient", "P7", "--asset", asset])
-    t.ok(r.returncode == 0 and [e["details"]["action"] for e in p7log["events"]] == ["give", "revoke"],
-         "patient P7's history: consent given and revoked, never used", p7log)
+    t.ok(r.returncode == 0 and [e["details"].get("action") for e in p7log["events"]] == [None, "give", "revoke"],
+         "patient P7's history: registered, consent given and revoked, never used", p7log)
     r = node.cli(["exchange", "log", "--asset", asset])
     t.ok(r.returncode == 0 and "data used in a run" in r.stdout and "paid: 5 ASC data + 0 ASC algorithm + 2 CSC" in r.stdout,
          "readable history says who used the data and what was paid", r.stdout)
@@ -325,6 +361,10 @@ def run(t, node, tmp):
     r, off2 = cli_json(node, ["exchange", "offer", "--from", "clinic", "--asset-tx", reg2["id"], "--price", "3",
                               "--min-cohort", "10", "--allow", "builtin:stats"])
     t.ok(r.returncode == 0, "second asset offered with stats on its allow-list", r.stderr)
+    cards2 = register_patients(t, node, tmp, off2["asset"], small, {"P%d" % n: "patients" for n in range(1, 5)},
+                               "the second asset's 4 patients registered")
+    for local in sorted(cards2):
+        node.cli(["exchange", "consent", "--from", "patients", "--opening", cards2[local]])
     node.cli(["exchange", "grant", "--from", "clinic", "--asset", off2["asset"], "--executor", "node"])
     r, rq4 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", off2["asset"],
                              "--algorithm", "builtin:stats", "--params", PARAMS, "--purpose", "tiny cohort"])

@@ -7,7 +7,8 @@ Checks: the script runs to the end; each result (off-site at institution-2, inte
 institution-3) equals python's statistics over the clinic's table without the patient who
 revoked consent; the payment split in exact micro-units; the data reached each executor's
 node only sealed (no cell of the table in the stored input, the patients listed by their
-pseudonyms as computed here with blake2b) and nowhere else; refusals that store nothing and
+salted commitments as computed here with blake2b from the clinic's salt key, which travelled
+sealed too) and nowhere else; refusals that store nothing and
 charge nothing: a delivery to a node whose key is not the escrow's executor, a delivery whose
 signature does not verify, one signed by a key that does not own the asset, one for a request
 the owner has not approved, and a run with no delivered input."""
@@ -52,12 +53,20 @@ def http(url, method="GET", body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
-def input_digest(req, esc, executor, sealed, patients, column):
+def input_digest(req, esc, executor, sealed, patients, column, salt):
     """lb_xchg_input_digest (docs/api.md), built independently of the C code."""
     return blake2b256(bytes.fromhex(req) + bytes.fromhex(esc) + addr_bytes(executor) +
                       len(patients).to_bytes(8, "big") +
-                      b"".join(bytes.fromhex(p) for p in patients) + column.encode() + sealed,
-                      "LEBEN-sealed-input-v1")
+                      b"".join(bytes.fromhex(p) for p in patients) + column.encode() +
+                      len(salt).to_bytes(8, "big") + salt + sealed,
+                      "LEBEN-sealed-input-v2")
+
+
+def commitment(key, asset, local):
+    """lb_xchg_patient_commit (docs/exchange.md), built independently of the C code."""
+    a = bytes.fromhex(asset)
+    salt = blake2b256(key + a + local.encode(), "LEBEN-patient-salt-v1")
+    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
 
 
 def main():
@@ -147,8 +156,9 @@ def run(t, e, cluster):
             reqs[scen] = f.read().strip()
     st, rq = http(urls[1] + "/v1/exchange/requests/" + reqs["off-site"])
     asset = rq["asset"]
-    want_pats = sorted(blake2b256(bytes.fromhex(asset) + x["patient_id"].encode(),
-                                  "LEBEN-patient-v1").hex() for x in rows)
+    with open(os.path.join(cluster, "node-1", "exchange", "salts", asset + ".key"), "rb") as f:
+        skey = f.read()
+    want_pats = sorted(commitment(skey, asset, x["patient_id"]) for x in rows)
     with open(os.path.join(cluster, "cohort.csv"), "rb") as f:
         table = f.read()
     for scen, i in (("off-site", 2), ("integrated", 3)):
@@ -158,11 +168,12 @@ def run(t, e, cluster):
         sealed = bytes.fromhex(d.get("sealed", ""))
         leaks = [w for w in (b"systolic", b"P12,", b"hba1c", table[:40]) if w in stored]
         leaks += [w for w in (b"patient_id", b"age,") if w in sealed]
+        leaks += [b"salt key"] if skey.hex().encode() in stored or skey in stored else []
         t.ok(stored and not leaks and len(sealed) > len(table),
              "%s: the input on institution-%d's node is sealed (no cell of the table in it)"
              % (scen, i), leaks)
         t.eq(sorted(d.get("patients", [])), want_pats,
-             "%s: the delivered patients are the table's, by pseudonym" % scen)
+             "%s: the delivered patients are the table's, by commitment" % scen)
     t.ok(not os.path.exists(os.path.join(cluster, "node-1", "exchange", "inputs")),
          "the clinic's own node received no input (nothing ran there)")
     t.ok(not os.path.exists(os.path.join(cluster, "node-3", "exchange", "inputs",
@@ -196,16 +207,18 @@ def run(t, e, cluster):
     sk = Ed25519PrivateKey.generate()
     pk = sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     sealed = os.urandom(200)
+    salt = os.urandom(80)
     pats = want_pats
 
     def body(sig):
-        return {"escrow": esc, "executor": n2, "sealed": sealed.hex(), "patients": pats,
-                "patient_column": "patient_id", "pk": pk.hex(), "sig": sig.hex()}
+        return {"escrow": esc, "executor": n2, "sealed": sealed.hex(), "salt": salt.hex(),
+                "patients": pats, "patient_column": "patient_id", "pk": pk.hex(), "sig": sig.hex()}
 
-    good_sig = sk.sign(input_digest(req, esc, n2, sealed, pats, "patient_id"))
+    good_sig = sk.sign(input_digest(req, esc, n2, sealed, pats, "patient_id", salt))
     bad = [({}, "an empty body"),
            (dict(body(good_sig), sealed="zz"), "sealed bytes that are not hex"),
            (dict(body(good_sig), executor="lb1nope"), "an executor that is not an address"),
+           (dict(body(good_sig), salt=None), "no sealed salt key"),
            (dict(body(good_sig), patients="x"), "patients that are not a list")]
     for b, what in bad:
         st, ans = http(urls[2] + "/v1/exchange/inputs/" + req, "POST", b)
@@ -228,7 +241,7 @@ def run(t, e, cluster):
                             '{"columns":["age"]}', "--scenario", "off-site", "--purpose",
                             "age profile", "--json"])
     req2 = json.loads(r.stdout)["tx"]
-    sig2 = sk.sign(input_digest(req2, esc, n2, sealed, pats, "patient_id"))
+    sig2 = sk.sign(input_digest(req2, esc, n2, sealed, pats, "patient_id", salt))
     b2 = body(sig2)
     st, ans = http(urls[2] + "/v1/exchange/inputs/" + req2, "POST", b2)
     t.ok(st == 403 and ans["error"]["code"] == "LB_EDENIED" and

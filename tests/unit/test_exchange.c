@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -95,6 +96,25 @@ static void test_codec(void **state)
 	assert_lb_ok(lb_xchg_owner_act(LB_TX_XCHG_OFFER, b.data, b.len, act2, NULL));
 	assert_string_not_equal(act1, act2);
 	assert_int_equal(lb_xchg_owner_act(LB_TX_XCHG_EXEC, b.data, b.len, act2, NULL), LB_EINVALID);
+	/* opt-out: the legal basis follows as the last field, and must be there */
+	of->flags = LB_XCHG_OFFER_OPT_OUT;
+	snprintf(of->legal_basis, sizeof of->legal_basis, "GDPR Art. 9(2)(j), registry law s. 4");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	RT(&b, xchg_offer, lb_xchg_offer);
+	struct lb_xchg_offer *of2 = calloc(1, sizeof *of2);
+	assert_lb_ok(lb_xchg_offer_decode(of2, b.data, b.len, NULL));
+	assert_string_equal(of2->legal_basis, of->legal_basis);
+	of->legal_basis[0] = 0;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_int_equal(lb_xchg_offer_decode(of2, b.data, b.len, NULL), LB_EINVALID);
+	of->flags = 0; /* without the flag, no legal basis on the wire: a trailing one is refused */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_lb_ok(lb_enc_str(&b, "x"));
+	assert_int_equal(lb_xchg_offer_decode(of2, b.data, b.len, NULL), LB_EMALFORMED);
+	free(of2);
 	/* unknown flag bits are refused */
 	of->flags = 0x80;
 	lb_buf_reset(&b);
@@ -278,13 +298,93 @@ static void test_codec(void **state)
 	assert_lb_ok(lb_escrow_claim_encode(&b, &cl));
 	RT(&b, escrow_claim, lb_escrow_claim);
 
-	/* derived ids: independent of each other's domains */
-	uint8_t h1[LB_HASH_LEN], h2[LB_HASH_LEN];
+	/* patient commitments: one per asset and salt key; the card's salt opens it */
+	uint8_t h1[LB_HASH_LEN], h2[LB_HASH_LEN], salt[LB_HASH_LEN], sk[LB_XCHG_SALT_KEY_LEN] = {4};
 	uint8_t asset[LB_HASH_LEN] = {1};
-	lb_xchg_patient_id(h1, asset, "P1");
+	lb_xchg_patient_commit(h1, asset, sk, "P1");
+	lb_xchg_patient_salt(salt, sk, asset, "P1");
+	lb_xchg_patient_open(h2, asset, salt, "P1");
+	assert_memory_equal(h1, h2, LB_HASH_LEN);
+	lb_xchg_patient_open(h2, asset, salt, "P2");
+	assert_memory_not_equal(h1, h2, LB_HASH_LEN);
+	sk[0] = 5;
+	lb_xchg_patient_commit(h2, asset, sk, "P1");
+	assert_memory_not_equal(h1, h2, LB_HASH_LEN); /* another salt key: nothing to compare */
 	asset[0] = 2;
-	lb_xchg_patient_id(h2, asset, "P1");
-	assert_memory_not_equal(h1, h2, LB_HASH_LEN); /* one pseudonym per asset */
+	sk[0] = 4;
+	lb_xchg_patient_commit(h2, asset, sk, "P1");
+	assert_memory_not_equal(h1, h2, LB_HASH_LEN); /* one commitment per asset */
+	/* known answer, computed independently with python's hashlib.blake2b */
+	asset[0] = 1;
+	lb_xchg_patient_commit(h1, asset, sk, "P1");
+	char kat[2 * LB_HASH_LEN + 1];
+	lb_hex_encode(kat, h1, LB_HASH_LEN);
+	assert_string_equal(kat, "37c6d8a7cebf08b55f14e9274f76759f64fcb2297c8c12be0c09681169b9aaea");
+
+	/* consent: rebind carries the new key, the others do not; unknown actions refused */
+	struct lb_xchg_consent cs = {.action = LB_XCHG_REBIND}, cs2;
+	memset(cs.asset, 1, LB_HASH_LEN);
+	memset(cs.patient, 2, LB_HASH_LEN);
+	memset(cs.new_key, 3, LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &cs));
+	assert_int_equal(b.len, 2 * LB_HASH_LEN + 1 + LB_ADDR_LEN);
+	assert_lb_ok(lb_xchg_consent_decode(&cs2, b.data, b.len, NULL));
+	assert_memory_equal(cs2.new_key, cs.new_key, LB_ADDR_LEN);
+	assert_int_equal(lb_xchg_consent_decode(&cs2, b.data, b.len - 1, NULL), LB_EMALFORMED);
+	cs.action = LB_XCHG_GIVE;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &cs));
+	assert_int_equal(b.len, 2 * LB_HASH_LEN + 1);
+	b.data[2 * LB_HASH_LEN] = 4;
+	assert_int_equal(lb_xchg_consent_decode(&cs2, b.data, b.len, NULL), LB_EMALFORMED);
+	b.data[2 * LB_HASH_LEN] = LB_XCHG_REBIND; /* a rebind without its key */
+	assert_int_equal(lb_xchg_consent_decode(&cs2, b.data, b.len, NULL), LB_EMALFORMED);
+
+	/* patients: sorted, distinct commitments, each with a key; 1..LB_XCHG_REGISTER_MAX */
+	uint8_t ent[2 * LB_XCHG_PATIENT_ENTRY];
+	memset(ent, 0x11, LB_XCHG_PATIENT_ENTRY);
+	memset(ent + LB_XCHG_PATIENT_ENTRY, 0x22, LB_XCHG_PATIENT_ENTRY);
+	struct lb_xchg_patients pp = {.n = 2, .entries = ent}, pp2;
+	memset(pp.asset, 7, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_patients_encode(&b, &pp));
+	assert_lb_ok(lb_xchg_patients_decode(&pp2, b.data, b.len, NULL));
+	assert_int_equal(pp2.n, 2);
+	assert_memory_equal(pp2.entries, ent, sizeof ent);
+	assert_int_equal(lb_xchg_patients_decode(&pp2, b.data, b.len - 1, NULL), LB_EMALFORMED);
+	memset(ent + LB_XCHG_PATIENT_ENTRY, 0x11, LB_HASH_LEN); /* a commitment twice */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_patients_encode(&b, &pp));
+	assert_int_equal(lb_xchg_patients_decode(&pp2, b.data, b.len, NULL), LB_EMALFORMED);
+	memset(ent + LB_XCHG_PATIENT_ENTRY, 0x22, LB_HASH_LEN);
+	memset(ent + LB_HASH_LEN, 0, LB_ADDR_LEN); /* no key */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_patients_encode(&b, &pp));
+	assert_int_equal(lb_xchg_patients_decode(&pp2, b.data, b.len, NULL), LB_EMALFORMED);
+	pp.n = 0;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_patients_encode(&b, &pp));
+	assert_int_equal(lb_xchg_patients_decode(&pp2, b.data, b.len, NULL), LB_EMALFORMED);
+
+	/* view: part 1 or 2, sorted patients */
+	uint8_t vp[2 * LB_HASH_LEN];
+	memset(vp, 1, LB_HASH_LEN);
+	memset(vp + LB_HASH_LEN, 2, LB_HASH_LEN);
+	struct lb_xchg_view vw = {.part = LB_XCHG_VIEW_RAW, .version = 3, .n_patients = 2,
+				  .patients = vp}, vw2;
+	memset(vw.asset, 9, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_view_encode(&b, &vw));
+	assert_lb_ok(lb_xchg_view_decode(&vw2, b.data, b.len, NULL));
+	assert_int_equal(vw2.version, 3);
+	assert_int_equal(vw2.n_patients, 2);
+	vw.patients = vp + LB_HASH_LEN; /* 2,2: not increasing */
+	vw.n_patients = 1;
+	vw.part = 3;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_view_encode(&b, &vw));
+	assert_int_equal(lb_xchg_view_decode(&vw2, b.data, b.len, NULL), LB_EMALFORMED);
 	/* built-ins are known by their pinned hash; anything else is not one */
 	lb_xchg_builtin_hash(h1, "km");
 	assert_non_null(lb_xchg_builtin_name(h1));
@@ -603,12 +703,13 @@ static void test_ledger_flow(void **state)
 	assert_lb_ok(send(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, req, NULL, 0));
 
 	/* execution before approval: unapproved algorithm */
-	lb_xchg_patient_id(pid, asset, "P1");
-	lb_xchg_patient_id(pid2, asset, "P2");
+	static const uint8_t salt_key[LB_XCHG_SALT_KEY_LEN] = {9, 8, 7};
+	lb_xchg_patient_commit(pid, asset, salt_key, "P1");
+	lb_xchg_patient_commit(pid2, asset, salt_key, "P2");
+	bool pid_first = memcmp(pid, pid2, LB_HASH_LEN) < 0;
 	uint8_t pats[2 * LB_HASH_LEN];
-	bool lo = memcmp(pid, pid2, LB_HASH_LEN) < 0;
-	memcpy(pats, lo ? pid : pid2, LB_HASH_LEN);
-	memcpy(pats + LB_HASH_LEN, lo ? pid2 : pid, LB_HASH_LEN);
+	memcpy(pats, pid_first ? pid : pid2, LB_HASH_LEN);
+	memcpy(pats + LB_HASH_LEN, pid_first ? pid2 : pid, LB_HASH_LEN);
 	struct lb_xchg_exec ex = {.scenario = LB_XCHG_LOCAL, .chosen_by = 2, .n_patients = 2,
 				  .patients = pats};
 	memcpy(ex.request, req, LB_HASH_LEN);
@@ -651,37 +752,105 @@ static void test_ledger_flow(void **state)
 		NULL);
 	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_GRANT, &b, NULL, NULL, 0));
 
-	/* a patient's revoked consent: a run listing that patient is refused */
-	struct lb_xchg_consent co = {.action = 2};
+	/* consent is bound to the patient: registered keys only, opt-in */
+	struct lb_xchg_consent co = {.action = LB_XCHG_REVOKE_CONSENT};
 	memcpy(co.asset, asset, LB_HASH_LEN);
 	memcpy(co.patient, pid2, LB_HASH_LEN);
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
-	assert_lb_ok(send(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
-	co.action = 1;
+	refused(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_ENOTFOUND,
+		"is not registered", req, NULL);
+	uint8_t pid3[LB_HASH_LEN], ents[3 * LB_XCHG_PATIENT_ENTRY];
+	lb_xchg_patient_commit(pid3, asset, salt_key, "P3");
+	const uint8_t *bind[3][2] = {{pid, f->a[K_PATIENT]}, {pid2, f->a[K_PATIENT]},
+				     {pid3, f->a[K_OTHER]}};
+	for (int i = 0; i < 3; i++) { /* sorted by commitment */
+		int at = 0;
+		for (int k = 0; k < 3; k++)
+			at += memcmp(bind[k][0], bind[i][0], LB_HASH_LEN) < 0;
+		memcpy(ents + at * LB_XCHG_PATIENT_ENTRY, bind[i][0], LB_HASH_LEN);
+		memcpy(ents + at * LB_XCHG_PATIENT_ENTRY + LB_HASH_LEN, bind[i][1], LB_ADDR_LEN);
+	}
+	struct lb_xchg_patients pr = {.n = 1, .entries = ents};
+	memcpy(pr.asset, asset, LB_HASH_LEN);
+	uint8_t own[LB_XCHG_PATIENT_ENTRY]; /* the owner as a patient's consent key: refused */
+	memcpy(own, pid, LB_HASH_LEN);
+	memcpy(own + LB_HASH_LEN, f->a[K_OWNER], LB_ADDR_LEN);
+	pr.entries = own;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_patients_encode(&b, &pr));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, LB_EINVALID,
+		"cannot be a patient's consent key", req, NULL);
+	pr.entries = ents;
+	pr.n = 3;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_patients_encode(&b, &pr));
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, LB_EUNAUTH, "wrong owner",
+		req, NULL);
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, NULL, NULL, 0));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, LB_EEXISTS,
+		"already registered", req, NULL);
+	assert_lb_ok(lb_xchg_consent_json(f->l, asset, pid3, &j, &em));
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "registered");
+	json_decref(j);
+	/* registered but no consent given: an opt-in offer does not use the patient */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EDENIED, "no consent", req,
+		NULL);
+	/* the patient revokes; a stranger can neither give it back nor revoke for it */
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
 	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
-		"only that key", req, NULL);
-	/* the owner records a revocation on a patient's behalf; the binding stays */
-	uint8_t pid3[LB_HASH_LEN];
-	lb_xchg_patient_id(pid3, asset, "P3");
+		"only the patient's registered consent key", req, NULL);
+	assert_lb_ok(send(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	co.action = LB_XCHG_GIVE;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
+		"only the patient's registered consent key", req, NULL);
+	/* the owner records a revocation on a patient's behalf, never a consent */
 	memcpy(co.patient, pid3, LB_HASH_LEN);
-	co.action = 2;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
-	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
-	co.action = 1; /* the patient's own key may still bind itself and give consent again */
-	lb_buf_reset(&b);
-	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH, "never a consent",
+		req, NULL);
 	assert_lb_ok(send(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
-	co.action = 2;
+	co.action = LB_XCHG_REVOKE_CONSENT;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
 	refused(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
-		"only that key", req, NULL);
+		"only the patient's registered consent key", req, NULL);
 	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
-	memcpy(co.patient, pid2, LB_HASH_LEN);
+	/* rebind: the patient's current key moves it to a new key; the old key is then refused */
+	co.action = LB_XCHG_REBIND;
+	memcpy(co.new_key, f->a[K_PATIENT], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
+		"only the patient's registered consent key", req, NULL);
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH, "never a consent",
+		req, NULL);
+	memcpy(co.new_key, f->a[K_OWNER], LB_ADDR_LEN); /* not even the patient binds it to the owner */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EINVALID,
+		"the owner never gives", req, NULL);
+	memcpy(co.new_key, f->a[K_PATIENT], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	assert_lb_ok(send(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	co.action = LB_XCHG_GIVE;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, LB_EUNAUTH,
+		"only the patient's registered consent key", req, NULL);
+	assert_lb_ok(send(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
+	/* the first patient gives consent; the second revoked: the run listing it is refused */
+	memcpy(co.patient, pid, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_consent_encode(&b, &co));
+	assert_lb_ok(send(f, K_PATIENT, LB_CHAIN_BUSINESS, LB_TX_XCHG_CONSENT, &b, NULL, NULL, 0));
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
 	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EDENIED, "revoked consent", req,
@@ -691,9 +860,34 @@ static void test_ledger_flow(void **state)
 			 LB_EDENIED);
 	assert_non_null(strstr(em.text, "revoked consent"));
 	assert_lb_ok(lb_xchg_check_json(f->l, req, f->a[K_EXEC], pats, 2, true, &j, &em));
-	assert_int_equal(json_array_size(json_object_get(j, "revoked")), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "excluded")), 1);
 	assert_int_equal(json_integer_value(json_object_get(j, "patients_used")), 1);
 	json_decref(j);
+	/* the same for an executor holding the table in clear: the local ids to leave out */
+	{
+		char home[] = "/tmp/leben-xt-XXXXXX", dir[128], path[256], hex[2 * LB_HASH_LEN + 1];
+		static const char csv[] = "patient_id,x\nP1,1\nP2,2\nP9,3\nP1,4\n";
+		char **ex2;
+		size_t nex, nused;
+		assert_non_null(mkdtemp(home));
+		lb_hex_encode(hex, asset, LB_HASH_LEN);
+		snprintf(dir, sizeof dir, "%s/exchange/salts", home);
+		assert_lb_ok(lb_mkdirs(dir, 0700, &em));
+		snprintf(path, sizeof path, "%s/%s.key", dir, hex);
+		assert_lb_ok(lb_file_write(path, salt_key, sizeof salt_key, 0600, &em));
+		assert_lb_ok(lb_xchg_table_exclusions(f->l, home, req, asset, f->a[K_EXEC],
+						      (const uint8_t *)csv, sizeof csv - 1,
+						      "patient_id", &ex2, &nex, &nused, &em));
+		assert_int_equal(nused, 1); /* P1 gave consent; P2 revoked; P9 is unknown (opt-in) */
+		assert_int_equal(nex, 2);
+		bool p2 = !strcmp(ex2[0], "P2") || !strcmp(ex2[1], "P2");
+		bool p9 = !strcmp(ex2[0], "P9") || !strcmp(ex2[1], "P9");
+		assert_true(p2 && p9);
+		lb_xchg_exclusions_free(ex2, nex);
+		char cmd[200];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+		assert_int_equal(system(cmd), 0);
+	}
 	ex.n_patients = 1;
 	ex.patients = pid;
 
@@ -859,13 +1053,13 @@ static void test_ledger_flow(void **state)
 	lb_buf_release(&proof);
 	lb_free(raw);
 
-	/* audit log of the asset: offer, request, approve, grant, consent, exec, result */
+	/* audit log of the asset: offer, request, approve, grant, patients, six consent changes, exec, result */
 	assert_lb_ok(lb_xchg_log_json(f->l, asset, &j, &em));
-	assert_int_equal(json_integer_value(json_object_get(j, "count")), 10);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 13);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "paid"), "asc")), 5700);
 	json_decref(j);
 	assert_lb_ok(lb_xchg_log_json(f->l, pid, &j, &em));
-	assert_int_equal(json_integer_value(json_object_get(j, "count")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), 3); /* registered, consent, run */
 	json_decref(j);
 
 	/* the user's budget on the asset is spent: a new request's run is refused by the dry run
@@ -929,11 +1123,12 @@ static void test_patients(void **state)
 	struct lb_xchg_patient *p;
 	size_t n;
 	struct lb_errmsg em;
-	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)csv, strlen(csv), "patient_id", asset, &p,
-					  &n, &em));
+	static const uint8_t sk[LB_XCHG_SALT_KEY_LEN] = {6};
+	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)csv, strlen(csv), "patient_id", asset, sk,
+					  &p, &n, &em));
 	assert_int_equal(n, 3); /* A, B and the quoted "C, jr" */
 	for (size_t i = 0; i < n; i++) {
-		lb_xchg_patient_id(want, asset, p[i].local);
+		lb_xchg_patient_commit(want, asset, sk, p[i].local);
 		assert_memory_equal(want, p[i].id, LB_HASH_LEN);
 		if (i)
 			assert_true(memcmp(p[i - 1].id, p[i].id, LB_HASH_LEN) < 0);
@@ -944,18 +1139,47 @@ static void test_patients(void **state)
 	assert_true(found);
 	lb_free(p);
 	/* numeric ids in shortest decimal form: 012 and 12 are one patient */
-	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)num, strlen(num), "id", asset, &p, &n, &em));
+	assert_lb_ok(lb_xchg_csv_patients((const uint8_t *)num, strlen(num), "id", asset, sk, &p, &n, &em));
 	assert_int_equal(n, 2);
 	assert_true(!strcmp(p[0].local, "12") || !strcmp(p[1].local, "12"));
 	lb_free(p);
-	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1\n", 6, "a", asset, &p, &n, &em),
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1\n", 6, "a", asset, sk, &p, &n, &em),
 			 LB_EMALFORMED);
-	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1,2\n", 8, "x", asset, &p, &n,
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n1,2\n", 8, "x", asset, sk, &p, &n,
 					      &em),
 			 LB_ENOTFOUND);
-	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n,2\n", 7, "a", asset, &p, &n,
+	assert_int_equal(lb_xchg_csv_patients((const uint8_t *)"a,b\n,2\n", 7, "a", asset, sk, &p, &n,
 					      &em),
 			 LB_EMALFORMED);
+}
+
+/* the asset's salt key file: made once (0600), read back the same, a damaged one refused */
+static void test_salt_key(void **state)
+{
+	(void)state;
+	char home[] = "/tmp/leben-salt-XXXXXX", path[256], hex[2 * LB_HASH_LEN + 1];
+	uint8_t asset[LB_HASH_LEN] = {3}, k1[LB_XCHG_SALT_KEY_LEN], k2[LB_XCHG_SALT_KEY_LEN];
+	struct lb_errmsg em;
+	struct stat st;
+	assert_non_null(mkdtemp(home));
+	assert_int_equal(lb_xchg_salt_key(home, asset, false, k1, &em), LB_ENOTFOUND);
+	assert_non_null(strstr(em.text, "leben exchange patients"));
+	assert_lb_ok(lb_xchg_salt_key(home, asset, true, k1, &em));
+	assert_lb_ok(lb_xchg_salt_key(home, asset, false, k2, &em));
+	assert_memory_equal(k1, k2, sizeof k1);
+	lb_hex_encode(hex, asset, LB_HASH_LEN);
+	snprintf(path, sizeof path, "%s/exchange/salts/%s.key", home, hex);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	asset[0] = 4; /* another asset, another key */
+	assert_lb_ok(lb_xchg_salt_key(home, asset, true, k2, &em));
+	assert_memory_not_equal(k1, k2, sizeof k1);
+	assert_lb_ok(lb_file_write(path, "short", 5, 0600, &em));
+	asset[0] = 3;
+	assert_int_equal(lb_xchg_salt_key(home, asset, true, k1, &em), LB_ECORRUPT);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+	assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
@@ -963,6 +1187,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_patients),
+		cmocka_unit_test(test_salt_key),
 		cmocka_unit_test(test_ledger_flow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

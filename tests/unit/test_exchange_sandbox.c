@@ -411,14 +411,26 @@ static void test_lua_escapes(void **state)
 	lua_expect("return {", LB_SANDBOX_FAILED, "expected");
 }
 
-/* pseudonymous id of a local patient id, computed here with libsodium: BLAKE2b-256 of
- * "LEBEN-patient-v1" NUL, the asset id and the local id (docs/exchange.md) */
+/* the salt key of the asset in these tests */
+static const uint8_t test_salt_key[32] = {0x5a, 0x17};
+
+/* commitment of a local patient id, computed here with libsodium (docs/exchange.md):
+ * salt = BLAKE2b-256("LEBEN-patient-salt-v1" NUL || salt key || asset || local),
+ * commitment = BLAKE2b-256("LEBEN-patient-v2" NUL || asset || salt || local) */
 static void pseudonym(uint8_t out[32], const uint8_t asset[32], const char *local)
 {
+	uint8_t salt[32];
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const uint8_t *)"LEBEN-patient-v1", 17);
+	crypto_generichash_update(&st, (const uint8_t *)"LEBEN-patient-salt-v1", 22);
+	crypto_generichash_update(&st, test_salt_key, 32);
 	crypto_generichash_update(&st, asset, 32);
+	crypto_generichash_update(&st, (const uint8_t *)local, strlen(local));
+	crypto_generichash_final(&st, salt, 32);
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)"LEBEN-patient-v2", 17);
+	crypto_generichash_update(&st, asset, 32);
+	crypto_generichash_update(&st, salt, 32);
 	crypto_generichash_update(&st, (const uint8_t *)local, strlen(local));
 	crypto_generichash_final(&st, out, 32);
 }
@@ -450,6 +462,7 @@ static void test_exclude_by_pseudonym(void **state)
 	job.exclude_ids = ids;
 	job.nexclude_ids = 3;
 	job.asset = asset;
+	job.salt_key = test_salt_key;
 	run_expect(&job, LB_SANDBOX_OK, &rep);
 	assert_int_equal(rep.excluded, 2);
 	assert_int_equal(json_integer_value(json_object_get(rep.result, "n")), 12);
