@@ -221,7 +221,8 @@ def run(t, e, cluster, work):
         at(i, ["tx", "identity", "--from", owner[k], "--role", "provider", "--name",
                "institution-%d" % i, "--wait"])
         a = atj(i, ["exchange", "offer", "--from", owner[k], "--asset-tx", reg, "--price", "0",
-                    "--min-cohort", "10", "--data", files[k]])["asset"]
+                    "--min-cohort", "10", "--data", files[k], "--opt-out", "--legal-basis",
+                    "secondary use for research under the consortium's ethics approval"])["asset"]
         assets.append(a)
         d = os.path.join(cluster, "node-%d" % i, "exchange", "assets")
         os.makedirs(d, exist_ok=True)
@@ -383,8 +384,17 @@ def run(t, e, cluster, work):
     # ---- consent: a patient who revoked is left out ----
     subprocess.run([BIN, "keys", "new", "patient0", "--home", os.path.join(cluster, "node-1")],
                    env=e, capture_output=True, text=True)
-    at(1, ["exchange", "consent", "--from", "patient0", "--asset", assets[0], "--patient", "P0",
-           "--revoke"])
+    # the offers are opt-out (their legal basis allows it): every patient is used until it
+    # revokes with the consent key the owner registered for it
+    p0 = addr(1, "patient0")
+    keys = os.path.join(work, "patient-keys.csv")
+    with open(keys, "w") as f:
+        f.write("local_id,address\nP0,%s\n" % p0)
+    at(1, ["exchange", "patients", "--from", "clinic", "--asset", assets[0], "--data", files[0],
+           "--keys", keys, "--out", os.path.join(work, "cards")])
+    card = os.path.join(work, "card-P0.json")
+    at(1, ["exchange", "opening", "--asset", assets[0], "--patient", "P0", "--out", card])
+    at(1, ["exchange", "consent", "--from", "patient0", "--opening", card, "--revoke"])
     kept = np.array([i for i in idx if i != 0])
     r = study("alice", alice_st, "stats", sparams)
     j = json.loads(r.stdout) if r.returncode == 0 else None
