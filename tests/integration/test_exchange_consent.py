@@ -59,7 +59,7 @@ def exec_payload(request, user, owner, author, executor, patients, data_fee=0, a
     p += addr_bytes(user) + bytes.fromhex(request) + addr_bytes(owner) + uvarint(data_fee)
     p += addr_bytes(author) + uvarint(algo_fee) + addr_bytes(executor) + uvarint(0)
     p += bytes([1, 2]) + uvarint(len(patients)) + b"".join(bytes.fromhex(x) for x in sorted(patients))
-    return p.hex()
+    return (p + bytes(32)).hex()  # no noise commitment: the offer has no epsilon
 
 
 def write_table(path, rows):
@@ -95,7 +95,7 @@ def offer_asset(t, node, tmp, name, rows, extra=()):
     r, pub = cli_json(node, ["data", "add", data, "--key", "clinic", "--price", "2", "--name", name])
     t.ok(r.returncode == 0 and pub, "%s published (data.register)" % name, r.stderr)
     # any business tx makes a business block that anchors the registration the offer cites
-    node.cli(["exchange", "algo", "--from", "bob", "--builtin", "stats", "--fee", "1"])
+    node.cli(["tx", "record", "--from", "bob", "--kind", "test.tick", "--subject", name, "--wait"])
     r, off = cli_json(node, ["exchange", "offer", "--from", "clinic", "--asset-tx", pub["tx"], "--price", "2",
                              "--min-cohort", "5", "--data", data, "--allow", "builtin:stats"] + list(extra))
     t.ok(r.returncode == 0 and off and off["asset"] == pub["asset_id"], "%s offered" % name, r.stdout + r.stderr)
@@ -138,7 +138,6 @@ def run(t, node, tmp):
         r = run_cli(["keys", "new", k, "--home", node.home])
         t.ok(r.returncode == 0, "key %s created" % k, r.stderr)
     node.cli(["tx", "transfer", "--from", "clinic", "--to", "node", "--asset", "csc", "--amount", "10", "--wait"])
-    node.cli(["exchange", "algo", "--from", "bob", "--builtin", "stats", "--fee", "1"])
     clinic, alice, bob, execu = (node.address(k) for k in ("clinic", "alice", "bob", "node"))
     rows = [("P%d" % n, 30 + 2 * n, 110 + 3 * n) for n in range(1, 15)]
     data, asset, pub = offer_asset(t, node, tmp, "cohort", rows)

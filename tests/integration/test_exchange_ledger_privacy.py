@@ -34,8 +34,13 @@ def builtin_hash(name):
     return blake2b256(name.encode(), "LEBEN-algo-builtin-v1").hex()
 
 
-def patient_id(asset_hex, local):
-    return blake2b256(bytes.fromhex(asset_hex) + local.encode(), "LEBEN-patient-v1").hex()
+def patient_id(home, asset_hex, local):
+    """The patient's commitment under the asset's salt key (lb_xchg_patient_commit)."""
+    with open(os.path.join(home, "exchange", "salts", asset_hex + ".key"), "rb") as f:
+        key = f.read()
+    a = bytes.fromhex(asset_hex)
+    salt = blake2b256(key + a + local.encode(), "LEBEN-patient-salt-v1")
+    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
 
 
 def write_table(path, rows):
@@ -220,14 +225,24 @@ def run(t, node, tmp):
     rows_b = [("Q1", 31, "F")] + [("R%d" % n, 50 + n, "F" if n % 2 else "M") for n in range(1, 24)]
     data_b = os.path.join(tmp, "b.csv")
     write_table(data_b, rows_b)
-    a_a = offer(data_a, ["--allow", "builtin:stats", "--epsilon", "1", "--budget-user", "2", "--budget-patient", "3"])
-    a_b = offer(data_b, ["--allow", "builtin:stats", "--epsilon", "1", "--budget-user", "5", "--budget-patient", "3"])
+    optout = ["--opt-out", "--legal-basis", "registry research exemption (test)"]
+    a_a = offer(data_a, ["--allow", "builtin:stats", "--epsilon", "1", "--budget-user", "2", "--budget-patient", "3"]
+                + optout)
+    a_b = offer(data_b, ["--allow", "builtin:stats", "--epsilon", "1", "--budget-user", "5", "--budget-patient", "3"]
+                + optout)
     st, o = node.get("/v1/exchange/offers/" + a_a)
     t.ok(o["epsilon"] == M and o["budget_user"] == 2 * M and o["budget_patient"] == 3 * M,
          "the offer carries epsilon and the budgets (micro-units)", o)
     # patient Q1 binds its key on both assets: one budget row for the person
-    for a in (a_a, a_b):
-        r = node.cli(["exchange", "consent", "--from", "pq1", "--asset", a, "--patient", "Q1"])
+    keys = os.path.join(tmp, "q1-keys.csv")
+    with open(keys, "w") as f:
+        f.write("local_id,address\nQ1,%s\n" % pq1)
+    for a, d in ((a_a, data_a), (a_b, data_b)):
+        node.cli(["exchange", "patients", "--from", "clinic", "--asset", a, "--data", d, "--keys", keys,
+                  "--out", os.path.join(tmp, "cards-" + a[:8])])
+        card = os.path.join(tmp, "q1-%s.json" % a[:8])
+        node.cli(["exchange", "opening", "--asset", a, "--patient", "Q1", "--out", card])
+        r = node.cli(["exchange", "consent", "--from", "pq1", "--opening", card])
         t.ok(r.returncode == 0, "patient Q1 gives consent with its key", r.stderr)
     params = '{"columns": ["sex"]}'
     bal0 = {k: node.account(k)["balances"] for k in ("clinic", "node", "bob")}
@@ -267,7 +282,7 @@ def run(t, node, tmp):
     commit = os.urandom(32)
     hexes = node.sign("raw", ["--from", "node", "--chain", "business", "--type-id", str(0x0346), "--payload",
                               exec_payload(req3, alice, clinic, NOBODY, execu,
-                                           [patient_id(a_a, q) for q, _, _ in rows_a[:12]], 2 * M, commit)])
+                                           [patient_id(node.home, a_a, q) for q, _, _ in rows_a[:12]], 2 * M, commit)])
     st, j = node.post_txs({"tx": hexes[0]})
     tid = j.get("ids", [None])[0] if isinstance(j, dict) and j.get("ids") else None
     final = node.wait_tx(tid) if tid else j
@@ -294,9 +309,9 @@ def run(t, node, tmp):
     t.ok(pb and pb["spent_patient"] == 3 * M and pb["budget_left_patient"] == 0,
          "Q1's budget is spent, across the two assets", pb)
     req_b2 = request(a_b, "builtin:stats", params, "B second")
-    q1b = patient_id(a_b, "Q1")
+    q1b = patient_id(node.home, a_b, "Q1")
     st, plan = node.http("POST", "/v1/exchange/check", {"request": req_b2, "executor": execu,
-                                                         "patients": [patient_id(a_b, x[0]) for x in rows_b],
+                                                         "patients": [patient_id(node.home, a_b, x[0]) for x in rows_b],
                                                          "exclude_revoked": True})[:2]
     t.ok(st == 200 and plan["patients_over_budget"] == [q1b] and plan["epsilon"] == M
          and plan["budget_left_user"] == 4 * M, "the dry run names Q1 as over budget", plan)
