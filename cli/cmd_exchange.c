@@ -1133,23 +1133,39 @@ static int x_run(struct xctx *x)
 			 have_rep ? lb_sandbox_status_name(rep.status) : "setup",
 			 rep.reason[0] ? rep.reason : em.text);
 	} else {
-		/* 5. the owner's output policy decides what the user may see */
+		/* 5. the owner's output policy decides what the user may see: the release check runs
+		 * on the provenance the jail sent (what every number was computed over), against this
+		 * user's earlier releases on the asset (<home>/exchange/releases.db) */
 		struct lb_policy pol;
-		char user_text[LB_ADDR_TEXT_LEN + 1];
+		char user_text[LB_ADDR_TEXT_LEN + 1], hist_path[4096];
+		struct lb_release_history *hist = NULL;
 		lb_policy_default(&pol);
 		pol.min_cohort = (unsigned)jint(plan, "min_cohort");
 		pol.max_output = (size_t)jint(plan, "max_output");
 		lb_addr_encode(user_text, ex.terms.user);
 		lb_errclear(&em);
 		have_rel = true;
-		if (lb_policy_apply(&pol, rep.result, NULL, user_text,
-				    json_string_value(json_object_get(r, "asset")), &rel, &em) == LB_OK) {
+		snprintf(hist_path, sizeof hist_path, "%s/exchange", o->home);
+		if (lb_mkdirs(hist_path, 0700, &em) == LB_OK) {
+			snprintf(hist_path, sizeof hist_path, "%s/exchange/releases.db", o->home);
+			lb_release_history_open(hist_path, &hist, &em);
+		}
+		struct lb_release_opts ro = {.history = hist, .user = user_text,
+					     .asset = json_string_value(json_object_get(r, "asset"))};
+		if (!hist) {
+			memset(&rel, 0, sizeof rel);
+			rel.code = LB_EIO;
+			snprintf(rel.reason, sizeof rel.reason, "the release history cannot be opened: %.400s", em.text);
+			res.status = LB_XCHG_WITHHELD;
+			snprintf(res.note, sizeof res.note, "%.250s", rel.reason);
+		} else if (lb_policy_release(&pol, rep.result, rep.prov, &ro, &rel, &em) == LB_OK) {
 			res.status = LB_XCHG_DELIVERED;
 			memcpy(res.result_hash, rel.hash, LB_HASH_LEN);
 		} else {
 			res.status = LB_XCHG_WITHHELD;
 			snprintf(res.note, sizeof res.note, "%.250s", rel.reason[0] ? rel.reason : em.text);
 		}
+		lb_release_history_close(hist);
 	}
 	/* 6. record the execution, seal the result to the user, record the result */
 	if (lb_xchg_exec_encode(&b, &ex) ||
@@ -1347,6 +1363,7 @@ static int x_result(struct xctx *x)
 		goto out;
 	}
 	sodium_memzero(xsk, sizeof xsk);
+	lb_release_unpad(plain, &plen); /* sealed results are padded to a size bucket */
 	lb_hash(got, plain, plen);
 	if (!lb_ct_equal(got, want, LB_HASH_LEN)) {
 		rc = cli_failf(CMD, "the result does not match the hash recorded on the business chain");

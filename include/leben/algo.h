@@ -71,8 +71,13 @@ int lb_table_drop_rows(struct lb_table *t, size_t col, const char *const *ids, s
 
 /* Hints the runner gives every algorithm (from the owner's release policy). */
 struct lb_algo_ctx {
-	unsigned min_cohort; /* smallest cohort a released aggregate may have (0 = none); survival
-	                      * curves stop before the number at risk drops below it */
+	unsigned min_cohort; /* smallest cohort a released aggregate may have (0 = none): cells
+	                      * over 0 < n < min_cohort records are suppressed (null), survival
+	                      * curves are coarsened to steps of >= min_cohort events */
+	void *prov;          /* internal: the jail's provenance recorder (the sandbox sets it);
+	                      * NULL = the algorithm records into its own and drops it */
+	bool noise;          /* the release adds noise: Lua scripts may not read values */
+	bool review;         /* owner's review run: Lua scripts also get data.col (per-record) */
 };
 
 /* A built-in algorithm: reads t and params (borrowed; may be NULL = defaults), sets *result to
