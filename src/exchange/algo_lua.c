@@ -204,7 +204,7 @@ static int l_find(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	charge(L, ls);
+	charge(L, (ls + 1) * (lp + 1)); /* the worst case of the naive search below */
 	for (size_t i = (size_t)init - 1; i + lp <= ls; i++)
 		if (!memcmp(s + i, p, lp)) {
 			lua_pushinteger(L, (lua_Integer)i + 1);
