@@ -471,7 +471,7 @@ static void plan_suppression(struct xprov *P)
 			size_t s = 0, best = (size_t)-1, bestn = 0;
 			for (size_t i = 0; i < P->ncells; i++) {
 				struct xprov_cell *c = &P->cells[i];
-				if (!in_group(c, g))
+				if (!in_group(c, g) || c->kind != LB_PROV_COUNT)
 					continue;
 				size_t n = P->sets[c->set].n;
 				if (c->flags & LB_PROV_SUPPRESSED)
@@ -485,6 +485,18 @@ static void plan_suppression(struct xprov *P)
 				P->cells[best].flags |= LB_PROV_SUPPRESSED;
 				changed = true;
 			}
+		}
+	}
+	/* what else a line says about a suppressed cell's records goes with it (a cluster's
+	 * centroid with its size) */
+	for (size_t i = 0; i < P->ncells; i++) {
+		struct xprov_cell *c = &P->cells[i];
+		if (!(c->flags & LB_PROV_SUPPRESSED) || !c->group[0])
+			continue;
+		for (size_t j = 0; j < P->ncells; j++) {
+			struct xprov_cell *d = &P->cells[j];
+			if (d->suppressible && d->set == c->set && in_group(d, c->group[0]))
+				d->flags |= LB_PROV_SUPPRESSED;
 		}
 	}
 }

@@ -185,8 +185,9 @@ static int kmeans_impl(struct xprov *P, const struct lb_table *t, const json_t *
 			goto fail;
 		for (size_t j = 0; j < p; j++) { /* centroids on the original scale */
 			if (!(ph = xprov_num(P, LB_PROV_STAT, colkey, colkey, set, cent[c * p + j] * scale[j] + mean[j],
-					     true, NULL)))
+					     true, &id)))
 				goto fail;
+			xprov_in_group(P, id, grp, 0);
 			json_array_append_new(row, ph);
 		}
 		if (!(ph = xprov_num(P, LB_PROV_COUNT, "", "", set, (double)cnt[c], true, &id)))
