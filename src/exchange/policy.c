@@ -940,7 +940,7 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 		}
 		if (!(c->flags & (LB_PROV_PLACED | LB_PROV_READ)) || n == 0 || n >= k)
 			continue;
-		snprintf(why, sizeof why, "%.200s is computed over %zu records, fewer than the minimum cohort %u",
+		snprintf(why, sizeof why, "%.200s is computed over %zu records, below the minimum cohort %u",
 			 cell_name(pv, c, reads), n, k);
 		rc = withhold(rel, LB_EDENIED, why, em);
 		goto out;

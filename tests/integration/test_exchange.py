@@ -127,7 +127,7 @@ def run(t, node, tmp):
     t.ok(r.returncode == 0 and builtin_hash("stats") in r.stdout, "algorithm registered under its pinned hash", r.stdout + r.stderr)
     script = os.path.join(tmp, "mine.lua")
     with open(script, "w") as f:
-        f.write("return {n = data.nrows}\n")
+        f.write("return {n = agg.count()}\n")
     r = node.cli(["exchange", "algo", "--from", "bob", "--algorithm-file", script, "--fee", "1", "--name", "count"])
     t.ok(r.returncode == 0, "second algorithm (a script) registered", r.stderr)
     script_hash = blake2b256(open(script, "rb").read()).hex()

@@ -137,7 +137,7 @@ static void test_rows_are_not_reachable(void **state)
 	nothing_out("local out = {n = agg.count()}\n"
 		    "for i = 1, 12 do out['p' .. i] = agg.mean('age', {{col = 'id', eq = string.format('P%02d', i)}}) end\n"
 		    "return out",
-		    NULL, NULL, "fewer than the minimum cohort");
+		    NULL, NULL, "below the minimum cohort");
 }
 
 /* ---- declared cohorts ---- */
@@ -148,9 +148,9 @@ static void test_declared_n_means_nothing(void **state)
 	/* filter to one patient and call it n = 40: the sandbox knows the real set */
 	nothing_out("local one = {{col = 'id', eq = 'P07'}}\n"
 		    "return {n = agg.count(), age = agg.mean('age', one)}",
-		    NULL, NULL, "1 records, fewer than the minimum cohort 10");
+		    NULL, NULL, "1 records, below the minimum cohort 10");
 	nothing_out("return {n = agg.count(), old = agg.count({{col = 'age', ge = 90}})}", NULL, NULL,
-		    "fewer than the minimum cohort");
+		    "below the minimum cohort");
 	/* reading the value inside and hiding it in a filter threshold of a released count */
 	nothing_out("local v = agg.mean('age', {{col = 'id', eq = 'P07'}}).value\n"
 		    "return {n = agg.count({{col = 'age', lt = v}})}",
@@ -247,7 +247,7 @@ static void test_builtins_leak_nothing(void **state)
 	done(&o);
 	/* a regression over a filtered cohort of one is not released */
 	nothing_out("return {fit = agg.linreg('bp', {'age'}, {{col = 'age', ge = 65}})}", NULL, NULL,
-		    "fewer than the minimum cohort");
+		    "below the minimum cohort");
 }
 
 /* ---- across releases ---- */
