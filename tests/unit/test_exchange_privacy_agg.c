@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "leben/algo.h"
 #include "leben/base.h"
 #include "leben/sandbox.h"
 #include "test.h"
@@ -483,6 +484,33 @@ static void test_honest_analyses_released(void **state)
 	done(&o);
 }
 
+/* In this process (no sandbox): the Lua runner and the built-ins keep to the same rules on
+ * their own recorder (and free everything, which the sanitizer build checks). */
+static void test_in_process(void **state)
+{
+	(void)state;
+	struct lb_table t;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_table_parse_csv(csv(), strlen(csv()), 0, &t, &em));
+	struct lb_algo_ctx ctx = {.min_cohort = K};
+	json_t *r = NULL;
+	static const char ok[] = "return {n = agg.count(), h = agg.histogram('age', {30, 50, 100}), "
+				 "m = agg.mean('age'), x = agg.crosstab('sex', 'event')}";
+	assert_lb_ok(lb_algo_lua(ok, strlen(ok), &t, NULL, &ctx, NULL, &r, &em));
+	assert_int_equal(json_integer_value(json_object_get(r, "n")), 40);
+	json_decref(r);
+	static const char bad[] = "return {n = 40, age = agg.mean('age')}";
+	assert_int_equal(lb_algo_lua(bad, strlen(bad), &t, NULL, &ctx, NULL, &r, &em), LB_EINVALID);
+	assert_non_null(strstr(em.text, "plain number"));
+	static const char rd[] = "local v = agg.count({{col = 'age', ge = 90}}).value return {}";
+	assert_int_equal(lb_algo_lua(rd, strlen(rd), &t, NULL, &ctx, NULL, &r, &em), LB_EDENIED);
+	ctx.noise = true;
+	static const char rn[] = "local v = agg.count().value return {}";
+	assert_int_equal(lb_algo_lua(rn, strlen(rn), &t, NULL, &ctx, NULL, &r, &em), LB_EDENIED);
+	assert_non_null(strstr(em.text, "noise"));
+	lb_table_release(&t);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -498,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_no_provenance_no_release),
 		cmocka_unit_test(test_review_is_never_released),
 		cmocka_unit_test(test_honest_analyses_released),
+		cmocka_unit_test(test_in_process),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
