@@ -80,7 +80,7 @@ static int kmeans_impl(struct xprov *P, const struct lb_table *t, const json_t *
 		rowi[n++] = (uint32_t)r;
 	}
 	if (n < k) {
-		rc = lb_errf(em, LB_EINVALID, "k-means: %zu complete rows for k = %zu clusters", n, k);
+		rc = lb_errf(em, LB_EINVALID, "k-means: fewer complete rows than k = %zu clusters", k);
 		goto out;
 	}
 	for (size_t j = 0; j < p; j++)

@@ -440,11 +440,16 @@ static int push_agg(lua_State *L, json_t *tmpl, const char *kind, long value_cel
 	return 1;
 }
 
+/* An aggregate could not be computed: whether it could depends on the data (too few rows, a
+ * singular system, too many levels), so the failure cannot be caught and tried again with other
+ * filters: the run stops, and nothing but the fact leaves. */
 static int fail_rc(lua_State *L, int rc, struct lb_errmsg *em)
 {
 	if (rc == LB_ENOMEM)
 		return luaL_error(L, "out of memory");
-	return luaL_error(L, "%s", em->text);
+	char why[300];
+	snprintf(why, sizeof why, "an aggregate could not be computed (%.200s); the run stops", em->text);
+	return deny(L, why);
 }
 
 static int scalar(lua_State *L, enum lb_prov_kind kind, const char *name)
@@ -508,6 +513,8 @@ static int l_histogram(lua_State *L)
 		if (!lua_isnumber(L, -1))
 			return luaL_error(L, "agg.histogram: edge %d is not a number", (int)i);
 		edges[i - 1] = lua_tonumber(L, -1);
+		if (!isfinite(edges[i - 1]) || (i > 1 && !(edges[i - 1] > edges[i - 2])))
+			return luaL_error(L, "agg.histogram: the edges must be finite and strictly increasing");
 		lua_pop(L, 1);
 	}
 	uint8_t *m = new_mask(L);

@@ -156,8 +156,7 @@ int xagg_linreg(struct xprov *P, const struct lb_table *t, size_t ycol, const si
 		n++;
 	}
 	if (n <= q) {
-		rc = lb_errf(em, LB_EINVALID, "linear regression needs more complete rows (%zu) than coefficients (%zu)",
-			     n, q);
+		rc = lb_errf(em, LB_EINVALID, "linear regression needs more complete rows than coefficients (%zu)", q);
 		goto out;
 	}
 	for (size_t i = 0; i < q; i++)
@@ -277,8 +276,7 @@ int xlogreg_partial(const struct lb_table *t, const struct xlogreg_design *d, co
 			continue;
 		double y = t->cols[d->ycol].v[r];
 		if (y != 0 && y != 1)
-			return lb_errf(em, LB_EINVALID, "outcome column '%s' has the value %g on data row %zu (must be 0 or 1)",
-				       t->cols[d->ycol].name, y, r + 1);
+			return lb_errf(em, LB_EINVALID, "outcome column '%s' has a value other than 0 or 1", t->cols[d->ycol].name);
 		xv[0] = 1;
 		double eta = w[0];
 		for (size_t j = 0; j < p; j++) {

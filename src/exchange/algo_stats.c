@@ -184,8 +184,8 @@ static int levels_of(const struct lb_table *t, size_t c, const uint8_t *mask, st
 	}
 	if (lv->n > MAX_LEVELS) {
 		lb_free(lv->num);
-		return lb_errf(em, LB_EINVALID, "column '%s' has %zu distinct values (at most %d can be tabulated)",
-			       col->name, lv->n, MAX_LEVELS);
+		return lb_errf(em, LB_EINVALID, "column '%s' has more than %d distinct values (the most a table can have)",
+			       col->name, MAX_LEVELS);
 	}
 	return LB_OK;
 }
