@@ -48,7 +48,8 @@ static const char sandbox_help[] =
 	"                             prints (or writes to --out) what would be released, for the\n"
 	"                             owner only; never released, charged or recorded\n"
 	"  --patient-column NAME --exclude ID[,ID...]  leave out these patients' rows (revoked\n"
-	"                             consents); done inside the sandbox before the algorithm runs\n"
+	"                             consents); done inside the sandbox before the algorithm runs;\n"
+	"                             the column also keys the records of the release history\n"
 	"  --cpu-ms N --wall-ms N --memory-mb N --file-mb N --instructions N   sandbox limits\n"
 	"  --json                     machine-readable output\n"
 	"\n"
@@ -327,8 +328,9 @@ static int sandbox_run(int argc, char **argv)
 		fprintf(stderr, "leben sandbox run: --algorithm and --input are required\n\n%s", sandbox_help);
 		return 2;
 	}
-	if (!exclude_s != !job.patient_col) {
-		fprintf(stderr, "leben sandbox run: --exclude and --patient-column go together\n");
+	if (exclude_s && !job.patient_col) {
+		fprintf(stderr, "leben sandbox run: --exclude and --patient-column go together (--exclude names "
+				"patients of that column)\n");
 		return 2;
 	}
 	if (review && seal_to) {

@@ -883,6 +883,30 @@ out:
 	return bad;
 }
 
+static size_t longest_array(json_t *v, int depth)
+{
+	size_t m = 0, i;
+	const char *k;
+	json_t *e;
+	if (depth > 64)
+		return 0;
+	if (json_is_array(v)) {
+		m = json_array_size(v);
+		json_array_foreach(v, i, e)
+		{
+			size_t x = longest_array(e, depth + 1);
+			m = x > m ? x : m;
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+		{
+			size_t x = longest_array(e, depth + 1);
+			m = x > m ? x : m;
+		}
+	}
+	return m;
+}
+
 int lb_policy_release(const struct lb_policy *p, const json_t *result, const struct lb_provenance *pv,
 		      const struct lb_release_opts *o, struct lb_release *rel, struct lb_errmsg *em)
 {
@@ -942,6 +966,12 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 			continue;
 		snprintf(why, sizeof why, "%.200s is computed over %zu records, below the minimum cohort %u",
 			 cell_name(pv, c, reads), n, k);
+		rc = withhold(rel, LB_EDENIED, why, em);
+		goto out;
+	}
+	if (p->aggregates_only && longest_array(r, 0) > p->max_array) {
+		snprintf(why, sizeof why, "the result has an array longer than %zu entries: it looks like row-level data",
+			 p->max_array);
 		rc = withhold(rel, LB_EDENIED, why, em);
 		goto out;
 	}
