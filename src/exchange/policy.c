@@ -546,6 +546,10 @@ int lb_release_seal(const struct lb_release *rel, const uint8_t user_pk[LB_ENVEL
 
 /* ---- release history (cross-release differencing) ------------------------------------------ */
 
+#define SPAN_MAX_SETS 256
+#define SPAN_MAX_SETS_H SPAN_MAX_SETS
+#define SPAN_MAX_CELLS 20000000.0
+
 static int cmp_u64p(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -568,7 +572,7 @@ int lb_release_history_open(const char *path, struct lb_release_history **out, s
 			 "n INTEGER NOT NULL, keys BLOB NOT NULL);"
 			 "CREATE TABLE IF NOT EXISTS releases(user TEXT NOT NULL, asset TEXT NOT NULL, "
 			 "class INTEGER NOT NULL, colkey TEXT NOT NULL, set_id INTEGER NOT NULL, path TEXT NOT NULL, "
-			 "UNIQUE(user, asset, class, colkey, set_id));"
+			 "linear INTEGER NOT NULL DEFAULT 0, UNIQUE(user, asset, class, colkey, set_id));"
 			 "CREATE INDEX IF NOT EXISTS releases_ua ON releases(user, asset, class);",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		int rc = lb_errf(em, LB_EIO, "release history %s: %s (check the path and its permissions)",
@@ -612,6 +616,83 @@ static const char *cell_name(const struct lb_provenance *p, const struct lb_prov
 	if (reads)
 		return "a value";
 	return c->path && c->path[0] ? c->path : "a value the script read";
+}
+
+static bool span_isolates(const struct lb_prov_set *const *sets, size_t m, unsigned k, size_t *weight);
+
+static bool linear_kind(enum lb_prov_kind k)
+{
+	return k == LB_PROV_COUNT || k == LB_PROV_SUM || k == LB_PROV_MEAN;
+}
+
+/* Trackers across releases: for each class of linear values of prov (counts; sums and means of
+ * one column), the span check over its sets and the most recent earlier ones of the class. */
+static int history_span(struct lb_release_history *h, const char *user, const char *asset,
+			const struct lb_provenance *prov, unsigned k, struct lb_errmsg *em)
+{
+	enum { HIST_SPAN = 128 };
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT s.n, s.keys FROM releases r JOIN rel_sets s ON s.id = r.set_id WHERE r.user = ?1 "
+			       "AND r.asset = ?2 AND r.class = ?3 AND r.linear = 1 AND r.colkey = ?4 AND s.n > 0 "
+			       "ORDER BY r.rowid DESC LIMIT ?5",
+			       -1, &st, NULL) != SQLITE_OK)
+		return lb_errf(em, LB_EIO, "release history: %s", sqlite3_errmsg(h->db));
+	struct lb_prov_set *old = lb_calloc(HIST_SPAN, sizeof *old);
+	const struct lb_prov_set **sets = lb_malloc(SPAN_MAX_SETS_H * sizeof *sets);
+	int rc = old && sets ? LB_OK : LB_ENOMEM;
+	for (size_t lead = 0; lead < prov->ncells && rc == LB_OK; lead++) {
+		const struct lb_prov_cell *L = &prov->cells[lead];
+		if (!cell_counts(L) || !linear_kind(L->kind))
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < lead && !seen; i++)
+			seen = cell_counts(&prov->cells[i]) && linear_kind(prov->cells[i].kind) &&
+			       (prov->cells[i].kind == LB_PROV_COUNT) == (L->kind == LB_PROV_COUNT) &&
+			       !strcmp(prov->cells[i].colkey, L->colkey);
+		if (seen)
+			continue;
+		size_t m = 0, nold = 0;
+		for (size_t i = lead; i < prov->ncells && m < SPAN_MAX_SETS_H - HIST_SPAN; i++) {
+			const struct lb_prov_cell *c = &prov->cells[i];
+			if (cell_counts(c) && linear_kind(c->kind) && (c->kind == LB_PROV_COUNT) == (L->kind == LB_PROV_COUNT) &&
+			    !strcmp(c->colkey, L->colkey) && prov->sets[c->set].n > 0)
+				sets[m++] = &prov->sets[c->set];
+		}
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, asset, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, L->kind == LB_PROV_COUNT ? 0 : 1);
+		sqlite3_bind_text(st, 4, L->colkey, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, HIST_SPAN);
+		while (nold < HIST_SPAN && sqlite3_step(st) == SQLITE_ROW) {
+			size_t n = (size_t)sqlite3_column_int64(st, 0);
+			if ((size_t)sqlite3_column_bytes(st, 1) != n * sizeof(uint64_t))
+				continue;
+			old[nold].keys = lb_malloc(n * sizeof(uint64_t));
+			if (!old[nold].keys) {
+				rc = LB_ENOMEM;
+				break;
+			}
+			memcpy(old[nold].keys, sqlite3_column_blob(st, 1), n * sizeof(uint64_t));
+			old[nold].n = n;
+			sets[m++] = &old[nold++];
+		}
+		size_t w;
+		if (rc == LB_OK && nold > 0 && span_isolates(sets, m, k, &w))
+			rc = lb_errf(em, LB_EDENIED,
+				     "a combination of these %s and ones released earlier to the same user on this asset "
+				     "describes only %zu records (fewer than the minimum cohort %u)",
+				     L->kind == LB_PROV_COUNT ? "counts" : "sums and means", w, k);
+		for (size_t i = 0; i < nold; i++) {
+			lb_free(old[i].keys);
+			old[i].keys = NULL;
+		}
+	}
+	sqlite3_finalize(st);
+	lb_free(old);
+	lb_free(sets);
+	return rc;
 }
 
 int lb_release_history_check(struct lb_release_history *h, const char *user, const char *asset,
@@ -660,6 +741,8 @@ int lb_release_history_check(struct lb_release_history *h, const char *user, con
 			rc = lb_errf(em, LB_EIO, "release history: %s", sqlite3_errmsg(h->db));
 	}
 	sqlite3_finalize(st);
+	if (rc == LB_OK)
+		rc = history_span(h, user, asset, prov, k, em);
 	return rc;
 }
 
@@ -674,8 +757,9 @@ int lb_release_history_record(struct lb_release_history *h, const char *user, co
 			       &ins_set, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db, "SELECT id FROM rel_sets WHERE hash = ?1", -1, &get_set, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db,
-			       "INSERT OR IGNORE INTO releases(user, asset, class, colkey, set_id, path) "
-			       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+			       "INSERT INTO releases(user, asset, class, colkey, set_id, path, linear) "
+			       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(user, asset, class, colkey, set_id) "
+			       "DO UPDATE SET linear = max(linear, ?7)",
 			       -1, &ins_rel, NULL) != SQLITE_OK) {
 		rc = lb_errf(em, LB_EIO, "release history: %s", sqlite3_errmsg(h->db));
 		goto out;
@@ -708,6 +792,7 @@ int lb_release_history_record(struct lb_release_history *h, const char *user, co
 		sqlite3_bind_text(ins_rel, 4, c->colkey, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins_rel, 5, id);
 		sqlite3_bind_text(ins_rel, 6, c->path && c->path[0] ? c->path : "(read)", -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins_rel, 7, c->kind == LB_PROV_COUNT || c->kind == LB_PROV_SUM || c->kind == LB_PROV_MEAN);
 		if (sqlite3_step(ins_rel) != SQLITE_DONE) {
 			rc = lb_errf(em, LB_EIO, "release history: %s", sqlite3_errmsg(h->db));
 			goto out;
@@ -820,6 +905,185 @@ static uint64_t *group_union(const struct lb_provenance *pv, uint32_t g, size_t 
 			u[w++] = u[i];
 	*n = w;
 	return u;
+}
+
+/* ---- linear combinations (trackers) ---------------------------------------------------------- */
+
+
+struct rec {
+	uint64_t key;
+	uint64_t sig[SPAN_MAX_SETS / 64]; /* which sets hold the record */
+};
+
+static int cmp_rec_key(const void *a, const void *b)
+{
+	uint64_t x = ((const struct rec *)a)->key, y = ((const struct rec *)b)->key;
+	return (x > y) - (x < y);
+}
+
+static int cmp_rec_sig(const void *a, const void *b)
+{
+	return memcmp(((const struct rec *)a)->sig, ((const struct rec *)b)->sig, sizeof ((const struct rec *)a)->sig);
+}
+
+/* Whether linear combinations of the sums over sets[0..m-1] isolate fewer than k records: the
+ * records are grouped into atoms (same membership in every set), and each row of the reduced
+ * row echelon form of the sets' atom-indicator matrix is a combination of the released values
+ * that describes only the atoms it touches; one touching 1 .. k-1 records is refused (it
+ * gives, e.g., one patient's value as sum(A) + sum(B) - sum(C)). Pairwise differences are
+ * checked elsewhere; this catches the trackers made of three or more sets. Sets beyond
+ * SPAN_MAX_SETS or too many atoms are not checked here. */
+static bool span_isolates(const struct lb_prov_set *const *sets, size_t m, unsigned k, size_t *weight)
+{
+	if (m < 3 || m > SPAN_MAX_SETS || k < 2)
+		return false;
+	size_t total = 0;
+	for (size_t i = 0; i < m; i++)
+		total += sets[i]->n;
+	struct rec *rv = lb_calloc(total ? total : 1, sizeof *rv);
+	if (!rv)
+		return false;
+	size_t nr = 0;
+	for (size_t i = 0; i < m; i++)
+		for (size_t j = 0; j < sets[i]->n; j++) {
+			rv[nr].key = sets[i]->keys[j];
+			rv[nr].sig[i / 64] |= 1ull << (i % 64);
+			nr++;
+		}
+	qsort(rv, nr, sizeof *rv, cmp_rec_key);
+	size_t u = 0;
+	for (size_t i = 0; i < nr; i++) {
+		if (u > 0 && rv[u - 1].key == rv[i].key) {
+			for (size_t w = 0; w < SPAN_MAX_SETS / 64; w++)
+				rv[u - 1].sig[w] |= rv[i].sig[w];
+		} else {
+			rv[u++] = rv[i];
+		}
+	}
+	qsort(rv, u, sizeof *rv, cmp_rec_sig);
+	/* atoms: runs of equal signatures, with their multiplicity */
+	size_t na = 0;
+	size_t *mult = lb_malloc((u ? u : 1) * sizeof *mult), *first = lb_malloc((u ? u : 1) * sizeof *first);
+	bool bad = false;
+	if (!mult || !first)
+		goto out;
+	for (size_t i = 0; i < u; i++) {
+		if (na > 0 && !memcmp(rv[first[na - 1]].sig, rv[i].sig, sizeof rv[i].sig)) {
+			mult[na - 1]++;
+		} else {
+			first[na] = i;
+			mult[na++] = 1;
+		}
+	}
+	if ((double)m * (double)na > SPAN_MAX_CELLS)
+		goto out;
+	double *M = lb_calloc(m * na, sizeof *M);
+	if (!M)
+		goto out;
+	for (size_t a = 0; a < na; a++)
+		for (size_t i = 0; i < m; i++)
+			if (rv[first[a]].sig[i / 64] >> (i % 64) & 1)
+				M[i * na + a] = 1;
+	/* reduced row echelon form, partial pivoting */
+	size_t row = 0;
+	for (size_t c = 0; c < na && row < m; c++) {
+		size_t piv = row;
+		for (size_t i = row + 1; i < m; i++)
+			if (fabs(M[i * na + c]) > fabs(M[piv * na + c]))
+				piv = i;
+		if (fabs(M[piv * na + c]) < 1e-9)
+			continue;
+		if (piv != row)
+			for (size_t j = 0; j < na; j++) {
+				double t = M[row * na + j];
+				M[row * na + j] = M[piv * na + j];
+				M[piv * na + j] = t;
+			}
+		double pv = M[row * na + c];
+		for (size_t j = 0; j < na; j++)
+			M[row * na + j] /= pv;
+		for (size_t i = 0; i < m; i++) {
+			if (i == row || fabs(M[i * na + c]) < 1e-12)
+				continue;
+			double f = M[i * na + c];
+			for (size_t j = 0; j < na; j++)
+				M[i * na + j] -= f * M[row * na + j];
+		}
+		row++;
+	}
+	for (size_t i = 0; i < row && !bad; i++) {
+		size_t w = 0;
+		for (size_t a = 0; a < na; a++)
+			if (fabs(M[i * na + a]) > 1e-9)
+				w += mult[a];
+		if (w > 0 && w < k) {
+			bad = true;
+			*weight = w;
+		}
+	}
+	lb_free(M);
+out:
+	lb_free(mult);
+	lb_free(first);
+	lb_free(rv);
+	return bad;
+}
+
+/* The span check per class of linear values: all counts together, and the sums and means of
+ * each column. */
+static bool tracked(const struct lb_provenance *pv, unsigned k, char *why, size_t whylen)
+{
+	const struct lb_prov_set **sets = lb_malloc(SPAN_MAX_SETS * sizeof *sets);
+	uint32_t *ids = lb_malloc(SPAN_MAX_SETS * sizeof *ids);
+	bool bad = false;
+	if (!sets || !ids)
+		goto out;
+	for (size_t lead = 0; lead < pv->ncells && !bad; lead++) {
+		const struct lb_prov_cell *L = &pv->cells[lead];
+		if (!cell_counts(L) || (L->kind != LB_PROV_COUNT && L->kind != LB_PROV_SUM && L->kind != LB_PROV_MEAN))
+			continue;
+		/* each class once: from its first cell */
+		bool seen = false;
+		for (size_t i = 0; i < lead && !seen; i++) {
+			const struct lb_prov_cell *c = &pv->cells[i];
+			seen = cell_counts(c) &&
+			       (L->kind == LB_PROV_COUNT ? c->kind == LB_PROV_COUNT
+							 : (c->kind == LB_PROV_SUM || c->kind == LB_PROV_MEAN) &&
+								   !strcmp(c->column, L->column));
+		}
+		if (seen)
+			continue;
+		size_t m = 0;
+		for (size_t i = lead; i < pv->ncells && m < SPAN_MAX_SETS; i++) {
+			const struct lb_prov_cell *c = &pv->cells[i];
+			bool same = cell_counts(c) &&
+				    (L->kind == LB_PROV_COUNT ? c->kind == LB_PROV_COUNT
+							      : (c->kind == LB_PROV_SUM || c->kind == LB_PROV_MEAN) &&
+									!strcmp(c->column, L->column));
+			if (!same || pv->sets[c->set].n == 0)
+				continue;
+			bool dup = false;
+			for (size_t j = 0; j < m && !dup; j++)
+				dup = ids[j] == c->set;
+			if (!dup) {
+				ids[m] = c->set;
+				sets[m++] = &pv->sets[c->set];
+			}
+		}
+		size_t w;
+		if (span_isolates(sets, m, k, &w)) {
+			snprintf(why, whylen,
+				 "a combination of the released %.80s%s describes only %zu records (fewer than the minimum "
+				 "cohort %u): together they would give those records' values",
+				 L->kind == LB_PROV_COUNT ? "counts" : "sums and means of ",
+				 L->kind == LB_PROV_COUNT ? "" : L->column, w, k);
+			bad = true;
+		}
+	}
+out:
+	lb_free(sets);
+	lb_free(ids);
+	return bad;
 }
 
 /* Within one release: any two values over meeting columns whose sets differ by 0 < d < k; a
@@ -975,7 +1239,7 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 		rc = withhold(rel, LB_EDENIED, why, em);
 		goto out;
 	}
-	if (differenced(pv, k, reads, why, sizeof why)) {
+	if (differenced(pv, k, reads, why, sizeof why) || tracked(pv, k, why, sizeof why)) {
 		rc = withhold(rel, LB_EDENIED, why, em);
 		goto out;
 	}

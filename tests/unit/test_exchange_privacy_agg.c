@@ -186,6 +186,14 @@ static void test_differencing_within_a_run(void **state)
 		    "local b = agg.sum('age', {{col = 'id', ne = 'P07'}}).value\n"
 		    "return {n = agg.count()}",
 		    NULL, NULL, "differ from an aggregate read before by 1");
+	/* a tracker: sum(age < 50) + sum(age >= 50) - sum(everyone but P07) = P07's bp; no two of
+	 * the three differ by fewer than 10 records */
+	nothing_out("return {a = agg.sum('bp', {{col = 'age', lt = 50}}), b = agg.sum('bp', {{col = 'age', ge = 50}}),\n"
+		    "        c = agg.sum('bp', {{col = 'id', ne = 'P07'}})}",
+		    NULL, NULL, "combination of the released sums");
+	nothing_out("return {a = agg.count({{col = 'sex', eq = 'F'}}), b = agg.count({{col = 'sex', eq = 'M'}}),\n"
+		    "        c = agg.count({{col = 'id', ne = 'P07'}})}",
+		    NULL, NULL, "combination of the released counts");
 	/* a suppressed histogram cell recovered as the total minus the others */
 	struct outcome o;
 	json_t *j = released("return {n = agg.count(), h = agg.histogram('age', {30, 40, 50, 60, 71, 100})}", NULL,
@@ -306,6 +314,18 @@ static void test_differencing_across_runs(void **state)
 	play(&job, h, "eve", &o);
 	assert_false(o.released);
 	done(&o);
+	/* a tracker across three runs: mean bp of the young, of the old, of everyone but P07 */
+	const char *tr[] = {"return {m = agg.sum('bp', {{col = 'age', lt = 50}})}",
+			    "return {m = agg.sum('bp', {{col = 'age', ge = 50}})}",
+			    "return {m = agg.sum('bp', {{col = 'id', ne = 'P07'}})}"};
+	for (int i = 0; i < 3; i++) {
+		job_for(&job, tr[i], NULL, NULL);
+		play(&job, h, "trudy", &o);
+		assert_int_equal(o.released, i < 2);
+		if (i == 2)
+			assert_non_null(strstr(o.rel.reason, "released earlier"));
+		done(&o);
+	}
 	lb_release_history_close(h);
 }
 
