@@ -41,6 +41,7 @@ void xprov_release(struct xprov *P)
 	}
 	lb_free(P->sets);
 	lb_free(P->cells);
+	lb_free(P->htab);
 	json_decref(P->suppressed);
 	memset(P, 0, sizeof *P);
 }
@@ -59,12 +60,39 @@ static int add_set(struct xprov *P, uint64_t *keys, size_t n, uint32_t *id)
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || keys[i] != keys[u - 1])
 			keys[u++] = keys[i];
-	for (size_t i = 0; i < P->nsets; i++)
+	uint64_t h = 1469598103934665603ull ^ u;
+	for (size_t i = 0; i < u; i++)
+		h = (h ^ keys[i]) * 1099511628211ull;
+	if (P->nsets * 2 >= P->hcap) { /* grow the index */
+		size_t nc = P->hcap ? P->hcap * 2 : 64;
+		uint32_t *nt = lb_calloc(nc, sizeof *nt);
+		if (!nt) {
+			lb_free(keys);
+			return LB_ENOMEM;
+		}
+		for (size_t i = 0; i < P->nsets; i++) {
+			const struct lb_prov_set *s = &P->sets[i];
+			uint64_t g = 1469598103934665603ull ^ s->n;
+			for (size_t j = 0; j < s->n; j++)
+				g = (g ^ s->keys[j]) * 1099511628211ull;
+			size_t k = g & (nc - 1);
+			while (nt[k])
+				k = (k + 1) & (nc - 1);
+			nt[k] = (uint32_t)i + 1;
+		}
+		lb_free(P->htab);
+		P->htab = nt;
+		P->hcap = nc;
+	}
+	size_t slot = h & (P->hcap - 1);
+	for (; P->htab[slot]; slot = (slot + 1) & (P->hcap - 1)) {
+		size_t i = P->htab[slot] - 1;
 		if (P->sets[i].n == u && (u == 0 || !memcmp(P->sets[i].keys, keys, u * sizeof *keys))) {
 			lb_free(keys);
 			*id = (uint32_t)i;
 			return LB_OK;
 		}
+	}
 	if (P->nsets == P->capsets) {
 		size_t nc = P->capsets ? P->capsets * 2 : 16;
 		struct lb_prov_set *ns = lb_realloc(P->sets, nc * sizeof *ns);
@@ -76,6 +104,7 @@ static int add_set(struct xprov *P, uint64_t *keys, size_t n, uint32_t *id)
 		P->capsets = nc;
 	}
 	P->sets[P->nsets] = (struct lb_prov_set){.n = u, .keys = keys};
+	P->htab[slot] = (uint32_t)P->nsets + 1;
 	*id = (uint32_t)P->nsets++;
 	return LB_OK;
 }
@@ -448,11 +477,6 @@ static int fin_walk(struct fin *f, json_t *v, int depth)
 	return LB_OK;
 }
 
-static bool in_group(const struct xprov_cell *c, uint32_t g)
-{
-	return g && (c->group[0] == g || c->group[1] == g);
-}
-
 /* Primary suppression (0 < n < k), then secondary: while a line's suppressed cells total
  * 0 < s < k records, also suppress its smallest released non-empty cell (else its total minus
  * the released cells would give them). */
@@ -464,20 +488,47 @@ static void plan_suppression(struct xprov *P)
 		if (c->suppressible && n > 0 && n < P->k)
 			c->flags |= LB_PROV_SUPPRESSED;
 	}
-	bool changed = true;
-	for (unsigned round = 0; changed && round < 1000000; round++) {
+	/* members of each group, counts only */
+	size_t ng = P->ngroups, nm = 0;
+	size_t *off = lb_calloc(ng + 2, sizeof *off), *mem = lb_malloc((2 * P->ncells + 1) * sizeof *mem);
+	if (!off || !mem) {
+		/* without the lists: suppress every suppressible cell of a line with any suppression */
+		for (size_t i = 0; i < P->ncells; i++)
+			if (P->cells[i].suppressible && (P->cells[i].group[0] || P->cells[i].group[1]))
+				P->cells[i].flags |= LB_PROV_SUPPRESSED;
+		lb_free(off);
+		lb_free(mem);
+		return;
+	}
+	for (size_t i = 0; i < P->ncells; i++)
+		for (int j = 0; j < 2; j++) {
+			uint32_t g = P->cells[i].group[j];
+			if (g && g <= ng && P->cells[i].kind == LB_PROV_COUNT)
+				off[g + 1]++;
+		}
+	for (size_t g = 1; g <= ng + 1 && g < ng + 2; g++)
+		off[g] += off[g - 1];
+	size_t *fill = lb_calloc(ng + 1, sizeof *fill);
+	if (fill) {
+		for (size_t i = 0; i < P->ncells; i++)
+			for (int j = 0; j < 2; j++) {
+				uint32_t g = P->cells[i].group[j];
+				if (g && g <= ng && P->cells[i].kind == LB_PROV_COUNT)
+					mem[off[g] + fill[g]++] = i, nm++;
+			}
+	}
+	bool changed = fill != NULL;
+	for (unsigned round = 0; changed && round < 100000; round++) {
 		changed = false;
-		for (uint32_t g = 1; g <= P->ngroups; g++) {
+		for (uint32_t g = 1; g <= ng; g++) {
 			size_t s = 0, best = (size_t)-1, bestn = 0;
-			for (size_t i = 0; i < P->ncells; i++) {
-				struct xprov_cell *c = &P->cells[i];
-				if (!in_group(c, g) || c->kind != LB_PROV_COUNT)
-					continue;
+			for (size_t x = off[g]; x < off[g + 1]; x++) {
+				struct xprov_cell *c = &P->cells[mem[x]];
 				size_t n = P->sets[c->set].n;
 				if (c->flags & LB_PROV_SUPPRESSED)
 					s += n;
 				else if (c->suppressible && n > 0 && (best == (size_t)-1 || n < bestn)) {
-					best = i;
+					best = mem[x];
 					bestn = n;
 				}
 			}
@@ -487,18 +538,26 @@ static void plan_suppression(struct xprov *P)
 			}
 		}
 	}
+	(void)nm;
+	lb_free(fill);
+	lb_free(off);
+	lb_free(mem);
 	/* what else a line says about a suppressed cell's records goes with it (a cluster's
 	 * centroid with its size) */
+	uint32_t *supp = lb_calloc(P->nsets ? P->nsets : 1, sizeof *supp);
+	if (!supp)
+		return;
 	for (size_t i = 0; i < P->ncells; i++) {
-		struct xprov_cell *c = &P->cells[i];
-		if (!(c->flags & LB_PROV_SUPPRESSED) || !c->group[0])
-			continue;
-		for (size_t j = 0; j < P->ncells; j++) {
-			struct xprov_cell *d = &P->cells[j];
-			if (d->suppressible && d->set == c->set && in_group(d, c->group[0]))
-				d->flags |= LB_PROV_SUPPRESSED;
-		}
+		const struct xprov_cell *c = &P->cells[i];
+		if ((c->flags & LB_PROV_SUPPRESSED) && c->group[0] && c->kind == LB_PROV_COUNT)
+			supp[c->set] = c->group[0];
 	}
+	for (size_t j = 0; j < P->ncells; j++) {
+		struct xprov_cell *d = &P->cells[j];
+		if (d->suppressible && d->group[0] && supp[d->set] == d->group[0])
+			d->flags |= LB_PROV_SUPPRESSED;
+	}
+	lb_free(supp);
 }
 
 int xprov_finish(struct xprov *P, json_t *result, struct lb_errmsg *em)

@@ -34,7 +34,9 @@
 #define HOOK_EVERY 1000
 #define MAX_DEPTH 32
 #define MAX_WHERE 32
-#define MAX_STRING (1u << 20)  /* largest string.rep / table.concat result */
+#define MAX_STRING (8u << 10)  /* longest string a script may make (C functions compare and
+                                * copy strings in one instruction: this bounds their work) */
+#define MAX_AGGS 10000         /* aggregates one run may make */
 #define BYTES_PER_STEP 64      /* bytes copied that count as one instruction */
 #define AGG_MT "leben.aggregate"
 
@@ -65,11 +67,18 @@ struct lua_run {
 	size_t naggs, capaggs;
 	const json_t *params;  /* borrowed: strings the result may echo */
 	size_t reads;          /* values the script read */
+	bool capped;           /* after set-up: strings are capped at MAX_STRING */
+	bool string_hit;       /* a string longer than MAX_STRING was refused */
 };
 
 static void *lua_alloc_capped(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct lua_run *r = ud;
+	if (!ptr && osize == LUA_TSTRING && r->capped && nsize > MAX_STRING + 64) {
+		r->string_hit = true; /* sticky: every later allocation fails too */
+		r->mem_hit = true;
+		return NULL;
+	}
 	if (!ptr)
 		osize = 0;
 	if (nsize == 0) {
@@ -100,13 +109,15 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	struct lua_run *r = run_of(L);
-	if (!r->steps_hit && !r->denied && ++r->steps <= r->max_steps)
+	if (!r->steps_hit && !r->denied && !r->mem_hit && ++r->steps <= r->max_steps)
 		return;
-	if (!r->steps_hit && !r->denied)
+	if (!r->steps_hit && !r->denied && !r->mem_hit)
 		r->steps_hit = true;
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, 1); /* from now on: every instruction */
 	if (r->denied)
 		luaL_error(L, "%s", r->denied_why);
+	if (r->mem_hit && !r->steps_hit)
+		luaL_error(L, "memory limit reached");
 	luaL_error(L, "instruction limit reached");
 }
 
@@ -215,20 +226,35 @@ static int l_find(lua_State *L)
 	return 1;
 }
 
-static int l_setmetatable(lua_State *L)
+/* table.insert, remove, move, unpack, sort: charged for the elements they move in C, then the
+ * original (upvalue 1; upvalue 2 says which). */
+static int l_table_charged(lua_State *L)
 {
-	luaL_checktype(L, 1, LUA_TTABLE);
-	if (!lua_isnoneornil(L, 2)) {
-		luaL_checktype(L, 2, LUA_TTABLE);
-		if (lua_getfield(L, 2, "__gc") != LUA_TNIL)
-			return luaL_error(L, "setmetatable: __gc finalizers are not allowed");
-		lua_pop(L, 1);
+	lua_Integer which = lua_tointeger(L, lua_upvalueindex(2));
+	size_t work = 0;
+	if (which == 2) { /* move(a1, f, e, t [,a2]) */
+		lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+		work = e >= f ? (size_t)((lua_Unsigned)e - (lua_Unsigned)f) + 1 : 0;
+	} else if (which == 3) { /* unpack(t [,i [,j]]) */
+		lua_Integer i = luaL_optinteger(L, 2, 1);
+		lua_Integer j = lua_isnoneornil(L, 3) ? (lua_Integer)luaL_len(L, 1) : luaL_checkinteger(L, 3);
+		work = j >= i ? (size_t)((lua_Unsigned)j - (lua_Unsigned)i) + 1 : 0;
+	} else {
+		luaL_checktype(L, 1, LUA_TTABLE);
+		lua_Integer n = (lua_Integer)luaL_len(L, 1);
+		work = n > 0 ? (size_t)n : 0;
+		if (which == 4) { /* sort: n log n comparisons */
+			size_t lg = 1;
+			while (lg < 64 && ((size_t)1 << lg) < work)
+				lg++;
+			work *= lg;
+		}
 	}
-	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
-		return luaL_error(L, "cannot change a protected metatable");
-	lua_settop(L, 2);
-	lua_setmetatable(L, 1);
-	return 1;
+	charge(L, work > SIZE_MAX / 64 ? SIZE_MAX : work * 64);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
 }
 
 /* xpcall(f, msgh, ...): f runs protected; on error msgh(err) runs afterwards, as ordinary
@@ -266,14 +292,14 @@ static int open_restricted(lua_State *L)
 		luaL_requiref(L, l->name, l->func, 1);
 		lua_pop(L, 1);
 	}
+	/* no loaders, no printing, no metatables: without them there are no finalizers (__gc), no
+	 * close handlers (__close) and no __index chains that C follows without counting */
 	static const char *const drop[] = {"load", "loadfile", "dofile", "require", "print",
-					   "collectgarbage", NULL};
+					   "collectgarbage", "setmetatable", "getmetatable", NULL};
 	for (size_t i = 0; drop[i]; i++) {
 		lua_pushnil(L);
 		lua_setglobal(L, drop[i]);
 	}
-	lua_pushcfunction(L, l_setmetatable);
-	lua_setglobal(L, "setmetatable");
 	lua_pushcfunction(L, l_xpcall);
 	lua_setglobal(L, "xpcall");
 	lua_getglobal(L, "string");
@@ -290,6 +316,13 @@ static int open_restricted(lua_State *L)
 	lua_getglobal(L, "table");
 	lua_pushcfunction(L, l_concat);
 	lua_setfield(L, -2, "concat");
+	static const char *const charged[] = {"insert", "remove", "move", "unpack", "sort", NULL};
+	for (size_t i = 0; charged[i]; i++) {
+		lua_getfield(L, -1, charged[i]);
+		lua_pushinteger(L, (lua_Integer)i);
+		lua_pushcclosure(L, l_table_charged, 2);
+		lua_setfield(L, -2, charged[i]);
+	}
 	lua_pop(L, 1);
 	return 0;
 }
@@ -353,6 +386,7 @@ static void where_mask(lua_State *L, int idx, uint8_t *mask)
 		long c = check_col(L, lua_gettop(L), false);
 		lua_pop(L, 1);
 		const struct lb_table_col *col = &t->cols[c];
+		charge(L, (size_t)16 * t->nrows);
 		static const char *const ops[] = {"eq", "ne", "lt", "le", "gt", "ge", "in", NULL};
 		lua_pushnil(L);
 		while (lua_next(L, ci)) {
@@ -375,6 +409,7 @@ static void where_mask(lua_State *L, int idx, uint8_t *mask)
 				lua_Integer nv = (lua_Integer)luaL_len(L, -1);
 				if (nv > 1000)
 					luaL_error(L, "where: 'in' takes at most 1000 values");
+				charge(L, (size_t)nv * t->nrows * 4);
 				double *vals = lua_newuserdatauv(L, (size_t)(nv ? nv : 1) * sizeof *vals, 0);
 				for (lua_Integer j = 1; j <= nv; j++) {
 					lua_geti(L, -2, j);
@@ -411,9 +446,14 @@ static void where_mask(lua_State *L, int idx, uint8_t *mask)
 
 /* ---- aggregates ---------------------------------------------------------------------------------- */
 
+/* Every agg call makes one mask; it is charged one instruction per row (more for tables and
+ * regressions, by the caller), and a run makes at most MAX_AGGS aggregates. */
 static uint8_t *new_mask(lua_State *L)
 {
 	struct lua_run *r = run_of(L);
+	if (r->naggs >= MAX_AGGS)
+		luaL_error(L, "a run may make at most %d aggregates", MAX_AGGS);
+	charge(L, r->t->nrows > SIZE_MAX / (64 * HOOK_EVERY) ? SIZE_MAX : r->t->nrows * 64);
 	return lua_newuserdatauv(L, r->t->nrows ? r->t->nrows : 1, 0);
 }
 
@@ -445,8 +485,12 @@ static int push_agg(lua_State *L, json_t *tmpl, const char *kind, long value_cel
  * filters: the run stops, and nothing but the fact leaves. */
 static int fail_rc(lua_State *L, int rc, struct lb_errmsg *em)
 {
-	if (rc == LB_ENOMEM)
-		return luaL_error(L, "out of memory");
+	if (rc == LB_ENOMEM) {
+		struct lua_run *r = run_of(L);
+		r->mem_hit = true; /* sticky, as the allocator's own cap */
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+		return luaL_error(L, "memory limit reached");
+	}
 	char why[300];
 	snprintf(why, sizeof why, "an aggregate could not be computed (%.200s); the run stops", em->text);
 	return deny(L, why);
@@ -532,6 +576,7 @@ static int l_crosstab(lua_State *L)
 	struct lua_run *r = run_of(L);
 	lua_settop(L, 3);
 	long a = check_col(L, 1, false), b = check_col(L, 2, false);
+	charge(L, (size_t)8 * 64 * r->t->nrows); /* a few passes and sorts over the rows */
 	uint8_t *m = new_mask(L);
 	where_mask(L, 3, m);
 	json_t *o;
@@ -539,6 +584,8 @@ static int l_crosstab(lua_State *L)
 	int rc = xagg_crosstab(r->P, r->t, (size_t)a, (size_t)b, m, &o, &em);
 	if (rc)
 		return fail_rc(L, rc, &em);
+	charge(L, (size_t)64 * json_array_size(json_object_get(o, "counts")) *
+			  json_array_size(json_object_get(o, "col_counts")));
 	return push_agg(L, o, "crosstab", -1, set_of_n(r, o));
 }
 
@@ -557,6 +604,7 @@ static int l_linreg(lua_State *L)
 		xs[i - 1] = (size_t)check_col(L, lua_gettop(L), true);
 		lua_pop(L, 1);
 	}
+	charge(L, (size_t)((p + 1) * (p + 1)) * 64 * r->t->nrows);
 	uint8_t *m = new_mask(L);
 	where_mask(L, 3, m);
 	json_t *o;
@@ -934,9 +982,10 @@ int lb_algo_lua(const char *src, size_t len, const struct lb_table *t, const jso
 		goto out;
 	}
 	/* the hook stays installed until lua_close has run every finalizer and close handler */
+	r.capped = !r.review;
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	st = lua_pcall(L, 0, 1, 0);
-	if (r.steps_hit || r.mem_hit || r.denied)
+	if (r.steps_hit || r.mem_hit || r.denied || r.string_hit)
 		goto out;
 	if (st != LUA_OK) {
 		const char *msg = lua_tostring(L, -1);
@@ -958,6 +1007,9 @@ out:
 	if (r.steps_hit)
 		rc = lb_errf(em, LB_ELIMIT, "instruction limit reached (%llu Lua instructions)",
 			     (unsigned long long)instr);
+	else if (r.string_hit)
+		rc = lb_errf(em, LB_ELIMIT, "a string longer than %u bytes was refused (scripts handle names, "
+					    "not text; the run stops)", MAX_STRING);
 	else if (r.mem_hit)
 		rc = lb_errf(em, LB_ELIMIT, "memory limit reached (%zu bytes for the Lua state)", r.cap);
 	else if (r.denied)

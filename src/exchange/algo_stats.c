@@ -18,6 +18,7 @@
 
 #define MAX_BINS 1000
 #define MAX_LEVELS 1000
+#define MAX_CELLS 100000
 
 static bool in_mask(const uint8_t *mask, size_t r)
 {
@@ -147,6 +148,33 @@ out:
 	return rc;
 }
 
+/* The K sets of rows with key[r] = 0 .. K-1 (other keys: no set), by a counting sort; ids[k]
+ * receives set k's index. */
+static int bucket_sets(struct xprov *P, const size_t *key, size_t nrows, size_t K, uint32_t *ids)
+{
+	size_t *off = lb_calloc(K + 2, sizeof *off), *fill = lb_calloc(K + 1, sizeof *fill);
+	uint32_t *rows = lb_malloc((nrows ? nrows : 1) * sizeof *rows);
+	int rc = LB_ENOMEM;
+	if (!off || !fill || !rows)
+		goto out;
+	for (size_t r = 0; r < nrows; r++)
+		if (key[r] < K)
+			off[key[r] + 1]++;
+	for (size_t k = 1; k <= K; k++)
+		off[k] += off[k - 1];
+	for (size_t r = 0; r < nrows; r++)
+		if (key[r] < K)
+			rows[off[key[r]] + fill[key[r]]++] = (uint32_t)r;
+	rc = LB_OK;
+	for (size_t k = 0; k < K && rc == LB_OK; k++)
+		rc = xprov_set_rows(P, rows + off[k], off[k + 1] - off[k], &ids[k]);
+out:
+	lb_free(off);
+	lb_free(fill);
+	lb_free(rows);
+	return rc;
+}
+
 /* Levels of a column: categorical levels, or the sorted distinct numbers among masked rows. */
 struct levels {
 	size_t n;       /* number of levels */
@@ -212,30 +240,38 @@ static int level_labels(struct xprov *P, const struct lb_table *t, size_t c, con
 {
 	const struct lb_table_col *col = &t->cols[c];
 	json_t *a = json_array();
-	uint8_t *m = lb_malloc(t->nrows ? t->nrows : 1);
-	if (!a || !m) {
-		json_decref(a);
-		lb_free(m);
-		return LB_ENOMEM;
+	size_t *key = lb_malloc((t->nrows ? t->nrows : 1) * sizeof *key);
+	uint32_t *ids = lb_malloc((lv->n ? lv->n : 1) * sizeof *ids);
+	int rc = LB_ENOMEM;
+	if (!a || !key || !ids)
+		goto out;
+	for (size_t r = 0; r < t->nrows; r++) {
+		double x = col->v[r];
+		key[r] = lv->n;
+		if (isnan(x))
+			continue;
+		size_t i = level_index(col, lv, x);
+		if (i < lv->n && (col->kind == LB_COL_CATEGORICAL || lv->num[i] == x))
+			key[r] = i;
 	}
+	if ((rc = bucket_sets(P, key, t->nrows, lv->n, ids)))
+		goto out;
 	for (size_t i = 0; i < lv->n; i++) {
 		double want = col->kind == LB_COL_CATEGORICAL ? (double)i : lv->num[i];
-		for (size_t r = 0; r < t->nrows; r++)
-			m[r] = col->v[r] == want;
-		uint32_t set;
-		json_t *ph = NULL;
-		if (xprov_set_mask(P, m, &set) == LB_OK)
-			ph = xprov_label(P, col->kind == LB_COL_CATEGORICAL ? col->levels[i] : NULL, want, set);
+		json_t *ph = xprov_label(P, col->kind == LB_COL_CATEGORICAL ? col->levels[i] : NULL, want, ids[i]);
 		if (!ph) {
-			json_decref(a);
-			lb_free(m);
-			return LB_ENOMEM;
+			rc = LB_ENOMEM;
+			goto out;
 		}
 		json_array_append_new(a, ph);
 	}
-	lb_free(m);
 	*out = a;
-	return LB_OK;
+	a = NULL;
+out:
+	json_decref(a);
+	lb_free(key);
+	lb_free(ids);
+	return rc;
 }
 
 int xagg_crosstab(struct xprov *P, const struct lb_table *t, size_t ac, size_t bc,
@@ -251,12 +287,20 @@ int xagg_crosstab(struct xprov *P, const struct lb_table *t, size_t ac, size_t b
 	}
 	const struct lb_table_col *a = &t->cols[ac], *b = &t->cols[bc];
 	size_t ncell = lr.n * lc.n;
+	if (ncell > MAX_CELLS) {
+		lb_free(lr.num);
+		lb_free(lc.num);
+		return lb_errf(em, LB_EINVALID, "a table of '%s' by '%s' would have more than %d cells", a->name, b->name,
+			       MAX_CELLS);
+	}
+	uint32_t *cell_set = lb_malloc((ncell + lr.n + lc.n + 1) * sizeof *cell_set);
+	size_t *key2 = lb_malloc((t->nrows + lc.n + 1) * sizeof *key2);
 	size_t *cell_of = lb_malloc((t->nrows ? t->nrows : 1) * sizeof *cell_of);
 	size_t *cnt = lb_calloc(ncell + 1, sizeof *cnt);
 	uint8_t *m = lb_malloc(t->nrows ? t->nrows : 1);
 	json_t *o = NULL;
 	rc = LB_ENOMEM;
-	if (!cell_of || !cnt || !m)
+	if (!cell_of || !cnt || !m || !cell_set || !key2)
 		goto done;
 	size_t n = 0;
 	for (size_t r = 0; r < t->nrows; r++) {
@@ -267,6 +311,19 @@ int xagg_crosstab(struct xprov *P, const struct lb_table *t, size_t ac, size_t b
 		cnt[cell_of[r]]++;
 		n++;
 	}
+	/* the sets: cells, then row and column margins */
+	uint32_t *row_set = cell_set + ncell, *col_set = row_set + lr.n;
+	if ((rc = bucket_sets(P, cell_of, t->nrows, ncell, cell_set)))
+		goto done;
+	for (size_t r = 0; r < t->nrows; r++)
+		key2[r] = cell_of[r] < ncell ? cell_of[r] / lc.n : lr.n;
+	if ((rc = bucket_sets(P, key2, t->nrows, lr.n, row_set)))
+		goto done;
+	for (size_t r = 0; r < t->nrows; r++)
+		key2[r] = cell_of[r] < ncell ? cell_of[r] % lc.n : lc.n;
+	if ((rc = bucket_sets(P, key2, t->nrows, lc.n, col_set)))
+		goto done;
+	rc = LB_ENOMEM;
 	char *colkey;
 	size_t two[2] = {ac, bc};
 	if (!(colkey = xprov_colkey(t, two, 2)))
@@ -289,10 +346,7 @@ int xagg_crosstab(struct xprov *P, const struct lb_table *t, size_t ac, size_t b
 		json_t *row = json_array();
 		json_array_append_new(mat, row);
 		for (size_t j = 0; j < lc.n; j++) {
-			for (size_t r = 0; r < t->nrows; r++)
-				m[r] = cell_of[r] == i * lc.n + j;
-			if ((rc = xprov_set_mask(P, m, &set)))
-				goto fail;
+			set = cell_set[i * lc.n + j];
 			if (!(ph = xprov_num(P, LB_PROV_COUNT, "", "", set, (double)cnt[i * lc.n + j], true, &id)))
 				goto nomem;
 			xprov_in_group(P, id, g0 + (uint32_t)i, g0 + (uint32_t)(lr.n + j));
@@ -300,35 +354,30 @@ int xagg_crosstab(struct xprov *P, const struct lb_table *t, size_t ac, size_t b
 		}
 	}
 	double chi2 = 0;
+	size_t *colsum = key2; /* reuse: column totals */
+	for (size_t j = 0; j < lc.n; j++)
+		colsum[j] = 0;
+	for (size_t i = 0; i < lr.n; i++)
+		for (size_t j = 0; j < lc.n; j++)
+			colsum[j] += cnt[i * lc.n + j];
 	for (size_t i = 0; i < lr.n; i++) {
 		size_t rs = 0;
 		for (size_t j = 0; j < lc.n; j++)
 			rs += cnt[i * lc.n + j];
-		for (size_t r = 0; r < t->nrows; r++)
-			m[r] = cell_of[r] < ncell && cell_of[r] / lc.n == i;
-		if ((rc = xprov_set_mask(P, m, &set)))
-			goto fail;
+		set = row_set[i];
 		if (!(ph = xprov_num(P, LB_PROV_COUNT, "", "", set, (double)rs, true, &id)))
 			goto nomem;
 		xprov_in_group(P, id, gr_margin, 0);
 		json_array_append_new(rt, ph);
 		for (size_t j = 0; j < lc.n && n > 0; j++) {
-			size_t cs = 0;
-			for (size_t k = 0; k < lr.n; k++)
-				cs += cnt[k * lc.n + j];
-			double e = (double)rs * (double)cs / (double)n;
+			double e = (double)rs * (double)colsum[j] / (double)n;
 			if (e > 0)
 				chi2 += ((double)cnt[i * lc.n + j] - e) * ((double)cnt[i * lc.n + j] - e) / e;
 		}
 	}
 	for (size_t j = 0; j < lc.n; j++) {
-		size_t cs = 0;
-		for (size_t k = 0; k < lr.n; k++)
-			cs += cnt[k * lc.n + j];
-		for (size_t r = 0; r < t->nrows; r++)
-			m[r] = cell_of[r] < ncell && cell_of[r] % lc.n == j;
-		if ((rc = xprov_set_mask(P, m, &set)))
-			goto fail;
+		size_t cs = colsum[j];
+		set = col_set[j];
 		if (!(ph = xprov_num(P, LB_PROV_COUNT, "", "", set, (double)cs, true, &id)))
 			goto nomem;
 		xprov_in_group(P, id, gc_margin, 0);
@@ -364,6 +413,8 @@ fail:
 	lb_free(colkey);
 done:
 	json_decref(o);
+	lb_free(cell_set);
+	lb_free(key2);
 	lb_free(cell_of);
 	lb_free(cnt);
 	lb_free(m);

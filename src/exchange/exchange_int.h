@@ -117,6 +117,8 @@ struct xprov {
 	size_t ncells, capcells;
 	json_t *suppressed;       /* paths of suppressed cells (array) */
 	uint32_t ngroups;         /* groups handed out */
+	uint32_t *htab;           /* owned: set index + 1 by hash of its keys (open addressing) */
+	size_t hcap;
 };
 
 void xprov_init(struct xprov *P, const struct lb_table *t, const uint64_t *keys, unsigned k);

@@ -359,20 +359,32 @@ static void capped(const char *lua, const char *why)
 static void test_instruction_cap_everywhere(void **state)
 {
 	(void)state;
-	capped("setmetatable({}, {__gc = function() while true do end end}) return {}", "__gc");
-	capped("do local x <close> = setmetatable({}, {__close = function() while true do end end}) end return {}",
-	       "instruction limit");
+	/* no metatables: no finalizers, no close handlers, no __index chains C would follow */
+	capped("setmetatable({}, {__gc = function() while true do end end}) return {}", "global 'setmetatable'");
+	capped("do local x <close> = {} end return {}", "variable 'x' got a non-closable value");
 	capped("xpcall(function() while true do end end, function() while true do end end) return {}",
 	       "instruction limit");
 	capped("while true do xpcall(error, function() while true do end end) end", "instruction limit");
 	capped("return {n = string.match(string.rep('a', 5000), string.rep('a?', 5000) .. string.rep('a', 5000))}",
-	       "field 'match'");
-	capped("local s = string.rep('a', 1000000) local t = {} for i = 1, 1000 do t[i] = s end "
-	       "return {table.concat(t)}",
 	       "longer than");
-	capped("local s = string.rep('a', 500000) for i = 1, 1e9 do string.find(s, string.rep('a', 1000) .. 'b') end",
+	capped("return {n = string.match(string.rep('a', 50), string.rep('a?', 50) .. string.rep('a', 50))}",
+	       "field 'match'");
+	capped("local s = string.rep('a', 8000) local t = {} for i = 1, 100 do t[i] = s end return {table.concat(t)}",
+	       "longer than");
+	capped("local s = string.rep('a', 8000) local p = string.rep('a', 4000) .. 'b' "
+	       "for i = 1, 1e9 do string.find(s, p) end",
 	       "instruction limit");
-	capped("local s = string.rep('ab', 400000) for i = 1, 1e9 do local t = string.rep(s, 1) end", "instruction limit");
+	capped("local s = string.rep('a', 8000) local t = s .. s", "longer than 8192 bytes");
+	capped("local s, t = string.rep('a', 8000), string.rep('a', 7999) .. 'b' local x = 0 "
+	       "for i = 1, 1e9 do if s < t then x = x + 1 end end",
+	       "instruction limit");
+	capped("local t = {} for i = 1, 2000 do t[i] = i end for i = 1, 1e9 do table.insert(t, 1, i) end",
+	       "instruction limit");
+	capped("local t = {} for i = 1, 1e9 do local a = table.unpack(t, 1, 100000) end", "instruction limit");
+	capped("local t = {} for i = 1, 1e9 do table.move(t, 1, 1e9, 2) end", "instruction limit");
+	capped("for i = 1, 1e9 do local a = agg.crosstab('id', 'age') end", " limit reached");
+	capped("for i = 1, 1e9 do local a = agg.count({{col = 'id', [\"in\"] = {'P01', 'P02', 'P03'}}}) end",
+	       "at most 10000 aggregates");
 	capped("return {agg.count(), gsub = string.gsub('a', 'a', 'b')}", "field 'gsub'");
 }
 
