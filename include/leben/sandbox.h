@@ -10,10 +10,15 @@
  * wall-clock limit, collects the result and the reason of any stop, and removes the private
  * directory with everything in it ("burn after reading").
  *
- * The release policy (lb_policy_*) then decides what of the result the user may see:
- * aggregates only, a minimum cohort per cell, optional Laplace noise charged to a per-user,
- * per-asset privacy budget, a maximum output size. A released result is hashed (BLAKE2b-256
- * over its canonical JSON text) and sealed to the user.
+ * The release policy then decides what of the result the user may see (lb_policy_release): it
+ * runs on the provenance the jail sends with the result (what record set every number was
+ * computed over): a minimum cohort per value and cell, no two values differing by a few
+ * records, no linear combination isolating a few records, none of that against the user's
+ * earlier releases on the asset (lb_release_history_*), optional Laplace noise charged to a
+ * per-user, per-asset privacy budget, a maximum output size. A released result is hashed
+ * (BLAKE2b-256 over its canonical JSON text) and sealed to the user, padded to a size bucket.
+ * Ownership: every struct a function fills is the caller's (release it with the matching
+ * _release/_free/_close); borrowed arguments are only read during the call.
  */
 #ifndef LEBEN_SANDBOX_H
 #define LEBEN_SANDBOX_H
