@@ -546,9 +546,9 @@ int lb_release_seal(const struct lb_release *rel, const uint8_t user_pk[LB_ENVEL
 
 /* ---- release history (cross-release differencing) ------------------------------------------ */
 
-#define SPAN_MAX_SETS 256
+#define SPAN_MAX_SETS 4096       /* distinct sets of one class the tracker check takes */
 #define SPAN_MAX_SETS_H SPAN_MAX_SETS
-#define SPAN_MAX_CELLS 20000000.0
+#define SPAN_MAX_WORK 1000000000.0 /* operations it may spend per class */
 
 static int cmp_u64p(const void *a, const void *b)
 {
@@ -618,7 +618,7 @@ static const char *cell_name(const struct lb_provenance *p, const struct lb_prov
 	return c->path && c->path[0] ? c->path : "a value the script read";
 }
 
-static bool span_isolates(const struct lb_prov_set *const *sets, size_t m, unsigned k, size_t *weight);
+static int span_isolates(const struct lb_prov_set *const *sets, size_t m, unsigned k, size_t *weight);
 
 static bool linear_kind(enum lb_prov_kind k)
 {
@@ -678,8 +678,13 @@ static int history_span(struct lb_release_history *h, const char *user, const ch
 			old[nold].n = n;
 			sets[m++] = &old[nold++];
 		}
-		size_t w;
-		if (rc == LB_OK && nold > 0 && span_isolates(sets, m, k, &w))
+		size_t w = 0;
+		int sp = rc == LB_OK && nold > 0 ? span_isolates(sets, m, k, &w) : 0;
+		if (sp == 2)
+			rc = lb_errf(em, LB_EDENIED,
+				     "these values and the ones released earlier to the same user on this asset are too many "
+				     "to check their combinations; ask for fewer values");
+		else if (sp == 1)
 			rc = lb_errf(em, LB_EDENIED,
 				     "a combination of these %s and ones released earlier to the same user on this asset "
 				     "describes only %zu records (fewer than the minimum cohort %u)",
@@ -910,80 +915,82 @@ static uint64_t *group_union(const struct lb_provenance *pv, uint32_t g, size_t 
 /* ---- linear combinations (trackers) ---------------------------------------------------------- */
 
 
-struct rec {
-	uint64_t key;
-	uint64_t sig[SPAN_MAX_SETS / 64]; /* which sets hold the record */
-};
-
-static int cmp_rec_key(const void *a, const void *b)
+/* Whether linear combinations of the values over sets[0..m-1] isolate fewer than k records:
+ * the records are grouped into atoms (same membership in every set, by refining a partition one
+ * set at a time), and each row of the reduced row echelon form of the sets' atom-indicator
+ * matrix is a combination of the released values that describes only the atoms it touches; one
+ * touching 1 .. k-1 records is refused (it gives, e.g., one patient's value as sum(A) + sum(B)
+ * - sum(C)). Pairwise differences are checked elsewhere; this catches trackers made of three or
+ * more sets. Returns 0 (none), 1 (isolates: *weight records), 2 (too large to check). */
+static int span_isolates(const struct lb_prov_set *const *sets, size_t m, unsigned k, size_t *weight)
 {
-	uint64_t x = ((const struct rec *)a)->key, y = ((const struct rec *)b)->key;
-	return (x > y) - (x < y);
-}
-
-static int cmp_rec_sig(const void *a, const void *b)
-{
-	return memcmp(((const struct rec *)a)->sig, ((const struct rec *)b)->sig, sizeof ((const struct rec *)a)->sig);
-}
-
-/* Whether linear combinations of the sums over sets[0..m-1] isolate fewer than k records: the
- * records are grouped into atoms (same membership in every set), and each row of the reduced
- * row echelon form of the sets' atom-indicator matrix is a combination of the released values
- * that describes only the atoms it touches; one touching 1 .. k-1 records is refused (it
- * gives, e.g., one patient's value as sum(A) + sum(B) - sum(C)). Pairwise differences are
- * checked elsewhere; this catches the trackers made of three or more sets. Sets beyond
- * SPAN_MAX_SETS or too many atoms are not checked here. */
-static bool span_isolates(const struct lb_prov_set *const *sets, size_t m, unsigned k, size_t *weight)
-{
-	if (m < 3 || m > SPAN_MAX_SETS || k < 2)
-		return false;
+	if (m < 3 || k < 2)
+		return 0;
+	if (m > SPAN_MAX_SETS)
+		return 2;
 	size_t total = 0;
 	for (size_t i = 0; i < m; i++)
 		total += sets[i]->n;
-	struct rec *rv = lb_calloc(total ? total : 1, sizeof *rv);
-	if (!rv)
-		return false;
-	size_t nr = 0;
-	for (size_t i = 0; i < m; i++)
-		for (size_t j = 0; j < sets[i]->n; j++) {
-			rv[nr].key = sets[i]->keys[j];
-			rv[nr].sig[i / 64] |= 1ull << (i % 64);
-			nr++;
+	uint64_t *u = lb_malloc((total ? total : 1) * sizeof *u);
+	size_t *cls = NULL, *remap = NULL, *mult = NULL;
+	double *M = NULL;
+	int res = 2;
+	if (!u)
+		return 2;
+	size_t nu = 0;
+	for (size_t i = 0; i < m; i++) {
+		memcpy(u + nu, sets[i]->keys, sets[i]->n * sizeof *u);
+		nu += sets[i]->n;
+	}
+	qsort(u, nu, sizeof *u, cmp_u64p);
+	size_t w = 0;
+	for (size_t i = 0; i < nu; i++)
+		if (w == 0 || u[i] != u[w - 1])
+			u[w++] = u[i];
+	nu = w;
+	if ((double)m * (double)nu > SPAN_MAX_WORK)
+		goto out;
+	cls = lb_calloc(nu ? nu : 1, sizeof *cls);
+	remap = lb_malloc(2 * (nu + 1) * sizeof *remap);
+	if (!cls || !remap)
+		goto out;
+	size_t nclass = 1;
+	for (size_t i = 0; i < m; i++) {
+		for (size_t c = 0; c < 2 * nclass; c++)
+			remap[c] = SIZE_MAX;
+		size_t next = 0, j = 0;
+		const struct lb_prov_set *st = sets[i];
+		for (size_t r = 0; r < nu; r++) {
+			while (j < st->n && st->keys[j] < u[r])
+				j++;
+			size_t bit = j < st->n && st->keys[j] == u[r];
+			size_t *slot = &remap[2 * cls[r] + bit];
+			if (*slot == SIZE_MAX)
+				*slot = next++;
+			cls[r] = *slot;
 		}
-	qsort(rv, nr, sizeof *rv, cmp_rec_key);
-	size_t u = 0;
-	for (size_t i = 0; i < nr; i++) {
-		if (u > 0 && rv[u - 1].key == rv[i].key) {
-			for (size_t w = 0; w < SPAN_MAX_SETS / 64; w++)
-				rv[u - 1].sig[w] |= rv[i].sig[w];
-		} else {
-			rv[u++] = rv[i];
+		nclass = next;
+	}
+	size_t na = nclass;
+	if ((double)m * (double)m * (double)na > SPAN_MAX_WORK * 4)
+		goto out;
+	mult = lb_calloc(na ? na : 1, sizeof *mult);
+	size_t ncells = m * na;
+	M = lb_calloc(ncells > 0 ? ncells : 1, sizeof *M);
+	if (!mult || !M)
+		goto out;
+	for (size_t r = 0; r < nu; r++)
+		mult[cls[r]]++;
+	for (size_t i = 0; i < m; i++) {
+		const struct lb_prov_set *st = sets[i];
+		size_t j = 0;
+		for (size_t r = 0; r < nu && j < st->n; r++) {
+			while (j < st->n && st->keys[j] < u[r])
+				j++;
+			if (j < st->n && st->keys[j] == u[r])
+				M[i * na + cls[r]] = 1;
 		}
 	}
-	qsort(rv, u, sizeof *rv, cmp_rec_sig);
-	/* atoms: runs of equal signatures, with their multiplicity */
-	size_t na = 0;
-	size_t *mult = lb_malloc((u ? u : 1) * sizeof *mult), *first = lb_malloc((u ? u : 1) * sizeof *first);
-	bool bad = false;
-	if (!mult || !first)
-		goto out;
-	for (size_t i = 0; i < u; i++) {
-		if (na > 0 && !memcmp(rv[first[na - 1]].sig, rv[i].sig, sizeof rv[i].sig)) {
-			mult[na - 1]++;
-		} else {
-			first[na] = i;
-			mult[na++] = 1;
-		}
-	}
-	if ((double)m * (double)na > SPAN_MAX_CELLS)
-		goto out;
-	double *M = lb_calloc(m * na, sizeof *M);
-	if (!M)
-		goto out;
-	for (size_t a = 0; a < na; a++)
-		for (size_t i = 0; i < m; i++)
-			if (rv[first[a]].sig[i / 64] >> (i % 64) & 1)
-				M[i * na + a] = 1;
 	/* reduced row echelon form, partial pivoting */
 	size_t row = 0;
 	for (size_t c = 0; c < na && row < m; c++) {
@@ -994,39 +1001,41 @@ static bool span_isolates(const struct lb_prov_set *const *sets, size_t m, unsig
 		if (fabs(M[piv * na + c]) < 1e-9)
 			continue;
 		if (piv != row)
-			for (size_t j = 0; j < na; j++) {
-				double t = M[row * na + j];
-				M[row * na + j] = M[piv * na + j];
-				M[piv * na + j] = t;
+			for (size_t x = 0; x < na; x++) {
+				double t = M[row * na + x];
+				M[row * na + x] = M[piv * na + x];
+				M[piv * na + x] = t;
 			}
 		double pv = M[row * na + c];
-		for (size_t j = 0; j < na; j++)
-			M[row * na + j] /= pv;
+		for (size_t x = 0; x < na; x++)
+			M[row * na + x] /= pv;
 		for (size_t i = 0; i < m; i++) {
 			if (i == row || fabs(M[i * na + c]) < 1e-12)
 				continue;
 			double f = M[i * na + c];
-			for (size_t j = 0; j < na; j++)
-				M[i * na + j] -= f * M[row * na + j];
+			for (size_t x = c; x < na; x++)
+				M[i * na + x] -= f * M[row * na + x];
 		}
 		row++;
 	}
-	for (size_t i = 0; i < row && !bad; i++) {
-		size_t w = 0;
+	res = 0;
+	for (size_t i = 0; i < row && !res; i++) {
+		size_t wt = 0;
 		for (size_t a = 0; a < na; a++)
 			if (fabs(M[i * na + a]) > 1e-9)
-				w += mult[a];
-		if (w > 0 && w < k) {
-			bad = true;
-			*weight = w;
+				wt += mult[a];
+		if (wt > 0 && wt < k) {
+			res = 1;
+			*weight = wt;
 		}
 	}
-	lb_free(M);
 out:
+	lb_free(u);
+	lb_free(cls);
+	lb_free(remap);
 	lb_free(mult);
-	lb_free(first);
-	lb_free(rv);
-	return bad;
+	lb_free(M);
+	return res;
 }
 
 /* The span check per class of linear values: all counts together, and the sums and means of
@@ -1070,13 +1079,21 @@ static bool tracked(const struct lb_provenance *pv, unsigned k, char *why, size_
 				sets[m++] = &pv->sets[c->set];
 			}
 		}
-		size_t w;
-		if (span_isolates(sets, m, k, &w)) {
+		size_t w = 0;
+		int sp = m >= SPAN_MAX_SETS ? 2 : span_isolates(sets, m, k, &w);
+		if (sp == 1) {
 			snprintf(why, whylen,
 				 "a combination of the released %.80s%s describes only %zu records (fewer than the minimum "
 				 "cohort %u): together they would give those records' values",
 				 L->kind == LB_PROV_COUNT ? "counts" : "sums and means of ",
 				 L->kind == LB_PROV_COUNT ? "" : L->column, w, k);
+			bad = true;
+		} else if (sp == 2) {
+			snprintf(why, whylen,
+				 "the release holds too many distinct record sets of %.80s%s to check their combinations "
+				 "(at most %d sets and 10^9 steps); ask for fewer values",
+				 L->kind == LB_PROV_COUNT ? "counts" : "sums and means of ",
+				 L->kind == LB_PROV_COUNT ? "" : L->column, SPAN_MAX_SETS - 1);
 			bad = true;
 		}
 	}
