@@ -303,9 +303,9 @@ int xprov_read(struct xprov *P, size_t cell, struct lb_errmsg *em)
 	const struct lb_prov_set *s = &P->sets[c->set];
 	if (s->n > 0 && s->n < P->k)
 		return lb_errf(em, LB_EDENIED,
-			       "reading an aggregate over %zu records (fewer than the minimum cohort %u) is "
-			       "refused; the run stops and nothing is released",
-			       s->n, P->k);
+			       "reading an aggregate over fewer records than the minimum cohort %u is refused; the "
+			       "run stops and nothing is released",
+			       P->k);
 	for (size_t i = 0; i < P->ncells; i++) {
 		const struct xprov_cell *o = &P->cells[i];
 		if (i == cell || !(o->flags & LB_PROV_READ) || !xprov_meet(c->kind, c->colkey, o->kind, o->colkey))
@@ -315,9 +315,9 @@ int xprov_read(struct xprov *P, size_t cell, struct lb_errmsg *em)
 		if (d > 0 && d < P->k)
 			return lb_errf(em, LB_EDENIED,
 				       "reading an aggregate whose records differ from an aggregate read before "
-				       "by %zu (fewer than the minimum cohort %u) is refused; the run stops and "
-				       "nothing is released",
-				       d, P->k);
+				       "by fewer than the minimum cohort %u is refused; the run stops and nothing is "
+				       "released",
+				       P->k);
 	}
 	c->flags |= LB_PROV_READ;
 	return LB_OK;

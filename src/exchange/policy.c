@@ -308,8 +308,9 @@ static bool walk_counts(struct walk *w, json_t *a, const char *path)
 		if (w->scale == 0) {
 			w->nnoised++;
 			if (v > 0 && v < w->p->min_cohort) {
-				snprintf(w->why, sizeof w->why, "cell %s[%zu] = %g is below the minimum cohort %u",
-					 path, i, v, w->p->min_cohort);
+				/* the reason names the cell, never its value */
+				snprintf(w->why, sizeof w->why, "cell %s[%zu] is below the minimum cohort %u", path, i,
+					 w->p->min_cohort);
 				return false;
 			}
 		} else {
@@ -395,8 +396,8 @@ static bool walk(struct walk *w, json_t *v, const char *path, const char *key, i
 			if (w->scale == 0) {
 				w->nnoised++;
 				if (json_number_value(e) < p->min_cohort) {
-					snprintf(w->why, sizeof w->why, "%s = %g is below the minimum cohort %u", sub,
-						 json_number_value(e), p->min_cohort);
+					snprintf(w->why, sizeof w->why, "%s is below the minimum cohort %u", sub,
+						 p->min_cohort);
 					return false;
 				}
 			} else {
@@ -687,8 +688,9 @@ static int history_span(struct lb_release_history *h, const char *user, const ch
 		else if (sp == 1)
 			rc = lb_errf(em, LB_EDENIED,
 				     "a combination of these %s and ones released earlier to the same user on this asset "
-				     "describes only %zu records (fewer than the minimum cohort %u)",
-				     L->kind == LB_PROV_COUNT ? "counts" : "sums and means", w, k);
+				     "describes fewer records than the minimum cohort %u",
+				     L->kind == LB_PROV_COUNT ? "counts" : "sums and means", k);
+		(void)w;
 		for (size_t i = 0; i < nold; i++) {
 			lb_free(old[i].keys);
 			old[i].keys = NULL;
@@ -734,10 +736,10 @@ int lb_release_history_check(struct lb_release_history *h, const char *user, con
 			size_t d = xprov_symdiff(s->keys, s->n, n ? keys : NULL, n, k);
 			if (d > 0 && d < k) {
 				rc = lb_errf(em, LB_EDENIED,
-					     "%s is computed over records that differ by %zu (fewer than the minimum cohort "
-					     "%u) from those of %s released earlier to the same user on this asset: the two "
+					     "%s is computed over records that differ by fewer than the minimum cohort "
+					     "%u from those of %s released earlier to the same user on this asset: the two "
 					     "together would describe those records",
-					     cell_name(prov, c, reads), d, k,
+					     cell_name(prov, c, reads), k,
 					     reads ? "a value" : (const char *)sqlite3_column_text(st, 3));
 				break;
 			}
@@ -1083,10 +1085,10 @@ static bool tracked(const struct lb_provenance *pv, unsigned k, char *why, size_
 		int sp = m >= SPAN_MAX_SETS ? 2 : span_isolates(sets, m, k, &w);
 		if (sp == 1) {
 			snprintf(why, whylen,
-				 "a combination of the released %.80s%s describes only %zu records (fewer than the minimum "
-				 "cohort %u): together they would give those records' values",
+				 "a combination of the released %.80s%s describes fewer records than the minimum "
+				 "cohort %u: together they would give those records' values",
 				 L->kind == LB_PROV_COUNT ? "counts" : "sums and means of ",
-				 L->kind == LB_PROV_COUNT ? "" : L->column, w, k);
+				 L->kind == LB_PROV_COUNT ? "" : L->column, k);
 			bad = true;
 		} else if (sp == 2) {
 			snprintf(why, whylen,
@@ -1149,9 +1151,9 @@ static bool differenced(const struct lb_provenance *pv, unsigned k, bool reads, 
 			size_t d = xprov_symdiff(u[i].keys, u[i].n, u[j].keys, u[j].n, k);
 			if (d > 0 && d < k) {
 				snprintf(why, whylen,
-					 "%.180s and %.180s are computed over records that differ by %zu (fewer than the "
-					 "minimum cohort %u): their difference would describe those records",
-					 u[i].name, u[j].name, d, k);
+					 "%.180s and %.180s are computed over records that differ by fewer than the "
+					 "minimum cohort %u: their difference would describe those records",
+					 u[i].name, u[j].name, k);
 				bad = true;
 			}
 		}
@@ -1245,8 +1247,10 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 		}
 		if (!(c->flags & (LB_PROV_PLACED | LB_PROV_READ)) || n == 0 || n >= k)
 			continue;
-		snprintf(why, sizeof why, "%.200s is computed over %zu records, below the minimum cohort %u",
-			 cell_name(pv, c, reads), n, k);
+		/* the reason says which rule, never the small count itself */
+		snprintf(why, sizeof why, "%.200s is computed over fewer records than the minimum cohort %u (below "
+					  "the minimum cohort %u)",
+			 cell_name(pv, c, reads), k, k);
 		rc = withhold(rel, LB_EDENIED, why, em);
 		goto out;
 	}
