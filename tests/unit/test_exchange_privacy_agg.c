@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -332,6 +333,39 @@ static void test_differencing_across_runs(void **state)
 	lb_release_history_close(h);
 }
 
+/* The history is a file the executor keeps: it survives closing and reopening. */
+static void test_history_persists(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/leben-releases-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct lb_release_history *h;
+	struct lb_errmsg em;
+	struct lb_sandbox_job job;
+	struct outcome o;
+	assert_lb_ok(lb_release_history_open(path, &h, &em));
+	job_for(&job, NULL, "stats", "{\"columns\":[\"bp\"]}");
+	play(&job, h, "mallory", &o);
+	assert_true(o.released);
+	done(&o);
+	lb_release_history_close(h);
+	assert_lb_ok(lb_release_history_open(path, &h, &em));
+	const char *ex[] = {"P12"};
+	job_for(&job, NULL, "stats", "{\"columns\":[\"bp\"]}");
+	job.exclude = ex;
+	job.nexclude = 1;
+	play(&job, h, "mallory", &o);
+	assert_false(o.released);
+	done(&o);
+	lb_release_history_close(h);
+	unlink(path);
+	/* an unusable path is an error naming it */
+	assert_int_equal(lb_release_history_open("/nonexistent-dir/x/releases.db", &h, &em), LB_EIO);
+	assert_non_null(strstr(em.text, "/nonexistent-dir/x/releases.db"));
+}
+
 /* ---- the instruction cap holds for all code ---- */
 
 static double now_s(void)
@@ -561,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_differencing_within_a_run),
 		cmocka_unit_test(test_builtins_leak_nothing),
 		cmocka_unit_test(test_differencing_across_runs),
+		cmocka_unit_test(test_history_persists),
 		cmocka_unit_test(test_instruction_cap_everywhere),
 		cmocka_unit_test(test_sealed_sizes_do_not_track_values),
 		cmocka_unit_test(test_no_provenance_no_release),
