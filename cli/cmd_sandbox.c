@@ -401,6 +401,14 @@ static int sandbox_run(int argc, char **argv)
 	job.params = params;
 	job.min_cohort = pol.min_cohort;
 	job.noise = pol.epsilon > 0;
+	if (job.algorithm && !strcmp(job.algorithm, "stats") && json_object_get(params, "bins") &&
+	    !json_object_get(params, "ranges") && pol.nbounds) {
+		/* histogram ranges from the policy's bounds (never from the data) */
+		json_t *rg = json_object();
+		for (size_t i = 0; i < pol.nbounds; i++)
+			json_object_set_new(rg, pol.bounds[i].name, json_pack("[f,f]", pol.bounds[i].lo, pol.bounds[i].hi));
+		json_object_set_new(params, "ranges", rg);
+	}
 	job.review = review;
 	struct lb_sandbox_report rep;
 	struct lb_errmsg em;

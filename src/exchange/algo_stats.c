@@ -445,10 +445,14 @@ static int count_over(struct xprov *P, const struct lb_table *t, const uint8_t *
 static int stats_impl(struct xprov *P, const struct lb_table *t, const json_t *params,
 		      const struct lb_algo_ctx *ctx, json_t **result, struct lb_errmsg *em)
 {
-	static const char *const ok[] = {"columns", "bins", "range", NULL};
+	static const char *const ok[] = {"columns", "bins", "range", "ranges", NULL};
 	(void)ctx;
 	size_t *cols = NULL, ncols = 0;
 	double bins, lo = 0, hi = 0;
+	bool have_range = false;
+	json_t *ranges = params ? json_object_get(params, "ranges") : NULL;
+	if (ranges && !json_is_object(ranges))
+		return lb_errf(em, LB_EINVALID, "parameter 'ranges' must be an object {\"column\": [low, high]}");
 	int rc;
 	if ((rc = xparam_only(params, ok, em)) || (rc = xparam_num(params, "bins", 0, 0, MAX_BINS, &bins, em)))
 		return rc;
@@ -463,7 +467,8 @@ static int stats_impl(struct xprov *P, const struct lb_table *t, const json_t *p
 		hi = json_number_value(json_array_get(range, 1));
 		if (!(lo < hi))
 			return lb_errf(em, LB_EINVALID, "parameter 'range': low %g must be below high %g", lo, hi);
-	} else if (bins > 0) {
+		have_range = true;
+	} else if (bins > 0 && !ranges) {
 		return lb_errf(em, LB_EINVALID,
 			       "parameter 'range' [low, high] is required with 'bins': a histogram's range never "
 			       "comes from the data (its minimum and maximum are single records' values)");
@@ -507,8 +512,6 @@ static int stats_impl(struct xprov *P, const struct lb_table *t, const json_t *p
 		edges = lb_malloc(((size_t)bins + 1) * sizeof *edges);
 		if (!edges)
 			goto fail;
-		for (size_t b = 0; b <= (size_t)bins; b++)
-			edges[b] = lo + (hi - lo) * (double)b / bins;
 	}
 	for (size_t i = 0; i < ncols; i++) {
 		const struct lb_table_col *col = &t->cols[cols[i]];
@@ -551,6 +554,28 @@ static int stats_impl(struct xprov *P, const struct lb_table *t, const json_t *p
 			json_object_set_new(o, names[k], ph);
 		}
 		if (bins > 0) {
+			/* the column's own range (the policy's bounds), else the common one */
+			json_t *cr = ranges ? json_object_get(ranges, col->name) : NULL;
+			double l = lo, hgh = hi;
+			if (cr) {
+				if (!json_is_array(cr) || json_array_size(cr) != 2 || !json_is_number(json_array_get(cr, 0)) ||
+				    !json_is_number(json_array_get(cr, 1)) ||
+				    !(json_number_value(json_array_get(cr, 0)) < json_number_value(json_array_get(cr, 1)))) {
+					rc = lb_errf(em, LB_EINVALID, "parameter 'ranges': '%s' must be [low, high] with low < high",
+						     col->name);
+					goto fail;
+				}
+				l = json_number_value(json_array_get(cr, 0));
+				hgh = json_number_value(json_array_get(cr, 1));
+			} else if (!have_range) {
+				rc = lb_errf(em, LB_EINVALID,
+					     "column '%s' has no histogram range (parameter 'range', or its bounds in the "
+					     "policy): a range never comes from the data",
+					     col->name);
+				goto fail;
+			}
+			for (size_t b = 0; b <= (size_t)bins; b++)
+				edges[b] = l + (hgh - l) * (double)b / bins;
 			json_t *h;
 			if ((rc = xagg_hist(P, t, cols[i], edges, (size_t)bins + 1, NULL, &h, em)))
 				goto fail;
