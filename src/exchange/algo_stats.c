@@ -519,14 +519,17 @@ static int stats_impl(struct xprov *P, const struct lb_table *t, const json_t *p
 		json_array_append_new(arr, o);
 		json_object_set_new(o, "name", json_string(col->name));
 		json_object_set_new(o, "type", json_string(col->kind == LB_COL_CATEGORICAL ? "categorical" : "numeric"));
+		/* missing and present make up the table: a few missing suppress both (else the table's
+		 * n minus the column's would give them) */
+		uint32_t mgrp = xprov_group(P);
 		for (size_t r = 0; r < t->nrows; r++)
 			m[r] = isnan(col->v[r]);
-		if ((rc = count_over(P, t, m, true, &ph, 0)))
+		if ((rc = count_over(P, t, m, true, &ph, mgrp)))
 			goto fail;
 		json_object_set_new(o, "missing", ph);
 		for (size_t r = 0; r < t->nrows; r++)
 			m[r] = !isnan(col->v[r]);
-		if ((rc = count_over(P, t, m, false, &ph, 0)))
+		if ((rc = count_over(P, t, m, true, &ph, mgrp)))
 			goto fail;
 		json_object_set_new(o, "n", ph);
 		if (col->kind == LB_COL_CATEGORICAL) {

@@ -231,6 +231,26 @@ static void test_builtins_leak_nothing(void **state)
 	json_decref(j);
 	done(&o);
 	nothing_out(NULL, "stats", "{\"columns\":[\"age\"],\"bins\":5}", "never comes from the data");
+	/* a column with a few missing values: its n and missing are suppressed together, the rest
+	 * is released (the table's n minus the column's would give the missing ones) */
+	{
+		struct lb_sandbox_job mj;
+		static const char miss[] = "id,x\n"
+					   "A,1\nB,2\nC,\nD,4\nE,5\nF,6\nG,7\nH,8\nI,9\nJ,10\nK,11\nL,12\n";
+		job_for(&mj, NULL, "stats", "{\"columns\":[\"x\"]}");
+		mj.input.data = (const uint8_t *)miss;
+		mj.input.len = sizeof miss - 1;
+		play(&mj, NULL, NULL, &o);
+		assert_true(o.released);
+		j = json_loads(o.rel.text, 0, NULL);
+		json_t *x = json_array_get(json_object_get(j, "columns"), 0);
+		assert_true(json_is_null(json_object_get(x, "missing")));
+		assert_true(json_is_null(json_object_get(x, "n")));
+		assert_int_equal(json_integer_value(json_object_get(j, "n")), 12);
+		assert_true(json_is_number(json_object_get(x, "mean")));
+		json_decref(j);
+		done(&o);
+	}
 	/* crosstab of id: every level name is one patient, suppressed */
 	j = released(NULL, "crosstab", "{\"rows\":\"id\",\"cols\":\"sex\"}", &o);
 	json_t *lv = json_object_get(j, "row_levels");
