@@ -112,8 +112,8 @@ struct lb_lua_limits {
  * script returns a table of aggregates, booleans, and strings that name columns or echo
  * params; it becomes *result (new JSON object, caller owns) with the values in place. Reading a
  * value (a.value, a.n) obeys the release rules or stops the run (LB_EDENIED); ctx->noise refuses
- * reads; ctx->review (the owner's review) adds data.col(name) and data.nrows and allows plain
- * numbers. Restricted library: no io, os, package, debug, coroutine, load*, require, print,
+ * reads; ctx->review (the owner's review) adds data.col(name) and data.nrows; a script that
+ * uses them may return plain numbers and strings (its raw result is for the owner only). Restricted library: no io, os, package, debug, coroutine, load*, require, print,
  * collectgarbage, metatables or string patterns; strings at most 8 KiB. Errors: LB_ESYNTAX (does
  * not compile), LB_ELIMIT (instruction, memory or string limit, message says which), LB_EDENIED
  * (a read broke the rules), LB_EINVALID (runtime error or a refused result, the path named).

@@ -171,8 +171,9 @@ struct lb_sandbox_job {
 	size_t nexclude_ids;         /* entries of exclude_ids */
 	const uint8_t *asset;        /* the asset the pseudonyms belong to (32 bytes) */
 	bool review;                 /* owner's review run: a Lua script also gets per-record access
-	                              * (data.col) and its raw result goes to the owner only; such a
-	                              * result has no provenance and is never released */
+	                              * (data.col); once it uses it, its raw result goes to the owner
+	                              * only (no provenance, never releasable); otherwise the review
+	                              * shows what would be released (lb_release_opts.review) */
 	bool noise;                  /* the release policy adds noise: scripts may not read aggregate
 	                              * values (a value read inside is exact) */
 };

@@ -688,6 +688,7 @@ static int l_col(lua_State *L)
 	struct lua_run *r = run_of(L);
 	long c = check_col(L, 1, false);
 	const struct lb_table_col *col = &r->t->cols[c];
+	r->P->per_record = true; /* from now on the result is raw, for the owner only */
 	lua_createtable(L, (int)(r->t->nrows > 0x7fffffff ? 0x7fffffff : r->t->nrows), 0);
 	for (size_t i = 0; i < r->t->nrows; i++) {
 		double v = col->v[i];
@@ -798,7 +799,7 @@ static json_t *to_json(lua_State *L, struct conv *cv, int depth)
 	case LUA_TBOOLEAN:
 		return json_boolean(lua_toboolean(L, -1));
 	case LUA_TNUMBER:
-		if (r->review)
+		if (r->review && r->P->per_record)
 			return lua_isinteger(L, -1) ? json_integer((json_int_t)lua_tointeger(L, -1))
 						    : xjson_num(lua_tonumber(L, -1));
 		snprintf(cv->why, sizeof cv->why,
@@ -809,7 +810,7 @@ static json_t *to_json(lua_State *L, struct conv *cv, int depth)
 	case LUA_TSTRING: {
 		size_t n;
 		const char *s = lua_tolstring(L, -1, &n);
-		if (!r->review && !echo_ok(r, s, n)) {
+		if (!(r->review && r->P->per_record) && !echo_ok(r, s, n)) {
 			snprintf(cv->why, sizeof cv->why,
 				 "%.200s is a string that is neither a column name nor a string of the parameters", where);
 			return NULL;

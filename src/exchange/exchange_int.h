@@ -117,6 +117,7 @@ struct xprov {
 	size_t ncells, capcells;
 	json_t *suppressed;       /* paths of suppressed cells (array) */
 	uint32_t ngroups;         /* groups handed out */
+	bool per_record;          /* a review run's script read rows (data.col): no provenance */
 	uint32_t *htab;           /* owned: set index + 1 by hash of its keys (open addressing) */
 	size_t hcap;
 };

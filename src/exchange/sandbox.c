@@ -261,7 +261,7 @@ static int algo_fn(void *arg, const struct lb_sandbox_env *env, json_t **result,
 		rc = a ? a->run(&t, job->params, &ctx, result, em)
 		       : lb_errf(em, LB_ENOTFOUND, "no built-in algorithm named '%s'", job->algorithm);
 	}
-	if (rc == LB_OK && !job->review) {
+	if (rc == LB_OK && !(job->review && P.per_record)) {
 		/* the provenance goes to the executor, ahead of the result */
 		struct lb_buf pb;
 		lb_buf_init(&pb, PROV_MAX);

@@ -536,6 +536,23 @@ static void test_review_is_never_released(void **state)
 	assert_int_equal(lb_policy_release(&p, rep.result, rep.prov, &ro, &rel, &em), LB_EDENIED);
 	lb_release_release(&rel);
 	lb_sandbox_report_release(&rep);
+	/* an aggregate-only script under review: the owner sees exactly what would be released
+	 * (suppression applied), and a plain number is refused as in a real run */
+	job_for(&job, "return {n = agg.count(), h = agg.histogram('age', {30, 50, 90, 100})}", NULL, NULL);
+	job.review = true;
+	assert_lb_ok(lb_sandbox_run(&job, &rep, &em));
+	assert_non_null(rep.prov);
+	ro.review = true;
+	assert_lb_ok(lb_policy_release(&p, rep.result, rep.prov, &ro, &rel, &em));
+	assert_false(rel.released);
+	assert_non_null(strstr(rel.text, "\"suppressed\""));
+	lb_release_release(&rel);
+	lb_sandbox_report_release(&rep);
+	job_for(&job, "return {n = 40}", NULL, NULL);
+	job.review = true;
+	assert_int_not_equal(lb_sandbox_run(&job, &rep, &em), LB_OK);
+	assert_non_null(strstr(rep.reason, "plain number"));
+	lb_sandbox_report_release(&rep);
 }
 
 /* ---- honest analyses ---- */
