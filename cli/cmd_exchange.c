@@ -1738,6 +1738,7 @@ static int x_run(struct xctx *x)
 	job.nexclude_ids = nxids;
 	job.asset = asset;
 	job.salt_key = skey;
+	job.noise = jint(plan, "epsilon") > 0; /* scripts may not read exact values under noise */
 	struct lb_xchg_result res = {0};
 	memcpy(res.request, req, LB_HASH_LEN);
 	memcpy(res.escrow, esc, LB_HASH_LEN);
@@ -1754,9 +1755,12 @@ static int x_run(struct xctx *x)
 			 have_rep ? lb_sandbox_status_name(rep.status) : "setup",
 			 rep.reason[0] ? rep.reason : em.text);
 	} else {
-		/* 5. the owner's output policy decides what the user may see */
+		/* 5. the owner's output policy decides what the user may see: the release check runs
+		 * on the provenance the jail sent (what every number was computed over), against this
+		 * user's earlier releases on the asset (<home>/exchange/releases.db) */
 		struct lb_policy pol;
-		char user_text[LB_ADDR_TEXT_LEN + 1];
+		char user_text[LB_ADDR_TEXT_LEN + 1], hist_path[4096];
+		struct lb_release_history *hist = NULL;
 		lb_policy_default(&pol);
 		pol.min_cohort = (unsigned)jint(plan, "min_cohort");
 		pol.max_output = (size_t)jint(plan, "max_output");
@@ -1768,14 +1772,29 @@ static int x_run(struct xctx *x)
 			rc = cli_fail(CMD, &em, NULL);
 			goto out;
 		}
-		if (lb_policy_apply(&pol, rep.result, dpb, user_text,
-				    json_string_value(json_object_get(r, "asset")), &rel, &em) == LB_OK) {
+		snprintf(hist_path, sizeof hist_path, "%s/exchange", o->home);
+		if (lb_mkdirs(hist_path, 0700, &em) == LB_OK) {
+			snprintf(hist_path, sizeof hist_path, "%s/exchange/releases.db", o->home);
+			lb_release_history_open(hist_path, &hist, &em);
+		}
+		struct lb_release_opts ro = {.budget = dpb, .history = hist, .user = user_text,
+					     .asset = json_string_value(json_object_get(r, "asset"))};
+		if (!hist) {
+			memset(&rel, 0, sizeof rel);
+			rel.code = LB_EIO;
+			snprintf(rel.reason, sizeof rel.reason,
+				 "the release history cannot be opened: %.400s", em.text);
+			res.status = LB_XCHG_WITHHELD;
+			res.reason = LB_XCHG_REASON_POLICY;
+			snprintf(why, sizeof why, "%.500s", rel.reason);
+		} else if (lb_policy_release(&pol, rep.result, rep.prov, &ro, &rel, &em) == LB_OK) {
 			res.status = LB_XCHG_DELIVERED;
 		} else {
 			res.status = LB_XCHG_WITHHELD;
 			res.reason = withheld_code(&rel);
 			snprintf(why, sizeof why, "%.500s", rel.reason[0] ? rel.reason : em.text);
 		}
+		lb_release_history_close(hist);
 		lb_policy_noise_seed(NULL);
 		lb_dp_budget_close(dpb);
 	}
@@ -2059,6 +2078,7 @@ static int x_result(struct xctx *x)
 		rc = cli_fail(CMD, &em, "only the user who made the request can open its result");
 		goto out;
 	}
+	lb_release_unpad(plain, &plen); /* sealed results are padded to a size bucket */
 	if (o->out) {
 		if (lb_file_write(o->out, plain, plen, 0600, &em)) {
 			rc = cli_fail(CMD, &em, NULL);

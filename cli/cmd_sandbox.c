@@ -27,7 +27,9 @@ static const char sandbox_help[] =
 	"lets out. The sandbox is a separate process that cannot open files, use the network or\n"
 	"start processes; it has CPU-time, memory, file-size and output limits, and its private\n"
 	"directory is deleted after the run. Built-in algorithms: stats, crosstab, linreg, logreg,\n"
-	"kmeans, km ('leben sandbox algorithms' lists their parameters); or a Lua 5.4 script.\n"
+	"kmeans, km ('leben sandbox algorithms' lists their parameters); or a Lua 5.4 script that\n"
+	"computes through the agg library (docs/exchange.md). Every released number carries the\n"
+	"records it was computed over; the policy checks them, not the names in the result.\n"
 	"\n"
 	"  --algorithm NAME|FILE.lua  built-in algorithm, or a Lua script file (ends in .lua)\n"
 	"  --input FILE               the table (CSV with a header line); with --key, a sealed\n"
@@ -39,8 +41,15 @@ static const char sandbox_help[] =
 	"  --user NAME --asset NAME   whose privacy budget a noisy release is charged to\n"
 	"  --budget-db FILE           privacy-budget database (default: in memory, this run only)\n"
 	"  --seal-to PUBKEY --out FILE  seal the released result to the user's encryption key\n"
+	"  --history FILE             release history (SQLite): refuse aggregates whose records\n"
+	"                             differ from one released earlier to --user on --asset by\n"
+	"                             fewer than the minimum cohort (default: none)\n"
+	"  --review                   the owner's review: a script may also read rows (data.col);\n"
+	"                             prints (or writes to --out) what would be released, for the\n"
+	"                             owner only; never released, charged or recorded\n"
 	"  --patient-column NAME --exclude ID[,ID...]  leave out these patients' rows (revoked\n"
-	"                             consents); done inside the sandbox before the algorithm runs\n"
+	"                             consents); done inside the sandbox before the algorithm runs;\n"
+	"                             the column also keys the records of the release history\n"
 	"  --cpu-ms N --wall-ms N --memory-mb N --file-mb N --instructions N   sandbox limits\n"
 	"  --json                     machine-readable output\n"
 	"\n"
@@ -95,19 +104,67 @@ static bool ends_with(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
-/* Policy, output and exit status shared by sandbox run and study run. */
-int sbx_release(const char *cmd, const struct lb_policy *pol, json_t *result, json_t *report,
-		   const char *user, const char *asset, const char *budget_db, const char *seal_to,
-		   const char *out, bool json)
+/* How a result is released: by its provenance (sandbox runs) or by key names (studies). */
+struct sbx_rel {
+	bool with_prov;                  /* lb_policy_release on prov */
+	const struct lb_provenance *prov; /* borrowed, may be NULL (then withheld) */
+	const char *history_db;          /* release history file, NULL = none */
+	bool review;                     /* owner's review: show, never release */
+};
+
+static int release_common(const char *cmd, const struct lb_policy *pol, json_t *result, json_t *report,
+			  const char *user, const char *asset, const char *budget_db, const char *seal_to,
+			  const char *out, bool json, const struct sbx_rel *how)
 {
 	struct lb_errmsg em;
 	lb_errclear(&em);
 	struct lb_dp_budget *b = NULL;
+	struct lb_release_history *h = NULL;
 	if (pol->epsilon > 0 && lb_dp_budget_open(budget_db, &b, &em))
 		return cli_fail(cmd, &em, NULL);
+	if (how->history_db && lb_release_history_open(how->history_db, &h, &em)) {
+		lb_dp_budget_close(b);
+		return cli_fail(cmd, &em, NULL);
+	}
 	struct lb_release rel;
-	lb_policy_apply(pol, result, b, user ? user : "local", asset ? asset : "local", &rel, &em);
+	if (how->with_prov) {
+		struct lb_release_opts ro = {.budget = b, .history = h, .user = user, .asset = asset,
+					     .review = how->review};
+		lb_policy_release(pol, result, how->prov, &ro, &rel, &em);
+	} else {
+		lb_policy_apply(pol, result, b, user ? user : "local", asset ? asset : "local", &rel, &em);
+	}
 	lb_dp_budget_close(b);
+	lb_release_history_close(h);
+	if (how->review) {
+		/* the owner's review: the would-be released text, never sealed, never released */
+		int st = rel.text ? 0 : 1;
+		if (rel.text && out && lb_file_write(out, rel.text, rel.len, 0600, &em)) {
+			lb_release_release(&rel);
+			return cli_fail(cmd, &em, NULL);
+		}
+		if (json) {
+			json_t *o = json_object(), *r = json_object();
+			if (report)
+				json_object_set(o, "sandbox", report);
+			json_object_set_new(r, "released", json_false());
+			json_object_set_new(r, "review", json_true());
+			json_object_set_new(r, "reason", json_string(rel.reason));
+			json_object_set_new(o, "release", r);
+			if (rel.text && !out)
+				json_object_set_new(o, "review_text", json_string(rel.text));
+			cli_print_json(o);
+			json_decref(o);
+		} else {
+			fprintf(stderr, "leben %s: %s\n", cmd, rel.reason);
+			if (rel.text && !out)
+				printf("%s\n", rel.text);
+			else if (rel.text)
+				printf("review text written to %s (not released)\n", out);
+		}
+		lb_release_release(&rel);
+		return st;
+	}
 	char hash[65];
 	lb_hex_encode(hash, rel.hash, 32);
 	int status = rel.released ? 0 : 1;
@@ -160,6 +217,15 @@ int sbx_release(const char *cmd, const struct lb_policy *pol, json_t *result, js
 	return status;
 }
 
+/* Policy, output and exit status shared by sandbox run and study run (key-name rules). */
+int sbx_release(const char *cmd, const struct lb_policy *pol, json_t *result, json_t *report,
+		const char *user, const char *asset, const char *budget_db, const char *seal_to,
+		const char *out, bool json)
+{
+	static const struct sbx_rel legacy;
+	return release_common(cmd, pol, result, report, user, asset, budget_db, seal_to, out, json, &legacy);
+}
+
 static int sandbox_algorithms(int argc, char **argv)
 {
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
@@ -195,8 +261,8 @@ static int sandbox_run(int argc, char **argv)
 {
 	const char *algo = NULL, *input = NULL, *key = NULL, *params_s = NULL, *policy = NULL,
 		   *user = NULL, *asset = NULL, *budget_db = NULL, *seal_to = NULL, *out = NULL,
-		   *exclude_s = NULL;
-	bool json = false;
+		   *exclude_s = NULL, *history = NULL;
+	bool json = false, review = false;
 	struct lb_sandbox_job job;
 	memset(&job, 0, sizeof job);
 	for (int i = 1; i < argc; i++) {
@@ -207,6 +273,9 @@ static int sandbox_run(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--json")) {
 			json = true;
+			continue;
+		} else if (!strcmp(a, "--review")) {
+			review = true;
 			continue;
 		}
 		if (!v) {
@@ -234,6 +303,8 @@ static int sandbox_run(int argc, char **argv)
 			seal_to = v;
 		else if (!strcmp(a, "--out"))
 			out = v;
+		else if (!strcmp(a, "--history"))
+			history = v;
 		else if (!strcmp(a, "--patient-column"))
 			job.patient_col = v;
 		else if (!strcmp(a, "--exclude"))
@@ -257,8 +328,13 @@ static int sandbox_run(int argc, char **argv)
 		fprintf(stderr, "leben sandbox run: --algorithm and --input are required\n\n%s", sandbox_help);
 		return 2;
 	}
-	if (!exclude_s != !job.patient_col) {
-		fprintf(stderr, "leben sandbox run: --exclude and --patient-column go together\n");
+	if (exclude_s && !job.patient_col) {
+		fprintf(stderr, "leben sandbox run: --exclude and --patient-column go together (--exclude names "
+				"patients of that column)\n");
+		return 2;
+	}
+	if (review && seal_to) {
+		fprintf(stderr, "leben sandbox run: --review shows the result to the owner; it cannot be sealed\n");
 		return 2;
 	}
 	if (seal_to && !out) {
@@ -324,6 +400,16 @@ static int sandbox_run(int argc, char **argv)
 	job.input.len = len;
 	job.params = params;
 	job.min_cohort = pol.min_cohort;
+	job.noise = pol.epsilon > 0;
+	if (job.algorithm && !strcmp(job.algorithm, "stats") && json_object_get(params, "bins") &&
+	    !json_object_get(params, "ranges") && pol.nbounds) {
+		/* histogram ranges from the policy's bounds (never from the data) */
+		json_t *rg = json_object();
+		for (size_t i = 0; i < pol.nbounds; i++)
+			json_object_set_new(rg, pol.bounds[i].name, json_pack("[f,f]", pol.bounds[i].lo, pol.bounds[i].hi));
+		json_object_set_new(params, "ranges", rg);
+	}
+	job.review = review;
 	struct lb_sandbox_report rep;
 	struct lb_errmsg em;
 	lb_errclear(&em);
@@ -345,7 +431,9 @@ static int sandbox_run(int argc, char **argv)
 				rep.reason);
 		}
 	} else {
-		status = sbx_release("sandbox run", &pol, rep.result, rj, user, asset, budget_db, seal_to, out, json);
+		struct sbx_rel how = {.with_prov = true, .prov = rep.prov, .history_db = history, .review = review};
+		status = release_common("sandbox run", &pol, rep.result, rj, user, asset, budget_db, seal_to, out,
+					json, &how);
 	}
 	json_decref(rj);
 	lb_sandbox_report_release(&rep);

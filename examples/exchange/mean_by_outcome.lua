@@ -1,24 +1,24 @@
 -- Mean of one column per outcome group: an example Lua algorithm for `leben sandbox run`.
 -- params.column: the column to average; params.outcome: a 0/1 column.
--- Returns n (the cohort) and, per group, its size and mean.
-local x = data.col(params.column or "x1")
-local y = data.col(params.outcome or "target")
-local groups = { [0] = { n = 0, sum = 0 }, [1] = { n = 0, sum = 0 } }
-local n = 0
-for i = 1, data.nrows do
-  local xi, yi = x[i], y[i]
-  if xi and yi then
-    local g = groups[math.tointeger(yi)]
-    if g then
-      g.n = g.n + 1
-      g.sum = g.sum + xi
-      n = n + 1
-    end
-  end
+--
+-- The script never sees a row. It asks the `agg` library (C, inside the sandbox) for aggregates
+-- over declarative filters and returns them; the sandbox knows what records each was computed
+-- over, and the release policy checks every one (minimum cohort per value, no two values whose
+-- records differ by fewer than the minimum cohort, the user's earlier releases).
+local column = params.column or "x1"
+local outcome = params.outcome or "target"
+local groups = {}
+for _, k in ipairs({0, 1}) do
+  local where = { { col = outcome, eq = k } }
+  groups[#groups + 1] = {
+    n = agg.count(where),            -- cohort of the group
+    mean = agg.mean(column, where),  -- mean over the group's non-missing values
+    sd = agg.sd(column, where),
+  }
 end
-local out = { n = n, groups = {} }
-for k = 0, 1 do
-  local g = groups[k]
-  out.groups[#out.groups + 1] = { outcome = k, n = g.n, mean = g.n > 0 and g.sum / g.n or nil }
-end
-return out
+return {
+  column = column,                   -- strings may echo the parameters or name columns
+  n = agg.count({ { col = outcome, ["in"] = {0, 1} } }),
+  groups = groups,
+  fit = agg.linreg(outcome, { column }), -- a linear probability model, for the example
+}

@@ -22,13 +22,17 @@ for k in 0 1 2; do
 	{ echo "$hdr"; tail -n +2 "$SRC" | awk -v k=$k 'NR % 3 == k'; } > "$W/hospital$k.csv"
 done
 
-echo "== 1. descriptive statistics in the sandbox (min/max are removed by the default policy)"
+echo "== 1. descriptive statistics in the sandbox (min/max, single records' values, are never released)"
 "$LEBEN" sandbox run --algorithm stats --input "$W/all.csv" --params '{"columns":["x1","x2"]}'
 
-echo "== 2. a histogram with a cell under 10 patients is withheld, with the reason"
-"$LEBEN" sandbox run --algorithm stats --input "$W/all.csv" --params '{"columns":["x1"],"bins":8}' || true
+echo "== 2. a histogram: its range comes from the parameters; cells under 10 patients are suppressed (null, listed)"
+"$LEBEN" sandbox run --algorithm stats --input "$W/all.csv" --params '{"columns":["x1"],"bins":8,"range":[5,30]}'
 
-echo "== 3. a Lua algorithm"
+echo "== 2b. a script filtering down to a few patients is not released, whatever n it declares"
+echo 'return { n = agg.count({ { col = "x1", gt = 27 } }), m = agg.mean("x2", { { col = "x1", gt = 27 } }) }' > "$W/few.lua"
+"$LEBEN" sandbox run --algorithm "$W/few.lua" --input "$W/all.csv" || true
+
+echo "== 3. a Lua algorithm (aggregates through the agg library)"
 "$LEBEN" sandbox run --algorithm "$HERE/mean_by_outcome.lua" --input "$W/all.csv" \
 	--params '{"column":"x1","outcome":"target"}'
 

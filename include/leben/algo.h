@@ -6,12 +6,11 @@
  * regression and Kaplan–Meier, partial results combined by secure aggregation).
  *
  * Everything here runs in the calling process and has no ledger dependency; the sandbox
- * (leben/sandbox.h) is what jails a run. Results are jansson objects whose counting fields
- * follow one convention the release policy reads (docs/exchange.md, "Result convention"):
- *   "n"        size of the cohort an aggregate is computed over (every aggregate object has one)
- *   "counts"   an array (or array of arrays) of cell counts (histograms, cross-tabulations,
- *              cluster sizes)
- *   "at_risk"  number at risk at each step of a survival curve
+ * (leben/sandbox.h) is what jails a run. The built-in algorithms and the Lua `agg` library
+ * compute through a provenance recorder: every number they release is tagged with the set of
+ * records it describes (struct lb_provenance, sent by the sandbox to the executor), cells of
+ * fewer than ctx->min_cohort records are suppressed (null, listed under "suppressed"), and the
+ * release check runs on those sets (lb_policy_release). Minima and maxima are never released.
  * Exact definitions of every algorithm are in docs/exchange.md.
  */
 #ifndef LEBEN_ALGO_H
@@ -71,8 +70,13 @@ int lb_table_drop_rows(struct lb_table *t, size_t col, const char *const *ids, s
 
 /* Hints the runner gives every algorithm (from the owner's release policy). */
 struct lb_algo_ctx {
-	unsigned min_cohort; /* smallest cohort a released aggregate may have (0 = none); survival
-	                      * curves stop before the number at risk drops below it */
+	unsigned min_cohort; /* smallest cohort a released aggregate may have (0 = none): cells
+	                      * over 0 < n < min_cohort records are suppressed (null), survival
+	                      * curves are coarsened to steps of >= min_cohort events */
+	void *prov;          /* internal: the jail's provenance recorder (the sandbox sets it);
+	                      * NULL = the algorithm records into its own and drops it */
+	bool noise;          /* the release adds noise: Lua scripts may not read values */
+	bool review;         /* owner's review run: Lua scripts also get data.col (per-record) */
 };
 
 /* A built-in algorithm: reads t and params (borrowed; may be NULL = defaults), sets *result to
@@ -100,15 +104,20 @@ struct lb_lua_limits {
 	size_t memory;         /* bytes the Lua state may allocate [256 MiB] */
 };
 
-/* Run a Lua 5.4 script (source text only; bytecode refused) over t. The script sees a restricted
- * environment: base functions without load/loadfile/dofile/require/collectgarbage/print-to-file,
- * plus string, table, math, utf8; no io, os, package, debug, coroutine-wrapped C escapes. The
- * global `data` is the table (data.nrows, data.columns = {name,...}, data.col(name) -> array of
- * numbers, nil for missing), `params` the params object as a Lua table, `ctx.min_cohort`. The
- * script returns a table, which becomes *result (new JSON object, caller owns). Errors:
- * LB_ESYNTAX (does not compile), LB_ELIMIT (instruction or memory limit, message says which),
- * LB_EINVALID (runtime error or a result that is not convertible to JSON; message has the Lua
- * error with its line). src is borrowed for the call. */
+/* Run a Lua 5.4 script (source text only; bytecode refused) over t. The script never sees a row:
+ * it computes through the `agg` library (agg.count/sum/mean/sd/histogram/crosstab/linreg with
+ * declarative `where` filters), which returns opaque aggregates recorded with their record sets
+ * (into ctx->prov when set, else a private recorder); `data.columns` / `agg.columns` name the
+ * columns, `params` holds the params object as a Lua table, `ctx.min_cohort` the cohort. The
+ * script returns a table of aggregates, booleans, and strings that name columns or echo
+ * params; it becomes *result (new JSON object, caller owns) with the values in place. Reading a
+ * value (a.value, a.n) obeys the release rules or stops the run (LB_EDENIED); ctx->noise refuses
+ * reads; ctx->review (the owner's review) adds data.col(name) and data.nrows; a script that
+ * uses them may return plain numbers and strings (its raw result is for the owner only). Restricted library: no io, os, package, debug, coroutine, load*, require, print,
+ * collectgarbage, metatables or string patterns; strings at most 8 KiB. Errors: LB_ESYNTAX (does
+ * not compile), LB_ELIMIT (instruction, memory or string limit, message says which), LB_EDENIED
+ * (a read broke the rules), LB_EINVALID (runtime error or a refused result, the path named).
+ * src is borrowed for the call. */
 int lb_algo_lua(const char *src, size_t len, const struct lb_table *t, const json_t *params,
 		const struct lb_algo_ctx *ctx, const struct lb_lua_limits *lim, json_t **result,
 		struct lb_errmsg *em);

@@ -10,10 +10,15 @@
  * wall-clock limit, collects the result and the reason of any stop, and removes the private
  * directory with everything in it ("burn after reading").
  *
- * The release policy (lb_policy_*) then decides what of the result the user may see:
- * aggregates only, a minimum cohort per cell, optional Laplace noise charged to a per-user,
- * per-asset privacy budget, a maximum output size. A released result is hashed (BLAKE2b-256
- * over its canonical JSON text) and sealed to the user.
+ * The release policy then decides what of the result the user may see (lb_policy_release): it
+ * runs on the provenance the jail sends with the result (what record set every number was
+ * computed over): a minimum cohort per value and cell, no two values differing by a few
+ * records, no linear combination isolating a few records, none of that against the user's
+ * earlier releases on the asset (lb_release_history_*), optional Laplace noise charged to a
+ * per-user, per-asset privacy budget, a maximum output size. A released result is hashed
+ * (BLAKE2b-256 over its canonical JSON text) and sealed to the user, padded to a size bucket.
+ * Ownership: every struct a function fills is the caller's (release it with the matching
+ * _release/_free/_close); borrowed arguments are only read during the call.
  */
 #ifndef LEBEN_SANDBOX_H
 #define LEBEN_SANDBOX_H
@@ -27,6 +32,61 @@
 #include "leben/algo.h"
 #include "leben/envelope.h"
 #include "leben/error.h"
+
+/* ---- provenance ----------------------------------------------------------------------------- */
+
+/* What one number (or level name) of a result was computed over. Algorithms compute through the
+ * aggregation interface (built-in C algorithms and the Lua `agg` library, docs/exchange.md), which
+ * tags every value it hands out with its record set; the sandbox sends this provenance next to
+ * the result, to the executor only, and the release check (lb_policy_release) runs on it. */
+enum lb_prov_kind {
+	LB_PROV_COUNT = 0, /* a number of records (cohort size, cell count) */
+	LB_PROV_SUM = 1,   /* sum of a column over the set */
+	LB_PROV_MEAN = 2,  /* mean of a column over the set */
+	LB_PROV_SD = 3,    /* standard deviation of a column over the set */
+	LB_PROV_STAT = 4,  /* any other statistic of the set (coefficient, chi², survival, ...) */
+	LB_PROV_LABEL = 5, /* a level name or distinct value taken from the data */
+};
+
+#define LB_PROV_SUPPRESSED 0x01 /* 0 < n < min_cohort: null in the result, listed under "suppressed" */
+#define LB_PROV_READ 0x02       /* a script read the value inside the jail */
+#define LB_PROV_PLACED 0x04     /* the value is in the result, at ptr */
+
+/* A record set: sorted, distinct 64-bit record keys (from the job's patient column when it has
+ * one: the first 8 bytes of BLAKE2b-256(asset || patient id); else the row's index in the input
+ * table before any row was left out). */
+struct lb_prov_set {
+	size_t n;       /* records */
+	uint64_t *keys; /* owned, n strictly increasing keys */
+};
+
+struct lb_prov_cell {
+	enum lb_prov_kind kind;
+	unsigned flags;  /* LB_PROV_* */
+	uint32_t set;    /* index into lb_provenance.sets */
+	char *ptr;       /* owned: JSON pointer (RFC 6901) into the result, "" when not placed */
+	char *path;      /* owned: the same, readable ("age.histogram.counts[3]") */
+	char *column;    /* owned: the variable a sum/mean/sd describes (bounds lookup), else "" */
+	char *colkey;    /* owned: the value columns, sorted, comma-separated ("" for counts) */
+	uint32_t group[2]; /* lines of disjoint cells (histogram, row or column of a table; 0 =
+	                  * none): the release check also compares the union of a line's released
+	                  * cells with every released count, so a suppressed cell cannot be
+	                  * recovered as a total minus the released cells */
+};
+
+/* Opaque-by-convention container (read the fields; free with lb_provenance_free). */
+struct lb_provenance {
+	unsigned min_cohort;        /* the cohort the jail applied (suppression, reads) */
+	size_t nsets, ncells;
+	struct lb_prov_set *sets;   /* owned */
+	struct lb_prov_cell *cells; /* owned */
+};
+
+/* Decode the provenance frame the jail sends (bytes from an untrusted child: every length,
+ * index and key order is checked; LB_EMALFORMED names what is wrong). *out is new. */
+int lb_provenance_decode(const uint8_t *p, size_t n, struct lb_provenance **out,
+			 struct lb_errmsg *em);
+void lb_provenance_free(struct lb_provenance *p);
 
 /* ---- sandbox ------------------------------------------------------------------------------- */
 
@@ -112,6 +172,12 @@ struct lb_sandbox_job {
 	const uint8_t *asset;        /* the asset the commitments belong to (32 bytes) */
 	const uint8_t *salt_key;     /* the asset's salt key (32 bytes, borrowed; the caller wipes
 	                              * it), needed with exclude_ids */
+	bool review;                 /* owner's review run: a Lua script also gets per-record access
+	                              * (data.col); once it uses it, its raw result goes to the owner
+	                              * only (no provenance, never releasable); otherwise the review
+	                              * shows what would be released (lb_release_opts.review) */
+	bool noise;                  /* the release policy adds noise: scripts may not read aggregate
+	                              * values (a value read inside is exact) */
 };
 
 /* Outcome of one run. Embedded struct: release with lb_sandbox_report_release. */
@@ -128,6 +194,9 @@ struct lb_sandbox_report {
 	char dir[256];           /* the private directory used (already removed) */
 	bool dir_removed;        /* it was removed after the run */
 	size_t excluded;         /* rows left out for job->exclude (known to the owner only) */
+	struct lb_provenance *prov; /* owned: what every number of the result was computed over
+	                          * (status OK, not a review run), else NULL; for the executor's
+	                          * release check only, never shown to the user */
 };
 
 /* Run job in a fresh jail. Returns LB_OK when the algorithm produced a result; otherwise the
@@ -209,12 +278,59 @@ int lb_policy_apply(const struct lb_policy *p, const json_t *result, struct lb_d
 		    const char *user, const char *asset, struct lb_release *rel,
 		    struct lb_errmsg *em);
 void lb_release_release(struct lb_release *rel);
+/* Cross-release differencing store: for every released aggregate, the (user, asset) it went to,
+ * its value columns and its record set. SQLite file (the executor keeps
+ * <node home>/exchange/releases.db), or in memory when path is NULL. */
+struct lb_release_history;
+int lb_release_history_open(const char *path, struct lb_release_history **out,
+			    struct lb_errmsg *em);
+void lb_release_history_close(struct lb_release_history *h);
+/* LB_OK if no aggregate of prov (placed or read, not suppressed) differs from one released
+ * earlier to user on asset over meeting columns (counts: any count) by 0 < d < min_cohort
+ * records; else LB_EDENIED with why (the two paths and d) in em. */
+int lb_release_history_check(struct lb_release_history *h, const char *user, const char *asset,
+			     const struct lb_provenance *prov, unsigned min_cohort,
+			     struct lb_errmsg *em);
+/* Record prov's aggregates as released to user on asset (one transaction). */
+int lb_release_history_record(struct lb_release_history *h, const char *user,
+			      const char *asset, const struct lb_provenance *prov,
+			      struct lb_errmsg *em);
+
+/* Where a release with provenance is charged and recorded (all borrowed, any may be NULL). */
+struct lb_release_opts {
+	struct lb_dp_budget *budget;          /* needed when the policy adds noise */
+	struct lb_release_history *history;   /* cross-release check + record; NULL = none */
+	const char *user, *asset;             /* the budget and history rows */
+	bool review;  /* the owner's review: rel->text is what would be released, but nothing is
+	               * charged or recorded and rel->released stays false */
+};
+
+/* The release check of a sandbox result: runs on prov, not on key names. Withheld (whole,
+ * with the reason) when prov is NULL, when any placed or read value that is not suppressed was
+ * computed over 0 < n < min_cohort records, when a suppressed cell is not null in the result,
+ * when two aggregates over meeting columns (counts: any two counts) have record sets differing
+ * by 0 < d < min_cohort, when the history holds such an aggregate released to the same user on
+ * the same asset, when the result is too large or the budget spent. Extremes ("min"/"max" keys
+ * of built-in results) are removed; with epsilon > 0 counts, sums and means get Laplace noise
+ * as in lb_policy_apply (bounds from the cell's column), sds are removed. On release the budget
+ * is charged and the aggregates recorded in the history. */
+int lb_policy_release(const struct lb_policy *p, const json_t *result,
+		      const struct lb_provenance *prov, const struct lb_release_opts *o,
+		      struct lb_release *rel, struct lb_errmsg *em);
+
 /* Tests only: draw the Laplace noise from a ChaCha20 stream keyed by seed (reproducible
  * statistical tests); NULL goes back to the system's randomness. Not thread-safe. */
 void lb_policy_noise_seed(const uint8_t seed[32]);
 /* Seal a released result to the user's X25519 key (*env allocated, caller frees with lb_free).
+ * The plaintext is the released text padded with spaces to a size bucket (1 KiB, then powers
+ * of two), so the envelope's size does not track a value; lb_release_unpad gives the text back.
  * LB_EDENIED if rel was withheld. */
 int lb_release_seal(const struct lb_release *rel, const uint8_t user_pk[LB_ENVELOPE_PKBYTES],
 		    uint8_t **env, size_t *envlen, struct lb_errmsg *em);
+/* Bucket size of a released text of len bytes (>= len). */
+size_t lb_release_bucket(size_t len);
+/* Strip the padding of an opened release in place: *len becomes the text's length (trailing
+ * spaces removed; canonical JSON never ends in one). */
+void lb_release_unpad(const uint8_t *text, size_t *len);
 
 #endif

@@ -3,7 +3,9 @@
  * deterministic generator (splitmix64 of the "seed" parameter), then Lloyd iterations
  * (assign each row to its nearest centroid by squared Euclidean distance, ties to the lower
  * index; move each centroid to the mean of its rows) until no assignment changes or max_iter.
- * Released: centroids, cluster sizes ("counts"), within-cluster sum of squares ("inertia").
+ * Released: centroids, cluster sizes ("counts"), within-cluster sum of squares ("inertia"), each
+ * tagged with its cluster's records: a cluster of 0 < n < min_cohort records has its centroid and
+ * size suppressed.
  */
 #include <math.h>
 #include <string.h>
@@ -24,8 +26,8 @@ static double unif(uint64_t *s)
 	return (double)(splitmix(s) >> 11) * 0x1.0p-53;
 }
 
-int xalgo_kmeans(const struct lb_table *t, const json_t *params, const struct lb_algo_ctx *ctx,
-		 json_t **result, struct lb_errmsg *em)
+static int kmeans_impl(struct xprov *P, const struct lb_table *t, const json_t *params,
+		       const struct lb_algo_ctx *ctx, json_t **result, struct lb_errmsg *em)
 {
 	static const char *const ok[] = {"columns", "k", "seed", "max_iter", "standardize", NULL};
 	(void)ctx;
@@ -46,6 +48,8 @@ int xalgo_kmeans(const struct lb_table *t, const json_t *params, const struct lb
 	uint64_t seed = (uint64_t)seedd;
 	double *X = NULL, *cent = NULL, *sum = NULL, *dist = NULL, *mean = NULL, *scale = NULL;
 	size_t *asg = NULL, *cnt = NULL, n = 0;
+	uint32_t *rowi = NULL, *crow = NULL;
+	char *colkey = NULL;
 	if (p == 0) {
 		rc = lb_errf(em, LB_EINVALID, "k-means needs at least one numeric column");
 		goto out;
@@ -58,7 +62,10 @@ int xalgo_kmeans(const struct lb_table *t, const json_t *params, const struct lb
 	cnt = lb_calloc(k, sizeof *cnt);
 	mean = lb_calloc(p, sizeof *mean);
 	scale = lb_malloc(p * sizeof *scale);
-	if (!X || !cent || !sum || !dist || !asg || !cnt || !mean || !scale) {
+	rowi = lb_malloc((t->nrows ? t->nrows : 1) * sizeof *rowi);
+	crow = lb_malloc((t->nrows ? t->nrows : 1) * sizeof *crow);
+	colkey = xprov_colkey(t, cols, p);
+	if (!X || !cent || !sum || !dist || !asg || !cnt || !mean || !scale || !rowi || !crow || !colkey) {
 		rc = LB_ENOMEM;
 		goto out;
 	}
@@ -70,10 +77,10 @@ int xalgo_kmeans(const struct lb_table *t, const json_t *params, const struct lb
 			continue;
 		for (size_t j = 0; j < p; j++)
 			X[n * p + j] = t->cols[cols[j]].v[r];
-		n++;
+		rowi[n++] = (uint32_t)r;
 	}
 	if (n < k) {
-		rc = lb_errf(em, LB_EINVALID, "k-means: %zu complete rows for k = %zu clusters", n, k);
+		rc = lb_errf(em, LB_EINVALID, "k-means: fewer complete rows than k = %zu clusters", k);
 		goto out;
 	}
 	for (size_t j = 0; j < p; j++)
@@ -160,27 +167,60 @@ int xalgo_kmeans(const struct lb_table *t, const json_t *params, const struct lb
 		it++;
 	}
 	json_t *o = json_object(), *jc = json_array(), *jn = json_array(), *names = json_array();
+	json_object_set_new(o, "centroids", jc);
+	json_object_set_new(o, "counts", jn);
+	json_object_set_new(o, "columns", names);
+	rc = LB_ENOMEM;
+	uint32_t grp = xprov_group(P);
 	for (size_t c = 0; c < k; c++) {
-		json_t *row = json_array();
-		for (size_t j = 0; j < p; j++) /* centroids on the original scale */
-			json_array_append_new(row, xjson_num(cent[c * p + j] * scale[j] + mean[j]));
+		json_t *row = json_array(), *ph;
+		size_t id;
+		uint32_t set;
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (asg[i] == c)
+				crow[m++] = rowi[i];
 		json_array_append_new(jc, row);
-		json_array_append_new(jn, json_integer((json_int_t)cnt[c]));
+		if ((rc = xprov_set_rows(P, crow, m, &set)))
+			goto fail;
+		for (size_t j = 0; j < p; j++) { /* centroids on the original scale */
+			if (!(ph = xprov_num(P, LB_PROV_STAT, colkey, colkey, set, cent[c * p + j] * scale[j] + mean[j],
+					     true, &id)))
+				goto fail;
+			xprov_in_group(P, id, grp, 0);
+			json_array_append_new(row, ph);
+		}
+		if (!(ph = xprov_num(P, LB_PROV_COUNT, "", "", set, (double)cnt[c], true, &id)))
+			goto fail;
+		xprov_in_group(P, id, grp, 0);
+		json_array_append_new(jn, ph);
 	}
 	for (size_t j = 0; j < p; j++)
 		json_array_append_new(names, json_string(t->cols[cols[j]].name));
+	uint32_t all;
+	json_t *ph;
+	if ((rc = xprov_set_rows(P, rowi, n, &all)))
+		goto fail;
+	if (!(ph = xprov_num(P, LB_PROV_COUNT, "", "", all, (double)n, false, NULL)))
+		goto fail;
+	json_object_set_new(o, "n", ph);
+	if (!(ph = xprov_num(P, LB_PROV_STAT, colkey, colkey, all, inertia, false, NULL)))
+		goto fail;
+	json_object_set_new(o, "inertia", ph);
 	json_object_set_new(o, "algorithm", json_string("kmeans"));
-	json_object_set_new(o, "n", json_integer((json_int_t)n));
 	json_object_set_new(o, "k", json_integer((json_int_t)k));
-	json_object_set_new(o, "columns", names);
-	json_object_set_new(o, "centroids", jc);
-	json_object_set_new(o, "counts", jn);
-	json_object_set_new(o, "inertia", xjson_num(inertia));
 	json_object_set_new(o, "iterations", json_integer(it));
 	json_object_set_new(o, "converged", json_boolean(!changed));
 	*result = o;
 	rc = LB_OK;
+	goto out;
+fail:
+	json_decref(o);
+	rc = rc ? rc : LB_ENOMEM;
 out:
+	lb_free(rowi);
+	lb_free(crow);
+	lb_free(colkey);
 	lb_free(X);
 	lb_free(cent);
 	lb_free(sum);
@@ -191,4 +231,10 @@ out:
 	lb_free(scale);
 	lb_free(cols);
 	return rc;
+}
+
+int xalgo_kmeans(const struct lb_table *t, const json_t *params, const struct lb_algo_ctx *ctx,
+		 json_t **result, struct lb_errmsg *em)
+{
+	return xprov_run(kmeans_impl, t, params, ctx, result, em);
 }

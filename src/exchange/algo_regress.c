@@ -78,44 +78,69 @@ static bool row_complete(const struct lb_table *t, const size_t *xcols, size_t p
 	return true;
 }
 
-static json_t *coef_object(const struct lb_table *t, const size_t *xcols, size_t p, const double *w)
+/* Coefficients as placeholders: an object by name and an array, over the same cells. */
+static int coef_cells(struct xprov *P, const struct lb_table *t, const size_t *xcols, size_t p,
+		      const double *w, const char *colkey, uint32_t set, json_t **obj, json_t **arr)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "(intercept)", xjson_num(w[0]));
-	for (size_t j = 0; j < p; j++)
-		json_object_set_new(o, t->cols[xcols[j]].name, xjson_num(w[j + 1]));
-	return o;
+	*obj = json_object();
+	*arr = json_array();
+	for (size_t j = 0; j <= p; j++) {
+		size_t id;
+		json_t *ph = xprov_num(P, LB_PROV_STAT, colkey, colkey, set, w[j], false, &id);
+		if (!ph)
+			return LB_ENOMEM;
+		json_object_set_new(*obj, j == 0 ? "(intercept)" : t->cols[xcols[j - 1]].name, ph);
+		json_array_append_new(*arr, json_deep_copy(ph));
+	}
+	return LB_OK;
 }
 
-static json_t *num_array(const double *v, size_t n)
+static json_t *stat_array(struct xprov *P, const double *v, size_t n, const char *colkey, uint32_t set)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, xjson_num(v[i]));
+	for (size_t i = 0; a && i < n; i++) {
+		json_t *ph = xprov_num(P, LB_PROV_STAT, colkey, colkey, set, v[i], false, NULL);
+		if (!ph) {
+			json_decref(a);
+			return NULL;
+		}
+		json_array_append_new(a, ph);
+	}
 	return a;
 }
 
-int xalgo_linreg(const struct lb_table *t, const json_t *params, const struct lb_algo_ctx *ctx,
-		 json_t **result, struct lb_errmsg *em)
+int xagg_linreg(struct xprov *P, const struct lb_table *t, size_t ycol, const size_t *xcols, size_t p,
+		const uint8_t *mask, json_t **result, struct lb_errmsg *em)
 {
-	static const char *const ok[] = {"y", "x", NULL};
-	(void)ctx;
-	size_t ycol, *xcols = NULL, p;
-	int rc;
-	if ((rc = xparam_only(params, ok, em)) || (rc = xparam_col(t, params, "y", true, &ycol, em)) ||
-	    (rc = xparam_cols(t, params, "x", false, &xcols, &p, em)))
-		return rc;
 	size_t q = p + 1;
+	int rc;
+	for (size_t j = 0; j < p; j++)
+		if (t->cols[xcols[j]].kind != LB_COL_NUMERIC)
+			return lb_errf(em, LB_EINVALID, "linear regression: column '%s' is not numeric",
+				       t->cols[xcols[j]].name);
+	if (t->cols[ycol].kind != LB_COL_NUMERIC)
+		return lb_errf(em, LB_EINVALID, "linear regression: column '%s' is not numeric", t->cols[ycol].name);
 	double *A = lb_calloc(q * q, sizeof *A), *b = lb_calloc(q, sizeof *b),
 	       *inv = lb_calloc(q * q, sizeof *inv), *x = lb_calloc(q, sizeof *x);
-	if (!A || !b || !inv || !x) {
+	uint8_t *m = lb_malloc(t->nrows ? t->nrows : 1);
+	size_t *all = lb_malloc((p + 1) * sizeof *all);
+	char *colkey = NULL;
+	double *xty = NULL;
+	if (!A || !b || !inv || !x || !m || !all) {
+		rc = LB_ENOMEM;
+		goto out;
+	}
+	memcpy(all, xcols, p * sizeof *all);
+	all[p] = ycol;
+	if (!(colkey = xprov_colkey(t, all, p + 1))) {
 		rc = LB_ENOMEM;
 		goto out;
 	}
 	size_t n = 0;
 	double sy = 0, syy = 0;
 	for (size_t r = 0; r < t->nrows; r++) {
-		if (!row_complete(t, xcols, p, ycol, r))
+		m[r] = (!mask || mask[r]) && row_complete(t, xcols, p, ycol, r);
+		if (!m[r])
 			continue;
 		x[0] = 1;
 		for (size_t j = 0; j < p; j++)
@@ -131,28 +156,24 @@ int xalgo_linreg(const struct lb_table *t, const json_t *params, const struct lb
 		n++;
 	}
 	if (n <= q) {
-		rc = lb_errf(em, LB_EINVALID, "linear regression needs more complete rows (%zu) than coefficients (%zu)",
-			     n, q);
+		rc = lb_errf(em, LB_EINVALID, "linear regression needs more complete rows than coefficients (%zu)", q);
 		goto out;
 	}
 	for (size_t i = 0; i < q; i++)
 		for (size_t k = i + 1; k < q; k++)
 			A[i * q + k] = A[k * q + i];
-	double *xty = lb_malloc(q * sizeof *xty);
+	xty = lb_malloc(q * sizeof *xty);
 	if (!xty) {
 		rc = LB_ENOMEM;
 		goto out;
 	}
 	memcpy(xty, b, q * sizeof *b);
-	if ((rc = xlin_solve_spd(A, b, q, inv, em))) {
-		lb_free(xty);
+	if ((rc = xlin_solve_spd(A, b, q, inv, em)))
 		goto out;
-	}
 	/* RSS = y'y - 2 b'X'y + b'X'X b = y'y - b'X'y at the solution */
 	double bxty = 0;
 	for (size_t i = 0; i < q; i++)
 		bxty += b[i] * xty[i];
-	lb_free(xty);
 	double rss = syy - bxty;
 	if (rss < 0)
 		rss = 0;
@@ -161,24 +182,75 @@ int xalgo_linreg(const struct lb_table *t, const json_t *params, const struct lb
 	double *se = x; /* reuse */
 	for (size_t i = 0; i < q; i++)
 		se[i] = sqrt(sigma2 * inv[i * q + i]);
-	json_t *out = json_object();
-	json_object_set_new(out, "algorithm", json_string("linreg"));
-	json_object_set_new(out, "n", json_integer((json_int_t)n));
-	json_object_set_new(out, "y", json_string(t->cols[ycol].name));
-	json_object_set_new(out, "coefficients", coef_object(t, xcols, p, b));
-	json_object_set_new(out, "coef", num_array(b, q));
-	json_object_set_new(out, "se", num_array(se, q));
-	json_object_set_new(out, "r2", xjson_num(tss > 0 ? 1 - rss / tss : NAN));
-	json_object_set_new(out, "sigma", xjson_num(sqrt(sigma2)));
+	uint32_t set;
+	if ((rc = xprov_set_mask(P, m, &set)))
+		goto out;
+	json_t *out = json_object(), *co, *ca, *ph;
 	*result = out;
+	rc = LB_ENOMEM;
+	json_object_set_new(out, "y", json_string(t->cols[ycol].name));
+	json_t *xn = json_array();
+	for (size_t j = 0; j < p; j++)
+		json_array_append_new(xn, json_string(t->cols[xcols[j]].name));
+	json_object_set_new(out, "x", xn);
+	if (!(ph = xprov_num(P, LB_PROV_COUNT, "", "", set, (double)n, false, NULL)))
+		goto fail;
+	json_object_set_new(out, "n", ph);
+	if (coef_cells(P, t, xcols, p, b, colkey, set, &co, &ca)) {
+		json_decref(co);
+		json_decref(ca);
+		goto fail;
+	}
+	json_object_set_new(out, "coefficients", co);
+	json_object_set_new(out, "coef", ca);
+	json_t *sa = stat_array(P, se, q, colkey, set);
+	if (!sa)
+		goto fail;
+	json_object_set_new(out, "se", sa);
+	if (!(ph = xprov_num(P, LB_PROV_STAT, colkey, colkey, set, tss > 0 ? 1 - rss / tss : NAN, false, NULL)))
+		goto fail;
+	json_object_set_new(out, "r2", ph);
+	if (!(ph = xprov_num(P, LB_PROV_STAT, colkey, colkey, set, sqrt(sigma2), false, NULL)))
+		goto fail;
+	json_object_set_new(out, "sigma", ph);
 	rc = LB_OK;
+	goto out;
+fail:
+	json_decref(out);
+	*result = NULL;
 out:
 	lb_free(A);
 	lb_free(b);
 	lb_free(inv);
 	lb_free(x);
-	lb_free(xcols);
+	lb_free(m);
+	lb_free(all);
+	lb_free(colkey);
+	lb_free(xty);
 	return rc;
+}
+
+static int linreg_impl(struct xprov *P, const struct lb_table *t, const json_t *params,
+		       const struct lb_algo_ctx *ctx, json_t **result, struct lb_errmsg *em)
+{
+	static const char *const ok[] = {"y", "x", NULL};
+	(void)ctx;
+	size_t ycol, *xcols = NULL, p;
+	int rc;
+	if ((rc = xparam_only(params, ok, em)) || (rc = xparam_col(t, params, "y", true, &ycol, em)) ||
+	    (rc = xparam_cols(t, params, "x", false, &xcols, &p, em)))
+		return rc;
+	rc = xagg_linreg(P, t, ycol, xcols, p, NULL, result, em);
+	lb_free(xcols);
+	if (rc == LB_OK)
+		json_object_set_new(*result, "algorithm", json_string("linreg"));
+	return rc;
+}
+
+int xalgo_linreg(const struct lb_table *t, const json_t *params, const struct lb_algo_ctx *ctx,
+		 json_t **result, struct lb_errmsg *em)
+{
+	return xprov_run(linreg_impl, t, params, ctx, result, em);
 }
 
 /* ---- logistic regression ---------------------------------------------------------------------- */
@@ -204,8 +276,7 @@ int xlogreg_partial(const struct lb_table *t, const struct xlogreg_design *d, co
 			continue;
 		double y = t->cols[d->ycol].v[r];
 		if (y != 0 && y != 1)
-			return lb_errf(em, LB_EINVALID, "outcome column '%s' has the value %g on data row %zu (must be 0 or 1)",
-				       t->cols[d->ycol].name, y, r + 1);
+			return lb_errf(em, LB_EINVALID, "outcome column '%s' has a value other than 0 or 1", t->cols[d->ycol].name);
 		xv[0] = 1;
 		double eta = w[0];
 		for (size_t j = 0; j < p; j++) {
@@ -265,8 +336,8 @@ int xlogreg_newton(const double *sum, size_t p, double C, double *w, double *del
 	return rc;
 }
 
-int xalgo_logreg(const struct lb_table *t, const json_t *params, const struct lb_algo_ctx *ctx,
-		 json_t **result, struct lb_errmsg *em)
+static int logreg_impl(struct xprov *P, const struct lb_table *t, const json_t *params,
+		       const struct lb_algo_ctx *ctx, json_t **result, struct lb_errmsg *em)
 {
 	static const char *const ok[] = {"y", "x", "C", "standardize", "max_iter", "tol", NULL};
 	(void)ctx;
@@ -332,23 +403,48 @@ int xalgo_logreg(const struct lb_table *t, const json_t *params, const struct lb
 	/* final partial at the fitted weights: loss and accuracy */
 	if ((rc = xlogreg_partial(t, &d, w, part, em)))
 		goto out;
-	json_t *o = json_object();
+	uint8_t *m = lb_malloc(t->nrows ? t->nrows : 1);
+	size_t *allc = lb_malloc((p + 1) * sizeof *allc);
+	char *colkey = NULL;
+	uint32_t set = 0;
+	if (m && allc) {
+		for (size_t r = 0; r < t->nrows; r++)
+			m[r] = row_complete(t, xcols, p, ycol, r);
+		memcpy(allc, xcols, p * sizeof *allc);
+		allc[p] = ycol;
+		colkey = xprov_colkey(t, allc, p + 1);
+	}
+	rc = m && allc && colkey ? xprov_set_mask(P, m, &set) : LB_ENOMEM;
+	lb_free(m);
+	lb_free(allc);
+	json_t *o = rc ? NULL : json_object(), *co = NULL, *ca = NULL, *ph;
+	if (!o || (rc = coef_cells(P, t, xcols, p, w, colkey, set, &co, &ca))) {
+		json_decref(co);
+		json_decref(ca);
+		json_decref(o);
+		lb_free(colkey);
+		rc = rc ? rc : LB_ENOMEM;
+		goto out;
+	}
 	json_object_set_new(o, "algorithm", json_string("logreg"));
-	json_object_set_new(o, "n", json_integer((json_int_t)part[len - 2]));
+	json_object_set_new(o, "n", xprov_num(P, LB_PROV_COUNT, "", "", set, part[len - 2], false, NULL));
 	json_object_set_new(o, "y", json_string(t->cols[ycol].name));
-	json_object_set_new(o, "coefficients", coef_object(t, xcols, p, w));
-	json_object_set_new(o, "coef", num_array(w, q));
-	json_object_set_new(o, "accuracy", xjson_num(part[len - 1] / part[len - 2]));
-	json_object_set_new(o, "log_loss", xjson_num(part[len - 3] / part[len - 2]));
+	json_object_set_new(o, "coefficients", co);
+	json_object_set_new(o, "coef", ca);
+	json_object_set_new(o, "accuracy", xprov_num(P, LB_PROV_STAT, colkey, colkey, set,
+						     part[len - 1] / part[len - 2], false, NULL));
+	json_object_set_new(o, "log_loss", xprov_num(P, LB_PROV_STAT, colkey, colkey, set,
+						     part[len - 3] / part[len - 2], false, NULL));
 	json_object_set_new(o, "iterations", json_integer(it));
 	json_object_set_new(o, "converged", json_boolean(converged));
 	json_object_set_new(o, "C", xjson_num(C));
 	if (stdz) {
 		json_t *s = json_object();
-		json_object_set_new(s, "mean", num_array(mean, p));
-		json_object_set_new(s, "scale", num_array(scale, p));
+		json_object_set_new(s, "mean", (ph = stat_array(P, mean, p, colkey, set)) ? ph : json_null());
+		json_object_set_new(s, "scale", (ph = stat_array(P, scale, p, colkey, set)) ? ph : json_null());
 		json_object_set_new(o, "standardization", s);
 	}
+	lb_free(colkey);
 	*result = o;
 	rc = LB_OK;
 out:
@@ -358,4 +454,10 @@ out:
 	lb_free(part);
 	lb_free(xcols);
 	return rc;
+}
+
+int xalgo_logreg(const struct lb_table *t, const json_t *params, const struct lb_algo_ctx *ctx,
+		 json_t **result, struct lb_errmsg *em)
+{
+	return xprov_run(logreg_impl, t, params, ctx, result, em);
 }

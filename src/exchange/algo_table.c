@@ -589,8 +589,8 @@ char *xjson_canonical(const json_t *v)
 /* ---- the table of built-in algorithms ------------------------------------------------------ */
 
 static const struct lb_algo ALGOS[] = {
-	{"stats", xalgo_stats, "descriptive statistics of columns (count, mean, sd, min, max, histogram)",
-	 "columns=[names] (default: every numeric column), bins=N, range=[lo,hi]"},
+	{"stats", xalgo_stats, "descriptive statistics of columns (count, missing, mean, sd, histogram)",
+	 "columns=[names] (default: every column), bins=N with range=[lo,hi] (never from the data)"},
 	{"crosstab", xalgo_crosstab, "cross-tabulation of two columns with the chi-square statistic",
 	 "rows=name, cols=name"},
 	{"linreg", xalgo_linreg, "ordinary least-squares linear regression with standard errors and R²",
@@ -599,7 +599,8 @@ static const struct lb_algo ALGOS[] = {
 	 "y=name (0/1), x=[names], C=1.0 (0: no penalty), standardize=false, max_iter=100, tol=1e-10"},
 	{"kmeans", xalgo_kmeans, "k-means clustering (k-means++ start, Lloyd iterations)",
 	 "columns=[names], k=N, seed=1, max_iter=300, standardize=false"},
-	{"km", xalgo_km, "Kaplan–Meier survival curve with Greenwood standard errors",
+	{"km", xalgo_km, "Kaplan–Meier survival curve with Greenwood standard errors, in steps of at least "
+			 "the minimum cohort",
 	 "time=name, event=name (1 event, 0 censored), group=name (optional)"},
 };
 

@@ -38,6 +38,8 @@
 #define FR_ERROR 'E'
 #define FR_SYSCALL 'S'
 #define FR_EXCLUDED 'X' /* informational, before the final frame: rows left out */
+#define FR_PROV 'P'     /* informational, before the result: its provenance (agg.c) */
+#define PROV_MAX ((size_t)256 << 20) /* largest provenance frame */
 #define FR_HDR 13 /* kind(1) status(4) code(4) len(4) */
 
 void lb_sandbox_limits_default(struct lb_sandbox_limits *l)
@@ -165,6 +167,44 @@ struct child_ctx {
 	struct lb_sandbox_limits lim;
 };
 
+/* Record key of every row: from the patient column when the job names one the table has
+ * (first 8 bytes of BLAKE2b-256(asset || patient id), stable across runs and revocations),
+ * else NULL (the key is the row's index; no row can have been left out without that column). */
+static int record_keys(const struct lb_table *t, const struct lb_sandbox_job *job, uint64_t **out)
+{
+	*out = NULL;
+	long pc = job->patient_col ? lb_table_find(t, job->patient_col) : -1;
+	if (pc < 0)
+		return LB_OK;
+	const struct lb_table_col *c = &t->cols[pc];
+	uint64_t *k = lb_malloc((t->nrows ? t->nrows : 1) * sizeof *k);
+	if (!k)
+		return LB_ENOMEM;
+	static const uint8_t zero[32];
+	for (size_t r = 0; r < t->nrows; r++) {
+		char num[40];
+		const char *id = num;
+		if (isnan(c->v[r]))
+			snprintf(num, sizeof num, "(missing %zu)", r);
+		else if (c->kind == LB_COL_CATEGORICAL)
+			id = c->levels[(size_t)c->v[r]];
+		else
+			snprintf(num, sizeof num, "%.17g", c->v[r]);
+		uint8_t h[32];
+		crypto_generichash_state st;
+		crypto_generichash_init(&st, NULL, 0, sizeof h);
+		crypto_generichash_update(&st, job->asset ? job->asset : zero, 32);
+		crypto_generichash_update(&st, (const uint8_t *)id, strlen(id));
+		crypto_generichash_final(&st, h, sizeof h);
+		uint64_t v = 0;
+		for (int b = 0; b < 8; b++)
+			v = v << 8 | h[b];
+		k[r] = v;
+	}
+	*out = k;
+	return LB_OK;
+}
+
 static int algo_fn(void *arg, const struct lb_sandbox_env *env, json_t **result,
 		   struct lb_errmsg *em)
 {
@@ -203,7 +243,15 @@ static int algo_fn(void *arg, const struct lb_sandbox_env *env, json_t **result,
 		put32(cnt, (uint32_t)gone);
 		send_frame(FR_EXCLUDED, LB_SANDBOX_OK, LB_OK, cnt, sizeof cnt);
 	}
-	struct lb_algo_ctx ctx = {.min_cohort = job->min_cohort};
+	uint64_t *keys = NULL;
+	if ((rc = record_keys(&t, job, &keys))) {
+		lb_table_release(&t);
+		return rc;
+	}
+	struct xprov P;
+	xprov_init(&P, &t, keys, job->min_cohort);
+	struct lb_algo_ctx ctx = {.min_cohort = job->min_cohort, .prov = &P, .noise = job->noise,
+				  .review = job->review};
 	if (job->lua_src) {
 		struct lb_lua_limits ll = {.instructions = env->limits->lua_instructions,
 					   .memory = (size_t)(env->limits->memory / 4 * 3)};
@@ -213,6 +261,22 @@ static int algo_fn(void *arg, const struct lb_sandbox_env *env, json_t **result,
 		rc = a ? a->run(&t, job->params, &ctx, result, em)
 		       : lb_errf(em, LB_ENOTFOUND, "no built-in algorithm named '%s'", job->algorithm);
 	}
+	if (rc == LB_OK && !(job->review && P.per_record)) {
+		/* the provenance goes to the executor, ahead of the result */
+		struct lb_buf pb;
+		lb_buf_init(&pb, PROV_MAX);
+		if (xprov_encode(&P, &pb) == LB_OK)
+			send_frame(FR_PROV, LB_SANDBOX_OK, LB_OK, pb.data, pb.len);
+		else
+			rc = lb_errf(em, LB_ETOOBIG, "the result's provenance is larger than %zu bytes", PROV_MAX);
+		lb_buf_release(&pb);
+		if (rc) {
+			json_decref(*result);
+			*result = NULL;
+		}
+	}
+	xprov_release(&P);
+	lb_free(keys);
 	lb_table_release(&t);
 	return rc;
 }
@@ -347,19 +411,27 @@ static void set_reason(struct lb_sandbox_report *rep, enum lb_sandbox_status st,
 
 /* The final frame of what the child sent (informational frames before it are read into rep),
  * or NULL if the bytes are not a whole sequence of frames. */
-static const uint8_t *last_frame(const struct lb_buf *in, struct lb_sandbox_report *rep)
+static const uint8_t *last_frame(const struct lb_buf *in, struct lb_sandbox_report *rep,
+			       const uint8_t **prov, size_t *provlen)
 {
 	size_t off = 0;
+	*prov = NULL;
+	*provlen = 0;
 	while (off + FR_HDR <= in->len) {
 		const uint8_t *f = in->data + off;
 		size_t plen = get32(f + 9);
 		if (plen > in->len - off - FR_HDR)
 			return NULL;
 		if (off + FR_HDR + plen == in->len)
-			return f[0] == FR_EXCLUDED ? NULL : f;
-		if (f[0] != FR_EXCLUDED || plen != 4)
+			return f[0] == FR_EXCLUDED || f[0] == FR_PROV ? NULL : f;
+		if (f[0] == FR_PROV && !*prov) {
+			*prov = f + FR_HDR;
+			*provlen = plen;
+		} else if (f[0] == FR_EXCLUDED && plen == 4) {
+			rep->excluded = get32(f + FR_HDR);
+		} else {
 			return NULL;
-		rep->excluded = get32(f + FR_HDR);
+		}
 		off += FR_HDR + plen;
 	}
 	return NULL;
@@ -370,6 +442,8 @@ void lb_sandbox_report_release(struct lb_sandbox_report *rep)
 	if (rep->result)
 		json_decref(rep->result);
 	rep->result = NULL;
+	lb_provenance_free(rep->prov);
+	rep->prov = NULL;
 }
 
 int lb_sandbox_run(const struct lb_sandbox_job *job, struct lb_sandbox_report *rep,
@@ -415,7 +489,7 @@ int lb_sandbox_run(const struct lb_sandbox_job *job, struct lb_sandbox_report *r
 
 	/* read the frame within the wall-clock limit */
 	struct lb_buf in;
-	lb_buf_init(&in, cc.lim.output_bytes + FR_HDR);
+	lb_buf_init(&in, cc.lim.output_bytes + 3 * FR_HDR + 4 + PROV_MAX);
 	bool wall = false, too_big = false;
 	uint64_t deadline = t0 + cc.lim.wall_ms * 1000000ull;
 	for (;;) {
@@ -459,14 +533,18 @@ int lb_sandbox_run(const struct lb_sandbox_job *job, struct lb_sandbox_report *r
 
 	/* decide */
 	int sig = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;
-	const uint8_t *fr;
+	const uint8_t *fr = NULL, *prov = NULL;
+	size_t provlen = 0;
+	if (!too_big && !wall && (fr = last_frame(&in, rep, &prov, &provlen)) != NULL && fr[0] == FR_RESULT &&
+	    get32(fr + 9) > cc.lim.output_bytes)
+		too_big = true;
 	if (too_big) {
 		set_reason(rep, LB_SANDBOX_OUTPUT, LB_ELIMIT, "output limit reached: the result is larger than %llu bytes",
 			   (unsigned long long)cc.lim.output_bytes);
 	} else if (wall) {
 		set_reason(rep, LB_SANDBOX_WALL, LB_ELIMIT, "wall-clock limit reached (%llu ms); the run was killed",
 			   (unsigned long long)cc.lim.wall_ms);
-	} else if ((fr = last_frame(&in, rep)) != NULL) {
+	} else if (fr != NULL) {
 		int kind = fr[0];
 		enum lb_sandbox_status st = (enum lb_sandbox_status)get32(fr + 1);
 		int code = (int)get32(fr + 5);
@@ -474,11 +552,17 @@ int lb_sandbox_run(const struct lb_sandbox_job *job, struct lb_sandbox_report *r
 		size_t plen = get32(fr + 9);
 		if (kind == FR_RESULT) {
 			json_error_t je;
+			struct lb_errmsg pem;
 			rep->result = json_loadb(pl, plen, 0, &je);
-			if (rep->result)
+			if (rep->result && prov && lb_provenance_decode(prov, provlen, &rep->prov, &pem) != LB_OK) {
+				json_decref(rep->result);
+				rep->result = NULL;
+				set_reason(rep, LB_SANDBOX_CRASHED, LB_EINTERNAL, "%s", pem.text);
+			} else if (rep->result) {
 				set_reason(rep, LB_SANDBOX_OK, LB_OK, "ok");
-			else
+			} else {
 				set_reason(rep, LB_SANDBOX_CRASHED, LB_EINTERNAL, "the result sent back is not JSON");
+			}
 		} else if (kind == FR_SYSCALL && plen == 4) {
 			rep->syscall_nr = (long)get32((const uint8_t *)pl);
 			sandbox_syscall_name(rep->syscall_nr, rep->syscall_name, sizeof rep->syscall_name);

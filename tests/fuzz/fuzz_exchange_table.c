@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (i == 2)
 				json_object_update(q, p), json_object_del(q, "rows"), json_object_del(q, "cols");
 			json_t *res = NULL;
-			struct lb_algo_ctx ctx = {.min_cohort = 0};
+			struct lb_algo_ctx ctx = {.min_cohort = (unsigned)(size % 4)}; /* suppression, coarsening */
 			if (lb_algo_find(names[i])->run(&t, q, &ctx, &res, NULL) == 0) {
 				struct lb_release rel;
 				lb_policy_apply(&pol, res, NULL, NULL, NULL, &rel, NULL);

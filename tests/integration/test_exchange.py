@@ -156,7 +156,7 @@ def run(t, node, tmp):
          "a built-in algorithm is known without registration: no author, no fee", ba)
     script = os.path.join(tmp, "mine.lua")
     with open(script, "w") as f:
-        f.write("return {n = data.nrows}\n")
+        f.write("return {n = agg.count()}\n")
     r = node.cli(["exchange", "algo", "--from", "bob", "--algorithm-file", script, "--fee", "1", "--name", "count"])
     t.ok(r.returncode == 0, "second algorithm (a script) registered", r.stderr)
     script_hash = blake2b256(open(script, "rb").read()).hex()

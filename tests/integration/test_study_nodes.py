@@ -84,19 +84,30 @@ def http(url, method="GET", body=None):
 
 
 def km_reference(T, E, min_at_risk=0):
-    """Product-limit estimate with Greenwood's standard error, written out."""
+    """Product-limit estimate with Greenwood's standard error, written out; with a minimum
+    cohort k, times merge into steps of 0 or >= k events and censorings, after which 0 or >= k
+    remain at risk (docs/exchange.md, Kaplan–Meier)."""
     out = []
-    s, gw = 1.0, 0.0
+    s, gw, r, k = 1.0, 0.0, len(T), min_at_risk
+    step = None
     for t in sorted(set(T)):
-        r = int((T >= t).sum())
         d = int(((T == t) & (E == 1)).sum())
         c = int(((T == t) & (E == 0)).sum())
-        if min_at_risk and r < min_at_risk:
-            break
+        if d == 0 and c == 0:
+            continue
+        if step is None:
+            if k and r < k:
+                break
+            step = [r, 0, 0]
         if d:
             s *= 1 - d / r
             gw = gw + d / (r * (r - d)) if r > d else float("inf")
-        out.append((t, r, d, c, s, s * math.sqrt(gw) if gw != float("inf") else None))
+        step[1] += d
+        step[2] += c
+        r -= d + c
+        if not k or ((step[1] == 0 or step[1] >= k) and (step[2] == 0 or step[2] >= k) and (r <= 0 or r >= k)):
+            out.append((t, step[0], step[1], step[2], s, s * math.sqrt(gw) if gw != float("inf") else None))
+            step = None
     return out
 
 
