@@ -167,7 +167,9 @@ def run(t, node, tmp):
     # a withheld run: 4 patients < the minimum cohort 10
     small = os.path.join(tmp, "small.csv")
     write_table(small, rows[:4])
-    asset_s = offer(small, ["--allow", "builtin:stats"])
+    # (opt-out with its legal basis: the 4 patients are used, so the cohort rule decides)
+    asset_s = offer(small, ["--allow", "builtin:stats", "--opt-out", "--legal-basis",
+                            "registry research exemption (test)"])
     req_w = request(asset_s, "builtin:stats", '{"columns": ["age"]}', "a tiny cohort")
     r, run_w, esc_w = run_req(req_w, small)
     t.ok(run_w and run_w["status"] == "withheld" and "minimum cohort" in run_w["reason"],
