@@ -1,0 +1,6 @@
+"""Family f placeholder (filled next)."""
+NAMES = []
+
+
+def play(s, work):
+    pass
