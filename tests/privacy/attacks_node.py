@@ -9,8 +9,8 @@ import re
 import subprocess
 
 import lua
-from common import (BIN, MIN_COHORT, NUMERIC, Outcome, hex_ids, numbers, patient_id_v1,
-                    run_cli, scalar, strings)
+from common import (BIN, MIN_COHORT, NUMERIC, Outcome, hex_ids, patient_id_v1,
+                    run_cli, scalar)
 
 BIN = BIN
 
@@ -695,10 +695,8 @@ def d_agg_sealed_size(c):
     read by anyone tracks it."""
     o = Outcome()
     who = c.victim()
-    labels = ["v%d" % i for i in range(0, 140)]
-    R0 = c.T.run(lua="return {n = agg.count({}), k0 = agg.count({}), label = params.labels[1]}",
-                 params={"labels": labels})
-    R1 = c.T.run(lua=lua.AGG_INSCRIPT_ORACLE, params={"who": who, "labels": labels,
+    R0 = c.T.run(lua="return {n = agg.count({}), k0 = agg.count({}), label = 'v000'}")
+    R1 = c.T.run(lua=lua.AGG_INSCRIPT_ORACLE, params={"who": who, "d": "0123456789",
                                                        "size": True})
     note_run(o, R1)
     b0, b1 = _sealed_bytes(c, R0), _sealed_bytes(c, R1)
@@ -809,7 +807,7 @@ def family_e(c):
 
 # ==== (g) the instruction cap ================================================================
 
-def _sandbox(c, script, instructions=1000000, cpu_ms=4000):
+def _sandbox(c, script, instructions=1000000, cpu_ms=1000):
     p = os.path.join(c.T.work, "cap-%d.lua" % abs(hash(script)))
     with open(p, "w") as f:
         f.write(script)
@@ -828,8 +826,9 @@ def _cap(c, script):
     cpu = sb.get("cpu_ms") or 0
     st = sb.get("status")
     released = bool(j.get("release", {}).get("released"))
-    # 10^6 instructions take a few ms; a run that used seconds went past the cap
-    if cpu > 800 and st != "instructions":
+    # 10^6 instructions take a few ms; a run that used a large part of a second (up to the
+    # CPU limit) went past the cap
+    if cpu > 250 and st != "instructions":
         o.trusted_unlinked = 1
     o.note = "status %s, cpu %s ms, released %s" % (st, cpu, released)
     return o
@@ -919,11 +918,21 @@ def i_show_private(c):
     c.T.node.cli(["tx", "transfer", "--from", "bob", "--to", "bob", "--amount", "0.1",
                   "--wait"])  # let any view record reach a block
     after = _trail(c, ids)
+    priv = _json(r.stdout).get("private") or {}
+    fields = _leaves({k: v for k, v in priv.items() if k not in ("hexahedron", "public")})
     if r.returncode == 0 and after == before:
-        o.trusted_unlinked = max(1, len([s for s in strings(_json(r.stdout)) if s]) // 4)
+        o.trusted_unlinked = fields   # private fields read with no trace
     o.note = "view %s, trail %d -> %d" % ("ok" if r.returncode == 0 else "refused", before,
                                           after)
     return o
+
+
+def _leaves(v):
+    if isinstance(v, dict):
+        return sum(_leaves(x) for x in v.values())
+    if isinstance(v, list):
+        return sum(_leaves(x) for x in v)
+    return 1 if v not in (None, "") else 0
 
 
 def _json(s):
@@ -938,7 +947,8 @@ def i_data_get(c):
     ids = [c.T.asset, c.T.data_asset]
     before = _trail(c, ids)
     out = os.path.join(c.T.work, "got.csv")
-    r = c.T.cli(["data", "get", c.T.data_asset or c.T.asset, "--out", out])
+    r = run_cli(["data", "get", c.T.data_asset or c.T.asset, "--out", out, "--home",
+                 c.T.node.home])
     c.T.node.cli(["tx", "transfer", "--from", "bob", "--to", "bob", "--amount", "0.1",
                   "--wait"])
     after = _trail(c, ids)
@@ -997,8 +1007,7 @@ def x_agg_status_oracle(c):
 def x_agg_inscript_oracle(c):
     o = Outcome()
     who = c.victim()
-    labels = ["v%d" % i for i in range(0, 140)]
-    R = c.T.run(lua=lua.AGG_INSCRIPT_ORACLE, params={"who": who, "labels": labels})
+    R = c.T.run(lua=lua.AGG_INSCRIPT_ORACLE, params={"who": who, "d": "0123456789"})
     note_run(o, R)
     r = res(R)
     for k in r:
@@ -1006,36 +1015,57 @@ def x_agg_inscript_oracle(c):
         if m and m.group(1) not in ("0", "130"):
             o.link(who, "age", int(m.group(1)))
     lab = r.get("label")
-    if isinstance(lab, str) and lab.startswith("v") and lab not in ("v0", "v130"):
+    if isinstance(lab, str) and re.fullmatch(r"v\d+", lab) and int(lab[1:]) not in (0, 130):
         o.link(who, "age", int(lab[1:]))
     return o
 
 
+def _block_time(c, txid):
+    tx = c.T.tx(txid) if txid else None
+    if not tx:
+        return None
+    h, chain = tx.get("height"), tx.get("chain")
+    st, b = c.T.node.get("/v1/chains/%s/blocks/%s" % (chain, h))
+    return b.get("time_ms") if st == 200 and isinstance(b, dict) else None
+
+
+def _exec_tx(c, R):
+    for ev in c.T.log(R.request).get("events", []) if R.request else []:
+        if ev.get("type") == "xchg.exec":
+            return ev.get("tx")
+    return None
+
+
 def x_timing(c):
-    """Run time as an oracle: the executor's sandbox wall time is reported; a data-dependent
-    busy loop (old interface) or a data-dependent number of aggregates shows in it. Here: is
-    the run's reported wall time public, and does it separate a victim's age <= t?"""
+    """Run time as an oracle, read by anyone from the chain: the time between the escrow's
+    block and the execution's block includes the sandbox run. The script (old interface)
+    burns ~0.3 s when the victim's age > t; two runs at t = age - 1 and t = age."""
     o = Outcome()
     who = c.victim()
     script = lua.ROWS + """
 local a = 0
 for i = 1, N do if ids[i] == params.who then a = C.age[i] end end
-if a > params.t then local x = 0; for i = 1, 3000000 do x = x + 1 end end
+if a > params.t then local x = 0; for i = 1, 60000000 do x = x + 1 end end
 return {n = N}
 """
     age = c.truth.value(who, "age")
-    walls = {}
+    gaps = {}
     for t in (age - 1, age):
         R = c.T.run(lua=script, params={"who": who, "t": t})
-        w = None
-        if R.run_json and isinstance(R.run_json, dict):
-            w = (R.run_json.get("sandbox") or {}).get("wall_ms")
-        walls[t] = w
-    if walls.get(age - 1) is not None and walls.get(age) is not None and \
-            walls[age - 1] > 3 * max(1, walls[age]):
+        a, b = _block_time(c, R.escrow), _block_time(c, _exec_tx(c, R))
+        gaps[t] = (b - a) if a is not None and b is not None else None
+    if gaps.get(age - 1) is not None and gaps.get(age) is not None and \
+            gaps[age - 1] - gaps[age] > 150:
         o.trusted_unlinked = 1   # one bit (age > t) per run, so the age by binary search
-    o.note = "wall ms: %s" % walls
+    o.note = "escrow-to-exec ms on the chain: %s" % gaps
     return o
+
+
+family_c.names = ["revoke-by-owner-rerun-builtin", "agg-revoke-by-owner-rerun",
+                  "patient-revokes-rerun-builtin", "agg-patient-revokes-rerun"]
+family_d_reason.names = ["withheld-cell-in-public-note", "withheld-cell-told-to-user"]
+family_e.names = ["stranger-regives-revoked", "stranger-binds-first", "stranger-revokes-other",
+                  "consent-for-unoffered-asset", "opt-out-no-consent-used"]
 
 
 # ==== the order the suite plays them in ======================================================

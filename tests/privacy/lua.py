@@ -252,8 +252,8 @@ return {n = agg.count({}),
 """
 
 # the same oracle inside one script through pcall (a refusal raised at creation), a binary
-# search over the victim's age, and three implicit flows out: a key name, a string chosen
-# from params, and the number of aggregates returned (the result's size)
+# search over the victim's age, and three implicit flows out: a key name, a string made of
+# characters of a params string, and the number of aggregates returned (the result's size)
 AGG_INSCRIPT_ORACLE = """
 local function le(t)
   local ok1 = pcall(agg.count, {{col = "age", le = t}})
@@ -271,7 +271,8 @@ while lo < hi do
 end
 local out = {n = agg.count({})}
 out["k" .. lo] = agg.count({})
-out.label = params.labels[lo + 1]
+local function digit(k) return string.sub(params.d, k + 1, k + 1) end
+out.label = "v" .. digit(lo // 100 % 10) .. digit(lo // 10 % 10) .. digit(lo % 10)
 if params.size then
   local pad = {}
   for i = 1, lo do pad[i] = agg.count({}) end
@@ -289,7 +290,7 @@ GC_FINALIZER = BASE_N + """
 local res = {n = N}
 local function burn()
   local x = 0
-  for i = 1, 200000000 do x = x + i % 7 end
+  for i = 1, 100000000 do x = x + i % 7 end
   res.spent = x
 end
 setmetatable({}, {__gc = burn})
