@@ -6,13 +6,10 @@ the values it recovered, linked to a patient or not, checked against the ground 
 import json
 import os
 import re
-import subprocess
 
 import lua
-from common import (BIN, MIN_COHORT, NUMERIC, Outcome, hex_ids, patient_id_v1,
+from common import (MIN_COHORT, NUMERIC, Outcome, hex_ids, patient_id_v1,
                     run_cli, scalar)
-
-BIN = BIN
 
 
 class Ctx:
@@ -141,6 +138,8 @@ def _small_cells(o, truth, col, first, counts):
             have = sum(1 for v in truth.column(col) if v == first + i)
             if have == cnt:
                 o.trusted_unlinked += cnt
+            else:
+                o.bad(cnt)
 
 
 def _count_list(v):
@@ -270,11 +269,16 @@ def a_agg_threshold(c):
     # a count computed with one patient's value as its threshold was released: the count of
     # patients with exactly that age (le - lt) is a small cell, and the threshold's rank is
     # that patient's position in the age order
-    if le is not None and int(le) == sum(1 for a in ages if a <= age):
-        o.trusted_linked += 1
-    if le is not None and lt is not None and 0 < le - lt < MIN_COHORT and \
-            int(le - lt) == sum(1 for a in ages if a == age):
-        o.trusted_unlinked += int(le - lt)
+    if le is not None:
+        if int(le) == sum(1 for a in ages if a <= age):
+            o.trusted_linked += 1
+        else:
+            o.bad()
+    if le is not None and lt is not None and 0 < le - lt < MIN_COHORT:
+        if int(le - lt) == sum(1 for a in ages if a == age):
+            o.trusted_unlinked += int(le - lt)
+        else:
+            o.bad(int(le - lt))
     return o
 
 
@@ -293,9 +297,11 @@ def _km_cells(o, truth, times, events, censored):
                 if d is None:
                     continue
                 d = int(round(d))
-                if 0 < d < MIN_COHORT and \
-                        d == sum(1 for a, b in zip(T, E) if a == t and b == ev):
-                    o.trusted_unlinked += d
+                if 0 < d < MIN_COHORT:
+                    if d == sum(1 for a, b in zip(T, E) if a == t and b == ev):
+                        o.trusted_unlinked += d
+                    else:
+                        o.bad(d)
 
 
 def b_km_cells(c):
@@ -364,12 +370,15 @@ def b_minmax_shifted_bins(c):
         k = count([0, t])
         return None if k is None else k >= n
 
+    ages = [r["age"] for r in c.truth.rows if r["patient_id"] not in c.T.excluded]
     m = _search(0, 130, above)
-    if m is not None:
-        o.unlink("age", m - 1)
     M = _search(0, 130, below)
-    if M is not None:
-        o.unlink("age", M)
+    for claim, want in ((None if m is None else m - 1, min(ages)), (M, max(ages))):
+        if claim is not None:
+            if claim == want:
+                o.trusted_unlinked += 1
+            else:
+                o.bad()
     o.note = "%d runs: %s" % (len(runs), ",".join(sorted(set(s or "?" for s in runs))))
     return o
 
@@ -386,8 +395,12 @@ def b_agg_min_shifted_bounds(c):
         return None if k is None else k < n
 
     m = _search(0, 130, above)
-    if m is not None:
-        o.unlink("age", m - 1)
+    ages = [r["age"] for r in c.truth.rows if r["patient_id"] not in c.T.excluded]
+    if m is not None and len(set(runs)) == 1 and runs[0] == "delivered":
+        if m - 1 == min(ages):
+            o.trusted_unlinked += 1
+        else:
+            o.bad()
     o.note = "%d runs: %s" % (len(runs), ",".join(sorted(set(s or "?" for s in runs))))
     return o
 
@@ -406,8 +419,11 @@ def b_exact_age_two_runs(c, ages=(50, 51, 52)):
     for a in ages:
         if counts.get(a) is not None and counts.get(a + 1) is not None:
             d = int(round(counts[a] - counts[a + 1]))
-            if 0 < d < MIN_COHORT and d == ages_all.count(a):
-                o.trusted_unlinked += d
+            if 0 < d < MIN_COHORT:
+                if d == ages_all.count(a):
+                    o.trusted_unlinked += d
+                else:
+                    o.bad(d)
     o.note = ",".join(s or "?" for s in sts)
     return o
 
@@ -424,8 +440,11 @@ def b_agg_exact_age_two_runs(c, ages=(53, 54)):
     for a in ages:
         if counts.get(a) is not None and counts.get(a + 1) is not None:
             d = int(round(counts[a] - counts[a + 1]))
-            if 0 < d < MIN_COHORT and d == ages_all.count(a):
-                o.trusted_unlinked += d
+            if 0 < d < MIN_COHORT:
+                if d == ages_all.count(a):
+                    o.trusted_unlinked += d
+                else:
+                    o.bad(d)
     o.note = ",".join(s or "?" for s in sts)
     return o
 
@@ -441,8 +460,11 @@ def b_agg_exact_age_one_script(c, a=56):
             scalar(r.get("ge_%d" % (x + 1)), ("value", "count", "n"))
         if p is not None and q is not None:
             d = int(round(p - q))
-            if 0 < d < MIN_COHORT and d == ages_all.count(x):
-                o.trusted_unlinked += d
+            if 0 < d < MIN_COHORT:
+                if d == ages_all.count(x):
+                    o.trusted_unlinked += d
+                else:
+                    o.bad(d)
     return o
 
 
@@ -603,8 +625,11 @@ def _reason_cells(o, truth, text):
     ages = truth.column("age")
     for idx, v in re.findall(r"histogram\.counts\[(\d+)\] = (\d+)", text):
         a, k = 20 + int(idx), int(v)
-        if 0 < k < MIN_COHORT and ages.count(a) == k:
-            o.trusted_unlinked += k
+        if 0 < k < MIN_COHORT:
+            if ages.count(a) == k:
+                o.trusted_unlinked += k
+            else:
+                o.bad(k)
 
 
 def family_d_reason(c):
@@ -691,23 +716,21 @@ def _sealed_bytes(c, R):
 
 
 def d_agg_sealed_size(c):
-    """The in-script oracle returns as many aggregates as the victim's age: the sealed size
-    read by anyone tracks it."""
+    """The in-script oracle returns as many aggregates as the victim's age; bob calibrates
+    the bytes per aggregate with two runs of 0 and 10 aggregates and reads the age off the
+    sealed size anyone may GET."""
     o = Outcome()
     who = c.victim()
-    R0 = c.T.run(lua="return {n = agg.count({}), k0 = agg.count({}), label = 'v000'}")
+    R0 = c.T.run(lua=lua.AGG_SIZE_CALIBRATE, params={"k": 0})
+    R10 = c.T.run(lua=lua.AGG_SIZE_CALIBRATE, params={"k": 10})
     R1 = c.T.run(lua=lua.AGG_INSCRIPT_ORACLE, params={"who": who, "d": "0123456789",
                                                        "size": True})
     note_run(o, R1)
-    b0, b1 = _sealed_bytes(c, R0), _sealed_bytes(c, R1)
-    if b0 is not None and b1 is not None and b1 > b0:
-        # each extra aggregate adds the same number of bytes: calibrate with the truth's
-        # size step is not known to bob, so he tries the per-aggregate sizes 1..64
-        age = c.truth.value(who, "age")
-        for step in range(1, 65):
-            if (b1 - b0 - 20) // step == age or (b1 - b0) // step == age:
-                o.link(who, "age", age)
-                break
+    b0, b10, b1 = _sealed_bytes(c, R0), _sealed_bytes(c, R10), _sealed_bytes(c, R1)
+    if None not in (b0, b10, b1) and b10 > b0:
+        step = (b10 - b0) / 10.0
+        o.link(who, "age", int(round((b1 - b0) / step)))
+    o.note += "; sizes %s/%s/%s" % (b0, b10, b1)
     return o
 
 

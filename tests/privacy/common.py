@@ -87,6 +87,7 @@ class Outcome:
         self.unlinked = []
         self.trusted_linked = 0    # already checked against the truth by the attack itself
         self.trusted_unlinked = 0
+        self.wrong = 0             # claims the attack itself found wrong (same weight)
         self.note = ""
         self.error = None
 
@@ -97,15 +98,23 @@ class Outcome:
         for _ in range(int(count)):
             self.unlinked.append((col, value))
 
+    def bad(self, weight=1):
+        self.wrong += weight
+
     def score(self, truth):
+        """(linked, unlinked) correct recoveries. An attacker who cannot tell its right
+        claims from its wrong ones (noise) recovers nothing: when more than 10% of the
+        claims of one attack are wrong, the attack scores 0."""
         seen = set()
-        nl = 0
+        nl = wrong = 0
         for pid, col, v in self.linked:
             if (pid, col) in seen:
                 continue
+            seen.add((pid, col))
             if same(truth.value(pid, col), v):
-                seen.add((pid, col))
                 nl += 1
+            else:
+                wrong += 1
         pools = {}
         nu = 0
         for col, v in self.unlinked:
@@ -115,7 +124,16 @@ class Outcome:
                     del pool[i]
                     nu += 1
                     break
-        return nl + self.trusted_linked, nu + self.trusted_unlinked
+            else:
+                wrong += 1
+        nl += self.trusted_linked
+        nu += self.trusted_unlinked
+        wrong += self.wrong
+        if wrong and wrong > 0.1 * (nl + nu + wrong):
+            self.note = (self.note + "; " if self.note else "") + \
+                "%d of %d claims wrong: nothing the attacker can trust" % (wrong, nl + nu + wrong)
+            return 0, 0
+        return nl, nu
 
 
 # ---- walking a released result ------------------------------------------------------------

@@ -261,7 +261,7 @@ def setup(cl, work):
         for asset in ("csc", "asc"):
             cl.must(1, ["tx", "transfer", "--from", "clinic", "--to", n[i], "--amount", "50",
                         "--asset", asset, "--wait"])
-    for k in ("mallory",):
+    for k in ("mallory", "patient23", "patient32", "patient33"):
         subprocess.run([BIN, "keys", "new", k, "--home", cl.home(1)], env=cl.e,
                        capture_output=True)
     # the whole table at institution-1 (exchange runs off-site at institution-2)

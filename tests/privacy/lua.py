@@ -251,17 +251,41 @@ return {n = agg.count({}),
         b = agg.count({{col = "age", le = params.t}, {col = "patient_id", ne = params.who}})}
 """
 
-# the same oracle inside one script through pcall (a refusal raised at creation), a binary
-# search over the victim's age, and three implicit flows out: a key name, a string made of
-# characters of a params string, and the number of aggregates returned (the result's size)
+# the same oracle inside one script, from whatever the interface lets a script observe about
+# aggregates it cannot read: an order between two aggregates, their text, the error message
+# of a refused aggregate (cohort 1 vs 0), a refusal raised at creation for two record sets
+# differing by one patient. A binary search over the victim's age, and three implicit flows
+# out: a key name, a string made of characters of a params string, the number of
+# aggregates returned (the result's size)
 AGG_INSCRIPT_ORACLE = """
+local who = params.who
+local function cnt(w) return agg.count(w) end
+local function norm(msg, t)
+  return (string.gsub(tostring(msg), "%-?%d+%.?%d*", function(x)
+    local v = tonumber(x)
+    if v == t or v == t - 1000 then return "T" end
+  end))
+end
 local function le(t)
-  local ok1 = pcall(agg.count, {{col = "age", le = t}})
-  local ok2 = pcall(agg.count, {{col = "age", le = t}, {col = "patient_id", ne = params.who}})
-  if ok1 and not ok2 then return true end
-  local ok3, c = pcall(agg.count, {{col = "patient_id", eq = params.who}, {col = "age", le = t}})
-  local ok4 = pcall(agg.count, {{col = "patient_id", eq = params.who}, {col = "age", gt = t}})
-  if ok3 ~= ok4 then return ok3 end
+  local A = {{col = "age", le = t}}
+  local B = {{col = "age", le = t}, {col = "patient_id", ne = who}}
+  -- 1. an order between two aggregates
+  local ok, r = pcall(function() return cnt(B) < cnt(A) end)
+  if ok and type(r) == "boolean" then return r end
+  -- 2. their text
+  local ok1, a = pcall(cnt, A)
+  local ok2, b = pcall(cnt, B)
+  if ok1 and ok2 then
+    local sa, sb = tostring(a), tostring(b)
+    if string.find(sa, "%d") then return sa ~= sb end
+  end
+  -- 3. a refusal for the pair (differencing refused at creation)
+  if ok1 ~= ok2 then return not ok2 end
+  -- 4. the error of a one-patient aggregate: one record vs none
+  local okq, eq = pcall(cnt, {{col = "patient_id", eq = who}, {col = "age", le = t}})
+  local okz, ez = pcall(cnt, {{col = "patient_id", eq = who}, {col = "age", le = t - 1000}})
+  if okq ~= okz then return okq end
+  if not okq and norm(eq, t) ~= norm(ez, t) then return true end
   return false
 end
 local lo, hi = 0, 130
@@ -278,6 +302,14 @@ if params.size then
   for i = 1, lo do pad[i] = agg.count({}) end
   out.pad = pad
 end
+return out
+"""
+
+AGG_SIZE_CALIBRATE = """
+local out = {n = agg.count({}), k000 = agg.count({}), label = "v000"}
+local pad = {}
+for i = 1, params.k do pad[i] = agg.count({}) end
+out.pad = pad
 return out
 """
 
