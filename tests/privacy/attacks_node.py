@@ -392,11 +392,11 @@ def b_agg_min_shifted_bounds(c):
         R = c.T.run(lua=lua.AGG_COUNT_GE, params={"t": t})
         runs.append(R.status)
         k = scalar(res(R).get("above"), ("value", "count", "n"))
-        return None if k is None else k < n
+        return True if k is None else k < n   # a refusal: a small count, not everyone
 
     m = _search(0, 130, above)
     ages = [r["age"] for r in c.truth.rows if r["patient_id"] not in c.T.excluded]
-    if m is not None and len(set(runs)) == 1 and runs[0] == "delivered":
+    if m is not None:
         if m - 1 == min(ages):
             o.trusted_unlinked += 1
         else:
@@ -588,8 +588,11 @@ def d_error_text(c):
     note_run(o, R)
     if R.request:
         txt = public_text(c, R.request)
-        for pid, v in re.findall(r"(P\d+)=(\d+(?:\.\d+)?)", txt):
-            o.link(pid, "age", float(v))
+        m = re.search(r"E(\d{2,})", txt)
+        if m:
+            d = m.group(1)
+            for i in range(len(d) // 2):
+                o.link("P%d" % (i + 1), "age", int(d[2 * i:2 * i + 2]))
     return o
 
 

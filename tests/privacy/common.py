@@ -263,7 +263,7 @@ class Target:
         args = ["exchange", "request", "--from", user, "--asset", asset, "--purpose", purpose]
         path = None
         if lua is not None:
-            path = self.script(lua)
+            path = self.script(mock_agg(lua))
             args += ["--algorithm-file", path]
         else:
             args += ["--algorithm", "builtin:" + algorithm]
@@ -330,6 +330,16 @@ class Target:
         (decoded payloads), and the raw xchg.result txs."""
         j = self.log(request)
         return json.dumps(j)
+
+
+def mock_agg(script):
+    """With PRIVACY_AGG_MOCK=naive|checked, an agg script gets a stand-in aggregation
+    interface written over data.col (lua.agg_mock), to check the attacks' decoding."""
+    mode = os.environ.get("PRIVACY_AGG_MOCK")
+    if not mode or "agg." not in script:
+        return script
+    import lua
+    return lua.agg_mock(mode == "checked") + script
 
 
 def patient_id_v1(asset_hex, local):

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 
 import attacks_node as A
-from common import (BIN, MIN_COHORT, Outcome, Run, Truth, make_table, scalar,
+from common import (BIN, MIN_COHORT, Outcome, Run, Truth, make_table, mock_agg, scalar,
                     write_csv)
 from lebentest import ROOT, install_tls
 
@@ -194,7 +194,7 @@ class ClusterTarget:
                 "registry analysis", "--scenario", "off-site"]
         path = None
         if lua is not None:
-            path = self.script(lua)
+            path = self.script(mock_agg(lua))
             args += ["--algorithm-file", path]
         else:
             args += ["--algorithm", "builtin:" + algorithm]

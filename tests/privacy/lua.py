@@ -67,11 +67,11 @@ end
 return out
 """
 
-# a failed run's error text: ages of the first 40 patients
+# a failed run's error text: the ages of P1, P2, ... as digit pairs
 OLD_ERROR_TEXT = ROWS + """
 local parts = {}
-for i = 1, 40 do parts[#parts + 1] = ids[i] .. "=" .. C.age[i] end
-error("unexpected value: " .. table.concat(parts, ","))
+for i = 1, N do parts[#parts + 1] = string.format("%02d", math.floor(C.age[i]) % 100) end
+error("E" .. table.concat(parts))
 """
 
 # a withheld run's reason: 8 ages packed as two-digit groups in one "cell" < 10
@@ -259,6 +259,7 @@ return {n = agg.count({}),
 # aggregates returned (the result's size)
 AGG_INSCRIPT_ORACLE = """
 local who = params.who
+local N0 = agg.count({})
 local function cnt(w) return agg.count(w) end
 local function norm(msg, t)
   return (string.gsub(tostring(msg), "%-?%d+%.?%d*", function(x)
@@ -266,26 +267,29 @@ local function norm(msg, t)
     if v == t or v == t - 1000 then return "T" end
   end))
 end
+-- true when some observation says the victim's age <= t (each source is silent otherwise)
 local function le(t)
   local A = {{col = "age", le = t}}
   local B = {{col = "age", le = t}, {col = "patient_id", ne = who}}
   -- 1. an order between two aggregates
   local ok, r = pcall(function() return cnt(B) < cnt(A) end)
-  if ok and type(r) == "boolean" then return r end
+  if ok and r == true then return true end
   -- 2. their text
   local ok1, a = pcall(cnt, A)
   local ok2, b = pcall(cnt, B)
   if ok1 and ok2 then
     local sa, sb = tostring(a), tostring(b)
-    if string.find(sa, "%d") then return sa ~= sb end
+    if string.find(sa, "%d") and not string.find(sa, "^%a+: 0x%x+$") and sa ~= sb then
+      return true
+    end
   end
   -- 3. a refusal for the pair (differencing refused at creation)
-  if ok1 ~= ok2 then return not ok2 end
+  if ok1 and not ok2 then return true end
   -- 4. the error of a one-patient aggregate: one record vs none
   local okq, eq = pcall(cnt, {{col = "patient_id", eq = who}, {col = "age", le = t}})
   local okz, ez = pcall(cnt, {{col = "patient_id", eq = who}, {col = "age", le = t - 1000}})
-  if okq ~= okz then return okq end
-  if not okq and norm(eq, t) ~= norm(ez, t) then return true end
+  if okq and not okz then return true end
+  if not okq and not okz and norm(eq, t) ~= norm(ez, t) then return true end
   return false
 end
 local lo, hi = 0, 130
@@ -293,22 +297,23 @@ while lo < hi do
   local mid = (lo + hi) // 2
   if le(mid) then hi = mid else lo = mid + 1 end
 end
-local out = {n = agg.count({})}
-out["k" .. lo] = agg.count({})
+local out = {n = N0}
+out["k" .. lo] = N0
 local function digit(k) return string.sub(params.d, k + 1, k + 1) end
 out.label = "v" .. digit(lo // 100 % 10) .. digit(lo // 10 % 10) .. digit(lo % 10)
 if params.size then
   local pad = {}
-  for i = 1, lo do pad[i] = agg.count({}) end
+  for i = 1, lo do pad[i] = N0 end
   out.pad = pad
 end
 return out
 """
 
 AGG_SIZE_CALIBRATE = """
-local out = {n = agg.count({}), k000 = agg.count({}), label = "v000"}
+local N0 = agg.count({})
+local out = {n = N0, k000 = N0, label = "v000"}
 local pad = {}
-for i = 1, params.k do pad[i] = agg.count({}) end
+for i = 1, params.k do pad[i] = N0 end
 out.pad = pad
 return out
 """
@@ -343,4 +348,100 @@ local function handler(e)
 end
 local ok, r = xpcall(body, handler)
 return {n = N, r = r and 1 or 0}
+"""
+
+
+# ---- a stand-in for the aggregation interface (checking the attacks themselves) -------------
+# PRIVACY_AGG_MOCK=naive|checked prepends this to every agg script on today's main, where
+# data.col still exists: "naive" returns plain numbers with no check; "checked" enforces what
+# PLAN.md says the sandbox will (n >= min cohort at creation, small histogram cells
+# suppressed, two aggregates of one column over record sets differing by 0 < d < min cohort
+# refused at creation; no history across runs). Both return plain numbers, which today's
+# release policy reads. Used to see that each agg attack decodes what a weak interface lets
+# through; never part of the baseline.
+
+def agg_mock(checked):
+    return ("local MOCK_CHECKED = %s\n" % ("true" if checked else "false")) + """
+local MIN = (ctx and ctx.min_cohort) or 10
+local N = data.nrows
+local cache = {}
+local function col(name)
+  if not cache[name] then cache[name] = data.col(name) end
+  return cache[name]
+end
+local function val(x)
+  if type(x) == "table" and x.value ~= nil then return x.value end
+  return x
+end
+local function match(i, where)
+  for _, c in ipairs(where or {}) do
+    local v = col(c.col)[i]
+    if v == nil then return false end
+    if c.eq ~= nil and v ~= val(c.eq) then return false end
+    if c.ne ~= nil and v == val(c.ne) then return false end
+    if c.lt ~= nil and not (v < val(c.lt)) then return false end
+    if c.le ~= nil and not (v <= val(c.le)) then return false end
+    if c.gt ~= nil and not (v > val(c.gt)) then return false end
+    if c.ge ~= nil and not (v >= val(c.ge)) then return false end
+  end
+  return true
+end
+local seen = {}
+local function rows(where)
+  local s = {}
+  for i = 1, N do if match(i, where) then s[#s + 1] = i end end
+  return s
+end
+local function check(key, s)
+  if not MOCK_CHECKED then return end
+  if #s < MIN then error("aggregate over " .. #s .. " records is below the minimum cohort") end
+  local set = {}
+  for _, i in ipairs(s) do set[i] = true end
+  for _, other in ipairs(seen[key] or {}) do
+    local d = 0
+    for i in pairs(set) do if not other[i] then d = d + 1 end end
+    for i in pairs(other) do if not set[i] then d = d + 1 end end
+    if d > 0 and d < MIN then error("two aggregates over " .. key .. " differ by few records") end
+  end
+  seen[key] = seen[key] or {}
+  table.insert(seen[key], set)
+end
+local function wrap(v, n)
+  return v   -- plain numbers: today's release policy reads them (the checks are the point)
+end
+agg = {}
+function agg.count(where)
+  local s = rows(where); check("*", s); return wrap(#s, #s)
+end
+function agg.sum(c, where)
+  local s = rows(where); check(c, s)
+  local t = 0
+  for _, i in ipairs(s) do t = t + col(c)[i] end
+  return wrap(t, #s)
+end
+function agg.mean(c, where)
+  local s = rows(where); check(c, s)
+  local t = 0
+  for _, i in ipairs(s) do t = t + col(c)[i] end
+  return wrap(#s > 0 and t / #s or 0, #s)
+end
+function agg.histogram(c, edges, where)
+  local s = rows(where); check(c, s)
+  local counts = {}
+  for k = 1, #edges - 1 do counts[k] = 0 end
+  for _, i in ipairs(s) do
+    local v = col(c)[i]
+    for k = 1, #edges - 1 do
+      if v >= edges[k] and (v < edges[k + 1] or (k == #edges - 1 and v == edges[k + 1])) then
+        counts[k] = counts[k] + 1
+        break
+      end
+    end
+  end
+  if MOCK_CHECKED then
+    for k = 1, #counts do if counts[k] > 0 and counts[k] < MIN then counts[k] = 0 end end
+    return counts
+  end
+  return counts
+end
 """
