@@ -591,8 +591,8 @@ def d_error_text(c):
         m = re.search(r"E(\d{2,})", txt)
         if m:
             d = m.group(1)
-            for i in range(len(d) // 2):
-                o.link("P%d" % (i + 1), "age", int(d[2 * i:2 * i + 2]))
+            for i in range(len(d) // 5):
+                o.link("P%d" % int(d[5 * i:5 * i + 3]), "age", int(d[5 * i + 3:5 * i + 5]))
     return o
 
 
@@ -649,20 +649,23 @@ def family_d_reason(c):
     return [("withheld-cell-in-public-note", pub), ("withheld-cell-told-to-user", usr)]
 
 
-def guessed_ids(asset):
+def guessed_ids(asset, public_hex=()):
     """Pseudonyms an attacker computes for P1..P200: the documented v1 pseudonym, and the
-    salted v2 commitment with the salts an attacker can guess (none, zeros, the asset)."""
+    salted v2 commitment (PLAN.md) with the salts an attacker can guess: none, zeros, the
+    asset, and every 32-byte value seen in the asset's public records, taken either as the
+    patient's salt or as the asset's salt key."""
     out = {}
-    z = bytes(32)
     a = bytes.fromhex(asset)
     from common import blake2b256
+    salts = [b"", bytes(32), a] + [bytes.fromhex(h) for h in list(public_hex)[:1500]]
     for k in range(1, 201):
         pid = "P%d" % k
+        loc = pid.encode()
         out[patient_id_v1(asset, pid)] = pid
-        for salt in (b"", z, a):
-            out[blake2b256(a + salt + pid.encode(), "LEBEN-patient-v2").hex()] = pid
-            s = blake2b256(salt + a + pid.encode(), "LEBEN-patient-salt-v1")
-            out[blake2b256(a + s + pid.encode(), "LEBEN-patient-v2").hex()] = pid
+        for salt in salts:
+            out[blake2b256(a + salt + loc, "LEBEN-patient-v2").hex()] = pid
+            si = blake2b256(salt + a + loc, "LEBEN-patient-salt-v1")
+            out[blake2b256(a + si + loc, "LEBEN-patient-v2").hex()] = pid
     return out
 
 
@@ -670,14 +673,15 @@ def d_patient_ids(c):
     """bob hashes P1..P200 and tests them against every id in the asset's public history
     (execution lists, consents) and against the per-patient log."""
     o = Outcome()
-    g = guessed_ids(c.T.asset)
     log = c.T.log(c.T.asset)
     text = json.dumps(log)
     for ev in log.get("events", []):
         tx = c.T.tx(ev.get("tx", ""))
         if tx:
             text += json.dumps(tx)
-    found = {g[h] for h in hex_ids(text) if h in g}
+    seen = hex_ids(text)
+    g = guessed_ids(c.T.asset, seen)
+    found = {g[h] for h in seen if h in g}
     # the per-patient log answers for a guessed id
     probe = 0
     for k in (1, 2, 3, 4, 5):
@@ -1087,6 +1091,62 @@ return {n = N}
     return o
 
 
+def c_sybil_revoke_rerun(c):
+    """Release history is kept per user: alice runs stats, the owner records a patient's
+    revocation, a second account of alice's (keys are free) runs the same stats."""
+    o = Outcome()
+    v = c.victim()
+    syb = c.T.new_user("sybil%d" % (len(c.used_victims) + 100))
+    A = c.T.run("stats", params=STATS_ALL)
+    revoke_by_owner(c, v)
+    B = c.T.run("stats", params=STATS_ALL, user=syb)
+    _diff_stats(o, v, A, B)
+    o.note = "runs %s/%s (second account)" % (A.status, B.status)
+    return o
+
+
+def a_agg_sybil_two_filters(c):
+    """Two accounts, one aggregate each: everyone (alice) and everyone but the victim (a
+    second account); no release history compares them."""
+    o = Outcome()
+    v = c.victim()
+    syb = c.T.new_user("sybil%d" % (len(c.used_victims) + 100))
+    A = c.T.run(lua=lua.AGG_SUMS)
+    B = c.T.run(lua=lua.AGG_SUMS_BUT, params={"who": v}, user=syb)
+    note_run(o, B)
+    _diff_sums(o, v, A, B)
+    return o
+
+
+def x_sybil_average(c, a=57, k=6):
+    """Noise per release and a budget per (user, asset): k fresh accounts each run the two
+    one-bin histograms [a, 1000] and [a+1, 1000]; the average of the k differences is the
+    withheld cell "age = a". Claimed only with at least 4 accounts' answers."""
+    o = Outcome()
+    diffs = []
+    sts = []
+    for i in range(k):
+        u = c.T.new_user("avg%d" % i)
+        R1 = c.T.run("stats", params={"columns": ["age"], "bins": 1, "range": [a, 1000]},
+                     user=u)
+        R2 = c.T.run("stats", params={"columns": ["age"], "bins": 1, "range": [a + 1, 1000]},
+                     user=u)
+        sts += [R1.status, R2.status]
+        p, q = _hist_count(R1), _hist_count(R2)
+        if p is not None and q is not None:
+            diffs.append(p - q)
+    if len(diffs) >= 4:
+        d = int(round(sum(diffs) / len(diffs)))
+        if 0 < d < MIN_COHORT:
+            if d == c.truth.column("age").count(a):
+                o.trusted_unlinked += d
+            else:
+                o.bad(d)
+    o.note = "%d of %d accounts answered: %s" % (len(diffs), k,
+                                                 ",".join(sorted(set(str(x) for x in sts))))
+    return o
+
+
 family_c.names = ["revoke-by-owner-rerun-builtin", "agg-revoke-by-owner-rerun",
                   "patient-revokes-rerun-builtin", "agg-patient-revokes-rerun"]
 family_d_reason.names = ["withheld-cell-in-public-note", "withheld-cell-told-to-user"]
@@ -1119,6 +1179,8 @@ SINGLE = [
     ("b", "agg-exact-age-two-runs", b_agg_exact_age_two_runs),
     ("b", "agg-exact-age-one-script", b_agg_exact_age_one_script),
     ("c", None, family_c),
+    ("c", "sybil-revoke-rerun-builtin", c_sybil_revoke_rerun),
+    ("a", "agg-sybil-two-filters", a_agg_sybil_two_filters),
     ("d", "error-text-in-public-note", d_error_text),
     ("d", "agg-error-text-in-public-note", d_agg_error_text),
     ("d", "withheld-reason-packed-values", d_withheld_reason),
@@ -1137,4 +1199,5 @@ SINGLE = [
     ("x", "agg-status-oracle-binary-search", x_agg_status_oracle),
     ("x", "agg-inscript-oracle-implicit-flow", x_agg_inscript_oracle),
     ("x", "timing-oracle", x_timing),
+    ("x", "sybil-accounts-average", x_sybil_average),
 ]

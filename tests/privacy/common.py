@@ -309,6 +309,15 @@ class Target:
         R.seconds = time.time() - t0
         return R
 
+    def new_user(self, name):
+        """A fresh account (keys are free): a key in the node's home, paid by alice."""
+        run_cli(["keys", "new", name, "--home", self.node.home])
+        addr = self.node.address(name)
+        for asset, amount in (("asc", "30"), ("csc", "5")):
+            self.cli(["tx", "transfer", "--from", "alice", "--to", addr, "--asset", asset,
+                      "--amount", amount, "--wait"])
+        return name
+
     def _refuse(self, R, step, r, t0):
         R.status = "refused"
         R.steps.append((step, r.returncode, (r.stdout + r.stderr)[-600:]))

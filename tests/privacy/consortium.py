@@ -184,13 +184,13 @@ class ClusterTarget:
         self.scripts[text] = p
         return p
 
-    def run(self, algorithm=None, lua=None, params=None, **kw):
+    def run(self, algorithm=None, lua=None, params=None, user="alice", **kw):
         import time
         t0 = time.time()
         self.runs += 1
         R = Run()
         cl = self.cl
-        args = ["exchange", "request", "--from", "alice", "--asset", self.asset, "--purpose",
+        args = ["exchange", "request", "--from", user, "--asset", self.asset, "--purpose",
                 "registry analysis", "--scenario", "off-site"]
         path = None
         if lua is not None:
@@ -209,7 +209,7 @@ class ClusterTarget:
             r = cl.at(1, ["exchange", "approve", "--from", "clinic", "--request", R.request])
             if r.returncode != 0:
                 return self._refuse(R, "approve", r, t0)
-        r, esc = cl.atj(1, ["exchange", "escrow", "--from", "alice", "--request", R.request,
+        r, esc = cl.atj(1, ["exchange", "escrow", "--from", user, "--request", R.request,
                             "--executor", self.n2, "--compute-fee", "0.01"])
         if r.returncode != 0 or not esc:
             return self._refuse(R, "escrow", r, t0)
@@ -229,7 +229,7 @@ class ClusterTarget:
             return self._refuse(R, "run", r, t0)
         R.status = j.get("status")
         out = os.path.join(self.work, "cl-result-%s.json" % R.request[:16])
-        r = cl.at(1, ["exchange", "result", "--from", "alice", "--request", R.request]
+        r = cl.at(1, ["exchange", "result", "--from", user, "--request", R.request]
                   + (["--out", out] if R.status == "delivered" else []), url=cl.urls[2])
         R.result_text = r.stdout + r.stderr
         if R.status == "delivered":
@@ -241,6 +241,15 @@ class ClusterTarget:
         R.seconds = time.time() - t0
         del steps
         return R
+
+    def new_user(self, name):
+        subprocess.run([BIN, "keys", "new", name, "--home", self.cl.home(1)], env=self.cl.e,
+                       capture_output=True)
+        addr = self.cl.addr(1, name)
+        for asset, amount in (("asc", "30"), ("csc", "5")):
+            self.cl.at(1, ["tx", "transfer", "--from", "alice", "--to", addr, "--asset", asset,
+                           "--amount", amount, "--wait"])
+        return name
 
     def _refuse(self, R, step, r, t0):
         import time
@@ -431,6 +440,8 @@ REPLAYED = [
     ("b", "km-small-event-cells", A.b_km_cells),
     ("b", "exact-age-two-runs", A.b_exact_age_two_runs),
     ("c", None, A.family_c),
+    ("c", "sybil-revoke-rerun-builtin", A.c_sybil_revoke_rerun),
+    ("a", "agg-sybil-two-filters", A.a_agg_sybil_two_filters),
     ("d", "error-text-in-public-note", A.d_error_text),
     ("d", None, A.family_d_reason),
     ("d", "sealed-size-tracks-value", A.d_sealed_size),

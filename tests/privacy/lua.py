@@ -67,10 +67,13 @@ end
 return out
 """
 
-# a failed run's error text: the ages of P1, P2, ... as digit pairs
+# a failed run's error text: each patient's number (3 digits) and age (2 digits)
 OLD_ERROR_TEXT = ROWS + """
 local parts = {}
-for i = 1, N do parts[#parts + 1] = string.format("%02d", math.floor(C.age[i]) % 100) end
+for i = 1, N do
+  parts[#parts + 1] = string.format("%03d%02d", tonumber(string.sub(ids[i], 2)),
+                                    math.floor(C.age[i]) % 100)
+end
 error("E" .. table.concat(parts))
 """
 
@@ -239,6 +242,19 @@ for _, c in ipairs({"age", "sbp", "outcome", "time", "event"}) do
   if ok then out["sum_" .. c] = s end
 end
 local ok, m = pcall(agg.count, {{col = "sex", eq = "M"}})
+if ok then out.males = m end
+return out
+"""
+
+# the same sums over everyone but one patient (run by a second account: differencing across
+# users)
+AGG_SUMS_BUT = """
+local out = {n = agg.count({{col = "patient_id", ne = params.who}})}
+for _, c in ipairs({"age", "sbp", "outcome", "time", "event"}) do
+  local ok, s = pcall(agg.sum, c, {{col = "patient_id", ne = params.who}})
+  if ok then out["sum_" .. c] = s end
+end
+local ok, m = pcall(agg.count, {{col = "sex", eq = "M"}, {col = "patient_id", ne = params.who}})
 if ok then out.males = m end
 return out
 """
