@@ -24,6 +24,7 @@ import attacks_node as A
 from common import (BIN, MIN_COHORT, Outcome, Run, Truth, make_table, mock_agg, scalar,
                     write_csv)
 from lebentest import ROOT, install_tls
+from target import OPT_OUT_FLAGS
 
 PASS = "cluster"
 
@@ -282,9 +283,17 @@ def setup(cl, work):
                 "St. Anna", "--wait"])
     for b in ("stats", "km", "linreg"):
         cl.at(1, ["exchange", "algo", "--from", "clinic", "--builtin", b, "--fee", "0"])
-    asset = cl.mustj(1, ["exchange", "offer", "--from", "clinic", "--asset-tx", reg, "--price",
-                         "1", "--min-cohort", str(MIN_COHORT), "--data", data, "--allow",
-                         "builtin:stats,builtin:km"])["asset"]
+    base = ["exchange", "offer", "--from", "clinic", "--asset-tx", reg, "--price", "1",
+            "--min-cohort", str(MIN_COHORT), "--data", data, "--allow",
+            "builtin:stats,builtin:km"]
+    asset = None
+    for flag in OPT_OUT_FLAGS:
+        r, off = cl.atj(1, base + flag)
+        if r.returncode == 0 and off:
+            asset = off["asset"]
+            break
+    if asset is None:
+        asset = cl.mustj(1, base)["asset"]
     cl.must(1, ["exchange", "grant", "--from", "clinic", "--asset", asset, "--executor", n[2],
                 "--kind", "node"])
     T = ClusterTarget(cl, asset, data, truth, work)
@@ -460,11 +469,22 @@ def play(s, work):
     try:
         cl.up()
         T, S = setup(cl, work)
+        R = T.run("stats", params={"columns": ["age", "sbp"]})
+        r = R.result if isinstance(R.result, dict) else {}
+        s.tap(R.status == "delivered" and scalar(r.get("n")) is not None and
+              abs(scalar(r.get("n")) - 200) <= 5,
+              "control: honest stats off-site at institution-2 is released (consortium)",
+              "%s %s" % (R.status, R.reason[-600:]))
         ctx = A.Ctx(T)
         for fam, name, fn in REPLAYED:
             if s.want(fam, name, fn):
                 s.play(fam, name, fn, ctx, "consortium", T.truth)
         if any(s.want("f", n) for n in NAMES):
+            r, j = study(cl, S, S["stats_req"], "stats", S["stats_params"])
+            n, m, _ = _n_mean(j, "age")
+            s.tap(r.returncode == 0 and n is not None and abs(n - 200) <= 5,
+                  "control: an honest study across the three nodes is released (consortium)",
+                  (r.stdout + r.stderr)[-800:])
             s.play("f", None, lambda c: f_studies(cl, S, work), None, "consortium", T.truth)
     finally:
         cl.down()

@@ -336,8 +336,10 @@ return out
 
 # ---- the instruction cap (family g) ---------------------------------------------------------
 
+# (nothing here depends on the data interface: these attacks are about the cap only)
 BASE_N = "local ok, nn = pcall(function() return agg.count({}) end)\n" \
-         "local N = ok and nn or data.nrows\n"
+         "if not ok then ok, nn = pcall(function() return data.nrows end) end\n" \
+         "local N = ok and nn or 0\n"
 
 GC_FINALIZER = BASE_N + """
 local res = {n = N}

@@ -8,6 +8,9 @@ import re
 
 from common import (MIN_COHORT, Node, Target, Truth, make_table, run_cli, write_csv)
 
+# how an offer may state an opt-out legal basis (the first the CLI accepts is used)
+OPT_OUT_FLAGS = (["--opt-out"], ["--consent", "opt-out"], ["--legal-basis", "opt-out"])
+
 EXTRA_KEYS = ("mallory", "patient23", "patient32", "patient33", "patient41")
 
 
@@ -48,10 +51,11 @@ def offer(node, regtx, data, allow, notes, price="1"):
             "--min-cohort", str(MIN_COHORT), "--data", data]
     if allow:
         base += ["--allow", ",".join(allow)]
-    r, off = cli_json(node, base + ["--opt-out"])
-    if r.returncode == 0 and off:
-        notes.append("offer --opt-out accepted")
-        return off["asset"], True
+    for flag in OPT_OUT_FLAGS:
+        r, off = cli_json(node, base + flag)
+        if r.returncode == 0 and off:
+            notes.append("offer %s accepted" % " ".join(flag))
+            return off["asset"], True
     r, off = cli_json(node, base)
     must(r, "exchange offer")
     notes.append("offer without --opt-out (%s)" % (r.stderr.strip()[:80] or "no such flag"))
