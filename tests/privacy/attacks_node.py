@@ -728,16 +728,16 @@ def d_agg_sealed_size(c):
     sealed size anyone may GET."""
     o = Outcome()
     who = c.victim()
-    R0 = c.T.run(lua=lua.AGG_SIZE_CALIBRATE, params={"k": 0})
     R10 = c.T.run(lua=lua.AGG_SIZE_CALIBRATE, params={"k": 10})
+    R100 = c.T.run(lua=lua.AGG_SIZE_CALIBRATE, params={"k": 100})
     R1 = c.T.run(lua=lua.AGG_INSCRIPT_ORACLE, params={"who": who, "d": "0123456789",
                                                        "size": True})
     note_run(o, R1)
-    b0, b10, b1 = _sealed_bytes(c, R0), _sealed_bytes(c, R10), _sealed_bytes(c, R1)
-    if None not in (b0, b10, b1) and b10 > b0:
-        step = (b10 - b0) / 10.0
-        o.link(who, "age", int(round((b1 - b0) / step)))
-    o.note += "; sizes %s/%s/%s" % (b0, b10, b1)
+    b10, b100, b1 = _sealed_bytes(c, R10), _sealed_bytes(c, R100), _sealed_bytes(c, R1)
+    if None not in (b10, b100, b1) and b100 > b10:
+        step = (b100 - b10) / 90.0
+        o.link(who, "age", int(round(10 + (b1 - b10) / step)))
+    o.note += "; sizes %s/%s/%s" % (b10, b100, b1)
     return o
 
 
@@ -905,13 +905,22 @@ def _builtin_hash(name):
 
 # ==== (i) unlogged views =====================================================================
 
+VIEW_LOG_PATHS = ("/v1/data/assets/%s/log", "/v1/data/log/%s", "/v1/data/%s/log",
+                  "/v1/assets/%s/log", "/v1/data/views/%s")
+
+
 def _trail(c, ids):
-    """Everything recorded about these ids: the exchange log counts and the number of txs on
-    every chain that name one of them."""
+    """Everything recorded about these ids: the exchange log counts, whatever a data-layer log
+    route answers (the routes a view log would likely take), and the number of txs in the
+    chains' latest blocks that name one of them."""
     n = 0
     for i in ids:
         if i:
             n += len(c.T.log(i).get("events", []))
+            for p in VIEW_LOG_PATHS:
+                st, j = c.T.node.get(p % i)
+                if st == 200:
+                    n += len(json.dumps(j))
     return n + _chain_mentions(c, ids)
 
 
@@ -1066,6 +1075,24 @@ def _exec_tx(c, R):
     return None
 
 
+def x_agg_timing(c):
+    """The in-script oracle's bit (age > t) leaves through run time, read from public block
+    times: two runs at t = age - 1 and t = age."""
+    o = Outcome()
+    who = c.victim()
+    age = c.truth.value(who, "age")
+    gaps = {}
+    for t in (age - 1, age):
+        R = c.T.run(lua=lua.AGG_TIMING, params={"who": who, "t": t})
+        a, b = _block_time(c, R.escrow), _block_time(c, _exec_tx(c, R))
+        gaps[t] = (b - a) if a is not None and b is not None else None
+    if gaps.get(age - 1) is not None and gaps.get(age) is not None and \
+            gaps[age - 1] - gaps[age] > 150:
+        o.trusted_unlinked = 1
+    o.note = "escrow-to-exec ms on the chain: %s" % gaps
+    return o
+
+
 def x_timing(c):
     """Run time as an oracle, read by anyone from the chain: the time between the escrow's
     block and the execution's block includes the sandbox run. The script (old interface)
@@ -1199,5 +1226,6 @@ SINGLE = [
     ("x", "agg-status-oracle-binary-search", x_agg_status_oracle),
     ("x", "agg-inscript-oracle-implicit-flow", x_agg_inscript_oracle),
     ("x", "timing-oracle", x_timing),
+    ("x", "agg-timing-oracle", x_agg_timing),
     ("x", "sybil-accounts-average", x_sybil_average),
 ]

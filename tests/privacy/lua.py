@@ -273,7 +273,7 @@ return {n = agg.count({}),
 # differing by one patient. A binary search over the victim's age, and three implicit flows
 # out: a key name, a string made of characters of a params string, the number of
 # aggregates returned (the result's size)
-AGG_INSCRIPT_ORACLE = """
+AGG_ORACLE_LE = """
 local who = params.who
 local N0 = agg.count({})
 local function cnt(w) return agg.count(w) end
@@ -308,6 +308,9 @@ local function le(t)
   if not okq and not okz and norm(eq, t) ~= norm(ez, t) then return true end
   return false
 end
+"""
+
+AGG_INSCRIPT_ORACLE = AGG_ORACLE_LE + """
 local lo, hi = 0, 130
 while lo < hi do
   local mid = (lo + hi) // 2
@@ -323,6 +326,15 @@ if params.size then
   out.pad = pad
 end
 return out
+"""
+
+# the oracle's bit leaves through time: ~0.3 s of work when the victim's age > t
+AGG_TIMING = AGG_ORACLE_LE + """
+if not le(params.t) then
+  local x = 0
+  for i = 1, 60000000 do x = x + 1 end
+end
+return {n = N0}
 """
 
 AGG_SIZE_CALIBRATE = """
