@@ -777,6 +777,8 @@ def family_e(c):
         T.excluded.add(p32)
     # mallory revokes P33 (a consent that is not his)
     strange_rev = _consent(c, "mallory", p33, revoke=True)
+    if strange_rev.returncode == 0:
+        T.excluded.add(p33)
     # consent for an asset that is not offered (registered, never offered; and a made-up id)
     unoffered = T.unoffered_asset
     c_unoff = _consent(c, "mallory", "P1", asset=unoffered) if unoffered else None
@@ -1093,6 +1095,65 @@ def x_agg_timing(c):
     return o
 
 
+def _norm_err(text, t):
+    """A failure's text without the numbers the attacker put in (t, t - 1000) and ids."""
+    text = re.sub(r"[0-9a-f]{64}", "H", text)
+    return re.sub(r"-?\d+(?:\.\d+)?", lambda m: "T" if float(m.group(0)) in (t, t - 1000)
+                  else m.group(0), text)
+
+
+def x_agg_error_code_oracle(c):
+    """Error codes and texts distinguishing cohort sizes across runs: a count over
+    {victim, age <= t} fails; is its error (the public record, or what the user is told)
+    different for one record (t = age) than for none (t = age - 1, and t - 1000)?"""
+    o = Outcome()
+    who = c.victim()
+    age = c.truth.value(who, "age")
+    seen = {}
+    for label, t in (("one", age), ("none", age - 1), ("ref", age - 1000)):
+        R = c.T.run(lua=lua.AGG_ONE_RECORD_ERROR, params={"who": who, "t": t})
+        txt = (public_text(c, R.request) if R.request else "") + R.result_text
+        st = R.status
+        seen[label] = (st, _norm_err(_first_line(_reason(R)) + " " + st, t),
+                       _norm_err(R.result_text, t))
+    one, none, ref = seen["one"], seen["none"], seen["ref"]
+    if none == ref and one != none:
+        o.trusted_unlinked = 1   # one bit per run: the age by binary search
+    o.note = "one: %s / none: %s" % (one[1][:60], none[1][:60])
+    return o
+
+
+def d_dry_run_oracle(c):
+    """The dry run (POST /v1/exchange/check) answers the user for her own approved request
+    with any patients list: guessed pseudonyms in, the revoked ones (and any over their
+    budget) out."""
+    o = Outcome()
+    T = c.T
+    r, rq = T.cli_json(["exchange", "request", "--from", "alice", "--asset", T.asset,
+                        "--algorithm", "builtin:stats", "--params", '{"columns":["age"]}',
+                        "--purpose", "cohort analysis"])
+    if r.returncode != 0 or not rq:
+        o.note = "request refused"
+        return o
+    g = guessed_ids(T.asset)
+    v1 = sorted(patient_id_v1(T.asset, "P%d" % k) for k in range(1, 201))
+    st, j = T.node.http("POST", "/v1/exchange/check",
+                        {"request": rq["tx"], "executor": T.node.address("node"),
+                         "patients": v1, "exclude_revoked": True})[:2] \
+        if hasattr(T.node, "http") else (0, None)
+    found = set()
+    if st == 200 and isinstance(j, dict):
+        for key in ("revoked", "patients_over_budget", "over_budget"):
+            for h in j.get(key) or []:
+                if isinstance(h, str) and h in g:
+                    found.add(g[h])
+    wrong = {p for p in found if p not in T.excluded}
+    o.trusted_linked = len(found - wrong)
+    o.bad(len(wrong))
+    o.note = "check HTTP %s: %d patients' consent state read" % (st, len(found))
+    return o
+
+
 def x_timing(c):
     """Run time as an oracle, read by anyone from the chain: the time between the escrow's
     block and the execution's block includes the sandbox run. The script (old interface)
@@ -1227,5 +1288,7 @@ SINGLE = [
     ("x", "agg-inscript-oracle-implicit-flow", x_agg_inscript_oracle),
     ("x", "timing-oracle", x_timing),
     ("x", "agg-timing-oracle", x_agg_timing),
+    ("x", "agg-error-code-oracle", x_agg_error_code_oracle),
+    ("d", "dry-run-consent-oracle", d_dry_run_oracle),
     ("x", "sybil-accounts-average", x_sybil_average),
 ]

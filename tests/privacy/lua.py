@@ -337,6 +337,13 @@ end
 return {n = N0}
 """
 
+# a one-patient count with no pcall: the run fails; does its error (public, or told to the
+# user) differ between one record and none?
+AGG_ONE_RECORD_ERROR = """
+local c = agg.count({{col = "patient_id", eq = params.who}, {col = "age", le = params.t}})
+return {n = c}
+"""
+
 AGG_SIZE_CALIBRATE = """
 local N0 = agg.count({})
 local out = {n = N0, k000 = N0, label = "v000"}
