@@ -8,7 +8,7 @@ import os
 import re
 
 import lua
-from common import (MIN_COHORT, NUMERIC, Outcome, hex_ids, patient_id_v1,
+from common import (MIN_COHORT, NUMERIC, Outcome, SuiteRot, hex_ids, patient_id_v1,
                     run_cli, scalar)
 
 
@@ -821,6 +821,8 @@ def family_e(c):
         acc, sum(1 for r in (c_unoff, c_fake) if r is not None))
     out.append(("consent-for-unoffered-asset", o))
     # opt-out: an asset offered with no opt-out flag; nobody consented
+    if not getattr(T, "optin_asset", None):
+        return out
     o = Outcome()
     if T.optin_asset:
         R2 = T.run("stats", params={"columns": ["age"]}, asset=T.optin_asset,
@@ -848,7 +850,8 @@ def _sandbox(c, script, instructions=1000000, cpu_ms=1000):
     try:
         return json.loads(r.stdout)
     except ValueError:
-        return {"sandbox": {"status": "?", "reason": r.stderr[-300:]}}
+        raise SuiteRot("leben sandbox run answered no JSON (%d): %s" % (r.returncode,
+                                                                      r.stderr[-300:]))
 
 
 def _cap(c, script):
@@ -956,6 +959,8 @@ def i_show_private(c):
     before = _trail(c, ids)
     r = c.T.cli(["data", "show", c.T.data_asset or c.T.asset, "--private", "--key", "alice",
                  "--json"])
+    if r.returncode == 2:
+        raise SuiteRot("leben data show: usage error: " + r.stderr[-300:])
     c.T.node.cli(["tx", "transfer", "--from", "bob", "--to", "bob", "--amount", "0.1",
                   "--wait"])  # let any view record reach a block
     after = _trail(c, ids)
@@ -990,6 +995,8 @@ def i_data_get(c):
     out = os.path.join(c.T.work, "got.csv")
     r = run_cli(["data", "get", c.T.data_asset or c.T.asset, "--out", out, "--home",
                  c.T.node.home])
+    if r.returncode == 2:
+        raise SuiteRot("leben data get: usage error: " + r.stderr[-300:])
     c.T.node.cli(["tx", "transfer", "--from", "bob", "--to", "bob", "--amount", "0.1",
                   "--wait"])
     after = _trail(c, ids)

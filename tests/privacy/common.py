@@ -192,6 +192,11 @@ def strings(obj):
 
 # ---- the attacker's view of a node ---------------------------------------------------------
 
+class SuiteRot(RuntimeError):
+    """The CLI refused our usage (exit 2) or answered in a shape we cannot read: the suite
+    must be updated, which is not a win for the platform (reported as a crash, not ok)."""
+
+
 class Run:
     """One run through the whole flow, as the attacker (the user) saw it."""
 
@@ -319,6 +324,9 @@ class Target:
         return name
 
     def _refuse(self, R, step, r, t0):
+        if r.returncode == 2:   # a usage error: the suite no longer speaks the CLI
+            raise SuiteRot("leben exchange %s: usage error: %s"
+                           % (step, (r.stdout + r.stderr)[-400:]))
         R.status = "refused"
         R.steps.append((step, r.returncode, (r.stdout + r.stderr)[-600:]))
         R.reason = (r.stdout + r.stderr)[-2000:]
