@@ -338,6 +338,8 @@ def setup(cl, work):
 
     S["stats_params"] = {"columns": ["age"]}
     S["stats_req"] = requests("stats", S["stats_params"])
+    S["fine_params"] = {"columns": ["sbp"], "bins": 141, "range": [80, 221]}
+    S["fine_req"] = requests("stats", S["fine_params"])
     S["km_params"] = {"time": "time", "event": "event", "grid": list(range(1, 61))}
     S["km_req"] = requests("km", S["km_params"])
     return T, S
@@ -411,11 +413,31 @@ def f_studies(cl, S, work):
     sbps = truth.column("sbp")
     for k, cnt in enumerate(h.get("counts") or []):
         cnt = int(round(scalar(cnt) or 0))
-        if 0 < cnt < MIN_COHORT and sbps.count(lo + k) == cnt:
-            o.trusted_unlinked += cnt
+        if 0 < cnt < MIN_COHORT:
+            if sbps.count(lo + k) == cnt:
+                o.trusted_unlinked += cnt
+            else:
+                o.bad(cnt)
     o.note = "rc %d%s" % (r3.returncode, "" if r3.returncode == 0 else ": " +
                           A._first_line(r3.stderr))
     out.append(("approval-reused-other-column-own-policy", o))
+    # f2b: the same histogram, this time asked for and approved by every owner: the owners'
+    # release policy must still hold on each partial and on the sum
+    r5, j5 = study(cl, S, S["fine_req"], "stats", S["fine_params"], policy={"min_cohort": 1},
+                   work=work)
+    o = Outcome()
+    _, _, col = _n_mean(j5, "sbp")
+    h = (col or {}).get("histogram") or {}
+    for k, cnt in enumerate(h.get("counts") or []):
+        cnt = int(round(scalar(cnt) or 0))
+        if 0 < cnt < MIN_COHORT:
+            if sbps.count(80 + k) == cnt:
+                o.trusted_unlinked += cnt
+            else:
+                o.bad(cnt)
+    o.note = "rc %d%s" % (r5.returncode, "" if r5.returncode == 0 else ": " +
+                          A._first_line(r5.stderr))
+    out.append(("approved-fine-histogram-own-policy", o))
     # f3: Kaplan–Meier on a 1-month grid under the user's policy: every (time, event)
     r4, j4 = study(cl, S, S["km_req"], "km", S["km_params"], policy={"min_cohort": 1},
                    work=work)
@@ -430,7 +452,7 @@ def f_studies(cl, S, work):
     # escrow paid; records used with neither count
     o = Outcome()
     unlogged = 0
-    ran = sum(1 for r in (r1, r2, r3, r4) if r.returncode == 0)
+    ran = sum(1 for r in (r1, r2, r3, r4, r5) if r.returncode == 0)
     for i in (1, 2, 3):
         st, lg = http(cl.urls[3] + "/v1/exchange/log/" + S["assets"][i])
         execs = [e for e in (lg or {}).get("events", [])
@@ -465,10 +487,14 @@ REPLAYED = [
     ("x", "agg-inscript-oracle-implicit-flow", A.x_agg_inscript_oracle),
 ]
 
-NAMES = [n for _, n, _ in REPLAYED if n] + [
-    "revoke-by-owner-rerun-builtin", "withheld-cell-in-public-note",
-    "revoked-patient-in-study-rerun", "approval-reused-other-column-own-policy",
-    "km-per-time-cells-own-policy", "studies-unlogged-unpaid"]
+F_NAMES = ["revoked-patient-in-study-rerun", "approval-reused-other-column-own-policy",
+           "approved-fine-histogram-own-policy", "km-per-time-cells-own-policy",
+           "studies-unlogged-unpaid"]
+
+
+def wanted(s):
+    return any(s.want(fam, name, fn) for fam, name, fn in REPLAYED) or \
+        any(s.want("f", n) for n in F_NAMES)
 
 
 def play(s, work):
@@ -486,7 +512,7 @@ def play(s, work):
         for fam, name, fn in REPLAYED:
             if s.want(fam, name, fn):
                 s.play(fam, name, fn, ctx, "consortium", T.truth)
-        if any(s.want("f", n) for n in NAMES):
+        if any(s.want("f", n) for n in F_NAMES):
             r, j = study(cl, S, S["stats_req"], "stats", S["stats_params"])
             n, m, _ = _n_mean(j, "age")
             s.tap(r.returncode == 0 and n is not None and abs(n - 200) <= 5,
