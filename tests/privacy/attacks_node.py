@@ -1082,7 +1082,7 @@ def _exec_tx(c, R):
 
 
 def x_agg_timing(c):
-    """The in-script oracle's bit (age > t) leaves through run time, read from public block
+    """The in-script oracle's bit (age <= t) leaves through run time, read from public block
     times: two runs at t = age - 1 and t = age."""
     o = Outcome()
     who = c.victim()
@@ -1093,7 +1093,7 @@ def x_agg_timing(c):
         a, b = _block_time(c, R.escrow), _block_time(c, _exec_tx(c, R))
         gaps[t] = (b - a) if a is not None and b is not None else None
     if gaps.get(age - 1) is not None and gaps.get(age) is not None and \
-            gaps[age - 1] - gaps[age] > 150:
+            gaps[age] - gaps[age - 1] > 500:
         o.trusted_unlinked = 1
     o.note = "escrow-to-exec ms on the chain: %s" % gaps
     return o
@@ -1106,6 +1106,22 @@ def _norm_err(text, t):
                   else m.group(0), text)
 
 
+def _result_record(c, R):
+    """The public record of a run's result: the xchg.result payload's fields other than ids,
+    hashes and heights (status, note or reason code)."""
+    out = []
+    for ev in c.T.log(R.request).get("events", []) if R.request else []:
+        if ev.get("type") == "xchg.result":
+            d = ev.get("details") or {}
+            for k in sorted(d):
+                v = d[k]
+                if isinstance(v, str) and not re.fullmatch(r"[0-9a-f]{64}", v):
+                    out.append("%s=%s" % (k, v))
+                elif isinstance(v, (int, float)) and k not in ("height",):
+                    out.append("%s=%s" % (k, v))
+    return " ".join(out)
+
+
 def x_agg_error_code_oracle(c):
     """Error codes and texts distinguishing cohort sizes across runs: a count over
     {victim, age <= t} fails; is its error (the public record, or what the user is told)
@@ -1116,14 +1132,12 @@ def x_agg_error_code_oracle(c):
     seen = {}
     for label, t in (("one", age), ("none", age - 1), ("ref", age - 1000)):
         R = c.T.run(lua=lua.AGG_ONE_RECORD_ERROR, params={"who": who, "t": t})
-        txt = (public_text(c, R.request) if R.request else "") + R.result_text
-        st = R.status
-        seen[label] = (st, _norm_err(_first_line(_reason(R)) + " " + st, t),
+        seen[label] = (R.status, _norm_err(_result_record(c, R), t),
                        _norm_err(R.result_text, t))
     one, none, ref = seen["one"], seen["none"], seen["ref"]
     if none == ref and one != none:
         o.trusted_unlinked = 1   # one bit per run: the age by binary search
-    o.note = "one: %s / none: %s" % (one[1][:60], none[1][:60])
+    o.note = "one: %s / none: %s" % ((one[1] or one[2])[:70], (none[1] or none[2])[:70])
     return o
 
 
@@ -1161,13 +1175,13 @@ def d_dry_run_oracle(c):
 def x_timing(c):
     """Run time as an oracle, read by anyone from the chain: the time between the escrow's
     block and the execution's block includes the sandbox run. The script (old interface)
-    burns ~0.3 s when the victim's age > t; two runs at t = age - 1 and t = age."""
+    burns ~0.8 s when the victim's age > t; two runs at t = age - 1 and t = age."""
     o = Outcome()
     who = c.victim()
     script = lua.ROWS + """
 local a = 0
 for i = 1, N do if ids[i] == params.who then a = C.age[i] end end
-if a > params.t then local x = 0; for i = 1, 60000000 do x = x + 1 end end
+if a > params.t then local x = 0; for i = 1, 160000000 do x = x + 1 end end
 return {n = N}
 """
     age = c.truth.value(who, "age")
@@ -1177,7 +1191,7 @@ return {n = N}
         a, b = _block_time(c, R.escrow), _block_time(c, _exec_tx(c, R))
         gaps[t] = (b - a) if a is not None and b is not None else None
     if gaps.get(age - 1) is not None and gaps.get(age) is not None and \
-            gaps[age - 1] - gaps[age] > 150:
+            gaps[age - 1] - gaps[age] > 500:
         o.trusted_unlinked = 1   # one bit (age > t) per run, so the age by binary search
     o.note = "escrow-to-exec ms on the chain: %s" % gaps
     return o

@@ -328,11 +328,12 @@ end
 return out
 """
 
-# the oracle's bit leaves through time: ~0.3 s of work when the victim's age > t
+# the oracle's bit leaves through time: ~0.8 s of work when the victim's age <= t (nothing
+# is burnt when the oracle says nothing)
 AGG_TIMING = AGG_ORACLE_LE + """
-if not le(params.t) then
+if le(params.t) then
   local x = 0
-  for i = 1, 60000000 do x = x + 1 end
+  for i = 1, 160000000 do x = x + 1 end
 end
 return {n = N0}
 """
