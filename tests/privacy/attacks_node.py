@@ -9,7 +9,7 @@ import re
 
 import lua
 from common import (MIN_COHORT, NUMERIC, Outcome, SuiteRot, hex_ids, patient_id_v1,
-                    run_cli, scalar)
+                    run_cli, same, scalar)
 
 
 class Ctx:
@@ -212,6 +212,55 @@ def a_agg_cnt(c):
     R = c.T.run(lua=lua.AGG_CNT)
     note_run(o, R)
     _small_cells(o, c.truth, "age", 20, _count_list(res(R).get("cnt")))
+    return o
+
+
+def _crosstab(v):
+    """(row labels, column labels, 2-D counts) of a crosstab aggregate, whatever its keys."""
+    if not isinstance(v, dict):
+        return None
+    rows = v.get("rows") or v.get("row_levels") or v.get("levels_a")
+    cols = v.get("cols") or v.get("col_levels") or v.get("levels_b")
+    cells = v.get("counts") or v.get("cells") or v.get("table")
+    if isinstance(rows, list) and isinstance(cols, list) and isinstance(cells, list):
+        return rows, cols, cells
+    return None
+
+
+def a_agg_crosstab(c):
+    """agg.crosstab(patient_id, age): one patient per cell, the id and its age; and
+    crosstab(sex, age): its small cells."""
+    o = Outcome()
+    R = c.T.run(lua=lua.AGG_CROSSTAB)
+    note_run(o, R)
+    r = res(R)
+    x = _crosstab(r.get("by_patient"))
+    if x:
+        rows, cols, cells = x
+        for i, pid in enumerate(rows):
+            for k, age in enumerate(cols):
+                try:
+                    n = scalar(cells[i][k])
+                except (IndexError, TypeError):
+                    n = None
+                if n and int(round(n)) == 1:
+                    o.link(pid, "age", age)
+    y = _crosstab(r.get("by_sex"))
+    if y:
+        rows, cols, cells = y
+        for i, sex in enumerate(rows):
+            for k, age in enumerate(cols):
+                try:
+                    n = scalar(cells[i][k])
+                except (IndexError, TypeError):
+                    n = None
+                if n and 0 < int(round(n)) < MIN_COHORT:
+                    have = sum(1 for q in c.truth.rows if q["sex"] == sex and
+                               same(q["age"], age))
+                    if have == int(round(n)):
+                        o.trusted_unlinked += have
+                    else:
+                        o.bad(int(round(n)))
     return o
 
 
@@ -1273,6 +1322,7 @@ SINGLE = [
     ("a", "agg-coerce-to-number", a_agg_coerce),
     ("a", "agg-string-blob", a_agg_blob),
     ("a", "agg-histogram-named-cnt", a_agg_cnt),
+    ("a", "agg-crosstab-id-by-age", a_agg_crosstab),
     ("a", "agg-one-patient-declares-n40", a_agg_one_patient_n40),
     ("a", "agg-two-filters-differ-by-one", a_agg_two_filters),
     ("a", "agg-two-filters-disguised", a_agg_two_filters_disguised),

@@ -167,6 +167,16 @@ end
 return out
 """
 
+# a crosstab of patient id by age: one patient per cell (and of sex by age: small cells)
+AGG_CROSSTAB = """
+local out = {n = agg.count({})}
+local ok, x = pcall(agg.crosstab, "patient_id", "age", {})
+if ok then out.by_patient = x end
+local ok2, y = pcall(agg.crosstab, "sex", "age", {})
+if ok2 then out.by_sex = y end
+return out
+"""
+
 # two filters differing by one patient inside one script (sum and n of each)
 AGG_TWO_FILTERS = """
 local out = {n = agg.count({})}
@@ -462,6 +472,26 @@ function agg.mean(c, where)
   local t = 0
   for _, i in ipairs(s) do t = t + col(c)[i] end
   return wrap(#s > 0 and t / #s or 0, #s)
+end
+function agg.crosstab(a, b, where)
+  local s = rows(where); check(a .. "x" .. b, s)
+  local rl, cl, ri, ci, counts = {}, {}, {}, {}, {}
+  for _, i in ipairs(s) do
+    local u, v = col(a)[i], col(b)[i]
+    if ri[u] == nil then rl[#rl + 1] = u; ri[u] = #rl; counts[#rl] = {} end
+    if ci[v] == nil then cl[#cl + 1] = v; ci[v] = #cl end
+  end
+  for r = 1, #rl do for k = 1, #cl do counts[r][k] = 0 end end
+  for _, i in ipairs(s) do
+    local r, k = ri[col(a)[i]], ci[col(b)[i]]
+    counts[r][k] = counts[r][k] + 1
+  end
+  if MOCK_CHECKED then
+    for r = 1, #rl do for k = 1, #cl do
+      if counts[r][k] > 0 and counts[r][k] < MIN then counts[r][k] = 0 end
+    end end
+  end
+  return {rows = rl, cols = cl, cells = counts}
 end
 function agg.histogram(c, edges, where)
   local s = rows(where); check(c, s)
