@@ -9,7 +9,6 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 import time
 
@@ -176,20 +175,6 @@ def scalar(v, prefer=("value", "mean", "sum", "count", "n")):
     return None
 
 
-def strings(obj):
-    out = []
-    if isinstance(obj, str):
-        out.append(obj)
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            out.append(k)
-            out += strings(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            out += strings(v)
-    return out
-
-
 # ---- the attacker's view of a node ---------------------------------------------------------
 
 class SuiteRot(RuntimeError):
@@ -342,11 +327,6 @@ class Target:
         st, j = self.node.get("/v1/txs/" + txid)
         return j if st == 200 else None
 
-    def public_result_notes(self, request):
-        """Every text a third party reads about a run on the chain: the log of the request
-        (decoded payloads), and the raw xchg.result txs."""
-        j = self.log(request)
-        return json.dumps(j)
 
 
 def mock_agg(script):

@@ -113,15 +113,6 @@ class Cluster:
                            env=self.e, capture_output=True, text=True)
         return json.loads(r.stdout)["address"]
 
-    def wait_seen(self, i, path, pred, tries=100):
-        import time
-        for _ in range(tries):
-            st, j = http(self.urls[i] + path)
-            if st == 200 and pred(j):
-                return True
-            time.sleep(0.1)
-        return False
-
 
 class View:
     """What the attack functions call `node`: reads go to institution-3 (a third party's
