@@ -7,6 +7,8 @@
 #   make bench-soak a node under steady load for 10 minutes, its memory sampled (SOAK_SECONDS)
 #   make bench-X    benchmark of module X (knowledge, data, crypto, ...)
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
+#   make privacy    the privacy attack suite (one node and a 3-node consortium): the table of
+#                   values each attack recovers (tests/privacy/README.md)
 #   make fault      consortium fault suite (kill -9, SIGSTOP, no etcd quorum, damaged block, partition; docs/consortium.md)
 #   make clean      remove build/
 #
@@ -58,7 +60,7 @@ FUZZ_OBJS := $(SRCS:%.c=build/fuzz/obj/%.o)
 FUZZFLAGS := $(CSTD) -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -pthread \
              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps run check unit fuzz-build fuzz bench fault clean
+.PHONY: all deps run check unit fuzz-build fuzz bench fault privacy clean
 .DEFAULT_GOAL := all
 
 all: deps $(B)/leben
@@ -130,6 +132,11 @@ bench-%: all $(BENCH_BINS)
 # The consortium fault suite: a real 3-member cluster per scenario (FAULT="NAME ..." to pick).
 fault: all $(B)/bench/bench_cluster
 	@tests/fault/fault_cluster.py $(FAULT)
+
+# The privacy attack suite (issue 11): every attack family against a real node and a real
+# three-node consortium; prints family | attack | scope | values recovered | verdict.
+privacy: all
+	@LEBEN_BIN=$(CURDIR)/$(B)/leben LEBEN_ROOT=$(CURDIR) tests/privacy/run --table
 
 clean:
 	rm -rf build
