@@ -1572,10 +1572,12 @@ static int x_run(struct xctx *x)
 	struct lb_sandbox_job job;
 	struct lb_sandbox_report rep;
 	struct lb_release rel;
+	struct lb_release_history *hist = NULL; /* this executor's releases, for the release check */
 	bool have_rep = false, have_rel = false;
 	struct lb_buf b;
-	struct lb_errmsg em;
+	struct lb_errmsg em, hem;
 	int rc;
+	lb_errclear(&hem);
 	memset(&job, 0, sizeof job);
 	memset(&rep, 0, sizeof rep);
 	memset(&rel, 0, sizeof rel);
@@ -1744,7 +1746,26 @@ static int x_run(struct xctx *x)
 	memcpy(res.escrow, esc, LB_HASH_LEN);
 	lb_xchg_terms_hash(&ex.terms, res.terms_hash);
 	lb_errclear(&em);
+	/* the executor's release history of this user on the asset: earlier released record sets
+	 * make filters sticky inside the jail, and the release check compares against them */
+	char user_text[LB_ADDR_TEXT_LEN + 1], hist_path[4096];
+	struct lb_prov_set *prior = NULL;
+	size_t nprior = 0;
+	lb_addr_encode(user_text, ex.terms.user);
+	snprintf(hist_path, sizeof hist_path, "%s/exchange", o->home);
+	if (lb_mkdirs(hist_path, 0700, &hem) == LB_OK) {
+		snprintf(hist_path, sizeof hist_path, "%s/exchange/releases.db", o->home);
+		if (lb_release_history_open(hist_path, &hist, &hem) == LB_OK &&
+		    lb_release_history_sets(hist, user_text, json_string_value(json_object_get(r, "asset")),
+					    &prior, &nprior, &hem)) {
+			lb_release_history_close(hist); /* unreadable: the run is withheld below */
+			hist = NULL;
+		}
+	}
+	job.prior = prior;
+	job.nprior = nprior;
 	int src = lb_sandbox_run(&job, &rep, &em);
+	lb_prov_sets_free(prior, nprior);
 	sodium_memzero(xsk, sizeof xsk);
 	sodium_memzero(skey, sizeof skey);
 	have_rep = src == LB_OK || rep.status != LB_SANDBOX_OK || rep.result;
@@ -1759,12 +1780,9 @@ static int x_run(struct xctx *x)
 		 * on the provenance the jail sent (what every number was computed over), against this
 		 * user's earlier releases on the asset (<home>/exchange/releases.db) */
 		struct lb_policy pol;
-		char user_text[LB_ADDR_TEXT_LEN + 1], hist_path[4096];
-		struct lb_release_history *hist = NULL;
 		lb_policy_default(&pol);
 		pol.min_cohort = (unsigned)jint(plan, "min_cohort");
 		pol.max_output = (size_t)jint(plan, "max_output");
-		lb_addr_encode(user_text, ex.terms.user);
 		lb_errclear(&em);
 		have_rel = true;
 		struct lb_dp_budget *dpb = NULL;
@@ -1772,18 +1790,13 @@ static int x_run(struct xctx *x)
 			rc = cli_fail(CMD, &em, NULL);
 			goto out;
 		}
-		snprintf(hist_path, sizeof hist_path, "%s/exchange", o->home);
-		if (lb_mkdirs(hist_path, 0700, &em) == LB_OK) {
-			snprintf(hist_path, sizeof hist_path, "%s/exchange/releases.db", o->home);
-			lb_release_history_open(hist_path, &hist, &em);
-		}
 		struct lb_release_opts ro = {.budget = dpb, .history = hist, .user = user_text,
 					     .asset = json_string_value(json_object_get(r, "asset"))};
 		if (!hist) {
 			memset(&rel, 0, sizeof rel);
 			rel.code = LB_EIO;
 			snprintf(rel.reason, sizeof rel.reason,
-				 "the release history cannot be opened: %.400s", em.text);
+				 "the release history cannot be opened: %.400s", hem.text);
 			res.status = LB_XCHG_WITHHELD;
 			res.reason = LB_XCHG_REASON_POLICY;
 			snprintf(why, sizeof why, "%.500s", rel.reason);
@@ -1794,7 +1807,6 @@ static int x_run(struct xctx *x)
 			res.reason = withheld_code(&rel);
 			snprintf(why, sizeof why, "%.500s", rel.reason[0] ? rel.reason : em.text);
 		}
-		lb_release_history_close(hist);
 		lb_policy_noise_seed(NULL);
 		lb_dp_budget_close(dpb);
 	}
@@ -1897,6 +1909,7 @@ static int x_run(struct xctx *x)
 out:
 	if (have_rel)
 		lb_release_release(&rel);
+	lb_release_history_close(hist);
 	lb_sandbox_report_release(&rep);
 	json_decref(params);
 	json_decref(e);

@@ -48,9 +48,12 @@ enum lb_prov_kind {
 	LB_PROV_LABEL = 5, /* a level name or distinct value taken from the data */
 };
 
-#define LB_PROV_SUPPRESSED 0x01 /* 0 < n < min_cohort: null in the result, listed under "suppressed" */
+#define LB_PROV_SUPPRESSED 0x01 /* n < min_cohort (empty too): null in the result, listed under
+                                 * "suppressed" */
 #define LB_PROV_READ 0x02       /* a script read the value inside the jail */
 #define LB_PROV_PLACED 0x04     /* the value is in the result, at ptr */
+#define LB_PROV_ZERO_OK 0x08    /* an empty cell shows 0: by construction it cannot hold 1 ..
+                                 * min_cohort - 1 records (survival steps) */
 
 /* A record set: sorted, distinct 64-bit record keys (from the job's patient column when it has
  * one: the first 8 bytes of BLAKE2b-256(asset || patient id); else the row's index in the input
@@ -178,6 +181,11 @@ struct lb_sandbox_job {
 	                              * shows what would be released (lb_release_opts.review) */
 	bool noise;                  /* the release policy adds noise: scripts may not read aggregate
 	                              * values (a value read inside is exact) */
+	const struct lb_prov_set *prior; /* borrowed: record sets released earlier to this user on
+	                              * this asset (lb_release_history_sets), nprior of them: an
+	                              * aggregate whose records differ from one of them by fewer than
+	                              * min_cohort is computed over it instead (sticky sets), or NULL */
+	size_t nprior;
 };
 
 /* Outcome of one run. Embedded struct: release with lb_sandbox_report_release. */
@@ -291,6 +299,11 @@ void lb_release_history_close(struct lb_release_history *h);
 int lb_release_history_check(struct lb_release_history *h, const char *user, const char *asset,
 			     const struct lb_provenance *prov, unsigned min_cohort,
 			     struct lb_errmsg *em);
+/* The distinct record sets released to user on asset (for lb_sandbox_job.prior): *sets new,
+ * *n of them (free with lb_prov_sets_free). */
+int lb_release_history_sets(struct lb_release_history *h, const char *user, const char *asset,
+			    struct lb_prov_set **sets, size_t *n, struct lb_errmsg *em);
+void lb_prov_sets_free(struct lb_prov_set *sets, size_t n);
 /* Record prov's aggregates as released to user on asset (one transaction). */
 int lb_release_history_record(struct lb_release_history *h, const char *user,
 			      const char *asset, const struct lb_provenance *prov,

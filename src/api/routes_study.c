@@ -646,7 +646,7 @@ static int finish(const struct api_call *c, const struct study_msg *s, json_t *s
 	*out = json_deep_copy(st);
 out:
 	if (rc)
-		lb_errwrap(em, "ending the study at this node");
+		lb_errwrap(em, "ending the study at this node: ");
 	lb_free(raw);
 	lb_buf_release(&b);
 	lb_buf_release(&proof);

@@ -2,7 +2,7 @@
  * Provenance of aggregates. Inside the jail, every value an algorithm hands out (built-in C
  * algorithms and the Lua `agg` library) is recorded with the set of records it was computed
  * over, as sorted 64-bit record keys, and appears in the result as a placeholder {"$prov": id}.
- * xprov_finish puts the values in place (cells of 0 < n < min_cohort records become null and are
+ * xprov_finish puts the values in place (cells of n < min_cohort records, empty ones too, become null and are
  * listed under "suppressed") and remembers where each went; xprov_encode writes the frame the
  * executor decodes with lb_provenance_decode and checks with lb_policy_release. A script that
  * reads a value inside the jail (xprov_read) is held to the same rules as a release.
@@ -42,6 +42,8 @@ void xprov_release(struct xprov *P)
 	lb_free(P->sets);
 	lb_free(P->cells);
 	lb_free(P->htab);
+	lb_free(P->rowkeys);
+	lb_free(P->filters);
 	json_decref(P->suppressed);
 	memset(P, 0, sizeof *P);
 }
@@ -139,6 +141,132 @@ size_t xprov_n(const struct xprov *P, uint32_t set)
 	return set < P->nsets ? P->sets[set].n : 0;
 }
 
+/* ---- sticky sets ------------------------------------------------------------------------------ */
+
+static uint64_t row_key(const struct xprov *P, size_t r)
+{
+	return P->keys ? P->keys[r] : r;
+}
+
+static bool has_key(const uint64_t *keys, size_t n, uint64_t k)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (keys[mid] < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && keys[lo] == k;
+}
+
+/* Whether every record of s is a row of this table (a prior set may name records that are not
+ * here any more, e.g. after a revocation: computing over it would not be computing over it). */
+static int prior_here(struct xprov *P, const struct lb_prov_set *s, bool *here)
+{
+	size_t nrows = P->t ? P->t->nrows : 0;
+	if (!P->rowkeys) {
+		P->rowkeys = lb_malloc((nrows ? nrows : 1) * sizeof *P->rowkeys);
+		if (!P->rowkeys)
+			return LB_ENOMEM;
+		for (size_t r = 0; r < nrows; r++)
+			P->rowkeys[r] = row_key(P, r);
+		qsort(P->rowkeys, nrows, sizeof *P->rowkeys, cmp_u64);
+	}
+	*here = true;
+	for (size_t i = 0; i < s->n && *here; i++)
+		*here = has_key(P->rowkeys, nrows, s->keys[i]);
+	return LB_OK;
+}
+
+/* A set (of this run, else prior) that keys[0..n-1] (sorted, distinct) differs from by
+ * 0 < d < k records; NULL if none. */
+static const struct lb_prov_set *near_set(struct xprov *P, const uint64_t *keys, size_t n, int *rc)
+{
+	*rc = LB_OK;
+	if (P->k < 2)
+		return NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t nv = pass ? P->nprior : P->nfilters;
+		for (size_t i = 0; i < nv; i++) {
+			const struct lb_prov_set *t = pass ? &P->prior[i] : &P->sets[P->filters[i]];
+			if ((t->n > n ? t->n - n : n - t->n) >= P->k)
+				continue;
+			size_t d = xprov_symdiff(keys, n, t->keys, t->n, P->k);
+			if (d == 0 || d >= P->k)
+				continue;
+			bool here = true;
+			if (pass && (*rc = prior_here(P, t, &here)))
+				return NULL;
+			if (here)
+				return t;
+		}
+	}
+	return NULL;
+}
+
+int xprov_snap_mask(struct xprov *P, uint8_t *mask)
+{
+	size_t nrows = P->t ? P->t->nrows : 0, n = 0;
+	uint64_t *keys = lb_malloc((nrows ? nrows : 1) * sizeof *keys);
+	if (!keys)
+		return LB_ENOMEM;
+	for (size_t r = 0; r < nrows; r++)
+		if (mask[r])
+			keys[n++] = row_key(P, r);
+	qsort(keys, n, sizeof *keys, cmp_u64);
+	int rc;
+	const struct lb_prov_set *t = near_set(P, keys, n, &rc);
+	if (t)
+		for (size_t r = 0; r < nrows; r++)
+			mask[r] = has_key(t->keys, t->n, row_key(P, r));
+	if (rc) {
+		lb_free(keys);
+		return rc;
+	}
+	/* remember this filter's records as a target of later filters */
+	uint32_t id;
+	if (t) {
+		n = t->n;
+		memcpy(keys, t->keys, n * sizeof *keys);
+	}
+	if ((rc = add_set(P, keys, n, &id)))
+		return rc;
+	for (size_t i = 0; i < P->nfilters; i++)
+		if (P->filters[i] == id)
+			return LB_OK;
+	if (P->nfilters == P->capfilters) {
+		size_t nc = P->capfilters ? P->capfilters * 2 : 16;
+		uint32_t *nf = lb_realloc(P->filters, nc * sizeof *nf);
+		if (!nf)
+			return LB_ENOMEM;
+		P->filters = nf;
+		P->capfilters = nc;
+	}
+	P->filters[P->nfilters++] = id;
+	return LB_OK;
+}
+
+/* A count over set: the same sticky rule (a count is the size of its set, so it moves with it). */
+static int snap_count(struct xprov *P, uint32_t *set)
+{
+	const struct lb_prov_set *s = &P->sets[*set];
+	int rc;
+	const struct lb_prov_set *t = near_set(P, s->keys, s->n, &rc);
+	if (rc || !t)
+		return rc;
+	if (t >= P->sets && t < P->sets + P->nsets) {
+		*set = (uint32_t)(t - P->sets);
+		return LB_OK;
+	}
+	uint64_t *copy = lb_malloc((t->n ? t->n : 1) * sizeof *copy);
+	if (!copy)
+		return LB_ENOMEM;
+	memcpy(copy, t->keys, t->n * sizeof *copy);
+	return add_set(P, copy, t->n, set);
+}
+
 static json_t *placeholder(size_t id)
 {
 	json_t *o = json_object();
@@ -169,6 +297,11 @@ json_t *xprov_num(struct xprov *P, enum lb_prov_kind kind, const char *column, c
 		  uint32_t set, double value, bool suppressible, size_t *cell)
 {
 	size_t id;
+	if (kind == LB_PROV_COUNT && set < P->nsets) {
+		if (snap_count(P, &set))
+			return NULL;
+		value = (double)P->sets[set].n;
+	}
 	struct xprov_cell *c = new_cell(P, &id);
 	if (!c)
 		return NULL;
@@ -183,6 +316,12 @@ json_t *xprov_num(struct xprov *P, enum lb_prov_kind kind, const char *column, c
 	if (cell)
 		*cell = id;
 	return placeholder(id);
+}
+
+void xprov_zero_ok(struct xprov *P, size_t cell)
+{
+	if (cell < P->ncells)
+		P->cells[cell].flags |= LB_PROV_ZERO_OK;
 }
 
 uint32_t xprov_group(struct xprov *P)
@@ -301,7 +440,7 @@ int xprov_read(struct xprov *P, size_t cell, struct lb_errmsg *em)
 		return lb_errf(em, LB_EINTERNAL, "no aggregate %zu", cell);
 	struct xprov_cell *c = &P->cells[cell];
 	const struct lb_prov_set *s = &P->sets[c->set];
-	if (s->n > 0 && s->n < P->k)
+	if (s->n < P->k)
 		return lb_errf(em, LB_EDENIED,
 			       "reading an aggregate over fewer records than the minimum cohort %u is refused; the "
 			       "run stops and nothing is released",
@@ -477,7 +616,7 @@ static int fin_walk(struct fin *f, json_t *v, int depth)
 	return LB_OK;
 }
 
-/* Primary suppression (0 < n < k), then secondary: while a line's suppressed cells total
+/* Primary suppression (n < k, empty cells too), then secondary: while a line's suppressed cells total
  * 0 < s < k records, also suppress its smallest released non-empty cell (else its total minus
  * the released cells would give them). */
 static void plan_suppression(struct xprov *P)
@@ -485,8 +624,8 @@ static void plan_suppression(struct xprov *P)
 	for (size_t i = 0; i < P->ncells; i++) {
 		struct xprov_cell *c = &P->cells[i];
 		size_t n = P->sets[c->set].n;
-		if (c->suppressible && n > 0 && n < P->k)
-			c->flags |= LB_PROV_SUPPRESSED;
+		if (c->suppressible && n < P->k && !(n == 0 && (c->flags & LB_PROV_ZERO_OK)))
+			c->flags |= LB_PROV_SUPPRESSED; /* empty too: 0 and 1 .. k - 1 look the same */
 	}
 	/* members of each group, counts only */
 	size_t ng = P->ngroups, nm = 0;
@@ -747,7 +886,7 @@ int lb_provenance_decode(const uint8_t *p, size_t n, struct lb_provenance **out,
 			goto bad;
 		uint8_t kind = r.p[r.off], flags = r.p[r.off + 1];
 		r.off += 2;
-		if (kind > LB_PROV_LABEL || (flags & ~0x07u) || !get_u32(&r, &set) || set >= ns ||
+		if (kind > LB_PROV_LABEL || (flags & ~0x0fu) || !get_u32(&r, &set) || set >= ns ||
 		    !get_u32(&r, &c->group[0]) || !get_u32(&r, &c->group[1]) ||
 		    !get_str(&r, &c->ptr) || !get_str(&r, &c->path) || !get_str(&r, &c->column) ||
 		    !get_str(&r, &c->colkey))

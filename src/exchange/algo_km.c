@@ -177,9 +177,11 @@ static int km_one(struct xprov *P, json_t *obj, struct obs *o, size_t m, unsigne
 			for (size_t i = a; i < b; i++)
 				if ((o[i].e != 0) == (ev == 1))
 					rows[nr++] = o[i].r;
+			size_t cell;
 			if (xprov_set_rows(P, rows, nr, &set) ||
-			    !(ph = xprov_num(P, LB_PROV_COUNT, "", "", set, ev ? st[s].d : st[s].c, true, NULL)))
+			    !(ph = xprov_num(P, LB_PROV_COUNT, "", "", set, ev ? st[s].d : st[s].c, true, &cell)))
 				goto out;
+			xprov_zero_ok(P, cell); /* steps are merged until each is 0 or >= min_cohort */
 			json_array_append_new(ev ? jd : jc, ph);
 		}
 		if (!(ph = xprov_num(P, LB_PROV_STAT, colkey, colkey, all, st[s].s, false, NULL)))

@@ -6,7 +6,10 @@
  * aggregates, booleans, and strings that echo the parameters or name columns. A script that
  * reads a value (a.value, a.n) is held to the release rules for it: fewer than min_cohort
  * records, or a set differing from one read before by fewer than min_cohort records, stops the
- * run (sticky: it cannot be caught) and nothing is released. In an owner's review run the
+ * run (sticky: it cannot be caught) and nothing is released. Filters are sticky too: a filter
+ * whose records differ from those of an earlier aggregate (of this run, or released earlier to
+ * the same user) by fewer than min_cohort records is computed over that aggregate's records
+ * (xprov_snap_mask), so moving a filter by a few records shows nothing. In an owner's review run the
  * script also gets data.col (per-record access) and its raw result goes to the owner only.
  *
  * The state gets the base library without its loaders and printing (load, loadfile, dofile,
@@ -508,6 +511,8 @@ static int scalar(lua_State *L, enum lb_prov_kind kind, const char *name)
 	}
 	uint8_t *m = new_mask(L);
 	where_mask(L, where, m);
+	if (xprov_snap_mask(r->P, m))
+		return luaL_error(L, "out of memory");
 	json_t *ph;
 	size_t cell;
 	struct lb_errmsg em;
@@ -563,6 +568,8 @@ static int l_histogram(lua_State *L)
 	}
 	uint8_t *m = new_mask(L);
 	where_mask(L, 3, m);
+	if (xprov_snap_mask(r->P, m))
+		return luaL_error(L, "out of memory");
 	json_t *o;
 	struct lb_errmsg em;
 	int rc = xagg_hist(r->P, r->t, (size_t)c, edges, (size_t)ne, m, &o, &em);
@@ -579,6 +586,8 @@ static int l_crosstab(lua_State *L)
 	charge(L, (size_t)8 * 64 * r->t->nrows); /* a few passes and sorts over the rows */
 	uint8_t *m = new_mask(L);
 	where_mask(L, 3, m);
+	if (xprov_snap_mask(r->P, m))
+		return luaL_error(L, "out of memory");
 	json_t *o;
 	struct lb_errmsg em;
 	int rc = xagg_crosstab(r->P, r->t, (size_t)a, (size_t)b, m, &o, &em);
@@ -607,6 +616,8 @@ static int l_linreg(lua_State *L)
 	charge(L, (size_t)((p + 1) * (p + 1)) * 64 * r->t->nrows);
 	uint8_t *m = new_mask(L);
 	where_mask(L, 3, m);
+	if (xprov_snap_mask(r->P, m))
+		return luaL_error(L, "out of memory");
 	json_t *o;
 	struct lb_errmsg em;
 	int rc = xagg_linreg(r->P, r->t, (size_t)y, xs, (size_t)p, m, &o, &em);

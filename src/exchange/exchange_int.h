@@ -100,7 +100,7 @@ struct xprov_cell {
 	char *column;         /* owned: the described variable ("" for counts) */
 	char *colkey;         /* owned: sorted value columns, comma-separated ("" for counts) */
 	char *ptr, *path;     /* owned once placed in the result */
-	bool suppressible;    /* a cell (histogram, table, curve, level): 0 < n < k gives null;
+	bool suppressible;    /* a cell (histogram, table, curve, level): n < k (0 too) gives null;
 	                       * else the release check refuses the whole result */
 	uint32_t group[2];    /* lines of disjoint cells whose total is known (0 = none): the
 	                       * cells suppressed in a line must total 0 or >= k records */
@@ -121,6 +121,12 @@ struct xprov {
 	bool per_record;          /* a review run's script read rows (data.col): no provenance */
 	uint32_t *htab;           /* owned: set index + 1 by hash of its keys (open addressing) */
 	size_t hcap;
+	const struct lb_prov_set *prior; /* borrowed: record sets released earlier to this user on
+	                          * this asset (the executor's history), nprior of them */
+	size_t nprior;
+	uint64_t *rowkeys;        /* owned, lazily: the table's record keys, sorted (membership) */
+	uint32_t *filters;        /* owned: the sets of the filters used so far (sticky targets) */
+	size_t nfilters, capfilters;
 };
 
 void xprov_init(struct xprov *P, const struct lb_table *t, const uint64_t *keys, unsigned k);
@@ -130,9 +136,19 @@ int xprov_set_mask(struct xprov *P, const uint8_t *mask, uint32_t *id);
 /* Set of rows[0..n-1] (any order, duplicates allowed). */
 int xprov_set_rows(struct xprov *P, const uint32_t *rows, size_t n, uint32_t *id);
 size_t xprov_n(const struct xprov *P, uint32_t set);
+/* Sticky sets: when the rows of mask (t->nrows bytes) differ by 0 < d < min_cohort records from
+ * the records of a filter already used in this run, or from a prior set (released earlier to the same user, all of
+ * whose records are in this table), rewrite mask to that set's rows. Then two aggregates whose
+ * filters select nearly the same records are computed over the same records, and whether a
+ * filter moved a few records or none cannot be told from the output, a withheld release or a
+ * stopped run. LB_ENOMEM only. */
+int xprov_snap_mask(struct xprov *P, uint8_t *mask);
 /* A value over set: new placeholder (NULL on allocation failure); *cell (may be NULL) its id. */
 json_t *xprov_num(struct xprov *P, enum lb_prov_kind kind, const char *column, const char *colkey,
 		  uint32_t set, double value, bool suppressible, size_t *cell);
+/* The count cell may show an empty set as 0: the algorithm guarantees it never holds 1 ..
+ * min_cohort - 1 records (Kaplan–Meier steps), so 0 tells nothing a suppression would hide. */
+void xprov_zero_ok(struct xprov *P, size_t cell);
 /* A new group id (a line of disjoint cells, e.g. one histogram, one row of a table). */
 uint32_t xprov_group(struct xprov *P);
 /* Put cell in up to two groups (0 = none). */

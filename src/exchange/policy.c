@@ -753,6 +753,62 @@ int lb_release_history_check(struct lb_release_history *h, const char *user, con
 	return rc;
 }
 
+int lb_release_history_sets(struct lb_release_history *h, const char *user, const char *asset,
+			    struct lb_prov_set **sets, size_t *n, struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	*sets = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT DISTINCT s.id, s.n, s.keys FROM releases r JOIN rel_sets s ON s.id = r.set_id "
+			       "WHERE r.user = ?1 AND r.asset = ?2 AND s.n > 0 ORDER BY s.id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return lb_errf(em, LB_EIO, "release history: %s", sqlite3_errmsg(h->db));
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, asset, -1, SQLITE_STATIC);
+	size_t cap = 0;
+	int rc = LB_OK, step;
+	while (rc == LB_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t m = (size_t)sqlite3_column_int64(st, 1);
+		const void *keys = sqlite3_column_blob(st, 2);
+		if ((size_t)sqlite3_column_bytes(st, 2) != m * sizeof(uint64_t))
+			continue;
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct lb_prov_set *ns = lb_realloc(*sets, nc * sizeof *ns);
+			if (!ns) {
+				rc = lb_errf(em, LB_ENOMEM, "out of memory");
+				break;
+			}
+			*sets = ns;
+			cap = nc;
+		}
+		uint64_t *k = lb_malloc(m * sizeof *k);
+		if (!k) {
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(k, keys, m * sizeof *k);
+		(*sets)[(*n)++] = (struct lb_prov_set){.n = m, .keys = k};
+	}
+	if (rc == LB_OK && step != SQLITE_DONE)
+		rc = lb_errf(em, LB_EIO, "release history: %s", sqlite3_errmsg(h->db));
+	sqlite3_finalize(st);
+	if (rc) {
+		lb_prov_sets_free(*sets, *n);
+		*sets = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void lb_prov_sets_free(struct lb_prov_set *sets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lb_free(sets[i].keys);
+	lb_free(sets);
+}
+
 int lb_release_history_record(struct lb_release_history *h, const char *user, const char *asset,
 			      const struct lb_provenance *prov, struct lb_errmsg *em)
 {
@@ -1245,7 +1301,7 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 			}
 			continue;
 		}
-		if (!(c->flags & (LB_PROV_PLACED | LB_PROV_READ)) || n == 0 || n >= k)
+		if (!(c->flags & (LB_PROV_PLACED | LB_PROV_READ)) || n >= k || (n == 0 && (c->flags & LB_PROV_ZERO_OK)))
 			continue;
 		/* the reason says which rule, never the small count itself */
 		snprintf(why, sizeof why, "%.200s is computed over fewer records than the minimum cohort %u (below "

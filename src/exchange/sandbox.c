@@ -250,6 +250,8 @@ static int algo_fn(void *arg, const struct lb_sandbox_env *env, json_t **result,
 	}
 	struct xprov P;
 	xprov_init(&P, &t, keys, job->min_cohort);
+	P.prior = job->prior;
+	P.nprior = job->prior ? job->nprior : 0;
 	struct lb_algo_ctx ctx = {.min_cohort = job->min_cohort, .prov = &P, .noise = job->noise,
 				  .review = job->review};
 	if (job->lua_src) {

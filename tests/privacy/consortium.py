@@ -24,7 +24,7 @@ import attacks_node as A
 from common import (BIN, MIN_COHORT, Outcome, Run, SuiteRot, Truth, make_table, mock_agg,
                     scalar, write_csv)
 from lebentest import ROOT, install_tls
-from target import OPT_OUT_FLAGS
+from target import OPT_OUT_FLAGS, PATIENT_KEYS
 
 PASS = "cluster"
 
@@ -261,13 +261,25 @@ def setup(cl, work):
     rows = make_table()
     truth = Truth(rows)
     n = {i: cl.addr(i, "node") for i in (1, 2, 3)}
-    for i in (2, 3):
+    # every institution's node key pays the fees of the txs it signs (executions, results,
+    # escrow claims and releases of the runs and studies it executes)
+    for i in (1, 2, 3):
         for asset in ("csc", "asc"):
             cl.must(1, ["tx", "transfer", "--from", "clinic", "--to", n[i], "--amount", "50",
                         "--asset", asset, "--wait"])
-    for k in ("mallory", "patient23", "patient32", "patient33"):
+    for k in ("mallory", "patient23", "patient32", "patient33", "patient41", "registry"):
         subprocess.run([BIN, "keys", "new", k, "--home", cl.home(1)], env=cl.e,
                        capture_output=True)
+
+    def register(i, owner, asset, f, part):
+        """The owner registers each patient's consent key (exchange patients)."""
+        keys = os.path.join(work, "keys-%s.csv" % asset[:8])
+        with open(keys, "w") as fh:
+            fh.write("local_id,address\n" + "".join(
+                "%s,%s\n" % (r["patient_id"], PATIENT_KEYS.get(r["patient_id"], "registry"))
+                for r in part))
+        cl.at(i, ["exchange", "patients", "--from", owner, "--asset", asset, "--data", f,
+                  "--keys", keys, "--out", os.path.join(work, "cards-" + asset[:8])])
     # the whole table at institution-1 (exchange runs off-site at institution-2)
     data = os.path.join(work, "cl-patients.csv")
     write_csv(data, rows)
@@ -288,6 +300,7 @@ def setup(cl, work):
             break
     if asset is None:
         asset = cl.mustj(1, base)["asset"]
+    register(1, "clinic", asset, data, rows)
     cl.must(1, ["exchange", "grant", "--from", "clinic", "--asset", asset, "--executor", n[2],
                 "--kind", "node"])
     T = ClusterTarget(cl, asset, data, truth, work)
@@ -308,7 +321,9 @@ def setup(cl, work):
         cl.must(i, ["tx", "identity", "--from", who, "--role", "data-contributor", "--name",
                     "institution-%d" % i, "--wait"])
         a = cl.mustj(i, ["exchange", "offer", "--from", owner[i], "--asset-tx", reg, "--price",
-                         "0", "--min-cohort", str(MIN_COHORT), "--data", f])["asset"]
+                         "0", "--min-cohort", str(MIN_COHORT), "--data", f] + OPT_OUT_FLAGS[0])["asset"]
+        if i == 1:
+            register(1, "clinic", a, f, parts[1])
         sassets[i] = a
         d = os.path.join(cl.home(i), "exchange", "assets")
         os.makedirs(d, exist_ok=True)

@@ -9,9 +9,14 @@ import re
 from common import (MIN_COHORT, Node, Target, Truth, make_table, run_cli, write_csv)
 
 # how an offer may state an opt-out legal basis (the first the CLI accepts is used)
-OPT_OUT_FLAGS = (["--opt-out"], ["--consent", "opt-out"], ["--legal-basis", "opt-out"])
+LEGAL_BASIS = "cardiology registry act: secondary use for research, patients may object"
+OPT_OUT_FLAGS = (["--opt-out", "--legal-basis", LEGAL_BASIS], ["--opt-out"],
+                 ["--consent", "opt-out"], ["--legal-basis", "opt-out"])
 
-EXTRA_KEYS = ("mallory", "patient23", "patient32", "patient33", "patient41")
+EXTRA_KEYS = ("mallory", "patient23", "patient32", "patient33", "patient41", "registry")
+# the patients whose own keys the suite holds; the owner registers every other patient with
+# the registry's key (a patient who never asked for a key of its own)
+PATIENT_KEYS = {"P23": "patient23", "P32": "patient32", "P33": "patient33", "P41": "patient41"}
 
 
 def start_node(work, interval_ms=50):
@@ -62,21 +67,29 @@ def offer(node, regtx, data, allow, notes, price="1"):
     return off["asset"], False
 
 
-def register_patients(node, asset, rows, notes):
-    """Where the platform has the owner register patients (and their keys), do it the way an
-    owner would; today there is no such step (notes say which was tried)."""
+def register_patients(node, asset, rows, notes, data=None):
+    """The owner registers each patient's consent key under its salted commitment, as an owner
+    would when the data is offered (`leben exchange patients`); older forms are tried too."""
     help_ = node.cli(["exchange", "--help"]).stdout
     if re.search(r"^\s+patients\s", help_, re.M):
-        f = os.path.join(node.home, "patients.csv")
-        with open(f, "w") as fh:
-            fh.write("patient_id\n" + "".join(r["patient_id"] + "\n" for r in rows))
-        for args in (["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", f],
+        keys = os.path.join(node.home, "patient-keys-%s.csv" % asset[:8])
+        with open(keys, "w") as fh:
+            fh.write("local_id,address\n" + "".join(
+                "%s,%s\n" % (r["patient_id"], PATIENT_KEYS.get(r["patient_id"], "registry"))
+                for r in rows))
+        f = data or os.path.join(node.home, "patients.csv")
+        if not data:
+            with open(f, "w") as fh:
+                fh.write("patient_id\n" + "".join(r["patient_id"] + "\n" for r in rows))
+        for args in (["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", f,
+                      "--keys", keys, "--out", os.path.join(node.home, "cards-" + asset[:8])],
+                     ["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", f],
                      ["exchange", "patients", "--from", "clinic", "--asset", asset, "--file", f]):
             r = node.cli(args)
             if r.returncode == 0:
                 notes.append("patients registered: " + " ".join(args[1:2]))
                 return True
-        notes.append("exchange patients exists but refused our forms")
+        notes.append("exchange patients exists but refused our forms: " + r.stderr.strip()[:120])
     return False
 
 
@@ -108,7 +121,7 @@ def setup(work):
     asset, optout = offer(node, pub["tx"], data, ["builtin:stats", "builtin:km"], notes)
     must(node.cli(["exchange", "grant", "--from", "clinic", "--asset", asset, "--executor",
                    "node"]), "grant")
-    register_patients(node, asset, rows, notes)
+    register_patients(node, asset, rows, notes, data)
     # a second asset (20 of the patients) offered with the platform's default consent rule
     # and nobody's consent on record; a third one registered and never offered
     optin = os.path.join(work, "subset.csv")
