@@ -460,6 +460,16 @@ static uint8_t *new_mask(lua_State *L)
 	return lua_newuserdatauv(L, r->t->nrows ? r->t->nrows : 1, 0);
 }
 
+/* The rows the filter at stack index where selects, made sticky (xprov_snap_mask): a new mask. */
+static uint8_t *filter(lua_State *L, int where)
+{
+	uint8_t *m = new_mask(L);
+	where_mask(L, where, m);
+	if (xprov_snap_mask(run_of(L)->P, m))
+		luaL_error(L, "out of memory");
+	return m;
+}
+
 /* Push a new aggregate over tmpl (taken). */
 static int push_agg(lua_State *L, json_t *tmpl, const char *kind, long value_cell, uint32_t set)
 {
@@ -509,10 +519,7 @@ static int scalar(lua_State *L, enum lb_prov_kind kind, const char *name)
 		c = check_col(L, 1, true);
 		where = 2;
 	}
-	uint8_t *m = new_mask(L);
-	where_mask(L, where, m);
-	if (xprov_snap_mask(r->P, m))
-		return luaL_error(L, "out of memory");
+	uint8_t *m = filter(L, where);
 	json_t *ph;
 	size_t cell;
 	struct lb_errmsg em;
@@ -566,10 +573,7 @@ static int l_histogram(lua_State *L)
 			return luaL_error(L, "agg.histogram: the edges must be finite and strictly increasing");
 		lua_pop(L, 1);
 	}
-	uint8_t *m = new_mask(L);
-	where_mask(L, 3, m);
-	if (xprov_snap_mask(r->P, m))
-		return luaL_error(L, "out of memory");
+	uint8_t *m = filter(L, 3);
 	json_t *o;
 	struct lb_errmsg em;
 	int rc = xagg_hist(r->P, r->t, (size_t)c, edges, (size_t)ne, m, &o, &em);
@@ -584,10 +588,7 @@ static int l_crosstab(lua_State *L)
 	lua_settop(L, 3);
 	long a = check_col(L, 1, false), b = check_col(L, 2, false);
 	charge(L, (size_t)8 * 64 * r->t->nrows); /* a few passes and sorts over the rows */
-	uint8_t *m = new_mask(L);
-	where_mask(L, 3, m);
-	if (xprov_snap_mask(r->P, m))
-		return luaL_error(L, "out of memory");
+	uint8_t *m = filter(L, 3);
 	json_t *o;
 	struct lb_errmsg em;
 	int rc = xagg_crosstab(r->P, r->t, (size_t)a, (size_t)b, m, &o, &em);
@@ -614,10 +615,7 @@ static int l_linreg(lua_State *L)
 		lua_pop(L, 1);
 	}
 	charge(L, (size_t)((p + 1) * (p + 1)) * 64 * r->t->nrows);
-	uint8_t *m = new_mask(L);
-	where_mask(L, 3, m);
-	if (xprov_snap_mask(r->P, m))
-		return luaL_error(L, "out of memory");
+	uint8_t *m = filter(L, 3);
 	json_t *o;
 	struct lb_errmsg em;
 	int rc = xagg_linreg(r->P, r->t, (size_t)y, xs, (size_t)p, m, &o, &em);

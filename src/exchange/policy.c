@@ -142,19 +142,31 @@ struct lb_dp_budget {
 	sqlite3 *db; /* table dp_budget(user, asset, spent) */
 };
 
+/* Open (or create) the SQLite file at path (NULL: in memory) with schema; what names it in
+ * errors. *db is NULL on failure. */
+static int open_db(const char *path, const char *schema, const char *what, sqlite3 **db,
+		   struct lb_errmsg *em)
+{
+	if (sqlite3_open(path ? path : ":memory:", db) == SQLITE_OK &&
+	    sqlite3_exec(*db, schema, NULL, NULL, NULL) == SQLITE_OK)
+		return LB_OK;
+	int rc = lb_errf(em, LB_EIO, "%s %s: %s (check the path and its permissions)", what,
+			 path ? path : "(memory)", *db ? sqlite3_errmsg(*db) : "cannot open");
+	sqlite3_close(*db);
+	*db = NULL;
+	return rc;
+}
+
 int lb_dp_budget_open(const char *path, struct lb_dp_budget **out, struct lb_errmsg *em)
 {
 	struct lb_dp_budget *b = lb_calloc(1, sizeof *b);
 	if (!b)
 		return LB_ENOMEM;
-	if (sqlite3_open(path ? path : ":memory:", &b->db) != SQLITE_OK ||
-	    sqlite3_exec(b->db,
+	int rc = open_db(path,
 			 "CREATE TABLE IF NOT EXISTS dp_budget(user TEXT NOT NULL, asset TEXT NOT NULL, "
 			 "spent REAL NOT NULL, PRIMARY KEY(user, asset))",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = lb_errf(em, LB_EIO, "privacy budget %s: %s", path ? path : "(memory)",
-				 b->db ? sqlite3_errmsg(b->db) : "cannot open");
-		sqlite3_close(b->db);
+			 "privacy budget", &b->db, em);
+	if (rc) {
 		lb_free(b);
 		return rc;
 	}
@@ -566,8 +578,7 @@ int lb_release_history_open(const char *path, struct lb_release_history **out, s
 	struct lb_release_history *h = lb_calloc(1, sizeof *h);
 	if (!h)
 		return LB_ENOMEM;
-	if (sqlite3_open(path ? path : ":memory:", &h->db) != SQLITE_OK ||
-	    sqlite3_exec(h->db,
+	int rc = open_db(path,
 			 "PRAGMA busy_timeout = 5000;"
 			 "CREATE TABLE IF NOT EXISTS rel_sets(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, "
 			 "n INTEGER NOT NULL, keys BLOB NOT NULL);"
@@ -575,10 +586,8 @@ int lb_release_history_open(const char *path, struct lb_release_history **out, s
 			 "class INTEGER NOT NULL, colkey TEXT NOT NULL, set_id INTEGER NOT NULL, path TEXT NOT NULL, "
 			 "linear INTEGER NOT NULL DEFAULT 0, UNIQUE(user, asset, class, colkey, set_id));"
 			 "CREATE INDEX IF NOT EXISTS releases_ua ON releases(user, asset, class);",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		int rc = lb_errf(em, LB_EIO, "release history %s: %s (check the path and its permissions)",
-				 path ? path : "(memory)", h->db ? sqlite3_errmsg(h->db) : "cannot open");
-		sqlite3_close(h->db);
+			 "release history", &h->db, em);
+	if (rc) {
 		lb_free(h);
 		return rc;
 	}
