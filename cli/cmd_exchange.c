@@ -501,9 +501,10 @@ static int x_request(struct xctx *x)
 					 o->scenario), 2;
 		p.scenario = (uint8_t)s;
 	}
-	lb_buf_init(&b, 1024);
-	rc = lb_xchg_request_encode(&b, &p) ? 1
-					    : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, id);
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX); /* up to 4096 bytes of parameters and a purpose */
+	rc = lb_xchg_request_encode(&b, &p)
+		     ? cli_failf(CMD, "the request (purpose and parameters) cannot be encoded")
+		     : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, id);
 	lb_buf_release(&b);
 	if (rc)
 		return rc;

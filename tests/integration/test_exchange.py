@@ -387,6 +387,17 @@ def run(t, node, tmp):
     with open(escape, "w") as f:
         f.write("local f = io.open('/etc/passwd')\nreturn {n = 100, text = f:read('a')}\n")
     node.cli(["exchange", "algo", "--from", "bob", "--algorithm-file", escape, "--fee", "1", "--name", "reader"])
+    # parameters up to the chain's 4096 bytes go through; longer ones are refused before sending
+    big = json.dumps({"columns": ["age"], "note": "x" * 3000})
+    r, rq5 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset,
+                             "--algorithm", "builtin:stats", "--params", big, "--purpose", "long parameters"])
+    st, rj = node.get("/v1/txs/" + rq5["tx"]) if rq5 else (None, None)
+    t.ok(r.returncode == 0 and st == 200 and rj["payload"]["params"] == json.loads(big),
+         "a request with 3 KB of parameters is recorded with them", (r.stderr, str(rj)[:300]))
+    r = node.cli(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm", "builtin:stats",
+                  "--params", json.dumps({"note": "x" * 5000}), "--purpose", "too long"])
+    t.ok(r.returncode == 2 and "--params is longer than 4096 bytes" in r.stderr,
+         "parameters over 4096 bytes: a usage error naming the limit", r.stderr)
     r, rq7 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm-file", escape,
                              "--purpose", "read a file"])
     node.cli(["exchange", "approve", "--from", "clinic", "--request", rq7["tx"]])
