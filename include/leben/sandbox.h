@@ -331,8 +331,11 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result,
 		      const struct lb_provenance *prov, const struct lb_release_opts *o,
 		      struct lb_release *rel, struct lb_errmsg *em);
 
-/* Tests only: draw the Laplace noise from a ChaCha20 stream keyed by seed (reproducible
- * statistical tests); NULL goes back to the system's randomness. Not thread-safe. */
+/* Draw the Laplace noise of the next releases from a ChaCha20 stream keyed by seed: an exchange
+ * run keys it with its noise key (lb_xchg_noise_key: the executor's committed secret and the
+ * block of its execution, so nobody chooses it alone); statistical tests key it for
+ * reproducible draws. NULL goes back to the system's randomness. Process-wide, not
+ * thread-safe: set it, release, then reset it. seed is copied. */
 void lb_policy_noise_seed(const uint8_t seed[32]);
 /* Seal a released result to the user's X25519 key (*env allocated, caller frees with lb_free).
  * The plaintext is the released text padded with spaces to a size bucket (1 KiB, then powers
