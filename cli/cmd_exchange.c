@@ -1161,16 +1161,18 @@ static uint8_t failed_code(bool have_rep, enum lb_sandbox_status st)
  * its decision; the sentence itself stays sealed). */
 static uint8_t withheld_code(const struct lb_release *rel)
 {
-	const char *w = rel->reason;
-	if (rel->code == LB_ETOOBIG)
-		return LB_XCHG_REASON_LIMIT;
-	if (strstr(w, "budget"))
-		return LB_XCHG_REASON_BUDGET;
-	if (strstr(w, "differ") || strstr(w, "earlier release"))
-		return LB_XCHG_REASON_DIFFERENCING;
-	if (strstr(w, "cohort") || strstr(w, "min_cohort"))
+	switch (rel->rule) {
+	case LB_RELEASE_COHORT:
 		return LB_XCHG_REASON_COHORT;
-	return LB_XCHG_REASON_POLICY;
+	case LB_RELEASE_DIFFERENCING:
+		return LB_XCHG_REASON_DIFFERENCING;
+	case LB_RELEASE_BUDGET:
+		return LB_XCHG_REASON_BUDGET;
+	case LB_RELEASE_LIMIT:
+		return LB_XCHG_REASON_LIMIT;
+	default:
+		return LB_XCHG_REASON_POLICY;
+	}
 }
 
 /* The offer's differential privacy for this release: the noise of the offer's epsilon, keyed

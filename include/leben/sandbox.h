@@ -268,9 +268,20 @@ int lb_dp_budget_charge(struct lb_dp_budget *b, const char *user, const char *as
 			double total, struct lb_errmsg *em);
 
 /* Decision on one result. Embedded struct: lb_release_release frees it. */
+/* Which rule withheld a release (struct lb_release.rule): what a public record may say. */
+enum lb_release_rule {
+	LB_RELEASE_NONE = 0,         /* released */
+	LB_RELEASE_COHORT = 1,       /* a value over fewer records than the minimum cohort */
+	LB_RELEASE_DIFFERENCING = 2, /* values (or a value and an earlier release) too close */
+	LB_RELEASE_BUDGET = 3,       /* the privacy budget would be exceeded */
+	LB_RELEASE_LIMIT = 4,        /* too large (max_output) */
+	LB_RELEASE_POLICY = 5,       /* any other rule of the policy */
+};
+
 struct lb_release {
 	bool released;           /* the user may see text */
 	int code;                /* LB_OK, or LB_EDENIED / LB_ETOOBIG with reason */
+	enum lb_release_rule rule; /* the rule that withheld it (LB_RELEASE_NONE when released) */
 	char reason[512];        /* why it was withheld ("cell counts[0][1] = 3 < min_cohort 10") */
 	char *text;              /* owned: canonical JSON (sorted keys, compact) when released */
 	size_t len;              /* bytes of text */

@@ -432,6 +432,7 @@ static int withhold(struct lb_release *rel, int code, const char *why, struct lb
 {
 	rel->released = false;
 	rel->code = code;
+	rel->rule = code == LB_ETOOBIG ? LB_RELEASE_LIMIT : LB_RELEASE_POLICY;
 	snprintf(rel->reason, sizeof rel->reason, "%s", why);
 	return lb_errf(em, code, "result withheld: %s", why);
 }
@@ -456,6 +457,7 @@ int lb_policy_apply(const struct lb_policy *p, const json_t *result, struct lb_d
 	w.top_n = json_number_value(json_object_get(r, "n"));
 	if (!walk(&w, r, "", "", 0)) {
 		rc = withhold(rel, LB_EDENIED, w.why, em);
+		rel->rule = LB_RELEASE_COHORT;
 		goto out;
 	}
 	rel->removed = w.removed;
@@ -472,6 +474,7 @@ int lb_policy_apply(const struct lb_policy *p, const json_t *result, struct lb_d
 			snprintf(why, sizeof why, "privacy budget of '%s' on '%s' exhausted: spent %g of %g, this release needs %g",
 				 user, asset, spent, p->budget, p->epsilon);
 			rc = withhold(rel, LB_EDENIED, why, em);
+			rel->rule = LB_RELEASE_BUDGET;
 			goto out;
 		}
 		/* sequential composition: the k noised values (counts, sums, means) share epsilon
@@ -510,6 +513,7 @@ int lb_policy_apply(const struct lb_policy *p, const json_t *result, struct lb_d
 	rel->len = len;
 	crypto_generichash(rel->hash, sizeof rel->hash, (const uint8_t *)rel->text, len, NULL, 0);
 	rel->released = true;
+	rel->rule = LB_RELEASE_NONE;
 	rel->code = LB_OK;
 	rel->epsilon_spent = p->epsilon;
 	snprintf(rel->reason, sizeof rel->reason, "released");
@@ -1317,6 +1321,7 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 					  "the minimum cohort %u)",
 			 cell_name(pv, c, reads), k, k);
 		rc = withhold(rel, LB_EDENIED, why, em);
+		rel->rule = LB_RELEASE_COHORT;
 		goto out;
 	}
 	if (p->aggregates_only && longest_array(r, 0) > p->max_array) {
@@ -1327,6 +1332,7 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 	}
 	if (differenced(pv, k, reads, why, sizeof why) || tracked(pv, k, why, sizeof why)) {
 		rc = withhold(rel, LB_EDENIED, why, em);
+		rel->rule = LB_RELEASE_DIFFERENCING;
 		goto out;
 	}
 	if (o->history) {
@@ -1334,6 +1340,8 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 		lb_errclear(&hem);
 		if ((rc = lb_release_history_check(o->history, user, asset, pv, k, &hem))) {
 			withhold(rel, rc, hem.text, em);
+			if (rc == LB_EDENIED)
+				rel->rule = LB_RELEASE_DIFFERENCING;
 			goto out;
 		}
 	}
@@ -1370,6 +1378,7 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 				 "privacy budget of '%.100s' on '%.100s' exhausted: spent %g of %g, this release needs %g",
 				 user, asset, spent, p->budget, p->epsilon);
 			rc = withhold(rel, LB_EDENIED, why, em);
+			rel->rule = LB_RELEASE_BUDGET;
 			goto out;
 		}
 		double scale = (double)(nn ? nn : 1) / p->epsilon;
@@ -1445,6 +1454,7 @@ int lb_policy_release(const struct lb_policy *p, const json_t *result, const str
 	}
 	crypto_generichash(rel->hash, sizeof rel->hash, (const uint8_t *)rel->text, len, NULL, 0);
 	rel->released = true;
+	rel->rule = LB_RELEASE_NONE;
 	rel->code = LB_OK;
 	rel->epsilon_spent = p->epsilon;
 	snprintf(rel->reason, sizeof rel->reason, "released");

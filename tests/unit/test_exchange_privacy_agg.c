@@ -193,6 +193,32 @@ static void same_values(const char *lua, const char *a, const char *b)
 	done(&o);
 }
 
+/* The rule that withheld a release is named by code (what a public record may carry). */
+static void withheld_by(const char *lua, enum lb_release_rule rule)
+{
+	struct lb_sandbox_job job;
+	struct outcome o;
+	job_for(&job, lua, NULL, NULL);
+	play(&job, NULL, NULL, &o);
+	assert_false(o.released);
+	assert_int_equal(o.rel.rule, rule);
+	done(&o);
+}
+
+static void test_release_rules_named(void **state)
+{
+	(void)state;
+	withheld_by("return {m = agg.mean('age', {{col = 'id', eq = 'P07'}})}", LB_RELEASE_COHORT);
+	withheld_by("return {a = agg.count({{col = 'sex', eq = 'F'}}), b = agg.count({{col = 'sex', eq = 'M'}}),\n"
+		    "        c = agg.count({{col = 'id', ne = 'P07'}})}",
+		    LB_RELEASE_DIFFERENCING);
+	struct outcome o;
+	json_t *j = released("return {n = agg.count()}", NULL, NULL, &o);
+	assert_int_equal(o.rel.rule, LB_RELEASE_NONE);
+	json_decref(j);
+	done(&o);
+}
+
 static void test_differencing_within_a_run(void **state)
 {
 	(void)state;
@@ -645,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_rows_are_not_reachable),
 		cmocka_unit_test(test_declared_n_means_nothing),
 		cmocka_unit_test(test_differencing_within_a_run),
+		cmocka_unit_test(test_release_rules_named),
 		cmocka_unit_test(test_builtins_leak_nothing),
 		cmocka_unit_test(test_differencing_across_runs),
 		cmocka_unit_test(test_history_persists),
