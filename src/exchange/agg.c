@@ -573,44 +573,49 @@ static json_t *resolve(struct fin *f, size_t id)
 	return xjson_num(c->value);
 }
 
+static int fin_walk(struct fin *f, json_t *v, int depth);
+
+/* One member e of a container, under key k (object) or index i (array): a placeholder becomes
+ * its value (in *put, NULL otherwise), anything else is walked. */
+static int fin_member(struct fin *f, const char *k, size_t i, json_t *e, int depth, json_t **put)
+{
+	size_t pl, ql, id;
+	int rc = LB_OK;
+	*put = NULL;
+	if (!push(f, k, i, &pl, &ql))
+		return lb_errf(f->em, LB_EINVALID, "a path of the result is too long (%.80s...)", f->path);
+	if (is_placeholder(e, &id)) {
+		if (!(*put = resolve(f, id)))
+			return LB_EINVALID;
+	} else if ((rc = fin_walk(f, e, depth + 1))) {
+		return rc;
+	}
+	pop(f, pl, ql);
+	return LB_OK;
+}
+
 static int fin_walk(struct fin *f, json_t *v, int depth)
 {
 	if (depth > 64)
 		return lb_errf(f->em, LB_EINVALID, "%s: the result nests deeper than 64 levels", f->path);
-	size_t pl, ql, id;
+	json_t *x;
+	int rc;
 	if (json_is_object(v)) {
 		const char *k;
 		json_t *e;
 		json_object_foreach(v, k, e)
 		{
-			if (!push(f, k, 0, &pl, &ql))
-				return lb_errf(f->em, LB_EINVALID, "a path of the result is too long (%.80s...)", f->path);
-			int rc;
-			if (is_placeholder(e, &id)) {
-				json_t *x = resolve(f, id);
-				if (!x)
-					return LB_EINVALID;
-				json_object_set_new(v, k, x);
-			} else if ((rc = fin_walk(f, e, depth + 1))) {
+			if ((rc = fin_member(f, k, 0, e, depth, &x)))
 				return rc;
-			}
-			pop(f, pl, ql);
+			if (x)
+				json_object_set_new(v, k, x);
 		}
 	} else if (json_is_array(v)) {
 		for (size_t i = 0; i < json_array_size(v); i++) {
-			json_t *e = json_array_get(v, i);
-			if (!push(f, NULL, i, &pl, &ql))
-				return lb_errf(f->em, LB_EINVALID, "a path of the result is too long (%.80s...)", f->path);
-			int rc;
-			if (is_placeholder(e, &id)) {
-				json_t *x = resolve(f, id);
-				if (!x)
-					return LB_EINVALID;
-				json_array_set_new(v, i, x);
-			} else if ((rc = fin_walk(f, e, depth + 1))) {
+			if ((rc = fin_member(f, NULL, i, json_array_get(v, i), depth, &x)))
 				return rc;
-			}
-			pop(f, pl, ql);
+			if (x)
+				json_array_set_new(v, i, x);
 		}
 	}
 	return LB_OK;
