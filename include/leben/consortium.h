@@ -98,6 +98,9 @@ int lb_checkpoint_decode(struct lb_checkpoint *c, const uint8_t *in, size_t n,
 
 /* Is addr a current member (per the committed business state)? */
 bool lb_consortium_is_member(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN]);
+/* Super-node kinds (LB_SUPER_* bits) of a current member; 0 when addr is not a member (or the
+ * state cannot be read). Reads the committed business state. */
+uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN]);
 /* {"count", "threshold", "members":[{address,name,kinds,since}], "proposals":[open ones]}
  * (new reference in *out). */
 int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errmsg *em);

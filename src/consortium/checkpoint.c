@@ -99,6 +99,19 @@ bool lb_consortium_member_name(struct lb_ledger *l, const uint8_t addr[LB_ADDR_L
 	return yes;
 }
 
+uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN])
+{
+	struct gov_members *m = lb_malloc(sizeof *m);
+	uint8_t kinds = 0;
+	if (m && read_members(l, m, NULL) == LB_OK) {
+		long i = gov_members_find(m, addr);
+		if (i >= 0)
+			kinds = m->m[i].kinds;
+	}
+	lb_free(m);
+	return kinds;
+}
+
 bool lb_consortium_is_member(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN])
 {
 	char name[LB_MEMBER_NAME_MAX + 1];
