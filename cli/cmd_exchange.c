@@ -1893,14 +1893,17 @@ static int x_run(struct xctx *x)
 			"status", have_rep ? lb_sandbox_status_name(rep.status) : "setup", "wall_ms",
 			(json_int_t)(rep.wall_ns / 1000000), "peak_rss", (json_int_t)rep.peak_rss,
 			"rows_left_out", (json_int_t)rep.excluded);
+		json_object_set(j, "chosen_by", json_object_get(plan, "chosen_by"));
+		json_object_set(j, "scenario_reason", json_object_get(plan, "scenario_reason"));
 		cli_print_json(j);
 		json_decref(j);
 	} else if (res.status == LB_XCHG_DELIVERED) {
-		printf("Ran %s in the sandbox on asset %s (%s scenario, chosen %s) over %zu patients",
+		const char *swhy = json_string_value(json_object_get(plan, "scenario_why"));
+		printf("Ran %s in the sandbox on asset %s (%s scenario, chosen %s: %s) over %zu patients",
 		       job.algorithm ? job.algorithm : "the script",
 		       json_string_value(json_object_get(r, "asset")),
 		       lb_xchg_scenario_name(ex.scenario),
-		       ex.chosen_by == 1 ? "by the user" : "automatically", nkeep);
+		       ex.chosen_by == 1 ? "by the user" : "automatically", swhy ? swhy : "?", nkeep);
 		if (npats > nkeep)
 			printf(" (%zu left out: no consent given, or revoked)", npats - nkeep);
 		printf(".\nResult %s sealed to the user; escrow released (tx %s).\n", hh, dh);

@@ -101,6 +101,12 @@ bool lb_consortium_is_member(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN
 /* Super-node kinds (LB_SUPER_* bits) of a current member; 0 when addr is not a member (or the
  * state cannot be read). Reads the committed business state. */
 uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN]);
+/* The same inside a business-chain tx handler or a state view (s: the business state being
+ * built or read; deterministic): *kinds = addr's LB_SUPER_* bits (0 for a non-member),
+ * *members = number of current members (0: a network without members), *present = the union
+ * of every member's kinds (which roles exist at all). Any out-pointer may be NULL. */
+int lb_consortium_state_kinds(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint8_t *kinds,
+			      uint64_t *members, uint8_t *present);
 /* {"count", "threshold", "members":[{address,name,kinds,since}], "proposals":[open ones]}
  * (new reference in *out). */
 int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errmsg *em);

@@ -326,6 +326,32 @@ int lb_xchg_registration(const struct lb_tx *reg, uint8_t asset[LB_HASH_LEN],
  * everything else runs locally. */
 int lb_xchg_choose_scenario(uint8_t offer_flags, uint64_t data_bytes, uint8_t algo_flags);
 
+/* Why a run has the scenario it has: computed by the chain when it records xchg.exec, kept
+ * with the request and shown with the run. */
+enum lb_xchg_scen_reason {
+	LB_XCHG_SCEN_USER = 1,         /* the user asked for it */
+	LB_XCHG_SCEN_LOCAL_ONLY = 2,   /* the offer keeps the data at its owner */
+	LB_XCHG_SCEN_SIZE = 3,         /* the data is over 256 MiB: computed where it lies */
+	LB_XCHG_SCEN_AT_AUTHOR = 4,    /* the algorithm runs only at its author: off-site */
+	LB_XCHG_SCEN_DEPS = 5,         /* the algorithm needs a computing provider's stack */
+	LB_XCHG_SCEN_NO_COMPUTING = 6, /* it would, but the consortium has no computing node */
+	LB_XCHG_SCEN_EXECUTOR = 7,     /* nothing forces one: the escrow's executor decides (the
+	                                * owner or its own node: local; another institution's
+	                                * node: off-site; a computing provider: integrated) */
+};
+#define LB_XCHG_SCEN_REASON_MAX 7
+/* "user", "local-only", "data-size", "at-author", "dependencies", "no-computing-node",
+ * "executor"; "?" otherwise. */
+const char *lb_xchg_scen_reason_name(int r);
+/* A sentence for a reason ("the offer keeps the data at its owner"). */
+const char *lb_xchg_scen_reason_text(int r);
+/* The automatic choice, from what the request asked (0 auto), the offer's policy and size,
+ * the algorithm's dependencies and whether a computing node exists (true on a network without
+ * members): the scenario the run must have, or 0 when any scenario fits (then the executor
+ * named by the escrow decides: reason LB_XCHG_SCEN_EXECUTOR). *reason gets the reason. */
+int lb_xchg_scenario_rule(uint8_t asked, uint8_t offer_flags, uint64_t data_bytes,
+			  uint8_t algo_flags, bool computing_present, int *reason);
+
 /* ---- preparing a run ------------------------------------------------------------------ */
 
 #define LB_XCHG_LOCAL_ID_MAX 128 /* bytes of a local patient id */

@@ -24,6 +24,29 @@ static int load_members(struct lb_state *s, struct gov_members *m)
 	return rc ? rc : gov_members_decode(m, v, n);
 }
 
+int lb_consortium_state_kinds(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint8_t *kinds,
+			      uint64_t *members, uint8_t *present)
+{
+	struct gov_members *m = lb_malloc(sizeof *m);
+	if (!m)
+		return LB_ENOMEM;
+	int rc = load_members(s, m);
+	if (!rc) {
+		long i = gov_members_find(m, addr);
+		uint8_t all = 0;
+		for (size_t j = 0; j < m->n; j++)
+			all |= m->m[j].kinds;
+		if (kinds)
+			*kinds = i >= 0 ? m->m[i].kinds : 0;
+		if (members)
+			*members = m->n;
+		if (present)
+			*present = all;
+	}
+	lb_free(m);
+	return rc;
+}
+
 /* Store the record encoded in b (encoder result rc) under ns/key, or delete the entry when
  * the record is empty; releases b. */
 static int put_record(struct lb_state *s, const char *ns, const void *key, size_t klen,

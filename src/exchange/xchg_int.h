@@ -69,6 +69,8 @@ struct xreq_rec {
 	uint8_t run_scenario;        /* 0 until run */
 	uint8_t result_hash[LB_HASH_LEN];
 	uint8_t reason;              /* enum lb_xchg_reason of the recorded result (0 until then) */
+	uint8_t run_reason;          /* enum lb_xchg_scen_reason: why run_scenario (0 until run;
+	                              * xchg_exec_check fills run_scenario and this with the plan) */
 };
 
 /* Consent of one patient (commitment) for one asset, made by xchg.patients. */
@@ -109,8 +111,9 @@ int xgrant_get(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
 	       const uint8_t executor[LB_ADDR_LEN], uint8_t *kind);
 
 /* Every check of an execution of request by executor on these patients (the handler of
- * xchg.exec and the dry run). Fills the terms the business chain expects (compute_fee
- * left to the caller) and the request. Refusals explain themselves in em. */
+ * xchg.exec and the dry run), the super-node roles included. Fills the request (with
+ * run_scenario and run_reason set to the scenario this executor runs and why), the offer and
+ * the algorithm. Refusals explain themselves in em. */
 int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
 		    const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
 		    size_t n_patients, struct xreq_rec *req, struct xoffer_rec *offer,
@@ -144,5 +147,11 @@ const char *xhex(char *out, const uint8_t *p, size_t n);
 /* Bytes as a JSON hex string, an address as a JSON lb1... string. */
 json_t *xhexj(const uint8_t *p, size_t n);
 json_t *xaddrj(const uint8_t a[LB_ADDR_LEN]);
+
+/* A network with members enforces super-node roles: LB_OK when who holds role (an LB_SUPER_*
+ * bit) or the network has no members; otherwise LB_EUNAUTH naming the role, what it is
+ * needed for (doing: "execute off-site and integrated runs") and how to get it. */
+int xchg_need_role(struct lb_state *s, const uint8_t who[LB_ADDR_LEN], uint8_t role,
+		   const char *doing, struct lb_errmsg *em);
 
 #endif

@@ -132,6 +132,13 @@ static int v_request(struct lb_state *s, void *ctx)
 		json_object_set_new(o, "escrow", xhexj(r.escrow, LB_HASH_LEN));
 		json_object_set_new(o, "terms_hash", xhexj(r.terms_hash, LB_HASH_LEN));
 		json_object_set_new(o, "scenario", json_string(lb_xchg_scenario_name(r.run_scenario)));
+		json_object_set_new(o, "chosen_by", json_string(r.scenario ? "user" : "automatic"));
+		if (r.run_reason) {
+			json_object_set_new(o, "scenario_reason",
+					    json_string(lb_xchg_scen_reason_name(r.run_reason)));
+			json_object_set_new(o, "scenario_why",
+					    json_string(lb_xchg_scen_reason_text(r.run_reason)));
+		}
 	}
 	if (memcmp(r.result_hash, zero, LB_HASH_LEN))
 		json_object_set_new(o, "result_hash", xhexj(r.result_hash, LB_HASH_LEN));
@@ -238,8 +245,7 @@ static int v_check(struct lb_state *s, void *ctx)
 	}
 	nkeep = nkeep2;
 	if (!rc) {
-		int scen = r.scenario ? r.scenario
-				      : lb_xchg_choose_scenario(o->flags, o->data_bytes, a.flags);
+		int scen = r.run_scenario;
 		k->out = json_pack(
 			"{s:o,s:s,s:s,s:{s:o,s:o,s:o,s:I,s:o,s:I,s:o},s:I,s:I,s:o,s:o,s:s}",
 			"request", xhexj(k->request, LB_HASH_LEN), "scenario",
@@ -251,6 +257,10 @@ static int v_check(struct lb_state *s, void *ctx)
 			(json_int_t)o->max_output, "content_hash", xhexj(o->content, LB_HASH_LEN),
 			"asset", xhexj(r.asset, LB_HASH_LEN), "algorithm_name", a.name);
 		json_object_set_new(k->out, "algorithm", xhexj(r.algo, LB_HASH_LEN));
+		json_object_set_new(k->out, "scenario_reason",
+				    json_string(lb_xchg_scen_reason_name(r.run_reason)));
+		json_object_set_new(k->out, "scenario_why",
+				    json_string(lb_xchg_scen_reason_text(r.run_reason)));
 		json_object_set_new(k->out, "consent", json_string((o->flags & LB_XCHG_OFFER_OPT_OUT)
 									? "opt-out"
 									: "opt-in"));

@@ -14,6 +14,7 @@
 
 #include "exchange/xchg_int.h"
 #include "leben/codec.h"
+#include "leben/consortium.h"
 #include "leben/security.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -170,8 +171,9 @@ static int xreq_store(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const s
 	    !(rc = lb_enc_fixed(&b, r->escrow, LB_HASH_LEN)) &&
 	    !(rc = lb_enc_fixed(&b, r->terms_hash, LB_HASH_LEN)) &&
 	    !(rc = lb_enc_u8(&b, r->run_scenario)) &&
-	    !(rc = lb_enc_fixed(&b, r->result_hash, LB_HASH_LEN)))
-		rc = lb_enc_u8(&b, r->reason);
+	    !(rc = lb_enc_fixed(&b, r->result_hash, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_u8(&b, r->reason)))
+		rc = lb_enc_u8(&b, r->run_reason);
 	return put_buf(s, XNS_REQ, id, LB_HASH_LEN, &b, rc);
 }
 
@@ -194,6 +196,7 @@ int xreq_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xreq_rec
 	    lb_dec_fixed(&d, "t", r->terms_hash, LB_HASH_LEN) ||
 	    lb_dec_u8(&d, "rs", &r->run_scenario) ||
 	    lb_dec_fixed(&d, "r", r->result_hash, LB_HASH_LEN) || lb_dec_u8(&d, "rc", &r->reason) ||
+	    lb_dec_u8(&d, "rr", &r->run_reason) || r->run_reason > LB_XCHG_SCEN_REASON_MAX ||
 	    lb_dec_end(&d))
 		return LB_ECORRUPT;
 	return LB_OK;
@@ -441,6 +444,47 @@ static int cite_verify(struct lb_apply_ctx *c, const char *what, const uint8_t *
 	return LB_OK;
 }
 
+/* ---- super-node roles (docs/consortium.md, "Roles") -------------------------------------------- */
+
+static const char *role_word(uint8_t role)
+{
+	switch (role) {
+	case LB_SUPER_DATA:
+		return "data";
+	case LB_SUPER_COMPUTING:
+		return "computing";
+	case LB_SUPER_ALGORITHM:
+		return "algorithm";
+	default:
+		return "audit";
+	}
+}
+
+int xchg_need_role(struct lb_state *s, const uint8_t who[LB_ADDR_LEN], uint8_t role,
+		   const char *doing, struct lb_errmsg *em)
+{
+	uint8_t kinds = 0;
+	uint64_t members = 0;
+	char have[64], a[LB_ADDR_TEXT_LEN + 1];
+	int rc = lb_consortium_state_kinds(s, who, &kinds, &members, NULL);
+	if (rc)
+		return lb_errf(em, rc, "reading the consortium's members failed");
+	if (!members || (kinds & role)) /* no members: one institution holds every role */
+		return LB_OK;
+	addr_text(a, who);
+	if (kinds)
+		snprintf(have, sizeof have, "a member with the kinds %s",
+			 lb_super_kinds_format(kinds, (char[48]){0}, 48));
+	else
+		snprintf(have, sizeof have, "not a member of the consortium");
+	return lb_errf(em, LB_EUNAUTH,
+		       "not a %s node: %s (%s) may not %s; only %s super nodes do. The role comes "
+		       "from a consortium vote on the node's kinds: a member proposes it (leben "
+		       "governance propose admit --member %s --name NAME --kinds %s,...) and the "
+		       "members vote (leben governance vote)",
+		       role_word(role), a, have, doing, role_word(role), a, role_word(role));
+}
+
 /* ---- business: offer ------------------------------------------------------------------------- */
 
 static int need_coowners(struct lb_apply_ctx *c, const uint8_t asset[LB_HASH_LEN]);
@@ -480,6 +524,15 @@ static int apply_offer(struct lb_apply_ctx *c)
 		goto out;
 	}
 	if ((rc = need_coowners(c, asset)))
+		goto out;
+	/* data nodes host offered assets: an owner that is a member must be one (an account
+	 * that is not a member is hosted by its institution's node, which the own-node grant
+	 * names and which must be a data node) */
+	uint8_t okinds = 0;
+	if ((rc = lb_consortium_state_kinds(c->state, owner, &okinds, NULL, NULL)))
+		goto out;
+	if (okinds && (rc = xchg_need_role(c->state, owner, LB_SUPER_DATA,
+					   "offer assets for exchange", c->em)))
 		goto out;
 	memset(r, 0, sizeof *r);
 	memcpy(r->owner, owner, LB_ADDR_LEN);
@@ -574,6 +627,10 @@ static int apply_grant(struct lb_apply_ctx *c)
 	    (rc = need_offer(c, p.asset, r)) ||
 	    (rc = need_owner(c, r, p.asset, "grant its execution right")))
 		goto out;
+	if (p.kind == 1 && (rc = xchg_need_role(c->state, p.executor, LB_SUPER_DATA,
+						 "host an offered asset as its owner's own node",
+						 c->em)))
+		goto out;
 	key2(k, p.asset, LB_HASH_LEN, p.executor, LB_ADDR_LEN);
 	if ((rc = lb_state_put_u64(c->state, XNS_GRANT, k, sizeof k, p.kind)) ||
 	    (rc = xlog_add(c, p.asset)))
@@ -599,6 +656,9 @@ static int apply_algo(struct lb_apply_ctx *c)
 			       "builtin:%s, which anyone may request without registration (no author, "
 			       "no fee)",
 			       HEX(p.hash), builtin);
+	if ((rc = xchg_need_role(c->state, c->sender_addr, LB_SUPER_ALGORITHM,
+				 "publish algorithms to the market", c->em)))
+		return rc;
 	rc = xalgo_load(c->state, p.hash, &r);
 	if (rc == LB_OK && memcmp(r.author, c->sender_addr, LB_ADDR_LEN))
 		return lb_errf(c->em, LB_EEXISTS, "algorithm %s is already registered by %s",
@@ -880,6 +940,53 @@ int xconsent_usable(struct lb_state *s, const struct xoffer_rec *o, const uint8_
 
 /* ---- business: execution and result ---------------------------------------------------------- */
 
+static const char *const kind_words[] = {"?", "the owner's own node", "another institution's node",
+					  "a computing provider"};
+
+/* The scenario a run of req by executor (execution right kind: 1 own node or the owner, 2
+ * another node, 3 provider) has, checked against the automatic choice and the roles; fills
+ * req->run_scenario and req->run_reason. */
+static int xchg_run_scenario(struct lb_state *s, struct xreq_rec *req, const struct xoffer_rec *offer,
+			     const struct xalgo_rec *algo, const uint8_t executor[LB_ADDR_LEN],
+			     uint8_t kind, struct lb_errmsg *em)
+{
+	static const uint8_t by_kind[] = {0, LB_XCHG_LOCAL, LB_XCHG_OFFSITE, LB_XCHG_INTEGRATED};
+	uint8_t present = 0;
+	uint64_t members = 0;
+	int why, rc = lb_consortium_state_kinds(s, executor, NULL, &members, &present);
+	if (rc)
+		return lb_errf(em, rc, "reading the consortium's members failed");
+	uint8_t ran = kind <= 3 ? by_kind[kind] : 0;
+	if (!ran)
+		return lb_errf(em, LB_ECORRUPT, "the execution right of %s on asset %s is unreadable",
+			       ADDR(executor), HEX(req->asset));
+	int want = lb_xchg_scenario_rule(req->scenario, offer->flags, offer->data_bytes, algo->flags,
+					 !members || (present & LB_SUPER_COMPUTING), &why);
+	if (want && want != ran)
+		return lb_errf(em, LB_EDENIED,
+			       "this request on asset %s must run %s (%s), but %s is %s, where it "
+			       "would run %s: open the escrow for an executor of the %s scenario",
+			       HEX(req->asset), lb_xchg_scenario_name(want),
+			       lb_xchg_scen_reason_text(why), ADDR(executor), kind_words[kind],
+			       lb_xchg_scenario_name(ran), lb_xchg_scenario_name(want));
+	if ((algo->flags & LB_XCHG_ALGO_AT_AUTHOR) && memcmp(executor, algo->author, LB_ADDR_LEN))
+		return lb_errf(em, LB_EDENIED,
+			       "algorithm %s runs only at its author %s; %s may not run it",
+			       algo->name, ADDR(algo->author), ADDR(executor));
+	if (ran == LB_XCHG_LOCAL)
+		rc = xchg_need_role(s, executor, LB_SUPER_DATA,
+				    "execute local runs (the data is hosted and computed at a data node)",
+				    em);
+	else
+		rc = xchg_need_role(s, executor, LB_SUPER_COMPUTING,
+				    "execute off-site and integrated runs", em);
+	if (rc)
+		return rc;
+	req->run_scenario = ran;
+	req->run_reason = (uint8_t)(want ? why : LB_XCHG_SCEN_EXECUTOR);
+	return LB_OK;
+}
+
 int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
 		    const uint8_t executor[LB_ADDR_LEN], const uint8_t *patients,
 		    size_t n_patients, struct xreq_rec *req, struct xoffer_rec *offer,
@@ -918,8 +1025,8 @@ int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
 		return lb_errf(em, LB_EINVALID, "request %s has already run (%s)", HEX(request),
 			       xreq_status_name(req->status));
 	}
+	uint8_t kind = 1; /* the owner runs its own data where it lies */
 	if (memcmp(executor, offer->owner, LB_ADDR_LEN)) {
-		uint8_t kind;
 		if ((rc = xgrant_get(s, req->asset, executor, &kind)))
 			return lb_errf(em, rc, "reading execution rights failed");
 		if (!kind)
@@ -928,6 +1035,8 @@ int xchg_exec_check(struct lb_state *s, const uint8_t request[LB_HASH_LEN],
 				       "owner grants that with xchg.grant)",
 				       ADDR(executor), HEX(req->asset));
 	}
+	if ((rc = xchg_run_scenario(s, req, offer, algo, executor, kind, em)))
+		return rc;
 	for (size_t i = 0; i < n_patients; i++) {
 		struct xconsent_rec cr;
 		const uint8_t *pid = patients + i * LB_HASH_LEN;
@@ -1094,15 +1203,17 @@ static int apply_exec(struct lb_apply_ctx *c)
 		rc = lb_errf(c->em, LB_EINVALID,
 			     "the escrow holds %s ASC for the algorithm; its author asks %s",
 			     AMT(t->algo_fee), AMT(a.fee));
-	else if (r.scenario != LB_XCHG_AUTO && r.scenario != p.scenario)
-		rc = lb_errf(c->em, LB_EINVALID, "the user asked for the %s scenario, not %s",
-			     lb_xchg_scenario_name(r.scenario), lb_xchg_scenario_name(p.scenario));
-	else if ((o->flags & LB_XCHG_OFFER_LOCAL_ONLY) && p.scenario != LB_XCHG_LOCAL)
-		rc = lb_errf(c->em, LB_EDENIED, "asset %s may only be computed locally, not %s",
-			     HEX(r.asset), lb_xchg_scenario_name(p.scenario));
-	else if (p.chosen_by == 1 && r.scenario == LB_XCHG_AUTO)
+	else if (p.scenario != r.run_scenario)
 		rc = lb_errf(c->em, LB_EINVALID,
-			     "the user left the scenario to the executor: record chosen_by 2 (automatic)");
+			     "the execution records the %s scenario, but this executor runs it %s (%s): "
+			     "record the scenario that runs",
+			     lb_xchg_scenario_name(p.scenario), lb_xchg_scenario_name(r.run_scenario),
+			     lb_xchg_scen_reason_text(r.run_reason));
+	else if (p.chosen_by != (r.scenario ? 1 : 2))
+		rc = lb_errf(c->em, LB_EINVALID,
+			     r.scenario ? "the user chose the scenario: record chosen_by 1 (the user)"
+					: "the user left the scenario to the automatic choice: record "
+					  "chosen_by 2 (automatic)");
 	else if (o->epsilon && is_zero(p.noise_commit, LB_HASH_LEN))
 		rc = lb_errf(c->em, LB_EINVALID,
 			     "asset %s releases with noise (epsilon %s): the execution must commit "

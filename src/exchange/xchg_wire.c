@@ -44,6 +44,53 @@ int lb_xchg_choose_scenario(uint8_t offer_flags, uint64_t data_bytes, uint8_t al
 	return LB_XCHG_LOCAL;
 }
 
+static const char *const scen_reason_names[] = {
+	"?", "user", "local-only", "data-size", "at-author", "dependencies", "no-computing-node",
+	"executor"};
+static const char *const scen_reason_texts[] = {
+	"?",
+	"the user asked for it",
+	"the offer keeps the data at its owner (local only)",
+	"the data is over 256 MiB: it is computed where it lies",
+	"the algorithm runs only at its author (off-site)",
+	"the algorithm needs a computing provider's stack (integrated)",
+	"the algorithm needs a computing provider's stack, but the consortium has no computing node",
+	"nothing forces a scenario: the executor named by the escrow decides (the owner's own node "
+	"runs it locally, another institution's node off-site, a computing provider integrated)"};
+
+const char *lb_xchg_scen_reason_name(int r)
+{
+	return r >= 1 && r <= LB_XCHG_SCEN_REASON_MAX ? scen_reason_names[r] : "?";
+}
+
+const char *lb_xchg_scen_reason_text(int r)
+{
+	return r >= 1 && r <= LB_XCHG_SCEN_REASON_MAX ? scen_reason_texts[r] : "?";
+}
+
+int lb_xchg_scenario_rule(uint8_t asked, uint8_t offer_flags, uint64_t data_bytes,
+			  uint8_t algo_flags, bool computing_present, int *reason)
+{
+	int why, s;
+	if (asked)
+		why = LB_XCHG_SCEN_USER, s = asked;
+	else if (offer_flags & LB_XCHG_OFFER_LOCAL_ONLY)
+		why = LB_XCHG_SCEN_LOCAL_ONLY, s = LB_XCHG_LOCAL;
+	else if (data_bytes > ((uint64_t)256 << 20))
+		why = LB_XCHG_SCEN_SIZE, s = LB_XCHG_LOCAL;
+	else if (algo_flags & LB_XCHG_ALGO_AT_AUTHOR)
+		why = LB_XCHG_SCEN_AT_AUTHOR, s = LB_XCHG_OFFSITE;
+	else if ((algo_flags & LB_XCHG_ALGO_HEAVY_DEPS) && computing_present)
+		why = LB_XCHG_SCEN_DEPS, s = LB_XCHG_INTEGRATED;
+	else if (algo_flags & LB_XCHG_ALGO_HEAVY_DEPS)
+		why = LB_XCHG_SCEN_NO_COMPUTING, s = LB_XCHG_LOCAL;
+	else
+		why = LB_XCHG_SCEN_EXECUTOR, s = 0;
+	if (reason)
+		*reason = why;
+	return s;
+}
+
 static int enc_terms(struct lb_buf *b, const struct lb_xchg_terms *t)
 {
 	int rc;

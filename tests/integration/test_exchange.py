@@ -433,15 +433,31 @@ def run(t, node, tmp):
     r, rq5 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
                              "builtin:stats", "--params", PARAMS, "--purpose", "at a computing provider", "--scenario", "integrated"])
     node.cli(["exchange", "approve", "--from", "clinic", "--request", rq5["tx"]])
+    # the owner's own node runs where the data lies (local): it may not record an integrated run
+    r = node.cli(["exchange", "escrow", "--from", "alice", "--request", rq5["tx"], "--executor", "node",
+                  "--compute-fee", "1"])
+    t.ok(r.returncode == 1 and "must run integrated" in r.stderr and "the owner's own node" in r.stderr
+         and "would run local" in r.stderr and "nothing was locked" in r.stderr,
+         "the user asked for integrated: the owner's own node (local) is refused as executor", r.stderr)
+    # a run at the owner's node is recorded as local, with the reason
+    r, rq5 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+                             "builtin:stats", "--params", PARAMS, "--purpose", "left to the automatic choice"])
+    node.cli(["exchange", "approve", "--from", "clinic", "--request", rq5["tx"]])
     r, esc5 = cli_json(node, ["exchange", "escrow", "--from", "alice", "--request", rq5["tx"], "--executor", "node",
                               "--compute-fee", "1"])
     r, run5 = cli_json(node, ["exchange", "run", "--from", "node", "--request", rq5["tx"], "--escrow",
                               esc5["escrow"], "--data", data])
-    t.ok(r.returncode == 0 and run5["scenario"] == "integrated", "the user's scenario (integrated) is used", r.stderr)
+    t.ok(r.returncode == 0 and run5["scenario"] == "local" and run5["chosen_by"] == "automatic"
+         and run5["scenario_reason"] == "executor",
+         "automatic choice at the owner's own node: recorded local, reason executor", r.stdout + r.stderr)
     st, ex5 = node.get("/v1/exchange/log/" + rq5["tx"])
     d = [e["details"] for e in ex5["events"] if e["type"] == "xchg.exec"]
-    t.ok(d and d[0]["scenario"] == "integrated" and d[0]["chosen_by"] == "user",
-         "the execution records the scenario and that the user chose it", ex5)
+    t.ok(d and d[0]["scenario"] == "local" and d[0]["chosen_by"] == "automatic",
+         "the execution records the scenario that ran and that it was chosen automatically", ex5)
+    st, rv5 = node.get("/v1/exchange/requests/" + rq5["tx"])
+    t.ok(st == 200 and rv5.get("scenario") == "local" and rv5.get("scenario_reason") == "executor"
+         and "owner's own node" in rv5.get("scenario_why", ""),
+         "the request view shows the scenario that ran and why", rv5)
     script2 = os.path.join(tmp, "proprietary.lua")
     with open(script2, "w") as f:
         f.write("return {n = 0}\n")
@@ -450,9 +466,14 @@ def run(t, node, tmp):
                              "--purpose", "runs only at its author"])
     node.cli(["exchange", "approve", "--from", "clinic", "--request", rq6["tx"]])
     st, plan = node.http("POST", "/v1/exchange/check", {"request": rq6["tx"], "executor": execu})[:2]
+    t.ok(st == 403 and "must run off-site" in plan["error"]["message"]
+         and "runs only at its author" in plan["error"]["message"],
+         "automatic choice: an algorithm that runs only at its author may not run at the owner's node", plan)
+    node.cli(["exchange", "grant", "--from", "clinic", "--asset", asset, "--executor", "bob", "--kind", "node"])
+    st, plan = node.http("POST", "/v1/exchange/check", {"request": rq6["tx"], "executor": bob})[:2]
     t.ok(st == 200 and plan["scenario"] == "off-site" and plan["chosen_by"] == "automatic"
-         and plan["terms"]["algo_fee"] == 2 * M,
-         "automatic choice: an algorithm that runs only at its author goes off-site", plan)
+         and plan["scenario_reason"] == "at-author" and plan["terms"]["algo_fee"] == 2 * M,
+         "automatic choice: an algorithm that runs only at its author goes off-site, at its author", plan)
     r = node.cli(["exchange", "offer", "--from", "clinic", "--asset-tx", reg2["id"], "--price", "3",
                   "--min-cohort", "10", "--allow", "builtin:stats", "--local-only"])
     t.ok(r.returncode == 0, "the owner updates its offer: local only", r.stderr)

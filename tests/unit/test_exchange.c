@@ -710,7 +710,7 @@ static void test_ledger_flow(void **state)
 	uint8_t pats[2 * LB_HASH_LEN];
 	memcpy(pats, pid_first ? pid : pid2, LB_HASH_LEN);
 	memcpy(pats + LB_HASH_LEN, pid_first ? pid2 : pid, LB_HASH_LEN);
-	struct lb_xchg_exec ex = {.scenario = LB_XCHG_LOCAL, .chosen_by = 2, .n_patients = 2,
+	struct lb_xchg_exec ex = {.scenario = LB_XCHG_INTEGRATED, .chosen_by = 2, .n_patients = 2,
 				  .patients = pats};
 	memcpy(ex.request, req, LB_HASH_LEN);
 	static struct lb_xchg_terms T;
@@ -941,6 +941,20 @@ static void test_ledger_flow(void **state)
 		esc);
 	uint8_t noise_r[LB_HASH_LEN] = {42};
 	lb_xchg_noise_commit(ex.noise_commit, noise_r);
+	/* the recorded scenario is the one that runs: a computing provider's run is integrated,
+	 * and the user left the choice to the automatic rule */
+	ex.scenario = LB_XCHG_LOCAL;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EINVALID,
+		"but this executor runs it integrated", req, esc);
+	ex.scenario = LB_XCHG_INTEGRATED;
+	ex.chosen_by = 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EINVALID,
+		"record chosen_by 2", req, esc);
+	ex.chosen_by = 2;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
 	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, NULL, NULL, 0));
