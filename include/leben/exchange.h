@@ -33,6 +33,8 @@ enum {
 	LB_TX_XCHG_REVOKE = 0x0348,  /* owner revokes an execution right, usage right or offer */
 	LB_TX_XCHG_PATIENTS = 0x0349, /* owner registers patients: commitment -> consent key */
 	LB_TX_XCHG_VIEW = 0x034a,    /* a reader logs a view of a private part before opening it */
+	LB_TX_AUDIT_REQUEST = 0x034b, /* data owner asks an audit node to audit an offered asset */
+	LB_TX_AUDIT_RECORD = 0x034c,  /* the audit node signs the score of the data it audited */
 	LB_TX_ESCROW_OPEN = 0x0110,  /* user locks ASC (data + algorithm) and CSC (computing) */
 	LB_TX_ESCROW_RELEASE = 0x0111, /* pay out, citing the business-chain result receipt */
 	LB_TX_ESCROW_REFUND = 0x0112,  /* give back after a failed run or the timeout height */
@@ -379,6 +381,50 @@ void lb_xchg_input_digest(uint8_t out[LB_HASH_LEN], const uint8_t req[LB_HASH_LE
 			  const uint8_t esc[LB_HASH_LEN], const uint8_t exec[LB_ADDR_LEN],
 			  const uint8_t *sealed, size_t slen, const uint8_t *patients, size_t npats,
 			  const char *column, const uint8_t *sealed_salt, size_t sslen);
+
+/* ---- audits by audit nodes (docs/data.md, "Audits by audit nodes") ------------------------- */
+
+/* Re-audit interval in business blocks when genesis.json has no "audit": {"interval_blocks"}. */
+#define LB_AUDIT_INTERVAL_DEFAULT 100000
+struct lb_xchg_audit_req {        /* audit.request, sent by the asset's owner */
+	uint8_t asset[LB_HASH_LEN];       /* an offered asset */
+	uint8_t auditor[LB_ADDR_LEN];     /* the audit node asked (never the owner) */
+};
+struct lb_xchg_audit_score {      /* audit.record, sent by the audit node asked */
+	uint8_t asset[LB_HASH_LEN];
+	uint8_t content[LB_HASH_LEN];     /* content hash of the data audited (the offer's) */
+	uint64_t score;                   /* basis points, 0..10000 */
+	uint8_t report_hash[LB_HASH_LEN]; /* BLAKE2b-256 of the report the audit node received */
+};
+int lb_xchg_audit_req_encode(struct lb_buf *b, const struct lb_xchg_audit_req *p);
+int lb_xchg_audit_req_decode(struct lb_xchg_audit_req *o, const uint8_t *p, size_t n,
+			     struct lb_errmsg *em);
+int lb_xchg_audit_score_encode(struct lb_buf *b, const struct lb_xchg_audit_score *p);
+int lb_xchg_audit_score_decode(struct lb_xchg_audit_score *o, const uint8_t *p, size_t n,
+			       struct lb_errmsg *em);
+/* What an audit node signs to ask an owner's node to run the audit:
+ * H("LEBEN-audit-run-v1" || asset || u64be time_ms). */
+void lb_xchg_audit_run_digest(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_HASH_LEN],
+			      uint64_t time_ms);
+/* The owner node's side of an audit (POST /v1/exchange/audits/{asset}/run): checks the audit
+ * node's signature (time_ms within 10 minutes of now_ms) and that the owner asked that audit
+ * node (an open audit.request), reads the owner's table <home>/exchange/assets/<asset>.csv
+ * (which must hash to the offer's content hash), runs the built-in table audit in the sandbox
+ * and seals the report — aggregates only: score, sub-scores, counts, per-column checks — to the
+ * audit node's key. *sealed is allocated (lb_free). No row leaves. */
+int lb_xchg_audit_run(struct lb_ledger *l, const char *home, const uint8_t asset[LB_HASH_LEN],
+		      const uint8_t auditor_pk[LB_PUBKEY_LEN], uint64_t time_ms, uint64_t now_ms,
+		      const uint8_t sig[LB_SIG_LEN], uint8_t **sealed, size_t *sealed_len,
+		      struct lb_errmsg *em);
+/* The audit that counts for an offered asset: {"asset", "owner", "status": none | valid |
+ * expired | outdated (the offered data changed since), "due", "interval_blocks", and when
+ * audited "auditor", "auditor_name", "score", "report_hash", "height", "time_ms",
+ * "content_hash", "expires_height", "tx"}. LB_ENOTFOUND for an asset not offered. */
+int lb_xchg_audit_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN], json_t **out,
+		       struct lb_errmsg *em);
+/* Every offered asset's audit and the ones due (none, expired or outdated):
+ * {"height", "interval_blocks", "assets": [...], "due": [...]}. */
+int lb_xchg_audits_json(struct lb_ledger *l, json_t **out, struct lb_errmsg *em);
 
 /* ---- views for the API (JSON, caller owns the reference) ------------------------------- */
 

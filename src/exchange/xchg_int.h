@@ -18,6 +18,8 @@
 #define XNS_LOG "xlog"         /* business: subject || seq (8 BE) -> tx id */
 #define XNS_LOGN "xlogn"       /* business: subject -> number of events */
 #define XNS_ESCROW "escrow"    /* settlement: escrow id -> struct xescrow_rec */
+#define XNS_OFFER_IDX "xoffi"  /* business: "n" -> number of offered assets; seq (8 BE) -> asset,
+                                * in the order they were first offered */
 #define XNS_BUDGET_USER "xbudu" /* business: user address || asset -> epsilon spent (uvar, micro) */
 #define XNS_BUDGET_PATIENT "xbudp" /* business: patient key address (20) or patient id (32) ->
                                     * epsilon spent over all assets (uvar, micro) */
@@ -147,6 +149,14 @@ const char *xhex(char *out, const uint8_t *p, size_t n);
 /* Bytes as a JSON hex string, an address as a JSON lb1... string. */
 json_t *xhexj(const uint8_t *p, size_t n);
 json_t *xaddrj(const uint8_t a[LB_ADDR_LEN]);
+
+/* Append the current tx to the history of subject (the audit index). */
+int xchg_log_add(struct lb_apply_ctx *c, const uint8_t subject[LB_HASH_LEN]);
+/* The offered-asset index: how many assets were ever offered, and the i-th. */
+int xoffer_index_count(struct lb_state *s, uint64_t *n);
+int xoffer_index_get(struct lb_state *s, uint64_t i, uint8_t asset[LB_HASH_LEN]);
+/* Register audit.request / audit.record and the genesis "audit" part (xchg_audit.c). */
+int xchg_audit_register(void);
 
 /* A network with members enforces super-node roles: LB_OK when who holds role (an LB_SUPER_*
  * bit) or the network has no members; otherwise LB_EUNAUTH naming the role, what it is

@@ -312,7 +312,7 @@ int xlog_get(struct lb_state *s, const uint8_t subject[LB_HASH_LEN], uint64_t i,
 }
 
 /* Append this tx to the history of subject. */
-static int xlog_add(struct lb_apply_ctx *c, const uint8_t subject[LB_HASH_LEN])
+int xchg_log_add(struct lb_apply_ctx *c, const uint8_t subject[LB_HASH_LEN])
 {
 	uint64_t n;
 	uint8_t k[LB_HASH_LEN + 8];
@@ -333,8 +333,8 @@ static int xreq_commit(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN],
 {
 	int rc = xreq_store(c->state, id, r);
 	if (!rc)
-		rc = xlog_add(c, r->asset);
-	return rc ? rc : xlog_add(c, id);
+		rc = xchg_log_add(c, r->asset);
+	return rc ? rc : xchg_log_add(c, id);
 }
 
 /* The stateless check of a tx type whose payload needs only to decode. */
@@ -444,6 +444,43 @@ static int cite_verify(struct lb_apply_ctx *c, const char *what, const uint8_t *
 	return LB_OK;
 }
 
+/* ---- the index of offered assets (audits due are listed from it) ------------------------------ */
+
+int xoffer_index_count(struct lb_state *s, uint64_t *n)
+{
+	return lb_state_get_u64(s, XNS_OFFER_IDX, "n", 1, 0, n);
+}
+
+int xoffer_index_get(struct lb_state *s, uint64_t i, uint8_t asset[LB_HASH_LEN])
+{
+	uint8_t k[8];
+	const uint8_t *v;
+	size_t n;
+	for (int j = 0; j < 8; j++)
+		k[j] = (uint8_t)(i >> (56 - 8 * j));
+	int rc = lb_state_get(s, XNS_OFFER_IDX, k, sizeof k, &v, &n);
+	if (rc)
+		return rc;
+	if (n != LB_HASH_LEN)
+		return LB_ECORRUPT;
+	memcpy(asset, v, LB_HASH_LEN);
+	return LB_OK;
+}
+
+static int xoffer_index_add(struct lb_state *s, const uint8_t asset[LB_HASH_LEN])
+{
+	uint64_t n;
+	uint8_t k[8];
+	int rc = xoffer_index_count(s, &n);
+	if (rc)
+		return rc;
+	for (int j = 0; j < 8; j++)
+		k[j] = (uint8_t)(n >> (56 - 8 * j));
+	if ((rc = lb_state_put(s, XNS_OFFER_IDX, k, sizeof k, asset, LB_HASH_LEN)))
+		return rc;
+	return lb_state_put_u64(s, XNS_OFFER_IDX, "n", 1, n + 1);
+}
+
 /* ---- super-node roles (docs/consortium.md, "Roles") -------------------------------------------- */
 
 static const char *role_word(uint8_t role)
@@ -534,6 +571,11 @@ static int apply_offer(struct lb_apply_ctx *c)
 	if (okinds && (rc = xchg_need_role(c->state, owner, LB_SUPER_DATA,
 					   "offer assets for exchange", c->em)))
 		goto out;
+	rc = xoffer_load(c->state, asset, r);
+	if (rc == LB_ENOTFOUND)
+		rc = xoffer_index_add(c->state, asset);
+	if (rc)
+		goto out;
 	memset(r, 0, sizeof *r);
 	memcpy(r->owner, owner, LB_ADDR_LEN);
 	r->status = 1;
@@ -549,7 +591,7 @@ static int apply_offer(struct lb_apply_ctx *c)
 	r->budget_user = p->budget_user;
 	r->budget_patient = p->budget_patient;
 	memcpy(r->owner_key, reg.sender, LB_PUBKEY_LEN);
-	if ((rc = xoffer_store(c->state, asset, r)) || (rc = xlog_add(c, asset)))
+	if ((rc = xoffer_store(c->state, asset, r)) || (rc = xchg_log_add(c, asset)))
 		goto out;
 out:
 	lb_free(p);
@@ -633,7 +675,7 @@ static int apply_grant(struct lb_apply_ctx *c)
 		goto out;
 	key2(k, p.asset, LB_HASH_LEN, p.executor, LB_ADDR_LEN);
 	if ((rc = lb_state_put_u64(c->state, XNS_GRANT, k, sizeof k, p.kind)) ||
-	    (rc = xlog_add(c, p.asset)))
+	    (rc = xchg_log_add(c, p.asset)))
 		goto out;
 out:
 	lb_free(r);
@@ -671,7 +713,7 @@ static int apply_algo(struct lb_apply_ctx *c)
 	memcpy(r.name, p.name, sizeof r.name);
 	if ((rc = xalgo_store(c->state, p.hash, &r)))
 		return rc;
-	return xlog_add(c, p.hash);
+	return xchg_log_add(c, p.hash);
 }
 
 static bool on_allow_list(const struct xoffer_rec *o, const uint8_t algo[LB_HASH_LEN])
@@ -829,8 +871,8 @@ static int apply_consent(struct lb_apply_ctx *c)
 		r.status = p.action;
 	}
 	r.height = c->height;
-	if ((rc = xconsent_store(c->state, p.asset, p.patient, &r)) || (rc = xlog_add(c, p.asset)) ||
-	    (rc = xlog_add(c, p.patient)))
+	if ((rc = xconsent_store(c->state, p.asset, p.patient, &r)) || (rc = xchg_log_add(c, p.asset)) ||
+	    (rc = xchg_log_add(c, p.patient)))
 		goto out;
 out:
 	lb_free(o);
@@ -884,10 +926,10 @@ static int apply_patients(struct lb_apply_ctx *c)
 		r.status = XCONSENT_REGISTERED;
 		r.height = c->height;
 		if (!(rc = xconsent_store(c->state, p.asset, e, &r)))
-			rc = xlog_add(c, e);
+			rc = xchg_log_add(c, e);
 	}
 	if (!rc)
-		rc = xlog_add(c, p.asset);
+		rc = xchg_log_add(c, p.asset);
 out:
 	lb_free(o);
 	return rc;
@@ -914,10 +956,10 @@ static int apply_view(struct lb_apply_ctx *c)
 		if (rc)
 			return lb_errf(c->em, rc, "reading the consent failed");
 	}
-	if ((rc = xlog_add(c, p.asset)))
+	if ((rc = xchg_log_add(c, p.asset)))
 		return rc;
 	for (size_t i = 0; i < p.n_patients && !rc; i++)
-		rc = xlog_add(c, p.patients + i * LB_HASH_LEN);
+		rc = xchg_log_add(c, p.patients + i * LB_HASH_LEN);
 	return rc;
 }
 
@@ -1232,7 +1274,7 @@ static int apply_exec(struct lb_apply_ctx *c)
 	if ((rc = xreq_commit(c, p.request, &r)))
 		goto out;
 	for (size_t i = 0; i < p.n_patients && !rc; i++)
-		rc = xlog_add(c, p.patients + i * LB_HASH_LEN);
+		rc = xchg_log_add(c, p.patients + i * LB_HASH_LEN);
 out:
 	lb_free(o);
 	return rc;
@@ -1303,13 +1345,13 @@ static int apply_revoke(struct lb_apply_ctx *c)
 		}
 		r.status = XREQ_REVOKED;
 		if (!(rc = xreq_store(c->state, p.id, &r)))
-			rc = xlog_add(c, p.id);
+			rc = xchg_log_add(c, p.id);
 	} else {
 		o->status = 2;
 		rc = xoffer_store(c->state, asset, o);
 	}
 	if (!rc)
-		rc = xlog_add(c, asset);
+		rc = xchg_log_add(c, asset);
 out:
 	lb_free(o);
 	return rc;
@@ -1735,6 +1777,8 @@ static const struct lb_txtype xchg_types[] = {
 int lb_exchange_register_txtypes(void)
 {
 	int rc = lb_txtype_register_rows(xchg_types, sizeof xchg_types / sizeof xchg_types[0], false);
+	if (!rc)
+		rc = xchg_audit_register();
 	if (rc)
 		return rc;
 	/* Block-independent: these read only the state and the tx. The others are not: an

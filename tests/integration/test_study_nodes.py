@@ -239,7 +239,7 @@ def run(t, e, cluster, work):
         os.makedirs(d, exist_ok=True)
         shutil.copy(files[k], os.path.join(d, a + ".csv"))
     at(1, ["exchange", "grant", "--from", "clinic", "--asset", assets[0], "--executor", n[0],
-           "--kind", "node"])
+           "--kind", "own"])  # the clinic's own node: the study step runs local
     # built-in algorithms belong to the platform: requested without registration
 
     params = {"y": "target", "x": names, "standardize": True, "C": 1.0}

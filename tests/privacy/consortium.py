@@ -171,7 +171,8 @@ class ClusterTarget:
         p = os.path.join(self.work, "cl-attack-%03d.lua" % self.seq)
         with open(p, "w") as f:
             f.write(text)
-        self.cl.at(1, ["exchange", "algo", "--from", "alice", "--algorithm-file", p, "--fee", "0",
+        # algorithm nodes publish algorithms: node-1's key (a member of every kind)
+        self.cl.at(1, ["exchange", "algo", "--from", "node", "--algorithm-file", p, "--fee", "0",
                        "--name", "analysis c%d" % self.seq])
         self.scripts[text] = p
         return p
@@ -329,7 +330,7 @@ def setup(cl, work):
         os.makedirs(d, exist_ok=True)
         shutil.copy(f, os.path.join(d, a + ".csv"))
     cl.must(1, ["exchange", "grant", "--from", "clinic", "--asset", sassets[1], "--executor",
-                n[1], "--kind", "node"])
+                n[1], "--kind", "own"])   # the clinic's own node: its study steps run local
     S = {"assets": sassets, "parts": parts, "owner": owner, "truth": truth, "node": n}
 
     def requests(algo, p):
