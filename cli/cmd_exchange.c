@@ -35,7 +35,8 @@ struct xopts {
 		*data_bytes, *data, *allow, *executor, *kind, *algorithm, *algorithm_file, *builtin,
 		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
 		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params, *to,
-		*epsilon, *budget_user, *budget_patient, *user, *keys, *opening, *rebind, *legal_basis;
+		*epsilon, *budget_user, *budget_patient, *user, *keys, *opening, *rebind, *legal_basis,
+		*auditor, *owner_node;
 	bool json, help, local_only, at_author, heavy_deps, revoke, print_act, as_owner, opt_out;
 };
 
@@ -2248,6 +2249,191 @@ static int x_log(struct xctx *x)
 
 /* ---- the command ---------------------------------------------------------------------------- */
 
+
+/* ---- audits by audit nodes ------------------------------------------------------------------------ */
+
+static int x_audit_request(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_audit_req p = {0};
+	uint8_t id[LB_HASH_LEN];
+	struct lb_buf b;
+	int rc;
+	if ((rc = need(o->asset, "--asset ID", "audit-request")) ||
+	    (rc = hash_arg(o->asset, "--asset", p.asset)) ||
+	    (rc = need(o->auditor, "--auditor ADDRESS|KEY", "audit-request")) ||
+	    (rc = cli_resolve_address(CMD, o->home, o->auditor, p.auditor)))
+		return rc;
+	lb_buf_init(&b, 128);
+	rc = lb_xchg_audit_req_encode(&b, &p) ? 1
+					       : send_tx(x, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, id);
+	lb_buf_release(&b);
+	if (!rc)
+		say_sent(x, "Audit asked of the audit node", id);
+	return rc;
+}
+
+static int x_audit(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	struct lb_xchg_audit_score p = {0};
+	uint8_t id[LB_HASH_LEN], digest[LB_HASH_LEN], sig[LB_SIG_LEN], xpk[LB_ENVELOPE_PKBYTES],
+		xsk[LB_ENVELOPE_SKBYTES], *sealed = NULL, *plain = NULL;
+	size_t slen = 0, plen = 0;
+	char pkh[2 * LB_PUBKEY_LEN + 1], sigh[2 * LB_SIG_LEN + 1], path[256];
+	json_t *body = NULL, *ans = NULL, *rep = NULL, *offer = NULL;
+	struct lb_errmsg em = {0};
+	struct lb_buf b;
+	int rc;
+	lb_buf_init(&b, 256);
+	if ((rc = need(o->asset, "--asset ID", "audit")) ||
+	    (rc = hash_arg(o->asset, "--asset", p.asset)) ||
+	    (rc = need(o->owner_node, "--owner-node URL", "audit")) || (rc = load_key(x)))
+		goto out;
+	/* the offered data (the audit must be of it) from this node's copy of the chain */
+	if ((rc = getf(x, &offer, "/v1/exchange/offers/%s", o->asset)))
+		goto out;
+	const char *ch = json_string_value(json_object_get(offer, "content_hash"));
+	if (!ch || lb_hex_decode(p.content, LB_HASH_LEN, ch)) {
+		rc = cli_failf(CMD, "the offer of asset %s names no content hash", o->asset);
+		goto out;
+	}
+	/* 1. the owner's node runs the audit in its sandbox and seals the report to this key */
+	uint64_t now = lb_now_ms();
+	lb_xchg_audit_run_digest(digest, p.asset, now);
+	lb_sign(sig, digest, sizeof digest, &x->kp);
+	lb_hex_encode(pkh, x->kp.pk, LB_PUBKEY_LEN);
+	lb_hex_encode(sigh, sig, LB_SIG_LEN);
+	body = json_pack("{s:s,s:I,s:s}", "pk", pkh, "time_ms", (json_int_t)now, "sig", sigh);
+	snprintf(path, sizeof path, "/v1/exchange/audits/%s/run", o->asset);
+	if ((rc = cli_api_post(CMD, o->owner_node, path, body, &ans)))
+		goto out;
+	if (lb_hex_decode_alloc(json_string_value(json_object_get(ans, "sealed")), &sealed, &slen,
+				(size_t)1 << 24)) {
+		rc = cli_failf(CMD, "the owner's node at %s sent no sealed report", o->owner_node);
+		goto out;
+	}
+	if (lb_envelope_keypair_from_ed25519_seed(xpk, xsk, x->kp.sk) ||
+	    lb_envelope_open(xsk, xpk, sealed, slen, (size_t)1 << 24, &plain, &plen, &em)) {
+		rc = cli_failf(CMD, "the report from %s does not open with key %s: %s", o->owner_node,
+			       o->from ? o->from : "node", em.text);
+		goto out;
+	}
+	json_error_t jerr;
+	rep = json_loadb((const char *)plain, plen, 0, &jerr);
+	json_t *au = json_object_get(rep, "audit");
+	json_t *sc = json_object_get(au, "score");
+	const char *rc_hash = json_string_value(json_object_get(rep, "content_hash"));
+	uint8_t rch[LB_HASH_LEN];
+	if (!json_is_integer(sc) || json_integer_value(sc) < 0 || json_integer_value(sc) > 10000 ||
+	    !rc_hash || lb_hex_decode(rch, LB_HASH_LEN, rc_hash)) {
+		rc = cli_failf(CMD, "the report from %s is not an audit report", o->owner_node);
+		goto out;
+	}
+	if (memcmp(rch, p.content, LB_HASH_LEN)) {
+		rc = cli_failf(CMD, "the report from %s is of data %s, not of the offered data %s: "
+				    "nothing recorded", o->owner_node, rc_hash, ch);
+		goto out;
+	}
+	p.score = (uint64_t)json_integer_value(sc);
+	lb_hash(p.report_hash, plain, plen);
+	if (o->out && lb_file_write(o->out, plain, plen, 0600, &em)) {
+		rc = cli_failf(CMD, "%s", em.text);
+		goto out;
+	}
+	/* 2. sign the score and the report's hash on the chain */
+	if (lb_xchg_audit_score_encode(&b, &p)) {
+		rc = cli_failf(CMD, "could not encode audit.record");
+		goto out;
+	}
+	if ((rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, id)))
+		goto out;
+	char idh[2 * LB_HASH_LEN + 1], rh[2 * LB_HASH_LEN + 1];
+	hex32(idh, id);
+	hex32(rh, p.report_hash);
+	if (o->json) {
+		json_t *j = json_pack("{s:s,s:s,s:I,s:s,s:O}", "tx", idh, "asset", o->asset, "score",
+				      (json_int_t)p.score, "report_hash", rh, "report", rep);
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("Audited asset %s at %s: score %.2f / 100 (report %s); recorded in tx %s\n",
+		       o->asset, o->owner_node, (double)p.score / 100, rh, idh);
+	}
+out:
+	sodium_memzero(xsk, sizeof xsk);
+	if (plain) {
+		sodium_memzero(plain, plen);
+		lb_free(plain);
+	}
+	lb_free(sealed);
+	json_decref(body);
+	json_decref(ans);
+	json_decref(rep);
+	json_decref(offer);
+	lb_buf_release(&b);
+	return rc;
+}
+
+static void print_audit(const json_t *a)
+{
+	const char *st = json_string_value(json_object_get(a, "status"));
+	printf("asset %s: ", json_string_value(json_object_get(a, "asset")));
+	if (!st || !strcmp(st, "none")) {
+		printf("not audited by an audit node (due)\n");
+		return;
+	}
+	const char *name = json_string_value(json_object_get(a, "auditor_name"));
+	printf("score %.2f / 100 by %s%s%s%s at business height %lld (time %lld ms), report %s, "
+	       "%s until height %lld%s\n",
+	       (double)json_integer_value(json_object_get(a, "score")) / 100,
+	       json_string_value(json_object_get(a, "auditor")), name ? " (" : "", name ? name : "",
+	       name ? ")" : "", (long long)json_integer_value(json_object_get(a, "height")),
+	       (long long)json_integer_value(json_object_get(a, "time_ms")),
+	       json_string_value(json_object_get(a, "report_hash")),
+	       !strcmp(st, "valid") ? "valid" : "EXPIRED or outdated: was valid",
+	       (long long)json_integer_value(json_object_get(a, "expires_height")),
+	       !strcmp(st, "outdated") ? " (the offered data changed since: re-audit due)"
+	       : !strcmp(st, "expired") ? " (re-audit due)"
+					: "");
+}
+
+static int x_audits(struct xctx *x)
+{
+	const struct xopts *o = x->o;
+	json_t *j = NULL;
+	uint8_t a[LB_HASH_LEN];
+	int rc;
+	if (o->asset) {
+		if ((rc = hash_arg(o->asset, "--asset", a)) ||
+		    (rc = getf(x, &j, "/v1/exchange/audits/%s", o->asset)))
+			return rc;
+		if (o->json)
+			cli_print_json(j);
+		else
+			print_audit(j);
+		json_decref(j);
+		return 0;
+	}
+	if ((rc = getf(x, &j, "/v1/exchange/audits")))
+		return rc;
+	if (o->json) {
+		cli_print_json(j);
+	} else {
+		size_t i;
+		json_t *v;
+		printf("business height %lld, re-audit every %lld blocks; %zu offered assets, %zu due\n",
+		       (long long)json_integer_value(json_object_get(j, "height")),
+		       (long long)json_integer_value(json_object_get(j, "interval_blocks")),
+		       json_array_size(json_object_get(j, "assets")),
+		       json_array_size(json_object_get(j, "due")));
+		json_array_foreach(json_object_get(j, "assets"), i, v)
+			print_audit(v);
+	}
+	json_decref(j);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -2319,6 +2505,16 @@ static void usage(FILE *f)
 		"           the privacy budget (epsilon) the chain has charged\n"
 		"  log      --asset ID | --patient ID [--asset ID] | --request ID\n"
 		"           the complete history: who used the data, for what, when, paid what\n"
+		"  audits   [--asset ID]   who audited an offered asset, when, its score and whether\n"
+		"           the audit is still valid; without --asset every offered asset and the\n"
+		"           audits due\n"
+		"audits by audit nodes:\n"
+		"  audit-request --from KEY --asset ID --auditor ADDRESS|KEY   the owner asks an\n"
+		"           audit node (a consortium member of kind audit) to audit an offered asset\n"
+		"  audit    --from KEY --asset ID --owner-node URL [--out REPORT.json]   the audit\n"
+		"           node has the owner's node run the table audit in its sandbox (the rows stay\n"
+		"           there; only the report comes back, sealed to KEY), then signs the score\n"
+		"           and the report's hash on the chain (audit.record)\n"
 		"\n"
 		"Co-owned assets (a co-owner policy, 'leben policy'): the owner's offer, grant,\n"
 		"approve, reject and revoke need the co-owners' approval of the act first; add\n"
@@ -2365,7 +2561,8 @@ int cmd_exchange(int argc, char **argv)
 		{"--user", &o.user, NULL}, {"--as-owner", NULL, &o.as_owner},
 		{"--to", &o.to, NULL}, {"--keys", &o.keys, NULL}, {"--opening", &o.opening, NULL},
 		{"--rebind", &o.rebind, NULL}, {"--opt-out", NULL, &o.opt_out},
-		{"--legal-basis", &o.legal_basis, NULL},
+		{"--legal-basis", &o.legal_basis, NULL}, {"--auditor", &o.auditor, NULL},
+		{"--owner-node", &o.owner_node, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[1];
@@ -2400,6 +2597,7 @@ int cmd_exchange(int argc, char **argv)
 		{"escrow", x_escrow}, {"send", x_send}, {"run", x_run},   {"refund", x_refund},
 		{"revoke", x_revoke},
 		{"status", x_status}, {"result", x_result}, {"log", x_log}, {"budget", x_budget},
+		{"audit-request", x_audit_request}, {"audit", x_audit}, {"audits", x_audits},
 	};
 	rc = -1;
 	if (!strcmp(pos[0], "approve"))

@@ -14,7 +14,9 @@
 # Environment: LEBEN_BIN (default build/leben), LEBEN_PASSPHRASE (default "cluster"),
 # LEBEN_CLUSTER_BLOCK_MAX (genesis ordering.block_max_txs, default 5000), LEBEN_CLUSTER_INTERVAL_MS (200),
 # LEBEN_CLUSTER_CHECKPOINT (checkpoint_interval, default 100). Every node's key is a
-# consortium member in the genesis (all four super-node kinds), so each signs checkpoints.
+# consortium member in the genesis (all four super-node kinds, or per node from
+# LEBEN_CLUSTER_KINDS="data,audit;computing;audit"), so each signs checkpoints.
+# LEBEN_CLUSTER_GENESIS: a JSON object of extra genesis.json keys (e.g. {"audit": {...}}).
 # The last cluster's DIR is remembered in /tmp/leben-cluster-$UID.dir for `down`.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -134,9 +136,16 @@ cmd_up() {
 import json, sys
 d, n = sys.argv[1], int(sys.argv[2])
 g = json.load(open(d + "/node-1/genesis.json"))
+import os
+# LEBEN_CLUSTER_KINDS: each node's super-node kinds, ';' between nodes ("data;computing,algorithm;audit")
+kinds = os.environ.get("LEBEN_CLUSTER_KINDS", "").split(";")
 g["members"] = [{"name": "institution-%d" % i,
                  "address": json.load(open("%s/node-%d/keys/node.key" % (d, i)))["address"],
-                 "kinds": ["data", "computing", "algorithm", "audit"]} for i in range(1, n + 1)]
+                 "kinds": kinds[i - 1].split(",") if len(kinds) >= i and kinds[i - 1]
+                 else ["data", "computing", "algorithm", "audit"]} for i in range(1, n + 1)]
+# LEBEN_CLUSTER_GENESIS: a JSON object whose keys are added to genesis.json (e.g. "audit")
+if os.environ.get("LEBEN_CLUSTER_GENESIS"):
+    g.update(json.loads(os.environ["LEBEN_CLUSTER_GENESIS"]))
 # the cut threshold is the network's (genesis), not each node's: every member cuts alike
 import os
 if os.environ.get("LEBEN_CLUSTER_BLOCK_MAX"):

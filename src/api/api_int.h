@@ -106,6 +106,10 @@ int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 int api_xchg_input_get(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
+int api_xchg_audit(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_audits(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
 
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);

@@ -494,3 +494,56 @@ int api_xchg_input_get(const struct api_call *c, json_t **out, unsigned *status,
 	lb_free(data);
 	return *out ? LB_OK : lb_errf(em, LB_ECORRUPT, "the stored input is unreadable");
 }
+
+/* ---- audits by audit nodes (docs/data.md, "Audits by audit nodes") ------------------------------ */
+
+/* GET /v1/exchange/audits/{asset}: the audit that counts for an offered asset. */
+int api_xchg_audit(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	return id_view(c, out, em, "an asset id", lb_xchg_audit_json);
+}
+
+/* GET /v1/exchange/audits: every offered asset's audit and the audits due. */
+int api_xchg_audits(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	return lb_xchg_audits_json(c->ledger, out, em);
+}
+
+/* POST /v1/exchange/audits/{asset}/run, body {"pk": HEX, "time_ms": N, "sig": HEX}: at the
+ * owner's node, the audit node asked by audit.request gets the report of the table audit run
+ * in this node's sandbox, sealed to its key: {"asset", "sealed": HEX}. */
+int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em)
+{
+	uint8_t asset[LB_HASH_LEN], pk[LB_PUBKEY_LEN], sig[LB_SIG_LEN], *sealed = NULL;
+	size_t slen = 0;
+	json_error_t jerr;
+	int rc = param_id(c, 0, "an asset id", asset, em);
+	if (rc)
+		return rc;
+	json_t *b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
+	json_t *t = json_object_get(b, "time_ms");
+	if (!json_is_object(b) || !hex_field(b, "pk", pk, sizeof pk) ||
+	    !hex_field(b, "sig", sig, sizeof sig) || !json_is_integer(t) || json_integer_value(t) < 0) {
+		json_decref(b);
+		return lb_errf(em, LB_EMALFORMED,
+			       "the body must be {\"pk\": HEX (the audit node's Ed25519 key), "
+			       "\"time_ms\": N, \"sig\": HEX (its signature of "
+			       "H(\"LEBEN-audit-run-v1\" || asset || time_ms))}");
+	}
+	rc = lb_xchg_audit_run(c->ledger, c->home, asset, pk, (uint64_t)json_integer_value(t),
+			       lb_now_ms(), sig, &sealed, &slen, em);
+	json_decref(b);
+	if (rc)
+		return rc;
+	char *hex = lb_malloc(2 * slen + 1);
+	if (hex) {
+		lb_hex_encode(hex, sealed, slen);
+		char ah[2 * LB_HASH_LEN + 1];
+		lb_hex_encode(ah, asset, LB_HASH_LEN);
+		*out = json_pack("{s:s,s:s}", "asset", ah, "sealed", hex);
+	}
+	lb_free(hex);
+	lb_free(sealed);
+	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
