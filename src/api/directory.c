@@ -4,7 +4,9 @@
  * catalogue has not seen yet are replayed into it (lb_catalog_apply_tx_json, the same replay
  * the CLI does from the block API), and the height reached is noted in the catalogue. Nothing
  * else writes it, so deleting the file only costs a replay. One mutex serialises the replay
- * and the search (one SQLite handle).
+ * and the search (one SQLite handle). Each hit carries the audit that counts for the asset:
+ * the score an audit node signed on the business chain (lb_xchg_audit_json), not the owner's
+ * own audit.score.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include "api/api_int.h"
 #include "leben/data_search.h"
+#include "leben/exchange.h"
 #include "leben/ledger.h"
 
 struct api_directory {
@@ -74,6 +77,18 @@ static int directory_catch_up(struct api_directory *d, struct lb_ledger *l, stru
 	return rc;
 }
 
+/* The audit that counts for an asset: the one an audit node signed (business chain), for an
+ * offered asset; the owner's own audit.score in the entry is not it. */
+static json_t *audit_of(struct lb_ledger *l, const char *asset_hex)
+{
+	uint8_t id[LB_HASH_LEN];
+	json_t *a = NULL;
+	struct lb_errmsg em = {0};
+	if (lb_hex_decode(id, LB_HASH_LEN, asset_hex) || lb_xchg_audit_json(l, id, &a, &em))
+		return json_pack("{s:s}", "status", "none");
+	return a;
+}
+
 int api_directory_search(struct api_directory *d, struct lb_ledger *l, const char *query,
 			 const struct lb_search_options *o, json_t **out, struct lb_errmsg *em)
 {
@@ -90,10 +105,12 @@ int api_directory_search(struct api_directory *d, struct lb_ledger *l, const cha
 	pthread_mutex_unlock(&d->lock);
 	if (!rc) {
 		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:f}", "id", hits[i].asset_id,
-							     "name", hits[i].name, "score",
-							     hits[i].score));
+		for (size_t i = 0; i < n; i++) {
+			json_t *h = json_pack("{s:s,s:s,s:f}", "id", hits[i].asset_id, "name",
+					      hits[i].name, "score", hits[i].score);
+			json_object_set_new(h, "audit", audit_of(l, hits[i].asset_id));
+			json_array_append_new(arr, h);
+		}
 		*out = json_pack("{s:s,s:s,s:I,s:o}", "query", query,
 				 "expanded", exp.data ? (char *)exp.data : "", "directory_height",
 				 (json_int_t)strtoull(num, NULL, 10), "results", arr);
