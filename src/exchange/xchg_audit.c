@@ -360,6 +360,8 @@ static json_t *audit_view(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
 struct view_ctx {
 	const uint8_t *asset;
 	struct lb_ledger *l;
+	uint64_t height;          /* business height, read before the view (the view holds the
+	                           * ledger's lock) */
 	json_t *out;
 	struct lb_errmsg *em;
 };
@@ -377,8 +379,7 @@ static int v_audit(struct lb_state *s, void *arg)
 	else if (rc)
 		rc = lb_errf(k->em, rc, "reading the offer of asset %s failed", AHEX(k->asset));
 	else
-		k->out = audit_view(s, k->asset, o,
-				    lb_ledger_height(k->l, LB_CHAIN_BUSINESS), audit_interval(s));
+		k->out = audit_view(s, k->asset, o, k->height, audit_interval(s));
 	lb_free(o);
 	return rc;
 }
@@ -395,7 +396,7 @@ static void add_names(struct lb_ledger *l, json_t *j)
 int lb_xchg_audit_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN], json_t **out,
 		       struct lb_errmsg *em)
 {
-	struct view_ctx k = {asset, l, NULL, em};
+	struct view_ctx k = {asset, l, lb_ledger_height(l, LB_CHAIN_BUSINESS), NULL, em};
 	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_audit, &k);
 	if (!rc) {
 		add_names(l, k.out);
@@ -407,7 +408,7 @@ int lb_xchg_audit_json(struct lb_ledger *l, const uint8_t asset[LB_HASH_LEN], js
 static int v_audits(struct lb_state *s, void *arg)
 {
 	struct view_ctx *k = arg;
-	uint64_t n = 0, h = lb_ledger_height(k->l, LB_CHAIN_BUSINESS), interval = audit_interval(s);
+	uint64_t n = 0, h = k->height, interval = audit_interval(s);
 	struct xoffer_rec *o = lb_malloc(sizeof *o);
 	json_t *all = json_array(), *due = json_array();
 	int rc = o ? xoffer_index_count(s, &n) : LB_ENOMEM;
@@ -435,7 +436,7 @@ static int v_audits(struct lb_state *s, void *arg)
 
 int lb_xchg_audits_json(struct lb_ledger *l, json_t **out, struct lb_errmsg *em)
 {
-	struct view_ctx k = {NULL, l, NULL, em};
+	struct view_ctx k = {NULL, l, lb_ledger_height(l, LB_CHAIN_BUSINESS), NULL, em};
 	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, v_audits, &k);
 	if (!rc) {
 		size_t i;
