@@ -322,11 +322,6 @@ int lb_xchg_registration(const struct lb_tx *reg, uint8_t asset[LB_HASH_LEN],
 			 uint8_t owner[LB_ADDR_LEN], uint8_t content[LB_HASH_LEN], uint64_t *size,
 			 struct lb_errmsg *em);
 
-/* Scenario chosen automatically (recorded as chosen_by = 2): data that may not leave its
- * owner, or more than 256 MiB of it, is computed where it lies (local); an algorithm that
- * runs only at its author goes off-site; one needing a provider's stack goes integrated;
- * everything else runs locally. */
-int lb_xchg_choose_scenario(uint8_t offer_flags, uint64_t data_bytes, uint8_t algo_flags);
 
 /* Why a run has the scenario it has: computed by the chain when it records xchg.exec, kept
  * with the request and shown with the run. */

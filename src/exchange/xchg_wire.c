@@ -33,16 +33,6 @@ int lb_xchg_scenario_parse(const char *s)
 	return -1;
 }
 
-int lb_xchg_choose_scenario(uint8_t offer_flags, uint64_t data_bytes, uint8_t algo_flags)
-{
-	if ((offer_flags & LB_XCHG_OFFER_LOCAL_ONLY) || data_bytes > ((uint64_t)256 << 20))
-		return LB_XCHG_LOCAL;
-	if (algo_flags & LB_XCHG_ALGO_AT_AUTHOR)
-		return LB_XCHG_OFFSITE;
-	if (algo_flags & LB_XCHG_ALGO_HEAVY_DEPS)
-		return LB_XCHG_INTEGRATED;
-	return LB_XCHG_LOCAL;
-}
 
 static const char *const scen_reason_names[] = {
 	"?", "user", "local-only", "data-size", "at-author", "dependencies", "no-computing-node",

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the exchange's decoders: the first byte picks one (the fourteen tx
+/* libFuzzer harness for the exchange's decoders: the first byte picks one (the sixteen tx
  * payloads, or the patients of a CSV table: each commitment must derive from its local id and
  * the list must be sorted and distinct); the rest is its input. Decoders must refuse bad input with an error code;
  * whatever a payload decoder accepts must re-encode to the same bytes (canonical form), and
@@ -36,6 +36,8 @@ static const struct {
 	{(dec_fn)lb_escrow_claim_decode, (enc_fn)lb_escrow_claim_encode, LB_TX_ESCROW_CLAIM},
 	{(dec_fn)lb_xchg_patients_decode, (enc_fn)lb_xchg_patients_encode, LB_TX_XCHG_PATIENTS},
 	{(dec_fn)lb_xchg_view_decode, (enc_fn)lb_xchg_view_encode, LB_TX_XCHG_VIEW},
+	{(dec_fn)lb_xchg_audit_req_decode, (enc_fn)lb_xchg_audit_req_encode, LB_TX_AUDIT_REQUEST},
+	{(dec_fn)lb_xchg_audit_score_decode, (enc_fn)lb_xchg_audit_score_encode, LB_TX_AUDIT_RECORD},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 

@@ -399,14 +399,33 @@ static void test_codec(void **state)
 	assert_memory_not_equal(k1, k2, LB_HASH_LEN);
 	lb_xchg_noise_commit(h2, r1);
 	assert_memory_not_equal(h2, k1, LB_HASH_LEN);
-	assert_int_equal(lb_xchg_choose_scenario(LB_XCHG_OFFER_LOCAL_ONLY, 1, LB_XCHG_ALGO_AT_AUTHOR),
-			 LB_XCHG_LOCAL);
-	assert_int_equal(lb_xchg_choose_scenario(0, (uint64_t)1 << 30, LB_XCHG_ALGO_AT_AUTHOR),
-			 LB_XCHG_LOCAL);
-	assert_int_equal(lb_xchg_choose_scenario(0, 1000, LB_XCHG_ALGO_AT_AUTHOR), LB_XCHG_OFFSITE);
-	assert_int_equal(lb_xchg_choose_scenario(0, 1000, LB_XCHG_ALGO_HEAVY_DEPS),
+	/* the automatic choice: required scenario (0 = the executor decides) and its reason */
+	int why = 0;
+	assert_int_equal(lb_xchg_scenario_rule(LB_XCHG_INTEGRATED, LB_XCHG_OFFER_LOCAL_ONLY, 1, 0,
+					       true, &why),
 			 LB_XCHG_INTEGRATED);
-	assert_int_equal(lb_xchg_choose_scenario(0, 1000, 0), LB_XCHG_LOCAL);
+	assert_int_equal(why, LB_XCHG_SCEN_USER);
+	assert_int_equal(lb_xchg_scenario_rule(0, LB_XCHG_OFFER_LOCAL_ONLY, 1, LB_XCHG_ALGO_AT_AUTHOR,
+					       true, &why),
+			 LB_XCHG_LOCAL);
+	assert_int_equal(why, LB_XCHG_SCEN_LOCAL_ONLY);
+	assert_int_equal(lb_xchg_scenario_rule(0, 0, (uint64_t)1 << 30, LB_XCHG_ALGO_AT_AUTHOR, true,
+					       &why),
+			 LB_XCHG_LOCAL);
+	assert_int_equal(why, LB_XCHG_SCEN_SIZE);
+	assert_int_equal(lb_xchg_scenario_rule(0, 0, 1000, LB_XCHG_ALGO_AT_AUTHOR, true, &why),
+			 LB_XCHG_OFFSITE);
+	assert_int_equal(why, LB_XCHG_SCEN_AT_AUTHOR);
+	assert_int_equal(lb_xchg_scenario_rule(0, 0, 1000, LB_XCHG_ALGO_HEAVY_DEPS, true, &why),
+			 LB_XCHG_INTEGRATED);
+	assert_int_equal(why, LB_XCHG_SCEN_DEPS);
+	assert_int_equal(lb_xchg_scenario_rule(0, 0, 1000, LB_XCHG_ALGO_HEAVY_DEPS, false, &why),
+			 LB_XCHG_LOCAL);
+	assert_int_equal(why, LB_XCHG_SCEN_NO_COMPUTING);
+	assert_int_equal(lb_xchg_scenario_rule(0, 0, 1000, 0, true, &why), 0);
+	assert_int_equal(why, LB_XCHG_SCEN_EXECUTOR);
+	assert_string_equal(lb_xchg_scen_reason_name(LB_XCHG_SCEN_DEPS), "dependencies");
+	assert_string_equal(lb_xchg_scen_reason_name(0), "?");
 	lb_buf_release(&b);
 }
 
