@@ -262,6 +262,30 @@ def run(t, e, cluster, work):
     r = cli(2, ["exchange", "audit", "--from", "node", "--asset", asset, "--owner-node", urls[1]])
     t.ok(r.returncode == 1 and "has not asked" in r.stderr,
          "an audit node that was not asked gets nothing from the owner's node", r.stderr)
+    # the owner's node checks who asks: a signature that does not verify, a stale one, a key
+    # the owner never asked
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization
+    sk = Ed25519PrivateKey.generate()
+    pk = sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def run_body(ms, sig=None):
+        d = blake2b256(bytes.fromhex(asset) + ms.to_bytes(8, "big"), "LEBEN-audit-run-v1")
+        return {"pk": pk.hex(), "time_ms": ms, "sig": (sig or sk.sign(d)).hex()}
+    now = int(time.time() * 1000)
+    run_url = urls[1] + "/v1/exchange/audits/" + asset + "/run"
+    st, ans = http(run_url, "POST", run_body(now, bytes(64)))
+    t.ok(st == 403 and ans["error"]["code"] == "LB_EUNAUTH", "audit run: a bad signature is refused",
+         ans)
+    st, ans = http(run_url, "POST", run_body(now - 3600 * 1000))
+    t.ok(st == 422 and ans["error"]["code"] == "LB_EEXPIRED", "audit run: a stale request is refused",
+         ans)
+    st, ans = http(run_url, "POST", run_body(now))
+    t.ok(st == 403 and "has not asked" in ans["error"]["message"] and "sealed" not in ans,
+         "audit run: a key the owner did not ask gets nothing", ans)
+    st, ans = http(run_url, "POST", {"pk": "zz"})
+    t.ok(st == 400 and ans["error"]["code"] == "LB_EMALFORMED", "audit run: a malformed body is "
+         "refused", ans)
     rep_path = os.path.join(work, "report.json")
     r, au = clij(3, ["exchange", "audit", "--from", "node", "--asset", asset, "--owner-node",
                      urls[1], "--out", rep_path])
