@@ -18,6 +18,7 @@
 
 #include "leben/base.h"
 #include "leben/codec.h"
+#include "leben/consortium.h"
 #include "leben/crypto.h"
 #include "leben/exchange.h"
 #include "leben/ledger.h"
@@ -1219,6 +1220,222 @@ static void test_salt_key(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+
+/* A consortium whose members hold different kinds: K_PROP data, K_AUTHOR computing and
+ * algorithm, K_EXEC audit, K_OTHER audit; re-audits every 3 business blocks. Every role check
+ * is made by the tx handlers, and every refusal leaves the state untouched. */
+static void test_roles_and_audits(void **state)
+{
+	(void)state;
+	static struct fx F;
+	struct fx *f = &F;
+	struct lb_buf b, proof;
+	uint8_t reg[LB_HASH_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN], req[LB_HASH_LEN];
+	uint8_t *raw;
+	size_t rawlen;
+	json_t *j;
+	struct lb_errmsg em;
+
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	assert_lb_ok(lb_exchange_register_txtypes());
+	assert_lb_ok(lb_consortium_register_txtypes());
+	char *gtext = genesis_for(f);
+	json_error_t jerr;
+	json_t *g = json_loads(gtext, 0, &jerr);
+	static const struct {
+		int who;
+		const char *kinds;
+	} mem[] = {{K_PROP, "data"}, {K_AUTHOR, "computing,algorithm"}, {K_EXEC, "audit"},
+		   {K_OTHER, "audit"}};
+	json_t *ms = json_array();
+	for (size_t i = 0; i < sizeof mem / sizeof mem[0]; i++) {
+		char ad[LB_ADDR_TEXT_LEN + 1];
+		lb_addr_encode(ad, f->a[mem[i].who]);
+		json_array_append_new(ms, json_pack("{s:s,s:s,s:s}", "name", mem[i].kinds, "address", ad,
+						    "kinds", mem[i].kinds));
+	}
+	json_object_set_new(g, "members", ms);
+	json_object_set_new(g, "audit", json_pack("{s:i}", "interval_blocks", 3));
+	free(gtext);
+	gtext = json_dumps(g, JSON_INDENT(1));
+	json_decref(g);
+	setup(f, gtext);
+	free(gtext);
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+
+	/* the owner (an account that is no member) registers and offers an asset */
+	lb_hash(content, "the data", 8);
+	assert_lb_ok(lb_payload_asset_register(&b, content, "{}", 2));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_DIRECTORY, LB_TX_ASSET_REGISTER, &b, reg, NULL, 0));
+	lb_xchg_asset_id(asset, f->a[K_OWNER], 0);
+	tick(f, LB_CHAIN_BUSINESS);
+	receipt(f, reg, LB_CHAIN_BUSINESS, &raw, &rawlen, &proof);
+	struct lb_xchg_offer *of = calloc(1, sizeof *of);
+	of->reg_tx = raw;
+	of->reg_tx_len = rawlen;
+	of->reg_proof = proof.data;
+	of->reg_proof_len = proof.len;
+	of->min_cohort = 2;
+	of->max_output = 1000;
+	of->n_allow = 1;
+	lb_xchg_builtin_hash(of->allow[0], "stats");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_offer_encode(&b, of));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_OFFER, &b, NULL, NULL, 0));
+	lb_buf_release(&proof);
+	lb_free(raw);
+	free(of);
+
+	/* data: the owner's own node must be a data node */
+	struct lb_xchg_grant gr = {.kind = 1};
+	memcpy(gr.asset, asset, LB_HASH_LEN);
+	memcpy(gr.executor, f->a[K_EXEC], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_grant_encode(&b, &gr));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_GRANT, &b, LB_EUNAUTH,
+		"not a data node", NULL, NULL);
+	memcpy(gr.executor, f->a[K_PROP], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_grant_encode(&b, &gr));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_GRANT, &b, NULL, NULL, 0));
+
+	/* algorithm: only algorithm nodes publish */
+	struct lb_xchg_algo al = {.fee = 0};
+	lb_hash(al.hash, "return {}", 9);
+	snprintf(al.name, sizeof al.name, "script");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_algo_encode(&b, &al));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_ALGO, &b, LB_EUNAUTH,
+		"not an algorithm node", NULL, NULL);
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_ALGO, &b, LB_EUNAUTH,
+		"--kinds algorithm", NULL, NULL);
+	assert_lb_ok(send(f, K_AUTHOR, LB_CHAIN_BUSINESS, LB_TX_XCHG_ALGO, &b, NULL, NULL, 0));
+
+	/* computing: an off-site run at an audit-only node is refused, at a computing node not */
+	gr.kind = 2;
+	memcpy(gr.executor, f->a[K_EXEC], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_grant_encode(&b, &gr));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_GRANT, &b, NULL, NULL, 0));
+	memcpy(gr.executor, f->a[K_AUTHOR], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_grant_encode(&b, &gr));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_GRANT, &b, NULL, NULL, 0));
+	struct lb_xchg_request rq = {.scenario = LB_XCHG_AUTO};
+	memcpy(rq.asset, asset, LB_HASH_LEN);
+	lb_xchg_builtin_hash(rq.algo, "stats");
+	snprintf(rq.purpose, sizeof rq.purpose, "roles");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	assert_lb_ok(send(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_XCHG_REQUEST, &b, req, NULL, 0));
+	struct lb_xchg_exec ex = {.scenario = LB_XCHG_OFFSITE, .chosen_by = 2};
+	memcpy(ex.request, req, LB_HASH_LEN);
+	memcpy(ex.terms.user, f->a[K_USER], LB_ADDR_LEN);
+	memcpy(ex.terms.request, req, LB_HASH_LEN);
+	memcpy(ex.terms.owner, f->a[K_OWNER], LB_ADDR_LEN);
+	memcpy(ex.terms.executor, f->a[K_EXEC], LB_ADDR_LEN);
+	ex.terms.compute_fee = 10;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EUNAUTH,
+		"not a computing node", req, NULL);
+	assert_lb_ok(lb_xchg_check_json(f->l, req, f->a[K_EXEC], NULL, 0, false, &j, &em) ==
+			     LB_EUNAUTH
+		     ? LB_OK
+		     : LB_EINTERNAL);
+	assert_non_null(strstr(em.text, "execute off-site and integrated runs"));
+	/* the owner itself (no member, so no data node) may not run it locally either */
+	memcpy(ex.terms.executor, f->a[K_OWNER], LB_ADDR_LEN);
+	ex.scenario = LB_XCHG_LOCAL;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, LB_EUNAUTH, "not a data node",
+		req, NULL);
+	/* the computing node runs it: recorded off-site, chosen by the executor's right */
+	memcpy(ex.terms.executor, f->a[K_AUTHOR], LB_ADDR_LEN);
+	ex.scenario = LB_XCHG_OFFSITE;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
+	assert_lb_ok(send(f, K_AUTHOR, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, NULL, NULL, 0));
+	assert_lb_ok(lb_xchg_request_json(f->l, req, &j, &em));
+	assert_string_equal(json_string_value(json_object_get(j, "scenario")), "off-site");
+	assert_string_equal(json_string_value(json_object_get(j, "scenario_reason")), "executor");
+	assert_string_equal(json_string_value(json_object_get(j, "chosen_by")), "automatic");
+	json_decref(j);
+
+	/* audits: the owner asks an audit node; only that node's score counts */
+	struct lb_xchg_audit_req ar = {0};
+	memcpy(ar.asset, asset, LB_HASH_LEN);
+	memcpy(ar.auditor, f->a[K_AUTHOR], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_audit_req_encode(&b, &ar));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, LB_EUNAUTH,
+		"not an audit node", NULL, NULL);
+	memcpy(ar.auditor, f->a[K_OWNER], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_audit_req_encode(&b, &ar));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, LB_EDENIED,
+		"cannot audit its own data", NULL, NULL);
+	memcpy(ar.auditor, f->a[K_EXEC], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_audit_req_encode(&b, &ar));
+	refused(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, LB_EUNAUTH, "wrong owner",
+		NULL, NULL);
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, NULL, NULL, 0));
+	assert_lb_ok(lb_xchg_audit_json(f->l, asset, &j, &em));
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "none");
+	json_decref(j);
+	struct lb_xchg_audit_score sc = {.score = 8700};
+	memcpy(sc.asset, asset, LB_HASH_LEN);
+	memcpy(sc.content, content, LB_HASH_LEN);
+	memset(sc.report_hash, 7, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_audit_score_encode(&b, &sc));
+	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, LB_EDENIED, "does not count",
+		NULL, NULL);
+	refused(f, K_AUTHOR, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, LB_EUNAUTH,
+		"not an audit node", NULL, NULL);
+	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, LB_ENOTFOUND, "was asked",
+		NULL, NULL);
+	sc.content[0] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_audit_score_encode(&b, &sc));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, LB_EINVALID,
+		"audit the registered data", NULL, NULL);
+	sc.content[0] ^= 1;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_audit_score_encode(&b, &sc));
+	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, NULL, NULL, 0));
+	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, LB_ENOTFOUND, "was asked",
+		NULL, NULL);
+	assert_lb_ok(lb_xchg_audit_json(f->l, asset, &j, &em));
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "valid");
+	assert_int_equal(json_integer_value(json_object_get(j, "score")), 8700);
+	char ad[LB_ADDR_TEXT_LEN + 1];
+	lb_addr_encode(ad, f->a[K_EXEC]);
+	assert_string_equal(json_string_value(json_object_get(j, "auditor")), ad);
+	uint64_t at = (uint64_t)json_integer_value(json_object_get(j, "height"));
+	assert_int_equal(json_integer_value(json_object_get(j, "expires_height")), at + 3);
+	assert_true(json_integer_value(json_object_get(j, "time_ms")) > 0);
+	json_decref(j);
+	/* re-audits: after 3 more business blocks the audit has expired and is due */
+	for (int i = 0; i < 4; i++)
+		tick(f, LB_CHAIN_BUSINESS);
+	assert_lb_ok(lb_xchg_audit_json(f->l, asset, &j, &em));
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "expired");
+	json_decref(j);
+	assert_lb_ok(lb_xchg_audits_json(f->l, &j, &em));
+	assert_int_equal(json_array_size(json_object_get(j, "due")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "interval_blocks")), 3);
+	json_decref(j);
+	lb_buf_release(&b);
+	lb_ledger_close(f->l);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %.63s", f->home);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1226,6 +1443,7 @@ int main(void)
 		cmocka_unit_test(test_patients),
 		cmocka_unit_test(test_salt_key),
 		cmocka_unit_test(test_ledger_flow),
+		cmocka_unit_test(test_roles_and_audits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
