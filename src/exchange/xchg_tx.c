@@ -516,9 +516,10 @@ int xchg_need_role(struct lb_state *s, const uint8_t who[LB_ADDR_LEN], uint8_t r
 		snprintf(have, sizeof have, "not a member of the consortium");
 	return lb_errf(em, LB_EUNAUTH,
 		       "not %s %s node: %s (%s) may not %s; only %s super nodes do. The role comes "
-		       "from a consortium vote on the node's kinds: a member proposes it (leben "
-		       "governance propose admit --member %s --name NAME --kinds %s,...) and the "
-		       "members vote (leben governance vote)",
+		       "from a consortium vote: a member proposes the node with its kinds (leben "
+		       "governance propose admit --member %s --name NAME --kinds %s,...; a member's "
+		       "kinds are those it was admitted with) and the members vote (leben "
+		       "governance vote)",
 		       role == LB_SUPER_DATA || role == LB_SUPER_COMPUTING ? "a" : "an",
 		       role_word(role), a, have, doing, role_word(role), a, role_word(role));
 }
