@@ -447,6 +447,8 @@ static const char *event_words(const char *type)
 		{"xchg.revoke", "right revoked"},
 		{"xchg.patients", "patients registered"},
 		{"xchg.view", "private part viewed"},
+		{"audit.request", "audit asked of an audit node"},
+		{"audit.record", "audit score signed by the audit node"},
 	};
 	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
 		if (!strcmp(w[i].type, type))

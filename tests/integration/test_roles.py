@@ -313,6 +313,11 @@ def run(t, e, cluster, work):
              and a.get("report_hash") == au["report_hash"] and a.get("time_ms", 0) > 0
              and a.get("expires_height") == a.get("height", 0) + INTERVAL,
              "institution-%d's directory shows who audited, when, the score and the report" % i, a)
+    st, lg = http(urls[2] + "/v1/exchange/log/" + asset)
+    ev = [(x["type"], x["what"]) for x in lg.get("events", []) if x["type"].startswith("audit.")]
+    t.eq(ev, [("audit.request", "audit asked of an audit node"),
+              ("audit.record", "audit score signed by the audit node")],
+         "the asset's history records the audit request and the signed score")
     st, hits = http(urls[2] + "/v1/directory/search?q=hypertension")
     h = [x for x in hits.get("results", []) if x["id"] == asset]
     t.ok(h and h[0]["audit"]["status"] == "valid" and h[0]["audit"]["auditor"] == n3
