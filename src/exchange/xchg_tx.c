@@ -873,8 +873,8 @@ static int apply_consent(struct lb_apply_ctx *c)
 		r.status = p.action;
 	}
 	r.height = c->height;
-	if ((rc = xconsent_store(c->state, p.asset, p.patient, &r)) || (rc = xchg_log_add(c, p.asset)) ||
-	    (rc = xchg_log_add(c, p.patient)))
+	if ((rc = xconsent_store(c->state, p.asset, p.patient, &r)) ||
+	    (rc = xchg_log_add(c, p.asset)) || (rc = xchg_log_add(c, p.patient)))
 		goto out;
 out:
 	lb_free(o);
