@@ -279,8 +279,10 @@ static const char dedup_help[] =
 	"\n"
 	"Find duplicate files under DIR (all sub-directories), without changing anything:\n"
 	"  exact       identical bytes (same BLAKE2b and MD5 digests)\n"
-	"  near text   notes that say almost the same thing (MinHash similarity >= S after\n"
-	"              ignoring case, punctuation, numbers and unit spellings; default 0.8)\n"
+	"  near text   notes that say the same thing with the same values, whatever the\n"
+	"              order of sentences, header/signature lines, hyphens, unit spacing or\n"
+	"              numbers in words (similarity >= S; default 0.6; notes whose values\n"
+	"              differ score at most 0.5)\n"
 	"  near image  PNG/JPEG/DICOM images that look the same even if re-encoded, resized,\n"
 	"              rotated, mirrored, watermarked or captioned (perceptual hash distance\n"
 	"              <= D of 256 bits; default 31)\n"
@@ -296,7 +298,7 @@ static int data_dedup(int argc, char **argv)
 	}
 	const char *dir = NULL;
 	bool json = false;
-	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 0};
+	struct lb_dedup_options o = {LB_TEXT_MATCH, LB_PDQ_MATCH_DISTANCE, 0};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
@@ -1476,7 +1478,7 @@ static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq
 }
 
 /* Look for a near duplicate of the new entry among the directory's entries of the same
- * format: texts by MinHash similarity >= 0.8, images (and DICOM pictures) by PDQ distance
+ * format: texts by lb_text_similarity >= LB_TEXT_MATCH (same values, similar wording), images (and DICOM pictures) by PDQ distance
  * <= LB_PDQ_MATCH_DISTANCE over the 8 rotations/flips of the new one. Writes the asset id
  * and a description of the match; false if none. */
 static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, const uint8_t *d,
@@ -1484,8 +1486,9 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 {
 	const char *fmt = lb_hexa_get_str(h, "data.format");
 	int mid = lb_hexa_field_id("raw.minhash");
+	struct lb_text_fp tmine, tother;
 	bool text = fmt && !strcmp(fmt, "text") && (h->present >> mid & 1) &&
-		    h->v[mid].n == LB_MINHASH_K * 4;
+		    lb_text_fp_decode(h->v[mid].b, h->v[mid].n, &tmine) == LB_OK;
 	struct lb_pdq mine[8];
 	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
 	if (!text && !pic)
@@ -1506,17 +1509,16 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 			continue;
 		const char *hx = json_string_value(
 			json_object_get(json_object_get(e, "raw"), text ? "minhash" : "pdq"));
-		size_t want = text ? LB_MINHASH_K * 4 : 32;
-		uint8_t other[LB_MINHASH_K * 4];
+		size_t want = text ? LB_TEXT_FP_SIZE : 32;
+		uint8_t other[LB_TEXT_FP_SIZE];
 		if (hx && strlen(hx) == 2 * want && lb_hex_decode(other, want, hx) == LB_OK) {
 			if (text) {
-				int same = 0;
-				for (int k = 0; k < LB_MINHASH_K; k++)
-					same += !memcmp(other + 4 * k, h->v[mid].b + 4 * k, 4);
-				if (same * 10 >= LB_MINHASH_K * 8) {
+				double s = lb_text_fp_decode(other, want, &tother) == LB_OK
+						   ? lb_text_similarity(&tmine, &tother, NULL)
+						   : 0;
+				if (s >= LB_TEXT_MATCH) {
 					found = true;
-					snprintf(why, 96, "estimated text similarity %.2f",
-						 (double)same / LB_MINHASH_K);
+					snprintf(why, 96, "text similarity %.2f, same values", s);
 				}
 			} else {
 				int dist = lb_pdq_min_distance(mine, other);

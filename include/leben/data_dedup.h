@@ -112,7 +112,7 @@ int lb_pdq_min_distance(const struct lb_pdq a[8], const uint8_t b[32]);
 /* ---- a directory ------------------------------------------------------------------------- */
 
 struct lb_dedup_options {
-	double text_threshold; /* MinHash similarity threshold, default 0.8 */
+	double text_threshold; /* lb_text_similarity threshold, default LB_TEXT_MATCH */
 	int image_distance;    /* PDQ match distance, default LB_PDQ_MATCH_DISTANCE */
 	size_t max_file;       /* largest file read, default 256 MiB */
 };

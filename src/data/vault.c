@@ -225,7 +225,7 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 		struct lb_text_profile t;
 		rc = lb_text_profile((const char *)data, len, &t, em);
 		if (!rc) {
-			struct lb_minhash mh;
+			struct lb_text_fp mh;
 			lb_hexa_set_str(h, "data.format", "text");
 			struct lb_asset_audit aa;
 			lb_audit_text((const char *)data, len, &aa);
@@ -235,11 +235,9 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			feat(h, "words", "%zu", t.words);
 			for (size_t i = 0; i < t.nterms && i < 5; i++)
 				lb_hexa_list_add(h, "semantic.keywords", t.terms[i]);
-			if (lb_minhash_text((const char *)data, len, LB_MINHASH_SHINGLE, &mh) == LB_OK) {
-				uint8_t sig[LB_MINHASH_K * 4];
-				for (int i = 0; i < LB_MINHASH_K; i++)
-					for (int b = 0; b < 4; b++)
-						sig[i * 4 + b] = (uint8_t)(mh.v[i] >> (8 * b));
+			if (lb_text_fingerprint((const char *)data, len, &mh) == LB_OK) {
+				uint8_t sig[LB_TEXT_FP_SIZE];
+				lb_text_fp_encode(&mh, sig);
 				lb_hexa_set_bytes(h, "raw.minhash", sig, sizeof sig);
 			}
 			lb_text_profile_release(&t);
