@@ -357,11 +357,15 @@ static const char audit_help[] =
 	"                        [--rules RULES.json] [--clusters K] [--json]\n"
 	"                        [--skip N] [--header|--no-header] [--delimiter C]\n"
 	"       leben data audit FILE.dcm|BUNDLE.json|NOTE.txt|IMAGE.png [--json]\n"
+	"                        [--icd10 ORDERFILE] [--snomed CONCEPTS.txt]\n"
 	"\n"
 	"Other files get the checks that fit them, each counted as passed/looked at, and a\n"
 	"score (the mean pass rate): DICOM (identifying elements present, UIDs well formed,\n"
 	"dates valid, image attributes matching the pixel data), FHIR (resources with ids,\n"
-	"references that resolve inside the bundle, codings with system and code, valid dates),\n"
+	"references that resolve inside the bundle, codings with system and code and valid\n"
+	"ICD-10 / SNOMED CT codes, dates that exist), each failure listed with its FHIR path;\n"
+	"--icd10 (a CMS order file) and --snomed (an RF2 concept snapshot) also check that\n"
+	"codes exist),\n"
 	"text (UTF-8, no control characters, has words, language recognised), images\n"
 	"(decodable, at least 32x32, not blank).\n"
 	"\n"
@@ -395,7 +399,7 @@ static int read_profile(const char *path, const struct lb_csv_options *co, struc
 
 /* Audit of a DICOM file, FHIR document, text note or image (not a table). */
 static int audit_asset_file(const char *path, const char *type, const uint8_t *d, size_t n,
-			    bool json)
+			    bool json, const struct lb_code_tables *ct)
 {
 	struct lb_errmsg em;
 	struct lb_asset_audit a;
@@ -408,7 +412,7 @@ static int audit_asset_file(const char *path, const char *type, const uint8_t *d
 			lb_dicom_file_release(&f);
 		}
 	} else if (!strcmp(type, "fhir")) {
-		rc = lb_audit_fhir((const char *)d, n, &a, &em);
+		rc = lb_audit_fhir_codes((const char *)d, n, ct, &a, &em);
 	} else if (!strcmp(type, "image")) {
 		struct lb_image im;
 		if (!(rc = lb_image_read(d, n, true, &im, &em))) {
@@ -429,11 +433,21 @@ static int audit_asset_file(const char *path, const char *type, const uint8_t *d
 		const struct lb_audit_check *c = &a.check[i];
 		if (!c->total)
 			printf("  %-14s not applicable\n", c->name);
-		else
+		else {
+			bool listed = false; /* failures listed below with their place */
+			for (size_t k = 0; k < a.nproblems && !listed; k++)
+				listed = !strcmp(a.problem[k].check, c->name);
 			printf("  %-14s %llu of %llu passed%s%s\n", c->name,
 			       (unsigned long long)c->passed, (unsigned long long)c->total,
-			       c->detail[0] ? ": " : "", c->detail);
+			       c->detail[0] && !listed ? ": " : "", listed ? "" : c->detail);
+		}
 	}
+	/* every failure with where it is (codes, dates, references) */
+	for (size_t i = 0; i < a.nproblems; i++)
+		printf("  %-14s %s: %s\n", a.problem[i].check, a.problem[i].where, a.problem[i].what);
+	if (a.more_problems)
+		printf("  ... and %llu more problems (--json lists the first %d)\n",
+		       (unsigned long long)a.more_problems, LB_AUDIT_MAX_PROBLEMS);
 	return 0;
 }
 
@@ -444,6 +458,7 @@ static int data_audit(int argc, char **argv)
 		return 0;
 	}
 	const char *path = NULL, *report = NULL, *prev = NULL, *rules_path = NULL;
+	const char *icd10_path = NULL, *snomed_path = NULL;
 	bool json = false;
 	struct lb_csv_options co = {0, -1, 0, 0};
 	struct lb_audit_options ao = {0};
@@ -458,6 +473,10 @@ static int data_audit(int argc, char **argv)
 			rules_path = argv[++i];
 		else if (!strcmp(argv[i], "--clusters") && i + 1 < argc)
 			ao.k = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--icd10") && i + 1 < argc)
+			icd10_path = argv[++i];
+		else if (!strcmp(argv[i], "--snomed") && i + 1 < argc)
+			snomed_path = argv[++i];
 		else if (!strcmp(argv[i], "--skip") && i + 1 < argc)
 			co.skip_rows = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--header"))
@@ -494,7 +513,19 @@ static int data_audit(int argc, char **argv)
 				path, type);
 			return 2;
 		}
-		int st = table ? -1 : audit_asset_file(path, type, d, n, json);
+		/* code tables the user is licensed to use: codes are checked for existence too */
+		struct lb_icd10_table *icd = NULL;
+		struct lb_snomed *sct = NULL;
+		if ((icd10_path && lb_icd10_table_load(icd10_path, &icd, &em)) ||
+		    (snomed_path && lb_snomed_load(snomed_path, NULL, NULL, &sct, &em))) {
+			lb_free(d);
+			lb_icd10_table_free(icd);
+			return fail("audit", &em, NULL);
+		}
+		struct lb_code_tables ct = {icd, sct};
+		int st = table ? -1 : audit_asset_file(path, type, d, n, json, &ct);
+		lb_icd10_table_free(icd);
+		lb_snomed_free(sct);
 		lb_free(d);
 		if (st >= 0)
 			return st;

@@ -89,7 +89,8 @@ int lb_audit_html(const char *title, const struct lb_csv_profile *p, const struc
  *   DICOM: identifying elements present, UIDs well formed, dates valid, image attributes
  *          consistent with the pixel data.
  *   FHIR:  resources carry ids, references resolve inside the bundle, codings carry system
- *          and code, dates have FHIR date syntax.
+ *          and code and ICD-10 / SNOMED CT codes are valid, dates exist in the calendar and
+ *          follow FHIR's date/dateTime/instant grammar.
  *   text:  valid UTF-8, no control characters, has words, language recognised.
  *   image: decodable, at least 32x32, not blank (enough detail for a perceptual hash). */
 #define LB_AUDIT_MAX_CHECKS 8
@@ -101,17 +102,36 @@ struct lb_audit_check {
 	char detail[160];   /* first problem found, "" if none */
 };
 
+#define LB_AUDIT_MAX_PROBLEMS 32
+
+/* One thing that failed a check, with where it is (a FHIR path such as
+ * "Bundle.entry[2].resource.code.coding[0]"). */
+struct lb_audit_problem {
+	const char *check;  /* static: the check's name */
+	char where[112];
+	char what[176];
+};
+
 struct lb_asset_audit {
 	const char *format;                      /* static: "dicom", "fhir", "text", "image" */
 	struct lb_audit_check check[LB_AUDIT_MAX_CHECKS];
 	size_t nchecks;
 	uint32_t score;                          /* basis points */
+	struct lb_audit_problem problem[LB_AUDIT_MAX_PROBLEMS]; /* each failure, in order */
+	size_t nproblems;
+	uint64_t more_problems;                  /* failures beyond LB_AUDIT_MAX_PROBLEMS */
 };
 
 void lb_audit_dicom(const struct lb_dicom_file *f, struct lb_asset_audit *out);
 /* The text must be JSON (a Bundle or one resource); LB_EMALFORMED otherwise. */
 int lb_audit_fhir(const char *json, size_t len, struct lb_asset_audit *out,
 		  struct lb_errmsg *em);
+/* The same with code tables: ICD-10 and SNOMED CT codings are checked (structure, check
+ * digit, and existence in the tables given; tables may be NULL), each failure listed in
+ * out->problem with its FHIR path. */
+struct lb_code_tables;
+int lb_audit_fhir_codes(const char *json, size_t len, const struct lb_code_tables *tables,
+			struct lb_asset_audit *out, struct lb_errmsg *em);
 void lb_audit_text(const char *p, size_t len, struct lb_asset_audit *out);
 /* im->luma may be NULL (then the image counts as not decodable). */
 void lb_audit_image(const struct lb_image *im, struct lb_asset_audit *out);

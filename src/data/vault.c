@@ -206,18 +206,17 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			feat(h, "first_date", "%s", s.first_date);
 			feat(h, "last_date", "%s", s.last_date);
 			for (size_t i = 0; i < s.ncodes; i++) {
-				/* ICD-10 and SNOMED CT codes become semantic codes */
-				const char *k = s.codes[i].key, *bar = strchr(k, '|');
-				char code[300];
-				if (bar && strstr(k, "snomed.info/sct") &&
-				    lb_sctid_check(bar + 1, NULL) == LB_OK)
-					snprintf(code, sizeof code, "snomed|%s", bar + 1);
-				else if (bar && strstr(k, "icd-10") && lb_icd10_check(bar + 1, true, NULL) == LB_OK)
-					snprintf(code, sizeof code, "%s|%s",
-						 strstr(k, "icd-10-cm") ? "icd10cm" : "icd10", bar + 1);
-				else
+				/* ICD-10 and SNOMED CT codes become semantic codes; an invalid one
+				 * stays visible as "invalid|system|code" */
+				const char *k = s.codes[i].key, *bar = strrchr(k, '|');
+				char sys[256], code[300];
+				if (!bar || (size_t)(bar - k) >= sizeof sys)
 					continue;
-				lb_hexa_list_add(h, "semantic.codes", code);
+				memcpy(sys, k, (size_t)(bar - k));
+				sys[bar - k] = 0;
+				if (lb_code_facet_entry(lb_code_system_of(sys), bar + 1, NULL, code,
+							sizeof code) == LB_OK)
+					lb_hexa_list_add(h, "semantic.codes", code);
 			}
 			lb_fhir_summary_release(&s);
 		}
