@@ -451,6 +451,11 @@ static int audit_asset_file(const char *path, const char *type, const uint8_t *d
 	return 0;
 }
 
+/* data audit of one file, the code tables loaded (ao->codes). */
+static int data_audit_file(const char *path, const char *report, const char *prev,
+			   const char *rules_path, bool json, struct lb_csv_options *cop,
+			   struct lb_audit_options *aop, struct lb_errmsg *emp);
+
 static int data_audit(int argc, char **argv)
 {
 	if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
@@ -497,6 +502,31 @@ static int data_audit(int argc, char **argv)
 	}
 	struct lb_errmsg em;
 	lb_errclear(&em);
+	/* code tables the user is licensed to use: codes are checked for existence too */
+	struct lb_icd10_table *icd = NULL;
+	struct lb_snomed *sct = NULL;
+	if ((icd10_path && lb_icd10_table_load(icd10_path, &icd, &em)) ||
+	    (snomed_path && lb_snomed_load(snomed_path, NULL, NULL, &sct, &em))) {
+		lb_icd10_table_free(icd);
+		return fail("audit", &em, NULL);
+	}
+	struct lb_code_tables ct = {icd, sct};
+	ao.codes = &ct;
+	int status = data_audit_file(path, report, prev, rules_path, json, &co, &ao, &em);
+	lb_icd10_table_free(icd);
+	lb_snomed_free(sct);
+	return status;
+}
+
+/* data audit of one file, the code tables loaded (ao->codes). */
+static int data_audit_file(const char *path, const char *report, const char *prev,
+			   const char *rules_path, bool json, struct lb_csv_options *cop,
+			   struct lb_audit_options *aop, struct lb_errmsg *emp)
+{
+	struct lb_csv_options co = *cop;
+	struct lb_audit_options ao = *aop;
+	struct lb_errmsg em = *emp;
+	struct lb_asset_audit *table_codes = NULL; /* owned */
 	{
 		/* not a table: the checks that fit its format */
 		uint8_t *d;
@@ -513,19 +543,19 @@ static int data_audit(int argc, char **argv)
 				path, type);
 			return 2;
 		}
-		/* code tables the user is licensed to use: codes are checked for existence too */
-		struct lb_icd10_table *icd = NULL;
-		struct lb_snomed *sct = NULL;
-		if ((icd10_path && lb_icd10_table_load(icd10_path, &icd, &em)) ||
-		    (snomed_path && lb_snomed_load(snomed_path, NULL, NULL, &sct, &em))) {
-			lb_free(d);
-			lb_icd10_table_free(icd);
-			return fail("audit", &em, NULL);
+		int st = table ? -1 : audit_asset_file(path, type, d, n, json, ao.codes);
+		struct lb_asset_audit *codes = NULL;
+		if (table && st < 0) {
+			/* every cell of the code columns, with its line and column */
+			struct lb_csv_profile cp;
+			if (lb_csv_profile((const char *)d, n, &co, &cp, NULL) == LB_OK) {
+				codes = lb_malloc(sizeof *codes);
+				if (codes)
+					lb_audit_table_codes((const char *)d, n, &cp, ao.codes, codes);
+				lb_csv_profile_release(&cp);
+			}
 		}
-		struct lb_code_tables ct = {icd, sct};
-		int st = table ? -1 : audit_asset_file(path, type, d, n, json, &ct);
-		lb_icd10_table_free(icd);
-		lb_snomed_free(sct);
+		table_codes = codes;
 		lb_free(d);
 		if (st >= 0)
 			return st;
@@ -534,8 +564,10 @@ static int data_audit(int argc, char **argv)
 	json_t *rules_json = NULL;
 	struct lb_audit_rule *rules = NULL;
 	int status = 1;
-	if (read_profile(path, &co, &p, &em))
+	if (read_profile(path, &co, &p, &em)) {
+		lb_free(table_codes);
 		return fail("audit", &em, NULL);
+	}
 	if (prev) {
 		if (read_profile(prev, &co, &pp, &em))
 			goto out_profile;
@@ -576,6 +608,8 @@ static int data_audit(int argc, char **argv)
 		json_t *j = lb_audit_json(&p, &a);
 		if (j && report)
 			json_object_set_new(j, "report", json_string(report));
+		if (j && table_codes && table_codes->check[0].total)
+			json_object_set_new(j, "codes", lb_asset_audit_json(table_codes));
 		status = print_json_obj(j);
 	} else {
 		printf("%s: score %.2f / 100 (completeness %.1f%%, uniqueness %.1f%%, validity "
@@ -590,6 +624,18 @@ static int data_audit(int argc, char **argv)
 				       p.cols[j].name, (1 - a.col[j].completeness) * 100,
 				       a.col[j].outliers, a.col[j].violations,
 				       a.col[j].drift_ks > 0.2 ? ", drifted" : "");
+		if (table_codes && table_codes->check[0].total) {
+			const struct lb_asset_audit *tc = table_codes;
+			printf("  codes          %llu of %llu passed\n",
+			       (unsigned long long)tc->check[0].passed,
+			       (unsigned long long)tc->check[0].total);
+			for (size_t k = 0; k < tc->nproblems; k++)
+				printf("  codes          %s: %s\n", tc->problem[k].where,
+				       tc->problem[k].what);
+			if (tc->more_problems)
+				printf("  ... and %llu more bad codes (--json lists the first %d)\n",
+				       (unsigned long long)tc->more_problems, LB_AUDIT_MAX_PROBLEMS);
+		}
 		if (report)
 			printf("  report written to %s\n", report);
 		status = 0;
@@ -602,6 +648,7 @@ out_prev:
 		lb_csv_profile_release(&pp);
 out_profile:
 	lb_csv_profile_release(&p);
+	lb_free(table_codes);
 	if (status && em.code)
 		return fail("audit", &em, NULL);
 	return status;

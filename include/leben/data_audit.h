@@ -20,6 +20,8 @@
 #include "leben/data_dicom.h"
 #include "leben/data_extract.h"
 
+struct lb_code_tables; /* data_coding.h */
+
 #define LB_AUDIT_ROBUST_Z 3.5  /* |0.6745 (x - median) / MAD| above this is an outlier */
 #define LB_AUDIT_MAX_K 8
 
@@ -37,6 +39,7 @@ struct lb_audit_options {
 	const struct lb_audit_rule *rules;     /* borrowed */
 	size_t nrules;
 	int k;                                 /* clusters, 0 = 3 */
+	const struct lb_code_tables *codes;    /* code tables for code columns, or NULL */
 };
 
 struct lb_audit_column {
@@ -47,6 +50,8 @@ struct lb_audit_column {
 	double mad;             /* median absolute deviation (unscaled) */
 	double drift_ks;        /* KS statistic against the previous version, -1 if none */
 	bool key_like;          /* every value present and distinct */
+	const char *code_system; /* "icd10cm" or "snomed" when the column holds codes (its name
+				    says so); then validity is the share of valid codes */
 };
 
 struct lb_audit {
@@ -81,6 +86,19 @@ json_t *lb_audit_json(const struct lb_csv_profile *p, const struct lb_audit *a);
 /* A self-contained HTML page (inline CSS and SVG, no scripts or external links). */
 int lb_audit_html(const char *title, const struct lb_csv_profile *p, const struct lb_audit *a,
 		  struct lb_buf *out);
+
+/* The system of the codes a column holds, from its name ("icd10", "ICD-10-CM code",
+ * "diagnosis_code", "snomed_ct", "sctid"): LB_CODE_ICD10CM (ICD-10-CM syntax, which WHO ICD-10
+ * codes also follow) or LB_CODE_SNOMED; 0 (LB_CODE_OTHER) if none. guessed (may be NULL) is
+ * set for names that only suggest codes ("diagnosis", "dx"): such a column counts as codes
+ * only when most of its values are well formed. */
+int lb_audit_code_column(const char *name, bool *guessed);
+struct lb_asset_audit;
+/* Every cell of the code columns of a table (text as profiled into p): check "codes" counts
+ * the cells looked at and passed; each bad cell is listed as a problem whose place is
+ * "line L, column NAME" (L the file's line where the row starts). format is "table". */
+int lb_audit_table_codes(const char *text, size_t len, const struct lb_csv_profile *p,
+			 const struct lb_code_tables *tables, struct lb_asset_audit *out);
 
 /* ---- audit of non-table assets (audit_asset.c) --------------------------------------------
  * Completeness and validity checks that make sense per format; each check counts how many of
@@ -129,7 +147,6 @@ int lb_audit_fhir(const char *json, size_t len, struct lb_asset_audit *out,
 /* The same with code tables: ICD-10 and SNOMED CT codings are checked (structure, check
  * digit, and existence in the tables given; tables may be NULL), each failure listed in
  * out->problem with its FHIR path. */
-struct lb_code_tables;
 int lb_audit_fhir_codes(const char *json, size_t len, const struct lb_code_tables *tables,
 			struct lb_asset_audit *out, struct lb_errmsg *em);
 void lb_audit_text(const char *p, size_t len, struct lb_asset_audit *out);

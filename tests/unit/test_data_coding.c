@@ -7,6 +7,8 @@
 
 #include "data/data_int.h"
 #include "leben/data_coding.h"
+#include "leben/data_hexa.h"
+#include "leben/data_vault.h"
 
 static const char *path(const char *rel)
 {
@@ -255,13 +257,31 @@ static void test_fhir_dates(void **state)
 	assert_int_equal(data_fhir_time_of("effectiveDateTime"), DATA_FHIR_DATETIME);
 }
 
+/* The semantic facet keeps invalid codes visible, marked, and the entry still checks. */
+static void test_facet_invalid(void **state)
+{
+	struct lb_hexa h;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_data_describe(path("bad_codes.json"), &h, &em));
+	int c = lb_hexa_field_id("semantic.codes");
+	bool bad_icd = false, bad_sct = false, good_sct = false;
+	for (size_t i = 0; i < h.v[c].n; i++) {
+		bad_icd |= !strcmp(h.v[c].keys[i], "invalid|icd10|ZZZ.99");
+		bad_sct |= !strcmp(h.v[c].keys[i], "invalid|snomed|38341004");
+		good_sct |= !strcmp(h.v[c].keys[i], "snomed|38341003");
+	}
+	assert_true(bad_icd && bad_sct && good_sct);
+	assert_lb_ok(lb_hexa_check(&h, true, &em));
+	lb_hexa_release(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_icd10_syntax),     cmocka_unit_test(test_icd10_chapters),
 		cmocka_unit_test(test_icd10_order_file), cmocka_unit_test(test_sctid),
 		cmocka_unit_test(test_rf2),             cmocka_unit_test(test_code_check),
-		cmocka_unit_test(test_fhir_dates),
+		cmocka_unit_test(test_fhir_dates),       cmocka_unit_test(test_facet_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
