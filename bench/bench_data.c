@@ -21,6 +21,7 @@
 #include "leben/data_dicom.h"
 #include "leben/data_hexa.h"
 #include "leben/data_search.h"
+#include "../tests/unit/text_eval.h"
 
 #define NOTES 100000
 
@@ -247,6 +248,19 @@ static void in_child(const char *name, void (*fn)(void))
 	printf("  %-12s peak memory %.1f MiB\n", name, ru.ru_maxrss / 1024.0);
 }
 
+/* ---- text near-duplicates: precision/recall on the labelled set (tests/unit/text_eval.h) */
+static void bench_text_eval(void)
+{
+	struct text_eval e;
+	const char *root = getenv("LEBEN_ROOT");
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%.4000s/tests/data/text/eval", root ? root : ".");
+	if (text_eval_run(dir, &e) == LB_OK)
+		text_eval_print(&e, stdout);
+	else
+		printf("text eval: %s not found (run from the source tree)\n", dir);
+}
+
 int main(void)
 {
 	printf("LEBEN data layer benchmark (%d cores)\n", lb_ncpus());
@@ -254,5 +268,6 @@ int main(void)
 	in_child("pdq", bench_pdq);
 	in_child("dicom", bench_dicom);
 	in_child("search", bench_search);
+	in_child("text eval", bench_text_eval);
 	return 0;
 }

@@ -14,6 +14,7 @@
  * values differ, so no pair with different values reaches a threshold above 0.5.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@
 #include "leben/data_dedup.h"
 
 #define WORD_MAX 48      /* longer words are cut (they still compare equal to themselves) */
-#define SENT_TOKENS 4096
+#define SENT_TOKENS 512 
 #define WRAP_MIN 45      /* lines at least this long are taken as wrapped text */ /* a "sentence" longer than this is cut into pieces */
 
 struct tok {
@@ -94,21 +95,61 @@ static const char *const header_labels[] = {"note",          "clinical note", "p
 static const char *const credentials[] = {"md", "rn", "np", "phd", "mbbs", "dnp",
 					  "frcp", "mrcp", "pa-c", "aprn", NULL};
 
-static int list_index(const char *const *l, const char *w)
+/* Every word of the tables above in one hash table, built once (the lists are small, but a
+ * note has many words: linear look-ups were a third of the time). */
+struct wentry {
+	const char *w;    /* NULL: empty slot */
+	const char *fold; /* unit spelling folded to, or NULL */
+	int8_t ones;      /* 0..19 for number words, else -1 */
+	int8_t tens;      /* 2..9 for twenty..ninety, else -1 */
+	bool unit;        /* a unit after a number */
+	bool polarity;    /* negation or laterality */
+};
+
+#define WTAB 512
+static struct wentry wtab[WTAB];
+static pthread_once_t wtab_once = PTHREAD_ONCE_INIT;
+
+static struct wentry *wslot(const char *w)
 {
-	for (int i = 0; l[i]; i++)
-		if (!strcmp(l[i], w))
-			return i;
-	return -1;
+	size_t h = (size_t)data_hash64(w, strlen(w)) & (WTAB - 1);
+	while (wtab[h].w && strcmp(wtab[h].w, w))
+		h = (h + 1) & (WTAB - 1);
+	return &wtab[h];
 }
 
-static const char *fold_unit(const char *w)
+static struct wentry *wput(const char *w)
+{
+	struct wentry *e = wslot(w);
+	if (!e->w) {
+		e->w = w;
+		e->ones = e->tens = -1;
+	}
+	return e;
+}
+
+static void wtab_build(void)
 {
 	for (size_t i = 0; i < sizeof unit_fold / sizeof unit_fold[0]; i++)
-		if (!strcmp(unit_fold[i].from, w))
-			return unit_fold[i].to;
-	return w;
+		wput(unit_fold[i].from)->fold = unit_fold[i].to;
+	for (int i = 0; units[i]; i++)
+		wput(units[i])->unit = true;
+	for (int i = 0; polarity[i]; i++)
+		wput(polarity[i])->polarity = true;
+	for (int i = 0; ones[i]; i++)
+		wput(ones[i])->ones = (int8_t)i;
+	for (int i = 0; tens[i]; i++)
+		wput(tens[i])->tens = (int8_t)(i + 2);
 }
+
+static const struct wentry *wlook(const char *w)
+{
+	static const struct wentry none = {NULL, NULL, -1, -1, false, false};
+	pthread_once(&wtab_once, wtab_build);
+	const struct wentry *e = wslot(w);
+	return e->w ? e : &none;
+}
+
 
 /* ---- output: shingles and values -------------------------------------------------------- */
 
@@ -130,12 +171,11 @@ static void flush_sentence(struct canon *c)
 	for (size_t i = 0; i < n; i++) {
 		content[i] = c->t[i].num ? "0" : c->t[i].w;
 		if (c->t[i].num) {
-			const char *unit = i + 1 < n && !c->t[i + 1].num &&
-						   list_index(units, c->t[i + 1].w) >= 0
+			const char *unit = i + 1 < n && !c->t[i + 1].num && wlook(c->t[i + 1].w)->unit
 					   ? c->t[i + 1].w
 					   : NULL;
 			add_value(c, "n", c->t[i].w, unit);
-		} else if (list_index(polarity, c->t[i].w) >= 0) {
+		} else if (wlook(c->t[i].w)->polarity) {
 			add_value(c, "w", c->t[i].w, NULL);
 		}
 	}
@@ -218,7 +258,8 @@ static void numwords_flush(struct canon *c, struct numwords *nw)
 /* A word: number words accumulate, units fold, anything else is pushed as is. */
 static void word(struct canon *c, struct numwords *nw, const char *w, bool next_is_numword)
 {
-	int o = list_index(ones, w), t = list_index(tens, w);
+	const struct wentry *e = wlook(w);
+	int o = e->ones, t = e->tens >= 0 ? e->tens - 2 : -1;
 	if (o >= 0) {
 		if (nw->active && (nw->last == 1 || (nw->last == 2 && o >= 10)))
 			numwords_flush(c, nw);
@@ -249,7 +290,7 @@ static void word(struct canon *c, struct numwords *nw, const char *w, bool next_
 	if (nw->active && nw->last == 3 && !strcmp(w, "and") && next_is_numword)
 		return;
 	numwords_flush(c, nw);
-	const char *f = fold_unit(w);
+	const char *f = e->fold ? e->fold : w;
 	push(c, f, strlen(f), false);
 }
 
@@ -273,7 +314,8 @@ static size_t read_word(const char *s, size_t len, size_t i, char *out, size_t c
 
 static bool is_numword(const char *w)
 {
-	return list_index(ones, w) >= 0 || list_index(tens, w) >= 0;
+	const struct wentry *e = wlook(w);
+	return e->ones >= 0 || e->tens >= 0;
 }
 
 /* Tokens of one kept line, with sentence ends at . ! ? ; followed by a space or the end. */
