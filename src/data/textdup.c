@@ -395,10 +395,21 @@ static size_t count_words(const char *s, size_t n)
  * naming someone with a credential after a comma ("Anna Meyer, MD"). */
 static bool is_signature(const char *s, size_t n)
 {
-	for (size_t k = 0; sig_starts[k]; k++)
-		if (starts_with_word(s, n, sig_starts[k]))
+	size_t words = count_words(s, n);
+	for (size_t k = 0; sig_starts[k]; k++) {
+		if (!starts_with_word(s, n, sig_starts[k]))
+			continue;
+		/* "Signed: ...", "Dictated by ...", "Electronically signed ...", or a short line
+		 * that is not a sentence — not "Signed consent was obtained." */
+		size_t j = strlen(sig_starts[k]);
+		while (j < n && s[j] == ' ')
+			j++;
+		if (strchr(sig_starts[k], ' ') || (j < n && (s[j] == ':' || s[j] == ',')) ||
+		    starts_with_word(s + j, n - j, "by") || starts_with_word(s + j, n - j, "on") ||
+		    j >= n || (words <= 8 && s[n - 1] != '.'))
 			return true;
-	if (count_words(s, n) > 12)
+	}
+	if (words > 12)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] != ',')

@@ -78,6 +78,9 @@ static void test_edits_kept(void **state)
 			  "500mg 3 times daily for 7 days. Platelets 1,200 x10^9/L, sodium 139.",
 			  &differ) == 1.0);
 	assert_false(differ);
+	/* a sentence that starts like a signature is content, not boilerplate */
+	assert_true(score("Procedure explained. Signed consent was obtained from the patient.",
+			  "Procedure explained.", NULL) < LB_TEXT_MATCH);
 	/* numbered list turned into bullets */
 	assert_true(score("Medications:\n1. Atorvastatin 20 mg at night\n2. Ramipril 5 mg daily\n",
 			  "Medications:\n- Atorvastatin 20mg at night\n- Ramipril 5mg daily\n",
