@@ -1556,7 +1556,8 @@ static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq
 }
 
 /* Look for a near duplicate of the new entry among the directory's entries of the same
- * format: texts by lb_text_similarity >= LB_TEXT_MATCH (same values, similar wording), images (and DICOM pictures) by PDQ distance
+ * format: texts by lb_text_similarity >= LB_TEXT_MATCH (similar wording, same values),
+ * images (and DICOM pictures) by PDQ distance
  * <= LB_PDQ_MATCH_DISTANCE over the 8 rotations/flips of the new one. Writes the asset id
  * and a description of the match; false if none. */
 static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, const uint8_t *d,
