@@ -327,7 +327,7 @@ static void tokenise_line(struct canon *c, struct numwords *nw, const char *s, s
 		if (isdigit(ch)) {
 			size_t a = i;
 			while (i < len && (isdigit((unsigned char)s[i]) ||
-					   (s[i] == ',' && i + 3 < len + 0 && isdigit((unsigned char)s[i + 1]) &&
+					   (s[i] == ',' && i + 3 < len && isdigit((unsigned char)s[i + 1]) &&
 					    isdigit((unsigned char)s[i + 2]) &&
 					    isdigit((unsigned char)s[i + 3]) &&
 					    (i + 4 >= len || !isdigit((unsigned char)s[i + 4])))))
