@@ -25,6 +25,20 @@
 
 #define NOTES 100000
 
+/* ---- evaluation: text near-duplicates, precision/recall on the labelled set
+ * tests/data/text/eval (tests/unit/text_eval.h) */
+static void bench_eval_text(void)
+{
+	struct text_eval e;
+	const char *root = getenv("LEBEN_ROOT");
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%.4000s/tests/data/text/eval", root ? root : ".");
+	if (text_eval_run(dir, &e) == LB_OK)
+		text_eval_print(&e, stdout);
+	else
+		printf("text eval: %s not found (run from the source tree)\n", dir);
+}
+
 static uint64_t rs = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(uint32_t n)
 {
@@ -248,19 +262,6 @@ static void in_child(const char *name, void (*fn)(void))
 	printf("  %-12s peak memory %.1f MiB\n", name, ru.ru_maxrss / 1024.0);
 }
 
-/* ---- text near-duplicates: precision/recall on the labelled set (tests/unit/text_eval.h) */
-static void bench_text_eval(void)
-{
-	struct text_eval e;
-	const char *root = getenv("LEBEN_ROOT");
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%.4000s/tests/data/text/eval", root ? root : ".");
-	if (text_eval_run(dir, &e) == LB_OK)
-		text_eval_print(&e, stdout);
-	else
-		printf("text eval: %s not found (run from the source tree)\n", dir);
-}
-
 int main(void)
 {
 	printf("LEBEN data layer benchmark (%d cores)\n", lb_ncpus());
@@ -268,6 +269,6 @@ int main(void)
 	in_child("pdq", bench_pdq);
 	in_child("dicom", bench_dicom);
 	in_child("search", bench_search);
-	in_child("text eval", bench_text_eval);
+	in_child("eval-text", bench_eval_text);
 	return 0;
 }
