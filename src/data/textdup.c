@@ -26,8 +26,8 @@
 #include "leben/data_dedup.h"
 
 #define WORD_MAX 48      /* longer words are cut (they still compare equal to themselves) */
-#define SENT_TOKENS 512 
-#define WRAP_MIN 45      /* lines at least this long are taken as wrapped text */ /* a "sentence" longer than this is cut into pieces */
+#define SENT_TOKENS 512  /* a "sentence" longer than this is cut into pieces */
+#define WRAP_MIN 45      /* lines at least this long are taken as wrapped text */
 
 struct tok {
 	char w[WORD_MAX]; /* lower-case word, or the canonical number */
@@ -294,6 +294,25 @@ static void word(struct canon *c, struct numwords *nw, const char *w, bool next_
 	push(c, f, strlen(f), false);
 }
 
+/* Length of a Unicode space, dash or quote at s[i] that word processors put in text
+ * (no-break space U+00A0, U+2000-U+200B spaces, U+2010-U+2015 hyphens and dashes,
+ * U+2018-U+201F quotes, U+2022 bullet, U+2026 ellipsis, U+202F, U+2212 minus, U+00AD soft
+ * hyphen), 0 if none: these separate words like their ASCII forms. */
+static size_t uni_sep(const char *s, size_t len, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)s + i;
+	size_t r = len - i;
+	if (r >= 2 && u[0] == 0xC2 && (u[1] == 0xA0 || u[1] == 0xAD))
+		return 2;
+	if (r >= 3 && u[0] == 0xE2 && u[1] == 0x80 &&
+	    ((u[2] >= 0x80 && u[2] <= 0x8B) || (u[2] >= 0x90 && u[2] <= 0x9F) || u[2] == 0xA2 ||
+	     u[2] == 0xA6 || u[2] == 0xAF))
+		return 3;
+	if (r >= 3 && u[0] == 0xE2 && u[1] == 0x88 && u[2] == 0x92)
+		return 3;
+	return 0;
+}
+
 static bool is_letter(unsigned char ch)
 {
 	return isalpha(ch) || ch >= 0x80;
@@ -303,7 +322,8 @@ static bool is_letter(unsigned char ch)
 static size_t read_word(const char *s, size_t len, size_t i, char *out, size_t cap)
 {
 	size_t n = 0;
-	while (i < len && (isalnum((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80)) {
+	while (i < len && (isalnum((unsigned char)s[i]) ||
+			   ((unsigned char)s[i] >= 0x80 && !uni_sep(s, len, i)))) {
 		if (n + 1 < cap)
 			out[n++] = (char)tolower((unsigned char)s[i]);
 		i++;
@@ -324,6 +344,11 @@ static void tokenise_line(struct canon *c, struct numwords *nw, const char *s, s
 	size_t i = 0;
 	while (i < len && !c->rc) {
 		unsigned char ch = (unsigned char)s[i];
+		size_t sep = uni_sep(s, len, i);
+		if (sep) {
+			i += sep;
+			continue;
+		}
 		if (isdigit(ch)) {
 			size_t a = i;
 			while (i < len && (isdigit((unsigned char)s[i]) ||
@@ -341,7 +366,7 @@ static void tokenise_line(struct canon *c, struct numwords *nw, const char *s, s
 			}
 			numwords_flush(c, nw);
 			push_number(c, s + a, ni, s + f, nf);
-			if (i < len && is_letter((unsigned char)s[i])) {
+			if (i < len && is_letter((unsigned char)s[i]) && !uni_sep(s, len, i)) {
 				/* glued unit ("300mg") or ordinal suffix ("2nd") */
 				char w[WORD_MAX];
 				i = read_word(s, len, i, w, sizeof w);
@@ -354,8 +379,9 @@ static void tokenise_line(struct canon *c, struct numwords *nw, const char *s, s
 			char w[WORD_MAX], nx[WORD_MAX];
 			i = read_word(s, len, i, w, sizeof w);
 			size_t j = i;
-			while (j < len && !isalnum((unsigned char)s[j]) && (unsigned char)s[j] < 0x80)
-				j++;
+			while (j < len && ((!isalnum((unsigned char)s[j]) && (unsigned char)s[j] < 0x80) ||
+					   uni_sep(s, len, j)))
+				j += uni_sep(s, len, j) ? uni_sep(s, len, j) : 1;
 			read_word(s, len, j, nx, sizeof nx);
 			word(c, nw, w, is_numword(nx));
 			continue;

@@ -81,6 +81,13 @@ static void test_edits_kept(void **state)
 	/* a sentence that starts like a signature is content, not boilerplate */
 	assert_true(score("Procedure explained. Signed consent was obtained from the patient.",
 			  "Procedure explained.", NULL) < LB_TEXT_MATCH);
+	/* what word processors and other systems do: CRLF line ends, no-break spaces, non-breaking
+	 * hyphens, en dashes, curly quotes, bullets */
+	assert_true(score("A 67 year old man. Took 300 mg of \"aspirin\" - then rested.\n",
+			  "A 67\xE2\x80\x91year\xE2\x80\x91old man.\r\nTook 300\xC2\xA0mg of "
+			  "\xE2\x80\x9C" "aspirin\xE2\x80\x9D \xE2\x80\x93 then rested.\r\n",
+			  &differ) == 1.0);
+	assert_false(differ);
 	/* numbered list turned into bullets */
 	assert_true(score("Medications:\n1. Atorvastatin 20 mg at night\n2. Ramipril 5 mg daily\n",
 			  "Medications:\n- Atorvastatin 20mg at night\n- Ramipril 5mg daily\n",
