@@ -35,7 +35,10 @@ struct lb_minhash {
 	uint32_t v[LB_MINHASH_K];
 };
 
-/* Normalised text for shingling: lower case, punctuation removed, every number replaced by
+/* The earlier, order- and value-blind method, kept for comparison (the text evaluation
+ * prints its figures) and as a plain MinHash of any text; near-duplicate notes use
+ * lb_text_fingerprint below.
+ * Normalised text for shingling: lower case, punctuation removed, every number replaced by
  * "0", unit spellings folded (milligrams -> mg, ...), single spaces. Appends to out. */
 int lb_text_normalise(const char *text, size_t len, struct lb_buf *out);
 /* Signature of a text over shingles of `shingle` words of its normalised form (a text with
