@@ -37,6 +37,10 @@ static void bench_eval_text(void)
 		text_eval_print(&e, stdout);
 	else
 		printf("text eval: %s not found (run from the source tree)\n", dir);
+	printf("hand-written copies in other styles (tests/data/text/eval/hand):\n");
+	snprintf(dir, sizeof dir, "%.4000s/tests/data/text/eval/hand", root ? root : ".");
+	if (text_eval_run(dir, &e) == LB_OK)
+		text_eval_print(&e, stdout);
 }
 
 static uint64_t rs = 0x9E3779B97F4A7C15ull;

@@ -50,13 +50,14 @@ double lb_minhash_similarity(const struct lb_minhash *a, const struct lb_minhash
 /* ---- near-duplicate text that survives edits (textdup.c) ----------------------------------
  * Canonical form: boilerplate lines (a "Note:" header, a signature line) and list markers
  * dropped, lower case, punctuation and hyphens removed, "300mg" split, number words read as
- * numbers, unit spellings folded; then sentences. The fingerprint is a MinHash over word
- * shingles inside each sentence (numbers as a placeholder: order of sentences and the way a
- * number is written do not matter) plus a digest of the multiset of values (each number with
- * its unit, and negation/laterality words). Pairs whose values differ score half their text
- * similarity, so they never reach LB_TEXT_MATCH. */
+ * numbers, unit spellings folded; then sentences. The fingerprint is a MinHash (its own
+ * multiply-add-shift permutations) over the words and 2-word shingles inside each sentence
+ * (numbers as a placeholder: order of sentences and the way a number is written do not
+ * matter) plus a digest of the multiset of values (each number with its unit, and
+ * negation/laterality words). Pairs whose values differ score half their text similarity, so
+ * they never reach LB_TEXT_MATCH. */
 
-#define LB_TEXT_SHINGLE 2  /* words per shingle, inside one sentence */
+#define LB_TEXT_SHINGLE 2  /* words per shingle, inside one sentence (plus single words) */
 #define LB_TEXT_MATCH 0.60 /* default score at or above which two notes are near copies */
 #define LB_TEXT_FP_SIZE (LB_MINHASH_K * 4 + 12) /* encoded size (the raw.minhash field) */
 
@@ -67,7 +68,7 @@ struct lb_text_fp {
 };
 
 int lb_text_fingerprint(const char *text, size_t len, struct lb_text_fp *out);
-/* Estimated Jaccard similarity of the shingle sets, halved when the values differ
+/* Estimated Jaccard similarity of the element sets, halved when the values differ
  * (*values_differ, may be NULL, says so). */
 double lb_text_similarity(const struct lb_text_fp *a, const struct lb_text_fp *b,
 			  bool *values_differ);

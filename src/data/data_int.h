@@ -48,12 +48,4 @@ uint32_t data_crc32(const uint8_t *p, size_t n);
 struct lb_snomed;
 uint64_t data_snomed_concept_at(const struct lb_snomed *s, size_t i);
 
-/* MinHash building blocks shared by minhash.c and textdup.c: every slot to the maximum, then
- * fold in one 64-bit element hash. */
-struct lb_minhash;
-void data_minhash_init(struct lb_minhash *m);
-void data_minhash_add(struct lb_minhash *m, uint64_t x);
-/* qsort comparator of char * (strcmp). */
-int data_cmp_str(const void *a, const void *b);
-
 #endif

@@ -156,28 +156,6 @@ int lb_minhash_text(const char *text, size_t len, int shingle, struct lb_minhash
 	return LB_OK;
 }
 
-void data_minhash_init(struct lb_minhash *m)
-{
-	perms_init();
-	for (int i = 0; i < LB_MINHASH_K; i++)
-		m->v[i] = UINT32_MAX;
-}
-
-void data_minhash_add(struct lb_minhash *m, uint64_t x)
-{
-	x &= MERSENNE61;
-	for (int i = 0; i < LB_MINHASH_K; i++) {
-		uint32_t hv = (uint32_t)mod61((u128)perm_a[i] * x + perm_b[i]);
-		if (hv < m->v[i])
-			m->v[i] = hv;
-	}
-}
-
-int data_cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 double lb_minhash_similarity(const struct lb_minhash *a, const struct lb_minhash *b)
 {
 	int eq = 0;

@@ -4,13 +4,13 @@
  * signature line) and list markers dropped, lower case, punctuation and hyphenation removed,
  * numbers glued to their unit split ("300mg"), number words read as numbers ("sixty-seven"),
  * unit spellings folded — and cut into sentences. The fingerprint has two parts:
- *   - a MinHash signature over word shingles taken inside each sentence only, with every
- *     number replaced by a placeholder, so reordering sentences or rewriting numbers does not
- *     change it;
+ *   - a MinHash signature over the words and the 2-word shingles taken inside each sentence
+ *     only, with every number replaced by a placeholder, so reordering sentences or rewriting
+ *     numbers does not change it;
  *   - a digest of the multiset of values: every number with the unit that follows it, and the
  *     words that turn a finding around (negation, laterality). Two notes whose values differ
  *     are different notes, however similar their wording (potassium 3.1 vs 6.8).
- * The score of a pair is the estimated Jaccard similarity of the shingle sets, halved when the
+ * The score of a pair is the estimated Jaccard similarity of the element sets, halved when the
  * values differ, so no pair with different values reaches a threshold above 0.5.
  */
 #include <ctype.h>
@@ -151,6 +151,40 @@ static const struct wentry *wlook(const char *w)
 }
 
 
+/* ---- MinHash slots ------------------------------------------------------------------------
+ * Slot i keeps the minimum of h_i(x) = (a_i x + b_i) >> 32 over the elements x (64-bit
+ * multiply-add-shift hashing, a_i odd, from a fixed seed so signatures compare between nodes),
+ * x being the element's 64-bit hash passed through a finaliser so nearby hashes spread. */
+
+static uint64_t fp_a[LB_MINHASH_K], fp_b[LB_MINHASH_K];
+static pthread_once_t fp_once = PTHREAD_ONCE_INIT;
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static void fp_init(void)
+{
+	uint64_t s = 0x4C45422D54455854ull; /* fixed seed */
+	for (int i = 0; i < LB_MINHASH_K; i++) {
+		fp_a[i] = mix64(s += 0x9E3779B97F4A7C15ull) | 1;
+		fp_b[i] = mix64(s += 0x9E3779B97F4A7C15ull);
+	}
+}
+
+static void fp_add(struct lb_minhash *m, uint64_t h)
+{
+	uint64_t x = mix64(h);
+	for (int i = 0; i < LB_MINHASH_K; i++) {
+		uint32_t v = (uint32_t)((fp_a[i] * x + fp_b[i]) >> 32);
+		if (v < m->v[i])
+			m->v[i] = v;
+	}
+}
+
 /* ---- output: shingles and values -------------------------------------------------------- */
 
 static void add_value(struct canon *c, const char *kind, const char *v, const char *unit)
@@ -191,7 +225,15 @@ static void flush_sentence(struct canon *c)
 			memcpy(buf + o, content[j], l);
 			o += l;
 		}
-		data_minhash_add(&c->fp->mh, data_hash64(buf, o));
+		fp_add(&c->fp->mh, data_hash64(buf, o));
+	}
+	/* and every word alone: layout that moves words between sentences (a list made of a
+	 * sentence, a letter's salutation) changes pairs but keeps the words */
+	for (size_t j = 0; j < n; j++) {
+		char b1[WORD_MAX + 2] = "1 ";
+		size_t l = strlen(content[j]);
+		memcpy(b1 + 2, content[j], l);
+		fp_add(&c->fp->mh, data_hash64(b1, l + 2));
 	}
 	if (c->dump) {
 		for (size_t i = 0; i < n && !c->rc; i++)
@@ -495,10 +537,17 @@ static size_t list_marker(const char *s, size_t n)
 	return i;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int canonicalise(const char *text, size_t len, struct lb_text_fp *fp, struct lb_buf *dump)
 {
 	memset(fp, 0, sizeof *fp);
-	data_minhash_init(&fp->mh);
+	pthread_once(&fp_once, fp_init);
+	for (int i = 0; i < LB_MINHASH_K; i++)
+		fp->mh.v[i] = UINT32_MAX;
 	struct canon c = {.fp = fp, .dump = dump};
 	c.t = lb_malloc(SENT_TOKENS * sizeof *c.t);
 	if (!c.t)
@@ -566,7 +615,7 @@ static int canonicalise(const char *text, size_t len, struct lb_text_fp *fp, str
 				*nl = 0;
 				x = nl + 1;
 			}
-			qsort(v, k, sizeof *v, data_cmp_str);
+			qsort(v, k, sizeof *v, cmp_str);
 			crypto_generichash_state st;
 			uint8_t d[16];
 			crypto_generichash_init(&st, (const uint8_t *)"leben-text-values", 17, sizeof d);
