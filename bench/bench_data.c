@@ -21,8 +21,27 @@
 #include "leben/data_dicom.h"
 #include "leben/data_hexa.h"
 #include "leben/data_search.h"
+#include "../tests/unit/text_eval.h"
 
 #define NOTES 100000
+
+/* ---- evaluation: text near-duplicates, precision/recall on the labelled set
+ * tests/data/text/eval (tests/unit/text_eval.h) */
+static void bench_eval_text(void)
+{
+	struct text_eval e;
+	const char *root = getenv("LEBEN_ROOT");
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%.4000s/tests/data/text/eval", root ? root : ".");
+	if (text_eval_run(dir, &e) == LB_OK)
+		text_eval_print(&e, stdout);
+	else
+		printf("text eval: %s not found (run from the source tree)\n", dir);
+	printf("hand-written copies in other styles (tests/data/text/eval/hand):\n");
+	snprintf(dir, sizeof dir, "%.4000s/tests/data/text/eval/hand", root ? root : ".");
+	if (text_eval_run(dir, &e) == LB_OK)
+		text_eval_print(&e, stdout);
+}
 
 static uint64_t rs = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(uint32_t n)
@@ -254,5 +273,6 @@ int main(void)
 	in_child("pdq", bench_pdq);
 	in_child("dicom", bench_dicom);
 	in_child("search", bench_search);
+	in_child("eval-text", bench_eval_text);
 	return 0;
 }

@@ -279,8 +279,10 @@ static const char dedup_help[] =
 	"\n"
 	"Find duplicate files under DIR (all sub-directories), without changing anything:\n"
 	"  exact       identical bytes (same BLAKE2b and MD5 digests)\n"
-	"  near text   notes that say almost the same thing (MinHash similarity >= S after\n"
-	"              ignoring case, punctuation, numbers and unit spellings; default 0.8)\n"
+	"  near text   notes that say the same thing with the same values, whatever the\n"
+	"              order of sentences, header/signature lines, hyphens, unit spacing or\n"
+	"              numbers in words (similarity >= S; default 0.6; notes whose values\n"
+	"              differ score at most 0.5)\n"
 	"  near image  PNG/JPEG/DICOM images that look the same even if re-encoded, resized,\n"
 	"              rotated, mirrored, watermarked or captioned (perceptual hash distance\n"
 	"              <= D of 256 bits; default 31)\n"
@@ -296,7 +298,7 @@ static int data_dedup(int argc, char **argv)
 	}
 	const char *dir = NULL;
 	bool json = false;
-	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 0};
+	struct lb_dedup_options o = {LB_TEXT_MATCH, LB_PDQ_MATCH_DISTANCE, 0};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
@@ -355,13 +357,18 @@ static const char audit_help[] =
 	"                        [--rules RULES.json] [--clusters K] [--json]\n"
 	"                        [--skip N] [--header|--no-header] [--delimiter C]\n"
 	"       leben data audit FILE.dcm|BUNDLE.json|NOTE.txt|IMAGE.png [--json]\n"
+	"       (both forms take [--icd10 ORDERFILE] [--snomed CONCEPTS.txt])\n"
 	"\n"
 	"Other files get the checks that fit them, each counted as passed/looked at, and a\n"
 	"score (the mean pass rate): DICOM (identifying elements present, UIDs well formed,\n"
 	"dates valid, image attributes matching the pixel data), FHIR (resources with ids,\n"
-	"references that resolve inside the bundle, codings with system and code, valid dates),\n"
-	"text (UTF-8, no control characters, has words, language recognised), images\n"
-	"(decodable, at least 32x32, not blank).\n"
+	"references that resolve inside the bundle, codings with system and code and valid\n"
+	"ICD-10 / SNOMED CT codes, dates that exist in the calendar), text (UTF-8, no control\n"
+	"characters, has words, language recognised), images (decodable, at least 32x32, not\n"
+	"blank). Every failure is listed with its place: the FHIR path, or the line and column\n"
+	"of a bad code in a table's code columns (icd10, snomed_ct, diagnosis, ...).\n"
+	"  --icd10 ORDERFILE      ICD-10-CM code table (CMS order file): codes must exist in it\n"
+	"  --snomed CONCEPTS.txt  SNOMED CT RF2 concept snapshot: concepts must exist, active\n"
 	"\n"
 	"Check the quality of a table and give it a score from 0 to 100:\n"
 	"  completeness   share of cells that are filled in\n"
@@ -393,7 +400,7 @@ static int read_profile(const char *path, const struct lb_csv_options *co, struc
 
 /* Audit of a DICOM file, FHIR document, text note or image (not a table). */
 static int audit_asset_file(const char *path, const char *type, const uint8_t *d, size_t n,
-			    bool json)
+			    bool json, const struct lb_code_tables *ct)
 {
 	struct lb_errmsg em;
 	struct lb_asset_audit a;
@@ -406,7 +413,7 @@ static int audit_asset_file(const char *path, const char *type, const uint8_t *d
 			lb_dicom_file_release(&f);
 		}
 	} else if (!strcmp(type, "fhir")) {
-		rc = lb_audit_fhir((const char *)d, n, &a, &em);
+		rc = lb_audit_fhir_codes((const char *)d, n, ct, &a, &em);
 	} else if (!strcmp(type, "image")) {
 		struct lb_image im;
 		if (!(rc = lb_image_read(d, n, true, &im, &em))) {
@@ -427,13 +434,28 @@ static int audit_asset_file(const char *path, const char *type, const uint8_t *d
 		const struct lb_audit_check *c = &a.check[i];
 		if (!c->total)
 			printf("  %-14s not applicable\n", c->name);
-		else
+		else {
+			bool listed = false; /* failures listed below with their place */
+			for (size_t k = 0; k < a.nproblems && !listed; k++)
+				listed = !strcmp(a.problem[k].check, c->name);
 			printf("  %-14s %llu of %llu passed%s%s\n", c->name,
 			       (unsigned long long)c->passed, (unsigned long long)c->total,
-			       c->detail[0] ? ": " : "", c->detail);
+			       c->detail[0] && !listed ? ": " : "", listed ? "" : c->detail);
+		}
 	}
+	/* every failure with where it is (codes, dates, references) */
+	for (size_t i = 0; i < a.nproblems; i++)
+		printf("  %-14s %s: %s\n", a.problem[i].check, a.problem[i].where, a.problem[i].what);
+	if (a.more_problems)
+		printf("  ... and %llu more problems (--json lists the first %d)\n",
+		       (unsigned long long)a.more_problems, LB_AUDIT_MAX_PROBLEMS);
 	return 0;
 }
+
+/* data audit of one file, the code tables loaded (ao->codes). */
+static int data_audit_file(const char *path, const char *report, const char *prev,
+			   const char *rules_path, bool json, struct lb_csv_options *cop,
+			   struct lb_audit_options *aop, struct lb_errmsg *emp);
 
 static int data_audit(int argc, char **argv)
 {
@@ -442,6 +464,7 @@ static int data_audit(int argc, char **argv)
 		return 0;
 	}
 	const char *path = NULL, *report = NULL, *prev = NULL, *rules_path = NULL;
+	const char *icd10_path = NULL, *snomed_path = NULL;
 	bool json = false;
 	struct lb_csv_options co = {0, -1, 0, 0};
 	struct lb_audit_options ao = {0};
@@ -456,6 +479,10 @@ static int data_audit(int argc, char **argv)
 			rules_path = argv[++i];
 		else if (!strcmp(argv[i], "--clusters") && i + 1 < argc)
 			ao.k = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--icd10") && i + 1 < argc)
+			icd10_path = argv[++i];
+		else if (!strcmp(argv[i], "--snomed") && i + 1 < argc)
+			snomed_path = argv[++i];
 		else if (!strcmp(argv[i], "--skip") && i + 1 < argc)
 			co.skip_rows = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--header"))
@@ -476,6 +503,31 @@ static int data_audit(int argc, char **argv)
 	}
 	struct lb_errmsg em;
 	lb_errclear(&em);
+	/* code tables the user is licensed to use: codes are checked for existence too */
+	struct lb_icd10_table *icd = NULL;
+	struct lb_snomed *sct = NULL;
+	if ((icd10_path && lb_icd10_table_load(icd10_path, &icd, &em)) ||
+	    (snomed_path && lb_snomed_load(snomed_path, NULL, NULL, &sct, &em))) {
+		lb_icd10_table_free(icd);
+		return fail("audit", &em, NULL);
+	}
+	struct lb_code_tables ct = {icd, sct};
+	ao.codes = &ct;
+	int status = data_audit_file(path, report, prev, rules_path, json, &co, &ao, &em);
+	lb_icd10_table_free(icd);
+	lb_snomed_free(sct);
+	return status;
+}
+
+/* data audit of one file, the code tables loaded (ao->codes). */
+static int data_audit_file(const char *path, const char *report, const char *prev,
+			   const char *rules_path, bool json, struct lb_csv_options *cop,
+			   struct lb_audit_options *aop, struct lb_errmsg *emp)
+{
+	struct lb_csv_options co = *cop;
+	struct lb_audit_options ao = *aop;
+	struct lb_errmsg em = *emp;
+	struct lb_asset_audit *table_codes = NULL; /* owned */
 	{
 		/* not a table: the checks that fit its format */
 		uint8_t *d;
@@ -492,7 +544,19 @@ static int data_audit(int argc, char **argv)
 				path, type);
 			return 2;
 		}
-		int st = table ? -1 : audit_asset_file(path, type, d, n, json);
+		int st = table ? -1 : audit_asset_file(path, type, d, n, json, ao.codes);
+		struct lb_asset_audit *codes = NULL;
+		if (table && st < 0) {
+			/* every cell of the code columns, with its line and column */
+			struct lb_csv_profile cp;
+			if (lb_csv_profile((const char *)d, n, &co, &cp, NULL) == LB_OK) {
+				codes = lb_malloc(sizeof *codes);
+				if (codes)
+					lb_audit_table_codes((const char *)d, n, &cp, ao.codes, codes);
+				lb_csv_profile_release(&cp);
+			}
+		}
+		table_codes = codes;
 		lb_free(d);
 		if (st >= 0)
 			return st;
@@ -501,8 +565,10 @@ static int data_audit(int argc, char **argv)
 	json_t *rules_json = NULL;
 	struct lb_audit_rule *rules = NULL;
 	int status = 1;
-	if (read_profile(path, &co, &p, &em))
+	if (read_profile(path, &co, &p, &em)) {
+		lb_free(table_codes);
 		return fail("audit", &em, NULL);
+	}
 	if (prev) {
 		if (read_profile(prev, &co, &pp, &em))
 			goto out_profile;
@@ -543,6 +609,8 @@ static int data_audit(int argc, char **argv)
 		json_t *j = lb_audit_json(&p, &a);
 		if (j && report)
 			json_object_set_new(j, "report", json_string(report));
+		if (j && table_codes && table_codes->check[0].total)
+			json_object_set_new(j, "codes", lb_asset_audit_json(table_codes));
 		status = print_json_obj(j);
 	} else {
 		printf("%s: score %.2f / 100 (completeness %.1f%%, uniqueness %.1f%%, validity "
@@ -557,6 +625,18 @@ static int data_audit(int argc, char **argv)
 				       p.cols[j].name, (1 - a.col[j].completeness) * 100,
 				       a.col[j].outliers, a.col[j].violations,
 				       a.col[j].drift_ks > 0.2 ? ", drifted" : "");
+		if (table_codes && table_codes->check[0].total) {
+			const struct lb_asset_audit *tc = table_codes;
+			printf("  codes          %llu of %llu passed\n",
+			       (unsigned long long)tc->check[0].passed,
+			       (unsigned long long)tc->check[0].total);
+			for (size_t k = 0; k < tc->nproblems; k++)
+				printf("  codes          %s: %s\n", tc->problem[k].where,
+				       tc->problem[k].what);
+			if (tc->more_problems)
+				printf("  ... and %llu more bad codes (--json lists the first %d)\n",
+				       (unsigned long long)tc->more_problems, LB_AUDIT_MAX_PROBLEMS);
+		}
 		if (report)
 			printf("  report written to %s\n", report);
 		status = 0;
@@ -569,6 +649,7 @@ out_prev:
 		lb_csv_profile_release(&pp);
 out_profile:
 	lb_csv_profile_release(&p);
+	lb_free(table_codes);
 	if (status && em.code)
 		return fail("audit", &em, NULL);
 	return status;
@@ -1476,7 +1557,8 @@ static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq
 }
 
 /* Look for a near duplicate of the new entry among the directory's entries of the same
- * format: texts by MinHash similarity >= 0.8, images (and DICOM pictures) by PDQ distance
+ * format: texts by lb_text_similarity >= LB_TEXT_MATCH (similar wording, same values),
+ * images (and DICOM pictures) by PDQ distance
  * <= LB_PDQ_MATCH_DISTANCE over the 8 rotations/flips of the new one. Writes the asset id
  * and a description of the match; false if none. */
 static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, const uint8_t *d,
@@ -1484,8 +1566,9 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 {
 	const char *fmt = lb_hexa_get_str(h, "data.format");
 	int mid = lb_hexa_field_id("raw.minhash");
+	struct lb_text_fp tmine, tother;
 	bool text = fmt && !strcmp(fmt, "text") && (h->present >> mid & 1) &&
-		    h->v[mid].n == LB_MINHASH_K * 4;
+		    lb_text_fp_decode(h->v[mid].b, h->v[mid].n, &tmine) == LB_OK;
 	struct lb_pdq mine[8];
 	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
 	if (!text && !pic)
@@ -1506,17 +1589,16 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 			continue;
 		const char *hx = json_string_value(
 			json_object_get(json_object_get(e, "raw"), text ? "minhash" : "pdq"));
-		size_t want = text ? LB_MINHASH_K * 4 : 32;
-		uint8_t other[LB_MINHASH_K * 4];
+		size_t want = text ? LB_TEXT_FP_SIZE : 32;
+		uint8_t other[LB_TEXT_FP_SIZE];
 		if (hx && strlen(hx) == 2 * want && lb_hex_decode(other, want, hx) == LB_OK) {
 			if (text) {
-				int same = 0;
-				for (int k = 0; k < LB_MINHASH_K; k++)
-					same += !memcmp(other + 4 * k, h->v[mid].b + 4 * k, 4);
-				if (same * 10 >= LB_MINHASH_K * 8) {
+				double s = lb_text_fp_decode(other, want, &tother) == LB_OK
+						   ? lb_text_similarity(&tmine, &tother, NULL)
+						   : 0;
+				if (s >= LB_TEXT_MATCH) {
 					found = true;
-					snprintf(why, 96, "estimated text similarity %.2f",
-						 (double)same / LB_MINHASH_K);
+					snprintf(why, 96, "text similarity %.2f, same values", s);
 				}
 			} else {
 				int dist = lb_pdq_min_distance(mine, other);

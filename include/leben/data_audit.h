@@ -20,6 +20,8 @@
 #include "leben/data_dicom.h"
 #include "leben/data_extract.h"
 
+struct lb_code_tables; /* data_coding.h */
+
 #define LB_AUDIT_ROBUST_Z 3.5  /* |0.6745 (x - median) / MAD| above this is an outlier */
 #define LB_AUDIT_MAX_K 8
 
@@ -37,6 +39,7 @@ struct lb_audit_options {
 	const struct lb_audit_rule *rules;     /* borrowed */
 	size_t nrules;
 	int k;                                 /* clusters, 0 = 3 */
+	const struct lb_code_tables *codes;    /* code tables for code columns, or NULL */
 };
 
 struct lb_audit_column {
@@ -47,6 +50,8 @@ struct lb_audit_column {
 	double mad;             /* median absolute deviation (unscaled) */
 	double drift_ks;        /* KS statistic against the previous version, -1 if none */
 	bool key_like;          /* every value present and distinct */
+	const char *code_system; /* "icd10cm" or "snomed" when the column holds codes (its name
+				    says so); then validity is the share of valid codes */
 };
 
 struct lb_audit {
@@ -82,6 +87,19 @@ json_t *lb_audit_json(const struct lb_csv_profile *p, const struct lb_audit *a);
 int lb_audit_html(const char *title, const struct lb_csv_profile *p, const struct lb_audit *a,
 		  struct lb_buf *out);
 
+/* The system of the codes a column holds, from its name ("icd10", "ICD-10-CM code",
+ * "diagnosis_code", "snomed_ct", "sctid"): LB_CODE_ICD10CM (ICD-10-CM syntax, which WHO ICD-10
+ * codes also follow) or LB_CODE_SNOMED; 0 (LB_CODE_OTHER) if none. guessed (may be NULL) is
+ * set for names that only suggest codes ("diagnosis", "dx"): such a column counts as codes
+ * only when most of its values are well formed. */
+int lb_audit_code_column(const char *name, bool *guessed);
+struct lb_asset_audit;
+/* Every cell of the code columns of a table (text as profiled into p): check "codes" counts
+ * the cells looked at and passed; each bad cell is listed as a problem whose place is
+ * "line L, column NAME" (L the file's line where the row starts). format is "table". */
+int lb_audit_table_codes(const char *text, size_t len, const struct lb_csv_profile *p,
+			 const struct lb_code_tables *tables, struct lb_asset_audit *out);
+
 /* ---- audit of non-table assets (audit_asset.c) --------------------------------------------
  * Completeness and validity checks that make sense per format; each check counts how many of
  * the things it looked at passed. The score is the mean pass ratio of the checks that looked
@@ -89,7 +107,8 @@ int lb_audit_html(const char *title, const struct lb_csv_profile *p, const struc
  *   DICOM: identifying elements present, UIDs well formed, dates valid, image attributes
  *          consistent with the pixel data.
  *   FHIR:  resources carry ids, references resolve inside the bundle, codings carry system
- *          and code, dates have FHIR date syntax.
+ *          and code and ICD-10 / SNOMED CT codes are valid, dates exist in the calendar and
+ *          follow FHIR's date/dateTime/instant grammar.
  *   text:  valid UTF-8, no control characters, has words, language recognised.
  *   image: decodable, at least 32x32, not blank (enough detail for a perceptual hash). */
 #define LB_AUDIT_MAX_CHECKS 8
@@ -101,17 +120,35 @@ struct lb_audit_check {
 	char detail[160];   /* first problem found, "" if none */
 };
 
+#define LB_AUDIT_MAX_PROBLEMS 32
+
+/* One thing that failed a check, with where it is (a FHIR path such as
+ * "Bundle.entry[2].resource.code.coding[0]"). */
+struct lb_audit_problem {
+	const char *check;  /* static: the check's name */
+	char where[112];
+	char what[176];
+};
+
 struct lb_asset_audit {
 	const char *format;                      /* static: "dicom", "fhir", "text", "image" */
 	struct lb_audit_check check[LB_AUDIT_MAX_CHECKS];
 	size_t nchecks;
 	uint32_t score;                          /* basis points */
+	struct lb_audit_problem problem[LB_AUDIT_MAX_PROBLEMS]; /* each failure, in order */
+	size_t nproblems;
+	uint64_t more_problems;                  /* failures beyond LB_AUDIT_MAX_PROBLEMS */
 };
 
 void lb_audit_dicom(const struct lb_dicom_file *f, struct lb_asset_audit *out);
 /* The text must be JSON (a Bundle or one resource); LB_EMALFORMED otherwise. */
 int lb_audit_fhir(const char *json, size_t len, struct lb_asset_audit *out,
 		  struct lb_errmsg *em);
+/* The same with code tables: ICD-10 and SNOMED CT codings are checked (structure, check
+ * digit, and existence in the tables given; tables may be NULL), each failure listed in
+ * out->problem with its FHIR path. */
+int lb_audit_fhir_codes(const char *json, size_t len, const struct lb_code_tables *tables,
+			struct lb_asset_audit *out, struct lb_errmsg *em);
 void lb_audit_text(const char *p, size_t len, struct lb_asset_audit *out);
 /* im->luma may be NULL (then the image counts as not decodable). */
 void lb_audit_image(const struct lb_image *im, struct lb_asset_audit *out);

@@ -88,4 +88,36 @@ bool lb_snomed_is_a(const struct lb_snomed *s, uint64_t id, uint64_t ancestor);
 bool lb_snomed_description(const struct lb_snomed *s, uint64_t id, size_t i, const char **term,
 			   uint64_t *type);
 
+/* ---- checking a code wherever it was found (coding.c) -------------------------------------- */
+
+enum lb_code_system {
+	LB_CODE_OTHER = 0, /* a system LEBEN does not check */
+	LB_CODE_ICD10,     /* WHO ICD-10: http://hl7.org/fhir/sid/icd-10, "icd10" */
+	LB_CODE_ICD10CM,   /* ICD-10-CM: http://hl7.org/fhir/sid/icd-10-cm, "icd10cm" */
+	LB_CODE_SNOMED,    /* SNOMED CT: http://snomed.info/sct, "snomed" */
+};
+
+/* Code tables to check existence against; either may be NULL (structure only). Borrowed. */
+struct lb_code_tables {
+	const struct lb_icd10_table *icd10cm;
+	const struct lb_snomed *snomed;
+};
+
+/* System of a FHIR system URI or a hexahedron prefix ("snomed", "icd10", "icd10cm"). */
+enum lb_code_system lb_code_system_of(const char *system);
+/* Short name used in semantic.codes: "icd10", "icd10cm", "snomed"; NULL for LB_CODE_OTHER. */
+const char *lb_code_system_name(enum lb_code_system sys);
+/* Check one code: SNOMED CT concept id (digits, partition 00/10 = concept, Verhoeff check
+ * digit; and present in t->snomed if loaded), ICD-10 / ICD-10-CM structure (and present in
+ * t->icd10cm if loaded). LB_OK, or LB_ESYNTAX / LB_ECHECKSUM / LB_EINVALID / LB_ENOTFOUND
+ * with the reason in em ("SNOMED CT 38341004: check digit 4 is wrong, the Verhoeff digit of
+ * 3834100 is 3"). Codes of other systems are LB_OK. t may be NULL. */
+int lb_code_check(enum lb_code_system sys, const char *code, const struct lb_code_tables *t,
+		  struct lb_errmsg *em);
+/* The semantic.codes entry of a code: "snomed|38341003", or for a code that fails
+ * lb_code_check "invalid|snomed|38341004" (kept visible, never a search match for the valid
+ * system). LB_ENOTFOUND for LB_CODE_OTHER (nothing written). */
+int lb_code_facet_entry(enum lb_code_system sys, const char *code, const struct lb_code_tables *t,
+			char *out, size_t cap);
+
 #endif

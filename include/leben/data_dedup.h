@@ -35,7 +35,10 @@ struct lb_minhash {
 	uint32_t v[LB_MINHASH_K];
 };
 
-/* Normalised text for shingling: lower case, punctuation removed, every number replaced by
+/* The earlier, order- and value-blind method, kept for comparison (the text evaluation
+ * prints its figures) and as a plain MinHash of any text; near-duplicate notes use
+ * lb_text_fingerprint below.
+ * Normalised text for shingling: lower case, punctuation removed, every number replaced by
  * "0", unit spellings folded (milligrams -> mg, ...), single spaces. Appends to out. */
 int lb_text_normalise(const char *text, size_t len, struct lb_buf *out);
 /* Signature of a text over shingles of `shingle` words of its normalised form (a text with
@@ -43,6 +46,38 @@ int lb_text_normalise(const char *text, size_t len, struct lb_buf *out);
 int lb_minhash_text(const char *text, size_t len, int shingle, struct lb_minhash *out);
 /* Estimated Jaccard similarity: the fraction of equal signature slots. */
 double lb_minhash_similarity(const struct lb_minhash *a, const struct lb_minhash *b);
+
+/* ---- near-duplicate text that survives edits (textdup.c) ----------------------------------
+ * Canonical form: boilerplate lines (a "Note:" header, a signature line) and list markers
+ * dropped, lower case, punctuation and hyphens removed, "300mg" split, number words read as
+ * numbers, unit spellings folded; then sentences. The fingerprint is a MinHash (its own
+ * multiply-add-shift permutations) over the words and 2-word shingles inside each sentence
+ * (numbers as a placeholder: order of sentences and the way a number is written do not
+ * matter) plus a digest of the multiset of values (each number with its unit, and
+ * negation/laterality words). Pairs whose values differ score half their text similarity, so
+ * they never reach LB_TEXT_MATCH. */
+
+#define LB_TEXT_SHINGLE 2  /* words per shingle, inside one sentence (plus single words) */
+#define LB_TEXT_MATCH 0.60 /* default score at or above which two notes are near copies */
+#define LB_TEXT_FP_SIZE (LB_MINHASH_K * 4 + 12) /* encoded size (the raw.minhash field) */
+
+struct lb_text_fp {
+	struct lb_minhash mh; /* shingles of the canonical sentences */
+	uint64_t values;      /* digest of the sorted values */
+	uint32_t nvalues;     /* how many values (numbers, negation and laterality words) */
+};
+
+int lb_text_fingerprint(const char *text, size_t len, struct lb_text_fp *out);
+/* Estimated Jaccard similarity of the element sets, halved when the values differ
+ * (*values_differ, may be NULL, says so). */
+double lb_text_similarity(const struct lb_text_fp *a, const struct lb_text_fp *b,
+			  bool *values_differ);
+/* Encoding: 128 uint32 LE, the values digest as uint64 LE, the count as uint32 LE. */
+void lb_text_fp_encode(const struct lb_text_fp *fp, uint8_t out[LB_TEXT_FP_SIZE]);
+/* LB_EMALFORMED unless n == LB_TEXT_FP_SIZE (older 512-byte signatures are not comparable). */
+int lb_text_fp_decode(const uint8_t *p, size_t n, struct lb_text_fp *out);
+/* The canonical form as text, one sentence a line, then "values: ..." (appended to out). */
+int lb_text_canonical(const char *text, size_t len, struct lb_buf *out);
 
 /* Bands x rows (b*r <= k) minimising w_fp * (false-positive area below the threshold) +
  * w_fn * (false-negative area above it) of the S-curve 1-(1-s^r)^b (datasketch's rule). */
@@ -81,7 +116,7 @@ int lb_pdq_min_distance(const struct lb_pdq a[8], const uint8_t b[32]);
 /* ---- a directory ------------------------------------------------------------------------- */
 
 struct lb_dedup_options {
-	double text_threshold; /* MinHash similarity threshold, default 0.8 */
+	double text_threshold; /* lb_text_similarity threshold, default LB_TEXT_MATCH */
 	int image_distance;    /* PDQ match distance, default LB_PDQ_MATCH_DISTANCE */
 	size_t max_file;       /* largest file read, default 256 MiB */
 };

@@ -77,7 +77,7 @@ enum lb_hexa_type {
 	X(32, "raw.md5", LB_HT_HASH16, "MD5 of the raw bytes")                                \
 	X(33, "raw.vault", LB_HT_STR, "vault object reference")                               \
 	X(34, "raw.pdq", LB_HT_HASH32, "perceptual image hash (PDQ-style, 256 bits)")         \
-	X(35, "raw.minhash", LB_HT_BYTES, "MinHash signature of the text (uint32 LE each)")   \
+	X(35, "raw.minhash", LB_HT_BYTES, "text fingerprint: MinHash + values digest")         \
 	X(36, "audit.score", LB_HT_U64, "audit score in basis points (0..10000)")             \
 	X(37, "audit.report", LB_HT_HASH32, "BLAKE2b-256 of the audit report")                \
 	X(38, "exchange.readers", LB_HT_LIST, "who may open the private part (lb1... / key)")

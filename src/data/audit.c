@@ -11,6 +11,7 @@
 
 #include "data/data_int.h"
 #include "leben/data_audit.h"
+#include "leben/data_coding.h"
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -164,6 +165,31 @@ static const struct lb_audit_rule *rule_for(const struct lb_audit_options *o, co
 	return NULL;
 }
 
+/* A column whose name says it holds codes and has no rule: validity is the share of its
+ * present values that are valid codes (counted over its distinct values; a column with more
+ * than LB_CSV_FREQ_MAX distinct values is not counted). A column that is only guessed to hold
+ * codes ("diagnosis") counts when at least 80% of its values are well formed. */
+static bool audit_code_validity(const struct lb_csv_column *c, const struct lb_code_tables *t,
+				struct lb_audit_column *ac)
+{
+	bool guessed = false;
+	int sys = lb_audit_code_column(c->name, &guessed);
+	if (!sys || !c->nfreq)
+		return false;
+	size_t present = c->count - c->missing, bad = 0, malformed = 0;
+	for (size_t i = 0; i < c->nfreq; i++) {
+		int rc = lb_code_check((enum lb_code_system)sys, c->freq[i].value, t, NULL);
+		bad += rc ? c->freq[i].count : 0;
+		malformed += rc && rc != LB_ENOTFOUND ? c->freq[i].count : 0;
+	}
+	if (!present || (guessed && malformed * 5 > present))
+		return false;
+	ac->code_system = lb_code_system_name((enum lb_code_system)sys);
+	ac->violations = bad;
+	ac->validity = 1 - (double)bad / (double)present;
+	return true;
+}
+
 int lb_audit_table(const struct lb_csv_profile *p, const struct lb_audit_options *opt,
 		   struct lb_audit *a, struct lb_errmsg *em)
 {
@@ -240,6 +266,9 @@ int lb_audit_table(const struct lb_csv_profile *p, const struct lb_audit_options
 			}
 			ac->violations = bad;
 			ac->validity = present ? 1 - (double)bad / (double)present : 1;
+			sum_v += ac->validity;
+			nvalid++;
+		} else if (audit_code_validity(c, opt ? opt->codes : NULL, ac)) {
 			sum_v += ac->validity;
 			nvalid++;
 		}
@@ -415,6 +444,8 @@ json_t *lb_audit_json(const struct lb_csv_profile *p, const struct lb_audit *a)
 				      (json_int_t)c->outliers, "mad", c->mad, "key_like", c->key_like);
 		if (o && c->drift_ks >= 0)
 			json_object_set_new(o, "drift_ks", json_real(c->drift_ks));
+		if (o && c->code_system)
+			json_object_set_new(o, "codes", json_string(c->code_system));
 		json_array_append_new(cols, o);
 	}
 	for (size_t x = 0; x < a->nnum; x++)

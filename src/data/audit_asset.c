@@ -9,6 +9,7 @@
 
 #include "data/data_int.h"
 #include "leben/data_audit.h"
+#include "leben/data_coding.h"
 #include "leben/data_dedup.h"
 
 static struct lb_audit_check *add_check(struct lb_asset_audit *a, const char *name)
@@ -146,8 +147,36 @@ void lb_audit_dicom(const struct lb_dicom_file *f, struct lb_asset_audit *a)
 
 struct fhir_walk {
 	json_t *known;                 /* "Type/id" and fullUrl values present in the bundle */
+	struct lb_asset_audit *a;
 	struct lb_audit_check *ids, *refs, *codings, *dates;
+	const struct lb_code_tables *tables;
+	char path[256];                /* FHIR path of the value being looked at */
 };
+
+/* Count one thing; a failure is also listed with its path. */
+static void count_at(struct fhir_walk *w, struct lb_audit_check *c, bool ok, const char *where,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void count_at(struct fhir_walk *w, struct lb_audit_check *c, bool ok, const char *where,
+		     const char *fmt, ...)
+{
+	char what[176];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	count(c, ok, "%s: %s", where, what);
+	if (ok)
+		return;
+	struct lb_asset_audit *a = w->a;
+	if (a->nproblems == LB_AUDIT_MAX_PROBLEMS) {
+		a->more_problems++;
+		return;
+	}
+	struct lb_audit_problem *p = &a->problem[a->nproblems++];
+	p->check = c->name;
+	snprintf(p->where, sizeof p->where, "%s", where);
+	snprintf(p->what, sizeof p->what, "%s", what);
+}
 
 static bool is_date_key(const char *k)
 {
@@ -161,14 +190,33 @@ static bool is_date_key(const char *k)
 	return false;
 }
 
+static void check_coding(struct fhir_walk *w, json_t *cd)
+{
+	const char *sys = json_string_value(json_object_get(cd, "system"));
+	const char *code = json_string_value(json_object_get(cd, "code"));
+	if (!sys || !*sys || !code || !*code) {
+		count_at(w, w->codings, false, w->path, "a coding lacks its system or code");
+		return;
+	}
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	int rc = lb_code_check(lb_code_system_of(sys), code, w->tables, &em);
+	count_at(w, w->codings, rc == LB_OK, w->path, "%s", em.text);
+}
+
 static void fhir_walk(struct fhir_walk *w, json_t *v, int depth)
 {
 	if (depth > 64)
 		return;
+	size_t base = strlen(w->path);
 	if (json_is_array(v)) {
 		size_t i;
 		json_t *x;
-		json_array_foreach(v, i, x) fhir_walk(w, x, depth + 1);
+		json_array_foreach(v, i, x) {
+			snprintf(w->path + base, sizeof w->path - base, "[%zu]", i);
+			fhir_walk(w, x, depth + 1);
+		}
+		w->path[base] = 0;
 		return;
 	}
 	if (!json_is_object(v))
@@ -176,36 +224,44 @@ static void fhir_walk(struct fhir_walk *w, json_t *v, int depth)
 	const char *k;
 	json_t *x;
 	json_object_foreach(v, k, x) {
+		snprintf(w->path + base, sizeof w->path - base, "%s%s", base ? "." : "", k);
+		size_t kb = strlen(w->path);
 		if (!strcmp(k, "coding") && json_is_array(x)) {
 			size_t i;
 			json_t *cd;
 			json_array_foreach(x, i, cd) {
-				const char *sys = json_string_value(json_object_get(cd, "system"));
-				const char *code = json_string_value(json_object_get(cd, "code"));
-				count(w->codings, sys && *sys && code && *code,
-				      "a coding lacks its system or code");
+				snprintf(w->path + kb, sizeof w->path - kb, "[%zu]", i);
+				check_coding(w, cd);
 			}
+			w->path[kb] = 0;
 		} else if (!strcmp(k, "reference") && json_is_string(x)) {
 			const char *r = json_string_value(x);
 			/* only local references can be resolved; absolute URLs are counted as fine */
 			bool local = !strstr(r, "://") && r[0] != '#';
-			count(w->refs, !local || json_object_get(w->known, r),
-			      "reference \"%.80s\" does not resolve inside the bundle", r);
+			count_at(w, w->refs, !local || json_object_get(w->known, r), w->path,
+				 "reference \"%.80s\" does not resolve inside the bundle", r);
 		} else if (json_is_string(x) && is_date_key(k)) {
-			count(w->dates, data_is_fhir_date(json_string_value(x)),
-			      "%s \"%.40s\" is not a FHIR date", k, json_string_value(x));
+			enum data_fhir_time ft = data_fhir_time_of(k);
+			char why[128];
+			bool ok = data_fhir_date_check(json_string_value(x), ft, why, sizeof why);
+			count_at(w, w->dates, ok, w->path, "\"%.40s\" is not a valid FHIR %s: %s",
+				 json_string_value(x),
+				 ft == DATA_FHIR_DATE ? "date" : ft == DATA_FHIR_INSTANT ? "instant" : "dateTime",
+				 ok ? "" : why);
 		}
 		fhir_walk(w, x, depth + 1);
 	}
+	w->path[base] = 0;
 }
 
-static void fhir_note_resource(struct fhir_walk *w, json_t *res, const char *full_url)
+static void fhir_note_resource(struct fhir_walk *w, json_t *res, const char *full_url,
+			       const char *where)
 {
 	const char *type = json_string_value(json_object_get(res, "resourceType"));
 	const char *id = json_string_value(json_object_get(res, "id"));
 	if (!type)
 		return;
-	count(w->ids, (id && *id) || (full_url && *full_url), "a %s has no id", type);
+	count_at(w, w->ids, (id && *id) || (full_url && *full_url), where, "a %s has no id", type);
 	if (id && *id) {
 		char key[256];
 		snprintf(key, sizeof key, "%s/%s", type, id);
@@ -216,6 +272,12 @@ static void fhir_note_resource(struct fhir_walk *w, json_t *res, const char *ful
 }
 
 int lb_audit_fhir(const char *text, size_t len, struct lb_asset_audit *a, struct lb_errmsg *em)
+{
+	return lb_audit_fhir_codes(text, len, NULL, a, em);
+}
+
+int lb_audit_fhir_codes(const char *text, size_t len, const struct lb_code_tables *tables,
+			struct lb_asset_audit *a, struct lb_errmsg *em)
 {
 	memset(a, 0, sizeof *a);
 	a->format = "fhir";
@@ -228,19 +290,23 @@ int lb_audit_fhir(const char *text, size_t len, struct lb_asset_audit *a, struct
 		json_decref(root);
 		return lb_errf(em, LB_EMALFORMED, "a FHIR document is a JSON object");
 	}
-	struct fhir_walk w = {json_object(), add_check(a, "ids"), add_check(a, "references"),
-			      add_check(a, "codings"), add_check(a, "dates")};
+	struct fhir_walk w = {json_object(), a, add_check(a, "ids"), add_check(a, "references"),
+			      add_check(a, "codings"), add_check(a, "dates"), tables, ""};
 	const char *rt = json_string_value(json_object_get(root, "resourceType"));
 	json_t *entries = json_object_get(root, "entry");
 	if (rt && !strcmp(rt, "Bundle") && json_is_array(entries)) {
 		size_t i;
 		json_t *e;
-		json_array_foreach(entries, i, e)
+		json_array_foreach(entries, i, e) {
+			char where[64];
+			snprintf(where, sizeof where, "Bundle.entry[%zu].resource", i);
 			fhir_note_resource(&w, json_object_get(e, "resource"),
-					   json_string_value(json_object_get(e, "fullUrl")));
+					   json_string_value(json_object_get(e, "fullUrl")), where);
+		}
 	} else {
-		fhir_note_resource(&w, root, NULL);
+		fhir_note_resource(&w, root, NULL, rt ? rt : "resource");
 	}
+	snprintf(w.path, sizeof w.path, "%s", rt ? rt : "");
 	fhir_walk(&w, root, 0);
 	json_decref(w.known);
 	json_decref(root);
@@ -305,6 +371,13 @@ json_t *lb_asset_audit_json(const struct lb_asset_audit *a)
 			json_object_set_new(o, "problem", json_string(c->detail));
 		json_array_append_new(checks, o);
 	}
-	return json_pack("{s:s,s:I,s:o}", "format", a->format, "score", (json_int_t)a->score,
-			 "checks", checks);
+	json_t *problems = json_array();
+	for (size_t i = 0; i < a->nproblems; i++)
+		json_array_append_new(problems, json_pack("{s:s,s:s,s:s}", "check",
+							  a->problem[i].check, "where",
+							  a->problem[i].where, "problem",
+							  a->problem[i].what));
+	return json_pack("{s:s,s:I,s:o,s:o,s:I}", "format", a->format, "score",
+			 (json_int_t)a->score, "checks", checks, "problems", problems,
+			 "more_problems", (json_int_t)a->more_problems);
 }

@@ -35,6 +35,10 @@ double data_quantile_sorted(const double *v, size_t n, double q);
 void data_histogram(const double *v, size_t n, double mn, double mx, size_t *hist, int bins);
 /* FHIR date / dateTime / instant syntax. */
 bool data_is_fhir_date(const char *s);
+enum data_fhir_time { DATA_FHIR_DATE, DATA_FHIR_DATETIME, DATA_FHIR_INSTANT };
+/* Grammar and calendar of one FHIR date type; the reason into why when false (fhir.c). */
+bool data_fhir_date_check(const char *s, enum data_fhir_time kind, char *why, size_t cap);
+enum data_fhir_time data_fhir_time_of(const char *key);
 /* Next word of s from *pos (letters and digits; UTF-8 bytes count as letters), lowercased into
  * out (truncated to cap-1). Returns its length, 0 at the end. */
 size_t data_next_word(const char *s, size_t len, size_t *pos, char *out, size_t cap);

@@ -41,7 +41,7 @@ struct fentry {
 	size_t size;
 	uint8_t md5[16], b2[32];
 	enum fkind kind;
-	struct lb_minhash mh;
+	struct lb_text_fp tfp; /* text fingerprint (MinHash + values) */
 	struct lb_pdq pdq[8];
 	bool hashed;        /* text signature or image hash present */
 };
@@ -124,7 +124,7 @@ static int add_file(struct walk *w, const char *path)
 		}
 	} else if (is_text_name(path) && !memchr(data, 0, len) && len > 0) {
 		e->kind = FK_TEXT;
-		rc = lb_minhash_text((const char *)data, len, LB_MINHASH_SHINGLE, &e->mh);
+		rc = lb_text_fingerprint((const char *)data, len, &e->tfp);
 		e->hashed = rc == LB_OK;
 	}
 	if (luma) {
@@ -254,7 +254,7 @@ static json_t *groups_from_pairs(struct walk *w, json_t *pairs, const char *metr
 int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **out,
 		 struct lb_errmsg *em)
 {
-	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 256u << 20};
+	struct lb_dedup_options o = {LB_TEXT_MATCH, LB_PDQ_MATCH_DISTANCE, 256u << 20};
 	if (opt) {
 		if (opt->text_threshold > 0)
 			o.text_threshold = opt->text_threshold;
@@ -315,13 +315,13 @@ int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **o
 				if (w.f[k].kind == FK_TEXT && w.f[k].hashed)
 					ids[nc++] = (uint32_t)k;
 		} else {
-			rc = lb_lsh_query(lsh, &w.f[i].mh, &ids, &nc);
+			rc = lb_lsh_query(lsh, &w.f[i].tfp.mh, &ids, &nc);
 		}
 		for (size_t k = 0; !rc && k < nc; k++) {
 			struct fentry *a = &w.f[ids[k]], *b = &w.f[i];
 			if (!memcmp(a->b2, b->b2, 32))
 				continue; /* exact duplicates are reported above */
-			double s = lb_minhash_similarity(&a->mh, &b->mh);
+			double s = lb_text_similarity(&a->tfp, &b->tfp, NULL);
 			if (s >= o.text_threshold)
 				json_array_append_new(tpairs, json_pack("{s:I,s:I,s:f}", "a",
 									(json_int_t)ids[k], "b",
@@ -329,7 +329,7 @@ int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **o
 		}
 		lb_free(ids);
 		if (!rc && !all_pairs)
-			rc = lb_lsh_insert(lsh, (uint32_t)i, &w.f[i].mh);
+			rc = lb_lsh_insert(lsh, (uint32_t)i, &w.f[i].tfp.mh);
 	}
 	/* near-duplicate images: all pairs over the 8 variants */
 	for (size_t i = 0; !rc && i < w.n; i++) {

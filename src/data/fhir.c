@@ -52,42 +52,109 @@ static int cmp_count(const void *a, const void *b)
 	return strcmp(((const struct lb_fhir_count *)a)->key, ((const struct lb_fhir_count *)b)->key);
 }
 
-/* FHIR date, dateTime or instant: YYYY, YYYY-MM, YYYY-MM-DD, or YYYY-MM-DDThh:mm:ss(.s+)?(Z|±hh:mm). */
-bool data_is_fhir_date(const char *s)
+static int two(const char *s)
 {
-	size_t n = strlen(s);
-	if (n < 4)
-		return false;
-	for (int i = 0; i < 4; i++)
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+static bool digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
 		if (!isdigit((unsigned char)s[i]))
 			return false;
+	return true;
+}
+
+static const char *const month_names[] = {"January", "February", "March",     "April",
+					  "May",     "June",     "July",      "August",
+					  "September", "October", "November", "December"};
+
+/* FHIR R4 date (YYYY, YYYY-MM, YYYY-MM-DD), dateTime (a date, or a full date with
+ * Thh:mm:ss(.fraction) and a time zone Z or +hh:mm/-hh:mm) and instant (always the full
+ * form): the grammar of the specification plus the calendar — the day must exist in its month
+ * (leap years included), hours 00-23, minutes 00-59, seconds 00-60, year not 0000, zone at
+ * most 14:00. The reason goes to why (cap bytes) when it fails. */
+bool data_fhir_date_check(const char *s, enum data_fhir_time kind, char *why, size_t cap)
+{
+#define BAD(...) (snprintf(why, cap, __VA_ARGS__), false)
+	static const char *const kname[] = {"date", "dateTime", "instant"};
+	size_t n = strlen(s);
+	if (n < 4 || !digits(s, 4))
+		return BAD("a FHIR %s starts with a 4-digit year (YYYY-MM-DD)", kname[kind]);
+	if (!memcmp(s, "0000", 4))
+		return BAD("year 0000 does not exist");
 	if (n == 4)
-		return true;
-	if (n < 7 || s[4] != '-' || !isdigit((unsigned char)s[5]) || !isdigit((unsigned char)s[6]))
-		return false;
-	int mo = (s[5] - '0') * 10 + s[6] - '0';
+		return kind == DATA_FHIR_INSTANT ? BAD("an instant needs a full date, time and zone")
+						 : true;
+	if (s[4] != '-' || n < 7 || !digits(s + 5, 2) || (n > 7 && s[7] != '-'))
+		return BAD("the month is written YYYY-MM (two digits)");
+	int y = atoi(s), mo = two(s + 5);
 	if (mo < 1 || mo > 12)
-		return false;
+		return BAD("month %02d does not exist", mo);
 	if (n == 7)
-		return true;
-	if (n < 10 || s[7] != '-' || !isdigit((unsigned char)s[8]) || !isdigit((unsigned char)s[9]))
-		return false;
-	int d = (s[8] - '0') * 10 + s[9] - '0';
-	if (d < 1 || d > 31)
-		return false;
+		return kind == DATA_FHIR_INSTANT ? BAD("an instant needs a full date, time and zone")
+						 : true;
+	if (n < 10 || !digits(s + 8, 2))
+		return BAD("the day is written YYYY-MM-DD (two digits)");
+	int d = two(s + 8);
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	int max = mdays[mo - 1] + (mo == 2 && leap);
+	if (d < 1 || d > max)
+		return BAD("%s %d has %d days, there is no day %02d", month_names[mo - 1], y, max, d);
 	if (n == 10)
-		return true;
-	if (s[10] != 'T' || n < 19 || s[13] != ':' || s[16] != ':')
-		return false;
+		return kind == DATA_FHIR_INSTANT ? BAD("an instant needs a time and a zone") : true;
+	if (kind == DATA_FHIR_DATE)
+		return BAD("a FHIR date has no time part (YYYY-MM-DD)");
+	if (s[10] != 'T' || n < 19 || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
+	    s[16] != ':' || !digits(s + 17, 2))
+		return BAD("the time is written THH:MM:SS after the date");
+	int hh = two(s + 11), mm = two(s + 14), ss = two(s + 17);
+	if (hh > 23)
+		return BAD("hour %02d does not exist (00 to 23)", hh);
+	if (mm > 59)
+		return BAD("minute %02d does not exist (00 to 59)", mm);
+	if (ss > 60)
+		return BAD("second %02d does not exist (00 to 60)", ss);
 	size_t i = 19;
 	if (s[i] == '.') {
-		i++;
+		size_t f = ++i;
 		while (isdigit((unsigned char)s[i]))
 			i++;
+		if (i == f || i - f > 9)
+			return BAD("a fraction of a second has 1 to 9 digits");
 	}
-	if (s[i] == 'Z')
-		return s[i + 1] == 0;
-	return (s[i] == '+' || s[i] == '-') && n - i == 6 && s[i + 3] == ':';
+	if (s[i] == 'Z' && s[i + 1] == 0)
+		return true;
+	if ((s[i] == '+' || s[i] == '-') && n - i == 6 && digits(s + i + 1, 2) && s[i + 3] == ':' &&
+	    digits(s + i + 4, 2)) {
+		int zh = two(s + i + 1), zm = two(s + i + 4);
+		if (zm > 59 || zh > 14 || (zh == 14 && zm))
+			return BAD("time zone %.6s does not exist (at most +14:00 and -14:00)", s + i);
+		return true;
+	}
+	if (!s[i])
+		return BAD("a time needs a time zone (Z or +hh:mm)");
+	return BAD("unexpected \"%.8s\" after the time", s + i);
+#undef BAD
+}
+
+bool data_is_fhir_date(const char *s)
+{
+	char why[8];
+	return data_fhir_date_check(s, DATA_FHIR_DATETIME, why, sizeof why);
+}
+
+/* The FHIR type of a date element by its name: birthDate is a date; issued, lastUpdated,
+ * timestamp and effectiveInstant are instants; the rest are dateTimes. */
+enum data_fhir_time data_fhir_time_of(const char *key)
+{
+	if (!strcmp(key, "birthDate"))
+		return DATA_FHIR_DATE;
+	if (!strcmp(key, "issued") || !strcmp(key, "lastUpdated") || !strcmp(key, "timestamp") ||
+	    !strcmp(key, "effectiveInstant") || !strcmp(key, "recorded"))
+		return DATA_FHIR_INSTANT;
+	return DATA_FHIR_DATETIME;
 }
 
 /* Date fields read for the date range. */
@@ -148,9 +215,16 @@ static int walk(struct walk *w, json_t *v, int depth)
 	json_object_foreach(v, k, x) {
 		if (json_is_string(x) && is_date_key(k)) {
 			const char *s = json_string_value(x);
-			if (!data_is_fhir_date(s))
-				return lb_errf(w->em, LB_EINVALID, "%s: %s \"%.40s\" is not a FHIR date",
-					       w->where, k, s);
+			enum data_fhir_time ft = data_fhir_time_of(k);
+			char why[128];
+			if (!data_fhir_date_check(s, ft, why, sizeof why))
+				return lb_errf(w->em, LB_EINVALID,
+					       "%s: %s \"%.40s\" is not a valid FHIR %s: %s", w->where,
+					       k, s,
+					       ft == DATA_FHIR_DATE      ? "date"
+					       : ft == DATA_FHIR_INSTANT ? "instant"
+									 : "dateTime",
+					       why);
 			if (!w->first[0] || strcmp(s, w->first) < 0)
 				snprintf(w->first, sizeof w->first, "%s", s);
 			if (!w->last[0] || strcmp(s, w->last) > 0)

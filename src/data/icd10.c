@@ -32,26 +32,26 @@ int lb_icd10_check(const char *code, bool cm, struct lb_errmsg *em)
 	if (n < 3)
 		return lb_errf(em, LB_ESYNTAX, "ICD-10 code \"%.12s\" is too short", code);
 	if (!isupper((unsigned char)c[0]))
-		return lb_errf(em, LB_ESYNTAX, "ICD-10 code \"%s\": character 1 must be a letter", c);
+		return lb_errf(em, LB_ESYNTAX, "ICD-10 code \"%.12s\": character 1 must be a letter", code);
 	if (!isdigit((unsigned char)c[1]))
-		return lb_errf(em, LB_ESYNTAX, "ICD-10 code \"%s\": character 2 must be a digit", c);
+		return lb_errf(em, LB_ESYNTAX, "ICD-10 code \"%.12s\": character 2 must be a digit", code);
 	if (!cm) {
 		if (n > 4)
 			return lb_errf(em, LB_ESYNTAX,
-				       "ICD-10 code \"%s\" is longer than 4 characters (ICD-10-CM?)",
-				       c);
+				       "ICD-10 code \"%.12s\" is longer than 4 characters (ICD-10-CM?)",
+				       code);
 		for (size_t i = 2; i < n; i++)
 			if (!isdigit((unsigned char)c[i]))
 				return lb_errf(em, LB_ESYNTAX,
-					       "ICD-10 code \"%s\": character %zu must be a digit", c,
+					       "ICD-10 code \"%.12s\": character %zu must be a digit", code,
 					       i + 1);
 		return LB_OK;
 	}
 	for (size_t i = 2; i < n; i++)
 		if (!isdigit((unsigned char)c[i]) && !isupper((unsigned char)c[i]))
 			return lb_errf(em, LB_ESYNTAX,
-				       "ICD-10-CM code \"%s\": character %zu must be a letter or digit",
-				       c, i + 1);
+				       "ICD-10-CM code \"%.12s\": character %zu must be a letter or digit",
+				       code, i + 1);
 	return LB_OK;
 }
 

@@ -206,18 +206,17 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			feat(h, "first_date", "%s", s.first_date);
 			feat(h, "last_date", "%s", s.last_date);
 			for (size_t i = 0; i < s.ncodes; i++) {
-				/* ICD-10 and SNOMED CT codes become semantic codes */
-				const char *k = s.codes[i].key, *bar = strchr(k, '|');
-				char code[300];
-				if (bar && strstr(k, "snomed.info/sct") &&
-				    lb_sctid_check(bar + 1, NULL) == LB_OK)
-					snprintf(code, sizeof code, "snomed|%s", bar + 1);
-				else if (bar && strstr(k, "icd-10") && lb_icd10_check(bar + 1, true, NULL) == LB_OK)
-					snprintf(code, sizeof code, "%s|%s",
-						 strstr(k, "icd-10-cm") ? "icd10cm" : "icd10", bar + 1);
-				else
+				/* ICD-10 and SNOMED CT codes become semantic codes; an invalid one
+				 * stays visible as "invalid|system|code" */
+				const char *k = s.codes[i].key, *bar = strrchr(k, '|');
+				char sys[256], code[300];
+				if (!bar || (size_t)(bar - k) >= sizeof sys)
 					continue;
-				lb_hexa_list_add(h, "semantic.codes", code);
+				memcpy(sys, k, (size_t)(bar - k));
+				sys[bar - k] = 0;
+				if (lb_code_facet_entry(lb_code_system_of(sys), bar + 1, NULL, code,
+							sizeof code) == LB_OK)
+					lb_hexa_list_add(h, "semantic.codes", code);
 			}
 			lb_fhir_summary_release(&s);
 		}
@@ -225,7 +224,7 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 		struct lb_text_profile t;
 		rc = lb_text_profile((const char *)data, len, &t, em);
 		if (!rc) {
-			struct lb_minhash mh;
+			struct lb_text_fp mh;
 			lb_hexa_set_str(h, "data.format", "text");
 			struct lb_asset_audit aa;
 			lb_audit_text((const char *)data, len, &aa);
@@ -235,11 +234,9 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			feat(h, "words", "%zu", t.words);
 			for (size_t i = 0; i < t.nterms && i < 5; i++)
 				lb_hexa_list_add(h, "semantic.keywords", t.terms[i]);
-			if (lb_minhash_text((const char *)data, len, LB_MINHASH_SHINGLE, &mh) == LB_OK) {
-				uint8_t sig[LB_MINHASH_K * 4];
-				for (int i = 0; i < LB_MINHASH_K; i++)
-					for (int b = 0; b < 4; b++)
-						sig[i * 4 + b] = (uint8_t)(mh.v[i] >> (8 * b));
+			if (lb_text_fingerprint((const char *)data, len, &mh) == LB_OK) {
+				uint8_t sig[LB_TEXT_FP_SIZE];
+				lb_text_fp_encode(&mh, sig);
 				lb_hexa_set_bytes(h, "raw.minhash", sig, sizeof sig);
 			}
 			lb_text_profile_release(&t);

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "data/data_int.h"
 #include "leben/data_coding.h"
+#include "leben/data_hexa.h"
+#include "leben/data_vault.h"
 
 static const char *path(const char *rel)
 {
@@ -166,12 +169,119 @@ static void test_rf2(void **state)
 	assert_non_null(strstr(em.text, "line 2"));
 }
 
+/* lb_code_check / lb_code_facet_entry: the codes of the issue and their messages. */
+static void test_code_check(void **state)
+{
+	struct lb_errmsg em;
+	assert_int_equal(lb_code_system_of("http://snomed.info/sct"), LB_CODE_SNOMED);
+	assert_int_equal(lb_code_system_of("http://hl7.org/fhir/sid/icd-10-cm"), LB_CODE_ICD10CM);
+	assert_int_equal(lb_code_system_of("http://hl7.org/fhir/sid/icd-10"), LB_CODE_ICD10);
+	assert_int_equal(lb_code_system_of("http://loinc.org"), LB_CODE_OTHER);
+	assert_lb_ok(lb_code_check(LB_CODE_SNOMED, "38341003", NULL, &em));
+	assert_int_equal(lb_code_check(LB_CODE_SNOMED, "38341004", NULL, &em), LB_ECHECKSUM);
+	assert_non_null(strstr(em.text, "check digit 4 is wrong"));
+	assert_non_null(strstr(em.text, "is 3"));
+	assert_int_equal(lb_code_check(LB_CODE_SNOMED, "138875006", NULL, &em), LB_ECHECKSUM);
+	/* a description id (partition 01) is not a concept */
+	char d[16] = "12345010";
+	d[7] = (char)('0' + lb_verhoeff_digit("1234501"));
+	assert_int_equal(lb_code_check(LB_CODE_SNOMED, d, NULL, &em), LB_EINVALID);
+	assert_non_null(strstr(em.text, "description"));
+	/* partition 31 does not exist */
+	char p[16] = "12345311";
+	p[7] = (char)('0' + lb_verhoeff_digit("1234531"));
+	assert_int_equal(lb_code_check(LB_CODE_SNOMED, p, NULL, &em), LB_EINVALID);
+	assert_int_equal(lb_code_check(LB_CODE_SNOMED, "3834100x", NULL, &em), LB_ESYNTAX);
+	assert_int_equal(lb_code_check(LB_CODE_ICD10, "ZZZ.99", NULL, &em), LB_ESYNTAX);
+	assert_int_equal(lb_code_check(LB_CODE_ICD10CM, "ZZZ.99", NULL, &em), LB_ESYNTAX);
+	assert_lb_ok(lb_code_check(LB_CODE_ICD10, "I10", NULL, &em));
+	assert_lb_ok(lb_code_check(LB_CODE_OTHER, "2823-3", NULL, &em));
+	/* existence against loaded tables */
+	struct lb_icd10_table *t;
+	struct lb_snomed *sct;
+	assert_lb_ok(lb_icd10_table_load(path("icd10cm_order_fixture.txt"), &t, &em));
+	assert_lb_ok(lb_snomed_load(path("rf2/sct2_Concept_Snapshot_Fixture.txt"), NULL, NULL, &sct,
+				    &em));
+	struct lb_code_tables ct = {t, sct};
+	assert_lb_ok(lb_code_check(LB_CODE_ICD10CM, "S03.4XXA", &ct, &em));
+	assert_int_equal(lb_code_check(LB_CODE_ICD10CM, "S03.9XXA", &ct, &em), LB_ENOTFOUND);
+	assert_non_null(strstr(em.text, "not in the loaded code table"));
+	assert_lb_ok(lb_code_check(LB_CODE_SNOMED, "138875005", &ct, &em));
+	assert_int_equal(lb_code_check(LB_CODE_SNOMED, "73211009", &ct, &em) == LB_OK ||
+				 strstr(em.text, "loaded release") != NULL,
+			 1);
+	/* semantic facet entries: valid codes normalised, invalid ones kept and marked */
+	char out[128];
+	assert_lb_ok(lb_code_facet_entry(LB_CODE_SNOMED, "38341004", NULL, out, sizeof out));
+	assert_string_equal(out, "invalid|snomed|38341004");
+	assert_lb_ok(lb_code_facet_entry(LB_CODE_SNOMED, "38341003", NULL, out, sizeof out));
+	assert_string_equal(out, "snomed|38341003");
+	assert_lb_ok(lb_code_facet_entry(LB_CODE_ICD10CM, "e119", NULL, out, sizeof out));
+	assert_string_equal(out, "icd10cm|E11.9");
+	assert_lb_ok(lb_code_facet_entry(LB_CODE_ICD10, "ZZZ.99", NULL, out, sizeof out));
+	assert_string_equal(out, "invalid|icd10|ZZZ.99");
+	assert_int_equal(lb_code_facet_entry(LB_CODE_OTHER, "x", NULL, out, sizeof out),
+			 LB_ENOTFOUND);
+	lb_icd10_table_free(t);
+	lb_snomed_free(sct);
+}
+
+/* FHIR date, dateTime and instant: grammar and calendar. */
+static void test_fhir_dates(void **state)
+{
+	char why[128];
+	static const char *const good_dt[] = {"2023", "2023-02", "2023-02-28", "2024-02-29",
+					      "2000-02-29", "2023-02-28T23:59:60Z",
+					      "2023-02-28T10:00:00.123+14:00",
+					      "2023-12-31T00:00:00-05:30", NULL};
+	static const char *const bad_dt[] = {"2023-02-30", "2023-02-29", "1900-02-29",
+					     "2023-04-31", "2023-13-01", "2023-00-10",
+					     "0000-01-01", "2023-01-00", "2023-01-01T24:00:00Z",
+					     "2023-01-01T10:60:00Z", "2023-01-01T10:00:61Z",
+					     "2023-01-01T10:00:00", "2023-01-01T10:00:00+15:00",
+					     "2023-01-01T10:00:00.Z", "01/02/2023", "2023-1-5",
+					     "2023-01-01T10:00Z", NULL};
+	for (size_t i = 0; good_dt[i]; i++)
+		if (!data_fhir_date_check(good_dt[i], DATA_FHIR_DATETIME, why, sizeof why))
+			fail_msg("%s refused: %s", good_dt[i], why);
+	for (size_t i = 0; bad_dt[i]; i++)
+		if (data_fhir_date_check(bad_dt[i], DATA_FHIR_DATETIME, why, sizeof why))
+			fail_msg("%s accepted", bad_dt[i]);
+	assert_false(data_fhir_date_check("2023-02-30", DATA_FHIR_DATE, why, sizeof why));
+	assert_string_equal(why, "February 2023 has 28 days, there is no day 30");
+	assert_false(data_fhir_date_check("2023-02-28T10:00:00Z", DATA_FHIR_DATE, why, sizeof why));
+	assert_false(data_fhir_date_check("2023-02-28", DATA_FHIR_INSTANT, why, sizeof why));
+	assert_true(data_fhir_date_check("2023-02-28T10:00:00Z", DATA_FHIR_INSTANT, why, sizeof why));
+	assert_int_equal(data_fhir_time_of("birthDate"), DATA_FHIR_DATE);
+	assert_int_equal(data_fhir_time_of("issued"), DATA_FHIR_INSTANT);
+	assert_int_equal(data_fhir_time_of("effectiveDateTime"), DATA_FHIR_DATETIME);
+}
+
+/* The semantic facet keeps invalid codes visible, marked, and the entry still checks. */
+static void test_facet_invalid(void **state)
+{
+	struct lb_hexa h;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_data_describe(path("bad_codes.json"), &h, &em));
+	int c = lb_hexa_field_id("semantic.codes");
+	bool bad_icd = false, bad_sct = false, good_sct = false;
+	for (size_t i = 0; i < h.v[c].n; i++) {
+		bad_icd |= !strcmp(h.v[c].keys[i], "invalid|icd10|ZZZ.99");
+		bad_sct |= !strcmp(h.v[c].keys[i], "invalid|snomed|38341004");
+		good_sct |= !strcmp(h.v[c].keys[i], "snomed|38341003");
+	}
+	assert_true(bad_icd && bad_sct && good_sct);
+	assert_lb_ok(lb_hexa_check(&h, true, &em));
+	lb_hexa_release(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_icd10_syntax),     cmocka_unit_test(test_icd10_chapters),
 		cmocka_unit_test(test_icd10_order_file), cmocka_unit_test(test_sctid),
-		cmocka_unit_test(test_rf2),
+		cmocka_unit_test(test_rf2),             cmocka_unit_test(test_code_check),
+		cmocka_unit_test(test_fhir_dates),       cmocka_unit_test(test_facet_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include "leben/base.h"
 #include "leben/data_hexa.h"
+#include "leben/data_dedup.h"
 #include "leben/data_vault.h"
 #include "leben/envelope.h"
 
@@ -111,7 +112,7 @@ static void test_describe(void **state)
 	lb_hexa_release(&h);
 	/* text: MinHash fingerprint; damaged file: error with the path */
 	assert_lb_ok(lb_data_describe(root("tests/data/text/note_en.txt"), &h, &em));
-	assert_int_equal(h.v[lb_hexa_field_id("raw.minhash")].n, 512);
+	assert_int_equal(h.v[lb_hexa_field_id("raw.minhash")].n, LB_TEXT_FP_SIZE);
 	lb_hexa_release(&h);
 	assert_int_not_equal(lb_data_describe(root("tests/data/fhir/broken.json"), &h, &em), LB_OK);
 	assert_non_null(strstr(em.text, "broken.json: offset 163"));
