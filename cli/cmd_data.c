@@ -85,24 +85,42 @@ static const char inspect_help[] =
 	"Exit status: 0 read fine, 1 the file is damaged or unreadable (the message says where),\n"
 	"2 wrong usage.\n";
 
-/* Guess the kind of file from its first bytes and its name. */
-static const char *guess_type(const char *path, const uint8_t *d, size_t n)
+/* The type of a file: the --type given (checked against the types LEBEN reads), else what the
+ * one detector of the data layer finds (lb_data_detect: libmagic first, then our parsers).
+ * det->type holds the answer. */
+static int file_type(const char *path, const char *given, const uint8_t *d, size_t n,
+		     struct lb_detected *det, struct lb_errmsg *em)
 {
-	const char *ext = strrchr(path, '.');
-	if ((n >= 132 && !memcmp(d + 128, "DICM", 4)) || (ext && !strcasecmp(ext, ".dcm")))
-		return "dicom";
-	if ((n >= 8 && !memcmp(d, "\x89PNG", 4)) || (n >= 3 && d[0] == 0xFF && d[1] == 0xD8))
-		return "image";
-	size_t i = 0;
-	while (i < n && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t'))
-		i++;
-	if (i < n && d[i] == '{')
-		return "fhir";
-	if (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv")))
-		return "csv";
-	if (lb_dicom_is_dataset(d, n))
-		return "dicom"; /* a bare data set without preamble, often with no file name suffix */
-	return "text";
+	if (given) {
+		const char *t = lb_data_type_name(given);
+		memset(det, 0, sizeof *det);
+		if (!t)
+			return lb_errf(em, LB_EUSAGE, "--type %s: the types are " LB_DATA_TYPES, given);
+		snprintf(det->type, sizeof det->type, "%s", t);
+		return LB_OK;
+	}
+	int rc = lb_data_detect(path, d, n, det, em);
+	if (rc)
+		lb_errwrap(em, "%s: ", path);
+	return rc;
+}
+
+static void print_media_text(const char *path, const struct lb_media *m)
+{
+	printf("%s: %s (%s container), %.3f s", path, m->kind, m->container, m->duration);
+	if (m->sample_rate)
+		printf(", %u Hz, %u channel%s", m->sample_rate, m->channels, m->channels == 1 ? "" : "s");
+	if (m->bits)
+		printf(", %u bits", m->bits);
+	if (m->audio_codec[0])
+		printf(", audio %s", m->audio_codec);
+	if (m->width)
+		printf(", %ux%u", m->width, m->height);
+	if (m->frame_rate > 0)
+		printf(" at %.3g frames/s", m->frame_rate);
+	if (m->video_codec[0])
+		printf(", video %s", m->video_codec);
+	printf("\n");
 }
 
 static int print_json_obj(json_t *j)
@@ -186,8 +204,16 @@ static int data_inspect(int argc, char **argv)
 	int rc = lb_file_read(path, DATA_MAX_FILE, &data, &len, &em);
 	if (rc)
 		return fail("inspect", &em, NULL);
-	if (!type)
-		type = guess_type(path, data, len);
+	struct lb_detected det;
+	if ((rc = file_type(path, type, data, len, &det, &em))) {
+		lb_free(data);
+		if (rc == LB_EUSAGE) {
+			fprintf(stderr, "leben data inspect: %s\n", em.text);
+			return 2;
+		}
+		return fail("inspect", &em, NULL);
+	}
+	type = det.type;
 	int status = 0;
 	if (!strcmp(type, "dicom")) {
 		struct lb_dicom_file f;
@@ -258,11 +284,42 @@ static int data_inspect(int argc, char **argv)
 			}
 			lb_text_profile_release(&t);
 		}
-	} else {
-		lb_free(data);
-		fprintf(stderr, "leben data inspect: unknown type '%s' (dicom, csv, fhir, text, image)\n",
-			type);
-		return 2;
+	} else if (!strcmp(type, "audio") || !strcmp(type, "video")) {
+		struct lb_media m;
+		rc = lb_media_read(data, len, &m, &em);
+		if (!rc) {
+			if (json)
+				status = print_json_obj(lb_media_json(&m));
+			else
+				print_media_text(path, &m);
+		}
+	} else if (!strcmp(type, "pdf")) {
+		struct lb_pdf p;
+		rc = lb_pdf_read(data, len, &p, &em);
+		if (!rc) {
+			struct lb_text_profile t;
+			bool have = p.text && lb_text_profile(p.text, p.text_len, &t, NULL) == LB_OK;
+			if (json) {
+				json_t *j = lb_pdf_json(&p);
+				if (j && have)
+					json_object_set_new(j, "text", lb_text_profile_json(&t));
+				status = print_json_obj(j);
+			} else {
+				printf("%s: PDF document (%s), %u page%s, %zu words of text, language %s\n",
+				       path, p.version[0] ? p.version : "version unknown", p.pages,
+				       p.pages == 1 ? "" : "s", p.words,
+				       have && t.language[0] ? t.language : "unknown");
+				if (p.title[0])
+					printf("  title     %s\n", p.title);
+				if (p.author[0])
+					printf("  author    %s\n", p.author);
+				for (size_t i = 0; have && i < t.nterms; i++)
+					printf("  %-20s %zu\n", t.terms[i], t.term_counts[i]);
+			}
+			if (have)
+				lb_text_profile_release(&t);
+			lb_pdf_release(&p);
+		}
 	}
 	lb_free(data);
 	if (rc) {
@@ -413,6 +470,16 @@ static int audit_asset_file(const char *path, const char *type, const uint8_t *d
 			lb_audit_image(&im, &a);
 			lb_image_release(&im);
 		}
+	} else if (!strcmp(type, "audio") || !strcmp(type, "video")) {
+		struct lb_media m;
+		if (!(rc = lb_media_read(d, n, &m, &em)))
+			lb_audit_media(&m, &a);
+	} else if (!strcmp(type, "pdf")) {
+		struct lb_pdf p;
+		if (!(rc = lb_pdf_read(d, n, &p, &em))) {
+			lb_audit_pdf(&p, &a);
+			lb_pdf_release(&p);
+		}
 	} else {
 		lb_audit_text((const char *)d, n, &a);
 	}
@@ -482,9 +549,24 @@ static int data_audit(int argc, char **argv)
 		size_t n;
 		if (lb_file_read(path, DATA_MAX_FILE, &d, &n, &em))
 			return fail("audit", &em, NULL);
-		const char *ext = strrchr(path, '.'), *type = guess_type(path, d, n);
-		bool table = (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv"))) ||
-			     co.delimiter || co.header >= 0 || co.skip_rows;
+		struct lb_detected det;
+		bool table = co.delimiter || co.header >= 0 || co.skip_rows;
+		if (file_type(path, table ? "csv" : NULL, d, n, &det, &em)) {
+			lb_free(d);
+			if (em.code == LB_EINVALID && n == 0) {
+				/* an empty file scores 0 and says why */
+				if (json)
+					return print_json_obj(json_pack(
+						"{s:s,s:i,s:s}", "file", path, "score", 0, "note",
+						"the file is empty (0 bytes): there is nothing to audit"));
+				printf("%s: score 0.00 / 100: the file is empty (0 bytes): there is "
+				       "nothing to audit\n", path);
+				return 0;
+			}
+			return fail("audit", &em, NULL);
+		}
+		const char *type = det.type;
+		table = table || !strcmp(type, "csv");
 		if (!table && (report || prev || rules_path)) {
 			lb_free(d);
 			fprintf(stderr, "leben data audit: --report, --previous and --rules are for "
@@ -550,6 +632,8 @@ static int data_audit(int argc, char **argv)
 		       path, a.score / 100.0, a.s_completeness * 100, a.s_uniqueness * 100,
 		       a.s_validity * 100, a.s_outliers * 100, a.s_drift * 100);
 		printf("  %zu rows, %zu duplicate rows\n", a.rows, a.duplicate_rows);
+		if (a.note)
+			printf("  score 0: %s\n", a.note);
 		for (size_t j = 0; j < a.cols; j++)
 			if (a.col[j].completeness < 1 || a.col[j].outliers || a.col[j].violations ||
 			    a.col[j].drift_ks > 0.2)
