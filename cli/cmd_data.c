@@ -1568,20 +1568,22 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 {
 	const char *fmt = lb_hexa_get_str(h, "data.format");
 	int mid = lb_hexa_field_id("raw.minhash");
-	bool text = fmt && !strcmp(fmt, "text") && (h->present >> mid & 1) &&
-		    h->v[mid].n == LB_MINHASH_K * 4;
+	/* notes and PDFs carry a MinHash of their text and are compared with each other */
+	bool text = fmt && (!strcmp(fmt, "text") || !strcmp(fmt, "pdf")) &&
+		    (h->present >> mid & 1) && h->v[mid].n == LB_MINHASH_K * 4;
 	struct lb_pdq mine[8];
 	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
 	if (!text && !pic)
 		return false;
+	bool found = false;
+	for (int pass = 0; pass < (text ? 2 : 1) && !found; pass++) {
 	char where[64];
-	snprintf(where, sizeof where, "format=%s", fmt);
+	snprintf(where, sizeof where, "format=%s", text ? (pass ? "pdf" : "text") : fmt);
 	const char *wv[1] = {where};
 	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
 				       .no_synonyms = true};
 	struct lb_search_hit *hits = NULL;
 	size_t nh = 0;
-	bool found = false;
 	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
 		return false;
 	for (size_t i = 0; i < nh && !found; i++) {
@@ -1615,6 +1617,7 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 		json_decref(e);
 	}
 	lb_free(hits);
+	}
 	return found;
 }
 

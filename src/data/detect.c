@@ -113,6 +113,20 @@ static bool is_text_family(const char *mime, const char *enc)
 	       strncmp(enc, "utf-32", 6);
 }
 
+/* Text with a few stray control characters (which libmagic calls binary): no NUL byte, and
+ * at most 8 or 1 byte in 50 a control character other than tab, CR, LF and form feed. */
+static bool mostly_text(const uint8_t *d, size_t n)
+{
+	size_t ctl = 0, m = n < (1u << 20) ? n : (1u << 20);
+	for (size_t i = 0; i < m; i++) {
+		if (!d[i])
+			return false;
+		ctl += (d[i] < 32 && d[i] != '\t' && d[i] != '\n' && d[i] != '\r' && d[i] != '\f') ||
+		       d[i] == 127;
+	}
+	return ctl <= 8 || ctl * 50 <= m;
+}
+
 int lb_data_detect(const char *name, const uint8_t *d, size_t n, struct lb_detected *out,
 		   struct lb_errmsg *em)
 {
@@ -135,9 +149,11 @@ int lb_data_detect(const char *name, const uint8_t *d, size_t n, struct lb_detec
 	for (size_t i = 0; !t && i < sizeof by_mime / sizeof by_mime[0]; i++)
 		if (!strcmp(out->mime, by_mime[i].mime))
 			t = by_mime[i].type;
-	if (!t && !out->mime[0])
-		t = by_signature(d, n); /* no libmagic database: the signatures LEBEN knows */
-	if (!t && (is_text_family(out->mime, enc) || (!out->mime[0] && !memchr(d, 0, n)))) {
+	if (!t && (!out->mime[0] || !strcmp(out->mime, "application/octet-stream")))
+		/* libmagic has no database or does not know the bytes (a PNG cut after its
+		 * signature): the signatures LEBEN knows, so the parser can say what is wrong */
+		t = by_signature(d, n);
+	if (!t && (is_text_family(out->mime, enc) || mostly_text(d, n))) {
 		size_t i = 0;
 		while (i < n && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t'))
 			i++;
