@@ -1012,6 +1012,66 @@ static int catalog_at(const char *home, const char *file, struct lb_catalog **ou
 	return lb_catalog_open(path, out, em);
 }
 
+/* The catalogue forgets a retired asset; keep who retired it, when and in which tx (a note
+ * "retired.<asset id>" of the catalogue) so that 'data get' and 'data show' can say so. */
+static int note_retirement(struct lb_catalog *cat, json_t *blk, uint64_t height, json_t *tx,
+			   struct lb_errmsg *em)
+{
+	const char *type = json_string_value(json_object_get(tx, "type"));
+	json_t *p = json_object_get(tx, "payload");
+	const char *id = json_string_value(json_object_get(p, "asset_id"));
+	if (!type || strcmp(type, "data.retire") || !json_is_true(json_object_get(tx, "valid")) || !id)
+		return LB_OK;
+	json_t *t = json_object_get(blk, "time_ms");
+	if (!t)
+		t = json_object_get(json_object_get(blk, "header"), "time_ms");
+	const char *txid = json_string_value(json_object_get(tx, "id"));
+	const char *by = json_string_value(json_object_get(tx, "sender"));
+	const char *why = json_string_value(json_object_get(p, "reason"));
+	json_t *note = json_pack("{s:s,s:I,s:I,s:s,s:s}", "tx", txid ? txid : "", "height",
+				 (json_int_t)height, "time_ms", (json_int_t)json_integer_value(t),
+				 "by", by ? by : "", "reason", why ? why : "");
+	char *text = note ? json_dumps(note, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(note);
+	if (!text)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	char key[96];
+	snprintf(key, sizeof key, "retired.%.64s", id);
+	int rc = lb_catalog_meta_put(cat, key, text, em);
+	free(text);
+	return rc;
+}
+
+/* The retirement noted for asset id, or NULL (json_decref the result). */
+static json_t *retirement_of(struct lb_catalog *cat, const char *id)
+{
+	char key[96], val[2048];
+	snprintf(key, sizeof key, "retired.%.64s", id);
+	if (lb_catalog_meta_get(cat, key, val, sizeof val) != LB_OK)
+		return NULL;
+	return json_loads(val, 0, NULL);
+}
+
+/* "retired on 2026-12-06 13:45:10 UTC by lb1... in tx 3f2a... (directory block 12): the file
+ * was removed" */
+static void describe_retirement(const json_t *r, char *out, size_t cap)
+{
+	time_t secs = (time_t)(json_integer_value(json_object_get(r, "time_ms")) / 1000);
+	struct tm tm;
+	char when[64] = "at an unknown time";
+	if (secs > 0 && gmtime_r(&secs, &tm))
+		strftime(when, sizeof when, "on %Y-%m-%d %H:%M:%S UTC", &tm);
+	const char *by = json_string_value(json_object_get(r, "by"));
+	const char *tx = json_string_value(json_object_get(r, "tx"));
+	const char *why = json_string_value(json_object_get(r, "reason"));
+	json_int_t height = json_integer_value(json_object_get(r, "height"));
+	char blk[48] = "";
+	if (height)
+		snprintf(blk, sizeof blk, " (directory block %lld)", (long long)height);
+	snprintf(out, cap, "retired %s by %s in tx %s%s%s%s", when, by && by[0] ? by : "its owner",
+		 tx && tx[0] ? tx : "(unknown)", blk, why && why[0] ? ": " : "", why ? why : "");
+}
+
 /* Bring the catalogue up to the node's directory chain: replay the data.* txs of every block
  * after the one it last saw. A catalogue made for another network is rebuilt. */
 static int directory_sync(const char *cmd, const char *url, struct lb_catalog *cat,
@@ -1051,6 +1111,8 @@ static int directory_sync(const char *cmd, const char *url, struct lb_catalog *c
 				lb_errwrap(em, "directory block %llu: ", (unsigned long long)b);
 				break;
 			}
+			if ((rc = note_retirement(cat, blk, b, tx, em)))
+				break;
 		}
 		json_decref(blk);
 		snprintf(num, sizeof num, "%llu", (unsigned long long)b);
@@ -1066,12 +1128,60 @@ static void assets_path(const char *home, char *out, size_t n)
 	snprintf(out, n, "%s/data/assets.json", home);
 }
 
+/* <home>/data/assets.json: {"format": 2, "assets": {ASSET_ID: entry}}, one entry per asset
+ * this home published (path, file = absolute path, vault, version, head, blake2b, created,
+ * tx, audit_score, link, and "retired": {tx, time_ms, by, reason} once retired), so that the
+ * same path added twice keeps both assets. Homes made before kept {absolute path: entry}:
+ * they are read as the new layout (each entry under its asset id) and written back so. */
 static json_t *assets_load(const char *home)
 {
 	char path[4200];
 	assets_path(home, path, sizeof path);
 	json_t *j = json_load_file(path, 0, NULL);
-	return json_is_object(j) ? j : (json_decref(j), json_object());
+	if (json_is_object(j) && json_integer_value(json_object_get(j, "format")) == 2 &&
+	    json_is_object(json_object_get(j, "assets")))
+		return j;
+	json_t *root = json_pack("{s:i,s:o}", "format", 2, "assets", json_object());
+	json_t *map = json_object_get(root, "assets");
+	const char *k;
+	json_t *v;
+	if (json_is_object(j))
+		json_object_foreach(j, k, v) {
+			const char *id = json_string_value(json_object_get(v, "asset_id"));
+			if (!id || !json_is_object(v))
+				continue;
+			json_t *have = json_object_get(map, id);
+			if (have && json_integer_value(json_object_get(have, "version")) >=
+					    json_integer_value(json_object_get(v, "version")))
+				continue;
+			if (!json_object_get(v, "file"))
+				json_object_set_new(v, "file", json_string(k));
+			json_object_set(map, id, v);
+		}
+	json_decref(j);
+	return root;
+}
+
+static json_t *assets_map(json_t *root)
+{
+	return json_object_get(root, "assets");
+}
+
+/* The live (not retired) asset this home published from file (absolute path), the latest
+ * version if several; NULL if none. Borrowed. */
+static json_t *asset_of_file(json_t *root, const char *file)
+{
+	const char *k;
+	json_t *v, *best = NULL;
+	json_object_foreach(assets_map(root), k, v) {
+		const char *f = json_string_value(json_object_get(v, "file"));
+		if (!f || strcmp(f, file) || json_object_get(v, "retired"))
+			continue;
+		if (!best || json_integer_value(json_object_get(v, "created")) >
+				     json_integer_value(json_object_get(best, "created")))
+			best = v;
+	}
+	return best;
 }
 
 static int assets_save(const struct pub_ctx *c, struct lb_errmsg *em)
@@ -1758,7 +1868,10 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 	char abs[4200];
 	if (!realpath(path, abs))
 		snprintf(abs, sizeof abs, "%s", path);
-	json_object_set(c->assets, abs, *result);
+	json_t *stored = json_deep_copy(*result);
+	if (stored)
+		json_object_set_new(stored, "file", json_string(abs));
+	json_object_set_new(assets_map(c->assets), idhex, stored);
 	rc = assets_save(c, em);
 	directory_sync(c->cmd, c->url, c->cat, em);
 out:
@@ -1938,6 +2051,11 @@ static int retire_asset(struct pub_ctx *c, json_t *prev, struct lb_errmsg *em)
 	if (!rc)
 		rc = send_directory_tx(c, LB_TX_DATA_RETIRE, &b, txid, em);
 	lb_buf_release(&b);
+	if (!rc) /* the home remembers the retirement: data get says so instead of failing */
+		json_object_set_new(prev, "retired",
+				    json_pack("{s:s,s:I,s:s,s:s}", "tx", txid, "time_ms",
+					      (json_int_t)lb_now_ms(), "by", c->addr_text, "reason",
+					      a.reason));
 	return rc;
 }
 
@@ -2004,7 +2122,7 @@ static int data_watch(int argc, char **argv)
 			break;
 		}
 		for (size_t i = 0; i < n && !watch_stop; i++) {
-			json_t *prev = json_object_get(c.assets, ch[i].path), *res = NULL;
+			json_t *prev = asset_of_file(c.assets, ch[i].path), *res = NULL;
 			const char *what = ch[i].kind == 1 ? "new" : ch[i].kind == 2 ? "changed" : "removed";
 			lb_errclear(&em);
 			if (ch[i].kind == 3) {
@@ -2012,7 +2130,6 @@ static int data_watch(int argc, char **argv)
 				if (!rc && prev) {
 					res = json_pack("{s:s,s:s,s:O}", "path", ch[i].path, "event", "retired",
 							"asset_id", json_object_get(prev, "asset_id"));
-					json_object_del(c.assets, ch[i].path);
 					rc = assets_save(&c, &em);
 				}
 			} else {
@@ -2201,15 +2318,28 @@ static int data_show(int argc, char **argv)
 }
 
 static const char get_help[] =
-	"usage: leben data get ASSET_ID|VAULT_REF --out FILE [--key NAME] [--patient ID,...]\n"
+	"usage: leben data get ASSET_ID --out FILE [--key NAME] [--patient ID,...]\n"
 	"                      [--home DIR] [--node URL]\n"
+	"       leben data get VAULT_REF --out FILE [...]\n"
 	"\n"
-	"Decrypt a raw data object from this node's vault (<home>/vault) into FILE. Only the key\n"
-	"the object was sealed to (the node key, default) opens it; the content is checked\n"
-	"against its digest. For an asset id, the reference comes from <home>/data/assets.json.\n"
-	"The view is first logged on the business chain (xchg.view, signed by this home's node key)\n"
-	"in the asset's history and, with --patient, in each patient's; without the log entry\n"
-	"nothing is opened.\n";
+	"Copy the raw data of an asset this node registered out of its vault (<home>/vault),\n"
+	"decrypted, into FILE. ASSET_ID is the id 'leben data add' printed (64 hex digits);\n"
+	"the vault reference it printed works too. Only the key the data was sealed to (the\n"
+	"node key, default) opens it, and the content is checked against its digest.\n"
+	"Before anything is opened the view is logged on the business chain (an xchg.view tx\n"
+	"signed by this home's node key) in the asset's history and, with --patient, in each\n"
+	"patient's; if the node cannot be reached nothing is opened.\n"
+	"\n"
+	"  --out FILE      where to write the data (created with mode 0600)\n"
+	"  --key NAME      key that opens the vault object (default: node)\n"
+	"  --patient ID,...  patients the view concerns (commitments or local ids)\n"
+	"  --node URL      node to log the view with (default: the home's)\n"
+	"\n"
+	"A retired asset is refused with when, by whom and in which tx it was retired; an asset\n"
+	"another node registered is refused too (its data is in that node's vault: ask its\n"
+	"owner for access through 'leben exchange').\n"
+	"\n"
+	"Exit status: 0 written, 1 refused or failed (nothing is written), 2 wrong usage.\n";
 
 static int data_get(int argc, char **argv)
 {
@@ -2228,40 +2358,79 @@ static int data_get(int argc, char **argv)
 		return 2;
 	}
 	home = cli_home(home);
-	const char *ref = pos[0], *asset_id = NULL;
-	json_t *assets = assets_load(home);
-	const char *k;
-	json_t *v;
-	json_object_foreach(assets, k, v) {
-		const char *aid = json_string_value(json_object_get(v, "asset_id"));
-		const char *vref = json_string_value(json_object_get(v, "vault"));
-		if (aid && !strcmp(aid, pos[0])) {
-			ref = vref;
-			asset_id = aid;
-		} else if (aid && vref && !strcmp(vref, pos[0])) {
-			asset_id = aid;
-		}
-	}
+	const char *url = cli_node_url(node, home);
 	struct lb_errmsg em;
 	lb_errclear(&em);
-	char logtx[2 * LB_HASH_LEN + 1];
-	if (!ref || !asset_id) {
+	/* the asset: by its id (the key of assets.json), or by the vault reference it printed */
+	json_t *assets = assets_load(home), *entry = json_object_get(assets_map(assets), pos[0]);
+	const char *k;
+	json_t *v;
+	if (!entry)
+		json_object_foreach(assets_map(assets), k, v) {
+			const char *vref = json_string_value(json_object_get(v, "vault"));
+			if (vref && !strcmp(vref, pos[0]) && !json_object_get(v, "retired"))
+				entry = v;
+		}
+	const char *asset_id = entry ? json_string_value(json_object_get(entry, "asset_id")) : NULL;
+	const char *ref = entry ? json_string_value(json_object_get(entry, "vault")) : NULL;
+	/* what the directory says: retired (by anyone), or listed by another node */
+	struct lb_catalog *cat = NULL;
+	json_t *ret = NULL;
+	char why[1024];
+	if ((rc = catalog_at(home, "directory.db", &cat, &em)) ||
+	    (rc = directory_sync("get", url, cat, &em))) {
+		lb_catalog_close(cat);
 		json_decref(assets);
-		lb_errf(&em, LB_ENOTFOUND,
-			"%s is neither an asset id nor a vault reference of this home's assets", pos[0]);
-		return fail("get", &em,
-			    "a view is logged under its asset: name one in <home>/data/assets.json");
+		lb_errwrap(&em, "nothing was opened: the view must be logged first and the directory "
+				"checked, and the node could not be asked: ");
+		return fail("get", &em, NULL);
 	}
-	if ((rc = log_view(home, cli_node_url(node, home), "node", asset_id, LB_XCHG_VIEW_RAW, 0,
-			   patients, logtx, &em))) {
+	const char *id_for_dir = asset_id ? asset_id : pos[0];
+	ret = json_object_get(entry, "retired") ? json_incref(json_object_get(entry, "retired"))
+						: retirement_of(cat, id_for_dir);
+	if (ret) {
+		describe_retirement(ret, why, sizeof why);
+		lb_errf(&em, LB_ENOTFOUND,
+			"asset %s was %s. A retired asset's file is no longer served; nothing was "
+			"written",
+			id_for_dir, why);
+		json_decref(ret);
+		lb_catalog_close(cat);
 		json_decref(assets);
 		return fail("get", &em, NULL);
 	}
-	struct lb_keypair kp;
-	if (cli_load_key(home, key ? key : "node", &kp)) {
+	if (!entry || !asset_id || !ref) {
+		json_t *listed = NULL;
+		char sender[128] = "";
+		if (lb_catalog_get(cat, pos[0], &listed, NULL) == LB_OK) {
+			lb_catalog_attr_get(cat, pos[0], "sender", sender, sizeof sender, NULL);
+			lb_errf(&em, LB_ENOTFOUND,
+				"asset %s is in the directory (registered by %s) but not in this home's "
+				"vault: only the node that registered it holds its data",
+				pos[0], sender[0] ? sender : "another account");
+		} else {
+			lb_errf(&em, LB_ENOTFOUND,
+				"%s is neither an asset id nor a vault reference that this home or the "
+				"directory knows",
+				pos[0]);
+		}
+		json_decref(listed);
+		lb_catalog_close(cat);
 		json_decref(assets);
-		return 1;
+		return fail("get", &em,
+			    "'leben data search --directory' lists the assets; this home's own are in "
+			    "<home>/data/assets.json");
 	}
+	lb_catalog_close(cat);
+	char logtx[2 * LB_HASH_LEN + 1], idcopy[80], refcopy[80];
+	snprintf(idcopy, sizeof idcopy, "%s", asset_id);
+	snprintf(refcopy, sizeof refcopy, "%s", ref);
+	json_decref(assets);
+	if ((rc = log_view(home, url, "node", idcopy, LB_XCHG_VIEW_RAW, 0, patients, logtx, &em)))
+		return fail("get", &em, NULL);
+	struct lb_keypair kp;
+	if (cli_load_key(home, key ? key : "node", &kp))
+		return 1;
 	uint8_t xpk[32], xsk[32], seed[32];
 	memcpy(seed, kp.sk, 32);
 	lb_keypair_wipe(&kp);
@@ -2272,15 +2441,17 @@ static int data_get(int argc, char **argv)
 	char vdir[4200];
 	snprintf(vdir, sizeof vdir, "%s/vault", home);
 	if (!rc)
-		rc = lb_vault_get(vdir, ref, xsk, xpk, &data, &len, &em);
+		rc = lb_vault_get(vdir, refcopy, xsk, xpk, &data, &len, &em);
 	sodium_memzero(xsk, sizeof xsk);
+	if (rc == LB_ENOTFOUND || (rc && !data && strstr(em.text, "No such file")))
+		lb_errf(&em, rc, "asset %s: its vault object %s is missing from %s (was the vault "
+			"moved or restored without it?)", idcopy, refcopy, vdir);
 	if (!rc)
 		rc = lb_file_write(out, data, len, 0600, &em);
 	if (data) {
 		sodium_memzero(data, len);
 		lb_free(data);
 	}
-	json_decref(assets);
 	if (rc)
 		return fail("get", &em,
 			    rc == LB_EWRONGKEY ? "the object was sealed to another key" : NULL);

@@ -142,7 +142,7 @@ int lb_data_detect(const char *name, const uint8_t *d, size_t n, struct lb_detec
 	const char *t = NULL;
 	if (n == 0)
 		return lb_errf(em, LB_EINVALID,
-			       "the file is empty (0 bytes): there is nothing to describe; export "
+			       "offset 0: the file is empty (0 bytes): there is nothing to describe; export "
 			       "it again from its source");
 	if (n >= 132 && !memcmp(d + 128, "DICM", 4))
 		t = "dicom";
