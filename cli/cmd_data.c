@@ -64,7 +64,8 @@ static int write_buf(struct lb_buf *b)
 }
 
 static const char inspect_help[] =
-	"usage: leben data inspect FILE [--type dicom|csv|fhir|text|image] [--json]\n"
+	"usage: leben data inspect FILE [--type dicom|csv|fhir|text|image|audio|video|pdf]\n"
+	"                           [--json]\n"
 	"                           [--skip N] [--header|--no-header] [--delimiter C]\n"
 	"\n"
 	"Show what LEBEN reads from a data file, without registering or sending anything.\n"
@@ -75,7 +76,12 @@ static const char inspect_help[] =
 	"        standard deviation, quartiles and a histogram.\n"
 	"  FHIR R4 JSON (Bundle or one resource): resources by type, codes used, dates, patients.\n"
 	"  Text notes: size, language, frequent terms.  PNG/JPEG images: size and channels.\n"
-	"The type is found from the file's content and name; --type overrides it.\n"
+	"  Audio (WAV, FLAC, MP3, Ogg): duration, sample rate, channels, codec.\n"
+	"  Video (MP4/MOV, WebM/MKV, AVI): duration, picture size, frame rate, codecs.\n"
+	"  PDF documents: pages, title and author, the words of their text.\n"
+	"The type is found from the file's content (its first bytes, as the 'file' command\n"
+	"reads them, then LEBEN's own reader of that type); --type overrides it. Other files\n"
+	"are refused with what they are and the types LEBEN registers.\n"
 	"\n"
 	"  --json          machine-readable output (one JSON document on stdout)\n"
 	"  --skip N        CSV: ignore the first N lines\n"
@@ -411,14 +417,18 @@ static const char audit_help[] =
 	"usage: leben data audit TABLE.csv [--report FILE.html] [--previous OLD.csv]\n"
 	"                        [--rules RULES.json] [--clusters K] [--json]\n"
 	"                        [--skip N] [--header|--no-header] [--delimiter C]\n"
-	"       leben data audit FILE.dcm|BUNDLE.json|NOTE.txt|IMAGE.png [--json]\n"
+	"       leben data audit FILE.dcm|BUNDLE.json|NOTE.txt|IMAGE.png|SOUND.wav|VIDEO.mp4|DOC.pdf\n"
+	"                        [--json]\n"
 	"\n"
 	"Other files get the checks that fit them, each counted as passed/looked at, and a\n"
 	"score (the mean pass rate): DICOM (identifying elements present, UIDs well formed,\n"
 	"dates valid, image attributes matching the pixel data), FHIR (resources with ids,\n"
 	"references that resolve inside the bundle, codings with system and code, valid dates),\n"
 	"text (UTF-8, no control characters, has words, language recognised), images\n"
-	"(decodable, at least 32x32, not blank).\n"
+	"(decodable, at least 32x32, not blank), audio and video (duration stated, sample rate,\n"
+	"channels, picture size and codecs plausible), PDF (has pages, has a text layer,\n"
+	"language recognised, has a title). The type is found from the content, as for inspect.\n"
+	"A table with a header but no rows, or an empty file, scores 0 and the output says why.\n"
 	"\n"
 	"Check the quality of a table and give it a score from 0 to 100:\n"
 	"  completeness   share of cells that are filled in\n"
@@ -1408,7 +1418,124 @@ struct add_terms {
 	const char *sync;        /* "manual" or "watch" */
 	const char *readers;     /* --readers: who else may open the private part */
 	const char *private_fields; /* --private: fields or facets to keep out of the public part */
+	/* the owner's semantic facet and terms of use (data add) */
+	const char *intent, *subject, *condition, *valid_from, *valid_until;
+	const char *keywords[32], *codes[32], *restrictions[32]; /* repeatable options */
+	size_t nkeywords, ncodes, nrestrictions;
 };
+
+/* Collect every value of a repeatable option ("--code A --code B", "--code=A") from argv;
+ * copt_parse keeps only the last. 2 and a message when there are more than cap. */
+static int repeated(const char *cmd, int argc, char **argv, const char *opt, const char **out,
+		    size_t cap, size_t *n)
+{
+	size_t l = strlen(opt);
+	*n = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], opt) && i + 1 < argc)
+			v = argv[++i];
+		else if (!strncmp(argv[i], opt, l) && argv[i][l] == '=')
+			v = argv[i] + l + 1;
+		if (!v)
+			continue;
+		if (*n == cap) {
+			fprintf(stderr, "leben %s: %s given more than %zu times\n", cmd, opt, cap);
+			return 2;
+		}
+		out[(*n)++] = v;
+	}
+	return 0;
+}
+
+/* A date for --valid-from/--valid-until: YYYY-MM-DD (UTC; the start of the day, or its end
+ * for end_of_day) or milliseconds since the epoch. */
+static bool parse_when(const char *s, bool end_of_day, uint64_t *ms)
+{
+	int y, mo, d;
+	char tail;
+	if (sscanf(s, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3 && strlen(s) == 10) {
+		static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+		bool leap = (y % 4 == 0 && y % 100) || y % 400 == 0;
+		if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+		    (mo == 2 && d == 29 && !leap))
+			return false;
+		/* days since the epoch (civil calendar) */
+		int yy = mo <= 2 ? y - 1 : y;
+		int era = yy / 400, yoe = yy - era * 400;
+		int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+		int64_t days = (int64_t)era * 146097 + doe - 719468;
+		*ms = (uint64_t)days * 86400000ull + (end_of_day ? 86399999ull : 0);
+		return true;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || s[0] == '-')
+		return false;
+	*ms = v;
+	return true;
+}
+
+/* The owner's semantic facet and terms: kept over what the file says (intent, subject) or
+ * added to it (keywords, codes), checked before anything is published. */
+static int apply_semantic(const struct add_terms *t, struct lb_hexa *h, struct lb_errmsg *em)
+{
+	int rc = LB_OK;
+	if (t->intent && (rc = lb_hexa_set_str(h, "semantic.intent", t->intent)))
+		return lb_errf(em, LB_EUSAGE, "--intent: cannot set it");
+	if (t->subject && (rc = lb_hexa_set_str(h, "semantic.subject", t->subject)))
+		return lb_errf(em, LB_EUSAGE, "--subject: cannot set it");
+	for (size_t i = 0; i < t->nkeywords; i++)
+		if (!t->keywords[i][0] || lb_hexa_list_add(h, "semantic.keywords", t->keywords[i]))
+			return lb_errf(em, LB_EUSAGE, "--keyword \"%s\": give a word or phrase",
+				       t->keywords[i]);
+	for (size_t i = 0; i < t->ncodes; i++) {
+		const char *c = t->codes[i], *bar = strchr(c, '|');
+		bool sys_ok = bar && bar > c && bar[1];
+		for (const char *q = c; sys_ok && q < bar; q++)
+			sys_ok = (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-';
+		if (!sys_ok)
+			return lb_errf(em, LB_EUSAGE,
+				       "--code \"%s\": write SYSTEM|CODE with a lower-case system, "
+				       "e.g. icd10|I10, icd10cm|E11.9, snomed|38341003, loinc|8867-4 "
+				       "(quote it: the shell reads | as a pipe)",
+				       c);
+		if (!strncmp(c, "loinc|", 6) && !lb_loinc_check(bar + 1))
+			return lb_errf(em, LB_EUSAGE,
+				       "--code %s: not a LOINC code (digits, '-', a check digit that "
+				       "matches)",
+				       c);
+		if (lb_hexa_list_add(h, "semantic.codes", c))
+			return lb_errf(em, LB_EUSAGE, "--code \"%s\": cannot add it", c);
+	}
+	for (size_t i = 0; i < t->nrestrictions; i++)
+		if (!t->restrictions[i][0] ||
+		    lb_hexa_list_add(h, "exchange.restrictions", t->restrictions[i]))
+			return lb_errf(em, LB_EUSAGE, "--restriction \"%s\": give a sentence",
+				       t->restrictions[i]);
+	if (t->condition && (!t->condition[0] ||
+			     lb_hexa_set_str(h, "exchange.conditions", t->condition)))
+		return lb_errf(em, LB_EUSAGE, "--condition: give the conditions of use as text");
+	uint64_t from = 0, until = 0;
+	if (t->valid_from && !parse_when(t->valid_from, false, &from))
+		return lb_errf(em, LB_EUSAGE, "--valid-from %s: write a date as YYYY-MM-DD",
+			       t->valid_from);
+	if (t->valid_until && !parse_when(t->valid_until, true, &until))
+		return lb_errf(em, LB_EUSAGE, "--valid-until %s: write a date as YYYY-MM-DD",
+			       t->valid_until);
+	if (t->valid_until && until < lb_now_ms())
+		return lb_errf(em, LB_EUSAGE, "--valid-until %s is in the past: the offer would "
+			       "never be valid", t->valid_until);
+	if (t->valid_from)
+		lb_hexa_set_u64(h, "exchange.valid_from", from);
+	if (t->valid_until)
+		lb_hexa_set_u64(h, "exchange.valid_until", until);
+	return LB_OK;
+}
 
 static int apply_terms(struct pub_ctx *c, const struct add_terms *t, struct lb_hexa *h,
 		       struct lb_errmsg *em)
@@ -1450,6 +1577,8 @@ static int apply_terms(struct pub_ctx *c, const struct add_terms *t, struct lb_h
 		rc = lb_hexa_set_str(h, "dynamic.sync", t->sync);
 	if (rc)
 		return lb_errf(em, rc, "cannot set the description's fields");
+	if ((rc = apply_semantic(t, h, em)))
+		return rc;
 	/* the fields the directory needs in clear, then what the owner asks for */
 	static const char *const always[] = {"basic.name", "basic.created", "basic.creator",
 					     "raw.blake2b", "dynamic.version", "audit.score",
@@ -1912,27 +2041,46 @@ static int record_provenance(struct pub_ctx *c, json_t *res, const char *kind, c
 }
 
 static const char add_help[] =
-	"usage: leben data add PATH [--type dicom|csv|fhir|text|image] [--level 1|2|3]\n"
-	"                      [--price ASC] [--billing free|per_use|subscription|one_time]\n"
-	"                      [--public FIELDS] [--name TEXT] [--description TEXT]\n"
-	"                      [--category TEXT] [--private FIELDS] [--readers WHO,...]\n"
-	"                      [--link] [--allow-near]\n"
-	"                      [--key NAME]\n"
-	"                      [--home DIR] [--node URL] [--json]\n"
+	"usage: leben data add PATH [--type T] [--level 1|2|3] [--price ASC]\n"
+	"                      [--billing free|per_use|subscription|one_time]\n"
+	"                      [--name TEXT] [--description TEXT] [--category TEXT]\n"
+	"                      [--intent TEXT] [--subject TEXT] [--keyword WORD]...\n"
+	"                      [--code SYSTEM|CODE]... [--restriction TEXT]... [--condition TEXT]\n"
+	"                      [--valid-from DATE] [--valid-until DATE]\n"
+	"                      [--public FIELDS] [--private FIELDS] [--readers WHO,...]\n"
+	"                      [--link] [--allow-near] [--key NAME] [--home DIR] [--node URL] [--json]\n"
 	"\n"
 	"Register a data file on the directory chain without giving the data away:\n"
-	"  1. read the file and describe it (format, size, columns or image attributes, codes)\n"
+	"  1. find what the file is from its content (DICOM, CSV/TSV table, FHIR JSON, text note,\n"
+	"     PNG/JPEG image, WAV/FLAC/MP3/Ogg audio, MP4/WebM/AVI video, PDF document; other\n"
+	"     files are refused, saying what they are) and describe it: size, columns, image,\n"
+	"     sound or video attributes, pages and text, and the medical codes the file itself\n"
+	"     gives (DICOM modality and body part, lab and vital-sign column names, FHIR codes)\n"
 	"  2. audit it and put the score (0-100) into the description\n"
 	"  3. check the directory for the same bytes: a copy is refused, or with --link listed as\n"
-	"     a link to the asset already there; a near copy (a note saying almost the same, an\n"
-	"     image that looks the same even rotated or re-encoded) is refused unless you give\n"
-	"     --allow-near\n"
+	"     a link to the asset already there; a near copy (a note or PDF saying almost the\n"
+	"     same, an image that looks the same even rotated or re-encoded) is refused unless\n"
+	"     you give --allow-near\n"
 	"  4. store the file encrypted in this node's vault (<home>/vault), readable only with the\n"
 	"     node key\n"
 	"  5. publish the description: public fields in clear, the rest (the private part)\n"
 	"     sealed so that only this node, the owners and the readers you name can open it\n"
 	"\n"
-	"  --type T        extractor to use (default: guessed from the content and name)\n"
+	"What the data is about (the semantic facet; public unless --private semantic):\n"
+	"  --intent TEXT        what the data is meant for, e.g. \"research on sepsis\"\n"
+	"  --subject TEXT       disease, population or organ, e.g. \"type 2 diabetes\"\n"
+	"  --keyword WORD       a search keyword; repeat for more\n"
+	"  --code SYSTEM|CODE   a medical code; repeat for more. Systems: icd10, icd10cm, snomed\n"
+	"                       (checked: structure, SNOMED CT check digit), loinc (check digit),\n"
+	"                       or another lower-case name. Quote it: --code 'icd10|E11.9'\n"
+	"Terms of use (the exchange facet, private unless --public exchange):\n"
+	"  --restriction TEXT   a usage restriction, e.g. \"no re-identification\"; repeatable\n"
+	"  --condition TEXT     conditions of use, e.g. \"ethics approval required\"\n"
+	"  --valid-from DATE    the offer starts (YYYY-MM-DD, UTC)\n"
+	"  --valid-until DATE   the offer ends at the end of that day (YYYY-MM-DD, UTC)\n"
+	"Other options:\n"
+	"  --type T        what the file is, if the content does not show it: dicom, csv, fhir,\n"
+	"                  text, image, audio, video or pdf (default: found from the content)\n"
 	"  --level N       security level of use: 1 envelope, 2 TLS sandbox, 3 computation\n"
 	"                  without disclosure (default 2)\n"
 	"  --price ASC     price per use in ASC (default 0: free)\n"
@@ -1974,7 +2122,7 @@ static int sub_options(const char *cmd, int argc, char **argv, const struct copt
 static int data_add(int argc, char **argv)
 {
 	struct add_terms t = {.sync = "manual"};
-	const char *home = NULL, *node = NULL, *key = NULL, *pos[1];
+	const char *home = NULL, *node = NULL, *key = NULL, *pos[1], *dummy = NULL;
 	bool json = false, help = false, link = false, allow_near = false;
 	const struct copt opts[] = {
 		{"--allow-near", NULL, &allow_near},
@@ -1985,11 +2133,19 @@ static int data_add(int argc, char **argv)
 		{"--link", NULL, &link},          {"--key", &key, NULL},
 		{"--readers", &t.readers, NULL},  {"--private", &t.private_fields, NULL},
 		{"--home", &home, NULL},          {"--node", &node, NULL},
+		{"--intent", &t.intent, NULL},    {"--subject", &t.subject, NULL},
+		{"--keyword", &dummy, NULL},      {"--code", &dummy, NULL},
+		{"--restriction", &dummy, NULL},  {"--condition", &t.condition, NULL},
+		{"--valid-from", &t.valid_from, NULL}, {"--valid-until", &t.valid_until, NULL},
 		{"--json", NULL, &json},          {"--help", NULL, &help},
 		{"-h", NULL, &help},              {NULL, NULL, NULL}};
 	int rc = sub_options("data add", argc, argv, opts, pos, &help, add_help);
 	if (rc >= 0)
 		return rc;
+	if (repeated("data add", argc, argv, "--keyword", t.keywords, 32, &t.nkeywords) ||
+	    repeated("data add", argc, argv, "--code", t.codes, 32, &t.ncodes) ||
+	    repeated("data add", argc, argv, "--restriction", t.restrictions, 32, &t.nrestrictions))
+		return 2;
 	t.link = link;
 	t.allow_near = allow_near;
 	struct pub_ctx c = {.cmd = "add", .json = json, .key_name = key ? key : "node"};
@@ -2015,6 +2171,8 @@ static int data_add(int argc, char **argv)
 	printf("  raw data sealed in the vault as %s\n  tx %s\n",
 	       json_string_value(json_object_get(res, "vault")),
 	       json_string_value(json_object_get(res, "tx")));
+	if (json_integer_value(json_object_get(res, "audit_score")) == 0)
+		printf("  warning: the audit scored it 0; 'leben data audit %s' says why\n", pos[0]);
 	json_decref(res);
 	return 0;
 }
@@ -2594,7 +2752,8 @@ struct data_sub {
 };
 
 static const struct data_sub data_subs[] = {
-	{"inspect", data_inspect, "show what LEBEN reads from a file (DICOM, CSV, FHIR, text, image)"},
+	{"inspect", data_inspect, "show what LEBEN reads from a file (DICOM, CSV, FHIR, text, image,\n"
+	 "            audio, video, PDF)"},
 	{"dedup", data_dedup, "find exact and near-duplicate files in a directory"},
 	{"audit", data_audit, "score the quality of a file (tables: with an HTML report)"},
 	{"search", data_search, "search the catalogue of data assets (and fill it)"},
