@@ -313,6 +313,8 @@ static int read_ogg(const uint8_t *d, size_t n, struct lb_media *m, struct lb_er
 	const uint8_t *p = d + body;
 	double gran_rate = 0;
 	uint64_t pre_skip = 0;
+	int kfg_shift = -1; /* Theora: granule = key frame number << shift | frames since it */
+	uint32_t serial = le32(d + 14);
 	if (plen >= 30 && !memcmp(p, "\x01vorbis", 7)) {
 		m->channels = p[11];
 		m->sample_rate = le32(p + 12);
@@ -338,6 +340,9 @@ static int read_ogg(const uint8_t *d, size_t n, struct lb_media *m, struct lb_er
 		uint32_t fn = be32(p + 22), fd = be32(p + 26);
 		if (fd)
 			m->frame_rate = (double)fn / fd;
+		kfg_shift = (p[40] & 0x03) << 3 | p[41] >> 5;
+		if (fn && fd)
+			gran_rate = (double)fn / fd;
 		set_codec(m->video_codec, "theora");
 		snprintf(m->kind, sizeof m->kind, "video");
 	} else {
@@ -349,10 +354,14 @@ static int read_ogg(const uint8_t *d, size_t n, struct lb_media *m, struct lb_er
 	if (gran_rate > 0) {
 		size_t from = n > 65536 + 27 ? n - 65536 - 27 : 0;
 		for (size_t off = n - 27 + 1; off-- > from;) {
-			if (memcmp(d + off, "OggS", 4) || d[off + 4] != 0)
+			if (memcmp(d + off, "OggS", 4) || d[off + 4] != 0 || le32(d + off + 14) != serial)
 				continue;
 			uint64_t g = le64(d + off + 6);
-			if (g != UINT64_MAX && g >= pre_skip)
+			if (g == UINT64_MAX)
+				continue; /* no packet ends on this page */
+			if (kfg_shift >= 0) /* frames: key frame number + frames since (from 1) */
+				g = kfg_shift < 64 ? (g >> kfg_shift) + (g & ((1ull << kfg_shift) - 1)) : 0;
+			if (g >= pre_skip)
 				m->duration = (double)(g - pre_skip) / gran_rate;
 			break;
 		}
@@ -404,6 +413,60 @@ static void bmff_track_done(struct bmff_state *st)
 		}
 	}
 	memset(t, 0, sizeof *t);
+}
+
+/* MPEG-4 descriptor header in an esds box: tag and variable-length size. */
+static bool mp4_desc(const uint8_t *p, size_t n, size_t *off, uint8_t *tag, size_t *len)
+{
+	if (*off >= n)
+		return false;
+	*tag = p[(*off)++];
+	*len = 0;
+	for (int i = 0; i < 4; i++) {
+		if (*off >= n)
+			return false;
+		uint8_t b = p[(*off)++];
+		*len = *len << 7 | (b & 0x7F);
+		if (!(b & 0x80))
+			return *len <= n - *off;
+	}
+	return false;
+}
+
+/* The channel configuration of the AAC AudioSpecificConfig in an esds box body (after its
+ * version/flags); 0 if absent. The AudioSampleEntry's own channel count is a fixed 2 for
+ * AAC, so this is where the real count is. */
+static uint32_t esds_channels(const uint8_t *p, size_t n)
+{
+	size_t off = 4, len;
+	uint8_t tag;
+	if (!mp4_desc(p, n, &off, &tag, &len) || tag != 0x03 || off + 3 > n)
+		return 0;
+	uint8_t fl = p[off + 2];
+	off += 3 + ((fl & 0x80) ? 2 : 0);
+	if ((fl & 0x40) && off < n)
+		off += 1 + p[off];
+	off += (fl & 0x20) ? 2 : 0;
+	if (!mp4_desc(p, n, &off, &tag, &len) || tag != 0x04 || len < 13)
+		return 0;
+	off += 13;
+	if (!mp4_desc(p, n, &off, &tag, &len) || tag != 0x05 || len < 2)
+		return 0;
+	uint32_t bits = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
+			(len > 2 ? (uint32_t)p[off + 2] << 8 : 0) | (len > 3 ? p[off + 3] : 0);
+	int pos = 5; /* object type */
+	if ((bits >> 27) == 31)
+		pos += 6;
+	if (pos + 4 > 32)
+		return 0;
+	uint32_t sfi = (bits >> (32 - pos - 4)) & 15;
+	pos += 4;
+	if (sfi == 15)
+		return 0; /* explicit 24-bit rate: the channels lie beyond what was read */
+	if (pos + 4 > 32)
+		return 0;
+	uint32_t ch = (bits >> (32 - pos - 4)) & 15;
+	return ch == 7 ? 8 : ch >= 1 && ch <= 6 ? ch : 0;
 }
 
 static int walk_bmff(const uint8_t *d, size_t start, size_t end, int depth, struct bmff_state *st,
@@ -479,6 +542,21 @@ static int walk_bmff(const uint8_t *d, size_t start, size_t end, int depth, stru
 				/* SampleEntry (8) + AudioSampleEntry: reserved 8, channels, size, 4, rate */
 				st->cur.channels = be16(c + 8 + 8 + 8 + 8);
 				st->cur.rate = be32(c + 8 + 8 + 8 + 16) >> 16;
+				/* child boxes of the entry after its 36 bytes: esds for AAC */
+				size_t eend = 8 + (size_t)be32(c + 8);
+				if (eend > cl)
+					eend = cl;
+				for (size_t b = 8 + 36; b + 8 <= eend;) {
+					size_t bs = be32(c + b);
+					if (bs < 8 || bs > eend - b)
+						break;
+					if (!memcmp(c + b + 4, "esds", 4)) {
+						uint32_t ch = esds_channels(c + b + 8, bs - 8);
+						if (ch)
+							st->cur.channels = ch;
+					}
+					b += bs;
+				}
 			}
 		} else if (!memcmp(type, "stts", 4) && st->in_track && cl >= 8) {
 			uint32_t cnt = be32(c + 4);
