@@ -1504,6 +1504,15 @@ static int apply_semantic(const struct add_terms *t, struct lb_hexa *h, struct l
 				       "e.g. icd10|I10, icd10cm|E11.9, snomed|38341003, loinc|8867-4 "
 				       "(quote it: the shell reads | as a pipe)",
 				       c);
+		size_t sl = (size_t)(bar - c);
+		if ((sl == 6 && !strncmp(c, "snomed", 6) && lb_sctid_check(bar + 1, NULL) != LB_OK) ||
+		    (((sl == 5 && !strncmp(c, "icd10", 5)) || (sl == 7 && !strncmp(c, "icd10cm", 7))) &&
+		     lb_icd10_check(bar + 1, sl == 7, NULL) != LB_OK))
+			return lb_errf(em, LB_EUSAGE,
+				       "--code %s: not a valid %s code (the structure or, for SNOMED "
+				       "CT, the check digit is wrong): copy it again from the "
+				       "terminology",
+				       c, sl == 6 ? "SNOMED CT" : "ICD-10");
 		if (!strncmp(c, "loinc|", 6) && !lb_loinc_check(bar + 1))
 			return lb_errf(em, LB_EUSAGE,
 				       "--code %s: not a LOINC code (digits, '-', a check digit that "

@@ -165,7 +165,8 @@ int lb_data_detect(const char *name, const uint8_t *d, size_t n, struct lb_detec
 		else
 			t = "text";
 	}
-	if (!t && (lb_dicom_is_dataset(d, n) || has_ext(name, dcm_ext)))
+	if (!t && (!out->mime[0] || !strcmp(out->mime, "application/octet-stream")) &&
+	    (lb_dicom_is_dataset(d, n) || has_ext(name, dcm_ext)))
 		t = "dicom"; /* a bare data set without preamble, often with no file name suffix */
 	if (t) {
 		snprintf(out->type, sizeof out->type, "%s", t);
