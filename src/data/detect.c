@@ -165,9 +165,28 @@ int lb_data_detect(const char *name, const uint8_t *d, size_t n, struct lb_detec
 		else
 			t = "text";
 	}
-	if (!t && (!out->mime[0] || !strcmp(out->mime, "application/octet-stream")) &&
-	    (lb_dicom_is_dataset(d, n) || has_ext(name, dcm_ext)))
-		t = "dicom"; /* a bare data set without preamble, often with no file name suffix */
+	bool dcm_name = has_ext(name, dcm_ext);
+	if (!t && (lb_dicom_is_dataset(d, n) || dcm_name)) {
+		/* a bare data set without preamble, often with no file name suffix */
+		if (!out->mime[0] || !strcmp(out->mime, "application/octet-stream")) {
+			t = "dicom";
+		} else {
+			/* libmagic's weaker rules (Targa, TIFF in a DICOM preamble cut short) can
+			 * name such bytes: a data set that parses whole is DICOM; a .dcm file that
+			 * does not is refused with where the DICOM reader stopped */
+			struct lb_dicom_file f;
+			struct lb_errmsg pe;
+			lb_errclear(&pe);
+			int prc = lb_dicom_parse(d, n, &f, &pe);
+			if (prc == LB_OK) {
+				lb_dicom_file_release(&f);
+				t = "dicom";
+			} else if (dcm_name) {
+				return lb_errf(em, prc, "%s (the file is named .dcm; libmagic reads %s)",
+					       pe.text, out->what);
+			}
+		}
+	}
 	if (t) {
 		snprintf(out->type, sizeof out->type, "%s", t);
 		return LB_OK;
