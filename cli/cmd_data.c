@@ -2310,10 +2310,13 @@ static int data_watch(int argc, char **argv)
 					json_object_set_new(res, "event", json_string(prev ? "updated" : "registered"));
 			}
 			if (rc) {
-				fprintf(stderr, "leben data watch: %s file %s: %s\n", what, ch[i].path,
-					em.text[0] ? em.text : lb_strerror(rc));
+				fprintf(stderr, "leben data watch: %s file %s: %s%s\n", what, ch[i].path,
+					em.text[0] ? em.text : lb_strerror(rc),
+					rc == LB_EUNSUPPORTED ? " (left alone until it changes)" : "");
 				status = 1;
 				json_decref(res);
+				if (rc == LB_EUNSUPPORTED)
+					continue; /* a type LEBEN does not register: no retry every pass */
 				/* forget the file in the scan state so the next pass tries again */
 				json_t *sj = json_load_file(state, 0, NULL);
 				if (json_is_object(sj)) {
@@ -2471,7 +2474,18 @@ static int data_show(int argc, char **argv)
 			lb_hexa_release(&h);
 		}
 	}
+	json_t *ret = rc == LB_ENOTFOUND && !strstr(em.text, "no private part")
+			      ? retirement_of(cat, pos[0])
+			      : NULL;
 	lb_catalog_close(cat);
+	if (ret) {
+		char why[1024];
+		describe_retirement(ret, why, sizeof why);
+		json_decref(ret);
+		lb_errf(&em, LB_ENOTFOUND, "asset %s was %s; the directory no longer lists it",
+			pos[0], why);
+		return fail("show", &em, NULL);
+	}
 	if (rc)
 		return fail("show", &em,
 			    rc == LB_ENOTFOUND && !strstr(em.text, "no private part")
