@@ -215,6 +215,66 @@ static void test_semantic_tables(void **state)
 	lb_hexa_release(&h);
 }
 
+/* A PDF through poppler: pages, title, text; a damaged one refused. */
+static void test_pdf(void **state)
+{
+	(void)state;
+	static const char pdf[] =
+	"%PDF-1.4\n"
+	"1 0 obj\n"
+	"<< /Type /Catalog /Pages 2 0 R >>\n"
+	"endobj\n"
+	"2 0 obj\n"
+	"<< /Type /Pages /Kids [3 0 R] /Count 1 >>\n"
+	"endobj\n"
+	"3 0 obj\n"
+	"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>\n"
+	"endobj\n"
+	"4 0 obj\n"
+	"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>\n"
+	"endobj\n"
+	"5 0 obj\n"
+	"<< /Length 106 >>\n"
+	"stream\n"
+	"BT /F1 11 Tf 50 780 Td 14 TL\n"
+	"(Blood pressure was measured twice.) Tj T*\n"
+	"(The patient felt well.) Tj T*\n"
+	"ET\n"
+	"endstream\n"
+	"endobj\n"
+	"6 0 obj\n"
+	"<< /Title (Ward note) /Author (Ward 7) /Keywords (sepsis; discharge) >>\n"
+	"endobj\n"
+	"xref\n"
+	"0 7\n"
+	"0000000000 65535 f \n"
+	"0000000009 00000 n \n"
+	"0000000058 00000 n \n"
+	"0000000115 00000 n \n"
+	"0000000241 00000 n \n"
+	"0000000311 00000 n \n"
+	"0000000467 00000 n \n"
+	"trailer\n"
+	"<< /Size 7 /Root 1 0 R /Info 6 0 R >>\n"
+	"startxref\n"
+	"554\n"
+	"%%EOF\n"
+	"";
+	struct lb_pdf p;
+	struct lb_errmsg em;
+	assert_int_equal(lb_pdf_read((const uint8_t *)pdf, sizeof pdf - 1, &p, &em), LB_OK);
+	assert_int_equal(p.pages, 1);
+	assert_string_equal(p.title, "Ward note");
+	assert_int_equal(p.words, 9);
+	assert_non_null(strstr(p.text, "Blood pressure"));
+	lb_pdf_release(&p);
+	struct lb_detected d;
+	assert_int_equal(lb_data_detect("n.pdf", (const uint8_t *)pdf, sizeof pdf - 1, &d, &em), LB_OK);
+	assert_string_equal(d.type, "pdf");
+	assert_int_not_equal(lb_pdf_read((const uint8_t *)pdf, 40, &p, &em), LB_OK);
+	assert_int_equal(lb_pdf_read((const uint8_t *)"hello", 5, &p, &em), LB_EMALFORMED);
+}
+
 /* The detector: signatures, text, empty and unknown data. */
 static void test_detect(void **state)
 {
@@ -257,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_semantic_tables),
 		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_pdf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
