@@ -976,7 +976,7 @@ struct pub_ctx {
 	uint8_t network[LB_HASH_LEN];
 	uint8_t node_xpk[32];            /* the node's X25519 key: vault objects are sealed to it */
 	struct lb_catalog *cat;          /* <home>/directory.db, derived from the chain */
-	json_t *assets;                  /* <home>/data/assets.json: path -> what was published */
+	json_t *assets;                  /* <home>/data/assets.json: asset id -> what was published */
 };
 
 static void say(const struct pub_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
