@@ -2198,7 +2198,9 @@ static const char watch_help[] =
 	"                 provenance event on the directory chain naming the new content\n"
 	"  removed file   its asset is retired\n"
 	"--once makes one pass and stops (for cron jobs and tests). A file that cannot be read or\n"
-	"is refused is reported and tried again on the next pass.\n";
+	"is refused is reported and tried again on the next pass; a file of a type LEBEN does\n"
+	"not register (a zip archive, a spreadsheet...) is reported once and left alone until\n"
+	"it changes.\n";
 
 static int retire_asset(struct pub_ctx *c, json_t *prev, struct lb_errmsg *em)
 {
