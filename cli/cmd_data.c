@@ -2151,6 +2151,10 @@ static int data_add(int argc, char **argv)
 	int rc = sub_options("data add", argc, argv, opts, pos, &help, add_help);
 	if (rc >= 0)
 		return rc;
+	if (t.type && !lb_data_type_name(t.type)) {
+		fprintf(stderr, "leben data add: --type %s: the types are " LB_DATA_TYPES "\n", t.type);
+		return 2;
+	}
 	if (repeated("data add", argc, argv, "--keyword", t.keywords, 32, &t.nkeywords) ||
 	    repeated("data add", argc, argv, "--code", t.codes, 32, &t.ncodes) ||
 	    repeated("data add", argc, argv, "--restriction", t.restrictions, 32, &t.nrestrictions))
