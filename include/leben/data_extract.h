@@ -193,7 +193,7 @@ const char *lb_data_type_name(const char *type);
 
 struct lb_media {
 	char kind[8];            /* "audio" or "video" (a container with a video track) */
-	char container[8];       /* "wav", "flac", "mp3", "ogg", "mp4", "webm", "mkv", "avi" */
+	char container[8];       /* "wav", "flac", "mp3", "ogg", "mp4", "mov", "webm", "mkv", "avi" */
 	double duration;         /* seconds; 0 if the container does not say */
 	uint32_t sample_rate;    /* Hz of the first audio stream, 0 if none */
 	uint32_t channels;       /* of the first audio stream */

@@ -532,7 +532,9 @@ static int walk_bmff(const uint8_t *d, size_t start, size_t end, int depth, stru
 				st->cur.timescale = be32(c + 12);
 				st->cur.duration = be32(c + 16);
 			}
-		} else if (!memcmp(type, "hdlr", 4) && st->in_track && cl >= 12) {
+		} else if (!memcmp(type, "hdlr", 4) && st->in_track && cl >= 12 && !st->cur.handler[0]) {
+			/* the media handler (mdia) comes first; QuickTime's minf has a second one
+			 * for the data reference ("alis", "url ") */
 			memcpy(st->cur.handler, c + 8, 4);
 			st->cur.handler[4] = 0;
 		} else if (!memcmp(type, "stsd", 4) && st->in_track && cl >= 16) {
@@ -575,7 +577,9 @@ static int walk_bmff(const uint8_t *d, size_t start, size_t end, int depth, stru
 static int read_bmff(const uint8_t *d, size_t n, struct lb_media *m, struct lb_errmsg *em)
 {
 	struct bmff_state st = {.m = m};
-	snprintf(m->container, sizeof m->container, "mp4");
+	/* the major brand says QuickTime or ISO/MP4 */
+	snprintf(m->container, sizeof m->container, "%s",
+		 n >= 12 && !memcmp(d + 8, "qt  ", 4) ? "mov" : "mp4");
 	int rc = walk_bmff(d, 0, n, 0, &st, em);
 	if (rc)
 		return rc;
