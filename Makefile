@@ -23,6 +23,9 @@
 CC       ?= cc
 FUZZCC   ?= clang
 PKGS     := libsodium sqlite3 libmicrohttpd gnutls jansson libcurl openssl gmp lua5.4 libseccomp libpng libjpeg
+PKGS     += libmagic
+# poppler is loaded with dlopen when a PDF is read (src/data/pdf.c): its headers only
+DLPKGS   := poppler-glib
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wno-unused-parameter
 CSTD     := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
@@ -41,7 +44,7 @@ B        := build
 SANFLAGS :=
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DLPKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL := $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -Iinclude -Isrc $(PKG_CFLAGS) -pthread -MMD -MP
 LIBS       := $(PKG_LIBS) -lm -pthread

@@ -64,7 +64,8 @@ static int write_buf(struct lb_buf *b)
 }
 
 static const char inspect_help[] =
-	"usage: leben data inspect FILE [--type dicom|csv|fhir|text|image] [--json]\n"
+	"usage: leben data inspect FILE [--type dicom|csv|fhir|text|image|audio|video|pdf]\n"
+	"                           [--json]\n"
 	"                           [--skip N] [--header|--no-header] [--delimiter C]\n"
 	"\n"
 	"Show what LEBEN reads from a data file, without registering or sending anything.\n"
@@ -75,7 +76,12 @@ static const char inspect_help[] =
 	"        standard deviation, quartiles and a histogram.\n"
 	"  FHIR R4 JSON (Bundle or one resource): resources by type, codes used, dates, patients.\n"
 	"  Text notes: size, language, frequent terms.  PNG/JPEG images: size and channels.\n"
-	"The type is found from the file's content and name; --type overrides it.\n"
+	"  Audio (WAV, FLAC, MP3, Ogg): duration, sample rate, channels, codec.\n"
+	"  Video (MP4/MOV, WebM/MKV, AVI): duration, picture size, frame rate, codecs.\n"
+	"  PDF documents: pages, title and author, the words of their text.\n"
+	"The type is found from the file's content (its first bytes, as the 'file' command\n"
+	"reads them, then LEBEN's own reader of that type); --type overrides it. Other files\n"
+	"are refused with what they are and the types LEBEN registers.\n"
 	"\n"
 	"  --json          machine-readable output (one JSON document on stdout)\n"
 	"  --skip N        CSV: ignore the first N lines\n"
@@ -85,24 +91,42 @@ static const char inspect_help[] =
 	"Exit status: 0 read fine, 1 the file is damaged or unreadable (the message says where),\n"
 	"2 wrong usage.\n";
 
-/* Guess the kind of file from its first bytes and its name. */
-static const char *guess_type(const char *path, const uint8_t *d, size_t n)
+/* The type of a file: the --type given (checked against the types LEBEN reads), else what the
+ * one detector of the data layer finds (lb_data_detect: libmagic first, then our parsers).
+ * det->type holds the answer. */
+static int file_type(const char *path, const char *given, const uint8_t *d, size_t n,
+		     struct lb_detected *det, struct lb_errmsg *em)
 {
-	const char *ext = strrchr(path, '.');
-	if ((n >= 132 && !memcmp(d + 128, "DICM", 4)) || (ext && !strcasecmp(ext, ".dcm")))
-		return "dicom";
-	if ((n >= 8 && !memcmp(d, "\x89PNG", 4)) || (n >= 3 && d[0] == 0xFF && d[1] == 0xD8))
-		return "image";
-	size_t i = 0;
-	while (i < n && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t'))
-		i++;
-	if (i < n && d[i] == '{')
-		return "fhir";
-	if (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv")))
-		return "csv";
-	if (lb_dicom_is_dataset(d, n))
-		return "dicom"; /* a bare data set without preamble, often with no file name suffix */
-	return "text";
+	if (given) {
+		const char *t = lb_data_type_name(given);
+		memset(det, 0, sizeof *det);
+		if (!t)
+			return lb_errf(em, LB_EUSAGE, "--type %s: the types are " LB_DATA_TYPES, given);
+		snprintf(det->type, sizeof det->type, "%s", t);
+		return LB_OK;
+	}
+	int rc = lb_data_detect(path, d, n, det, em);
+	if (rc)
+		lb_errwrap(em, "%s: ", path);
+	return rc;
+}
+
+static void print_media_text(const char *path, const struct lb_media *m)
+{
+	printf("%s: %s (%s container), %.3f s", path, m->kind, m->container, m->duration);
+	if (m->sample_rate)
+		printf(", %u Hz, %u channel%s", m->sample_rate, m->channels, m->channels == 1 ? "" : "s");
+	if (m->bits)
+		printf(", %u bits", m->bits);
+	if (m->audio_codec[0])
+		printf(", audio %s", m->audio_codec);
+	if (m->width)
+		printf(", %ux%u", m->width, m->height);
+	if (m->frame_rate > 0)
+		printf(" at %.3g frames/s", m->frame_rate);
+	if (m->video_codec[0])
+		printf(", video %s", m->video_codec);
+	printf("\n");
 }
 
 static int print_json_obj(json_t *j)
@@ -186,8 +210,16 @@ static int data_inspect(int argc, char **argv)
 	int rc = lb_file_read(path, DATA_MAX_FILE, &data, &len, &em);
 	if (rc)
 		return fail("inspect", &em, NULL);
-	if (!type)
-		type = guess_type(path, data, len);
+	struct lb_detected det;
+	if ((rc = file_type(path, type, data, len, &det, &em))) {
+		lb_free(data);
+		if (rc == LB_EUSAGE) {
+			fprintf(stderr, "leben data inspect: %s\n", em.text);
+			return 2;
+		}
+		return fail("inspect", &em, NULL);
+	}
+	type = det.type;
 	int status = 0;
 	if (!strcmp(type, "dicom")) {
 		struct lb_dicom_file f;
@@ -258,11 +290,42 @@ static int data_inspect(int argc, char **argv)
 			}
 			lb_text_profile_release(&t);
 		}
-	} else {
-		lb_free(data);
-		fprintf(stderr, "leben data inspect: unknown type '%s' (dicom, csv, fhir, text, image)\n",
-			type);
-		return 2;
+	} else if (!strcmp(type, "audio") || !strcmp(type, "video")) {
+		struct lb_media m;
+		rc = lb_media_read(data, len, &m, &em);
+		if (!rc) {
+			if (json)
+				status = print_json_obj(lb_media_json(&m));
+			else
+				print_media_text(path, &m);
+		}
+	} else if (!strcmp(type, "pdf")) {
+		struct lb_pdf p;
+		rc = lb_pdf_read(data, len, &p, &em);
+		if (!rc) {
+			struct lb_text_profile t;
+			bool have = p.text && lb_text_profile(p.text, p.text_len, &t, NULL) == LB_OK;
+			if (json) {
+				json_t *j = lb_pdf_json(&p);
+				if (j && have)
+					json_object_set_new(j, "text", lb_text_profile_json(&t));
+				status = print_json_obj(j);
+			} else {
+				printf("%s: PDF document (%s), %u page%s, %zu words of text, language %s\n",
+				       path, p.version[0] ? p.version : "version unknown", p.pages,
+				       p.pages == 1 ? "" : "s", p.words,
+				       have && t.language[0] ? t.language : "unknown");
+				if (p.title[0])
+					printf("  title     %s\n", p.title);
+				if (p.author[0])
+					printf("  author    %s\n", p.author);
+				for (size_t i = 0; have && i < t.nterms; i++)
+					printf("  %-20s %zu\n", t.terms[i], t.term_counts[i]);
+			}
+			if (have)
+				lb_text_profile_release(&t);
+			lb_pdf_release(&p);
+		}
 	}
 	lb_free(data);
 	if (rc) {
@@ -356,7 +419,8 @@ static const char audit_help[] =
 	"usage: leben data audit TABLE.csv [--report FILE.html] [--previous OLD.csv]\n"
 	"                        [--rules RULES.json] [--clusters K] [--json]\n"
 	"                        [--skip N] [--header|--no-header] [--delimiter C]\n"
-	"       leben data audit FILE.dcm|BUNDLE.json|NOTE.txt|IMAGE.png [--json]\n"
+	"       leben data audit FILE.dcm|BUNDLE.json|NOTE.txt|IMAGE.png|SOUND.wav|VIDEO.mp4|DOC.pdf\n"
+	"                        [--json]\n"
 	"       (both forms take [--icd10 ORDERFILE] [--snomed CONCEPTS.txt])\n"
 	"\n"
 	"Other files get the checks that fit them, each counted as passed/looked at, and a\n"
@@ -365,8 +429,12 @@ static const char audit_help[] =
 	"references that resolve inside the bundle, codings with system and code and valid\n"
 	"ICD-10 / SNOMED CT codes, dates that exist in the calendar), text (UTF-8, no control\n"
 	"characters, has words, language recognised), images (decodable, at least 32x32, not\n"
-	"blank). Every failure is listed with its place: the FHIR path, or the line and column\n"
-	"of a bad code in a table's code columns (icd10, snomed_ct, diagnosis, ...).\n"
+	"blank), audio and video (duration stated, sample rate, channels, picture size and\n"
+	"codecs plausible), PDF (has pages, has a text layer, language recognised, has a title).\n"
+	"The type is found from the content, as for inspect. A table with a header but no rows,\n"
+	"or an empty file, scores 0 and the output says why. Every failure is listed with its\n"
+	"place: the FHIR path, or the line and column of a bad code in a table's code columns\n"
+	"(icd10, snomed_ct, diagnosis, ...).\n"
 	"  --icd10 ORDERFILE      ICD-10-CM code table (CMS order file): codes must exist in it\n"
 	"  --snomed CONCEPTS.txt  SNOMED CT RF2 concept snapshot: concepts must exist, active\n"
 	"\n"
@@ -419,6 +487,16 @@ static int audit_asset_file(const char *path, const char *type, const uint8_t *d
 		if (!(rc = lb_image_read(d, n, true, &im, &em))) {
 			lb_audit_image(&im, &a);
 			lb_image_release(&im);
+		}
+	} else if (!strcmp(type, "audio") || !strcmp(type, "video")) {
+		struct lb_media m;
+		if (!(rc = lb_media_read(d, n, &m, &em)))
+			lb_audit_media(&m, &a);
+	} else if (!strcmp(type, "pdf")) {
+		struct lb_pdf p;
+		if (!(rc = lb_pdf_read(d, n, &p, &em))) {
+			lb_audit_pdf(&p, &a);
+			lb_pdf_release(&p);
 		}
 	} else {
 		lb_audit_text((const char *)d, n, &a);
@@ -534,9 +612,24 @@ static int data_audit_file(const char *path, const char *report, const char *pre
 		size_t n;
 		if (lb_file_read(path, DATA_MAX_FILE, &d, &n, &em))
 			return fail("audit", &em, NULL);
-		const char *ext = strrchr(path, '.'), *type = guess_type(path, d, n);
-		bool table = (ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv"))) ||
-			     co.delimiter || co.header >= 0 || co.skip_rows;
+		struct lb_detected det;
+		bool table = co.delimiter || co.header >= 0 || co.skip_rows;
+		if (file_type(path, table ? "csv" : NULL, d, n, &det, &em)) {
+			lb_free(d);
+			if (em.code == LB_EINVALID && n == 0) {
+				/* an empty file scores 0 and says why */
+				if (json)
+					return print_json_obj(json_pack(
+						"{s:s,s:i,s:s}", "file", path, "score", 0, "note",
+						"the file is empty (0 bytes): there is nothing to audit"));
+				printf("%s: score 0.00 / 100: the file is empty (0 bytes): there is "
+				       "nothing to audit\n", path);
+				return 0;
+			}
+			return fail("audit", &em, NULL);
+		}
+		const char *type = det.type;
+		table = table || !strcmp(type, "csv");
 		if (!table && (report || prev || rules_path)) {
 			lb_free(d);
 			fprintf(stderr, "leben data audit: --report, --previous and --rules are for "
@@ -618,6 +711,8 @@ static int data_audit_file(const char *path, const char *report, const char *pre
 		       path, a.score / 100.0, a.s_completeness * 100, a.s_uniqueness * 100,
 		       a.s_validity * 100, a.s_outliers * 100, a.s_drift * 100);
 		printf("  %zu rows, %zu duplicate rows\n", a.rows, a.duplicate_rows);
+		if (a.note)
+			printf("  score 0: %s\n", a.note);
 		for (size_t j = 0; j < a.cols; j++)
 			if (a.col[j].completeness < 1 || a.col[j].outliers || a.col[j].violations ||
 			    a.col[j].drift_ks > 0.2)
@@ -963,7 +1058,7 @@ struct pub_ctx {
 	uint8_t network[LB_HASH_LEN];
 	uint8_t node_xpk[32];            /* the node's X25519 key: vault objects are sealed to it */
 	struct lb_catalog *cat;          /* <home>/directory.db, derived from the chain */
-	json_t *assets;                  /* <home>/data/assets.json: path -> what was published */
+	json_t *assets;                  /* <home>/data/assets.json: asset id -> what was published */
 };
 
 static void say(const struct pub_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1009,6 +1104,66 @@ static int catalog_at(const char *home, const char *file, struct lb_catalog **ou
 	return lb_catalog_open(path, out, em);
 }
 
+/* The catalogue forgets a retired asset; keep who retired it, when and in which tx (a note
+ * "retired.<asset id>" of the catalogue) so that 'data get' and 'data show' can say so. */
+static int note_retirement(struct lb_catalog *cat, json_t *blk, uint64_t height, json_t *tx,
+			   struct lb_errmsg *em)
+{
+	const char *type = json_string_value(json_object_get(tx, "type"));
+	json_t *p = json_object_get(tx, "payload");
+	const char *id = json_string_value(json_object_get(p, "asset_id"));
+	if (!type || strcmp(type, "data.retire") || !json_is_true(json_object_get(tx, "valid")) || !id)
+		return LB_OK;
+	json_t *t = json_object_get(blk, "time_ms");
+	if (!t)
+		t = json_object_get(json_object_get(blk, "header"), "time_ms");
+	const char *txid = json_string_value(json_object_get(tx, "id"));
+	const char *by = json_string_value(json_object_get(tx, "sender"));
+	const char *why = json_string_value(json_object_get(p, "reason"));
+	json_t *note = json_pack("{s:s,s:I,s:I,s:s,s:s}", "tx", txid ? txid : "", "height",
+				 (json_int_t)height, "time_ms", (json_int_t)json_integer_value(t),
+				 "by", by ? by : "", "reason", why ? why : "");
+	char *text = note ? json_dumps(note, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(note);
+	if (!text)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	char key[96];
+	snprintf(key, sizeof key, "retired.%.64s", id);
+	int rc = lb_catalog_meta_put(cat, key, text, em);
+	free(text);
+	return rc;
+}
+
+/* The retirement noted for asset id, or NULL (json_decref the result). */
+static json_t *retirement_of(struct lb_catalog *cat, const char *id)
+{
+	char key[96], val[2048];
+	snprintf(key, sizeof key, "retired.%.64s", id);
+	if (lb_catalog_meta_get(cat, key, val, sizeof val) != LB_OK)
+		return NULL;
+	return json_loads(val, 0, NULL);
+}
+
+/* "retired on 2026-12-06 13:45:10 UTC by lb1... in tx 3f2a... (directory block 12): the file
+ * was removed" */
+static void describe_retirement(const json_t *r, char *out, size_t cap)
+{
+	time_t secs = (time_t)(json_integer_value(json_object_get(r, "time_ms")) / 1000);
+	struct tm tm;
+	char when[64] = "at an unknown time";
+	if (secs > 0 && gmtime_r(&secs, &tm))
+		strftime(when, sizeof when, "on %Y-%m-%d %H:%M:%S UTC", &tm);
+	const char *by = json_string_value(json_object_get(r, "by"));
+	const char *tx = json_string_value(json_object_get(r, "tx"));
+	const char *why = json_string_value(json_object_get(r, "reason"));
+	json_int_t height = json_integer_value(json_object_get(r, "height"));
+	char blk[48] = "";
+	if (height)
+		snprintf(blk, sizeof blk, " (directory block %lld)", (long long)height);
+	snprintf(out, cap, "retired %s by %s in tx %s%s%s%s", when, by && by[0] ? by : "its owner",
+		 tx && tx[0] ? tx : "(unknown)", blk, why && why[0] ? ": " : "", why ? why : "");
+}
+
 /* Bring the catalogue up to the node's directory chain: replay the data.* txs of every block
  * after the one it last saw. A catalogue made for another network is rebuilt. */
 static int directory_sync(const char *cmd, const char *url, struct lb_catalog *cat,
@@ -1048,6 +1203,8 @@ static int directory_sync(const char *cmd, const char *url, struct lb_catalog *c
 				lb_errwrap(em, "directory block %llu: ", (unsigned long long)b);
 				break;
 			}
+			if ((rc = note_retirement(cat, blk, b, tx, em)))
+				break;
 		}
 		json_decref(blk);
 		snprintf(num, sizeof num, "%llu", (unsigned long long)b);
@@ -1063,12 +1220,60 @@ static void assets_path(const char *home, char *out, size_t n)
 	snprintf(out, n, "%s/data/assets.json", home);
 }
 
+/* <home>/data/assets.json: {"format": 2, "assets": {ASSET_ID: entry}}, one entry per asset
+ * this home published (path, file = absolute path, vault, version, head, blake2b, created,
+ * tx, audit_score, link, and "retired": {tx, time_ms, by, reason} once retired), so that the
+ * same path added twice keeps both assets. Homes made before kept {absolute path: entry}:
+ * they are read as the new layout (each entry under its asset id) and written back so. */
 static json_t *assets_load(const char *home)
 {
 	char path[4200];
 	assets_path(home, path, sizeof path);
 	json_t *j = json_load_file(path, 0, NULL);
-	return json_is_object(j) ? j : (json_decref(j), json_object());
+	if (json_is_object(j) && json_integer_value(json_object_get(j, "format")) == 2 &&
+	    json_is_object(json_object_get(j, "assets")))
+		return j;
+	json_t *root = json_pack("{s:i,s:o}", "format", 2, "assets", json_object());
+	json_t *map = json_object_get(root, "assets");
+	const char *k;
+	json_t *v;
+	if (json_is_object(j))
+		json_object_foreach(j, k, v) {
+			const char *id = json_string_value(json_object_get(v, "asset_id"));
+			if (!id || !json_is_object(v))
+				continue;
+			json_t *have = json_object_get(map, id);
+			if (have && json_integer_value(json_object_get(have, "version")) >=
+					    json_integer_value(json_object_get(v, "version")))
+				continue;
+			if (!json_object_get(v, "file"))
+				json_object_set_new(v, "file", json_string(k));
+			json_object_set(map, id, v);
+		}
+	json_decref(j);
+	return root;
+}
+
+static json_t *assets_map(json_t *root)
+{
+	return json_object_get(root, "assets");
+}
+
+/* The live (not retired) asset this home published from file (absolute path), the latest
+ * version if several; NULL if none. Borrowed. */
+static json_t *asset_of_file(json_t *root, const char *file)
+{
+	const char *k;
+	json_t *v, *best = NULL;
+	json_object_foreach(assets_map(root), k, v) {
+		const char *f = json_string_value(json_object_get(v, "file"));
+		if (!f || strcmp(f, file) || json_object_get(v, "retired"))
+			continue;
+		if (!best || json_integer_value(json_object_get(v, "created")) >
+				     json_integer_value(json_object_get(best, "created")))
+			best = v;
+	}
+	return best;
 }
 
 static int assets_save(const struct pub_ctx *c, struct lb_errmsg *em)
@@ -1295,7 +1500,133 @@ struct add_terms {
 	const char *sync;        /* "manual" or "watch" */
 	const char *readers;     /* --readers: who else may open the private part */
 	const char *private_fields; /* --private: fields or facets to keep out of the public part */
+	/* the owner's semantic facet and terms of use (data add) */
+	const char *intent, *subject, *condition, *valid_from, *valid_until;
+	const char *keywords[32], *codes[32], *restrictions[32]; /* repeatable options */
+	size_t nkeywords, ncodes, nrestrictions;
 };
+
+/* Collect every value of a repeatable option ("--code A --code B", "--code=A") from argv;
+ * copt_parse keeps only the last. 2 and a message when there are more than cap. */
+static int repeated(const char *cmd, int argc, char **argv, const char *opt, const char **out,
+		    size_t cap, size_t *n)
+{
+	size_t l = strlen(opt);
+	*n = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], opt) && i + 1 < argc)
+			v = argv[++i];
+		else if (!strncmp(argv[i], opt, l) && argv[i][l] == '=')
+			v = argv[i] + l + 1;
+		if (!v)
+			continue;
+		if (*n == cap) {
+			fprintf(stderr, "leben %s: %s given more than %zu times\n", cmd, opt, cap);
+			return 2;
+		}
+		out[(*n)++] = v;
+	}
+	return 0;
+}
+
+/* A date for --valid-from/--valid-until: YYYY-MM-DD (UTC; the start of the day, or its end
+ * for end_of_day) or milliseconds since the epoch. */
+static bool parse_when(const char *s, bool end_of_day, uint64_t *ms)
+{
+	int y, mo, d;
+	char tail;
+	if (sscanf(s, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3 && strlen(s) == 10) {
+		static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+		bool leap = (y % 4 == 0 && y % 100) || y % 400 == 0;
+		if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+		    (mo == 2 && d == 29 && !leap))
+			return false;
+		/* days since the epoch (civil calendar) */
+		int yy = mo <= 2 ? y - 1 : y;
+		int era = yy / 400, yoe = yy - era * 400;
+		int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+		int64_t days = (int64_t)era * 146097 + doe - 719468;
+		*ms = (uint64_t)days * 86400000ull + (end_of_day ? 86399999ull : 0);
+		return true;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || s[0] == '-')
+		return false;
+	*ms = v;
+	return true;
+}
+
+/* The owner's semantic facet and terms: kept over what the file says (intent, subject) or
+ * added to it (keywords, codes), checked before anything is published. */
+static int apply_semantic(const struct add_terms *t, struct lb_hexa *h, struct lb_errmsg *em)
+{
+	int rc = LB_OK;
+	if (t->intent && (rc = lb_hexa_set_str(h, "semantic.intent", t->intent)))
+		return lb_errf(em, LB_EUSAGE, "--intent: cannot set it");
+	if (t->subject && (rc = lb_hexa_set_str(h, "semantic.subject", t->subject)))
+		return lb_errf(em, LB_EUSAGE, "--subject: cannot set it");
+	for (size_t i = 0; i < t->nkeywords; i++)
+		if (!t->keywords[i][0] || lb_hexa_list_add(h, "semantic.keywords", t->keywords[i]))
+			return lb_errf(em, LB_EUSAGE, "--keyword \"%s\": give a word or phrase",
+				       t->keywords[i]);
+	for (size_t i = 0; i < t->ncodes; i++) {
+		const char *c = t->codes[i], *bar = strchr(c, '|');
+		bool sys_ok = bar && bar > c && bar[1];
+		for (const char *q = c; sys_ok && q < bar; q++)
+			sys_ok = (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-';
+		if (!sys_ok)
+			return lb_errf(em, LB_EUSAGE,
+				       "--code \"%s\": write SYSTEM|CODE with a lower-case system, "
+				       "e.g. icd10|I10, icd10cm|E11.9, snomed|38341003, loinc|8867-4 "
+				       "(quote it: the shell reads | as a pipe)",
+				       c);
+		size_t sl = (size_t)(bar - c);
+		if ((sl == 6 && !strncmp(c, "snomed", 6) && lb_sctid_check(bar + 1, NULL) != LB_OK) ||
+		    (((sl == 5 && !strncmp(c, "icd10", 5)) || (sl == 7 && !strncmp(c, "icd10cm", 7))) &&
+		     lb_icd10_check(bar + 1, sl == 7, NULL) != LB_OK))
+			return lb_errf(em, LB_EUSAGE,
+				       "--code %s: not a valid %s code (the structure or, for SNOMED "
+				       "CT, the check digit is wrong): copy it again from the "
+				       "terminology",
+				       c, sl == 6 ? "SNOMED CT" : "ICD-10");
+		if (!strncmp(c, "loinc|", 6) && !lb_loinc_check(bar + 1))
+			return lb_errf(em, LB_EUSAGE,
+				       "--code %s: not a LOINC code (digits, '-', a check digit that "
+				       "matches)",
+				       c);
+		if (lb_hexa_list_add(h, "semantic.codes", c))
+			return lb_errf(em, LB_EUSAGE, "--code \"%s\": cannot add it", c);
+	}
+	for (size_t i = 0; i < t->nrestrictions; i++)
+		if (!t->restrictions[i][0] ||
+		    lb_hexa_list_add(h, "exchange.restrictions", t->restrictions[i]))
+			return lb_errf(em, LB_EUSAGE, "--restriction \"%s\": give a sentence",
+				       t->restrictions[i]);
+	if (t->condition && (!t->condition[0] ||
+			     lb_hexa_set_str(h, "exchange.conditions", t->condition)))
+		return lb_errf(em, LB_EUSAGE, "--condition: give the conditions of use as text");
+	uint64_t from = 0, until = 0;
+	if (t->valid_from && !parse_when(t->valid_from, false, &from))
+		return lb_errf(em, LB_EUSAGE, "--valid-from %s: write a date as YYYY-MM-DD",
+			       t->valid_from);
+	if (t->valid_until && !parse_when(t->valid_until, true, &until))
+		return lb_errf(em, LB_EUSAGE, "--valid-until %s: write a date as YYYY-MM-DD",
+			       t->valid_until);
+	if (t->valid_until && until < lb_now_ms())
+		return lb_errf(em, LB_EUSAGE, "--valid-until %s is in the past: the offer would "
+			       "never be valid", t->valid_until);
+	if (t->valid_from)
+		lb_hexa_set_u64(h, "exchange.valid_from", from);
+	if (t->valid_until)
+		lb_hexa_set_u64(h, "exchange.valid_until", until);
+	return LB_OK;
+}
 
 static int apply_terms(struct pub_ctx *c, const struct add_terms *t, struct lb_hexa *h,
 		       struct lb_errmsg *em)
@@ -1337,6 +1668,8 @@ static int apply_terms(struct pub_ctx *c, const struct add_terms *t, struct lb_h
 		rc = lb_hexa_set_str(h, "dynamic.sync", t->sync);
 	if (rc)
 		return lb_errf(em, rc, "cannot set the description's fields");
+	if ((rc = apply_semantic(t, h, em)))
+		return rc;
 	/* the fields the directory needs in clear, then what the owner asks for */
 	static const char *const always[] = {"basic.name", "basic.created", "basic.creator",
 					     "raw.blake2b", "dynamic.version", "audit.score",
@@ -1566,21 +1899,24 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 {
 	const char *fmt = lb_hexa_get_str(h, "data.format");
 	int mid = lb_hexa_field_id("raw.minhash");
+	/* notes and PDFs carry a fingerprint of their text and are compared with each other */
 	struct lb_text_fp tmine, tother;
-	bool text = fmt && !strcmp(fmt, "text") && (h->present >> mid & 1) &&
+	bool text = fmt && (!strcmp(fmt, "text") || !strcmp(fmt, "pdf")) &&
+		    (h->present >> mid & 1) &&
 		    lb_text_fp_decode(h->v[mid].b, h->v[mid].n, &tmine) == LB_OK;
 	struct lb_pdq mine[8];
 	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
 	if (!text && !pic)
 		return false;
+	bool found = false;
+	for (int pass = 0; pass < (text ? 2 : 1) && !found; pass++) {
 	char where[64];
-	snprintf(where, sizeof where, "format=%s", fmt);
+	snprintf(where, sizeof where, "format=%s", text ? (pass ? "pdf" : "text") : fmt);
 	const char *wv[1] = {where};
 	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
 				       .no_synonyms = true};
 	struct lb_search_hit *hits = NULL;
 	size_t nh = 0;
-	bool found = false;
 	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
 		return false;
 	for (size_t i = 0; i < nh && !found; i++) {
@@ -1613,6 +1949,7 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 		json_decref(e);
 	}
 	lb_free(hits);
+	}
 	return found;
 }
 
@@ -1753,7 +2090,10 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 	char abs[4200];
 	if (!realpath(path, abs))
 		snprintf(abs, sizeof abs, "%s", path);
-	json_object_set(c->assets, abs, *result);
+	json_t *stored = json_deep_copy(*result);
+	if (stored)
+		json_object_set_new(stored, "file", json_string(abs));
+	json_object_set_new(assets_map(c->assets), idhex, stored);
 	rc = assets_save(c, em);
 	directory_sync(c->cmd, c->url, c->cat, em);
 out:
@@ -1794,27 +2134,46 @@ static int record_provenance(struct pub_ctx *c, json_t *res, const char *kind, c
 }
 
 static const char add_help[] =
-	"usage: leben data add PATH [--type dicom|csv|fhir|text|image] [--level 1|2|3]\n"
-	"                      [--price ASC] [--billing free|per_use|subscription|one_time]\n"
-	"                      [--public FIELDS] [--name TEXT] [--description TEXT]\n"
-	"                      [--category TEXT] [--private FIELDS] [--readers WHO,...]\n"
-	"                      [--link] [--allow-near]\n"
-	"                      [--key NAME]\n"
-	"                      [--home DIR] [--node URL] [--json]\n"
+	"usage: leben data add PATH [--type T] [--level 1|2|3] [--price ASC]\n"
+	"                      [--billing free|per_use|subscription|one_time]\n"
+	"                      [--name TEXT] [--description TEXT] [--category TEXT]\n"
+	"                      [--intent TEXT] [--subject TEXT] [--keyword WORD]...\n"
+	"                      [--code SYSTEM|CODE]... [--restriction TEXT]... [--condition TEXT]\n"
+	"                      [--valid-from DATE] [--valid-until DATE]\n"
+	"                      [--public FIELDS] [--private FIELDS] [--readers WHO,...]\n"
+	"                      [--link] [--allow-near] [--key NAME] [--home DIR] [--node URL] [--json]\n"
 	"\n"
 	"Register a data file on the directory chain without giving the data away:\n"
-	"  1. read the file and describe it (format, size, columns or image attributes, codes)\n"
+	"  1. find what the file is from its content (DICOM, CSV/TSV table, FHIR JSON, text note,\n"
+	"     PNG/JPEG image, WAV/FLAC/MP3/Ogg audio, MP4/WebM/AVI video, PDF document; other\n"
+	"     files are refused, saying what they are) and describe it: size, columns, image,\n"
+	"     sound or video attributes, pages and text, and the medical codes the file itself\n"
+	"     gives (DICOM modality and body part, lab and vital-sign column names, FHIR codes)\n"
 	"  2. audit it and put the score (0-100) into the description\n"
 	"  3. check the directory for the same bytes: a copy is refused, or with --link listed as\n"
-	"     a link to the asset already there; a near copy (a note saying almost the same, an\n"
-	"     image that looks the same even rotated or re-encoded) is refused unless you give\n"
-	"     --allow-near\n"
+	"     a link to the asset already there; a near copy (a note or PDF saying almost the\n"
+	"     same, an image that looks the same even rotated or re-encoded) is refused unless\n"
+	"     you give --allow-near\n"
 	"  4. store the file encrypted in this node's vault (<home>/vault), readable only with the\n"
 	"     node key\n"
 	"  5. publish the description: public fields in clear, the rest (the private part)\n"
 	"     sealed so that only this node, the owners and the readers you name can open it\n"
 	"\n"
-	"  --type T        extractor to use (default: guessed from the content and name)\n"
+	"What the data is about (the semantic facet; public unless --private semantic):\n"
+	"  --intent TEXT        what the data is meant for, e.g. \"research on sepsis\"\n"
+	"  --subject TEXT       disease, population or organ, e.g. \"type 2 diabetes\"\n"
+	"  --keyword WORD       a search keyword; repeat for more\n"
+	"  --code SYSTEM|CODE   a medical code; repeat for more. Systems: icd10, icd10cm, snomed\n"
+	"                       (checked: structure, SNOMED CT check digit), loinc (check digit),\n"
+	"                       or another lower-case name. Quote it: --code 'icd10|E11.9'\n"
+	"Terms of use (the exchange facet, private unless --public exchange):\n"
+	"  --restriction TEXT   a usage restriction, e.g. \"no re-identification\"; repeatable\n"
+	"  --condition TEXT     conditions of use, e.g. \"ethics approval required\"\n"
+	"  --valid-from DATE    the offer starts (YYYY-MM-DD, UTC)\n"
+	"  --valid-until DATE   the offer ends at the end of that day (YYYY-MM-DD, UTC)\n"
+	"Other options:\n"
+	"  --type T        what the file is, if the content does not show it: dicom, csv, fhir,\n"
+	"                  text, image, audio, video or pdf (default: found from the content)\n"
 	"  --level N       security level of use: 1 envelope, 2 TLS sandbox, 3 computation\n"
 	"                  without disclosure (default 2)\n"
 	"  --price ASC     price per use in ASC (default 0: free)\n"
@@ -1856,7 +2215,7 @@ static int sub_options(const char *cmd, int argc, char **argv, const struct copt
 static int data_add(int argc, char **argv)
 {
 	struct add_terms t = {.sync = "manual"};
-	const char *home = NULL, *node = NULL, *key = NULL, *pos[1];
+	const char *home = NULL, *node = NULL, *key = NULL, *pos[1], *dummy = NULL;
 	bool json = false, help = false, link = false, allow_near = false;
 	const struct copt opts[] = {
 		{"--allow-near", NULL, &allow_near},
@@ -1867,11 +2226,23 @@ static int data_add(int argc, char **argv)
 		{"--link", NULL, &link},          {"--key", &key, NULL},
 		{"--readers", &t.readers, NULL},  {"--private", &t.private_fields, NULL},
 		{"--home", &home, NULL},          {"--node", &node, NULL},
+		{"--intent", &t.intent, NULL},    {"--subject", &t.subject, NULL},
+		{"--keyword", &dummy, NULL},      {"--code", &dummy, NULL},
+		{"--restriction", &dummy, NULL},  {"--condition", &t.condition, NULL},
+		{"--valid-from", &t.valid_from, NULL}, {"--valid-until", &t.valid_until, NULL},
 		{"--json", NULL, &json},          {"--help", NULL, &help},
 		{"-h", NULL, &help},              {NULL, NULL, NULL}};
 	int rc = sub_options("data add", argc, argv, opts, pos, &help, add_help);
 	if (rc >= 0)
 		return rc;
+	if (t.type && !lb_data_type_name(t.type)) {
+		fprintf(stderr, "leben data add: --type %s: the types are " LB_DATA_TYPES "\n", t.type);
+		return 2;
+	}
+	if (repeated("data add", argc, argv, "--keyword", t.keywords, 32, &t.nkeywords) ||
+	    repeated("data add", argc, argv, "--code", t.codes, 32, &t.ncodes) ||
+	    repeated("data add", argc, argv, "--restriction", t.restrictions, 32, &t.nrestrictions))
+		return 2;
 	t.link = link;
 	t.allow_near = allow_near;
 	struct pub_ctx c = {.cmd = "add", .json = json, .key_name = key ? key : "node"};
@@ -1897,6 +2268,8 @@ static int data_add(int argc, char **argv)
 	printf("  raw data sealed in the vault as %s\n  tx %s\n",
 	       json_string_value(json_object_get(res, "vault")),
 	       json_string_value(json_object_get(res, "tx")));
+	if (json_integer_value(json_object_get(res, "audit_score")) == 0)
+		printf("  warning: the audit scored it 0; 'leben data audit %s' says why\n", pos[0]);
 	json_decref(res);
 	return 0;
 }
@@ -1913,7 +2286,9 @@ static const char watch_help[] =
 	"                 provenance event on the directory chain naming the new content\n"
 	"  removed file   its asset is retired\n"
 	"--once makes one pass and stops (for cron jobs and tests). A file that cannot be read or\n"
-	"is refused is reported and tried again on the next pass.\n";
+	"is refused is reported and tried again on the next pass; a file of a type LEBEN does\n"
+	"not register (a zip archive, a spreadsheet...) is reported once and left alone until\n"
+	"it changes.\n";
 
 static int retire_asset(struct pub_ctx *c, json_t *prev, struct lb_errmsg *em)
 {
@@ -1933,6 +2308,11 @@ static int retire_asset(struct pub_ctx *c, json_t *prev, struct lb_errmsg *em)
 	if (!rc)
 		rc = send_directory_tx(c, LB_TX_DATA_RETIRE, &b, txid, em);
 	lb_buf_release(&b);
+	if (!rc) /* the home remembers the retirement: data get says so instead of failing */
+		json_object_set_new(prev, "retired",
+				    json_pack("{s:s,s:I,s:s,s:s}", "tx", txid, "time_ms",
+					      (json_int_t)lb_now_ms(), "by", c->addr_text, "reason",
+					      a.reason));
 	return rc;
 }
 
@@ -1999,7 +2379,7 @@ static int data_watch(int argc, char **argv)
 			break;
 		}
 		for (size_t i = 0; i < n && !watch_stop; i++) {
-			json_t *prev = json_object_get(c.assets, ch[i].path), *res = NULL;
+			json_t *prev = asset_of_file(c.assets, ch[i].path), *res = NULL;
 			const char *what = ch[i].kind == 1 ? "new" : ch[i].kind == 2 ? "changed" : "removed";
 			lb_errclear(&em);
 			if (ch[i].kind == 3) {
@@ -2007,7 +2387,6 @@ static int data_watch(int argc, char **argv)
 				if (!rc && prev) {
 					res = json_pack("{s:s,s:s,s:O}", "path", ch[i].path, "event", "retired",
 							"asset_id", json_object_get(prev, "asset_id"));
-					json_object_del(c.assets, ch[i].path);
 					rc = assets_save(&c, &em);
 				}
 			} else {
@@ -2021,10 +2400,13 @@ static int data_watch(int argc, char **argv)
 					json_object_set_new(res, "event", json_string(prev ? "updated" : "registered"));
 			}
 			if (rc) {
-				fprintf(stderr, "leben data watch: %s file %s: %s\n", what, ch[i].path,
-					em.text[0] ? em.text : lb_strerror(rc));
+				fprintf(stderr, "leben data watch: %s file %s: %s%s\n", what, ch[i].path,
+					em.text[0] ? em.text : lb_strerror(rc),
+					rc == LB_EUNSUPPORTED ? " (left alone until it changes)" : "");
 				status = 1;
 				json_decref(res);
+				if (rc == LB_EUNSUPPORTED)
+					continue; /* a type LEBEN does not register: no retry every pass */
 				/* forget the file in the scan state so the next pass tries again */
 				json_t *sj = json_load_file(state, 0, NULL);
 				if (json_is_object(sj)) {
@@ -2182,7 +2564,18 @@ static int data_show(int argc, char **argv)
 			lb_hexa_release(&h);
 		}
 	}
+	json_t *ret = rc == LB_ENOTFOUND && !strstr(em.text, "no private part")
+			      ? retirement_of(cat, pos[0])
+			      : NULL;
 	lb_catalog_close(cat);
+	if (ret) {
+		char why[1024];
+		describe_retirement(ret, why, sizeof why);
+		json_decref(ret);
+		lb_errf(&em, LB_ENOTFOUND, "asset %s was %s; the directory no longer lists it",
+			pos[0], why);
+		return fail("show", &em, NULL);
+	}
 	if (rc)
 		return fail("show", &em,
 			    rc == LB_ENOTFOUND && !strstr(em.text, "no private part")
@@ -2196,15 +2589,28 @@ static int data_show(int argc, char **argv)
 }
 
 static const char get_help[] =
-	"usage: leben data get ASSET_ID|VAULT_REF --out FILE [--key NAME] [--patient ID,...]\n"
+	"usage: leben data get ASSET_ID --out FILE [--key NAME] [--patient ID,...]\n"
 	"                      [--home DIR] [--node URL]\n"
+	"       leben data get VAULT_REF --out FILE [...]\n"
 	"\n"
-	"Decrypt a raw data object from this node's vault (<home>/vault) into FILE. Only the key\n"
-	"the object was sealed to (the node key, default) opens it; the content is checked\n"
-	"against its digest. For an asset id, the reference comes from <home>/data/assets.json.\n"
-	"The view is first logged on the business chain (xchg.view, signed by this home's node key)\n"
-	"in the asset's history and, with --patient, in each patient's; without the log entry\n"
-	"nothing is opened.\n";
+	"Copy the raw data of an asset this node registered out of its vault (<home>/vault),\n"
+	"decrypted, into FILE. ASSET_ID is the id 'leben data add' printed (64 hex digits);\n"
+	"the vault reference it printed works too. Only the key the data was sealed to (the\n"
+	"node key, default) opens it, and the content is checked against its digest.\n"
+	"Before anything is opened the view is logged on the business chain (an xchg.view tx\n"
+	"signed by this home's node key) in the asset's history and, with --patient, in each\n"
+	"patient's; if the node cannot be reached nothing is opened.\n"
+	"\n"
+	"  --out FILE      where to write the data (created with mode 0600)\n"
+	"  --key NAME      key that opens the vault object (default: node)\n"
+	"  --patient ID,...  patients the view concerns (commitments or local ids)\n"
+	"  --node URL      node to log the view with (default: the home's)\n"
+	"\n"
+	"A retired asset is refused with when, by whom and in which tx it was retired; an asset\n"
+	"another node registered is refused too (its data is in that node's vault: ask its\n"
+	"owner for access through 'leben exchange').\n"
+	"\n"
+	"Exit status: 0 written, 1 refused or failed (nothing is written), 2 wrong usage.\n";
 
 static int data_get(int argc, char **argv)
 {
@@ -2223,40 +2629,79 @@ static int data_get(int argc, char **argv)
 		return 2;
 	}
 	home = cli_home(home);
-	const char *ref = pos[0], *asset_id = NULL;
-	json_t *assets = assets_load(home);
-	const char *k;
-	json_t *v;
-	json_object_foreach(assets, k, v) {
-		const char *aid = json_string_value(json_object_get(v, "asset_id"));
-		const char *vref = json_string_value(json_object_get(v, "vault"));
-		if (aid && !strcmp(aid, pos[0])) {
-			ref = vref;
-			asset_id = aid;
-		} else if (aid && vref && !strcmp(vref, pos[0])) {
-			asset_id = aid;
-		}
-	}
+	const char *url = cli_node_url(node, home);
 	struct lb_errmsg em;
 	lb_errclear(&em);
-	char logtx[2 * LB_HASH_LEN + 1];
-	if (!ref || !asset_id) {
+	/* the asset: by its id (the key of assets.json), or by the vault reference it printed */
+	json_t *assets = assets_load(home), *entry = json_object_get(assets_map(assets), pos[0]);
+	const char *k;
+	json_t *v;
+	if (!entry)
+		json_object_foreach(assets_map(assets), k, v) {
+			const char *vref = json_string_value(json_object_get(v, "vault"));
+			if (vref && !strcmp(vref, pos[0]) && !json_object_get(v, "retired"))
+				entry = v;
+		}
+	const char *asset_id = entry ? json_string_value(json_object_get(entry, "asset_id")) : NULL;
+	const char *ref = entry ? json_string_value(json_object_get(entry, "vault")) : NULL;
+	/* what the directory says: retired (by anyone), or listed by another node */
+	struct lb_catalog *cat = NULL;
+	json_t *ret = NULL;
+	char why[1024];
+	if ((rc = catalog_at(home, "directory.db", &cat, &em)) ||
+	    (rc = directory_sync("get", url, cat, &em))) {
+		lb_catalog_close(cat);
 		json_decref(assets);
-		lb_errf(&em, LB_ENOTFOUND,
-			"%s is neither an asset id nor a vault reference of this home's assets", pos[0]);
-		return fail("get", &em,
-			    "a view is logged under its asset: name one in <home>/data/assets.json");
+		lb_errwrap(&em, "nothing was opened: the view must be logged first and the directory "
+				"checked, and the node could not be asked: ");
+		return fail("get", &em, NULL);
 	}
-	if ((rc = log_view(home, cli_node_url(node, home), "node", asset_id, LB_XCHG_VIEW_RAW, 0,
-			   patients, logtx, &em))) {
+	const char *id_for_dir = asset_id ? asset_id : pos[0];
+	ret = json_object_get(entry, "retired") ? json_incref(json_object_get(entry, "retired"))
+						: retirement_of(cat, id_for_dir);
+	if (ret) {
+		describe_retirement(ret, why, sizeof why);
+		lb_errf(&em, LB_ENOTFOUND,
+			"asset %s was %s. A retired asset's file is no longer served; nothing was "
+			"written",
+			id_for_dir, why);
+		json_decref(ret);
+		lb_catalog_close(cat);
 		json_decref(assets);
 		return fail("get", &em, NULL);
 	}
-	struct lb_keypair kp;
-	if (cli_load_key(home, key ? key : "node", &kp)) {
+	if (!entry || !asset_id || !ref) {
+		json_t *listed = NULL;
+		char sender[128] = "";
+		if (lb_catalog_get(cat, pos[0], &listed, NULL) == LB_OK) {
+			lb_catalog_attr_get(cat, pos[0], "sender", sender, sizeof sender, NULL);
+			lb_errf(&em, LB_ENOTFOUND,
+				"asset %s is in the directory (registered by %s) but not in this home's "
+				"vault: only the node that registered it holds its data",
+				pos[0], sender[0] ? sender : "another account");
+		} else {
+			lb_errf(&em, LB_ENOTFOUND,
+				"%s is neither an asset id nor a vault reference that this home or the "
+				"directory knows",
+				pos[0]);
+		}
+		json_decref(listed);
+		lb_catalog_close(cat);
 		json_decref(assets);
-		return 1;
+		return fail("get", &em,
+			    "'leben data search --directory' lists the assets; this home's own are in "
+			    "<home>/data/assets.json");
 	}
+	lb_catalog_close(cat);
+	char logtx[2 * LB_HASH_LEN + 1], idcopy[80], refcopy[80];
+	snprintf(idcopy, sizeof idcopy, "%s", asset_id);
+	snprintf(refcopy, sizeof refcopy, "%s", ref);
+	json_decref(assets);
+	if ((rc = log_view(home, url, "node", idcopy, LB_XCHG_VIEW_RAW, 0, patients, logtx, &em)))
+		return fail("get", &em, NULL);
+	struct lb_keypair kp;
+	if (cli_load_key(home, key ? key : "node", &kp))
+		return 1;
 	uint8_t xpk[32], xsk[32], seed[32];
 	memcpy(seed, kp.sk, 32);
 	lb_keypair_wipe(&kp);
@@ -2267,15 +2712,17 @@ static int data_get(int argc, char **argv)
 	char vdir[4200];
 	snprintf(vdir, sizeof vdir, "%s/vault", home);
 	if (!rc)
-		rc = lb_vault_get(vdir, ref, xsk, xpk, &data, &len, &em);
+		rc = lb_vault_get(vdir, refcopy, xsk, xpk, &data, &len, &em);
 	sodium_memzero(xsk, sizeof xsk);
+	if (rc == LB_ENOTFOUND || (rc && !data && strstr(em.text, "No such file")))
+		lb_errf(&em, rc, "asset %s: its vault object %s is missing from %s (was the vault "
+			"moved or restored without it?)", idcopy, refcopy, vdir);
 	if (!rc)
 		rc = lb_file_write(out, data, len, 0600, &em);
 	if (data) {
 		sodium_memzero(data, len);
 		lb_free(data);
 	}
-	json_decref(assets);
 	if (rc)
 		return fail("get", &em,
 			    rc == LB_EWRONGKEY ? "the object was sealed to another key" : NULL);
@@ -2418,7 +2865,8 @@ struct data_sub {
 };
 
 static const struct data_sub data_subs[] = {
-	{"inspect", data_inspect, "show what LEBEN reads from a file (DICOM, CSV, FHIR, text, image)"},
+	{"inspect", data_inspect, "show what LEBEN reads from a file (DICOM, CSV, FHIR, text, image,\n"
+	 "            audio, video, PDF)"},
 	{"dedup", data_dedup, "find exact and near-duplicate files in a directory"},
 	{"audit", data_audit, "score the quality of a file (tables: with an HTML report)"},
 	{"search", data_search, "search the catalogue of data assets (and fill it)"},

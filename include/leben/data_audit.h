@@ -69,9 +69,12 @@ struct lb_audit {
 	/* sub-scores 0..1 and the final score */
 	double s_completeness, s_uniqueness, s_validity, s_outliers, s_drift;
 	uint32_t score;         /* basis points */
+	const char *note;       /* static: why the score is 0 for a table without data rows
+				   (header only), NULL otherwise */
 };
 
-/* Run every check. The profile must stay alive while the audit is used (it borrows names). */
+/* Run every check. A table without data rows scores 0 (every sub-score 0) with a note.
+ * The profile must stay alive while the audit is used (it borrows names). */
 int lb_audit_table(const struct lb_csv_profile *p, const struct lb_audit_options *opt,
 		   struct lb_audit *out, struct lb_errmsg *em);
 void lb_audit_release(struct lb_audit *a);
@@ -131,7 +134,8 @@ struct lb_audit_problem {
 };
 
 struct lb_asset_audit {
-	const char *format;                      /* static: "dicom", "fhir", "text", "image" */
+	const char *format;                      /* static: "dicom", "fhir", "text", "image",
+						    "audio", "video", "pdf" */
 	struct lb_audit_check check[LB_AUDIT_MAX_CHECKS];
 	size_t nchecks;
 	uint32_t score;                          /* basis points */
@@ -152,6 +156,11 @@ int lb_audit_fhir_codes(const char *json, size_t len, const struct lb_code_table
 void lb_audit_text(const char *p, size_t len, struct lb_asset_audit *out);
 /* im->luma may be NULL (then the image counts as not decodable). */
 void lb_audit_image(const struct lb_image *im, struct lb_asset_audit *out);
+/* Audio/video: duration stated, audio stream plausible (sample rate 4000..768000 Hz, 1..64
+ * channels, codec named), video stream plausible (16..16384 pixels each way, codec named). */
+void lb_audit_media(const struct lb_media *m, struct lb_asset_audit *out);
+/* PDF: has pages, has extractable text, language recognised, has a title. */
+void lb_audit_pdf(const struct lb_pdf *p, struct lb_asset_audit *out);
 json_t *lb_asset_audit_json(const struct lb_asset_audit *a);
 
 #endif

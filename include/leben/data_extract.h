@@ -5,7 +5,12 @@
  *     quantiles and histograms;
  *   - HL7 FHIR R4 JSON (a Bundle or one resource): resource counts, codes, dates, patients;
  *   - text (clinical notes): encoding, length, language, frequent terms;
- *   - images (PNG, JPEG): dimensions, channels, bit depth, and 8-bit luma for perceptual hashing.
+ *   - images (PNG, JPEG): dimensions, channels, bit depth, and 8-bit luma for perceptual hashing;
+ *   - audio (WAV, FLAC, MP3, Ogg) and video (MP4, WebM/Matroska, AVI): duration, sample rate,
+ *     channels, resolution and codecs from the container headers (media.c);
+ *   - PDF documents: pages, document information and the text of every page (pdf.c, poppler);
+ *   - the type detector every command uses (detect.c): libmagic's reading of the magic bytes
+ *     first, then the extractor of that type confirms by parsing.
  * Every function is pure over the bytes given; malformed input gives an error whose message
  * names the byte offset (and line where that helps). Results convert to JSON (jansson).
  */
@@ -85,7 +90,9 @@ struct lb_csv_profile {
 };
 
 /* Profile CSV text. opt may be NULL (detect everything). LB_EMALFORMED for an unterminated
- * quote or a NUL byte (message gives line and byte offset); LB_EINVALID for an empty table. */
+ * quote or a NUL byte (message gives line and byte offset); an empty input gives a
+ * profile of 0 columns and 0 rows; a single line of distinct non-numeric cells is a header
+ * (0 rows) unless opt says otherwise. */
 int lb_csv_profile(const char *text, size_t len, const struct lb_csv_options *opt,
 		   struct lb_csv_profile *out, struct lb_errmsg *em);
 void lb_csv_profile_release(struct lb_csv_profile *p);
@@ -157,5 +164,72 @@ int lb_image_read(const uint8_t *data, size_t len, bool want_luma, struct lb_ima
 		  struct lb_errmsg *em);
 void lb_image_release(struct lb_image *img);
 json_t *lb_image_json(const struct lb_image *img);
+
+/* ---- type detection (detect.c) ------------------------------------------------------------ */
+
+/* Types LEBEN registers, as --type and lb_data_detect name them. */
+#define LB_DATA_TYPES "dicom, csv, fhir, text, image, audio, video, pdf"
+
+struct lb_detected {
+	char type[8];     /* one of LB_DATA_TYPES ("csv" for tables) */
+	char mime[96];    /* libmagic's MIME type ("audio/x-wav"), or "" without libmagic */
+	char what[200];   /* libmagic's description of the content ("RIFF (little-endian) ...") */
+};
+
+/* Decide the type of a file from its bytes: the magic bytes first (libmagic's database,
+ * DICM at offset 128 before it), then the text family by content (a JSON object is FHIR, a
+ * .csv/.tsv name or text/csv is a table, other text is a note) and, for binary data libmagic
+ * does not name, a bare DICOM data set (lb_dicom_is_dataset) or a .dcm name. name (may be
+ * NULL) is only used for the suffix. The extractor of the type found confirms by parsing.
+ * LB_EUNSUPPORTED for a type LEBEN does not register and LB_EINVALID for an empty file, with
+ * a message saying what the file is, which types LEBEN registers and what to do; out->mime
+ * and out->what are filled in every case. */
+int lb_data_detect(const char *name, const uint8_t *d, size_t n, struct lb_detected *out,
+		   struct lb_errmsg *em);
+/* A --type value: "table" is accepted for "csv". Returns the canonical name or NULL. */
+const char *lb_data_type_name(const char *type);
+
+/* ---- audio and video (media.c) ------------------------------------------------------------ */
+
+struct lb_media {
+	char kind[8];            /* "audio" or "video" (a container with a video track) */
+	char container[8];       /* "wav", "flac", "mp3", "ogg", "mp4", "mov", "webm", "mkv", "avi" */
+	double duration;         /* seconds; 0 if the container does not say */
+	uint32_t sample_rate;    /* Hz of the first audio stream, 0 if none */
+	uint32_t channels;       /* of the first audio stream */
+	uint32_t bits;           /* bits per sample where the container says (WAV, FLAC), else 0 */
+	uint32_t bitrate;        /* kbit/s where the container says (MP3 frames, WAV), else 0 */
+	uint32_t width, height;  /* of the first video stream, 0 if none */
+	double frame_rate;       /* frames per second where the container says, else 0 */
+	char audio_codec[24];    /* as the container names it: "pcm", "mp3", "vorbis", "opus",
+				    "flac", "mp4a", "A_OPUS", ...; "" if none */
+	char video_codec[24];    /* "avc1", "hev1", "V_VP8", "V_VP9", "H264", "MJPG", "theora", ... */
+	uint32_t tracks;         /* streams the container lists */
+};
+
+/* Read the container headers of a WAV, FLAC, MP3, Ogg (Vorbis, Opus, FLAC, Theora), MP4/MOV
+ * (ISO BMFF), WebM/Matroska or AVI file. Nothing is decoded. LB_EUNSUPPORTED for other data,
+ * LB_EMALFORMED/LB_ETRUNCATED with the byte offset for damaged headers. */
+int lb_media_read(const uint8_t *d, size_t n, struct lb_media *out, struct lb_errmsg *em);
+json_t *lb_media_json(const struct lb_media *m);
+
+/* ---- PDF (pdf.c, poppler) ----------------------------------------------------------------- */
+
+struct lb_pdf {
+	uint32_t pages;
+	char *text;              /* owned; UTF-8 text of the pages, each page ended by '\f' */
+	size_t text_len;
+	size_t words;            /* words in text (data_next_word's notion) */
+	char title[256], author[256], subject[256], keywords[256], creator[256], producer[256];
+	char version[16];        /* "PDF-1.7" */
+	int64_t created;         /* creation date, seconds since the epoch, -1 if none */
+};
+
+/* Open a PDF from memory with poppler and extract its pages' text. LB_EMALFORMED for data
+ * poppler cannot open, LB_EUNAUTH for an encrypted PDF that needs a password. Release with
+ * lb_pdf_release. */
+int lb_pdf_read(const uint8_t *d, size_t n, struct lb_pdf *out, struct lb_errmsg *em);
+void lb_pdf_release(struct lb_pdf *p);
+json_t *lb_pdf_json(const struct lb_pdf *p);
 
 #endif

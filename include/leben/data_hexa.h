@@ -56,7 +56,7 @@ enum lb_hexa_type {
 	X(11, "semantic.subject", LB_HT_STR, "subject (disease, population, organ)")          \
 	X(12, "semantic.codes", LB_HT_LIST, "codes as system|code (icd10|I10, snomed|...)")   \
 	X(13, "semantic.keywords", LB_HT_LIST, "free keywords")                               \
-	X(14, "data.format", LB_HT_STR, "dicom, table, fhir, text, image or other")           \
+	X(14, "data.format", LB_HT_STR, "dicom, table, fhir, text, image, audio, video, pdf, other") \
 	X(15, "data.features", LB_HT_MAP, "format-specific features (name -> value)")         \
 	X(16, "exchange.owners", LB_HT_SHARES, "owner -> share in basis points (sum 10000)")  \
 	X(17, "exchange.restrictions", LB_HT_LIST, "usage restrictions")                      \

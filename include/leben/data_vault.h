@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "leben/base.h"
+#include "leben/data_dicom.h"
 #include "leben/data_hexa.h"
 
 /* Seal data into the vault at dir for the recipients (32-byte X25519 public keys; the node's
@@ -36,6 +37,31 @@ int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em);
  * "text"); NULL guesses from the content and the name. */
 int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			struct lb_errmsg *em);
+
+/* ---- the semantic facet from the file (semantic.c) ---------------------------------------- */
+
+/* One row of a mapping table: a word as the file writes it, the code it maps to
+ * ("snomed|77477000", "loinc|8867-4") and a readable name that becomes a keyword. */
+struct lb_code_map {
+	const char *match;
+	const char *code;
+	const char *display;
+};
+
+/* The built-in tables: "modality" (DICOM Modality -> SNOMED CT), "body_part" (DICOM Body Part
+ * Examined and study-description words -> SNOMED CT), "column" (normalised table column names
+ * -> LOINC / SNOMED CT). Static; NULL and *n = 0 for another name. */
+const struct lb_code_map *lb_semantic_table(const char *which, size_t *n);
+/* LOINC code syntax and its mod-10 check digit ("8867-4"). */
+bool lb_loinc_check(const char *code);
+/* Add to h's semantic.codes / semantic.keywords / semantic.subject what the file says:
+ * DICOM modality, body part and study (or series) description; the names of a table's
+ * columns (matched whole or as the leading words before a unit: "Glucose (mg/dL)");
+ * PNG tEXt/iTXt Title, Description, Comment and Keywords and JPEG comments. Texts that are
+ * not UTF-8 are left out. LB_ENOMEM only. */
+int lb_semantic_dicom(const struct lb_dicom_file *f, struct lb_hexa *h);
+int lb_semantic_columns(const char *const *names, size_t n, struct lb_hexa *h);
+int lb_semantic_image(const uint8_t *d, size_t n, struct lb_hexa *h);
 
 /* One changed file found by lb_data_watch_scan. */
 struct lb_watch_change {

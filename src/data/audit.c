@@ -365,6 +365,14 @@ int lb_audit_table(const struct lb_csv_profile *p, const struct lb_audit_options
 	double s = 0.30 * a->s_completeness + 0.20 * a->s_uniqueness + 0.20 * a->s_validity +
 		   0.15 * a->s_outliers + 0.15 * a->s_drift;
 	a->score = (uint32_t)lround(s * 10000);
+	if (!p->rows || !p->ncols) {
+		/* nothing to use: an empty table is not a perfect one */
+		a->s_completeness = a->s_uniqueness = a->s_validity = a->s_outliers = a->s_drift = 0;
+		a->score = 0;
+		a->note = p->ncols ? "the table has a header but no data rows: there is nothing to "
+				     "use; export it again with its rows"
+				   : "the table is empty: no header and no rows";
+	}
 	return LB_OK;
 err_nomem:
 	lb_audit_release(a);
@@ -465,11 +473,14 @@ json_t *lb_audit_json(const struct lb_csv_profile *p, const struct lb_audit *a)
 							  (json_int_t)a->cluster_size[q], "centroid",
 							  cent));
 	}
-	return json_pack("{s:i,s:{s:f,s:f,s:f,s:f,s:f},s:I,s:I,s:I,s:o,s:o,s:f,s:o}", "score",
+	json_t *j = json_pack("{s:i,s:{s:f,s:f,s:f,s:f,s:f},s:I,s:I,s:I,s:o,s:o,s:f,s:o}", "score",
 			 (int)a->score, "subscores", "completeness", a->s_completeness,
 			 "uniqueness", a->s_uniqueness, "validity", a->s_validity, "outliers",
 			 a->s_outliers, "stability", a->s_drift, "rows", (json_int_t)a->rows,
 			 "columns", (json_int_t)a->cols, "duplicate_rows",
 			 (json_int_t)a->duplicate_rows, "checks", cols, "correlations", corr,
 			 "kmeans_inertia", a->inertia, "clusters", clusters);
+	if (j && a->note)
+		json_object_set_new(j, "note", json_string(a->note));
+	return j;
 }

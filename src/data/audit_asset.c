@@ -1,6 +1,6 @@
 /*
  * Audit of non-table assets: completeness and validity checks per format (DICOM, FHIR, text,
- * images) with a score in basis points, the same scale as the table audit, so that every
+ * images, audio, video, PDF) with a score in basis points, the same scale as the table audit, so that every
  * asset registered on the directory chain carries one (include/leben/data_audit.h).
  */
 #include <stdarg.h>
@@ -357,6 +357,47 @@ void lb_audit_image(const struct lb_image *im, struct lb_asset_audit *a)
 		      "the image is nearly uniform (quality %d < %d)", ok ? h[0].quality : 0,
 		      LB_PDQ_MIN_QUALITY);
 	}
+	finish(a);
+}
+
+/* ---- audio, video, PDF -------------------------------------------------------------------- */
+
+void lb_audit_media(const struct lb_media *m, struct lb_asset_audit *a)
+{
+	memset(a, 0, sizeof *a);
+	a->format = !strcmp(m->kind, "video") ? "video" : "audio";
+	count(add_check(a, "duration"), m->duration > 0,
+	      "the %s container does not say how long the recording is", m->container);
+	if (m->sample_rate || m->audio_codec[0]) {
+		struct lb_audit_check *c = add_check(a, "audio");
+		count(c, m->sample_rate >= 4000 && m->sample_rate <= 768000,
+		      "sample rate %u Hz is outside 4000..768000", m->sample_rate);
+		count(c, m->channels >= 1 && m->channels <= 64, "%u channels", m->channels);
+		count(c, m->audio_codec[0] != 0, "the audio codec is not named");
+	}
+	if (!strcmp(m->kind, "video")) {
+		struct lb_audit_check *c = add_check(a, "video");
+		count(c, m->width >= 16 && m->height >= 16 && m->width <= 16384 && m->height <= 16384,
+		      "%ux%u is not a plausible picture size", m->width, m->height);
+		count(c, m->video_codec[0] != 0, "the video codec is not named");
+	}
+	finish(a);
+}
+
+void lb_audit_pdf(const struct lb_pdf *p, struct lb_asset_audit *a)
+{
+	memset(a, 0, sizeof *a);
+	a->format = "pdf";
+	count(add_check(a, "pages"), p->pages > 0, "the document has no pages");
+	/* a scanned PDF without a text layer cannot be searched or checked for near copies */
+	count(add_check(a, "text"), p->words > 0,
+	      "no text could be extracted (a scan without a text layer: run OCR first)");
+	struct lb_text_profile t;
+	bool have = p->text && lb_text_profile(p->text, p->text_len, &t, NULL) == LB_OK;
+	count(add_check(a, "language"), have && t.language[0], "the language was not recognised");
+	if (have)
+		lb_text_profile_release(&t);
+	count(add_check(a, "metadata"), p->title[0] != 0, "the document has no title");
 	finish(a);
 }
 

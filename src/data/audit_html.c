@@ -94,6 +94,11 @@ int lb_audit_html(const char *title, const struct lb_csv_profile *p, const struc
 	lb_buf_addf(o, "</h1>\n<p><span class='score' style='color:%s'>%.2f</span> / 100 &nbsp; "
 		       "%zu rows, %zu columns, %zu duplicate rows</p>\n",
 		    score_colour(sc), a->score / 100.0, a->rows, a->cols, a->duplicate_rows);
+	if (a->note) {
+		lb_buf_adds(o, "<p class='bad'>Score 0: ");
+		esc(o, a->note);
+		lb_buf_adds(o, "</p>\n");
+	}
 	lb_buf_adds(o, "<p class='small'>Score = 30% completeness + 20% uniqueness + 20% validity "
 		       "+ 15% outliers + 15% stability (see docs/data.md).</p>\n");
 	lb_buf_adds(o, "<svg width='540' height='110' role='img' aria-label='sub-scores'>\n");

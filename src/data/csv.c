@@ -588,6 +588,16 @@ int lb_csv_profile(const char *text, size_t len, const struct lb_csv_options *op
 		while (first < t.nrows && t.rows[first].n != best)
 			first++;
 	out->skipped_rows = first;
+	if (t.nrows == 0) {
+		/* an empty file: a table of no columns and no rows, which the audit scores 0 */
+		out->cols = lb_calloc(1, sizeof *out->cols);
+		out->row_hash = lb_malloc(sizeof *out->row_hash);
+		if (!out->cols || !out->row_hash) {
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+			goto err_profile;
+		}
+		goto done_empty;
+	}
 	if (first >= t.nrows) {
 		rc = lb_errf(em, LB_EINVALID, "the table has no rows");
 		goto err_table;
@@ -595,7 +605,8 @@ int lb_csv_profile(const char *text, size_t len, const struct lb_csv_options *op
 	size_t ncols = best;
 	bool header = o.header == 1;
 	if (o.header < 0) {
-		header = t.nrows - first > 1;
+		/* a single line of distinct non-numeric names is a header without rows */
+		header = true;
 		const struct row *h = &t.rows[first];
 		for (size_t j = 0; header && j < h->n; j++) {
 			const char *p = h->f[j].p;
@@ -651,6 +662,7 @@ int lb_csv_profile(const char *text, size_t len, const struct lb_csv_options *op
 			goto err_profile;
 		}
 	}
+done_empty:
 	table_release(&t);
 	return LB_OK;
 err_profile:

@@ -103,8 +103,10 @@ static int add_file(struct walk *w, const char *path)
 	uint8_t *luma = NULL;
 	uint32_t iw = 0, ih = 0;
 	int rc = LB_OK;
-	if ((len >= 8 && !memcmp(data, "\x89PNG", 4)) ||
-	    (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)) {
+	/* the data layer's one type detector decides what the file is */
+	struct lb_detected det;
+	const char *type = lb_data_detect(path, data, len, &det, NULL) == LB_OK ? det.type : "";
+	if (!strcmp(type, "image")) {
 		struct lb_image im;
 		if (lb_image_read(data, len, true, &im, &em) == LB_OK) {
 			luma = im.luma;
@@ -113,7 +115,7 @@ static int add_file(struct walk *w, const char *path)
 		} else {
 			skip(w, path, em.text);
 		}
-	} else if (len >= 132 && !memcmp(data + 128, "DICM", 4)) {
+	} else if (!strcmp(type, "dicom")) {
 		struct lb_dicom_file df;
 		if (lb_dicom_parse(data, len, &df, &em) == LB_OK) {
 			if (lb_dicom_luma(&df, &luma, &iw, &ih, &em) != LB_OK)
@@ -122,7 +124,22 @@ static int add_file(struct walk *w, const char *path)
 		} else {
 			skip(w, path, em.text);
 		}
-	} else if (is_text_name(path) && !memchr(data, 0, len) && len > 0) {
+	} else if (!strcmp(type, "pdf")) {
+		/* a PDF's text is compared like a note's */
+		struct lb_pdf pdf;
+		if (lb_pdf_read(data, len, &pdf, &em) == LB_OK) {
+			e->kind = FK_TEXT;
+			rc = pdf.words ? lb_text_fingerprint(pdf.text, pdf.text_len, &e->tfp)
+				       : LB_EINVALID;
+			e->hashed = rc == LB_OK;
+			if (rc == LB_EINVALID)
+				skip(w, path, "the PDF has no text layer to compare");
+			rc = rc == LB_ENOMEM ? rc : LB_OK;
+			lb_pdf_release(&pdf);
+		} else {
+			skip(w, path, em.text);
+		}
+	} else if (!strcmp(type, "text") && is_text_name(path) && !memchr(data, 0, len) && len > 0) {
 		e->kind = FK_TEXT;
 		rc = lb_text_fingerprint((const char *)data, len, &e->tfp);
 		e->hashed = rc == LB_OK;

@@ -447,7 +447,7 @@ int lb_hexa_check(const struct lb_hexa *h, bool require_core, struct lb_errmsg *
 	static const char *const billing[] = {"free", "per_use", "subscription", "one_time", NULL};
 	static const char *const sync[] = {"manual", "watch", "periodic", NULL};
 	static const char *const format[] = {"dicom", "table", "fhir", "text", "image", "other",
-					     NULL};
+					     "audio", "video", "pdf", NULL};
 	static const char *const delivery[] = {"sandbox", "aggregate", "envelope", NULL};
 	const char *s;
 	uint64_t u, u2;

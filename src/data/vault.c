@@ -17,6 +17,7 @@
 #include "leben/data_dicom.h"
 #include "leben/data_extract.h"
 #include "leben/data_vault.h"
+#include "leben/codec.h"
 #include "leben/envelope.h"
 
 static void obj_path(char *out, size_t cap, const char *dir, const char *ref)
@@ -94,19 +95,47 @@ int lb_data_describe(const char *path, struct lb_hexa *h, struct lb_errmsg *em)
 	return lb_data_describe_as(path, NULL, h, em);
 }
 
+/* Text features, keywords and the MinHash signature of a note or of a PDF's text. */
+static int describe_text(struct lb_hexa *h, const char *text, size_t len, bool keywords,
+			 struct lb_errmsg *em)
+{
+	struct lb_text_profile t;
+	int rc = lb_text_profile(text, len, &t, em);
+	if (rc)
+		return rc;
+	feat(h, "language", "%s", t.language);
+	feat(h, "words", "%zu", t.words);
+	for (size_t i = 0; keywords && i < t.nterms && i < 5; i++)
+		lb_hexa_list_add(h, "semantic.keywords", t.terms[i]);
+	struct lb_text_fp fp;
+	if (t.words && lb_text_fingerprint(text, len, &fp) == LB_OK) {
+		uint8_t sig[LB_TEXT_FP_SIZE];
+		lb_text_fp_encode(&fp, sig);
+		lb_hexa_set_bytes(h, "raw.minhash", sig, sizeof sig);
+	}
+	lb_text_profile_release(&t);
+	return LB_OK;
+}
+
 int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			struct lb_errmsg *em)
 {
-	if (type && strcmp(type, "dicom") && strcmp(type, "image") && strcmp(type, "csv") &&
-	    strcmp(type, "table") && strcmp(type, "fhir") && strcmp(type, "text"))
-		return lb_errf(em, LB_EINVALID,
-			       "type '%s' is not one of dicom, image, csv, fhir, text", type);
-#define IS(t) (type && !strcmp(type, t))
+	const char *want = type ? lb_data_type_name(type) : NULL;
+	if (type && !want)
+		return lb_errf(em, LB_EINVALID, "type '%s' is not one of " LB_DATA_TYPES, type);
 	uint8_t *data;
 	size_t len;
 	int rc = lb_file_read(path, (size_t)2 << 30, &data, &len, em);
 	if (rc)
 		return rc;
+	struct lb_detected det;
+	if (!want) {
+		if ((rc = lb_data_detect(path, data, len, &det, em))) {
+			lb_free(data);
+			return lb_errwrap(em, "%s: ", path);
+		}
+		want = det.type;
+	}
 	lb_hexa_init(h);
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -118,13 +147,12 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 	lb_hexa_set_bytes(h, "raw.blake2b", b2, 32);
 	lb_hexa_set_bytes(h, "raw.md5", md5, 16);
 	lb_hexa_set_u64(h, "dynamic.version", 1);
-	lb_hexa_set_str(h, "dynamic.extractor", "leben-data 1");
+	lb_hexa_set_str(h, "dynamic.extractor", "leben-data 2");
 	lb_hexa_set_str(h, "dynamic.storage", "vault");
-	const char *ext = strrchr(base, '.');
+#define IS(t) (!strcmp(want, t))
 	uint8_t *luma = NULL;
 	uint32_t w = 0, hh = 0;
-	if (IS("dicom") || (!type && ((len >= 132 && !memcmp(data + 128, "DICM", 4)) ||
-				     (ext && !strcasecmp(ext, ".dcm"))))) {
+	if (IS("dicom")) {
 		struct lb_dicom_file f;
 		rc = lb_dicom_parse(data, len, &f, em);
 		if (!rc) {
@@ -146,6 +174,7 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			}
 			lb_hexa_set_u64(h, "basic.volume", 1);
 			lb_hexa_set_str(h, "basic.category", "imaging");
+			rc = lb_semantic_dicom(&f, h);
 			struct lb_asset_audit aa;
 			lb_audit_dicom(&f, &aa);
 			lb_hexa_set_u64(h, "audit.score", aa.score);
@@ -153,8 +182,7 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 				luma = NULL;
 			lb_dicom_file_release(&f);
 		}
-	} else if (IS("image") || (!type && ((len >= 8 && !memcmp(data, "\x89PNG", 4)) ||
-					       (len >= 3 && data[0] == 0xFF && data[1] == 0xD8)))) {
+	} else if (IS("image")) {
 		struct lb_image im;
 		rc = lb_image_read(data, len, true, &im, em);
 		if (!rc) {
@@ -164,6 +192,7 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			feat(h, "height", "%u", im.height);
 			feat(h, "channels", "%d", im.channels);
 			lb_hexa_set_u64(h, "basic.volume", 1);
+			rc = lb_semantic_image(data, len, h);
 			struct lb_asset_audit aa;
 			lb_audit_image(&im, &aa);
 			lb_hexa_set_u64(h, "audit.score", aa.score);
@@ -171,8 +200,7 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			w = im.width;
 			hh = im.height;
 		}
-	} else if (IS("csv") || IS("table") ||
-		   (!type && ext && (!strcasecmp(ext, ".csv") || !strcasecmp(ext, ".tsv")))) {
+	} else if (IS("csv")) {
 		struct lb_csv_profile p;
 		rc = lb_csv_profile((const char *)data, len, NULL, &p, em);
 		if (!rc) {
@@ -181,18 +209,23 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			lb_hexa_set_u64(h, "basic.volume", p.rows);
 			feat(h, "rows", "%zu", p.rows);
 			feat(h, "columns", "%zu", p.ncols);
+			const char *names[64];
+			size_t nn = 0;
 			for (size_t j = 0; j < p.ncols && j < 64; j++) {
 				char key[160];
 				snprintf(key, sizeof key, "column.%s", p.cols[j].name);
 				feat(h, key, "%s", lb_col_type_name(p.cols[j].type));
+				if (p.has_header)
+					names[nn++] = p.cols[j].name;
 			}
+			rc = lb_semantic_columns(names, nn, h);
 			if (lb_audit_table(&p, NULL, &a, NULL) == LB_OK) {
 				lb_hexa_set_u64(h, "audit.score", a.score);
 				lb_audit_release(&a);
 			}
 			lb_csv_profile_release(&p);
 		}
-	} else if (IS("fhir") || (!type && len && data[0] == '{')) {
+	} else if (IS("fhir")) {
 		struct lb_fhir_summary s;
 		rc = lb_fhir_summarise((const char *)data, len, &s, em);
 		if (!rc) {
@@ -220,26 +253,72 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 			}
 			lb_fhir_summary_release(&s);
 		}
-	} else {
-		struct lb_text_profile t;
-		rc = lb_text_profile((const char *)data, len, &t, em);
+	} else if (IS("audio") || IS("video")) {
+		struct lb_media m;
+		rc = lb_media_read(data, len, &m, em);
 		if (!rc) {
-			struct lb_text_fp mh;
+			lb_hexa_set_str(h, "data.format", m.kind);
+			lb_hexa_set_u64(h, "basic.volume", 1);
+			feat(h, "container", "%s", m.container);
+			if (m.duration > 0)
+				feat(h, "duration_s", "%.3f", m.duration);
+			if (m.sample_rate) {
+				feat(h, "sample_rate", "%u", m.sample_rate);
+				feat(h, "channels", "%u", m.channels);
+			}
+			if (m.bits)
+				feat(h, "bits_per_sample", "%u", m.bits);
+			feat(h, "audio_codec", "%s", m.audio_codec);
+			if (m.width) {
+				feat(h, "width", "%u", m.width);
+				feat(h, "height", "%u", m.height);
+			}
+			if (m.frame_rate > 0)
+				feat(h, "frame_rate", "%.3f", m.frame_rate);
+			feat(h, "video_codec", "%s", m.video_codec);
+			struct lb_asset_audit aa;
+			lb_audit_media(&m, &aa);
+			lb_hexa_set_u64(h, "audit.score", aa.score);
+		}
+	} else if (IS("pdf")) {
+		struct lb_pdf p;
+		rc = lb_pdf_read(data, len, &p, em);
+		if (!rc) {
+			lb_hexa_set_str(h, "data.format", "pdf");
+			lb_hexa_set_u64(h, "basic.volume", p.pages);
+			feat(h, "pages", "%u", p.pages);
+			feat(h, "pdf_version", "%s", p.version);
+			if (p.title[0] && lb_utf8_is_text((const uint8_t *)p.title, strlen(p.title)))
+				lb_hexa_set_str(h, "semantic.subject", p.title);
+			if (p.keywords[0]) {
+				char kw[256];
+				snprintf(kw, sizeof kw, "%s", p.keywords);
+				for (char *save = NULL, *t = strtok_r(kw, ",;", &save); t;
+				     t = strtok_r(NULL, ",;", &save)) {
+					while (*t == ' ')
+						t++;
+					if (*t && lb_utf8_is_text((const uint8_t *)t, strlen(t)))
+						lb_hexa_list_add(h, "semantic.keywords", t);
+				}
+			}
+			/* the pages' text is described like a note: language, keywords, MinHash */
+			if (p.words)
+				rc = describe_text(h, p.text, p.text_len, true, em);
+			else
+				feat(h, "words", "0");
+			struct lb_asset_audit aa;
+			lb_audit_pdf(&p, &aa);
+			lb_hexa_set_u64(h, "audit.score", aa.score);
+			lb_pdf_release(&p);
+		}
+	} else {
+		rc = describe_text(h, (const char *)data, len, true, em);
+		if (!rc) {
 			lb_hexa_set_str(h, "data.format", "text");
 			struct lb_asset_audit aa;
 			lb_audit_text((const char *)data, len, &aa);
 			lb_hexa_set_u64(h, "audit.score", aa.score);
 			lb_hexa_set_u64(h, "basic.volume", 1);
-			feat(h, "language", "%s", t.language);
-			feat(h, "words", "%zu", t.words);
-			for (size_t i = 0; i < t.nterms && i < 5; i++)
-				lb_hexa_list_add(h, "semantic.keywords", t.terms[i]);
-			if (lb_text_fingerprint((const char *)data, len, &mh) == LB_OK) {
-				uint8_t sig[LB_TEXT_FP_SIZE];
-				lb_text_fp_encode(&mh, sig);
-				lb_hexa_set_bytes(h, "raw.minhash", sig, sizeof sig);
-			}
-			lb_text_profile_release(&t);
 		}
 	}
 #undef IS

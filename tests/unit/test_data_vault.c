@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "leben/base.h"
+#include "leben/data_coding.h"
+#include "leben/data_extract.h"
 #include "leben/data_hexa.h"
 #include "leben/data_dedup.h"
 #include "leben/data_vault.h"
@@ -153,12 +155,170 @@ static void test_watch(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Every code of the built-in semantic tables is a valid identifier of its system. */
+static void test_semantic_tables(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"modality", "body_part", "column"};
+	size_t total = 0;
+	for (size_t t = 0; t < 3; t++) {
+		size_t n;
+		const struct lb_code_map *m = lb_semantic_table(names[t], &n);
+		assert_non_null(m);
+		assert_true(n > 0);
+		for (size_t i = 0; i < n; i++, total++) {
+			const char *c = m[i].code;
+			if (!strncmp(c, "snomed|", 7))
+				assert_int_equal(lb_sctid_check(c + 7, NULL), LB_OK);
+			else if (!strncmp(c, "loinc|", 6))
+				assert_true(lb_loinc_check(c + 6));
+			else
+				fail_msg("unexpected system in %s", c);
+			assert_true(m[i].display[0] != 0);
+		}
+	}
+	assert_true(total >= 60);
+	size_t n;
+	assert_null(lb_semantic_table("nope", &n));
+	assert_int_equal(n, 0);
+	/* LOINC check digits: known codes pass, a changed digit fails */
+	assert_true(lb_loinc_check("8867-4"));
+	assert_true(lb_loinc_check("2345-7"));
+	assert_false(lb_loinc_check("8867-5"));
+	assert_false(lb_loinc_check("88a7-4"));
+	assert_false(lb_loinc_check("8867"));
+	assert_false(lb_loinc_check("8867-45"));
+	/* column names: whole, with a unit, longest match; nothing for unknown names */
+	struct lb_hexa h;
+	lb_hexa_init(&h);
+	const char *cols[] = {"Heart rate (bpm)", "Glucose mg/dL", "systolic_bp", "Patient ID",
+			      "AGE"};
+	assert_int_equal(lb_semantic_columns(cols, 5, &h), LB_OK);
+	int cid = lb_hexa_field_id("semantic.codes");
+	assert_int_equal(h.v[cid].n, 4);
+	assert_string_equal(h.v[cid].keys[0], "loinc|2345-7");
+	assert_string_equal(h.v[cid].keys[1], "loinc|8480-6");
+	assert_string_equal(h.v[cid].keys[2], "loinc|8867-4");
+	assert_string_equal(h.v[cid].keys[3], "snomed|397669002");
+	lb_hexa_release(&h);
+	/* PNG text chunks: Title -> subject, Keywords -> keywords */
+	static const uint8_t png[] = "\x89PNG\r\n\x1a\n"
+				     "\0\0\0\x11tEXtTitle\0Chest X-ray\0\0\0\0"
+				     "\0\0\0\x12tEXtKeywords\0lung; ICU\0\0\0\0"
+				     "\0\0\0\0IEND\xae\x42\x60\x82";
+	lb_hexa_init(&h);
+	assert_int_equal(lb_semantic_image(png, sizeof png - 1, &h), LB_OK);
+	assert_string_equal(lb_hexa_get_str(&h, "semantic.subject"), "Chest X-ray");
+	int kid = lb_hexa_field_id("semantic.keywords");
+	assert_int_equal(h.v[kid].n, 2);
+	assert_string_equal(h.v[kid].keys[0], "ICU");
+	assert_string_equal(h.v[kid].keys[1], "lung");
+	lb_hexa_release(&h);
+}
+
+/* A PDF through poppler: pages, title, text; a damaged one refused. */
+static void test_pdf(void **state)
+{
+	(void)state;
+	static const char pdf[] =
+	"%PDF-1.4\n"
+	"1 0 obj\n"
+	"<< /Type /Catalog /Pages 2 0 R >>\n"
+	"endobj\n"
+	"2 0 obj\n"
+	"<< /Type /Pages /Kids [3 0 R] /Count 1 >>\n"
+	"endobj\n"
+	"3 0 obj\n"
+	"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>\n"
+	"endobj\n"
+	"4 0 obj\n"
+	"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>\n"
+	"endobj\n"
+	"5 0 obj\n"
+	"<< /Length 106 >>\n"
+	"stream\n"
+	"BT /F1 11 Tf 50 780 Td 14 TL\n"
+	"(Blood pressure was measured twice.) Tj T*\n"
+	"(The patient felt well.) Tj T*\n"
+	"ET\n"
+	"endstream\n"
+	"endobj\n"
+	"6 0 obj\n"
+	"<< /Title (Ward note) /Author (Ward 7) /Keywords (sepsis; discharge) >>\n"
+	"endobj\n"
+	"xref\n"
+	"0 7\n"
+	"0000000000 65535 f \n"
+	"0000000009 00000 n \n"
+	"0000000058 00000 n \n"
+	"0000000115 00000 n \n"
+	"0000000241 00000 n \n"
+	"0000000311 00000 n \n"
+	"0000000467 00000 n \n"
+	"trailer\n"
+	"<< /Size 7 /Root 1 0 R /Info 6 0 R >>\n"
+	"startxref\n"
+	"554\n"
+	"%%EOF\n"
+	"";
+	struct lb_pdf p;
+	struct lb_errmsg em;
+	assert_int_equal(lb_pdf_read((const uint8_t *)pdf, sizeof pdf - 1, &p, &em), LB_OK);
+	assert_int_equal(p.pages, 1);
+	assert_string_equal(p.title, "Ward note");
+	assert_int_equal(p.words, 9);
+	assert_non_null(strstr(p.text, "Blood pressure"));
+	lb_pdf_release(&p);
+	struct lb_detected d;
+	assert_int_equal(lb_data_detect("n.pdf", (const uint8_t *)pdf, sizeof pdf - 1, &d, &em), LB_OK);
+	assert_string_equal(d.type, "pdf");
+	assert_int_not_equal(lb_pdf_read((const uint8_t *)pdf, 40, &p, &em), LB_OK);
+	assert_int_equal(lb_pdf_read((const uint8_t *)"hello", 5, &p, &em), LB_EMALFORMED);
+}
+
+/* The detector: signatures, text, empty and unknown data. */
+static void test_detect(void **state)
+{
+	(void)state;
+	struct lb_detected d;
+	struct lb_errmsg em;
+	static const uint8_t wav[44] = "RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\1\0\1\0\x40\x1f\0\0"
+				      "\x80\x3e\0\0\2\0\x10\0data\0\0\0\0";
+	assert_int_equal(lb_data_detect("x.dcm", wav, sizeof wav, &d, &em), LB_OK);
+	assert_string_equal(d.type, "audio");
+	struct lb_media m;
+	assert_int_equal(lb_media_read(wav, sizeof wav, &m, &em), LB_OK);
+	assert_int_equal(m.sample_rate, 8000);
+	assert_int_equal(m.channels, 1);
+	assert_int_equal(m.bits, 16);
+	static const char csv[] = "a,b\n1,2\n";
+	assert_int_equal(lb_data_detect("t.csv", (const uint8_t *)csv, 8, &d, &em), LB_OK);
+	assert_string_equal(d.type, "csv");
+	assert_int_equal(lb_data_detect("t.txt", (const uint8_t *)csv, 8, &d, &em), LB_OK);
+	assert_string_equal(d.type, "text");
+	static const char js[] = "  {\"resourceType\": \"Patient\"}";
+	assert_int_equal(lb_data_detect(NULL, (const uint8_t *)js, sizeof js - 1, &d, &em), LB_OK);
+	assert_string_equal(d.type, "fhir");
+	assert_int_equal(lb_data_detect("e", (const uint8_t *)"", 0, &d, &em), LB_EINVALID);
+	static const uint8_t gz[] = "\x1f\x8b\x08\0\0\0\0\0\0\x03\xcb\x48\xcd\xc9\xc9\x07\0"
+				    "\x86\xa6\x10\x36\x05\0\0\0";
+	assert_int_equal(lb_data_detect("a.gz", gz, sizeof gz - 1, &d, &em), LB_EUNSUPPORTED);
+	assert_string_equal(d.mime, "application/gzip");
+	assert_non_null(strstr(em.text, "LEBEN registers"));
+	assert_non_null(lb_data_type_name("table"));
+	assert_string_equal(lb_data_type_name("table"), "csv");
+	assert_null(lb_data_type_name("xls"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vault),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_semantic_tables),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_pdf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
