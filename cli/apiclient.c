@@ -65,6 +65,7 @@ int cli_resolve_address(const char *cmd, const char *home, const char *text,
 			uint8_t addr[LB_ADDR_LEN])
 {
 	struct lb_errmsg em;
+	home = cli_home(home);
 	if (!strncmp(text, "lb1", 3)) {
 		if (lb_addr_decode(addr, text, &em))
 			return cli_fail(cmd, &em,

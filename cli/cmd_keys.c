@@ -1111,6 +1111,7 @@ static int cmd_keys_security(int argc, char **argv)
 	int rc = copt_parse("keys", argc, argv, 1, opts, pos, LB_SHAMIR_MAX_SHARES + 2, &npos);
 	if (rc)
 		return rc;
+	o.home = cli_home(o.home);
 	if (o.help) {
 		fputs(usage_text, stdout);
 		fputs(sec_usage_text, stdout);
