@@ -127,6 +127,10 @@ static int api_call(const char *cmd, const char *url, const char *path, json_t *
 		/* a refused TLS link already says what to do; the tx-role hint would mislead */
 		if (rc == LB_EUNAUTH && (strstr(em.text, "certificate") || strstr(em.text, "TLS")))
 			hint = NULL;
+		/* the network hint is about the tx's own signature, not about a signature or
+		 * proof inside its payload (a reset's proof, co-owners' signatures) */
+		if (rc == LB_EBADSIG && !strstr(em.text, "signature does not match the sender"))
+			hint = NULL;
 		if (hint)
 			fprintf(stderr, "  hint: %s\n", hint);
 		return 1;

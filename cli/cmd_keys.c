@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 
@@ -928,6 +929,48 @@ out:
 	return rc;
 }
 
+/* Send the reset tx and wait for its block: 0 applied, RESET_REFUSED when the node refused
+ * it (at admission or in its block: nothing changed), RESET_UNKNOWN when it may still be
+ * committed (no answer, a timeout). Prints what went wrong, with the node's own reason. */
+enum { RESET_REFUSED = 1, RESET_UNKNOWN = 2 };
+static int reset_send(const char *cmd, const char *url, struct sectx *t, double timeout_s)
+{
+	struct lb_errmsg em;
+	json_t *body = json_pack("{s:s}", "tx", t->hex), *reply = NULL, *j = NULL;
+	lb_errclear(&em);
+	int rc = body ? lb_client_post(url, "/v1/txs", body, &reply, &em) : LB_ENOMEM;
+	json_decref(body);
+	json_decref(reply);
+	if (rc) {
+		fprintf(stderr, "leben %s: the node refused the reset: %s [%s]\n", cmd,
+			em.text[0] ? em.text : lb_strerror(rc), lb_errname(rc));
+		if (rc == LB_EBADSIG && strstr(em.text, "proof of ownership"))
+			fprintf(stderr, "  hint: the recovery secret in --secret-file is not the one "
+					"whose commitment the account recorded ('keys recovery-commit'); "
+					"check the file (a trailing line break is ignored)\n");
+		else if (cli_hint_for(rc) && rc != LB_EBADSIG)
+			fprintf(stderr, "  hint: %s\n", cli_hint_for(rc));
+		/* a slow answer, a broken link, or a consortium that did not confirm storing it:
+		 * the tx may have been admitted */
+		bool surely_not = rc != LB_ETIMEOUT && rc != LB_EIO &&
+				  (rc != LB_EUNAVAILABLE || strstr(em.text, "no LEBEN node answers") ||
+				   strstr(em.text, "nothing was accepted"));
+		return surely_not ? RESET_REFUSED : RESET_UNKNOWN;
+	}
+	if (cli_tx_wait(cmd, url, t->id, timeout_s, &j)) {
+		if (j == NULL)
+			return RESET_UNKNOWN; /* printed */
+		json_t *e = json_object_get(j, "error");
+		cli_failf(cmd, "tx %s went into a block but was refused there: %s [%s]", t->id,
+			  json_string_value(json_object_get(e, "message")),
+			  json_string_value(json_object_get(e, "code")));
+		json_decref(j);
+		return RESET_REFUSED;
+	}
+	json_decref(j);
+	return 0;
+}
+
 static int keys_reset(const char *newname, const struct sec_opts *o)
 {
 	const char *cmd = "keys reset";
@@ -942,7 +985,7 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	uint8_t x[LB_ZK_SCALARBYTES], pb[LB_KEYRESET_MAXBYTES];
 	size_t plen;
 	int rc;
-	bool have = false;
+	bool have = false, created = false;
 	if (!o->account)
 		return cli_failf(cmd, "--account ADDRESS (the account whose key is replaced) is "
 				      "required"),
@@ -998,13 +1041,15 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	lb_free(secret);
 	if (rc)
 		return cli_fail(cmd, &em, NULL);
-	/* the new key: load it if it exists, else create it */
+	/* the new key: load it if it exists, else create it (stored before the tx is sent, so
+	 * that a reset that commits always has its key; removed again if the node refuses) */
 	sec_keydir(o, dir, sizeof dir);
 	uint8_t pk[32];
 	if (lb_keystore_public(dir, newname, pk, &em) == LB_OK) {
 		if (cli_load_key(o->home, newname, &kp))
 			goto fail;
 	} else {
+		created = true;
 		if (cli_passphrase(pass, sizeof pass, "Passphrase for the new key: ", true))
 			goto fail;
 		lb_keypair_generate(&kp);
@@ -1023,9 +1068,24 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 		goto fail;
 	}
 	sodium_memzero(x, sizeof x);
-	if (sectx_build(cmd, url, &kp, LB_TX_KEYS_RESET, pb, plen, &tx) ||
-	    sectx_send(cmd, url, &tx, timeout_s, NULL))
+	if (sectx_build(cmd, url, &kp, LB_TX_KEYS_RESET, pb, plen, &tx))
 		goto fail;
+	int send = reset_send(cmd, url, &tx, timeout_s);
+	if (send) {
+		if (created && send == RESET_REFUSED) {
+			char path[4300];
+			snprintf(path, sizeof path, "%s/%s.key", dir, newname);
+			if (unlink(path) == 0)
+				fprintf(stderr, "Nothing was changed: the account keeps its key, and the "
+						"new key '%s' was not kept.\n",
+					newname);
+		} else if (created) {
+			fprintf(stderr, "The new key '%s' is kept in %s: the reset may still be "
+					"committed (look up tx %s).\n",
+				newname, dir, tx.id);
+		}
+		goto fail;
+	}
 	uint8_t na[LB_ADDR_LEN];
 	char nt[LB_ADDR_TEXT_LEN + 1];
 	lb_addr_from_pubkey(na, r.new_pk);

@@ -66,6 +66,7 @@ struct etcd {
 		uint64_t first_seen_ns;  /* when the oldest of them arrived */
 	} waiting[LB_CHAIN_COUNT];      /* published by the reader for the writer's markers */
 	uint64_t marker_done[LB_CHAIN_COUNT];   /* last height a marker was written for */
+	bool anchor_want[LB_CHAIN_COUNT];       /* a block is wanted even if nothing waits */
 	int64_t write_rev;              /* revision of our last stored batch */
 	uint64_t write_rev_ns;          /* when it was stored */
 	int64_t read_rev;               /* last revision the reader processed */
@@ -360,15 +361,18 @@ static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, c
 	return LB_OK;
 }
 
-static int write_marker(struct etcd *e, CURL *h, int chain, uint64_t height, char *why,
-			size_t whylen)
+/* Cut marker cut/<chain>/<height> (create-if-absent). An anchor marker (anchor true) carries
+ * a ninth byte, 1: it cuts the height even when no tx waits (docs/consortium.md). */
+static int write_marker(struct etcd *e, CURL *h, int chain, uint64_t height, bool anchor,
+			char *why, size_t whylen)
 {
 	char sfx[64];
-	uint8_t clock[8];
+	uint8_t clock[9];
 	struct lb_buf b;
 	json_t *reply;
 	snprintf(sfx, sizeof sfx, "cut/%d/%016llx", chain, (unsigned long long)height);
 	be64(clock, lb_now_ms());
+	clock[8] = 1;
 	lb_buf_init(&b, 4096);
 	int rc = lb_buf_adds(&b, "{\"compare\":[{\"target\":\"CREATE\",\"create_revision\":\"0\","
 				 "\"key\":\"");
@@ -376,7 +380,7 @@ static int write_marker(struct etcd *e, CURL *h, int chain, uint64_t height, cha
 	rc = rc ? rc : lb_buf_adds(&b, "\"}],\"success\":[{\"request_put\":{\"key\":\"");
 	rc = rc ? rc : add_key(&b, e->cutter.prefix, sfx);
 	rc = rc ? rc : lb_buf_adds(&b, "\",\"value\":\"");
-	rc = rc ? rc : b64_add(&b, clock, 8);
+	rc = rc ? rc : b64_add(&b, clock, anchor ? 9 : 8);
 	rc = rc ? rc : lb_buf_adds(&b, "\"}}]}");
 	if (rc) {
 		lb_buf_release(&b);
@@ -535,10 +539,23 @@ static void *writer_loop(void *arg)
 			else if (due < next_due)
 				next_due = due;
 		}
+		/* a chain whose block is wanted as an anchor, with nothing waiting (else the
+		 * marker above comes soon): an anchor marker, once per height */
+		bool anchor = false;
+		for (int c = 0; c < LB_CHAIN_COUNT && chain < 0; c++) {
+			if (!e->anchor_want[c] || !e->waiting[c].height)
+				continue;
+			if (e->waiting[c].n || e->marker_done[c] == e->waiting[c].height) {
+				e->anchor_want[c] = false;
+				continue;
+			}
+			chain = c;
+			anchor = true;
+		}
 		if (chain >= 0) {
 			uint64_t height = e->waiting[chain].height;
 			pthread_mutex_unlock(&e->mu);
-			int rc = write_marker(e, h, chain, height, why, sizeof why);
+			int rc = write_marker(e, h, chain, height, anchor, why, sizeof why);
 			pthread_mutex_lock(&e->mu);
 			last_req = lb_mono_ns();
 			if (rc) {
@@ -546,6 +563,8 @@ static void *writer_loop(void *arg)
 			} else {
 				writer_ok(e, &backoff);
 				e->marker_done[chain] = height;
+				if (anchor)
+					e->anchor_want[chain] = false;
 			}
 			continue;
 		}
@@ -873,6 +892,18 @@ static int etcd_submit(struct lb_orderer *o, int chain, const uint8_t *raw, size
 	return LB_OK;
 }
 
+/* A block of chain is wanted as an anchor: the writer asks for one with an anchor marker. */
+static void etcd_anchor(struct lb_orderer *o, int chain)
+{
+	struct etcd *e = (struct etcd *)o;
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->anchor_want[chain] = true;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->mu);
+}
+
 static int etcd_ready(struct lb_orderer *o, struct lb_errmsg *em)
 {
 	struct etcd *e = (struct etcd *)o;
@@ -1047,6 +1078,7 @@ static const struct lb_orderer_ops etcd_ops = {
 	.ready = etcd_ready,
 	.sync = etcd_sync,
 	.status = etcd_status,
+	.anchor = etcd_anchor,
 };
 
 int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *opt,

@@ -46,7 +46,7 @@ def point_config_at(node):
 
 def heights(node):
     st, j = node.get("/v1/chains")
-    return {c["chain"]: c["height"] for c in j["chains"]} if st == 200 else {}
+    return {c["name"]: c["height"] for c in j["chains"]} if st == 200 else {}
 
 
 def test_home(t, node, d):
@@ -114,6 +114,74 @@ def test_multisig_numbering(t, d):
          "signing twice names the owner as given", r.stderr)
 
 
+def test_reset(t, node, d):
+    """A refused reset leaves no key file and says why; a good one with its follow-up finishes
+    on a quiet network because the node makes the anchoring blocks itself."""
+    sec = os.path.join(d, "bob-secret")
+    wrong = os.path.join(d, "bob-wrong")
+    open(sec, "w").write("amber-tundra-12-falcon-meadow\n")
+    open(wrong, "w").write("amber-tundra-12-falcon-meadoq\n")
+    bob = node.address("bob")
+    r = node.cli(["keys", "recovery-commit", "bob", "--secret-file", sec, "--ops", "1",
+                  "--mem-kib", "8192"])
+    t.ok(r.returncode == 0, "bob records a recovery commitment", r.stderr)
+    keyfile = os.path.join(node.home, "keys", "bobnew.key")
+    r = node.cli(["keys", "reset", "bobnew", "--account", bob, "--secret-file", wrong])
+    t.ok(r.returncode == 1 and not os.path.exists(keyfile),
+         "a refused reset leaves no key file behind", r.stderr)
+    t.ok("proof of ownership does not hold" in r.stderr and "recovery secret" in r.stderr
+         and "not signed for this network" not in r.stderr,
+         "the refusal says the recovery secret does not match (not a network mix-up)", r.stderr)
+    # quiet network: nothing else is sent while the reset is carried to the other chains
+    time.sleep(1)
+    start = time.time()
+    r = node.cli(["keys", "reset", "bobnew", "--account", bob, "--secret-file", sec,
+                  "--timeout", "60", "--json"])
+    took = time.time() - start
+    out = json.loads(r.stdout) if r.returncode == 0 else None
+    t.ok(out is not None and all(out["follow"][c]["status"] == "followed"
+                                 for c in ("settlement", "directory")),
+         "keys reset is carried to settlement and directory with no other traffic",
+         r.stdout + r.stderr)
+    t.ok(took < 30, "... within seconds (%.1f s), not waiting on unrelated txs" % took)
+    if out:
+        # keys follow with LEBEN_HOME only: the home's key and node are found
+        r = home_only(node, ["keys", "follow", "--tx", out["tx"], "--json"])
+        t.ok(r.returncode == 0 and "(null)" not in r.stderr
+             and all(v["status"] == "already" for v in json.loads(r.stdout)["follow"].values()),
+             "keys follow with LEBEN_HOME only (already carried)", r.stdout + r.stderr)
+        # the node made an empty settlement block anchoring the reset's business block
+        reset_h = node.wait_tx(out["tx"])["height"]
+        st, top = node.get("/v1/chains/settlement/blocks/latest")
+        empty = []
+        for h in range(1, top["height"] + 1):
+            st, b = node.get("/v1/chains/settlement/blocks/%d" % h)
+            if b["tx_count"] == 0 and b["anchors"]["business"]["height"] >= reset_h:
+                empty.append(h)
+        t.ok(len(empty) == 1, "one empty settlement block anchors the reset's business block "
+             "%d (blocks %s)" % (reset_h, empty))
+
+
+def test_offer_quiet(t, node, d):
+    data = os.path.join(d, "quiet.csv")
+    open(data, "w").write("patient_id,age\nP1,40\nP2,41\n")
+    r, reg = node.cli_json(["tx", "asset-register", "--from", "clinic", "--content-file", data,
+                            "--wait"])
+    if not t.ok(r.returncode == 0 and reg, "asset registered (directory)", r.stderr):
+        return
+    before = heights(node)
+    start = time.time()
+    r = node.cli(["exchange", "offer", "--from", "clinic", "--asset-tx", reg["id"], "--price",
+                  "1"])
+    took = time.time() - start
+    t.ok(r.returncode == 0, "exchange offer right after the registration, with no other "
+         "business traffic (%.1f s)" % took, r.stdout + r.stderr)
+    after = heights(node)
+    t.ok(after.get("business", 0) >= before.get("business", 0) + 2,
+         "the node made the anchoring business block itself (then the offer's block)",
+         (before, after))
+
+
 def main():
     t = Tap()
     node = Node()
@@ -122,6 +190,12 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             test_home(t, node, d)
             test_multisig_numbering(t, d)
+            test_reset(t, node, d)
+            test_offer_quiet(t, node, d)
+        node.stop()
+        r = run_cli(["verify", "--home", node.home])
+        t.ok(r.returncode == 0, "leben verify replays the chains with their empty blocks",
+             r.stdout + r.stderr)
     finally:
         node.cleanup()
     t.done()
