@@ -77,10 +77,24 @@ int lb_ledger_status_json(struct lb_ledger *l, json_t **out)
 	json_object_set_new(o, "chains", chains);
 	struct lb_state *s = &l->chains[LB_CHAIN_SETTLEMENT].mp.overlay;
 	uint64_t fee = 0;
+	/* the minimum fee of every settlement type that has its own (genesis fees.types, or a
+	 * fee-exempt type such as issue: 0), so that clients charge what the chain asks */
+	json_t *types = json_object();
 	pthread_mutex_lock(&l->chains[LB_CHAIN_SETTLEMENT].mu);
 	lb_state_get_u64(s, "param", "fee.default", 11, 0, &fee);
+	for (uint32_t id = 0x0100; id < 0x0200; id++) {
+		const struct lb_txtype *t = lb_txtype_find(id);
+		uint8_t tk[4];
+		uint64_t tf;
+		if (!t || t->chain != LB_CHAIN_SETTLEMENT)
+			continue;
+		ledger_fee_key(id, tk);
+		if (lb_state_get_u64(s, "fee", tk, 4, UINT64_MAX, &tf) == LB_OK && tf != UINT64_MAX)
+			json_object_set_new(types, t->name, json_integer((json_int_t)tf));
+	}
 	pthread_mutex_unlock(&l->chains[LB_CHAIN_SETTLEMENT].mu);
-	json_object_set_new(o, "fees", json_pack("{s:I}", "default", (json_int_t)fee));
+	json_object_set_new(o, "fees", json_pack("{s:I,s:o}", "default", (json_int_t)fee, "types",
+						 types));
 	*out = o;
 	return LB_OK;
 }

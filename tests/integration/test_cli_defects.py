@@ -114,6 +114,47 @@ def test_multisig_numbering(t, d):
          "signing twice names the owner as given", r.stderr)
 
 
+def balances(node, who):
+    b = node.account(who)["balances"]
+    return b["asc"], b["csc"]
+
+
+def test_credits(t, node):
+    before = balances(node, "alice")
+    r = node.cli(["tx", "burn", "--from", "alice", "--amount", "1", "--asset", "asc", "--wait"])
+    t.ok(r.returncode == 2 and "ASC cannot be burned" in r.stderr,
+         "tx burn --asset asc is refused (only CSC is burned)", r.stderr)
+    r = node.cli(["tx", "burn", "--from", "alice", "--amount", "1", "--asset", "gold", "--wait"])
+    t.ok(r.returncode == 2 and "'gold'" in r.stderr, "tx burn --asset of an unknown credit is "
+         "refused", r.stderr)
+    r = node.cli(["tx", "record", "--from", "alice", "--kind", "k", "--subject", "s", "--asset",
+                  "csc"])
+    t.ok(r.returncode == 2 and "takes no --asset" in r.stderr,
+         "--asset on a kind that names no credit is refused", r.stderr)
+    t.eq(balances(node, "alice"), before, "refused burns change no balance")
+    r, j = node.cli_json(["tx", "burn", "--from", "alice", "--amount", "1", "--asset", "csc",
+                          "--wait"])
+    after = balances(node, "alice")
+    fee = j["fee"] if j else None
+    t.ok(r.returncode == 0 and after[0] == before[0] and after[1] == before[1] - 1000000 - fee,
+         "tx burn --asset csc burns CSC (and its fee) and leaves ASC alone",
+         (r.stderr, before, after, fee))
+    bank = balances(node, "bank")
+    r, j = node.cli_json(["tx", "issue", "--from", "bank", "--to", "alice", "--amount", "5",
+                          "--wait"])
+    t.ok(r.returncode == 0 and j and j["fee"] == 0, "tx issue charges no fee (issue is exempt)",
+         (r.stderr, j))
+    t.eq(balances(node, "bank")[1], bank[1], "the credit partner's CSC is unchanged by issuing")
+    t.eq(balances(node, "alice")[0], after[0] + 5000000, "5 ASC issued to alice")
+    r = node.cli(["tx", "issue", "--from", "bank", "--to", "alice", "--amount", "5", "--asset",
+                  "csc"])
+    t.ok(r.returncode == 2 and "issue creates ASC only" in r.stderr,
+         "tx issue --asset csc is refused", r.stderr)
+    st, status = node.get("/v1/status")
+    t.ok(status["fees"]["types"].get("issue") == 0,
+         "/v1/status lists the issue fee (0) among the per-type fees", status.get("fees"))
+
+
 def test_reset(t, node, d):
     """A refused reset leaves no key file and says why; a good one with its follow-up finishes
     on a quiet network because the node makes the anchoring blocks itself."""
@@ -190,6 +231,7 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             test_home(t, node, d)
             test_multisig_numbering(t, d)
+            test_credits(t, node)
             test_reset(t, node, d)
             test_offer_quiet(t, node, d)
         node.stop()
