@@ -34,6 +34,8 @@
 #define REPLY_MAX (64u << 20)
 #define COMPACT_EVERY_NS 5000000000ull /* look for a revision to compact every 5 s */
 #define RESUME_RING 1024              /* blocks per chain whose replay revision is kept */
+#define SURVEY_TIMEOUT_MS 1500L        /* per member, when asking each why ordering stopped */
+#define SURVEY_EVERY_NS 5000000000ull  /* while unavailable, ask the members again this often */
 
 struct item {
 	uint8_t id[LB_HASH_LEN]; /* tx id = hash of raw */
@@ -67,6 +69,8 @@ struct etcd {
 	} waiting[LB_CHAIN_COUNT];      /* published by the reader for the writer's markers */
 	uint64_t marker_done[LB_CHAIN_COUNT];   /* last height a marker was written for */
 	bool anchor_want[LB_CHAIN_COUNT];       /* a block is wanted even if nothing waits */
+	char members[768];              /* while unavailable: which members answer ("" unknown) */
+	uint64_t survey_ns;             /* when members was last written */
 	int64_t write_rev;              /* revision of our last stored batch */
 	uint64_t write_rev_ns;          /* when it was stored */
 	int64_t read_rev;               /* last revision the reader processed */
@@ -167,8 +171,19 @@ static void curl_common(struct etcd *e, CURL *h)
 
 /* POST body to url + path; *reply parsed JSON (caller decrefs). LB_EUNAVAILABLE with the
  * reason on transport failures and HTTP errors (etcd's message included). */
+static int post_within(struct etcd *e, CURL *h, size_t url, const char *path,
+		       const struct lb_buf *body, json_t **reply, char *why, size_t whylen,
+		       long timeout_ms);
+
 static int post(struct etcd *e, CURL *h, size_t url, const char *path, const struct lb_buf *body,
 		json_t **reply, char *why, size_t whylen)
+{
+	return post_within(e, h, url, path, body, reply, why, whylen, REQUEST_TIMEOUT_MS);
+}
+
+static int post_within(struct etcd *e, CURL *h, size_t url, const char *path,
+		       const struct lb_buf *body, json_t **reply, char *why, size_t whylen,
+		       long timeout_ms)
 {
 	char target[512];
 	struct lb_buf r;
@@ -181,7 +196,7 @@ static int post(struct etcd *e, CURL *h, size_t url, const char *path, const str
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data ? (const char *)body->data : "{}");
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body->data ? body->len : 2));
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_reply);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -414,6 +429,61 @@ static int probe(struct etcd *e, CURL *h, char *why, size_t whylen)
 	return rc;
 }
 
+/* Ordering is unavailable: ask every member for its status (a local read each answers
+ * without a quorum), to tell the operator which members do not answer and whether those
+ * that do have a leader. Writer thread, called without mu; result in e->members. */
+static void survey(struct etcd *e, CURL *h)
+{
+	char down[384] = "", up[384] = "", why[384];
+	size_t nd = 0, nu = 0, answering = 0, leaderless = 0;
+	struct lb_buf b;
+	lb_buf_init(&b, 16);
+	if (lb_buf_adds(&b, "{}"))
+		return;
+	for (size_t i = 0; i < e->nurls; i++) {
+		json_t *reply = NULL;
+		int rc = post_within(e, h, i, "/v3/maintenance/status", &b, &reply, why, sizeof why,
+				     SURVEY_TIMEOUT_MS);
+		if (rc) {
+			nd += (size_t)snprintf(down + nd, nd < sizeof down ? sizeof down - nd : 0,
+					       "%s%s", nd ? ", " : "", e->urls[i]);
+			if (nd >= sizeof down)
+				nd = sizeof down - 1;
+			continue;
+		}
+		answering++;
+		const char *leader = json_string_value(json_object_get(reply, "leader"));
+		bool has_leader = leader && strcmp(leader, "0");
+		leaderless += !has_leader;
+		nu += (size_t)snprintf(up + nu, nu < sizeof up ? sizeof up - nu : 0, "%s%s%s",
+				       nu ? ", " : "", e->urls[i], has_leader ? "" : " (no leader)");
+		if (nu >= sizeof up)
+			nu = sizeof up - 1;
+		json_decref(reply);
+	}
+	lb_buf_release(&b);
+	size_t quorum = e->nurls / 2 + 1;
+	char text[sizeof e->members];
+	if (answering < quorum)
+		snprintf(text, sizeof text,
+			 "%zu of the %zu etcd members this node knows answer, a quorum needs %zu; "
+			 "not answering: %s%s%s",
+			 answering, e->nurls, quorum, down[0] ? down : "none",
+			 up[0] ? "; answering: " : "", up);
+	else if (leaderless)
+		snprintf(text, sizeof text,
+			 "%zu of %zu etcd members answer but have no leader yet (an election is under "
+			 "way, or the members cannot reach each other): %s%s%s",
+			 answering, e->nurls, up, down[0] ? "; not answering: " : "", down);
+	else
+		snprintf(text, sizeof text, "every etcd member answers%s%s", down[0] ? " except " : "",
+			 down);
+	pthread_mutex_lock(&e->mu);
+	snprintf(e->members, sizeof e->members, "%s", text);
+	e->survey_ns = lb_mono_ns();
+	pthread_mutex_unlock(&e->mu);
+}
+
 static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns)
 {
 	struct timespec ts;
@@ -443,6 +513,7 @@ static void writer_ok(struct etcd *e, uint64_t *backoff_ns)
 		lb_log(LB_LOG_INFO, "etcd orderer: ordering available (%s)", e->urls[e->wurl]);
 	e->available = true;
 	e->reason[0] = 0;
+	e->members[0] = 0;
 	*backoff_ns = 50000000u;
 }
 
@@ -496,6 +567,13 @@ static void *writer_loop(void *arg)
 		goto out;
 	}
 	for (;;) {
+		if (!e->available && !e->stopping && e->nurls &&
+		    (!e->survey_ns || lb_mono_ns() - e->survey_ns >= SURVEY_EVERY_NS)) {
+			pthread_mutex_unlock(&e->mu);
+			survey(e, h);
+			pthread_mutex_lock(&e->mu);
+			continue;
+		}
 		size_t n = 0, bytes = 0;
 		while (e->qhead + n < e->qn && n < e->batch_max &&
 		       bytes + e->q[e->qhead + n].len <= BATCH_MAX_BYTES) {
@@ -915,10 +993,14 @@ static int etcd_ready(struct lb_orderer *o, struct lb_errmsg *em)
 			     e->fail_text);
 	else if (!e->available)
 		rc = lb_errf(em, LB_EUNAVAILABLE,
-			     "ordering unavailable: the etcd cluster cannot be reached or has no "
-			     "quorum (%s); nothing was accepted - retry when it is back (reads "
-			     "still work)",
-			     e->reason[0] ? e->reason : "not connected yet");
+			     "ordering unavailable: this node is running, but its consortium "
+			     "ordering (etcd) cannot store txs: %s%s%s. Nothing was accepted; reads "
+			     "still work. Bring the members that do not answer back (each "
+			     "institution restarts its etcd member, docs/consortium.md); ordering "
+			     "resumes by itself once a majority answers",
+			     e->members[0] ? e->members : "the etcd cluster cannot be reached or has "
+							  "no quorum",
+			     e->reason[0] ? "; last error: " : "", e->reason);
 	pthread_mutex_unlock(&e->mu);
 	return rc;
 }
@@ -965,6 +1047,8 @@ static json_t *etcd_status(struct lb_orderer *o)
 		(json_int_t)e->batch_max);
 	if (j && e->checkpointed)
 		json_object_set_new(j, "compacted", json_integer((json_int_t)e->compacted));
+	if (j && e->members[0])
+		json_object_set_new(j, "members", json_string(e->members));
 	pthread_mutex_unlock(&e->mu);
 	return j;
 }
