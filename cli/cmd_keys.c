@@ -791,12 +791,13 @@ static int follow_chain(const char *cmd, const char *url, const struct lb_keypai
 			return cli_failf(cmd, "cannot get the proof of reset %s for the %s chain: %s", idhex,
 					 name, em.text);
 		if ((double)lb_now_ms() / 1000.0 > deadline)
-			return cli_failf(cmd, "gave up waiting: %s (a block is made when any tx goes "
-					      "to the %s chain)",
+			return cli_failf(cmd, "gave up waiting: %s (the node makes the %s block itself "
+					      "unless its ordering is unavailable: see 'leben query "
+					      "status')",
 					 em.text, name);
 		if (!told && !quiet)
-			fprintf(stderr, "waiting for a %s block to anchor the reset (any tx on that chain "
-					"makes one)...\n",
+			fprintf(stderr, "waiting for the node to make a %s block that anchors the "
+					"reset...\n",
 				name);
 		told = true;
 		pause_ms(100);
