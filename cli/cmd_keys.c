@@ -930,46 +930,54 @@ out:
 	return rc;
 }
 
-/* Send the reset tx and wait for its block: 0 applied, RESET_REFUSED when the node refused
- * it (at admission or in its block: nothing changed), RESET_UNKNOWN when it may still be
- * committed (no answer, a timeout). Prints what went wrong, with the node's own reason. */
+/* Outcome of sending a reset: 0 done, RESET_REFUSED when the node refused it (at admission
+ * or in its block: nothing changed), RESET_UNKNOWN when it may still be committed (no answer
+ * in time, a broken link). */
 enum { RESET_REFUSED = 1, RESET_UNKNOWN = 2 };
-static int reset_send(const char *cmd, const char *url, struct sectx *t, double timeout_s)
+
+/* POST the reset tx; prints what went wrong, with the node's own reason. */
+static int reset_post(const char *cmd, const char *url, const struct sectx *t)
 {
 	struct lb_errmsg em;
-	json_t *body = json_pack("{s:s}", "tx", t->hex), *reply = NULL, *j = NULL;
+	json_t *body = json_pack("{s:s}", "tx", t->hex), *reply = NULL;
 	lb_errclear(&em);
 	int rc = body ? lb_client_post(url, "/v1/txs", body, &reply, &em) : LB_ENOMEM;
 	json_decref(body);
 	json_decref(reply);
-	if (rc) {
-		fprintf(stderr, "leben %s: the node refused the reset: %s [%s]\n", cmd,
-			em.text[0] ? em.text : lb_strerror(rc), lb_errname(rc));
-		if (rc == LB_EBADSIG && strstr(em.text, "proof of ownership"))
-			fprintf(stderr, "  hint: the recovery secret in --secret-file is not the one "
-					"whose commitment the account recorded ('keys recovery-commit'); "
-					"check the file (a trailing line break is ignored)\n");
-		else if (cli_hint_for(rc) && rc != LB_EBADSIG)
-			fprintf(stderr, "  hint: %s\n", cli_hint_for(rc));
-		/* a slow answer, a broken link, or a consortium that did not confirm storing it:
-		 * the tx may have been admitted */
-		bool surely_not = rc != LB_ETIMEOUT && rc != LB_EIO &&
-				  (rc != LB_EUNAVAILABLE || strstr(em.text, "no LEBEN node answers") ||
-				   strstr(em.text, "nothing was accepted"));
-		return surely_not ? RESET_REFUSED : RESET_UNKNOWN;
-	}
-	if (cli_tx_wait(cmd, url, t->id, timeout_s, &j)) {
-		if (j == NULL)
-			return RESET_UNKNOWN; /* printed */
-		json_t *e = json_object_get(j, "error");
-		cli_failf(cmd, "tx %s went into a block but was refused there: %s [%s]", t->id,
-			  json_string_value(json_object_get(e, "message")),
-			  json_string_value(json_object_get(e, "code")));
+	if (!rc)
+		return 0;
+	fprintf(stderr, "leben %s: %s [%s]\n", cmd,
+		em.text[0] ? em.text : lb_strerror(rc), lb_errname(rc));
+	if (rc == LB_EBADSIG && strstr(em.text, "proof of ownership"))
+		fprintf(stderr, "  hint: the recovery secret in --secret-file is not the one whose "
+				"commitment the account recorded ('keys recovery-commit'); check the file "
+				"(a trailing line break is ignored)\n");
+	else if (cli_hint_for(rc) && rc != LB_EBADSIG)
+		fprintf(stderr, "  hint: %s\n", cli_hint_for(rc));
+	/* a slow answer, a broken link, or a consortium that did not confirm storing it: the
+	 * tx may have been admitted */
+	bool surely_not = rc != LB_ETIMEOUT && rc != LB_EIO &&
+			  (rc != LB_EUNAVAILABLE || strstr(em.text, "no LEBEN node answers") ||
+			   strstr(em.text, "nothing was accepted"));
+	return surely_not ? RESET_REFUSED : RESET_UNKNOWN;
+}
+
+/* Wait for the admitted reset's block. */
+static int reset_wait(const char *cmd, const char *url, const struct sectx *t, double timeout_s)
+{
+	json_t *j = NULL;
+	if (!cli_tx_wait(cmd, url, t->id, timeout_s, &j)) {
 		json_decref(j);
-		return RESET_REFUSED;
+		return 0;
 	}
+	if (j == NULL)
+		return RESET_UNKNOWN; /* printed */
+	json_t *e = json_object_get(j, "error");
+	cli_failf(cmd, "tx %s went into a block but was refused there: %s [%s]", t->id,
+		  json_string_value(json_object_get(e, "message")),
+		  json_string_value(json_object_get(e, "code")));
 	json_decref(j);
-	return 0;
+	return RESET_REFUSED;
 }
 
 static int keys_reset(const char *newname, const struct sec_opts *o)
@@ -1050,17 +1058,12 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 		if (cli_load_key(o->home, newname, &kp))
 			goto fail;
 	} else {
+		/* made now, stored only once the node has taken the reset (nothing is written for
+		 * a refused one) */
 		created = true;
 		if (cli_passphrase(pass, sizeof pass, "Passphrase for the new key: ", true))
 			goto fail;
 		lb_keypair_generate(&kp);
-		rc = lb_keystore_save(dir, newname, &kp, pass, &em);
-		sodium_memzero(pass, sizeof pass);
-		if (rc) {
-			lb_keypair_wipe(&kp);
-			cli_fail(cmd, &em, NULL);
-			goto fail;
-		}
 	}
 	have = true;
 	memcpy(r.new_pk, kp.pk, 32);
@@ -1071,20 +1074,39 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	sodium_memzero(x, sizeof x);
 	if (sectx_build(cmd, url, &kp, LB_TX_KEYS_RESET, pb, plen, &tx))
 		goto fail;
-	int send = reset_send(cmd, url, &tx, timeout_s);
-	if (send) {
-		if (created && send == RESET_REFUSED) {
-			char path[4300];
-			snprintf(path, sizeof path, "%s/%s.key", dir, newname);
-			if (unlink(path) == 0)
-				fprintf(stderr, "Nothing was changed: the account keeps its key, and the "
-						"new key '%s' was not kept.\n",
-					newname);
-		} else if (created) {
-			fprintf(stderr, "The new key '%s' is kept in %s: the reset may still be "
+	int send = reset_post(cmd, url, &tx);
+	if (send == RESET_REFUSED) {
+		fprintf(stderr, "Nothing was changed: the account keeps its key%s.\n",
+			created ? ", and no new key was stored" : "");
+		goto fail;
+	}
+	if (created) {
+		/* taken by the node (or perhaps taken): the key must exist before its block */
+		rc = lb_keystore_save(dir, newname, &kp, pass, &em);
+		sodium_memzero(pass, sizeof pass);
+		if (rc) {
+			cli_fail(cmd, &em, NULL);
+			fprintf(stderr, "The reset tx %s was sent but its new key could not be stored; "
+					"once it is committed, reset again with the same secret and another "
+					"NEWNAME.\n",
+				tx.id);
+			goto fail;
+		}
+	}
+	if (send == RESET_UNKNOWN) {
+		if (created)
+			fprintf(stderr, "The new key '%s' is stored in %s: the reset may still be "
 					"committed (look up tx %s).\n",
 				newname, dir, tx.id);
-		}
+		goto fail;
+	}
+	if ((send = reset_wait(cmd, url, &tx, timeout_s))) {
+		char path[4300];
+		snprintf(path, sizeof path, "%s/%s.key", dir, newname);
+		if (send == RESET_REFUSED && created && unlink(path) == 0)
+			fprintf(stderr, "Nothing was changed: the account keeps its key, and the new "
+					"key '%s' was removed again.\n",
+				newname);
 		goto fail;
 	}
 	uint8_t na[LB_ADDR_LEN];
@@ -1125,6 +1147,7 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	return frc ? 1 : 0;
 fail:
 	sodium_memzero(x, sizeof x);
+	sodium_memzero(pass, sizeof pass);
 	if (have)
 		lb_keypair_wipe(&kp);
 	sectx_release(&tx);
