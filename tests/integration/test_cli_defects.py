@@ -76,6 +76,10 @@ def test_home(t, node, d):
                          pol])
     t.ok(r.returncode == 0 and "(null)" not in r.stderr, "policy set with LEBEN_HOME only",
          r.stderr)
+    r = home_only(node, ["keys", "reset", "clinicnew", "--account", node.address("clinic"),
+                         "--secret-file", sec, "--no-follow"])
+    t.ok(r.returncode == 0 and os.path.exists(os.path.join(node.home, "keys", "clinicnew.key")),
+         "keys reset with LEBEN_HOME only (the new key lands in that home)", r.stderr)
     r = home_only(node, ["keys", "show", "nobody"])
     t.ok(r.returncode == 1 and node.home + "/keys" in r.stderr,
          "a missing key is looked for in LEBEN_HOME's keys", r.stderr)
@@ -206,13 +210,13 @@ def test_reset(t, node, d):
 def test_offer_quiet(t, node, d):
     data = os.path.join(d, "quiet.csv")
     open(data, "w").write("patient_id,age\nP1,40\nP2,41\n")
-    r, reg = node.cli_json(["tx", "asset-register", "--from", "clinic", "--content-file", data,
+    r, reg = node.cli_json(["tx", "asset-register", "--from", "alice", "--content-file", data,
                             "--wait"])
     if not t.ok(r.returncode == 0 and reg, "asset registered (directory)", r.stderr):
         return
     before = heights(node)
     start = time.time()
-    r = node.cli(["exchange", "offer", "--from", "clinic", "--asset-tx", reg["id"], "--price",
+    r = node.cli(["exchange", "offer", "--from", "alice", "--asset-tx", reg["id"], "--price",
                   "1"])
     took = time.time() - start
     t.ok(r.returncode == 0, "exchange offer right after the registration, with no other "
