@@ -466,8 +466,7 @@ static void survey(struct etcd *e, CURL *h)
 	char text[sizeof e->members];
 	if (answering < quorum)
 		snprintf(text, sizeof text,
-			 "%zu of the %zu etcd members this node knows answer, a quorum needs %zu; "
-			 "not answering: %s%s%s",
+			 "%zu of %zu etcd members answer, a quorum needs %zu; not answering: %s%s%s",
 			 answering, e->nurls, quorum, down[0] ? down : "none",
 			 up[0] ? "; answering: " : "", up);
 	else if (leaderless)
@@ -991,16 +990,20 @@ static int etcd_ready(struct lb_orderer *o, struct lb_errmsg *em)
 		rc = lb_errf(em, LB_EUNAVAILABLE,
 			     "ordering unavailable: this node stopped ordering (%s); see its log",
 			     e->fail_text);
+	else if (!e->available && e->members[0])
+		rc = lb_errf(em, LB_EUNAVAILABLE,
+			     "ordering unavailable: this node is running, but its consortium "
+			     "ordering (etcd) cannot store txs: %s. Nothing was accepted (reads still "
+			     "work); restart the etcd members that do not answer, and ordering "
+			     "resumes by itself",
+			     e->members);
 	else if (!e->available)
 		rc = lb_errf(em, LB_EUNAVAILABLE,
 			     "ordering unavailable: this node is running, but its consortium "
-			     "ordering (etcd) cannot store txs: %s%s%s. Nothing was accepted; reads "
-			     "still work. Bring the members that do not answer back (each "
-			     "institution restarts its etcd member, docs/consortium.md); ordering "
-			     "resumes by itself once a majority answers",
-			     e->members[0] ? e->members : "the etcd cluster cannot be reached or has "
-							  "no quorum",
-			     e->reason[0] ? "; last error: " : "", e->reason);
+			     "ordering (etcd) cannot store txs: the etcd cluster cannot be reached or "
+			     "has no quorum (%s). Nothing was accepted (reads still work); ordering "
+			     "resumes by itself once a majority of the etcd members answers",
+			     e->reason[0] ? e->reason : "not connected yet");
 	pthread_mutex_unlock(&e->mu);
 	return rc;
 }

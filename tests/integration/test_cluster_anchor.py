@@ -178,7 +178,8 @@ def run(t, d, apis, script):
         for line in r.stderr.splitlines():
             print("# " + line, flush=True)
         t.ok(r.returncode == 1 and "this node is running" in r.stderr
-             and all(g in r.stderr for g in gone) and "start the node" not in r.stderr,
+             and all(g in r.stderr for g in gone) and "start the node" not in r.stderr
+             and "resumes by itself [LB_EUNAVAILABLE]" in r.stderr,
              "leben tx: the node is up, its ordering has no quorum, these members do not "
              "answer (no advice to start the node)", r.stderr)
     finally:
