@@ -956,10 +956,10 @@ static int reset_post(const char *cmd, const char *url, const struct sectx *t)
 		fprintf(stderr, "  hint: %s\n", cli_hint_for(rc));
 	/* a slow answer, a broken link, or a consortium that did not confirm storing it: the
 	 * tx may have been admitted */
-	bool surely_not = rc != LB_ETIMEOUT && rc != LB_EIO &&
-			  (rc != LB_EUNAVAILABLE || strstr(em.text, "no LEBEN node answers") ||
-			   strstr(em.text, "nothing was accepted"));
-	return surely_not ? RESET_REFUSED : RESET_UNKNOWN;
+	bool maybe = rc == LB_ETIMEOUT || rc == LB_EIO ||
+		     (rc == LB_EUNAVAILABLE && (strstr(em.text, "may still be committed") ||
+						strstr(em.text, "talking to the node")));
+	return maybe ? RESET_UNKNOWN : RESET_REFUSED;
 }
 
 /* Wait for the admitted reset's block. */
@@ -1050,8 +1050,7 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	lb_free(secret);
 	if (rc)
 		return cli_fail(cmd, &em, NULL);
-	/* the new key: load it if it exists, else create it (stored before the tx is sent, so
-	 * that a reset that commits always has its key; removed again if the node refuses) */
+	/* the new key: load it if it exists, else create it */
 	sec_keydir(o, dir, sizeof dir);
 	uint8_t pk[32];
 	if (lb_keystore_public(dir, newname, pk, &em) == LB_OK) {
