@@ -6,7 +6,9 @@ On a quiet consortium (no traffic but the test's own txs), `exchange offer` righ
 asset's directory registration and `keys reset` with its follow-up to the settlement and
 directory chains finish: the nodes make the anchoring blocks themselves (an anchor marker in
 etcd's stream makes every member cut the same empty block). Every member then holds the same
-blocks (hash by hash, empty ones included), and `leben verify` replays each node's chains.
+blocks (hash by hash, empty ones included); a member that was stopped while such a block was cut
+replays it from the stream and holds the same blocks again; `leben verify` replays each node's
+chains.
 
 With two of the three etcd members stopped, `leben tx` says that the node is running but its
 consortium ordering cannot store txs, names the etcd members that do not answer, and does not
@@ -147,18 +149,40 @@ def run(t, d, apis, script):
         hs = [heights(a) for a in apis]
         return hs[0] if hs[0] and all(h == hs[0] for h in hs) else None
 
-    hs = wait_for(same_heights, 90)
-    t.ok(hs is not None, "the three nodes reach the same heights", [heights(a) for a in apis])
-    diff, empty = [], 0
-    for c in CHAINS:
-        for h in range(1, (hs or {}).get(c, 0) + 1):
-            blocks = [http("%s/v1/chains/%s/blocks/%d" % (a, c, h))[1] for a in apis]
-            if any(b is None for b in blocks) or len({b["hash"] for b in blocks}) != 1:
-                diff.append((c, h))
-            elif blocks[0]["tx_count"] == 0:
-                empty += 1
-    t.ok(hs is not None and not diff, "every block is the same on the three nodes", diff)
+    def compare(what):
+        hs = wait_for(same_heights, 120)
+        t.ok(hs is not None, "the three nodes reach the same heights (%s)" % what,
+             [heights(a) for a in apis])
+        diff, empty = [], 0
+        for c in CHAINS:
+            for h in range(1, (hs or {}).get(c, 0) + 1):
+                blocks = [http("%s/v1/chains/%s/blocks/%d" % (a, c, h))[1] for a in apis]
+                if any(b is None for b in blocks) or len({b["hash"] for b in blocks}) != 1:
+                    diff.append((c, h))
+                elif blocks[0]["tx_count"] == 0:
+                    empty += 1
+        t.ok(hs is not None and not diff, "every block is the same on the three nodes (%s)"
+             % what, diff)
+        return empty
+
+    empty = compare("after the offer and the reset")
     t.ok(empty >= 2, "the anchoring blocks are empty blocks every member cut alike (%d)" % empty)
+
+    # -- a member that was down while an anchoring block was cut replays it from the stream
+    subprocess.run([script, "stop-node", d, "3"], env=env(), timeout=60)
+    r = cli(home, ["tx", "asset-register", "--from", "alice", "--content-hash", "ef" * 32,
+                   "--wait", "--timeout", "120", "--json"])
+    reg2 = json.loads(r.stdout) if r.returncode == 0 else None
+    r2 = cli(home, ["exchange", "offer", "--from", "alice", "--asset-tx", reg2["id"], "--price",
+                    "1", "--timeout", "120"]) if reg2 else r
+    t.ok(r2.returncode == 0, "another offer on a quiet consortium while node 3 is down",
+         r.stderr + r2.stderr)
+    r = subprocess.run([script, "start-node", d, "3"], capture_output=True, text=True, env=env(),
+                       timeout=180)
+    t.ok(r.returncode == 0, "node 3 starts again", r.stderr)
+    after = compare("node 3 back, having replayed the anchor marker")
+    t.ok(after > empty, "node 3 holds the empty block cut while it was down (%d > %d)"
+         % (after, empty))
 
     # -- the quorum lost: two of the three etcd members stopped
     ce = read_env(d)
