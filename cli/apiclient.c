@@ -65,6 +65,7 @@ int cli_resolve_address(const char *cmd, const char *home, const char *text,
 			uint8_t addr[LB_ADDR_LEN])
 {
 	struct lb_errmsg em;
+	home = cli_home(home);
 	if (!strncmp(text, "lb1", 3)) {
 		if (lb_addr_decode(addr, text, &em))
 			return cli_fail(cmd, &em,
@@ -125,6 +126,17 @@ static int api_call(const char *cmd, const char *url, const char *path, json_t *
 		const char *hint = cli_hint_for(rc);
 		/* a refused TLS link already says what to do; the tx-role hint would mislead */
 		if (rc == LB_EUNAUTH && (strstr(em.text, "certificate") || strstr(em.text, "TLS")))
+			hint = NULL;
+		/* a node that answers "ordering unavailable" is running: its consortium ordering
+		 * is what is missing (the message names the members that do not answer) */
+		if (rc == LB_EUNAVAILABLE && strstr(em.text, "ordering unavailable"))
+			hint = "the node is up; its ordering service is not. 'leben query status' "
+			       "shows ordering.reason and ordering.members; restart the etcd members "
+			       "that do not answer, then send again (sending the same tx twice is "
+			       "safe)";
+		/* the network hint is about the tx's own signature, not about a signature or
+		 * proof inside its payload (a reset's proof, co-owners' signatures) */
+		if (rc == LB_EBADSIG && !strstr(em.text, "signature does not match the sender"))
 			hint = NULL;
 		if (hint)
 			fprintf(stderr, "  hint: %s\n", hint);

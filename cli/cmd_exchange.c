@@ -381,7 +381,8 @@ static int x_offer(struct xctx *x)
 	}
 	if ((rc = receipt(x, regid, "business", &tx, &txlen, &proof, &plen))) {
 		fprintf(stderr, "  hint: the offer cites the registration through a business block made "
-				"after it; any business tx makes one (e.g. 'leben tx identity ...')\n");
+				"after it, which the node makes itself within seconds unless its "
+				"ordering is unavailable ('leben query status')\n");
 		goto out;
 	}
 	p->reg_tx = tx;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 
@@ -790,12 +791,13 @@ static int follow_chain(const char *cmd, const char *url, const struct lb_keypai
 			return cli_failf(cmd, "cannot get the proof of reset %s for the %s chain: %s", idhex,
 					 name, em.text);
 		if ((double)lb_now_ms() / 1000.0 > deadline)
-			return cli_failf(cmd, "gave up waiting: %s (a block is made when any tx goes "
-					      "to the %s chain)",
+			return cli_failf(cmd, "gave up waiting: %s (the node makes the %s block itself "
+					      "unless its ordering is unavailable: see 'leben query "
+					      "status')",
 					 em.text, name);
 		if (!told && !quiet)
-			fprintf(stderr, "waiting for a %s block to anchor the reset (any tx on that chain "
-					"makes one)...\n",
+			fprintf(stderr, "waiting for the node to make a %s block that anchors the "
+					"reset...\n",
 				name);
 		told = true;
 		pause_ms(100);
@@ -928,6 +930,56 @@ out:
 	return rc;
 }
 
+/* Outcome of sending a reset: 0 done, RESET_REFUSED when the node refused it (at admission
+ * or in its block: nothing changed), RESET_UNKNOWN when it may still be committed (no answer
+ * in time, a broken link). */
+enum { RESET_REFUSED = 1, RESET_UNKNOWN = 2 };
+
+/* POST the reset tx; prints what went wrong, with the node's own reason. */
+static int reset_post(const char *cmd, const char *url, const struct sectx *t)
+{
+	struct lb_errmsg em;
+	json_t *body = json_pack("{s:s}", "tx", t->hex), *reply = NULL;
+	lb_errclear(&em);
+	int rc = body ? lb_client_post(url, "/v1/txs", body, &reply, &em) : LB_ENOMEM;
+	json_decref(body);
+	json_decref(reply);
+	if (!rc)
+		return 0;
+	fprintf(stderr, "leben %s: %s [%s]\n", cmd,
+		em.text[0] ? em.text : lb_strerror(rc), lb_errname(rc));
+	if (rc == LB_EBADSIG && strstr(em.text, "proof of ownership"))
+		fprintf(stderr, "  hint: the recovery secret in --secret-file is not the one whose "
+				"commitment the account recorded ('keys recovery-commit'); check the file "
+				"(a trailing line break is ignored)\n");
+	else if (cli_hint_for(rc) && rc != LB_EBADSIG)
+		fprintf(stderr, "  hint: %s\n", cli_hint_for(rc));
+	/* a slow answer, a broken link, or a consortium that did not confirm storing it: the
+	 * tx may have been admitted */
+	bool maybe = rc == LB_ETIMEOUT || rc == LB_EIO ||
+		     (rc == LB_EUNAVAILABLE && (strstr(em.text, "may still be committed") ||
+						strstr(em.text, "talking to the node")));
+	return maybe ? RESET_UNKNOWN : RESET_REFUSED;
+}
+
+/* Wait for the admitted reset's block. */
+static int reset_wait(const char *cmd, const char *url, const struct sectx *t, double timeout_s)
+{
+	json_t *j = NULL;
+	if (!cli_tx_wait(cmd, url, t->id, timeout_s, &j)) {
+		json_decref(j);
+		return 0;
+	}
+	if (j == NULL)
+		return RESET_UNKNOWN; /* printed */
+	json_t *e = json_object_get(j, "error");
+	cli_failf(cmd, "tx %s went into a block but was refused there: %s [%s]", t->id,
+		  json_string_value(json_object_get(e, "message")),
+		  json_string_value(json_object_get(e, "code")));
+	json_decref(j);
+	return RESET_REFUSED;
+}
+
 static int keys_reset(const char *newname, const struct sec_opts *o)
 {
 	const char *cmd = "keys reset";
@@ -942,7 +994,7 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	uint8_t x[LB_ZK_SCALARBYTES], pb[LB_KEYRESET_MAXBYTES];
 	size_t plen;
 	int rc;
-	bool have = false;
+	bool have = false, created = false;
 	if (!o->account)
 		return cli_failf(cmd, "--account ADDRESS (the account whose key is replaced) is "
 				      "required"),
@@ -1005,16 +1057,12 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 		if (cli_load_key(o->home, newname, &kp))
 			goto fail;
 	} else {
+		/* made now, stored only once the node has taken the reset (nothing is written for
+		 * a refused one) */
+		created = true;
 		if (cli_passphrase(pass, sizeof pass, "Passphrase for the new key: ", true))
 			goto fail;
 		lb_keypair_generate(&kp);
-		rc = lb_keystore_save(dir, newname, &kp, pass, &em);
-		sodium_memzero(pass, sizeof pass);
-		if (rc) {
-			lb_keypair_wipe(&kp);
-			cli_fail(cmd, &em, NULL);
-			goto fail;
-		}
 	}
 	have = true;
 	memcpy(r.new_pk, kp.pk, 32);
@@ -1023,9 +1071,43 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 		goto fail;
 	}
 	sodium_memzero(x, sizeof x);
-	if (sectx_build(cmd, url, &kp, LB_TX_KEYS_RESET, pb, plen, &tx) ||
-	    sectx_send(cmd, url, &tx, timeout_s, NULL))
+	if (sectx_build(cmd, url, &kp, LB_TX_KEYS_RESET, pb, plen, &tx))
 		goto fail;
+	int send = reset_post(cmd, url, &tx);
+	if (send == RESET_REFUSED) {
+		fprintf(stderr, "Nothing was changed: the account keeps its key%s.\n",
+			created ? ", and no new key was stored" : "");
+		goto fail;
+	}
+	if (created) {
+		/* taken by the node (or perhaps taken): the key must exist before its block */
+		rc = lb_keystore_save(dir, newname, &kp, pass, &em);
+		sodium_memzero(pass, sizeof pass);
+		if (rc) {
+			cli_fail(cmd, &em, NULL);
+			fprintf(stderr, "The reset tx %s was sent but its new key could not be stored; "
+					"once it is committed, reset again with the same secret and another "
+					"NEWNAME.\n",
+				tx.id);
+			goto fail;
+		}
+	}
+	if (send == RESET_UNKNOWN) {
+		if (created)
+			fprintf(stderr, "The new key '%s' is stored in %s: the reset may still be "
+					"committed (look up tx %s).\n",
+				newname, dir, tx.id);
+		goto fail;
+	}
+	if ((send = reset_wait(cmd, url, &tx, timeout_s))) {
+		char path[4300];
+		snprintf(path, sizeof path, "%s/%s.key", dir, newname);
+		if (send == RESET_REFUSED && created && unlink(path) == 0)
+			fprintf(stderr, "Nothing was changed: the account keeps its key, and the new "
+					"key '%s' was removed again.\n",
+				newname);
+		goto fail;
+	}
 	uint8_t na[LB_ADDR_LEN];
 	char nt[LB_ADDR_TEXT_LEN + 1];
 	lb_addr_from_pubkey(na, r.new_pk);
@@ -1064,6 +1146,7 @@ static int keys_reset(const char *newname, const struct sec_opts *o)
 	return frc ? 1 : 0;
 fail:
 	sodium_memzero(x, sizeof x);
+	sodium_memzero(pass, sizeof pass);
 	if (have)
 		lb_keypair_wipe(&kp);
 	sectx_release(&tx);
@@ -1111,6 +1194,7 @@ static int cmd_keys_security(int argc, char **argv)
 	int rc = copt_parse("keys", argc, argv, 1, opts, pos, LB_SHAMIR_MAX_SHARES + 2, &npos);
 	if (rc)
 		return rc;
+	o.home = cli_home(o.home);
 	if (o.help) {
 		fputs(usage_text, stdout);
 		fputs(sec_usage_text, stdout);

@@ -75,6 +75,44 @@ static int read_policy(const char *path, struct lb_msig_policy *p)
 	return rc;
 }
 
+/* The number each owner of p (in the policy's key order) had in the --owners list given to
+ * 'policy new' (kept in the file as "owners_given"), into no[]. False (and no[i] = i + 1, the
+ * key order) for a file without that list. */
+static bool given_numbers(const char *path, const struct lb_msig_policy *p,
+			  unsigned no[LB_MSIG_MAX_OWNERS])
+{
+	for (unsigned i = 0; i < p->n; i++)
+		no[i] = i + 1;
+	json_t *j = path ? json_load_file(path, 0, NULL) : NULL;
+	json_t *given = json_object_get(j, "owners_given");
+	bool ok = json_is_array(given) && json_array_size(given) == p->n;
+	unsigned tmp[LB_MSIG_MAX_OWNERS];
+	for (unsigned i = 0; ok && i < p->n; i++) {
+		uint8_t vk[32];
+		const char *h = json_string_value(json_array_get(given, i));
+		int k = h && strlen(h) == 64 && !lb_hex_decode(vk, 32, h) ? lb_msig_owner_index(p, vk)
+									   : -1;
+		if (k < 0)
+			ok = false;
+		else
+			tmp[k] = i + 1;
+	}
+	if (ok)
+		memcpy(no, tmp, p->n * sizeof *no);
+	json_decref(j);
+	return ok;
+}
+
+/* "2, 1, 3": the owners in the policy's signing (key) order, by their given numbers. */
+static void signing_order(const struct lb_msig_policy *p, const unsigned no[LB_MSIG_MAX_OWNERS],
+			  char *out, size_t n)
+{
+	size_t used = 0;
+	out[0] = 0;
+	for (unsigned i = 0; i < p->n && used < n; i++)
+		used += (size_t)snprintf(out + used, n - used, "%s%u", i ? ", " : "", no[i]);
+}
+
 static int hex32(const char *s, const char *what, uint8_t out[32])
 {
 	if (!s || strlen(s) != 64 || lb_hex_decode(out, 32, s))
@@ -221,12 +259,19 @@ static int p_new(const struct popts *o)
 	if (!o->owners || !o->threshold || !o->epoch || !o->out)
 		return cli_failf(CMD, "new needs --owners, --threshold, --epoch-blocks and --out"), 2;
 	char *dup = lb_strdup(o->owners);
+	json_t *given = json_array();
 	for (char *save = NULL, *v = dup ? strtok_r(dup, ",", &save) : NULL; v;
 	     v = strtok_r(NULL, ",", &save)) {
 		if (p.n == LB_MSIG_MAX_OWNERS || hex32(v, "each owner's VK", p.owners[p.n])) {
 			lb_free(dup);
+			json_decref(given);
 			return 1;
 		}
+		/* the owners as the user numbered them, for messages (the policy itself is in
+		 * key order) */
+		char vh[65];
+		lb_hex_encode(vh, p.owners[p.n], 32);
+		json_array_append_new(given, json_string(vh));
 		/* keep owners sorted (the canonical order) */
 		for (unsigned i = p.n; i > 0 && memcmp(p.owners[i - 1], p.owners[i], 32) > 0; i--) {
 			uint8_t t[32];
@@ -238,23 +283,33 @@ static int p_new(const struct popts *o)
 	}
 	lb_free(dup);
 	p.threshold = (unsigned)strtoul(o->threshold, &e, 10);
-	if (*e)
+	if (*e) {
+		json_decref(given);
 		return cli_failf(CMD, "--threshold takes a number"), 2;
+	}
 	p.epoch_blocks = strtoull(o->epoch, &e, 10);
-	if (*e)
+	if (*e) {
+		json_decref(given);
 		return cli_failf(CMD, "--epoch-blocks takes a number"), 2;
+	}
 	if (o->start) {
 		p.start_height = strtoull(o->start, &e, 10);
-		if (*e)
+		if (*e) {
+			json_decref(given);
 			return cli_failf(CMD, "--start-height takes a number"), 2;
+		}
 	} else {
 		uint64_t h;
-		if (sectx_height(CMD, cli_node_url(o->node, o->home), &h))
+		if (sectx_height(CMD, cli_node_url(o->node, o->home), &h)) {
+			json_decref(given);
 			return 1;
+		}
 		p.start_height = h + 1;
 	}
-	if (lb_msig_policy_encode(&p, pb, &n, &em))
+	if (lb_msig_policy_encode(&p, pb, &n, &em)) {
+		json_decref(given);
 		return cli_fail(CMD, &em, NULL);
+	}
 	char *h = lb_malloc(2 * n + 1);
 	uint8_t id[32];
 	char idh[65];
@@ -272,6 +327,7 @@ static int p_new(const struct popts *o)
 			      "start_height", (json_int_t)p.start_height, "epoch_blocks",
 			      (json_int_t)p.epoch_blocks);
 	lb_free(h);
+	json_object_set_new(j, "owners_given", given);
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 	int rc = lb_file_write(o->out, s, strlen(s), 0644, &em) ? cli_fail(CMD, &em, NULL) : 0;
 	if (!rc) {
@@ -282,6 +338,14 @@ static int p_new(const struct popts *o)
 			       "written to %s\n",
 			       idh, p.threshold, p.n, (unsigned long long)p.epoch_blocks,
 			       (unsigned long long)p.start_height, o->out);
+		unsigned no[LB_MSIG_MAX_OWNERS];
+		char order[LB_MSIG_MAX_OWNERS * 5 + 1];
+		given_numbers(o->out, &p, no);
+		signing_order(&p, no, order, sizeof order);
+		if (!o->json)
+			printf("Sequential signatures go in key order: owners %s (numbered as given "
+			       "in --owners).\n",
+			       order);
 	}
 	free(s);
 	json_decref(j);
@@ -308,6 +372,37 @@ static int p_set(const struct popts *o)
 	return rc;
 }
 
+/* A sequential multi-signature is signed in the policy's (key) order: refuse a key that
+ * comes before the last signer in --prev, numbering owners as the user gave them to 'policy
+ * new' (the library's own message would number them in key order). */
+static int seq_order_check(const char *path, const struct lb_msig_policy *p,
+			   const struct lb_kes_sk *sk, const uint8_t *prev, size_t plen)
+{
+	uint8_t vk[32];
+	lb_kes_sk_vk(sk, vk);
+	int idx = lb_msig_owner_index(p, vk);
+	if (idx < 0 || plen < 6 || prev[5] == 0 || plen != LB_MSIG_BYTES(prev[5]))
+		return 0; /* the library says what is wrong with those */
+	unsigned last = prev[6 + (size_t)(prev[5] - 1) * LB_MSIG_ENTRYBYTES];
+	if ((unsigned)idx > last || last >= p->n)
+		return 0;
+	unsigned no[LB_MSIG_MAX_OWNERS];
+	char order[LB_MSIG_MAX_OWNERS * 5 + 1];
+	bool given = given_numbers(path, p, no);
+	signing_order(p, no, order, sizeof order);
+	const char *numbering = given ? "owners numbered as given to 'policy new --owners'"
+				      : "owners numbered in key order";
+	if ((unsigned)idx == last)
+		return cli_failf(CMD, "owner %u (this key) has signed this multi-signature already "
+				      "(the last signature in --prev is its own; %s)",
+				 no[idx], numbering);
+	return cli_failf(CMD, "owner %u (this key) cannot sign after owner %u: a sequential "
+			      "multi-signature is signed in the policy's order, which is owners %s "
+			      "(%s); owner %u signs before owner %u, so start again from the first "
+			      "owner of that order",
+			 no[idx], no[last], order, numbering, no[idx], no[last]);
+}
+
 static int p_sign(const struct popts *o)
 {
 	struct lb_msig_policy p;
@@ -329,6 +424,8 @@ static int p_sign(const struct popts *o)
 			cli_failf(CMD, "--prev is not a multi-signature in hex");
 			goto wipe;
 		}
+		if (seq_order_check(o->policy, &p, &sk, prev, plen))
+			goto wipe;
 		out = lb_malloc(LB_SEC_MSIG_MAX);
 		if (!out || lb_msig_sequential_sign(&sk, &p, d, 32, prev, plen, out, &olen, &em)) {
 			cli_fail(CMD, &em, NULL);
@@ -420,6 +517,7 @@ int cmd_policy(int argc, char **argv)
 	int rc = copt_parse(CMD, argc, argv, 1, opts, pos, 1, &npos);
 	if (rc)
 		return rc;
+	o.home = cli_home(o.home);
 	if (o.help) {
 		fputs(policy_help, stdout);
 		return 0;

@@ -122,6 +122,10 @@ static int p_issue(const struct tx_kind *k, const struct tx_opts *o, struct lb_b
 	uint8_t to[LB_ADDR_LEN];
 	uint64_t amt;
 	int rc;
+	if (o->asset && strcasecmp(o->asset, "asc"))
+		return usage_err("--asset '%s': issue creates ASC only (CSC is minted as rewards "
+				 "from quota pools)",
+				 o->asset);
 	if ((rc = to_addr(o, k->name, to)) || (rc = amount_opt(o->amount, k->name, &amt)))
 		return rc;
 	return lb_payload_issue(b, to, amt) ? 1 : 0;
@@ -146,6 +150,15 @@ static int p_transfer(const struct tx_kind *k, const struct tx_opts *o, struct l
 static int p_burn(const struct tx_kind *k, const struct tx_opts *o, struct lb_buf *b)
 {
 	uint64_t amt;
+	/* only CSC, the computing-service credit, is burned (white paper: participants "pay
+	 * ASC, burn CSC"); ASC is a settlement credit issued against deposits */
+	if (o->asset && !strcasecmp(o->asset, "asc"))
+		return usage_err("--asset asc: ASC cannot be burned, only CSC (the computing-service "
+				 "credit) is; ASC is backed by a credit partner's deposits - send it "
+				 "back to the partner with 'leben tx transfer' to redeem it");
+	if (o->asset && strcasecmp(o->asset, "csc"))
+		return usage_err("--asset '%s': burn takes csc (the only credit that is burned)",
+				 o->asset);
 	int rc = amount_opt(o->amount, k->name, &amt);
 	return rc ? rc : lb_payload_burn(b, amt) ? 1 : 0;
 }
@@ -270,8 +283,9 @@ static const struct tx_kind kinds[] = {
 	{"transfer", LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, "transfer", p_transfer,
 	 "--from KEY --to ADDRESS|KEY --amount N [--asset asc|csc] [--memo TEXT]",
 	 "send ASC (default) or CSC to another account"},
-	{"burn", LB_CHAIN_SETTLEMENT, LB_TX_BURN, "burn", p_burn, "--from KEY --amount N",
-	 "destroy CSC from your account"},
+	{"burn", LB_CHAIN_SETTLEMENT, LB_TX_BURN, "burn", p_burn,
+	 "--from KEY --amount N [--asset csc]",
+	 "destroy CSC from your account (ASC is never burned)"},
 	{"convert", LB_CHAIN_SETTLEMENT, LB_TX_CONVERT, "convert", p_convert,
 	 "--from KEY --amount N", "turn CSC into ASC at the network's conversion rate"},
 	{"identity", LB_CHAIN_BUSINESS, LB_TX_IDENTITY_REGISTER, "identity.register", p_identity,
@@ -465,6 +479,13 @@ int cmd_tx(int argc, char **argv)
 	bool have_key = false;
 	uint64_t fee = 0, nonce = 0, count = 1, expires_s = 0;
 	double timeout_s = 60;
+	if (o.asset && k->type != LB_TX_TRANSFER && k->type != LB_TX_BURN &&
+	    k->type != LB_TX_ISSUE) {
+		rc = usage_err("--asset: 'leben tx %s' takes no --asset (only transfer, burn and "
+			       "issue name a credit)",
+			       k->name);
+		goto out;
+	}
 	rc = k->build(k, &o, &payload);
 	if (rc)
 		goto out;

@@ -16,6 +16,8 @@
 const char *cli_home(const char *opt)
 {
 	static char buf[4096];
+	if (opt == buf)
+		return buf; /* already resolved: every helper below resolves what it is given */
 	const char *h = opt ? opt : getenv("LEBEN_HOME");
 	if (h && *h) {
 		snprintf(buf, sizeof buf, "%s", h);
@@ -33,6 +35,7 @@ void cli_tls_defaults(const char *url, const char *home)
 					       {"LEBEN_TLS_CA", "ca.pem"}};
 	if (strncmp(url, "https://", 8))
 		return;
+	home = cli_home(home);
 	for (int i = 0; i < 3; i++) {
 		const char *v = getenv(vars[i][0]);
 		if (v && *v)
@@ -46,6 +49,7 @@ void cli_tls_defaults(const char *url, const char *home)
 const char *cli_node_url(const char *opt, const char *home)
 {
 	static char buf[512];
+	home = cli_home(home);
 	const char *u = opt ? opt : getenv("LEBEN_NODE");
 	if (u && *u) {
 		snprintf(buf, sizeof buf, "%s", u);
@@ -167,7 +171,7 @@ int cli_load_key(const char *home, const char *name, struct lb_keypair *kp)
 {
 	char dir[4200], pass[256], prompt[128];
 	struct lb_errmsg em;
-	snprintf(dir, sizeof dir, "%s/keys", home);
+	snprintf(dir, sizeof dir, "%s/keys", cli_home(home));
 	snprintf(prompt, sizeof prompt, "Passphrase for key '%s': ", name);
 	if (cli_passphrase(pass, sizeof pass, prompt, false))
 		return 1;

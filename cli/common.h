@@ -14,7 +14,9 @@
 #include "leben/error.h"
 
 /* Home directory: the --home value if given, else $LEBEN_HOME, else ~/.leben. Returns a
- * static buffer. */
+ * static buffer; given that buffer back it returns it unchanged. This is the one place a home
+ * is resolved: every helper below that takes a `home` takes the raw --home value (NULL when
+ * absent) or an already resolved home, and resolves it here. */
 const char *cli_home(const char *opt);
 /* API base URL: the --node value, else $LEBEN_NODE, else the API port in <home>/config.json,
  * else http://127.0.0.1:7800 (https when config.json has "api_tls": true). Returns a static
@@ -31,7 +33,7 @@ void cli_tls_defaults(const char *url, const char *home);
 /* Passphrase from $LEBEN_PASSPHRASE, else asked on the terminal without echo (twice when
  * confirm is set). Returns 0, or prints why not and returns 1. */
 int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm);
-/* Load <home>/keys/<name>.key, asking for the passphrase. Prints the error and returns 1 on
+/* Load <home>/keys/<name>.key (home as for cli_home), asking for the passphrase. Prints the error and returns 1 on
  * failure. */
 int cli_load_key(const char *home, const char *name, struct lb_keypair *kp);
 /* "leben <cmd>: <message>" on stderr (and a hint line when given); returns 1. */

@@ -148,6 +148,13 @@ struct lb_ledger_options {
 	 * consortium ordered by etcd commits byte-identical blocks (default false: the node
 	 * signs the blocks it makes). */
 	bool unsigned_blocks;
+	/* Called when someone asks for a proof of a committed tx anchored in a chain that has no
+	 * block after the tx's block yet (lb_ledger_proof): the orderer should make a block of
+	 * that chain soon, an empty one if no tx waits, so that no one waits on unrelated
+	 * traffic (docs/architecture.md, "Anchors"). Must be quick; may be NULL (then the proof
+	 * is refused at once, as before). */
+	void (*on_anchor_wanted)(void *ctx, int chain);
+	void *on_anchor_wanted_ctx;
 };
 void lb_ledger_options_init(struct lb_ledger_options *o);
 
@@ -211,8 +218,12 @@ int lb_ledger_tx_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t
 /* Balances, identity and the next usable nonce on each chain (mempool included). */
 int lb_ledger_account_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,
 			   struct lb_errmsg *em);
-/* Binary inclusion proof of a committed tx, anchored in the newest block of anchor_chain
- * that anchors it (or -1 for none). */
+/* Binary inclusion proof of a committed tx, anchored in the first block of anchor_chain
+ * that anchors it (or -1 for none). When anchor_chain has no such block yet and the ledger
+ * has on_anchor_wanted, it asks for one and waits for it (at most LB_ANCHOR_WAIT_MS, without
+ * holding any lock), so that the caller gets the proof instead of waiting on other traffic;
+ * LB_ENOTFOUND if none came. */
+#define LB_ANCHOR_WAIT_MS 5000
 int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anchor_chain,
 		    struct lb_buf *out, struct lb_errmsg *em);
 /* Signed bytes of a committed tx (caller frees *raw with lb_free); its chain in *chain.

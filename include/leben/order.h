@@ -36,6 +36,12 @@ struct lb_orderer_ops {
 	int (*sync)(struct lb_orderer *o, uint32_t timeout_ms, struct lb_errmsg *em);
 	/* The orderer's state for /v1/status (new reference, NULL if out of memory). */
 	json_t *(*status)(struct lb_orderer *o);
+	/* Optional: make the next block of chain soon even if no tx waits for it (an empty
+	 * block, which anchors the other chains' latest blocks). Called when someone waits for
+	 * a block of chain to anchor a block of another chain (lb_ledger_options.
+	 * on_anchor_wanted); must be quick. Every member of a consortium makes the same empty
+	 * block (docs/consortium.md, "The cut rule"). */
+	void (*anchor)(struct lb_orderer *o, int chain);
 };
 
 struct lb_orderer {

@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -76,10 +77,24 @@ int lb_ledger_status_json(struct lb_ledger *l, json_t **out)
 	json_object_set_new(o, "chains", chains);
 	struct lb_state *s = &l->chains[LB_CHAIN_SETTLEMENT].mp.overlay;
 	uint64_t fee = 0;
+	/* the minimum fee of every settlement type that has its own (genesis fees.types, or a
+	 * fee-exempt type such as issue: 0), so that clients charge what the chain asks */
+	json_t *types = json_object();
 	pthread_mutex_lock(&l->chains[LB_CHAIN_SETTLEMENT].mu);
 	lb_state_get_u64(s, "param", "fee.default", 11, 0, &fee);
+	for (uint32_t id = 0x0100; id < 0x0200; id++) {
+		const struct lb_txtype *t = lb_txtype_find(id);
+		uint8_t tk[4];
+		uint64_t tf;
+		if (!t || t->chain != LB_CHAIN_SETTLEMENT)
+			continue;
+		ledger_fee_key(id, tk);
+		if (lb_state_get_u64(s, "fee", tk, 4, UINT64_MAX, &tf) == LB_OK && tf != UINT64_MAX)
+			json_object_set_new(types, t->name, json_integer((json_int_t)tf));
+	}
 	pthread_mutex_unlock(&l->chains[LB_CHAIN_SETTLEMENT].mu);
-	json_object_set_new(o, "fees", json_pack("{s:I}", "default", (json_int_t)fee));
+	json_object_set_new(o, "fees", json_pack("{s:I,s:o}", "default", (json_int_t)fee, "types",
+						 types));
 	*out = o;
 	return LB_OK;
 }
@@ -410,8 +425,9 @@ static int add_header(struct lb_buf *out, struct chain *c, uint64_t height,
 	return rc;
 }
 
-int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anchor_chain,
-		    struct lb_buf *out, struct lb_errmsg *em)
+/* One attempt of lb_ledger_proof; *no_anchor tells that only the anchoring block is missing. */
+static int proof_once(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anchor_chain,
+		      struct lb_buf *out, struct lb_errmsg *em, bool *no_anchor)
 {
 	int chain;
 	struct txloc loc;
@@ -483,6 +499,7 @@ int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anch
 			ah = (uint64_t)sqlite3_column_int64(st, 0);
 			anchored = (uint64_t)sqlite3_column_int64(st, 1);
 		} else {
+			*no_anchor = true;
 			rc = lb_errf(em, LB_ENOTFOUND,
 				     "no %s block anchors %s block %llu yet; try again after the "
 				     "next %s block",
@@ -510,6 +527,34 @@ out:
 	lb_free(body);
 	lb_free(h);
 	return rc;
+}
+
+int lb_ledger_proof(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int anchor_chain,
+		    struct lb_buf *out, struct lb_errmsg *em)
+{
+	/* the anchoring block is made on demand: ask the orderer (again every second, in case a
+	 * request was overtaken by a block that did not anchor yet) and poll */
+	uint64_t start = lb_mono_ns(), asked = 0;
+	size_t len0 = out->len;
+	for (;;) {
+		bool no_anchor = false;
+		int rc = proof_once(l, id, anchor_chain, out, em, &no_anchor);
+		if (!no_anchor || !l->opt.on_anchor_wanted)
+			return rc;
+		uint64_t now = lb_mono_ns();
+		if (now - start >= (uint64_t)LB_ANCHOR_WAIT_MS * 1000000u)
+			return lb_errwrap(em, "this node asked for an anchoring %s block %u s ago and "
+					      "none was made (is ordering available? see 'leben query "
+					      "status'): ",
+					  lb_chain_name(anchor_chain), LB_ANCHOR_WAIT_MS / 1000);
+		if (!asked || now - asked >= 1000000000u) {
+			l->opt.on_anchor_wanted(l->opt.on_anchor_wanted_ctx, anchor_chain);
+			asked = now;
+		}
+		out->len = len0;
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 int lb_ledger_tx_raw(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int *chain,

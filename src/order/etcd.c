@@ -34,6 +34,8 @@
 #define REPLY_MAX (64u << 20)
 #define COMPACT_EVERY_NS 5000000000ull /* look for a revision to compact every 5 s */
 #define RESUME_RING 1024              /* blocks per chain whose replay revision is kept */
+#define SURVEY_TIMEOUT_MS 1500L        /* per member, when asking each why ordering stopped */
+#define SURVEY_EVERY_NS 5000000000ull  /* while unavailable, ask the members again this often */
 
 struct item {
 	uint8_t id[LB_HASH_LEN]; /* tx id = hash of raw */
@@ -66,6 +68,9 @@ struct etcd {
 		uint64_t first_seen_ns;  /* when the oldest of them arrived */
 	} waiting[LB_CHAIN_COUNT];      /* published by the reader for the writer's markers */
 	uint64_t marker_done[LB_CHAIN_COUNT];   /* last height a marker was written for */
+	bool anchor_want[LB_CHAIN_COUNT];       /* a block is wanted even if nothing waits */
+	char members[768];              /* while unavailable: which members answer ("" unknown) */
+	uint64_t survey_ns;             /* when members was last written */
 	int64_t write_rev;              /* revision of our last stored batch */
 	uint64_t write_rev_ns;          /* when it was stored */
 	int64_t read_rev;               /* last revision the reader processed */
@@ -166,8 +171,19 @@ static void curl_common(struct etcd *e, CURL *h)
 
 /* POST body to url + path; *reply parsed JSON (caller decrefs). LB_EUNAVAILABLE with the
  * reason on transport failures and HTTP errors (etcd's message included). */
+static int post_within(struct etcd *e, CURL *h, size_t url, const char *path,
+		       const struct lb_buf *body, json_t **reply, char *why, size_t whylen,
+		       long timeout_ms);
+
 static int post(struct etcd *e, CURL *h, size_t url, const char *path, const struct lb_buf *body,
 		json_t **reply, char *why, size_t whylen)
+{
+	return post_within(e, h, url, path, body, reply, why, whylen, REQUEST_TIMEOUT_MS);
+}
+
+static int post_within(struct etcd *e, CURL *h, size_t url, const char *path,
+		       const struct lb_buf *body, json_t **reply, char *why, size_t whylen,
+		       long timeout_ms)
 {
 	char target[512];
 	struct lb_buf r;
@@ -180,7 +196,7 @@ static int post(struct etcd *e, CURL *h, size_t url, const char *path, const str
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data ? (const char *)body->data : "{}");
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body->data ? body->len : 2));
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_reply);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -360,15 +376,18 @@ static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, c
 	return LB_OK;
 }
 
-static int write_marker(struct etcd *e, CURL *h, int chain, uint64_t height, char *why,
-			size_t whylen)
+/* Cut marker cut/<chain>/<height> (create-if-absent). An anchor marker (anchor true) carries
+ * a ninth byte, 1: it cuts the height even when no tx waits (docs/consortium.md). */
+static int write_marker(struct etcd *e, CURL *h, int chain, uint64_t height, bool anchor,
+			char *why, size_t whylen)
 {
 	char sfx[64];
-	uint8_t clock[8];
+	uint8_t clock[9];
 	struct lb_buf b;
 	json_t *reply;
 	snprintf(sfx, sizeof sfx, "cut/%d/%016llx", chain, (unsigned long long)height);
 	be64(clock, lb_now_ms());
+	clock[8] = 1;
 	lb_buf_init(&b, 4096);
 	int rc = lb_buf_adds(&b, "{\"compare\":[{\"target\":\"CREATE\",\"create_revision\":\"0\","
 				 "\"key\":\"");
@@ -376,7 +395,7 @@ static int write_marker(struct etcd *e, CURL *h, int chain, uint64_t height, cha
 	rc = rc ? rc : lb_buf_adds(&b, "\"}],\"success\":[{\"request_put\":{\"key\":\"");
 	rc = rc ? rc : add_key(&b, e->cutter.prefix, sfx);
 	rc = rc ? rc : lb_buf_adds(&b, "\",\"value\":\"");
-	rc = rc ? rc : b64_add(&b, clock, 8);
+	rc = rc ? rc : b64_add(&b, clock, anchor ? 9 : 8);
 	rc = rc ? rc : lb_buf_adds(&b, "\"}}]}");
 	if (rc) {
 		lb_buf_release(&b);
@@ -410,6 +429,60 @@ static int probe(struct etcd *e, CURL *h, char *why, size_t whylen)
 	return rc;
 }
 
+/* Ordering is unavailable: ask every member for its status (a local read each answers
+ * without a quorum), to tell the operator which members do not answer and whether those
+ * that do have a leader. Writer thread, called without mu; result in e->members. */
+static void survey(struct etcd *e, CURL *h)
+{
+	char down[384] = "", up[384] = "", why[384];
+	size_t nd = 0, nu = 0, answering = 0, leaderless = 0;
+	struct lb_buf b;
+	lb_buf_init(&b, 16);
+	if (lb_buf_adds(&b, "{}"))
+		return;
+	for (size_t i = 0; i < e->nurls; i++) {
+		json_t *reply = NULL;
+		int rc = post_within(e, h, i, "/v3/maintenance/status", &b, &reply, why, sizeof why,
+				     SURVEY_TIMEOUT_MS);
+		if (rc) {
+			nd += (size_t)snprintf(down + nd, nd < sizeof down ? sizeof down - nd : 0,
+					       "%s%s", nd ? ", " : "", e->urls[i]);
+			if (nd >= sizeof down)
+				nd = sizeof down - 1;
+			continue;
+		}
+		answering++;
+		const char *leader = json_string_value(json_object_get(reply, "leader"));
+		bool has_leader = leader && strcmp(leader, "0");
+		leaderless += !has_leader;
+		nu += (size_t)snprintf(up + nu, nu < sizeof up ? sizeof up - nu : 0, "%s%s%s",
+				       nu ? ", " : "", e->urls[i], has_leader ? "" : " (no leader)");
+		if (nu >= sizeof up)
+			nu = sizeof up - 1;
+		json_decref(reply);
+	}
+	lb_buf_release(&b);
+	size_t quorum = e->nurls / 2 + 1;
+	char text[sizeof e->members];
+	if (answering < quorum)
+		snprintf(text, sizeof text,
+			 "%zu of %zu etcd members answer, a quorum needs %zu; not answering: %s%s%s",
+			 answering, e->nurls, quorum, down[0] ? down : "none",
+			 up[0] ? "; answering: " : "", up);
+	else if (leaderless)
+		snprintf(text, sizeof text,
+			 "%zu of %zu etcd members answer but have no leader yet (an election is under "
+			 "way, or the members cannot reach each other): %s%s%s",
+			 answering, e->nurls, up, down[0] ? "; not answering: " : "", down);
+	else
+		snprintf(text, sizeof text, "every etcd member answers%s%s", down[0] ? " except " : "",
+			 down);
+	pthread_mutex_lock(&e->mu);
+	snprintf(e->members, sizeof e->members, "%s", text);
+	e->survey_ns = lb_mono_ns();
+	pthread_mutex_unlock(&e->mu);
+}
+
 static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns)
 {
 	struct timespec ts;
@@ -439,6 +512,7 @@ static void writer_ok(struct etcd *e, uint64_t *backoff_ns)
 		lb_log(LB_LOG_INFO, "etcd orderer: ordering available (%s)", e->urls[e->wurl]);
 	e->available = true;
 	e->reason[0] = 0;
+	e->members[0] = 0;
 	*backoff_ns = 50000000u;
 }
 
@@ -492,6 +566,13 @@ static void *writer_loop(void *arg)
 		goto out;
 	}
 	for (;;) {
+		if (!e->available && !e->stopping && e->nurls &&
+		    (!e->survey_ns || lb_mono_ns() - e->survey_ns >= SURVEY_EVERY_NS)) {
+			pthread_mutex_unlock(&e->mu);
+			survey(e, h);
+			pthread_mutex_lock(&e->mu);
+			continue;
+		}
 		size_t n = 0, bytes = 0;
 		while (e->qhead + n < e->qn && n < e->batch_max &&
 		       bytes + e->q[e->qhead + n].len <= BATCH_MAX_BYTES) {
@@ -535,10 +616,23 @@ static void *writer_loop(void *arg)
 			else if (due < next_due)
 				next_due = due;
 		}
+		/* a chain whose block is wanted as an anchor, with nothing waiting (else the
+		 * marker above comes soon): an anchor marker, once per height */
+		bool anchor = false;
+		for (int c = 0; c < LB_CHAIN_COUNT && chain < 0; c++) {
+			if (!e->anchor_want[c] || !e->waiting[c].height)
+				continue;
+			if (e->waiting[c].n || e->marker_done[c] == e->waiting[c].height) {
+				e->anchor_want[c] = false;
+				continue;
+			}
+			chain = c;
+			anchor = true;
+		}
 		if (chain >= 0) {
 			uint64_t height = e->waiting[chain].height;
 			pthread_mutex_unlock(&e->mu);
-			int rc = write_marker(e, h, chain, height, why, sizeof why);
+			int rc = write_marker(e, h, chain, height, anchor, why, sizeof why);
 			pthread_mutex_lock(&e->mu);
 			last_req = lb_mono_ns();
 			if (rc) {
@@ -546,6 +640,8 @@ static void *writer_loop(void *arg)
 			} else {
 				writer_ok(e, &backoff);
 				e->marker_done[chain] = height;
+				if (anchor)
+					e->anchor_want[chain] = false;
 			}
 			continue;
 		}
@@ -873,6 +969,18 @@ static int etcd_submit(struct lb_orderer *o, int chain, const uint8_t *raw, size
 	return LB_OK;
 }
 
+/* A block of chain is wanted as an anchor: the writer asks for one with an anchor marker. */
+static void etcd_anchor(struct lb_orderer *o, int chain)
+{
+	struct etcd *e = (struct etcd *)o;
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->anchor_want[chain] = true;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->mu);
+}
+
 static int etcd_ready(struct lb_orderer *o, struct lb_errmsg *em)
 {
 	struct etcd *e = (struct etcd *)o;
@@ -882,11 +990,19 @@ static int etcd_ready(struct lb_orderer *o, struct lb_errmsg *em)
 		rc = lb_errf(em, LB_EUNAVAILABLE,
 			     "ordering unavailable: this node stopped ordering (%s); see its log",
 			     e->fail_text);
+	else if (!e->available && e->members[0])
+		rc = lb_errf(em, LB_EUNAVAILABLE,
+			     "ordering unavailable: this node is running, but its consortium "
+			     "ordering (etcd) cannot store txs: %s. Nothing was accepted (reads still "
+			     "work); restart the etcd members that do not answer, and ordering "
+			     "resumes by itself",
+			     e->members);
 	else if (!e->available)
 		rc = lb_errf(em, LB_EUNAVAILABLE,
-			     "ordering unavailable: the etcd cluster cannot be reached or has no "
-			     "quorum (%s); nothing was accepted - retry when it is back (reads "
-			     "still work)",
+			     "ordering unavailable: this node is running, but its consortium "
+			     "ordering (etcd) cannot store txs: the etcd cluster cannot be reached or "
+			     "has no quorum (%s). Nothing was accepted (reads still work); ordering "
+			     "resumes by itself once a majority of the etcd members answers",
 			     e->reason[0] ? e->reason : "not connected yet");
 	pthread_mutex_unlock(&e->mu);
 	return rc;
@@ -934,6 +1050,8 @@ static json_t *etcd_status(struct lb_orderer *o)
 		(json_int_t)e->batch_max);
 	if (j && e->checkpointed)
 		json_object_set_new(j, "compacted", json_integer((json_int_t)e->compacted));
+	if (j && e->members[0])
+		json_object_set_new(j, "members", json_string(e->members));
 	pthread_mutex_unlock(&e->mu);
 	return j;
 }
@@ -1047,6 +1165,7 @@ static const struct lb_orderer_ops etcd_ops = {
 	.ready = etcd_ready,
 	.sync = etcd_sync,
 	.status = etcd_status,
+	.anchor = etcd_anchor,
 };
 
 int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *opt,

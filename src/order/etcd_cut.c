@@ -3,7 +3,9 @@
  *  - a tx event joins its chain's waiting list; when block_max txs wait, they are cut as a
  *    block right there;
  *  - a cut marker for chain c and height h cuts what waits on c if h is c's next height and
- *    something waits (a stale or duplicate marker is ignored);
+ *    something waits (a stale or duplicate marker is ignored); an anchor marker (a ninth
+ *    value byte 1, written when someone waits for a block of c to anchor another chain's
+ *    block) cuts height h even when nothing waits: an empty block;
  *  - the block time is the largest clock reading seen in the stream so far (the ledger keeps
  *    it non-decreasing per chain).
  * Every input is taken from the stream, never from this node, so every node cuts the same
@@ -199,12 +201,14 @@ int cutter_event(struct etcd_cutter *c, struct etcd_pos pos, const uint8_t *key,
 	if (klen > 4 && !memcmp(key, "cut/", 4)) {
 		int chain = chain_digit(key + 4, klen - 4);
 		uint64_t height;
-		if (chain < 0 || !hex16(key + 6, klen - 6, &height) || vlen != 8)
+		/* value: the writer's clock, and for an anchor marker a ninth byte 1 */
+		bool anchor = vlen == 9 && val[8] == 1;
+		if (chain < 0 || !hex16(key + 6, klen - 6, &height) || (vlen != 8 && !anchor))
 			return LB_OK;
 		if (get_u64(val) > c->clock_ms)
 			c->clock_ms = get_u64(val);
 		struct etcd_chain_cut *ch = &c->ch[chain];
-		if (pos_le(pos, ch->done) || height != ch->height || ch->n == 0)
+		if (pos_le(pos, ch->done) || height != ch->height || (ch->n == 0 && !anchor))
 			return LB_OK;
 		return cut(c, chain, pos, em);
 	}

@@ -15,7 +15,8 @@
 /* Keys under the network's prefix "/leben/<first 8 bytes of the network id, 16 hex>/":
  *   t/<chain digit>/<tx id, 64 hex>   a tx (value: its signed bytes), created if absent
  *   clock                             a member's wall clock (8 bytes, ms, big endian)
- *   cut/<chain digit>/<height, 16 hex> cut marker for that height (value: 8-byte ms) */
+ *   cut/<chain digit>/<height, 16 hex> cut marker for that height (value: 8-byte ms; an
+ *                                     anchor marker adds a ninth byte 1: cut even if empty) */
 #define ETCD_PREFIX_MAX 80
 #define ETCD_NET_BYTES 8   /* bytes of the network id in the prefix */
 #define ETCD_CURSOR_LEN 32 /* rev, idx, clock, resume revision: 4 x u64 big endian */

@@ -1,7 +1,9 @@
 /*
  * The solo orderer of an embedded (single-node) deployment: admitted txs wait in one queue
  * per chain, and one thread cuts a block of a chain whenever max_txs are waiting or the
- * oldest has waited interval_ms. Cuts are delivered in admission order.
+ * oldest has waited interval_ms, or at once when a block of the chain is wanted to anchor
+ * another chain's block (anchor: an empty block if nothing waits). Cuts are delivered in
+ * admission order.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,6 +25,7 @@ struct solo {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct queue q[LB_CHAIN_COUNT];
+	bool anchor[LB_CHAIN_COUNT]; /* a block of this chain is wanted now, even empty */
 	size_t max_txs;
 	uint64_t interval_ns;
 	bool running, stopping;
@@ -70,6 +73,8 @@ static int due_chain(struct solo *s, uint64_t now, uint64_t *wait_ns)
 	*wait_ns = UINT64_MAX;
 	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
 		struct queue *q = &s->q[c];
+		if (s->anchor[c] && !s->stopping)
+			return c;
 		if (!q->n)
 			continue;
 		uint64_t age = now - q->oldest_ns;
@@ -105,8 +110,9 @@ static void *solo_loop(void *arg)
 		}
 		struct queue *q = &s->q[c];
 		size_t n = q->n < s->max_txs ? q->n : s->max_txs;
-		uint8_t **raws = lb_malloc(n * sizeof *raws);
-		size_t *lens = lb_malloc(n * sizeof *lens);
+		s->anchor[c] = false;
+		uint8_t **raws = lb_malloc((n ? n : 1) * sizeof *raws);
+		size_t *lens = lb_malloc((n ? n : 1) * sizeof *lens);
 		if (!raws || !lens) {
 			lb_free(raws);
 			lb_free(lens);
@@ -144,6 +150,18 @@ static void *solo_loop(void *arg)
 	s->running = false;
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
+}
+
+/* A block of chain is wanted now (an anchor): cut what waits, or an empty block. */
+static void solo_anchor(struct lb_orderer *o, int chain)
+{
+	struct solo *s = (struct solo *)o;
+	if (chain < 0 || chain >= LB_CHAIN_COUNT)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->anchor[chain] = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 }
 
 static int solo_start(struct lb_orderer *o, lb_deliver_fn deliver, void *ctx,
@@ -196,6 +214,7 @@ static const struct lb_orderer_ops solo_ops = {
 	.start = solo_start,
 	.stop = solo_stop,
 	.free = solo_free,
+	.anchor = solo_anchor,
 };
 
 int lb_orderer_solo_new(struct lb_orderer **out, size_t max_txs, uint32_t interval_ms)

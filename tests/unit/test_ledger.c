@@ -526,12 +526,134 @@ static void test_ledger_flow(void **state)
 	fx_rmhome(f->home);
 }
 
+/* ---- anchoring blocks on demand ------------------------------------------------------------ */
+
+struct anchor_fx {
+	struct lb_ledger *l;
+	int calls[LB_CHAIN_COUNT]; /* on_anchor_wanted calls per chain */
+	bool make;                 /* play an orderer: commit an empty block of the chain asked */
+};
+
+static void want_anchor(void *ctx, int chain)
+{
+	struct anchor_fx *a = ctx;
+	a->calls[chain]++;
+	if (!a->make)
+		return;
+	struct lb_cut c = {chain, 5000, 0, NULL, NULL};
+	struct lb_errmsg em;
+	uint64_t h;
+	if (lb_ledger_commit(a->l, &c, &h, &em))
+		fail_msg("empty block: %s", em.text);
+}
+
+/* One committed business record of kp (nonce n) at height want; its id into id. */
+static void business_record(struct lb_ledger *l, const struct lb_keypair *kp, uint64_t n,
+			    uint64_t want, uint8_t id[LB_HASH_LEN])
+{
+	struct lb_buf pl, raw;
+	struct lb_submit_result r;
+	uint8_t subj[LB_HASH_LEN] = {7};
+	lb_buf_init(&pl, LB_TX_PAYLOAD_MAX);
+	assert_lb_ok(lb_payload_record(&pl, "anchor.test", subj, NULL, 0));
+	fx_build(&raw, l, kp, LB_CHAIN_BUSINESS, LB_TX_RECORD, n, 0, pl.data, pl.len, id);
+	assert_int_equal(fx_submit1(l, raw.data, raw.len, &r), LB_OK);
+	const uint8_t *raws[1] = {raw.data};
+	size_t lens[1] = {raw.len};
+	struct lb_cut c = {LB_CHAIN_BUSINESS, 4000 + n, 1, raws, lens};
+	struct lb_errmsg em;
+	uint64_t h;
+	assert_lb_ok(lb_ledger_commit(l, &c, &h, &em));
+	assert_true(h == want);
+	lb_buf_release(&pl);
+	lb_buf_release(&raw);
+}
+
+/* A proof asked for in a chain that has no block after the tx's block: the ledger asks the
+ * orderer for one (on_anchor_wanted) and waits for it; the empty block it gets anchors the tx
+ * and the proof verifies. Nobody making the block: LB_ENOTFOUND after the bounded wait, saying
+ * so. A proof without an anchor chain never asks. */
+static void test_anchor_on_demand(void **state)
+{
+	(void)state;
+	static struct anchor_fx A;
+	char home[64];
+	uint8_t seed[LB_SEED_LEN], id1[LB_HASH_LEN], id2[LB_HASH_LEN];
+	struct lb_keypair prop, a;
+	struct lb_errmsg em;
+	char at[LB_ADDR_TEXT_LEN + 1];
+	uint8_t aa[LB_ADDR_LEN];
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	fx_mkhome(home, sizeof home, "anchor");
+	memset(seed, 4, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	memset(seed, 5, sizeof seed);
+	lb_keypair_from_seed(&a, seed);
+	lb_addr_from_pubkey(aa, a.pk);
+	lb_addr_encode(at, aa);
+	fx_genesis(home, json_pack("{s:s,s:i,s:[{s:s,s:I,s:I}]}", "network", "anchor", "time_ms", 1,
+				   "accounts", "address", at, "asc", (json_int_t)1000, "csc",
+				   (json_int_t)1000000));
+	struct lb_ledger_options o;
+	lb_ledger_options_init(&o);
+	o.home = home;
+	o.sync_full = false;
+	o.on_anchor_wanted = want_anchor;
+	o.on_anchor_wanted_ctx = &A;
+	memset(&A, 0, sizeof A);
+	if (lb_ledger_open(&A.l, &o, &prop, &em))
+		fail_msg("open: %s", em.text);
+
+	business_record(A.l, &a, 0, 1, id1);
+	struct lb_buf pf;
+	struct lb_proof_info info;
+	lb_buf_init(&pf, 1 << 20);
+	assert_lb_ok(lb_ledger_proof(A.l, id1, -1, &pf, &em));
+	assert_int_equal(A.calls[LB_CHAIN_SETTLEMENT] + A.calls[LB_CHAIN_DIRECTORY], 0);
+
+	A.make = true;
+	lb_buf_reset(&pf);
+	if (lb_ledger_proof(A.l, id1, LB_CHAIN_SETTLEMENT, &pf, &em))
+		fail_msg("anchored proof: %s", em.text);
+	assert_int_equal(A.calls[LB_CHAIN_SETTLEMENT], 1);
+	assert_lb_ok(lb_proof_verify(pf.data, pf.len, prop.pk, &info, &em));
+	assert_true(info.anchored && info.anchor_chain == LB_CHAIN_SETTLEMENT &&
+		    info.anchor_height == 1);
+	json_t *b = NULL;
+	assert_lb_ok(lb_ledger_block_json(A.l, LB_CHAIN_SETTLEMENT, 1, &b, &em));
+	assert_int_equal(json_integer_value(json_object_get(b, "tx_count")), 0);
+	json_decref(b);
+	/* asked again: the block is there, nobody is asked */
+	lb_buf_reset(&pf);
+	assert_lb_ok(lb_ledger_proof(A.l, id1, LB_CHAIN_SETTLEMENT, &pf, &em));
+	assert_int_equal(A.calls[LB_CHAIN_SETTLEMENT], 1);
+
+	/* nobody makes the block: refused after the bounded wait, naming what was asked */
+	A.make = false;
+	business_record(A.l, &a, 1, 2, id2);
+	lb_buf_reset(&pf);
+	uint64_t t0 = lb_mono_ns();
+	assert_int_equal(lb_ledger_proof(A.l, id2, LB_CHAIN_DIRECTORY, &pf, &em), LB_ENOTFOUND);
+	uint64_t waited_ms = (lb_mono_ns() - t0) / 1000000u;
+	assert_true(waited_ms >= LB_ANCHOR_WAIT_MS && waited_ms < LB_ANCHOR_WAIT_MS + 3000);
+	assert_true(A.calls[LB_CHAIN_DIRECTORY] >= 2); /* asked again while waiting */
+	assert_non_null(strstr(em.text, "asked for an anchoring directory block"));
+	assert_non_null(strstr(em.text, "no directory block anchors business block 2"));
+	lb_buf_release(&pf);
+	lb_ledger_close(A.l);
+	lb_keypair_wipe(&prop);
+	lb_keypair_wipe(&a);
+	fx_rmhome(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merkle),
 		cmocka_unit_test(test_header_roundtrip),
 		cmocka_unit_test(test_ledger_flow),
+		cmocka_unit_test(test_anchor_on_demand),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * Unit tests of the etcd orderer's cut rule (src/order/etcd_cut.c): count-threshold cuts,
- * cut markers (current, stale, duplicate, for another chain, with nothing waiting), block
+ * cut markers (current, stale, duplicate, for another chain, with nothing waiting), anchor
+ * markers (an empty block at the next height; stale, early, malformed ones ignored), block
  * time from the stream's clock readings, keys that are not ours or malformed, and the
  * restart property: a cutter restored from the cursors stored with the blocks and replayed
  * from its resume revision makes exactly the cuts an uninterrupted run makes.
@@ -89,6 +90,20 @@ static int marker(struct etcd_cutter *c, int64_t rev, int64_t idx, int chain, ui
 	key(k, sfx);
 	struct etcd_pos p = {rev, idx};
 	return cutter_event(c, p, (const uint8_t *)k, strlen(k), v, 8, NULL);
+}
+
+/* An anchor marker: the clock and a ninth byte (1 for an anchor; anything else is malformed). */
+static int anchor_marker(struct etcd_cutter *c, int64_t rev, int64_t idx, int chain,
+			 uint64_t height, uint64_t t, uint8_t flag)
+{
+	char k[200], sfx[100];
+	uint8_t v[9];
+	be(v, t);
+	v[8] = flag;
+	snprintf(sfx, sizeof sfx, "cut/%d/%016llx", chain, (unsigned long long)height);
+	key(k, sfx);
+	struct etcd_pos p = {rev, idx};
+	return cutter_event(c, p, (const uint8_t *)k, strlen(k), v, 9, NULL);
 }
 
 static int clockev(struct etcd_cutter *c, int64_t rev, int64_t idx, uint64_t t)
@@ -289,6 +304,62 @@ static void test_restart_replays_identically(void **state)
 	}
 }
 
+/* Anchor markers cut an empty block at the chain's next height (someone waits for a block of
+ * that chain to anchor another chain's block on a quiet network); stale, early, duplicate and
+ * malformed ones are ignored; with txs waiting they cut them; a restart from the stored
+ * cursors makes no cut again. */
+static void test_anchor_markers(void **state)
+{
+	static struct log l, again;
+	struct etcd_cutter c;
+	memset(&l, 0, sizeof l);
+	cutter_init(&c, NET, 100, record, &l);
+	tx(&c, 5, 0, 2, "r1");
+	marker(&c, 6, 0, 2, 1, 1000);                          /* business block 1 */
+	assert_int_equal(l.n, 1);
+	assert_int_equal(anchor_marker(&c, 7, 0, 0, 1, 1100, 1), LB_OK); /* settlement, empty */
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.cuts[1].chain, 0);
+	assert_int_equal(l.cuts[1].n, 0);
+	assert_int_equal(l.cuts[1].time_ms, 1100);
+	assert_int_equal(c.ch[0].height, 2);
+	anchor_marker(&c, 7, 1, 0, 1, 1200, 1);   /* duplicate: stale */
+	anchor_marker(&c, 8, 0, 0, 3, 1200, 1);   /* early */
+	anchor_marker(&c, 8, 1, 1, 1, 1200, 2);   /* ninth byte not 1: malformed */
+	marker(&c, 8, 2, 1, 1, 1200);             /* a plain marker with nothing waiting */
+	assert_int_equal(l.n, 2);
+	tx(&c, 9, 0, 1, "d1");
+	anchor_marker(&c, 10, 0, 1, 1, 1300, 1);  /* txs waiting: they are cut */
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.cuts[2].chain, 1);
+	assert_int_equal(l.cuts[2].n, 1);
+	cutter_release(&c);
+
+	/* restart after the empty cut: replaying the stream makes the same later cuts only */
+	memset(&again, 0, sizeof again);
+	again.height[2] = 1;
+	again.height[0] = 1;
+	struct etcd_cutter r;
+	cutter_init(&r, NET, 100, record, &again);
+	cutter_restore_chain(&r, 0, 2, l.cuts[1].cursor);
+	cutter_restore_chain(&r, 1, 1, NULL);
+	cutter_restore_chain(&r, 2, 2, l.cuts[0].cursor);
+	assert_true(cutter_resume_rev(&r) <= 7);
+	tx(&r, 5, 0, 2, "r1");
+	marker(&r, 6, 0, 2, 1, 1000);
+	anchor_marker(&r, 7, 0, 0, 1, 1100, 1);
+	anchor_marker(&r, 7, 1, 0, 1, 1200, 1);
+	anchor_marker(&r, 8, 0, 0, 3, 1200, 1);
+	anchor_marker(&r, 8, 1, 1, 1, 1200, 2);
+	marker(&r, 8, 2, 1, 1, 1200);
+	tx(&r, 9, 0, 1, "d1");
+	anchor_marker(&r, 10, 0, 1, 1, 1300, 1);
+	assert_int_equal(again.n, 1);
+	assert_int_equal(again.cuts[0].chain, 1);
+	assert_memory_equal(again.cuts[0].cursor, l.cuts[2].cursor, ETCD_CURSOR_LEN);
+	cutter_release(&r);
+}
+
 /* The cut threshold comes from genesis.json's "ordering" section, read the same on every
  * member; absent means 5000; a malformed section is refused and leaves the output alone. */
 static size_t genesis_max(const char *text, int *rc)
@@ -364,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_markers_and_clock),
 		cmocka_unit_test(test_foreign_and_malformed_keys),
 		cmocka_unit_test(test_restart_replays_identically),
+		cmocka_unit_test(test_anchor_markers),
 		cmocka_unit_test(test_genesis_cut_threshold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
