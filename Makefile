@@ -22,7 +22,7 @@
 
 CC       ?= cc
 FUZZCC   ?= clang
-PKGS     := libsodium sqlite3 libmicrohttpd gnutls jansson libcurl openssl gmp lua5.4 libseccomp libpng libjpeg
+PKGS     := libsodium sqlite3 libmicrohttpd gnutls jansson libcurl openssl gmp lua5.4 libseccomp libpng libjpeg zlib
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wno-unused-parameter
 CSTD     := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
