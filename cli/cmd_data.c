@@ -296,7 +296,7 @@ static int data_dedup(int argc, char **argv)
 	}
 	const char *dir = NULL;
 	bool json = false;
-	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 0};
+	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 0, 0};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;

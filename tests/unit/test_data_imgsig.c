@@ -1,0 +1,226 @@
+/*
+ * Crop-tolerant image signature (src/data/imgsig.c) and the image part of directory dedup:
+ * precision and recall on the labelled evaluation set of tests/data/images/imgset.h (48
+ * medical-style pictures of 6 kinds x 12 edits, hard negatives of the same kind), the
+ * encoding and its refusals, and `lb_dedup_dir` finding a cropped copy PDQ misses.
+ */
+#include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <png.h>
+
+#include "leben/data_dedup.h"
+#include "../data/images/imgset.h"
+
+#define NB 48 /* base pictures: 8 patients x 6 kinds */
+
+static bool is_crop(int v)
+{
+	return v <= 3 || v == 9 || v == 10;
+}
+
+/* The decision `data add` and `data dedup` make: PDQ within its distance over the 8
+ * rotations/flips, or the signature at or above its score. */
+static bool same(const struct lb_pdq pa[8], const struct lb_pdq *pb, const struct lb_imgsig *sa,
+		 const struct lb_imgsig *sb, bool *by_pdq)
+{
+	*by_pdq = lb_pdq_min_distance(pa, pb[0].hash) <= LB_PDQ_MATCH_DISTANCE;
+	return *by_pdq || lb_imgsig_score(sa, sb) >= LB_IMGSIG_MATCH_SCORE;
+}
+
+static void test_imgsig_eval(void **state)
+{
+	struct lb_imgsig *bs = lb_malloc(NB * sizeof *bs);
+	struct lb_imgsig *vs = lb_malloc(NB * IMGSET_VARIANTS * sizeof *vs);
+	struct lb_pdq(*bp)[8] = lb_malloc(NB * sizeof *bp);
+	struct lb_pdq(*vp)[8] = lb_malloc(NB * IMGSET_VARIANTS * sizeof *vp);
+	assert_true(bs && vs && bp && vp);
+	for (int i = 0; i < NB; i++) {
+		struct imgset_img b, o;
+		assert_lb_ok(imgset_base(i, &b));
+		assert_lb_ok(lb_imgsig_make(b.p, b.w, b.h, &bs[i]));
+		assert_false(bs[i].flat);
+		assert_lb_ok(lb_pdq_hash(b.p, b.w, b.h, bp[i]));
+		for (int v = 0; v < IMGSET_VARIANTS; v++) {
+			assert_lb_ok(imgset_variant(&b, v, &o));
+			assert_lb_ok(lb_imgsig_make(o.p, o.w, o.h, &vs[i * IMGSET_VARIANTS + v]));
+			assert_lb_ok(lb_pdq_hash(o.p, o.w, o.h, vp[i * IMGSET_VARIANTS + v]));
+			lb_free(o.p);
+		}
+		lb_free(b.p);
+	}
+	/* positives: every edit of a picture against the picture */
+	int tp = 0, np = 0, crop_tp = 0, ncrop = 0, pdq_crop = 0, per_v[IMGSET_VARIANTS] = {0};
+	for (int i = 0; i < NB; i++)
+		for (int v = 0; v < IMGSET_VARIANTS; v++) {
+			bool by_pdq;
+			bool m = same(bp[i], vp[i * IMGSET_VARIANTS + v], &bs[i],
+				      &vs[i * IMGSET_VARIANTS + v], &by_pdq);
+			np++;
+			tp += m;
+			per_v[v] += m;
+			if (is_crop(v)) {
+				ncrop++;
+				crop_tp += m;
+				pdq_crop += by_pdq;
+			}
+		}
+	/* hard negatives: other patients of the same kind, as pictures and as edited copies */
+	int fp = 0, nn = 0;
+	for (int i = 0; i < NB; i++)
+		for (int j = i + IMGSET_KINDS; j < NB; j += IMGSET_KINDS) {
+			bool by_pdq;
+			fp += same(bp[i], bp[j], &bs[i], &bs[j], &by_pdq);
+			nn++;
+		}
+	for (int i = 0; i < NB; i++) {
+		int j = (i + IMGSET_KINDS) % NB; /* the next patient of the same kind */
+		for (int v = 0; v < IMGSET_VARIANTS; v++) {
+			bool by_pdq;
+			fp += same(bp[j], vp[i * IMGSET_VARIANTS + v], &bs[j],
+				   &vs[i * IMGSET_VARIANTS + v], &by_pdq);
+			nn++;
+		}
+	}
+	double precision = tp + fp ? (double)tp / (tp + fp) : 0, recall = (double)tp / np;
+	double crop_recall = (double)crop_tp / ncrop;
+	print_message("# images: %d positives, %d hard negatives; precision %.3f recall %.3f "
+		      "(crops %.3f; PDQ alone on crops %.3f), false matches %d\n",
+		      np, nn, precision, recall, crop_recall, (double)pdq_crop / ncrop, fp);
+	for (int v = 0; v < IMGSET_VARIANTS; v++)
+		print_message("#   %-30s recall %.3f\n", imgset_variant_name(v),
+			      (double)per_v[v] / NB);
+	assert_true(precision >= 0.95);
+	assert_true(recall >= 0.90);
+	assert_true(crop_recall >= 0.90);
+	/* the set is worth measuring on: PDQ alone finds few of the crops */
+	assert_true(pdq_crop * 2 < ncrop);
+	lb_free(bs);
+	lb_free(vs);
+	lb_free(bp);
+	lb_free(vp);
+}
+
+static void test_imgsig_encoding(void **state)
+{
+	struct imgset_img b;
+	assert_lb_ok(imgset_base(3, &b));
+	struct lb_imgsig s, d;
+	assert_lb_ok(lb_imgsig_make(b.p, b.w, b.h, &s));
+	assert_int_equal(s.w, b.w);
+	assert_int_equal(s.h, b.h);
+	uint8_t enc[LB_IMGSIG_BYTES];
+	assert_int_equal(LB_IMGSIG_BYTES, 3793);
+	lb_imgsig_encode(&s, enc);
+	assert_lb_ok(lb_imgsig_decode(enc, sizeof enc, &d));
+	assert_int_equal(d.w, s.w);
+	assert_int_equal(d.h, s.h);
+	assert_false(d.flat);
+	assert_memory_equal(d.coarse, s.coarse, sizeof s.coarse);
+	assert_memory_equal(d.fine, s.fine, sizeof s.fine);
+	assert_true(lb_imgsig_score(&s, &d) > 0.99);
+	assert_true(lb_imgsig_match(&s, &d));
+	/* refusals: size, zero dimension, a byte that is not five base-3 digits, padding */
+	assert_int_equal(lb_imgsig_decode(enc, sizeof enc - 1, &d), LB_EMALFORMED);
+	uint8_t bad[LB_IMGSIG_BYTES];
+	memcpy(bad, enc, sizeof bad);
+	bad[0] = bad[1] = 0;
+	assert_int_equal(lb_imgsig_decode(bad, sizeof bad, &d), LB_EMALFORMED);
+	memcpy(bad, enc, sizeof bad);
+	bad[4 + 512 + 10] = 243;
+	assert_int_equal(lb_imgsig_decode(bad, sizeof bad, &d), LB_EMALFORMED);
+	memcpy(bad, enc, sizeof bad);
+	bad[LB_IMGSIG_BYTES - 1] = 81; /* 16384 = 5 x 3276 + 4: the fifth digit is padding */
+	assert_int_equal(lb_imgsig_decode(bad, sizeof bad, &d), LB_EMALFORMED);
+	/* flat and tiny pictures */
+	memset(b.p, 90, (size_t)b.w * b.h);
+	assert_lb_ok(lb_imgsig_make(b.p, b.w, b.h, &s));
+	assert_true(s.flat);
+	lb_imgsig_encode(&s, enc);
+	assert_lb_ok(lb_imgsig_decode(enc, sizeof enc, &d));
+	assert_true(d.flat);
+	assert_false(lb_imgsig_match(&s, &s));
+	assert_int_equal(lb_imgsig_make(b.p, 15, 200, &s), LB_EINVALID);
+	/* a picture smaller than the grid is sampled, not refused */
+	struct imgset_img small;
+	assert_lb_ok(imgset_base(5, &small));
+	struct imgset_img sm;
+	assert_lb_ok(imgset_resize(&small, 100, 75, &sm));
+	assert_lb_ok(lb_imgsig_make(sm.p, sm.w, sm.h, &s));
+	assert_false(s.flat);
+	lb_free(sm.p);
+	lb_free(small.p);
+	lb_free(b.p);
+}
+
+static void write_png(const char *path, const struct imgset_img *im)
+{
+	png_image p;
+	memset(&p, 0, sizeof p);
+	p.version = PNG_IMAGE_VERSION;
+	p.width = im->w;
+	p.height = im->h;
+	p.format = PNG_FORMAT_GRAY;
+	assert_true(png_image_write_to_file(&p, path, 0, im->p, 0, NULL));
+}
+
+/* lb_dedup_dir: a copy cropped by 20 % is grouped with its original (PDQ alone does not),
+ * another patient's picture of the same kind is not. */
+static void test_dedup_dir_crop(void **state)
+{
+	char dir[] = "/tmp/leben-imgsig-XXXXXX", path[256];
+	assert_non_null(mkdtemp(dir));
+	struct imgset_img b, c, other;
+	assert_lb_ok(imgset_base(0, &b));
+	assert_lb_ok(imgset_variant(&b, 1, &c)); /* 20 % cut from the right */
+	assert_lb_ok(imgset_base(6, &other));    /* same kind, next patient */
+	snprintf(path, sizeof path, "%s/a.png", dir);
+	write_png(path, &b);
+	snprintf(path, sizeof path, "%s/b-cropped.png", dir);
+	write_png(path, &c);
+	snprintf(path, sizeof path, "%s/c-other.png", dir);
+	write_png(path, &other);
+	json_t *out = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_dedup_dir(dir, NULL, &out, &em));
+	json_t *groups = json_object_get(out, "near_image");
+	assert_int_equal(json_array_size(groups), 1);
+	json_t *g = json_array_get(groups, 0);
+	assert_int_equal(json_array_size(json_object_get(g, "files")), 2);
+	json_t *pair = json_array_get(json_object_get(g, "pairs"), 0);
+	assert_string_equal(json_string_value(json_object_get(pair, "method")), "crop-tolerant");
+	assert_true(json_real_value(json_object_get(pair, "score")) >= LB_IMGSIG_MATCH_SCORE);
+	assert_true(json_integer_value(json_object_get(pair, "distance")) > LB_PDQ_MATCH_DISTANCE);
+	assert_null(strstr(json_string_value(json_array_get(json_object_get(g, "files"), 0)),
+			   "other"));
+	assert_null(strstr(json_string_value(json_array_get(json_object_get(g, "files"), 1)),
+			   "other"));
+	/* with the signature's score set out of reach only PDQ is left: no group */
+	json_decref(out);
+	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 0, 1.01};
+	assert_lb_ok(lb_dedup_dir(dir, &o, &out, &em));
+	assert_int_equal(json_array_size(json_object_get(out, "near_image")), 0);
+	json_decref(out);
+	static const char *const names[] = {"a.png", "b-cropped.png", "c-other.png"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	lb_free(b.p);
+	lb_free(c.p);
+	lb_free(other.p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_imgsig_encoding),
+		cmocka_unit_test(test_dedup_dir_crop),
+		cmocka_unit_test(test_imgsig_eval),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
