@@ -1449,9 +1449,12 @@ static int split_encode(const struct pub_ctx *c, const struct lb_hexa *h, struct
 	return rc;
 }
 
-/* The 8 PDQ variants of an image or DICOM file (false if it has no usable picture). */
-static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq out[8])
+/* The 8 PDQ variants of an image or DICOM file and its crop-tolerant signature (sig->flat if
+ * it has none); false if it has no usable picture. */
+static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq out[8],
+		      struct lb_imgsig *sig)
 {
+	sig->flat = true;
 	uint8_t *luma = NULL;
 	uint32_t w = 0, h = 0;
 	if (!strcmp(fmt, "image")) {
@@ -1471,8 +1474,12 @@ static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq
 	}
 	bool ok = luma && lb_pdq_hash(luma, w, h, out) == LB_OK &&
 		  out[0].quality >= LB_PDQ_MIN_QUALITY;
+	if (luma && lb_imgsig_make(luma, w, h, sig) != LB_OK)
+		sig->flat = true;
+	if (!ok)
+		memset(out, 0, 8 * sizeof *out); /* no PDQ: compared by the signature only */
 	lb_free(luma);
-	return ok;
+	return ok || !sig->flat;
 }
 
 /* Look for a near duplicate of the new entry among the directory's entries of the same
@@ -1487,9 +1494,14 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 	bool text = fmt && !strcmp(fmt, "text") && (h->present >> mid & 1) &&
 		    h->v[mid].n == LB_MINHASH_K * 4;
 	struct lb_pdq mine[8];
-	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
-	if (!text && !pic)
+	struct lb_imgsig *msig = lb_malloc(2 * sizeof *msig), *osig = msig + 1;
+	if (!msig)
 		return false;
+	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine, msig);
+	if (!text && !pic) {
+		lb_free(msig);
+		return false;
+	}
 	char where[64];
 	snprintf(where, sizeof where, "format=%s", fmt);
 	const char *wv[1] = {where};
@@ -1498,8 +1510,10 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 	struct lb_search_hit *hits = NULL;
 	size_t nh = 0;
 	bool found = false;
-	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
+	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL)) {
+		lb_free(msig);
 		return false;
+	}
 	for (size_t i = 0; i < nh && !found; i++) {
 		json_t *e = NULL;
 		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
@@ -1519,18 +1533,36 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 						 (double)same / LB_MINHASH_K);
 				}
 			} else {
-				int dist = lb_pdq_min_distance(mine, other);
+				int dist = mine[0].quality ? lb_pdq_min_distance(mine, other) : 256;
 				if (dist <= LB_PDQ_MATCH_DISTANCE) {
 					found = true;
 					snprintf(why, 96, "perceptual hash distance %d of 256", dist);
 				}
 			}
-			if (found)
-				snprintf(id, 128, "%s", hits[i].asset_id);
 		}
+		/* crops and overlays: the crop-tolerant signature, when both have one */
+		const char *sx = json_string_value(
+			json_object_get(json_object_get(e, "raw"), "imgsig"));
+		if (!found && !text && !msig->flat && sx && strlen(sx) == 2 * LB_IMGSIG_BYTES) {
+			uint8_t *raw = lb_malloc(LB_IMGSIG_BYTES);
+			if (raw && lb_hex_decode(raw, LB_IMGSIG_BYTES, sx) == LB_OK &&
+			    lb_imgsig_decode(raw, LB_IMGSIG_BYTES, osig) == LB_OK) {
+				double sc = lb_imgsig_score(msig, osig);
+				if (sc >= LB_IMGSIG_MATCH_SCORE) {
+					found = true;
+					snprintf(why, 96,
+						 "crop-tolerant image signature score %.2f (match from %.2f)",
+						 sc, LB_IMGSIG_MATCH_SCORE);
+				}
+			}
+			lb_free(raw);
+		}
+		if (found)
+			snprintf(id, 128, "%s", hits[i].asset_id);
 		json_decref(e);
 	}
 	lb_free(hits);
+	lb_free(msig);
 	return found;
 }
 

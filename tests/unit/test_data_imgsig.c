@@ -13,6 +13,8 @@
 #include <png.h>
 
 #include "leben/data_dedup.h"
+#include "leben/data_hexa.h"
+#include "leben/data_vault.h"
 #include "../data/images/imgset.h"
 
 #define NB 48 /* base pictures: 8 patients x 6 kinds */
@@ -198,6 +200,20 @@ static void test_dedup_dir_crop(void **state)
 			   "other"));
 	assert_null(strstr(json_string_value(json_array_get(json_object_get(g, "files"), 1)),
 			   "other"));
+	/* the description `data add` publishes carries the signature, public, and it decodes
+	 * to a signature that matches the cropped copy */
+	struct lb_hexa h;
+	snprintf(path, sizeof path, "%s/a.png", dir);
+	assert_lb_ok(lb_data_describe(path, &h, &em));
+	int sid = lb_hexa_field_id("raw.imgsig");
+	assert_true(sid > 0 && (h.present >> sid & 1) && (h.public_mask >> sid & 1));
+	assert_int_equal(h.v[sid].n, LB_IMGSIG_BYTES);
+	struct lb_imgsig *ds = lb_malloc(2 * sizeof *ds);
+	assert_lb_ok(lb_imgsig_decode(h.v[sid].b, h.v[sid].n, &ds[0]));
+	assert_lb_ok(lb_imgsig_make(c.p, c.w, c.h, &ds[1]));
+	assert_true(lb_imgsig_match(&ds[0], &ds[1]));
+	lb_free(ds);
+	lb_hexa_release(&h);
 	/* with the signature's score set out of reach only PDQ is left: no group */
 	json_decref(out);
 	struct lb_dedup_options o = {0.8, LB_PDQ_MATCH_DISTANCE, 0, 1.01};
