@@ -87,7 +87,7 @@ int lb_pdq_min_distance(const struct lb_pdq a[8], const uint8_t b[32]);
 /* encoded size: 4 + 512 + 3277 = 3793 bytes */
 #define LB_IMGSIG_BYTES (4 + LB_IMGSIG_COARSE * LB_IMGSIG_COARSE / 2 + \
 			 (LB_IMGSIG_FINE * LB_IMGSIG_FINE + 4) / 5)
-#define LB_IMGSIG_MATCH_SCORE 0.60 /* score at or above which two pictures match */
+#define LB_IMGSIG_MATCH_SCORE 0.58 /* score at or above which two pictures match */
 #define LB_IMGSIG_MIN_DETAIL 1.0   /* below this fine detail (luma units) a picture is flat */
 
 /* Where a picture's detail is, at two scales: a coarse band-pass map (32x32, 4-bit values)

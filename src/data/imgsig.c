@@ -34,37 +34,35 @@
 #define NT_FINE 8           /* tiles per side at 64 cells and more */
 #define MIN_CROP 0.6        /* smallest kept fraction of a side searched */
 #define TOPK 4              /* coarse candidates refined */
+#define COARSE_REJECT 0.3   /* coarse score below which a pair is not verified */
 #define FINE_BYTES ((FG * FG + 4) / 5)
 
-/* Box blur of radius r over an n x n float grid (n <= FG), borders replicated. */
-static void box_blur(const float *in, float *out, int n, int r)
+/* Box blur of radius r over an n x n float grid (n <= FG), borders replicated: a running sum
+ * along rows, then along columns. tmp is scratch of n * n floats. */
+static void box_blur(const float *in, float *out, int n, int r, float *tmp)
 {
-	static const int cap = FG * FG;
-	float *tmp = lb_malloc((size_t)cap * sizeof *tmp);
-	if (!tmp) {
-		memcpy(out, in, (size_t)n * n * sizeof *out);
-		return;
-	}
 	float inv = 1.0f / (float)(2 * r + 1);
-	for (int y = 0; y < n; y++)
+	for (int y = 0; y < n; y++) {
+		const float *row = in + y * n;
+		float s = 0;
+		for (int k = -r; k <= r; k++)
+			s += row[k < 0 ? 0 : k >= n ? n - 1 : k];
 		for (int x = 0; x < n; x++) {
-			float s = 0;
-			for (int k = -r; k <= r; k++) {
-				int xx = x + k < 0 ? 0 : x + k >= n ? n - 1 : x + k;
-				s += in[y * n + xx];
-			}
 			tmp[y * n + x] = s * inv;
+			int add = x + r + 1, sub = x - r;
+			s += row[add >= n ? n - 1 : add] - row[sub < 0 ? 0 : sub];
 		}
-	for (int y = 0; y < n; y++)
-		for (int x = 0; x < n; x++) {
-			float s = 0;
-			for (int k = -r; k <= r; k++) {
-				int yy = y + k < 0 ? 0 : y + k >= n ? n - 1 : y + k;
-				s += tmp[yy * n + x];
-			}
+	}
+	for (int x = 0; x < n; x++) {
+		float s = 0;
+		for (int k = -r; k <= r; k++)
+			s += tmp[(k < 0 ? 0 : k >= n ? n - 1 : k) * n + x];
+		for (int y = 0; y < n; y++) {
 			out[y * n + x] = s * inv;
+			int add = y + r + 1, sub = y - r;
+			s += tmp[(add >= n ? n - 1 : add) * n + x] - tmp[(sub < 0 ? 0 : sub) * n + x];
 		}
-	lb_free(tmp);
+	}
 }
 
 static void halve(const float *in, int n, float *out)
@@ -93,7 +91,7 @@ int lb_imgsig_make(const uint8_t *luma, uint32_t w, uint32_t h, struct lb_imgsig
 	memset(out, 0, sizeof *out);
 	if (w < 16 || h < 16)
 		return LB_EINVALID;
-	float *g = lb_malloc(5 * FG * FG * sizeof *g);
+	float *g = lb_malloc(6 * FG * FG * sizeof *g);
 	uint32_t *cx = lb_malloc(w * sizeof *cx);
 	double *sums = lb_malloc(FG * FG * sizeof *sums);
 	if (!g || !cx || !sums) {
@@ -102,7 +100,8 @@ int lb_imgsig_make(const uint8_t *luma, uint32_t w, uint32_t h, struct lb_imgsig
 		lb_free(sums);
 		return LB_ENOMEM;
 	}
-	float *f1 = g + FG * FG, *f2 = f1 + FG * FG, *c64 = f2 + FG * FG, *c64b = c64 + FG * FG;
+	float *f1 = g + FG * FG, *f2 = f1 + FG * FG, *c64 = f2 + FG * FG, *c64b = c64 + FG * FG,
+	      *tmp = c64b + FG * FG;
 	if (w >= FG && h >= FG) {
 		/* area average: each pixel goes to the cell holding it (one pass, integer sums) */
 		uint32_t cnt_x[FG] = {0}, cnt_y[FG] = {0};
@@ -142,17 +141,17 @@ int lb_imgsig_make(const uint8_t *luma, uint32_t w, uint32_t h, struct lb_imgsig
 	if (!out->h)
 		out->h = 1;
 	/* fine detail: the grid minus two passes of a 3x3 box, ternary with a dead zone */
-	box_blur(g, f1, FG, 1);
-	box_blur(f1, f2, FG, 1);
+	box_blur(g, f1, FG, 1, tmp);
+	box_blur(f1, f2, FG, 1, tmp);
 	for (int i = 0; i < FG * FG; i++)
 		f1[i] = g[i] - f2[i];
 	double sdf = std_dev(f1, FG * FG);
 	/* coarse detail (alignment): at 64x64, 3x3 box minus two passes of an 11x11 box,
 	 * averaged to 32x32, 4 bits */
 	halve(g, FG, c64);
-	box_blur(c64, f2, FG / 2, 1);
-	box_blur(c64, c64b, FG / 2, 5);
-	box_blur(c64b, c64, FG / 2, 5);
+	box_blur(c64, f2, FG / 2, 1, tmp);
+	box_blur(c64, c64b, FG / 2, 5, tmp);
+	box_blur(c64b, c64, FG / 2, 5, tmp);
 	for (int i = 0; i < FG * FG / 4; i++)
 		f2[i] -= c64[i];
 	halve(f2, FG / 2, c64b);
@@ -173,7 +172,7 @@ int lb_imgsig_make(const uint8_t *luma, uint32_t w, uint32_t h, struct lb_imgsig
 	 * where nothing stronger is near, but not below an absolute floor (flat background) */
 	for (int i = 0; i < FG * FG; i++)
 		f2[i] = f1[i] * f1[i];
-	box_blur(f2, c64b, FG, 8);
+	box_blur(f2, c64b, FG, 8, tmp);
 	for (int i = 0; i < FG * FG; i++) {
 		double t = 0.4 * sqrt(c64b[i]);
 		if (t < 0.6)
@@ -384,7 +383,7 @@ static double contain_score(const struct pyr *A, const struct pyr *B)
 			continue;
 		if (ch > 1)
 			ch = 1;
-		const double step = 1.0 / 48;
+		const double step = 1.0 / 32;
 		for (double y0 = 0; y0 <= 1 - ch + 1e-9; y0 += step)
 			for (double x0 = 0; x0 <= 1 - cw + 1e-9; x0 += step) {
 				struct cand c = {window_score(A->l32, CG, B->l16, 16, x0, y0, cw, ch),
@@ -398,11 +397,18 @@ static double contain_score(const struct pyr *A, const struct pyr *B)
 		if (top[k].score >= -1)
 			keep_top(mid, 2, refine(A->l32, CG, B->l32, CG, top[k], ratio, 1, 0.0125, 2,
 						1.0 / 128));
+	/* pictures that do not line up even coarsely are not the same (most pairs of a
+	 * directory): no fine verification */
+	if (mid[0].score < COARSE_REJECT)
+		return mid[0].score;
 	double best = -2;
 	for (int k = 0; k < 2; k++) {
-		if (mid[k].score < -1)
+		if (mid[k].score < COARSE_REJECT)
 			continue;
-		struct cand c = refine(A->fine, FG, B->fine, FG, mid[k], ratio, 1, 0.005, 1, 1.0 / 256);
+		/* position first, then the kept fraction at the best position */
+		struct cand c = refine(A->fine, FG, B->fine, FG, mid[k], ratio, 0, 0, 1, 1.0 / 256);
+		if (c.score >= -1)
+			c = refine(A->fine, FG, B->fine, FG, c, ratio, 1, 0.005, 0, 0);
 		if (c.score > best)
 			best = c.score;
 	}

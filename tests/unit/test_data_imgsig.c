@@ -1,7 +1,8 @@
 /*
  * Crop-tolerant image signature (src/data/imgsig.c) and the image part of directory dedup:
  * precision and recall on the labelled evaluation set of tests/data/images/imgset.h (48
- * medical-style pictures of 6 kinds x 12 edits, hard negatives of the same kind), the
+ * medical-style pictures of 6 kinds x 12 edits, hard negatives of the same kind; the held-out
+ * half), the
  * encoding and its refusals, and `lb_dedup_dir` finding a cropped copy PDQ misses.
  */
 #include "test.h"
@@ -18,6 +19,9 @@
 #include "../data/images/imgset.h"
 
 #define NB 48 /* base pictures: 8 patients x 6 kinds */
+/* The threshold was chosen on pictures 0..47 (make bench-data prints both sets); the goal is
+ * asserted on pictures 48..95, patients the choice never saw. */
+#define HELD_OUT 48
 
 static bool is_crop(int v)
 {
@@ -42,7 +46,7 @@ static void test_imgsig_eval(void **state)
 	assert_true(bs && vs && bp && vp);
 	for (int i = 0; i < NB; i++) {
 		struct imgset_img b, o;
-		assert_lb_ok(imgset_base(i, &b));
+		assert_lb_ok(imgset_base(HELD_OUT + i, &b));
 		assert_lb_ok(lb_imgsig_make(b.p, b.w, b.h, &bs[i]));
 		assert_false(bs[i].flat);
 		assert_lb_ok(lb_pdq_hash(b.p, b.w, b.h, bp[i]));
@@ -89,7 +93,7 @@ static void test_imgsig_eval(void **state)
 	}
 	double precision = tp + fp ? (double)tp / (tp + fp) : 0, recall = (double)tp / np;
 	double crop_recall = (double)crop_tp / ncrop;
-	print_message("# images: %d positives, %d hard negatives; precision %.3f recall %.3f "
+	print_message("# images (held out): %d positives, %d hard negatives; precision %.3f recall %.3f "
 		      "(crops %.3f; PDQ alone on crops %.3f), false matches %d\n",
 		      np, nn, precision, recall, crop_recall, (double)pdq_crop / ncrop, fp);
 	for (int v = 0; v < IMGSET_VARIANTS; v++)

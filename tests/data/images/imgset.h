@@ -8,6 +8,9 @@
  * rescale, a JPEG re-encode, a brightness/contrast change, and combinations. Two pictures of
  * the same kind with different seeds are different patients: the hard negatives.
  *
+ * Pictures 0..47 are the set the match threshold was chosen on, 48..95 (other patients) the
+ * held-out set the unit test asserts the goal on; `make bench-data` prints both.
+ *
  * Header-only (static functions) so the unit test and `make bench-data` share it:
  * imgset_base(i, &img) draws base picture i (kind i % IMGSET_KINDS), imgset_variant(&base,
  * v, &out) applies edit v (0 .. IMGSET_VARIANTS-1), imgset_variant_name(v) names it.

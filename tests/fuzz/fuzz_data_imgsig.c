@@ -1,0 +1,47 @@
+/* libFuzzer harness for the crop-tolerant image signature: its decoder (the public raw.imgsig
+ * of a directory entry comes from other nodes), the signature of arbitrary luma, and the
+ * comparison of what both give (any sizes, flat or not). The PNG/JPEG readers feeding it are
+ * fuzzed by fuzz_data_image. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "leben/base.h"
+#include "leben/data_dedup.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct lb_imgsig *s = lb_malloc(2 * sizeof *s);
+	if (!s)
+		return 0;
+	bool have0 = false, have1 = false;
+	/* an encoded signature first, when the input is long enough */
+	if (size >= LB_IMGSIG_BYTES) {
+		have0 = lb_imgsig_decode(data, LB_IMGSIG_BYTES, &s[0]) == LB_OK;
+		if (have0) { /* encoding what was decoded gives the same bytes */
+			uint8_t re[LB_IMGSIG_BYTES];
+			lb_imgsig_encode(&s[0], re);
+			if (memcmp(re, data, LB_IMGSIG_BYTES))
+				__builtin_trap();
+		}
+		data += LB_IMGSIG_BYTES;
+		size -= LB_IMGSIG_BYTES;
+	} else {
+		lb_imgsig_decode(data, size, &s[0]); /* must refuse, not read past */
+	}
+	/* then a picture: width from the first byte, the rest is luma */
+	if (size >= 2) {
+		uint32_t w = 1 + data[0];
+		uint32_t h = (uint32_t)((size - 1) / w);
+		if (h && lb_imgsig_make(data + 1, w, h, &s[1]) == LB_OK)
+			have1 = true;
+	}
+	if (have0 && have1)
+		(void)lb_imgsig_score(&s[0], &s[1]);
+	if (have1)
+		(void)lb_imgsig_score(&s[1], &s[1]);
+	lb_free(s);
+	return 0;
+}
