@@ -338,9 +338,14 @@ static int data_dedup(int argc, char **argv)
 			printf("%s:\n", t ? "near-duplicate images" : "near-duplicate texts");
 			json_array_foreach(json_object_get(g, "pairs"), k, f) {
 				json_t *m = json_object_get(f, t ? "distance" : "similarity");
+				const char *how = json_string_value(json_object_get(f, "method"));
+				bool sig = how && !strcmp(how, "crop-tolerant");
+				if (sig) /* matched by the crop-tolerant signature, not by PDQ */
+					m = json_object_get(f, "score");
 				printf("  %s ~ %s  (%s %.3g)\n", json_string_value(json_object_get(f, "a")),
 				       json_string_value(json_object_get(f, "b")),
-				       t ? "distance" : "similarity", json_number_value(m));
+				       sig ? "crop-tolerant score" : t ? "distance" : "similarity",
+				       json_number_value(m));
 			}
 		}
 	json_array_foreach(json_object_get(r, "skipped"), i, g)
