@@ -1454,12 +1454,9 @@ static int split_encode(const struct pub_ctx *c, const struct lb_hexa *h, struct
 	return rc;
 }
 
-/* The 8 PDQ variants of an image or DICOM file and its crop-tolerant signature (sig->flat if
- * it has none); false if it has no usable picture. */
-static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq out[8],
-		      struct lb_imgsig *sig)
+/* The 8 PDQ variants of an image or DICOM file (false if it has no usable picture). */
+static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq out[8])
 {
-	sig->flat = true;
 	uint8_t *luma = NULL;
 	uint32_t w = 0, h = 0;
 	if (!strcmp(fmt, "image")) {
@@ -1479,12 +1476,8 @@ static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq
 	}
 	bool ok = luma && lb_pdq_hash(luma, w, h, out) == LB_OK &&
 		  out[0].quality >= LB_PDQ_MIN_QUALITY;
-	if (luma && lb_imgsig_make(luma, w, h, sig) != LB_OK)
-		sig->flat = true;
-	if (!ok)
-		memset(out, 0, 8 * sizeof *out); /* no PDQ: compared by the signature only */
 	lb_free(luma);
-	return ok || !sig->flat;
+	return ok;
 }
 
 /* Look for a near duplicate of the new entry among the directory's entries of the same
@@ -1499,14 +1492,9 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 	bool text = fmt && !strcmp(fmt, "text") && (h->present >> mid & 1) &&
 		    h->v[mid].n == LB_MINHASH_K * 4;
 	struct lb_pdq mine[8];
-	struct lb_imgsig *msig = lb_malloc(2 * sizeof *msig), *osig = msig + 1;
-	if (!msig)
+	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
+	if (!text && !pic)
 		return false;
-	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine, msig);
-	if (!text && !pic) {
-		lb_free(msig);
-		return false;
-	}
 	char where[64];
 	snprintf(where, sizeof where, "format=%s", fmt);
 	const char *wv[1] = {where};
@@ -1515,10 +1503,8 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 	struct lb_search_hit *hits = NULL;
 	size_t nh = 0;
 	bool found = false;
-	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL)) {
-		lb_free(msig);
+	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
 		return false;
-	}
 	for (size_t i = 0; i < nh && !found; i++) {
 		json_t *e = NULL;
 		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
@@ -1538,36 +1524,69 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 						 (double)same / LB_MINHASH_K);
 				}
 			} else {
-				int dist = mine[0].quality ? lb_pdq_min_distance(mine, other) : 256;
+				int dist = lb_pdq_min_distance(mine, other);
 				if (dist <= LB_PDQ_MATCH_DISTANCE) {
 					found = true;
 					snprintf(why, 96, "perceptual hash distance %d of 256", dist);
 				}
 			}
+			if (found)
+				snprintf(id, 128, "%s", hits[i].asset_id);
 		}
-		/* crops and overlays: the crop-tolerant signature, when both have one */
-		const char *sx = json_string_value(
-			json_object_get(json_object_get(e, "raw"), "imgsig"));
-		if (!found && !text && !msig->flat && sx && strlen(sx) == 2 * LB_IMGSIG_BYTES) {
-			uint8_t *raw = lb_malloc(LB_IMGSIG_BYTES);
-			if (raw && lb_hex_decode(raw, LB_IMGSIG_BYTES, sx) == LB_OK &&
-			    lb_imgsig_decode(raw, LB_IMGSIG_BYTES, osig) == LB_OK) {
-				double sc = lb_imgsig_score(msig, osig);
-				if (sc >= LB_IMGSIG_MATCH_SCORE) {
-					found = true;
-					snprintf(why, 96,
-						 "crop-tolerant image signature score %.2f (match from %.2f)",
-						 sc, LB_IMGSIG_MATCH_SCORE);
-				}
-			}
-			lb_free(raw);
-		}
-		if (found)
-			snprintf(id, 128, "%s", hits[i].asset_id);
 		json_decref(e);
 	}
 	lb_free(hits);
-	lb_free(msig);
+	return found;
+}
+
+/* A picture PDQ did not match (cropped, captioned, watermarked): the new entry's crop-tolerant
+ * signature (raw.imgsig, made by lb_data_describe) against those of the directory's entries
+ * of the same format, match at LB_IMGSIG_MATCH_SCORE. Writes the asset id and the score;
+ * false if none. */
+static bool near_picture(struct lb_catalog *cat, const struct lb_hexa *h, char id[128],
+			 char why[96])
+{
+	const char *fmt = lb_hexa_get_str(h, "data.format");
+	int sid = lb_hexa_field_id("raw.imgsig");
+	if (!fmt || !(h->present >> sid & 1) || h->v[sid].n != LB_IMGSIG_BYTES)
+		return false;
+	struct lb_imgsig *sig = lb_malloc(2 * sizeof *sig);
+	uint8_t *raw = lb_malloc(LB_IMGSIG_BYTES);
+	bool found = false;
+	if (!sig || !raw || lb_imgsig_decode(h->v[sid].b, h->v[sid].n, &sig[0]) || sig[0].flat)
+		goto out;
+	char where[64];
+	snprintf(where, sizeof where, "format=%s", fmt);
+	const char *wv[1] = {where};
+	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
+				       .no_synonyms = true};
+	struct lb_search_hit *hits = NULL;
+	size_t nh = 0;
+	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
+		goto out;
+	for (size_t i = 0; i < nh && !found; i++) {
+		json_t *e = NULL;
+		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
+			continue;
+		const char *hx = json_string_value(
+			json_object_get(json_object_get(e, "raw"), "imgsig"));
+		if (hx && strlen(hx) == 2 * LB_IMGSIG_BYTES &&
+		    lb_hex_decode(raw, LB_IMGSIG_BYTES, hx) == LB_OK &&
+		    lb_imgsig_decode(raw, LB_IMGSIG_BYTES, &sig[1]) == LB_OK) {
+			double sc = lb_imgsig_score(&sig[0], &sig[1]);
+			if (sc >= LB_IMGSIG_MATCH_SCORE) {
+				found = true;
+				snprintf(id, 128, "%s", hits[i].asset_id);
+				snprintf(why, 96, "crop-tolerant image signature score %.2f (match from %.2f)",
+					 sc, LB_IMGSIG_MATCH_SCORE);
+			}
+		}
+		json_decref(e);
+	}
+	lb_free(hits);
+out:
+	lb_free(sig);
+	lb_free(raw);
 	return found;
 }
 
@@ -1645,7 +1664,8 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 		goto out;
 	char near_id[128], why[96];
 	if (!prev && !link && !t->allow_near &&
-	    near_duplicate(c->cat, &h, data, len, near_id, why)) {
+	    (near_duplicate(c->cat, &h, data, len, near_id, why) ||
+	     near_picture(c->cat, &h, near_id, why))) {
 		rc = lb_errf(em, LB_EDUPLICATE,
 			     "%s: nearly the same as asset %s already in the directory (%s); use "
 			     "--allow-near to register it anyway",
