@@ -1,24 +1,30 @@
 /*
- * Crop-tolerant image signature ("detail map"): the picture's band-pass detail on a 64x64 grid,
- * matched under the crops and rescales a copy goes through. PDQ (pdq.c) compares whole
- * pictures and fails once 10-20 % of the borders are cut; this signature keeps where the detail
- * is, so a copy is found by searching which part of one picture the other one shows.
+ * Crop-tolerant image signature: where a picture's detail is, at two scales, matched under the
+ * crops and rescales a copy goes through. PDQ (pdq.c) compares whole pictures and fails once
+ * 10-20 % of the borders are cut; this signature keeps where the detail is, so a copy is found
+ * by searching which part of one picture the other one shows.
  *
- * Signature: luma averaged over a 64x64 grid of cells (the grid stretches with the picture, so
- * a rescale does not change it), band-pass filtered (3x3 box minus a wide two-pass box, i.e. a
- * difference of blurs: brightness, contrast and fine noise such as JPEG blocking drop out),
- * normalised by its standard deviation and quantised to 4 bits; plus the picture's width and
- * height, whose ratio ties a crop's height to its width.
+ * Signature: luma averaged over a 128x128 grid of cells (the grid stretches with the picture,
+ * so a rescale does not change it), kept as
+ *   - a coarse map for alignment: at 64x64, 3x3 box minus two passes of an 11x11 box (a
+ *     difference of blurs: brightness, contrast and fine noise such as JPEG blocking drop out),
+ *     averaged to 32x32, normalised by its standard deviation, 4 bits a cell;
+ *   - a fine map for verification: the 128x128 grid minus two passes of a 3x3 box, as -1/0/+1
+ *     (0 where the detail is weaker than 0.4 x its local RMS or 0.6 grey levels);
+ *   - the picture's width and height, whose ratio ties a crop's height to its width.
  *
- * Matching "B is a crop of A": B's grid is laid over the window [x0, x0+cw] x [y0, y0+ch] of A
- * (fractions of A's size; ch follows from cw and the two aspect ratios), A's map is sampled
- * bilinearly at B's cell centres, and the score is the Pearson correlation of the two maps in
- * B's frame, computed per tile (4x4 tiles) and averaged over the best 3/4 of the tiles, so a
- * caption band or a watermark over part of the copy costs little while two different patients'
- * pictures, alike in layout, still disagree on most tiles. The window is searched coarse to
- * fine: 16x16 of B against 32x32 of A over cw in [0.6, 1] (steps of 0.025) and every position
- * (steps of 1/48), the best few refined at 32x32 and then at 64x64. The score of a pair is the
- * larger of "B in A" and "A in B".
+ * Matching "B is a crop of A": B's maps are laid over the window [x0, x0+cw] x [y0, y0+ch] of
+ * A (fractions of A's size; ch follows from cw and the two aspect ratios), A is sampled
+ * bilinearly at B's cell centres, and the score is the Pearson correlation in B's frame per
+ * tile (4x4 tiles on the coarse map, 8x8 on the fine one), averaged over the best 3/4 of the
+ * tiles, so a caption band or a watermark over part of the copy costs little while two
+ * patients' pictures of the same kind, alike in layout, still disagree on most tiles. Tiles
+ * without detail on either side are left out. The window is searched coarse to fine: 16x16 of
+ * B against 32x32 of A over cw in [0.6, 1] (steps of 0.025) and every position (steps of
+ * 1/32); the best four refined on the 32x32 maps (steps of 1/128); pairs whose best coarse
+ * score is under 0.3 stop there; the best two are verified on the fine maps (steps of 1/256).
+ * The score of a pair is the larger of "B in A" and "A in B". Evaluation and threshold:
+ * docs/data.md.
  */
 #include <math.h>
 #include <stdbool.h>
