@@ -14,6 +14,7 @@
 #include <png.h>
 
 #include "leben/data_dedup.h"
+#include "leben/data_extract.h"
 #include "leben/data_hexa.h"
 #include "leben/data_vault.h"
 #include "../data/images/imgset.h"
@@ -235,9 +236,48 @@ static void test_dedup_dir_crop(void **state)
 	lb_free(other.p);
 }
 
+/* PNG chunk CRCs are checked with zlib's crc32: a good file reads, one flipped byte in the
+ * pixel data is refused naming the chunk and its offset, a cut file is refused. */
+static void test_png_crc(void **state)
+{
+	struct imgset_img b;
+	assert_lb_ok(imgset_base(4, &b));
+	png_image p;
+	memset(&p, 0, sizeof p);
+	p.version = PNG_IMAGE_VERSION;
+	p.width = b.w;
+	p.height = b.h;
+	p.format = PNG_FORMAT_GRAY;
+	png_alloc_size_t len = 0;
+	assert_true(png_image_write_to_memory(&p, NULL, &len, 0, b.p, 0, NULL));
+	uint8_t *png = lb_malloc(len);
+	assert_true(png_image_write_to_memory(&p, png, &len, 0, b.p, 0, NULL));
+	struct lb_image im;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_image_read(png, len, true, &im, &em));
+	assert_memory_equal(im.luma, b.p, (size_t)b.w * b.h);
+	lb_image_release(&im);
+	/* the first IDAT chunk: flip a byte of its data */
+	size_t at = 8;
+	while (at + 8 <= len && memcmp(png + at + 4, "IDAT", 4))
+		at += 12 + ((size_t)png[at] << 24 | (size_t)png[at + 1] << 16 |
+			    (size_t)png[at + 2] << 8 | png[at + 3]);
+	assert_true(at + 20 < len);
+	png[at + 8 + 5] ^= 0x40;
+	assert_int_equal(lb_image_read(png, len, true, &im, &em), LB_EMALFORMED);
+	char want[64];
+	snprintf(want, sizeof want, "offset %zu: PNG chunk IDAT has a bad CRC", at);
+	assert_non_null(strstr(em.text, want));
+	png[at + 8 + 5] ^= 0x40;
+	assert_int_equal(lb_image_read(png, len - 5, true, &im, &em), LB_ETRUNCATED);
+	lb_free(png);
+	lb_free(b.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_png_crc),
 		cmocka_unit_test(test_imgsig_encoding),
 		cmocka_unit_test(test_dedup_dir_crop),
 		cmocka_unit_test(test_imgsig_eval),
