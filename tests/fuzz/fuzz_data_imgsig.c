@@ -31,12 +31,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		lb_imgsig_decode(data, size, &s[0]); /* must refuse, not read past */
 	}
-	/* then a picture: width from the first byte, the rest is luma */
-	if (size >= 2) {
-		uint32_t w = 1 + data[0];
-		uint32_t h = (uint32_t)((size - 1) / w);
-		if (h && lb_imgsig_make(data + 1, w, h, &s[1]) == LB_OK)
-			have1 = true;
+	/* then a picture: width and height from the first two bytes (1..511, so both the
+	 * sampled path below 128 and the area-average path are reached), the rest repeated as
+	 * its luma */
+	if (size >= 3) {
+		uint32_t w = 1 + 2u * data[0], h = 1 + 2u * data[1];
+		uint8_t *luma = lb_malloc((size_t)w * h);
+		if (luma) {
+			for (size_t i = 0; i < (size_t)w * h; i++)
+				luma[i] = data[2 + i % (size - 2)];
+			int rc = lb_imgsig_make(luma, w, h, &s[1]);
+			if ((w < 16 || h < 16) != (rc == LB_EINVALID))
+				__builtin_trap(); /* refused exactly when too small */
+			have1 = rc == LB_OK;
+			lb_free(luma);
+		}
 	}
 	if (have0 && have1)
 		(void)lb_imgsig_score(&s[0], &s[1]);
