@@ -34,6 +34,9 @@ void lb_digest_blake2b(const void *p, size_t n, uint8_t out[32])
 /* Up to this many texts every pair of signatures is compared; above it LSH picks candidates
  * (LSH may miss a pair near the threshold: 5% at similarity 0.9 for threshold 0.8). */
 #define DEDUP_ALL_PAIRS 5000
+/* Up to this many pictures the crop-tolerant signature is compared for every pair PDQ does
+ * not match (about 125,000 pairs at a few milliseconds each). */
+#define DEDUP_SIG_MAX_IMAGES 500
 
 enum fkind { FK_OTHER, FK_TEXT, FK_IMAGE };
 
@@ -353,7 +356,20 @@ int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **o
 			rc = lb_lsh_insert(lsh, (uint32_t)i, &w.f[i].mh);
 	}
 	/* near-duplicate images, all pairs: PDQ over the 8 rotations/flips first (fast), then
-	 * the crop-tolerant signature for pairs PDQ does not match */
+	 * the crop-tolerant signature for pairs PDQ does not match — a search of milliseconds a
+	 * pair, so only up to DEDUP_SIG_MAX_IMAGES pictures (said in the report otherwise) */
+	size_t nimg = 0;
+	for (size_t i = 0; i < w.n; i++)
+		nimg += w.f[i].kind == FK_IMAGE && w.f[i].hashed;
+	bool use_sig = nimg <= DEDUP_SIG_MAX_IMAGES;
+	if (!use_sig) {
+		char why[160];
+		snprintf(why, sizeof why,
+			 "%zu pictures: more than %d, so crops and overlays were not searched "
+			 "(PDQ only); run dedup on smaller directories to find them",
+			 nimg, DEDUP_SIG_MAX_IMAGES);
+		skip(&w, dir, why);
+	}
 	for (size_t i = 0; !rc && i < w.n; i++) {
 		if (w.f[i].kind != FK_IMAGE || !w.f[i].hashed)
 			continue;
@@ -365,7 +381,7 @@ int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **o
 				      b->pdq[0].quality >= LB_PDQ_MIN_QUALITY;
 			int d = pdq_ok ? lb_pdq_min_distance(a->pdq, b->pdq[0].hash) : 256;
 			double sc = -1;
-			if (d > o.image_distance && a->sig && b->sig)
+			if (use_sig && d > o.image_distance && a->sig && b->sig)
 				sc = lb_imgsig_score(a->sig, b->sig);
 			if (d <= o.image_distance || sc >= o.image_score) {
 				json_t *pr = json_pack("{s:I,s:I,s:i,s:s}", "a", (json_int_t)k, "b",

@@ -236,6 +236,38 @@ static void test_dedup_dir_crop(void **state)
 	lb_free(other.p);
 }
 
+/* Above 500 pictures dedup does not run the signature's search over every pair, and says so. */
+static void test_dedup_dir_many(void **state)
+{
+	char dir[] = "/tmp/leben-imgsig-many-XXXXXX", path[256];
+	assert_non_null(mkdtemp(dir));
+	struct imgset_img im = {lb_malloc(24 * 24), 24, 24};
+	imgset_seed(77);
+	for (int i = 0; i < 501; i++) {
+		for (int k = 0; k < 24 * 24; k++)
+			im.p[k] = (uint8_t)(imgset_u() * 256);
+		snprintf(path, sizeof path, "%s/n%03d.png", dir, i);
+		write_png(path, &im);
+	}
+	json_t *out = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_dedup_dir(dir, NULL, &out, &em));
+	size_t i;
+	json_t *sk;
+	bool said = false;
+	json_array_foreach(json_object_get(out, "skipped"), i, sk)
+		said |= strstr(json_string_value(json_object_get(sk, "reason")),
+			       "501 pictures: more than 500") != NULL;
+	assert_true(said);
+	json_decref(out);
+	for (int k = 0; k < 501; k++) {
+		snprintf(path, sizeof path, "%s/n%03d.png", dir, k);
+		unlink(path);
+	}
+	rmdir(dir);
+	lb_free(im.p);
+}
+
 /* PNG chunk CRCs are checked with zlib's crc32: a good file reads, one flipped byte in the
  * pixel data is refused naming the chunk and its offset, a cut file is refused. */
 static void test_png_crc(void **state)
@@ -280,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_png_crc),
 		cmocka_unit_test(test_imgsig_encoding),
 		cmocka_unit_test(test_dedup_dir_crop),
+		cmocka_unit_test(test_dedup_dir_many),
 		cmocka_unit_test(test_imgsig_eval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
