@@ -112,7 +112,7 @@ int lb_imgsig_make(const uint8_t *luma, uint32_t w, uint32_t h, struct lb_imgsig
 void lb_imgsig_encode(const struct lb_imgsig *s, uint8_t out[LB_IMGSIG_BYTES]);
 int lb_imgsig_decode(const uint8_t *p, size_t n, struct lb_imgsig *s);
 /* Similarity 0..1: the best robust correlation of one picture's detail with any window of the
- * other (kept fraction 0.6..1 of each side), either way round. A few milliseconds a pair. */
+ * other (kept fraction 0.6..1 of each side), either way round. Milliseconds a pair (a search; docs/performance.md). */
 double lb_imgsig_score(const struct lb_imgsig *a, const struct lb_imgsig *b);
 /* lb_imgsig_score(a, b) >= LB_IMGSIG_MATCH_SCORE. */
 bool lb_imgsig_match(const struct lb_imgsig *a, const struct lb_imgsig *b);
