@@ -107,12 +107,14 @@ struct lb_imgsig {
 int lb_imgsig_make(const uint8_t *luma, uint32_t w, uint32_t h, struct lb_imgsig *out);
 /* Fixed-size encoding (the public `raw.imgsig`): width and height (uint16 LE, the top bit of
  * the height is the flat flag), the coarse map as two 4-bit values per byte, the fine map as
- * five base-3 digits per byte (value + 1, first cell least significant). Decoding refuses another size
- * a zero dimension or a byte that is not 5 base-3 digits with LB_EMALFORMED. */
+ * five base-3 digits per byte (value + 1, first cell least significant). Decoding refuses
+ * another size, a zero dimension, a byte that is not five base-3 digits or non-zero padding
+ * with LB_EMALFORMED. */
 void lb_imgsig_encode(const struct lb_imgsig *s, uint8_t out[LB_IMGSIG_BYTES]);
 int lb_imgsig_decode(const uint8_t *p, size_t n, struct lb_imgsig *s);
 /* Similarity 0..1: the best robust correlation of one picture's detail with any window of the
- * other (kept fraction 0.6..1 of each side), either way round. Milliseconds a pair (a search; docs/performance.md). */
+ * other (kept fraction 0.6..1 of each side), either way round. A search: milliseconds a pair
+ * (docs/performance.md). */
 double lb_imgsig_score(const struct lb_imgsig *a, const struct lb_imgsig *b);
 /* lb_imgsig_score(a, b) >= LB_IMGSIG_MATCH_SCORE. */
 bool lb_imgsig_match(const struct lb_imgsig *a, const struct lb_imgsig *b);

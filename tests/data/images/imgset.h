@@ -30,16 +30,16 @@
 #include "leben/base.h"
 #include "leben/data_extract.h"
 
-#define IMGSET_KINDS 6
+#define IMGSET_KINDS    6
 #define IMGSET_VARIANTS 12
 
 struct imgset_img {
-	uint8_t *p;  /* w*h luma, owned (lb_free) */
+	uint8_t *p; /* w*h luma, owned (lb_free) */
 	uint32_t w, h;
 };
 
-static const char *const imgset_kind_names[IMGSET_KINDS] = {"ct", "xray", "mri", "ultrasound",
-							     "fundus", "histology"};
+static const char *const imgset_kind_names[IMGSET_KINDS] = {"ct",         "xray",   "mri",
+                                                            "ultrasound", "fundus", "histology"};
 
 static uint64_t imgset_rs;
 static double imgset_u(void) /* uniform [0, 1) */
@@ -87,7 +87,7 @@ static double imgset_noise_at(const struct imgset_noise *n, double x, double y) 
 		double tx = fx - ix, ty = fy - iy;
 		const float(*g)[33] = n->g[o];
 		double v = (g[iy][ix] * (1 - tx) + g[iy][ix + 1] * tx) * (1 - ty) +
-			   (g[iy + 1][ix] * (1 - tx) + g[iy + 1][ix + 1] * tx) * ty;
+		           (g[iy + 1][ix] * (1 - tx) + g[iy + 1][ix + 1] * tx) * ty;
 		s += amp * v;
 		tot += amp;
 		amp *= 0.55;
@@ -102,7 +102,7 @@ static uint8_t imgset_clip(double v)
 
 /* Soft-edged ellipse mask at (x, y): 1 inside, 0 outside, linear over `edge` units. */
 static double imgset_ell(double x, double y, double cx, double cy, double rx, double ry,
-			 double edge)
+                         double edge)
 {
 	double dx = (x - cx) / rx, dy = (y - cy) / ry;
 	double r = sqrt(dx * dx + dy * dy);
@@ -117,8 +117,8 @@ static double imgset_ell(double x, double y, double cx, double cy, double rx, do
 /* Text-like glyph blocks: a 5x7 pattern per character from the character's code, drawn at
  * (x, y) with cell size s. Deterministic from the string, so a template draws the same
  * letters in every image and a patient's name differs between patients. */
-static void imgset_text(struct imgset_img *im, uint32_t x, uint32_t y, uint32_t s,
-			const char *str, uint8_t ink)
+static void imgset_text(struct imgset_img *im, uint32_t x, uint32_t y, uint32_t s, const char *str,
+                        uint8_t ink)
 {
 	for (size_t k = 0; str[k]; k++) {
 		uint32_t code = (uint32_t)(unsigned char)str[k] * 2654435761u;
@@ -132,7 +132,7 @@ static void imgset_text(struct imgset_img *im, uint32_t x, uint32_t y, uint32_t 
 				for (uint32_t py = 0; py < s; py++)
 					for (uint32_t px = 0; px < s; px++) {
 						uint32_t X = x + (uint32_t)k * 6 * s + gx * s + px,
-							 Y = y + gy * s + py;
+						         Y = y + gy * s + py;
 						if (X < im->w && Y < im->h)
 							im->p[(size_t)Y * im->w + X] = ink;
 					}
@@ -149,7 +149,7 @@ static void imgset_template(struct imgset_img *im, int kind, uint32_t patient)
 	snprintf(line, sizeof line, "ID %07u", patient * 7919u % 10000000u);
 	imgset_text(im, 8, 8, s, line, 235);
 	snprintf(line, sizeof line, "%s %02u/%02u/20%02u", imgset_kind_names[kind],
-		 1 + patient % 28, 1 + patient % 12, 10 + patient % 15);
+	         1 + patient % 28, 1 + patient % 12, 10 + patient % 15);
 	imgset_text(im, 8, 8 + 9 * s, s, line, 235);
 	imgset_text(im, im->w - 8 - 6 * 2 * s, 8, 2 * s, "R", 250);
 	for (uint32_t k = 0; k <= 10; k++) {
@@ -188,45 +188,67 @@ static void imgset_draw(struct imgset_img *im, int kind)
 			double grain = (imgset_u() - 0.5) * 10;
 			switch (kind) {
 			case 0: { /* axial CT: body, fat rim, lungs, spine, organs */
-				double body = imgset_ell(x, y, cx, cy, a1 + 0.1, a2 + 0.05 + 0.02 * n1, 0.01);
+				double body =
+				    imgset_ell(x, y, cx, cy, a1 + 0.1, a2 + 0.05 + 0.02 * n1, 0.01);
 				double inner = imgset_ell(x, y, cx, cy, a1 + 0.08, a2 + 0.03, 0.01);
-				double lungl = imgset_ell(x, y, cx - a1 * 0.45, cy - 0.03, a1 * 0.38, a2 * 0.7 + 0.02 * n2, 0.01);
-				double lungr = imgset_ell(x, y, cx + a1 * 0.45, cy - 0.03, a1 * 0.36, a2 * 0.68, 0.01);
-				double spine = imgset_ell(x, y, cx, cy + a2 * 0.75, 0.04, 0.035, 0.005);
-				double cord = imgset_ell(x, y, cx, cy + a2 * 0.75, 0.015, 0.012, 0.004);
+				double lungl = imgset_ell(x, y, cx - a1 * 0.45, cy - 0.03,
+				                          a1 * 0.38, a2 * 0.7 + 0.02 * n2, 0.01);
+				double lungr = imgset_ell(x, y, cx + a1 * 0.45, cy - 0.03,
+				                          a1 * 0.36, a2 * 0.68, 0.01);
+				double spine =
+				    imgset_ell(x, y, cx, cy + a2 * 0.75, 0.04, 0.035, 0.005);
+				double cord =
+				    imgset_ell(x, y, cx, cy + a2 * 0.75, 0.015, 0.012, 0.004);
 				v = 10 + body * (70 + inner * 40 + 12 * n1);
 				v -= (lungl + lungr) * (95 + 10 * n2) * inner;
 				v += (lungl + lungr) * 25 * (n2 > 0.25 ? 1 : 0) * (0.5 + n1);
 				v += spine * 120 - cord * 80;
 				for (int k = 0; k < 8; k++)
 					v += 30 * (blobs[k][3] - 0.3) *
-					     imgset_ell(x, y, cx + (blobs[k][0] - 0.5) * a1, cy + (blobs[k][1] - 0.3) * a2 * 0.8, blobs[k][2], blobs[k][2] * 0.8, 0.01) * inner * (1 - lungl - lungr > 0 ? 1 : 0);
+					     imgset_ell(x, y, cx + (blobs[k][0] - 0.5) * a1,
+					                cy + (blobs[k][1] - 0.3) * a2 * 0.8,
+					                blobs[k][2], blobs[k][2] * 0.8, 0.01) *
+					     inner * (1 - lungl - lungr > 0 ? 1 : 0);
 				v += grain * body;
 				break;
 			}
 			case 1: { /* chest radiograph: bright body, dark lungs, ribs, spine */
-				double body = imgset_ell(x, y, 0.5, 0.55, 0.42 + 0.08 * blobs[2][0], 0.6, 0.08);
-				double lungl = imgset_ell(x, y, 0.5 - 0.15 - 0.05 * blobs[3][0] - 0.02 * n2, 0.46 + 0.05 * blobs[4][0], 0.11 + 0.05 * blobs[5][0], 0.24 + 0.07 * blobs[6][0], 0.05);
-				double lungr = imgset_ell(x, y, 0.5 + 0.15 + 0.05 * blobs[7][0], 0.46 + 0.05 * blobs[8][0], 0.11 + 0.05 * blobs[9][0], 0.24 + 0.07 * blobs[10][0], 0.05);
+				double body = imgset_ell(x, y, 0.5, 0.55, 0.42 + 0.08 * blobs[2][0],
+				                         0.6, 0.08);
+				double lungl =
+				    imgset_ell(x, y, 0.5 - 0.15 - 0.05 * blobs[3][0] - 0.02 * n2,
+				               0.46 + 0.05 * blobs[4][0], 0.11 + 0.05 * blobs[5][0],
+				               0.24 + 0.07 * blobs[6][0], 0.05);
+				double lungr =
+				    imgset_ell(x, y, 0.5 + 0.15 + 0.05 * blobs[7][0],
+				               0.46 + 0.05 * blobs[8][0], 0.11 + 0.05 * blobs[9][0],
+				               0.24 + 0.07 * blobs[10][0], 0.05);
 				double spine = exp(-pow((x - 0.5 - 0.01 * n1) / 0.035, 2));
-				double heart = imgset_ell(x, y, 0.53 + 0.06 * blobs[11][0], 0.58 + 0.06 * blobs[12][0], 0.09 + 0.06 * blobs[13][0], 0.1 + 0.05 * blobs[14][0], 0.04);
+				double heart = imgset_ell(
+				    x, y, 0.53 + 0.06 * blobs[11][0], 0.58 + 0.06 * blobs[12][0],
+				    0.09 + 0.06 * blobs[13][0], 0.1 + 0.05 * blobs[14][0], 0.04);
 				double rib = 0;
 				for (int k = 0; k < 9; k++) {
-					double ry = 0.24 + 0.04 * blobs[15][0] + k * (0.05 + 0.012 * blobs[16][0]) +
-						    0.12 * pow(fabs(x - 0.5) * 2, 2);
+					double ry = 0.24 + 0.04 * blobs[15][0] +
+					            k * (0.05 + 0.012 * blobs[16][0]) +
+					            0.12 * pow(fabs(x - 0.5) * 2, 2);
 					rib += exp(-pow((y - ry) / 0.008, 2)) * (lungl + lungr);
 				}
-				v = 30 + body * 150 - (lungl + lungr) * (85 + 25 * n2) + rib * 45 + spine * 50 * body + heart * 45 + 18 * n1;
+				v = 30 + body * 150 - (lungl + lungr) * (85 + 25 * n2) + rib * 45 +
+				    spine * 50 * body + heart * 45 + 18 * n1;
 				v += grain * 0.6;
 				break;
 			}
 			case 2: { /* brain MRI: skull ring, cortex folds, ventricles */
 				double head = imgset_ell(x, y, cx, cy, a1 + 0.1, a2 + 0.17, 0.01);
 				double brain = imgset_ell(x, y, cx, cy, a1 + 0.06, a2 + 0.13, 0.02);
-				double vent = imgset_ell(x, y, cx - 0.04, cy - 0.02, 0.025 + 0.02 * blobs[0][0], 0.09, 0.01) +
-					      imgset_ell(x, y, cx + 0.04, cy - 0.02, 0.025 + 0.02 * blobs[1][0], 0.09, 0.01);
+				double vent = imgset_ell(x, y, cx - 0.04, cy - 0.02,
+				                         0.025 + 0.02 * blobs[0][0], 0.09, 0.01) +
+				              imgset_ell(x, y, cx + 0.04, cy - 0.02,
+				                         0.025 + 0.02 * blobs[1][0], 0.09, 0.01);
 				double folds = sin(n1 * 22 + n2 * 9) > 0.2 ? 1 : 0;
-				v = head * 150 - brain * 60 + brain * folds * 35 - vent * 90 + 8 * n2 * brain;
+				v = head * 150 - brain * 60 + brain * folds * 35 - vent * 90 +
+				    8 * n2 * brain;
 				v += grain * head;
 				break;
 			}
@@ -238,22 +260,32 @@ static void imgset_draw(struct imgset_img *im, int kind)
 				double tissue = 90 + 50 * n1 + 40 * (n2 > 0.1 ? 1 : -0.2);
 				double cyst = 0;
 				for (int k = 0; k < 3; k++)
-					cyst += imgset_ell(x, y, 0.35 + 0.3 * blobs[k][0], 0.35 + 0.4 * blobs[k][1], 0.04 + blobs[k][2], 0.03 + blobs[k][2] * 0.7, 0.01);
-				v = fan * (tissue * sp * (1 - 0.85 * (cyst > 1 ? 1 : cyst)) * (1.1 - r * 0.6));
+					cyst +=
+					    imgset_ell(x, y, 0.35 + 0.3 * blobs[k][0],
+					               0.35 + 0.4 * blobs[k][1], 0.04 + blobs[k][2],
+					               0.03 + blobs[k][2] * 0.7, 0.01);
+				v = fan * (tissue * sp * (1 - 0.85 * (cyst > 1 ? 1 : cyst)) *
+				           (1.1 - r * 0.6));
 				break;
 			}
 			case 4: { /* fundus: bright disc, optic disc, vessels, macula */
 				double eye = imgset_ell(x, y, 0.5, 0.5, 0.45, 0.45, 0.02);
-				double disc = imgset_ell(x, y, 0.3 + 0.4 * (blobs[0][0] > 0.5), 0.5 + 0.05 * n1, 0.07, 0.08, 0.02);
-				double mac = imgset_ell(x, y, 0.5 + 0.02 * n2, 0.5, 0.07, 0.07, 0.05);
+				double disc = imgset_ell(x, y, 0.3 + 0.4 * (blobs[0][0] > 0.5),
+				                         0.5 + 0.05 * n1, 0.07, 0.08, 0.02);
+				double mac =
+				    imgset_ell(x, y, 0.5 + 0.02 * n2, 0.5, 0.07, 0.07, 0.05);
 				double ox = 0.3 + 0.4 * (blobs[0][0] > 0.5), vs = 0;
 				for (int k = 0; k < 6; k++) {
-					double ang = atan2(y - 0.5, x - ox), rr = hypot(x - ox, y - 0.5);
-					double path = vessels[k][0] + 0.6 * sin(rr * 6 * vessels[k][1] + vessels[k][2]);
+					double ang = atan2(y - 0.5, x - ox),
+					       rr = hypot(x - ox, y - 0.5);
+					double path =
+					    vessels[k][0] +
+					    0.6 * sin(rr * 6 * vessels[k][1] + vessels[k][2]);
 					double dd = fabs(remainder(ang - path, 6.283)) * rr;
 					vs += exp(-pow(dd / (0.006 + 0.004 * (1 - rr)), 2));
 				}
-				v = eye * (120 + 30 * n1 - 40 * mac - 60 * (vs > 1 ? 1 : vs)) + disc * eye * 90;
+				v = eye * (120 + 30 * n1 - 40 * mac - 60 * (vs > 1 ? 1 : vs)) +
+				    disc * eye * 90;
 				v += grain * eye * 0.5;
 				break;
 			}
@@ -261,13 +293,17 @@ static void imgset_draw(struct imgset_img *im, int kind)
 				double cells = 0;
 				double fx = x * 14 + 0.6 * n1, fy = y * 14 + 0.6 * n2;
 				int ix = (int)floor(fx), iy = (int)floor(fy);
-				uint32_t hsh = (uint32_t)(ix * 73856093) ^ (uint32_t)(iy * 19349663) ^ (uint32_t)(blobs[0][0] * 1e6);
+				uint32_t hsh = (uint32_t)(ix * 73856093) ^
+				               (uint32_t)(iy * 19349663) ^
+				               (uint32_t)(blobs[0][0] * 1e6);
 				hsh *= 2654435761u;
-				double px = (hsh & 0xff) / 255.0 * 0.6 + 0.2, py = ((hsh >> 8) & 0xff) / 255.0 * 0.6 + 0.2;
+				double px = (hsh & 0xff) / 255.0 * 0.6 + 0.2,
+				       py = ((hsh >> 8) & 0xff) / 255.0 * 0.6 + 0.2;
 				double d = hypot(fx - ix - px, fy - iy - py);
 				if ((hsh >> 16) % 5 != 0)
 					cells = d < 0.22 ? 1 : d < 0.28 ? (0.28 - d) / 0.06 : 0;
-				v = 215 + 20 * n1 - 50 * (n2 > 0.3 ? 1 : 0) - cells * (120 + 30 * n2);
+				v = 215 + 20 * n1 - 50 * (n2 > 0.3 ? 1 : 0) -
+				    cells * (120 + 30 * n2);
 				v += grain;
 				break;
 			}
@@ -282,7 +318,7 @@ static int imgset_base(int i, struct imgset_img *out)
 	int kind = i % IMGSET_KINDS;
 	imgset_seed(1000 + (uint64_t)i);
 	static const uint32_t sz[IMGSET_KINDS][2] = {{384, 384}, {352, 416}, {320, 384},
-						     {416, 320}, {384, 384}, {400, 300}};
+	                                             {416, 320}, {384, 384}, {400, 300}};
 	out->w = sz[kind][0] + (uint32_t)(imgset_u() * 4) * 16;
 	out->h = sz[kind][1] + (uint32_t)(imgset_u() * 4) * 16;
 	out->p = lb_malloc((size_t)out->w * out->h);
@@ -294,7 +330,7 @@ static int imgset_base(int i, struct imgset_img *out)
 }
 
 static int imgset_crop(const struct imgset_img *b, double l, double t, double r, double bo,
-		       struct imgset_img *o)
+                       struct imgset_img *o)
 {
 	uint32_t x0 = (uint32_t)(b->w * l), y0 = (uint32_t)(b->h * t);
 	uint32_t x1 = b->w - (uint32_t)(b->w * r), y1 = b->h - (uint32_t)(b->h * bo);
@@ -309,8 +345,7 @@ static int imgset_crop(const struct imgset_img *b, double l, double t, double r,
 }
 
 /* Area-average resize (bilinear when enlarging). */
-static int imgset_resize(const struct imgset_img *b, uint32_t w, uint32_t h,
-			 struct imgset_img *o)
+static int imgset_resize(const struct imgset_img *b, uint32_t w, uint32_t h, struct imgset_img *o)
 {
 	o->w = w;
 	o->h = h;
@@ -397,7 +432,7 @@ static void imgset_watermark(struct imgset_img *im, double a, const char *text)
 			uint32_t sy = (uint32_t)((y + (x - im->w / 2.0) * 0.35) + 0.5);
 			if (sy < im->h && m.p[(size_t)sy * im->w + x])
 				im->p[(size_t)y * im->w + x] =
-					imgset_clip(im->p[(size_t)y * im->w + x] * (1 - a) + 255 * a);
+				    imgset_clip(im->p[(size_t)y * im->w + x] * (1 - a) + 255 * a);
 		}
 	lb_free(m.p);
 }
@@ -414,10 +449,18 @@ static void imgset_caption(struct imgset_img *im, double frac, bool top, const c
 }
 
 static const char *const imgset_variant_names[IMGSET_VARIANTS] = {
-	"crop 10% left+top",        "crop 20% right",          "crop 15% all borders",
-	"crop 12% top + 8% bottom", "watermark 35%",           "caption band 10%",
-	"rescale 60%",              "jpeg q30",                "brightness +25 contrast 0.85",
-	"crop 15% + caption",       "crop 10% + rescale + jpeg", "watermark + caption + jpeg",
+    "crop 10% left+top",
+    "crop 20% right",
+    "crop 15% all borders",
+    "crop 12% top + 8% bottom",
+    "watermark 35%",
+    "caption band 10%",
+    "rescale 60%",
+    "jpeg q30",
+    "brightness +25 contrast 0.85",
+    "crop 15% + caption",
+    "crop 10% + rescale + jpeg",
+    "watermark + caption + jpeg",
 };
 
 static const char *imgset_variant_name(int v)
@@ -431,10 +474,14 @@ static int imgset_variant(const struct imgset_img *b, int v, struct imgset_img *
 	int rc;
 	struct imgset_img t;
 	switch (v) {
-	case 0: return imgset_crop(b, 0.10, 0.10, 0, 0, o);
-	case 1: return imgset_crop(b, 0, 0, 0.20, 0, o);
-	case 2: return imgset_crop(b, 0.075, 0.075, 0.075, 0.075, o);
-	case 3: return imgset_crop(b, 0.03, 0.12, 0, 0.08, o);
+	case 0:
+		return imgset_crop(b, 0.10, 0.10, 0, 0, o);
+	case 1:
+		return imgset_crop(b, 0, 0, 0.20, 0, o);
+	case 2:
+		return imgset_crop(b, 0.075, 0.075, 0.075, 0.075, o);
+	case 3:
+		return imgset_crop(b, 0.03, 0.12, 0, 0.08, o);
 	case 4:
 		if ((rc = imgset_copy(b, o)))
 			return rc;
@@ -445,7 +492,8 @@ static int imgset_variant(const struct imgset_img *b, int v, struct imgset_img *
 			return rc;
 		imgset_caption(o, 0.10, false, "Fig 3 teaching file case 12");
 		return LB_OK;
-	case 6: return imgset_resize(b, b->w * 3 / 5, b->h * 3 / 5, o);
+	case 6:
+		return imgset_resize(b, b->w * 3 / 5, b->h * 3 / 5, o);
 	case 7:
 		if ((rc = imgset_copy(b, o)))
 			return rc;
