@@ -22,7 +22,7 @@
 
 CC       ?= cc
 FUZZCC   ?= clang
-PKGS     := libsodium sqlite3 libmicrohttpd gnutls jansson libcurl openssl gmp lua5.4 libseccomp libpng libjpeg
+PKGS     := libsodium sqlite3 libmicrohttpd gnutls jansson libcurl openssl gmp lua5.4 libseccomp libpng libjpeg zlib
 PKGS     += libmagic
 # poppler is loaded with dlopen when a PDF is read (src/data/pdf.c): its headers only
 DLPKGS   := poppler-glib

@@ -2,7 +2,10 @@
  * `make bench-data`: speed of the data layer, each measured in a forked child so its peak
  * memory (ru_maxrss) is its own:
  *   MinHash signatures/s and LSH queries/s on 100,000 synthetic notes (10% near-duplicates),
- *   PDQ-style hashes/s on 1024x768 luma (decoding excluded),
+ *   PDQ-style hashes/s on 1024x768 luma (decoding excluded), and the crop-tolerant image
+ *   signature's hashes/s and comparisons/s next to it, as ratios to PDQ measured in the same run,
+ *   precision and recall on the labelled evaluation sets (images: tests/data/images/imgset.h;
+ *   text: its own section),
  *   DICOM files parsed/s over pydicom's test corpus (in memory),
  *   catalogue searches/s on 100,000 entries (SQLite FTS5, BM25, typo/synonym expansion).
  * Not a test: figures depend on the machine. Results go in docs/performance.md.
@@ -18,6 +21,7 @@
 #include "leben/base.h"
 #include "leben/data_dedup.h"
 #include "../tests/unit/pdq_ref.h"
+#include "../tests/data/images/imgset.h"
 #include "leben/data_dicom.h"
 #include "leben/data_hexa.h"
 #include "leben/data_search.h"
@@ -133,6 +137,161 @@ static void bench_pdq(void)
 	       slow, lb_pdq_distance(out[0].hash, ref[0].hash) == 0 ? "yes" : "NO");
 	lb_free(luma);
 }
+
+/* The crop-tolerant signature next to PDQ on the same picture: hashing (decoding excluded)
+ * and comparing, as ratios. */
+static void bench_imgsig(void)
+{
+	uint32_t w = 1024, h = 768;
+	struct imgset_img b, big;
+	imgset_base(0, &b);
+	imgset_resize(&b, w, h, &big); /* a 1024x768 medical-style picture */
+	struct lb_pdq out[8];
+	struct lb_imgsig *s = lb_malloc(2 * sizeof *s);
+	int n = 200;
+	uint64_t t0 = lb_mono_ns();
+	for (int i = 0; i < n; i++)
+		lb_pdq_hash(big.p, w, h, out);
+	double pdq = n / secs(t0);
+	t0 = lb_mono_ns();
+	for (int i = 0; i < n; i++)
+		lb_imgsig_make(big.p, w, h, &s[0]);
+	double sig = n / secs(t0);
+	int nref = 40;
+	struct lb_pdq ref[8];
+	t0 = lb_mono_ns();
+	for (int i = 0; i < nref; i++)
+		ref_pdq_hash(big.p, w, h, ref);
+	double slow = nref / secs(t0);
+	/* comparisons: a copy with 15 % cut from every border (verified on the fine maps) and
+	 * an unrelated picture (another kind: stopped after the coarse search) */
+	struct imgset_img c, u;
+	imgset_variant(&b, 2, &c);
+	imgset_base(1, &u);
+	struct lb_imgsig *t = lb_malloc(3 * sizeof *t);
+	lb_imgsig_make(b.p, b.w, b.h, &t[0]);
+	lb_imgsig_make(c.p, c.w, c.h, &t[1]);
+	lb_imgsig_make(u.p, u.w, u.h, &t[2]);
+	int nc = 60;
+	double sc = 0, su = 0;
+	t0 = lb_mono_ns();
+	for (int i = 0; i < nc; i++)
+		sc += lb_imgsig_score(&t[0], &t[1]);
+	double cmp = nc / secs(t0);
+	t0 = lb_mono_ns();
+	for (int i = 0; i < nc; i++)
+		su += lb_imgsig_score(&t[0], &t[2]);
+	double cmpu = nc / secs(t0);
+	volatile int dsum = 0;
+	int np = 200000;
+	t0 = lb_mono_ns();
+	for (int i = 0; i < np; i++)
+		dsum += lb_pdq_min_distance(out, out[i & 7].hash);
+	double pcmp = np / secs(t0);
+	printf("imgsig        %9.1f signatures/s of 1024x768 luma (decoding excluded); %.2fx PDQ "
+	       "(%.1f/s here), %.2fx the PDQ reference (%.1f/s)\n",
+	       sig, sig / pdq, pdq, sig / slow, slow);
+	printf("imgsig-match  %9.1f comparisons/s of a cropped copy (score %.2f), %.1f/s of an "
+	       "unrelated picture (score %.2f); PDQ %.0f/s over 8 variants\n",
+	       cmp, sc / nc, cmpu, su / nc, pcmp);
+	lb_free(t);
+	lb_free(c.p);
+	lb_free(u.p);
+	lb_free(s);
+	lb_free(b.p);
+	lb_free(big.p);
+}
+
+/* ---- evaluation: images ----------------------------------------------------------------- */
+
+/* Precision and recall on the labelled image set: 48 pictures (8 patients x 6 kinds) x 12
+ * edits; positives are (picture, its edit), hard negatives (picture or edit, another patient
+ * of the same kind). PDQ alone, the signature alone, and the decision data add/dedup make
+ * (either). Same pairs as tests/unit/test_data_imgsig.c. */
+static void eval_images(int first)
+{
+	enum { NB = 48, NV = IMGSET_VARIANTS };
+	struct lb_imgsig *bs = lb_malloc(NB * sizeof *bs), *vs = lb_malloc(NB * NV * sizeof *vs);
+	struct lb_pdq(*bp)[8] = lb_malloc(NB * sizeof *bp), (*vp)[8] = lb_malloc(NB * NV * sizeof *vp);
+	for (int i = 0; i < NB; i++) {
+		struct imgset_img b, o;
+		imgset_base(first + i, &b);
+		lb_imgsig_make(b.p, b.w, b.h, &bs[i]);
+		lb_pdq_hash(b.p, b.w, b.h, bp[i]);
+		for (int v = 0; v < NV; v++) {
+			imgset_variant(&b, v, &o);
+			lb_imgsig_make(o.p, o.w, o.h, &vs[i * NV + v]);
+			lb_pdq_hash(o.p, o.w, o.h, vp[i * NV + v]);
+			lb_free(o.p);
+		}
+		lb_free(b.p);
+	}
+	/* [method][0 tp, 1 fp], method 0 pdq, 1 signature, 2 either */
+	int cnt[3][2] = {{0}}, per_v[3][NV] = {{0}}, crop[3] = {0}, np = 0, nn = 0, ncrop = 0;
+	for (int pass = 0; pass < 3; pass++) {
+		int n = pass == 0 ? NB * NV : pass == 1 ? NB * 7 / 2 : NB * NV;
+		for (int k = 0; k < n; k++) {
+			const struct lb_pdq *pa, *pb;
+			const struct lb_imgsig *sa, *sb;
+			int v = -1;
+			if (pass == 0) { /* picture vs its edit */
+				int i = k / NV;
+				v = k % NV;
+				pa = bp[i], pb = vp[k], sa = &bs[i], sb = &vs[k];
+			} else if (pass == 1) { /* picture vs another patient, same kind */
+				int i = k % NB, j = (i + IMGSET_KINDS * (1 + k / NB)) % NB;
+				pa = bp[i], pb = bp[j], sa = &bs[i], sb = &bs[j];
+			} else { /* edit vs the next patient of the same kind */
+				int i = k / NV, j = (i + IMGSET_KINDS) % NB;
+				pa = bp[j], pb = vp[k], sa = &bs[j], sb = &vs[k];
+			}
+			bool m[3];
+			m[0] = lb_pdq_min_distance(pa, pb[0].hash) <= LB_PDQ_MATCH_DISTANCE;
+			m[1] = lb_imgsig_score(sa, sb) >= LB_IMGSIG_MATCH_SCORE;
+			m[2] = m[0] || m[1];
+			bool crop_v = v >= 0 && (v <= 3 || v == 9 || v == 10);
+			for (int t = 0; t < 3; t++) {
+				cnt[t][pass == 0 ? 0 : 1] += m[t];
+				if (pass == 0) {
+					per_v[t][v] += m[t];
+					crop[t] += crop_v && m[t];
+				}
+			}
+			if (pass == 0) {
+				np++;
+				ncrop += crop_v;
+			} else {
+				nn++;
+			}
+		}
+	}
+	printf("images        %s: pictures %d..%d (6 kinds x 8 patients) x %d edits = %d "
+	       "positive pairs, %d hard-negative pairs (same kind, other patient)\n",
+	       first ? "held-out set" : "tuning set", first, first + NB - 1, NV, np, nn);
+	static const char *const names[3] = {"pdq (<= 31)", "signature (>= 0.58)", "either (used)"};
+	for (int t = 0; t < 3; t++) {
+		int tp = cnt[t][0], fp = cnt[t][1];
+		printf("  %-20s precision %.3f  recall %.3f  crops %.3f  (%d false matches)\n",
+		       names[t], tp + fp ? (double)tp / (tp + fp) : 0, (double)tp / np,
+		       (double)crop[t] / ncrop, fp);
+	}
+	for (int v = 0; v < NV; v++)
+		printf("    %-30s recall pdq %.2f  signature %.2f  either %.2f\n",
+		       imgset_variant_name(v), (double)per_v[0][v] / NB, (double)per_v[1][v] / NB,
+		       (double)per_v[2][v] / NB);
+	lb_free(bs);
+	lb_free(vs);
+	lb_free(bp);
+	lb_free(vp);
+}
+
+static void bench_eval_images(void)
+{
+	eval_images(0);  /* the set the threshold was chosen on */
+	eval_images(48); /* other patients: the held-out set the unit test asserts on */
+}
+
+/* ---- evaluation: text (its section goes here) -------------------------------------------- */
 
 static void bench_dicom(void)
 {
@@ -251,8 +410,12 @@ static void bench_search(void)
 	unlink(side);
 }
 
+static const char *only; /* bench_data WORD runs the parts whose name contains WORD */
+
 static void in_child(const char *name, void (*fn)(void))
 {
+	if (only && !strstr(name, only))
+		return;
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -266,11 +429,15 @@ static void in_child(const char *name, void (*fn)(void))
 	printf("  %-12s peak memory %.1f MiB\n", name, ru.ru_maxrss / 1024.0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	only = argc > 1 ? argv[1] : NULL;
 	printf("LEBEN data layer benchmark (%d cores)\n", lb_ncpus());
 	in_child("minhash+lsh", bench_minhash);
 	in_child("pdq", bench_pdq);
+	in_child("imgsig", bench_imgsig);
+	in_child("eval-images", bench_eval_images);
+	/* in_child("eval-text", ...): the text evaluation prints here */
 	in_child("dicom", bench_dicom);
 	in_child("search", bench_search);
 	in_child("eval-text", bench_eval_text);

@@ -361,7 +361,7 @@ static int data_dedup(int argc, char **argv)
 	}
 	const char *dir = NULL;
 	bool json = false;
-	struct lb_dedup_options o = {LB_TEXT_MATCH, LB_PDQ_MATCH_DISTANCE, 0};
+	struct lb_dedup_options o = {LB_TEXT_MATCH, LB_PDQ_MATCH_DISTANCE, 0, 0};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
@@ -403,9 +403,14 @@ static int data_dedup(int argc, char **argv)
 			printf("%s:\n", t ? "near-duplicate images" : "near-duplicate texts");
 			json_array_foreach(json_object_get(g, "pairs"), k, f) {
 				json_t *m = json_object_get(f, t ? "distance" : "similarity");
+				const char *how = json_string_value(json_object_get(f, "method"));
+				bool sig = how && !strcmp(how, "crop-tolerant");
+				if (sig) /* matched by the crop-tolerant signature, not by PDQ */
+					m = json_object_get(f, "score");
 				printf("  %s ~ %s  (%s %.3g)\n", json_string_value(json_object_get(f, "a")),
 				       json_string_value(json_object_get(f, "b")),
-				       t ? "distance" : "similarity", json_number_value(m));
+				       sig ? "crop-tolerant score" : t ? "distance" : "similarity",
+				       json_number_value(m));
 			}
 		}
 	json_array_foreach(json_object_get(r, "skipped"), i, g)
@@ -1953,6 +1958,57 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 	return found;
 }
 
+/* A picture PDQ did not match (cropped, captioned, watermarked): the new entry's crop-tolerant
+ * signature (raw.imgsig, made by lb_data_describe) against those of the directory's entries
+ * of the same format, match at LB_IMGSIG_MATCH_SCORE. Writes the asset id and the score;
+ * false if none. */
+static bool near_picture(struct lb_catalog *cat, const struct lb_hexa *h, char id[128],
+			 char why[96])
+{
+	const char *fmt = lb_hexa_get_str(h, "data.format");
+	int sid = lb_hexa_field_id("raw.imgsig");
+	if (!fmt || !(h->present >> sid & 1) || h->v[sid].n != LB_IMGSIG_BYTES)
+		return false;
+	struct lb_imgsig *sig = lb_malloc(2 * sizeof *sig);
+	uint8_t *raw = lb_malloc(LB_IMGSIG_BYTES);
+	bool found = false;
+	if (!sig || !raw || lb_imgsig_decode(h->v[sid].b, h->v[sid].n, &sig[0]) || sig[0].flat)
+		goto out;
+	char where[64];
+	snprintf(where, sizeof where, "format=%s", fmt);
+	const char *wv[1] = {where};
+	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
+				       .no_synonyms = true};
+	struct lb_search_hit *hits = NULL;
+	size_t nh = 0;
+	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
+		goto out;
+	for (size_t i = 0; i < nh && !found; i++) {
+		json_t *e = NULL;
+		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
+			continue;
+		const char *hx = json_string_value(
+			json_object_get(json_object_get(e, "raw"), "imgsig"));
+		if (hx && strlen(hx) == 2 * LB_IMGSIG_BYTES &&
+		    lb_hex_decode(raw, LB_IMGSIG_BYTES, hx) == LB_OK &&
+		    lb_imgsig_decode(raw, LB_IMGSIG_BYTES, &sig[1]) == LB_OK) {
+			double sc = lb_imgsig_score(&sig[0], &sig[1]);
+			if (sc >= LB_IMGSIG_MATCH_SCORE) {
+				found = true;
+				snprintf(id, 128, "%s", hits[i].asset_id);
+				snprintf(why, 96, "crop-tolerant image signature score %.2f (match from %.2f)",
+					 sc, LB_IMGSIG_MATCH_SCORE);
+			}
+		}
+		json_decref(e);
+	}
+	lb_free(hits);
+out:
+	lb_free(sig);
+	lb_free(raw);
+	return found;
+}
+
 /* Describe, check for a duplicate in the directory, store in the vault and publish one file:
  * a new asset (prev NULL) or the next version of the asset recorded in prev. */
 static int publish_file(struct pub_ctx *c, const char *path, const struct add_terms *t,
@@ -2027,7 +2083,8 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 		goto out;
 	char near_id[128], why[96];
 	if (!prev && !link && !t->allow_near &&
-	    near_duplicate(c->cat, &h, data, len, near_id, why)) {
+	    (near_duplicate(c->cat, &h, data, len, near_id, why) ||
+	     near_picture(c->cat, &h, near_id, why))) {
 		rc = lb_errf(em, LB_EDUPLICATE,
 			     "%s: nearly the same as asset %s already in the directory (%s); use "
 			     "--allow-near to register it anyway",

@@ -7,7 +7,7 @@ set -eu
 
 BUILD="build-essential pkg-config libsodium-dev libsqlite3-dev sqlite3 libmicrohttpd-dev libgnutls28-dev \
 libjansson-dev libcurl4-openssl-dev libssl-dev openssl libgmp-dev liblua5.4-dev libseccomp-dev \
-libpng-dev libjpeg-dev libstb-dev curl ca-certificates etcd-server etcd-client libmagic-dev libpoppler-glib-dev"
+libpng-dev libjpeg-dev zlib1g-dev libstb-dev curl ca-certificates etcd-server etcd-client libmagic-dev libpoppler-glib-dev"
 TEST="clang libclang-rt-14-dev libcmocka-dev valgrind tmux python3 python3-pydicom \
 python3-sklearn python3-numpy dcmtk libdcmtk17 iproute2 nftables chromium ffmpeg"
 

@@ -7,7 +7,9 @@
  *     the band/row split chosen for the similarity threshold as datasketch does;
  *   - near-duplicate images: a PDQ-style 256-bit perceptual hash (luma, Jarosz box filter,
  *     64x64, 16x16 DCT, median threshold) with a quality score, compared over the 8
- *     rotations/flips; match at Hamming distance <= LB_PDQ_MATCH_DISTANCE.
+ *     rotations/flips; match at Hamming distance <= LB_PDQ_MATCH_DISTANCE;
+ *   - crops and overlays PDQ misses: a crop-tolerant signature (coarse and fine detail maps)
+ *     matched under crops and rescales; match at score >= LB_IMGSIG_MATCH_SCORE.
  * `leben data dedup DIR` and asset registration use these.
  */
 #ifndef LEBEN_DATA_DEDUP_H
@@ -113,18 +115,59 @@ int lb_pdq_distance(const uint8_t a[32], const uint8_t b[32]);
 /* Smallest distance between b and any of a's 8 variants. */
 int lb_pdq_min_distance(const struct lb_pdq a[8], const uint8_t b[32]);
 
+/* ---- crop-tolerant image signature (src/data/imgsig.c) ------------------------------------ */
+
+#define LB_IMGSIG_COARSE 32 /* coarse map side (alignment) */
+#define LB_IMGSIG_FINE 128  /* fine map side (verification) */
+/* encoded size: 4 + 512 + 3277 = 3793 bytes */
+#define LB_IMGSIG_BYTES (4 + LB_IMGSIG_COARSE * LB_IMGSIG_COARSE / 2 + \
+			 (LB_IMGSIG_FINE * LB_IMGSIG_FINE + 4) / 5)
+#define LB_IMGSIG_MATCH_SCORE 0.58 /* score at or above which two pictures match */
+#define LB_IMGSIG_MIN_DETAIL 1.0   /* below this fine detail (luma units) a picture is flat */
+
+/* Where a picture's detail is, at two scales: a coarse band-pass map (32x32, 4-bit values)
+ * to find how one picture sits inside another, and a fine map (128x128, -1/0/+1: the sign of
+ * the detail, 0 where it is weak) to tell the same picture from a look-alike. Survives crops
+ * of up to 40 % of a side, rescaling, captions and watermarks over part of the picture, JPEG
+ * re-encoding and brightness/contrast changes; not rotations (PDQ covers those). */
+struct lb_imgsig {
+	uint16_t w, h;                                          /* picture size (ratio kept) */
+	bool flat;                                              /* too little detail to compare */
+	int8_t coarse[LB_IMGSIG_COARSE * LB_IMGSIG_COARSE];     /* -8..7, row-major */
+	int8_t fine[LB_IMGSIG_FINE * LB_IMGSIG_FINE];           /* -1, 0, 1, row-major */
+};
+
+/* Signature of an 8-bit luma picture (w*h, row-major). Pictures smaller than 16x16 are refused
+ * (LB_EINVALID); a flat picture gets flat = true (it matches nothing). */
+int lb_imgsig_make(const uint8_t *luma, uint32_t w, uint32_t h, struct lb_imgsig *out);
+/* Fixed-size encoding (the public `raw.imgsig`): width and height (uint16 LE, the top bit of
+ * the height is the flat flag), the coarse map as two 4-bit values per byte, the fine map as
+ * five base-3 digits per byte (value + 1, first cell least significant). Decoding refuses
+ * another size, a zero dimension, a byte that is not five base-3 digits or non-zero padding
+ * with LB_EMALFORMED. */
+void lb_imgsig_encode(const struct lb_imgsig *s, uint8_t out[LB_IMGSIG_BYTES]);
+int lb_imgsig_decode(const uint8_t *p, size_t n, struct lb_imgsig *s);
+/* Similarity 0..1: the best robust correlation of one picture's detail with any window of the
+ * other (kept fraction 0.6..1 of each side), either way round. A search: milliseconds a pair
+ * (docs/performance.md). */
+double lb_imgsig_score(const struct lb_imgsig *a, const struct lb_imgsig *b);
+/* lb_imgsig_score(a, b) >= LB_IMGSIG_MATCH_SCORE. */
+bool lb_imgsig_match(const struct lb_imgsig *a, const struct lb_imgsig *b);
+
 /* ---- a directory ------------------------------------------------------------------------- */
 
 struct lb_dedup_options {
 	double text_threshold; /* lb_text_similarity threshold, default LB_TEXT_MATCH */
 	int image_distance;    /* PDQ match distance, default LB_PDQ_MATCH_DISTANCE */
 	size_t max_file;       /* largest file read, default 256 MiB */
+	double image_score;    /* crop-tolerant signature score, default LB_IMGSIG_MATCH_SCORE */
 };
 
 /* Walk dir recursively and report {"files":N,"exact":[groups],"near_text":[groups],
  * "near_image":[groups],"skipped":[...]}: exact groups by BLAKE2b (MD5 shown), near-duplicate
  * texts with their estimated similarity, near-duplicate images (PNG, JPEG, DICOM with native
- * pixel data) with their distance. *out is a new JSON object (json_decref). */
+ * pixel data) with their PDQ distance, "method" ("pdq" or "crop-tolerant") and, when the
+ * signature was compared, its "score". *out is a new JSON object (json_decref). */
 int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **out,
 		 struct lb_errmsg *em);
 

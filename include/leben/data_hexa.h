@@ -80,9 +80,10 @@ enum lb_hexa_type {
 	X(35, "raw.minhash", LB_HT_BYTES, "text fingerprint: MinHash + values digest")         \
 	X(36, "audit.score", LB_HT_U64, "audit score in basis points (0..10000)")             \
 	X(37, "audit.report", LB_HT_HASH32, "BLAKE2b-256 of the audit report")                \
-	X(38, "exchange.readers", LB_HT_LIST, "who may open the private part (lb1... / key)")
+	X(38, "exchange.readers", LB_HT_LIST, "who may open the private part (lb1... / key)")  \
+	X(39, "raw.imgsig", LB_HT_BYTES, "crop-tolerant image signature (lb_imgsig_encode)")
 
-#define LB_HEXA_NFIELDS 38
+#define LB_HEXA_NFIELDS 39
 
 /* One field's value. Which member is used depends on the field's type. */
 struct lb_hexa_value {

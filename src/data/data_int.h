@@ -14,8 +14,8 @@
 void data_dicom_elem_release(struct lb_dicom_elem *el);
 void data_dicom_item_release(struct lb_dicom_item *it);
 
-/* Decode a raw DEFLATE stream (RFC 1951, no zlib/gzip header) into a new buffer of at most max
- * bytes (caller frees with lb_free). LB_EMALFORMED for invalid streams, LB_ETRUNCATED if the
+/* Decode a raw DEFLATE stream (RFC 1951, no zlib/gzip header) with zlib into a new buffer of at
+ * most max bytes (caller frees with lb_free; src/data/zstream.c). LB_EMALFORMED for invalid streams, LB_ETRUNCATED if the
  * input ends before the final block, LB_ETOOBIG past max. Bytes after the final block are
  * ignored. */
 int data_inflate_raw(const uint8_t *in, size_t inlen, size_t max, uint8_t **out,
@@ -42,8 +42,6 @@ enum data_fhir_time data_fhir_time_of(const char *key);
 /* Next word of s from *pos (letters and digits; UTF-8 bytes count as letters), lowercased into
  * out (truncated to cap-1). Returns its length, 0 at the end. */
 size_t data_next_word(const char *s, size_t len, size_t *pos, char *out, size_t cap);
-/* CRC-32 (ISO 3309, as PNG uses it). */
-uint32_t data_crc32(const uint8_t *p, size_t n);
 /* i-th concept id of a loaded SNOMED release, in id order (i < lb_snomed_concepts). */
 struct lb_snomed;
 uint64_t data_snomed_concept_at(const struct lb_snomed *s, size_t i);

@@ -1,6 +1,7 @@
 /*
  * Duplicate detection over a directory: exact duplicates by content digest, near-duplicate
- * notes by MinHash/LSH, near-duplicate images (PNG, JPEG, DICOM) by the PDQ-style hash. Used by
+ * notes by MinHash/LSH, near-duplicate images (PNG, JPEG, DICOM) by the PDQ-style hash and, for
+ * crops and overlays PDQ misses, the crop-tolerant signature (imgsig.c). Used by
  * `leben data dedup` and by registration to refuse or link an asset that repeats another.
  */
 #include <dirent.h>
@@ -33,6 +34,9 @@ void lb_digest_blake2b(const void *p, size_t n, uint8_t out[32])
 /* Up to this many texts every pair of signatures is compared; above it LSH picks candidates
  * (LSH may miss a pair near the threshold: 5% at similarity 0.9 for threshold 0.8). */
 #define DEDUP_ALL_PAIRS 5000
+/* Up to this many pictures the crop-tolerant signature is compared for every pair PDQ does
+ * not match (about 125,000 pairs at a few milliseconds each). */
+#define DEDUP_SIG_MAX_IMAGES 500
 
 enum fkind { FK_OTHER, FK_TEXT, FK_IMAGE };
 
@@ -43,6 +47,7 @@ struct fentry {
 	enum fkind kind;
 	struct lb_text_fp tfp; /* text fingerprint (MinHash + values) */
 	struct lb_pdq pdq[8];
+	struct lb_imgsig *sig; /* crop-tolerant image signature (owned), NULL if none */
 	bool hashed;        /* text signature or image hash present */
 };
 
@@ -148,6 +153,16 @@ static int add_file(struct walk *w, const char *path)
 		e->kind = FK_IMAGE;
 		if (lb_pdq_hash(luma, iw, ih, e->pdq) == LB_OK)
 			e->hashed = e->pdq[0].quality >= LB_PDQ_MIN_QUALITY;
+		/* the crop-tolerant signature as well: PDQ misses crops and heavy overlays */
+		e->sig = lb_malloc(sizeof *e->sig);
+		if (!e->sig)
+			rc = LB_ENOMEM;
+		else if (lb_imgsig_make(luma, iw, ih, e->sig) != LB_OK || e->sig->flat) {
+			lb_free(e->sig);
+			e->sig = NULL;
+		}
+		if (e->sig)
+			e->hashed = true;
 		if (!e->hashed)
 			skip(w, path, "image too flat for a perceptual hash (quality below 50)");
 		lb_free(luma);
@@ -251,11 +266,18 @@ static json_t *groups_from_pairs(struct walk *w, json_t *pairs, const char *metr
 				json_array_append_new(files, json_string(w->f[k].path));
 		json_array_foreach(pairs, i, p) {
 			size_t a = (size_t)json_integer_value(json_object_get(p, "a"));
-			if (uf_find(par, a) == r)
-				json_array_append_new(
-					gp, json_pack("{s:s,s:s,s:O}", "a", w->f[a].path, "b",
+			if (uf_find(par, a) == r) {
+				json_t *g = json_pack("{s:s,s:s,s:O}", "a", w->f[a].path, "b",
 						      w->f[json_integer_value(json_object_get(p, "b"))].path,
-						      metric, json_object_get(p, metric)));
+						      metric, json_object_get(p, metric));
+				/* how an image pair matched and its signature score, if any */
+				json_t *extra = json_object_get(p, "method");
+				if (g && extra)
+					json_object_set(g, "method", extra);
+				if (g && (extra = json_object_get(p, "score")))
+					json_object_set(g, "score", extra);
+				json_array_append_new(gp, g);
+			}
 		}
 		if (json_array_size(files) > 1)
 			json_array_append_new(groups, json_pack("{s:o,s:o}", "files", files, "pairs", gp));
@@ -271,8 +293,10 @@ static json_t *groups_from_pairs(struct walk *w, json_t *pairs, const char *metr
 int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **out,
 		 struct lb_errmsg *em)
 {
-	struct lb_dedup_options o = {LB_TEXT_MATCH, LB_PDQ_MATCH_DISTANCE, 256u << 20};
+	struct lb_dedup_options o = {LB_TEXT_MATCH, LB_PDQ_MATCH_DISTANCE, 256u << 20, LB_IMGSIG_MATCH_SCORE};
 	if (opt) {
+		if (opt->image_score > 0)
+			o.image_score = opt->image_score;
 		if (opt->text_threshold > 0)
 			o.text_threshold = opt->text_threshold;
 		if (opt->image_distance > 0)
@@ -348,19 +372,42 @@ int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **o
 		if (!rc && !all_pairs)
 			rc = lb_lsh_insert(lsh, (uint32_t)i, &w.f[i].tfp.mh);
 	}
-	/* near-duplicate images: all pairs over the 8 variants */
+	/* near-duplicate images, all pairs: PDQ over the 8 rotations/flips first (fast), then
+	 * the crop-tolerant signature for pairs PDQ does not match — a search of milliseconds a
+	 * pair, so only up to DEDUP_SIG_MAX_IMAGES pictures (said in the report otherwise) */
+	size_t nimg = 0;
+	for (size_t i = 0; i < w.n; i++)
+		nimg += w.f[i].kind == FK_IMAGE && w.f[i].hashed;
+	bool use_sig = nimg <= DEDUP_SIG_MAX_IMAGES;
+	if (!use_sig) {
+		char why[160];
+		snprintf(why, sizeof why,
+			 "%zu pictures: more than %d, so crops and overlays were not searched "
+			 "(PDQ only); run dedup on smaller directories to find them",
+			 nimg, DEDUP_SIG_MAX_IMAGES);
+		skip(&w, dir, why);
+	}
 	for (size_t i = 0; !rc && i < w.n; i++) {
 		if (w.f[i].kind != FK_IMAGE || !w.f[i].hashed)
 			continue;
 		for (size_t k = 0; k < i; k++) {
-			if (w.f[k].kind != FK_IMAGE || !w.f[k].hashed ||
-			    !memcmp(w.f[k].b2, w.f[i].b2, 32))
+			struct fentry *a = &w.f[k], *b = &w.f[i];
+			if (a->kind != FK_IMAGE || !a->hashed || !memcmp(a->b2, b->b2, 32))
 				continue;
-			int d = lb_pdq_min_distance(w.f[k].pdq, w.f[i].pdq[0].hash);
-			if (d <= o.image_distance)
-				json_array_append_new(ipairs, json_pack("{s:I,s:I,s:i}", "a",
-									(json_int_t)k, "b",
-									(json_int_t)i, "distance", d));
+			bool pdq_ok = a->pdq[0].quality >= LB_PDQ_MIN_QUALITY &&
+				      b->pdq[0].quality >= LB_PDQ_MIN_QUALITY;
+			int d = pdq_ok ? lb_pdq_min_distance(a->pdq, b->pdq[0].hash) : 256;
+			double sc = -1;
+			if (use_sig && d > o.image_distance && a->sig && b->sig)
+				sc = lb_imgsig_score(a->sig, b->sig);
+			if (d <= o.image_distance || sc >= o.image_score) {
+				json_t *pr = json_pack("{s:I,s:I,s:i,s:s}", "a", (json_int_t)k, "b",
+						       (json_int_t)i, "distance", d, "method",
+						       d <= o.image_distance ? "pdq" : "crop-tolerant");
+				if (pr && sc >= 0)
+					json_object_set_new(pr, "score", json_real(sc));
+				json_array_append_new(ipairs, pr);
+			}
 		}
 	}
 	if (!rc) {
@@ -375,6 +422,9 @@ int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **o
 				 "lsh_bands", bands, "lsh_rows", rows,
 				 "image_distance", o.image_distance, "image_min_quality",
 				 LB_PDQ_MIN_QUALITY);
+		if (*out)
+			json_object_set_new(json_object_get(*out, "settings"), "image_score",
+					    json_real(o.image_score));
 		exact = NULL;
 		w.skipped = NULL;
 		if (!*out)
@@ -388,8 +438,10 @@ int lb_dedup_dir(const char *dir, const struct lb_dedup_options *opt, json_t **o
 	json_decref(ipairs);
 	json_decref(w.skipped);
 	lb_free(sorted);
-	for (size_t i = 0; i < w.n; i++)
+	for (size_t i = 0; i < w.n; i++) {
 		lb_free(w.f[i].path);
+		lb_free(w.f[i].sig);
+	}
 	lb_free(w.f);
 	return rc;
 }

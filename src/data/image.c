@@ -1,7 +1,7 @@
 /*
  * PNG and JPEG images: dimensions, channels and bit depth for the data features, and 8-bit luma
  * (ITU-R BT.601, what PDQ hashes) for near-duplicate detection. PNG chunks are walked and their
- * CRCs checked here first so a damaged file is reported with the offset of the bad chunk; pixels
+ * CRCs checked here first (zlib's crc32) so a damaged file is reported with the offset of the bad chunk; pixels
  * are decoded by libpng's simplified API and libjpeg (errors caught with setjmp, warnings such
  * as a premature end of data are treated as errors).
  */
@@ -11,6 +11,7 @@
 
 #include <jpeglib.h>
 #include <png.h>
+#include <zlib.h>
 
 #include "data/data_int.h"
 #include "leben/data_extract.h"
@@ -18,25 +19,6 @@
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-uint32_t data_crc32(const uint8_t *p, size_t n)
-{
-	static uint32_t table[256];
-	static int ready;
-	if (!ready) { /* benign race: every thread writes the same values */
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		ready = 1;
-	}
-	uint32_t c = 0xFFFFFFFFu;
-	for (size_t i = 0; i < n; i++)
-		c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-	return c ^ 0xFFFFFFFFu;
 }
 
 static int png_read_mem(const uint8_t *data, size_t len, bool want_luma, struct lb_image *out,
@@ -53,7 +35,7 @@ static int png_read_mem(const uint8_t *data, size_t len, bool want_luma, struct 
 			return lb_errf(em, LB_ETRUNCATED,
 				       "offset %zu: PNG chunk %.4s declares %u bytes but only %zu remain",
 				       pos, (const char *)data + pos + 4, clen, len - pos - 12);
-		if (data_crc32(data + pos + 4, clen + 4) != be32(data + pos + 8 + clen))
+		if (crc32(crc32(0, Z_NULL, 0), data + pos + 4, clen + 4) != be32(data + pos + 8 + clen))
 			return lb_errf(em, LB_EMALFORMED, "offset %zu: PNG chunk %.4s has a bad CRC",
 				       pos, (const char *)data + pos + 4);
 		if (!memcmp(data + pos + 4, "IHDR", 4)) {

@@ -326,6 +326,13 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 		struct lb_pdq p[8];
 		if (lb_pdq_hash(luma, w, hh, p) == LB_OK && p[0].quality >= LB_PDQ_MIN_QUALITY)
 			lb_hexa_set_bytes(h, "raw.pdq", p[0].hash, 32);
+		struct lb_imgsig *sig = lb_malloc(sizeof *sig); /* crops and overlays PDQ misses */
+		uint8_t enc[LB_IMGSIG_BYTES];
+		if (sig && lb_imgsig_make(luma, w, hh, sig) == LB_OK && !sig->flat) {
+			lb_imgsig_encode(sig, enc);
+			lb_hexa_set_bytes(h, "raw.imgsig", enc, sizeof enc);
+		}
+		lb_free(sig);
 		lb_free(luma);
 	}
 	lb_free(data);
@@ -334,7 +341,7 @@ int lb_data_describe_as(const char *path, const char *type, struct lb_hexa *h,
 		return lb_errwrap(em, "%s: ", path);
 	}
 	static const char *const pub[] = {"basic", "semantic", "data", "raw.blake2b", "raw.pdq",
-					  "raw.minhash", "dynamic", "audit"};
+					  "raw.minhash", "dynamic", "audit", "raw.imgsig"};
 	for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++)
 		lb_hexa_set_public(h, pub[i], true);
 	return LB_OK;

@@ -84,6 +84,21 @@ static void test_inflate_vectors(void **state)
 			assert_true(rc == LB_ETRUNCATED || rc == LB_EMALFORMED);
 		}
 		assert_int_equal(data_inflate_raw(in, inlen, 100, &out, &outlen), LB_ETOOBIG);
+		/* exactly the output size is allowed; one byte less is too big */
+		assert_lb_ok(data_inflate_raw(in, inlen, explen, &out, &outlen));
+		lb_free(out);
+		assert_int_equal(data_inflate_raw(in, inlen, explen - 1, &out, &outlen), LB_ETOOBIG);
+		/* bytes after the final block are ignored (DICOM pads to an even length) */
+		uint8_t *pad = lb_malloc(inlen + 3);
+		memcpy(pad, in, inlen);
+		memcpy(pad + inlen, "\0\xff\x13", 3);
+		assert_lb_ok(data_inflate_raw(pad, inlen + 3, 1 << 20, &out, &outlen));
+		assert_memory_equal(out, exp, explen);
+		lb_free(out);
+		/* a reserved block type (BTYPE 11) is malformed */
+		pad[0] = 0x07;
+		assert_int_equal(data_inflate_raw(pad, inlen, 1 << 20, &out, &outlen), LB_EMALFORMED);
+		lb_free(pad);
 		lb_free(in);
 	}
 	lb_free(exp);
