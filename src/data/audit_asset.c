@@ -76,7 +76,7 @@ static bool uid_is_valid(const char *s)
 	return true;
 }
 
-/* DA: YYYYMMDD with a plausible month and day. */
+/* DA: YYYYMMDD, a day that exists in the calendar (checked as the FHIR date it spells). */
 static bool da_is_valid(const char *s)
 {
 	if (strlen(s) != 8)
@@ -84,8 +84,9 @@ static bool da_is_valid(const char *s)
 	for (int i = 0; i < 8; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return false;
-	int m = (s[4] - '0') * 10 + s[5] - '0', d = (s[6] - '0') * 10 + s[7] - '0';
-	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+	char iso[11], why[96];
+	snprintf(iso, sizeof iso, "%.4s-%.2s-%.2s", s, s + 4, s + 6);
+	return data_fhir_date_check(iso, DATA_FHIR_DATE, why, sizeof why);
 }
 
 void lb_audit_dicom(const struct lb_dicom_file *f, struct lb_asset_audit *a)
@@ -119,7 +120,7 @@ void lb_audit_dicom(const struct lb_dicom_file *f, struct lb_asset_audit *a)
 	c = add_check(a, "dates");
 	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++)
 		if (lb_dicom_get_string(f, dates[i].tag, s, sizeof s) && s[0])
-			count(c, da_is_valid(s), "%s \"%.16s\" is not a date (YYYYMMDD)", dates[i].name,
+			count(c, da_is_valid(s), "%s \"%.16s\" is not a date that exists (YYYYMMDD)", dates[i].name,
 			      s);
 	c = add_check(a, "image");
 	const struct lb_dicom_elem *px = lb_dicom_find(f, 0x7FE00010);
