@@ -26,8 +26,15 @@ static void usage(FILE *f)
 		"       leben governance propose admit  --member ADDRESS|KEY --name NAME --kinds KINDS\n"
 		"                                        --from KEY [--expires-in BLOCKS] [--wait]\n"
 		"       leben governance propose remove --member ADDRESS|KEY --from KEY\n"
+		"                                        [--successor ADDRESS|KEY]\n"
 		"                                        [--expires-in BLOCKS] [--wait]\n"
+		"       leben governance propose rules  --threshold NUM/DEN --vote-blocks-default N\n"
+		"                                        --vote-blocks-max N --from KEY [--wait]\n"
 		"       leben governance vote PROPOSAL_ID yes|no --from KEY [--wait]\n"
+		"       leben governance vouch ACCOUNT --from KEY [--withdraw] [--wait]\n"
+		"       leben governance rekey --from KEY --new-key KEY2 [--wait]\n"
+		"       leben governance etcd list|remove NAME|ID|add-learner NAME PEER_URL|promote NAME|ID\n"
+		"                        [--etcd-endpoints URLS] [--home DIR]\n"
 		"\n"
 		"The consortium's members are the institutions' super nodes. A member proposes to admit\n"
 		"or remove a member; current members vote; the proposal passes when the yes-votes of\n"
@@ -38,6 +45,15 @@ static void usage(FILE *f)
 		"  members      list the members and the open proposals\n"
 		"  propose      send a governance.propose tx; prints the proposal id (its tx id)\n"
 		"  vote         send a governance.vote tx on a proposal id\n"
+		"  vouch        the member (its --from key) vouches for an account of its institution;\n"
+		"               when the member is removed, the accounts it vouched for are refused\n"
+		"               (remove) or pass to the successor (remove --successor)\n"
+		"  rekey        move the member from its node key (--from) to a new key (--new-key,\n"
+		"               a key of this home): the old key is refused from that block on; then\n"
+		"               install the new key as keys/node.key and restart the node\n"
+		"  etcd         etcd's own membership (v3 API over mutual TLS with <home>/tls): list the\n"
+		"               members, remove one (after a removal vote passed), add a learner\n"
+		"               (after an admission vote passed), promote a caught-up learner\n"
 		"\n"
 		"options:\n"
 		"  --from KEY          key (in <home>/keys) of the member who proposes or votes\n"
@@ -45,7 +61,15 @@ static void usage(FILE *f)
 		"  --name NAME         the institution's name (admit; at most 64 bytes)\n"
 		"  --kinds KINDS       super-node kinds, comma-separated: data, computing,\n"
 		"                      algorithm, audit (admit)\n"
-		"  --expires-in N      votes count for N more business blocks (default 1000)\n"
+		"  --expires-in N      votes count for N more business blocks (default: the\n"
+		"                      consortium's vote_blocks_default, 1000 unless voted otherwise)\n"
+		"  --successor ADDR    remove: the member that takes over the removed member's users\n"
+		"                      (the accounts it vouched for); without it they are frozen\n"
+		"  --threshold N/D     rules: yes-votes needed, as a fraction of the members (> 1/2)\n"
+		"  --vote-blocks-default N, --vote-blocks-max N   rules: default and longest vote period\n"
+		"  --withdraw          vouch: stop vouching for the account\n"
+		"  --new-key KEY2      rekey: the new node key (make it with 'leben keys new')\n"
+		"  --etcd-endpoints U  etcd client URLs, comma-separated (default: config.json)\n"
 		"  --wait              wait until the tx is in a block and say whether it applied\n"
 		"  --home DIR          node home (default $LEBEN_HOME or ~/.leben)\n"
 		"  --node URL          node API (default $LEBEN_NODE, or the port in config.json)\n"
@@ -60,6 +84,8 @@ static void usage(FILE *f)
 
 struct gopts {
 	const char *home, *node, *from, *member, *name, *kinds, *expires_in, *timeout;
+	const char *successor, *threshold, *vb_default, *vb_max, *new_key, *etcd_endpoints;
+	bool withdraw;
 	bool json, help, wait;
 };
 
@@ -195,13 +221,33 @@ static int do_propose(struct gopts *o, const char *action)
 	if (!strcmp(action, "admit"))
 		p.action = LB_GOV_ADMIT;
 	else if (!strcmp(action, "remove"))
-		p.action = LB_GOV_REMOVE;
+		p.action = o->successor ? LB_GOV_REMOVE_TO : LB_GOV_REMOVE;
+	else if (!strcmp(action, "rules"))
+		p.action = LB_GOV_PARAMS;
 	else {
-		cli_failf(CMD, "'%s' is not a proposal: use 'propose admit' or 'propose remove'",
+		cli_failf(CMD, "'%s' is not a proposal: use 'propose admit', 'propose remove' or "
+			       "'propose rules'",
 			  action);
 		return 2;
 	}
-	if (!o->from || !o->member) {
+	if (p.action == LB_GOV_PARAMS) {
+		unsigned a, d;
+		char end;
+		if (!o->from || !o->threshold || !o->vb_default || !o->vb_max ||
+		    sscanf(o->threshold, "%u/%u%c", &a, &d, &end) != 2 || a > 255 || d > 255 ||
+		    parse_u64(o->vb_default, &p.params.vote_blocks_default) ||
+		    parse_u64(o->vb_max, &p.params.vote_blocks_max)) {
+			cli_failf(CMD, "'propose rules' needs --threshold NUM/DEN (e.g. 3/4), "
+				       "--vote-blocks-default N, --vote-blocks-max N and --from KEY");
+			return 2;
+		}
+		p.params.num = (uint8_t)a;
+		p.params.den = (uint8_t)d;
+		if (lb_gov_params_check(&p.params, &em)) {
+			cli_fail(CMD, &em, NULL);
+			return 2;
+		}
+	} else if (!o->from || !o->member) {
 		cli_failf(CMD, "'propose %s' needs --member ADDRESS and --from KEY (see 'leben "
 			       "governance --help')", action);
 		return 2;
@@ -218,16 +264,33 @@ static int do_propose(struct gopts *o, const char *action)
 		}
 		snprintf(p.name, sizeof p.name, "%s", o->name);
 	} else if (o->name || o->kinds) {
-		cli_failf(CMD, "'propose remove' takes no --name or --kinds");
+		cli_failf(CMD, "'propose %s' takes no --name or --kinds", action);
 		return 2;
 	}
-	uint64_t expires_in = 1000;
+	if (o->successor && p.action != LB_GOV_REMOVE_TO) {
+		cli_failf(CMD, "--successor goes with 'propose remove'");
+		return 2;
+	}
+	if (p.action == LB_GOV_REMOVE_TO &&
+	    cli_resolve_address(CMD, o->home, o->successor, p.successor))
+		return 1;
+	uint64_t expires_in = 0;
 	if (o->expires_in && (parse_u64(o->expires_in, &expires_in) || !expires_in)) {
 		cli_failf(CMD, "--expires-in '%s' is not a positive number of blocks", o->expires_in);
 		return 2;
 	}
-	if (cli_resolve_address(CMD, o->home, o->member, p.member))
+	if (p.action != LB_GOV_PARAMS && cli_resolve_address(CMD, o->home, o->member, p.member))
 		return 1;
+	if (!expires_in) { /* the consortium's default vote period */
+		json_t *mj;
+		if (cli_api_get(CMD, cli_node_url(o->node, o->home), "/v1/members", &mj))
+			return 1;
+		json_t *d = json_object_get(json_object_get(mj, "rules"), "vote_blocks_default");
+		expires_in = json_is_integer(d) && json_integer_value(d) > 0
+				     ? (uint64_t)json_integer_value(d)
+				     : 1000;
+		json_decref(mj);
+	}
 	/* expiry: relative to the business chain's current height */
 	json_t *status;
 	if (cli_api_get(CMD, cli_node_url(o->node, o->home), "/v1/status", &status))
@@ -280,6 +343,215 @@ static int do_vote(struct gopts *o, const char *id, const char *choice)
 	return rc;
 }
 
+static int do_vouch(struct gopts *o, const char *account)
+{
+	struct lb_gov_vouch v = {.vouch = !o->withdraw};
+	if (!o->from) {
+		cli_failf(CMD, "'vouch' needs --from KEY (the member's node key)");
+		return 2;
+	}
+	if (cli_resolve_address(CMD, o->home, account, v.account))
+		return 1;
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	int rc = lb_gov_vouch_encode(&b, &v);
+	rc = rc ? cli_failf(CMD, "could not encode the vouch")
+		: send_tx(o, LB_TX_GOV_VOUCH, &b, v.vouch ? "vouch" : "withdrawal");
+	lb_buf_release(&b);
+	return rc;
+}
+
+static int do_rekey(struct gopts *o)
+{
+	struct lb_gov_rekey r;
+	struct lb_keypair oldk, newk;
+	uint8_t old_addr[LB_ADDR_LEN], msg[LB_GOV_REKEY_MSG_LEN];
+	if (!o->from || !o->new_key) {
+		cli_failf(CMD, "'rekey' needs --from KEY (the member's current node key) and "
+			       "--new-key KEY2 (a new key of this home, from 'leben keys new')");
+		return 2;
+	}
+	if (cli_load_key(o->home, o->from, &oldk))
+		return 1;
+	lb_addr_from_pubkey(old_addr, oldk.pk);
+	lb_keypair_wipe(&oldk);
+	if (cli_load_key(o->home, o->new_key, &newk))
+		return 1;
+	memcpy(r.new_key, newk.pk, LB_PUBKEY_LEN);
+	lb_gov_rekey_message(msg, old_addr, r.new_key);
+	lb_sign(r.proof, msg, sizeof msg, &newk);
+	lb_keypair_wipe(&newk);
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	int rc = lb_gov_rekey_encode(&b, &r);
+	rc = rc ? cli_failf(CMD, "could not encode the rekey")
+		: send_tx(o, LB_TX_GOV_REKEY, &b, "key rotation");
+	lb_buf_release(&b);
+	if (!rc && !o->json)
+		printf("From the block holding this tx, the member's txs and checkpoints are signed "
+		       "with '%s'.\nInstall it as the node key (keys/node.key) and restart the node; "
+		       "the old key is refused.\n",
+		       o->new_key);
+	return rc;
+}
+
+/* etcd endpoints: --etcd-endpoints, else config.json's etcd_endpoints. */
+static int etcd_endpoints(const struct gopts *o, char *out, size_t n)
+{
+	if (o->etcd_endpoints) {
+		snprintf(out, n, "%s", o->etcd_endpoints);
+		return 0;
+	}
+	char path[4200];
+	snprintf(path, sizeof path, "%s/config.json", o->home);
+	json_t *c = json_load_file(path, 0, NULL);
+	const char *e = json_string_value(json_object_get(c, "etcd_endpoints"));
+	if (e)
+		snprintf(out, n, "%s", e);
+	json_decref(c);
+	if (!e)
+		return cli_failf(CMD, "no etcd endpoints: give --etcd-endpoints URLS or set "
+				      "etcd_endpoints in %s", path);
+	return 0;
+}
+
+static int etcd_call(const struct gopts *o, const char *op, json_t *body, json_t **reply)
+{
+	char eps[2048], ca[4200], cert[4200], key[4200];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (etcd_endpoints(o, eps, sizeof eps))
+		return 1;
+	snprintf(ca, sizeof ca, "%s/tls/ca.pem", o->home);
+	snprintf(cert, sizeof cert, "%s/tls/node.pem", o->home);
+	snprintf(key, sizeof key, "%s/tls/node.key", o->home);
+	bool tls = strncmp(eps, "http://", 7) != 0;
+	int rc = lb_etcd_member_call(eps, tls ? ca : NULL, tls ? cert : NULL, tls ? key : NULL, op,
+				     body, reply, &em);
+	if (rc)
+		return cli_fail(CMD, &em, "check that etcd runs and that this home's tls/ files "
+					  "hold a certificate of the consortium CA");
+	return 0;
+}
+
+/* The etcd member named by name or hex/decimal id in a list reply; its id as text. */
+static json_t *etcd_find(json_t *list, const char *which)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(list, "members"), i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *id = json_string_value(json_object_get(m, "ID"));
+		char hex[32] = "";
+		if (id)
+			snprintf(hex, sizeof hex, "%llx", strtoull(id, NULL, 10));
+		if ((name && !strcmp(name, which)) || (id && !strcmp(id, which)) ||
+		    (hex[0] && !strcmp(hex, which)))
+			return m;
+	}
+	return NULL;
+}
+
+static void etcd_print(const struct gopts *o, json_t *list)
+{
+	size_t i;
+	json_t *m;
+	if (o->json) {
+		cli_print_json(list);
+		return;
+	}
+	printf("%zu etcd members\n", json_array_size(json_object_get(list, "members")));
+	json_array_foreach(json_object_get(list, "members"), i, m)
+	{
+		const char *id = json_string_value(json_object_get(m, "ID"));
+		json_t *peers = json_object_get(m, "peerURLs");
+		printf("  %-16llx %-12s %-8s %s\n", id ? strtoull(id, NULL, 10) : 0ull,
+		       json_string_value(json_object_get(m, "name"))
+			       ? json_string_value(json_object_get(m, "name"))
+			       : "(not started)",
+		       json_is_true(json_object_get(m, "isLearner")) ? "learner" : "voting",
+		       json_string_value(json_array_get(peers, 0)) ? json_string_value(
+									     json_array_get(peers, 0))
+								   : "");
+	}
+}
+
+static int do_etcd(struct gopts *o, const char **args, int n)
+{
+	json_t *list = NULL, *reply = NULL, *body = NULL;
+	int rc = 1;
+	if (etcd_call(o, "list", NULL, &list))
+		return 1;
+	if (!strcmp(args[0], "list") && n == 1) {
+		etcd_print(o, list);
+		json_decref(list);
+		return 0;
+	}
+	if ((!strcmp(args[0], "remove") || !strcmp(args[0], "promote")) && n == 2) {
+		json_t *m = etcd_find(list, args[1]);
+		if (!m) {
+			cli_failf(CMD, "etcd has no member named '%s' (see 'leben governance etcd "
+				       "list')",
+				  args[1]);
+			goto out;
+		}
+		body = json_pack("{s:O}", "ID", json_object_get(m, "ID"));
+		if (etcd_call(o, args[0], body, &reply))
+			goto out;
+		if (!o->json)
+			printf("etcd member %s %s\n", args[1],
+			       args[0][0] == 'r' ? "removed: its links to the other members are "
+						   "closed and it takes no part in ordering"
+						 : "promoted to a voting member");
+	} else if (!strcmp(args[0], "add-learner") && n == 3) {
+		if (etcd_find(list, args[1])) {
+			cli_failf(CMD, "etcd already has a member named '%s'", args[1]);
+			goto out;
+		}
+		body = json_pack("{s:[s],s:b}", "peerURLs", args[2], "isLearner", 1);
+		if (etcd_call(o, "add", body, &reply))
+			goto out;
+		if (!o->json) {
+			/* the initial cluster string the new member starts with */
+			size_t i;
+			json_t *m;
+			printf("etcd learner added for %s at %s; start its etcd with\n"
+			       "  --name %s --initial-cluster-state existing --initial-cluster ",
+			       args[1], args[2], args[1]);
+			int first = 1;
+			json_array_foreach(json_object_get(reply, "members"), i, m)
+			{
+				const char *nm = json_string_value(json_object_get(m, "name"));
+				json_t *p;
+				size_t j;
+				json_array_foreach(json_object_get(m, "peerURLs"), j, p)
+				{
+					printf("%s%s=%s", first ? "" : ",", nm && *nm ? nm : args[1],
+					       json_string_value(p));
+					first = 0;
+				}
+			}
+			printf("\nthen promote it when it has caught up: leben governance etcd "
+			       "promote %s\n",
+			       args[1]);
+		}
+	} else {
+		cli_failf(CMD, "etcd: use list, remove NAME|ID, add-learner NAME PEER_URL or promote "
+			       "NAME|ID");
+		rc = 2;
+		goto out;
+	}
+	if (o->json)
+		cli_print_json(reply);
+	rc = 0;
+out:
+	json_decref(list);
+	json_decref(reply);
+	json_decref(body);
+	return rc;
+}
+
 static int do_members(struct gopts *o)
 {
 	json_t *j;
@@ -328,11 +600,15 @@ int cmd_governance(int argc, char **argv)
 		{"-h", NULL, &o.help},		     {"--from", &o.from, NULL},
 		{"--member", &o.member, NULL},	     {"--name", &o.name, NULL},
 		{"--kinds", &o.kinds, NULL},	     {"--expires-in", &o.expires_in, NULL},
-		{"--wait", NULL, &o.wait},	     {NULL, NULL, NULL},
+		{"--wait", NULL, &o.wait},	     {"--successor", &o.successor, NULL},
+		{"--threshold", &o.threshold, NULL}, {"--vote-blocks-default", &o.vb_default, NULL},
+		{"--vote-blocks-max", &o.vb_max, NULL}, {"--withdraw", NULL, &o.withdraw},
+		{"--new-key", &o.new_key, NULL},     {"--etcd-endpoints", &o.etcd_endpoints, NULL},
+		{NULL, NULL, NULL},
 	};
-	const char *pos[3];
+	const char *pos[4];
 	int npos, rc;
-	if ((rc = copt_parse(CMD, argc, argv, 1, opts, pos, 3, &npos)))
+	if ((rc = copt_parse(CMD, argc, argv, 1, opts, pos, 4, &npos)))
 		return rc;
 	if (o.help) {
 		usage(stdout);
@@ -349,8 +625,14 @@ int cmd_governance(int argc, char **argv)
 		return do_propose(&o, pos[1]);
 	if (!strcmp(pos[0], "vote") && npos == 3)
 		return do_vote(&o, pos[1], pos[2]);
+	if (!strcmp(pos[0], "vouch") && npos == 2)
+		return do_vouch(&o, pos[1]);
+	if (!strcmp(pos[0], "rekey") && npos == 1)
+		return do_rekey(&o);
+	if (!strcmp(pos[0], "etcd") && npos >= 2)
+		return do_etcd(&o, pos + 1, npos - 1);
 	cli_failf(CMD, "'%s' with %d argument(s) is not a governance command; use members, "
-		       "propose admit|remove, or vote ID yes|no (see 'leben governance --help')",
+		       "propose admit|remove|rules, vote ID yes|no, vouch, rekey or etcd (see 'leben governance --help')",
 		  pos[0], npos - 1);
 	return 2;
 }
