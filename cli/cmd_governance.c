@@ -12,6 +12,7 @@
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "gov_join.h"
 #include "leben/api.h"
 #include "leben/base.h"
 #include "leben/consortium.h"
@@ -35,6 +36,10 @@ static void usage(FILE *f)
 		"       leben governance rekey --from KEY --new-key KEY2 [--wait]\n"
 		"       leben governance etcd list|remove NAME|ID|add-learner NAME PEER_URL|promote NAME|ID\n"
 		"                        [--etcd-endpoints URLS] [--home DIR]\n"
+		"       leben governance admit-node --member ADDRESS --name NODE --etcd-name NAME\n"
+		"                        --etcd-peer-url URL --etcd-client-url URL --ca DIR --out DIR\n"
+		"       leben governance join --bundle DIR --etcd-data DIR [--api-port N]\n"
+		"                        [--etcd-bin PATH] [--timeout SECONDS] [--home DIR]\n"
 		"\n"
 		"The consortium's members are the institutions' super nodes. A member proposes to admit\n"
 		"or remove a member; current members vote; the proposal passes when the yes-votes of\n"
@@ -54,7 +59,15 @@ static void usage(FILE *f)
 		"  etcd         etcd's own membership (v3 API over mutual TLS with <home>/tls): list the\n"
 		"               members, remove one (after a removal vote passed), add a learner\n"
 		"               (after an admission vote passed), promote a caught-up learner\n"
-		"\n"
+		"  admit-node   an existing member holding the CA, once the admission vote passed:\n"
+		"               issues the new node's and its etcd member's certificates, adds the etcd\n"
+		"               member as a learner and writes a join bundle into --out\n"
+		"  join         the new institution, in the home whose node key was voted in: installs\n"
+		"               the bundle, starts etcd (joins as a learner, promoted once in sync),\n"
+		"               starts the node from a member's snapshot and follows it until it has\n"
+		"               caught up; etcd and the node keep running in the background\n"
+		"\n");
+	fprintf(f,
 		"options:\n"
 		"  --from KEY          key (in <home>/keys) of the member who proposes or votes\n"
 		"  --member ADDRESS    the institution's account address (lb1...), or a key name\n"
@@ -85,6 +98,8 @@ static void usage(FILE *f)
 struct gopts {
 	const char *home, *node, *from, *member, *name, *kinds, *expires_in, *timeout;
 	const char *successor, *threshold, *vb_default, *vb_max, *new_key, *etcd_endpoints;
+	const char *etcd_name, *etcd_peer_url, *etcd_client_url, *ca, *out, *bundle, *etcd_data;
+	const char *etcd_bin, *api_port;
 	bool withdraw;
 	bool json, help, wait;
 };
@@ -567,6 +582,13 @@ static int do_members(struct gopts *o)
 	printf("%lld members; a proposal needs %lld yes-votes\n",
 	       (long long)json_integer_value(json_object_get(j, "count")),
 	       (long long)json_integer_value(json_object_get(j, "threshold")));
+	json_t *rules = json_object_get(j, "rules");
+	if (rules)
+		printf("rules: %s of the members, rounded up; votes stay open %lld business blocks "
+		       "by default, at most %lld\n",
+		       json_string_value(json_object_get(rules, "threshold")),
+		       (long long)json_integer_value(json_object_get(rules, "vote_blocks_default")),
+		       (long long)json_integer_value(json_object_get(rules, "vote_blocks_max")));
 	json_array_foreach(json_object_get(j, "members"), i, m)
 		printf("  %s  %-24s %s (since business block %lld)\n",
 		       json_string_value(json_object_get(m, "address")),
@@ -604,6 +626,11 @@ int cmd_governance(int argc, char **argv)
 		{"--threshold", &o.threshold, NULL}, {"--vote-blocks-default", &o.vb_default, NULL},
 		{"--vote-blocks-max", &o.vb_max, NULL}, {"--withdraw", NULL, &o.withdraw},
 		{"--new-key", &o.new_key, NULL},     {"--etcd-endpoints", &o.etcd_endpoints, NULL},
+		{"--etcd-name", &o.etcd_name, NULL}, {"--etcd-peer-url", &o.etcd_peer_url, NULL},
+		{"--etcd-client-url", &o.etcd_client_url, NULL}, {"--ca", &o.ca, NULL},
+		{"--out", &o.out, NULL},	     {"--bundle", &o.bundle, NULL},
+		{"--etcd-data", &o.etcd_data, NULL}, {"--etcd-bin", &o.etcd_bin, NULL},
+		{"--timeout", &o.timeout, NULL},     {"--api-port", &o.api_port, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[4];
@@ -631,6 +658,16 @@ int cmd_governance(int argc, char **argv)
 		return do_rekey(&o);
 	if (!strcmp(pos[0], "etcd") && npos >= 2)
 		return do_etcd(&o, pos + 1, npos - 1);
+	struct gov_join_opts jo = {
+		.home = o.home, .node = o.node, .member = o.member, .name = o.name,
+		.etcd_name = o.etcd_name, .etcd_peer_url = o.etcd_peer_url,
+		.etcd_client_url = o.etcd_client_url, .ca = o.ca, .out = o.out,
+		.etcd_endpoints = o.etcd_endpoints, .bundle = o.bundle, .etcd_data = o.etcd_data,
+		.etcd_bin = o.etcd_bin, .timeout = o.timeout, .api_port = o.api_port};
+	if (!strcmp(pos[0], "admit-node") && npos == 1)
+		return gov_admit_node(&jo);
+	if (!strcmp(pos[0], "join") && npos == 1)
+		return gov_join(&jo);
 	cli_failf(CMD, "'%s' with %d argument(s) is not a governance command; use members, "
 		       "propose admit|remove|rules, vote ID yes|no, vouch, rekey or etcd (see 'leben governance --help')",
 		  pos[0], npos - 1);

@@ -581,7 +581,9 @@ size_t lb_consortium_alarm_count(struct lb_consortium *c)
 json_t *lb_consortium_status_json(struct lb_consortium *c)
 {
 	char name[LB_MEMBER_NAME_MAX + 1];
-	bool member = lb_consortium_member_name(c->ledger, c->addr, name);
+	uint8_t account[LB_ADDR_LEN];
+	key_account(c->ledger, c->addr, account);
+	bool member = lb_consortium_member_name(c->ledger, account, name);
 	json_t *alarms = json_array(), *last = json_object();
 	pthread_mutex_lock(&c->mu);
 	size_t first = c->nalarms > ALARMS_MAX ? c->nalarms - ALARMS_MAX : 0;
@@ -614,6 +616,8 @@ json_t *lb_consortium_status_json(struct lb_consortium *c)
 			      (json_int_t)c->published, "checked", (json_int_t)c->checked,
 			      "waiting", (json_int_t)c->nwaiting, "last_published", last,
 			      "alarm_count", (json_int_t)c->nalarms, "alarms", alarms);
+	if (o && memcmp(account, c->addr, LB_ADDR_LEN))
+		json_object_set_new(o, "member_address", gov_addr_json(account));
 	pthread_mutex_unlock(&c->mu);
 	return o;
 }
