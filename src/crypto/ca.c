@@ -329,8 +329,23 @@ int lb_ca_crl(const char *dir, unsigned days, struct lb_errmsg *em)
 	} else {
 		char *data;
 		long len = BIO_get_mem_data(b, &data);
+		/* during a rotation the old CA's last list follows (links that check CRLs need
+		 * one for each CA they trust) */
+		char rot[4200], *old = NULL;
+		uint8_t *ob = NULL;
+		size_t ol = 0;
+		snprintf(rot, sizeof rot, "%s/retired/rotation-crl.pem", dir);
+		snprintf(path, sizeof path, "%s/trust.pem", dir);
+		if (access(path, F_OK) == 0 && lb_file_read(rot, 1u << 24, &ob, &ol, NULL) == LB_OK &&
+		    (old = lb_malloc((size_t)len + ol)) != NULL) {
+			memcpy(old, data, (size_t)len);
+			memcpy(old + len, ob, ol);
+		}
 		snprintf(path, sizeof path, "%s/crl.pem", dir);
-		rc = lb_file_write(path, data, (size_t)len, 0644, em);
+		rc = old ? lb_file_write(path, old, (size_t)len + ol, 0644, em)
+			 : lb_file_write(path, data, (size_t)len, 0644, em);
+		lb_free(old);
+		lb_free(ob);
 	}
 	BIO_free(b);
 	ASN1_TIME_free(t);
@@ -420,6 +435,9 @@ int lb_ca_rotate(const char *dir, const char *name, unsigned days, struct lb_err
 	if (rc)
 		return rc;
 	EVP_PKEY_free(cakey);
+	snprintf(path, sizeof path, "%s/crl.pem", dir);
+	if (access(path, F_OK) == 0 && (rc = lb_ca_crl(dir, 30, em)))
+		goto out;
 	snprintf(stamp, sizeof stamp, "%lld", (long long)time(NULL));
 	snprintf(path, sizeof path, "%s/retired", dir);
 	if ((rc = lb_mkdirs(path, 0700, em)))
@@ -439,6 +457,12 @@ int lb_ca_rotate(const char *dir, const char *name, unsigned days, struct lb_err
 	snprintf(path, sizeof path, "%s/revoked.txt", dir);
 	char moved[4200];
 	snprintf(moved, sizeof moved, "%s/retired/revoked-%s.txt", dir, stamp);
+	if (access(path, F_OK) == 0)
+		rename(path, moved);
+	/* the old CA's revocation list stays in force (appended to crl.pem) during the rotation:
+	 * renew it first so that it lasts */
+	snprintf(path, sizeof path, "%s/crl.pem", dir);
+	snprintf(moved, sizeof moved, "%s/retired/rotation-crl.pem", dir);
 	if (access(path, F_OK) == 0)
 		rename(path, moved);
 	if ((rc = lb_ca_init(dir, name, days, em)))
@@ -475,5 +499,7 @@ int lb_ca_retire(const char *dir, struct lb_errmsg *em)
 		return lb_errf(em, LB_ENOTFOUND, "ca: no rotation under way (%s does not exist)", path);
 	if (unlink(path))
 		return lb_errf(em, LB_EIO, "ca: cannot remove %s", path);
-	return LB_OK;
+	snprintf(path, sizeof path, "%s/retired/rotation-crl.pem", dir);
+	unlink(path);
+	return lb_ca_crl(dir, 30, em);
 }
