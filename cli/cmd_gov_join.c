@@ -185,6 +185,20 @@ int gov_admit_node(const struct gov_join_opts *o)
 	return 0;
 }
 
+/* The process in pidfile when it still runs (a join run again after an interruption reuses
+ * it), else 0. */
+static pid_t running(const char *pidfile)
+{
+	FILE *f = fopen(pidfile, "r");
+	int pid = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	return pid > 0 && kill(pid, 0) == 0 ? (pid_t)pid : 0;
+}
+
 /* Start argv in the background (own session, output to log), pid into pidfile. */
 static pid_t spawn(char *const argv[], const char *log, const char *pidfile)
 {
@@ -353,13 +367,14 @@ int gov_join(const struct gov_join_opts *o)
 		json_decref(b);
 		return cli_fail(CMD, &em, NULL);
 	}
-	pid_t ep = spawn(eargv, log, pidf);
-	if (ep < 0) {
+	pid_t ep = running(pidf);
+	bool resumed = ep > 0;
+	if (!ep && (ep = spawn(eargv, log, pidf)) < 0) {
 		json_decref(b);
 		return cli_failf(CMD, "cannot start etcd: %s", strerror(errno));
 	}
-	printf("[1/4] etcd %s started (pid %d, log %s), joining the cluster as a learner\n", a_name,
-	       (int)ep, log);
+	printf("[1/4] etcd %s %s (pid %d, log %s), joining the cluster as a learner\n", a_name,
+	       resumed ? "already runs" : "started", (int)ep, log);
 	fflush(stdout);
 	/* 2: promote once in sync (etcd refuses while the learner lags) */
 	time_t end = time(NULL) + timeout_s;
@@ -376,6 +391,19 @@ int gov_join(const struct gov_join_opts *o)
 		int r = etcd_call_files(BS("etcd_endpoints"), tls, "promote", body, &reply, &e2);
 		json_decref(body);
 		json_decref(reply);
+		if (r) { /* promoted by an earlier run that was interrupted? */
+			json_t *list = NULL, *m;
+			size_t k;
+			struct lb_errmsg e4;
+			if (!etcd_call_files(BS("etcd_endpoints"), tls, "list", NULL, &list, &e4))
+				json_array_foreach(json_object_get(list, "members"), k, m)
+					if (json_string_value(json_object_get(m, "ID")) &&
+					    !strcmp(json_string_value(json_object_get(m, "ID")),
+						    BS("etcd_id")) &&
+					    !json_is_true(json_object_get(m, "isLearner")))
+						r = 0;
+			json_decref(list);
+		}
 		if (!r) {
 			rc = 0;
 			break;
@@ -408,13 +436,14 @@ int gov_join(const struct gov_join_opts *o)
 	snprintf(nlog, sizeof nlog, "%s/node.log", o->home);
 	snprintf(npid, sizeof npid, "%s/node.pid", o->home);
 	char *nargv[] = {self, "node", "--home", home_copy, NULL};
-	pid_t np = spawn(nargv, nlog, npid);
-	if (np < 0) {
+	pid_t np = running(npid);
+	resumed = np > 0;
+	if (!np && (np = spawn(nargv, nlog, npid)) < 0) {
 		rc = cli_failf(CMD, "cannot start the node: %s", strerror(errno));
 		goto out;
 	}
-	printf("[3/4] node started (pid %d, log %s), catching up from %s\n", (int)np, nlog,
-	       BS("snapshot_from"));
+	printf("[3/4] node %s (pid %d, log %s), catching up from %s\n",
+	       resumed ? "already runs" : "started", (int)np, nlog, BS("snapshot_from"));
 	fflush(stdout);
 	/* 4: follow until it has the member's heights and is a member */
 	json_t *ms = NULL;

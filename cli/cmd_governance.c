@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apiclient.h"
 #include "cli.h"
@@ -512,8 +513,38 @@ static int do_etcd(struct gopts *o, const char **args, int n)
 			goto out;
 		}
 		body = json_pack("{s:O}", "ID", json_object_get(m, "ID"));
-		if (etcd_call(o, args[0], body, &reply))
-			goto out;
+		/* etcd refuses to remove a member that it still counts as active while the others
+		 * would then lack a quorum of active members ("unhealthy cluster"), and to promote
+		 * a learner that is not in sync: both pass with time, so try for up to 30 s */
+		for (int tries = 0;; tries++) {
+			char eps[2048], ca[4200], cert[4200], key[4200];
+			struct lb_errmsg em;
+			lb_errclear(&em);
+			if (etcd_endpoints(o, eps, sizeof eps))
+				goto out;
+			snprintf(ca, sizeof ca, "%s/tls/ca.pem", o->home);
+			snprintf(cert, sizeof cert, "%s/tls/node.pem", o->home);
+			snprintf(key, sizeof key, "%s/tls/node.key", o->home);
+			bool tls = strncmp(eps, "http://", 7) != 0;
+			if (!lb_etcd_member_call(eps, tls ? ca : NULL, tls ? cert : NULL,
+						 tls ? key : NULL, args[0], body, &reply, &em))
+				break;
+			bool later = strstr(em.text, "unhealthy cluster") ||
+				     strstr(em.text, "not enough started members") ||
+				     strstr(em.text, "in sync");
+			if (!later || tries >= 30) {
+				cli_fail(CMD, &em, later ? "etcd still refuses; check the members' health "
+							   "(leben governance etcd list) and try again"
+							 : NULL);
+				goto out;
+			}
+			if (!o->json && tries % 5 == 0)
+				printf("etcd is not ready for this yet (%s); trying again for up to 30 s\n",
+				       em.text);
+			fflush(stdout);
+			struct timespec ts = {1, 0};
+			nanosleep(&ts, NULL);
+		}
 		if (!o->json)
 			printf("etcd member %s %s\n", args[1],
 			       args[0][0] == 'r' ? "removed: its links to the other members are "
