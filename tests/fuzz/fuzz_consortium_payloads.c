@@ -57,14 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (gov_prop_decode(&gp, p, n) == LB_OK && gov_prop_encode(&b, &gp) == LB_OK)
 			same(&b, p, n);
 		break;
-	case 5: {
+	case 6: {
 		struct lb_gov_vouch x;
 		if (lb_gov_vouch_decode(&x, p, n, NULL) == LB_OK &&
 		    lb_gov_vouch_encode(&b, &x) == LB_OK)
 			same(&b, p, n);
 		break;
 	}
-	case 6: {
+	case 7: {
 		struct lb_gov_rekey x;
 		if (lb_gov_rekey_decode(&x, p, n, NULL) == LB_OK &&
 		    lb_gov_rekey_encode(&b, &x) == LB_OK)
