@@ -35,6 +35,7 @@ static void usage(FILE *f)
 		"       leben governance vote PROPOSAL_ID yes|no --from KEY [--wait]\n"
 		"       leben governance vouch ACCOUNT --from KEY [--withdraw] [--wait]\n"
 		"       leben governance rekey --from KEY --new-key KEY2 [--wait]\n"
+		"       leben governance follow-removal --member ADDRESS --from KEY [--timeout S]\n"
 		"       leben governance etcd list|remove NAME|ID|add-learner NAME PEER_URL|promote NAME|ID\n"
 		"                        [--etcd-endpoints URLS] [--home DIR]\n"
 		"       leben governance admit-node --member ADDRESS --name NODE --etcd-name NAME\n"
@@ -57,6 +58,8 @@ static void usage(FILE *f)
 		"  rekey        move the member from its node key (--from) to a new key (--new-key,\n"
 		"               a key of this home): the old key is refused from that block on; then\n"
 		"               install the new key as keys/node.key and restart the node\n"
+		"  follow-removal  carry a passed removal to the settlement and directory chains, so that\n"
+		"               they refuse the removed member's keys too (any key can send it)\n"
 		"  etcd         etcd's own membership (v3 API over mutual TLS with <home>/tls): list the\n"
 		"               members, remove one (after a removal vote passed), add a learner\n"
 		"               (after an admission vote passed), promote a caught-up learner\n"
@@ -101,6 +104,7 @@ struct gopts {
 	const char *successor, *threshold, *vb_default, *vb_max, *new_key, *etcd_endpoints;
 	const char *etcd_name, *etcd_peer_url, *etcd_client_url, *ca, *out, *bundle, *etcd_data;
 	const char *etcd_bin, *api_port;
+	char last_id[2 * LB_HASH_LEN + 1];     /* the id of the last tx send_tx sent */
 	bool withdraw;
 	bool json, help, wait;
 };
@@ -117,9 +121,9 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Sign payload as a business tx of type from key o->from, post it, optionally wait. */
-static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *payload,
-		   const char *what)
+/* Sign payload as a tx of type on chain from key o->from, post it, optionally wait. */
+static int send_tx_on(struct gopts *o, int chain, uint32_t type, const struct lb_buf *payload,
+		      const char *what)
 {
 	const char *url = cli_node_url(o->node, o->home);
 	json_t *status = NULL, *acct = NULL, *reply = NULL, *final = NULL, *body = NULL;
@@ -146,7 +150,7 @@ static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *pa
 	snprintf(path, sizeof path, "/v1/accounts/%s", addr_text);
 	struct lb_tx t = {0};
 	t.version = LB_TX_VERSION;
-	t.chain = LB_CHAIN_BUSINESS;
+	t.chain = (uint8_t)chain;
 	t.type = type;
 	t.payload = payload->data;
 	t.payload_len = payload->len;
@@ -160,9 +164,11 @@ static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *pa
 		if (cli_api_get(CMD, url, path, &acct))
 			goto out;
 		json_t *nn = json_object_get(
-			json_object_get(json_object_get(acct, "chains"), "business"), "next_nonce");
+			json_object_get(json_object_get(acct, "chains"), lb_chain_name(chain)),
+			"next_nonce");
 		if (!json_is_integer(nn)) {
-			cli_failf(CMD, "the node did not give the next business nonce of %s", addr_text);
+			cli_failf(CMD, "the node did not give the next %s nonce of %s",
+				  lb_chain_name(chain), addr_text);
 			goto out;
 		}
 		t.nonce = (uint64_t)json_integer_value(nn);
@@ -192,20 +198,21 @@ static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *pa
 	lb_keypair_wipe(&kp);
 	have_key = false;
 	lb_hex_encode(idhex, id, LB_HASH_LEN);
+	snprintf(o->last_id, sizeof o->last_id, "%s", idhex);
 	if (!o->json)
-		printf("Sent %s %s\n  from %s, business chain, nonce %" PRIu64 "\n", what, idhex,
-		       addr_text, t.nonce);
+		printf("Sent %s %s\n  from %s, %s chain, nonce %" PRIu64 "\n", what, idhex,
+		       addr_text, lb_chain_name(chain), t.nonce);
 	rc = 0;
 	if (o->wait) {
 		rc = cli_tx_wait(CMD, url, idhex, 60, &final);
 		if (final && !o->json) {
 			json_t *e = json_object_get(final, "error");
 			if (!rc)
-				printf("Committed in business block %llu.\n",
+				printf("Committed in %s block %llu.\n", lb_chain_name(chain),
 				       (unsigned long long)cli_tx_height(final));
 			else
-				printf("Included in business block %llu but NOT applied: %s [%s]\n",
-				       (unsigned long long)cli_tx_height(final),
+				printf("Included in %s block %llu but NOT applied: %s [%s]\n",
+				       lb_chain_name(chain), (unsigned long long)cli_tx_height(final),
 				       json_string_value(json_object_get(e, "message")),
 				       json_string_value(json_object_get(e, "code")));
 		}
@@ -226,6 +233,12 @@ out:
 	json_decref(status);
 	lb_buf_release(&out);
 	return rc;
+}
+
+static int send_tx(struct gopts *o, uint32_t type, const struct lb_buf *payload,
+		   const char *what)
+{
+	return send_tx_on(o, LB_CHAIN_BUSINESS, type, payload, what);
 }
 
 static int do_propose(struct gopts *o, const char *action)
@@ -598,6 +611,123 @@ out:
 	return rc;
 }
 
+/* Carry a removal to the settlement and directory chains: governance.removal slices on the
+ * business chain, then for each of them a governance.follow on each other chain with the
+ * slice's proof anchored there. */
+static int do_follow_removal(struct gopts *o)
+{
+	const char *url = cli_node_url(o->node, o->home);
+	uint8_t addr[LB_ADDR_LEN];
+	char text[LB_ADDR_TEXT_LEN + 1], path[256];
+	json_t *rec = NULL;
+	int rc = 1;
+	double timeout = o->timeout ? atof(o->timeout) : 120;
+	if (!o->member || !o->from) {
+		cli_failf(CMD, "'follow-removal' needs --member ADDRESS (the removed member) and "
+			       "--from KEY (any key that can send txs, e.g. your node key)");
+		return 2;
+	}
+	if (cli_resolve_address(CMD, o->home, o->member, addr))
+		return 1;
+	lb_addr_encode(text, addr);
+	snprintf(path, sizeof path, "/v1/members/%s/removal", text);
+	if (cli_api_get(CMD, url, path, &rec))
+		return 1;
+	json_t *keys = json_object_get(rec, "refused_keys");
+	size_t n = json_array_size(keys);
+	if (!o->json)
+		printf("The removal of %s at business block %lld refused %zu key(s); carrying them to "
+		       "the settlement and directory chains.\n",
+		       text, (long long)json_integer_value(json_object_get(rec, "height")), n);
+	bool saved_wait = o->wait;
+	o->wait = true;
+	for (size_t off = 0; off < n; off += LB_GOV_REMOVAL_SLICE_MAX) {
+		size_t cnt = n - off < LB_GOV_REMOVAL_SLICE_MAX ? n - off : LB_GOV_REMOVAL_SLICE_MAX;
+		uint8_t *ks = lb_malloc(cnt * LB_ADDR_LEN);
+		struct lb_buf b;
+		struct lb_errmsg em;
+		if (!ks)
+			goto out;
+		for (size_t i = 0; i < cnt; i++)
+			if (lb_addr_decode(ks + i * LB_ADDR_LEN,
+					   json_string_value(json_array_get(keys, off + i)), &em)) {
+				lb_free(ks);
+				cli_fail(CMD, &em, NULL);
+				goto out;
+			}
+		struct lb_gov_removal r = {.offset = off, .count = cnt, .keys = ks};
+		memcpy(r.member, addr, LB_ADDR_LEN);
+		lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+		int e = lb_gov_removal_encode(&b, &r);
+		if (!e)
+			e = send_tx(o, LB_TX_GOV_REMOVAL, &b, "removal statement");
+		lb_buf_release(&b);
+		lb_free(ks);
+		if (e)
+			goto out;
+		char rid[2 * LB_HASH_LEN + 1];
+		snprintf(rid, sizeof rid, "%s", o->last_id);
+		static const int chains[] = {LB_CHAIN_SETTLEMENT, LB_CHAIN_DIRECTORY};
+		for (int k = 0; k < 2; k++) {
+			int ch = chains[k];
+			json_t *pj = NULL;
+			double deadline = (double)lb_now_ms() / 1000.0 + timeout;
+			bool told = false;
+			snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=%s", rid, lb_chain_name(ch));
+			for (;;) {
+				lb_errclear(&em);
+				int g = lb_client_get(url, path, &pj, &em);
+				if (g == LB_OK)
+					break;
+				if (g != LB_ENOTFOUND || (double)lb_now_ms() / 1000.0 > deadline) {
+					cli_failf(CMD, "no proof of %s anchored in the %s chain: %s (a "
+						       "block is made there when any tx goes to it; run "
+						       "this command again later)",
+						  rid, lb_chain_name(ch), em.text);
+					goto out;
+				}
+				if (!told && !o->json)
+					printf("waiting for a %s block to anchor business block of %s...\n",
+					       lb_chain_name(ch), rid);
+				told = true;
+				struct timespec ts = {0, 200000000L};
+				nanosleep(&ts, NULL);
+			}
+			uint8_t *raw = NULL, *proof = NULL;
+			size_t rl = 0, pl = 0;
+			const char *th = json_string_value(json_object_get(pj, "tx"));
+			const char *ph = json_string_value(json_object_get(pj, "proof"));
+			if (!th || !ph || lb_hex_decode_alloc(th, &raw, &rl, LB_TX_MAX_BYTES) ||
+			    lb_hex_decode_alloc(ph, &proof, &pl, LB_TX_PAYLOAD_MAX)) {
+				json_decref(pj);
+				cli_failf(CMD, "the node's proof of %s is unusable", rid);
+				goto out;
+			}
+			json_decref(pj);
+			lb_buf_init(&b, LB_TX_MAX_BYTES);
+			e = lb_gov_follow_encode(&b, raw, rl, proof, pl);
+			if (!e)
+				e = send_tx_on(o, ch,
+					       ch == LB_CHAIN_SETTLEMENT ? LB_TX_GOV_FOLLOW
+									 : LB_TX_GOV_FOLLOW_DIR,
+					       &b, "follow-up");
+			lb_buf_release(&b);
+			lb_free(raw);
+			lb_free(proof);
+			if (e)
+				goto out;
+		}
+	}
+	if (!o->json)
+		printf("Done: the %s and %s chains refuse these keys too.\n",
+		       lb_chain_name(LB_CHAIN_SETTLEMENT), lb_chain_name(LB_CHAIN_DIRECTORY));
+	rc = 0;
+	o->wait = saved_wait;
+out:
+	json_decref(rec);
+	return rc;
+}
+
 static int do_members(struct gopts *o)
 {
 	json_t *j;
@@ -687,6 +817,8 @@ int cmd_governance(int argc, char **argv)
 		return do_vouch(&o, pos[1]);
 	if (!strcmp(pos[0], "rekey") && npos == 1)
 		return do_rekey(&o);
+	if (!strcmp(pos[0], "follow-removal") && npos == 1)
+		return do_follow_removal(&o);
 	if (!strcmp(pos[0], "etcd") && npos >= 2)
 		return do_etcd(&o, pos + 1, npos - 1);
 	struct gov_join_opts jo = {

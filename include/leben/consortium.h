@@ -28,6 +28,9 @@ enum {
 	LB_TX_CHECKPOINT = 0x0332,
 	LB_TX_GOV_VOUCH = 0x0333,  /* a member vouches for an account (or withdraws) */
 	LB_TX_GOV_REKEY = 0x0334,  /* a member moves to a new node key */
+	LB_TX_GOV_REMOVAL = 0x0335, /* states keys a removal refused (for the other chains) */
+	LB_TX_GOV_FOLLOW = 0x0106,     /* settlement: carries a governance.removal there */
+	LB_TX_GOV_FOLLOW_DIR = 0x0205, /* directory: the same */
 };
 
 /* Super-node kinds, a bit set. */
@@ -135,6 +138,33 @@ int lb_gov_rekey_decode(struct lb_gov_rekey *r, const uint8_t *in, size_t n, str
 #define LB_GOV_REKEY_MSG_LEN (25 + LB_ADDR_LEN + LB_PUBKEY_LEN)
 void lb_gov_rekey_message(uint8_t out[LB_GOV_REKEY_MSG_LEN], const uint8_t old_addr[LB_ADDR_LEN],
 			  const uint8_t new_key[LB_PUBKEY_LEN]);
+/* governance.removal (business): "member's removal refused keys[offset .. offset+count)" —
+ * valid only when that is exactly a slice of the list the removal recorded
+ * (gov.banned/<member>), so its inclusion proof tells the other chains which keys to refuse. */
+#define LB_GOV_REMOVAL_SLICE_MAX 1000
+struct lb_gov_removal {
+	uint8_t member[LB_ADDR_LEN];
+	uint64_t offset;
+	size_t count;                         /* 1 .. LB_GOV_REMOVAL_SLICE_MAX */
+	const uint8_t *keys;                  /* count addresses (borrowed from the payload) */
+};
+int lb_gov_removal_encode(struct lb_buf *b, const struct lb_gov_removal *r);
+int lb_gov_removal_decode(struct lb_gov_removal *r, const uint8_t *in, size_t n,
+			  struct lb_errmsg *em);
+/* governance.follow / governance.follow.directory: version 1, a committed governance.removal
+ * tx (its bytes) and its inclusion proof anchored in a block of the chain the follow is sent
+ * to (lb_proof_verify format). Anyone may send it (fee-exempt); it writes LB_KEYMAP_REMOVED for
+ * the listed keys on its own chain. */
+struct lb_gov_follow {
+	const uint8_t *tx;                    /* borrowed */
+	size_t tx_len;
+	const uint8_t *proof;                 /* borrowed */
+	size_t proof_len;
+};
+int lb_gov_follow_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len, const uint8_t *proof,
+			 size_t proof_len);
+int lb_gov_follow_decode(struct lb_gov_follow *f, const uint8_t *in, size_t n,
+			 struct lb_errmsg *em);
 int lb_checkpoint_encode(struct lb_buf *b, const struct lb_checkpoint *c);
 int lb_checkpoint_decode(struct lb_checkpoint *c, const uint8_t *in, size_t n,
 			 struct lb_errmsg *em);
@@ -143,6 +173,12 @@ int lb_checkpoint_decode(struct lb_checkpoint *c, const uint8_t *in, size_t n,
 
 /* Is addr a current member (per the committed business state)? */
 bool lb_consortium_is_member(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN]);
+/* A removed member's record: {"member", "height" (business block of the enacting vote),
+ * "disposition" ("freeze" | "successor"), "successor"?, "refused_keys": [addresses refused by
+ * the removal, in the order governance.removal slices them]}. LB_ENOTFOUND if addr was never
+ * removed. */
+int lb_consortium_removal_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
+			       json_t **out, struct lb_errmsg *em);
 /* Super-node kinds (LB_SUPER_* bits) of a current member; 0 when addr is not a member (or the
  * state cannot be read). Reads the committed business state. */
 uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN]);

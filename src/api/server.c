@@ -123,6 +123,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/sessions", h_sessions, false, NULL},
 	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
 	{"GET", "/v1/members", h_members, false, NULL},
+	{"GET", "/v1/members/{address}/removal", h_ext, false, api_member_removal},
 	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
 	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
 	{"GET", "/v1/directory/search", h_dir_search, false, NULL},

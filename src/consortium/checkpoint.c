@@ -135,6 +135,44 @@ static int read_params(struct lb_ledger *l, struct lb_gov_params *p)
 	return rc;
 }
 
+int lb_consortium_removal_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
+			       json_t **out, struct lb_errmsg *em)
+{
+	struct lb_buf b;
+	struct lb_dec d;
+	uint64_t height;
+	uint8_t disp, succ[LB_ADDR_LEN];
+	char t[LB_ADDR_TEXT_LEN + 1];
+	lb_addr_encode(t, addr);
+	lb_buf_init(&b, 1 << 20);
+	int rc = lb_ledger_state_read(l, LB_CHAIN_BUSINESS, "gov.removed", addr, LB_ADDR_LEN, &b,
+				      NULL);
+	if (rc == LB_ENOTFOUND) {
+		lb_buf_release(&b);
+		return lb_errf(em, LB_ENOTFOUND, "%s was never removed from the consortium", t);
+	}
+	lb_dec_init(&d, b.data, b.len, "removal record", NULL);
+	if (rc || lb_dec_uvar(&d, "height", UINT64_MAX, &height) || lb_dec_u8(&d, "disp", &disp) ||
+	    lb_dec_fixed(&d, "successor", succ, LB_ADDR_LEN) || lb_dec_end(&d)) {
+		lb_buf_release(&b);
+		return lb_errf(em, LB_ECORRUPT, "the removal record of %s is unreadable", t);
+	}
+	json_t *o = json_pack("{s:o,s:I,s:s}", "member", gov_addr_json(addr), "height",
+			      (json_int_t)height, "disposition", disp == 2 ? "successor" : "freeze");
+	if (o && disp == 2)
+		json_object_set_new(o, "successor", gov_addr_json(succ));
+	json_t *keys = json_array();
+	lb_buf_reset(&b);
+	if (lb_ledger_state_read(l, LB_CHAIN_BUSINESS, "gov.banned", addr, LB_ADDR_LEN, &b,
+				 NULL) == LB_OK)
+		for (size_t i = 0; i + LB_ADDR_LEN <= b.len; i += LB_ADDR_LEN)
+			json_array_append_new(keys, gov_addr_json(b.data + i));
+	json_object_set_new(o, "refused_keys", keys);
+	lb_buf_release(&b);
+	*out = o;
+	return o ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
 uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN])
 {
 	struct gov_members *m = lb_malloc(sizeof *m);

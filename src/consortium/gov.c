@@ -8,6 +8,7 @@
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
+#include "leben/tx.h"
 
 /* ---- arithmetic ------------------------------------------------------------------------- */
 
@@ -268,6 +269,64 @@ void lb_gov_rekey_message(uint8_t out[LB_GOV_REKEY_MSG_LEN], const uint8_t old_a
 	memcpy(out, "LEBEN governance.rekey v1", 25);
 	memcpy(out + 25, old_addr, LB_ADDR_LEN);
 	memcpy(out + 25 + LB_ADDR_LEN, new_key, LB_PUBKEY_LEN);
+}
+
+int lb_gov_removal_encode(struct lb_buf *b, const struct lb_gov_removal *r)
+{
+	int rc;
+	if ((rc = lb_enc_fixed(b, r->member, LB_ADDR_LEN)) || (rc = lb_enc_uvar(b, r->offset)))
+		return rc;
+	return lb_enc_bytes(b, r->keys, r->count * LB_ADDR_LEN);
+}
+
+int lb_gov_removal_decode(struct lb_gov_removal *r, const uint8_t *in, size_t n,
+			  struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	size_t len;
+	int rc;
+	lb_dec_init(&d, in, n, "governance.removal payload", em);
+	if ((rc = lb_dec_fixed(&d, "member", r->member, LB_ADDR_LEN)) ||
+	    (rc = lb_dec_uvar(&d, "offset", LB_VOUCHED_MAX + 2, &r->offset)) ||
+	    (rc = lb_dec_bytes(&d, "keys", LB_GOV_REMOVAL_SLICE_MAX * LB_ADDR_LEN, &r->keys, &len)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!len || len % LB_ADDR_LEN)
+		return lb_errf(em, LB_EMALFORMED,
+			       "governance.removal: the keys must be 1 to %d addresses of %d bytes",
+			       LB_GOV_REMOVAL_SLICE_MAX, LB_ADDR_LEN);
+	r->count = len / LB_ADDR_LEN;
+	return LB_OK;
+}
+
+int lb_gov_follow_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len, const uint8_t *proof,
+			 size_t proof_len)
+{
+	int rc;
+	if ((rc = lb_enc_u8(b, 1)) || (rc = lb_enc_bytes(b, tx, tx_len)))
+		return rc;
+	return lb_enc_bytes(b, proof, proof_len);
+}
+
+int lb_gov_follow_decode(struct lb_gov_follow *f, const uint8_t *in, size_t n,
+			 struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	uint8_t v;
+	int rc;
+	lb_dec_init(&d, in, n, "governance.follow payload", em);
+	if ((rc = lb_dec_u8(&d, "version", &v)))
+		return rc;
+	if (v != 1)
+		return lb_dec_fail(&d, LB_EUNSUPPORTED, "version", "%u is not supported", v);
+	if ((rc = lb_dec_bytes(&d, "removal tx", LB_TX_MAX_BYTES, &f->tx, &f->tx_len)) ||
+	    (rc = lb_dec_bytes(&d, "proof", LB_TX_PAYLOAD_MAX, &f->proof, &f->proof_len)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!f->tx_len || !f->proof_len)
+		return lb_errf(em, LB_EMALFORMED,
+			       "governance.follow: the removal tx and its proof must both be present");
+	return LB_OK;
 }
 
 int lb_checkpoint_encode(struct lb_buf *b, const struct lb_checkpoint *c)

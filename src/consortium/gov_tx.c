@@ -9,6 +9,7 @@
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
+#include "leben/tx.h"
 
 /* ---- state helpers ----------------------------------------------------------------------- */
 
@@ -187,15 +188,22 @@ static int enact_removal(struct lb_apply_ctx *c, const struct gov_prop *p,
 			 const struct gov_members *m)
 {
 	const uint8_t *who = p->p.member, *v;
-	size_t n, nv = 0, ns = 0;
+	size_t n, nv = 0, ns = 0, nb = 0;
 	uint8_t *vl = NULL, *sl = NULL;
+	/* every key refused by this removal, for gov.banned/<member> (the other chains follow
+	 * it with governance.removal + governance.follow) */
+	uint8_t *banned = lb_malloc((LB_VOUCHED_MAX + 2) * LB_ADDR_LEN);
 	bool hand = p->p.action == LB_GOV_REMOVE_TO && gov_members_find(m, p->p.successor) >= 0;
+	if (!banned)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
 	int rc = ban_key(c->state, who, who);
+	memcpy(banned + nb++ * LB_ADDR_LEN, who, LB_ADDR_LEN);
 	if (!rc && lb_state_get(c->state, "gov.key", who, LB_ADDR_LEN, &v, &n) == LB_OK &&
 	    n == LB_ADDR_LEN) {
 		uint8_t k[LB_ADDR_LEN];
 		memcpy(k, v, LB_ADDR_LEN);
 		rc = ban_key(c->state, k, who);
+		memcpy(banned + nb++ * LB_ADDR_LEN, k, LB_ADDR_LEN);
 	}
 	if (!rc)
 		rc = load_vouched(c->state, who, &vl, &nv);
@@ -215,12 +223,16 @@ static int enact_removal(struct lb_apply_ctx *c, const struct gov_prop *p,
 	}
 	for (size_t i = 0; !rc && i < nv; i++) {
 		const uint8_t *a = vl + i * LB_ADDR_LEN;
-		if (hand)
+		if (hand) {
 			rc = lb_state_put(c->state, "gov.vouch", a, LB_ADDR_LEN, p->p.successor,
 					  LB_ADDR_LEN);
-		else
+		} else {
 			rc = ban_key(c->state, a, who);
+			memcpy(banned + nb++ * LB_ADDR_LEN, a, LB_ADDR_LEN);
+		}
 	}
+	if (!rc)
+		rc = lb_state_put(c->state, "gov.banned", who, LB_ADDR_LEN, banned, nb * LB_ADDR_LEN);
 	if (!rc && hand)
 		rc = store_vouched(c->state, who, NULL, 0);
 	if (!rc) {
@@ -233,6 +245,7 @@ static int enact_removal(struct lb_apply_ctx *c, const struct gov_prop *p,
 	}
 	lb_free(vl);
 	lb_free(sl);
+	lb_free(banned);
 	if (rc)
 		return lb_errf(c->em, rc, "recording the removal's effects failed");
 	return LB_OK;
@@ -788,6 +801,142 @@ static json_t *json_rekey(const struct lb_tx *tx)
 			 "new_address", gov_addr_json(nk));
 }
 
+/* ---- governance.removal and its follow-ups on the other chains ------------------------------ */
+
+static int check_removal(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_gov_removal r;
+	return lb_gov_removal_decode(&r, tx->payload, tx->payload_len, em);
+}
+
+/* Valid only when the slice is exactly what the removal recorded; it writes nothing: its
+ * inclusion proof is what the other chains need. */
+static int apply_removal(struct lb_apply_ctx *c)
+{
+	struct lb_gov_removal r;
+	const uint8_t *v;
+	size_t n;
+	char t[LB_ADDR_TEXT_LEN + 1];
+	int rc = lb_gov_removal_decode(&r, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc)
+		return rc;
+	addr_text(r.member, t);
+	rc = lb_state_get(c->state, "gov.banned", r.member, LB_ADDR_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(c->em, LB_ENOTFOUND, "%s was never removed from the consortium", t);
+	if (rc)
+		return lb_errf(c->em, rc, "the removal record of %s cannot be read", t);
+	if (n % LB_ADDR_LEN || r.offset + r.count > n / LB_ADDR_LEN ||
+	    memcmp(v + r.offset * LB_ADDR_LEN, r.keys, r.count * LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "these are not the keys the removal of %s refused (it refused %zu; "
+			       "see GET /v1/members/%s/removal)",
+			       t, n / LB_ADDR_LEN, t);
+	return LB_OK;
+}
+
+static json_t *json_removal(const struct lb_tx *tx)
+{
+	struct lb_gov_removal r;
+	if (lb_gov_removal_decode(&r, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	json_t *keys = json_array();
+	for (size_t i = 0; i < r.count; i++)
+		json_array_append_new(keys, gov_addr_json(r.keys + i * LB_ADDR_LEN));
+	return json_pack("{s:o,s:I,s:o}", "member", gov_addr_json(r.member), "offset",
+			 (json_int_t)r.offset, "keys", keys);
+}
+
+/* The cited tx as a governance.removal of the business chain (stateless). */
+static int follow_inner(const struct lb_gov_follow *f, struct lb_tx *tx, struct lb_gov_removal *r,
+			struct lb_errmsg *em)
+{
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_tx_decode(tx, f->tx, f->tx_len, &e))
+		return lb_errf(em, LB_EMALFORMED,
+			       "governance.follow: the removal tx does not decode: %s", e.text);
+	if (tx->chain != LB_CHAIN_BUSINESS || tx->type != LB_TX_GOV_REMOVAL)
+		return lb_errf(em, LB_EINVALID,
+			       "governance.follow: the cited tx is not a business-chain "
+			       "governance.removal");
+	if (lb_gov_removal_decode(r, tx->payload, tx->payload_len, &e))
+		return lb_errf(em, LB_EINVALID, "governance.follow: the cited removal is unreadable: %s",
+			       e.text);
+	return LB_OK;
+}
+
+static int check_gfollow(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_gov_follow f;
+	struct lb_tx inner;
+	struct lb_gov_removal r;
+	int rc = lb_gov_follow_decode(&f, tx->payload, tx->payload_len, em);
+	return rc ? rc : follow_inner(&f, &inner, &r, em);
+}
+
+/* The proof shows the removal tx valid in a business block anchored by one of this chain's
+ * own earlier blocks (the same check as keys.follow). */
+static int apply_gfollow(struct lb_apply_ctx *c)
+{
+	struct lb_gov_follow f;
+	struct lb_tx inner;
+	struct lb_gov_removal r;
+	struct lb_proof_info info;
+	uint8_t hash[LB_HASH_LEN];
+	int here = c->tx->chain;
+	int rc = lb_gov_follow_decode(&f, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc || (rc = follow_inner(&f, &inner, &r, c->em)))
+		return rc;
+	if (lb_proof_verify(f.proof, f.proof_len, NULL, &info, c->em)) {
+		lb_errwrap(c->em, "governance.follow: the proof of the removal does not check out: ");
+		return LB_EINVALID;
+	}
+	if (info.chain != LB_CHAIN_BUSINESS || memcmp(inner.id, info.tx_id, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the proof is not for the cited removal tx");
+	if (!info.anchored || info.anchor_chain != here)
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the proof must be anchored in a %s block (ask the "
+			       "node for the proof with anchor=%s)",
+			       lb_chain_name(here), lb_chain_name(here));
+	if (info.anchor_height >= c->height ||
+	    lb_state_block_hash(c->state, info.anchor_height, hash) != LB_OK)
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the proof is anchored in %s block %llu, which this "
+			       "chain does not have yet",
+			       lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the proof is anchored in a block that is not %s "
+			       "block %llu of this chain (a forged or foreign proof)",
+			       lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!info.tx_valid)
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the removal tx is marked invalid in business block "
+			       "%llu: it proves nothing",
+			       (unsigned long long)info.height);
+	for (size_t i = 0; i < r.count && !rc; i++)
+		rc = ban_key(c->state, r.keys + i * LB_ADDR_LEN, r.member);
+	if (rc)
+		return lb_errf(c->em, rc, "governance.follow: recording the refused keys failed");
+	return LB_OK;
+}
+
+static json_t *json_gfollow(const struct lb_tx *tx)
+{
+	struct lb_gov_follow f;
+	struct lb_tx inner;
+	struct lb_gov_removal r;
+	char hex[2 * LB_HASH_LEN + 1];
+	if (lb_gov_follow_decode(&f, tx->payload, tx->payload_len, NULL) ||
+	    follow_inner(&f, &inner, &r, NULL))
+		return NULL;
+	lb_hex_encode(hex, inner.id, LB_HASH_LEN);
+	return json_pack("{s:s,s:o,s:I,s:I}", "removal_tx", hex, "member", gov_addr_json(r.member),
+			 "offset", (json_int_t)r.offset, "keys", (json_int_t)r.count);
+}
+
 /* ---- genesis ------------------------------------------------------------------------------- */
 
 /* genesis.json "governance": {"threshold": "2/3", "vote_blocks_default": N,
@@ -939,6 +1088,12 @@ static const struct lb_txtype gov_types[] = {
 	 json_vouch, true},
 	{LB_TX_GOV_REKEY, LB_CHAIN_BUSINESS, "governance.rekey", check_rekey, apply_rekey,
 	 json_rekey, true},
+	{LB_TX_GOV_REMOVAL, LB_CHAIN_BUSINESS, "governance.removal", check_removal, apply_removal,
+	 json_removal, true},
+	{LB_TX_GOV_FOLLOW, LB_CHAIN_SETTLEMENT, "governance.follow", check_gfollow, apply_gfollow,
+	 json_gfollow, true},
+	{LB_TX_GOV_FOLLOW_DIR, LB_CHAIN_DIRECTORY, "governance.follow.directory", check_gfollow,
+	 apply_gfollow, json_gfollow, true},
 };
 
 /* No type is marked block-independent (lb_txtype_mark_block_independent): a proposal

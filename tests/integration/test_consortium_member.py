@@ -235,6 +235,9 @@ def run(t, d, apis):
     r = cli(["tx", "record", "--from", "patient3", "--kind", "k", "--subject", "s", "--data",
              "before", "--wait"], home[3], apis[2])
     t.eq(r.returncode, 0, "patient3's tx commits while its member is in the consortium")
+    r = cli(["tx", "transfer", "--from", "alice", "--to", p3, "--amount", "10", "--asset",
+             "csc", "--wait"], home[1], apis[0])
+    t.eq(r.returncode, 0, "alice pays patient3 some CSC (settlement chain; fees are in CSC)")
 
     # ---- node-key rotation of member 2, network running ----------------------------------------
     r = cli(["keys", "new", "node2b"], home[2])
@@ -311,6 +314,38 @@ def run(t, d, apis):
     st, s3 = http(apis[2] + "/v1/status")
     t.ok(st == 200 and s3.get("consortium", {}).get("member") is False,
          "node 3 knows it is no longer a member (publishes no checkpoints)", s3.get("consortium"))
+
+    # the settlement and directory chains follow the removal
+    alice = addr_of(home[1], "alice")
+    r = cli(["tx", "transfer", "--from", "patient3", "--to", alice, "--amount", "1",
+             "--asset", "csc", "--wait"], home[3], apis[0])
+    t.eq(r.returncode, 0, "until the follow-up, the settlement chain still takes patient3's "
+         "transfer (each chain has its own state)")
+    fr = subprocess.Popen([BIN, "governance", "follow-removal", "--member", a3, "--from", "node",
+                           "--timeout", "120", "--home", home[1], "--node", apis[0]],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
+    k = 0
+    while fr.poll() is None:  # traffic on the other chains makes the blocks that anchor it
+        cli(["tx", "transfer", "--from", "alice", "--to", "bob", "--amount", "1"], home[1],
+            apis[0])
+        cli(["tx", "asset-register", "--from", "alice", "--content-hash", "%064x" % (k + 1),
+             "--meta", "anchor-%d" % k], home[1], apis[0])
+        k += 1
+        time.sleep(1)
+    out = fr.stdout.read()
+    t.ok(fr.returncode == 0 and "Done" in out, "governance follow-removal carries the removal "
+         "to the settlement and directory chains", out)
+    pt = cli(["tx", "transfer", "--from", "patient3", "--to", alice, "--amount", "1",
+              "--asset", "csc", "--print"], home[3], apis[0]).stdout.split()
+    pa = cli(["tx", "asset-register", "--from", "node", "--content-hash", "ab" * 32,
+              "--print"], home[3], apis[0]).stdout.split()
+    for i, a in enumerate(apis):
+        st, j = post_tx(a, pt[0]) if pt else (0, "not signed")
+        t.ok(st != 200 and "LB_EUNAUTH" in json.dumps(j),
+             "node %d: the settlement chain now refuses patient3 too" % (i + 1), j)
+        st, j = post_tx(a, pa[0]) if pa else (0, "not signed")
+        t.ok(st != 200 and "removed by a governance vote" in json.dumps(j),
+             "node %d: the directory chain refuses the removed member's node key" % (i + 1), j)
 
     # CRL: revoke node 3's and etcd 3's certificates, install the list everywhere
     r = cli(["ca", "revoke", "--dir", os.path.join(d, "ca"), "--home", home[3]])
