@@ -226,6 +226,12 @@ static int enact_removal(struct lb_apply_ctx *c, const struct gov_prop *p,
 		if (hand) {
 			rc = lb_state_put(c->state, "gov.vouch", a, LB_ADDR_LEN, p->p.successor,
 					  LB_ADDR_LEN);
+		} else if (gov_members_find(m, a) >= 0 ||
+			   (lb_state_get(c->state, LB_KEYMAP_NS, a, LB_ADDR_LEN, &v, &n) == LB_OK &&
+			    n == 1 + LB_ADDR_LEN && v[0] == LB_KEYMAP_ACTS_FOR)) {
+			/* admitted or made another member's key since the vouch: a removal never
+			 * reaches a current member (vouching for one is refused) */
+			continue;
 		} else {
 			rc = ban_key(c->state, a, who);
 			memcpy(banned + nb++ * LB_ADDR_LEN, a, LB_ADDR_LEN);
@@ -645,6 +651,21 @@ static int apply_vouch(struct lb_apply_ctx *c)
 		goto out;
 	}
 	addr_text(v.account, t);
+	if (v.vouch && gov_members_find(m, v.account) >= 0) {
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "%s is a consortium member: a member answers for itself and cannot be "
+			     "vouched for",
+			     t);
+		goto out;
+	}
+	if (v.vouch && lb_state_get(c->state, LB_KEYMAP_NS, v.account, LB_ADDR_LEN, &cur, &curn) ==
+			       LB_OK) {
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "%s is a rotated, replaced or removed key, not an account of its own: "
+			     "vouch for the account it belongs to",
+			     t);
+		goto out;
+	}
 	if ((rc = load_vouched(c->state, c->sender_addr, &list, &n))) {
 		rc = lb_errf(c->em, rc, "reading the member's vouched accounts failed");
 		goto out;

@@ -898,6 +898,7 @@ static void test_removal_freeze(void **state)
 	assert_int_equal(vouch(&f, A, D, true), LB_EEXISTS);     /* another member's */
 	assert_int_equal(vouch(&f, A, E, false), LB_ENOTFOUND);  /* not vouched */
 	assert_int_equal(vouch(&f, D, E, true), LB_EUNAUTH);     /* not a member */
+	assert_int_equal(vouch(&f, C, A, true), LB_EINVALID);    /* a member: never frozen by C */
 	assert_lb_ok(record(&f, D));
 	assert_lb_ok(record(&f, C));
 	assert_lb_ok(remove_to(&f, A, C, 0, pid));
@@ -909,8 +910,8 @@ static void test_removal_freeze(void **state)
 	assert_int_equal(record(&f, D), LB_EUNAUTH);
 	assert_lb_ok(record(&f, E));
 	assert_lb_ok(record(&f, A));
-	/* the frozen account stays recorded as the removed member's: nobody vouches it back */
-	assert_int_equal(vouch(&f, A, D, true), LB_EEXISTS);
+	/* the frozen account is a removed key now: nobody vouches it back in */
+	assert_int_equal(vouch(&f, A, D, true), LB_EINVALID);
 	teardown_fx(&f);
 }
 
