@@ -557,7 +557,12 @@ static void *writer_loop(void *arg)
 				pthread_mutex_unlock(&e->mu);
 				int rc = compact(e, h, rev, why, sizeof why);
 				pthread_mutex_lock(&e->mu);
-				last_req = lb_mono_ns();
+				/* the next try is 5 s after this one ended; a failed compaction is not
+				 * an answer from etcd, so it does not put off the probe that decides
+				 * availability (without a quorum every compaction times out) */
+				last_compact = lb_mono_ns();
+				if (!rc)
+					last_req = last_compact;
 				if (rc) {
 					lb_log(LB_LOG_WARN, "etcd orderer: compaction to revision %lld "
 							    "failed: %s",
