@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "gov_join.h"
 #include "leben/api.h"
 #include "leben/base.h"
 #include "leben/consortium.h"
@@ -26,8 +28,20 @@ static void usage(FILE *f)
 		"       leben governance propose admit  --member ADDRESS|KEY --name NAME --kinds KINDS\n"
 		"                                        --from KEY [--expires-in BLOCKS] [--wait]\n"
 		"       leben governance propose remove --member ADDRESS|KEY --from KEY\n"
+		"                                        [--successor ADDRESS|KEY]\n"
 		"                                        [--expires-in BLOCKS] [--wait]\n"
+		"       leben governance propose rules  --threshold NUM/DEN --vote-blocks-default N\n"
+		"                                        --vote-blocks-max N --from KEY [--wait]\n"
 		"       leben governance vote PROPOSAL_ID yes|no --from KEY [--wait]\n"
+		"       leben governance vouch ACCOUNT --from KEY [--withdraw] [--wait]\n"
+		"       leben governance rekey --from KEY --new-key KEY2 [--wait]\n"
+		"       leben governance follow-removal --member ADDRESS --from KEY [--timeout S]\n"
+		"       leben governance etcd list|remove NAME|ID|add-learner NAME PEER_URL|promote NAME|ID\n"
+		"                        [--etcd-endpoints URLS] [--home DIR]\n"
+		"       leben governance admit-node --member ADDRESS --name NODE --etcd-name NAME\n"
+		"                        --etcd-peer-url URL --etcd-client-url URL --ca DIR --out DIR\n"
+		"       leben governance join --bundle DIR --etcd-data DIR [--api-port N]\n"
+		"                        [--etcd-bin PATH] [--timeout SECONDS] [--home DIR]\n"
 		"\n"
 		"The consortium's members are the institutions' super nodes. A member proposes to admit\n"
 		"or remove a member; current members vote; the proposal passes when the yes-votes of\n"
@@ -38,14 +52,41 @@ static void usage(FILE *f)
 		"  members      list the members and the open proposals\n"
 		"  propose      send a governance.propose tx; prints the proposal id (its tx id)\n"
 		"  vote         send a governance.vote tx on a proposal id\n"
-		"\n"
+		"  vouch        the member (its --from key) vouches for an account of its institution;\n"
+		"               when the member is removed, the accounts it vouched for are refused\n"
+		"               (remove) or pass to the successor (remove --successor)\n"
+		"  rekey        move the member from its node key (--from) to a new key (--new-key,\n"
+		"               a key of this home): the old key is refused from that block on; then\n"
+		"               install the new key as keys/node.key and restart the node\n"
+		"  follow-removal  carry a passed removal to the settlement and directory chains, so that\n"
+		"               they refuse the removed member's keys too (any key can send it)\n"
+		"  etcd         etcd's own membership (v3 API over mutual TLS with <home>/tls): list the\n"
+		"               members, remove one (after a removal vote passed), add a learner\n"
+		"               (after an admission vote passed), promote a caught-up learner\n"
+		"  admit-node   an existing member holding the CA, once the admission vote passed:\n"
+		"               issues the new node's and its etcd member's certificates, adds the etcd\n"
+		"               member as a learner and writes a join bundle into --out\n"
+		"  join         the new institution, in the home whose node key was voted in: installs\n"
+		"               the bundle, starts etcd (joins as a learner, promoted once in sync),\n"
+		"               starts the node from a member's snapshot and follows it until it has\n"
+		"               caught up; etcd and the node keep running in the background\n"
+		"\n");
+	fprintf(f,
 		"options:\n"
 		"  --from KEY          key (in <home>/keys) of the member who proposes or votes\n"
 		"  --member ADDRESS    the institution's account address (lb1...), or a key name\n"
 		"  --name NAME         the institution's name (admit; at most 64 bytes)\n"
 		"  --kinds KINDS       super-node kinds, comma-separated: data, computing,\n"
 		"                      algorithm, audit (admit)\n"
-		"  --expires-in N      votes count for N more business blocks (default 1000)\n"
+		"  --expires-in N      votes count for N more business blocks (default: the\n"
+		"                      consortium's vote_blocks_default, 1000 unless voted otherwise)\n"
+		"  --successor ADDR    remove: the member that takes over the removed member's users\n"
+		"                      (the accounts it vouched for); without it they are frozen\n"
+		"  --threshold N/D     rules: yes-votes needed, as a fraction of the members (> 1/2)\n"
+		"  --vote-blocks-default N, --vote-blocks-max N   rules: default and longest vote period\n"
+		"  --withdraw          vouch: stop vouching for the account\n"
+		"  --new-key KEY2      rekey: the new node key (make it with 'leben keys new')\n"
+		"  --etcd-endpoints U  etcd client URLs, comma-separated (default: config.json)\n"
 		"  --wait              wait until the tx is in a block and say whether it applied\n"
 		"  --home DIR          node home (default $LEBEN_HOME or ~/.leben)\n"
 		"  --node URL          node API (default $LEBEN_NODE, or the port in config.json)\n"
@@ -60,6 +101,11 @@ static void usage(FILE *f)
 
 struct gopts {
 	const char *home, *node, *from, *member, *name, *kinds, *expires_in, *timeout;
+	const char *successor, *threshold, *vb_default, *vb_max, *new_key, *etcd_endpoints;
+	const char *etcd_name, *etcd_peer_url, *etcd_client_url, *ca, *out, *bundle, *etcd_data;
+	const char *etcd_bin, *api_port;
+	char last_id[2 * LB_HASH_LEN + 1];     /* the id of the last tx send_tx sent */
+	bool withdraw;
 	bool json, help, wait;
 };
 
@@ -75,9 +121,9 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Sign payload as a business tx of type from key o->from, post it, optionally wait. */
-static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *payload,
-		   const char *what)
+/* Sign payload as a tx of type on chain from key o->from, post it, optionally wait. */
+static int send_tx_on(struct gopts *o, int chain, uint32_t type, const struct lb_buf *payload,
+		      const char *what)
 {
 	const char *url = cli_node_url(o->node, o->home);
 	json_t *status = NULL, *acct = NULL, *reply = NULL, *final = NULL, *body = NULL;
@@ -104,7 +150,7 @@ static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *pa
 	snprintf(path, sizeof path, "/v1/accounts/%s", addr_text);
 	struct lb_tx t = {0};
 	t.version = LB_TX_VERSION;
-	t.chain = LB_CHAIN_BUSINESS;
+	t.chain = (uint8_t)chain;
 	t.type = type;
 	t.payload = payload->data;
 	t.payload_len = payload->len;
@@ -118,9 +164,11 @@ static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *pa
 		if (cli_api_get(CMD, url, path, &acct))
 			goto out;
 		json_t *nn = json_object_get(
-			json_object_get(json_object_get(acct, "chains"), "business"), "next_nonce");
+			json_object_get(json_object_get(acct, "chains"), lb_chain_name(chain)),
+			"next_nonce");
 		if (!json_is_integer(nn)) {
-			cli_failf(CMD, "the node did not give the next business nonce of %s", addr_text);
+			cli_failf(CMD, "the node did not give the next %s nonce of %s",
+				  lb_chain_name(chain), addr_text);
 			goto out;
 		}
 		t.nonce = (uint64_t)json_integer_value(nn);
@@ -150,20 +198,21 @@ static int send_tx(const struct gopts *o, uint32_t type, const struct lb_buf *pa
 	lb_keypair_wipe(&kp);
 	have_key = false;
 	lb_hex_encode(idhex, id, LB_HASH_LEN);
+	snprintf(o->last_id, sizeof o->last_id, "%s", idhex);
 	if (!o->json)
-		printf("Sent %s %s\n  from %s, business chain, nonce %" PRIu64 "\n", what, idhex,
-		       addr_text, t.nonce);
+		printf("Sent %s %s\n  from %s, %s chain, nonce %" PRIu64 "\n", what, idhex,
+		       addr_text, lb_chain_name(chain), t.nonce);
 	rc = 0;
 	if (o->wait) {
 		rc = cli_tx_wait(CMD, url, idhex, 60, &final);
 		if (final && !o->json) {
 			json_t *e = json_object_get(final, "error");
 			if (!rc)
-				printf("Committed in business block %llu.\n",
+				printf("Committed in %s block %llu.\n", lb_chain_name(chain),
 				       (unsigned long long)cli_tx_height(final));
 			else
-				printf("Included in business block %llu but NOT applied: %s [%s]\n",
-				       (unsigned long long)cli_tx_height(final),
+				printf("Included in %s block %llu but NOT applied: %s [%s]\n",
+				       lb_chain_name(chain), (unsigned long long)cli_tx_height(final),
 				       json_string_value(json_object_get(e, "message")),
 				       json_string_value(json_object_get(e, "code")));
 		}
@@ -186,6 +235,12 @@ out:
 	return rc;
 }
 
+static int send_tx(struct gopts *o, uint32_t type, const struct lb_buf *payload,
+		   const char *what)
+{
+	return send_tx_on(o, LB_CHAIN_BUSINESS, type, payload, what);
+}
+
 static int do_propose(struct gopts *o, const char *action)
 {
 	struct lb_gov_proposal p;
@@ -195,13 +250,33 @@ static int do_propose(struct gopts *o, const char *action)
 	if (!strcmp(action, "admit"))
 		p.action = LB_GOV_ADMIT;
 	else if (!strcmp(action, "remove"))
-		p.action = LB_GOV_REMOVE;
+		p.action = o->successor ? LB_GOV_REMOVE_TO : LB_GOV_REMOVE;
+	else if (!strcmp(action, "rules"))
+		p.action = LB_GOV_PARAMS;
 	else {
-		cli_failf(CMD, "'%s' is not a proposal: use 'propose admit' or 'propose remove'",
+		cli_failf(CMD, "'%s' is not a proposal: use 'propose admit', 'propose remove' or "
+			       "'propose rules'",
 			  action);
 		return 2;
 	}
-	if (!o->from || !o->member) {
+	if (p.action == LB_GOV_PARAMS) {
+		unsigned a, d;
+		char end;
+		if (!o->from || !o->threshold || !o->vb_default || !o->vb_max ||
+		    sscanf(o->threshold, "%u/%u%c", &a, &d, &end) != 2 || a > 255 || d > 255 ||
+		    parse_u64(o->vb_default, &p.params.vote_blocks_default) ||
+		    parse_u64(o->vb_max, &p.params.vote_blocks_max)) {
+			cli_failf(CMD, "'propose rules' needs --threshold NUM/DEN (e.g. 3/4), "
+				       "--vote-blocks-default N, --vote-blocks-max N and --from KEY");
+			return 2;
+		}
+		p.params.num = (uint8_t)a;
+		p.params.den = (uint8_t)d;
+		if (lb_gov_params_check(&p.params, &em)) {
+			cli_fail(CMD, &em, NULL);
+			return 2;
+		}
+	} else if (!o->from || !o->member) {
 		cli_failf(CMD, "'propose %s' needs --member ADDRESS and --from KEY (see 'leben "
 			       "governance --help')", action);
 		return 2;
@@ -218,16 +293,33 @@ static int do_propose(struct gopts *o, const char *action)
 		}
 		snprintf(p.name, sizeof p.name, "%s", o->name);
 	} else if (o->name || o->kinds) {
-		cli_failf(CMD, "'propose remove' takes no --name or --kinds");
+		cli_failf(CMD, "'propose %s' takes no --name or --kinds", action);
 		return 2;
 	}
-	uint64_t expires_in = 1000;
+	if (o->successor && p.action != LB_GOV_REMOVE_TO) {
+		cli_failf(CMD, "--successor goes with 'propose remove'");
+		return 2;
+	}
+	if (p.action == LB_GOV_REMOVE_TO &&
+	    cli_resolve_address(CMD, o->home, o->successor, p.successor))
+		return 1;
+	uint64_t expires_in = 0;
 	if (o->expires_in && (parse_u64(o->expires_in, &expires_in) || !expires_in)) {
 		cli_failf(CMD, "--expires-in '%s' is not a positive number of blocks", o->expires_in);
 		return 2;
 	}
-	if (cli_resolve_address(CMD, o->home, o->member, p.member))
+	if (p.action != LB_GOV_PARAMS && cli_resolve_address(CMD, o->home, o->member, p.member))
 		return 1;
+	if (!expires_in) { /* the consortium's default vote period */
+		json_t *mj;
+		if (cli_api_get(CMD, cli_node_url(o->node, o->home), "/v1/members", &mj))
+			return 1;
+		json_t *d = json_object_get(json_object_get(mj, "rules"), "vote_blocks_default");
+		expires_in = json_is_integer(d) && json_integer_value(d) > 0
+				     ? (uint64_t)json_integer_value(d)
+				     : 1000;
+		json_decref(mj);
+	}
 	/* expiry: relative to the business chain's current height */
 	json_t *status;
 	if (cli_api_get(CMD, cli_node_url(o->node, o->home), "/v1/status", &status))
@@ -280,6 +372,362 @@ static int do_vote(struct gopts *o, const char *id, const char *choice)
 	return rc;
 }
 
+static int do_vouch(struct gopts *o, const char *account)
+{
+	struct lb_gov_vouch v = {.vouch = !o->withdraw};
+	if (!o->from) {
+		cli_failf(CMD, "'vouch' needs --from KEY (the member's node key)");
+		return 2;
+	}
+	if (cli_resolve_address(CMD, o->home, account, v.account))
+		return 1;
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	int rc = lb_gov_vouch_encode(&b, &v);
+	rc = rc ? cli_failf(CMD, "could not encode the vouch")
+		: send_tx(o, LB_TX_GOV_VOUCH, &b, v.vouch ? "vouch" : "withdrawal");
+	lb_buf_release(&b);
+	return rc;
+}
+
+static int do_rekey(struct gopts *o)
+{
+	struct lb_gov_rekey r;
+	struct lb_keypair oldk, newk;
+	uint8_t old_addr[LB_ADDR_LEN], msg[LB_GOV_REKEY_MSG_LEN];
+	if (!o->from || !o->new_key) {
+		cli_failf(CMD, "'rekey' needs --from KEY (the member's current node key) and "
+			       "--new-key KEY2 (a new key of this home, from 'leben keys new')");
+		return 2;
+	}
+	if (cli_load_key(o->home, o->from, &oldk))
+		return 1;
+	lb_addr_from_pubkey(old_addr, oldk.pk);
+	lb_keypair_wipe(&oldk);
+	if (cli_load_key(o->home, o->new_key, &newk))
+		return 1;
+	memcpy(r.new_key, newk.pk, LB_PUBKEY_LEN);
+	lb_gov_rekey_message(msg, old_addr, r.new_key);
+	lb_sign(r.proof, msg, sizeof msg, &newk);
+	lb_keypair_wipe(&newk);
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	int rc = lb_gov_rekey_encode(&b, &r);
+	rc = rc ? cli_failf(CMD, "could not encode the rekey")
+		: send_tx(o, LB_TX_GOV_REKEY, &b, "key rotation");
+	lb_buf_release(&b);
+	if (!rc && !o->json)
+		printf("From the block holding this tx, the member's txs and checkpoints are signed "
+		       "with '%s'.\nInstall it as the node key (keys/node.key) and restart the node; "
+		       "the old key is refused.\n",
+		       o->new_key);
+	return rc;
+}
+
+/* etcd endpoints: --etcd-endpoints, else config.json's etcd_endpoints. */
+static int etcd_endpoints(const struct gopts *o, char *out, size_t n)
+{
+	if (o->etcd_endpoints) {
+		snprintf(out, n, "%s", o->etcd_endpoints);
+		return 0;
+	}
+	char path[4200];
+	snprintf(path, sizeof path, "%s/config.json", o->home);
+	json_t *c = json_load_file(path, 0, NULL);
+	const char *e = json_string_value(json_object_get(c, "etcd_endpoints"));
+	if (e)
+		snprintf(out, n, "%s", e);
+	json_decref(c);
+	if (!e)
+		return cli_failf(CMD, "no etcd endpoints: give --etcd-endpoints URLS or set "
+				      "etcd_endpoints in %s", path);
+	return 0;
+}
+
+static int etcd_call(const struct gopts *o, const char *op, json_t *body, json_t **reply)
+{
+	char eps[2048], ca[4200], cert[4200], key[4200];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (etcd_endpoints(o, eps, sizeof eps))
+		return 1;
+	snprintf(ca, sizeof ca, "%s/tls/ca.pem", o->home);
+	snprintf(cert, sizeof cert, "%s/tls/node.pem", o->home);
+	snprintf(key, sizeof key, "%s/tls/node.key", o->home);
+	bool tls = strncmp(eps, "http://", 7) != 0;
+	int rc = lb_etcd_member_call(eps, tls ? ca : NULL, tls ? cert : NULL, tls ? key : NULL, op,
+				     body, reply, &em);
+	if (rc)
+		return cli_fail(CMD, &em, "check that etcd runs and that this home's tls/ files "
+					  "hold a certificate of the consortium CA");
+	return 0;
+}
+
+/* The etcd member named by name or hex/decimal id in a list reply; its id as text. */
+static json_t *etcd_find(json_t *list, const char *which)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(list, "members"), i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *id = json_string_value(json_object_get(m, "ID"));
+		char hex[32] = "";
+		if (id)
+			snprintf(hex, sizeof hex, "%llx", strtoull(id, NULL, 10));
+		if ((name && !strcmp(name, which)) || (id && !strcmp(id, which)) ||
+		    (hex[0] && !strcmp(hex, which)))
+			return m;
+	}
+	return NULL;
+}
+
+static void etcd_print(const struct gopts *o, json_t *list)
+{
+	size_t i;
+	json_t *m;
+	if (o->json) {
+		cli_print_json(list);
+		return;
+	}
+	printf("%zu etcd members\n", json_array_size(json_object_get(list, "members")));
+	json_array_foreach(json_object_get(list, "members"), i, m)
+	{
+		const char *id = json_string_value(json_object_get(m, "ID"));
+		json_t *peers = json_object_get(m, "peerURLs");
+		printf("  %-16llx %-12s %-8s %s\n", id ? strtoull(id, NULL, 10) : 0ull,
+		       json_string_value(json_object_get(m, "name"))
+			       ? json_string_value(json_object_get(m, "name"))
+			       : "(not started)",
+		       json_is_true(json_object_get(m, "isLearner")) ? "learner" : "voting",
+		       json_string_value(json_array_get(peers, 0)) ? json_string_value(
+									     json_array_get(peers, 0))
+								   : "");
+	}
+}
+
+static int do_etcd(struct gopts *o, const char **args, int n)
+{
+	json_t *list = NULL, *reply = NULL, *body = NULL;
+	int rc = 1;
+	if (etcd_call(o, "list", NULL, &list))
+		return 1;
+	if (!strcmp(args[0], "list") && n == 1) {
+		etcd_print(o, list);
+		json_decref(list);
+		return 0;
+	}
+	if ((!strcmp(args[0], "remove") || !strcmp(args[0], "promote")) && n == 2) {
+		json_t *m = etcd_find(list, args[1]);
+		if (!m) {
+			cli_failf(CMD, "etcd has no member named '%s' (see 'leben governance etcd "
+				       "list')",
+				  args[1]);
+			goto out;
+		}
+		body = json_pack("{s:O}", "ID", json_object_get(m, "ID"));
+		/* etcd refuses to remove a member that it still counts as active while the others
+		 * would then lack a quorum of active members ("unhealthy cluster"), and to promote
+		 * a learner that is not in sync: both pass with time, so try for up to 30 s */
+		for (int tries = 0;; tries++) {
+			char eps[2048], ca[4200], cert[4200], key[4200];
+			struct lb_errmsg em;
+			lb_errclear(&em);
+			if (etcd_endpoints(o, eps, sizeof eps))
+				goto out;
+			snprintf(ca, sizeof ca, "%s/tls/ca.pem", o->home);
+			snprintf(cert, sizeof cert, "%s/tls/node.pem", o->home);
+			snprintf(key, sizeof key, "%s/tls/node.key", o->home);
+			bool tls = strncmp(eps, "http://", 7) != 0;
+			if (!lb_etcd_member_call(eps, tls ? ca : NULL, tls ? cert : NULL,
+						 tls ? key : NULL, args[0], body, &reply, &em))
+				break;
+			bool later = strstr(em.text, "unhealthy cluster") ||
+				     strstr(em.text, "not enough started members") ||
+				     strstr(em.text, "in sync");
+			if (!later || tries >= 30) {
+				cli_fail(CMD, &em, later ? "etcd still refuses; check the members' health "
+							   "(leben governance etcd list) and try again"
+							 : NULL);
+				goto out;
+			}
+			if (!o->json && tries % 5 == 0)
+				printf("etcd is not ready for this yet (%s); trying again for up to 30 s\n",
+				       em.text);
+			fflush(stdout);
+			struct timespec ts = {1, 0};
+			nanosleep(&ts, NULL);
+		}
+		if (!o->json)
+			printf("etcd member %s %s\n", args[1],
+			       args[0][0] == 'r' ? "removed: its links to the other members are "
+						   "closed and it takes no part in ordering"
+						 : "promoted to a voting member");
+	} else if (!strcmp(args[0], "add-learner") && n == 3) {
+		if (etcd_find(list, args[1])) {
+			cli_failf(CMD, "etcd already has a member named '%s'", args[1]);
+			goto out;
+		}
+		body = json_pack("{s:[s],s:b}", "peerURLs", args[2], "isLearner", 1);
+		if (etcd_call(o, "add", body, &reply))
+			goto out;
+		if (!o->json) {
+			/* the initial cluster string the new member starts with */
+			size_t i;
+			json_t *m;
+			printf("etcd learner added for %s at %s; start its etcd with\n"
+			       "  --name %s --initial-cluster-state existing --initial-cluster ",
+			       args[1], args[2], args[1]);
+			int first = 1;
+			json_array_foreach(json_object_get(reply, "members"), i, m)
+			{
+				const char *nm = json_string_value(json_object_get(m, "name"));
+				json_t *p;
+				size_t j;
+				json_array_foreach(json_object_get(m, "peerURLs"), j, p)
+				{
+					printf("%s%s=%s", first ? "" : ",", nm && *nm ? nm : args[1],
+					       json_string_value(p));
+					first = 0;
+				}
+			}
+			printf("\nthen promote it when it has caught up: leben governance etcd "
+			       "promote %s\n",
+			       args[1]);
+		}
+	} else {
+		cli_failf(CMD, "etcd: use list, remove NAME|ID, add-learner NAME PEER_URL or promote "
+			       "NAME|ID");
+		rc = 2;
+		goto out;
+	}
+	if (o->json)
+		cli_print_json(reply);
+	rc = 0;
+out:
+	json_decref(list);
+	json_decref(reply);
+	json_decref(body);
+	return rc;
+}
+
+/* Carry a removal to the settlement and directory chains: governance.removal slices on the
+ * business chain, then for each of them a governance.follow on each other chain with the
+ * slice's proof anchored there. */
+static int do_follow_removal(struct gopts *o)
+{
+	const char *url = cli_node_url(o->node, o->home);
+	uint8_t addr[LB_ADDR_LEN];
+	char text[LB_ADDR_TEXT_LEN + 1], path[256];
+	json_t *rec = NULL;
+	int rc = 1;
+	double timeout = o->timeout ? atof(o->timeout) : 120;
+	if (!o->member || !o->from) {
+		cli_failf(CMD, "'follow-removal' needs --member ADDRESS (the removed member) and "
+			       "--from KEY (any key that can send txs, e.g. your node key)");
+		return 2;
+	}
+	if (cli_resolve_address(CMD, o->home, o->member, addr))
+		return 1;
+	lb_addr_encode(text, addr);
+	snprintf(path, sizeof path, "/v1/members/%s/removal", text);
+	if (cli_api_get(CMD, url, path, &rec))
+		return 1;
+	json_t *keys = json_object_get(rec, "refused_keys");
+	size_t n = json_array_size(keys);
+	if (!o->json)
+		printf("The removal of %s at business block %lld refused %zu key(s); carrying them to "
+		       "the settlement and directory chains.\n",
+		       text, (long long)json_integer_value(json_object_get(rec, "height")), n);
+	bool saved_wait = o->wait;
+	o->wait = true;
+	for (size_t off = 0; off < n; off += LB_GOV_REMOVAL_SLICE_MAX) {
+		size_t cnt = n - off < LB_GOV_REMOVAL_SLICE_MAX ? n - off : LB_GOV_REMOVAL_SLICE_MAX;
+		uint8_t *ks = lb_malloc(cnt * LB_ADDR_LEN);
+		struct lb_buf b;
+		struct lb_errmsg em;
+		if (!ks)
+			goto out;
+		for (size_t i = 0; i < cnt; i++)
+			if (lb_addr_decode(ks + i * LB_ADDR_LEN,
+					   json_string_value(json_array_get(keys, off + i)), &em)) {
+				lb_free(ks);
+				cli_fail(CMD, &em, NULL);
+				goto out;
+			}
+		struct lb_gov_removal r = {.offset = off, .count = cnt, .keys = ks};
+		memcpy(r.member, addr, LB_ADDR_LEN);
+		lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+		int e = lb_gov_removal_encode(&b, &r);
+		if (!e)
+			e = send_tx(o, LB_TX_GOV_REMOVAL, &b, "removal statement");
+		lb_buf_release(&b);
+		lb_free(ks);
+		if (e)
+			goto out;
+		char rid[2 * LB_HASH_LEN + 1];
+		snprintf(rid, sizeof rid, "%s", o->last_id);
+		static const int chains[] = {LB_CHAIN_SETTLEMENT, LB_CHAIN_DIRECTORY};
+		for (int k = 0; k < 2; k++) {
+			int ch = chains[k];
+			json_t *pj = NULL;
+			double deadline = (double)lb_now_ms() / 1000.0 + timeout;
+			bool told = false;
+			snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=%s", rid, lb_chain_name(ch));
+			for (;;) {
+				lb_errclear(&em);
+				int g = lb_client_get(url, path, &pj, &em);
+				if (g == LB_OK)
+					break;
+				if (g != LB_ENOTFOUND || (double)lb_now_ms() / 1000.0 > deadline) {
+					cli_failf(CMD, "no proof of %s anchored in the %s chain: %s (a "
+						       "block is made there when any tx goes to it; run "
+						       "this command again later)",
+						  rid, lb_chain_name(ch), em.text);
+					goto out;
+				}
+				if (!told && !o->json)
+					printf("waiting for a %s block to anchor business block of %s...\n",
+					       lb_chain_name(ch), rid);
+				told = true;
+				struct timespec ts = {0, 200000000L};
+				nanosleep(&ts, NULL);
+			}
+			uint8_t *raw = NULL, *proof = NULL;
+			size_t rl = 0, pl = 0;
+			const char *th = json_string_value(json_object_get(pj, "tx"));
+			const char *ph = json_string_value(json_object_get(pj, "proof"));
+			if (!th || !ph || lb_hex_decode_alloc(th, &raw, &rl, LB_TX_MAX_BYTES) ||
+			    lb_hex_decode_alloc(ph, &proof, &pl, LB_TX_PAYLOAD_MAX)) {
+				json_decref(pj);
+				cli_failf(CMD, "the node's proof of %s is unusable", rid);
+				goto out;
+			}
+			json_decref(pj);
+			lb_buf_init(&b, LB_TX_MAX_BYTES);
+			e = lb_gov_follow_encode(&b, raw, rl, proof, pl);
+			if (!e)
+				e = send_tx_on(o, ch,
+					       ch == LB_CHAIN_SETTLEMENT ? LB_TX_GOV_FOLLOW
+									 : LB_TX_GOV_FOLLOW_DIR,
+					       &b, "follow-up");
+			lb_buf_release(&b);
+			lb_free(raw);
+			lb_free(proof);
+			if (e)
+				goto out;
+		}
+	}
+	if (!o->json)
+		printf("Done: the %s and %s chains refuse these keys too.\n",
+		       lb_chain_name(LB_CHAIN_SETTLEMENT), lb_chain_name(LB_CHAIN_DIRECTORY));
+	rc = 0;
+	o->wait = saved_wait;
+out:
+	json_decref(rec);
+	return rc;
+}
+
 static int do_members(struct gopts *o)
 {
 	json_t *j;
@@ -295,6 +743,13 @@ static int do_members(struct gopts *o)
 	printf("%lld members; a proposal needs %lld yes-votes\n",
 	       (long long)json_integer_value(json_object_get(j, "count")),
 	       (long long)json_integer_value(json_object_get(j, "threshold")));
+	json_t *rules = json_object_get(j, "rules");
+	if (rules)
+		printf("rules: %s of the members, rounded up; votes stay open %lld business blocks "
+		       "by default, at most %lld\n",
+		       json_string_value(json_object_get(rules, "threshold")),
+		       (long long)json_integer_value(json_object_get(rules, "vote_blocks_default")),
+		       (long long)json_integer_value(json_object_get(rules, "vote_blocks_max")));
 	json_array_foreach(json_object_get(j, "members"), i, m)
 		printf("  %s  %-24s %s (since business block %lld)\n",
 		       json_string_value(json_object_get(m, "address")),
@@ -328,11 +783,20 @@ int cmd_governance(int argc, char **argv)
 		{"-h", NULL, &o.help},		     {"--from", &o.from, NULL},
 		{"--member", &o.member, NULL},	     {"--name", &o.name, NULL},
 		{"--kinds", &o.kinds, NULL},	     {"--expires-in", &o.expires_in, NULL},
-		{"--wait", NULL, &o.wait},	     {NULL, NULL, NULL},
+		{"--wait", NULL, &o.wait},	     {"--successor", &o.successor, NULL},
+		{"--threshold", &o.threshold, NULL}, {"--vote-blocks-default", &o.vb_default, NULL},
+		{"--vote-blocks-max", &o.vb_max, NULL}, {"--withdraw", NULL, &o.withdraw},
+		{"--new-key", &o.new_key, NULL},     {"--etcd-endpoints", &o.etcd_endpoints, NULL},
+		{"--etcd-name", &o.etcd_name, NULL}, {"--etcd-peer-url", &o.etcd_peer_url, NULL},
+		{"--etcd-client-url", &o.etcd_client_url, NULL}, {"--ca", &o.ca, NULL},
+		{"--out", &o.out, NULL},	     {"--bundle", &o.bundle, NULL},
+		{"--etcd-data", &o.etcd_data, NULL}, {"--etcd-bin", &o.etcd_bin, NULL},
+		{"--timeout", &o.timeout, NULL},     {"--api-port", &o.api_port, NULL},
+		{NULL, NULL, NULL},
 	};
-	const char *pos[3];
+	const char *pos[4];
 	int npos, rc;
-	if ((rc = copt_parse(CMD, argc, argv, 1, opts, pos, 3, &npos)))
+	if ((rc = copt_parse(CMD, argc, argv, 1, opts, pos, 4, &npos)))
 		return rc;
 	if (o.help) {
 		usage(stdout);
@@ -349,8 +813,26 @@ int cmd_governance(int argc, char **argv)
 		return do_propose(&o, pos[1]);
 	if (!strcmp(pos[0], "vote") && npos == 3)
 		return do_vote(&o, pos[1], pos[2]);
+	if (!strcmp(pos[0], "vouch") && npos == 2)
+		return do_vouch(&o, pos[1]);
+	if (!strcmp(pos[0], "rekey") && npos == 1)
+		return do_rekey(&o);
+	if (!strcmp(pos[0], "follow-removal") && npos == 1)
+		return do_follow_removal(&o);
+	if (!strcmp(pos[0], "etcd") && npos >= 2)
+		return do_etcd(&o, pos + 1, npos - 1);
+	struct gov_join_opts jo = {
+		.home = o.home, .node = o.node, .member = o.member, .name = o.name,
+		.etcd_name = o.etcd_name, .etcd_peer_url = o.etcd_peer_url,
+		.etcd_client_url = o.etcd_client_url, .ca = o.ca, .out = o.out,
+		.etcd_endpoints = o.etcd_endpoints, .bundle = o.bundle, .etcd_data = o.etcd_data,
+		.etcd_bin = o.etcd_bin, .timeout = o.timeout, .api_port = o.api_port};
+	if (!strcmp(pos[0], "admit-node") && npos == 1)
+		return gov_admit_node(&jo);
+	if (!strcmp(pos[0], "join") && npos == 1)
+		return gov_join(&jo);
 	cli_failf(CMD, "'%s' with %d argument(s) is not a governance command; use members, "
-		       "propose admit|remove, or vote ID yes|no (see 'leben governance --help')",
+		       "propose admit|remove|rules, vote ID yes|no, vouch, rekey or etcd (see 'leben governance --help')",
 		  pos[0], npos - 1);
 	return 2;
 }

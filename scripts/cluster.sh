@@ -8,6 +8,12 @@
 #   scripts/cluster.sh status [DIR] show which of them run
 #   scripts/cluster.sh stop-node DIR I / start-node DIR I   stop (TERM, by pid) or start node I
 #   scripts/cluster.sh stop-etcd DIR I / start-etcd DIR I   the same for etcd member I
+#   scripts/cluster.sh crl DIR      install DIR/ca/crl.pem (after `leben ca revoke`) as every
+#                                   node's tls_crl and every etcd member's CRL file (read by
+#                                   them without a restart)
+#   scripts/cluster.sh add-etcd DIR I INITIAL   start a new etcd member I that joins the running
+#                                   cluster (--initial-cluster-state existing, INITIAL as
+#                                   printed by `leben governance etcd add-learner`)
 #
 # Layout of DIR: ca/ (the consortium CA), etcd-I/{tls,data,etcd.log} for member I,
 # node-I/ (a node home; tls/ holds its certificate) with node.log, pids/*.pid, cluster.env.
@@ -68,14 +74,16 @@ start_etcd() {
 	local i=$1 d=$DIR/etcd-$1
 	# shellcheck disable=SC1091
 	. "$DIR/cluster.env"
-	local cport pport
+	local cport pport initial state crl=()
 	cport=$(eval echo "\$ETCD_CLIENT_$i"); pport=$(eval echo "\$ETCD_PEER_$i")
+	initial=$(eval echo "\${ETCD_INITIAL_$i:-\$ETCD_INITIAL}"); state=$(eval echo "\${ETCD_STATE_$i:-new}")
+	[ -f "$d/tls/crl.pem" ] && crl=(--client-crl-file "$d/tls/crl.pem" --peer-crl-file "$d/tls/crl.pem")
 	"$ETCD" --name "e$i" --data-dir "$d/data" \
 		--listen-client-urls "https://127.0.0.1:$cport" \
 		--advertise-client-urls "https://127.0.0.1:$cport" \
 		--listen-peer-urls "https://127.0.0.1:$pport" \
 		--initial-advertise-peer-urls "https://127.0.0.1:$pport" \
-		--initial-cluster "$ETCD_INITIAL" --initial-cluster-state new \
+		--initial-cluster "$initial" --initial-cluster-state "$state" "${crl[@]}" \
 		--initial-cluster-token "leben-$CLUSTER_TOKEN" \
 		--client-cert-auth --trusted-ca-file "$d/tls/ca.pem" \
 		--cert-file "$d/tls/node.pem" --key-file "$d/tls/node.key" \
@@ -103,6 +111,7 @@ cmd_up() {
 	[ -e "$DIR/cluster.env" ] && die "$DIR already holds a cluster (use another directory)"
 	echo "$DIR" > "$LAST"
 	"$BIN" ca init --dir "$DIR/ca" --name leben-consortium >/dev/null || die "ca init failed"
+	"$BIN" ca crl --dir "$DIR/ca" >/dev/null || die "ca crl failed"
 	local initial="" endpoints="" i
 	{
 		echo "CLUSTER_N=$n"
@@ -121,6 +130,7 @@ cmd_up() {
 	for i in $(seq "$n"); do
 		"$BIN" ca issue --dir "$DIR/ca" --name "etcd-$i" --out "$DIR/etcd-$i/tls" >/dev/null ||
 			die "ca issue etcd-$i failed"
+		cp "$DIR/ca/crl.pem" "$DIR/etcd-$i/tls/crl.pem"
 		start_etcd "$i"
 	done
 	# node homes: the first makes the genesis (with demo accounts); every node's key becomes
@@ -157,6 +167,7 @@ PY
 		[ "$i" = 1 ] || cp "$DIR/node-1/genesis.json" "$h/genesis.json"
 		"$BIN" ca issue --dir "$DIR/ca" --name "node-$i" --org "institution-$i" --home "$h" >/dev/null ||
 			die "ca issue node-$i failed"
+		cp "$DIR/ca/crl.pem" "$h/tls/crl.pem"
 		port=$(free_port)
 		pport=$(free_port)
 		python3 - "$h/config.json" "$port" "$endpoints" "$pport" <<'PY'
@@ -164,7 +175,7 @@ import json, sys
 p, port, eps, pport = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 c = json.load(open(p))
 c.update({"api_port": port, "api_tls": True, "orderer": "etcd", "etcd_endpoints": eps,
-          "peer_listen": "127.0.0.1:%d" % pport})
+          "peer_listen": "127.0.0.1:%d" % pport, "tls_crl": p.rsplit("/", 1)[0] + "/tls/crl.pem"})
 import os
 bm, iv = os.environ.get("LEBEN_CLUSTER_BLOCK_MAX"), os.environ.get("LEBEN_CLUSTER_INTERVAL_MS")
 ck = os.environ.get("LEBEN_CLUSTER_CHECKPOINT")
@@ -194,6 +205,34 @@ PY
 	for i in $(seq "$n"); do echo "api: $(eval echo "\$NODE_API_$i")"; done
 }
 
+# install the CA's current revocation list everywhere (atomically: copy, then rename)
+cmd_crl() {
+	local dir=$1 t
+	[ -f "$dir/ca/crl.pem" ] || die "no $dir/ca/crl.pem (run leben ca revoke or ca crl)"
+	for t in "$dir"/etcd-*/tls "$dir"/node-*/tls; do
+		[ -d "$t" ] || continue
+		cp "$dir/ca/crl.pem" "$t/crl.pem.tmp" && mv -f "$t/crl.pem.tmp" "$t/crl.pem"
+	done
+}
+
+# a new etcd member I joining the running cluster (after `leben governance etcd add-learner`)
+cmd_add_etcd() {
+	DIR=$1
+	local i=$2 initial=$3 c p
+	[ -f "$DIR/cluster.env" ] || die "no cluster in $DIR"
+	c=$(free_port); p=$(free_port)
+	if ! grep -q "^ETCD_CLIENT_$i=" "$DIR/cluster.env"; then
+		{ echo "ETCD_CLIENT_$i=${ETCD_CLIENT_PORT:-$c}"; echo "ETCD_PEER_$i=${ETCD_PEER_PORT:-$p}"; } >> "$DIR/cluster.env"
+	fi
+	{ echo "ETCD_INITIAL_$i=$initial"; echo "ETCD_STATE_$i=existing"; } >> "$DIR/cluster.env"
+	if [ ! -f "$DIR/etcd-$i/tls/node.pem" ]; then
+		"$BIN" ca issue --dir "$DIR/ca" --name "etcd-$i" --out "$DIR/etcd-$i/tls" >/dev/null ||
+			die "ca issue etcd-$i failed"
+	fi
+	[ -f "$DIR/ca/crl.pem" ] && cp "$DIR/ca/crl.pem" "$DIR/etcd-$i/tls/crl.pem"
+	start_etcd "$i"
+}
+
 case "${1:-}" in
 up) shift; cmd_up "$@" ;;
 down) shift; cmd_down "$@" ;;
@@ -202,5 +241,7 @@ start-node) DIR=$2; start_node "$3" ;;
 stop-node) stop_pid "$2/pids/node-$3.pid" ;;
 stop-etcd) stop_pid "$2/pids/etcd-$3.pid" ;;
 start-etcd) DIR=$2; start_etcd "$3" ;;
+crl) cmd_crl "$2" ;;
+add-etcd) cmd_add_etcd "$2" "$3" "$4" ;;
 *) die "usage: cluster.sh up N [DIR] | down [DIR] | status [DIR]" ;;
 esac

@@ -38,4 +38,22 @@ struct lb_ca_subject {
 int lb_ca_issue(const char *ca_dir, const char *out_dir, const struct lb_ca_subject *s,
 		int replace, struct lb_errmsg *em);
 
+/* Write dir/crl.pem: the CA's certificate revocation list of every certificate in
+ * dir/revoked.txt, signed by the CA, in force for days (the API, the peer links and etcd refuse
+ * everyone once it is out of date: renew it with lb_ca_crl before). */
+int lb_ca_crl(const char *dir, unsigned days, struct lb_errmsg *em);
+/* Revoke the certificate in cert_file (a PEM issued by the CA in dir): add it to
+ * dir/revoked.txt and write dir/crl.pem again. Its common name into cn_out (may be NULL).
+ * LB_EINVALID for a certificate of another CA; revoking twice is not an error. */
+int lb_ca_revoke(const char *dir, const char *cert_file, unsigned days, char *cn_out,
+		 size_t cn_n, struct lb_errmsg *em);
+/* Start a CA rotation: the current CA moves to dir/retired/, a new CA called name is made in
+ * dir (ca.pem, ca.key, an empty crl.pem), and dir/trust.pem holds both certificates (new
+ * first). While trust.pem exists, lb_ca_issue writes it as the node's ca.pem, so nodes
+ * trust both CAs. LB_EEXISTS while a rotation is under way. */
+int lb_ca_rotate(const char *dir, const char *name, unsigned days, struct lb_errmsg *em);
+/* End a rotation: remove dir/trust.pem (certificates of the old CA are no longer trusted once
+ * every member installs dir/ca.pem alone). LB_ENOTFOUND without a rotation. */
+int lb_ca_retire(const char *dir, struct lb_errmsg *em);
+
 #endif

@@ -26,6 +26,11 @@ enum {
 	LB_TX_GOV_PROPOSE = 0x0330,
 	LB_TX_GOV_VOTE = 0x0331,
 	LB_TX_CHECKPOINT = 0x0332,
+	LB_TX_GOV_VOUCH = 0x0333,  /* a member vouches for an account (or withdraws) */
+	LB_TX_GOV_REKEY = 0x0334,  /* a member moves to a new node key */
+	LB_TX_GOV_REMOVAL = 0x0335, /* states keys a removal refused (for the other chains) */
+	LB_TX_GOV_FOLLOW = 0x0106,     /* settlement: carries a governance.removal there */
+	LB_TX_GOV_FOLLOW_DIR = 0x0205, /* directory: the same */
 };
 
 /* Super-node kinds, a bit set. */
@@ -41,8 +46,24 @@ enum {
 #define LB_MEMBERS_MAX 256       /* members at most */
 #define LB_PROPOSALS_OPEN_MAX 64 /* open proposals at most */
 
-/* Proposal actions. */
-enum { LB_GOV_ADMIT = 1, LB_GOV_REMOVE = 2 };
+#define LB_VOUCHED_MAX 4096   /* accounts one member may vouch for */
+
+/* Proposal actions. REMOVE freezes what the member leaves (its key and the accounts it
+ * vouched for are refused); REMOVE_TO hands the accounts it vouched for to a named successor
+ * member (only its own key is refused); PARAMS changes the governance rules. */
+enum { LB_GOV_ADMIT = 1, LB_GOV_REMOVE = 2, LB_GOV_REMOVE_TO = 3, LB_GOV_PARAMS = 4 };
+
+/* The governance rules (genesis.json "governance", changed by a PARAMS vote): a proposal
+ * passes when the yes-votes reach ceil(num/den x members); a proposal stays open for at most
+ * vote_blocks_max business blocks; vote_blocks_default is what clients propose by default. */
+struct lb_gov_params {
+	uint8_t num, den;                     /* 1 <= num <= den <= 100, 2 num > den */
+	uint64_t vote_blocks_default;         /* >= 1, <= vote_blocks_max */
+	uint64_t vote_blocks_max;             /* >= 1 */
+};
+#define LB_GOV_PARAMS_DEFAULT {2, 3, 1000, 100000}
+/* LB_EINVALID with a message when p breaks the ranges above. */
+int lb_gov_params_check(const struct lb_gov_params *p, struct lb_errmsg *em);
 
 /* Register governance.propose, governance.vote and checkpoint, and the genesis part that
  * reads the `members` list. Idempotent. */
@@ -52,11 +73,15 @@ int lb_consortium_register_txtypes(void);
 
 /* Yes-votes needed among n members: ceil(2n/3) (0 for n = 0). */
 uint64_t lb_gov_threshold(uint64_t members);
+/* The same under rules p: ceil(num x n / den). */
+uint64_t lb_gov_threshold_q(uint64_t members, const struct lb_gov_params *p);
 /* Outcome of a tally of current members' votes. */
 enum lb_gov_outcome { LB_GOV_OPEN = 1, LB_GOV_PASSED = 2, LB_GOV_REJECTED = 3 };
 /* PASSED when yes >= threshold(n); REJECTED when no > n - threshold(n) (it can no longer
  * pass); else OPEN. */
 enum lb_gov_outcome lb_gov_outcome(uint64_t members, uint64_t yes, uint64_t no);
+enum lb_gov_outcome lb_gov_outcome_q(uint64_t members, uint64_t yes, uint64_t no,
+				     const struct lb_gov_params *p);
 
 /* Kinds from/to text: "data,computing" <-> bits. Parse returns LB_EMALFORMED on an unknown
  * word (message in em). format writes into buf (at least 40 bytes). */
@@ -71,6 +96,21 @@ struct lb_gov_proposal {
 	char name[LB_MEMBER_NAME_MAX + 1];    /* admit: the member's name */
 	uint8_t kinds;                        /* admit: super-node kinds (non-empty) */
 	uint64_t expires_height;              /* last business height at which votes count */
+	uint8_t successor[LB_ADDR_LEN];       /* REMOVE_TO: the member taking over */
+	struct lb_gov_params params;          /* PARAMS: the new rules (member is all zero) */
+};
+/* governance.vouch: a member vouches for an account of its institution (its users), or
+ * withdraws. When the member is removed, the accounts it vouched for are refused (REMOVE) or
+ * pass to the successor (REMOVE_TO). */
+struct lb_gov_vouch {
+	uint8_t account[LB_ADDR_LEN];
+	bool vouch;                           /* true vouch, false withdraw */
+};
+/* governance.rekey: the member's current node key names its new key; proof is the new key's
+ * signature over "LEBEN governance.rekey v1" || old key's address || new public key. */
+struct lb_gov_rekey {
+	uint8_t new_key[LB_PUBKEY_LEN];
+	uint8_t proof[LB_SIG_LEN];
 };
 struct lb_gov_vote {
 	uint8_t proposal[LB_HASH_LEN];        /* id of the governance.propose tx */
@@ -90,6 +130,41 @@ int lb_gov_proposal_decode(struct lb_gov_proposal *p, const uint8_t *in, size_t 
 			   struct lb_errmsg *em);
 int lb_gov_vote_encode(struct lb_buf *b, const struct lb_gov_vote *v);
 int lb_gov_vote_decode(struct lb_gov_vote *v, const uint8_t *in, size_t n, struct lb_errmsg *em);
+int lb_gov_vouch_encode(struct lb_buf *b, const struct lb_gov_vouch *v);
+int lb_gov_vouch_decode(struct lb_gov_vouch *v, const uint8_t *in, size_t n, struct lb_errmsg *em);
+int lb_gov_rekey_encode(struct lb_buf *b, const struct lb_gov_rekey *r);
+int lb_gov_rekey_decode(struct lb_gov_rekey *r, const uint8_t *in, size_t n, struct lb_errmsg *em);
+/* The message the new key signs (out: 25 + LB_ADDR_LEN + LB_PUBKEY_LEN bytes). */
+#define LB_GOV_REKEY_MSG_LEN (25 + LB_ADDR_LEN + LB_PUBKEY_LEN)
+void lb_gov_rekey_message(uint8_t out[LB_GOV_REKEY_MSG_LEN], const uint8_t old_addr[LB_ADDR_LEN],
+			  const uint8_t new_key[LB_PUBKEY_LEN]);
+/* governance.removal (business): "member's removal refused keys[offset .. offset+count)" —
+ * valid only when that is exactly a slice of the list the removal recorded
+ * (gov.banned/<member>), so its inclusion proof tells the other chains which keys to refuse. */
+#define LB_GOV_REMOVAL_SLICE_MAX 1000
+struct lb_gov_removal {
+	uint8_t member[LB_ADDR_LEN];
+	uint64_t offset;
+	size_t count;                         /* 1 .. LB_GOV_REMOVAL_SLICE_MAX */
+	const uint8_t *keys;                  /* count addresses (borrowed from the payload) */
+};
+int lb_gov_removal_encode(struct lb_buf *b, const struct lb_gov_removal *r);
+int lb_gov_removal_decode(struct lb_gov_removal *r, const uint8_t *in, size_t n,
+			  struct lb_errmsg *em);
+/* governance.follow / governance.follow.directory: version 1, a committed governance.removal
+ * tx (its bytes) and its inclusion proof anchored in a block of the chain the follow is sent
+ * to (lb_proof_verify format). Anyone may send it (fee-exempt); it writes LB_KEYMAP_REMOVED for
+ * the listed keys on its own chain. */
+struct lb_gov_follow {
+	const uint8_t *tx;                    /* borrowed */
+	size_t tx_len;
+	const uint8_t *proof;                 /* borrowed */
+	size_t proof_len;
+};
+int lb_gov_follow_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len, const uint8_t *proof,
+			 size_t proof_len);
+int lb_gov_follow_decode(struct lb_gov_follow *f, const uint8_t *in, size_t n,
+			 struct lb_errmsg *em);
 int lb_checkpoint_encode(struct lb_buf *b, const struct lb_checkpoint *c);
 int lb_checkpoint_decode(struct lb_checkpoint *c, const uint8_t *in, size_t n,
 			 struct lb_errmsg *em);
@@ -98,6 +173,12 @@ int lb_checkpoint_decode(struct lb_checkpoint *c, const uint8_t *in, size_t n,
 
 /* Is addr a current member (per the committed business state)? */
 bool lb_consortium_is_member(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN]);
+/* A removed member's record: {"member", "height" (business block of the enacting vote),
+ * "disposition" ("freeze" | "successor"), "successor"?, "refused_keys": [addresses refused by
+ * the removal, in the order governance.removal slices them]}. LB_ENOTFOUND if addr was never
+ * removed. */
+int lb_consortium_removal_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
+			       json_t **out, struct lb_errmsg *em);
 /* Super-node kinds (LB_SUPER_* bits) of a current member; 0 when addr is not a member (or the
  * state cannot be read). Reads the committed business state. */
 uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN]);
@@ -194,5 +275,17 @@ int lb_snapshot_server_start(struct lb_snapshot_server **out, struct lb_ledger *
 			     const char *listen, const struct lb_tls_config *tls,
 			     struct lb_errmsg *em);
 void lb_snapshot_server_stop(struct lb_snapshot_server *sv);
+
+/* ---- etcd membership (src/order/etcd.c) ------------------------------------------------------ */
+
+/* One call of etcd's membership API through its v3 gateway, POST /v3/cluster/member/<op>
+ * (op: "list", "add", "remove", "promote"; body as etcd takes it, e.g. {"ID": "123"} or
+ * {"peerURLs": [...], "isLearner": true}; NULL for {}), on the first of the comma-separated
+ * endpoints that answers, over mutual TLS with ca/cert/key (NULL for plain http). *reply is
+ * etcd's JSON answer (new reference; etcd writes 64-bit ids as strings). LB_EUNAVAILABLE
+ * with etcd's reason when no endpoint answers or etcd refuses. */
+int lb_etcd_member_call(const char *endpoints, const char *ca, const char *cert,
+			const char *key, const char *op, json_t *body, json_t **reply,
+			struct lb_errmsg *em);
 
 #endif

@@ -65,6 +65,11 @@ struct lb_apply_ctx {
 #define LB_KEYMAP_NS "keymap"
 #define LB_KEYMAP_ACTS_FOR 'A'
 #define LB_KEYMAP_REPLACED 'R'
+/* LB_KEYMAP_REMOVED: the key (or the account it acts for) belonged to a consortium member
+ * removed by a governance vote, or to an account such a member vouched for; the address is
+ * the removed member's. Every tx it signs is refused (LB_EUNAUTH). Written only by the
+ * consortium module's governance txs (business chain; docs/consortium.md). */
+#define LB_KEYMAP_REMOVED 'X'
 
 /* ---- the tx-type table ------------------------------------------------------------------- */
 

@@ -87,6 +87,10 @@ int api_compute_run(const struct api_call *c, json_t **out, unsigned *status,
 int api_compute_program(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em);
 
+/* routes_consortium.c (docs/consortium.md, "Membership procedures") */
+int api_member_removal(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+
 /* routes_exchange.c (docs/api.md, "Exchange") */
 int api_xchg_offer(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);

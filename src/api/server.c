@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <gnutls/gnutls.h>
@@ -43,6 +45,11 @@ struct lb_api {
 	char *tls_cert, *tls_key, *tls_ca;
 	gnutls_x509_crl_t *crls;      /* revocation lists of the CA (tls_crl), or NULL */
 	unsigned int ncrls;
+	/* tls_crl is read again when the file changes (a revocation takes effect without a
+	 * restart): checked at most once a second, under crl_mu. */
+	pthread_mutex_t crl_mu;
+	struct timespec crl_mtime;    /* mtime of the loaded file */
+	time_t crl_checked;           /* last time the file was looked at */
 };
 
 /* State of one request, kept in MHD's per-request pointer. */
@@ -116,6 +123,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/sessions", h_sessions, false, NULL},
 	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
 	{"GET", "/v1/members", h_members, false, NULL},
+	{"GET", "/v1/members/{address}/removal", h_ext, false, api_member_removal},
 	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
 	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
 	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
@@ -276,6 +284,40 @@ static int load_crls(struct lb_api *a, const char *path, const char *ca, struct 
 	return rc;
 }
 
+/* Under crl_mu: when tls_crl changed on disk, load it again; a file that does not load keeps
+ * the lists in force (and is logged). */
+static void crl_refresh(struct lb_api *a)
+{
+	struct stat st;
+	time_t now = time(NULL);
+	if (!a->opt.tls_crl || !*a->opt.tls_crl || now == a->crl_checked)
+		return;
+	a->crl_checked = now;
+	if (stat(a->opt.tls_crl, &st) || (st.st_mtim.tv_sec == a->crl_mtime.tv_sec &&
+					  st.st_mtim.tv_nsec == a->crl_mtime.tv_nsec))
+		return;
+	struct lb_api tmp;
+	struct lb_errmsg em;
+	memset(&tmp, 0, sizeof tmp);
+	lb_errclear(&em);
+	if (load_crls(&tmp, a->opt.tls_crl, a->tls_ca, &em)) {
+		lb_log(LB_LOG_WARN, "API TLS: the changed revocation list is not used: %s", em.text);
+		for (unsigned int i = 0; i < tmp.ncrls; i++)
+			gnutls_x509_crl_deinit(tmp.crls[i]);
+		gnutls_free(tmp.crls);
+		a->crl_mtime = st.st_mtim;
+		return;
+	}
+	for (unsigned int i = 0; i < a->ncrls; i++)
+		gnutls_x509_crl_deinit(a->crls[i]);
+	gnutls_free(a->crls);
+	a->crls = tmp.crls;
+	a->ncrls = tmp.ncrls;
+	a->crl_mtime = st.st_mtim;
+	lb_log(LB_LOG_INFO, "API TLS: loaded the changed revocation list %s (%u list%s)",
+	       a->opt.tls_crl, a->ncrls, a->ncrls == 1 ? "" : "s");
+}
+
 /* The client of an HTTPS connection showed a certificate chain that verifies against the
  * consortium CA (the daemon's only trust anchor) and is in force now. MHD only requests a
  * certificate during the handshake, so every request is checked here before anything else. */
@@ -306,9 +348,13 @@ static bool client_cert_ok(struct lb_api *a, struct MHD_Connection *c, char *why
 			 status & GNUTLS_CERT_NOT_ACTIVATED ? " not yet valid" : "");
 		return false;
 	}
+	bool ok = true;
+	pthread_mutex_lock(&a->crl_mu);
+	crl_refresh(a);
 	if (a->ncrls && !client_not_revoked(a, s, why, n))
-		return false;
-	return true;
+		ok = false;
+	pthread_mutex_unlock(&a->crl_mu);
+	return ok;
 }
 
 /* The PEM file at path as a NUL-terminated string (lb_free; wipe a key first). */
@@ -781,6 +827,7 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 	if (!a)
 		return lb_errf(em, LB_ENOMEM, "out of memory for the API server");
 	a->ledger = l;
+	pthread_mutex_init(&a->crl_mu, NULL);
 	a->opt = o ? *o : dflt;
 	if (!a->opt.bind_addr || !*a->opt.bind_addr)
 		a->opt.bind_addr = dflt.bind_addr;
@@ -815,8 +862,13 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 			rc = read_pem(a->opt.tls_key, "node key", &a->tls_key, em);
 		if (!rc)
 			rc = read_pem(a->opt.tls_ca, "consortium CA", &a->tls_ca, em);
-		if (!rc && a->opt.tls_crl && *a->opt.tls_crl)
+		if (!rc && a->opt.tls_crl && *a->opt.tls_crl) {
+			struct stat st;
 			rc = load_crls(a, a->opt.tls_crl, a->tls_ca, em);
+			if (!rc && !stat(a->opt.tls_crl, &st))
+				a->crl_mtime = st.st_mtim;
+			a->crl_checked = time(NULL);
+		}
 		if (rc) {
 			free_pems(a);
 			api_directory_close(a->dir);

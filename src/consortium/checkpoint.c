@@ -99,6 +99,80 @@ bool lb_consortium_member_name(struct lb_ledger *l, const uint8_t addr[LB_ADDR_L
 	return yes;
 }
 
+/* The account a signing key acts for on the business chain (its own address unless a
+ * governance.rekey or key reset moved it; see LB_KEYMAP_NS). */
+static void key_account(struct lb_ledger *l, const uint8_t key[LB_ADDR_LEN],
+			uint8_t account[LB_ADDR_LEN])
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 64);
+	memcpy(account, key, LB_ADDR_LEN);
+	if (lb_ledger_state_read(l, LB_CHAIN_BUSINESS, LB_KEYMAP_NS, key, LB_ADDR_LEN, &b, NULL) ==
+		    LB_OK &&
+	    b.len == 1 + LB_ADDR_LEN && b.data[0] == LB_KEYMAP_ACTS_FOR)
+		memcpy(account, b.data + 1, LB_ADDR_LEN);
+	lb_buf_release(&b);
+}
+
+static int read_params(struct lb_ledger *l, struct lb_gov_params *p)
+{
+	static const struct lb_gov_params dflt = LB_GOV_PARAMS_DEFAULT;
+	struct lb_buf b;
+	struct lb_dec d;
+	lb_buf_init(&b, 64);
+	*p = dflt;
+	int rc = lb_ledger_state_read(l, LB_CHAIN_BUSINESS, "gov", "params", 6, &b, NULL);
+	if (rc == LB_ENOTFOUND) {
+		rc = LB_OK;
+	} else if (!rc) {
+		lb_dec_init(&d, b.data, b.len, "governance rules", NULL);
+		if (lb_dec_u8(&d, "num", &p->num) || lb_dec_u8(&d, "den", &p->den) ||
+		    lb_dec_uvar(&d, "default", UINT64_MAX, &p->vote_blocks_default) ||
+		    lb_dec_uvar(&d, "max", UINT64_MAX, &p->vote_blocks_max) || lb_dec_end(&d))
+			rc = LB_ECORRUPT;
+	}
+	lb_buf_release(&b);
+	return rc;
+}
+
+int lb_consortium_removal_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN],
+			       json_t **out, struct lb_errmsg *em)
+{
+	struct lb_buf b;
+	struct lb_dec d;
+	uint64_t height;
+	uint8_t disp, succ[LB_ADDR_LEN];
+	char t[LB_ADDR_TEXT_LEN + 1];
+	lb_addr_encode(t, addr);
+	lb_buf_init(&b, 1 << 20);
+	int rc = lb_ledger_state_read(l, LB_CHAIN_BUSINESS, "gov.removed", addr, LB_ADDR_LEN, &b,
+				      NULL);
+	if (rc == LB_ENOTFOUND) {
+		lb_buf_release(&b);
+		return lb_errf(em, LB_ENOTFOUND, "%s was never removed from the consortium", t);
+	}
+	lb_dec_init(&d, b.data, b.len, "removal record", NULL);
+	if (rc || lb_dec_uvar(&d, "height", UINT64_MAX, &height) || lb_dec_u8(&d, "disp", &disp) ||
+	    lb_dec_fixed(&d, "successor", succ, LB_ADDR_LEN) || lb_dec_end(&d)) {
+		lb_buf_release(&b);
+		return lb_errf(em, LB_ECORRUPT, "the removal record of %s is unreadable", t);
+	}
+	json_t *o = json_pack("{s:o,s:I,s:s}", "member", gov_addr_json(addr), "height",
+			      (json_int_t)height, "disposition", disp == 2 ? "successor" : "freeze");
+	if (o && disp == 2)
+		json_object_set_new(o, "successor", gov_addr_json(succ));
+	json_t *keys = json_array();
+	lb_buf_reset(&b);
+	if (lb_ledger_state_read(l, LB_CHAIN_BUSINESS, "gov.banned", addr, LB_ADDR_LEN, &b,
+				 NULL) == LB_OK)
+		for (size_t i = 0; i + LB_ADDR_LEN <= b.len; i += LB_ADDR_LEN)
+			json_array_append_new(keys, gov_addr_json(b.data + i));
+	json_object_set_new(o, "refused_keys", keys);
+	lb_buf_release(&b);
+	*out = o;
+	return o ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
 uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN])
 {
 	struct gov_members *m = lb_malloc(sizeof *m);
@@ -127,8 +201,10 @@ static json_t *member_json(const struct gov_member *x)
 }
 
 static json_t *proposal_json(const uint8_t id[LB_HASH_LEN], const struct gov_prop *p,
-			     const struct gov_members *m, uint64_t height)
+			     const struct gov_members *m, uint64_t height,
+			     const struct lb_gov_params *gp)
 {
+	static const char *const actions[] = {"", "admit", "remove", "remove", "rules"};
 	char k[64];
 	uint64_t yes, no;
 	gov_tally(p, m, &yes, &no);
@@ -143,16 +219,30 @@ static json_t *proposal_json(const uint8_t id[LB_HASH_LEN], const struct gov_pro
 						       p->votes[i].yes ? "yes" : "no"));
 	json_t *o = json_pack("{s:o,s:s,s:o,s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:o}", "id",
 			      gov_hex_json(id, LB_HASH_LEN), "action",
-			      p->p.action == LB_GOV_ADMIT ? "admit" : "remove", "member",
+			      actions[p->p.action <= LB_GOV_PARAMS ? p->p.action : 0], "member",
 			      gov_addr_json(p->p.member), "status", status, "expires_height",
 			      (json_int_t)p->p.expires_height, "proposer",
 			      gov_addr_json(p->proposer), "yes", (json_int_t)yes, "no",
-			      (json_int_t)no, "needed", (json_int_t)lb_gov_threshold(m->n),
+			      (json_int_t)no, "needed", (json_int_t)lb_gov_threshold_q(m->n, gp),
 			      "proposed_at", (json_int_t)p->height, "votes", votes);
 	if (o && p->p.action == LB_GOV_ADMIT) {
 		json_object_set_new(o, "name", json_string(p->p.name));
 		json_object_set_new(o, "kinds",
 				    json_string(lb_super_kinds_format(p->p.kinds, k, sizeof k)));
+	}
+	if (o && (p->p.action == LB_GOV_REMOVE || p->p.action == LB_GOV_REMOVE_TO))
+		json_object_set_new(o, "disposition", json_string(p->p.action == LB_GOV_REMOVE
+									  ? "freeze"
+									  : "successor"));
+	if (o && p->p.action == LB_GOV_REMOVE_TO)
+		json_object_set_new(o, "successor", gov_addr_json(p->p.successor));
+	if (o && p->p.action == LB_GOV_PARAMS) {
+		snprintf(k, sizeof k, "%u/%u", p->p.params.num, p->p.params.den);
+		json_object_set_new(o, "threshold", json_string(k));
+		json_object_set_new(o, "vote_blocks_default",
+				    json_integer((json_int_t)p->p.params.vote_blocks_default));
+		json_object_set_new(o, "vote_blocks_max",
+				    json_integer((json_int_t)p->p.params.vote_blocks_max));
 	}
 	return o;
 }
@@ -169,8 +259,13 @@ int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errm
 		rc = lb_errf(em, LB_ENOMEM, "out of memory");
 		goto out;
 	}
+	struct lb_gov_params gp;
 	if ((rc = read_members(l, m, em)))
 		goto out;
+	if ((rc = read_params(l, &gp))) {
+		rc = lb_errf(em, LB_ECORRUPT, "the stored governance rules are corrupt");
+		goto out;
+	}
 	rc = lb_ledger_state_read(l, LB_CHAIN_BUSINESS, "gov", "open", 4, &b, em);
 	if (rc == LB_ENOTFOUND)
 		o.n = 0;
@@ -187,11 +282,15 @@ int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errm
 					 &b, NULL) ||
 		    gov_prop_decode(p, b.data, b.len))
 			continue;
-		json_array_append_new(props, proposal_json(o.ids[i], p, m, height + 1));
+		json_array_append_new(props, proposal_json(o.ids[i], p, m, height + 1, &gp));
 	}
-	*out = json_pack("{s:I,s:I,s:o,s:o}", "count", (json_int_t)m->n, "threshold",
-			 (json_int_t)lb_gov_threshold(m->n), "members", members, "proposals",
-			 props);
+	char th[16];
+	snprintf(th, sizeof th, "%u/%u", gp.num, gp.den);
+	*out = json_pack("{s:I,s:I,s:o,s:o,s:{s:s,s:I,s:I}}", "count", (json_int_t)m->n,
+			 "threshold", (json_int_t)lb_gov_threshold_q(m->n, &gp), "members", members,
+			 "proposals", props, "rules", "threshold", th, "vote_blocks_default",
+			 (json_int_t)gp.vote_blocks_default, "vote_blocks_max",
+			 (json_int_t)gp.vote_blocks_max);
 	rc = *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
 out:
 	lb_buf_release(&b);
@@ -384,7 +483,9 @@ static void scan_cut(struct lb_consortium *c, const struct lb_cut *cut, uint64_t
 		    lb_checkpoint_decode(&s.k, tx.payload, tx.payload_len, NULL))
 			continue;
 		uint8_t key[CKPT_KEY_LEN];
-		lb_addr_from_pubkey(s.member, tx.sender);
+		uint8_t ka[LB_ADDR_LEN];
+		lb_addr_from_pubkey(ka, tx.sender);
+		key_account(c->ledger, ka, s.member);
 		ckpt_key(key, s.k.chain, s.k.height, s.member);
 		if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "ckpt", key, sizeof key, &b,
 					 NULL) ||
@@ -425,7 +526,9 @@ static void publish(struct lb_consortium *c, int chain, uint64_t height)
 	struct lb_checkpoint k = {.chain = (uint8_t)chain, .height = height};
 	struct lb_errmsg em;
 	lb_errclear(&em);
-	if (!lb_consortium_is_member(c->ledger, c->addr))
+	uint8_t account[LB_ADDR_LEN];
+	key_account(c->ledger, c->addr, account);
+	if (!lb_consortium_is_member(c->ledger, account))
 		return;
 	if (lb_ledger_block_hashes(c->ledger, chain, height, k.block_hash, k.app_hash, &em)) {
 		lb_log(LB_LOG_WARN, "checkpoint of %s block %" PRIu64 ": %s", lb_chain_name(chain),
@@ -516,7 +619,9 @@ size_t lb_consortium_alarm_count(struct lb_consortium *c)
 json_t *lb_consortium_status_json(struct lb_consortium *c)
 {
 	char name[LB_MEMBER_NAME_MAX + 1];
-	bool member = lb_consortium_member_name(c->ledger, c->addr, name);
+	uint8_t account[LB_ADDR_LEN];
+	key_account(c->ledger, c->addr, account);
+	bool member = lb_consortium_member_name(c->ledger, account, name);
 	json_t *alarms = json_array(), *last = json_object();
 	pthread_mutex_lock(&c->mu);
 	size_t first = c->nalarms > ALARMS_MAX ? c->nalarms - ALARMS_MAX : 0;
@@ -549,6 +654,8 @@ json_t *lb_consortium_status_json(struct lb_consortium *c)
 			      (json_int_t)c->published, "checked", (json_int_t)c->checked,
 			      "waiting", (json_int_t)c->nwaiting, "last_published", last,
 			      "alarm_count", (json_int_t)c->nalarms, "alarms", alarms);
+	if (o && memcmp(account, c->addr, LB_ADDR_LEN))
+		json_object_set_new(o, "member_address", gov_addr_json(account));
 	pthread_mutex_unlock(&c->mu);
 	return o;
 }

@@ -67,6 +67,10 @@ void gov_tally(const struct gov_prop *p, const struct gov_members *m, uint64_t *
 void ckpt_key(uint8_t key[CKPT_KEY_LEN], uint8_t chain, uint64_t height,
 	      const uint8_t member[LB_ADDR_LEN]);
 
+/* The governance rules in a business state (the defaults when none are stored); LB_ECORRUPT
+ * on a bad record (gov_tx.c). */
+int gov_params_load(struct lb_state *s, struct lb_gov_params *p);
+
 /* JSON helpers. */
 json_t *gov_addr_json(const uint8_t addr[LB_ADDR_LEN]);
 json_t *gov_hex_json(const uint8_t *p, size_t n);

@@ -8,6 +8,7 @@
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
+#include "leben/tx.h"
 
 /* ---- arithmetic ------------------------------------------------------------------------- */
 
@@ -15,6 +16,44 @@ uint64_t lb_gov_threshold(uint64_t members)
 {
 	/* ceil(2n/3) without overflow for any n */
 	return members / 3 * 2 + (members % 3 * 2 + 2) / 3;
+}
+
+uint64_t lb_gov_threshold_q(uint64_t members, const struct lb_gov_params *p)
+{
+	if (!p || !p->den)
+		return lb_gov_threshold(members);
+	/* ceil(num n / den); num, den <= 100 and n <= LB_MEMBERS_MAX in practice, but stay exact
+	 * for any n */
+	return members / p->den * p->num + (members % p->den * p->num + p->den - 1) / p->den;
+}
+
+enum lb_gov_outcome lb_gov_outcome_q(uint64_t members, uint64_t yes, uint64_t no,
+				     const struct lb_gov_params *p)
+{
+	uint64_t t = lb_gov_threshold_q(members, p);
+	if (members && yes >= t)
+		return LB_GOV_PASSED;
+	if (!members || no > members - t)
+		return LB_GOV_REJECTED;
+	return LB_GOV_OPEN;
+}
+
+int lb_gov_params_check(const struct lb_gov_params *p, struct lb_errmsg *em)
+{
+	if (!p->num || !p->den || p->num > p->den || p->den > 100 || 2u * p->num <= p->den)
+		return lb_errf(em, LB_EINVALID,
+			       "the vote threshold %u/%u is out of range: it must be more than 1/2 "
+			       "and at most 1 (e.g. 2/3), with a denominator of at most 100",
+			       p->num, p->den);
+	if (!p->vote_blocks_max || !p->vote_blocks_default ||
+	    p->vote_blocks_default > p->vote_blocks_max)
+		return lb_errf(em, LB_EINVALID,
+			       "the vote periods are out of range: vote_blocks_default (%llu) and "
+			       "vote_blocks_max (%llu) must be at least 1, the default at most the "
+			       "maximum",
+			       (unsigned long long)p->vote_blocks_default,
+			       (unsigned long long)p->vote_blocks_max);
+	return LB_OK;
 }
 
 enum lb_gov_outcome lb_gov_outcome(uint64_t members, uint64_t yes, uint64_t no)
@@ -86,7 +125,30 @@ int lb_gov_proposal_encode(struct lb_buf *b, const struct lb_gov_proposal *p)
 	    (rc = lb_enc_str(b, p->name)) || (rc = lb_enc_u8(b, p->kinds)) ||
 	    (rc = lb_enc_uvar(b, p->expires_height)))
 		return rc;
+	if (p->action == LB_GOV_REMOVE_TO)
+		return lb_enc_fixed(b, p->successor, LB_ADDR_LEN);
+	if (p->action == LB_GOV_PARAMS &&
+	    ((rc = lb_enc_u8(b, p->params.num)) || (rc = lb_enc_u8(b, p->params.den)) ||
+	     (rc = lb_enc_uvar(b, p->params.vote_blocks_default)) ||
+	     (rc = lb_enc_uvar(b, p->params.vote_blocks_max))))
+		return rc;
 	return LB_OK;
+}
+
+/* The action-specific tail after expires_height (shared by the payload and the record). */
+static int proposal_tail_decode(struct lb_dec *d, struct lb_gov_proposal *p)
+{
+	int rc = LB_OK;
+	if (p->action == LB_GOV_REMOVE_TO)
+		rc = lb_dec_fixed(d, "successor", p->successor, LB_ADDR_LEN);
+	else if (p->action == LB_GOV_PARAMS &&
+		 ((rc = lb_dec_u8(d, "threshold_num", &p->params.num)) ||
+		  (rc = lb_dec_u8(d, "threshold_den", &p->params.den)) ||
+		  (rc = lb_dec_uvar(d, "vote_blocks_default", UINT64_MAX,
+				    &p->params.vote_blocks_default)) ||
+		  (rc = lb_dec_uvar(d, "vote_blocks_max", UINT64_MAX, &p->params.vote_blocks_max))))
+		return rc;
+	return rc;
 }
 
 int lb_gov_proposal_decode(struct lb_gov_proposal *p, const uint8_t *in, size_t n,
@@ -98,9 +160,11 @@ int lb_gov_proposal_decode(struct lb_gov_proposal *p, const uint8_t *in, size_t 
 	lb_dec_init(&d, in, n, "governance.propose payload", em);
 	if ((rc = lb_dec_u8(&d, "action", &p->action)))
 		return rc;
-	if (p->action != LB_GOV_ADMIT && p->action != LB_GOV_REMOVE)
+	if (p->action < LB_GOV_ADMIT || p->action > LB_GOV_PARAMS)
 		return lb_dec_fail(&d, LB_EMALFORMED, "action",
-				   "%u is neither admit (1) nor remove (2)", p->action);
+				   "%u is none of admit (1), remove (2), remove with a successor (3), "
+				   "rules (4)",
+				   p->action);
 	if ((rc = lb_dec_fixed(&d, "member", p->member, LB_ADDR_LEN)) ||
 	    (rc = lb_dec_str(&d, "name", LB_MEMBER_NAME_MAX, p->name, sizeof p->name)) ||
 	    (rc = lb_dec_u8(&d, "kinds", &p->kinds)))
@@ -110,15 +174,28 @@ int lb_gov_proposal_decode(struct lb_gov_proposal *p, const uint8_t *in, size_t 
 				   "0x%02x has bits beyond data|computing|algorithm|audit (0x0f)",
 				   p->kinds);
 	if ((rc = lb_dec_uvar(&d, "expires_height", UINT64_MAX, &p->expires_height)) ||
-	    (rc = lb_dec_end(&d)))
+	    (rc = proposal_tail_decode(&d, p)) || (rc = lb_dec_end(&d)))
 		return rc;
 	if (p->action == LB_GOV_ADMIT && (!p->name[0] || !p->kinds))
 		return lb_errf(em, LB_EINVALID,
 			       "governance.propose: admitting a member needs its name and at least "
 			       "one super-node kind");
-	if (p->action == LB_GOV_REMOVE && (p->name[0] || p->kinds))
+	if (p->action != LB_GOV_ADMIT && (p->name[0] || p->kinds))
 		return lb_errf(em, LB_EINVALID,
-			       "governance.propose: a removal carries no name and no kinds");
+			       "governance.propose: only an admission carries a name and kinds");
+	static const uint8_t zero[LB_ADDR_LEN];
+	if (p->action == LB_GOV_REMOVE_TO && !memcmp(p->successor, p->member, LB_ADDR_LEN))
+		return lb_errf(em, LB_EINVALID,
+			       "governance.propose: a removed member cannot be its own successor");
+	if (p->action == LB_GOV_PARAMS) {
+		if (memcmp(p->member, zero, LB_ADDR_LEN))
+			return lb_errf(em, LB_EINVALID,
+				       "governance.propose: a change of rules names no member "
+				       "(all-zero address)");
+		int rc2 = lb_gov_params_check(&p->params, em);
+		if (rc2)
+			return rc2;
+	}
 	if (!p->expires_height)
 		return lb_errf(em, LB_EINVALID,
 			       "governance.propose: the expiry height must be above zero");
@@ -145,6 +222,111 @@ int lb_gov_vote_decode(struct lb_gov_vote *v, const uint8_t *in, size_t n, struc
 				   yes);
 	v->yes = yes == 1;
 	return lb_dec_end(&d);
+}
+
+int lb_gov_vouch_encode(struct lb_buf *b, const struct lb_gov_vouch *v)
+{
+	int rc = lb_enc_fixed(b, v->account, LB_ADDR_LEN);
+	return rc ? rc : lb_enc_u8(b, v->vouch ? 1 : 0);
+}
+
+int lb_gov_vouch_decode(struct lb_gov_vouch *v, const uint8_t *in, size_t n, struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	uint8_t op;
+	int rc;
+	lb_dec_init(&d, in, n, "governance.vouch payload", em);
+	if ((rc = lb_dec_fixed(&d, "account", v->account, LB_ADDR_LEN)) ||
+	    (rc = lb_dec_u8(&d, "vouch", &op)))
+		return rc;
+	if (op > 1)
+		return lb_dec_fail(&d, LB_EMALFORMED, "vouch",
+				   "%u is neither withdraw (0) nor vouch (1)", op);
+	v->vouch = op == 1;
+	return lb_dec_end(&d);
+}
+
+int lb_gov_rekey_encode(struct lb_buf *b, const struct lb_gov_rekey *r)
+{
+	int rc = lb_enc_fixed(b, r->new_key, LB_PUBKEY_LEN);
+	return rc ? rc : lb_enc_fixed(b, r->proof, LB_SIG_LEN);
+}
+
+int lb_gov_rekey_decode(struct lb_gov_rekey *r, const uint8_t *in, size_t n, struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	int rc;
+	lb_dec_init(&d, in, n, "governance.rekey payload", em);
+	if ((rc = lb_dec_fixed(&d, "new_key", r->new_key, LB_PUBKEY_LEN)) ||
+	    (rc = lb_dec_fixed(&d, "proof", r->proof, LB_SIG_LEN)))
+		return rc;
+	return lb_dec_end(&d);
+}
+
+void lb_gov_rekey_message(uint8_t out[LB_GOV_REKEY_MSG_LEN], const uint8_t old_addr[LB_ADDR_LEN],
+			  const uint8_t new_key[LB_PUBKEY_LEN])
+{
+	memcpy(out, "LEBEN governance.rekey v1", 25);
+	memcpy(out + 25, old_addr, LB_ADDR_LEN);
+	memcpy(out + 25 + LB_ADDR_LEN, new_key, LB_PUBKEY_LEN);
+}
+
+int lb_gov_removal_encode(struct lb_buf *b, const struct lb_gov_removal *r)
+{
+	int rc;
+	if ((rc = lb_enc_fixed(b, r->member, LB_ADDR_LEN)) || (rc = lb_enc_uvar(b, r->offset)))
+		return rc;
+	return lb_enc_bytes(b, r->keys, r->count * LB_ADDR_LEN);
+}
+
+int lb_gov_removal_decode(struct lb_gov_removal *r, const uint8_t *in, size_t n,
+			  struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	size_t len;
+	int rc;
+	lb_dec_init(&d, in, n, "governance.removal payload", em);
+	if ((rc = lb_dec_fixed(&d, "member", r->member, LB_ADDR_LEN)) ||
+	    (rc = lb_dec_uvar(&d, "offset", LB_VOUCHED_MAX + 2, &r->offset)) ||
+	    (rc = lb_dec_bytes(&d, "keys", LB_GOV_REMOVAL_SLICE_MAX * LB_ADDR_LEN, &r->keys, &len)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!len || len % LB_ADDR_LEN)
+		return lb_errf(em, LB_EMALFORMED,
+			       "governance.removal: the keys must be 1 to %d addresses of %d bytes",
+			       LB_GOV_REMOVAL_SLICE_MAX, LB_ADDR_LEN);
+	r->count = len / LB_ADDR_LEN;
+	return LB_OK;
+}
+
+int lb_gov_follow_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len, const uint8_t *proof,
+			 size_t proof_len)
+{
+	int rc;
+	if ((rc = lb_enc_u8(b, 1)) || (rc = lb_enc_bytes(b, tx, tx_len)))
+		return rc;
+	return lb_enc_bytes(b, proof, proof_len);
+}
+
+int lb_gov_follow_decode(struct lb_gov_follow *f, const uint8_t *in, size_t n,
+			 struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	uint8_t v;
+	int rc;
+	lb_dec_init(&d, in, n, "governance.follow payload", em);
+	if ((rc = lb_dec_u8(&d, "version", &v)))
+		return rc;
+	if (v != 1)
+		return lb_dec_fail(&d, LB_EUNSUPPORTED, "version", "%u is not supported", v);
+	if ((rc = lb_dec_bytes(&d, "removal tx", LB_TX_MAX_BYTES, &f->tx, &f->tx_len)) ||
+	    (rc = lb_dec_bytes(&d, "proof", LB_TX_PAYLOAD_MAX, &f->proof, &f->proof_len)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!f->tx_len || !f->proof_len)
+		return lb_errf(em, LB_EMALFORMED,
+			       "governance.follow: the removal tx and its proof must both be present");
+	return LB_OK;
 }
 
 int lb_checkpoint_encode(struct lb_buf *b, const struct lb_checkpoint *c)
@@ -282,6 +464,7 @@ int gov_prop_decode(struct gov_prop *p, const uint8_t *in, size_t n)
 	    lb_dec_str(&d, "name", LB_MEMBER_NAME_MAX, p->p.name, sizeof p->p.name) ||
 	    lb_dec_u8(&d, "kinds", &p->p.kinds) ||
 	    lb_dec_uvar(&d, "expires", UINT64_MAX, &p->p.expires_height) ||
+	    proposal_tail_decode(&d, &p->p) ||
 	    lb_dec_fixed(&d, "proposer", p->proposer, LB_ADDR_LEN) ||
 	    lb_dec_uvar(&d, "height", UINT64_MAX, &p->height) || lb_dec_u8(&d, "status", &p->status) ||
 	    lb_dec_uvar(&d, "decided", UINT64_MAX, &p->decided) ||

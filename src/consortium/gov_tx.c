@@ -9,6 +9,7 @@
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
+#include "leben/tx.h"
 
 /* ---- state helpers ----------------------------------------------------------------------- */
 
@@ -103,6 +104,81 @@ static int store_prop(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const s
 	return put_record(s, "gov.prop", id, LB_HASH_LEN, &b, rc, false);
 }
 
+/* gov/params: u8 num, u8 den, uvar vote_blocks_default, uvar vote_blocks_max (absent: the
+ * defaults, 2/3, 1000, 100000). */
+int gov_params_load(struct lb_state *s, struct lb_gov_params *p)
+{
+	static const struct lb_gov_params dflt = LB_GOV_PARAMS_DEFAULT;
+	const uint8_t *v;
+	size_t n;
+	struct lb_dec d;
+	*p = dflt;
+	int rc = lb_state_get(s, "gov", "params", 6, &v, &n);
+	if (rc == LB_ENOTFOUND)
+		return LB_OK;
+	if (rc)
+		return rc;
+	lb_dec_init(&d, v, n, "governance rules", NULL);
+	if (lb_dec_u8(&d, "num", &p->num) || lb_dec_u8(&d, "den", &p->den) ||
+	    lb_dec_uvar(&d, "default", UINT64_MAX, &p->vote_blocks_default) ||
+	    lb_dec_uvar(&d, "max", UINT64_MAX, &p->vote_blocks_max) || lb_dec_end(&d) ||
+	    lb_gov_params_check(p, NULL))
+		return LB_ECORRUPT;
+	return LB_OK;
+}
+
+static int store_params(struct lb_state *s, const struct lb_gov_params *p)
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 64);
+	int rc;
+	if (!(rc = lb_enc_u8(&b, p->num)) && !(rc = lb_enc_u8(&b, p->den)) &&
+	    !(rc = lb_enc_uvar(&b, p->vote_blocks_default)))
+		rc = lb_enc_uvar(&b, p->vote_blocks_max);
+	return put_record(s, "gov", "params", 6, &b, rc, false);
+}
+
+/* gov.vouched/<member>: the accounts it vouches for (LB_ADDR_LEN bytes each, in vouch
+ * order); gov.vouch/<account>: the member vouching for it. */
+static int load_vouched(struct lb_state *s, const uint8_t member[LB_ADDR_LEN], uint8_t **list,
+			size_t *n)
+{
+	const uint8_t *v;
+	size_t len;
+	*list = NULL;
+	*n = 0;
+	int rc = lb_state_get(s, "gov.vouched", member, LB_ADDR_LEN, &v, &len);
+	if (rc == LB_ENOTFOUND)
+		return LB_OK;
+	if (rc)
+		return rc;
+	if (len % LB_ADDR_LEN || len / LB_ADDR_LEN > LB_VOUCHED_MAX)
+		return LB_ECORRUPT;
+	if (len && !(*list = lb_malloc(len)))
+		return LB_ENOMEM;
+	if (len)
+		memcpy(*list, v, len);
+	*n = len / LB_ADDR_LEN;
+	return LB_OK;
+}
+
+static int store_vouched(struct lb_state *s, const uint8_t member[LB_ADDR_LEN],
+			 const uint8_t *list, size_t n)
+{
+	if (!n)
+		return lb_state_del(s, "gov.vouched", member, LB_ADDR_LEN);
+	return lb_state_put(s, "gov.vouched", member, LB_ADDR_LEN, list, n * LB_ADDR_LEN);
+}
+
+/* Mark key address k as removed with member m (keymap, see ledger.h). */
+static int ban_key(struct lb_state *s, const uint8_t k[LB_ADDR_LEN], const uint8_t m[LB_ADDR_LEN])
+{
+	uint8_t ent[1 + LB_ADDR_LEN];
+	ent[0] = LB_KEYMAP_REMOVED;
+	memcpy(ent + 1, m, LB_ADDR_LEN);
+	return lb_state_put(s, LB_KEYMAP_NS, k, LB_ADDR_LEN, ent, sizeof ent);
+}
+
 static void open_drop(struct gov_open *o, const uint8_t id[LB_HASH_LEN])
 {
 	for (size_t i = 0; i < o->n; i++)
@@ -126,6 +202,84 @@ static int not_member(struct lb_apply_ctx *c, const char *what)
 		       addr_text(c->sender_addr, t), what);
 }
 
+/* The effects of a removal (m no longer holds the member): its node keys are refused from
+ * now on (the member's own address and the key a rekey moved it to); the accounts it vouched
+ * for are refused too (REMOVE: frozen), or pass to the successor (REMOVE_TO, when the
+ * successor is still a member; otherwise they are frozen as well). gov.removed/<member>
+ * records height, disposition (1 frozen, 2 handed over) and the successor. */
+static int enact_removal(struct lb_apply_ctx *c, const struct gov_prop *p,
+			 const struct gov_members *m)
+{
+	const uint8_t *who = p->p.member, *v;
+	size_t n, nv = 0, ns = 0, nb = 0;
+	uint8_t *vl = NULL, *sl = NULL;
+	/* every key refused by this removal, for gov.banned/<member> (the other chains follow
+	 * it with governance.removal + governance.follow) */
+	uint8_t *banned = lb_malloc((LB_VOUCHED_MAX + 2) * LB_ADDR_LEN);
+	bool hand = p->p.action == LB_GOV_REMOVE_TO && gov_members_find(m, p->p.successor) >= 0;
+	if (!banned)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	int rc = ban_key(c->state, who, who);
+	memcpy(banned + nb++ * LB_ADDR_LEN, who, LB_ADDR_LEN);
+	if (!rc && lb_state_get(c->state, "gov.key", who, LB_ADDR_LEN, &v, &n) == LB_OK &&
+	    n == LB_ADDR_LEN) {
+		uint8_t k[LB_ADDR_LEN];
+		memcpy(k, v, LB_ADDR_LEN);
+		rc = ban_key(c->state, k, who);
+		memcpy(banned + nb++ * LB_ADDR_LEN, k, LB_ADDR_LEN);
+	}
+	if (!rc)
+		rc = load_vouched(c->state, who, &vl, &nv);
+	if (!rc && hand)
+		rc = load_vouched(c->state, p->p.successor, &sl, &ns);
+	if (!rc && hand && ns + nv > LB_VOUCHED_MAX)
+		hand = false; /* the successor cannot take them all: freeze instead */
+	if (!rc && hand && nv) {
+		uint8_t *all = lb_realloc(sl, (ns + nv) * LB_ADDR_LEN);
+		if (!all) {
+			rc = LB_ENOMEM;
+		} else {
+			sl = all;
+			memcpy(sl + ns * LB_ADDR_LEN, vl, nv * LB_ADDR_LEN);
+			rc = store_vouched(c->state, p->p.successor, sl, ns + nv);
+		}
+	}
+	for (size_t i = 0; !rc && i < nv; i++) {
+		const uint8_t *a = vl + i * LB_ADDR_LEN;
+		if (hand) {
+			rc = lb_state_put(c->state, "gov.vouch", a, LB_ADDR_LEN, p->p.successor,
+					  LB_ADDR_LEN);
+		} else if (gov_members_find(m, a) >= 0 ||
+			   (lb_state_get(c->state, LB_KEYMAP_NS, a, LB_ADDR_LEN, &v, &n) == LB_OK &&
+			    n == 1 + LB_ADDR_LEN && v[0] == LB_KEYMAP_ACTS_FOR)) {
+			/* admitted or made another member's key since the vouch: a removal never
+			 * reaches a current member (vouching for one is refused) */
+			continue;
+		} else {
+			rc = ban_key(c->state, a, who);
+			memcpy(banned + nb++ * LB_ADDR_LEN, a, LB_ADDR_LEN);
+		}
+	}
+	if (!rc)
+		rc = lb_state_put(c->state, "gov.banned", who, LB_ADDR_LEN, banned, nb * LB_ADDR_LEN);
+	if (!rc && hand)
+		rc = store_vouched(c->state, who, NULL, 0);
+	if (!rc) {
+		struct lb_buf b;
+		lb_buf_init(&b, 64);
+		if (!(rc = lb_enc_uvar(&b, c->height)) && !(rc = lb_enc_u8(&b, hand ? 2 : 1)))
+			rc = lb_enc_fixed(&b, hand ? p->p.successor : (const uint8_t[LB_ADDR_LEN]){0},
+					  LB_ADDR_LEN);
+		rc = put_record(c->state, "gov.removed", who, LB_ADDR_LEN, &b, rc, false);
+	}
+	lb_free(vl);
+	lb_free(sl);
+	lb_free(banned);
+	if (rc)
+		return lb_errf(c->em, rc, "recording the removal's effects failed");
+	return LB_OK;
+}
+
 /* Carry out a passed proposal on the member list. */
 static int enact(struct lb_apply_ctx *c, const struct gov_prop *p, struct gov_members *m)
 {
@@ -143,12 +297,17 @@ static int enact(struct lb_apply_ctx *c, const struct gov_prop *p, struct gov_me
 						  "can have", LB_MEMBERS_MAX);
 		return rc;
 	}
+	if (p->p.action == LB_GOV_PARAMS)
+		return store_params(c->state, &p->p.params);
 	if (gov_members_find(m, p->p.member) < 0)
 		return lb_errf(c->em, LB_ENOTFOUND, "%s is no longer a member", t);
 	if (m->n == 1)
 		return lb_errf(c->em, LB_EDENIED,
 			       "removing %s would leave the consortium without members", t);
-	return gov_members_remove(m, p->p.member);
+	int rc = gov_members_remove(m, p->p.member);
+	if (rc)
+		return rc;
+	return enact_removal(c, p, m);
 }
 
 /* After a vote (or the proposer's own vote): decide, enact, store. */
@@ -157,8 +316,11 @@ static int settle(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN], struct 
 {
 	uint64_t yes, no;
 	int rc;
+	struct lb_gov_params gp;
+	if ((rc = gov_params_load(c->state, &gp)))
+		return lb_errf(c->em, rc, "the governance rules cannot be read");
 	gov_tally(p, m, &yes, &no);
-	enum lb_gov_outcome out = lb_gov_outcome(m->n, yes, no);
+	enum lb_gov_outcome out = lb_gov_outcome_q(m->n, yes, no, &gp);
 	if (out != LB_GOV_OPEN) {
 		if (out == LB_GOV_PASSED && ((rc = enact(c, p, m)) || (rc = store_members(c->state, m))))
 			return rc;
@@ -218,11 +380,36 @@ static int apply_propose(struct lb_apply_ctx *c)
 			     LB_MEMBERS_MAX);
 		goto out;
 	}
-	if (p->p.action == LB_GOV_REMOVE && gov_members_find(m, p->p.member) < 0) {
+	bool removal = p->p.action == LB_GOV_REMOVE || p->p.action == LB_GOV_REMOVE_TO;
+	{
+		struct lb_gov_params gp;
+		if ((rc = gov_params_load(c->state, &gp))) {
+			rc = lb_errf(c->em, rc, "the governance rules cannot be read");
+			goto out;
+		}
+		if (p->p.expires_height - c->height > gp.vote_blocks_max) {
+			rc = lb_errf(c->em, LB_EINVALID,
+				     "the expiry height %llu is %llu blocks away; the consortium's "
+				     "rules let a vote stay open for at most %llu business blocks",
+				     (unsigned long long)p->p.expires_height,
+				     (unsigned long long)(p->p.expires_height - c->height),
+				     (unsigned long long)gp.vote_blocks_max);
+			goto out;
+		}
+	}
+	if (p->p.action == LB_GOV_REMOVE_TO && gov_members_find(m, p->p.successor) < 0) {
+		char s2[LB_ADDR_TEXT_LEN + 1];
+		rc = lb_errf(c->em, LB_ENOTFOUND,
+			     "the successor %s is not a member: only a current member can take over "
+			     "a removed member's users",
+			     addr_text(p->p.successor, s2));
+		goto out;
+	}
+	if (removal && gov_members_find(m, p->p.member) < 0) {
 		rc = lb_errf(c->em, LB_ENOTFOUND, "%s is not a member, so it cannot be removed", t);
 		goto out;
 	}
-	if (p->p.action == LB_GOV_REMOVE && m->n == 1) {
+	if (removal && m->n == 1) {
 		rc = lb_errf(c->em, LB_EDENIED,
 			     "%s is the last member; the consortium cannot remove its last member", t);
 		goto out;
@@ -279,10 +466,24 @@ static json_t *json_propose(const struct lb_tx *tx)
 	char k[64];
 	if (lb_gov_proposal_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	json_t *o = json_pack("{s:s,s:o,s:I}", "action",
-			      p.action == LB_GOV_ADMIT ? "admit" : "remove", "member",
+	static const char *const names[] = {"", "admit", "remove", "remove", "rules"};
+	json_t *o = json_pack("{s:s,s:o,s:I}", "action", names[p.action], "member",
 			      gov_addr_json(p.member), "expires_height",
 			      (json_int_t)p.expires_height);
+	if (o && (p.action == LB_GOV_REMOVE || p.action == LB_GOV_REMOVE_TO))
+		json_object_set_new(o, "disposition",
+				    json_string(p.action == LB_GOV_REMOVE ? "freeze" : "successor"));
+	if (o && p.action == LB_GOV_REMOVE_TO)
+		json_object_set_new(o, "successor", gov_addr_json(p.successor));
+	if (o && p.action == LB_GOV_PARAMS) {
+		char th[16];
+		snprintf(th, sizeof th, "%u/%u", p.params.num, p.params.den);
+		json_object_set_new(o, "threshold", json_string(th));
+		json_object_set_new(o, "vote_blocks_default",
+				    json_integer((json_int_t)p.params.vote_blocks_default));
+		json_object_set_new(o, "vote_blocks_max",
+				    json_integer((json_int_t)p.params.vote_blocks_max));
+	}
 	if (o && p.action == LB_GOV_ADMIT) {
 		json_object_set_new(o, "name", json_string(p.name));
 		json_object_set_new(o, "kinds", json_string(lb_super_kinds_format(p.kinds, k, sizeof k)));
@@ -442,7 +643,395 @@ static json_t *json_checkpoint(const struct lb_tx *tx)
 			 "app_hash", gov_hex_json(k.app_hash, LB_HASH_LEN));
 }
 
+/* ---- governance.vouch ----------------------------------------------------------------------- */
+
+static int check_vouch(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_gov_vouch v;
+	return lb_gov_vouch_decode(&v, tx->payload, tx->payload_len, em);
+}
+
+static int apply_vouch(struct lb_apply_ctx *c)
+{
+	struct lb_gov_vouch v;
+	struct gov_members *m = lb_malloc(sizeof *m);
+	uint8_t *list = NULL;
+	size_t n = 0;
+	const uint8_t *cur;
+	size_t curn;
+	char t[LB_ADDR_TEXT_LEN + 1], w[LB_ADDR_TEXT_LEN + 1];
+	int rc;
+	if (!m)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	if ((rc = lb_gov_vouch_decode(&v, c->tx->payload, c->tx->payload_len, c->em)))
+		goto out;
+	if ((rc = load_members(c->state, m))) {
+		rc = lb_errf(c->em, rc, "reading the member list failed");
+		goto out;
+	}
+	if (gov_members_find(m, c->sender_addr) < 0) {
+		rc = not_member(c, "vouch for accounts");
+		goto out;
+	}
+	addr_text(v.account, t);
+	if (v.vouch && gov_members_find(m, v.account) >= 0) {
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "%s is a consortium member: a member answers for itself and cannot be "
+			     "vouched for",
+			     t);
+		goto out;
+	}
+	if (v.vouch && lb_state_get(c->state, LB_KEYMAP_NS, v.account, LB_ADDR_LEN, &cur, &curn) ==
+			       LB_OK) {
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "%s is a rotated, replaced or removed key, not an account of its own: "
+			     "vouch for the account it belongs to",
+			     t);
+		goto out;
+	}
+	if ((rc = load_vouched(c->state, c->sender_addr, &list, &n))) {
+		rc = lb_errf(c->em, rc, "reading the member's vouched accounts failed");
+		goto out;
+	}
+	bool have = lb_state_get(c->state, "gov.vouch", v.account, LB_ADDR_LEN, &cur, &curn) ==
+		    LB_OK && curn == LB_ADDR_LEN;
+	bool mine = have && !memcmp(cur, c->sender_addr, LB_ADDR_LEN);
+	if (v.vouch) {
+		if (mine) {
+			rc = lb_errf(c->em, LB_EEXISTS, "this member already vouches for %s", t);
+			goto out;
+		}
+		if (have) {
+			rc = lb_errf(c->em, LB_EEXISTS,
+				     "%s is already vouched for by member %s; that member must "
+				     "withdraw first",
+				     t, addr_text(cur, w));
+			goto out;
+		}
+		if (n == LB_VOUCHED_MAX) {
+			rc = lb_errf(c->em, LB_ELIMIT, "a member vouches for at most %d accounts",
+				     LB_VOUCHED_MAX);
+			goto out;
+		}
+		uint8_t *l2 = lb_realloc(list, (n + 1) * LB_ADDR_LEN);
+		if (!l2) {
+			rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+			goto out;
+		}
+		list = l2;
+		memcpy(list + n * LB_ADDR_LEN, v.account, LB_ADDR_LEN);
+		n++;
+		if ((rc = store_vouched(c->state, c->sender_addr, list, n)) ||
+		    (rc = lb_state_put(c->state, "gov.vouch", v.account, LB_ADDR_LEN, c->sender_addr,
+				       LB_ADDR_LEN)))
+			rc = lb_errf(c->em, rc, "recording the vouch failed");
+		goto out;
+	}
+	if (!mine) {
+		rc = lb_errf(c->em, LB_ENOTFOUND, "this member does not vouch for %s", t);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(list + i * LB_ADDR_LEN, v.account, LB_ADDR_LEN)) {
+			memmove(list + i * LB_ADDR_LEN, list + (i + 1) * LB_ADDR_LEN,
+				(n - i - 1) * LB_ADDR_LEN);
+			n--;
+			break;
+		}
+	if ((rc = store_vouched(c->state, c->sender_addr, list, n)) ||
+	    (rc = lb_state_del(c->state, "gov.vouch", v.account, LB_ADDR_LEN)))
+		rc = lb_errf(c->em, rc, "recording the withdrawal failed");
+out:
+	lb_free(list);
+	lb_free(m);
+	return rc;
+}
+
+static json_t *json_vouch(const struct lb_tx *tx)
+{
+	struct lb_gov_vouch v;
+	if (lb_gov_vouch_decode(&v, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:s}", "account", gov_addr_json(v.account), "op",
+			 v.vouch ? "vouch" : "withdraw");
+}
+
+/* ---- governance.rekey ----------------------------------------------------------------------- */
+
+static int check_rekey(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_gov_rekey r;
+	uint8_t msg[LB_GOV_REKEY_MSG_LEN], old[LB_ADDR_LEN];
+	int rc = lb_gov_rekey_decode(&r, tx->payload, tx->payload_len, em);
+	if (rc)
+		return rc;
+	if (!memcmp(r.new_key, tx->sender, LB_PUBKEY_LEN))
+		return lb_errf(em, LB_EINVALID, "governance.rekey: the new key is the current key");
+	lb_addr_from_pubkey(old, tx->sender);
+	lb_gov_rekey_message(msg, old, r.new_key);
+	if (!lb_sig_is_valid(r.proof, msg, sizeof msg, r.new_key))
+		return lb_errf(em, LB_EBADSIG,
+			       "governance.rekey: the proof is not the new key's signature over the "
+			       "rekey message (sign it with the new key: leben governance rekey)");
+	return LB_OK;
+}
+
+/* The member's current key (the tx's signer) is replaced by the new one: keymap entries as a
+ * key reset writes them (old key replaced, new key acts for the member's account), and
+ * gov.key/<member> = the new key's address (refused too if the member is removed). */
+static int apply_rekey(struct lb_apply_ctx *c)
+{
+	struct lb_gov_rekey r;
+	struct gov_members *m = lb_malloc(sizeof *m);
+	uint8_t old[LB_ADDR_LEN], nk[LB_ADDR_LEN], ent[1 + LB_ADDR_LEN];
+	const uint8_t *v;
+	size_t n;
+	uint64_t nonce;
+	char t[LB_ADDR_TEXT_LEN + 1];
+	int rc;
+	if (!m)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	if ((rc = check_rekey(c->tx, c->em)))
+		goto out;
+	lb_gov_rekey_decode(&r, c->tx->payload, c->tx->payload_len, NULL);
+	if ((rc = load_members(c->state, m))) {
+		rc = lb_errf(c->em, rc, "reading the member list failed");
+		goto out;
+	}
+	if (gov_members_find(m, c->sender_addr) < 0) {
+		rc = not_member(c, "rotate a member's node key");
+		goto out;
+	}
+	lb_addr_from_pubkey(old, c->tx->sender);
+	lb_addr_from_pubkey(nk, r.new_key);
+	addr_text(nk, t);
+	if (lb_state_get(c->state, LB_KEYMAP_NS, nk, LB_ADDR_LEN, &v, &n) == LB_OK ||
+	    gov_members_find(m, nk) >= 0 ||
+	    lb_state_get(c->state, "gov.vouch", nk, LB_ADDR_LEN, &v, &n) == LB_OK) {
+		rc = lb_errf(c->em, LB_EEXISTS,
+			     "the new key %s is already in use (a member, a vouched account or a "
+			     "rotated key); make a fresh key",
+			     t);
+		goto out;
+	}
+	if ((rc = lb_state_get_u64(c->state, "nonce", nk, LB_ADDR_LEN, 0, &nonce)))
+		goto out;
+	if (nonce) {
+		rc = lb_errf(c->em, LB_EEXISTS,
+			     "the new key %s has already signed txs; make a fresh key", t);
+		goto out;
+	}
+	ent[0] = LB_KEYMAP_REPLACED;
+	memcpy(ent + 1, c->sender_addr, LB_ADDR_LEN);
+	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, old, LB_ADDR_LEN, ent, sizeof ent)))
+		goto out;
+	ent[0] = LB_KEYMAP_ACTS_FOR;
+	if ((rc = lb_state_put(c->state, LB_KEYMAP_NS, nk, LB_ADDR_LEN, ent, sizeof ent)) ||
+	    (rc = lb_state_put(c->state, "gov.key", c->sender_addr, LB_ADDR_LEN, nk, LB_ADDR_LEN)))
+		rc = lb_errf(c->em, rc, "recording the new key failed");
+out:
+	lb_free(m);
+	return rc;
+}
+
+static json_t *json_rekey(const struct lb_tx *tx)
+{
+	struct lb_gov_rekey r;
+	uint8_t nk[LB_ADDR_LEN];
+	if (lb_gov_rekey_decode(&r, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	lb_addr_from_pubkey(nk, r.new_key);
+	return json_pack("{s:o,s:o}", "new_key", gov_hex_json(r.new_key, LB_PUBKEY_LEN),
+			 "new_address", gov_addr_json(nk));
+}
+
+/* ---- governance.removal and its follow-ups on the other chains ------------------------------ */
+
+static int check_removal(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_gov_removal r;
+	return lb_gov_removal_decode(&r, tx->payload, tx->payload_len, em);
+}
+
+/* Valid only when the slice is exactly what the removal recorded; it writes nothing: its
+ * inclusion proof is what the other chains need. */
+static int apply_removal(struct lb_apply_ctx *c)
+{
+	struct lb_gov_removal r;
+	const uint8_t *v;
+	size_t n;
+	char t[LB_ADDR_TEXT_LEN + 1];
+	int rc = lb_gov_removal_decode(&r, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc)
+		return rc;
+	addr_text(r.member, t);
+	rc = lb_state_get(c->state, "gov.banned", r.member, LB_ADDR_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(c->em, LB_ENOTFOUND, "%s was never removed from the consortium", t);
+	if (rc)
+		return lb_errf(c->em, rc, "the removal record of %s cannot be read", t);
+	if (n % LB_ADDR_LEN || r.offset + r.count > n / LB_ADDR_LEN ||
+	    memcmp(v + r.offset * LB_ADDR_LEN, r.keys, r.count * LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "these are not the keys the removal of %s refused (it refused %zu; "
+			       "see GET /v1/members/%s/removal)",
+			       t, n / LB_ADDR_LEN, t);
+	return LB_OK;
+}
+
+static json_t *json_removal(const struct lb_tx *tx)
+{
+	struct lb_gov_removal r;
+	if (lb_gov_removal_decode(&r, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	json_t *keys = json_array();
+	for (size_t i = 0; i < r.count; i++)
+		json_array_append_new(keys, gov_addr_json(r.keys + i * LB_ADDR_LEN));
+	return json_pack("{s:o,s:I,s:o}", "member", gov_addr_json(r.member), "offset",
+			 (json_int_t)r.offset, "keys", keys);
+}
+
+/* The cited tx as a governance.removal of the business chain (stateless). */
+static int follow_inner(const struct lb_gov_follow *f, struct lb_tx *tx, struct lb_gov_removal *r,
+			struct lb_errmsg *em)
+{
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_tx_decode(tx, f->tx, f->tx_len, &e))
+		return lb_errf(em, LB_EMALFORMED,
+			       "governance.follow: the removal tx does not decode: %s", e.text);
+	if (tx->chain != LB_CHAIN_BUSINESS || tx->type != LB_TX_GOV_REMOVAL)
+		return lb_errf(em, LB_EINVALID,
+			       "governance.follow: the cited tx is not a business-chain "
+			       "governance.removal");
+	if (lb_gov_removal_decode(r, tx->payload, tx->payload_len, &e))
+		return lb_errf(em, LB_EINVALID, "governance.follow: the cited removal is unreadable: %s",
+			       e.text);
+	return LB_OK;
+}
+
+static int check_gfollow(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_gov_follow f;
+	struct lb_tx inner;
+	struct lb_gov_removal r;
+	int rc = lb_gov_follow_decode(&f, tx->payload, tx->payload_len, em);
+	return rc ? rc : follow_inner(&f, &inner, &r, em);
+}
+
+/* The proof shows the removal tx valid in a business block anchored by one of this chain's
+ * own earlier blocks (the same check as keys.follow). */
+static int apply_gfollow(struct lb_apply_ctx *c)
+{
+	struct lb_gov_follow f;
+	struct lb_tx inner;
+	struct lb_gov_removal r;
+	struct lb_proof_info info;
+	uint8_t hash[LB_HASH_LEN];
+	int here = c->tx->chain;
+	int rc = lb_gov_follow_decode(&f, c->tx->payload, c->tx->payload_len, c->em);
+	if (rc || (rc = follow_inner(&f, &inner, &r, c->em)))
+		return rc;
+	if (lb_proof_verify(f.proof, f.proof_len, NULL, &info, c->em)) {
+		lb_errwrap(c->em, "governance.follow: the proof of the removal does not check out: ");
+		return LB_EINVALID;
+	}
+	if (info.chain != LB_CHAIN_BUSINESS || memcmp(inner.id, info.tx_id, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the proof is not for the cited removal tx");
+	if (!info.anchored || info.anchor_chain != here)
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the proof must be anchored in a %s block (ask the "
+			       "node for the proof with anchor=%s)",
+			       lb_chain_name(here), lb_chain_name(here));
+	if (info.anchor_height >= c->height ||
+	    lb_state_block_hash(c->state, info.anchor_height, hash) != LB_OK)
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the proof is anchored in %s block %llu, which this "
+			       "chain does not have yet",
+			       lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the proof is anchored in a block that is not %s "
+			       "block %llu of this chain (a forged or foreign proof)",
+			       lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!info.tx_valid)
+		return lb_errf(c->em, LB_EINVALID,
+			       "governance.follow: the removal tx is marked invalid in business block "
+			       "%llu: it proves nothing",
+			       (unsigned long long)info.height);
+	for (size_t i = 0; i < r.count && !rc; i++)
+		rc = ban_key(c->state, r.keys + i * LB_ADDR_LEN, r.member);
+	if (rc)
+		return lb_errf(c->em, rc, "governance.follow: recording the refused keys failed");
+	return LB_OK;
+}
+
+static json_t *json_gfollow(const struct lb_tx *tx)
+{
+	struct lb_gov_follow f;
+	struct lb_tx inner;
+	struct lb_gov_removal r;
+	char hex[2 * LB_HASH_LEN + 1];
+	if (lb_gov_follow_decode(&f, tx->payload, tx->payload_len, NULL) ||
+	    follow_inner(&f, &inner, &r, NULL))
+		return NULL;
+	lb_hex_encode(hex, inner.id, LB_HASH_LEN);
+	return json_pack("{s:s,s:o,s:I,s:I}", "removal_tx", hex, "member", gov_addr_json(r.member),
+			 "offset", (json_int_t)r.offset, "keys", (json_int_t)r.count);
+}
+
 /* ---- genesis ------------------------------------------------------------------------------- */
+
+/* genesis.json "governance": {"threshold": "2/3", "vote_blocks_default": N,
+ * "vote_blocks_max": N} (every key optional; absent: the defaults). */
+static int genesis_rules(json_t *g, int chain, struct lb_state *s, struct lb_errmsg *em)
+{
+	json_t *o = json_object_get(g, "governance"), *v;
+	const char *k;
+	struct lb_gov_params p = LB_GOV_PARAMS_DEFAULT;
+	if (chain != LB_CHAIN_BUSINESS || !o)
+		return LB_OK;
+	if (!json_is_object(o))
+		return lb_errf(em, LB_EINVALID,
+			       "genesis: 'governance' must be an object with 'threshold' (\"2/3\"), "
+			       "'vote_blocks_default' and 'vote_blocks_max'");
+	json_object_foreach(o, k, v)
+	{
+		if (!strcmp(k, "threshold")) {
+			unsigned a, b;
+			char end;
+			if (!json_is_string(v) ||
+			    sscanf(json_string_value(v), "%u/%u%c", &a, &b, &end) != 2 || a > 255 ||
+			    b > 255)
+				return lb_errf(em, LB_EINVALID,
+					       "genesis: governance.threshold must be a fraction such "
+					       "as \"2/3\"");
+			p.num = (uint8_t)a;
+			p.den = (uint8_t)b;
+		} else if (!strcmp(k, "vote_blocks_default") || !strcmp(k, "vote_blocks_max")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1)
+				return lb_errf(em, LB_EINVALID,
+					       "genesis: governance.%s must be a whole number of "
+					       "business blocks, at least 1",
+					       k);
+			*(k[12] == 'd' ? &p.vote_blocks_default : &p.vote_blocks_max) =
+				(uint64_t)json_integer_value(v);
+		} else {
+			return lb_errf(em, LB_EINVALID,
+				       "genesis: governance.%s is not a setting (threshold, "
+				       "vote_blocks_default, vote_blocks_max)",
+				       k);
+		}
+	}
+	int rc = lb_gov_params_check(&p, em);
+	if (rc) {
+		lb_errwrap(em, "genesis: governance: ");
+		return rc;
+	}
+	return store_params(s, &p);
+}
+
 
 /* genesis.json "members": [{"name", "address" | "public_key", "kinds"}] */
 static int genesis_members(json_t *g, int chain, struct lb_state *s, struct lb_errmsg *em)
@@ -539,6 +1128,16 @@ static const struct lb_txtype gov_types[] = {
 	 true},
 	{LB_TX_CHECKPOINT, LB_CHAIN_BUSINESS, "checkpoint", check_checkpoint, apply_checkpoint,
 	 json_checkpoint, true},
+	{LB_TX_GOV_VOUCH, LB_CHAIN_BUSINESS, "governance.vouch", check_vouch, apply_vouch,
+	 json_vouch, true},
+	{LB_TX_GOV_REKEY, LB_CHAIN_BUSINESS, "governance.rekey", check_rekey, apply_rekey,
+	 json_rekey, true},
+	{LB_TX_GOV_REMOVAL, LB_CHAIN_BUSINESS, "governance.removal", check_removal, apply_removal,
+	 json_removal, true},
+	{LB_TX_GOV_FOLLOW, LB_CHAIN_SETTLEMENT, "governance.follow", check_gfollow, apply_gfollow,
+	 json_gfollow, true},
+	{LB_TX_GOV_FOLLOW_DIR, LB_CHAIN_DIRECTORY, "governance.follow.directory", check_gfollow,
+	 apply_gfollow, json_gfollow, true},
 };
 
 /* No type is marked block-independent (lb_txtype_mark_block_independent): a proposal
@@ -547,5 +1146,7 @@ static const struct lb_txtype gov_types[] = {
 int lb_consortium_register_txtypes(void)
 {
 	int rc = lb_txtype_register_rows(gov_types, sizeof gov_types / sizeof gov_types[0], false);
-	return rc ? rc : lb_genesis_hook_register(genesis_members);
+	if (!rc)
+		rc = lb_genesis_hook_register(genesis_members);
+	return rc ? rc : lb_genesis_hook_register(genesis_rules);
 }

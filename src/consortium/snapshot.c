@@ -12,6 +12,7 @@
  *   for each chain, for each height 1..height: { u32 n, header[n], u32 m, body[m] }
  */
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <pthread.h>
@@ -287,6 +288,10 @@ out:
 struct lb_snapshot_server {
 	struct lb_ledger *ledger;
 	lb_tls_ctx *ctx;
+	/* the TLS files (copies); with a CRL file, the context is made again when it changes, so
+	 * a revocation takes effect without a restart */
+	char ca[4200], cert[4200], key[4200], crl[4200];
+	struct timespec crl_mtime;
 	int fd;
 	pthread_t thread;
 	atomic_int stopping;
@@ -332,6 +337,28 @@ static int serve_one(struct lb_snapshot_server *sv, lb_tls_conn *c, struct lb_er
 	return rc;
 }
 
+static void crl_refresh(struct lb_snapshot_server *sv)
+{
+	struct stat st;
+	if (!sv->crl[0] || stat(sv->crl, &st) ||
+	    (st.st_mtim.tv_sec == sv->crl_mtime.tv_sec && st.st_mtim.tv_nsec == sv->crl_mtime.tv_nsec))
+		return;
+	struct lb_tls_config tc = {.ca_file = sv->ca, .cert_file = sv->cert, .key_file = sv->key,
+				   .crl_file = sv->crl};
+	struct lb_errmsg em;
+	lb_tls_ctx *ctx;
+	lb_errclear(&em);
+	sv->crl_mtime = st.st_mtim;
+	if (lb_tls_ctx_new(&ctx, 1, &tc, &em)) {
+		lb_log(LB_LOG_WARN, "peer link: the changed revocation list %s is not used: %s",
+		       sv->crl, em.text);
+		return;
+	}
+	lb_tls_ctx_free(sv->ctx);
+	sv->ctx = ctx;
+	lb_log(LB_LOG_INFO, "peer link: loaded the changed revocation list %s", sv->crl);
+}
+
 static void *server_main(void *arg)
 {
 	struct lb_snapshot_server *sv = arg;
@@ -346,6 +373,7 @@ static void *server_main(void *arg)
 		lb_errclear(&em);
 		lb_tls_conn *c = NULL;
 		char who[256] = "";
+		crl_refresh(sv);
 		int rc = lb_tls_server(sv->ctx, fd, NULL, &c, &em);
 		if (!rc) {
 			lb_tls_peer_id(c, who, sizeof who);
@@ -376,6 +404,13 @@ int lb_snapshot_server_start(struct lb_snapshot_server **out, struct lb_ledger *
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	sv->ledger = l;
 	sv->fd = -1;
+	snprintf(sv->ca, sizeof sv->ca, "%s", tls->ca_file ? tls->ca_file : "");
+	snprintf(sv->cert, sizeof sv->cert, "%s", tls->cert_file ? tls->cert_file : "");
+	snprintf(sv->key, sizeof sv->key, "%s", tls->key_file ? tls->key_file : "");
+	snprintf(sv->crl, sizeof sv->crl, "%s", tls->crl_file ? tls->crl_file : "");
+	struct stat st;
+	if (sv->crl[0] && !stat(sv->crl, &st))
+		sv->crl_mtime = st.st_mtim;
 	if ((rc = lb_tls_ctx_new(&sv->ctx, 1, tls, em)))
 		goto fail;
 	sv->fd = lb_tls_listen(host, port, em);

@@ -6,7 +6,9 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -254,11 +256,250 @@ int lb_ca_issue(const char *ca_dir, const char *out_dir, const struct lb_ca_subj
 	if ((rc = write_pem(path, 0644, x, NULL, em)))
 		goto out;
 	snprintf(path, sizeof path, "%s/ca.pem", out_dir);
-	rc = write_pem(path, 0644, cacert, NULL, em);
+	{
+		/* during a rotation the node trusts both CAs (trust.pem) */
+		char tp[4200];
+		uint8_t *tb = NULL;
+		size_t tl = 0;
+		snprintf(tp, sizeof tp, "%s/trust.pem", ca_dir);
+		if (access(tp, F_OK) == 0 && lb_file_read(tp, 1u << 20, &tb, &tl, NULL) == LB_OK) {
+			rc = lb_file_write(path, tb, tl, 0644, em);
+			lb_free(tb);
+		} else {
+			rc = write_pem(path, 0644, cacert, NULL, em);
+		}
+	}
 out:
 	X509_free(x);
 	EVP_PKEY_free(key);
 	X509_free(cacert);
 	EVP_PKEY_free(cakey);
 	return rc;
+}
+
+/* ---- revocation and rotation ---------------------------------------------------------------- */
+
+/* dir/revoked.txt: one line per revoked certificate, "<serial hex> <unix time> <CN>". */
+int lb_ca_crl(const char *dir, unsigned days, struct lb_errmsg *em)
+{
+	char path[4200], line[512];
+	if (days == 0 || days > 3650)
+		return lb_errf(em, LB_ERANGE, "ca: a CRL's validity of %u days is out of range "
+					      "(1..3650)",
+			       days);
+	X509 *cacert;
+	EVP_PKEY *cakey;
+	int rc = load_ca(dir, &cacert, &cakey, em);
+	if (rc)
+		return rc;
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	int ok = crl && t && X509_CRL_set_version(crl, 1) &&
+		 X509_CRL_set_issuer_name(crl, X509_get_subject_name(cacert)) &&
+		 X509_gmtime_adj(t, -SKEW_S) && X509_CRL_set1_lastUpdate(crl, t) &&
+		 X509_time_adj_ex(t, (int)days, 0, NULL) && X509_CRL_set1_nextUpdate(crl, t);
+	snprintf(path, sizeof path, "%s/revoked.txt", dir);
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	while (ok && f && fgets(line, sizeof line, f)) {
+		char hex[80];
+		long long when;
+		if (sscanf(line, "%79s %lld", hex, &when) != 2)
+			continue;
+		BIGNUM *bn = NULL;
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_TIME *rt = ASN1_TIME_set(NULL, (time_t)when);
+		ok = r && rt && BN_hex2bn(&bn, hex) > 0;
+		ASN1_INTEGER *serial = ok ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+		ok = ok && serial && X509_REVOKED_set_serialNumber(r, serial) &&
+		     X509_REVOKED_set_revocationDate(r, rt) && X509_CRL_add0_revoked(crl, r);
+		if (ok)
+			r = NULL, n++;
+		X509_REVOKED_free(r);
+		ASN1_INTEGER_free(serial);
+		ASN1_TIME_free(rt);
+		BN_free(bn);
+	}
+	if (f)
+		fclose(f);
+	ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, cakey, EVP_sha256());
+	BIO *b = ok ? BIO_new(BIO_s_mem()) : NULL;
+	if (!b || !PEM_write_bio_X509_CRL(b, crl)) {
+		rc = ossl_fail(em, LB_ECRYPTO, "cannot make the revocation list");
+	} else {
+		char *data;
+		long len = BIO_get_mem_data(b, &data);
+		/* during a rotation the old CA's last list follows (links that check CRLs need
+		 * one for each CA they trust) */
+		char rot[4200], *old = NULL;
+		uint8_t *ob = NULL;
+		size_t ol = 0;
+		snprintf(rot, sizeof rot, "%s/retired/rotation-crl.pem", dir);
+		snprintf(path, sizeof path, "%s/trust.pem", dir);
+		if (access(path, F_OK) == 0 && lb_file_read(rot, 1u << 24, &ob, &ol, NULL) == LB_OK &&
+		    (old = lb_malloc((size_t)len + ol)) != NULL) {
+			memcpy(old, data, (size_t)len);
+			memcpy(old + len, ob, ol);
+		}
+		snprintf(path, sizeof path, "%s/crl.pem", dir);
+		rc = old ? lb_file_write(path, old, (size_t)len + ol, 0644, em)
+			 : lb_file_write(path, data, (size_t)len, 0644, em);
+		lb_free(old);
+		lb_free(ob);
+	}
+	BIO_free(b);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	X509_free(cacert);
+	EVP_PKEY_free(cakey);
+	return rc;
+}
+
+int lb_ca_revoke(const char *dir, const char *cert_file, unsigned days, char *cn_out,
+		 size_t cn_n, struct lb_errmsg *em)
+{
+	char path[4200], cn[LB_CA_NAME_MAX * 4 + 1] = "";
+	FILE *f = fopen(cert_file, "r");
+	if (!f)
+		return lb_errf(em, LB_ENOTFOUND, "ca: cannot read the certificate %s", cert_file);
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x)
+		return ossl_fail(em, LB_EMALFORMED, "the file to revoke is not a PEM certificate");
+	X509 *cacert;
+	EVP_PKEY *cakey;
+	int rc = load_ca(dir, &cacert, &cakey, em);
+	if (rc) {
+		X509_free(x);
+		return rc;
+	}
+	if (X509_verify(x, cakey) != 1) {
+		rc = lb_errf(em, LB_EINVALID,
+			     "ca: %s was not issued by the CA in %s; only its own certificates can be "
+			     "revoked",
+			     cert_file, dir);
+		goto out;
+	}
+	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	BN_free(bn);
+	if (!hex) {
+		rc = ossl_fail(em, LB_ENOMEM, "cannot read the serial number");
+		goto out;
+	}
+	/* already listed? */
+	snprintf(path, sizeof path, "%s/revoked.txt", dir);
+	bool listed = false;
+	char line[512];
+	if ((f = fopen(path, "r"))) {
+		size_t hl = strlen(hex);
+		while (!listed && fgets(line, sizeof line, f))
+			listed = !strncmp(line, hex, hl) && line[hl] == ' ';
+		fclose(f);
+	}
+	if (!listed) {
+		if (!(f = fopen(path, "a"))) {
+			rc = lb_errf(em, LB_EIO, "ca: cannot write %s", path);
+		} else {
+			fprintf(f, "%s %lld %s\n", hex, (long long)time(NULL), cn[0] ? cn : "-");
+			if (fflush(f) || fsync(fileno(f)))
+				rc = lb_errf(em, LB_EIO, "ca: cannot write %s", path);
+			fclose(f);
+		}
+	}
+	OPENSSL_free(hex);
+	if (!rc)
+		rc = lb_ca_crl(dir, days, em);
+	if (!rc && cn_out)
+		snprintf(cn_out, cn_n, "%s", cn);
+out:
+	X509_free(x);
+	X509_free(cacert);
+	EVP_PKEY_free(cakey);
+	return rc;
+}
+
+int lb_ca_rotate(const char *dir, const char *name, unsigned days, struct lb_errmsg *em)
+{
+	char path[4200], old_pem[4200], old_key[4200], stamp[32];
+	snprintf(path, sizeof path, "%s/trust.pem", dir);
+	if (access(path, F_OK) == 0)
+		return lb_errf(em, LB_EEXISTS,
+			       "ca: a rotation is already under way (%s exists); finish it with "
+			       "`leben ca retire` first",
+			       path);
+	X509 *cacert;
+	EVP_PKEY *cakey;
+	int rc = load_ca(dir, &cacert, &cakey, em);
+	if (rc)
+		return rc;
+	EVP_PKEY_free(cakey);
+	snprintf(path, sizeof path, "%s/crl.pem", dir);
+	if (access(path, F_OK) == 0 && (rc = lb_ca_crl(dir, 30, em)))
+		goto out;
+	snprintf(stamp, sizeof stamp, "%lld", (long long)time(NULL));
+	snprintf(path, sizeof path, "%s/retired", dir);
+	if ((rc = lb_mkdirs(path, 0700, em)))
+		goto out;
+	snprintf(old_pem, sizeof old_pem, "%s/retired/ca-%s.pem", dir, stamp);
+	snprintf(old_key, sizeof old_key, "%s/retired/ca-%s.key", dir, stamp);
+	snprintf(path, sizeof path, "%s/ca.key", dir);
+	if (rename(path, old_key)) {
+		rc = lb_errf(em, LB_EIO, "ca: cannot move %s aside", path);
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/ca.pem", dir);
+	if (rename(path, old_pem)) {
+		rc = lb_errf(em, LB_EIO, "ca: cannot move %s aside", path);
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/revoked.txt", dir);
+	char moved[4200];
+	snprintf(moved, sizeof moved, "%s/retired/revoked-%s.txt", dir, stamp);
+	if (access(path, F_OK) == 0)
+		rename(path, moved);
+	/* the old CA's revocation list stays in force (appended to crl.pem) during the rotation:
+	 * renew it first so that it lasts */
+	snprintf(path, sizeof path, "%s/crl.pem", dir);
+	snprintf(moved, sizeof moved, "%s/retired/rotation-crl.pem", dir);
+	if (access(path, F_OK) == 0)
+		rename(path, moved);
+	if ((rc = lb_ca_init(dir, name, days, em)))
+		goto out;
+	/* trust.pem: the new CA first (CRLs are checked against the first), then the old one */
+	X509 *newcert;
+	EVP_PKEY *newkey;
+	if ((rc = load_ca(dir, &newcert, &newkey, em)))
+		goto out;
+	EVP_PKEY_free(newkey);
+	BIO *b = BIO_new(BIO_s_mem());
+	if (!b || !PEM_write_bio_X509(b, newcert) || !PEM_write_bio_X509(b, cacert)) {
+		rc = ossl_fail(em, LB_ENOMEM, "cannot encode the trust bundle");
+	} else {
+		char *data;
+		long len = BIO_get_mem_data(b, &data);
+		snprintf(path, sizeof path, "%s/trust.pem", dir);
+		rc = lb_file_write(path, data, (size_t)len, 0644, em);
+	}
+	BIO_free(b);
+	X509_free(newcert);
+	if (!rc)
+		rc = lb_ca_crl(dir, 30, em);
+out:
+	X509_free(cacert);
+	return rc;
+}
+
+int lb_ca_retire(const char *dir, struct lb_errmsg *em)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/trust.pem", dir);
+	if (access(path, F_OK) != 0)
+		return lb_errf(em, LB_ENOTFOUND, "ca: no rotation under way (%s does not exist)", path);
+	if (unlink(path))
+		return lb_errf(em, LB_EIO, "ca: cannot remove %s", path);
+	snprintf(path, sizeof path, "%s/retired/rotation-crl.pem", dir);
+	unlink(path);
+	return lb_ca_crl(dir, 30, em);
 }

@@ -693,7 +693,9 @@ static int keys_view_fn(struct lb_state *s, void *ctx)
 	const char *status = "own";
 	if (lb_state_get(s, LB_KEYMAP_NS, kv->addr, LB_ADDR_LEN, &v, &n) == LB_OK &&
 	    n == 1 + LB_ADDR_LEN) {
-		status = v[0] == LB_KEYMAP_ACTS_FOR ? "acts_for" : "replaced";
+		status = v[0] == LB_KEYMAP_ACTS_FOR  ? "acts_for"
+			 : v[0] == LB_KEYMAP_REMOVED ? "removed"
+						     : "replaced";
 		if (v[0] == LB_KEYMAP_ACTS_FOR)
 			json_object_set_new(o, "acts_for", addr_json(v + 1));
 	}
@@ -722,7 +724,9 @@ static int keys_chain_fn(struct lb_state *s, void *ctx)
 	const char *status = "own";
 	if (lb_state_get(s, LB_KEYMAP_NS, kv->addr, LB_ADDR_LEN, &v, &n) == LB_OK &&
 	    n == 1 + LB_ADDR_LEN) {
-		status = v[0] == LB_KEYMAP_ACTS_FOR ? "acts_for" : "replaced";
+		status = v[0] == LB_KEYMAP_ACTS_FOR  ? "acts_for"
+			 : v[0] == LB_KEYMAP_REMOVED ? "removed"
+						     : "replaced";
 		if (v[0] == LB_KEYMAP_ACTS_FOR)
 			json_object_set_new(o, "acts_for", addr_json(v + 1));
 	}

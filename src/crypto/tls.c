@@ -37,27 +37,35 @@ static int ossl_err(struct lb_errmsg *em, int code, const char *what)
 }
 
 /* Add every CRL of crl_file to the context's store and turn on revocation checks of peer
- * certificates. Each CRL must verify under the consortium CA's key. Non-zero with what set. */
+ * certificates. Each CRL must verify under one of the consortium CA certificates in ca_file
+ * (two during a CA rotation: the new and the old one). Non-zero with what set. */
 static int load_crls(SSL_CTX *s, const char *crl_file, const char *ca_file, char *what,
 		     size_t wn)
 {
 	X509_STORE *st = SSL_CTX_get_cert_store(s);
 	BIO *b = BIO_new_file(crl_file, "r"), *cb = BIO_new_file(ca_file, "r");
-	X509 *ca = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-	EVP_PKEY *cak = ca ? X509_get0_pubkey(ca) : NULL;
+	X509 *cas[8];
+	size_t ncas = 0;
+	while (cb && ncas < 8 && (cas[ncas] = PEM_read_bio_X509(cb, NULL, NULL, NULL)) != NULL)
+		ncas++;
+	ERR_clear_error();
 	X509_CRL *crl;
 	int n = 0, rc = 1;
 	if (!b) {
 		snprintf(what, wn, "cannot read the CRL file %s", crl_file);
 		goto out;
 	}
-	if (!cak) {
+	if (!ncas) {
 		snprintf(what, wn, "cannot read the consortium CA %s", ca_file);
 		goto out;
 	}
 	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
 		n++;
-		if (X509_CRL_verify(crl, cak) != 1) {
+		bool signed_ok = false;
+		for (size_t i = 0; i < ncas && !signed_ok; i++)
+			signed_ok = X509_CRL_verify(crl, X509_get0_pubkey(cas[i])) == 1;
+		ERR_clear_error();
+		if (!signed_ok) {
 			X509_CRL_free(crl);
 			snprintf(what, wn, "CRL %d in %s is not signed by the consortium CA", n,
 				 crl_file);
@@ -80,7 +88,8 @@ static int load_crls(SSL_CTX *s, const char *crl_file, const char *ca_file, char
 out:
 	BIO_free(b);
 	BIO_free(cb);
-	X509_free(ca);
+	for (size_t i = 0; i < ncas; i++)
+		X509_free(cas[i]);
 	return rc;
 }
 

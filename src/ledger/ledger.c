@@ -127,8 +127,18 @@ static int ledger_key_account(struct lb_state *s, const uint8_t key_addr[LB_ADDR
 		return LB_OK;
 	if (rc)
 		return lb_errf(em, rc, "cannot read the key map of this sender");
-	if (n != 1 + LB_ADDR_LEN || (v[0] != LB_KEYMAP_ACTS_FOR && v[0] != LB_KEYMAP_REPLACED))
+	if (n != 1 + LB_ADDR_LEN || (v[0] != LB_KEYMAP_ACTS_FOR && v[0] != LB_KEYMAP_REPLACED &&
+				     v[0] != LB_KEYMAP_REMOVED))
 		return lb_errf(em, LB_ECORRUPT, "key map entry of this sender is malformed");
+	if (v[0] == LB_KEYMAP_REMOVED) {
+		char t[LB_ADDR_TEXT_LEN + 1];
+		lb_addr_encode(t, v + 1);
+		return lb_errf(em, LB_EUNAUTH,
+			       "this key belongs to consortium member %s, removed by a governance "
+			       "vote, or to an account that member vouched for: the consortium "
+			       "refuses its txs (ask a current member to vouch for the account)",
+			       t);
+	}
 	if (v[0] == LB_KEYMAP_REPLACED)
 		return lb_errf(em, LB_EUNAUTH, "this signing key was replaced by a key reset of its "
 					       "account; sign with the account's new key");

@@ -227,7 +227,8 @@ static int catch_up(struct lb_node *n, struct lb_errmsg *em)
 		}
 	char ca[4200], cert[4200], key[4200];
 	tls_files(c, ca, cert, key);
-	struct lb_tls_config tc = {.ca_file = ca, .cert_file = cert, .key_file = key};
+	struct lb_tls_config tc = {.ca_file = ca, .cert_file = cert, .key_file = key,
+				   .crl_file = c->tls_crl[0] ? c->tls_crl : NULL};
 	uint64_t checked;
 	int rc = lb_snapshot_fetch(n->ledger, c->snapshot_from, &tc, &checked, em);
 	if (rc) {
@@ -254,7 +255,8 @@ static int start_peer_server(struct lb_node *n, struct lb_errmsg *em)
 		return LB_OK;
 	char ca[4200], cert[4200], key[4200];
 	tls_files(c, ca, cert, key);
-	struct lb_tls_config tc = {.ca_file = ca, .cert_file = cert, .key_file = key};
+	struct lb_tls_config tc = {.ca_file = ca, .cert_file = cert, .key_file = key,
+				   .crl_file = c->tls_crl[0] ? c->tls_crl : NULL};
 	return lb_snapshot_server_start(&n->snap, n->ledger, c->peer_listen, &tc, em);
 }
 

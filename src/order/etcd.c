@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "leben/base.h"
+#include "leben/consortium.h"
 #include "leben/crypto.h"
 #include "leben/tls.h"
 #include "order/etcd_int.h"
@@ -652,7 +653,12 @@ static void *writer_loop(void *arg)
 				pthread_mutex_unlock(&e->mu);
 				int rc = compact(e, h, rev, why, sizeof why);
 				pthread_mutex_lock(&e->mu);
-				last_req = lb_mono_ns();
+				/* the next try is 5 s after this one ended; a failed compaction is not
+				 * an answer from etcd, so it does not put off the probe that decides
+				 * availability (without a quorum every compaction times out) */
+				last_compact = lb_mono_ns();
+				if (!rc)
+					last_req = last_compact;
 				if (rc) {
 					lb_log(LB_LOG_WARN, "etcd orderer: compaction to revision %lld "
 							    "failed: %s",
@@ -1250,4 +1256,58 @@ int lb_orderer_etcd_new(struct lb_orderer **out, const struct lb_etcd_options *o
 	e->wurl = e->rurl = (size_t)(lb_ledger_network_id(e->ledger)[0] + lb_mono_ns()) % e->nurls;
 	*out = &e->base;
 	return LB_OK;
+}
+
+/* ---- etcd's membership API (consortium admission and removal; docs/consortium.md) ---------- */
+
+int lb_etcd_member_call(const char *endpoints, const char *ca, const char *cert,
+			const char *key, const char *op, json_t *body, json_t **reply,
+			struct lb_errmsg *em)
+{
+	struct etcd e;
+	char *list = NULL, *save = NULL, why[512] = "";
+	int rc = LB_EUNAVAILABLE;
+	*reply = NULL;
+	memset(&e, 0, sizeof e);
+	if (strcmp(op, "list") && strcmp(op, "add") && strcmp(op, "remove") &&
+	    strcmp(op, "promote"))
+		return lb_errf(em, LB_EINVALID, "'%s' is not an etcd membership call", op);
+	if (!endpoints || !*endpoints || !(list = lb_strdup(endpoints)))
+		return lb_errf(em, LB_EINVALID, "no etcd endpoints given (--etcd-endpoints or "
+						"etcd_endpoints in config.json)");
+	pthread_once(&curl_once, curl_init_once);
+	for (char *t = strtok_r(list, ",", &save); t && e.nurls < MAX_URLS;
+	     t = strtok_r(NULL, ",", &save))
+		e.urls[e.nurls++] = t;
+	e.ca = (char *)ca;
+	e.cert = (char *)cert;
+	e.key = (char *)key;
+	char path[64];
+	snprintf(path, sizeof path, "/v3/cluster/member/%s", op);
+	json_t *empty = json_object();
+	char *text = json_dumps(body ? body : empty, JSON_COMPACT);
+	json_decref(empty);
+	struct lb_buf b = {0};
+	lb_buf_init(&b, 1 << 16);
+	CURL *h = curl_easy_init();
+	if (!text || !h || lb_buf_add(&b, text, strlen(text))) {
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* a membership change is answered by the member that takes it; try each endpoint until
+	 * one answers (a removed or stopped member does not) */
+	for (size_t i = 0; i < e.nurls; i++) {
+		rc = post(&e, h, i, path, &b, reply, why, sizeof why);
+		if (!rc || strstr(why, "HTTP 4") || strstr(why, "HTTP 5"))
+			break;
+	}
+	if (rc)
+		rc = lb_errf(em, rc, "etcd membership call '%s' failed: %s", op, why);
+out:
+	if (h)
+		curl_easy_cleanup(h);
+	free(text);
+	lb_buf_release(&b);
+	lb_free(list);
+	return rc;
 }

@@ -466,11 +466,142 @@ def partition(c):
     p.heal()
 
 
+# ---- membership faults ------------------------------------------------------------------------
+
+def cli(args, timeout=120):
+    return subprocess.run([BIN] + args, capture_output=True, text=True, env=env(),
+                          timeout=timeout)
+
+
+def node_addr(c, i):
+    return json.load(open(os.path.join(c.dir, "node-%d" % i, "keys", "node.key")))["address"]
+
+
+def remove_partitioned(c):
+    """Member 3 is cut off for 15 s (as in `partition`); meanwhile members 1 and 2 vote it out and take
+    e3 out of etcd's membership. After healing, node 3 applies its own removal from the stream
+    (through etcd 1 and 2), and every node refuses a tx its node key signed before."""
+    p = c.partition
+    home = lambda i: os.path.join(c.dir, "node-%d" % i)  # noqa: E731
+    a3 = node_addr(c, 3)
+    r = cli(["tx", "record", "--from", "node", "--kind", "k", "--subject", "s", "--data", "x",
+             "--print", "--home", home(3), "--node", c.apis[2]])
+    pre = r.stdout.split()[0] if r.returncode == 0 else ""
+    p.apply(c)
+    t_cut = time.time()
+    r = cli(["governance", "propose", "remove", "--member", a3, "--from", "node", "--wait",
+             "--json", "--home", home(1), "--node", c.apis[0]])
+    pid = json.loads(r.stdout)["id"] if r.returncode == 0 else ""
+    c.tap.ok(bool(pid), "remove-partitioned: member 1 proposes to remove the cut-off member 3",
+             r.stderr)
+    r = cli(["governance", "vote", pid, "yes", "--from", "node", "--wait", "--home", home(2),
+             "--node", c.apis[1]])
+    c.tap.ok(r.returncode == 0 and "Committed" in r.stdout,
+             "remove-partitioned: member 2's vote passes it while member 3 is cut off",
+             r.stdout + r.stderr)
+    r = cli(["governance", "etcd", "remove", "e3", "--home", home(1)])
+    c.tap.ok(r.returncode == 0 and time.time() < t_cut + 15,
+             "remove-partitioned: e3 removed from etcd while unreachable (%.0f s after the cut)"
+             % (time.time() - t_cut), r.stdout + r.stderr)
+    time.sleep(max(0.0, t_cut + 15 - time.time()))
+    p.heal()
+
+    def gone_on_3():
+        st, m = http(c.apis[2] + "/v1/members")
+        return st == 200 and a3 not in [x["address"] for x in m["members"]]
+
+    c.tap.ok(wait_for(gone_on_3, 60),
+             "remove-partitioned: healed, node 3 applies its own removal from the stream")
+    for i, a in enumerate(c.apis):
+        st, j = http(a + "/v1/txs", "POST", {"tx": pre})
+        c.tap.ok(st != 200 and "LB_EUNAUTH" in json.dumps(j),
+                 "remove-partitioned: node %d refuses the removed member's key" % (i + 1), j)
+    r = cli(["governance", "etcd", "list", "--json", "--home", home(1)])
+    names = sorted(m.get("name", "") for m in json.loads(r.stdout)["members"]) \
+        if r.returncode == 0 else None
+    c.tap.ok(names == ["e1", "e2"], "remove-partitioned: etcd's members are e1 and e2", names)
+
+
+def admission_kill9(c):
+    """A new institution is voted in under load; its `governance join` and its etcd member are
+    killed with kill -9 right after etcd started as a learner; running join again resumes:
+    etcd is promoted, the node catches up and agrees with the others."""
+    d = c.dir
+    home = lambda i: os.path.join(d, "node-%d" % i)  # noqa: E731
+    h4 = home(4)
+    cli(["init", "--network", "leben-consortium", "--home", h4])
+    a4 = node_addr(c, 4)
+    r = cli(["governance", "propose", "admit", "--member", a4, "--name", "institution-4",
+             "--kinds", "data", "--from", "node", "--wait", "--json", "--home", home(1),
+             "--node", c.apis[0]])
+    pid = json.loads(r.stdout)["id"] if r.returncode == 0 else ""
+    r = cli(["governance", "vote", pid, "yes", "--from", "node", "--wait", "--home", home(2),
+             "--node", c.apis[1]])
+    c.tap.ok(r.returncode == 0 and "Committed" in r.stdout,
+             "admission-kill9: institution 4 voted in", r.stdout + r.stderr)
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    from lebentest import free_port
+    cport, pport, aport = free_port(), free_port(), free_port()
+    bundle = os.path.join(d, "join-4")
+    r = cli(["governance", "admit-node", "--member", a4, "--name", "node-4", "--etcd-name",
+             "e4", "--etcd-peer-url", "https://127.0.0.1:%d" % pport, "--etcd-client-url",
+             "https://127.0.0.1:%d" % cport, "--ca", os.path.join(d, "ca"), "--out", bundle,
+             "--home", home(1), "--node", c.apis[0]])
+    c.tap.ok(r.returncode == 0, "admission-kill9: admit-node", r.stdout + r.stderr)
+    args = [BIN, "governance", "join", "--bundle", bundle, "--home", h4, "--etcd-data",
+            os.path.join(d, "etcd-4", "data"), "--api-port", str(aport), "--timeout", "120"]
+    e = env()
+    for k in ("LEBEN_TLS_CA", "LEBEN_TLS_CERT", "LEBEN_TLS_KEY"):
+        e.pop(k, None)  # the new node presents its own certificate
+    j = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=e)
+    seen = ""
+    while "[1/4]" not in seen:
+        line = j.stdout.readline()
+        if not line:
+            break
+        seen += line
+    time.sleep(0.5)
+    killed = []
+    for f in ("etcd.pid", "node.pid"):
+        try:
+            os.kill(int(open(os.path.join(h4, f)).read()), signal.SIGKILL)
+            killed.append(f)
+        except (OSError, ValueError):
+            pass
+    j.kill()
+    j.wait()
+    c.tap.ok("etcd.pid" in killed, "admission-kill9: join and etcd-4 killed with kill -9 after "
+             "'%s'" % seen.strip().splitlines()[-1] if seen.strip() else "(no output)", seen)
+    r = subprocess.run(args, capture_output=True, text=True, env=e, timeout=180)
+    for f, n in (("etcd.pid", "etcd-4"), ("node.pid", "node-4")):
+        if os.path.exists(os.path.join(h4, f)):
+            shutil.copy(os.path.join(h4, f), os.path.join(d, "pids", n + ".pid"))
+    c.tap.ok(r.returncode == 0 and "voting member" in r.stdout and "caught up" in r.stdout,
+             "admission-kill9: join run again resumes to a voting, caught-up member",
+             r.stdout + r.stderr)
+    api4 = "https://127.0.0.1:%d" % aport
+
+    def agrees():
+        st, s4 = http(api4 + "/v1/status")
+        st1, s1 = http(c.apis[0] + "/v1/status")
+        if st != 200 or st1 != 200:
+            return False
+        h = min(s4["chains"]["business"]["height"], s1["chains"]["business"]["height"])
+        b4 = http("%s/v1/chains/business/blocks/%d" % (api4, h))[1]
+        b1 = http("%s/v1/chains/business/blocks/%d" % (c.apis[0], h))[1]
+        return h > 0 and b4 and b1 and b4["hash"] == b1["hash"] and \
+            s4["consortium"]["member"]
+
+    c.tap.ok(wait_for(agrees, 60), "admission-kill9: node 4 is a member and agrees with node 1")
+
+
 SCENARIOS = [("kill-node", kill_node), ("kill-etcd-leader", kill_etcd_leader),
              ("pause-node", pause_node), ("pause-etcd-leader", pause_etcd_leader),
              ("no-quorum", no_quorum), ("corrupt-block", corrupt_block),
              ("corrupt-business-block", lambda c: corrupt_block(c, "business")),
-             ("partition", partition)]
+             ("partition", partition), ("remove-partitioned", remove_partitioned),
+             ("admission-kill9", admission_kill9)]
 
 
 class Tap:
@@ -493,7 +624,7 @@ def main():
         if name not in want:
             continue
         t0 = time.time()
-        part = Partition() if name == "partition" else None
+        part = Partition() if name in ("partition", "remove-partitioned") else None
         try:
             c = Cluster(part.cg(part.a) if part else None)
         except Exception as e:

@@ -1,5 +1,5 @@
 /* libFuzzer harness for the consortium decoders: the first byte picks the governance.propose,
- * governance.vote or checkpoint payload, or one of the state records (member list, proposal,
+ * governance.vote, checkpoint, governance.vouch, governance.rekey, governance.removal or governance.follow payload, or one of the state records (member list, proposal,
  * open list). Arbitrary bytes must never crash a decoder, and whatever one accepts must
  * encode back to exactly the same bytes (one canonical form). */
 #include <stddef.h>
@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 1;
 	struct lb_buf b;
 	lb_buf_init(&b, 1 << 20);
-	switch (data[0] % 6) {
+	switch (data[0] % 10) {
 	case 0: {
 		struct lb_gov_proposal x;
 		if (lb_gov_proposal_decode(&x, p, n, NULL) == LB_OK &&
@@ -57,6 +57,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (gov_prop_decode(&gp, p, n) == LB_OK && gov_prop_encode(&b, &gp) == LB_OK)
 			same(&b, p, n);
 		break;
+	case 6: {
+		struct lb_gov_vouch x;
+		if (lb_gov_vouch_decode(&x, p, n, NULL) == LB_OK &&
+		    lb_gov_vouch_encode(&b, &x) == LB_OK)
+			same(&b, p, n);
+		break;
+	}
+	case 7: {
+		struct lb_gov_rekey x;
+		if (lb_gov_rekey_decode(&x, p, n, NULL) == LB_OK &&
+		    lb_gov_rekey_encode(&b, &x) == LB_OK)
+			same(&b, p, n);
+		break;
+	}
+	case 8: {
+		struct lb_gov_removal x;
+		if (lb_gov_removal_decode(&x, p, n, NULL) == LB_OK &&
+		    lb_gov_removal_encode(&b, &x) == LB_OK)
+			same(&b, p, n);
+		break;
+	}
+	case 9: {
+		struct lb_gov_follow x;
+		if (lb_gov_follow_decode(&x, p, n, NULL) == LB_OK &&
+		    lb_gov_follow_encode(&b, x.tx, x.tx_len, x.proof, x.proof_len) == LB_OK)
+			same(&b, p, n);
+		break;
+	}
 	default:
 		if (gov_open_decode(&go, p, n) == LB_OK && gov_open_encode(&b, &go) == LB_OK)
 			same(&b, p, n);

@@ -752,6 +752,254 @@ static void test_two_nodes(void **state)
 	teardown_fx(&f2);
 }
 
+
+/* ---- rules, removal effects, vouching, rekey ------------------------------------------------- */
+
+static void test_threshold_q(void **state)
+{
+	(void)state;
+	struct lb_errmsg em;
+	for (unsigned den = 1; den <= 100; den++)
+		for (unsigned num = 1; num <= den; num++) {
+			struct lb_gov_params p = {(uint8_t)num, (uint8_t)den, 10, 100};
+			bool valid = 2 * num > den;
+			assert_int_equal(lb_gov_params_check(&p, &em) == LB_OK, valid);
+			for (uint64_t n = 0; n <= 300; n++) {
+				uint64_t t = 0;
+				while (t * den < num * n)
+					t++;
+				if (lb_gov_threshold_q(n, &p) != t)
+					fail_msg("%u/%u of %llu: %llu, want %llu", num, den,
+						 (unsigned long long)n,
+						 (unsigned long long)lb_gov_threshold_q(n, &p),
+						 (unsigned long long)t);
+			}
+		}
+	struct lb_gov_params dflt = LB_GOV_PARAMS_DEFAULT;
+	for (uint64_t n = 0; n < 100; n++)
+		assert_int_equal(lb_gov_threshold_q(n, &dflt), lb_gov_threshold(n));
+	struct lb_gov_params bad[] = {{0, 3, 1, 1}, {2, 0, 1, 1}, {4, 3, 1, 1}, {1, 2, 1, 1},
+				      {2, 101, 1, 1}, {2, 3, 0, 1}, {2, 3, 1, 0}, {2, 3, 5, 4}};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(lb_gov_params_check(&bad[i], &em), LB_EINVALID);
+}
+
+static void roundtrip_proposal(const struct lb_gov_proposal *p, int want)
+{
+	struct lb_buf b;
+	struct lb_gov_proposal q;
+	struct lb_errmsg em;
+	lb_buf_init(&b, 1024);
+	assert_lb_ok(lb_gov_proposal_encode(&b, p));
+	assert_int_equal(lb_gov_proposal_decode(&q, b.data, b.len, &em), want);
+	if (want == LB_OK) {
+		assert_memory_equal(q.successor, p->successor, LB_ADDR_LEN);
+		assert_int_equal(q.params.num, p->params.num);
+		assert_int_equal(q.params.vote_blocks_max, p->params.vote_blocks_max);
+		/* a trailing byte, or one byte less, is refused */
+		assert_lb_ok(lb_buf_add(&b, "", 1));
+		assert_int_not_equal(lb_gov_proposal_decode(&q, b.data, b.len, &em), LB_OK);
+		assert_int_not_equal(lb_gov_proposal_decode(&q, b.data, b.len - 2, &em), LB_OK);
+	}
+	lb_buf_release(&b);
+}
+
+static void test_new_payloads(void **state)
+{
+	(void)state;
+	struct lb_gov_proposal p = {.action = LB_GOV_REMOVE_TO, .expires_height = 9};
+	memset(p.member, 1, LB_ADDR_LEN);
+	memset(p.successor, 2, LB_ADDR_LEN);
+	roundtrip_proposal(&p, LB_OK);
+	memset(p.successor, 1, LB_ADDR_LEN); /* its own successor */
+	roundtrip_proposal(&p, LB_EINVALID);
+	struct lb_gov_proposal r = {.action = LB_GOV_PARAMS, .expires_height = 9,
+				    .params = {3, 4, 20, 200}};
+	roundtrip_proposal(&r, LB_OK);
+	r.params.num = 1; /* 1/4 is not a majority */
+	roundtrip_proposal(&r, LB_EINVALID);
+	r.params.num = 3;
+	r.member[0] = 1; /* rules name no member */
+	roundtrip_proposal(&r, LB_EINVALID);
+	struct lb_gov_proposal u = {.action = 5, .expires_height = 9};
+	roundtrip_proposal(&u, LB_EMALFORMED);
+
+	struct lb_buf b;
+	struct lb_errmsg em;
+	lb_buf_init(&b, 256);
+	struct lb_gov_vouch v = {.vouch = true}, v2;
+	memset(v.account, 7, LB_ADDR_LEN);
+	assert_lb_ok(lb_gov_vouch_encode(&b, &v));
+	assert_lb_ok(lb_gov_vouch_decode(&v2, b.data, b.len, &em));
+	assert_true(v2.vouch);
+	assert_memory_equal(v2.account, v.account, LB_ADDR_LEN);
+	b.data[LB_ADDR_LEN] = 2;
+	assert_int_equal(lb_gov_vouch_decode(&v2, b.data, b.len, &em), LB_EMALFORMED);
+	assert_int_equal(lb_gov_vouch_decode(&v2, b.data, b.len - 1, &em), LB_EMALFORMED);
+	lb_buf_reset(&b);
+	struct lb_gov_rekey k, k2;
+	memset(&k, 3, sizeof k);
+	assert_lb_ok(lb_gov_rekey_encode(&b, &k));
+	assert_int_equal(b.len, LB_PUBKEY_LEN + LB_SIG_LEN);
+	assert_lb_ok(lb_gov_rekey_decode(&k2, b.data, b.len, &em));
+	assert_memory_equal(&k, &k2, sizeof k);
+	assert_int_equal(lb_gov_rekey_decode(&k2, b.data, b.len - 1, &em), LB_EMALFORMED);
+	lb_buf_release(&b);
+}
+
+static int record(struct fx *f, int who)
+{
+	struct lb_buf b;
+	uint8_t subject[LB_HASH_LEN] = {0};
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_enc_str(&b, "note"));
+	assert_lb_ok(lb_enc_fixed(&b, subject, LB_HASH_LEN));
+	assert_lb_ok(lb_enc_bytes(&b, "x", 1));
+	int rc = gov_send(f, who, LB_TX_RECORD, &b, NULL);
+	lb_buf_release(&b);
+	return rc;
+}
+
+static int vouch(struct fx *f, int who, int account, bool yes)
+{
+	struct lb_gov_vouch v = {.vouch = yes};
+	memcpy(v.account, f->a[account], LB_ADDR_LEN);
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_gov_vouch_encode(&b, &v));
+	int rc = gov_send(f, who, LB_TX_GOV_VOUCH, &b, NULL);
+	lb_buf_release(&b);
+	return rc;
+}
+
+static int remove_to(struct fx *f, int who, int target, int successor, uint8_t id[LB_HASH_LEN])
+{
+	struct lb_gov_proposal p = {.action = successor ? LB_GOV_REMOVE_TO : LB_GOV_REMOVE,
+				    .expires_height = f->height + 50};
+	memcpy(p.member, f->a[target], LB_ADDR_LEN);
+	if (successor)
+		memcpy(p.successor, f->a[successor], LB_ADDR_LEN);
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_gov_proposal_encode(&b, &p));
+	int rc = gov_send(f, who, LB_TX_GOV_PROPOSE, &b, id);
+	lb_buf_release(&b);
+	return rc;
+}
+
+static void test_removal_freeze(void **state)
+{
+	(void)state;
+	static struct fx f;
+	uint8_t pid[LB_HASH_LEN];
+	setup_fx(&f, 3);
+	assert_lb_ok(vouch(&f, C, D, true));
+	assert_int_equal(vouch(&f, C, D, true), LB_EEXISTS);
+	assert_int_equal(vouch(&f, A, D, true), LB_EEXISTS);     /* another member's */
+	assert_int_equal(vouch(&f, A, E, false), LB_ENOTFOUND);  /* not vouched */
+	assert_int_equal(vouch(&f, D, E, true), LB_EUNAUTH);     /* not a member */
+	assert_int_equal(vouch(&f, C, A, true), LB_EINVALID);    /* a member: never frozen by C */
+	assert_lb_ok(record(&f, D));
+	assert_lb_ok(record(&f, C));
+	assert_lb_ok(remove_to(&f, A, C, 0, pid));
+	assert_lb_ok(record(&f, C)); /* not passed yet: C still acts */
+	assert_lb_ok(vote(&f, B, pid, true));
+	expect(&f, 2, 0, 0, 0);
+	/* the member's key and the account it vouched for are refused from now on */
+	assert_int_equal(record(&f, C), LB_EUNAUTH);
+	assert_int_equal(record(&f, D), LB_EUNAUTH);
+	assert_lb_ok(record(&f, E));
+	assert_lb_ok(record(&f, A));
+	/* the frozen account is a removed key now: nobody vouches it back in */
+	assert_int_equal(vouch(&f, A, D, true), LB_EINVALID);
+	teardown_fx(&f);
+}
+
+static void test_removal_successor(void **state)
+{
+	(void)state;
+	static struct fx f;
+	uint8_t pid[LB_HASH_LEN];
+	setup_fx(&f, 3);
+	assert_lb_ok(vouch(&f, C, D, true));
+	assert_lb_ok(vouch(&f, A, E, true));
+	assert_int_equal(remove_to(&f, A, C, D, NULL), LB_ENOTFOUND); /* successor not a member */
+	assert_lb_ok(remove_to(&f, A, C, B, pid));
+	assert_lb_ok(vote(&f, B, pid, true));
+	expect(&f, 2, 0, 0, 0);
+	assert_int_equal(record(&f, C), LB_EUNAUTH); /* the member's own key */
+	assert_lb_ok(record(&f, D));                 /* its user passed to B */
+	assert_lb_ok(vouch(&f, B, D, false));        /* B now answers for D */
+	assert_lb_ok(record(&f, E));
+	teardown_fx(&f);
+}
+
+static void test_rules_vote(void **state)
+{
+	(void)state;
+	static struct fx f;
+	uint8_t pid[LB_HASH_LEN];
+	setup_fx(&f, 3);
+	struct lb_gov_proposal p = {.action = LB_GOV_PARAMS, .expires_height = f.height + 10,
+				    .params = {3, 4, 5, 20}};
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_gov_proposal_encode(&b, &p));
+	assert_lb_ok(gov_send(&f, A, LB_TX_GOV_PROPOSE, &b, pid));
+	assert_lb_ok(vote(&f, B, pid, true));
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_consortium_members_json(f.l, &o, &em));
+	json_t *rules = json_object_get(o, "rules");
+	assert_string_equal(json_string_value(json_object_get(rules, "threshold")), "3/4");
+	assert_int_equal(json_integer_value(json_object_get(rules, "vote_blocks_max")), 20);
+	assert_int_equal(json_integer_value(json_object_get(o, "threshold")), 3); /* of 3 */
+	json_decref(o);
+	/* a proposal open longer than 20 blocks is refused; 3 of 3 yes are needed now */
+	assert_int_equal(propose(&f, A, LB_GOV_ADMIT, D, "Lab D", LB_SUPER_DATA, f.height + 30,
+				 NULL),
+			 LB_EINVALID);
+	assert_lb_ok(propose(&f, A, LB_GOV_ADMIT, D, "Lab D", LB_SUPER_DATA, f.height + 5, pid));
+	assert_lb_ok(vote(&f, B, pid, true));
+	assert_false(lb_consortium_is_member(f.l, f.a[D]));
+	assert_lb_ok(vote(&f, C, pid, true));
+	assert_true(lb_consortium_is_member(f.l, f.a[D]));
+	lb_buf_release(&b);
+	teardown_fx(&f);
+}
+
+static void test_rekey(void **state)
+{
+	(void)state;
+	static struct fx f;
+	setup_fx(&f, 3);
+	/* B moves to key E; the proof must be E's signature */
+	struct lb_gov_rekey r;
+	uint8_t msg[LB_GOV_REKEY_MSG_LEN];
+	memcpy(r.new_key, f.k[E].pk, LB_PUBKEY_LEN);
+	lb_gov_rekey_message(msg, f.a[B], r.new_key);
+	lb_sign(r.proof, msg, sizeof msg, &f.k[D]); /* wrong signer */
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_gov_rekey_encode(&b, &r));
+	assert_int_equal(gov_send(&f, B, LB_TX_GOV_REKEY, &b, NULL), LB_EBADSIG);
+	lb_sign(r.proof, msg, sizeof msg, &f.k[E]);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_gov_rekey_encode(&b, &r));
+	assert_int_equal(gov_send(&f, D, LB_TX_GOV_REKEY, &b, NULL) != LB_OK, true); /* not B */
+	assert_lb_ok(gov_send(&f, B, LB_TX_GOV_REKEY, &b, NULL));
+	assert_int_equal(record(&f, B), LB_EUNAUTH); /* the old key */
+	/* the new key acts for member B: it can vote; a removal of B refuses it too */
+	uint8_t pid[LB_HASH_LEN];
+	assert_lb_ok(propose(&f, E, LB_GOV_ADMIT, D, "Lab D", LB_SUPER_DATA, f.height + 5, pid));
+	expect(&f, 3, 1, 1, 0);
+	assert_lb_ok(remove_to(&f, A, B, 0, pid));
+	assert_lb_ok(vote(&f, C, pid, true));
+	assert_int_equal(record(&f, E), LB_EUNAUTH);
+	lb_buf_release(&b);
+	teardown_fx(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,7 +1007,10 @@ int main(void)
 		cmocka_unit_test(test_kinds),	    cmocka_unit_test(test_payloads),
 		cmocka_unit_test(test_governance),  cmocka_unit_test(test_last_member),
 		cmocka_unit_test(test_genesis_refusals), cmocka_unit_test(test_monitor),
-		cmocka_unit_test(test_two_nodes),
+		cmocka_unit_test(test_two_nodes),   cmocka_unit_test(test_threshold_q),
+		cmocka_unit_test(test_new_payloads), cmocka_unit_test(test_removal_freeze),
+		cmocka_unit_test(test_removal_successor), cmocka_unit_test(test_rules_vote),
+		cmocka_unit_test(test_rekey),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
