@@ -1,0 +1,233 @@
+// Wallet: open a key file (decrypted here, never sent), see ASC/CSC balances and history,
+// transfer. Before signing, the page decodes the exact bytes it will sign and shows them.
+import { useEffect, useState } from 'react';
+import { api, waitTx } from '../../lib/api.js';
+import { ready, lib } from '../../lib/crypto.js';
+import { fromHex, toHex, parseAmount, concat } from '../../lib/codec.js';
+import { addressDecode } from '../../lib/address.js';
+import { parseKeyFile, openKeyFile } from '../../lib/keystore.js';
+import { encodeUnsigned, decodeTx, sighash, txId, transferPayload, TX_TYPES } from '../../lib/tx.js';
+import { sign } from '../../lib/crypto.js';
+import { Amount, ErrorLine, Hash, TxLink, BlockLink, ProofPanel, Time } from '../../lib/ui.jsx';
+
+// The open key lives only in this module's memory; closing the wallet wipes it.
+let session = null;
+
+function SignIn({ onOpen }) {
+  const [file, setFile] = useState(null);
+  const [pass, setPass] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState(null);
+  async function open(e) {
+    e.preventDefault();
+    setErr(null);
+    setBusy(true);
+    try {
+      await ready();
+      const kf = parseKeyFile(await file.text());
+      await new Promise((r) => setTimeout(r, 20)); // let "Opening…" paint before Argon2id
+      const k = openKeyFile(kf, pass);
+      setPass('');
+      onOpen(k);
+    } catch (ex) { setErr(ex); } finally { setBusy(false); }
+  }
+  return (
+    <form className="card" onSubmit={open} aria-labelledby="signin-h">
+      <h2 id="signin-h">Open your key file</h2>
+      <p className="muted">The key file is the one <code>leben keys new</code> wrote (for the demo node:
+        <code> .leben-demo/keys/alice.key</code>, passphrase <code>demo</code>). It is decrypted in this
+        browser; the passphrase and the private key are never sent anywhere.</p>
+      <label>Key file <input type="file" accept=".key,application/json" required
+        onChange={(e) => setFile(e.target.files[0] || null)} /></label>
+      <label>Passphrase <input type="password" autoComplete="current-password" value={pass}
+        onChange={(e) => setPass(e.target.value)} required /></label>
+      <button type="submit" disabled={!file || busy}>{busy ? 'Opening…' : 'Open wallet'}</button>
+      <ErrorLine error={err} />
+    </form>
+  );
+}
+
+function Balances({ address, refresh }) {
+  const [acc, setAcc] = useState(null);
+  const [err, setErr] = useState(null);
+  useEffect(() => { api.account(address).then(setAcc, setErr); }, [address, refresh]);
+  if (err) return <ErrorLine error={err} />;
+  if (!acc) return <p>Loading balances…</p>;
+  return (
+    <section className="card" aria-labelledby="bal-h">
+      <h2 id="bal-h">Balances</h2>
+      <dl className="balances">
+        <div><dt>ASC <span className="muted">settlement credit</span></dt><dd data-testid="balance-asc"><Amount micro={acc.balances.asc} unit="ASC" /></dd></div>
+        <div><dt>CSC <span className="muted">computing credit</span></dt><dd data-testid="balance-csc"><Amount micro={acc.balances.csc} unit="CSC" /></dd></div>
+      </dl>
+      {acc.identity && <p>Identity: {acc.identity.name} ({acc.identity.role})</p>}
+      <p className="muted">Next settlement nonce {acc.chains.settlement.next_nonce}{acc.credit_partner ? ' · credit partner' : ''}</p>
+    </section>
+  );
+}
+
+function History({ address, refresh }) {
+  const [page, setPage] = useState(0);
+  const [data, setData] = useState(null);
+  const [err, setErr] = useState(null);
+  const [open, setOpen] = useState(null);
+  const size = 10;
+  useEffect(() => { api.accountTxs(address, page * size, size).then(setData, setErr); }, [address, page, refresh]);
+  if (err) return <ErrorLine error={err} />;
+  if (!data) return <p>Loading history…</p>;
+  return (
+    <section className="card" aria-labelledby="hist-h">
+      <h2 id="hist-h">History <span className="muted">({data.total} txs)</span></h2>
+      {data.total === 0 ? <p>No transactions yet.</p> : (
+        <div className="scroll"><table>
+          <thead><tr><th scope="col">Block</th><th scope="col">Type</th><th scope="col">Amount</th><th scope="col">Counterparty</th><th scope="col">Tx</th><th scope="col"><span className="sr-only">Details</span></th></tr></thead>
+          <tbody>{data.txs.map((t) => {
+            const p = t.payload || {};
+            const amount = p.amount != null ? <Amount micro={p.amount} unit={p.asset || (t.type === 'issue' ? 'ASC' : 'CSC')} /> : '—';
+            return [
+              <tr key={t.id} data-testid="history-row">
+                <td><BlockLink chain={t.chain} height={t.height} /></td>
+                <td>{t.type} {t.direction === 'in' ? '↓ in' : '↑ out'}{t.status === 'invalid' ? ' (invalid)' : ''}</td>
+                <td>{t.direction === 'out' && p.amount != null ? '−' : ''}{amount}</td>
+                <td><Hash value={t.direction === 'in' ? t.sender : p.to} n={8} /></td>
+                <td><TxLink id={t.id} /></td>
+                <td><button type="button" className="link" aria-expanded={open === t.id}
+                  onClick={() => setOpen(open === t.id ? null : t.id)}>{open === t.id ? 'Hide proof' : 'Proof'}</button></td>
+              </tr>,
+              open === t.id && <tr key={t.id + 'p'}><td colSpan={6}><ProofPanel id={t.id} chain={t.chain} /></td></tr>,
+            ];
+          })}</tbody>
+        </table></div>)}
+      <nav className="pager" aria-label="History pages">
+        <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>Newer</button>
+        <span>page {page + 1} of {Math.max(1, Math.ceil(data.total / size))}</span>
+        <button type="button" disabled={(page + 1) * size >= data.total} onClick={() => setPage(page + 1)}>Older</button>
+      </nav>
+    </section>
+  );
+}
+
+// What is about to be signed, decoded from the bytes themselves (not from the form).
+function Review({ draft, onSign, onCancel, busy }) {
+  const d = draft.decoded;
+  const f = d.fields;
+  return (
+    <section className="card review" aria-labelledby="rev-h">
+      <h2 id="rev-h">Check what you sign</h2>
+      <p className="muted">Decoded from the {draft.unsigned.length} bytes this page will sign:</p>
+      <dl className="fields" data-testid="review">
+        <dt>Chain</dt><dd>{d.chain}</dd>
+        <dt>Type</dt><dd>{d.typeName}</dd>
+        <dt>From</dt><dd><code>{d.senderAddress}</code></dd>
+        <dt>To</dt><dd><code data-testid="review-to">{f.to}</code></dd>
+        <dt>Amount</dt><dd data-testid="review-amount"><Amount micro={f.amount} unit={f.asset} /></dd>
+        <dt>Memo</dt><dd>{f.memo || <span className="muted">none</span>}</dd>
+        <dt>Fee</dt><dd><Amount micro={d.fee} unit="CSC" /></dd>
+        <dt>Nonce</dt><dd>{String(d.nonce)}</dd>
+        <dt>Expires</dt><dd>{d.expires ? <Time ms={Number(d.expires)} /> : 'never'}</dd>
+        <dt>Network</dt><dd><Hash value={draft.network} /></dd>
+      </dl>
+      <details><summary>Bytes to sign (hex)</summary><code className="wrap">{toHex(draft.unsigned)}</code></details>
+      <div className="row">
+        <button type="button" onClick={onSign} disabled={busy}>{busy ? 'Sending…' : 'Sign and send'}</button>
+        <button type="button" className="secondary" onClick={onCancel} disabled={busy}>Cancel</button>
+      </div>
+    </section>
+  );
+}
+
+function Transfer({ me, onDone }) {
+  const [to, setTo] = useState('');
+  const [asset, setAsset] = useState('1');
+  const [amount, setAmount] = useState('');
+  const [memo, setMemo] = useState('');
+  const [draft, setDraft] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState(null);
+  const [result, setResult] = useState(null);
+
+  async function review(e) {
+    e.preventDefault();
+    setErr(null);
+    setResult(null);
+    try {
+      const to20 = addressDecode(to);
+      const amt = parseAmount(amount);
+      if (amt <= 0n) throw new Error('the amount must be more than 0');
+      if (new TextEncoder().encode(memo).length > 256) throw new Error('the memo is longer than 256 bytes');
+      const [st, acc] = await Promise.all([api.status(), api.account(me.address)]);
+      const t = { chain: 0, type: TX_TYPES.transfer, sender: me.publicKey,
+        nonce: acc.chains.settlement.next_nonce, fee: BigInt(st.fees.default), expires: 0,
+        payload: transferPayload(to20, Number(asset), amt, memo) };
+      const unsigned = encodeUnsigned(t);
+      const decoded = decodeTx(concat(unsigned, new Uint8Array(64)));
+      setDraft({ unsigned, decoded, network: st.network_id });
+    } catch (ex) { setErr(ex); }
+  }
+
+  async function signAndSend() {
+    setBusy(true);
+    setErr(null);
+    try {
+      const sig = sign(sighash(fromHex(draft.network), draft.unsigned), session.secretKey);
+      const raw = concat(draft.unsigned, sig);
+      const id = toHex(txId(raw));
+      const r = await api.submit(toHex(raw));
+      if (r.id !== id) throw new Error('the node named another tx id than the bytes sent');
+      setDraft(null);
+      setResult({ id, status: 'pending' });
+      const t = await waitTx(id);
+      setResult({ id, status: t.status, height: t.height, error: t.error });
+      setAmount('');
+      setMemo('');
+      onDone();
+    } catch (ex) { setErr(ex); } finally { setBusy(false); }
+  }
+
+  if (draft) return <><Review draft={draft} busy={busy} onSign={signAndSend} onCancel={() => setDraft(null)} /><ErrorLine error={err} /></>;
+  return (
+    <form className="card" onSubmit={review} aria-labelledby="tr-h">
+      <h2 id="tr-h">Transfer</h2>
+      <label>To (address) <input value={to} onChange={(e) => setTo(e.target.value)} placeholder="lb1…" required spellCheck="false" autoComplete="off" /></label>
+      <div className="row">
+        <label>Amount <input value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" placeholder="12.5" required /></label>
+        <label>Credit <select value={asset} onChange={(e) => setAsset(e.target.value)}>
+          <option value="1">ASC</option><option value="2">CSC</option></select></label>
+      </div>
+      <label>Memo <input value={memo} onChange={(e) => setMemo(e.target.value)} maxLength={256} /></label>
+      <button type="submit">Review</button>
+      <ErrorLine error={err} />
+      {result && (
+        <div className="result" role="status" data-testid="transfer-result">
+          {result.status === 'pending' ? <p>Sent <TxLink id={result.id} />; waiting for its block…</p> : (
+            <>
+              <p>Tx <TxLink id={result.id} /> is <strong>{result.status}</strong> in <BlockLink chain="settlement" height={result.height} />{result.error ? `: ${result.error}` : ''}.</p>
+              <ProofPanel id={result.id} chain="settlement" />
+            </>)}
+        </div>)}
+    </form>
+  );
+}
+
+export default function Wallet() {
+  const [me, setMe] = useState(session && { address: session.address, name: session.name, publicKey: session.publicKey });
+  const [refresh, setRefresh] = useState(0);
+  function close() {
+    if (session) { lib().memzero(session.secretKey); session = null; }
+    setMe(null);
+  }
+  if (!me) return <SignIn onOpen={(k) => { session = k; setMe({ address: k.address, name: k.name, publicKey: k.publicKey }); }} />;
+  return (
+    <div className="wallet">
+      <section className="card who" aria-label="Open account">
+        <p>Account <strong>{me.name}</strong> <code data-testid="my-address">{me.address}</code></p>
+        <button type="button" className="secondary" onClick={close}>Close wallet</button>
+      </section>
+      <div className="grid2">
+        <Balances address={me.address} refresh={refresh} />
+        <Transfer me={me} onDone={() => setRefresh((x) => x + 1)} />
+      </div>
+      <History address={me.address} refresh={refresh} />
+    </div>
+  );
+}
