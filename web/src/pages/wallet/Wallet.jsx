@@ -33,7 +33,7 @@ function SignIn({ onOpen }) {
   }
   return (
     <form className="card" onSubmit={open} aria-labelledby="signin-h">
-      <h2 id="signin-h">Open your key file</h2>
+      <h2 id="signin-h">Open your wallet</h2>
       <p className="muted">The key file is the one <code>leben keys new</code> wrote (for the demo node:
         <code> .leben-demo/keys/alice.key</code>, passphrase <code>demo</code>). It is decrypted in this
         browser; the passphrase and the private key are never sent anywhere.</p>
