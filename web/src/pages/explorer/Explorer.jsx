@@ -140,7 +140,8 @@ function TxView({ id }) {
       </dl>
       <h3>Payload</h3>
       <dl className="fields" data-testid="payload">
-        {Object.entries(p).map(([k, v]) => <FragmentPair key={k} dt={k} dd={<code className="wrap">{fmt(v)}</code>} />)}
+        {Object.entries(p).map(([k, v]) => <FragmentPair key={k} dt={k} dd={k === 'amount' && typeof v === 'number'
+          ? <Amount micro={v} unit={p.asset || ''} /> : <code className="wrap">{fmt(v)}</code>} />)}
       </dl>
       {local && (
         <>
@@ -149,7 +150,8 @@ function TxView({ id }) {
             <li>{local.idOk ? '✓' : '✗'} the bytes hash to this tx id</li>
             <li data-testid="sig-check">{local.sigOk ? '✓' : '✗'} the sender's signature is valid for this network</li>
             <li>{local.dec.typeName} from <code>{local.dec.senderAddress}</code>, nonce {String(local.dec.nonce)}</li>
-            {local.dec.fields && Object.entries(local.dec.fields).map(([k, v]) => <li key={k}>{k}: <code>{fmt(v)}</code></li>)}
+            {local.dec.fields && Object.entries(local.dec.fields).map(([k, v]) => <li key={k}>{k}: {k === 'amount'
+              ? <Amount micro={v} unit={local.dec.fields.asset || ''} /> : <code>{fmt(v)}</code>}</li>)}
             {!local.dec.fields && <li>payload: {local.dec.payload.length} bytes{local.dec.payloadError ? ` (${local.dec.payloadError})` : ''}</li>}
           </ul>
           <ProofPanel id={id} chain={t.chain} />
