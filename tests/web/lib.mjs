@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { chromium } = await import(join(ROOT, 'web', 'node_modules', 'playwright-core', 'index.mjs'));
@@ -30,25 +32,33 @@ function freePort() {
   });
 }
 
-export async function startNode() {
+// tls: the API (and so the app) on HTTPS with mutual TLS, a consortium CA of its own.
+export async function startNode({ tls = false } = {}) {
   if (!existsSync(BIN)) throw new Error(`${BIN} not built (make)`);
   const home = mkdtempSync(join(tmpdir(), 'leben-web-'));
   const env = { ...process.env, LEBEN_PASSPHRASE: 'demo' };
   const port = await freePort();
   execFileSync(BIN, ['init', '--home', home, '--demo', '--api-port', String(port)], { env, stdio: 'ignore' });
-  const proc = spawn(BIN, ['node', '--home', home, '--api-port', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (tls) {
+    execFileSync(BIN, ['ca', 'init', '--dir', join(home, 'ca'), '--name', 'web-consortium'], { env, stdio: 'ignore' });
+    execFileSync(BIN, ['ca', 'issue', '--dir', join(home, 'ca'), '--name', 'web-node', '--home', home], { env, stdio: 'ignore' });
+  }
+  const proc = spawn(BIN, ['node', '--home', home, '--api-port', String(port), ...(tls ? ['--api-tls'] : [])],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const tlsFiles = tls ? { cert: readFileSync(join(home, 'tls', 'node.pem')), key: readFileSync(join(home, 'tls', 'node.key')),
+    ca: readFileSync(join(home, 'tls', 'ca.pem')) } : null;
   for (let i = 0; ; i++) {
-    try { if ((await fetch(url + '/v1/status')).ok) break; } catch { /* not yet */ }
+    try { if (tls ? (await request(url + '/v1/status', { tls: tlsFiles })).status === 200 : (await fetch(url + '/v1/status')).ok) break; } catch { /* not yet */ }
     if (i > 150 || proc.exitCode !== null) throw new Error('the node did not start: ' + log);
     await new Promise((r) => setTimeout(r, 100));
   }
   const cli = (...args) => execFileSync(BIN, args, {
     env: { ...env, LEBEN_HOME: home, LEBEN_NODE: url }, encoding: 'utf8' }).trim();
   return {
-    home, url, cli, keyFile: (name) => join(home, 'keys', `${name}.key`),
+    home, url, cli, tls: tlsFiles, keyFile: (name) => join(home, 'keys', `${name}.key`),
     address: (name) => JSON.parse(readFileSync(join(home, 'keys', `${name}.key`), 'utf8')).address,
     async stop() {
       proc.kill('SIGTERM');
@@ -56,6 +66,25 @@ export async function startNode() {
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+// One HTTP(S) request without the fetch API's decompression: {status, headers, body (Buffer)}.
+// tls: {cert, key, ca} of a client (null: present no certificate).
+export function request(url, { method = 'GET', headers = {}, tls = null } = {}) {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  const opt = { method, headers, hostname: u.hostname, port: u.port, path: u.pathname + u.search };
+  if (u.protocol === 'https:') Object.assign(opt, { minVersion: 'TLSv1.3', ca: tls?.ca, cert: tls?.cert, key: tls?.key,
+    checkServerIdentity: () => undefined });
+  return new Promise((res, rej) => {
+    const r = mod.request(opt, (resp) => {
+      const chunks = [];
+      resp.on('data', (c) => chunks.push(c));
+      resp.on('end', () => res({ status: resp.statusCode, headers: resp.headers, body: Buffer.concat(chunks) }));
+    });
+    r.on('error', rej);
+    r.end();
+  });
 }
 
 export async function launch() {
