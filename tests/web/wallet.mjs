@@ -21,18 +21,18 @@ await run(async (cleanup) => {
   // a wrong address is refused before anything is signed
   await page.getByLabel('To (address)').fill(bob.slice(0, -1) + (bob.endsWith('q') ? 'p' : 'q'));
   await page.getByLabel('Amount').fill('12.5');
-  await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByRole('button', { name: 'Review', exact: true }).click();
   ok(await page.getByRole('alert').textContent().then((t) => /typo/.test(t)), 'a mistyped address is refused with its reason');
 
   await page.getByLabel('To (address)').fill(bob);
   await page.getByLabel('Memo').fill('lab fees');
-  await page.getByRole('button', { name: 'Review' }).click();
+  await page.getByRole('button', { name: 'Review', exact: true }).click();
   await page.getByTestId('review').waitFor();
   ok(await page.getByTestId('review-to').textContent() === bob, 'review shows the recipient decoded from the bytes to sign');
   ok(/12\.5 ASC/.test(await page.getByTestId('review-amount').textContent()), 'review shows the amount decoded from the bytes to sign');
   await shot(page, 'wallet-review');
   await page.getByRole('button', { name: 'Sign and send' }).click();
-  const result = page.getByTestId('transfer-result');
+  const result = page.getByTestId('tx-result');
   await result.getByText('committed').waitFor({ timeout: 60000 });
   ok(true, 'the transfer is committed in a block');
   await result.getByTestId('proof-verdict').first().waitFor({ timeout: 30000 });
@@ -51,5 +51,19 @@ await run(async (cleanup) => {
   await row.waitFor();
   const t = await row.textContent();
   ok(/transfer/.test(t) && /in/.test(t) && /12\.5/.test(t), 'bob\'s history lists the incoming 12.5 ASC', t);
+
+  // bob converts 5 CSC into ASC: the review names the convert and its amount
+  const bobBefore = JSON.parse(node.cli('query', 'account', 'bob', '--json')).balances;
+  await page.getByLabel('CSC to convert').fill('5');
+  await page.getByRole('button', { name: 'Review conversion' }).click();
+  await page.getByTestId('review').waitFor();
+  const rev = await page.getByTestId('review').textContent();
+  ok(/convert/.test(rev) && /5 CSC/.test(rev), 'the conversion is reviewed decoded (type convert, 5 CSC)', rev);
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByTestId('tx-result').getByText('committed').waitFor({ timeout: 60000 });
+  const bobAfter = JSON.parse(node.cli('query', 'account', 'bob', '--json')).balances;
+  ok(bobAfter.csc < bobBefore.csc - 5e6 + 1 && bobAfter.asc > bobBefore.asc, 'the node converted bob\'s CSC into ASC', JSON.stringify([bobBefore, bobAfter]));
+  await page.getByTestId('balance-asc').getByText(String(bobAfter.asc / 1e6).replace(/\B(?=(\d{3})+(?!\d))/g, ',')).waitFor({ timeout: 10000 });
+  ok(true, 'bob\'s wallet shows the new ASC balance');
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

@@ -12,7 +12,7 @@ import { ready } from '../src/lib/crypto.js';
 import { fromHex, toHex, parseAmount } from '../src/lib/codec.js';
 import { addressDecode } from '../src/lib/address.js';
 import { parseKeyFile, openKeyFile } from '../src/lib/keystore.js';
-import { signTx, transferPayload, decodeTx, txSignatureIsValid, TX_TYPES } from '../src/lib/tx.js';
+import { signTx, transferPayload, convertPayload, decodeTx, txSignatureIsValid, TX_TYPES } from '../src/lib/tx.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = process.env.LEBEN_BIN || join(root, 'build', 'leben');
@@ -56,6 +56,18 @@ test('transfer bytes equal the C encoder for the same inputs', async () => {
     assert.ok(txSignatureIsValid(d, network));
     assert.ok(!txSignatureIsValid(d, fromHex('cd'.repeat(32))), 'another network fails');
   }
+});
+
+test('convert bytes equal the C encoder', async () => {
+  await ready();
+  const alice = openKeyFile(parseKeyFile(readFileSync(join(home, 'keys', 'alice.key'), 'utf8')), 'demo');
+  const network = fromHex('5a'.repeat(32));
+  const want = leben('tx', 'convert', '--home', home, '--from', 'alice', '--amount', '7.25', '--fee', '0.001',
+    '--nonce', '9', '--network-id', toHex(network), '--print');
+  const { raw } = signTx({ chain: 0, type: TX_TYPES.convert, sender: alice.publicKey, nonce: 9, fee: 1000n,
+    expires: 0, payload: convertPayload(7250000n) }, network, alice.secretKey);
+  assert.equal(toHex(raw), want);
+  assert.equal(decodeTx(raw).typeName, 'convert');
 });
 
 test('a wrong passphrase or an edited key file does not open', async () => {

@@ -1,14 +1,16 @@
 // Cryptography of the page, all from libsodium (libsodium-wrappers-sumo, the same library the
 // node uses in C): BLAKE2b-256 with domain separation, Ed25519, Argon2id, XChaCha20-Poly1305.
-import sodiumModule from 'libsodium-wrappers-sumo';
+// libsodium (about 260 KB gzipped with its WebAssembly) is fetched the first time a page needs
+// it, so the app's first load stays small.
 import { concat } from './codec.js';
 
 let sodium = null;
 
 export async function ready() {
   if (!sodium) {
-    await sodiumModule.ready;
-    sodium = sodiumModule;
+    const m = (await import('libsodium-wrappers-sumo')).default;
+    await m.ready;
+    sodium = m;
   }
   return sodium;
 }

@@ -51,6 +51,8 @@ export function transferPayload(to20, asset, amount, memo) {
   return new Writer().fixed(to20, 20).u8(asset).uvar(amount).text(memo || '').done();
 }
 
+export function convertPayload(amount) { return new Writer().uvar(amount).done(); }
+
 // Decode signed tx bytes into what a person checks before signing or when exploring.
 export function decodeTx(raw) {
   const r = new Reader(raw, 'tx');

@@ -6,7 +6,7 @@ import { ready, lib } from '../../lib/crypto.js';
 import { fromHex, toHex, parseAmount, concat } from '../../lib/codec.js';
 import { addressDecode } from '../../lib/address.js';
 import { parseKeyFile, openKeyFile } from '../../lib/keystore.js';
-import { encodeUnsigned, decodeTx, sighash, txId, transferPayload, TX_TYPES } from '../../lib/tx.js';
+import { encodeUnsigned, decodeTx, sighash, txId, transferPayload, convertPayload, TX_TYPES } from '../../lib/tx.js';
 import { sign } from '../../lib/crypto.js';
 import { Amount, ErrorLine, Hash, TxLink, BlockLink, ProofPanel, Time } from '../../lib/ui.jsx';
 
@@ -119,9 +119,10 @@ function Review({ draft, onSign, onCancel, busy }) {
         <dt>Chain</dt><dd>{d.chain}</dd>
         <dt>Type</dt><dd>{d.typeName}</dd>
         <dt>From</dt><dd><code>{d.senderAddress}</code></dd>
-        <dt>To</dt><dd><code data-testid="review-to">{f.to}</code></dd>
-        <dt>Amount</dt><dd data-testid="review-amount"><Amount micro={f.amount} unit={f.asset} /></dd>
-        <dt>Memo</dt><dd>{f.memo || <span className="muted">none</span>}</dd>
+        {f.to !== undefined && <><dt>To</dt><dd><code data-testid="review-to">{f.to}</code></dd></>}
+        <dt>Amount</dt><dd data-testid="review-amount"><Amount micro={f.amount} unit={f.asset || (d.typeName === 'convert' ? 'CSC' : '')} />
+          {d.typeName === 'convert' && <span className="muted"> in, ASC out at the network's conversion rate</span>}</dd>
+        {f.memo !== undefined && <><dt>Memo</dt><dd>{f.memo || <span className="muted">none</span>}</dd></>}
         <dt>Fee</dt><dd><Amount micro={d.fee} unit="CSC" /></dd>
         <dt>Nonce</dt><dd>{String(d.nonce)}</dd>
         <dt>Expires</dt><dd>{d.expires ? <Time ms={Number(d.expires)} /> : 'never'}</dd>
@@ -136,29 +137,22 @@ function Review({ draft, onSign, onCancel, busy }) {
   );
 }
 
-function Transfer({ me, onDone }) {
-  const [to, setTo] = useState('');
-  const [asset, setAsset] = useState('1');
-  const [amount, setAmount] = useState('');
-  const [memo, setMemo] = useState('');
+// Build a settlement tx of `type` with the payload from makePayload(), show it decoded, sign
+// and send it on confirmation, then follow it into its block.
+function useSigner(me, onDone) {
   const [draft, setDraft] = useState(null);
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState(null);
   const [result, setResult] = useState(null);
 
-  async function review(e) {
-    e.preventDefault();
+  async function review(type, makePayload) {
     setErr(null);
     setResult(null);
     try {
-      const to20 = addressDecode(to);
-      const amt = parseAmount(amount);
-      if (amt <= 0n) throw new Error('the amount must be more than 0');
-      if (new TextEncoder().encode(memo).length > 256) throw new Error('the memo is longer than 256 bytes');
+      const payload = makePayload();
       const [st, acc] = await Promise.all([api.status(), api.account(me.address)]);
-      const t = { chain: 0, type: TX_TYPES.transfer, sender: me.publicKey,
-        nonce: acc.chains.settlement.next_nonce, fee: BigInt(st.fees.default), expires: 0,
-        payload: transferPayload(to20, Number(asset), amt, memo) };
+      const t = { chain: 0, type, sender: me.publicKey, nonce: acc.chains.settlement.next_nonce,
+        fee: BigInt(st.fees.default), expires: 0, payload };
       const unsigned = encodeUnsigned(t);
       const decoded = decodeTx(concat(unsigned, new Uint8Array(64)));
       setDraft({ unsigned, decoded, network: st.network_id });
@@ -178,13 +172,38 @@ function Transfer({ me, onDone }) {
       setResult({ id, status: 'pending' });
       const t = await waitTx(id);
       setResult({ id, status: t.status, height: t.height, error: t.error });
-      setAmount('');
-      setMemo('');
       onDone();
     } catch (ex) { setErr(ex); } finally { setBusy(false); }
   }
+  const reviewing = draft && <><Review draft={draft} busy={busy} onSign={signAndSend} onCancel={() => setDraft(null)} /><ErrorLine error={err} /></>;
+  const outcome = result && (
+    <div className="result" role="status" data-testid="tx-result">
+      {result.status === 'pending' ? <p>Sent <TxLink id={result.id} />; waiting for its block…</p> : (
+        <>
+          <p>Tx <TxLink id={result.id} /> is <strong>{result.status}</strong> in <BlockLink chain="settlement" height={result.height} />{result.error ? `: ${result.error}` : ''}.</p>
+          <ProofPanel id={result.id} chain="settlement" />
+        </>)}
+    </div>);
+  return { review, reviewing, outcome, err, setErr };
+}
 
-  if (draft) return <><Review draft={draft} busy={busy} onSign={signAndSend} onCancel={() => setDraft(null)} /><ErrorLine error={err} /></>;
+function Transfer({ me, onDone }) {
+  const [to, setTo] = useState('');
+  const [asset, setAsset] = useState('1');
+  const [amount, setAmount] = useState('');
+  const [memo, setMemo] = useState('');
+  const s = useSigner(me, () => { setAmount(''); setMemo(''); onDone(); });
+  const review = (e) => {
+    e.preventDefault();
+    s.review(TX_TYPES.transfer, () => {
+      const to20 = addressDecode(to);
+      const amt = parseAmount(amount);
+      if (amt <= 0n) throw new Error('the amount must be more than 0');
+      if (new TextEncoder().encode(memo).length > 256) throw new Error('the memo is longer than 256 bytes');
+      return transferPayload(to20, Number(asset), amt, memo);
+    });
+  };
+  if (s.reviewing) return s.reviewing;
   return (
     <form className="card" onSubmit={review} aria-labelledby="tr-h">
       <h2 id="tr-h">Transfer</h2>
@@ -196,15 +215,31 @@ function Transfer({ me, onDone }) {
       </div>
       <label>Memo <input value={memo} onChange={(e) => setMemo(e.target.value)} maxLength={256} /></label>
       <button type="submit">Review</button>
-      <ErrorLine error={err} />
-      {result && (
-        <div className="result" role="status" data-testid="transfer-result">
-          {result.status === 'pending' ? <p>Sent <TxLink id={result.id} />; waiting for its block…</p> : (
-            <>
-              <p>Tx <TxLink id={result.id} /> is <strong>{result.status}</strong> in <BlockLink chain="settlement" height={result.height} />{result.error ? `: ${result.error}` : ''}.</p>
-              <ProofPanel id={result.id} chain="settlement" />
-            </>)}
-        </div>)}
+      <ErrorLine error={s.err} />
+      {s.outcome}
+    </form>
+  );
+}
+
+function Convert({ me, onDone }) {
+  const [amount, setAmount] = useState('');
+  const s = useSigner(me, () => { setAmount(''); onDone(); });
+  const review = (e) => {
+    e.preventDefault();
+    s.review(TX_TYPES.convert, () => {
+      const amt = parseAmount(amount);
+      if (amt <= 0n) throw new Error('the amount must be more than 0');
+      return convertPayload(amt);
+    });
+  };
+  if (s.reviewing) return s.reviewing;
+  return (
+    <form className="card" onSubmit={review} aria-labelledby="cv-h">
+      <h2 id="cv-h">Convert CSC to ASC</h2>
+      <label>CSC to convert <input value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" placeholder="5" required /></label>
+      <button type="submit">Review conversion</button>
+      <ErrorLine error={s.err} />
+      {s.outcome}
     </form>
   );
 }
@@ -227,6 +262,7 @@ export default function Wallet() {
         <Balances address={me.address} refresh={refresh} />
         <Transfer me={me} onDone={() => setRefresh((x) => x + 1)} />
       </div>
+      <Convert me={me} onDone={() => setRefresh((x) => x + 1)} />
       <History address={me.address} refresh={refresh} />
     </div>
   );
