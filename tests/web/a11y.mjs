@@ -44,9 +44,6 @@ await run(async (cleanup) => {
         ok(w[0] <= w[1], `${name} (phone): nothing wider than the screen`, `${w[0]} > ${w[1]}`);
         if (name === 'monitoring') await page.waitForTimeout(2500); // two samples on the charts
         await shot(page, `phone-${name.replace(/ /g, '-')}`);
-      } else if (name === 'monitoring') {
-        await page.waitForTimeout(4500);
-        await shot(page, 'monitoring');
       }
     }
   }
