@@ -55,9 +55,13 @@ await run(async (cleanup) => {
   ok(w[0] <= w[1], 'open wallet (phone): nothing wider than the screen', `${w[0]} > ${w[1]}`);
   await shot(page, 'phone-wallet');
   await page.goto(node.url + '/wallet');
-  await page.keyboard.press('Tab'); // skip link
-  await page.keyboard.press('Tab'); // Wallet
-  await page.keyboard.press('Tab'); // Explorer
+  await page.getByRole('button', { name: 'Open wallet' }).waitFor();
+  const focused = [];
+  for (let i = 0; i < 3; i++) { // skip link, Wallet, Explorer
+    await page.keyboard.press('Tab');
+    focused.push(await page.evaluate(() => document.activeElement?.textContent));
+  }
+  ok(focused.join('|') === 'Skip to content|Wallet|Explorer', 'Tab goes through the skip link and the pages in order', focused.join('|'));
   await page.keyboard.press('Enter');
   await page.getByTestId('block-settlement').first().waitFor();
   ok(new URL(page.url()).pathname === '/explorer', 'the explorer opens from the keyboard (Tab, Enter)');
