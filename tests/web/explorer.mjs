@@ -47,5 +47,19 @@ await run(async (cleanup) => {
   await page.reload();
   await page.getByTestId('tx-status').waitFor();
   ok(true, 'a reload of /explorer/tx/… opens the same tx');
+
+  // search an account by address: its balances and history, read-only
+  const bob = node.address('bob');
+  await page.getByLabel('Tx id or account address').fill(bob);
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.getByTestId('account-address').waitFor();
+  const bobAsc = JSON.parse(node.cli('query', 'account', 'bob', '--json')).balances.asc;
+  ok((await page.getByTestId('balance-asc').textContent()).replace(/[^0-9.]/g, '') === String(bobAsc / 1e6), 'an address found in the explorer shows its balance');
+  await page.getByTestId('history-row').first().waitFor();
+  ok(await page.getByTestId('history-row').count() === 10 && /12 txs/.test(await page.getByRole('heading', { name: /History/ }).textContent()),
+    'and its history, one page of 10 of its 12 txs');
+  await page.getByLabel('Tx id or account address').fill(bob.slice(0, -1) + (bob.endsWith('q') ? 'p' : 'q'));
+  await page.getByRole('button', { name: 'Find' }).click();
+  ok(/typo/.test(await page.getByRole('alert').textContent()), 'a mistyped address in the search is refused');
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

@@ -16,6 +16,9 @@ export const Time = ({ ms }) => <time dateTime={new Date(ms).toISOString()}>{new
 export const ErrorLine = ({ error }) => error ? <p role="alert" className="error">{String(error.message || error)}</p> : null;
 
 export function TxLink({ id }) { return <Link to={`/explorer/tx/${id}`}><Hash value={id} /></Link>; }
+export function AccountLink({ address }) {
+  return address ? <Link to={`/explorer/account/${address}`}><Hash value={address} n={8} /></Link> : '—';
+}
 export function BlockLink({ chain, height }) {
   return <Link to={`/explorer/block/${chain}/${height}`}>{chain} #{height}</Link>;
 }

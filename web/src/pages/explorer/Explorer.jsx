@@ -7,7 +7,9 @@ import { ready } from '../../lib/crypto.js';
 import { fromHex, toHex, equalBytes } from '../../lib/codec.js';
 import { decodeTx, txId, txSignatureIsValid, CHAINS } from '../../lib/tx.js';
 import { Link, navigate } from '../../lib/router.jsx';
-import { useAsync, ErrorLine, Hash, TxLink, BlockLink, ProofPanel, Time, Amount } from '../../lib/ui.jsx';
+import { addressDecode } from '../../lib/address.js';
+import { Balances, History } from '../wallet/Account.jsx';
+import { useAsync, ErrorLine, Hash, TxLink, BlockLink, ProofPanel, Time, Amount, AccountLink } from '../../lib/ui.jsx';
 
 function ChainColumn({ chain }) {
   const [before, setBefore] = useState([null]); // stack of page starts
@@ -63,7 +65,14 @@ function Members() {
       {cons ? (
         <div>
           <h3>Checkpoints</h3>
-          <pre className="wrap">{JSON.stringify(cons, null, 1)}</pre>
+          <dl className="fields" data-testid="checkpoints">
+            <dt>This node</dt><dd>{cons.member ? `member ${cons.member_name}` : 'not a member'} <Hash value={cons.node_address} n={8} /></dd>
+            <dt>Interval</dt><dd>every {cons.checkpoint_interval} blocks</dd>
+            <dt>Published</dt><dd>{cons.published}; checked from others: {cons.checked}; waiting: {cons.waiting}</dd>
+            <dt>Last published</dt><dd>{Object.entries(cons.last_published || {}).map(([c, h]) => `${c} ${h}`).join(', ')}</dd>
+            <dt>Divergence alarms</dt><dd className={cons.alarm_count ? 'bad' : ''}>{cons.alarm_count ? `${cons.alarm_count}` : 'none'}</dd>
+          </dl>
+          {(cons.alarms || []).length > 0 && <ul>{cons.alarms.map((a, i) => <li key={i} className="bad">{typeof a === 'string' ? a : JSON.stringify(a)}</li>)}</ul>}
         </div>) : <p className="muted">No checkpoints: checkpoints are published in consortium mode.</p>}
     </section>
   );
@@ -96,7 +105,7 @@ function BlockView({ chain, height }) {
       <div className="scroll"><table>
         <thead><tr><th scope="col">#</th><th scope="col">Tx</th><th scope="col">Type</th><th scope="col">Sender</th><th scope="col">Valid</th></tr></thead>
         <tbody>{b.txs.map((t, i) => (
-          <tr key={t.id}><td>{i}</td><td><TxLink id={t.id} /></td><td>{t.type}</td><td><Hash value={t.sender} n={8} /></td><td>{t.valid ? 'yes' : 'no'}</td></tr>))}</tbody>
+          <tr key={t.id}><td>{i}</td><td><TxLink id={t.id} /></td><td>{t.type}</td><td><AccountLink address={t.sender} /></td><td>{t.valid ? 'yes' : 'no'}</td></tr>))}</tbody>
       </table></div>
     </section>
   );
@@ -134,7 +143,7 @@ function TxView({ id }) {
         <dt>Status</dt><dd data-testid="tx-status">{t.status}{t.error ? `: ${t.error}` : ''}</dd>
         {t.height != null && <><dt>Block</dt><dd><BlockLink chain={t.chain} height={t.height} /> (position {t.index})</dd></>}
         <dt>Type</dt><dd>{t.type} <span className="muted">on {t.chain}</span></dd>
-        <dt>Sender</dt><dd><code>{t.sender}</code></dd>
+        <dt>Sender</dt><dd><Link to={`/explorer/account/${t.sender}`}><code>{t.sender}</code></Link></dd>
         <dt>Nonce</dt><dd>{t.nonce}</dd>
         <dt>Fee</dt><dd><Amount micro={t.fee} unit="CSC" /></dd>
       </dl>
@@ -165,11 +174,23 @@ export default function Explorer({ path }) {
   let body = <Overview />;
   if (parts[1] === 'block' && parts.length === 4) body = <BlockView chain={parts[2]} height={parts[3]} />;
   else if (parts[1] === 'tx' && parts.length === 3) body = <TxView id={parts[2]} />;
+  else if (parts[1] === 'account' && parts.length === 3) body = <AccountView address={parts[2]} />;
   return (
     <div>
       {parts.length > 1 && <p><Link to="/explorer">← all chains</Link></p>}
       <SearchBox />
       {body}
+    </div>
+  );
+}
+
+// Any account, read-only: its balances and history, as in the wallet.
+function AccountView({ address }) {
+  return (
+    <div>
+      <section className="card"><h2>Account</h2><p><code data-testid="account-address">{address}</code></p></section>
+      <Balances address={address} refresh={0} />
+      <History address={address} refresh={0} />
     </div>
   );
 }
@@ -182,12 +203,14 @@ function SearchBox() {
     setErr(null);
     const v = q.trim();
     if (/^[0-9a-f]{64}$/i.test(v)) navigate(`/explorer/tx/${v.toLowerCase()}`);
-    else setErr(new Error('enter a tx id (64 hex digits)'));
+    else if (/^lb1/i.test(v)) {
+      try { addressDecode(v); navigate(`/explorer/account/${v.toLowerCase()}`); } catch (ex) { setErr(ex); }
+    } else setErr(new Error('enter a tx id (64 hex digits) or an account address (lb1…)'));
   };
   return (
     <form className="search" onSubmit={go} role="search">
-      <label htmlFor="q" className="sr-only">Tx id</label>
-      <input id="q" value={q} onChange={(e) => setQ(e.target.value)} placeholder="tx id (64 hex digits)" spellCheck="false" />
+      <label htmlFor="q" className="sr-only">Tx id or account address</label>
+      <input id="q" value={q} onChange={(e) => setQ(e.target.value)} placeholder="tx id (64 hex digits) or address (lb1…)" spellCheck="false" />
       <button type="submit">Find</button>
       <ErrorLine error={err} />
     </form>
