@@ -85,6 +85,7 @@ int api_web_blocks(const struct api_call *c, json_t **out, unsigned *status,
 /* ---- account index ------------------------------------------------------------------------ */
 
 struct acct_entry {
+	uint64_t time_ms;           /* time of the tx's block */
 	uint8_t addr[LB_ADDR_LEN];  /* the account */
 	uint8_t chain;              /* chain of the tx */
 	uint8_t received;           /* 1: the account is the tx's recipient, 0: its sender */
@@ -99,9 +100,10 @@ static struct {
 	size_t n, cap;
 } acct = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static int acct_add(const char *addr_text, int chain, bool received, const char *idhex)
+static int acct_add(const char *addr_text, int chain, bool received, const char *idhex,
+		    uint64_t time_ms)
 {
-	struct acct_entry e = {.chain = (uint8_t)chain, .received = received};
+	struct acct_entry e = {.time_ms = time_ms, .chain = (uint8_t)chain, .received = received};
 	if (!addr_text || !idhex || lb_addr_decode(e.addr, addr_text, NULL) ||
 	    lb_hex_decode(e.id, LB_HASH_LEN, idhex))
 		return LB_OK; /* not an account field: nothing to index */
@@ -136,13 +138,14 @@ static int acct_catch_up(struct lb_ledger *l, struct lb_errmsg *em)
 			int rc = lb_ledger_block_json(l, ch, b, &blk, em);
 			if (rc)
 				return rc;
+			uint64_t t = (uint64_t)json_integer_value(json_object_get(blk, "time_ms"));
 			json_array_foreach(json_object_get(blk, "txs"), i, tx) {
 				const char *id = json_string_value(json_object_get(tx, "id"));
 				const char *from = json_string_value(json_object_get(tx, "sender"));
 				const char *to = json_string_value(
 					json_object_get(json_object_get(tx, "payload"), "to"));
-				if (acct_add(from, ch, false, id) ||
-				    (to && (!from || strcmp(to, from)) && acct_add(to, ch, true, id))) {
+				if (acct_add(from, ch, false, id, t) ||
+				    (to && (!from || strcmp(to, from)) && acct_add(to, ch, true, id, t))) {
 					json_decref(blk);
 					return lb_errf(em, LB_ENOMEM, "out of memory indexing accounts");
 				}
@@ -154,8 +157,18 @@ static int acct_catch_up(struct lb_ledger *l, struct lb_errmsg *em)
 	return LB_OK;
 }
 
-/* GET /v1/accounts/{address}/txs?offset=N&limit=N: committed txs the account sent or received
- * (newest block first; chains interleaved in replay order), each with its decoded view. */
+/* Newest first: later block time, then later in replay order (position in the index). */
+static int newer_first(const void *a, const void *b)
+{
+	const struct acct_entry *x = *(const struct acct_entry *const *)a;
+	const struct acct_entry *y = *(const struct acct_entry *const *)b;
+	if (x->time_ms != y->time_ms)
+		return x->time_ms < y->time_ms ? 1 : -1;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* GET /v1/accounts/{address}/txs?offset=N&limit=N: committed txs the account sent or received,
+ * newest block first over the three chains, each with its decoded view. */
 int api_web_account_txs(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em)
 {
@@ -170,19 +183,26 @@ int api_web_account_txs(const struct api_call *c, json_t **out, unsigned *status
 	    (rc = arg_u64(c, "limit", WEB_PAGE_DEFAULT, WEB_PAGE_MAX, &limit, em)))
 		return rc;
 	struct acct_entry *page = lb_calloc(limit ? limit : 1, sizeof *page);
+	struct acct_entry **mine = NULL;
 	if (!page)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	size_t total = 0, got = 0;
 	pthread_mutex_lock(&acct.mu);
 	rc = acct_catch_up(c->ledger, em);
-	for (size_t i = acct.n; !rc && i-- > 0;) {
-		if (memcmp(acct.e[i].addr, addr, LB_ADDR_LEN))
-			continue;
-		if (total >= offset && got < limit)
-			page[got++] = acct.e[i];
-		total++;
+	for (size_t i = 0; !rc && i < acct.n; i++)
+		total += !memcmp(acct.e[i].addr, addr, LB_ADDR_LEN);
+	if (!rc && total && !(mine = lb_calloc(total, sizeof *mine)))
+		rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	for (size_t i = 0, k = 0; !rc && i < acct.n; i++)
+		if (!memcmp(acct.e[i].addr, addr, LB_ADDR_LEN))
+			mine[k++] = &acct.e[i];
+	if (!rc && total) {
+		qsort(mine, total, sizeof *mine, newer_first);
+		for (size_t i = offset; i < total && got < limit; i++)
+			page[got++] = *mine[i];
 	}
 	pthread_mutex_unlock(&acct.mu);
+	lb_free(mine);
 	json_t *txs = json_array();
 	for (size_t i = 0; !rc && i < got; i++) {
 		json_t *t = NULL;
