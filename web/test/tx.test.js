@@ -70,6 +70,18 @@ test('convert bytes equal the C encoder', async () => {
   assert.equal(decodeTx(raw).typeName, 'convert');
 });
 
+test('the page decodes the CLI\'s identity, record and asset txs as the node does', async () => {
+  await ready();
+  const net = ['--network-id', 'ab'.repeat(32), '--fee', '0', '--nonce', '0', '--print', '--home', home, '--from', 'clinic'];
+  let d = decodeTx(fromHex(leben('tx', 'identity', '--role', 'provider', '--name', 'Clinic One', '--meta', '{"city":"Bern"}', ...net)));
+  assert.deepEqual([d.typeName, d.chain, d.fields.role, d.fields.name, d.fields.metadata],
+    ['identity.register', 'business', 'provider', 'Clinic One', '{"city":"Bern"}']);
+  d = decodeTx(fromHex(leben('tx', 'record', '--kind', 'consent.viewed', '--subject', 'cd'.repeat(32), '--data', 'seen', ...net)));
+  assert.deepEqual([d.typeName, d.fields.kind, d.fields.subject, d.fields.data], ['record', 'consent.viewed', 'cd'.repeat(32), 'seen']);
+  d = decodeTx(fromHex(leben('tx', 'asset-register', '--content-hash', 'ef'.repeat(32), '--meta', 'scan', ...net)));
+  assert.deepEqual([d.typeName, d.chain, d.fields.content_hash, d.fields.metadata], ['asset.register', 'directory', 'ef'.repeat(32), 'scan']);
+});
+
 test('a wrong passphrase or an edited key file does not open', async () => {
   await ready();
   const text = readFileSync(join(home, 'keys', 'bob.key'), 'utf8');

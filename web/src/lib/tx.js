@@ -9,6 +9,9 @@ export const ASSETS = { 1: 'ASC', 2: 'CSC' };
 
 const addr = (r, f) => addressEncode(r.fixed(f, 20));
 const hex = (r, f, n) => toHex(r.fixed(f, n));
+const utf8 = (b) => { try { return new TextDecoder('utf-8', { fatal: true }).decode(b); } catch { return null; } };
+const ROLES = ['', 'patient', 'provider', 'knowledge sharer', 'data contributor', 'technology provider',
+  'industry institution', 'credit partner', 'auditor'];
 
 // Payload decoders of the types the page reads field by field; the others show their bytes.
 const PAYLOADS = {
@@ -18,12 +21,33 @@ const PAYLOADS = {
     memo: r.text('memo', 256) })],
   0x0103: ['burn', (r) => ({ amount: r.uvarBig('amount') })],
   0x0104: ['convert', (r) => ({ amount: r.uvarBig('amount') })],
-  0x0201: ['asset.register', (r) => ({ content_hash: hex(r, 'content hash', 32), metadata_bytes: r.bytes('metadata').length })],
-  0x0301: ['identity.register', (r) => ({ role: r.u8('role'), name: r.text('name', 128), metadata_bytes: r.bytes('metadata').length })],
+  0x0201: ['asset.register', (r) => ({ content_hash: hex(r, 'content hash', 32), metadata: shown(r.bytes('metadata', 32768)) })],
+  0x0202: ['asset.update', (r) => ({ asset: hex(r, 'asset id', 32), content_hash: hex(r, 'content hash', 32), metadata: shown(r.bytes('metadata', 32768)) })],
+  0x0203: ['asset.retire', (r) => ({ asset: hex(r, 'asset id', 32), reason: r.text('reason', 256) })],
+  0x0301: ['identity.register', (r) => {
+    const role = r.u8('role');
+    return { role: ROLES[role] || `role ${role}`, name: r.text('name', 128), metadata: shown(r.bytes('metadata', 32768)) };
+  }],
+  0x0302: ['record', (r) => ({ kind: r.text('kind', 64), subject: hex(r, 'subject', 32), data: shown(r.bytes('data', 32768)) })],
+  0x0310: ['contract.publish', (r) => {
+    if (r.u8('version') !== 1) r.fail('version', 'unknown');
+    return { source_hash: hex(r, 'source hash', 32), report_hash: hex(r, 'report hash', 32), source_bytes: r.bytes('source').length };
+  }],
+  0x0330: ['governance.propose', (r) => ({ action: ['', 'admit', 'remove'][r.u8('action')] || 'unknown', member: addr(r, 'member'),
+    name: r.text('name', 64), kinds: r.u8('kinds'), expires_height: r.uvar('expires_height') })],
+  0x0344: ['xchg.approve', (r) => ({ request: hex(r, 'request', 32), decision: ['', 'approve', 'reject'][r.u8('decision')] || 'unknown',
+    reason: r.text('reason', 256) })],
+  0x0113: ['escrow.claim', (r) => ({ escrow: hex(r, 'escrow', 32), result_hash: hex(r, 'result hash', 32) })],
   0x0331: ['governance.vote', (r) => ({ proposal: hex(r, 'proposal', 32), vote: r.u8('vote') ? 'yes' : 'no' })],
   0x0332: ['checkpoint', (r) => ({ chain: CHAINS[r.u8('chain')], height: r.uvar('height'),
     block_hash: hex(r, 'block hash', 32), app_hash: hex(r, 'app hash', 32) })],
 };
+
+// Text when the bytes are UTF-8 (JSON metadata, notes), else their length.
+function shown(b) {
+  const t = b.length ? utf8(b) : '';
+  return t !== null && !/[\u0000-\u0008\u000e-\u001f]/.test(t) ? t : `${b.length} bytes`;
+}
 
 export const TX_TYPES = {
   transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104,
