@@ -78,8 +78,11 @@ function Members() {
   );
 }
 
+const TXS_PER_PAGE = 50;
+
 function BlockView({ chain, height }) {
   const s = useAsync(() => api.block(chain, height), [chain, height]);
+  const [page, setPage] = useState(0);
   if (s.loading) return <p>Loading block…</p>;
   if (s.error) return <ErrorLine error={s.error} />;
   const b = s.value;
@@ -104,9 +107,15 @@ function BlockView({ chain, height }) {
       <h3>{b.tx_count} transaction{b.tx_count === 1 ? '' : 's'}</h3>
       <div className="scroll"><table>
         <thead><tr><th scope="col">#</th><th scope="col">Tx</th><th scope="col">Type</th><th scope="col">Sender</th><th scope="col">Valid</th></tr></thead>
-        <tbody>{b.txs.map((t, i) => (
-          <tr key={t.id}><td>{i}</td><td><TxLink id={t.id} /></td><td>{t.type}</td><td><AccountLink address={t.sender} /></td><td>{t.valid ? 'yes' : 'no'}</td></tr>))}</tbody>
+        <tbody>{b.txs.slice(page * TXS_PER_PAGE, (page + 1) * TXS_PER_PAGE).map((t, k) => (
+          <tr key={t.id}><td>{page * TXS_PER_PAGE + k}</td><td><TxLink id={t.id} /></td><td>{t.type}</td><td><AccountLink address={t.sender} /></td><td>{t.valid ? 'yes' : 'no'}</td></tr>))}</tbody>
       </table></div>
+      {b.txs.length > TXS_PER_PAGE && (
+        <nav className="pager" aria-label="Transactions of the block">
+          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>Previous</button>
+          <span>txs {page * TXS_PER_PAGE}–{Math.min(b.txs.length, (page + 1) * TXS_PER_PAGE) - 1} of {b.txs.length}</span>
+          <button type="button" disabled={(page + 1) * TXS_PER_PAGE >= b.txs.length} onClick={() => setPage(page + 1)}>Next</button>
+        </nav>)}
     </section>
   );
 }
