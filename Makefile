@@ -107,7 +107,11 @@ $(B)/obj/web/web_data.o: build/web/gen/web_assets.c
 
 web: $(WEB_OBJS)
 
-$(B)/leben: $(CLI_OBJS) $(WEB_OBJS) $(B)/libleben.a
+# switching WEB relinks build/leben
+$(B)/.web-$(WEB):
+	@mkdir -p $(B) && rm -f $(B)/.web-* && touch $@
+
+$(B)/leben: $(CLI_OBJS) $(WEB_OBJS) $(B)/libleben.a $(B)/.web-$(WEB)
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(WEB_OBJS) $(B)/libleben.a $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libleben.a
