@@ -17,11 +17,11 @@
 #include "api/web.h"
 #include "leben/error.h"
 
-/* What the page may load: only the node itself (wasm for libsodium; inline styles of the
- * UI library), never another origin. */
+/* What the page may load: only the node itself (WebAssembly for libsodium; no inline script
+ * or style), never another origin. */
 #define WEB_CSP                                                                              \
-	"default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' "          \
-	"'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "         \
+	"default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "         \
+	"img-src 'self' data:; connect-src 'self'; object-src 'none'; "                          \
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 __attribute__((weak)) const struct api_web_asset *api_web_table(size_t *n)

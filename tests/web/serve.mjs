@@ -14,7 +14,9 @@ await run(async (cleanup) => {
   const html = root.body.toString();
   ok(root.status === 200 && /text\/html/.test(root.headers['content-type']) && /<div id="root">/.test(html), 'GET / answers the app\'s index.html');
   ok(root.headers['cache-control'] === 'no-cache' && /^"[0-9a-f]+"$/.test(root.headers.etag), 'index.html is revalidated (no-cache, ETag)');
-  ok(/default-src 'self'/.test(root.headers['content-security-policy'] || '') && root.headers['x-content-type-options'] === 'nosniff', 'security headers (CSP self only, nosniff)');
+  const csp = root.headers['content-security-policy'] || '';
+  ok(/default-src 'self'/.test(csp) && !/unsafe-inline|'unsafe-eval'|\*|https?:/.test(csp) && root.headers['x-content-type-options'] === 'nosniff',
+    'security headers (CSP: this node only, no inline or eval\'d code; nosniff)', csp);
   const again = await request(u + '/', { headers: { 'If-None-Match': root.headers.etag } });
   ok(again.status === 304 && again.body.length === 0, 'If-None-Match with the ETag: 304 without a body');
   const js = /src="(\/assets\/[^"]+\.js)"/.exec(html)[1];
