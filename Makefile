@@ -19,6 +19,7 @@
 #   HOME_DIR=DIR     node home for make run (default .leben-demo)
 #   PORT=N           API port for make run (default: the home's config.json, 7800 when new)
 #   DEPS=0           do not run scripts/deps.sh
+#   WEB=0            build leben without the web app (it then answers / with a note; docs/web.md)
 
 CC       ?= cc
 FUZZCC   ?= clang
@@ -63,7 +64,7 @@ FUZZ_OBJS := $(SRCS:%.c=build/fuzz/obj/%.o)
 FUZZFLAGS := $(CSTD) -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -pthread \
              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps run check unit fuzz-build fuzz bench fault privacy clean
+.PHONY: all deps run check unit fuzz-build fuzz bench fault privacy clean web
 .DEFAULT_GOAL := all
 
 all: deps $(B)/leben
@@ -81,8 +82,40 @@ $(B)/libleben.a: $(OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/leben: $(CLI_OBJS) $(B)/libleben.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(B)/libleben.a $(LIBS)
+# The web app (web/, docs/web.md): npm ci from web/package-lock.json, vite build into
+# build/web/dist, then embedded in build/leben by a generated table (web/scripts/embed.mjs).
+WEB      ?= 1
+ifeq ($(WEB),1)
+WEB_SRCS := $(shell find web/src web/index.html web/vite.config.js web/scripts -type f 2>/dev/null)
+WEB_OBJS := $(B)/obj/web/web_assets.o $(B)/obj/web/web_data.o
+endif
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund --prefer-offline
+	@touch $@
+
+build/web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRCS)
+	cd web && npx vite build --logLevel warn --outDir ../build/web/dist --emptyOutDir
+
+build/web/gen/web_assets.c: build/web/dist/index.html web/scripts/embed.mjs
+	node web/scripts/embed.mjs build/web/dist build/web/gen/web_assets
+
+$(B)/obj/web/web_assets.o: build/web/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/obj/web/web_data.o: build/web/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) -c build/web/gen/web_assets.S -o $@
+
+web: $(WEB_OBJS)
+
+# switching WEB relinks build/leben
+$(B)/.web-$(WEB):
+	@mkdir -p $(B) && rm -f $(B)/.web-* && touch $@
+
+$(B)/leben: $(CLI_OBJS) $(WEB_OBJS) $(B)/libleben.a $(B)/.web-$(WEB)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(WEB_OBJS) $(B)/libleben.a $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libleben.a
 	@mkdir -p $(dir $@)

@@ -2,6 +2,7 @@
 # Runs every test LEBEN has and ends with one summary line "N passed, N failed".
 #   unit tests (build/tests), the same under ASan+UBSan (build/asan/tests),
 #   integration tests (tests/integration/test_*: real processes, real HTTP),
+#   the web app (web/test: node --test; tests/web/*.mjs: real node, Debian's Chromium),
 #   the privacy attack suite (tests/privacy/run: every attack must recover 0 values),
 #   a short run of every fuzz harness (build/fuzz) over its seed corpus.
 # Every test program speaks TAP ("ok N - name" / "not ok N - name").
@@ -64,6 +65,9 @@ if [ -z "${FUZZ_ONLY:-}" ]; then
 		[ -x "$t" ] && ASAN_OPTIONS=detect_leaks=1 run_prog "asan/$(basename "$t")" "$t"
 	done
 	for t in tests/integration/test_*; do [ -x "$t" ] && run_prog "integration/$(basename "$t")" "$t"; done
+	# the web app: its encoders against the C ones, then each workflow in Debian's Chromium
+	[ -d web/test ] && run_prog "web/unit" node --test --test-reporter=tap web/test/
+	for t in tests/web/*.mjs; do [ -x "$t" ] && run_prog "web/$(basename "$t" .mjs)" node "$t"; done
 	[ -x tests/privacy/run ] && run_prog "privacy/run" tests/privacy/run
 fi
 for f in build/fuzz/fuzz_*; do

@@ -15,8 +15,9 @@ want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"
 
 missing=""
-# node and npm run the test oracles; a machine may already have them from another source
-if [ "${1:-}" = "--test" ] && ! command -v npm >/dev/null 2>&1; then want="$want nodejs npm"; fi
+# node and npm build the web app (make; Vite needs Node.js >= 20.19, docs/web.md) and run the
+# test oracles; a machine may already have them from another source
+if ! command -v npm >/dev/null 2>&1; then want="$want nodejs npm"; fi
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done

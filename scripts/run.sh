@@ -20,6 +20,9 @@ URL=http://127.0.0.1:$PORT
 cat <<MSG
 
 LEBEN demo node — home $HOME_DIR, API $URL
+
+  Open the web app: $URL/
+  (Wallet: open $HOME_DIR/keys/alice.key with passphrase "$LEBEN_PASSPHRASE")
 Demo keys (passphrase "$LEBEN_PASSPHRASE"): alice, bob, clinic (funded), bank (credit partner).
 In another terminal:
 

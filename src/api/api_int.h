@@ -118,4 +118,26 @@ int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 
+/* web.c: the web app's files (docs/web.md). One embedded file: its URL path ("/index.html",
+ * "/assets/app-1a2b.js"), content type, bytes, gzip copy (NULL when not smaller) and ETag
+ * (quoted). The table is generated at build time (build/web/gen/web_assets.c). */
+struct api_web_asset {
+	const char *path;
+	const char *type;
+	const unsigned char *data;
+	size_t len;
+	const unsigned char *gz;
+	size_t gz_len;
+	const char *etag;
+};
+/* The embedded files and their count; a build without the app returns none. */
+const struct api_web_asset *api_web_table(size_t *n);
+/* api_web_serve (web.h) answers paths outside /v1/ with these files. */
+
+/* routes_web.c (docs/api.md, "For the web app") */
+int api_web_blocks(const struct api_call *c, json_t **out, unsigned *status,
+		   struct lb_errmsg *em);
+int api_web_account_txs(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em);
+
 #endif

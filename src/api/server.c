@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "api/api_int.h"
+#include "api/web.h"
 #include "leben/api.h"
 #include "leben/base.h"
 #include "leben/data_search.h"
@@ -147,6 +148,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/compute/runs/{id}", h_ext, false, api_compute_run},
 	{"GET", "/v1/compute/programs/{hash}", h_ext, false, api_compute_program},
 	{"POST", "/v1/study/step", h_ext, true, api_study_step},
+	{"GET", "/v1/chains/{chain}/blocks", h_ext, false, api_web_blocks},
+	{"GET", "/v1/accounts/{address}/txs", h_ext, false, api_web_account_txs},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -714,6 +717,8 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 		size_t n = strlen(allow);
 		snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
 	}
+	if (!found && !allow[0] && strncmp(url, "/v1/", 4) && strcmp(url, "/v1"))
+		return api_web_serve(c, url, method); /* the web app (web.c) */
 	if (!found && !allow[0]) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "no such API path: %.120s (see docs/api.md)", url);

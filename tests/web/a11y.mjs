@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Every page on a phone-sized screen (390×844): nothing wider than the screen, the pages
+// reachable from the keyboard, and axe-core finds no serious or critical violation (desktop
+// and phone).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ok, run, startNode, launch, signIn, shot, ROOT } from './lib.mjs';
+
+const AXE = readFileSync(join(ROOT, 'web', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+async function axe(page) {
+  await page.evaluate(AXE); // through the debugger: the page's CSP forbids inline scripts
+  const r = await page.evaluate(async () => {
+    const res = await window.axe.run(document, { resultTypes: ['violations'] });
+    return res.violations.map((v) => ({ id: v.id, impact: v.impact, n: v.nodes.length, t: v.nodes[0]?.target }));
+  });
+  return r.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+await run(async (cleanup) => {
+  const node = await startNode();
+  cleanup.push(() => node.stop());
+  const { id } = JSON.parse(node.cli('tx', 'transfer', '--from', 'alice', '--to', 'bob', '--amount', '2', '--wait', '--json'));
+  const b = await launch();
+  cleanup.push(() => b.close());
+  const { page } = b;
+  const pages = [
+    ['wallet sign-in', '/wallet', null],
+    ['explorer', '/explorer', 'block-settlement'],
+    ['explorer tx', `/explorer/tx/${id}`, 'proof-verdict'],
+    ['monitoring', '/monitor', 'serving'],
+  ];
+  for (const phone of [false, true]) {
+    await page.setViewportSize(phone ? { width: 390, height: 844 } : { width: 1280, height: 900 });
+    const where = phone ? 'phone' : 'desktop';
+    for (const [name, path, wait] of pages) {
+      await page.goto(node.url + path);
+      if (wait) await page.getByTestId(wait).first().waitFor({ timeout: 30000 });
+      else await page.getByRole('button', { name: 'Open wallet' }).waitFor();
+      const v = await axe(page);
+      ok(v.length === 0, `${name} (${where}): no serious or critical axe violations`, JSON.stringify(v));
+      if (phone) {
+        const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+        ok(w[0] <= w[1], `${name} (phone): nothing wider than the screen`, `${w[0]} > ${w[1]}`);
+        if (name === 'monitoring') await page.waitForTimeout(2500); // two samples on the charts
+        await shot(page, `phone-${name.replace(/ /g, '-')}`);
+      }
+    }
+  }
+  // the opened wallet on the phone, and the pages from the keyboard
+  await signIn(page, node, 'alice');
+  const v = await axe(page);
+  ok(v.length === 0, 'open wallet (phone): no serious or critical axe violations', JSON.stringify(v));
+  const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  ok(w[0] <= w[1], 'open wallet (phone): nothing wider than the screen', `${w[0]} > ${w[1]}`);
+  await shot(page, 'phone-wallet');
+  await page.goto(node.url + '/wallet');
+  await page.getByRole('button', { name: 'Open wallet' }).waitFor();
+  const focused = [];
+  for (let i = 0; i < 3; i++) { // skip link, Wallet, Explorer
+    await page.keyboard.press('Tab');
+    focused.push(await page.evaluate(() => document.activeElement?.textContent));
+  }
+  ok(focused.join('|') === 'Skip to content|Wallet|Explorer', 'Tab goes through the skip link and the pages in order', focused.join('|'));
+  await page.keyboard.press('Enter');
+  await page.getByTestId('block-settlement').first().waitFor();
+  ok(new URL(page.url()).pathname === '/explorer', 'the explorer opens from the keyboard (Tab, Enter)');
+  ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
+});

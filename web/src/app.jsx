@@ -1,0 +1,40 @@
+// The app shell: header with the pages, the node's network, and the page of the current path.
+import { lazy, Suspense } from 'react';
+import { Link, useRoute } from './lib/router.jsx';
+import Explorer from './pages/explorer/Explorer.jsx';
+import Monitor from './pages/monitor/Monitor.jsx';
+
+// The wallet pulls libsodium's Argon2id build in only when it is opened.
+const Wallet = lazy(() => import('./pages/wallet/Wallet.jsx'));
+
+const PAGES = [
+  { path: '/wallet', name: 'Wallet' },
+  { path: '/explorer', name: 'Explorer' },
+  { path: '/monitor', name: 'Monitoring' },
+];
+
+export default function App() {
+  const path = useRoute();
+  const top = '/' + (path.split('/')[1] || '');
+  let page;
+  if (top === '/explorer') page = <Explorer path={path} />;
+  else if (top === '/monitor') page = <Monitor />;
+  else page = <Wallet />;
+  const current = top === '/' ? '/wallet' : top;
+  return (
+    <>
+      <a className="skip" href="#main">Skip to content</a>
+      <header>
+        <span className="brand">LEBEN</span>
+        <nav aria-label="Pages">
+          {PAGES.map((p) => (
+            <Link key={p.path} to={p.path} aria-current={current === p.path ? 'page' : undefined}>{p.name}</Link>))}
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <h1 className="sr-only">{PAGES.find((p) => p.path === current)?.name || 'LEBEN'}</h1>
+        <Suspense fallback={<p>Loading…</p>}>{page}</Suspense>
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,54 @@
+// The node's JSON API (docs/api.md), written once for every page. Same origin: the page is
+// served by the node it talks to, over the same TLS.
+
+export class ApiError extends Error {
+  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+}
+
+async function call(method, path, body) {
+  let r;
+  try {
+    r = await fetch(path, {
+      method, headers: body ? { 'Content-Type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined, cache: 'no-store',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'NETWORK', `the node did not answer (${e.message}); is it running?`);
+  }
+  let j = null;
+  try { j = await r.json(); } catch { /* not JSON */ }
+  if (!r.ok) {
+    const e = j && j.error;
+    throw new ApiError(r.status, e ? e.code : 'HTTP', e ? e.message : `HTTP ${r.status} from ${path}`);
+  }
+  return j;
+}
+
+const enc = encodeURIComponent;
+export const api = {
+  status: () => call('GET', '/v1/status'),
+  chains: () => call('GET', '/v1/chains'),
+  blocks: (chain, before, limit = 10) =>
+    call('GET', `/v1/chains/${enc(chain)}/blocks?limit=${limit}${before != null ? `&before=${before}` : ''}`),
+  block: (chain, height) => call('GET', `/v1/chains/${enc(chain)}/blocks/${enc(height)}`),
+  tx: (id) => call('GET', `/v1/txs/${enc(id)}`),
+  proof: (id, anchor) => call('GET', `/v1/txs/${enc(id)}/proof${anchor ? `?anchor=${enc(anchor)}` : ''}`),
+  account: (addr) => call('GET', `/v1/accounts/${enc(addr)}`),
+  accountTxs: (addr, offset = 0, limit = 10) =>
+    call('GET', `/v1/accounts/${enc(addr)}/txs?offset=${offset}&limit=${limit}`),
+  members: () => call('GET', '/v1/members'),
+  submit: (hex) => call('POST', '/v1/txs', { tx: hex }),
+};
+
+// Wait until a tx is in a block (committed or invalid); throws after timeoutMs.
+export async function waitTx(id, timeoutMs = 60000) {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      const t = await api.tx(id);
+      if (t.status !== 'pending') return t;
+    } catch (e) { if (e.status !== 404) throw e; }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`tx ${id.slice(0, 12)}… not in a block after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}

@@ -1,0 +1,118 @@
+// Transactions in the node's wire encoding (docs/wire-format.md, "Transaction"; the C encoder
+// is lb_tx_build in src/ledger/tx.c): built, signed and decoded in the page.
+import { Writer, Reader, concat, toHex } from './codec.js';
+import { hash, sign, lib } from './crypto.js';
+import { addressEncode } from './address.js';
+
+export const CHAINS = ['settlement', 'directory', 'business'];
+export const ASSETS = { 1: 'ASC', 2: 'CSC' };
+
+const addr = (r, f) => addressEncode(r.fixed(f, 20));
+const hex = (r, f, n) => toHex(r.fixed(f, n));
+const utf8 = (b) => { try { return new TextDecoder('utf-8', { fatal: true }).decode(b); } catch { return null; } };
+const ROLES = ['', 'patient', 'provider', 'knowledge sharer', 'data contributor', 'technology provider',
+  'industry institution', 'credit partner', 'auditor'];
+
+// Payload decoders of the types the page reads field by field; the others show their bytes.
+const PAYLOADS = {
+  0x0101: ['issue', (r) => ({ to: addr(r, 'to'), amount: r.uvarBig('amount') })],
+  0x0102: ['transfer', (r) => ({
+    to: addr(r, 'to'), asset: ASSETS[r.u8('asset')] ?? 'unknown', amount: r.uvarBig('amount'),
+    memo: r.text('memo', 256) })],
+  0x0103: ['burn', (r) => ({ amount: r.uvarBig('amount') })],
+  0x0104: ['convert', (r) => ({ amount: r.uvarBig('amount') })],
+  0x0201: ['asset.register', (r) => ({ content_hash: hex(r, 'content hash', 32), metadata: shown(r.bytes('metadata', 32768)) })],
+  0x0202: ['asset.update', (r) => ({ asset: hex(r, 'asset id', 32), content_hash: hex(r, 'content hash', 32), metadata: shown(r.bytes('metadata', 32768)) })],
+  0x0203: ['asset.retire', (r) => ({ asset: hex(r, 'asset id', 32), reason: r.text('reason', 256) })],
+  0x0301: ['identity.register', (r) => {
+    const role = r.u8('role');
+    return { role: ROLES[role] || `role ${role}`, name: r.text('name', 128), metadata: shown(r.bytes('metadata', 32768)) };
+  }],
+  0x0302: ['record', (r) => ({ kind: r.text('kind', 64), subject: hex(r, 'subject', 32), data: shown(r.bytes('data', 32768)) })],
+  0x0310: ['contract.publish', (r) => {
+    if (r.u8('version') !== 1) r.fail('version', 'unknown');
+    return { source_hash: hex(r, 'source hash', 32), report_hash: hex(r, 'report hash', 32), source_bytes: r.bytes('source').length };
+  }],
+  0x0330: ['governance.propose', (r) => ({ action: ['', 'admit', 'remove'][r.u8('action')] || 'unknown', member: addr(r, 'member'),
+    name: r.text('name', 64), kinds: r.u8('kinds'), expires_height: r.uvar('expires_height') })],
+  0x0344: ['xchg.approve', (r) => ({ request: hex(r, 'request', 32), decision: ['', 'approve', 'reject'][r.u8('decision')] || 'unknown',
+    reason: r.text('reason', 256) })],
+  0x0113: ['escrow.claim', (r) => ({ escrow: hex(r, 'escrow', 32), result_hash: hex(r, 'result hash', 32) })],
+  0x0331: ['governance.vote', (r) => ({ proposal: hex(r, 'proposal', 32), vote: r.u8('vote') ? 'yes' : 'no' })],
+  0x0332: ['checkpoint', (r) => ({ chain: CHAINS[r.u8('chain')], height: r.uvar('height'),
+    block_hash: hex(r, 'block hash', 32), app_hash: hex(r, 'app hash', 32) })],
+};
+
+// Text when the bytes are UTF-8 (JSON metadata, notes), else their length.
+function shown(b) {
+  const t = b.length ? utf8(b) : '';
+  return t !== null && !/[\u0000-\u0008\u000e-\u001f]/.test(t) ? t : `${b.length} bytes`;
+}
+
+export const TX_TYPES = {
+  transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104,
+};
+
+// Unsigned bytes: version, chain, type, sender, nonce, fee, expires, payload.
+export function encodeUnsigned(t) {
+  return new Writer().u8(1).u8(t.chain).uvar(t.type).fixed(t.sender, 32).uvar(t.nonce)
+    .uvar(t.fee).uvar(t.expires ?? 0).bytes(t.payload).done();
+}
+
+export function sighash(network, unsignedBytes) { return hash('LEBEN-tx-v1', network, unsignedBytes); }
+
+// Signed tx bytes and id; sk is the 64-byte libsodium secret key.
+export function signTx(t, network, sk) {
+  const u = encodeUnsigned(t);
+  const sig = sign(sighash(network, u), sk);
+  const raw = concat(u, sig);
+  return { raw, id: txId(raw) };
+}
+
+export function txId(raw) { return hash(null, raw); }
+
+export function transferPayload(to20, asset, amount, memo) {
+  return new Writer().fixed(to20, 20).u8(asset).uvar(amount).text(memo || '').done();
+}
+
+export function convertPayload(amount) { return new Writer().uvar(amount).done(); }
+
+// Decode signed tx bytes into what a person checks before signing or when exploring.
+export function decodeTx(raw) {
+  const r = new Reader(raw, 'tx');
+  const version = r.u8('version');
+  if (version !== 1) r.fail('version', `version ${version} unknown`);
+  const chainId = r.u8('chain');
+  if (chainId > 2) r.fail('chain', `chain ${chainId} unknown`);
+  const type = r.uvar('type', 0xffffffff);
+  const sender = r.fixed('sender', 32);
+  const nonce = r.uvarBig('nonce');
+  const fee = r.uvarBig('fee');
+  const expires = r.uvarBig('expires');
+  const payload = r.bytes('payload', 60000);
+  const unsignedLen = r.o;
+  const sig = r.fixed('signature', 64);
+  r.end();
+  const known = PAYLOADS[type];
+  let fields = null, error = null;
+  if (known) {
+    try {
+      const pr = new Reader(payload, 'payload');
+      fields = known[1](pr);
+      pr.end();
+    } catch (e) { error = e.message; }
+  }
+  return {
+    chain: CHAINS[chainId], chainId, type, typeName: known ? known[0] : `0x${type.toString(16).padStart(4, '0')}`,
+    sender, senderAddress: addressEncode(hash('LEBEN-addr-v1', sender).subarray(0, 20)),
+    nonce, fee, expires, payload, fields, payloadError: error, signature: sig,
+    unsignedBytes: raw.subarray(0, unsignedLen),
+  };
+}
+
+// The signature of a decoded tx is the sender's over this network.
+export function txSignatureIsValid(dec, network) {
+  try {
+    return lib().crypto_sign_verify_detached(dec.signature, sighash(network, dec.unsignedBytes), dec.sender);
+  } catch { return false; }
+}
