@@ -70,7 +70,7 @@ struct etcd {
 	} waiting[LB_CHAIN_COUNT];      /* published by the reader for the writer's markers */
 	uint64_t marker_done[LB_CHAIN_COUNT];   /* last height a marker was written for */
 	bool anchor_want[LB_CHAIN_COUNT];       /* a block is wanted even if nothing waits */
-	char members[768];              /* while unavailable: which members answer ("" unknown) */
+	char members[1024];              /* while unavailable: which members answer ("" unknown) */
 	uint64_t survey_ns;             /* when members was last written */
 	int64_t write_rev;              /* revision of our last stored batch */
 	uint64_t write_rev_ns;          /* when it was stored */

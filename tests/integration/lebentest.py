@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.environ.get("LEBEN_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -304,3 +305,61 @@ class Node:
 def run_cli(args, timeout=300, input=None):
     return subprocess.run([BIN] + args, capture_output=True, text=True, env=env(), timeout=timeout,
                           input=input)
+
+
+# -- networks of scripts/cluster.sh ------------------------------------------------------------
+
+def cluster_env(passphrase, **extra):
+    """Environment for a scripts/cluster.sh network: its passphrase, this build's binary, none of
+    the caller's LEBEN_NODE/LEBEN_HOME, and the extra variables given (LEBEN_CLUSTER_KINDS=...)."""
+    e = dict(os.environ)
+    e["LEBEN_PASSPHRASE"] = passphrase
+    e["LEBEN_BIN"] = BIN
+    e.pop("LEBEN_NODE", None)
+    e.pop("LEBEN_HOME", None)
+    e.update(extra)
+    return e
+
+
+def read_cluster_env(d):
+    """The variables cluster.sh wrote to DIR/cluster.env (endpoints, ports)."""
+    out = {}
+    with open(os.path.join(d, "cluster.env")) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.strip().split("=", 1)
+                out[k] = v
+    return out
+
+
+def http_json(url, method="GET", body=None, timeout=30, ctx=None):
+    """One request with a JSON body: (status, reply decoded from JSON, or as text when an error
+    reply is not JSON); (0, None) when nothing answers (a node stopped or restarting)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw or b"null")
+        except ValueError:
+            return e.code, raw.decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError):
+        return 0, None
+
+
+def wait_for(pred, timeout, step=0.2):
+    """Calls pred until it gives a true value, returned, or timeout seconds pass (its last value).
+    An exception counts as "not yet": processes that restart refuse connections for a while."""
+    end = time.time() + timeout
+    while True:
+        try:
+            v = pred()
+        except Exception:  # noqa: BLE001
+            v = None
+        if v or time.time() >= end:
+            return v
+        time.sleep(step)

@@ -21,55 +21,23 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, install_tls  # noqa: E402
+from lebentest import BIN, ROOT, Tap, cluster_env, http_json, install_tls, read_cluster_env, wait_for  # noqa: E402
 
 PASS = "cluster-anchor-test"
 CHAINS = ("settlement", "directory", "business")
 
 
 def env():
-    e = dict(os.environ)
-    e["LEBEN_PASSPHRASE"] = PASS
-    e["LEBEN_BIN"] = BIN
-    e.pop("LEBEN_NODE", None)
-    e.pop("LEBEN_HOME", None)
-    return e
+    return cluster_env(PASS)
 
 
 def http(url, timeout=30):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        try:
-            return e.code, json.loads(e.read())
-        except ValueError:
-            return e.code, None
-    except (urllib.error.URLError, OSError):
-        return 0, None
+    return http_json(url, timeout=timeout)
 
 
-def wait_for(pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    return pred()
-
-
-def read_env(d):
-    out = {}
-    with open(os.path.join(d, "cluster.env")) as f:
-        for line in f:
-            k, _, v = line.strip().partition("=")
-            out[k] = v
-    return out
+read_env = read_cluster_env
 
 
 def cli(home, args, node=None, timeout=300):

@@ -29,68 +29,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, free_port, install_tls, tls_context  # noqa: E402
+from lebentest import BIN, ROOT, Tap, cluster_env, free_port, http_json, install_tls, read_cluster_env, tls_context, wait_for  # noqa: E402
 
 PASS = "member-test"
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 
 
 def env():
-    e = dict(os.environ)
-    e["LEBEN_PASSPHRASE"] = PASS
-    e["LEBEN_CLUSTER_CHECKPOINT"] = "2"
-    e["LEBEN_BIN"] = BIN
-    e.pop("LEBEN_NODE", None)
-    e.pop("LEBEN_HOME", None)
-    return e
+    return cluster_env(PASS, LEBEN_CLUSTER_CHECKPOINT="2")
 
 
-def http(url, method="GET", body=None, timeout=30, ctx=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
-    try:
-        if ctx is not None:
-            r = urllib.request.urlopen(req, timeout=timeout, context=ctx)
-        else:
-            r = urllib.request.urlopen(req, timeout=timeout)
-        with r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw)
-        except ValueError:
-            return e.code, raw.decode("utf-8", "replace")
-
-
-def wait_for(pred, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            v = pred()
-        except Exception:  # noqa: BLE001 - a node restarting refuses connections
-            v = None
-        if v:
-            return v
-        time.sleep(0.2)
-    try:
-        return pred()
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def read_env(d):
-    out = {}
-    with open(os.path.join(d, "cluster.env")) as f:
-        for line in f:
-            k, _, v = line.strip().partition("=")
-            out[k] = v
-    return out
+http = http_json
+read_env = read_cluster_env
 
 
 def cli(args, home=None, api=None, timeout=180):
@@ -125,11 +77,8 @@ def post_tx(api, hexstr):
 
 def tls_refused(url, ctx):
     """True when a request presenting ctx's certificate is refused (handshake or 403)."""
-    try:
-        st, _ = http(url, ctx=ctx, timeout=10)
-        return st == 403
-    except (ssl.SSLError, urllib.error.URLError, ConnectionError, OSError):
-        return True
+    st, _ = http(url, ctx=ctx, timeout=10)  # 0: the handshake failed
+    return st in (0, 403)
 
 
 def handshake(hostport, ctx):

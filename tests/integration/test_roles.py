@@ -31,11 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, blake2b256, install_tls  # noqa: E402
+from lebentest import BIN, ROOT, Tap, blake2b256, cluster_env, http_json, install_tls, read_cluster_env  # noqa: E402
 
 M = 1000000
 PASS = "cluster"
@@ -43,25 +41,15 @@ INTERVAL = 25
 
 
 def env():
-    e = dict(os.environ)
-    e["LEBEN_PASSPHRASE"] = PASS
-    e["LEBEN_BIN"] = BIN
-    e["LEBEN_CLUSTER_KINDS"] = "data;computing,algorithm;audit"
-    e["LEBEN_CLUSTER_GENESIS"] = json.dumps({"audit": {"interval_blocks": INTERVAL}})
-    e.pop("LEBEN_NODE", None)
-    e.pop("LEBEN_HOME", None)
-    return e
+    return cluster_env(PASS, LEBEN_CLUSTER_KINDS="data;computing,algorithm;audit",
+                       LEBEN_CLUSTER_GENESIS=json.dumps({"audit": {"interval_blocks": INTERVAL}}))
 
 
 def http(url, method="GET", body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    return http_json(url, method, body, timeout=120)
+
+
+read_env = read_cluster_env
 
 
 def uvar(v):
@@ -101,16 +89,6 @@ def main():
         subprocess.run([os.path.join(ROOT, "scripts", "cluster.sh"), "down", cluster],
                        env=e, capture_output=True, timeout=120)
     t.done()
-
-
-def read_env(cluster):
-    out = {}
-    with open(os.path.join(cluster, "cluster.env")) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.strip().split("=", 1)
-                out[k] = v
-    return out
 
 
 def run(t, e, cluster, work):
