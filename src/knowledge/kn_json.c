@@ -841,7 +841,10 @@ static bool known(const struct lb_kn_model *m, const char *s)
 		return true;
 	if (strchr(s, ':') == NULL)
 		return false;
-	/* a path: every part a known name or an index */
+	/* a path from the root plan: every part a known name or an index */
+	size_t rn = strlen(m->root->name);
+	if (strncmp(s, m->root->name, rn) != 0 || s[rn] != ':')
+		return false;
 	for (const char *p = s;;) {
 		const char *q = strchr(p, ':');
 		size_t n = q ? (size_t)(q - p) : strlen(p);
@@ -881,17 +884,18 @@ static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
 	return LB_OK;
 }
 
+/* `what` names the element ("decision 'd'"); `name` is its name. */
 static int check_name(struct vctx *v, const char *what, const char *name)
 {
 	if (kn_js_reserved(name))
 		return lb_errf(v->em, LB_EINVALID,
-			       "%s: %s '%s': the name is a reserved word of the expression "
-			       "language; rename it",
-			       v->file, what, name);
+			       "%s: %s: the name is a reserved word of the expression language; "
+			       "rename it",
+			       v->file, what);
 	if (name[0] == '_')
 		return lb_errf(v->em, LB_EINVALID,
-			       "%s: %s '%s': a name cannot start with an underscore; rename it",
-			       v->file, what, name);
+			       "%s: %s: a name cannot start with an underscore; rename it", v->file,
+			       what);
 	return LB_OK;
 }
 
@@ -988,7 +992,7 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 		const struct kn_datadef *d = &m->data[i];
 		char where[200];
 		snprintf(where, sizeof(where), "data definition '%s'", d->name);
-		if ((rc = check_name(&v, "data definition", d->name)) != LB_OK ||
+		if ((rc = check_name(&v, where, d->name)) != LB_OK ||
 		    (rc = check_ids(&v, d->derive, where, "valueCondition")) != LB_OK ||
 		    (rc = check_ids(&v, d->defcond, where, "defaultCondition")) != LB_OK)
 			return rc;
