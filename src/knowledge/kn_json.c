@@ -409,6 +409,7 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 		d->range_objects = n > 0 && json_is_object(json_array_get(r, 0));
 		for (size_t i = 0; i < n; i++) {
 			json_t *e = json_array_get(r, i);
+			const char *capstr = NULL;
 			push_idx(j, i);
 			if (json_is_object(e)) {
 				json_t *cap = json_object_get(e, "caption");
@@ -416,9 +417,7 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 					push_key(j, "caption");
 					return jerr(j, LB_ESYNTAX, "expected a string for \"caption\"");
 				}
-				if (cap != NULL && (d->allowed_caption[i] =
-							    lb_strdup(json_string_value(cap))) == NULL)
-					return lb_errf(j->em, LB_ENOMEM, "out of memory");
+				capstr = cap != NULL ? json_string_value(cap) : NULL;
 				e = json_object_get(e, "value");
 				if (e == NULL)
 					return jerr(j, LB_EINVALID,
@@ -428,6 +427,10 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 			}
 			if ((rc = json_to_lit(j, e, d, &d->allowed[i])) != LB_OK)
 				return rc;
+			if (capstr != NULL && (d->allowed_caption[i] = lb_strdup(capstr)) == NULL) {
+				kn_value_clear(&d->allowed[i]);
+				return lb_errf(j->em, LB_ENOMEM, "out of memory");
+			}
 			for (size_t k = 0; k < i; k++)
 				if (kn_value_equal(&d->allowed[k], &d->allowed[i]))
 					return jerr(j, LB_EINVALID,
