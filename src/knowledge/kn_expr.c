@@ -360,16 +360,21 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			e->v.t = KN_V_BOOL;
 			e->v.u.b = is_kw(lx, "true");
 			rc = next(lx);
-		} else if ((is_kw(lx, "unknown") && !lx->js) || is_kw(lx, "null") ||
-			   is_kw(lx, "undefined")) {
+		} else if (!lx->js && (is_kw(lx, "unknown") || is_kw(lx, "null") ||
+				       is_kw(lx, "undefined"))) {
+			if ((e = node(KN_E_CONST, line, col)) == NULL)
+				return nomem(lx);
+			rc = next(lx);
+		} else if (lx->js && is_kw(lx, "undefined")) {
 			if ((e = node(KN_E_CONST, line, col)) == NULL)
 				return nomem(lx);
 			rc = next(lx);
 		} else if (lx->js && (is_kw(lx, "and") || is_kw(lx, "or") || is_kw(lx, "not") ||
-				      is_kw(lx, "in") || is_kw(lx, "unknown"))) {
+				      is_kw(lx, "in") || is_kw(lx, "unknown") || is_kw(lx, "null"))) {
+			/* (PROformajs's validation fails on a null literal too) */
 			return lex_err(lx, "PROformajs (JavaScript) syntax: '&&', '||', '!', "
-					   "includes(set, x) and null instead of and, or, not, in, "
-					   "unknown;");
+					   "includes(set, x) and undefined instead of and, or, not, in, "
+					   "unknown, null;");
 		} else if (is_kw(lx, "and") || is_kw(lx, "or") || is_kw(lx, "not") ||
 			   is_kw(lx, "in")) {
 			return lex_err(lx, "a value, name or '('");
@@ -737,7 +742,7 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 	switch (e->op) {
 	case KN_E_CONST:
 		if (e->v.t == KN_V_UNKNOWN)
-			return lb_buf_adds(b, js ? "null" : "unknown");
+			return lb_buf_adds(b, js ? "undefined" : "unknown");
 		if (e->v.t == KN_V_TEXT)
 			return print_str(b, e->v.u.s, js ? '\'' : '"');
 		if (e->v.t == KN_V_REAL && e->v.u.r == 0 && signbit(e->v.u.r))
