@@ -427,16 +427,14 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 			}
 			if ((rc = json_to_lit(j, e, d, &d->allowed[i])) != LB_OK)
 				return rc;
-			if (capstr != NULL && (d->allowed_caption[i] = lb_strdup(capstr)) == NULL) {
-				kn_value_clear(&d->allowed[i]);
+			d->nallowed++; /* owned by d from here */
+			if (capstr != NULL && (d->allowed_caption[i] = lb_strdup(capstr)) == NULL)
 				return lb_errf(j->em, LB_ENOMEM, "out of memory");
-			}
 			for (size_t k = 0; k < i; k++)
 				if (kn_value_equal(&d->allowed[k], &d->allowed[i]))
 					return jerr(j, LB_EINVALID,
 						    "this value is listed twice in the range of '%s'",
 						    d->name);
-			d->nallowed++;
 			j->depth = j->depth - (json_is_object(json_array_get(r, i)) ? 2 : 1);
 		}
 		j->depth--;
