@@ -1016,3 +1016,40 @@ int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
 	struct ectx c = { .s = s, .bound = v, .bound_data = data };
 	return ev(&c, e, out);
 }
+
+int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
+{
+	const struct kn_datadef *d = &s->m->data[data];
+	*out = unknown_v;
+	if (d->defval.t != KN_V_UNKNOWN) {
+		*out = d->defval;
+		return LB_OK;
+	}
+	if (d->defcond == NULL)
+		return LB_OK;
+	struct kn_value v;
+	int rc = kn_eval(s, d->defcond, &v);
+	if (rc != LB_OK || v.t == KN_V_UNKNOWN)
+		return rc;
+	/* PROformajs keeps a computed default only when the item accepts it: its type and, when
+	 * it has them, its allowed values (and LEBEN's bounds) */
+	size_t n = d->multi ? (v.t == KN_V_SET ? v.u.set.n : 0) : 1;
+	if (d->multi && v.t != KN_V_SET)
+		return LB_OK;
+	for (size_t i = 0; i < n; i++) {
+		const struct kn_value *x = d->multi ? &v.u.set.v[i] : &v;
+		static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE };
+		bool ok = x->t == want[d->type] || (d->type == KN_T_REAL && x->t == KN_V_INT);
+		if (ok && d->nallowed > 0) {
+			ok = false;
+			for (size_t k = 0; !ok && k < d->nallowed; k++)
+				ok = cmp(x, &d->allowed[k]) == 0;
+		}
+		if (ok && d->has_range)
+			ok = num(x) >= d->lo && num(x) <= d->hi;
+		if (!ok)
+			return LB_OK;
+	}
+	*out = v;
+	return LB_OK;
+}

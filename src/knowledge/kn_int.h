@@ -395,6 +395,9 @@ int kn_eval_with(struct lb_kn_session *s, const struct kn_expr *e, const struct 
  * item's own name (warning conditions). */
 int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
 		 const struct kn_value *v, struct kn_value *out);
+/* The default of item `data`: its defaultValue, else the value of its defaultCondition when
+ * the item would accept it, else unknown (out may live in s->ar). */
+int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
 int kn_truth(const struct kn_value *v);
 /* JavaScript truthiness (ToBoolean): unknown, false, 0, NaN and "" are false. */

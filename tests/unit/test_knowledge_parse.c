@@ -180,6 +180,17 @@ static void test_model_errors(void **state)
 		  "f.json:1:30: string or '}' expected near end of file" },
 		{ "plan :: p ; action :: a ; end action. action :: a ; end action. end plan.", "f.pf",
 		  "f.pf: task name 'a' is used twice (task names must be unique)" },
+		{ "data :: x ; type integer; warning_text \"w\"; end data.\nplan :: p ; end plan.",
+		  "f.pf",
+		  "f.pf:1:27: expected 'warning EXPRESSION;' before its text, description or meta, "
+		  "found 'warning_text'" },
+		{ "data :: x ; type integer; meta \"{oops\"; end data.\nplan :: p ; end plan.", "f.pf",
+		  "f.pf:1:32: meta is not JSON text" },
+		{ "data :: x ; type integer; scope q; end data.\nplan :: p ; end plan.", "f.pf",
+		  "f.pf:1:1: data item 'x' belongs to task 'q', which the contract does not have" },
+		{ "{\"class\": \"Plan\", \"name\": \"p\",\n \"preCondition\": \"a and b\"}", "f.json",
+		  "f.json:2:21: expected PROformajs (JavaScript) syntax: '==', '!=', '&&', '||' or "
+		  "includes(set, x) instead of =, <>, and, or, in;, found 'and' (in \"preCondition\")" },
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct lb_kn_model *m = NULL;
@@ -339,6 +350,91 @@ static void test_js_semantics(void **state)
 	lb_kn_model_free(m);
 }
 
+/* Data semantics: derived values from other items (through another derived item), allowed
+ * values with captions, warnings and is_valid, computed defaults that the item must accept. */
+static void test_data_semantics(void **state)
+{
+	static const char *const src =
+		"data :: score ; type integer; end data.\n"
+		"data :: sev ; type integer; allowed 1 \"mild\", 2 \"moderate\", 3 \"severe\";\n"
+		"  default_condition score > 4 ? 3 : score;\n"
+		"  warning value >= 3; warning_text \"severe\"; end data.\n"
+		"data :: syms ; type text multiple; allowed \"a\" \"Cough\", \"b\" \"Fever\", \"c\"; end data.\n"
+		"data :: twice ; type integer; derive score * 2; end data.\n"
+		"data :: more ; type integer; derive twice + 1; end data.\n"
+		"data :: cap ; type text; derive caption(\"sev\"); end data.\n"
+		"data :: caps ; type text; derive captions(\"syms\"); end data.\n"
+		"data :: ok ; type boolean; derive is_valid(\"sev\"); end data.\n"
+		"plan :: p ; end plan.\n";
+	struct lb_kn_model *m;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_kn_model_parse(src, strlen(src), "d.pf", LB_KN_FORM_PF, &m, &em));
+	assert_int_equal(lb_kn_model_problems(m, 0, NULL), 0);
+	/* the warning names the item itself, whichever way it was written */
+	assert_string_equal(m->data[1].warnings[0].cond->args[0]->name, "sev");
+	struct lb_kn_session *s;
+	assert_lb_ok(lb_kn_session_new(m, 0, &s, &em));
+	struct kn_value v;
+	/* unknown score: no default (Kleene: the condition is unknown; JavaScript: the `score`
+	 * branch, undefined); score 5: 3; score 2: 2; score 9: 3; a value the item does not
+	 * allow is no default */
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.t, KN_V_UNKNOWN);
+	s->js = true;
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.t, KN_V_UNKNOWN);
+	s->js = false;
+	struct kn_value seven = { .t = KN_V_INT, .u.i = 4 };
+	assert_lb_ok(kn_session_put(s, 0, &seven));
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.t, KN_V_UNKNOWN);
+	struct kn_value five = { .t = KN_V_INT, .u.i = 5 }, two = { .t = KN_V_INT, .u.i = 2 };
+	assert_lb_ok(kn_session_put(s, 0, &five));
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.t, KN_V_INT);
+	assert_int_equal(v.u.i, 3);
+	assert_lb_ok(kn_session_put(s, 0, &two));
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.u.i, 2);
+	struct kn_value nine = { .t = KN_V_INT, .u.i = 9 };
+	assert_lb_ok(kn_session_put(s, 0, &nine));
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.u.i, 3);
+	/* derived through a derived item */
+	struct kn_expr more = { .op = KN_E_NAME, .ref = kn_model_find_data(m, "more"), .ref2 = -1 };
+	assert_lb_ok(kn_eval(s, &more, &v));
+	assert_int_equal(v.t, KN_V_INT);
+	assert_int_equal(v.u.i, 19);
+	/* captions and warnings */
+	struct kn_value sev = { .t = KN_V_INT, .u.i = 3 };
+	assert_lb_ok(kn_session_put(s, 1, &sev));
+	struct kn_value items[2] = { { .t = KN_V_TEXT, .u.s = "a" }, { .t = KN_V_TEXT, .u.s = "c" } };
+	struct kn_value set = { .t = KN_V_SET, .u.set = { items, 2 } };
+	assert_lb_ok(kn_session_put(s, 2, &set));
+	struct kn_expr cap = { .op = KN_E_NAME, .ref = kn_model_find_data(m, "cap"), .ref2 = -1 };
+	struct kn_expr caps = { .op = KN_E_NAME, .ref = kn_model_find_data(m, "caps"), .ref2 = -1 };
+	struct kn_expr ok = { .op = KN_E_NAME, .ref = kn_model_find_data(m, "ok"), .ref2 = -1 };
+	assert_lb_ok(kn_eval(s, &cap, &v));
+	assert_string_equal(v.u.s, "severe");
+	assert_lb_ok(kn_eval(s, &caps, &v));
+	assert_string_equal(v.u.s, "Cough and c");
+	assert_lb_ok(kn_eval(s, &ok, &v));
+	assert_int_equal(kn_truth(&v), 0); /* the warning is active */
+	/* an answer meeting the warning is accepted, with the warning's text */
+	char warn[64];
+	assert_lb_ok(kn_session_check_value(s, 1, &sev, warn, sizeof(warn), &em));
+	assert_string_equal(warn, "severe");
+	struct kn_value four = { .t = KN_V_INT, .u.i = 4 };
+	assert_int_not_equal(kn_session_check_value(s, 1, &four, warn, sizeof(warn), &em), LB_OK);
+	sev.u.i = 1;
+	assert_lb_ok(kn_session_put(s, 1, &sev));
+	assert_lb_ok(kn_eval(s, &ok, &v));
+	assert_int_equal(kn_truth(&v), 1);
+	kn_arena_reset(&s->ar);
+	lb_kn_session_free(s);
+	lb_kn_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_examples_round_trip),
 		cmocka_unit_test(test_js_semantics),
+		cmocka_unit_test(test_data_semantics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
