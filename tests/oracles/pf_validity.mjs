@@ -5,6 +5,10 @@
 //   node pf_validity.mjs eval P.json VALUES.json -> for each derived item x<i> of P, in order,
 //       the value the reference gives its valueCondition with VALUES set, one JSON per line
 //       (undefined -> {"undefined":true}, NaN -> {"NaN":true}, ±Infinity -> {"Infinity":±1})
+//   node pf_validity.mjs generate N SEED DIR -> N protocols from the differential test's
+//       generator (proforma_lib.mjs), DIR/g<i>.json
+//   node pf_validity.mjs pairs LIST          -> for each line "ORIGINAL LEBEN_OUTPUT|-" of LIST:
+//       "ORIGINAL valid|invalid same|differ <where>|-" (one process for many files)
 // "same" compares the two protocols as PROformajs sees them: defaults dropped (false, empty
 // arrays), nested objects' class filled in, keys in any order, and every expression attribute
 // compared by its parsed syntax tree (jse-eval, the reference's parser), not its spelling.
@@ -123,6 +127,27 @@ if (cmd === 'validate') {
     let v;
     try { v = enc(enactment.evaluate(d.valueCondition, json.name)); } catch (e) { v = { throws: true }; }
     console.log(JSON.stringify(v));
+  }
+} else if (cmd === 'generate') {
+  const { generate } = await import('./proforma_lib.mjs');
+  const { writeFileSync } = await import('fs');
+  const [n, seed, dir] = files;
+  for (let i = 0; i < +n; i++) {
+    const g = generate(+seed + i);
+    writeFileSync(`${dir}/g${i}.json`, JSON.stringify(g.protocol ?? g, null, 1));
+  }
+} else if (cmd === 'pairs') {
+  for (const line of readFileSync(files[0], 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const [a, b] = line.split(' ');
+    const ja = load(a);
+    const v = validate(ja).startsWith('valid') ? 'valid' : 'invalid';
+    let same = '-';
+    if (b !== '-') {
+      const d = diff(norm(ja), norm(load(b)), '$');
+      same = d ? `differ ${d}` : 'same';
+    }
+    console.log(`${a} ${v} ${same}`);
   }
 } else {
   console.error('usage: pf_validity.mjs validate FILE... | same A B');
