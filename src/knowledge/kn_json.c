@@ -976,7 +976,7 @@ static int from_paths_task(const struct kn_task *root, struct kn_task *t)
 	return LB_OK;
 }
 
-static int from_paths_model(struct lb_kn_model *m)
+int kn_support_paths(struct lb_kn_model *m)
 {
 	int rc = from_paths_task(m->root, m->root);
 	for (size_t i = 0; rc == LB_OK && i < m->ndata; i++) {
@@ -1247,7 +1247,7 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 	}
 	if ((rc = parse_task(&j, root, &j.m->root)) != LB_OK)
 		goto err;
-	if ((rc = from_paths_model(j.m)) != LB_OK) {
+	if ((rc = kn_support_paths(j.m)) != LB_OK) {
 		rc = lb_errf(em, rc, "out of memory");
 		goto err;
 	}

@@ -848,6 +848,10 @@ int kn_pf_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 		if (rc != LB_OK)
 			goto err;
 	}
+	if (x.m->root != NULL && (rc = kn_support_paths(x.m)) != LB_OK) {
+		rc = lb_errf(em, rc, "out of memory");
+		goto err;
+	}
 	if ((rc = kn_model_resolve(x.m, file, em)) != LB_OK)
 		goto err;
 	lb_free(x.str);
