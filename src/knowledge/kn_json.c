@@ -1,9 +1,11 @@
 /*
- * The PROformajs JSON form of a contract: objects with `class`, `name`, `tasks`,
- * `dataDefinitions`, `candidates`, `arguments`, `sources` and conditions written in the C-like
- * expression syntax. Parsed with jansson; errors name file:line:column, found by walking the
- * raw text along the JSON path of the offending value. Keys this module does not know (layout
- * hints of editors) are ignored. The printer emits the canonical JSON form.
+ * The JSON form of a contract: the protocol format of the PROformajs engine, attribute for
+ * attribute (tasks with their dataDefinitions, sources, candidates, arguments, warnings,
+ * `meta` everywhere), expressions in its JavaScript subset. Parsed with jansson, attributes
+ * read as PROformajs reads them, then validated as PROformajs validates (kn_js_validate);
+ * errors name file:line:column, found by walking the raw text along the JSON path of the
+ * offending value, or the element. LEBEN-only attributes are written as extra keys that
+ * PROformajs ignores. Keys neither defines are dropped.
  */
 #include <math.h>
 #include <stdio.h>
