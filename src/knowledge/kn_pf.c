@@ -348,6 +348,10 @@ static int pdata(struct pf *x)
 	while (!pis(x, "end")) {
 		int aline = x->tline, acol = x->tcol;
 		if (pis(x, "type")) {
+			/* once: values already read were typed by it */
+			if (d->type >= 0)
+				return lb_errf(x->em, LB_ESYNTAX, "%s:%d:%d: attribute given twice",
+					       x->file, aline, acol);
 			if ((rc = pnext(x)) != LB_OK)
 				return rc;
 			for (int t = 0; t < 5; t++)
