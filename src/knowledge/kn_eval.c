@@ -1055,3 +1055,40 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
 	*out = v;
 	return LB_OK;
 }
+
+int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out)
+{
+	int rc = LB_OK;
+	const char *p = text;
+	while (rc == LB_OK && *p) {
+		const char *open = strstr(p, "${");
+		const char *close = open ? strchr(open + 2, '}') : NULL;
+		/* as PROformajs's /\$\{([^$]*)\}/: no '$' inside */
+		const char *dollar = open ? memchr(open + 2, '$', (size_t)(close ? close - open - 2 : 0))
+					  : NULL;
+		if (open == NULL || close == NULL) {
+			rc = lb_buf_adds(out, p);
+			break;
+		}
+		if (dollar != NULL) {
+			rc = lb_buf_add(out, p, (size_t)(dollar - p));
+			p = dollar;
+			continue;
+		}
+		if ((rc = lb_buf_add(out, p, (size_t)(open - p))) != LB_OK)
+			break;
+		struct kn_expr *e = NULL;
+		struct lb_errmsg em;
+		if (kn_expr_parse_js(open + 2, (size_t)(close - open - 2), 1, 1, &e, &em) == LB_OK) {
+			struct kn_value v;
+			const char *str = NULL;
+			if ((rc = kn_expr_resolve_quiet(s->m, task, e)) == LB_OK &&
+			    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN &&
+			    (rc = js_str(s, &v, &str)) == LB_OK)
+				rc = lb_buf_adds(out, str);
+			kn_expr_free(e);
+		}
+		p = close + 1;
+	}
+	return rc;
+}
