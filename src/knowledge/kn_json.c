@@ -1208,6 +1208,24 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 		for (size_t k = 0; k < d->nwarnings; k++)
 			if ((rc = check_ids(&v, d->warnings[k].cond, where, "warnCondition")) != LB_OK)
 				return rc;
+		if (d->type == KN_T_DATE && d->nallowed > 0)
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: %s: a Date item cannot have a range in PROformajs "
+				       "(its dates are not comparable with the listed values); remove "
+				       "the range",
+				       file, d->line, d->col, where);
+		json_t *lst = d->type == KN_T_TEXT && !d->multi && d->defval.t == KN_V_TEXT &&
+				      d->defval.u.s[0] == '['
+				      ? json_loads(d->defval.u.s, JSON_DECODE_ANY, NULL)
+				      : NULL;
+		bool is_list = lst != NULL;
+		json_decref(lst);
+		if (is_list)
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: %s: PROformajs reads a text defaultValue that is a "
+				       "JSON list as that list, which a single-valued item does not "
+				       "take; change the default",
+				       file, d->line, d->col, where);
 		const struct kn_value *dv = &d->defval;
 		bool ok = true;
 		if (dv->t == KN_V_SET) {
