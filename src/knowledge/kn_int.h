@@ -285,6 +285,7 @@ struct lb_kn_model {
 	struct kn_task **tasks;  /* preorder, tasks[0] = root (borrowed from the tree) */
 	size_t ntasks;
 	size_t ncands;           /* total candidates, for decision bitsets */
+	bool js;                 /* read from the JSON (PROformajs) form */
 	int *cand_base;          /* per task: index of its first candidate in the global numbering */
 };
 

@@ -1018,21 +1018,40 @@ struct vctx {
 	const struct lb_kn_model *m;
 	const char *file;
 	struct lb_errmsg *em;
+	int scope; /* task whose view of the data is checked */
 };
+
+/* PROformajs scoping: a task sees the data of the top-level plan, its own, and its
+ * ancestors'. */
+static bool visible(const struct lb_kn_model *m, const struct kn_datadef *d, int task)
+{
+	if (d->owner == NULL)
+		return true;
+	int o = kn_model_find_task(m, d->owner);
+	for (int t = task; t >= 0; t = m->tasks[t]->parent)
+		if (t == o)
+			return true;
+	return false;
+}
 
 /* A name PROformajs knows: a data item, a text item's range value, a task, a candidate,
  * a reserved word, or a path of those separated by ':' (argument/warning indexes too). */
-static bool known_one(const struct lb_kn_model *m, const char *s, size_t n)
+static bool known_one(const struct vctx *v, const char *s, size_t n)
 {
+	const struct lb_kn_model *m = v->m;
 	char buf[128];
 	if (n == 0 || n >= sizeof(buf))
 		return false;
 	memcpy(buf, s, n);
 	buf[n] = 0;
-	if (kn_js_reserved(buf) || kn_model_find_data(m, buf) >= 0 || kn_model_find_task(m, buf) >= 0)
+	int di = kn_model_find_data(m, buf);
+	if (kn_js_reserved(buf) || (di >= 0 && visible(m, &m->data[di], v->scope)) ||
+	    kn_model_find_task(m, buf) >= 0)
 		return true;
 	for (size_t i = 0; i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
+		if (!visible(m, d, v->scope))
+			continue;
 		for (size_t k = 0; d->type == KN_T_TEXT && k < d->nallowed; k++)
 			if (strcmp(d->allowed[k].u.s, buf) == 0)
 				return true;
@@ -1044,9 +1063,10 @@ static bool known_one(const struct lb_kn_model *m, const char *s, size_t n)
 	return false;
 }
 
-static bool known(const struct lb_kn_model *m, const char *s)
+static bool known(const struct vctx *v, const char *s)
 {
-	if (known_one(m, s, strlen(s)))
+	const struct lb_kn_model *m = v->m;
+	if (known_one(v, s, strlen(s)))
 		return true;
 	if (strchr(s, ':') == NULL)
 		return false;
@@ -1058,7 +1078,7 @@ static bool known(const struct lb_kn_model *m, const char *s)
 		const char *q = strchr(p, ':');
 		size_t n = q ? (size_t)(q - p) : strlen(p);
 		bool digits = n > 0 && strspn(p, "0123456789") >= n;
-		if (!digits && !known_one(m, p, n))
+		if (!digits && !known_one(v, p, n))
 			return false;
 		if (q == NULL)
 			return true;
@@ -1076,7 +1096,7 @@ static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
 		id = e->name;
 	else if (e->op == KN_E_CONST && e->v.t == KN_V_TEXT)
 		id = e->v.u.s;
-	if (id != NULL && !known(v->m, id) &&
+	if (id != NULL && !known(v, id) &&
 	    !(e->op == KN_E_CALL && kn_fn_lookup(id) >= 0) &&
 	    !(e->op == KN_E_NAME && strcmp(id, "value") == 0))
 		return lb_errf(v->em, LB_EINVALID,
@@ -1116,6 +1136,7 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 		 t->name);
 	if ((rc = check_name(v, where, t->name)) != LB_OK)
 		return rc;
+	v->scope = t->idx;
 	const struct kn_expr *ex[] = { t->pre, t->wait, t->abort, t->terminate, t->cycle_until };
 	static const char *const exn[] = { "preCondition", "waitCondition", "abortCondition",
 					   "terminateCondition", "cycleUntil" };
@@ -1150,6 +1171,12 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 				       "%s: %s: source '%s' is not a data definition; define it in "
 				       "\"dataDefinitions\" or fix the name",
 				       v->file, where, s->data);
+		if (!visible(v->m, &v->m->data[s->ref], t->idx) && !known(v, s->data))
+			return lb_errf(v->em, LB_EINVALID,
+				       "%s: %s: source '%s' is a data item of task '%s', which this "
+				       "enquiry does not see (a task sees the data of the top-level "
+				       "plan, its own and its ancestors'); define it higher up",
+				       v->file, where, s->data, v->m->data[s->ref].owner);
 		if (v->m->data[s->ref].derive != NULL)
 			return lb_errf(v->em, LB_EINVALID,
 				       "%s: %s: source '%s' has a valueCondition (its value is "
@@ -1201,6 +1228,7 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 		const struct kn_datadef *d = &m->data[i];
 		char where[200];
 		snprintf(where, sizeof(where), "data definition '%s'", d->name);
+		v.scope = d->owner ? kn_model_find_task(m, d->owner) : 0;
 		if ((rc = check_name(&v, where, d->name)) != LB_OK ||
 		    (rc = check_ids(&v, d->derive, where, "valueCondition")) != LB_OK ||
 		    (rc = check_ids(&v, d->defcond, where, "defaultCondition")) != LB_OK)
@@ -1271,6 +1299,7 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 		rc = lb_errf(em, rc, "out of memory");
 		goto err;
 	}
+	j.m->js = true;
 	if ((rc = kn_model_resolve(j.m, file, em)) != LB_OK)
 		goto err;
 	if ((rc = kn_js_validate(j.m, file, em)) != LB_OK)

@@ -328,6 +328,10 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			return LB_OK;
 		}
 		e->ref = kn_model_find_data(r->m, e->name);
+		/* PROformajs: a predicate's bare name is the function itself, no data; LEBEN
+		 * gives it no value (unknown) */
+		if (e->ref < 0 && r->m->js && kn_js_reserved(e->name))
+			return LB_OK;
 		if (e->ref < 0)
 			return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
 						"%s:%d:%d: undefined data item '%s'", r->file,
