@@ -1025,7 +1025,7 @@ struct vctx {
  * ancestors'. */
 static bool visible(const struct lb_kn_model *m, const struct kn_datadef *d, int task)
 {
-	if (d->owner == NULL)
+	if (d->owner == NULL || task == -2) /* -2: a path from the root sees everything */
 		return true;
 	int o = kn_model_find_task(m, d->owner);
 	for (int t = task; t >= 0; t = m->tasks[t]->parent)
@@ -1078,7 +1078,9 @@ static bool known(const struct vctx *v, const char *s)
 		const char *q = strchr(p, ':');
 		size_t n = q ? (size_t)(q - p) : strlen(p);
 		bool digits = n > 0 && strspn(p, "0123456789") >= n;
-		if (!digits && !known_one(v, p, n))
+		struct vctx all = *v;
+		all.scope = -2;
+		if (!digits && !known_one(&all, p, n))
 			return false;
 		if (q == NULL)
 			return true;

@@ -404,8 +404,11 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 							"%s:%d:%d: %s needs a %s name", r->file,
 							a->line, a->col, f->name,
 							f->task_arg ? "task" : "data item");
+			/* a data item given as a path ('plan:item'): its last part (PROformajs's
+			 * validation accepts the path, its evaluation then fails) */
+			const char *last = strrchr(nm, ':');
 			a->ref = f->task_arg ? find_task_path(r->m, nm)
-					     : kn_model_find_data(r->m, nm);
+					     : kn_model_find_data(r->m, last ? last + 1 : nm);
 			if (a->ref < 0)
 				return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, a->line,
 							a->col, "%s:%d:%d: undefined %s '%s'",
