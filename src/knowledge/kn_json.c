@@ -1039,28 +1039,27 @@ static bool visible(const struct lb_kn_model *m, const struct kn_datadef *d, int
 static bool known_one(const struct vctx *v, const char *s, size_t n)
 {
 	const struct lb_kn_model *m = v->m;
-	char buf[128];
-	if (n == 0 || n >= sizeof(buf))
-		return false;
+	char *buf = lb_malloc(n + 1);
+	bool found = false;
+	if (buf == NULL)
+		return true; /* out of memory: do not refuse a protocol for it */
 	memcpy(buf, s, n);
 	buf[n] = 0;
 	int di = kn_model_find_data(m, buf);
-	if (kn_js_reserved(buf) || (di >= 0 && visible(m, &m->data[di], v->scope)) ||
-	    kn_model_find_task(m, buf) >= 0)
-		return true;
-	for (size_t i = 0; i < m->ndata; i++) {
+	found = kn_js_reserved(buf) || (di >= 0 && visible(m, &m->data[di], v->scope)) ||
+		kn_model_find_task(m, buf) >= 0;
+	for (size_t i = 0; !found && i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
 		if (!visible(m, d, v->scope))
 			continue;
-		for (size_t k = 0; d->type == KN_T_TEXT && k < d->nallowed; k++)
-			if (strcmp(d->allowed[k].u.s, buf) == 0)
-				return true;
+		for (size_t k = 0; !found && d->type == KN_T_TEXT && k < d->nallowed; k++)
+			found = strcmp(d->allowed[k].u.s, buf) == 0;
 	}
-	for (size_t t = 0; t < m->ntasks; t++)
-		for (size_t c = 0; c < m->tasks[t]->ncands; c++)
-			if (strcmp(m->tasks[t]->cands[c].name, buf) == 0)
-				return true;
-	return false;
+	for (size_t t = 0; !found && t < m->ntasks; t++)
+		for (size_t c = 0; !found && c < m->tasks[t]->ncands; c++)
+			found = strcmp(m->tasks[t]->cands[c].name, buf) == 0;
+	lb_free(buf);
+	return found;
 }
 
 static bool known(const struct vctx *v, const char *s)
