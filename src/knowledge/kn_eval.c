@@ -822,6 +822,12 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
 			set_real(out, -js_num(&a));
 		return 1;
+	case KN_E_POS:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			set_real(out, js_num(&a));
+		return 1;
+	case KN_E_INDEX:
+		return 0; /* the same in both semantics */
 	case KN_E_CONST: case KN_E_NAME: case KN_E_CALL: case KN_E_LIST:
 		return 0;
 	default:
@@ -930,6 +936,31 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			return rc;
 		if ((ta = kn_truth(&a)) >= 0)
 			set_bool(out, !ta);
+		return LB_OK;
+	case KN_E_POS:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK)
+			return rc;
+		if (is_num(&a))
+			*out = a;
+		return LB_OK;
+	case KN_E_INDEX:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK || (rc = ev(c, e->args[1], &b)) != LB_OK)
+			return rc;
+		if (!(b.t == KN_V_INT || (b.t == KN_V_REAL && b.u.r == floor(b.u.r))))
+			return LB_OK;
+		{
+			double k = num(&b);
+			if (a.t == KN_V_SET && k >= 0 && k < (double)a.u.set.n) {
+				*out = a.u.set.v[(size_t)k];
+			} else if (a.t == KN_V_TEXT && k >= 0 && k < (double)strlen(a.u.s)) {
+				/* one byte (JavaScript: one UTF-16 unit; the same for ASCII) */
+				char *p = kn_arena_strdup(&c->s->ar, a.u.s + (size_t)k, 1);
+				if (p == NULL)
+					return LB_ENOMEM;
+				out->t = KN_V_TEXT;
+				out->u.s = p;
+			}
+		}
 		return LB_OK;
 	case KN_E_AND:
 	case KN_E_OR: {

@@ -85,7 +85,9 @@ enum kn_op {
 	KN_E_COND,    /* a ? b : c */
 	KN_E_SEQ,     /* a === b (PROformajs: strict equality, no coercion) */
 	KN_E_SNE,     /* a !== b */
-	KN_E_MOD      /* a % b */
+	KN_E_MOD,     /* a % b */
+	KN_E_INDEX,   /* a[i]: element i (from 0) of a list, character i of a text */
+	KN_E_POS      /* +a: a as a number */
 };
 
 struct kn_expr {

@@ -49,6 +49,8 @@ static void test_expr_vectors(void **state)
 		  "includes(s, 'x') && !(a % 2 === 1)" },
 		{ "(not a) = b", "(not a) = b", "(!a) == b" },
 		{ "a !== undefined", "a !== unknown", "a !== undefined" },
+		{ "+a + b[1] - -(+c)", "+a + b[1] - - +c", "+a + b[1] - - +c" },
+		{ "+ +a + [1, 2][0]", "+ +a + [1, 2][0]", "+ +a + [1, 2][0]" },
 		{ "- (a + 1)", "-(a + 1)", "-(a + 1)" },
 		{ "unknown = null", "unknown = unknown", "undefined == undefined" },
 		{ "'it\\'s'", "\"it's\"", "'it\\'s'" },
