@@ -403,6 +403,11 @@ static int pdata(struct pf *x)
 			(void)((rc = pnext(x)) != LB_OK ||
 			    (rc = pident(x, &d->owner, "a task name")) != LB_OK ||
 			    (rc = pexpect(x, ";")) != LB_OK);
+		} else if (pis(x, "range_objects")) {
+			/* JSON form detail: the range is written as {"value": v} objects even
+			 * though no value has a caption */
+			d->range_objects = true;
+			(void)((rc = pnext(x)) != LB_OK || (rc = pexpect(x, ";")) != LB_OK);
 		} else if (pis(x, "default_condition")) {
 			(void)((rc = pnext(x)) != LB_OK ||
 			    (rc = pexpr(x, &d->defcond, NULL)) != LB_OK);
@@ -505,9 +510,9 @@ static int pdata(struct pf *x)
 				return lb_errf(x->em, rc, "out of memory");
 		} else {
 			return perr(x, "a data attribute (caption, description, unit, range, "
-				       "allowed, default, default_condition, derive, valid, warning, "
-				       "warning_text, warning_description, warning_meta, scope, meta) "
-				       "or 'end data.'");
+				       "allowed, range_objects, default, default_condition, derive, "
+				       "valid, warning, warning_text, warning_description, warning_meta, "
+				       "scope, meta) or 'end data.'");
 		}
 		if (rc != LB_OK)
 			return rc;
@@ -1083,6 +1088,11 @@ int kn_pf_print(const struct lb_kn_model *m, struct lb_buf *b)
 					    (rc = qstr(b, kn_allowed_caption(d, j))) != LB_OK);
 			}
 			(void)(rc != LB_OK || (rc = lb_buf_adds(b, ";\n")) != LB_OK);
+			bool captioned = false;
+			for (size_t j = 0; j < d->nallowed; j++)
+				captioned |= kn_allowed_caption(d, j) != NULL;
+			if (rc == LB_OK && d->range_objects && !captioned)
+				rc = lb_buf_adds(b, "  range_objects;\n");
 		}
 		if (rc == LB_OK && d->defval.t != KN_V_UNKNOWN) {
 			rc = lb_buf_adds(b, "  default ");
