@@ -798,11 +798,6 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 			    (rc = get_meta(j, s, &t->sources[i].meta)) != LB_OK ||
 			    (rc = get_expr(j, s, "requestCondition", &t->sources[i].request)))
 				return rc;
-			for (size_t k = 0; k < i; k++)
-				if (strcmp(t->sources[k].data, t->sources[i].data) == 0)
-					return jerr(j, LB_EINVALID,
-						    "enquiry '%s' asks for '%s' twice; keep one source",
-						    t->name, t->sources[i].data);
 			j->depth--;
 		}
 		j->depth--;
@@ -1167,6 +1162,11 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 		}
 	for (size_t i = 0; i < t->nsources; i++) {
 		const struct kn_source *s = &t->sources[i];
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(t->sources[k].data, s->data) == 0)
+				return lb_errf(v->em, LB_EINVALID,
+					       "%s: %s asks for '%s' twice; keep one source", v->file,
+					       where, s->data);
 		if (s->ref < 0)
 			return lb_errf(v->em, LB_EINVALID,
 				       "%s: %s: source '%s' is not a data definition; define it in "
