@@ -89,8 +89,13 @@ static int pnext(struct pf *x)
 		padv(x);
 		while (x->p < x->end && ((*x->p >= '0' && *x->p <= '9') || *x->p == 'e' ||
 					 *x->p == 'E' ||
-					 (*x->p == '.' && !(x->p + 1 < x->end && x->p[1] == '.'))))
+					 (*x->p == '.' && !(x->p + 1 < x->end && x->p[1] == '.')))) {
+			bool exp = *x->p == 'e' || *x->p == 'E';
 			padv(x);
+			/* the exponent's sign: 1.5e+53, as the printer writes large numbers */
+			if (exp && x->p < x->end && (*x->p == '+' || *x->p == '-'))
+				padv(x);
+		}
 		x->t = P_NUM;
 	} else if (c == '"') {
 		struct lb_buf b;

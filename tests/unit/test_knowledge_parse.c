@@ -188,6 +188,8 @@ static void test_model_errors(void **state)
 		  "found 'warning_text'" },
 		{ "data :: x ; type integer; meta \"{oops\"; end data.\nplan :: p ; end plan.", "f.pf",
 		  "f.pf:1:32: meta is not JSON text" },
+		{ "data :: x ; type real; range 1e+400 .. 2; end data.\nplan :: p ; end plan.", "f.pf",
+		  "f.pf:1:30: expected a number, found '1e+400'" },
 		{ "data :: x ; type integer; scope q; end data.\nplan :: p ; end plan.", "f.pf",
 		  "f.pf:1:1: data item 'x' belongs to task 'q', which the contract does not have" },
 		{ "{\"class\": \"Plan\", \"name\": \"p\",\n \"preCondition\": \"a and b\"}", "f.json",
