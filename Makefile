@@ -129,7 +129,7 @@ unit: $(UNIT_BINS)
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZFLAGS) -c $< -o $@
+	$(FUZZCC) $(FUZZFLAGS) -MMD -MP -c $< -o $@
 
 build/fuzz/libleben.a: $(FUZZ_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -178,3 +178,4 @@ clean:
 	rm -rf build
 
 -include $(OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(FUZZ_OBJS:.o=.d)

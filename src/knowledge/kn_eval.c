@@ -1,11 +1,14 @@
 /*
- * Expression evaluation with three-valued (Kleene) logic: `unknown` is the value of a data item
- * nobody has supplied, and it propagates through comparisons and arithmetic; `and` is false if
- * either side is false, `or` is true if either side is true, otherwise unknown wins over true
- * (resp. false). Conditions count as satisfied only when true. Also support and recommendation
- * of decision candidates, which expressions can query.
+ * Expression evaluation. LEBEN's semantics are three-valued (Kleene) logic: `unknown` is the
+ * value of a data item nobody has supplied, and it propagates through comparisons and
+ * arithmetic; `and` is false if either side is false, `or` is true if either side is true,
+ * otherwise unknown wins over true (resp. false). Conditions count as satisfied only when true.
+ * With s->js the operators follow PROformajs, i.e. JavaScript (undefined, coercing `==`,
+ * operand-returning `&&`/`||`, truthiness). Also every PROformajs function, support and
+ * recommendation of decision candidates, and data defaults.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "knowledge/kn_int.h"
@@ -15,6 +18,7 @@
 struct ectx {
 	struct lb_kn_session *s;
 	const struct kn_value *bound; /* `value` */
+	int bound_data;               /* data index whose name also means `value`, or -1 */
 	int depth;
 };
 
@@ -25,6 +29,23 @@ int kn_truth(const struct kn_value *v)
 	if (v->t != KN_V_BOOL)
 		return -1;
 	return v->u.b ? 1 : 0;
+}
+
+bool kn_truthy(const struct kn_value *v)
+{
+	switch (v->t) {
+	case KN_V_BOOL: return v->u.b;
+	case KN_V_INT: return v->u.i != 0;
+	case KN_V_REAL: return v->u.r != 0 && !isnan(v->u.r);
+	case KN_V_TEXT: return v->u.s[0] != 0;
+	case KN_V_DATE: case KN_V_SET: return true;
+	default: return false;
+	}
+}
+
+bool kn_holds(const struct lb_kn_session *s, const struct kn_value *v)
+{
+	return s->js ? kn_truthy(v) : kn_truth(v) == 1;
 }
 
 const struct kn_value *kn_current(const struct lb_kn_session *s, int data)
@@ -132,6 +153,196 @@ bool kn_is_recommended(struct lb_kn_session *s, int task, int cand)
 	return !excl && (conf || net >= 1);
 }
 
+static int arith(int op, const struct kn_value *a, const struct kn_value *b, struct kn_value *out);
+
+/* Sum of a set's numbers; unknown if one is not a number. */
+static int set_fold(int op, const struct kn_value *set, struct kn_value *out)
+{
+	struct kn_value acc = { .t = KN_V_INT, .u.i = 0 };
+	for (size_t i = 0; i < set->u.set.n; i++) {
+		struct kn_value r;
+		if (!is_num(&set->u.set.v[i]))
+			return LB_OK;
+		arith(op, &acc, &set->u.set.v[i], &r);
+		if (r.t == KN_V_UNKNOWN)
+			return LB_OK;
+		acc = r;
+	}
+	*out = acc;
+	return LB_OK;
+}
+
+static int math1(int fn, const struct kn_value *a, struct kn_value *out)
+{
+	if (!is_num(a))
+		return LB_OK;
+	double x = num(a), r;
+	switch (fn) {
+	case KN_F_ROUND:
+		/* JavaScript's Math.round: halves go up */
+		r = floor(x + 0.5);
+		if (fabs(r) < 9e15) {
+			out->t = KN_V_INT;
+			out->u.i = (int64_t)r;
+		}
+		return LB_OK;
+	case KN_F_SIN: r = sin(x); break;
+	case KN_F_COS: r = cos(x); break;
+	case KN_F_TAN: r = tan(x); break;
+	case KN_F_ASIN: r = asin(x); break;
+	case KN_F_ACOS: r = acos(x); break;
+	case KN_F_ATAN: r = atan(x); break;
+	case KN_F_EXP: r = exp(x); break;
+	default: r = log(x); break;
+	}
+	if (isfinite(r)) {
+		out->t = KN_V_REAL;
+		out->u.r = r;
+	}
+	return LB_OK;
+}
+
+/* Day a task last went into the state asked for: read from the trace (unknown if never). */
+static int task_time(struct ectx *c, int fn, int task, struct kn_value *out)
+{
+	struct lb_kn_session *s = c->s;
+	uint8_t st = s->ts[task].state;
+	bool fin = st == KN_COMPLETED || st == KN_DISCARDED;
+	if ((fn == KN_F_COMPLETED_TIME && st != KN_COMPLETED) ||
+	    (fn == KN_F_DISCARDED_TIME && st != KN_DISCARDED) ||
+	    (fn == KN_F_FINISHED_TIME && !fin) ||
+	    (fn == KN_F_IN_PROGRESS_TIME && st == KN_DORMANT))
+		return LB_OK;
+	/* the engine records state days in its trace; without a trace the current day stands
+	 * for it (a state is entered at the latest now) */
+	out->t = KN_V_DATE;
+	out->u.i = s->now;
+	return LB_OK;
+}
+
+/* PROformajs runtime path: names from the root joined by ':', "[n]" after cyclic tasks. */
+static int task_path(struct ectx *c, int task, bool previous, struct kn_value *out)
+{
+	struct lb_kn_session *s = c->s;
+	const struct lb_kn_model *m = s->m;
+	int chain[64], n = 0;
+	for (int t = task; t >= 0 && n < 64; t = m->tasks[t]->parent)
+		chain[n++] = t;
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 16);
+	int rc = LB_OK;
+	for (int i = n - 1; rc == LB_OK && i >= 0; i--) {
+		const struct kn_task *t = m->tasks[chain[i]];
+		rc = lb_buf_addf(&b, "%s%s", i == n - 1 ? "" : ":", t->name);
+		if (rc == LB_OK && t->cyclic) {
+			int64_t k = (int64_t)s->ts[chain[i]].cycles - (previous && i == 0 ? 1 : 0);
+			rc = lb_buf_addf(&b, "[%lld]", (long long)k);
+		}
+	}
+	if (rc == LB_OK) {
+		char *p = kn_arena_strdup(&s->ar, (const char *)b.data, b.len);
+		if (p == NULL)
+			rc = LB_ENOMEM;
+		else {
+			out->t = KN_V_TEXT;
+			out->u.s = p;
+		}
+	}
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* is_valid, caption, captions, last_updated, date_part_hour: about one data item. */
+static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	struct lb_kn_session *s = c->s;
+	int di = e->args[0]->ref;
+	if (di < 0)
+		return LB_OK;
+	const struct kn_datadef *d = &s->m->data[di];
+	struct kn_value v;
+	struct kn_expr tmp = { .op = KN_E_NAME, .ref = di, .ref2 = -1 };
+	int rc = ev(c, &tmp, &v);
+	if (rc != LB_OK)
+		return rc;
+	switch (e->ref) {
+	case KN_F_IS_VALID:
+		/* false while one of the item's warnings is active */
+		for (size_t i = 0; i < d->nwarnings; i++) {
+			struct kn_value r;
+			if ((rc = ev(c, d->warnings[i].cond, &r)) != LB_OK)
+				return rc;
+			if (kn_truth(&r) == 1) {
+				set_bool(out, false);
+				return LB_OK;
+			}
+		}
+		set_bool(out, true);
+		return LB_OK;
+	case KN_F_LAST_UPDATED:
+		if (s->d[di].n > 0) {
+			out->t = KN_V_DATE;
+			out->u.i = s->d[di].h[s->d[di].n - 1].time;
+		}
+		return LB_OK;
+	case KN_F_DATE_PART_HOUR:
+		if (v.t == KN_V_DATE) { /* dates are whole days: midnight */
+			out->t = KN_V_INT;
+			out->u.i = 0;
+		}
+		return LB_OK;
+	default:
+		break;
+	}
+	/* caption / captions: the range caption of the value (each value for a set) */
+	if (v.t == KN_V_UNKNOWN)
+		return LB_OK;
+	size_t n = v.t == KN_V_SET ? v.u.set.n : 1;
+	struct kn_value *cap = kn_arena_alloc(&s->ar, (n ? n : 1) * sizeof(*cap));
+	if (cap == NULL)
+		return LB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct kn_value *x = v.t == KN_V_SET ? &v.u.set.v[i] : &v;
+		cap[i] = *x;
+		for (size_t k = 0; k < d->nallowed; k++)
+			if (kn_allowed_caption(d, k) != NULL && kn_value_equal(&d->allowed[k], x)) {
+				cap[i].t = KN_V_TEXT;
+				cap[i].u.s = kn_allowed_caption(d, k);
+			}
+	}
+	if (e->ref == KN_F_CAPTION) {
+		if (v.t == KN_V_SET) {
+			out->t = KN_V_SET;
+			out->u.set.v = cap;
+			out->u.set.n = n;
+		} else {
+			*out = cap[0];
+		}
+		return LB_OK;
+	}
+	/* captions: "a, b and c" */
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 16);
+	rc = LB_OK;
+	for (size_t i = 0; rc == LB_OK && i < n; i++) {
+		if (i > 0)
+			rc = lb_buf_adds(&b, i + 1 == n ? " and " : ", ");
+		if (rc == LB_OK)
+			rc = kn_value_to_text(&b, &cap[i]);
+	}
+	if (rc == LB_OK) {
+		char *p = kn_arena_strdup(&s->ar, b.data ? (const char *)b.data : "", b.len);
+		if (p == NULL)
+			rc = LB_ENOMEM;
+		else {
+			out->t = KN_V_TEXT;
+			out->u.s = p;
+		}
+	}
+	lb_buf_release(&b);
+	return rc;
+}
+
 static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -142,11 +353,54 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	if (e->ref < 0)
 		return LB_OK; /* unresolved: reported by the verifier, unknown at run time */
 	const struct kn_fn_info *f = &kn_fns[e->ref];
-	int task = f->task_arg ? e->args[0]->ref : -1;
+	int task = !f->task_arg ? -1 : e->nargs > 0 ? e->args[0]->ref : e->ref2;
 	if (f->task_arg && task < 0)
 		return LB_OK;
 	uint8_t st = task >= 0 ? s->ts[task].state : 0;
+	int cand = -1; /* net_support / is_recommended: the candidate */
+	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
+		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
 	switch (e->ref) {
+	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
+	case KN_F_FINISHED_TIME:
+		return task_time(c, e->ref, task, out);
+	case KN_F_INDEX:
+		/* repetition index of a cyclic task (0 for its first run), -1 if not cyclic */
+		out->t = KN_V_INT;
+		out->u.i = m->tasks[task]->cyclic ? (int64_t)s->ts[task].cycles : -1;
+		return LB_OK;
+	case KN_F_PATH:
+	case KN_F_LAST_FINISHED:
+		return task_path(c, task, e->ref == KN_F_LAST_FINISHED, out);
+	case KN_F_NUM_FINISHED:
+	case KN_F_NUM_COMPLETED: {
+		const struct kn_expr *l = e->args[0];
+		int64_t n = 0;
+		for (size_t i = 0; i < l->nargs; i++) {
+			if (l->args[i]->ref < 0)
+				return LB_OK;
+			uint8_t ts = s->ts[l->args[i]->ref].state;
+			n += ts == KN_COMPLETED || (ts == KN_DISCARDED && e->ref == KN_F_NUM_FINISHED);
+		}
+		out->t = KN_V_INT;
+		out->u.i = n;
+		return LB_OK;
+	}
+	case KN_F_IS_VALID: case KN_F_CAPTION: case KN_F_CAPTIONS: case KN_F_LAST_UPDATED:
+	case KN_F_DATE_PART_HOUR:
+		return data_fn(c, e, out);
+	case KN_F_RANDOM: {
+		/* deterministic: a hash of the session's step, day and trace length, so a run
+		 * replays identically (the verifier and the chain need that) */
+		uint64_t z = s->steps * 0x9e3779b97f4a7c15ULL + (uint64_t)s->now * 0xbf58476d1ce4e5b9ULL +
+			     (uint64_t)s->trace_n + 0x94d049bb133111ebULL;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		out->t = KN_V_REAL;
+		out->u.r = (double)(z >> 11) / 9007199254740992.0;
+		return LB_OK;
+	}
 	case KN_F_IS_KNOWN:
 		if (e->args[0]->op == KN_E_CONST) { /* is_known('item') */
 			if (e->args[0]->ref >= 0) {
@@ -174,7 +428,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		size_t n = 0;
 		for (size_t i = 0; i < d->ncands; i++)
 			n += s->chosen[m->cand_base[task] + i] != 0;
-		if (e->ref == KN_F_RESULT_OF) {
+		if (e->ref == KN_F_RESULT_OF && !(s->js && n > 1)) {
+			/* PROformajs: the name when one is chosen, the list when several */
 			for (size_t i = 0; i < d->ncands; i++)
 				if (s->chosen[m->cand_base[task] + i]) {
 					out->t = KN_V_TEXT;
@@ -198,19 +453,19 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	}
 	case KN_F_NET_SUPPORT: {
 		bool conf, excl;
-		if (e->args[1]->ref < 0 || c->depth > KN_EVAL_MAX_DEPTH)
+		if (cand < 0 || c->depth > KN_EVAL_MAX_DEPTH)
 			return LB_OK;
 		c->depth++;
 		out->t = KN_V_REAL;
-		out->u.r = kn_net_support(s, task, e->args[1]->ref, &conf, &excl);
+		out->u.r = kn_net_support(s, task, cand, &conf, &excl);
 		c->depth--;
 		return LB_OK;
 	}
 	case KN_F_IS_RECOMMENDED:
-		if (e->args[1]->ref < 0 || c->depth > KN_EVAL_MAX_DEPTH)
+		if (cand < 0 || c->depth > KN_EVAL_MAX_DEPTH)
 			return LB_OK;
 		c->depth++;
-		set_bool(out, kn_is_recommended(s, task, e->args[1]->ref));
+		set_bool(out, kn_is_recommended(s, task, cand));
 		c->depth--;
 		return LB_OK;
 	case KN_F_NOW:
@@ -248,8 +503,35 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			out->u.r = fabs(a.u.r);
 		}
 		return LB_OK;
+	case KN_F_ROUND: case KN_F_SIN: case KN_F_COS: case KN_F_TAN: case KN_F_ASIN:
+	case KN_F_ACOS: case KN_F_ATAN: case KN_F_EXP: case KN_F_LOG:
+		return math1(e->ref, &a, out);
+	case KN_F_SUM:
+		if (a.t == KN_V_SET)
+			return set_fold(KN_E_ADD, &a, out);
+		return LB_OK;
+	case KN_F_NTH:
+		if (a.t == KN_V_SET && b.t == KN_V_INT && b.u.i >= 0 && (uint64_t)b.u.i < a.u.set.n)
+			*out = a.u.set.v[b.u.i];
+		return LB_OK;
 	case KN_F_MIN:
 	case KN_F_MAX: {
+		if (e->nargs == 1) {
+			/* PROformajs: min(list) / max(list) */
+			if (a.t != KN_V_SET || a.u.set.n == 0)
+				return LB_OK;
+			*out = a.u.set.v[0];
+			for (size_t i = 1; i < a.u.set.n; i++) {
+				int r = cmp(&a.u.set.v[i], out);
+				if (r == 2 || r == 3) {
+					*out = unknown_v;
+					return LB_OK;
+				}
+				if ((r < 0) == (e->ref == KN_F_MIN) && r != 0)
+					*out = a.u.set.v[i];
+			}
+			return LB_OK;
+		}
 		int r = cmp(&a, &b);
 		if (r == 2 || r == 3 || a.t == KN_V_UNKNOWN)
 			return LB_OK;
@@ -284,6 +566,21 @@ static int arith(int op, const struct kn_value *a, const struct kn_value *b, str
 	}
 	if (!is_num(a) || !is_num(b))
 		return LB_OK;
+	if (op == KN_E_MOD) {
+		if (a->t == KN_V_INT && b->t == KN_V_INT) {
+			if (b->u.i != 0 && !(a->u.i == INT64_MIN && b->u.i == -1)) {
+				out->t = KN_V_INT;
+				out->u.i = a->u.i % b->u.i; /* sign of the dividend, as in JavaScript */
+			}
+			return LB_OK;
+		}
+		double y = num(b);
+		if (y != 0) {
+			out->t = KN_V_REAL;
+			out->u.r = fmod(num(a), y);
+		}
+		return LB_OK;
+	}
 	if (a->t == KN_V_INT && b->t == KN_V_INT && op != KN_E_DIV) {
 		int64_t r;
 		bool ovf = op == KN_E_ADD   ? __builtin_add_overflow(a->u.i, b->u.i, &r)
@@ -312,11 +609,271 @@ static int arith(int op, const struct kn_value *a, const struct kn_value *b, str
 	return LB_OK;
 }
 
+
+/* ---- JavaScript semantics (PROformajs) ------------------------------------------------------ */
+
+static void set_real(struct kn_value *v, double r)
+{
+	/* whole numbers stay integers (JavaScript has one number type; LEBEN keeps both) */
+	if (r == floor(r) && fabs(r) < 9007199254740992.0 && !(r == 0 && signbit(r))) {
+		v->t = KN_V_INT;
+		v->u.i = (int64_t)r;
+	} else {
+		v->t = KN_V_REAL;
+		v->u.r = r;
+	}
+}
+
+/* ToNumber: undefined -> NaN, booleans 0/1, text parsed ("" -> 0), dates as day numbers. */
+static double js_num(const struct kn_value *v)
+{
+	switch (v->t) {
+	case KN_V_BOOL: return v->u.b ? 1 : 0;
+	case KN_V_INT: case KN_V_DATE: return (double)v->u.i;
+	case KN_V_REAL: return v->u.r;
+	case KN_V_TEXT: {
+		const char *p = v->u.s;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p == 0)
+			return 0;
+		char *end;
+		double r = strtod(p, &end);
+		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+			end++;
+		/* strtod also reads hex, "inf" and "nan" words JavaScript spells differently */
+		if (*end != 0 || strpbrk(p, "xXnN") != NULL)
+			return NAN;
+		return r;
+	}
+	case KN_V_SET:
+		if (v->u.set.n == 0)
+			return 0;
+		if (v->u.set.n == 1 && v->u.set.v[0].t != KN_V_SET)
+			return js_num(&v->u.set.v[0]);
+		return NAN;
+	default:
+		return NAN;
+	}
+}
+
+/* ToString into the arena: how JavaScript writes the value ("undefined", "1.5", "a,b"). */
+static int js_str(struct lb_kn_session *s, const struct kn_value *v, const char **out)
+{
+	struct lb_buf b;
+	int rc = LB_OK;
+	lb_buf_init(&b, 1u << 20);
+	switch (v->t) {
+	case KN_V_UNKNOWN: rc = lb_buf_adds(&b, "undefined"); break;
+	case KN_V_BOOL: rc = lb_buf_adds(&b, v->u.b ? "true" : "false"); break;
+	case KN_V_TEXT: rc = lb_buf_adds(&b, v->u.s); break;
+	case KN_V_REAL:
+		if (isnan(v->u.r)) {
+			rc = lb_buf_adds(&b, "NaN");
+			break;
+		}
+		if (isinf(v->u.r)) {
+			rc = lb_buf_adds(&b, v->u.r > 0 ? "Infinity" : "-Infinity");
+			break;
+		}
+		rc = kn_value_to_text(&b, v);
+		break;
+	case KN_V_SET:
+		for (size_t i = 0; rc == LB_OK && i < v->u.set.n; i++) {
+			const char *e;
+			if (i > 0)
+				rc = lb_buf_addc(&b, ',');
+			if (rc == LB_OK && v->u.set.v[i].t != KN_V_UNKNOWN &&
+			    (rc = js_str(s, &v->u.set.v[i], &e)) == LB_OK)
+				rc = lb_buf_adds(&b, e);
+		}
+		break;
+	default:
+		rc = kn_value_to_text(&b, v);
+	}
+	if (rc == LB_OK) {
+		char *p = kn_arena_strdup(&s->ar, b.data ? (const char *)b.data : "", b.len);
+		if (p == NULL)
+			rc = LB_ENOMEM;
+		*out = p;
+	}
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* Strict equality (===): same type and value; numbers compare as numbers. */
+static bool js_seq(const struct kn_value *a, const struct kn_value *b)
+{
+	if (is_num(a) && is_num(b))
+		return num(a) == num(b);
+	if (a->t != b->t)
+		return false;
+	switch (a->t) {
+	case KN_V_UNKNOWN: return true;
+	case KN_V_SET: return false; /* two arrays are two objects */
+	default: return cmp(a, b) == 0;
+	}
+}
+
+/* Loose equality (==) with JavaScript's coercions. */
+static bool js_leq(struct lb_kn_session *s, const struct kn_value *a, const struct kn_value *b)
+{
+	if (a->t == KN_V_UNKNOWN || b->t == KN_V_UNKNOWN)
+		return a->t == b->t;
+	if (a->t == b->t || (is_num(a) && is_num(b)))
+		return js_seq(a, b);
+	if (a->t == KN_V_SET || b->t == KN_V_SET) {
+		/* an array against a primitive: compared as its string */
+		const struct kn_value *arr = a->t == KN_V_SET ? a : b, *o = a->t == KN_V_SET ? b : a;
+		struct kn_value t = { .t = KN_V_TEXT };
+		if (o->t == KN_V_SET || js_str(s, arr, &t.u.s) != LB_OK)
+			return false;
+		return js_leq(s, &t, o);
+	}
+	if (a->t == KN_V_DATE || b->t == KN_V_DATE)
+		return false;
+	/* number, text and boolean: both as numbers */
+	double x = js_num(a), y = js_num(b);
+	return x == y;
+}
+
+/* <, <=, >, >=: two texts compare as text, anything else as numbers (NaN: false). */
+static bool js_rel(int op, const struct kn_value *a, const struct kn_value *b)
+{
+	int r;
+	if (a->t == KN_V_TEXT && b->t == KN_V_TEXT) {
+		int c = strcmp(a->u.s, b->u.s);
+		r = c < 0 ? -1 : c > 0;
+	} else {
+		double x = js_num(a), y = js_num(b);
+		if (isnan(x) || isnan(y))
+			return false;
+		r = x < y ? -1 : x > y;
+	}
+	switch (op) {
+	case KN_E_LT: return r < 0;
+	case KN_E_LE: return r <= 0;
+	case KN_E_GT: return r > 0;
+	default: return r >= 0;
+	}
+}
+
+static int js_arith(struct lb_kn_session *s, int op, const struct kn_value *a,
+		    const struct kn_value *b, struct kn_value *out)
+{
+	if (op == KN_E_ADD && (a->t == KN_V_TEXT || b->t == KN_V_TEXT || a->t == KN_V_SET ||
+			       b->t == KN_V_SET)) {
+		const char *x, *y;
+		int rc;
+		if ((rc = js_str(s, a, &x)) != LB_OK || (rc = js_str(s, b, &y)) != LB_OK)
+			return rc;
+		size_t nx = strlen(x), ny = strlen(y);
+		char *p = kn_arena_alloc(&s->ar, nx + ny + 1);
+		if (p == NULL)
+			return LB_ENOMEM;
+		memcpy(p, x, nx);
+		memcpy(p + nx, y, ny + 1);
+		out->t = KN_V_TEXT;
+		out->u.s = p;
+		return LB_OK;
+	}
+	/* dates keep LEBEN's day arithmetic (PROformajs uses moment objects) */
+	if (a->t == KN_V_DATE || b->t == KN_V_DATE)
+		return arith(op, a, b, out);
+	double x = js_num(a), y = js_num(b), r;
+	switch (op) {
+	case KN_E_ADD: r = x + y; break;
+	case KN_E_SUB: r = x - y; break;
+	case KN_E_MUL: r = x * y; break;
+	case KN_E_DIV: r = x / y; break;
+	default: r = fmod(x, y); break;
+	}
+	set_real(out, r);
+	return LB_OK;
+}
+
+/* Operators under JavaScript semantics; 1 when handled (functions, names, constants and
+ * lists are shared with LEBEN's semantics). */
+static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, int *rc)
+{
+	struct kn_value a, b;
+	struct lb_kn_session *s = c->s;
+	*rc = LB_OK;
+	switch (e->op) {
+	case KN_E_NOT:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			set_bool(out, !kn_truthy(&a));
+		return 1;
+	case KN_E_AND:
+	case KN_E_OR:
+		if ((*rc = ev(c, e->args[0], &a)) != LB_OK)
+			return 1;
+		if (kn_truthy(&a) == (e->op == KN_E_OR)) {
+			*out = a;
+			return 1;
+		}
+		*rc = ev(c, e->args[1], out);
+		return 1;
+	case KN_E_COND:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			*rc = ev(c, e->args[kn_truthy(&a) ? 1 : 2], out);
+		return 1;
+	case KN_E_NEG:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			set_real(out, -js_num(&a));
+		return 1;
+	case KN_E_POS:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			set_real(out, js_num(&a));
+		return 1;
+	case KN_E_INDEX:
+		return 0; /* the same in both semantics */
+	case KN_E_CONST: case KN_E_NAME: case KN_E_CALL: case KN_E_LIST:
+		return 0;
+	default:
+		break;
+	}
+	if ((*rc = ev(c, e->args[0], &a)) != LB_OK || (*rc = ev(c, e->args[1], &b)) != LB_OK)
+		return 1;
+	switch (e->op) {
+	case KN_E_ADD: case KN_E_SUB: case KN_E_MUL: case KN_E_DIV: case KN_E_MOD:
+		*rc = js_arith(s, e->op, &a, &b, out);
+		return 1;
+	case KN_E_EQ: set_bool(out, js_leq(s, &a, &b)); return 1;
+	case KN_E_NE: set_bool(out, !js_leq(s, &a, &b)); return 1;
+	case KN_E_SEQ: set_bool(out, js_seq(&a, &b)); return 1;
+	case KN_E_SNE: set_bool(out, !js_seq(&a, &b)); return 1;
+	case KN_E_IN:
+		/* includes(arr, x): arr != null && arr.includes(x) (SameValueZero); a text
+		 * includes a substring */
+		if (b.t == KN_V_UNKNOWN) {
+			set_bool(out, false);
+		} else if (b.t == KN_V_SET) {
+			bool f = false;
+			for (size_t i = 0; !f && i < b.u.set.n; i++)
+				f = js_seq(&b.u.set.v[i], &a) ||
+				    (b.u.set.v[i].t == KN_V_REAL && a.t == KN_V_REAL &&
+				     isnan(a.u.r) && isnan(b.u.set.v[i].u.r));
+			set_bool(out, f);
+		} else if (b.t == KN_V_TEXT) {
+			const char *x;
+			if ((*rc = js_str(s, &a, &x)) == LB_OK)
+				set_bool(out, strstr(b.u.s, x) != NULL);
+		} /* otherwise JavaScript throws: unknown */
+		return 1;
+	default: /* < <= > >= */
+		set_bool(out, js_rel(e->op, &a, &b));
+		return 1;
+	}
+}
+
 static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct kn_value a, b;
 	int rc, ta, tb;
 	*out = unknown_v;
+	if (c->s->js && ev_js(c, e, out, &rc))
+		return rc;
 	switch (e->op) {
 	case KN_E_CONST:
 		*out = e->v;
@@ -329,6 +886,10 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		}
 		if (e->ref < 0)
 			return LB_OK;
+		if (e->ref == c->bound_data && c->bound != NULL) {
+			*out = *c->bound;
+			return LB_OK;
+		}
 		if (c->s->m->data[e->ref].derive != NULL) {
 			if (c->depth >= KN_EVAL_MAX_DEPTH)
 				return LB_OK; /* circular derivation: unknown */
@@ -376,6 +937,31 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		if ((ta = kn_truth(&a)) >= 0)
 			set_bool(out, !ta);
 		return LB_OK;
+	case KN_E_POS:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK)
+			return rc;
+		if (is_num(&a))
+			*out = a;
+		return LB_OK;
+	case KN_E_INDEX:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK || (rc = ev(c, e->args[1], &b)) != LB_OK)
+			return rc;
+		if (!(b.t == KN_V_INT || (b.t == KN_V_REAL && b.u.r == floor(b.u.r))))
+			return LB_OK;
+		{
+			double k = num(&b);
+			if (a.t == KN_V_SET && k >= 0 && k < (double)a.u.set.n) {
+				*out = a.u.set.v[(size_t)k];
+			} else if (a.t == KN_V_TEXT && k >= 0 && k < (double)strlen(a.u.s)) {
+				/* one byte (JavaScript: one UTF-16 unit; the same for ASCII) */
+				char *p = kn_arena_strdup(&c->s->ar, a.u.s + (size_t)k, 1);
+				if (p == NULL)
+					return LB_ENOMEM;
+				out->t = KN_V_TEXT;
+				out->u.s = p;
+			}
+		}
+		return LB_OK;
 	case KN_E_AND:
 	case KN_E_OR: {
 		bool is_and = e->op == KN_E_AND;
@@ -406,8 +992,17 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	}
 	if ((rc = ev(c, e->args[0], &a)) != LB_OK || (rc = ev(c, e->args[1], &b)) != LB_OK)
 		return rc;
-	if (e->op >= KN_E_ADD && e->op <= KN_E_DIV)
+	if ((e->op >= KN_E_ADD && e->op <= KN_E_DIV) || e->op == KN_E_MOD)
 		return arith(e->op, &a, &b, out);
+	if (e->op == KN_E_SEQ || e->op == KN_E_SNE) {
+		/* strict equality: values of different types are simply not equal */
+		if (a.t == KN_V_UNKNOWN || b.t == KN_V_UNKNOWN)
+			return LB_OK;
+		bool eq = (is_num(&a) && is_num(&b)) ? num(&a) == num(&b)
+						     : (a.t == b.t && cmp(&a, &b) == 0);
+		set_bool(out, eq == (e->op == KN_E_SEQ));
+		return LB_OK;
+	}
 	if (a.t == KN_V_UNKNOWN || b.t == KN_V_UNKNOWN)
 		return LB_OK;
 	if (e->op == KN_E_IN) {
@@ -437,13 +1032,94 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 
 int kn_eval(struct lb_kn_session *s, const struct kn_expr *e, struct kn_value *out)
 {
-	struct ectx c = { .s = s };
+	struct ectx c = { .s = s, .bound_data = -1 };
 	return ev(&c, e, out);
 }
 
 int kn_eval_with(struct lb_kn_session *s, const struct kn_expr *e, const struct kn_value *v,
 		 struct kn_value *out)
 {
-	struct ectx c = { .s = s, .bound = v };
+	struct ectx c = { .s = s, .bound = v, .bound_data = -1 };
 	return ev(&c, e, out);
+}
+
+int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
+		 const struct kn_value *v, struct kn_value *out)
+{
+	struct ectx c = { .s = s, .bound = v, .bound_data = data };
+	return ev(&c, e, out);
+}
+
+int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
+{
+	const struct kn_datadef *d = &s->m->data[data];
+	*out = unknown_v;
+	if (d->defval.t != KN_V_UNKNOWN) {
+		*out = d->defval;
+		return LB_OK;
+	}
+	if (d->defcond == NULL)
+		return LB_OK;
+	struct kn_value v;
+	int rc = kn_eval(s, d->defcond, &v);
+	if (rc != LB_OK || v.t == KN_V_UNKNOWN)
+		return rc;
+	/* PROformajs keeps a computed default only when the item accepts it: its type and, when
+	 * it has them, its allowed values (and LEBEN's bounds) */
+	size_t n = d->multi ? (v.t == KN_V_SET ? v.u.set.n : 0) : 1;
+	if (d->multi && v.t != KN_V_SET)
+		return LB_OK;
+	for (size_t i = 0; i < n; i++) {
+		const struct kn_value *x = d->multi ? &v.u.set.v[i] : &v;
+		static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE };
+		bool ok = x->t == want[d->type] || (d->type == KN_T_REAL && x->t == KN_V_INT);
+		if (ok && d->nallowed > 0) {
+			ok = false;
+			for (size_t k = 0; !ok && k < d->nallowed; k++)
+				ok = cmp(x, &d->allowed[k]) == 0;
+		}
+		if (ok && d->has_range)
+			ok = num(x) >= d->lo && num(x) <= d->hi;
+		if (!ok)
+			return LB_OK;
+	}
+	*out = v;
+	return LB_OK;
+}
+
+int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out)
+{
+	int rc = LB_OK;
+	const char *p = text;
+	while (rc == LB_OK && *p) {
+		const char *open = strstr(p, "${");
+		const char *close = open ? strchr(open + 2, '}') : NULL;
+		/* as PROformajs's /\$\{([^$]*)\}/: no '$' inside */
+		const char *dollar = open ? memchr(open + 2, '$', (size_t)(close ? close - open - 2 : 0))
+					  : NULL;
+		if (open == NULL || close == NULL) {
+			rc = lb_buf_adds(out, p);
+			break;
+		}
+		if (dollar != NULL) {
+			rc = lb_buf_add(out, p, (size_t)(dollar - p));
+			p = dollar;
+			continue;
+		}
+		if ((rc = lb_buf_add(out, p, (size_t)(open - p))) != LB_OK)
+			break;
+		struct kn_expr *e = NULL;
+		struct lb_errmsg em;
+		if (kn_expr_parse_js(open + 2, (size_t)(close - open - 2), 1, 1, &e, &em) == LB_OK) {
+			struct kn_value v;
+			const char *str = NULL;
+			if ((rc = kn_expr_resolve_quiet(s->m, task, e)) == LB_OK &&
+			    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN &&
+			    (rc = js_str(s, &v, &str)) == LB_OK)
+				rc = lb_buf_adds(out, str);
+			kn_expr_free(e);
+		}
+		p = close + 1;
+	}
+	return rc;
 }
