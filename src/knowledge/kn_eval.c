@@ -93,6 +93,8 @@ double kn_net_support(struct lb_kn_session *s, int task, int cand, bool *confirm
 	const struct kn_candidate *c = &s->m->tasks[task]->cands[cand];
 	double net = 0;
 	*confirmed = *excluded = false;
+	if (s->pf_support != NULL) /* pfdiff: PROformajs enactment reads the stored support */
+		return s->pf_support[s->m->cand_base[task] + cand];
 	if (s->depth > KN_EVAL_MAX_DEPTH)
 		return 0; /* support defined through itself: no support */
 	s->depth++;
@@ -329,7 +331,7 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		}
 		if (e->ref < 0)
 			return LB_OK;
-		if (c->s->m->data[e->ref].derive != NULL) {
+		if (c->s->m->data[e->ref].derive != NULL && !c->s->pf_stored_derived) {
 			if (c->depth >= KN_EVAL_MAX_DEPTH)
 				return LB_OK; /* circular derivation: unknown */
 			c->depth++;

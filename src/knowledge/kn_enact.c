@@ -1,0 +1,1033 @@
+/*
+ * PROformajs enactment: runs a LEBEN model with the enactment rules of the PROformajs 0.11
+ * engine, so that a protocol written for PROformajs gives the same task states, requests,
+ * candidate supports and recommendations, confirmations and data versions step by step
+ * (tests/integration/test_knowledge_diff compares the two on generated protocols).
+ *
+ * The state is a list of runtime objects in creation order — tasks, enquiry sources,
+ * candidates, arguments, derived data items — each holding the attributes PROformajs keeps
+ * (state, completeable, cancellable, cycleable, requested, support, recommended, confirmed,
+ * active, value). One cycle: every object computes its updates from the same snapshot; the
+ * updates are then applied in order; cycles repeat until none is produced. A cyclic task that
+ * finishes builds its next instance `name[i+1]` (with fresh sub-objects) at the end of the list.
+ * Expressions are evaluated by kn_eval on a session kept in step with the objects: each
+ * design task reads the state of its latest instance, net_support the stored support, a
+ * derived item its stored value. Attributes computed from conditions store true or false
+ * (unknown counts as false); -1 means never set.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "knowledge/kn_int.h"
+
+#define ENACT_STACK_LIMIT 1000   /* PROformajs stackLimit: cycles in one operation */
+#define ENACT_START_LIMIT 20000  /* start has no limit there (it overflows the JS stack) */
+#define ENACT_MAX_OBJS 100000
+
+enum okind { O_TASK, O_SOURCE, O_CAND, O_ARG, O_DERIVED };
+enum { ST_UNSET = -1 };
+
+struct obj {
+	int kind;               /* enum okind */
+	char *path;             /* runtime path (owned) */
+	int task;               /* design task (O_TASK, O_SOURCE, O_CAND, O_ARG), data (O_DERIVED) */
+	int sub, sub2;          /* source / candidate index; argument index */
+	int index;              /* cycle index of a task, -1 when not cyclic */
+	int *ivec;              /* cycle indexes found along the path (owned) */
+	int nivec;
+	int parent;             /* object of the owning task (sources, candidates: task; args: cand) */
+	int8_t state;           /* enum kn_tstate or ST_UNSET */
+	int8_t completeable, cancellable, cycleable, requested, recommended, confirmed, active;
+	bool has_support;
+	double support;
+	struct kn_value value;  /* O_DERIVED: stored value (owned) */
+};
+
+enum attr { A_STATE, A_COMPLETEABLE, A_CANCELLABLE, A_CYCLEABLE, A_REQUESTED, A_RECOMMENDED,
+	    A_CONFIRMED, A_ACTIVE, A_SUPPORT, A_VALUE };
+
+struct delta {
+	int obj;
+	int attr;            /* enum attr */
+	int8_t v;            /* state or flag */
+	double num;          /* A_SUPPORT */
+	struct kn_value val; /* A_VALUE (owned) */
+};
+
+struct trig {
+	const char *name; /* model string */
+	int *paths;       /* object indexes in registration order (owned) */
+	size_t n;
+};
+
+struct kn_enact {
+	const struct lb_kn_model *m;
+	const struct kn_pf_ext *ext; /* per task, borrowed (may be NULL) */
+	struct lb_kn_session *s;     /* evaluation state */
+	struct obj *o;
+	size_t n, cap;
+	struct delta *d;
+	size_t nd, capd;
+	struct trig *tr;
+	size_t ntr;
+	double *support;             /* per global candidate, for net_support */
+	int *versions;               /* per data item: versions stored */
+	bool started;
+};
+
+/* ---- objects ------------------------------------------------------------------------------ */
+
+static int find_path(const struct kn_enact *e, const char *path)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->o[i].path, path) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void obj_clear(struct obj *o)
+{
+	lb_free(o->path);
+	lb_free(o->ivec);
+	kn_value_clear(&o->value);
+}
+
+/* The object at path: replaced in place when it exists (PROformajs reassigns the key, which
+ * keeps its position), else appended. */
+static int put(struct kn_enact *e, const char *path, int kind, int parent, int *out)
+{
+	int i = find_path(e, path);
+	if (i < 0) {
+		if (e->n == ENACT_MAX_OBJS)
+			return LB_ELIMIT;
+		if (e->n == e->cap) {
+			size_t nc = e->cap ? e->cap * 2 : 64;
+			struct obj *no = lb_realloc(e->o, nc * sizeof(*no));
+			if (no == NULL)
+				return LB_ENOMEM;
+			e->o = no;
+			e->cap = nc;
+		}
+		i = (int)e->n++;
+	} else {
+		obj_clear(&e->o[i]);
+	}
+	struct obj *o = &e->o[i];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	o->parent = parent;
+	o->index = -1;
+	o->state = o->completeable = o->cancellable = o->cycleable = ST_UNSET;
+	o->requested = o->recommended = o->active = ST_UNSET;
+	o->confirmed = 0;
+	o->path = lb_strdup(path);
+	if (o->path == NULL)
+		return LB_ENOMEM;
+	/* cycle indexes along the path, for the latest-instance rule */
+	int n = 0;
+	for (const char *p = path; *p; p++)
+		n += *p == '[';
+	if (n > 0) {
+		o->ivec = lb_calloc((size_t)n, sizeof(int));
+		if (o->ivec == NULL)
+			return LB_ENOMEM;
+		for (const char *p = path; *p; p++)
+			if (*p == '[')
+				o->ivec[o->nivec++] = atoi(p + 1);
+	}
+	*out = i;
+	return LB_OK;
+}
+
+static int add_trigger(struct kn_enact *e, const char *name, int obj)
+{
+	size_t i;
+	for (i = 0; i < e->ntr && strcmp(e->tr[i].name, name) != 0; i++)
+		;
+	if (i == e->ntr) {
+		struct trig *nt = lb_realloc(e->tr, (e->ntr + 1) * sizeof(*nt));
+		if (nt == NULL)
+			return LB_ENOMEM;
+		e->tr = nt;
+		memset(&e->tr[i], 0, sizeof(e->tr[i]));
+		e->tr[i].name = name;
+		e->ntr++;
+	}
+	int *np = lb_realloc(e->tr[i].paths, (e->tr[i].n + 1) * sizeof(int));
+	if (np == NULL)
+		return LB_ENOMEM;
+	e->tr[i].paths = np;
+	np[e->tr[i].n++] = obj;
+	return LB_OK;
+}
+
+static bool is_cyclic(const struct kn_enact *e, int t)
+{
+	return e->ext != NULL && e->ext[t].cyclic;
+}
+
+/* Task t's state objects, as PROformajs's _buildState makes them. */
+static int build(struct kn_enact *e, int t, int index, int parent)
+{
+	const struct kn_task *k = e->m->tasks[t];
+	struct lb_buf p;
+	int rc, me, x;
+	lb_buf_init(&p, 1 << 16);
+	if (parent >= 0)
+		rc = lb_buf_addf(&p, "%s:%s", e->o[parent].path, k->name);
+	else
+		rc = lb_buf_adds(&p, k->name);
+	if (rc == LB_OK && index > -1)
+		rc = lb_buf_addf(&p, "[%d]", index);
+	if (rc == LB_OK)
+		rc = put(e, (const char *)p.data, O_TASK, parent, &me);
+	if (rc != LB_OK)
+		goto out;
+	e->o[me].task = t;
+	e->o[me].index = index;
+	size_t base = p.len;
+	if (k->cls == KN_ENQUIRY)
+		for (size_t i = 0; rc == LB_OK && i < k->nsources; i++) {
+			p.len = base;
+			rc = lb_buf_addf(&p, ":%s", k->sources[i].data);
+			rc = rc ? rc : put(e, (const char *)p.data, O_SOURCE, me, &x);
+			if (rc == LB_OK) {
+				e->o[x].task = t;
+				e->o[x].sub = (int)i;
+			}
+		}
+	if (k->cls == KN_DECISION)
+		for (size_t i = 0; rc == LB_OK && i < k->ncands; i++) {
+			p.len = base;
+			rc = lb_buf_addf(&p, ":%s", k->cands[i].name);
+			int c = -1;
+			rc = rc ? rc : put(e, (const char *)p.data, O_CAND, me, &c);
+			if (rc != LB_OK)
+				break;
+			e->o[c].task = t;
+			e->o[c].sub = (int)i;
+			size_t cb = p.len;
+			for (size_t a = 0; rc == LB_OK && a < k->cands[i].nargs; a++) {
+				p.len = cb;
+				rc = lb_buf_addf(&p, ":%zu", a);
+				rc = rc ? rc : put(e, (const char *)p.data, O_ARG, c, &x);
+				if (rc == LB_OK) {
+					e->o[x].task = t;
+					e->o[x].sub = (int)i;
+					e->o[x].sub2 = (int)a;
+				}
+			}
+		}
+	if (k->cls == KN_PLAN)
+		for (size_t i = 0; rc == LB_OK && i < k->ntasks; i++) {
+			int c = k->tasks[i]->idx;
+			rc = build(e, c, is_cyclic(e, c) ? 0 : -1, me);
+		}
+	/* data definitions belong to the root plan: its derived items come after its tasks */
+	if (t == 0)
+		for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
+			if (e->m->data[i].derive == NULL)
+				continue;
+			p.len = base;
+			rc = lb_buf_addf(&p, ":%s", e->m->data[i].name);
+			rc = rc ? rc : put(e, (const char *)p.data, O_DERIVED, me, &x);
+			if (rc == LB_OK)
+				e->o[x].task = (int)i;
+		}
+	if (rc == LB_OK && k->trigger != NULL)
+		rc = add_trigger(e, k->trigger, me);
+out:
+	lb_buf_release(&p);
+	return rc;
+}
+
+/* PROformajs runtimeFromDesignPath: the instance of design task t whose cycle indexes are
+ * "better" (some index greater, in order) than the first one found; -1 if none. */
+static bool better(const struct obj *a, const struct obj *b)
+{
+	for (int i = 0; i < a->nivec; i++)
+		if (i < b->nivec ? a->ivec[i] > b->ivec[i] : false)
+			return true;
+	return false;
+}
+
+static int latest(const struct kn_enact *e, int t)
+{
+	int r = -1;
+	for (size_t i = 0; i < e->n; i++)
+		if (e->o[i].kind == O_TASK && e->o[i].task == t && (r < 0 || better(&e->o[i], &e->o[r])))
+			r = (int)i;
+	return r;
+}
+
+/* A sub-object of task object `task` by its path suffix. */
+static int child_obj(const struct kn_enact *e, int task, const char *name)
+{
+	char buf[4096];
+	if ((size_t)snprintf(buf, sizeof(buf), "%s:%s", e->o[task].path, name) >= sizeof(buf))
+		return -1;
+	return find_path(e, buf);
+}
+
+/* ---- evaluation ------------------------------------------------------------------------------ */
+
+/* Bring the evaluation session in step with the objects (an evaluator snapshot). */
+static void sync(struct kn_enact *e)
+{
+	const struct lb_kn_model *m = e->m;
+	memset(e->s->chosen, 0, m->ncands ? m->ncands : 1);
+	for (size_t t = 0; t < m->ntasks; t++) {
+		int o = latest(e, (int)t);
+		int8_t st = o >= 0 ? e->o[o].state : ST_UNSET;
+		/* a task without a state yet is none of dormant..discarded: is_dormant() is false */
+		e->s->ts[t].state = st < 0 ? 0xff : (uint8_t)st;
+		if (m->tasks[t]->cls != KN_DECISION)
+			continue;
+		for (size_t c = 0; c < m->tasks[t]->ncands; c++) {
+			int co = o >= 0 ? child_obj(e, o, m->tasks[t]->cands[c].name) : -1;
+			size_t g = (size_t)m->cand_base[t] + c;
+			e->s->chosen[g] = co >= 0 && e->o[co].confirmed;
+			double sup = co >= 0 && e->o[co].has_support ? e->o[co].support : 0;
+			e->support[g] = isnan(sup) ? 0 : sup; /* support || 0 */
+		}
+	}
+}
+
+/* Truth of a condition as JavaScript sees it: only true counts (unknown is false). */
+static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
+{
+	struct kn_value v;
+	if (x == NULL)
+		return 0;
+	int rc = kn_eval(e->s, x, &v);
+	int8_t r = (int8_t)(rc == LB_OK && kn_truth(&v) == 1);
+	kn_arena_reset(&e->s->ar);
+	return r;
+}
+
+/* ---- updates ------------------------------------------------------------------------------- */
+
+static int push(struct kn_enact *e, int obj, int attr, int8_t v)
+{
+	if (e->nd == e->capd) {
+		size_t nc = e->capd ? e->capd * 2 : 64;
+		struct delta *nd = lb_realloc(e->d, nc * sizeof(*nd));
+		if (nd == NULL)
+			return LB_ENOMEM;
+		e->d = nd;
+		e->capd = nc;
+	}
+	struct delta *d = &e->d[e->nd++];
+	memset(d, 0, sizeof(*d));
+	d->obj = obj;
+	d->attr = attr;
+	d->v = v;
+	return LB_OK;
+}
+
+static bool fin(int8_t st)
+{
+	return st == KN_COMPLETED || st == KN_DISCARDED;
+}
+
+static bool completeable(struct kn_enact *e, int oi)
+{
+	const struct obj *o = &e->o[oi];
+	const struct kn_task *k = e->m->tasks[o->task];
+	switch (k->cls) {
+	case KN_ENQUIRY:
+		if (o->state != KN_IN_PROGRESS)
+			return false;
+		for (size_t i = 0; i < k->nsources; i++) {
+			int so = child_obj(e, oi, k->sources[i].data);
+			if (so >= 0 && e->o[so].requested == 1)
+				return false;
+		}
+		return true;
+	case KN_PLAN:
+		if (o->state != KN_IN_PROGRESS)
+			return false;
+		for (size_t i = 0; i < k->ntasks; i++) {
+			int c = latest(e, k->tasks[i]->idx);
+			int8_t st = c >= 0 ? e->o[c].state : ST_UNSET;
+			if (st == ST_UNSET)
+				return false;
+			if (!k->tasks[i]->optional && !fin(st))
+				return false;
+			if (k->tasks[i]->optional && st == KN_IN_PROGRESS)
+				return false;
+		}
+		return true;
+	case KN_DECISION: {
+		if (k->ncands == 0)
+			return true;
+		if (o->state != KN_IN_PROGRESS)
+			return false;
+		for (size_t i = 0; i < k->ncands; i++) {
+			int co = child_obj(e, oi, k->cands[i].name);
+			if (co >= 0 && e->o[co].confirmed)
+				return true;
+		}
+		return false;
+	}
+	default:
+		return o->state == KN_IN_PROGRESS;
+	}
+}
+
+/* Build the next instance of a cyclic task object (its `cycleable` attribute set). */
+static int next_instance(struct kn_enact *e, int oi)
+{
+	const struct obj *o = &e->o[oi];
+	if (o->index < 0 || o->cycleable != 1)
+		return LB_OK;
+	return build(e, o->task, o->index + 1, o->parent);
+}
+
+static int update_task(struct kn_enact *e, int oi)
+{
+	size_t mark = e->nd;
+	int rc = LB_OK;
+	struct obj *o = &e->o[oi];
+	const struct kn_task *k = e->m->tasks[o->task];
+	int8_t pst = o->parent >= 0 ? e->o[o->parent].state : ST_UNSET;
+	bool has_parent = o->parent >= 0;
+	if (o->state == ST_UNSET) {
+		rc = push(e, oi, A_STATE, KN_DORMANT);
+	} else if (o->state == KN_DORMANT && k->trigger == NULL &&
+		   (!has_parent || pst == KN_IN_PROGRESS) && (k->wait == NULL || truth(e, k->wait))) {
+		bool pre = k->pre == NULL || truth(e, k->pre);
+		rc = push(e, oi, A_STATE, pre ? KN_IN_PROGRESS : KN_DISCARDED);
+	} else if (o->state == KN_DORMANT && k->optional && has_parent && fin(pst)) {
+		rc = push(e, oi, A_STATE, KN_DISCARDED);
+	} else if (o->state == KN_IN_PROGRESS) {
+		int8_t c = completeable(e, oi);
+		if (c != o->completeable)
+			rc = push(e, oi, A_COMPLETEABLE, c);
+		if (rc == LB_OK && o->cancellable != 1)
+			rc = push(e, oi, A_CANCELLABLE, 1);
+		int8_t cy = k->cycle_until == NULL || !truth(e, k->cycle_until);
+		if (rc == LB_OK && cy != o->cycleable)
+			rc = push(e, oi, A_CYCLEABLE, cy);
+		if (rc == LB_OK && k->abort != NULL && truth(e, k->abort)) {
+			rc = next_instance(e, oi);
+			o = &e->o[oi];
+			rc = rc ? rc : push(e, oi, A_STATE, KN_DISCARDED);
+		}
+		if (rc == LB_OK && k->terminate != NULL && truth(e, k->terminate)) {
+			rc = next_instance(e, oi);
+			o = &e->o[oi];
+			rc = rc ? rc : push(e, oi, A_STATE, KN_COMPLETED);
+		}
+		if (rc == LB_OK && k->optional && has_parent && fin(pst))
+			rc = push(e, oi, A_STATE, pst);
+	} else {
+		if (o->completeable == 1)
+			rc = push(e, oi, A_COMPLETEABLE, 0);
+		if (rc == LB_OK && o->cancellable == 1)
+			rc = push(e, oi, A_CANCELLABLE, 0);
+		if (rc == LB_OK && o->cycleable == 1)
+			rc = push(e, oi, A_CYCLEABLE, 0);
+	}
+	if (rc == LB_OK && e->nd == mark && k->autonomous && completeable(e, oi)) {
+		rc = next_instance(e, oi);
+		rc = rc ? rc : push(e, oi, A_STATE, KN_COMPLETED);
+	}
+	if (rc != LB_OK)
+		return rc;
+	o = &e->o[oi];
+	int8_t st = o->state;
+	if (k->cls == KN_PLAN && st == KN_IN_PROGRESS) {
+		if (o->completeable == 1 && k->autonomous) {
+			bool discard = k->ntasks > 0;
+			for (size_t i = 0; i < k->ntasks; i++) {
+				int c = latest(e, k->tasks[i]->idx);
+				if (c < 0 || e->o[c].state != KN_DISCARDED)
+					discard = false;
+			}
+			rc = next_instance(e, oi);
+			rc = rc ? rc : push(e, oi, A_STATE, discard ? KN_DISCARDED : KN_COMPLETED);
+		}
+	} else if (k->cls == KN_PLAN && st == KN_DISCARDED) {
+		for (size_t i = 0; rc == LB_OK && i < k->ntasks; i++) {
+			const struct kn_task *c = k->tasks[i];
+			char pfx[4096];
+			int n = snprintf(pfx, sizeof(pfx), "%s:%s", e->o[oi].path, c->name);
+			if (n < 0 || (size_t)n >= sizeof(pfx))
+				return LB_ELIMIT;
+			int co = -1;
+			if (is_cyclic(e, c->idx)) {
+				/* the last key starting with the path and no ':' after it */
+				for (size_t j = 0; j < e->n; j++)
+					if (strncmp(e->o[j].path, pfx, (size_t)n) == 0 &&
+					    strchr(e->o[j].path + n, ':') == NULL)
+						co = (int)j;
+			} else {
+				co = find_path(e, pfx);
+			}
+			if (co >= 0 && (e->o[co].state == KN_DORMANT || e->o[co].state == KN_IN_PROGRESS))
+				rc = push(e, co, A_STATE, KN_DISCARDED);
+		}
+	} else if (k->cls == KN_DECISION && st == KN_IN_PROGRESS) {
+		if (k->autonomous && completeable(e, oi)) {
+			rc = next_instance(e, oi);
+			rc = rc ? rc : push(e, oi, A_STATE, KN_COMPLETED);
+		}
+		if (rc == LB_OK && e->ext != NULL && e->ext[o->task].auto_most) {
+			int best = -1;
+			for (size_t i = 0; i < k->ncands; i++) {
+				int co = child_obj(e, oi, k->cands[i].name);
+				if (co < 0 || !e->o[co].has_support)
+					continue;
+				if (best < 0 || e->o[co].support > e->o[best].support)
+					best = co;
+			}
+			if (best >= 0 && !e->o[best].confirmed && e->o[best].support > 0)
+				rc = push(e, best, A_CONFIRMED, 1);
+		}
+	}
+	return rc;
+}
+
+static double arg_weight(const struct kn_argument *a)
+{
+	switch (a->kind) {
+	case KN_SUP_FOR: return 1;
+	case KN_SUP_AGAINST: return -1;
+	case KN_SUP_CONFIRMING: return INFINITY;
+	case KN_SUP_EXCLUDING: return -INFINITY;
+	default: return a->weight;
+	}
+}
+
+static int update(struct kn_enact *e, int oi)
+{
+	struct obj *o = &e->o[oi];
+	const struct kn_task *k = o->kind == O_DERIVED ? NULL : e->m->tasks[o->task];
+	int rc = LB_OK;
+	switch (o->kind) {
+	case O_TASK:
+		return update_task(e, oi);
+	case O_SOURCE: {
+		int8_t pst = e->o[o->parent].state;
+		if (pst == ST_UNSET)
+			return LB_OK;
+		if (pst == KN_IN_PROGRESS) {
+			const struct kn_expr *rq = k->sources[o->sub].request;
+			if (rq != NULL) {
+				int8_t r = truth(e, rq);
+				if (r != o->requested)
+					rc = push(e, oi, A_REQUESTED, r);
+			}
+		} else if (o->requested == 1) {
+			rc = push(e, oi, A_REQUESTED, 0);
+		}
+		return rc;
+	}
+	case O_CAND: {
+		if (e->o[o->parent].state != KN_IN_PROGRESS)
+			return LB_OK;
+		const struct kn_candidate *c = &k->cands[o->sub];
+		double sup = 0;
+		for (size_t a = 0; a < c->nargs; a++) {
+			char nm[32];
+			snprintf(nm, sizeof(nm), "%zu", a);
+			int ao = child_obj(e, oi, nm);
+			if (ao >= 0 && e->o[ao].active == 1)
+				sup += arg_weight(&c->args[a]);
+		}
+		int8_t rec = c->recommend != NULL ? truth(e, c->recommend) : ST_UNSET;
+		if (!isnan(sup) && (!o->has_support || sup != o->support)) {
+			rc = push(e, oi, A_SUPPORT, 0);
+			if (rc == LB_OK)
+				e->d[e->nd - 1].num = sup;
+		}
+		if (rc == LB_OK && rec != o->recommended)
+			rc = push(e, oi, A_RECOMMENDED, rec);
+		else if (rc == LB_OK && o->recommended == 1 && !o->confirmed && e->ext != NULL &&
+			 e->ext[o->task].auto_rec != NULL && e->ext[o->task].auto_rec[o->sub])
+			rc = push(e, oi, A_CONFIRMED, 1);
+		return rc;
+	}
+	case O_ARG: {
+		int8_t a = truth(e, k->cands[o->sub].args[o->sub2].cond);
+		if (k->cands[o->sub].args[o->sub2].cond == NULL)
+			a = 0;
+		return a != o->active ? push(e, oi, A_ACTIVE, a) : LB_OK;
+	}
+	case O_DERIVED: {
+		const struct kn_datadef *dd = &e->m->data[o->task];
+		struct kn_value v;
+		rc = kn_eval(e->s, dd->derive, &v);
+		if (rc != LB_OK)
+			return rc;
+		bool numeric = dd->type == KN_T_INTEGER || dd->type == KN_T_REAL;
+		bool differ;
+		if (v.t == KN_V_UNKNOWN)
+			differ = !numeric && o->value.t != KN_V_UNKNOWN; /* isNaN(undefined) */
+		else if ((v.t == KN_V_INT || v.t == KN_V_REAL) &&
+			 (o->value.t == KN_V_INT || o->value.t == KN_V_REAL)) {
+			double x = v.t == KN_V_INT ? (double)v.u.i : v.u.r;
+			double y = o->value.t == KN_V_INT ? (double)o->value.u.i : o->value.u.r;
+			differ = x != y;
+		} else
+			differ = !kn_value_equal(&v, &o->value);
+		if (differ) {
+			rc = push(e, oi, A_VALUE, 0);
+			if (rc == LB_OK)
+				rc = kn_value_copy(&e->d[e->nd - 1].val, &v);
+		}
+		kn_arena_reset(&e->s->ar);
+		return rc;
+	}
+	}
+	return LB_OK;
+}
+
+static void drop_deltas(struct kn_enact *e)
+{
+	for (size_t i = 0; i < e->nd; i++)
+		kn_value_clear(&e->d[i].val);
+	e->nd = 0;
+}
+
+static int apply(struct kn_enact *e)
+{
+	int rc = LB_OK;
+	for (size_t i = 0; rc == LB_OK && i < e->nd; i++) {
+		struct delta *d = &e->d[i];
+		struct obj *o = &e->o[d->obj];
+		switch (d->attr) {
+		case A_STATE:
+			o->state = d->v;
+			if (d->v == KN_IN_PROGRESS && e->s->seen_started != NULL)
+				e->s->seen_started[o->task] = 1;
+			break;
+		case A_COMPLETEABLE: o->completeable = d->v; break;
+		case A_CANCELLABLE: o->cancellable = d->v; break;
+		case A_CYCLEABLE: o->cycleable = d->v; break;
+		case A_REQUESTED: o->requested = d->v; break;
+		case A_RECOMMENDED: o->recommended = d->v; break;
+		case A_CONFIRMED: o->confirmed = d->v; break;
+		case A_ACTIVE: o->active = d->v; break;
+		case A_SUPPORT:
+			o->has_support = true;
+			o->support = d->num;
+			break;
+		case A_VALUE:
+			kn_value_clear(&o->value);
+			rc = kn_value_copy(&o->value, &d->val);
+			rc = rc ? rc : kn_session_put(e->s, o->task, &d->val);
+			if (rc == LB_OK)
+				e->versions[o->task]++;
+			break;
+		}
+	}
+	drop_deltas(e);
+	return rc;
+}
+
+/* PROformajs _cycle: seeds (already pushed) and every object's updates from one snapshot,
+ * applied together, repeated until nothing changes. */
+static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
+{
+	for (int round = 1;; round++) {
+		sync(e);
+		size_t n = e->n; /* objects built during the round are visited next round */
+		for (size_t i = 0; i < n; i++) {
+			int rc = update(e, (int)i);
+			if (rc != LB_OK) {
+				drop_deltas(e);
+				return lb_errf(em, rc, "%s: %s", e->o[i].path, lb_strerror(rc));
+			}
+		}
+		if (e->nd == 0)
+			return LB_OK;
+		if (round > limit) {
+			drop_deltas(e);
+			return lb_errf(em, LB_ELIMIT,
+				       "stack size exception - more than %d cycles in one operation",
+				       limit);
+		}
+		int rc = apply(e);
+		if (rc != LB_OK)
+			return lb_errf(em, rc, "applying updates: %s", lb_strerror(rc));
+	}
+}
+
+/* ---- public (internal) API --------------------------------------------------------------- */
+
+int kn_enact_new(const struct lb_kn_model *m, const struct kn_pf_ext *ext, struct kn_enact **out,
+		 struct lb_errmsg *em)
+{
+	struct kn_enact *e = lb_calloc(1, sizeof(*e));
+	if (e == NULL)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	e->m = m;
+	e->ext = ext;
+	int rc = lb_kn_session_new(m, 0, &e->s, em);
+	if (rc != LB_OK) {
+		lb_free(e);
+		return rc;
+	}
+	e->s->no_trace = true;
+	e->support = lb_calloc(m->ncands ? m->ncands : 1, sizeof(double));
+	e->versions = lb_calloc(m->ndata ? m->ndata : 1, sizeof(int));
+	if (e->support == NULL || e->versions == NULL) {
+		kn_enact_free(e);
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	e->s->pf_support = e->support;
+	e->s->pf_stored_derived = true;
+	rc = build(e, 0, is_cyclic(e, 0) ? 0 : -1, -1);
+	if (rc != LB_OK) {
+		kn_enact_free(e);
+		return lb_errf(em, rc, "building the enactment: %s", lb_strerror(rc));
+	}
+	*out = e;
+	return LB_OK;
+}
+
+void kn_enact_free(struct kn_enact *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		obj_clear(&e->o[i]);
+	lb_free(e->o);
+	drop_deltas(e);
+	lb_free(e->d);
+	for (size_t i = 0; i < e->ntr; i++)
+		lb_free(e->tr[i].paths);
+	lb_free(e->tr);
+	lb_free(e->support);
+	lb_free(e->versions);
+	lb_kn_session_free(e->s);
+	lb_free(e);
+}
+
+int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
+{
+	if (e->started)
+		return lb_errf(em, LB_EINVALID, "Cannot start an enactment that has already started");
+	e->started = true;
+	return cycle(e, ENACT_START_LIMIT, em);
+}
+
+static int task_obj(struct kn_enact *e, const char *path, struct lb_errmsg *em)
+{
+	int o = find_path(e, path);
+	if (o < 0)
+		return lb_errf(em, LB_ENOTFOUND, "unknown component '%s'", path), -1;
+	return o;
+}
+
+/* PROformajs accept(): the JavaScript type, then the range (allowed values). */
+static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	switch (d->type) {
+	case KN_T_BOOLEAN:
+		if (!json_is_boolean(j))
+			return false;
+		v->t = KN_V_BOOL;
+		v->u.b = json_is_true(j);
+		return true; /* Boolean.accept ignores the range */
+	case KN_T_INTEGER:
+	case KN_T_REAL:
+		if (json_is_integer(j)) {
+			v->t = KN_V_INT;
+			v->u.i = json_integer_value(j);
+		} else if (json_is_real(j)) {
+			double r = json_real_value(j);
+			if (r == floor(r) && fabs(r) < 9e15) {
+				v->t = KN_V_INT;
+				v->u.i = (int64_t)r;
+			} else {
+				v->t = KN_V_REAL;
+				v->u.r = r;
+			}
+		} else
+			return false;
+		if (d->type == KN_T_REAL && v->t == KN_V_INT) {
+			double r = (double)v->u.i;
+			v->t = KN_V_REAL;
+			v->u.r = r;
+		}
+		break; /* Integer.accept takes any number, 2.5 included */
+	case KN_T_TEXT:
+		if (!json_is_string(j))
+			return false;
+		v->t = KN_V_TEXT;
+		v->u.s = json_string_value(j);
+		break;
+	default:
+		return false; /* dates: not yet */
+	}
+	if (d->nallowed == 0)
+		return true;
+	for (size_t i = 0; i < d->nallowed; i++) {
+		const struct kn_value *a = &d->allowed[i];
+		if (kn_value_equal(a, v))
+			return true;
+		bool an = a->t == KN_V_INT || a->t == KN_V_REAL, vn = v->t == KN_V_INT || v->t == KN_V_REAL;
+		if (an && vn && (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
+				    (v->t == KN_V_INT ? (double)v->u.i : v->u.r))
+			return true;
+	}
+	return false;
+}
+
+int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
+		 struct lb_errmsg *em)
+{
+	if (task_obj(e, path, em) < 0)
+		return LB_ENOTFOUND;
+	int d = kn_model_find_data(e->m, item);
+	if (d < 0)
+		return lb_errf(em, LB_EINVALID, "%s - unknown dataDefinition", item);
+	const struct kn_datadef *dd = &e->m->data[d];
+	if (dd->derive != NULL)
+		return lb_errf(em, LB_EINVALID, "%s - cannot set a derived data definition value",
+			       item);
+	json_t *j = (json_t *)value;
+	struct kn_value v;
+	if (dd->multi) {
+		if (!json_is_array(j))
+			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+		struct kn_value *el = lb_calloc(json_array_size(j) + 1, sizeof(*el));
+		if (el == NULL)
+			return LB_ENOMEM;
+		size_t i;
+		json_t *x;
+		json_array_foreach(j, i, x) {
+			if (!accept(dd, x, &el[i])) {
+				lb_free(el);
+				return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+			}
+		}
+		v.t = KN_V_SET;
+		v.u.set.v = el;
+		v.u.set.n = json_array_size(j);
+		int rc = kn_session_put(e->s, d, &v);
+		lb_free(el);
+		if (rc != LB_OK)
+			return rc;
+	} else {
+		if (!accept(dd, j, &v))
+			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+		int rc = kn_session_put(e->s, d, &v);
+		if (rc != LB_OK)
+			return rc;
+	}
+	e->versions[d]++;
+	return cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em)
+{
+	if (task_obj(e, path, em) < 0)
+		return LB_ENOTFOUND;
+	int d = kn_model_find_data(e->m, item);
+	if (d < 0)
+		return lb_errf(em, LB_EINVALID, "unable to unset %s", item);
+	static const struct kn_value unk = { .t = KN_V_UNKNOWN };
+	int rc = kn_session_put(e->s, d, &unk);
+	if (rc != LB_OK)
+		return rc;
+	e->versions[d]++;
+	return cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+static int finish_op(struct kn_enact *e, const char *path, int8_t to, struct lb_errmsg *em)
+{
+	int o = task_obj(e, path, em);
+	if (o < 0)
+		return LB_ENOTFOUND;
+	if (e->o[o].kind != O_TASK)
+		return lb_errf(em, LB_EINVALID, "'%s' is not a task", path);
+	bool ok = to == KN_COMPLETED ? completeable(e, o) : e->o[o].state == KN_IN_PROGRESS;
+	if (!ok)
+		return lb_errf(em, LB_EINVALID, "Cannot %s a task which is not %s",
+			       to == KN_COMPLETED ? "complete" : "cancel",
+			       to == KN_COMPLETED ? "completeable" : "cancellable");
+	int rc = LB_OK;
+	if (is_cyclic(e, e->o[o].task) && e->o[o].cycleable == 1)
+		rc = next_instance(e, o);
+	rc = rc ? rc : push(e, o, A_STATE, to);
+	if (rc != LB_OK)
+		return rc;
+	return cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+int kn_enact_complete(struct kn_enact *e, const char *path, struct lb_errmsg *em)
+{
+	return finish_op(e, path, KN_COMPLETED, em);
+}
+
+int kn_enact_cancel(struct kn_enact *e, const char *path, struct lb_errmsg *em)
+{
+	return finish_op(e, path, KN_DISCARDED, em);
+}
+
+int kn_enact_confirm(struct kn_enact *e, const char *path, bool on, struct lb_errmsg *em)
+{
+	int o = task_obj(e, path, em);
+	if (o < 0)
+		return LB_ENOTFOUND;
+	if (e->o[o].kind != O_CAND)
+		return lb_errf(em, LB_EINVALID, "'%s' is not a candidate", path);
+	if ((e->o[o].confirmed != 0) == on)
+		return LB_OK;
+	int rc = push(e, o, A_CONFIRMED, on);
+	return rc ? rc : cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em)
+{
+	size_t i;
+	for (i = 0; i < e->ntr && strcmp(e->tr[i].name, name) != 0; i++)
+		;
+	if (i == e->ntr)
+		return lb_errf(em, LB_EINVALID, "unknown trigger ('%s')", name);
+	sync(e);
+	int rc = LB_OK;
+	for (size_t j = 0; rc == LB_OK && j < e->tr[i].n; j++) {
+		int o = e->tr[i].paths[j];
+		if (e->o[o].state != KN_DORMANT)
+			continue;
+		const struct kn_task *k = e->m->tasks[e->o[o].task];
+		if (k->pre != NULL && strchr(e->o[o].path, '[') != NULL) {
+			/* PROformajs evaluates the precondition from the runtime path, which it
+			 * cannot resolve inside a repetition: the trigger fails */
+			drop_deltas(e);
+			return lb_errf(em, LB_EINVALID, "Unable to getComponent '%s'", e->o[o].path);
+		}
+		bool pre = k->pre == NULL || truth(e, k->pre);
+		rc = push(e, o, A_STATE, pre ? KN_IN_PROGRESS : KN_DISCARDED);
+	}
+	if (rc != LB_OK || e->nd == 0)
+		return rc;
+	return cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+/* ---- snapshot ------------------------------------------------------------------------------- */
+
+static int num_json(struct lb_buf *b, bool has, double x)
+{
+	if (!has)
+		return lb_buf_adds(b, "null");
+	if (isnan(x))
+		return lb_buf_adds(b, "\"nan\"");
+	if (isinf(x))
+		return lb_buf_adds(b, x > 0 ? "\"inf\"" : "\"-inf\"");
+	if (x == floor(x) && fabs(x) < 9e15)
+		return lb_buf_addf(b, "%lld", (long long)x);
+	return lb_buf_addf(b, "%.17g", x);
+}
+
+static int str_json(struct lb_buf *b, const char *s)
+{
+	struct kn_value v = { .t = KN_V_TEXT, .u.s = s };
+	return kn_value_to_json(b, &v);
+}
+
+static const char *const tstate[] = { "dormant", "in_progress", "completed", "discarded" };
+
+int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
+{
+	int rc, n;
+	int root = -1;
+	for (size_t i = 0; i < e->n; i++) /* the last top-level task object (cyclic root) */
+		if (e->o[i].kind == O_TASK && e->o[i].parent < 0)
+			root = (int)i;
+	bool finished = root >= 0 && fin(e->o[root].state);
+	rc = lb_buf_addf(b, "\"finished\":%s,\"tasks\":{", finished ? "true" : "false");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		if (e->o[i].kind != O_TASK || e->o[i].state == ST_UNSET)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->o[i].path);
+		rc = rc ? rc : lb_buf_addf(b, ":\"%s\"", tstate[e->o[i].state]);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "},\"completeable\":[");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		if (e->o[i].kind != O_TASK || e->o[i].state != KN_IN_PROGRESS || e->o[i].completeable != 1)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->o[i].path);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "],\"requested\":[");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		if (e->o[i].kind != O_SOURCE || e->o[i].requested != 1)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->o[i].path);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "],\"candidates\":{");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		const struct obj *o = &e->o[i];
+		if (o->kind != O_CAND)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, o->path);
+		rc = rc ? rc : lb_buf_adds(b, ":[");
+		rc = rc ? rc : num_json(b, o->has_support, o->support);
+		rc = rc ? rc : lb_buf_addf(b, ",%s,%s]", o->recommended == 1 ? "true" : "false",
+					   o->confirmed ? "true" : "false");
+	}
+	rc = rc ? rc : lb_buf_adds(b, "},\"data\":{");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
+		if (e->versions[i] == 0)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->m->data[i].name);
+		rc = rc ? rc : lb_buf_addc(b, ':');
+		const struct kn_value *v = kn_current(e->s, (int)i);
+		if (rc == LB_OK && v->t == KN_V_REAL)
+			rc = num_json(b, true, v->u.r);
+		else if (rc == LB_OK)
+			rc = kn_value_to_json(b, v);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "},\"versions\":{");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
+		if (e->versions[i] == 0)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->m->data[i].name);
+		rc = rc ? rc : lb_buf_addf(b, ":%d", e->versions[i]);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "},\"warnings\":[],\"triggers\":[");
+	/* available triggers: a dormant task with a trigger whose parent is in progress */
+	n = 0;
+	const char *seen[64];
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		const struct obj *o = &e->o[i];
+		if (o->kind != O_TASK || o->state == ST_UNSET)
+			continue;
+		const char *t = e->m->tasks[o->task]->trigger;
+		if (t == NULL || o->state != KN_DORMANT ||
+		    (o->parent >= 0 && e->o[o->parent].state != KN_IN_PROGRESS))
+			continue;
+		bool dup = false;
+		for (int j = 0; j < n && j < 64; j++)
+			dup |= strcmp(seen[j], t) == 0;
+		if (dup)
+			continue;
+		if (n < 64)
+			seen[n] = t;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, t);
+	}
+	return rc ? rc : lb_buf_addc(b, ']');
+}

@@ -1,0 +1,177 @@
+/*
+ * LEBEN's side of the PROformajs differential test: reads cases, one JSON object per line
+ * ({"protocol": PROformajs JSON, "ops": [...]}), runs each with LEBEN's PROformajs enactment
+ * (src/knowledge/kn_enact.c) and prints, per case, one line {"trace": [...]} in the canonical
+ * form of tests/oracles/proforma_lib.mjs, or {"load_error": "..."} when LEBEN refuses the
+ * protocol. Operations: set, unset, complete, cancel, confirm, unconfirm, trigger.
+ * Usage: proforma_trace < cases.jsonl > traces.jsonl
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "knowledge/kn_int.h"
+
+/* PROformajs attributes the model may not carry yet, read from the JSON in task preorder. */
+static int overlay(struct lb_kn_model *m, json_t *task, struct kn_pf_ext *ext, size_t *next)
+{
+	if (*next >= m->ntasks)
+		return LB_EINVALID;
+	size_t me = (*next)++;
+	struct kn_task *t = m->tasks[me];
+	ext[me].cyclic = json_is_true(json_object_get(task, "cyclic"));
+	ext[me].auto_most = json_is_true(json_object_get(task, "autoConfirmMostSupported"));
+	json_t *tr = json_object_get(task, "eventTrigger");
+	if (t->trigger == NULL && json_is_string(tr)) {
+		t->trigger = lb_strdup(json_string_value(tr));
+		if (t->trigger == NULL)
+			return LB_ENOMEM;
+	}
+	json_t *cands = json_object_get(task, "candidates");
+	if (t->ncands > 0 && json_is_array(cands)) {
+		ext[me].auto_rec = calloc(t->ncands, 1);
+		if (ext[me].auto_rec == NULL)
+			return LB_ENOMEM;
+		for (size_t i = 0; i < t->ncands && i < json_array_size(cands); i++)
+			ext[me].auto_rec[i] = json_is_true(
+				json_object_get(json_array_get(cands, i), "autoConfirmRecommended"));
+	}
+	json_t *sub = json_object_get(task, "tasks");
+	size_t i;
+	json_t *c;
+	json_array_foreach(sub, i, c) {
+		int rc = overlay(m, c, ext, next);
+		if (rc != LB_OK)
+			return rc;
+	}
+	return LB_OK;
+}
+
+static int do_op(struct kn_enact *e, json_t *op, struct lb_errmsg *em)
+{
+	const char *k = json_string_value(json_object_get(op, "op"));
+	const char *path = json_string_value(json_object_get(op, "path"));
+	if (k == NULL)
+		return lb_errf(em, LB_EINVALID, "op without a name");
+	if (strcmp(k, "trigger") == 0) {
+		const char *n = json_string_value(json_object_get(op, "name"));
+		return n ? kn_enact_trigger(e, n, em) : LB_EINVALID;
+	}
+	if (path == NULL)
+		return lb_errf(em, LB_EINVALID, "op without a path");
+	if (strcmp(k, "set") == 0) {
+		json_t *data = json_object_get(op, "data");
+		const char *key;
+		json_t *v;
+		int rc = LB_OK;
+		json_object_foreach(data, key, v) {
+			int r = kn_enact_set(e, path, key, v, em);
+			if (r != LB_OK)
+				rc = r;
+		}
+		return rc;
+	}
+	if (strcmp(k, "unset") == 0) {
+		const char *n = json_string_value(json_object_get(op, "name"));
+		return n ? kn_enact_unset(e, path, n, em) : LB_EINVALID;
+	}
+	if (strcmp(k, "complete") == 0)
+		return kn_enact_complete(e, path, em);
+	if (strcmp(k, "cancel") == 0)
+		return kn_enact_cancel(e, path, em);
+	if (strcmp(k, "confirm") == 0)
+		return kn_enact_confirm(e, path, true, em);
+	if (strcmp(k, "unconfirm") == 0)
+		return kn_enact_confirm(e, path, false, em);
+	return lb_errf(em, LB_EINVALID, "unknown op '%s'", k);
+}
+
+static int step_line(struct lb_buf *out, struct kn_enact *e, size_t i, json_t *op, bool err)
+{
+	char *ops = json_dumps(op, JSON_COMPACT);
+	int rc = lb_buf_addf(out, "%s{\"step\":%zu,\"op\":%s,\"error\":%s,", i ? "," : "", i,
+			     ops ? ops : "null", err ? "true" : "false");
+	free(ops);
+	rc = rc ? rc : kn_enact_snapshot(e, out);
+	return rc ? rc : lb_buf_addc(out, '}');
+}
+
+static void run_case(json_t *c, struct lb_buf *out)
+{
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL;
+	struct kn_enact *e = NULL;
+	struct kn_pf_ext *ext = NULL;
+	json_t *proto = json_object_get(c, "protocol");
+	json_t *ops = json_object_get(c, "ops");
+	char *text = json_dumps(proto, JSON_COMPACT);
+	int rc = text ? kn_js_parse(text, strlen(text), "protocol.json", &m, &em) : LB_ENOMEM;
+	free(text);
+	if (rc == LB_OK && m->nproblems > 0)
+		rc = lb_errf(&em, LB_EINVALID, "%s", m->problems[0].text);
+	if (rc == LB_OK) {
+		ext = calloc(m->ntasks, sizeof(*ext));
+		size_t next = 0;
+		rc = ext ? overlay(m, proto, ext, &next) : LB_ENOMEM;
+		if (rc != LB_OK)
+			lb_errf(&em, rc, "protocol tree and model differ");
+	}
+	rc = rc ? rc : kn_enact_new(m, ext, &e, &em);
+	if (rc != LB_OK) {
+		json_t *j = json_pack("{s:s}", "load_error", em.text);
+		char *s = json_dumps(j, JSON_COMPACT);
+		lb_buf_adds(out, s ? s : "{\"load_error\":\"?\"}");
+		free(s);
+		json_decref(j);
+		goto out;
+	}
+	json_t *start = json_pack("{s:s}", "op", "start");
+	lb_buf_adds(out, "{\"trace\":[");
+	rc = kn_enact_start(e, &em);
+	if (rc != LB_OK) {
+		lb_buf_adds(out, "{\"step\":0,\"op\":{\"op\":\"start\"},\"error\":true}");
+	} else {
+		step_line(out, e, 0, start, false);
+		size_t i;
+		json_t *op;
+		json_array_foreach(ops, i, op) {
+			em.text[0] = 0;
+			bool err = do_op(e, op, &em) != LB_OK;
+			step_line(out, e, i + 1, op, err);
+		}
+	}
+	json_decref(start);
+	lb_buf_adds(out, "]}");
+out:
+	kn_enact_free(e);
+	for (size_t i = 0; ext != NULL && i < m->ntasks; i++)
+		free(ext[i].auto_rec);
+	free(ext);
+	lb_kn_model_free(m);
+}
+
+int main(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct lb_buf out;
+	lb_buf_init(&out, 1u << 30);
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		json_error_t jerr;
+		json_t *c = json_loadb(line, (size_t)n, 0, &jerr);
+		lb_buf_reset(&out);
+		if (c == NULL)
+			lb_buf_addf(&out, "{\"load_error\":\"bad case line: %s\"}", jerr.text);
+		else
+			run_case(c, &out);
+		json_decref(c);
+		fwrite(out.data, 1, out.len, stdout);
+		fputc('\n', stdout);
+	}
+	free(line);
+	lb_buf_release(&out);
+	return 0;
+}
