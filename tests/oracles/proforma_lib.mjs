@@ -129,7 +129,7 @@ function genTask(r, ctx, depth, siblings) {
 	const cls = r.pick(kinds);
 	const t = { class: cls, name: `t${uniq++}`, caption: `task ${uniq}` };
 	// a cyclic sibling cannot be named: PROformajs fails on a repetition built in the same cycle
-	siblings = siblings.filter((x) => !x.cyclic);
+	siblings = ctx.inCyclic ? [] : siblings.filter((x) => !x.cyclic);
 	const c = { ...ctx, siblings, cands: null };
 	if (r.chance(0.5)) t.autonomous = true;
 	if (siblings.length && r.chance(0.6)) t.waitCondition = `is_finished('${r.pick(siblings).name}')`;
@@ -138,6 +138,9 @@ function genTask(r, ctx, depth, siblings) {
 	if (r.chance(0.15)) t.optional = true;
 	if (ctx.feat.triggers && r.chance(0.12)) t.eventTrigger = r.pick(['alarm', 'review']);
 	const cyclic = ctx.feat.cyclic && r.chance(0.15) && !t.eventTrigger;
+	// nor a task inside a repetition: when the repetition restarts, the names resolve to the
+	// new instance, which the cycle's snapshot lacks, and PROformajs fails
+	const inner = cyclic ? { ...ctx, inCyclic: true } : ctx;
 	if (!cyclic && r.chance(0.12)) t.abortCondition = condition(r, c);
 	if (!cyclic && r.chance(0.1)) t.terminateCondition = condition(r, c);
 	if (cls === 'Enquiry') {
@@ -171,7 +174,7 @@ function genTask(r, ctx, depth, siblings) {
 	} else if (cls === 'Plan') {
 		t.tasks = [];
 		const n = r.int(1, 3);
-		for (let i = 0; i < n; i++) t.tasks.push(genTask(r, ctx, depth + 1, t.tasks.slice()));
+		for (let i = 0; i < n; i++) t.tasks.push(genTask(r, inner, depth + 1, t.tasks.slice()));
 		// an autonomous cyclic plan with only optional tasks is refused by PROformajs
 		if (t.tasks.every((x) => x.optional)) delete t.tasks[0].optional;
 	}
