@@ -28,14 +28,15 @@
 #define ENACT_START_LIMIT 20000  /* start has no limit there (it overflows the JS stack) */
 #define ENACT_MAX_OBJS 100000
 
-enum okind { O_TASK, O_SOURCE, O_CAND, O_ARG, O_DERIVED };
+enum okind { O_TASK, O_SOURCE, O_CAND, O_ARG, O_DERIVED, O_WARNING };
 enum { ST_UNSET = -1 };
 
 struct obj {
 	int kind;               /* enum okind */
 	char *path;             /* runtime path (owned) */
-	int task;               /* design task (O_TASK, O_SOURCE, O_CAND, O_ARG), data (O_DERIVED) */
-	int sub, sub2;          /* source / candidate index; argument index */
+	int task;               /* design task (O_TASK, O_SOURCE, O_CAND, O_ARG), data (O_DERIVED,
+				 * O_WARNING) */
+	int sub, sub2;          /* source / candidate / warning index; argument index */
 	int index;              /* cycle index of a task, -1 when not cyclic */
 	int *ivec;              /* cycle indexes found along the path (owned) */
 	int nivec;
@@ -66,7 +67,6 @@ struct trig {
 
 struct kn_enact {
 	const struct lb_kn_model *m;
-	const struct kn_pf_ext *ext; /* per task, borrowed (may be NULL) */
 	struct lb_kn_session *s;     /* evaluation state */
 	struct obj *o;
 	size_t n, cap;
@@ -167,7 +167,14 @@ static int add_trigger(struct kn_enact *e, const char *name, int obj)
 
 static bool is_cyclic(const struct kn_enact *e, int t)
 {
-	return e->ext != NULL && e->ext[t].cyclic;
+	return e->m->tasks[t]->cyclic;
+}
+
+/* Does data item d belong to task t (its dataDefinitions)? */
+static bool owns(const struct kn_enact *e, int t, size_t d)
+{
+	const char *o = e->m->data[d].owner;
+	return o == NULL ? t == 0 : strcmp(o, e->m->tasks[t]->name) == 0;
 }
 
 /* Task t's state objects, as PROformajs's _buildState makes them. */
@@ -227,17 +234,29 @@ static int build(struct kn_enact *e, int t, int index, int parent)
 			int c = k->tasks[i]->idx;
 			rc = build(e, c, is_cyclic(e, c) ? 0 : -1, me);
 		}
-	/* data definitions belong to the root plan: its derived items come after its tasks */
-	if (t == 0)
-		for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
-			if (e->m->data[i].derive == NULL)
-				continue;
-			p.len = base;
-			rc = lb_buf_addf(&p, ":%s", e->m->data[i].name);
-			rc = rc ? rc : put(e, (const char *)p.data, O_DERIVED, me, &x);
+	/* the task's data definitions: a derived item's state, then its warnings */
+	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
+		const struct kn_datadef *dd = &e->m->data[i];
+		if (!owns(e, t, i))
+			continue;
+		p.len = base;
+		rc = lb_buf_addf(&p, ":%s", dd->name);
+		if (rc == LB_OK && dd->derive != NULL) {
+			rc = put(e, (const char *)p.data, O_DERIVED, me, &x);
 			if (rc == LB_OK)
 				e->o[x].task = (int)i;
 		}
+		size_t db = p.len;
+		for (size_t w = 0; rc == LB_OK && w < dd->nwarnings; w++) {
+			p.len = db;
+			rc = lb_buf_addf(&p, ":%zu", w);
+			rc = rc ? rc : put(e, (const char *)p.data, O_WARNING, me, &x);
+			if (rc == LB_OK) {
+				e->o[x].task = (int)i;
+				e->o[x].sub = (int)w;
+			}
+		}
+	}
 	if (rc == LB_OK && k->trigger != NULL)
 		rc = add_trigger(e, k->trigger, me);
 out:
@@ -477,7 +496,7 @@ static int update_task(struct kn_enact *e, int oi)
 			rc = next_instance(e, oi);
 			rc = rc ? rc : push(e, oi, A_STATE, KN_COMPLETED);
 		}
-		if (rc == LB_OK && e->ext != NULL && e->ext[o->task].auto_most) {
+		if (rc == LB_OK && k->auto_most_supported) {
 			int best = -1;
 			for (size_t i = 0; i < k->ncands; i++) {
 				int co = child_obj(e, oi, k->cands[i].name);
@@ -507,7 +526,8 @@ static double arg_weight(const struct kn_argument *a)
 static int update(struct kn_enact *e, int oi)
 {
 	struct obj *o = &e->o[oi];
-	const struct kn_task *k = o->kind == O_DERIVED ? NULL : e->m->tasks[o->task];
+	const struct kn_task *k =
+		o->kind == O_DERIVED || o->kind == O_WARNING ? NULL : e->m->tasks[o->task];
 	int rc = LB_OK;
 	switch (o->kind) {
 	case O_TASK:
@@ -548,8 +568,7 @@ static int update(struct kn_enact *e, int oi)
 		}
 		if (rc == LB_OK && rec != o->recommended)
 			rc = push(e, oi, A_RECOMMENDED, rec);
-		else if (rc == LB_OK && o->recommended == 1 && !o->confirmed && e->ext != NULL &&
-			 e->ext[o->task].auto_rec != NULL && e->ext[o->task].auto_rec[o->sub])
+		else if (rc == LB_OK && o->recommended == 1 && !o->confirmed && c->auto_recommended)
 			rc = push(e, oi, A_CONFIRMED, 1);
 		return rc;
 	}
@@ -557,6 +576,10 @@ static int update(struct kn_enact *e, int oi)
 		int8_t a = truth(e, k->cands[o->sub].args[o->sub2].cond);
 		if (k->cands[o->sub].args[o->sub2].cond == NULL)
 			a = 0;
+		return a != o->active ? push(e, oi, A_ACTIVE, a) : LB_OK;
+	}
+	case O_WARNING: {
+		int8_t a = truth(e, e->m->data[o->task].warnings[o->sub].cond);
 		return a != o->active ? push(e, oi, A_ACTIVE, a) : LB_OK;
 	}
 	case O_DERIVED: {
@@ -661,14 +684,12 @@ static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 
 /* ---- public (internal) API --------------------------------------------------------------- */
 
-int kn_enact_new(const struct lb_kn_model *m, const struct kn_pf_ext *ext, struct kn_enact **out,
-		 struct lb_errmsg *em)
+int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_errmsg *em)
 {
 	struct kn_enact *e = lb_calloc(1, sizeof(*e));
 	if (e == NULL)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	e->m = m;
-	e->ext = ext;
 	int rc = lb_kn_session_new(m, 0, &e->s, em);
 	if (rc != LB_OK) {
 		lb_free(e);
@@ -1007,7 +1028,15 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = rc ? rc : str_json(b, e->m->data[i].name);
 		rc = rc ? rc : lb_buf_addf(b, ":%d", e->versions[i]);
 	}
-	rc = rc ? rc : lb_buf_adds(b, "},\"warnings\":[],\"triggers\":[");
+	rc = rc ? rc : lb_buf_adds(b, "},\"warnings\":[");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		if (e->o[i].kind != O_WARNING || e->o[i].active != 1)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->o[i].path);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "],\"triggers\":[");
 	/* available triggers: a dormant task with a trigger whose parent is in progress */
 	n = 0;
 	const char *seen[64];

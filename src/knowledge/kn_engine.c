@@ -840,12 +840,15 @@ int kn_session_check_value(struct lb_kn_session *s, int data, const struct kn_va
 		if (kn_truth(&r) == 0)
 			return lb_errf(em, LB_ERANGE, "'%s': value refused by its condition", d->name);
 	}
-	if (d->warning != NULL) {
-		rc = kn_eval_with(s, d->warning, v, &r);
+	for (size_t i = 0; i < d->nwarnings; i++) {
+		/* the first warning the answer meets is shown (the item's own name and `value`
+		 * both stand for the answer) */
+		rc = kn_eval_item(s, d->warnings[i].cond, data, v, &r);
 		kn_arena_reset(&s->ar);
-		if (rc == LB_OK && kn_truth(&r) == 1 && warn != NULL && wlen > 0)
+		if (rc == LB_OK && kn_truth(&r) == 1 && warn != NULL && wlen > 0 && !warn[0])
 			snprintf(warn, wlen, "%s",
-				 d->warning_text ? d->warning_text : "value meets the warning condition");
+				 d->warnings[i].caption ? d->warnings[i].caption
+							: "value meets the warning condition");
 	}
 	return LB_OK;
 }

@@ -15,6 +15,7 @@
 struct ectx {
 	struct lb_kn_session *s;
 	const struct kn_value *bound; /* `value` */
+	int bound_data;               /* data index whose name also means `value`, or -1 */
 	int depth;
 };
 
@@ -134,6 +135,196 @@ bool kn_is_recommended(struct lb_kn_session *s, int task, int cand)
 	return !excl && (conf || net >= 1);
 }
 
+static int arith(int op, const struct kn_value *a, const struct kn_value *b, struct kn_value *out);
+
+/* Sum of a set's numbers; unknown if one is not a number. */
+static int set_fold(int op, const struct kn_value *set, struct kn_value *out)
+{
+	struct kn_value acc = { .t = KN_V_INT, .u.i = 0 };
+	for (size_t i = 0; i < set->u.set.n; i++) {
+		struct kn_value r;
+		if (!is_num(&set->u.set.v[i]))
+			return LB_OK;
+		arith(op, &acc, &set->u.set.v[i], &r);
+		if (r.t == KN_V_UNKNOWN)
+			return LB_OK;
+		acc = r;
+	}
+	*out = acc;
+	return LB_OK;
+}
+
+static int math1(int fn, const struct kn_value *a, struct kn_value *out)
+{
+	if (!is_num(a))
+		return LB_OK;
+	double x = num(a), r;
+	switch (fn) {
+	case KN_F_ROUND:
+		/* JavaScript's Math.round: halves go up */
+		r = floor(x + 0.5);
+		if (fabs(r) < 9e15) {
+			out->t = KN_V_INT;
+			out->u.i = (int64_t)r;
+		}
+		return LB_OK;
+	case KN_F_SIN: r = sin(x); break;
+	case KN_F_COS: r = cos(x); break;
+	case KN_F_TAN: r = tan(x); break;
+	case KN_F_ASIN: r = asin(x); break;
+	case KN_F_ACOS: r = acos(x); break;
+	case KN_F_ATAN: r = atan(x); break;
+	case KN_F_EXP: r = exp(x); break;
+	default: r = log(x); break;
+	}
+	if (isfinite(r)) {
+		out->t = KN_V_REAL;
+		out->u.r = r;
+	}
+	return LB_OK;
+}
+
+/* Day a task last went into the state asked for: read from the trace (unknown if never). */
+static int task_time(struct ectx *c, int fn, int task, struct kn_value *out)
+{
+	struct lb_kn_session *s = c->s;
+	uint8_t st = s->ts[task].state;
+	bool fin = st == KN_COMPLETED || st == KN_DISCARDED;
+	if ((fn == KN_F_COMPLETED_TIME && st != KN_COMPLETED) ||
+	    (fn == KN_F_DISCARDED_TIME && st != KN_DISCARDED) ||
+	    (fn == KN_F_FINISHED_TIME && !fin) ||
+	    (fn == KN_F_IN_PROGRESS_TIME && st == KN_DORMANT))
+		return LB_OK;
+	/* the engine records state days in its trace; without a trace the current day stands
+	 * for it (a state is entered at the latest now) */
+	out->t = KN_V_DATE;
+	out->u.i = s->now;
+	return LB_OK;
+}
+
+/* PROformajs runtime path: names from the root joined by ':', "[n]" after cyclic tasks. */
+static int task_path(struct ectx *c, int task, bool previous, struct kn_value *out)
+{
+	struct lb_kn_session *s = c->s;
+	const struct lb_kn_model *m = s->m;
+	int chain[64], n = 0;
+	for (int t = task; t >= 0 && n < 64; t = m->tasks[t]->parent)
+		chain[n++] = t;
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 16);
+	int rc = LB_OK;
+	for (int i = n - 1; rc == LB_OK && i >= 0; i--) {
+		const struct kn_task *t = m->tasks[chain[i]];
+		rc = lb_buf_addf(&b, "%s%s", i == n - 1 ? "" : ":", t->name);
+		if (rc == LB_OK && t->cyclic) {
+			int64_t k = (int64_t)s->ts[chain[i]].cycles - (previous && i == 0 ? 1 : 0);
+			rc = lb_buf_addf(&b, "[%lld]", (long long)k);
+		}
+	}
+	if (rc == LB_OK) {
+		char *p = kn_arena_strdup(&s->ar, (const char *)b.data, b.len);
+		if (p == NULL)
+			rc = LB_ENOMEM;
+		else {
+			out->t = KN_V_TEXT;
+			out->u.s = p;
+		}
+	}
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* is_valid, caption, captions, last_updated, date_part_hour: about one data item. */
+static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	struct lb_kn_session *s = c->s;
+	int di = e->args[0]->ref;
+	if (di < 0)
+		return LB_OK;
+	const struct kn_datadef *d = &s->m->data[di];
+	struct kn_value v;
+	struct kn_expr tmp = { .op = KN_E_NAME, .ref = di, .ref2 = -1 };
+	int rc = ev(c, &tmp, &v);
+	if (rc != LB_OK)
+		return rc;
+	switch (e->ref) {
+	case KN_F_IS_VALID:
+		/* false while one of the item's warnings is active */
+		for (size_t i = 0; i < d->nwarnings; i++) {
+			struct kn_value r;
+			if ((rc = ev(c, d->warnings[i].cond, &r)) != LB_OK)
+				return rc;
+			if (kn_truth(&r) == 1) {
+				set_bool(out, false);
+				return LB_OK;
+			}
+		}
+		set_bool(out, true);
+		return LB_OK;
+	case KN_F_LAST_UPDATED:
+		if (s->d[di].n > 0) {
+			out->t = KN_V_DATE;
+			out->u.i = s->d[di].h[s->d[di].n - 1].time;
+		}
+		return LB_OK;
+	case KN_F_DATE_PART_HOUR:
+		if (v.t == KN_V_DATE) { /* dates are whole days: midnight */
+			out->t = KN_V_INT;
+			out->u.i = 0;
+		}
+		return LB_OK;
+	default:
+		break;
+	}
+	/* caption / captions: the range caption of the value (each value for a set) */
+	if (v.t == KN_V_UNKNOWN)
+		return LB_OK;
+	size_t n = v.t == KN_V_SET ? v.u.set.n : 1;
+	struct kn_value *cap = kn_arena_alloc(&s->ar, (n ? n : 1) * sizeof(*cap));
+	if (cap == NULL)
+		return LB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct kn_value *x = v.t == KN_V_SET ? &v.u.set.v[i] : &v;
+		cap[i] = *x;
+		for (size_t k = 0; k < d->nallowed; k++)
+			if (kn_allowed_caption(d, k) != NULL && kn_value_equal(&d->allowed[k], x)) {
+				cap[i].t = KN_V_TEXT;
+				cap[i].u.s = kn_allowed_caption(d, k);
+			}
+	}
+	if (e->ref == KN_F_CAPTION) {
+		if (v.t == KN_V_SET) {
+			out->t = KN_V_SET;
+			out->u.set.v = cap;
+			out->u.set.n = n;
+		} else {
+			*out = cap[0];
+		}
+		return LB_OK;
+	}
+	/* captions: "a, b and c" */
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 16);
+	rc = LB_OK;
+	for (size_t i = 0; rc == LB_OK && i < n; i++) {
+		if (i > 0)
+			rc = lb_buf_adds(&b, i + 1 == n ? " and " : ", ");
+		if (rc == LB_OK)
+			rc = kn_value_to_text(&b, &cap[i]);
+	}
+	if (rc == LB_OK) {
+		char *p = kn_arena_strdup(&s->ar, b.data ? (const char *)b.data : "", b.len);
+		if (p == NULL)
+			rc = LB_ENOMEM;
+		else {
+			out->t = KN_V_TEXT;
+			out->u.s = p;
+		}
+	}
+	lb_buf_release(&b);
+	return rc;
+}
+
 static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -144,11 +335,54 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	if (e->ref < 0)
 		return LB_OK; /* unresolved: reported by the verifier, unknown at run time */
 	const struct kn_fn_info *f = &kn_fns[e->ref];
-	int task = f->task_arg ? e->args[0]->ref : -1;
+	int task = !f->task_arg ? -1 : e->nargs > 0 ? e->args[0]->ref : e->ref2;
 	if (f->task_arg && task < 0)
 		return LB_OK;
 	uint8_t st = task >= 0 ? s->ts[task].state : 0;
+	int cand = -1; /* net_support / is_recommended: the candidate */
+	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
+		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
 	switch (e->ref) {
+	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
+	case KN_F_FINISHED_TIME:
+		return task_time(c, e->ref, task, out);
+	case KN_F_INDEX:
+		/* repetition index of a cyclic task (0 for its first run), -1 if not cyclic */
+		out->t = KN_V_INT;
+		out->u.i = m->tasks[task]->cyclic ? (int64_t)s->ts[task].cycles : -1;
+		return LB_OK;
+	case KN_F_PATH:
+	case KN_F_LAST_FINISHED:
+		return task_path(c, task, e->ref == KN_F_LAST_FINISHED, out);
+	case KN_F_NUM_FINISHED:
+	case KN_F_NUM_COMPLETED: {
+		const struct kn_expr *l = e->args[0];
+		int64_t n = 0;
+		for (size_t i = 0; i < l->nargs; i++) {
+			if (l->args[i]->ref < 0)
+				return LB_OK;
+			uint8_t ts = s->ts[l->args[i]->ref].state;
+			n += ts == KN_COMPLETED || (ts == KN_DISCARDED && e->ref == KN_F_NUM_FINISHED);
+		}
+		out->t = KN_V_INT;
+		out->u.i = n;
+		return LB_OK;
+	}
+	case KN_F_IS_VALID: case KN_F_CAPTION: case KN_F_CAPTIONS: case KN_F_LAST_UPDATED:
+	case KN_F_DATE_PART_HOUR:
+		return data_fn(c, e, out);
+	case KN_F_RANDOM: {
+		/* deterministic: a hash of the session's step, day and trace length, so a run
+		 * replays identically (the verifier and the chain need that) */
+		uint64_t z = s->steps * 0x9e3779b97f4a7c15ULL + (uint64_t)s->now * 0xbf58476d1ce4e5b9ULL +
+			     (uint64_t)s->trace_n + 0x94d049bb133111ebULL;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		out->t = KN_V_REAL;
+		out->u.r = (double)(z >> 11) / 9007199254740992.0;
+		return LB_OK;
+	}
 	case KN_F_IS_KNOWN:
 		if (e->args[0]->op == KN_E_CONST) { /* is_known('item') */
 			if (e->args[0]->ref >= 0) {
@@ -200,19 +434,19 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	}
 	case KN_F_NET_SUPPORT: {
 		bool conf, excl;
-		if (e->args[1]->ref < 0 || c->depth > KN_EVAL_MAX_DEPTH)
+		if (cand < 0 || c->depth > KN_EVAL_MAX_DEPTH)
 			return LB_OK;
 		c->depth++;
 		out->t = KN_V_REAL;
-		out->u.r = kn_net_support(s, task, e->args[1]->ref, &conf, &excl);
+		out->u.r = kn_net_support(s, task, cand, &conf, &excl);
 		c->depth--;
 		return LB_OK;
 	}
 	case KN_F_IS_RECOMMENDED:
-		if (e->args[1]->ref < 0 || c->depth > KN_EVAL_MAX_DEPTH)
+		if (cand < 0 || c->depth > KN_EVAL_MAX_DEPTH)
 			return LB_OK;
 		c->depth++;
-		set_bool(out, kn_is_recommended(s, task, e->args[1]->ref));
+		set_bool(out, kn_is_recommended(s, task, cand));
 		c->depth--;
 		return LB_OK;
 	case KN_F_NOW:
@@ -250,8 +484,35 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			out->u.r = fabs(a.u.r);
 		}
 		return LB_OK;
+	case KN_F_ROUND: case KN_F_SIN: case KN_F_COS: case KN_F_TAN: case KN_F_ASIN:
+	case KN_F_ACOS: case KN_F_ATAN: case KN_F_EXP: case KN_F_LOG:
+		return math1(e->ref, &a, out);
+	case KN_F_SUM:
+		if (a.t == KN_V_SET)
+			return set_fold(KN_E_ADD, &a, out);
+		return LB_OK;
+	case KN_F_NTH:
+		if (a.t == KN_V_SET && b.t == KN_V_INT && b.u.i >= 0 && (uint64_t)b.u.i < a.u.set.n)
+			*out = a.u.set.v[b.u.i];
+		return LB_OK;
 	case KN_F_MIN:
 	case KN_F_MAX: {
+		if (e->nargs == 1) {
+			/* PROformajs: min(list) / max(list) */
+			if (a.t != KN_V_SET || a.u.set.n == 0)
+				return LB_OK;
+			*out = a.u.set.v[0];
+			for (size_t i = 1; i < a.u.set.n; i++) {
+				int r = cmp(&a.u.set.v[i], out);
+				if (r == 2 || r == 3) {
+					*out = unknown_v;
+					return LB_OK;
+				}
+				if ((r < 0) == (e->ref == KN_F_MIN) && r != 0)
+					*out = a.u.set.v[i];
+			}
+			return LB_OK;
+		}
 		int r = cmp(&a, &b);
 		if (r == 2 || r == 3 || a.t == KN_V_UNKNOWN)
 			return LB_OK;
@@ -286,6 +547,21 @@ static int arith(int op, const struct kn_value *a, const struct kn_value *b, str
 	}
 	if (!is_num(a) || !is_num(b))
 		return LB_OK;
+	if (op == KN_E_MOD) {
+		if (a->t == KN_V_INT && b->t == KN_V_INT) {
+			if (b->u.i != 0 && !(a->u.i == INT64_MIN && b->u.i == -1)) {
+				out->t = KN_V_INT;
+				out->u.i = a->u.i % b->u.i; /* sign of the dividend, as in JavaScript */
+			}
+			return LB_OK;
+		}
+		double y = num(b);
+		if (y != 0) {
+			out->t = KN_V_REAL;
+			out->u.r = fmod(num(a), y);
+		}
+		return LB_OK;
+	}
 	if (a->t == KN_V_INT && b->t == KN_V_INT && op != KN_E_DIV) {
 		int64_t r;
 		bool ovf = op == KN_E_ADD   ? __builtin_add_overflow(a->u.i, b->u.i, &r)
@@ -331,6 +607,10 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		}
 		if (e->ref < 0)
 			return LB_OK;
+		if (e->ref == c->bound_data && c->bound != NULL) {
+			*out = *c->bound;
+			return LB_OK;
+		}
 		if (c->s->m->data[e->ref].derive != NULL && !c->s->pf_stored_derived) {
 			if (c->depth >= KN_EVAL_MAX_DEPTH)
 				return LB_OK; /* circular derivation: unknown */
@@ -408,8 +688,17 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	}
 	if ((rc = ev(c, e->args[0], &a)) != LB_OK || (rc = ev(c, e->args[1], &b)) != LB_OK)
 		return rc;
-	if (e->op >= KN_E_ADD && e->op <= KN_E_DIV)
+	if ((e->op >= KN_E_ADD && e->op <= KN_E_DIV) || e->op == KN_E_MOD)
 		return arith(e->op, &a, &b, out);
+	if (e->op == KN_E_SEQ || e->op == KN_E_SNE) {
+		/* strict equality: values of different types are simply not equal */
+		if (a.t == KN_V_UNKNOWN || b.t == KN_V_UNKNOWN)
+			return LB_OK;
+		bool eq = (is_num(&a) && is_num(&b)) ? num(&a) == num(&b)
+						     : (a.t == b.t && cmp(&a, &b) == 0);
+		set_bool(out, eq == (e->op == KN_E_SEQ));
+		return LB_OK;
+	}
 	if (a.t == KN_V_UNKNOWN || b.t == KN_V_UNKNOWN)
 		return LB_OK;
 	if (e->op == KN_E_IN) {
@@ -439,13 +728,20 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 
 int kn_eval(struct lb_kn_session *s, const struct kn_expr *e, struct kn_value *out)
 {
-	struct ectx c = { .s = s };
+	struct ectx c = { .s = s, .bound_data = -1 };
 	return ev(&c, e, out);
 }
 
 int kn_eval_with(struct lb_kn_session *s, const struct kn_expr *e, const struct kn_value *v,
 		 struct kn_value *out)
 {
-	struct ectx c = { .s = s, .bound = v };
+	struct ectx c = { .s = s, .bound = v, .bound_data = -1 };
+	return ev(&c, e, out);
+}
+
+int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
+		 const struct kn_value *v, struct kn_value *out)
+{
+	struct ectx c = { .s = s, .bound = v, .bound_data = data };
 	return ev(&c, e, out);
 }

@@ -15,23 +15,55 @@
 #include "knowledge/kn_int.h"
 
 const struct kn_fn_info kn_fns[KN_F_COUNT_] = {
-	[KN_F_IS_KNOWN] = { "is_known", 1, 1, false },
-	[KN_F_RESULT_OF] = { "result_of", 1, 1, true },
-	[KN_F_RESULT_SET] = { "result_set", 1, 1, true },
-	[KN_F_NET_SUPPORT] = { "net_support", 2, 2, true },
-	[KN_F_IS_DORMANT] = { "is_dormant", 1, 1, true },
-	[KN_F_IS_IN_PROGRESS] = { "is_in_progress", 1, 1, true },
-	[KN_F_IS_COMPLETED] = { "is_completed", 1, 1, true },
-	[KN_F_IS_DISCARDED] = { "is_discarded", 1, 1, true },
-	[KN_F_IS_FINISHED] = { "is_finished", 1, 1, true },
-	[KN_F_INCLUDES] = { "includes", 2, 2, false },
-	[KN_F_COUNT] = { "count", 1, 1, false },
-	[KN_F_NOW] = { "now", 0, 0, false },
-	[KN_F_DATE] = { "date", 1, 1, false },
-	[KN_F_ABS] = { "abs", 1, 1, false },
-	[KN_F_MIN] = { "min", 2, 2, false },
-	[KN_F_MAX] = { "max", 2, 2, false },
-	[KN_F_IS_RECOMMENDED] = { "is_recommended", 2, 2, true },
+#define T KN_FA_TASK
+#define D KN_FA_DATA
+#define V KN_FA_VALUE
+	[KN_F_IS_KNOWN] = { "is_known", 1, 1, false, KN_FT_BOOL, V, false },
+	[KN_F_RESULT_OF] = { "result_of", 1, 1, true, KN_FT_TEXT, T, false },
+	[KN_F_RESULT_SET] = { "result_set", 1, 1, true, KN_FT_SET, T, false },
+	[KN_F_NET_SUPPORT] = { "net_support", 1, 2, true, KN_FT_NUM, T, false },
+	[KN_F_IS_DORMANT] = { "is_dormant", 1, 1, true, KN_FT_BOOL, T, false },
+	[KN_F_IS_IN_PROGRESS] = { "is_in_progress", 1, 1, true, KN_FT_BOOL, T, false },
+	[KN_F_IS_COMPLETED] = { "is_completed", 1, 1, true, KN_FT_BOOL, T, false },
+	[KN_F_IS_DISCARDED] = { "is_discarded", 1, 1, true, KN_FT_BOOL, T, false },
+	[KN_F_IS_FINISHED] = { "is_finished", 1, 1, true, KN_FT_BOOL, T, false },
+	[KN_F_INCLUDES] = { "includes", 2, 2, false, KN_FT_BOOL, V, false },
+	[KN_F_COUNT] = { "count", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_NOW] = { "now", 0, 0, false, KN_FT_DATE, V, false },
+	[KN_F_DATE] = { "date", 1, 1, false, KN_FT_DATE, V, true },
+	[KN_F_ABS] = { "abs", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_MIN] = { "min", 1, 2, false, KN_FT_ANY, V, false },
+	[KN_F_MAX] = { "max", 1, 2, false, KN_FT_ANY, V, false },
+	[KN_F_IS_RECOMMENDED] = { "is_recommended", 1, 2, true, KN_FT_BOOL, T, true },
+	[KN_F_IN_PROGRESS_TIME] = { "in_progress_time", 1, 1, true, KN_FT_DATE, T, false },
+	[KN_F_COMPLETED_TIME] = { "completed_time", 1, 1, true, KN_FT_DATE, T, false },
+	[KN_F_DISCARDED_TIME] = { "discarded_time", 1, 1, true, KN_FT_DATE, T, false },
+	[KN_F_FINISHED_TIME] = { "finished_time", 1, 1, true, KN_FT_DATE, T, false },
+	[KN_F_IS_VALID] = { "is_valid", 1, 1, false, KN_FT_BOOL, D, false },
+	[KN_F_CAPTION] = { "caption", 1, 1, false, KN_FT_ANY, D, false },
+	[KN_F_CAPTIONS] = { "captions", 1, 1, false, KN_FT_TEXT, D, false },
+	[KN_F_LAST_UPDATED] = { "last_updated", 1, 1, false, KN_FT_DATE, D, false },
+	[KN_F_NUM_FINISHED] = { "num_finished", 1, 1, false, KN_FT_NUM, KN_FA_TASKS, false },
+	[KN_F_NUM_COMPLETED] = { "num_completed", 1, 1, false, KN_FT_NUM, KN_FA_TASKS, false },
+	[KN_F_DATE_PART_HOUR] = { "date_part_hour", 1, 1, false, KN_FT_NUM, D, false },
+	[KN_F_ROUND] = { "round", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_RANDOM] = { "random", 0, 0, false, KN_FT_NUM, V, false },
+	[KN_F_SIN] = { "sin", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_COS] = { "cos", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_TAN] = { "tan", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_ASIN] = { "asin", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_ACOS] = { "acos", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_ATAN] = { "atan", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_SUM] = { "sum", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_NTH] = { "nth", 2, 2, false, KN_FT_ANY, V, false },
+	[KN_F_EXP] = { "exp", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_LOG] = { "log", 1, 1, false, KN_FT_NUM, V, false },
+	[KN_F_INDEX] = { "index", 0, 1, true, KN_FT_NUM, T, false },
+	[KN_F_LAST_FINISHED] = { "last_finished", 1, 1, true, KN_FT_TEXT, T, false },
+	[KN_F_PATH] = { "path", 0, 1, true, KN_FT_TEXT, T, false },
+#undef T
+#undef D
+#undef V
 };
 
 int kn_fn_lookup(const char *name)
@@ -57,6 +89,7 @@ struct lexer {
 	size_t strn;
 	struct lb_errmsg *em;
 	int depth;               /* nesting, bounded */
+	bool js;                 /* PROformajs (JavaScript) syntax only */
 };
 
 #define KN_EXPR_MAX_DEPTH 200
@@ -165,6 +198,14 @@ static int next(struct lexer *lx)
 	} else {
 		static const char *const two[] = { "&&", "||", "==", "!=", "<>", "<=", ">=" };
 		lx->t = T_OP;
+		if (lx->end - lx->p >= 3 && (lx->p[0] == '=' || lx->p[0] == '!') &&
+		    lx->p[1] == '=' && lx->p[2] == '=') {
+			adv(lx);
+			adv(lx);
+			adv(lx);
+			lx->tn = 3;
+			return LB_OK;
+		}
 		for (size_t i = 0; i < sizeof(two) / sizeof(two[0]); i++) {
 			if (lx->end - lx->p >= 2 && lx->p[0] == two[i][0] && lx->p[1] == two[i][1]) {
 				adv(lx);
@@ -173,7 +214,7 @@ static int next(struct lexer *lx)
 				return LB_OK;
 			}
 		}
-		if (strchr("+-*/()[]{},<>=!?:", c) == NULL || c == 0) {
+		if (strchr("+-*/%()[]{},<>=!?:", c) == NULL || c == 0) {
 			lx->tn = 1;
 			return lb_errf(lx->em, LB_ESYNTAX, "%d:%d: unexpected character '%c' (0x%02x)",
 				       lx->tline, lx->tcol, c >= 0x20 && c < 0x7f ? c : '?', c);
@@ -216,6 +257,7 @@ static struct kn_expr *node(int op, int line, int col)
 	if (e != NULL) {
 		e->op = op;
 		e->ref = -1;
+		e->ref2 = -1;
 		e->line = line;
 		e->col = col;
 	}
@@ -318,10 +360,16 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			e->v.t = KN_V_BOOL;
 			e->v.u.b = is_kw(lx, "true");
 			rc = next(lx);
-		} else if (is_kw(lx, "unknown") || is_kw(lx, "null")) {
+		} else if ((is_kw(lx, "unknown") && !lx->js) || is_kw(lx, "null") ||
+			   is_kw(lx, "undefined")) {
 			if ((e = node(KN_E_CONST, line, col)) == NULL)
 				return nomem(lx);
 			rc = next(lx);
+		} else if (lx->js && (is_kw(lx, "and") || is_kw(lx, "or") || is_kw(lx, "not") ||
+				      is_kw(lx, "in") || is_kw(lx, "unknown"))) {
+			return lex_err(lx, "PROformajs (JavaScript) syntax: '&&', '||', '!', "
+					   "includes(set, x) and null instead of and, or, not, in, "
+					   "unknown;");
 		} else if (is_kw(lx, "and") || is_kw(lx, "or") || is_kw(lx, "not") ||
 			   is_kw(lx, "in")) {
 			return lex_err(lx, "a value, name or '('");
@@ -338,6 +386,15 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 				e->op = KN_E_CALL;
 				if ((rc = next(lx)) != LB_OK || (rc = parse_list(lx, e, ")")) != LB_OK)
 					goto err;
+				if (strcmp(e->name, "includes") == 0 && e->nargs == 2) {
+					/* includes(set, x) is the membership x in set */
+					struct kn_expr *t = e->args[0];
+					e->args[0] = e->args[1];
+					e->args[1] = t;
+					e->op = KN_E_IN;
+					lb_free(e->name);
+					e->name = NULL;
+				}
 			}
 		}
 	} else if (is_op(lx, "(")) {
@@ -348,6 +405,8 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			return lex_err(lx, "')'");
 		}
 		rc = next(lx);
+	} else if (lx->js && is_op(lx, "{")) {
+		return lex_err(lx, "a value, name or '(' (sets are written [a, b] in PROformajs)");
 	} else if (is_op(lx, "[") || is_op(lx, "{")) {
 		const char *close = is_op(lx, "[") ? "]" : "}";
 		if ((e = node(KN_E_LIST, line, col)) == NULL)
@@ -370,6 +429,25 @@ err:
 
 static int parse_unary(struct lexer *lx, struct kn_expr **out)
 {
+	if (lx->js && is_op(lx, "!")) {
+		/* JavaScript: `!` binds tighter than comparisons and arithmetic */
+		int line = lx->tline, col = lx->tcol, rc;
+		struct kn_expr *a;
+		if (++lx->depth > KN_EXPR_MAX_DEPTH)
+			return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
+				       line, col);
+		if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
+			return rc;
+		lx->depth--;
+		struct kn_expr *e = node(KN_E_NOT, line, col);
+		if (e == NULL || push_arg(e, a) != LB_OK) {
+			lb_free(e);
+			kn_expr_free(a);
+			return nomem(lx);
+		}
+		*out = e;
+		return LB_OK;
+	}
 	if (is_op(lx, "-")) {
 		int line = lx->tline, col = lx->tcol, rc;
 		struct kn_expr *a;
@@ -412,16 +490,21 @@ static int parse_bin(struct lexer *lx, int level, struct kn_expr **out);
  * 5 multiplicative. */
 static int bin_op(struct lexer *lx, int level)
 {
+	bool pf = !lx->js;
 	switch (level) {
 	case 0:
-		return is_kw(lx, "or") || is_op(lx, "||") ? KN_E_OR : -1;
+		return (pf && is_kw(lx, "or")) || is_op(lx, "||") ? KN_E_OR : -1;
 	case 1:
-		return is_kw(lx, "and") || is_op(lx, "&&") ? KN_E_AND : -1;
+		return (pf && is_kw(lx, "and")) || is_op(lx, "&&") ? KN_E_AND : -1;
 	case 3:
-		if (is_op(lx, "=") || is_op(lx, "=="))
+		if ((pf && is_op(lx, "=")) || is_op(lx, "=="))
 			return KN_E_EQ;
-		if (is_op(lx, "!=") || is_op(lx, "<>"))
+		if (is_op(lx, "!=") || (pf && is_op(lx, "<>")))
 			return KN_E_NE;
+		if (is_op(lx, "==="))
+			return KN_E_SEQ;
+		if (is_op(lx, "!=="))
+			return KN_E_SNE;
 		if (is_op(lx, "<"))
 			return KN_E_LT;
 		if (is_op(lx, "<="))
@@ -430,13 +513,16 @@ static int bin_op(struct lexer *lx, int level)
 			return KN_E_GT;
 		if (is_op(lx, ">="))
 			return KN_E_GE;
-		if (is_kw(lx, "in"))
+		if (pf && is_kw(lx, "in"))
 			return KN_E_IN;
 		return -1;
 	case 4:
 		return is_op(lx, "+") ? KN_E_ADD : is_op(lx, "-") ? KN_E_SUB : -1;
 	case 5:
-		return is_op(lx, "*") ? KN_E_MUL : is_op(lx, "/") ? KN_E_DIV : -1;
+		return is_op(lx, "*")	? KN_E_MUL
+		       : is_op(lx, "/") ? KN_E_DIV
+		       : is_op(lx, "%") ? KN_E_MOD
+					: -1;
 	}
 	return -1;
 }
@@ -447,7 +533,7 @@ static int parse_bin(struct lexer *lx, int level, struct kn_expr **out)
 	if (level == 6)
 		return parse_unary(lx, out);
 	if (level == 2) {
-		if (is_kw(lx, "not") || is_op(lx, "!")) {
+		if (!lx->js && (is_kw(lx, "not") || is_op(lx, "!"))) {
 			int line = lx->tline, col = lx->tcol;
 			struct kn_expr *a;
 			if (++lx->depth > KN_EXPR_MAX_DEPTH)
@@ -541,10 +627,11 @@ static int parse_expr(struct lexer *lx, struct kn_expr **out)
 	return LB_OK;
 }
 
-int kn_expr_parse(const char *s, size_t len, int line, int col, struct kn_expr **out,
-		  struct lb_errmsg *em)
+static int expr_parse(const char *s, size_t len, int line, int col, bool js,
+		      struct kn_expr **out, struct lb_errmsg *em)
 {
-	struct lexer lx = { .s = s, .end = s + len, .p = s, .line = line, .col = col, .em = em };
+	struct lexer lx = { .s = s, .end = s + len, .p = s, .line = line, .col = col, .em = em,
+			    .js = js };
 	int rc;
 	struct kn_expr *e = NULL;
 	if ((rc = next(&lx)) != LB_OK)
@@ -556,7 +643,11 @@ int kn_expr_parse(const char *s, size_t len, int line, int col, struct kn_expr *
 	if ((rc = parse_expr(&lx, &e)) != LB_OK)
 		goto out;
 	if (lx.t != T_END) {
-		rc = lex_err(&lx, "an operator or the end of the expression");
+		rc = lex_err(&lx, js && (is_op(&lx, "=") || is_op(&lx, "<>") || is_kw(&lx, "in") ||
+					 is_kw(&lx, "and") || is_kw(&lx, "or"))
+					  ? "PROformajs (JavaScript) syntax: '==', '!=', '&&', '||' or "
+					    "includes(set, x) instead of =, <>, and, or, in;"
+					  : "an operator or the end of the expression");
 		kn_expr_free(e);
 		goto out;
 	}
@@ -564,6 +655,18 @@ int kn_expr_parse(const char *s, size_t len, int line, int col, struct kn_expr *
 out:
 	lb_free(lx.str);
 	return rc;
+}
+
+int kn_expr_parse(const char *s, size_t len, int line, int col, struct kn_expr **out,
+		  struct lb_errmsg *em)
+{
+	return expr_parse(s, len, line, col, false, out, em);
+}
+
+int kn_expr_parse_js(const char *s, size_t len, int line, int col, struct kn_expr **out,
+		     struct lb_errmsg *em)
+{
+	return expr_parse(s, len, line, col, true, out, em);
 }
 
 /* ---- printing ---------------------------------------------------------------------------- */
@@ -580,11 +683,11 @@ static int prec(const struct kn_expr *e)
 	case KN_E_NOT:
 		return 4;
 	case KN_E_EQ: case KN_E_NE: case KN_E_LT: case KN_E_LE: case KN_E_GT: case KN_E_GE:
-	case KN_E_IN:
+	case KN_E_IN: case KN_E_SEQ: case KN_E_SNE:
 		return 5;
 	case KN_E_ADD: case KN_E_SUB:
 		return 6;
-	case KN_E_MUL: case KN_E_DIV:
+	case KN_E_MUL: case KN_E_DIV: case KN_E_MOD:
 		return 7;
 	case KN_E_NEG:
 		return 8;
@@ -665,7 +768,19 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 	case KN_E_NOT:
 		if ((rc = lb_buf_adds(b, js ? "!" : "not ")) != LB_OK)
 			return rc;
-		return print_sub(b, e->args[0], st, js ? 6 : 4);
+		/* JavaScript's `!` is a unary operator: anything looser goes in parentheses */
+		return print_sub(b, e->args[0], st, js ? 9 : 4);
+	case KN_E_IN:
+		if (!js) {
+			op = "in";
+			break;
+		}
+		if ((rc = lb_buf_adds(b, "includes(")) != LB_OK ||
+		    (rc = kn_expr_print(b, e->args[1], st)) != LB_OK ||
+		    (rc = lb_buf_adds(b, ", ")) != LB_OK ||
+		    (rc = kn_expr_print(b, e->args[0], st)) != LB_OK)
+			return rc;
+		return lb_buf_addc(b, ')');
 	case KN_E_COND:
 		if ((rc = print_sub(b, e->args[0], st, 2)) != LB_OK ||
 		    (rc = lb_buf_adds(b, " ? ")) != LB_OK ||
@@ -681,7 +796,9 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 	case KN_E_LE: op = "<="; break;
 	case KN_E_GT: op = ">"; break;
 	case KN_E_GE: op = ">="; break;
-	case KN_E_IN: op = "in"; break;
+	case KN_E_SEQ: op = "==="; break;
+	case KN_E_SNE: op = "!=="; break;
+	case KN_E_MOD: op = "%"; break;
 	case KN_E_ADD: op = "+"; break;
 	case KN_E_SUB: op = "-"; break;
 	case KN_E_MUL: op = "*"; break;
@@ -725,6 +842,7 @@ struct kn_expr *kn_expr_clone(const struct kn_expr *e)
 	if (c == NULL)
 		return NULL;
 	c->ref = e->ref;
+	c->ref2 = e->ref2;
 	if (kn_value_copy(&c->v, &e->v) != LB_OK)
 		goto err;
 	if (e->name != NULL && (c->name = lb_strdup(e->name)) == NULL)
@@ -740,4 +858,23 @@ struct kn_expr *kn_expr_clone(const struct kn_expr *e)
 err:
 	kn_expr_free(c);
 	return NULL;
+}
+
+int kn_expr_rename(struct kn_expr *e, const char *from, const char *to)
+{
+	if (e == NULL)
+		return LB_OK;
+	if (e->op == KN_E_NAME && strcmp(e->name, from) == 0) {
+		char *n = lb_strdup(to);
+		if (n == NULL)
+			return LB_ENOMEM;
+		lb_free(e->name);
+		e->name = n;
+	}
+	for (size_t i = 0; i < e->nargs; i++) {
+		int rc = kn_expr_rename(e->args[i], from, to);
+		if (rc != LB_OK)
+			return rc;
+	}
+	return LB_OK;
 }

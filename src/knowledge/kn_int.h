@@ -82,7 +82,10 @@ enum kn_op {
 	KN_E_SUB,
 	KN_E_MUL,
 	KN_E_DIV,
-	KN_E_COND     /* a ? b : c */
+	KN_E_COND,    /* a ? b : c */
+	KN_E_SEQ,     /* a === b (PROformajs: strict equality, no coercion) */
+	KN_E_SNE,     /* a !== b */
+	KN_E_MOD      /* a % b */
 };
 
 struct kn_expr {
@@ -91,7 +94,10 @@ struct kn_expr {
 	char *name;             /* KN_E_NAME / KN_E_CALL: identifier (owned) */
 	struct kn_expr **args;  /* operands / call arguments / list elements (owned) */
 	size_t nargs;
-	int ref;                /* resolved: data index (NAME), function id (CALL), -1 if none */
+	int ref;                /* resolved: data index (NAME), function id (CALL), task index
+				 * (task-name argument), -1 if none */
+	int ref2;               /* resolved: candidate index of a one-argument net_support /
+				 * is_recommended argument; calling task of index() / path() */
 	int line, col;          /* position of the first token in the source */
 };
 
@@ -99,25 +105,47 @@ struct kn_expr {
 enum kn_style { KN_STYLE_PF, KN_STYLE_JS };
 
 /* Parse a whole expression from s[0..len). line/col give the position of s[0] in its file,
- * for messages. */
+ * for messages. kn_expr_parse reads the .pf spelling (and accepts the C-like one);
+ * kn_expr_parse_js reads PROformajs's JavaScript subset only: `!` binds tighter than
+ * comparisons, `===`/`!==`/`%` exist, `and`/`or`/`not`/`in`/`=`/`<>`/`{}` are refused. Both
+ * read `includes(s, x)` as the membership `x in s`. */
 int kn_expr_parse(const char *s, size_t len, int line, int col, struct kn_expr **out,
 		  struct lb_errmsg *em);
+int kn_expr_parse_js(const char *s, size_t len, int line, int col, struct kn_expr **out,
+		     struct lb_errmsg *em);
 void kn_expr_free(struct kn_expr *e);
 int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style style);
 bool kn_expr_equal(const struct kn_expr *a, const struct kn_expr *b);
 struct kn_expr *kn_expr_clone(const struct kn_expr *e);
+/* Rename every name node `from` to `to` (not calls, not strings). */
+int kn_expr_rename(struct kn_expr *e, const char *from, const char *to);
 
 /* Built-in functions (KN_E_CALL ref). */
 enum kn_fn {
 	KN_F_IS_KNOWN, KN_F_RESULT_OF, KN_F_RESULT_SET, KN_F_NET_SUPPORT, KN_F_IS_DORMANT,
 	KN_F_IS_IN_PROGRESS, KN_F_IS_COMPLETED, KN_F_IS_DISCARDED, KN_F_IS_FINISHED,
 	KN_F_INCLUDES, KN_F_COUNT, KN_F_NOW, KN_F_DATE, KN_F_ABS, KN_F_MIN, KN_F_MAX,
-	KN_F_IS_RECOMMENDED, KN_F_COUNT_
+	KN_F_IS_RECOMMENDED,
+	/* the rest of PROformajs's predicates (evaluator.js EvaluatorContext) */
+	KN_F_IN_PROGRESS_TIME, KN_F_COMPLETED_TIME, KN_F_DISCARDED_TIME, KN_F_FINISHED_TIME,
+	KN_F_IS_VALID, KN_F_CAPTION, KN_F_CAPTIONS, KN_F_LAST_UPDATED, KN_F_NUM_FINISHED,
+	KN_F_NUM_COMPLETED, KN_F_DATE_PART_HOUR, KN_F_ROUND, KN_F_RANDOM, KN_F_SIN, KN_F_COS,
+	KN_F_TAN, KN_F_ASIN, KN_F_ACOS, KN_F_ATAN, KN_F_SUM, KN_F_NTH, KN_F_EXP, KN_F_LOG,
+	KN_F_INDEX, KN_F_LAST_FINISHED, KN_F_PATH,
+	KN_F_COUNT_
 };
+/* Result type of a function, for the verifier's type inference. */
+enum kn_fn_type { KN_FT_BOOL, KN_FT_NUM, KN_FT_TEXT, KN_FT_SET, KN_FT_DATE, KN_FT_ANY };
+/* What the first argument names, resolved at load time. */
+enum kn_fn_arg { KN_FA_VALUE, KN_FA_TASK, KN_FA_DATA, KN_FA_TASKS };
 struct kn_fn_info {
 	const char *name;
 	int min_args, max_args;
 	bool task_arg; /* first argument names a task (string literal or bare name) */
+	int rtype;     /* enum kn_fn_type */
+	int arg0;      /* enum kn_fn_arg: the first argument is a value, a task, a data item
+			* name or a list of task names */
+	bool leben;    /* a LEBEN extension PROformajs does not have */
 };
 extern const struct kn_fn_info kn_fns[KN_F_COUNT_];
 int kn_fn_lookup(const char *name);
@@ -131,7 +159,9 @@ enum kn_tstate { KN_DORMANT, KN_IN_PROGRESS, KN_COMPLETED, KN_DISCARDED };
 
 struct kn_argument {
 	char *name;              /* optional label (owned, may be NULL) */
-	char *caption;           /* optional */
+	char *caption;           /* optional (PROformajs requires it) */
+	char *description;       /* optional */
+	char *meta;              /* PROformajs `meta`: any JSON, kept as compact text (owned) */
 	int kind;                /* enum kn_support */
 	double weight;           /* KN_SUP_WEIGHT: numeric support */
 	struct kn_expr *cond;    /* activeCondition; NULL = always active */
@@ -145,6 +175,8 @@ struct kn_candidate {
 	struct kn_argument *args;
 	size_t nargs;
 	struct kn_expr *recommend;     /* recommendCondition; NULL = default rule */
+	bool auto_recommended;         /* autoConfirmRecommended: confirmed once recommended */
+	char *meta;                    /* PROformajs `meta` as compact JSON (owned, may be NULL) */
 };
 
 struct kn_source {
@@ -152,6 +184,7 @@ struct kn_source {
 	bool optional;               /* mandatory unless set */
 	struct kn_expr *request;     /* requestCondition; NULL = always requested */
 	int ref;                     /* resolved data index */
+	char *meta;                  /* PROformajs `meta` as compact JSON (owned, may be NULL) */
 };
 
 struct kn_assign {
@@ -169,6 +202,13 @@ struct kn_task {
 	int64_t interval;        /* days between repetitions */
 	bool autonomous;
 	bool optional;           /* optional component of its plan */
+	bool cyclic;             /* PROformajs `cyclic`: a new cycle starts when it finishes
+				  * (.pf: implied by cycles / cycle_until unless `cyclic false;`) */
+	bool plain;              /* PROformajs class "Task" (read as an action; written back as
+				  * "Task") */
+	bool use_defaults;       /* enquiry `useDefaults`: defaults fill its sources on start */
+	bool auto_most_supported; /* decision `autoConfirmMostSupported` */
+	char *meta;              /* PROformajs `meta` as compact JSON (owned, may be NULL) */
 	int priority;
 	char **after;            /* antecedent sibling names (owned) */
 	size_t nafter;
@@ -192,6 +232,15 @@ struct kn_task {
 	int *after_idx;          /* antecedent indexes */
 };
 
+/* A PROformajs Warning of a data item: active while its condition is true. In the
+ * condition, the item's own name (or `value` in .pf) is the value being checked. */
+struct kn_warning {
+	struct kn_expr *cond;          /* warnCondition (owned) */
+	char *caption;                 /* message shown (owned, may be NULL) */
+	char *description;             /* owned, may be NULL */
+	char *meta;                    /* PROformajs `meta` as compact JSON (owned, may be NULL) */
+};
+
 struct kn_datadef {
 	char *name, *caption, *description;
 	int type;                      /* enum kn_dtype */
@@ -199,13 +248,19 @@ struct kn_datadef {
 	char *unit;
 	bool has_range;                /* numeric range [lo, hi] */
 	double lo, hi;
-	struct kn_value *allowed;      /* allowed values (owned) */
+	struct kn_value *allowed;      /* allowed values: PROformajs `range` (owned) */
 	size_t nallowed;
-	struct kn_value defval;        /* default value (KN_V_UNKNOWN if none) */
-	struct kn_expr *derive;        /* derivation: computed value, read-only */
-	struct kn_expr *valid;         /* valueCondition over `value`: refuse when false */
-	struct kn_expr *warning;       /* warningCondition over `value`: accept with warning */
-	char *warning_text;            /* message shown with the warning (optional) */
+	char **allowed_caption;        /* per allowed value: its caption or NULL (owned array,
+					* NULL when no value has one) */
+	bool range_objects;            /* `range` written as [{value, caption}] objects */
+	struct kn_value defval;        /* defaultValue (KN_V_UNKNOWN if none) */
+	struct kn_expr *defcond;       /* defaultCondition: expression giving the default */
+	struct kn_expr *derive;        /* PROformajs valueCondition: computed value, read-only */
+	struct kn_expr *valid;         /* LEBEN `valid` over `value`: refuse when false */
+	struct kn_warning *warnings;   /* PROformajs warnings (owned) */
+	size_t nwarnings;
+	char *owner;                   /* task whose dataDefinitions hold it; NULL = the root */
+	char *meta;                    /* PROformajs `meta` as compact JSON (owned, may be NULL) */
 	int line, col;                 /* where it was defined */
 };
 
@@ -233,6 +288,11 @@ struct lb_kn_model {
 	int *cand_base;          /* per task: index of its first candidate in the global numbering */
 };
 
+/* Canonical compact JSON (sorted keys) of the JSON text s into *out (caller frees);
+ * LB_EINVALID when s is not JSON. */
+int kn_meta_canon(const char *s, char **out);
+/* Caption of allowed value i of d, or NULL. */
+const char *kn_allowed_caption(const struct kn_datadef *d, size_t i);
 /* Free a task subtree. */
 void kn_task_free(struct kn_task *t);
 /* Resolve names (tasks, data, functions), fill indexes; refuses duplicates and undefined
@@ -251,6 +311,13 @@ int kn_pf_print(const struct lb_kn_model *m, struct lb_buf *b);
 int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_model **out,
 		struct lb_errmsg *em);
 int kn_js_print(const struct lb_kn_model *m, struct lb_buf *b);
+/* The checks PROformajs's Protocol.validate() makes that resolution does not: reserved and
+ * underscore names, names in expressions it would not know, sources of derived items,
+ * defaults outside the range, name clashes; the first one found is refused (LB_EINVALID,
+ * message naming the element and what to do). Run on models read from JSON. */
+int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errmsg *em);
+/* A reserved word of PROformajs's expression language. */
+bool kn_js_reserved(const char *name);
 
 /* ---- session ----------------------------------------------------------------------------- */
 
@@ -325,6 +392,10 @@ int kn_eval(struct lb_kn_session *s, const struct kn_expr *e, struct kn_value *o
 /* Evaluate with `value` bound to v (for valueCondition / warningCondition). */
 int kn_eval_with(struct lb_kn_session *s, const struct kn_expr *e, const struct kn_value *v,
 		 struct kn_value *out);
+/* Evaluate with the answer v being checked for item `data` bound to both `value` and the
+ * item's own name (warning conditions). */
+int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
+		 const struct kn_value *v, struct kn_value *out);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
 int kn_truth(const struct kn_value *v);
 double kn_net_support(struct lb_kn_session *s, int task, int cand, bool *confirmed,
@@ -359,13 +430,7 @@ int kn_publish_verify(const uint8_t *source, size_t len, const uint8_t source_ha
  * PROformajs runtime paths ("plan:task[1]:sub"). Operations return LB_EINVALID when
  * PROformajs would throw (the state may then have changed as it does there). */
 struct kn_enact;
-struct kn_pf_ext {             /* PROformajs attributes per task (until the model has them) */
-	bool cyclic;           /* task repeats: completing it builds instance [i+1] */
-	bool auto_most;        /* decision: autoConfirmMostSupported */
-	uint8_t *auto_rec;     /* per candidate: autoConfirmRecommended (owned, may be NULL) */
-};
-int kn_enact_new(const struct lb_kn_model *m, const struct kn_pf_ext *ext, struct kn_enact **out,
-		 struct lb_errmsg *em);
+int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_errmsg *em);
 void kn_enact_free(struct kn_enact *e);
 int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em);
 /* value is a jansson json_t * (borrowed). */

@@ -271,7 +271,8 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 	struct lb_errmsg sub;
 	lb_errclear(&sub);
 	/* positions inside the string are reported relative to its opening quote */
-	rc = kn_expr_parse(json_string_value(v), json_string_length(v), line, col + 1, out, &sub);
+	rc = kn_expr_parse_js(json_string_value(v), json_string_length(v), line, col + 1, out,
+			      &sub);
 	if (rc != LB_OK)
 		return lb_errf(j->em, rc, "%s:%s (in \"%s\")", j->file, sub.text, k);
 	j->depth--;
@@ -319,7 +320,50 @@ static int json_to_lit(struct jp *j, json_t *v, const struct kn_datadef *d, stru
 	return LB_EINTERNAL;
 }
 
-static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d)
+/* `meta`: any JSON, kept as canonical compact text. */
+static int get_meta(struct jp *j, json_t *o, char **out)
+{
+	json_t *v = json_object_get(o, "meta");
+	if (v == NULL)
+		return LB_OK;
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+					JSON_REAL_PRECISION(17));
+	if (s == NULL || (*out = lb_strdup(s)) == NULL) {
+		free(s);
+		return lb_errf(j->em, LB_ENOMEM, "out of memory");
+	}
+	free(s);
+	return LB_OK;
+}
+
+static struct kn_datadef *new_data(struct jp *j)
+{
+	struct lb_kn_model *m = j->m;
+	struct kn_datadef *n = lb_realloc(m->data, (m->ndata + 1) * sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	m->data = n;
+	memset(&m->data[m->ndata], 0, sizeof(*n));
+	return &m->data[m->ndata++];
+}
+
+static int parse_warning(struct jp *j, json_t *o, struct kn_warning *w)
+{
+	int rc;
+	if (!json_is_object(o))
+		return jerr(j, LB_ESYNTAX, "expected a Warning object {\"warnCondition\": ...}");
+	if ((rc = get_expr(j, o, "warnCondition", &w->cond)) != LB_OK ||
+	    (rc = get_str(j, o, "caption", &w->caption, false)) != LB_OK ||
+	    (rc = get_str(j, o, "description", &w->description, false)) != LB_OK ||
+	    (rc = get_meta(j, o, &w->meta)) != LB_OK)
+		return rc;
+	if (w->cond == NULL)
+		return jerr(j, LB_EINVALID,
+			    "a Warning needs a \"warnCondition\" expression (when the warning shows)");
+	return LB_OK;
+}
+
+static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char *owner)
 {
 	int rc;
 	if (!json_is_object(o))
@@ -339,47 +383,76 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d)
 	line_col(j->text, locate(j), &line, &col);
 	d->line = line;
 	d->col = col;
+	if (owner != NULL && (d->owner = lb_strdup(owner)) == NULL)
+		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	if ((rc = get_name(j, o, "name", &d->name)) != LB_OK ||
 	    (rc = get_str(j, o, "caption", &d->caption, false)) != LB_OK ||
 	    (rc = get_str(j, o, "description", &d->description, false)) != LB_OK ||
+	    (rc = get_meta(j, o, &d->meta)) != LB_OK ||
 	    (rc = get_str(j, o, "unit", &d->unit, false)) != LB_OK ||
 	    (rc = get_bool(j, o, "multiValued", &d->multi)) != LB_OK ||
-	    (rc = get_expr(j, o, "derivation", &d->derive)) != LB_OK ||
-	    (rc = get_expr(j, o, "valueCondition", &d->valid)) != LB_OK ||
-	    (rc = get_expr(j, o, "warningCondition", &d->warning)) != LB_OK ||
-	    (rc = get_str(j, o, "warningText", &d->warning_text, false)) != LB_OK)
+	    (rc = get_expr(j, o, "valueCondition", &d->derive)) != LB_OK ||
+	    (rc = get_expr(j, o, "defaultCondition", &d->defcond)) != LB_OK ||
+	    (rc = get_expr(j, o, "validCondition", &d->valid)) != LB_OK)
 		return rc;
 	json_t *r = json_object_get(o, "range");
 	if (r != NULL) {
 		push_key(j, "range");
 		if (!json_is_array(r))
-			return jerr(j, LB_ESYNTAX, "expected an array for \"range\"");
-		if (d->type == KN_T_INTEGER || d->type == KN_T_REAL) {
-			if (json_array_size(r) != 2 || !json_is_number(json_array_get(r, 0)) ||
-			    !json_is_number(json_array_get(r, 1)))
-				return jerr(j, LB_ESYNTAX,
-					    "expected [lowest, highest] numbers for the range of a "
-					    "numeric item");
-			d->has_range = true;
-			d->lo = json_number_value(json_array_get(r, 0));
-			d->hi = json_number_value(json_array_get(r, 1));
-		} else {
-			size_t n = json_array_size(r);
-			if ((d->allowed = lb_calloc(n ? n : 1, sizeof(*d->allowed))) == NULL)
-				return lb_errf(j->em, LB_ENOMEM, "out of memory");
-			for (size_t i = 0; i < n; i++) {
-				push_idx(j, i);
-				if ((rc = json_to_lit(j, json_array_get(r, i), d,
-						      &d->allowed[i])) != LB_OK)
-					return rc;
-				d->nallowed++;
-				j->depth--;
+			return jerr(j, LB_ESYNTAX,
+				    "expected \"range\": the list of allowed values, plain or "
+				    "{\"value\": v, \"caption\": \"...\"}");
+		size_t n = json_array_size(r);
+		if ((d->allowed = lb_calloc(n ? n : 1, sizeof(*d->allowed))) == NULL ||
+		    (d->allowed_caption = lb_calloc(n ? n : 1, sizeof(char *))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		d->range_objects = n > 0 && json_is_object(json_array_get(r, 0));
+		for (size_t i = 0; i < n; i++) {
+			json_t *e = json_array_get(r, i);
+			push_idx(j, i);
+			if (json_is_object(e)) {
+				json_t *cap = json_object_get(e, "caption");
+				if (cap != NULL && !json_is_string(cap)) {
+					push_key(j, "caption");
+					return jerr(j, LB_ESYNTAX, "expected a string for \"caption\"");
+				}
+				if (cap != NULL && (d->allowed_caption[i] =
+							    lb_strdup(json_string_value(cap))) == NULL)
+					return lb_errf(j->em, LB_ENOMEM, "out of memory");
+				e = json_object_get(e, "value");
+				if (e == NULL)
+					return jerr(j, LB_EINVALID,
+						    "a range entry written as an object needs its "
+						    "\"value\"");
+				push_key(j, "value");
 			}
+			if ((rc = json_to_lit(j, e, d, &d->allowed[i])) != LB_OK)
+				return rc;
+			for (size_t k = 0; k < i; k++)
+				if (kn_value_equal(&d->allowed[k], &d->allowed[i]))
+					return jerr(j, LB_EINVALID,
+						    "this value is listed twice in the range of '%s'",
+						    d->name);
+			d->nallowed++;
+			j->depth = j->depth - (json_is_object(json_array_get(r, i)) ? 2 : 1);
 		}
 		j->depth--;
 	}
+	json_t *b = json_object_get(o, "bounds");
+	if (b != NULL) {
+		push_key(j, "bounds");
+		if ((d->type != KN_T_INTEGER && d->type != KN_T_REAL) || !json_is_array(b) ||
+		    json_array_size(b) != 2 || !json_is_number(json_array_get(b, 0)) ||
+		    !json_is_number(json_array_get(b, 1)))
+			return jerr(j, LB_ESYNTAX,
+				    "expected \"bounds\": [lowest, highest] (numeric items only)");
+		d->has_range = true;
+		d->lo = json_number_value(json_array_get(b, 0));
+		d->hi = json_number_value(json_array_get(b, 1));
+		j->depth--;
+	}
 	json_t *dv = json_object_get(o, "defaultValue");
-	if (dv != NULL) {
+	if (dv != NULL && !json_is_null(dv)) {
 		push_key(j, "defaultValue");
 		if (d->multi) {
 			if (!json_is_array(dv))
@@ -402,6 +475,23 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d)
 		}
 		j->depth--;
 	}
+	json_t *ws = json_object_get(o, "warnings");
+	if (ws != NULL) {
+		push_key(j, "warnings");
+		if (!json_is_array(ws))
+			return jerr(j, LB_ESYNTAX, "expected an array of Warning objects");
+		size_t n = json_array_size(ws);
+		if (n > 0 && (d->warnings = lb_calloc(n, sizeof(*d->warnings))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			push_idx(j, i);
+			d->nwarnings++;
+			if ((rc = parse_warning(j, json_array_get(ws, i), &d->warnings[i])) != LB_OK)
+				return rc;
+			j->depth--;
+		}
+		j->depth--;
+	}
 	return LB_OK;
 }
 
@@ -417,17 +507,32 @@ static int parse_array(struct jp *j, json_t *o, const char *k, json_t **arr)
 	return LB_OK;
 }
 
+/* `class` of a nested object: optional (PROformajs builds candidates, arguments, sources and
+ * warnings whatever their class says), but when present it must be the expected one. */
+static int check_class(struct jp *j, json_t *o, const char *want)
+{
+	json_t *c = json_object_get(o, "class");
+	if (!json_is_object(o))
+		return jerr(j, LB_ESYNTAX, "expected a %s object", want);
+	if (c != NULL && (!json_is_string(c) || strcmp(json_string_value(c), want) != 0)) {
+		push_key(j, "class");
+		return jerr(j, LB_ESYNTAX, "expected \"class\": \"%s\" here", want);
+	}
+	return LB_OK;
+}
+
 static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 {
 	int rc;
 	int64_t prio = 0;
 	json_t *args;
-	if (!json_is_object(o) || !json_is_string(json_object_get(o, "class")) ||
-	    strcmp(json_string_value(json_object_get(o, "class")), "Candidate") != 0)
-		return jerr(j, LB_ESYNTAX, "expected an object with \"class\": \"Candidate\"");
+	if ((rc = check_class(j, o, "Candidate")) != LB_OK)
+		return rc;
 	if ((rc = get_name(j, o, "name", &c->name)) != LB_OK ||
 	    (rc = get_str(j, o, "caption", &c->caption, false)) != LB_OK ||
 	    (rc = get_str(j, o, "description", &c->description, false)) != LB_OK ||
+	    (rc = get_meta(j, o, &c->meta)) != LB_OK ||
+	    (rc = get_bool(j, o, "autoConfirmRecommended", &c->auto_recommended)) != LB_OK ||
 	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK ||
 	    (rc = get_expr(j, o, "recommendCondition", &c->recommend)) != LB_OK ||
 	    (rc = parse_array(j, o, "arguments", &args)) != LB_OK)
@@ -441,15 +546,34 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 		json_t *a = json_array_get(args, i);
 		struct kn_argument *g = &c->args[i];
 		push_idx(j, i);
-		if (!json_is_object(a) || !json_is_string(json_object_get(a, "class")) ||
-		    strcmp(json_string_value(json_object_get(a, "class")), "Argument") != 0)
-			return jerr(j, LB_ESYNTAX, "expected an object with \"class\": \"Argument\"");
+		if ((rc = check_class(j, a, "Argument")) != LB_OK)
+			return rc;
 		c->nargs++;
 		if ((json_object_get(a, "name") != NULL &&
 		     (rc = get_name(j, a, "name", &g->name)) != LB_OK) ||
 		    (rc = get_str(j, a, "caption", &g->caption, false)) != LB_OK ||
+		    (rc = get_str(j, a, "description", &g->description, false)) != LB_OK ||
+		    (rc = get_meta(j, a, &g->meta)) != LB_OK ||
 		    (rc = get_expr(j, a, "activeCondition", &g->cond)) != LB_OK)
 			return rc;
+		/* PROformajs requires both; LEBEN's own exports always write them */
+		if (g->caption == NULL)
+			return jerr(j, LB_EINVALID,
+				    "an Argument needs a \"caption\" (the reason shown to the "
+				    "clinician; \"\" if none)");
+		if (g->cond == NULL)
+			return jerr(j, LB_EINVALID,
+				    "an Argument needs an \"activeCondition\" expression (\"true\" "
+				    "when it always applies)");
+		if (g->caption[0] == 0) {
+			lb_free(g->caption);
+			g->caption = NULL;
+		}
+		if (g->cond->op == KN_E_CONST && g->cond->v.t == KN_V_BOOL && g->cond->v.u.b) {
+			/* "true": always active, LEBEN's argument without `if` */
+			kn_expr_free(g->cond);
+			g->cond = NULL;
+		}
 		json_t *s = json_object_get(a, "support");
 		const char *ss = json_string_value(s);
 		if (json_is_number(s) && isfinite(json_number_value(s))) {
@@ -466,7 +590,7 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 		} else {
 			if (s != NULL)
 				push_key(j, "support");
-			return jerr(j, LB_ESYNTAX,
+			return jerr(j, s == NULL ? LB_EINVALID : LB_ESYNTAX,
 				    "expected \"support\": a number, \"+\" (for), \"-\" (against), "
 				    "\"++\" (confirming) or \"--\" (excluding)");
 		}
@@ -474,6 +598,21 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 	}
 	j->depth--;
 	return LB_OK;
+}
+
+static int task_class(const char *cls, bool *plain)
+{
+	*plain = false;
+	if (cls == NULL)
+		return -1;
+	for (int c = 0; c < 4; c++)
+		if (strcmp(cls, kn_class_name(c, true)) == 0)
+			return c;
+	if (strcmp(cls, "Task") == 0) {
+		*plain = true;
+		return KN_ACTION;
+	}
+	return -1;
 }
 
 static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
@@ -486,37 +625,51 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	if (t == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	*out = t;
-	const char *cls = json_string_value(json_object_get(o, "class"));
-	t->cls = -1;
-	for (int c = 0; cls != NULL && c < 4; c++)
-		if (strcmp(cls, kn_class_name(c, true)) == 0)
-			t->cls = c;
+	t->cls = task_class(json_string_value(json_object_get(o, "class")), &t->plain);
 	if (t->cls < 0) {
-		if (cls != NULL)
+		if (json_object_get(o, "class") != NULL)
 			push_key(j, "class");
 		return jerr(j, LB_ESYNTAX,
-			    "expected \"class\": \"Plan\", \"Decision\", \"Action\" or \"Enquiry\"");
+			    "expected \"class\": \"Plan\", \"Decision\", \"Action\", \"Enquiry\" or "
+			    "\"Task\"");
 	}
 	int64_t prio = 0;
 	if ((rc = get_name(j, o, "name", &t->name)) != LB_OK ||
 	    (rc = get_str(j, o, "caption", &t->caption, false)) != LB_OK ||
 	    (rc = get_str(j, o, "description", &t->description, false)) != LB_OK ||
+	    (rc = get_meta(j, o, &t->meta)) != LB_OK ||
 	    (rc = get_expr(j, o, "preCondition", &t->pre)) != LB_OK ||
 	    (rc = get_expr(j, o, "waitCondition", &t->wait)) != LB_OK ||
 	    (rc = get_expr(j, o, "terminateCondition", &t->terminate)) != LB_OK ||
 	    (rc = get_expr(j, o, "abortCondition", &t->abort)) != LB_OK ||
 	    (rc = get_expr(j, o, "cycleUntil", &t->cycle_until)) != LB_OK ||
+	    (rc = get_bool(j, o, "cyclic", &t->cyclic)) != LB_OK ||
 	    (rc = get_int(j, o, "cycles", &t->cycles, 1, 1000000)) != LB_OK ||
 	    (rc = get_int(j, o, "interval", &t->interval, 0, 36500)) != LB_OK ||
-	    (rc = get_str(j, o, "trigger", &t->trigger, false)) != LB_OK ||
+	    (rc = get_str(j, o, "eventTrigger", &t->trigger, false)) != LB_OK ||
 	    (rc = get_bool(j, o, "autonomous", &t->autonomous)) != LB_OK ||
 	    (rc = get_bool(j, o, "optional", &t->optional)) != LB_OK ||
 	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK)
 		return rc;
 	t->priority = (int)prio;
-	if ((rc = parse_array(j, o, "antecedents", &arr)) != LB_OK)
+	if ((rc = parse_array(j, o, "dataDefinitions", &arr)) != LB_OK)
 		return rc;
 	size_t n = arr ? json_array_size(arr) : 0;
+	push_key(j, "dataDefinitions");
+	for (size_t i = 0; i < n; i++) {
+		push_idx(j, i);
+		struct kn_datadef *d = new_data(j);
+		if (d == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		if ((rc = parse_data(j, json_array_get(arr, i), d,
+				     t == j->m->root ? NULL : t->name)) != LB_OK)
+			return rc;
+		j->depth--;
+	}
+	j->depth--;
+	if ((rc = parse_array(j, o, "antecedents", &arr)) != LB_OK)
+		return rc;
+	n = arr ? json_array_size(arr) : 0;
 	if (n > 0 && (t->after = lb_calloc(n, sizeof(char *))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
@@ -559,6 +712,11 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 			return jerr(j, LB_ESYNTAX, "expected \"single\" or \"multiple\"");
 		}
 	}
+	if (t->cls == KN_DECISION &&
+	    (rc = get_bool(j, o, "autoConfirmMostSupported", &t->auto_most_supported)) != LB_OK)
+		return rc;
+	if (t->cls == KN_ENQUIRY && (rc = get_bool(j, o, "useDefaults", &t->use_defaults)) != LB_OK)
+		return rc;
 	if (t->cls == KN_ACTION && (rc = get_str(j, o, "procedure", &t->procedure, false)))
 		return rc;
 	if (t->cls == KN_PLAN) {
@@ -605,17 +763,261 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		for (size_t i = 0; i < n; i++) {
 			json_t *s = json_array_get(arr, i);
 			push_idx(j, i);
-			if (!json_is_object(s))
-				return jerr(j, LB_ESYNTAX, "expected a source object");
+			if ((rc = check_class(j, s, "Source")) != LB_OK)
+				return rc;
 			t->nsources++;
 			if ((rc = get_name(j, s, "type", &t->sources[i].data)) != LB_OK ||
 			    (rc = get_bool(j, s, "optional", &t->sources[i].optional)) != LB_OK ||
+			    (rc = get_meta(j, s, &t->sources[i].meta)) != LB_OK ||
 			    (rc = get_expr(j, s, "requestCondition", &t->sources[i].request)))
 				return rc;
+			for (size_t k = 0; k < i; k++)
+				if (strcmp(t->sources[k].data, t->sources[i].data) == 0)
+					return jerr(j, LB_EINVALID,
+						    "enquiry '%s' asks for '%s' twice; keep one source",
+						    t->name, t->sources[i].data);
 			j->depth--;
 		}
 		j->depth--;
 	}
+	return LB_OK;
+}
+
+/* ---- validation as PROformajs does it ------------------------------------------------------ */
+
+/* Names an expression may use besides data items, tasks and candidates (PROformajs's
+ * `reservedWords`: its predicates plus moment.js words). */
+static const char *const reserved[] = {
+	"constructor", "now", "is_dormant", "is_in_progress", "is_completed", "is_discarded",
+	"is_finished", "in_progress_time", "completed_time", "discarded_time", "finished_time",
+	"is_valid", "is_known", "caption", "captions", "net_support", "result_set", "result_of",
+	"includes", "last_updated", "num_finished", "num_completed", "date_part_hour", "round",
+	"abs", "random", "sin", "cos", "tan", "asin", "acos", "atan", "count", "sum", "min", "max",
+	"nth", "exp", "log", "index", "last_finished", "path", "diff", "add", "subtract",
+	"undefined", "years", "months", "weeks", "days", "hours", "seconds", "milliseconds",
+};
+
+bool kn_js_reserved(const char *name)
+{
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(reserved[i], name) == 0)
+			return true;
+	return false;
+}
+
+struct vctx {
+	const struct lb_kn_model *m;
+	const char *file;
+	struct lb_errmsg *em;
+};
+
+/* A name PROformajs knows: a data item, a text item's range value, a task, a candidate,
+ * a reserved word, or a path of those separated by ':' (argument/warning indexes too). */
+static bool known_one(const struct lb_kn_model *m, const char *s, size_t n)
+{
+	char buf[128];
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	if (kn_js_reserved(buf) || kn_model_find_data(m, buf) >= 0 || kn_model_find_task(m, buf) >= 0)
+		return true;
+	for (size_t i = 0; i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		for (size_t k = 0; d->type == KN_T_TEXT && k < d->nallowed; k++)
+			if (strcmp(d->allowed[k].u.s, buf) == 0)
+				return true;
+	}
+	for (size_t t = 0; t < m->ntasks; t++)
+		for (size_t c = 0; c < m->tasks[t]->ncands; c++)
+			if (strcmp(m->tasks[t]->cands[c].name, buf) == 0)
+				return true;
+	return false;
+}
+
+static bool known(const struct lb_kn_model *m, const char *s)
+{
+	if (known_one(m, s, strlen(s)))
+		return true;
+	if (strchr(s, ':') == NULL)
+		return false;
+	/* a path from the root plan: every part a known name or an index */
+	size_t rn = strlen(m->root->name);
+	if (strncmp(s, m->root->name, rn) != 0 || s[rn] != ':')
+		return false;
+	for (const char *p = s;;) {
+		const char *q = strchr(p, ':');
+		size_t n = q ? (size_t)(q - p) : strlen(p);
+		bool digits = n > 0 && strspn(p, "0123456789") >= n;
+		if (!digits && !known_one(m, p, n))
+			return false;
+		if (q == NULL)
+			return true;
+		p = q + 1;
+	}
+}
+
+static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
+		     const char *attr)
+{
+	if (e == NULL)
+		return LB_OK;
+	const char *id = NULL;
+	if (e->op == KN_E_NAME || e->op == KN_E_CALL)
+		id = e->name;
+	else if (e->op == KN_E_CONST && e->v.t == KN_V_TEXT)
+		id = e->v.u.s;
+	if (id != NULL && !known(v->m, id) &&
+	    !(e->op == KN_E_CALL && kn_fn_lookup(id) >= 0) &&
+	    !(e->op == KN_E_NAME && strcmp(id, "value") == 0))
+		return lb_errf(v->em, LB_EINVALID,
+			       "%s: %s, %s: unknown component/predicate '%s' (%s '%s' is neither "
+			       "a data item, a text item's range value, a task, a candidate nor a "
+			       "function; fix the spelling or define it)",
+			       v->file, where, attr, id,
+			       e->op == KN_E_CONST ? "the string" : "the name", id);
+	for (size_t i = 0; i < e->nargs; i++) {
+		int rc = check_ids(v, e->args[i], where, attr);
+		if (rc != LB_OK)
+			return rc;
+	}
+	return LB_OK;
+}
+
+/* `what` names the element ("decision 'd'"); `name` is its name. */
+static int check_name(struct vctx *v, const char *what, const char *name)
+{
+	if (kn_js_reserved(name))
+		return lb_errf(v->em, LB_EINVALID,
+			       "%s: %s: the name is a reserved word of the expression language; "
+			       "rename it",
+			       v->file, what);
+	if (name[0] == '_')
+		return lb_errf(v->em, LB_EINVALID,
+			       "%s: %s: a name cannot start with an underscore; rename it", v->file,
+			       what);
+	return LB_OK;
+}
+
+static int check_task(struct vctx *v, const struct kn_task *t)
+{
+	int rc;
+	char where[200];
+	snprintf(where, sizeof(where), "%s '%s'", t->plain ? "task" : kn_class_name(t->cls, false),
+		 t->name);
+	if ((rc = check_name(v, where, t->name)) != LB_OK)
+		return rc;
+	const struct kn_expr *ex[] = { t->pre, t->wait, t->abort, t->terminate, t->cycle_until };
+	static const char *const exn[] = { "preCondition", "waitCondition", "abortCondition",
+					   "terminateCondition", "cycleUntil" };
+	for (size_t i = 0; i < 5; i++)
+		if ((rc = check_ids(v, ex[i], where, exn[i])) != LB_OK)
+			return rc;
+	if (t->cls == KN_PLAN && t->autonomous && t->cyclic) {
+		bool mandatory = false;
+		for (size_t i = 0; i < t->ntasks; i++)
+			mandatory |= !t->tasks[i]->optional;
+		if (!mandatory)
+			return lb_errf(v->em, LB_EINVALID,
+				       "%s: %s: an autonomous cyclic plan with no mandatory "
+				       "component would cycle for ever; make a component mandatory "
+				       "or the plan not cyclic",
+				       v->file, where);
+	}
+	for (size_t i = 0; i < t->ntasks; i++)
+		for (size_t k = 0; k < v->m->ndata; k++) {
+			const struct kn_datadef *d = &v->m->data[k];
+			bool here = d->owner == NULL ? t == v->m->root : strcmp(d->owner, t->name) == 0;
+			if (here && strcmp(d->name, t->tasks[i]->name) == 0)
+				return lb_errf(v->em, LB_EINVALID,
+					       "%s: %s: component task '%s' has the name of one of "
+					       "the plan's data definitions; rename one of them",
+					       v->file, where, d->name);
+		}
+	for (size_t i = 0; i < t->nsources; i++) {
+		const struct kn_source *s = &t->sources[i];
+		if (s->ref < 0)
+			return lb_errf(v->em, LB_EINVALID,
+				       "%s: %s: source '%s' is not a data definition; define it in "
+				       "\"dataDefinitions\" or fix the name",
+				       v->file, where, s->data);
+		if (v->m->data[s->ref].derive != NULL)
+			return lb_errf(v->em, LB_EINVALID,
+				       "%s: %s: source '%s' has a valueCondition (its value is "
+				       "derived) and cannot be asked; remove the source or the "
+				       "valueCondition",
+				       v->file, where, s->data);
+		if ((rc = check_ids(v, s->request, where, "requestCondition")) != LB_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < t->ncands; i++) {
+		const struct kn_candidate *c = &t->cands[i];
+		char cw[400];
+		snprintf(cw, sizeof(cw), "%s, candidate '%s'", where, c->name);
+		if ((rc = check_name(v, cw, c->name)) != LB_OK ||
+		    (rc = check_ids(v, c->recommend, cw, "recommendCondition")) != LB_OK)
+			return rc;
+		for (size_t k = 0; k < v->m->ndata; k++)
+			if (v->m->data[k].owner != NULL && strcmp(v->m->data[k].owner, t->name) == 0 &&
+			    strcmp(v->m->data[k].name, c->name) == 0)
+				return lb_errf(v->em, LB_EINVALID,
+					       "%s: %s: the candidate has the name of a data "
+					       "definition of its decision; rename one of them",
+					       v->file, cw);
+		for (size_t k = 0; k < c->nargs; k++)
+			if ((rc = check_ids(v, c->args[k].cond, cw, "activeCondition")) != LB_OK)
+				return rc;
+	}
+	for (size_t i = 0; i < t->ntasks; i++)
+		if ((rc = check_task(v, t->tasks[i])) != LB_OK)
+			return rc;
+	return LB_OK;
+}
+
+static bool in_range(const struct kn_datadef *d, const struct kn_value *v)
+{
+	if (d->nallowed == 0)
+		return true;
+	for (size_t i = 0; i < d->nallowed; i++)
+		if (kn_value_equal(&d->allowed[i], v))
+			return true;
+	return false;
+}
+
+int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errmsg *em)
+{
+	struct vctx v = { .m = m, .file = file, .em = em };
+	int rc;
+	for (size_t i = 0; i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		char where[200];
+		snprintf(where, sizeof(where), "data definition '%s'", d->name);
+		if ((rc = check_name(&v, where, d->name)) != LB_OK ||
+		    (rc = check_ids(&v, d->derive, where, "valueCondition")) != LB_OK ||
+		    (rc = check_ids(&v, d->defcond, where, "defaultCondition")) != LB_OK)
+			return rc;
+		for (size_t k = 0; k < d->nwarnings; k++)
+			if ((rc = check_ids(&v, d->warnings[k].cond, where, "warnCondition")) != LB_OK)
+				return rc;
+		const struct kn_value *dv = &d->defval;
+		bool ok = true;
+		if (dv->t == KN_V_SET) {
+			for (size_t k = 0; k < dv->u.set.n; k++)
+				ok &= in_range(d, &dv->u.set.v[k]);
+		} else if (dv->t != KN_V_UNKNOWN) {
+			ok = in_range(d, dv);
+		}
+		if (!ok)
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: %s: defaultValue is not one of the range values; "
+				       "pick one of them or extend the range",
+				       file, d->line, d->col, where);
+	}
+	if ((rc = check_task(&v, m->root)) != LB_OK)
+		return rc;
+	if (m->nproblems > 0)
+		return lb_errf(em, LB_EINVALID, "%s (PROformajs refuses such a protocol: fix it)",
+			       m->problems[0].text);
 	return LB_OK;
 }
 
@@ -636,26 +1038,11 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 		rc = jerr(&j, LB_ESYNTAX, "expected a Plan object at the top level");
 		goto err;
 	}
-	json_t *dd;
-	if ((rc = parse_array(&j, root, "dataDefinitions", &dd)) != LB_OK)
-		goto err;
-	size_t n = dd ? json_array_size(dd) : 0;
-	if (n > 0 && (j.m->data = lb_calloc(n, sizeof(*j.m->data))) == NULL) {
-		rc = lb_errf(em, LB_ENOMEM, "out of memory");
-		goto err;
-	}
-	push_key(&j, "dataDefinitions");
-	for (size_t i = 0; i < n; i++) {
-		push_idx(&j, i);
-		j.m->ndata++;
-		if ((rc = parse_data(&j, json_array_get(dd, i), &j.m->data[i])) != LB_OK)
-			goto err;
-		j.depth--;
-	}
-	j.depth--;
 	if ((rc = parse_task(&j, root, &j.m->root)) != LB_OK)
 		goto err;
 	if ((rc = kn_model_resolve(j.m, file, em)) != LB_OK)
+		goto err;
+	if ((rc = kn_js_validate(j.m, file, em)) != LB_OK)
 		goto err;
 	json_decref(root);
 	*out = j.m;
@@ -733,35 +1120,113 @@ static void put_expr(json_t *o, const char *k, const struct kn_expr *e, bool *ba
 		put(o, k, expr_json(e), bad);
 }
 
-static json_t *task_json(const struct kn_task *t, bool *bad)
+static void put_meta(json_t *o, const char *meta, bool *bad)
+{
+	if (meta != NULL)
+		put(o, "meta", json_loads(meta, JSON_DECODE_ANY, NULL), bad);
+}
+
+static void append(json_t *a, json_t *v, bool *bad)
+{
+	if (a == NULL || v == NULL || json_array_append_new(a, v) != 0)
+		*bad = true;
+}
+
+static json_t *data_json(const struct kn_datadef *d, bool *bad)
 {
 	json_t *o = json_object();
 	if (o == NULL) {
 		*bad = true;
 		return NULL;
 	}
-	put(o, "class", json_string(kn_class_name(t->cls, true)), bad);
+	put(o, "class", json_string(kn_dtype_name(d->type, true)), bad);
+	put_str(o, "name", d->name, bad);
+	put_str(o, "caption", d->caption, bad);
+	put_str(o, "description", d->description, bad);
+	put_meta(o, d->meta, bad);
+	if (d->multi)
+		put(o, "multiValued", json_true(), bad);
+	if (d->nallowed > 0) {
+		json_t *r = json_array();
+		for (size_t k = 0; r != NULL && k < d->nallowed; k++) {
+			json_t *v = lit_json(&d->allowed[k]);
+			if (d->range_objects) {
+				json_t *ro = json_object();
+				put(ro, "value", v, bad);
+				put_str(ro, "caption", kn_allowed_caption(d, k), bad);
+				v = ro;
+			}
+			append(r, v, bad);
+		}
+		put(o, "range", r, bad);
+	}
+	if (d->defval.t != KN_V_UNKNOWN)
+		put(o, "defaultValue", lit_json(&d->defval), bad);
+	put_expr(o, "defaultCondition", d->defcond, bad);
+	put_expr(o, "valueCondition", d->derive, bad);
+	if (d->nwarnings > 0) {
+		json_t *a = json_array();
+		for (size_t k = 0; a != NULL && k < d->nwarnings; k++) {
+			const struct kn_warning *w = &d->warnings[k];
+			json_t *wo = json_object();
+			put(wo, "class", json_string("Warning"), bad);
+			put_str(wo, "caption", w->caption, bad);
+			put_str(wo, "description", w->description, bad);
+			put_meta(wo, w->meta, bad);
+			put_expr(wo, "warnCondition", w->cond, bad);
+			append(a, wo, bad);
+		}
+		put(o, "warnings", a, bad);
+	}
+	/* LEBEN extensions (PROformajs ignores keys it does not know) */
+	put_str(o, "unit", d->unit, bad);
+	if (d->has_range) {
+		json_t *r = json_array();
+		append(r, num_json(d->lo), bad);
+		append(r, num_json(d->hi), bad);
+		put(o, "bounds", r, bad);
+	}
+	put_expr(o, "validCondition", d->valid, bad);
+	return o;
+}
+
+static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, bool *bad)
+{
+	json_t *o = json_object();
+	if (o == NULL) {
+		*bad = true;
+		return NULL;
+	}
+	put(o, "class", json_string(t->plain ? "Task" : kn_class_name(t->cls, true)), bad);
 	put_str(o, "name", t->name, bad);
 	put_str(o, "caption", t->caption, bad);
 	put_str(o, "description", t->description, bad);
-	if (t->nafter > 0) {
-		json_t *a = json_array();
-		for (size_t i = 0; a != NULL && i < t->nafter; i++)
-			json_array_append_new(a, json_string(t->after[i]));
-		put(o, "antecedents", a, bad);
-	}
+	put_meta(o, t->meta, bad);
 	if (t->optional)
 		put(o, "optional", json_true(), bad);
 	if (t->autonomous)
 		put(o, "autonomous", json_true(), bad);
-	if (t->priority != 0)
-		put(o, "priority", json_integer(t->priority), bad);
-	put_str(o, "trigger", t->trigger, bad);
+	if (t->cyclic)
+		put(o, "cyclic", json_true(), bad);
+	put_str(o, "eventTrigger", t->trigger, bad);
 	put_expr(o, "preCondition", t->pre, bad);
 	put_expr(o, "waitCondition", t->wait, bad);
 	put_expr(o, "terminateCondition", t->terminate, bad);
 	put_expr(o, "abortCondition", t->abort, bad);
 	put_expr(o, "cycleUntil", t->cycle_until, bad);
+	if (t->use_defaults)
+		put(o, "useDefaults", json_true(), bad);
+	if (t->auto_most_supported)
+		put(o, "autoConfirmMostSupported", json_true(), bad);
+	/* LEBEN extensions */
+	if (t->nafter > 0) {
+		json_t *a = json_array();
+		for (size_t i = 0; a != NULL && i < t->nafter; i++)
+			append(a, json_string(t->after[i]), bad);
+		put(o, "antecedents", a, bad);
+	}
+	if (t->priority != 0)
+		put(o, "priority", json_integer(t->priority), bad);
 	if (t->cycles != 0)
 		put(o, "cycles", json_integer(t->cycles), bad);
 	if (t->interval != 0)
@@ -772,28 +1237,40 @@ static json_t *task_json(const struct kn_task *t, bool *bad)
 			json_t *p = json_object();
 			put_str(p, "data", t->post[i].data, bad);
 			put_expr(p, "value", t->post[i].e, bad);
-			json_array_append_new(a, p);
+			append(a, p, bad);
 		}
 		put(o, "postAssignments", a, bad);
 	}
-	if (t->cls == KN_DECISION)
-		put(o, "choiceMode", json_string(t->multiple ? "multiple" : "single"), bad);
+	if (t->cls == KN_DECISION && t->multiple)
+		put(o, "choiceMode", json_string("multiple"), bad);
 	put_str(o, "procedure", t->procedure, bad);
-	if (t->cls == KN_ENQUIRY) {
+	/* data definitions held by this task */
+	json_t *dd = json_array();
+	for (size_t i = 0; dd != NULL && i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		if (d->owner == NULL ? t == m->root : strcmp(d->owner, t->name) == 0)
+			append(dd, data_json(d, bad), bad);
+	}
+	if (dd != NULL && json_array_size(dd) > 0)
+		put(o, "dataDefinitions", dd, bad);
+	else
+		json_decref(dd);
+	if (t->cls == KN_ENQUIRY && t->nsources > 0) {
 		json_t *a = json_array();
 		for (size_t i = 0; a != NULL && i < t->nsources; i++) {
 			const struct kn_source *s = &t->sources[i];
 			json_t *so = json_object();
 			put(so, "class", json_string("Source"), bad);
 			put_str(so, "type", s->data, bad);
+			put_meta(so, s->meta, bad);
+			put_expr(so, "requestCondition", s->request, bad);
 			if (s->optional)
 				put(so, "optional", json_true(), bad);
-			put_expr(so, "requestCondition", s->request, bad);
-			json_array_append_new(a, so);
+			append(a, so, bad);
 		}
 		put(o, "sources", a, bad);
 	}
-	if (t->cls == KN_DECISION) {
+	if (t->cls == KN_DECISION && t->ncands > 0) {
 		json_t *a = json_array();
 		for (size_t i = 0; a != NULL && i < t->ncands; i++) {
 			const struct kn_candidate *c = &t->cands[i];
@@ -802,6 +1279,9 @@ static json_t *task_json(const struct kn_task *t, bool *bad)
 			put_str(co, "name", c->name, bad);
 			put_str(co, "caption", c->caption, bad);
 			put_str(co, "description", c->description, bad);
+			put_meta(co, c->meta, bad);
+			if (c->auto_recommended)
+				put(co, "autoConfirmRecommended", json_true(), bad);
 			if (c->priority != 0)
 				put(co, "priority", json_integer(c->priority), bad);
 			json_t *args = json_array();
@@ -811,23 +1291,31 @@ static json_t *task_json(const struct kn_task *t, bool *bad)
 				json_t *ao = json_object();
 				put(ao, "class", json_string("Argument"), bad);
 				put_str(ao, "name", g->name, bad);
-				put_str(ao, "caption", g->caption, bad);
+				put(ao, "caption", json_string(g->caption ? g->caption : ""), bad);
+				put_str(ao, "description", g->description, bad);
+				put_meta(ao, g->meta, bad);
 				put(ao, "support", g->kind == KN_SUP_WEIGHT ? num_json(g->weight)
 									 : json_string(sym[g->kind]),
 				    bad);
-				put_expr(ao, "activeCondition", g->cond, bad);
-				json_array_append_new(args, ao);
+				if (g->cond != NULL)
+					put_expr(ao, "activeCondition", g->cond, bad);
+				else
+					put(ao, "activeCondition", json_string("true"), bad);
+				append(args, ao, bad);
 			}
-			put(co, "arguments", args, bad);
+			if (c->nargs > 0)
+				put(co, "arguments", args, bad);
+			else
+				json_decref(args);
 			put_expr(co, "recommendCondition", c->recommend, bad);
-			json_array_append_new(a, co);
+			append(a, co, bad);
 		}
 		put(o, "candidates", a, bad);
 	}
-	if (t->cls == KN_PLAN) {
+	if (t->cls == KN_PLAN && t->ntasks > 0) {
 		json_t *a = json_array();
 		for (size_t i = 0; a != NULL && i < t->ntasks; i++)
-			json_array_append_new(a, task_json(t->tasks[i], bad));
+			append(a, task_json(m, t->tasks[i], bad), bad);
 		put(o, "tasks", a, bad);
 	}
 	return o;
@@ -836,40 +1324,9 @@ static json_t *task_json(const struct kn_task *t, bool *bad)
 int kn_js_print(const struct lb_kn_model *m, struct lb_buf *b)
 {
 	bool bad = false;
-	json_t *root = task_json(m->root, &bad);
+	json_t *root = task_json(m, m->root, &bad);
 	if (root == NULL)
 		return LB_ENOMEM;
-	json_t *dd = json_array();
-	for (size_t i = 0; dd != NULL && i < m->ndata; i++) {
-		const struct kn_datadef *d = &m->data[i];
-		json_t *o = json_object();
-		put(o, "class", json_string(kn_dtype_name(d->type, true)), &bad);
-		put_str(o, "name", d->name, &bad);
-		put_str(o, "caption", d->caption, &bad);
-		put_str(o, "description", d->description, &bad);
-		put_str(o, "unit", d->unit, &bad);
-		if (d->multi)
-			put(o, "multiValued", json_true(), &bad);
-		if (d->has_range) {
-			json_t *r = json_array();
-			json_array_append_new(r, num_json(d->lo));
-			json_array_append_new(r, num_json(d->hi));
-			put(o, "range", r, &bad);
-		} else if (d->nallowed > 0) {
-			json_t *r = json_array();
-			for (size_t k = 0; r != NULL && k < d->nallowed; k++)
-				json_array_append_new(r, lit_json(&d->allowed[k]));
-			put(o, "range", r, &bad);
-		}
-		if (d->defval.t != KN_V_UNKNOWN)
-			put(o, "defaultValue", lit_json(&d->defval), &bad);
-		put_expr(o, "derivation", d->derive, &bad);
-		put_expr(o, "valueCondition", d->valid, &bad);
-		put_expr(o, "warningCondition", d->warning, &bad);
-		put_str(o, "warningText", d->warning_text, &bad);
-		json_array_append_new(dd, o);
-	}
-	put(root, "dataDefinitions", dd, &bad);
 	char *s = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 	json_decref(root);
 	if (s == NULL)

@@ -6,7 +6,10 @@
  * verifier reports and that `contract run` refuses.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "knowledge/kn_int.h"
 
@@ -24,6 +27,26 @@ const char *kn_dtype_name(int t, bool js)
 	return (t >= 0 && t < 5) ? (js ? jsn : pf)[t] : "?";
 }
 
+int kn_meta_canon(const char *s, char **out)
+{
+	json_t *j = json_loads(s, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+	if (j == NULL)
+		return LB_EINVALID;
+	char *d = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+				       JSON_REAL_PRECISION(17));
+	json_decref(j);
+	if (d == NULL)
+		return LB_ENOMEM;
+	*out = lb_strdup(d);
+	free(d);
+	return *out ? LB_OK : LB_ENOMEM;
+}
+
+const char *kn_allowed_caption(const struct kn_datadef *d, size_t i)
+{
+	return d->allowed_caption != NULL && i < d->nallowed ? d->allowed_caption[i] : NULL;
+}
+
 void kn_task_free(struct kn_task *t)
 {
 	if (t == NULL)
@@ -37,6 +60,7 @@ void kn_task_free(struct kn_task *t)
 	kn_expr_free(t->abort);
 	kn_expr_free(t->cycle_until);
 	lb_free(t->trigger);
+	lb_free(t->meta);
 	for (size_t i = 0; i < t->nafter; i++)
 		lb_free(t->after[i]);
 	lb_free(t->after);
@@ -57,15 +81,19 @@ void kn_task_free(struct kn_task *t)
 		for (size_t j = 0; j < c->nargs; j++) {
 			lb_free(c->args[j].name);
 			lb_free(c->args[j].caption);
+			lb_free(c->args[j].description);
+			lb_free(c->args[j].meta);
 			kn_expr_free(c->args[j].cond);
 		}
 		lb_free(c->args);
 		kn_expr_free(c->recommend);
+		lb_free(c->meta);
 	}
 	lb_free(t->cands);
 	lb_free(t->procedure);
 	for (size_t i = 0; i < t->nsources; i++) {
 		lb_free(t->sources[i].data);
+		lb_free(t->sources[i].meta);
 		kn_expr_free(t->sources[i].request);
 	}
 	lb_free(t->sources);
@@ -83,14 +111,26 @@ void lb_kn_model_free(struct lb_kn_model *m)
 		lb_free(d->caption);
 		lb_free(d->description);
 		lb_free(d->unit);
-		for (size_t j = 0; j < d->nallowed; j++)
+		for (size_t j = 0; j < d->nallowed; j++) {
 			kn_value_clear(&d->allowed[j]);
+			if (d->allowed_caption != NULL)
+				lb_free(d->allowed_caption[j]);
+		}
 		lb_free(d->allowed);
+		lb_free(d->allowed_caption);
 		kn_value_clear(&d->defval);
+		kn_expr_free(d->defcond);
 		kn_expr_free(d->derive);
 		kn_expr_free(d->valid);
-		kn_expr_free(d->warning);
-		lb_free(d->warning_text);
+		for (size_t j = 0; j < d->nwarnings; j++) {
+			kn_expr_free(d->warnings[j].cond);
+			lb_free(d->warnings[j].caption);
+			lb_free(d->warnings[j].description);
+			lb_free(d->warnings[j].meta);
+		}
+		lb_free(d->warnings);
+		lb_free(d->owner);
+		lb_free(d->meta);
 	}
 	lb_free(m->data);
 	lb_free(m->tasks);
@@ -176,6 +216,90 @@ static int collect(struct lb_kn_model *m, struct kn_task *t, int parent, size_t 
 	return LB_OK;
 }
 
+/* The name a string literal or bare name argument gives, or NULL. */
+static const char *arg_name(const struct kn_expr *a)
+{
+	if (a->op == KN_E_NAME)
+		return a->name;
+	if (a->op == KN_E_CONST && a->v.t == KN_V_TEXT)
+		return a->v.u.s;
+	return NULL;
+}
+
+/* A task by name or by PROformajs path ("plan:sub:task": the path must follow the tree). */
+static int find_task_path(const struct lb_kn_model *m, const char *path)
+{
+	const char *last = strrchr(path, ':');
+	int t = kn_model_find_task(m, last ? last + 1 : path);
+	if (t < 0 || last == NULL)
+		return t;
+	/* check the ancestors named, innermost first */
+	int at = m->tasks[t]->parent;
+	const char *end = last;
+	while (end > path && at >= 0) {
+		const char *start = end;
+		while (start > path && start[-1] != ':')
+			start--;
+		size_t n = (size_t)(end - start);
+		const char *nm = m->tasks[at]->name;
+		if (strlen(nm) != n || memcmp(nm, start, n) != 0)
+			return -1;
+		at = m->tasks[at]->parent;
+		end = start > path ? start - 1 : path;
+	}
+	return end > path ? -1 : t;
+}
+
+/* Candidate `name` or `decision:candidate` (a longer path: its last two parts): the calling
+ * decision's own candidate first, then a sibling decision's, then the only one of that name. */
+static int find_candidate(const struct resolver *r, const char *path, int *task, int *cand)
+{
+	const struct lb_kn_model *m = r->m;
+	const char *cn = strrchr(path, ':');
+	int only_task = -1;
+	if (cn != NULL) {
+		char tn[128];
+		const char *ts = cn;
+		while (ts > path && ts[-1] != ':')
+			ts--;
+		size_t n = (size_t)(cn - ts);
+		if (n >= sizeof(tn))
+			return LB_ENOTFOUND;
+		memcpy(tn, ts, n);
+		tn[n] = 0;
+		only_task = kn_model_find_task(m, tn);
+		if (only_task < 0)
+			return LB_ENOTFOUND;
+		cn++;
+	} else {
+		cn = path;
+	}
+	int best = -1, bestc = -1, rank = 99, count = 0;
+	const struct kn_task *caller = r->task >= 0 ? m->tasks[r->task] : NULL;
+	for (size_t t = 0; t < m->ntasks; t++) {
+		if (only_task >= 0 && (int)t != only_task)
+			continue;
+		const struct kn_task *d = m->tasks[t];
+		for (size_t c = 0; c < d->ncands; c++) {
+			if (strcmp(d->cands[c].name, cn) != 0)
+				continue;
+			int rk = caller == NULL ? 2 : (int)t == caller->idx ? 0
+				 : d->parent == caller->parent ? 1 : 2;
+			count++;
+			if (rk < rank) {
+				rank = rk;
+				best = (int)t;
+				bestc = (int)c;
+			}
+		}
+	}
+	if (best < 0 || (rank == 2 && count > 1))
+		return LB_ENOTFOUND;
+	*task = best;
+	*cand = bestc;
+	return LB_OK;
+}
+
 static int resolve_expr(struct resolver *r, struct kn_expr *e)
 {
 	int rc;
@@ -200,23 +324,66 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 						"%s:%d:%d: unknown function '%s'", r->file, e->line,
 						e->col, e->name);
 		const struct kn_fn_info *f = &kn_fns[e->ref];
-		if ((int)e->nargs < f->min_args || (int)e->nargs > f->max_args)
+		if ((int)e->nargs < f->min_args || (int)e->nargs > f->max_args) {
+			if (f->min_args == f->max_args)
+				return kn_model_problem(r->m, LB_KN_TYPE, r->task, e->line, e->col,
+							"%s:%d:%d: %s takes %d argument%s, not %zu",
+							r->file, e->line, e->col, f->name, f->min_args,
+							f->min_args == 1 ? "" : "s", e->nargs);
 			return kn_model_problem(r->m, LB_KN_TYPE, r->task, e->line, e->col,
-						"%s:%d:%d: %s takes %d argument%s, not %zu", r->file,
-						e->line, e->col, f->name, f->min_args,
-						f->min_args == 1 ? "" : "s", e->nargs);
+						"%s:%d:%d: %s takes %d to %d arguments, not %zu",
+						r->file, e->line, e->col, f->name, f->min_args,
+						f->max_args, e->nargs);
+		}
 		size_t first = 0;
-		if (f->task_arg || (e->ref == KN_F_IS_KNOWN && e->args[0]->op == KN_E_CONST)) {
+		if (e->nargs == 0) {
+			e->ref2 = r->task; /* index() / path(): the calling task */
+			return LB_OK;
+		}
+		if (f->arg0 == KN_FA_TASKS) {
+			struct kn_expr *l = e->args[0];
+			if (l->op != KN_E_LIST)
+				return kn_model_problem(r->m, LB_KN_TYPE, r->task, l->line, l->col,
+							"%s:%d:%d: %s needs a list of task names",
+							r->file, l->line, l->col, f->name);
+			for (size_t i = 0; i < l->nargs; i++) {
+				struct kn_expr *a = l->args[i];
+				const char *nm = arg_name(a);
+				a->ref = nm ? find_task_path(r->m, nm) : -1;
+				if (a->ref < 0)
+					return kn_model_problem(
+						r->m, LB_KN_UNDEFINED, r->task, a->line, a->col,
+						"%s:%d:%d: undefined task '%s'", r->file, a->line,
+						a->col, nm ? nm : "?");
+			}
+			return LB_OK;
+		}
+		bool one_cand = (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED) &&
+				e->nargs == 1;
+		if (one_cand) {
+			/* net_support('candidate') or net_support('decision:candidate') */
 			struct kn_expr *a = e->args[0];
-			const char *nm = a->op == KN_E_NAME ? a->name
-					 : (a->op == KN_E_CONST && a->v.t == KN_V_TEXT) ? a->v.u.s
-					 : NULL;
+			const char *nm = arg_name(a);
+			if (nm == NULL)
+				return kn_model_problem(r->m, LB_KN_TYPE, r->task, a->line, a->col,
+							"%s:%d:%d: %s needs a candidate name", r->file,
+							a->line, a->col, f->name);
+			if (find_candidate(r, nm, &a->ref, &a->ref2) != LB_OK)
+				return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, a->line,
+							a->col, "%s:%d:%d: undefined candidate '%s'",
+							r->file, a->line, a->col, nm);
+			return LB_OK;
+		}
+		if (f->task_arg || f->arg0 == KN_FA_DATA ||
+		    (e->ref == KN_F_IS_KNOWN && e->args[0]->op == KN_E_CONST)) {
+			struct kn_expr *a = e->args[0];
+			const char *nm = arg_name(a);
 			if (nm == NULL)
 				return kn_model_problem(r->m, LB_KN_TYPE, r->task, a->line, a->col,
 							"%s:%d:%d: %s needs a %s name", r->file,
 							a->line, a->col, f->name,
 							f->task_arg ? "task" : "data item");
-			a->ref = f->task_arg ? kn_model_find_task(r->m, nm)
+			a->ref = f->task_arg ? find_task_path(r->m, nm)
 					     : kn_model_find_data(r->m, nm);
 			if (a->ref < 0)
 				return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, a->line,
@@ -227,10 +394,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			if ((e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)) {
 				struct kn_task *d = r->m->tasks[a->ref];
 				struct kn_expr *c = e->args[1];
-				const char *cn = c->op == KN_E_NAME ? c->name
-						 : (c->op == KN_E_CONST && c->v.t == KN_V_TEXT)
-							 ? c->v.u.s
-							 : NULL;
+				const char *cn = arg_name(c);
 				c->ref = -1;
 				if (d->cls != KN_DECISION)
 					return kn_model_problem(
@@ -376,12 +540,20 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 	for (size_t i = 0; i < m->ndata; i++) {
 		struct kn_datadef *d = &m->data[i];
 		r.value_ok = false;
-		if ((rc = resolve_expr(&r, d->derive)) != LB_OK)
+		if ((rc = resolve_expr(&r, d->derive)) != LB_OK ||
+		    (rc = resolve_expr(&r, d->defcond)) != LB_OK)
 			return lb_errf(em, rc, "out of memory");
 		r.value_ok = true;
-		if ((rc = resolve_expr(&r, d->valid)) != LB_OK ||
-		    (rc = resolve_expr(&r, d->warning)) != LB_OK)
+		if ((rc = resolve_expr(&r, d->valid)) != LB_OK)
 			return lb_errf(em, rc, "out of memory");
+		for (size_t k = 0; k < d->nwarnings; k++)
+			if ((rc = resolve_expr(&r, d->warnings[k].cond)) != LB_OK)
+				return lb_errf(em, rc, "out of memory");
+		if (d->owner != NULL && kn_model_find_task(m, d->owner) < 0)
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: data item '%s' belongs to task '%s', which the "
+				       "contract does not have",
+				       file, d->line, d->col, d->name, d->owner);
 		if (d->has_range && d->lo > d->hi)
 			return lb_errf(em, LB_EINVALID,
 				       "%s:%d:%d: data item '%s': range %g .. %g is empty", file,
@@ -410,7 +582,9 @@ static bool task_equal(const struct kn_task *a, const struct kn_task *b)
 	    a->optional != b->optional || a->priority != b->priority ||
 	    a->nafter != b->nafter || a->npost != b->npost || a->ntasks != b->ntasks ||
 	    a->ncands != b->ncands || a->multiple != b->multiple ||
-	    !str_eq(a->procedure, b->procedure) || a->nsources != b->nsources)
+	    !str_eq(a->procedure, b->procedure) || a->nsources != b->nsources ||
+	    a->cyclic != b->cyclic || a->plain != b->plain || a->use_defaults != b->use_defaults ||
+	    a->auto_most_supported != b->auto_most_supported || !str_eq(a->meta, b->meta))
 		return false;
 	for (size_t i = 0; i < a->nafter; i++)
 		if (!str_eq(a->after[i], b->after[i]))
@@ -426,11 +600,13 @@ static bool task_equal(const struct kn_task *a, const struct kn_task *b)
 		const struct kn_candidate *x = &a->cands[i], *y = &b->cands[i];
 		if (!str_eq(x->name, y->name) || !str_eq(x->caption, y->caption) ||
 		    !str_eq(x->description, y->description) || x->priority != y->priority ||
-		    x->nargs != y->nargs || !kn_expr_equal(x->recommend, y->recommend))
+		    x->nargs != y->nargs || !kn_expr_equal(x->recommend, y->recommend) ||
+		    x->auto_recommended != y->auto_recommended || !str_eq(x->meta, y->meta))
 			return false;
 		for (size_t j = 0; j < x->nargs; j++) {
 			const struct kn_argument *p = &x->args[j], *q = &y->args[j];
 			if (!str_eq(p->name, q->name) || !str_eq(p->caption, q->caption) ||
+			    !str_eq(p->description, q->description) || !str_eq(p->meta, q->meta) ||
 			    p->kind != q->kind || p->weight != q->weight ||
 			    !kn_expr_equal(p->cond, q->cond))
 				return false;
@@ -439,6 +615,7 @@ static bool task_equal(const struct kn_task *a, const struct kn_task *b)
 	for (size_t i = 0; i < a->nsources; i++)
 		if (!str_eq(a->sources[i].data, b->sources[i].data) ||
 		    a->sources[i].optional != b->sources[i].optional ||
+		    !str_eq(a->sources[i].meta, b->sources[i].meta) ||
 		    !kn_expr_equal(a->sources[i].request, b->sources[i].request))
 			return false;
 	return true;
@@ -457,12 +634,20 @@ bool lb_kn_model_equal(const struct lb_kn_model *a, const struct lb_kn_model *b)
 								       x->hi != y->hi)) ||
 		    x->nallowed != y->nallowed || !kn_value_equal(&x->defval, &y->defval) ||
 		    !kn_expr_equal(x->derive, y->derive) || !kn_expr_equal(x->valid, y->valid) ||
-		    !kn_expr_equal(x->warning, y->warning) ||
-		    !str_eq(x->warning_text, y->warning_text))
+		    !kn_expr_equal(x->defcond, y->defcond) || x->nwarnings != y->nwarnings ||
+		    x->range_objects != y->range_objects || !str_eq(x->owner, y->owner) ||
+		    !str_eq(x->meta, y->meta))
 			return false;
 		for (size_t j = 0; j < x->nallowed; j++)
-			if (!kn_value_equal(&x->allowed[j], &y->allowed[j]))
+			if (!kn_value_equal(&x->allowed[j], &y->allowed[j]) ||
+			    !str_eq(kn_allowed_caption(x, j), kn_allowed_caption(y, j)))
 				return false;
+		for (size_t j = 0; j < x->nwarnings; j++) {
+			const struct kn_warning *p = &x->warnings[j], *q = &y->warnings[j];
+			if (!kn_expr_equal(p->cond, q->cond) || !str_eq(p->caption, q->caption) ||
+			    !str_eq(p->description, q->description) || !str_eq(p->meta, q->meta))
+				return false;
+		}
 	}
 	return true;
 }

@@ -273,6 +273,24 @@ static int pexpr(struct pf *x, struct kn_expr **out, const char *stop)
 	return pexpect(x, ";");
 }
 
+/* `meta "JSON"`: the string must hold JSON; it is kept in canonical compact form. */
+static int pmeta(struct pf *x, char **out)
+{
+	int line = x->tline, col = x->tcol, rc;
+	if (*out != NULL)
+		return lb_errf(x->em, LB_ESYNTAX, "%s:%d:%d: attribute given twice", x->file, line,
+			       col);
+	if (x->t != P_STR)
+		return perr(x, "a string holding JSON (meta)");
+	rc = kn_meta_canon(x->str, out);
+	if (rc == LB_EINVALID)
+		return lb_errf(x->em, LB_ESYNTAX, "%s:%d:%d: meta is not JSON text", x->file,
+			       x->tline, x->tcol);
+	if (rc != LB_OK)
+		return lb_errf(x->em, rc, "out of memory");
+	return pnext(x);
+}
+
 /* A literal for `allowed` / `default`, typed by the data item. */
 static int plit(struct pf *x, const struct kn_datadef *d, struct kn_value *v)
 {
@@ -354,9 +372,36 @@ static int pdata(struct pf *x)
 			    (rc = pstring(x, &d->description)) != LB_OK);
 		} else if (pis(x, "unit")) {
 			(void)((rc = pnext(x)) != LB_OK || (rc = pstring(x, &d->unit)) != LB_OK);
-		} else if (pis(x, "warning_text")) {
+		} else if (pis(x, "warning_text") || pis(x, "warning_description") ||
+			   pis(x, "warning_meta")) {
+			if (d->nwarnings == 0)
+				return perr(x, "'warning EXPRESSION;' before its text, description "
+					       "or meta");
+			struct kn_warning *w = &d->warnings[d->nwarnings - 1];
+			if (pis(x, "warning_meta"))
+				(void)((rc = pnext(x)) != LB_OK || (rc = pmeta(x, &w->meta)) != LB_OK ||
+				    (rc = pexpect(x, ";")) != LB_OK);
+			else if (pis(x, "warning_text") && w->caption == NULL)
+				(void)((rc = pnext(x)) != LB_OK || (rc = pstring(x, &w->caption)) != LB_OK);
+			else if (pis(x, "warning_description") && w->description == NULL)
+				(void)((rc = pnext(x)) != LB_OK ||
+				    (rc = pstring(x, &w->description)) != LB_OK);
+			else
+				return lb_errf(x->em, LB_ESYNTAX, "%s:%d:%d: attribute given twice",
+					       x->file, aline, acol);
+		} else if (pis(x, "meta")) {
+			(void)((rc = pnext(x)) != LB_OK || (rc = pmeta(x, &d->meta)) != LB_OK ||
+			    (rc = pexpect(x, ";")) != LB_OK);
+		} else if (pis(x, "scope")) {
+			if (d->owner != NULL)
+				return lb_errf(x->em, LB_ESYNTAX, "%s:%d:%d: attribute given twice",
+					       x->file, aline, acol);
 			(void)((rc = pnext(x)) != LB_OK ||
-			    (rc = pstring(x, &d->warning_text)) != LB_OK);
+			    (rc = pident(x, &d->owner, "a task name")) != LB_OK ||
+			    (rc = pexpect(x, ";")) != LB_OK);
+		} else if (pis(x, "default_condition")) {
+			(void)((rc = pnext(x)) != LB_OK ||
+			    (rc = pexpr(x, &d->defcond, NULL)) != LB_OK);
 		} else if (pis(x, "range")) {
 			if (d->type != KN_T_INTEGER && d->type != KN_T_REAL)
 				return perr(x, "an attribute that fits the type ('range' is for "
@@ -367,9 +412,9 @@ static int pdata(struct pf *x)
 				return rc;
 			rc = pexpect(x, ";");
 		} else if (pis(x, "allowed")) {
-			if (d->type == KN_T_INTEGER || d->type == KN_T_REAL)
-				return perr(x, "an attribute that fits the type (numeric items take "
-					       "'range' or 'valid', not 'allowed')");
+			if (d->nallowed > 0)
+				return lb_errf(x->em, LB_ESYNTAX, "%s:%d:%d: attribute given twice",
+					       x->file, aline, acol);
 			if ((rc = pnext(x)) != LB_OK)
 				return rc;
 			for (;;) {
@@ -378,9 +423,24 @@ static int pdata(struct pf *x)
 				if (na == NULL)
 					return lb_errf(x->em, LB_ENOMEM, "out of memory");
 				d->allowed = na;
+				char **nc = lb_realloc(d->allowed_caption,
+						       (d->nallowed + 1) * sizeof(*nc));
+				if (nc == NULL)
+					return lb_errf(x->em, LB_ENOMEM, "out of memory");
+				d->allowed_caption = nc;
+				nc[d->nallowed] = NULL;
 				if ((rc = plit(x, d, &d->allowed[d->nallowed])) != LB_OK)
 					return rc;
 				d->nallowed++;
+				if (x->t == P_STR) {
+					/* V "caption": a string right after a value is its caption */
+					nc[d->nallowed - 1] = x->str;
+					x->str = NULL;
+					if ((rc = pnext(x)) != LB_OK)
+						return rc;
+				}
+				if (nc[d->nallowed - 1] != NULL)
+					d->range_objects = true;
 				if (!pis(x, ","))
 					break;
 				if ((rc = pnext(x)) != LB_OK)
@@ -428,12 +488,22 @@ static int pdata(struct pf *x)
 			(void)((rc = pnext(x)) != LB_OK ||
 			    (rc = pexpr(x, &d->valid, NULL)) != LB_OK);
 		} else if (pis(x, "warning")) {
-			(void)((rc = pnext(x)) != LB_OK ||
-			    (rc = pexpr(x, &d->warning, NULL)) != LB_OK);
+			struct kn_warning *nw =
+				lb_realloc(d->warnings, (d->nwarnings + 1) * sizeof(*nw));
+			if (nw == NULL)
+				return lb_errf(x->em, LB_ENOMEM, "out of memory");
+			d->warnings = nw;
+			struct kn_warning *w = &d->warnings[d->nwarnings++];
+			memset(w, 0, sizeof(*w));
+			(void)((rc = pnext(x)) != LB_OK || (rc = pexpr(x, &w->cond, NULL)) != LB_OK);
+			/* `value` is the item itself: written with its name (as PROformajs does) */
+			if (rc == LB_OK && (rc = kn_expr_rename(w->cond, "value", d->name)) != LB_OK)
+				return lb_errf(x->em, rc, "out of memory");
 		} else {
 			return perr(x, "a data attribute (caption, description, unit, range, "
-				       "allowed, default, derive, valid, warning, warning_text) or "
-				       "'end data.'");
+				       "allowed, default, default_condition, derive, valid, warning, "
+				       "warning_text, warning_description, warning_meta, scope, meta) "
+				       "or 'end data.'");
 		}
 		if (rc != LB_OK)
 			return rc;
@@ -484,6 +554,18 @@ static int parg(struct pf *x, struct kn_candidate *c)
 		if ((rc = pnext(x)) != LB_OK)
 			return rc;
 	}
+	if (pis(x, "description")) {
+		if ((rc = pnext(x)) != LB_OK)
+			return rc;
+		if (x->t != P_STR)
+			return perr(x, "a double-quoted string");
+		a->description = x->str;
+		x->str = NULL;
+		if ((rc = pnext(x)) != LB_OK)
+			return rc;
+	}
+	if (pis(x, "meta") && ((rc = pnext(x)) != LB_OK || (rc = pmeta(x, &a->meta)) != LB_OK))
+		return rc;
 	if (pis(x, "if"))
 		return (rc = pnext(x)) != LB_OK ? rc : pexpr(x, &a->cond, NULL);
 	return pexpect(x, ";");
@@ -515,12 +597,19 @@ static int pcand(struct pf *x, struct kn_task *t)
 			c->priority = (int)v;
 		} else if (pis(x, "argument")) {
 			rc = parg(x, c);
+		} else if (pis(x, "auto_confirm_recommended")) {
+			c->auto_recommended = true;
+			(void)((rc = pnext(x)) != LB_OK || (rc = pexpect(x, ";")) != LB_OK);
+		} else if (pis(x, "meta")) {
+			(void)((rc = pnext(x)) != LB_OK || (rc = pmeta(x, &c->meta)) != LB_OK ||
+			    (rc = pexpect(x, ";")) != LB_OK);
 		} else if (pis(x, "recommend")) {
 			(void)((rc = pnext(x)) != LB_OK ||
 			    (rc = pexpr(x, &c->recommend, NULL)) != LB_OK);
 		} else {
 			return perr(x, "a candidate attribute (caption, description, priority, "
-				       "argument, recommend) or 'end candidate.'");
+				       "argument, recommend, auto_confirm_recommended, meta) or 'end "
+				       "candidate.'");
 		}
 		if (rc != LB_OK)
 			return rc;
@@ -535,7 +624,14 @@ static int class_of(struct pf *x)
 	for (int c = 0; c < 4; c++)
 		if (pis(x, kn_class_name(c, false)))
 			return c;
+	if (pis(x, "task"))
+		return KN_ACTION; /* PROformajs's plain Task: runs as an action */
 	return -1;
+}
+
+static const char *task_kw(const struct kn_task *t)
+{
+	return t->plain ? "task" : kn_class_name(t->cls, false);
 }
 
 static int ptask(struct pf *x, struct kn_task **out)
@@ -549,6 +645,8 @@ static int ptask(struct pf *x, struct kn_task **out)
 		return lb_errf(x->em, LB_ENOMEM, "out of memory");
 	*out = t;
 	t->cls = class_of(x);
+	t->plain = pis(x, "task");
+	bool cyclic_said = false;
 	if ((rc = pnext(x)) != LB_OK || (rc = pexpect(x, "::")) != LB_OK ||
 	    (rc = pident(x, &t->name, "a task name")) != LB_OK || (rc = pexpect(x, ";")) != LB_OK)
 		return rc;
@@ -607,6 +705,29 @@ static int ptask(struct pf *x, struct kn_task **out)
 			t->priority = (int)v;
 		} else if (pis(x, "trigger")) {
 			(void)((rc = pnext(x)) != LB_OK || (rc = pstring(x, &t->trigger)) != LB_OK);
+		} else if (pis(x, "cyclic")) {
+			if (cyclic_said)
+				return lb_errf(x->em, LB_ESYNTAX, "%s:%d:%d: attribute given twice",
+					       x->file, x->tline, x->tcol);
+			cyclic_said = true;
+			t->cyclic = true;
+			if ((rc = pnext(x)) != LB_OK)
+				return rc;
+			if (pis(x, "false") || pis(x, "true")) {
+				t->cyclic = pis(x, "true");
+				if ((rc = pnext(x)) != LB_OK)
+					return rc;
+			}
+			rc = pexpect(x, ";");
+		} else if (pis(x, "use_defaults") && t->cls == KN_ENQUIRY) {
+			t->use_defaults = true;
+			(void)((rc = pnext(x)) != LB_OK || (rc = pexpect(x, ";")) != LB_OK);
+		} else if (pis(x, "auto_confirm_most_supported") && t->cls == KN_DECISION) {
+			t->auto_most_supported = true;
+			(void)((rc = pnext(x)) != LB_OK || (rc = pexpect(x, ";")) != LB_OK);
+		} else if (pis(x, "meta")) {
+			(void)((rc = pnext(x)) != LB_OK || (rc = pmeta(x, &t->meta)) != LB_OK ||
+			    (rc = pexpect(x, ";")) != LB_OK);
 		} else if (pis(x, "autonomous")) {
 			t->autonomous = true;
 			(void)((rc = pnext(x)) != LB_OK || (rc = pexpect(x, ";")) != LB_OK);
@@ -666,6 +787,9 @@ static int ptask(struct pf *x, struct kn_task **out)
 				if ((rc = pnext(x)) != LB_OK)
 					return rc;
 			}
+			if (pis(x, "meta") &&
+			    ((rc = pnext(x)) != LB_OK || (rc = pmeta(x, &s->meta)) != LB_OK))
+				return rc;
 			if (pis(x, "when"))
 				(void)((rc = pnext(x)) != LB_OK ||
 				    (rc = pexpr(x, &s->request, NULL)) != LB_OK);
@@ -686,12 +810,15 @@ static int ptask(struct pf *x, struct kn_task **out)
 	}
 	if ((rc = pnext(x)) != LB_OK)
 		return rc;
-	if (!pis(x, kn_class_name(t->cls, false))) {
-		char what[40];
-		snprintf(what, sizeof(what), "'%s' (closing %s '%s')", kn_class_name(t->cls, false),
-			 kn_class_name(t->cls, false), t->name);
+	if (!pis(x, task_kw(t))) {
+		char what[200];
+		snprintf(what, sizeof(what), "'%s' (closing %s '%s')", task_kw(t), task_kw(t),
+			 t->name);
 		return perr(x, what);
 	}
+	/* .pf: a repetition limit or end condition makes the task cyclic unless it says not */
+	if (!cyclic_said && (t->cycles != 0 || t->cycle_until != NULL))
+		t->cyclic = true;
 	x->depth--;
 	return (rc = pnext(x)) != LB_OK ? rc : pexpect(x, ".");
 }
@@ -780,6 +907,11 @@ static int attr_expr(struct lb_buf *b, int d, const char *k, const struct kn_exp
 	return lb_buf_adds(b, ";\n");
 }
 
+static int attr_meta(struct lb_buf *b, int d, const char *meta)
+{
+	return attr_str(b, d, "meta", meta);
+}
+
 static int lit(struct lb_buf *b, const struct kn_value *v)
 {
 	if (v->t == KN_V_TEXT)
@@ -798,7 +930,7 @@ static int num(struct lb_buf *b, double r)
 static int print_task(struct lb_buf *b, const struct kn_task *t, int d)
 {
 	int rc;
-	const char *cls = kn_class_name(t->cls, false);
+	const char *cls = task_kw(t);
 	if ((rc = ind(b, d)) != LB_OK ||
 	    (rc = lb_buf_addf(b, "%s :: %s ;\n", cls, t->name)) != LB_OK)
 		return rc;
@@ -825,6 +957,16 @@ static int print_task(struct lb_buf *b, const struct kn_task *t, int d)
 	    (rc = attr_expr(b, d, "terminate_condition", t->terminate)) != LB_OK ||
 	    (rc = attr_expr(b, d, "abort_condition", t->abort)) != LB_OK ||
 	    (rc = attr_expr(b, d, "cycle_until", t->cycle_until)) != LB_OK);
+	bool implied = t->cycles != 0 || t->cycle_until != NULL;
+	if (rc == LB_OK && t->cyclic != implied)
+		(void)((rc = ind(b, d)) != LB_OK ||
+		    (rc = lb_buf_adds(b, t->cyclic ? "cyclic;\n" : "cyclic false;\n")) != LB_OK);
+	if (rc == LB_OK && t->use_defaults)
+		(void)((rc = ind(b, d)) != LB_OK || (rc = lb_buf_adds(b, "use_defaults;\n")) != LB_OK);
+	if (rc == LB_OK && t->auto_most_supported)
+		(void)((rc = ind(b, d)) != LB_OK ||
+		    (rc = lb_buf_adds(b, "auto_confirm_most_supported;\n")) != LB_OK);
+	(void)(rc != LB_OK || (rc = attr_meta(b, d, t->meta)) != LB_OK);
 	if (rc == LB_OK && t->cycles != 0)
 		(void)((rc = ind(b, d)) != LB_OK ||
 		    (rc = lb_buf_addf(b, "cycles %lld;\n", (long long)t->cycles)) != LB_OK);
@@ -844,6 +986,8 @@ static int print_task(struct lb_buf *b, const struct kn_task *t, int d)
 		const struct kn_source *s = &t->sources[i];
 		(void)((rc = ind(b, d)) != LB_OK ||
 		    (rc = lb_buf_addf(b, "source %s%s", s->data, s->optional ? " optional" : "")) != LB_OK);
+		if (rc == LB_OK && s->meta != NULL)
+			(void)((rc = lb_buf_adds(b, " meta ")) != LB_OK || (rc = qstr(b, s->meta)) != LB_OK);
 		if (rc == LB_OK && s->request != NULL)
 			(void)((rc = lb_buf_adds(b, " when ")) != LB_OK ||
 			    (rc = kn_expr_print(b, s->request, KN_STYLE_PF)) != LB_OK);
@@ -860,6 +1004,10 @@ static int print_task(struct lb_buf *b, const struct kn_task *t, int d)
 		if (rc == LB_OK && c->priority != 0)
 			(void)((rc = ind(b, d + 1)) != LB_OK ||
 			    (rc = lb_buf_addf(b, "priority %d;\n", c->priority)) != LB_OK);
+		if (rc == LB_OK && c->auto_recommended)
+			(void)((rc = ind(b, d + 1)) != LB_OK ||
+			    (rc = lb_buf_adds(b, "auto_confirm_recommended;\n")) != LB_OK);
+		(void)(rc != LB_OK || (rc = attr_meta(b, d + 1, c->meta)) != LB_OK);
 		for (size_t j = 0; rc == LB_OK && j < c->nargs; j++) {
 			const struct kn_argument *a = &c->args[j];
 			static const char *const kinds[] = { "", "for", "against", "confirming",
@@ -875,6 +1023,12 @@ static int print_task(struct lb_buf *b, const struct kn_task *t, int d)
 			if (rc == LB_OK && a->caption != NULL)
 				(void)((rc = lb_buf_addc(b, ' ')) != LB_OK ||
 				    (rc = qstr(b, a->caption)) != LB_OK);
+			if (rc == LB_OK && a->description != NULL)
+				(void)((rc = lb_buf_adds(b, " description ")) != LB_OK ||
+				    (rc = qstr(b, a->description)) != LB_OK);
+			if (rc == LB_OK && a->meta != NULL)
+				(void)((rc = lb_buf_adds(b, " meta ")) != LB_OK ||
+				    (rc = qstr(b, a->meta)) != LB_OK);
 			if (rc == LB_OK && a->cond != NULL)
 				(void)((rc = lb_buf_adds(b, " if ")) != LB_OK ||
 				    (rc = kn_expr_print(b, a->cond, KN_STYLE_PF)) != LB_OK);
@@ -908,11 +1062,18 @@ int kn_pf_print(const struct lb_kn_model *m, struct lb_buf *b)
 			    (rc = lb_buf_adds(b, " .. ")) != LB_OK ||
 			    (rc = num(b, d->hi)) != LB_OK ||
 			    (rc = lb_buf_adds(b, ";\n")) != LB_OK);
+		(void)(rc != LB_OK || (rc = attr_meta(b, 1, d->meta)) != LB_OK);
+		if (rc == LB_OK && d->owner != NULL)
+			rc = lb_buf_addf(b, "  scope %s;\n", d->owner);
 		if (rc == LB_OK && d->nallowed > 0) {
 			rc = lb_buf_adds(b, "  allowed ");
-			for (size_t j = 0; rc == LB_OK && j < d->nallowed; j++)
+			for (size_t j = 0; rc == LB_OK && j < d->nallowed; j++) {
 				(void)((rc = (j ? lb_buf_adds(b, ", ") : LB_OK)) != LB_OK ||
 				    (rc = lit(b, &d->allowed[j])) != LB_OK);
+				if (rc == LB_OK && kn_allowed_caption(d, j) != NULL)
+					(void)((rc = lb_buf_addc(b, ' ')) != LB_OK ||
+					    (rc = qstr(b, kn_allowed_caption(d, j))) != LB_OK);
+			}
 			(void)(rc != LB_OK || (rc = lb_buf_adds(b, ";\n")) != LB_OK);
 		}
 		if (rc == LB_OK && d->defval.t != KN_V_UNKNOWN) {
@@ -926,11 +1087,16 @@ int kn_pf_print(const struct lb_kn_model *m, struct lb_buf *b)
 			(void)(rc != LB_OK || (rc = lb_buf_adds(b, ";\n")) != LB_OK);
 		}
 		(void)(rc != LB_OK ||
+		    (rc = attr_expr(b, 1, "default_condition", d->defcond)) != LB_OK ||
 		    (rc = attr_expr(b, 1, "derive", d->derive)) != LB_OK ||
-		    (rc = attr_expr(b, 1, "valid", d->valid)) != LB_OK ||
-		    (rc = attr_expr(b, 1, "warning", d->warning)) != LB_OK ||
-		    (rc = attr_str(b, 1, "warning_text", d->warning_text)) != LB_OK ||
-		    (rc = lb_buf_adds(b, "end data.\n\n")) != LB_OK);
+		    (rc = attr_expr(b, 1, "valid", d->valid)) != LB_OK);
+		for (size_t j = 0; rc == LB_OK && j < d->nwarnings; j++)
+			(void)((rc = attr_expr(b, 1, "warning", d->warnings[j].cond)) != LB_OK ||
+			    (rc = attr_str(b, 1, "warning_text", d->warnings[j].caption)) != LB_OK ||
+			    (rc = attr_str(b, 1, "warning_description",
+					   d->warnings[j].description)) != LB_OK ||
+			    (rc = attr_str(b, 1, "warning_meta", d->warnings[j].meta)) != LB_OK);
+		(void)(rc != LB_OK || (rc = lb_buf_adds(b, "end data.\n\n")) != LB_OK);
 	}
 	return rc != LB_OK ? rc : print_task(b, m->root, 0);
 }

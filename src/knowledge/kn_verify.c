@@ -318,17 +318,16 @@ static int infer(struct tyctx *c, const struct kn_expr *e)
 	case KN_E_CALL:
 		for (size_t i = 0; i < e->nargs; i++)
 			if (e->ref < 0 || !kn_fns[e->ref].task_arg || i > 1)
-				if (!(e->ref == KN_F_IS_KNOWN && e->args[0]->op == KN_E_CONST))
+				if (!(e->ref == KN_F_IS_KNOWN && e->args[0]->op == KN_E_CONST) &&
+				    !(i == 0 && e->ref >= 0 && kn_fns[e->ref].arg0 != KN_FA_VALUE))
 					infer(c, e->args[i]);
-		switch (e->ref) {
-		case KN_F_RESULT_OF: return TY_TEXT;
-		case KN_F_RESULT_SET: return TY_SET;
-		case KN_F_NET_SUPPORT: case KN_F_COUNT: case KN_F_ABS: case KN_F_MIN:
-		case KN_F_MAX: return TY_NUM;
-		case KN_F_NOW: case KN_F_DATE: return TY_DATE;
-		case -1: return TY_ANY;
-		default: return TY_BOOL;
-		}
+		if (e->ref < 0)
+			return TY_ANY;
+		if ((e->ref == KN_F_MIN || e->ref == KN_F_MAX) && e->nargs == 2)
+			return TY_NUM;
+		/* function result types (kn_fns[].rtype): bool, num, text, set, date, any */
+		static const int fty[] = { TY_BOOL, TY_NUM, TY_TEXT, TY_SET, TY_DATE, TY_ANY };
+		return fty[kn_fns[e->ref].rtype];
 	case KN_E_NEG:
 		a = infer(c, e->args[0]);
 		if (a != TY_ANY && a != TY_NUM)
@@ -355,7 +354,7 @@ static int infer(struct tyctx *c, const struct kn_expr *e)
 		a = infer(c, e->args[0]);
 		b = infer(c, e->args[1]);
 		return TY_BOOL;
-	case KN_E_ADD: case KN_E_SUB: case KN_E_MUL: case KN_E_DIV:
+	case KN_E_ADD: case KN_E_SUB: case KN_E_MUL: case KN_E_DIV: case KN_E_MOD:
 		a = infer(c, e->args[0]);
 		b = infer(c, e->args[1]);
 		if (a == TY_DATE || b == TY_DATE)
@@ -485,7 +484,8 @@ static void static_checks(struct ver *v)
 	}
 	for (size_t i = 0; i < m->ndata; i++) {
 		check_cond(v, -1, "value condition", m->data[i].valid, true);
-		check_cond(v, -1, "warning condition", m->data[i].warning, true);
+		for (size_t k = 0; k < m->data[i].nwarnings; k++)
+			check_cond(v, -1, "warning condition", m->data[i].warnings[k].cond, true);
 		check_cond(v, -1, "derivation", m->data[i].derive, false);
 	}
 }

@@ -14,41 +14,6 @@
 
 #include "knowledge/kn_int.h"
 
-/* PROformajs attributes the model may not carry yet, read from the JSON in task preorder. */
-static int overlay(struct lb_kn_model *m, json_t *task, struct kn_pf_ext *ext, size_t *next)
-{
-	if (*next >= m->ntasks)
-		return LB_EINVALID;
-	size_t me = (*next)++;
-	struct kn_task *t = m->tasks[me];
-	ext[me].cyclic = json_is_true(json_object_get(task, "cyclic"));
-	ext[me].auto_most = json_is_true(json_object_get(task, "autoConfirmMostSupported"));
-	json_t *tr = json_object_get(task, "eventTrigger");
-	if (t->trigger == NULL && json_is_string(tr)) {
-		t->trigger = lb_strdup(json_string_value(tr));
-		if (t->trigger == NULL)
-			return LB_ENOMEM;
-	}
-	json_t *cands = json_object_get(task, "candidates");
-	if (t->ncands > 0 && json_is_array(cands)) {
-		ext[me].auto_rec = calloc(t->ncands, 1);
-		if (ext[me].auto_rec == NULL)
-			return LB_ENOMEM;
-		for (size_t i = 0; i < t->ncands && i < json_array_size(cands); i++)
-			ext[me].auto_rec[i] = json_is_true(
-				json_object_get(json_array_get(cands, i), "autoConfirmRecommended"));
-	}
-	json_t *sub = json_object_get(task, "tasks");
-	size_t i;
-	json_t *c;
-	json_array_foreach(sub, i, c) {
-		int rc = overlay(m, c, ext, next);
-		if (rc != LB_OK)
-			return rc;
-	}
-	return LB_OK;
-}
-
 static int do_op(struct kn_enact *e, json_t *op, struct lb_errmsg *em)
 {
 	const char *k = json_string_value(json_object_get(op, "op"));
@@ -103,7 +68,6 @@ static void run_case(json_t *c, struct lb_buf *out)
 	struct lb_errmsg em = { 0 };
 	struct lb_kn_model *m = NULL;
 	struct kn_enact *e = NULL;
-	struct kn_pf_ext *ext = NULL;
 	json_t *proto = json_object_get(c, "protocol");
 	json_t *ops = json_object_get(c, "ops");
 	char *text = json_dumps(proto, JSON_COMPACT);
@@ -111,14 +75,7 @@ static void run_case(json_t *c, struct lb_buf *out)
 	free(text);
 	if (rc == LB_OK && m->nproblems > 0)
 		rc = lb_errf(&em, LB_EINVALID, "%s", m->problems[0].text);
-	if (rc == LB_OK) {
-		ext = calloc(m->ntasks, sizeof(*ext));
-		size_t next = 0;
-		rc = ext ? overlay(m, proto, ext, &next) : LB_ENOMEM;
-		if (rc != LB_OK)
-			lb_errf(&em, rc, "protocol tree and model differ");
-	}
-	rc = rc ? rc : kn_enact_new(m, ext, &e, &em);
+	rc = rc ? rc : kn_enact_new(m, &e, &em);
 	if (rc != LB_OK) {
 		json_t *j = json_pack("{s:s}", "load_error", em.text);
 		char *s = json_dumps(j, JSON_COMPACT);
@@ -146,9 +103,6 @@ static void run_case(json_t *c, struct lb_buf *out)
 	lb_buf_adds(out, "]}");
 out:
 	kn_enact_free(e);
-	for (size_t i = 0; ext != NULL && i < m->ntasks; i++)
-		free(ext[i].auto_rec);
-	free(ext);
 	lb_kn_model_free(m);
 }
 

@@ -516,8 +516,10 @@ static void test_proformajs_import(void **state)
 		"{\"class\":\"Decision\",\"name\":\"decide\",\"autonomous\":true,"
 		"\"waitCondition\":\"is_completed('enquire')\",\"candidates\":["
 		"{\"class\":\"Candidate\",\"name\":\"grant\",\"arguments\":["
-		"{\"class\":\"Argument\",\"support\":1,\"activeCondition\":\"income < 20000\"},"
-		"{\"class\":\"Argument\",\"support\":0.5,\"activeCondition\":\"dependants > 0 && income < 20000\"}],"
+		"{\"class\":\"Argument\",\"caption\":\"low income\",\"support\":1,"
+		"\"activeCondition\":\"income < 20000\"},"
+		"{\"class\":\"Argument\",\"caption\":\"\",\"support\":0.5,"
+		"\"activeCondition\":\"dependants > 0 && income < 20000\"}],"
 		"\"recommendCondition\":\"net_support('decide','grant') >= 1.5\"},"
 		"{\"class\":\"Candidate\",\"name\":\"refuse\",\"recommendCondition\":"
 		"\"!(net_support(\\\"decide\\\",\\\"grant\\\") >= 1.5)\"}]},"
@@ -525,7 +527,7 @@ static void test_proformajs_import(void **state)
 		"\"waitCondition\":\"is_finished('decide')\","
 		"\"preCondition\":\"is_completed('enquire') && result_of('decide')==\\\"grant\\\"\"}],"
 		"\"dataDefinitions\":[{\"class\":\"Integer\",\"name\":\"income\"},"
-		"{\"class\":\"Integer\",\"name\":\"dependants\",\"range\":[0,20]}],"
+		"{\"class\":\"Integer\",\"name\":\"dependants\",\"range\":[0,1,2,3,4,5]}],"
 		"\"meta\":{\"editor\":\"ignored\"}}";
 	struct lb_kn_model *m;
 	struct lb_errmsg em;
