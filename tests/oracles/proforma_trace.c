@@ -5,10 +5,13 @@
  * form of tests/oracles/proforma_lib.mjs, or {"load_error": "..."} when LEBEN refuses the
  * protocol. Operations: set, unset, complete, cancel, confirm, unconfirm, trigger.
  * Usage: proforma_trace < cases.jsonl > traces.jsonl
+ *        proforma_trace --bench R < cases.jsonl   (each case enacted R times, no output
+ *        but the speed: the LEBEN side of make bench-knowledge)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -106,8 +109,53 @@ out:
 	lb_kn_model_free(m);
 }
 
-int main(void)
+/* Enact every case reps times (model parsed once per case); print the speed. */
+static int bench(long reps)
 {
+	char *line = NULL;
+	size_t cap = 0, cases = 0, steps = 0;
+	ssize_t n;
+	double cpu = 0;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		struct lb_errmsg em = { 0 };
+		struct lb_kn_model *m = NULL;
+		json_t *c = json_loadb(line, (size_t)n, 0, NULL);
+		json_t *ops = json_object_get(c, "ops");
+		char *text = json_dumps(json_object_get(c, "protocol"), JSON_COMPACT);
+		if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK) {
+			free(text);
+			json_decref(c);
+			continue;
+		}
+		free(text);
+		clock_t t0 = clock();
+		for (long r = 0; r < reps; r++) {
+			struct kn_enact *e = NULL;
+			if (kn_enact_new(m, &e, &em) == LB_OK && kn_enact_start(e, &em) == LB_OK) {
+				size_t i;
+				json_t *op;
+				json_array_foreach(ops, i, op)
+					(void)do_op(e, op, &em);
+				steps += json_array_size(ops) + 1;
+			}
+			kn_enact_free(e);
+		}
+		cpu += (double)(clock() - t0) / CLOCKS_PER_SEC;
+		cases++;
+		lb_kn_model_free(m);
+		json_decref(c);
+	}
+	free(line);
+	printf("LEBEN PROformajs enactment: %zu enactments (%zu steps) in %.3f s of CPU = %.0f "
+	       "enactments/s\n", cases * (size_t)reps, steps, cpu,
+	       cpu > 0 ? (double)(cases * (size_t)reps) / cpu : 0.0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
+		return bench(atol(argv[2]));
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
