@@ -77,6 +77,8 @@ struct kn_enact {
 	double *support;             /* per global candidate, for net_support */
 	int *versions;               /* per data item: versions stored */
 	bool started;
+	size_t round_start;          /* objects that existed when the cycle's snapshot was taken */
+	bool fail;                   /* an expression named an instance the snapshot lacks */
 };
 
 /* ---- objects ------------------------------------------------------------------------------ */
@@ -316,12 +318,34 @@ static void sync(struct kn_enact *e)
 	}
 }
 
+/* Does x name a task whose latest instance was built after the snapshot? PROformajs resolves
+ * the name to that instance, which its evaluator does not hold, and the cycle fails. */
+static bool names_new(const struct kn_enact *e, const struct kn_expr *x)
+{
+	if (x == NULL)
+		return false;
+	if (x->op == KN_E_CALL && x->ref >= 0 && kn_fns[x->ref].task_arg && x->nargs > 0 &&
+	    x->args[0]->ref >= 0 && (size_t)x->args[0]->ref < e->m->ntasks) {
+		int l = latest(e, x->args[0]->ref);
+		if (l >= 0 && (size_t)l >= e->round_start)
+			return true;
+	}
+	for (size_t i = 0; i < x->nargs; i++)
+		if (names_new(e, x->args[i]))
+			return true;
+	return false;
+}
+
 /* Truth of a condition as JavaScript sees it: only true counts (unknown is false). */
 static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 {
 	struct kn_value v;
 	if (x == NULL)
 		return 0;
+	if (names_new(e, x)) {
+		e->fail = true;
+		return 0;
+	}
 	int rc = kn_eval(e->s, x, &v);
 	int8_t r = (int8_t)(rc == LB_OK && kn_truth(&v) == 1);
 	kn_arena_reset(&e->s->ar);
@@ -585,6 +609,10 @@ static int update(struct kn_enact *e, int oi)
 	case O_DERIVED: {
 		const struct kn_datadef *dd = &e->m->data[o->task];
 		struct kn_value v;
+		if (names_new(e, dd->derive)) {
+			e->fail = true;
+			return LB_OK;
+		}
 		rc = kn_eval(e->s, dd->derive, &v);
 		if (rc != LB_OK)
 			return rc;
@@ -661,11 +689,17 @@ static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 	for (int round = 1;; round++) {
 		sync(e);
 		size_t n = e->n; /* objects built during the round are visited next round */
+		e->round_start = n;
 		for (size_t i = 0; i < n; i++) {
 			int rc = update(e, (int)i);
+			if (rc == LB_OK && e->fail)
+				rc = LB_EINVALID;
 			if (rc != LB_OK) {
+				e->fail = false;
 				drop_deltas(e);
-				return lb_errf(em, rc, "%s: %s", e->o[i].path, lb_strerror(rc));
+				return lb_errf(em, rc, "%s: %s", e->o[i].path,
+					       rc == LB_EINVALID ? "names a repetition built in this cycle"
+								 : lb_strerror(rc));
 			}
 		}
 		if (e->nd == 0)
@@ -916,6 +950,7 @@ int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em)
 	if (i == e->ntr)
 		return lb_errf(em, LB_EINVALID, "unknown trigger ('%s')", name);
 	sync(e);
+	e->round_start = e->n; /* a fresh evaluator: it holds every object */
 	int rc = LB_OK;
 	for (size_t j = 0; rc == LB_OK && j < e->tr[i].n; j++) {
 		int o = e->tr[i].paths[j];

@@ -404,13 +404,15 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK;
 	case KN_F_RESULT_OF:
 	case KN_F_RESULT_SET: {
-		if (st != KN_COMPLETED)
+		/* pfdiff: PROformajs reads the confirmed candidates in any state, and result_of
+		 * is the list of them when there are several */
+		if (st != KN_COMPLETED && !s->pf_stored_derived)
 			return LB_OK; /* no result until the decision is completed */
 		const struct kn_task *d = m->tasks[task];
 		size_t n = 0;
 		for (size_t i = 0; i < d->ncands; i++)
 			n += s->chosen[m->cand_base[task] + i] != 0;
-		if (e->ref == KN_F_RESULT_OF) {
+		if (e->ref == KN_F_RESULT_OF && !(s->pf_stored_derived && n > 1)) {
 			for (size_t i = 0; i < d->ncands; i++)
 				if (s->chosen[m->cand_base[task] + i]) {
 					out->t = KN_V_TEXT;
