@@ -78,6 +78,7 @@ struct kn_enact {
 	int *versions;               /* per data item: versions stored */
 	bool started;
 	size_t round_start;          /* objects that existed when the cycle's snapshot was taken */
+	int caller;                  /* object whose expressions are being evaluated, -1 none */
 	bool fail;                   /* an expression named an instance the snapshot lacks */
 };
 
@@ -318,20 +319,81 @@ static void sync(struct kn_enact *e)
 	}
 }
 
-/* Does x name a task whose latest instance was built after the snapshot? PROformajs resolves
- * the name to that instance, which its evaluator does not hold, and the cycle fails. */
-static bool names_new(const struct kn_enact *e, const struct kn_expr *x)
+/* The design task of the component evaluating (for a candidate or argument: its decision). */
+static int caller_task(const struct kn_enact *e)
+{
+	return e->caller >= 0 ? e->o[e->caller].task : -1;
+}
+
+/* Can PROformajs resolve the task name `t` from the evaluating component? It looks a bare name
+ * up as the root, then as a sibling, then as a child of the component's design path. */
+static bool resolvable(const struct kn_enact *e, int t)
+{
+	const struct lb_kn_model *m = e->m;
+	if (t == 0)
+		return !m->tasks[0]->cyclic; /* the root's state key is its name */
+	if (e->caller < 0)
+		return true;
+	const struct obj *c = &e->o[e->caller];
+	int pt = m->tasks[t]->parent;
+	switch (c->kind) {
+	case O_TASK: /* "plan:x" -> sibling "plan:t" or child "plan:x:t" */
+		return pt == m->tasks[c->task]->parent || pt == c->task;
+	case O_DERIVED: { /* "owner:item" -> sibling "owner:t" */
+		const char *own = m->data[c->task].owner;
+		int o = own == NULL ? 0 : kn_model_find_task(m, own);
+		return pt == o;
+	}
+	default: /* "enquiry:item", "decision:cand", "decision:cand:0", "owner:item:0" */
+		return false;
+	}
+}
+
+/* net_support('c') / is_recommended('c') of decision d's candidate: found among the caller's
+ * own decision's candidates, or those of the decisions beside it. */
+static bool cand_resolvable(const struct kn_enact *e, int d)
+{
+	if (e->caller < 0)
+		return true;
+	const struct obj *c = &e->o[e->caller];
+	if (c->kind != O_CAND && c->kind != O_ARG &&
+	    !(c->kind == O_TASK && e->m->tasks[c->task]->cls == KN_DECISION))
+		return false;
+	int own = caller_task(e);
+	return d == own || e->m->tasks[d]->parent == e->m->tasks[own]->parent;
+}
+
+/* Would PROformajs fail evaluating x here? It does when x names a task it cannot resolve from
+ * the evaluating component, or one whose latest instance was built after the cycle's snapshot
+ * (the name resolves to that instance, which the snapshot lacks). */
+static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 {
 	if (x == NULL)
 		return false;
 	if (x->op == KN_E_CALL && x->ref >= 0 && kn_fns[x->ref].task_arg && x->nargs > 0 &&
 	    x->args[0]->ref >= 0 && (size_t)x->args[0]->ref < e->m->ntasks) {
-		int l = latest(e, x->args[0]->ref);
+		int t = x->args[0]->ref;
+		bool cand = (x->ref == KN_F_NET_SUPPORT || x->ref == KN_F_IS_RECOMMENDED) &&
+			    x->nargs == 1;
+		if (!(cand ? cand_resolvable(e, t) : resolvable(e, t)))
+			return true;
+		int l = latest(e, t);
 		if (l >= 0 && (size_t)l >= e->round_start)
 			return true;
 	}
+	if (x->op == KN_E_AND || x->op == KN_E_OR || x->op == KN_E_COND) {
+		/* JavaScript evaluates the right operand (or one branch) only when needed */
+		if (names_bad(e, x->args[0]))
+			return true;
+		struct kn_value v;
+		int rc = kn_eval(e->s, x->args[0], &v);
+		bool t = rc == LB_OK && kn_truth(&v) == 1;
+		if (x->op == KN_E_COND)
+			return names_bad(e, x->args[t ? 1 : 2]);
+		return (x->op == KN_E_AND) == t && names_bad(e, x->args[1]);
+	}
 	for (size_t i = 0; i < x->nargs; i++)
-		if (names_new(e, x->args[i]))
+		if (names_bad(e, x->args[i]))
 			return true;
 	return false;
 }
@@ -342,7 +404,7 @@ static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 	struct kn_value v;
 	if (x == NULL)
 		return 0;
-	if (names_new(e, x)) {
+	if (names_bad(e, x)) {
 		e->fail = true;
 		return 0;
 	}
@@ -549,6 +611,7 @@ static double arg_weight(const struct kn_argument *a)
 
 static int update(struct kn_enact *e, int oi)
 {
+	e->caller = oi;
 	struct obj *o = &e->o[oi];
 	const struct kn_task *k =
 		o->kind == O_DERIVED || o->kind == O_WARNING ? NULL : e->m->tasks[o->task];
@@ -609,7 +672,7 @@ static int update(struct kn_enact *e, int oi)
 	case O_DERIVED: {
 		const struct kn_datadef *dd = &e->m->data[o->task];
 		struct kn_value v;
-		if (names_new(e, dd->derive)) {
+		if (names_bad(e, dd->derive)) {
 			e->fail = true;
 			return LB_OK;
 		}
@@ -724,6 +787,7 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	if (e == NULL)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	e->m = m;
+	e->caller = -1;
 	int rc = lb_kn_session_new(m, 0, &e->s, em);
 	if (rc != LB_OK) {
 		lb_free(e);
@@ -963,7 +1027,14 @@ int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em)
 			drop_deltas(e);
 			return lb_errf(em, LB_EINVALID, "Unable to getComponent '%s'", e->o[o].path);
 		}
+		e->caller = o;
 		bool pre = k->pre == NULL || truth(e, k->pre);
+		if (e->fail) {
+			e->fail = false;
+			drop_deltas(e);
+			return lb_errf(em, LB_EINVALID, "%s: precondition names an unknown task",
+				       e->o[o].path);
+		}
 		rc = push(e, o, A_STATE, pre ? KN_IN_PROGRESS : KN_DISCARDED);
 	}
 	if (rc != LB_OK || e->nd == 0)

@@ -34,14 +34,19 @@ if (regress && existsSync(regress))
 		const c = JSON.parse(readFileSync(join(regress, f), 'utf8'));
 		const res = runOracle(c.protocol, { ops: c.ops });
 		if (res.invalid) { console.log(`# regression ${f}: PROformajs refuses it: ${res.invalid[0]}`); continue; }
-		cases.push({ name: `regress/${f}`, protocol: c.protocol, ops: res.ops, trace: res.trace, kind: 'regress' });
+		cases.push({ name: `regress/${f}`, protocol: c.protocol, ops: res.ops, trace: res.trace, kind: 'regress', known: c.known });
 	}
+// example contracts whose disagreement is known and owned elsewhere: {"file.json": "why"}
+const knownEx = regress && existsSync(join(regress, 'known-examples.txt'))
+	? Object.fromEntries(readFileSync(join(regress, 'known-examples.txt'), 'utf8').split('\n')
+		.filter((l) => l && !l.startsWith('#')).map((l) => [l.split(' ')[0], l.slice(l.indexOf(' ') + 1)]))
+	: {};
 if (examples && existsSync(examples))
 	for (const f of readdirSync(examples).filter((x) => x.endsWith('.json') && x !== 'scenarios.json').sort()) {
 		const p = JSON.parse(readFileSync(join(examples, f), 'utf8'));
 		const res = runOracle(p, { seed, maxSteps: steps });
 		if (res.invalid) { console.log(`# example ${f}: PROformajs refuses it: ${res.invalid[0]}`); continue; }
-		cases.push({ name: `example/${f}`, protocol: p, ops: res.ops, trace: res.trace, kind: 'example' });
+		cases.push({ name: `example/${f}`, protocol: p, ops: res.ops, trace: res.trace, kind: 'example', known: knownEx[f] });
 	}
 if (!flag('only-regress'))
 	for (let i = 0; i < ncases; i++) {
@@ -68,14 +73,18 @@ cases.forEach((c, i) => {
 	if (got.load_error) d = { step: -1, field: 'load', oracle: 'accepted', leben: got.load_error };
 	else d = firstDiff(c.trace, got.trace);
 	if (d) bad.push({ c, d });
+	else if (c.known) console.log(`# ${c.name} agrees now: remove its known mark (${c.known})`);
 });
+const nknown = bad.filter((b) => b.c.known).length;
 
 const byKind = (k) => cases.filter((c) => c.kind === k).length;
 console.log(`# seed ${seed}: ${cases.length} cases compared (${byKind('regress')} regression, ` +
 	`${byKind('example')} example, ${byKind('gen')} generated; ${invalid} generated protocols ` +
-	`PROformajs refused were skipped), ${nsteps} steps, ${bad.length} disagreements`);
+	`PROformajs refused were skipped), ${nsteps} steps, ${bad.length} disagreements ` +
+	`(${nknown} known, marked in tests/data/proforma)`);
 for (const { c, d } of bad.slice(0, 40)) {
-	console.log(`# DISAGREE ${c.name} step ${d.step} ${d.op ? JSON.stringify(d.op) : ''} ${d.field}:`);
+	console.log(`# ${c.known ? 'KNOWN' : 'DISAGREE'} ${c.name} step ${d.step} ${d.op ? JSON.stringify(d.op) : ''} ${d.field}:` +
+		(c.known ? ` (${c.known})` : ''));
 	console.log(`#   PROformajs: ${JSON.stringify(d.oracle)}`);
 	console.log(`#   LEBEN:      ${JSON.stringify(d.leben)}`);
 }
@@ -92,8 +101,9 @@ if (tap) {
 	let n = 0;
 	const kinds = [['regress', 'regression cases'], ['example', 'example contracts'], ['gen', 'generated protocols']];
 	for (const [k, label] of kinds) {
-		const nb = bad.filter((b) => b.c.kind === k).length;
-		console.log(`${nb ? 'not ok' : 'ok'} ${++n} - ${byKind(k)} ${label} agree step by step with PROformajs (${nb} disagreements)`);
+		const nb = bad.filter((b) => b.c.kind === k && !b.c.known).length;
+		const nk = bad.filter((b) => b.c.kind === k && b.c.known).length;
+		console.log(`${nb ? 'not ok' : 'ok'} ${++n} - ${byKind(k)} ${label} agree step by step with PROformajs (${nb} disagreements${nk ? `, ${nk} known ones listed above` : ''})`);
 	}
 }
-process.exit(bad.length ? 1 : 0);
+process.exit(bad.length > nknown ? 1 : 0);

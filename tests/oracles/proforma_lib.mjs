@@ -113,6 +113,9 @@ function atom(r, ctx, neg) {
 			// disagreement, tests/data/proforma/gen-20261206-2906.json)
 			if (!neg) opts.push(`is_completed('${s.name}') && result_of('${s.name}') == '${c}'`);
 		}
+	// now and then a task that is not a sibling: PROformajs resolves names relative to the
+	// evaluating component and fails on it (LEBEN reproduces the failure)
+	if (ctx.wild && ALL.length && r.chance(0.1)) opts.push(`is_finished('${r.pick(ALL).name}')`);
 	if (ctx.cands && ctx.feat.netSupport1)
 		for (const c of ctx.cands) opts.push(`net_support('${c}') ${r.pick(['>=', '>', '<'])} ${r.int(-1, 2)}`);
 	return opts.length ? r.pick(opts) : 'true';
@@ -130,10 +133,12 @@ function condition(r, ctx) {
 }
 
 let uniq = 0;
+let ALL = []; // tasks generated so far in the current protocol
 function genTask(r, ctx, depth, siblings) {
 	const kinds = depth < 3 ? ['Action', 'Enquiry', 'Decision', 'Plan'] : ['Action', 'Enquiry', 'Decision'];
 	const cls = r.pick(kinds);
 	const t = { class: cls, name: `t${uniq++}`, caption: `task ${uniq}` };
+	ALL.push(t);
 	// naming a task of a repetition that restarts makes PROformajs fail in that cycle (its
 	// snapshot lacks the new instance); LEBEN reproduces it, and some protocols avoid it
 	siblings = ctx.inCyclic ? [] : siblings;
@@ -199,8 +204,9 @@ function genTask(r, ctx, depth, siblings) {
 export function generate(seed, feat = FEATURES) {
 	const r = rng(seed);
 	uniq = 1;
+	ALL = [];
 	const data = genData(r, feat);
-	const ctx = { data, feat };
+	const ctx = { data, feat, wild: r.chance(0.08) };
 	const root = { class: 'Plan', name: 'p0', caption: 'generated', tasks: [], dataDefinitions: data };
 	if (r.chance(0.7)) root.autonomous = true;
 	const n = r.int(1, 4);
@@ -264,7 +270,7 @@ function randomValue(r, d) {
 		const vals = d.range.map((v) => (v && v.value !== undefined ? v.value : v));
 		return r.pick(vals);
 	}
-	switch (d.class) {
+	switch (d.constructor.name) {
 	case 'Boolean': return r.chance(0.5);
 	case 'Integer': return r.int(0, 5);
 	case 'Float': return r.pick([0.5, 1.25, 2, 3.75, 4.5]);
