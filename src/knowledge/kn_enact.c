@@ -325,28 +325,57 @@ static int caller_task(const struct kn_enact *e)
 	return e->caller >= 0 ? e->o[e->caller].task : -1;
 }
 
-/* Can PROformajs resolve the task name `t` from the evaluating component? It looks a bare name
- * up as the root, then as a sibling, then as a child of the component's design path. */
-static bool resolvable(const struct kn_enact *e, int t)
+/* Append the design path of task t ("plan:sub:t"). */
+static int task_design(const struct lb_kn_model *m, int t, struct lb_buf *b)
 {
-	const struct lb_kn_model *m = e->m;
-	if (t == 0)
-		return !m->tasks[0]->cyclic; /* the root's state key is its name */
+	int rc = m->tasks[t]->parent >= 0 ? task_design(m, m->tasks[t]->parent, b) : LB_OK;
+	if (rc == LB_OK && m->tasks[t]->parent >= 0)
+		rc = lb_buf_addc(b, ':');
+	return rc ? rc : lb_buf_adds(b, m->tasks[t]->name);
+}
+
+/* Can PROformajs resolve `name` (as written) to design path `target` from the evaluating
+ * component? It tries the name as a design path, then as a sibling, then as a child of the
+ * component's design path. */
+static bool resolves(const struct kn_enact *e, const char *name, const char *target)
+{
+	if (strcmp(name, target) == 0)
+		return true;
 	if (e->caller < 0)
 		return true;
-	const struct obj *c = &e->o[e->caller];
-	int pt = m->tasks[t]->parent;
-	switch (c->kind) {
-	case O_TASK: /* "plan:x" -> sibling "plan:t" or child "plan:x:t" */
-		return pt == m->tasks[c->task]->parent || pt == c->task;
-	case O_DERIVED: { /* "owner:item" -> sibling "owner:t" */
-		const char *own = m->data[c->task].owner;
-		int o = own == NULL ? 0 : kn_model_find_task(m, own);
-		return pt == o;
+	char d[4096];
+	size_t n = 0;
+	for (const char *p = e->o[e->caller].path; *p && n + 1 < sizeof(d); p++) {
+		if (*p == '[') { /* drop the cycle index */
+			while (*p && *p != ']')
+				p++;
+			if (!*p)
+				break;
+			continue;
+		}
+		d[n++] = *p;
 	}
-	default: /* "enquiry:item", "decision:cand", "decision:cand:0", "owner:item:0" */
-		return false;
-	}
+	d[n] = 0;
+	const char *last = strrchr(d, ':');
+	size_t pl = last ? (size_t)(last - d) : 0;
+	size_t tl = strlen(target), nl = strlen(name);
+	/* sibling: the component's parent path, ':' and the name (the name alone at the root) */
+	if (last == NULL ? strcmp(name, target) == 0
+			 : tl == pl + 1 + nl && memcmp(target, d, pl) == 0 && target[pl] == ':' &&
+				   memcmp(target + pl + 1, name, nl) == 0)
+		return true;
+	/* child: the component's path, ':' and the name */
+	return tl == n + 1 + nl && memcmp(target, d, n) == 0 && target[n] == ':' &&
+	       memcmp(target + n + 1, name, nl) == 0;
+}
+
+static const char *arg_text(const struct kn_expr *a)
+{
+	if (a->op == KN_E_CONST && a->v.t == KN_V_TEXT)
+		return a->v.u.s;
+	if (a->op == KN_E_NAME)
+		return a->name;
+	return NULL;
 }
 
 /* net_support('c') / is_recommended('c') of decision d's candidate: found among the caller's
@@ -370,12 +399,36 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 {
 	if (x == NULL)
 		return false;
-	if (x->op == KN_E_CALL && x->ref >= 0 && kn_fns[x->ref].task_arg && x->nargs > 0 &&
-	    x->args[0]->ref >= 0 && (size_t)x->args[0]->ref < e->m->ntasks) {
+	/* is_*() and net_support() throw when the name does not resolve (result_of() and
+	 * result_set() give undefined instead: not reproduced) */
+	bool state_fn = x->op == KN_E_CALL && x->ref >= 0 &&
+			(x->ref == KN_F_IS_DORMANT || x->ref == KN_F_IS_IN_PROGRESS ||
+			 x->ref == KN_F_IS_COMPLETED || x->ref == KN_F_IS_DISCARDED ||
+			 x->ref == KN_F_IS_FINISHED || x->ref == KN_F_NET_SUPPORT);
+	if (state_fn && x->nargs > 0 && x->args[0]->ref >= 0 &&
+	    (size_t)x->args[0]->ref < e->m->ntasks) {
 		int t = x->args[0]->ref;
-		bool cand = (x->ref == KN_F_NET_SUPPORT || x->ref == KN_F_IS_RECOMMENDED) &&
-			    x->nargs == 1;
-		if (!(cand ? cand_resolvable(e, t) : resolvable(e, t)))
+		const char *nm = arg_text(x->args[0]);
+		bool ok;
+		struct lb_buf b;
+		lb_buf_init(&b, 1 << 16);
+		if (task_design(e->m, t, &b) != LB_OK)
+			ok = false;
+		else if (x->ref == KN_F_NET_SUPPORT && x->nargs == 1) {
+			int c = x->args[0]->ref2;
+			ok = c >= 0 && lb_buf_addc(&b, ':') == LB_OK &&
+			     lb_buf_adds(&b, e->m->tasks[t]->cands[c].name) == LB_OK && nm != NULL &&
+			     (resolves(e, nm, (const char *)b.data) ||
+			      (strchr(nm, ':') == NULL && cand_resolvable(e, t)));
+		} else if (x->ref == KN_F_NET_SUPPORT) {
+			/* net_support(d, c): the JSON reader's form of the full path
+			 * 'root:...:d:c', which PROformajs resolves from anywhere */
+			ok = true;
+		} else {
+			ok = nm != NULL && resolves(e, nm, (const char *)b.data);
+		}
+		lb_buf_release(&b);
+		if (!ok)
 			return true;
 		int l = latest(e, t);
 		if (l >= 0 && (size_t)l >= e->round_start)
@@ -387,7 +440,7 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 			return true;
 		struct kn_value v;
 		int rc = kn_eval(e->s, x->args[0], &v);
-		bool t = rc == LB_OK && kn_truth(&v) == 1;
+		bool t = rc == LB_OK && kn_holds(e->s, &v);
 		if (x->op == KN_E_COND)
 			return names_bad(e, x->args[t ? 1 : 2]);
 		return (x->op == KN_E_AND) == t && names_bad(e, x->args[1]);
@@ -409,7 +462,7 @@ static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 		return 0;
 	}
 	int rc = kn_eval(e->s, x, &v);
-	int8_t r = (int8_t)(rc == LB_OK && kn_truth(&v) == 1);
+	int8_t r = (int8_t)(rc == LB_OK && kn_holds(e->s, &v));
 	kn_arena_reset(&e->s->ar);
 	return r;
 }
@@ -681,8 +734,9 @@ static int update(struct kn_enact *e, int oi)
 			return rc;
 		bool numeric = dd->type == KN_T_INTEGER || dd->type == KN_T_REAL;
 		bool differ;
-		if (v.t == KN_V_UNKNOWN)
-			differ = !numeric && o->value.t != KN_V_UNKNOWN; /* isNaN(undefined) */
+		if (v.t == KN_V_UNKNOWN || (v.t == KN_V_REAL && isnan(v.u.r)))
+			/* a numeric item never stores undefined or NaN (isNaN guard) */
+			differ = !numeric && (v.t == KN_V_REAL || o->value.t != KN_V_UNKNOWN);
 		else if ((v.t == KN_V_INT || v.t == KN_V_REAL) &&
 			 (o->value.t == KN_V_INT || o->value.t == KN_V_REAL)) {
 			double x = v.t == KN_V_INT ? (double)v.u.i : v.u.r;
@@ -802,6 +856,7 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	}
 	e->s->pf_support = e->support;
 	e->s->pf_stored_derived = true;
+	e->s->js = true; /* JavaScript expression semantics */
 	rc = build(e, 0, is_cyclic(e, 0) ? 0 : -1, -1);
 	if (rc != LB_OK) {
 		kn_enact_free(e);

@@ -6,6 +6,7 @@
  * of decision candidates, which expressions can query.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "knowledge/kn_int.h"
@@ -26,6 +27,23 @@ int kn_truth(const struct kn_value *v)
 	if (v->t != KN_V_BOOL)
 		return -1;
 	return v->u.b ? 1 : 0;
+}
+
+bool kn_truthy(const struct kn_value *v)
+{
+	switch (v->t) {
+	case KN_V_BOOL: return v->u.b;
+	case KN_V_INT: return v->u.i != 0;
+	case KN_V_REAL: return v->u.r != 0 && !isnan(v->u.r);
+	case KN_V_TEXT: return v->u.s[0] != 0;
+	case KN_V_DATE: case KN_V_SET: return true;
+	default: return false;
+	}
+}
+
+bool kn_holds(const struct lb_kn_session *s, const struct kn_value *v)
+{
+	return s->js ? kn_truthy(v) : kn_truth(v) == 1;
 }
 
 const struct kn_value *kn_current(const struct lb_kn_session *s, int data)
@@ -404,15 +422,15 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK;
 	case KN_F_RESULT_OF:
 	case KN_F_RESULT_SET: {
-		/* pfdiff: PROformajs reads the confirmed candidates in any state, and result_of
-		 * is the list of them when there are several */
-		if (st != KN_COMPLETED && !s->pf_stored_derived)
+		/* PROformajs (s->js) reads the confirmed candidates in any state */
+		if (st != KN_COMPLETED && !s->js)
 			return LB_OK; /* no result until the decision is completed */
 		const struct kn_task *d = m->tasks[task];
 		size_t n = 0;
 		for (size_t i = 0; i < d->ncands; i++)
 			n += s->chosen[m->cand_base[task] + i] != 0;
-		if (e->ref == KN_F_RESULT_OF && !(s->pf_stored_derived && n > 1)) {
+		if (e->ref == KN_F_RESULT_OF && !(s->js && n > 1)) {
+			/* PROformajs: the name when one is chosen, the list when several */
 			for (size_t i = 0; i < d->ncands; i++)
 				if (s->chosen[m->cand_base[task] + i]) {
 					out->t = KN_V_TEXT;
@@ -592,11 +610,265 @@ static int arith(int op, const struct kn_value *a, const struct kn_value *b, str
 	return LB_OK;
 }
 
+
+/* ---- JavaScript semantics (PROformajs) ------------------------------------------------------ */
+
+static void set_real(struct kn_value *v, double r)
+{
+	/* whole numbers stay integers (JavaScript has one number type; LEBEN keeps both) */
+	if (r == floor(r) && fabs(r) < 9007199254740992.0 && !(r == 0 && signbit(r))) {
+		v->t = KN_V_INT;
+		v->u.i = (int64_t)r;
+	} else {
+		v->t = KN_V_REAL;
+		v->u.r = r;
+	}
+}
+
+/* ToNumber: undefined -> NaN, booleans 0/1, text parsed ("" -> 0), dates as day numbers. */
+static double js_num(const struct kn_value *v)
+{
+	switch (v->t) {
+	case KN_V_BOOL: return v->u.b ? 1 : 0;
+	case KN_V_INT: case KN_V_DATE: return (double)v->u.i;
+	case KN_V_REAL: return v->u.r;
+	case KN_V_TEXT: {
+		const char *p = v->u.s;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p == 0)
+			return 0;
+		char *end;
+		double r = strtod(p, &end);
+		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+			end++;
+		/* strtod also reads hex, "inf" and "nan" words JavaScript spells differently */
+		if (*end != 0 || strpbrk(p, "xXnN") != NULL)
+			return NAN;
+		return r;
+	}
+	case KN_V_SET:
+		if (v->u.set.n == 0)
+			return 0;
+		if (v->u.set.n == 1 && v->u.set.v[0].t != KN_V_SET)
+			return js_num(&v->u.set.v[0]);
+		return NAN;
+	default:
+		return NAN;
+	}
+}
+
+/* ToString into the arena: how JavaScript writes the value ("undefined", "1.5", "a,b"). */
+static int js_str(struct lb_kn_session *s, const struct kn_value *v, const char **out)
+{
+	struct lb_buf b;
+	int rc = LB_OK;
+	lb_buf_init(&b, 1u << 20);
+	switch (v->t) {
+	case KN_V_UNKNOWN: rc = lb_buf_adds(&b, "undefined"); break;
+	case KN_V_BOOL: rc = lb_buf_adds(&b, v->u.b ? "true" : "false"); break;
+	case KN_V_TEXT: rc = lb_buf_adds(&b, v->u.s); break;
+	case KN_V_REAL:
+		if (isnan(v->u.r)) {
+			rc = lb_buf_adds(&b, "NaN");
+			break;
+		}
+		if (isinf(v->u.r)) {
+			rc = lb_buf_adds(&b, v->u.r > 0 ? "Infinity" : "-Infinity");
+			break;
+		}
+		rc = kn_value_to_text(&b, v);
+		break;
+	case KN_V_SET:
+		for (size_t i = 0; rc == LB_OK && i < v->u.set.n; i++) {
+			const char *e;
+			if (i > 0)
+				rc = lb_buf_addc(&b, ',');
+			if (rc == LB_OK && v->u.set.v[i].t != KN_V_UNKNOWN &&
+			    (rc = js_str(s, &v->u.set.v[i], &e)) == LB_OK)
+				rc = lb_buf_adds(&b, e);
+		}
+		break;
+	default:
+		rc = kn_value_to_text(&b, v);
+	}
+	if (rc == LB_OK) {
+		char *p = kn_arena_strdup(&s->ar, b.data ? (const char *)b.data : "", b.len);
+		if (p == NULL)
+			rc = LB_ENOMEM;
+		*out = p;
+	}
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* Strict equality (===): same type and value; numbers compare as numbers. */
+static bool js_seq(const struct kn_value *a, const struct kn_value *b)
+{
+	if (is_num(a) && is_num(b))
+		return num(a) == num(b);
+	if (a->t != b->t)
+		return false;
+	switch (a->t) {
+	case KN_V_UNKNOWN: return true;
+	case KN_V_SET: return false; /* two arrays are two objects */
+	default: return cmp(a, b) == 0;
+	}
+}
+
+/* Loose equality (==) with JavaScript's coercions. */
+static bool js_leq(struct lb_kn_session *s, const struct kn_value *a, const struct kn_value *b)
+{
+	if (a->t == KN_V_UNKNOWN || b->t == KN_V_UNKNOWN)
+		return a->t == b->t;
+	if (a->t == b->t || (is_num(a) && is_num(b)))
+		return js_seq(a, b);
+	if (a->t == KN_V_SET || b->t == KN_V_SET) {
+		/* an array against a primitive: compared as its string */
+		const struct kn_value *arr = a->t == KN_V_SET ? a : b, *o = a->t == KN_V_SET ? b : a;
+		struct kn_value t = { .t = KN_V_TEXT };
+		if (o->t == KN_V_SET || js_str(s, arr, &t.u.s) != LB_OK)
+			return false;
+		return js_leq(s, &t, o);
+	}
+	if (a->t == KN_V_DATE || b->t == KN_V_DATE)
+		return false;
+	/* number, text and boolean: both as numbers */
+	double x = js_num(a), y = js_num(b);
+	return x == y;
+}
+
+/* <, <=, >, >=: two texts compare as text, anything else as numbers (NaN: false). */
+static bool js_rel(int op, const struct kn_value *a, const struct kn_value *b)
+{
+	int r;
+	if (a->t == KN_V_TEXT && b->t == KN_V_TEXT) {
+		int c = strcmp(a->u.s, b->u.s);
+		r = c < 0 ? -1 : c > 0;
+	} else {
+		double x = js_num(a), y = js_num(b);
+		if (isnan(x) || isnan(y))
+			return false;
+		r = x < y ? -1 : x > y;
+	}
+	switch (op) {
+	case KN_E_LT: return r < 0;
+	case KN_E_LE: return r <= 0;
+	case KN_E_GT: return r > 0;
+	default: return r >= 0;
+	}
+}
+
+static int js_arith(struct lb_kn_session *s, int op, const struct kn_value *a,
+		    const struct kn_value *b, struct kn_value *out)
+{
+	if (op == KN_E_ADD && (a->t == KN_V_TEXT || b->t == KN_V_TEXT || a->t == KN_V_SET ||
+			       b->t == KN_V_SET)) {
+		const char *x, *y;
+		int rc;
+		if ((rc = js_str(s, a, &x)) != LB_OK || (rc = js_str(s, b, &y)) != LB_OK)
+			return rc;
+		size_t nx = strlen(x), ny = strlen(y);
+		char *p = kn_arena_alloc(&s->ar, nx + ny + 1);
+		if (p == NULL)
+			return LB_ENOMEM;
+		memcpy(p, x, nx);
+		memcpy(p + nx, y, ny + 1);
+		out->t = KN_V_TEXT;
+		out->u.s = p;
+		return LB_OK;
+	}
+	/* dates keep LEBEN's day arithmetic (PROformajs uses moment objects) */
+	if (a->t == KN_V_DATE || b->t == KN_V_DATE)
+		return arith(op, a, b, out);
+	double x = js_num(a), y = js_num(b), r;
+	switch (op) {
+	case KN_E_ADD: r = x + y; break;
+	case KN_E_SUB: r = x - y; break;
+	case KN_E_MUL: r = x * y; break;
+	case KN_E_DIV: r = x / y; break;
+	default: r = fmod(x, y); break;
+	}
+	set_real(out, r);
+	return LB_OK;
+}
+
+/* Operators under JavaScript semantics; 1 when handled (functions, names, constants and
+ * lists are shared with LEBEN's semantics). */
+static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, int *rc)
+{
+	struct kn_value a, b;
+	struct lb_kn_session *s = c->s;
+	*rc = LB_OK;
+	switch (e->op) {
+	case KN_E_NOT:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			set_bool(out, !kn_truthy(&a));
+		return 1;
+	case KN_E_AND:
+	case KN_E_OR:
+		if ((*rc = ev(c, e->args[0], &a)) != LB_OK)
+			return 1;
+		if (kn_truthy(&a) == (e->op == KN_E_OR)) {
+			*out = a;
+			return 1;
+		}
+		*rc = ev(c, e->args[1], out);
+		return 1;
+	case KN_E_COND:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			*rc = ev(c, e->args[kn_truthy(&a) ? 1 : 2], out);
+		return 1;
+	case KN_E_NEG:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			set_real(out, -js_num(&a));
+		return 1;
+	case KN_E_CONST: case KN_E_NAME: case KN_E_CALL: case KN_E_LIST:
+		return 0;
+	default:
+		break;
+	}
+	if ((*rc = ev(c, e->args[0], &a)) != LB_OK || (*rc = ev(c, e->args[1], &b)) != LB_OK)
+		return 1;
+	switch (e->op) {
+	case KN_E_ADD: case KN_E_SUB: case KN_E_MUL: case KN_E_DIV: case KN_E_MOD:
+		*rc = js_arith(s, e->op, &a, &b, out);
+		return 1;
+	case KN_E_EQ: set_bool(out, js_leq(s, &a, &b)); return 1;
+	case KN_E_NE: set_bool(out, !js_leq(s, &a, &b)); return 1;
+	case KN_E_SEQ: set_bool(out, js_seq(&a, &b)); return 1;
+	case KN_E_SNE: set_bool(out, !js_seq(&a, &b)); return 1;
+	case KN_E_IN:
+		/* includes(arr, x): arr != null && arr.includes(x) (SameValueZero); a text
+		 * includes a substring */
+		if (b.t == KN_V_UNKNOWN) {
+			set_bool(out, false);
+		} else if (b.t == KN_V_SET) {
+			bool f = false;
+			for (size_t i = 0; !f && i < b.u.set.n; i++)
+				f = js_seq(&b.u.set.v[i], &a) ||
+				    (b.u.set.v[i].t == KN_V_REAL && a.t == KN_V_REAL &&
+				     isnan(a.u.r) && isnan(b.u.set.v[i].u.r));
+			set_bool(out, f);
+		} else if (b.t == KN_V_TEXT) {
+			const char *x;
+			if ((*rc = js_str(s, &a, &x)) == LB_OK)
+				set_bool(out, strstr(b.u.s, x) != NULL);
+		} /* otherwise JavaScript throws: unknown */
+		return 1;
+	default: /* < <= > >= */
+		set_bool(out, js_rel(e->op, &a, &b));
+		return 1;
+	}
+}
+
 static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct kn_value a, b;
 	int rc, ta, tb;
 	*out = unknown_v;
+	if (c->s->js && ev_js(c, e, out, &rc))
+		return rc;
 	switch (e->op) {
 	case KN_E_CONST:
 		*out = e->v;
@@ -746,4 +1018,41 @@ int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
 {
 	struct ectx c = { .s = s, .bound = v, .bound_data = data };
 	return ev(&c, e, out);
+}
+
+int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
+{
+	const struct kn_datadef *d = &s->m->data[data];
+	*out = unknown_v;
+	if (d->defval.t != KN_V_UNKNOWN) {
+		*out = d->defval;
+		return LB_OK;
+	}
+	if (d->defcond == NULL)
+		return LB_OK;
+	struct kn_value v;
+	int rc = kn_eval(s, d->defcond, &v);
+	if (rc != LB_OK || v.t == KN_V_UNKNOWN)
+		return rc;
+	/* PROformajs keeps a computed default only when the item accepts it: its type and, when
+	 * it has them, its allowed values (and LEBEN's bounds) */
+	size_t n = d->multi ? (v.t == KN_V_SET ? v.u.set.n : 0) : 1;
+	if (d->multi && v.t != KN_V_SET)
+		return LB_OK;
+	for (size_t i = 0; i < n; i++) {
+		const struct kn_value *x = d->multi ? &v.u.set.v[i] : &v;
+		static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE };
+		bool ok = x->t == want[d->type] || (d->type == KN_T_REAL && x->t == KN_V_INT);
+		if (ok && d->nallowed > 0) {
+			ok = false;
+			for (size_t k = 0; !ok && k < d->nallowed; k++)
+				ok = cmp(x, &d->allowed[k]) == 0;
+		}
+		if (ok && d->has_range)
+			ok = num(x) >= d->lo && num(x) <= d->hi;
+		if (!ok)
+			return LB_OK;
+	}
+	*out = v;
+	return LB_OK;
 }

@@ -92,7 +92,11 @@ struct lexer {
 	bool js;                 /* PROformajs (JavaScript) syntax only */
 };
 
-#define KN_EXPR_MAX_DEPTH 200
+/* Nesting bounds: the tree may be at most KN_EXPR_MAX_TREE deep, whichever form it is written
+ * in (so a contract that loads in one form loads in the other, whose printer may add
+ * parentheses); the parser's own recursion is bounded more loosely, for the stack. */
+#define KN_EXPR_MAX_TREE 200
+#define KN_EXPR_MAX_DEPTH (4 * KN_EXPR_MAX_TREE)
 
 static void adv(struct lexer *lx)
 {
@@ -360,16 +364,21 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			e->v.t = KN_V_BOOL;
 			e->v.u.b = is_kw(lx, "true");
 			rc = next(lx);
-		} else if ((is_kw(lx, "unknown") && !lx->js) || is_kw(lx, "null") ||
-			   is_kw(lx, "undefined")) {
+		} else if (!lx->js && (is_kw(lx, "unknown") || is_kw(lx, "null") ||
+				       is_kw(lx, "undefined"))) {
+			if ((e = node(KN_E_CONST, line, col)) == NULL)
+				return nomem(lx);
+			rc = next(lx);
+		} else if (lx->js && is_kw(lx, "undefined")) {
 			if ((e = node(KN_E_CONST, line, col)) == NULL)
 				return nomem(lx);
 			rc = next(lx);
 		} else if (lx->js && (is_kw(lx, "and") || is_kw(lx, "or") || is_kw(lx, "not") ||
-				      is_kw(lx, "in") || is_kw(lx, "unknown"))) {
+				      is_kw(lx, "in") || is_kw(lx, "unknown") || is_kw(lx, "null"))) {
+			/* (PROformajs's validation fails on a null literal too) */
 			return lex_err(lx, "PROformajs (JavaScript) syntax: '&&', '||', '!', "
-					   "includes(set, x) and null instead of and, or, not, in, "
-					   "unknown;");
+					   "includes(set, x) and undefined instead of and, or, not, in, "
+					   "unknown, null;");
 		} else if (is_kw(lx, "and") || is_kw(lx, "or") || is_kw(lx, "not") ||
 			   is_kw(lx, "in")) {
 			return lex_err(lx, "a value, name or '('");
@@ -627,6 +636,19 @@ static int parse_expr(struct lexer *lx, struct kn_expr **out)
 	return LB_OK;
 }
 
+static int tree_depth(const struct kn_expr *e, int d)
+{
+	int best = d + 1;
+	if (best > KN_EXPR_MAX_TREE)
+		return best;
+	for (size_t i = 0; i < e->nargs; i++) {
+		int x = tree_depth(e->args[i], d + 1);
+		if (x > best)
+			best = x;
+	}
+	return best;
+}
+
 static int expr_parse(const char *s, size_t len, int line, int col, bool js,
 		      struct kn_expr **out, struct lb_errmsg *em)
 {
@@ -642,6 +664,12 @@ static int expr_parse(const char *s, size_t len, int line, int col, bool js,
 	}
 	if ((rc = parse_expr(&lx, &e)) != LB_OK)
 		goto out;
+	if (tree_depth(e, 0) > KN_EXPR_MAX_TREE) {
+		rc = lb_errf(em, LB_ELIMIT, "%d:%d: expression nested too deeply (more than %d levels)",
+			     e->line, e->col, KN_EXPR_MAX_TREE);
+		kn_expr_free(e);
+		goto out;
+	}
 	if (lx.t != T_END) {
 		rc = lex_err(&lx, js && (is_op(&lx, "=") || is_op(&lx, "<>") || is_kw(&lx, "in") ||
 					 is_kw(&lx, "and") || is_kw(&lx, "or"))
@@ -737,7 +765,7 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 	switch (e->op) {
 	case KN_E_CONST:
 		if (e->v.t == KN_V_UNKNOWN)
-			return lb_buf_adds(b, js ? "null" : "unknown");
+			return lb_buf_adds(b, js ? "undefined" : "unknown");
 		if (e->v.t == KN_V_TEXT)
 			return print_str(b, e->v.u.s, js ? '\'' : '"');
 		if (e->v.t == KN_V_REAL && e->v.u.r == 0 && signbit(e->v.u.r))

@@ -380,6 +380,10 @@ struct lb_kn_session {
 	int max_passes;              /* run-to-fixpoint bound (0 = default) */
 	int depth;                   /* nested support/recommendation evaluations */
 	uint32_t cycle_cap;          /* verifier: saturate cycle counters at this value (0 = off) */
+	bool js;                     /* evaluate as PROformajs does (JavaScript semantics: unknown
+				      * is `undefined`, comparisons with it are false, `==` coerces,
+				      * `&&`/`||` return an operand, `+` concatenates text); off =
+				      * LEBEN's Kleene logic */
 	/* ---- pfdiff: PROformajs enactment (kn_enact.c) reads stored attributes ---- */
 	const double *pf_support;    /* per global candidate: stored support read by net_support
 				      * (PROformajs reads the previous cycle's), NULL = computed */
@@ -396,8 +400,15 @@ int kn_eval_with(struct lb_kn_session *s, const struct kn_expr *e, const struct 
  * item's own name (warning conditions). */
 int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
 		 const struct kn_value *v, struct kn_value *out);
+/* The default of item `data`: its defaultValue, else the value of its defaultCondition when
+ * the item would accept it, else unknown (out may live in s->ar). */
+int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
 int kn_truth(const struct kn_value *v);
+/* JavaScript truthiness (ToBoolean): unknown, false, 0, NaN and "" are false. */
+bool kn_truthy(const struct kn_value *v);
+/* The truth of a condition in session s: kn_truthy when s->js, else kn_truth == 1. */
+bool kn_holds(const struct lb_kn_session *s, const struct kn_value *v);
 double kn_net_support(struct lb_kn_session *s, int task, int cand, bool *confirmed,
 		      bool *excluded);
 bool kn_is_recommended(struct lb_kn_session *s, int task, int cand);

@@ -409,6 +409,7 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 		d->range_objects = n > 0 && json_is_object(json_array_get(r, 0));
 		for (size_t i = 0; i < n; i++) {
 			json_t *e = json_array_get(r, i);
+			const char *capstr = NULL;
 			push_idx(j, i);
 			if (json_is_object(e)) {
 				json_t *cap = json_object_get(e, "caption");
@@ -416,9 +417,7 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 					push_key(j, "caption");
 					return jerr(j, LB_ESYNTAX, "expected a string for \"caption\"");
 				}
-				if (cap != NULL && (d->allowed_caption[i] =
-							    lb_strdup(json_string_value(cap))) == NULL)
-					return lb_errf(j->em, LB_ENOMEM, "out of memory");
+				capstr = cap != NULL ? json_string_value(cap) : NULL;
 				e = json_object_get(e, "value");
 				if (e == NULL)
 					return jerr(j, LB_EINVALID,
@@ -428,12 +427,14 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 			}
 			if ((rc = json_to_lit(j, e, d, &d->allowed[i])) != LB_OK)
 				return rc;
+			d->nallowed++; /* owned by d from here */
+			if (capstr != NULL && (d->allowed_caption[i] = lb_strdup(capstr)) == NULL)
+				return lb_errf(j->em, LB_ENOMEM, "out of memory");
 			for (size_t k = 0; k < i; k++)
 				if (kn_value_equal(&d->allowed[k], &d->allowed[i]))
 					return jerr(j, LB_EINVALID,
 						    "this value is listed twice in the range of '%s'",
 						    d->name);
-			d->nallowed++;
 			j->depth = j->depth - (json_is_object(json_array_get(r, i)) ? 2 : 1);
 		}
 		j->depth--;
@@ -783,6 +784,188 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	return LB_OK;
 }
 
+/* ---- net_support paths ----------------------------------------------------------------------
+ * PROformajs's net_support takes one argument, a candidate's path from the root plan
+ * ("plan:decision:candidate"); LEBEN's two-argument form (decision, candidate) is written that
+ * way in JSON, and such a path is read back as the two-argument form, so both forms round-trip.
+ * A short one-argument form (a candidate's name) stays as written. */
+
+static struct kn_expr *text_node(const char *s, size_t n, int line, int col)
+{
+	struct kn_expr *e = lb_calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	e->op = KN_E_CONST;
+	e->ref = e->ref2 = -1;
+	e->line = line;
+	e->col = col;
+	e->v.t = KN_V_TEXT;
+	char *t = lb_malloc(n + 1);
+	if (t == NULL) {
+		lb_free(e);
+		return NULL;
+	}
+	memcpy(t, s, n);
+	t[n] = 0;
+	e->v.u.s = t;
+	return e;
+}
+
+static bool is_support_call(const struct kn_expr *e)
+{
+	return e->op == KN_E_CALL && strcmp(e->name, "net_support") == 0;
+}
+
+/* Printing: net_support(d, c) -> net_support('root:...:d:c'). */
+static int to_paths(const struct lb_kn_model *m, struct kn_expr *e)
+{
+	for (size_t i = 0; i < e->nargs; i++) {
+		int rc = to_paths(m, e->args[i]);
+		if (rc != LB_OK)
+			return rc;
+	}
+	if (!is_support_call(e) || e->nargs != 2 || e->args[0]->ref < 0 || e->args[1]->ref < 0 ||
+	    (size_t)e->args[0]->ref >= m->ntasks)
+		return LB_OK;
+	const struct kn_task *d = m->tasks[e->args[0]->ref];
+	if ((size_t)e->args[1]->ref >= d->ncands)
+		return LB_OK;
+	struct lb_buf b;
+	int chain[64], n = 0, rc = LB_OK;
+	for (int t = d->idx; t >= 0 && n < 64; t = m->tasks[t]->parent)
+		chain[n++] = t;
+	lb_buf_init(&b, 1u << 16);
+	for (int i = n - 1; rc == LB_OK && i >= 0; i--)
+		rc = lb_buf_addf(&b, "%s:", m->tasks[chain[i]]->name);
+	if (rc == LB_OK)
+		rc = lb_buf_adds(&b, d->cands[e->args[1]->ref].name);
+	struct kn_expr *p = rc == LB_OK ? text_node((const char *)b.data, b.len, e->args[0]->line,
+						    e->args[0]->col)
+					: NULL;
+	lb_buf_release(&b);
+	if (p == NULL)
+		return LB_ENOMEM;
+	p->ref = e->args[0]->ref;
+	p->ref2 = e->args[1]->ref;
+	kn_expr_free(e->args[0]);
+	kn_expr_free(e->args[1]);
+	e->args[0] = p;
+	e->nargs = 1;
+	return LB_OK;
+}
+
+/* The decision a full path "root:...:decision:candidate" names in the tree, or NULL. */
+static const struct kn_task *path_decision(const struct kn_task *root, const char *path,
+					   const char **cand)
+{
+	const struct kn_task *t = NULL;
+	const char *p = path;
+	for (;;) {
+		const char *q = strchr(p, ':');
+		if (q == NULL) {
+			if (t == NULL || t->cls != KN_DECISION)
+				return NULL;
+			for (size_t i = 0; i < t->ncands; i++)
+				if (strcmp(t->cands[i].name, p) == 0) {
+					*cand = p;
+					return t;
+				}
+			return NULL;
+		}
+		size_t n = (size_t)(q - p);
+		const struct kn_task *next = NULL;
+		if (t == NULL) {
+			if (strlen(root->name) == n && memcmp(root->name, p, n) == 0)
+				next = root;
+		} else {
+			for (size_t i = 0; i < t->ntasks; i++)
+				if (strlen(t->tasks[i]->name) == n &&
+				    memcmp(t->tasks[i]->name, p, n) == 0)
+					next = t->tasks[i];
+		}
+		if (next == NULL)
+			return NULL;
+		t = next;
+		p = q + 1;
+	}
+}
+
+/* Reading: net_support('root:...:d:c') -> net_support('d', 'c'). */
+static int from_paths(const struct kn_task *root, struct kn_expr *e)
+{
+	if (e == NULL)
+		return LB_OK;
+	for (size_t i = 0; i < e->nargs; i++) {
+		int rc = from_paths(root, e->args[i]);
+		if (rc != LB_OK)
+			return rc;
+	}
+	if (!is_support_call(e) || e->nargs != 1 || e->args[0]->op != KN_E_CONST ||
+	    e->args[0]->v.t != KN_V_TEXT || strchr(e->args[0]->v.u.s, ':') == NULL)
+		return LB_OK;
+	const char *cand = NULL;
+	const struct kn_task *d = path_decision(root, e->args[0]->v.u.s, &cand);
+	if (d == NULL)
+		return LB_OK; /* not a full path: validation names it */
+	struct kn_expr *a = e->args[0];
+	struct kn_expr *x = text_node(d->name, strlen(d->name), a->line, a->col);
+	struct kn_expr *y = text_node(cand, strlen(cand), a->line, a->col);
+	struct kn_expr **args = lb_realloc(e->args, 2 * sizeof(*args));
+	if (x == NULL || y == NULL || args == NULL) {
+		kn_expr_free(x);
+		kn_expr_free(y);
+		if (args != NULL)
+			e->args = args;
+		return LB_ENOMEM;
+	}
+	e->args = args;
+	kn_expr_free(a);
+	e->args[0] = x;
+	e->args[1] = y;
+	e->nargs = 2;
+	return LB_OK;
+}
+
+static int from_paths_task(const struct kn_task *root, struct kn_task *t)
+{
+	int rc;
+	struct kn_expr *ex[] = { t->pre, t->wait, t->terminate, t->abort, t->cycle_until };
+	for (size_t i = 0; i < 5; i++)
+		if ((rc = from_paths(root, ex[i])) != LB_OK)
+			return rc;
+	for (size_t i = 0; i < t->npost; i++)
+		if ((rc = from_paths(root, t->post[i].e)) != LB_OK)
+			return rc;
+	for (size_t i = 0; i < t->nsources; i++)
+		if ((rc = from_paths(root, t->sources[i].request)) != LB_OK)
+			return rc;
+	for (size_t i = 0; i < t->ncands; i++) {
+		if ((rc = from_paths(root, t->cands[i].recommend)) != LB_OK)
+			return rc;
+		for (size_t k = 0; k < t->cands[i].nargs; k++)
+			if ((rc = from_paths(root, t->cands[i].args[k].cond)) != LB_OK)
+				return rc;
+	}
+	for (size_t i = 0; i < t->ntasks; i++)
+		if ((rc = from_paths_task(root, t->tasks[i])) != LB_OK)
+			return rc;
+	return LB_OK;
+}
+
+static int from_paths_model(struct lb_kn_model *m)
+{
+	int rc = from_paths_task(m->root, m->root);
+	for (size_t i = 0; rc == LB_OK && i < m->ndata; i++) {
+		struct kn_datadef *d = &m->data[i];
+		(void)((rc = from_paths(m->root, d->derive)) != LB_OK ||
+		       (rc = from_paths(m->root, d->defcond)) != LB_OK ||
+		       (rc = from_paths(m->root, d->valid)) != LB_OK);
+		for (size_t k = 0; rc == LB_OK && k < d->nwarnings; k++)
+			rc = from_paths(m->root, d->warnings[k].cond);
+	}
+	return rc;
+}
+
 /* ---- validation as PROformajs does it ------------------------------------------------------ */
 
 /* Names an expression may use besides data items, tasks and candidates (PROformajs's
@@ -1040,6 +1223,10 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 	}
 	if ((rc = parse_task(&j, root, &j.m->root)) != LB_OK)
 		goto err;
+	if ((rc = from_paths_model(j.m)) != LB_OK) {
+		rc = lb_errf(em, rc, "out of memory");
+		goto err;
+	}
 	if ((rc = kn_model_resolve(j.m, file, em)) != LB_OK)
 		goto err;
 	if ((rc = kn_js_validate(j.m, file, em)) != LB_OK)
@@ -1055,14 +1242,17 @@ err:
 
 /* ---- printer ------------------------------------------------------------------------------ */
 
-static json_t *expr_json(const struct kn_expr *e)
+static json_t *expr_json(const struct lb_kn_model *m, const struct kn_expr *e)
 {
 	struct lb_buf b;
+	struct kn_expr *c = kn_expr_clone(e);
 	lb_buf_init(&b, LB_KN_MAX_SOURCE);
-	if (kn_expr_print(&b, e, KN_STYLE_JS) != LB_OK) {
+	if (c == NULL || to_paths(m, c) != LB_OK || kn_expr_print(&b, c, KN_STYLE_JS) != LB_OK) {
+		kn_expr_free(c);
 		lb_buf_release(&b);
 		return NULL;
 	}
+	kn_expr_free(c);
 	json_t *s = json_stringn((const char *)b.data, b.len);
 	lb_buf_release(&b);
 	return s;
@@ -1114,10 +1304,11 @@ static void put_str(json_t *o, const char *k, const char *s, bool *bad)
 		put(o, k, json_string(s), bad);
 }
 
-static void put_expr(json_t *o, const char *k, const struct kn_expr *e, bool *bad)
+static void put_expr(const struct lb_kn_model *m, json_t *o, const char *k, const struct kn_expr *e,
+		     bool *bad)
 {
 	if (e != NULL)
-		put(o, k, expr_json(e), bad);
+		put(o, k, expr_json(m, e), bad);
 }
 
 static void put_meta(json_t *o, const char *meta, bool *bad)
@@ -1132,7 +1323,7 @@ static void append(json_t *a, json_t *v, bool *bad)
 		*bad = true;
 }
 
-static json_t *data_json(const struct kn_datadef *d, bool *bad)
+static json_t *data_json(const struct lb_kn_model *m, const struct kn_datadef *d, bool *bad)
 {
 	json_t *o = json_object();
 	if (o == NULL) {
@@ -1162,8 +1353,8 @@ static json_t *data_json(const struct kn_datadef *d, bool *bad)
 	}
 	if (d->defval.t != KN_V_UNKNOWN)
 		put(o, "defaultValue", lit_json(&d->defval), bad);
-	put_expr(o, "defaultCondition", d->defcond, bad);
-	put_expr(o, "valueCondition", d->derive, bad);
+	put_expr(m, o, "defaultCondition", d->defcond, bad);
+	put_expr(m, o, "valueCondition", d->derive, bad);
 	if (d->nwarnings > 0) {
 		json_t *a = json_array();
 		for (size_t k = 0; a != NULL && k < d->nwarnings; k++) {
@@ -1173,7 +1364,7 @@ static json_t *data_json(const struct kn_datadef *d, bool *bad)
 			put_str(wo, "caption", w->caption, bad);
 			put_str(wo, "description", w->description, bad);
 			put_meta(wo, w->meta, bad);
-			put_expr(wo, "warnCondition", w->cond, bad);
+			put_expr(m, wo, "warnCondition", w->cond, bad);
 			append(a, wo, bad);
 		}
 		put(o, "warnings", a, bad);
@@ -1186,7 +1377,7 @@ static json_t *data_json(const struct kn_datadef *d, bool *bad)
 		append(r, num_json(d->hi), bad);
 		put(o, "bounds", r, bad);
 	}
-	put_expr(o, "validCondition", d->valid, bad);
+	put_expr(m, o, "validCondition", d->valid, bad);
 	return o;
 }
 
@@ -1209,11 +1400,11 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 	if (t->cyclic)
 		put(o, "cyclic", json_true(), bad);
 	put_str(o, "eventTrigger", t->trigger, bad);
-	put_expr(o, "preCondition", t->pre, bad);
-	put_expr(o, "waitCondition", t->wait, bad);
-	put_expr(o, "terminateCondition", t->terminate, bad);
-	put_expr(o, "abortCondition", t->abort, bad);
-	put_expr(o, "cycleUntil", t->cycle_until, bad);
+	put_expr(m, o, "preCondition", t->pre, bad);
+	put_expr(m, o, "waitCondition", t->wait, bad);
+	put_expr(m, o, "terminateCondition", t->terminate, bad);
+	put_expr(m, o, "abortCondition", t->abort, bad);
+	put_expr(m, o, "cycleUntil", t->cycle_until, bad);
 	if (t->use_defaults)
 		put(o, "useDefaults", json_true(), bad);
 	if (t->auto_most_supported)
@@ -1236,7 +1427,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 		for (size_t i = 0; a != NULL && i < t->npost; i++) {
 			json_t *p = json_object();
 			put_str(p, "data", t->post[i].data, bad);
-			put_expr(p, "value", t->post[i].e, bad);
+			put_expr(m, p, "value", t->post[i].e, bad);
 			append(a, p, bad);
 		}
 		put(o, "postAssignments", a, bad);
@@ -1249,7 +1440,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 	for (size_t i = 0; dd != NULL && i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
 		if (d->owner == NULL ? t == m->root : strcmp(d->owner, t->name) == 0)
-			append(dd, data_json(d, bad), bad);
+			append(dd, data_json(m, d, bad), bad);
 	}
 	if (dd != NULL && json_array_size(dd) > 0)
 		put(o, "dataDefinitions", dd, bad);
@@ -1263,7 +1454,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 			put(so, "class", json_string("Source"), bad);
 			put_str(so, "type", s->data, bad);
 			put_meta(so, s->meta, bad);
-			put_expr(so, "requestCondition", s->request, bad);
+			put_expr(m, so, "requestCondition", s->request, bad);
 			if (s->optional)
 				put(so, "optional", json_true(), bad);
 			append(a, so, bad);
@@ -1298,7 +1489,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 									 : json_string(sym[g->kind]),
 				    bad);
 				if (g->cond != NULL)
-					put_expr(ao, "activeCondition", g->cond, bad);
+					put_expr(m, ao, "activeCondition", g->cond, bad);
 				else
 					put(ao, "activeCondition", json_string("true"), bad);
 				append(args, ao, bad);
@@ -1307,7 +1498,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 				put(co, "arguments", args, bad);
 			else
 				json_decref(args);
-			put_expr(co, "recommendCondition", c->recommend, bad);
+			put_expr(m, co, "recommendCondition", c->recommend, bad);
 			append(a, co, bad);
 		}
 		put(o, "candidates", a, bad);

@@ -7,6 +7,7 @@
 
 #include "leben/base.h"
 #include "leben/knowledge.h"
+#include "knowledge/kn_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,8 +19,15 @@ static void round_trip(const struct lb_kn_model *m, enum lb_kn_form form)
 	struct lb_errmsg em;
 	if (lb_kn_model_print(m, form, &text, &len) != LB_OK)
 		abort();
-	if (lb_kn_model_parse(text, len, "print", form, &back, &em) != LB_OK)
+	if (lb_kn_model_parse(text, len, "print", form, &back, &em) != LB_OK) {
+		/* the JSON form is PROformajs's: a model only LEBEN's .pf accepts (a reserved
+		 * word as a name, an undefined name) is refused there, and only such a model */
+		if (form == LB_KN_FORM_JSON && kn_js_validate(m, "print", &em) != LB_OK) {
+			lb_free(text);
+			return;
+		}
 		abort();
+	}
 	if (!lb_kn_model_equal(m, back))
 		abort();
 	lb_kn_model_free(back);

@@ -2,10 +2,13 @@
 // engine @openclinical/proformajs (a test oracle: never linked or shipped with LEBEN).
 //   node pf_validity.mjs validate FILE...   -> one line per file: "valid" or "invalid <issue>"
 //   node pf_validity.mjs same A.json B.json -> "same" or the first difference (exit 1)
+//   node pf_validity.mjs eval P.json VALUES.json -> for each derived item x<i> of P, in order,
+//       the value the reference gives its valueCondition with VALUES set, one JSON per line
+//       (undefined -> {"undefined":true}, NaN -> {"NaN":true}, ±Infinity -> {"Infinity":±1})
 // "same" compares the two protocols as PROformajs sees them: defaults dropped (false, empty
 // arrays), nested objects' class filled in, keys in any order, and every expression attribute
 // compared by its parsed syntax tree (jse-eval, the reference's parser), not its spelling.
-import { Protocol } from '@openclinical/proformajs';
+import { Protocol, Enactment } from '@openclinical/proformajs';
 import { parse } from 'jse-eval';
 import { readFileSync } from 'fs';
 
@@ -98,6 +101,29 @@ if (cmd === 'validate') {
   const d = diff(norm(load(files[0])), norm(load(files[1])), '$');
   console.log(d ? `differ ${d}` : 'same');
   process.exit(d ? 1 : 0);
+} else if (cmd === 'eval') {
+  const json = load(files[0]);
+  const values = load(files[1]);
+  /* the enactment runs without the derived items (one that throws would stop it), then each
+   * valueCondition is evaluated on its own */
+  const base = { ...json, dataDefinitions: json.dataDefinitions.filter((d) => d.valueCondition === undefined) };
+  const protocol = new Protocol[json.class](base);
+  const enactment = new Enactment({ protocol, start: true });
+  const enquiry = json.tasks.find((t) => t.class === 'Enquiry');
+  enactment.set(`${json.name}:${enquiry.name}`, values);
+  const enc = (v) => {
+    if (v === undefined) return { undefined: true };
+    if (typeof v === 'number' && Number.isNaN(v)) return { NaN: true };
+    if (typeof v === 'number' && !Number.isFinite(v)) return { Infinity: v > 0 ? 1 : -1 };
+    if (Array.isArray(v)) return v.map(enc);
+    return v;
+  };
+  for (const d of json.dataDefinitions) {
+    if (d.valueCondition === undefined) continue;
+    let v;
+    try { v = enc(enactment.evaluate(d.valueCondition, json.name)); } catch (e) { v = { throws: true }; }
+    console.log(JSON.stringify(v));
+  }
 } else {
   console.error('usage: pf_validity.mjs validate FILE... | same A B');
   process.exit(2);

@@ -91,7 +91,12 @@ static void run_case(json_t *c, struct lb_buf *out)
 	lb_buf_adds(out, "{\"trace\":[");
 	rc = kn_enact_start(e, &em);
 	if (rc != LB_OK) {
-		lb_buf_adds(out, "{\"step\":0,\"op\":{\"op\":\"start\"},\"error\":true}");
+		json_t *j = json_pack("{s:i,s:{s:s},s:b,s:s}", "step", 0, "op", "op", "start", "error",
+				      1, "message", em.text);
+		char *js = json_dumps(j, JSON_COMPACT);
+		lb_buf_adds(out, js ? js : "{\"step\":0,\"error\":true}");
+		free(js);
+		json_decref(j);
 	} else {
 		step_line(out, e, 0, start, false);
 		size_t i;

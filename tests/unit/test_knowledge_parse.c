@@ -3,6 +3,8 @@
 #include "test.h"
 
 #include <dirent.h>
+#include <math.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,9 +48,9 @@ static void test_expr_vectors(void **state)
 		{ "includes(s, 'x') and not (a % 2 === 1)", "\"x\" in s and not a % 2 === 1",
 		  "includes(s, 'x') && !(a % 2 === 1)" },
 		{ "(not a) = b", "(not a) = b", "(!a) == b" },
-		{ "a !== undefined", "a !== unknown", "a !== null" },
+		{ "a !== undefined", "a !== unknown", "a !== undefined" },
 		{ "- (a + 1)", "-(a + 1)", "-(a + 1)" },
-		{ "unknown = null", "unknown = unknown", "null == null" },
+		{ "unknown = null", "unknown = unknown", "undefined == undefined" },
 		{ "'it\\'s'", "\"it's\"", "'it\\'s'" },
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -178,6 +180,17 @@ static void test_model_errors(void **state)
 		  "f.json:1:30: string or '}' expected near end of file" },
 		{ "plan :: p ; action :: a ; end action. action :: a ; end action. end plan.", "f.pf",
 		  "f.pf: task name 'a' is used twice (task names must be unique)" },
+		{ "data :: x ; type integer; warning_text \"w\"; end data.\nplan :: p ; end plan.",
+		  "f.pf",
+		  "f.pf:1:27: expected 'warning EXPRESSION;' before its text, description or meta, "
+		  "found 'warning_text'" },
+		{ "data :: x ; type integer; meta \"{oops\"; end data.\nplan :: p ; end plan.", "f.pf",
+		  "f.pf:1:32: meta is not JSON text" },
+		{ "data :: x ; type integer; scope q; end data.\nplan :: p ; end plan.", "f.pf",
+		  "f.pf:1:1: data item 'x' belongs to task 'q', which the contract does not have" },
+		{ "{\"class\": \"Plan\", \"name\": \"p\",\n \"preCondition\": \"a and b\"}", "f.json",
+		  "f.json:2:21: expected PROformajs (JavaScript) syntax: '==', '!=', '&&', '||' or "
+		  "includes(set, x) instead of =, <>, and, or, in;, found 'and' (in \"preCondition\")" },
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct lb_kn_model *m = NULL;
@@ -245,6 +258,183 @@ static void test_examples_round_trip(void **state)
 	assert_true(count >= 8);
 }
 
+/* JavaScript semantics (session js mode) against answers the reference engine gave:
+ * tests/data/knowledge_json/js_eval.json holds the expressions (as derived items x0..), .values.json
+ * the data, .exp one answer per line (written by tests/oracles/pf_validity.mjs eval, checked
+ * against the reference again by tests/integration/test_knowledge_json). */
+static bool js_same(const struct kn_value *v, json_t *x)
+{
+	json_t *u = json_is_object(x) ? json_object_get(x, "undefined") : NULL;
+	json_t *nan = json_is_object(x) ? json_object_get(x, "NaN") : NULL;
+	json_t *inf = json_is_object(x) ? json_object_get(x, "Infinity") : NULL;
+	switch (v->t) {
+	case KN_V_UNKNOWN: return u != NULL;
+	case KN_V_BOOL: return json_is_boolean(x) && json_is_true(x) == v->u.b;
+	case KN_V_INT: return json_is_number(x) && json_number_value(x) == (double)v->u.i;
+	case KN_V_REAL:
+		if (isnan(v->u.r))
+			return nan != NULL;
+		if (isinf(v->u.r))
+			return inf != NULL && json_integer_value(inf) == (v->u.r > 0 ? 1 : -1);
+		return json_is_number(x) && json_number_value(x) == v->u.r;
+	case KN_V_TEXT: return json_is_string(x) && strcmp(json_string_value(x), v->u.s) == 0;
+	case KN_V_SET:
+		if (!json_is_array(x) || json_array_size(x) != v->u.set.n)
+			return false;
+		for (size_t i = 0; i < v->u.set.n; i++)
+			if (!js_same(&v->u.set.v[i], json_array_get(x, i)))
+				return false;
+		return true;
+	default: return false;
+	}
+}
+
+static void test_js_semantics(void **state)
+{
+	const char *root = getenv("LEBEN_ROOT") ? getenv("LEBEN_ROOT") : ".";
+	char path[1024];
+	struct lb_errmsg em;
+	struct lb_kn_model *m;
+	snprintf(path, sizeof(path), "%s/tests/data/knowledge_json/js_eval.json", root);
+	if (lb_kn_model_load(path, &m, &em) != LB_OK)
+		fail_msg("%s", em.text);
+	struct lb_kn_session *s;
+	assert_lb_ok(lb_kn_session_new(m, 0, &s, &em));
+	snprintf(path, sizeof(path), "%s/tests/data/knowledge_json/js_eval.values.json", root);
+	json_t *vals = json_load_file(path, 0, NULL);
+	assert_non_null(vals);
+	const char *k;
+	json_t *jv;
+	json_object_foreach(vals, k, jv) {
+		int d = kn_model_find_data(m, k);
+		struct kn_value v;
+		assert_true(d >= 0);
+		assert_lb_ok(kn_value_from_json(s, &m->data[d], jv, &v, &em));
+		assert_lb_ok(kn_session_put(s, d, &v));
+		kn_arena_reset(&s->ar);
+	}
+	json_decref(vals);
+	snprintf(path, sizeof(path), "%s/tests/data/knowledge_json/js_eval.exp", root);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	s->js = true;
+	char line[4096];
+	int checked = 0;
+	for (size_t i = 0; i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		if (d->derive == NULL)
+			continue;
+		assert_non_null(fgets(line, sizeof(line), f));
+		json_t *want = json_loads(line, JSON_DECODE_ANY, NULL);
+		assert_non_null(want);
+		struct kn_value got;
+		assert_lb_ok(kn_eval(s, d->derive, &got));
+		if (!js_same(&got, want)) {
+			struct lb_buf b, x;
+			lb_buf_init(&b, 1 << 16);
+			lb_buf_init(&x, 1 << 16);
+			kn_value_to_json(&b, &got);
+			lb_buf_addc(&b, 0);
+			kn_expr_print(&x, d->derive, KN_STYLE_JS);
+			lb_buf_addc(&x, 0);
+			fail_msg("%s = %s: LEBEN gives %s, the reference %s", d->name, (char *)x.data,
+				 (char *)b.data, line);
+		}
+		json_decref(want);
+		kn_arena_reset(&s->ar);
+		checked++;
+	}
+	fclose(f);
+	assert_true(checked >= 70);
+	lb_kn_session_free(s);
+	lb_kn_model_free(m);
+}
+
+/* Data semantics: derived values from other items (through another derived item), allowed
+ * values with captions, warnings and is_valid, computed defaults that the item must accept. */
+static void test_data_semantics(void **state)
+{
+	static const char *const src =
+		"data :: score ; type integer; end data.\n"
+		"data :: sev ; type integer; allowed 1 \"mild\", 2 \"moderate\", 3 \"severe\";\n"
+		"  default_condition score > 4 ? 3 : score;\n"
+		"  warning value >= 3; warning_text \"severe\"; end data.\n"
+		"data :: syms ; type text multiple; allowed \"a\" \"Cough\", \"b\" \"Fever\", \"c\"; end data.\n"
+		"data :: twice ; type integer; derive score * 2; end data.\n"
+		"data :: more ; type integer; derive twice + 1; end data.\n"
+		"data :: cap ; type text; derive caption(\"sev\"); end data.\n"
+		"data :: caps ; type text; derive captions(\"syms\"); end data.\n"
+		"data :: ok ; type boolean; derive is_valid(\"sev\"); end data.\n"
+		"plan :: p ; end plan.\n";
+	struct lb_kn_model *m;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_kn_model_parse(src, strlen(src), "d.pf", LB_KN_FORM_PF, &m, &em));
+	assert_int_equal(lb_kn_model_problems(m, 0, NULL), 0);
+	/* the warning names the item itself, whichever way it was written */
+	assert_string_equal(m->data[1].warnings[0].cond->args[0]->name, "sev");
+	struct lb_kn_session *s;
+	assert_lb_ok(lb_kn_session_new(m, 0, &s, &em));
+	struct kn_value v;
+	/* unknown score: no default (Kleene: the condition is unknown; JavaScript: the `score`
+	 * branch, undefined); score 5: 3; score 2: 2; score 9: 3; a value the item does not
+	 * allow is no default */
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.t, KN_V_UNKNOWN);
+	s->js = true;
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.t, KN_V_UNKNOWN);
+	s->js = false;
+	struct kn_value seven = { .t = KN_V_INT, .u.i = 4 };
+	assert_lb_ok(kn_session_put(s, 0, &seven));
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.t, KN_V_UNKNOWN);
+	struct kn_value five = { .t = KN_V_INT, .u.i = 5 }, two = { .t = KN_V_INT, .u.i = 2 };
+	assert_lb_ok(kn_session_put(s, 0, &five));
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.t, KN_V_INT);
+	assert_int_equal(v.u.i, 3);
+	assert_lb_ok(kn_session_put(s, 0, &two));
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.u.i, 2);
+	struct kn_value nine = { .t = KN_V_INT, .u.i = 9 };
+	assert_lb_ok(kn_session_put(s, 0, &nine));
+	assert_lb_ok(kn_default_value(s, 1, &v));
+	assert_int_equal(v.u.i, 3);
+	/* derived through a derived item */
+	struct kn_expr more = { .op = KN_E_NAME, .ref = kn_model_find_data(m, "more"), .ref2 = -1 };
+	assert_lb_ok(kn_eval(s, &more, &v));
+	assert_int_equal(v.t, KN_V_INT);
+	assert_int_equal(v.u.i, 19);
+	/* captions and warnings */
+	struct kn_value sev = { .t = KN_V_INT, .u.i = 3 };
+	assert_lb_ok(kn_session_put(s, 1, &sev));
+	struct kn_value items[2] = { { .t = KN_V_TEXT, .u.s = "a" }, { .t = KN_V_TEXT, .u.s = "c" } };
+	struct kn_value set = { .t = KN_V_SET, .u.set = { items, 2 } };
+	assert_lb_ok(kn_session_put(s, 2, &set));
+	struct kn_expr cap = { .op = KN_E_NAME, .ref = kn_model_find_data(m, "cap"), .ref2 = -1 };
+	struct kn_expr caps = { .op = KN_E_NAME, .ref = kn_model_find_data(m, "caps"), .ref2 = -1 };
+	struct kn_expr ok = { .op = KN_E_NAME, .ref = kn_model_find_data(m, "ok"), .ref2 = -1 };
+	assert_lb_ok(kn_eval(s, &cap, &v));
+	assert_string_equal(v.u.s, "severe");
+	assert_lb_ok(kn_eval(s, &caps, &v));
+	assert_string_equal(v.u.s, "Cough and c");
+	assert_lb_ok(kn_eval(s, &ok, &v));
+	assert_int_equal(kn_truth(&v), 0); /* the warning is active */
+	/* an answer meeting the warning is accepted, with the warning's text */
+	char warn[64];
+	assert_lb_ok(kn_session_check_value(s, 1, &sev, warn, sizeof(warn), &em));
+	assert_string_equal(warn, "severe");
+	struct kn_value four = { .t = KN_V_INT, .u.i = 4 };
+	assert_int_not_equal(kn_session_check_value(s, 1, &four, warn, sizeof(warn), &em), LB_OK);
+	sev.u.i = 1;
+	assert_lb_ok(kn_session_put(s, 1, &sev));
+	assert_lb_ok(kn_eval(s, &ok, &v));
+	assert_int_equal(kn_truth(&v), 1);
+	kn_arena_reset(&s->ar);
+	lb_kn_session_free(s);
+	lb_kn_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +443,8 @@ int main(void)
 		cmocka_unit_test(test_kleene),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_examples_round_trip),
+		cmocka_unit_test(test_js_semantics),
+		cmocka_unit_test(test_data_semantics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
