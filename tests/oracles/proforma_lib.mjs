@@ -40,6 +40,9 @@ export const FEATURES = {
 	autoConfirm: true,  // autoConfirmRecommended / autoConfirmMostSupported
 	warnings: true,     // data definition warnings (warnCondition)
 	rangeCaptions: true, // range items {value, caption}
+	multi: true,        // multiValued items (sets)
+	unguarded: true,    // conditions over unset items (JavaScript: undefined > 3 is false)
+	plainTask: true,    // class "Task"
 };
 
 const TEXTS = ['low', 'mid', 'high', 'none', 'some'];
@@ -58,6 +61,7 @@ function genData(r, feat) {
 		} else if (kind === 'Integer' && feat.numericRange && r.chance(0.4)) {
 			d.range = [0, 1, 2, 3, 4, 5];
 		}
+		if (kind === 'Text' && feat.multi && r.chance(0.3)) d.multiValued = true;
 		if (feat.warnings && kind !== 'Boolean' && kind !== 'Text' && r.chance(0.3))
 			d.warnings = [{ class: 'Warning', caption: 'high', warnCondition: `is_known('${name}') && ${name} > 3` }];
 		defs.push(d);
@@ -92,6 +96,19 @@ function atom(r, ctx, neg) {
 			else if (d.class === 'Boolean') opts.push(`${x}`, `${x} == true`);
 			else opts.push(`${x} == 'hi'`);
 			continue;
+		}
+		if (d.multiValued) {
+			const vals = d.range.map((v) => (v.value !== undefined ? v.value : v));
+			opts.push(`includes(${x}, '${r.pick(vals)}')`, `count(${x}) ${r.pick(['>', '==', '<'])} ${r.int(0, 2)}`);
+			continue;
+		}
+		if (ctx.feat.unguarded && r.chance(0.4)) {
+			if (d.class === 'Boolean') opts.push(`${x}`, `!${x}`, `${x} == false`);
+			else if (d.class === 'Text') {
+				const vals = d.range.map((v) => (v.value !== undefined ? v.value : v));
+				opts.push(`${x} ${r.pick(['==', '!=', '===', '!=='])} '${r.pick(vals)}'`);
+			} else opts.push(`${x} ${r.pick(['>', '>=', '<', '<=', '==', '!='])} ${r.int(0, 5)}`,
+				`${x} ${r.pick(['+', '*', '-'])} ${r.int(1, 3)} > ${r.int(0, 8)}`);
 		}
 		if (d.class === 'Boolean') opts.push(`is_known('${x}') && ${x}`, `is_known('${x}') && ${x} == false`);
 		else if (d.class === 'Integer' || d.class === 'Float')
@@ -136,7 +153,8 @@ let uniq = 0;
 let ALL = []; // tasks generated so far in the current protocol
 function genTask(r, ctx, depth, siblings) {
 	const kinds = depth < 3 ? ['Action', 'Enquiry', 'Decision', 'Plan'] : ['Action', 'Enquiry', 'Decision'];
-	const cls = r.pick(kinds);
+	let cls = r.pick(kinds);
+	if (cls === 'Action' && ctx.feat.plainTask && r.chance(0.2)) cls = 'Task';
 	const t = { class: cls, name: `t${uniq++}`, caption: `task ${uniq}` };
 	ALL.push(t);
 	// naming a task of a repetition that restarts makes PROformajs fail in that cycle (its
@@ -268,6 +286,7 @@ function randomValue(r, d) {
 	if (r.chance(0.05)) return r.pick(['x', 99, true, 2.5]); // maybe refused
 	if (d.range && d.range.length) {
 		const vals = d.range.map((v) => (v && v.value !== undefined ? v.value : v));
+		if (d.multiValued) return vals.filter(() => r.chance(0.5));
 		return r.pick(vals);
 	}
 	switch (d.constructor.name) {
@@ -292,6 +311,8 @@ function chooseOp(r, en, snap) {
 		const d = r.pick(defs);
 		return { op: 'set', path: root, data: { [d.name]: randomValue(r, d) } };
 	}]);
+	const known = defs.filter((d) => snap.data[d.name] != null);
+	if (known.length) menu.push([0.3, () => ({ op: 'unset', path: root, name: r.pick(known).name })]);
 	for (const p of snap.completeable) menu.push([3, () => ({ op: 'complete', path: p })]);
 	for (const [p, c] of Object.entries(snap.candidates)) {
 		const dec = p.slice(0, p.lastIndexOf(':'));
