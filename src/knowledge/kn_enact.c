@@ -79,6 +79,9 @@ struct kn_enact {
 	bool started;
 	size_t round_start;          /* objects that existed when the cycle's snapshot was taken */
 	int caller;                  /* object whose expressions are being evaluated, -1 none */
+	struct kn_value *pend;       /* enquiry defaults given this cycle (owned), stored at its end */
+	int *pend_data;              /* their data items */
+	size_t npend, cappend;
 	bool fail;                   /* an expression named an instance the snapshot lacks */
 };
 
@@ -546,6 +549,101 @@ static int next_instance(struct kn_enact *e, int oi)
 	return build(e, o->task, o->index + 1, o->parent);
 }
 
+/* PROformajs accept() on a computed value: the JavaScript type, then the range. */
+static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
+{
+	bool num = v->t == KN_V_INT || v->t == KN_V_REAL;
+	switch (d->type) {
+	case KN_T_BOOLEAN: return v->t == KN_V_BOOL;
+	case KN_T_INTEGER: case KN_T_REAL: if (!num) return false; break;
+	case KN_T_TEXT: if (v->t != KN_V_TEXT) return false; break;
+	default: return false;
+	}
+	if (d->nallowed == 0)
+		return true;
+	for (size_t i = 0; i < d->nallowed; i++) {
+		const struct kn_value *a = &d->allowed[i];
+		if (kn_value_equal(a, v))
+			return true;
+		if (num && (a->t == KN_V_INT || a->t == KN_V_REAL) &&
+		    (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
+			    (v->t == KN_V_INT ? (double)v->u.i : v->u.r))
+			return true;
+	}
+	return false;
+}
+
+static bool pending(const struct kn_enact *e, int d)
+{
+	for (size_t i = 0; i < e->npend; i++)
+		if (e->pend_data[i] == d)
+			return true;
+	return false;
+}
+
+/* useDefaults: an enquiry going in progress gives its sources without a value their
+ * defaultValue, or their defaultCondition's value when acceptable. PROformajs stores them at
+ * once, outside the cycle's updates: later components of the same cycle still evaluate with
+ * the snapshot, so they are kept aside and stored when the cycle's updates are. */
+static int enquiry_defaults(struct kn_enact *e, int oi)
+{
+	const struct kn_task *k = e->m->tasks[e->o[oi].task];
+	for (size_t i = 0; i < k->nsources; i++) {
+		int d = k->sources[i].ref;
+		if (d < 0)
+			continue;
+		const struct kn_datadef *dd = &e->m->data[d];
+		if (dd->defval.t == KN_V_UNKNOWN && dd->defcond == NULL)
+			continue;
+		if (kn_current(e->s, d)->t != KN_V_UNKNOWN || pending(e, d))
+			continue;
+		struct kn_value v = dd->defval;
+		bool own = false;
+		if (v.t == KN_V_UNKNOWN) {
+			if (names_bad(e, dd->defcond)) {
+				e->fail = true;
+				return LB_OK;
+			}
+			if (kn_eval(e->s, dd->defcond, &v) != LB_OK || !accept_value(dd, &v)) {
+				kn_arena_reset(&e->s->ar);
+				continue;
+			}
+			own = true;
+		}
+		if (e->npend == e->cappend) {
+			size_t nc = e->cappend ? e->cappend * 2 : 8;
+			struct kn_value *np = lb_realloc(e->pend, nc * sizeof(*np));
+			if (np == NULL)
+				return LB_ENOMEM;
+			e->pend = np;
+			int *nd = lb_realloc(e->pend_data, nc * sizeof(*nd));
+			if (nd == NULL)
+				return LB_ENOMEM;
+			e->pend_data = nd;
+			e->cappend = nc;
+		}
+		int rc = kn_value_copy(&e->pend[e->npend], &v);
+		if (own)
+			kn_arena_reset(&e->s->ar);
+		if (rc != LB_OK)
+			return rc;
+		e->pend_data[e->npend++] = d;
+	}
+	return LB_OK;
+}
+
+static int store_pending(struct kn_enact *e)
+{
+	int rc = LB_OK;
+	for (size_t i = 0; i < e->npend; i++) {
+		if (rc == LB_OK && (rc = kn_session_put(e->s, e->pend_data[i], &e->pend[i])) == LB_OK)
+			e->versions[e->pend_data[i]]++;
+		kn_value_clear(&e->pend[i]);
+	}
+	e->npend = 0;
+	return rc;
+}
+
 static int update_task(struct kn_enact *e, int oi)
 {
 	size_t mark = e->nd;
@@ -597,6 +695,13 @@ static int update_task(struct kn_enact *e, int oi)
 	}
 	if (rc != LB_OK)
 		return rc;
+	if (k->cls == KN_ENQUIRY && k->use_defaults)
+		for (size_t i = mark; i < e->nd; i++)
+			if (e->d[i].obj == oi && e->d[i].attr == A_STATE && e->d[i].v == KN_IN_PROGRESS) {
+				if ((rc = enquiry_defaults(e, oi)) != LB_OK)
+					return rc;
+				break;
+			}
 	o = &e->o[oi];
 	int8_t st = o->state;
 	if (k->cls == KN_PLAN && st == KN_IN_PROGRESS) {
@@ -814,10 +919,16 @@ static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 			if (rc != LB_OK) {
 				e->fail = false;
 				drop_deltas(e);
+				(void)store_pending(e); /* PROformajs stored them already */
 				return lb_errf(em, rc, "%s: %s", e->o[i].path,
 					       rc == LB_EINVALID ? "names a repetition built in this cycle"
 								 : lb_strerror(rc));
 			}
+		}
+		int prc = store_pending(e);
+		if (prc != LB_OK) {
+			drop_deltas(e);
+			return lb_errf(em, prc, "storing defaults: %s", lb_strerror(prc));
 		}
 		if (e->nd == 0)
 			return LB_OK;
@@ -880,6 +991,10 @@ void kn_enact_free(struct kn_enact *e)
 	lb_free(e->tr);
 	lb_free(e->support);
 	lb_free(e->versions);
+	for (size_t i = 0; i < e->npend; i++)
+		kn_value_clear(&e->pend[i]);
+	lb_free(e->pend);
+	lb_free(e->pend_data);
 	lb_kn_session_free(e->s);
 	lb_free(e);
 }

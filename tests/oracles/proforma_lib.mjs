@@ -43,6 +43,7 @@ export const FEATURES = {
 	multi: true,        // multiValued items (sets)
 	unguarded: true,    // conditions over unset items (JavaScript: undefined > 3 is false)
 	plainTask: true,    // class "Task"
+	defaults: true,     // defaultValue, defaultCondition, enquiry useDefaults
 };
 
 const TEXTS = ['low', 'mid', 'high', 'none', 'some'];
@@ -62,6 +63,13 @@ function genData(r, feat) {
 			d.range = [0, 1, 2, 3, 4, 5];
 		}
 		if (kind === 'Text' && feat.multi && r.chance(0.3)) d.multiValued = true;
+		if (feat.defaults && r.chance(0.3)) {
+			const vals = d.range ? d.range.map((v) => (v.value !== undefined ? v.value : v)) : null;
+			if (d.multiValued) d.defaultValue = vals.slice(0, 1);
+			else if (r.chance(0.6)) d.defaultValue = vals ? r.pick(vals) : kind === 'Boolean' ? true : kind === 'Float' ? 1.5 : 2;
+			else if (kind === 'Integer' || kind === 'Float') d.defaultCondition = i > 0 ? `d0 === true ? 4 : 1` : '3';
+			else if (kind === 'Boolean') d.defaultCondition = 'true';
+		}
 		if (feat.warnings && kind !== 'Boolean' && kind !== 'Text' && r.chance(0.3))
 			d.warnings = [{ class: 'Warning', caption: 'high', warnCondition: `is_known('${name}') && ${name} > 3` }];
 		defs.push(d);
@@ -172,6 +180,7 @@ function genTask(r, ctx, depth, siblings) {
 	if (!cyclic && r.chance(0.12)) t.abortCondition = condition(r, c);
 	if (!cyclic && r.chance(0.1)) t.terminateCondition = condition(r, c);
 	if (cls === 'Enquiry') {
+		if (ctx.feat.defaults && r.chance(0.3)) t.useDefaults = true;
 		const srcs = ctx.data.filter((d) => !d.valueCondition);
 		const n = r.int(1, Math.min(3, srcs.length));
 		const chosen = [...srcs].sort(() => r.f() - 0.5).slice(0, n);
