@@ -6,8 +6,9 @@
 //   node proforma_diff.mjs --trace build/tests/proforma_trace [--seed S] [--cases N]
 //        [--steps M] [--regress DIR] [--examples DIR] [--save DIR] [--tap] [--only-regress]
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, basename } from 'node:path';
+import { tmpdir } from 'node:os';
 import { generate, runOracle, firstDiff, FEATURES } from './proforma_lib.mjs';
 
 const args = process.argv.slice(2);
@@ -106,4 +107,27 @@ if (tap) {
 		console.log(`${nb ? 'not ok' : 'ok'} ${++n} - ${byKind(k)} ${label} agree step by step with PROformajs (${nb} disagreements${nk ? `, ${nk} known ones listed above` : ''})`);
 	}
 }
-process.exit(bad.length > nknown ? 1 : 0);
+// The verifier on the full language: `leben contract check` on generated protocols (every
+// feature) ends within its bounds with 0 (nothing found) or 1 (findings), the same bytes twice.
+let vfail = 0;
+const verify = opt('verify', null);
+if (verify) {
+	const nv = Number(opt('verify-cases', 100));
+	const dir = mkdtempSync(join(tmpdir(), 'pfverify-'));
+	const gen = cases.filter((c) => c.kind === 'gen').slice(0, nv);
+	let found = 0;
+	for (const c of gen) {
+		const f = join(dir, 'p.json');
+		writeFileSync(f, JSON.stringify(c.protocol));
+		const run = () => spawnSync(verify, ['contract', 'check', f, '--json', '--max-states', '20000'], { encoding: 'utf8', timeout: 60000 });
+		const a = run(), b = run();
+		if (![0, 1].includes(a.status) || a.stdout !== b.stdout || a.status !== b.status) {
+			vfail++;
+			console.log(`# verifier on ${c.name}: status ${a.status}/${b.status} ${a.stderr.slice(0, 300)}`);
+		} else if (a.status === 1) found++;
+	}
+	rmSync(dir, { recursive: true, force: true });
+	console.log(`# verifier: ${gen.length} generated protocols checked, ${found} with findings, ${vfail} failures`);
+	if (tap) console.log(`${vfail ? 'not ok' : 'ok'} 4 - the verifier checks ${gen.length} generated protocols (derived data, enumerations, cycles, triggers): within bounds, exit 0 or 1, same report twice`);
+}
+process.exit(bad.length > nknown || vfail ? 1 : 0);
