@@ -1336,3 +1336,394 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 	}
 	return rc ? rc : lb_buf_addc(b, ']');
 }
+
+/* ---- exploration under the PROformajs rules ------------------------------------------------- */
+
+/* One user operation, by indexes that are stable across replays (construction is
+ * deterministic): set data item a to domain value b, complete task object a, confirm /
+ * unconfirm candidate object a, send trigger a. */
+enum { X_SET, X_COMPLETE, X_CONFIRM, X_UNCONFIRM, X_TRIGGER };
+struct xop {
+	uint8_t kind;
+	int32_t a, b;
+};
+
+struct xnode {
+	int32_t parent; /* node index, -1 for the start */
+	struct xop op;  /* the operation leading here */
+	uint32_t depth;
+};
+
+#define X_DOMAIN 6
+
+/* The abstract domain of item d: its allowed values, else a few of its type. */
+static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
+{
+	size_t n = 0;
+	if (d->multi) {
+		static struct kn_value none[1];
+		out[n].t = KN_V_SET;
+		out[n].u.set.v = none;
+		out[n++].u.set.n = 0;
+		if (d->nallowed > 0) {
+			out[n].t = KN_V_SET;
+			out[n].u.set.v = d->allowed;
+			out[n++].u.set.n = 1;
+			out[n].t = KN_V_SET;
+			out[n].u.set.v = d->allowed;
+			out[n++].u.set.n = d->nallowed;
+		}
+		return n;
+	}
+	if (d->type == KN_T_BOOLEAN) {
+		out[0].t = out[1].t = KN_V_BOOL;
+		out[0].u.b = true;
+		out[1].u.b = false;
+		return 2;
+	}
+	for (size_t i = 0; i < d->nallowed && n < X_DOMAIN; i++)
+		out[n++] = d->allowed[i];
+	if (n > 0)
+		return n;
+	if (d->type == KN_T_INTEGER || d->type == KN_T_REAL) {
+		static const int64_t iv[] = { 0, 2, 5 };
+		for (size_t i = 0; i < 3; i++) {
+			out[n].t = d->type == KN_T_INTEGER ? KN_V_INT : KN_V_REAL;
+			if (d->type == KN_T_INTEGER)
+				out[n++].u.i = iv[i];
+			else
+				out[n++].u.r = (double)iv[i] + 0.5;
+		}
+	} else if (d->type == KN_T_TEXT) {
+		out[n].t = KN_V_TEXT;
+		out[n++].u.s = "x";
+	}
+	return n;
+}
+
+static int x_apply(struct kn_enact *e, const struct xop *op, struct lb_errmsg *em)
+{
+	switch (op->kind) {
+	case X_SET: {
+		struct kn_value dom[X_DOMAIN];
+		domain(&e->m->data[op->a], dom);
+		const struct kn_value *v = &dom[op->b];
+		int rc = kn_session_put(e->s, op->a, v);
+		if (rc != LB_OK)
+			return rc;
+		e->versions[op->a]++;
+		return cycle(e, ENACT_STACK_LIMIT, em);
+	}
+	case X_COMPLETE:
+		return finish_op(e, e->o[op->a].path, KN_COMPLETED, em);
+	case X_CONFIRM:
+	case X_UNCONFIRM:
+		return kn_enact_confirm(e, e->o[op->a].path, op->kind == X_CONFIRM, em);
+	default:
+		return kn_enact_trigger(e, e->tr[op->a].name, em);
+	}
+}
+
+/* Replay the operations leading to node i on a fresh enactment. */
+static int x_replay(const struct lb_kn_model *m, const struct xnode *nodes, int32_t i,
+		    const struct xop *extra, struct kn_enact **out, struct lb_errmsg *em)
+{
+	struct xop path[256];
+	size_t n = 0;
+	for (int32_t j = i; j > 0 && n < 256; j = nodes[j].parent)
+		path[n++] = nodes[j].op;
+	int rc = kn_enact_new(m, out, em);
+	rc = rc ? rc : kn_enact_start(*out, em);
+	for (size_t k = n; rc == LB_OK && k-- > 0;)
+		(void)x_apply(*out, &path[k], em); /* refused operations change what they change */
+	if (rc == LB_OK && extra != NULL)
+		(void)x_apply(*out, extra, em);
+	return rc;
+}
+
+/* The state as the exploration distinguishes it: the snapshot without version counts. */
+static int x_key(struct kn_enact *e, struct lb_buf *b)
+{
+	lb_buf_reset(b);
+	int rc = kn_enact_snapshot(e, b);
+	if (rc != LB_OK)
+		return rc;
+	char *v = strstr((char *)b->data, ",\"versions\":{");
+	char *w = v ? strchr(v + 13, '}') : NULL;
+	if (v && w) {
+		memmove(v, w + 1, strlen(w + 1) + 1);
+		b->len = strlen((char *)b->data);
+	}
+	return LB_OK;
+}
+
+/* The key without data values: what a deadlock is judged on (setting an item always changes
+ * the data; a deadlock is a state no operation moves otherwise). */
+static void x_strip_data(struct lb_buf *b)
+{
+	char *v = strstr((char *)b->data, ",\"data\":{");
+	char *w = v ? strstr(v, "},\"warnings\"") : NULL;
+	if (v && w) {
+		memmove(v, w + 1, strlen(w + 1) + 1);
+		b->len = strlen((char *)b->data);
+	}
+}
+
+/* Operations available in e's state. */
+static size_t x_ops(struct kn_enact *e, struct xop *ops, size_t cap)
+{
+	size_t n = 0;
+	for (size_t d = 0; d < e->m->ndata; d++) {
+		if (e->m->data[d].derive != NULL)
+			continue;
+		struct kn_value dom[X_DOMAIN];
+		size_t nd = domain(&e->m->data[d], dom);
+		for (size_t i = 0; i < nd && n < cap; i++)
+			if (!kn_value_equal(kn_current(e->s, (int)d), &dom[i]))
+				ops[n++] = (struct xop){ X_SET, (int32_t)d, (int32_t)i };
+	}
+	for (size_t i = 0; i < e->n && n < cap; i++) {
+		const struct obj *o = &e->o[i];
+		if (o->kind == O_TASK && o->state == KN_IN_PROGRESS && completeable(e, (int)i))
+			ops[n++] = (struct xop){ X_COMPLETE, (int32_t)i, 0 };
+		if (o->kind == O_CAND && e->o[o->parent].state == KN_IN_PROGRESS)
+			ops[n++] = (struct xop){ (uint8_t)(o->confirmed ? X_UNCONFIRM : X_CONFIRM),
+						 (int32_t)i, 0 };
+	}
+	for (size_t t = 0; t < e->ntr && n < cap; t++)
+		for (size_t j = 0; j < e->tr[t].n; j++) {
+			const struct obj *o = &e->o[e->tr[t].paths[j]];
+			if (o->state == KN_DORMANT &&
+			    (o->parent < 0 || e->o[o->parent].state == KN_IN_PROGRESS)) {
+				ops[n++] = (struct xop){ X_TRIGGER, (int32_t)t, 0 };
+				break;
+			}
+		}
+	return n;
+}
+
+static int x_op_json(struct kn_enact *e, const struct xop *op, struct lb_buf *b)
+{
+	switch (op->kind) {
+	case X_SET: {
+		struct kn_value dom[X_DOMAIN];
+		domain(&e->m->data[op->a], dom);
+		int rc = lb_buf_adds(b, "{\"op\":\"set\",\"path\":");
+		rc = rc ? rc : str_json(b, e->o[0].path);
+		rc = rc ? rc : lb_buf_adds(b, ",\"data\":{");
+		rc = rc ? rc : str_json(b, e->m->data[op->a].name);
+		rc = rc ? rc : lb_buf_addc(b, ':');
+		if (rc == LB_OK && dom[op->b].t == KN_V_REAL)
+			rc = num_json(b, true, dom[op->b].u.r);
+		else if (rc == LB_OK)
+			rc = kn_value_to_json(b, &dom[op->b]);
+		return rc ? rc : lb_buf_adds(b, "}}");
+	}
+	case X_TRIGGER: {
+		int rc = lb_buf_adds(b, "{\"op\":\"trigger\",\"name\":");
+		rc = rc ? rc : str_json(b, e->tr[op->a].name);
+		return rc ? rc : lb_buf_addc(b, '}');
+	}
+	default: {
+		static const char *const k[] = { "set", "complete", "confirm", "unconfirm" };
+		int rc = lb_buf_addf(b, "{\"op\":\"%s\",\"path\":", k[op->kind]);
+		rc = rc ? rc : str_json(b, e->o[op->a].path);
+		return rc ? rc : lb_buf_addc(b, '}');
+	}
+	}
+}
+
+/* Breadth-first exploration of model m under the PROformajs rules, up to max_states distinct
+ * states and max_depth operations: deadlocks (the root unfinished and no operation changes
+ * the state) with the operations leading there, in the differential test's operation format,
+ * and tasks never in progress (when the exploration was complete). Appends a JSON object. */
+int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
+		     struct lb_buf *out, struct lb_errmsg *em)
+{
+	struct xnode *nodes = lb_calloc(max_states + 1, sizeof(*nodes));
+	char **keys = lb_calloc(max_states + 1, sizeof(*keys));
+	uint8_t *seen = lb_calloc(m->ntasks ? m->ntasks : 1, 1);
+	struct xop *ops = lb_calloc(512, sizeof(*ops));
+	uint8_t *esc = lb_calloc(max_states + 1, 1);   /* an operation changes more than data */
+	uint8_t *fini = lb_calloc(max_states + 1, 1);  /* the root is finished */
+	int32_t (*edge)[2] = NULL;                     /* data-only moves i -> j */
+	size_t nedge = 0, capedge = 0;
+	struct lb_buf key, key2, fnd;
+	lb_buf_init(&key, 64u << 20);
+	lb_buf_init(&key2, 64u << 20);
+	lb_buf_init(&fnd, 64u << 20);
+	size_t nn = 0, ndead = 0;
+	bool complete = true;
+	int rc = nodes && keys && seen && ops && esc && fini ? LB_OK : LB_ENOMEM;
+	struct kn_enact *e = NULL;
+	if (rc == LB_OK)
+		rc = x_replay(m, nodes, 0, NULL, &e, em);
+	if (rc == LB_OK && (rc = x_key(e, &key)) == LB_OK) {
+		nodes[0] = (struct xnode){ -1, { 0, 0, 0 }, 0 };
+		keys[0] = lb_strdup((const char *)key.data);
+		rc = keys[0] ? LB_OK : LB_ENOMEM;
+		nn = 1;
+	}
+	kn_enact_free(e);
+	e = NULL;
+	for (size_t i = 0; rc == LB_OK && i < nn; i++) {
+		if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK)
+			break;
+		for (size_t o = 0; o < e->n; o++)
+			if (e->o[o].kind == O_TASK && e->o[o].state == KN_IN_PROGRESS)
+				seen[e->o[o].task] = 1;
+		bool finished = false;
+		for (size_t o = 0; o < e->n; o++)
+			if (e->o[o].kind == O_TASK && e->o[o].parent < 0)
+				finished = fin(e->o[o].state);
+		size_t nops = x_ops(e, ops, 512);
+		bool moves = false;
+		char *bare = NULL;
+		{
+			struct lb_buf t;
+			lb_buf_init(&t, 64u << 20);
+			rc = lb_buf_adds(&t, keys[i]);
+			if (rc == LB_OK) {
+				x_strip_data(&t);
+				bare = lb_strdup((const char *)t.data);
+			}
+			lb_buf_release(&t);
+			if (rc == LB_OK && bare == NULL)
+				rc = LB_ENOMEM;
+		}
+		for (size_t k = 0; rc == LB_OK && k < nops; k++) {
+			struct kn_enact *f = NULL;
+			struct lb_errmsg em2 = { 0 };
+			if (x_replay(m, nodes, (int32_t)i, &ops[k], &f, &em2) != LB_OK ||
+			    (rc = x_key(f, &key2)) != LB_OK) {
+				kn_enact_free(f);
+				continue;
+			}
+			kn_enact_free(f);
+			if (strcmp((const char *)key2.data, keys[i]) == 0)
+				continue;
+			bool data_only = false;
+			{
+				struct lb_buf t;
+				lb_buf_init(&t, 64u << 20);
+				if (lb_buf_adds(&t, (const char *)key2.data) == LB_OK) {
+					x_strip_data(&t);
+					if (strcmp((const char *)t.data, bare) != 0)
+						moves = true;
+					else
+						data_only = true;
+				}
+				lb_buf_release(&t);
+			}
+			size_t j;
+			for (j = 0; j < nn && strcmp(keys[j], (const char *)key2.data) != 0; j++)
+				;
+			if (data_only && (j < nn || (nn < max_states && nodes[i].depth < max_depth))) {
+				if (nedge == capedge) {
+					size_t nc = capedge ? capedge * 2 : 256;
+					int32_t(*ne)[2] = lb_realloc(edge, nc * sizeof(*ne));
+					if (ne == NULL) {
+						rc = LB_ENOMEM;
+						break;
+					}
+					edge = ne;
+					capedge = nc;
+				}
+				edge[nedge][0] = (int32_t)i;
+				edge[nedge++][1] = (int32_t)j; /* j == nn: the node added below */
+			}
+			if (j < nn)
+				continue;
+			if (nn >= max_states || nodes[i].depth >= max_depth) {
+				complete = false;
+				continue;
+			}
+			nodes[nn] = (struct xnode){ (int32_t)i, ops[k], nodes[i].depth + 1 };
+			keys[nn] = lb_strdup((const char *)key2.data);
+			rc = keys[nn] ? LB_OK : LB_ENOMEM;
+			nn++;
+		}
+		esc[i] = moves;
+		fini[i] = finished;
+		if (false) {
+			struct xop path[256];
+			size_t n = 0;
+			for (int32_t j = (int32_t)i; j > 0 && n < 256; j = nodes[j].parent)
+				path[n++] = nodes[j].op;
+			rc = lb_buf_adds(&fnd, ndead++ || fnd.len ? ",{\"kind\":\"deadlock\",\"ops\":["
+								  : "{\"kind\":\"deadlock\",\"ops\":[");
+			for (size_t k = n; rc == LB_OK && k-- > 0;) {
+				rc = k + 1 < n ? lb_buf_addc(&fnd, ',') : LB_OK;
+				/* op indexes are valid in any replay reaching that point */
+				rc = rc ? rc : x_op_json(e, &path[k], &fnd);
+			}
+			rc = rc ? rc : lb_buf_adds(&fnd, "]}");
+		}
+		lb_free(bare);
+		kn_enact_free(e);
+		e = NULL;
+	}
+	/* deadlocks: unfinished states from which setting data, however often, never leads to a
+	 * state where an operation does more (judged only on a complete exploration) */
+	uint8_t *out_ok = complete && rc == LB_OK ? lb_calloc(nn + 1, 1) : NULL;
+	if (out_ok != NULL) {
+		for (size_t i = 0; i < nn; i++)
+			out_ok[i] = esc[i] || fini[i];
+		for (bool ch = true; ch;) {
+			ch = false;
+			for (size_t k = 0; k < nedge; k++)
+				if (!out_ok[edge[k][0]] && out_ok[edge[k][1]]) {
+					out_ok[edge[k][0]] = 1;
+					ch = true;
+				}
+		}
+		for (size_t i = 0; rc == LB_OK && i < nn && ndead < 8; i++) {
+			if (out_ok[i])
+				continue;
+			/* the first state of its data-only class reached (its parent escapes or
+			 * differs): report it once */
+			if (nodes[i].parent >= 0 && !out_ok[nodes[i].parent])
+				continue;
+			struct xop path[256];
+			size_t n = 0;
+			for (int32_t j = (int32_t)i; j > 0 && n < 256; j = nodes[j].parent)
+				path[n++] = nodes[j].op;
+			if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK)
+				break;
+			rc = lb_buf_adds(&fnd, ndead++ || fnd.len ? ",{\"kind\":\"deadlock\",\"ops\":["
+								  : "{\"kind\":\"deadlock\",\"ops\":[");
+			for (size_t k = n; rc == LB_OK && k-- > 0;) {
+				rc = k + 1 < n ? lb_buf_addc(&fnd, ',') : LB_OK;
+				rc = rc ? rc : x_op_json(e, &path[k], &fnd);
+			}
+			rc = rc ? rc : lb_buf_adds(&fnd, "]}");
+			kn_enact_free(e);
+			e = NULL;
+		}
+		lb_free(out_ok);
+	}
+	for (size_t t = 0; rc == LB_OK && complete && t < m->ntasks; t++)
+		if (!seen[t]) {
+			rc = lb_buf_adds(&fnd, fnd.len ? ",{\"kind\":\"unreachable\",\"task\":"
+						       : "{\"kind\":\"unreachable\",\"task\":");
+			rc = rc ? rc : str_json(&fnd, m->tasks[t]->name);
+			rc = rc ? rc : lb_buf_addc(&fnd, '}');
+		}
+	if (rc == LB_OK)
+		rc = lb_buf_addf(out, "{\"complete\":%s,\"states\":%zu,\"findings\":[%s]}",
+				 complete ? "true" : "false", nn,
+				 fnd.data ? (const char *)fnd.data : "");
+	for (size_t i = 0; keys != NULL && i < nn; i++)
+		lb_free(keys[i]);
+	lb_free(keys);
+	lb_free(nodes);
+	lb_free(seen);
+	lb_free(ops);
+	lb_free(esc);
+	lb_free(fini);
+	lb_free(edge);
+	lb_buf_release(&key);
+	lb_buf_release(&key2);
+	lb_buf_release(&fnd);
+	return rc == LB_OK ? LB_OK : lb_errf(em, rc, "exploring: %s", lb_strerror(rc));
+}

@@ -454,6 +454,10 @@ int kn_enact_confirm(struct kn_enact *e, const char *path, bool on, struct lb_er
 int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em);
 /* The canonical step snapshot (tests/oracles/proforma_lib.mjs) as JSON members, appended. */
 int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b);
+/* Breadth-first exploration under the PROformajs rules (deadlocks with their operations,
+ * unreachable tasks); appends {"complete", "states", "findings": [...]} to out. */
+int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
+		     struct lb_buf *out, struct lb_errmsg *em);
 /* ---- end pfdiff ---- */
 
 /* Format the pending trace records into s->trace (in order). */

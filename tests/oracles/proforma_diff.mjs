@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { tmpdir } from 'node:os';
-import { generate, runOracle, firstDiff, FEATURES } from './proforma_lib.mjs';
+import { generate, runOracle, firstDiff, FEATURES, norm } from './proforma_lib.mjs';
+import { Protocol as P } from '@openclinical/proformajs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -130,4 +131,52 @@ if (verify) {
 	console.log(`# verifier: ${gen.length} generated protocols checked, ${found} with findings, ${vfail} failures`);
 	if (tap) console.log(`${vfail ? 'not ok' : 'ok'} 4 - the verifier checks ${gen.length} generated protocols (derived data, enumerations, cycles, triggers): within bounds, exit 0 or 1, same report twice`);
 }
-process.exit(bad.length > nknown || vfail ? 1 : 0);
+// Exploration under the PROformajs rules (kn_enact_explore) on generated protocols; each
+// deadlock's operations are replayed in PROformajs, which must reach the same state, not
+// finished, with nothing to complete, confirm or trigger, and no single answer moving a task.
+let xfail = 0;
+const nexplore = Number(opt('explore', 0));
+if (nexplore > 0) {
+	const gen = cases.filter((c) => c.kind === 'gen').slice(0, nexplore);
+	const xo = spawnSync(bin, ['--explore', '400'], { input: gen.map((c) => JSON.stringify({ protocol: c.protocol })).join('\n') + '\n', encoding: 'utf8', maxBuffer: 1 << 28 });
+	if (xo.status !== 0) { xfail++; console.log(`# ${bin} --explore failed (status ${xo.status}): ${(xo.stderr || '').slice(0, 2000)}`); }
+	const xl = (xo.stdout || '').split('\n');
+	let ndead = 0, nunreach = 0, ncomplete = 0;
+	const bare = (t) => JSON.stringify(norm({ f: t.finished, t: t.tasks, c: t.completeable, r: t.requested, k: t.candidates, w: t.warnings, g: t.triggers }));
+	const domain = (d) => {
+		const vals = d.range ? d.range.map((v) => (v && v.value !== undefined ? v.value : v)) : null;
+		if (d.multiValued) return vals ? [[], vals.slice(0, 1), vals] : [[]];
+		if (d.constructor.name === 'Boolean') return [true, false];
+		if (vals) return vals.slice(0, 6);
+		if (d.constructor.name === 'Integer') return [0, 2, 5];
+		if (d.constructor.name === 'Float') return [0.5, 2.5, 5.5];
+		return ['x'];
+	};
+	gen.forEach((c, i) => {
+		const x = JSON.parse(xl[i] || '{"explore":null}').explore;
+		if (!x || x.error) return;
+		if (x.complete) ncomplete++;
+		for (const f of x.findings) {
+			if (f.kind === 'unreachable') { nunreach++; continue; }
+			ndead++;
+			const a = runOracle(c.protocol, { ops: f.ops });
+			const b = JSON.parse(spawnSync(bin, [], { input: JSON.stringify({ protocol: c.protocol, ops: f.ops }) + '\n', encoding: 'utf8' }).stdout).trace;
+			const last = a.trace[a.trace.length - 1];
+			let why = firstDiff(a.trace, b) ? 'LEBEN and PROformajs differ on the way' : null;
+			if (!why && (last.finished || last.completeable.length || last.triggers.length ||
+				Object.keys(last.candidates).some((p) => last.tasks[p.slice(0, p.lastIndexOf(':'))] === 'in_progress')))
+				why = 'PROformajs can still move';
+			const P0 = new P.Plan(JSON.parse(JSON.stringify(c.protocol)));
+			for (const d of why ? [] : P0.dataDefinitions.filter((d) => d.valueCondition == null))
+				for (const v of domain(d)) {
+					const r = runOracle(c.protocol, { ops: [...f.ops, { op: 'set', path: P0.name, data: { [d.name]: v } }] });
+					const t = r.trace[r.trace.length - 1];
+					if (!t.error && bare(t) !== bare(last)) { why = `answering ${d.name} = ${JSON.stringify(v)} moves PROformajs`; break; }
+				}
+			if (why) { xfail++; console.log(`# deadlock of ${c.name} does not replay in PROformajs: ${why} (ops ${JSON.stringify(f.ops)})`); }
+		}
+	});
+	console.log(`# exploration under the PROformajs rules: ${gen.length} generated protocols (${ncomplete} explored completely), ${ndead} deadlocks, ${nunreach} unreachable tasks; ${xfail} deadlocks that do not replay in PROformajs`);
+	if (tap) console.log(`${xfail ? 'not ok' : 'ok'} 5 - ${ndead} deadlock counterexamples of the PROformajs-rules exploration replay identically in PROformajs`);
+}
+process.exit(bad.length > nknown || vfail || xfail ? 1 : 0);

@@ -389,7 +389,7 @@ export function firstDiff(a, b) {
 }
 
 // Numbers compared to 12 significant digits (the C side prints %.17g).
-function norm(v, sorted) {
+export function norm(v, sorted) {
 	if (typeof v === 'number') return Number(v.toPrecision(12));
 	if (Array.isArray(v)) return v.map((x) => norm(x));
 	if (v && typeof v === 'object') {

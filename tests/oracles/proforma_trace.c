@@ -7,6 +7,8 @@
  * Usage: proforma_trace < cases.jsonl > traces.jsonl
  *        proforma_trace --bench R < cases.jsonl   (each case enacted R times, no output
  *        but the speed: the LEBEN side of make bench-knowledge)
+ *        proforma_trace --explore N < cases.jsonl (per case {"explore": {...}}: exploration
+ *        under the PROformajs rules, at most N states, kn_enact_explore)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,8 +159,44 @@ static int bench(long reps)
 	return 0;
 }
 
+static int explore(size_t max_states)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct lb_buf out;
+	lb_buf_init(&out, 1u << 30);
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		struct lb_errmsg em = { 0 };
+		struct lb_kn_model *m = NULL;
+		json_t *c = json_loadb(line, (size_t)n, 0, NULL);
+		char *text = c ? json_dumps(json_object_get(c, "protocol"), JSON_COMPACT) : NULL;
+		lb_buf_reset(&out);
+		lb_buf_adds(&out, "{\"explore\":");
+		if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK ||
+		    kn_enact_explore(m, max_states, 12, &out, &em) != LB_OK) {
+			json_t *j = json_string(em.text);
+			char *js = json_dumps(j, JSON_ENCODE_ANY);
+			lb_buf_addf(&out, "{\"error\":%s}", js ? js : "\"?\"");
+			free(js);
+			json_decref(j);
+		}
+		lb_buf_addc(&out, '}');
+		fwrite(out.data, 1, out.len, stdout);
+		fputc('\n', stdout);
+		free(text);
+		lb_kn_model_free(m);
+		json_decref(c);
+	}
+	free(line);
+	lb_buf_release(&out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--explore") == 0)
+		return explore((size_t)atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
 		return bench(atol(argv[2]));
 	char *line = NULL;
