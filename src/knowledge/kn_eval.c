@@ -1,9 +1,11 @@
 /*
- * Expression evaluation with three-valued (Kleene) logic: `unknown` is the value of a data item
- * nobody has supplied, and it propagates through comparisons and arithmetic; `and` is false if
- * either side is false, `or` is true if either side is true, otherwise unknown wins over true
- * (resp. false). Conditions count as satisfied only when true. Also support and recommendation
- * of decision candidates, which expressions can query.
+ * Expression evaluation. LEBEN's semantics are three-valued (Kleene) logic: `unknown` is the
+ * value of a data item nobody has supplied, and it propagates through comparisons and
+ * arithmetic; `and` is false if either side is false, `or` is true if either side is true,
+ * otherwise unknown wins over true (resp. false). Conditions count as satisfied only when true.
+ * With s->js the operators follow PROformajs, i.e. JavaScript (undefined, coercing `==`,
+ * operand-returning `&&`/`||`, truthiness). Also every PROformajs function, support and
+ * recommendation of decision candidates, and data defaults.
  */
 #include <math.h>
 #include <stdlib.h>

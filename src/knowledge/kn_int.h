@@ -316,6 +316,10 @@ int kn_js_print(const struct lb_kn_model *m, struct lb_buf *b);
  * defaults outside the range, name clashes; the first one found is refused (LB_EINVALID,
  * message naming the element and what to do). Run on models read from JSON. */
 int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errmsg *em);
+/* Rewrite every one-argument net_support whose argument is a candidate's full path from the
+ * root plan ('plan:decision:candidate') into the two-argument form (decision, candidate):
+ * the one model both forms read such a call into (kn_json.c). */
+int kn_support_paths(struct lb_kn_model *m);
 /* A reserved word of PROformajs's expression language. */
 bool kn_js_reserved(const char *name);
 

@@ -1,9 +1,11 @@
 /*
- * The PROformajs JSON form of a contract: objects with `class`, `name`, `tasks`,
- * `dataDefinitions`, `candidates`, `arguments`, `sources` and conditions written in the C-like
- * expression syntax. Parsed with jansson; errors name file:line:column, found by walking the
- * raw text along the JSON path of the offending value. Keys this module does not know (layout
- * hints of editors) are ignored. The printer emits the canonical JSON form.
+ * The JSON form of a contract: the protocol format of the PROformajs engine, attribute for
+ * attribute (tasks with their dataDefinitions, sources, candidates, arguments, warnings,
+ * `meta` everywhere), expressions in its JavaScript subset. Parsed with jansson, attributes
+ * read as PROformajs reads them, then validated as PROformajs validates (kn_js_validate);
+ * errors name file:line:column, found by walking the raw text along the JSON path of the
+ * offending value, or the element. LEBEN-only attributes are written as extra keys that
+ * PROformajs ignores. Keys neither defines are dropped.
  */
 #include <math.h>
 #include <stdio.h>
@@ -190,9 +192,16 @@ static int push_idx(struct jp *j, size_t i)
 
 /* ---- field readers ------------------------------------------------------------------------ */
 
-static int get_str(struct jp *j, json_t *o, const char *k, char **out, bool required)
+/* An attribute as PROformajs reads it: absent when missing or null. */
+static json_t *jget(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
+	return json_is_null(v) ? NULL : v;
+}
+
+static int get_str(struct jp *j, json_t *o, const char *k, char **out, bool required)
+{
+	json_t *v = jget(o, k);
 	if (v == NULL) {
 		if (required)
 			return jerr(j, LB_ESYNTAX, "expected a \"%s\" string in this object", k);
@@ -229,22 +238,21 @@ static int get_name(struct jp *j, json_t *o, const char *k, char **out)
 	return LB_OK;
 }
 
+/* A flag: PROformajs takes any value by JavaScript truthiness (false, 0, "" are false). */
 static int get_bool(struct jp *j, json_t *o, const char *k, bool *out)
 {
-	json_t *v = json_object_get(o, k);
+	json_t *v = jget(o, k);
 	if (v == NULL)
 		return LB_OK;
-	if (!json_is_boolean(v)) {
-		push_key(j, k);
-		return jerr(j, LB_ESYNTAX, "expected true or false for \"%s\"", k);
-	}
-	*out = json_is_true(v);
+	(void)j;
+	*out = !(json_is_false(v) || (json_is_number(v) && json_number_value(v) == 0) ||
+		 (json_is_string(v) && json_string_length(v) == 0));
 	return LB_OK;
 }
 
 static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t lo, int64_t hi)
 {
-	json_t *v = json_object_get(o, k);
+	json_t *v = jget(o, k);
 	if (v == NULL)
 		return LB_OK;
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
@@ -258,14 +266,25 @@ static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t
 
 static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out)
 {
-	json_t *v = json_object_get(o, k);
-	if (v == NULL)
+	json_t *v = jget(o, k);
+	/* an empty expression is no expression (PROformajs warns and evaluates nothing) */
+	if (v == NULL || (json_is_string(v) && json_string_length(v) == 0))
 		return LB_OK;
 	int rc = push_key(j, k);
 	if (rc != LB_OK)
 		return rc;
-	if (!json_is_string(v))
+	if (json_is_array(v) && json_array_size(v) > 0)
 		return jerr(j, LB_ESYNTAX, "expected an expression string for \"%s\"", k);
+	if (!json_is_string(v)) {
+		/* PROformajs accepts any other value here (its parser fails on a non-empty list)
+		 * and evaluates a non-text one to undefined */
+		int line, col;
+		line_col(j->text, locate(j), &line, &col);
+		if ((rc = kn_expr_parse_js("undefined", 9, line, col, out, j->em)) != LB_OK)
+			return rc;
+		j->depth--;
+		return LB_OK;
+	}
 	int line, col;
 	line_col(j->text, locate(j), &line, &col);
 	struct lb_errmsg sub;
@@ -323,7 +342,7 @@ static int json_to_lit(struct jp *j, json_t *v, const struct kn_datadef *d, stru
 /* `meta`: any JSON, kept as canonical compact text. */
 static int get_meta(struct jp *j, json_t *o, char **out)
 {
-	json_t *v = json_object_get(o, "meta");
+	json_t *v = jget(o, "meta");
 	if (v == NULL)
 		return LB_OK;
 	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
@@ -347,11 +366,14 @@ static struct kn_datadef *new_data(struct jp *j)
 	return &m->data[m->ndata++];
 }
 
+static int check_class(struct jp *j, json_t *o, const char *want);
+static int parse_array(struct jp *j, json_t *o, const char *k, json_t **arr);
+
 static int parse_warning(struct jp *j, json_t *o, struct kn_warning *w)
 {
 	int rc;
-	if (!json_is_object(o))
-		return jerr(j, LB_ESYNTAX, "expected a Warning object {\"warnCondition\": ...}");
+	if ((rc = check_class(j, o, "Warning")) != LB_OK)
+		return rc;
 	if ((rc = get_expr(j, o, "warnCondition", &w->cond)) != LB_OK ||
 	    (rc = get_str(j, o, "caption", &w->caption, false)) != LB_OK ||
 	    (rc = get_str(j, o, "description", &w->description, false)) != LB_OK ||
@@ -395,7 +417,7 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 	    (rc = get_expr(j, o, "defaultCondition", &d->defcond)) != LB_OK ||
 	    (rc = get_expr(j, o, "validCondition", &d->valid)) != LB_OK)
 		return rc;
-	json_t *r = json_object_get(o, "range");
+	json_t *r = jget(o, "range");
 	if (r != NULL) {
 		push_key(j, "range");
 		if (!json_is_array(r))
@@ -411,14 +433,19 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 			json_t *e = json_array_get(r, i);
 			const char *capstr = NULL;
 			push_idx(j, i);
+			if (json_is_object(e) != d->range_objects)
+				return jerr(j, LB_EINVALID,
+					    "the range of '%s' mixes plain values and {\"value\", "
+					    "\"caption\"} objects; write every entry the same way",
+					    d->name);
 			if (json_is_object(e)) {
-				json_t *cap = json_object_get(e, "caption");
+				json_t *cap = jget(e, "caption");
 				if (cap != NULL && !json_is_string(cap)) {
 					push_key(j, "caption");
 					return jerr(j, LB_ESYNTAX, "expected a string for \"caption\"");
 				}
 				capstr = cap != NULL ? json_string_value(cap) : NULL;
-				e = json_object_get(e, "value");
+				e = jget(e, "value");
 				if (e == NULL)
 					return jerr(j, LB_EINVALID,
 						    "a range entry written as an object needs its "
@@ -430,16 +457,11 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 			d->nallowed++; /* owned by d from here */
 			if (capstr != NULL && (d->allowed_caption[i] = lb_strdup(capstr)) == NULL)
 				return lb_errf(j->em, LB_ENOMEM, "out of memory");
-			for (size_t k = 0; k < i; k++)
-				if (kn_value_equal(&d->allowed[k], &d->allowed[i]))
-					return jerr(j, LB_EINVALID,
-						    "this value is listed twice in the range of '%s'",
-						    d->name);
 			j->depth = j->depth - (json_is_object(json_array_get(r, i)) ? 2 : 1);
 		}
 		j->depth--;
 	}
-	json_t *b = json_object_get(o, "bounds");
+	json_t *b = jget(o, "bounds");
 	if (b != NULL) {
 		push_key(j, "bounds");
 		if ((d->type != KN_T_INTEGER && d->type != KN_T_REAL) || !json_is_array(b) ||
@@ -452,8 +474,8 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 		d->hi = json_number_value(json_array_get(b, 1));
 		j->depth--;
 	}
-	json_t *dv = json_object_get(o, "defaultValue");
-	if (dv != NULL && !json_is_null(dv)) {
+	json_t *dv = jget(o, "defaultValue");
+	if (dv != NULL) {
 		push_key(j, "defaultValue");
 		if (d->multi) {
 			if (!json_is_array(dv))
@@ -476,11 +498,11 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 		}
 		j->depth--;
 	}
-	json_t *ws = json_object_get(o, "warnings");
+	json_t *ws;
+	if ((rc = parse_array(j, o, "warnings", &ws)) != LB_OK)
+		return rc;
 	if (ws != NULL) {
 		push_key(j, "warnings");
-		if (!json_is_array(ws))
-			return jerr(j, LB_ESYNTAX, "expected an array of Warning objects");
 		size_t n = json_array_size(ws);
 		if (n > 0 && (d->warnings = lb_calloc(n, sizeof(*d->warnings))) == NULL)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
@@ -498,9 +520,16 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 
 static int parse_task(struct jp *j, json_t *o, struct kn_task **out);
 
+/* A list attribute. PROformajs's own lists (tasks, sources, candidates, arguments,
+ * dataDefinitions, warnings) are ignored unless arrays, as PROformajs does; LEBEN's must be. */
 static int parse_array(struct jp *j, json_t *o, const char *k, json_t **arr)
 {
-	*arr = json_object_get(o, k);
+	static const char *const pf_lists[] = { "tasks", "sources", "candidates", "arguments",
+						"dataDefinitions", "warnings" };
+	*arr = jget(o, k);
+	for (size_t i = 0; *arr != NULL && !json_is_array(*arr) && i < 6; i++)
+		if (strcmp(k, pf_lists[i]) == 0)
+			*arr = NULL;
 	if (*arr != NULL && !json_is_array(*arr)) {
 		push_key(j, k);
 		return jerr(j, LB_ESYNTAX, "expected an array for \"%s\"", k);
@@ -512,13 +541,10 @@ static int parse_array(struct jp *j, json_t *o, const char *k, json_t **arr)
  * warnings whatever their class says), but when present it must be the expected one. */
 static int check_class(struct jp *j, json_t *o, const char *want)
 {
-	json_t *c = json_object_get(o, "class");
+	/* PROformajs builds a Candidate, Argument, Source or Warning from the object whatever
+	 * its `class` says; LEBEN writes the right one back */
 	if (!json_is_object(o))
 		return jerr(j, LB_ESYNTAX, "expected a %s object", want);
-	if (c != NULL && (!json_is_string(c) || strcmp(json_string_value(c), want) != 0)) {
-		push_key(j, "class");
-		return jerr(j, LB_ESYNTAX, "expected \"class\": \"%s\" here", want);
-	}
 	return LB_OK;
 }
 
@@ -550,7 +576,7 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 		if ((rc = check_class(j, a, "Argument")) != LB_OK)
 			return rc;
 		c->nargs++;
-		if ((json_object_get(a, "name") != NULL &&
+		if ((jget(a, "name") != NULL &&
 		     (rc = get_name(j, a, "name", &g->name)) != LB_OK) ||
 		    (rc = get_str(j, a, "caption", &g->caption, false)) != LB_OK ||
 		    (rc = get_str(j, a, "description", &g->description, false)) != LB_OK ||
@@ -575,7 +601,7 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 			kn_expr_free(g->cond);
 			g->cond = NULL;
 		}
-		json_t *s = json_object_get(a, "support");
+		json_t *s = jget(a, "support");
 		const char *ss = json_string_value(s);
 		if (json_is_number(s) && isfinite(json_number_value(s))) {
 			g->kind = KN_SUP_WEIGHT;
@@ -952,7 +978,7 @@ static int from_paths_task(const struct kn_task *root, struct kn_task *t)
 	return LB_OK;
 }
 
-static int from_paths_model(struct lb_kn_model *m)
+int kn_support_paths(struct lb_kn_model *m)
 {
 	int rc = from_paths_task(m->root, m->root);
 	for (size_t i = 0; rc == LB_OK && i < m->ndata; i++) {
@@ -1223,7 +1249,7 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 	}
 	if ((rc = parse_task(&j, root, &j.m->root)) != LB_OK)
 		goto err;
-	if ((rc = from_paths_model(j.m)) != LB_OK) {
+	if ((rc = kn_support_paths(j.m)) != LB_OK) {
 		rc = lb_errf(em, rc, "out of memory");
 		goto err;
 	}

@@ -348,6 +348,10 @@ static int pdata(struct pf *x)
 	while (!pis(x, "end")) {
 		int aline = x->tline, acol = x->tcol;
 		if (pis(x, "type")) {
+			/* once: values already read were typed by it */
+			if (d->type >= 0)
+				return lb_errf(x->em, LB_ESYNTAX, "%s:%d:%d: attribute given twice",
+					       x->file, aline, acol);
 			if ((rc = pnext(x)) != LB_OK)
 				return rc;
 			for (int t = 0; t < 5; t++)
@@ -847,6 +851,10 @@ int kn_pf_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 		}
 		if (rc != LB_OK)
 			goto err;
+	}
+	if (x.m->root != NULL && (rc = kn_support_paths(x.m)) != LB_OK) {
+		rc = lb_errf(em, rc, "out of memory");
+		goto err;
 	}
 	if ((rc = kn_model_resolve(x.m, file, em)) != LB_OK)
 		goto err;

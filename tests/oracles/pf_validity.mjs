@@ -5,6 +5,13 @@
 //   node pf_validity.mjs eval P.json VALUES.json -> for each derived item x<i> of P, in order,
 //       the value the reference gives its valueCondition with VALUES set, one JSON per line
 //       (undefined -> {"undefined":true}, NaN -> {"NaN":true}, ±Infinity -> {"Infinity":±1})
+//   node pf_validity.mjs generate N SEED DIR -> N protocols from the differential test's
+//       generator (proforma_lib.mjs), DIR/g<i>.json
+//   node pf_validity.mjs mutate N SEED DIR FILE... -> N mutants of the FILEs (a key dropped, a
+//       value replaced by one of another type or a reserved word, a name duplicated, an
+//       expression broken...), DIR/m<i>.json, for the validation-parity test
+//   node pf_validity.mjs pairs LIST          -> for each line "ORIGINAL LEBEN_OUTPUT|-" of LIST:
+//       "ORIGINAL valid|invalid same|differ <where>|-" (one process for many files)
 // "same" compares the two protocols as PROformajs sees them: defaults dropped (false, empty
 // arrays), nested objects' class filled in, keys in any order, and every expression attribute
 // compared by its parsed syntax tree (jse-eval, the reference's parser), not its spelling.
@@ -43,18 +50,26 @@ function ast(src) {
   try { return strip(parse(src)); } catch (e) { return { unparsable: src }; }
 }
 
+// Attributes PROformajs reads by truthiness, and its own lists (ignored unless arrays).
+const FLAGS = new Set(['optional', 'autonomous', 'cyclic', 'multiValued', 'useDefaults',
+  'autoConfirmMostSupported', 'autoConfirmRecommended']);
+const LISTS = new Set(['tasks', 'sources', 'candidates', 'arguments', 'dataDefinitions', 'warnings']);
+
 function norm(v, key, parentKey) {
   if (Array.isArray(v)) {
     return v.map((x) => {
       const n = norm(x, undefined, key);
-      if (CLASS_OF[key] && n && typeof n === 'object' && n.class === undefined) n.class = CLASS_OF[key];
+      if (CLASS_OF[key] && n && typeof n === 'object' && !Array.isArray(n)) n.class = CLASS_OF[key];
       return n;
     });
   }
   if (v && typeof v === 'object') {
     const o = {};
     for (const k of Object.keys(v).sort()) {
-      const x = v[k];
+      let x = v[k];
+      if (FLAGS.has(k)) x = Boolean(x);
+      if (LISTS.has(k) && !Array.isArray(x)) continue;
+      if (EXPR.has(k) && x === '') continue;
       if (x === false || x === null || x === undefined) continue;
       if (Array.isArray(x) && x.length === 0) continue;
       if (k === 'meta') { o[k] = sortKeys(x); continue; }
@@ -123,6 +138,57 @@ if (cmd === 'validate') {
     let v;
     try { v = enc(enactment.evaluate(d.valueCondition, json.name)); } catch (e) { v = { throws: true }; }
     console.log(JSON.stringify(v));
+  }
+} else if (cmd === 'generate') {
+  const { generate } = await import('./proforma_lib.mjs');
+  const { writeFileSync } = await import('fs');
+  const [n, seed, dir] = files;
+  for (let i = 0; i < +n; i++) {
+    const g = generate(+seed + i);
+    writeFileSync(`${dir}/g${i}.json`, JSON.stringify(g.protocol ?? g, null, 1));
+  }
+} else if (cmd === 'mutate') {
+  const { writeFileSync } = await import('fs');
+  const [n, seed, dir, ...srcs] = files;
+  let x = (+seed >>> 0) || 1;
+  const rnd = (k) => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x % k; };
+  const pick = (a) => a[rnd(a.length)];
+  const bases = srcs.map(load);
+  const replacements = [undefined, null, '', 'count', '_x', 'zz', '1', 1, 2.5, -1, true, false,
+    [], [1], ['a'], {}, { value: 1 }, '+', '++', 'x &&', 'a and b', 'n = 1', "'nope'",
+    'is_known(zz)', "net_support('nope')", 'undefined', 'null'];
+  for (let i = 0; i < +n; i++) {
+    const j = JSON.parse(JSON.stringify(pick(bases)));
+    const slots = [];
+    const walk = (o) => {
+      if (Array.isArray(o)) { o.forEach((v, k) => { slots.push([o, k]); walk(v); }); }
+      else if (o && typeof o === 'object') for (const k of Object.keys(o)) { slots.push([o, k]); walk(o[k]); }
+    };
+    walk(j);
+    const muts = 1 + rnd(2);
+    for (let m = 0; m < muts; m++) {
+      const [o, k] = pick(slots);
+      const kind = rnd(4);
+      if (kind === 0 && !Array.isArray(o)) delete o[k];
+      else if (kind === 1 && Array.isArray(o) && o[k] && typeof o[k] === 'object') o.push(JSON.parse(JSON.stringify(o[k])));
+      else o[k] = pick(replacements);
+    }
+    writeFileSync(`${dir}/m${i}.json`, JSON.stringify(j, null, 1));
+  }
+} else if (cmd === 'pairs') {
+  for (const line of readFileSync(files[0], 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const [a, b] = line.split(' ');
+    const ja = load(a);
+    const v = validate(ja).startsWith('valid') ? 'valid' : 'invalid';
+    let same = '-';
+    if (b === a) {
+      same = 'loaded';
+    } else if (b !== '-') {
+      const d = diff(norm(ja), norm(load(b)), '$');
+      same = d ? `differ ${d}` : 'same';
+    }
+    console.log(`${a} ${v} ${same}`);
   }
 } else {
   console.error('usage: pf_validity.mjs validate FILE... | same A B');
