@@ -12,8 +12,12 @@
  * finishes builds its next instance `name[i+1]` (with fresh sub-objects) at the end of the list.
  * Expressions are evaluated by kn_eval on a session kept in step with the objects: each
  * design task reads the state of its latest instance, net_support the stored support, a
- * derived item its stored value. Attributes computed from conditions store true or false
- * (unknown counts as false); -1 means never set.
+ * derived item its stored value, with JavaScript semantics (s->js). Attributes computed
+ * from conditions store their truth (0 or 1); -1 means never set. Where PROformajs throws
+ * (a name it cannot resolve from the evaluating component, a repetition built in the same
+ * cycle, more than 1000 cycles) the operation fails here too, leaving what PROformajs leaves.
+ * Also kn_enact_explore: breadth-first exploration under these rules (deadlocks, unreachable
+ * tasks). Callers: tests/oracles/proforma_trace.c (differential test, bench).
  */
 #include <math.h>
 #include <stdio.h>
@@ -1645,20 +1649,6 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		}
 		esc[i] = moves;
 		fini[i] = finished;
-		if (false) {
-			struct xop path[256];
-			size_t n = 0;
-			for (int32_t j = (int32_t)i; j > 0 && n < 256; j = nodes[j].parent)
-				path[n++] = nodes[j].op;
-			rc = lb_buf_adds(&fnd, ndead++ || fnd.len ? ",{\"kind\":\"deadlock\",\"ops\":["
-								  : "{\"kind\":\"deadlock\",\"ops\":[");
-			for (size_t k = n; rc == LB_OK && k-- > 0;) {
-				rc = k + 1 < n ? lb_buf_addc(&fnd, ',') : LB_OK;
-				/* op indexes are valid in any replay reaching that point */
-				rc = rc ? rc : x_op_json(e, &path[k], &fnd);
-			}
-			rc = rc ? rc : lb_buf_adds(&fnd, "]}");
-		}
 		lb_free(bare);
 		kn_enact_free(e);
 		e = NULL;
