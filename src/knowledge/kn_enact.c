@@ -1075,12 +1075,31 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 	return false;
 }
 
+/* Data item `item` as seen from task object o: defined by the task or one of its ancestors
+ * (PROformajs allDataDefinitions), else -1. */
+static int visible_data(const struct kn_enact *e, int o, const char *item)
+{
+	int d = kn_model_find_data(e->m, item);
+	if (d < 0 || e->o[o].kind != O_TASK)
+		return -1;
+	const char *own = e->m->data[d].owner;
+	if (own == NULL)
+		return d;
+	for (int t = e->o[o].task; t >= 0; t = e->m->tasks[t]->parent)
+		if (strcmp(e->m->tasks[t]->name, own) == 0)
+			return d;
+	return -1;
+}
+
 int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
 		 struct lb_errmsg *em)
 {
-	if (task_obj(e, path, em) < 0)
+	int o = task_obj(e, path, em);
+	if (o < 0)
 		return LB_ENOTFOUND;
-	int d = kn_model_find_data(e->m, item);
+	if (e->o[o].kind != O_TASK)
+		return lb_errf(em, LB_EINVALID, "'%s' is not a task: data are set on tasks", path);
+	int d = visible_data(e, o, item);
 	if (d < 0)
 		return lb_errf(em, LB_EINVALID, "%s - unknown dataDefinition", item);
 	const struct kn_datadef *dd = &e->m->data[d];
@@ -1123,9 +1142,10 @@ int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const v
 
 int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em)
 {
-	if (task_obj(e, path, em) < 0)
+	int o = task_obj(e, path, em);
+	if (o < 0)
 		return LB_ENOTFOUND;
-	int d = kn_model_find_data(e->m, item);
+	int d = visible_data(e, o, item);
 	if (d < 0)
 		return lb_errf(em, LB_EINVALID, "unable to unset %s", item);
 	static const struct kn_value unk = { .t = KN_V_UNKNOWN };

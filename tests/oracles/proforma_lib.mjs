@@ -44,6 +44,7 @@ export const FEATURES = {
 	unguarded: true,    // conditions over unset items (JavaScript: undefined > 3 is false)
 	plainTask: true,    // class "Task"
 	defaults: true,     // defaultValue, defaultCondition, enquiry useDefaults
+	taskData: true,     // dataDefinitions of a sub-plan (visible to it and its descendants)
 };
 
 const TEXTS = ['low', 'mid', 'high', 'none', 'some'];
@@ -210,8 +211,15 @@ function genTask(r, ctx, depth, siblings) {
 		if (ctx.feat.autoConfirm && r.chance(0.1)) t.autoConfirmMostSupported = true;
 	} else if (cls === 'Plan') {
 		t.tasks = [];
+		let sub = inner;
+		if (ctx.feat.taskData && !cyclic && r.chance(0.25)) {
+			const own = { class: r.pick(['Integer', 'Boolean']), name: `e${uniq++}`, caption: 'local item' };
+			if (r.chance(0.3)) own.defaultValue = own.class === 'Integer' ? 1 : false;
+			t.dataDefinitions = [own];
+			sub = { ...inner, data: [...inner.data, own] };
+		}
 		const n = r.int(1, 3);
-		for (let i = 0; i < n; i++) t.tasks.push(genTask(r, inner, depth + 1, t.tasks.slice()));
+		for (let i = 0; i < n; i++) t.tasks.push(genTask(r, sub, depth + 1, t.tasks.slice()));
 		// an autonomous cyclic plan with only optional tasks is refused by PROformajs
 		if (t.tasks.every((x) => x.optional)) delete t.tasks[0].optional;
 	}
@@ -309,16 +317,21 @@ function randomValue(r, d) {
 // A random next operation from the current state, or null when nothing is left.
 function chooseOp(r, en, snap) {
 	const root = en.protocol.name;
-	const defs = en.protocol.dataDefinitions.filter((d) => d.valueCondition == null);
+	const all = [];
+	const walk = (t) => { all.push(...t.dataDefinitions); for (const c of t.tasks || []) walk(c); };
+	walk(en.protocol);
+	const defs = all.filter((d) => d.valueCondition == null);
 	const menu = [];
 	for (const sp of snap.requested) {
 		const name = sp.split(':').pop();
 		const d = defs.find((x) => x.name === name);
-		if (d) menu.push([5, () => ({ op: 'set', path: root, data: { [name]: randomValue(r, d) } })]);
+		const at = sp.slice(0, sp.lastIndexOf(':')); // the enquiry: the item is visible there
+		if (d) menu.push([5, () => ({ op: 'set', path: at, data: { [name]: randomValue(r, d) } })]);
 	}
+	const paths = Object.keys(snap.tasks);
 	if (defs.length) menu.push([1, () => {
 		const d = r.pick(defs);
-		return { op: 'set', path: root, data: { [d.name]: randomValue(r, d) } };
+		return { op: 'set', path: r.chance(0.7) ? root : r.pick(paths), data: { [d.name]: randomValue(r, d) } };
 	}]);
 	const known = defs.filter((d) => snap.data[d.name] != null);
 	if (known.length) menu.push([0.3, () => ({ op: 'unset', path: root, name: r.pick(known).name })]);
