@@ -13,7 +13,8 @@
  * Expressions are evaluated by kn_eval on a session kept in step with the objects: each
  * design task reads the state of its latest instance, net_support the stored support, a
  * derived item its stored value, with JavaScript semantics (s->js). Attributes computed
- * from conditions store their truth (0 or 1); -1 means never set. Where PROformajs throws
+ * from conditions keep the raw value (compared with JavaScript ===, as PROformajs compares
+ * them between cycles) and its truth (0 or 1; -1 never set). Where PROformajs throws
  * (a name it cannot resolve from the evaluating component, a repetition built in the same
  * cycle, more than 1000 cycles) the operation fails here too, leaving what PROformajs leaves.
  * Also kn_enact_explore: breadth-first exploration under these rules (deadlocks, unreachable
@@ -50,6 +51,8 @@ struct obj {
 	bool has_support;
 	double support;
 	struct kn_value value;  /* O_DERIVED: stored value (owned) */
+	struct kn_value raw;    /* requested / recommended / active as evaluated (owned): PROformajs
+				 * compares the raw value between cycles, and uses its truth */
 };
 
 enum attr { A_STATE, A_COMPLETEABLE, A_CANCELLABLE, A_CYCLEABLE, A_REQUESTED, A_RECOMMENDED,
@@ -104,6 +107,7 @@ static void obj_clear(struct obj *o)
 	lb_free(o->path);
 	lb_free(o->ivec);
 	kn_value_clear(&o->value);
+	kn_value_clear(&o->raw);
 }
 
 /* The object at path: replaced in place when it exists (PROformajs reassigns the key, which
@@ -474,6 +478,52 @@ static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 	return r;
 }
 
+static int push(struct kn_enact *e, int obj, int attr, int8_t v);
+
+/* A condition's raw value, copied (owned by the caller). */
+static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out)
+{
+	static const struct kn_value t = { .t = KN_V_BOOL, .u.b = true };
+	struct kn_value v;
+	memset(out, 0, sizeof(*out));
+	if (x == NULL) /* an argument written "true" */
+		return kn_value_copy(out, &t);
+	if (names_bad(e, x)) {
+		e->fail = true;
+		return LB_OK;
+	}
+	int rc = kn_eval(e->s, x, &v);
+	rc = rc ? rc : kn_value_copy(out, &v);
+	kn_arena_reset(&e->s->ar);
+	return rc;
+}
+
+/* JavaScript ===: numbers by value (NaN never), texts and booleans by value, undefined with
+ * undefined, lists never (each evaluation makes a new array). */
+static bool js_same(const struct kn_value *a, const struct kn_value *b)
+{
+	bool an = a->t == KN_V_INT || a->t == KN_V_REAL, bn = b->t == KN_V_INT || b->t == KN_V_REAL;
+	if (an && bn)
+		return (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
+		       (b->t == KN_V_INT ? (double)b->u.i : b->u.r);
+	if (a->t != b->t || a->t == KN_V_SET)
+		return false;
+	return kn_value_equal(a, b);
+}
+
+/* Push attribute attr of object oi with raw value v (taken over). */
+static int push_raw(struct kn_enact *e, int oi, int attr, struct kn_value *v)
+{
+	int rc = push(e, oi, attr, (int8_t)kn_truthy(v));
+	if (rc != LB_OK) {
+		kn_value_clear(v);
+		return rc;
+	}
+	e->d[e->nd - 1].val = *v;
+	memset(v, 0, sizeof(*v));
+	return LB_OK;
+}
+
 /* ---- updates ------------------------------------------------------------------------------- */
 
 static int push(struct kn_enact *e, int obj, int attr, int8_t v)
@@ -785,15 +835,19 @@ static int update(struct kn_enact *e, int oi)
 		int8_t pst = e->o[o->parent].state;
 		if (pst == ST_UNSET)
 			return LB_OK;
+		struct kn_value v;
 		if (pst == KN_IN_PROGRESS) {
 			const struct kn_expr *rq = k->sources[o->sub].request;
 			if (rq != NULL) {
-				int8_t r = truth(e, rq);
-				if (r != o->requested)
-					rc = push(e, oi, A_REQUESTED, r);
+				if ((rc = eval_raw(e, rq, &v)) != LB_OK)
+					return rc;
+				if (!js_same(&v, &o->raw))
+					return push_raw(e, oi, A_REQUESTED, &v);
+				kn_value_clear(&v);
 			}
 		} else if (o->requested == 1) {
-			rc = push(e, oi, A_REQUESTED, 0);
+			v = (struct kn_value){ .t = KN_V_BOOL, .u.b = false };
+			rc = push_raw(e, oi, A_REQUESTED, &v);
 		}
 		return rc;
 	}
@@ -809,27 +863,32 @@ static int update(struct kn_enact *e, int oi)
 			if (ao >= 0 && e->o[ao].active == 1)
 				sup += arg_weight(&c->args[a]);
 		}
-		int8_t rec = c->recommend != NULL ? truth(e, c->recommend) : ST_UNSET;
+		struct kn_value rec = { .t = KN_V_UNKNOWN };
+		if (c->recommend != NULL && (rc = eval_raw(e, c->recommend, &rec)) != LB_OK)
+			return rc;
 		if (!isnan(sup) && (!o->has_support || sup != o->support)) {
 			rc = push(e, oi, A_SUPPORT, 0);
 			if (rc == LB_OK)
 				e->d[e->nd - 1].num = sup;
 		}
-		if (rc == LB_OK && rec != o->recommended)
-			rc = push(e, oi, A_RECOMMENDED, rec);
-		else if (rc == LB_OK && o->recommended == 1 && !o->confirmed && c->auto_recommended)
+		if (rc == LB_OK && !js_same(&rec, &o->raw))
+			return push_raw(e, oi, A_RECOMMENDED, &rec);
+		kn_value_clear(&rec);
+		if (rc == LB_OK && o->recommended == 1 && !o->confirmed && c->auto_recommended)
 			rc = push(e, oi, A_CONFIRMED, 1);
 		return rc;
 	}
-	case O_ARG: {
-		int8_t a = truth(e, k->cands[o->sub].args[o->sub2].cond);
-		if (k->cands[o->sub].args[o->sub2].cond == NULL)
-			a = 0;
-		return a != o->active ? push(e, oi, A_ACTIVE, a) : LB_OK;
-	}
+	case O_ARG:
 	case O_WARNING: {
-		int8_t a = truth(e, e->m->data[o->task].warnings[o->sub].cond);
-		return a != o->active ? push(e, oi, A_ACTIVE, a) : LB_OK;
+		const struct kn_expr *x = o->kind == O_ARG ? k->cands[o->sub].args[o->sub2].cond
+							  : e->m->data[o->task].warnings[o->sub].cond;
+		struct kn_value v;
+		if ((rc = eval_raw(e, x, &v)) != LB_OK)
+			return rc;
+		if (!js_same(&v, &o->raw))
+			return push_raw(e, oi, A_ACTIVE, &v);
+		kn_value_clear(&v);
+		return LB_OK;
 	}
 	case O_DERIVED: {
 		const struct kn_datadef *dd = &e->m->data[o->task];
@@ -887,10 +946,20 @@ static int apply(struct kn_enact *e)
 		case A_COMPLETEABLE: o->completeable = d->v; break;
 		case A_CANCELLABLE: o->cancellable = d->v; break;
 		case A_CYCLEABLE: o->cycleable = d->v; break;
-		case A_REQUESTED: o->requested = d->v; break;
-		case A_RECOMMENDED: o->recommended = d->v; break;
+		case A_REQUESTED:
+		case A_RECOMMENDED:
+		case A_ACTIVE:
+			if (d->attr == A_REQUESTED)
+				o->requested = d->v;
+			else if (d->attr == A_RECOMMENDED)
+				o->recommended = d->v;
+			else
+				o->active = d->v;
+			kn_value_clear(&o->raw);
+			o->raw = d->val; /* taken over */
+			memset(&d->val, 0, sizeof(d->val));
+			break;
 		case A_CONFIRMED: o->confirmed = d->v; break;
-		case A_ACTIVE: o->active = d->v; break;
 		case A_SUPPORT:
 			o->has_support = true;
 			o->support = d->num;

@@ -117,6 +117,8 @@ function atom(r, ctx, neg) {
 				const vals = d.range.map((v) => (v.value !== undefined ? v.value : v));
 				opts.push(`${x} ${r.pick(['==', '!=', '===', '!=='])} '${r.pick(vals)}'`);
 			} else opts.push(`${x} ${r.pick(['>', '>=', '<', '<=', '==', '!='])} ${r.int(0, 5)}`,
+				`is_known('${x}') && ${x}`, // a number as a condition: its truth counts
+
 				`${x} ${r.pick(['+', '*', '-'])} ${r.int(1, 3)} > ${r.int(0, 8)}`);
 		}
 		if (d.class === 'Boolean') opts.push(`is_known('${x}') && ${x}`, `is_known('${x}') && ${x} == false`);
