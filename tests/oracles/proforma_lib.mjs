@@ -45,6 +45,7 @@ export const FEATURES = {
 	plainTask: true,    // class "Task"
 	defaults: true,     // defaultValue, defaultCondition, enquiry useDefaults
 	taskData: true,     // dataDefinitions of a sub-plan (visible to it and its descendants)
+	cyclicRoot: true,   // the protocol itself repeats
 };
 
 const TEXTS = ['low', 'mid', 'high', 'none', 'some'];
@@ -248,6 +249,12 @@ export function generate(seed, feat = FEATURES) {
 	if (r.chance(0.7)) root.autonomous = true;
 	const n = r.int(1, 4);
 	for (let i = 0; i < n; i++) root.tasks.push(genTask(r, ctx, 1, root.tasks.slice()));
+	// a repeating protocol: its root is "p0[0]", then "p0[1]", ...
+	if (feat.cyclicRoot && r.chance(0.08) && root.tasks.some((t) => !t.optional && !t.autonomous && !t.eventTrigger && !t.preCondition)) {
+		root.cyclic = true; // completed by the user: an autonomous one may repeat at once, forever
+		delete root.autonomous;
+		root.cycleUntil = `is_known('${data[0].name}')`;
+	}
 	return root;
 }
 
@@ -318,7 +325,7 @@ function randomValue(r, d) {
 
 // A random next operation from the current state, or null when nothing is left.
 function chooseOp(r, en, snap) {
-	const root = en.protocol.name;
+	const root = Object.keys(snap.tasks).filter((k) => !k.includes(':')).pop() || en.protocol.name;
 	const all = [];
 	const walk = (t) => { all.push(...t.dataDefinitions); for (const c of t.tasks || []) walk(c); };
 	walk(en.protocol);
