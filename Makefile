@@ -99,7 +99,7 @@ unit: $(B)/tests/proforma_trace
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZFLAGS) -c $< -o $@
+	$(FUZZCC) $(FUZZFLAGS) -MMD -MP -c $< -o $@
 
 build/fuzz/libleben.a: $(FUZZ_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -148,3 +148,4 @@ clean:
 	rm -rf build
 
 -include $(OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(FUZZ_OBJS:.o=.d)

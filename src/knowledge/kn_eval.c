@@ -825,6 +825,12 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
 			set_real(out, -js_num(&a));
 		return 1;
+	case KN_E_POS:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK)
+			set_real(out, js_num(&a));
+		return 1;
+	case KN_E_INDEX:
+		return 0; /* the same in both semantics */
 	case KN_E_CONST: case KN_E_NAME: case KN_E_CALL: case KN_E_LIST:
 		return 0;
 	default:
@@ -933,6 +939,31 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			return rc;
 		if ((ta = kn_truth(&a)) >= 0)
 			set_bool(out, !ta);
+		return LB_OK;
+	case KN_E_POS:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK)
+			return rc;
+		if (is_num(&a))
+			*out = a;
+		return LB_OK;
+	case KN_E_INDEX:
+		if ((rc = ev(c, e->args[0], &a)) != LB_OK || (rc = ev(c, e->args[1], &b)) != LB_OK)
+			return rc;
+		if (!(b.t == KN_V_INT || (b.t == KN_V_REAL && b.u.r == floor(b.u.r))))
+			return LB_OK;
+		{
+			double k = num(&b);
+			if (a.t == KN_V_SET && k >= 0 && k < (double)a.u.set.n) {
+				*out = a.u.set.v[(size_t)k];
+			} else if (a.t == KN_V_TEXT && k >= 0 && k < (double)strlen(a.u.s)) {
+				/* one byte (JavaScript: one UTF-16 unit; the same for ASCII) */
+				char *p = kn_arena_strdup(&c->s->ar, a.u.s + (size_t)k, 1);
+				if (p == NULL)
+					return LB_ENOMEM;
+				out->t = KN_V_TEXT;
+				out->u.s = p;
+			}
+		}
 		return LB_OK;
 	case KN_E_AND:
 	case KN_E_OR: {
@@ -1057,4 +1088,41 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
 	}
 	*out = v;
 	return LB_OK;
+}
+
+int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out)
+{
+	int rc = LB_OK;
+	const char *p = text;
+	while (rc == LB_OK && *p) {
+		const char *open = strstr(p, "${");
+		const char *close = open ? strchr(open + 2, '}') : NULL;
+		/* as PROformajs's /\$\{([^$]*)\}/: no '$' inside */
+		const char *dollar = open ? memchr(open + 2, '$', (size_t)(close ? close - open - 2 : 0))
+					  : NULL;
+		if (open == NULL || close == NULL) {
+			rc = lb_buf_adds(out, p);
+			break;
+		}
+		if (dollar != NULL) {
+			rc = lb_buf_add(out, p, (size_t)(dollar - p));
+			p = dollar;
+			continue;
+		}
+		if ((rc = lb_buf_add(out, p, (size_t)(open - p))) != LB_OK)
+			break;
+		struct kn_expr *e = NULL;
+		struct lb_errmsg em;
+		if (kn_expr_parse_js(open + 2, (size_t)(close - open - 2), 1, 1, &e, &em) == LB_OK) {
+			struct kn_value v;
+			const char *str = NULL;
+			if ((rc = kn_expr_resolve_quiet(s->m, task, e)) == LB_OK &&
+			    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN &&
+			    (rc = js_str(s, &v, &str)) == LB_OK)
+				rc = lb_buf_adds(out, str);
+			kn_expr_free(e);
+		}
+		p = close + 1;
+	}
+	return rc;
 }

@@ -427,6 +427,30 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 	}
 	if (rc != LB_OK)
 		goto err;
+	/* postfix index: a[i] */
+	while (is_op(lx, "[")) {
+		struct kn_expr *i, *x;
+		if (++lx->depth > KN_EXPR_MAX_DEPTH) {
+			rc = lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
+				     lx->tline, lx->tcol);
+			goto err;
+		}
+		if ((rc = next(lx)) != LB_OK || (rc = parse_expr(lx, &i)) != LB_OK)
+			goto err;
+		lx->depth--;
+		if (!is_op(lx, "]")) {
+			kn_expr_free(i);
+			rc = lex_err(lx, "']'");
+			goto err;
+		}
+		if ((x = binary(KN_E_INDEX, e, i)) == NULL) {
+			kn_expr_free(i);
+			goto err_nomem;
+		}
+		e = x;
+		if ((rc = next(lx)) != LB_OK)
+			goto err;
+	}
 	*out = e;
 	return LB_OK;
 err_nomem:
@@ -438,6 +462,25 @@ err:
 
 static int parse_unary(struct lexer *lx, struct kn_expr **out)
 {
+	if (is_op(lx, "+")) {
+		/* unary plus: the operand as a number (JavaScript's usual conversion) */
+		int line = lx->tline, col = lx->tcol, rc;
+		struct kn_expr *a;
+		if (++lx->depth > KN_EXPR_MAX_DEPTH)
+			return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
+				       line, col);
+		if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
+			return rc;
+		lx->depth--;
+		struct kn_expr *e = node(KN_E_POS, line, col);
+		if (e == NULL || push_arg(e, a) != LB_OK) {
+			lb_free(e);
+			kn_expr_free(a);
+			return nomem(lx);
+		}
+		*out = e;
+		return LB_OK;
+	}
 	if (lx->js && is_op(lx, "!")) {
 		/* JavaScript: `!` binds tighter than comparisons and arithmetic */
 		int line = lx->tline, col = lx->tcol, rc;
@@ -717,7 +760,7 @@ static int prec(const struct kn_expr *e)
 		return 6;
 	case KN_E_MUL: case KN_E_DIV: case KN_E_MOD:
 		return 7;
-	case KN_E_NEG:
+	case KN_E_NEG: case KN_E_POS:
 		return 8;
 	case KN_E_CONST:
 		/* a negative literal behaves like a negation when it is an operand */
@@ -793,6 +836,19 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 		if (e->args[0]->op == KN_E_NEG || prec(e->args[0]) == 8)
 			rc = lb_buf_addc(b, ' ');
 		return rc != LB_OK ? rc : print_sub(b, e->args[0], st, 8);
+	case KN_E_POS:
+		if ((rc = lb_buf_addc(b, '+')) != LB_OK)
+			return rc;
+		/* "+ +x" must not print as "++x" */
+		if (e->args[0]->op == KN_E_POS || prec(e->args[0]) == 8)
+			rc = lb_buf_addc(b, ' ');
+		return rc != LB_OK ? rc : print_sub(b, e->args[0], st, 8);
+	case KN_E_INDEX:
+		if ((rc = print_sub(b, e->args[0], st, 9)) != LB_OK ||
+		    (rc = lb_buf_addc(b, '[')) != LB_OK ||
+		    (rc = kn_expr_print(b, e->args[1], st)) != LB_OK)
+			return rc;
+		return lb_buf_addc(b, ']');
 	case KN_E_NOT:
 		if ((rc = lb_buf_adds(b, js ? "!" : "not ")) != LB_OK)
 			return rc;

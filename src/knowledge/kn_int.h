@@ -85,7 +85,9 @@ enum kn_op {
 	KN_E_COND,    /* a ? b : c */
 	KN_E_SEQ,     /* a === b (PROformajs: strict equality, no coercion) */
 	KN_E_SNE,     /* a !== b */
-	KN_E_MOD      /* a % b */
+	KN_E_MOD,     /* a % b */
+	KN_E_INDEX,   /* a[i]: element i (from 0) of a list, character i of a text */
+	KN_E_POS      /* +a: a as a number */
 };
 
 struct kn_expr {
@@ -285,6 +287,7 @@ struct lb_kn_model {
 	struct kn_task **tasks;  /* preorder, tasks[0] = root (borrowed from the tree) */
 	size_t ntasks;
 	size_t ncands;           /* total candidates, for decision bitsets */
+	bool js;                 /* read from the JSON (PROformajs) form */
 	int *cand_base;          /* per task: index of its first candidate in the global numbering */
 };
 
@@ -301,6 +304,10 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 int kn_model_problem(struct lb_kn_model *m, int kind, int task, int line, int col,
 		     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int kn_model_find_task(const struct lb_kn_model *m, const char *name);
+/* Resolve an expression written at run time (a `${...}` in a caption) as if it were a
+ * condition of `task` (-1: the data level), recording no problem: what does not resolve
+ * evaluates to unknown. */
+int kn_expr_resolve_quiet(const struct lb_kn_model *m, int task, struct kn_expr *e);
 int kn_model_find_data(const struct lb_kn_model *m, const char *name);
 const char *kn_class_name(int cls, bool js);
 const char *kn_dtype_name(int t, bool js);
@@ -407,6 +414,10 @@ int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
 /* The default of item `data`: its defaultValue, else the value of its defaultCondition when
  * the item would accept it, else unknown (out may live in s->ar). */
 int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out);
+/* A caption or description as PROformajs shows it: each `${expression}` replaced by the
+ * expression's value, evaluated for `task` (JavaScript text of the value; nothing for unknown
+ * or for an expression that does not parse). Appends to out. */
+int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
 int kn_truth(const struct kn_value *v);
 /* JavaScript truthiness (ToBoolean): unknown, false, 0, NaN and "" are false. */

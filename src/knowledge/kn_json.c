@@ -1018,35 +1018,54 @@ struct vctx {
 	const struct lb_kn_model *m;
 	const char *file;
 	struct lb_errmsg *em;
+	int scope; /* task whose view of the data is checked */
 };
 
-/* A name PROformajs knows: a data item, a text item's range value, a task, a candidate,
- * a reserved word, or a path of those separated by ':' (argument/warning indexes too). */
-static bool known_one(const struct lb_kn_model *m, const char *s, size_t n)
+/* PROformajs scoping: a task sees the data of the top-level plan, its own, and its
+ * ancestors'. */
+static bool visible(const struct lb_kn_model *m, const struct kn_datadef *d, int task)
 {
-	char buf[128];
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	if (kn_js_reserved(buf) || kn_model_find_data(m, buf) >= 0 || kn_model_find_task(m, buf) >= 0)
+	if (d->owner == NULL || task == -2) /* -2: a path from the root sees everything */
 		return true;
-	for (size_t i = 0; i < m->ndata; i++) {
-		const struct kn_datadef *d = &m->data[i];
-		for (size_t k = 0; d->type == KN_T_TEXT && k < d->nallowed; k++)
-			if (strcmp(d->allowed[k].u.s, buf) == 0)
-				return true;
-	}
-	for (size_t t = 0; t < m->ntasks; t++)
-		for (size_t c = 0; c < m->tasks[t]->ncands; c++)
-			if (strcmp(m->tasks[t]->cands[c].name, buf) == 0)
-				return true;
+	int o = kn_model_find_task(m, d->owner);
+	for (int t = task; t >= 0; t = m->tasks[t]->parent)
+		if (t == o)
+			return true;
 	return false;
 }
 
-static bool known(const struct lb_kn_model *m, const char *s)
+/* A name PROformajs knows: a data item, a text item's range value, a task, a candidate,
+ * a reserved word, or a path of those separated by ':' (argument/warning indexes too). */
+static bool known_one(const struct vctx *v, const char *s, size_t n)
 {
-	if (known_one(m, s, strlen(s)))
+	const struct lb_kn_model *m = v->m;
+	char *buf = lb_malloc(n + 1);
+	bool found = false;
+	if (buf == NULL)
+		return true; /* out of memory: do not refuse a protocol for it */
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	int di = kn_model_find_data(m, buf);
+	found = kn_js_reserved(buf) || (di >= 0 && visible(m, &m->data[di], v->scope)) ||
+		kn_model_find_task(m, buf) >= 0;
+	for (size_t i = 0; !found && i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		if (!visible(m, d, v->scope))
+			continue;
+		for (size_t k = 0; !found && d->type == KN_T_TEXT && k < d->nallowed; k++)
+			found = strcmp(d->allowed[k].u.s, buf) == 0;
+	}
+	for (size_t t = 0; !found && t < m->ntasks; t++)
+		for (size_t c = 0; !found && c < m->tasks[t]->ncands; c++)
+			found = strcmp(m->tasks[t]->cands[c].name, buf) == 0;
+	lb_free(buf);
+	return found;
+}
+
+static bool known(const struct vctx *v, const char *s)
+{
+	const struct lb_kn_model *m = v->m;
+	if (known_one(v, s, strlen(s)))
 		return true;
 	if (strchr(s, ':') == NULL)
 		return false;
@@ -1058,7 +1077,9 @@ static bool known(const struct lb_kn_model *m, const char *s)
 		const char *q = strchr(p, ':');
 		size_t n = q ? (size_t)(q - p) : strlen(p);
 		bool digits = n > 0 && strspn(p, "0123456789") >= n;
-		if (!digits && !known_one(m, p, n))
+		struct vctx all = *v;
+		all.scope = -2;
+		if (!digits && !known_one(&all, p, n))
 			return false;
 		if (q == NULL)
 			return true;
@@ -1076,7 +1097,7 @@ static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
 		id = e->name;
 	else if (e->op == KN_E_CONST && e->v.t == KN_V_TEXT)
 		id = e->v.u.s;
-	if (id != NULL && !known(v->m, id) &&
+	if (id != NULL && !known(v, id) &&
 	    !(e->op == KN_E_CALL && kn_fn_lookup(id) >= 0) &&
 	    !(e->op == KN_E_NAME && strcmp(id, "value") == 0))
 		return lb_errf(v->em, LB_EINVALID,
@@ -1116,6 +1137,7 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 		 t->name);
 	if ((rc = check_name(v, where, t->name)) != LB_OK)
 		return rc;
+	v->scope = t->idx;
 	const struct kn_expr *ex[] = { t->pre, t->wait, t->abort, t->terminate, t->cycle_until };
 	static const char *const exn[] = { "preCondition", "waitCondition", "abortCondition",
 					   "terminateCondition", "cycleUntil" };
@@ -1150,6 +1172,12 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 				       "%s: %s: source '%s' is not a data definition; define it in "
 				       "\"dataDefinitions\" or fix the name",
 				       v->file, where, s->data);
+		if (!visible(v->m, &v->m->data[s->ref], t->idx) && !known(v, s->data))
+			return lb_errf(v->em, LB_EINVALID,
+				       "%s: %s: source '%s' is a data item of task '%s', which this "
+				       "enquiry does not see (a task sees the data of the top-level "
+				       "plan, its own and its ancestors'); define it higher up",
+				       v->file, where, s->data, v->m->data[s->ref].owner);
 		if (v->m->data[s->ref].derive != NULL)
 			return lb_errf(v->em, LB_EINVALID,
 				       "%s: %s: source '%s' has a valueCondition (its value is "
@@ -1201,6 +1229,7 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 		const struct kn_datadef *d = &m->data[i];
 		char where[200];
 		snprintf(where, sizeof(where), "data definition '%s'", d->name);
+		v.scope = d->owner ? kn_model_find_task(m, d->owner) : 0;
 		if ((rc = check_name(&v, where, d->name)) != LB_OK ||
 		    (rc = check_ids(&v, d->derive, where, "valueCondition")) != LB_OK ||
 		    (rc = check_ids(&v, d->defcond, where, "defaultCondition")) != LB_OK)
@@ -1208,6 +1237,24 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 		for (size_t k = 0; k < d->nwarnings; k++)
 			if ((rc = check_ids(&v, d->warnings[k].cond, where, "warnCondition")) != LB_OK)
 				return rc;
+		if (d->type == KN_T_DATE && d->nallowed > 0)
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: %s: a Date item cannot have a range in PROformajs "
+				       "(its dates are not comparable with the listed values); remove "
+				       "the range",
+				       file, d->line, d->col, where);
+		json_t *lst = d->type == KN_T_TEXT && !d->multi && d->defval.t == KN_V_TEXT &&
+				      d->defval.u.s[0] == '['
+				      ? json_loads(d->defval.u.s, JSON_DECODE_ANY, NULL)
+				      : NULL;
+		bool is_list = lst != NULL;
+		json_decref(lst);
+		if (is_list)
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: %s: PROformajs reads a text defaultValue that is a "
+				       "JSON list as that list, which a single-valued item does not "
+				       "take; change the default",
+				       file, d->line, d->col, where);
 		const struct kn_value *dv = &d->defval;
 		bool ok = true;
 		if (dv->t == KN_V_SET) {
@@ -1253,6 +1300,7 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 		rc = lb_errf(em, rc, "out of memory");
 		goto err;
 	}
+	j.m->js = true;
 	if ((rc = kn_model_resolve(j.m, file, em)) != LB_OK)
 		goto err;
 	if ((rc = kn_js_validate(j.m, file, em)) != LB_OK)

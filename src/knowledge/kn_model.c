@@ -193,7 +193,24 @@ struct resolver {
 	struct lb_errmsg *em;
 	int task;        /* task whose expressions are being resolved */
 	bool value_ok;   /* `value` is bound (valueCondition / warningCondition) */
+	bool quiet;      /* record no problem (unresolved names stay -1: unknown when evaluated) */
 };
+
+typedef int (*problem_fn)(struct lb_kn_model *m, int kind, int task, int line, int col,
+			  const char *fmt, ...);
+
+static int no_problem(struct lb_kn_model *m, int kind, int task, int line, int col,
+		      const char *fmt, ...)
+{
+	(void)m, (void)kind, (void)task, (void)line, (void)col, (void)fmt;
+	return LB_OK;
+}
+
+/* Where resolve_expr reports a problem. */
+static problem_fn rprob(const struct resolver *r)
+{
+	return r->quiet ? no_problem : kn_model_problem;
+}
 
 static int collect(struct lb_kn_model *m, struct kn_task *t, int parent, size_t *cap)
 {
@@ -311,8 +328,12 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			return LB_OK;
 		}
 		e->ref = kn_model_find_data(r->m, e->name);
+		/* PROformajs: a predicate's bare name is the function itself, no data; LEBEN
+		 * gives it no value (unknown) */
+		if (e->ref < 0 && r->m->js && kn_js_reserved(e->name))
+			return LB_OK;
 		if (e->ref < 0)
-			return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
+			return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
 						"%s:%d:%d: undefined data item '%s'", r->file,
 						e->line, e->col, e->name);
 		return LB_OK;
@@ -320,17 +341,17 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 	if (e->op == KN_E_CALL) {
 		e->ref = kn_fn_lookup(e->name);
 		if (e->ref < 0)
-			return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
+			return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
 						"%s:%d:%d: unknown function '%s'", r->file, e->line,
 						e->col, e->name);
 		const struct kn_fn_info *f = &kn_fns[e->ref];
 		if ((int)e->nargs < f->min_args || (int)e->nargs > f->max_args) {
 			if (f->min_args == f->max_args)
-				return kn_model_problem(r->m, LB_KN_TYPE, r->task, e->line, e->col,
+				return rprob(r)(r->m, LB_KN_TYPE, r->task, e->line, e->col,
 							"%s:%d:%d: %s takes %d argument%s, not %zu",
 							r->file, e->line, e->col, f->name, f->min_args,
 							f->min_args == 1 ? "" : "s", e->nargs);
-			return kn_model_problem(r->m, LB_KN_TYPE, r->task, e->line, e->col,
+			return rprob(r)(r->m, LB_KN_TYPE, r->task, e->line, e->col,
 						"%s:%d:%d: %s takes %d to %d arguments, not %zu",
 						r->file, e->line, e->col, f->name, f->min_args,
 						f->max_args, e->nargs);
@@ -343,7 +364,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 		if (f->arg0 == KN_FA_TASKS) {
 			struct kn_expr *l = e->args[0];
 			if (l->op != KN_E_LIST)
-				return kn_model_problem(r->m, LB_KN_TYPE, r->task, l->line, l->col,
+				return rprob(r)(r->m, LB_KN_TYPE, r->task, l->line, l->col,
 							"%s:%d:%d: %s needs a list of task names",
 							r->file, l->line, l->col, f->name);
 			for (size_t i = 0; i < l->nargs; i++) {
@@ -365,11 +386,11 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			struct kn_expr *a = e->args[0];
 			const char *nm = arg_name(a);
 			if (nm == NULL)
-				return kn_model_problem(r->m, LB_KN_TYPE, r->task, a->line, a->col,
+				return rprob(r)(r->m, LB_KN_TYPE, r->task, a->line, a->col,
 							"%s:%d:%d: %s needs a candidate name", r->file,
 							a->line, a->col, f->name);
 			if (find_candidate(r, nm, &a->ref, &a->ref2) != LB_OK)
-				return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, a->line,
+				return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, a->line,
 							a->col, "%s:%d:%d: undefined candidate '%s'",
 							r->file, a->line, a->col, nm);
 			return LB_OK;
@@ -379,14 +400,17 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			struct kn_expr *a = e->args[0];
 			const char *nm = arg_name(a);
 			if (nm == NULL)
-				return kn_model_problem(r->m, LB_KN_TYPE, r->task, a->line, a->col,
+				return rprob(r)(r->m, LB_KN_TYPE, r->task, a->line, a->col,
 							"%s:%d:%d: %s needs a %s name", r->file,
 							a->line, a->col, f->name,
 							f->task_arg ? "task" : "data item");
+			/* a data item given as a path ('plan:item'): its last part (PROformajs's
+			 * validation accepts the path, its evaluation then fails) */
+			const char *last = strrchr(nm, ':');
 			a->ref = f->task_arg ? find_task_path(r->m, nm)
-					     : kn_model_find_data(r->m, nm);
+					     : kn_model_find_data(r->m, last ? last + 1 : nm);
 			if (a->ref < 0)
-				return kn_model_problem(r->m, LB_KN_UNDEFINED, r->task, a->line,
+				return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, a->line,
 							a->col, "%s:%d:%d: undefined %s '%s'",
 							r->file, a->line, a->col,
 							f->task_arg ? "task" : "data item", nm);
@@ -413,7 +437,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			}
 			if ((e->ref == KN_F_RESULT_OF || e->ref == KN_F_RESULT_SET) &&
 			    r->m->tasks[a->ref]->cls != KN_DECISION)
-				return kn_model_problem(r->m, LB_KN_TYPE, r->task, a->line, a->col,
+				return rprob(r)(r->m, LB_KN_TYPE, r->task, a->line, a->col,
 							"%s:%d:%d: '%s' is not a decision", r->file,
 							a->line, a->col, nm);
 		}
@@ -426,6 +450,14 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 		if ((rc = resolve_expr(r, e->args[i])) != LB_OK)
 			return rc;
 	return LB_OK;
+}
+
+int kn_expr_resolve_quiet(const struct lb_kn_model *m, int task, struct kn_expr *e)
+{
+	/* quiet: nothing of m is written */
+	struct resolver r = { .m = (struct lb_kn_model *)m, .file = "", .task = task,
+			      .quiet = true };
+	return resolve_expr(&r, e);
 }
 
 static int resolve_task(struct resolver *r, struct kn_task *t)
@@ -455,12 +487,12 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 	for (size_t i = 0; i < t->npost; i++) {
 		t->post[i].ref = kn_model_find_data(r->m, t->post[i].data);
 		if (t->post[i].ref < 0)
-			rc = kn_model_problem(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
+			rc = rprob(r)(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
 					      "%s: task '%s': postcondition assigns undefined data "
 					      "item '%s'",
 					      r->file, t->name, t->post[i].data);
 		else if (r->m->data[t->post[i].ref].derive != NULL)
-			rc = kn_model_problem(r->m, LB_KN_TYPE, t->idx, 0, 0,
+			rc = rprob(r)(r->m, LB_KN_TYPE, t->idx, 0, 0,
 					      "%s: task '%s': postcondition assigns derived data "
 					      "item '%s'",
 					      r->file, t->name, t->post[i].data);
@@ -483,12 +515,12 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 	for (size_t i = 0; i < t->nsources; i++) {
 		t->sources[i].ref = kn_model_find_data(r->m, t->sources[i].data);
 		if (t->sources[i].ref < 0)
-			rc = kn_model_problem(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
+			rc = rprob(r)(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
 					      "%s: enquiry '%s': source '%s' is not a defined data "
 					      "item",
 					      r->file, t->name, t->sources[i].data);
 		else if (r->m->data[t->sources[i].ref].derive != NULL)
-			rc = kn_model_problem(r->m, LB_KN_TYPE, t->idx, 0, 0,
+			rc = rprob(r)(r->m, LB_KN_TYPE, t->idx, 0, 0,
 					      "%s: enquiry '%s': source '%s' is derived and cannot "
 					      "be asked",
 					      r->file, t->name, t->sources[i].data);

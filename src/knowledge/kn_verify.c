@@ -333,6 +333,13 @@ static int infer(struct tyctx *c, const struct kn_expr *e)
 		if (a != TY_ANY && a != TY_NUM)
 			ty_err(c, e, "'-' needs a number, not %s%.0s", a, 0);
 		return TY_NUM;
+	case KN_E_POS:
+		infer(c, e->args[0]);
+		return TY_NUM;
+	case KN_E_INDEX:
+		infer(c, e->args[0]);
+		infer(c, e->args[1]);
+		return TY_ANY;
 	case KN_E_NOT:
 		a = infer(c, e->args[0]);
 		if (a != TY_ANY && a != TY_BOOL)

@@ -49,6 +49,8 @@ static void test_expr_vectors(void **state)
 		  "includes(s, 'x') && !(a % 2 === 1)" },
 		{ "(not a) = b", "(not a) = b", "(!a) == b" },
 		{ "a !== undefined", "a !== unknown", "a !== undefined" },
+		{ "+a + b[1] - -(+c)", "+a + b[1] - - +c", "+a + b[1] - - +c" },
+		{ "+ +a + [1, 2][0]", "+ +a + [1, 2][0]", "+ +a + [1, 2][0]" },
 		{ "- (a + 1)", "-(a + 1)", "-(a + 1)" },
 		{ "unknown = null", "unknown = unknown", "undefined == undefined" },
 		{ "'it\\'s'", "\"it's\"", "'it\\'s'" },
@@ -430,6 +432,14 @@ static void test_data_semantics(void **state)
 	assert_lb_ok(kn_session_put(s, 1, &sev));
 	assert_lb_ok(kn_eval(s, &ok, &v));
 	assert_int_equal(kn_truth(&v), 1);
+	/* dynamic captions: ${...} replaced by the value, nothing for what is unknown */
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	assert_lb_ok(kn_render_text(s, 0, "Severity ${caption('sev')} (${sev}), ${score * 2}${nope}"
+					  "${'a' +} $5 ${", &b));
+	assert_lb_ok(lb_buf_addc(&b, 0));
+	assert_string_equal((char *)b.data, "Severity mild (1), 18 $5 ${");
+	lb_buf_release(&b);
 	kn_arena_reset(&s->ar);
 	lb_kn_session_free(s);
 	lb_kn_model_free(m);
