@@ -127,6 +127,12 @@ $(B)/bench/%: bench/%.c $(B)/libleben.a
 
 unit: $(UNIT_BINS)
 
+# LEBEN's side of the PROformajs differential test (tests/integration/test_knowledge_diff)
+$(B)/tests/proforma_trace: tests/oracles/proforma_trace.c $(B)/libleben.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libleben.a $(LIBS)
+unit: $(B)/tests/proforma_trace
+
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -MMD -MP -c $< -o $@

@@ -42,3 +42,10 @@ j1=$(echo "$js1" | sed -n 's/.* = \([0-9]*\) executions\/s/\1/p')
 j2=$(echo "$js2" | sed -n 's/.* = \([0-9]*\) executions\/s/\1/p')
 awk -v c="$c" -v t="$t" -v r="$r" -v j1="$j1" -v j2="$j2" 'BEGIN { j = (j1 + j2) / 2;
 	printf "speed-up over cql-execution (mean %.0f executions/s): %.1fx without trace, %.1fx with the full trace, %.1fx with the trace read as JSON lines\n", j, c / j, t / j, r / j }'
+# PROformajs enactment speed beside LEBEN's PROformajs enactment (same generated protocols and
+# answer sequences as tests/integration/test_knowledge_diff)
+if [ -d tests/oracles/node_modules/@openclinical/proformajs ] && [ -x "$B/tests/proforma_trace" ]; then
+	(cd tests/oracles && node proforma_bench.mjs "../../$B/tests/proforma_trace" 300 5) || exit 1
+else
+	echo "@openclinical/proformajs or $B/tests/proforma_trace missing (scripts/deps.sh --test; make unit): PROformajs comparison skipped"
+fi

@@ -114,6 +114,8 @@ double kn_net_support(struct lb_kn_session *s, int task, int cand, bool *confirm
 	const struct kn_candidate *c = &s->m->tasks[task]->cands[cand];
 	double net = 0;
 	*confirmed = *excluded = false;
+	if (s->pf_support != NULL) /* pfdiff: PROformajs enactment reads the stored support */
+		return s->pf_support[s->m->cand_base[task] + cand];
 	if (s->depth > KN_EVAL_MAX_DEPTH)
 		return 0; /* support defined through itself: no support */
 	s->depth++;
@@ -422,7 +424,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK;
 	case KN_F_RESULT_OF:
 	case KN_F_RESULT_SET: {
-		if (st != KN_COMPLETED)
+		/* PROformajs (s->js) reads the confirmed candidates in any state */
+		if (st != KN_COMPLETED && !s->js)
 			return LB_OK; /* no result until the decision is completed */
 		const struct kn_task *d = m->tasks[task];
 		size_t n = 0;
@@ -890,7 +893,7 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			*out = *c->bound;
 			return LB_OK;
 		}
-		if (c->s->m->data[e->ref].derive != NULL) {
+		if (c->s->m->data[e->ref].derive != NULL && !c->s->pf_stored_derived) {
 			if (c->depth >= KN_EVAL_MAX_DEPTH)
 				return LB_OK; /* circular derivation: unknown */
 			c->depth++;

@@ -395,6 +395,11 @@ struct lb_kn_session {
 				      * is `undefined`, comparisons with it are false, `==` coerces,
 				      * `&&`/`||` return an operand, `+` concatenates text); off =
 				      * LEBEN's Kleene logic */
+	/* ---- pfdiff: PROformajs enactment (kn_enact.c) reads stored attributes ---- */
+	const double *pf_support;    /* per global candidate: stored support read by net_support
+				      * (PROformajs reads the previous cycle's), NULL = computed */
+	bool pf_stored_derived;      /* a derived item reads its stored value (kn_current) */
+	/* ---- end pfdiff ---- */
 };
 
 /* Evaluate e in the session; result values may live in s->ar until kn_arena_reset. */
@@ -443,6 +448,32 @@ int kn_session_check_value(struct lb_kn_session *s, int data, const struct kn_va
 int kn_publish_verify(const uint8_t *source, size_t len, const uint8_t source_hash[32],
 		      const uint8_t report_hash[32], struct lb_kn_model **keep,
 		      struct lb_errmsg *em);
+
+/* ---- pfdiff: PROformajs enactment (kn_enact.c) ---------------------------------------------
+ * The PROformajs 0.11 enactment cycle on a LEBEN model: every runtime state object (task,
+ * source, candidate, argument, derived item) computes its updates from one snapshot, the
+ * updates are applied together, and cycles repeat until none is produced. Paths are
+ * PROformajs runtime paths ("plan:task[1]:sub"). Operations return LB_EINVALID when
+ * PROformajs would throw (the state may then have changed as it does there). */
+struct kn_enact;
+int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_errmsg *em);
+void kn_enact_free(struct kn_enact *e);
+int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em);
+/* value is a jansson json_t * (borrowed). */
+int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
+		 struct lb_errmsg *em);
+int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em);
+int kn_enact_complete(struct kn_enact *e, const char *path, struct lb_errmsg *em);
+int kn_enact_cancel(struct kn_enact *e, const char *path, struct lb_errmsg *em);
+int kn_enact_confirm(struct kn_enact *e, const char *path, bool on, struct lb_errmsg *em);
+int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em);
+/* The canonical step snapshot (tests/oracles/proforma_lib.mjs) as JSON members, appended. */
+int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b);
+/* Breadth-first exploration under the PROformajs rules (deadlocks with their operations,
+ * unreachable tasks); appends {"complete", "states", "findings": [...]} to out. */
+int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
+		     struct lb_buf *out, struct lb_errmsg *em);
+/* ---- end pfdiff ---- */
 
 /* Format the pending trace records into s->trace (in order). */
 int kn_trace_flush(struct lb_kn_session *s);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <jansson.h>
+
 #include "kn_scenario.h"
 #include "knowledge/kn_int.h"
 
@@ -561,6 +563,72 @@ static void test_proformajs_import(void **state)
 	lb_kn_model_free(m);
 }
 
+/* The PROformajs enactment (kn_enact.c) on a small protocol, known answers taken from
+ * PROformajs 0.11 (tests/oracles/proforma_lib.mjs prints the same snapshots): a source is
+ * requested only through its requestCondition, a non-autonomous task waits for complete,
+ * autoConfirmRecommended confirms a cycle after the recommendation, a cyclic action gets a new
+ * instance when completed, a refused value changes nothing. */
+static const char pf_js[] =
+	"{\"class\":\"Plan\",\"name\":\"p\",\"autonomous\":true,\"tasks\":["
+	"{\"class\":\"Enquiry\",\"name\":\"ask\",\"autonomous\":true,\"sources\":["
+	"{\"class\":\"Source\",\"type\":\"age\",\"requestCondition\":\"!is_known('age')\"},"
+	"{\"class\":\"Source\",\"type\":\"smoker\"}]},"
+	"{\"class\":\"Decision\",\"name\":\"dec\",\"waitCondition\":\"is_finished('ask')\","
+	"\"candidates\":[{\"class\":\"Candidate\",\"name\":\"yes\",\"autoConfirmRecommended\":true,"
+	"\"arguments\":[{\"class\":\"Argument\",\"caption\":\"old\",\"support\":\"+\","
+	"\"activeCondition\":\"age > 60\"}],\"recommendCondition\":\"net_support('yes') >= 1\"},"
+	"{\"class\":\"Candidate\",\"name\":\"no\",\"recommendCondition\":\"age <= 60\"}]},"
+	"{\"class\":\"Action\",\"name\":\"act\",\"cyclic\":true,\"cycleUntil\":\"smoker\","
+	"\"waitCondition\":\"is_finished('dec')\"}],"
+	"\"dataDefinitions\":[{\"class\":\"Integer\",\"name\":\"age\",\"caption\":\"Age\"},"
+	"{\"class\":\"Boolean\",\"name\":\"smoker\",\"caption\":\"Smoker\"}]}";
+
+static void snap_has(struct kn_enact *e, const char *want)
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 20);
+	assert_lb_ok(kn_enact_snapshot(e, &b));
+	if (strstr((const char *)b.data, want) == NULL)
+		fail_msg("snapshot %s lacks %s", (const char *)b.data, want);
+	lb_buf_release(&b);
+}
+
+static void test_proformajs_enactment(void **state)
+{
+	(void)state;
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL;
+	struct kn_enact *e = NULL;
+	assert_lb_ok(lb_kn_model_parse(pf_js, strlen(pf_js), "pf.json", LB_KN_FORM_AUTO, &m, &em));
+	assert_lb_ok(kn_enact_new(m, &e, &em));
+	assert_lb_ok(kn_enact_start(e, &em));
+	snap_has(e, "\"tasks\":{\"p\":\"in_progress\",\"p:ask\":\"in_progress\",\"p:dec\":\"dormant\","
+		    "\"p:act[0]\":\"dormant\"}");
+	snap_has(e, "\"requested\":[\"p:ask:age\"]"); /* smoker: no requestCondition */
+	json_t *bad = json_string("old"), *age = json_integer(70), *yes = json_true();
+	assert_int_equal(kn_enact_set(e, "p", "age", bad, &em), LB_EINVALID);
+	snap_has(e, "\"data\":{}");
+	assert_lb_ok(kn_enact_set(e, "p", "age", age, &em));
+	/* the enquiry completes by itself; the recommended candidate is confirmed */
+	snap_has(e, "\"p:ask\":\"completed\",\"p:dec\":\"in_progress\"");
+	snap_has(e, "\"p:dec:yes\":[1,true,true],\"p:dec:no\":[0,false,false]");
+	snap_has(e, "\"completeable\":[\"p:dec\"]");
+	assert_lb_ok(kn_enact_complete(e, "p:dec", &em));
+	snap_has(e, "\"p:act[0]\":\"in_progress\"");
+	assert_int_equal(kn_enact_complete(e, "p:ask", &em), LB_EINVALID); /* not completeable */
+	assert_lb_ok(kn_enact_complete(e, "p:act[0]", &em));
+	snap_has(e, "\"p:act[0]\":\"completed\",\"p:act[1]\":\"in_progress\"");
+	assert_lb_ok(kn_enact_set(e, "p", "smoker", yes, &em));
+	assert_lb_ok(kn_enact_complete(e, "p:act[1]", &em));
+	snap_has(e, "\"finished\":true");
+	snap_has(e, "\"p:act[1]\":\"completed\"}"); /* cycleUntil true: no act[2] */
+	json_decref(bad);
+	json_decref(age);
+	json_decref(yes);
+	kn_enact_free(e);
+	lb_kn_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_chain_payloads),
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_proformajs_import),
+		cmocka_unit_test(test_proformajs_enactment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

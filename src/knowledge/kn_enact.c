@@ -1,0 +1,1808 @@
+/*
+ * PROformajs enactment: runs a LEBEN model with the enactment rules of the PROformajs 0.11
+ * engine, so that a protocol written for PROformajs gives the same task states, requests,
+ * candidate supports and recommendations, confirmations and data versions step by step
+ * (tests/integration/test_knowledge_diff compares the two on generated protocols).
+ *
+ * The state is a list of runtime objects in creation order — tasks, enquiry sources,
+ * candidates, arguments, derived data items — each holding the attributes PROformajs keeps
+ * (state, completeable, cancellable, cycleable, requested, support, recommended, confirmed,
+ * active, value). One cycle: every object computes its updates from the same snapshot; the
+ * updates are then applied in order; cycles repeat until none is produced. A cyclic task that
+ * finishes builds its next instance `name[i+1]` (with fresh sub-objects) at the end of the list.
+ * Expressions are evaluated by kn_eval on a session kept in step with the objects: each
+ * design task reads the state of its latest instance, net_support the stored support, a
+ * derived item its stored value, with JavaScript semantics (s->js). Attributes computed
+ * from conditions keep the raw value (compared with JavaScript ===, as PROformajs compares
+ * them between cycles) and its truth (0 or 1; -1 never set). Where PROformajs throws
+ * (a name it cannot resolve from the evaluating component, a repetition built in the same
+ * cycle, more than 1000 cycles) the operation fails here too, leaving what PROformajs leaves.
+ * Also kn_enact_explore: breadth-first exploration under these rules (deadlocks, unreachable
+ * tasks). Callers: tests/oracles/proforma_trace.c (differential test, bench).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "knowledge/kn_int.h"
+
+#define ENACT_STACK_LIMIT 1000   /* PROformajs stackLimit: cycles in one operation */
+#define ENACT_START_LIMIT 20000  /* start has no limit there (it overflows the JS stack) */
+#define ENACT_MAX_OBJS 100000
+
+enum okind { O_TASK, O_SOURCE, O_CAND, O_ARG, O_DERIVED, O_WARNING };
+enum { ST_UNSET = -1 };
+
+struct obj {
+	int kind;               /* enum okind */
+	char *path;             /* runtime path (owned) */
+	int task;               /* design task (O_TASK, O_SOURCE, O_CAND, O_ARG), data (O_DERIVED,
+				 * O_WARNING) */
+	int sub, sub2;          /* source / candidate / warning index; argument index */
+	int index;              /* cycle index of a task, -1 when not cyclic */
+	int *ivec;              /* cycle indexes found along the path (owned) */
+	int nivec;
+	int parent;             /* object of the owning task (sources, candidates: task; args: cand) */
+	int8_t state;           /* enum kn_tstate or ST_UNSET */
+	int8_t completeable, cancellable, cycleable, requested, recommended, confirmed, active;
+	bool has_support;
+	double support;
+	struct kn_value value;  /* O_DERIVED: stored value (owned) */
+	struct kn_value raw;    /* requested / recommended / active as evaluated (owned): PROformajs
+				 * compares the raw value between cycles, and uses its truth */
+};
+
+enum attr { A_STATE, A_COMPLETEABLE, A_CANCELLABLE, A_CYCLEABLE, A_REQUESTED, A_RECOMMENDED,
+	    A_CONFIRMED, A_ACTIVE, A_SUPPORT, A_VALUE };
+
+struct delta {
+	int obj;
+	int attr;            /* enum attr */
+	int8_t v;            /* state or flag */
+	double num;          /* A_SUPPORT */
+	struct kn_value val; /* A_VALUE (owned) */
+};
+
+struct trig {
+	const char *name; /* model string */
+	int *paths;       /* object indexes in registration order (owned) */
+	size_t n;
+};
+
+struct kn_enact {
+	const struct lb_kn_model *m;
+	struct lb_kn_session *s;     /* evaluation state */
+	struct obj *o;
+	size_t n, cap;
+	struct delta *d;
+	size_t nd, capd;
+	struct trig *tr;
+	size_t ntr;
+	double *support;             /* per global candidate, for net_support */
+	int *versions;               /* per data item: versions stored */
+	bool started;
+	size_t round_start;          /* objects that existed when the cycle's snapshot was taken */
+	int caller;                  /* object whose expressions are being evaluated, -1 none */
+	struct kn_value *pend;       /* enquiry defaults given this cycle (owned), stored at its end */
+	int *pend_data;              /* their data items */
+	size_t npend, cappend;
+	bool fail;                   /* an expression named an instance the snapshot lacks */
+};
+
+/* ---- objects ------------------------------------------------------------------------------ */
+
+static int find_path(const struct kn_enact *e, const char *path)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->o[i].path, path) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void obj_clear(struct obj *o)
+{
+	lb_free(o->path);
+	lb_free(o->ivec);
+	kn_value_clear(&o->value);
+	kn_value_clear(&o->raw);
+}
+
+/* The object at path: replaced in place when it exists (PROformajs reassigns the key, which
+ * keeps its position), else appended. */
+static int put(struct kn_enact *e, const char *path, int kind, int parent, int *out)
+{
+	int i = find_path(e, path);
+	if (i < 0) {
+		if (e->n == ENACT_MAX_OBJS)
+			return LB_ELIMIT;
+		if (e->n == e->cap) {
+			size_t nc = e->cap ? e->cap * 2 : 64;
+			struct obj *no = lb_realloc(e->o, nc * sizeof(*no));
+			if (no == NULL)
+				return LB_ENOMEM;
+			e->o = no;
+			e->cap = nc;
+		}
+		i = (int)e->n++;
+	} else {
+		obj_clear(&e->o[i]);
+	}
+	struct obj *o = &e->o[i];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	o->parent = parent;
+	o->index = -1;
+	o->state = o->completeable = o->cancellable = o->cycleable = ST_UNSET;
+	o->requested = o->recommended = o->active = ST_UNSET;
+	o->confirmed = 0;
+	o->path = lb_strdup(path);
+	if (o->path == NULL)
+		return LB_ENOMEM;
+	/* cycle indexes along the path, for the latest-instance rule */
+	int n = 0;
+	for (const char *p = path; *p; p++)
+		n += *p == '[';
+	if (n > 0) {
+		o->ivec = lb_calloc((size_t)n, sizeof(int));
+		if (o->ivec == NULL)
+			return LB_ENOMEM;
+		for (const char *p = path; *p; p++)
+			if (*p == '[')
+				o->ivec[o->nivec++] = atoi(p + 1);
+	}
+	*out = i;
+	return LB_OK;
+}
+
+static int add_trigger(struct kn_enact *e, const char *name, int obj)
+{
+	size_t i;
+	for (i = 0; i < e->ntr && strcmp(e->tr[i].name, name) != 0; i++)
+		;
+	if (i == e->ntr) {
+		struct trig *nt = lb_realloc(e->tr, (e->ntr + 1) * sizeof(*nt));
+		if (nt == NULL)
+			return LB_ENOMEM;
+		e->tr = nt;
+		memset(&e->tr[i], 0, sizeof(e->tr[i]));
+		e->tr[i].name = name;
+		e->ntr++;
+	}
+	int *np = lb_realloc(e->tr[i].paths, (e->tr[i].n + 1) * sizeof(int));
+	if (np == NULL)
+		return LB_ENOMEM;
+	e->tr[i].paths = np;
+	np[e->tr[i].n++] = obj;
+	return LB_OK;
+}
+
+static bool is_cyclic(const struct kn_enact *e, int t)
+{
+	return e->m->tasks[t]->cyclic;
+}
+
+/* Does data item d belong to task t (its dataDefinitions)? */
+static bool owns(const struct kn_enact *e, int t, size_t d)
+{
+	const char *o = e->m->data[d].owner;
+	return o == NULL ? t == 0 : strcmp(o, e->m->tasks[t]->name) == 0;
+}
+
+/* Task t's state objects, as PROformajs's _buildState makes them. */
+static int build(struct kn_enact *e, int t, int index, int parent)
+{
+	const struct kn_task *k = e->m->tasks[t];
+	struct lb_buf p;
+	int rc, me, x;
+	lb_buf_init(&p, 1 << 16);
+	if (parent >= 0)
+		rc = lb_buf_addf(&p, "%s:%s", e->o[parent].path, k->name);
+	else
+		rc = lb_buf_adds(&p, k->name);
+	if (rc == LB_OK && index > -1)
+		rc = lb_buf_addf(&p, "[%d]", index);
+	if (rc == LB_OK)
+		rc = put(e, (const char *)p.data, O_TASK, parent, &me);
+	if (rc != LB_OK)
+		goto out;
+	e->o[me].task = t;
+	e->o[me].index = index;
+	size_t base = p.len;
+	if (k->cls == KN_ENQUIRY)
+		for (size_t i = 0; rc == LB_OK && i < k->nsources; i++) {
+			p.len = base;
+			rc = lb_buf_addf(&p, ":%s", k->sources[i].data);
+			rc = rc ? rc : put(e, (const char *)p.data, O_SOURCE, me, &x);
+			if (rc == LB_OK) {
+				e->o[x].task = t;
+				e->o[x].sub = (int)i;
+			}
+		}
+	if (k->cls == KN_DECISION)
+		for (size_t i = 0; rc == LB_OK && i < k->ncands; i++) {
+			p.len = base;
+			rc = lb_buf_addf(&p, ":%s", k->cands[i].name);
+			int c = -1;
+			rc = rc ? rc : put(e, (const char *)p.data, O_CAND, me, &c);
+			if (rc != LB_OK)
+				break;
+			e->o[c].task = t;
+			e->o[c].sub = (int)i;
+			size_t cb = p.len;
+			for (size_t a = 0; rc == LB_OK && a < k->cands[i].nargs; a++) {
+				p.len = cb;
+				rc = lb_buf_addf(&p, ":%zu", a);
+				rc = rc ? rc : put(e, (const char *)p.data, O_ARG, c, &x);
+				if (rc == LB_OK) {
+					e->o[x].task = t;
+					e->o[x].sub = (int)i;
+					e->o[x].sub2 = (int)a;
+				}
+			}
+		}
+	if (k->cls == KN_PLAN)
+		for (size_t i = 0; rc == LB_OK && i < k->ntasks; i++) {
+			int c = k->tasks[i]->idx;
+			rc = build(e, c, is_cyclic(e, c) ? 0 : -1, me);
+		}
+	/* the task's data definitions: a derived item's state, then its warnings */
+	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
+		const struct kn_datadef *dd = &e->m->data[i];
+		if (!owns(e, t, i))
+			continue;
+		p.len = base;
+		rc = lb_buf_addf(&p, ":%s", dd->name);
+		if (rc == LB_OK && dd->derive != NULL) {
+			rc = put(e, (const char *)p.data, O_DERIVED, me, &x);
+			if (rc == LB_OK)
+				e->o[x].task = (int)i;
+		}
+		size_t db = p.len;
+		for (size_t w = 0; rc == LB_OK && w < dd->nwarnings; w++) {
+			p.len = db;
+			rc = lb_buf_addf(&p, ":%zu", w);
+			rc = rc ? rc : put(e, (const char *)p.data, O_WARNING, me, &x);
+			if (rc == LB_OK) {
+				e->o[x].task = (int)i;
+				e->o[x].sub = (int)w;
+			}
+		}
+	}
+	if (rc == LB_OK && k->trigger != NULL)
+		rc = add_trigger(e, k->trigger, me);
+out:
+	lb_buf_release(&p);
+	return rc;
+}
+
+/* PROformajs runtimeFromDesignPath: the instance of design task t whose cycle indexes are
+ * "better" (some index greater, in order) than the first one found; -1 if none. */
+static bool better(const struct obj *a, const struct obj *b)
+{
+	for (int i = 0; i < a->nivec; i++)
+		if (i < b->nivec ? a->ivec[i] > b->ivec[i] : false)
+			return true;
+	return false;
+}
+
+static int latest(const struct kn_enact *e, int t)
+{
+	int r = -1;
+	for (size_t i = 0; i < e->n; i++)
+		if (e->o[i].kind == O_TASK && e->o[i].task == t && (r < 0 || better(&e->o[i], &e->o[r])))
+			r = (int)i;
+	return r;
+}
+
+/* A sub-object of task object `task` by its path suffix. */
+static int child_obj(const struct kn_enact *e, int task, const char *name)
+{
+	char buf[4096];
+	if ((size_t)snprintf(buf, sizeof(buf), "%s:%s", e->o[task].path, name) >= sizeof(buf))
+		return -1;
+	return find_path(e, buf);
+}
+
+/* ---- evaluation ------------------------------------------------------------------------------ */
+
+/* Bring the evaluation session in step with the objects (an evaluator snapshot). */
+static void sync(struct kn_enact *e)
+{
+	const struct lb_kn_model *m = e->m;
+	memset(e->s->chosen, 0, m->ncands ? m->ncands : 1);
+	for (size_t t = 0; t < m->ntasks; t++) {
+		int o = latest(e, (int)t);
+		int8_t st = o >= 0 ? e->o[o].state : ST_UNSET;
+		/* a task without a state yet is none of dormant..discarded: is_dormant() is false */
+		e->s->ts[t].state = st < 0 ? 0xff : (uint8_t)st;
+		if (m->tasks[t]->cls != KN_DECISION)
+			continue;
+		for (size_t c = 0; c < m->tasks[t]->ncands; c++) {
+			int co = o >= 0 ? child_obj(e, o, m->tasks[t]->cands[c].name) : -1;
+			size_t g = (size_t)m->cand_base[t] + c;
+			e->s->chosen[g] = co >= 0 && e->o[co].confirmed;
+			double sup = co >= 0 && e->o[co].has_support ? e->o[co].support : 0;
+			e->support[g] = isnan(sup) ? 0 : sup; /* support || 0 */
+		}
+	}
+}
+
+/* The design task of the component evaluating (for a candidate or argument: its decision). */
+static int caller_task(const struct kn_enact *e)
+{
+	return e->caller >= 0 ? e->o[e->caller].task : -1;
+}
+
+/* Append the design path of task t ("plan:sub:t"). */
+static int task_design(const struct lb_kn_model *m, int t, struct lb_buf *b)
+{
+	int rc = m->tasks[t]->parent >= 0 ? task_design(m, m->tasks[t]->parent, b) : LB_OK;
+	if (rc == LB_OK && m->tasks[t]->parent >= 0)
+		rc = lb_buf_addc(b, ':');
+	return rc ? rc : lb_buf_adds(b, m->tasks[t]->name);
+}
+
+/* Can PROformajs resolve `name` (as written) to design path `target` from the evaluating
+ * component? It tries the name as a design path, then as a sibling, then as a child of the
+ * component's design path. */
+static bool resolves(const struct kn_enact *e, const char *name, const char *target)
+{
+	if (strcmp(name, target) == 0)
+		return true;
+	if (e->caller < 0)
+		return true;
+	char d[4096];
+	size_t n = 0;
+	for (const char *p = e->o[e->caller].path; *p && n + 1 < sizeof(d); p++) {
+		if (*p == '[') { /* drop the cycle index */
+			while (*p && *p != ']')
+				p++;
+			if (!*p)
+				break;
+			continue;
+		}
+		d[n++] = *p;
+	}
+	d[n] = 0;
+	const char *last = strrchr(d, ':');
+	size_t pl = last ? (size_t)(last - d) : 0;
+	size_t tl = strlen(target), nl = strlen(name);
+	/* sibling: the component's parent path, ':' and the name (the name alone at the root) */
+	if (last == NULL ? strcmp(name, target) == 0
+			 : tl == pl + 1 + nl && memcmp(target, d, pl) == 0 && target[pl] == ':' &&
+				   memcmp(target + pl + 1, name, nl) == 0)
+		return true;
+	/* child: the component's path, ':' and the name */
+	return tl == n + 1 + nl && memcmp(target, d, n) == 0 && target[n] == ':' &&
+	       memcmp(target + n + 1, name, nl) == 0;
+}
+
+static const char *arg_text(const struct kn_expr *a)
+{
+	if (a->op == KN_E_CONST && a->v.t == KN_V_TEXT)
+		return a->v.u.s;
+	if (a->op == KN_E_NAME)
+		return a->name;
+	return NULL;
+}
+
+/* net_support('c') / is_recommended('c') of decision d's candidate: found among the caller's
+ * own decision's candidates, or those of the decisions beside it. */
+static bool cand_resolvable(const struct kn_enact *e, int d)
+{
+	if (e->caller < 0)
+		return true;
+	const struct obj *c = &e->o[e->caller];
+	if (c->kind != O_CAND && c->kind != O_ARG &&
+	    !(c->kind == O_TASK && e->m->tasks[c->task]->cls == KN_DECISION))
+		return false;
+	int own = caller_task(e);
+	return d == own || e->m->tasks[d]->parent == e->m->tasks[own]->parent;
+}
+
+/* Would PROformajs fail evaluating x here? It does when x names a task it cannot resolve from
+ * the evaluating component, or one whose latest instance was built after the cycle's snapshot
+ * (the name resolves to that instance, which the snapshot lacks). */
+static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
+{
+	if (x == NULL)
+		return false;
+	/* is_*() and net_support() throw when the name does not resolve (result_of() and
+	 * result_set() give undefined instead: not reproduced) */
+	bool state_fn = x->op == KN_E_CALL && x->ref >= 0 &&
+			(x->ref == KN_F_IS_DORMANT || x->ref == KN_F_IS_IN_PROGRESS ||
+			 x->ref == KN_F_IS_COMPLETED || x->ref == KN_F_IS_DISCARDED ||
+			 x->ref == KN_F_IS_FINISHED || x->ref == KN_F_NET_SUPPORT);
+	if (state_fn && x->nargs > 0 && x->args[0]->ref >= 0 &&
+	    (size_t)x->args[0]->ref < e->m->ntasks) {
+		int t = x->args[0]->ref;
+		const char *nm = arg_text(x->args[0]);
+		bool ok;
+		struct lb_buf b;
+		lb_buf_init(&b, 1 << 16);
+		if (task_design(e->m, t, &b) != LB_OK)
+			ok = false;
+		else if (x->ref == KN_F_NET_SUPPORT && x->nargs == 1) {
+			int c = x->args[0]->ref2;
+			ok = c >= 0 && lb_buf_addc(&b, ':') == LB_OK &&
+			     lb_buf_adds(&b, e->m->tasks[t]->cands[c].name) == LB_OK && nm != NULL &&
+			     (resolves(e, nm, (const char *)b.data) ||
+			      (strchr(nm, ':') == NULL && cand_resolvable(e, t)));
+		} else if (x->ref == KN_F_NET_SUPPORT) {
+			/* net_support(d, c): the JSON reader's form of the full path
+			 * 'root:...:d:c', which PROformajs resolves from anywhere */
+			ok = true;
+		} else {
+			ok = nm != NULL && resolves(e, nm, (const char *)b.data);
+		}
+		lb_buf_release(&b);
+		if (!ok)
+			return true;
+		int l = latest(e, t);
+		if (l >= 0 && (size_t)l >= e->round_start)
+			return true;
+	}
+	if (x->op == KN_E_AND || x->op == KN_E_OR || x->op == KN_E_COND) {
+		/* JavaScript evaluates the right operand (or one branch) only when needed */
+		if (names_bad(e, x->args[0]))
+			return true;
+		struct kn_value v;
+		int rc = kn_eval(e->s, x->args[0], &v);
+		bool t = rc == LB_OK && kn_holds(e->s, &v);
+		if (x->op == KN_E_COND)
+			return names_bad(e, x->args[t ? 1 : 2]);
+		return (x->op == KN_E_AND) == t && names_bad(e, x->args[1]);
+	}
+	for (size_t i = 0; i < x->nargs; i++)
+		if (names_bad(e, x->args[i]))
+			return true;
+	return false;
+}
+
+/* Truth of a condition as JavaScript sees it: only true counts (unknown is false). */
+static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
+{
+	struct kn_value v;
+	if (x == NULL)
+		return 0;
+	if (names_bad(e, x)) {
+		e->fail = true;
+		return 0;
+	}
+	int rc = kn_eval(e->s, x, &v);
+	int8_t r = (int8_t)(rc == LB_OK && kn_holds(e->s, &v));
+	kn_arena_reset(&e->s->ar);
+	return r;
+}
+
+static int push(struct kn_enact *e, int obj, int attr, int8_t v);
+
+/* A condition's raw value, copied (owned by the caller). */
+static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out)
+{
+	static const struct kn_value t = { .t = KN_V_BOOL, .u.b = true };
+	struct kn_value v;
+	memset(out, 0, sizeof(*out));
+	if (x == NULL) /* an argument written "true" */
+		return kn_value_copy(out, &t);
+	if (names_bad(e, x)) {
+		e->fail = true;
+		return LB_OK;
+	}
+	int rc = kn_eval(e->s, x, &v);
+	rc = rc ? rc : kn_value_copy(out, &v);
+	kn_arena_reset(&e->s->ar);
+	return rc;
+}
+
+/* JavaScript ===: numbers by value (NaN never), texts and booleans by value, undefined with
+ * undefined, lists never (each evaluation makes a new array). */
+static bool js_same(const struct kn_value *a, const struct kn_value *b)
+{
+	bool an = a->t == KN_V_INT || a->t == KN_V_REAL, bn = b->t == KN_V_INT || b->t == KN_V_REAL;
+	if (an && bn)
+		return (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
+		       (b->t == KN_V_INT ? (double)b->u.i : b->u.r);
+	if (a->t != b->t || a->t == KN_V_SET)
+		return false;
+	return kn_value_equal(a, b);
+}
+
+/* Push attribute attr of object oi with raw value v (taken over). */
+static int push_raw(struct kn_enact *e, int oi, int attr, struct kn_value *v)
+{
+	int rc = push(e, oi, attr, (int8_t)kn_truthy(v));
+	if (rc != LB_OK) {
+		kn_value_clear(v);
+		return rc;
+	}
+	e->d[e->nd - 1].val = *v;
+	memset(v, 0, sizeof(*v));
+	return LB_OK;
+}
+
+/* ---- updates ------------------------------------------------------------------------------- */
+
+static int push(struct kn_enact *e, int obj, int attr, int8_t v)
+{
+	if (e->nd == e->capd) {
+		size_t nc = e->capd ? e->capd * 2 : 64;
+		struct delta *nd = lb_realloc(e->d, nc * sizeof(*nd));
+		if (nd == NULL)
+			return LB_ENOMEM;
+		e->d = nd;
+		e->capd = nc;
+	}
+	struct delta *d = &e->d[e->nd++];
+	memset(d, 0, sizeof(*d));
+	d->obj = obj;
+	d->attr = attr;
+	d->v = v;
+	return LB_OK;
+}
+
+static bool fin(int8_t st)
+{
+	return st == KN_COMPLETED || st == KN_DISCARDED;
+}
+
+static bool completeable(struct kn_enact *e, int oi)
+{
+	const struct obj *o = &e->o[oi];
+	const struct kn_task *k = e->m->tasks[o->task];
+	switch (k->cls) {
+	case KN_ENQUIRY:
+		if (o->state != KN_IN_PROGRESS)
+			return false;
+		for (size_t i = 0; i < k->nsources; i++) {
+			int so = child_obj(e, oi, k->sources[i].data);
+			if (so >= 0 && e->o[so].requested == 1)
+				return false;
+		}
+		return true;
+	case KN_PLAN:
+		if (o->state != KN_IN_PROGRESS)
+			return false;
+		for (size_t i = 0; i < k->ntasks; i++) {
+			int c = latest(e, k->tasks[i]->idx);
+			int8_t st = c >= 0 ? e->o[c].state : ST_UNSET;
+			if (st == ST_UNSET)
+				return false;
+			if (!k->tasks[i]->optional && !fin(st))
+				return false;
+			if (k->tasks[i]->optional && st == KN_IN_PROGRESS)
+				return false;
+		}
+		return true;
+	case KN_DECISION: {
+		if (k->ncands == 0)
+			return true;
+		if (o->state != KN_IN_PROGRESS)
+			return false;
+		for (size_t i = 0; i < k->ncands; i++) {
+			int co = child_obj(e, oi, k->cands[i].name);
+			if (co >= 0 && e->o[co].confirmed)
+				return true;
+		}
+		return false;
+	}
+	default:
+		return o->state == KN_IN_PROGRESS;
+	}
+}
+
+/* Build the next instance of a cyclic task object (its `cycleable` attribute set). */
+static int next_instance(struct kn_enact *e, int oi)
+{
+	const struct obj *o = &e->o[oi];
+	if (o->index < 0 || o->cycleable != 1)
+		return LB_OK;
+	return build(e, o->task, o->index + 1, o->parent);
+}
+
+/* PROformajs accept() on a computed value: the JavaScript type, then the range. */
+static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
+{
+	bool num = v->t == KN_V_INT || v->t == KN_V_REAL;
+	switch (d->type) {
+	case KN_T_BOOLEAN: return v->t == KN_V_BOOL;
+	case KN_T_INTEGER: case KN_T_REAL: if (!num) return false; break;
+	case KN_T_TEXT: if (v->t != KN_V_TEXT) return false; break;
+	default: return false;
+	}
+	if (d->nallowed == 0)
+		return true;
+	for (size_t i = 0; i < d->nallowed; i++) {
+		const struct kn_value *a = &d->allowed[i];
+		if (kn_value_equal(a, v))
+			return true;
+		if (num && (a->t == KN_V_INT || a->t == KN_V_REAL) &&
+		    (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
+			    (v->t == KN_V_INT ? (double)v->u.i : v->u.r))
+			return true;
+	}
+	return false;
+}
+
+static bool pending(const struct kn_enact *e, int d)
+{
+	for (size_t i = 0; i < e->npend; i++)
+		if (e->pend_data[i] == d)
+			return true;
+	return false;
+}
+
+/* useDefaults: an enquiry going in progress gives its sources without a value their
+ * defaultValue, or their defaultCondition's value when acceptable. PROformajs stores them at
+ * once, outside the cycle's updates: later components of the same cycle still evaluate with
+ * the snapshot, so they are kept aside and stored when the cycle's updates are. */
+static int enquiry_defaults(struct kn_enact *e, int oi)
+{
+	const struct kn_task *k = e->m->tasks[e->o[oi].task];
+	for (size_t i = 0; i < k->nsources; i++) {
+		int d = k->sources[i].ref;
+		if (d < 0)
+			continue;
+		const struct kn_datadef *dd = &e->m->data[d];
+		if (dd->defval.t == KN_V_UNKNOWN && dd->defcond == NULL)
+			continue;
+		if (kn_current(e->s, d)->t != KN_V_UNKNOWN || pending(e, d))
+			continue;
+		struct kn_value v = dd->defval;
+		bool own = false;
+		if (v.t == KN_V_UNKNOWN) {
+			if (names_bad(e, dd->defcond)) {
+				e->fail = true;
+				return LB_OK;
+			}
+			if (kn_eval(e->s, dd->defcond, &v) != LB_OK || !accept_value(dd, &v)) {
+				kn_arena_reset(&e->s->ar);
+				continue;
+			}
+			own = true;
+		}
+		if (e->npend == e->cappend) {
+			size_t nc = e->cappend ? e->cappend * 2 : 8;
+			struct kn_value *np = lb_realloc(e->pend, nc * sizeof(*np));
+			if (np == NULL)
+				return LB_ENOMEM;
+			e->pend = np;
+			int *nd = lb_realloc(e->pend_data, nc * sizeof(*nd));
+			if (nd == NULL)
+				return LB_ENOMEM;
+			e->pend_data = nd;
+			e->cappend = nc;
+		}
+		int rc = kn_value_copy(&e->pend[e->npend], &v);
+		if (own)
+			kn_arena_reset(&e->s->ar);
+		if (rc != LB_OK)
+			return rc;
+		e->pend_data[e->npend++] = d;
+	}
+	return LB_OK;
+}
+
+static int store_pending(struct kn_enact *e)
+{
+	int rc = LB_OK;
+	for (size_t i = 0; i < e->npend; i++) {
+		if (rc == LB_OK && (rc = kn_session_put(e->s, e->pend_data[i], &e->pend[i])) == LB_OK)
+			e->versions[e->pend_data[i]]++;
+		kn_value_clear(&e->pend[i]);
+	}
+	e->npend = 0;
+	return rc;
+}
+
+static int update_task(struct kn_enact *e, int oi)
+{
+	size_t mark = e->nd;
+	int rc = LB_OK;
+	struct obj *o = &e->o[oi];
+	const struct kn_task *k = e->m->tasks[o->task];
+	int8_t pst = o->parent >= 0 ? e->o[o->parent].state : ST_UNSET;
+	bool has_parent = o->parent >= 0;
+	if (o->state == ST_UNSET) {
+		rc = push(e, oi, A_STATE, KN_DORMANT);
+	} else if (o->state == KN_DORMANT && k->trigger == NULL &&
+		   (!has_parent || pst == KN_IN_PROGRESS) && (k->wait == NULL || truth(e, k->wait))) {
+		bool pre = k->pre == NULL || truth(e, k->pre);
+		rc = push(e, oi, A_STATE, pre ? KN_IN_PROGRESS : KN_DISCARDED);
+	} else if (o->state == KN_DORMANT && k->optional && has_parent && fin(pst)) {
+		rc = push(e, oi, A_STATE, KN_DISCARDED);
+	} else if (o->state == KN_IN_PROGRESS) {
+		int8_t c = completeable(e, oi);
+		if (c != o->completeable)
+			rc = push(e, oi, A_COMPLETEABLE, c);
+		if (rc == LB_OK && o->cancellable != 1)
+			rc = push(e, oi, A_CANCELLABLE, 1);
+		int8_t cy = k->cycle_until == NULL || !truth(e, k->cycle_until);
+		if (rc == LB_OK && cy != o->cycleable)
+			rc = push(e, oi, A_CYCLEABLE, cy);
+		if (rc == LB_OK && k->abort != NULL && truth(e, k->abort)) {
+			rc = next_instance(e, oi);
+			o = &e->o[oi];
+			rc = rc ? rc : push(e, oi, A_STATE, KN_DISCARDED);
+		}
+		if (rc == LB_OK && k->terminate != NULL && truth(e, k->terminate)) {
+			rc = next_instance(e, oi);
+			o = &e->o[oi];
+			rc = rc ? rc : push(e, oi, A_STATE, KN_COMPLETED);
+		}
+		if (rc == LB_OK && k->optional && has_parent && fin(pst))
+			rc = push(e, oi, A_STATE, pst);
+	} else {
+		if (o->completeable == 1)
+			rc = push(e, oi, A_COMPLETEABLE, 0);
+		if (rc == LB_OK && o->cancellable == 1)
+			rc = push(e, oi, A_CANCELLABLE, 0);
+		if (rc == LB_OK && o->cycleable == 1)
+			rc = push(e, oi, A_CYCLEABLE, 0);
+	}
+	if (rc == LB_OK && e->nd == mark && k->autonomous && completeable(e, oi)) {
+		rc = next_instance(e, oi);
+		rc = rc ? rc : push(e, oi, A_STATE, KN_COMPLETED);
+	}
+	if (rc != LB_OK)
+		return rc;
+	if (k->cls == KN_ENQUIRY && k->use_defaults)
+		for (size_t i = mark; i < e->nd; i++)
+			if (e->d[i].obj == oi && e->d[i].attr == A_STATE && e->d[i].v == KN_IN_PROGRESS) {
+				if ((rc = enquiry_defaults(e, oi)) != LB_OK)
+					return rc;
+				break;
+			}
+	o = &e->o[oi];
+	int8_t st = o->state;
+	if (k->cls == KN_PLAN && st == KN_IN_PROGRESS) {
+		if (o->completeable == 1 && k->autonomous) {
+			bool discard = k->ntasks > 0;
+			for (size_t i = 0; i < k->ntasks; i++) {
+				int c = latest(e, k->tasks[i]->idx);
+				if (c < 0 || e->o[c].state != KN_DISCARDED)
+					discard = false;
+			}
+			rc = next_instance(e, oi);
+			rc = rc ? rc : push(e, oi, A_STATE, discard ? KN_DISCARDED : KN_COMPLETED);
+		}
+	} else if (k->cls == KN_PLAN && st == KN_DISCARDED) {
+		for (size_t i = 0; rc == LB_OK && i < k->ntasks; i++) {
+			const struct kn_task *c = k->tasks[i];
+			char pfx[4096];
+			int n = snprintf(pfx, sizeof(pfx), "%s:%s", e->o[oi].path, c->name);
+			if (n < 0 || (size_t)n >= sizeof(pfx))
+				return LB_ELIMIT;
+			int co = -1;
+			if (is_cyclic(e, c->idx)) {
+				/* the last key starting with the path and no ':' after it */
+				for (size_t j = 0; j < e->n; j++)
+					if (strncmp(e->o[j].path, pfx, (size_t)n) == 0 &&
+					    strchr(e->o[j].path + n, ':') == NULL)
+						co = (int)j;
+			} else {
+				co = find_path(e, pfx);
+			}
+			if (co >= 0 && (e->o[co].state == KN_DORMANT || e->o[co].state == KN_IN_PROGRESS))
+				rc = push(e, co, A_STATE, KN_DISCARDED);
+		}
+	} else if (k->cls == KN_DECISION && st == KN_IN_PROGRESS) {
+		if (k->autonomous && completeable(e, oi)) {
+			rc = next_instance(e, oi);
+			rc = rc ? rc : push(e, oi, A_STATE, KN_COMPLETED);
+		}
+		if (rc == LB_OK && k->auto_most_supported) {
+			int best = -1;
+			for (size_t i = 0; i < k->ncands; i++) {
+				int co = child_obj(e, oi, k->cands[i].name);
+				if (co < 0 || !e->o[co].has_support)
+					continue;
+				if (best < 0 || e->o[co].support > e->o[best].support)
+					best = co;
+			}
+			if (best >= 0 && !e->o[best].confirmed && e->o[best].support > 0)
+				rc = push(e, best, A_CONFIRMED, 1);
+		}
+	}
+	return rc;
+}
+
+static double arg_weight(const struct kn_argument *a)
+{
+	switch (a->kind) {
+	case KN_SUP_FOR: return 1;
+	case KN_SUP_AGAINST: return -1;
+	case KN_SUP_CONFIRMING: return INFINITY;
+	case KN_SUP_EXCLUDING: return -INFINITY;
+	default: return a->weight;
+	}
+}
+
+static int update(struct kn_enact *e, int oi)
+{
+	e->caller = oi;
+	struct obj *o = &e->o[oi];
+	const struct kn_task *k =
+		o->kind == O_DERIVED || o->kind == O_WARNING ? NULL : e->m->tasks[o->task];
+	int rc = LB_OK;
+	switch (o->kind) {
+	case O_TASK:
+		return update_task(e, oi);
+	case O_SOURCE: {
+		int8_t pst = e->o[o->parent].state;
+		if (pst == ST_UNSET)
+			return LB_OK;
+		struct kn_value v;
+		if (pst == KN_IN_PROGRESS) {
+			const struct kn_expr *rq = k->sources[o->sub].request;
+			if (rq != NULL) {
+				if ((rc = eval_raw(e, rq, &v)) != LB_OK)
+					return rc;
+				if (!js_same(&v, &o->raw))
+					return push_raw(e, oi, A_REQUESTED, &v);
+				kn_value_clear(&v);
+			}
+		} else if (o->requested == 1) {
+			v = (struct kn_value){ .t = KN_V_BOOL, .u.b = false };
+			rc = push_raw(e, oi, A_REQUESTED, &v);
+		}
+		return rc;
+	}
+	case O_CAND: {
+		if (e->o[o->parent].state != KN_IN_PROGRESS)
+			return LB_OK;
+		const struct kn_candidate *c = &k->cands[o->sub];
+		double sup = 0;
+		for (size_t a = 0; a < c->nargs; a++) {
+			char nm[32];
+			snprintf(nm, sizeof(nm), "%zu", a);
+			int ao = child_obj(e, oi, nm);
+			if (ao >= 0 && e->o[ao].active == 1)
+				sup += arg_weight(&c->args[a]);
+		}
+		struct kn_value rec = { .t = KN_V_UNKNOWN };
+		if (c->recommend != NULL && (rc = eval_raw(e, c->recommend, &rec)) != LB_OK)
+			return rc;
+		if (!isnan(sup) && (!o->has_support || sup != o->support)) {
+			rc = push(e, oi, A_SUPPORT, 0);
+			if (rc == LB_OK)
+				e->d[e->nd - 1].num = sup;
+		}
+		if (rc == LB_OK && !js_same(&rec, &o->raw))
+			return push_raw(e, oi, A_RECOMMENDED, &rec);
+		kn_value_clear(&rec);
+		if (rc == LB_OK && o->recommended == 1 && !o->confirmed && c->auto_recommended)
+			rc = push(e, oi, A_CONFIRMED, 1);
+		return rc;
+	}
+	case O_ARG:
+	case O_WARNING: {
+		const struct kn_expr *x = o->kind == O_ARG ? k->cands[o->sub].args[o->sub2].cond
+							  : e->m->data[o->task].warnings[o->sub].cond;
+		struct kn_value v;
+		if ((rc = eval_raw(e, x, &v)) != LB_OK)
+			return rc;
+		if (!js_same(&v, &o->raw))
+			return push_raw(e, oi, A_ACTIVE, &v);
+		kn_value_clear(&v);
+		return LB_OK;
+	}
+	case O_DERIVED: {
+		const struct kn_datadef *dd = &e->m->data[o->task];
+		struct kn_value v;
+		if (names_bad(e, dd->derive)) {
+			e->fail = true;
+			return LB_OK;
+		}
+		rc = kn_eval(e->s, dd->derive, &v);
+		if (rc != LB_OK)
+			return rc;
+		bool numeric = dd->type == KN_T_INTEGER || dd->type == KN_T_REAL;
+		bool differ;
+		if (v.t == KN_V_UNKNOWN || (v.t == KN_V_REAL && isnan(v.u.r)))
+			/* a numeric item never stores undefined or NaN (isNaN guard) */
+			differ = !numeric && (v.t == KN_V_REAL || o->value.t != KN_V_UNKNOWN);
+		else if ((v.t == KN_V_INT || v.t == KN_V_REAL) &&
+			 (o->value.t == KN_V_INT || o->value.t == KN_V_REAL)) {
+			double x = v.t == KN_V_INT ? (double)v.u.i : v.u.r;
+			double y = o->value.t == KN_V_INT ? (double)o->value.u.i : o->value.u.r;
+			differ = x != y;
+		} else
+			differ = !kn_value_equal(&v, &o->value);
+		if (differ) {
+			rc = push(e, oi, A_VALUE, 0);
+			if (rc == LB_OK)
+				rc = kn_value_copy(&e->d[e->nd - 1].val, &v);
+		}
+		kn_arena_reset(&e->s->ar);
+		return rc;
+	}
+	}
+	return LB_OK;
+}
+
+static void drop_deltas(struct kn_enact *e)
+{
+	for (size_t i = 0; i < e->nd; i++)
+		kn_value_clear(&e->d[i].val);
+	e->nd = 0;
+}
+
+static int apply(struct kn_enact *e)
+{
+	int rc = LB_OK;
+	for (size_t i = 0; rc == LB_OK && i < e->nd; i++) {
+		struct delta *d = &e->d[i];
+		struct obj *o = &e->o[d->obj];
+		switch (d->attr) {
+		case A_STATE:
+			o->state = d->v;
+			if (d->v == KN_IN_PROGRESS && e->s->seen_started != NULL)
+				e->s->seen_started[o->task] = 1;
+			break;
+		case A_COMPLETEABLE: o->completeable = d->v; break;
+		case A_CANCELLABLE: o->cancellable = d->v; break;
+		case A_CYCLEABLE: o->cycleable = d->v; break;
+		case A_REQUESTED:
+		case A_RECOMMENDED:
+		case A_ACTIVE:
+			if (d->attr == A_REQUESTED)
+				o->requested = d->v;
+			else if (d->attr == A_RECOMMENDED)
+				o->recommended = d->v;
+			else
+				o->active = d->v;
+			kn_value_clear(&o->raw);
+			o->raw = d->val; /* taken over */
+			memset(&d->val, 0, sizeof(d->val));
+			break;
+		case A_CONFIRMED: o->confirmed = d->v; break;
+		case A_SUPPORT:
+			o->has_support = true;
+			o->support = d->num;
+			break;
+		case A_VALUE:
+			kn_value_clear(&o->value);
+			rc = kn_value_copy(&o->value, &d->val);
+			rc = rc ? rc : kn_session_put(e->s, o->task, &d->val);
+			if (rc == LB_OK)
+				e->versions[o->task]++;
+			break;
+		}
+	}
+	drop_deltas(e);
+	return rc;
+}
+
+/* PROformajs _cycle: seeds (already pushed) and every object's updates from one snapshot,
+ * applied together, repeated until nothing changes. */
+static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
+{
+	for (int round = 1;; round++) {
+		sync(e);
+		size_t n = e->n; /* objects built during the round are visited next round */
+		e->round_start = n;
+		for (size_t i = 0; i < n; i++) {
+			int rc = update(e, (int)i);
+			if (rc == LB_OK && e->fail)
+				rc = LB_EINVALID;
+			if (rc != LB_OK) {
+				e->fail = false;
+				drop_deltas(e);
+				(void)store_pending(e); /* PROformajs stored them already */
+				return lb_errf(em, rc, "%s: %s", e->o[i].path,
+					       rc == LB_EINVALID ? "names a repetition built in this cycle"
+								 : lb_strerror(rc));
+			}
+		}
+		int prc = store_pending(e);
+		if (prc != LB_OK) {
+			drop_deltas(e);
+			return lb_errf(em, prc, "storing defaults: %s", lb_strerror(prc));
+		}
+		if (e->nd == 0)
+			return LB_OK;
+		if (round > limit) {
+			drop_deltas(e);
+			return lb_errf(em, LB_ELIMIT,
+				       "stack size exception - more than %d cycles in one operation",
+				       limit);
+		}
+		int rc = apply(e);
+		if (rc != LB_OK)
+			return lb_errf(em, rc, "applying updates: %s", lb_strerror(rc));
+	}
+}
+
+/* ---- public (internal) API --------------------------------------------------------------- */
+
+int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_errmsg *em)
+{
+	struct kn_enact *e = lb_calloc(1, sizeof(*e));
+	if (e == NULL)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	e->m = m;
+	e->caller = -1;
+	int rc = lb_kn_session_new(m, 0, &e->s, em);
+	if (rc != LB_OK) {
+		lb_free(e);
+		return rc;
+	}
+	e->s->no_trace = true;
+	e->support = lb_calloc(m->ncands ? m->ncands : 1, sizeof(double));
+	e->versions = lb_calloc(m->ndata ? m->ndata : 1, sizeof(int));
+	if (e->support == NULL || e->versions == NULL) {
+		kn_enact_free(e);
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	e->s->pf_support = e->support;
+	e->s->pf_stored_derived = true;
+	e->s->js = true; /* JavaScript expression semantics */
+	rc = build(e, 0, is_cyclic(e, 0) ? 0 : -1, -1);
+	if (rc != LB_OK) {
+		kn_enact_free(e);
+		return lb_errf(em, rc, "building the enactment: %s", lb_strerror(rc));
+	}
+	*out = e;
+	return LB_OK;
+}
+
+void kn_enact_free(struct kn_enact *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		obj_clear(&e->o[i]);
+	lb_free(e->o);
+	drop_deltas(e);
+	lb_free(e->d);
+	for (size_t i = 0; i < e->ntr; i++)
+		lb_free(e->tr[i].paths);
+	lb_free(e->tr);
+	lb_free(e->support);
+	lb_free(e->versions);
+	for (size_t i = 0; i < e->npend; i++)
+		kn_value_clear(&e->pend[i]);
+	lb_free(e->pend);
+	lb_free(e->pend_data);
+	lb_kn_session_free(e->s);
+	lb_free(e);
+}
+
+int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
+{
+	if (e->started)
+		return lb_errf(em, LB_EINVALID, "Cannot start an enactment that has already started");
+	e->started = true;
+	return cycle(e, ENACT_START_LIMIT, em);
+}
+
+static int task_obj(struct kn_enact *e, const char *path, struct lb_errmsg *em)
+{
+	int o = find_path(e, path);
+	if (o < 0)
+		return lb_errf(em, LB_ENOTFOUND, "unknown component '%s'", path), -1;
+	return o;
+}
+
+/* PROformajs accept(): the JavaScript type, then the range (allowed values). */
+static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	switch (d->type) {
+	case KN_T_BOOLEAN:
+		if (!json_is_boolean(j))
+			return false;
+		v->t = KN_V_BOOL;
+		v->u.b = json_is_true(j);
+		return true; /* Boolean.accept ignores the range */
+	case KN_T_INTEGER:
+	case KN_T_REAL:
+		if (json_is_integer(j)) {
+			v->t = KN_V_INT;
+			v->u.i = json_integer_value(j);
+		} else if (json_is_real(j)) {
+			double r = json_real_value(j);
+			if (r == floor(r) && fabs(r) < 9e15) {
+				v->t = KN_V_INT;
+				v->u.i = (int64_t)r;
+			} else {
+				v->t = KN_V_REAL;
+				v->u.r = r;
+			}
+		} else
+			return false;
+		if (d->type == KN_T_REAL && v->t == KN_V_INT) {
+			double r = (double)v->u.i;
+			v->t = KN_V_REAL;
+			v->u.r = r;
+		}
+		break; /* Integer.accept takes any number, 2.5 included */
+	case KN_T_TEXT:
+		if (!json_is_string(j))
+			return false;
+		v->t = KN_V_TEXT;
+		v->u.s = json_string_value(j);
+		break;
+	default:
+		return false; /* dates: not yet */
+	}
+	if (d->nallowed == 0)
+		return true;
+	for (size_t i = 0; i < d->nallowed; i++) {
+		const struct kn_value *a = &d->allowed[i];
+		if (kn_value_equal(a, v))
+			return true;
+		bool an = a->t == KN_V_INT || a->t == KN_V_REAL, vn = v->t == KN_V_INT || v->t == KN_V_REAL;
+		if (an && vn && (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
+				    (v->t == KN_V_INT ? (double)v->u.i : v->u.r))
+			return true;
+	}
+	return false;
+}
+
+/* Data item `item` as seen from task object o: defined by the task or one of its ancestors
+ * (PROformajs allDataDefinitions), else -1. */
+static int visible_data(const struct kn_enact *e, int o, const char *item)
+{
+	int d = kn_model_find_data(e->m, item);
+	if (d < 0 || e->o[o].kind != O_TASK)
+		return -1;
+	const char *own = e->m->data[d].owner;
+	if (own == NULL)
+		return d;
+	for (int t = e->o[o].task; t >= 0; t = e->m->tasks[t]->parent)
+		if (strcmp(e->m->tasks[t]->name, own) == 0)
+			return d;
+	return -1;
+}
+
+int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
+		 struct lb_errmsg *em)
+{
+	int o = task_obj(e, path, em);
+	if (o < 0)
+		return LB_ENOTFOUND;
+	if (e->o[o].kind != O_TASK)
+		return lb_errf(em, LB_EINVALID, "'%s' is not a task: data are set on tasks", path);
+	int d = visible_data(e, o, item);
+	if (d < 0)
+		return lb_errf(em, LB_EINVALID, "%s - unknown dataDefinition", item);
+	const struct kn_datadef *dd = &e->m->data[d];
+	if (dd->derive != NULL)
+		return lb_errf(em, LB_EINVALID, "%s - cannot set a derived data definition value",
+			       item);
+	json_t *j = (json_t *)value;
+	struct kn_value v;
+	if (dd->multi) {
+		if (!json_is_array(j))
+			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+		struct kn_value *el = lb_calloc(json_array_size(j) + 1, sizeof(*el));
+		if (el == NULL)
+			return LB_ENOMEM;
+		size_t i;
+		json_t *x;
+		json_array_foreach(j, i, x) {
+			if (!accept(dd, x, &el[i])) {
+				lb_free(el);
+				return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+			}
+		}
+		v.t = KN_V_SET;
+		v.u.set.v = el;
+		v.u.set.n = json_array_size(j);
+		int rc = kn_session_put(e->s, d, &v);
+		lb_free(el);
+		if (rc != LB_OK)
+			return rc;
+	} else {
+		if (!accept(dd, j, &v))
+			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+		int rc = kn_session_put(e->s, d, &v);
+		if (rc != LB_OK)
+			return rc;
+	}
+	e->versions[d]++;
+	return cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em)
+{
+	int o = task_obj(e, path, em);
+	if (o < 0)
+		return LB_ENOTFOUND;
+	int d = visible_data(e, o, item);
+	if (d < 0)
+		return lb_errf(em, LB_EINVALID, "unable to unset %s", item);
+	static const struct kn_value unk = { .t = KN_V_UNKNOWN };
+	int rc = kn_session_put(e->s, d, &unk);
+	if (rc != LB_OK)
+		return rc;
+	e->versions[d]++;
+	return cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+static int finish_op(struct kn_enact *e, const char *path, int8_t to, struct lb_errmsg *em)
+{
+	int o = task_obj(e, path, em);
+	if (o < 0)
+		return LB_ENOTFOUND;
+	if (e->o[o].kind != O_TASK)
+		return lb_errf(em, LB_EINVALID, "'%s' is not a task", path);
+	bool ok = to == KN_COMPLETED ? completeable(e, o) : e->o[o].state == KN_IN_PROGRESS;
+	if (!ok)
+		return lb_errf(em, LB_EINVALID, "Cannot %s a task which is not %s",
+			       to == KN_COMPLETED ? "complete" : "cancel",
+			       to == KN_COMPLETED ? "completeable" : "cancellable");
+	int rc = LB_OK;
+	if (is_cyclic(e, e->o[o].task) && e->o[o].cycleable == 1)
+		rc = next_instance(e, o);
+	rc = rc ? rc : push(e, o, A_STATE, to);
+	if (rc != LB_OK)
+		return rc;
+	return cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+int kn_enact_complete(struct kn_enact *e, const char *path, struct lb_errmsg *em)
+{
+	return finish_op(e, path, KN_COMPLETED, em);
+}
+
+int kn_enact_cancel(struct kn_enact *e, const char *path, struct lb_errmsg *em)
+{
+	return finish_op(e, path, KN_DISCARDED, em);
+}
+
+int kn_enact_confirm(struct kn_enact *e, const char *path, bool on, struct lb_errmsg *em)
+{
+	int o = task_obj(e, path, em);
+	if (o < 0)
+		return LB_ENOTFOUND;
+	if (e->o[o].kind != O_CAND)
+		return lb_errf(em, LB_EINVALID, "'%s' is not a candidate", path);
+	if ((e->o[o].confirmed != 0) == on)
+		return LB_OK;
+	int rc = push(e, o, A_CONFIRMED, on);
+	return rc ? rc : cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em)
+{
+	size_t i;
+	for (i = 0; i < e->ntr && strcmp(e->tr[i].name, name) != 0; i++)
+		;
+	if (i == e->ntr)
+		return lb_errf(em, LB_EINVALID, "unknown trigger ('%s')", name);
+	sync(e);
+	e->round_start = e->n; /* a fresh evaluator: it holds every object */
+	int rc = LB_OK;
+	for (size_t j = 0; rc == LB_OK && j < e->tr[i].n; j++) {
+		int o = e->tr[i].paths[j];
+		if (e->o[o].state != KN_DORMANT)
+			continue;
+		const struct kn_task *k = e->m->tasks[e->o[o].task];
+		if (k->pre != NULL && strchr(e->o[o].path, '[') != NULL) {
+			/* PROformajs evaluates the precondition from the runtime path, which it
+			 * cannot resolve inside a repetition: the trigger fails */
+			drop_deltas(e);
+			return lb_errf(em, LB_EINVALID, "Unable to getComponent '%s'", e->o[o].path);
+		}
+		e->caller = o;
+		bool pre = k->pre == NULL || truth(e, k->pre);
+		if (e->fail) {
+			e->fail = false;
+			drop_deltas(e);
+			return lb_errf(em, LB_EINVALID, "%s: precondition names an unknown task",
+				       e->o[o].path);
+		}
+		rc = push(e, o, A_STATE, pre ? KN_IN_PROGRESS : KN_DISCARDED);
+	}
+	if (rc != LB_OK || e->nd == 0)
+		return rc;
+	return cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+/* ---- snapshot ------------------------------------------------------------------------------- */
+
+static int num_json(struct lb_buf *b, bool has, double x)
+{
+	if (!has)
+		return lb_buf_adds(b, "null");
+	if (isnan(x))
+		return lb_buf_adds(b, "\"nan\"");
+	if (isinf(x))
+		return lb_buf_adds(b, x > 0 ? "\"inf\"" : "\"-inf\"");
+	if (x == floor(x) && fabs(x) < 9e15)
+		return lb_buf_addf(b, "%lld", (long long)x);
+	return lb_buf_addf(b, "%.17g", x);
+}
+
+static int str_json(struct lb_buf *b, const char *s)
+{
+	struct kn_value v = { .t = KN_V_TEXT, .u.s = s };
+	return kn_value_to_json(b, &v);
+}
+
+static const char *const tstate[] = { "dormant", "in_progress", "completed", "discarded" };
+
+int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
+{
+	int rc, n;
+	int root = -1;
+	for (size_t i = 0; i < e->n; i++) /* the last top-level task object (cyclic root) */
+		if (e->o[i].kind == O_TASK && e->o[i].parent < 0)
+			root = (int)i;
+	bool finished = root >= 0 && fin(e->o[root].state);
+	rc = lb_buf_addf(b, "\"finished\":%s,\"tasks\":{", finished ? "true" : "false");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		if (e->o[i].kind != O_TASK || e->o[i].state == ST_UNSET)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->o[i].path);
+		rc = rc ? rc : lb_buf_addf(b, ":\"%s\"", tstate[e->o[i].state]);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "},\"completeable\":[");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		if (e->o[i].kind != O_TASK || e->o[i].state != KN_IN_PROGRESS || e->o[i].completeable != 1)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->o[i].path);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "],\"requested\":[");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		if (e->o[i].kind != O_SOURCE || e->o[i].requested != 1)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->o[i].path);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "],\"candidates\":{");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		const struct obj *o = &e->o[i];
+		if (o->kind != O_CAND)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, o->path);
+		rc = rc ? rc : lb_buf_adds(b, ":[");
+		rc = rc ? rc : num_json(b, o->has_support, o->support);
+		rc = rc ? rc : lb_buf_addf(b, ",%s,%s]", o->recommended == 1 ? "true" : "false",
+					   o->confirmed ? "true" : "false");
+	}
+	rc = rc ? rc : lb_buf_adds(b, "},\"data\":{");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
+		if (e->versions[i] == 0)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->m->data[i].name);
+		rc = rc ? rc : lb_buf_addc(b, ':');
+		const struct kn_value *v = kn_current(e->s, (int)i);
+		if (rc == LB_OK && v->t == KN_V_REAL)
+			rc = num_json(b, true, v->u.r);
+		else if (rc == LB_OK)
+			rc = kn_value_to_json(b, v);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "},\"versions\":{");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
+		if (e->versions[i] == 0)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->m->data[i].name);
+		rc = rc ? rc : lb_buf_addf(b, ":%d", e->versions[i]);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "},\"warnings\":[");
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		if (e->o[i].kind != O_WARNING || e->o[i].active != 1)
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, e->o[i].path);
+	}
+	rc = rc ? rc : lb_buf_adds(b, "],\"triggers\":[");
+	/* available triggers: a dormant task with a trigger whose parent is in progress */
+	n = 0;
+	const char *seen[64];
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		const struct obj *o = &e->o[i];
+		if (o->kind != O_TASK || o->state == ST_UNSET)
+			continue;
+		const char *t = e->m->tasks[o->task]->trigger;
+		if (t == NULL || o->state != KN_DORMANT ||
+		    (o->parent >= 0 && e->o[o->parent].state != KN_IN_PROGRESS))
+			continue;
+		bool dup = false;
+		for (int j = 0; j < n && j < 64; j++)
+			dup |= strcmp(seen[j], t) == 0;
+		if (dup)
+			continue;
+		if (n < 64)
+			seen[n] = t;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, t);
+	}
+	return rc ? rc : lb_buf_addc(b, ']');
+}
+
+/* ---- exploration under the PROformajs rules ------------------------------------------------- */
+
+/* One user operation, by indexes that are stable across replays (construction is
+ * deterministic): set data item a to domain value b, complete task object a, confirm /
+ * unconfirm candidate object a, send trigger a. */
+enum { X_SET, X_COMPLETE, X_CONFIRM, X_UNCONFIRM, X_TRIGGER };
+struct xop {
+	uint8_t kind;
+	int32_t a, b;
+};
+
+struct xnode {
+	int32_t parent; /* node index, -1 for the start */
+	struct xop op;  /* the operation leading here */
+	uint32_t depth;
+};
+
+#define X_DOMAIN 6
+
+/* The abstract domain of item d: its allowed values, else a few of its type. */
+static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
+{
+	size_t n = 0;
+	if (d->multi) {
+		static struct kn_value none[1];
+		out[n].t = KN_V_SET;
+		out[n].u.set.v = none;
+		out[n++].u.set.n = 0;
+		if (d->nallowed > 0) {
+			out[n].t = KN_V_SET;
+			out[n].u.set.v = d->allowed;
+			out[n++].u.set.n = 1;
+			out[n].t = KN_V_SET;
+			out[n].u.set.v = d->allowed;
+			out[n++].u.set.n = d->nallowed;
+		}
+		return n;
+	}
+	if (d->type == KN_T_BOOLEAN) {
+		out[0].t = out[1].t = KN_V_BOOL;
+		out[0].u.b = true;
+		out[1].u.b = false;
+		return 2;
+	}
+	for (size_t i = 0; i < d->nallowed && n < X_DOMAIN; i++)
+		out[n++] = d->allowed[i];
+	if (n > 0)
+		return n;
+	if (d->type == KN_T_INTEGER || d->type == KN_T_REAL) {
+		static const int64_t iv[] = { 0, 2, 5 };
+		for (size_t i = 0; i < 3; i++) {
+			out[n].t = d->type == KN_T_INTEGER ? KN_V_INT : KN_V_REAL;
+			if (d->type == KN_T_INTEGER)
+				out[n++].u.i = iv[i];
+			else
+				out[n++].u.r = (double)iv[i] + 0.5;
+		}
+	} else if (d->type == KN_T_TEXT) {
+		out[n].t = KN_V_TEXT;
+		out[n++].u.s = "x";
+	}
+	return n;
+}
+
+static int x_apply(struct kn_enact *e, const struct xop *op, struct lb_errmsg *em)
+{
+	switch (op->kind) {
+	case X_SET: {
+		struct kn_value dom[X_DOMAIN];
+		domain(&e->m->data[op->a], dom);
+		const struct kn_value *v = &dom[op->b];
+		int rc = kn_session_put(e->s, op->a, v);
+		if (rc != LB_OK)
+			return rc;
+		e->versions[op->a]++;
+		return cycle(e, ENACT_STACK_LIMIT, em);
+	}
+	case X_COMPLETE:
+		return finish_op(e, e->o[op->a].path, KN_COMPLETED, em);
+	case X_CONFIRM:
+	case X_UNCONFIRM:
+		return kn_enact_confirm(e, e->o[op->a].path, op->kind == X_CONFIRM, em);
+	default:
+		return kn_enact_trigger(e, e->tr[op->a].name, em);
+	}
+}
+
+/* Replay the operations leading to node i on a fresh enactment. */
+static int x_replay(const struct lb_kn_model *m, const struct xnode *nodes, int32_t i,
+		    const struct xop *extra, struct kn_enact **out, struct lb_errmsg *em)
+{
+	struct xop path[256];
+	size_t n = 0;
+	for (int32_t j = i; j > 0 && n < 256; j = nodes[j].parent)
+		path[n++] = nodes[j].op;
+	int rc = kn_enact_new(m, out, em);
+	rc = rc ? rc : kn_enact_start(*out, em);
+	for (size_t k = n; rc == LB_OK && k-- > 0;)
+		(void)x_apply(*out, &path[k], em); /* refused operations change what they change */
+	if (rc == LB_OK && extra != NULL)
+		(void)x_apply(*out, extra, em);
+	return rc;
+}
+
+/* The state as the exploration distinguishes it: the snapshot without version counts. */
+static int x_key(struct kn_enact *e, struct lb_buf *b)
+{
+	lb_buf_reset(b);
+	int rc = kn_enact_snapshot(e, b);
+	if (rc != LB_OK)
+		return rc;
+	char *v = strstr((char *)b->data, ",\"versions\":{");
+	char *w = v ? strchr(v + 13, '}') : NULL;
+	if (v && w) {
+		memmove(v, w + 1, strlen(w + 1) + 1);
+		b->len = strlen((char *)b->data);
+	}
+	return LB_OK;
+}
+
+/* The key without data values: what a deadlock is judged on (setting an item always changes
+ * the data; a deadlock is a state no operation moves otherwise). */
+static void x_strip_data(struct lb_buf *b)
+{
+	char *v = strstr((char *)b->data, ",\"data\":{");
+	char *w = v ? strstr(v, "},\"warnings\"") : NULL;
+	if (v && w) {
+		memmove(v, w + 1, strlen(w + 1) + 1);
+		b->len = strlen((char *)b->data);
+	}
+}
+
+/* Operations available in e's state. */
+static size_t x_ops(struct kn_enact *e, struct xop *ops, size_t cap)
+{
+	size_t n = 0;
+	for (size_t d = 0; d < e->m->ndata; d++) {
+		if (e->m->data[d].derive != NULL)
+			continue;
+		struct kn_value dom[X_DOMAIN];
+		size_t nd = domain(&e->m->data[d], dom);
+		for (size_t i = 0; i < nd && n < cap; i++)
+			if (!kn_value_equal(kn_current(e->s, (int)d), &dom[i]))
+				ops[n++] = (struct xop){ X_SET, (int32_t)d, (int32_t)i };
+	}
+	for (size_t i = 0; i < e->n && n < cap; i++) {
+		const struct obj *o = &e->o[i];
+		if (o->kind == O_TASK && o->state == KN_IN_PROGRESS && completeable(e, (int)i))
+			ops[n++] = (struct xop){ X_COMPLETE, (int32_t)i, 0 };
+		if (o->kind == O_CAND && e->o[o->parent].state == KN_IN_PROGRESS)
+			ops[n++] = (struct xop){ (uint8_t)(o->confirmed ? X_UNCONFIRM : X_CONFIRM),
+						 (int32_t)i, 0 };
+	}
+	for (size_t t = 0; t < e->ntr && n < cap; t++)
+		for (size_t j = 0; j < e->tr[t].n; j++) {
+			const struct obj *o = &e->o[e->tr[t].paths[j]];
+			if (o->state == KN_DORMANT &&
+			    (o->parent < 0 || e->o[o->parent].state == KN_IN_PROGRESS)) {
+				ops[n++] = (struct xop){ X_TRIGGER, (int32_t)t, 0 };
+				break;
+			}
+		}
+	return n;
+}
+
+static int x_op_json(struct kn_enact *e, const struct xop *op, struct lb_buf *b)
+{
+	switch (op->kind) {
+	case X_SET: {
+		struct kn_value dom[X_DOMAIN];
+		domain(&e->m->data[op->a], dom);
+		int rc = lb_buf_adds(b, "{\"op\":\"set\",\"path\":");
+		rc = rc ? rc : str_json(b, e->o[0].path);
+		rc = rc ? rc : lb_buf_adds(b, ",\"data\":{");
+		rc = rc ? rc : str_json(b, e->m->data[op->a].name);
+		rc = rc ? rc : lb_buf_addc(b, ':');
+		if (rc == LB_OK && dom[op->b].t == KN_V_REAL)
+			rc = num_json(b, true, dom[op->b].u.r);
+		else if (rc == LB_OK)
+			rc = kn_value_to_json(b, &dom[op->b]);
+		return rc ? rc : lb_buf_adds(b, "}}");
+	}
+	case X_TRIGGER: {
+		int rc = lb_buf_adds(b, "{\"op\":\"trigger\",\"name\":");
+		rc = rc ? rc : str_json(b, e->tr[op->a].name);
+		return rc ? rc : lb_buf_addc(b, '}');
+	}
+	default: {
+		static const char *const k[] = { "set", "complete", "confirm", "unconfirm" };
+		int rc = lb_buf_addf(b, "{\"op\":\"%s\",\"path\":", k[op->kind]);
+		rc = rc ? rc : str_json(b, e->o[op->a].path);
+		return rc ? rc : lb_buf_addc(b, '}');
+	}
+	}
+}
+
+/* Breadth-first exploration of model m under the PROformajs rules, up to max_states distinct
+ * states and max_depth operations: deadlocks (the root unfinished and no operation changes
+ * the state) with the operations leading there, in the differential test's operation format,
+ * and tasks never in progress (when the exploration was complete). Appends a JSON object. */
+int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
+		     struct lb_buf *out, struct lb_errmsg *em)
+{
+	struct xnode *nodes = lb_calloc(max_states + 1, sizeof(*nodes));
+	char **keys = lb_calloc(max_states + 1, sizeof(*keys));
+	uint8_t *seen = lb_calloc(m->ntasks ? m->ntasks : 1, 1);
+	struct xop *ops = lb_calloc(512, sizeof(*ops));
+	uint8_t *esc = lb_calloc(max_states + 1, 1);   /* an operation changes more than data */
+	uint8_t *fini = lb_calloc(max_states + 1, 1);  /* the root is finished */
+	int32_t (*edge)[2] = NULL;                     /* data-only moves i -> j */
+	size_t nedge = 0, capedge = 0;
+	struct lb_buf key, key2, fnd;
+	lb_buf_init(&key, 64u << 20);
+	lb_buf_init(&key2, 64u << 20);
+	lb_buf_init(&fnd, 64u << 20);
+	size_t nn = 0, ndead = 0;
+	bool complete = true;
+	int rc = nodes && keys && seen && ops && esc && fini ? LB_OK : LB_ENOMEM;
+	struct kn_enact *e = NULL;
+	if (rc == LB_OK)
+		rc = x_replay(m, nodes, 0, NULL, &e, em);
+	if (rc == LB_OK && (rc = x_key(e, &key)) == LB_OK) {
+		nodes[0] = (struct xnode){ -1, { 0, 0, 0 }, 0 };
+		keys[0] = lb_strdup((const char *)key.data);
+		rc = keys[0] ? LB_OK : LB_ENOMEM;
+		nn = 1;
+	}
+	kn_enact_free(e);
+	e = NULL;
+	for (size_t i = 0; rc == LB_OK && i < nn; i++) {
+		if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK)
+			break;
+		for (size_t o = 0; o < e->n; o++)
+			if (e->o[o].kind == O_TASK && e->o[o].state == KN_IN_PROGRESS)
+				seen[e->o[o].task] = 1;
+		bool finished = false;
+		for (size_t o = 0; o < e->n; o++)
+			if (e->o[o].kind == O_TASK && e->o[o].parent < 0)
+				finished = fin(e->o[o].state);
+		size_t nops = x_ops(e, ops, 512);
+		bool moves = false;
+		char *bare = NULL;
+		{
+			struct lb_buf t;
+			lb_buf_init(&t, 64u << 20);
+			rc = lb_buf_adds(&t, keys[i]);
+			if (rc == LB_OK) {
+				x_strip_data(&t);
+				bare = lb_strdup((const char *)t.data);
+			}
+			lb_buf_release(&t);
+			if (rc == LB_OK && bare == NULL)
+				rc = LB_ENOMEM;
+		}
+		for (size_t k = 0; rc == LB_OK && k < nops; k++) {
+			struct kn_enact *f = NULL;
+			struct lb_errmsg em2 = { 0 };
+			if (x_replay(m, nodes, (int32_t)i, &ops[k], &f, &em2) != LB_OK ||
+			    (rc = x_key(f, &key2)) != LB_OK) {
+				kn_enact_free(f);
+				continue;
+			}
+			kn_enact_free(f);
+			if (strcmp((const char *)key2.data, keys[i]) == 0)
+				continue;
+			bool data_only = false;
+			{
+				struct lb_buf t;
+				lb_buf_init(&t, 64u << 20);
+				if (lb_buf_adds(&t, (const char *)key2.data) == LB_OK) {
+					x_strip_data(&t);
+					if (strcmp((const char *)t.data, bare) != 0)
+						moves = true;
+					else
+						data_only = true;
+				}
+				lb_buf_release(&t);
+			}
+			size_t j;
+			for (j = 0; j < nn && strcmp(keys[j], (const char *)key2.data) != 0; j++)
+				;
+			if (data_only && (j < nn || (nn < max_states && nodes[i].depth < max_depth))) {
+				if (nedge == capedge) {
+					size_t nc = capedge ? capedge * 2 : 256;
+					int32_t(*ne)[2] = lb_realloc(edge, nc * sizeof(*ne));
+					if (ne == NULL) {
+						rc = LB_ENOMEM;
+						break;
+					}
+					edge = ne;
+					capedge = nc;
+				}
+				edge[nedge][0] = (int32_t)i;
+				edge[nedge++][1] = (int32_t)j; /* j == nn: the node added below */
+			}
+			if (j < nn)
+				continue;
+			if (nn >= max_states || nodes[i].depth >= max_depth) {
+				complete = false;
+				continue;
+			}
+			nodes[nn] = (struct xnode){ (int32_t)i, ops[k], nodes[i].depth + 1 };
+			keys[nn] = lb_strdup((const char *)key2.data);
+			rc = keys[nn] ? LB_OK : LB_ENOMEM;
+			nn++;
+		}
+		esc[i] = moves;
+		fini[i] = finished;
+		lb_free(bare);
+		kn_enact_free(e);
+		e = NULL;
+	}
+	/* deadlocks: unfinished states from which setting data, however often, never leads to a
+	 * state where an operation does more (judged only on a complete exploration) */
+	uint8_t *out_ok = complete && rc == LB_OK ? lb_calloc(nn + 1, 1) : NULL;
+	if (out_ok != NULL) {
+		for (size_t i = 0; i < nn; i++)
+			out_ok[i] = esc[i] || fini[i];
+		for (bool ch = true; ch;) {
+			ch = false;
+			for (size_t k = 0; k < nedge; k++)
+				if (!out_ok[edge[k][0]] && out_ok[edge[k][1]]) {
+					out_ok[edge[k][0]] = 1;
+					ch = true;
+				}
+		}
+		for (size_t i = 0; rc == LB_OK && i < nn && ndead < 8; i++) {
+			if (out_ok[i])
+				continue;
+			/* the first state of its data-only class reached (its parent escapes or
+			 * differs): report it once */
+			if (nodes[i].parent >= 0 && !out_ok[nodes[i].parent])
+				continue;
+			struct xop path[256];
+			size_t n = 0;
+			for (int32_t j = (int32_t)i; j > 0 && n < 256; j = nodes[j].parent)
+				path[n++] = nodes[j].op;
+			if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK)
+				break;
+			rc = lb_buf_adds(&fnd, ndead++ || fnd.len ? ",{\"kind\":\"deadlock\",\"ops\":["
+								  : "{\"kind\":\"deadlock\",\"ops\":[");
+			for (size_t k = n; rc == LB_OK && k-- > 0;) {
+				rc = k + 1 < n ? lb_buf_addc(&fnd, ',') : LB_OK;
+				rc = rc ? rc : x_op_json(e, &path[k], &fnd);
+			}
+			rc = rc ? rc : lb_buf_adds(&fnd, "]}");
+			kn_enact_free(e);
+			e = NULL;
+		}
+		lb_free(out_ok);
+	}
+	for (size_t t = 0; rc == LB_OK && complete && t < m->ntasks; t++)
+		if (!seen[t]) {
+			rc = lb_buf_adds(&fnd, fnd.len ? ",{\"kind\":\"unreachable\",\"task\":"
+						       : "{\"kind\":\"unreachable\",\"task\":");
+			rc = rc ? rc : str_json(&fnd, m->tasks[t]->name);
+			rc = rc ? rc : lb_buf_addc(&fnd, '}');
+		}
+	if (rc == LB_OK)
+		rc = lb_buf_addf(out, "{\"complete\":%s,\"states\":%zu,\"findings\":[%s]}",
+				 complete ? "true" : "false", nn,
+				 fnd.data ? (const char *)fnd.data : "");
+	for (size_t i = 0; keys != NULL && i < nn; i++)
+		lb_free(keys[i]);
+	lb_free(keys);
+	lb_free(nodes);
+	lb_free(seen);
+	lb_free(ops);
+	lb_free(esc);
+	lb_free(fini);
+	lb_free(edge);
+	lb_buf_release(&key);
+	lb_buf_release(&key2);
+	lb_buf_release(&fnd);
+	return rc == LB_OK ? LB_OK : lb_errf(em, rc, "exploring: %s", lb_strerror(rc));
+}

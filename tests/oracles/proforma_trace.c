@@ -1,0 +1,222 @@
+/*
+ * LEBEN's side of the PROformajs differential test: reads cases, one JSON object per line
+ * ({"protocol": PROformajs JSON, "ops": [...]}), runs each with LEBEN's PROformajs enactment
+ * (src/knowledge/kn_enact.c) and prints, per case, one line {"trace": [...]} in the canonical
+ * form of tests/oracles/proforma_lib.mjs, or {"load_error": "..."} when LEBEN refuses the
+ * protocol. Operations: set, unset, complete, cancel, confirm, unconfirm, trigger.
+ * Usage: proforma_trace < cases.jsonl > traces.jsonl
+ *        proforma_trace --bench R < cases.jsonl   (each case enacted R times, no output
+ *        but the speed: the LEBEN side of make bench-knowledge)
+ *        proforma_trace --explore N < cases.jsonl (per case {"explore": {...}}: exploration
+ *        under the PROformajs rules, at most N states, kn_enact_explore)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "knowledge/kn_int.h"
+
+static int do_op(struct kn_enact *e, json_t *op, struct lb_errmsg *em)
+{
+	const char *k = json_string_value(json_object_get(op, "op"));
+	const char *path = json_string_value(json_object_get(op, "path"));
+	if (k == NULL)
+		return lb_errf(em, LB_EINVALID, "op without a name");
+	if (strcmp(k, "trigger") == 0) {
+		const char *n = json_string_value(json_object_get(op, "name"));
+		return n ? kn_enact_trigger(e, n, em) : LB_EINVALID;
+	}
+	if (path == NULL)
+		return lb_errf(em, LB_EINVALID, "op without a path");
+	if (strcmp(k, "set") == 0) {
+		json_t *data = json_object_get(op, "data");
+		const char *key;
+		json_t *v;
+		int rc = LB_OK;
+		json_object_foreach(data, key, v) {
+			int r = kn_enact_set(e, path, key, v, em);
+			if (r != LB_OK)
+				rc = r;
+		}
+		return rc;
+	}
+	if (strcmp(k, "unset") == 0) {
+		const char *n = json_string_value(json_object_get(op, "name"));
+		return n ? kn_enact_unset(e, path, n, em) : LB_EINVALID;
+	}
+	if (strcmp(k, "complete") == 0)
+		return kn_enact_complete(e, path, em);
+	if (strcmp(k, "cancel") == 0)
+		return kn_enact_cancel(e, path, em);
+	if (strcmp(k, "confirm") == 0)
+		return kn_enact_confirm(e, path, true, em);
+	if (strcmp(k, "unconfirm") == 0)
+		return kn_enact_confirm(e, path, false, em);
+	return lb_errf(em, LB_EINVALID, "unknown op '%s'", k);
+}
+
+static int step_line(struct lb_buf *out, struct kn_enact *e, size_t i, json_t *op, bool err)
+{
+	char *ops = json_dumps(op, JSON_COMPACT);
+	int rc = lb_buf_addf(out, "%s{\"step\":%zu,\"op\":%s,\"error\":%s,", i ? "," : "", i,
+			     ops ? ops : "null", err ? "true" : "false");
+	free(ops);
+	rc = rc ? rc : kn_enact_snapshot(e, out);
+	return rc ? rc : lb_buf_addc(out, '}');
+}
+
+static void run_case(json_t *c, struct lb_buf *out)
+{
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL;
+	struct kn_enact *e = NULL;
+	json_t *proto = json_object_get(c, "protocol");
+	json_t *ops = json_object_get(c, "ops");
+	char *text = json_dumps(proto, JSON_COMPACT);
+	int rc = text ? kn_js_parse(text, strlen(text), "protocol.json", &m, &em) : LB_ENOMEM;
+	free(text);
+	if (rc == LB_OK && m->nproblems > 0)
+		rc = lb_errf(&em, LB_EINVALID, "%s", m->problems[0].text);
+	rc = rc ? rc : kn_enact_new(m, &e, &em);
+	if (rc != LB_OK) {
+		json_t *j = json_pack("{s:s}", "load_error", em.text);
+		char *s = json_dumps(j, JSON_COMPACT);
+		lb_buf_adds(out, s ? s : "{\"load_error\":\"?\"}");
+		free(s);
+		json_decref(j);
+		goto out;
+	}
+	json_t *start = json_pack("{s:s}", "op", "start");
+	lb_buf_adds(out, "{\"trace\":[");
+	rc = kn_enact_start(e, &em);
+	if (rc != LB_OK) {
+		json_t *j = json_pack("{s:i,s:{s:s},s:b,s:s}", "step", 0, "op", "op", "start", "error",
+				      1, "message", em.text);
+		char *js = json_dumps(j, JSON_COMPACT);
+		lb_buf_adds(out, js ? js : "{\"step\":0,\"error\":true}");
+		free(js);
+		json_decref(j);
+	} else {
+		step_line(out, e, 0, start, false);
+		size_t i;
+		json_t *op;
+		json_array_foreach(ops, i, op) {
+			em.text[0] = 0;
+			bool err = do_op(e, op, &em) != LB_OK;
+			step_line(out, e, i + 1, op, err);
+		}
+	}
+	json_decref(start);
+	lb_buf_adds(out, "]}");
+out:
+	kn_enact_free(e);
+	lb_kn_model_free(m);
+}
+
+/* Enact every case reps times (model parsed once per case); print the speed. */
+static int bench(long reps)
+{
+	char *line = NULL;
+	size_t cap = 0, cases = 0, steps = 0;
+	ssize_t n;
+	double cpu = 0;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		struct lb_errmsg em = { 0 };
+		struct lb_kn_model *m = NULL;
+		json_t *c = json_loadb(line, (size_t)n, 0, NULL);
+		json_t *ops = json_object_get(c, "ops");
+		char *text = json_dumps(json_object_get(c, "protocol"), JSON_COMPACT);
+		if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK) {
+			free(text);
+			json_decref(c);
+			continue;
+		}
+		free(text);
+		clock_t t0 = clock();
+		for (long r = 0; r < reps; r++) {
+			struct kn_enact *e = NULL;
+			if (kn_enact_new(m, &e, &em) == LB_OK && kn_enact_start(e, &em) == LB_OK) {
+				size_t i;
+				json_t *op;
+				json_array_foreach(ops, i, op)
+					(void)do_op(e, op, &em);
+				steps += json_array_size(ops) + 1;
+			}
+			kn_enact_free(e);
+		}
+		cpu += (double)(clock() - t0) / CLOCKS_PER_SEC;
+		cases++;
+		lb_kn_model_free(m);
+		json_decref(c);
+	}
+	free(line);
+	printf("LEBEN PROformajs enactment: %zu enactments (%zu steps) in %.3f s of CPU = %.0f "
+	       "enactments/s\n", cases * (size_t)reps, steps, cpu,
+	       cpu > 0 ? (double)(cases * (size_t)reps) / cpu : 0.0);
+	return 0;
+}
+
+static int explore(size_t max_states)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct lb_buf out;
+	lb_buf_init(&out, 1u << 30);
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		struct lb_errmsg em = { 0 };
+		struct lb_kn_model *m = NULL;
+		json_t *c = json_loadb(line, (size_t)n, 0, NULL);
+		char *text = c ? json_dumps(json_object_get(c, "protocol"), JSON_COMPACT) : NULL;
+		lb_buf_reset(&out);
+		lb_buf_adds(&out, "{\"explore\":");
+		if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK ||
+		    kn_enact_explore(m, max_states, 12, &out, &em) != LB_OK) {
+			json_t *j = json_string(em.text);
+			char *js = json_dumps(j, JSON_ENCODE_ANY);
+			lb_buf_addf(&out, "{\"error\":%s}", js ? js : "\"?\"");
+			free(js);
+			json_decref(j);
+		}
+		lb_buf_addc(&out, '}');
+		fwrite(out.data, 1, out.len, stdout);
+		fputc('\n', stdout);
+		free(text);
+		lb_kn_model_free(m);
+		json_decref(c);
+	}
+	free(line);
+	lb_buf_release(&out);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--explore") == 0)
+		return explore((size_t)atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
+		return bench(atol(argv[2]));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	struct lb_buf out;
+	lb_buf_init(&out, 1u << 30);
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		json_error_t jerr;
+		json_t *c = json_loadb(line, (size_t)n, 0, &jerr);
+		lb_buf_reset(&out);
+		if (c == NULL)
+			lb_buf_addf(&out, "{\"load_error\":\"bad case line: %s\"}", jerr.text);
+		else
+			run_case(c, &out);
+		json_decref(c);
+		fwrite(out.data, 1, out.len, stdout);
+		fputc('\n', stdout);
+	}
+	free(line);
+	lb_buf_release(&out);
+	return 0;
+}
