@@ -1678,14 +1678,19 @@ static int cmd_check(int argc, char **argv)
 	const char *file = NULL;
 	bool json = false;
 	struct lb_kn_check_opts o = { 0 };
-	const char *max_states = NULL, *max_memory = NULL, *cycles = NULL;
+	const char *max_states = NULL, *max_memory = NULL, *cycles = NULL, *rules_text = NULL;
 	const struct copt opts[] = {
 		{"--json", NULL, &json},	     {"--max-states", &max_states, NULL},
 		{"--max-memory", &max_memory, NULL}, {"--cycles", &cycles, NULL},
-		{NULL, NULL, NULL},
+		{"--rules", &rules_text, NULL},	     {NULL, NULL, NULL},
 	};
 	if (parse_args(argc, argv, opts, &file))
 		return 2;
+	enum lb_kn_rules rules = LB_KN_RULES_AUTO;
+	if (rules_text != NULL && lb_kn_rules_parse(rules_text, &rules) != LB_OK) {
+		fprintf(stderr, "leben contract: --rules takes proformajs, leben or auto\n");
+		return 2;
+	}
 	if (max_states != NULL)
 		o.max_states = strtoul(max_states, NULL, 10);
 	if (max_memory != NULL)
@@ -1701,9 +1706,13 @@ static int cmd_check(int argc, char **argv)
 		return 1;
 	char *report;
 	size_t failures;
-	struct lb_kn_check_stats st;
+	struct lb_kn_check_stats st = { 0 };
 	struct lb_errmsg em;
-	if (lb_kn_check(m, &o, &report, &failures, &st, &em) != LB_OK) {
+	if (rules == LB_KN_RULES_AUTO)
+		rules = lb_kn_model_rules(m);
+	bool pf = rules == LB_KN_RULES_PROFORMAJS;
+	if ((pf ? lb_kn_check_proformajs(m, &o, &report, &failures, &em)
+		: lb_kn_check(m, &o, &report, &failures, &st, &em)) != LB_OK) {
 		fprintf(stderr, "leben contract: %s\n", em.text);
 		lb_kn_model_free(m);
 		return 1;
@@ -1713,7 +1722,12 @@ static int cmd_check(int argc, char **argv)
 	} else {
 		json_t *r = json_loads(report, 0, NULL);
 		json_t *fs = json_object_get(r, "findings");
-		printf("%s: %zu states, %zu transitions explored\n", file, st.states, st.transitions);
+		if (pf)
+			printf("%s: PROformajs rules, %lld states explored\n", file,
+			       (long long)json_integer_value(json_object_get(r, "states")));
+		else
+			printf("%s: %zu states, %zu transitions explored\n", file, st.states,
+			       st.transitions);
 		for (size_t i = 0; i < json_array_size(fs); i++) {
 			json_t *f = json_array_get(fs, i);
 			const char *task = json_string_value(json_object_get(f, "task"));
@@ -1725,9 +1739,13 @@ static int cmd_check(int argc, char **argv)
 				printf("  counterexample (from the start):\n");
 				if (json_array_size(tr) == 0)
 					printf("    (the initial state)\n");
-				for (size_t k = 0; k < json_array_size(tr); k++)
-					printf("    %zu. %s\n", k + 1,
-					       json_string_value(json_array_get(tr, k)));
+				for (size_t k = 0; k < json_array_size(tr); k++) {
+					/* LEBEN's steps are text, PROformajs's operations objects */
+					json_t *x = json_array_get(tr, k);
+					char *xt = json_is_string(x) ? NULL : json_dumps(x, JSON_COMPACT);
+					printf("    %zu. %s\n", k + 1, xt ? xt : json_string_value(x));
+					free(xt);
+				}
 			}
 		}
 		printf("\n%s\n", failures == 0 ? "OK: no problem found"

@@ -196,8 +196,10 @@ bool lb_kn_enactment_finished(struct lb_kn_enactment *e);
  * this is the saved form of a run. Caller frees with lb_free. */
 int lb_kn_enactment_ops(const struct lb_kn_enactment *e, char **json, struct lb_errmsg *em);
 
-/* The verifier under the PROformajs rules: the static checks of lb_kn_check (undefined names,
- * type errors, unsatisfiable conditions) and a breadth-first exploration of the PROformajs
+/* The verifier under the PROformajs rules: the name checks of lb_kn_check (undefined names;
+ * its type and satisfiability checks follow LEBEN's three-valued logic, not JavaScript's, and
+ * are left out), "error" when PROformajs throws while starting the protocol, and a
+ * breadth-first exploration of the PROformajs
  * enactment (at most opts->max_states states, capped at 5000, and 12 operations deep) for
  * deadlocks and unreachable tasks. *report is a deterministic JSON object
  * {"model","rules":"proformajs","ok","states","complete","findings":[{kind,task,message,

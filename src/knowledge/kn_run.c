@@ -54,9 +54,14 @@ int lb_kn_enactment_new(const struct lb_kn_model *m, struct lb_kn_enactment **ou
 	x->m = m;
 	x->ops = json_array();
 	int rc = x->ops ? kn_enact_new(m, &x->e, em) : lb_errf(em, LB_ENOMEM, "out of memory");
-	if (rc == LB_OK && (rc = kn_enact_start(x->e, em)) != LB_OK)
-		rc = lb_errf(em, LB_EINVALID, "starting '%s' under the PROformajs rules: %s",
-			     m->root->name, em->text);
+	if (rc == LB_OK && (rc = kn_enact_start(x->e, em)) != LB_OK) {
+		char why[sizeof(em->text)];
+		snprintf(why, sizeof(why), "%s", em->text);
+		rc = lb_errf(em, LB_EINVALID,
+			     "'%s' cannot start under the PROformajs rules (PROformajs stops there "
+			     "too): %s",
+			     m->root->name, why);
+	}
 	if (rc != LB_OK) {
 		lb_kn_enactment_free(x);
 		return rc;
@@ -349,7 +354,7 @@ int lb_kn_enactment_pending(struct lb_kn_enactment *x, char **json, struct lb_er
 int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts,
 			   char **report, size_t *failures, struct lb_errmsg *em)
 {
-	/* the static checks: LEBEN's verifier stopped before it explores (its exploration
+	/* the name checks of LEBEN's verifier, stopped before it explores (its exploration
 	 * follows LEBEN's rules, so its findings are left out) */
 	struct lb_kn_check_opts so = { .max_states = 1 };
 	char *lrep = NULL;
@@ -365,9 +370,16 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 	struct lb_buf b;
 	lb_buf_init(&b, 64u << 20);
 	json_t *xj = NULL;
+	char start_err[sizeof(em->text)] = "";
+	struct lb_kn_enactment *x0 = NULL;
+	struct lb_errmsg em0;
+	lb_errclear(&em0);
+	if (m->nproblems == 0 && lb_kn_enactment_new(m, &x0, &em0) != LB_OK)
+		snprintf(start_err, sizeof(start_err), "%s", em0.text);
+	lb_kn_enactment_free(x0);
 	if (lj == NULL) {
 		rc = lb_errf(em, LB_ENOMEM, "out of memory");
-	} else if (m->nproblems == 0) {
+	} else if (m->nproblems == 0 && start_err[0] == 0) {
 		rc = kn_enact_explore(m, max, PF_CHECK_DEPTH, &b, em);
 		if (rc == LB_OK && (xj = json_loads((const char *)b.data, 0, NULL)) == NULL)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
@@ -381,8 +393,9 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 	size_t i;
 	json_array_foreach(json_object_get(lj, "findings"), i, f) {
 		const char *k = json_string_value(json_object_get(f, "kind"));
-		if (k != NULL && (strcmp(k, "undefined") == 0 || strcmp(k, "type") == 0 ||
-				  strcmp(k, "unsatisfiable") == 0))
+		/* names that do not resolve; LEBEN's type and satisfiability checks follow its
+		 * three-valued logic, not JavaScript's coercions, so they do not apply here */
+		if (k != NULL && strcmp(k, "undefined") == 0)
 			json_array_append(fs, f);
 	}
 	bool complete = xj != NULL && json_is_true(json_object_get(xj, "complete"));
@@ -408,7 +421,11 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 		}
 		json_array_append_new(fs, o);
 	}
-	if (m->nproblems == 0 && !complete) {
+	if (start_err[0] != 0) {
+		/* PROformajs throws while starting it: nothing to explore */
+		json_array_append_new(fs, json_pack("{s:s,s:n,s:s,s:[]}", "kind", "error", "task",
+						    "message", start_err, "trace"));
+	} else if (m->nproblems == 0 && !complete) {
 		char msg[512];
 		snprintf(msg, sizeof(msg),
 			 "exploration under the PROformajs rules stopped at %zu states or %d "
