@@ -24,17 +24,22 @@
 static const char usage[] =
 	"usage: leben contract run FILE [--answers FILE.json] [--json] [--today YYYY-MM-DD]\n"
 	"                      [--save SESSION.json] [--resume SESSION.json]\n"
+	"                      [--rules proformajs|leben]\n"
 	"                      [--anchor --key NAME [--anchor-record FILE.json]]\n"
 	"       leben contract publish FILE --key NAME [--json] [--no-wait]\n"
 	"       leben contract anchor SESSION.json --key NAME [--anchor-record FILE.json] [--json]\n"
 	"       leben contract sessions [--contract HASH] [SESSION_ID] [--json]\n"
 	"       leben contract check FILE [--max-states N] [--max-memory MB] [--cycles N] [--json]\n"
+	"                      [--rules proformajs|leben]\n"
 	"       leben contract convert FILE --to pf|json [-o OUT]\n"
 	"       leben contract print FILE\n"
 	"\n"
 	"Clinical contracts are care pathways written in PROforma: plans, enquiries (questions),\n"
 	"decisions (candidates with arguments) and actions. FILE is either the .pf text form or\n"
 	"the PROformajs JSON form; both are described in docs/knowledge-language.md.\n"
+	"A JSON protocol runs and is checked with the PROformajs rules (as the PROformajs engine\n"
+	"enacts it, step for step); a .pf contract with LEBEN's rules (follow-up dates, cycle\n"
+	"intervals, commit of decisions). --rules chooses the other ones.\n"
 	"\n"
 	"  run      asks the contract's questions in the terminal (showing allowed values, units\n"
 	"           and warnings), shows recommended candidates with their arguments and lets\n"
@@ -44,7 +49,13 @@ static const char usage[] =
 	"                                actions are confirmed automatically. Decisions not in\n"
 	"                                the file take the recommended candidate.\n"
 	"           --json               print one JSON event per line (for scripts)\n"
-	"           --today DATE         engine date (default: today)\n"
+	"           --today DATE         engine date (default: today; LEBEN's rules)\n"
+	"           PROformajs rules: each operation is printed as a step with the task states\n"
+	"           it leaves; with --json one line {\"event\":\"step\",\"step\",\"op\",\"error\",\n"
+	"           \"finished\",\"tasks\",\"completeable\",\"requested\",\"candidates\",\"data\",\n"
+	"           \"versions\",\"warnings\",\"triggers\"}. --answers may also be a JSON array of\n"
+	"           PROformajs operations ({\"op\":\"set\",\"path\":...,\"data\":{...}}, complete,\n"
+	"           cancel, confirm, unconfirm, trigger) applied in order; --save keeps them.\n"
 	"           --save FILE          write the session state when the run stops\n"
 	"           --resume FILE        continue a saved session\n"
 	"           --anchor             record the run on the node's business chain as it goes:\n"
@@ -1624,6 +1635,14 @@ static int cmd_anchor(int argc, char **argv)
 	const char *trace = json_string_value(json_object_get(saved, "trace"));
 	static struct anchor an;
 	memset(&an, 0, sizeof(an));
+	const char *srules = json_string_value(json_object_get(saved, "rules"));
+	if (srules != NULL && strcmp(srules, "proformajs") == 0) {
+		fprintf(stderr, "leben contract: %s is a run under the PROformajs rules; anchoring "
+				"records runs under LEBEN's rules only (run it with --rules leben)\n",
+			file);
+		json_decref(saved);
+		return 1;
+	}
 	if (saved == NULL || contract == NULL || trace == NULL ||
 	    lb_hex_decode(an.contract, 32, contract)) {
 		fprintf(stderr, "leben contract: %s:%d:%d: %s\n", file, je.line, je.column,

@@ -348,7 +348,7 @@ int lb_kn_enactment_pending(struct lb_kn_enactment *x, char **json, struct lb_er
 
 /* ---- the verifier under the PROformajs rules ------------------------------------------------ */
 
-#define PF_CHECK_MAX_STATES 5000
+#define PF_CHECK_MAX_STATES 1000
 #define PF_CHECK_DEPTH 12
 
 int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts,
