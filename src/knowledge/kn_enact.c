@@ -18,7 +18,9 @@
  * (a name it cannot resolve from the evaluating component, a repetition built in the same
  * cycle, more than 1000 cycles) the operation fails here too, leaving what PROformajs leaves.
  * Also kn_enact_explore: breadth-first exploration under these rules (deadlocks, unreachable
- * tasks). Callers: tests/oracles/proforma_trace.c (differential test, bench).
+ * tasks). Callers: kn_run.c (the public lb_kn_enactment_* and lb_kn_check_proformajs, so
+ * `leben contract run`/`check` on a JSON protocol), tests/oracles/proforma_trace.c
+ * (differential test, bench).
  */
 #include <math.h>
 #include <stdio.h>
