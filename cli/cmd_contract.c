@@ -1271,6 +1271,13 @@ static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const c
 			json_decref(sv);
 			goto out;
 		}
+		const char *sm = json_string_value(json_object_get(sv, "model"));
+		if (sm != NULL && strcmp(sm, lb_kn_model_name(m)) != 0) {
+			fprintf(stderr, "leben contract: %s is a run of '%s', not of '%s'\n", resume, sm,
+				lb_kn_model_name(m));
+			json_decref(sv);
+			goto out;
+		}
 		json_array_foreach(ops, i, op) {
 			char *t = json_dumps(op, JSON_COMPACT);
 			int rc = t ? lb_kn_enactment_apply(p.e, t, &em) : LB_ENOMEM;
@@ -1446,6 +1453,16 @@ static int cmd_run(int argc, char **argv)
 	struct lb_kn_model *m;
 	if (load(file, &m) != 0)
 		return 1;
+	if (rules == LB_KN_RULES_AUTO && resume != NULL) {
+		/* a saved run continues under the rules it was saved with */
+		json_t *sv = json_load_file(resume, 0, NULL);
+		const char *sr = json_string_value(json_object_get(sv, "rules"));
+		if (sr != NULL && strcmp(sr, "proformajs") == 0)
+			rules = LB_KN_RULES_PROFORMAJS;
+		else if (sv != NULL)
+			rules = LB_KN_RULES_LEBEN;
+		json_decref(sv);
+	}
 	if (rules == LB_KN_RULES_AUTO)
 		rules = lb_kn_model_rules(m);
 	if (rules == LB_KN_RULES_PROFORMAJS)
