@@ -1123,16 +1123,18 @@ static int pf_decide(struct pfrun *p, json_t *d)
 				json_array_append_new(chosen, json_string(t));
 		}
 	}
-	int rc = 0;
+	int rc = 0, done = 0;
 	json_array_foreach(cs, i, c) {
 		bool want = false, has = json_is_true(json_object_get(c, "confirmed"));
 		json_t *x;
 		size_t k;
 		json_array_foreach(chosen, k, x)
 			want |= json_equal(x, json_object_get(c, "name"));
-		if (want != has && rc == 0)
+		if (want != has && rc == 0) {
 			rc = pf_apply(p, json_pack("{s:s,s:O}", "op", want ? "confirm" : "unconfirm",
 						   "path", json_object_get(c, "path")));
+			done++;
+		}
 	}
 	json_array_foreach(chosen, i, c) {
 		bool known = false;
@@ -1147,9 +1149,16 @@ static int pf_decide(struct pfrun *p, json_t *d)
 		}
 	}
 	json_decref(chosen);
-	if (rc == 0)
+	/* complete it unless it is done already (an autonomous decision completes itself once a
+	 * candidate is confirmed) */
+	bool can = false;
+	json_array_foreach(json_object_get(p->prev, "completeable"), i, c)
+		can |= json_equal(c, json_object_get(d, "path"));
+	if (rc == 0 && can)
 		rc = pf_apply(p, json_pack("{s:s,s:O}", "op", "complete", "path",
 					   json_object_get(d, "path")));
+	else if (rc == 0 && done == 0)
+		return 1; /* nothing to do here: the choice stands and the decision waits */
 	if (rc == -1 && r->answers == NULL)
 		return 0; /* refused at the terminal: shown; ask again */
 	return rc;
@@ -1334,8 +1343,8 @@ static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const c
 					     strcmp(json_string_value(json_object_get(t, "class")),
 						    "enquiry") != 0))
 				next = t;
-		if (res == 1 && json_array_size(json_object_get(pd, "decisions")) > 0)
-			res = pf_decide(&p, json_array_get(json_object_get(pd, "decisions"), 0));
+		for (size_t k = 0; res == 1 && k < json_array_size(json_object_get(pd, "decisions")); k++)
+			res = pf_decide(&p, json_array_get(json_object_get(pd, "decisions"), k));
 		if (res == 1 && next != NULL)
 			res = pf_complete(&p, next);
 		if (res == 1)
