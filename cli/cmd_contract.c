@@ -1300,8 +1300,9 @@ static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const c
 		}
 		json_decref(sv);
 	}
-	pf_show(&p, resume ? json_pack("{s:s}", "op", "resume") : json_pack("{s:s}", "op", "start"),
-		false, NULL);
+	json_t *first = json_pack("{s:s}", "op", resume ? "resume" : "start");
+	pf_show(&p, first, false, NULL);
+	json_decref(first);
 	if (json_is_array(r->answers)) {
 		json_t *op;
 		size_t i;
