@@ -24,7 +24,7 @@ static const char protocol[] =
 	"\"requestCondition\":\"!is_known('age')\"},{\"type\":\"smoker\"}]},"
 	"{\"class\":\"Decision\",\"name\":\"dec\",\"waitCondition\":\"is_completed('ask')\","
 	"\"candidates\":[{\"name\":\"yes\",\"autoConfirmRecommended\":true,"
-	"\"recommendCondition\":\"net_support('yes') > 0\",\"arguments\":[{\"support\":\"+\","
+	"\"recommendCondition\":\"net_support('yes') > 0\",\"arguments\":[{\"caption\":\"old\",\"support\":\"+\","
 	"\"activeCondition\":\"age > 60\"}]},{\"name\":\"no\",\"recommendCondition\":"
 	"\"net_support('no') >= 0\"}]},"
 	"{\"class\":\"Action\",\"name\":\"act\",\"cyclic\":true,\"cycleUntil\":\"smoker\","
