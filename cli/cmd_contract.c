@@ -24,17 +24,22 @@
 static const char usage[] =
 	"usage: leben contract run FILE [--answers FILE.json] [--json] [--today YYYY-MM-DD]\n"
 	"                      [--save SESSION.json] [--resume SESSION.json]\n"
+	"                      [--rules proformajs|leben]\n"
 	"                      [--anchor --key NAME [--anchor-record FILE.json]]\n"
 	"       leben contract publish FILE --key NAME [--json] [--no-wait]\n"
 	"       leben contract anchor SESSION.json --key NAME [--anchor-record FILE.json] [--json]\n"
 	"       leben contract sessions [--contract HASH] [SESSION_ID] [--json]\n"
 	"       leben contract check FILE [--max-states N] [--max-memory MB] [--cycles N] [--json]\n"
+	"                      [--rules proformajs|leben]\n"
 	"       leben contract convert FILE --to pf|json [-o OUT]\n"
 	"       leben contract print FILE\n"
 	"\n"
 	"Clinical contracts are care pathways written in PROforma: plans, enquiries (questions),\n"
 	"decisions (candidates with arguments) and actions. FILE is either the .pf text form or\n"
 	"the PROformajs JSON form; both are described in docs/knowledge-language.md.\n"
+	"A JSON protocol runs and is checked with the PROformajs rules (as the PROformajs engine\n"
+	"enacts it, step for step); a .pf contract with LEBEN's rules (follow-up dates, cycle\n"
+	"intervals, commit of decisions). --rules chooses the other ones.\n"
 	"\n"
 	"  run      asks the contract's questions in the terminal (showing allowed values, units\n"
 	"           and warnings), shows recommended candidates with their arguments and lets\n"
@@ -44,7 +49,13 @@ static const char usage[] =
 	"                                actions are confirmed automatically. Decisions not in\n"
 	"                                the file take the recommended candidate.\n"
 	"           --json               print one JSON event per line (for scripts)\n"
-	"           --today DATE         engine date (default: today)\n"
+	"           --today DATE         engine date (default: today; LEBEN's rules)\n"
+	"           PROformajs rules: each operation is printed as a step with the task states\n"
+	"           it leaves; with --json one line {\"event\":\"step\",\"step\",\"op\",\"error\",\n"
+	"           \"finished\",\"tasks\",\"completeable\",\"requested\",\"candidates\",\"data\",\n"
+	"           \"versions\",\"warnings\",\"triggers\"}. --answers may also be a JSON array of\n"
+	"           PROformajs operations ({\"op\":\"set\",\"path\":...,\"data\":{...}}, complete,\n"
+	"           cancel, confirm, unconfirm, trigger) applied in order; --save keeps them.\n"
 	"           --save FILE          write the session state when the run stops\n"
 	"           --resume FILE        continue a saved session\n"
 	"           --anchor             record the run on the node's business chain as it goes:\n"
@@ -885,6 +896,528 @@ static int parse_date(const char *s, int64_t *day)
 	return 0;
 }
 
+/* ---- run under the PROformajs rules --------------------------------------------------------- */
+
+/* One run of a protocol with the PROformajs rules (lb_kn_enactment_*): every operation is
+ * shown as a step (--json: one line {"event":"step","step","op","error",...state}, the state
+ * being the snapshot the differential test compares with PROformajs). */
+struct pfrun {
+	struct runner *r;
+	struct lb_kn_enactment *e;
+	const struct lb_kn_model *m;
+	size_t step;
+	json_t *prev;     /* previous state (text mode: what changed is printed) */
+	json_t *skipped;  /* questions asked: "enquiry path|item" -> true; "|triggers" sent */
+};
+
+static json_t *pf_state(struct pfrun *p)
+{
+	char *st = NULL;
+	struct lb_errmsg em;
+	if (lb_kn_enactment_state(p->e, &st, &em) != LB_OK)
+		return NULL;
+	json_t *j = json_loads(st, 0, NULL);
+	lb_free(st);
+	return j;
+}
+
+static void pf_show(struct pfrun *p, json_t *op, bool err, const char *msg)
+{
+	json_t *st = pf_state(p);
+	if (st == NULL)
+		return;
+	if (p->r->json) {
+		json_t *o = json_pack("{s:s,s:I,s:O,s:b}", "event", "step", "step",
+				      (json_int_t)p->step, "op", op, "error", err);
+		if (err && msg != NULL)
+			json_object_set_new(o, "message", json_string(msg));
+		json_object_update(o, st);
+		char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		printf("%s\n", t);
+		free(t);
+		json_decref(o);
+	} else {
+		if (err)
+			printf("  not accepted: %s\n", msg ? msg : "refused");
+		const char *path;
+		json_t *v;
+		json_object_foreach(json_object_get(st, "tasks"), path, v) {
+			json_t *was = json_object_get(json_object_get(p->prev, "tasks"), path);
+			if (was == NULL || !json_equal(was, v))
+				printf("  [%s] %s\n", path, json_string_value(v));
+		}
+		size_t wi;
+		json_array_foreach(json_object_get(st, "warnings"), wi, v) {
+			bool old = false;
+			json_t *w;
+			size_t k;
+			json_array_foreach(json_object_get(p->prev, "warnings"), k, w)
+				old |= json_equal(w, v);
+			if (!old)
+				printf("    warning: %s\n", json_string_value(v));
+		}
+	}
+	fflush(stdout);
+	json_decref(p->prev);
+	p->prev = st;
+	p->step++;
+}
+
+/* Apply one operation (stolen) and show it: 0 applied, -1 refused. */
+static int pf_apply(struct pfrun *p, json_t *op)
+{
+	char *t = json_dumps(op, JSON_COMPACT);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	int rc = t ? lb_kn_enactment_apply(p->e, t, &em) : LB_ENOMEM;
+	free(t);
+	if (rc == LB_EMALFORMED || rc == LB_ENOMEM) {
+		fprintf(stderr, "leben contract: %s\n", rc == LB_ENOMEM ? "out of memory" : em.text);
+		json_decref(op);
+		return -2;
+	}
+	pf_show(p, op, rc != LB_OK, em.text);
+	json_decref(op);
+	return rc == LB_OK ? 0 : -1;
+}
+
+/* A value typed at the terminal: JSON when it parses as JSON, else text; "a, b" for an item
+ * with several values. */
+static json_t *pf_value_text(const char *line, bool multiple)
+{
+	json_t *v = json_loads(line, JSON_DECODE_ANY, NULL);
+	if (v != NULL)
+		return v;
+	if (!multiple)
+		return json_string(line);
+	json_t *a = json_array();
+	char buf[4096], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		json_t *x = json_loads(t, JSON_DECODE_ANY, NULL);
+		json_array_append_new(a, x ? x : json_string(t));
+	}
+	return a;
+}
+
+/* Questions: set each requested item. 0 = something set, 1 = nothing to ask, <0 stop. */
+static int pf_ask(struct pfrun *p, json_t *qs)
+{
+	struct runner *r = p->r;
+	int res = 1;
+	json_t *q;
+	size_t i;
+	json_array_foreach(qs, i, q) {
+		const char *path = json_string_value(json_object_get(q, "path"));
+		const char *data = json_string_value(json_object_get(q, "data"));
+		bool mandatory = json_is_true(json_object_get(q, "mandatory"));
+		char key[1024];
+		snprintf(key, sizeof(key), "%s|%s", path, data);
+		if (json_object_get(p->skipped, key) != NULL)
+			continue;
+		json_t *v = NULL;
+		if (r->answers != NULL) {
+			v = json_incref(json_object_get(r->answers, data));
+			if (v == NULL && mandatory) {
+				fprintf(stderr, "leben contract: the answers file has no value for '%s' (%s)\n",
+					data, json_string_value(json_object_get(q, "caption")));
+				return -1;
+			}
+		} else {
+			if (r->json) {
+				char *qt = json_dumps(q, JSON_COMPACT);
+				printf("{\"event\":\"question\",\"question\":%s}\n", qt);
+				free(qt);
+			} else {
+				printf("\n? %s", json_string_value(json_object_get(q, "caption")));
+				json_t *al = json_object_get(q, "allowed");
+				if (al != NULL) {
+					char *at = json_dumps(al, JSON_COMPACT);
+					printf(" %s", at);
+					free(at);
+				} else {
+					printf(" (%s)", json_string_value(json_object_get(q, "type")));
+				}
+				if (json_is_true(json_object_get(q, "multiple")))
+					printf(" (several, comma separated)");
+				if (json_object_get(q, "unit"))
+					printf(" %s", json_string_value(json_object_get(q, "unit")));
+				if (!mandatory)
+					printf(" (optional, empty to skip)");
+			}
+			char *line = read_line(r, r->json ? "" : "\n  > ");
+			if (line == NULL)
+				return -2;
+			if (line[0] != 0)
+				v = pf_value_text(line, json_is_true(json_object_get(q, "multiple")));
+		}
+		json_object_set_new(p->skipped, key, json_true()); /* asked once per enquiry */
+		if (v == NULL)
+			continue;
+		json_t *op = json_pack("{s:s,s:s,s:{s:o}}", "op", "set", "path", path, "data", data, v);
+		int a = pf_apply(p, op);
+		if (a == -1 && r->answers != NULL) {
+			fprintf(stderr, "leben contract: answer for '%s' refused\n", data);
+			return -1;
+		}
+		if (a == -2)
+			return -2;
+		res = 0;
+	}
+	return res;
+}
+
+/* A decision in progress: confirm the chosen candidates (the answers file's, the typed ones,
+ * else the recommended), unconfirm the others, complete it. 0, or <0 to stop. */
+static int pf_decide(struct pfrun *p, json_t *d)
+{
+	struct runner *r = p->r;
+	const char *name = json_string_value(json_object_get(d, "name"));
+	json_t *cs = json_object_get(d, "candidates"), *c, *chosen = json_array();
+	size_t i;
+	json_array_foreach(cs, i, c)
+		if (json_is_true(json_object_get(c, "recommended")))
+			json_array_append(chosen, json_object_get(c, "name"));
+	json_t *a = r->answers ? json_object_get(r->answers, name) : NULL;
+	if (json_is_string(a)) {
+		json_array_clear(chosen);
+		json_array_append(chosen, a);
+	} else if (json_is_array(a)) {
+		json_array_clear(chosen);
+		json_array_extend(chosen, a);
+	} else if (r->answers == NULL) {
+		if (r->json) {
+			char *ds = json_dumps(d, JSON_COMPACT);
+			printf("{\"event\":\"decision\",\"decision\":%s}\n", ds);
+			free(ds);
+		} else {
+			printf("\n== Decision: %s\n", json_string_value(json_object_get(d, "caption"))
+							    ? json_string_value(json_object_get(d, "caption"))
+							    : name);
+			json_array_foreach(cs, i, c) {
+				const char *cap = json_string_value(json_object_get(c, "caption"));
+				char *sup = json_dumps(json_object_get(c, "support"), JSON_ENCODE_ANY);
+				printf("  %s %-20s support %s  %s\n",
+				       json_is_true(json_object_get(c, "recommended")) ? "*" : " ",
+				       json_string_value(json_object_get(c, "name")), sup ? sup : "-",
+				       cap ? cap : "");
+				free(sup);
+			}
+			printf("  (* = recommended)\n");
+		}
+		char prompt[256];
+		snprintf(prompt, sizeof(prompt), "  commit which%s? [Enter = %s] > ",
+			 json_is_true(json_object_get(d, "multiple")) ? " (comma separated)" : "",
+			 json_array_size(chosen) ? "the recommended" : "none recommended: type a name");
+		char *line = read_line(r, r->json ? "" : prompt);
+		if (line == NULL) {
+			json_decref(chosen);
+			return -2;
+		}
+		if (line[0] != 0) {
+			json_array_clear(chosen);
+			char *save = NULL;
+			for (char *t = strtok_r(line, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+				json_array_append_new(chosen, json_string(t));
+		}
+	}
+	int rc = 0, done = 0;
+	json_array_foreach(cs, i, c) {
+		bool want = false, has = json_is_true(json_object_get(c, "confirmed"));
+		json_t *x;
+		size_t k;
+		json_array_foreach(chosen, k, x)
+			want |= json_equal(x, json_object_get(c, "name"));
+		if (want != has && rc == 0) {
+			rc = pf_apply(p, json_pack("{s:s,s:O}", "op", want ? "confirm" : "unconfirm",
+						   "path", json_object_get(c, "path")));
+			done++;
+		}
+	}
+	json_array_foreach(chosen, i, c) {
+		bool known = false;
+		json_t *x;
+		size_t k;
+		json_array_foreach(cs, k, x)
+			known |= json_equal(c, json_object_get(x, "name"));
+		if (!known) {
+			fprintf(stderr, "leben contract: decision '%s' has no candidate '%s'\n", name,
+				json_string_value(c) ? json_string_value(c) : "?");
+			rc = -1;
+		}
+	}
+	json_decref(chosen);
+	/* complete it unless it is done already (an autonomous decision completes itself once a
+	 * candidate is confirmed) */
+	bool can = false;
+	json_array_foreach(json_object_get(p->prev, "completeable"), i, c)
+		can |= json_equal(c, json_object_get(d, "path"));
+	if (rc == 0 && can)
+		rc = pf_apply(p, json_pack("{s:s,s:O}", "op", "complete", "path",
+					   json_object_get(d, "path")));
+	else if (rc == 0 && done == 0)
+		return 1; /* nothing to do here: the choice stands and the decision waits */
+	if (rc == -1 && r->answers == NULL)
+		return 0; /* refused at the terminal: shown; ask again */
+	return rc;
+}
+
+/* A task that can be completed: actions and plain tasks are confirmed by the user (the
+ * answers file confirms them), enquiries and plans are completed. 0, or <0 to stop. */
+static int pf_complete(struct pfrun *p, json_t *t)
+{
+	struct runner *r = p->r;
+	const char *cls = json_string_value(json_object_get(t, "class"));
+	if (r->answers == NULL && (strcmp(cls, "action") == 0 || strcmp(cls, "task") == 0)) {
+		const char *cap = json_string_value(json_object_get(t, "caption"));
+		const char *proc = json_string_value(json_object_get(t, "procedure"));
+		const char *name = json_string_value(json_object_get(t, "name"));
+		if (r->json) {
+			json_event("confirm", "task", json_string_value(json_object_get(t, "path")),
+				   NULL, NULL);
+		} else {
+			printf("\n>>> ACTION %s%s%s\n", cap ? cap : name, proc ? ": " : "",
+			       proc ? proc : "");
+		}
+		if (read_line(r, r->json ? "" : "  Confirm when done [Enter] > ") == NULL)
+			return -2;
+	}
+	return pf_apply(p, json_pack("{s:s,s:O}", "op", "complete", "path",
+				     json_object_get(t, "path")));
+}
+
+/* A trigger: the answers file sends those it lists as "trigger name": true; at the terminal,
+ * asked for. 0 sent, 1 none, <0 stop. */
+static int pf_trigger(struct pfrun *p, json_t *trs)
+{
+	struct runner *r = p->r;
+	json_t *t;
+	size_t i;
+	if (json_array_size(trs) == 0)
+		return 1;
+	if (r->answers != NULL) {
+		json_array_foreach(trs, i, t)
+			if (json_is_true(json_object_get(r->answers, json_string_value(t)))) {
+				json_t *sent = json_object_get(p->skipped, "|triggers");
+				if (sent == NULL) {
+					sent = json_object();
+					json_object_set_new(p->skipped, "|triggers", sent);
+				}
+				if (json_object_get(sent, json_string_value(t)))
+					continue;
+				json_object_set_new(sent, json_string_value(t), json_true());
+				return pf_apply(p, json_pack("{s:s,s:O}", "op", "trigger", "name", t)) ==
+						       -2
+					       ? -2
+					       : 0;
+			}
+		return 1;
+	}
+	char *tt = json_dumps(trs, JSON_COMPACT);
+	if (r->json)
+		printf("{\"event\":\"triggers\",\"triggers\":%s}\n", tt);
+	else
+		printf("\nTriggers that would start a task: %s\n", tt);
+	free(tt);
+	char *line = read_line(r, r->json ? "" : "  send which? [Enter = none] > ");
+	if (line == NULL)
+		return -2;
+	if (line[0] == 0)
+		return 1;
+	return pf_apply(p, json_pack("{s:s,s:s}", "op", "trigger", "name", line)) == -2 ? -2 : 0;
+}
+
+static int pf_save(struct pfrun *p, const char *save)
+{
+	char *ops;
+	struct lb_errmsg em;
+	if (lb_kn_enactment_ops(p->e, &ops, &em) != LB_OK) {
+		fprintf(stderr, "leben contract: saving: %s\n", em.text);
+		return 1;
+	}
+	json_t *o = json_pack("{s:s,s:s,s:o}", "rules", "proformajs", "model",
+			      lb_kn_model_name(p->m), "ops", json_loads(ops, 0, NULL));
+	lb_free(ops);
+	char *t = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	int rc = t ? lb_file_write(save, t, strlen(t), 0600, &em) : LB_ENOMEM;
+	free(t);
+	if (rc != LB_OK) {
+		fprintf(stderr, "leben contract: saving: %s\n", rc == LB_ENOMEM ? "out of memory" : em.text);
+		return 1;
+	}
+	return 0;
+}
+
+/* `contract run` with the PROformajs rules. answers: NULL (terminal), an object (answers by
+ * item / decision name, as for LEBEN's rules) or an array (the operations themselves, applied
+ * in order; a refused one is shown and the run goes on, as PROformajs's caller would). */
+static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const char *file,
+			  const char *save, const char *resume)
+{
+	struct pfrun p = { .r = r, .m = m, .skipped = json_object() };
+	struct lb_errmsg em;
+	int status = 1;
+	if (lb_kn_enactment_new(m, &p.e, &em) != LB_OK) {
+		fprintf(stderr, "leben contract: %s\n", em.text);
+		json_decref(p.skipped);
+		return 1;
+	}
+	if (!r->json)
+		printf("Contract: %s (PROformajs rules)\n", lb_kn_model_name(m));
+	if (resume != NULL) {
+		json_error_t je;
+		json_t *sv = json_load_file(resume, 0, &je);
+		json_t *ops = json_object_get(sv, "ops"), *op;
+		size_t i;
+		const char *rl = json_string_value(json_object_get(sv, "rules"));
+		if (!json_is_array(ops) || rl == NULL || strcmp(rl, "proformajs") != 0) {
+			fprintf(stderr, "leben contract: %s: not a session saved under the PROformajs "
+					"rules (\"rules\": \"proformajs\", \"ops\": [...])%s%s\n",
+				resume, sv ? "" : ": ", sv ? "" : je.text);
+			json_decref(sv);
+			goto out;
+		}
+		const char *sm = json_string_value(json_object_get(sv, "model"));
+		if (sm != NULL && strcmp(sm, lb_kn_model_name(m)) != 0) {
+			fprintf(stderr, "leben contract: %s is a run of '%s', not of '%s'\n", resume, sm,
+				lb_kn_model_name(m));
+			json_decref(sv);
+			goto out;
+		}
+		json_array_foreach(ops, i, op) {
+			char *t = json_dumps(op, JSON_COMPACT);
+			int rc = t ? lb_kn_enactment_apply(p.e, t, &em) : LB_ENOMEM;
+			free(t);
+			if (rc == LB_EMALFORMED || rc == LB_ENOMEM) {
+				fprintf(stderr, "leben contract: %s: operation %zu: %s\n", resume, i + 1,
+					em.text);
+				json_decref(sv);
+				goto out;
+			}
+		}
+		json_decref(sv);
+	}
+	json_t *first = json_pack("{s:s}", "op", resume ? "resume" : "start");
+	pf_show(&p, first, false, NULL);
+	json_decref(first);
+	if (json_is_array(r->answers)) {
+		json_t *op;
+		size_t i;
+		json_array_foreach(r->answers, i, op) {
+			if (pf_apply(&p, json_incref(op)) == -2)
+				goto out;
+		}
+		if (lb_kn_enactment_finished(p.e)) {
+			status = 0;
+		} else {
+			fprintf(stderr, "leben contract: the pathway is not finished after the %zu "
+					"operations of the answers file\n",
+				json_array_size(r->answers));
+		}
+		goto out;
+	}
+	for (;;) {
+		if (lb_kn_enactment_finished(p.e)) {
+			status = 0;
+			if (!r->json)
+				printf("\nThe care pathway is finished.\n");
+			break;
+		}
+		char *pj;
+		if (lb_kn_enactment_pending(p.e, &pj, &em) != LB_OK) {
+			fprintf(stderr, "leben contract: %s\n", em.text);
+			goto out;
+		}
+		json_t *pd = json_loads(pj, 0, NULL);
+		lb_free(pj);
+		int res = pf_ask(&p, json_object_get(pd, "questions"));
+		json_t *ts = json_object_get(pd, "tasks");
+		/* a task that can be completed, enquiries last (their optional questions first) */
+		json_t *next = NULL, *t;
+		size_t i;
+		json_array_foreach(ts, i, t)
+			if (next == NULL || (strcmp(json_string_value(json_object_get(next, "class")),
+						    "enquiry") == 0 &&
+					     strcmp(json_string_value(json_object_get(t, "class")),
+						    "enquiry") != 0))
+				next = t;
+		for (size_t k = 0; res == 1 && k < json_array_size(json_object_get(pd, "decisions")); k++)
+			res = pf_decide(&p, json_array_get(json_object_get(pd, "decisions"), k));
+		if (res == 1 && next != NULL)
+			res = pf_complete(&p, next);
+		if (res == 1)
+			res = pf_trigger(&p, json_object_get(pd, "triggers"));
+		json_decref(pd);
+		if (res == -2) {
+			fprintf(stderr, "leben contract: input ended before the pathway finished%s\n",
+				save ? " (session saved)" : "");
+			goto out;
+		}
+		if (res == -1 && r->answers != NULL)
+			goto out;
+		if (res == 1) {
+			fprintf(stderr,
+				"leben contract: the pathway is waiting for nothing it can ask "
+				"(a deadlock; run 'leben contract check %s')\n",
+				file);
+			goto out;
+		}
+	}
+out:
+	if (!r->json && p.prev != NULL) {
+		json_t *d = json_object_get(p.prev, "data");
+		if (json_object_size(d) > 0) {
+			printf("\nData:\n");
+			const char *k;
+			json_t *v;
+			json_object_foreach(d, k, v) {
+				char *vt = json_dumps(v, JSON_ENCODE_ANY);
+				printf("  %s = %s\n", k, vt ? vt : "?");
+				free(vt);
+			}
+		}
+	}
+	if (save != NULL && pf_save(&p, save))
+		status = 1;
+	json_decref(p.prev);
+	json_decref(p.skipped);
+	lb_kn_enactment_free(p.e);
+	return status;
+}
+
+/* run_proformajs with the answers file read; frees m. */
+static int run_proformajs_file(struct runner *r, struct lb_kn_model *m, const char *file,
+			       const char *answers, const char *save, const char *resume,
+			       bool anchor)
+{
+	int status = 1;
+	if (anchor) {
+		fprintf(stderr, "leben contract: --anchor records runs under LEBEN's rules (the "
+				"published contract is its .pf form); add --rules leben to anchor this "
+				"one\n");
+		lb_kn_model_free(m);
+		return 2;
+	}
+	if (answers != NULL) {
+		json_error_t je;
+		r->answers = json_load_file(answers, 0, &je);
+		if (!json_is_object(r->answers) && !json_is_array(r->answers)) {
+			fprintf(stderr, "leben contract: %s:%d:%d: %s\n", answers, je.line, je.column,
+				r->answers ? "expected a JSON object (answers) or array (operations)"
+					   : je.text);
+			goto out;
+		}
+	}
+	status = run_proformajs(r, m, file, save, resume);
+out:
+	json_decref(r->answers);
+	lb_kn_model_free(m);
+	return status;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	const char *file = NULL, *answers = NULL, *save = NULL, *resume = NULL, *key = NULL,
@@ -893,17 +1426,23 @@ static int cmd_run(int argc, char **argv)
 	struct runner r = { .in = stdin };
 	static struct anchor an;
 	int64_t today = today_days();
-	const char *today_text = NULL;
+	const char *today_text = NULL, *rules_text = NULL;
 	const struct copt opts[] = {
 		{"--answers", &answers, NULL},	 {"--json", NULL, &r.json},
 		{"--save", &save, NULL},	 {"--resume", &resume, NULL},
 		{"--anchor", NULL, &anchor},	 {"--key", &key, NULL},
 		{"--from", &key, NULL},		 {"--anchor-record", &record, NULL},
 		{"--home", &home, NULL},	 {"--node", &node, NULL},
-		{"--today", &today_text, NULL}, {NULL, NULL, NULL},
+		{"--today", &today_text, NULL}, {"--rules", &rules_text, NULL},
+		{NULL, NULL, NULL},
 	};
 	if (parse_args(argc, argv, opts, &file))
 		return 2;
+	enum lb_kn_rules rules = LB_KN_RULES_AUTO;
+	if (rules_text != NULL && lb_kn_rules_parse(rules_text, &rules) != LB_OK) {
+		fprintf(stderr, "leben contract: --rules takes proformajs, leben or auto\n");
+		return 2;
+	}
 	if (today_text != NULL && parse_date(today_text, &today) != 0) {
 		fprintf(stderr, "leben contract: --today takes YYYY-MM-DD\n");
 		return 2;
@@ -924,6 +1463,20 @@ static int cmd_run(int argc, char **argv)
 	struct lb_kn_model *m;
 	if (load(file, &m) != 0)
 		return 1;
+	if (rules == LB_KN_RULES_AUTO && resume != NULL) {
+		/* a saved run continues under the rules it was saved with */
+		json_t *sv = json_load_file(resume, 0, NULL);
+		const char *sr = json_string_value(json_object_get(sv, "rules"));
+		if (sr != NULL && strcmp(sr, "proformajs") == 0)
+			rules = LB_KN_RULES_PROFORMAJS;
+		else if (sv != NULL)
+			rules = LB_KN_RULES_LEBEN;
+		json_decref(sv);
+	}
+	if (rules == LB_KN_RULES_AUTO)
+		rules = lb_kn_model_rules(m);
+	if (rules == LB_KN_RULES_PROFORMAJS)
+		return run_proformajs_file(&r, m, file, answers, save, resume, anchor);
 	int status = 1;
 	struct lb_errmsg em;
 	struct lb_kn_session *s = NULL;
@@ -1109,6 +1662,14 @@ static int cmd_anchor(int argc, char **argv)
 	const char *trace = json_string_value(json_object_get(saved, "trace"));
 	static struct anchor an;
 	memset(&an, 0, sizeof(an));
+	const char *srules = json_string_value(json_object_get(saved, "rules"));
+	if (srules != NULL && strcmp(srules, "proformajs") == 0) {
+		fprintf(stderr, "leben contract: %s is a run under the PROformajs rules; anchoring "
+				"records runs under LEBEN's rules only (run it with --rules leben)\n",
+			file);
+		json_decref(saved);
+		return 1;
+	}
 	if (saved == NULL || contract == NULL || trace == NULL ||
 	    lb_hex_decode(an.contract, 32, contract)) {
 		fprintf(stderr, "leben contract: %s:%d:%d: %s\n", file, je.line, je.column,
@@ -1163,14 +1724,19 @@ static int cmd_check(int argc, char **argv)
 	const char *file = NULL;
 	bool json = false;
 	struct lb_kn_check_opts o = { 0 };
-	const char *max_states = NULL, *max_memory = NULL, *cycles = NULL;
+	const char *max_states = NULL, *max_memory = NULL, *cycles = NULL, *rules_text = NULL;
 	const struct copt opts[] = {
 		{"--json", NULL, &json},	     {"--max-states", &max_states, NULL},
 		{"--max-memory", &max_memory, NULL}, {"--cycles", &cycles, NULL},
-		{NULL, NULL, NULL},
+		{"--rules", &rules_text, NULL},	     {NULL, NULL, NULL},
 	};
 	if (parse_args(argc, argv, opts, &file))
 		return 2;
+	enum lb_kn_rules rules = LB_KN_RULES_AUTO;
+	if (rules_text != NULL && lb_kn_rules_parse(rules_text, &rules) != LB_OK) {
+		fprintf(stderr, "leben contract: --rules takes proformajs, leben or auto\n");
+		return 2;
+	}
 	if (max_states != NULL)
 		o.max_states = strtoul(max_states, NULL, 10);
 	if (max_memory != NULL)
@@ -1186,9 +1752,13 @@ static int cmd_check(int argc, char **argv)
 		return 1;
 	char *report;
 	size_t failures;
-	struct lb_kn_check_stats st;
+	struct lb_kn_check_stats st = { 0 };
 	struct lb_errmsg em;
-	if (lb_kn_check(m, &o, &report, &failures, &st, &em) != LB_OK) {
+	if (rules == LB_KN_RULES_AUTO)
+		rules = lb_kn_model_rules(m);
+	bool pf = rules == LB_KN_RULES_PROFORMAJS;
+	if ((pf ? lb_kn_check_proformajs(m, &o, &report, &failures, &em)
+		: lb_kn_check(m, &o, &report, &failures, &st, &em)) != LB_OK) {
 		fprintf(stderr, "leben contract: %s\n", em.text);
 		lb_kn_model_free(m);
 		return 1;
@@ -1198,7 +1768,12 @@ static int cmd_check(int argc, char **argv)
 	} else {
 		json_t *r = json_loads(report, 0, NULL);
 		json_t *fs = json_object_get(r, "findings");
-		printf("%s: %zu states, %zu transitions explored\n", file, st.states, st.transitions);
+		if (pf)
+			printf("%s: PROformajs rules, %lld states explored\n", file,
+			       (long long)json_integer_value(json_object_get(r, "states")));
+		else
+			printf("%s: %zu states, %zu transitions explored\n", file, st.states,
+			       st.transitions);
 		for (size_t i = 0; i < json_array_size(fs); i++) {
 			json_t *f = json_array_get(fs, i);
 			const char *task = json_string_value(json_object_get(f, "task"));
@@ -1210,9 +1785,13 @@ static int cmd_check(int argc, char **argv)
 				printf("  counterexample (from the start):\n");
 				if (json_array_size(tr) == 0)
 					printf("    (the initial state)\n");
-				for (size_t k = 0; k < json_array_size(tr); k++)
-					printf("    %zu. %s\n", k + 1,
-					       json_string_value(json_array_get(tr, k)));
+				for (size_t k = 0; k < json_array_size(tr); k++) {
+					/* LEBEN's steps are text, PROformajs's operations objects */
+					json_t *x = json_array_get(tr, k);
+					char *xt = json_is_string(x) ? NULL : json_dumps(x, JSON_COMPACT);
+					printf("    %zu. %s\n", k + 1, xt ? xt : json_string_value(x));
+					free(xt);
+				}
 			}
 		}
 		printf("\n%s\n", failures == 0 ? "OK: no problem found"

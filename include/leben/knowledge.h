@@ -139,6 +139,76 @@ int lb_kn_check(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts
 		struct lb_errmsg *em);
 const char *lb_kn_finding_name(int kind);
 
+/* ---- PROformajs rules (enactment as the PROformajs engine does it) -------------------------- */
+
+/* The rules a model runs with. A protocol read from the PROformajs JSON form runs with the
+ * PROformajs rules (the enactment cycle of @openclinical/proformajs 0.11, checked step by step
+ * against it by tests/integration/test_knowledge_diff); the .pf text form runs with LEBEN's
+ * rules (sessions above) unless PROformajs's are asked for. See docs/knowledge-language.md §10. */
+enum lb_kn_rules {
+	LB_KN_RULES_AUTO = 0,   /* the model's own: PROFORMAJS if read from JSON, else LEBEN */
+	LB_KN_RULES_LEBEN,      /* LEBEN's engine: lb_kn_session_*, lb_kn_check */
+	LB_KN_RULES_PROFORMAJS  /* PROformajs's: lb_kn_enactment_*, lb_kn_check_proformajs */
+};
+/* The rules LB_KN_RULES_AUTO means for m (never AUTO). */
+enum lb_kn_rules lb_kn_model_rules(const struct lb_kn_model *m);
+/* "proformajs" / "leben" / "auto" -> *out; LB_EUSAGE for anything else. */
+int lb_kn_rules_parse(const char *text, enum lb_kn_rules *out);
+
+struct lb_kn_enactment; /* one run of a model under the PROformajs rules */
+
+/* New enactment of m under the PROformajs rules, started (the root plan's first cycle has
+ * run). m must outlive it; free with lb_kn_enactment_free. LB_EINVALID for a model with
+ * problems, or when PROformajs would throw while starting. No wall clock is read: the same
+ * operations give the same states on every machine. */
+int lb_kn_enactment_new(const struct lb_kn_model *m, struct lb_kn_enactment **out,
+			struct lb_errmsg *em);
+void lb_kn_enactment_free(struct lb_kn_enactment *e);
+/* Apply one operation, JSON text in PROformajs's vocabulary (paths are runtime paths such as
+ * "plan:enquiry" or "plan:task[2]:decision:candidate"):
+ *   {"op":"set","path":P,"data":{"item":value,...}}   {"op":"unset","path":P,"name":"item"}
+ *   {"op":"complete"|"cancel"|"confirm"|"unconfirm","path":P}   {"op":"trigger","name":T}
+ * LB_EMALFORMED for an operation that is not one of these (nothing changed); LB_EINVALID or
+ * LB_ENOTFOUND where PROformajs refuses it (the state is then what PROformajs leaves, as a
+ * rule unchanged). Every operation given, refused or not, is kept for lb_kn_enactment_ops. */
+int lb_kn_enactment_apply(struct lb_kn_enactment *e, const char *op_json, struct lb_errmsg *em);
+/* The state as one JSON object, the step snapshot the differential test compares:
+ * {"finished":bool,"tasks":{path:"dormant"|"in_progress"|"completed"|"discarded"},
+ *  "completeable":[task paths],"requested":[source paths "task:item"],
+ *  "candidates":{path:[support,recommended,confirmed]},"data":{item:value},
+ *  "versions":{item:count},"warnings":[paths],"triggers":[names]}. Caller frees with lb_free. */
+int lb_kn_enactment_state(struct lb_kn_enactment *e, char **json, struct lb_errmsg *em);
+/* What a user can do now, as one JSON object (caller frees with lb_free):
+ * {"finished":bool,
+ *  "questions":[{path (the enquiry),enquiry,data,caption,type,unit,allowed,multiple,
+ *                requested,mandatory,known}]  (every source of every enquiry in progress, as
+ *                PROformajs shows them; a requested one (its requestCondition holds) must be
+ *                answered before the enquiry can be completed: mandatory = requested),
+ *  "decisions":[{path,name,caption,multiple,completeable,candidates:[{path,name,caption,
+ *                support,recommended,confirmed}]}]  (decisions in progress),
+ *  "tasks":[{path,name,class,caption,procedure}]  (other tasks that can be completed now:
+ *                actions, plain tasks, enquiries whose questions are answered, plans),
+ *  "triggers":[names]} */
+int lb_kn_enactment_pending(struct lb_kn_enactment *e, char **json, struct lb_errmsg *em);
+bool lb_kn_enactment_finished(struct lb_kn_enactment *e);
+/* The operations applied so far as a JSON array (each as given, with "error":true added when
+ * it was refused). Replaying them on a new enactment of the same model gives the same state:
+ * this is the saved form of a run. Caller frees with lb_free. */
+int lb_kn_enactment_ops(const struct lb_kn_enactment *e, char **json, struct lb_errmsg *em);
+
+/* The verifier under the PROformajs rules: the name checks of lb_kn_check (undefined names;
+ * its type and satisfiability checks follow LEBEN's three-valued logic, not JavaScript's, and
+ * are left out), "error" when PROformajs throws while starting the protocol, and a
+ * breadth-first exploration of the PROformajs
+ * enactment (at most opts->max_states states, capped at 1000, and 12 operations deep) for
+ * deadlocks and unreachable tasks. *report is a deterministic JSON object
+ * {"model","rules":"proformajs","ok","states","complete","findings":[{kind,task,message,
+ * trace}]} where a deadlock's "trace" is the list of operations (lb_kn_enactment_apply's
+ * vocabulary) that reaches it, replayable in PROformajs. *failures counts findings (an
+ * incomplete exploration counts as one, kind "limit"). Caller frees *report with lb_free. */
+int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts,
+			   char **report, size_t *failures, struct lb_errmsg *em);
+
 /* ---- chain binding (pure functions; no ledger dependency) ---------------------------------- */
 
 /* Canonical source bytes of a model: its .pf print (UTF-8, LF, deterministic). Caller frees. */

@@ -18,7 +18,9 @@
  * (a name it cannot resolve from the evaluating component, a repetition built in the same
  * cycle, more than 1000 cycles) the operation fails here too, leaving what PROformajs leaves.
  * Also kn_enact_explore: breadth-first exploration under these rules (deadlocks, unreachable
- * tasks). Callers: tests/oracles/proforma_trace.c (differential test, bench).
+ * tasks). Callers: kn_run.c (the public lb_kn_enactment_* and lb_kn_check_proformajs, so
+ * `leben contract run`/`check` on a JSON protocol), tests/oracles/proforma_trace.c
+ * (differential test, bench).
  */
 #include <math.h>
 #include <stdio.h>
@@ -443,6 +445,19 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 			return true;
 		int l = latest(e, t);
 		if (l >= 0 && (size_t)l >= e->round_start)
+			return true;
+	}
+	/* is_known(x), is_valid(x), caption(x), captions(x), last_updated(x) with a bare name:
+	 * PROformajs evaluates x and looks for the data definition its value names, throwing
+	 * "unknown data definition" unless the value is an item's name (the quoted form
+	 * is_known('x') is the one that works) */
+	if (e->m->js && x->op == KN_E_CALL && x->nargs > 0 && x->args[0]->op == KN_E_NAME &&
+	    (x->ref == KN_F_IS_KNOWN || x->ref == KN_F_IS_VALID || x->ref == KN_F_CAPTION ||
+	     x->ref == KN_F_CAPTIONS || x->ref == KN_F_LAST_UPDATED)) {
+		struct kn_value v;
+		bool item = kn_eval(e->s, x->args[0], &v) == LB_OK && v.t == KN_V_TEXT &&
+			    kn_model_find_data(e->m, v.u.s) >= 0;
+		if (!item)
 			return true;
 	}
 	if (x->op == KN_E_AND || x->op == KN_E_OR || x->op == KN_E_COND) {

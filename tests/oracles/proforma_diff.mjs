@@ -124,7 +124,7 @@ if (verify) {
 		const a = run(), b = run();
 		if (![0, 1].includes(a.status) || a.stdout !== b.stdout || a.status !== b.status) {
 			vfail++;
-			console.log(`# verifier on ${c.name}: status ${a.status}/${b.status} ${a.stderr.slice(0, 300)}`);
+			console.log(`# verifier on ${c.name}: status ${a.status}/${b.status} ${(a.stderr || (a.error && a.error.message) || "").slice(0, 300)}`);
 		} else if (a.status === 1) found++;
 	}
 	rmSync(dir, { recursive: true, force: true });

@@ -629,6 +629,111 @@ static void test_proformajs_enactment(void **state)
 	lb_kn_model_free(m);
 }
 
+/* The public PROformajs-rules API (what `leben contract run`/`check` use on JSON): the rules
+ * follow the form; malformed operations are refused with nothing changed; the saved
+ * operations replay to the same state; check finds a deadlock whose operations lead there. */
+static void test_proformajs_public(void **state)
+{
+	(void)state;
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL, *pf = NULL;
+	struct lb_kn_enactment *e = NULL, *r = NULL;
+	enum lb_kn_rules rl;
+	assert_lb_ok(lb_kn_model_parse(pf_js, strlen(pf_js), "pf.json", LB_KN_FORM_AUTO, &m, &em));
+	assert_int_equal(lb_kn_model_rules(m), LB_KN_RULES_PROFORMAJS);
+	char *text;
+	size_t len;
+	assert_lb_ok(lb_kn_model_print(m, LB_KN_FORM_PF, &text, &len));
+	assert_lb_ok(lb_kn_model_parse(text, len, "pf.pf", LB_KN_FORM_AUTO, &pf, &em));
+	lb_free(text);
+	assert_int_equal(lb_kn_model_rules(pf), LB_KN_RULES_LEBEN);
+	assert_lb_ok(lb_kn_rules_parse("leben", &rl));
+	assert_int_equal(rl, LB_KN_RULES_LEBEN);
+	assert_int_equal(lb_kn_rules_parse("PROformajs ", &rl), LB_EUSAGE);
+
+	assert_lb_ok(lb_kn_enactment_new(m, &e, &em));
+	char *before, *after, *ops;
+	assert_lb_ok(lb_kn_enactment_state(e, &before, &em));
+	assert_non_null(strstr(before, "\"p:ask\":\"in_progress\""));
+	static const char *const bad[] = {
+		"", "[]", "{\"op\":\"drop\",\"path\":\"p\"}", "{\"op\":\"set\",\"path\":\"p\"}",
+		"{\"op\":\"complete\"}", "{\"op\":\"trigger\"}", "{\"op\":\"unset\",\"path\":\"p\"}",
+		"{\"op\":7,\"path\":\"p\"}", "{\"op\":\"set\",\"path\":\"p\",\"data\":[1]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(lb_kn_enactment_apply(e, bad[i], &em), LB_EMALFORMED);
+	assert_lb_ok(lb_kn_enactment_state(e, &after, &em));
+	assert_string_equal(before, after); /* nothing changed */
+	lb_free(after);
+	assert_lb_ok(lb_kn_enactment_ops(e, &ops, &em));
+	assert_string_equal(ops, "[]");
+	lb_free(ops);
+	/* refused by the rules: kept in the operations, marked */
+	assert_int_equal(lb_kn_enactment_apply(e, "{\"op\":\"set\",\"path\":\"p\",\"data\":{\"age\":\"old\"}}", &em),
+			 LB_EINVALID);
+	assert_lb_ok(lb_kn_enactment_apply(e, "{\"op\":\"set\",\"path\":\"p:ask\",\"data\":{\"age\":70}}", &em));
+	char *pend;
+	assert_lb_ok(lb_kn_enactment_pending(e, &pend, &em));
+	assert_non_null(strstr(pend, "\"decisions\":[{\"path\":\"p:dec\""));
+	lb_free(pend);
+	assert_lb_ok(lb_kn_enactment_apply(e, "{\"op\":\"complete\",\"path\":\"p:dec\"}", &em));
+	assert_false(lb_kn_enactment_finished(e));
+	assert_lb_ok(lb_kn_enactment_ops(e, &ops, &em));
+	assert_non_null(strstr(ops, "\"error\":true"));
+	/* replaying the saved operations gives the same state */
+	assert_lb_ok(lb_kn_enactment_new(m, &r, &em));
+	json_t *list = json_loads(ops, 0, NULL), *op;
+	size_t i;
+	json_array_foreach(list, i, op) {
+		char *t = json_dumps(op, JSON_COMPACT);
+		(void)lb_kn_enactment_apply(r, t, &em);
+		free(t);
+	}
+	json_decref(list);
+	char *s1, *s2;
+	assert_lb_ok(lb_kn_enactment_state(e, &s1, &em));
+	assert_lb_ok(lb_kn_enactment_state(r, &s2, &em));
+	assert_string_equal(s1, s2);
+	lb_free(s1);
+	lb_free(s2);
+	lb_free(ops);
+	lb_free(before);
+	lb_kn_enactment_free(r);
+	lb_kn_enactment_free(e);
+
+	/* check: a wait condition no allowed answer meets */
+	static const char dl[] =
+		"{\"class\":\"Plan\",\"name\":\"stuck\",\"dataDefinitions\":[{\"class\":\"Integer\","
+		"\"name\":\"score\",\"range\":[1,2,3]}],\"tasks\":[{\"class\":\"Enquiry\",\"name\":"
+		"\"ask\",\"sources\":[{\"type\":\"score\"}]},{\"class\":\"Action\",\"name\":\"treat\","
+		"\"waitCondition\":\"score > 5\"}]}";
+	struct lb_kn_model *d = NULL;
+	char *rep;
+	size_t nf;
+	assert_lb_ok(lb_kn_model_parse(dl, strlen(dl), "dl.json", LB_KN_FORM_AUTO, &d, &em));
+	assert_lb_ok(lb_kn_check_proformajs(d, NULL, &rep, &nf, &em));
+	assert_true(nf >= 2);
+	assert_non_null(strstr(rep, "\"rules\":\"proformajs\""));
+	assert_non_null(strstr(rep, "\"kind\":\"deadlock\",\"task\":null"));
+	assert_non_null(strstr(rep, "\"trace\":[{\"op\":\"complete\",\"path\":\"stuck:ask\"}]"));
+	assert_non_null(strstr(rep, "\"kind\":\"unreachable\",\"task\":\"treat\""));
+	char *rep2;
+	assert_lb_ok(lb_kn_check_proformajs(d, NULL, &rep2, &nf, &em));
+	assert_string_equal(rep, rep2); /* deterministic */
+	lb_free(rep2);
+	/* the deadlock's operations, applied, leave it stuck */
+	assert_lb_ok(lb_kn_enactment_new(d, &e, &em));
+	assert_lb_ok(lb_kn_enactment_apply(e, "{\"op\":\"complete\",\"path\":\"stuck:ask\"}", &em));
+	assert_lb_ok(lb_kn_enactment_pending(e, &pend, &em));
+	assert_non_null(strstr(pend, "\"questions\":[],\"decisions\":[],\"tasks\":[],\"triggers\":[]"));
+	lb_free(pend);
+	lb_kn_enactment_free(e);
+	lb_free(rep);
+	lb_kn_model_free(d);
+	lb_kn_model_free(pf);
+	lb_kn_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -640,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_proformajs_import),
 		cmocka_unit_test(test_proformajs_enactment),
+		cmocka_unit_test(test_proformajs_public),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
