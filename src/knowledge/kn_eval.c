@@ -222,6 +222,23 @@ static int task_time(struct ectx *c, int fn, int task, struct kn_value *out)
 	return LB_OK;
 }
 
+/* The text built in b (released here) as the value of an expression, kept in the session's
+ * arena; rc is the status of building it. */
+static int text_result(struct lb_kn_session *s, struct lb_buf *b, int rc, struct kn_value *out)
+{
+	if (rc == LB_OK) {
+		char *p = kn_arena_strdup(&s->ar, b->data ? (const char *)b->data : "", b->len);
+		if (p == NULL)
+			rc = LB_ENOMEM;
+		else {
+			out->t = KN_V_TEXT;
+			out->u.s = p;
+		}
+	}
+	lb_buf_release(b);
+	return rc;
+}
+
 /* PROformajs runtime path: names from the root joined by ':', "[n]" after cyclic tasks. */
 static int task_path(struct ectx *c, int task, bool previous, struct kn_value *out)
 {
@@ -241,17 +258,7 @@ static int task_path(struct ectx *c, int task, bool previous, struct kn_value *o
 			rc = lb_buf_addf(&b, "[%lld]", (long long)k);
 		}
 	}
-	if (rc == LB_OK) {
-		char *p = kn_arena_strdup(&s->ar, (const char *)b.data, b.len);
-		if (p == NULL)
-			rc = LB_ENOMEM;
-		else {
-			out->t = KN_V_TEXT;
-			out->u.s = p;
-		}
-	}
-	lb_buf_release(&b);
-	return rc;
+	return text_result(s, &b, rc, out);
 }
 
 /* is_valid, caption, captions, last_updated, date_part_hour: about one data item. */
@@ -332,17 +339,7 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 		if (rc == LB_OK)
 			rc = kn_value_to_text(&b, &cap[i]);
 	}
-	if (rc == LB_OK) {
-		char *p = kn_arena_strdup(&s->ar, b.data ? (const char *)b.data : "", b.len);
-		if (p == NULL)
-			rc = LB_ENOMEM;
-		else {
-			out->t = KN_V_TEXT;
-			out->u.s = p;
-		}
-	}
-	lb_buf_release(&b);
-	return rc;
+	return text_result(s, &b, rc, out);
 }
 
 static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)

@@ -462,78 +462,44 @@ err:
 
 static int parse_unary(struct lexer *lx, struct kn_expr **out)
 {
-	if (is_op(lx, "+")) {
-		/* unary plus: the operand as a number (JavaScript's usual conversion) */
-		int line = lx->tline, col = lx->tcol, rc;
-		struct kn_expr *a;
-		if (++lx->depth > KN_EXPR_MAX_DEPTH)
-			return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
-				       line, col);
-		if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
-			return rc;
-		lx->depth--;
-		struct kn_expr *e = node(KN_E_POS, line, col);
-		if (e == NULL || push_arg(e, a) != LB_OK) {
-			lb_free(e);
-			kn_expr_free(a);
-			return nomem(lx);
-		}
-		*out = e;
-		return LB_OK;
-	}
-	if (lx->js && is_op(lx, "!")) {
-		/* JavaScript: `!` binds tighter than comparisons and arithmetic */
-		int line = lx->tline, col = lx->tcol, rc;
-		struct kn_expr *a;
-		if (++lx->depth > KN_EXPR_MAX_DEPTH)
-			return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
-				       line, col);
-		if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
-			return rc;
-		lx->depth--;
-		struct kn_expr *e = node(KN_E_NOT, line, col);
-		if (e == NULL || push_arg(e, a) != LB_OK) {
-			lb_free(e);
-			kn_expr_free(a);
-			return nomem(lx);
-		}
-		*out = e;
-		return LB_OK;
-	}
-	if (is_op(lx, "-")) {
-		int line = lx->tline, col = lx->tcol, rc;
-		struct kn_expr *a;
-		if (++lx->depth > KN_EXPR_MAX_DEPTH)
-			return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
-				       line, col);
-		if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
-			return rc;
-		lx->depth--;
-		/* fold negative literals so printing "-5" reads back as the same constant */
-		if (a->op == KN_E_CONST && a->v.t == KN_V_INT && a->v.u.i != INT64_MIN) {
+	/* prefix operators: unary plus (the operand as a number, JavaScript's usual conversion),
+	 * JavaScript's `!` (binds tighter than comparisons and arithmetic there), minus */
+	int op = -1;
+	if (is_op(lx, "+"))
+		op = KN_E_POS;
+	else if (lx->js && is_op(lx, "!"))
+		op = KN_E_NOT;
+	else if (is_op(lx, "-"))
+		op = KN_E_NEG;
+	if (op < 0)
+		return parse_primary(lx, out);
+	int line = lx->tline, col = lx->tcol, rc;
+	struct kn_expr *a;
+	if (++lx->depth > KN_EXPR_MAX_DEPTH)
+		return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply", line, col);
+	if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
+		return rc;
+	lx->depth--;
+	/* fold negative literals so printing "-5" reads back as the same constant */
+	if (op == KN_E_NEG && a->op == KN_E_CONST &&
+	    ((a->v.t == KN_V_INT && a->v.u.i != INT64_MIN) || a->v.t == KN_V_REAL)) {
+		if (a->v.t == KN_V_INT)
 			a->v.u.i = -a->v.u.i;
-			a->line = line;
-			a->col = col;
-			*out = a;
-			return LB_OK;
-		}
-		if (a->op == KN_E_CONST && a->v.t == KN_V_REAL) {
+		else
 			a->v.u.r = -a->v.u.r;
-			a->line = line;
-			a->col = col;
-			*out = a;
-			return LB_OK;
-		}
-		struct kn_expr *e = node(KN_E_NEG, line, col);
-		if (e == NULL || push_arg(e, a) != LB_OK) {
-			lb_free(e);
-			kn_expr_free(a);
-			return nomem(lx);
-		}
-		*out = e;
+		a->line = line;
+		a->col = col;
+		*out = a;
 		return LB_OK;
 	}
-	return parse_primary(lx, out);
+	struct kn_expr *e = node(op, line, col);
+	if (e == NULL || push_arg(e, a) != LB_OK) {
+		lb_free(e);
+		kn_expr_free(a);
+		return nomem(lx);
+	}
+	*out = e;
+	return LB_OK;
 }
 
 static int parse_bin(struct lexer *lx, int level, struct kn_expr **out);
