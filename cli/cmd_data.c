@@ -2318,10 +2318,13 @@ static int data_add(int argc, char **argv)
 	}
 	if (json)
 		return print_json_obj(res);
-	printf("%s: published as asset %s (version 1%s), audit score %.2f / 100\n", pos[0],
+	printf("%s: published as asset %s (version 1%s), own audit score %.2f / 100\n", pos[0],
 	       json_string_value(json_object_get(res, "asset_id")),
 	       json_is_true(json_object_get(res, "link")) ? ", a link to an asset already listed" : "",
 	       (double)json_integer_value(json_object_get(res, "audit_score")) / 100);
+	printf("  (the owner's own score; a score counts once an audit node signs it: 'leben exchange\n"
+	       "  audit-request --from KEY --asset %s --auditor NODE')\n",
+	       json_string_value(json_object_get(res, "asset_id")));
 	printf("  raw data sealed in the vault as %s\n  tx %s\n",
 	       json_string_value(json_object_get(res, "vault")),
 	       json_string_value(json_object_get(res, "tx")));
