@@ -98,7 +98,8 @@ const char *cli_hint_for(int code)
 	case LB_EFUNDS:
 		return "check the balance with 'leben query account NAME'";
 	case LB_EUNAUTH:
-		return "only keys with the needed role may send this tx (see 'leben query account NAME')";
+		return "this key may not send this tx: the message above says why (a role it lacks, a "
+		       "member removed by vote, a frozen account); 'leben query account NAME' shows it";
 	case LB_EBADSIG:
 		return "the tx was not signed for this network; check --node and that the key file is intact";
 	case LB_EEXPIRED:
