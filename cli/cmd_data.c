@@ -1894,9 +1894,68 @@ static bool file_pdq8(const char *fmt, const uint8_t *d, size_t n, struct lb_pdq
 	return ok;
 }
 
+/* One listed entry's raw.<field> bytes against the new entry's: true on a match, with why. */
+typedef bool (*raw_match_fn)(void *ctx, const uint8_t *raw, size_t n, char why[96]);
+
+/* Calls match on the raw.<field> bytes (want of them) of the directory's entries of format fmt
+ * until one matches; writes its asset id. False if none (or the catalogue cannot be read). */
+static bool listed_match(struct lb_catalog *cat, const char *fmt, const char *field, size_t want,
+			 raw_match_fn match, void *ctx, char id[128], char why[96])
+{
+	uint8_t *raw = lb_malloc(want);
+	char where[64];
+	snprintf(where, sizeof where, "format=%s", fmt);
+	const char *wv[1] = {where};
+	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
+				       .no_synonyms = true};
+	struct lb_search_hit *hits = NULL;
+	size_t nh = 0;
+	bool found = false;
+	if (raw == NULL || lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL)) {
+		lb_free(raw);
+		return false;
+	}
+	for (size_t i = 0; i < nh && !found; i++) {
+		json_t *e = NULL;
+		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
+			continue;
+		const char *hx = json_string_value(json_object_get(json_object_get(e, "raw"), field));
+		if (hx && strlen(hx) == 2 * want && lb_hex_decode(raw, want, hx) == LB_OK &&
+		    match(ctx, raw, want, why)) {
+			found = true;
+			snprintf(id, 128, "%s", hits[i].asset_id);
+		}
+		json_decref(e);
+	}
+	lb_free(hits);
+	lb_free(raw);
+	return found;
+}
+
+static bool text_match(void *ctx, const uint8_t *raw, size_t n, char why[96])
+{
+	struct lb_text_fp other;
+	double s = lb_text_fp_decode(raw, n, &other) == LB_OK
+			   ? lb_text_similarity((const struct lb_text_fp *)ctx, &other, NULL)
+			   : 0;
+	if (s < LB_TEXT_MATCH)
+		return false;
+	snprintf(why, 96, "text similarity %.2f, same values", s);
+	return true;
+}
+
+static bool pdq_match(void *ctx, const uint8_t *raw, size_t n, char why[96])
+{
+	int dist = lb_pdq_min_distance((const struct lb_pdq *)ctx, raw);
+	if (dist > LB_PDQ_MATCH_DISTANCE)
+		return false;
+	snprintf(why, 96, "perceptual hash distance %d of 256", dist);
+	return true;
+}
+
 /* Look for a near duplicate of the new entry among the directory's entries of the same
- * format: texts by lb_text_similarity >= LB_TEXT_MATCH (similar wording, same values),
- * images (and DICOM pictures) by PDQ distance
+ * format: texts by lb_text_similarity >= LB_TEXT_MATCH (similar wording, same values; notes
+ * and PDFs are compared with each other), images (and DICOM pictures) by PDQ distance
  * <= LB_PDQ_MATCH_DISTANCE over the 8 rotations/flips of the new one. Writes the asset id
  * and a description of the match; false if none. */
 static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, const uint8_t *d,
@@ -1904,58 +1963,33 @@ static bool near_duplicate(struct lb_catalog *cat, const struct lb_hexa *h, cons
 {
 	const char *fmt = lb_hexa_get_str(h, "data.format");
 	int mid = lb_hexa_field_id("raw.minhash");
-	/* notes and PDFs carry a fingerprint of their text and are compared with each other */
-	struct lb_text_fp tmine, tother;
-	bool text = fmt && (!strcmp(fmt, "text") || !strcmp(fmt, "pdf")) &&
-		    (h->present >> mid & 1) &&
-		    lb_text_fp_decode(h->v[mid].b, h->v[mid].n, &tmine) == LB_OK;
-	struct lb_pdq mine[8];
-	bool pic = fmt && !text && file_pdq8(fmt, d, n, mine);
-	if (!text && !pic)
+	struct lb_text_fp mine;
+	if (fmt && (!strcmp(fmt, "text") || !strcmp(fmt, "pdf")) && (h->present >> mid & 1) &&
+	    lb_text_fp_decode(h->v[mid].b, h->v[mid].n, &mine) == LB_OK)
+		return listed_match(cat, "text", "minhash", LB_TEXT_FP_SIZE, text_match, &mine, id,
+				    why) ||
+		       listed_match(cat, "pdf", "minhash", LB_TEXT_FP_SIZE, text_match, &mine, id,
+				    why);
+	struct lb_pdq pic[8];
+	return fmt && file_pdq8(fmt, d, n, pic) &&
+	       listed_match(cat, fmt, "pdq", 32, pdq_match, pic, id, why);
+}
+
+struct imgsig_pair {
+	struct lb_imgsig mine, other;
+};
+
+static bool imgsig_match(void *ctx, const uint8_t *raw, size_t n, char why[96])
+{
+	struct imgsig_pair *p = ctx;
+	if (lb_imgsig_decode(raw, n, &p->other) != LB_OK)
 		return false;
-	bool found = false;
-	for (int pass = 0; pass < (text ? 2 : 1) && !found; pass++) {
-	char where[64];
-	snprintf(where, sizeof where, "format=%s", text ? (pass ? "pdf" : "text") : fmt);
-	const char *wv[1] = {where};
-	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
-				       .no_synonyms = true};
-	struct lb_search_hit *hits = NULL;
-	size_t nh = 0;
-	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
+	double sc = lb_imgsig_score(&p->mine, &p->other);
+	if (sc < LB_IMGSIG_MATCH_SCORE)
 		return false;
-	for (size_t i = 0; i < nh && !found; i++) {
-		json_t *e = NULL;
-		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
-			continue;
-		const char *hx = json_string_value(
-			json_object_get(json_object_get(e, "raw"), text ? "minhash" : "pdq"));
-		size_t want = text ? LB_TEXT_FP_SIZE : 32;
-		uint8_t other[LB_TEXT_FP_SIZE];
-		if (hx && strlen(hx) == 2 * want && lb_hex_decode(other, want, hx) == LB_OK) {
-			if (text) {
-				double s = lb_text_fp_decode(other, want, &tother) == LB_OK
-						   ? lb_text_similarity(&tmine, &tother, NULL)
-						   : 0;
-				if (s >= LB_TEXT_MATCH) {
-					found = true;
-					snprintf(why, 96, "text similarity %.2f, same values", s);
-				}
-			} else {
-				int dist = lb_pdq_min_distance(mine, other);
-				if (dist <= LB_PDQ_MATCH_DISTANCE) {
-					found = true;
-					snprintf(why, 96, "perceptual hash distance %d of 256", dist);
-				}
-			}
-			if (found)
-				snprintf(id, 128, "%s", hits[i].asset_id);
-		}
-		json_decref(e);
-	}
-	lb_free(hits);
-	}
-	return found;
+	snprintf(why, 96, "crop-tolerant image signature score %.2f (match from %.2f)", sc,
+		 LB_IMGSIG_MATCH_SCORE);
+	return true;
 }
 
 /* A picture PDQ did not match (cropped, captioned, watermarked): the new entry's crop-tolerant
@@ -1969,43 +2003,11 @@ static bool near_picture(struct lb_catalog *cat, const struct lb_hexa *h, char i
 	int sid = lb_hexa_field_id("raw.imgsig");
 	if (!fmt || !(h->present >> sid & 1) || h->v[sid].n != LB_IMGSIG_BYTES)
 		return false;
-	struct lb_imgsig *sig = lb_malloc(2 * sizeof *sig);
-	uint8_t *raw = lb_malloc(LB_IMGSIG_BYTES);
-	bool found = false;
-	if (!sig || !raw || lb_imgsig_decode(h->v[sid].b, h->v[sid].n, &sig[0]) || sig[0].flat)
-		goto out;
-	char where[64];
-	snprintf(where, sizeof where, "format=%s", fmt);
-	const char *wv[1] = {where};
-	struct lb_search_options so = {.where = wv, .nwhere = 1, .limit = 10000, .no_typos = true,
-				       .no_synonyms = true};
-	struct lb_search_hit *hits = NULL;
-	size_t nh = 0;
-	if (lb_catalog_search(cat, "", &so, &hits, &nh, NULL, NULL))
-		goto out;
-	for (size_t i = 0; i < nh && !found; i++) {
-		json_t *e = NULL;
-		if (lb_catalog_get(cat, hits[i].asset_id, &e, NULL))
-			continue;
-		const char *hx = json_string_value(
-			json_object_get(json_object_get(e, "raw"), "imgsig"));
-		if (hx && strlen(hx) == 2 * LB_IMGSIG_BYTES &&
-		    lb_hex_decode(raw, LB_IMGSIG_BYTES, hx) == LB_OK &&
-		    lb_imgsig_decode(raw, LB_IMGSIG_BYTES, &sig[1]) == LB_OK) {
-			double sc = lb_imgsig_score(&sig[0], &sig[1]);
-			if (sc >= LB_IMGSIG_MATCH_SCORE) {
-				found = true;
-				snprintf(id, 128, "%s", hits[i].asset_id);
-				snprintf(why, 96, "crop-tolerant image signature score %.2f (match from %.2f)",
-					 sc, LB_IMGSIG_MATCH_SCORE);
-			}
-		}
-		json_decref(e);
-	}
-	lb_free(hits);
-out:
-	lb_free(sig);
-	lb_free(raw);
+	struct imgsig_pair *p = lb_malloc(sizeof *p);
+	bool found = p && lb_imgsig_decode(h->v[sid].b, h->v[sid].n, &p->mine) == LB_OK &&
+		     !p->mine.flat &&
+		     listed_match(cat, fmt, "imgsig", LB_IMGSIG_BYTES, imgsig_match, p, id, why);
+	lb_free(p);
 	return found;
 }
 
