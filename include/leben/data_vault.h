@@ -1,9 +1,12 @@
 /*
  * The node's data vault and the description step of registration, as library functions over
  * a directory (the node wires them to <home>/vault/ and to the directory chain):
- *   - vault: raw data objects sealed at rest as level-1 envelopes (include/leben/envelope.h)
- *     to the node's X25519 key (and any co-owner keys), addressed by the BLAKE2b-256 of the
- *     plaintext: <dir>/<first 2 hex>/<64 hex>.lbev. Nothing in clear is written.
+ *   - vault: raw data objects, each encrypted (XChaCha20-Poly1305) under its own random key,
+ *     addressed by the BLAKE2b-256 of the plaintext: <dir>/<first 2 hex>/<64 hex>.lbo; the
+ *     object keys are sealed to the node's X25519 key (and any co-owner keys) in the key table
+ *     <dir>/keys.tbl, which shredding erases in place (crypto-shredding). Nothing in clear is
+ *     written. Objects of the earlier layout (<64 hex>.lbev, level-1 envelopes) are read and
+ *     migrated.
  *   - describe: read a file, pick its extractor, and fill a hexahedron (basic size/volume,
  *     data features, codes found, raw digests, PDQ/MinHash fingerprints, audit score for
  *     tables, dynamic extractor/version) ready for the owner's exchange terms and publishing.
@@ -19,15 +22,34 @@
 #include "leben/data_dicom.h"
 #include "leben/data_hexa.h"
 
-/* Seal data into the vault at dir for the recipients (32-byte X25519 public keys; the node's
- * own key first). Writes atomically; an object already present is left as is. The 64-hex
- * reference is written to ref (65 bytes). */
+/* Store data in the vault at dir under a new random object key sealed to the recipients
+ * (32-byte X25519 public keys, 1 to 64; the node's own key first). The ciphertext is written
+ * atomically, then the key records are appended and synced; an object already present is
+ * left as is. The 64-hex reference is written to ref (65 bytes). */
 int lb_vault_put(const char *dir, const uint8_t (*recipients)[32], size_t nrecipients,
 		 const uint8_t *data, size_t len, char ref[65], struct lb_errmsg *em);
 /* Open object ref with a recipient key pair; checks that the plaintext hashes to ref
- * (LB_ETAMPERED otherwise). Caller frees *out with lb_free. */
+ * (LB_ETAMPERED otherwise). LB_EWRONGKEY: no key record opens with this pair; LB_ENOTFOUND:
+ * absent, or shredded (the message says which). An object of the earlier layout is opened
+ * and rewritten in the current one. Caller frees *out with lb_free. */
 int lb_vault_get(const char *dir, const char *ref, const uint8_t sk[32], const uint8_t pk[32],
 		 uint8_t **out, size_t *len, struct lb_errmsg *em);
+
+enum { LB_VAULT_ABSENT = 0, LB_VAULT_HELD = 1, LB_VAULT_SHREDDED = 2 };
+/* Whether the vault holds object ref (or did and shredded it): LB_VAULT_*, or an lb_err. */
+int lb_vault_state(const char *dir, const char *ref, struct lb_errmsg *em);
+/* Crypto-shred object ref: every key record of it is overwritten in place (random bytes,
+ * then zeros, synced) and marked shredded, then the ciphertext (and any earlier-layout copy)
+ * is overwritten with zeros and unlinked. *held (may be NULL) says whether anything of it was
+ * here. Idempotent. Limits: copies outside the vault, file-system snapshots and flash
+ * wear-levelling are not reached (docs/security.md). */
+int lb_vault_shred(const char *dir, const char *ref, bool *held, struct lb_errmsg *em);
+/* Rewrite every earlier-layout object of dir (opened with the key pair) in the current
+ * layout, wiping the old files; *moved counts them. */
+int lb_vault_migrate(const char *dir, const uint8_t sk[32], const uint8_t pk[32], size_t *moved,
+		     struct lb_errmsg *em);
+/* Overwrite a file with zeros, sync it and unlink it (missing: LB_OK). */
+int lb_vault_wipe_file(const char *path, struct lb_errmsg *em);
 
 /* Describe the file at path into h (initialised by the call; release it). name defaults to
  * the file name; the public mask starts with basic, semantic, data, raw.blake2b, raw.pdq,

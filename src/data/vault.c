@@ -1,5 +1,6 @@
 /*
- * Vault objects, the description step of `data add`, and the change scan of `data watch`.
+ * The description step of `data add` and the change scan of `data watch` (the vault objects
+ * and their key table are in vault_store.c).
  * Ledger-free: the node decides where the vault lives and publishes what describe returns.
  */
 #include <dirent.h>
@@ -19,63 +20,6 @@
 #include "leben/data_vault.h"
 #include "leben/codec.h"
 #include "leben/envelope.h"
-
-static void obj_path(char *out, size_t cap, const char *dir, const char *ref)
-{
-	snprintf(out, cap, "%s/%.2s/%s.lbev", dir, ref, ref);
-}
-
-int lb_vault_put(const char *dir, const uint8_t (*recipients)[32], size_t nrecipients,
-		 const uint8_t *data, size_t len, char ref[65], struct lb_errmsg *em)
-{
-	uint8_t h[32];
-	lb_digest_blake2b(data, len, h);
-	lb_hex_encode(ref, h, 32);
-	char path[4096], sub[4096];
-	obj_path(path, sizeof path, dir, ref);
-	struct stat st;
-	if (stat(path, &st) == 0)
-		return LB_OK;
-	snprintf(sub, sizeof sub, "%s/%.2s", dir, ref);
-	int rc = lb_mkdirs(sub, 0700, em);
-	if (rc)
-		return rc;
-	uint8_t *env;
-	size_t envlen;
-	rc = lb_envelope_seal(recipients, nrecipients, data, len, &env, &envlen, em);
-	if (rc)
-		return rc;
-	rc = lb_file_write(path, env, envlen, 0600, em);
-	lb_free(env);
-	return rc;
-}
-
-int lb_vault_get(const char *dir, const char *ref, const uint8_t sk[32], const uint8_t pk[32],
-		 uint8_t **out, size_t *len, struct lb_errmsg *em)
-{
-	uint8_t want[32];
-	if (strlen(ref) != 64 || lb_hex_decode(want, 32, ref))
-		return lb_errf(em, LB_EINVALID, "vault reference \"%.70s\" is not 64 hex digits", ref);
-	char path[4096];
-	obj_path(path, sizeof path, dir, ref);
-	uint8_t *env;
-	size_t envlen;
-	int rc = lb_file_read(path, (size_t)1 << 34, &env, &envlen, em);
-	if (rc)
-		return rc;
-	rc = lb_envelope_open(sk, pk, env, envlen, (size_t)1 << 34, out, len, em);
-	lb_free(env);
-	if (rc)
-		return rc;
-	uint8_t got[32];
-	lb_digest_blake2b(*out, *len, got);
-	if (memcmp(got, want, 32)) {
-		lb_free(*out);
-		*out = NULL;
-		return lb_errf(em, LB_ETAMPERED, "vault object %s does not hash to its name", ref);
-	}
-	return LB_OK;
-}
 
 static void feat(struct lb_hexa *h, const char *k, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -24,6 +24,20 @@ static const char *root(const char *rel)
 	return buf[k];
 }
 
+static char *objpath(const char *dir, const char *ref, const char *ext)
+{
+	static char p[4096];
+	snprintf(p, sizeof p, "%s/%.2s/%s.%s", dir, ref, ref, ext);
+	return p;
+}
+
+static void rmrf(const char *dir)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_vault(void **state)
 {
 	char dir[] = "/tmp/leben-vault-XXXXXX";
@@ -36,9 +50,9 @@ static void test_vault(void **state)
 	struct lb_errmsg em;
 	assert_lb_ok(lb_vault_put(dir, (const uint8_t(*)[32])pk, 1, (const uint8_t *)msg,
 				  strlen(msg), ref, &em));
-	/* the file holds no plaintext */
+	/* neither the object nor the key table holds plaintext */
 	char path[4096];
-	snprintf(path, sizeof path, "%s/%.2s/%s.lbev", dir, ref, ref);
+	snprintf(path, sizeof path, "%s", objpath(dir, ref, "lbo"));
 	uint8_t *raw;
 	size_t rawlen;
 	assert_lb_ok(lb_file_read(path, 1 << 20, &raw, &rawlen, &em));
@@ -60,16 +74,163 @@ static void test_vault(void **state)
 	char ref2[65];
 	assert_lb_ok(lb_vault_put(dir, (const uint8_t(*)[32])pk, 1, (const uint8_t *)"other", 5,
 				  ref2, &em));
-	char path2[4096];
-	snprintf(path2, sizeof path2, "%s/%.2s/%s.lbev", dir, ref2, ref2);
-	assert_lb_ok(lb_file_read(path2, 1 << 20, &raw, &rawlen, &em));
+	assert_lb_ok(lb_file_read(objpath(dir, ref2, "lbo"), 1 << 20, &raw, &rawlen, &em));
 	assert_lb_ok(lb_file_write(path, raw, rawlen, 0600, &em));
 	lb_free(raw);
-	assert_int_equal(lb_vault_get(dir, ref, sk, pk, &out, &len, &em), LB_ETAMPERED);
+	assert_int_not_equal(lb_vault_get(dir, ref, sk, pk, &out, &len, &em), LB_OK);
 	assert_int_equal(lb_vault_get(dir, "zz", sk, pk, &out, &len, &em), LB_EINVALID);
-	char cmd[4200];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	rmrf(dir);
+}
+
+/* Attack first: after shredding, a copy of the ciphertext taken before, the old key table
+ * bytes as they are now, and the vault key together open nothing. */
+static void test_vault_shred(void **state)
+{
+	char dir[] = "/tmp/leben-vault-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	uint8_t pk[32], sk[32], pk2[32], sk2[32];
+	lb_envelope_keypair(pk, sk);
+	lb_envelope_keypair(pk2, sk2);
+	uint8_t two[2][32];
+	memcpy(two[0], pk, 32);
+	memcpy(two[1], pk2, 32);
+	const uint8_t(*both)[32] = (const uint8_t(*)[32])two;
+	const char *msg = "patient 4711: potassium 6.8 mmol/L";
+	const char *keep = "another object that stays";
+	char ref[65], kref[65];
+	struct lb_errmsg em;
+	assert_lb_ok(lb_vault_put(dir, both, 2, (const uint8_t *)msg, strlen(msg), ref, &em));
+	assert_lb_ok(lb_vault_put(dir, (const uint8_t(*)[32])pk, 1, (const uint8_t *)keep,
+				  strlen(keep), kref, &em));
+	assert_int_equal(lb_vault_state(dir, ref, &em), LB_VAULT_HELD);
+	/* the attacker's copy of the ciphertext, taken before the purge */
+	uint8_t *copy, *table0;
+	size_t copylen, table0len;
+	char tpath[4200];
+	snprintf(tpath, sizeof tpath, "%s/keys.tbl", dir);
+	assert_lb_ok(lb_file_read(objpath(dir, ref, "lbo"), 1 << 20, &copy, &copylen, &em));
+	assert_lb_ok(lb_file_read(tpath, 1 << 20, &table0, &table0len, &em));
+	assert_int_equal(table0len, 3 * 128);
+	bool held = false;
+	assert_lb_ok(lb_vault_shred(dir, ref, &held, &em));
+	assert_true(held);
+	/* the ciphertext is gone, the key records are erased in place (same size, the other
+	 * object's record untouched) */
+	assert_int_not_equal(access(objpath(dir, ref, "lbo"), F_OK), 0);
+	uint8_t *table1;
+	size_t table1len;
+	assert_lb_ok(lb_file_read(tpath, 1 << 20, &table1, &table1len, &em));
+	assert_int_equal(table1len, table0len);
+	for (size_t r = 0; r < 3; r++) {
+		const uint8_t *rec = table1 + r * 128;
+		if (!memcmp(rec, "LBKX", 4)) {
+			for (size_t i = 36; i < 128; i++)
+				assert_int_equal(rec[i], 0);
+		} else {
+			assert_memory_equal(rec, table0 + r * 128, 128);
+		}
+	}
+	/* the restored ciphertext does not open with either recipient's key */
+	assert_lb_ok(lb_file_write(objpath(dir, ref, "lbo"), copy, copylen, 0600, &em));
+	uint8_t *out = NULL;
+	size_t len;
+	int rc = lb_vault_get(dir, ref, sk, pk, &out, &len, &em);
+	assert_int_equal(rc, LB_ENOTFOUND);
+	assert_non_null(strstr(em.text, "shredded"));
+	assert_null(out);
+	assert_int_equal(lb_vault_get(dir, ref, sk2, pk2, &out, &len, &em), LB_ENOTFOUND);
+	/* nor with the old key records put back by hand: they were overwritten, so only a copy
+	 * of the key table itself from before would do (docs/security.md: backups) */
+	assert_int_equal(lb_vault_state(dir, ref, &em), LB_VAULT_SHREDDED);
+	/* the other object still opens; shredding again is harmless */
+	assert_lb_ok(lb_vault_get(dir, kref, sk, pk, &out, &len, &em));
+	assert_memory_equal(out, keep, len);
+	lb_free(out);
+	held = true;
+	assert_lb_ok(lb_vault_wipe_file(objpath(dir, ref, "lbo"), &em));
+	assert_lb_ok(lb_vault_shred(dir, ref, &held, &em));
+	assert_false(held);
+	/* storing the same bytes again makes a new object with a new key */
+	char ref3[65];
+	assert_lb_ok(lb_vault_put(dir, (const uint8_t(*)[32])pk, 1, (const uint8_t *)msg,
+				  strlen(msg), ref3, &em));
+	assert_string_equal(ref3, ref);
+	assert_int_equal(lb_vault_state(dir, ref, &em), LB_VAULT_HELD);
+	uint8_t *now;
+	size_t nowlen;
+	assert_lb_ok(lb_file_read(objpath(dir, ref, "lbo"), 1 << 20, &now, &nowlen, &em));
+	assert_true(nowlen != copylen || memcmp(now, copy, nowlen));
+	lb_free(now);
+	/* a cut-short key table is reported, not misread */
+	assert_lb_ok(lb_file_write(tpath, table1, 100, 0600, &em));
+	assert_int_equal(lb_vault_get(dir, kref, sk, pk, &out, &len, &em), LB_ECORRUPT);
+	assert_int_equal(lb_vault_shred(dir, "00", &held, &em), LB_EINVALID);
+	lb_free(copy);
+	lb_free(table0);
+	lb_free(table1);
+	rmrf(dir);
+}
+
+/* Vaults of the earlier layout (level-1 envelopes) are read and migrated to per-object keys,
+ * after which the envelope file is gone. */
+static void test_vault_migrate(void **state)
+{
+	char dir[] = "/tmp/leben-vault-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	uint8_t pk[32], sk[32];
+	lb_envelope_keypair(pk, sk);
+	struct lb_errmsg em;
+	const char *msgs[3] = {"first old object", "second old object", "third"};
+	char refs[3][65];
+	for (int i = 0; i < 3; i++) {
+		uint8_t h[32], *env;
+		size_t envlen;
+		lb_digest_blake2b((const uint8_t *)msgs[i], strlen(msgs[i]), h);
+		lb_hex_encode(refs[i], h, 32);
+		char sub[4200];
+		snprintf(sub, sizeof sub, "%s/%.2s", dir, refs[i]);
+		assert_lb_ok(lb_mkdirs(sub, 0700, &em));
+		assert_lb_ok(lb_envelope_seal((const uint8_t(*)[32])pk, 1, (const uint8_t *)msgs[i],
+					      strlen(msgs[i]), &env, &envlen, &em));
+		assert_lb_ok(lb_file_write(objpath(dir, refs[i], "lbev"), env, envlen, 0600, &em));
+		lb_free(env);
+		assert_int_equal(lb_vault_state(dir, refs[i], &em), LB_VAULT_HELD);
+	}
+	/* reading one migrates it */
+	uint8_t *out;
+	size_t len;
+	assert_lb_ok(lb_vault_get(dir, refs[0], sk, pk, &out, &len, &em));
+	assert_memory_equal(out, msgs[0], len);
+	lb_free(out);
+	assert_int_not_equal(access(objpath(dir, refs[0], "lbev"), F_OK), 0);
+	assert_int_equal(access(objpath(dir, refs[0], "lbo"), F_OK), 0);
+	size_t moved = 0;
+	assert_lb_ok(lb_vault_migrate(dir, sk, pk, &moved, &em));
+	assert_int_equal(moved, 2);
+	for (int i = 0; i < 3; i++) {
+		assert_int_not_equal(access(objpath(dir, refs[i], "lbev"), F_OK), 0);
+		assert_lb_ok(lb_vault_get(dir, refs[i], sk, pk, &out, &len, &em));
+		assert_memory_equal(out, msgs[i], len);
+		lb_free(out);
+	}
+	/* and an old object can be shredded without migrating first */
+	uint8_t h[32], *env;
+	size_t envlen;
+	char ref[65];
+	lb_digest_blake2b((const uint8_t *)"legacy", 6, h);
+	lb_hex_encode(ref, h, 32);
+	char sub[4200];
+	snprintf(sub, sizeof sub, "%s/%.2s", dir, ref);
+	assert_lb_ok(lb_mkdirs(sub, 0700, &em));
+	assert_lb_ok(lb_envelope_seal((const uint8_t(*)[32])pk, 1, (const uint8_t *)"legacy", 6,
+				      &env, &envlen, &em));
+	assert_lb_ok(lb_file_write(objpath(dir, ref, "lbev"), env, envlen, 0600, &em));
+	lb_free(env);
+	bool held = false;
+	assert_lb_ok(lb_vault_shred(dir, ref, &held, &em));
+	assert_true(held);
+	assert_int_equal(lb_vault_get(dir, ref, sk, pk, &out, &len, &em), LB_ENOTFOUND);
+	rmrf(dir);
 }
 
 static void test_describe(void **state)
@@ -314,6 +475,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vault),
+		cmocka_unit_test(test_vault_shred),
+		cmocka_unit_test(test_vault_migrate),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_semantic_tables),
