@@ -59,4 +59,14 @@ uint16_t lb_node_api_port(const struct lb_node *n);
 /* Stop accepting, cut what is admitted, stop everything and close the ledger. */
 void lb_node_stop(struct lb_node *n);
 
+/* The node's purge worker (src/node/purge_worker.c, docs/security.md "Purge"): a thread that
+ * answers the directory chain's data.purge requests naming this node's account as a holder
+ * (destroys what home holds of the asset, sends a data.purge.receipt signed with the node
+ * key), from the first request on at each start. *out stays NULL on a ledger without a node
+ * key. Stop (and free) with lb_purge_worker_stop before the ledger is closed. */
+struct lb_purge_worker;
+int lb_purge_worker_start(struct lb_purge_worker **out, struct lb_ledger *l, const char *home,
+			  struct lb_errmsg *em);
+void lb_purge_worker_stop(struct lb_purge_worker *w);
+
 #endif

@@ -97,6 +97,15 @@ int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, stru
 int api_xchg_request(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+/* routes_purge.c */
+int api_purge_status(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+int api_purge_patient(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em);
+/* LB_EDENIED naming the date and at whose request, when asset was purged or one of the n
+ * patients (commitments) had its records in it purged; else LB_OK. */
+int api_purge_refusal(struct lb_ledger *l, const uint8_t asset[32], const uint8_t *pats,
+		      size_t n, struct lb_errmsg *em);
 int api_xchg_consent(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em);
 int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);

@@ -74,6 +74,22 @@ int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struc
 }
 
 /* Body {"request":HEX, "executor":"lb1...", "patients":[HEX,...], "exclude_revoked":BOOL} */
+/* Refuse a run on purged data: the request's asset purged, or its patients' records. */
+static int purged_request(struct lb_ledger *l, const uint8_t req[LB_HASH_LEN],
+			  const uint8_t *pats, size_t n, struct lb_errmsg *em)
+{
+	json_t *r = NULL;
+	uint8_t asset[32];
+	struct lb_errmsg e;
+	if (lb_xchg_request_json(l, req, &r, &e))
+		return LB_OK;
+	int rc = lb_hex_decode(asset, 32, json_string_value(json_object_get(r, "asset")))
+			 ? LB_OK
+			 : api_purge_refusal(l, asset, pats, n, em);
+	json_decref(r);
+	return rc;
+}
+
 int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
 	json_error_t jerr;
@@ -120,6 +136,10 @@ int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, str
 	}
 	rc = lb_xchg_check_json(c->ledger, req, exec, pats, n,
 				json_is_true(json_object_get(b, "exclude_revoked")), out, em);
+	if (!rc && (rc = purged_request(c->ledger, req, pats, n, em))) {
+		json_decref(*out);
+		*out = NULL;
+	}
 out:
 	lb_free(pats);
 	json_decref(b);
@@ -423,6 +443,8 @@ int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
 		rc = lb_errf(em, LB_EBADSIG, "the signature of the delivered input does not verify");
 		goto out;
 	}
+	if ((rc = purged_request(c->ledger, req, pats, n, em)))
+		goto out;
 	/* the chain: approval, execution right, consents, for this executor */
 	if ((rc = lb_xchg_check_json(c->ledger, req, exec, pats, n, true, &plan, em))) {
 		lb_errwrap(em, "the chain does not allow this run; input refused");

@@ -128,6 +128,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
 	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
 	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
+	{"GET", "/v1/data/purges/{asset}", h_ext, false, api_purge_status},
+	{"GET", "/v1/patients/{patient}/purges", h_ext, false, api_purge_patient},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},

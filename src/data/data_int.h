@@ -11,6 +11,14 @@
 
 #include "leben/data_dicom.h"
 
+struct lb_state;
+/* The directory record of asset id (data_tx.c, for purge_tx.c): its registrant into owner,
+ * whether who is the owner or a co-owner, status 0 live, 1 retired, 2 purged. */
+int data_asset_holder(struct lb_state *s, const uint8_t id[32], uint8_t owner[20],
+		      const uint8_t who[20], bool *may, int *status);
+/* Mark asset id purged (its raw digest is forgotten as for a retirement). */
+int data_asset_mark_purged(struct lb_state *s, const uint8_t id[32]);
+
 void data_dicom_elem_release(struct lb_dicom_elem *el);
 void data_dicom_item_release(struct lb_dicom_item *it);
 

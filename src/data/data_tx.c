@@ -20,8 +20,9 @@
 #include "leben/data_hexa.h"
 #include "leben/data_tx.h"
 #include "leben/ledger.h"
+#include "data/data_int.h"
 
-enum { ST_LIVE = 1, ST_RETIRED = 2 };
+enum { ST_LIVE = 1, ST_RETIRED = 2, ST_PURGED = 3 };
 
 #define MAX_COOWNERS 16
 
@@ -212,6 +213,35 @@ static bool may_update(const struct rec *r, const uint8_t who[LB_ADDR_LEN])
 	return false;
 }
 
+int data_asset_holder(struct lb_state *s, const uint8_t id[32], uint8_t owner[LB_ADDR_LEN],
+		      const uint8_t who[LB_ADDR_LEN], bool *may, int *status)
+{
+	struct rec r;
+	int rc = rec_load(s, id, &r);
+	if (rc)
+		return rc;
+	memcpy(owner, r.owner, LB_ADDR_LEN);
+	*may = may_update(&r, who);
+	*status = r.status == ST_LIVE ? 0 : r.status == ST_RETIRED ? 1 : 2;
+	return LB_OK;
+}
+
+int data_asset_mark_purged(struct lb_state *s, const uint8_t id[32])
+{
+	struct rec r;
+	int rc = rec_load(s, id, &r);
+	if (rc)
+		return rc;
+	const uint8_t *v;
+	size_t n;
+	if (r.status == ST_LIVE && !r.linked &&
+	    lb_state_get(s, "data.content", r.blake2b, 32, &v, &n) == LB_OK && n == 32 &&
+	    !memcmp(v, id, 32) && (rc = lb_state_del(s, "data.content", r.blake2b, 32)))
+		return rc;
+	r.status = ST_PURGED;
+	return rec_store(s, id, &r);
+}
+
 static int apply_register(struct lb_apply_ctx *c, const struct lb_asset_tx *a, bool link)
 {
 	struct pub_info pi;
@@ -281,7 +311,8 @@ static int apply_asset(struct lb_apply_ctx *c)
 		return lb_errf(c->em, rc, "asset %s %s", hex,
 			       rc == LB_ENOTFOUND ? "is not registered" : "cannot be read");
 	if (r.status != ST_LIVE)
-		return lb_errf(c->em, LB_EINVALID, "asset %s is retired and cannot change", hex);
+		return lb_errf(c->em, LB_EINVALID, "asset %s is %s and cannot change", hex,
+			       r.status == ST_PURGED ? "purged" : "retired");
 	if (a.op == LB_ASSET_RETIRE ? memcmp(r.owner, c->sender_addr, LB_ADDR_LEN)
 				    : !may_update(&r, c->sender_addr))
 		return lb_errf(c->em, LB_EUNAUTH, "asset %s: only %s may %s it", hex,
@@ -512,7 +543,8 @@ static int apply_readers(struct lb_apply_ctx *c)
 		return lb_errf(c->em, rc, "asset %s %s", hex,
 			       rc == LB_ENOTFOUND ? "is not registered" : "cannot be read");
 	if (r.status != ST_LIVE)
-		return lb_errf(c->em, LB_EINVALID, "asset %s is retired", hex);
+		return lb_errf(c->em, LB_EINVALID, "asset %s is %s", hex,
+			       r.status == ST_PURGED ? "purged" : "retired");
 	if (!may_update(&r, c->sender_addr))
 		return lb_errf(c->em, LB_EUNAUTH,
 			       "asset %s: only its owner or a co-owner chooses who reads its private "

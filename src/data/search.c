@@ -807,6 +807,17 @@ int lb_catalog_apply_tx_json(struct lb_catalog *c, const json_t *tx, bool *appli
 			*applied = true;
 		return rc;
 	}
+	if (!strncmp(type, "data.purge", 10)) {
+		/* a purged asset leaves the catalogue; a patients' purge is followed by the
+		 * owner's data.update without their records; receipts change nothing here */
+		const char *scope = json_string_value(json_object_get(p, "scope"));
+		if (strcmp(type, "data.purge") || !scope || strcmp(scope, "asset"))
+			return LB_OK;
+		int rc = lb_catalog_remove(c, id, em);
+		if (!rc && applied)
+			*applied = true;
+		return rc;
+	}
 	if (!strcmp(type, "data.retire")) {
 		int rc = lb_catalog_remove(c, id, em);
 		if (!rc && applied)

@@ -21,6 +21,7 @@ struct lb_node {
 	struct lb_consortium *consortium; /* checkpoints: publish, check, alarms */
 	char *refuse;                     /* damaged chain databases: what and what to do */
 	struct lb_snapshot_server *snap;  /* peer_listen */
+	struct lb_purge_worker *purge;    /* answers purge requests naming this node */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home)
@@ -470,7 +471,8 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	ao.home = c->home;
 	struct api_tls_paths tp;
 	api_tls(c, &ao, &tp);
-	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)) || (rc = start_peer_server(n, em)))
+	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)) || (rc = start_peer_server(n, em)) ||
+	    (rc = lb_purge_worker_start(&n->purge, n->ledger, c->home, em)))
 		goto err;
 	*out = n;
 	return LB_OK;
@@ -493,6 +495,7 @@ void lb_node_stop(struct lb_node *n)
 {
 	if (!n)
 		return;
+	lb_purge_worker_stop(n->purge);
 	lb_snapshot_server_stop(n->snap);
 	if (n->api)
 		lb_api_stop(n->api);

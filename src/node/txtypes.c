@@ -11,6 +11,7 @@
  * the on-chain sandbox: compute.run, compute.publish).
  */
 #include "leben/consortium.h"
+#include "leben/data_purge.h"
 #include "leben/data_tx.h"
 #include "leben/exchange.h"
 #include "leben/knowledge_chain.h"
@@ -29,6 +30,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_consortium_register_txtypes()))
 		return rc;
 	if ((rc = lb_data_register_txtypes()))
+		return rc;
+	if ((rc = lb_purge_register_txtypes())) /* directory 0x0220-0x0221: purge */
 		return rc;
 	if ((rc = lb_security_register_txtypes()))
 		return rc;

@@ -1,0 +1,94 @@
+/*
+ * Verifiable purge routes (docs/api.md "Purge"): the status of an asset's purges and the
+ * patient's view, read from the directory chain; and the refusal the exchange routes give
+ * for purged data.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api_int.h"
+#include "leben/data_purge.h"
+
+static int param_hash(const struct api_call *c, const char *what, uint8_t id[32],
+		      struct lb_errmsg *em)
+{
+	char hex[66];
+	if (api_param_copy(c->params, 0, hex, sizeof hex) || lb_hex_decode(id, 32, hex))
+		return lb_errf(em, LB_EMALFORMED, "'%.*s' is not %s: expected 64 hex digits",
+			       (int)(c->params->len[0] > 80 ? 80 : c->params->len[0]),
+			       c->params->val[0], what);
+	return LB_OK;
+}
+
+/* GET /v1/data/purges/{asset} */
+int api_purge_status(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em)
+{
+	uint8_t id[32];
+	int rc = param_hash(c, "an asset id", id, em);
+	return rc ? rc : lb_purge_status_json(c->ledger, id, out, em);
+}
+
+/* GET /v1/patients/{patient}/purges */
+int api_purge_patient(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em)
+{
+	uint8_t id[32];
+	int rc = param_hash(c, "a patient id (the commitment)", id, em);
+	return rc ? rc : lb_purge_patient_json(c->ledger, id, out, em);
+}
+
+static void day(uint64_t ms, char *out, size_t cap)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!ms || !gmtime_r(&s, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm))
+		snprintf(out, cap, "an unknown date");
+}
+
+int api_purge_refusal(struct lb_ledger *l, const uint8_t asset[32], const uint8_t *pats,
+		      size_t n, struct lb_errmsg *em)
+{
+	bool whole = false;
+	uint64_t when = 0;
+	json_t *gone = NULL, *st = NULL;
+	char hex[65], date[40];
+	lb_hex_encode(hex, asset, 32);
+	lb_purge_of(l, asset, &whole, &when, n ? &gone : NULL);
+	int rc = LB_OK;
+	if (whole) {
+		const char *by = "the owner's";
+		if (lb_purge_status_json(l, asset, &st, NULL) == LB_OK) {
+			size_t i;
+			json_t *r;
+			json_array_foreach(json_object_get(st, "requests"), i, r)
+				if (!strcmp(json_string_value(json_object_get(r, "scope")), "asset") &&
+				    !strcmp(json_string_value(json_object_get(r, "by")), "patient"))
+					by = "a patient's";
+		}
+		day(when, date, sizeof date);
+		rc = lb_errf(em, LB_EDENIED,
+			     "asset %s was purged on %s at %s request: its data no longer exists "
+			     "anywhere in the consortium",
+			     hex, date, by);
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		char ph[65];
+		lb_hex_encode(ph, pats + i * 32, 32);
+		size_t k;
+		json_t *v;
+		json_array_foreach(gone, k, v)
+			if (!strcmp(json_string_value(v), ph)) {
+				rc = lb_errf(em, LB_EDENIED,
+					     "patient %s's records in asset %s were purged at the "
+					     "patient's request; leave them out (the asset's current "
+					     "version no longer holds them)",
+					     ph, hex);
+				break;
+			}
+	}
+	json_decref(gone);
+	json_decref(st);
+	return rc;
+}

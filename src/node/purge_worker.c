@@ -1,0 +1,264 @@
+/*
+ * The node's purge worker (docs/security.md "Purge"): it watches the directory chain for
+ * data.purge requests that name this node's account as a holder and that it has not answered,
+ * destroys what this home holds of the asset, and sends its data.purge.receipt signed with
+ * the node key. It starts from the first request each time the node starts, so requests
+ * committed while the node was down are answered after the restart.
+ *
+ * What it destroys, in <home>:
+ *   - vault objects of the asset (whole-asset purge): the "vault" and earlier "vaults" of the
+ *     asset's entry in data/assets.json, crypto-shredded (lb_vault_shred);
+ *   - what `leben data purge` already shredded here (data/purged/<asset>.json "objects":
+ *     the old version of a patients' purge), shredded again (idempotent) and named;
+ *   - inputs delivered for off-site or integrated runs on the asset
+ *     (exchange/inputs/<request>.json, whose request names the asset): overwritten and
+ *     unlinked; named by the BLAKE2b-256 of the file.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "leben/crypto.h"
+#include "leben/data_dedup.h"
+#include "leben/data_purge.h"
+#include "leben/data_vault.h"
+#include "leben/exchange.h"
+#include "leben/ledger.h"
+#include "leben/node.h"
+
+#define SENT_MAX 256
+
+struct lb_purge_worker {
+	struct lb_ledger *ledger;
+	char home[4096];
+	uint8_t addr[LB_ADDR_LEN];
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, started;
+	uint64_t from;
+	uint8_t sent[SENT_MAX][32]; /* receipts submitted, not yet seen committed */
+	size_t nsent;
+};
+
+struct objs {
+	uint8_t h[LB_PURGE_OBJECTS_MAX][32];
+	size_t n;
+};
+
+static void add_obj(struct objs *o, const uint8_t h[32])
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (!memcmp(o->h[i], h, 32))
+			return;
+	if (o->n < LB_PURGE_OBJECTS_MAX)
+		memcpy(o->h[o->n++], h, 32);
+}
+
+static void shred_ref(struct lb_purge_worker *w, const char *ref, struct objs *o)
+{
+	char vdir[4200];
+	uint8_t h[32];
+	bool held = false;
+	struct lb_errmsg em;
+	snprintf(vdir, sizeof vdir, "%s/vault", w->home);
+	if (!ref || lb_hex_decode(h, 32, ref))
+		return;
+	if (lb_vault_shred(vdir, ref, &held, &em))
+		lb_log(LB_LOG_WARN, "purge: shredding vault object %s failed: %s", ref, em.text);
+	else
+		add_obj(o, h);
+}
+
+/* The vault objects of the asset in this home (whole-asset purge) and those the CLI shredded
+ * already (patients' purge, or an earlier run). */
+static void shred_vault(struct lb_purge_worker *w, const char *asset, bool whole,
+			struct objs *o)
+{
+	char path[4300];
+	snprintf(path, sizeof path, "%s/data/purged/%s.json", w->home, asset);
+	json_t *note = json_load_file(path, 0, NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(note, "objects"), i, v)
+		shred_ref(w, json_string_value(v), o);
+	json_decref(note);
+	if (!whole)
+		return;
+	snprintf(path, sizeof path, "%s/data/assets.json", w->home);
+	json_t *all = json_load_file(path, 0, NULL);
+	json_t *map = json_object_get(all, "assets");
+	json_t *e = json_object_get(map ? map : all, asset);
+	shred_ref(w, json_string_value(json_object_get(e, "vault")), o);
+	json_array_foreach(json_object_get(e, "vaults"), i, v)
+		shred_ref(w, json_string_value(v), o);
+	json_decref(all);
+}
+
+/* Inputs delivered here for runs on the asset. */
+static void wipe_inputs(struct lb_purge_worker *w, const char *asset, struct objs *o)
+{
+	char dir[4300];
+	snprintf(dir, sizeof dir, "%s/exchange/inputs", w->home);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		uint8_t req[32], h[32];
+		if (l != 69 || strcmp(de->d_name + 64, ".json"))
+			continue;
+		char hex[65];
+		memcpy(hex, de->d_name, 64);
+		hex[64] = 0;
+		json_t *r = NULL;
+		struct lb_errmsg em;
+		if (lb_hex_decode(req, 32, hex) || lb_xchg_request_json(w->ledger, req, &r, &em))
+			continue;
+		const char *a = json_string_value(json_object_get(r, "asset"));
+		bool mine = a && !strcmp(a, asset);
+		json_decref(r);
+		if (!mine)
+			continue;
+		char path[4400];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		uint8_t *data;
+		size_t len;
+		if (lb_file_read(path, (size_t)1 << 32, &data, &len, &em) == LB_OK) {
+			lb_digest_blake2b(data, len, h);
+			lb_free(data);
+			if (lb_vault_wipe_file(path, &em) == LB_OK)
+				add_obj(o, h);
+			else
+				lb_log(LB_LOG_WARN, "purge: %s", em.text);
+		}
+	}
+	closedir(d);
+}
+
+static bool was_sent(struct lb_purge_worker *w, const uint8_t id[32])
+{
+	for (size_t i = 0; i < w->nsent; i++)
+		if (!memcmp(w->sent[i], id, 32))
+			return true;
+	return false;
+}
+
+static void answer(struct lb_purge_worker *w, const struct lb_purge_todo *t)
+{
+	char asset[65], req[65];
+	lb_hex_encode(asset, t->asset_id, 32);
+	lb_hex_encode(req, t->request, 32);
+	struct objs *o = lb_calloc(1, sizeof *o);
+	if (!o)
+		return;
+	shred_vault(w, asset, t->scope == LB_PURGE_ASSET, o);
+	wipe_inputs(w, asset, o);
+	struct lb_purge_receipt_tx r = {.nobjects = o->n, .objects = &o->h[0][0]};
+	memcpy(r.request, t->request, 32);
+	memcpy(r.asset_id, t->asset_id, 32);
+	snprintf(r.note, sizeof r.note, "%s", o->n ? "crypto-shredded and deleted" : "held nothing");
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	uint8_t id[LB_HASH_LEN];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	int rc = lb_purge_receipt_encode(&r, &b);
+	if (!rc)
+		rc = lb_ledger_node_submit(w->ledger, LB_CHAIN_DIRECTORY, LB_TX_DATA_PURGE_RECEIPT,
+					   b.data, b.len, id, &em);
+	lb_buf_release(&b);
+	if (rc) {
+		lb_log(LB_LOG_WARN, "purge request %s: the receipt was not admitted: %s", req,
+		       em.text);
+	} else {
+		lb_log(LB_LOG_INFO, "purge request %s for asset %s: %zu object(s) destroyed, receipt "
+				    "sent",
+		       req, asset, o->n);
+		if (w->nsent == SENT_MAX)
+			w->nsent = 0;
+		memcpy(w->sent[w->nsent++], t->request, 32);
+	}
+	lb_free(o);
+}
+
+static void *run(void *arg)
+{
+	struct lb_purge_worker *w = arg;
+	uint64_t seen = UINT64_MAX, ticks = 0;
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		uint64_t h = lb_ledger_height(w->ledger, LB_CHAIN_DIRECTORY);
+		/* each new directory block, and every few seconds (a refused receipt is retried) */
+		if (h != seen || ++ticks % 20 == 0) {
+			if (ticks % 40 == 0) /* a receipt lost before its block is sent again */
+				w->nsent = 0;
+			seen = h;
+			pthread_mutex_unlock(&w->mu);
+			struct lb_purge_todo *todo = NULL;
+			size_t n = 0;
+			struct lb_errmsg em;
+			if (lb_purge_pending(w->ledger, w->addr, &w->from, &todo, &n, &em) == LB_OK)
+				for (size_t i = 0; i < n; i++)
+					if (!was_sent(w, todo[i].request))
+						answer(w, &todo[i]);
+			lb_free(todo);
+			pthread_mutex_lock(&w->mu);
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (!w->stop)
+			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int lb_purge_worker_start(struct lb_purge_worker **out, struct lb_ledger *l, const char *home,
+			  struct lb_errmsg *em)
+{
+	*out = NULL;
+	uint8_t pk[LB_PUBKEY_LEN];
+	if (lb_ledger_node_pk(l, pk, em))
+		return LB_OK; /* no node key: nothing to sign receipts with */
+	struct lb_purge_worker *w = lb_calloc(1, sizeof *w);
+	if (!w)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	w->ledger = l;
+	snprintf(w->home, sizeof w->home, "%s", home);
+	lb_addr_from_pubkey(w->addr, pk);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, run, w)) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		lb_free(w);
+		return lb_errf(em, LB_EINTERNAL, "cannot start the purge worker");
+	}
+	w->started = true;
+	*out = w;
+	return LB_OK;
+}
+
+void lb_purge_worker_stop(struct lb_purge_worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	lb_free(w);
+}
