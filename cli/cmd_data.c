@@ -25,6 +25,7 @@
 #include "common.h"
 #include "leben/api.h"
 #include "leben/crypto.h"
+#include "leben/data_purge.h"
 #include "leben/data_tx.h"
 #include "leben/data_vault.h"
 #include "leben/envelope.h"
@@ -1169,6 +1170,44 @@ static void describe_retirement(const json_t *r, char *out, size_t cap)
 		 tx && tx[0] ? tx : "(unknown)", blk, why && why[0] ? ": " : "", why ? why : "");
 }
 
+/* "on 2026-12-06 13:45 UTC" of a block time. */
+static void purge_day(json_int_t ms, char *out, size_t cap)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	if (ms <= 0 || !gmtime_r(&s, &tm) || !strftime(out, cap, "on %Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(out, cap, "at an unknown time");
+}
+
+/* The purge status of asset id at the node (NULL when none was asked). */
+static json_t *purge_status_of(const char *url, const char *id)
+{
+	char path[160];
+	json_t *st = NULL;
+	struct lb_errmsg em;
+	snprintf(path, sizeof path, "/v1/data/purges/%.64s", id);
+	if (lb_client_get(url, path, &st, &em))
+		return NULL;
+	return st;
+}
+
+/* "asset X was purged on DATE at the owner's request" when the whole asset was purged. */
+static bool purged_text(json_t *st, const char *id, char *out, size_t cap)
+{
+	if (!json_is_true(json_object_get(st, "purged")))
+		return false;
+	char when[64];
+	const char *by = "owner";
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(st, "requests"), i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "scope")), "asset"))
+			by = json_string_value(json_object_get(r, "by"));
+	purge_day(json_integer_value(json_object_get(st, "purged_at")), when, sizeof when);
+	snprintf(out, cap, "asset %s was purged %s at the %s's request", id, when, by);
+	return true;
+}
+
 /* Bring the catalogue up to the node's directory chain: replay the data.* txs of every block
  * after the one it last saw. A catalogue made for another network is rebuilt. */
 static int directory_sync(const char *cmd, const char *url, struct lb_catalog *cat,
@@ -2152,6 +2191,17 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 	json_t *stored = json_deep_copy(*result);
 	if (stored)
 		json_object_set_new(stored, "file", json_string(abs));
+	if (stored && prev) { /* the earlier versions' vault objects, for a purge */
+		json_t *olds = json_deep_copy(json_object_get(prev, "vaults"));
+		const char *pv = json_string_value(json_object_get(prev, "vault"));
+		if (!json_is_array(olds)) {
+			json_decref(olds);
+			olds = json_array();
+		}
+		if (pv && strcmp(pv, ref))
+			json_array_append_new(olds, json_string(pv));
+		json_object_set_new(stored, "vaults", olds);
+	}
 	json_object_set_new(assets_map(c->assets), idhex, stored);
 	rc = assets_save(c, em);
 	directory_sync(c->cmd, c->url, c->cat, em);
@@ -2598,6 +2648,28 @@ static int data_show(int argc, char **argv)
 		return fail("show", &em, NULL);
 	const char *url = cli_node_url(node, home);
 	rc = directory_sync("show", url, cat, &em);
+	json_t *pst = rc ? NULL : purge_status_of(url, pos[0]);
+	char pmsg[512];
+	if (pst && purged_text(pst, pos[0], pmsg, sizeof pmsg)) {
+		/* the entry of a purged asset: that it was purged, when, and at whose request */
+		lb_catalog_close(cat);
+		if (priv) {
+			json_decref(pst);
+			lb_errf(&em, LB_ENOTFOUND, "%s: its private part is no longer served", pmsg);
+			return fail("show", &em, NULL);
+		}
+		json_t *out = json_pack("{s:s,s:s,s:O,s:O}", "asset_id", pos[0], "status", "purged",
+					"purged_at", json_object_get(pst, "purged_at"), "purge",
+					pst);
+		json_decref(pst);
+		if (json)
+			return print_json_obj(out);
+		json_decref(out);
+		printf("%s (purged); 'leben data purge-status %s' shows the holders' receipts\n",
+		       pmsg, pos[0]);
+		return 0;
+	}
+	json_decref(pst);
 	if (!rc)
 		rc = lb_catalog_get(cat, pos[0], &j, &em);
 	if (!rc && priv) {
@@ -2719,6 +2791,16 @@ static int data_get(int argc, char **argv)
 		return fail("get", &em, NULL);
 	}
 	const char *id_for_dir = asset_id ? asset_id : pos[0];
+	json_t *pst = purge_status_of(url, id_for_dir);
+	char pmsg[512];
+	if (pst && purged_text(pst, id_for_dir, pmsg, sizeof pmsg)) {
+		json_decref(pst);
+		lb_errf(&em, LB_ENOTFOUND, "%s: its data was destroyed; nothing was written", pmsg);
+		lb_catalog_close(cat);
+		json_decref(assets);
+		return fail("get", &em, NULL);
+	}
+	json_decref(pst);
 	ret = json_object_get(entry, "retired") ? json_incref(json_object_get(entry, "retired"))
 						: retirement_of(cat, id_for_dir);
 	if (ret) {
@@ -2920,6 +3002,578 @@ out_status:
 	return rc;
 }
 
+/* ---- purge (docs/security.md "Purge") -------------------------------------------------------- */
+
+static const char purge_help[] =
+	"usage: leben data purge ASSET_ID [--patient ID,...] [--patient-column NAME]\n"
+	"                        [--at-patient-request] [--holders ADDR,...] [--deadline BLOCKS]\n"
+	"                        [--reason TEXT] [--key NAME] [--home DIR] [--node URL] [--json]\n"
+	"\n"
+	"Destroy an asset's data everywhere LEBEN put it, verifiably. Without --patient the whole\n"
+	"asset is purged; with --patient (local ids of the asset's patient column, or their\n"
+	"commitments, 64 hex digits) only those patients' records: a table without their rows\n"
+	"is published as the next version first (CSV assets; --patient-column, default\n"
+	"patient_id), then every earlier version is destroyed.\n"
+	"A data.purge request goes to the directory chain naming the holders: the owner, the\n"
+	"executors that received the asset's data for off-site or integrated runs (found on the\n"
+	"business chain) and any --holders. This home's vault objects of the asset are\n"
+	"crypto-shredded at once (their keys erased, the ciphertexts overwritten and deleted);\n"
+	"every holder's node does the same and answers with a signed data.purge.receipt naming\n"
+	"what it destroyed. A holder without a receipt --deadline blocks (default 100) after the\n"
+	"request is reported late by 'leben data purge-status'.\n"
+	"--at-patient-request records that the patient asked (the owner sends it for them).\n"
+	"Copies outside LEBEN (the source file, backups) are not reached: the output names the\n"
+	"source file.\n"
+	"\n"
+	"Exit status: 0 asked and this home's copies destroyed, 1 refused or failed, 2 wrong usage.\n";
+
+static const char purge_status_help[] =
+	"usage: leben data purge-status ASSET_ID [--wait SECONDS] [--home DIR] [--node URL] [--json]\n"
+	"\n"
+	"The purges asked for an asset, from the directory chain: for each request its scope,\n"
+	"date, at whose request, and every holder: answered (block, objects destroyed), waiting,\n"
+	"or late (no receipt by the deadline). --wait polls until every request is complete.\n"
+	"\n"
+	"Exit status: 0 every purge complete, 3 some holder has not answered yet, 1 failed\n"
+	"(no purge asked for the asset), 2 wrong usage.\n";
+
+/* The executors that received the asset's data (off-site / integrated runs), from the
+ * business chain's exchange log, added to holders (a JSON array of addresses). */
+static void purge_executors(const char *url, const char *id, json_t *holders)
+{
+	char path[160];
+	json_t *log = NULL;
+	struct lb_errmsg em;
+	snprintf(path, sizeof path, "/v1/exchange/log/%.64s", id);
+	if (lb_client_get(url, path, &log, &em))
+		return;
+	size_t i;
+	json_t *ev;
+	json_array_foreach(json_object_get(log, "events"), i, ev) {
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		const char *req =
+			json_string_value(json_object_get(json_object_get(ev, "details"), "request"));
+		json_t *r = NULL;
+		if (!type || strcmp(type, "xchg.exec") || !req)
+			continue;
+		snprintf(path, sizeof path, "/v1/exchange/requests/%.64s", req);
+		if (lb_client_get(url, path, &r, &em))
+			continue;
+		const char *sc = json_string_value(json_object_get(r, "scenario"));
+		const char *ex = json_string_value(json_object_get(r, "executor"));
+		bool found = false;
+		size_t k;
+		json_t *h;
+		json_array_foreach(holders, k, h)
+			found |= ex && !strcmp(json_string_value(h), ex);
+		if (sc && ex && !found && (!strcmp(sc, "off-site") || !strcmp(sc, "integrated")))
+			json_array_append_new(holders, json_string(ex));
+		json_decref(r);
+	}
+	json_decref(log);
+}
+
+/* Shred the vault objects refs (hex strings) of this home; add them to objs. */
+static int purge_shred(const char *home, json_t *refs, json_t *objs, struct lb_errmsg *em)
+{
+	char vdir[4200];
+	snprintf(vdir, sizeof vdir, "%s/vault", home);
+	size_t i;
+	json_t *v;
+	json_array_foreach(refs, i, v) {
+		const char *ref = json_string_value(v);
+		bool held = false;
+		int rc = ref ? lb_vault_shred(vdir, ref, &held, em) : LB_OK;
+		if (rc)
+			return rc;
+		if (ref)
+			json_array_append_new(objs, json_string(ref));
+	}
+	return LB_OK;
+}
+
+/* Rows of a CSV table whose patient column's commitment is not in gone (n x 32, sorted
+ * order not needed): the table without those patients' records, into out. */
+static int purge_rows(const uint8_t *csv, size_t len, const char *col, const uint8_t asset[32],
+		      const uint8_t skey[LB_XCHG_SALT_KEY_LEN], const uint8_t *gone, size_t ngone,
+		      struct lb_buf *out, size_t *dropped, struct lb_errmsg *em)
+{
+	size_t pos = 0, ncol = 0, want = (size_t)-1, row = 0;
+	char sep = ',';
+	*dropped = 0;
+	for (size_t i = 0; i < len && csv[i] != '\n'; i++)
+		if (csv[i] == ';' || csv[i] == '\t') {
+			sep = (char)csv[i];
+			break;
+		} else if (csv[i] == ',')
+			break;
+	while (pos < len) {
+		size_t start = pos, field = 0, fstart = pos;
+		bool q = false;
+		char cell[LB_XCHG_LOCAL_ID_MAX + 1] = "";
+		for (; pos < len; pos++) {
+			uint8_t ch = csv[pos];
+			if (ch == '"')
+				q = !q;
+			else if (!q && (ch == (uint8_t)sep || ch == '\n')) {
+				size_t fl = pos - fstart;
+				const uint8_t *fp = csv + fstart;
+				if (fl && fp[fl - 1] == '\r')
+					fl--;
+				if (fl >= 2 && fp[0] == '"' && fp[fl - 1] == '"') {
+					fp++;
+					fl -= 2;
+				}
+				if (row == 0 && fl == strlen(col) && !memcmp(fp, col, fl))
+					want = field;
+				if (row > 0 && field == want && fl <= LB_XCHG_LOCAL_ID_MAX) {
+					memcpy(cell, fp, fl);
+					cell[fl] = 0;
+				}
+				field++;
+				fstart = pos + 1;
+				if (ch == '\n')
+					break;
+			}
+		}
+		if (pos >= len) { /* a last line without a newline */
+			size_t fl = pos - fstart;
+			if (row > 0 && field == want && fl <= LB_XCHG_LOCAL_ID_MAX) {
+				memcpy(cell, csv + fstart, fl);
+				cell[fl] = 0;
+			}
+			if (row == 0 && fl == strlen(col) && !memcmp(csv + fstart, col, fl))
+				want = field;
+		}
+		size_t end = pos < len ? pos + 1 : len;
+		pos = end;
+		if (row == 0) {
+			ncol = field + 1;
+			if (want == (size_t)-1)
+				return lb_errf(em, LB_ENOTFOUND,
+					       "the table has no column '%s'; name the patient column "
+					       "with --patient-column",
+					       col);
+		}
+		bool drop = false;
+		if (row > 0 && cell[0]) {
+			uint8_t c[32];
+			lb_xchg_patient_commit(c, asset, skey, cell);
+			for (size_t k = 0; k < ngone && !drop; k++)
+				drop = !memcmp(gone + 32 * k, c, 32);
+			sodium_memzero(cell, sizeof cell);
+		}
+		row++;
+		if (drop) {
+			(*dropped)++;
+			continue;
+		}
+		int rc = lb_buf_add(out, csv + start, end - start);
+		if (rc)
+			return lb_errf(em, rc, "out of memory");
+	}
+	(void)ncol;
+	return LB_OK;
+}
+
+/* The next version without the patients' records (CSV assets): publish it through the update
+ * path; the earlier versions' objects are returned in old (to be shredded). */
+static int purge_patients_version(struct pub_ctx *c, json_t *entry, const char *id,
+				  const char *col, const uint8_t *gone, size_t ngone,
+				  size_t *dropped, struct lb_errmsg *em)
+{
+	uint8_t asset[32], skey[LB_XCHG_SALT_KEY_LEN], xpk[32], xsk[32], seed[32];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char vdir[4200], tmp[4300];
+	const char *ref = json_string_value(json_object_get(entry, "vault"));
+	struct lb_keypair kp;
+	int rc;
+	if (!ref || lb_hex_decode(asset, 32, id))
+		return lb_errf(em, LB_ECORRUPT, "the home's entry of asset %s names no vault object",
+			       id);
+	if ((rc = lb_xchg_salt_key(c->home, asset, false, skey, em)))
+		return lb_errwrap(em, "patients are named by commitments made with the asset's salt "
+				      "key, which this home does not have: ");
+	if (cli_load_key(c->home, "node", &kp)) {
+		sodium_memzero(skey, sizeof skey);
+		return lb_errf(em, LB_EUNAUTH, "cannot use the node key to open the vault");
+	}
+	memcpy(seed, kp.sk, 32);
+	lb_keypair_wipe(&kp);
+	rc = lb_envelope_keypair_from_ed25519_seed(xpk, xsk, seed);
+	sodium_memzero(seed, sizeof seed);
+	snprintf(vdir, sizeof vdir, "%s/vault", c->home);
+	if (!rc)
+		rc = lb_vault_get(vdir, ref, xsk, xpk, &data, &len, em);
+	sodium_memzero(xsk, sizeof xsk);
+	struct lb_buf out;
+	lb_buf_init(&out, len + 1);
+	if (!rc)
+		rc = purge_rows(data, len, col, asset, skey, gone, ngone, &out, dropped, em);
+	sodium_memzero(skey, sizeof skey);
+	if (data) {
+		sodium_memzero(data, len);
+		lb_free(data);
+	}
+	if (!rc && !*dropped)
+		rc = lb_errf(em, LB_ENOTFOUND,
+			     "asset %s holds no record of the patients named (column '%s'); nothing "
+			     "was changed",
+			     id, col);
+	/* the new version is published from a private file, wiped once it is in the vault */
+	const char *name = json_string_value(json_object_get(entry, "path"));
+	const char *base = name && strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	snprintf(tmp, sizeof tmp, "%s/data/purge", c->home);
+	if (!rc)
+		rc = lb_mkdirs(tmp, 0700, em);
+	snprintf(tmp, sizeof tmp, "%s/data/purge/%s", c->home, base && *base ? base : "table.csv");
+	if (!rc)
+		rc = lb_file_write(tmp, out.data, out.len, 0600, em);
+	if (out.data)
+		sodium_memzero(out.data, out.len);
+	lb_buf_release(&out);
+	json_t *res = NULL, *prev = json_deep_copy(entry);
+	struct add_terms t = {.sync = "manual", .type = "csv"};
+	if (!rc)
+		rc = publish_file(c, tmp, &t, prev, &res, em);
+	struct lb_errmsg ignore;
+	lb_vault_wipe_file(tmp, &ignore);
+	json_t *now = json_object_get(assets_map(c->assets), id);
+	if (!rc && now) { /* the entry keeps naming the owner's file, not the private copy */
+		json_object_set(now, "file", json_object_get(prev, "file"));
+		json_object_set(now, "path", json_object_get(prev, "path"));
+		rc = assets_save(c, em);
+	}
+	json_decref(prev);
+	json_decref(res);
+	return rc;
+}
+
+static int data_purge(int argc, char **argv)
+{
+	const char *home = NULL, *node = NULL, *key = NULL, *patients = NULL, *holders = NULL,
+		   *deadline = NULL, *reason = NULL, *column = NULL, *pos[1];
+	bool json = false, help = false, by_patient = false;
+	const struct copt opts[] = {{"--patient", &patients, NULL},
+				    {"--patient-column", &column, NULL},
+				    {"--at-patient-request", NULL, &by_patient},
+				    {"--holders", &holders, NULL},
+				    {"--deadline", &deadline, NULL},
+				    {"--reason", &reason, NULL},
+				    {"--key", &key, NULL},
+				    {"--home", &home, NULL},
+				    {"--node", &node, NULL},
+				    {"--json", NULL, &json},
+				    {"--help", NULL, &help},
+				    {"-h", NULL, &help},
+				    {NULL, NULL, NULL}};
+	int rc = sub_options("data purge", argc, argv, opts, pos, &help, purge_help);
+	if (rc >= 0)
+		return rc;
+	char *end = NULL;
+	unsigned long long dl = deadline ? strtoull(deadline, &end, 10) : 100;
+	if ((deadline && (!*deadline || *end)) || dl < 1 || dl > LB_PURGE_DEADLINE_MAX) {
+		fprintf(stderr, "leben data purge: --deadline %s: give 1 to %d blocks\n", deadline,
+			LB_PURGE_DEADLINE_MAX);
+		return 2;
+	}
+	if (reason && strlen(reason) > LB_PURGE_REASON_MAX) {
+		fprintf(stderr, "leben data purge: --reason is at most %d bytes\n",
+			LB_PURGE_REASON_MAX);
+		return 2;
+	}
+	uint8_t asset[32];
+	if (strlen(pos[0]) != 64 || lb_hex_decode(asset, 32, pos[0])) {
+		fprintf(stderr, "leben data purge: '%s' is not an asset id (64 hex digits)\n", pos[0]);
+		return 2;
+	}
+	struct pub_ctx c = {.cmd = "purge", .json = json, .key_name = key ? key : "node"};
+	c.home = cli_home(home);
+	c.url = cli_node_url(node, c.home);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	json_t *hold = json_array(), *objs = json_array(), *refs = json_array(), *st = NULL;
+	uint8_t *gone = NULL, *haddr = NULL;
+	size_t ngone = 0, dropped = 0;
+	char txid[65] = "", rtxid[65] = "", msg[512];
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	if ((rc = pub_open(&c, &em)))
+		goto out;
+	if ((st = purge_status_of(c.url, pos[0])) && purged_text(st, pos[0], msg, sizeof msg)) {
+		rc = lb_errf(&em, LB_EINVALID, "%s; nothing more to do", msg);
+		goto out;
+	}
+	/* the patients: commitments, or local ids made into commitments with the salt key */
+	if (patients) {
+		uint8_t skey[LB_XCHG_SALT_KEY_LEN];
+		bool have_skey = lb_xchg_salt_key(c.home, asset, false, skey, NULL) == LB_OK;
+		char list[8192];
+		snprintf(list, sizeof list, "%s", patients);
+		gone = lb_calloc(LB_PURGE_PATIENTS_MAX, 32);
+		for (char *save = NULL, *p = strtok_r(list, ",", &save); gone && p;
+		     p = strtok_r(NULL, ",", &save)) {
+			if (ngone == LB_PURGE_PATIENTS_MAX) {
+				rc = lb_errf(&em, LB_ETOOBIG, "at most %d patients per purge",
+					     LB_PURGE_PATIENTS_MAX);
+				break;
+			}
+			if (strlen(p) == 64 && !lb_hex_decode(gone + 32 * ngone, 32, p)) {
+				ngone++;
+			} else if (!have_skey) {
+				rc = lb_errf(&em, LB_ENOTFOUND,
+					     "patient '%s': a local id needs the asset's salt key, which "
+					     "this home does not have; give the commitment (64 hex)",
+					     p);
+				break;
+			} else {
+				lb_xchg_patient_commit(gone + 32 * ngone++, asset, skey, p);
+			}
+		}
+		sodium_memzero(skey, sizeof skey);
+		if (!rc && !ngone)
+			rc = lb_errf(&em, LB_EUSAGE, "--patient names no patient");
+		if (rc)
+			goto out;
+	}
+	/* this home's entry: its vault objects (every version) */
+	json_t *entry = json_object_get(assets_map(c.assets), pos[0]);
+	if (entry) {
+		json_t *old = json_object_get(entry, "vaults");
+		size_t i;
+		json_t *v;
+		json_array_foreach(old, i, v)
+			json_array_append(refs, v);
+		if (!patients && json_object_get(entry, "vault"))
+			json_array_append(refs, json_object_get(entry, "vault"));
+		if (patients) { /* the current version too: it is replaced below */
+			json_array_append(refs, json_object_get(entry, "vault"));
+			if ((rc = purge_patients_version(&c, entry, pos[0],
+							 column ? column : "patient_id", gone, ngone,
+							 &dropped, &em)))
+				goto out;
+		}
+	} else if (patients) {
+		rc = lb_errf(&em, LB_ENOTFOUND,
+			     "asset %s was not published from this home: a patients' purge is made "
+			     "by the owner's home, which publishes the table without their records",
+			     pos[0]);
+		goto out;
+	}
+	/* the holders: executors from the business chain, and those named */
+	purge_executors(c.url, pos[0], hold);
+	if (holders) {
+		char list[8192];
+		snprintf(list, sizeof list, "%s", holders);
+		for (char *save = NULL, *p = strtok_r(list, ",", &save); p;
+		     p = strtok_r(NULL, ",", &save)) {
+			uint8_t a[LB_ADDR_LEN];
+			if (lb_addr_decode(a, p, NULL)) {
+				rc = lb_errf(&em, LB_EUSAGE, "--holders: '%s' is not an lb1... address", p);
+				goto out;
+			}
+			bool dup = false;
+			size_t k;
+			json_t *h;
+			json_array_foreach(hold, k, h)
+				dup |= !strcmp(json_string_value(h), p);
+			if (!dup)
+				json_array_append_new(hold, json_string(p));
+		}
+	}
+	size_t nh = json_array_size(hold);
+	if (nh > LB_PURGE_HOLDERS_MAX) {
+		rc = lb_errf(&em, LB_ETOOBIG, "%zu holders: at most %d per request", nh,
+			     LB_PURGE_HOLDERS_MAX);
+		goto out;
+	}
+	haddr = lb_calloc(nh ? nh : 1, LB_ADDR_LEN);
+	for (size_t i = 0; haddr && i < nh; i++)
+		lb_addr_decode(haddr + i * LB_ADDR_LEN, json_string_value(json_array_get(hold, i)),
+			       NULL);
+	struct lb_purge_tx p = {.scope = patients ? LB_PURGE_PATIENTS : LB_PURGE_ASSET,
+				.by = by_patient ? LB_PURGE_BY_PATIENT : LB_PURGE_BY_OWNER,
+				.deadline = dl,
+				.npatients = ngone,
+				.patients = gone,
+				.nholders = nh,
+				.holders = haddr};
+	memcpy(p.asset_id, asset, 32);
+	snprintf(p.reason, sizeof p.reason, "%s", reason ? reason : "");
+	if ((rc = lb_purge_tx_encode(&p, &b)) ||
+	    (rc = send_directory_tx(&c, LB_TX_DATA_PURGE, &b, txid, &em)))
+		goto out;
+	/* this home's copies, at once (the node's worker names them in its receipt) */
+	if ((rc = purge_shred(c.home, refs, objs, &em)))
+		goto out;
+	char note[4300];
+	snprintf(note, sizeof note, "%s/data/purged", c.home);
+	lb_mkdirs(note, 0700, NULL);
+	snprintf(note, sizeof note, "%s/data/purged/%s.json", c.home, pos[0]);
+	json_t *nj = json_pack("{s:s,s:O}", "request", txid, "objects", objs);
+	if (nj)
+		json_dump_file(nj, note, JSON_COMPACT);
+	json_decref(nj);
+	if (entry) {
+		entry = json_object_get(assets_map(c.assets), pos[0]); /* publish may replace it */
+		if (!patients)
+			json_object_set_new(entry, "purged",
+					    json_pack("{s:s,s:I,s:s}", "tx", txid, "time_ms",
+						      (json_int_t)lb_now_ms(), "by", c.addr_text));
+		json_object_set_new(entry, "vaults", json_array());
+		assets_save(&c, &em);
+	}
+	/* the owner's receipt: the node sends it when the node key owns the asset; another
+	 * owner key answers here */
+	struct lb_keypair nk;
+	bool node_owns = cli_load_key(c.home, "node", &nk) == 0 && !memcmp(nk.pk, c.kp.pk, 32);
+	lb_keypair_wipe(&nk);
+	if (!node_owns) {
+		size_t no = json_array_size(objs);
+		uint8_t *oh = lb_calloc(no ? no : 1, 32);
+		for (size_t i = 0; oh && i < no; i++)
+			lb_hex_decode(oh + 32 * i, 32, json_string_value(json_array_get(objs, i)));
+		struct lb_purge_receipt_tx r = {.nobjects = oh ? no : 0, .objects = oh};
+		lb_hex_decode(r.request, 32, txid);
+		memcpy(r.asset_id, asset, 32);
+		snprintf(r.note, sizeof r.note, "crypto-shredded by the owner's home");
+		lb_buf_reset(&b);
+		rc = lb_purge_receipt_encode(&r, &b);
+		if (!rc)
+			rc = send_directory_tx(&c, LB_TX_DATA_PURGE_RECEIPT, &b, rtxid, &em);
+		lb_free(oh);
+		if (rc)
+			goto out;
+	}
+out:;
+	const char *src = json_string_value(
+		json_object_get(json_object_get(assets_map(c.assets), pos[0]), "file"));
+	char srccopy[4200] = "";
+	if (src)
+		snprintf(srccopy, sizeof srccopy, "%s", src);
+	pub_close(&c);
+	json_decref(st);
+	lb_free(gone);
+	lb_free(haddr);
+	lb_buf_release(&b);
+	if (rc) {
+		json_decref(hold);
+		json_decref(objs);
+		json_decref(refs);
+		fail("purge", &em, NULL);
+		return rc == LB_EUSAGE ? 2 : 1;
+	}
+	if (json) {
+		json_t *j = json_pack("{s:s,s:s,s:s,s:O,s:O,s:I}", "asset_id", pos[0], "request", txid,
+				      "scope", patients ? "patients" : "asset", "holders", hold,
+				      "destroyed_here", objs, "records_removed", (json_int_t)dropped);
+		if (rtxid[0])
+			json_object_set_new(j, "receipt", json_string(rtxid));
+		if (srccopy[0])
+			json_object_set_new(j, "source_file", json_string(srccopy));
+		print_json_obj(j);
+	} else {
+		if (patients)
+			printf("asset %s: %zu record(s) of %zu patient(s) removed; the table without "
+			       "them is the asset's new version\n",
+			       pos[0], dropped, ngone);
+		printf("purge of asset %s%s asked in tx %s; holders: the owner and %zu "
+		       "executor(s)\n",
+		       pos[0], patients ? " (patients' records)" : "", txid, json_array_size(hold));
+		printf("  %zu vault object(s) crypto-shredded in this home%s\n", json_array_size(objs),
+		       rtxid[0] ? ", receipt sent" : "; the node sends the receipt");
+		if (srccopy[0])
+			printf("  the source file %s is outside LEBEN and was not touched\n", srccopy);
+		printf("  'leben data purge-status %s' follows the receipts\n", pos[0]);
+	}
+	json_decref(hold);
+	json_decref(objs);
+	json_decref(refs);
+	return 0;
+}
+
+static int data_purge_status(int argc, char **argv)
+{
+	const char *home = NULL, *node = NULL, *wait = NULL, *pos[1];
+	bool json = false, help = false;
+	const struct copt opts[] = {{"--wait", &wait, NULL}, {"--home", &home, NULL},
+				    {"--node", &node, NULL}, {"--json", NULL, &json},
+				    {"--help", NULL, &help}, {"-h", NULL, &help},
+				    {NULL, NULL, NULL}};
+	int rc = sub_options("data purge-status", argc, argv, opts, pos, &help, purge_status_help);
+	if (rc >= 0)
+		return rc;
+	char *end = NULL;
+	double secs = wait ? strtod(wait, &end) : 0;
+	if (wait && (!*wait || *end || secs < 0 || secs > 3600)) {
+		fprintf(stderr, "leben data purge-status: --wait %s: give 0 to 3600 seconds\n", wait);
+		return 2;
+	}
+	const char *h = cli_home(home);
+	const char *url = cli_node_url(node, h);
+	char path[160];
+	snprintf(path, sizeof path, "/v1/data/purges/%.64s", pos[0]);
+	uint64_t until = lb_mono_ns() + (uint64_t)(secs * 1e9);
+	json_t *st = NULL;
+	struct lb_errmsg em;
+	bool complete;
+	for (;;) {
+		lb_errclear(&em);
+		if (lb_client_get(url, path, &st, &em))
+			return fail("purge-status", &em, NULL);
+		complete = true;
+		size_t i;
+		json_t *r;
+		json_array_foreach(json_object_get(st, "requests"), i, r)
+			complete &= json_is_true(json_object_get(r, "complete"));
+		if (complete || lb_mono_ns() >= until)
+			break;
+		json_decref(st);
+		struct timespec ts = {0, 200 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (json) {
+		print_json_obj(st);
+		return complete ? 0 : 3;
+	}
+	char msg[512];
+	if (purged_text(st, pos[0], msg, sizeof msg))
+		printf("%s\n", msg);
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(st, "requests"), i, r) {
+		char when[64];
+		purge_day(json_integer_value(json_object_get(r, "time_ms")), when, sizeof when);
+		printf("request %s: %s, asked %s by %s at the %s's request (directory block %lld, "
+		       "deadline block %lld): %s\n",
+		       json_string_value(json_object_get(r, "request")),
+		       !strcmp(json_string_value(json_object_get(r, "scope")), "asset")
+			       ? "whole asset"
+			       : "patients' records",
+		       when, json_string_value(json_object_get(r, "requested_by")),
+		       json_string_value(json_object_get(r, "by")),
+		       (long long)json_integer_value(json_object_get(r, "height")),
+		       (long long)json_integer_value(json_object_get(r, "deadline_height")),
+		       json_is_true(json_object_get(r, "complete")) ? "complete" : "not complete");
+		size_t k;
+		json_t *hj;
+		json_array_foreach(json_object_get(r, "holders"), k, hj) {
+			const char *s = json_string_value(json_object_get(hj, "status"));
+			printf("  %-8s %s: %s", json_string_value(json_object_get(hj, "role")),
+			       json_string_value(json_object_get(hj, "holder")),
+			       !strcmp(s, "late") ? "LATE (no receipt by the deadline)" : s);
+			if (!strcmp(s, "answered"))
+				printf(" at block %lld, %lld object(s) destroyed",
+				       (long long)json_integer_value(json_object_get(hj, "height")),
+				       (long long)json_integer_value(json_object_get(hj, "objects")));
+			printf("\n");
+		}
+	}
+	json_decref(st);
+	return complete ? 0 : 3;
+}
+
 struct data_sub {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -2937,6 +3591,8 @@ static const struct data_sub data_subs[] = {
 	{"show", data_show, "show an asset's directory entry (public, or --private if allowed)"},
 	{"grant", data_grant, "let more readers open an asset's private part"},
 	{"get", data_get, "decrypt a raw data object from this node's vault"},
+	{"purge", data_purge, "destroy an asset (or patients' records in it) at every holder"},
+	{"purge-status", data_purge_status, "who has destroyed a purged asset's data, who is late"},
 };
 
 static void data_usage(FILE *out)
