@@ -3308,7 +3308,9 @@ static int data_purge(int argc, char **argv)
 	/* the patients: commitments, or local ids made into commitments with the salt key */
 	if (patients) {
 		uint8_t skey[LB_XCHG_SALT_KEY_LEN];
-		bool have_skey = lb_xchg_salt_key(c.home, asset, false, skey, NULL) == LB_OK;
+		/* the owner's home keeps (or makes) the asset's salt key */
+		bool mine = json_object_get(assets_map(c.assets), pos[0]) != NULL;
+		bool have_skey = lb_xchg_salt_key(c.home, asset, mine, skey, NULL) == LB_OK;
 		char list[8192];
 		snprintf(list, sizeof list, "%s", patients);
 		gone = lb_calloc(LB_PURGE_PATIENTS_MAX, 32);

@@ -134,12 +134,9 @@ int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, str
 			goto out;
 		}
 	}
-	rc = lb_xchg_check_json(c->ledger, req, exec, pats, n,
-				json_is_true(json_object_get(b, "exclude_revoked")), out, em);
-	if (!rc && (rc = purged_request(c->ledger, req, pats, n, em))) {
-		json_decref(*out);
-		*out = NULL;
-	}
+	if (!(rc = purged_request(c->ledger, req, pats, n, em)))
+		rc = lb_xchg_check_json(c->ledger, req, exec, pats, n,
+					json_is_true(json_object_get(b, "exclude_revoked")), out, em);
 out:
 	lb_free(pats);
 	json_decref(b);

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""Verifiable purge through a real node (docs/security.md "Purge").
+
+Attacks first, after purge: `data get` of the asset, opening the vault object with the vault
+(node) key from a copy of the ciphertext taken before the purge, an exchange run (the node's
+check), reading the private part, finding the asset by search (node index and local
+catalogue): all refused or empty, with the message naming the date and at whose request.
+Then the flow: a patients' purge publishes the table without their rows as the next version
+(checked against python's csv), destroys the earlier version, and the node's worker answers
+with a receipt naming the destroyed object; the patient's view lists it; a whole-asset purge
+shreds every version, the directory entry shows "purged" with the date; a holder that does not
+answer is reported late after the deadline; bad requests are refused with nothing changed;
+`leben verify` still passes."""
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lebentest import Node, Tap, blake2b256, run_cli  # noqa: E402
+
+
+def commitment(key, asset, local):
+    """lb_xchg_patient_commit (docs/exchange.md), built independently of the C code."""
+    a = bytes.fromhex(asset)
+    salt = blake2b256(key + a + local.encode(), "LEBEN-patient-salt-v1")
+    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
+
+
+def status(node, asset, wait=20):
+    r = node.cli(["data", "purge-status", asset, "--wait", str(wait), "--json"])
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, None
+
+
+def table(rows):
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["patient_id", "age", "systolic"])
+    w.writerows(rows)
+    return out.getvalue()
+
+
+def main():
+    t = Tap()
+    node = Node()
+    tmp = tempfile.mkdtemp(prefix="leben-purge-")
+    try:
+        node.start()
+        run(t, node, tmp)
+    finally:
+        node.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    t.done()
+
+
+def run(t, node, tmp):
+    rows = [["P%d" % n, str(40 + n), str(120 + 2 * n)] for n in range(1, 9)]
+    path = os.path.join(tmp, "cohort.csv")
+    with open(path, "w") as f:
+        f.write(table(rows))
+    r, add = node.cli_json(["data", "add", path, "--private", "basic.description",
+                            "--description", "ward-7 cohort"])
+    if not t.ok(r.returncode == 0 and add, "the table is published", r.stderr):
+        return
+    asset, ref1 = add["asset_id"], add["vault"]
+    vdir = os.path.join(node.home, "vault")
+    obj1 = os.path.join(vdir, ref1[:2], ref1 + ".lbo")
+    t.ok(os.path.exists(obj1) and os.path.getsize(os.path.join(vdir, "keys.tbl")) % 128 == 0,
+         "the vault object and its key record exist")
+    # the patients are named by commitments made with the asset's salt key
+    r = node.cli(["exchange", "offer", "--from", "node", "--asset-tx", add["tx"], "--price", "1",
+                  "--data", path])
+    t.ok(r.returncode == 0, "the asset is offered for exchange", r.stderr)
+
+    # ---- bad requests: refused, nothing changed ------------------------------------------------
+    h0 = node.get("/v1/status")[1]["chains"]["directory"]["height"]
+    for args, what in ((["--deadline", "0"], "a deadline of 0 blocks"),
+                       (["--holders", "lb1nope"], "a holder that is not an address"),
+                       (["--patient", "P99"], "a patient with no record in the table")):
+        r = node.cli(["data", "purge", asset] + args)
+        t.ok(r.returncode in (1, 2) and r.stderr.strip(), "purge with %s is refused" % what,
+             r.stderr)
+    r = node.cli(["data", "purge", "ab" * 32])
+    t.ok(r.returncode == 1 and "not registered" in r.stderr,
+         "purge of an unknown asset: the chain refuses it", r.stderr)
+    r = node.cli(["data", "purge", asset, "--key", "alice"])
+    t.ok(r.returncode == 1 and "only its owner" in r.stderr,
+         "purge by a key that does not own the asset: refused", r.stderr)
+    t.ok(os.path.exists(obj1), "... and the vault object is still there")
+    st, j = node.get("/v1/data/purges/" + asset)
+    t.ok(st == 404, "no purge recorded for the asset yet: 404", j)
+
+    # ---- a patients' purge: P3's rows leave every version -------------------------------------
+    r, pp = node.cli_json(["data", "purge", asset, "--patient", "P3", "--at-patient-request",
+                           "--reason", "the patient withdrew"])
+    if not t.ok(r.returncode == 0 and pp and pp["records_removed"] == 1,
+                "a patients' purge removes P3's record", r.stdout + r.stderr):
+        return
+    t.ok(not os.path.exists(obj1), "the version holding P3's record is gone from the vault")
+    with open(os.path.join(node.home, "exchange", "salts", asset + ".key"), "rb") as f:
+        skey = f.read()
+    p3 = commitment(skey, asset, "P3")
+    entry = json.load(open(os.path.join(node.home, "data", "assets.json")))["assets"][asset]
+    t.eq(entry["version"], 2, "the table without P3 is the asset's version 2")
+    out = os.path.join(tmp, "v2.csv")
+    r = node.cli(["data", "get", asset, "--out", out])
+    got = list(csv.reader(open(out))) if r.returncode == 0 else []
+    t.eq(got, [["patient_id", "age", "systolic"]] + [x for x in rows if x[0] != "P3"],
+         "data get returns the table without P3's record (python's csv)")
+    t.ok(entry["file"] == os.path.realpath(path), "the home still names the owner's file",
+         entry)
+    r, s = status(node, asset)
+    req = s["requests"][0] if s else {}
+    t.ok(r.returncode == 0 and req.get("complete") and req["by"] == "patient" and
+         req["patients"] == [p3], "the request is complete: the node answered, at the "
+         "patient's request, naming P3's commitment", r.stdout + r.stderr)
+    rc = json.loads(json.dumps(req.get("holders", [{}])[0]))
+    t.ok(rc.get("status") == "answered" and rc.get("objects", 0) >= 1,
+         "the owner's receipt names the destroyed object", rc)
+    st, pv = node.get("/v1/patients/%s/purges" % p3)
+    t.ok(st == 200 and len(pv["purges"]) == 1 and pv["purges"][0]["asset_id"] == asset
+         and pv["purges"][0]["complete"], "the patient's view lists the purge of its records", pv)
+    rtx = [x for blk in range(1, node.get("/v1/status")[1]["chains"]["directory"]["height"] + 1)
+           for x in node.get("/v1/chains/directory/blocks/%d" % blk)[1]["txs"]
+           if x["type"] == "data.purge.receipt"]
+    t.ok(rtx and ref1 in rtx[0]["payload"]["objects"],
+         "the receipt on the chain names the old version's object hash", rtx)
+    st, j = node.http("POST", "/v1/exchange/check",
+                      {"request": "00" * 32, "executor": node.address("node"), "patients": [p3]})[:2]
+    t.ok(st != 200, "a check naming an unknown request is refused", j)
+
+    # ---- the whole asset ----------------------------------------------------------------------
+    entry = json.load(open(os.path.join(node.home, "data", "assets.json")))["assets"][asset]
+    ref2 = entry["vault"]
+    obj2 = os.path.join(vdir, ref2[:2], ref2 + ".lbo")
+    stolen = open(obj2, "rb").read()  # the attacker's copy of the ciphertext
+    table_before = open(os.path.join(vdir, "keys.tbl"), "rb").read()
+    r = node.cli(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+                  "builtin:stats", "--params", '{"columns":["age"]}', "--purpose", "x", "--json"])
+    xreq = json.loads(r.stdout)["tx"] if r.returncode == 0 else "00" * 32
+    t.ok(r.returncode == 0, "a request on the asset before its purge", r.stderr)
+    r, pw = node.cli_json(["data", "purge", asset, "--reason", "registry closed"])
+    t.ok(r.returncode == 0 and pw and pw["scope"] == "asset", "the owner purges the whole asset",
+         r.stdout + r.stderr)
+    r, s = status(node, asset)
+    t.ok(r.returncode == 0 and s and s["purged"] and all(q["complete"] for q in s["requests"]),
+         "every purge of the asset is complete", r.stdout + r.stderr)
+
+    # ---- attacks after the purge --------------------------------------------------------------
+    r = node.cli(["data", "get", asset, "--out", os.path.join(tmp, "x.csv")])
+    t.ok(r.returncode == 1 and "was purged on" in r.stderr and "owner's request" in r.stderr
+         and not os.path.exists(os.path.join(tmp, "x.csv")),
+         "data get: refused, naming the date and the owner's request", r.stderr)
+    # the stolen ciphertext put back: the vault key opens nothing (its object key is erased)
+    os.makedirs(os.path.dirname(obj2), exist_ok=True)
+    with open(obj2, "wb") as f:
+        f.write(stolen)
+    r = node.cli(["data", "get", ref2, "--out", os.path.join(tmp, "y.csv")])
+    t.ok(r.returncode == 1 and not os.path.exists(os.path.join(tmp, "y.csv")),
+         "data get of the vault reference with the stolen ciphertext back: nothing", r.stderr)
+    table_after = open(os.path.join(vdir, "keys.tbl"), "rb").read()
+    recs = [table_after[i:i + 128] for i in range(0, len(table_after), 128)]
+    mine = [x for x in recs if x[4:36] == bytes.fromhex(ref2)]
+    t.ok(len(table_after) == len(table_before) and mine and
+         all(x[:4] == b"LBKX" and x[36:] == bytes(92) for x in mine),
+         "the key table keeps the object's record erased in place (marked, zeroed)")
+    t.ok(bytes.fromhex(ref2) not in b"".join(x[36:] for x in recs) and
+         table_before != table_after, "the sealed object key is no longer in the key table")
+    os.remove(obj2)
+    st, j = node.http("POST", "/v1/exchange/check",
+                      {"request": xreq, "executor": node.address("node"), "patients": []})[:2]
+    t.ok(st == 403 and "was purged on" in j["error"]["message"],
+         "an exchange run on the purged asset is refused by the node's check", j)
+    r = node.cli(["exchange", "run", "--from", "node", "--request", xreq, "--escrow", "00" * 32,
+                  "--data", path])
+    t.ok(r.returncode != 0, "exchange run on the purged asset fails", r.stderr)
+    r = node.cli(["data", "show", asset, "--private"])
+    t.ok(r.returncode == 1 and "was purged on" in r.stderr and "ward-7" not in r.stdout,
+         "the private part is no longer served", r.stderr)
+    r = node.cli(["data", "search", "cohort", "--directory", "--json"])
+    t.ok(r.returncode == 0 and asset not in r.stdout, "the node's directory search does not "
+         "find it", r.stdout + r.stderr)
+    r = node.cli(["data", "search", "cohort", "--json"])
+    t.ok(asset not in r.stdout, "the local catalogue does not find it", r.stdout)
+    r, sh = node.cli_json(["data", "show", asset])
+    t.ok(r.returncode == 0 and sh and sh["status"] == "purged" and sh["purged_at"] > 0,
+         "the directory entry shows purged with its date", r.stdout + r.stderr)
+    r = node.cli(["data", "show", asset])
+    t.ok("purged on 20" in r.stdout and "owner's request" in r.stdout,
+         "data show says purged, when and at whose request", r.stdout)
+    r = node.cli(["data", "purge", asset])
+    t.ok(r.returncode == 1 and "already" in r.stderr or "nothing more" in r.stderr,
+         "a second purge: nothing more to do", r.stderr)
+    leftovers = [f for f in os.listdir(os.path.join(node.home, "data", "purge"))] \
+        if os.path.isdir(os.path.join(node.home, "data", "purge")) else []
+    t.eq(leftovers, [], "no private copy of the new version is left behind")
+
+    # ---- a holder that never answers is late --------------------------------------------------
+    path2 = os.path.join(tmp, "other.csv")
+    with open(path2, "w") as f:
+        f.write(table([["Q1", "50", "130"], ["Q2", "51", "131"]]))
+    r, add2 = node.cli_json(["data", "add", path2])
+    t.ok(r.returncode == 0, "a second table", r.stderr)
+    absent = node.address("bob")
+    r = node.cli(["data", "purge", add2["asset_id"], "--holders", absent, "--deadline", "1"])
+    t.ok(r.returncode == 0, "purge naming a holder that never answers", r.stderr)
+    for n in range(2):  # directory blocks go by
+        note = os.path.join(tmp, "note%d.csv" % n)
+        with open(note, "w") as f:
+            f.write(table([["R%d" % n, str(60 + n), "140"], ["S%d" % n, "61", "141"]]))
+        node.cli(["data", "add", note])
+    r, s = status(node, add2["asset_id"], wait=0)
+    hs = {h["holder"]: h["status"] for h in s["requests"][0]["holders"]} if s else {}
+    t.ok(r.returncode == 3 and hs.get(absent) == "late" and
+         hs.get(node.address("node")) == "answered",
+         "purge-status: the silent holder is late (exit 3), the owner answered", r.stdout)
+    r = node.cli(["data", "purge-status", add2["asset_id"]])
+    t.ok("LATE" in r.stdout, "the text output says LATE", r.stdout)
+
+    r = run_cli(["verify", "--home", node.home])
+    t.ok(r.returncode == 0, "leben verify: the chains still replay", r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    main()
