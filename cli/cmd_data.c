@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -3403,20 +3404,28 @@ static int data_purge(int argc, char **argv)
 				.holders = haddr};
 	memcpy(p.asset_id, asset, 32);
 	snprintf(p.reason, sizeof p.reason, "%s", reason ? reason : "");
-	if ((rc = lb_purge_tx_encode(&p, &b)) ||
-	    (rc = send_directory_tx(&c, LB_TX_DATA_PURGE, &b, txid, &em)))
-		goto out;
-	/* this home's copies, at once (the node's worker names them in its receipt) */
-	if ((rc = purge_shred(c.home, refs, objs, &em)))
-		goto out;
+	/* what this home will destroy is noted first: the node's worker, which may see the
+	 * request before this command shreds, destroys and names the same objects */
 	char note[4300];
 	snprintf(note, sizeof note, "%s/data/purged", c.home);
 	lb_mkdirs(note, 0700, NULL);
 	snprintf(note, sizeof note, "%s/data/purged/%s.json", c.home, pos[0]);
-	json_t *nj = json_pack("{s:s,s:O}", "request", txid, "objects", objs);
-	if (nj)
-		json_dump_file(nj, note, JSON_COMPACT);
+	json_t *nj = json_pack("{s:O}", "objects", refs);
+	if (!nj || json_dump_file(nj, note, JSON_COMPACT)) {
+		json_decref(nj);
+		rc = lb_errf(&em, LB_EIO, "%s: cannot write the purge note", note);
+		goto out;
+	}
 	json_decref(nj);
+	if ((rc = lb_purge_tx_encode(&p, &b)) ||
+	    (rc = send_directory_tx(&c, LB_TX_DATA_PURGE, &b, txid, &em))) {
+		if (rc != LB_ETIMEOUT) /* refused: nothing will be destroyed */
+			unlink(note);
+		goto out;
+	}
+	/* this home's copies, at once */
+	if ((rc = purge_shred(c.home, refs, objs, &em)))
+		goto out;
 	if (entry) {
 		entry = json_object_get(assets_map(c.assets), pos[0]); /* publish may replace it */
 		if (!patients)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "api/api_int.h"
+#include "leben/data_purge.h"
 #include "leben/exchange.h"
 #include "leben/tx.h"
 
@@ -74,20 +75,52 @@ int api_xchg_log(const struct api_call *c, json_t **out, unsigned *status, struc
 }
 
 /* Body {"request":HEX, "executor":"lb1...", "patients":[HEX,...], "exclude_revoked":BOOL} */
-/* Refuse a run on purged data: the request's asset purged, or its patients' records. */
+/* Refuse a run on purged data: the request's asset purged, or (without plan) patients whose
+ * records were purged from it. With plan (a check that leaves out the patients it may not
+ * use), those patients are left out instead: added to "excluded" and listed under "purged",
+ * so that the run reads none of their rows. */
 static int purged_request(struct lb_ledger *l, const uint8_t req[LB_HASH_LEN],
-			  const uint8_t *pats, size_t n, struct lb_errmsg *em)
+			  const uint8_t *pats, size_t n, json_t *plan, struct lb_errmsg *em)
 {
 	json_t *r = NULL;
 	uint8_t asset[32];
 	struct lb_errmsg e;
 	if (lb_xchg_request_json(l, req, &r, &e))
 		return LB_OK;
-	int rc = lb_hex_decode(asset, 32, json_string_value(json_object_get(r, "asset")))
-			 ? LB_OK
-			 : api_purge_refusal(l, asset, pats, n, em);
+	int rc = LB_OK;
+	if (!lb_hex_decode(asset, 32, json_string_value(json_object_get(r, "asset"))))
+		rc = api_purge_refusal(l, asset, plan ? NULL : pats, plan ? 0 : n, em);
 	json_decref(r);
-	return rc;
+	if (rc || !plan || !n)
+		return rc;
+	bool whole = false;
+	uint64_t when = 0;
+	json_t *gone = NULL, *left = json_array();
+	lb_purge_of(l, asset, &whole, &when, &gone);
+	json_t *ex = json_object_get(plan, "excluded");
+	for (size_t i = 0; i < n && json_array_size(gone); i++) {
+		char h[65];
+		lb_hex_encode(h, pats + i * 32, 32);
+		bool hit = false, already = false;
+		size_t k;
+		json_t *v;
+		json_array_foreach(gone, k, v)
+			hit |= !strcmp(json_string_value(v), h);
+		json_array_foreach(ex, k, v)
+			already |= !strcmp(json_string_value(v), h);
+		if (!hit)
+			continue;
+		json_array_append_new(left, json_string(h));
+		if (!already && json_is_array(ex)) {
+			json_array_append_new(ex, json_string(h));
+			json_int_t used = json_integer_value(json_object_get(plan, "patients_used"));
+			if (used > 0)
+				json_object_set_new(plan, "patients_used", json_integer(used - 1));
+		}
+	}
+	json_object_set_new(plan, "purged", left);
+	json_decref(gone);
+	return LB_OK;
 }
 
 int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
@@ -134,9 +167,13 @@ int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, str
 			goto out;
 		}
 	}
-	if (!(rc = purged_request(c->ledger, req, pats, n, em)))
-		rc = lb_xchg_check_json(c->ledger, req, exec, pats, n,
-					json_is_true(json_object_get(b, "exclude_revoked")), out, em);
+	bool leave_out = json_is_true(json_object_get(b, "exclude_revoked"));
+	if (!(rc = purged_request(c->ledger, req, pats, leave_out ? 0 : n, NULL, em)) &&
+	    !(rc = lb_xchg_check_json(c->ledger, req, exec, pats, n, leave_out, out, em)) &&
+	    leave_out && (rc = purged_request(c->ledger, req, pats, n, *out, em))) {
+		json_decref(*out);
+		*out = NULL;
+	}
 out:
 	lb_free(pats);
 	json_decref(b);
@@ -440,7 +477,7 @@ int api_xchg_input_put(const struct api_call *c, json_t **out, unsigned *status,
 		rc = lb_errf(em, LB_EBADSIG, "the signature of the delivered input does not verify");
 		goto out;
 	}
-	if ((rc = purged_request(c->ledger, req, pats, n, em)))
+	if ((rc = purged_request(c->ledger, req, pats, n, NULL, em)))
 		goto out;
 	/* the chain: approval, execution right, consents, for this executor */
 	if ((rc = lb_xchg_check_json(c->ledger, req, exec, pats, n, true, &plan, em))) {

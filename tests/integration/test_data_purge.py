@@ -78,8 +78,15 @@ def run(t, node, tmp):
          "the vault object and its key record exist")
     # the patients are named by commitments made with the asset's salt key
     r = node.cli(["exchange", "offer", "--from", "node", "--asset-tx", add["tx"], "--price", "1",
-                  "--data", path])
-    t.ok(r.returncode == 0, "the asset is offered for exchange", r.stderr)
+                  "--data", path, "--opt-out", "--legal-basis", "registry law art. 7",
+                  "--min-cohort", "5"])
+    t.ok(r.returncode == 0, "the asset is offered for exchange (opt-out)", r.stderr)
+    r = node.cli(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+                  "builtin:stats", "--params", '{"columns":["age"]}', "--purpose", "x", "--json"])
+    xreq = json.loads(r.stdout)["tx"] if r.returncode == 0 else "00" * 32
+    r2 = node.cli(["exchange", "approve", "--from", "node", "--request", xreq])
+    t.ok(r.returncode == 0 and r2.returncode == 0, "alice's request on the asset is approved",
+         r.stderr + r2.stderr)
 
     # ---- bad requests: refused, nothing changed ------------------------------------------------
     h0 = node.get("/v1/status")[1]["chains"]["directory"]["height"]
@@ -134,9 +141,35 @@ def run(t, node, tmp):
            if x["type"] == "data.purge.receipt"]
     t.ok(rtx and ref1 in rtx[0]["payload"]["objects"],
          "the receipt on the chain names the old version's object hash", rtx)
+    execu = node.address("node")
     st, j = node.http("POST", "/v1/exchange/check",
-                      {"request": "00" * 32, "executor": node.address("node"), "patients": [p3]})[:2]
-    t.ok(st != 200, "a check naming an unknown request is refused", j)
+                      {"request": xreq, "executor": execu, "patients": [p3]})[:2]
+    t.ok(st == 403 and p3 in j["error"]["message"] and "purged" in j["error"]["message"],
+         "a check naming the purged patient is refused, naming it", j)
+    st, j = node.http("POST", "/v1/exchange/check",
+                      {"request": xreq, "executor": execu, "patients": [p3],
+                       "exclude_revoked": True})[:2]
+    t.ok(st == 200 and j.get("purged") == [p3] and p3 in j.get("excluded", []),
+         "a run's check leaves the purged patient out", j)
+    node.cli(["tx", "transfer", "--from", "clinic", "--to", "node", "--asset", "csc",
+              "--amount", "10", "--wait"])  # the executor pays its release fee
+    # a run over the owner's old file (which still holds P3) leaves P3's row out
+    r, esc = node.cli_json(["exchange", "escrow", "--from", "alice", "--request", xreq,
+                            "--executor", "node", "--compute-fee", "1"])
+    r2, run = node.cli_json(["exchange", "run", "--from", "node", "--request", xreq, "--escrow",
+                             (esc or {}).get("escrow", "00" * 32), "--data", path])
+    t.ok(r2.returncode == 0 and run and run["patients_used"] == 7 and
+         run["sandbox"]["rows_left_out"] == 1,
+         "a later run over the old file: 7 patients used, P3's row left out in the sandbox",
+         r.stderr + r2.stdout + r2.stderr)
+    r = node.cli(["exchange", "result", "--from", "alice", "--request", xreq, "--out",
+                  os.path.join(tmp, "res.json")])
+    res = json.load(open(os.path.join(tmp, "res.json"))) if r.returncode == 0 else {}
+    if not res:
+        print("# result: " + r.stdout + r.stderr)
+    ages = [int(x[1]) for x in rows if x[0] != "P3"]
+    t.ok(res.get("n") == 7 and abs(res["columns"][0]["mean"] - sum(ages) / 7) < 1e-9,
+         "the result is python's mean age without P3", res)
 
     # ---- the whole asset ----------------------------------------------------------------------
     entry = json.load(open(os.path.join(node.home, "data", "assets.json")))["assets"][asset]
@@ -144,10 +177,6 @@ def run(t, node, tmp):
     obj2 = os.path.join(vdir, ref2[:2], ref2 + ".lbo")
     stolen = open(obj2, "rb").read()  # the attacker's copy of the ciphertext
     table_before = open(os.path.join(vdir, "keys.tbl"), "rb").read()
-    r = node.cli(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
-                  "builtin:stats", "--params", '{"columns":["age"]}', "--purpose", "x", "--json"])
-    xreq = json.loads(r.stdout)["tx"] if r.returncode == 0 else "00" * 32
-    t.ok(r.returncode == 0, "a request on the asset before its purge", r.stderr)
     r, pw = node.cli_json(["data", "purge", asset, "--reason", "registry closed"])
     t.ok(r.returncode == 0 and pw and pw["scope"] == "asset", "the owner purges the whole asset",
          r.stdout + r.stderr)
