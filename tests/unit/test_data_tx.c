@@ -18,6 +18,7 @@
 #include "leben/base.h"
 #include "leben/crypto.h"
 #include "leben/data_hexa.h"
+#include "leben/data_purge.h"
 #include "leben/data_tx.h"
 #include "leben/envelope.h"
 #include "leben/error.h"
@@ -136,11 +137,9 @@ static void id_of(const char *addr, uint8_t fill, uint8_t id[32])
 	lb_asset_id(id, addr, d, 1700000000000ull);
 }
 
-static void test_data_tx(void **state)
+/* A ledger in a temp home with the data (and purge) tx types; keys prop, a, b, c. */
+static void open_fx(struct fx *f)
 {
-	(void)state;
-	static struct fx F;
-	struct fx *f = &F;
 	struct lb_errmsg em;
 	uint8_t seed[LB_SEED_LEN], pa[LB_ADDR_LEN], aa[LB_ADDR_LEN], ba[LB_ADDR_LEN],
 		ca[LB_ADDR_LEN];
@@ -149,6 +148,7 @@ static void test_data_tx(void **state)
 	assert_lb_ok(lb_ledger_register_core_types());
 	assert_lb_ok(lb_data_register_txtypes());
 	assert_lb_ok(lb_data_register_txtypes()); /* idempotent */
+	assert_lb_ok(lb_purge_register_txtypes());
 	snprintf(f->home, sizeof f->home, "/tmp/lb-test-datatx-XXXXXX");
 	assert_non_null(mkdtemp(f->home));
 	struct lb_keypair *kps[4] = {&f->prop, &f->a, &f->b, &f->c};
@@ -178,7 +178,35 @@ static void test_data_tx(void **state)
 	o.sync_full = false;
 	if (lb_ledger_open(&f->l, &o, &f->prop, &em))
 		fail_msg("open: %s", em.text);
+}
 
+/* Close the ledger (nothing left to commit), verify the home, remove it. */
+static void close_fx(struct fx *f)
+{
+	struct lb_errmsg em;
+	assert_int_equal(f->nraw, 0);
+	for (size_t i = 0; i < f->nraw; i++)
+		lb_free(f->raws[i]);
+	f->nraw = 0;
+	lb_ledger_close(f->l);
+	if (lb_ledger_verify_home(f->home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %.64s", f->home);
+	assert_int_equal(system(cmd), 0);
+	lb_keypair_wipe(&f->prop);
+	lb_keypair_wipe(&f->a);
+	lb_keypair_wipe(&f->b);
+	lb_keypair_wipe(&f->c);
+}
+
+static void test_data_tx(void **state)
+{
+	(void)state;
+	static struct fx F;
+	struct fx *f = &F;
+	struct lb_errmsg em;
+	open_fx(f);
 	struct lb_hexa h;
 	struct lb_buf pl;
 	uint8_t ida[32], idb[32], idx[32], head1[32], head2[32], head3[32], zero[32] = {0};
@@ -365,14 +393,197 @@ static void test_data_tx(void **state)
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %.64s", f->home);
 	assert_int_equal(system(cmd), 0);
-	for (int k = 0; k < 4; k++)
-		lb_keypair_wipe(kps[k]);
+	lb_keypair_wipe(&f->prop);
+	lb_keypair_wipe(&f->a);
+	lb_keypair_wipe(&f->b);
+	lb_keypair_wipe(&f->c);
+}
+
+/* Purge requests and receipts (docs/security.md §9): only the owner asks; malformed requests
+ * are refused with nothing changed; only a holder the request names answers, once; a purged
+ * asset no longer changes and is not purged twice; the status view says who answered, who
+ * waits, and who is late once the deadline has passed. */
+static void purge_payload(struct lb_buf *out, const uint8_t id[32], uint8_t scope,
+			  const uint8_t *pats, size_t np, const uint8_t *holders, size_t nh,
+			  uint64_t deadline)
+{
+	struct lb_purge_tx p = {.scope = scope, .by = LB_PURGE_BY_OWNER, .deadline = deadline,
+				.npatients = np, .patients = pats, .nholders = nh,
+				.holders = holders};
+	memcpy(p.asset_id, id, 32);
+	snprintf(p.reason, sizeof p.reason, "test");
+	lb_buf_init(out, LB_TX_PAYLOAD_MAX);
+	assert_lb_ok(lb_purge_tx_encode(&p, out));
+}
+
+static void receipt_payload(struct lb_buf *out, const uint8_t req[32], const uint8_t id[32])
+{
+	uint8_t obj[32];
+	memset(obj, 0x5a, sizeof obj);
+	struct lb_purge_receipt_tx r = {.nobjects = 1, .objects = obj};
+	memcpy(r.request, req, 32);
+	memcpy(r.asset_id, id, 32);
+	lb_buf_init(out, 4096);
+	assert_lb_ok(lb_purge_receipt_encode(&r, out));
+}
+
+/* The id of the last tx sent (the data.purge tx id is the request id). */
+static void last_id(struct fx *f, uint8_t id[32])
+{
+	struct lb_tx t;
+	assert_lb_ok(lb_tx_decode(&t, f->raws[f->nraw - 1], f->lens[f->nraw - 1], NULL));
+	memcpy(id, t.id, 32);
+}
+
+static void test_purge_tx(void **state)
+{
+	(void)state;
+	static struct fx F;
+	struct fx *f = &F;
+	memset(f, 0, sizeof *f);
+	open_fx(f);
+	struct lb_hexa h;
+	struct lb_buf pl;
+	uint8_t ida[32], req[32], bogus[32], pat[32], holders[2 * LB_ADDR_LEN];
+	memset(bogus, 0x77, sizeof bogus);
+	memset(pat, 0x42, sizeof pat);
+	lb_addr_from_pubkey(holders, f->c.pk);
+	memcpy(holders + LB_ADDR_LEN, holders, LB_ADDR_LEN);
+	id_of(f->at, 0x21, ida);
+	describe(&h, 0x21, 1, true, f->at, NULL);
+	payload(&pl, LB_ASSET_REGISTER, ida, 1, NULL, &h, NULL);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_REGISTER, &pl), LB_OK);
+	lb_buf_release(&pl);
+	/* malformed: garbage, patients scope without patients, a holder named twice, deadline 0 */
+	lb_buf_init(&pl, 64);
+	assert_lb_ok(lb_buf_addc(&pl, 1));
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EMALFORMED);
+	lb_buf_release(&pl);
+	purge_payload(&pl, ida, LB_PURGE_PATIENTS, NULL, 0, NULL, 0, 10);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, holders, 2, 10);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 0);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* not the owner; an unknown asset */
+	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 10);
+	assert_int_equal(send(f, &f->b, LB_TX_DATA_PURGE, &pl), LB_EUNAUTH);
+	lb_buf_release(&pl);
+	purge_payload(&pl, bogus, LB_PURGE_ASSET, NULL, 0, holders, 1, 10);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_ENOTFOUND);
+	lb_buf_release(&pl);
+	/* a patients' purge, then the whole asset naming holder c */
+	purge_payload(&pl, ida, LB_PURGE_PATIENTS, pat, 1, NULL, 0, 10);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_OK);
+	lb_buf_release(&pl);
+	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 1);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_OK);
+	lb_buf_release(&pl);
+	last_id(f, req);
+	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, NULL, 0, 10);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EINVALID); /* already purged */
+	lb_buf_release(&pl);
+	/* a purged asset does not change */
+	describe(&h, 0x22, 2, true, f->at, NULL);
+	payload(&pl, LB_ASSET_UPDATE, ida, 2, NULL, &h, NULL);
+	lb_hexa_release(&h);
+	assert_int_equal(send(f, &f->a, LB_TX_DATA_UPDATE, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	/* receipts: not a holder, an unknown request, the wrong asset, then c once */
+	receipt_payload(&pl, req, ida);
+	assert_int_equal(send(f, &f->b, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_EUNAUTH);
+	lb_buf_release(&pl);
+	receipt_payload(&pl, bogus, ida);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_ENOTFOUND);
+	lb_buf_release(&pl);
+	receipt_payload(&pl, req, bogus);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_EINVALID);
+	lb_buf_release(&pl);
+	receipt_payload(&pl, req, ida);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_OK);
+	assert_int_equal(send(f, &f->c, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_EDUPLICATE);
+	lb_buf_release(&pl);
+	/* committed: the status view */
+	struct lb_errmsg em;
+	struct lb_cut cut = {LB_CHAIN_DIRECTORY, 5000, f->nraw, (const uint8_t *const *)f->raws,
+			     f->lens};
+	uint64_t height = 0;
+	if (lb_ledger_commit(f->l, &cut, &height, &em))
+		fail_msg("commit: %s", em.text);
+	for (size_t i = 0; i < f->nraw; i++)
+		lb_free(f->raws[i]);
+	f->nraw = 0;
+	json_t *st = NULL;
+	assert_lb_ok(lb_purge_status_json(f->l, ida, &st, &em));
+	assert_true(json_is_true(json_object_get(st, "purged")));
+	json_t *rq = json_object_get(st, "requests");
+	assert_int_equal(json_array_size(rq), 2);
+	json_t *whole = json_array_get(rq, 1);
+	json_t *hs = json_object_get(whole, "holders");
+	assert_int_equal(json_array_size(hs), 2); /* the owner, added by the chain, and c */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(hs, 0), "holder")),
+			    f->at);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(hs, 1), "status")),
+			    "answered");
+	/* height 1, deadline 1 block: the owner is waiting, and late once the chain is past 2 */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(hs, 0), "status")),
+			    "waiting");
+	assert_false(json_is_true(json_object_get(whole, "complete")));
+	json_decref(st);
+	/* the patient's view lists the patients' purge */
+	assert_lb_ok(lb_purge_patient_json(f->l, pat, &st, &em));
+	assert_int_equal(json_array_size(json_object_get(st, "purges")), 1);
+	json_decref(st);
+	/* the owner's pending work, for its node's worker: the two requests */
+	uint8_t aa[LB_ADDR_LEN], ca[LB_ADDR_LEN];
+	lb_addr_from_pubkey(aa, f->a.pk);
+	lb_addr_from_pubkey(ca, f->c.pk);
+	struct lb_purge_todo *todo = NULL;
+	size_t n = 0;
+	uint64_t from = 0;
+	assert_lb_ok(lb_purge_pending(f->l, aa, &from, &todo, &n, &em));
+	assert_int_equal(n, 2);
+	assert_int_equal(from, 0);
+	lb_free(todo);
+	from = 0;
+	assert_lb_ok(lb_purge_pending(f->l, ca, &from, &todo, &n, &em));
+	assert_int_equal(n, 0); /* c answered its one request, is not named in the other */
+	assert_int_equal(from, 2);
+	lb_free(todo);
+	/* two more blocks: the owner is late */
+	for (int k = 0; k < 2; k++) {
+		describe(&h, (uint8_t)(0x30 + k), 1, true, f->bt, NULL);
+		uint8_t idk[32];
+		id_of(f->bt, (uint8_t)(0x30 + k), idk);
+		payload(&pl, LB_ASSET_REGISTER, idk, 1, NULL, &h, NULL);
+		lb_hexa_release(&h);
+		assert_int_equal(send(f, &f->b, LB_TX_DATA_REGISTER, &pl), LB_OK);
+		lb_buf_release(&pl);
+		struct lb_cut c1 = {LB_CHAIN_DIRECTORY, 5000, f->nraw,
+				    (const uint8_t *const *)f->raws, f->lens};
+		if (lb_ledger_commit(f->l, &c1, &height, &em))
+			fail_msg("commit: %s", em.text);
+		lb_free(f->raws[0]);
+		f->nraw = 0;
+	}
+	assert_lb_ok(lb_purge_status_json(f->l, ida, &st, &em));
+	hs = json_object_get(json_array_get(json_object_get(st, "requests"), 1), "holders");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(hs, 0), "status")),
+			    "late");
+	json_decref(st);
+	assert_int_equal(lb_purge_status_json(f->l, bogus, &st, &em), LB_ENOTFOUND);
+	close_fx(f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_data_tx),
+		cmocka_unit_test(test_purge_tx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
