@@ -465,40 +465,74 @@ static json_t *request_json(struct lb_state *s, const uint8_t id[32], const stru
 			 "complete", complete, "answered", (json_int_t)r->answered, "holders", hs);
 }
 
-static int v_status(struct lb_state *s, void *ctx)
+/* Every request of a subject's index (count_ns: subject -> n; index_ns: subject | u32 i ->
+ * request id), loaded into r and passed to fn; *n = the count. */
+static int each_request(struct lb_state *s, struct view *v, const char *count_ns,
+			const char *index_ns, const char *whose,
+			void (*fn)(struct lb_state *, struct view *, const uint8_t *,
+				   const struct preq *, json_t *),
+			json_t *reqs)
 {
-	struct view *v = ctx;
-	uint64_t na = 0;
-	int rc = lb_state_get_u64(s, "purge.asset", v->asset, 32, 0, &na);
+	uint64_t n = 0;
+	int rc = lb_state_get_u64(s, count_ns, v->asset, 32, 0, &n);
 	if (rc)
 		return lb_errf(v->em, rc, "reading the purge index failed");
 	struct preq *r = lb_calloc(1, sizeof *r);
 	if (!r)
 		return lb_errf(v->em, LB_ENOMEM, "out of memory");
-	json_t *reqs = json_array();
-	for (uint64_t i = 0; i < na && !rc; i++) {
+	for (uint64_t i = 0; i < n && !rc; i++) {
 		uint8_t id[32];
-		if ((rc = request_id_in(s, "purge.asset.i", v->asset, i, id)) ||
-		    (rc = preq_load(s, id, r))) {
-			rc = lb_errf(v->em, LB_ECORRUPT, "purge request %llu of the asset is damaged",
-				     (unsigned long long)i);
-			break;
-		}
-		if (r->scope == LB_PURGE_ASSET) {
-			v->whole = true;
-			v->when = r->time_ms;
-		}
-		for (size_t k = 0; v->patients && k < r->npatients; k++)
-			json_array_append_new(v->patients, hexj(r->patients[k], 32));
-		if (v->out)
-			json_array_append_new(reqs, request_json(s, id, r, v->tip));
+		if ((rc = request_id_in(s, index_ns, v->asset, i, id)) || (rc = preq_load(s, id, r)))
+			rc = lb_errf(v->em, LB_ECORRUPT, "purge request %llu of the %s is damaged",
+				     (unsigned long long)i, whose);
+		else
+			fn(s, v, id, r, reqs);
 	}
 	lb_free(r);
-	if (!rc && v->out)
-		json_object_set_new(v->out, "requests", json_incref(reqs));
-	json_decref(reqs);
-	v->count = na;
+	v->count = n;
 	return rc;
+}
+
+static void asset_one(struct lb_state *s, struct view *v, const uint8_t *id,
+		      const struct preq *r, json_t *reqs)
+{
+	if (r->scope == LB_PURGE_ASSET) {
+		v->whole = true;
+		v->when = r->time_ms;
+	}
+	for (size_t k = 0; v->patients && k < r->npatients; k++)
+		json_array_append_new(v->patients, hexj(r->patients[k], 32));
+	if (v->out)
+		json_array_append_new(reqs, request_json(s, id, r, v->tip));
+}
+
+static void patient_one(struct lb_state *s, struct view *v, const uint8_t *id,
+			const struct preq *r, json_t *reqs)
+{
+	json_t *one = request_json(s, id, r, v->tip);
+	json_object_set_new(one, "asset_id", hexj(r->asset, 32));
+	json_object_del(one, "patients"); /* the others named with this patient stay out */
+	json_array_append_new(reqs, one);
+}
+
+/* The requests of the subject (an asset, or with patient a patient's commitment) into
+ * v->out under key. */
+static int view_requests(struct lb_state *s, struct view *v, bool patient)
+{
+	json_t *reqs = json_array();
+	int rc = patient ? each_request(s, v, "purge.patient", "purge.patient.i", "patient",
+					patient_one, reqs)
+			 : each_request(s, v, "purge.asset", "purge.asset.i", "asset", asset_one,
+					reqs);
+	if (!rc && v->out)
+		json_object_set_new(v->out, patient ? "purges" : "requests", json_incref(reqs));
+	json_decref(reqs);
+	return rc;
+}
+
+static int v_status(struct lb_state *s, void *ctx)
+{
+	return view_requests(s, ctx, false);
 }
 
 int lb_purge_status_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,
@@ -539,33 +573,7 @@ int lb_purge_of(struct lb_ledger *l, const uint8_t asset[32], bool *whole, uint6
 
 static int v_patient(struct lb_state *s, void *ctx)
 {
-	struct view *v = ctx;
-	uint64_t np = 0;
-	int rc = lb_state_get_u64(s, "purge.patient", v->asset, 32, 0, &np);
-	if (rc)
-		return lb_errf(v->em, rc, "reading the purge index failed");
-	struct preq *r = lb_calloc(1, sizeof *r);
-	if (!r)
-		return lb_errf(v->em, LB_ENOMEM, "out of memory");
-	json_t *reqs = json_array();
-	for (uint64_t i = 0; i < np && !rc; i++) {
-		uint8_t id[32];
-		if ((rc = request_id_in(s, "purge.patient.i", v->asset, i, id)) ||
-		    (rc = preq_load(s, id, r))) {
-			rc = lb_errf(v->em, LB_ECORRUPT, "purge request %llu of the patient is damaged",
-				     (unsigned long long)i);
-			break;
-		}
-		json_t *one = request_json(s, id, r, v->tip);
-		json_object_set_new(one, "asset_id", hexj(r->asset, 32));
-		json_object_del(one, "patients"); /* the others named with this patient stay out */
-		json_array_append_new(reqs, one);
-	}
-	lb_free(r);
-	if (!rc)
-		json_object_set_new(v->out, "purges", json_incref(reqs));
-	json_decref(reqs);
-	return rc;
+	return view_requests(s, ctx, true);
 }
 
 int lb_purge_patient_json(struct lb_ledger *l, const uint8_t patient[32], json_t **out,

@@ -13,14 +13,12 @@ answer is reported late after the deadline; bad requests are refused with nothin
 `leben verify` still passes."""
 
 import csv
-import hashlib
 import io
 import json
 import os
 import shutil
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import Node, Tap, blake2b256, run_cli  # noqa: E402

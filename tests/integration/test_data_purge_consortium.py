@@ -19,44 +19,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, install_tls  # noqa: E402
+from lebentest import (BIN, ROOT, Tap, cluster_env, http_json, install_tls,  # noqa: E402
+                       read_cluster_env, wait_for)
 
 PASS = "cluster"
-
-
-def env():
-    e = dict(os.environ)
-    e["LEBEN_PASSPHRASE"] = PASS
-    e["LEBEN_BIN"] = BIN
-    e.pop("LEBEN_NODE", None)
-    e.pop("LEBEN_HOME", None)
-    return e
-
-
-def http(url, method="GET", body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def read_env(cluster):
-    out = {}
-    with open(os.path.join(cluster, "cluster.env")) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.strip().split("=", 1)
-                out[k] = v
-    return out
+http = http_json
 
 
 def b2(data):
@@ -67,9 +36,7 @@ def main():
     t = Tap()
     work = tempfile.mkdtemp(prefix="leben-purge-cons-")
     cluster = os.path.join(work, "cluster")
-    e = env()
-    e["CLUSTER"] = cluster
-    e["KEEP"] = "1"
+    e = cluster_env(PASS, CLUSTER=cluster, KEEP="1")
     try:
         run(t, e, cluster)
     finally:
@@ -85,7 +52,7 @@ def run(t, e, cluster):
     if not t.ok(r.returncode == 0, "examples/exchange-consortium.sh runs to the end",
                 (r.stdout[-3000:] + r.stderr[-3000:])):
         return
-    ce = read_env(cluster)
+    ce = read_cluster_env(cluster)
     install_tls(os.path.join(cluster, "node-1", "tls"))
     urls = {i: ce["NODE_API_%d" % i] for i in (1, 2, 3)}
     home = {i: os.path.join(cluster, "node-%d" % i) for i in (1, 2, 3)}
@@ -132,12 +99,8 @@ def run(t, e, cluster):
             return r, {}
         return r, {h["holder"]: h for h in s["requests"][0]["holders"]}
 
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        r, hs = status()
-        if hs.get(n2, {}).get("status") == "answered":
-            break
-        time.sleep(0.3)
+    wait_for(lambda: status()[1].get(n2, {}).get("status") == "answered", 30)
+    r, hs = status()
     t.ok(hs.get(clinic, {}).get("status") == "answered" and
          hs.get(n2, {}).get("status") == "answered" and hs.get(n3, {}).get("status") != "answered",
          "the clinic and institution-2 answered; institution-3 (down) has not", hs)

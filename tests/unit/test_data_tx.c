@@ -427,6 +427,26 @@ static void receipt_payload(struct lb_buf *out, const uint8_t req[32], const uin
 	assert_lb_ok(lb_purge_receipt_encode(&r, out));
 }
 
+/* Send a data.purge / data.purge.receipt and expect want. */
+static void try_purge(struct fx *f, const struct lb_keypair *kp, const uint8_t id[32],
+		      uint8_t scope, const uint8_t *pats, size_t np, const uint8_t *holders,
+		      size_t nh, uint64_t deadline, int want)
+{
+	struct lb_buf pl;
+	purge_payload(&pl, id, scope, pats, np, holders, nh, deadline);
+	assert_int_equal(send(f, kp, LB_TX_DATA_PURGE, &pl), want);
+	lb_buf_release(&pl);
+}
+
+static void try_receipt(struct fx *f, const struct lb_keypair *kp, const uint8_t req[32],
+			const uint8_t id[32], int want)
+{
+	struct lb_buf pl;
+	receipt_payload(&pl, req, id);
+	assert_int_equal(send(f, kp, LB_TX_DATA_PURGE_RECEIPT, &pl), want);
+	lb_buf_release(&pl);
+}
+
 /* The id of the last tx sent (the data.purge tx id is the request id). */
 static void last_id(struct fx *f, uint8_t id[32])
 {
@@ -460,33 +480,17 @@ static void test_purge_tx(void **state)
 	assert_lb_ok(lb_buf_addc(&pl, 1));
 	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EMALFORMED);
 	lb_buf_release(&pl);
-	purge_payload(&pl, ida, LB_PURGE_PATIENTS, NULL, 0, NULL, 0, 10);
-	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EINVALID);
-	lb_buf_release(&pl);
-	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, holders, 2, 10);
-	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EINVALID);
-	lb_buf_release(&pl);
-	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 0);
-	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EINVALID);
-	lb_buf_release(&pl);
+	try_purge(f, &f->a, ida, LB_PURGE_PATIENTS, NULL, 0, NULL, 0, 10, LB_EINVALID);
+	try_purge(f, &f->a, ida, LB_PURGE_ASSET, NULL, 0, holders, 2, 10, LB_EINVALID);
+	try_purge(f, &f->a, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 0, LB_EINVALID);
 	/* not the owner; an unknown asset */
-	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 10);
-	assert_int_equal(send(f, &f->b, LB_TX_DATA_PURGE, &pl), LB_EUNAUTH);
-	lb_buf_release(&pl);
-	purge_payload(&pl, bogus, LB_PURGE_ASSET, NULL, 0, holders, 1, 10);
-	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_ENOTFOUND);
-	lb_buf_release(&pl);
+	try_purge(f, &f->b, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 10, LB_EUNAUTH);
+	try_purge(f, &f->a, bogus, LB_PURGE_ASSET, NULL, 0, holders, 1, 10, LB_ENOTFOUND);
 	/* a patients' purge, then the whole asset naming holder c */
-	purge_payload(&pl, ida, LB_PURGE_PATIENTS, pat, 1, NULL, 0, 10);
-	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_OK);
-	lb_buf_release(&pl);
-	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 1);
-	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_OK);
-	lb_buf_release(&pl);
+	try_purge(f, &f->a, ida, LB_PURGE_PATIENTS, pat, 1, NULL, 0, 10, LB_OK);
+	try_purge(f, &f->a, ida, LB_PURGE_ASSET, NULL, 0, holders, 1, 1, LB_OK);
 	last_id(f, req);
-	purge_payload(&pl, ida, LB_PURGE_ASSET, NULL, 0, NULL, 0, 10);
-	assert_int_equal(send(f, &f->a, LB_TX_DATA_PURGE, &pl), LB_EINVALID); /* already purged */
-	lb_buf_release(&pl);
+	try_purge(f, &f->a, ida, LB_PURGE_ASSET, NULL, 0, NULL, 0, 10, LB_EINVALID); /* twice */
 	/* a purged asset does not change */
 	describe(&h, 0x22, 2, true, f->at, NULL);
 	payload(&pl, LB_ASSET_UPDATE, ida, 2, NULL, &h, NULL);
@@ -494,19 +498,11 @@ static void test_purge_tx(void **state)
 	assert_int_equal(send(f, &f->a, LB_TX_DATA_UPDATE, &pl), LB_EINVALID);
 	lb_buf_release(&pl);
 	/* receipts: not a holder, an unknown request, the wrong asset, then c once */
-	receipt_payload(&pl, req, ida);
-	assert_int_equal(send(f, &f->b, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_EUNAUTH);
-	lb_buf_release(&pl);
-	receipt_payload(&pl, bogus, ida);
-	assert_int_equal(send(f, &f->c, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_ENOTFOUND);
-	lb_buf_release(&pl);
-	receipt_payload(&pl, req, bogus);
-	assert_int_equal(send(f, &f->c, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_EINVALID);
-	lb_buf_release(&pl);
-	receipt_payload(&pl, req, ida);
-	assert_int_equal(send(f, &f->c, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_OK);
-	assert_int_equal(send(f, &f->c, LB_TX_DATA_PURGE_RECEIPT, &pl), LB_EDUPLICATE);
-	lb_buf_release(&pl);
+	try_receipt(f, &f->b, req, ida, LB_EUNAUTH);
+	try_receipt(f, &f->c, bogus, ida, LB_ENOTFOUND);
+	try_receipt(f, &f->c, req, bogus, LB_EINVALID);
+	try_receipt(f, &f->c, req, ida, LB_OK);
+	try_receipt(f, &f->c, req, ida, LB_EDUPLICATE);
 	/* committed: the status view */
 	struct lb_errmsg em;
 	struct lb_cut cut = {LB_CHAIN_DIRECTORY, 5000, f->nraw, (const uint8_t *const *)f->raws,
