@@ -3006,7 +3006,7 @@ out_status:
 /* ---- purge (docs/security.md "Purge") -------------------------------------------------------- */
 
 static const char purge_help[] =
-	"usage: leben data purge ASSET_ID [--patient ID,...] [--patient-column NAME]\n"
+	"usage: leben data purge ASSET_ID [--patient ID,...|--asks] [--patient-column NAME]\n"
 	"                        [--at-patient-request] [--holders ADDR,...] [--deadline BLOCKS]\n"
 	"                        [--reason TEXT] [--key NAME] [--home DIR] [--node URL] [--json]\n"
 	"\n"
@@ -3022,7 +3022,9 @@ static const char purge_help[] =
 	"every holder's node does the same and answers with a signed data.purge.receipt naming\n"
 	"what it destroyed. A holder without a receipt --deadline blocks (default 100) after the\n"
 	"request is reported late by 'leben data purge-status'.\n"
-	"--at-patient-request records that the patient asked (the owner sends it for them).\n"
+	"--at-patient-request records that the patient asked (the owner sends it for them);\n"
+	"--asks purges the patients who asked themselves ('leben data purge-ask') and are\n"
+	"not purged yet.\n"
 	"Copies outside LEBEN (the source file, backups) are not reached: the output names the\n"
 	"source file.\n"
 	"\n"
@@ -3256,7 +3258,9 @@ static int data_purge(int argc, char **argv)
 	const char *home = NULL, *node = NULL, *key = NULL, *patients = NULL, *holders = NULL,
 		   *deadline = NULL, *reason = NULL, *column = NULL, *pos[1];
 	bool json = false, help = false, by_patient = false;
+	bool asks = false;
 	const struct copt opts[] = {{"--patient", &patients, NULL},
+				    {"--asks", NULL, &asks},
 				    {"--patient-column", &column, NULL},
 				    {"--at-patient-request", NULL, &by_patient},
 				    {"--holders", &holders, NULL},
@@ -3305,6 +3309,30 @@ static int data_purge(int argc, char **argv)
 	if ((st = purge_status_of(c.url, pos[0])) && purged_text(st, pos[0], msg, sizeof msg)) {
 		rc = lb_errf(&em, LB_EINVALID, "%s; nothing more to do", msg);
 		goto out;
+	}
+	/* --asks: the patients who asked themselves (data.purge.ask) and are not purged yet */
+	char asked[8192] = "";
+	if (asks) {
+		size_t i, used = 0;
+		json_t *a;
+		json_array_foreach(json_object_get(st, "asks"), i, a) {
+			const char *pat = json_string_value(json_object_get(a, "patient"));
+			if (!pat || strcmp(json_string_value(json_object_get(a, "status")), "waiting") ||
+			    used + 66 >= sizeof asked)
+				continue;
+			used += (size_t)snprintf(asked + used, sizeof asked - used, "%s%s",
+						 used ? "," : "", pat);
+		}
+		if (patients || !used) {
+			rc = lb_errf(&em, patients ? LB_EUSAGE : LB_ENOTFOUND,
+				     patients ? "--asks takes the patients from their asks: give no "
+						"--patient"
+					      : "no patient's ask is waiting for asset %s",
+				     pos[0]);
+			goto out;
+		}
+		patients = asked;
+		by_patient = true;
 	}
 	/* the patients: commitments, or local ids made into commitments with the salt key */
 	if (patients) {
@@ -3581,8 +3609,77 @@ static int data_purge_status(int argc, char **argv)
 			printf("\n");
 		}
 	}
+	json_array_foreach(json_object_get(st, "asks"), i, r) {
+		char when[64];
+		purge_day(json_integer_value(json_object_get(r, "time_ms")), when, sizeof when);
+		printf("patient %s asked %s: %s%s\n", json_string_value(json_object_get(r, "patient")),
+		       when, json_string_value(json_object_get(r, "status")),
+		       json_object_get(r, "request") ? " (request " : "");
+		if (json_object_get(r, "request"))
+			printf("  %s)\n", json_string_value(json_object_get(r, "request")));
+	}
 	json_decref(st);
 	return complete ? 0 : 3;
+}
+
+static const char purge_ask_help[] =
+	"usage: leben data purge-ask ASSET_ID --patient COMMITMENT --key NAME [--reason TEXT]\n"
+	"                            [--home DIR] [--node URL] [--json]\n"
+	"\n"
+	"A patient asks the asset's owner to purge its records: a data.purge.ask on the business\n"
+	"chain signed with key NAME, which must be the consent key the owner registered for the\n"
+	"patient's commitment (64 hex digits, as on the opening card's 'leben exchange\n"
+	"opening'). The owner answers with 'leben data purge ASSET_ID --asks'; 'leben data\n"
+	"purge-status' and GET /v1/patients/{commitment}/purges show the ask and its answer.\n"
+	"\n"
+	"Exit status: 0 asked, 1 refused (not the patient's key) or failed, 2 wrong usage.\n";
+
+static int data_purge_ask(int argc, char **argv)
+{
+	const char *home = NULL, *node = NULL, *key = NULL, *patient = NULL, *reason = NULL,
+		   *pos[1];
+	bool json = false, help = false;
+	const struct copt opts[] = {{"--patient", &patient, NULL}, {"--key", &key, NULL},
+				    {"--reason", &reason, NULL},   {"--home", &home, NULL},
+				    {"--node", &node, NULL},       {"--json", NULL, &json},
+				    {"--help", NULL, &help},       {"-h", NULL, &help},
+				    {NULL, NULL, NULL}};
+	int rc = sub_options("data purge-ask", argc, argv, opts, pos, &help, purge_ask_help);
+	if (rc >= 0)
+		return rc;
+	struct lb_purge_ask_tx a = {0};
+	if (!patient || !key || strlen(pos[0]) != 64 || lb_hex_decode(a.asset_id, 32, pos[0]) ||
+	    strlen(patient) != 64 || lb_hex_decode(a.patient, 32, patient) ||
+	    (reason && strlen(reason) > LB_PURGE_REASON_MAX)) {
+		fputs(purge_ask_help, stderr);
+		return 2;
+	}
+	snprintf(a.reason, sizeof a.reason, "%s", reason ? reason : "");
+	struct pub_ctx c = {.cmd = "purge-ask", .json = json, .key_name = key};
+	c.home = cli_home(home);
+	c.url = cli_node_url(node, c.home);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	struct lb_buf b;
+	char txid[65] = "";
+	lb_buf_init(&b, 4096);
+	rc = pub_open(&c, &em);
+	if (!rc)
+		rc = lb_purge_ask_encode(&a, &b);
+	if (!rc)
+		rc = send_chain_tx(&c, LB_CHAIN_BUSINESS, LB_TX_DATA_PURGE_ASK, &b, txid, &em);
+	lb_buf_release(&b);
+	pub_close(&c);
+	if (rc)
+		return fail("purge-ask", &em, NULL);
+	if (json) {
+		print_json_obj(json_pack("{s:s,s:s,s:s}", "asset_id", pos[0], "patient", patient,
+					 "tx", txid));
+		return 0;
+	}
+	printf("asked the owner of asset %s to purge patient %s's records (tx %s)\n", pos[0],
+	       patient, txid);
+	return 0;
 }
 
 struct data_sub {
@@ -3603,6 +3700,7 @@ static const struct data_sub data_subs[] = {
 	{"grant", data_grant, "let more readers open an asset's private part"},
 	{"get", data_get, "decrypt a raw data object from this node's vault"},
 	{"purge", data_purge, "destroy an asset (or patients' records in it) at every holder"},
+	{"purge-ask", data_purge_ask, "a patient asks the owner to purge its records (its consent key)"},
 	{"purge-status", data_purge_status, "who has destroyed a purged asset's data, who is late"},
 };
 

@@ -28,6 +28,7 @@
 enum {
 	LB_TX_DATA_PURGE = 0x0220,         /* purge request: whole asset or named patients */
 	LB_TX_DATA_PURGE_RECEIPT = 0x0221, /* a holder's receipt: what it destroyed */
+	LB_TX_DATA_PURGE_ASK = 0x0390,     /* business: a patient asks (its consent key) */
 };
 
 enum { LB_PURGE_ASSET = 1, LB_PURGE_PATIENTS = 2 };   /* scope */
@@ -76,6 +77,20 @@ int lb_purge_receipt_decode(const uint8_t *buf, size_t len, struct lb_purge_rece
 /* Register data.purge and data.purge.receipt. Idempotent. */
 int lb_purge_register_txtypes(void);
 
+/* Payload of data.purge.ask (business chain, src/exchange/xchg_purge.c): asset_id (32) |
+ * patient commitment (32) | text reason (0..256). Only the consent key registered for the
+ * patient (xchg.patients) may send it; the owner answers with a patients' data.purge. */
+struct lb_purge_ask_tx {
+	uint8_t asset_id[32];
+	uint8_t patient[32];
+	char reason[LB_PURGE_REASON_MAX + 1];
+};
+int lb_purge_ask_encode(const struct lb_purge_ask_tx *a, struct lb_buf *out);
+int lb_purge_ask_decode(const uint8_t *buf, size_t len, struct lb_purge_ask_tx *a,
+			struct lb_errmsg *em);
+/* Register data.purge.ask. Idempotent. */
+int lb_purge_ask_register_txtypes(void);
+
 struct lb_ledger;
 /* The purge status of an asset: {"asset_id", "purged": bool (whole asset), "purged_at":
  * time_ms, "requests": [{"request", "scope", "by", "requested_by", "height", "time_ms",
@@ -84,6 +99,11 @@ struct lb_ledger;
  * when no purge was ever asked for the asset. *out is a new reference. */
 int lb_purge_status_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,
 			 struct lb_errmsg *em);
+/* The patients' asks of an asset (business chain), or only patient's (non-NULL; asset may
+ * then be NULL: the asset the commitment was asked for): [{"patient", "height", "time_ms",
+ * "reason"[, "asset_id"]}]. */
+int lb_purge_asks_json(struct lb_ledger *l, const uint8_t *asset, const uint8_t *patient,
+		       json_t **out, struct lb_errmsg *em);
 /* The patient's view (the patient portal reads it): {"patient", "directory_height",
  * "purges": [the request as above without the other patients, with "asset_id"]} for every
  * request naming the patient's commitment; an empty list when none. */

@@ -21,22 +21,70 @@ static int param_hash(const struct api_call *c, const char *what, uint8_t id[32]
 	return LB_OK;
 }
 
-/* GET /v1/data/purges/{asset} */
+/* Each ask gets "status": "purged" (and "request") when a patients' purge named the patient,
+ * else "waiting". reqs: the directory's requests of the asset (or of the patient). */
+static void ask_status(json_t *asks, json_t *reqs)
+{
+	size_t i, k, m;
+	json_t *a, *r, *p;
+	json_array_foreach(asks, i, a) {
+		const char *pat = json_string_value(json_object_get(a, "patient"));
+		const char *done = NULL;
+		json_array_foreach(reqs, k, r) {
+			json_t *pl = json_object_get(r, "patients");
+			if (!pl) /* the patient's view lists its own requests only */
+				done = json_string_value(json_object_get(r, "request"));
+			json_array_foreach(pl, m, p)
+				if (pat && !strcmp(json_string_value(p), pat))
+					done = json_string_value(json_object_get(r, "request"));
+		}
+		json_object_set_new(a, "status", json_string(done ? "purged" : "waiting"));
+		if (done)
+			json_object_set_new(a, "request", json_string(done));
+	}
+}
+
+/* GET /v1/data/purges/{asset}: the directory's requests and the patients' asks */
 int api_purge_status(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em)
 {
 	uint8_t id[32];
+	json_t *asks = NULL;
 	int rc = param_hash(c, "an asset id", id, em);
-	return rc ? rc : lb_purge_status_json(c->ledger, id, out, em);
+	if (rc || (rc = lb_purge_asks_json(c->ledger, id, NULL, &asks, em)))
+		return rc;
+	rc = lb_purge_status_json(c->ledger, id, out, em);
+	if (rc == LB_ENOTFOUND && json_array_size(asks)) {
+		char hex[65];
+		lb_hex_encode(hex, id, 32);
+		*out = json_pack("{s:s,s:b,s:[]}", "asset_id", hex, "purged", 0, "requests");
+		rc = *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	if (!rc) {
+		ask_status(asks, json_object_get(*out, "requests"));
+		json_object_set_new(*out, "asks", asks);
+	} else {
+		json_decref(asks);
+	}
+	return rc;
 }
 
-/* GET /v1/patients/{patient}/purges */
+/* GET /v1/patients/{patient}/purges: the purges naming the patient and its own ask */
 int api_purge_patient(const struct api_call *c, json_t **out, unsigned *status,
 		      struct lb_errmsg *em)
 {
 	uint8_t id[32];
+	json_t *asks = NULL;
 	int rc = param_hash(c, "a patient id (the commitment)", id, em);
-	return rc ? rc : lb_purge_patient_json(c->ledger, id, out, em);
+	if (rc || (rc = lb_purge_asks_json(c->ledger, NULL, id, &asks, em)))
+		return rc;
+	if ((rc = lb_purge_patient_json(c->ledger, id, out, em))) {
+		json_decref(asks);
+		return rc;
+	}
+	ask_status(asks, json_object_get(*out, "purges"));
+	json_object_set_new(*out, "asks", asks);
+	return LB_OK;
 }
 
 static void day(uint64_t ms, char *out, size_t cap)

@@ -33,6 +33,8 @@ int lb_register_txtypes(void)
 		return rc;
 	if ((rc = lb_purge_register_txtypes())) /* directory 0x0220-0x0221: purge */
 		return rc;
+	if ((rc = lb_purge_ask_register_txtypes())) /* business 0x0390: a patient's purge ask */
+		return rc;
 	if ((rc = lb_security_register_txtypes()))
 		return rc;
 	if ((rc = lb_exchange_register_txtypes()))

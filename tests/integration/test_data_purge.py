@@ -169,6 +169,44 @@ def run(t, node, tmp):
     t.ok(res.get("n") == 7 and abs(res["columns"][0]["mean"] - sum(ages) / 7) < 1e-9,
          "the result is python's mean age without P3", res)
 
+    # ---- a patient asks with its own consent key ------------------------------------------------
+    r = run_cli(["keys", "new", "patient5", "--home", node.home])
+    kf = os.path.join(tmp, "keys.csv")
+    with open(kf, "w") as f:
+        f.write("local_id,address\nP5,%s\n" % node.address("patient5"))
+    r2 = node.cli(["exchange", "patients", "--from", "node", "--asset", asset, "--data", path,
+                   "--keys", kf, "--out", os.path.join(tmp, "cards")])
+    t.ok(r.returncode == 0 and r2.returncode == 0, "P5's consent key is registered",
+         r.stderr + r2.stderr)
+    p5 = commitment(skey, asset, "P5")
+    r = node.cli(["data", "purge-ask", asset, "--patient", p5, "--key", "alice"])
+    t.ok(r.returncode == 1 and "only the patient's registered consent key" in r.stderr,
+         "another key cannot ask for P5's purge", r.stderr)
+    r = node.cli(["data", "purge-ask", asset, "--patient", p5, "--key", "patient5", "--reason",
+                  "I withdraw"])
+    t.ok(r.returncode == 0, "P5 asks with its consent key", r.stderr)
+    st, pv = node.get("/v1/patients/%s/purges" % p5)
+    t.ok(st == 200 and pv["asks"] and pv["asks"][0]["status"] == "waiting" and
+         pv["asks"][0]["asset_id"] == asset, "P5's view: its ask is waiting", pv)
+    r, pa = node.cli_json(["data", "purge", asset, "--asks"])
+    t.ok(r.returncode == 0 and pa and pa["records_removed"] == 1,
+         "the owner answers the asks: P5's record removed", r.stdout + r.stderr)
+    r = node.cli(["data", "purge", asset, "--asks"])
+    t.ok(r.returncode == 1 and "no patient's ask is waiting" in r.stderr,
+         "no ask left to answer", r.stderr)
+    r, s = status(node, asset)
+    last = s["requests"][-1] if s else {}
+    t.ok(last.get("by") == "patient" and last.get("patients") == [p5] and last.get("complete"),
+         "the patients' purge is at the patient's request, complete", last)
+    st, pv = node.get("/v1/patients/%s/purges" % p5)
+    t.ok(st == 200 and pv["asks"][0]["status"] == "purged" and
+         pv["asks"][0]["request"] == last.get("request") and len(pv["purges"]) == 1,
+         "P5's view: its ask was answered by that purge", pv)
+    r = node.cli(["data", "get", asset, "--out", os.path.join(tmp, "v3.csv")])
+    got = list(csv.reader(open(os.path.join(tmp, "v3.csv")))) if r.returncode == 0 else []
+    t.eq([x[0] for x in got[1:]], [x[0] for x in rows if x[0] not in ("P3", "P5")],
+         "the current version holds neither P3 nor P5")
+
     # ---- the whole asset ----------------------------------------------------------------------
     entry = json.load(open(os.path.join(node.home, "data", "assets.json")))["assets"][asset]
     ref2 = entry["vault"]
