@@ -848,7 +848,8 @@ int api_study_step(const struct api_call *c, json_t **out, unsigned *status, str
 	memset(&s, 0, sizeof s);
 	if (!right)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
-	if ((rc = msg_parse(c, &s, em)) || (rc = check_parties(c, &s, right, em)))
+	if ((rc = msg_parse(c, &s, em)) || (rc = check_parties(c, &s, right, em)) ||
+	    (rc = api_purge_refusal(c->ledger, right->asset, NULL, 0, em)))
 		goto out;
 	pthread_mutex_lock(&study_mu);
 	char rq[2 * LB_HASH_LEN + 1];

@@ -172,7 +172,8 @@ int lb_vault_wipe_file(const char *path, struct lb_errmsg *em)
 	if (!rc && fsync(fd))
 		rc = lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
 	close(fd);
-	if (!rc && unlink(path))
+	/* another process wiping the same file at once may have unlinked it first */
+	if (!rc && unlink(path) && errno != ENOENT)
 		rc = lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
 	return rc;
 }

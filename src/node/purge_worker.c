@@ -11,8 +11,9 @@
  *   - what `leben data purge` already shredded here (data/purged/<asset>.json "objects":
  *     the old version of a patients' purge), shredded again (idempotent) and named;
  *   - inputs delivered for off-site or integrated runs on the asset
- *     (exchange/inputs/<request>.json, whose request names the asset): overwritten and
- *     unlinked; named by the BLAKE2b-256 of the file.
+ *     (exchange/inputs/<request>.json, whose request names the asset) and the table placed
+ *     for studies across nodes (exchange/assets/<asset>.csv): overwritten and unlinked; named
+ *     by the BLAKE2b-256 of the file.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -139,6 +140,26 @@ static void wipe_inputs(struct lb_purge_worker *w, const char *asset, struct obj
 	closedir(d);
 }
 
+/* The table the owner placed for studies across nodes (<home>/exchange/assets/<asset>.csv):
+ * it holds every patient's rows, so any purge of the asset removes it (the owner places the
+ * new version again after a patients' purge). */
+static void wipe_study_table(struct lb_purge_worker *w, const char *asset, struct objs *o)
+{
+	char path[4300];
+	uint8_t *data, h[32];
+	size_t len;
+	struct lb_errmsg em;
+	snprintf(path, sizeof path, "%s/exchange/assets/%s.csv", w->home, asset);
+	if (lb_file_read(path, (size_t)1 << 32, &data, &len, &em))
+		return;
+	lb_digest_blake2b(data, len, h);
+	lb_free(data);
+	if (lb_vault_wipe_file(path, &em) == LB_OK)
+		add_obj(o, h);
+	else
+		lb_log(LB_LOG_WARN, "purge: %s", em.text);
+}
+
 static bool was_sent(struct lb_purge_worker *w, const uint8_t id[32])
 {
 	for (size_t i = 0; i < w->nsent; i++)
@@ -157,6 +178,7 @@ static void answer(struct lb_purge_worker *w, const struct lb_purge_todo *t)
 		return;
 	shred_vault(w, asset, t->scope == LB_PURGE_ASSET, o);
 	wipe_inputs(w, asset, o);
+	wipe_study_table(w, asset, o);
 	struct lb_purge_receipt_tx r = {.nobjects = o->n, .objects = &o->h[0][0]};
 	memcpy(r.request, t->request, 32);
 	memcpy(r.asset_id, t->asset_id, 32);

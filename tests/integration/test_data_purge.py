@@ -13,6 +13,7 @@ answer is reported late after the deadline; bad requests are refused with nothin
 `leben verify` still passes."""
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -213,12 +214,23 @@ def run(t, node, tmp):
     obj2 = os.path.join(vdir, ref2[:2], ref2 + ".lbo")
     stolen = open(obj2, "rb").read()  # the attacker's copy of the ciphertext
     table_before = open(os.path.join(vdir, "keys.tbl"), "rb").read()
+    study = os.path.join(node.home, "exchange", "assets", asset + ".csv")
+    os.makedirs(os.path.dirname(study), exist_ok=True)
+    shutil.copy(path, study)  # the table the owner placed for studies across nodes
     r, pw = node.cli_json(["data", "purge", asset, "--reason", "registry closed"])
     t.ok(r.returncode == 0 and pw and pw["scope"] == "asset", "the owner purges the whole asset",
          r.stdout + r.stderr)
     r, s = status(node, asset)
     t.ok(r.returncode == 0 and s and s["purged"] and all(q["complete"] for q in s["requests"]),
          "every purge of the asset is complete", r.stdout + r.stderr)
+
+    t.ok(not os.path.exists(study), "the table placed for studies is gone too")
+    rtx = [x for blk in range(1, node.get("/v1/status")[1]["chains"]["directory"]["height"] + 1)
+           for x in node.get("/v1/chains/directory/blocks/%d" % blk)[1]["txs"]
+           if x["type"] == "data.purge.receipt" and x["payload"]["request"] == pw["request"]]
+    want = {ref2, hashlib.blake2b(open(path, "rb").read(), digest_size=32).hexdigest()}
+    t.ok(rtx and set(rtx[0]["payload"]["objects"]) == want,
+         "the receipt names the vault object and the study table", rtx)
 
     # ---- attacks after the purge --------------------------------------------------------------
     r = node.cli(["data", "get", asset, "--out", os.path.join(tmp, "x.csv")])
