@@ -120,10 +120,12 @@ struct lb_purge_todo {
 	uint8_t asset_id[32];
 	uint8_t scope;
 	uint64_t index; /* position in purge.idx */
+	bool named;     /* the request names holder (which owes a receipt) */
 };
-/* The requests from index *from on that name holder and have no receipt from it (at most
- * max); *from is advanced past the requests that need nothing more from holder. *todo is
- * allocated (lb_free). */
+/* The requests from index *from on (at most 64): those that name holder and have no receipt
+ * from it (named), and those that do not name it (not named: handed out once, so that copies
+ * it holds anyway are destroyed). *from is advanced past the requests that need nothing more
+ * from holder. *todo is allocated (lb_free). */
 int lb_purge_pending(struct lb_ledger *l, const uint8_t holder[LB_ADDR_LEN], uint64_t *from,
 		     struct lb_purge_todo **todo, size_t *n, struct lb_errmsg *em);
 

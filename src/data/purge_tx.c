@@ -611,24 +611,31 @@ static int v_pending(struct lb_state *s, void *ctx)
 		if (lb_state_get(s, "purge.idx", ik, sizeof ik, &val, &n) || n != 32)
 			continue;
 		memcpy(id, val, 32);
-		if (preq_load(s, id, r) || holder_index(r, v->holder) < 0) {
+		if (preq_load(s, id, r)) {
 			if (advance)
 				v->from = i + 1;
 			continue;
 		}
+		bool named = holder_index(r, v->holder) >= 0;
 		memcpy(key, id, 32);
 		memcpy(key + 32, v->holder, LB_ADDR_LEN);
-		if (lb_state_get(s, "purge.rcpt", key, sizeof key, &val, &n) == LB_OK) {
+		if (named && lb_state_get(s, "purge.rcpt", key, sizeof key, &val, &n) == LB_OK) {
 			if (advance)
 				v->from = i + 1;
 			continue;
 		}
-		advance = false;
+		/* a request that does not name the holder is handed out once (copies it may hold
+		 * all the same are destroyed, without a receipt); a named one until it answers */
+		if (named)
+			advance = false;
+		else if (advance)
+			v->from = i + 1;
 		struct lb_purge_todo *t = &v->todo[v->n++];
 		memcpy(t->request, id, 32);
 		memcpy(t->asset_id, r->asset, 32);
 		t->scope = r->scope;
 		t->index = i;
+		t->named = named;
 	}
 	lb_free(r);
 	return LB_OK;

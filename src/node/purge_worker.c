@@ -2,7 +2,9 @@
  * The node's purge worker (docs/security.md "Purge"): it watches the directory chain for
  * data.purge requests that name this node's account as a holder and that it has not answered,
  * destroys what this home holds of the asset, and sends its data.purge.receipt signed with
- * the node key. It starts from the first request each time the node starts, so requests
+ * the node key. Requests that do not name it are looked at once: what it holds of the asset
+ * all the same (an input delivered for a run that never happened) is destroyed, without a
+ * receipt. It starts from the first request each time the node starts, so requests
  * committed while the node was down are answered after the restart.
  *
  * What it destroys, in <home>:
@@ -179,6 +181,14 @@ static void answer(struct lb_purge_worker *w, const struct lb_purge_todo *t)
 	shred_vault(w, asset, t->scope == LB_PURGE_ASSET, o);
 	wipe_inputs(w, asset, o);
 	wipe_study_table(w, asset, o);
+	if (!t->named) { /* not a holder on record: destroy what is here all the same */
+		if (o->n)
+			lb_log(LB_LOG_INFO, "purge request %s for asset %s: %zu object(s) destroyed "
+					    "(this node is not named as a holder; no receipt)",
+			       req, asset, o->n);
+		lb_free(o);
+		return;
+	}
 	struct lb_purge_receipt_tx r = {.nobjects = o->n, .objects = &o->h[0][0]};
 	memcpy(r.request, t->request, 32);
 	memcpy(r.asset_id, t->asset_id, 32);

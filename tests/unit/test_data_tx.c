@@ -531,12 +531,19 @@ static void test_purge_tx(void **state)
 	uint64_t from = 0;
 	assert_lb_ok(lb_purge_pending(f->l, aa, &from, &todo, &n, &em));
 	assert_int_equal(n, 2);
+	assert_true(todo[0].named && todo[1].named);
 	assert_int_equal(from, 0);
 	lb_free(todo);
 	from = 0;
 	assert_lb_ok(lb_purge_pending(f->l, ca, &from, &todo, &n, &em));
-	assert_int_equal(n, 0); /* c answered its one request, is not named in the other */
+	/* c answered its one request; the other, which does not name it, is handed out once */
+	assert_int_equal(n, 1);
+	assert_false(todo[0].named);
+	assert_int_equal(todo[0].scope, LB_PURGE_PATIENTS);
 	assert_int_equal(from, 2);
+	lb_free(todo);
+	assert_lb_ok(lb_purge_pending(f->l, ca, &from, &todo, &n, &em));
+	assert_int_equal(n, 0);
 	lb_free(todo);
 	/* two more blocks: the owner is late */
 	for (int k = 0; k < 2; k++) {
