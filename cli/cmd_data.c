@@ -1304,7 +1304,7 @@ static json_t *assets_map(json_t *root)
 	return json_object_get(root, "assets");
 }
 
-/* The live (not retired) asset this home published from file (absolute path), the latest
+/* The live (not retired, not purged) asset this home published from file (absolute path), the latest
  * version if several; NULL if none. Borrowed. */
 static json_t *asset_of_file(json_t *root, const char *file)
 {
@@ -1312,7 +1312,8 @@ static json_t *asset_of_file(json_t *root, const char *file)
 	json_t *v, *best = NULL;
 	json_object_foreach(assets_map(root), k, v) {
 		const char *f = json_string_value(json_object_get(v, "file"));
-		if (!f || strcmp(f, file) || json_object_get(v, "retired"))
+		if (!f || strcmp(f, file) || json_object_get(v, "retired") ||
+		    json_object_get(v, "purged"))
 			continue;
 		if (!best || json_integer_value(json_object_get(v, "created")) >
 				     json_integer_value(json_object_get(best, "created")))
