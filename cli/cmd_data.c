@@ -3624,23 +3624,26 @@ static int data_purge_status(int argc, char **argv)
 }
 
 static const char purge_ask_help[] =
-	"usage: leben data purge-ask ASSET_ID --patient COMMITMENT --key NAME [--reason TEXT]\n"
+	"usage: leben data purge-ask ASSET_ID --patient COMMITMENT|--opening CARD --key NAME\n"
+	"                            [--reason TEXT]\n"
 	"                            [--home DIR] [--node URL] [--json]\n"
 	"\n"
 	"A patient asks the asset's owner to purge its records: a data.purge.ask on the business\n"
 	"chain signed with key NAME, which must be the consent key the owner registered for the\n"
-	"patient's commitment (64 hex digits, as on the opening card's 'leben exchange\n"
-	"opening'). The owner answers with 'leben data purge ASSET_ID --asks'; 'leben data\n"
-	"purge-status' and GET /v1/patients/{commitment}/purges show the ask and its answer.\n"
+	"patient's commitment (64 hex digits), or read from the patient's opening card\n"
+	"(checked: the commitment opens with its salt and local id). The owner answers with\n"
+	"'leben data purge ASSET_ID --asks'; 'leben data purge-status' and\n"
+	"GET /v1/patients/{commitment}/purges show the ask and its answer.\n"
 	"\n"
 	"Exit status: 0 asked, 1 refused (not the patient's key) or failed, 2 wrong usage.\n";
 
 static int data_purge_ask(int argc, char **argv)
 {
 	const char *home = NULL, *node = NULL, *key = NULL, *patient = NULL, *reason = NULL,
-		   *pos[1];
+		   *opening = NULL, *pos[1];
 	bool json = false, help = false;
 	const struct copt opts[] = {{"--patient", &patient, NULL}, {"--key", &key, NULL},
+				    {"--opening", &opening, NULL},
 				    {"--reason", &reason, NULL},   {"--home", &home, NULL},
 				    {"--node", &node, NULL},       {"--json", NULL, &json},
 				    {"--help", NULL, &help},       {"-h", NULL, &help},
@@ -3649,6 +3652,31 @@ static int data_purge_ask(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	struct lb_purge_ask_tx a = {0};
+	json_t *card = opening ? json_load_file(opening, 0, NULL) : NULL;
+	char cpat[65] = "";
+	if (opening) { /* the opening card: the commitment must open with its salt and local id */
+		uint8_t asset[32], salt[32], want[32], got[32];
+		const char *lid = json_string_value(json_object_get(card, "local_id"));
+		const char *ca = json_string_value(json_object_get(card, "asset"));
+		const char *cp = json_string_value(json_object_get(card, "patient"));
+		bool good = lid && ca && cp && strlen(cp) == 64 && !lb_hex_decode(asset, 32, ca) &&
+			    !lb_hex_decode(want, 32, cp) &&
+			    !lb_hex_decode(salt, 32,
+					   json_string_value(json_object_get(card, "salt")));
+		if (good) {
+			lb_xchg_patient_open(got, asset, salt, lid);
+			good = !memcmp(got, want, 32) && !strcmp(ca, pos[0]);
+			snprintf(cpat, sizeof cpat, "%s", cp);
+		}
+		json_decref(card);
+		if (!good) {
+			fprintf(stderr, "leben data purge-ask: %s is not an opening card of asset %s "
+					"(its commitment must open with its salt and local id)\n",
+				opening, pos[0]);
+			return 1;
+		}
+		patient = cpat;
+	}
 	if (!patient || !key || strlen(pos[0]) != 64 || lb_hex_decode(a.asset_id, 32, pos[0]) ||
 	    strlen(patient) != 64 || lb_hex_decode(a.patient, 32, patient) ||
 	    (reason && strlen(reason) > LB_PURGE_REASON_MAX)) {

@@ -183,9 +183,20 @@ def run(t, node, tmp):
     r = node.cli(["data", "purge-ask", asset, "--patient", p5, "--key", "alice"])
     t.ok(r.returncode == 1 and "only the patient's registered consent key" in r.stderr,
          "another key cannot ask for P5's purge", r.stderr)
-    r = node.cli(["data", "purge-ask", asset, "--patient", p5, "--key", "patient5", "--reason",
+    cards = os.path.join(tmp, "cards")
+    card = [os.path.join(cards, f) for f in os.listdir(cards)][0] if os.path.isdir(cards) else ""
+    bad = os.path.join(tmp, "bad-card.json")
+    if card:
+        c = json.load(open(card))
+        c["local_id"] = "P6"  # the commitment no longer opens
+        json.dump(c, open(bad, "w"))
+    r = node.cli(["data", "purge-ask", asset, "--opening", bad, "--key", "patient5"])
+    t.ok(r.returncode == 1 and "not an opening card" in r.stderr,
+         "a card whose commitment does not open is refused", r.stderr)
+    r = node.cli(["data", "purge-ask", asset, "--opening", card, "--key", "patient5", "--reason",
                   "I withdraw"])
-    t.ok(r.returncode == 0, "P5 asks with its consent key", r.stderr)
+    t.ok(r.returncode == 0 and p5 in r.stdout, "P5 asks with its opening card and consent key",
+         r.stdout + r.stderr)
     st, pv = node.get("/v1/patients/%s/purges" % p5)
     t.ok(st == 200 and pv["asks"] and pv["asks"][0]["status"] == "waiting" and
          pv["asks"][0]["asset_id"] == asset, "P5's view: its ask is waiting", pv)
