@@ -107,6 +107,8 @@ static int h_policy(struct lb_api *, struct MHD_Connection *, struct api_req *, 
 		    unsigned *, struct lb_errmsg *);
 static int h_dir_search(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 			unsigned *, struct lb_errmsg *);
+static int h_dir_asset(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		       unsigned *, struct lb_errmsg *);
 static int page_args(struct MHD_Connection *c, size_t *offset, size_t *limit,
 		     struct lb_errmsg *em);
 
@@ -128,6 +130,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
 	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
 	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
+	{"GET", "/v1/directory/assets/{id}", h_dir_asset, false, NULL},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
@@ -1008,6 +1011,18 @@ static int h_dir_search(struct lb_api *a, struct MHD_Connection *c, struct api_r
 	else if (ex && strcmp(ex, "0"))
 		return lb_errf(em, LB_EMALFORMED, "exact=%.8s: use 1 or 0", ex);
 	return api_directory_search(a->dir, a->ledger, q ? q : "", &o, out, em);
+}
+
+/* GET /v1/directory/assets/{id} */
+static int h_dir_asset(struct lb_api *a, struct MHD_Connection *c, struct api_req *r,
+		       json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	char hex[2 * LB_HASH_LEN + 2];
+	if (!a->dir)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no directory catalogue");
+	if (api_param_copy(&r->params, 0, hex, sizeof hex))
+		return lb_errf(em, LB_EMALFORMED, "not an asset id: expected 64 hex digits");
+	return api_directory_asset(a->dir, a->ledger, hex, out, em);
 }
 
 /* ---- knowledge contracts (business chain) ----------------------------------------------- */
