@@ -2,7 +2,7 @@
 // Every page on a phone-sized screen (390×844): nothing wider than the screen, the pages
 // reachable from the keyboard, and axe-core finds no serious or critical violation (desktop
 // and phone).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, run, startNode, launch, signIn, shot, ROOT } from './lib.mjs';
 
@@ -21,6 +21,10 @@ await run(async (cleanup) => {
   const node = await startNode();
   cleanup.push(() => node.stop());
   const { id } = JSON.parse(node.cli('tx', 'transfer', '--from', 'alice', '--to', 'bob', '--amount', '2', '--wait', '--json'));
+  const csv = join(node.home, 'bp.csv');
+  writeFileSync(csv, 'patient_id,age,sbp\n' + Array.from({ length: 20 }, (_, i) => `p${i},${40 + i},${120 + i}\n`).join(''));
+  const asset = JSON.parse(node.cli('data', 'add', csv, '--json', '--subject', 'hypertension', '--description', 'a private note',
+    '--private', 'basic.description')).asset_id;
   const b = await launch();
   cleanup.push(() => b.close());
   const { page } = b;
@@ -29,6 +33,8 @@ await run(async (cleanup) => {
     ['explorer', '/explorer', 'block-settlement'],
     ['explorer tx', `/explorer/tx/${id}`, 'proof-verdict'],
     ['monitoring', '/monitor', 'serving'],
+    ['directory search', '/directory?q=hypertension', 'search-hit'],
+    ['directory asset', `/directory/asset/${asset}`, 'audit-chart'],
   ];
   for (const phone of [false, true]) {
     await page.setViewportSize(phone ? { width: 390, height: 844 } : { width: 1280, height: 900 });

@@ -6,10 +6,12 @@ import Monitor from './pages/monitor/Monitor.jsx';
 
 // The wallet pulls libsodium's Argon2id build in only when it is opened.
 const Wallet = lazy(() => import('./pages/wallet/Wallet.jsx'));
+const Directory = lazy(() => import('./pages/directory/Directory.jsx'));
 
 const PAGES = [
   { path: '/wallet', name: 'Wallet' },
   { path: '/explorer', name: 'Explorer' },
+  { path: '/directory', name: 'Directory' },
   { path: '/monitor', name: 'Monitoring' },
 ];
 
@@ -19,6 +21,7 @@ export default function App() {
   let page;
   if (top === '/explorer') page = <Explorer path={path} />;
   else if (top === '/monitor') page = <Monitor />;
+  else if (top === '/directory') page = <Directory path={path} />;
   else page = <Wallet />;
   const current = top === '/' ? '/wallet' : top;
   return (

@@ -37,6 +37,10 @@ export const api = {
   accountTxs: (addr, offset = 0, limit = 10) =>
     call('GET', `/v1/accounts/${enc(addr)}/txs?offset=${offset}&limit=${limit}`),
   members: () => call('GET', '/v1/members'),
+  search: (q, where = [], limit = 20) => call('GET', `/v1/directory/search?${new URLSearchParams([['q', q], ...where.map((w) => ['where', w]), ['limit', String(limit)]])}`),
+  asset: (id) => call('GET', `/v1/directory/assets/${enc(id)}`),
+  offer: (asset) => call('GET', `/v1/exchange/offers/${enc(asset)}`),
+  xlog: (subject) => call('GET', `/v1/exchange/log/${enc(subject)}`),
   submit: (hex) => call('POST', '/v1/txs', { tx: hex }),
 };
 
