@@ -35,13 +35,15 @@ await run(async (cleanup) => {
     ['monitoring', '/monitor', 'serving'],
     ['directory search', '/directory?q=hypertension', 'search-hit'],
     ['directory asset', `/directory/asset/${asset}`, 'audit-chart'],
+    ['patient portal sign-in', '/patient', { button: 'Open key file' }],
   ];
   for (const phone of [false, true]) {
     await page.setViewportSize(phone ? { width: 390, height: 844 } : { width: 1280, height: 900 });
     const where = phone ? 'phone' : 'desktop';
     for (const [name, path, wait] of pages) {
       await page.goto(node.url + path);
-      if (wait) await page.getByTestId(wait).first().waitFor({ timeout: 30000 });
+      if (wait && wait.button) await page.getByRole('button', { name: wait.button }).waitFor();
+      else if (wait) await page.getByTestId(wait).first().waitFor({ timeout: 30000 });
       else await page.getByRole('button', { name: 'Open wallet' }).waitFor();
       const v = await axe(page);
       ok(v.length === 0, `${name} (${where}): no serious or critical axe violations`, JSON.stringify(v));

@@ -40,6 +40,9 @@ export const api = {
   search: (q, where = [], limit = 20) => call('GET', `/v1/directory/search?${new URLSearchParams([['q', q], ...where.map((w) => ['where', w]), ['limit', String(limit)]])}`),
   asset: (id) => call('GET', `/v1/directory/assets/${enc(id)}`),
   offer: (asset) => call('GET', `/v1/exchange/offers/${enc(asset)}`),
+  consent: (asset, patient) => call('GET', `/v1/exchange/consents/${enc(asset)}/${enc(patient)}`),
+  request: (id) => call('GET', `/v1/exchange/requests/${enc(id)}`),
+  escrow: (id) => call('GET', `/v1/exchange/escrows/${enc(id)}`),
   xlog: (subject) => call('GET', `/v1/exchange/log/${enc(subject)}`),
   submit: (hex) => call('POST', '/v1/txs', { tx: hex }),
 };

@@ -37,6 +37,13 @@ const PAYLOADS = {
     name: r.text('name', 64), kinds: r.u8('kinds'), expires_height: r.uvar('expires_height') })],
   0x0344: ['xchg.approve', (r) => ({ request: hex(r, 'request', 32), decision: ['', 'approve', 'reject'][r.u8('decision')] || 'unknown',
     reason: r.text('reason', 256) })],
+  0x0345: ['xchg.consent', (r) => {
+    const asset = hex(r, 'asset', 32), patient = hex(r, 'patient', 32);
+    const action = r.u8('action');
+    const f = { asset, patient, action: ['', 'give', 'revoke', 'rebind'][action] || r.fail('action', `${action} unknown`) };
+    if (action === 3) f.new_key = addr(r, 'new key');
+    return f;
+  }],
   0x034a: ['xchg.view', (r) => {
     const asset = hex(r, 'asset', 32);
     const part = r.u8('part');
@@ -60,8 +67,19 @@ function shown(b) {
 }
 
 export const TX_TYPES = {
-  transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a,
+  transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a, xchgConsent: 0x0345, xchgApprove: 0x0344,
 };
+
+// xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke (3 rebind is not offered).
+export function consentPayload(asset32, patient32, action) {
+  if (action !== 1 && action !== 2) throw new Error('a consent is given (1) or revoked (2)');
+  return new Writer().fixed(asset32, 32).fixed(patient32, 32).u8(action).done();
+}
+
+// xchg.approve (lb_xchg_approve_encode): decision 1 approve, 2 reject, with a reason.
+export function approvePayload(request32, decision, reason) {
+  return new Writer().fixed(request32, 32).u8(decision).text(reason || '').done();
+}
 
 // xchg.view (src/exchange/xchg_wire.c, lb_xchg_view_encode): a reader logs a view of an
 // asset's private part (part 1) or raw data (part 2) before opening it.
