@@ -36,6 +36,7 @@ await run(async (cleanup) => {
     ['directory search', '/directory?q=hypertension', 'search-hit'],
     ['directory asset', `/directory/asset/${asset}`, 'audit-chart'],
     ['patient portal sign-in', '/patient', { button: 'Open key file' }],
+    ['exchange', '/exchange', { button: 'Open key file' }],
   ];
   for (const phone of [false, true]) {
     await page.setViewportSize(phone ? { width: 390, height: 844 } : { width: 1280, height: 900 });
@@ -73,5 +74,21 @@ await run(async (cleanup) => {
   await page.keyboard.press('Enter');
   await page.getByTestId('block-settlement').first().waitFor();
   ok(new URL(page.url()).pathname === '/explorer', 'the explorer opens from the keyboard (Tab, Enter)');
+  // every page's link from the keyboard; the patient portal's form reached by Tab
+  await page.goto(node.url + '/wallet');
+  await page.getByRole('button', { name: 'Open wallet' }).waitFor();
+  const seq = [];
+  for (let i = 0; i < 7; i++) {
+    await page.keyboard.press('Tab');
+    seq.push(await page.evaluate(() => document.activeElement?.textContent));
+  }
+  ok(seq.join('|') === 'Skip to content|Wallet|Explorer|Directory|Exchange|Patient portal|Monitoring', 'Tab reaches every page\'s link in order', seq.join('|'));
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Open key file' }).waitFor();
+  ok(new URL(page.url()).pathname === '/patient', 'the patient portal opens from the keyboard');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  ok(await page.evaluate(() => document.activeElement?.type) === 'file', 'Tab reaches the key file input');
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

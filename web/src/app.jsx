@@ -7,12 +7,14 @@ import Monitor from './pages/monitor/Monitor.jsx';
 // The wallet pulls libsodium's Argon2id build in only when it is opened.
 const Wallet = lazy(() => import('./pages/wallet/Wallet.jsx'));
 const Patient = lazy(() => import('./pages/patient/Patient.jsx'));
+const Exchange = lazy(() => import('./pages/exchange/Exchange.jsx'));
 const Directory = lazy(() => import('./pages/directory/Directory.jsx'));
 
 const PAGES = [
   { path: '/wallet', name: 'Wallet' },
   { path: '/explorer', name: 'Explorer' },
   { path: '/directory', name: 'Directory' },
+  { path: '/exchange', name: 'Exchange' },
   { path: '/patient', name: 'Patient portal' },
   { path: '/monitor', name: 'Monitoring' },
 ];
@@ -25,6 +27,7 @@ export default function App() {
   else if (top === '/monitor') page = <Monitor />;
   else if (top === '/directory') page = <Directory path={path} />;
   else if (top === '/patient') page = <Patient />;
+  else if (top === '/exchange') page = <Exchange path={path} />;
   else page = <Wallet />;
   const current = top === '/' ? '/wallet' : top;
   return (

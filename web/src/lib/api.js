@@ -43,6 +43,8 @@ export const api = {
   consent: (asset, patient) => call('GET', `/v1/exchange/consents/${enc(asset)}/${enc(patient)}`),
   request: (id) => call('GET', `/v1/exchange/requests/${enc(id)}`),
   escrow: (id) => call('GET', `/v1/exchange/escrows/${enc(id)}`),
+  audits: () => call('GET', '/v1/exchange/audits'),
+  results: (request) => call('GET', `/v1/exchange/results/${enc(request)}`),
   xlog: (subject) => call('GET', `/v1/exchange/log/${enc(subject)}`),
   submit: (hex) => call('POST', '/v1/txs', { tx: hex }),
 };
