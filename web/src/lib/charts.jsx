@@ -5,7 +5,7 @@ export function BarChart({ title, bars, max, testid, unit = '' }) {
   const bw = bars.length ? Math.min(48, (W - P - 8) / bars.length - 8) : 0;
   const y = (v) => H - B - (v / top) * (H - B - 12);
   return (
-    <figure className="chart" data-testid={testid}>
+    <figure className="chart bars" data-testid={testid}>
       <figcaption>{title}</figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} role="img"
         aria-label={`${title}: ${bars.map((b) => `${b.label} ${+b.value.toFixed(2)}${unit}`).join(', ') || 'no values'}`}>
