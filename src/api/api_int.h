@@ -85,6 +85,10 @@ struct api_call {
 typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *status,
 			  struct lb_errmsg *em);
 
+/* routes_knowledge.c (docs/api.md, "Knowledge contracts") */
+int api_kn_convert(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_kn_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+
 /* routes_compute.c (docs/api.md, "On-chain sandbox") */
 int api_compute_run(const struct api_call *c, json_t **out, unsigned *status,
 		    struct lb_errmsg *em);

@@ -123,6 +123,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/status", h_status, false, NULL},
 	{"GET", "/v1/contracts", h_contracts, false, NULL},
 	{"GET", "/v1/contracts/{hash}", h_contract, false, NULL},
+	{"POST", "/v1/contracts/convert", h_ext, true, api_kn_convert},
+	{"POST", "/v1/contracts/check", h_ext, true, api_kn_check},
 	{"GET", "/v1/sessions", h_sessions, false, NULL},
 	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
 	{"GET", "/v1/members", h_members, false, NULL},
