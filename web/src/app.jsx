@@ -8,6 +8,7 @@ import Monitor from './pages/monitor/Monitor.jsx';
 const Wallet = lazy(() => import('./pages/wallet/Wallet.jsx'));
 const Patient = lazy(() => import('./pages/patient/Patient.jsx'));
 const Exchange = lazy(() => import('./pages/exchange/Exchange.jsx'));
+const Designer = lazy(() => import('./pages/designer/Designer.jsx'));
 const Directory = lazy(() => import('./pages/directory/Directory.jsx'));
 
 const PAGES = [
@@ -16,6 +17,7 @@ const PAGES = [
   { path: '/directory', name: 'Directory' },
   { path: '/exchange', name: 'Exchange' },
   { path: '/patient', name: 'Patient portal' },
+  { path: '/designer', name: 'Designer' },
   { path: '/monitor', name: 'Monitoring' },
 ];
 
@@ -28,6 +30,7 @@ export default function App() {
   else if (top === '/directory') page = <Directory path={path} />;
   else if (top === '/patient') page = <Patient />;
   else if (top === '/exchange') page = <Exchange path={path} />;
+  else if (top === '/designer') page = <Designer />;
   else page = <Wallet />;
   const current = top === '/' ? '/wallet' : top;
   return (

@@ -67,13 +67,18 @@ function shown(b) {
 }
 
 export const TX_TYPES = {
-  transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a, xchgConsent: 0x0345, xchgApprove: 0x0344,
+  transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a, xchgConsent: 0x0345, xchgApprove: 0x0344, contractPublish: 0x0310,
 };
 
 // xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke (3 rebind is not offered).
 export function consentPayload(asset32, patient32, action) {
   if (action !== 1 && action !== 2) throw new Error('a consent is given (1) or revoked (2)');
   return new Writer().fixed(asset32, 32).fixed(patient32, 32).u8(action).done();
+}
+
+// contract.publish (lb_kn_publish_payload_encode): version 1, source hash, report hash, source.
+export function publishPayload(sourceHash32, reportHash32, canonical) {
+  return new Writer().u8(1).fixed(sourceHash32, 32).fixed(reportHash32, 32).text(canonical).done();
 }
 
 // xchg.approve (lb_xchg_approve_encode): decision 1 approve, 2 reject, with a reason.
