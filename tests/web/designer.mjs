@@ -6,14 +6,10 @@
 // .pf text reaches the JSON view and one in the JSON view reaches the .pf text; publish it
 // signed in the page and find it on the node.
 import { join } from 'node:path';
-import { ok, run, startNode, launch, shot, ROOT } from './lib.mjs';
+import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
 
 await run(async (cleanup) => {
-  const node = await startNode();
-  cleanup.push(() => node.stop());
-  const b = await launch();
-  cleanup.push(() => b.close());
-  const { page } = b;
+  const { node, b, page } = await nodeAndBrowser(cleanup);
   const get = async (p) => { const r = await fetch(node.url + p); return [r.status, await r.json()]; };
 
   await page.goto(node.url + '/designer');

@@ -6,11 +6,10 @@
 // `leben data show --private` opens in C; alice, not a reader, is told so and nothing is logged.
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, run, startNode, launch, shot } from './lib.mjs';
+import { ok, run, nodeAndBrowser, shot } from './lib.mjs';
 
 await run(async (cleanup) => {
-  const node = await startNode();
-  cleanup.push(() => node.stop());
+  const { node, b, page } = await nodeAndBrowser(cleanup);
   const csv = join(node.home, 'ward7_bp.csv');
   let rows = 'patient_id,age,sbp\n';
   for (let i = 1; i <= 40; i++) rows += `p${i},${30 + i},${110 + (i * 7) % 50}\n`;
@@ -19,9 +18,6 @@ await run(async (cleanup) => {
   const added = JSON.parse(node.cli('data', 'add', csv, '--json', '--description', 'Ward 7 blood pressure, night shift',
     '--private', 'basic.description', '--readers', bobPk, '--subject', 'hypertension', '--keyword', 'ward seven'));
   const asset = added.asset_id;
-  const b = await launch();
-  cleanup.push(() => b.close());
-  const { page } = b;
 
   await page.goto(node.url + '/directory');
   await page.getByLabel('Words').fill('hypertensoin'); // a typo: forgiven as the CLI forgives it

@@ -8,7 +8,7 @@
 // and byte-equal to what `leben exchange result` opens. Another key cannot open it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, run, startNode, launch, shot, ROOT } from './lib.mjs';
+import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
 import { exchangeSetup, approveAndRun } from './exchange-setup.mjs';
 
 const { ready, hash } = await import(join(ROOT, 'web', 'src', 'lib', 'crypto.js'));
@@ -22,15 +22,11 @@ async function openKey(page, node, name) {
 }
 
 await run(async (cleanup) => {
-  const node = await startNode();
-  cleanup.push(() => node.stop());
+  const { node, b, page } = await nodeAndBrowser(cleanup);
   const fx = exchangeSetup(node);
   const req2 = JSON.parse(node.cli('exchange', 'request', '--from', 'bob', '--asset', fx.asset, '--algorithm', 'builtin:stats',
     '--params', '{"columns":["patient_id"]}', '--purpose', 'list every patient', '--json')).tx;
   const get = async (p) => (await fetch(node.url + p)).json();
-  const b = await launch();
-  cleanup.push(() => b.close());
-  const { page } = b;
   await ready();
   const statsHash = toHex(hash('LEBEN-algo-builtin-v1', new TextEncoder().encode('stats')));
 

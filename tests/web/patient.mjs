@@ -6,7 +6,7 @@
 // leaves it out. An altered card is refused.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, run, startNode, launch, shot, ROOT } from './lib.mjs';
+import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
 import { exchangeSetup, approveAndRun } from './exchange-setup.mjs';
 
 const { decodeTx } = await import(join(ROOT, 'web', 'src', 'lib', 'tx.js'));
@@ -15,15 +15,11 @@ const { fromHex, toHex } = await import(join(ROOT, 'web', 'src', 'lib', 'codec.j
 const { consentPayload } = await import(join(ROOT, 'web', 'src', 'lib', 'tx.js'));
 
 await run(async (cleanup) => {
-  const node = await startNode();
-  cleanup.push(() => node.stop());
+  const { node, b, page } = await nodeAndBrowser(cleanup);
   const fx = exchangeSetup(node);
   const card = fx.cards.P7.card;
   node.cli('tx', 'transfer', '--from', 'alice', '--to', fx.p7, '--amount', '3', '--memo', 'thank you', '--wait');
   const get = async (p) => (await fetch(node.url + p)).json();
-  const b = await launch();
-  cleanup.push(() => b.close());
-  const { page } = b;
 
   await page.goto(node.url + '/patient');
   await page.getByLabel('Key file', { exact: true }).setInputFiles(join(node.home, 'keys', 'patient7.key'));
