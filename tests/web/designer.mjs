@@ -29,6 +29,7 @@ await run(async (cleanup) => {
   const fs = await page.getByTestId('finding').allTextContents();
   ok(fs.some((f) => /^deadlock/.test(f)) && fs.some((f) => /^unreachable at review/.test(f)), 'the verifier\'s deadlock and unreachable task are listed', fs.join(' | '));
   ok(await page.getByTestId('task-review').getAttribute('data-finding') === 'unreachable', 'the unreachable task is marked on the diagram');
+  ok(await page.getByTestId('task-ask').getAttribute('data-path') === '1', 'the deadlock\'s counterexample path (answer symptoms) is drawn on the enquiry that asks it');
   await shot(page, 'designer-finding');
 
   // real drag and drop with the mouse

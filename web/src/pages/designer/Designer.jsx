@@ -53,11 +53,25 @@ function Shape({ kind, bad }) {
   return <rect width={W} height={H} rx={3} fill={fill} stroke={stroke} strokeWidth={sw} />;
 }
 
+// The tasks a counterexample step names: by name, or an enquiry asking for the data it answers
+// ("answer symptoms = true" -> the enquiry whose source is symptoms). name -> [step numbers].
+function pathSteps(tasks, findings) {
+  const out = {};
+  const steps = findings.flatMap((f) => f.trace || []);
+  steps.forEach((st, i) => {
+    const words = new Set(st.split(/[^A-Za-z0-9_]+/));
+    for (const t of tasks)
+      if (words.has(t.name) || (t.sources || []).some((so) => words.has(so.type))) (out[t.name] ??= []).push(i + 1);
+  });
+  return out;
+}
+
 function Graph({ plan, pos, setPos, findings, onOpenPlan }) {
   const tasks = plan.tasks || [];
   const svg = useRef(null);
   const drag = useRef(null);
   const bad = Object.fromEntries(findings.filter((f) => f.task).map((f) => [f.task, f]));
+  const onPath = pathSteps(tasks, findings);
   const wMax = Math.max(600, ...Object.values(pos).map((p) => p.x + W + 20));
   const hMax = Math.max(220, ...Object.values(pos).map((p) => p.y + H + 40));
   const pt = (e) => {
@@ -81,7 +95,8 @@ function Graph({ plan, pos, setPos, findings, onOpenPlan }) {
         const f = bad[t.name];
         return (
           <g key={t.name} transform={`translate(${p.x},${p.y})`} data-testid={`task-${t.name}`} data-kind={t.class} data-finding={f ? f.kind : undefined}
-            tabIndex={0} role="button" aria-label={`${t.class} ${t.name}${f ? `, ${f.kind}: ${f.message}` : ''}${t.class === 'Plan' ? ', Enter opens it' : ''}; arrow keys move it`}
+            data-path={onPath[t.name] ? onPath[t.name].join(',') : undefined}
+            tabIndex={0} role="button" aria-label={`${t.class} ${t.name}${f ? `, ${f.kind}: ${f.message}` : ''}${onPath[t.name] ? `, step ${onPath[t.name].join(', ')} of the counterexample path` : ''}${t.class === 'Plan' ? ', Enter opens it' : ''}; arrow keys move it`}
             className="task" style={{ cursor: 'grab' }}
             onPointerDown={(e) => { const q = pt(e); drag.current = { name: t.name, dx: q.x - p.x, dy: q.y - p.y }; e.currentTarget.setPointerCapture?.(e.pointerId); }}
             onDoubleClick={() => t.class === 'Plan' && onOpenPlan(t.name)}
@@ -94,6 +109,8 @@ function Graph({ plan, pos, setPos, findings, onOpenPlan }) {
             <text x={W / 2} y={18} textAnchor="middle" fontSize="10" fill="#55606c">{t.class.toLowerCase()}</text>
             <text x={W / 2} y={34} textAnchor="middle" fontSize="13" fontWeight="600">{t.name.length > 17 ? t.name.slice(0, 16) + '…' : t.name}</text>
             {f && <text x={W / 2} y={H + 14} textAnchor="middle" fontSize="11" fill="#b3261e" fontWeight="700">⚠ {f.kind}</text>}
+            {onPath[t.name] && <g transform="translate(-6,-6)"><circle r="10" fill="#f0b400" stroke="#0f2f5f" />
+              <text textAnchor="middle" y="4" fontSize="10" fontWeight="700">{onPath[t.name].join(',')}</text></g>}
           </g>);
       })}
     </svg>
@@ -258,7 +275,8 @@ export default function Designer() {
               {path.map((n, i) => <span key={i}>{i > 0 && ' › '}<button type="button" className="link" onClick={() => setPath(path.slice(0, i + 1))}>{n}</button></span>)}
             </nav>
             <Graph plan={plan} pos={pos} setPos={setPos} findings={findings} onOpenPlan={(n) => setPath([...path, n])} />
-            <p className="muted small">Drag a task (or focus it and use the arrow keys) to move it; double-click or Enter opens a plan.</p>
+            <p className="muted small">Drag a task (or focus it and use the arrow keys) to move it; double-click or Enter opens a plan.
+              A finding's task is outlined in red; the tasks its counterexample path goes through carry the step numbers.</p>
           </>)}
         {check && (
           <div data-testid="findings" role="status">
