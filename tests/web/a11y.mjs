@@ -38,6 +38,7 @@ await run(async (cleanup) => {
     ['patient portal sign-in', '/patient', { button: 'Open key file' }],
     ['exchange', '/exchange', { button: 'Open key file' }],
     ['designer', '/designer', 'graph'],
+    ['store', '/store', { button: 'Previous' }],
   ];
   for (const phone of [false, true]) {
     await page.setViewportSize(phone ? { width: 390, height: 844 } : { width: 1280, height: 900 });
@@ -79,18 +80,17 @@ await run(async (cleanup) => {
   await page.goto(node.url + '/wallet');
   await page.getByRole('button', { name: 'Open wallet' }).waitFor();
   const seq = [];
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 9; i++) {
     await page.keyboard.press('Tab');
     seq.push(await page.evaluate(() => document.activeElement?.textContent));
   }
-  ok(seq.join('|') === 'Skip to content|Wallet|Explorer|Directory|Exchange|Patient portal|Designer|Monitoring', 'Tab reaches every page\'s link in order', seq.join('|'));
-  await page.keyboard.press('Shift+Tab');
-  await page.keyboard.press('Shift+Tab');
+  ok(seq.join('|') === 'Skip to content|Wallet|Explorer|Directory|Exchange|Patient portal|Designer|Store|Monitoring', 'Tab reaches every page\'s link in order', seq.join('|'));
+  for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+Tab');
   await page.keyboard.press('Enter');
   await page.getByRole('button', { name: 'Open key file' }).waitFor();
   ok(new URL(page.url()).pathname === '/patient', 'the patient portal opens from the keyboard');
   let tabs = 0;
   while (tabs < 6 && await page.evaluate(() => document.activeElement?.type) !== 'file') { await page.keyboard.press('Tab'); tabs++; }
-  ok(tabs === 3, 'Tab reaches the key file input right after the remaining page links', `${tabs} tabs`);
+  ok(tabs === 4, 'Tab reaches the key file input right after the remaining page links', `${tabs} tabs`);
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

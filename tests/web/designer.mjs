@@ -87,6 +87,18 @@ await run(async (cleanup) => {
   const [st, c] = await get(`/v1/contracts/${hash}`);
   ok(st === 200 && c.name === 'deadlock_demo' && /get_lab/.test(c.source) && c.author === node.address('clinic'),
     'the node lists the published contract with the fix, authored by the clinic', JSON.stringify([st, c.name]));
+  // and find it in the store, then open it from there in the designer
+  await page.getByRole('link', { name: 'Store' }).click();
+  await page.getByLabel('Filter by name').fill('deadlock');
+  await page.getByTestId('contract-row').first().waitFor();
+  ok(await page.getByTestId('contract-row').count() === 1, 'the store lists the published contract');
+  await page.getByRole('link', { name: 'deadlock_demo' }).click();
+  await page.getByTestId('contract-source').waitFor();
+  ok((await page.getByTestId('contract-source').textContent()) === c.source, 'its page shows the source the chain holds');
+  await shot(page, 'store');
+  await page.getByRole('link', { name: 'Open in the designer' }).click();
+  await page.getByTestId('task-get_lab').waitFor({ timeout: 20000 });
+  ok(true, 'the store opens it in the designer');
   console.log(`# designer: deadlock example drawn ${rendered} ms after the file was chosen`);
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

@@ -9,6 +9,7 @@ const Wallet = lazy(() => import('./pages/wallet/Wallet.jsx'));
 const Patient = lazy(() => import('./pages/patient/Patient.jsx'));
 const Exchange = lazy(() => import('./pages/exchange/Exchange.jsx'));
 const Designer = lazy(() => import('./pages/designer/Designer.jsx'));
+const Store = lazy(() => import('./pages/store/Store.jsx'));
 const Directory = lazy(() => import('./pages/directory/Directory.jsx'));
 
 const PAGES = [
@@ -18,6 +19,7 @@ const PAGES = [
   { path: '/exchange', name: 'Exchange' },
   { path: '/patient', name: 'Patient portal' },
   { path: '/designer', name: 'Designer' },
+  { path: '/store', name: 'Store' },
   { path: '/monitor', name: 'Monitoring' },
 ];
 
@@ -31,6 +33,7 @@ export default function App() {
   else if (top === '/patient') page = <Patient />;
   else if (top === '/exchange') page = <Exchange path={path} />;
   else if (top === '/designer') page = <Designer />;
+  else if (top === '/store') page = <Store path={path} />;
   else page = <Wallet />;
   const current = top === '/' ? '/wallet' : top;
   return (

@@ -45,6 +45,7 @@ export const api = {
   escrow: (id) => call('GET', `/v1/exchange/escrows/${enc(id)}`),
   convert: (source, to) => call('POST', '/v1/contracts/convert', { source, to }),
   checkContract: (source) => call('POST', '/v1/contracts/check', { source }),
+  contracts: (offset = 0, limit = 20) => call('GET', `/v1/contracts?offset=${offset}&limit=${limit}`),
   contract: (hash) => call('GET', `/v1/contracts/${enc(hash)}`),
   audits: () => call('GET', '/v1/exchange/audits'),
   results: (request) => call('GET', `/v1/exchange/results/${enc(request)}`),

@@ -221,7 +221,11 @@ export default function Designer() {
     setPath((p) => (p.length && p[0] === m.name ? p : [m.name]));
     return m;
   }
-  useEffect(() => { load(NEW).catch(setErr); }, []);
+  // /designer?contract=HASH opens a published contract (from the store)
+  useEffect(() => {
+    const h = new URLSearchParams(location.search).get('contract');
+    (h ? api.contract(h).then((c) => load(c.source)) : load(NEW)).catch(setErr);
+  }, []);
   const plan = model ? planAt(model, path) : null;
   useEffect(() => {
     if (!plan) return;
