@@ -43,6 +43,13 @@ await run(async (cleanup) => {
   const [, x0, y0] = /translate\((\d+),(\d+)\)/.exec(before).map(Number), [, x1, y1] = /translate\((\d+),(\d+)\)/.exec(after).map(Number);
   ok(x1 > x0 + 10 && y1 > y0 + 30, 'dragging the review task moves it', `${before} -> ${after}`);
 
+  // HTML5 drag and drop from the palette onto the diagram adds a task where it is dropped
+  await page.getByTestId('palette-Action').dragTo(page.getByTestId('graph'), { targetPosition: { x: 500, y: 300 } });
+  await page.getByTestId('task-action_1').waitFor({ timeout: 10000 });
+  ok(/action :: action_1/.test(await page.getByTestId('pf-text').inputValue()) &&
+    /"name": "action_1"/.test(await page.getByTestId('json-text').inputValue()), 'an action dragged from the palette onto the diagram is added, in both texts');
+  const dropped = /translate\((\d+),(\d+)\)/.exec(await page.getByTestId('task-action_1').getAttribute('transform')).map(Number);
+  ok(dropped[1] > 100 && dropped[2] > 60, 'where it was dropped', dropped.join(','));
   // fix it in the graph: an enquiry asks for the lab result, the review comes after it
   await page.getByLabel('Kind').selectOption('Enquiry');
   await page.getByLabel('Task name').fill('get_lab');

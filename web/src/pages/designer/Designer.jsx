@@ -66,7 +66,7 @@ function pathSteps(tasks, findings) {
   return out;
 }
 
-function Graph({ plan, pos, setPos, findings, onOpenPlan }) {
+function Graph({ plan, pos, setPos, findings, onOpenPlan, onDropKind }) {
   const tasks = plan.tasks || [];
   const svg = useRef(null);
   const drag = useRef(null);
@@ -83,7 +83,15 @@ function Graph({ plan, pos, setPos, findings, onOpenPlan }) {
     <svg ref={svg} className="designer-graph" viewBox={`0 0 ${wMax} ${hMax}`} role="group" aria-label={`Tasks of plan ${plan.name}`}
       data-testid="graph"
       onPointerMove={(e) => { if (drag.current) { const p = pt(e); move(drag.current.name, p.x - drag.current.dx, p.y - drag.current.dy); } }}
-      onPointerUp={() => { drag.current = null; }} onPointerLeave={() => { drag.current = null; }}>
+      onPointerUp={() => { drag.current = null; }} onPointerLeave={() => { drag.current = null; }}
+      onDragOver={(e) => { if (e.dataTransfer.types.includes('application/x-leben-task')) e.preventDefault(); }}
+      onDrop={(e) => {
+        const kind = e.dataTransfer.getData('application/x-leben-task');
+        if (!KINDS.includes(kind)) return;
+        e.preventDefault();
+        const q = pt(e);
+        onDropKind(kind, Math.max(0, Math.round(q.x - W / 2)), Math.max(0, Math.round(q.y - H / 2)));
+      }}>
       <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
         <path d="M0,0 L10,5 L0,10 z" fill="#0f2f5f" /></marker></defs>
       {tasks.flatMap((t) => (t.antecedents || []).filter((a) => pos[a] && pos[t.name]).map((a) => {
@@ -115,6 +123,30 @@ function Graph({ plan, pos, setPos, findings, onOpenPlan }) {
       })}
     </svg>
   );
+}
+
+// Drag a kind of task onto the diagram (or press Enter on it) to add one with a fresh name.
+function Palette({ onAdd }) {
+  return (
+    <div className="palette" role="group" aria-label="New tasks: drag one onto the diagram, or press Enter">
+      {KINDS.map((k) => (
+        <button key={k} type="button" draggable="true" className="secondary" data-testid={`palette-${k}`}
+          onDragStart={(e) => { e.dataTransfer.setData('application/x-leben-task', k); e.dataTransfer.effectAllowed = 'copy'; }}
+          onClick={() => onAdd(k)}>+ {k.toLowerCase()}</button>))}
+    </div>
+  );
+}
+
+// A new task of a kind, with the smallest free name kind_N.
+function newTask(kind, plan) {
+  const used = new Set((plan.tasks || []).map((t) => t.name));
+  let n = 1;
+  while (used.has(`${kind.toLowerCase()}_${n}`)) n++;
+  const t = { class: kind, name: `${kind.toLowerCase()}_${n}` };
+  if (kind === 'Action') t.procedure = `Do ${t.name}`;
+  if (kind === 'Decision') t.candidates = [{ class: 'Candidate', name: 'yes', caption: 'Yes' }, { class: 'Candidate', name: 'no', caption: 'No' }];
+  if (kind === 'Plan') t.tasks = [];
+  return t;
 }
 
 function AddTask({ plan, data, onAdd }) {
@@ -249,6 +281,11 @@ export default function Designer() {
     mutate(planAt(m, path), m);
     await load(JSON.stringify(m));
   }
+  function addKind(kind, x, y) {
+    const t = newTask(kind, plan);
+    if (x != null) setPos((p) => ({ ...p, [t.name]: { x, y } }));
+    change((p) => { p.tasks = [...(p.tasks || []), t]; }).catch(setErr);
+  }
   async function runCheck() {
     setBusy(true);
     setErr(null);
@@ -278,7 +315,9 @@ export default function Designer() {
             <nav aria-label="Plans" className="crumbs">
               {path.map((n, i) => <span key={i}>{i > 0 && ' › '}<button type="button" className="link" onClick={() => setPath(path.slice(0, i + 1))}>{n}</button></span>)}
             </nav>
-            <Graph plan={plan} pos={pos} setPos={setPos} findings={findings} onOpenPlan={(n) => setPath([...path, n])} />
+            <Palette onAdd={(k) => addKind(k)} />
+            <Graph plan={plan} pos={pos} setPos={setPos} findings={findings} onOpenPlan={(n) => setPath([...path, n])}
+              onDropKind={(k, x, y) => addKind(k, x, y)} />
             <p className="muted small">Drag a task (or focus it and use the arrow keys) to move it; double-click or Enter opens a plan.
               A finding's task is outlined in red; the tasks its counterexample path goes through carry the step numbers.</p>
           </>)}
