@@ -65,6 +65,10 @@ void api_directory_close(struct api_directory *d);
  * {"query","expanded","directory_height","results":[{"id","name","score"}]} (*out new). */
 int api_directory_search(struct api_directory *d, struct lb_ledger *l, const char *query,
 			 const struct lb_search_options *o, json_t **out, struct lb_errmsg *em);
+/* One asset: {"asset_id","entry" (public part),"audit","history":[its data.* txs, oldest
+ * first],"attributes":{"sender","entry_version","private_tx"}}; LB_ENOTFOUND if not listed. */
+int api_directory_asset(struct api_directory *d, struct lb_ledger *l, const char *asset_hex,
+			json_t **out, struct lb_errmsg *em);
 
 /* A request as seen by route handlers that live outside server.c (one file per area, such
  * as routes_exchange.c): everything borrowed for the duration of the call. */
@@ -80,6 +84,10 @@ struct api_call {
 /* LB_OK with *out (new reference) and *status (preset to 200), or an lb_err with em's text. */
 typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *status,
 			  struct lb_errmsg *em);
+
+/* routes_knowledge.c (docs/api.md, "Knowledge contracts") */
+int api_kn_convert(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_kn_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 
 /* routes_compute.c (docs/api.md, "On-chain sandbox") */
 int api_compute_run(const struct api_call *c, json_t **out, unsigned *status,

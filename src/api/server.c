@@ -107,6 +107,8 @@ static int h_policy(struct lb_api *, struct MHD_Connection *, struct api_req *, 
 		    unsigned *, struct lb_errmsg *);
 static int h_dir_search(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
 			unsigned *, struct lb_errmsg *);
+static int h_dir_asset(struct lb_api *, struct MHD_Connection *, struct api_req *, json_t **,
+		       unsigned *, struct lb_errmsg *);
 static int page_args(struct MHD_Connection *c, size_t *offset, size_t *limit,
 		     struct lb_errmsg *em);
 
@@ -121,6 +123,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/status", h_status, false, NULL},
 	{"GET", "/v1/contracts", h_contracts, false, NULL},
 	{"GET", "/v1/contracts/{hash}", h_contract, false, NULL},
+	{"POST", "/v1/contracts/convert", h_ext, true, api_kn_convert},
+	{"POST", "/v1/contracts/check", h_ext, true, api_kn_check},
 	{"GET", "/v1/sessions", h_sessions, false, NULL},
 	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
 	{"GET", "/v1/members", h_members, false, NULL},
@@ -130,6 +134,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
 	{"GET", "/v1/data/purges/{asset}", h_ext, false, api_purge_status},
 	{"GET", "/v1/patients/{patient}/purges", h_ext, false, api_purge_patient},
+	{"GET", "/v1/directory/assets/{id}", h_dir_asset, false, NULL},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
@@ -1010,6 +1015,18 @@ static int h_dir_search(struct lb_api *a, struct MHD_Connection *c, struct api_r
 	else if (ex && strcmp(ex, "0"))
 		return lb_errf(em, LB_EMALFORMED, "exact=%.8s: use 1 or 0", ex);
 	return api_directory_search(a->dir, a->ledger, q ? q : "", &o, out, em);
+}
+
+/* GET /v1/directory/assets/{id} */
+static int h_dir_asset(struct lb_api *a, struct MHD_Connection *c, struct api_req *r,
+		       json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	char hex[2 * LB_HASH_LEN + 2];
+	if (!a->dir)
+		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no directory catalogue");
+	if (api_param_copy(&r->params, 0, hex, sizeof hex))
+		return lb_errf(em, LB_EMALFORMED, "not an asset id: expected 64 hex digits");
+	return api_directory_asset(a->dir, a->ledger, hex, out, em);
 }
 
 /* ---- knowledge contracts (business chain) ----------------------------------------------- */

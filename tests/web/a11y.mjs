@@ -2,7 +2,7 @@
 // Every page on a phone-sized screen (390×844): nothing wider than the screen, the pages
 // reachable from the keyboard, and axe-core finds no serious or critical violation (desktop
 // and phone).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, run, startNode, launch, signIn, shot, ROOT } from './lib.mjs';
 
@@ -21,6 +21,10 @@ await run(async (cleanup) => {
   const node = await startNode();
   cleanup.push(() => node.stop());
   const { id } = JSON.parse(node.cli('tx', 'transfer', '--from', 'alice', '--to', 'bob', '--amount', '2', '--wait', '--json'));
+  const csv = join(node.home, 'bp.csv');
+  writeFileSync(csv, 'patient_id,age,sbp\n' + Array.from({ length: 20 }, (_, i) => `p${i},${40 + i},${120 + i}\n`).join(''));
+  const asset = JSON.parse(node.cli('data', 'add', csv, '--json', '--subject', 'hypertension', '--description', 'a private note',
+    '--private', 'basic.description')).asset_id;
   const b = await launch();
   cleanup.push(() => b.close());
   const { page } = b;
@@ -29,13 +33,20 @@ await run(async (cleanup) => {
     ['explorer', '/explorer', 'block-settlement'],
     ['explorer tx', `/explorer/tx/${id}`, 'proof-verdict'],
     ['monitoring', '/monitor', 'serving'],
+    ['directory search', '/directory?q=hypertension', 'search-hit'],
+    ['directory asset', `/directory/asset/${asset}`, 'audit-chart'],
+    ['patient portal sign-in', '/patient', { button: 'Open key file' }],
+    ['exchange', '/exchange', { button: 'Open key file' }],
+    ['designer', '/designer', 'graph'],
+    ['store', '/store', { button: 'Previous' }],
   ];
   for (const phone of [false, true]) {
     await page.setViewportSize(phone ? { width: 390, height: 844 } : { width: 1280, height: 900 });
     const where = phone ? 'phone' : 'desktop';
     for (const [name, path, wait] of pages) {
       await page.goto(node.url + path);
-      if (wait) await page.getByTestId(wait).first().waitFor({ timeout: 30000 });
+      if (wait && wait.button) await page.getByRole('button', { name: wait.button }).waitFor();
+      else if (wait) await page.getByTestId(wait).first().waitFor({ timeout: 30000 });
       else await page.getByRole('button', { name: 'Open wallet' }).waitFor();
       const v = await axe(page);
       ok(v.length === 0, `${name} (${where}): no serious or critical axe violations`, JSON.stringify(v));
@@ -65,5 +76,21 @@ await run(async (cleanup) => {
   await page.keyboard.press('Enter');
   await page.getByTestId('block-settlement').first().waitFor();
   ok(new URL(page.url()).pathname === '/explorer', 'the explorer opens from the keyboard (Tab, Enter)');
+  // every page's link from the keyboard; the patient portal's form reached by Tab
+  await page.goto(node.url + '/wallet');
+  await page.getByRole('button', { name: 'Open wallet' }).waitFor();
+  const seq = [];
+  for (let i = 0; i < 9; i++) {
+    await page.keyboard.press('Tab');
+    seq.push(await page.evaluate(() => document.activeElement?.textContent));
+  }
+  ok(seq.join('|') === 'Skip to content|Wallet|Explorer|Directory|Exchange|Patient portal|Designer|Store|Monitoring', 'Tab reaches every page\'s link in order', seq.join('|'));
+  for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Open key file' }).waitFor();
+  ok(new URL(page.url()).pathname === '/patient', 'the patient portal opens from the keyboard');
+  let tabs = 0;
+  while (tabs < 6 && await page.evaluate(() => document.activeElement?.type) !== 'file') { await page.keyboard.press('Tab'); tabs++; }
+  ok(tabs === 4, 'Tab reaches the key file input right after the remaining page links', `${tabs} tabs`);
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

@@ -2,7 +2,9 @@
 // make bench-web: the app's bytes transferred on first load (gzip, as Chromium receives them),
 // and the explorer's time to interactive on a node holding BENCH_WEB_TXS txs (default 100000):
 // from navigation to the three chains' first block pages on screen.
-import { run, startNode, launch, ok } from './lib.mjs';
+import { readdirSync, statSync } from 'node:fs';
+import { join, basename } from 'node:path';
+import { run, startNode, launch, ok, ROOT } from './lib.mjs';
 
 const N = Number(process.env.BENCH_WEB_TXS || 100000);
 const BATCH = 5000;
@@ -42,6 +44,16 @@ await run(async (cleanup) => {
   await page.getByTestId('proof-verdict').first().waitFor({ timeout: 60000 });
   await page.waitForLoadState('networkidle');
   console.log(`opening a tx page (cached app + libsodium + API): ${(bytes / 1024).toFixed(1)} KiB in ${files} responses`);
-  console.log('knowledge designer render time: n/a (the designer page does not exist yet)');
+  // the designer: the largest example contract, from choosing the file to every task drawn
+  const largest = readdirSync(join(ROOT, 'examples', 'contracts')).filter((f) => f.endsWith('.pf'))
+    .map((f) => join(ROOT, 'examples', 'contracts', f)).sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  await page.goto(node.url + '/designer');
+  await page.getByTestId('graph').waitFor();
+  const d0 = Date.now();
+  await page.getByLabel('Open a contract').setInputFiles(largest);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid^=task-]').length >= n && document.querySelector('[data-testid=pf-text]').value.length > 0,
+    1, { timeout: 30000 });
+  const tasks = await page.locator('[data-testid^=task-]').count();
+  console.log(`knowledge designer render time (${basename(largest)}, ${statSync(largest).size} bytes, ${tasks} top-level tasks drawn, both text views filled): ${Date.now() - d0} ms`);
   ok(tti > 0 && first > 0, 'bench-web ran');
 });

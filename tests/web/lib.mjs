@@ -125,6 +125,15 @@ export async function signIn(page, node, name) {
   await page.getByTestId('balance-asc').waitFor({ timeout: 30000 });
 }
 
+// A node and a browser for one test, both stopped by cleanup: {node, b, page}.
+export async function nodeAndBrowser(cleanup, opts) {
+  const node = await startNode(opts);
+  cleanup.push(() => node.stop());
+  const b = await launch();
+  cleanup.push(() => b.close());
+  return { node, b, page: b.page };
+}
+
 // Run main(), print the plan, exit with its status; always stop what was started.
 export async function run(main) {
   const cleanup = [];

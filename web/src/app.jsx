@@ -6,10 +6,20 @@ import Monitor from './pages/monitor/Monitor.jsx';
 
 // The wallet pulls libsodium's Argon2id build in only when it is opened.
 const Wallet = lazy(() => import('./pages/wallet/Wallet.jsx'));
+const Patient = lazy(() => import('./pages/patient/Patient.jsx'));
+const Exchange = lazy(() => import('./pages/exchange/Exchange.jsx'));
+const Designer = lazy(() => import('./pages/designer/Designer.jsx'));
+const Store = lazy(() => import('./pages/store/Store.jsx'));
+const Directory = lazy(() => import('./pages/directory/Directory.jsx'));
 
 const PAGES = [
   { path: '/wallet', name: 'Wallet' },
   { path: '/explorer', name: 'Explorer' },
+  { path: '/directory', name: 'Directory' },
+  { path: '/exchange', name: 'Exchange' },
+  { path: '/patient', name: 'Patient portal' },
+  { path: '/designer', name: 'Designer' },
+  { path: '/store', name: 'Store' },
   { path: '/monitor', name: 'Monitoring' },
 ];
 
@@ -19,6 +29,11 @@ export default function App() {
   let page;
   if (top === '/explorer') page = <Explorer path={path} />;
   else if (top === '/monitor') page = <Monitor />;
+  else if (top === '/directory') page = <Directory path={path} />;
+  else if (top === '/patient') page = <Patient />;
+  else if (top === '/exchange') page = <Exchange path={path} />;
+  else if (top === '/designer') page = <Designer />;
+  else if (top === '/store') page = <Store path={path} />;
   else page = <Wallet />;
   const current = top === '/' ? '/wallet' : top;
   return (

@@ -37,6 +37,19 @@ export const api = {
   accountTxs: (addr, offset = 0, limit = 10) =>
     call('GET', `/v1/accounts/${enc(addr)}/txs?offset=${offset}&limit=${limit}`),
   members: () => call('GET', '/v1/members'),
+  search: (q, where = [], limit = 20) => call('GET', `/v1/directory/search?${new URLSearchParams([['q', q], ...where.map((w) => ['where', w]), ['limit', String(limit)]])}`),
+  asset: (id) => call('GET', `/v1/directory/assets/${enc(id)}`),
+  offer: (asset) => call('GET', `/v1/exchange/offers/${enc(asset)}`),
+  consent: (asset, patient) => call('GET', `/v1/exchange/consents/${enc(asset)}/${enc(patient)}`),
+  request: (id) => call('GET', `/v1/exchange/requests/${enc(id)}`),
+  escrow: (id) => call('GET', `/v1/exchange/escrows/${enc(id)}`),
+  convert: (source, to) => call('POST', '/v1/contracts/convert', { source, to }),
+  checkContract: (source) => call('POST', '/v1/contracts/check', { source }),
+  contracts: (offset = 0, limit = 20) => call('GET', `/v1/contracts?offset=${offset}&limit=${limit}`),
+  contract: (hash) => call('GET', `/v1/contracts/${enc(hash)}`),
+  audits: () => call('GET', '/v1/exchange/audits'),
+  results: (request) => call('GET', `/v1/exchange/results/${enc(request)}`),
+  xlog: (subject) => call('GET', `/v1/exchange/log/${enc(subject)}`),
   submit: (hex) => call('POST', '/v1/txs', { tx: hex }),
 };
 

@@ -37,6 +37,23 @@ const PAYLOADS = {
     name: r.text('name', 64), kinds: r.u8('kinds'), expires_height: r.uvar('expires_height') })],
   0x0344: ['xchg.approve', (r) => ({ request: hex(r, 'request', 32), decision: ['', 'approve', 'reject'][r.u8('decision')] || 'unknown',
     reason: r.text('reason', 256) })],
+  0x0345: ['xchg.consent', (r) => {
+    const asset = hex(r, 'asset', 32), patient = hex(r, 'patient', 32);
+    const action = r.u8('action');
+    const f = { asset, patient, action: ['', 'give', 'revoke', 'rebind'][action] || r.fail('action', `${action} unknown`) };
+    if (action === 3) f.new_key = addr(r, 'new key');
+    return f;
+  }],
+  0x034a: ['xchg.view', (r) => {
+    const asset = hex(r, 'asset', 32);
+    const part = r.u8('part');
+    if (part !== 1 && part !== 2) r.fail('part', `${part} is neither 1 (private part) nor 2 (raw data)`);
+    const version = r.uvar('version');
+    const n = r.uvar('patients', 64);
+    const patients = [];
+    for (let i = 0; i < n; i++) patients.push(hex(r, 'patient', 32));
+    return { asset, part: part === 1 ? 'private part' : 'raw data', version, patients };
+  }],
   0x0113: ['escrow.claim', (r) => ({ escrow: hex(r, 'escrow', 32), result_hash: hex(r, 'result hash', 32) })],
   0x0331: ['governance.vote', (r) => ({ proposal: hex(r, 'proposal', 32), vote: r.u8('vote') ? 'yes' : 'no' })],
   0x0332: ['checkpoint', (r) => ({ chain: CHAINS[r.u8('chain')], height: r.uvar('height'),
@@ -50,8 +67,32 @@ function shown(b) {
 }
 
 export const TX_TYPES = {
-  transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104,
+  transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a, xchgConsent: 0x0345, xchgApprove: 0x0344, contractPublish: 0x0310,
 };
+
+// xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke (3 rebind is not offered).
+export function consentPayload(asset32, patient32, action) {
+  if (action !== 1 && action !== 2) throw new Error('a consent is given (1) or revoked (2)');
+  return new Writer().fixed(asset32, 32).fixed(patient32, 32).u8(action).done();
+}
+
+// contract.publish (lb_kn_publish_payload_encode): version 1, source hash, report hash, source.
+export function publishPayload(sourceHash32, reportHash32, canonical) {
+  return new Writer().u8(1).fixed(sourceHash32, 32).fixed(reportHash32, 32).text(canonical).done();
+}
+
+// xchg.approve (lb_xchg_approve_encode): decision 1 approve, 2 reject, with a reason.
+export function approvePayload(request32, decision, reason) {
+  return new Writer().fixed(request32, 32).u8(decision).text(reason || '').done();
+}
+
+// xchg.view (src/exchange/xchg_wire.c, lb_xchg_view_encode): a reader logs a view of an
+// asset's private part (part 1) or raw data (part 2) before opening it.
+export function viewPayload(asset32, part, version, patients = []) {
+  const w = new Writer().fixed(asset32, 32).u8(part).uvar(version).uvar(patients.length);
+  for (const p of patients) w.fixed(p, 32);
+  return w.done();
+}
 
 // Unsigned bytes: version, chain, type, sender, nonce, fee, expires, payload.
 export function encodeUnsigned(t) {
