@@ -97,11 +97,82 @@ static inline void mod_sub(uint64_t *o, const uint64_t *a, const uint64_t *b, co
 /* ---- Fp ---- */
 
 void fp_zero(fp *o) { memset(o, 0, sizeof *o); }
-void fp_add(fp *o, const fp *a, const fp *b) { mod_add(o->l, a->l, b->l, P, 6); }
-void fp_sub(fp *o, const fp *a, const fp *b) { mod_sub(o->l, a->l, b->l, P, 6); }
-void fp_dbl(fp *o, const fp *a) { mod_add(o->l, a->l, a->l, P, 6); }
-void fp_mul(fp *o, const fp *a, const fp *b) { mont_mul(o->l, a->l, b->l, P, BLS_P_INV, 6); }
-void fp_sqr(fp *o, const fp *a) { mont_mul(o->l, a->l, a->l, P, BLS_P_INV, 6); }
+
+/* o = a + b mod p: the sum fits in 6 limbs (p < 2^382), then one conditional subtraction */
+void fp_add(fp *o, const fp *a, const fp *b)
+{
+	uint64_t t[6], s[6], borrow = 0;
+	u128 c = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		c = (u128)a->l[i] + b->l[i] + (uint64_t)(c >> 64);
+		t[i] = (uint64_t)c;
+	}
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		u128 d = (u128)t[i] - P[i] - borrow;
+		s[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	uint64_t keep = 0 - borrow;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++)
+		o->l[i] = (t[i] & keep) | (s[i] & ~keep);
+}
+
+void fp_sub(fp *o, const fp *a, const fp *b)
+{
+	uint64_t t[6], borrow = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		u128 d = (u128)a->l[i] - b->l[i] - borrow;
+		t[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	uint64_t mask = 0 - borrow;
+	u128 c = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		c = (u128)t[i] + (P[i] & mask) + (uint64_t)(c >> 64);
+		o->l[i] = (uint64_t)c;
+	}
+}
+
+void fp_dbl(fp *o, const fp *a) { fp_add(o, a, a); }
+
+/* Montgomery multiplication, CIOS without the extra carry word: valid for a, b < p because
+ * the top limb of p is below 2^63 - 1 (the "no-carry" variant used by gnark and others) */
+void fp_mul(fp *o, const fp *a, const fp *b)
+{
+	uint64_t t[6] = {0}, s[6], borrow = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		u128 A = (u128)a->l[0] * b->l[i] + t[0];
+		t[0] = (uint64_t)A;
+		uint64_t m = t[0] * BLS_P_INV;
+		u128 C = (u128)m * P[0] + t[0];
+#pragma GCC unroll 6
+		for (int j = 1; j < 6; j++) {
+			A = (u128)a->l[j] * b->l[i] + t[j] + (uint64_t)(A >> 64);
+			t[j] = (uint64_t)A;
+			C = (u128)m * P[j] + t[j] + (uint64_t)(C >> 64);
+			t[j - 1] = (uint64_t)C;
+		}
+		t[5] = (uint64_t)(C >> 64) + (uint64_t)(A >> 64);
+	}
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		u128 d = (u128)t[i] - P[i] - borrow;
+		s[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	uint64_t keep = 0 - borrow;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++)
+		o->l[i] = (t[i] & keep) | (s[i] & ~keep);
+}
+
+void fp_sqr(fp *o, const fp *a) { fp_mul(o, a, a); }
 
 void fp_neg(fp *o, const fp *a)
 {
@@ -270,8 +341,9 @@ void fp_from_wide(fp *o, const uint8_t in[64])
 			w = (w << 8) | in[(1 - i) * 8 + j];
 		hi.l[i] = w;
 	}
-	fp_mul(&lo, &lo, &FP_R2);
-	fp_mul(&hi, &hi, &FP_R3);
+	/* lo may exceed p: the generic multiplication (with the carry word) takes any lo < 2^384 */
+	mont_mul(lo.l, lo.l, FP_R2.l, P, BLS_P_INV, 6);
+	mont_mul(hi.l, hi.l, FP_R3.l, P, BLS_P_INV, 6);
 	fp_add(o, &lo, &hi);
 }
 
