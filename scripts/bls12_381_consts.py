@@ -85,6 +85,22 @@ w('#define BLS_SSWU1_Z ' + fp(11))
 w('#define BLS_SSWU2_A ' + fp2(0, 240))
 w('#define BLS_SSWU2_B ' + fp2(1012, 1012))
 w('#define BLS_SSWU2_Z ' + fp2(-2, -1))
+# -B/A and B/(Z A) of the two SSWU maps (RFC 9380 6.6.2)
+A1 = 0x144698a3b8e9433d693a02c96d4982b0ea985383ee66a8d8e8981aefd881ac98936f8da0e0f97f5cf428082d584c1d
+B1 = 0x12e2908d11688030018b12e8753eee3b2016c1f0f24f4070a0b9c14fcef35ef55a23215a316ceaa5d1cc48e98e172be0
+w('#define BLS_SSWU1_C1 ' + fp(-B1 * pow(A1, p - 2, p)))
+w('#define BLS_SSWU1_C2 ' + fp(B1 * pow(11 * A1, p - 2, p)))
+A2, B2, Z2 = (0, 240), (1012, 1012), (p - 2, p - 1)
+c1 = f2mul(B2, f2inv(A2)); c1 = ((-c1[0]) % p, (-c1[1]) % p)
+c2 = f2mul(B2, f2inv(f2mul(Z2, A2)))
+w('#define BLS_SSWU2_C1 ' + fp2(*c1))
+w('#define BLS_SSWU2_C2 ' + fp2(*c2))
+# a non-trivial cube root of unity for the G1 endomorphism (x, y) -> (beta x, y) of the
+# membership test of eprint 2021/1130: of the two roots, the one for which phi(P) = -[x^2] P on
+# G1 (tests/unit/test_crypto_bls12_381 checks the test against [r] P = O)
+beta = 0x1a0111ea397fe699ec02408663d4de85aa0d857d89759ad4897d29650fb85f9b409427eb4f49fffd8bfd00000000aaac
+assert pow(beta, 3, p) == 1 and beta != 1
+w('#define BLS_G1_BETA ' + fp(beta * beta % p))
 
 src = open(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__),
       '../tests/oracles/node_modules/@noble/curves/esm/bls12-381.js')).read()

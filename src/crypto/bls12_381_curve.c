@@ -16,6 +16,10 @@
 static const fp G1_X = BLS_G1_X, G1_Y = BLS_G1_Y, B1 = BLS_B1, B1_3 = BLS_B1_3;
 static const fp2 G2_X = BLS_G2_X, G2_Y = BLS_G2_Y, B2 = BLS_B2, B2_3 = BLS_B2_3;
 static const fp2 PSI_X = BLS_PSI_X, PSI_Y = BLS_PSI_Y;
+static const fp G1_BETA = BLS_G1_BETA;
+
+/* |x| of the BLS parameter x = -0xd201000000010000 */
+static const uint64_t BLS_X_ABS[1] = {0xd201000000010000ULL};
 
 static void fp_one_(fp *o) { *o = BLS_FP_ONE_C; }
 
@@ -87,6 +91,34 @@ void lb_bls_g2_generator(struct lb_bls_g2 *out)
 	out->y = G2_Y;
 	out->z = BLS_FP2_ONE_C;
 }
+
+/* ---- subgroup membership (Scott, eprint 2021/1130; proofs in eprint 2022/352) ---- */
+
+/* P (on the curve) has order r iff (beta x, y) = -[x^2] P */
+static bool g1_in_subgroup(const struct lb_bls_g1 *a)
+{
+	struct lb_bls_g1 t, phi;
+	g1_mul_vartime(&t, a, BLS_X_ABS, 1);
+	g1_mul_vartime(&t, &t, BLS_X_ABS, 1);
+	lb_bls_g1_neg(&t, &t);
+	phi = *a;
+	fp_mul(&phi.x, &phi.x, &G1_BETA);
+	return lb_bls_g1_equal(&t, &phi) || lb_bls_g1_is_identity(a);
+}
+
+static void g2_psi(struct lb_bls_g2 *out, const struct lb_bls_g2 *a);
+
+/* Q (on the twist) has order r iff psi(Q) = [x] Q */
+static bool g2_in_subgroup(const struct lb_bls_g2 *a)
+{
+	struct lb_bls_g2 t, psi;
+	g2_mul_vartime(&t, a, BLS_X_ABS, 1);
+	lb_bls_g2_neg(&t, &t);
+	g2_psi(&psi, a);
+	return lb_bls_g2_equal(&t, &psi) || lb_bls_g2_is_identity(a);
+}
+
+/* ---- cofactors ---- */
 
 void bls_g1_to_affine(fp *x, fp *y, const struct lb_bls_g1 *a) { g1_to_affine(x, y, a); }
 void bls_g2_to_affine(fp2 *x, fp2 *y, const struct lb_bls_g2 *a) { g2_to_affine(x, y, a); }
@@ -200,10 +232,6 @@ int lb_bls_g2_decompress(struct lb_bls_g2 *out, const uint8_t in[LB_BLS_G2_BYTES
 	return LB_OK;
 }
 
-/* ---- cofactors ---- */
-
-/* |x| of the BLS parameter x = -0xd201000000010000 */
-static const uint64_t BLS_X_ABS[1] = {0xd201000000010000ULL};
 
 void bls_g1_clear_cofactor(struct lb_bls_g1 *out, const struct lb_bls_g1 *a)
 {

@@ -50,11 +50,11 @@ int bls_expand_xmd(uint8_t *out, size_t out_len, const uint8_t *msg, size_t msg_
 }
 
 static void fp_one_(fp *o) { *o = BLS_FP_ONE_C; }
-static void fp_sqrt_(fp *o, const fp *a) { (void)fp_sqrt(o, a); }
-static void fp2_sqrt_(fp2 *o, const fp2 *a) { (void)fp2_sqrt(o, a); }
 
 static const fp SSWU1_A = BLS_SSWU1_A, SSWU1_B = BLS_SSWU1_B, SSWU1_Z = BLS_SSWU1_Z;
+static const fp SSWU1_C1 = BLS_SSWU1_C1, SSWU1_C2 = BLS_SSWU1_C2;
 static const fp2 SSWU2_A = BLS_SSWU2_A, SSWU2_B = BLS_SSWU2_B, SSWU2_Z = BLS_SSWU2_Z;
+static const fp2 SSWU2_C1 = BLS_SSWU2_C1, SSWU2_C2 = BLS_SSWU2_C2;
 
 #define PT struct lb_bls_g1
 #define FE fp
@@ -63,16 +63,17 @@ static const fp2 SSWU2_A = BLS_SSWU2_A, SSWU2_B = BLS_SSWU2_B, SSWU2_Z = BLS_SSW
 #define FE_MUL fp_mul
 #define FE_SQR fp_sqr
 #define FE_NEG fp_neg
-#define FE_INV fp_inv
 #define FE_ONE fp_one_
 #define FE_IS_ZERO fp_is_zero
-#define FE_IS_SQUARE fp_is_square
-#define FE_SQRT fp_sqrt_
+#define FE_SQRT fp_sqrt
+#define FE_INV fp_inv
 #define FE_SGN0 fp_sgn0
 #define FE_CMOV fp_cmov
 #define SSWU_A SSWU1_A
 #define SSWU_B SSWU1_B
 #define SSWU_Z SSWU1_Z
+#define SSWU_C1 SSWU1_C1
+#define SSWU_C2 SSWU1_C2
 #define ISO_XNUM BLS_ISO1_XNUM
 #define ISO_XDEN BLS_ISO1_XDEN
 #define ISO_YNUM BLS_ISO1_YNUM
@@ -89,16 +90,17 @@ static const fp2 SSWU2_A = BLS_SSWU2_A, SSWU2_B = BLS_SSWU2_B, SSWU2_Z = BLS_SSW
 #undef FE_MUL
 #undef FE_SQR
 #undef FE_NEG
-#undef FE_INV
 #undef FE_ONE
 #undef FE_IS_ZERO
-#undef FE_IS_SQUARE
 #undef FE_SQRT
+#undef FE_INV
 #undef FE_SGN0
 #undef FE_CMOV
 #undef SSWU_A
 #undef SSWU_B
 #undef SSWU_Z
+#undef SSWU_C1
+#undef SSWU_C2
 #undef ISO_XNUM
 #undef ISO_XDEN
 #undef ISO_YNUM
@@ -115,16 +117,17 @@ static const fp2 SSWU2_A = BLS_SSWU2_A, SSWU2_B = BLS_SSWU2_B, SSWU2_Z = BLS_SSW
 #define FE_MUL fp2_mul
 #define FE_SQR fp2_sqr
 #define FE_NEG fp2_neg
-#define FE_INV fp2_inv
 #define FE_ONE fp2_one
 #define FE_IS_ZERO fp2_is_zero
-#define FE_IS_SQUARE fp2_is_square
-#define FE_SQRT fp2_sqrt_
+#define FE_SQRT fp2_sqrt
+#define FE_INV fp2_inv
 #define FE_SGN0 fp2_sgn0
 #define FE_CMOV fp2_cmov
 #define SSWU_A SSWU2_A
 #define SSWU_B SSWU2_B
 #define SSWU_Z SSWU2_Z
+#define SSWU_C1 SSWU2_C1
+#define SSWU_C2 SSWU2_C2
 #define ISO_XNUM BLS_ISO2_XNUM
 #define ISO_XDEN BLS_ISO2_XDEN
 #define ISO_YNUM BLS_ISO2_YNUM

@@ -377,6 +377,68 @@ static void test_decode_refusals(void **state)
 	assert_true(lb_bls_g2_equal(&q, &h));
 }
 
+/* the endomorphism membership tests agree with the definition [r] P = O on points of the
+ * curve inside and outside the subgroup */
+static void test_subgroup_checks(void **state)
+{
+	static const uint8_t rm1b[32] = {0x73, 0xed, 0xa7, 0x53, 0x29, 0x9d, 0x7d, 0x48, 0x33, 0x39, 0xd8,
+					 0x08, 0x09, 0xa1, 0xd8, 0x05, 0x53, 0xbd, 0xa4, 0x02, 0xff, 0xfe,
+					 0x5b, 0xfe, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00};
+	struct lb_bls_scalar rm1;
+	int in = 0, out = 0;
+	(void)state;
+	assert_lb_ok(lb_bls_scalar_from_bytes(&rm1, rm1b));
+	for (uint64_t x = 1; x < 40; x++) {
+		struct lb_bls_g1 p, t;
+		fp four, y2;
+		fp_from_u64(&p.x, x);
+		fp_from_u64(&four, 4);
+		fp_sqr(&y2, &p.x);
+		fp_mul(&y2, &y2, &p.x);
+		fp_add(&y2, &y2, &four);
+		if (!fp_sqrt(&p.y, &y2))
+			continue;
+		p.z = BLS_FP_ONE_C;
+		for (int clear = 0; clear < 2; clear++) {
+			if (clear)
+				bls_g1_clear_cofactor(&p, &p);
+			lb_bls_g1_mul(&t, &p, &rm1);
+			lb_bls_g1_add(&t, &t, &p);
+			assert_int_equal(lb_bls_g1_is_valid(&p), lb_bls_g1_is_identity(&t));
+			if (lb_bls_g1_is_identity(&t))
+				in++;
+			else
+				out++;
+		}
+	}
+	for (uint64_t x = 1; x < 40; x++) {
+		struct lb_bls_g2 p, t;
+		fp2 b2, y2;
+		fp_from_u64(&p.x.c0, x);
+		fp_from_u64(&p.x.c1, 3);
+		fp_from_u64(&b2.c0, 4);
+		fp_from_u64(&b2.c1, 4);
+		fp2_sqr(&y2, &p.x);
+		fp2_mul(&y2, &y2, &p.x);
+		fp2_add(&y2, &y2, &b2);
+		if (!fp2_sqrt(&p.y, &y2))
+			continue;
+		fp2_one(&p.z);
+		for (int clear = 0; clear < 2; clear++) {
+			if (clear)
+				bls_g2_clear_cofactor(&p, &p);
+			lb_bls_g2_mul(&t, &p, &rm1);
+			lb_bls_g2_add(&t, &t, &p);
+			assert_int_equal(lb_bls_g2_is_valid(&p), lb_bls_g2_is_identity(&t));
+			if (lb_bls_g2_is_identity(&t))
+				in++;
+			else
+				out++;
+		}
+	}
+	assert_true(in > 20 && out > 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_bilinearity),
 		cmocka_unit_test(test_group_law),
 		cmocka_unit_test(test_decode_refusals),
+		cmocka_unit_test(test_subgroup_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
