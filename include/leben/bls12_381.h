@@ -153,5 +153,8 @@ bool lb_bls_gt_is_one(const struct lb_bls_gt *a);
 /* 576 bytes: c0.c0.c0, c0.c0.c1, c0.c1.c0, ... c1.c2.c1, each 48 bytes big-endian (the order
  * of @noble/curves' Fp12.toBytes). */
 void lb_bls_gt_to_bytes(uint8_t out[LB_BLS_GT_BYTES], const struct lb_bls_gt *a);
+/* The inverse of lb_bls_gt_to_bytes: LB_EMALFORMED for a value not below p, LB_EINVALID for an
+ * element outside GT (a^r != 1); nothing written on error. */
+int lb_bls_gt_from_bytes(struct lb_bls_gt *out, const uint8_t in[LB_BLS_GT_BYTES]);
 
 #endif

@@ -11,7 +11,9 @@
 
 #include <sodium.h>
 
+#include "crypto/bls12_381_consts.h"
 #include "crypto/bls12_381_int.h"
+#include "leben/error.h"
 
 #define BLS_X_ABS 0xd201000000010000ULL
 
@@ -297,4 +299,26 @@ void lb_bls_gt_to_bytes(uint8_t out[LB_BLS_GT_BYTES], const struct lb_bls_gt *a)
 	const fp *x = (const fp *)&a->f;
 	for (int i = 0; i < 12; i++)
 		fp_to_bytes(out + 48 * i, &x[i]);
+}
+
+int lb_bls_gt_from_bytes(struct lb_bls_gt *out, const uint8_t in[LB_BLS_GT_BYTES])
+{
+	static const uint64_t order[4] = BLS_R_LIMBS;
+	fp12 f, r, one;
+	fp *x = (fp *)&f;
+	for (int i = 0; i < 12; i++)
+		if (!fp_from_bytes(&x[i], in + 48 * i))
+			return LB_EMALFORMED;
+	/* f^r = 1 with plain squarings (f is not yet known to be cyclotomic) */
+	fp12_one(&r);
+	for (int i = 255; i >= 0; i--) {
+		fp12_sqr(&r, &r);
+		if ((order[i / 64] >> (i % 64)) & 1)
+			fp12_mul(&r, &r, &f);
+	}
+	fp12_one(&one);
+	if (!fp12_eq(&r, &one))
+		return LB_EINVALID;
+	out->f = f;
+	return LB_OK;
 }
