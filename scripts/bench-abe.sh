@@ -37,4 +37,16 @@ else
 	echo "$js1" | grep unavailable
 	echo "  (blst's binding has no raw pairing: its row is verify, a hash to G2 and a two-pair product)"
 fi
-echo "$ours" | awk '$1 == "leben" && $2 ~ /^abe/ { printf "  %-28s %10.1f\n", $2, $3 }'
+echo
+echo "CP-ABE (Waters 2011 on the pairing above; milliseconds of CPU time; policies over n"
+echo "attributes: AND of all, n/2 of n, OR of all; the key holds all n)"
+printf '  %-4s %10s %12s %12s %12s %12s %12s %12s\n' n keygen "enc AND" "dec AND" "enc n/2" "dec n/2" "enc OR" "dec OR"
+for n in 5 20 50; do
+	printf '  %-4s' $n
+	for op in keygen-$n encrypt-$n-and decrypt-$n-and encrypt-$n-half decrypt-$n-half encrypt-$n-or decrypt-$n-or; do
+		v=$(get "$ours" leben abe-$op)
+		w=12; [ $op = keygen-$n ] && w=10
+		printf " %${w}.1f" "$(awk -v v="$v" 'BEGIN { print v / 1000 }')"
+	done
+	echo
+done
