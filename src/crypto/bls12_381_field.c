@@ -724,33 +724,36 @@ static void fp4_sqr(fp2 *c0, fp2 *c1, const fp2 *a, const fp2 *b)
 	fp2_sub(c1, &t2, &t1);
 }
 
+/* z = 3t - 2z and z = 3t + 2z, the two shapes of the cyclotomic squaring's outputs */
+static void cs_minus(fp2 *z, const fp2 *t)
+{
+	fp2_sub(z, t, z);
+	fp2_dbl(z, z);
+	fp2_add(z, z, t);
+}
+
+static void cs_plus(fp2 *z, const fp2 *t)
+{
+	fp2_add(z, t, z);
+	fp2_dbl(z, z);
+	fp2_add(z, z, t);
+}
+
 /* Granger and Scott, "Faster squaring in the cyclotomic subgroup of sixth degree extensions" */
 void fp12_cyclotomic_sqr(fp12 *o, const fp12 *f)
 {
 	fp2 z0 = f->c0.c0, z4 = f->c0.c1, z3 = f->c0.c2, z2 = f->c1.c0, z1 = f->c1.c1, z5 = f->c1.c2;
 	fp2 t0, t1, t2, t3;
 	fp4_sqr(&t0, &t1, &z0, &z1);
-	fp2_sub(&z0, &t0, &z0);
-	fp2_dbl(&z0, &z0);
-	fp2_add(&z0, &z0, &t0);
-	fp2_add(&z1, &t1, &z1);
-	fp2_dbl(&z1, &z1);
-	fp2_add(&z1, &z1, &t1);
+	cs_minus(&z0, &t0);
+	cs_plus(&z1, &t1);
 	fp4_sqr(&t0, &t1, &z2, &z3);
 	fp4_sqr(&t2, &t3, &z4, &z5);
-	fp2_sub(&z4, &t0, &z4);
-	fp2_dbl(&z4, &z4);
-	fp2_add(&z4, &z4, &t0);
-	fp2_add(&z5, &t1, &z5);
-	fp2_dbl(&z5, &z5);
-	fp2_add(&z5, &z5, &t1);
+	cs_minus(&z4, &t0);
+	cs_plus(&z5, &t1);
 	fp2_mul_xi(&t0, &t3);
-	fp2_add(&z2, &t0, &z2);
-	fp2_dbl(&z2, &z2);
-	fp2_add(&z2, &z2, &t0);
-	fp2_sub(&z3, &t2, &z3);
-	fp2_dbl(&z3, &z3);
-	fp2_add(&z3, &z3, &t2);
+	cs_plus(&z2, &t0);
+	cs_minus(&z3, &t2);
 	o->c0.c0 = z0;
 	o->c0.c1 = z4;
 	o->c0.c2 = z3;
