@@ -174,6 +174,82 @@ void fp_mul(fp *o, const fp *a, const fp *b)
 
 void fp_sqr(fp *o, const fp *a) { fp_mul(o, a, a); }
 
+/* t[0..12) = a * b, schoolbook (a, b < 2^384) */
+static inline void mul_wide(uint64_t t[12], const uint64_t a[6], const uint64_t b[6])
+{
+	memset(t, 0, 12 * sizeof *t);
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		u128 c = 0;
+#pragma GCC unroll 6
+		for (int j = 0; j < 6; j++) {
+			c = (u128)a[j] * b[i] + t[i + j] + (uint64_t)(c >> 64);
+			t[i + j] = (uint64_t)c;
+		}
+		t[i + 6] = (uint64_t)(c >> 64);
+	}
+}
+
+/* o = t / 2^384 mod p for t < p * 2^384 (Montgomery reduction of a double-width value) */
+static inline void redc_wide(fp *o, uint64_t t[12])
+{
+	uint64_t carry = 0, s[6], borrow = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		uint64_t m = t[i] * BLS_P_INV;
+		u128 c = 0;
+#pragma GCC unroll 6
+		for (int j = 0; j < 6; j++) {
+			c = (u128)m * P[j] + t[i + j] + (uint64_t)(c >> 64);
+			t[i + j] = (uint64_t)c;
+		}
+		c = (u128)t[i + 6] + (uint64_t)(c >> 64) + carry;
+		t[i + 6] = (uint64_t)c;
+		carry = (uint64_t)(c >> 64);
+	}
+	/* t[6..12) < 2p: one conditional subtraction */
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		u128 d = (u128)t[6 + i] - P[i] - borrow;
+		s[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	uint64_t keep = 0 - (borrow & (carry ^ 1));
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++)
+		o->l[i] = (t[6 + i] & keep) | (s[i] & ~keep);
+}
+
+/* a + b without reduction (both < p, so the sum < 2p < 2^382 fits) */
+static inline void add_nr(uint64_t o[6], const uint64_t a[6], const uint64_t b[6])
+{
+	u128 c = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		c = (u128)a[i] + b[i] + (uint64_t)(c >> 64);
+		o[i] = (uint64_t)c;
+	}
+}
+
+/* double-width o = a - b + (b > a ? p * 2^384 : 0), inputs < p * 2^384 */
+static inline void sub_wide(uint64_t o[12], const uint64_t a[12], const uint64_t b[12])
+{
+	uint64_t borrow = 0;
+#pragma GCC unroll 12
+	for (int i = 0; i < 12; i++) {
+		u128 d = (u128)a[i] - b[i] - borrow;
+		o[i] = (uint64_t)d;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	uint64_t mask = 0 - borrow;
+	u128 c = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		c = (u128)o[6 + i] + (P[i] & mask) + (uint64_t)(c >> 64);
+		o[6 + i] = (uint64_t)c;
+	}
+}
+
 void fp_neg(fp *o, const fp *a)
 {
 	fp z;
@@ -382,17 +458,27 @@ void fp2_conj(fp2 *o, const fp2 *a)
 	fp_neg(&o->c1, &a->c1);
 }
 
+/* Karatsuba with lazy reduction: three double-width products, two reductions */
 void fp2_mul(fp2 *o, const fp2 *a, const fp2 *b)
 {
-	fp t0, t1, s0, s1;
-	fp_mul(&t0, &a->c0, &b->c0);
-	fp_mul(&t1, &a->c1, &b->c1);
-	fp_add(&s0, &a->c0, &a->c1);
-	fp_add(&s1, &b->c0, &b->c1);
-	fp_mul(&s0, &s0, &s1);
-	fp_sub(&s0, &s0, &t0);
-	fp_sub(&o->c1, &s0, &t1);
-	fp_sub(&o->c0, &t0, &t1);
+	uint64_t t0[12], t1[12], t2[12], sa[6], sb[6];
+	mul_wide(t0, a->c0.l, b->c0.l);
+	mul_wide(t1, a->c1.l, b->c1.l);
+	add_nr(sa, a->c0.l, a->c1.l);
+	add_nr(sb, b->c0.l, b->c1.l);
+	mul_wide(t2, sa, sb);
+	/* c1 = (a0 + a1)(b0 + b1) - a0 b0 - a1 b1 = a0 b1 + a1 b0 >= 0, below 2p^2 */
+	uint64_t borrow = 0;
+#pragma GCC unroll 12
+	for (int i = 0; i < 12; i++) {
+		u128 d = (u128)t2[i] - t0[i] - t1[i] - borrow;
+		t2[i] = (uint64_t)d;
+		borrow = (uint64_t)(-(int64_t)(uint64_t)(d >> 64)); /* 0, 1 or 2 */
+	}
+	redc_wide(&o->c1, t2);
+	/* c0 = a0 b0 - a1 b1 (+ p 2^384 when negative), below p 2^384 */
+	sub_wide(t0, t0, t1);
+	redc_wide(&o->c0, t0);
 }
 
 void fp2_mul_fp(fp2 *o, const fp2 *a, const fp *b)
