@@ -1,6 +1,7 @@
 /* Unit tests for CP-ABE (Waters 2011 on BLS12-381): for each policy, every subset of its
  * attributes is tried and decrypts exactly when an evaluator written here says the subset
- * satisfies it; two users whose attributes only jointly satisfy a policy cannot pool their
+ * satisfies it, and so for 40 random policy trees (AND, OR, k of n, nested) with random keys;
+ * two users whose attributes only jointly satisfy a policy cannot pool their
  * keys; altered ciphertexts (every region, a swapped policy, truncation) are refused; keys of
  * another authority are refused; policy syntax errors name the offset; encodings round-trip
  * and refuse damage. */
@@ -108,6 +109,84 @@ static void test_every_combination(void **state)
 	const char *five[] = {"p1", "p2", "p3", "p4", "p5"};
 	exhaustive("p1 AND p2 AND p3 AND p4 AND p5", five, 5, sat_and5);
 	exhaustive("p1 or p2 or p3 or p4 or p5", five, 5, sat_or5);
+}
+
+/* random policy trees over 8 attributes, written as text and evaluated here independently */
+struct rnode {
+	int k, n, attr;        /* k-of-n gate, or a leaf (n = 0) naming attribute attr */
+	struct rnode *kid[4];  /* children */
+};
+
+static struct rnode *rtree(int depth, char *out, size_t cap)
+{
+	struct rnode *r = calloc(1, sizeof *r);
+	if (depth == 0 || randombytes_uniform(3) == 0) {
+		r->attr = (int)randombytes_uniform(8);
+		snprintf(out + strlen(out), cap - strlen(out), "r%d", r->attr);
+		return r;
+	}
+	r->n = 2 + (int)randombytes_uniform(3);
+	int form = (int)randombytes_uniform(3); /* AND, OR, k of */
+	r->k = form == 0 ? r->n : form == 1 ? 1 : 1 + (int)randombytes_uniform((uint32_t)r->n);
+	if (form == 2)
+		snprintf(out + strlen(out), cap - strlen(out), "%d of (", r->k);
+	else
+		strncat(out, "(", cap - strlen(out) - 1);
+	for (int i = 0; i < r->n; i++) {
+		if (i)
+			strncat(out, form == 0 ? " AND " : form == 1 ? " OR " : ", ", cap - strlen(out) - 1);
+		r->kid[i] = rtree(depth - 1, out, cap);
+	}
+	strncat(out, ")", cap - strlen(out) - 1);
+	return r;
+}
+
+static int reval(const struct rnode *r, unsigned m)
+{
+	if (r->n == 0)
+		return (m >> r->attr) & 1;
+	int c = 0;
+	for (int i = 0; i < r->n; i++)
+		c += reval(r->kid[i], m);
+	return c >= r->k;
+}
+
+static void rfree(struct rnode *r)
+{
+	for (int i = 0; i < r->n; i++)
+		rfree(r->kid[i]);
+	free(r);
+}
+
+static void test_random_policies(void **state)
+{
+	static const char *names[8] = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"};
+	int yes = 0, no = 0;
+	(void)state;
+	for (int t = 0; t < 40; t++) {
+		char text[2048] = "";
+		struct rnode *r = rtree(3, text, sizeof text);
+		size_t len;
+		uint8_t *ct = enc(text, "random policy", &len);
+		for (int j = 0; j < 6; j++) {
+			unsigned m = randombytes_uniform(256);
+			const char *attrs[8];
+			size_t c = 0;
+			for (int i = 0; i < 8; i++)
+				if (m & (1u << i))
+					attrs[c++] = names[i];
+			struct lb_abe_key *k = key_for(attrs, c);
+			int rc = dec(k, ct, len, "random policy"), want = reval(r, m);
+			if ((rc == LB_OK) != want || (!want && rc != LB_EDENIED))
+				fail_msg("%s with attributes %#x: %s, expected %s", text, m, lb_strerror(rc),
+					 want ? "decryption" : "denial");
+			want ? yes++ : no++;
+			lb_abe_key_free(k);
+		}
+		lb_free(ct);
+		rfree(r);
+	}
+	assert_true(yes > 10 && no > 10);
 }
 
 static void test_collusion(void **state)
@@ -330,6 +409,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_combination),
+		cmocka_unit_test(test_random_policies),
 		cmocka_unit_test(test_collusion),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_authorities),
