@@ -172,8 +172,6 @@ void fp_mul(fp *o, const fp *a, const fp *b)
 		o->l[i] = (t[i] & keep) | (s[i] & ~keep);
 }
 
-void fp_sqr(fp *o, const fp *a) { fp_mul(o, a, a); }
-
 /* t[0..12) = a * b, schoolbook (a, b < 2^384) */
 static inline void mul_wide(uint64_t t[12], const uint64_t a[6], const uint64_t b[6])
 {
@@ -218,6 +216,37 @@ static inline void redc_wide(fp *o, uint64_t t[12])
 #pragma GCC unroll 6
 	for (int i = 0; i < 6; i++)
 		o->l[i] = (t[6 + i] & keep) | (s[i] & ~keep);
+}
+
+/* o = a^2: the products a_i a_j (i < j) once, doubled, plus the squares; then one reduction */
+void fp_sqr(fp *o, const fp *a)
+{
+	uint64_t t[12] = {0};
+	const uint64_t *x = a->l;
+#pragma GCC unroll 5
+	for (int i = 0; i < 5; i++) {
+		u128 c = 0;
+#pragma GCC unroll 5
+		for (int j = i + 1; j < 6; j++) {
+			c = (u128)x[i] * x[j] + t[i + j] + (uint64_t)(c >> 64);
+			t[i + j] = (uint64_t)c;
+		}
+		t[i + 6] = (uint64_t)(c >> 64);
+	}
+	/* double (the top bit of t is clear: the cross sum is below 2^767) */
+	for (int i = 11; i > 0; i--)
+		t[i] = (t[i] << 1) | (t[i - 1] >> 63);
+	t[0] <<= 1;
+	u128 c = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		u128 sq = (u128)x[i] * x[i];
+		c = (u128)t[2 * i] + (uint64_t)sq + (uint64_t)(c >> 64);
+		t[2 * i] = (uint64_t)c;
+		c = (u128)t[2 * i + 1] + (uint64_t)(sq >> 64) + (uint64_t)(c >> 64);
+		t[2 * i + 1] = (uint64_t)c;
+	}
+	redc_wide(o, t);
 }
 
 /* a + b without reduction (both < p, so the sum < 2p < 2^382 fits) */
