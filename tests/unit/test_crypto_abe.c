@@ -1,6 +1,6 @@
 /* Unit tests for CP-ABE (Waters 2011 on BLS12-381): for each policy, every subset of its
  * attributes is tried and decrypts exactly when an evaluator written here says the subset
- * satisfies it, and so for 40 random policy trees (AND, OR, k of n, nested) with random keys;
+ * satisfies it, and so for 30 random policy trees (AND, OR, k of n, nested) with random keys;
  * two users whose attributes only jointly satisfy a policy cannot pool their
  * keys; altered ciphertexts (every region, a swapped policy, truncation) are refused; keys of
  * another authority are refused; policy syntax errors name the offset; encodings round-trip
@@ -163,7 +163,7 @@ static void test_random_policies(void **state)
 	static const char *names[8] = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"};
 	int yes = 0, no = 0;
 	(void)state;
-	for (int t = 0; t < 40; t++) {
+	for (int t = 0; t < 30; t++) {
 		char text[2048] = "";
 		struct rnode *r = rtree(3, text, sizeof text);
 		size_t len;
