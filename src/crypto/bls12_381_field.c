@@ -635,35 +635,35 @@ void fp6_neg(fp6 *o, const fp6 *a)
 	fp2_neg(&o->c2, &a->c2);
 }
 
+/* o = (x0 + x1)(y0 + y1) - m0 - m1: a Karatsuba cross term from the products m0, m1 */
+static void karatsuba_cross(fp2 *o, const fp2 *x0, const fp2 *x1, const fp2 *y0, const fp2 *y1,
+			    const fp2 *m0, const fp2 *m1)
+{
+	fp2 s, u;
+	fp2_add(&s, x0, x1);
+	fp2_add(&u, y0, y1);
+	fp2_mul(o, &s, &u);
+	fp2_sub(o, o, m0);
+	fp2_sub(o, o, m1);
+}
+
 void fp6_mul(fp6 *o, const fp6 *a, const fp6 *b)
 {
-	fp2 aa, bb, cc, t1, t2, t3, s, u;
+	fp2 aa, bb, cc, t1, t2, t3, s;
 	fp2_mul(&aa, &a->c0, &b->c0);
 	fp2_mul(&bb, &a->c1, &b->c1);
 	fp2_mul(&cc, &a->c2, &b->c2);
 	/* t1 = ((a1+a2)(b1+b2) - bb - cc) xi + aa */
-	fp2_add(&s, &a->c1, &a->c2);
-	fp2_add(&u, &b->c1, &b->c2);
-	fp2_mul(&t1, &s, &u);
-	fp2_sub(&t1, &t1, &bb);
-	fp2_sub(&t1, &t1, &cc);
+	karatsuba_cross(&t1, &a->c1, &a->c2, &b->c1, &b->c2, &bb, &cc);
 	fp2_mul_xi(&t1, &t1);
 	fp2_add(&t1, &t1, &aa);
 	/* t2 = (a0+a1)(b0+b1) - aa - bb + cc xi */
-	fp2_add(&s, &a->c0, &a->c1);
-	fp2_add(&u, &b->c0, &b->c1);
-	fp2_mul(&t2, &s, &u);
-	fp2_sub(&t2, &t2, &aa);
-	fp2_sub(&t2, &t2, &bb);
+	karatsuba_cross(&t2, &a->c0, &a->c1, &b->c0, &b->c1, &aa, &bb);
 	fp2_mul_xi(&s, &cc);
 	fp2_add(&t2, &t2, &s);
-	/* t3 = (a0+a2)(b0+b2) - aa + bb - cc */
-	fp2_add(&s, &a->c0, &a->c2);
-	fp2_add(&u, &b->c0, &b->c2);
-	fp2_mul(&t3, &s, &u);
-	fp2_sub(&t3, &t3, &aa);
+	/* t3 = (a0+a2)(b0+b2) - aa - cc + bb */
+	karatsuba_cross(&t3, &a->c0, &a->c2, &b->c0, &b->c2, &aa, &cc);
 	fp2_add(&t3, &t3, &bb);
-	fp2_sub(&t3, &t3, &cc);
 	o->c0 = t1;
 	o->c1 = t2;
 	o->c2 = t3;
@@ -682,17 +682,13 @@ void fp6_mul_v(fp6 *o, const fp6 *a)
 
 void fp6_mul_01(fp6 *o, const fp6 *a, const fp2 *c0, const fp2 *c1)
 {
-	fp2 aa, bb, t1, t2, t3, s, u;
+	fp2 aa, bb, t1, t2, t3;
 	fp2_mul(&aa, &a->c0, c0);
 	fp2_mul(&bb, &a->c1, c1);
 	fp2_mul(&t1, &a->c2, c1);
 	fp2_mul_xi(&t1, &t1);
 	fp2_add(&t1, &t1, &aa);
-	fp2_add(&s, c0, c1);
-	fp2_add(&u, &a->c0, &a->c1);
-	fp2_mul(&t2, &s, &u);
-	fp2_sub(&t2, &t2, &aa);
-	fp2_sub(&t2, &t2, &bb);
+	karatsuba_cross(&t2, c0, c1, &a->c0, &a->c1, &aa, &bb);
 	fp2_mul(&t3, &a->c2, c0);
 	fp2_add(&t3, &t3, &bb);
 	o->c0 = t1;
