@@ -133,6 +133,12 @@ $(B)/tests/proforma_trace: tests/oracles/proforma_trace.c $(B)/libleben.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libleben.a $(LIBS)
 unit: $(B)/tests/proforma_trace
 
+# LEBEN's side of the BLS12-381 differential test (tests/integration/test_crypto_bls12_381)
+$(B)/tests/bls12_381_diff: tests/oracles/bls12_381_diff.c $(B)/libleben.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libleben.a $(LIBS)
+unit: $(B)/tests/bls12_381_diff
+
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -MMD -MP -c $< -o $@
