@@ -66,6 +66,15 @@ void api_directory_close(struct api_directory *d);
 int api_directory_search(struct api_directory *d, struct lb_ledger *l, const char *query,
 			 const struct lb_search_options *o, json_t **out, struct lb_errmsg *em);
 
+/* What a handler may set besides its JSON (the FHIR routes): another content type, a body
+ * that is not JSON (raw, malloc'd, freed by the server) and a Location header. */
+struct api_reply {
+	const char *content_type;          /* static string, or NULL for application/json */
+	char *raw;                         /* body sent as is instead of *out, or NULL */
+	size_t raw_len;
+	char location[256];                /* Location / Content-Location header, or "" */
+};
+
 /* A request as seen by route handlers that live outside server.c (one file per area, such
  * as routes_exchange.c): everything borrowed for the duration of the call. */
 struct api_call {
@@ -75,7 +84,9 @@ struct api_call {
 	const uint8_t *body;               /* request body (NUL-terminated), or NULL */
 	size_t body_len;
 	const char *(*arg)(void *conn, const char *name); /* query-string argument or NULL */
-	void *conn;                        /* for arg */
+	void *conn;                        /* for arg (the MHD connection) */
+	const char *method;                /* "GET", "POST", ... */
+	struct api_reply *reply;           /* optional reply settings */
 };
 /* LB_OK with *out (new reference) and *status (preset to 200), or an lb_err with em's text. */
 typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *status,
@@ -117,6 +128,9 @@ int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+
+/* routes_fhir.c (docs/fhir.md): every /fhir path; errors are OperationOutcomes */
+int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 
 /* web.c: the web app's files (docs/web.md). One embedded file: its URL path ("/index.html",
  * "/assets/app-1a2b.js"), content type, bytes, gzip copy (NULL when not smaller) and ETag

@@ -60,6 +60,7 @@ struct api_req {
 	struct lb_buf body;            /* request body, capped at max_body */
 	bool too_big;                  /* the body went over max_body */
 	size_t discarded;              /* bytes dropped after that, or sent to a body-less route */
+	struct api_reply reply;        /* content type, raw body, Location (FHIR routes) */
 };
 
 /* A route handler: LB_OK with *out (new reference) and *status (preset to 200), or an
@@ -150,6 +151,13 @@ static const struct api_route routes[] = {
 	{"POST", "/v1/study/step", h_ext, true, api_study_step},
 	{"GET", "/v1/chains/{chain}/blocks", h_ext, false, api_web_blocks},
 	{"GET", "/v1/accounts/{address}/txs", h_ext, false, api_web_account_txs},
+	{"GET", "/fhir", h_ext, false, api_fhir},
+	{"POST", "/fhir", h_ext, true, api_fhir},
+	{"GET", "/fhir/{a}", h_ext, false, api_fhir},
+	{"POST", "/fhir/{a}", h_ext, true, api_fhir},
+	{"GET", "/fhir/{a}/{b}", h_ext, false, api_fhir},
+	{"PUT", "/fhir/{a}/{b}", h_ext, true, api_fhir},
+	{"GET", "/fhir/{a}/{b}/{c}", h_ext, false, api_fhir},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -181,6 +189,35 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	enum MHD_Result rc = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* A reply with the handler's content type, raw body and Location (the FHIR routes). */
+static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, json_t *j,
+				  struct api_reply *rp)
+{
+	char *s = rp->raw;
+	size_t n = rp->raw_len;
+	rp->raw = NULL;
+	if (!s && j) {
+		s = json_dumps(j, JSON_COMPACT);
+		n = s ? strlen(s) : 0;
+	}
+	if (!s && (s = strdup("")) == NULL)
+		return MHD_NO;
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(n, s, free);
+	if (!resp) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				rp->content_type ? rp->content_type : "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (rp->location[0])
+		MHD_add_response_header(resp, status == 202 ? "Content-Location" : "Location",
+					rp->location);
 	enum MHD_Result rc = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -511,7 +548,7 @@ static int h_ext(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, 
 		 unsigned *status, struct lb_errmsg *em)
 {
 	struct api_call call = {a->ledger, a->opt.home, &r->params, r->body.data, r->body.len,
-				conn_arg, c};
+				conn_arg, c, r->route->method, &r->reply};
 	return r->route->ext(&call, out, status, em);
 }
 
@@ -707,6 +744,8 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 		json_decref(j);
 		return mr;
 	}
+	if (!strcmp(url, "/fhir/"))
+		url = "/fhir"; /* FHIR clients post transactions to the base URL with its '/' */
 	for (size_t i = 0; i < N_ROUTES; i++) {
 		if (!api_path_match(routes[i].pattern, url, &p))
 			continue;
@@ -793,6 +832,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum MHD_Result mr;
 	if (rc) {
 		mr = send_error(c, rc, em.text, NULL, 0);
+	} else if (r->reply.raw || r->reply.content_type) {
+		mr = send_reply(c, status, out, &r->reply);
 	} else if (!out) {
 		mr = send_error(c, LB_EINTERNAL, "the handler produced no reply", NULL, 0);
 	} else {
@@ -808,6 +849,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct api_req *r = *con_cls;
 	if (r) {
 		lb_buf_release(&r->body);
+		free(r->reply.raw);
 		lb_free(r);
 		*con_cls = NULL;
 	}
