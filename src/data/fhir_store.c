@@ -25,7 +25,7 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS res(rid INTEGER PRIMARY KEY, type TEXT NOT NULL,"
 	" id TEXT NOT NULL, version INTEGER NOT NULL, patient TEXT, date TEXT, pkey TEXT,"
 	" json TEXT NOT NULL, UNIQUE(type, id));"
-	"CREATE INDEX IF NOT EXISTS res_patient ON res(type, patient);"
+	"CREATE INDEX IF NOT EXISTS res_patient ON res(type, patient, date);"
 	"CREATE INDEX IF NOT EXISTS res_date ON res(type, date);"
 	"CREATE INDEX IF NOT EXISTS res_pkey ON res(pkey) WHERE pkey IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS code(rid INTEGER NOT NULL, type TEXT NOT NULL,"
