@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "api/api_int.h"
+#include "leben/api.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
 #include "leben/fhir.h"
@@ -97,23 +98,29 @@ static void request_path(const struct api_call *c, char *p, size_t cap)
 				      c->params->val[i]);
 }
 
-/* H("LEBEN-fhir-v1\n" method "\n" path "\n" time "\n" hex(H(body))) — what a key signs. */
-static void signed_digest(const struct api_call *c, const char *time_s, uint8_t out[32])
+void lb_fhir_request_digest(const char *method, const char *path, const char *time_s,
+			    const uint8_t *body, size_t len, uint8_t out[32])
 {
 	uint8_t bh[LB_HASH_LEN];
-	char bhex[2 * LB_HASH_LEN + 1], path[600];
-	lb_hash(bh, c->body ? c->body : (const uint8_t *)"", c->body ? c->body_len : 0);
+	char bhex[2 * LB_HASH_LEN + 1];
+	lb_hash(bh, body ? body : (const uint8_t *)"", body ? len : 0);
 	lb_hex_encode(bhex, bh, sizeof bh);
-	request_path(c, path, sizeof path);
-	size_t n = strlen(c->method) + strlen(path) + strlen(time_s) + sizeof bhex + 32;
+	size_t n = strlen(method) + strlen(path) + strlen(time_s) + sizeof bhex + 32;
 	char *m = lb_malloc(n);
 	if (!m) {
 		memset(out, 0, 32);
 		return;
 	}
-	int len = snprintf(m, n, "LEBEN-fhir-v1\n%s\n%s\n%s\n%s", c->method, path, time_s, bhex);
-	lb_hash(out, m, (size_t)len);
+	int k = snprintf(m, n, "LEBEN-fhir-v1\n%s\n%s\n%s\n%s", method, path, time_s, bhex);
+	lb_hash(out, m, (size_t)k);
 	lb_free(m);
+}
+
+static void signed_digest(const struct api_call *c, const char *time_s, uint8_t out[32])
+{
+	char path[600];
+	request_path(c, path, sizeof path);
+	lb_fhir_request_digest(c->method, path, time_s, c->body, c->body_len, out);
 }
 
 /* A key listed in <home>/fhir/members (one public key in hex a line): a member of the
