@@ -87,6 +87,11 @@ struct api_call {
 	void *conn;                        /* for arg (the MHD connection) */
 	const char *method;                /* "GET", "POST", ... */
 	struct api_reply *reply;           /* optional reply settings */
+	/* Submit one signed tx as POST /v1/txs does (ordering service included): LB_OK with
+	 * res filled (res->code: admitted or why not), or why it could not be tried. */
+	int (*submit)(void *api, const uint8_t *raw, size_t len, struct lb_submit_result *res,
+		      struct lb_errmsg *em);
+	void *api;                         /* for submit */
 };
 /* LB_OK with *out (new reference) and *status (preset to 200), or an lb_err with em's text. */
 typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *status,

@@ -24,6 +24,8 @@
 #include "leben/api.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
+#include "leben/exchange.h"
+#include "leben/tx.h"
 #include "leben/fhir.h"
 
 #define SIG_WINDOW_S 300
@@ -316,6 +318,238 @@ static json_t *capability(const char *base)
 		"definition", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export");
 }
 
+/* ---- consents on the business chain ------------------------------------------------------ */
+
+#define ID_ASSET "urn:leben:asset"
+#define ID_PATIENT "urn:leben:patient-commitment"
+#define ID_TX "urn:leben:tx"
+#define EXT_TX "urn:leben:consent-tx"
+
+static const char *ident(const json_t *res, const char *system)
+{
+	const json_t *e;
+	size_t i;
+	json_array_foreach(json_object_get(res, "identifier"), i, e) {
+		const char *sys = json_string_value(json_object_get(e, "system"));
+		if (sys && !strcmp(sys, system))
+			return json_string_value(json_object_get(e, "value"));
+	}
+	return NULL;
+}
+
+static void set_ident(json_t *res, const char *system, const char *value)
+{
+	json_t *ids = json_object_get(res, "identifier"), *e;
+	size_t i;
+	if (!json_is_array(ids)) {
+		ids = json_array();
+		json_object_set_new(res, "identifier", ids);
+	}
+	json_array_foreach(ids, i, e) {
+		const char *sys = json_string_value(json_object_get(e, "system"));
+		if (sys && !strcmp(sys, system)) {
+			json_object_set_new(e, "value", json_string(value));
+			return;
+		}
+	}
+	json_array_append_new(ids, json_pack("{s:s,s:s}", "system", system, "value", value));
+}
+
+/* The chain's word for a consent as a FHIR Consent.status. */
+static const char *consent_status(const char *chain_status)
+{
+	if (!chain_status)
+		return NULL;
+	if (!strcmp(chain_status, "given"))
+		return "active";
+	if (!strcmp(chain_status, "revoked"))
+		return "inactive";
+	if (!strcmp(chain_status, "registered"))
+		return "proposed";
+	return NULL;
+}
+
+/* A Consent naming an asset and a patient commitment shows the business chain's state: a
+ * revocation on the chain makes it inactive whatever was stored. */
+static void consent_from_chain(const struct api_call *c, json_t *res)
+{
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	const char *a = ident(res, ID_ASSET), *p = ident(res, ID_PATIENT);
+	uint8_t asset[LB_HASH_LEN], patient[LB_HASH_LEN];
+	if (!type || strcmp(type, "Consent") || !a || !p || lb_hex_decode(asset, sizeof asset, a) ||
+	    lb_hex_decode(patient, sizeof patient, p))
+		return;
+	json_t *j = NULL;
+	struct lb_errmsg em;
+	if (lb_xchg_consent_json(c->ledger, asset, patient, &j, &em))
+		return;
+	const char *st = consent_status(json_string_value(json_object_get(j, "status")));
+	if (st)
+		json_object_set_new(res, "status", json_string(st));
+	json_decref(j);
+}
+
+/* A Consent carrying a patient-signed xchg.consent tx (extension urn:leben:consent-tx,
+ * valueBase64Binary): the tx must be a business-chain consent for the asset and commitment the
+ * Consent names (filled in when absent), giving for status active and revoking for inactive.
+ * Checked here; sent by consent_send. */
+static int consent_tx_of(json_t *res, uint8_t **raw, size_t *len, char *expr, size_t cap,
+			 char *msg, size_t mcap)
+{
+	json_t *ext, *e;
+	size_t i;
+	*raw = NULL;
+	json_array_foreach((ext = json_object_get(res, "extension")), i, e) {
+		const char *url = json_string_value(json_object_get(e, "url"));
+		if (!url || strcmp(url, EXT_TX))
+			continue;
+		snprintf(expr, cap, "Consent.extension[%zu].valueBase64Binary", i);
+		const char *b64 = json_string_value(json_object_get(e, "valueBase64Binary"));
+		size_t n = b64 ? strlen(b64) : 0;
+		uint8_t *buf = n ? lb_malloc(n) : NULL;
+		struct lb_tx tx;
+		struct lb_xchg_consent ct;
+		struct lb_errmsg em;
+		lb_errclear(&em);
+		if (!buf || sodium_base642bin(buf, n, b64, n, NULL, len, NULL,
+					      sodium_base64_VARIANT_ORIGINAL)) {
+			lb_free(buf);
+			snprintf(msg, mcap, "%s: the signed consent tx is base64 of the tx bytes", expr);
+			return LB_EINVALID;
+		}
+		if (lb_tx_decode(&tx, buf, *len, &em) || tx.chain != LB_CHAIN_BUSINESS ||
+		    tx.type != LB_TX_XCHG_CONSENT ||
+		    lb_xchg_consent_decode(&ct, tx.payload, tx.payload_len, &em) ||
+		    (ct.action != LB_XCHG_GIVE && ct.action != LB_XCHG_REVOKE_CONSENT)) {
+			lb_free(buf);
+			snprintf(msg, mcap, "%.20s: not a signed xchg.consent tx giving or revoking a "
+				 "consent (leben exchange consent ... --print makes one)%s%.200s", "Consent.extension",
+				 em.text[0] ? ": " : "", em.text);
+			return LB_EINVALID;
+		}
+		char ah[2 * LB_HASH_LEN + 1], ph[2 * LB_HASH_LEN + 1], idh[2 * LB_HASH_LEN + 1];
+		lb_hex_encode(ah, ct.asset, LB_HASH_LEN);
+		lb_hex_encode(ph, ct.patient, LB_HASH_LEN);
+		lb_hex_encode(idh, tx.id, LB_HASH_LEN);
+		const char *a = ident(res, ID_ASSET), *p = ident(res, ID_PATIENT);
+		const char *st = json_string_value(json_object_get(res, "status"));
+		const char *want = ct.action == LB_XCHG_GIVE ? "active" : "inactive";
+		if ((a && strcmp(a, ah)) || (p && strcmp(p, ph))) {
+			lb_free(buf);
+			snprintf(expr, cap, "Consent.identifier");
+			snprintf(msg, mcap, "Consent.identifier: the asset and patient commitment are "
+				 "not those the signed tx names (%.16s..., %.16s...)", ah, ph);
+			return LB_EINVALID;
+		}
+		if (!st || strcmp(st, want)) {
+			lb_free(buf);
+			snprintf(expr, cap, "Consent.status");
+			snprintf(msg, mcap, "Consent.status: the signed tx %s the consent, so the status "
+				 "is %s", ct.action == LB_XCHG_GIVE ? "gives" : "revokes", want);
+			return LB_EINVALID;
+		}
+		set_ident(res, ID_ASSET, ah);
+		set_ident(res, ID_PATIENT, ph);
+		set_ident(res, ID_TX, idh);
+		*raw = buf;
+		return LB_OK;
+	}
+	return LB_OK;
+}
+
+/* Send a checked consent tx to the business chain; refusal text into msg. */
+static int consent_send(const struct api_call *c, const uint8_t *raw, size_t len, char *msg,
+			size_t mcap)
+{
+	struct lb_submit_result r;
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	int rc = c->submit ? c->submit(c->api, raw, len, &r, &em)
+			   : lb_errf(&em, LB_EUNAVAILABLE, "no chain to send the consent to");
+	if (rc) {
+		snprintf(msg, mcap, "the consent tx could not be sent: %.300s", em.text);
+		return rc;
+	}
+	if (r.code) {
+		snprintf(msg, mcap, "the business chain refused the consent tx: %.300s", r.message);
+		return r.code;
+	}
+	return LB_OK;
+}
+
+/* The business chain's log of a patient's commitments (from their Consents) as AuditEvents
+ * in the store (id "chain-" + the tx id's first 32 hex digits; written once). */
+static void audit_from_chain(const struct api_call *c, struct lb_fhir_store *st,
+			     const char *patient)
+{
+	struct lb_fhir_query q = {.type = "Consent", .patient = patient,
+				  .count = LB_FHIR_MAX_COUNT};
+	json_t *consents = NULL, *cs, *seen = json_object();
+	size_t total, i, k;
+	struct lb_errmsg em;
+	if (!seen || lb_fhir_search(st, &q, &consents, &total, &em)) {
+		json_decref(seen);
+		return;
+	}
+	char ref[80];
+	snprintf(ref, sizeof ref, "Patient/%s", patient);
+	json_array_foreach(consents, i, cs) {
+		const char *p = ident(cs, ID_PATIENT);
+		uint8_t commit[LB_HASH_LEN];
+		json_t *log = NULL, *ev;
+		if (!p || json_object_get(seen, p) || lb_hex_decode(commit, sizeof commit, p) ||
+		    lb_xchg_log_json(c->ledger, commit, &log, &em))
+			continue;
+		json_object_set_new(seen, p, json_true());
+		json_array_foreach(json_object_get(log, "events"), k, ev) {
+			const char *txid = json_string_value(json_object_get(ev, "tx"));
+			const char *type = json_string_value(json_object_get(ev, "type"));
+			char id[48];
+			if (!txid || !type)
+				continue;
+			snprintf(id, sizeof id, "chain-%.32s", txid);
+			if (lb_fhir_exists(st, "AuditEvent", id))
+				continue;
+			json_t *blk = NULL;
+			char when[40] = "1970-01-01T00:00:00Z";
+			if (!lb_ledger_block_json(c->ledger, LB_CHAIN_BUSINESS,
+						  (uint64_t)json_integer_value(
+							  json_object_get(ev, "height")),
+						  &blk, &em)) {
+				time_t t = (time_t)(json_integer_value(json_object_get(
+							    json_object_get(blk, "header"), "time_ms")) /
+						    1000);
+				if (!t)
+					t = (time_t)(json_integer_value(json_object_get(blk, "time_ms")) /
+						     1000);
+				struct tm tm;
+				gmtime_r(&t, &tm);
+				strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+				json_decref(blk);
+			}
+			const char *by = json_string_value(json_object_get(ev, "by"));
+			const char *what = json_string_value(json_object_get(ev, "what"));
+			json_t *ae = json_pack(
+				"{s:s,s:s,s:{s:s,s:s,s:s},s:s,s:s,s:s,s:[{s:{s:{s:s,s:s}},s:b}],"
+				"s:{s:{s:s}},s:[{s:{s:s}},{s:{s:{s:s,s:s}}}]}",
+				"resourceType", "AuditEvent", "id", id, "type", "system",
+				"urn:leben:chain-event", "code", type, "display", what ? what : type,
+				"action", !strcmp(type, "xchg.exec") ? "E" : "U", "recorded", when,
+				"outcome", "0", "agent", "who", "identifier", "system",
+				"urn:leben:account", "value", by ? by : "?", "requestor", 1, "source",
+				"observer", "display", "LEBEN business chain", "entity", "what",
+				"reference", ref, "what", "identifier", "system", ID_TX, "value", txid);
+			bool created;
+			if (ae)
+				lb_fhir_put(st, ae, &created, &em);
+			json_decref(ae);
+		}
+		json_decref(log);
+	}
+	json_decref(consents);
+	json_decref(seen);
+}
+
 /* ---- search ------------------------------------------------------------------------------- */
 
 struct argscan {
@@ -423,6 +657,8 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 			q.patient = w->patient;
 		}
 	}
+	if (!strcmp(type, "AuditEvent") && q.patient)
+		audit_from_chain(c, st, q.patient);
 	json_t *page;
 	size_t total;
 	struct lb_errmsg em;
@@ -440,6 +676,7 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 	if (q.offset)
 		page_link(links, "previous", base, type, &q, q.offset > q.count ? q.offset - q.count : 0);
 	json_array_foreach(page, i, r) {
+		consent_from_chain(c, r);
 		char full[500];
 		snprintf(full, sizeof full, "%s/%s/%s", base, type,
 			 json_string_value(json_object_get(r, "id")));
@@ -450,7 +687,7 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 	*out = json_pack("{s:s,s:s,s:I,s:o,s:o}", "resourceType", "Bundle", "type", "searchset",
 			 "total", (json_int_t)total, "link", links, "entry", entries);
 	c->reply->content_type = "application/fhir+json";
-	if (w->kind == WHO_PATIENT || q.patient) {
+	if ((w->kind == WHO_PATIENT || q.patient) && strcmp(type, "AuditEvent")) {
 		char what[120];
 		snprintf(what, sizeof what, "search %.40s (%zu found)", type, total);
 		audit_read(st, w, w->kind == WHO_PATIENT ? w->patient : q.patient, what);
@@ -481,6 +718,7 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 	}
 	if (rc)
 		return from_err(c, out, status, rc, &em, NULL);
+	consent_from_chain(c, res);
 	char what[120];
 	snprintf(what, sizeof what, "read %.40s/%.64s", type, id);
 	if (strcmp(type, "AuditEvent"))
@@ -489,6 +727,7 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 	c->reply->content_type = "application/fhir+json";
 	return LB_OK;
 }
+
 
 /* ---- writes ------------------------------------------------------------------------------ */
 
@@ -658,7 +897,25 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st, js
 			goto done;
 		}
 	}
-	/* 3: all or nothing */
+	/* 3: signed consents go to the business chain first: a refusal stores nothing */
+	json_array_foreach(entries, i, e) {
+		json_t *res = json_object_get(e, "resource");
+		uint8_t *raw;
+		size_t rlen;
+		if (strcmp(json_string_value(json_object_get(res, "resourceType")), "Consent"))
+			continue;
+		int cr = consent_tx_of(res, &raw, &rlen, expr, sizeof expr, msg, sizeof msg);
+		if (!cr && raw)
+			cr = consent_send(c, raw, rlen, msg, sizeof msg);
+		lb_free(raw);
+		if (cr) {
+			rc = outcome(c, out, status,
+				     cr == LB_EUNAUTH || cr == LB_EDENIED ? 403 : http_of(cr),
+				     issue_code(cr), msg, expr);
+			goto done;
+		}
+	}
+	/* 4: all or nothing */
 	struct lb_errmsg em;
 	lb_errclear(&em);
 	int wr = lb_fhir_begin(st, &em);

@@ -544,11 +544,26 @@ static const char *conn_arg(void *conn, const char *name)
 	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* One tx through the same admission as POST /v1/txs (for route handlers: api_call.submit). */
+static int submit_one(void *api, const uint8_t *raw, size_t len, struct lb_submit_result *res,
+		      struct lb_errmsg *em)
+{
+	struct lb_api *a = api;
+	int rc;
+	if (a->opt.order_ready && (rc = a->opt.order_ready(a->opt.order_ctx, em)))
+		return rc;
+	if ((rc = lb_ledger_submit(a->ledger, 1, &raw, &len, res)))
+		return lb_errf(em, rc, "the ledger could not take the tx: %s", lb_strerror(rc));
+	if (res->code == LB_OK && a->opt.order_sync && (rc = a->opt.order_sync(a->opt.order_ctx, em)))
+		return rc;
+	return LB_OK;
+}
+
 static int h_ext(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
 		 unsigned *status, struct lb_errmsg *em)
 {
 	struct api_call call = {a->ledger, a->opt.home, &r->params, r->body.data, r->body.len,
-				conn_arg, c, r->route->method, &r->reply};
+				conn_arg, c, r->route->method, &r->reply, submit_one, a};
 	return r->route->ext(&call, out, status, em);
 }
 
