@@ -809,8 +809,29 @@ static bool dangling_ref(struct lb_fhir_store *st, const json_t *x, const json_t
 	return false;
 }
 
-static int do_transaction(const struct api_call *c, struct lb_fhir_store *st, json_t *b,
-			  json_t **out, unsigned *status)
+/* The Provenance of one write (a transaction, an update): what was written, by whom, when. */
+static int write_provenance(struct lb_fhir_store *st, const struct who *w, json_t *targets,
+			    bool created, struct lb_errmsg *em)
+{
+	char id[33], now[32];
+	new_id(id);
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *pv = json_pack(
+		"{s:s,s:s,s:O,s:s,s:{s:[{s:s,s:s}]},s:[{s:{s:s}}]}", "resourceType", "Provenance",
+		"id", id, "target", targets, "recorded", now, "activity", "coding", "system",
+		"http://terminology.hl7.org/CodeSystem/v3-DataOperation", "code",
+		created ? "CREATE" : "UPDATE", "agent", "who", "display", w->name);
+	bool c;
+	int rc = pv ? lb_fhir_put(st, pv, &c, em) : lb_errf(em, LB_ENOMEM, "out of memory");
+	json_decref(pv);
+	return rc;
+}
+
+static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
+			  const struct who *w, json_t *b, json_t **out, unsigned *status)
 {
 	const char *bt = json_string_value(json_object_get(b, "type"));
 	if (!bt || (strcmp(bt, "transaction") && strcmp(bt, "batch")))
@@ -919,12 +940,15 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st, js
 	struct lb_errmsg em;
 	lb_errclear(&em);
 	int wr = lb_fhir_begin(st, &em);
+	json_t *targets = json_array();
+	bool any_created = false;
 	json_array_foreach(entries, i, e) {
 		if (wr)
 			break;
 		json_t *res = json_object_get(e, "resource");
 		bool created;
 		wr = lb_fhir_put(st, res, &created, &em);
+		any_created |= created;
 		if (!wr) {
 			char loc[200];
 			const json_t *meta = json_object_get(res, "meta");
@@ -932,6 +956,11 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st, js
 				 json_string_value(json_object_get(res, "resourceType")),
 				 json_string_value(json_object_get(res, "id")),
 				 json_string_value(json_object_get(meta, "versionId")));
+			char ref[160];
+			snprintf(ref, sizeof ref, "%s/%s",
+				 json_string_value(json_object_get(res, "resourceType")),
+				 json_string_value(json_object_get(res, "id")));
+			json_array_append_new(targets, json_pack("{s:s}", "reference", ref));
 			char etag[40];
 			snprintf(etag, sizeof etag, "W/\"%s\"",
 				 json_string_value(json_object_get(meta, "versionId")));
@@ -942,6 +971,9 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st, js
 						json_object_get(meta, "lastUpdated")));
 		}
 	}
+	if (!wr && json_array_size(targets))
+		wr = write_provenance(st, w, targets, any_created, &em);
+	json_decref(targets);
 	if (!wr)
 		wr = lb_fhir_commit(st, &em);
 	if (wr) {
@@ -963,8 +995,8 @@ done:
 
 /* PUT /fhir/<Type>/<id> (id given) and POST /fhir/<Type> (id NULL): a transaction of one
  * entry. */
-static int do_update(const struct api_call *c, struct lb_fhir_store *st, json_t *res,
-		     const char *type, const char *id, json_t **out, unsigned *status)
+static int do_update(const struct api_call *c, struct lb_fhir_store *st, const struct who *w,
+		     json_t *res, const char *type, const char *id, json_t **out, unsigned *status)
 {
 	char url[200];
 	snprintf(url, sizeof url, "%s%s%s", type, id ? "/" : "", id ? id : "");
@@ -973,7 +1005,7 @@ static int do_update(const struct api_call *c, struct lb_fhir_store *st, json_t 
 			      id ? "PUT" : "POST", "url", url);
 	if (!b)
 		return LB_ENOMEM;
-	int rc = do_transaction(c, st, b, out, status);
+	int rc = do_transaction(c, st, w, b, out, status);
 	if (!rc && *status == 200) {
 		json_t *r = json_object_get(json_array_get(json_object_get(*out, "entry"), 0),
 					    "response");
@@ -1264,7 +1296,7 @@ int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb
 		}
 	}
 	if (!get && np == 0) {
-		rc = do_transaction(c, st, body, out, status);
+		rc = do_transaction(c, st, &w, body, out, status);
 	} else if (!get && np == 1 && !strcmp(a, "$import")) {
 		rc = do_import(c, st, out, status);
 	} else if (!strcmp(c->method, "PUT") && np == 2) {
@@ -1272,7 +1304,7 @@ int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb
 			rc = outcome(c, out, status, 404, "not-supported",
 				     "this resource type is not served (GET /fhir/metadata)", NULL);
 		else
-			rc = do_update(c, st, body, a, b, out, status);
+			rc = do_update(c, st, &w, body, a, b, out, status);
 	} else if (!get && np == 1 && lb_fhir_type_known(a)) {
 		const char *rt = json_string_value(json_object_get(body, "resourceType"));
 		if (!rt || strcmp(rt, a))
@@ -1280,7 +1312,7 @@ int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb
 				     "the body's resourceType is not the type in the URL",
 				     "resourceType");
 		else
-			rc = do_update(c, st, body, a, NULL, out, status);
+			rc = do_update(c, st, &w, body, a, NULL, out, status);
 	} else if (!get) {
 		rc = outcome(c, out, status, 405, "not-supported",
 			     "POST /fhir takes a transaction Bundle, POST /fhir/$import NDJSON; "

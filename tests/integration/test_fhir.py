@@ -101,6 +101,14 @@ def run(t, node):
     t.ok(st == 200 and j.get("type") == "transaction-response" and len(j["entry"]) == 4,
          "a member of the institution writes a transaction", (st, j))
 
+    st, j = call(node, member, "GET", "/fhir/Provenance")
+    pv = j.get("entry", [{}])[0].get("resource", {}) if st == 200 else {}
+    t.ok(st == 200 and j["total"] == 1 and sorted(x["reference"] for x in pv.get("target", [])) ==
+         ["Observation/o-a", "Observation/o-b", "Patient/alice", "Patient/bob"] and
+         pv["agent"][0]["who"]["display"].startswith("member key") and
+         pv["activity"]["coding"][0]["code"] == "CREATE",
+         "the write is recorded as a Provenance (targets, agent, activity)", (st, pv))
+
     # --- attacks -------------------------------------------------------------------------
     st, j = call(node, None, "GET", "/fhir/Observation/o-a")
     t.ok(st == 401 and oo(j) and oo(j)[0] == "login", "an unsigned read is refused (401)", (st, j))
