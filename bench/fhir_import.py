@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Bench: stream an NDJSON file of N FHIR resources (1 Patient : 4 Observations) into a node's
-POST /fhir/$import in chunks of 5000 lines, signed by a member key; prints progress, the rate,
-and the node's peak RSS (VmHWM) at 10 % and at the end (flat memory: the two stay close).
+"""Bench: `leben fhir import` of an NDJSON file of N FHIR resources (1 Patient : 4
+Observations) into a real node (chunks of 5000 lines, signed by a member key); prints the
+CLI's summary, the rate, the peak RSS of the CLI and of the node, and a search over the result.
 Usage: bench/fhir_import.py [N]   (default 1,000,000; not part of make check)"""
 import json
+import subprocess
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
-from lebentest import Node  # noqa: E402
+from lebentest import BIN, Node, env  # noqa: E402
 from test_fhir import Key, call  # noqa: E402
 
 
@@ -42,36 +43,26 @@ def main():
             f.write(l + "\n")
     node = Node()
     member = Key(b"\x11" * 32)
+    # a records-desk key the CLI opens, listed as a member of the institution
+    r = subprocess.run([BIN, "keys", "new", "member", "--home", node.home, "--json"], env=env(),
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit("leben keys new: " + r.stderr)
     os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
     with open(os.path.join(node.home, "fhir", "members"), "w") as f:
-        f.write(member.pk + "\n")
+        f.write(json.loads(r.stdout)["public_key"] + "\n" + member.pk + "\n")
     try:
         node.start()
         t0 = time.time()
-        done = imported = refused = 0
-        early = None
-        chunk = []
-        with open(path, "rb") as f:
-            for raw in f:
-                chunk.append(raw)
-                if len(chunk) == 5000:
-                    st, j = call(node, member, "POST", "/fhir/$import?line=%d" % (done + 1), b"".join(chunk))
-                    p = {x["name"]: x.get("valueInteger") for x in j["parameter"]}
-                    imported += p["imported"]
-                    refused += p["refused"]
-                    done += len(chunk)
-                    chunk = []
-                    if early is None and done >= n // 10:
-                        early = hwm(node.proc.pid)
-                    sys.stderr.write("\r%d / %d resources (%.0f/s)" % (done, n, done / (time.time() - t0)))
-            if chunk:
-                st, j = call(node, member, "POST", "/fhir/$import", b"".join(chunk))
-                imported += j["parameter"][0]["valueInteger"]
-                done += len(chunk)
+        r = subprocess.run(["/usr/bin/time", "-f", "cli-peak-rss-kb %M", BIN, "fhir", "import", path,
+                            "--key", "member", "--home", node.home, "--node", node.url],
+                           env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         dt = time.time() - t0
-        print("\nimported %d, refused %d in %.1f s (%.0f resources/s); node peak RSS %d MiB at "
-              "10 %%, %d MiB at the end" % (imported, refused, dt, imported / dt, early or 0,
-                                            hwm(node.proc.pid)))
+        sys.stdout.write(r.stdout)
+        cli_kb = [l for l in r.stderr.splitlines() if l.startswith("cli-peak-rss-kb")]
+        print("leben fhir import: %.1f s for %d lines (%.0f resources/s); peak RSS: leben fhir "
+              "import %d MiB, node %d MiB" % (dt, n, n / dt, int(cli_kb[0].split()[1]) // 1024
+                                              if cli_kb else -1, hwm(node.proc.pid)))
         t1 = time.time()
         st, j = call(node, member, "GET", "/fhir/Observation?patient=p777&date=ge2023-05-01")
         print("search patient+date over the imported store: %d matches in %.1f ms" %
