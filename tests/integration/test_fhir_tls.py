@@ -5,28 +5,12 @@ names the node's own institution reads and writes; a member of another instituti
 member certificate without an institution, are refused with a 403 OperationOutcome even
 though the consortium CA signed them (other institutions get results through exchange); a
 client with no certificate never gets past the handshake. curl is the independent client."""
-import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import Node, Tap, run_cli  # noqa: E402
-
-
-def curl(url, *args, data=None, method=None):
-    cmd = ["curl", "-s", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"] + list(args)
-    if method:
-        cmd += ["-X", method]
-    if data is not None:
-        cmd += ["-H", "Content-Type: application/fhir+json", "--data-binary", json.dumps(data)]
-    r = subprocess.run(cmd + [url], capture_output=True, text=True)
-    body, _, code = r.stdout.rpartition("\n")
-    try:
-        body = json.loads(body)
-    except ValueError:
-        pass
-    return r.returncode, int(code or 0), body
+from test_api_tls import curl  # noqa: E402
 
 
 def main():
