@@ -305,18 +305,108 @@ static int add_resource(struct walk *w, struct strcount *types, json_t *res, con
 	return walk(w, res, 0);
 }
 
+bool data_is_ndjson(const char *text, size_t len)
+{
+	json_error_t je;
+	json_t *first = json_loadb(text, len, JSON_DISABLE_EOF_CHECK, &je);
+	if (!first)
+		return false;
+	json_decref(first);
+	size_t used = (size_t)je.position;
+	while (used < len && isspace((unsigned char)text[used]))
+		used++;
+	return used < len;
+}
+
+bool data_ndjson_next(const char *text, size_t len, size_t *pos, size_t *line,
+		      const char **start, size_t *n)
+{
+	while (*pos < len && isspace((unsigned char)text[*pos]))
+		*line += text[(*pos)++] == '\n';
+	if (*pos >= len)
+		return false;
+	const char *nl = memchr(text + *pos, '\n', len - *pos);
+	*start = text + *pos;
+	*n = nl ? (size_t)(nl - *start) : len - *pos;
+	*pos += *n;
+	return true;
+}
+
+static void summary_finish(struct lb_fhir_summary *out, struct walk *w, struct strcount *types)
+{
+	sc_unindex(types);
+	sc_unindex(&w->codes);
+	if (types->n > 1)
+		qsort(types->v, types->n, sizeof *types->v, cmp_count);
+	if (w->codes.n > 1)
+		qsort(w->codes.v, w->codes.n, sizeof *w->codes.v, cmp_count);
+	out->types = types->v;
+	out->ntypes = types->n;
+	out->codes = w->codes.v;
+	out->ncodes = w->codes.n;
+	out->patients = w->patients.n;
+	sc_release(&w->patients);
+	memcpy(out->first_date, w->first, sizeof w->first);
+	memcpy(out->last_date, w->last, sizeof w->last);
+}
+
+/* NDJSON (Bulk Data files, leben fhir import input): each line one resource, parsed and
+ * dropped in turn, so memory holds one line and the counts. */
+static int summarise_ndjson(const char *text, size_t len, struct lb_fhir_summary *out,
+			    struct lb_errmsg *em)
+{
+	struct walk w = {.em = em};
+	struct strcount types = {0};
+	size_t pos = 0, line = 1;
+	int rc = LB_OK;
+	snprintf(out->bundle_type, sizeof out->bundle_type, "ndjson");
+	const char *l;
+	size_t n;
+	while (!rc && data_ndjson_next(text, len, &pos, &line, &l, &n)) {
+		json_error_t je;
+		json_t *res = json_loadb(l, n, JSON_REJECT_DUPLICATES, &je);
+		char where[48];
+		snprintf(where, sizeof where, "line %zu", line);
+		if (!res)
+			rc = lb_errf(em, LB_EMALFORMED, "%s, column %d: invalid JSON: %s (NDJSON has one "
+				     "resource a line)", where, je.column, je.text);
+		else if (!json_is_object(res))
+			rc = lb_errf(em, LB_EINVALID, "%s is not a JSON object", where);
+		else if ((rc = add_resource(&w, &types, res, where)) == LB_OK)
+			out->resources++;
+		json_decref(res);
+	}
+	if (rc) {
+		if (rc == LB_ENOMEM)
+			lb_errf(em, rc, "out of memory");
+		sc_release(&types);
+		sc_release(&w.codes);
+		sc_release(&w.patients);
+		return rc;
+	}
+	summary_finish(out, &w, &types);
+	return LB_OK;
+}
+
 int lb_fhir_summarise(const char *text, size_t len, struct lb_fhir_summary *out,
 		      struct lb_errmsg *em)
 {
 	memset(out, 0, sizeof *out);
 	json_error_t je;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
 	if (!root)
 		return lb_errf(em, LB_EMALFORMED, "offset %d (line %d, column %d): invalid JSON: %s",
 			       je.position, je.line, je.column, je.text);
 	struct walk w = {.em = em};
 	struct strcount types = {0};
 	int rc;
+	size_t used = (size_t)je.position;
+	while (used < len && isspace((unsigned char)text[used]))
+		used++;
+	if (used < len) { /* more after the first value: NDJSON, one resource a line */
+		json_decref(root);
+		return summarise_ndjson(text, len, out, em);
+	}
 	if (!json_is_object(root)) {
 		rc = lb_errf(em, LB_EINVALID, "the document is not a JSON object");
 		goto err_free;
@@ -352,20 +442,7 @@ int lb_fhir_summarise(const char *text, size_t len, struct lb_fhir_summary *out,
 			goto err_free;
 		out->resources = 1;
 	}
-	sc_unindex(&types);
-	sc_unindex(&w.codes);
-	if (types.n > 1)
-		qsort(types.v, types.n, sizeof *types.v, cmp_count);
-	if (w.codes.n > 1)
-		qsort(w.codes.v, w.codes.n, sizeof *w.codes.v, cmp_count);
-	out->types = types.v;
-	out->ntypes = types.n;
-	out->codes = w.codes.v;
-	out->ncodes = w.codes.n;
-	out->patients = w.patients.n;
-	sc_release(&w.patients);
-	memcpy(out->first_date, w.first, sizeof w.first);
-	memcpy(out->last_date, w.last, sizeof w.last);
+	summary_finish(out, &w, &types);
 	json_decref(root);
 	return LB_OK;
 err_free:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap  # noqa: E402
+from lebentest import Node, Tap, run_cli  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
@@ -206,6 +206,20 @@ def run(t, node):
     st, j = call(node, member, "GET", "/fhir/$export?_type=Observation")
     t.ok(st == 200 and isinstance(j, str) and len(j.strip().split("\n")) == 21,
          "a synchronous export answers NDJSON", (st, str(j)[:200]))
+
+    # the export is a file the data layer reads: its directory entry comes from `data add`
+    path = os.path.join(node.home, "export.ndjson")
+    with open(path, "w") as f:
+        f.write(j)
+    r = run_cli(["data", "inspect", path, "--json"])
+    d = json.loads(r.stdout) if r.returncode == 0 else {}
+    t.ok(d.get("bundle_type") == "ndjson" and d.get("resources") == 21 and d.get("patients") == 2
+         and d.get("codes", {}).get("http://loinc.org|8867-4") == 21,
+         "an NDJSON export is summarised by the data layer (types, codes, patients)", r.stdout + r.stderr)
+    r = node.cli(["data", "add", path, "--key", "clinic", "--name", "fhir-export", "--json"])
+    pub = json.loads(r.stdout) if r.returncode == 0 else {}
+    t.ok(len(pub.get("asset_id", "")) == 64, "... and published to the directory with data add",
+         r.stdout + r.stderr)
 
     # --- leben fhir import: the node key signs, progress and a summary --------------------
     path = os.path.join(node.home, "in.ndjson")
