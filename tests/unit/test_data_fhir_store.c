@@ -238,12 +238,38 @@ static void test_summary_linear(void **state)
 		fail_msg("200,000 patients summarised in %.1f s: not linear", dt);
 }
 
+/* NDJSON (Bulk Data files): one resource a line, errors by line. */
+static void test_summary_ndjson(void **state)
+{
+	const char *nd = "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n\n"
+			 "{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"Patient/b\"},"
+			 "\"effectiveDateTime\":\"2023-01-02\"}\n"
+			 "{\"resourceType\":\"Patient\",\"id\":\"b\"}\n";
+	struct lb_fhir_summary sum;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_fhir_summarise(nd, strlen(nd), &sum, &em));
+	assert_string_equal(sum.bundle_type, "ndjson");
+	assert_int_equal(sum.resources, 3);
+	assert_int_equal(sum.patients, 2);
+	assert_int_equal(sum.ntypes, 2);
+	assert_string_equal(sum.first_date, "2023-01-02");
+	lb_fhir_summary_release(&sum);
+	const char *bad = "{\"resourceType\":\"Patient\"}\n{\"resourceType\":\"Patient\","
+			  "\"birthDate\":\"2023-02-30\"}\n";
+	assert_int_equal(lb_fhir_summarise(bad, strlen(bad), &sum, &em), LB_EINVALID);
+	assert_non_null(strstr(em.text, "line 2"));
+	const char *broken = "{\"resourceType\":\"Patient\"}\n{\"resourceType\":\n";
+	assert_int_equal(lb_fhir_summarise(broken, strlen(broken), &sum, &em), LB_EMALFORMED);
+	assert_non_null(strstr(em.text, "line 2"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_summary_linear),
+		cmocka_unit_test(test_summary_ndjson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
