@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "api/api_int.h"
+#include "leben/fhir.h"
 #include "api/web.h"
 #include "leben/api.h"
 #include "leben/base.h"
@@ -227,6 +228,31 @@ static json_t *error_json(int code, const char *message)
 {
 	return json_pack("{s:{s:s,s:s}}", "error", "code", lb_errname(code), "message",
 			 message && *message ? message : lb_strerror(code));
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int code, const char *message,
+				  const char *allow, unsigned status);
+
+/* An error on a /fhir path is a FHIR OperationOutcome (docs/fhir.md); elsewhere the API's
+ * {"error": ...}. */
+static enum MHD_Result send_error_at(struct MHD_Connection *c, const char *url, int code,
+				     const char *message, const char *allow, unsigned status)
+{
+	if (!url || strncmp(url, "/fhir", 5) || (url[5] && url[5] != '/'))
+		return send_error(c, code, message, allow, status);
+	const char *issue = code == LB_ENOTFOUND	 ? "not-found"
+			    : code == LB_ETOOBIG	 ? "too-costly"
+			    : code == LB_EUNAUTH	 ? "security"
+			    : code == LB_EUSAGE		 ? "not-supported"
+							 : "exception";
+	json_t *j = lb_fhir_outcome(issue, message, NULL);
+	if (!j)
+		return MHD_NO;
+	struct api_reply rp = {.content_type = "application/fhir+json"};
+	enum MHD_Result rc = send_reply(c, status ? status : (unsigned)lb_err_http_status(code), j,
+					&rp);
+	json_decref(j);
+	return rc;
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int code, const char *message,
@@ -771,17 +797,18 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 		size_t n = strlen(allow);
 		snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
 	}
-	if (!found && !allow[0] && strncmp(url, "/v1/", 4) && strcmp(url, "/v1"))
+	if (!found && !allow[0] && strncmp(url, "/v1/", 4) && strcmp(url, "/v1") &&
+	    strncmp(url, "/fhir/", 6))
 		return api_web_serve(c, url, method); /* the web app (web.c) */
 	if (!found && !allow[0]) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "no such API path: %.120s (see docs/api.md)", url);
-		return send_error(c, LB_ENOTFOUND, msg, NULL, 0);
+		return send_error_at(c, url, LB_ENOTFOUND, msg, NULL, 0);
 	}
 	if (!found) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "%.120s does not accept %.16s; use %s", url, method, allow);
-		return send_error(c, LB_EUSAGE, msg, allow, MHD_HTTP_METHOD_NOT_ALLOWED);
+		return send_error_at(c, url, LB_EUSAGE, msg, allow, MHD_HTTP_METHOD_NOT_ALLOWED);
 	}
 	size_t max = found->has_body ? a->opt.max_body : 0;
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -792,7 +819,7 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 		snprintf(msg, sizeof msg,
 			 "request body of %llu bytes is over the limit of %zu bytes; split the batch",
 			 declared, max);
-		return send_error(c, LB_ETOOBIG, msg, NULL, 0);
+		return send_error_at(c, url, LB_ETOOBIG, msg, NULL, 0);
 	}
 	struct api_req *r = lb_calloc(1, sizeof *r);
 	if (!r)
@@ -817,7 +844,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!r) {
 		char why[160];
 		if (a->tls_ca && !client_cert_ok(a, c, why, sizeof why))
-			return send_error(c, LB_EUNAUTH, why, NULL, 0);
+			return send_error_at(c, url, LB_EUNAUTH, why, NULL, 0);
 		return on_first_call(a, c, url, method, con_cls);
 	}
 	if (*upload_data_size) {
@@ -837,7 +864,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		char msg[200];
 		snprintf(msg, sizeof msg, "request body is over the limit of %zu bytes; split the batch",
 			 a->opt.max_body);
-		return send_error(c, LB_ETOOBIG, msg, NULL, 0);
+		return send_error_at(c, url, LB_ETOOBIG, msg, NULL, 0);
 	}
 	struct lb_errmsg em;
 	lb_errclear(&em);

@@ -193,7 +193,16 @@ def run(t, node):
     with socket.create_connection(("127.0.0.1", node.port), timeout=20) as s:
         s.sendall(b"POST /fhir HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (9 << 20))
         head = s.recv(4096).decode("latin-1")
-    t.ok(head.startswith("HTTP/1.1 413"), "a body over the limit is refused (413)", head[:80])
+    t.ok(head.startswith("HTTP/1.1 413") and '"resourceType":"OperationOutcome"' in head and
+         "too-costly" in head, "a body over the limit is refused (413 OperationOutcome)", head[:300])
+    st, j = call(node, member, "DELETE", "/fhir/Patient/alice")
+    t.ok(st == 405 and oo(j) and oo(j)[0] == "not-supported",
+         "an interaction not served is 405 with an OperationOutcome", (st, j))
+    st, j = call(node, member, "GET", "/fhir/a/b/c/d")
+    t.ok(st == 404 and oo(j), "a path the endpoint does not have is 404 with an OperationOutcome",
+         (st, j))
+    st, j = call(node, member, "PUT", "/fhir/Patient/zed", {"resourceType": "Patient", "id": "other"})
+    t.ok(st == 400 and oo(j)[2] == "id", "an update whose id is not the URL's is refused", (st, j))
 
     # --- NDJSON import -----------------------------------------------------------------
     lines = [json.dumps(obs("imp%d" % i, "alice", "2024-01-%02d" % (i + 1))) for i in range(20)]
