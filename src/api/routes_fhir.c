@@ -287,29 +287,58 @@ static const char *const search_params[] = {"_id", "patient", "subject", "code",
 
 /* ---- metadata ---------------------------------------------------------------------------- */
 
+/* One searchParam row of the CapabilityStatement. */
+static void add_param(json_t *sp, const char *name, const char *type, const char *doc)
+{
+	json_array_append_new(sp, json_pack("{s:s,s:s,s:s}", "name", name, "type", type,
+					    "documentation", doc));
+}
+
+/* Exactly what the endpoint does: per type read, search, create and update (versioned, update
+ * may create), the search parameters the store indexes for that type (code only where the
+ * type has a code element, patient/subject only where it has a patient compartment),
+ * transaction at the system level and the Bulk Data export. */
+static bool type_has_code(const char *t)
+{
+	static const char *const coded[] = {"Observation", "Condition", "Procedure",
+					    "ServiceRequest", "Task"};
+	for (size_t k = 0; k < sizeof coded / sizeof coded[0]; k++)
+		if (!strcmp(t, coded[k]))
+			return true;
+	return false;
+}
+
 static json_t *capability(const char *base)
 {
 	json_t *res = json_array();
 	for (size_t i = 0; i < lb_fhir_ntypes; i++) {
-		json_t *sp = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "name",
-				       "_id", "type", "token", "name", "patient", "type",
-				       "reference", "name", "subject", "type", "reference", "name",
-				       "code", "type", "token", "name", "date", "type", "date");
+		const char *t = lb_fhir_types[i];
+		json_t *sp = json_array();
+		add_param(sp, "_id", "token", "the logical id");
+		if (strcmp(t, "ResearchStudy")) {
+			add_param(sp, "patient", "reference", "the patient compartment: id or Patient/id");
+			add_param(sp, "subject", "reference", "the same as patient");
+		}
+		if (type_has_code(t))
+			add_param(sp, "code", "token", "a coding of code: code or system|code");
+		add_param(sp, "date", "date",
+			  "the resource's clinical date, prefixes eq (default), ge, gt, le, lt");
 		json_array_append_new(
-			res, json_pack("{s:s,s:[{s:s},{s:s},{s:s},{s:s}],s:s,s:b,s:o}", "type",
-				       lb_fhir_types[i], "interaction", "code", "read", "code",
-				       "search-type", "code", "update", "code", "create",
-				       "versioning", "versioned-update", "updateCreate", 1,
-				       "searchParam", sp));
+			res, json_pack("{s:s,s:[{s:s},{s:s},{s:s},{s:s}],s:s,s:b,s:b,s:o}", "type", t,
+				       "interaction", "code", "read", "code", "search-type", "code",
+				       "update", "code", "create", "versioning", "versioned",
+				       "readHistory", 0, "updateCreate", 1, "searchParam", sp));
 	}
 	return json_pack(
-		"{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:[s],s:[{s:s,s:{s:[{s:[{s:s,s:s}]}],s:s},s:o,"
-		"s:[{s:s}],s:[{s:s,s:s}]}]}",
+		"{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:[s],s:[{s:s,s:s,s:{s:[{s:[{s:s,s:s}]}],s:s},"
+		"s:o,s:[{s:s}],s:[{s:s,s:s}]}]}",
 		"resourceType", "CapabilityStatement", "status", "active", "date", "2026-12-06",
 		"kind", "instance", "fhirVersion", "4.0.1", "implementation", "description",
-		"LEBEN node", "url", base,
-		"publisher", "LEBEN", "format", "json", "rest", "mode", "server", "security",
-		"service", "coding", "system",
+		"LEBEN node", "url", base, "publisher", "LEBEN", "format", "json", "rest", "mode",
+		"server", "documentation",
+		"JSON only. Search results page with _count (1-1000, default 50) and _offset. NDJSON "
+		"import: POST $import, one resource a line (docs/fhir.md).",
+		"security", "service", "coding", "system",
 		"http://terminology.hl7.org/CodeSystem/restful-security-service", "code", "Certificates",
 		"description",
 		"Mutual TLS (a client certificate of the node's institution) or a request signed with "
@@ -644,6 +673,11 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 	MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, on_arg, &a);
 	if (a.bad[0])
 		return outcome(c, out, status, 400, "invalid", a.bad, a.badexpr);
+	if ((q.code && !type_has_code(type)) || (q.patient && !strcmp(type, "ResearchStudy"))) {
+		snprintf(a.bad, sizeof a.bad, "%.40s is not searched by %s (GET /fhir/metadata lists "
+			 "its parameters)", type, q.code ? "code" : "patient");
+		return outcome(c, out, status, 400, "invalid", a.bad, q.code ? "code" : "patient");
+	}
 	if (w->kind == WHO_PATIENT) {
 		if (q.patient && strcmp(q.patient, w->patient))
 			return outcome(c, out, status, 403, "forbidden",

@@ -81,6 +81,13 @@ def run(t, node):
     st, j = call(node, None, "GET", "/fhir/metadata")
     t.ok(st == 200 and j.get("resourceType") == "CapabilityStatement" and
          len(j["rest"][0]["resource"]) == 15, "metadata answers without authentication", st)
+    params = {r["type"]: sorted(p["name"] for p in r["searchParam"]) for r in j["rest"][0]["resource"]}
+    t.ok(params["Observation"] == ["_id", "code", "date", "patient", "subject"] and
+         params["Patient"] == ["_id", "date", "patient", "subject"] and
+         params["ResearchStudy"] == ["_id", "date"] and
+         [o["name"] for o in j["rest"][0]["operation"]] == ["export"] and
+         [i["code"] for i in j["rest"][0]["interaction"]] == ["transaction"],
+         "the CapabilityStatement lists exactly the parameters each type is searched by", params)
 
     def patient(pid, key):
         return {"resourceType": "Patient", "id": pid, "gender": "female",
@@ -186,6 +193,9 @@ def run(t, node):
     t.ok(st == 400 and oo(j)[2] == "date", "a search by an impossible date is refused", (st, j))
     st, j = call(node, member, "GET", "/fhir/Observation?colour=red")
     t.ok(st == 400 and oo(j)[2] == "colour", "an unsupported search parameter is refused", (st, j))
+    st, j = call(node, member, "GET", "/fhir/Patient?code=8867-4")
+    t.ok(st == 400 and oo(j)[2] == "code", "a parameter the type is not searched by is refused",
+         (st, j))
     st, j = call(node, member, "GET", "/fhir/Observation?_count=5000")
     t.ok(st == 400 and oo(j)[2] == "_count", "a page over 1000 is refused", (st, j))
     st, j = call(node, member, "GET", "/fhir/Observation?patient=alice")
