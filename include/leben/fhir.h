@@ -43,6 +43,10 @@ struct lb_fhir_store;
 /* Open (creating) the store file at path. */
 int lb_fhir_store_open(struct lb_fhir_store **out, const char *path, struct lb_errmsg *em);
 void lb_fhir_store_close(struct lb_fhir_store *s);
+/* Write every resource from now on sealed with key (XChaCha20-Poly1305, a random nonce per
+ * write; key copied, wiped at close) and open sealed rows with it; a sealed row that does not
+ * open is LB_ETAMPERED. The search columns (type, id, patient, date, key, codes) stay clear. */
+void lb_fhir_store_seal(struct lb_fhir_store *s, const uint8_t key[32]);
 
 /* Group writes: one SQL transaction (a FHIR transaction Bundle is all or nothing; an import
  * commits every few thousand resources). */

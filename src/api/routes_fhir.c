@@ -9,11 +9,14 @@
  * institution's member is written down as an AuditEvent in the patient's compartment.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -271,15 +274,67 @@ static void base_url(const struct api_call *c, char *out, size_t cap)
 		 host ? host : "localhost");
 }
 
+/* The store's sealing key, derived from the node key: <home>/fhir/store.pub holds the public
+ * half of a key pair made once (its secret half is wiped at once); the key is
+ * H("LEBEN-fhir-store-v1" || the node key's pairwise secret with it). Only the node key can
+ * derive it again: a copy of fhir.db without the node key shows the search columns, not the
+ * records. */
+static int store_key(const struct api_call *c, const char *dir, uint8_t key[32],
+		     struct lb_errmsg *em)
+{
+	char path[4300], hex[2 * LB_PUBKEY_LEN + 2] = "";
+	uint8_t pk[LB_PUBKEY_LEN], secret[32];
+	snprintf(path, sizeof path, "%s/store.pub", dir);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		struct lb_keypair kp;
+		lb_keypair_generate(&kp);
+		lb_hex_encode(hex, kp.pk, LB_PUBKEY_LEN);
+		lb_keypair_wipe(&kp);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0) {
+			bool ok = write(fd, hex, 2 * LB_PUBKEY_LEN) == 2 * LB_PUBKEY_LEN;
+			if (close(fd) || !ok)
+				return lb_errf(em, LB_EIO, "%s: could not be written", path);
+		} else if (errno != EEXIST) {
+			return lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
+		}
+		f = fopen(path, "r"); /* ours, or the one another request made first */
+	}
+	bool ok = f && fgets(hex, sizeof hex, f) && !lb_hex_decode(pk, sizeof pk, hex);
+	if (f)
+		fclose(f);
+	if (!ok)
+		return lb_errf(em, LB_ECORRUPT, "%s is not a public key in hex", path);
+	int rc = lb_ledger_node_agree(c->ledger, pk, secret, em);
+	if (rc)
+		return rc;
+	uint8_t m[19 + 32];
+	memcpy(m, "LEBEN-fhir-store-v1", 19);
+	memcpy(m + 19, secret, 32);
+	lb_hash(key, m, sizeof m);
+	sodium_memzero(secret, sizeof secret);
+	sodium_memzero(m, sizeof m);
+	return LB_OK;
+}
+
 static int open_store(const struct api_call *c, struct lb_fhir_store **st, struct lb_errmsg *em)
 {
 	if (!c->home)
 		return lb_errf(em, LB_EUNAVAILABLE, "this node has no home directory for FHIR data");
 	char dir[4200], path[4300];
+	uint8_t key[32];
 	snprintf(dir, sizeof dir, "%s/fhir", c->home);
 	mkdir(dir, 0700);
+	int rc = store_key(c, dir, key, em);
+	if (rc)
+		return rc;
 	snprintf(path, sizeof path, "%s/fhir.db", dir);
-	return lb_fhir_store_open(st, path, em);
+	rc = lb_fhir_store_open(st, path, em);
+	if (!rc)
+		lb_fhir_store_seal(*st, key);
+	sodium_memzero(key, sizeof key);
+	return rc;
 }
 
 static const char *const search_params[] = {"_id", "patient", "subject", "code", "date",

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "data/data_int.h"
@@ -17,7 +18,12 @@
 struct lb_fhir_store {
 	sqlite3 *db;
 	sqlite3_stmt *find, *ins, *upd, *delcode, *inscode;
+	bool sealed;                     /* resources are written encrypted under key */
+	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 };
+
+#define SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SEAL_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -70,10 +76,53 @@ fail:;
 	return rc;
 }
 
+void lb_fhir_store_seal(struct lb_fhir_store *s, const uint8_t key[32])
+{
+	memcpy(s->key, key, sizeof s->key);
+	s->sealed = true;
+}
+
+/* The JSON text of column col of a row (plaintext rows as stored; sealed rows, a BLOB of
+ * nonce || ciphertext, opened with the store's key). *text is malloc'd (NUL-terminated);
+ * LB_ETAMPERED when a sealed row does not open. */
+static int row_text(struct lb_fhir_store *s, sqlite3_stmt *st, int col, char **text,
+		    size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	*text = NULL;
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB) {
+		*text = malloc(n + 1);
+		if (!*text)
+			return LB_ENOMEM;
+		memcpy(*text, p ? p : "", n);
+		(*text)[n] = 0;
+		*len = n;
+		return LB_OK;
+	}
+	if (!s->sealed || n < SEAL_NONCE + SEAL_TAG)
+		return LB_ETAMPERED;
+	*text = malloc(n - SEAL_NONCE - SEAL_TAG + 1);
+	if (!*text)
+		return LB_ENOMEM;
+	unsigned long long m;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)*text, &m, NULL,
+						       (const unsigned char *)p + SEAL_NONCE,
+						       n - SEAL_NONCE, NULL, 0, p, s->key)) {
+		free(*text);
+		*text = NULL;
+		return LB_ETAMPERED;
+	}
+	(*text)[m] = 0;
+	*len = (size_t)m;
+	return LB_OK;
+}
+
 void lb_fhir_store_close(struct lb_fhir_store *s)
 {
 	if (!s)
 		return;
+	sodium_memzero(s->key, sizeof s->key);
 	sqlite3_finalize(s->find);
 	sqlite3_finalize(s->ins);
 	sqlite3_finalize(s->upd);
@@ -197,7 +246,23 @@ int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_e
 		sqlite3_bind_text(w, 6, pkey, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(w, 6);
-	sqlite3_bind_text(w, 7, text, -1, free);
+	if (s->sealed) {
+		size_t n = strlen(text);
+		uint8_t *box = malloc(SEAL_NONCE + n + SEAL_TAG);
+		if (!box) {
+			free(text);
+			return lb_errf(em, LB_ENOMEM, "out of memory");
+		}
+		randombytes_buf(box, SEAL_NONCE);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(box + SEAL_NONCE, NULL,
+							   (const unsigned char *)text, n, NULL, 0,
+							   NULL, box, s->key);
+		sodium_memzero(text, n);
+		free(text);
+		sqlite3_bind_blob(w, 7, box, (int)(SEAL_NONCE + n + SEAL_TAG), free);
+	} else {
+		sqlite3_bind_text(w, 7, text, -1, free);
+	}
 	if (rid)
 		sqlite3_bind_int64(w, 8, rid);
 	st = sqlite3_step(w);
@@ -240,8 +305,17 @@ int lb_fhir_get(struct lb_fhir_store *s, const char *type, const char *id, json_
 	int rc = LB_OK, st = sqlite3_step(q);
 	if (st == SQLITE_ROW) {
 		json_error_t je;
-		*out = json_loads((const char *)sqlite3_column_text(q, 0), 0, &je);
-		if (!*out)
+		char *text;
+		size_t n;
+		rc = row_text(s, q, 0, &text, &n);
+		*out = rc ? NULL : json_loadb(text, n, 0, &je);
+		free(text);
+		if (rc == LB_ETAMPERED)
+			rc = lb_errf(em, rc, "FHIR store: %s/%s does not open with this node's key",
+				     type, id);
+		else if (rc)
+			rc = lb_errf(em, rc, "out of memory");
+		else if (!*out)
 			rc = lb_errf(em, LB_ECORRUPT, "FHIR store: %s/%s does not read back: %s", type,
 				     id, je.text);
 	} else if (st == SQLITE_DONE) {
@@ -362,7 +436,10 @@ int lb_fhir_search(struct lb_fhir_store *s, const struct lb_fhir_query *q, json_
 	json_t *arr = json_array();
 	int rc = arr ? LB_OK : LB_ENOMEM, r;
 	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+		char *text = NULL;
+		size_t n;
+		json_t *j = row_text(s, st, 0, &text, &n) ? NULL : json_loadb(text, n, 0, NULL);
+		free(text);
 		if (!j || json_array_append_new(arr, j))
 			rc = lb_errf(em, LB_ECORRUPT, "FHIR store: a stored resource does not read back");
 	}
@@ -390,9 +467,17 @@ int lb_fhir_each(struct lb_fhir_store *s, const char *type, const char *patient,
 	if (patient)
 		sqlite3_bind_text(st, 2, patient, -1, SQLITE_STATIC);
 	int rc = LB_OK, r;
-	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW)
-		rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
-			(size_t)sqlite3_column_bytes(st, 0));
+	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		char *text;
+		size_t n;
+		rc = row_text(s, st, 0, &text, &n);
+		if (rc)
+			rc = lb_errf(em, rc, "FHIR store: a stored resource does not %s",
+				     rc == LB_ETAMPERED ? "open with this node's key" : "fit in memory");
+		else
+			rc = fn(ctx, text, n);
+		free(text);
+	}
 	sqlite3_finalize(st);
 	return rc;
 }

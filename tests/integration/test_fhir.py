@@ -91,6 +91,7 @@ def run(t, node):
 
     def patient(pid, key):
         return {"resourceType": "Patient", "id": pid, "gender": "female",
+                "name": [{"family": "Zebulon" if pid == "alice" else "Quade"}],
                 "identifier": [{"system": "urn:leben:key", "value": key.pk}]}
 
     def obs(oid, pid, date="2023-03-01"):
@@ -108,6 +109,16 @@ def run(t, node):
     t.ok(st == 200 and j.get("type") == "transaction-response" and len(j["entry"]) == 4,
          "a member of the institution writes a transaction", (st, j))
 
+    st, j = call(node, member, "GET", "/fhir/Patient/alice")
+    raw = b""
+    for suffix in ("", "-wal"):
+        p = os.path.join(node.home, "fhir", "fhir.db" + suffix)
+        if os.path.exists(p):
+            raw += open(p, "rb").read()
+    t.ok(st == 200 and j["name"][0]["family"] == "Zebulon" and b"Zebulon" not in raw and
+         b"Patient/alice" not in raw and len(raw) > 0,
+         "records are sealed at rest in fhir.db (the name is not in the file; it reads back)",
+         (st, len(raw)))
     st, j = call(node, member, "GET", "/fhir/Provenance")
     pv = j.get("entry", [{}])[0].get("resource", {}) if st == 200 else {}
     t.ok(st == 200 and j["total"] == 1 and sorted(x["reference"] for x in pv.get("target", [])) ==

@@ -202,6 +202,44 @@ static void test_store(void **state)
 	unlink(wal);
 }
 
+/* Sealed rows open only with their key; the search columns still work. */
+static void test_sealed(void **state)
+{
+	char path[] = "/tmp/leben-fhir-seal-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	uint8_t k1[32], k2[32];
+	memset(k1, 1, sizeof k1);
+	memset(k2, 2, sizeof k2);
+	struct lb_fhir_store *s;
+	struct lb_errmsg em;
+	bool created;
+	assert_lb_ok(lb_fhir_store_open(&s, path, &em));
+	lb_fhir_store_seal(s, k1);
+	json_t *p = parse("{\"resourceType\":\"Patient\",\"id\":\"p1\",\"name\":[{\"family\":"
+			  "\"Zebulon\"}]}");
+	assert_lb_ok(lb_fhir_put(s, p, &created, &em));
+	json_decref(p);
+	json_t *got;
+	assert_lb_ok(lb_fhir_get(s, "Patient", "p1", &got, &em));
+	json_decref(got);
+	lb_fhir_store_close(s);
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	for (size_t i = 0; i + 7 <= n; i++)
+		assert_true(memcmp(buf + i, "Zebulon", 7) != 0);
+	assert_lb_ok(lb_fhir_store_open(&s, path, &em));
+	assert_int_equal(lb_fhir_get(s, "Patient", "p1", &got, &em), LB_ETAMPERED);
+	lb_fhir_store_seal(s, k2);
+	assert_int_equal(lb_fhir_get(s, "Patient", "p1", &got, &em), LB_ETAMPERED);
+	assert_true(lb_fhir_exists(s, "Patient", "p1"));
+	lb_fhir_store_close(s);
+	unlink(path);
+}
+
 static double secs(void)
 {
 	struct timespec ts;
@@ -270,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_summary_linear),
 		cmocka_unit_test(test_summary_ndjson),
+		cmocka_unit_test(test_sealed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
