@@ -78,15 +78,19 @@ struct lb_fhir_query {
 	struct lb_fhir_date_cond dates[LB_FHIR_MAX_DATES];
 	size_t ndates;
 	size_t count;              /* page size, 1..LB_FHIR_MAX_COUNT */
-	size_t offset;             /* first match returned */
+	int64_t after;             /* cursor: only matches stored after this one (0: from the
+				    * start); a page's *next gives the following page's */
 };
 /* Parse a date search value ("ge2023-01-01"): prefix (eq by default) and a valid FHIR date.
  * LB_EINVALID with the reason otherwise. */
 int lb_fhir_date_cond_parse(const char *s, struct lb_fhir_date_cond *c, struct lb_errmsg *em);
-/* The matches of q in a stable order (*page: new JSON array of resources) and how many match
- * in all (*total). */
+/* One page of the matches of q in the order they were stored (*page: new JSON array of
+ * resources); *next is the cursor of the following page (q->after for it), 0 when this is the
+ * last. With total not NULL, how many match in all. A page costs its own rows (the cursor is
+ * an index position, not an offset), so walking all pages is linear; the count costs the
+ * matches, so ask it once. */
 int lb_fhir_search(struct lb_fhir_store *s, const struct lb_fhir_query *q, json_t **page,
-		   size_t *total, struct lb_errmsg *em);
+		   int64_t *next, size_t *total, struct lb_errmsg *em);
 /* Call fn with the stored JSON text (NUL-terminated, borrowed) of every resource of type
  * (every type when NULL), of one patient when patient is not NULL, in a stable order; fn's
  * non-zero return stops the walk and is returned. Memory stays flat whatever the count. */

@@ -338,7 +338,7 @@ static int open_store(const struct api_call *c, struct lb_fhir_store **st, struc
 }
 
 static const char *const search_params[] = {"_id", "patient", "subject", "code", "date",
-					    "_count", "_offset", "_format"};
+					    "_count", "_after", "_format"};
 
 /* ---- metadata ---------------------------------------------------------------------------- */
 
@@ -391,7 +391,8 @@ static json_t *capability(const char *base)
 		"kind", "instance", "fhirVersion", "4.0.1", "implementation", "description",
 		"LEBEN node", "url", base, "publisher", "LEBEN", "format", "json", "rest", "mode",
 		"server", "documentation",
-		"JSON only. Search results page with _count (1-1000, default 50) and _offset. NDJSON "
+		"JSON only. Search results page with _count (1-1000, default 50); the next link carries "
+		"the cursor _after. NDJSON "
 		"import: POST $import, one resource a line (docs/fhir.md).",
 		"security", "service", "coding", "system",
 		"http://terminology.hl7.org/CodeSystem/restful-security-service", "code", "Certificates",
@@ -569,9 +570,10 @@ static void audit_from_chain(const struct api_call *c, struct lb_fhir_store *st,
 	struct lb_fhir_query q = {.type = "Consent", .patient = patient,
 				  .count = LB_FHIR_MAX_COUNT};
 	json_t *consents = NULL, *cs, *seen = json_object();
-	size_t total, i, k;
+	size_t i, k;
+	int64_t more;
 	struct lb_errmsg em;
-	if (!seen || lb_fhir_search(st, &q, &consents, &total, &em)) {
+	if (!seen || lb_fhir_search(st, &q, &consents, &more, NULL, &em)) {
 		json_decref(seen);
 		return;
 	}
@@ -675,17 +677,18 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *ke
 			snprintf(a->bad, sizeof a->bad, "%.190s", em.text);
 		if (a->bad[0])
 			snprintf(a->badexpr, sizeof a->badexpr, "date");
-	} else if (!strcmp(key, "_count") || !strcmp(key, "_offset")) {
+	} else if (!strcmp(key, "_count") || !strcmp(key, "_after")) {
 		char *end;
 		unsigned long long n = strtoull(v, &end, 10);
-		if (!*v || *end || (!strcmp(key, "_count") && (n < 1 || n > LB_FHIR_MAX_COUNT))) {
+		if (!*v || *end || n > INT64_MAX ||
+		    (!strcmp(key, "_count") && (n < 1 || n > LB_FHIR_MAX_COUNT))) {
 			snprintf(a->bad, sizeof a->bad, "%s must be a whole number%s", key,
 				 !strcmp(key, "_count") ? " from 1 to 1000" : "");
 			snprintf(a->badexpr, sizeof a->badexpr, "%s", key);
 		} else if (!strcmp(key, "_count")) {
 			a->q->count = (size_t)n;
 		} else {
-			a->q->offset = (size_t)n;
+			a->q->after = (int64_t)n;
 		}
 	} else if (!strcmp(key, "_format") && !strstr(v, "json")) {
 		snprintf(a->bad, sizeof a->bad, "only JSON is served (_format=json)");
@@ -694,11 +697,12 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *ke
 }
 
 static void page_link(json_t *links, const char *rel, const char *base, const char *type,
-		      const struct lb_fhir_query *q, size_t offset)
+		      const struct lb_fhir_query *q, int64_t after)
 {
 	char url[1200];
-	size_t n = (size_t)snprintf(url, sizeof url, "%s/%s?_count=%zu&_offset=%zu", base, type,
-				    q->count, offset);
+	size_t n = (size_t)snprintf(url, sizeof url, "%s/%s?_count=%zu", base, type, q->count);
+	if (after)
+		n += (size_t)snprintf(url + n, sizeof url - n, "&_after=%lld", (long long)after);
 	if (q->id && n < sizeof url)
 		n += (size_t)snprintf(url + n, sizeof url - n, "&_id=%.64s", q->id);
 	if (q->patient && n < sizeof url)
@@ -749,21 +753,21 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 	if (!strcmp(type, "AuditEvent") && q.patient)
 		audit_from_chain(c, st, q.patient);
 	json_t *page;
-	size_t total;
+	size_t total = 0;
+	int64_t next;
 	struct lb_errmsg em;
 	lb_errclear(&em);
-	int rc = lb_fhir_search(st, &q, &page, &total, &em);
+	/* the total on the first page only: counting costs the matches, a page its rows */
+	int rc = lb_fhir_search(st, &q, &page, &next, q.after ? NULL : &total, &em);
 	if (rc)
 		return from_err(c, out, status, rc, &em, NULL);
 	char base[300];
 	base_url(c, base, sizeof base);
 	json_t *links = json_array(), *entries = json_array(), *r;
 	size_t i;
-	page_link(links, "self", base, type, &q, q.offset);
-	if (q.offset + q.count < total)
-		page_link(links, "next", base, type, &q, q.offset + q.count);
-	if (q.offset)
-		page_link(links, "previous", base, type, &q, q.offset > q.count ? q.offset - q.count : 0);
+	page_link(links, "self", base, type, &q, q.after);
+	if (next)
+		page_link(links, "next", base, type, &q, next);
 	json_array_foreach(page, i, r) {
 		consent_from_chain(c, r);
 		char full[500];
@@ -773,12 +777,15 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 							 "resource", r, "search", "mode", "match"));
 	}
 	json_decref(page);
-	*out = json_pack("{s:s,s:s,s:I,s:o,s:o}", "resourceType", "Bundle", "type", "searchset",
-			 "total", (json_int_t)total, "link", links, "entry", entries);
+	*out = json_pack("{s:s,s:s,s:o,s:o}", "resourceType", "Bundle", "type", "searchset",
+			 "link", links, "entry", entries);
+	if (*out && !q.after)
+		json_object_set_new(*out, "total", json_integer((json_int_t)total));
 	c->reply->content_type = "application/fhir+json";
 	if ((w->kind == WHO_PATIENT || q.patient) && strcmp(type, "AuditEvent")) {
 		char what[120];
-		snprintf(what, sizeof what, "search %.40s (%zu found)", type, total);
+		snprintf(what, sizeof what, "search %.40s (%zu on the page)", type,
+			 json_array_size(entries));
 		audit_read(st, w, w->kind == WHO_PATIENT ? w->patient : q.patient, what);
 	}
 	return *out ? LB_OK : LB_ENOMEM;

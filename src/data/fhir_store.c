@@ -417,28 +417,37 @@ static void bind_query(sqlite3_stmt *st, const struct lb_fhir_query *q)
 }
 
 int lb_fhir_search(struct lb_fhir_store *s, const struct lb_fhir_query *q, json_t **page,
-		   size_t *total, struct lb_errmsg *em)
+		   int64_t *next, size_t *total, struct lb_errmsg *em)
 {
 	char w[1024], sql[1300];
 	where_clause(q, w, sizeof w);
 	sqlite3_stmt *st;
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM res WHERE type=?1%s", w);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
-		return dberr(s, em, "search");
-	bind_query(st, q);
-	*total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	snprintf(sql, sizeof sql, "SELECT json FROM res WHERE type=?1%s ORDER BY rid LIMIT %zu "
-		 "OFFSET %zu", w, q->count, q->offset);
+	if (total) {
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM res WHERE type=?1%s", w);
+		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
+			return dberr(s, em, "search");
+		bind_query(st, q);
+		*total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+		sqlite3_finalize(st);
+	}
+	snprintf(sql, sizeof sql, "SELECT rid, json FROM res WHERE type=?1%s AND rid>%lld ORDER BY "
+		 "rid LIMIT %zu", w, (long long)q->after, q->count + 1);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
 		return dberr(s, em, "search");
 	bind_query(st, q);
 	json_t *arr = json_array();
 	int rc = arr ? LB_OK : LB_ENOMEM, r;
+	int64_t last = 0;
+	*next = 0;
 	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (json_array_size(arr) == q->count) { /* one more: there is a next page */
+			*next = last;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
 		char *text = NULL;
 		size_t n;
-		json_t *j = row_text(s, st, 0, &text, &n) ? NULL : json_loadb(text, n, 0, NULL);
+		json_t *j = row_text(s, st, 1, &text, &n) ? NULL : json_loadb(text, n, 0, NULL);
 		free(text);
 		if (!j || json_array_append_new(arr, j))
 			rc = lb_errf(em, LB_ECORRUPT, "FHIR store: a stored resource does not read back");

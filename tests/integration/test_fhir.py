@@ -156,6 +156,18 @@ def run(t, node):
     st, j = call(node, member, "GET", "/fhir/Observation/o-x")
     t.ok(st == 404 and oo(j)[0] == "not-found", "refused writes changed nothing", (st, j))
 
+    # --- paging by cursor ----------------------------------------------------------------
+    st, j = call(node, member, "GET", "/fhir/Patient?_count=1")
+    nxt = [l["url"] for l in j.get("link", []) if l["relation"] == "next"]
+    t.ok(st == 200 and j["total"] == 2 and len(j["entry"]) == 1 and nxt and "_after=" in nxt[0],
+         "a page's next link carries a cursor (no offset to skip)", j)
+    path = nxt[0][nxt[0].index("/fhir"):] if nxt else "/fhir/Patient"
+    st, j2 = call(node, member, "GET", path)
+    t.ok(st == 200 and len(j2["entry"]) == 1 and "total" not in j2 and
+         j2["entry"][0]["resource"]["id"] != j["entry"][0]["resource"]["id"] and
+         not [l for l in j2["link"] if l["relation"] == "next"],
+         "following it gives the last page, without a next link", j2)
+
     # --- the patient's own records ---------------------------------------------------------
     st, j = call(node, alice, "GET", "/fhir/Observation/o-a")
     t.ok(st == 200 and j["id"] == "o-a", "a patient reads their own Observation", (st, j))

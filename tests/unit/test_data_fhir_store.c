@@ -143,37 +143,43 @@ static void test_store(void **state)
 	/* search: patient p1 has the 20 observations with i % 3 != 0 */
 	struct lb_fhir_query q = {.type = "Observation", .patient = "p1", .count = 7};
 	json_t *page;
-	size_t total, seen = 0;
-	for (q.offset = 0; q.offset < 40; q.offset += q.count) {
-		assert_lb_ok(lb_fhir_search(s, &q, &page, &total, &em));
-		assert_int_equal(total, 20);
+	size_t total, seen = 0, pages = 0;
+	int64_t next;
+	assert_lb_ok(lb_fhir_search(s, &q, &page, &next, &total, &em));
+	assert_int_equal(total, 20);
+	json_decref(page);
+	do { /* the cursor walks 7 + 7 + 6, then says there is no more */
+		assert_lb_ok(lb_fhir_search(s, &q, &page, &next, NULL, &em));
 		seen += json_array_size(page);
+		pages++;
 		json_decref(page);
-	}
+		q.after = next;
+	} while (next && pages < 10);
 	assert_int_equal(seen, 20);
+	assert_int_equal(pages, 3);
 	/* code with and without system; dates by prefix and range */
 	struct lb_fhir_query qc = {.type = "Observation", .code = "http://loinc.org|8867-4",
 				   .count = 100};
-	assert_lb_ok(lb_fhir_search(s, &qc, &page, &total, &em));
+	assert_lb_ok(lb_fhir_search(s, &qc, &page, &next, &total, &em));
 	assert_int_equal(total, 15);
 	json_decref(page);
 	qc.code = "2339-0";
-	assert_lb_ok(lb_fhir_search(s, &qc, &page, &total, &em));
+	assert_lb_ok(lb_fhir_search(s, &qc, &page, &next, &total, &em));
 	assert_int_equal(total, 15);
 	json_decref(page);
 	struct lb_fhir_query qd = {.type = "Observation", .count = 100, .ndates = 2};
 	assert_lb_ok(lb_fhir_date_cond_parse("ge2023-03-01", &qd.dates[0], &em));
 	assert_lb_ok(lb_fhir_date_cond_parse("lt2023-05", &qd.dates[1], &em));
-	assert_lb_ok(lb_fhir_search(s, &qd, &page, &total, &em));
+	assert_lb_ok(lb_fhir_search(s, &qd, &page, &next, &total, &em));
 	assert_int_equal(total, 6); /* months 3 and 4: i = 2, 3, 14, 15, 26, 27 */
 	json_decref(page);
 	qd.ndates = 1;
 	assert_lb_ok(lb_fhir_date_cond_parse("2023-01", &qd.dates[0], &em)); /* eq: a prefix */
-	assert_lb_ok(lb_fhir_search(s, &qd, &page, &total, &em));
+	assert_lb_ok(lb_fhir_search(s, &qd, &page, &next, &total, &em));
 	assert_int_equal(total, 3);
 	json_decref(page);
 	assert_lb_ok(lb_fhir_date_cond_parse("le2023-01-10", &qd.dates[0], &em));
-	assert_lb_ok(lb_fhir_search(s, &qd, &page, &total, &em));
+	assert_lb_ok(lb_fhir_search(s, &qd, &page, &next, &total, &em));
 	assert_int_equal(total, 3); /* le includes the whole day named */
 	json_decref(page);
 	struct lb_fhir_date_cond c;
