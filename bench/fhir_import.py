@@ -3,6 +3,7 @@
 Observations) into a real node (chunks of 5000 lines, signed by a member key); prints the
 CLI's summary, the rate, the peak RSS of the CLI and of the node, and a search over the result.
 Usage: bench/fhir_import.py [N]   (default 1,000,000; not part of make check)"""
+import http.client
 import json
 import subprocess
 import os
@@ -63,6 +64,25 @@ def main():
         print("leben fhir import: %.1f s for %d lines (%.0f resources/s); peak RSS: leben fhir "
               "import %d MiB, node %d MiB" % (dt, n, n / dt, int(cli_kb[0].split()[1]) // 1024
                                               if cli_kb else -1, hwm(node.proc.pid)))
+        # the export streams: the node's peak RSS must not grow with the file
+        before = hwm(node.proc.pid)
+        t2 = time.time()
+        path_q = "/fhir/$export?_type=Observation"
+        h = member.headers("GET", "/fhir/$export")
+        conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=600)
+        conn.request("GET", path_q, headers=h)
+        resp = conn.getresponse()
+        size = lines_out = 0
+        while True:
+            b = resp.read(1 << 20)
+            if not b:
+                break
+            size += len(b)
+            lines_out += b.count(b"\n")
+        conn.close()
+        print("export of the Observations (HTTP %d): %d lines, %.0f MB in %.1f s; node peak RSS "
+              "%d MiB before, %d MiB after" % (resp.status, lines_out, size / 1e6, time.time() - t2,
+                                               before, hwm(node.proc.pid)))
         t1 = time.time()
         st, j = call(node, member, "GET", "/fhir/Observation?patient=p777&date=ge2023-05-01")
         print("search patient+date over the imported store: %d matches in %.1f ms" %

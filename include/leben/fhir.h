@@ -97,6 +97,15 @@ int lb_fhir_search(struct lb_fhir_store *s, const struct lb_fhir_query *q, json_
 int lb_fhir_each(struct lb_fhir_store *s, const char *type, const char *patient,
 		 int (*fn)(void *ctx, const char *json, size_t len), void *ctx,
 		 struct lb_errmsg *em);
+/* The same walk pulled one row at a time (for a reply streamed as the client reads it): open,
+ * then next gives each row's JSON text (*text malloc'd, free it) until LB_ENOTFOUND; close
+ * before the store. */
+struct lb_fhir_cursor;
+int lb_fhir_cursor_open(struct lb_fhir_store *s, const char *type, const char *patient,
+			struct lb_fhir_cursor **out, struct lb_errmsg *em);
+int lb_fhir_cursor_next(struct lb_fhir_cursor *c, char **text, size_t *len,
+			struct lb_errmsg *em);
+void lb_fhir_cursor_close(struct lb_fhir_cursor *c);
 /* The id of the Patient whose identifier {system "urn:leben:key", value: the key in hex} is
  * pk_hex, into id (65 bytes). LB_ENOTFOUND when no patient has that key. */
 int lb_fhir_patient_of_key(struct lb_fhir_store *s, const char *pk_hex, char id[65],

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -73,6 +74,12 @@ struct api_reply {
 	char *raw;                         /* body sent as is instead of *out, or NULL */
 	size_t raw_len;
 	char location[256];                /* Location / Content-Location header, or "" */
+	/* A body produced as the client reads it, instead of raw or *out: MHD's content reader
+	 * (returns bytes written into buf, or MHD_CONTENT_READER_END_OF_STREAM), and what frees
+	 * stream_cls once the reply is done (the server owns it from the handler's return). */
+	ssize_t (*stream)(void *cls, uint64_t pos, char *buf, size_t max);
+	void *stream_cls;
+	void (*stream_free)(void *cls);
 };
 
 /* A request as seen by route handlers that live outside server.c (one file per area, such

@@ -1197,45 +1197,81 @@ static int do_import(const struct api_call *c, struct lb_fhir_store *st, json_t 
 
 /* ---- Bulk Data export ----------------------------------------------------------------- */
 
-struct ndjson {
-	char *p;
-	size_t n, cap;
+/* An NDJSON reply streamed from the store as the client reads it: one row in memory at a
+ * time, whatever the export's size. It has its own store handle (the request's is closed when
+ * the handler returns). */
+struct nd_stream {
+	struct lb_fhir_store *st;
+	struct lb_fhir_cursor *cur;
+	char *line;          /* the current row and its newline */
+	size_t len, off;
+	bool done;
 };
 
-static int nd_add(void *ctx, const char *json, size_t len)
+static void nd_free(void *cls)
 {
-	struct ndjson *b = ctx;
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np)
-			return LB_ENOMEM;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, json, len);
-	b->n += len;
-	b->p[b->n++] = '\n';
-	return LB_OK;
+	struct nd_stream *n = cls;
+	lb_fhir_cursor_close(n->cur);
+	lb_fhir_store_close(n->st);
+	free(n->line);
+	lb_free(n);
 }
 
-static int send_ndjson(const struct api_call *c, struct lb_fhir_store *st, const char *type,
-		       json_t **out, unsigned *status)
+static ssize_t nd_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	struct ndjson b = {0};
+	struct nd_stream *n = cls;
+	size_t w = 0;
+	while (w < max) {
+		if (n->off == n->len) {
+			free(n->line);
+			n->line = NULL;
+			n->len = n->off = 0;
+			if (n->done)
+				break;
+			struct lb_errmsg em;
+			lb_errclear(&em);
+			size_t l;
+			int rc = lb_fhir_cursor_next(n->cur, &n->line, &l, &em);
+			if (rc == LB_ENOTFOUND) {
+				n->done = true;
+				break;
+			}
+			if (rc) {
+				lb_log(LB_LOG_WARN, "fhir: export stopped: %s", em.text);
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			}
+			n->line[l] = '\n'; /* over the text's NUL: the row and its newline */
+			n->len = l + 1;
+		}
+		size_t k = n->len - n->off < max - w ? n->len - n->off : max - w;
+		memcpy(buf + w, n->line + n->off, k);
+		n->off += k;
+		w += k;
+	}
+	return w ? (ssize_t)w : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static int send_ndjson(const struct api_call *c, const char *type, json_t **out,
+		       unsigned *status)
+{
 	struct lb_errmsg em;
 	lb_errclear(&em);
-	int rc = lb_fhir_each(st, type, NULL, nd_add, &b, &em);
+	struct nd_stream *n = lb_calloc(1, sizeof *n);
+	if (!n)
+		return LB_ENOMEM;
+	int rc = open_store(c, &n->st, &em);
+	if (!rc)
+		rc = lb_fhir_cursor_open(n->st, type, NULL, &n->cur, &em);
 	if (rc) {
-		free(b.p);
-		return rc == LB_ENOMEM ? lb_errf(&em, rc, "out of memory for the export") : rc;
+		lb_fhir_store_close(n->st);
+		lb_free(n);
+		return from_err(c, out, status, rc, &em, NULL);
 	}
-	c->reply->raw = b.p ? b.p : strdup("");
-	c->reply->raw_len = b.n;
+	c->reply->stream = nd_read;
+	c->reply->stream_cls = n;
+	c->reply->stream_free = nd_free;
 	c->reply->content_type = "application/fhir+ndjson";
-	return c->reply->raw ? LB_OK : LB_ENOMEM;
+	return LB_OK;
 }
 
 static bool job_ok(const char *s)
@@ -1272,7 +1308,7 @@ static int do_export(const struct api_call *c, struct lb_fhir_store *st, json_t 
 			return outcome(c, out, status, 400, "invalid",
 				       "a synchronous export takes one _type (or none for all); ask "
 				       "with Prefer: respond-async for several files", "_type");
-		return send_ndjson(c, st, types, out, status);
+		return send_ndjson(c, types, out, status);
 	}
 	char job[33], path[4300], base[300];
 	new_id(job);
@@ -1429,7 +1465,7 @@ int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb
 		else if (!job_ok(b) || !lb_fhir_type_known(cc))
 			rc = outcome(c, out, status, 404, "not-found", "no such export file", NULL);
 		else
-			rc = send_ndjson(c, st, cc, out, status);
+			rc = send_ndjson(c, cc, out, status);
 	} else if (!lb_fhir_type_known(a)) {
 		char msg[200];
 		snprintf(msg, sizeof msg, "%.60s is not a resource type this node serves (GET "

@@ -199,6 +199,22 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, json_t *j,
 				  struct api_reply *rp)
 {
+	if (rp->stream) { /* the body is read as the client takes it */
+		struct MHD_Response *sr = MHD_create_response_from_callback(
+			MHD_SIZE_UNKNOWN, 64 * 1024, rp->stream, rp->stream_cls, rp->stream_free);
+		rp->stream = NULL;
+		if (!sr) {
+			rp->stream_free(rp->stream_cls);
+			return MHD_NO;
+		}
+		rp->stream_free = NULL;
+		MHD_add_response_header(sr, MHD_HTTP_HEADER_CONTENT_TYPE,
+					rp->content_type ? rp->content_type : "application/json");
+		MHD_add_response_header(sr, "Cache-Control", "no-store");
+		enum MHD_Result mr = MHD_queue_response(c, status, sr);
+		MHD_destroy_response(sr);
+		return mr;
+	}
 	char *s = rp->raw;
 	size_t n = rp->raw_len;
 	rp->raw = NULL;
@@ -874,7 +890,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum MHD_Result mr;
 	if (rc) {
 		mr = send_error(c, rc, em.text, NULL, 0);
-	} else if (r->reply.raw || r->reply.content_type) {
+	} else if (r->reply.raw || r->reply.stream || r->reply.content_type) {
 		mr = send_reply(c, status, out, &r->reply);
 	} else if (!out) {
 		mr = send_error(c, LB_EINTERNAL, "the handler produced no reply", NULL, 0);
@@ -892,6 +908,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r) {
 		lb_buf_release(&r->body);
 		free(r->reply.raw);
+		if (r->reply.stream_free) /* a stream the reply never took over */
+			r->reply.stream_free(r->reply.stream_cls);
 		lb_free(r);
 		*con_cls = NULL;
 	}

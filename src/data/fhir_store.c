@@ -461,34 +461,71 @@ int lb_fhir_search(struct lb_fhir_store *s, const struct lb_fhir_query *q, json_
 	return LB_OK;
 }
 
-int lb_fhir_each(struct lb_fhir_store *s, const char *type, const char *patient,
-		 int (*fn)(void *ctx, const char *json, size_t len), void *ctx,
-		 struct lb_errmsg *em)
+struct lb_fhir_cursor {
+	struct lb_fhir_store *s;
+	sqlite3_stmt *st;
+};
+
+int lb_fhir_cursor_open(struct lb_fhir_store *s, const char *type, const char *patient,
+			struct lb_fhir_cursor **out, struct lb_errmsg *em)
 {
 	char sql[200];
 	snprintf(sql, sizeof sql, "SELECT json FROM res WHERE 1%s%s ORDER BY rid",
 		 type ? " AND type=?1" : "", patient ? " AND patient=?2" : "");
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
+	struct lb_fhir_cursor *c = lb_calloc(1, sizeof *c);
+	if (!c)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	c->s = s;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &c->st, NULL)) {
+		lb_free(c);
 		return dberr(s, em, "export");
+	}
 	if (type)
-		sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(c->st, 1, type, -1, SQLITE_TRANSIENT);
 	if (patient)
-		sqlite3_bind_text(st, 2, patient, -1, SQLITE_STATIC);
-	int rc = LB_OK, r;
-	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		char *text;
-		size_t n;
-		rc = row_text(s, st, 0, &text, &n);
-		if (rc)
-			rc = lb_errf(em, rc, "FHIR store: a stored resource does not %s",
-				     rc == LB_ETAMPERED ? "open with this node's key" : "fit in memory");
-		else
-			rc = fn(ctx, text, n);
+		sqlite3_bind_text(c->st, 2, patient, -1, SQLITE_TRANSIENT);
+	*out = c;
+	return LB_OK;
+}
+
+int lb_fhir_cursor_next(struct lb_fhir_cursor *c, char **text, size_t *len,
+			struct lb_errmsg *em)
+{
+	*text = NULL;
+	int r = sqlite3_step(c->st);
+	if (r == SQLITE_DONE)
+		return LB_ENOTFOUND;
+	if (r != SQLITE_ROW)
+		return dberr(c->s, em, "export");
+	int rc = row_text(c->s, c->st, 0, text, len);
+	if (rc)
+		return lb_errf(em, rc, "FHIR store: a stored resource does not %s",
+			       rc == LB_ETAMPERED ? "open with this node's key" : "fit in memory");
+	return LB_OK;
+}
+
+void lb_fhir_cursor_close(struct lb_fhir_cursor *c)
+{
+	if (!c)
+		return;
+	sqlite3_finalize(c->st);
+	lb_free(c);
+}
+
+int lb_fhir_each(struct lb_fhir_store *s, const char *type, const char *patient,
+		 int (*fn)(void *ctx, const char *json, size_t len), void *ctx,
+		 struct lb_errmsg *em)
+{
+	struct lb_fhir_cursor *c = NULL;
+	int rc = lb_fhir_cursor_open(s, type, patient, &c, em);
+	char *text;
+	size_t n;
+	while (!rc && (rc = lb_fhir_cursor_next(c, &text, &n, em)) == LB_OK) {
+		rc = fn(ctx, text, n);
 		free(text);
 	}
-	sqlite3_finalize(st);
-	return rc;
+	lb_fhir_cursor_close(c);
+	return rc == LB_ENOTFOUND ? LB_OK : rc;
 }
 
 int lb_fhir_patient_of_key(struct lb_fhir_store *s, const char *pk_hex, char id[65],
