@@ -60,7 +60,7 @@ static const char *issue_code(int rc)
 	case LB_ENOTFOUND: return "not-found";
 	case LB_EUNAUTH: case LB_EDENIED: return "forbidden";
 	case LB_EEXISTS: case LB_EDUPLICATE: return "conflict";
-	case LB_ETOOBIG: return "too-costly";
+	case LB_ETOOBIG: case LB_ELIMIT: return "too-costly";
 	case LB_EUNSUPPORTED: return "not-supported";
 	case LB_EINVALID: case LB_EMALFORMED: case LB_ESYNTAX: return "invalid";
 	default: return "exception";
@@ -1001,8 +1001,7 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
 		int vr = lb_fhir_validate(res, expr, sizeof expr, &em);
 		if (vr) {
 			snprintf(msg, sizeof msg, "Bundle.entry[%zu].resource: %s", i, em.text);
-			rc = outcome(c, out, status, vr == LB_EUNSUPPORTED ? 422 : 422, "invalid", msg,
-				     expr);
+			rc = outcome(c, out, status, 422, issue_code(vr), msg, expr);
 			goto done;
 		}
 		char path[400], ref[200];
