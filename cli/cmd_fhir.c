@@ -57,10 +57,15 @@ static int post_chunk(const char *url, const struct lb_keypair *kp, const char *
 	struct lb_errmsg em;
 	lb_errclear(&em);
 	if (lb_client_fhir_post(url, path, "application/fhir+ndjson", (const uint8_t *)buf, len, kp,
-				&r, &em))
-		return cli_fail(CMD, &em,
-				"the lines before this chunk are stored; import the rest from line "
-				"N with tail -n +N");
+				&r, &em)) {
+		char hint[160];
+		if (first_line == 1)
+			return cli_fail(CMD, &em, "nothing of the file was stored");
+		snprintf(hint, sizeof hint,
+			 "the lines before line %zu are stored; import the rest with "
+			 "tail -n +%zu FILE > REST and leben fhir import REST", first_line, first_line);
+		return cli_fail(CMD, &em, hint);
+	}
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(r, "parameter"), i, p) {
