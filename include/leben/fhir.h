@@ -110,6 +110,10 @@ void lb_fhir_cursor_close(struct lb_fhir_cursor *c);
  * pk_hex, into id (65 bytes). LB_ENOTFOUND when no patient has that key. */
 int lb_fhir_patient_of_key(struct lb_fhir_store *s, const char *pk_hex, char id[65],
 			   struct lb_errmsg *em);
+/* A number kept with the store (how far a chain was read into it): 0 when never put. */
+int64_t lb_fhir_meta_get(struct lb_fhir_store *s, const char *key);
+int lb_fhir_meta_put(struct lb_fhir_store *s, const char *key, int64_t value,
+		     struct lb_errmsg *em);
 /* Resources stored, by type (new JSON object). */
 json_t *lb_fhir_store_counts(struct lb_fhir_store *s);
 

@@ -403,6 +403,18 @@ static json_t *capability(const char *base)
 		"definition", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export");
 }
 
+/* The UTC instant of a block (its header's time), "1970-01-01T00:00:00Z" if unknown. */
+static void block_time(const json_t *blk, char when[40])
+{
+	json_int_t ms = json_integer_value(json_object_get(json_object_get(blk, "header"), "time_ms"));
+	if (!ms)
+		ms = json_integer_value(json_object_get(blk, "time_ms"));
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 /* ---- consents on the business chain ------------------------------------------------------ */
 
 #define ID_ASSET "urn:leben:asset"
@@ -602,15 +614,7 @@ static void audit_from_chain(const struct api_call *c, struct lb_fhir_store *st,
 						  (uint64_t)json_integer_value(
 							  json_object_get(ev, "height")),
 						  &blk, &em)) {
-				time_t t = (time_t)(json_integer_value(json_object_get(
-							    json_object_get(blk, "header"), "time_ms")) /
-						    1000);
-				if (!t)
-					t = (time_t)(json_integer_value(json_object_get(blk, "time_ms")) /
-						     1000);
-				struct tm tm;
-				gmtime_r(&t, &tm);
-				strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+				block_time(blk, when);
 				json_decref(blk);
 			}
 			const char *by = json_string_value(json_object_get(ev, "by"));
@@ -634,6 +638,65 @@ static void audit_from_chain(const struct api_call *c, struct lb_fhir_store *st,
 	}
 	json_decref(consents);
 	json_decref(seen);
+}
+
+/* The directory chain's data.provenance events (an asset version re-extracted, changed,
+ * audited, ...) as Provenance resources: the directory blocks not yet read are read once
+ * (the height reached is kept in the store), each valid event written once (id "chain-" +
+ * the tx id's first 32 hex digits): the asset as target (by identifier), the event's kind
+ * as activity, its sender as agent, its digest as the source entity, its note as reason. */
+static void provenance_from_chain(const struct api_call *c, struct lb_fhir_store *st)
+{
+	struct lb_errmsg em;
+	uint64_t top = lb_ledger_height(c->ledger, LB_CHAIN_DIRECTORY);
+	uint64_t from = (uint64_t)lb_fhir_meta_get(st, "directory_height");
+	for (uint64_t b = from + 1; b <= top; b++) {
+		json_t *blk = NULL, *tx;
+		size_t i;
+		if (lb_ledger_block_json(c->ledger, LB_CHAIN_DIRECTORY, b, &blk, &em))
+			return;
+		char when[40];
+		block_time(blk, when);
+		json_array_foreach(json_object_get(blk, "txs"), i, tx) {
+			const char *type = json_string_value(json_object_get(tx, "type"));
+			const char *txid = json_string_value(json_object_get(tx, "id"));
+			json_t *p = json_object_get(tx, "payload");
+			if (!type || strcmp(type, "data.provenance") || !txid ||
+			    json_is_false(json_object_get(tx, "valid")) || !json_is_object(p))
+				continue;
+			char id[48], ver[64];
+			snprintf(id, sizeof id, "chain-%.32s", txid);
+			if (lb_fhir_exists(st, "Provenance", id))
+				continue;
+			const char *asset = json_string_value(json_object_get(p, "asset_id"));
+			const char *kind = json_string_value(json_object_get(p, "kind"));
+			const char *digest = json_string_value(json_object_get(p, "digest"));
+			const char *note = json_string_value(json_object_get(p, "note"));
+			const char *by = json_string_value(json_object_get(tx, "sender"));
+			snprintf(ver, sizeof ver, "asset version %lld",
+				 (long long)json_integer_value(json_object_get(p, "version")));
+			json_t *pv = json_pack(
+				"{s:s,s:s,s:[{s:s,s:s}],s:[{s:{s:s,s:s},s:s}],s:s,s:{s:[{s:s,s:s}]},"
+				"s:[{s:{s:{s:s,s:s}}}],s:[{s:s,s:{s:{s:s,s:s}}}]}",
+				"resourceType", "Provenance", "id", id, "extension", "url", ID_TX,
+				"valueString", txid, "target", "identifier", "system", ID_ASSET, "value",
+				asset ? asset : "?", "display", ver, "recorded", when, "activity",
+				"coding", "system", "urn:leben:provenance-kind", "code",
+				kind && *kind ? kind : "?", "agent", "who", "identifier", "system",
+				"urn:leben:account", "value", by ? by : "?", "entity", "role", "source",
+				"what", "identifier", "system", "urn:leben:digest", "value",
+				digest ? digest : "?");
+			if (pv && note && *note)
+				json_object_set_new(pv, "reason", json_pack("[{s:s}]", "text", note));
+			bool created;
+			if (!pv || lb_fhir_put(st, pv, &created, &em))
+				lb_log(LB_LOG_WARN, "fhir: directory provenance %s not recorded", txid);
+			json_decref(pv);
+		}
+		json_decref(blk);
+		if (lb_fhir_meta_put(st, "directory_height", (int64_t)b, &em))
+			return;
+	}
 }
 
 /* ---- search ------------------------------------------------------------------------------- */
@@ -752,6 +815,8 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 	}
 	if (!strcmp(type, "AuditEvent") && q.patient)
 		audit_from_chain(c, st, q.patient);
+	if (!strcmp(type, "Provenance") && w->kind == WHO_INSTITUTION)
+		provenance_from_chain(c, st);
 	json_t *page;
 	size_t total = 0;
 	int64_t next;

@@ -37,7 +37,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS code(rid INTEGER NOT NULL, type TEXT NOT NULL,"
 	" sys TEXT NOT NULL, code TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS code_code ON code(type, code, sys);"
-	"CREATE INDEX IF NOT EXISTS code_rid ON code(rid);";
+	"CREATE INDEX IF NOT EXISTS code_rid ON code(rid);"
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 static int dberr(struct lb_fhir_store *s, struct lb_errmsg *em, const char *what)
 {
@@ -562,4 +563,31 @@ json_t *lb_fhir_store_counts(struct lb_fhir_store *s)
 				    json_integer(sqlite3_column_int64(st, 1)));
 	sqlite3_finalize(st);
 	return o;
+}
+
+int64_t lb_fhir_meta_get(struct lb_fhir_store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL))
+		return 0;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int lb_fhir_meta_put(struct lb_fhir_store *s, const char *key, int64_t value,
+		     struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1,
+			       &st, NULL))
+		return dberr(s, em, "meta");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? LB_OK : dberr(s, em, "meta");
 }

@@ -18,11 +18,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap  # noqa: E402
+from lebentest import Node, Tap, uvarint  # noqa: E402
 from test_exchange_consent import commit, offer_asset, register  # noqa: E402
 from test_fhir import Key, call, oo  # noqa: E402
 
 CONSENT = 0x0345
+PROVENANCE = 0x0214
 
 
 def main():
@@ -132,6 +133,34 @@ def run(t, node, tmp):
     st, j = call(node, pkey, "GET", "/fhir/Consent?patient=pat1")
     t.ok(st == 200 and j["total"] == 1 and j["entry"][0]["resource"]["status"] == "inactive",
          "... in the patient's own search too", (st, j))
+
+    # --- Provenance from the directory chain's data.provenance events -------------------------
+    text = lambda x: uvarint(len(x.encode())) + x.encode()  # noqa: E731
+    payload = (bytes.fromhex(asset) + uvarint(1) + text("re-extracted") + bytes(range(32)) +
+               text("new extractor version")).hex()
+    hexes = node.sign("raw", ["--from", "clinic", "--chain", "directory", "--type-id",
+                              str(PROVENANCE), "--payload", payload])
+    st, r = node.post_txs({"tx": hexes[0]})
+    ptx = r.get("id") if isinstance(r, dict) else None
+    t.ok(st in (200, 202) and ptx and node.wait_tx(ptx) is not None,
+         "the owner records a data.provenance event of the asset on the directory chain", (st, r))
+    st, j = call(node, member, "GET", "/fhir/Provenance?_count=100")
+    chain = [e["resource"] for e in j.get("entry", [])
+             if any(x.get("url") == "urn:leben:tx" for x in e["resource"].get("extension", []))]
+    pv = chain[0] if chain else {}
+    t.ok(st == 200 and len(chain) == 1 and pv["extension"][0]["valueString"] == ptx and
+         pv["target"][0]["identifier"]["value"] == asset and
+         pv["activity"]["coding"][0]["code"] == "re-extracted" and
+         pv["entity"][0]["what"]["identifier"]["value"] == bytes(range(32)).hex() and
+         pv["reason"][0]["text"] == "new extractor version" and
+         pv["agent"][0]["who"]["identifier"]["value"] == node.address("clinic"),
+         "the event reads as a Provenance (asset, kind, digest, note, sender, tx id)", pv)
+    st, j2 = call(node, member, "GET", "/fhir/Provenance?_count=100")
+    t.ok(st == 200 and j2["total"] == j["total"], "read once: asking again adds nothing",
+         (j["total"], j2.get("total")))
+    st, j = call(node, pkey, "GET", "/fhir/Provenance")
+    t.ok(st == 200 and j["total"] == 0, "a patient does not see the institution's asset events",
+         (st, j.get("total")))
 
     # --- AuditEvents from the chain's log --------------------------------------------------
     st, j = call(node, pkey, "GET", "/fhir/AuditEvent?_count=100")
