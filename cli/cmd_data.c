@@ -255,8 +255,10 @@ static int data_inspect(int argc, char **argv)
 			if (json) {
 				status = print_json_obj(lb_fhir_summary_json(&s));
 			} else {
+				bool nd = !strcmp(s.bundle_type, "ndjson");
 				printf("%s: FHIR %s%s, %zu resources, %zu patients, dates %s .. %s\n",
-				       path, s.bundle_type[0] ? "Bundle " : "resource", s.bundle_type,
+				       path, nd ? "NDJSON" : s.bundle_type[0] ? "Bundle " : "resource",
+				       nd ? "" : s.bundle_type,
 				       s.resources, s.patients, s.first_date[0] ? s.first_date : "-",
 				       s.last_date[0] ? s.last_date : "-");
 				for (size_t i = 0; i < s.ntypes; i++)

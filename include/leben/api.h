@@ -75,4 +75,16 @@ int lb_client_get(const char *base_url, const char *path, json_t **out, struct l
 int lb_client_post(const char *base_url, const char *path, json_t *body, json_t **out,
 		   struct lb_errmsg *em);
 
+/* POST body (len bytes of content_type, borrowed) to base_url + path of the FHIR endpoint
+ * (docs/fhir.md), signed with kp when not NULL (X-Leben-Key, X-Leben-Time,
+ * X-Leben-Signature). Replies as lb_client_post; an OperationOutcome's text becomes em's. */
+struct lb_keypair;
+int lb_client_fhir_post(const char *base_url, const char *path, const char *content_type,
+			const uint8_t *body, size_t len, const struct lb_keypair *kp, json_t **out,
+			struct lb_errmsg *em);
+/* What a key signs for a FHIR request: BLAKE2b-256 of "LEBEN-fhir-v1\n" method "\n" path
+ * (without the query) "\n" time (decimal Unix seconds) "\n" hex(BLAKE2b-256(body)). */
+void lb_fhir_request_digest(const char *method, const char *path, const char *time_s,
+			    const uint8_t *body, size_t len, uint8_t out[32]);
+
 #endif

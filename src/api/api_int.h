@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -70,6 +71,21 @@ int api_directory_search(struct api_directory *d, struct lb_ledger *l, const cha
 int api_directory_asset(struct api_directory *d, struct lb_ledger *l, const char *asset_hex,
 			json_t **out, struct lb_errmsg *em);
 
+/* What a handler may set besides its JSON (the FHIR routes): another content type, a body
+ * that is not JSON (raw, malloc'd, freed by the server) and a Location header. */
+struct api_reply {
+	const char *content_type;          /* static string, or NULL for application/json */
+	char *raw;                         /* body sent as is instead of *out, or NULL */
+	size_t raw_len;
+	char location[256];                /* Location / Content-Location header, or "" */
+	/* A body produced as the client reads it, instead of raw or *out: MHD's content reader
+	 * (returns bytes written into buf, or MHD_CONTENT_READER_END_OF_STREAM), and what frees
+	 * stream_cls once the reply is done (the server owns it from the handler's return). */
+	ssize_t (*stream)(void *cls, uint64_t pos, char *buf, size_t max);
+	void *stream_cls;
+	void (*stream_free)(void *cls);
+};
+
 /* A request as seen by route handlers that live outside server.c (one file per area, such
  * as routes_exchange.c): everything borrowed for the duration of the call. */
 struct api_call {
@@ -79,7 +95,14 @@ struct api_call {
 	const uint8_t *body;               /* request body (NUL-terminated), or NULL */
 	size_t body_len;
 	const char *(*arg)(void *conn, const char *name); /* query-string argument or NULL */
-	void *conn;                        /* for arg */
+	void *conn;                        /* for arg (the MHD connection) */
+	const char *method;                /* "GET", "POST", ... */
+	struct api_reply *reply;           /* optional reply settings */
+	/* Submit one signed tx as POST /v1/txs does (ordering service included): LB_OK with
+	 * res filled (res->code: admitted or why not), or why it could not be tried. */
+	int (*submit)(void *api, const uint8_t *raw, size_t len, struct lb_submit_result *res,
+		      struct lb_errmsg *em);
+	void *api;                         /* for submit */
 };
 /* LB_OK with *out (new reference) and *status (preset to 200), or an lb_err with em's text. */
 typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *status,
@@ -134,6 +157,9 @@ int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+
+/* routes_fhir.c (docs/fhir.md): every /fhir path; errors are OperationOutcomes */
+int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 
 /* web.c: the web app's files (docs/web.md). One embedded file: its URL path ("/index.html",
  * "/assets/app-1a2b.js"), content type, bytes, gzip copy (NULL when not smaller) and ETag

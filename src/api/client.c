@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #include "leben/api.h"
 #include "leben/base.h"
+#include "leben/crypto.h"
 
 #define CLIENT_MAX_REPLY (256u << 20)
 
@@ -86,6 +88,10 @@ static int take_reply(long status, struct lb_buf *b, const char *url, json_t **o
 	json_t *e = json_object_get(j, "error");
 	const char *name = json_string_value(json_object_get(e, "code"));
 	const char *msg = json_string_value(json_object_get(e, "message"));
+	if (!msg) /* a FHIR OperationOutcome */
+		msg = json_string_value(json_object_get(
+			json_object_get(json_array_get(json_object_get(j, "issue"), 0), "details"),
+			"text"));
 	int code = lb_err_from_name(name);
 	if (code <= 0) /* unknown to this version, or not a LEBEN reply */
 		code = status == 404 ? LB_ENOTFOUND
@@ -101,7 +107,10 @@ static int take_reply(long status, struct lb_buf *b, const char *url, json_t **o
 	return code;
 }
 
-static int request(const char *base_url, const char *path, json_t *body, json_t **out,
+/* A request: GET without body; POST of body (JSON) or of raw bytes of raw_type, with extra
+ * headers (taken over and freed). */
+static int request(const char *base_url, const char *path, json_t *body, const uint8_t *raw,
+		   size_t raw_len, const char *raw_type, struct curl_slist *extra, json_t **out,
 		   struct lb_errmsg *em)
 {
 	*out = NULL;
@@ -110,7 +119,7 @@ static int request(const char *base_url, const char *path, json_t *body, json_t 
 		return lb_errf(em, LB_EINTERNAL, "libcurl could not start: %s",
 			       curl_easy_strerror(curl_init_rc));
 	char *url = NULL, *payload = NULL;
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = extra;
 	struct lb_buf reply;
 	char cerr[CURL_ERROR_SIZE] = "";
 	int rc;
@@ -141,6 +150,13 @@ static int request(const char *base_url, const char *path, json_t *body, json_t 
 		hdrs = curl_slist_append(hdrs, "Expect:");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
+	} else if (raw_type) {
+		char ct[120];
+		snprintf(ct, sizeof ct, "Content-Type: %s", raw_type);
+		hdrs = curl_slist_append(hdrs, ct);
+		hdrs = curl_slist_append(hdrs, "Expect:");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, raw ? (const char *)raw : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)raw_len);
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	if (!strncmp(base_url, "https://", 8)) {
@@ -179,11 +195,35 @@ out:
 
 int lb_client_get(const char *base_url, const char *path, json_t **out, struct lb_errmsg *em)
 {
-	return request(base_url, path, NULL, out, em);
+	return request(base_url, path, NULL, NULL, 0, NULL, NULL, out, em);
 }
 
 int lb_client_post(const char *base_url, const char *path, json_t *body, json_t **out,
 		   struct lb_errmsg *em)
 {
-	return request(base_url, path, body, out, em);
+	return request(base_url, path, body, NULL, 0, NULL, NULL, out, em);
+}
+
+int lb_client_fhir_post(const char *base_url, const char *path, const char *content_type,
+			const uint8_t *body, size_t len, const struct lb_keypair *kp, json_t **out,
+			struct lb_errmsg *em)
+{
+	struct curl_slist *h = NULL;
+	if (kp) {
+		char t[24], line[200], spath[1024], hex[2 * LB_SIG_LEN + 1];
+		uint8_t msg[LB_HASH_LEN], sig[LB_SIG_LEN];
+		snprintf(t, sizeof t, "%lld", (long long)time(NULL));
+		snprintf(spath, sizeof spath, "%.*s", (int)strcspn(path, "?"), path);
+		lb_fhir_request_digest("POST", spath, t, body, len, msg);
+		lb_sign(sig, msg, sizeof msg, kp);
+		lb_hex_encode(hex, kp->pk, LB_PUBKEY_LEN);
+		snprintf(line, sizeof line, "X-Leben-Key: %s", hex);
+		h = curl_slist_append(h, line);
+		snprintf(line, sizeof line, "X-Leben-Time: %s", t);
+		h = curl_slist_append(h, line);
+		lb_hex_encode(hex, sig, sizeof sig);
+		snprintf(line, sizeof line, "X-Leben-Signature: %s", hex);
+		h = curl_slist_append(h, line);
+	}
+	return request(base_url, path, NULL, body, len, content_type, h, out, em);
 }

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "api/api_int.h"
+#include "leben/fhir.h"
 #include "api/web.h"
 #include "leben/api.h"
 #include "leben/base.h"
@@ -60,6 +61,7 @@ struct api_req {
 	struct lb_buf body;            /* request body, capped at max_body */
 	bool too_big;                  /* the body went over max_body */
 	size_t discarded;              /* bytes dropped after that, or sent to a body-less route */
+	struct api_reply reply;        /* content type, raw body, Location (FHIR routes) */
 };
 
 /* A route handler: LB_OK with *out (new reference) and *status (preset to 200), or an
@@ -157,6 +159,13 @@ static const struct api_route routes[] = {
 	{"POST", "/v1/study/step", h_ext, true, api_study_step},
 	{"GET", "/v1/chains/{chain}/blocks", h_ext, false, api_web_blocks},
 	{"GET", "/v1/accounts/{address}/txs", h_ext, false, api_web_account_txs},
+	{"GET", "/fhir", h_ext, false, api_fhir},
+	{"POST", "/fhir", h_ext, true, api_fhir},
+	{"GET", "/fhir/{a}", h_ext, false, api_fhir},
+	{"POST", "/fhir/{a}", h_ext, true, api_fhir},
+	{"GET", "/fhir/{a}/{b}", h_ext, false, api_fhir},
+	{"PUT", "/fhir/{a}/{b}", h_ext, true, api_fhir},
+	{"GET", "/fhir/{a}/{b}/{c}", h_ext, false, api_fhir},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -193,10 +202,80 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 	return rc;
 }
 
+/* A reply with the handler's content type, raw body and Location (the FHIR routes). */
+static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, json_t *j,
+				  struct api_reply *rp)
+{
+	if (rp->stream) { /* the body is read as the client takes it */
+		struct MHD_Response *sr = MHD_create_response_from_callback(
+			MHD_SIZE_UNKNOWN, 64 * 1024, rp->stream, rp->stream_cls, rp->stream_free);
+		rp->stream = NULL;
+		if (!sr) {
+			rp->stream_free(rp->stream_cls);
+			return MHD_NO;
+		}
+		rp->stream_free = NULL;
+		MHD_add_response_header(sr, MHD_HTTP_HEADER_CONTENT_TYPE,
+					rp->content_type ? rp->content_type : "application/json");
+		MHD_add_response_header(sr, "Cache-Control", "no-store");
+		enum MHD_Result mr = MHD_queue_response(c, status, sr);
+		MHD_destroy_response(sr);
+		return mr;
+	}
+	char *s = rp->raw;
+	size_t n = rp->raw_len;
+	rp->raw = NULL;
+	if (!s && j) {
+		s = json_dumps(j, JSON_COMPACT);
+		n = s ? strlen(s) : 0;
+	}
+	if (!s && (s = strdup("")) == NULL)
+		return MHD_NO;
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(n, s, free);
+	if (!resp) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				rp->content_type ? rp->content_type : "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (rp->location[0])
+		MHD_add_response_header(resp, status == 202 ? "Content-Location" : "Location",
+					rp->location);
+	enum MHD_Result rc = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
 static json_t *error_json(int code, const char *message)
 {
 	return json_pack("{s:{s:s,s:s}}", "error", "code", lb_errname(code), "message",
 			 message && *message ? message : lb_strerror(code));
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int code, const char *message,
+				  const char *allow, unsigned status);
+
+/* An error on a /fhir path is a FHIR OperationOutcome (docs/fhir.md); elsewhere the API's
+ * {"error": ...}. */
+static enum MHD_Result send_error_at(struct MHD_Connection *c, const char *url, int code,
+				     const char *message, const char *allow, unsigned status)
+{
+	if (!url || strncmp(url, "/fhir", 5) || (url[5] && url[5] != '/'))
+		return send_error(c, code, message, allow, status);
+	const char *issue = code == LB_ENOTFOUND	 ? "not-found"
+			    : code == LB_ETOOBIG	 ? "too-costly"
+			    : code == LB_EUNAUTH	 ? "security"
+			    : code == LB_EUSAGE		 ? "not-supported"
+							 : "exception";
+	json_t *j = lb_fhir_outcome(issue, message, NULL);
+	if (!j)
+		return MHD_NO;
+	struct api_reply rp = {.content_type = "application/fhir+json"};
+	enum MHD_Result rc = send_reply(c, status ? status : (unsigned)lb_err_http_status(code), j,
+					&rp);
+	json_decref(j);
+	return rc;
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int code, const char *message,
@@ -514,11 +593,26 @@ static const char *conn_arg(void *conn, const char *name)
 	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* One tx through the same admission as POST /v1/txs (for route handlers: api_call.submit). */
+static int submit_one(void *api, const uint8_t *raw, size_t len, struct lb_submit_result *res,
+		      struct lb_errmsg *em)
+{
+	struct lb_api *a = api;
+	int rc;
+	if (a->opt.order_ready && (rc = a->opt.order_ready(a->opt.order_ctx, em)))
+		return rc;
+	if ((rc = lb_ledger_submit(a->ledger, 1, &raw, &len, res)))
+		return lb_errf(em, rc, "the ledger could not take the tx: %s", lb_strerror(rc));
+	if (res->code == LB_OK && a->opt.order_sync && (rc = a->opt.order_sync(a->opt.order_ctx, em)))
+		return rc;
+	return LB_OK;
+}
+
 static int h_ext(struct lb_api *a, struct MHD_Connection *c, struct api_req *r, json_t **out,
 		 unsigned *status, struct lb_errmsg *em)
 {
 	struct api_call call = {a->ledger, a->opt.home, &r->params, r->body.data, r->body.len,
-				conn_arg, c};
+				conn_arg, c, r->route->method, &r->reply, submit_one, a};
 	return r->route->ext(&call, out, status, em);
 }
 
@@ -714,6 +808,8 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 		json_decref(j);
 		return mr;
 	}
+	if (!strcmp(url, "/fhir/"))
+		url = "/fhir"; /* FHIR clients post transactions to the base URL with its '/' */
 	for (size_t i = 0; i < N_ROUTES; i++) {
 		if (!api_path_match(routes[i].pattern, url, &p))
 			continue;
@@ -724,17 +820,18 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 		size_t n = strlen(allow);
 		snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
 	}
-	if (!found && !allow[0] && strncmp(url, "/v1/", 4) && strcmp(url, "/v1"))
+	if (!found && !allow[0] && strncmp(url, "/v1/", 4) && strcmp(url, "/v1") &&
+	    strncmp(url, "/fhir/", 6))
 		return api_web_serve(c, url, method); /* the web app (web.c) */
 	if (!found && !allow[0]) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "no such API path: %.120s (see docs/api.md)", url);
-		return send_error(c, LB_ENOTFOUND, msg, NULL, 0);
+		return send_error_at(c, url, LB_ENOTFOUND, msg, NULL, 0);
 	}
 	if (!found) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "%.120s does not accept %.16s; use %s", url, method, allow);
-		return send_error(c, LB_EUSAGE, msg, allow, MHD_HTTP_METHOD_NOT_ALLOWED);
+		return send_error_at(c, url, LB_EUSAGE, msg, allow, MHD_HTTP_METHOD_NOT_ALLOWED);
 	}
 	size_t max = found->has_body ? a->opt.max_body : 0;
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -745,7 +842,7 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 		snprintf(msg, sizeof msg,
 			 "request body of %llu bytes is over the limit of %zu bytes; split the batch",
 			 declared, max);
-		return send_error(c, LB_ETOOBIG, msg, NULL, 0);
+		return send_error_at(c, url, LB_ETOOBIG, msg, NULL, 0);
 	}
 	struct api_req *r = lb_calloc(1, sizeof *r);
 	if (!r)
@@ -770,7 +867,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!r) {
 		char why[160];
 		if (a->tls_ca && !client_cert_ok(a, c, why, sizeof why))
-			return send_error(c, LB_EUNAUTH, why, NULL, 0);
+			return send_error_at(c, url, LB_EUNAUTH, why, NULL, 0);
 		return on_first_call(a, c, url, method, con_cls);
 	}
 	if (*upload_data_size) {
@@ -790,7 +887,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		char msg[200];
 		snprintf(msg, sizeof msg, "request body is over the limit of %zu bytes; split the batch",
 			 a->opt.max_body);
-		return send_error(c, LB_ETOOBIG, msg, NULL, 0);
+		return send_error_at(c, url, LB_ETOOBIG, msg, NULL, 0);
 	}
 	struct lb_errmsg em;
 	lb_errclear(&em);
@@ -800,6 +897,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum MHD_Result mr;
 	if (rc) {
 		mr = send_error(c, rc, em.text, NULL, 0);
+	} else if (r->reply.raw || r->reply.stream || r->reply.content_type) {
+		mr = send_reply(c, status, out, &r->reply);
 	} else if (!out) {
 		mr = send_error(c, LB_EINTERNAL, "the handler produced no reply", NULL, 0);
 	} else {
@@ -815,6 +914,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct api_req *r = *con_cls;
 	if (r) {
 		lb_buf_release(&r->body);
+		free(r->reply.raw);
+		if (r->reply.stream_free) /* a stream the reply never took over */
+			r->reply.stream_free(r->reply.stream_cls);
 		lb_free(r);
 		*con_cls = NULL;
 	}

@@ -272,6 +272,42 @@ static void fhir_note_resource(struct fhir_walk *w, json_t *res, const char *ful
 		json_object_set_new(w->known, full_url, json_true());
 }
 
+/* NDJSON: every line's resource is noted first (references may point forward), then each
+ * line is walked; one line is in memory at a time. */
+static int audit_ndjson(const char *text, size_t len, const struct lb_code_tables *tables,
+			struct lb_asset_audit *a, struct lb_errmsg *em)
+{
+	struct fhir_walk w = {json_object(), a, add_check(a, "ids"), add_check(a, "references"),
+			      add_check(a, "codings"), add_check(a, "dates"), tables, ""};
+	for (int pass = 0; pass < 2; pass++) {
+		size_t pos = 0, line = 1, n;
+		const char *l;
+		while (data_ndjson_next(text, len, &pos, &line, &l, &n)) {
+			json_error_t je;
+			json_t *res = json_loadb(l, n, JSON_REJECT_DUPLICATES, &je);
+			if (!json_is_object(res)) {
+				json_decref(res);
+				json_decref(w.known);
+				return lb_errf(em, LB_EMALFORMED, "line %zu: %s", line,
+					       res ? "not a JSON object" : je.text);
+			}
+			const char *rt = json_string_value(json_object_get(res, "resourceType"));
+			char where[48];
+			snprintf(where, sizeof where, "line %zu", line);
+			if (pass == 0) {
+				fhir_note_resource(&w, res, NULL, where);
+			} else {
+				snprintf(w.path, sizeof w.path, "%s", rt ? rt : "");
+				fhir_walk(&w, res, 0);
+			}
+			json_decref(res);
+		}
+	}
+	json_decref(w.known);
+	finish(a);
+	return LB_OK;
+}
+
 int lb_audit_fhir(const char *text, size_t len, struct lb_asset_audit *a, struct lb_errmsg *em)
 {
 	return lb_audit_fhir_codes(text, len, NULL, a, em);
@@ -282,6 +318,8 @@ int lb_audit_fhir_codes(const char *text, size_t len, const struct lb_code_table
 {
 	memset(a, 0, sizeof *a);
 	a->format = "fhir";
+	if (data_is_ndjson(text, len))
+		return audit_ndjson(text, len, tables, a, em);
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)

@@ -47,6 +47,12 @@ enum data_fhir_time { DATA_FHIR_DATE, DATA_FHIR_DATETIME, DATA_FHIR_INSTANT };
 /* Grammar and calendar of one FHIR date type; the reason into why when false (fhir.c). */
 bool data_fhir_date_check(const char *s, enum data_fhir_time kind, char *why, size_t cap);
 enum data_fhir_time data_fhir_time_of(const char *key);
+/* NDJSON (one FHIR resource a line): true when text holds more than one JSON value. */
+bool data_is_ndjson(const char *text, size_t len);
+/* The next non-blank line of text from *pos (*start, *n bytes, without its newline); *line
+ * counts lines from 1. False at the end. */
+bool data_ndjson_next(const char *text, size_t len, size_t *pos, size_t *line,
+		      const char **start, size_t *n);
 /* Next word of s from *pos (letters and digits; UTF-8 bytes count as letters), lowercased into
  * out (truncated to cap-1). Returns its length, 0 at the end. */
 size_t data_next_word(const char *s, size_t len, size_t *pos, char *out, size_t cap);

@@ -7,22 +7,59 @@
  * dates in FHIR's date grammar.
  */
 #include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/data_int.h"
 #include "leben/data_extract.h"
 
+/* Counted strings: the entries in insertion order (v) and an open-addressing index of them
+ * (slot = entry number + 1, 0 empty) so that adding is O(1) on average whatever the count
+ * (a Bundle of 200,000 patients counts 200,000 distinct references). */
 struct strcount {
 	struct lb_fhir_count *v;
 	size_t n, cap;
+	uint32_t *slot;
+	size_t nslot; /* a power of two, kept at least twice n */
 };
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int sc_reindex(struct strcount *s, size_t nslot)
+{
+	uint32_t *ns = lb_calloc(nslot, sizeof *ns);
+	if (!ns)
+		return LB_ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t j = str_hash(s->v[i].key) & (nslot - 1);
+		while (ns[j])
+			j = (j + 1) & (nslot - 1);
+		ns[j] = (uint32_t)(i + 1);
+	}
+	lb_free(s->slot);
+	s->slot = ns;
+	s->nslot = nslot;
+	return LB_OK;
+}
 
 static int sc_add(struct strcount *s, const char *key)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].key, key)) {
-			s->v[i].count++;
+	if (s->n >= UINT32_MAX - 1)
+		return LB_ENOMEM;
+	if (2 * (s->n + 1) > s->nslot && sc_reindex(s, s->nslot ? 2 * s->nslot : 64))
+		return LB_ENOMEM;
+	size_t j = str_hash(key) & (s->nslot - 1);
+	for (; s->slot[j]; j = (j + 1) & (s->nslot - 1))
+		if (!strcmp(s->v[s->slot[j] - 1].key, key)) {
+			s->v[s->slot[j] - 1].count++;
 			return LB_OK;
 		}
 	if (s->n == s->cap) {
@@ -36,7 +73,16 @@ static int sc_add(struct strcount *s, const char *key)
 	if (!s->v[s->n].key)
 		return LB_ENOMEM;
 	s->v[s->n++].count = 1;
+	s->slot[j] = (uint32_t)s->n;
 	return LB_OK;
+}
+
+/* The index is only needed while counting. */
+static void sc_unindex(struct strcount *s)
+{
+	lb_free(s->slot);
+	s->slot = NULL;
+	s->nslot = 0;
 }
 
 static void sc_release(struct strcount *s)
@@ -44,6 +90,7 @@ static void sc_release(struct strcount *s)
 	for (size_t i = 0; i < s->n; i++)
 		lb_free(s->v[i].key);
 	lb_free(s->v);
+	sc_unindex(s);
 	memset(s, 0, sizeof *s);
 }
 
@@ -258,18 +305,108 @@ static int add_resource(struct walk *w, struct strcount *types, json_t *res, con
 	return walk(w, res, 0);
 }
 
+bool data_is_ndjson(const char *text, size_t len)
+{
+	json_error_t je;
+	json_t *first = json_loadb(text, len, JSON_DISABLE_EOF_CHECK, &je);
+	if (!first)
+		return false;
+	json_decref(first);
+	size_t used = (size_t)je.position;
+	while (used < len && isspace((unsigned char)text[used]))
+		used++;
+	return used < len;
+}
+
+bool data_ndjson_next(const char *text, size_t len, size_t *pos, size_t *line,
+		      const char **start, size_t *n)
+{
+	while (*pos < len && isspace((unsigned char)text[*pos]))
+		*line += text[(*pos)++] == '\n';
+	if (*pos >= len)
+		return false;
+	const char *nl = memchr(text + *pos, '\n', len - *pos);
+	*start = text + *pos;
+	*n = nl ? (size_t)(nl - *start) : len - *pos;
+	*pos += *n;
+	return true;
+}
+
+static void summary_finish(struct lb_fhir_summary *out, struct walk *w, struct strcount *types)
+{
+	sc_unindex(types);
+	sc_unindex(&w->codes);
+	if (types->n > 1)
+		qsort(types->v, types->n, sizeof *types->v, cmp_count);
+	if (w->codes.n > 1)
+		qsort(w->codes.v, w->codes.n, sizeof *w->codes.v, cmp_count);
+	out->types = types->v;
+	out->ntypes = types->n;
+	out->codes = w->codes.v;
+	out->ncodes = w->codes.n;
+	out->patients = w->patients.n;
+	sc_release(&w->patients);
+	memcpy(out->first_date, w->first, sizeof w->first);
+	memcpy(out->last_date, w->last, sizeof w->last);
+}
+
+/* NDJSON (Bulk Data files, leben fhir import input): each line one resource, parsed and
+ * dropped in turn, so memory holds one line and the counts. */
+static int summarise_ndjson(const char *text, size_t len, struct lb_fhir_summary *out,
+			    struct lb_errmsg *em)
+{
+	struct walk w = {.em = em};
+	struct strcount types = {0};
+	size_t pos = 0, line = 1;
+	int rc = LB_OK;
+	snprintf(out->bundle_type, sizeof out->bundle_type, "ndjson");
+	const char *l;
+	size_t n;
+	while (!rc && data_ndjson_next(text, len, &pos, &line, &l, &n)) {
+		json_error_t je;
+		json_t *res = json_loadb(l, n, JSON_REJECT_DUPLICATES, &je);
+		char where[48];
+		snprintf(where, sizeof where, "line %zu", line);
+		if (!res)
+			rc = lb_errf(em, LB_EMALFORMED, "%s, column %d: invalid JSON: %s (NDJSON has one "
+				     "resource a line)", where, je.column, je.text);
+		else if (!json_is_object(res))
+			rc = lb_errf(em, LB_EINVALID, "%s is not a JSON object", where);
+		else if ((rc = add_resource(&w, &types, res, where)) == LB_OK)
+			out->resources++;
+		json_decref(res);
+	}
+	if (rc) {
+		if (rc == LB_ENOMEM)
+			lb_errf(em, rc, "out of memory");
+		sc_release(&types);
+		sc_release(&w.codes);
+		sc_release(&w.patients);
+		return rc;
+	}
+	summary_finish(out, &w, &types);
+	return LB_OK;
+}
+
 int lb_fhir_summarise(const char *text, size_t len, struct lb_fhir_summary *out,
 		      struct lb_errmsg *em)
 {
 	memset(out, 0, sizeof *out);
 	json_error_t je;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
 	if (!root)
 		return lb_errf(em, LB_EMALFORMED, "offset %d (line %d, column %d): invalid JSON: %s",
 			       je.position, je.line, je.column, je.text);
 	struct walk w = {.em = em};
 	struct strcount types = {0};
 	int rc;
+	size_t used = (size_t)je.position;
+	while (used < len && isspace((unsigned char)text[used]))
+		used++;
+	if (used < len) { /* more after the first value: NDJSON, one resource a line */
+		json_decref(root);
+		return summarise_ndjson(text, len, out, em);
+	}
 	if (!json_is_object(root)) {
 		rc = lb_errf(em, LB_EINVALID, "the document is not a JSON object");
 		goto err_free;
@@ -305,18 +442,7 @@ int lb_fhir_summarise(const char *text, size_t len, struct lb_fhir_summary *out,
 			goto err_free;
 		out->resources = 1;
 	}
-	if (types.n > 1)
-		qsort(types.v, types.n, sizeof *types.v, cmp_count);
-	if (w.codes.n > 1)
-		qsort(w.codes.v, w.codes.n, sizeof *w.codes.v, cmp_count);
-	out->types = types.v;
-	out->ntypes = types.n;
-	out->codes = w.codes.v;
-	out->ncodes = w.codes.n;
-	out->patients = w.patients.n;
-	sc_release(&w.patients);
-	memcpy(out->first_date, w.first, sizeof w.first);
-	memcpy(out->last_date, w.last, sizeof w.last);
+	summary_finish(out, &w, &types);
 	json_decref(root);
 	return LB_OK;
 err_free:
@@ -331,7 +457,8 @@ err_free:
 
 void lb_fhir_summary_release(struct lb_fhir_summary *s)
 {
-	struct strcount a = {s->types, s->ntypes, s->ntypes}, b = {s->codes, s->ncodes, s->ncodes};
+	struct strcount a = {s->types, s->ntypes, s->ntypes, NULL, 0},
+			b = {s->codes, s->ncodes, s->ncodes, NULL, 0};
 	sc_release(&a);
 	sc_release(&b);
 	memset(s, 0, sizeof *s);

@@ -1,0 +1,593 @@
+/*
+ * The FHIR resource store of a node (include/leben/fhir.h): one SQLite file; each resource is
+ * one row with its search parameters in indexed columns (type+id, patient, primary date,
+ * the patient's key) and its codes in a side table, written in the same SQL transaction.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "data/data_int.h"
+#include "leben/base.h"
+#include "leben/fhir.h"
+
+struct lb_fhir_store {
+	sqlite3 *db;
+	sqlite3_stmt *find, *ins, *upd, *delcode, *inscode;
+	bool sealed;                     /* resources are written encrypted under key */
+	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+};
+
+#define SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define SEAL_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS res(rid INTEGER PRIMARY KEY, type TEXT NOT NULL,"
+	" id TEXT NOT NULL, version INTEGER NOT NULL, patient TEXT, date TEXT, pkey TEXT,"
+	" json TEXT NOT NULL, UNIQUE(type, id));"
+	"CREATE INDEX IF NOT EXISTS res_patient ON res(type, patient, date);"
+	"CREATE INDEX IF NOT EXISTS res_date ON res(type, date);"
+	"CREATE INDEX IF NOT EXISTS res_pkey ON res(pkey) WHERE pkey IS NOT NULL;"
+	"CREATE TABLE IF NOT EXISTS code(rid INTEGER NOT NULL, type TEXT NOT NULL,"
+	" sys TEXT NOT NULL, code TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS code_code ON code(type, code, sys);"
+	"CREATE INDEX IF NOT EXISTS code_rid ON code(rid);"
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+static int dberr(struct lb_fhir_store *s, struct lb_errmsg *em, const char *what)
+{
+	return lb_errf(em, LB_EIO, "FHIR store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+int lb_fhir_store_open(struct lb_fhir_store **out, const char *path, struct lb_errmsg *em)
+{
+	struct lb_fhir_store *s = lb_calloc(1, sizeof *s);
+	if (!s)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	if (sqlite3_open(path, &s->db) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(s->db, 10000);
+	if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "SELECT rid, version FROM res WHERE type=?1 AND id=?2", -1,
+			       &s->find, NULL) ||
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO res(type,id,version,patient,date,pkey,json) "
+			       "VALUES(?1,?2,?3,?4,?5,?6,?7)",
+			       -1, &s->ins, NULL) ||
+	    sqlite3_prepare_v2(s->db,
+			       "UPDATE res SET version=?3, patient=?4, date=?5, pkey=?6, json=?7 "
+			       "WHERE rid=?8 AND type=?1 AND id=?2",
+			       -1, &s->upd, NULL) ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM code WHERE rid=?1", -1, &s->delcode, NULL) ||
+	    sqlite3_prepare_v2(s->db, "INSERT INTO code(rid,type,sys,code) VALUES(?1,?2,?3,?4)",
+			       -1, &s->inscode, NULL))
+		goto fail;
+	*out = s;
+	return LB_OK;
+fail:;
+	int rc = lb_errf(em, LB_EIO, "%s: cannot open the FHIR store: %s", path,
+			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	lb_fhir_store_close(s);
+	return rc;
+}
+
+void lb_fhir_store_seal(struct lb_fhir_store *s, const uint8_t key[32])
+{
+	memcpy(s->key, key, sizeof s->key);
+	s->sealed = true;
+}
+
+/* The JSON text of column col of a row (plaintext rows as stored; sealed rows, a BLOB of
+ * nonce || ciphertext, opened with the store's key). *text is malloc'd (NUL-terminated);
+ * LB_ETAMPERED when a sealed row does not open. */
+static int row_text(struct lb_fhir_store *s, sqlite3_stmt *st, int col, char **text,
+		    size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	*text = NULL;
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB) {
+		*text = malloc(n + 1);
+		if (!*text)
+			return LB_ENOMEM;
+		memcpy(*text, p ? p : "", n);
+		(*text)[n] = 0;
+		*len = n;
+		return LB_OK;
+	}
+	if (!s->sealed || n < SEAL_NONCE + SEAL_TAG)
+		return LB_ETAMPERED;
+	*text = malloc(n - SEAL_NONCE - SEAL_TAG + 1);
+	if (!*text)
+		return LB_ENOMEM;
+	unsigned long long m;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)*text, &m, NULL,
+						       (const unsigned char *)p + SEAL_NONCE,
+						       n - SEAL_NONCE, NULL, 0, p, s->key)) {
+		free(*text);
+		*text = NULL;
+		return LB_ETAMPERED;
+	}
+	(*text)[m] = 0;
+	*len = (size_t)m;
+	return LB_OK;
+}
+
+void lb_fhir_store_close(struct lb_fhir_store *s)
+{
+	if (!s)
+		return;
+	sodium_memzero(s->key, sizeof s->key);
+	sqlite3_finalize(s->find);
+	sqlite3_finalize(s->ins);
+	sqlite3_finalize(s->upd);
+	sqlite3_finalize(s->delcode);
+	sqlite3_finalize(s->inscode);
+	sqlite3_close(s->db);
+	lb_free(s);
+}
+
+int lb_fhir_begin(struct lb_fhir_store *s, struct lb_errmsg *em)
+{
+	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ? dberr(s, em, "begin")
+									 : LB_OK;
+}
+
+int lb_fhir_commit(struct lb_fhir_store *s, struct lb_errmsg *em)
+{
+	return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) ? dberr(s, em, "commit") : LB_OK;
+}
+
+void lb_fhir_rollback(struct lb_fhir_store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* The date a resource is searched by (the first present of its clinical dates). */
+static const char *primary_date(const json_t *r)
+{
+	static const char *const keys[] = {"effectiveDateTime", "effectiveInstant", "issued",
+					   "onsetDateTime", "performedDateTime", "occurrenceDateTime",
+					   "authoredOn", "dateTime", "recorded", "created",
+					   "recordedDate", "birthDate"};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const char *v = json_string_value(json_object_get(r, keys[i]));
+		if (v)
+			return v;
+	}
+	static const char *const periods[] = {"effectivePeriod", "performedPeriod", "period"};
+	for (size_t i = 0; i < sizeof periods / sizeof periods[0]; i++) {
+		const char *v =
+			json_string_value(json_object_get(json_object_get(r, periods[i]), "start"));
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+static const char *patient_key(const json_t *r)
+{
+	const json_t *ids = json_object_get(r, "identifier"), *e;
+	size_t i;
+	json_array_foreach(ids, i, e) {
+		const char *sys = json_string_value(json_object_get(e, "system"));
+		if (sys && !strcmp(sys, "urn:leben:key"))
+			return json_string_value(json_object_get(e, "value"));
+	}
+	return NULL;
+}
+
+static void now_instant(char out[32])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char sec[24];
+	strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%.19s.%03dZ", sec, (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_errmsg *em)
+{
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	const char *id = json_string_value(json_object_get(res, "id"));
+	if (!type || !id)
+		return lb_errf(em, LB_EINVALID, "a stored resource needs its resourceType and id");
+	sqlite3_reset(s->find);
+	sqlite3_bind_text(s->find, 1, type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s->find, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_int64 rid = 0, version = 0;
+	int st = sqlite3_step(s->find);
+	if (st == SQLITE_ROW) {
+		rid = sqlite3_column_int64(s->find, 0);
+		version = sqlite3_column_int64(s->find, 1);
+	} else if (st != SQLITE_DONE) {
+		return dberr(s, em, "look-up");
+	}
+	sqlite3_reset(s->find);
+	*created = rid == 0;
+	char vid[24], now[32];
+	snprintf(vid, sizeof vid, "%lld", (long long)version + 1);
+	now_instant(now);
+	json_t *meta = json_object_get(res, "meta");
+	if (!json_is_object(meta)) {
+		meta = json_object();
+		if (!meta || json_object_set_new(res, "meta", meta))
+			return lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	json_object_set_new(meta, "versionId", json_string(vid));
+	json_object_set_new(meta, "lastUpdated", json_string(now));
+	char *text = json_dumps(res, JSON_COMPACT);
+	if (!text)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	size_t plen = 0;
+	const char *patient = lb_fhir_patient_of(res, &plen);
+	sqlite3_stmt *w = rid ? s->upd : s->ins;
+	sqlite3_reset(w);
+	sqlite3_bind_text(w, 1, type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(w, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(w, 3, version + 1);
+	if (patient)
+		sqlite3_bind_text(w, 4, patient, (int)plen, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(w, 4);
+	const char *date = primary_date(res), *pkey = patient_key(res);
+	if (date)
+		sqlite3_bind_text(w, 5, date, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(w, 5);
+	if (pkey)
+		sqlite3_bind_text(w, 6, pkey, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(w, 6);
+	if (s->sealed) {
+		size_t n = strlen(text);
+		uint8_t *box = malloc(SEAL_NONCE + n + SEAL_TAG);
+		if (!box) {
+			free(text);
+			return lb_errf(em, LB_ENOMEM, "out of memory");
+		}
+		randombytes_buf(box, SEAL_NONCE);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(box + SEAL_NONCE, NULL,
+							   (const unsigned char *)text, n, NULL, 0,
+							   NULL, box, s->key);
+		sodium_memzero(text, n);
+		free(text);
+		sqlite3_bind_blob(w, 7, box, (int)(SEAL_NONCE + n + SEAL_TAG), free);
+	} else {
+		sqlite3_bind_text(w, 7, text, -1, free);
+	}
+	if (rid)
+		sqlite3_bind_int64(w, 8, rid);
+	st = sqlite3_step(w);
+	sqlite3_reset(w);
+	if (st != SQLITE_DONE)
+		return dberr(s, em, "write");
+	if (!rid)
+		rid = sqlite3_last_insert_rowid(s->db);
+	sqlite3_reset(s->delcode);
+	sqlite3_bind_int64(s->delcode, 1, rid);
+	if (sqlite3_step(s->delcode) != SQLITE_DONE)
+		return dberr(s, em, "codes");
+	const json_t *codings = json_object_get(json_object_get(res, "code"), "coding"), *c;
+	size_t i;
+	json_array_foreach(codings, i, c) {
+		const char *cs = json_string_value(json_object_get(c, "system"));
+		const char *cc = json_string_value(json_object_get(c, "code"));
+		if (!cc)
+			continue;
+		sqlite3_reset(s->inscode);
+		sqlite3_bind_int64(s->inscode, 1, rid);
+		sqlite3_bind_text(s->inscode, 2, type, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s->inscode, 3, cs ? cs : "", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s->inscode, 4, cc, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(s->inscode) != SQLITE_DONE)
+			return dberr(s, em, "codes");
+	}
+	return LB_OK;
+}
+
+int lb_fhir_get(struct lb_fhir_store *s, const char *type, const char *id, json_t **out,
+		struct lb_errmsg *em)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(s->db, "SELECT json FROM res WHERE type=?1 AND id=?2", -1, &q,
+			       NULL))
+		return dberr(s, em, "read");
+	sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+	int rc = LB_OK, st = sqlite3_step(q);
+	if (st == SQLITE_ROW) {
+		json_error_t je;
+		char *text;
+		size_t n;
+		rc = row_text(s, q, 0, &text, &n);
+		*out = rc ? NULL : json_loadb(text, n, 0, &je);
+		free(text);
+		if (rc == LB_ETAMPERED)
+			rc = lb_errf(em, rc, "FHIR store: %s/%s does not open with this node's key",
+				     type, id);
+		else if (rc)
+			rc = lb_errf(em, rc, "out of memory");
+		else if (!*out)
+			rc = lb_errf(em, LB_ECORRUPT, "FHIR store: %s/%s does not read back: %s", type,
+				     id, je.text);
+	} else if (st == SQLITE_DONE) {
+		rc = lb_errf(em, LB_ENOTFOUND, "%s/%.64s is not on this node", type, id);
+	} else {
+		rc = dberr(s, em, "read");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+bool lb_fhir_exists(struct lb_fhir_store *s, const char *type, const char *id)
+{
+	sqlite3_reset(s->find);
+	sqlite3_bind_text(s->find, 1, type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s->find, 2, id, -1, SQLITE_TRANSIENT);
+	bool yes = sqlite3_step(s->find) == SQLITE_ROW;
+	sqlite3_reset(s->find);
+	return yes;
+}
+
+int lb_fhir_date_cond_parse(const char *s, struct lb_fhir_date_cond *c, struct lb_errmsg *em)
+{
+	static const char *const prefixes[] = {"eq", "ge", "gt", "le", "lt"};
+	snprintf(c->prefix, sizeof c->prefix, "eq");
+	for (size_t i = 0; i < 5; i++)
+		if (!strncmp(s, prefixes[i], 2)) {
+			snprintf(c->prefix, sizeof c->prefix, "%s", prefixes[i]);
+			s += 2;
+			break;
+		}
+	if (strlen(s) >= sizeof c->value)
+		return lb_errf(em, LB_EINVALID, "date: \"%.40s\" is too long for a date", s);
+	if (isalpha((unsigned char)s[0]))
+		return lb_errf(em, LB_EINVALID,
+			       "date: prefix \"%.2s\" is not supported (eq, ge, gt, le, lt)", s);
+	char why[160];
+	if (!data_fhir_date_check(s, DATA_FHIR_DATETIME, why, sizeof why))
+		return lb_errf(em, LB_EINVALID, "date: \"%.40s\" is not a valid date: %s", s, why);
+	snprintf(c->value, sizeof c->value, "%s", s);
+	return LB_OK;
+}
+
+/* The WHERE clause of q (after "WHERE type=?1"), binding from ?2 on in the order of bind(). */
+static void where_clause(const struct lb_fhir_query *q, char *w, size_t cap)
+{
+	size_t n = 0;
+	w[0] = 0;
+#define ADD(...) (n += (size_t)snprintf(w + n, n < cap ? cap - n : 0, __VA_ARGS__))
+	int p = 2;
+	if (q->id)
+		ADD(" AND id=?%d", p++);
+	if (q->patient)
+		ADD(" AND patient=?%d", p++);
+	if (q->code) {
+		if (strchr(q->code, '|')) {
+			ADD(" AND rid IN (SELECT rid FROM code WHERE type=?1 AND code=?%d AND sys=?%d)",
+			    p, p + 1);
+			p += 2;
+		} else {
+			ADD(" AND rid IN (SELECT rid FROM code WHERE type=?1 AND code=?%d)", p++);
+		}
+	}
+	for (size_t i = 0; i < q->ndates; i++, p++) {
+		const char *pf = q->dates[i].prefix;
+		if (!strcmp(pf, "ge"))
+			ADD(" AND date>=?%d", p);
+		else if (!strcmp(pf, "gt"))
+			ADD(" AND date>?%d AND substr(date,1,length(?%d))<>?%d", p, p, p);
+		else if (!strcmp(pf, "lt"))
+			ADD(" AND date<?%d", p);
+		else if (!strcmp(pf, "le"))
+			ADD(" AND (date<=?%d OR substr(date,1,length(?%d))=?%d)", p, p, p);
+		else
+			ADD(" AND substr(date,1,length(?%d))=?%d", p, p);
+	}
+#undef ADD
+}
+
+static void bind_query(sqlite3_stmt *st, const struct lb_fhir_query *q)
+{
+	int p = 1;
+	sqlite3_bind_text(st, p++, q->type, -1, SQLITE_STATIC);
+	if (q->id)
+		sqlite3_bind_text(st, p++, q->id, -1, SQLITE_STATIC);
+	if (q->patient)
+		sqlite3_bind_text(st, p++, q->patient, -1, SQLITE_STATIC);
+	if (q->code) {
+		const char *bar = strchr(q->code, '|');
+		if (bar) {
+			sqlite3_bind_text(st, p++, bar + 1, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, p++, q->code, (int)(bar - q->code), SQLITE_STATIC);
+		} else {
+			sqlite3_bind_text(st, p++, q->code, -1, SQLITE_STATIC);
+		}
+	}
+	for (size_t i = 0; i < q->ndates; i++)
+		sqlite3_bind_text(st, p++, q->dates[i].value, -1, SQLITE_STATIC);
+}
+
+int lb_fhir_search(struct lb_fhir_store *s, const struct lb_fhir_query *q, json_t **page,
+		   int64_t *next, size_t *total, struct lb_errmsg *em)
+{
+	char w[1024], sql[1300];
+	where_clause(q, w, sizeof w);
+	sqlite3_stmt *st;
+	if (total) {
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM res WHERE type=?1%s", w);
+		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
+			return dberr(s, em, "search");
+		bind_query(st, q);
+		*total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+		sqlite3_finalize(st);
+	}
+	snprintf(sql, sizeof sql, "SELECT rid, json FROM res WHERE type=?1%s AND rid>%lld ORDER BY "
+		 "rid LIMIT %zu", w, (long long)q->after, q->count + 1);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
+		return dberr(s, em, "search");
+	bind_query(st, q);
+	json_t *arr = json_array();
+	int rc = arr ? LB_OK : LB_ENOMEM, r;
+	int64_t last = 0;
+	*next = 0;
+	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (json_array_size(arr) == q->count) { /* one more: there is a next page */
+			*next = last;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		char *text = NULL;
+		size_t n;
+		json_t *j = row_text(s, st, 1, &text, &n) ? NULL : json_loadb(text, n, 0, NULL);
+		free(text);
+		if (!j || json_array_append_new(arr, j))
+			rc = lb_errf(em, LB_ECORRUPT, "FHIR store: a stored resource does not read back");
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		json_decref(arr);
+		return rc == LB_ENOMEM ? lb_errf(em, rc, "out of memory") : rc;
+	}
+	*page = arr;
+	return LB_OK;
+}
+
+struct lb_fhir_cursor {
+	struct lb_fhir_store *s;
+	sqlite3_stmt *st;
+};
+
+int lb_fhir_cursor_open(struct lb_fhir_store *s, const char *type, const char *patient,
+			struct lb_fhir_cursor **out, struct lb_errmsg *em)
+{
+	char sql[200];
+	snprintf(sql, sizeof sql, "SELECT json FROM res WHERE 1%s%s ORDER BY rid",
+		 type ? " AND type=?1" : "", patient ? " AND patient=?2" : "");
+	struct lb_fhir_cursor *c = lb_calloc(1, sizeof *c);
+	if (!c)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	c->s = s;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &c->st, NULL)) {
+		lb_free(c);
+		return dberr(s, em, "export");
+	}
+	if (type)
+		sqlite3_bind_text(c->st, 1, type, -1, SQLITE_TRANSIENT);
+	if (patient)
+		sqlite3_bind_text(c->st, 2, patient, -1, SQLITE_TRANSIENT);
+	*out = c;
+	return LB_OK;
+}
+
+int lb_fhir_cursor_next(struct lb_fhir_cursor *c, char **text, size_t *len,
+			struct lb_errmsg *em)
+{
+	*text = NULL;
+	int r = sqlite3_step(c->st);
+	if (r == SQLITE_DONE)
+		return LB_ENOTFOUND;
+	if (r != SQLITE_ROW)
+		return dberr(c->s, em, "export");
+	int rc = row_text(c->s, c->st, 0, text, len);
+	if (rc)
+		return lb_errf(em, rc, "FHIR store: a stored resource does not %s",
+			       rc == LB_ETAMPERED ? "open with this node's key" : "fit in memory");
+	return LB_OK;
+}
+
+void lb_fhir_cursor_close(struct lb_fhir_cursor *c)
+{
+	if (!c)
+		return;
+	sqlite3_finalize(c->st);
+	lb_free(c);
+}
+
+int lb_fhir_each(struct lb_fhir_store *s, const char *type, const char *patient,
+		 int (*fn)(void *ctx, const char *json, size_t len), void *ctx,
+		 struct lb_errmsg *em)
+{
+	struct lb_fhir_cursor *c = NULL;
+	int rc = lb_fhir_cursor_open(s, type, patient, &c, em);
+	char *text;
+	size_t n;
+	while (!rc && (rc = lb_fhir_cursor_next(c, &text, &n, em)) == LB_OK) {
+		rc = fn(ctx, text, n);
+		free(text);
+	}
+	lb_fhir_cursor_close(c);
+	return rc == LB_ENOTFOUND ? LB_OK : rc;
+}
+
+int lb_fhir_patient_of_key(struct lb_fhir_store *s, const char *pk_hex, char id[65],
+			   struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id FROM res WHERE pkey=?1 AND type='Patient' ORDER BY rid "
+			       "LIMIT 1",
+			       -1, &st, NULL))
+		return dberr(s, em, "key look-up");
+	sqlite3_bind_text(st, 1, pk_hex, -1, SQLITE_STATIC);
+	int rc;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(id, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = LB_OK;
+	} else {
+		rc = lb_errf(em, LB_ENOTFOUND, "no Patient on this node has the key %.16s...",
+			     pk_hex);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+json_t *lb_fhir_store_counts(struct lb_fhir_store *s)
+{
+	json_t *o = json_object();
+	sqlite3_stmt *st;
+	if (!o || sqlite3_prepare_v2(s->db, "SELECT type, count(*) FROM res GROUP BY type", -1,
+				     &st, NULL))
+		return o;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
+				    json_integer(sqlite3_column_int64(st, 1)));
+	sqlite3_finalize(st);
+	return o;
+}
+
+int64_t lb_fhir_meta_get(struct lb_fhir_store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL))
+		return 0;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int lb_fhir_meta_put(struct lb_fhir_store *s, const char *key, int64_t value,
+		     struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1,
+			       &st, NULL))
+		return dberr(s, em, "meta");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? LB_OK : dberr(s, em, "meta");
+}
