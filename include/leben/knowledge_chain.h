@@ -24,6 +24,12 @@ enum {
 /* Register the knowledge tx types. Idempotent. */
 int lb_knowledge_register_txtypes(void);
 
+/* For handlers of upper layers (the store): the author, version and root name (name holds
+ * at least 128 bytes) of published contract hash in business-chain state s. LB_ENOTFOUND if
+ * not published. */
+int lb_kn_state_contract(struct lb_state *s, const uint8_t hash[32], uint8_t author[LB_ADDR_LEN],
+			 uint64_t *version, char *name, size_t namesz);
+
 /* Views of committed business-chain state; *out is a new reference.
  * Published contracts, oldest first, from `offset`, at most `limit` (0 = 100):
  * {"total":N,"contracts":[{hash,name,author,version,height,time_ms,report_hash,

@@ -157,6 +157,20 @@ int xalgo_load(struct lb_state *s, const uint8_t hash[LB_HASH_LEN], struct xalgo
 	return LB_OK;
 }
 
+int lb_xchg_state_algo(struct lb_state *s, const uint8_t hash[LB_HASH_LEN],
+		       uint8_t author[LB_ADDR_LEN], char *name, size_t namesz)
+{
+	struct xalgo_rec r;
+	if (lb_xchg_builtin_name(hash))
+		return LB_ENOTFOUND;
+	int rc = xalgo_load(s, hash, &r);
+	if (rc)
+		return rc;
+	memcpy(author, r.author, LB_ADDR_LEN);
+	snprintf(name, namesz, "%s", r.name);
+	return LB_OK;
+}
+
 static int xreq_store(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const struct xreq_rec *r)
 {
 	struct lb_buf b;

@@ -1,0 +1,806 @@
+/*
+ * Tx handlers of the knowledge store (business chain): listing, price change, licence
+ * purchase, paid call, rating, outcome, template, derivation. Every refusal names what is
+ * wrong and what to do, and changes nothing (the ledger drops a refused tx's writes; every
+ * check runs before the first write anyway). Payments move micro-ASC between store wallets
+ * of the business chain: author share, ancestors' share (nearest first, equal parts), platform
+ * pool share and every remainder to the pool. docs/economy.md, "The knowledge store".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leben/codec.h"
+#include "leben/exchange.h"
+#include "leben/knowledge_chain.h"
+#include "market/store_int.h"
+
+static bool zero32(const uint8_t *p)
+{
+	uint8_t a = 0;
+	for (int i = 0; i < LB_HASH_LEN; i++)
+		a |= p[i];
+	return a == 0;
+}
+
+const char *store_hex(char *out, const uint8_t *p)
+{
+	lb_hex_encode(out, p, LB_HASH_LEN);
+	return out;
+}
+#define HEX(p) store_hex((char[2 * LB_HASH_LEN + 1]){0}, (p))
+
+static const char *addr_text(char out[LB_ADDR_TEXT_LEN + 1], const uint8_t a[LB_ADDR_LEN])
+{
+	lb_addr_encode(out, a);
+	return out;
+}
+#define ADDR(a) addr_text((char[LB_ADDR_TEXT_LEN + 1]){0}, (a))
+
+static void be64(uint8_t out[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+int store_listing_put(struct lb_state *s, const struct store_listing *r)
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 16384);
+	int rc = 0;
+	if (!(rc = lb_enc_u8(&b, r->kind)) && !(rc = lb_enc_fixed(&b, r->author, LB_ADDR_LEN)) &&
+	    !(rc = lb_enc_uvar(&b, r->version)) && !(rc = lb_enc_str(&b, r->name)) &&
+	    !(rc = lb_enc_uvar(&b, r->price_call)) && !(rc = lb_enc_uvar(&b, r->price_licence)) &&
+	    !(rc = lb_enc_str(&b, r->title)) && !(rc = lb_enc_str(&b, r->specialty)) &&
+	    !(rc = lb_enc_str(&b, r->description)) && !(rc = lb_enc_uvar(&b, r->ncodes)))
+		for (size_t i = 0; !rc && i < r->ncodes; i++)
+			rc = lb_enc_str(&b, r->codes[i]);
+	if (!rc && !(rc = lb_enc_fixed(&b, r->parent, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_u8(&b, r->relation)) && !(rc = lb_enc_fixed(&b, r->tmpl, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_str(&b, r->params)) && !(rc = lb_enc_uvar(&b, r->height)) &&
+	    !(rc = lb_enc_uvar(&b, r->index)) && !(rc = lb_enc_uvar(&b, r->calls)) &&
+	    !(rc = lb_enc_uvar(&b, r->licences)) && !(rc = lb_enc_uvar(&b, r->revenue)) &&
+	    !(rc = lb_enc_uvar(&b, r->rating_sum)) && !(rc = lb_enc_uvar(&b, r->ratings)) &&
+	    !(rc = lb_enc_uvar(&b, r->children)))
+		for (int i = 0; !rc && i < LB_STORE_OUT_KINDS; i++)
+			rc = lb_enc_uvar(&b, r->outcomes[i]);
+	if (!rc)
+		rc = lb_state_put(s, NS_LIST, r->id, LB_HASH_LEN, b.data, b.len);
+	lb_buf_release(&b);
+	return rc;
+}
+
+int store_listing_get(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct store_listing *r)
+{
+	const uint8_t *v;
+	size_t n;
+	int rc = lb_state_get(s, NS_LIST, id, LB_HASH_LEN, &v, &n);
+	if (rc)
+		return rc;
+	struct lb_dec d;
+	uint64_t nc;
+	memset(r, 0, sizeof *r);
+	memcpy(r->id, id, LB_HASH_LEN);
+	lb_dec_init(&d, v, n, "listing", NULL);
+	if (lb_dec_u8(&d, "k", &r->kind) || lb_dec_fixed(&d, "a", r->author, LB_ADDR_LEN) ||
+	    lb_dec_uvar(&d, "v", UINT64_MAX, &r->version) ||
+	    lb_dec_str(&d, "n", LB_STORE_NAME_MAX, r->name, sizeof r->name) ||
+	    lb_dec_uvar(&d, "pc", UINT64_MAX, &r->price_call) ||
+	    lb_dec_uvar(&d, "pl", UINT64_MAX, &r->price_licence) ||
+	    lb_dec_str(&d, "t", LB_STORE_NAME_MAX, r->title, sizeof r->title) ||
+	    lb_dec_str(&d, "s", LB_STORE_NAME_MAX, r->specialty, sizeof r->specialty) ||
+	    lb_dec_str(&d, "d", LB_STORE_TEXT_MAX, r->description, sizeof r->description) ||
+	    lb_dec_uvar(&d, "nc", LB_STORE_CODES_MAX, &nc))
+		return LB_ECORRUPT;
+	r->ncodes = (size_t)nc;
+	for (size_t i = 0; i < r->ncodes; i++)
+		if (lb_dec_str(&d, "c", LB_STORE_CODE_MAX, r->codes[i], sizeof r->codes[i]))
+			return LB_ECORRUPT;
+	if (lb_dec_fixed(&d, "p", r->parent, LB_HASH_LEN) || lb_dec_u8(&d, "r", &r->relation) ||
+	    lb_dec_fixed(&d, "tm", r->tmpl, LB_HASH_LEN) ||
+	    lb_dec_str(&d, "pa", LB_STORE_PARAMS_MAX, r->params, sizeof r->params) ||
+	    lb_dec_uvar(&d, "h", UINT64_MAX, &r->height) ||
+	    lb_dec_uvar(&d, "i", UINT64_MAX, &r->index) ||
+	    lb_dec_uvar(&d, "ca", UINT64_MAX, &r->calls) ||
+	    lb_dec_uvar(&d, "li", UINT64_MAX, &r->licences) ||
+	    lb_dec_uvar(&d, "re", UINT64_MAX, &r->revenue) ||
+	    lb_dec_uvar(&d, "rs", UINT64_MAX, &r->rating_sum) ||
+	    lb_dec_uvar(&d, "rn", UINT64_MAX, &r->ratings) ||
+	    lb_dec_uvar(&d, "ch", UINT64_MAX, &r->children))
+		return LB_ECORRUPT;
+	for (int i = 0; i < LB_STORE_OUT_KINDS; i++)
+		if (lb_dec_uvar(&d, "o", UINT64_MAX, &r->outcomes[i]))
+			return LB_ECORRUPT;
+	return lb_dec_end(&d) ? LB_ECORRUPT : LB_OK;
+}
+
+/* The listing id names, or a refusal saying it is not listed. */
+static int need_listing(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN],
+			struct store_listing *r)
+{
+	int rc = store_listing_get(c->state, id, r);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(c->em, LB_ENOTFOUND,
+			       "listing %s is not in the store ('leben store list' shows the "
+			       "listings; 'leben store search TEXT' finds them)",
+			       HEX(id));
+	if (rc)
+		return lb_errf(c->em, rc, "listing %s cannot be read", HEX(id));
+	return LB_OK;
+}
+
+int lb_store_wallet(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *out)
+{
+	return lb_state_get_u64(s, NS_WALLET, addr, LB_ADDR_LEN, 0, out);
+}
+
+void lb_store_pool_addr(uint8_t out[LB_ADDR_LEN])
+{
+	uint8_t h[LB_HASH_LEN];
+	static const char tag[] = "LEBEN-store-platform-pool-v1";
+	lb_hash(h, tag, sizeof tag - 1);
+	memcpy(out, h, LB_ADDR_LEN);
+}
+
+static int wallet_add(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t amount)
+{
+	uint64_t v;
+	int rc = lb_store_wallet(s, addr, &v);
+	if (rc)
+		return rc;
+	if (v + amount < v)
+		return LB_ERANGE;
+	return lb_state_put_u64(s, NS_WALLET, addr, LB_ADDR_LEN, v + amount);
+}
+
+/* The ancestors' authors of listing r, nearest first (at most LB_STORE_ANCESTORS_MAX). */
+int store_ancestors(struct lb_state *s, const struct store_listing *r,
+		    uint8_t out[][LB_ADDR_LEN], uint8_t ids[][LB_HASH_LEN], size_t *n)
+{
+	uint8_t cur[LB_HASH_LEN];
+	struct store_listing *p = lb_malloc(sizeof *p);
+	if (!p)
+		return LB_ENOMEM;
+	memcpy(cur, r->parent, LB_HASH_LEN);
+	*n = 0;
+	int rc = LB_OK;
+	while (!zero32(cur) && *n < LB_STORE_ANCESTORS_MAX) {
+		if ((rc = store_listing_get(s, cur, p)))
+			break;
+		memcpy(out[*n], p->author, LB_ADDR_LEN);
+		if (ids)
+			memcpy(ids[*n], cur, LB_HASH_LEN);
+		(*n)++;
+		memcpy(cur, p->parent, LB_HASH_LEN);
+	}
+	lb_free(p);
+	return rc;
+}
+
+/* Pay amount from payer to the parties of listing r (store_split). LB_EFUNDS when the
+ * payer's wallet is short; nothing written then. */
+static int pay(struct lb_apply_ctx *c, struct store_listing *r, uint64_t amount, const char *what)
+{
+	uint64_t have;
+	int rc = lb_store_wallet(c->state, c->sender_addr, &have);
+	if (rc)
+		return lb_errf(c->em, rc, "reading the store wallet failed");
+	if (have < amount)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "%s of '%s' costs %llu micro-ASC but the store wallet of %s holds "
+			       "%llu: fund it first (docs/economy.md, \"Store wallets\")",
+			       what, r->title, (unsigned long long)amount, ADDR(c->sender_addr),
+			       (unsigned long long)have);
+	uint8_t anc[LB_STORE_ANCESTORS_MAX][LB_ADDR_LEN];
+	size_t nanc;
+	if ((rc = store_ancestors(c->state, r, anc, NULL, &nanc)))
+		return lb_errf(c->em, rc, "reading the family of '%s' failed", r->title);
+	struct store_split sp;
+	store_split(amount, r->author, (const uint8_t(*)[LB_ADDR_LEN])anc, nanc, &sp);
+	if ((rc = lb_state_put_u64(c->state, NS_WALLET, c->sender_addr, LB_ADDR_LEN, have - amount)))
+		return rc;
+	for (size_t i = 0; i < sp.n; i++)
+		if (sp.amount[i] && (rc = wallet_add(c->state, sp.to[i], sp.amount[i])))
+			return lb_errf(c->em, rc, "crediting %s failed", ADDR(sp.to[i]));
+	r->revenue += amount;
+	return LB_OK;
+}
+
+void store_split(uint64_t amount, const uint8_t author[LB_ADDR_LEN],
+		 const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct store_split *sp)
+{
+	/* 128-bit free: amount <= 2^63, shares <= 10000 -> split the product in two */
+	uint64_t a_share = amount / 10000 * LB_STORE_SHARE_AUTHOR +
+			   amount % 10000 * LB_STORE_SHARE_AUTHOR / 10000;
+	uint64_t anc_share = amount / 10000 * LB_STORE_SHARE_ANCESTORS +
+			     amount % 10000 * LB_STORE_SHARE_ANCESTORS / 10000;
+	sp->n = 0;
+	if (nanc == 0) {
+		a_share += anc_share;
+		anc_share = 0;
+	}
+	memcpy(sp->to[sp->n], author, LB_ADDR_LEN);
+	sp->amount[sp->n++] = a_share;
+	uint64_t each = nanc ? anc_share / nanc : 0;
+	for (size_t i = 0; i < nanc; i++) {
+		memcpy(sp->to[sp->n], anc[i], LB_ADDR_LEN);
+		sp->amount[sp->n++] = each;
+	}
+	uint64_t paid = a_share + each * nanc;
+	lb_store_pool_addr(sp->to[sp->n]);
+	sp->amount[sp->n++] = amount - paid; /* pool share and every remainder */
+}
+
+/* ---- store.list --------------------------------------------------------------------------- */
+
+static int check_any(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	if (!p)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	int rc = lb_store_tx_decode(tx->type, tx->payload, tx->payload_len, p, em);
+	lb_free(p);
+	return rc;
+}
+
+/* Would making `parent` the parent of `id` close a cycle? Walks parent's ancestry. */
+static int cycle_check(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN],
+		       const uint8_t parent[LB_HASH_LEN])
+{
+	uint8_t cur[LB_HASH_LEN];
+	struct store_listing *p = lb_malloc(sizeof *p);
+	if (!p)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	memcpy(cur, parent, LB_HASH_LEN);
+	int rc = LB_OK;
+	for (size_t depth = 0; !zero32(cur); depth++) {
+		if (memcmp(cur, id, LB_HASH_LEN) == 0) {
+			rc = lb_errf(c->em, LB_EINVALID,
+				     "derivation cycle: %s would derive from %s, which already "
+				     "derives from it (%zu step%s up); a family is a tree",
+				     HEX(id), HEX(parent), depth, depth == 1 ? "" : "s");
+			break;
+		}
+		if ((rc = store_listing_get(c->state, cur, p))) {
+			rc = lb_errf(c->em, rc == LB_ENOTFOUND ? LB_ENOTFOUND : rc,
+				     "parent listing %s is not in the store: list it first", HEX(cur));
+			break;
+		}
+		memcpy(cur, p->parent, LB_HASH_LEN);
+	}
+	lb_free(p);
+	return rc;
+}
+
+static int child_add(struct lb_apply_ctx *c, const uint8_t parent[LB_HASH_LEN],
+		     const uint8_t child[LB_HASH_LEN])
+{
+	struct store_listing *p = lb_malloc(sizeof *p);
+	if (!p)
+		return LB_ENOMEM;
+	int rc = store_listing_get(c->state, parent, p);
+	if (!rc) {
+		uint8_t key[LB_HASH_LEN + 8];
+		memcpy(key, parent, LB_HASH_LEN);
+		be64(key + LB_HASH_LEN, p->children++);
+		if (!(rc = lb_state_put(c->state, NS_CHILD, key, sizeof key, child, LB_HASH_LEN)))
+			rc = store_listing_put(c->state, p);
+	}
+	lb_free(p);
+	return rc;
+}
+
+static int apply_list(struct lb_apply_ctx *c)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	struct store_listing *r = lb_malloc(sizeof *r);
+	int rc;
+	if (!p || !r) {
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)))
+		goto out;
+	rc = store_listing_get(c->state, p->item, r);
+	if (rc == LB_OK) {
+		rc = lb_errf(c->em, LB_EEXISTS,
+			     "%s is already listed as '%s' (block %llu); its author changes the "
+			     "price with 'leben store price'",
+			     HEX(p->item), r->title, (unsigned long long)r->height);
+		goto out;
+	}
+	if (rc != LB_ENOTFOUND)
+		goto out;
+	memset(r, 0, sizeof *r);
+	memcpy(r->id, p->item, LB_HASH_LEN);
+	uint8_t author[LB_ADDR_LEN];
+	if (p->kind == LB_STORE_CONTRACT) {
+		rc = lb_kn_state_contract(c->state, p->item, author, &r->version, r->name,
+					  sizeof r->name);
+		if (rc == LB_ENOTFOUND) {
+			rc = lb_errf(c->em, LB_ENOTFOUND,
+				     "contract %s is not published: publish it first ('leben "
+				     "contract publish FILE'; publication runs the verifier)%s",
+				     HEX(p->item),
+				     zero32(p->tmpl) ? ""
+						     : "; a template instance is published like any "
+						       "contract once it passes the verifier");
+			goto out;
+		}
+	} else {
+		rc = lb_xchg_state_algo(c->state, p->item, author, r->name, sizeof r->name);
+		r->version = 1;
+		if (rc == LB_ENOTFOUND) {
+			rc = lb_errf(c->em, LB_ENOTFOUND,
+				     "algorithm %s is not registered: register it first ('leben "
+				     "exchange algo')",
+				     HEX(p->item));
+			goto out;
+		}
+	}
+	if (rc)
+		goto out;
+	if (memcmp(author, c->sender_addr, LB_ADDR_LEN)) {
+		rc = lb_errf(c->em, LB_EUNAUTH,
+			     "%s %s was published by %s; only its author may list it",
+			     p->kind == LB_STORE_CONTRACT ? "contract" : "algorithm", HEX(p->item),
+			     ADDR(author));
+		goto out;
+	}
+	if (!zero32(p->parent) && (rc = cycle_check(c, p->item, p->parent)))
+		goto out;
+	if (!zero32(p->tmpl) && (rc = store_instance_check(c, p->tmpl, p->params, p->item)))
+		goto out;
+	memcpy(r->author, author, LB_ADDR_LEN);
+	r->kind = p->kind;
+	r->price_call = p->price_call;
+	r->price_licence = p->price_licence;
+	memcpy(r->title, p->title, sizeof r->title);
+	memcpy(r->specialty, p->specialty, sizeof r->specialty);
+	memcpy(r->description, p->description, sizeof r->description);
+	r->ncodes = p->ncodes;
+	memcpy(r->codes, p->codes, sizeof r->codes);
+	memcpy(r->parent, p->parent, LB_HASH_LEN);
+	r->relation = p->relation;
+	memcpy(r->tmpl, p->tmpl, LB_HASH_LEN);
+	memcpy(r->params, p->params, sizeof r->params);
+	r->height = c->height;
+	uint64_t n;
+	uint8_t key[8];
+	if ((rc = lb_state_get_u64(c->state, NS_COUNT, "listings", 8, 0, &n)))
+		goto out;
+	r->index = n;
+	be64(key, n);
+	if ((rc = lb_state_put_u64(c->state, NS_COUNT, "listings", 8, n + 1)) ||
+	    (rc = lb_state_put(c->state, NS_IDX, key, 8, r->id, LB_HASH_LEN)) ||
+	    (rc = store_listing_put(c->state, r)))
+		goto out;
+	if (!zero32(p->parent) && (rc = child_add(c, p->parent, r->id)))
+		goto out;
+	if (!zero32(p->tmpl) && (rc = store_template_instance_add(c, p->tmpl, r->id)))
+		goto out;
+out:
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+/* ---- store.price, store.derive ------------------------------------------------------------- */
+
+static int need_author(struct lb_apply_ctx *c, const struct store_listing *r, const char *doing)
+{
+	if (memcmp(r->author, c->sender_addr, LB_ADDR_LEN) == 0)
+		return LB_OK;
+	return lb_errf(c->em, LB_EUNAUTH, "only the author of '%s' (%s) may %s; %s is not", r->title,
+		       ADDR(r->author), doing, ADDR(c->sender_addr));
+}
+
+static int apply_price(struct lb_apply_ctx *c)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	struct store_listing *r = lb_malloc(sizeof *r);
+	int rc;
+	if (!p || !r)
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+	else if (!(rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p,
+					   c->em)) &&
+		 !(rc = need_listing(c, p->item, r)) &&
+		 !(rc = need_author(c, r, "change its price"))) {
+		r->price_call = p->price_call;
+		r->price_licence = p->price_licence;
+		rc = store_listing_put(c->state, r);
+	}
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+static int apply_derive(struct lb_apply_ctx *c)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	struct store_listing *r = lb_malloc(sizeof *r);
+	int rc;
+	if (!p || !r)
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+	else if (!(rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p,
+					   c->em)) &&
+		 !(rc = need_listing(c, p->item, r)) &&
+		 !(rc = need_author(c, r, "declare what it derives from"))) {
+		if (!zero32(r->parent))
+			rc = lb_errf(c->em, LB_EEXISTS,
+				     "'%s' already derives from %s (%s); a derivation is declared "
+				     "once",
+				     r->title, HEX(r->parent), lb_store_relation_name(r->relation));
+		else if (!(rc = cycle_check(c, p->item, p->parent))) {
+			memcpy(r->parent, p->parent, LB_HASH_LEN);
+			r->relation = p->relation;
+			if (!(rc = store_listing_put(c->state, r)))
+				rc = child_add(c, p->parent, p->item);
+		}
+	}
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+/* ---- store.buy, store.call ---------------------------------------------------------------- */
+
+static int buyer_flags(struct lb_state *s, const uint8_t id[LB_HASH_LEN],
+		       const uint8_t who[LB_ADDR_LEN], uint64_t *flags)
+{
+	uint8_t key[LB_HASH_LEN + LB_ADDR_LEN];
+	memcpy(key, id, LB_HASH_LEN);
+	memcpy(key + LB_HASH_LEN, who, LB_ADDR_LEN);
+	return lb_state_get_u64(s, NS_BUYER, key, sizeof key, 0, flags);
+}
+
+static int buyer_set(struct lb_state *s, const uint8_t id[LB_HASH_LEN],
+		     const uint8_t who[LB_ADDR_LEN], uint64_t flags)
+{
+	uint8_t key[LB_HASH_LEN + LB_ADDR_LEN];
+	memcpy(key, id, LB_HASH_LEN);
+	memcpy(key + LB_HASH_LEN, who, LB_ADDR_LEN);
+	return lb_state_put_u64(s, NS_BUYER, key, sizeof key, flags);
+}
+
+static int apply_buy(struct lb_apply_ctx *c)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	struct store_listing *r = lb_malloc(sizeof *r);
+	uint64_t fl = 0;
+	int rc;
+	if (!p || !r) {
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)) ||
+	    (rc = need_listing(c, p->item, r)) ||
+	    (rc = buyer_flags(c->state, p->item, c->sender_addr, &fl)))
+		goto out;
+	if (r->price_licence == 0) {
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "'%s' has no licence price: it is sold per call ('leben store call')",
+			     r->title);
+		goto out;
+	}
+	if (fl & STORE_LICENSED) {
+		rc = lb_errf(c->em, LB_EEXISTS, "%s already holds a licence of '%s'",
+			     ADDR(c->sender_addr), r->title);
+		goto out;
+	}
+	if (r->price_licence > p->max_price) {
+		rc = lb_errf(c->em, LB_ERANGE,
+			     "the licence of '%s' now costs %llu micro-ASC, above the %llu you "
+			     "allowed (--max-price)",
+			     r->title, (unsigned long long)r->price_licence,
+			     (unsigned long long)p->max_price);
+		goto out;
+	}
+	if ((rc = pay(c, r, r->price_licence, "the licence")))
+		goto out;
+	r->licences++;
+	if ((rc = buyer_set(c->state, p->item, c->sender_addr, fl | STORE_LICENSED)) ||
+	    (rc = store_listing_put(c->state, r)))
+		goto out;
+out:
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+static int apply_call(struct lb_apply_ctx *c)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	struct store_listing *r = lb_malloc(sizeof *r);
+	uint64_t fl = 0;
+	int rc;
+	if (!p || !r) {
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)) ||
+	    (rc = need_listing(c, p->item, r)) ||
+	    (rc = buyer_flags(c->state, p->item, c->sender_addr, &fl)))
+		goto out;
+	uint64_t price = (fl & STORE_LICENSED) ? 0 : r->price_call;
+	if (!(fl & STORE_LICENSED) && r->price_call == 0) {
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "'%s' is sold by licence only: buy it first ('leben store buy')",
+			     r->title);
+		goto out;
+	}
+	if (price > p->max_price) {
+		rc = lb_errf(c->em, LB_ERANGE,
+			     "a call of '%s' now costs %llu micro-ASC, above the %llu you allowed "
+			     "(--max-price)",
+			     r->title, (unsigned long long)price, (unsigned long long)p->max_price);
+		goto out;
+	}
+	if (price && (rc = pay(c, r, price, "a call")))
+		goto out;
+	r->calls++;
+	/* the call record: tx id -> listing, caller, session, outcome (0 = none yet) */
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	if (!(rc = lb_enc_fixed(&b, p->item, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, p->ref, LB_HASH_LEN)) && !(rc = lb_enc_uvar(&b, price)) &&
+	    !(rc = lb_enc_u8(&b, 0)))
+		rc = lb_state_put(c->state, NS_CALL, c->tx->id, LB_HASH_LEN, b.data, b.len);
+	lb_buf_release(&b);
+	if (rc || (rc = buyer_set(c->state, p->item, c->sender_addr, fl | STORE_CALLED)) ||
+	    (rc = store_listing_put(c->state, r)))
+		goto out;
+out:
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+/* ---- store.rate ---------------------------------------------------------------------------- */
+
+static int apply_rate(struct lb_apply_ctx *c)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	struct store_listing *r = lb_malloc(sizeof *r);
+	uint64_t fl = 0;
+	int rc;
+	if (!p || !r) {
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)) ||
+	    (rc = need_listing(c, p->item, r)) ||
+	    (rc = buyer_flags(c->state, p->item, c->sender_addr, &fl)))
+		goto out;
+	if (!(fl & (STORE_LICENSED | STORE_CALLED))) {
+		rc = lb_errf(c->em, LB_EUNAUTH,
+			     "%s has neither bought nor called '%s': only verified buyers rate",
+			     ADDR(c->sender_addr), r->title);
+		goto out;
+	}
+	if (fl & STORE_RATED) {
+		rc = lb_errf(c->em, LB_EEXISTS,
+			     "%s has already rated '%s': one rating per buyer", ADDR(c->sender_addr),
+			     r->title);
+		goto out;
+	}
+	uint8_t key[LB_HASH_LEN + 8];
+	memcpy(key, p->item, LB_HASH_LEN);
+	be64(key + LB_HASH_LEN, r->ratings);
+	struct lb_buf b;
+	lb_buf_init(&b, 4096);
+	if (!(rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN)) &&
+	    !(rc = lb_enc_u8(&b, p->stars)) && !(rc = lb_enc_str(&b, p->description)) &&
+	    !(rc = lb_enc_uvar(&b, c->height)))
+		rc = lb_state_put(c->state, NS_RATING, key, sizeof key, b.data, b.len);
+	lb_buf_release(&b);
+	r->ratings++;
+	r->rating_sum += p->stars;
+	if (rc || (rc = buyer_set(c->state, p->item, c->sender_addr, fl | STORE_RATED)) ||
+	    (rc = store_listing_put(c->state, r)))
+		goto out;
+out:
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+/* ---- store.outcome ------------------------------------------------------------------------- */
+
+static int apply_outcome(struct lb_apply_ctx *c)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	struct store_listing *r = lb_malloc(sizeof *r);
+	int rc;
+	if (!p || !r) {
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)))
+		goto out;
+	const uint8_t *v;
+	size_t n;
+	rc = lb_state_get(c->state, NS_CALL, p->ref, LB_HASH_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND) {
+		rc = lb_errf(c->em, LB_ENOTFOUND,
+			     "%s is not a store call: an outcome names the tx id of the "
+			     "'store call' whose session it follows",
+			     HEX(p->ref));
+		goto out;
+	}
+	if (rc)
+		goto out;
+	uint8_t item[LB_HASH_LEN], caller[LB_ADDR_LEN], sess[LB_HASH_LEN], done;
+	uint64_t paid;
+	struct lb_dec d;
+	lb_dec_init(&d, v, n, "call", NULL);
+	if (lb_dec_fixed(&d, "i", item, LB_HASH_LEN) || lb_dec_fixed(&d, "c", caller, LB_ADDR_LEN) ||
+	    lb_dec_fixed(&d, "s", sess, LB_HASH_LEN) || lb_dec_uvar(&d, "p", UINT64_MAX, &paid) ||
+	    lb_dec_u8(&d, "o", &done) || lb_dec_end(&d)) {
+		rc = lb_errf(c->em, LB_ECORRUPT, "call record %s is corrupt", HEX(p->ref));
+		goto out;
+	}
+	if (memcmp(item, p->item, LB_HASH_LEN)) {
+		rc = lb_errf(c->em, LB_EINVALID, "call %s was a call of %s, not of %s", HEX(p->ref),
+			     HEX(item), HEX(p->item));
+		goto out;
+	}
+	if (memcmp(caller, c->sender_addr, LB_ADDR_LEN)) {
+		rc = lb_errf(c->em, LB_EUNAUTH,
+			     "only the caller (%s) records the outcome of call %s", ADDR(caller),
+			     HEX(p->ref));
+		goto out;
+	}
+	if (done) {
+		rc = lb_errf(c->em, LB_EEXISTS, "call %s already has its outcome (%s)", HEX(p->ref),
+			     lb_store_outcome_name(done));
+		goto out;
+	}
+	if ((rc = need_listing(c, item, r)))
+		goto out;
+	r->outcomes[p->outcome - 1]++;
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	if (!(rc = lb_enc_fixed(&b, item, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, caller, LB_ADDR_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, sess, LB_HASH_LEN)) && !(rc = lb_enc_uvar(&b, paid)) &&
+	    !(rc = lb_enc_u8(&b, p->outcome)))
+		rc = lb_state_put(c->state, NS_CALL, p->ref, LB_HASH_LEN, b.data, b.len);
+	lb_buf_release(&b);
+	if (!rc)
+		rc = store_listing_put(c->state, r);
+out:
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+/* ---- json of payloads ---------------------------------------------------------------------- */
+
+static json_t *json_store(const struct lb_tx *tx)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	if (!p || lb_store_tx_decode(tx->type, tx->payload, tx->payload_len, p, NULL)) {
+		lb_free(p);
+		return NULL;
+	}
+	json_t *o = json_pack("{s:s}", "item", HEX(p->item));
+	switch (tx->type) {
+	case LB_TX_STORE_LIST: {
+		json_t *codes = json_array();
+		for (size_t i = 0; i < p->ncodes; i++)
+			json_array_append_new(codes, json_string(p->codes[i]));
+		json_object_set_new(o, "kind", json_string(p->kind == 1 ? "contract" : "algorithm"));
+		json_object_set_new(o, "title", json_string(p->title));
+		json_object_set_new(o, "specialty", json_string(p->specialty));
+		json_object_set_new(o, "description", json_string(p->description));
+		json_object_set_new(o, "codes", codes);
+		json_object_set_new(o, "price_call", json_integer((json_int_t)p->price_call));
+		json_object_set_new(o, "price_licence", json_integer((json_int_t)p->price_licence));
+		if (!zero32(p->parent)) {
+			json_object_set_new(o, "parent", json_string(HEX(p->parent)));
+			json_object_set_new(o, "relation",
+					    json_string(lb_store_relation_name(p->relation)));
+		}
+		if (!zero32(p->tmpl)) {
+			json_object_set_new(o, "template", json_string(HEX(p->tmpl)));
+			json_object_set_new(o, "params", json_string(p->params));
+		}
+		break;
+	}
+	case LB_TX_STORE_PRICE:
+		json_object_set_new(o, "price_call", json_integer((json_int_t)p->price_call));
+		json_object_set_new(o, "price_licence", json_integer((json_int_t)p->price_licence));
+		break;
+	case LB_TX_STORE_BUY:
+	case LB_TX_STORE_CALL:
+		json_object_set_new(o, "max_price", json_integer((json_int_t)p->max_price));
+		if (tx->type == LB_TX_STORE_CALL && !zero32(p->ref))
+			json_object_set_new(o, "session", json_string(HEX(p->ref)));
+		break;
+	case LB_TX_STORE_RATE:
+		json_object_set_new(o, "stars", json_integer(p->stars));
+		json_object_set_new(o, "text", json_string(p->description));
+		break;
+	case LB_TX_STORE_OUTCOME:
+		json_object_set_new(o, "call", json_string(HEX(p->ref)));
+		json_object_set_new(o, "outcome", json_string(lb_store_outcome_name(p->outcome)));
+		break;
+	case LB_TX_STORE_TEMPLATE:
+		json_object_set_new(o, "title", json_string(p->title));
+		json_object_set_new(o, "source_bytes", json_integer((json_int_t)p->source_len));
+		break;
+	case LB_TX_STORE_DERIVE:
+		json_object_set_new(o, "parent", json_string(HEX(p->parent)));
+		json_object_set_new(o, "relation", json_string(lb_store_relation_name(p->relation)));
+		break;
+	default:
+		break;
+	}
+	lb_free(p);
+	return o;
+}
+
+/* ---- genesis: store wallets ---------------------------------------------------------------- */
+
+/* genesis.json "store_wallets": [{"address":"lb1...","asc":"12.5"}] fills business-chain store
+ * wallets (micro-ASC). */
+static int store_genesis(json_t *g, int chain, struct lb_state *s, struct lb_errmsg *em)
+{
+	if (chain != LB_CHAIN_BUSINESS)
+		return LB_OK;
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(g, "store_wallets"), i, v)
+	{
+		uint8_t a[LB_ADDR_LEN];
+		json_t *addr = json_object_get(v, "address"), *amt = json_object_get(v, "asc");
+		if (!json_is_string(addr) || lb_addr_decode(a, json_string_value(addr), em))
+			return lb_errwrap(em, "genesis: store_wallets[%zu]: ", i);
+		uint64_t micro = 0;
+		if (json_is_integer(amt) && json_integer_value(amt) >= 0)
+			micro = (uint64_t)json_integer_value(amt) * 1000000u;
+		else if (json_is_string(amt)) {
+			char *end;
+			double d = strtod(json_string_value(amt), &end);
+			if (*end || d < 0 || d > 1e12)
+				return lb_errf(em, LB_EINVALID,
+					       "genesis: store_wallets[%zu].asc is not an amount", i);
+			micro = (uint64_t)(d * 1000000.0 + 0.5);
+		} else
+			return lb_errf(em, LB_EINVALID,
+				       "genesis: store_wallets[%zu].asc is not an amount", i);
+		int rc = wallet_add(s, a, micro);
+		if (rc)
+			return rc;
+	}
+	return LB_OK;
+}
+
+static const struct lb_txtype store_types[] = {
+	{LB_TX_STORE_LIST, LB_CHAIN_BUSINESS, "store.list", check_any, apply_list, json_store, true},
+	{LB_TX_STORE_PRICE, LB_CHAIN_BUSINESS, "store.price", check_any, apply_price, json_store,
+	 true},
+	{LB_TX_STORE_BUY, LB_CHAIN_BUSINESS, "store.buy", check_any, apply_buy, json_store, true},
+	{LB_TX_STORE_CALL, LB_CHAIN_BUSINESS, "store.call", check_any, apply_call, json_store, true},
+	{LB_TX_STORE_RATE, LB_CHAIN_BUSINESS, "store.rate", check_any, apply_rate, json_store, true},
+	{LB_TX_STORE_OUTCOME, LB_CHAIN_BUSINESS, "store.outcome", check_any, apply_outcome,
+	 json_store, true},
+	{LB_TX_STORE_TEMPLATE, LB_CHAIN_BUSINESS, "store.template", check_any,
+	 store_apply_template, json_store, true},
+	{LB_TX_STORE_DERIVE, LB_CHAIN_BUSINESS, "store.derive", check_any, apply_derive, json_store,
+	 true},
+};
+
+/* Not block-independent: listings and ratings record their height. */
+int lb_market_store_register_txtypes(void)
+{
+	int rc = lb_genesis_hook_register(store_genesis);
+	if (rc)
+		return rc;
+	return lb_txtype_register_rows(store_types, sizeof store_types / sizeof store_types[0],
+				       false);
+}
