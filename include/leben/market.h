@@ -29,6 +29,8 @@
 #include "leben/crypto.h"
 #include "leben/error.h"
 
+#include <jansson.h>
+
 #define LB_MKT_PPM 1000000u /* the whole of an amount, in parts per million */
 
 /* Kinds of use, one split table each. Wire values: never renumber. */
@@ -130,5 +132,117 @@ uint64_t lb_mkt_credits_sum(const struct lb_mkt_credits *c, unsigned role);
 int lb_mkt_splits_encode(const struct lb_mkt_splits *s, struct lb_buf *b);
 int lb_mkt_splits_decode(struct lb_mkt_splits *s, const uint8_t *p, size_t len,
 			 struct lb_errmsg *em);
+
+/* ==== the settlement-chain economy (src/market/econ.c, docs/economy.md) ==================== */
+
+struct lb_state;
+struct lb_apply_ctx;
+
+/* Tx type ids (settlement chain, range 0x0120-0x012f). */
+enum {
+	LB_TX_MKT_FUND = 0x0120,           /* a credit partner locks ASC into a quota pool */
+	LB_TX_MKT_REDEEM = 0x0121,         /* a credit partner burns ASC it takes back */
+	LB_TX_MKT_PERIOD = 0x0122,         /* close a period: allot quotas, rank, pay the top k */
+	LB_TX_MKT_SPLITS_PROPOSE = 0x0123, /* a credit partner proposes new split tables */
+	LB_TX_MKT_SPLITS_VOTE = 0x0124,    /* a credit partner votes on a proposal */
+};
+
+/* Quota pools, one per kind of super node, and the bonus pool bonuses per use come from. */
+enum lb_mkt_pool {
+	LB_MKT_POOL_DEV = 0,   /* super developers: calls, volume, ratings */
+	LB_MKT_POOL_DATA = 1,  /* super data nodes: data scale, calls, volume, ratings, audits */
+	LB_MKT_POOL_AUDIT = 2, /* super audit nodes: quantity, quality, efficiency */
+	LB_MKT_POOL_BONUS = 3, /* bonus CSC per use and per service delivered */
+	LB_MKT_POOL_COUNT
+};
+/* "developers", "data", "audit", "bonus"; "?" if out of range. */
+const char *lb_mkt_pool_name(unsigned pool);
+int lb_mkt_pool_parse(const char *name, unsigned *pool, struct lb_errmsg *em);
+
+/* Weights of a ranking score (integer; docs/economy.md): score = volume + calls x w_call +
+ * rating points x w_rating + scale x w_scale + quality x w_quality. */
+struct lb_mkt_weights {
+	uint64_t call, rating, scale, quality;
+};
+
+/* genesis.json "market" (settlement chain). Absent: the chain keeps the exchange's earlier
+ * rules (data fee to the owner, algorithm fee to the author, compute fee in CSC to the
+ * executor), so chains started before the market layer replay to the same balances. */
+struct lb_mkt_config {
+	struct lb_mkt_splits splits;
+	uint8_t platform[LB_ADDR_LEN];   /* the platform pool account */
+	uint64_t period_blocks;          /* settlement blocks per ranking period (>= 1) */
+	uint64_t quota_csc_per_asc;      /* micro-CSC allotted per micro-ASC locked */
+	uint64_t quota_periods;          /* ... spread evenly over this many periods (>= 1) */
+	uint32_t top_k;                  /* nodes paid per pool and period (>= 1) */
+	uint64_t bonus[LB_MKT_USE_COUNT][LB_MKT_ROLE_COUNT]; /* micro-CSC per party per use */
+	struct lb_mkt_weights weights[3]; /* per ranked pool (dev, data, audit) */
+	uint64_t compute_step_price;     /* micro-CSC per on-chain sandbox step */
+	uint64_t compute_cpu_ms_price;   /* micro-CSC per started 100 ms of sandbox CPU */
+	uint64_t compute_mem_mib_price;  /* micro-CSC per started MiB of sandbox peak memory */
+	uint64_t partners;               /* credit partners (genesis): the voters on splits */
+};
+
+/* Read the market configuration of a settlement state. *on = false (and *cfg zeroed) when
+ * genesis had no "market" section. */
+int lb_mkt_config_load(struct lb_state *s, struct lb_mkt_config *cfg, bool *on);
+
+/* The account a data owner's patients' shares are paid into: an address no key controls,
+ * H("LEBEN-patient-pool-v1" || owner)[0..20). docs/economy.md, "Patients". */
+void lb_mkt_patient_pool(const uint8_t owner[LB_ADDR_LEN], uint8_t out[LB_ADDR_LEN]);
+
+/* Credit (held funds: supply unchanged), mint (supply up) or burn (supply down) on a
+ * settlement state; LB_EFUNDS / LB_ERANGE with a message. asset: LB_ASC or LB_CSC. */
+int lb_mkt_credit(struct lb_state *s, const uint8_t to[LB_ADDR_LEN], int asset, uint64_t amount,
+		  struct lb_errmsg *em);
+int lb_mkt_debit(struct lb_state *s, const uint8_t from[LB_ADDR_LEN], int asset,
+		 uint64_t amount, struct lb_errmsg *em);
+int lb_mkt_supply_add(struct lb_state *s, int asset, int64_t delta, struct lb_errmsg *em);
+
+/* A paid use settled on the settlement chain: split amount (micro-ASC, already held: no
+ * supply change) by the table of `use`, credit every party, pay the bonus CSC of the use from
+ * the bonus pool (as far as it reaches), and count the use for the period's rankings (the
+ * parties in authors/algo_author → developers, owner → data nodes, audit → audit nodes).
+ * Credits into *out when out is not NULL (caller releases). */
+int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t amount,
+		  const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
+		  struct lb_errmsg *em);
+/* CSC paid for computing: burned (supply down, counted in the burned total). */
+int lb_mkt_burn_compute(struct lb_state *s, uint64_t csc, struct lb_errmsg *em);
+
+/* Count for the rankings of the period holding `height`: one node's activity in a pool. */
+struct lb_mkt_activity {
+	uint64_t calls, volume, rating_sum, rating_n, scale, quality;
+};
+int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
+			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *a);
+
+/* Metered compute fee (micro-CSC): CPU time rounded up to 100 ms units and peak memory
+ * rounded up to MiB, at the genesis unit prices; on-chain: steps x step price. */
+uint64_t lb_mkt_compute_fee(const struct lb_mkt_config *cfg, uint64_t cpu_ms,
+			    uint64_t peak_mem_bytes);
+uint64_t lb_mkt_onchain_fee(const struct lb_mkt_config *cfg, uint64_t steps);
+
+/* Register the market's settlement tx types and its genesis part. Idempotent. */
+int lb_market_register_txtypes(void);
+
+/* JSON views of a settlement state (new references): the config, pools and totals; the
+ * ranking of a closed period (LB_ENOTFOUND if not closed). */
+int lb_mkt_state_json(struct lb_state *s, json_t **out, struct lb_errmsg *em);
+int lb_mkt_ranking_json(struct lb_state *s, uint64_t period, json_t **out,
+			struct lb_errmsg *em);
+
+/* Payload builders for the CLI (appended to b). */
+int lb_mkt_fund_encode(struct lb_buf *b, unsigned pool, uint64_t amount);
+int lb_mkt_redeem_encode(struct lb_buf *b, uint64_t amount);
+int lb_mkt_period_encode(struct lb_buf *b, uint64_t period);
+int lb_mkt_propose_encode(struct lb_buf *b, const struct lb_mkt_splits *s,
+			  uint64_t expires_height);
+int lb_mkt_vote_encode(struct lb_buf *b, const uint8_t proposal[LB_HASH_LEN], bool yes);
+/* Split tables from JSON {"data-run": {"owner": ppm, ...}, ...} (uses and roles by name;
+ * an absent use keeps base's table, an absent role within a given use is 0). */
+int lb_mkt_splits_from_json(json_t *j, const struct lb_mkt_splits *base,
+			    struct lb_mkt_splits *out, struct lb_errmsg *em);
+json_t *lb_mkt_splits_to_json(const struct lb_mkt_splits *s);
 
 #endif
