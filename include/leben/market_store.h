@@ -1,8 +1,8 @@
 /*
  * The knowledge store (docs/economy.md, "The knowledge store"): published contracts and
  * registered algorithms listed with a price per call or a licence price, bought and called
- * (paid from the buyer's store wallet, split between the author, the authors of the contracts
- * it derives from and the platform pool), rated once per verified buyer, outcomes of sessions
+ * (paid from the buyer's store wallet through the market's split table for a contract or
+ * algorithm call: author, authors of the contracts it derives from, platform pool), rated once per verified buyer, outcomes of sessions
  * recorded and shown per contract version above a minimum count, a family map of derivations
  * (cycles refused) and contract templates whose verified instances point back to them.
  * Business-chain tx types 0x0370-0x037f; search over the listings with SQLite FTS5, typo
@@ -52,12 +52,6 @@ enum lb_store_outcome {
 	LB_STORE_OUT_OTHER = 6,
 };
 #define LB_STORE_OUT_KINDS 6
-
-/* Split of a paid call or licence while no governance table exists (basis points). The
- * remainder of every integer division goes to the platform pool. */
-#define LB_STORE_SHARE_AUTHOR 8000
-#define LB_STORE_SHARE_ANCESTORS 1000 /* split equally between the ancestors; author if none */
-#define LB_STORE_SHARE_POOL 1000
 
 /* One store tx payload; which fields count depends on the type (docs/economy.md lists them).
  * Encoded canonically: version byte 1, then the type's fields in the order below. */

@@ -15,6 +15,7 @@
 #include "exchange/xchg_int.h"
 #include "leben/codec.h"
 #include "leben/consortium.h"
+#include "leben/market.h"
 #include "leben/security.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -1466,6 +1467,46 @@ static int cited_result(struct lb_apply_ctx *c, const struct lb_escrow_cite *p,
 
 DECODE_CHECK(check_cite, lb_escrow_cite, lb_escrow_cite_decode)
 
+/* Pay a released escrow. With a genesis "market" section (docs/economy.md): the data fee by
+ * the data-run split table and the algorithm fee by the algorithm-call table (owner, the
+ * owner's patient pool, algorithm author, executor, platform pool), and the compute fee (CSC)
+ * burned; without one, the earlier rule: each fee to its one party. */
+static int release_pay(struct lb_apply_ctx *c, const struct lb_xchg_terms *t)
+{
+	struct lb_mkt_config mc;
+	struct lb_mkt_parties p;
+	uint8_t pool[1][LB_ADDR_LEN];
+	bool on;
+	int rc = lb_mkt_config_load(c->state, &mc, &on);
+	if (rc)
+		return lb_errf(c->em, rc, "reading the market configuration failed");
+	if (!on)
+		return (rc = bal_credit(c, t->owner, t->data_fee, 0)) ||
+				       (rc = bal_credit(c, t->author, t->algo_fee, 0))
+			       ? rc
+			       : bal_credit(c, t->executor, 0, t->compute_fee);
+	memset(&p, 0, sizeof p);
+	p.has_owner = true;
+	memcpy(p.owner, t->owner, LB_ADDR_LEN);
+	lb_mkt_patient_pool(t->owner, pool[0]);
+	p.patients = (const uint8_t(*)[LB_ADDR_LEN])pool;
+	p.n_patients = 1;
+	p.has_algo_author = !is_zero(t->author, LB_ADDR_LEN);
+	memcpy(p.algo_author, t->author, LB_ADDR_LEN);
+	p.has_executor = true;
+	memcpy(p.executor, t->executor, LB_ADDR_LEN);
+	memcpy(p.platform, mc.platform, LB_ADDR_LEN);
+	if (t->data_fee &&
+	    (rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_DATA_RUN, t->data_fee, &p, NULL,
+				c->em)))
+		return rc;
+	if (t->algo_fee &&
+	    (rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_ALGO, t->algo_fee, &p, NULL,
+				c->em)))
+		return rc;
+	return lb_mkt_burn_compute(c->state, t->compute_fee, c->em);
+}
+
 static int apply_release(struct lb_apply_ctx *c)
 {
 	struct lb_escrow_cite p;
@@ -1491,9 +1532,7 @@ static int apply_release(struct lb_apply_ctx *c)
 			       "the executor claimed result %s on this chain but the business chain "
 			       "records %s",
 			       HEX(r.result_hash), HEX(res.result_hash));
-	if ((rc = bal_credit(c, r.terms.owner, r.terms.data_fee, 0)) ||
-	    (rc = bal_credit(c, r.terms.author, r.terms.algo_fee, 0)) ||
-	    (rc = bal_credit(c, r.terms.executor, 0, r.terms.compute_fee)))
+	if ((rc = release_pay(c, &r.terms)))
 		return rc;
 	r.status = XESC_RELEASED;
 	memcpy(r.result_hash, res.result_hash, LB_HASH_LEN);

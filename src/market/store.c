@@ -13,6 +13,7 @@
 #include "leben/codec.h"
 #include "leben/exchange.h"
 #include "leben/knowledge_chain.h"
+#include "leben/market.h"
 #include "market/store_int.h"
 
 static bool zero32(const uint8_t *p)
@@ -179,8 +180,11 @@ int store_ancestors(struct lb_state *s, const struct store_listing *r,
 	return rc;
 }
 
-/* Pay amount from payer to the parties of listing r (store_split). LB_EFUNDS when the
- * payer's wallet is short; nothing written then. */
+/* Pay amount from payer to the parties of listing r through the split table of its kind of
+ * use (contract call or algorithm call; the default tables of lb_mkt_splits_default until the
+ * business chain carries the governed ones): author(s), the ancestors' authors, and the
+ * platform pool for every share nobody fills here (executor, audit) and every remainder.
+ * LB_EFUNDS when the payer's wallet is short; nothing written then. */
 static int pay(struct lb_apply_ctx *c, struct store_listing *r, uint64_t amount, const char *what)
 {
 	uint64_t have;
@@ -197,40 +201,43 @@ static int pay(struct lb_apply_ctx *c, struct store_listing *r, uint64_t amount,
 	size_t nanc;
 	if ((rc = store_ancestors(c->state, r, anc, NULL, &nanc)))
 		return lb_errf(c->em, rc, "reading the family of '%s' failed", r->title);
-	struct store_split sp;
-	store_split(amount, r->author, (const uint8_t(*)[LB_ADDR_LEN])anc, nanc, &sp);
-	if ((rc = lb_state_put_u64(c->state, NS_WALLET, c->sender_addr, LB_ADDR_LEN, have - amount)))
-		return rc;
-	for (size_t i = 0; i < sp.n; i++)
-		if (sp.amount[i] && (rc = wallet_add(c->state, sp.to[i], sp.amount[i])))
-			return lb_errf(c->em, rc, "crediting %s failed", ADDR(sp.to[i]));
+	struct lb_mkt_credits cr;
+	if ((rc = store_split(amount, r, (const uint8_t(*)[LB_ADDR_LEN])anc, nanc, &cr, c->em)))
+		goto out;
+	if ((rc = lb_state_put_u64(c->state, NS_WALLET, c->sender_addr, LB_ADDR_LEN,
+				   have - amount)))
+		goto out;
+	for (size_t i = 0; i < cr.n; i++)
+		if ((rc = wallet_add(c->state, cr.v[i].to, cr.v[i].amount))) {
+			rc = lb_errf(c->em, rc, "crediting %s failed", ADDR(cr.v[i].to));
+			goto out;
+		}
 	r->revenue += amount;
-	return LB_OK;
+out:
+	lb_mkt_credits_release(&cr);
+	return rc;
 }
 
-void store_split(uint64_t amount, const uint8_t author[LB_ADDR_LEN],
-		 const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct store_split *sp)
+int store_split(uint64_t amount, const struct store_listing *r,
+		const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct lb_mkt_credits *out,
+		struct lb_errmsg *em)
 {
-	/* 128-bit free: amount <= 2^63, shares <= 10000 -> split the product in two */
-	uint64_t a_share = amount / 10000 * LB_STORE_SHARE_AUTHOR +
-			   amount % 10000 * LB_STORE_SHARE_AUTHOR / 10000;
-	uint64_t anc_share = amount / 10000 * LB_STORE_SHARE_ANCESTORS +
-			     amount % 10000 * LB_STORE_SHARE_ANCESTORS / 10000;
-	sp->n = 0;
-	if (nanc == 0) {
-		a_share += anc_share;
-		anc_share = 0;
+	struct lb_mkt_splits t;
+	struct lb_mkt_parties p;
+	memset(&p, 0, sizeof p);
+	lb_mkt_splits_default(&t);
+	unsigned use = r->kind == LB_STORE_ALGORITHM ? LB_MKT_USE_ALGO : LB_MKT_USE_CONTRACT;
+	if (use == LB_MKT_USE_ALGO) {
+		p.has_algo_author = true;
+		memcpy(p.algo_author, r->author, LB_ADDR_LEN);
+	} else {
+		p.authors = (const uint8_t(*)[LB_ADDR_LEN])r->author;
+		p.n_authors = 1;
+		p.ancestors = anc;
+		p.n_ancestors = nanc;
 	}
-	memcpy(sp->to[sp->n], author, LB_ADDR_LEN);
-	sp->amount[sp->n++] = a_share;
-	uint64_t each = nanc ? anc_share / nanc : 0;
-	for (size_t i = 0; i < nanc; i++) {
-		memcpy(sp->to[sp->n], anc[i], LB_ADDR_LEN);
-		sp->amount[sp->n++] = each;
-	}
-	uint64_t paid = a_share + each * nanc;
-	lb_store_pool_addr(sp->to[sp->n]);
-	sp->amount[sp->n++] = amount - paid; /* pool share and every remainder */
+	lb_store_pool_addr(p.platform);
+	return lb_mkt_split_apply(&t.use[use], use, amount, &p, out, em);
 }
 
 /* ---- store.list --------------------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #ifndef LEBEN_MARKET_STORE_INT_H
 #define LEBEN_MARKET_STORE_INT_H
 
+#include "leben/market.h"
 #include "leben/market_store.h"
 
 /* Business-chain state namespaces (docs/economy.md, "The knowledge store: on the chain"). */
@@ -50,14 +51,11 @@ int store_ancestors(struct lb_state *s, const struct store_listing *r,
 		    uint8_t out[][LB_ADDR_LEN], uint8_t ids[][LB_HASH_LEN], size_t *n);
 const char *store_hex(char *out, const uint8_t *p);
 
-/* Who gets what of a payment: author, each ancestor's author, the platform pool (last). */
-struct store_split {
-	size_t n;
-	uint8_t to[LB_STORE_ANCESTORS_MAX + 2][LB_ADDR_LEN];
-	uint64_t amount[LB_STORE_ANCESTORS_MAX + 2];
-};
-void store_split(uint64_t amount, const uint8_t author[LB_ADDR_LEN],
-		 const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct store_split *sp);
+/* The credits of a payment for listing r (its kind's split table; ancestors' authors nearest
+ * first). Release out with lb_mkt_credits_release, also on error. */
+int store_split(uint64_t amount, const struct store_listing *r,
+		const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct lb_mkt_credits *out,
+		struct lb_errmsg *em);
 
 /* store_tmpl.c */
 int store_apply_template(struct lb_apply_ctx *c);

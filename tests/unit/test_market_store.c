@@ -318,7 +318,8 @@ static void test_store(void **state)
 	memcpy(q.item, chest, 32);
 	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "no licence price", "licence of per-call");
 
-	/* a paid call: d 80 %, a (ancestor) 10 %, pool 10 % */
+	/* a paid call through the contract-call split table: author d 60 %, ancestor a 15 %,
+	 * the pool the rest (its 10 %, and executor's and audit's shares nobody fills here) */
 	uint8_t pool[LB_ADDR_LEN];
 	lb_store_pool_addr(pool);
 	memset(&q, 0, sizeof q);
@@ -327,18 +328,18 @@ static void test_store(void **state)
 	q.max_price = 3000000;
 	accepted_tx(f, &f->b, &f->nb, &q, call1);
 	assert_int_equal(wallet(f, f->addr_b), 97000000);
-	assert_int_equal(wallet(f, f->addr_d), 2400000);
-	assert_int_equal(wallet(f, f->addr_a), 300000);
-	assert_int_equal(wallet(f, pool), 300000);
-	/* a licence: no ancestors, a 90 %, pool 10 %; then calls are free */
+	assert_int_equal(wallet(f, f->addr_d), 1800000);
+	assert_int_equal(wallet(f, f->addr_a), 450000);
+	assert_int_equal(wallet(f, pool), 750000);
+	/* a licence: no ancestors, a 60 %, the pool 40 %; then calls are free */
 	memset(&q, 0, sizeof q);
 	q.type = LB_TX_STORE_BUY;
 	memcpy(q.item, hyp, 32);
 	q.max_price = 30000000;
 	accepted_tx(f, &f->b, &f->nb, &q, NULL);
 	assert_int_equal(wallet(f, f->addr_b), 67000000);
-	assert_int_equal(wallet(f, f->addr_a), 300000 + 27000000);
-	assert_int_equal(wallet(f, pool), 300000 + 3000000);
+	assert_int_equal(wallet(f, f->addr_a), 450000 + 18000000);
+	assert_int_equal(wallet(f, pool), 750000 + 12000000);
 	refused_tx(f, &f->b, f->nb, &q, LB_EEXISTS, "already holds a licence", "second licence");
 	q.type = LB_TX_STORE_CALL;
 	q.max_price = 0;
