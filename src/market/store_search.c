@@ -307,20 +307,48 @@ static bool add_group(struct lb_store_index *x, const char *term, struct lb_buf 
 	return found;
 }
 
-/* Does the index hold this word (after stemming)? */
-static bool known(struct lb_store_index *x, const char *w)
+/* Listings matching FTS5 expression q (0 on a bad expression). */
+static size_t count_matches(struct lb_store_index *x, const char *q)
 {
 	sqlite3_stmt *st = NULL;
-	char q[128];
-	snprintf(q, sizeof q, "\"%s\"", w);
-	bool k = false;
-	if (sqlite3_prepare_v2(x->db, "SELECT 1 FROM doc WHERE doc MATCH ? LIMIT 1", -1, &st,
+	size_t n = 0;
+	if (sqlite3_prepare_v2(x->db, "SELECT count(*) FROM doc WHERE doc MATCH ?", -1, &st,
 			       NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-		k = sqlite3_step(st) == SQLITE_ROW;
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = (size_t)sqlite3_column_int64(st, 0);
 	}
 	sqlite3_finalize(st);
-	return k;
+	return n;
+}
+
+/* Does the index hold this word (after stemming), or match this expression? */
+static bool known(struct lb_store_index *x, const char *w)
+{
+	char q[256];
+	if (w[0] == '"')
+		return count_matches(x, w) > 0;
+	snprintf(q, sizeof q, "\"%s\"", w);
+	return count_matches(x, q) > 0;
+}
+
+/* Synonym groups with a one-word term close to an unknown word: add their terms. */
+static void add_syn_typos(struct lb_store_index *x, const char *w, struct lb_buf *b, bool *first)
+{
+	size_t n = strlen(w);
+	int max = n >= 7 ? 2 : n >= 4 ? 1 : 0;
+	if (!max)
+		return;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(x->db, "SELECT term FROM syn WHERE instr(term, ' ') = 0", -1, &st,
+			       NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		if (edits(w, t) <= max)
+			add_group(x, t, b, first);
+	}
+	sqlite3_finalize(st);
 }
 
 /* Terms of the index close to an unknown word. */
@@ -370,10 +398,13 @@ int lb_store_index_search(struct lb_store_index *x, const char *query, size_t li
 		if (k)
 			nw++;
 	}
-	struct lb_buf b;
-	lb_buf_init(&b, 1u << 20);
-	bool first = true;
+	/* one clause per concept (a synonym group, a word and its near spellings) */
+	struct lb_buf cl[MAXW];
+	size_t ncl = 0;
 	for (size_t i = 0; i < nw; i++) {
+		struct lb_buf *c = &cl[ncl];
+		bool first = true;
+		lb_buf_init(c, 1u << 18);
 		/* longest phrase of up to four words that is a synonym term */
 		size_t used = 0;
 		for (size_t len = 4; len >= 2 && !used; len--) {
@@ -385,23 +416,40 @@ int lb_store_index_search(struct lb_store_index *x, const char *query, size_t li
 				if (k + 1 < len)
 					strcat(phrase, " ");
 			}
-			if (add_group(x, phrase, &b, &first))
+			if (add_group(x, phrase, c, &first))
 				used = len;
 		}
-		if (used) {
+		if (used)
 			i += used - 1;
-			continue;
+		else if (!is_stop(words[i])) {
+			const char *w = words[i];
+			bool grp = add_group(x, w, c, &first);
+			bool k = known(x, w);
+			if (!grp || k)
+				add_term(c, w, &first);
+			if (!grp && !k) {
+				add_syn_typos(x, w, c, &first);
+				add_typos(x, w, c, &first);
+			}
 		}
-		const char *w = words[i];
-		if (is_stop(w))
-			continue;
-		bool grp = add_group(x, w, &b, &first);
-		if (!grp || known(x, w))
-			add_term(&b, w, &first);
-		if (!grp && !known(x, w))
-			add_typos(x, w, &b, &first);
+		if (!first && known(x, (const char *)c->data))
+			ncl++;
+		else
+			lb_buf_release(c);
 	}
-	if (first) {
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 20);
+	/* every concept the index knows must match; if no listing has them all, any may */
+	for (size_t k = 0; k < ncl; k++)
+		lb_buf_addf(&b, "%s(%s)", k ? " AND " : "", (const char *)cl[k].data);
+	if (ncl > 1 && count_matches(x, (const char *)b.data) == 0) {
+		lb_buf_reset(&b);
+		for (size_t k = 0; k < ncl; k++)
+			lb_buf_addf(&b, "%s(%s)", k ? " OR " : "", (const char *)cl[k].data);
+	}
+	for (size_t k = 0; k < ncl; k++)
+		lb_buf_release(&cl[k]);
+	if (ncl == 0) {
 		lb_buf_release(&b);
 		return LB_OK; /* nothing to look for */
 	}
