@@ -115,6 +115,20 @@ int api_xchg_audits(const struct api_call *c, json_t **out, unsigned *status, st
 int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 
+/* routes_store.c (docs/api.md, "Knowledge store") */
+int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+int api_store_listing(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em);
+int api_store_family(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+int api_store_template(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+int api_store_wallet(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+int api_store_search(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 

@@ -1,0 +1,163 @@
+/*
+ * The knowledge store's API routes (docs/api.md, "Knowledge store"): listing pages sorted by
+ * rating, price or calls, one listing, its family tree, a template, a store wallet, and the
+ * natural-language search (an FTS5 index built from the chain's listings, rebuilt when their
+ * number changes).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "leben/market_store.h"
+
+static int param_hash(const struct api_call *c, const char *what, uint8_t id[LB_HASH_LEN],
+		      struct lb_errmsg *em)
+{
+	char hex[2 * LB_HASH_LEN + 2];
+	if (api_param_copy(c->params, 0, hex, sizeof hex) || lb_hex_decode(id, LB_HASH_LEN, hex))
+		return lb_errf(em, LB_EMALFORMED, "'%.*s' is not %s: expected 64 hex digits",
+			       (int)(c->params->len[0] > 80 ? 80 : c->params->len[0]),
+			       c->params->val[0], what);
+	return LB_OK;
+}
+
+static int num_arg(const struct api_call *c, const char *name, size_t max, size_t *out,
+		   struct lb_errmsg *em)
+{
+	const char *v = c->arg(c->conn, name);
+	if (!v)
+		return LB_OK;
+	char *end;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (!*v || *end || *v == '-' || n > max)
+		return lb_errf(em, LB_EMALFORMED, "%s=%.20s: use a whole number from 0 to %zu", name,
+			       v, max);
+	*out = (size_t)n;
+	return LB_OK;
+}
+
+/* GET /v1/store/listings?offset=&limit=&sort=rating|price|calls|new&specialty=&kind= */
+int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em)
+{
+	struct lb_store_query q = {.sort = c->arg(c->conn, "sort"),
+				   .specialty = c->arg(c->conn, "specialty")};
+	const char *kind = c->arg(c->conn, "kind");
+	int rc;
+	if ((rc = num_arg(c, "offset", (size_t)1 << 40, &q.offset, em)) ||
+	    (rc = num_arg(c, "limit", 1000, &q.limit, em)))
+		return rc;
+	if (kind) {
+		if (!strcmp(kind, "contract"))
+			q.kind = LB_STORE_CONTRACT;
+		else if (!strcmp(kind, "algorithm"))
+			q.kind = LB_STORE_ALGORITHM;
+		else
+			return lb_errf(em, LB_EINVALID, "kind=%.20s: use contract or algorithm", kind);
+	}
+	return lb_store_listings_json(c->ledger, &q, out, em);
+}
+
+int api_store_listing(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_hash(c, "a listing id", id, em);
+	return rc ? rc : lb_store_listing_json(c->ledger, id, out, em);
+}
+
+int api_store_family(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_hash(c, "a listing id", id, em);
+	return rc ? rc : lb_store_family_json(c->ledger, id, out, em);
+}
+
+int api_store_template(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = param_hash(c, "a template id", id, em);
+	return rc ? rc : lb_store_template_json(c->ledger, id, out, em);
+}
+
+int api_store_wallet(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em)
+{
+	char text[LB_ADDR_TEXT_LEN + 8];
+	uint8_t a[LB_ADDR_LEN];
+	if (api_param_copy(c->params, 0, text, sizeof text) || lb_addr_decode(a, text, em))
+		return lb_errf(em, LB_EMALFORMED, "not an account address (lb1...)");
+	return lb_store_wallet_json(c->ledger, a, out, em);
+}
+
+/* The node's search index, rebuilt when the number of listings changes. */
+static pthread_mutex_t idx_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lb_store_index *idx;
+static uint64_t idx_count = UINT64_MAX;
+static json_t *idx_docs; /* id -> listing document */
+
+/* GET /v1/store/search?q=TEXT&limit=N */
+int api_store_search(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em)
+{
+	const char *q = c->arg(c->conn, "q");
+	size_t limit = 20;
+	int rc;
+	if (!q)
+		return lb_errf(em, LB_EINVALID, "search needs q=TEXT");
+	if ((rc = num_arg(c, "limit", 1000, &limit, em)))
+		return rc;
+	json_t *docs = NULL;
+	uint64_t n = 0;
+	if ((rc = lb_store_documents_json(c->ledger, &docs, &n, em)))
+		return rc;
+	pthread_mutex_lock(&idx_lock);
+	if (n != idx_count) {
+		lb_store_index_close(idx);
+		idx = NULL;
+		json_decref(idx_docs);
+		idx_docs = json_object();
+		if ((rc = lb_store_index_open(&idx, em)))
+			goto out;
+		size_t i;
+		json_t *d;
+		json_array_foreach(docs, i, d)
+		{
+			if ((rc = lb_store_index_put(idx, d, em)))
+				goto out;
+			json_object_set(idx_docs, json_string_value(json_object_get(d, "id")), d);
+		}
+		idx_count = n;
+	}
+	struct lb_store_hit *hits = NULL;
+	size_t nh = 0;
+	struct lb_buf exp;
+	lb_buf_init(&exp, 1u << 20);
+	if (!(rc = lb_store_index_search(idx, q, limit, &hits, &nh, &exp, em))) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < nh; i++) {
+			json_t *d = json_deep_copy(json_object_get(idx_docs, hits[i].id));
+			if (!d)
+				continue;
+			json_object_set_new(d, "score", json_real(hits[i].score));
+			json_array_append_new(arr, d);
+		}
+		*out = json_pack("{s:s,s:s,s:o}", "query", q, "expanded",
+				 exp.data ? (const char *)exp.data : "", "results", arr);
+	}
+	lb_buf_release(&exp);
+	lb_free(hits);
+out:
+	if (rc) {
+		lb_store_index_close(idx);
+		idx = NULL;
+		idx_count = UINT64_MAX;
+	}
+	pthread_mutex_unlock(&idx_lock);
+	json_decref(docs);
+	return rc;
+}
