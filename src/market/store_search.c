@@ -164,7 +164,8 @@ int lb_store_index_open(struct lb_store_index **out, struct lb_errmsg *em)
 		       "CREATE VIRTUAL TABLE vocab USING fts5vocab(doc, 'row');"
 		       "CREATE TABLE grp(id INTEGER PRIMARY KEY);"
 		       "CREATE TABLE syn(term TEXT PRIMARY KEY, grp INTEGER);"
-		       "CREATE INDEX syn_grp ON syn(grp);",
+		       "CREATE INDEX syn_grp ON syn(grp);"
+		       "CREATE TABLE ids(id TEXT PRIMARY KEY, docid INTEGER);",
 		       em)))
 		goto fail;
 	for (size_t i = 0; i < sizeof builtin_syn / sizeof builtin_syn[0]; i++) {
@@ -218,19 +219,26 @@ int lb_store_index_put(struct lb_store_index *x, const json_t *d, struct lb_errm
 		snprintf(codes + used, sizeof codes - used, "%.*s %s %s ", (int)(bar - s), s, cat,
 			 bar + 1);
 	}
-	sqlite3_stmt *del = NULL, *ins = NULL;
-	int rc = LB_OK, found = 0;
-	if (sqlite3_prepare_v2(x->db, "DELETE FROM doc WHERE id = ?", -1, &del, NULL) ||
+	sqlite3_stmt *find = NULL, *del = NULL, *ins = NULL, *map = NULL;
+	int rc = LB_OK;
+	bool found = false;
+	if (sqlite3_prepare_v2(x->db, "SELECT docid FROM ids WHERE id = ?", -1, &find, NULL) ||
+	    sqlite3_prepare_v2(x->db, "DELETE FROM doc WHERE rowid = ?", -1, &del, NULL) ||
 	    sqlite3_prepare_v2(x->db,
 			       "INSERT INTO doc(id,title,specialty,description,codes) "
 			       "VALUES(?,?,?,?,?)",
-			       -1, &ins, NULL)) {
+			       -1, &ins, NULL) ||
+	    sqlite3_prepare_v2(x->db, "INSERT OR REPLACE INTO ids(id, docid) VALUES(?,?)", -1, &map,
+			       NULL)) {
 		rc = lb_errf(em, LB_EIO, "store index: %s", sqlite3_errmsg(x->db));
 		goto out;
 	}
-	sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC);
-	sqlite3_step(del);
-	found = sqlite3_changes(x->db);
+	sqlite3_bind_text(find, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(find) == SQLITE_ROW) {
+		found = true;
+		sqlite3_bind_int64(del, 1, sqlite3_column_int64(find, 0));
+		sqlite3_step(del);
+	}
 	const char *f[] = {"title", "specialty", "description"};
 	sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
 	for (int k = 0; k < 3; k++) {
@@ -238,13 +246,21 @@ int lb_store_index_put(struct lb_store_index *x, const json_t *d, struct lb_errm
 		sqlite3_bind_text(ins, 2 + k, v ? v : "", -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_text(ins, 5, codes, -1, SQLITE_STATIC);
-	if (sqlite3_step(ins) != SQLITE_DONE)
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		rc = lb_errf(em, LB_EIO, "store index: %s", sqlite3_errmsg(x->db));
+		goto out;
+	}
+	sqlite3_bind_text(map, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(map, 2, sqlite3_last_insert_rowid(x->db));
+	if (sqlite3_step(map) != SQLITE_DONE)
 		rc = lb_errf(em, LB_EIO, "store index: %s", sqlite3_errmsg(x->db));
 	else if (!found)
 		x->count++;
 out:
+	sqlite3_finalize(find);
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(map);
 	return rc;
 }
 

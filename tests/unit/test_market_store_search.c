@@ -48,6 +48,10 @@ static void test_search_quality(void **state)
 				json_object_get(d, "key"));
 	}
 	assert_true(lb_store_index_count(x) >= 100);
+	/* putting a listing again replaces it */
+	size_t before = lb_store_index_count(x);
+	assert_lb_ok(lb_store_index_put(x, json_array_get(ls, 0), &em));
+	assert_int_equal(lb_store_index_count(x), before);
 	assert_true(json_array_size(qs) >= 30);
 	size_t tp = 0, hits_total = 0, rel_total = 0;
 	json_t *q;
