@@ -32,6 +32,7 @@
 	X("sandbox", cmd_sandbox, "run an algorithm over a table in the sandbox, under a release policy") \
 	X("compute", cmd_compute, "run small agreed computations on the chain (on-chain sandbox)") \
 	X("study", cmd_study, "run a study over several owners' tables by secure aggregation") \
+	X("store", cmd_store, "the knowledge store: list, search, buy, call, rate contracts") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {
