@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""The knowledge store through a real node and the CLI: contracts published and listed with
+prices, codes and a family; each refusal (listing or price change by a non-author, a call
+without enough in the wallet, a rating by a non-buyer and a second rating, a derivation
+cycle, a failing template instance) is refused with its own error and changes nothing; a paid
+call lands in the author's and the ancestor's wallets with the amounts of the contract-call
+split table computed here; outcomes are hidden below the minimum; search finds a listing
+through a typo; a template instance is verified, published and listed; `leben verify` replays
+the chains afterwards."""
+
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
+
+EX = os.path.join(ROOT, "examples", "contracts")
+TMPL = os.path.join(ROOT, "tests", "data", "store", "hypertension.tmpl")
+
+
+def wallet(node, key):
+    st, w = node.get("/v1/store/wallets/" + node.address(key))
+    return w.get("wallet") if st == 200 else None
+
+
+def listings(node):
+    st, j = node.get("/v1/store/listings?limit=1000")
+    return json.dumps(j, sort_keys=True)
+
+
+def main():
+    t = Tap()
+    tmp = tempfile.mkdtemp(prefix="leben-store-")
+    node = Node(demo=True)
+    try:
+        gpath = os.path.join(node.home, "genesis.json")
+        with open(gpath) as f:
+            g = json.load(f)
+        g["store_wallets"] = [{"address": node.address("bob"), "asc": 50},
+                              {"address": node.address("alice"), "asc": "0.1"}]
+        with open(gpath, "w") as f:
+            json.dump(g, f)
+        node.start()
+        t.eq(wallet(node, "bob"), 50000000, "genesis fills the store wallet")
+
+        def publish(path, key):
+            r, j = node.cli_json(["contract", "publish", path, "--key", key])
+            t.eq(r.returncode, 0, "publish %s" % os.path.basename(path))
+            return (j or {}).get("contract")
+
+        hyp = publish(os.path.join(EX, "hypertension.pf"), "clinic")
+        chest = publish(os.path.join(EX, "chest_pain.pf"), "alice")
+
+        # ---- listing ----
+        add_hyp = ["store", "add", hyp, "--title", "Hypertension diagnosis and follow-up",
+                   "--specialty", "cardiology", "--price-call", "1", "--price-licence", "20",
+                   "--codes", "icd10|I10,snomed|38341003",
+                   "--description", "Clinic and ambulatory blood pressure, treatment reviews"]
+        before = listings(node)
+        r = node.cli(add_hyp + ["--from", "bob"])
+        t.ok(r.returncode == 1 and "only its author may list it" in r.stderr
+             and "LB_EUNAUTH" in r.stderr, "a non-author may not list", r.stderr)
+        r = node.cli(add_hyp[:-2] + ["--codes", "snomed|38341004", "--from", "clinic"])
+        t.ok(r.returncode == 1 and "check digit" in r.stderr, "a bad SNOMED code is refused",
+             r.stderr)
+        t.eq(listings(node), before, "refused listings changed nothing")
+        r = node.cli(add_hyp + ["--from", "clinic"])
+        t.eq(r.returncode, 0, "the author lists the contract " + r.stderr)
+        r = node.cli(["store", "add", chest, "--title", "Chest pain assessment",
+                      "--specialty", "cardiology", "--price-call", "3", "--codes", "icd10|R07.4",
+                      "--description", "Acute chest pain, ECG and troponin, same-day referral",
+                      "--parent", hyp, "--relation", "extend", "--from", "alice"])
+        t.eq(r.returncode, 0, "a derived contract is listed with its parent " + r.stderr)
+
+        # ---- refusals, nothing changed ----
+        before = listings(node)
+        w_before = (wallet(node, "bob"), wallet(node, "alice"), wallet(node, "clinic"))
+        r = node.cli(["store", "price", hyp, "--price-call", "0.5", "--from", "bob"])
+        t.ok(r.returncode == 1 and "only the author" in r.stderr, "price change by a non-author",
+             r.stderr)
+        r = node.cli(["store", "call", chest, "--from", "alice"])
+        t.ok(r.returncode == 1 and "LB_EFUNDS" in r.stderr and "holds 100000" in r.stderr,
+             "a call without enough in the wallet", r.stderr)
+        r = node.cli(["store", "rate", chest, "5", "great", "--from", "alice"])
+        t.ok(r.returncode == 1 and "only verified buyers rate" in r.stderr,
+             "a rating by a non-buyer", r.stderr)
+        r = node.cli(["store", "derive", hyp, "--parent", chest, "--relation", "fork",
+                      "--from", "clinic"])
+        t.ok(r.returncode == 1 and "derivation cycle" in r.stderr, "a derivation cycle", r.stderr)
+        t.eq(listings(node), before, "the refusals changed no listing")
+        t.eq((wallet(node, "bob"), wallet(node, "alice"), wallet(node, "clinic")), w_before,
+             "the refusals changed no wallet")
+
+        # ---- a paid call: contract-call table, computed here ----
+        price = 3000000
+        author, ancestors = price * 600000 // 1000000, price * 150000 // 1000000
+        r, j = node.cli_json(["store", "call", chest, "--from", "bob"])
+        t.eq(r.returncode, 0, "bob pays a call " + r.stderr)
+        call_id = (j or {}).get("id")
+        t.eq(wallet(node, "bob"), 50000000 - price, "the price left bob's wallet")
+        t.eq(wallet(node, "alice"), 100000 + author, "the author got 60 %")
+        t.eq(wallet(node, "clinic"), ancestors, "the ancestor's author got 15 %")
+
+        # ---- ratings ----
+        r = node.cli(["store", "rate", chest, "4", "clear and quick", "--from", "bob"])
+        t.eq(r.returncode, 0, "a verified buyer rates " + r.stderr)
+        r = node.cli(["store", "rate", chest, "5", "again", "--from", "bob"])
+        t.ok(r.returncode == 1 and "already rated" in r.stderr, "a second rating", r.stderr)
+
+        # ---- outcome ----
+        r = node.cli(["store", "outcome", call_id or "", "referral-confirmed", "--from", "bob"])
+        t.eq(r.returncode, 0, "the caller records the outcome " + r.stderr)
+        st, one = node.get("/v1/store/listings/" + chest)
+        t.eq((one.get("calls"), one.get("ratings"), one.get("rating")), (1, 1, 4.0),
+             "calls and ratings counted")
+        t.ok(one.get("outcomes", {}).get("recorded") is None,
+             "outcome statistics hidden below the minimum", one.get("outcomes"))
+        t.eq(one.get("outcomes", {}).get("minimum"), 10, "the minimum is shown")
+
+        # ---- browsing, family, search ----
+        st, page = node.get("/v1/store/listings?sort=calls&limit=1")
+        t.eq((page.get("total"), page["listings"][0]["id"]), (2, chest),
+             "sort by calls, paginated")
+        st, page = node.get("/v1/store/listings?sort=price&offset=1&limit=1")
+        t.eq(page["listings"][0]["id"], chest, "sort by price (cheapest first), second page")
+        r, fam = node.cli_json(["store", "family", chest])
+        t.ok(fam and fam["root"] == hyp and fam["tree"]["children"][0]["id"] == chest,
+             "the family tree from its root", fam)
+        r, s = node.cli_json(["store", "search", "chset pian"])
+        t.ok(s and s["results"] and s["results"][0]["id"] == chest,
+             "search finds the listing through typos", s)
+        r, s = node.cli_json(["store", "search", "high blood pressure"])
+        t.ok(s and s["results"] and s["results"][0]["id"] == hyp,
+             "search finds the listing through a synonym", s)
+
+        # ---- template ----
+        r = node.cli(["store", "template", "add", TMPL, "--title", "Hypertension, target systolic",
+                      "--from", "clinic"])
+        t.eq(r.returncode, 0, "a template is registered " + r.stderr)
+        tid = r.stdout.split()[1] if r.returncode == 0 else ""
+        out = os.path.join(tmp, "inst.pf")
+        r, inst = node.cli_json(["store", "template", "instantiate", tid, "--params",
+                                 '{"target": 150}', "--out", out])
+        t.eq(r.returncode, 0, "an instance is filled and verified " + r.stderr)
+        ihash = publish(out, "clinic")
+        t.eq(ihash, (inst or {}).get("contract"), "the published instance is the verified one")
+        r = node.cli(["store", "add", ihash or "", "--title", "Hypertension to 150",
+                      "--price-call", "0.5", "--template", tid, "--params", '{"target": 150}',
+                      "--from", "clinic"])
+        t.eq(r.returncode, 0, "the instance is listed pointing back to its template " + r.stderr)
+        st, tj = node.get("/v1/store/templates/" + tid)
+        t.eq(tj.get("instances"), [ihash], "the template lists its instance")
+        r = node.cli(["store", "template", "instantiate", tid, "--params", '{"target": 400}',
+                      "--out", os.path.join(tmp, "bad.pf")])
+        t.ok(r.returncode == 1 and "fails verification" in r.stderr,
+             "a failing instance is refused with the verifier's finding", r.stderr)
+        t.ok(not os.path.exists(os.path.join(tmp, "bad.pf")), "and nothing is written")
+
+        node.stop()
+        r = run_cli(["verify", "--home", node.home])
+        t.eq(r.returncode, 0, "leben verify replays every block after the store txs " + r.stderr)
+    finally:
+        node.cleanup()
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
