@@ -12,17 +12,6 @@
 #include "api/api_int.h"
 #include "leben/market_store.h"
 
-static int param_hash(const struct api_call *c, const char *what, uint8_t id[LB_HASH_LEN],
-		      struct lb_errmsg *em)
-{
-	char hex[2 * LB_HASH_LEN + 2];
-	if (api_param_copy(c->params, 0, hex, sizeof hex) || lb_hex_decode(id, LB_HASH_LEN, hex))
-		return lb_errf(em, LB_EMALFORMED, "'%.*s' is not %s: expected 64 hex digits",
-			       (int)(c->params->len[0] > 80 ? 80 : c->params->len[0]),
-			       c->params->val[0], what);
-	return LB_OK;
-}
-
 static int num_arg(const struct api_call *c, const char *name, size_t max, size_t *out,
 		   struct lb_errmsg *em)
 {
@@ -60,28 +49,31 @@ int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
 	return lb_store_listings_json(c->ledger, &q, out, em);
 }
 
+/* GET of one store object by the 32-byte id in the path. */
+static int by_id(const struct api_call *c, json_t **out, struct lb_errmsg *em, const char *what,
+		 int (*view)(struct lb_ledger *, const uint8_t *, json_t **, struct lb_errmsg *))
+{
+	uint8_t id[LB_HASH_LEN];
+	int rc = api_param_hash(c->params, 0, what, id, em);
+	return rc ? rc : view(c->ledger, id, out, em);
+}
+
 int api_store_listing(const struct api_call *c, json_t **out, unsigned *status,
 		      struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_hash(c, "a listing id", id, em);
-	return rc ? rc : lb_store_listing_json(c->ledger, id, out, em);
+	return by_id(c, out, em, "a listing id", lb_store_listing_json);
 }
 
 int api_store_family(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_hash(c, "a listing id", id, em);
-	return rc ? rc : lb_store_family_json(c->ledger, id, out, em);
+	return by_id(c, out, em, "a listing id", lb_store_family_json);
 }
 
 int api_store_template(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em)
 {
-	uint8_t id[LB_HASH_LEN];
-	int rc = param_hash(c, "a template id", id, em);
-	return rc ? rc : lb_store_template_json(c->ledger, id, out, em);
+	return by_id(c, out, em, "a template id", lb_store_template_json);
 }
 
 int api_store_wallet(const struct api_call *c, json_t **out, unsigned *status,

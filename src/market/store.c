@@ -73,18 +73,41 @@ int store_listing_put(struct lb_state *s, const struct store_listing *r)
 	return rc;
 }
 
-int store_listing_get(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct store_listing *r)
+int store_record(struct lb_state *s, const char *ns, const uint8_t *key, size_t klen,
+		 const char *what, struct lb_dec *d)
 {
 	const uint8_t *v;
 	size_t n;
-	int rc = lb_state_get(s, NS_LIST, id, LB_HASH_LEN, &v, &n);
-	if (rc)
-		return rc;
+	int rc = lb_state_get(s, ns, key, klen, &v, &n);
+	if (!rc)
+		lb_dec_init(d, v, n, what, NULL);
+	return rc;
+}
+
+int store_with_payload(struct lb_apply_ctx *c, store_payload_op op)
+{
+	struct lb_store_tx *p = lb_malloc(sizeof *p);
+	struct store_listing *r = lb_malloc(sizeof *r);
+	int rc;
+	if (!p || !r)
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+	else if (!(rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p,
+					   c->em)))
+		rc = op(c, p, r);
+	lb_free(p);
+	lb_free(r);
+	return rc;
+}
+
+int store_listing_get(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct store_listing *r)
+{
 	struct lb_dec d;
 	uint64_t nc;
+	int rc = store_record(s, NS_LIST, id, LB_HASH_LEN, "listing", &d);
+	if (rc)
+		return rc;
 	memset(r, 0, sizeof *r);
 	memcpy(r->id, id, LB_HASH_LEN);
-	lb_dec_init(&d, v, n, "listing", NULL);
 	if (lb_dec_u8(&d, "k", &r->kind) || lb_dec_fixed(&d, "a", r->author, LB_ADDR_LEN) ||
 	    lb_dec_uvar(&d, "v", UINT64_MAX, &r->version) ||
 	    lb_dec_str(&d, "n", LB_STORE_NAME_MAX, r->name, sizeof r->name) ||
@@ -299,27 +322,18 @@ static int child_add(struct lb_apply_ctx *c, const uint8_t parent[LB_HASH_LEN],
 	return rc;
 }
 
-static int apply_list(struct lb_apply_ctx *c)
+static int op_list(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r)
 {
-	struct lb_store_tx *p = lb_malloc(sizeof *p);
-	struct store_listing *r = lb_malloc(sizeof *r);
-	int rc;
-	if (!p || !r) {
-		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)))
-		goto out;
-	rc = store_listing_get(c->state, p->item, r);
+	int rc = store_listing_get(c->state, p->item, r);
 	if (rc == LB_OK) {
 		rc = lb_errf(c->em, LB_EEXISTS,
 			     "%s is already listed as '%s' (block %llu); its author changes the "
 			     "price with 'leben store price'",
 			     HEX(p->item), r->title, (unsigned long long)r->height);
-		goto out;
+		return rc;
 	}
 	if (rc != LB_ENOTFOUND)
-		goto out;
+		return rc;
 	memset(r, 0, sizeof *r);
 	memcpy(r->id, p->item, LB_HASH_LEN);
 	uint8_t author[LB_ADDR_LEN];
@@ -334,7 +348,7 @@ static int apply_list(struct lb_apply_ctx *c)
 				     zero32(p->tmpl) ? ""
 						     : "; a template instance is published like any "
 						       "contract once it passes the verifier");
-			goto out;
+			return rc;
 		}
 	} else {
 		rc = lb_xchg_state_algo(c->state, p->item, author, r->name, sizeof r->name);
@@ -344,22 +358,22 @@ static int apply_list(struct lb_apply_ctx *c)
 				     "algorithm %s is not registered: register it first ('leben "
 				     "exchange algo')",
 				     HEX(p->item));
-			goto out;
+			return rc;
 		}
 	}
 	if (rc)
-		goto out;
+		return rc;
 	if (memcmp(author, c->sender_addr, LB_ADDR_LEN)) {
 		rc = lb_errf(c->em, LB_EUNAUTH,
 			     "%s %s was published by %s; only its author may list it",
 			     p->kind == LB_STORE_CONTRACT ? "contract" : "algorithm", HEX(p->item),
 			     ADDR(author));
-		goto out;
+		return rc;
 	}
 	if (!zero32(p->parent) && (rc = cycle_check(c, p->item, p->parent)))
-		goto out;
+		return rc;
 	if (!zero32(p->tmpl) && (rc = store_instance_check(c, p->tmpl, p->params, p->item)))
-		goto out;
+		return rc;
 	memcpy(r->author, author, LB_ADDR_LEN);
 	r->kind = p->kind;
 	r->price_call = p->price_call;
@@ -377,82 +391,26 @@ static int apply_list(struct lb_apply_ctx *c)
 	uint64_t n;
 	uint8_t key[8];
 	if ((rc = lb_state_get_u64(c->state, NS_COUNT, "listings", 8, 0, &n)))
-		goto out;
+		return rc;
 	r->index = n;
 	be64(key, n);
 	if ((rc = lb_state_put_u64(c->state, NS_COUNT, "listings", 8, n + 1)) ||
 	    (rc = lb_state_put(c->state, NS_IDX, key, 8, r->id, LB_HASH_LEN)) ||
 	    (rc = store_listing_put(c->state, r)))
-		goto out;
+		return rc;
 	if (!zero32(p->parent) && (rc = child_add(c, p->parent, r->id)))
-		goto out;
-	if (!zero32(p->tmpl) && (rc = store_template_instance_add(c, p->tmpl, r->id)))
-		goto out;
-out:
-	lb_free(p);
-	lb_free(r);
-	return rc;
+		return rc;
+	if (!zero32(p->tmpl))
+		return store_template_instance_add(c, p->tmpl, r->id);
+	return LB_OK;
 }
 
-/* ---- store.price, store.derive ------------------------------------------------------------- */
-
-static int need_author(struct lb_apply_ctx *c, const struct store_listing *r, const char *doing)
+static int apply_list(struct lb_apply_ctx *c)
 {
-	if (memcmp(r->author, c->sender_addr, LB_ADDR_LEN) == 0)
-		return LB_OK;
-	return lb_errf(c->em, LB_EUNAUTH, "only the author of '%s' (%s) may %s; %s is not", r->title,
-		       ADDR(r->author), doing, ADDR(c->sender_addr));
+	return store_with_payload(c, op_list);
 }
 
-static int apply_price(struct lb_apply_ctx *c)
-{
-	struct lb_store_tx *p = lb_malloc(sizeof *p);
-	struct store_listing *r = lb_malloc(sizeof *r);
-	int rc;
-	if (!p || !r)
-		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
-	else if (!(rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p,
-					   c->em)) &&
-		 !(rc = need_listing(c, p->item, r)) &&
-		 !(rc = need_author(c, r, "change its price"))) {
-		r->price_call = p->price_call;
-		r->price_licence = p->price_licence;
-		rc = store_listing_put(c->state, r);
-	}
-	lb_free(p);
-	lb_free(r);
-	return rc;
-}
-
-static int apply_derive(struct lb_apply_ctx *c)
-{
-	struct lb_store_tx *p = lb_malloc(sizeof *p);
-	struct store_listing *r = lb_malloc(sizeof *r);
-	int rc;
-	if (!p || !r)
-		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
-	else if (!(rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p,
-					   c->em)) &&
-		 !(rc = need_listing(c, p->item, r)) &&
-		 !(rc = need_author(c, r, "declare what it derives from"))) {
-		if (!zero32(r->parent))
-			rc = lb_errf(c->em, LB_EEXISTS,
-				     "'%s' already derives from %s (%s); a derivation is declared "
-				     "once",
-				     r->title, HEX(r->parent), lb_store_relation_name(r->relation));
-		else if (!(rc = cycle_check(c, p->item, p->parent))) {
-			memcpy(r->parent, p->parent, LB_HASH_LEN);
-			r->relation = p->relation;
-			if (!(rc = store_listing_put(c->state, r)))
-				rc = child_add(c, p->parent, p->item);
-		}
-	}
-	lb_free(p);
-	lb_free(r);
-	return rc;
-}
-
-/* ---- store.buy, store.call ---------------------------------------------------------------- */
+/* ---- the txs on one listing: price, derive, buy, call, rate ---------------------------------- */
 
 static int buyer_flags(struct lb_state *s, const uint8_t id[LB_HASH_LEN],
 		       const uint8_t who[LB_ADDR_LEN], uint64_t *flags)
@@ -472,132 +430,151 @@ static int buyer_set(struct lb_state *s, const uint8_t id[LB_HASH_LEN],
 	return lb_state_put_u64(s, NS_BUYER, key, sizeof key, flags);
 }
 
-static int apply_buy(struct lb_apply_ctx *c)
-{
-	struct lb_store_tx *p = lb_malloc(sizeof *p);
-	struct store_listing *r = lb_malloc(sizeof *r);
-	uint64_t fl = 0;
-	int rc;
-	if (!p || !r) {
-		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)) ||
-	    (rc = need_listing(c, p->item, r)) ||
-	    (rc = buyer_flags(c->state, p->item, c->sender_addr, &fl)))
-		goto out;
-	if (r->price_licence == 0) {
-		rc = lb_errf(c->em, LB_EINVALID,
-			     "'%s' has no licence price: it is sold per call ('leben store call')",
-			     r->title);
-		goto out;
-	}
-	if (fl & STORE_LICENSED) {
-		rc = lb_errf(c->em, LB_EEXISTS, "%s already holds a licence of '%s'",
-			     ADDR(c->sender_addr), r->title);
-		goto out;
-	}
-	if (r->price_licence > p->max_price) {
-		rc = lb_errf(c->em, LB_ERANGE,
-			     "the licence of '%s' now costs %llu micro-ASC, above the %llu you "
-			     "allowed (--max-price)",
-			     r->title, (unsigned long long)r->price_licence,
-			     (unsigned long long)p->max_price);
-		goto out;
-	}
-	if ((rc = pay(c, r, r->price_licence, "the licence")))
-		goto out;
-	r->licences++;
-	if ((rc = buyer_set(c->state, p->item, c->sender_addr, fl | STORE_LICENSED)) ||
-	    (rc = store_listing_put(c->state, r)))
-		goto out;
-out:
-	lb_free(p);
-	lb_free(r);
-	return rc;
-}
+/* A call as stored under NS_CALL (key: the call's tx id). */
+struct call_rec {
+	uint8_t item[LB_HASH_LEN], caller[LB_ADDR_LEN], session[LB_HASH_LEN];
+	uint64_t paid;
+	uint8_t outcome; /* 0: none recorded yet */
+};
 
-static int apply_call(struct lb_apply_ctx *c)
+static int call_put(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const struct call_rec *r)
 {
-	struct lb_store_tx *p = lb_malloc(sizeof *p);
-	struct store_listing *r = lb_malloc(sizeof *r);
-	uint64_t fl = 0;
-	int rc;
-	if (!p || !r) {
-		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)) ||
-	    (rc = need_listing(c, p->item, r)) ||
-	    (rc = buyer_flags(c->state, p->item, c->sender_addr, &fl)))
-		goto out;
-	uint64_t price = (fl & STORE_LICENSED) ? 0 : r->price_call;
-	if (!(fl & STORE_LICENSED) && r->price_call == 0) {
-		rc = lb_errf(c->em, LB_EINVALID,
-			     "'%s' is sold by licence only: buy it first ('leben store buy')",
-			     r->title);
-		goto out;
-	}
-	if (price > p->max_price) {
-		rc = lb_errf(c->em, LB_ERANGE,
-			     "a call of '%s' now costs %llu micro-ASC, above the %llu you allowed "
-			     "(--max-price)",
-			     r->title, (unsigned long long)price, (unsigned long long)p->max_price);
-		goto out;
-	}
-	if (price && (rc = pay(c, r, price, "a call")))
-		goto out;
-	r->calls++;
-	/* the call record: tx id -> listing, caller, session, outcome (0 = none yet) */
 	struct lb_buf b;
+	int rc;
 	lb_buf_init(&b, 256);
-	if (!(rc = lb_enc_fixed(&b, p->item, LB_HASH_LEN)) &&
-	    !(rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN)) &&
-	    !(rc = lb_enc_fixed(&b, p->ref, LB_HASH_LEN)) && !(rc = lb_enc_uvar(&b, price)) &&
-	    !(rc = lb_enc_u8(&b, 0)))
-		rc = lb_state_put(c->state, NS_CALL, c->tx->id, LB_HASH_LEN, b.data, b.len);
+	if (!(rc = lb_enc_fixed(&b, r->item, LB_HASH_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, r->caller, LB_ADDR_LEN)) &&
+	    !(rc = lb_enc_fixed(&b, r->session, LB_HASH_LEN)) && !(rc = lb_enc_uvar(&b, r->paid)) &&
+	    !(rc = lb_enc_u8(&b, r->outcome)))
+		rc = lb_state_put(s, NS_CALL, id, LB_HASH_LEN, b.data, b.len);
 	lb_buf_release(&b);
-	if (rc || (rc = buyer_set(c->state, p->item, c->sender_addr, fl | STORE_CALLED)) ||
-	    (rc = store_listing_put(c->state, r)))
-		goto out;
-out:
-	lb_free(p);
-	lb_free(r);
 	return rc;
 }
 
-/* ---- store.rate ---------------------------------------------------------------------------- */
-
-static int apply_rate(struct lb_apply_ctx *c)
+static int call_get(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct call_rec *r)
 {
-	struct lb_store_tx *p = lb_malloc(sizeof *p);
-	struct store_listing *r = lb_malloc(sizeof *r);
-	uint64_t fl = 0;
+	struct lb_dec d;
+	int rc = store_record(s, NS_CALL, id, LB_HASH_LEN, "call", &d);
+	if (rc)
+		return rc;
+	if (lb_dec_fixed(&d, "i", r->item, LB_HASH_LEN) ||
+	    lb_dec_fixed(&d, "c", r->caller, LB_ADDR_LEN) ||
+	    lb_dec_fixed(&d, "s", r->session, LB_HASH_LEN) ||
+	    lb_dec_uvar(&d, "p", UINT64_MAX, &r->paid) || lb_dec_u8(&d, "o", &r->outcome) ||
+	    lb_dec_end(&d))
+		return LB_ECORRUPT;
+	return LB_OK;
+}
+
+/* What one tx does to its listing r (read already), the sender's buyer flags in *fl; the
+ * wrapper writes r and *fl back when it returns LB_OK. */
+typedef int (*listing_op)(struct lb_apply_ctx *c, const struct lb_store_tx *p,
+			  struct store_listing *r, uint64_t *fl);
+
+static int need_author(struct lb_apply_ctx *c, const struct store_listing *r, const char *doing)
+{
+	if (memcmp(r->author, c->sender_addr, LB_ADDR_LEN) == 0)
+		return LB_OK;
+	return lb_errf(c->em, LB_EUNAUTH, "only the author of '%s' (%s) may %s; %s is not", r->title,
+		       ADDR(r->author), doing, ADDR(c->sender_addr));
+}
+
+static int op_price(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
+		    uint64_t *fl)
+{
+	int rc = need_author(c, r, "change its price");
+	if (!rc) {
+		r->price_call = p->price_call;
+		r->price_licence = p->price_licence;
+	}
+	return rc;
+}
+
+static int op_derive(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
+		     uint64_t *fl)
+{
+	int rc = need_author(c, r, "declare what it derives from");
+	if (rc)
+		return rc;
+	if (!zero32(r->parent))
+		return lb_errf(c->em, LB_EEXISTS,
+			       "'%s' already derives from %s (%s); a derivation is declared once",
+			       r->title, HEX(r->parent), lb_store_relation_name(r->relation));
+	if ((rc = cycle_check(c, p->item, p->parent)))
+		return rc;
+	memcpy(r->parent, p->parent, LB_HASH_LEN);
+	r->relation = p->relation;
+	/* the parent's child list (the parent is another record: written now, r by the wrapper) */
+	return child_add(c, p->parent, p->item);
+}
+
+static int above_max(struct lb_apply_ctx *c, const struct store_listing *r, const char *what,
+		     uint64_t price, uint64_t max)
+{
+	if (price <= max)
+		return LB_OK;
+	return lb_errf(c->em, LB_ERANGE,
+		       "%s of '%s' now costs %llu micro-ASC, above the %llu you allowed "
+		       "(--max-price)",
+		       what, r->title, (unsigned long long)price, (unsigned long long)max);
+}
+
+static int op_buy(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
+		  uint64_t *fl)
+{
 	int rc;
-	if (!p || !r) {
-		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)) ||
-	    (rc = need_listing(c, p->item, r)) ||
-	    (rc = buyer_flags(c->state, p->item, c->sender_addr, &fl)))
-		goto out;
-	if (!(fl & (STORE_LICENSED | STORE_CALLED))) {
-		rc = lb_errf(c->em, LB_EUNAUTH,
-			     "%s has neither bought nor called '%s': only verified buyers rate",
-			     ADDR(c->sender_addr), r->title);
-		goto out;
-	}
-	if (fl & STORE_RATED) {
-		rc = lb_errf(c->em, LB_EEXISTS,
-			     "%s has already rated '%s': one rating per buyer", ADDR(c->sender_addr),
-			     r->title);
-		goto out;
-	}
+	if (r->price_licence == 0)
+		return lb_errf(c->em, LB_EINVALID,
+			       "'%s' has no licence price: it is sold per call ('leben store call')",
+			       r->title);
+	if (*fl & STORE_LICENSED)
+		return lb_errf(c->em, LB_EEXISTS, "%s already holds a licence of '%s'",
+			       ADDR(c->sender_addr), r->title);
+	if ((rc = above_max(c, r, "the licence", r->price_licence, p->max_price)) ||
+	    (rc = pay(c, r, r->price_licence, "the licence")))
+		return rc;
+	r->licences++;
+	*fl |= STORE_LICENSED;
+	return LB_OK;
+}
+
+static int op_call(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
+		   uint64_t *fl)
+{
+	bool licensed = *fl & STORE_LICENSED;
+	uint64_t price = licensed ? 0 : r->price_call;
+	int rc;
+	if (!licensed && r->price_call == 0)
+		return lb_errf(c->em, LB_EINVALID,
+			       "'%s' is sold by licence only: buy it first ('leben store buy')",
+			       r->title);
+	if ((rc = above_max(c, r, "a call", price, p->max_price)) ||
+	    (price && (rc = pay(c, r, price, "a call"))))
+		return rc;
+	r->calls++;
+	*fl |= STORE_CALLED;
+	struct call_rec cr = {.paid = price};
+	memcpy(cr.item, p->item, LB_HASH_LEN);
+	memcpy(cr.caller, c->sender_addr, LB_ADDR_LEN);
+	memcpy(cr.session, p->ref, LB_HASH_LEN);
+	return call_put(c->state, c->tx->id, &cr);
+}
+
+static int op_rate(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
+		   uint64_t *fl)
+{
+	if (!(*fl & (STORE_LICENSED | STORE_CALLED)))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "%s has neither bought nor called '%s': only verified buyers rate",
+			       ADDR(c->sender_addr), r->title);
+	if (*fl & STORE_RATED)
+		return lb_errf(c->em, LB_EEXISTS, "%s has already rated '%s': one rating per buyer",
+			       ADDR(c->sender_addr), r->title);
 	uint8_t key[LB_HASH_LEN + 8];
 	memcpy(key, p->item, LB_HASH_LEN);
 	be64(key + LB_HASH_LEN, r->ratings);
 	struct lb_buf b;
+	int rc;
 	lb_buf_init(&b, 4096);
 	if (!(rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN)) &&
 	    !(rc = lb_enc_u8(&b, p->stars)) && !(rc = lb_enc_str(&b, p->description)) &&
@@ -606,83 +583,71 @@ static int apply_rate(struct lb_apply_ctx *c)
 	lb_buf_release(&b);
 	r->ratings++;
 	r->rating_sum += p->stars;
-	if (rc || (rc = buyer_set(c->state, p->item, c->sender_addr, fl | STORE_RATED)) ||
-	    (rc = store_listing_put(c->state, r)))
-		goto out;
-out:
-	lb_free(p);
-	lb_free(r);
+	*fl |= STORE_RATED;
 	return rc;
+}
+
+static int op_on_listing(struct lb_apply_ctx *c, const struct lb_store_tx *p,
+			 struct store_listing *r)
+{
+	listing_op op = c->tx->type == LB_TX_STORE_PRICE    ? op_price
+			: c->tx->type == LB_TX_STORE_DERIVE ? op_derive
+			: c->tx->type == LB_TX_STORE_BUY    ? op_buy
+			: c->tx->type == LB_TX_STORE_CALL   ? op_call
+							    : op_rate;
+	uint64_t fl = 0, was;
+	int rc;
+	if ((rc = need_listing(c, p->item, r)) ||
+	    (rc = buyer_flags(c->state, p->item, c->sender_addr, &fl)))
+		return rc;
+	was = fl;
+	if (!(rc = op(c, p, r, &fl)) && fl != was)
+		rc = buyer_set(c->state, p->item, c->sender_addr, fl);
+	return rc ? rc : store_listing_put(c->state, r);
+}
+
+/* store.price, store.derive, store.buy, store.call, store.rate */
+static int apply_on_listing(struct lb_apply_ctx *c)
+{
+	return store_with_payload(c, op_on_listing);
 }
 
 /* ---- store.outcome ------------------------------------------------------------------------- */
 
-static int apply_outcome(struct lb_apply_ctx *c)
+static int op_outcome(struct lb_apply_ctx *c, const struct lb_store_tx *p,
+		      struct store_listing *r)
 {
-	struct lb_store_tx *p = lb_malloc(sizeof *p);
-	struct store_listing *r = lb_malloc(sizeof *r);
+	struct call_rec cr;
 	int rc;
-	if (!p || !r) {
-		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)))
-		goto out;
-	const uint8_t *v;
-	size_t n;
-	rc = lb_state_get(c->state, NS_CALL, p->ref, LB_HASH_LEN, &v, &n);
-	if (rc == LB_ENOTFOUND) {
+	rc = call_get(c->state, p->ref, &cr);
+	if (rc == LB_ENOTFOUND)
 		rc = lb_errf(c->em, LB_ENOTFOUND,
 			     "%s is not a store call: an outcome names the tx id of the "
 			     "'store call' whose session it follows",
 			     HEX(p->ref));
-		goto out;
-	}
-	if (rc)
-		goto out;
-	uint8_t item[LB_HASH_LEN], caller[LB_ADDR_LEN], sess[LB_HASH_LEN], done;
-	uint64_t paid;
-	struct lb_dec d;
-	lb_dec_init(&d, v, n, "call", NULL);
-	if (lb_dec_fixed(&d, "i", item, LB_HASH_LEN) || lb_dec_fixed(&d, "c", caller, LB_ADDR_LEN) ||
-	    lb_dec_fixed(&d, "s", sess, LB_HASH_LEN) || lb_dec_uvar(&d, "p", UINT64_MAX, &paid) ||
-	    lb_dec_u8(&d, "o", &done) || lb_dec_end(&d)) {
-		rc = lb_errf(c->em, LB_ECORRUPT, "call record %s is corrupt", HEX(p->ref));
-		goto out;
-	}
-	if (memcmp(item, p->item, LB_HASH_LEN)) {
+	else if (rc)
+		rc = lb_errf(c->em, rc, "call record %s cannot be read", HEX(p->ref));
+	else if (memcmp(cr.item, p->item, LB_HASH_LEN))
 		rc = lb_errf(c->em, LB_EINVALID, "call %s was a call of %s, not of %s", HEX(p->ref),
-			     HEX(item), HEX(p->item));
-		goto out;
-	}
-	if (memcmp(caller, c->sender_addr, LB_ADDR_LEN)) {
-		rc = lb_errf(c->em, LB_EUNAUTH,
-			     "only the caller (%s) records the outcome of call %s", ADDR(caller),
-			     HEX(p->ref));
-		goto out;
-	}
-	if (done) {
+			     HEX(cr.item), HEX(p->item));
+	else if (memcmp(cr.caller, c->sender_addr, LB_ADDR_LEN))
+		rc = lb_errf(c->em, LB_EUNAUTH, "only the caller (%s) records the outcome of call %s",
+			     ADDR(cr.caller), HEX(p->ref));
+	else if (cr.outcome)
 		rc = lb_errf(c->em, LB_EEXISTS, "call %s already has its outcome (%s)", HEX(p->ref),
-			     lb_store_outcome_name(done));
-		goto out;
+			     lb_store_outcome_name(cr.outcome));
+	else if (!(rc = need_listing(c, cr.item, r))) {
+		r->outcomes[p->outcome - 1]++;
+		cr.outcome = p->outcome;
+		if (!(rc = call_put(c->state, p->ref, &cr)))
+			rc = store_listing_put(c->state, r);
 	}
-	if ((rc = need_listing(c, item, r)))
-		goto out;
-	r->outcomes[p->outcome - 1]++;
-	struct lb_buf b;
-	lb_buf_init(&b, 256);
-	if (!(rc = lb_enc_fixed(&b, item, LB_HASH_LEN)) &&
-	    !(rc = lb_enc_fixed(&b, caller, LB_ADDR_LEN)) &&
-	    !(rc = lb_enc_fixed(&b, sess, LB_HASH_LEN)) && !(rc = lb_enc_uvar(&b, paid)) &&
-	    !(rc = lb_enc_u8(&b, p->outcome)))
-		rc = lb_state_put(c->state, NS_CALL, p->ref, LB_HASH_LEN, b.data, b.len);
-	lb_buf_release(&b);
-	if (!rc)
-		rc = store_listing_put(c->state, r);
-out:
-	lb_free(p);
-	lb_free(r);
 	return rc;
+}
+
+static int apply_outcome(struct lb_apply_ctx *c)
+{
+	return store_with_payload(c, op_outcome);
 }
 
 /* ---- json of payloads ---------------------------------------------------------------------- */
@@ -789,16 +754,16 @@ static int store_genesis(json_t *g, int chain, struct lb_state *s, struct lb_err
 
 static const struct lb_txtype store_types[] = {
 	{LB_TX_STORE_LIST, LB_CHAIN_BUSINESS, "store.list", check_any, apply_list, json_store, true},
-	{LB_TX_STORE_PRICE, LB_CHAIN_BUSINESS, "store.price", check_any, apply_price, json_store,
+	{LB_TX_STORE_PRICE, LB_CHAIN_BUSINESS, "store.price", check_any, apply_on_listing, json_store,
 	 true},
-	{LB_TX_STORE_BUY, LB_CHAIN_BUSINESS, "store.buy", check_any, apply_buy, json_store, true},
-	{LB_TX_STORE_CALL, LB_CHAIN_BUSINESS, "store.call", check_any, apply_call, json_store, true},
-	{LB_TX_STORE_RATE, LB_CHAIN_BUSINESS, "store.rate", check_any, apply_rate, json_store, true},
+	{LB_TX_STORE_BUY, LB_CHAIN_BUSINESS, "store.buy", check_any, apply_on_listing, json_store, true},
+	{LB_TX_STORE_CALL, LB_CHAIN_BUSINESS, "store.call", check_any, apply_on_listing, json_store, true},
+	{LB_TX_STORE_RATE, LB_CHAIN_BUSINESS, "store.rate", check_any, apply_on_listing, json_store, true},
 	{LB_TX_STORE_OUTCOME, LB_CHAIN_BUSINESS, "store.outcome", check_any, apply_outcome,
 	 json_store, true},
 	{LB_TX_STORE_TEMPLATE, LB_CHAIN_BUSINESS, "store.template", check_any,
 	 store_apply_template, json_store, true},
-	{LB_TX_STORE_DERIVE, LB_CHAIN_BUSINESS, "store.derive", check_any, apply_derive, json_store,
+	{LB_TX_STORE_DERIVE, LB_CHAIN_BUSINESS, "store.derive", check_any, apply_on_listing, json_store,
 	 true},
 };
 

@@ -5,6 +5,7 @@
 #ifndef LEBEN_MARKET_STORE_INT_H
 #define LEBEN_MARKET_STORE_INT_H
 
+#include "leben/codec.h"
 #include "leben/market.h"
 #include "leben/market_store.h"
 
@@ -45,6 +46,14 @@ struct store_listing {
 	uint64_t outcomes[LB_STORE_OUT_KINDS];
 };
 
+/* A record under (ns, key) opened for decoding into d (borrowed until the next write to s);
+ * LB_ENOTFOUND if absent. */
+int store_record(struct lb_state *s, const char *ns, const uint8_t *key, size_t klen,
+		 const char *what, struct lb_dec *d);
+/* Decode the tx's payload into a fresh p, give op a scratch listing r, free both. */
+typedef int (*store_payload_op)(struct lb_apply_ctx *c, const struct lb_store_tx *p,
+				struct store_listing *r);
+int store_with_payload(struct lb_apply_ctx *c, store_payload_op op);
 int store_listing_get(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct store_listing *r);
 int store_listing_put(struct lb_state *s, const struct store_listing *r);
 int store_ancestors(struct lb_state *s, const struct store_listing *r,

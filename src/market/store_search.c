@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "leben/data_search.h"
 #include "leben/market_store.h"
 
 struct lb_store_index {
@@ -264,35 +265,6 @@ out:
 	return rc;
 }
 
-/* Damerau-Levenshtein (optimal string alignment) distance, capped at 3. */
-static int edits(const char *a, const char *b)
-{
-	size_t n = strlen(a), m = strlen(b);
-	if (n > 40 || m > 40)
-		return 3;
-	if ((n > m ? n - m : m - n) > 2)
-		return 3;
-	int d[41][41];
-	for (size_t i = 0; i <= n; i++)
-		d[i][0] = (int)i;
-	for (size_t j = 0; j <= m; j++)
-		d[0][j] = (int)j;
-	for (size_t i = 1; i <= n; i++)
-		for (size_t j = 1; j <= m; j++) {
-			int cost = a[i - 1] != b[j - 1];
-			int v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[n][m] > 3 ? 3 : d[n][m];
-}
-
 /* Append `"term"` (words quoted as an FTS5 phrase) to b, OR-separated. */
 static void add_term(struct lb_buf *b, const char *term, bool *first)
 {
@@ -361,7 +333,7 @@ static void add_syn_typos(struct lb_store_index *x, const char *w, struct lb_buf
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
-		if (edits(w, t) <= max)
+		if (lb_search_edit_distance(w, t) <= max)
 			add_group(x, t, b, first);
 	}
 	sqlite3_finalize(st);
@@ -382,7 +354,7 @@ static void add_typos(struct lb_store_index *x, const char *w, struct lb_buf *b,
 	sqlite3_bind_int(st, 2, (int)n + max);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
-		if (edits(w, t) <= max)
+		if (lb_search_edit_distance(w, t) <= max)
 			add_term(b, t, first);
 	}
 	sqlite3_finalize(st);

@@ -171,13 +171,10 @@ struct tmpl_rec {
 /* Borrowed source: valid until the next write to s. */
 static int tmpl_get(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct tmpl_rec *r)
 {
-	const uint8_t *v;
-	size_t n;
-	int rc = lb_state_get(s, NS_TMPL, id, LB_HASH_LEN, &v, &n);
+	struct lb_dec d;
+	int rc = store_record(s, NS_TMPL, id, LB_HASH_LEN, "template", &d);
 	if (rc)
 		return rc;
-	struct lb_dec d;
-	lb_dec_init(&d, v, n, "template", NULL);
 	if (lb_dec_fixed(&d, "a", r->author, LB_ADDR_LEN) ||
 	    lb_dec_str(&d, "t", LB_STORE_NAME_MAX, r->title, sizeof r->title) ||
 	    lb_dec_str(&d, "d", LB_STORE_TEXT_MAX, r->description, sizeof r->description) ||
@@ -207,45 +204,38 @@ void store_template_id(const uint8_t *src, size_t n, uint8_t id[LB_HASH_LEN])
 	lb_hash_domain(id, "LEBEN-store-template-v1", src, n);
 }
 
-int store_apply_template(struct lb_apply_ctx *c)
+static int op_template(struct lb_apply_ctx *c, const struct lb_store_tx *p,
+		       struct store_listing *unused)
 {
-	struct lb_store_tx *p = lb_malloc(sizeof *p);
 	struct tmpl_rec *r = lb_malloc(sizeof *r);
-	int rc;
-	if (!p || !r) {
-		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = lb_store_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)))
-		goto out;
 	uint8_t id[LB_HASH_LEN];
+	int rc;
+	if (!r)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
 	store_template_id(p->source, p->source_len, id);
-	if (memcmp(id, p->item, LB_HASH_LEN)) {
-		rc = lb_errf(c->em, LB_EINVALID,
-			     "template id %s is not the hash of its source (%s)", HEX(p->item),
-			     HEX(id));
-		goto out;
-	}
-	rc = tmpl_get(c->state, id, r);
-	if (rc == LB_OK) {
+	if (memcmp(id, p->item, LB_HASH_LEN))
+		rc = lb_errf(c->em, LB_EINVALID, "template id %s is not the hash of its source (%s)",
+			     HEX(p->item), HEX(id));
+	else if ((rc = tmpl_get(c->state, id, r)) == LB_OK)
 		rc = lb_errf(c->em, LB_EEXISTS, "template %s ('%s') is already registered", HEX(id),
 			     r->title);
-		goto out;
+	else if (rc == LB_ENOTFOUND) {
+		memset(r, 0, sizeof *r);
+		memcpy(r->author, c->sender_addr, LB_ADDR_LEN);
+		memcpy(r->title, p->title, sizeof r->title);
+		memcpy(r->description, p->description, sizeof r->description);
+		r->source = p->source;
+		r->source_len = p->source_len;
+		r->height = c->height;
+		rc = tmpl_put(c->state, id, r);
 	}
-	if (rc != LB_ENOTFOUND)
-		goto out;
-	memset(r, 0, sizeof *r);
-	memcpy(r->author, c->sender_addr, LB_ADDR_LEN);
-	memcpy(r->title, p->title, sizeof r->title);
-	memcpy(r->description, p->description, sizeof r->description);
-	r->source = p->source;
-	r->source_len = p->source_len;
-	r->height = c->height;
-	rc = tmpl_put(c->state, id, r);
-out:
-	lb_free(p);
 	lb_free(r);
 	return rc;
+}
+
+int store_apply_template(struct lb_apply_ctx *c)
+{
+	return store_with_payload(c, op_template);
 }
 
 int store_instance_check(struct lb_apply_ctx *c, const uint8_t tmpl[LB_HASH_LEN],
