@@ -233,6 +233,13 @@ int lb_mkt_state_json(struct lb_state *s, json_t **out, struct lb_errmsg *em);
 int lb_mkt_ranking_json(struct lb_state *s, uint64_t period, json_t **out,
 			struct lb_errmsg *em);
 
+/* The same read from a node's committed settlement state (for the API): what=0 the whole
+ * view, 1 only {"splits"}. */
+struct lb_ledger;
+int lb_mkt_ledger_json(struct lb_ledger *l, int what, json_t **out, struct lb_errmsg *em);
+int lb_mkt_ledger_ranking_json(struct lb_ledger *l, uint64_t period, json_t **out,
+			       struct lb_errmsg *em);
+
 /* Payload builders for the CLI (appended to b). */
 int lb_mkt_fund_encode(struct lb_buf *b, unsigned pool, uint64_t amount);
 int lb_mkt_redeem_encode(struct lb_buf *b, uint64_t amount);

@@ -1480,3 +1480,45 @@ int lb_mkt_ranking_json(struct lb_state *s, uint64_t period, json_t **out,
 	*out = o;
 	return LB_OK;
 }
+
+struct view_q {
+	int what;
+	uint64_t period;
+	json_t *out;
+	struct lb_errmsg *em;
+};
+
+static int view_state(struct lb_state *s, void *ctx)
+{
+	struct view_q *q = ctx;
+	int rc = lb_mkt_state_json(s, &q->out, q->em);
+	if (!rc && q->what == 1) {
+		json_t *sp = json_incref(json_object_get(q->out, "splits"));
+		json_decref(q->out);
+		q->out = json_pack("{s:o}", "splits", sp);
+	}
+	return rc;
+}
+
+static int view_ranking(struct lb_state *s, void *ctx)
+{
+	struct view_q *q = ctx;
+	return lb_mkt_ranking_json(s, q->period, &q->out, q->em);
+}
+
+int lb_mkt_ledger_json(struct lb_ledger *l, int what, json_t **out, struct lb_errmsg *em)
+{
+	struct view_q q = {.what = what, .em = em};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_SETTLEMENT, view_state, &q);
+	*out = rc ? NULL : q.out;
+	return rc;
+}
+
+int lb_mkt_ledger_ranking_json(struct lb_ledger *l, uint64_t period, json_t **out,
+			       struct lb_errmsg *em)
+{
+	struct view_q q = {.period = period, .em = em};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_SETTLEMENT, view_ranking, &q);
+	*out = rc ? NULL : q.out;
+	return rc;
+}
