@@ -518,17 +518,16 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
-			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
+static int act_add(struct lb_state *s, const struct lb_mkt_config *c, uint64_t height,
+		   unsigned pool, const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
 {
-	struct lb_mkt_config c;
-	bool on, found;
+	bool found;
 	uint8_t k[9 + LB_ADDR_LEN], tmp[64];
 	struct lb_mkt_activity a;
-	int rc = lb_mkt_config_load(s, &c, &on);
-	if (rc || !on || pool >= LB_MKT_POOL_BONUS)
-		return rc;
-	uint64_t period = period_of(&c, height);
+	int rc;
+	if (pool >= LB_MKT_POOL_BONUS)
+		return LB_OK;
+	uint64_t period = period_of(c, height);
 	act_key(k, period, pool, node);
 	if ((rc = act_load(s, k, &a, &found)))
 		return rc;
@@ -561,6 +560,15 @@ int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
 	lb_enc_uvar(&b, a.scale);
 	lb_enc_uvar(&b, a.quality);
 	return lb_state_put(s, NS_ACT, k, sizeof k, tmp, b.len);
+}
+
+int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
+			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
+{
+	struct lb_mkt_config c;
+	bool on;
+	int rc = lb_mkt_config_load(s, &c, &on);
+	return rc || !on ? rc : act_add(s, &c, height, pool, node, add);
 }
 
 /* ---- settling a use ------------------------------------------------------------------------- */
@@ -625,13 +633,13 @@ int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t am
 		case LB_MKT_ROLE_AUTHORS:
 		case LB_MKT_ROLE_ANCESTORS:
 		case LB_MKT_ROLE_ALGO:
-			rc = lb_mkt_activity_add(s, height, LB_MKT_POOL_DEV, cr.v[i].to, &a);
+			rc = act_add(s, &c, height, LB_MKT_POOL_DEV, cr.v[i].to, &a);
 			break;
 		case LB_MKT_ROLE_OWNER:
-			rc = lb_mkt_activity_add(s, height, LB_MKT_POOL_DATA, cr.v[i].to, &a);
+			rc = act_add(s, &c, height, LB_MKT_POOL_DATA, cr.v[i].to, &a);
 			break;
 		case LB_MKT_ROLE_AUDIT:
-			rc = lb_mkt_activity_add(s, height, LB_MKT_POOL_AUDIT, cr.v[i].to, &a);
+			rc = act_add(s, &c, height, LB_MKT_POOL_AUDIT, cr.v[i].to, &a);
 			break;
 		default:
 			break;
