@@ -24,6 +24,7 @@
 	X("tx", cmd_tx, "sign and send a transaction to the node")                   \
 	X("query", cmd_query, "ask the node about accounts, txs, blocks and chains") \
 	X("governance", cmd_governance, "propose and vote on consortium members; list them") \
+	X("market", cmd_market, "the economy: split tables, quota pools, rankings, redemption") \
 	X("proof", cmd_proof, "get a tx's inclusion proof, or check one offline")   \
 	X("init", cmd_init, "create a node home (keys, genesis, config)")            \
 	X("node", cmd_node, "run a node (ledger, orderer, API)")                      \

@@ -145,6 +145,7 @@ enum {
 	LB_TX_MKT_PERIOD = 0x0122,         /* close a period: allot quotas, rank, pay the top k */
 	LB_TX_MKT_SPLITS_PROPOSE = 0x0123, /* a credit partner proposes new split tables */
 	LB_TX_MKT_SPLITS_VOTE = 0x0124,    /* a credit partner votes on a proposal */
+	LB_TX_MKT_PAY = 0x0125,            /* a payer pays one use through its split table */
 };
 
 /* Quota pools, one per kind of super node, and the bonus pool bonuses per use come from. */
@@ -232,6 +233,13 @@ int lb_mkt_state_json(struct lb_state *s, json_t **out, struct lb_errmsg *em);
 int lb_mkt_ranking_json(struct lb_state *s, uint64_t period, json_t **out,
 			struct lb_errmsg *em);
 
+/* The same read from a node's committed settlement state (for the API): what=0 the whole
+ * view, 1 only {"splits"}. */
+struct lb_ledger;
+int lb_mkt_ledger_json(struct lb_ledger *l, int what, json_t **out, struct lb_errmsg *em);
+int lb_mkt_ledger_ranking_json(struct lb_ledger *l, uint64_t period, json_t **out,
+			       struct lb_errmsg *em);
+
 /* Payload builders for the CLI (appended to b). */
 int lb_mkt_fund_encode(struct lb_buf *b, unsigned pool, uint64_t amount);
 int lb_mkt_redeem_encode(struct lb_buf *b, uint64_t amount);
@@ -239,6 +247,17 @@ int lb_mkt_period_encode(struct lb_buf *b, uint64_t period);
 int lb_mkt_propose_encode(struct lb_buf *b, const struct lb_mkt_splits *s,
 			  uint64_t expires_height);
 int lb_mkt_vote_encode(struct lb_buf *b, const uint8_t proposal[LB_HASH_LEN], bool yes);
+/* market.pay: the sender pays `amount` micro-ASC for one use of kind `use`, divided among the
+ * named parties by the use's split table (platform from genesis; p->platform is ignored).
+ * Lists hold at most LB_MKT_PAY_LIST_MAX entries (patients: LB_MKT_PAY_PATIENTS_MAX). A
+ * business-chain record of the use (a contract call, a study) cites this tx's id. */
+#define LB_MKT_PAY_LIST_MAX 64
+#define LB_MKT_PAY_PATIENTS_MAX 4096
+int lb_mkt_pay_encode(struct lb_buf *b, unsigned use, uint64_t amount,
+		      const struct lb_mkt_parties *p);
+/* Decoded market.pay; lists point into the payload (borrowed). */
+int lb_mkt_pay_decode(const uint8_t *in, size_t n, unsigned *use, uint64_t *amount,
+		      struct lb_mkt_parties *p, struct lb_errmsg *em);
 /* Split tables from JSON {"data-run": {"owner": ppm, ...}, ...} (uses and roles by name;
  * an absent use keeps base's table, an absent role within a given use is 0). */
 int lb_mkt_splits_from_json(json_t *j, const struct lb_mkt_splits *base,

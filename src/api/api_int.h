@@ -90,6 +90,13 @@ int api_compute_run(const struct api_call *c, json_t **out, unsigned *status,
 int api_compute_program(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em);
 
+/* routes_market.c (docs/api.md, "Market") */
+int api_market(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_market_splits(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em);
+int api_market_ranking(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+
 /* routes_consortium.c (docs/consortium.md, "Membership procedures") */
 int api_member_removal(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);

@@ -156,6 +156,9 @@ static const struct api_route routes[] = {
 	{"POST", "/v1/study/step", h_ext, true, api_study_step},
 	{"GET", "/v1/chains/{chain}/blocks", h_ext, false, api_web_blocks},
 	{"GET", "/v1/accounts/{address}/txs", h_ext, false, api_web_account_txs},
+	{"GET", "/v1/market", h_ext, false, api_market},
+	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
+	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

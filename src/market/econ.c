@@ -518,17 +518,16 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
-			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
+static int act_add(struct lb_state *s, const struct lb_mkt_config *c, uint64_t height,
+		   unsigned pool, const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
 {
-	struct lb_mkt_config c;
-	bool on, found;
+	bool found;
 	uint8_t k[9 + LB_ADDR_LEN], tmp[64];
 	struct lb_mkt_activity a;
-	int rc = lb_mkt_config_load(s, &c, &on);
-	if (rc || !on || pool >= LB_MKT_POOL_BONUS)
-		return rc;
-	uint64_t period = period_of(&c, height);
+	int rc;
+	if (pool >= LB_MKT_POOL_BONUS)
+		return LB_OK;
+	uint64_t period = period_of(c, height);
 	act_key(k, period, pool, node);
 	if ((rc = act_load(s, k, &a, &found)))
 		return rc;
@@ -561,6 +560,15 @@ int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
 	lb_enc_uvar(&b, a.scale);
 	lb_enc_uvar(&b, a.quality);
 	return lb_state_put(s, NS_ACT, k, sizeof k, tmp, b.len);
+}
+
+int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
+			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
+{
+	struct lb_mkt_config c;
+	bool on;
+	int rc = lb_mkt_config_load(s, &c, &on);
+	return rc || !on ? rc : act_add(s, &c, height, pool, node, add);
 }
 
 /* ---- settling a use ------------------------------------------------------------------------- */
@@ -625,13 +633,13 @@ int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t am
 		case LB_MKT_ROLE_AUTHORS:
 		case LB_MKT_ROLE_ANCESTORS:
 		case LB_MKT_ROLE_ALGO:
-			rc = lb_mkt_activity_add(s, height, LB_MKT_POOL_DEV, cr.v[i].to, &a);
+			rc = act_add(s, &c, height, LB_MKT_POOL_DEV, cr.v[i].to, &a);
 			break;
 		case LB_MKT_ROLE_OWNER:
-			rc = lb_mkt_activity_add(s, height, LB_MKT_POOL_DATA, cr.v[i].to, &a);
+			rc = act_add(s, &c, height, LB_MKT_POOL_DATA, cr.v[i].to, &a);
 			break;
 		case LB_MKT_ROLE_AUDIT:
-			rc = lb_mkt_activity_add(s, height, LB_MKT_POOL_AUDIT, cr.v[i].to, &a);
+			rc = act_add(s, &c, height, LB_MKT_POOL_AUDIT, cr.v[i].to, &a);
 			break;
 		default:
 			break;
@@ -1189,6 +1197,141 @@ static json_t *json_vote(const struct lb_tx *tx)
 	return json_pack("{s:s,s:b}", "proposal", hex, "yes", y);
 }
 
+/* ---- market.pay ---------------------------------------------------------------------------- */
+
+static int enc_list(struct lb_buf *b, const uint8_t (*l)[LB_ADDR_LEN], size_t n)
+{
+	int rc = lb_enc_uvar(b, n);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = lb_enc_fixed(b, l[i], LB_ADDR_LEN);
+	return rc;
+}
+
+int lb_mkt_pay_encode(struct lb_buf *b, unsigned use, uint64_t amount,
+		      const struct lb_mkt_parties *p)
+{
+	uint8_t flags = (uint8_t)((p->has_owner ? 1 : 0) | (p->has_algo_author ? 2 : 0) |
+				  (p->has_executor ? 4 : 0));
+	int rc = lb_enc_u8(b, (uint8_t)use);
+	if (!rc && !(rc = lb_enc_uvar(b, amount)) && !(rc = lb_enc_u8(b, flags))) {
+		if (!rc && p->has_owner)
+			rc = lb_enc_fixed(b, p->owner, LB_ADDR_LEN);
+		if (!rc && p->has_algo_author)
+			rc = lb_enc_fixed(b, p->algo_author, LB_ADDR_LEN);
+		if (!rc && p->has_executor)
+			rc = lb_enc_fixed(b, p->executor, LB_ADDR_LEN);
+	}
+	if (!rc && !(rc = enc_list(b, p->patients, p->n_patients)) &&
+	    !(rc = enc_list(b, p->authors, p->n_authors)) &&
+	    !(rc = enc_list(b, p->ancestors, p->n_ancestors)))
+		rc = enc_list(b, p->audit, p->n_audit);
+	return rc;
+}
+
+static int dec_list(struct lb_dec *d, const char *field, size_t max,
+		    const uint8_t (**l)[LB_ADDR_LEN], size_t *n)
+{
+	uint64_t cnt;
+	int rc = lb_dec_uvar(d, field, max, &cnt);
+	if (rc)
+		return rc;
+	if (cnt * LB_ADDR_LEN > d->len - d->pos)
+		return lb_dec_fail(d, LB_EMALFORMED, field, "%llu accounts do not fit in the payload",
+				   (unsigned long long)cnt);
+	*l = cnt ? (const uint8_t(*)[LB_ADDR_LEN])(d->p + d->pos) : NULL;
+	*n = (size_t)cnt;
+	d->pos += (size_t)cnt * LB_ADDR_LEN;
+	return LB_OK;
+}
+
+int lb_mkt_pay_decode(const uint8_t *in, size_t n, unsigned *use, uint64_t *amount,
+		      struct lb_mkt_parties *p, struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	uint8_t u, flags;
+	int rc;
+	memset(p, 0, sizeof *p);
+	lb_dec_init(&d, in, n, "market.pay payload", em);
+	if ((rc = lb_dec_u8(&d, "use", &u)) || (rc = lb_dec_uvar(&d, "amount", UINT64_MAX, amount)) ||
+	    (rc = lb_dec_u8(&d, "parties", &flags)))
+		return rc;
+	if (u >= LB_MKT_USE_COUNT)
+		return lb_dec_fail(&d, LB_EINVALID, "use", "kind of use %u is unknown (0 data run, 1 "
+				   "contract call, 2 algorithm call, 3 compute, 4 study)", u);
+	if (flags > 7)
+		return lb_dec_fail(&d, LB_EMALFORMED, "parties", "unknown party flags 0x%x", flags);
+	*use = u;
+	p->has_owner = flags & 1;
+	p->has_algo_author = flags & 2;
+	p->has_executor = flags & 4;
+	if ((p->has_owner && (rc = lb_dec_fixed(&d, "owner", p->owner, LB_ADDR_LEN))) ||
+	    (p->has_algo_author && (rc = lb_dec_fixed(&d, "algo", p->algo_author, LB_ADDR_LEN))) ||
+	    (p->has_executor && (rc = lb_dec_fixed(&d, "executor", p->executor, LB_ADDR_LEN))) ||
+	    (rc = dec_list(&d, "patients", LB_MKT_PAY_PATIENTS_MAX, &p->patients, &p->n_patients)) ||
+	    (rc = dec_list(&d, "authors", LB_MKT_PAY_LIST_MAX, &p->authors, &p->n_authors)) ||
+	    (rc = dec_list(&d, "ancestors", LB_MKT_PAY_LIST_MAX, &p->ancestors, &p->n_ancestors)) ||
+	    (rc = dec_list(&d, "audit", LB_MKT_PAY_LIST_MAX, &p->audit, &p->n_audit)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!*amount)
+		return lb_errf(em, LB_EINVALID, "market.pay: the amount must be above zero");
+	return LB_OK;
+}
+
+static int check_pay(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	unsigned u;
+	uint64_t a;
+	struct lb_mkt_parties p;
+	return lb_mkt_pay_decode(tx->payload, tx->payload_len, &u, &a, &p, em);
+}
+
+static int apply_pay(struct lb_apply_ctx *c)
+{
+	struct lb_mkt_config cfg;
+	struct lb_mkt_parties p;
+	unsigned use;
+	uint64_t amount;
+	int rc = lb_mkt_pay_decode(c->tx->payload, c->tx->payload_len, &use, &amount, &p, c->em);
+	if (rc || (rc = need_market(c, &cfg)))
+		return rc;
+	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_ASC, amount, c->em)))
+		return lb_errwrap(c->em, "cannot pay the %s: ", lb_mkt_use_name(use));
+	memcpy(p.platform, cfg.platform, LB_ADDR_LEN);
+	return lb_mkt_settle(c->state, c->height, use, amount, &p, NULL, c->em);
+}
+
+static json_t *addr_json(const uint8_t a[LB_ADDR_LEN]);
+
+static json_t *list_json(const uint8_t (*l)[LB_ADDR_LEN], size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, addr_json(l[i]));
+	return a;
+}
+
+static json_t *json_pay(const struct lb_tx *tx)
+{
+	unsigned u;
+	uint64_t a;
+	struct lb_mkt_parties p;
+	if (lb_mkt_pay_decode(tx->payload, tx->payload_len, &u, &a, &p, NULL))
+		return NULL;
+	json_t *o = json_pack("{s:s,s:I,s:I,s:o,s:o,s:o}", "use", lb_mkt_use_name(u), "amount",
+			      (json_int_t)a, "patients", (json_int_t)p.n_patients, "authors",
+			      list_json(p.authors, p.n_authors), "ancestors",
+			      list_json(p.ancestors, p.n_ancestors), "audit",
+			      list_json(p.audit, p.n_audit));
+	if (o && p.has_owner)
+		json_object_set_new(o, "owner", addr_json(p.owner));
+	if (o && p.has_algo_author)
+		json_object_set_new(o, "algorithm_author", addr_json(p.algo_author));
+	if (o && p.has_executor)
+		json_object_set_new(o, "executor", addr_json(p.executor));
+	return o;
+}
+
 static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_FUND, LB_CHAIN_SETTLEMENT, "market.fund", check_fund, apply_fund, json_fund,
 	 false},
@@ -1200,6 +1343,7 @@ static const struct lb_txtype market_types[] = {
 	 apply_propose, json_propose, false},
 	{LB_TX_MKT_SPLITS_VOTE, LB_CHAIN_SETTLEMENT, "market.splits.vote", check_vote, apply_vote,
 	 json_vote, false},
+	{LB_TX_MKT_PAY, LB_CHAIN_SETTLEMENT, "market.pay", check_pay, apply_pay, json_pay, false},
 };
 
 int lb_market_register_txtypes(void)
@@ -1343,4 +1487,46 @@ int lb_mkt_ranking_json(struct lb_state *s, uint64_t period, json_t **out,
 	}
 	*out = o;
 	return LB_OK;
+}
+
+struct view_q {
+	int what;
+	uint64_t period;
+	json_t *out;
+	struct lb_errmsg *em;
+};
+
+static int view_state(struct lb_state *s, void *ctx)
+{
+	struct view_q *q = ctx;
+	int rc = lb_mkt_state_json(s, &q->out, q->em);
+	if (!rc && q->what == 1) {
+		json_t *sp = json_incref(json_object_get(q->out, "splits"));
+		json_decref(q->out);
+		q->out = json_pack("{s:o}", "splits", sp);
+	}
+	return rc;
+}
+
+static int view_ranking(struct lb_state *s, void *ctx)
+{
+	struct view_q *q = ctx;
+	return lb_mkt_ranking_json(s, q->period, &q->out, q->em);
+}
+
+int lb_mkt_ledger_json(struct lb_ledger *l, int what, json_t **out, struct lb_errmsg *em)
+{
+	struct view_q q = {.what = what, .em = em};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_SETTLEMENT, view_state, &q);
+	*out = rc ? NULL : q.out;
+	return rc;
+}
+
+int lb_mkt_ledger_ranking_json(struct lb_ledger *l, uint64_t period, json_t **out,
+			       struct lb_errmsg *em)
+{
+	struct view_q q = {.period = period, .em = em};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_SETTLEMENT, view_ranking, &q);
+	*out = rc ? NULL : q.out;
+	return rc;
 }
