@@ -38,6 +38,7 @@ enum {
 #define LB_STORE_CODE_MAX 40     /* bytes of one code ("icd10|I20.9", "snomed|29857009") */
 #define LB_STORE_TEMPLATE_MAX 60000 /* bytes of a template's source */
 #define LB_STORE_PARAMS_MAX 4096 /* bytes of an instance's parameters (JSON object text) */
+#define LB_STORE_PROOF_MAX 16384  /* bytes of a cited payment's proof */
 #define LB_STORE_OUTCOME_MIN 10  /* outcomes a version needs before its statistics show */
 #define LB_STORE_ANCESTORS_MAX 8 /* ancestors paid by a call (nearest first) */
 
@@ -73,6 +74,10 @@ struct lb_store_tx {
 	char params[LB_STORE_PARAMS_MAX + 1];/* LIST: the instance's parameters (JSON object) */
 	/* BUY, CALL */
 	uint64_t max_price;                  /* refuse if the price is now above this */
+	/* BUY, CALL: pay by citing the sender's settlement `market.pay` (its tx bytes and inclusion
+	 * proof anchored in a business block); both empty: pay from the store wallet. Borrowed. */
+	const uint8_t *pay_tx, *pay_proof;
+	size_t pay_tx_len, pay_proof_len;
 	/* CALL: the session it runs (zero: none yet); OUTCOME: the call's tx id */
 	uint8_t ref[LB_HASH_LEN];
 	uint8_t stars;                       /* RATE: 1..5 */
@@ -98,6 +103,13 @@ int lb_store_relation_parse(const char *name);
 
 /* Register the store's tx types and its genesis part (store wallets, see docs/economy.md). */
 int lb_market_store_register_txtypes(void);
+
+/* How store.list finds the author and name of a registered algorithm (the exchange's
+ * lb_xchg_state_algo; the node sets it: the market layer is below the exchange). Without it
+ * algorithm listings are refused as unregistered. Call at start-up, before lb_ledger_open. */
+typedef int (*lb_store_algo_fn)(struct lb_state *s, const uint8_t hash[LB_HASH_LEN],
+				uint8_t author[LB_ADDR_LEN], char *name, size_t namesz);
+void lb_store_set_algo_lookup(lb_store_algo_fn fn);
 
 /* ---- state, for handlers and tests -------------------------------------------------------- */
 

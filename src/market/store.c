@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "leben/codec.h"
-#include "leben/exchange.h"
 #include "leben/knowledge_chain.h"
 #include "leben/market.h"
 #include "market/store_int.h"
@@ -155,31 +154,6 @@ static int need_listing(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN],
 	return LB_OK;
 }
 
-int lb_store_wallet(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *out)
-{
-	return lb_state_get_u64(s, NS_WALLET, addr, LB_ADDR_LEN, 0, out);
-}
-
-void lb_store_pool_addr(uint8_t out[LB_ADDR_LEN])
-{
-	uint8_t h[LB_HASH_LEN];
-	static const char tag[] = "LEBEN-store-platform-pool-v1";
-	lb_hash(h, tag, sizeof tag - 1);
-	memcpy(out, h, LB_ADDR_LEN);
-}
-
-static int wallet_add(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t amount)
-{
-	uint64_t v;
-	int rc = lb_store_wallet(s, addr, &v);
-	if (rc)
-		return rc;
-	if (v + amount < v)
-		return LB_ERANGE;
-	return lb_state_put_u64(s, NS_WALLET, addr, LB_ADDR_LEN, v + amount);
-}
-
-/* The ancestors' authors of listing r, nearest first (at most LB_STORE_ANCESTORS_MAX). */
 int store_ancestors(struct lb_state *s, const struct store_listing *r,
 		    uint8_t out[][LB_ADDR_LEN], uint8_t ids[][LB_HASH_LEN], size_t *n)
 {
@@ -203,64 +177,13 @@ int store_ancestors(struct lb_state *s, const struct store_listing *r,
 	return rc;
 }
 
-/* Pay amount from payer to the parties of listing r through the split table of its kind of
- * use (contract call or algorithm call; the default tables of lb_mkt_splits_default until the
- * business chain carries the governed ones): author(s), the ancestors' authors, and the
- * platform pool for every share nobody fills here (executor, audit) and every remainder.
- * LB_EFUNDS when the payer's wallet is short; nothing written then. */
-static int pay(struct lb_apply_ctx *c, struct store_listing *r, uint64_t amount, const char *what)
-{
-	uint64_t have;
-	int rc = lb_store_wallet(c->state, c->sender_addr, &have);
-	if (rc)
-		return lb_errf(c->em, rc, "reading the store wallet failed");
-	if (have < amount)
-		return lb_errf(c->em, LB_EFUNDS,
-			       "%s of '%s' costs %llu micro-ASC but the store wallet of %s holds "
-			       "%llu: fund it first (docs/economy.md, \"Store wallets\")",
-			       what, r->title, (unsigned long long)amount, ADDR(c->sender_addr),
-			       (unsigned long long)have);
-	uint8_t anc[LB_STORE_ANCESTORS_MAX][LB_ADDR_LEN];
-	size_t nanc;
-	if ((rc = store_ancestors(c->state, r, anc, NULL, &nanc)))
-		return lb_errf(c->em, rc, "reading the family of '%s' failed", r->title);
-	struct lb_mkt_credits cr;
-	if ((rc = store_split(amount, r, (const uint8_t(*)[LB_ADDR_LEN])anc, nanc, &cr, c->em)))
-		goto out;
-	if ((rc = lb_state_put_u64(c->state, NS_WALLET, c->sender_addr, LB_ADDR_LEN,
-				   have - amount)))
-		goto out;
-	for (size_t i = 0; i < cr.n; i++)
-		if ((rc = wallet_add(c->state, cr.v[i].to, cr.v[i].amount))) {
-			rc = lb_errf(c->em, rc, "crediting %s failed", ADDR(cr.v[i].to));
-			goto out;
-		}
-	r->revenue += amount;
-out:
-	lb_mkt_credits_release(&cr);
-	return rc;
-}
+/* Who registered an algorithm: the exchange's lookup, set by the node (the market is below
+ * the exchange). Set once at start-up, before any ledger is opened. */
+static lb_store_algo_fn algo_lookup;
 
-int store_split(uint64_t amount, const struct store_listing *r,
-		const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct lb_mkt_credits *out,
-		struct lb_errmsg *em)
+void lb_store_set_algo_lookup(lb_store_algo_fn fn)
 {
-	struct lb_mkt_splits t;
-	struct lb_mkt_parties p;
-	memset(&p, 0, sizeof p);
-	lb_mkt_splits_default(&t);
-	unsigned use = r->kind == LB_STORE_ALGORITHM ? LB_MKT_USE_ALGO : LB_MKT_USE_CONTRACT;
-	if (use == LB_MKT_USE_ALGO) {
-		p.has_algo_author = true;
-		memcpy(p.algo_author, r->author, LB_ADDR_LEN);
-	} else {
-		p.authors = (const uint8_t(*)[LB_ADDR_LEN])r->author;
-		p.n_authors = 1;
-		p.ancestors = anc;
-		p.n_ancestors = nanc;
-	}
-	lb_store_pool_addr(p.platform);
-	return lb_mkt_split_apply(&t.use[use], use, amount, &p, out, em);
+	algo_lookup = fn;
 }
 
 /* ---- store.list --------------------------------------------------------------------------- */
@@ -351,7 +274,8 @@ static int op_list(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct s
 			return rc;
 		}
 	} else {
-		rc = lb_xchg_state_algo(c->state, p->item, author, r->name, sizeof r->name);
+		rc = algo_lookup ? algo_lookup(c->state, p->item, author, r->name, sizeof r->name)
+				 : LB_ENOTFOUND;
 		r->version = 1;
 		if (rc == LB_ENOTFOUND) {
 			rc = lb_errf(c->em, LB_ENOTFOUND,
@@ -531,7 +455,7 @@ static int op_buy(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct st
 		return lb_errf(c->em, LB_EEXISTS, "%s already holds a licence of '%s'",
 			       ADDR(c->sender_addr), r->title);
 	if ((rc = above_max(c, r, "the licence", r->price_licence, p->max_price)) ||
-	    (rc = pay(c, r, r->price_licence, "the licence")))
+	    (rc = store_pay(c, p, r, r->price_licence, "the licence")))
 		return rc;
 	r->licences++;
 	*fl |= STORE_LICENSED;
@@ -549,7 +473,7 @@ static int op_call(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct s
 			       "'%s' is sold by licence only: buy it first ('leben store buy')",
 			       r->title);
 	if ((rc = above_max(c, r, "a call", price, p->max_price)) ||
-	    (price && (rc = pay(c, r, price, "a call"))))
+	    (price && (rc = store_pay(c, p, r, price, "a call"))))
 		return rc;
 	r->calls++;
 	*fl |= STORE_CALLED;
@@ -745,7 +669,7 @@ static int store_genesis(json_t *g, int chain, struct lb_state *s, struct lb_err
 		} else
 			return lb_errf(em, LB_EINVALID,
 				       "genesis: store_wallets[%zu].asc is not an amount", i);
-		int rc = wallet_add(s, a, micro);
+		int rc = store_wallet_add(s, a, micro);
 		if (rc)
 			return rc;
 	}

@@ -99,12 +99,11 @@ int lb_store_tx_encode(struct lb_buf *b, const struct lb_store_tx *p, struct lb_
 			rc = lb_enc_uvar(b, p->price_licence);
 		break;
 	case LB_TX_STORE_BUY:
-		if (!rc)
-			rc = lb_enc_uvar(b, p->max_price);
-		break;
 	case LB_TX_STORE_CALL:
-		if (!rc && !(rc = lb_enc_uvar(b, p->max_price)))
+		if (!rc && !(rc = lb_enc_uvar(b, p->max_price)) && p->type == LB_TX_STORE_CALL)
 			rc = lb_enc_fixed(b, p->ref, LB_HASH_LEN);
+		if (!rc && !(rc = lb_enc_bytes(b, p->pay_tx, p->pay_tx_len)))
+			rc = lb_enc_bytes(b, p->pay_proof, p->pay_proof_len);
 		break;
 	case LB_TX_STORE_RATE:
 		if (!rc && !(rc = lb_enc_u8(b, p->stars)))
@@ -193,13 +192,16 @@ int lb_store_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_st
 							"price or both");
 		break;
 	case LB_TX_STORE_BUY:
-		if (lb_dec_uvar(&d, "max_price", UINT64_MAX, &p->max_price))
-			return LB_EMALFORMED;
-		break;
 	case LB_TX_STORE_CALL:
 		if (lb_dec_uvar(&d, "max_price", UINT64_MAX, &p->max_price) ||
-		    lb_dec_fixed(&d, "session", p->ref, LB_HASH_LEN))
+		    (type == LB_TX_STORE_CALL && lb_dec_fixed(&d, "session", p->ref, LB_HASH_LEN)) ||
+		    lb_dec_bytes(&d, "pay_tx", LB_TX_MAX_BYTES, &p->pay_tx, &p->pay_tx_len) ||
+		    lb_dec_bytes(&d, "pay_proof", LB_STORE_PROOF_MAX, &p->pay_proof,
+				 &p->pay_proof_len))
 			return LB_EMALFORMED;
+		if ((p->pay_tx_len == 0) != (p->pay_proof_len == 0))
+			return lb_errf(em, LB_EINVALID, "a cited payment needs both its tx and its "
+							"proof");
 		break;
 	case LB_TX_STORE_RATE:
 		if (lb_dec_u8(&d, "stars", &p->stars) ||

@@ -66,6 +66,12 @@ int store_split(uint64_t amount, const struct store_listing *r,
 		const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct lb_mkt_credits *out,
 		struct lb_errmsg *em);
 
+/* store_pay.c: pay amount for listing r (the buyer is the tx's sender) from the wallet, or by
+ * the settlement payment p cites; LB_EFUNDS when short. */
+int store_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
+	      uint64_t amount, const char *what);
+int store_wallet_add(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t amount);
+
 /* store_tmpl.c */
 int store_apply_template(struct lb_apply_ctx *c);
 /* Refuse unless listing `item` is the instance of template tmpl with params. */

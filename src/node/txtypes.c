@@ -43,5 +43,6 @@ int lb_register_txtypes(void)
 		return rc;
 	if ((rc = lb_market_store_register_txtypes()))
 		return rc;
+	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	return LB_OK;
 }
