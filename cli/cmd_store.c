@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "common.h"
 #include "leben/base.h"
+#include "leben/market.h"
 #include "leben/market_store.h"
 #include "sectx.h"
 
@@ -30,8 +31,9 @@ static const char store_help[] =
 	"                       [--template ID --params JSON]\n"
 	"       leben store price ID --from KEY [--price-call ASC] [--price-licence ASC]\n"
 	"       leben store derive ID --from KEY --parent ID --relation R\n"
-	"       leben store buy ID --from KEY [--max-price ASC]\n"
-	"       leben store call ID --from KEY [--max-price ASC] [--session HEX] [--run [-- ARGS]]\n"
+	"       leben store buy ID --from KEY [--max-price ASC] [--settle [--fee CSC]]\n"
+	"       leben store call ID --from KEY [--max-price ASC] [--session HEX] [--settle]\n"
+	"                        [--run [-- ARGS]]\n"
 	"       leben store rate ID STARS [TEXT] --from KEY\n"
 	"       leben store outcome CALL OUTCOME --from KEY\n"
 	"       leben store template add FILE --from KEY --title T [--description D]\n"
@@ -41,7 +43,8 @@ static const char store_help[] =
 	"ITEM and ID are a published contract's hash or a registered algorithm's hash (64 hex\n"
 	"digits); CALL is the tx id 'store call' printed. OUTCOME is referral-confirmed,\n"
 	"referral-declined, adverse-event, resolved, readmitted or other. Payments come from the\n"
-	"store wallet and are split by the market's table (author, ancestors, platform pool).\n"
+	"store wallet and are split by the market's table (author, ancestors, platform pool);\n"
+	"with --settle they are paid in ASC on the settlement chain (market.pay) and cited.\n"
 	"'call --run' runs the contract after paying ('leben contract run' with ARGS).\n"
 	"'template instantiate' fills and verifies an instance; publish it with 'leben contract\n"
 	"publish FILE', then list it with 'store add HASH --template ID --params JSON'.\n"
@@ -50,8 +53,8 @@ static const char store_help[] =
 struct sopts {
 	const char *home, *node, *from, *sort, *offset, *limit, *specialty, *kind, *title,
 		*price_call, *price_licence, *description, *codes, *parent, *relation, *tmpl,
-		*params, *max_price, *session, *out;
-	bool json, help, run;
+		*params, *max_price, *session, *out, *fee;
+	bool json, help, run, settle;
 	const char *pos[4];
 	int npos;
 	int rest_argc;     /* arguments after "--" (for call --run) */
@@ -376,6 +379,104 @@ static int run_contract(struct sopts *o, const char *id)
 	return rc;
 }
 
+/* The minimum fee of market.pay from the node's status (fees.types, else fees.default). */
+static int pay_fee(struct sopts *o, uint64_t *fee)
+{
+	if (o->fee)
+		return amount_opt("--fee", o->fee, fee);
+	json_t *st;
+	if (cli_api_get(CMD, o->url, "/v1/status", &st))
+		return 1;
+	json_t *f = json_object_get(st, "fees");
+	json_t *v = json_object_get(json_object_get(f, "types"), "market.pay");
+	if (!json_is_integer(v))
+		v = json_object_get(f, "default");
+	*fee = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
+							       : 0;
+	json_decref(st);
+	return 0;
+}
+
+/* Pay `amount` for listing id in ASC on the settlement chain (market.pay to the listing's
+ * author and ancestors' authors, as the node shows them), then fetch the payment's bytes and
+ * its proof anchored in the business chain into p (lb_malloc'd: the caller frees them). */
+static int settle(struct sopts *o, const char *id, uint64_t amount, struct lb_store_tx *p)
+{
+	char path[256];
+	json_t *l;
+	snprintf(path, sizeof path, "/v1/store/listings/%s", id);
+	if (cli_api_get(CMD, o->url, path, &l))
+		return 1;
+	uint8_t author[LB_ADDR_LEN], anc[LB_STORE_ANCESTORS_MAX][LB_ADDR_LEN];
+	size_t nanc = 0, i;
+	json_t *a;
+	struct lb_errmsg em;
+	int rc = lb_addr_decode(author, json_string_value(json_object_get(l, "author")), &em);
+	json_array_foreach(json_object_get(l, "ancestors"), i, a)
+	if (!rc && nanc < LB_STORE_ANCESTORS_MAX)
+		rc = lb_addr_decode(anc[nanc++], json_string_value(json_object_get(a, "author")), &em);
+	bool algo = !strcmp(json_string_value(json_object_get(l, "kind")), "algorithm");
+	json_decref(l);
+	if (rc)
+		return cli_fail(CMD, &em, NULL);
+	struct lb_mkt_parties pp;
+	memset(&pp, 0, sizeof pp);
+	if (algo) {
+		pp.has_algo_author = true;
+		memcpy(pp.algo_author, author, LB_ADDR_LEN);
+	} else {
+		pp.authors = (const uint8_t(*)[LB_ADDR_LEN])author;
+		pp.n_authors = 1;
+		pp.ancestors = (const uint8_t(*)[LB_ADDR_LEN])anc;
+		pp.n_ancestors = nanc;
+	}
+	struct lb_buf b;
+	struct lb_keypair kp;
+	struct sectx t = {0};
+	uint64_t fee;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	if (lb_mkt_pay_encode(&b, algo ? LB_MKT_USE_ALGO : LB_MKT_USE_CONTRACT, amount, &pp)) {
+		lb_buf_release(&b);
+		return cli_failf(CMD, "encoding the payment failed");
+	}
+	if (pay_fee(o, &fee) || cli_load_key(o->home, o->from, &kp)) {
+		lb_buf_release(&b);
+		return 1;
+	}
+	rc = sectx_build_fee(CMD, o->url, &kp, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PAY, b.data, b.len,
+			     fee, &t);
+	lb_keypair_wipe(&kp);
+	lb_buf_release(&b);
+	if (rc || sectx_send(CMD, o->url, &t, 60, NULL)) {
+		sectx_release(&t);
+		return 1;
+	}
+	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=business", t.id);
+	if (!o->json)
+		printf("paid %s in ASC on the settlement chain (market.pay %s)\n", id, t.id);
+	sectx_release(&t);
+	json_t *pr;
+	if (cli_api_get(CMD, o->url, path, &pr))
+		return 1;
+	const char *ph = json_string_value(json_object_get(pr, "proof"));
+	const char *th = json_string_value(json_object_get(pr, "tx"));
+	size_t pl = ph ? strlen(ph) / 2 : 0, tl = th ? strlen(th) / 2 : 0;
+	uint8_t *pbuf = lb_malloc(pl + 1), *tbuf = lb_malloc(tl + 1);
+	if (!pbuf || !tbuf || !ph || !th || lb_hex_decode(pbuf, pl, ph) ||
+	    lb_hex_decode(tbuf, tl, th)) {
+		lb_free(pbuf);
+		lb_free(tbuf);
+		json_decref(pr);
+		return cli_failf(CMD, "the node gave no usable proof of the payment");
+	}
+	json_decref(pr);
+	p->pay_proof = pbuf;
+	p->pay_proof_len = pl;
+	p->pay_tx = tbuf;
+	p->pay_tx_len = tl;
+	return 0;
+}
+
 static int s_pay(struct sopts *o, bool call)
 {
 	struct lb_store_tx p;
@@ -392,7 +493,18 @@ static int s_pay(struct sopts *o, bool call)
 	if (o->session && hex32("--session", o->session, p.ref))
 		return 1;
 	char id[2 * LB_HASH_LEN + 1];
-	if (send_tx(o, &p, id))
+	uint64_t price = 0;
+	if (o->settle) {
+		if (!o->from)
+			return cli_failf(CMD, "--settle needs --from KEY");
+		if (current_price(o, o->pos[1], call ? "price_call" : "price_licence", &price) ||
+		    (price && settle(o, o->pos[1], price, &p)))
+			return 1;
+	}
+	int src = send_tx(o, &p, id);
+	lb_free((void *)p.pay_tx);
+	lb_free((void *)p.pay_proof);
+	if (src)
 		return 1;
 	if (!o->json) {
 		if (call)
@@ -573,6 +685,8 @@ int cmd_store(int argc, char **argv)
 		{"--out", &o.out, NULL},
 		{"--json", NULL, &o.json},
 		{"--run", NULL, &o.run},
+		{"--settle", NULL, &o.settle},
+		{"--fee", &o.fee, NULL},
 		{"--help", NULL, &o.help},
 		{NULL, NULL, NULL},
 	};

@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
+from lebentest import ROOT, Node, Tap, address_of, run_cli, uvarint  # noqa: E402
 
 EX = os.path.join(ROOT, "examples", "contracts")
 TMPL = os.path.join(ROOT, "tests", "data", "store", "hypertension.tmpl")
@@ -40,6 +40,8 @@ def main():
             g = json.load(f)
         g["store_wallets"] = [{"address": node.address("bob"), "asc": 50},
                               {"address": node.address("alice"), "asc": "0.1"}]
+        g["market"] = {"platform": address_of(b"\x11" * 32), "period_blocks": 1000,
+                       "top_k": 2, "quota": {"csc_per_asc": 10, "periods": 2}}
         with open(gpath, "w") as f:
             json.dump(g, f)
         node.start()
@@ -103,6 +105,37 @@ def main():
         t.eq(wallet(node, "alice"), 100000 + author, "the author got 60 %")
         t.eq(wallet(node, "clinic"), ancestors, "the ancestor's author got 15 %")
 
+        # ---- a call paid in ASC on the settlement chain, cited by the store ----
+        def asc(key):
+            return (node.account(key).get("balances") or {}).get("asc", 0)
+
+        a0 = {k: asc(k) for k in ("bob", "alice", "clinic")}
+        w_bob = wallet(node, "bob")
+        r = node.cli(["store", "call", chest, "--settle", "--from", "bob"])
+        t.eq(r.returncode, 0, "a call paid by market.pay and cited " + r.stderr)
+        pay_id = r.stdout.split("market.pay ")[1].split(")")[0] if "market.pay " in r.stdout else ""
+        t.eq(wallet(node, "bob"), w_bob, "the store wallet is untouched by a settled call")
+        t.eq(asc("alice") - a0["alice"], author, "the author got 60 % in ASC")
+        t.eq(asc("clinic") - a0["clinic"], ancestors, "the ancestor's author got 15 % in ASC")
+        t.ok(a0["bob"] - asc("bob") >= price, "bob paid the price in ASC (and the fee)")
+        st, one = node.get("/v1/store/listings/" + chest)
+        t.eq(one.get("calls"), 2, "the settled call is counted")
+        # the same payment cited again, and cited by someone else: refused, nothing changed
+        st, pr = node.get("/v1/txs/%s/proof?anchor=business" % pay_id)
+        t.eq(st, 200, "the payment's proof anchored in the business chain")
+        ptx, proof = bytes.fromhex(pr.get("tx", "")), bytes.fromhex(pr.get("proof", ""))
+        payload = (b"\x01" + bytes.fromhex(chest) + uvarint(price) + b"\0" * 32 +
+                   uvarint(len(ptx)) + ptx + uvarint(len(proof)) + proof)
+        before = listings(node)
+        r = node.cli(["tx", "raw", "--from", "bob", "--chain", "business", "--type-id", "0x0373",
+                      "--payload", payload.hex()])
+        t.ok(r.returncode == 1 and "already cited" in r.stderr, "a payment cited twice", r.stderr)
+        r = node.cli(["tx", "raw", "--from", "alice", "--chain", "business", "--type-id",
+                      "0x0373", "--payload", payload.hex()])
+        t.ok(r.returncode == 1 and "cite your own" in r.stderr, "someone else's payment",
+             r.stderr)
+        t.eq(listings(node), before, "the refused citations changed nothing")
+
         # ---- ratings ----
         r = node.cli(["store", "rate", chest, "4", "clear and quick", "--from", "bob"])
         t.eq(r.returncode, 0, "a verified buyer rates " + r.stderr)
@@ -113,7 +146,7 @@ def main():
         r = node.cli(["store", "outcome", call_id or "", "referral-confirmed", "--from", "bob"])
         t.eq(r.returncode, 0, "the caller records the outcome " + r.stderr)
         st, one = node.get("/v1/store/listings/" + chest)
-        t.eq((one.get("calls"), one.get("ratings"), one.get("rating")), (1, 1, 4.0),
+        t.eq((one.get("calls"), one.get("ratings"), one.get("rating")), (2, 1, 4.0),
              "calls and ratings counted")
         t.ok(one.get("outcomes", {}).get("recorded") is None,
              "outcome statistics hidden below the minimum", one.get("outcomes"))
