@@ -701,6 +701,13 @@ int cmd_store(int argc, char **argv)
 		fputs(store_help, stderr);
 		return 2;
 	}
+	/* --home and --node after "--" serve both this command and the contract run */
+	for (int i = 0; i + 1 < o.rest_argc; i++) {
+		if (!o.home && !strcmp(o.rest_argv[i], "--home"))
+			o.home = o.rest_argv[i + 1];
+		if (!o.node && !strcmp(o.rest_argv[i], "--node"))
+			o.node = o.rest_argv[i + 1];
+	}
 	if (lb_crypto_init())
 		return cli_failf(CMD, "libsodium failed to initialise");
 	o.home = cli_home(o.home);

@@ -136,6 +136,17 @@ def main():
              r.stderr)
         t.eq(listings(node), before, "the refused citations changed nothing")
 
+        # ---- a paid call that runs the contract and anchors its session ----
+        af = os.path.join(tmp, "answers.json")
+        with open(af, "w") as f:
+            json.dump({"pain_now": True, "ecg": "st_elevation"}, f)
+        r = node.cli(["store", "call", chest, "--from", "bob", "--run", "--", "--answers", af,
+                      "--json", "--anchor", "--key", "bob"])
+        t.ok(r.returncode == 0 and "call_ambulance" in r.stdout,
+             "call --run pays, then runs the contract to its actions", r.stderr)
+        st, ss = node.get("/v1/sessions?contract=" + chest)
+        t.eq(ss.get("total"), 1, "the run's session is anchored on the chain")
+
         # ---- ratings ----
         r = node.cli(["store", "rate", chest, "4", "clear and quick", "--from", "bob"])
         t.eq(r.returncode, 0, "a verified buyer rates " + r.stderr)
@@ -146,7 +157,7 @@ def main():
         r = node.cli(["store", "outcome", call_id or "", "referral-confirmed", "--from", "bob"])
         t.eq(r.returncode, 0, "the caller records the outcome " + r.stderr)
         st, one = node.get("/v1/store/listings/" + chest)
-        t.eq((one.get("calls"), one.get("ratings"), one.get("rating")), (2, 1, 4.0),
+        t.eq((one.get("calls"), one.get("ratings"), one.get("rating")), (3, 1, 4.0),
              "calls and ratings counted")
         t.ok(one.get("outcomes", {}).get("recorded") is None,
              "outcome statistics hidden below the minimum", one.get("outcomes"))
