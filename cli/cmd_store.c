@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "common.h"
 #include "leben/base.h"
+#include "leben/data_coding.h"
 #include "leben/market.h"
 #include "leben/market_store.h"
 #include "sectx.h"
@@ -29,6 +30,7 @@ static const char store_help[] =
 	"                       [--description D] [--codes icd10|I20.9,snomed|29857009]\n"
 	"                       [--parent ID --relation fork|extend|specialise]\n"
 	"                       [--template ID --params JSON]\n"
+	"                       [--icd10 ORDERFILE] [--snomed CONCEPTS.txt]\n"
 	"       leben store price ID --from KEY [--price-call ASC] [--price-licence ASC]\n"
 	"       leben store derive ID --from KEY --parent ID --relation R\n"
 	"       leben store buy ID --from KEY [--max-price ASC] [--settle [--fee CSC]]\n"
@@ -45,6 +47,8 @@ static const char store_help[] =
 	"referral-declined, adverse-event, resolved, readmitted or other. Payments come from the\n"
 	"store wallet and are split by the market's table (author, ancestors, platform pool);\n"
 	"with --settle they are paid in ASC on the settlement chain (market.pay) and cited.\n"
+	"Codes are checked for structure and check digit; with --icd10 / --snomed (as for 'leben\n"
+	"data') they must also exist (and be active) in those tables.\n"
 	"'call --run' runs the contract after paying ('leben contract run' with ARGS).\n"
 	"'template instantiate' fills and verifies an instance; publish it with 'leben contract\n"
 	"publish FILE', then list it with 'store add HASH --template ID --params JSON'.\n"
@@ -53,7 +57,7 @@ static const char store_help[] =
 struct sopts {
 	const char *home, *node, *from, *sort, *offset, *limit, *specialty, *kind, *title,
 		*price_call, *price_licence, *description, *codes, *parent, *relation, *tmpl,
-		*params, *max_price, *session, *out, *fee;
+		*params, *max_price, *session, *out, *fee, *icd10, *snomed;
 	bool json, help, run, settle;
 	const char *pos[4];
 	int npos;
@@ -234,6 +238,44 @@ static int amount_opt(const char *name, const char *v, uint64_t *out)
 	return 0;
 }
 
+/* --codes into p, each checked for structure and check digit, and for existence in the
+ * --icd10 / --snomed tables when given. */
+static int add_codes(const struct sopts *o, struct lb_store_tx *p)
+{
+	struct lb_icd10_table *icd = NULL;
+	struct lb_snomed *sct = NULL;
+	struct lb_errmsg em;
+	char buf[1024];
+	int rc = 0;
+	if ((o->icd10 && lb_icd10_table_load(o->icd10, &icd, &em)) ||
+	    (o->snomed && lb_snomed_load(o->snomed, NULL, NULL, &sct, &em))) {
+		rc = cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	struct lb_code_tables tables = {.icd10cm = icd, .snomed = sct};
+	snprintf(buf, sizeof buf, "%s", o->codes);
+	for (char *c = strtok(buf, ","); c && !rc; c = strtok(NULL, ",")) {
+		char *bar = strchr(c, '|');
+		if (p->ncodes == LB_STORE_CODES_MAX)
+			rc = cli_failf(CMD, "at most %d codes", LB_STORE_CODES_MAX);
+		else if (lb_store_code_check(c, &em))
+			rc = cli_fail(CMD, &em, "codes are icd10|CODE, icd10cm|CODE or snomed|ID");
+		else {
+			*bar = 0;
+			enum lb_code_system sys = lb_code_system_of(c);
+			*bar = '|';
+			if (lb_code_check(sys, bar + 1, &tables, &em))
+				rc = cli_fail(CMD, &em, "the code tables given do not have it");
+			else
+				snprintf(p->codes[p->ncodes++], sizeof p->codes[0], "%s", c);
+		}
+	}
+out:
+	lb_icd10_table_free(icd);
+	lb_snomed_free(sct);
+	return rc;
+}
+
 static int s_add(struct sopts *o)
 {
 	struct lb_store_tx p;
@@ -255,18 +297,8 @@ static int s_add(struct sopts *o)
 	snprintf(p.title, sizeof p.title, "%s", o->title);
 	snprintf(p.specialty, sizeof p.specialty, "%s", o->specialty ? o->specialty : "");
 	snprintf(p.description, sizeof p.description, "%s", o->description ? o->description : "");
-	if (o->codes) {
-		char buf[1024];
-		snprintf(buf, sizeof buf, "%s", o->codes);
-		for (char *s = strtok(buf, ","); s; s = strtok(NULL, ",")) {
-			struct lb_errmsg em;
-			if (p.ncodes == LB_STORE_CODES_MAX)
-				return cli_failf(CMD, "at most %d codes", LB_STORE_CODES_MAX);
-			if (lb_store_code_check(s, &em))
-				return cli_fail(CMD, &em, "codes are icd10|CODE, icd10cm|CODE or snomed|ID");
-			snprintf(p.codes[p.ncodes++], sizeof p.codes[0], "%s", s);
-		}
-	}
+	if (o->codes && add_codes(o, &p))
+		return 1;
 	if (o->parent) {
 		if (hex32("--parent", o->parent, p.parent))
 			return 1;
@@ -687,6 +719,8 @@ int cmd_store(int argc, char **argv)
 		{"--run", NULL, &o.run},
 		{"--settle", NULL, &o.settle},
 		{"--fee", &o.fee, NULL},
+		{"--icd10", &o.icd10, NULL},
+		{"--snomed", &o.snomed, NULL},
 		{"--help", NULL, &o.help},
 		{NULL, NULL, NULL},
 	};

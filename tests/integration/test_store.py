@@ -67,6 +67,11 @@ def main():
         r = node.cli(add_hyp[:-2] + ["--codes", "snomed|38341004", "--from", "clinic"])
         t.ok(r.returncode == 1 and "check digit" in r.stderr, "a bad SNOMED code is refused",
              r.stderr)
+        fixture = os.path.join(ROOT, "tests", "data", "coding", "icd10cm_order_fixture.txt")
+        r = node.cli(["store", "add", hyp, "--title", "x", "--price-call", "1", "--codes",
+                      "icd10cm|I10,icd10cm|I11.9", "--icd10", fixture, "--from", "clinic"])
+        t.ok(r.returncode == 1 and "I11.9 is not in the loaded code table" in r.stderr,
+             "a code missing from the given ICD-10-CM table is refused", r.stderr)
         t.eq(listings(node), before, "refused listings changed nothing")
         r = node.cli(add_hyp + ["--from", "clinic"])
         t.eq(r.returncode, 0, "the author lists the contract " + r.stderr)
