@@ -3,9 +3,11 @@
  * change by a non-author, a call or licence without enough in the wallet, a rating by a
  * non-buyer and a second rating, an outcome by another account or twice, a derivation cycle,
  * a template instance that is not the one it claims, a template instance that fails the
- * verifier) gives its own code and message and changes nothing; paid calls land in the
- * author's, the ancestors' and the pool's wallets to the micro-unit; outcome statistics stay
- * hidden below the minimum. The offline verifier replays it all. */
+ * verifier, an algorithm the node cannot look up, a bogus payment citation) gives its own code
+ * and message and changes nothing; paid calls land in the author's, the ancestors' and the
+ * pool's wallets to the micro-unit (contract-call and algorithm-call tables); outcome
+ * statistics stay hidden below the minimum and show from it on. The offline verifier replays
+ * it all. */
 #include "test.h"
 
 #include <stdio.h>
@@ -224,6 +226,7 @@ static void setup(struct fx *f)
 	assert_lb_ok(lb_ledger_register_core_types());
 	assert_lb_ok(lb_knowledge_register_txtypes());
 	assert_lb_ok(lb_market_store_register_txtypes());
+	assert_lb_ok(lb_exchange_register_txtypes());
 	fx_mkhome(f->home, sizeof f->home, "store");
 	struct lb_keypair *ks[] = {&f->prop, &f->a, &f->b, &f->c, &f->d};
 	uint8_t *as[] = {NULL, f->addr_a, f->addr_b, f->addr_c, f->addr_d};
@@ -423,6 +426,80 @@ static void test_store(void **state)
 	assert_non_null(strstr(em.text, "'target' is missing"));
 	free(tsrc);
 
+	/* outcome statistics show from the minimum on: nine more calls with outcomes */
+	for (int i = 0; i < 9; i++) {
+		uint8_t cid[32];
+		memset(&q, 0, sizeof q);
+		q.type = LB_TX_STORE_CALL;
+		memcpy(q.item, chest, 32);
+		q.max_price = 3000000;
+		accepted_tx(f, &f->b, &f->nb, &q, cid);
+		memset(&q, 0, sizeof q);
+		q.type = LB_TX_STORE_OUTCOME;
+		memcpy(q.item, chest, 32);
+		memcpy(q.ref, cid, 32);
+		q.outcome = i < 3 ? LB_STORE_OUT_ADVERSE_EVENT : LB_STORE_OUT_RESOLVED;
+		if (i < 8)
+			accepted_tx(f, &f->b, &f->nb, &q, NULL);
+		else {
+			assert_lb_ok(lb_store_listing_json(f->l, chest, &j, &em));
+			assert_true(json_is_null(
+				json_object_get(json_object_get(j, "outcomes"), "recorded")));
+			json_decref(j);
+			accepted_tx(f, &f->b, &f->nb, &q, NULL);
+		}
+	}
+	assert_lb_ok(lb_store_listing_json(f->l, chest, &j, &em));
+	json_t *oc = json_object_get(j, "outcomes");
+	assert_int_equal(json_integer_value(json_object_get(oc, "recorded")), 10);
+	json_t *counts = json_object_get(oc, "counts");
+	assert_int_equal(json_integer_value(json_object_get(counts, "referral-confirmed")), 1);
+	assert_int_equal(json_integer_value(json_object_get(counts, "adverse-event")), 3);
+	assert_int_equal(json_integer_value(json_object_get(counts, "resolved")), 6);
+	json_decref(j);
+
+	/* algorithms: listed by their registrant through the node's lookup (the market is below
+	 * the exchange); a call pays the algorithm-call table: author 70 %, the pool the rest */
+	struct lb_xchg_algo al;
+	memset(&al, 0, sizeof al);
+	memset(al.hash, 0x42, sizeof al.hash);
+	snprintf(al.name, sizeof al.name, "cardiac risk score");
+	struct lb_buf ab;
+	lb_buf_init(&ab, 4096);
+	assert_lb_ok(lb_xchg_algo_encode(&ab, &al));
+	accepted(f, &f->c, &f->nc, LB_TX_XCHG_ALGO, ab.data, ab.len, NULL);
+	lb_buf_release(&ab);
+	listing(&p, al.hash, "Cardiac risk score", 1000000, 0);
+	p.kind = LB_STORE_ALGORITHM;
+	lb_store_set_algo_lookup(NULL);
+	refused_tx(f, &f->c, f->nc, &p, LB_ENOTFOUND, "is not registered", "no algorithm lookup");
+	lb_store_set_algo_lookup(lb_xchg_state_algo);
+	refused_tx(f, &f->a, f->na, &p, LB_EUNAUTH, "only its author may list it", "algo non-author");
+	accepted_tx(f, &f->c, &f->nc, &p, NULL);
+	uint64_t c0 = wallet(f, f->addr_c), pool0 = wallet(f, pool);
+	memset(&q, 0, sizeof q);
+	q.type = LB_TX_STORE_CALL;
+	memcpy(q.item, al.hash, 32);
+	q.max_price = 1000000;
+	accepted_tx(f, &f->b, &f->nb, &q, NULL);
+	assert_int_equal(wallet(f, f->addr_c) - c0, 700000);
+	assert_int_equal(wallet(f, pool) - pool0, 300000);
+
+	/* a cited settlement payment that is not one: refused, nothing changed */
+	memset(&q, 0, sizeof q);
+	q.type = LB_TX_STORE_CALL;
+	memcpy(q.item, chest, 32);
+	q.max_price = 3000000;
+	uint8_t junk[64];
+	memset(junk, 1, sizeof junk);
+	q.pay_tx = junk;
+	q.pay_tx_len = sizeof junk;
+	q.pay_proof = junk;
+	q.pay_proof_len = sizeof junk;
+	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "proof of the payment", "bogus citation");
+	q.pay_proof_len = 0;
+	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "needs both", "citation without proof");
+
 	/* family tree and sorting */
 	assert_lb_ok(lb_store_family_json(f->l, chest, &j, &em));
 	json_t *tree = json_object_get(j, "tree");
@@ -430,7 +507,17 @@ static void test_store(void **state)
 	json_decref(j);
 	struct lb_store_query sq = {.sort = "calls"};
 	assert_lb_ok(lb_store_listings_json(f->l, &sq, &j, &em));
-	assert_int_equal(json_integer_value(json_object_get(j, "total")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "total")), 4);
+	lb_hex_encode(hh, chest, 32); /* the most called */
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "listings"), 0),
+						  "id")),
+		hh);
+	json_decref(j);
+	sq.sort = "rating";
+	sq.kind = LB_STORE_ALGORITHM;
+	assert_lb_ok(lb_store_listings_json(f->l, &sq, &j, &em));
+	assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
 	json_decref(j);
 	sq.sort = "bogus";
 	assert_int_equal(lb_store_listings_json(f->l, &sq, &j, &em), LB_EINVALID);
