@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "leben/data_coding.h"
 #include "leben/data_search.h"
 #include "leben/market_store.h"
 
@@ -219,6 +220,13 @@ int lb_store_index_put(struct lb_store_index *x, const json_t *d, struct lb_errm
 		size_t used = strlen(codes);
 		snprintf(codes + used, sizeof codes - used, "%.*s %s %s ", (int)(bar - s), s, cat,
 			 bar + 1);
+		/* an ICD-10 code brings its chapter's title ("Diseases of the circulatory system") */
+		const char *title = NULL;
+		if (!strncmp(s, "icd10", 5))
+			lb_icd10_chapter(bar + 1, !strncmp(s, "icd10cm|", 8), NULL, &title);
+		used = strlen(codes);
+		if (title)
+			snprintf(codes + used, sizeof codes - used, "%s ", title);
 	}
 	sqlite3_stmt *find = NULL, *del = NULL, *ins = NULL, *map = NULL;
 	int rc = LB_OK;

@@ -87,6 +87,8 @@ queries = [
  ("statin cholesterol", rel("lipid")),
  ("stop smoking", rel("smoke")),
  ("I48", rel("af")),
+ ("diseases of the circulatory system", sorted(rel("chest") + rel("htn") + rel("af") + rel("hf") + rel("stroke"))),
+ ("respiratory system disease", sorted(rel("cough") + rel("copd") + rel("asthma") + rel("pneu"))),
 ]
 json.dump(listings, open("listings.json", "w"), indent=1)
 json.dump([{"query": q, "relevant": r} for q, r in queries], open("queries.json", "w"), indent=1)
