@@ -37,13 +37,14 @@ static const char store_help[] =
 	"       leben store call ID --from KEY [--max-price ASC] [--session HEX] [--settle]\n"
 	"                        [--run [-- ARGS]]\n"
 	"       leben store rate ID STARS [TEXT] --from KEY\n"
-	"       leben store outcome CALL OUTCOME --from KEY\n"
+	"       leben store outcome CALL OUTCOME --from KEY [--session HEX]\n"
 	"       leben store template add FILE --from KEY --title T [--description D]\n"
 	"       leben store template show ID\n"
 	"       leben store template instantiate ID --params JSON --out FILE\n"
 	"\n"
 	"ITEM and ID are a published contract's hash or a registered algorithm's hash (64 hex\n"
-	"digits); CALL is the tx id 'store call' printed. OUTCOME is referral-confirmed,\n"
+	"digits); CALL is the tx id 'store call' printed; --session names the anchored session\n"
+	"the call ran (its own, of this contract), linking the outcome to it. OUTCOME is referral-confirmed,\n"
 	"referral-declined, adverse-event, resolved, readmitted or other. Payments come from the\n"
 	"store wallet and are split by the market's table (author, ancestors, platform pool);\n"
 	"with --settle they are paid in ASC on the settlement chain (market.pay) and cited.\n"
@@ -522,7 +523,7 @@ static int s_pay(struct sopts *o, bool call)
 	} else if (current_price(o, o->pos[1], call ? "price_call" : "price_licence",
 				 &p.max_price))
 		return 1;
-	if (o->session && hex32("--session", o->session, p.ref))
+	if (o->session && hex32("--session", o->session, p.session))
 		return 1;
 	char id[2 * LB_HASH_LEN + 1];
 	uint64_t price = 0;
@@ -541,7 +542,7 @@ static int s_pay(struct sopts *o, bool call)
 	if (!o->json) {
 		if (call)
 			printf("call %s paid (call id %s; record its outcome with 'leben store "
-			       "outcome %s OUTCOME')\n",
+			       "outcome %s OUTCOME [--session SESSION]')\n",
 			       o->pos[1], id, id);
 		else
 			printf("licence of %s bought (tx %s)\n", o->pos[1], id);
@@ -579,6 +580,8 @@ static int s_outcome(struct sopts *o)
 	p.type = LB_TX_STORE_OUTCOME;
 	if (o->npos < 3 || hex32("CALL", o->pos[1], p.ref))
 		return o->npos < 3 ? cli_failf(CMD, "outcome needs CALL and OUTCOME") : 1;
+	if (o->session && hex32("--session", o->session, p.session))
+		return 1;
 	p.outcome = (uint8_t)lb_store_outcome_parse(o->pos[2]);
 	if (!p.outcome)
 		return cli_failf(CMD,

@@ -78,8 +78,9 @@ struct lb_store_tx {
 	 * proof anchored in a business block); both empty: pay from the store wallet. Borrowed. */
 	const uint8_t *pay_tx, *pay_proof;
 	size_t pay_tx_len, pay_proof_len;
-	/* CALL: the session it runs (zero: none yet); OUTCOME: the call's tx id */
-	uint8_t ref[LB_HASH_LEN];
+	uint8_t ref[LB_HASH_LEN];            /* OUTCOME: the call's tx id */
+	/* CALL, OUTCOME: the anchored contract session the call ran (zero: none named) */
+	uint8_t session[LB_HASH_LEN];
 	uint8_t stars;                       /* RATE: 1..5 */
 	uint8_t outcome;                     /* OUTCOME: lb_store_outcome */
 	/* TEMPLATE: source with {{name}} placeholders */

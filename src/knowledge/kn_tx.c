@@ -161,6 +161,19 @@ int lb_kn_state_contract(struct lb_state *s, const uint8_t hash[32], uint8_t aut
 	return LB_OK;
 }
 
+int lb_kn_state_session(struct lb_state *s, const uint8_t id[32], uint8_t contract[32],
+			uint8_t owner[LB_ADDR_LEN], bool *complete)
+{
+	struct session_rec r;
+	int rc = session_get(s, id, &r);
+	if (rc)
+		return rc;
+	memcpy(contract, r.contract, 32);
+	memcpy(owner, r.owner, LB_ADDR_LEN);
+	*complete = r.status == SESSION_COMPLETE;
+	return LB_OK;
+}
+
 /* ---- contract.publish ------------------------------------------------------------------- */
 
 static int check_publish(const struct lb_tx *tx, struct lb_errmsg *em)

@@ -462,6 +462,32 @@ static int op_buy(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct st
 	return LB_OK;
 }
 
+/* Session id must be an anchored session of contract listing r started by the sender. */
+static int session_check(struct lb_apply_ctx *c, const struct store_listing *r,
+			 const uint8_t id[LB_HASH_LEN])
+{
+	uint8_t contract[LB_HASH_LEN], owner[LB_ADDR_LEN];
+	bool done;
+	if (r->kind != LB_STORE_CONTRACT)
+		return lb_errf(c->em, LB_EINVALID, "'%s' is an algorithm: it has no contract sessions",
+			       r->title);
+	int rc = lb_kn_state_session(c->state, id, contract, owner, &done);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(c->em, LB_ENOTFOUND,
+			       "session %s is not anchored on this chain (run the contract with "
+			       "--anchor)",
+			       HEX(id));
+	if (rc)
+		return lb_errf(c->em, rc, "session %s cannot be read", HEX(id));
+	if (memcmp(contract, r->id, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID, "session %s runs contract %s, not '%s'", HEX(id),
+			       HEX(contract), r->title);
+	if (memcmp(owner, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH, "session %s was started by %s, not by %s", HEX(id),
+			       ADDR(owner), ADDR(c->sender_addr));
+	return LB_OK;
+}
+
 static int op_call(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
 		   uint64_t *fl)
 {
@@ -472,7 +498,8 @@ static int op_call(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct s
 		return lb_errf(c->em, LB_EINVALID,
 			       "'%s' is sold by licence only: buy it first ('leben store buy')",
 			       r->title);
-	if ((rc = above_max(c, r, "a call", price, p->max_price)) ||
+	if ((!zero32(p->session) && (rc = session_check(c, r, p->session))) ||
+	    (rc = above_max(c, r, "a call", price, p->max_price)) ||
 	    (price && (rc = store_pay(c, p, r, price, "a call"))))
 		return rc;
 	r->calls++;
@@ -480,7 +507,7 @@ static int op_call(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct s
 	struct call_rec cr = {.paid = price};
 	memcpy(cr.item, p->item, LB_HASH_LEN);
 	memcpy(cr.caller, c->sender_addr, LB_ADDR_LEN);
-	memcpy(cr.session, p->ref, LB_HASH_LEN);
+	memcpy(cr.session, p->session, LB_HASH_LEN);
 	return call_put(c->state, c->tx->id, &cr);
 }
 
@@ -560,9 +587,16 @@ static int op_outcome(struct lb_apply_ctx *c, const struct lb_store_tx *p,
 	else if (cr.outcome)
 		rc = lb_errf(c->em, LB_EEXISTS, "call %s already has its outcome (%s)", HEX(p->ref),
 			     lb_store_outcome_name(cr.outcome));
-	else if (!(rc = need_listing(c, cr.item, r))) {
+	else if (!zero32(p->session) && !zero32(cr.session) &&
+		 memcmp(p->session, cr.session, LB_HASH_LEN))
+		rc = lb_errf(c->em, LB_EINVALID, "call %s ran session %s, not %s", HEX(p->ref),
+			     HEX(cr.session), HEX(p->session));
+	else if (!(rc = need_listing(c, cr.item, r)) &&
+		 !(!zero32(p->session) && (rc = session_check(c, r, p->session)))) {
 		r->outcomes[p->outcome - 1]++;
 		cr.outcome = p->outcome;
+		if (!zero32(p->session))
+			memcpy(cr.session, p->session, LB_HASH_LEN);
 		if (!(rc = call_put(c->state, p->ref, &cr)))
 			rc = store_listing_put(c->state, r);
 	}
@@ -614,8 +648,8 @@ static json_t *json_store(const struct lb_tx *tx)
 	case LB_TX_STORE_BUY:
 	case LB_TX_STORE_CALL:
 		json_object_set_new(o, "max_price", json_integer((json_int_t)p->max_price));
-		if (tx->type == LB_TX_STORE_CALL && !zero32(p->ref))
-			json_object_set_new(o, "session", json_string(HEX(p->ref)));
+		if (tx->type == LB_TX_STORE_CALL && !zero32(p->session))
+			json_object_set_new(o, "session", json_string(HEX(p->session)));
 		break;
 	case LB_TX_STORE_RATE:
 		json_object_set_new(o, "stars", json_integer(p->stars));
@@ -623,6 +657,8 @@ static json_t *json_store(const struct lb_tx *tx)
 		break;
 	case LB_TX_STORE_OUTCOME:
 		json_object_set_new(o, "call", json_string(HEX(p->ref)));
+		if (!zero32(p->session))
+			json_object_set_new(o, "session", json_string(HEX(p->session)));
 		json_object_set_new(o, "outcome", json_string(lb_store_outcome_name(p->outcome)));
 		break;
 	case LB_TX_STORE_TEMPLATE:

@@ -101,7 +101,7 @@ int lb_store_tx_encode(struct lb_buf *b, const struct lb_store_tx *p, struct lb_
 	case LB_TX_STORE_BUY:
 	case LB_TX_STORE_CALL:
 		if (!rc && !(rc = lb_enc_uvar(b, p->max_price)) && p->type == LB_TX_STORE_CALL)
-			rc = lb_enc_fixed(b, p->ref, LB_HASH_LEN);
+			rc = lb_enc_fixed(b, p->session, LB_HASH_LEN);
 		if (!rc && !(rc = lb_enc_bytes(b, p->pay_tx, p->pay_tx_len)))
 			rc = lb_enc_bytes(b, p->pay_proof, p->pay_proof_len);
 		break;
@@ -110,8 +110,9 @@ int lb_store_tx_encode(struct lb_buf *b, const struct lb_store_tx *p, struct lb_
 			rc = lb_enc_str(b, p->description);
 		break;
 	case LB_TX_STORE_OUTCOME:
-		if (!rc && !(rc = lb_enc_fixed(b, p->ref, LB_HASH_LEN)))
-			rc = lb_enc_u8(b, p->outcome);
+		if (!rc && !(rc = lb_enc_fixed(b, p->ref, LB_HASH_LEN)) &&
+		    !(rc = lb_enc_u8(b, p->outcome)))
+			rc = lb_enc_fixed(b, p->session, LB_HASH_LEN);
 		break;
 	case LB_TX_STORE_TEMPLATE:
 		if (!rc && !(rc = lb_enc_str(b, p->title)) && !(rc = lb_enc_str(b, p->description)))
@@ -194,7 +195,7 @@ int lb_store_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_st
 	case LB_TX_STORE_BUY:
 	case LB_TX_STORE_CALL:
 		if (lb_dec_uvar(&d, "max_price", UINT64_MAX, &p->max_price) ||
-		    (type == LB_TX_STORE_CALL && lb_dec_fixed(&d, "session", p->ref, LB_HASH_LEN)) ||
+		    (type == LB_TX_STORE_CALL && lb_dec_fixed(&d, "session", p->session, LB_HASH_LEN)) ||
 		    lb_dec_bytes(&d, "pay_tx", LB_TX_MAX_BYTES, &p->pay_tx, &p->pay_tx_len) ||
 		    lb_dec_bytes(&d, "pay_proof", LB_STORE_PROOF_MAX, &p->pay_proof,
 				 &p->pay_proof_len))
@@ -212,7 +213,8 @@ int lb_store_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_st
 		break;
 	case LB_TX_STORE_OUTCOME:
 		if (lb_dec_fixed(&d, "call", p->ref, LB_HASH_LEN) ||
-		    lb_dec_u8(&d, "outcome", &p->outcome))
+		    lb_dec_u8(&d, "outcome", &p->outcome) ||
+		    lb_dec_fixed(&d, "session", p->session, LB_HASH_LEN))
 			return LB_EMALFORMED;
 		if (p->outcome < 1 || p->outcome > LB_STORE_OUT_KINDS)
 			return lb_errf(em, LB_EINVALID,

@@ -151,6 +151,15 @@ def main():
              "call --run pays, then runs the contract to its actions", r.stderr)
         st, ss = node.get("/v1/sessions?contract=" + chest)
         t.eq(ss.get("total"), 1, "the run's session is anchored on the chain")
+        run_call = r.stdout.split("call id ")[1].split(";")[0] if "call id " in r.stdout else ""
+        sess = (ss.get("sessions") or [{}])[0].get("id", "")
+        r = node.cli(["store", "outcome", run_call, "resolved", "--session", "ab" * 32,
+                      "--from", "bob"])
+        t.ok(r.returncode == 1 and "is not anchored" in r.stderr,
+             "an outcome naming a session that was never anchored", r.stderr)
+        r = node.cli(["store", "outcome", run_call, "referral-confirmed", "--session", sess,
+                      "--from", "bob"])
+        t.eq(r.returncode, 0, "the outcome is linked to the run's session " + r.stderr)
 
         # ---- ratings ----
         r = node.cli(["store", "rate", chest, "4", "clear and quick", "--from", "bob"])

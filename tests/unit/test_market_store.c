@@ -426,8 +426,47 @@ static void test_store(void **state)
 	assert_non_null(strstr(em.text, "'target' is missing"));
 	free(tsrc);
 
-	/* outcome statistics show from the minimum on: nine more calls with outcomes */
-	for (int i = 0; i < 9; i++) {
+	/* sessions: a call and an outcome name the anchored session the call ran */
+	uint8_t sid[32], sid_a[32], *sp;
+	size_t slen;
+	struct lb_kn_session_payload sp0;
+	memset(sid, 0x51, 32);
+	memset(sid_a, 0x52, 32);
+	memset(&sp0, 0, sizeof sp0);
+	sp0.kind = LB_KN_EV_START;
+	memcpy(sp0.contract, chest, 32);
+	memcpy(sp0.session, sid, 32);
+	assert_lb_ok(lb_kn_session_payload_encode(&sp0, &sp, &slen));
+	accepted(f, &f->b, &f->nb, LB_TX_CONTRACT_SESSION, sp, slen, NULL);
+	lb_free(sp);
+	memcpy(sp0.session, sid_a, 32);
+	memcpy(sp0.contract, hyp, 32);
+	assert_lb_ok(lb_kn_session_payload_encode(&sp0, &sp, &slen));
+	accepted(f, &f->a, &f->na, LB_TX_CONTRACT_SESSION, sp, slen, NULL);
+	lb_free(sp);
+	memset(&q, 0, sizeof q);
+	q.type = LB_TX_STORE_CALL;
+	memcpy(q.item, chest, 32);
+	q.max_price = 3000000;
+	memset(q.session, 0x77, 32);
+	refused_tx(f, &f->b, f->nb, &q, LB_ENOTFOUND, "is not anchored", "call of no session");
+	memcpy(q.session, sid_a, 32);
+	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "runs contract", "session of another contract");
+	uint8_t call3[32];
+	memset(q.session, 0, 32);
+	accepted_tx(f, &f->b, &f->nb, &q, call3);
+	memset(&q, 0, sizeof q);
+	q.type = LB_TX_STORE_OUTCOME;
+	memcpy(q.item, chest, 32);
+	memcpy(q.ref, call3, 32);
+	q.outcome = LB_STORE_OUT_RESOLVED;
+	memcpy(q.session, sid_a, 32);
+	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "runs contract", "outcome, foreign session");
+	memcpy(q.session, sid, 32);
+	accepted_tx(f, &f->b, &f->nb, &q, NULL);
+
+	/* outcome statistics show from the minimum on: eight more calls with outcomes */
+	for (int i = 1; i < 9; i++) {
 		uint8_t cid[32];
 		memset(&q, 0, sizeof q);
 		q.type = LB_TX_STORE_CALL;
@@ -438,7 +477,7 @@ static void test_store(void **state)
 		q.type = LB_TX_STORE_OUTCOME;
 		memcpy(q.item, chest, 32);
 		memcpy(q.ref, cid, 32);
-		q.outcome = i < 3 ? LB_STORE_OUT_ADVERSE_EVENT : LB_STORE_OUT_RESOLVED;
+		q.outcome = i < 4 ? LB_STORE_OUT_ADVERSE_EVENT : LB_STORE_OUT_RESOLVED;
 		if (i < 8)
 			accepted_tx(f, &f->b, &f->nb, &q, NULL);
 		else {
