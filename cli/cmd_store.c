@@ -2,6 +2,7 @@
  * store"): browse, search and show listings, list a published contract or registered
  * algorithm, change its price, buy a licence, call it (and run the contract), rate it, record
  * an outcome, declare its family, and contract templates. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,24 @@ static int send_tx(struct sopts *o, const struct lb_store_tx *p, char idhex[2 * 
 	return rc ? 1 : 0;
 }
 
+/* send_tx, then (without --json) print what was done and the tx id. */
+static int send_say(struct sopts *o, const struct lb_store_tx *p, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int send_say(struct sopts *o, const struct lb_store_tx *p, const char *fmt, ...)
+{
+	char id[2 * LB_HASH_LEN + 1];
+	if (send_tx(o, p, id))
+		return 1;
+	if (!o->json) {
+		va_list ap;
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf(" (tx %s)\n", id);
+	}
+	return 0;
+}
+
 static int amount_opt(const char *name, const char *v, uint64_t *out)
 {
 	if (!v)
@@ -314,12 +333,7 @@ static int s_add(struct sopts *o)
 			return cli_failf(CMD, "--template needs --params JSON");
 		snprintf(p.params, sizeof p.params, "%s", o->params);
 	}
-	char id[2 * LB_HASH_LEN + 1];
-	if (send_tx(o, &p, id))
-		return 1;
-	if (!o->json)
-		printf("listed %s in the store (tx %s)\n", o->pos[1], id);
-	return 0;
+	return send_say(o, &p, "listed %s in the store", o->pos[1]);
 }
 
 static int s_price(struct sopts *o)
@@ -332,12 +346,7 @@ static int s_price(struct sopts *o)
 	if (amount_opt("--price-call", o->price_call, &p.price_call) ||
 	    amount_opt("--price-licence", o->price_licence, &p.price_licence))
 		return 1;
-	char id[2 * LB_HASH_LEN + 1];
-	if (send_tx(o, &p, id))
-		return 1;
-	if (!o->json)
-		printf("price of %s changed (tx %s)\n", o->pos[1], id);
-	return 0;
+	return send_say(o, &p, "price of %s changed", o->pos[1]);
 }
 
 static int s_derive(struct sopts *o)
@@ -350,12 +359,7 @@ static int s_derive(struct sopts *o)
 	p.relation = (uint8_t)lb_store_relation_parse(o->relation ? o->relation : "");
 	if (!p.relation)
 		return cli_failf(CMD, "derive needs --relation fork, extend or specialise");
-	char id[2 * LB_HASH_LEN + 1];
-	if (send_tx(o, &p, id))
-		return 1;
-	if (!o->json)
-		printf("%s now derives from %s (tx %s)\n", o->pos[1], o->parent, id);
-	return 0;
+	return send_say(o, &p, "%s now derives from %s", o->pos[1], o->parent);
 }
 
 /* The listing's current price of kind ("price_call" / "price_licence") as the default
@@ -565,12 +569,7 @@ static int s_rate(struct sopts *o)
 		return cli_failf(CMD, "STARS '%s': use a whole number from 1 to 5", o->pos[2]);
 	p.stars = (uint8_t)s;
 	snprintf(p.description, sizeof p.description, "%s", o->npos > 3 ? o->pos[3] : "");
-	char id[2 * LB_HASH_LEN + 1];
-	if (send_tx(o, &p, id))
-		return 1;
-	if (!o->json)
-		printf("rated %s %ld/5 (tx %s)\n", o->pos[1], s, id);
-	return 0;
+	return send_say(o, &p, "rated %s %ld/5", o->pos[1], s);
 }
 
 static int s_outcome(struct sopts *o)
@@ -595,12 +594,7 @@ static int s_outcome(struct sopts *o)
 	json_decref(pl);
 	if (rc)
 		return 1;
-	char id[2 * LB_HASH_LEN + 1];
-	if (send_tx(o, &p, id))
-		return 1;
-	if (!o->json)
-		printf("outcome of call %s recorded: %s (tx %s)\n", o->pos[1], o->pos[2], id);
-	return 0;
+	return send_say(o, &p, "outcome of call %s recorded: %s", o->pos[1], o->pos[2]);
 }
 
 static int s_template(struct sopts *o)
@@ -629,12 +623,10 @@ static int s_template(struct sopts *o)
 			 o->description ? o->description : "");
 		p.source = src;
 		p.source_len = n;
-		char id[2 * LB_HASH_LEN + 1], tid[2 * LB_HASH_LEN + 1];
+		char tid[2 * LB_HASH_LEN + 1];
 		lb_hex_encode(tid, p.item, LB_HASH_LEN);
-		int rc = send_tx(o, &p, id);
+		int rc = send_say(o, &p, "template %s registered", tid);
 		lb_free(src);
-		if (!rc && !o->json)
-			printf("template %s registered (tx %s)\n", tid, id);
 		return rc;
 	}
 	if (!strcmp(sub, "instantiate")) {
