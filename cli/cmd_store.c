@@ -23,7 +23,8 @@ static const char store_help[] =
 	"usage: leben store list [--sort rating|price|calls|new] [--offset N] [--limit N]\n"
 	"                        [--specialty S] [--kind contract|algorithm]\n"
 	"       leben store show ID\n"
-	"       leben store search TEXT\n"
+	"       leben store search TEXT [--icd10 ORDERFILE] [--snomed CONCEPTS.txt\n"
+	"                               [--snomed-desc DESCRIPTIONS.txt]]\n"
 	"       leben store family ID\n"
 	"       leben store wallet [ADDRESS|KEY]\n"
 	"       leben store add ITEM --from KEY --title T [--kind contract|algorithm]\n"
@@ -50,7 +51,8 @@ static const char store_help[] =
 	"store wallet and are split by the market's table (author, ancestors, platform pool);\n"
 	"with --settle they are paid in ASC on the settlement chain (market.pay) and cited.\n"
 	"Codes are checked for structure and check digit; with --icd10 / --snomed (as for 'leben\n"
-	"data') they must also exist (and be active) in those tables.\n"
+	"data') they must also exist (and be active) in those tables; 'search' with them\n"
+	"searches here, the codes' descriptions in those tables included.\n"
 	"'call --run' runs the contract after paying ('leben contract run' with ARGS).\n"
 	"'template instantiate' fills and verifies an instance; publish it with 'leben contract\n"
 	"publish FILE', then list it with 'store add HASH --template ID --params JSON'.\n"
@@ -59,7 +61,7 @@ static const char store_help[] =
 struct sopts {
 	const char *home, *node, *from, *sort, *offset, *limit, *specialty, *kind, *title,
 		*price_call, *price_licence, *description, *codes, *parent, *relation, *tmpl,
-		*params, *max_price, *session, *out, *fee, *icd10, *snomed;
+		*params, *max_price, *session, *out, *fee, *icd10, *snomed, *snomed_desc;
 	bool json, help, run, settle;
 	const char *pos[4];
 	int npos;
@@ -159,10 +161,83 @@ static int s_list(struct sopts *o)
 	return 0;
 }
 
+static int print_hits(struct sopts *o, json_t *j);
+
+/* Search here with the code tables given (--icd10, --snomed [--snomed-desc]): every listing
+ * of the node, page by page, into a local index; answers like GET /v1/store/search. */
+static int local_search(struct sopts *o, json_t **out)
+{
+	struct lb_icd10_table *icd = NULL;
+	struct lb_snomed *sct = NULL;
+	struct lb_store_index *x = NULL;
+	struct lb_store_hit *hits = NULL;
+	struct lb_errmsg em;
+	json_t *docs = json_object();
+	int rc = 1;
+	if ((o->icd10 && lb_icd10_table_load(o->icd10, &icd, &em)) ||
+	    (o->snomed && lb_snomed_load(o->snomed, o->snomed_desc, NULL, &sct, &em)) ||
+	    lb_store_index_open(&x, &em)) {
+		cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	struct lb_code_tables t = {.icd10cm = icd, .snomed = sct};
+	lb_store_index_tables(x, &t);
+	for (size_t off = 0;; off += 1000) {
+		char path[128];
+		json_t *page, *l;
+		size_t i;
+		snprintf(path, sizeof path, "/v1/store/listings?limit=1000&offset=%zu", off);
+		if (cli_api_get(CMD, o->url, path, &page))
+			goto out;
+		json_t *ls = json_object_get(page, "listings");
+		json_array_foreach(ls, i, l)
+		{
+			json_object_set(docs, json_string_value(json_object_get(l, "id")), l);
+			if (lb_store_index_put(x, l, &em)) {
+				json_decref(page);
+				cli_fail(CMD, &em, NULL);
+				goto out;
+			}
+		}
+		size_t got = json_array_size(ls);
+		json_decref(page);
+		if (got < 1000)
+			break;
+	}
+	size_t n = 0, limit = o->limit ? (size_t)strtoul(o->limit, NULL, 10) : 20;
+	if (lb_store_index_search(x, o->pos[1], limit, &hits, &n, NULL, &em)) {
+		cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *d = json_deep_copy(json_object_get(docs, hits[i].id));
+		if (d) {
+			json_object_set_new(d, "score", json_real(hits[i].score));
+			json_array_append_new(arr, d);
+		}
+	}
+	*out = json_pack("{s:s,s:o}", "query", o->pos[1], "results", arr);
+	rc = 0;
+out:
+	lb_free(hits);
+	lb_store_index_close(x);
+	lb_icd10_table_free(icd);
+	lb_snomed_free(sct);
+	json_decref(docs);
+	return rc;
+}
+
 static int s_search(struct sopts *o)
 {
 	if (o->npos < 2)
 		return cli_failf(CMD, "search needs TEXT (e.g. 'chest pain pathway for women over 50')");
+	json_t *j;
+	if (o->icd10 || o->snomed) {
+		if (local_search(o, &j))
+			return 1;
+		return print_hits(o, j);
+	}
 	char *e = url_escape(o->pos[1]);
 	if (!e)
 		return cli_failf(CMD, "out of memory");
@@ -174,11 +249,16 @@ static int s_search(struct sopts *o)
 	}
 	snprintf(path, n, "/v1/store/search?q=%s&limit=%s", e, o->limit ? o->limit : "20");
 	lb_free(e);
-	json_t *j;
 	int rc = cli_api_get(CMD, o->url, path, &j);
 	lb_free(path);
 	if (rc)
 		return 1;
+	return print_hits(o, j);
+}
+
+/* Print a search answer and release it. */
+static int print_hits(struct sopts *o, json_t *j)
+{
 	if (o->json)
 		cli_print_json(j);
 	else {
@@ -716,6 +796,7 @@ int cmd_store(int argc, char **argv)
 		{"--fee", &o.fee, NULL},
 		{"--icd10", &o.icd10, NULL},
 		{"--snomed", &o.snomed, NULL},
+		{"--snomed-desc", &o.snomed_desc, NULL},
 		{"--help", NULL, &o.help},
 		{NULL, NULL, NULL},
 	};

@@ -168,6 +168,11 @@ void lb_store_index_close(struct lb_store_index *x);
 /* Add listing documents (the shape lb_store_documents_json gives); replaces by id. */
 int lb_store_index_put(struct lb_store_index *x, const json_t *doc, struct lb_errmsg *em);
 size_t lb_store_index_count(struct lb_store_index *x);
+/* Code tables (borrowed; either may be NULL) whose terms are indexed with the codes of the
+ * listings put from now on: a SNOMED CT code with its concept's active descriptions, an
+ * ICD-10-CM code with its short and long descriptions ("HBP", "Hypertensive disorder"). */
+struct lb_code_tables;
+void lb_store_index_tables(struct lb_store_index *x, const struct lb_code_tables *t);
 /* Add a synonym group (each term stands for the others). */
 int lb_store_index_synonyms(struct lb_store_index *x, const char *const *terms, size_t n,
 			    struct lb_errmsg *em);

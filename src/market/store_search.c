@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -20,7 +21,31 @@
 struct lb_store_index {
 	sqlite3 *db;
 	size_t count;
+	struct lb_code_tables tables; /* borrowed */
 };
+
+void lb_store_index_tables(struct lb_store_index *x, const struct lb_code_tables *t)
+{
+	x->tables = *t;
+}
+
+/* The code tables' words for one code ("snomed|38341003", "icd10cm|I10") into b. */
+static void code_terms(const struct lb_store_index *x, const char *sys, const char *code,
+		       struct lb_buf *b)
+{
+	if (!strcmp(sys, "snomed") && x->tables.snomed) {
+		uint64_t id = strtoull(code, NULL, 10);
+		const char *t;
+		uint64_t type;
+		for (size_t k = 0; lb_snomed_description(x->tables.snomed, id, k, &t, &type); k++)
+			lb_buf_addf(b, "%s. ", t);
+	} else if (!strcmp(sys, "icd10cm") && x->tables.icd10cm) {
+		struct lb_icd10_entry e;
+		if (lb_icd10_table_find(x->tables.icd10cm, code, &e))
+			lb_buf_addf(b, "%s. %s. ", e.short_desc ? e.short_desc : "",
+				    e.long_desc ? e.long_desc : "");
+	}
+}
 
 /* Built-in groups: terms separated by '|'. Clinical words a reader uses for the same thing. */
 static const char *const builtin_syn[] = {
@@ -205,28 +230,28 @@ int lb_store_index_put(struct lb_store_index *x, const json_t *d, struct lb_errm
 	const char *id = json_string_value(json_object_get(d, "id"));
 	if (!id)
 		return lb_errf(em, LB_EINVALID, "a store document needs an id");
-	char codes[1024] = "";
+	struct lb_buf codes;
+	lb_buf_init(&codes, 1u << 20);
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(d, "codes"), i, c)
 	{
-		/* "icd10|I20.9" -> "icd10 I20 I20.9": a search for the category finds it */
+		/* "icd10|I20.9" -> "icd10 I20 I20.9" (a search for the category finds it), the
+		 * chapter's title for ICD-10 ("Diseases of the circulatory system"), and the code
+		 * tables' terms when given */
 		const char *s = json_string_value(c);
 		const char *bar = s ? strchr(s, '|') : NULL;
-		if (!bar)
+		if (!bar || bar - s >= 16)
 			continue;
-		char cat[8];
-		snprintf(cat, sizeof cat, "%.3s", bar + 1);
-		size_t used = strlen(codes);
-		snprintf(codes + used, sizeof codes - used, "%.*s %s %s ", (int)(bar - s), s, cat,
-			 bar + 1);
-		/* an ICD-10 code brings its chapter's title ("Diseases of the circulatory system") */
+		char sys[16];
+		snprintf(sys, sizeof sys, "%.*s", (int)(bar - s), s);
+		lb_buf_addf(&codes, "%s %.3s %s ", sys, bar + 1, bar + 1);
 		const char *title = NULL;
-		if (!strncmp(s, "icd10", 5))
-			lb_icd10_chapter(bar + 1, !strncmp(s, "icd10cm|", 8), NULL, &title);
-		used = strlen(codes);
+		if (!strncmp(sys, "icd10", 5))
+			lb_icd10_chapter(bar + 1, !strcmp(sys, "icd10cm"), NULL, &title);
 		if (title)
-			snprintf(codes + used, sizeof codes - used, "%s ", title);
+			lb_buf_addf(&codes, "%s. ", title);
+		code_terms(x, sys, bar + 1, &codes);
 	}
 	sqlite3_stmt *find = NULL, *del = NULL, *ins = NULL, *map = NULL;
 	int rc = LB_OK;
@@ -254,7 +279,7 @@ int lb_store_index_put(struct lb_store_index *x, const json_t *d, struct lb_errm
 		const char *v = json_string_value(json_object_get(d, f[k]));
 		sqlite3_bind_text(ins, 2 + k, v ? v : "", -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(ins, 5, codes, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 5, codes.len ? (const char *)codes.data : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(ins) != SQLITE_DONE) {
 		rc = lb_errf(em, LB_EIO, "store index: %s", sqlite3_errmsg(x->db));
 		goto out;
@@ -266,6 +291,7 @@ int lb_store_index_put(struct lb_store_index *x, const json_t *d, struct lb_errm
 	else if (!found)
 		x->count++;
 out:
+	lb_buf_release(&codes);
 	sqlite3_finalize(find);
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);

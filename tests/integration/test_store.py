@@ -193,6 +193,14 @@ def main():
         t.ok(s and s["results"] and s["results"][0]["id"] == hyp,
              "search finds the listing through a synonym", s)
 
+        rf2 = os.path.join(ROOT, "tests", "data", "coding", "rf2")
+        r, s = node.cli_json(["store", "search", "HBP", "--snomed",
+                              os.path.join(rf2, "sct2_Concept_Snapshot_Fixture.txt"),
+                              "--snomed-desc",
+                              os.path.join(rf2, "sct2_Description_Snapshot-en_Fixture.txt")])
+        t.ok(s and [x["id"] for x in s["results"]] == [hyp],
+             "search with SNOMED CT tables finds a listing by its code's description", s)
+
         # ---- template ----
         r = node.cli(["store", "template", "add", TMPL, "--title", "Hypertension, target systolic",
                       "--from", "clinic"])

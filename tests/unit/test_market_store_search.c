@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "leben/data_coding.h"
 #include "leben/market_store.h"
 
 #define MIN_PRECISION 0.80
@@ -99,10 +100,63 @@ static void test_search_quality(void **state)
 	lb_store_index_close(x);
 }
 
+/* With the data layer's code tables, a listing is found by the words of its codes'
+ * descriptions (SNOMED CT fixture: 38341003 "Hypertensive disorder", "HBP"; ICD-10-CM
+ * fixture: I10 "Essential (primary) hypertension") that its own text does not have. */
+static void test_code_tables(void **state)
+{
+	(void)state;
+	char c[1024], d[1024], o[1024];
+	struct lb_errmsg em;
+	struct lb_snomed *sct;
+	struct lb_icd10_table *icd;
+	snprintf(c, sizeof c, "%s/tests/data/coding/rf2/sct2_Concept_Snapshot_Fixture.txt", root());
+	snprintf(d, sizeof d, "%s/tests/data/coding/rf2/sct2_Description_Snapshot-en_Fixture.txt",
+		 root());
+	snprintf(o, sizeof o, "%s/tests/data/coding/icd10cm_order_fixture.txt", root());
+	assert_lb_ok(lb_snomed_load(c, d, NULL, &sct, &em));
+	assert_lb_ok(lb_icd10_table_load(o, &icd, &em));
+	json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "id", "a", "title", "BP review tool",
+			      "specialty", "primary care", "description", "monthly reviews",
+			      "codes", "snomed|38341003");
+	json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "id", "b", "title", "Clinic protocol",
+			      "specialty", "primary care", "description", "adult reviews",
+			      "codes", "icd10cm|I10");
+	struct lb_store_index *plain, *coded;
+	struct lb_code_tables t = {.icd10cm = icd, .snomed = sct};
+	assert_lb_ok(lb_store_index_open(&plain, &em));
+	assert_lb_ok(lb_store_index_open(&coded, &em));
+	lb_store_index_tables(coded, &t);
+	assert_lb_ok(lb_store_index_put(plain, a, &em));
+	assert_lb_ok(lb_store_index_put(plain, b, &em));
+	assert_lb_ok(lb_store_index_put(coded, a, &em));
+	assert_lb_ok(lb_store_index_put(coded, b, &em));
+	struct lb_store_hit *h;
+	size_t n;
+	assert_lb_ok(lb_store_index_search(plain, "hypertensive disorder", 10, &h, &n, NULL, &em));
+	assert_int_equal(n, 0);
+	lb_free(h);
+	assert_lb_ok(lb_store_index_search(coded, "hypertensive disorder", 10, &h, &n, NULL, &em));
+	assert_int_equal(n, 1);
+	assert_string_equal(h[0].id, "a");
+	lb_free(h);
+	assert_lb_ok(lb_store_index_search(coded, "essential primary", 10, &h, &n, NULL, &em));
+	assert_int_equal(n, 1);
+	assert_string_equal(h[0].id, "b");
+	lb_free(h);
+	lb_store_index_close(plain);
+	lb_store_index_close(coded);
+	json_decref(a);
+	json_decref(b);
+	lb_snomed_free(sct);
+	lb_icd10_table_free(icd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_search_quality),
+		cmocka_unit_test(test_code_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
