@@ -154,6 +154,9 @@ int lb_store_template_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], j
 /* {"address","wallet"} */
 int lb_store_wallet_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN], json_t **out,
 			 struct lb_errmsg *em);
+/* How many listings the store has (a search index is stale when it changes: listings are
+ * never removed and their searchable text never changes). */
+int lb_store_count(struct lb_ledger *l, uint64_t *n, struct lb_errmsg *em);
 /* Every listing as a search document {"id","title","description","specialty","codes",...}
  * (for the search index). */
 int lb_store_documents_json(struct lb_ledger *l, json_t **out, uint64_t *count,

@@ -86,70 +86,75 @@ int api_store_wallet(const struct api_call *c, json_t **out, unsigned *status,
 	return lb_store_wallet_json(c->ledger, a, out, em);
 }
 
-/* The node's search index, rebuilt when the number of listings changes. */
+/* The node's search index, rebuilt when the number of listings changes (their searchable
+ * text never changes); the hits are answered with the listings as they are now. */
 static pthread_mutex_t idx_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lb_store_index *idx;
-static uint64_t idx_count = UINT64_MAX;
-static json_t *idx_docs; /* id -> listing document */
+static const struct lb_ledger *idx_ledger;
+static uint64_t idx_count;
+
+static int idx_refresh(struct lb_ledger *l, struct lb_errmsg *em)
+{
+	uint64_t n;
+	int rc = lb_store_count(l, &n, em);
+	if (rc || (idx && idx_ledger == l && idx_count == n))
+		return rc;
+	json_t *docs = NULL;
+	lb_store_index_close(idx);
+	idx = NULL;
+	if ((rc = lb_store_documents_json(l, &docs, &n, em)) ||
+	    (rc = lb_store_index_open(&idx, em))) {
+		json_decref(docs);
+		return rc;
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d) if ((rc = lb_store_index_put(idx, d, em))) break;
+	json_decref(docs);
+	if (rc) {
+		lb_store_index_close(idx);
+		idx = NULL;
+		return rc;
+	}
+	idx_ledger = l;
+	idx_count = n;
+	return LB_OK;
+}
 
 /* GET /v1/store/search?q=TEXT&limit=N */
 int api_store_search(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em)
 {
 	const char *q = c->arg(c->conn, "q");
-	size_t limit = 20;
+	size_t limit = 20, nh = 0;
+	struct lb_store_hit *hits = NULL;
+	struct lb_buf exp;
 	int rc;
 	if (!q)
 		return lb_errf(em, LB_EINVALID, "search needs q=TEXT");
 	if ((rc = num_arg(c, "limit", 1000, &limit, em)))
 		return rc;
-	json_t *docs = NULL;
-	uint64_t n = 0;
-	if ((rc = lb_store_documents_json(c->ledger, &docs, &n, em)))
-		return rc;
-	pthread_mutex_lock(&idx_lock);
-	if (n != idx_count) {
-		lb_store_index_close(idx);
-		idx = NULL;
-		json_decref(idx_docs);
-		idx_docs = json_object();
-		if ((rc = lb_store_index_open(&idx, em)))
-			goto out;
-		size_t i;
-		json_t *d;
-		json_array_foreach(docs, i, d)
-		{
-			if ((rc = lb_store_index_put(idx, d, em)))
-				goto out;
-			json_object_set(idx_docs, json_string_value(json_object_get(d, "id")), d);
-		}
-		idx_count = n;
-	}
-	struct lb_store_hit *hits = NULL;
-	size_t nh = 0;
-	struct lb_buf exp;
 	lb_buf_init(&exp, 1u << 20);
-	if (!(rc = lb_store_index_search(idx, q, limit, &hits, &nh, &exp, em))) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < nh; i++) {
-			json_t *d = json_deep_copy(json_object_get(idx_docs, hits[i].id));
-			if (!d)
-				continue;
-			json_object_set_new(d, "score", json_real(hits[i].score));
-			json_array_append_new(arr, d);
-		}
-		*out = json_pack("{s:s,s:s,s:o}", "query", q, "expanded",
-				 exp.data ? (const char *)exp.data : "", "results", arr);
+	pthread_mutex_lock(&idx_lock);
+	if (!(rc = idx_refresh(c->ledger, em)))
+		rc = lb_store_index_search(idx, q, limit, &hits, &nh, &exp, em);
+	pthread_mutex_unlock(&idx_lock);
+	json_t *arr = json_array();
+	for (size_t i = 0; !rc && i < nh; i++) {
+		uint8_t id[LB_HASH_LEN];
+		json_t *d;
+		if (lb_hex_decode(id, LB_HASH_LEN, hits[i].id) ||
+		    lb_store_listing_json(c->ledger, id, &d, em))
+			continue;
+		json_object_del(d, "rating_list");
+		json_object_set_new(d, "score", json_real(hits[i].score));
+		json_array_append_new(arr, d);
 	}
+	if (!rc)
+		*out = json_pack("{s:s,s:s,s:O}", "query", q, "expanded",
+				 exp.data ? (const char *)exp.data : "", "results", arr);
+	json_decref(arr);
 	lb_buf_release(&exp);
 	lb_free(hits);
-out:
-	if (rc) {
-		lb_store_index_close(idx);
-		idx = NULL;
-		idx_count = UINT64_MAX;
-	}
-	pthread_mutex_unlock(&idx_lock);
-	json_decref(docs);
 	return rc;
 }

@@ -406,3 +406,22 @@ int lb_store_documents_json(struct lb_ledger *l, json_t **out, uint64_t *count,
 		*count = v.out ? json_array_size(v.out) : 0;
 	return rc;
 }
+
+static int view_count(struct lb_state *s, void *ctx)
+{
+	struct view *v = ctx;
+	uint64_t n;
+	int rc = lb_state_get_u64(s, NS_COUNT, "listings", 8, 0, &n);
+	if (!rc)
+		v->out = json_integer((json_int_t)n);
+	return rc;
+}
+
+int lb_store_count(struct lb_ledger *l, uint64_t *n, struct lb_errmsg *em)
+{
+	struct view v = {.em = em};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_count, &v);
+	*n = rc ? 0 : (uint64_t)json_integer_value(v.out);
+	json_decref(v.out);
+	return rc;
+}

@@ -192,6 +192,12 @@ def main():
         r, s = node.cli_json(["store", "search", "high blood pressure"])
         t.ok(s and s["results"] and s["results"][0]["id"] == hyp,
              "search finds the listing through a synonym", s)
+        r = node.cli(["store", "price", hyp, "--price-call", "2", "--price-licence", "20",
+                      "--from", "clinic"])
+        t.eq(r.returncode, 0, "the author changes the price " + r.stderr)
+        st, s = node.get("/v1/store/search?q=hypertension")
+        t.eq([(x["id"], x["price_call"]) for x in s.get("results", [])], [(hyp, 2000000)],
+             "search answers with the listing as it is now (the new price)")
 
         rf2 = os.path.join(ROOT, "tests", "data", "coding", "rf2")
         r, s = node.cli_json(["store", "search", "HBP", "--snomed",
