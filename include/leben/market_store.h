@@ -142,10 +142,14 @@ struct lb_store_query {
 /* {"total","offset","listings":[...]} */
 int lb_store_listings_json(struct lb_ledger *l, const struct lb_store_query *q, json_t **out,
 			   struct lb_errmsg *em);
-/* One listing with ratings, outcome statistics (when at least LB_STORE_OUTCOME_MIN),
+/* One listing with its latest 20 ratings, outcome statistics (when at least LB_STORE_OUTCOME_MIN),
  * ancestors and children. */
 int lb_store_listing_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 			  struct lb_errmsg *em);
+/* Ratings of a listing, oldest first, paged by q->offset / q->limit:
+ * {"total","offset","ratings":[{by,stars,text,height}]}. */
+int lb_store_ratings_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN],
+			  const struct lb_store_query *q, json_t **out, struct lb_errmsg *em);
 /* Family tree around a listing: {"root":..., "tree":{id,title,relation,children:[...]}}. */
 int lb_store_family_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 			 struct lb_errmsg *em);

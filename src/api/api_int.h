@@ -130,6 +130,8 @@ int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 int api_store_listing(const struct api_call *c, json_t **out, unsigned *status,
 		      struct lb_errmsg *em);
+int api_store_ratings(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em);
 int api_store_family(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em);
 int api_store_template(const struct api_call *c, json_t **out, unsigned *status,

@@ -64,6 +64,20 @@ int api_store_listing(const struct api_call *c, json_t **out, unsigned *status,
 	return by_id(c, out, em, "a listing id", lb_store_listing_json);
 }
 
+/* GET /v1/store/listings/{id}/ratings?offset=&limit= */
+int api_store_ratings(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	struct lb_store_query q = {0};
+	int rc;
+	if ((rc = api_param_hash(c->params, 0, "a listing id", id, em)) ||
+	    (rc = num_arg(c, "offset", (size_t)1 << 40, &q.offset, em)) ||
+	    (rc = num_arg(c, "limit", 1000, &q.limit, em)))
+		return rc;
+	return lb_store_ratings_json(c->ledger, id, &q, out, em);
+}
+
 int api_store_family(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em)
 {

@@ -130,6 +130,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
 	{"GET", "/v1/store/listings", h_ext, false, api_store_listings},
 	{"GET", "/v1/store/listings/{id}", h_ext, false, api_store_listing},
+	{"GET", "/v1/store/listings/{id}/ratings", h_ext, false, api_store_ratings},
 	{"GET", "/v1/store/family/{id}", h_ext, false, api_store_family},
 	{"GET", "/v1/store/templates/{id}", h_ext, false, api_store_template},
 	{"GET", "/v1/store/wallets/{address}", h_ext, false, api_store_wallet},

@@ -192,6 +192,33 @@ static json_t *children_json(struct lb_state *s, const struct store_listing *r)
 	return arr;
 }
 
+#define RATINGS_SHOWN 20
+
+/* Ratings [from, from + limit) of listing r, oldest first. */
+static json_t *ratings_json(struct lb_state *s, const struct store_listing *r, uint64_t from,
+			    size_t limit)
+{
+	json_t *ra = json_array();
+	for (uint64_t i = from; i < r->ratings && json_array_size(ra) < limit; i++) {
+		uint8_t key[LB_HASH_LEN + 8], who[LB_ADDR_LEN], stars;
+		char text[LB_STORE_TEXT_MAX + 1];
+		uint64_t h;
+		memcpy(key, r->id, LB_HASH_LEN);
+		for (int k = 0; k < 8; k++)
+			key[LB_HASH_LEN + k] = (uint8_t)(i >> (56 - 8 * k));
+		struct lb_dec d;
+		if (store_record(s, NS_RATING, key, sizeof key, "rating", &d) ||
+		    lb_dec_fixed(&d, "a", who, LB_ADDR_LEN) || lb_dec_u8(&d, "s", &stars) ||
+		    lb_dec_str(&d, "t", LB_STORE_TEXT_MAX, text, sizeof text) ||
+		    lb_dec_uvar(&d, "h", UINT64_MAX, &h))
+			continue;
+		json_array_append_new(ra, json_pack("{s:o,s:i,s:s,s:I}", "by", addr_json(who),
+						    "stars", stars, "text", text, "height",
+						    (json_int_t)h));
+	}
+	return ra;
+}
+
 static int view_listing(struct lb_state *s, void *ctx)
 {
 	struct view *v = ctx;
@@ -204,29 +231,9 @@ static int view_listing(struct lb_state *s, void *ctx)
 		return rc;
 	}
 	json_t *o = listing_json(r);
-	/* ratings */
-	json_t *ra = json_array();
-	for (uint64_t i = 0; i < r->ratings; i++) {
-		uint8_t key[LB_HASH_LEN + 8], who[LB_ADDR_LEN], stars;
-		const uint8_t *val;
-		size_t n;
-		char text[LB_STORE_TEXT_MAX + 1];
-		uint64_t h;
-		memcpy(key, r->id, LB_HASH_LEN);
-		for (int k = 0; k < 8; k++)
-			key[LB_HASH_LEN + k] = (uint8_t)(i >> (56 - 8 * k));
-		if (lb_state_get(s, NS_RATING, key, sizeof key, &val, &n))
-			continue;
-		struct lb_dec d;
-		lb_dec_init(&d, val, n, "rating", NULL);
-		if (lb_dec_fixed(&d, "a", who, LB_ADDR_LEN) || lb_dec_u8(&d, "s", &stars) ||
-		    lb_dec_str(&d, "t", LB_STORE_TEXT_MAX, text, sizeof text) ||
-		    lb_dec_uvar(&d, "h", UINT64_MAX, &h))
-			continue;
-		json_array_append_new(ra, json_pack("{s:o,s:i,s:s,s:I}", "by", addr_json(who),
-						    "stars", stars, "text", text, "height",
-						    (json_int_t)h));
-	}
+	/* the latest ratings (all of them: GET /v1/store/listings/{id}/ratings) */
+	uint64_t from = r->ratings > RATINGS_SHOWN ? r->ratings - RATINGS_SHOWN : 0;
+	json_t *ra = ratings_json(s, r, from, RATINGS_SHOWN);
 	json_object_set_new(o, "rating_list", ra);
 	/* outcomes: only from the minimum count on */
 	uint64_t tot = 0;
@@ -423,5 +430,33 @@ int lb_store_count(struct lb_ledger *l, uint64_t *n, struct lb_errmsg *em)
 	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_count, &v);
 	*n = rc ? 0 : (uint64_t)json_integer_value(v.out);
 	json_decref(v.out);
+	return rc;
+}
+
+static int view_ratings(struct lb_state *s, void *ctx)
+{
+	struct view *v = ctx;
+	struct store_listing *r = lb_malloc(sizeof *r);
+	if (!r)
+		return lb_errf(v->em, LB_ENOMEM, "out of memory");
+	int rc = need(s, v, v->id, r);
+	if (!rc) {
+		size_t lim = v->q->limit ? v->q->limit : 20;
+		v->out = json_pack("{s:I,s:I,s:o}", "total", (json_int_t)r->ratings, "offset",
+				   (json_int_t)v->q->offset,
+				   "ratings", ratings_json(s, r, v->q->offset, lim));
+	}
+	lb_free(r);
+	return rc;
+}
+
+int lb_store_ratings_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN],
+			  const struct lb_store_query *q, json_t **out, struct lb_errmsg *em)
+{
+	struct view v = {.q = q, .id = id, .em = em};
+	if (q->limit > 1000)
+		return lb_errf(em, LB_EINVALID, "limit=%zu: at most 1000", q->limit);
+	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_ratings, &v);
+	*out = v.out;
 	return rc;
 }

@@ -176,6 +176,9 @@ def main():
         t.ok(one.get("outcomes", {}).get("recorded") is None,
              "outcome statistics hidden below the minimum", one.get("outcomes"))
         t.eq(one.get("outcomes", {}).get("minimum"), 10, "the minimum is shown")
+        st, rt = node.get("/v1/store/listings/%s/ratings?offset=0&limit=5" % chest)
+        t.eq((st, rt.get("total"), [(x["stars"], x["text"]) for x in rt.get("ratings", [])]),
+             (200, 1, [(4, "clear and quick")]), "the ratings, paged")
 
         # ---- browsing, family, search ----
         st, page = node.get("/v1/store/listings?sort=calls&limit=1")
