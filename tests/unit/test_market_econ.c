@@ -168,7 +168,7 @@ static char *snapshot(struct fx *f)
 	json_t *all = json_object(), *j;
 	struct lb_errmsg em;
 	for (int i = 0; i < NK; i++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof key, "k%d", i);
 		assert_lb_ok(lb_ledger_account_json(f->l, f->a[i], &j, &em));
 		json_object_del(j, "nonce");
