@@ -5,7 +5,7 @@
 #   nodes and the bonuses -> a clinic pays a call of a doctor's contract (the doctor is the
 #   author, the clinic runs it) -> a study pays two hospitals for their data, with their
 #   patients' shares into each hospital's patient pool -> every balance -> the period ends and
-#   is closed: the rankings pay the top developers and data nodes from the pools -> the
+#   is closed by the node: the rankings pay the top developers and data nodes from the pools -> the
 #   partner redeems ASC -> `leben verify` replays everything.
 #
 #   examples/market-demo.sh            # needs build/leben
@@ -78,13 +78,9 @@ for k in alice clinic hospital2 doctor; do printf '  %-10s %s\n' $k "$(asc $k)";
 printf '  %-10s %s\n' platform "$(asc "$PLATFORM")"
 x market status --json | field '["splits"]["study"]'
 
-say "6. The period ends; close every period up to period $USE_PERIOD"
-while :; do
-	NEXT=$(x market status --json | field '["next_period"]')
-	[ "$NEXT" -le "$USE_PERIOD" ] || break
-	if ! x market close --from alice --period "$NEXT" --wait >/dev/null 2>&1; then
-		x tx transfer --from alice --to bob --amount 0.000001 --wait >/dev/null
-	fi
+say "6. The period ends: the node closes it itself (market.period, signed with its key)"
+while [ "$(x market status --json | field '["next_period"]')" -le "$USE_PERIOD" ]; do
+	x tx transfer --from alice --to bob --amount 0.000001 --wait >/dev/null # more blocks
 done
 x market rankings "$USE_PERIOD"
 printf '  doctor CSC: %s, clinic CSC: %s, hospital2 CSC: %s\n' "$(csc doctor)" "$(csc clinic)" "$(csc hospital2)"

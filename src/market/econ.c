@@ -1303,8 +1303,9 @@ static const struct lb_txtype market_types[] = {
 	 false},
 	{LB_TX_MKT_REDEEM, LB_CHAIN_SETTLEMENT, "market.redeem", check_redeem, apply_redeem,
 	 json_amount, false},
+	/* closing a period is a public service (any node may do it, once): fee-exempt */
 	{LB_TX_MKT_PERIOD, LB_CHAIN_SETTLEMENT, "market.period", check_period, apply_period,
-	 json_period, false},
+	 json_period, true},
 	{LB_TX_MKT_SPLITS_PROPOSE, LB_CHAIN_SETTLEMENT, "market.splits.propose", check_propose,
 	 apply_propose, json_propose, false},
 	{LB_TX_MKT_SPLITS_VOTE, LB_CHAIN_SETTLEMENT, "market.splits.vote", check_vote, apply_vote,
