@@ -137,6 +137,7 @@ int lb_mkt_splits_decode(struct lb_mkt_splits *s, const uint8_t *p, size_t len,
 
 struct lb_state;
 struct lb_apply_ctx;
+struct lb_ledger;
 
 /* Tx type ids (settlement chain, range 0x0120-0x012f). */
 enum {
@@ -224,6 +225,15 @@ uint64_t lb_mkt_compute_fee(const struct lb_mkt_config *cfg, uint64_t cpu_ms,
 			    uint64_t peak_mem_bytes);
 uint64_t lb_mkt_onchain_fee(const struct lb_mkt_config *cfg, uint64_t steps);
 
+/* The node's period closer (src/market/closer.c): a thread that, after each settlement block
+ * (notify), submits market.period with the node's key once the next period has ended. Start
+ * after the ledger is open; notify from the block delivery; stop before closing the ledger
+ * (joins the thread, frees it; NULL is a no-op). */
+struct lb_mkt_closer;
+int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, struct lb_errmsg *em);
+void lb_mkt_closer_notify(struct lb_mkt_closer *c, int chain);
+void lb_mkt_closer_stop(struct lb_mkt_closer *c);
+
 /* Register the market's settlement tx types and its genesis part. Idempotent. */
 int lb_market_register_txtypes(void);
 
@@ -235,7 +245,6 @@ int lb_mkt_ranking_json(struct lb_state *s, uint64_t period, json_t **out,
 
 /* The same read from a node's committed settlement state (for the API): what=0 the whole
  * view, 1 only {"splits"}. */
-struct lb_ledger;
 int lb_mkt_ledger_json(struct lb_ledger *l, int what, json_t **out, struct lb_errmsg *em);
 int lb_mkt_ledger_ranking_json(struct lb_ledger *l, uint64_t period, json_t **out,
 			       struct lb_errmsg *em);

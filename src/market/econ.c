@@ -26,6 +26,7 @@
 #include "leben/ledger.h"
 #include "leben/market.h"
 #include "leben/tx.h"
+#include "market/market_int.h"
 
 #define NS_CFG "mkt.cfg"
 #define NS_TOT "mkt.tot"
@@ -210,20 +211,9 @@ static int cfg_decode(struct lb_mkt_config *c, const uint8_t *p, size_t n)
 {
 	struct lb_dec d;
 	uint64_t top_k;
-	/* the splits are a prefix of the record: find its length by encoding the decoded value */
 	lb_dec_init(&d, p, n, "market config", NULL);
-	uint64_t cnt, m, v;
-	if (lb_dec_uvar(&d, "uses", LB_MKT_USE_COUNT, &cnt) || cnt != LB_MKT_USE_COUNT)
+	if (mkt_splits_dec(&d, &c->splits))
 		return LB_ECORRUPT;
-	for (unsigned u = 0; u < LB_MKT_USE_COUNT; u++) {
-		if (lb_dec_uvar(&d, "roles", LB_MKT_ROLE_COUNT, &m) || m != LB_MKT_ROLE_COUNT)
-			return LB_ECORRUPT;
-		for (unsigned r = 0; r < LB_MKT_ROLE_COUNT; r++) {
-			if (lb_dec_uvar(&d, "ppm", LB_MKT_PPM, &v))
-				return LB_ECORRUPT;
-			c->splits.use[u].ppm[r] = (uint32_t)v;
-		}
-	}
 	if (lb_dec_fixed(&d, "platform", c->platform, LB_ADDR_LEN) ||
 	    lb_dec_uvar(&d, "period", UINT64_MAX, &c->period_blocks) ||
 	    lb_dec_uvar(&d, "rate", UINT64_MAX, &c->quota_csc_per_asc) ||
@@ -1004,27 +994,9 @@ static int dec_propose(const struct lb_tx *tx, struct lb_mkt_splits *s, uint64_t
 {
 	struct lb_dec d;
 	int rc;
-	size_t len = tx->payload_len;
-	/* the tables are everything but the trailing varint: find it by decoding the tables */
-	lb_dec_init(&d, tx->payload, len, "market.splits.propose payload", em);
-	uint64_t n, m, v;
-	if ((rc = lb_dec_uvar(&d, "uses", LB_MKT_USE_COUNT, &n)))
+	lb_dec_init(&d, tx->payload, tx->payload_len, "market.splits.propose payload", em);
+	if ((rc = mkt_splits_dec(&d, s)))
 		return rc;
-	if (n != LB_MKT_USE_COUNT)
-		return lb_dec_fail(&d, LB_EMALFORMED, "uses", "one table per kind of use (%u) is "
-				   "needed", LB_MKT_USE_COUNT);
-	for (unsigned u = 0; u < LB_MKT_USE_COUNT; u++) {
-		if ((rc = lb_dec_uvar(&d, "roles", LB_MKT_ROLE_COUNT, &m)))
-			return rc;
-		if (m != LB_MKT_ROLE_COUNT)
-			return lb_dec_fail(&d, LB_EMALFORMED, "roles", "one share per role (%u) is "
-					   "needed", LB_MKT_ROLE_COUNT);
-		for (unsigned r = 0; r < LB_MKT_ROLE_COUNT; r++) {
-			if ((rc = lb_dec_uvar(&d, "ppm", LB_MKT_PPM, &v)))
-				return rc;
-			s->use[u].ppm[r] = (uint32_t)v;
-		}
-	}
 	if ((rc = lb_dec_uvar(&d, "expires", UINT64_MAX, expires)) || (rc = lb_dec_end(&d)))
 		return rc;
 	return lb_mkt_splits_check(s, em);
@@ -1050,17 +1022,11 @@ static int prop_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct p
 	int rc = lb_state_get(s, NS_PROP, id, LB_HASH_LEN, &p, &n);
 	if (rc)
 		return rc;
-	/* the stored form is the tables (a fixed number of varints), then expires yes no status */
+	/* the stored form is the tables, then expires yes no status */
 	struct lb_dec d;
 	lb_dec_init(&d, p, n, "proposal", NULL);
-	uint64_t x;
-	for (int i = 0; i < 1 + LB_MKT_USE_COUNT * (1 + LB_MKT_ROLE_COUNT); i++)
-		if (lb_dec_uvar(&d, "t", UINT64_MAX, &x))
-			return LB_ECORRUPT;
-	struct lb_mkt_splits sp;
-	if (lb_mkt_splits_decode(&sp, p, d.pos, NULL))
+	if (mkt_splits_dec(&d, &r->splits) || lb_mkt_splits_check(&r->splits, NULL))
 		return LB_ECORRUPT;
-	r->splits = sp;
 	if (lb_dec_uvar(&d, "e", UINT64_MAX, &r->expires) || lb_dec_uvar(&d, "y", UINT64_MAX, &r->yes) ||
 	    lb_dec_uvar(&d, "n", UINT64_MAX, &r->no) || lb_dec_u8(&d, "s", &r->status) ||
 	    lb_dec_end(&d))
@@ -1337,8 +1303,9 @@ static const struct lb_txtype market_types[] = {
 	 false},
 	{LB_TX_MKT_REDEEM, LB_CHAIN_SETTLEMENT, "market.redeem", check_redeem, apply_redeem,
 	 json_amount, false},
+	/* closing a period is a public service (any node may do it, once): fee-exempt */
 	{LB_TX_MKT_PERIOD, LB_CHAIN_SETTLEMENT, "market.period", check_period, apply_period,
-	 json_period, false},
+	 json_period, true},
 	{LB_TX_MKT_SPLITS_PROPOSE, LB_CHAIN_SETTLEMENT, "market.splits.propose", check_propose,
 	 apply_propose, json_propose, false},
 	{LB_TX_MKT_SPLITS_VOTE, LB_CHAIN_SETTLEMENT, "market.splits.vote", check_vote, apply_vote,

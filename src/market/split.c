@@ -8,6 +8,7 @@
 
 #include "leben/codec.h"
 #include "leben/market.h"
+#include "market/market_int.h"
 
 static const char *const use_names[LB_MKT_USE_COUNT] = {"data-run", "contract-call",
 							 "algorithm-call", "compute", "study"};
@@ -243,32 +244,38 @@ int lb_mkt_splits_encode(const struct lb_mkt_splits *s, struct lb_buf *b)
 	return rc;
 }
 
-int lb_mkt_splits_decode(struct lb_mkt_splits *s, const uint8_t *p, size_t len,
-			 struct lb_errmsg *em)
+int mkt_splits_dec(struct lb_dec *d, struct lb_mkt_splits *s)
 {
-	struct lb_dec d;
 	uint64_t n, m, v;
 	int rc;
-	lb_dec_init(&d, p, len, "split tables", em);
-	if ((rc = lb_dec_uvar(&d, "uses", LB_MKT_USE_COUNT, &n)))
+	if ((rc = lb_dec_uvar(d, "uses", LB_MKT_USE_COUNT, &n)))
 		return rc;
 	if (n != LB_MKT_USE_COUNT)
-		return lb_dec_fail(&d, LB_EMALFORMED, "uses", "%llu tables; one per kind of use (%u) "
+		return lb_dec_fail(d, LB_EMALFORMED, "uses", "%llu tables; one per kind of use (%u) "
 				   "is needed", (unsigned long long)n, LB_MKT_USE_COUNT);
 	for (unsigned u = 0; u < LB_MKT_USE_COUNT; u++) {
-		if ((rc = lb_dec_uvar(&d, "roles", LB_MKT_ROLE_COUNT, &m)))
+		if ((rc = lb_dec_uvar(d, "roles", LB_MKT_ROLE_COUNT, &m)))
 			return rc;
 		if (m != LB_MKT_ROLE_COUNT)
-			return lb_dec_fail(&d, LB_EMALFORMED, "roles", "%llu shares in the %s table; "
+			return lb_dec_fail(d, LB_EMALFORMED, "roles", "%llu shares in the %s table; "
 					   "one per role (%u) is needed", (unsigned long long)m,
 					   lb_mkt_use_name(u), LB_MKT_ROLE_COUNT);
 		for (unsigned r = 0; r < LB_MKT_ROLE_COUNT; r++) {
-			if ((rc = lb_dec_uvar(&d, "ppm", LB_MKT_PPM, &v)))
+			if ((rc = lb_dec_uvar(d, "ppm", LB_MKT_PPM, &v)))
 				return rc;
 			s->use[u].ppm[r] = (uint32_t)v;
 		}
 	}
-	if ((rc = lb_dec_end(&d)))
+	return LB_OK;
+}
+
+int lb_mkt_splits_decode(struct lb_mkt_splits *s, const uint8_t *p, size_t len,
+			 struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	int rc;
+	lb_dec_init(&d, p, len, "split tables", em);
+	if ((rc = mkt_splits_dec(&d, s)) || (rc = lb_dec_end(&d)))
 		return rc;
 	return lb_mkt_splits_check(s, em);
 }

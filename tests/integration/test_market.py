@@ -103,7 +103,7 @@ def main():
         t.ok(r.returncode != 0 and "adds up to 900000 ppm" in r.stderr, "split table that does "
              "not add up refused", r.stderr)
         os.unlink(bad_tables)
-        r = tx(["close", "--from", "alice", "--period", "4"])
+        r = tx(["close", "--from", "alice", "--period", "4"])  # the node closes 0 itself
         t.ok(r.returncode != 0 and "the next period to close is 0" in r.stderr + r.stdout,
              "closing a later period refused", r.stderr)
         after = (status(), [bal(a) for a in A.values()])
@@ -160,21 +160,24 @@ def main():
         t.eq(b0["alice"][1] - bal(A["alice"])[1], fee, "alice paid one fee in CSC")
         del got_alice
 
-        # -- close periods up to the one holding the uses ---------------------------------
+        # -- the period ends: the node closes it by itself (market.period from its key) ----
         use_period = (height() - 1) // PERIOD
-        closed = []
-        for _ in range(40):
-            st = status()
-            nxt = st["next_period"]
-            if use_period is not None and nxt > use_period:
+        bob_csc = bal(A["bob"])[1]
+        for _ in range(60):
+            if status()["next_period"] > use_period:
                 break
-            r = tx(["close", "--from", "alice", "--period", str(nxt)])
-            if r.returncode == 0:
-                closed.append(nxt)
-            else:  # the period has not ended: make a block
-                tick()
-        t.ok(use_period in closed, "the period with the uses closed",
-             "use period %r closed %r" % (use_period, closed))
+            tick()  # blocks, so that the period ends
+        t.ok(status()["next_period"] > use_period, "the node closed the period with the uses",
+             "use period %d, next %d" % (use_period, status()["next_period"]))
+        allot = {"developers": 0, "data": 0}
+        for p in range(use_period + 1):
+            rp = node.get("/v1/market/rankings/%d" % p)[1]
+            for pool in allot:
+                allot[pool] += rp[pool]["allotted_csc"]
+                if p < use_period:
+                    t.eq(rp[pool]["top"], [], "period %d: no %s node active" % (p, pool))
+        t.eq(allot["developers"], 1000 * M, "developers pool allotted its 1000 CSC (2 periods)")
+        t.eq(allot["data"], 500 * M, "data pool allotted its 500 CSC")
         r, rk = node.cli_json(["market", "rankings", str(use_period)])
         t.ok(r.returncode == 0 and rk, "rankings of the period", r.stderr)
         st2, api = node.get("/v1/market/rankings/%d" % use_period)
@@ -184,15 +187,14 @@ def main():
         t.eq(len(dev), 2, "two developers ranked")
         t.eq(sorted(d["node"] for d in dev), sorted([A["bob"], A["alice"]]), "bob and alice")
         t.eq([d["score"] for d in dev], [3000000 + M, 3000000 + M], "scores = volume + calls x 1 ASC")
-        # the developers pool allotted 500 CSC in each of the first two closed periods; all of
-        # it is paid now, in proportion to equal scores
-        allotted = sum(min(500 * M, 1000 * M - 500 * M * i) for i in range(min(len(closed), 2)))
-        t.eq(sum(d["paid_csc"] for d in dev), allotted, "the developers pool paid out")
-        t.eq(dev[0]["paid_csc"], allotted // 2, "each developer half")
+        # nothing was paid before: all the allotted CSC is paid now, in proportion to equal
+        # scores
+        t.eq(sum(d["paid_csc"] for d in dev), allot["developers"], "the developers pool paid out")
+        t.eq(dev[0]["paid_csc"], allot["developers"] // 2, "each developer half")
+        t.eq(bal(A["bob"])[1] - bob_csc, allot["developers"] // 2, "bob's CSC grew by his payout")
         data = rk["data"]["top"]
         t.eq([d["node"] for d in data], [A["clinic"]], "the data node ranked: the clinic")
-        t.eq(data[0]["paid_csc"], sum(min(250 * M, 500 * M - 250 * M * i)
-                                      for i in range(min(len(closed), 2))), "data pool paid out")
+        t.eq(data[0]["paid_csc"], allot["data"], "data pool paid out to the clinic")
 
         # -- redemption -----------------------------------------------------------------------
         s0 = status()["totals"]

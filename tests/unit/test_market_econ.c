@@ -46,7 +46,14 @@ static uint64_t rnd(void)
 }
 
 /* genesis: P1..P3 credit partners; everyone ACCT_ASC and ACCT_CSC; the market section */
+static void fx_setup_market(struct fx *f, const char *tag, bool market);
+
 static void fx_setup(struct fx *f, const char *tag)
+{
+	fx_setup_market(f, tag, true);
+}
+
+static void fx_setup_market(struct fx *f, const char *tag, bool market)
 {
 	uint8_t seed[LB_SEED_LEN];
 	char at[LB_ADDR_TEXT_LEN + 1];
@@ -74,6 +81,8 @@ static void fx_setup(struct fx *f, const char *tag)
 			      "default", 1000, "accounts", accts, "market", "platform", at,
 			      "period_blocks", PERIOD_BLOCKS, "top_k", 2, "quota", "csc_per_asc", 2,
 			      "periods", 2);
+	if (!market)
+		json_object_del(g, "market");
 	fx_genesis(f->home, g);
 	fx_open(&f->l, f->home, &f->k[P1]);
 	f->time_ms = 1000;
@@ -168,7 +177,7 @@ static char *snapshot(struct fx *f)
 	json_t *all = json_object(), *j;
 	struct lb_errmsg em;
 	for (int i = 0; i < NK; i++) {
-		char key[8];
+		char key[16];
 		snprintf(key, sizeof key, "k%d", i);
 		assert_lb_ok(lb_ledger_account_json(f->l, f->a[i], &j, &em));
 		json_object_del(j, "nonce");
@@ -599,10 +608,33 @@ static void test_invariants_history(void **state)
 	fx_teardown(f); /* the replay from genesis checks every app hash: the same balances */
 }
 
+/* Without a genesis "market" section the market txs are refused, naming why. */
+static void test_no_market_section(void **state)
+{
+	static struct fx F;
+	struct fx *f = &F;
+	struct lb_buf b;
+	char msg[512];
+	fx_setup_market(f, "mktoff", false);
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_mkt_fund_encode(&b, LB_MKT_POOL_DEV, 1000));
+	assert_int_equal(send(f, P1, LB_TX_MKT_FUND, &b, msg, sizeof msg), LB_EUNAVAILABLE);
+	assert_non_null(strstr(msg, "has no 'market' section"));
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_period_encode(&b, 0));
+	assert_int_equal(send(f, P1, LB_TX_MKT_PERIOD, &b, msg, sizeof msg), LB_EUNAVAILABLE);
+	json_t *o = NULL;
+	assert_int_equal(lb_ledger_state_view(f->l, LB_CHAIN_SETTLEMENT, view_market, &o),
+			 LB_ENOTFOUND);
+	lb_buf_release(&b);
+	fx_teardown(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flow_and_bad_input),
+		cmocka_unit_test(test_no_market_section),
 		cmocka_unit_test(test_invariants_history),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
