@@ -64,7 +64,7 @@ static int wallet_pay(struct lb_apply_ctx *c, struct store_listing *r, uint64_t 
 	if (have < amount)
 		return lb_errf(c->em, LB_EFUNDS,
 			       "%s of '%s' costs %llu micro-ASC but the store wallet of %s holds "
-			       "%llu: fund it first (docs/economy.md, \"Store wallets\")",
+			       "%llu: pay with --settle (ASC on the settlement chain) or fund the wallet",
 			       what, r->title, (unsigned long long)amount, ADDR(c->sender_addr),
 			       (unsigned long long)have);
 	uint8_t anc[LB_STORE_ANCESTORS_MAX][LB_ADDR_LEN];
