@@ -32,7 +32,7 @@ path, platform, alice = sys.argv[1:4]
 g = json.load(open(path))
 g["market"] = {"platform": platform, "period_blocks": 1000, "top_k": 3,
                "quota": {"csc_per_asc": 10, "periods": 2}}
-g["store_wallets"] = [{"address": alice, "asc": "0.5"}]
+g["store_wallets"] = [{"address": alice, "asc": 500000}]  # micro-ASC
 json.dump(g, open(path, "w"), indent=1)
 PY
 

@@ -678,8 +678,8 @@ static json_t *json_store(const struct lb_tx *tx)
 
 /* ---- genesis: store wallets ---------------------------------------------------------------- */
 
-/* genesis.json "store_wallets": [{"address":"lb1...","asc":"12.5"}] fills business-chain store
- * wallets (micro-ASC). */
+/* genesis.json "store_wallets": [{"address":"lb1...","asc":MICRO}] fills business-chain store
+ * wallets (whole micro-ASC, as the genesis accounts' balances). */
 static int store_genesis(json_t *g, int chain, struct lb_state *s, struct lb_errmsg *em)
 {
 	if (chain != LB_CHAIN_BUSINESS)
@@ -692,22 +692,14 @@ static int store_genesis(json_t *g, int chain, struct lb_state *s, struct lb_err
 		json_t *addr = json_object_get(v, "address"), *amt = json_object_get(v, "asc");
 		if (!json_is_string(addr) || lb_addr_decode(a, json_string_value(addr), em))
 			return lb_errwrap(em, "genesis: store_wallets[%zu]: ", i);
-		uint64_t micro = 0;
-		if (json_is_integer(amt) && json_integer_value(amt) >= 0)
-			micro = (uint64_t)json_integer_value(amt) * 1000000u;
-		else if (json_is_string(amt)) {
-			char *end;
-			double d = strtod(json_string_value(amt), &end);
-			if (*end || d < 0 || d > 1e12)
-				return lb_errf(em, LB_EINVALID,
-					       "genesis: store_wallets[%zu].asc is not an amount", i);
-			micro = (uint64_t)(d * 1000000.0 + 0.5);
-		} else
+		if (!json_is_integer(amt) || json_integer_value(amt) < 0)
 			return lb_errf(em, LB_EINVALID,
-				       "genesis: store_wallets[%zu].asc is not an amount", i);
-		int rc = store_wallet_add(s, a, micro);
+				       "genesis: store_wallets[%zu]: 'asc' must be a whole number of "
+				       "micro-units >= 0",
+				       i);
+		int rc = store_wallet_add(s, a, (uint64_t)json_integer_value(amt));
 		if (rc)
-			return rc;
+			return lb_errf(em, rc, "genesis: store_wallets[%zu]: %s", i, lb_strerror(rc));
 	}
 	return LB_OK;
 }

@@ -38,8 +38,8 @@ def main():
         gpath = os.path.join(node.home, "genesis.json")
         with open(gpath) as f:
             g = json.load(f)
-        g["store_wallets"] = [{"address": node.address("bob"), "asc": 50},
-                              {"address": node.address("alice"), "asc": "0.1"}]
+        g["store_wallets"] = [{"address": node.address("bob"), "asc": 50000000},
+                              {"address": node.address("alice"), "asc": 100000}]
         g["market"] = {"platform": address_of(b"\x11" * 32), "period_blocks": 1000,
                        "top_k": 2, "quota": {"csc_per_asc": 10, "periods": 2}}
         with open(gpath, "w") as f:

@@ -240,9 +240,9 @@ static void setup(struct fx *f)
 	lb_addr_encode(ab, f->addr_b);
 	lb_addr_encode(ac, f->addr_c);
 	fx_genesis(f->home,
-		   json_pack("{s:s,s:i,s:s,s:[{s:s,s:i},{s:s,s:s}]}", "network", "store", "time_ms",
-			     1, "proposer", hx, "store_wallets", "address", ab, "asc", 100,
-			     "address", ac, "asc", "0.5"));
+		   json_pack("{s:s,s:i,s:s,s:[{s:s,s:I},{s:s,s:I}]}", "network", "store", "time_ms",
+			     1, "proposer", hx, "store_wallets", "address", ab, "asc",
+			     (json_int_t)100000000, "address", ac, "asc", (json_int_t)500000));
 	fx_open(&f->l, f->home, &f->prop);
 	f->time_ms = 1000;
 }
