@@ -577,10 +577,41 @@ static void test_store(void **state)
 	(void)sepsis;
 }
 
+/* A store wallet in genesis that is not a whole number of micro-ASC: the ledger does not
+ * open, and says where. */
+static void test_bad_genesis(void **state)
+{
+	(void)state;
+	char home[64], hx[2 * LB_PUBKEY_LEN + 1], a[LB_ADDR_TEXT_LEN + 1];
+	struct lb_keypair prop;
+	uint8_t seed[LB_SEED_LEN], addr[LB_ADDR_LEN];
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	assert_lb_ok(lb_market_store_register_txtypes());
+	memset(seed, 1, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	lb_addr_from_pubkey(addr, prop.pk);
+	lb_addr_encode(a, addr);
+	lb_hex_encode(hx, prop.pk, LB_PUBKEY_LEN);
+	fx_mkhome(home, sizeof home, "storeg");
+	fx_genesis(home, json_pack("{s:s,s:i,s:s,s:[{s:s,s:s}]}", "network", "store", "time_ms", 1,
+				   "proposer", hx, "store_wallets", "address", a, "asc", "1.5"));
+	struct lb_ledger_options o;
+	struct lb_ledger *l = NULL;
+	struct lb_errmsg em;
+	lb_ledger_options_init(&o);
+	o.home = home;
+	o.sync_full = false;
+	assert_int_equal(lb_ledger_open(&l, &o, &prop, &em), LB_EINVALID);
+	assert_non_null(strstr(em.text, "store_wallets[0]"));
+	fx_rmhome(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_bad_genesis),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
