@@ -27,7 +27,7 @@ struct lb_state;
 #define LB_STATE_VALUE_MAX (1 << 20)
 
 /* Read the value under (ns, key). LB_ENOTFOUND if absent. *val is borrowed until the next
- * write to this state. */
+ * read or write of this state (a value read from disk is held in one buffer per state). */
 int lb_state_get(struct lb_state *s, const char *ns, const void *key, size_t klen,
 		 const uint8_t **val, size_t *vlen);
 int lb_state_put(struct lb_state *s, const char *ns, const void *key, size_t klen,

@@ -245,6 +245,28 @@ static int child_add(struct lb_apply_ctx *c, const uint8_t parent[LB_HASH_LEN],
 	return rc;
 }
 
+size_t store_versions_key(const struct store_listing *r, uint8_t *key)
+{
+	size_t nl = strlen(r->name);
+	key[0] = r->kind;
+	memcpy(key + 1, r->author, LB_ADDR_LEN);
+	memcpy(key + 1 + LB_ADDR_LEN, r->name, nl);
+	return 1 + LB_ADDR_LEN + nl;
+}
+
+/* Add listing r to the versions of its author's contract (or algorithm) name. */
+static int versions_add(struct lb_state *s, const struct store_listing *r)
+{
+	uint8_t key[1 + LB_ADDR_LEN + LB_STORE_NAME_MAX + 8];
+	size_t kl = store_versions_key(r, key);
+	uint64_t n;
+	int rc = lb_state_get_u64(s, NS_VERS, key, kl, 0, &n);
+	if (rc || (rc = lb_state_put_u64(s, NS_VERS, key, kl, n + 1)))
+		return rc;
+	be64(key + kl, n);
+	return lb_state_put(s, NS_VERS, key, kl + 8, r->id, LB_HASH_LEN);
+}
+
 static int op_list(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r)
 {
 	int rc = store_listing_get(c->state, p->item, r);
@@ -323,6 +345,8 @@ static int op_list(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct s
 	    (rc = store_listing_put(c->state, r)))
 		return rc;
 	if (!zero32(p->parent) && (rc = child_add(c, p->parent, r->id)))
+		return rc;
+	if ((rc = versions_add(c->state, r)))
 		return rc;
 	if (!zero32(p->tmpl))
 		return store_template_instance_add(c, p->tmpl, r->id);

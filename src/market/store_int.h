@@ -20,6 +20,8 @@
 #define NS_TMPL "mk.tmpl"     /* template id -> author, title, description, source, instances */
 #define NS_TINST "mk.tinst"   /* template id || index (8 BE) -> instance listing id */
 #define NS_WALLET "mk.wallet" /* address -> micro-ASC in the store wallet */
+#define NS_VERS "mk.vers"     /* kind || author || name -> how many listed versions;
+				 kind || author || name || index (8 BE) -> listing id */
 
 enum { STORE_LICENSED = 1, STORE_CALLED = 2, STORE_RATED = 4 };
 
@@ -46,7 +48,8 @@ struct store_listing {
 	uint64_t outcomes[LB_STORE_OUT_KINDS];
 };
 
-/* A record under (ns, key) opened for decoding into d (borrowed until the next write to s);
+/* A record under (ns, key) opened for decoding into d (borrowed until the next read or write
+ * of s);
  * LB_ENOTFOUND if absent. */
 int store_record(struct lb_state *s, const char *ns, const uint8_t *key, size_t klen,
 		 const char *what, struct lb_dec *d);
@@ -56,6 +59,9 @@ typedef int (*store_payload_op)(struct lb_apply_ctx *c, const struct lb_store_tx
 int store_with_payload(struct lb_apply_ctx *c, store_payload_op op);
 int store_listing_get(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct store_listing *r);
 int store_listing_put(struct lb_state *s, const struct store_listing *r);
+/* Key of r's version list (kind, author, name) into key (LB_ADDR_LEN + LB_STORE_NAME_MAX + 9
+ * bytes); its length. */
+size_t store_versions_key(const struct store_listing *r, uint8_t *key);
 int store_ancestors(struct lb_state *s, const struct store_listing *r,
 		    uint8_t out[][LB_ADDR_LEN], uint8_t ids[][LB_HASH_LEN], size_t *n);
 const char *store_hex(char *out, const uint8_t *p);

@@ -168,7 +168,7 @@ struct tmpl_rec {
 	uint64_t instances, height;
 };
 
-/* Borrowed source: valid until the next write to s. */
+/* Borrowed source: valid until the next read or write of s. */
 static int tmpl_get(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct tmpl_rec *r)
 {
 	struct lb_dec d;
@@ -309,6 +309,8 @@ json_t *store_template_json(struct lb_state *s, const uint8_t id[LB_HASH_LEN], b
 	}
 	char a[LB_ADDR_TEXT_LEN + 1];
 	lb_addr_encode(a, r->author);
+	/* the source is borrowed until the next read of the state: take it first */
+	json_t *src = source ? json_stringn((const char *)r->source, r->source_len) : NULL;
 	json_t *inst = json_array();
 	for (uint64_t i = 0; i < r->instances; i++) {
 		uint8_t key[LB_HASH_LEN + 8];
@@ -323,9 +325,8 @@ json_t *store_template_json(struct lb_state *s, const uint8_t id[LB_HASH_LEN], b
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:o}", "id", HEX(id), "author", a, "title",
 			      r->title, "description", r->description, "height",
 			      (json_int_t)r->height, "instances", inst);
-	if (source)
-		json_object_set_new(o, "source",
-				    json_stringn((const char *)r->source, r->source_len));
+	if (src)
+		json_object_set_new(o, "source", src);
 	lb_free(r);
 	return o;
 }

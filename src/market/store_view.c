@@ -192,6 +192,30 @@ static json_t *children_json(struct lb_state *s, const struct store_listing *r)
 	return arr;
 }
 
+/* Outcome statistics of one version: counts only from the minimum on (fewer could let a
+ * reader tie an outcome to a patient it knows was seen). */
+static json_t *outcomes_json(const struct store_listing *r)
+{
+	uint64_t tot = 0;
+	for (int i = 0; i < LB_STORE_OUT_KINDS; i++)
+		tot += r->outcomes[i];
+	json_t *os = json_pack("{s:I,s:I}", "minimum", (json_int_t)LB_STORE_OUTCOME_MIN,
+			       "version", (json_int_t)r->version);
+	if (tot >= LB_STORE_OUTCOME_MIN) {
+		json_t *c = json_object();
+		for (int i = 0; i < LB_STORE_OUT_KINDS; i++)
+			json_object_set_new(c, lb_store_outcome_name(i + 1),
+					    json_integer((json_int_t)r->outcomes[i]));
+		json_object_set_new(os, "recorded", json_integer((json_int_t)tot));
+		json_object_set_new(os, "counts", c);
+	} else {
+		json_object_set_new(os, "recorded", json_null());
+		json_object_set_new(os, "hidden",
+				    json_string("fewer outcomes than the minimum are recorded"));
+	}
+	return os;
+}
+
 #define RATINGS_SHOWN 20
 
 /* Ratings [from, from + limit) of listing r, oldest first. */
@@ -219,6 +243,35 @@ static json_t *ratings_json(struct lb_state *s, const struct store_listing *r, u
 	return ra;
 }
 
+/* Every listed version of r's contract (same author and root name), with its outcome
+ * statistics when it has the minimum: {"version","id","outcomes"} oldest first. */
+static json_t *versions_json(struct lb_state *s, const struct store_listing *r)
+{
+	uint8_t key[1 + LB_ADDR_LEN + LB_STORE_NAME_MAX + 8];
+	size_t kl = store_versions_key(r, key);
+	uint64_t n = 0;
+	json_t *arr = json_array();
+	struct store_listing *v = lb_malloc(sizeof *v);
+	lb_state_get_u64(s, NS_VERS, key, kl, 0, &n);
+	for (uint64_t i = 0; v && i < n; i++) {
+		const uint8_t *val;
+		uint8_t id[LB_HASH_LEN];
+		size_t vl;
+		for (int k = 0; k < 8; k++)
+			key[kl + k] = (uint8_t)(i >> (56 - 8 * k));
+		if (lb_state_get(s, NS_VERS, key, kl + 8, &val, &vl) || vl != LB_HASH_LEN)
+			continue;
+		memcpy(id, val, LB_HASH_LEN); /* val is borrowed until the next read */
+		if (store_listing_get(s, id, v))
+			continue;
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:o}", "version",
+						     (json_int_t)v->version, "id", HEX(v->id),
+						     "outcomes", outcomes_json(v)));
+	}
+	lb_free(v);
+	return arr;
+}
+
 static int view_listing(struct lb_state *s, void *ctx)
 {
 	struct view *v = ctx;
@@ -235,25 +288,7 @@ static int view_listing(struct lb_state *s, void *ctx)
 	uint64_t from = r->ratings > RATINGS_SHOWN ? r->ratings - RATINGS_SHOWN : 0;
 	json_t *ra = ratings_json(s, r, from, RATINGS_SHOWN);
 	json_object_set_new(o, "rating_list", ra);
-	/* outcomes: only from the minimum count on */
-	uint64_t tot = 0;
-	for (int i = 0; i < LB_STORE_OUT_KINDS; i++)
-		tot += r->outcomes[i];
-	json_t *os = json_pack("{s:I,s:I}", "minimum", (json_int_t)LB_STORE_OUTCOME_MIN,
-			       "version", (json_int_t)r->version);
-	if (tot >= LB_STORE_OUTCOME_MIN) {
-		json_t *c = json_object();
-		for (int i = 0; i < LB_STORE_OUT_KINDS; i++)
-			json_object_set_new(c, lb_store_outcome_name(i + 1),
-					    json_integer((json_int_t)r->outcomes[i]));
-		json_object_set_new(os, "recorded", json_integer((json_int_t)tot));
-		json_object_set_new(os, "counts", c);
-	} else {
-		json_object_set_new(os, "recorded", json_null());
-		json_object_set_new(os, "hidden",
-				    json_string("fewer outcomes than the minimum are recorded"));
-	}
-	json_object_set_new(o, "outcomes", os);
+	json_object_set_new(o, "outcomes", outcomes_json(r));
 	/* family */
 	uint8_t anc[LB_STORE_ANCESTORS_MAX][LB_ADDR_LEN], aid[LB_STORE_ANCESTORS_MAX][LB_HASH_LEN];
 	size_t na = 0;
@@ -263,6 +298,7 @@ static int view_listing(struct lb_state *s, void *ctx)
 			json_array_append_new(aj, json_pack("{s:s,s:o}", "id", HEX(aid[i]),
 							    "author", addr_json(anc[i])));
 	json_object_set_new(o, "ancestors", aj);
+	json_object_set_new(o, "versions", versions_json(s, r));
 	json_object_set_new(o, "children", children_json(s, r));
 	v->out = o;
 	lb_free(r);

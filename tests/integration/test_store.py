@@ -227,6 +227,8 @@ def main():
         t.eq(r.returncode, 0, "the instance is listed pointing back to its template " + r.stderr)
         st, tj = node.get("/v1/store/templates/" + tid)
         t.eq(tj.get("instances"), [ihash], "the template lists its instance")
+        with open(TMPL) as f:
+            t.eq(tj.get("source"), f.read(), "and shows its source")
         r = node.cli(["store", "template", "instantiate", tid, "--params", '{"target": 400}',
                       "--out", os.path.join(tmp, "bad.pf")])
         t.ok(r.returncode == 1 and "fails verification" in r.stderr,

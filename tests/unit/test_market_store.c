@@ -414,6 +414,15 @@ static void test_store(void **state)
 	assert_lb_ok(lb_store_template_json(f->l, tid, &j, &em));
 	assert_int_equal(json_array_size(json_object_get(j, "instances")), 1);
 	json_decref(j);
+	/* the instance is version 2 of a's "hypertension": both versions side by side, each
+	 * with its own outcome statistics */
+	assert_lb_ok(lb_store_listing_json(f->l, hyp, &j, &em));
+	json_t *vs = json_object_get(j, "versions");
+	assert_int_equal(json_array_size(vs), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(vs, 1), "version")), 2);
+	lb_hex_encode(hh, h2, 32);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(vs, 1), "id")), hh);
+	json_decref(j);
 	/* a failing instance: the verifier's finding is the refusal */
 	int rc = lb_store_template_instance(tsrc, tl, "{\"target\": 400}", inst, &em);
 	assert_int_equal(rc, LB_EINVALID);
