@@ -85,11 +85,16 @@ done
 x market rankings "$USE_PERIOD"
 printf '  doctor CSC: %s, clinic CSC: %s, hospital2 CSC: %s\n' "$(csc doctor)" "$(csc clinic)" "$(csc hospital2)"
 
-say "7. The partner takes 100 ASC back (redemption); the totals"
+say "7. The clinic pays a patient 1 ASC of the patients' share (9 ASC) in its patient pool"
+"$LEBEN" keys new patient7 --home "$DEMO_HOME" >/dev/null
+x market pool-pay --from clinic --to patient7 --amounts 1 --wait
+printf '  patient7 ASC: %s\n' "$(asc patient7)"
+
+say "8. The partner takes 100 ASC back (redemption); the totals"
 x market redeem --from bank --amount 100 --wait
 x market status --json | field '["totals"]'
 
-say "8. Replay the chains from genesis (splits, pools and rankings included)"
+say "9. Replay the chains from genesis (splits, pools and rankings included)"
 kill $NODE_PID; wait $NODE_PID 2>/dev/null || true
 trap - EXIT
 "$LEBEN" verify --home "$DEMO_HOME"
