@@ -200,7 +200,8 @@ int lb_mkt_credit(struct lb_state *s, const uint8_t to[LB_ADDR_LEN], int asset, 
 		  struct lb_errmsg *em);
 int lb_mkt_debit(struct lb_state *s, const uint8_t from[LB_ADDR_LEN], int asset,
 		 uint64_t amount, struct lb_errmsg *em);
-int lb_mkt_supply_add(struct lb_state *s, int asset, int64_t delta, struct lb_errmsg *em);
+int lb_mkt_supply_add(struct lb_state *s, int asset, uint64_t amount, bool burn,
+		      struct lb_errmsg *em);
 
 /* A paid use settled on the settlement chain: split amount (micro-ASC, already held: no
  * supply change) by the table of `use`, credit every party, pay the bonus CSC of the use from

@@ -151,19 +151,19 @@ static int tot_add(struct lb_state *s, const char *key, uint64_t delta)
 	return lb_state_put_u64(s, NS_TOT, key, strlen(key), v + delta);
 }
 
-int lb_mkt_supply_add(struct lb_state *s, int asset, int64_t delta, struct lb_errmsg *em)
+int lb_mkt_supply_add(struct lb_state *s, int asset, uint64_t amount, bool burn,
+		      struct lb_errmsg *em)
 {
 	const char *key = asset == LB_ASC ? "asc" : "csc";
 	uint64_t sup;
 	int rc = lb_state_get_u64(s, "supply", key, 3, 0, &sup);
 	if (rc)
 		return lb_errf(em, rc, "reading the supply failed");
-	if (delta < 0 && sup < (uint64_t)(-(delta + 1)) + 1)
+	if (burn && sup < amount)
 		return lb_errf(em, LB_ECORRUPT, "the %s supply would fall below zero", key);
-	if (delta > 0 && sup > UINT64_MAX - (uint64_t)delta)
+	if (!burn && sup > UINT64_MAX - amount)
 		return lb_errf(em, LB_ERANGE, "the %s supply would overflow", key);
-	sup = delta < 0 ? sup - ((uint64_t)(-(delta + 1)) + 1) : sup + (uint64_t)delta;
-	return lb_state_put_u64(s, "supply", key, 3, sup);
+	return lb_state_put_u64(s, "supply", key, 3, burn ? sup - amount : sup + amount);
 }
 
 int lb_mkt_burn_compute(struct lb_state *s, uint64_t csc, struct lb_errmsg *em)
@@ -171,7 +171,7 @@ int lb_mkt_burn_compute(struct lb_state *s, uint64_t csc, struct lb_errmsg *em)
 	int rc;
 	if (!csc)
 		return LB_OK;
-	if ((rc = lb_mkt_supply_add(s, LB_CSC, -(int64_t)csc, em)))
+	if ((rc = lb_mkt_supply_add(s, LB_CSC, csc, true, em)))
 		return rc;
 	return tot_add(s, "burned", csc);
 }
@@ -810,7 +810,7 @@ static int apply_redeem(struct lb_apply_ctx *c)
 		return rc;
 	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_ASC, amount, c->em)))
 		return lb_errwrap(c->em, "cannot redeem %s ASC: ", AMT(amount));
-	if ((rc = lb_mkt_supply_add(c->state, LB_ASC, -(int64_t)amount, c->em)))
+	if ((rc = lb_mkt_supply_add(c->state, LB_ASC, amount, true, c->em)))
 		return rc;
 	return tot_add(c->state, "redeemed", amount);
 }
@@ -932,7 +932,7 @@ static int apply_period(struct lb_apply_ctx *c)
 		uint64_t allot = r.per_period < r.pending ? r.per_period : r.pending;
 		r.pending -= allot;
 		r.available += allot;
-		if (allot && ((rc = lb_mkt_supply_add(c->state, LB_CSC, (int64_t)allot, c->em)) ||
+		if (allot && ((rc = lb_mkt_supply_add(c->state, LB_CSC, allot, false, c->em)) ||
 			      (rc = tot_add(c->state, "minted", allot))))
 			break;
 		size_t ntop = 0;
