@@ -38,6 +38,9 @@ static void usage(FILE *f)
 		"                                   pay one use (data-run, contract-call,\n"
 		"                                   algorithm-call, compute, study) through its table;\n"
 		"                                   --patient-pool pays the owner's patients' share\n"
+		"  pool-pay --to A,B --amounts X,Y [--asset asc|csc]\n"
+		"                                   a data owner pays its patients' consent accounts\n"
+		"                                   from its patient pool\n"
 		"  propose --splits-file FILE [--expires-height H]\n"
 		"                                   a credit partner proposes split tables (JSON\n"
 		"                                   {\"contract-call\": {\"authors\": 700000, ...}};\n"
@@ -57,7 +60,7 @@ static void usage(FILE *f)
 struct mopts {
 	const char *home, *node, *from, *pool, *amount, *period, *use, *owner, *algo, *exec,
 		*authors, *ancestors, *audit, *splits_file, *expires_height, *proposal, *timeout,
-		*fee;
+		*fee, *to, *amounts, *asset;
 	bool json, help, wait, yes, no, patient_pool;
 };
 
@@ -173,6 +176,42 @@ static int build_propose(const struct mopts *o, const char *url, struct lb_buf *
 	return lb_mkt_propose_encode(b, &next, expires) ? 1 : 0;
 }
 
+static int build_pool_pay(const struct mopts *o, const char *home, struct lb_buf *b)
+{
+	uint8_t(*to)[LB_ADDR_LEN] = NULL;
+	size_t n = 0, k = 0;
+	int asset = LB_ASC, rc;
+	if (o->asset && strcmp(o->asset, "asc") && strcmp(o->asset, "csc"))
+		return cli_failf(CMD, "--asset '%s': use asc or csc", o->asset);
+	if (o->asset && !strcmp(o->asset, "csc"))
+		asset = LB_CSC;
+	if (!o->to || !o->amounts)
+		return cli_failf(CMD, "'leben market pool-pay' needs --to A,B and --amounts X,Y");
+	if ((rc = addr_list(home, o->to, &to, &n)))
+		return rc;
+	uint64_t *amounts = calloc(n ? n : 1, sizeof *amounts);
+	char *copy = strdup(o->amounts), *save = NULL;
+	rc = !amounts || !copy;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && !rc;
+	     t = strtok_r(NULL, ",", &save)) {
+		if (k == n) {
+			rc = cli_failf(CMD, "--amounts has more amounts than --to has accounts");
+			break;
+		}
+		rc = amount_of(t, &amounts[k++]);
+	}
+	if (!rc && k != n)
+		rc = cli_failf(CMD, "--amounts needs one amount per account of --to (%zu)", n);
+	if (!rc)
+		rc = lb_mkt_pool_pay_encode(b, asset, (const uint8_t(*)[LB_ADDR_LEN])to, amounts, n)
+			     ? 1
+			     : 0;
+	free(copy);
+	free(amounts);
+	free(to);
+	return rc;
+}
+
 /* Sign and send through `leben tx raw`. */
 static int send_tx(const struct mopts *o, uint32_t type, const struct lb_buf *payload)
 {
@@ -227,7 +266,8 @@ int cmd_market(int argc, char **argv)
 		{"--proposal", &o.proposal, NULL}, {"--yes", NULL, &o.yes},
 		{"--no", NULL, &o.no},            {"--wait", NULL, &o.wait},
 		{"--timeout", &o.timeout, NULL},  {"--fee", &o.fee, NULL},
-		{NULL, NULL, NULL},
+		{"--to", &o.to, NULL},            {"--amounts", &o.amounts, NULL},
+		{"--asset", &o.asset, NULL},      {NULL, NULL, NULL},
 	};
 	const char *pos[2];
 	int npos, rc;
@@ -301,6 +341,9 @@ int cmd_market(int argc, char **argv)
 	} else if (!strcmp(what, "pay")) {
 		type = LB_TX_MKT_PAY;
 		rc = build_pay(&o, home, &b);
+	} else if (!strcmp(what, "pool-pay")) {
+		type = LB_TX_MKT_POOL_PAY;
+		rc = build_pool_pay(&o, home, &b);
 	} else if (!strcmp(what, "propose")) {
 		type = LB_TX_MKT_SPLITS_PROPOSE;
 		rc = build_propose(&o, url, &b);
@@ -315,7 +358,7 @@ int cmd_market(int argc, char **argv)
 			rc = lb_mkt_vote_encode(&b, id, o.yes) ? 1 : 0;
 	} else {
 		rc = cli_failf(CMD, "'%s' is not a market command: use status, splits, rankings, fund, "
-				    "redeem, close, pay, propose or vote",
+				    "redeem, close, pay, pool-pay, propose or vote",
 			       what);
 		rc = 2;
 	}

@@ -27,15 +27,16 @@ csc() { x query account "$1" --json | field '.get("balances", {}).get("csc", 0)'
 height() { x query status --json | field '["chains"]["settlement"]["height"]'; }
 
 say "1. A node home: alice (a study's sponsor), bob, clinic and hospital2 (data owners), doctor (a contract's author), bank (credit partner), platform (the platform pool)"
-"$LEBEN" init --home "$DEMO_HOME" --demo
-for k in doctor hospital2 platform; do "$LEBEN" keys new $k --home "$DEMO_HOME" >/dev/null; done
+"$LEBEN" init --home "$DEMO_HOME" --demo --market # --market: a "market" section, key platform
+for k in doctor hospital2; do "$LEBEN" keys new $k --home "$DEMO_HOME" >/dev/null; done
 PLATFORM=$(addr platform)
-python3 - "$DEMO_HOME/genesis.json" "$PLATFORM" "$PERIOD" <<'EOF'
+# short periods for the demo (the default is 100 settlement blocks)
+python3 - "$DEMO_HOME/genesis.json" "$PERIOD" <<'EOF'
 import json, sys
-path, platform, period = sys.argv[1], sys.argv[2], int(sys.argv[3])
+path, period = sys.argv[1], int(sys.argv[2])
 g = json.load(open(path))
-g["market"] = {"platform": platform, "period_blocks": period, "top_k": 3,
-               "quota": {"csc_per_asc": 10, "periods": 2}}
+g["market"].update({"period_blocks": period, "top_k": 3,
+                    "quota": {"csc_per_asc": 10, "periods": 2}})
 json.dump(g, open(path, "w"), indent=1)
 EOF
 echo "genesis market section: platform $PLATFORM, periods of $PERIOD settlement blocks, top 3"
@@ -85,11 +86,16 @@ done
 x market rankings "$USE_PERIOD"
 printf '  doctor CSC: %s, clinic CSC: %s, hospital2 CSC: %s\n' "$(csc doctor)" "$(csc clinic)" "$(csc hospital2)"
 
-say "7. The partner takes 100 ASC back (redemption); the totals"
+say "7. The clinic pays a patient 1 ASC of the patients' share (9 ASC) in its patient pool"
+"$LEBEN" keys new patient7 --home "$DEMO_HOME" >/dev/null
+x market pool-pay --from clinic --to patient7 --amounts 1 --wait
+printf '  patient7 ASC: %s\n' "$(asc patient7)"
+
+say "8. The partner takes 100 ASC back (redemption); the totals"
 x market redeem --from bank --amount 100 --wait
 x market status --json | field '["totals"]'
 
-say "8. Replay the chains from genesis (splits, pools and rankings included)"
+say "9. Replay the chains from genesis (splits, pools and rankings included)"
 kill $NODE_PID; wait $NODE_PID 2>/dev/null || true
 trap - EXIT
 "$LEBEN" verify --home "$DEMO_HOME"

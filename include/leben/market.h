@@ -147,6 +147,7 @@ enum {
 	LB_TX_MKT_SPLITS_PROPOSE = 0x0123, /* a credit partner proposes new split tables */
 	LB_TX_MKT_SPLITS_VOTE = 0x0124,    /* a credit partner votes on a proposal */
 	LB_TX_MKT_PAY = 0x0125,            /* a payer pays one use through its split table */
+	LB_TX_MKT_POOL_PAY = 0x0126,       /* a data owner pays its patients from their pool */
 };
 
 /* Quota pools, one per kind of super node, and the bonus pool bonuses per use come from. */
@@ -199,7 +200,8 @@ int lb_mkt_credit(struct lb_state *s, const uint8_t to[LB_ADDR_LEN], int asset, 
 		  struct lb_errmsg *em);
 int lb_mkt_debit(struct lb_state *s, const uint8_t from[LB_ADDR_LEN], int asset,
 		 uint64_t amount, struct lb_errmsg *em);
-int lb_mkt_supply_add(struct lb_state *s, int asset, int64_t delta, struct lb_errmsg *em);
+int lb_mkt_supply_add(struct lb_state *s, int asset, uint64_t amount, bool burn,
+		      struct lb_errmsg *em);
 
 /* A paid use settled on the settlement chain: split amount (micro-ASC, already held: no
  * supply change) by the table of `use`, credit every party, pay the bonus CSC of the use from
@@ -264,6 +266,11 @@ int lb_mkt_vote_encode(struct lb_buf *b, const uint8_t proposal[LB_HASH_LEN], bo
 #define LB_MKT_PAY_PATIENTS_MAX 4096
 int lb_mkt_pay_encode(struct lb_buf *b, unsigned use, uint64_t amount,
 		      const struct lb_mkt_parties *p);
+/* market.pool.pay: the data owner (the sender) pays its patients' consent accounts from its
+ * patient pool (lb_mkt_patient_pool(sender)), n entries of (account, amount) in one asset,
+ * at most LB_MKT_PAY_PATIENTS_MAX. */
+int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_ADDR_LEN],
+			   const uint64_t *amounts, size_t n);
 /* Decoded market.pay; lists point into the payload (borrowed). */
 int lb_mkt_pay_decode(const uint8_t *in, size_t n, unsigned *use, uint64_t *amount,
 		      struct lb_mkt_parties *p, struct lb_errmsg *em);

@@ -151,19 +151,19 @@ static int tot_add(struct lb_state *s, const char *key, uint64_t delta)
 	return lb_state_put_u64(s, NS_TOT, key, strlen(key), v + delta);
 }
 
-int lb_mkt_supply_add(struct lb_state *s, int asset, int64_t delta, struct lb_errmsg *em)
+int lb_mkt_supply_add(struct lb_state *s, int asset, uint64_t amount, bool burn,
+		      struct lb_errmsg *em)
 {
 	const char *key = asset == LB_ASC ? "asc" : "csc";
 	uint64_t sup;
 	int rc = lb_state_get_u64(s, "supply", key, 3, 0, &sup);
 	if (rc)
 		return lb_errf(em, rc, "reading the supply failed");
-	if (delta < 0 && sup < (uint64_t)(-(delta + 1)) + 1)
+	if (burn && sup < amount)
 		return lb_errf(em, LB_ECORRUPT, "the %s supply would fall below zero", key);
-	if (delta > 0 && sup > UINT64_MAX - (uint64_t)delta)
+	if (!burn && sup > UINT64_MAX - amount)
 		return lb_errf(em, LB_ERANGE, "the %s supply would overflow", key);
-	sup = delta < 0 ? sup - ((uint64_t)(-(delta + 1)) + 1) : sup + (uint64_t)delta;
-	return lb_state_put_u64(s, "supply", key, 3, sup);
+	return lb_state_put_u64(s, "supply", key, 3, burn ? sup - amount : sup + amount);
 }
 
 int lb_mkt_burn_compute(struct lb_state *s, uint64_t csc, struct lb_errmsg *em)
@@ -171,7 +171,7 @@ int lb_mkt_burn_compute(struct lb_state *s, uint64_t csc, struct lb_errmsg *em)
 	int rc;
 	if (!csc)
 		return LB_OK;
-	if ((rc = lb_mkt_supply_add(s, LB_CSC, -(int64_t)csc, em)))
+	if ((rc = lb_mkt_supply_add(s, LB_CSC, csc, true, em)))
 		return rc;
 	return tot_add(s, "burned", csc);
 }
@@ -810,7 +810,7 @@ static int apply_redeem(struct lb_apply_ctx *c)
 		return rc;
 	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_ASC, amount, c->em)))
 		return lb_errwrap(c->em, "cannot redeem %s ASC: ", AMT(amount));
-	if ((rc = lb_mkt_supply_add(c->state, LB_ASC, -(int64_t)amount, c->em)))
+	if ((rc = lb_mkt_supply_add(c->state, LB_ASC, amount, true, c->em)))
 		return rc;
 	return tot_add(c->state, "redeemed", amount);
 }
@@ -932,7 +932,7 @@ static int apply_period(struct lb_apply_ctx *c)
 		uint64_t allot = r.per_period < r.pending ? r.per_period : r.pending;
 		r.pending -= allot;
 		r.available += allot;
-		if (allot && ((rc = lb_mkt_supply_add(c->state, LB_CSC, (int64_t)allot, c->em)) ||
+		if (allot && ((rc = lb_mkt_supply_add(c->state, LB_CSC, allot, false, c->em)) ||
 			      (rc = tot_add(c->state, "minted", allot))))
 			break;
 		size_t ntop = 0;
@@ -1298,6 +1298,107 @@ static json_t *json_pay(const struct lb_tx *tx)
 	return o;
 }
 
+/* ---- market.pool.pay ------------------------------------------------------------------------ */
+
+int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_ADDR_LEN],
+			   const uint64_t *amounts, size_t n)
+{
+	int rc = lb_enc_u8(b, (uint8_t)asset);
+	if (!rc)
+		rc = lb_enc_uvar(b, n);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (!(rc = lb_enc_fixed(b, to[i], LB_ADDR_LEN)))
+			rc = lb_enc_uvar(b, amounts[i]);
+	return rc;
+}
+
+/* Decode and sum; *list points into the payload (entries of 20 bytes + a varint). */
+static int dec_pool_pay(const struct lb_tx *tx, uint8_t *asset, size_t *n, uint64_t *total,
+			struct lb_dec *d, struct lb_errmsg *em)
+{
+	uint64_t cnt, amount;
+	uint8_t to[LB_ADDR_LEN];
+	int rc;
+	lb_dec_init(d, tx->payload, tx->payload_len, "market.pool.pay payload", em);
+	if ((rc = lb_dec_u8(d, "asset", asset)) ||
+	    (rc = lb_dec_uvar(d, "count", LB_MKT_PAY_PATIENTS_MAX, &cnt)))
+		return rc;
+	if (*asset != LB_ASC && *asset != LB_CSC)
+		return lb_dec_fail(d, LB_EMALFORMED, "asset", "asset %u is neither ASC (1) nor CSC (2)",
+				   *asset);
+	if (!cnt)
+		return lb_errf(em, LB_EINVALID, "market.pool.pay: name at least one patient account");
+	size_t start = d->pos;
+	*total = 0;
+	for (uint64_t i = 0; i < cnt; i++) {
+		if ((rc = lb_dec_fixed(d, "to", to, LB_ADDR_LEN)) ||
+		    (rc = lb_dec_uvar(d, "amount", UINT64_MAX, &amount)))
+			return rc;
+		if (!amount)
+			return lb_errf(em, LB_EINVALID, "market.pool.pay: entry %llu pays nothing",
+				       (unsigned long long)i);
+		if (*total > UINT64_MAX - amount)
+			return lb_errf(em, LB_ERANGE, "market.pool.pay: the amounts overflow");
+		*total += amount;
+	}
+	if ((rc = lb_dec_end(d)))
+		return rc;
+	d->pos = start; /* the caller walks the entries again */
+	*n = (size_t)cnt;
+	return LB_OK;
+}
+
+static int check_pool_pay(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	uint8_t a;
+	size_t n;
+	uint64_t t;
+	struct lb_dec d;
+	return dec_pool_pay(tx, &a, &n, &t, &d, em);
+}
+
+/* The owner pays its patients from their pool: the whole sum must be in the pool. */
+static int apply_pool_pay(struct lb_apply_ctx *c)
+{
+	struct lb_mkt_config cfg;
+	uint8_t asset, pool[LB_ADDR_LEN], to[LB_ADDR_LEN];
+	size_t n;
+	uint64_t total, amount;
+	struct lb_dec d;
+	int rc = dec_pool_pay(c->tx, &asset, &n, &total, &d, c->em);
+	if (rc || (rc = need_market(c, &cfg)))
+		return rc;
+	lb_mkt_patient_pool(c->sender_addr, pool);
+	if ((rc = lb_mkt_debit(c->state, pool, asset, total, c->em)))
+		return lb_errwrap(c->em, "cannot pay the patients of %s from their pool: ",
+				  ADDR(c->sender_addr));
+	for (size_t i = 0; i < n && !rc; i++) {
+		lb_dec_fixed(&d, "to", to, LB_ADDR_LEN);
+		lb_dec_uvar(&d, "amount", UINT64_MAX, &amount);
+		rc = lb_mkt_credit(c->state, to, asset, amount, c->em);
+	}
+	return rc;
+}
+
+static json_t *json_pool_pay(const struct lb_tx *tx)
+{
+	uint8_t asset, to[LB_ADDR_LEN];
+	size_t n;
+	uint64_t total, amount;
+	struct lb_dec d;
+	if (dec_pool_pay(tx, &asset, &n, &total, &d, NULL))
+		return NULL;
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++) {
+		lb_dec_fixed(&d, "to", to, LB_ADDR_LEN);
+		lb_dec_uvar(&d, "amount", UINT64_MAX, &amount);
+		json_array_append_new(list, json_pack("{s:o,s:I}", "to", addr_json(to), "amount",
+						      (json_int_t)amount));
+	}
+	return json_pack("{s:s,s:I,s:o}", "asset", asset == LB_ASC ? "ASC" : "CSC", "total",
+			 (json_int_t)total, "payments", list);
+}
+
 static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_FUND, LB_CHAIN_SETTLEMENT, "market.fund", check_fund, apply_fund, json_fund,
 	 false},
@@ -1311,6 +1412,8 @@ static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_SPLITS_VOTE, LB_CHAIN_SETTLEMENT, "market.splits.vote", check_vote, apply_vote,
 	 json_vote, false},
 	{LB_TX_MKT_PAY, LB_CHAIN_SETTLEMENT, "market.pay", check_pay, apply_pay, json_pay, false},
+	{LB_TX_MKT_POOL_PAY, LB_CHAIN_SETTLEMENT, "market.pool.pay", check_pool_pay,
+	 apply_pool_pay, json_pool_pay, false},
 };
 
 int lb_market_register_txtypes(void)

@@ -172,10 +172,10 @@ def main():
         allot = {"developers": 0, "data": 0}
         for p in range(use_period + 1):
             rp = node.get("/v1/market/rankings/%d" % p)[1]
-            for pool in allot:
-                allot[pool] += rp[pool]["allotted_csc"]
+            for kind in allot:
+                allot[kind] += rp[kind]["allotted_csc"]
                 if p < use_period:
-                    t.eq(rp[pool]["top"], [], "period %d: no %s node active" % (p, pool))
+                    t.eq(rp[kind]["top"], [], "period %d: no %s node active" % (p, kind))
         t.eq(allot["developers"], 1000 * M, "developers pool allotted its 1000 CSC (2 periods)")
         t.eq(allot["data"], 500 * M, "data pool allotted its 500 CSC")
         r, rk = node.cli_json(["market", "rankings", str(use_period)])
@@ -195,6 +195,18 @@ def main():
         data = rk["data"]["top"]
         t.eq([d["node"] for d in data], [A["clinic"]], "the data node ranked: the clinic")
         t.eq(data[0]["paid_csc"], allot["data"], "data pool paid out to the clinic")
+
+        # -- the clinic pays its patients from their pool (here: one consent account) --------
+        owed = bal(pool)[0]
+        r = tx(["pool-pay", "--from", "bob", "--to", "alice", "--amounts", "0.000001"])
+        t.ok(r.returncode != 0 and "cannot pay the patients of" in r.stderr,
+             "only the owner's own pool pays (bob's is empty)", r.stderr)
+        a_before = bal(A["alice"])[0]
+        r = tx(["pool-pay", "--from", "clinic", "--to", "alice", "--amounts",
+                "%d.%06d" % (owed // M, owed % M)])
+        t.ok(r.returncode == 0, "the clinic pays the patients' share out of the pool", r.stderr)
+        t.eq(bal(A["alice"])[0] - a_before, owed, "the patient's account received it")
+        t.eq(bal(pool)[0], 0, "the pool is empty")
 
         # -- redemption -----------------------------------------------------------------------
         s0 = status()["totals"]

@@ -429,6 +429,29 @@ static void test_flow_and_bad_input(void **state)
 	assert_int_equal(json_integer_value(json_object_get(tot, "asc_redeemed")), 5000000);
 	json_decref(m);
 
+	/* the owner U4 pays its patients (consent accounts U1, U5) from its patient pool, which
+	 * holds the data run's 20 % (400000); nobody else can, and never beyond the pool */
+	uint8_t pats[2][LB_ADDR_LEN];
+	uint64_t amts[2] = {250000, 150001};
+	memcpy(pats[0], f->a[U1], LB_ADDR_LEN);
+	memcpy(pats[1], f->a[U5], LB_ADDR_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_pool_pay_encode(&b, LB_ASC, (const uint8_t(*)[LB_ADDR_LEN])pats, amts, 2));
+	refused(f, U4, LB_TX_MKT_POOL_PAY, &b, LB_EFUNDS, "cannot pay the patients of");
+	refused(f, U5, LB_TX_MKT_POOL_PAY, &b, LB_EFUNDS, "is 0.000000 ASC");
+	amts[1] = 150000;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_pool_pay_encode(&b, LB_ASC, (const uint8_t(*)[LB_ADDR_LEN])pats, amts, 2));
+	bal(f, f->a[U5], &a0, &c0);
+	assert_lb_ok(send(f, U4, LB_TX_MKT_POOL_PAY, &b, NULL, 0));
+	bal(f, f->a[U5], &a1, &c1);
+	assert_true(a1 - a0 == 150000);
+	bal(f, pool[0], &a1, &c1);
+	assert_true(a1 == 0);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_pool_pay_encode(&b, LB_ASC, (const uint8_t(*)[LB_ADDR_LEN])pats, amts, 0));
+	refused(f, U4, LB_TX_MKT_POOL_PAY, &b, LB_EINVALID, "name at least one patient account");
+
 	lb_buf_release(&b);
 	fx_teardown(f);
 }

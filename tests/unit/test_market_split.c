@@ -219,6 +219,22 @@ static void test_property_sum(void **state)
 	}
 }
 
+/* Metered compute: CPU rounded up to 100 ms units, memory up to MiB, at the unit prices. */
+static void test_compute_fee(void **state)
+{
+	struct lb_mkt_config c = {0};
+	c.compute_cpu_ms_price = 1000;
+	c.compute_mem_mib_price = 100;
+	c.compute_step_price = 3;
+	assert_int_equal(lb_mkt_compute_fee(&c, 0, 0), 0);
+	assert_int_equal(lb_mkt_compute_fee(&c, 1, 1), 1000 + 100);
+	assert_int_equal(lb_mkt_compute_fee(&c, 100, 1 << 20), 1000 + 100);
+	assert_int_equal(lb_mkt_compute_fee(&c, 101, (1 << 20) + 1), 2000 + 200);
+	assert_int_equal(lb_mkt_onchain_fee(&c, 7), 21);
+	c.compute_cpu_ms_price = UINT64_MAX;
+	assert_true(lb_mkt_compute_fee(&c, 1000, 0) == UINT64_MAX); /* saturates */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_bad_table_refused),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_property_sum),
+		cmocka_unit_test(test_compute_fee),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
