@@ -21,7 +21,7 @@
 
 static const char store_help[] =
 	"usage: leben store list [--sort rating|price|calls|new] [--offset N] [--limit N]\n"
-	"                        [--specialty S] [--kind contract|algorithm]\n"
+	"                        [--specialty S] [--kind contract|algorithm] [--author ADDRESS|KEY]\n"
 	"       leben store show ID\n"
 	"       leben store search TEXT [--icd10 ORDERFILE] [--snomed CONCEPTS.txt\n"
 	"                               [--snomed-desc DESCRIPTIONS.txt]]\n"
@@ -61,7 +61,7 @@ static const char store_help[] =
 struct sopts {
 	const char *home, *node, *from, *sort, *offset, *limit, *specialty, *kind, *title,
 		*price_call, *price_licence, *description, *codes, *parent, *relation, *tmpl,
-		*params, *max_price, *session, *out, *fee, *icd10, *snomed, *snomed_desc;
+		*params, *max_price, *session, *out, *fee, *icd10, *snomed, *snomed_desc, *author;
 	bool json, help, run, settle;
 	const char *pos[4];
 	int npos;
@@ -124,6 +124,14 @@ static int s_list(struct sopts *o)
 			 o->limit ? o->limit : "20");
 	if (o->kind)
 		n += snprintf(path + n, sizeof path - (size_t)n, "&kind=%s", o->kind);
+	if (o->author) {
+		uint8_t a[LB_ADDR_LEN];
+		char t[LB_ADDR_TEXT_LEN + 1];
+		if (cli_resolve_address(CMD, o->home, o->author, a))
+			return 1;
+		lb_addr_encode(t, a);
+		n += snprintf(path + n, sizeof path - (size_t)n, "&author=%s", t);
+	}
 	if (o->specialty) {
 		char *e = url_escape(o->specialty);
 		snprintf(path + n, sizeof path - (size_t)n, "&specialty=%s", e ? e : "");
@@ -797,6 +805,7 @@ int cmd_store(int argc, char **argv)
 		{"--icd10", &o.icd10, NULL},
 		{"--snomed", &o.snomed, NULL},
 		{"--snomed-desc", &o.snomed_desc, NULL},
+		{"--author", &o.author, NULL},
 		{"--help", NULL, &o.help},
 		{NULL, NULL, NULL},
 	};

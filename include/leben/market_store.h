@@ -138,6 +138,7 @@ struct lb_store_query {
 	const char *sort;      /* "rating" | "price" | "calls" | "new" (default) */
 	const char *specialty; /* filter, or NULL */
 	int kind;              /* 0 any, else lb_store_kind */
+	const uint8_t *author; /* only this author's listings (LB_ADDR_LEN bytes), or NULL */
 };
 /* {"total","offset","listings":[...]} */
 int lb_store_listings_json(struct lb_ledger *l, const struct lb_store_query *q, json_t **out,

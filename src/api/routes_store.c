@@ -27,14 +27,21 @@ static int num_arg(const struct api_call *c, const char *name, size_t max, size_
 	return LB_OK;
 }
 
-/* GET /v1/store/listings?offset=&limit=&sort=rating|price|calls|new&specialty=&kind= */
+/* GET /v1/store/listings?offset=&limit=&sort=rating|price|calls|new&specialty=&kind=&author= */
 int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em)
 {
 	struct lb_store_query q = {.sort = c->arg(c->conn, "sort"),
 				   .specialty = c->arg(c->conn, "specialty")};
-	const char *kind = c->arg(c->conn, "kind");
+	const char *kind = c->arg(c->conn, "kind"), *author = c->arg(c->conn, "author");
+	uint8_t who[LB_ADDR_LEN];
 	int rc;
+	if (author) {
+		if (lb_addr_decode(who, author, em))
+			return lb_errf(em, LB_EMALFORMED, "author=%.60s is not an address (lb1...)",
+				       author);
+		q.author = who;
+	}
 	if ((rc = num_arg(c, "offset", (size_t)1 << 40, &q.offset, em)) ||
 	    (rc = num_arg(c, "limit", 1000, &q.limit, em)))
 		return rc;

@@ -124,7 +124,8 @@ static int view_listings(struct lb_state *s, void *ctx)
 				     (unsigned long long)i);
 			break;
 		}
-		if (q->kind && r->kind != q->kind)
+		if ((q->kind && r->kind != q->kind) ||
+		    (q->author && memcmp(q->author, r->author, LB_ADDR_LEN)))
 			continue;
 		if (q->specialty && *q->specialty && strcasecmp(q->specialty, r->specialty))
 			continue;

@@ -186,6 +186,11 @@ def main():
              "sort by calls, paginated")
         st, page = node.get("/v1/store/listings?sort=price&offset=1&limit=1")
         t.eq(page["listings"][0]["id"], chest, "sort by price (cheapest first), second page")
+        r, mine = node.cli_json(["store", "list", "--author", "alice"])
+        t.eq([x["id"] for x in (mine or {}).get("listings", [])], [chest],
+             "listings of one author")
+        st, j = node.get("/v1/store/listings?author=nobody")
+        t.eq(st, 400, "a bad author filter is refused")
         r, fam = node.cli_json(["store", "family", chest])
         t.ok(fam and fam["root"] == hyp and fam["tree"]["children"][0]["id"] == chest,
              "the family tree from its root", fam)
