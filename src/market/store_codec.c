@@ -136,6 +136,8 @@ int lb_store_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_st
 	uint64_t nc;
 	memset(p, 0, sizeof *p);
 	p->type = type;
+	if (type < LB_TX_STORE_LIST || type > LB_TX_STORE_DERIVE)
+		return lb_errf(em, LB_EUNKNOWNTYPE, "0x%04x is not a store tx type", (unsigned)type);
 	lb_dec_init(&d, buf, n, "store payload", em);
 	if (lb_dec_u8(&d, "version", &ver))
 		return LB_EMALFORMED;
@@ -239,8 +241,8 @@ int lb_store_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_st
 			return lb_errf(em, LB_EINVALID, "a derivation names its parent listing and a "
 							"relation (fork, extend or specialise)");
 		break;
-	default:
-		return lb_errf(em, LB_EUNKNOWNTYPE, "0x%04x is not a store tx type", (unsigned)type);
+	default: /* refused above */
+		break;
 	}
 	return lb_dec_end(&d) ? LB_EMALFORMED : LB_OK;
 }

@@ -586,6 +586,70 @@ static void test_store(void **state)
 	(void)sepsis;
 }
 
+/* Every store payload: truncated at any byte, with a trailing byte or another version, refused
+ * with LB_EMALFORMED naming the field; the whole one decodes and re-encodes to itself. */
+static void test_codec(void **state)
+{
+	(void)state;
+	static const uint32_t types[] = {LB_TX_STORE_LIST,    LB_TX_STORE_PRICE,
+					 LB_TX_STORE_BUY,     LB_TX_STORE_CALL,
+					 LB_TX_STORE_RATE,    LB_TX_STORE_OUTCOME,
+					 LB_TX_STORE_TEMPLATE, LB_TX_STORE_DERIVE};
+	static const uint8_t src[] = "plan :: x ; end plan.";
+	struct lb_store_tx *p = calloc(1, sizeof *p), *q = calloc(1, sizeof *q);
+	struct lb_errmsg em;
+	assert_non_null(p);
+	assert_non_null(q);
+	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+		memset(p, 0, sizeof *p);
+		p->type = types[t];
+		memset(p->item, 3, 32);
+		p->kind = LB_STORE_CONTRACT;
+		p->price_call = 5;
+		snprintf(p->title, sizeof p->title, "T");
+		p->ncodes = 1;
+		snprintf(p->codes[0], sizeof p->codes[0], "icd10|I10");
+		memset(p->parent, 4, 32);
+		p->relation = LB_STORE_FORK;
+		p->stars = 3;
+		p->outcome = LB_STORE_OUT_OTHER;
+		p->source = src;
+		p->source_len = sizeof src - 1;
+		struct lb_buf b, b2;
+		lb_buf_init(&b, 1 << 16);
+		lb_buf_init(&b2, 1 << 16);
+		assert_lb_ok(lb_store_tx_encode(&b, p, &em));
+		assert_lb_ok(lb_store_tx_decode(types[t], b.data, b.len, q, &em));
+		assert_lb_ok(lb_store_tx_encode(&b2, q, &em));
+		assert_int_equal(b.len, b2.len);
+		assert_memory_equal(b.data, b2.data, b.len);
+		for (size_t n = 0; n < b.len; n++)
+			if (lb_store_tx_decode(types[t], b.data, n, q, &em) == LB_OK)
+				fail_msg("type 0x%04x: %zu of %zu bytes decoded", types[t], n, b.len);
+		uint8_t *longer = malloc(b.len + 1);
+		memcpy(longer, b.data, b.len);
+		longer[b.len] = 0;
+		assert_int_equal(lb_store_tx_decode(types[t], longer, b.len + 1, q, &em),
+				 LB_EMALFORMED);
+		longer[0] = 2;
+		assert_int_equal(lb_store_tx_decode(types[t], longer, b.len, q, &em), LB_EMALFORMED);
+		assert_non_null(strstr(em.text, "version"));
+		free(longer);
+		lb_buf_release(&b);
+		lb_buf_release(&b2);
+	}
+	assert_int_equal(lb_store_tx_decode(0x0379, (const uint8_t *)"\x01", 1, q, &em),
+			 LB_EUNKNOWNTYPE);
+	assert_int_equal(lb_store_code_check("icd10|I10", &em), LB_OK);
+	assert_int_equal(lb_store_code_check("loinc|1234-5", &em), LB_EINVALID);
+	assert_int_equal(lb_store_code_check("I10", &em), LB_EINVALID);
+	assert_int_equal(lb_store_relation_parse("specialize"), LB_STORE_SPECIALISE);
+	assert_int_equal(lb_store_outcome_parse("adverse-event"), LB_STORE_OUT_ADVERSE_EVENT);
+	assert_int_equal(lb_store_outcome_parse("cured"), 0);
+	free(p);
+	free(q);
+}
+
 /* A store wallet in genesis that is not a whole number of micro-ASC: the ledger does not
  * open, and says where. */
 static void test_bad_genesis(void **state)
@@ -621,6 +685,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_bad_genesis),
+		cmocka_unit_test(test_codec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
