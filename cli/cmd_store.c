@@ -27,6 +27,7 @@ static const char store_help[] =
 	"                               [--snomed-desc DESCRIPTIONS.txt]]\n"
 	"       leben store family ID\n"
 	"       leben store wallet [ADDRESS|KEY]\n"
+	"       leben store deposit ASC --from KEY [--fee CSC]\n"
 	"       leben store add ITEM --from KEY --title T [--kind contract|algorithm]\n"
 	"                       [--price-call ASC] [--price-licence ASC] [--specialty S]\n"
 	"                       [--description D] [--codes icd10|I20.9,snomed|29857009]\n"
@@ -50,6 +51,8 @@ static const char store_help[] =
 	"referral-declined, adverse-event, resolved, readmitted or other. Payments come from the\n"
 	"store wallet and are split by the market's table (author, ancestors, platform pool);\n"
 	"with --settle they are paid in ASC on the settlement chain (market.pay) and cited.\n"
+	"'deposit' moves ASC from the settlement chain into the store wallet (a transfer to the\n"
+	"store deposit address, cited).\n"
 	"Codes are checked for structure and check digit; with --icd10 / --snomed (as for 'leben\n"
 	"data') they must also exist (and be active) in those tables; 'search' with them\n"
 	"searches here, the codes' descriptions in those tables included.\n"
@@ -63,6 +66,7 @@ struct sopts {
 		*price_call, *price_licence, *description, *codes, *parent, *relation, *tmpl,
 		*params, *max_price, *session, *out, *fee, *icd10, *snomed, *snomed_desc, *author;
 	bool json, help, run, settle;
+	char last_id[2 * LB_HASH_LEN + 1]; /* the last settlement tx sent */
 	const char *pos[4];
 	int npos;
 	int rest_argc;     /* arguments after "--" (for call --run) */
@@ -504,8 +508,9 @@ static int run_contract(struct sopts *o, const char *id)
 	return rc;
 }
 
-/* The minimum fee of market.pay from the node's status (fees.types, else fees.default). */
-static int pay_fee(struct sopts *o, uint64_t *fee)
+/* The minimum fee of a settlement type from the node's status (fees.types, else
+ * fees.default), or --fee. */
+static int pay_fee(struct sopts *o, const char *type_name, uint64_t *fee)
 {
 	if (o->fee)
 		return amount_opt("--fee", o->fee, fee);
@@ -513,7 +518,7 @@ static int pay_fee(struct sopts *o, uint64_t *fee)
 	if (cli_api_get(CMD, o->url, "/v1/status", &st))
 		return 1;
 	json_t *f = json_object_get(st, "fees");
-	json_t *v = json_object_get(json_object_get(f, "types"), "market.pay");
+	json_t *v = json_object_get(json_object_get(f, "types"), type_name);
 	if (!json_is_integer(v))
 		v = json_object_get(f, "default");
 	*fee = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
@@ -521,6 +526,9 @@ static int pay_fee(struct sopts *o, uint64_t *fee)
 	json_decref(st);
 	return 0;
 }
+
+static int settle_send(struct sopts *o, uint32_t type, const char *type_name,
+		       const struct lb_buf *b, struct lb_store_tx *p);
 
 /* Pay `amount` for listing id in ASC on the settlement chain (market.pay to the listing's
  * author and ancestors' authors, as the node shows them), then fetch the payment's bytes and
@@ -556,29 +564,39 @@ static int settle(struct sopts *o, const char *id, uint64_t amount, struct lb_st
 		pp.n_ancestors = nanc;
 	}
 	struct lb_buf b;
-	struct lb_keypair kp;
-	struct sectx t = {0};
-	uint64_t fee;
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
 	if (lb_mkt_pay_encode(&b, algo ? LB_MKT_USE_ALGO : LB_MKT_USE_CONTRACT, amount, &pp)) {
 		lb_buf_release(&b);
 		return cli_failf(CMD, "encoding the payment failed");
 	}
-	if (pay_fee(o, &fee) || cli_load_key(o->home, o->from, &kp)) {
-		lb_buf_release(&b);
-		return 1;
-	}
-	rc = sectx_build_fee(CMD, o->url, &kp, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PAY, b.data, b.len,
-			     fee, &t);
-	lb_keypair_wipe(&kp);
+	rc = settle_send(o, LB_TX_MKT_PAY, "market.pay", &b, p);
 	lb_buf_release(&b);
+	if (!rc && !o->json)
+		printf("paid %s in ASC on the settlement chain (market.pay %s)\n", id, o->last_id);
+	return rc;
+}
+
+/* Send settlement tx `type` with payload b (its fee from the node), wait for its block, and
+ * put its bytes and proof anchored in the business chain into p->pay_tx / p->pay_proof
+ * (lb_malloc'd: the caller frees them). The tx id into o->last_id. */
+static int settle_send(struct sopts *o, uint32_t type, const char *type_name,
+		       const struct lb_buf *b, struct lb_store_tx *p)
+{
+	struct lb_keypair kp;
+	struct sectx t = {0};
+	uint64_t fee;
+	char path[256];
+	if (pay_fee(o, type_name, &fee) || cli_load_key(o->home, o->from, &kp))
+		return 1;
+	int rc = sectx_build_fee(CMD, o->url, &kp, LB_CHAIN_SETTLEMENT, type, b->data, b->len,
+				 fee, &t);
+	lb_keypair_wipe(&kp);
 	if (rc || sectx_send(CMD, o->url, &t, 60, NULL)) {
 		sectx_release(&t);
 		return 1;
 	}
 	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=business", t.id);
-	if (!o->json)
-		printf("paid %s in ASC on the settlement chain (market.pay %s)\n", id, t.id);
+	snprintf(o->last_id, sizeof o->last_id, "%s", t.id);
 	sectx_release(&t);
 	json_t *pr;
 	if (cli_api_get(CMD, o->url, path, &pr))
@@ -642,6 +660,35 @@ static int s_pay(struct sopts *o, bool call)
 	if (call && o->run)
 		return run_contract(o, o->pos[1]);
 	return 0;
+}
+
+/* store deposit AMOUNT: transfer ASC to the store deposit address on the settlement chain,
+ * then cite it to fill the sender's store wallet. */
+static int s_deposit(struct sopts *o)
+{
+	struct lb_store_tx p;
+	uint8_t to[LB_ADDR_LEN];
+	memset(&p, 0, sizeof p);
+	p.type = LB_TX_STORE_DEPOSIT;
+	if (o->npos < 2 || cli_parse_amount(o->pos[1], &p.amount) || !p.amount)
+		return cli_failf(CMD, "deposit needs an AMOUNT of ASC above 0 (e.g. 2.5)");
+	if (!o->from)
+		return cli_failf(CMD, "deposit needs --from KEY");
+	struct lb_buf b;
+	lb_buf_init(&b, 512);
+	lb_store_deposit_addr(to);
+	if (lb_payload_transfer(&b, to, LB_ASC, p.amount, LB_STORE_DEPOSIT_MEMO)) {
+		lb_buf_release(&b);
+		return cli_failf(CMD, "encoding the transfer failed");
+	}
+	int rc = settle_send(o, LB_TX_TRANSFER, "transfer", &b, &p);
+	lb_buf_release(&b);
+	if (!rc)
+		rc = send_say(o, &p, "deposited %s ASC into the store wallet (transfer %s)",
+			      o->pos[1], o->last_id);
+	lb_free((void *)p.pay_tx);
+	lb_free((void *)p.pay_proof);
+	return rc;
 }
 
 static int s_rate(struct sopts *o)
@@ -869,6 +916,8 @@ int cmd_store(int argc, char **argv)
 		return s_pay(&o, true);
 	if (!strcmp(sub, "rate"))
 		return s_rate(&o);
+	if (!strcmp(sub, "deposit"))
+		return s_deposit(&o);
 	if (!strcmp(sub, "outcome"))
 		return s_outcome(&o);
 	if (!strcmp(sub, "template"))

@@ -30,7 +30,9 @@ enum {
 	LB_TX_STORE_OUTCOME = 0x0375,  /* caller records the outcome of a call's session */
 	LB_TX_STORE_TEMPLATE = 0x0376, /* author registers a contract template */
 	LB_TX_STORE_DERIVE = 0x0377,   /* author declares what a listing derives from */
+	LB_TX_STORE_DEPOSIT = 0x0378,  /* ASC moved to the store deposit address fills a wallet */
 };
+#define LB_STORE_DEPOSIT_MEMO "store deposit" /* memo of the settlement transfer */
 
 #define LB_STORE_TEXT_MAX 2048   /* bytes of a description or rating text */
 #define LB_STORE_NAME_MAX 160    /* bytes of a title or specialty */
@@ -74,8 +76,11 @@ struct lb_store_tx {
 	char params[LB_STORE_PARAMS_MAX + 1];/* LIST: the instance's parameters (JSON object) */
 	/* BUY, CALL */
 	uint64_t max_price;                  /* refuse if the price is now above this */
+	/* DEPOSIT: amount (micro-ASC) of the cited settlement transfer to the deposit address */
+	uint64_t amount;
 	/* BUY, CALL: pay by citing the sender's settlement `market.pay` (its tx bytes and inclusion
-	 * proof anchored in a business block); both empty: pay from the store wallet. Borrowed. */
+	 * proof anchored in a business block); both empty: pay from the store wallet. DEPOSIT: the
+	 * sender's settlement transfer to lb_store_deposit_addr and its proof. Borrowed. */
 	const uint8_t *pay_tx, *pay_proof;
 	size_t pay_tx_len, pay_proof_len;
 	uint8_t ref[LB_HASH_LEN];            /* OUTCOME: the call's tx id */
@@ -118,6 +123,9 @@ void lb_store_set_algo_lookup(lb_store_algo_fn fn);
 int lb_store_wallet(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *out);
 /* Address of the platform pool that takes the pool share and every remainder. */
 void lb_store_pool_addr(uint8_t out[LB_ADDR_LEN]);
+/* The settlement address ASC is transferred to when it fills a store wallet (store.deposit):
+ * no key derives to it, so the ASC stays there, counted in the supply. */
+void lb_store_deposit_addr(uint8_t out[LB_ADDR_LEN]);
 
 /* ---- templates ----------------------------------------------------------------------------- */
 

@@ -689,6 +689,9 @@ static json_t *json_store(const struct lb_tx *tx)
 		json_object_set_new(o, "title", json_string(p->title));
 		json_object_set_new(o, "source_bytes", json_integer((json_int_t)p->source_len));
 		break;
+	case LB_TX_STORE_DEPOSIT:
+		json_object_set_new(o, "amount", json_integer((json_int_t)p->amount));
+		break;
 	case LB_TX_STORE_DERIVE:
 		json_object_set_new(o, "parent", json_string(HEX(p->parent)));
 		json_object_set_new(o, "relation", json_string(lb_store_relation_name(p->relation)));
@@ -739,6 +742,8 @@ static const struct lb_txtype store_types[] = {
 	 json_store, true},
 	{LB_TX_STORE_TEMPLATE, LB_CHAIN_BUSINESS, "store.template", check_any,
 	 store_apply_template, json_store, true},
+	{LB_TX_STORE_DEPOSIT, LB_CHAIN_BUSINESS, "store.deposit", check_any, store_apply_deposit,
+	 json_store, true},
 	{LB_TX_STORE_DERIVE, LB_CHAIN_BUSINESS, "store.derive", check_any, apply_on_listing, json_store,
 	 true},
 };

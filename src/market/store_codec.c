@@ -122,6 +122,11 @@ int lb_store_tx_encode(struct lb_buf *b, const struct lb_store_tx *p, struct lb_
 		if (!rc && !(rc = lb_enc_fixed(b, p->parent, LB_HASH_LEN)))
 			rc = lb_enc_u8(b, p->relation);
 		break;
+	case LB_TX_STORE_DEPOSIT:
+		if (!rc && !(rc = lb_enc_uvar(b, p->amount)) &&
+		    !(rc = lb_enc_bytes(b, p->pay_tx, p->pay_tx_len)))
+			rc = lb_enc_bytes(b, p->pay_proof, p->pay_proof_len);
+		break;
 	default:
 		return lb_errf(em, LB_EINVALID, "0x%04x is not a store tx type", (unsigned)p->type);
 	}
@@ -136,7 +141,7 @@ int lb_store_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_st
 	uint64_t nc;
 	memset(p, 0, sizeof *p);
 	p->type = type;
-	if (type < LB_TX_STORE_LIST || type > LB_TX_STORE_DERIVE)
+	if (type < LB_TX_STORE_LIST || type > LB_TX_STORE_DEPOSIT)
 		return lb_errf(em, LB_EUNKNOWNTYPE, "0x%04x is not a store tx type", (unsigned)type);
 	lb_dec_init(&d, buf, n, "store payload", em);
 	if (lb_dec_u8(&d, "version", &ver))
@@ -240,6 +245,16 @@ int lb_store_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_st
 		if (zero32(p->parent) || p->relation < 1 || p->relation > 3)
 			return lb_errf(em, LB_EINVALID, "a derivation names its parent listing and a "
 							"relation (fork, extend or specialise)");
+		break;
+	case LB_TX_STORE_DEPOSIT:
+		if (lb_dec_uvar(&d, "amount", UINT64_MAX / 2, &p->amount) ||
+		    lb_dec_bytes(&d, "transfer_tx", LB_TX_MAX_BYTES, &p->pay_tx, &p->pay_tx_len) ||
+		    lb_dec_bytes(&d, "transfer_proof", LB_STORE_PROOF_MAX, &p->pay_proof,
+				 &p->pay_proof_len))
+			return LB_EMALFORMED;
+		if (!p->amount || !p->pay_tx_len || !p->pay_proof_len)
+			return lb_errf(em, LB_EINVALID, "a deposit names its amount and cites the "
+							"settlement transfer with its proof");
 		break;
 	default: /* refused above */
 		break;

@@ -14,7 +14,7 @@
 #include "leben/codec.h"
 #include "market/store_int.h"
 
-#define NS_PAID "mk.paid" /* market.pay tx id -> 1 once cited by a store buy or call */
+#define NS_PAID "mk.paid" /* market.pay or deposit transfer tx id -> 1 once cited */
 
 #define HEX(p) store_hex((char[2 * LB_HASH_LEN + 1]){0}, (p))
 
@@ -169,6 +169,57 @@ static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct
 			       r->title, ADDR(r->author), nanc, HEX(r->id));
 	r->revenue += paid;
 	return lb_state_put_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 1);
+}
+
+void lb_store_deposit_addr(uint8_t out[LB_ADDR_LEN])
+{
+	uint8_t h[LB_HASH_LEN];
+	static const char tag[] = "LEBEN-store-deposit-v1";
+	lb_hash(h, tag, sizeof tag - 1);
+	memcpy(out, h, LB_ADDR_LEN);
+}
+
+/* store.deposit: the sender's own settlement transfer of p->amount ASC to the deposit address,
+ * memo LB_STORE_DEPOSIT_MEMO, cited with its proof, credits the sender's wallet once. */
+static int op_deposit(struct lb_apply_ctx *c, const struct lb_store_tx *p,
+		      struct store_listing *unused)
+{
+	struct lb_tx tx;
+	int rc = lb_ledger_cite(c, "deposit transfer", p->pay_tx, p->pay_tx_len, p->pay_proof,
+				p->pay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, &tx);
+	if (rc)
+		return rc;
+	uint8_t payer[LB_ADDR_LEN], to[LB_ADDR_LEN];
+	lb_addr_from_pubkey(payer, tx.sender);
+	if (memcmp(payer, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "the cited transfer %s was sent by %s, not by %s: deposit your own",
+			       HEX(tx.id), ADDR(payer), ADDR(c->sender_addr));
+	lb_store_deposit_addr(to);
+	struct lb_buf want;
+	lb_buf_init(&want, 512);
+	rc = lb_payload_transfer(&want, to, LB_ASC, p->amount, LB_STORE_DEPOSIT_MEMO);
+	bool same = !rc && want.len == tx.payload_len && !memcmp(want.data, tx.payload, want.len);
+	lb_buf_release(&want);
+	if (!same)
+		return lb_errf(c->em, LB_EINVALID,
+			       "the cited transfer is not %llu micro-ASC to the store deposit address "
+			       "%s with memo '%s'",
+			       (unsigned long long)p->amount, ADDR(to), LB_STORE_DEPOSIT_MEMO);
+	uint64_t used = 0;
+	if ((rc = lb_state_get_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 0, &used)))
+		return rc;
+	if (used)
+		return lb_errf(c->em, LB_EEXISTS, "transfer %s was already deposited", HEX(tx.id));
+	if ((rc = lb_state_put_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 1)) ||
+	    (rc = store_wallet_add(c->state, c->sender_addr, p->amount)))
+		return lb_errf(c->em, rc, "crediting the store wallet failed");
+	return LB_OK;
+}
+
+int store_apply_deposit(struct lb_apply_ctx *c)
+{
+	return store_with_payload(c, op_deposit);
 }
 
 int store_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,

@@ -14,7 +14,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, address_of, run_cli, uvarint  # noqa: E402
+import hashlib
+
+from lebentest import ROOT, Node, Tap, address_of, bech32m_encode, run_cli, uvarint  # noqa: E402
 
 EX = os.path.join(ROOT, "examples", "contracts")
 TMPL = os.path.join(ROOT, "tests", "data", "store", "hypertension.tmpl")
@@ -160,6 +162,47 @@ def main():
         r = node.cli(["store", "outcome", run_call, "referral-confirmed", "--session", sess,
                       "--from", "bob"])
         t.eq(r.returncode, 0, "the outcome is linked to the run's session " + r.stderr)
+
+        # ---- ASC from the settlement chain into a store wallet ----
+        deposit_addr = bech32m_encode(
+            "lb", hashlib.blake2b(b"LEBEN-store-deposit-v1", digest_size=32).digest()[:20])
+        a_asc, a_w = asc("alice"), wallet(node, "alice")
+        r = node.cli(["store", "deposit", "2", "--from", "alice"])
+        t.eq(r.returncode, 0, "alice deposits 2 ASC into her store wallet " + r.stderr)
+        t.eq((a_asc - asc("alice"), wallet(node, "alice") - a_w), (2000000, 2000000),
+             "2 ASC left her settlement balance and arrived in her wallet")
+        st, acct = node.get("/v1/accounts/" + deposit_addr)
+        t.eq((acct.get("balances") or {}).get("asc"), 2000000,
+             "the ASC stays at the store deposit address")
+        dep_id = r.stdout.split("(transfer ")[1].split(")")[0] if "(transfer " in r.stdout else ""
+        st, pr = node.get("/v1/txs/%s/proof?anchor=business" % dep_id)
+        dtx, dproof = bytes.fromhex(pr.get("tx", "")), bytes.fromhex(pr.get("proof", ""))
+
+        def deposit_payload(amount, tx, proof):
+            return (b"\x01" + b"\0" * 32 + uvarint(amount) + uvarint(len(tx)) + tx +
+                    uvarint(len(proof)) + proof).hex()
+
+        w_before = (wallet(node, "alice"), wallet(node, "bob"))
+        r = node.cli(["tx", "raw", "--from", "alice", "--chain", "business", "--type-id",
+                      "0x0378", "--payload", deposit_payload(2000000, dtx, dproof)])
+        t.ok(r.returncode == 1 and "already deposited" in r.stderr, "a transfer deposited twice",
+             r.stderr)
+        r = node.cli(["tx", "raw", "--from", "bob", "--chain", "business", "--type-id",
+                      "0x0378", "--payload", deposit_payload(2000000, dtx, dproof)])
+        t.ok(r.returncode == 1 and "deposit your own" in r.stderr, "someone else's transfer",
+             r.stderr)
+        r, tj = node.cli_json(["tx", "transfer", "--from", "alice", "--to", deposit_addr,
+                               "--amount", "1", "--memo", "hello", "--wait"])
+        oid = (tj or {}).get("id") or (tj or {}).get("tx") or ""
+        st, pr = node.get("/v1/txs/%s/proof?anchor=business" % oid)
+        r = node.cli(["tx", "raw", "--from", "alice", "--chain", "business", "--type-id",
+                      "0x0378", "--payload",
+                      deposit_payload(1000000, bytes.fromhex(pr.get("tx", "")),
+                                      bytes.fromhex(pr.get("proof", "")))])
+        t.ok(r.returncode == 1 and "with memo 'store deposit'" in r.stderr,
+             "a transfer that is not a deposit", r.stderr)
+        t.eq((wallet(node, "alice"), wallet(node, "bob")), w_before,
+             "the refused deposits changed no wallet")
 
         # ---- ratings ----
         r = node.cli(["store", "rate", chest, "4", "clear and quick", "--from", "bob"])

@@ -547,6 +547,15 @@ static void test_store(void **state)
 	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "proof of the payment", "bogus citation");
 	q.pay_proof_len = 0;
 	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "needs both", "citation without proof");
+	memset(&q, 0, sizeof q);
+	q.type = LB_TX_STORE_DEPOSIT;
+	q.amount = 1000000;
+	q.pay_tx = q.pay_proof = junk;
+	q.pay_tx_len = q.pay_proof_len = sizeof junk;
+	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "proof of the deposit transfer",
+		   "deposit of nothing");
+	q.amount = 0;
+	refused_tx(f, &f->b, f->nb, &q, LB_EINVALID, "names its amount", "deposit of 0");
 
 	/* family tree and sorting */
 	assert_lb_ok(lb_store_family_json(f->l, chest, &j, &em));
@@ -594,7 +603,9 @@ static void test_codec(void **state)
 	static const uint32_t types[] = {LB_TX_STORE_LIST,    LB_TX_STORE_PRICE,
 					 LB_TX_STORE_BUY,     LB_TX_STORE_CALL,
 					 LB_TX_STORE_RATE,    LB_TX_STORE_OUTCOME,
-					 LB_TX_STORE_TEMPLATE, LB_TX_STORE_DERIVE};
+					 LB_TX_STORE_TEMPLATE, LB_TX_STORE_DERIVE,
+					 LB_TX_STORE_DEPOSIT};
+	static const uint8_t one[1] = {7};
 	static const uint8_t src[] = "plan :: x ; end plan.";
 	struct lb_store_tx *p = calloc(1, sizeof *p), *q = calloc(1, sizeof *q);
 	struct lb_errmsg em;
@@ -615,6 +626,11 @@ static void test_codec(void **state)
 		p->outcome = LB_STORE_OUT_OTHER;
 		p->source = src;
 		p->source_len = sizeof src - 1;
+		if (types[t] == LB_TX_STORE_DEPOSIT) {
+			p->amount = 1;
+			p->pay_tx = p->pay_proof = one;
+			p->pay_tx_len = p->pay_proof_len = 1;
+		}
 		struct lb_buf b, b2;
 		lb_buf_init(&b, 1 << 16);
 		lb_buf_init(&b2, 1 << 16);
@@ -638,7 +654,7 @@ static void test_codec(void **state)
 		lb_buf_release(&b);
 		lb_buf_release(&b2);
 	}
-	assert_int_equal(lb_store_tx_decode(0x0379, (const uint8_t *)"\x01", 1, q, &em),
+	assert_int_equal(lb_store_tx_decode(0x037f, (const uint8_t *)"\x01", 1, q, &em),
 			 LB_EUNKNOWNTYPE);
 	assert_int_equal(lb_store_code_check("icd10|I10", &em), LB_OK);
 	assert_int_equal(lb_store_code_check("loinc|1234-5", &em), LB_EINVALID);
