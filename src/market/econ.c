@@ -111,6 +111,16 @@ static int bal_put(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], const uint6
 	return lb_state_put(s, "bal", a, LB_ADDR_LEN, tmp, b.len);
 }
 
+int lb_mkt_balances(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *asc,
+		    uint64_t *csc)
+{
+	uint64_t v[2];
+	int rc = bal_get(s, addr, v);
+	*asc = v[0];
+	*csc = v[1];
+	return rc;
+}
+
 int lb_mkt_credit(struct lb_state *s, const uint8_t to[LB_ADDR_LEN], int asset, uint64_t amount,
 		  struct lb_errmsg *em)
 {
