@@ -381,7 +381,9 @@ static int genesis_market(json_t *g, int chain, struct lb_state *s, struct lb_er
 		return lb_errf(em, LB_EINVALID,
 			       "genesis: market.platform must be the platform pool's address (lb1...)");
 	json_t *q = json_object_get(m, "quota"), *cp = json_object_get(m, "compute");
-	if ((rc = u64_field(m, "period_blocks", 100, 1, 1000000000, &c.period_blocks, em)) ||
+	/* at least 2 blocks: a close lands in the next period's first block, so with 1 block per
+	 * period every close would end the next period and the nodes' closes would never stop */
+	if ((rc = u64_field(m, "period_blocks", 100, 2, 1000000000, &c.period_blocks, em)) ||
 	    (rc = u64_field(m, "top_k", 3, 1, TOP_K_MAX, &k, em)) ||
 	    (rc = u64_field(q, "csc_per_asc", 100, 0, 1000000, &c.quota_csc_per_asc, em)) ||
 	    (rc = u64_field(q, "periods", 10, 1, 1000000, &c.quota_periods, em)) ||
