@@ -12,11 +12,12 @@
  *   mkt.act   period u64be | pool u8 | node[20] -> activity counters of the period
  *   mkt.ixn   period u64be | pool u8 -> number of nodes active in the period
  *   mkt.ix    period u64be | pool u8 | i u32be -> the i-th active node (in order of first use)
- *   mkt.rank  period u64be | pool u8 -> the closed period's ranking (node, score, paid)...
+ *   mkt.rank  period u64be | pool u8 -> allotted, count, then (node[20], score, paid) each
  *   mkt.prop  proposal id -> splits, expires, yes, no, status
  *   mkt.vote  proposal id | voter[20] -> 1
- * Activity is counted as uses happen (O(1) each), so closing a period costs O(nodes log k)
- * per pool, independent of the number of uses.
+ * The patients' pools are ordinary "bal" accounts at lb_mkt_patient_pool(owner).
+ * Activity is counted as uses happen (O(1) each), so closing a period reads one counter per
+ * node active in it (a bounded insertion keeps the top k), independent of the number of uses.
  */
 #include <stdio.h>
 #include <stdlib.h>
