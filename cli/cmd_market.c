@@ -164,10 +164,18 @@ static int build_propose(const struct mopts *o, const char *url, struct lb_buf *
 	int rc = lb_mkt_splits_from_json(now, &zero, &cur, &em);
 	if (!rc)
 		rc = lb_mkt_splits_from_json(j, &cur, &next, &em);
-	if (!rc && o->expires_height)
-		expires = strtoull(o->expires_height, NULL, 10);
-	else if (!rc) /* default: open for a long time (votes decide it) */
+	if (!rc && o->expires_height) {
+		char *end;
+		expires = strtoull(o->expires_height, &end, 10);
+		if (!*o->expires_height || *end || o->expires_height[0] == '-') {
+			json_decref(j);
+			json_decref(m);
+			return cli_failf(CMD, "--expires-height '%s' is not a settlement height",
+					 o->expires_height);
+		}
+	} else if (!rc) { /* default: open for a long time (the votes decide it) */
 		expires = UINT32_MAX;
+	}
 	json_decref(j);
 	json_decref(m);
 	if (rc)

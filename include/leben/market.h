@@ -194,6 +194,10 @@ int lb_mkt_config_load(struct lb_state *s, struct lb_mkt_config *cfg, bool *on);
  * H("LEBEN-patient-pool-v1" || owner)[0..20). docs/economy.md, "Patients". */
 void lb_mkt_patient_pool(const uint8_t owner[LB_ADDR_LEN], uint8_t out[LB_ADDR_LEN]);
 
+/* An account's ASC and CSC on a settlement state (0 and 0 for an unknown account);
+ * LB_ECORRUPT for an unreadable entry. */
+int lb_mkt_balances(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *asc,
+		    uint64_t *csc);
 /* Credit (held funds: supply unchanged), mint (supply up) or burn (supply down) on a
  * settlement state; LB_EFUNDS / LB_ERANGE with a message. asset: LB_ASC or LB_CSC. */
 int lb_mkt_credit(struct lb_state *s, const uint8_t to[LB_ADDR_LEN], int asset, uint64_t amount,

@@ -362,48 +362,12 @@ static int xreq_commit(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN],
 
 /* ---- balances (settlement "bal" namespace: asc uvar, csc uvar; see the ledger) -------------- */
 
-static int bal_get(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], uint64_t *asc, uint64_t *csc)
-{
-	const uint8_t *v;
-	size_t n;
-	int rc = lb_state_get(s, "bal", a, LB_ADDR_LEN, &v, &n);
-	*asc = *csc = 0;
-	if (rc == LB_ENOTFOUND)
-		return LB_OK;
-	if (rc)
-		return rc;
-	struct lb_dec d;
-	lb_dec_init(&d, v, n, "balance", NULL);
-	if (lb_dec_uvar(&d, "asc", UINT64_MAX, asc) || lb_dec_uvar(&d, "csc", UINT64_MAX, csc) ||
-	    lb_dec_end(&d))
-		return LB_ECORRUPT;
-	return LB_OK;
-}
-
-static int bal_put(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], uint64_t asc, uint64_t csc)
-{
-	uint8_t tmp[24];
-	struct lb_buf b = {.data = tmp, .len = 0, .cap = sizeof tmp - 1, .max = sizeof tmp};
-	if (asc == 0 && csc == 0)
-		return lb_state_del(s, "bal", a, LB_ADDR_LEN);
-	lb_enc_uvar(&b, asc);
-	lb_enc_uvar(&b, csc);
-	return lb_state_put(s, "bal", a, LB_ADDR_LEN, tmp, b.len);
-}
-
 /* Add (credit) asc and csc to an account; the escrow held them, so supply is unchanged. */
 static int bal_credit(struct lb_apply_ctx *c, const uint8_t a[LB_ADDR_LEN], uint64_t asc,
 		      uint64_t csc)
 {
-	uint64_t ha, hc;
-	if (!asc && !csc) /* nothing to pay (a built-in algorithm has no author) */
-		return LB_OK;
-	int rc = bal_get(c->state, a, &ha, &hc);
-	if (rc)
-		return lb_errf(c->em, rc, "reading the balance of %s failed", ADDR(a));
-	if (ha > UINT64_MAX - asc || hc > UINT64_MAX - csc)
-		return lb_errf(c->em, LB_ERANGE, "the balance of %s would overflow", ADDR(a));
-	return bal_put(c->state, a, ha + asc, hc + csc);
+	int rc = lb_mkt_credit(c->state, a, LB_ASC, asc, c->em);
+	return rc ? rc : lb_mkt_credit(c->state, a, LB_CSC, csc, c->em);
 }
 
 /* ---- the index of offered assets (audits due are listed from it) ------------------------------ */
@@ -1346,7 +1310,7 @@ static int apply_open(struct lb_apply_ctx *c)
 			       "%u blocks ahead",
 			       (unsigned long long)p.timeout, (unsigned long long)c->height,
 			       ESCROW_TIMEOUT_MAX);
-	if ((rc = bal_get(c->state, c->sender_addr, &asc, &csc)))
+	if ((rc = lb_mkt_balances(c->state, c->sender_addr, &asc, &csc)))
 		return lb_errf(c->em, rc, "reading the balance failed");
 	uint64_t need_asc = p.terms.data_fee + p.terms.algo_fee;
 	if (asc < need_asc)
@@ -1358,7 +1322,8 @@ static int apply_open(struct lb_apply_ctx *c)
 			       "the escrow needs %s CSC for computing but the balance is %s CSC "
 			       "(after the fee)",
 			       AMT(p.terms.compute_fee), AMT(csc));
-	if ((rc = bal_put(c->state, c->sender_addr, asc - need_asc, csc - p.terms.compute_fee)))
+	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_ASC, need_asc, c->em)) ||
+	    (rc = lb_mkt_debit(c->state, c->sender_addr, LB_CSC, p.terms.compute_fee, c->em)))
 		return rc;
 	memset(&r, 0, sizeof r);
 	r.terms = p.terms;

@@ -12,11 +12,12 @@
  *   mkt.act   period u64be | pool u8 | node[20] -> activity counters of the period
  *   mkt.ixn   period u64be | pool u8 -> number of nodes active in the period
  *   mkt.ix    period u64be | pool u8 | i u32be -> the i-th active node (in order of first use)
- *   mkt.rank  period u64be | pool u8 -> the closed period's ranking (node, score, paid)...
+ *   mkt.rank  period u64be | pool u8 -> allotted, count, then (node[20], score, paid) each
  *   mkt.prop  proposal id -> splits, expires, yes, no, status
  *   mkt.vote  proposal id | voter[20] -> 1
- * Activity is counted as uses happen (O(1) each), so closing a period costs O(nodes log k)
- * per pool, independent of the number of uses.
+ * The patients' pools are ordinary "bal" accounts at lb_mkt_patient_pool(owner).
+ * Activity is counted as uses happen (O(1) each), so closing a period reads one counter per
+ * node active in it (a bounded insertion keeps the top k), independent of the number of uses.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,16 @@ static int bal_put(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], const uint6
 	lb_enc_uvar(&b, v[0]);
 	lb_enc_uvar(&b, v[1]);
 	return lb_state_put(s, "bal", a, LB_ADDR_LEN, tmp, b.len);
+}
+
+int lb_mkt_balances(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *asc,
+		    uint64_t *csc)
+{
+	uint64_t v[2];
+	int rc = bal_get(s, addr, v);
+	*asc = v[0];
+	*csc = v[1];
+	return rc;
 }
 
 int lb_mkt_credit(struct lb_state *s, const uint8_t to[LB_ADDR_LEN], int asset, uint64_t amount,
@@ -371,7 +382,9 @@ static int genesis_market(json_t *g, int chain, struct lb_state *s, struct lb_er
 		return lb_errf(em, LB_EINVALID,
 			       "genesis: market.platform must be the platform pool's address (lb1...)");
 	json_t *q = json_object_get(m, "quota"), *cp = json_object_get(m, "compute");
-	if ((rc = u64_field(m, "period_blocks", 100, 1, 1000000000, &c.period_blocks, em)) ||
+	/* at least 2 blocks: a close lands in the next period's first block, so with 1 block per
+	 * period every close would end the next period and the nodes' closes would never stop */
+	if ((rc = u64_field(m, "period_blocks", 100, 2, 1000000000, &c.period_blocks, em)) ||
 	    (rc = u64_field(m, "top_k", 3, 1, TOP_K_MAX, &k, em)) ||
 	    (rc = u64_field(q, "csc_per_asc", 100, 0, 1000000, &c.quota_csc_per_asc, em)) ||
 	    (rc = u64_field(q, "periods", 10, 1, 1000000, &c.quota_periods, em)) ||

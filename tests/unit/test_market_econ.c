@@ -653,11 +653,45 @@ static void test_no_market_section(void **state)
 	fx_teardown(f);
 }
 
+/* A bad genesis "market" section is refused when the chain is created, the field named. */
+static void test_bad_genesis(void **state)
+{
+	static const char *const cases[][2] = {
+		{"{\"period_blocks\": 1}", "market.period_blocks must be a whole number from 2"},
+		{"{\"splits\": {\"study\": {\"owner\": 999999}}}", "the study split table adds up to 999999"},
+		{"{\"colour\": 1}", "market.colour is not a setting"},
+		{"{\"bonus\": {\"lunch\": {}}}", "unknown kind of use 'lunch'"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char home[64], at[LB_ADDR_TEXT_LEN + 1];
+		uint8_t a[LB_ADDR_LEN];
+		struct lb_ledger *l = NULL;
+		struct lb_ledger_options o;
+		struct lb_errmsg em;
+		json_error_t je;
+		fx_mkhome(home, sizeof home, "mktgen");
+		memset(a, 7, sizeof a);
+		lb_addr_encode(at, a);
+		json_t *m = json_loads(cases[i][0], 0, &je);
+		assert_non_null(m);
+		json_object_set_new(m, "platform", json_string(at));
+		fx_genesis(home, json_pack("{s:s,s:i,s:o}", "network", "bad", "time_ms", 1, "market", m));
+		lb_ledger_options_init(&o);
+		o.home = home;
+		o.sync_full = false;
+		assert_int_not_equal(lb_ledger_open(&l, &o, NULL, &em), LB_OK);
+		if (!strstr(em.text, cases[i][1]))
+			fail_msg("case %zu: '%s' does not say '%s'", i, em.text, cases[i][1]);
+		fx_rmhome(home);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flow_and_bad_input),
 		cmocka_unit_test(test_no_market_section),
+		cmocka_unit_test(test_bad_genesis),
 		cmocka_unit_test(test_invariants_history),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
