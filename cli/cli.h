@@ -24,6 +24,7 @@
 	X("tx", cmd_tx, "sign and send a transaction to the node")                   \
 	X("query", cmd_query, "ask the node about accounts, txs, blocks and chains") \
 	X("governance", cmd_governance, "propose and vote on consortium members; list them") \
+	X("market", cmd_market, "the economy: split tables, quota pools, rankings, redemption") \
 	X("proof", cmd_proof, "get a tx's inclusion proof, or check one offline")   \
 	X("init", cmd_init, "create a node home (keys, genesis, config)")            \
 	X("node", cmd_node, "run a node (ledger, orderer, API)")                      \
@@ -33,6 +34,7 @@
 	X("compute", cmd_compute, "run small agreed computations on the chain (on-chain sandbox)") \
 	X("study", cmd_study, "run a study over several owners' tables by secure aggregation") \
 	X("fhir", cmd_fhir, "import NDJSON FHIR resources into the node's FHIR endpoint")  \
+	X("store", cmd_store, "the knowledge store: list, search, buy, call, rate contracts") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

@@ -11,7 +11,7 @@
 #include "leben/node.h"
 
 static const char usage_text[] =
-	"usage: leben init [--home DIR] [--demo] [--network NAME] [--api-port N]\n"
+	"usage: leben init [--home DIR] [--demo] [--market] [--network NAME] [--api-port N]\n"
 	"\n"
 	"Create a new node home: an encrypted key for the node (it signs blocks), the genesis\n"
 	"file that fixes the network (initial balances, credit partners, conversion rate, fees)\n"
@@ -20,6 +20,9 @@ static const char usage_text[] =
 	"  --home DIR      where to create it (default $LEBEN_HOME or ~/.leben)\n"
 	"  --demo          also create the demo accounts alice, bob, clinic (funded) and bank\n"
 	"                  (a credit partner that may issue ASC), all with the same passphrase\n"
+	"  --market        turn the market layer on: genesis gets a \"market\" section with the\n"
+	"                  default split tables and a key 'platform' for the platform pool\n"
+	"                  (docs/economy.md)\n"
 	"  --network NAME  network name written into genesis (default leben-local)\n"
 	"  --api-port N    API port written into config.json (default 7800)\n"
 	"\n"
@@ -49,18 +52,20 @@ int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {{"home", required_argument, NULL, 'h'},
 					     {"demo", no_argument, NULL, 'd'},
+					     {"market", no_argument, NULL, 'm'},
 					     {"network", required_argument, NULL, 'n'},
 					     {"api-port", required_argument, NULL, 'p'},
 					     {"help", no_argument, NULL, '?' + 256},
 					     {NULL, 0, NULL, 0}};
 	const char *home_opt = NULL, *network = "leben-local";
-	bool demo = false;
+	bool demo = false, market = false;
 	long port = 7800;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': home_opt = optarg; break;
 		case 'd': demo = true; break;
+		case 'm': market = true; break;
 		case 'n': network = optarg; break;
 		case 'p':
 			port = strtol(optarg, NULL, 10);
@@ -115,6 +120,11 @@ int cmd_init(int argc, char **argv)
 		json_array_append_new(accounts, account(node_addr, 0, 1000000));
 		json_array_append_new(partners, json_string(node_addr));
 	}
+	char platform[LB_ADDR_TEXT_LEN + 1] = "";
+	if (!rc && market) {
+		rc = make_key(keys, "platform", pass, &kp, platform);
+		lb_keypair_wipe(&kp);
+	}
 	sodium_memzero(pass, sizeof pass);
 	if (rc) {
 		json_decref(accounts);
@@ -125,6 +135,8 @@ int cmd_init(int argc, char **argv)
 			      "time_ms", (json_int_t)lb_now_ms(), "credit_partners", partners,
 			      "convert", "csc", 100, "asc", 1, "fees", "default", 1000, "accounts",
 			      accounts);
+	if (market)
+		json_object_set_new(g, "market", json_pack("{s:s}", "platform", platform));
 	struct lb_node_config cfg;
 	lb_node_config_defaults(&cfg, home);
 	cfg.api_port = (uint16_t)port;

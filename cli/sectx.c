@@ -45,6 +45,13 @@ int sectx_build(const char *cmd, const char *url, const struct lb_keypair *kp, u
 int sectx_build_on(const char *cmd, const char *url, const struct lb_keypair *kp, int chain,
 		   uint32_t type, const uint8_t *payload, size_t len, struct sectx *out)
 {
+	return sectx_build_fee(cmd, url, kp, chain, type, payload, len, 0, out);
+}
+
+int sectx_build_fee(const char *cmd, const char *url, const struct lb_keypair *kp, int chain,
+		    uint32_t type, const uint8_t *payload, size_t len, uint64_t fee,
+		    struct sectx *out)
+{
 	json_t *st = NULL, *acct = NULL;
 	uint8_t network[LB_HASH_LEN], addr[LB_ADDR_LEN], id[LB_HASH_LEN];
 	char text[LB_ADDR_TEXT_LEN + 1], path[128];
@@ -72,6 +79,7 @@ int sectx_build_on(const char *cmd, const char *url, const struct lb_keypair *kp
 	t.chain = (uint8_t)chain;
 	t.type = type;
 	t.nonce = out->nonce = (uint64_t)json_integer_value(nn);
+	t.fee = fee;
 	t.payload = payload;
 	t.payload_len = len;
 	lb_buf_init(&b, LB_TX_MAX_BYTES);

@@ -29,6 +29,10 @@ int sectx_build(const char *cmd, const char *url, const struct lb_keypair *kp, u
 /* The same on another chain (the fee is 0: for fee-exempt types). */
 int sectx_build_on(const char *cmd, const char *url, const struct lb_keypair *kp, int chain,
 		   uint32_t type, const uint8_t *payload, size_t len, struct sectx *out);
+/* The same with a fee (micro-CSC; settlement txs that are not fee-exempt). */
+int sectx_build_fee(const char *cmd, const char *url, const struct lb_keypair *kp, int chain,
+		    uint32_t type, const uint8_t *payload, size_t len, uint64_t fee,
+		    struct sectx *out);
 /* Send it and wait (up to timeout_s) until it is in a block; LB_OK only if committed as
  * valid. On refusal or an invalid tx prints the node's reason and returns 1. The final tx
  * JSON goes to *final when not NULL (caller decrefs). */

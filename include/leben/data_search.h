@@ -87,4 +87,8 @@ int lb_catalog_reset(struct lb_catalog *c, struct lb_errmsg *em);
 int lb_catalog_apply_tx_json(struct lb_catalog *c, const json_t *tx, bool *applied,
 			     struct lb_errmsg *em);
 
+/* Damerau-Levenshtein (optimal string alignment) distance of two words, capped at 3 (the
+ * typo tolerance of the searches). */
+int lb_search_edit_distance(const char *a, const char *b);
+
 #endif

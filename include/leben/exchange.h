@@ -491,4 +491,10 @@ int lb_xchg_study_check(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 			const uint8_t user[LB_ADDR_LEN], const uint8_t node[LB_ADDR_LEN],
 			const char *algorithm, struct lb_xchg_study_right *out, struct lb_errmsg *em);
 
+/* For handlers of upper layers (the store): author and name (namesz >= 129) of registered
+ * algorithm hash in business-chain state s. LB_ENOTFOUND if not registered (built-in
+ * algorithms have no author: LB_ENOTFOUND too). */
+int lb_xchg_state_algo(struct lb_state *s, const uint8_t hash[LB_HASH_LEN],
+		       uint8_t author[LB_ADDR_LEN], char *name, size_t namesz);
+
 #endif

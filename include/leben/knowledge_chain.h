@@ -8,6 +8,7 @@
 #ifndef LEBEN_KNOWLEDGE_CHAIN_H
 #define LEBEN_KNOWLEDGE_CHAIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,16 @@ enum {
 
 /* Register the knowledge tx types. Idempotent. */
 int lb_knowledge_register_txtypes(void);
+
+/* For handlers of upper layers (the store): the author, version and root name (name holds
+ * at least 128 bytes) of published contract hash in business-chain state s. LB_ENOTFOUND if
+ * not published. */
+int lb_kn_state_contract(struct lb_state *s, const uint8_t hash[32], uint8_t author[LB_ADDR_LEN],
+			 uint64_t *version, char *name, size_t namesz);
+/* The contract, owner (the account that started it) and completion of anchored session id.
+ * LB_ENOTFOUND if no such session was started. */
+int lb_kn_state_session(struct lb_state *s, const uint8_t id[32], uint8_t contract[32],
+			uint8_t owner[LB_ADDR_LEN], bool *complete);
 
 /* Views of committed business-chain state; *out is a new reference.
  * Published contracts, oldest first, from `offset`, at most `limit` (0 = 100):

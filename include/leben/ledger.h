@@ -27,7 +27,7 @@ struct lb_state;
 #define LB_STATE_VALUE_MAX (1 << 20)
 
 /* Read the value under (ns, key). LB_ENOTFOUND if absent. *val is borrowed until the next
- * write to this state. */
+ * read or write of this state (a value read from disk is held in one buffer per state). */
 int lb_state_get(struct lb_state *s, const char *ns, const void *key, size_t klen,
 		 const uint8_t **val, size_t *vlen);
 int lb_state_put(struct lb_state *s, const char *ns, const void *key, size_t klen,
@@ -53,6 +53,14 @@ struct lb_apply_ctx {
 	uint64_t time_ms;                   /* block time */
 	struct lb_errmsg *em;               /* where to explain a refusal */
 };
+
+/* Check a cross-chain citation: raw is the cited tx's bytes, proof its inclusion proof
+ * (lb_proof_verify format) anchored in an earlier block of ctx's own chain; the tx must be
+ * on want_chain, valid there, and of type want_type (0: any). The decoded tx into *tx
+ * (borrowing raw). Otherwise LB_EINVALID / LB_EMALFORMED naming `what` in ctx->em. */
+int lb_ledger_cite(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, size_t rawlen,
+		   const uint8_t *proof, size_t plen, int want_chain, uint32_t want_type,
+		   struct lb_tx *tx);
 
 /* Key rotation hook. Normally a tx acts for the account whose address derives from its
  * sender key. A chain's state may hold, under namespace LB_KEYMAP_NS and key = the address

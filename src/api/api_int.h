@@ -32,6 +32,9 @@ bool api_path_match(const char *pattern, const char *path, struct api_params *p)
 
 /* Copy parameter i into out (outsz bytes, NUL-terminated). LB_ETOOBIG if it does not fit. */
 int api_param_copy(const struct api_params *p, size_t i, char *out, size_t outsz);
+/* Parameter i as a 32-byte id (64 hex digits); LB_EMALFORMED naming `what` otherwise. */
+int api_param_hash(const struct api_params *p, size_t i, const char *what,
+		   uint8_t id[LB_HASH_LEN], struct lb_errmsg *em);
 /* Bytes as a JSON hex string (NULL when out of memory). */
 json_t *api_hex_json(const uint8_t *p, size_t n);
 
@@ -118,6 +121,13 @@ int api_compute_run(const struct api_call *c, json_t **out, unsigned *status,
 int api_compute_program(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em);
 
+/* routes_market.c (docs/api.md, "Market") */
+int api_market(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_market_splits(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em);
+int api_market_ranking(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+
 /* routes_consortium.c (docs/consortium.md, "Membership procedures") */
 int api_member_removal(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
@@ -154,6 +164,22 @@ int api_xchg_audit(const struct api_call *c, json_t **out, unsigned *status, str
 int api_xchg_audits(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
+
+/* routes_store.c (docs/api.md, "Knowledge store") */
+int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+int api_store_listing(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em);
+int api_store_ratings(const struct api_call *c, json_t **out, unsigned *status,
+		      struct lb_errmsg *em);
+int api_store_family(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+int api_store_template(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+int api_store_wallet(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+int api_store_search(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
 
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);

@@ -36,6 +36,16 @@ bool api_path_match(const char *pattern, const char *path, struct api_params *p)
 	return !*a && !*b;
 }
 
+int api_param_hash(const struct api_params *p, size_t i, const char *what,
+		   uint8_t id[LB_HASH_LEN], struct lb_errmsg *em)
+{
+	char hex[2 * LB_HASH_LEN + 2];
+	if (api_param_copy(p, i, hex, sizeof hex) || lb_hex_decode(id, LB_HASH_LEN, hex))
+		return lb_errf(em, LB_EMALFORMED, "'%.*s' is not %s: expected 64 hex digits",
+			       (int)(p->len[i] > 80 ? 80 : p->len[i]), p->val[i], what);
+	return LB_OK;
+}
+
 int api_param_copy(const struct api_params *p, size_t i, char *out, size_t outsz)
 {
 	if (i >= p->n || p->len[i] >= outsz)

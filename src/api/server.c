@@ -137,6 +137,13 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/data/purges/{asset}", h_ext, false, api_purge_status},
 	{"GET", "/v1/patients/{patient}/purges", h_ext, false, api_purge_patient},
 	{"GET", "/v1/directory/assets/{id}", h_dir_asset, false, NULL},
+	{"GET", "/v1/store/listings", h_ext, false, api_store_listings},
+	{"GET", "/v1/store/listings/{id}", h_ext, false, api_store_listing},
+	{"GET", "/v1/store/listings/{id}/ratings", h_ext, false, api_store_ratings},
+	{"GET", "/v1/store/family/{id}", h_ext, false, api_store_family},
+	{"GET", "/v1/store/templates/{id}", h_ext, false, api_store_template},
+	{"GET", "/v1/store/wallets/{address}", h_ext, false, api_store_wallet},
+	{"GET", "/v1/store/search", h_ext, false, api_store_search},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
@@ -166,6 +173,9 @@ static const struct api_route routes[] = {
 	{"GET", "/fhir/{a}/{b}", h_ext, false, api_fhir},
 	{"PUT", "/fhir/{a}/{b}", h_ext, true, api_fhir},
 	{"GET", "/fhir/{a}/{b}/{c}", h_ext, false, api_fhir},
+	{"GET", "/v1/market", h_ext, false, api_market},
+	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
+	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -400,7 +400,7 @@ size_t lb_catalog_count(struct lb_catalog *c)
 }
 
 /* Damerau-Levenshtein (optimal string alignment) distance, capped at 3. */
-static int osa(const char *a, const char *b)
+int lb_search_edit_distance(const char *a, const char *b)
 {
 	size_t n = strlen(a), m = strlen(b);
 	if (n > 40 || m > 40)
@@ -459,7 +459,7 @@ static int typo_alternatives(struct lb_catalog *c, const char *w, struct lb_buf 
 	int rc = LB_OK;
 	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
-		if (osa(w, t) <= maxd)
+		if (lb_search_edit_distance(w, t) <= maxd)
 			rc = lb_buf_addf(q, " OR \"%s\"", t);
 	}
 	sqlite3_finalize(st);

@@ -15,6 +15,7 @@
 #include "exchange/xchg_int.h"
 #include "leben/codec.h"
 #include "leben/consortium.h"
+#include "leben/market.h"
 #include "leben/security.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -154,6 +155,20 @@ int xalgo_load(struct lb_state *s, const uint8_t hash[LB_HASH_LEN], struct xalgo
 	    lb_dec_uvar(&d, "f", UINT64_MAX, &r->fee) || lb_dec_u8(&d, "fl", &r->flags) ||
 	    lb_dec_str(&d, "n", LB_XCHG_NAME_MAX, r->name, sizeof r->name) || lb_dec_end(&d))
 		return LB_ECORRUPT;
+	return LB_OK;
+}
+
+int lb_xchg_state_algo(struct lb_state *s, const uint8_t hash[LB_HASH_LEN],
+		       uint8_t author[LB_ADDR_LEN], char *name, size_t namesz)
+{
+	struct xalgo_rec r;
+	if (lb_xchg_builtin_name(hash))
+		return LB_ENOTFOUND;
+	int rc = xalgo_load(s, hash, &r);
+	if (rc)
+		return rc;
+	memcpy(author, r.author, LB_ADDR_LEN);
+	snprintf(name, namesz, "%s", r.name);
 	return LB_OK;
 }
 
@@ -347,101 +362,12 @@ static int xreq_commit(struct lb_apply_ctx *c, const uint8_t id[LB_HASH_LEN],
 
 /* ---- balances (settlement "bal" namespace: asc uvar, csc uvar; see the ledger) -------------- */
 
-static int bal_get(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], uint64_t *asc, uint64_t *csc)
-{
-	const uint8_t *v;
-	size_t n;
-	int rc = lb_state_get(s, "bal", a, LB_ADDR_LEN, &v, &n);
-	*asc = *csc = 0;
-	if (rc == LB_ENOTFOUND)
-		return LB_OK;
-	if (rc)
-		return rc;
-	struct lb_dec d;
-	lb_dec_init(&d, v, n, "balance", NULL);
-	if (lb_dec_uvar(&d, "asc", UINT64_MAX, asc) || lb_dec_uvar(&d, "csc", UINT64_MAX, csc) ||
-	    lb_dec_end(&d))
-		return LB_ECORRUPT;
-	return LB_OK;
-}
-
-static int bal_put(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], uint64_t asc, uint64_t csc)
-{
-	uint8_t tmp[24];
-	struct lb_buf b = {.data = tmp, .len = 0, .cap = sizeof tmp - 1, .max = sizeof tmp};
-	if (asc == 0 && csc == 0)
-		return lb_state_del(s, "bal", a, LB_ADDR_LEN);
-	lb_enc_uvar(&b, asc);
-	lb_enc_uvar(&b, csc);
-	return lb_state_put(s, "bal", a, LB_ADDR_LEN, tmp, b.len);
-}
-
 /* Add (credit) asc and csc to an account; the escrow held them, so supply is unchanged. */
 static int bal_credit(struct lb_apply_ctx *c, const uint8_t a[LB_ADDR_LEN], uint64_t asc,
 		      uint64_t csc)
 {
-	uint64_t ha, hc;
-	if (!asc && !csc) /* nothing to pay (a built-in algorithm has no author) */
-		return LB_OK;
-	int rc = bal_get(c->state, a, &ha, &hc);
-	if (rc)
-		return lb_errf(c->em, rc, "reading the balance of %s failed", ADDR(a));
-	if (ha > UINT64_MAX - asc || hc > UINT64_MAX - csc)
-		return lb_errf(c->em, LB_ERANGE, "the balance of %s would overflow", ADDR(a));
-	return bal_put(c->state, a, ha + asc, hc + csc);
-}
-
-/* ---- cross-chain citations ------------------------------------------------------------------ */
-
-/* Check that raw is a tx of want_chain and want_type proven by proof, valid in its block, and
- * that the proof is anchored in one of this chain's own earlier blocks. */
-static int cite_verify(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, size_t rawlen,
-		       const uint8_t *proof, size_t plen, int want_chain, uint32_t want_type,
-		       struct lb_tx *tx)
-{
-	struct lb_proof_info info;
-	uint8_t hash[LB_HASH_LEN];
-	int here = c->tx->chain, rc;
-	if (lb_proof_verify(proof, plen, NULL, &info, c->em)) {
-		lb_errwrap(c->em, "the proof of the %s does not check out: ", what);
-		return LB_EINVALID;
-	}
-	if (info.chain != want_chain)
-		return lb_errf(c->em, LB_EINVALID, "the proof of the %s is for a %s-chain tx, not %s",
-			       what, lb_chain_name(info.chain), lb_chain_name(want_chain));
-	if (!info.anchored || info.anchor_chain != here)
-		return lb_errf(c->em, LB_EINVALID,
-			       "the proof of the %s must be anchored in a %s block (ask the node for "
-			       "the proof with anchor=%s)",
-			       what, lb_chain_name(here), lb_chain_name(here));
-	if (info.anchor_height >= c->height ||
-	    (rc = lb_state_block_hash(c->state, info.anchor_height, hash)))
-		return lb_errf(c->em, LB_EINVALID,
-			       "the proof of the %s is anchored in %s block %llu, which this chain "
-			       "does not have yet",
-			       what, lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID,
-			       "the proof of the %s is anchored in a block that is not %s block %llu "
-			       "of this chain",
-			       what, lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!info.tx_valid)
-		return lb_errf(c->em, LB_EINVALID,
-			       "the %s is in %s block %llu but marked invalid there: it changed nothing",
-			       what, lb_chain_name(info.chain), (unsigned long long)info.height);
-	struct lb_errmsg e;
-	lb_errclear(&e);
-	if (lb_tx_decode(tx, raw, rawlen, &e))
-		return lb_errf(c->em, LB_EMALFORMED, "the %s tx bytes do not decode: %s", what, e.text);
-	if (memcmp(tx->id, info.tx_id, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID, "the %s tx bytes are not the tx the proof is for",
-			       what);
-	if (tx->chain != want_chain || (want_type && tx->type != want_type)) {
-		const struct lb_txtype *t = lb_txtype_find(want_type);
-		return lb_errf(c->em, LB_EINVALID, "the cited tx is not a %s tx",
-			       t ? t->name : "expected");
-	}
-	return LB_OK;
+	int rc = lb_mkt_credit(c->state, a, LB_ASC, asc, c->em);
+	return rc ? rc : lb_mkt_credit(c->state, a, LB_CSC, csc, c->em);
 }
 
 /* ---- the index of offered assets (audits due are listed from it) ------------------------------ */
@@ -552,7 +478,7 @@ static int apply_offer(struct lb_apply_ctx *c)
 	uint8_t content[LB_HASH_LEN];
 	uint64_t size;
 	if ((rc = lb_xchg_offer_decode(p, c->tx->payload, c->tx->payload_len, c->em)) ||
-	    (rc = cite_verify(c, "asset registration", p->reg_tx, p->reg_tx_len, p->reg_proof,
+	    (rc = lb_ledger_cite(c, "asset registration", p->reg_tx, p->reg_tx_len, p->reg_proof,
 			      p->reg_proof_len, LB_CHAIN_DIRECTORY, 0, &reg)) ||
 	    (rc = lb_xchg_registration(&reg, asset, owner, content, &size, c->em)))
 		goto out;
@@ -1384,7 +1310,7 @@ static int apply_open(struct lb_apply_ctx *c)
 			       "%u blocks ahead",
 			       (unsigned long long)p.timeout, (unsigned long long)c->height,
 			       ESCROW_TIMEOUT_MAX);
-	if ((rc = bal_get(c->state, c->sender_addr, &asc, &csc)))
+	if ((rc = lb_mkt_balances(c->state, c->sender_addr, &asc, &csc)))
 		return lb_errf(c->em, rc, "reading the balance failed");
 	uint64_t need_asc = p.terms.data_fee + p.terms.algo_fee;
 	if (asc < need_asc)
@@ -1396,7 +1322,8 @@ static int apply_open(struct lb_apply_ctx *c)
 			       "the escrow needs %s CSC for computing but the balance is %s CSC "
 			       "(after the fee)",
 			       AMT(p.terms.compute_fee), AMT(csc));
-	if ((rc = bal_put(c->state, c->sender_addr, asc - need_asc, csc - p.terms.compute_fee)))
+	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_ASC, need_asc, c->em)) ||
+	    (rc = lb_mkt_debit(c->state, c->sender_addr, LB_CSC, p.terms.compute_fee, c->em)))
 		return rc;
 	memset(&r, 0, sizeof r);
 	r.terms = p.terms;
@@ -1427,7 +1354,7 @@ static int cited_result(struct lb_apply_ctx *c, const struct lb_escrow_cite *p,
 {
 	struct lb_tx tx;
 	uint8_t th[LB_HASH_LEN], sender[LB_ADDR_LEN];
-	int rc = cite_verify(c, "run's result", p->result_tx, p->result_tx_len, p->proof,
+	int rc = lb_ledger_cite(c, "run's result", p->result_tx, p->result_tx_len, p->proof,
 			     p->proof_len, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &tx);
 	if (rc)
 		return rc;
@@ -1451,6 +1378,46 @@ static int cited_result(struct lb_apply_ctx *c, const struct lb_escrow_cite *p,
 }
 
 DECODE_CHECK(check_cite, lb_escrow_cite, lb_escrow_cite_decode)
+
+/* Pay a released escrow. With a genesis "market" section (docs/economy.md): the data fee by
+ * the data-run split table and the algorithm fee by the algorithm-call table (owner, the
+ * owner's patient pool, algorithm author, executor, platform pool), and the compute fee (CSC)
+ * burned; without one, the earlier rule: each fee to its one party. */
+static int release_pay(struct lb_apply_ctx *c, const struct lb_xchg_terms *t)
+{
+	struct lb_mkt_config mc;
+	struct lb_mkt_parties p;
+	uint8_t pool[1][LB_ADDR_LEN];
+	bool on;
+	int rc = lb_mkt_config_load(c->state, &mc, &on);
+	if (rc)
+		return lb_errf(c->em, rc, "reading the market configuration failed");
+	if (!on)
+		return (rc = bal_credit(c, t->owner, t->data_fee, 0)) ||
+				       (rc = bal_credit(c, t->author, t->algo_fee, 0))
+			       ? rc
+			       : bal_credit(c, t->executor, 0, t->compute_fee);
+	memset(&p, 0, sizeof p);
+	p.has_owner = true;
+	memcpy(p.owner, t->owner, LB_ADDR_LEN);
+	lb_mkt_patient_pool(t->owner, pool[0]);
+	p.patients = (const uint8_t(*)[LB_ADDR_LEN])pool;
+	p.n_patients = 1;
+	p.has_algo_author = !is_zero(t->author, LB_ADDR_LEN);
+	memcpy(p.algo_author, t->author, LB_ADDR_LEN);
+	p.has_executor = true;
+	memcpy(p.executor, t->executor, LB_ADDR_LEN);
+	memcpy(p.platform, mc.platform, LB_ADDR_LEN);
+	if (t->data_fee &&
+	    (rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_DATA_RUN, t->data_fee, &p, NULL,
+				c->em)))
+		return rc;
+	if (t->algo_fee &&
+	    (rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_ALGO, t->algo_fee, &p, NULL,
+				c->em)))
+		return rc;
+	return lb_mkt_burn_compute(c->state, t->compute_fee, c->em);
+}
 
 static int apply_release(struct lb_apply_ctx *c)
 {
@@ -1477,9 +1444,7 @@ static int apply_release(struct lb_apply_ctx *c)
 			       "the executor claimed result %s on this chain but the business chain "
 			       "records %s",
 			       HEX(r.result_hash), HEX(res.result_hash));
-	if ((rc = bal_credit(c, r.terms.owner, r.terms.data_fee, 0)) ||
-	    (rc = bal_credit(c, r.terms.author, r.terms.algo_fee, 0)) ||
-	    (rc = bal_credit(c, r.terms.executor, 0, r.terms.compute_fee)))
+	if ((rc = release_pay(c, &r.terms)))
 		return rc;
 	r.status = XESC_RELEASED;
 	memcpy(r.result_hash, res.result_hash, LB_HASH_LEN);

@@ -148,6 +148,32 @@ static int count_bump(struct lb_state *s, const char *what, uint64_t *was)
 	return rc ? rc : lb_state_put_u64(s, NS_COUNT, what, strlen(what), *was + 1);
 }
 
+int lb_kn_state_contract(struct lb_state *s, const uint8_t hash[32], uint8_t author[LB_ADDR_LEN],
+			 uint64_t *version, char *name, size_t namesz)
+{
+	struct contract_rec r;
+	int rc = contract_get(s, hash, &r);
+	if (rc)
+		return rc;
+	memcpy(author, r.author, LB_ADDR_LEN);
+	*version = r.version;
+	snprintf(name, namesz, "%s", r.name);
+	return LB_OK;
+}
+
+int lb_kn_state_session(struct lb_state *s, const uint8_t id[32], uint8_t contract[32],
+			uint8_t owner[LB_ADDR_LEN], bool *complete)
+{
+	struct session_rec r;
+	int rc = session_get(s, id, &r);
+	if (rc)
+		return rc;
+	memcpy(contract, r.contract, 32);
+	memcpy(owner, r.owner, LB_ADDR_LEN);
+	*complete = r.status == SESSION_COMPLETE;
+	return LB_OK;
+}
+
 /* ---- contract.publish ------------------------------------------------------------------- */
 
 static int check_publish(const struct lb_tx *tx, struct lb_errmsg *em)

@@ -9,6 +9,7 @@
 
 #include "leben/api.h"
 #include "leben/consortium.h"
+#include "leben/market.h"
 #include "leben/node.h"
 #include "leben/order.h"
 #include "leben/tls.h"
@@ -22,6 +23,7 @@ struct lb_node {
 	char *refuse;                     /* damaged chain databases: what and what to do */
 	struct lb_snapshot_server *snap;  /* peer_listen */
 	struct lb_purge_worker *purge;    /* answers purge requests naming this node */
+	struct lb_mkt_closer *closer;     /* closes the market's periods (docs/economy.md) */
 };
 
 void lb_node_config_defaults(struct lb_node_config *c, const char *home)
@@ -339,8 +341,10 @@ static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
 	struct lb_node *n = ctx;
 	uint64_t height;
 	int rc = lb_ledger_commit(n->ledger, cut, &height, em);
-	if (!rc)
+	if (!rc) {
 		lb_consortium_after_commit(n->consortium, cut, height);
+		lb_mkt_closer_notify(n->closer, cut->chain);
+	}
 	return rc;
 }
 
@@ -451,7 +455,8 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	    (rc = make_orderer(n, em)))
 		goto err;
 	if ((rc = lb_consortium_new(&n->consortium, n->ledger, node_key, c->checkpoint_interval,
-				    em)))
+				    em)) ||
+	    (rc = lb_mkt_closer_start(&n->closer, n->ledger, em)))
 		goto err;
 	if ((rc = n->orderer->ops->start(n->orderer, deliver, n, em)))
 		goto err;
@@ -501,6 +506,7 @@ void lb_node_stop(struct lb_node *n)
 		lb_api_stop(n->api);
 	if (n->orderer)
 		n->orderer->ops->stop(n->orderer);
+	lb_mkt_closer_stop(n->closer);
 	lb_consortium_free(n->consortium);
 	lb_ledger_close(n->ledger);
 	if (n->orderer)

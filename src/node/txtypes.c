@@ -9,7 +9,8 @@
  * the patient's purge ask);
  * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange (0x0350-0x035f of it
- * the on-chain sandbox: compute.run, compute.publish).
+ * the on-chain sandbox: compute.run, compute.publish), 0x0370-0x037f the knowledge store;
+ * settlement 0x0120-0x012f market (pools, redemption, periods, split votes).
  */
 #include "leben/consortium.h"
 #include "leben/data_purge.h"
@@ -17,6 +18,8 @@
 #include "leben/exchange.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
+#include "leben/market.h"
+#include "leben/market_store.h"
 #include "leben/node.h"
 #include "leben/onchain.h"
 #include "leben/security.h"
@@ -42,5 +45,10 @@ int lb_register_txtypes(void)
 		return rc;
 	if ((rc = lb_onchain_register_txtypes()))
 		return rc;
+	if ((rc = lb_market_register_txtypes()))
+		return rc;
+	if ((rc = lb_market_store_register_txtypes()))
+		return rc;
+	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	return LB_OK;
 }
