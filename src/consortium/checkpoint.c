@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
@@ -22,6 +23,8 @@
 #define ALARMS_MAX 256        /* alarms kept (the oldest are dropped, the count goes on) */
 #define WAITING_MAX 4096      /* received checkpoints above this node's height, kept to check */
 #define TODO_MAX 64           /* own checkpoints queued for the publisher thread */
+#define FOLLOWS_MAX 64        /* removals being carried to the other chains */
+#define FOLLOW_RETRY_MS 20000 /* send a step again when nothing came of it for this long */
 
 /* A checkpoint received from a member, to compare with this node's own block. */
 struct seen_ckpt {
@@ -63,6 +66,16 @@ struct lb_consortium {
 		uint64_t height;
 	} todo[TODO_MAX];                      /* FIFO of blocks to checkpoint */
 	size_t ntodo;
+	/* Removals this node carries to the settlement and directory chains by itself (one
+	 * slice of the refused keys each; see follow_step). */
+	struct follow_job {
+		uint8_t member[LB_ADDR_LEN];   /* the removed member */
+		uint64_t offset, count;        /* the slice of gov.banned/<member> */
+		uint8_t removal_id[LB_HASH_LEN]; /* our governance.removal tx, once sent */
+		uint64_t removal_ms;           /* when it was sent (0: not yet) */
+		uint64_t sent_ms[2];           /* when the follow-up went to settlement, directory */
+	} follows[FOLLOWS_MAX];
+	size_t nfollows;
 };
 
 /* ---- queries ------------------------------------------------------------------------------- */
@@ -168,6 +181,21 @@ int lb_consortium_removal_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_L
 		for (size_t i = 0; i + LB_ADDR_LEN <= b.len; i += LB_ADDR_LEN)
 			json_array_append_new(keys, gov_addr_json(b.data + i));
 	json_object_set_new(o, "refused_keys", keys);
+	/* the height at which each other chain took it over (governance.follow), null before */
+	json_t *fol = json_object();
+	for (int ch = LB_CHAIN_SETTLEMENT; ch <= LB_CHAIN_DIRECTORY; ch++) {
+		struct lb_dec fd;
+		uint64_t fh = 0;
+		lb_buf_reset(&b);
+		if (lb_ledger_state_read(l, ch, "gov.followed", addr, LB_ADDR_LEN, &b, NULL) == LB_OK) {
+			lb_dec_init(&fd, b.data, b.len, "followed", NULL);
+			if (lb_dec_uvar(&fd, "height", UINT64_MAX, &fh))
+				fh = 0;
+		}
+		json_object_set_new(fol, lb_chain_name(ch), fh ? json_integer((json_int_t)fh)
+							       : json_null());
+	}
+	json_object_set_new(o, "followed", fol);
 	lb_buf_release(&b);
 	*out = o;
 	return o ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
@@ -365,14 +393,29 @@ out:
 /* ---- the monitor ----------------------------------------------------------------------------- */
 
 static void publish(struct lb_consortium *c, int chain, uint64_t height);
+static void follow_all(struct lb_consortium *c);
 
 static void *publisher(void *arg)
 {
 	struct lb_consortium *c = arg;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!c->ntodo && !c->stopping)
-			pthread_cond_wait(&c->cond, &c->mu);
+		while (!c->ntodo && !c->stopping) {
+			if (!c->nfollows) {
+				pthread_cond_wait(&c->cond, &c->mu);
+				continue;
+			}
+			/* removals to carry: one step a second */
+			pthread_mutex_unlock(&c->mu);
+			follow_all(c);
+			pthread_mutex_lock(&c->mu);
+			if (c->ntodo || c->stopping)
+				break;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+		}
 		if (c->stopping)
 			break; /* the node is going down: what is queued is dropped */
 		int chain = c->todo[0].chain;
@@ -409,13 +452,12 @@ int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
 	c->interval = interval;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	if (interval) {
-		if (pthread_create(&c->thread, NULL, publisher, c)) {
-			lb_consortium_free(c);
-			return lb_errf(em, LB_ENOMEM, "cannot start the checkpoint publisher thread");
-		}
-		c->thread_started = true;
+	/* the thread publishes checkpoints (when interval > 0) and carries removals */
+	if (pthread_create(&c->thread, NULL, publisher, c)) {
+		lb_consortium_free(c);
+		return lb_errf(em, LB_ENOMEM, "cannot start the checkpoint publisher thread");
 	}
+	c->thread_started = true;
 	*out = c;
 	return LB_OK;
 }
@@ -581,13 +623,216 @@ static void publish(struct lb_consortium *c, int chain, uint64_t height)
 	lb_buf_release(&raw);
 }
 
+/* ---- removals carried to the settlement and directory chains ------------------------------- */
+
+/* The other chains refuse a removed member's keys once a governance.follow carries the
+ * removal there (a chain has only its own state). Every member node sends it by itself when
+ * it commits the business block enacting a removal: a governance.removal stating the refused
+ * keys, then, once that commits, a governance.follow with its proof anchored in each other
+ * chain. Which node's follow-up comes first does not matter: the block holding the first one
+ * refuses the keys on every node alike (it is chain state), and a later one writes the same
+ * entries again. A job ends when its keys are refused on both chains — also when another
+ * node's follow-up did it. */
+
+static const int follow_chains[2] = {LB_CHAIN_SETTLEMENT, LB_CHAIN_DIRECTORY};
+
+/* Every key of the slice already refused on chain? */
+static bool slice_refused(struct lb_consortium *c, const struct follow_job *j, int chain,
+			  const uint8_t *keys)
+{
+	struct lb_buf b;
+	bool all = true;
+	lb_buf_init(&b, 64);
+	for (uint64_t i = 0; all && i < j->count; i++)
+		all = lb_ledger_state_read(c->ledger, chain, LB_KEYMAP_NS, keys + i * LB_ADDR_LEN,
+					   LB_ADDR_LEN, &b, NULL) == LB_OK &&
+		      b.len == 1 + LB_ADDR_LEN && b.data[0] == LB_KEYMAP_REMOVED;
+	lb_buf_release(&b);
+	return all;
+}
+
+/* One step of a job; true when it is finished (or can never finish). */
+static bool follow_step(struct lb_consortium *c, struct follow_job *j)
+{
+	char t[LB_ADDR_TEXT_LEN + 1];
+	struct lb_buf banned, b;
+	struct lb_errmsg em;
+	bool done = false;
+	uint64_t now = lb_now_ms();
+	lb_addr_encode(t, j->member);
+	lb_errclear(&em);
+	lb_buf_init(&banned, 1 << 16);
+	lb_buf_init(&b, LB_TX_MAX_BYTES);
+	if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov.banned", j->member,
+				 LB_ADDR_LEN, &banned, NULL) ||
+	    (j->offset + j->count) * LB_ADDR_LEN > banned.len) {
+		done = true; /* nothing recorded (cannot happen for an enacted removal) */
+		goto out;
+	}
+	const uint8_t *keys = banned.data + j->offset * LB_ADDR_LEN;
+	bool need[2];
+	for (int k = 0; k < 2; k++)
+		need[k] = !slice_refused(c, j, follow_chains[k], keys);
+	if (!need[0] && !need[1]) {
+		lb_log(LB_LOG_INFO, "the removal of %s is in force on the settlement and directory "
+				    "chains (keys %" PRIu64 "-%" PRIu64 ")",
+		       t, j->offset, j->offset + j->count - 1);
+		done = true;
+		goto out;
+	}
+	/* the removal statement on the business chain */
+	int chain;
+	uint8_t *raw = NULL;
+	size_t rl = 0;
+	bool have = j->removal_ms && lb_ledger_tx_raw(c->ledger, j->removal_id, &chain, &raw, &rl) ==
+					     LB_OK;
+	if (!have) {
+		if (j->removal_ms && now - j->removal_ms < FOLLOW_RETRY_MS)
+			goto out; /* not in a block yet */
+		struct lb_gov_removal r = {.offset = j->offset, .count = j->count, .keys = keys};
+		memcpy(r.member, j->member, LB_ADDR_LEN);
+		if (lb_gov_removal_encode(&b, &r) ||
+		    lb_ledger_node_submit(c->ledger, LB_CHAIN_BUSINESS, LB_TX_GOV_REMOVAL, b.data,
+					  b.len, j->removal_id, &em)) {
+			lb_log(LB_LOG_WARN, "carrying the removal of %s: the removal statement was "
+					    "refused: %s (trying again)",
+			       t, em.text);
+		} else {
+			lb_log(LB_LOG_INFO, "carrying the removal of %s to the settlement and directory "
+					    "chains: removal statement sent",
+			       t);
+		}
+		j->removal_ms = now;
+		goto out;
+	}
+	for (int k = 0; k < 2; k++) {
+		if (!need[k] || (j->sent_ms[k] && now - j->sent_ms[k] < FOLLOW_RETRY_MS))
+			continue;
+		struct lb_buf proof;
+		uint8_t id[LB_HASH_LEN];
+		int ch = follow_chains[k];
+		lb_buf_init(&proof, LB_TX_PAYLOAD_MAX);
+		lb_buf_reset(&b);
+		lb_errclear(&em);
+		int rc = lb_ledger_proof(c->ledger, j->removal_id, ch, &proof, &em);
+		if (!rc && !(rc = lb_gov_follow_encode(&b, raw, rl, proof.data, proof.len)))
+			rc = lb_ledger_node_submit(c->ledger, ch,
+						   ch == LB_CHAIN_SETTLEMENT ? LB_TX_GOV_FOLLOW
+									     : LB_TX_GOV_FOLLOW_DIR,
+						   b.data, b.len, id, &em);
+		lb_buf_release(&proof);
+		if (rc == LB_ENOTFOUND)
+			continue; /* no anchoring block yet: next round */
+		if (rc)
+			lb_log(LB_LOG_WARN, "carrying the removal of %s to the %s chain: %s (trying "
+					    "again)",
+			       t, lb_chain_name(ch), em.text[0] ? em.text : lb_strerror(rc));
+		else
+			lb_log(LB_LOG_INFO, "carrying the removal of %s: follow-up sent to the %s chain",
+			       t, lb_chain_name(ch));
+		j->sent_ms[k] = now;
+	}
+	lb_free(raw);
+out:
+	lb_buf_release(&banned);
+	lb_buf_release(&b);
+	return done;
+}
+
+static void follow_all(struct lb_consortium *c)
+{
+	uint8_t account[LB_ADDR_LEN];
+	key_account(c->ledger, c->addr, account);
+	bool member = lb_consortium_is_member(c->ledger, account);
+	pthread_mutex_lock(&c->mu);
+	size_t n = c->nfollows;
+	pthread_mutex_unlock(&c->mu);
+	for (size_t i = 0; i < n;) {
+		struct follow_job j;
+		pthread_mutex_lock(&c->mu);
+		j = c->follows[i];
+		pthread_mutex_unlock(&c->mu);
+		bool done = !member || follow_step(c, &j); /* a removed node sends nothing */
+		pthread_mutex_lock(&c->mu);
+		if (done) {
+			c->follows[i] = c->follows[--c->nfollows];
+			n--;
+		} else {
+			c->follows[i++] = j;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+}
+
+/* The removals a business block enacted: proposals a vote or propose tx of the cut passed at
+ * this height; queue one job per slice of the keys it refused. */
+static void scan_removals(struct lb_consortium *c, const struct lb_cut *cut, uint64_t height)
+{
+	struct gov_prop *p = NULL;
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	for (size_t i = 0; i < cut->n; i++) {
+		struct lb_tx tx;
+		struct lb_gov_vote v;
+		const uint8_t *id;
+		if (lb_tx_decode(&tx, cut->raws[i], cut->lens[i], NULL) ||
+		    tx.chain != LB_CHAIN_BUSINESS)
+			continue;
+		if (tx.type == LB_TX_GOV_PROPOSE)
+			id = tx.id;
+		else if (tx.type == LB_TX_GOV_VOTE &&
+			 !lb_gov_vote_decode(&v, tx.payload, tx.payload_len, NULL))
+			id = v.proposal;
+		else
+			continue;
+		if (!p && !(p = lb_malloc(sizeof *p)))
+			break;
+		if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov.prop", id, LB_HASH_LEN,
+					 &b, NULL) ||
+		    gov_prop_decode(p, b.data, b.len) || p->status != LB_GOV_PASSED ||
+		    p->decided != height ||
+		    (p->p.action != LB_GOV_REMOVE && p->p.action != LB_GOV_REMOVE_TO))
+			continue;
+		if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov.banned", p->p.member,
+					 LB_ADDR_LEN, &b, NULL))
+			continue;
+		uint64_t nk = b.len / LB_ADDR_LEN;
+		pthread_mutex_lock(&c->mu);
+		for (uint64_t off = 0; off < nk; off += LB_GOV_REMOVAL_SLICE_MAX) {
+			bool dup = false;
+			for (size_t k = 0; k < c->nfollows; k++)
+				dup |= !memcmp(c->follows[k].member, p->p.member, LB_ADDR_LEN) &&
+				       c->follows[k].offset == off;
+			if (dup)
+				continue;
+			if (c->nfollows == FOLLOWS_MAX) {
+				lb_log(LB_LOG_WARN, "too many removals to carry at once; run `leben "
+						    "governance follow-removal` for the rest");
+				break;
+			}
+			struct follow_job *j = &c->follows[c->nfollows++];
+			memset(j, 0, sizeof *j);
+			memcpy(j->member, p->p.member, LB_ADDR_LEN);
+			j->offset = off;
+			j->count = nk - off < LB_GOV_REMOVAL_SLICE_MAX ? nk - off
+								     : LB_GOV_REMOVAL_SLICE_MAX;
+		}
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->mu);
+	}
+	lb_free(p);
+	lb_buf_release(&b);
+}
+
 void lb_consortium_after_commit(struct lb_consortium *c, const struct lb_cut *cut,
 				uint64_t height)
 {
 	if (!c || !cut)
 		return;
-	if (cut->chain == LB_CHAIN_BUSINESS)
+	if (cut->chain == LB_CHAIN_BUSINESS) {
 		scan_cut(c, cut, height);
+		scan_removals(c, cut, height);
+	}
 	pthread_mutex_lock(&c->mu);
 	size_t waiting = c->nwaiting;
 	pthread_mutex_unlock(&c->mu);

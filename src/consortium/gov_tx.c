@@ -962,6 +962,12 @@ static int apply_gfollow(struct lb_apply_ctx *c)
 			       (unsigned long long)info.height);
 	for (size_t i = 0; i < r.count && !rc; i++)
 		rc = ban_key(c->state, r.keys + i * LB_ADDR_LEN, r.member);
+	/* gov.followed/<member>: the height of this chain's first follow-up of the removal (later
+	 * ones, from other nodes, write the same keys again and leave it) */
+	uint64_t first;
+	if (!rc && !(rc = lb_state_get_u64(c->state, "gov.followed", r.member, LB_ADDR_LEN, 0,
+					   &first)) && !first)
+		rc = lb_state_put_u64(c->state, "gov.followed", r.member, LB_ADDR_LEN, c->height);
 	if (rc)
 		return lb_errf(c->em, rc, "governance.follow: recording the refused keys failed");
 	return LB_OK;
