@@ -920,46 +920,17 @@ static int check_gfollow(const struct lb_tx *tx, struct lb_errmsg *em)
 }
 
 /* The proof shows the removal tx valid in a business block anchored by one of this chain's
- * own earlier blocks (the same check as keys.follow). */
+ * own earlier blocks (lb_apply_cite, as for keys.follow). */
 static int apply_gfollow(struct lb_apply_ctx *c)
 {
 	struct lb_gov_follow f;
 	struct lb_tx inner;
 	struct lb_gov_removal r;
-	struct lb_proof_info info;
-	uint8_t hash[LB_HASH_LEN];
-	int here = c->tx->chain;
 	int rc = lb_gov_follow_decode(&f, c->tx->payload, c->tx->payload_len, c->em);
-	if (rc || (rc = follow_inner(&f, &inner, &r, c->em)))
+	if (rc || (rc = follow_inner(&f, &inner, &r, c->em)) ||
+	    (rc = lb_apply_cite(c, "governance.removal", f.tx, f.tx_len, f.proof, f.proof_len,
+				LB_CHAIN_BUSINESS, LB_TX_GOV_REMOVAL, &inner)))
 		return rc;
-	if (lb_proof_verify(f.proof, f.proof_len, NULL, &info, c->em)) {
-		lb_errwrap(c->em, "governance.follow: the proof of the removal does not check out: ");
-		return LB_EINVALID;
-	}
-	if (info.chain != LB_CHAIN_BUSINESS || memcmp(inner.id, info.tx_id, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the proof is not for the cited removal tx");
-	if (!info.anchored || info.anchor_chain != here)
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the proof must be anchored in a %s block (ask the "
-			       "node for the proof with anchor=%s)",
-			       lb_chain_name(here), lb_chain_name(here));
-	if (info.anchor_height >= c->height ||
-	    lb_state_block_hash(c->state, info.anchor_height, hash) != LB_OK)
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the proof is anchored in %s block %llu, which this "
-			       "chain does not have yet",
-			       lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the proof is anchored in a block that is not %s "
-			       "block %llu of this chain (a forged or foreign proof)",
-			       lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!info.tx_valid)
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the removal tx is marked invalid in business block "
-			       "%llu: it proves nothing",
-			       (unsigned long long)info.height);
 	for (size_t i = 0; i < r.count && !rc; i++)
 		rc = ban_key(c->state, r.keys + i * LB_ADDR_LEN, r.member);
 	/* gov.followed/<member>: the height of this chain's first follow-up of the removal (later

@@ -393,57 +393,6 @@ static int bal_credit(struct lb_apply_ctx *c, const uint8_t a[LB_ADDR_LEN], uint
 
 /* ---- cross-chain citations ------------------------------------------------------------------ */
 
-/* Check that raw is a tx of want_chain and want_type proven by proof, valid in its block, and
- * that the proof is anchored in one of this chain's own earlier blocks. */
-static int cite_verify(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, size_t rawlen,
-		       const uint8_t *proof, size_t plen, int want_chain, uint32_t want_type,
-		       struct lb_tx *tx)
-{
-	struct lb_proof_info info;
-	uint8_t hash[LB_HASH_LEN];
-	int here = c->tx->chain, rc;
-	if (lb_proof_verify(proof, plen, NULL, &info, c->em)) {
-		lb_errwrap(c->em, "the proof of the %s does not check out: ", what);
-		return LB_EINVALID;
-	}
-	if (info.chain != want_chain)
-		return lb_errf(c->em, LB_EINVALID, "the proof of the %s is for a %s-chain tx, not %s",
-			       what, lb_chain_name(info.chain), lb_chain_name(want_chain));
-	if (!info.anchored || info.anchor_chain != here)
-		return lb_errf(c->em, LB_EINVALID,
-			       "the proof of the %s must be anchored in a %s block (ask the node for "
-			       "the proof with anchor=%s)",
-			       what, lb_chain_name(here), lb_chain_name(here));
-	if (info.anchor_height >= c->height ||
-	    (rc = lb_state_block_hash(c->state, info.anchor_height, hash)))
-		return lb_errf(c->em, LB_EINVALID,
-			       "the proof of the %s is anchored in %s block %llu, which this chain "
-			       "does not have yet",
-			       what, lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID,
-			       "the proof of the %s is anchored in a block that is not %s block %llu "
-			       "of this chain",
-			       what, lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!info.tx_valid)
-		return lb_errf(c->em, LB_EINVALID,
-			       "the %s is in %s block %llu but marked invalid there: it changed nothing",
-			       what, lb_chain_name(info.chain), (unsigned long long)info.height);
-	struct lb_errmsg e;
-	lb_errclear(&e);
-	if (lb_tx_decode(tx, raw, rawlen, &e))
-		return lb_errf(c->em, LB_EMALFORMED, "the %s tx bytes do not decode: %s", what, e.text);
-	if (memcmp(tx->id, info.tx_id, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID, "the %s tx bytes are not the tx the proof is for",
-			       what);
-	if (tx->chain != want_chain || (want_type && tx->type != want_type)) {
-		const struct lb_txtype *t = lb_txtype_find(want_type);
-		return lb_errf(c->em, LB_EINVALID, "the cited tx is not a %s tx",
-			       t ? t->name : "expected");
-	}
-	return LB_OK;
-}
-
 /* ---- the index of offered assets (audits due are listed from it) ------------------------------ */
 
 int xoffer_index_count(struct lb_state *s, uint64_t *n)
@@ -552,8 +501,8 @@ static int apply_offer(struct lb_apply_ctx *c)
 	uint8_t content[LB_HASH_LEN];
 	uint64_t size;
 	if ((rc = lb_xchg_offer_decode(p, c->tx->payload, c->tx->payload_len, c->em)) ||
-	    (rc = cite_verify(c, "asset registration", p->reg_tx, p->reg_tx_len, p->reg_proof,
-			      p->reg_proof_len, LB_CHAIN_DIRECTORY, 0, &reg)) ||
+	    (rc = lb_apply_cite(c, "asset registration", p->reg_tx, p->reg_tx_len, p->reg_proof,
+				p->reg_proof_len, LB_CHAIN_DIRECTORY, 0, &reg)) ||
 	    (rc = lb_xchg_registration(&reg, asset, owner, content, &size, c->em)))
 		goto out;
 	if (memcmp(owner, c->sender_addr, LB_ADDR_LEN)) {
@@ -1427,8 +1376,8 @@ static int cited_result(struct lb_apply_ctx *c, const struct lb_escrow_cite *p,
 {
 	struct lb_tx tx;
 	uint8_t th[LB_HASH_LEN], sender[LB_ADDR_LEN];
-	int rc = cite_verify(c, "run's result", p->result_tx, p->result_tx_len, p->proof,
-			     p->proof_len, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &tx);
+	int rc = lb_apply_cite(c, "run's result", p->result_tx, p->result_tx_len, p->proof,
+			       p->proof_len, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &tx);
 	if (rc)
 		return rc;
 	struct lb_errmsg e;
