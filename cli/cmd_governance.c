@@ -32,6 +32,9 @@ static void usage(FILE *f)
 		"                                        [--expires-in BLOCKS] [--wait]\n"
 		"       leben governance propose rules  --threshold NUM/DEN --vote-blocks-default N\n"
 		"                                        --vote-blocks-max N --from KEY [--wait]\n"
+		"       leben governance propose kinds  --member ADDRESS|KEY --kinds KINDS --from KEY\n"
+		"                                        [--expires-in BLOCKS] [--wait]\n"
+		"       leben governance propose audit-interval --interval-blocks N --from KEY [--wait]\n"
 		"       leben governance vote PROPOSAL_ID yes|no --from KEY [--wait]\n"
 		"       leben governance vouch ACCOUNT --from KEY [--withdraw] [--wait]\n"
 		"       leben governance rekey --from KEY --new-key KEY2 [--wait]\n"
@@ -78,7 +81,8 @@ static void usage(FILE *f)
 		"  --member ADDRESS    the institution's account address (lb1...), or a key name\n"
 		"  --name NAME         the institution's name (admit; at most 64 bytes)\n"
 		"  --kinds KINDS       super-node kinds, comma-separated: data, computing,\n"
-		"                      algorithm, audit (admit)\n"
+		"                      algorithm, audit (admit; kinds: the member's new kinds)\n"
+		"  --interval-blocks N audit-interval: audits stay valid N business blocks\n"
 		"  --expires-in N      votes count for N more business blocks (default: the\n"
 		"                      consortium's vote_blocks_default, 1000 unless voted otherwise)\n"
 		"  --successor ADDR    remove: the member that takes over the removed member's users\n"
@@ -104,7 +108,7 @@ struct gopts {
 	const char *home, *node, *from, *member, *name, *kinds, *expires_in, *timeout;
 	const char *successor, *threshold, *vb_default, *vb_max, *new_key, *etcd_endpoints;
 	const char *etcd_name, *etcd_peer_url, *etcd_client_url, *ca, *out, *bundle, *etcd_data;
-	const char *etcd_bin, *api_port;
+	const char *etcd_bin, *api_port, *interval;
 	char last_id[2 * LB_HASH_LEN + 1];     /* the id of the last tx send_tx sent */
 	bool withdraw;
 	bool json, help, wait;
@@ -254,10 +258,18 @@ static int do_propose(struct gopts *o, const char *action)
 		p.action = o->successor ? LB_GOV_REMOVE_TO : LB_GOV_REMOVE;
 	else if (!strcmp(action, "rules"))
 		p.action = LB_GOV_PARAMS;
+	else if (!strcmp(action, "kinds"))
+		p.action = LB_GOV_KINDS;
+	else if (!strcmp(action, "audit-interval"))
+		p.action = LB_GOV_AUDIT;
 	else {
-		cli_failf(CMD, "'%s' is not a proposal: use 'propose admit', 'propose remove' or "
-			       "'propose rules'",
+		cli_failf(CMD, "'%s' is not a proposal: use 'propose admit', 'remove', 'rules', "
+			       "'kinds' or 'audit-interval'",
 			  action);
+		return 2;
+	}
+	if (o->interval && p.action != LB_GOV_AUDIT) {
+		cli_failf(CMD, "--interval-blocks goes with 'propose audit-interval'");
 		return 2;
 	}
 	if (p.action == LB_GOV_PARAMS) {
@@ -277,12 +289,30 @@ static int do_propose(struct gopts *o, const char *action)
 			cli_fail(CMD, &em, NULL);
 			return 2;
 		}
+	} else if (p.action == LB_GOV_AUDIT) {
+		if (!o->from || !o->interval || parse_u64(o->interval, &p.audit_interval) ||
+		    !p.audit_interval || p.audit_interval > LB_GOV_AUDIT_INTERVAL_MAX) {
+			cli_failf(CMD, "'propose audit-interval' needs --interval-blocks N (1 to %d "
+				       "business blocks) and --from KEY",
+				  LB_GOV_AUDIT_INTERVAL_MAX);
+			return 2;
+		}
 	} else if (!o->from || !o->member) {
 		cli_failf(CMD, "'propose %s' needs --member ADDRESS and --from KEY (see 'leben "
 			       "governance --help')", action);
 		return 2;
 	}
-	if (p.action == LB_GOV_ADMIT) {
+	if (p.action == LB_GOV_KINDS) {
+		if (o->name || !o->kinds) {
+			cli_failf(CMD, "'propose kinds' needs --kinds (the member's new kinds: data, "
+				       "computing, algorithm, audit) and takes no --name");
+			return 2;
+		}
+		if (lb_super_kinds_parse(o->kinds, &p.kinds, &em)) {
+			cli_fail(CMD, &em, NULL);
+			return 2;
+		}
+	} else if (p.action == LB_GOV_ADMIT) {
 		if (!o->name || !*o->name || strlen(o->name) > LB_MEMBER_NAME_MAX || !o->kinds) {
 			cli_failf(CMD, "'propose admit' needs --name (1 to %d bytes) and --kinds "
 				       "(data, computing, algorithm, audit)", LB_MEMBER_NAME_MAX);
@@ -309,7 +339,8 @@ static int do_propose(struct gopts *o, const char *action)
 		cli_failf(CMD, "--expires-in '%s' is not a positive number of blocks", o->expires_in);
 		return 2;
 	}
-	if (p.action != LB_GOV_PARAMS && cli_resolve_address(CMD, o->home, o->member, p.member))
+	if (p.action != LB_GOV_PARAMS && p.action != LB_GOV_AUDIT &&
+	    cli_resolve_address(CMD, o->home, o->member, p.member))
 		return 1;
 	if (!expires_in) { /* the consortium's default vote period */
 		json_t *mj;
@@ -751,6 +782,9 @@ static int do_members(struct gopts *o)
 		       json_string_value(json_object_get(rules, "threshold")),
 		       (long long)json_integer_value(json_object_get(rules, "vote_blocks_default")),
 		       (long long)json_integer_value(json_object_get(rules, "vote_blocks_max")));
+	if (json_object_get(rules, "audit_interval_blocks"))
+		printf("audits stay valid %lld business blocks, then a re-audit is due\n",
+		       (long long)json_integer_value(json_object_get(rules, "audit_interval_blocks")));
 	json_array_foreach(json_object_get(j, "members"), i, m)
 		printf("  %s  %-24s %s (since business block %lld)\n",
 		       json_string_value(json_object_get(m, "address")),
@@ -793,6 +827,7 @@ int cmd_governance(int argc, char **argv)
 		{"--out", &o.out, NULL},	     {"--bundle", &o.bundle, NULL},
 		{"--etcd-data", &o.etcd_data, NULL}, {"--etcd-bin", &o.etcd_bin, NULL},
 		{"--timeout", &o.timeout, NULL},     {"--api-port", &o.api_port, NULL},
+		{"--interval-blocks", &o.interval, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[4];

@@ -50,8 +50,18 @@ enum {
 
 /* Proposal actions. REMOVE freezes what the member leaves (its key and the accounts it
  * vouched for are refused); REMOVE_TO hands the accounts it vouched for to a named successor
- * member (only its own key is refused); PARAMS changes the governance rules. */
-enum { LB_GOV_ADMIT = 1, LB_GOV_REMOVE = 2, LB_GOV_REMOVE_TO = 3, LB_GOV_PARAMS = 4 };
+ * member (only its own key is refused); PARAMS changes the governance rules; KINDS gives a
+ * current member new super-node kinds; AUDIT changes the re-audit interval (the genesis
+ * "audit" interval_blocks, LB_AUDIT_CFG_NS of the business state). */
+enum {
+	LB_GOV_ADMIT = 1,
+	LB_GOV_REMOVE = 2,
+	LB_GOV_REMOVE_TO = 3,
+	LB_GOV_PARAMS = 4,
+	LB_GOV_KINDS = 5,
+	LB_GOV_AUDIT = 6,
+};
+#define LB_GOV_AUDIT_INTERVAL_MAX 1000000000 /* business blocks */
 
 /* The governance rules (genesis.json "governance", changed by a PARAMS vote): a proposal
  * passes when the yes-votes reach ceil(num/den x members); a proposal stays open for at most
@@ -91,13 +101,15 @@ const char *lb_super_kinds_format(uint8_t kinds, char *buf, size_t n);
 /* ---- payloads (docs/wire-format.md) ------------------------------------------------------ */
 
 struct lb_gov_proposal {
-	uint8_t action;                       /* LB_GOV_ADMIT or LB_GOV_REMOVE */
-	uint8_t member[LB_ADDR_LEN];          /* who is admitted or removed */
+	uint8_t action;                       /* LB_GOV_* */
+	uint8_t member[LB_ADDR_LEN];          /* who is admitted, removed or given kinds */
 	char name[LB_MEMBER_NAME_MAX + 1];    /* admit: the member's name */
-	uint8_t kinds;                        /* admit: super-node kinds (non-empty) */
+	uint8_t kinds;                        /* admit, KINDS: super-node kinds (non-empty) */
 	uint64_t expires_height;              /* last business height at which votes count */
 	uint8_t successor[LB_ADDR_LEN];       /* REMOVE_TO: the member taking over */
 	struct lb_gov_params params;          /* PARAMS: the new rules (member is all zero) */
+	uint64_t audit_interval;              /* AUDIT: 1 .. LB_GOV_AUDIT_INTERVAL_MAX business
+					       * blocks (member is all zero) */
 };
 /* governance.vouch: a member vouches for an account of its institution (its users), or
  * withdraws. When the member is removed, the accounts it vouched for are refused (REMOVE) or

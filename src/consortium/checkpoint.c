@@ -18,6 +18,7 @@
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
+#include "leben/exchange.h"
 #include "leben/tx.h"
 
 #define ALARMS_MAX 256        /* alarms kept (the oldest are dropped, the count goes on) */
@@ -232,8 +233,6 @@ static json_t *proposal_json(const uint8_t id[LB_HASH_LEN], const struct gov_pro
 			     const struct gov_members *m, uint64_t height,
 			     const struct lb_gov_params *gp)
 {
-	static const char *const actions[] = {"", "admit", "remove", "remove", "rules"};
-	char k[64];
 	uint64_t yes, no;
 	gov_tally(p, m, &yes, &no);
 	const char *status = p->status == LB_GOV_PASSED     ? "passed"
@@ -247,31 +246,13 @@ static json_t *proposal_json(const uint8_t id[LB_HASH_LEN], const struct gov_pro
 						       p->votes[i].yes ? "yes" : "no"));
 	json_t *o = json_pack("{s:o,s:s,s:o,s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:o}", "id",
 			      gov_hex_json(id, LB_HASH_LEN), "action",
-			      actions[p->p.action <= LB_GOV_PARAMS ? p->p.action : 0], "member",
+			      gov_action_name(p->p.action), "member",
 			      gov_addr_json(p->p.member), "status", status, "expires_height",
 			      (json_int_t)p->p.expires_height, "proposer",
 			      gov_addr_json(p->proposer), "yes", (json_int_t)yes, "no",
 			      (json_int_t)no, "needed", (json_int_t)lb_gov_threshold_q(m->n, gp),
 			      "proposed_at", (json_int_t)p->height, "votes", votes);
-	if (o && p->p.action == LB_GOV_ADMIT) {
-		json_object_set_new(o, "name", json_string(p->p.name));
-		json_object_set_new(o, "kinds",
-				    json_string(lb_super_kinds_format(p->p.kinds, k, sizeof k)));
-	}
-	if (o && (p->p.action == LB_GOV_REMOVE || p->p.action == LB_GOV_REMOVE_TO))
-		json_object_set_new(o, "disposition", json_string(p->p.action == LB_GOV_REMOVE
-									  ? "freeze"
-									  : "successor"));
-	if (o && p->p.action == LB_GOV_REMOVE_TO)
-		json_object_set_new(o, "successor", gov_addr_json(p->p.successor));
-	if (o && p->p.action == LB_GOV_PARAMS) {
-		snprintf(k, sizeof k, "%u/%u", p->p.params.num, p->p.params.den);
-		json_object_set_new(o, "threshold", json_string(k));
-		json_object_set_new(o, "vote_blocks_default",
-				    json_integer((json_int_t)p->p.params.vote_blocks_default));
-		json_object_set_new(o, "vote_blocks_max",
-				    json_integer((json_int_t)p->p.params.vote_blocks_max));
-	}
+	gov_proposal_details(o, &p->p);
 	return o;
 }
 
@@ -314,11 +295,21 @@ int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errm
 	}
 	char th[16];
 	snprintf(th, sizeof th, "%u/%u", gp.num, gp.den);
-	*out = json_pack("{s:I,s:I,s:o,s:o,s:{s:s,s:I,s:I}}", "count", (json_int_t)m->n,
+	/* the re-audit interval is a rule too (genesis "audit", changed by an audit-interval vote) */
+	uint64_t audit = LB_AUDIT_INTERVAL_DEFAULT;
+	struct lb_dec ad;
+	lb_buf_reset(&b);
+	if (lb_ledger_state_read(l, LB_CHAIN_BUSINESS, LB_AUDIT_CFG_NS, "interval", 8, &b, NULL) ==
+	    LB_OK) {
+		lb_dec_init(&ad, b.data, b.len, "audit interval", NULL);
+		if (lb_dec_uvar(&ad, "interval", UINT64_MAX, &audit))
+			audit = LB_AUDIT_INTERVAL_DEFAULT;
+	}
+	*out = json_pack("{s:I,s:I,s:o,s:o,s:{s:s,s:I,s:I,s:I}}", "count", (json_int_t)m->n,
 			 "threshold", (json_int_t)lb_gov_threshold_q(m->n, &gp), "members", members,
 			 "proposals", props, "rules", "threshold", th, "vote_blocks_default",
 			 (json_int_t)gp.vote_blocks_default, "vote_blocks_max",
-			 (json_int_t)gp.vote_blocks_max);
+			 (json_int_t)gp.vote_blocks_max, "audit_interval_blocks", (json_int_t)audit);
 	rc = *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
 out:
 	lb_buf_release(&b);

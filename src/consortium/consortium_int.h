@@ -74,5 +74,9 @@ int gov_params_load(struct lb_state *s, struct lb_gov_params *p);
 /* JSON helpers. */
 json_t *gov_addr_json(const uint8_t addr[LB_ADDR_LEN]);
 json_t *gov_hex_json(const uint8_t *p, size_t n);
+/* "admit", "remove", "rules", "kinds", "audit-interval" ("" for an unknown action). */
+const char *gov_action_name(uint8_t action);
+/* Add a proposal's action-specific fields (kinds, successor, rules, ...) to o (may be NULL). */
+void gov_proposal_details(json_t *o, const struct lb_gov_proposal *p);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
+#include "leben/exchange.h"
 #include "leben/tx.h"
 
 /* ---- state helpers ----------------------------------------------------------------------- */
@@ -299,8 +300,16 @@ static int enact(struct lb_apply_ctx *c, const struct gov_prop *p, struct gov_me
 	}
 	if (p->p.action == LB_GOV_PARAMS)
 		return store_params(c->state, &p->p.params);
-	if (gov_members_find(m, p->p.member) < 0)
+	if (p->p.action == LB_GOV_AUDIT)
+		return lb_state_put_u64(c->state, LB_AUDIT_CFG_NS, "interval", 8, p->p.audit_interval);
+	long i = gov_members_find(m, p->p.member);
+	if (i < 0)
 		return lb_errf(c->em, LB_ENOTFOUND, "%s is no longer a member", t);
+	if (p->p.action == LB_GOV_KINDS) {
+		/* role checks read the member list: from the next tx on they see the new kinds */
+		m->m[i].kinds = p->p.kinds;
+		return LB_OK;
+	}
 	if (m->n == 1)
 		return lb_errf(c->em, LB_EDENIED,
 			       "removing %s would leave the consortium without members", t);
@@ -405,6 +414,21 @@ static int apply_propose(struct lb_apply_ctx *c)
 			     addr_text(p->p.successor, s2));
 		goto out;
 	}
+	if (p->p.action == LB_GOV_KINDS) {
+		long i = gov_members_find(m, p->p.member);
+		char k[64];
+		if (i < 0) {
+			rc = lb_errf(c->em, LB_ENOTFOUND,
+				     "%s is not a member: only a member's kinds can change (admit it "
+				     "with 'propose admit --kinds')", t);
+			goto out;
+		}
+		if (m->m[i].kinds == p->p.kinds) {
+			rc = lb_errf(c->em, LB_EINVALID, "%s already holds exactly the kinds %s", t,
+				     lb_super_kinds_format(p->p.kinds, k, sizeof k));
+			goto out;
+		}
+	}
 	if (removal && gov_members_find(m, p->p.member) < 0) {
 		rc = lb_errf(c->em, LB_ENOTFOUND, "%s is not a member, so it cannot be removed", t);
 		goto out;
@@ -463,31 +487,12 @@ out:
 static json_t *json_propose(const struct lb_tx *tx)
 {
 	struct lb_gov_proposal p;
-	char k[64];
 	if (lb_gov_proposal_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	static const char *const names[] = {"", "admit", "remove", "remove", "rules"};
-	json_t *o = json_pack("{s:s,s:o,s:I}", "action", names[p.action], "member",
+	json_t *o = json_pack("{s:s,s:o,s:I}", "action", gov_action_name(p.action), "member",
 			      gov_addr_json(p.member), "expires_height",
 			      (json_int_t)p.expires_height);
-	if (o && (p.action == LB_GOV_REMOVE || p.action == LB_GOV_REMOVE_TO))
-		json_object_set_new(o, "disposition",
-				    json_string(p.action == LB_GOV_REMOVE ? "freeze" : "successor"));
-	if (o && p.action == LB_GOV_REMOVE_TO)
-		json_object_set_new(o, "successor", gov_addr_json(p.successor));
-	if (o && p.action == LB_GOV_PARAMS) {
-		char th[16];
-		snprintf(th, sizeof th, "%u/%u", p.params.num, p.params.den);
-		json_object_set_new(o, "threshold", json_string(th));
-		json_object_set_new(o, "vote_blocks_default",
-				    json_integer((json_int_t)p.params.vote_blocks_default));
-		json_object_set_new(o, "vote_blocks_max",
-				    json_integer((json_int_t)p.params.vote_blocks_max));
-	}
-	if (o && p.action == LB_GOV_ADMIT) {
-		json_object_set_new(o, "name", json_string(p.name));
-		json_object_set_new(o, "kinds", json_string(lb_super_kinds_format(p.kinds, k, sizeof k)));
-	}
+	gov_proposal_details(o, &p);
 	return o;
 }
 

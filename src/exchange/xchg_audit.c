@@ -12,7 +12,8 @@
  * State (business chain):
  *   xaudq:   asset || auditor -> u64 business height of the open request
  *   xaudit:  asset -> the counted audit (see aud_encode)
- *   xaudcfg: "interval" -> u64 re-audit interval in business blocks (genesis "audit")
+ *   xaudcfg: "interval" -> u64 re-audit interval in business blocks (genesis "audit", then
+ *            governance votes: LB_GOV_AUDIT)
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,7 @@
 
 #define XNS_AUDQ "xaudq"
 #define XNS_AUDIT "xaudit"
-#define XNS_AUDCFG "xaudcfg"
+#define XNS_AUDCFG LB_AUDIT_CFG_NS
 
 #define AHEX(p) xhex((char[2 * LB_HASH_LEN + 1]){0}, (p), LB_HASH_LEN)
 

@@ -28,7 +28,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import BIN, ROOT, Tap, cluster_env, free_port, http_json, install_tls, read_cluster_env, tls_context, wait_for  # noqa: E402

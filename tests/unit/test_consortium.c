@@ -19,6 +19,7 @@
 #include "leben/consortium.h"
 #include "leben/crypto.h"
 #include "leben/error.h"
+#include "leben/exchange.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
 #include "leben/tx.h"
@@ -821,8 +822,27 @@ static void test_new_payloads(void **state)
 	r.params.num = 3;
 	r.member[0] = 1; /* rules name no member */
 	roundtrip_proposal(&r, LB_EINVALID);
-	struct lb_gov_proposal u = {.action = 5, .expires_height = 9};
+	struct lb_gov_proposal u = {.action = 7, .expires_height = 9};
 	roundtrip_proposal(&u, LB_EMALFORMED);
+	struct lb_gov_proposal kd = {.action = LB_GOV_KINDS, .expires_height = 9,
+				     .kinds = LB_SUPER_AUDIT};
+	memset(kd.member, 4, LB_ADDR_LEN);
+	roundtrip_proposal(&kd, LB_OK);
+	kd.kinds = 0; /* a change of kinds to none */
+	roundtrip_proposal(&kd, LB_EINVALID);
+	kd.kinds = LB_SUPER_DATA;
+	snprintf(kd.name, sizeof kd.name, "x"); /* only an admission carries a name */
+	roundtrip_proposal(&kd, LB_EINVALID);
+	struct lb_gov_proposal au = {.action = LB_GOV_AUDIT, .expires_height = 9,
+				     .audit_interval = 250};
+	roundtrip_proposal(&au, LB_OK);
+	au.audit_interval = 0;
+	roundtrip_proposal(&au, LB_EINVALID);
+	au.audit_interval = LB_GOV_AUDIT_INTERVAL_MAX + 1ull;
+	roundtrip_proposal(&au, LB_EMALFORMED);
+	au.audit_interval = 5;
+	au.member[3] = 1; /* names no member */
+	roundtrip_proposal(&au, LB_EINVALID);
 
 	struct lb_buf b;
 	struct lb_errmsg em;
@@ -968,6 +988,59 @@ static void test_rules_vote(void **state)
 	teardown_fx(&f);
 }
 
+/* A vote changes a member's kinds (role checks read the member list) and the re-audit
+ * interval (the audit module's setting). */
+static void test_kinds_audit_vote(void **state)
+{
+	(void)state;
+	static struct fx f;
+	uint8_t pid[LB_HASH_LEN];
+	setup_fx(&f, 3);
+	assert_int_equal(lb_consortium_member_kinds(f.l, f.a[C]), LB_SUPER_COMPUTING);
+	assert_int_equal(propose(&f, A, LB_GOV_KINDS, D, NULL, LB_SUPER_DATA, f.height + 5, NULL),
+			 LB_ENOTFOUND); /* D is not a member: admit it instead */
+	assert_int_equal(propose(&f, A, LB_GOV_KINDS, C, NULL, LB_SUPER_COMPUTING, f.height + 5,
+				 NULL),
+			 LB_EINVALID); /* the kinds it holds */
+	assert_lb_ok(propose(&f, A, LB_GOV_KINDS, C, NULL, LB_SUPER_DATA | LB_SUPER_AUDIT,
+			     f.height + 5, pid));
+	assert_int_equal(lb_consortium_member_kinds(f.l, f.a[C]), LB_SUPER_COMPUTING);
+	char *m = members_text(&f);
+	assert_non_null(strstr(m, "\"action\":\"kinds\""));
+	assert_non_null(strstr(m, "\"kinds\":\"data,audit\""));
+	free(m);
+	assert_lb_ok(vote(&f, B, pid, true));
+	assert_int_equal(lb_consortium_member_kinds(f.l, f.a[C]), LB_SUPER_DATA | LB_SUPER_AUDIT);
+	expect(&f, 3, 0, 0, 0);
+
+	struct lb_gov_proposal p = {.action = LB_GOV_AUDIT, .expires_height = f.height + 5,
+				    .audit_interval = 77};
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_gov_proposal_encode(&b, &p));
+	assert_lb_ok(gov_send(&f, A, LB_TX_GOV_PROPOSE, &b, pid));
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_consortium_members_json(f.l, &o, &em));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "rules"),
+							    "audit_interval_blocks")),
+			 LB_AUDIT_INTERVAL_DEFAULT);
+	json_decref(o);
+	assert_lb_ok(vote(&f, C, pid, true)); /* C votes with its new kinds */
+	assert_lb_ok(lb_consortium_members_json(f.l, &o, &em));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "rules"),
+							    "audit_interval_blocks")),
+			 77);
+	json_decref(o);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_ledger_state_read(f.l, LB_CHAIN_BUSINESS, LB_AUDIT_CFG_NS, "interval", 8,
+					  &b, &em));
+	assert_int_equal(b.len, 1);
+	assert_int_equal(b.data[0], 77);
+	lb_buf_release(&b);
+	teardown_fx(&f);
+}
+
 static void test_rekey(void **state)
 {
 	(void)state;
@@ -1010,7 +1083,7 @@ int main(void)
 		cmocka_unit_test(test_two_nodes),   cmocka_unit_test(test_threshold_q),
 		cmocka_unit_test(test_new_payloads), cmocka_unit_test(test_removal_freeze),
 		cmocka_unit_test(test_removal_successor), cmocka_unit_test(test_rules_vote),
-		cmocka_unit_test(test_rekey),
+		cmocka_unit_test(test_rekey),	    cmocka_unit_test(test_kinds_audit_vote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
