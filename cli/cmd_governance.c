@@ -17,6 +17,7 @@
 #include "leben/api.h"
 #include "leben/base.h"
 #include "leben/consortium.h"
+#include "leben/tls.h"
 #include "leben/tx.h"
 
 #define CMD "governance"
@@ -39,13 +40,16 @@ static void usage(FILE *f)
 		"       leben governance vouch ACCOUNT --from KEY [--withdraw] [--wait]\n"
 		"       leben governance rekey --from KEY --new-key KEY2 [--wait]\n"
 		"       leben governance follow-removal --member ADDRESS --from KEY [--timeout S]\n"
+		"       leben governance cosign --cert FILE --from KEY [--wait]\n"
+		"       leben governance cert --cert FILE\n"
 		"       leben governance etcd list|remove NAME|ID|add-learner NAME PEER_URL|promote NAME|ID\n"
 		"                        [--etcd-endpoints URLS] [--home DIR]\n"
 		"       leben governance admit-node --member ADDRESS --name NODE --etcd-name NAME\n"
 		"                        --etcd-peer-url URL --etcd-client-url URL --ca DIR --out DIR\n"
 		"       leben governance join --bundle DIR --etcd-data DIR [--api-port N]\n"
 		"                        [--etcd-bin PATH] [--timeout SECONDS] [--home DIR]\n"
-		"\n"
+		"\n");
+	fprintf(f,
 		"The consortium's members are the institutions' super nodes. A member proposes to admit\n"
 		"or remove a member; current members vote; the proposal passes when the yes-votes of\n"
 		"current members reach two thirds of them (rounded up), and is rejected as soon as it\n"
@@ -64,6 +68,10 @@ static void usage(FILE *f)
 		"  follow-removal  carry a passed removal to the settlement and directory chains, so that\n"
 		"               they refuse the removed member's keys too (the member nodes do it by\n"
 		"               themselves; this is the manual way, harmless when already done)\n"
+		"  cosign       co-sign a TLS certificate (its public key) as a CA holder (a member);\n"
+		"               nodes with tls_cosigned accept only certificates co-signed by as many\n"
+		"               members as a vote needs\n"
+		"  cert         show who co-signed a certificate and whether it is accepted\n"
 		"  etcd         etcd's own membership (v3 API over mutual TLS with <home>/tls): list the\n"
 		"               members, remove one (after a removal vote passed), add a learner\n"
 		"               (after an admission vote passed), promote a caught-up learner\n"
@@ -108,7 +116,7 @@ struct gopts {
 	const char *home, *node, *from, *member, *name, *kinds, *expires_in, *timeout;
 	const char *successor, *threshold, *vb_default, *vb_max, *new_key, *etcd_endpoints;
 	const char *etcd_name, *etcd_peer_url, *etcd_client_url, *ca, *out, *bundle, *etcd_data;
-	const char *etcd_bin, *api_port, *interval;
+	const char *etcd_bin, *api_port, *interval, *cert;
 	char last_id[2 * LB_HASH_LEN + 1];     /* the id of the last tx send_tx sent */
 	bool withdraw;
 	bool json, help, wait;
@@ -760,6 +768,59 @@ out:
 	return rc;
 }
 
+/* ca.cosign of a certificate file's public key (cosign), or its record (cert). */
+static int do_cosign(struct gopts *o, bool send)
+{
+	struct lb_ca_cosign k;
+	struct lb_errmsg em;
+	char hex[2 * LB_HASH_LEN + 1], path[128];
+	lb_errclear(&em);
+	memset(&k, 0, sizeof k);
+	if (!o->cert || (send && !o->from)) {
+		cli_failf(CMD, "'%s' needs --cert FILE (the certificate, PEM)%s", send ? "cosign" : "cert",
+			  send ? " and --from KEY (your member node key)" : "");
+		return 2;
+	}
+	if (lb_x509_spki_hash_file(o->cert, k.spki_hash, k.name, sizeof k.name, &em)) {
+		cli_fail(CMD, &em, NULL);
+		return 1;
+	}
+	if (!k.name[0])
+		snprintf(k.name, sizeof k.name, "unnamed");
+	lb_hex_encode(hex, k.spki_hash, LB_HASH_LEN);
+	if (!send) {
+		json_t *j;
+		snprintf(path, sizeof path, "/v1/certificates/%s", hex);
+		if (cli_api_get(CMD, cli_node_url(o->node, o->home), path, &j))
+			return 1;
+		if (o->json) {
+			cli_print_json(j);
+		} else {
+			size_t i;
+			json_t *w;
+			printf("certificate '%s' (key %s): co-signed by %lld of the %lld members needed; "
+			       "%s\n",
+			       k.name, hex, (long long)json_integer_value(json_object_get(j, "current")),
+			       (long long)json_integer_value(json_object_get(j, "needed")),
+			       json_is_true(json_object_get(j, "accepted")) ? "accepted"
+									   : "not accepted yet");
+			json_array_foreach(json_object_get(j, "cosigners"), i, w)
+				printf("  %s\n", json_string_value(w));
+		}
+		json_decref(j);
+		return 0;
+	}
+	if (!o->json)
+		printf("Co-signing certificate '%s' (public key hash %s)\n", k.name, hex);
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	int rc = lb_ca_cosign_encode(&b, &k);
+	rc = rc ? cli_failf(CMD, "could not encode the co-signature")
+		: send_tx(o, LB_TX_CA_COSIGN, &b, "co-signature");
+	lb_buf_release(&b);
+	return rc;
+}
+
 static int do_members(struct gopts *o)
 {
 	json_t *j;
@@ -827,7 +888,7 @@ int cmd_governance(int argc, char **argv)
 		{"--out", &o.out, NULL},	     {"--bundle", &o.bundle, NULL},
 		{"--etcd-data", &o.etcd_data, NULL}, {"--etcd-bin", &o.etcd_bin, NULL},
 		{"--timeout", &o.timeout, NULL},     {"--api-port", &o.api_port, NULL},
-		{"--interval-blocks", &o.interval, NULL},
+		{"--interval-blocks", &o.interval, NULL}, {"--cert", &o.cert, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[4];
@@ -855,6 +916,8 @@ int cmd_governance(int argc, char **argv)
 		return do_rekey(&o);
 	if (!strcmp(pos[0], "follow-removal") && npos == 1)
 		return do_follow_removal(&o);
+	if ((!strcmp(pos[0], "cosign") || !strcmp(pos[0], "cert")) && npos == 1)
+		return do_cosign(&o, !strcmp(pos[0], "cosign"));
 	if (!strcmp(pos[0], "etcd") && npos >= 2)
 		return do_etcd(&o, pos + 1, npos - 1);
 	struct gov_join_opts jo = {

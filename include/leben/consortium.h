@@ -29,6 +29,7 @@ enum {
 	LB_TX_GOV_VOUCH = 0x0333,  /* a member vouches for an account (or withdraws) */
 	LB_TX_GOV_REKEY = 0x0334,  /* a member moves to a new node key */
 	LB_TX_GOV_REMOVAL = 0x0335, /* states keys a removal refused (for the other chains) */
+	LB_TX_CA_COSIGN = 0x0336,  /* a member co-signs a TLS certificate's public key */
 	LB_TX_GOV_FOLLOW = 0x0106,     /* settlement: carries a governance.removal there */
 	LB_TX_GOV_FOLLOW_DIR = 0x0205, /* directory: the same */
 };
@@ -299,5 +300,29 @@ void lb_snapshot_server_stop(struct lb_snapshot_server *sv);
 int lb_etcd_member_call(const char *endpoints, const char *ca, const char *cert,
 			const char *key, const char *op, json_t *body, json_t **reply,
 			struct lb_errmsg *em);
+
+/* ---- co-signed certificates (docs/consortium.md, "Certificates signed by several holders") -- */
+
+/* ca.cosign: a member (a CA holder) vouches for a TLS certificate by the hash of its public
+ * key: BLAKE2b-256 of the certificate's SubjectPublicKeyInfo (DER). The sender's signature on
+ * the tx is the co-signature; the chain records who co-signed each key
+ * (gov.cert/<hash>: uvar n, n member addresses, the name). name: the certificate's common
+ * name, for people (1..64 bytes of text). */
+struct lb_ca_cosign {
+	uint8_t spki_hash[LB_HASH_LEN];
+	char name[LB_MEMBER_NAME_MAX + 1];
+};
+int lb_ca_cosign_encode(struct lb_buf *b, const struct lb_ca_cosign *c);
+int lb_ca_cosign_decode(struct lb_ca_cosign *c, const uint8_t *in, size_t n,
+			struct lb_errmsg *em);
+/* Is the certificate whose public key hashes to spki_hash co-signed by enough CA holders:
+ * current members reaching the governance threshold (ceil(num/den x members), as a vote)?
+ * LB_OK, or LB_EUNAUTH with who signed and how many are needed in why. */
+int lb_consortium_cert_check(struct lb_ledger *l, const uint8_t spki_hash[LB_HASH_LEN],
+			     char *why, size_t n);
+/* The co-signatures of a key as JSON: {"spki_hash", "name", "cosigners": [...],
+ * "current": N, "needed": K, "accepted": bool}; LB_ENOTFOUND when nobody co-signed it. */
+int lb_consortium_cert_json(struct lb_ledger *l, const uint8_t spki_hash[LB_HASH_LEN],
+			    json_t **out, struct lb_errmsg *em);
 
 #endif

@@ -202,6 +202,82 @@ int lb_consortium_removal_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_L
 	return o ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
 }
 
+/* The co-signatures of a key and how many of them count (current members). */
+static int cert_read(struct lb_ledger *l, const uint8_t h[LB_HASH_LEN], struct gov_cert *r,
+		     size_t *current, uint64_t *needed)
+{
+	struct gov_members *m = lb_malloc(sizeof *m);
+	struct lb_gov_params gp;
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 14);
+	int rc = m ? LB_OK : LB_ENOMEM;
+	r->n = 0;
+	r->name[0] = 0;
+	if (!rc && (rc = read_members(l, m, NULL)) == LB_OK && (rc = read_params(l, &gp)) == LB_OK) {
+		*needed = lb_gov_threshold_q(m->n, &gp);
+		*current = 0;
+		rc = lb_ledger_state_read(l, LB_CHAIN_BUSINESS, "gov.cert", h, LB_HASH_LEN, &b, NULL);
+		if (!rc && (rc = gov_cert_decode(r, b.data, b.len)) == LB_OK)
+			for (size_t i = 0; i < r->n; i++)
+				*current += gov_members_find(m, r->who[i]) >= 0;
+		if (rc == LB_ENOTFOUND) {
+			r->n = 0;
+			rc = LB_OK;
+		}
+	}
+	lb_buf_release(&b);
+	lb_free(m);
+	return rc;
+}
+
+int lb_consortium_cert_check(struct lb_ledger *l, const uint8_t spki_hash[LB_HASH_LEN],
+			     char *why, size_t n)
+{
+	struct gov_cert *r = lb_malloc(sizeof *r);
+	size_t current = 0;
+	uint64_t needed = 0;
+	int rc = r ? cert_read(l, spki_hash, r, &current, &needed) : LB_ENOMEM;
+	char hex[17];
+	lb_hex_encode(hex, spki_hash, 8);
+	if (rc)
+		snprintf(why, n, "the co-signatures of the certificate cannot be read (%s)",
+			 lb_strerror(rc));
+	else if (current < needed)
+		snprintf(why, n,
+			 "the certificate (key %s…) is co-signed by %zu of the %llu CA holders "
+			 "(members) it needs; each member co-signs it with 'leben governance cosign "
+			 "--cert FILE'",
+			 hex, current, (unsigned long long)needed);
+	lb_free(r);
+	return rc ? LB_EUNAUTH : current < needed ? LB_EUNAUTH : LB_OK;
+}
+
+int lb_consortium_cert_json(struct lb_ledger *l, const uint8_t spki_hash[LB_HASH_LEN],
+			    json_t **out, struct lb_errmsg *em)
+{
+	struct gov_cert *r = lb_malloc(sizeof *r);
+	size_t current = 0;
+	uint64_t needed = 0;
+	int rc = r ? cert_read(l, spki_hash, r, &current, &needed) : LB_ENOMEM;
+	if (!rc && !r->n)
+		rc = lb_errf(em, LB_ENOTFOUND, "no member co-signed a certificate with this key");
+	else if (rc)
+		rc = lb_errf(em, rc, "the co-signatures cannot be read");
+	if (!rc) {
+		json_t *who = json_array();
+		for (size_t i = 0; i < r->n; i++)
+			json_array_append_new(who, gov_addr_json(r->who[i]));
+		*out = json_pack("{s:o,s:s,s:o,s:I,s:I,s:b}", "spki_hash",
+				 gov_hex_json(spki_hash, LB_HASH_LEN), "name", r->name, "cosigners",
+				 who, "current", (json_int_t)current, "needed", (json_int_t)needed,
+				 "accepted", current >= needed);
+		if (!*out)
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	lb_free(r);
+	return rc;
+}
+
 uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN])
 {
 	struct gov_members *m = lb_malloc(sizeof *m);

@@ -62,6 +62,15 @@ int gov_open_decode(struct gov_open *o, const uint8_t *in, size_t n);
 void gov_tally(const struct gov_prop *p, const struct gov_members *m, uint64_t *yes,
 	       uint64_t *no);
 
+/* gov.cert/<spki hash>: the members that co-signed a certificate's key (ca.cosign). */
+struct gov_cert {
+	size_t n;
+	uint8_t who[LB_MEMBERS_MAX][LB_ADDR_LEN]; /* in co-signing order */
+	char name[LB_MEMBER_NAME_MAX + 1];        /* the name the first co-signer gave */
+};
+int gov_cert_encode(struct lb_buf *b, const struct gov_cert *c);
+int gov_cert_decode(struct gov_cert *c, const uint8_t *in, size_t n);
+
 /* State key of a checkpoint record (1 + 8 + 20 bytes). */
 #define CKPT_KEY_LEN (1 + 8 + LB_ADDR_LEN)
 void ckpt_key(uint8_t key[CKPT_KEY_LEN], uint8_t chain, uint64_t height,

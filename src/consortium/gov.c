@@ -590,3 +590,51 @@ void gov_proposal_details(json_t *o, const struct lb_gov_proposal *p)
 		json_object_set_new(o, "audit_interval_blocks",
 				    json_integer((json_int_t)p->audit_interval));
 }
+
+int lb_ca_cosign_encode(struct lb_buf *b, const struct lb_ca_cosign *c)
+{
+	int rc = lb_enc_fixed(b, c->spki_hash, LB_HASH_LEN);
+	return rc ? rc : lb_enc_str(b, c->name);
+}
+
+int lb_ca_cosign_decode(struct lb_ca_cosign *c, const uint8_t *in, size_t n,
+			struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	int rc;
+	memset(c, 0, sizeof *c);
+	lb_dec_init(&d, in, n, "ca.cosign payload", em);
+	if ((rc = lb_dec_fixed(&d, "spki_hash", c->spki_hash, LB_HASH_LEN)) ||
+	    (rc = lb_dec_str(&d, "name", LB_MEMBER_NAME_MAX, c->name, sizeof c->name)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!c->name[0])
+		return lb_errf(em, LB_EINVALID,
+			       "ca.cosign: name the certificate (its common name, 1 to %d bytes)",
+			       LB_MEMBER_NAME_MAX);
+	return LB_OK;
+}
+
+int gov_cert_encode(struct lb_buf *b, const struct gov_cert *c)
+{
+	int rc = lb_enc_uvar(b, c->n);
+	for (size_t i = 0; !rc && i < c->n; i++)
+		rc = lb_enc_fixed(b, c->who[i], LB_ADDR_LEN);
+	return rc ? rc : lb_enc_str(b, c->name);
+}
+
+int gov_cert_decode(struct gov_cert *c, const uint8_t *in, size_t n)
+{
+	struct lb_dec d;
+	uint64_t k;
+	lb_dec_init(&d, in, n, "certificate record", NULL);
+	if (lb_dec_uvar(&d, "n", LB_MEMBERS_MAX, &k))
+		return LB_ECORRUPT;
+	c->n = (size_t)k;
+	for (size_t i = 0; i < c->n; i++)
+		if (lb_dec_fixed(&d, "who", c->who[i], LB_ADDR_LEN))
+			return LB_ECORRUPT;
+	if (lb_dec_str(&d, "name", LB_MEMBER_NAME_MAX, c->name, sizeof c->name) || lb_dec_end(&d))
+		return LB_ECORRUPT;
+	return LB_OK;
+}

@@ -963,6 +963,79 @@ static json_t *json_gfollow(const struct lb_tx *tx)
 			 "offset", (json_int_t)r.offset, "keys", (json_int_t)r.count);
 }
 
+/* ---- ca.cosign ------------------------------------------------------------------------------ */
+
+static int check_cosign(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_ca_cosign k;
+	return lb_ca_cosign_decode(&k, tx->payload, tx->payload_len, em);
+}
+
+/* A current member adds its co-signature to gov.cert/<hash> (once; co-signers no longer
+ * members are dropped from the record as it is written). */
+static int apply_cosign(struct lb_apply_ctx *c)
+{
+	struct lb_ca_cosign k;
+	struct gov_members *m = lb_malloc(sizeof *m);
+	struct gov_cert *r = lb_calloc(1, sizeof *r);
+	const uint8_t *v;
+	size_t n;
+	int rc;
+	if (!m || !r) {
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = lb_ca_cosign_decode(&k, c->tx->payload, c->tx->payload_len, c->em)))
+		goto out;
+	if ((rc = load_members(c->state, m))) {
+		rc = lb_errf(c->em, rc, "reading the member list failed");
+		goto out;
+	}
+	if (gov_members_find(m, c->sender_addr) < 0) {
+		rc = not_member(c, "co-sign a certificate (the CA holders are the members)");
+		goto out;
+	}
+	rc = lb_state_get(c->state, "gov.cert", k.spki_hash, LB_HASH_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND) {
+		snprintf(r->name, sizeof r->name, "%s", k.name);
+		rc = LB_OK;
+	} else if (rc || (rc = gov_cert_decode(r, v, n))) {
+		rc = lb_errf(c->em, LB_ECORRUPT, "the certificate's record cannot be read");
+		goto out;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!memcmp(r->who[i], c->sender_addr, LB_ADDR_LEN)) {
+			rc = lb_errf(c->em, LB_EEXISTS,
+				     "this member already co-signed the certificate '%s'", r->name);
+			goto out;
+		}
+		if (gov_members_find(m, r->who[i]) >= 0)
+			memmove(r->who[kept++], r->who[i], LB_ADDR_LEN);
+	}
+	r->n = kept;
+	memcpy(r->who[r->n++], c->sender_addr, LB_ADDR_LEN);
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 14);
+	rc = gov_cert_encode(&b, r);
+	rc = put_record(c->state, "gov.cert", k.spki_hash, LB_HASH_LEN, &b, rc, false);
+	if (rc)
+		rc = lb_errf(c->em, rc, "recording the co-signature failed");
+out:
+	lb_free(m);
+	lb_free(r);
+	return rc;
+}
+
+static json_t *json_cosign(const struct lb_tx *tx)
+{
+	struct lb_ca_cosign k;
+	if (lb_ca_cosign_decode(&k, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:s}", "spki_hash", gov_hex_json(k.spki_hash, LB_HASH_LEN), "name",
+			 k.name);
+}
+
 /* ---- genesis ------------------------------------------------------------------------------- */
 
 /* genesis.json "governance": {"threshold": "2/3", "vote_blocks_default": N,
@@ -1116,6 +1189,8 @@ static const struct lb_txtype gov_types[] = {
 	 json_rekey, true},
 	{LB_TX_GOV_REMOVAL, LB_CHAIN_BUSINESS, "governance.removal", check_removal, apply_removal,
 	 json_removal, true},
+	{LB_TX_CA_COSIGN, LB_CHAIN_BUSINESS, "ca.cosign", check_cosign, apply_cosign, json_cosign,
+	 true},
 	{LB_TX_GOV_FOLLOW, LB_CHAIN_SETTLEMENT, "governance.follow", check_gfollow, apply_gfollow,
 	 json_gfollow, true},
 	{LB_TX_GOV_FOLLOW_DIR, LB_CHAIN_DIRECTORY, "governance.follow.directory", check_gfollow,

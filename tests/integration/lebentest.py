@@ -351,6 +351,41 @@ def http_json(url, method="GET", body=None, timeout=30, ctx=None):
         return 0, None
 
 
+def tls_refused(url, ctx):
+    """True when a request presenting ctx's certificate is refused (handshake or 403)."""
+    st, _ = http_json(url, ctx=ctx, timeout=10)  # 0: the handshake failed
+    return st in (0, 403)
+
+
+def tls_files(tls_dir):
+    """A member's TLS files for handshake(): {"ca", "cert", "key"} in tls_dir."""
+    return {"ca": os.path.join(tls_dir, "ca.pem"), "cert": os.path.join(tls_dir, "node.pem"),
+            "key": os.path.join(tls_dir, "node.key")}
+
+
+def handshake(hostport, files):
+    """Complete a TLS handshake with files' certificate (tls_files) and read: False when the
+    server (a node's peer link) refuses the certificate."""
+    host, port = hostport.rsplit(":", 1)
+    c2 = ssl.create_default_context(cafile=files["ca"])
+    c2.load_cert_chain(files["cert"], files["key"])
+    c2.check_hostname = False
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            with c2.wrap_socket(s) as t:
+                t.settimeout(3)
+                try:
+                    t.sendall(b"x")
+                    t.recv(1)  # TLS 1.3: a refused client certificate shows here
+                except socket.timeout:
+                    return True
+                except (ssl.SSLError, ConnectionError, OSError):
+                    return False
+                return True
+    except (ssl.SSLError, ConnectionError, OSError):
+        return False
+
+
 def wait_for(pred, timeout, step=0.2):
     """Calls pred until it gives a true value, returned, or timeout seconds pass (its last value).
     An exception counts as "not yet": processes that restart refuse connections for a while."""

@@ -23,14 +23,12 @@ import base64
 import json
 import os
 import shutil
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, cluster_env, free_port, http_json, install_tls, read_cluster_env, tls_context, wait_for  # noqa: E402
+from lebentest import BIN, ROOT, Tap, cluster_env, free_port, handshake, http_json, install_tls, read_cluster_env, tls_context, tls_files, tls_refused, wait_for  # noqa: E402
 
 PASS = "member-test"
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
@@ -72,34 +70,6 @@ def tx_id(hexstr):
 
 def post_tx(api, hexstr):
     return http(api + "/v1/txs", "POST", {"tx": hexstr})
-
-
-def tls_refused(url, ctx):
-    """True when a request presenting ctx's certificate is refused (handshake or 403)."""
-    st, _ = http(url, ctx=ctx, timeout=10)  # 0: the handshake failed
-    return st in (0, 403)
-
-
-def handshake(hostport, ctx):
-    """Complete a TLS handshake and read: False when the server refuses the certificate."""
-    host, port = hostport.rsplit(":", 1)
-    c2 = ssl.create_default_context(cafile=ctx["ca"])
-    c2.load_cert_chain(ctx["cert"], ctx["key"])
-    c2.check_hostname = False
-    try:
-        with socket.create_connection((host, int(port)), timeout=10) as s:
-            with c2.wrap_socket(s) as t:
-                t.settimeout(3)
-                try:
-                    t.sendall(b"x")
-                    t.recv(1)  # TLS 1.3: a refused client certificate shows here
-                except socket.timeout:
-                    return True
-                except (ssl.SSLError, ConnectionError, OSError):
-                    return False
-                return True
-    except (ssl.SSLError, ConnectionError, OSError):
-        return False
 
 
 def main():
@@ -315,9 +285,7 @@ def run(t, d, apis):
          "node 1's API refuses node 3's revoked certificate (no restart)")
     st, _ = http(apis[0] + "/v1/status", ctx=ctx1)
     t.eq(st, 200, "node 1's API still accepts node 1's certificate")
-    files = lambda i: {"ca": os.path.join(home[i], "tls", "ca.pem"),  # noqa: E731
-                       "cert": os.path.join(home[i], "tls", "node.pem"),
-                       "key": os.path.join(home[i], "tls", "node.key")}
+    files = lambda i: tls_files(os.path.join(home[i], "tls"))  # noqa: E731
     t.ok(wait_for(lambda: not handshake(ce["NODE_PEER_1"], files(3)), 30),
          "node 1's peer link refuses node 3's certificate")
     t.ok(handshake(ce["NODE_PEER_1"], files(1)), "node 1's peer link accepts node 2's peers")

@@ -1041,6 +1041,66 @@ static void test_kinds_audit_vote(void **state)
 	teardown_fx(&f);
 }
 
+static int cosign(struct fx *f, int who, const uint8_t h[LB_HASH_LEN], const char *name)
+{
+	struct lb_ca_cosign k;
+	memset(&k, 0, sizeof k);
+	memcpy(k.spki_hash, h, LB_HASH_LEN);
+	snprintf(k.name, sizeof k.name, "%s", name);
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_ca_cosign_encode(&b, &k));
+	int rc = gov_send(f, who, LB_TX_CA_COSIGN, &b, NULL);
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* ca.cosign: members co-sign a certificate's key; it counts at the governance threshold. */
+static void test_cosign(void **state)
+{
+	(void)state;
+	static struct fx f;
+	uint8_t h[LB_HASH_LEN], pid[LB_HASH_LEN];
+	char why[512];
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	memset(h, 0x42, sizeof h);
+	setup_fx(&f, 3);
+	/* payload: a name is required; a truncated one is refused */
+	struct lb_ca_cosign k, k2;
+	struct lb_buf b;
+	memset(&k, 0, sizeof k);
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_ca_cosign_encode(&b, &k));
+	assert_int_equal(lb_ca_cosign_decode(&k2, b.data, b.len, &em), LB_EINVALID);
+	assert_int_equal(lb_ca_cosign_decode(&k2, b.data, 10, &em), LB_EMALFORMED);
+	lb_buf_release(&b);
+
+	assert_int_equal(lb_consortium_cert_check(f.l, h, why, sizeof why), LB_EUNAUTH);
+	assert_non_null(strstr(why, "co-signed by 0 of the 2"));
+	assert_int_equal(lb_consortium_cert_json(f.l, h, &o, &em), LB_ENOTFOUND);
+	assert_int_equal(cosign(&f, D, h, "node-4"), LB_EUNAUTH); /* not a member */
+	assert_lb_ok(cosign(&f, A, h, "node-4"));
+	assert_int_equal(cosign(&f, A, h, "node-4"), LB_EEXISTS);
+	assert_int_equal(lb_consortium_cert_check(f.l, h, why, sizeof why), LB_EUNAUTH);
+	assert_non_null(strstr(why, "co-signed by 1 of the 2"));
+	assert_lb_ok(cosign(&f, B, h, "other name"));
+	assert_lb_ok(lb_consortium_cert_check(f.l, h, why, sizeof why));
+	assert_lb_ok(lb_consortium_cert_json(f.l, h, &o, &em));
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "node-4");
+	assert_int_equal(json_integer_value(json_object_get(o, "current")), 2);
+	assert_true(json_is_true(json_object_get(o, "accepted")));
+	json_decref(o);
+	/* B is removed: its co-signature no longer counts */
+	assert_lb_ok(remove_to(&f, A, B, 0, pid));
+	assert_lb_ok(vote(&f, C, pid, true));
+	assert_int_equal(lb_consortium_cert_check(f.l, h, why, sizeof why), LB_EUNAUTH);
+	assert_non_null(strstr(why, "co-signed by 1 of the 2"));
+	assert_lb_ok(cosign(&f, C, h, "node-4"));
+	assert_lb_ok(lb_consortium_cert_check(f.l, h, why, sizeof why));
+	teardown_fx(&f);
+}
+
 static void test_rekey(void **state)
 {
 	(void)state;
@@ -1084,6 +1144,7 @@ int main(void)
 		cmocka_unit_test(test_new_payloads), cmocka_unit_test(test_removal_freeze),
 		cmocka_unit_test(test_removal_successor), cmocka_unit_test(test_rules_vote),
 		cmocka_unit_test(test_rekey),	    cmocka_unit_test(test_kinds_audit_vote),
+		cmocka_unit_test(test_cosign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
