@@ -321,6 +321,39 @@ def cluster_env(passphrase, **extra):
     return e
 
 
+CLUSTER_SH = os.path.join(ROOT, "scripts", "cluster.sh")
+
+
+def run_cluster(t, prefix, env, run, n=3, tls_node=1, after=None):
+    """A scripts/cluster.sh network of n members in a fresh directory: run(t, d, apis) with
+    the nodes' API URLs, the CLI and urllib presenting node tls_node's member certificate
+    (None: none); the network is taken down whatever happens, then after(t, d) runs (say,
+    `leben verify` of the homes). The directory is removed unless a test failed. Ends the
+    TAP output (t.done())."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.rmdir(d)
+    r = subprocess.run([CLUSTER_SH, "up", str(n), d], capture_output=True, text=True, env=env,
+                       timeout=300)
+    apis = [line.split(" ", 1)[1] for line in r.stdout.splitlines() if line.startswith("api: ")]
+    if not t.ok(r.returncode == 0 and len(apis) == n, "cluster.sh up %d" % n,
+                r.stdout + r.stderr):
+        subprocess.run([CLUSTER_SH, "down", d], capture_output=True, env=env, timeout=120)
+        t.done()
+    if tls_node:
+        install_tls(os.path.join(d, "node-%d" % tls_node, "tls"))
+    try:
+        run(t, d, apis)
+    finally:
+        subprocess.run([CLUSTER_SH, "down", d], capture_output=True, env=env, timeout=120)
+    if after:
+        after(t, d)
+    if t.failed:
+        print("# kept %s for inspection" % d)
+    else:
+        shutil.rmtree(d, ignore_errors=True)
+    t.done()
+
+
 def read_cluster_env(d):
     """The variables cluster.sh wrote to DIR/cluster.env (endpoints, ports)."""
     out = {}

@@ -13,16 +13,13 @@ peer link only certificates co-signed by as many members as a vote needs (2 of 3
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, cluster_env, handshake, http_json, install_tls, read_cluster_env, tls_context, tls_files, wait_for  # noqa: E402
+from lebentest import BIN, CLUSTER_SH as SCRIPT, Tap, cluster_env, handshake, http_json, read_cluster_env, run_cluster, tls_context, tls_files, wait_for  # noqa: E402
 
 PASS = "cosign-test"
-SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 
 
 def env():
@@ -39,25 +36,7 @@ def cli(args, home=None, api=None, timeout=120):
 
 
 def main():
-    t = Tap()
-    d = tempfile.mkdtemp(prefix="leben-cosign-it-")
-    os.rmdir(d)
-    r = subprocess.run([SCRIPT, "up", "3", d], capture_output=True, text=True, env=env(),
-                       timeout=300)
-    apis = [l.split(" ", 1)[1] for l in r.stdout.splitlines() if l.startswith("api: ")]
-    if not t.ok(r.returncode == 0 and len(apis) == 3, "cluster.sh up 3", r.stdout + r.stderr):
-        subprocess.run([SCRIPT, "down", d], env=env())
-        t.done()
-    install_tls(os.path.join(d, "node-1", "tls"))
-    try:
-        run(t, d, apis)
-    finally:
-        subprocess.run([SCRIPT, "down", d], capture_output=True, env=env(), timeout=120)
-    if t.failed:
-        print("# kept %s for inspection" % d)
-    else:
-        shutil.rmtree(d, ignore_errors=True)
-    t.done()
+    run_cluster(Tap(), "leben-cosign-it-", env(), run)
 
 
 def run(t, d, apis):

@@ -25,13 +25,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, cluster_env, free_port, handshake, http_json, install_tls, read_cluster_env, tls_context, tls_files, tls_refused, wait_for  # noqa: E402
+from lebentest import BIN, CLUSTER_SH as SCRIPT, Tap, cluster_env, free_port, handshake, http_json, read_cluster_env, run_cluster, tls_context, tls_files, tls_refused, wait_for  # noqa: E402
 
 PASS = "member-test"
-SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 
 
 def env():
@@ -72,32 +70,17 @@ def post_tx(api, hexstr):
     return http(api + "/v1/txs", "POST", {"tx": hexstr})
 
 
-def main():
-    t = Tap()
-    d = tempfile.mkdtemp(prefix="leben-member-it-")
-    os.rmdir(d)
-    r = subprocess.run([SCRIPT, "up", "3", d], capture_output=True, text=True, env=env(),
-                       timeout=300)
-    apis = [l.split(" ", 1)[1] for l in r.stdout.splitlines() if l.startswith("api: ")]
-    if not t.ok(r.returncode == 0 and len(apis) == 3, "cluster.sh up 3", r.stdout + r.stderr):
-        subprocess.run([SCRIPT, "down", d], env=env())
-        t.done()
-    install_tls(os.path.join(d, "node-1", "tls"))
-    try:
-        run(t, d, apis)
-    finally:
-        subprocess.run([SCRIPT, "down", d], capture_output=True, env=env(), timeout=120)
+def verify_homes(t, d):
     for i in (1, 2, 4):
         h = os.path.join(d, "node-%d" % i)
         if not os.path.isdir(os.path.join(h, "chains")):
             continue
         r = cli(["verify"], h, timeout=300)
         t.ok(r.returncode == 0, "leben verify replays node-%d's chains" % i, r.stdout + r.stderr)
-    if t.failed:
-        print("# kept %s for inspection" % d)
-    else:
-        shutil.rmtree(d, ignore_errors=True)
-    t.done()
+
+
+def main():
+    run_cluster(Tap(), "leben-member-it-", env(), run, after=verify_homes)
 
 
 def members(api):
