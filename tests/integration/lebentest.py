@@ -324,6 +324,12 @@ def cluster_env(passphrase, **extra):
 CLUSTER_SH = os.path.join(ROOT, "scripts", "cluster.sh")
 
 
+def cluster_cli(env, args, home=None, api=None, timeout=180):
+    """`leben ARGS [--home HOME] [--node API]` with a cluster's environment (cluster_env)."""
+    a = [BIN] + args + (["--home", home] if home else []) + (["--node", api] if api else [])
+    return subprocess.run(a, capture_output=True, text=True, env=env, timeout=timeout)
+
+
 def run_cluster(t, prefix, env, run, n=3, tls_node=1, after=None):
     """A scripts/cluster.sh network of n members in a fresh directory: run(t, d, apis) with
     the nodes' API URLs, the CLI and urllib presenting node tls_node's member certificate

@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, CLUSTER_SH as SCRIPT, Tap, cluster_env, handshake, http_json, read_cluster_env, run_cluster, tls_context, tls_files, wait_for  # noqa: E402
+from lebentest import CLUSTER_SH as SCRIPT, Tap, cluster_cli, cluster_env, handshake, http_json, read_cluster_env, run_cluster, tls_context, tls_files, wait_for  # noqa: E402
 
 PASS = "cosign-test"
 
@@ -26,13 +26,8 @@ def env():
     return cluster_env(PASS)
 
 
-def cli(args, home=None, api=None, timeout=120):
-    a = [BIN] + args
-    if home:
-        a += ["--home", home]
-    if api:
-        a += ["--node", api]
-    return subprocess.run(a, capture_output=True, text=True, env=env(), timeout=timeout)
+def cli(args, home=None, api=None, timeout=180):
+    return cluster_cli(env(), args, home, api, timeout)
 
 
 def main():

@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, CLUSTER_SH as SCRIPT, Tap, cluster_env, free_port, handshake, http_json, read_cluster_env, run_cluster, tls_context, tls_files, tls_refused, wait_for  # noqa: E402
+from lebentest import CLUSTER_SH as SCRIPT, Tap, cluster_cli, cluster_env, free_port, handshake, http_json, read_cluster_env, run_cluster, tls_context, tls_files, tls_refused, wait_for  # noqa: E402
 
 PASS = "member-test"
 
@@ -41,12 +41,7 @@ read_env = read_cluster_env
 
 
 def cli(args, home=None, api=None, timeout=180):
-    a = [BIN] + args
-    if home:
-        a += ["--home", home]
-    if api:
-        a += ["--node", api]
-    return subprocess.run(a, capture_output=True, text=True, env=env(), timeout=timeout)
+    return cluster_cli(env(), args, home, api, timeout)
 
 
 def addr_of(home, key="node"):
