@@ -77,7 +77,8 @@ static void usage(FILE *f)
 		"               (after an admission vote passed), promote a caught-up learner\n"
 		"  admit-node   an existing member holding the CA, once the admission vote passed:\n"
 		"               issues the new node's and its etcd member's certificates, adds the etcd\n"
-		"               member as a learner and writes a join bundle into --out\n"
+		"               member as a learner, writes a join bundle into --out and co-signs\n"
+		"               the new node's certificate on the chain (--from, default node)\n"
 		"  join         the new institution, in the home whose node key was voted in: installs\n"
 		"               the bundle, starts etcd (joins as a learner, promoted once in sync),\n"
 		"               starts the node from a member's snapshot and follows it until it has\n"
@@ -926,8 +927,24 @@ int cmd_governance(int argc, char **argv)
 		.etcd_client_url = o.etcd_client_url, .ca = o.ca, .out = o.out,
 		.etcd_endpoints = o.etcd_endpoints, .bundle = o.bundle, .etcd_data = o.etcd_data,
 		.etcd_bin = o.etcd_bin, .timeout = o.timeout, .api_port = o.api_port};
-	if (!strcmp(pos[0], "admit-node") && npos == 1)
-		return gov_admit_node(&jo);
+	if (!strcmp(pos[0], "admit-node") && npos == 1) {
+		/* then this member co-signs the new node's certificate (ca.cosign); the others do
+		 * the same with the printed command */
+		char cert[4200];
+		if ((rc = gov_admit_node(&jo)) || !o.out)
+			return rc;
+		snprintf(cert, sizeof cert, "%s/tls/node.pem", o.out);
+		o.cert = cert;
+		o.from = o.from ? o.from : "node";
+		o.wait = true;
+		if ((rc = do_cosign(&o, true)))
+			return rc;
+		printf("co-signed by this member; the other members co-sign it too (nodes with "
+		       "tls_cosigned accept it once enough did): leben governance cosign --cert %s "
+		       "--from node --wait\n",
+		       cert);
+		return 0;
+	}
 	if (!strcmp(pos[0], "join") && npos == 1)
 		return gov_join(&jo);
 	cli_failf(CMD, "'%s' with %d argument(s) is not a governance command; use members, "

@@ -14,7 +14,8 @@
   etcd refuse node 3's certificate while accepting node 1's; `governance etcd remove` takes e3
   out of etcd's membership; the two remaining members go on ordering, with equal hashes;
 - admission: a new institution is voted in, the member side (`governance admit-node`) issues its
-  certificates and adds its etcd member as a learner, the new side (`governance join`) starts
+  certificates, adds its etcd member as a learner and co-signs the certificate on the chain (a
+  second member co-signs it with `governance cosign`), the new side (`governance join`) starts
   etcd, waits until etcd promotes it to a voting member, starts its node from a snapshot, and
   the node is a member with the same chains as the others;
 - `leben verify` replays the nodes' chains."""
@@ -329,6 +330,16 @@ def admission(t, d, ce, apis, home):
     t.ok(r.returncode == 0 and "learner" in r.stdout and "[3/3]" in r.stdout,
          "existing member: governance admit-node issues certificates and adds an etcd learner, "
          "showing progress", r.stdout + r.stderr)
+    r = cli(["governance", "cert", "--cert", os.path.join(bundle, "tls", "node.pem"), "--json"],
+            home[1], apis[0])
+    cj = json.loads(r.stdout) if r.returncode == 0 else {}
+    t.ok(cj.get("name") == "node-4" and cj.get("current") == 1 and
+         cj.get("cosigners") == [addr_of(home[1])], "admit-node co-signed the new certificate on the chain "
+         "(1 of the %s CA holders' signatures it needs)" % cj.get("needed"), r.stdout + r.stderr)
+    r = cli(["governance", "cosign", "--cert", os.path.join(bundle, "tls", "node.pem"), "--from",
+             "node", "--wait"], home[2], apis[1])
+    t.ok(r.returncode == 0 and "Committed" in r.stdout, "member 2 co-signs it too",
+         r.stdout + r.stderr)
     r = cli(["governance", "etcd", "list", "--json"], home[1])
     lm = [m for m in json.loads(r.stdout)["members"] if m.get("isLearner")] \
         if r.returncode == 0 else []
