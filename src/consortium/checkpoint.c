@@ -461,6 +461,7 @@ out:
 
 static void publish(struct lb_consortium *c, int chain, uint64_t height);
 static void follow_all(struct lb_consortium *c);
+static void queue_earlier_removals(struct lb_consortium *c);
 
 static void *publisher(void *arg)
 {
@@ -525,6 +526,7 @@ int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
 		return lb_errf(em, LB_ENOMEM, "cannot start the checkpoint publisher thread");
 	}
 	c->thread_started = true;
+	queue_earlier_removals(c);
 	*out = c;
 	return LB_OK;
 }
@@ -831,8 +833,43 @@ static void follow_all(struct lb_consortium *c)
 	}
 }
 
+/* One job per slice of the keys the removal of member refused (gov.banned/<member>). */
+static void queue_removal(struct lb_consortium *c, const uint8_t member[LB_ADDR_LEN])
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov.banned", member, LB_ADDR_LEN,
+				 &b, NULL)) {
+		lb_buf_release(&b);
+		return;
+	}
+	uint64_t nk = b.len / LB_ADDR_LEN;
+	lb_buf_release(&b);
+	pthread_mutex_lock(&c->mu);
+	for (uint64_t off = 0; off < nk; off += LB_GOV_REMOVAL_SLICE_MAX) {
+		bool dup = false;
+		for (size_t k = 0; k < c->nfollows; k++)
+			dup |= !memcmp(c->follows[k].member, member, LB_ADDR_LEN) &&
+			       c->follows[k].offset == off;
+		if (dup)
+			continue;
+		if (c->nfollows == FOLLOWS_MAX) {
+			lb_log(LB_LOG_WARN, "too many removals to carry at once; run `leben governance "
+					    "follow-removal` for the rest");
+			break;
+		}
+		struct follow_job *j = &c->follows[c->nfollows++];
+		memset(j, 0, sizeof *j);
+		memcpy(j->member, member, LB_ADDR_LEN);
+		j->offset = off;
+		j->count = nk - off < LB_GOV_REMOVAL_SLICE_MAX ? nk - off : LB_GOV_REMOVAL_SLICE_MAX;
+	}
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mu);
+}
+
 /* The removals a business block enacted: proposals a vote or propose tx of the cut passed at
- * this height; queue one job per slice of the keys it refused. */
+ * this height; queue their jobs. */
 static void scan_removals(struct lb_consortium *c, const struct lb_cut *cut, uint64_t height)
 {
 	struct gov_prop *p = NULL;
@@ -860,34 +897,32 @@ static void scan_removals(struct lb_consortium *c, const struct lb_cut *cut, uin
 		    p->decided != height ||
 		    (p->p.action != LB_GOV_REMOVE && p->p.action != LB_GOV_REMOVE_TO))
 			continue;
-		if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov.banned", p->p.member,
-					 LB_ADDR_LEN, &b, NULL))
-			continue;
-		uint64_t nk = b.len / LB_ADDR_LEN;
-		pthread_mutex_lock(&c->mu);
-		for (uint64_t off = 0; off < nk; off += LB_GOV_REMOVAL_SLICE_MAX) {
-			bool dup = false;
-			for (size_t k = 0; k < c->nfollows; k++)
-				dup |= !memcmp(c->follows[k].member, p->p.member, LB_ADDR_LEN) &&
-				       c->follows[k].offset == off;
-			if (dup)
-				continue;
-			if (c->nfollows == FOLLOWS_MAX) {
-				lb_log(LB_LOG_WARN, "too many removals to carry at once; run `leben "
-						    "governance follow-removal` for the rest");
-				break;
-			}
-			struct follow_job *j = &c->follows[c->nfollows++];
-			memset(j, 0, sizeof *j);
-			memcpy(j->member, p->p.member, LB_ADDR_LEN);
-			j->offset = off;
-			j->count = nk - off < LB_GOV_REMOVAL_SLICE_MAX ? nk - off
-								     : LB_GOV_REMOVAL_SLICE_MAX;
-		}
-		pthread_cond_signal(&c->cond);
-		pthread_mutex_unlock(&c->mu);
+		queue_removal(c, p->p.member);
 	}
 	lb_free(p);
+	lb_buf_release(&b);
+}
+
+/* At start: the removals recorded before (gov/removed) that a chain still does not refuse
+ * (this node may have gone down before carrying them); the first step of each job drops it
+ * when both chains refuse its keys already. */
+static void queue_earlier_removals(struct lb_consortium *c)
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov", "removed", 7, &b, NULL) ==
+	    LB_OK)
+		for (size_t i = 0; i + LB_ADDR_LEN <= b.len; i += LB_ADDR_LEN) {
+			struct lb_buf f;
+			bool both = true;
+			lb_buf_init(&f, 16);
+			for (int k = 0; k < 2; k++)
+				both &= lb_ledger_state_read(c->ledger, follow_chains[k], "gov.followed",
+							     b.data + i, LB_ADDR_LEN, &f, NULL) == LB_OK;
+			lb_buf_release(&f);
+			if (!both)
+				queue_removal(c, b.data + i);
+		}
 	lb_buf_release(&b);
 }
 

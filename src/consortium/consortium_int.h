@@ -6,6 +6,7 @@
  *   gov/members        the member list, sorted by address
  *   gov/open           ids of open proposals, in proposal order
  *   gov.prop/<id>      a proposal with its votes (id = the governance.propose tx id)
+ *   gov/removed        removed members' addresses, in removal order
  *   ckpt/<chain u8><height u64 BE><member addr>   block hash || app hash
  *   ckpt.last/<member addr><chain u8>             highest height that member checkpointed
  */
@@ -61,6 +62,9 @@ int gov_open_decode(struct gov_open *o, const uint8_t *in, size_t n);
 /* Count the yes and no votes of p cast by current members. */
 void gov_tally(const struct gov_prop *p, const struct gov_members *m, uint64_t *yes,
 	       uint64_t *no);
+
+/* gov/removed: the removed members' addresses, in removal order, at most this many. */
+#define GOV_REMOVED_MAX 4096
 
 /* gov.cert/<spki hash>: the members that co-signed a certificate's key (ca.cosign). */
 struct gov_cert {

@@ -263,6 +263,26 @@ static int enact_removal(struct lb_apply_ctx *c, const struct gov_prop *p,
 	}
 	if (!rc)
 		rc = lb_state_put(c->state, "gov.banned", who, LB_ADDR_LEN, banned, nb * LB_ADDR_LEN);
+	/* gov/removed: every removed member in removal order (a restarted node looks there for
+	 * removals still to carry to the other chains; the first GOV_REMOVED_MAX are kept) */
+	if (!rc) {
+		const uint8_t *rl;
+		size_t rn = 0;
+		uint8_t *all;
+		if (lb_state_get(c->state, "gov", "removed", 7, &rl, &rn) != LB_OK)
+			rn = 0;
+		if (rn / LB_ADDR_LEN < GOV_REMOVED_MAX) {
+			if (!(all = lb_malloc(rn + LB_ADDR_LEN))) {
+				rc = LB_ENOMEM;
+			} else {
+				if (rn)
+					memcpy(all, rl, rn);
+				memcpy(all + rn, who, LB_ADDR_LEN);
+				rc = lb_state_put(c->state, "gov", "removed", 7, all, rn + LB_ADDR_LEN);
+				lb_free(all);
+			}
+		}
+	}
 	if (!rc && hand)
 		rc = store_vouched(c->state, who, NULL, 0);
 	if (!rc) {

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -932,6 +933,24 @@ static void test_removal_freeze(void **state)
 	assert_lb_ok(record(&f, A));
 	/* the frozen account is a removed key now: nobody vouches it back in */
 	assert_int_equal(vouch(&f, A, D, true), LB_EINVALID);
+
+	/* a node (re)started after the removal carries it to the other chains by itself (the
+	 * removal is in gov/removed, the other chains do not refuse its keys yet): a member's
+	 * monitor sends the governance.removal statement; a removed or outside node's does not */
+	struct lb_consortium *mon;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_consortium_new(&mon, f.l, &f.k[C], 0, &em));
+	struct timespec pause = {1, 500000000L};
+	nanosleep(&pause, NULL);
+	lb_consortium_free(mon);
+	assert_int_equal(lb_ledger_pending(f.l, LB_CHAIN_BUSINESS), 0);
+	assert_lb_ok(lb_consortium_new(&mon, f.l, &f.k[A], 0, &em));
+	for (int i = 0; i < 100 && !lb_ledger_pending(f.l, LB_CHAIN_BUSINESS); i++) {
+		struct timespec ms50 = {0, 50000000L};
+		nanosleep(&ms50, NULL);
+	}
+	lb_consortium_free(mon);
+	assert_int_equal(lb_ledger_pending(f.l, LB_CHAIN_BUSINESS), 1);
 	teardown_fx(&f);
 }
 
