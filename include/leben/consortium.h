@@ -225,15 +225,20 @@ struct lb_consortium;
 
 /* Watch l (borrowed; outlives the monitor). node_key is copied: it signs this node's
  * checkpoints (published only while the node is a member). interval: every that many blocks
- * of each chain (0 = never publish; received checkpoints are still checked). */
+ * of each chain (0 = never publish; received checkpoints are still checked). The monitor's
+ * thread also carries removals to the settlement and directory chains while the node is a
+ * member (governance.removal, then governance.follow[.directory], signed by the ledger's
+ * node key: docs/consortium.md, "Removing a member"), starting with the removals recorded
+ * earlier that those chains have not taken over. */
 int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
 		      const struct lb_keypair *node_key, uint64_t interval, struct lb_errmsg *em);
 void lb_consortium_free(struct lb_consortium *c);
 /* Call after each committed block (the node's deliver path) with its cut: checks the
  * checkpoints the block recorded against this node's own blocks (raising alarms), checks
- * earlier ones whose height this chain has now reached, and when height is a multiple of the
- * interval queues this node's own checkpoint for the monitor's publisher thread (which signs
- * and submits it outside the deliver path). Never fails the commit. */
+ * earlier ones whose height this chain has now reached, queues the removals a business block
+ * enacted, and when height is a multiple of the interval queues this node's own checkpoint
+ * for the monitor's publisher thread (which signs and submits outside the deliver path).
+ * Never fails the commit. */
 void lb_consortium_after_commit(struct lb_consortium *c, const struct lb_cut *cut,
 				uint64_t height);
 /* {"member", "checkpoint_interval", "published", "checked", "alarms":[...]} */
