@@ -481,35 +481,8 @@ static int audit_asset_file(const char *path, const char *type, const uint8_t *d
 {
 	struct lb_errmsg em;
 	struct lb_asset_audit a;
-	int rc = LB_OK;
 	lb_errclear(&em);
-	if (!strcmp(type, "dicom")) {
-		struct lb_dicom_file f;
-		if (!(rc = lb_dicom_parse(d, n, &f, &em))) {
-			lb_audit_dicom(&f, &a);
-			lb_dicom_file_release(&f);
-		}
-	} else if (!strcmp(type, "fhir")) {
-		rc = lb_audit_fhir_codes((const char *)d, n, ct, &a, &em);
-	} else if (!strcmp(type, "image")) {
-		struct lb_image im;
-		if (!(rc = lb_image_read(d, n, true, &im, &em))) {
-			lb_audit_image(&im, &a);
-			lb_image_release(&im);
-		}
-	} else if (!strcmp(type, "audio") || !strcmp(type, "video")) {
-		struct lb_media m;
-		if (!(rc = lb_media_read(d, n, &m, &em)))
-			lb_audit_media(&m, &a);
-	} else if (!strcmp(type, "pdf")) {
-		struct lb_pdf p;
-		if (!(rc = lb_pdf_read(d, n, &p, &em))) {
-			lb_audit_pdf(&p, &a);
-			lb_pdf_release(&p);
-		}
-	} else {
-		lb_audit_text((const char *)d, n, &a);
-	}
+	int rc = lb_audit_asset_bytes(type, d, n, ct, &a, &em);
 	if (rc) {
 		lb_errwrap(&em, "%s: ", path);
 		return fail("audit", &em, NULL);

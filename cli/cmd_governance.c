@@ -17,6 +17,7 @@
 #include "leben/api.h"
 #include "leben/base.h"
 #include "leben/consortium.h"
+#include "leben/tls.h"
 #include "leben/tx.h"
 
 #define CMD "governance"
@@ -32,17 +33,23 @@ static void usage(FILE *f)
 		"                                        [--expires-in BLOCKS] [--wait]\n"
 		"       leben governance propose rules  --threshold NUM/DEN --vote-blocks-default N\n"
 		"                                        --vote-blocks-max N --from KEY [--wait]\n"
+		"       leben governance propose kinds  --member ADDRESS|KEY --kinds KINDS --from KEY\n"
+		"                                        [--expires-in BLOCKS] [--wait]\n"
+		"       leben governance propose audit-interval --interval-blocks N --from KEY [--wait]\n"
 		"       leben governance vote PROPOSAL_ID yes|no --from KEY [--wait]\n"
 		"       leben governance vouch ACCOUNT --from KEY [--withdraw] [--wait]\n"
 		"       leben governance rekey --from KEY --new-key KEY2 [--wait]\n"
 		"       leben governance follow-removal --member ADDRESS --from KEY [--timeout S]\n"
+		"       leben governance cosign --cert FILE --from KEY [--wait]\n"
+		"       leben governance cert --cert FILE\n"
 		"       leben governance etcd list|remove NAME|ID|add-learner NAME PEER_URL|promote NAME|ID\n"
 		"                        [--etcd-endpoints URLS] [--home DIR]\n"
 		"       leben governance admit-node --member ADDRESS --name NODE --etcd-name NAME\n"
 		"                        --etcd-peer-url URL --etcd-client-url URL --ca DIR --out DIR\n"
 		"       leben governance join --bundle DIR --etcd-data DIR [--api-port N]\n"
 		"                        [--etcd-bin PATH] [--timeout SECONDS] [--home DIR]\n"
-		"\n"
+		"\n");
+	fprintf(f,
 		"The consortium's members are the institutions' super nodes. A member proposes to admit\n"
 		"or remove a member; current members vote; the proposal passes when the yes-votes of\n"
 		"current members reach two thirds of them (rounded up), and is rejected as soon as it\n"
@@ -59,13 +66,19 @@ static void usage(FILE *f)
 		"               a key of this home): the old key is refused from that block on; then\n"
 		"               install the new key as keys/node.key and restart the node\n"
 		"  follow-removal  carry a passed removal to the settlement and directory chains, so that\n"
-		"               they refuse the removed member's keys too (any key can send it)\n"
+		"               they refuse the removed member's keys too (the member nodes do it by\n"
+		"               themselves; this is the manual way, harmless when already done)\n"
+		"  cosign       co-sign a TLS certificate (its public key) as a CA holder (a member);\n"
+		"               nodes with tls_cosigned accept only certificates co-signed by as many\n"
+		"               members as a vote needs\n"
+		"  cert         show who co-signed a certificate and whether it is accepted\n"
 		"  etcd         etcd's own membership (v3 API over mutual TLS with <home>/tls): list the\n"
 		"               members, remove one (after a removal vote passed), add a learner\n"
 		"               (after an admission vote passed), promote a caught-up learner\n"
 		"  admit-node   an existing member holding the CA, once the admission vote passed:\n"
 		"               issues the new node's and its etcd member's certificates, adds the etcd\n"
-		"               member as a learner and writes a join bundle into --out\n"
+		"               member as a learner, writes a join bundle into --out and co-signs\n"
+		"               the new node's certificate on the chain (--from, default node)\n"
 		"  join         the new institution, in the home whose node key was voted in: installs\n"
 		"               the bundle, starts etcd (joins as a learner, promoted once in sync),\n"
 		"               starts the node from a member's snapshot and follows it until it has\n"
@@ -77,7 +90,8 @@ static void usage(FILE *f)
 		"  --member ADDRESS    the institution's account address (lb1...), or a key name\n"
 		"  --name NAME         the institution's name (admit; at most 64 bytes)\n"
 		"  --kinds KINDS       super-node kinds, comma-separated: data, computing,\n"
-		"                      algorithm, audit (admit)\n"
+		"                      algorithm, audit (admit; kinds: the member's new kinds)\n"
+		"  --interval-blocks N audit-interval: audits stay valid N business blocks\n"
 		"  --expires-in N      votes count for N more business blocks (default: the\n"
 		"                      consortium's vote_blocks_default, 1000 unless voted otherwise)\n"
 		"  --successor ADDR    remove: the member that takes over the removed member's users\n"
@@ -103,7 +117,7 @@ struct gopts {
 	const char *home, *node, *from, *member, *name, *kinds, *expires_in, *timeout;
 	const char *successor, *threshold, *vb_default, *vb_max, *new_key, *etcd_endpoints;
 	const char *etcd_name, *etcd_peer_url, *etcd_client_url, *ca, *out, *bundle, *etcd_data;
-	const char *etcd_bin, *api_port;
+	const char *etcd_bin, *api_port, *interval, *cert;
 	char last_id[2 * LB_HASH_LEN + 1];     /* the id of the last tx send_tx sent */
 	bool withdraw;
 	bool json, help, wait;
@@ -253,10 +267,18 @@ static int do_propose(struct gopts *o, const char *action)
 		p.action = o->successor ? LB_GOV_REMOVE_TO : LB_GOV_REMOVE;
 	else if (!strcmp(action, "rules"))
 		p.action = LB_GOV_PARAMS;
+	else if (!strcmp(action, "kinds"))
+		p.action = LB_GOV_KINDS;
+	else if (!strcmp(action, "audit-interval"))
+		p.action = LB_GOV_AUDIT;
 	else {
-		cli_failf(CMD, "'%s' is not a proposal: use 'propose admit', 'propose remove' or "
-			       "'propose rules'",
+		cli_failf(CMD, "'%s' is not a proposal: use 'propose admit', 'remove', 'rules', "
+			       "'kinds' or 'audit-interval'",
 			  action);
+		return 2;
+	}
+	if (o->interval && p.action != LB_GOV_AUDIT) {
+		cli_failf(CMD, "--interval-blocks goes with 'propose audit-interval'");
 		return 2;
 	}
 	if (p.action == LB_GOV_PARAMS) {
@@ -276,12 +298,30 @@ static int do_propose(struct gopts *o, const char *action)
 			cli_fail(CMD, &em, NULL);
 			return 2;
 		}
+	} else if (p.action == LB_GOV_AUDIT) {
+		if (!o->from || !o->interval || parse_u64(o->interval, &p.audit_interval) ||
+		    !p.audit_interval || p.audit_interval > LB_GOV_AUDIT_INTERVAL_MAX) {
+			cli_failf(CMD, "'propose audit-interval' needs --interval-blocks N (1 to %d "
+				       "business blocks) and --from KEY",
+				  LB_GOV_AUDIT_INTERVAL_MAX);
+			return 2;
+		}
 	} else if (!o->from || !o->member) {
 		cli_failf(CMD, "'propose %s' needs --member ADDRESS and --from KEY (see 'leben "
 			       "governance --help')", action);
 		return 2;
 	}
-	if (p.action == LB_GOV_ADMIT) {
+	if (p.action == LB_GOV_KINDS) {
+		if (o->name || !o->kinds) {
+			cli_failf(CMD, "'propose kinds' needs --kinds (the member's new kinds: data, "
+				       "computing, algorithm, audit) and takes no --name");
+			return 2;
+		}
+		if (lb_super_kinds_parse(o->kinds, &p.kinds, &em)) {
+			cli_fail(CMD, &em, NULL);
+			return 2;
+		}
+	} else if (p.action == LB_GOV_ADMIT) {
 		if (!o->name || !*o->name || strlen(o->name) > LB_MEMBER_NAME_MAX || !o->kinds) {
 			cli_failf(CMD, "'propose admit' needs --name (1 to %d bytes) and --kinds "
 				       "(data, computing, algorithm, audit)", LB_MEMBER_NAME_MAX);
@@ -308,7 +348,8 @@ static int do_propose(struct gopts *o, const char *action)
 		cli_failf(CMD, "--expires-in '%s' is not a positive number of blocks", o->expires_in);
 		return 2;
 	}
-	if (p.action != LB_GOV_PARAMS && cli_resolve_address(CMD, o->home, o->member, p.member))
+	if (p.action != LB_GOV_PARAMS && p.action != LB_GOV_AUDIT &&
+	    cli_resolve_address(CMD, o->home, o->member, p.member))
 		return 1;
 	if (!expires_in) { /* the consortium's default vote period */
 		json_t *mj;
@@ -728,6 +769,59 @@ out:
 	return rc;
 }
 
+/* ca.cosign of a certificate file's public key (cosign), or its record (cert). */
+static int do_cosign(struct gopts *o, bool send)
+{
+	struct lb_ca_cosign k;
+	struct lb_errmsg em;
+	char hex[2 * LB_HASH_LEN + 1], path[128];
+	lb_errclear(&em);
+	memset(&k, 0, sizeof k);
+	if (!o->cert || (send && !o->from)) {
+		cli_failf(CMD, "'%s' needs --cert FILE (the certificate, PEM)%s", send ? "cosign" : "cert",
+			  send ? " and --from KEY (your member node key)" : "");
+		return 2;
+	}
+	if (lb_x509_spki_hash_file(o->cert, k.spki_hash, k.name, sizeof k.name, &em)) {
+		cli_fail(CMD, &em, NULL);
+		return 1;
+	}
+	if (!k.name[0])
+		snprintf(k.name, sizeof k.name, "unnamed");
+	lb_hex_encode(hex, k.spki_hash, LB_HASH_LEN);
+	if (!send) {
+		json_t *j;
+		snprintf(path, sizeof path, "/v1/certificates/%s", hex);
+		if (cli_api_get(CMD, cli_node_url(o->node, o->home), path, &j))
+			return 1;
+		if (o->json) {
+			cli_print_json(j);
+		} else {
+			size_t i;
+			json_t *w;
+			printf("certificate '%s' (key %s): co-signed by %lld of the %lld members needed; "
+			       "%s\n",
+			       k.name, hex, (long long)json_integer_value(json_object_get(j, "current")),
+			       (long long)json_integer_value(json_object_get(j, "needed")),
+			       json_is_true(json_object_get(j, "accepted")) ? "accepted"
+									   : "not accepted yet");
+			json_array_foreach(json_object_get(j, "cosigners"), i, w)
+				printf("  %s\n", json_string_value(w));
+		}
+		json_decref(j);
+		return 0;
+	}
+	if (!o->json)
+		printf("Co-signing certificate '%s' (public key hash %s)\n", k.name, hex);
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	int rc = lb_ca_cosign_encode(&b, &k);
+	rc = rc ? cli_failf(CMD, "could not encode the co-signature")
+		: send_tx(o, LB_TX_CA_COSIGN, &b, "co-signature");
+	lb_buf_release(&b);
+	return rc;
+}
+
 static int do_members(struct gopts *o)
 {
 	json_t *j;
@@ -750,6 +844,9 @@ static int do_members(struct gopts *o)
 		       json_string_value(json_object_get(rules, "threshold")),
 		       (long long)json_integer_value(json_object_get(rules, "vote_blocks_default")),
 		       (long long)json_integer_value(json_object_get(rules, "vote_blocks_max")));
+	if (json_object_get(rules, "audit_interval_blocks"))
+		printf("audits stay valid %lld business blocks, then a re-audit is due\n",
+		       (long long)json_integer_value(json_object_get(rules, "audit_interval_blocks")));
 	json_array_foreach(json_object_get(j, "members"), i, m)
 		printf("  %s  %-24s %s (since business block %lld)\n",
 		       json_string_value(json_object_get(m, "address")),
@@ -792,6 +889,7 @@ int cmd_governance(int argc, char **argv)
 		{"--out", &o.out, NULL},	     {"--bundle", &o.bundle, NULL},
 		{"--etcd-data", &o.etcd_data, NULL}, {"--etcd-bin", &o.etcd_bin, NULL},
 		{"--timeout", &o.timeout, NULL},     {"--api-port", &o.api_port, NULL},
+		{"--interval-blocks", &o.interval, NULL}, {"--cert", &o.cert, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[4];
@@ -819,6 +917,8 @@ int cmd_governance(int argc, char **argv)
 		return do_rekey(&o);
 	if (!strcmp(pos[0], "follow-removal") && npos == 1)
 		return do_follow_removal(&o);
+	if ((!strcmp(pos[0], "cosign") || !strcmp(pos[0], "cert")) && npos == 1)
+		return do_cosign(&o, !strcmp(pos[0], "cosign"));
 	if (!strcmp(pos[0], "etcd") && npos >= 2)
 		return do_etcd(&o, pos + 1, npos - 1);
 	struct gov_join_opts jo = {
@@ -827,8 +927,24 @@ int cmd_governance(int argc, char **argv)
 		.etcd_client_url = o.etcd_client_url, .ca = o.ca, .out = o.out,
 		.etcd_endpoints = o.etcd_endpoints, .bundle = o.bundle, .etcd_data = o.etcd_data,
 		.etcd_bin = o.etcd_bin, .timeout = o.timeout, .api_port = o.api_port};
-	if (!strcmp(pos[0], "admit-node") && npos == 1)
-		return gov_admit_node(&jo);
+	if (!strcmp(pos[0], "admit-node") && npos == 1) {
+		/* then this member co-signs the new node's certificate (ca.cosign); the others do
+		 * the same with the printed command */
+		char cert[4200];
+		if ((rc = gov_admit_node(&jo)) || !o.out)
+			return rc;
+		snprintf(cert, sizeof cert, "%s/tls/node.pem", o.out);
+		o.cert = cert;
+		o.from = o.from ? o.from : "node";
+		o.wait = true;
+		if ((rc = do_cosign(&o, true)))
+			return rc;
+		printf("co-signed by this member; the other members co-sign it too (nodes with "
+		       "tls_cosigned accept it once enough did): leben governance cosign --cert %s "
+		       "--from node --wait\n",
+		       cert);
+		return 0;
+	}
 	if (!strcmp(pos[0], "join") && npos == 1)
 		return gov_join(&jo);
 	cli_failf(CMD, "'%s' with %d argument(s) is not a governance command; use members, "

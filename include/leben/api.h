@@ -48,6 +48,9 @@ struct lb_api_options {
 	 * client whose certificate is listed, or any client while a CRL is past its next-update
 	 * time, is refused (LB_EUNAUTH). */
 	const char *tls_crl;
+	/* With TLS: a client's certificate must also be co-signed by enough CA holders on the
+	 * business chain (lb_consortium_cert_check, docs/consortium.md); else LB_EUNAUTH. */
+	bool tls_cosigned;
 	/* Refusal mode (borrowed, or NULL): the node's chain databases are damaged. Every request
 	 * is answered 503 with LB_ECORRUPT and this text, GET /v1/status included (there with
 	 * "serving": false and "damage": the text); the ledger may then be NULL. */

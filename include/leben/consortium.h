@@ -29,6 +29,7 @@ enum {
 	LB_TX_GOV_VOUCH = 0x0333,  /* a member vouches for an account (or withdraws) */
 	LB_TX_GOV_REKEY = 0x0334,  /* a member moves to a new node key */
 	LB_TX_GOV_REMOVAL = 0x0335, /* states keys a removal refused (for the other chains) */
+	LB_TX_CA_COSIGN = 0x0336,  /* a member co-signs a TLS certificate's public key */
 	LB_TX_GOV_FOLLOW = 0x0106,     /* settlement: carries a governance.removal there */
 	LB_TX_GOV_FOLLOW_DIR = 0x0205, /* directory: the same */
 };
@@ -50,8 +51,18 @@ enum {
 
 /* Proposal actions. REMOVE freezes what the member leaves (its key and the accounts it
  * vouched for are refused); REMOVE_TO hands the accounts it vouched for to a named successor
- * member (only its own key is refused); PARAMS changes the governance rules. */
-enum { LB_GOV_ADMIT = 1, LB_GOV_REMOVE = 2, LB_GOV_REMOVE_TO = 3, LB_GOV_PARAMS = 4 };
+ * member (only its own key is refused); PARAMS changes the governance rules; KINDS gives a
+ * current member new super-node kinds; AUDIT changes the re-audit interval (the genesis
+ * "audit" interval_blocks, LB_AUDIT_CFG_NS of the business state). */
+enum {
+	LB_GOV_ADMIT = 1,
+	LB_GOV_REMOVE = 2,
+	LB_GOV_REMOVE_TO = 3,
+	LB_GOV_PARAMS = 4,
+	LB_GOV_KINDS = 5,
+	LB_GOV_AUDIT = 6,
+};
+#define LB_GOV_AUDIT_INTERVAL_MAX 1000000000 /* business blocks */
 
 /* The governance rules (genesis.json "governance", changed by a PARAMS vote): a proposal
  * passes when the yes-votes reach ceil(num/den x members); a proposal stays open for at most
@@ -91,13 +102,15 @@ const char *lb_super_kinds_format(uint8_t kinds, char *buf, size_t n);
 /* ---- payloads (docs/wire-format.md) ------------------------------------------------------ */
 
 struct lb_gov_proposal {
-	uint8_t action;                       /* LB_GOV_ADMIT or LB_GOV_REMOVE */
-	uint8_t member[LB_ADDR_LEN];          /* who is admitted or removed */
+	uint8_t action;                       /* LB_GOV_* */
+	uint8_t member[LB_ADDR_LEN];          /* who is admitted, removed or given kinds */
 	char name[LB_MEMBER_NAME_MAX + 1];    /* admit: the member's name */
-	uint8_t kinds;                        /* admit: super-node kinds (non-empty) */
+	uint8_t kinds;                        /* admit, KINDS: super-node kinds (non-empty) */
 	uint64_t expires_height;              /* last business height at which votes count */
 	uint8_t successor[LB_ADDR_LEN];       /* REMOVE_TO: the member taking over */
 	struct lb_gov_params params;          /* PARAMS: the new rules (member is all zero) */
+	uint64_t audit_interval;              /* AUDIT: 1 .. LB_GOV_AUDIT_INTERVAL_MAX business
+					       * blocks (member is all zero) */
 };
 /* governance.vouch: a member vouches for an account of its institution (its users), or
  * withdraws. When the member is removed, the accounts it vouched for are refused (REMOVE) or
@@ -212,15 +225,20 @@ struct lb_consortium;
 
 /* Watch l (borrowed; outlives the monitor). node_key is copied: it signs this node's
  * checkpoints (published only while the node is a member). interval: every that many blocks
- * of each chain (0 = never publish; received checkpoints are still checked). */
+ * of each chain (0 = never publish; received checkpoints are still checked). The monitor's
+ * thread also carries removals to the settlement and directory chains while the node is a
+ * member (governance.removal, then governance.follow[.directory], signed by the ledger's
+ * node key: docs/consortium.md, "Removing a member"), starting with the removals recorded
+ * earlier that those chains have not taken over. */
 int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
 		      const struct lb_keypair *node_key, uint64_t interval, struct lb_errmsg *em);
 void lb_consortium_free(struct lb_consortium *c);
 /* Call after each committed block (the node's deliver path) with its cut: checks the
  * checkpoints the block recorded against this node's own blocks (raising alarms), checks
- * earlier ones whose height this chain has now reached, and when height is a multiple of the
- * interval queues this node's own checkpoint for the monitor's publisher thread (which signs
- * and submits it outside the deliver path). Never fails the commit. */
+ * earlier ones whose height this chain has now reached, queues the removals a business block
+ * enacted, and when height is a multiple of the interval queues this node's own checkpoint
+ * for the monitor's publisher thread (which signs and submits outside the deliver path).
+ * Never fails the commit. */
 void lb_consortium_after_commit(struct lb_consortium *c, const struct lb_cut *cut,
 				uint64_t height);
 /* {"member", "checkpoint_interval", "published", "checked", "alarms":[...]} */
@@ -287,5 +305,29 @@ void lb_snapshot_server_stop(struct lb_snapshot_server *sv);
 int lb_etcd_member_call(const char *endpoints, const char *ca, const char *cert,
 			const char *key, const char *op, json_t *body, json_t **reply,
 			struct lb_errmsg *em);
+
+/* ---- co-signed certificates (docs/consortium.md, "Certificates signed by several holders") -- */
+
+/* ca.cosign: a member (a CA holder) vouches for a TLS certificate by the hash of its public
+ * key: BLAKE2b-256 of the certificate's SubjectPublicKeyInfo (DER). The sender's signature on
+ * the tx is the co-signature; the chain records who co-signed each key
+ * (gov.cert/<hash>: uvar n, n member addresses, the name). name: the certificate's common
+ * name, for people (1..64 bytes of text). */
+struct lb_ca_cosign {
+	uint8_t spki_hash[LB_HASH_LEN];
+	char name[LB_MEMBER_NAME_MAX + 1];
+};
+int lb_ca_cosign_encode(struct lb_buf *b, const struct lb_ca_cosign *c);
+int lb_ca_cosign_decode(struct lb_ca_cosign *c, const uint8_t *in, size_t n,
+			struct lb_errmsg *em);
+/* Is the certificate whose public key hashes to spki_hash co-signed by enough CA holders:
+ * current members reaching the governance threshold (ceil(num/den x members), as a vote)?
+ * LB_OK, or LB_EUNAUTH with who signed and how many are needed in why. */
+int lb_consortium_cert_check(struct lb_ledger *l, const uint8_t spki_hash[LB_HASH_LEN],
+			     char *why, size_t n);
+/* The co-signatures of a key as JSON: {"spki_hash", "name", "cosigners": [...],
+ * "current": N, "needed": K, "accepted": bool}; LB_ENOTFOUND when nobody co-signed it. */
+int lb_consortium_cert_json(struct lb_ledger *l, const uint8_t spki_hash[LB_HASH_LEN],
+			    json_t **out, struct lb_errmsg *em);
 
 #endif

@@ -162,5 +162,12 @@ void lb_audit_media(const struct lb_media *m, struct lb_asset_audit *out);
 /* PDF: has pages, has extractable text, language recognised, has a title. */
 void lb_audit_pdf(const struct lb_pdf *p, struct lb_asset_audit *out);
 json_t *lb_asset_audit_json(const struct lb_asset_audit *a);
+/* The audit of a file's bytes of a detected type (lb_data_detect: "dicom", "fhir", "image",
+ * "audio", "video", "pdf"; anything else is audited as text), parsed by that type's reader
+ * first; codes are checked against tables (may be NULL). The reader's error (LB_EMALFORMED
+ * ...) in em when the bytes are not of that type. */
+int lb_audit_asset_bytes(const char *type, const uint8_t *d, size_t n,
+			 const struct lb_code_tables *tables, struct lb_asset_audit *out,
+			 struct lb_errmsg *em);
 
 #endif

@@ -381,6 +381,9 @@ void lb_xchg_input_digest(uint8_t out[LB_HASH_LEN], const uint8_t req[LB_HASH_LE
 
 /* Re-audit interval in business blocks when genesis.json has no "audit": {"interval_blocks"}. */
 #define LB_AUDIT_INTERVAL_DEFAULT 100000
+/* Where the business state keeps it: (LB_AUDIT_CFG_NS, "interval") -> varint, written by the
+ * genesis and by a governance vote (LB_GOV_AUDIT). */
+#define LB_AUDIT_CFG_NS "xaudcfg"
 struct lb_xchg_audit_req {        /* audit.request, sent by the asset's owner */
 	uint8_t asset[LB_HASH_LEN];       /* an offered asset */
 	uint8_t auditor[LB_ADDR_LEN];     /* the audit node asked (never the owner) */

@@ -44,6 +44,18 @@ int lb_state_put_u64(struct lb_state *s, const char *ns, const void *key, size_t
  * node and in replay. LB_ENOTFOUND if there is no such block yet. */
 int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH_LEN]);
 
+struct lb_apply_ctx;
+/* For a handler that cites a tx of another chain (a proof anchored in this chain): proof
+ * (lb_proof_verify format) must check out, be for a tx of want_chain that is marked valid in
+ * its block, and be anchored in one of this chain's own earlier blocks — the block this
+ * chain has at that height (so a forged or foreign proof fails); raw must be the proven tx,
+ * of want_type unless that is 0. The decoded tx (borrowing raw) in *tx. Messages begin with
+ * the citing tx type's name and say what is wrong with the cited `what` ("key reset");
+ * LB_EINVALID / LB_EMALFORMED in c->em. */
+int lb_apply_cite(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, size_t rawlen,
+		  const uint8_t *proof, size_t plen, int want_chain, uint32_t want_type,
+		  struct lb_tx *tx);
+
 /* What a handler sees when its tx is applied. */
 struct lb_apply_ctx {
 	struct lb_state *state;             /* the tx's chain state */
@@ -53,14 +65,6 @@ struct lb_apply_ctx {
 	uint64_t time_ms;                   /* block time */
 	struct lb_errmsg *em;               /* where to explain a refusal */
 };
-
-/* Check a cross-chain citation: raw is the cited tx's bytes, proof its inclusion proof
- * (lb_proof_verify format) anchored in an earlier block of ctx's own chain; the tx must be
- * on want_chain, valid there, and of type want_type (0: any). The decoded tx into *tx
- * (borrowing raw). Otherwise LB_EINVALID / LB_EMALFORMED naming `what` in ctx->em. */
-int lb_ledger_cite(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, size_t rawlen,
-		   const uint8_t *proof, size_t plen, int want_chain, uint32_t want_type,
-		   struct lb_tx *tx);
 
 /* Key rotation hook. Normally a tx acts for the account whose address derives from its
  * sender key. A chain's state may hold, under namespace LB_KEYMAP_NS and key = the address

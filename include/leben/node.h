@@ -23,6 +23,8 @@ struct lb_node_config {
 	char tls_cert[1024];       /* etcd, API TLS: this node's certificate (default <home>/tls/node.pem) */
 	char tls_key[1024];        /* etcd, API TLS: its key (default <home>/tls/node.key) */
 	char tls_crl[1024];        /* API TLS: the CA's revocation lists (PEM), or empty */
+	bool tls_cosigned;         /* API TLS and peer link: accept only certificates co-signed
+				    * by enough CA holders on the chain (ca.cosign; default false) */
 	size_t etcd_batch_max_txs; /* etcd: txs per etcd transaction (default 2000) */
 	size_t block_max_txs;      /* cut a block at this many txs (default 5000) */
 	uint32_t block_interval_ms;/* ... or when the oldest waiting tx is this old (default 200) */

@@ -22,7 +22,18 @@ struct lb_tls_config {
 	 * a revoked certificate, a missing CRL for the issuer or an expired CRL fail the
 	 * handshake (LB_EUNAUTH). The file must hold at least one CRL, each signed by the CA. */
 	const char *crl_file;
+	/* Optional further check of the peer's certificate during the handshake, once its chain
+	 * verified: called with the BLAKE2b-256 of its SubjectPublicKeyInfo (DER, lb_x509_spki_hash);
+	 * anything but LB_OK refuses the handshake (the reason, put in why, is logged). Used for
+	 * certificates that must be co-signed by several CA holders (lb_consortium_cert_check). */
+	int (*peer_check)(void *ctx, const uint8_t spki_hash[32], char *why, size_t n);
+	void *peer_check_ctx;
 };
+
+/* BLAKE2b-256 of the SubjectPublicKeyInfo (DER) of the first certificate of a PEM file, and
+ * its common name into cn (may be NULL). LB_EIO / LB_EMALFORMED with the file in em. */
+int lb_x509_spki_hash_file(const char *pem_file, uint8_t out[32], char *cn, size_t cnn,
+			   struct lb_errmsg *em);
 
 typedef struct lb_tls_ctx lb_tls_ctx;
 typedef struct lb_tls_conn lb_tls_conn;

@@ -129,6 +129,8 @@ int api_market_ranking(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 
 /* routes_consortium.c (docs/consortium.md, "Membership procedures") */
+int api_certificate(const struct api_call *c, json_t **out, unsigned *status,
+		    struct lb_errmsg *em);
 int api_member_removal(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 

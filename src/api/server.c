@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -131,6 +132,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
 	{"GET", "/v1/members", h_members, false, NULL},
 	{"GET", "/v1/members/{address}/removal", h_ext, false, api_member_removal},
+	{"GET", "/v1/certificates/{spki_hash}", h_ext, false, api_certificate},
 	{"GET", "/v1/accounts/{address}/keys", h_account_keys, false, NULL},
 	{"GET", "/v1/policies/{asset}", h_policy, false, NULL},
 	{"GET", "/v1/directory/search", h_dir_search, false, NULL},
@@ -315,6 +317,39 @@ json_t *api_hex_json(const uint8_t *p, size_t n)
 
 static int read_pem(const char *path, const char *what, char **out, struct lb_errmsg *em);
 
+/* tls_cosigned: the client's certificate is co-signed by enough CA holders on the chain. */
+static bool client_cosigned(struct lb_api *a, gnutls_session_t s, char *why, size_t n)
+{
+	unsigned int ncerts = 0;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &ncerts);
+	gnutls_x509_crt_t crt;
+	gnutls_pubkey_t pk;
+	gnutls_datum_t der = {NULL, 0};
+	uint8_t h[LB_HASH_LEN];
+	bool ok = false;
+	if (!certs || !ncerts || gnutls_x509_crt_init(&crt) < 0) {
+		snprintf(why, n, "the client certificate could not be read");
+		return false;
+	}
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_pubkey_init(&pk) >= 0) {
+		/* SubjectPublicKeyInfo, DER: what lb_x509_spki_hash_file hashes */
+		if (gnutls_pubkey_import_x509(pk, crt, 0) >= 0 &&
+		    gnutls_pubkey_export2(pk, GNUTLS_X509_FMT_DER, &der) >= 0) {
+			lb_hash(h, der.data, der.size);
+			gnutls_free(der.data);
+			ok = lb_consortium_cert_check(a->ledger, h, why, n) == LB_OK;
+		} else {
+			snprintf(why, n, "the client certificate's public key could not be read");
+		}
+		gnutls_pubkey_deinit(pk);
+	} else {
+		snprintf(why, n, "the client certificate could not be read");
+	}
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+
 /* The client's certificate is on no CRL of the CA, and every CRL is in force. */
 static bool client_not_revoked(struct lb_api *a, gnutls_session_t s, char *why, size_t n)
 {
@@ -453,6 +488,8 @@ static bool client_cert_ok(struct lb_api *a, struct MHD_Connection *c, char *why
 	if (a->ncrls && !client_not_revoked(a, s, why, n))
 		ok = false;
 	pthread_mutex_unlock(&a->crl_mu);
+	if (ok && a->opt.tls_cosigned && a->ledger && !client_cosigned(a, s, why, n))
+		ok = false;
 	return ok;
 }
 

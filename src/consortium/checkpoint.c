@@ -14,14 +14,18 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
+#include "leben/exchange.h"
 #include "leben/tx.h"
 
 #define ALARMS_MAX 256        /* alarms kept (the oldest are dropped, the count goes on) */
 #define WAITING_MAX 4096      /* received checkpoints above this node's height, kept to check */
 #define TODO_MAX 64           /* own checkpoints queued for the publisher thread */
+#define FOLLOWS_MAX 64        /* removals being carried to the other chains */
+#define FOLLOW_RETRY_MS 20000 /* send a step again when nothing came of it for this long */
 
 /* A checkpoint received from a member, to compare with this node's own block. */
 struct seen_ckpt {
@@ -63,6 +67,16 @@ struct lb_consortium {
 		uint64_t height;
 	} todo[TODO_MAX];                      /* FIFO of blocks to checkpoint */
 	size_t ntodo;
+	/* Removals this node carries to the settlement and directory chains by itself (one
+	 * slice of the refused keys each; see follow_step). */
+	struct follow_job {
+		uint8_t member[LB_ADDR_LEN];   /* the removed member */
+		uint64_t offset, count;        /* the slice of gov.banned/<member> */
+		uint8_t removal_id[LB_HASH_LEN]; /* our governance.removal tx, once sent */
+		uint64_t removal_ms;           /* when it was sent (0: not yet) */
+		uint64_t sent_ms[2];           /* when the follow-up went to settlement, directory */
+	} follows[FOLLOWS_MAX];
+	size_t nfollows;
 };
 
 /* ---- queries ------------------------------------------------------------------------------- */
@@ -168,9 +182,100 @@ int lb_consortium_removal_json(struct lb_ledger *l, const uint8_t addr[LB_ADDR_L
 		for (size_t i = 0; i + LB_ADDR_LEN <= b.len; i += LB_ADDR_LEN)
 			json_array_append_new(keys, gov_addr_json(b.data + i));
 	json_object_set_new(o, "refused_keys", keys);
+	/* the height at which each other chain took it over (governance.follow), null before */
+	json_t *fol = json_object();
+	for (int ch = LB_CHAIN_SETTLEMENT; ch <= LB_CHAIN_DIRECTORY; ch++) {
+		struct lb_dec fd;
+		uint64_t fh = 0;
+		lb_buf_reset(&b);
+		if (lb_ledger_state_read(l, ch, "gov.followed", addr, LB_ADDR_LEN, &b, NULL) == LB_OK) {
+			lb_dec_init(&fd, b.data, b.len, "followed", NULL);
+			if (lb_dec_uvar(&fd, "height", UINT64_MAX, &fh))
+				fh = 0;
+		}
+		json_object_set_new(fol, lb_chain_name(ch), fh ? json_integer((json_int_t)fh)
+							       : json_null());
+	}
+	json_object_set_new(o, "followed", fol);
 	lb_buf_release(&b);
 	*out = o;
 	return o ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
+/* The co-signatures of a key and how many of them count (current members). */
+static int cert_read(struct lb_ledger *l, const uint8_t h[LB_HASH_LEN], struct gov_cert *r,
+		     size_t *current, uint64_t *needed)
+{
+	struct gov_members *m = lb_malloc(sizeof *m);
+	struct lb_gov_params gp;
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 14);
+	int rc = m ? LB_OK : LB_ENOMEM;
+	r->n = 0;
+	r->name[0] = 0;
+	if (!rc && (rc = read_members(l, m, NULL)) == LB_OK && (rc = read_params(l, &gp)) == LB_OK) {
+		*needed = lb_gov_threshold_q(m->n, &gp);
+		*current = 0;
+		rc = lb_ledger_state_read(l, LB_CHAIN_BUSINESS, "gov.cert", h, LB_HASH_LEN, &b, NULL);
+		if (!rc && (rc = gov_cert_decode(r, b.data, b.len)) == LB_OK)
+			for (size_t i = 0; i < r->n; i++)
+				*current += gov_members_find(m, r->who[i]) >= 0;
+		if (rc == LB_ENOTFOUND) {
+			r->n = 0;
+			rc = LB_OK;
+		}
+	}
+	lb_buf_release(&b);
+	lb_free(m);
+	return rc;
+}
+
+int lb_consortium_cert_check(struct lb_ledger *l, const uint8_t spki_hash[LB_HASH_LEN],
+			     char *why, size_t n)
+{
+	struct gov_cert *r = lb_malloc(sizeof *r);
+	size_t current = 0;
+	uint64_t needed = 0;
+	int rc = r ? cert_read(l, spki_hash, r, &current, &needed) : LB_ENOMEM;
+	char hex[17];
+	lb_hex_encode(hex, spki_hash, 8);
+	if (rc)
+		snprintf(why, n, "the co-signatures of the certificate cannot be read (%s)",
+			 lb_strerror(rc));
+	else if (current < needed)
+		snprintf(why, n,
+			 "the certificate (key %s…) is co-signed by %zu of the %llu CA holders "
+			 "(members) it needs; each member co-signs it with 'leben governance cosign "
+			 "--cert FILE'",
+			 hex, current, (unsigned long long)needed);
+	lb_free(r);
+	return rc ? LB_EUNAUTH : current < needed ? LB_EUNAUTH : LB_OK;
+}
+
+int lb_consortium_cert_json(struct lb_ledger *l, const uint8_t spki_hash[LB_HASH_LEN],
+			    json_t **out, struct lb_errmsg *em)
+{
+	struct gov_cert *r = lb_malloc(sizeof *r);
+	size_t current = 0;
+	uint64_t needed = 0;
+	int rc = r ? cert_read(l, spki_hash, r, &current, &needed) : LB_ENOMEM;
+	if (!rc && !r->n)
+		rc = lb_errf(em, LB_ENOTFOUND, "no member co-signed a certificate with this key");
+	else if (rc)
+		rc = lb_errf(em, rc, "the co-signatures cannot be read");
+	if (!rc) {
+		json_t *who = json_array();
+		for (size_t i = 0; i < r->n; i++)
+			json_array_append_new(who, gov_addr_json(r->who[i]));
+		*out = json_pack("{s:o,s:s,s:o,s:I,s:I,s:b}", "spki_hash",
+				 gov_hex_json(spki_hash, LB_HASH_LEN), "name", r->name, "cosigners",
+				 who, "current", (json_int_t)current, "needed", (json_int_t)needed,
+				 "accepted", current >= needed);
+		if (!*out)
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	lb_free(r);
+	return rc;
 }
 
 uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_ADDR_LEN])
@@ -204,8 +309,6 @@ static json_t *proposal_json(const uint8_t id[LB_HASH_LEN], const struct gov_pro
 			     const struct gov_members *m, uint64_t height,
 			     const struct lb_gov_params *gp)
 {
-	static const char *const actions[] = {"", "admit", "remove", "remove", "rules"};
-	char k[64];
 	uint64_t yes, no;
 	gov_tally(p, m, &yes, &no);
 	const char *status = p->status == LB_GOV_PASSED     ? "passed"
@@ -219,31 +322,13 @@ static json_t *proposal_json(const uint8_t id[LB_HASH_LEN], const struct gov_pro
 						       p->votes[i].yes ? "yes" : "no"));
 	json_t *o = json_pack("{s:o,s:s,s:o,s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:o}", "id",
 			      gov_hex_json(id, LB_HASH_LEN), "action",
-			      actions[p->p.action <= LB_GOV_PARAMS ? p->p.action : 0], "member",
+			      gov_action_name(p->p.action), "member",
 			      gov_addr_json(p->p.member), "status", status, "expires_height",
 			      (json_int_t)p->p.expires_height, "proposer",
 			      gov_addr_json(p->proposer), "yes", (json_int_t)yes, "no",
 			      (json_int_t)no, "needed", (json_int_t)lb_gov_threshold_q(m->n, gp),
 			      "proposed_at", (json_int_t)p->height, "votes", votes);
-	if (o && p->p.action == LB_GOV_ADMIT) {
-		json_object_set_new(o, "name", json_string(p->p.name));
-		json_object_set_new(o, "kinds",
-				    json_string(lb_super_kinds_format(p->p.kinds, k, sizeof k)));
-	}
-	if (o && (p->p.action == LB_GOV_REMOVE || p->p.action == LB_GOV_REMOVE_TO))
-		json_object_set_new(o, "disposition", json_string(p->p.action == LB_GOV_REMOVE
-									  ? "freeze"
-									  : "successor"));
-	if (o && p->p.action == LB_GOV_REMOVE_TO)
-		json_object_set_new(o, "successor", gov_addr_json(p->p.successor));
-	if (o && p->p.action == LB_GOV_PARAMS) {
-		snprintf(k, sizeof k, "%u/%u", p->p.params.num, p->p.params.den);
-		json_object_set_new(o, "threshold", json_string(k));
-		json_object_set_new(o, "vote_blocks_default",
-				    json_integer((json_int_t)p->p.params.vote_blocks_default));
-		json_object_set_new(o, "vote_blocks_max",
-				    json_integer((json_int_t)p->p.params.vote_blocks_max));
-	}
+	gov_proposal_details(o, &p->p);
 	return o;
 }
 
@@ -286,11 +371,21 @@ int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errm
 	}
 	char th[16];
 	snprintf(th, sizeof th, "%u/%u", gp.num, gp.den);
-	*out = json_pack("{s:I,s:I,s:o,s:o,s:{s:s,s:I,s:I}}", "count", (json_int_t)m->n,
+	/* the re-audit interval is a rule too (genesis "audit", changed by an audit-interval vote) */
+	uint64_t audit = LB_AUDIT_INTERVAL_DEFAULT;
+	struct lb_dec ad;
+	lb_buf_reset(&b);
+	if (lb_ledger_state_read(l, LB_CHAIN_BUSINESS, LB_AUDIT_CFG_NS, "interval", 8, &b, NULL) ==
+	    LB_OK) {
+		lb_dec_init(&ad, b.data, b.len, "audit interval", NULL);
+		if (lb_dec_uvar(&ad, "interval", UINT64_MAX, &audit))
+			audit = LB_AUDIT_INTERVAL_DEFAULT;
+	}
+	*out = json_pack("{s:I,s:I,s:o,s:o,s:{s:s,s:I,s:I,s:I}}", "count", (json_int_t)m->n,
 			 "threshold", (json_int_t)lb_gov_threshold_q(m->n, &gp), "members", members,
 			 "proposals", props, "rules", "threshold", th, "vote_blocks_default",
 			 (json_int_t)gp.vote_blocks_default, "vote_blocks_max",
-			 (json_int_t)gp.vote_blocks_max);
+			 (json_int_t)gp.vote_blocks_max, "audit_interval_blocks", (json_int_t)audit);
 	rc = *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
 out:
 	lb_buf_release(&b);
@@ -365,14 +460,30 @@ out:
 /* ---- the monitor ----------------------------------------------------------------------------- */
 
 static void publish(struct lb_consortium *c, int chain, uint64_t height);
+static void follow_all(struct lb_consortium *c);
+static void queue_earlier_removals(struct lb_consortium *c);
 
 static void *publisher(void *arg)
 {
 	struct lb_consortium *c = arg;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!c->ntodo && !c->stopping)
-			pthread_cond_wait(&c->cond, &c->mu);
+		while (!c->ntodo && !c->stopping) {
+			if (!c->nfollows) {
+				pthread_cond_wait(&c->cond, &c->mu);
+				continue;
+			}
+			/* removals to carry: one step a second */
+			pthread_mutex_unlock(&c->mu);
+			follow_all(c);
+			pthread_mutex_lock(&c->mu);
+			if (c->ntodo || c->stopping)
+				break;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+		}
 		if (c->stopping)
 			break; /* the node is going down: what is queued is dropped */
 		int chain = c->todo[0].chain;
@@ -409,13 +520,13 @@ int lb_consortium_new(struct lb_consortium **out, struct lb_ledger *l,
 	c->interval = interval;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	if (interval) {
-		if (pthread_create(&c->thread, NULL, publisher, c)) {
-			lb_consortium_free(c);
-			return lb_errf(em, LB_ENOMEM, "cannot start the checkpoint publisher thread");
-		}
-		c->thread_started = true;
+	/* the thread publishes checkpoints (when interval > 0) and carries removals */
+	if (pthread_create(&c->thread, NULL, publisher, c)) {
+		lb_consortium_free(c);
+		return lb_errf(em, LB_ENOMEM, "cannot start the checkpoint publisher thread");
 	}
+	c->thread_started = true;
+	queue_earlier_removals(c);
 	*out = c;
 	return LB_OK;
 }
@@ -581,13 +692,249 @@ static void publish(struct lb_consortium *c, int chain, uint64_t height)
 	lb_buf_release(&raw);
 }
 
+/* ---- removals carried to the settlement and directory chains ------------------------------- */
+
+/* The other chains refuse a removed member's keys once a governance.follow carries the
+ * removal there (a chain has only its own state). Every member node sends it by itself when
+ * it commits the business block enacting a removal: a governance.removal stating the refused
+ * keys, then, once that commits, a governance.follow with its proof anchored in each other
+ * chain. Which node's follow-up comes first does not matter: the block holding the first one
+ * refuses the keys on every node alike (it is chain state), and a later one writes the same
+ * entries again. A job ends when its keys are refused on both chains — also when another
+ * node's follow-up did it. */
+
+static const int follow_chains[2] = {LB_CHAIN_SETTLEMENT, LB_CHAIN_DIRECTORY};
+
+/* Every key of the slice already refused on chain? */
+static bool slice_refused(struct lb_consortium *c, const struct follow_job *j, int chain,
+			  const uint8_t *keys)
+{
+	struct lb_buf b;
+	bool all = true;
+	lb_buf_init(&b, 64);
+	for (uint64_t i = 0; all && i < j->count; i++)
+		all = lb_ledger_state_read(c->ledger, chain, LB_KEYMAP_NS, keys + i * LB_ADDR_LEN,
+					   LB_ADDR_LEN, &b, NULL) == LB_OK &&
+		      b.len == 1 + LB_ADDR_LEN && b.data[0] == LB_KEYMAP_REMOVED;
+	lb_buf_release(&b);
+	return all;
+}
+
+/* One step of a job; true when it is finished (or can never finish). */
+static bool follow_step(struct lb_consortium *c, struct follow_job *j)
+{
+	char t[LB_ADDR_TEXT_LEN + 1];
+	struct lb_buf banned, b;
+	struct lb_errmsg em;
+	bool done = false;
+	uint64_t now = lb_now_ms();
+	lb_addr_encode(t, j->member);
+	lb_errclear(&em);
+	lb_buf_init(&banned, 1 << 16);
+	lb_buf_init(&b, LB_TX_MAX_BYTES);
+	if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov.banned", j->member,
+				 LB_ADDR_LEN, &banned, NULL) ||
+	    (j->offset + j->count) * LB_ADDR_LEN > banned.len) {
+		done = true; /* nothing recorded (cannot happen for an enacted removal) */
+		goto out;
+	}
+	const uint8_t *keys = banned.data + j->offset * LB_ADDR_LEN;
+	bool need[2];
+	for (int k = 0; k < 2; k++)
+		need[k] = !slice_refused(c, j, follow_chains[k], keys);
+	if (!need[0] && !need[1]) {
+		lb_log(LB_LOG_INFO, "the removal of %s is in force on the settlement and directory "
+				    "chains (keys %" PRIu64 "-%" PRIu64 ")",
+		       t, j->offset, j->offset + j->count - 1);
+		done = true;
+		goto out;
+	}
+	/* the removal statement on the business chain */
+	int chain;
+	uint8_t *raw = NULL;
+	size_t rl = 0;
+	bool have = j->removal_ms && lb_ledger_tx_raw(c->ledger, j->removal_id, &chain, &raw, &rl) ==
+					     LB_OK;
+	if (!have) {
+		if (j->removal_ms && now - j->removal_ms < FOLLOW_RETRY_MS)
+			goto out; /* not in a block yet */
+		struct lb_gov_removal r = {.offset = j->offset, .count = j->count, .keys = keys};
+		memcpy(r.member, j->member, LB_ADDR_LEN);
+		if (lb_gov_removal_encode(&b, &r) ||
+		    lb_ledger_node_submit(c->ledger, LB_CHAIN_BUSINESS, LB_TX_GOV_REMOVAL, b.data,
+					  b.len, j->removal_id, &em)) {
+			lb_log(LB_LOG_WARN, "carrying the removal of %s: the removal statement was "
+					    "refused: %s (trying again)",
+			       t, em.text);
+		} else {
+			lb_log(LB_LOG_INFO, "carrying the removal of %s to the settlement and directory "
+					    "chains: removal statement sent",
+			       t);
+		}
+		j->removal_ms = now;
+		goto out;
+	}
+	for (int k = 0; k < 2; k++) {
+		if (!need[k] || (j->sent_ms[k] && now - j->sent_ms[k] < FOLLOW_RETRY_MS))
+			continue;
+		struct lb_buf proof;
+		uint8_t id[LB_HASH_LEN];
+		int ch = follow_chains[k];
+		lb_buf_init(&proof, LB_TX_PAYLOAD_MAX);
+		lb_buf_reset(&b);
+		lb_errclear(&em);
+		int rc = lb_ledger_proof(c->ledger, j->removal_id, ch, &proof, &em);
+		if (!rc && !(rc = lb_gov_follow_encode(&b, raw, rl, proof.data, proof.len)))
+			rc = lb_ledger_node_submit(c->ledger, ch,
+						   ch == LB_CHAIN_SETTLEMENT ? LB_TX_GOV_FOLLOW
+									     : LB_TX_GOV_FOLLOW_DIR,
+						   b.data, b.len, id, &em);
+		lb_buf_release(&proof);
+		if (rc == LB_ENOTFOUND)
+			continue; /* no anchoring block yet: next round */
+		if (rc)
+			lb_log(LB_LOG_WARN, "carrying the removal of %s to the %s chain: %s (trying "
+					    "again)",
+			       t, lb_chain_name(ch), em.text[0] ? em.text : lb_strerror(rc));
+		else
+			lb_log(LB_LOG_INFO, "carrying the removal of %s: follow-up sent to the %s chain",
+			       t, lb_chain_name(ch));
+		j->sent_ms[k] = now;
+	}
+	lb_free(raw);
+out:
+	lb_buf_release(&banned);
+	lb_buf_release(&b);
+	return done;
+}
+
+static void follow_all(struct lb_consortium *c)
+{
+	uint8_t account[LB_ADDR_LEN];
+	key_account(c->ledger, c->addr, account);
+	bool member = lb_consortium_is_member(c->ledger, account);
+	pthread_mutex_lock(&c->mu);
+	size_t n = c->nfollows;
+	pthread_mutex_unlock(&c->mu);
+	for (size_t i = 0; i < n;) {
+		struct follow_job j;
+		pthread_mutex_lock(&c->mu);
+		j = c->follows[i];
+		pthread_mutex_unlock(&c->mu);
+		bool done = !member || follow_step(c, &j); /* a removed node sends nothing */
+		pthread_mutex_lock(&c->mu);
+		if (done) {
+			c->follows[i] = c->follows[--c->nfollows];
+			n--;
+		} else {
+			c->follows[i++] = j;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+}
+
+/* One job per slice of the keys the removal of member refused (gov.banned/<member>). */
+static void queue_removal(struct lb_consortium *c, const uint8_t member[LB_ADDR_LEN])
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov.banned", member, LB_ADDR_LEN,
+				 &b, NULL)) {
+		lb_buf_release(&b);
+		return;
+	}
+	uint64_t nk = b.len / LB_ADDR_LEN;
+	lb_buf_release(&b);
+	pthread_mutex_lock(&c->mu);
+	for (uint64_t off = 0; off < nk; off += LB_GOV_REMOVAL_SLICE_MAX) {
+		bool dup = false;
+		for (size_t k = 0; k < c->nfollows; k++)
+			dup |= !memcmp(c->follows[k].member, member, LB_ADDR_LEN) &&
+			       c->follows[k].offset == off;
+		if (dup)
+			continue;
+		if (c->nfollows == FOLLOWS_MAX) {
+			lb_log(LB_LOG_WARN, "too many removals to carry at once; run `leben governance "
+					    "follow-removal` for the rest");
+			break;
+		}
+		struct follow_job *j = &c->follows[c->nfollows++];
+		memset(j, 0, sizeof *j);
+		memcpy(j->member, member, LB_ADDR_LEN);
+		j->offset = off;
+		j->count = nk - off < LB_GOV_REMOVAL_SLICE_MAX ? nk - off : LB_GOV_REMOVAL_SLICE_MAX;
+	}
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The removals a business block enacted: proposals a vote or propose tx of the cut passed at
+ * this height; queue their jobs. */
+static void scan_removals(struct lb_consortium *c, const struct lb_cut *cut, uint64_t height)
+{
+	struct gov_prop *p = NULL;
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	for (size_t i = 0; i < cut->n; i++) {
+		struct lb_tx tx;
+		struct lb_gov_vote v;
+		const uint8_t *id;
+		if (lb_tx_decode(&tx, cut->raws[i], cut->lens[i], NULL) ||
+		    tx.chain != LB_CHAIN_BUSINESS)
+			continue;
+		if (tx.type == LB_TX_GOV_PROPOSE)
+			id = tx.id;
+		else if (tx.type == LB_TX_GOV_VOTE &&
+			 !lb_gov_vote_decode(&v, tx.payload, tx.payload_len, NULL))
+			id = v.proposal;
+		else
+			continue;
+		if (!p && !(p = lb_malloc(sizeof *p)))
+			break;
+		if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov.prop", id, LB_HASH_LEN,
+					 &b, NULL) ||
+		    gov_prop_decode(p, b.data, b.len) || p->status != LB_GOV_PASSED ||
+		    p->decided != height ||
+		    (p->p.action != LB_GOV_REMOVE && p->p.action != LB_GOV_REMOVE_TO))
+			continue;
+		queue_removal(c, p->p.member);
+	}
+	lb_free(p);
+	lb_buf_release(&b);
+}
+
+/* At start: the removals recorded before (gov/removed) that a chain still does not refuse
+ * (this node may have gone down before carrying them); the first step of each job drops it
+ * when both chains refuse its keys already. */
+static void queue_earlier_removals(struct lb_consortium *c)
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	if (lb_ledger_state_read(c->ledger, LB_CHAIN_BUSINESS, "gov", "removed", 7, &b, NULL) ==
+	    LB_OK)
+		for (size_t i = 0; i + LB_ADDR_LEN <= b.len; i += LB_ADDR_LEN) {
+			struct lb_buf f;
+			bool both = true;
+			lb_buf_init(&f, 16);
+			for (int k = 0; k < 2; k++)
+				both &= lb_ledger_state_read(c->ledger, follow_chains[k], "gov.followed",
+							     b.data + i, LB_ADDR_LEN, &f, NULL) == LB_OK;
+			lb_buf_release(&f);
+			if (!both)
+				queue_removal(c, b.data + i);
+		}
+	lb_buf_release(&b);
+}
+
 void lb_consortium_after_commit(struct lb_consortium *c, const struct lb_cut *cut,
 				uint64_t height)
 {
 	if (!c || !cut)
 		return;
-	if (cut->chain == LB_CHAIN_BUSINESS)
+	if (cut->chain == LB_CHAIN_BUSINESS) {
 		scan_cut(c, cut, height);
+		scan_removals(c, cut, height);
+	}
 	pthread_mutex_lock(&c->mu);
 	size_t waiting = c->nwaiting;
 	pthread_mutex_unlock(&c->mu);

@@ -6,6 +6,7 @@
  *   gov/members        the member list, sorted by address
  *   gov/open           ids of open proposals, in proposal order
  *   gov.prop/<id>      a proposal with its votes (id = the governance.propose tx id)
+ *   gov/removed        removed members' addresses, in removal order
  *   ckpt/<chain u8><height u64 BE><member addr>   block hash || app hash
  *   ckpt.last/<member addr><chain u8>             highest height that member checkpointed
  */
@@ -62,6 +63,18 @@ int gov_open_decode(struct gov_open *o, const uint8_t *in, size_t n);
 void gov_tally(const struct gov_prop *p, const struct gov_members *m, uint64_t *yes,
 	       uint64_t *no);
 
+/* gov/removed: the removed members' addresses, in removal order, at most this many. */
+#define GOV_REMOVED_MAX 4096
+
+/* gov.cert/<spki hash>: the members that co-signed a certificate's key (ca.cosign). */
+struct gov_cert {
+	size_t n;
+	uint8_t who[LB_MEMBERS_MAX][LB_ADDR_LEN]; /* in co-signing order */
+	char name[LB_MEMBER_NAME_MAX + 1];        /* the name the first co-signer gave */
+};
+int gov_cert_encode(struct lb_buf *b, const struct gov_cert *c);
+int gov_cert_decode(struct gov_cert *c, const uint8_t *in, size_t n);
+
 /* State key of a checkpoint record (1 + 8 + 20 bytes). */
 #define CKPT_KEY_LEN (1 + 8 + LB_ADDR_LEN)
 void ckpt_key(uint8_t key[CKPT_KEY_LEN], uint8_t chain, uint64_t height,
@@ -74,5 +87,9 @@ int gov_params_load(struct lb_state *s, struct lb_gov_params *p);
 /* JSON helpers. */
 json_t *gov_addr_json(const uint8_t addr[LB_ADDR_LEN]);
 json_t *gov_hex_json(const uint8_t *p, size_t n);
+/* "admit", "remove", "rules", "kinds", "audit-interval" ("" for an unknown action). */
+const char *gov_action_name(uint8_t action);
+/* Add a proposal's action-specific fields (kinds, successor, rules, ...) to o (may be NULL). */
+void gov_proposal_details(json_t *o, const struct lb_gov_proposal *p);
 
 #endif

@@ -132,6 +132,8 @@ int lb_gov_proposal_encode(struct lb_buf *b, const struct lb_gov_proposal *p)
 	     (rc = lb_enc_uvar(b, p->params.vote_blocks_default)) ||
 	     (rc = lb_enc_uvar(b, p->params.vote_blocks_max))))
 		return rc;
+	if (p->action == LB_GOV_AUDIT)
+		return lb_enc_uvar(b, p->audit_interval);
 	return LB_OK;
 }
 
@@ -148,6 +150,8 @@ static int proposal_tail_decode(struct lb_dec *d, struct lb_gov_proposal *p)
 				    &p->params.vote_blocks_default)) ||
 		  (rc = lb_dec_uvar(d, "vote_blocks_max", UINT64_MAX, &p->params.vote_blocks_max))))
 		return rc;
+	else if (p->action == LB_GOV_AUDIT)
+		rc = lb_dec_uvar(d, "audit_interval", LB_GOV_AUDIT_INTERVAL_MAX, &p->audit_interval);
 	return rc;
 }
 
@@ -160,10 +164,10 @@ int lb_gov_proposal_decode(struct lb_gov_proposal *p, const uint8_t *in, size_t 
 	lb_dec_init(&d, in, n, "governance.propose payload", em);
 	if ((rc = lb_dec_u8(&d, "action", &p->action)))
 		return rc;
-	if (p->action < LB_GOV_ADMIT || p->action > LB_GOV_PARAMS)
+	if (p->action < LB_GOV_ADMIT || p->action > LB_GOV_AUDIT)
 		return lb_dec_fail(&d, LB_EMALFORMED, "action",
 				   "%u is none of admit (1), remove (2), remove with a successor (3), "
-				   "rules (4)",
+				   "rules (4), kinds (5), audit interval (6)",
 				   p->action);
 	if ((rc = lb_dec_fixed(&d, "member", p->member, LB_ADDR_LEN)) ||
 	    (rc = lb_dec_str(&d, "name", LB_MEMBER_NAME_MAX, p->name, sizeof p->name)) ||
@@ -180,10 +184,23 @@ int lb_gov_proposal_decode(struct lb_gov_proposal *p, const uint8_t *in, size_t 
 		return lb_errf(em, LB_EINVALID,
 			       "governance.propose: admitting a member needs its name and at least "
 			       "one super-node kind");
-	if (p->action != LB_GOV_ADMIT && (p->name[0] || p->kinds))
+	if (p->action == LB_GOV_KINDS && (p->name[0] || !p->kinds))
+		return lb_errf(em, LB_EINVALID,
+			       "governance.propose: a change of kinds carries the new kinds (at least "
+			       "one) and no name");
+	if (p->action != LB_GOV_ADMIT && p->action != LB_GOV_KINDS && (p->name[0] || p->kinds))
 		return lb_errf(em, LB_EINVALID,
 			       "governance.propose: only an admission carries a name and kinds");
 	static const uint8_t zero[LB_ADDR_LEN];
+	if (p->action == LB_GOV_KINDS && !memcmp(p->member, zero, LB_ADDR_LEN))
+		return lb_errf(em, LB_EINVALID,
+			       "governance.propose: a change of kinds names the member");
+	if (p->action == LB_GOV_AUDIT &&
+	    (memcmp(p->member, zero, LB_ADDR_LEN) || !p->audit_interval))
+		return lb_errf(em, LB_EINVALID,
+			       "governance.propose: a change of the re-audit interval names no member "
+			       "(all-zero address) and an interval of 1 to %d business blocks",
+			       LB_GOV_AUDIT_INTERVAL_MAX);
 	if (p->action == LB_GOV_REMOVE_TO && !memcmp(p->successor, p->member, LB_ADDR_LEN))
 		return lb_errf(em, LB_EINVALID,
 			       "governance.propose: a removed member cannot be its own successor");
@@ -537,4 +554,87 @@ json_t *gov_hex_json(const uint8_t *p, size_t n)
 		return json_null();
 	lb_hex_encode(buf, p, n);
 	return json_string(buf);
+}
+
+const char *gov_action_name(uint8_t action)
+{
+	static const char *const names[] = {"",      "admit", "remove",        "remove",
+					    "rules", "kinds", "audit-interval"};
+	return action < sizeof names / sizeof names[0] ? names[action] : "";
+}
+
+void gov_proposal_details(json_t *o, const struct lb_gov_proposal *p)
+{
+	char k[64];
+	if (!o)
+		return;
+	if (p->action == LB_GOV_REMOVE || p->action == LB_GOV_REMOVE_TO)
+		json_object_set_new(o, "disposition",
+				    json_string(p->action == LB_GOV_REMOVE ? "freeze" : "successor"));
+	if (p->action == LB_GOV_REMOVE_TO)
+		json_object_set_new(o, "successor", gov_addr_json(p->successor));
+	if (p->action == LB_GOV_PARAMS) {
+		snprintf(k, sizeof k, "%u/%u", p->params.num, p->params.den);
+		json_object_set_new(o, "threshold", json_string(k));
+		json_object_set_new(o, "vote_blocks_default",
+				    json_integer((json_int_t)p->params.vote_blocks_default));
+		json_object_set_new(o, "vote_blocks_max",
+				    json_integer((json_int_t)p->params.vote_blocks_max));
+	}
+	if (p->action == LB_GOV_ADMIT)
+		json_object_set_new(o, "name", json_string(p->name));
+	if (p->action == LB_GOV_ADMIT || p->action == LB_GOV_KINDS)
+		json_object_set_new(o, "kinds",
+				    json_string(lb_super_kinds_format(p->kinds, k, sizeof k)));
+	if (p->action == LB_GOV_AUDIT)
+		json_object_set_new(o, "audit_interval_blocks",
+				    json_integer((json_int_t)p->audit_interval));
+}
+
+int lb_ca_cosign_encode(struct lb_buf *b, const struct lb_ca_cosign *c)
+{
+	int rc = lb_enc_fixed(b, c->spki_hash, LB_HASH_LEN);
+	return rc ? rc : lb_enc_str(b, c->name);
+}
+
+int lb_ca_cosign_decode(struct lb_ca_cosign *c, const uint8_t *in, size_t n,
+			struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	int rc;
+	memset(c, 0, sizeof *c);
+	lb_dec_init(&d, in, n, "ca.cosign payload", em);
+	if ((rc = lb_dec_fixed(&d, "spki_hash", c->spki_hash, LB_HASH_LEN)) ||
+	    (rc = lb_dec_str(&d, "name", LB_MEMBER_NAME_MAX, c->name, sizeof c->name)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!c->name[0])
+		return lb_errf(em, LB_EINVALID,
+			       "ca.cosign: name the certificate (its common name, 1 to %d bytes)",
+			       LB_MEMBER_NAME_MAX);
+	return LB_OK;
+}
+
+int gov_cert_encode(struct lb_buf *b, const struct gov_cert *c)
+{
+	int rc = lb_enc_uvar(b, c->n);
+	for (size_t i = 0; !rc && i < c->n; i++)
+		rc = lb_enc_fixed(b, c->who[i], LB_ADDR_LEN);
+	return rc ? rc : lb_enc_str(b, c->name);
+}
+
+int gov_cert_decode(struct gov_cert *c, const uint8_t *in, size_t n)
+{
+	struct lb_dec d;
+	uint64_t k;
+	lb_dec_init(&d, in, n, "certificate record", NULL);
+	if (lb_dec_uvar(&d, "n", LB_MEMBERS_MAX, &k))
+		return LB_ECORRUPT;
+	c->n = (size_t)k;
+	for (size_t i = 0; i < c->n; i++)
+		if (lb_dec_fixed(&d, "who", c->who[i], LB_ADDR_LEN))
+			return LB_ECORRUPT;
+	if (lb_dec_str(&d, "name", LB_MEMBER_NAME_MAX, c->name, sizeof c->name) || lb_dec_end(&d))
+		return LB_ECORRUPT;
+	return LB_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "consortium/consortium_int.h"
 #include "leben/codec.h"
+#include "leben/exchange.h"
 #include "leben/tx.h"
 
 /* ---- state helpers ----------------------------------------------------------------------- */
@@ -262,6 +263,26 @@ static int enact_removal(struct lb_apply_ctx *c, const struct gov_prop *p,
 	}
 	if (!rc)
 		rc = lb_state_put(c->state, "gov.banned", who, LB_ADDR_LEN, banned, nb * LB_ADDR_LEN);
+	/* gov/removed: every removed member in removal order (a restarted node looks there for
+	 * removals still to carry to the other chains; the first GOV_REMOVED_MAX are kept) */
+	if (!rc) {
+		const uint8_t *rl;
+		size_t rn = 0;
+		uint8_t *all;
+		if (lb_state_get(c->state, "gov", "removed", 7, &rl, &rn) != LB_OK)
+			rn = 0;
+		if (rn / LB_ADDR_LEN < GOV_REMOVED_MAX) {
+			if (!(all = lb_malloc(rn + LB_ADDR_LEN))) {
+				rc = LB_ENOMEM;
+			} else {
+				if (rn)
+					memcpy(all, rl, rn);
+				memcpy(all + rn, who, LB_ADDR_LEN);
+				rc = lb_state_put(c->state, "gov", "removed", 7, all, rn + LB_ADDR_LEN);
+				lb_free(all);
+			}
+		}
+	}
 	if (!rc && hand)
 		rc = store_vouched(c->state, who, NULL, 0);
 	if (!rc) {
@@ -299,8 +320,16 @@ static int enact(struct lb_apply_ctx *c, const struct gov_prop *p, struct gov_me
 	}
 	if (p->p.action == LB_GOV_PARAMS)
 		return store_params(c->state, &p->p.params);
-	if (gov_members_find(m, p->p.member) < 0)
+	if (p->p.action == LB_GOV_AUDIT)
+		return lb_state_put_u64(c->state, LB_AUDIT_CFG_NS, "interval", 8, p->p.audit_interval);
+	long i = gov_members_find(m, p->p.member);
+	if (i < 0)
 		return lb_errf(c->em, LB_ENOTFOUND, "%s is no longer a member", t);
+	if (p->p.action == LB_GOV_KINDS) {
+		/* role checks read the member list: from the next tx on they see the new kinds */
+		m->m[i].kinds = p->p.kinds;
+		return LB_OK;
+	}
 	if (m->n == 1)
 		return lb_errf(c->em, LB_EDENIED,
 			       "removing %s would leave the consortium without members", t);
@@ -405,6 +434,21 @@ static int apply_propose(struct lb_apply_ctx *c)
 			     addr_text(p->p.successor, s2));
 		goto out;
 	}
+	if (p->p.action == LB_GOV_KINDS) {
+		long i = gov_members_find(m, p->p.member);
+		char k[64];
+		if (i < 0) {
+			rc = lb_errf(c->em, LB_ENOTFOUND,
+				     "%s is not a member: only a member's kinds can change (admit it "
+				     "with 'propose admit --kinds')", t);
+			goto out;
+		}
+		if (m->m[i].kinds == p->p.kinds) {
+			rc = lb_errf(c->em, LB_EINVALID, "%s already holds exactly the kinds %s", t,
+				     lb_super_kinds_format(p->p.kinds, k, sizeof k));
+			goto out;
+		}
+	}
 	if (removal && gov_members_find(m, p->p.member) < 0) {
 		rc = lb_errf(c->em, LB_ENOTFOUND, "%s is not a member, so it cannot be removed", t);
 		goto out;
@@ -463,31 +507,12 @@ out:
 static json_t *json_propose(const struct lb_tx *tx)
 {
 	struct lb_gov_proposal p;
-	char k[64];
 	if (lb_gov_proposal_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	static const char *const names[] = {"", "admit", "remove", "remove", "rules"};
-	json_t *o = json_pack("{s:s,s:o,s:I}", "action", names[p.action], "member",
+	json_t *o = json_pack("{s:s,s:o,s:I}", "action", gov_action_name(p.action), "member",
 			      gov_addr_json(p.member), "expires_height",
 			      (json_int_t)p.expires_height);
-	if (o && (p.action == LB_GOV_REMOVE || p.action == LB_GOV_REMOVE_TO))
-		json_object_set_new(o, "disposition",
-				    json_string(p.action == LB_GOV_REMOVE ? "freeze" : "successor"));
-	if (o && p.action == LB_GOV_REMOVE_TO)
-		json_object_set_new(o, "successor", gov_addr_json(p.successor));
-	if (o && p.action == LB_GOV_PARAMS) {
-		char th[16];
-		snprintf(th, sizeof th, "%u/%u", p.params.num, p.params.den);
-		json_object_set_new(o, "threshold", json_string(th));
-		json_object_set_new(o, "vote_blocks_default",
-				    json_integer((json_int_t)p.params.vote_blocks_default));
-		json_object_set_new(o, "vote_blocks_max",
-				    json_integer((json_int_t)p.params.vote_blocks_max));
-	}
-	if (o && p.action == LB_GOV_ADMIT) {
-		json_object_set_new(o, "name", json_string(p.name));
-		json_object_set_new(o, "kinds", json_string(lb_super_kinds_format(p.kinds, k, sizeof k)));
-	}
+	gov_proposal_details(o, &p);
 	return o;
 }
 
@@ -920,48 +945,25 @@ static int check_gfollow(const struct lb_tx *tx, struct lb_errmsg *em)
 }
 
 /* The proof shows the removal tx valid in a business block anchored by one of this chain's
- * own earlier blocks (the same check as keys.follow). */
+ * own earlier blocks (lb_apply_cite, as for keys.follow). */
 static int apply_gfollow(struct lb_apply_ctx *c)
 {
 	struct lb_gov_follow f;
 	struct lb_tx inner;
 	struct lb_gov_removal r;
-	struct lb_proof_info info;
-	uint8_t hash[LB_HASH_LEN];
-	int here = c->tx->chain;
 	int rc = lb_gov_follow_decode(&f, c->tx->payload, c->tx->payload_len, c->em);
-	if (rc || (rc = follow_inner(&f, &inner, &r, c->em)))
+	if (rc || (rc = follow_inner(&f, &inner, &r, c->em)) ||
+	    (rc = lb_apply_cite(c, "governance.removal", f.tx, f.tx_len, f.proof, f.proof_len,
+				LB_CHAIN_BUSINESS, LB_TX_GOV_REMOVAL, &inner)))
 		return rc;
-	if (lb_proof_verify(f.proof, f.proof_len, NULL, &info, c->em)) {
-		lb_errwrap(c->em, "governance.follow: the proof of the removal does not check out: ");
-		return LB_EINVALID;
-	}
-	if (info.chain != LB_CHAIN_BUSINESS || memcmp(inner.id, info.tx_id, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the proof is not for the cited removal tx");
-	if (!info.anchored || info.anchor_chain != here)
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the proof must be anchored in a %s block (ask the "
-			       "node for the proof with anchor=%s)",
-			       lb_chain_name(here), lb_chain_name(here));
-	if (info.anchor_height >= c->height ||
-	    lb_state_block_hash(c->state, info.anchor_height, hash) != LB_OK)
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the proof is anchored in %s block %llu, which this "
-			       "chain does not have yet",
-			       lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the proof is anchored in a block that is not %s "
-			       "block %llu of this chain (a forged or foreign proof)",
-			       lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!info.tx_valid)
-		return lb_errf(c->em, LB_EINVALID,
-			       "governance.follow: the removal tx is marked invalid in business block "
-			       "%llu: it proves nothing",
-			       (unsigned long long)info.height);
 	for (size_t i = 0; i < r.count && !rc; i++)
 		rc = ban_key(c->state, r.keys + i * LB_ADDR_LEN, r.member);
+	/* gov.followed/<member>: the height of this chain's first follow-up of the removal (later
+	 * ones, from other nodes, write the same keys again and leave it) */
+	uint64_t first;
+	if (!rc && !(rc = lb_state_get_u64(c->state, "gov.followed", r.member, LB_ADDR_LEN, 0,
+					   &first)) && !first)
+		rc = lb_state_put_u64(c->state, "gov.followed", r.member, LB_ADDR_LEN, c->height);
 	if (rc)
 		return lb_errf(c->em, rc, "governance.follow: recording the refused keys failed");
 	return LB_OK;
@@ -979,6 +981,79 @@ static json_t *json_gfollow(const struct lb_tx *tx)
 	lb_hex_encode(hex, inner.id, LB_HASH_LEN);
 	return json_pack("{s:s,s:o,s:I,s:I}", "removal_tx", hex, "member", gov_addr_json(r.member),
 			 "offset", (json_int_t)r.offset, "keys", (json_int_t)r.count);
+}
+
+/* ---- ca.cosign ------------------------------------------------------------------------------ */
+
+static int check_cosign(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_ca_cosign k;
+	return lb_ca_cosign_decode(&k, tx->payload, tx->payload_len, em);
+}
+
+/* A current member adds its co-signature to gov.cert/<hash> (once; co-signers no longer
+ * members are dropped from the record as it is written). */
+static int apply_cosign(struct lb_apply_ctx *c)
+{
+	struct lb_ca_cosign k;
+	struct gov_members *m = lb_malloc(sizeof *m);
+	struct gov_cert *r = lb_calloc(1, sizeof *r);
+	const uint8_t *v;
+	size_t n;
+	int rc;
+	if (!m || !r) {
+		rc = lb_errf(c->em, LB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = lb_ca_cosign_decode(&k, c->tx->payload, c->tx->payload_len, c->em)))
+		goto out;
+	if ((rc = load_members(c->state, m))) {
+		rc = lb_errf(c->em, rc, "reading the member list failed");
+		goto out;
+	}
+	if (gov_members_find(m, c->sender_addr) < 0) {
+		rc = not_member(c, "co-sign a certificate (the CA holders are the members)");
+		goto out;
+	}
+	rc = lb_state_get(c->state, "gov.cert", k.spki_hash, LB_HASH_LEN, &v, &n);
+	if (rc == LB_ENOTFOUND) {
+		snprintf(r->name, sizeof r->name, "%s", k.name);
+		rc = LB_OK;
+	} else if (rc || (rc = gov_cert_decode(r, v, n))) {
+		rc = lb_errf(c->em, LB_ECORRUPT, "the certificate's record cannot be read");
+		goto out;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!memcmp(r->who[i], c->sender_addr, LB_ADDR_LEN)) {
+			rc = lb_errf(c->em, LB_EEXISTS,
+				     "this member already co-signed the certificate '%s'", r->name);
+			goto out;
+		}
+		if (gov_members_find(m, r->who[i]) >= 0)
+			memmove(r->who[kept++], r->who[i], LB_ADDR_LEN);
+	}
+	r->n = kept;
+	memcpy(r->who[r->n++], c->sender_addr, LB_ADDR_LEN);
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 14);
+	rc = gov_cert_encode(&b, r);
+	rc = put_record(c->state, "gov.cert", k.spki_hash, LB_HASH_LEN, &b, rc, false);
+	if (rc)
+		rc = lb_errf(c->em, rc, "recording the co-signature failed");
+out:
+	lb_free(m);
+	lb_free(r);
+	return rc;
+}
+
+static json_t *json_cosign(const struct lb_tx *tx)
+{
+	struct lb_ca_cosign k;
+	if (lb_ca_cosign_decode(&k, tx->payload, tx->payload_len, NULL))
+		return NULL;
+	return json_pack("{s:o,s:s}", "spki_hash", gov_hex_json(k.spki_hash, LB_HASH_LEN), "name",
+			 k.name);
 }
 
 /* ---- genesis ------------------------------------------------------------------------------- */
@@ -1134,6 +1209,8 @@ static const struct lb_txtype gov_types[] = {
 	 json_rekey, true},
 	{LB_TX_GOV_REMOVAL, LB_CHAIN_BUSINESS, "governance.removal", check_removal, apply_removal,
 	 json_removal, true},
+	{LB_TX_CA_COSIGN, LB_CHAIN_BUSINESS, "ca.cosign", check_cosign, apply_cosign, json_cosign,
+	 true},
 	{LB_TX_GOV_FOLLOW, LB_CHAIN_SETTLEMENT, "governance.follow", check_gfollow, apply_gfollow,
 	 json_gfollow, true},
 	{LB_TX_GOV_FOLLOW_DIR, LB_CHAIN_DIRECTORY, "governance.follow.directory", check_gfollow,

@@ -292,6 +292,8 @@ struct lb_snapshot_server {
 	 * a revocation takes effect without a restart */
 	char ca[4200], cert[4200], key[4200], crl[4200];
 	struct timespec crl_mtime;
+	int (*peer_check)(void *ctx, const uint8_t spki_hash[32], char *why, size_t n);
+	void *peer_check_ctx;                  /* tls_cosigned: the ledger */
 	int fd;
 	pthread_t thread;
 	atomic_int stopping;
@@ -344,7 +346,8 @@ static void crl_refresh(struct lb_snapshot_server *sv)
 	    (st.st_mtim.tv_sec == sv->crl_mtime.tv_sec && st.st_mtim.tv_nsec == sv->crl_mtime.tv_nsec))
 		return;
 	struct lb_tls_config tc = {.ca_file = sv->ca, .cert_file = sv->cert, .key_file = sv->key,
-				   .crl_file = sv->crl};
+				   .crl_file = sv->crl, .peer_check = sv->peer_check,
+				   .peer_check_ctx = sv->peer_check_ctx};
 	struct lb_errmsg em;
 	lb_tls_ctx *ctx;
 	lb_errclear(&em);
@@ -404,6 +407,8 @@ int lb_snapshot_server_start(struct lb_snapshot_server **out, struct lb_ledger *
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	sv->ledger = l;
 	sv->fd = -1;
+	sv->peer_check = tls->peer_check;
+	sv->peer_check_ctx = tls->peer_check_ctx;
 	snprintf(sv->ca, sizeof sv->ca, "%s", tls->ca_file ? tls->ca_file : "");
 	snprintf(sv->cert, sizeof sv->cert, "%s", tls->cert_file ? tls->cert_file : "");
 	snprintf(sv->key, sizeof sv->key, "%s", tls->key_file ? tls->key_file : "");

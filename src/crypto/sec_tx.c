@@ -474,49 +474,6 @@ static int check_follow(const struct lb_tx *tx, struct lb_errmsg *em)
 	return follow_reset(&f, &inner, &r, em);
 }
 
-/* The proof establishes that the cited tx is in a business block, marked valid, and that
- * block is anchored by one of this chain's own earlier blocks (whose hash every node has). */
-static int follow_proof(struct lb_apply_ctx *c, const struct lb_keyfollow *f,
-			const struct lb_tx *inner)
-{
-	struct lb_proof_info info;
-	uint8_t hash[LB_HASH_LEN];
-	int here = c->tx->chain;
-	if (lb_proof_verify(f->proof, f->proof_len, NULL, &info, c->em)) {
-		lb_errwrap(c->em, "keys.follow: the proof of the reset does not check out: ");
-		return LB_EINVALID;
-	}
-	if (info.chain != LB_CHAIN_BUSINESS)
-		return lb_errf(c->em, LB_EINVALID,
-			       "keys.follow: the proof is for a %s-chain tx, not a business-chain one",
-			       lb_chain_name(info.chain));
-	if (!info.anchored || info.anchor_chain != here)
-		return lb_errf(c->em, LB_EINVALID,
-			       "keys.follow: the proof must be anchored in a %s block (ask the node for "
-			       "the proof with anchor=%s)",
-			       lb_chain_name(here), lb_chain_name(here));
-	if (info.anchor_height >= c->height ||
-	    lb_state_block_hash(c->state, info.anchor_height, hash) != LB_OK)
-		return lb_errf(c->em, LB_EINVALID,
-			       "keys.follow: the proof is anchored in %s block %llu, which this chain "
-			       "does not have yet",
-			       lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
-		return lb_errf(c->em, LB_EINVALID,
-			       "keys.follow: the proof is anchored in a block that is not %s block "
-			       "%llu of this chain (a forged or foreign proof)",
-			       lb_chain_name(here), (unsigned long long)info.anchor_height);
-	if (memcmp(inner->id, info.tx_id, LB_HASH_LEN) != 0)
-		return lb_errf(c->em, LB_EINVALID,
-			       "keys.follow: the reset tx bytes are not the tx the proof is for");
-	if (!info.tx_valid)
-		return lb_errf(c->em, LB_EINVALID,
-			       "keys.follow: the keys.reset is in business block %llu but marked "
-			       "invalid there: it changed nothing, so there is nothing to follow",
-			       (unsigned long long)info.height);
-	return LB_OK;
-}
-
 static int apply_follow(struct lb_apply_ctx *c)
 {
 	struct lb_keyfollow f;
@@ -526,7 +483,8 @@ static int apply_follow(struct lb_apply_ctx *c)
 	uint8_t key_addr[LB_ADDR_LEN];
 	int rc = lb_keyfollow_decode(&f, c->tx->payload, c->tx->payload_len, c->em);
 	if (rc || (rc = follow_reset(&f, &inner, &r, c->em)) ||
-	    (rc = follow_proof(c, &f, &inner)))
+	    (rc = lb_apply_cite(c, "keys.reset", f.tx, f.tx_len, f.proof, f.proof_len,
+				LB_CHAIN_BUSINESS, LB_TX_KEYS_RESET, &inner)))
 		return rc;
 	if ((rc = lb_state_get_u64(c->state, NS_RESETNONCE, r.account, LB_ADDR_LEN, 0, &want)))
 		return rc;

@@ -3,6 +3,7 @@
  * consortium CA, TLS 1.3 only, client certificates required, node-id checks.
  */
 #include <netdb.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,12 +14,75 @@
 #include <openssl/x509v3.h>
 
 #include "leben/base.h"
+#include "leben/crypto.h"
 #include "leben/tls.h"
 
 struct lb_tls_ctx {
 	SSL_CTX *ssl; /* owned */
 	int server;   /* role */
+	int (*peer_check)(void *ctx, const uint8_t spki_hash[32], char *why, size_t n);
+	void *peer_check_ctx;
 };
+
+/* Index of the lb_tls_ctx in its SSL_CTX's ex data (for the verify callback). */
+static int ctx_index = -1;
+static pthread_once_t ctx_index_once = PTHREAD_ONCE_INIT;
+static void make_ctx_index(void)
+{
+	ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static int spki_hash(X509 *x, uint8_t out[32])
+{
+	unsigned char *der = NULL;
+	int len = i2d_PUBKEY(X509_get0_pubkey(x), &der);
+	if (len <= 0)
+		return LB_EMALFORMED;
+	lb_hash(out, der, (size_t)len);
+	OPENSSL_free(der);
+	return LB_OK;
+}
+
+/* The chain verified (preverify_ok): at the peer's own certificate, ask the peer_check hook. */
+static int verify_cb(int preverify_ok, X509_STORE_CTX *x)
+{
+	if (!preverify_ok || X509_STORE_CTX_get_error_depth(x) != 0)
+		return preverify_ok;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	lb_tls_ctx *c = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index) : NULL;
+	uint8_t h[32];
+	char why[512] = "";
+	if (!c || !c->peer_check)
+		return 1;
+	if (spki_hash(X509_STORE_CTX_get_current_cert(x), h) ||
+	    c->peer_check(c->peer_check_ctx, h, why, sizeof why) != LB_OK) {
+		lb_log(LB_LOG_WARN, "tls: peer certificate refused: %s", why[0] ? why : "no key");
+		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	return 1;
+}
+
+int lb_x509_spki_hash_file(const char *pem_file, uint8_t out[32], char *cn, size_t cnn,
+			   struct lb_errmsg *em)
+{
+	BIO *b = BIO_new_file(pem_file, "r");
+	if (!b)
+		return lb_errf(em, LB_EIO, "cannot read the certificate %s", pem_file);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (!x) {
+		ERR_clear_error();
+		return lb_errf(em, LB_EMALFORMED, "%s holds no PEM certificate", pem_file);
+	}
+	int rc = spki_hash(x, out);
+	if (cn && cnn) {
+		cn[0] = 0;
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, (int)cnn);
+	}
+	X509_free(x);
+	return rc ? lb_errf(em, rc, "the public key of %s cannot be read", pem_file) : LB_OK;
+}
 
 struct lb_tls_conn {
 	SSL *ssl; /* owned */
@@ -141,6 +205,13 @@ int lb_tls_ctx_new(lb_tls_ctx **out, int server, const struct lb_tls_config *cfg
 	}
 	c->ssl = s;
 	c->server = server;
+	if (cfg->peer_check) {
+		pthread_once(&ctx_index_once, make_ctx_index);
+		c->peer_check = cfg->peer_check;
+		c->peer_check_ctx = cfg->peer_check_ctx;
+		SSL_CTX_set_ex_data(s, ctx_index, c);
+		SSL_CTX_set_verify(s, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+	}
 	*out = c;
 	return LB_OK;
 err:

@@ -461,3 +461,38 @@ json_t *lb_asset_audit_json(const struct lb_asset_audit *a)
 			 (json_int_t)a->score, "checks", checks, "problems", problems,
 			 "more_problems", (json_int_t)a->more_problems);
 }
+
+int lb_audit_asset_bytes(const char *type, const uint8_t *d, size_t n,
+			 const struct lb_code_tables *tables, struct lb_asset_audit *out,
+			 struct lb_errmsg *em)
+{
+	int rc = LB_OK;
+	if (!strcmp(type, "dicom")) {
+		struct lb_dicom_file f;
+		if (!(rc = lb_dicom_parse(d, n, &f, em))) {
+			lb_audit_dicom(&f, out);
+			lb_dicom_file_release(&f);
+		}
+	} else if (!strcmp(type, "fhir")) {
+		rc = lb_audit_fhir_codes((const char *)d, n, tables, out, em);
+	} else if (!strcmp(type, "image")) {
+		struct lb_image im;
+		if (!(rc = lb_image_read(d, n, true, &im, em))) {
+			lb_audit_image(&im, out);
+			lb_image_release(&im);
+		}
+	} else if (!strcmp(type, "audio") || !strcmp(type, "video")) {
+		struct lb_media m;
+		if (!(rc = lb_media_read(d, n, &m, em)))
+			lb_audit_media(&m, out);
+	} else if (!strcmp(type, "pdf")) {
+		struct lb_pdf p;
+		if (!(rc = lb_pdf_read(d, n, &p, em))) {
+			lb_audit_pdf(&p, out);
+			lb_pdf_release(&p);
+		}
+	} else {
+		lb_audit_text((const char *)d, n, out);
+	}
+	return rc;
+}

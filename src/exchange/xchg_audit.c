@@ -12,7 +12,8 @@
  * State (business chain):
  *   xaudq:   asset || auditor -> u64 business height of the open request
  *   xaudit:  asset -> the counted audit (see aud_encode)
- *   xaudcfg: "interval" -> u64 re-audit interval in business blocks (genesis "audit")
+ *   xaudcfg: "interval" -> u64 re-audit interval in business blocks (genesis "audit", then
+ *            governance votes: LB_GOV_AUDIT)
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,7 @@
 
 #define XNS_AUDQ "xaudq"
 #define XNS_AUDIT "xaudit"
-#define XNS_AUDCFG "xaudcfg"
+#define XNS_AUDCFG LB_AUDIT_CFG_NS
 
 #define AHEX(p) xhex((char[2 * LB_HASH_LEN + 1]){0}, (p), LB_HASH_LEN)
 
@@ -462,6 +463,33 @@ void lb_xchg_audit_run_digest(uint8_t out[LB_HASH_LEN], const uint8_t asset[LB_H
 	lb_hash_domain(out, "LEBEN-audit-run-v1", m, sizeof m);
 }
 
+/* The audit job of a non-table asset inside the jail (arg: the detected type, "fhir",
+ * "dicom", "text" or "image"): the format's checks, counts only (no value, no place). */
+static int asset_audit_job(void *arg, const struct lb_sandbox_env *env, json_t **result,
+			   struct lb_errmsg *em)
+{
+	struct lb_asset_audit *a = lb_calloc(1, sizeof *a);
+	if (!a)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	int rc = lb_audit_asset_bytes(arg, env->input, env->input_len, NULL, a, em);
+	if (!rc) {
+		json_t *checks = json_array();
+		for (size_t i = 0; i < a->nchecks; i++)
+			json_array_append_new(checks,
+					      json_pack("{s:s,s:I,s:I}", "name", a->check[i].name,
+							"passed", (json_int_t)a->check[i].passed,
+							"total", (json_int_t)a->check[i].total));
+		*result = json_pack("{s:s,s:s,s:I,s:o,s:I}", "method", "leben-asset-audit-v1",
+				    "format", a->format, "score", (json_int_t)a->score, "checks",
+				    checks, "problems",
+				    (json_int_t)(a->nproblems + a->more_problems));
+		if (!*result)
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	lb_free(a);
+	return rc;
+}
+
 /* The audit job inside the jail: profile and audit the table, keep aggregates only. */
 static int audit_job(void *arg, const struct lb_sandbox_env *env, json_t **result,
 		     struct lb_errmsg *em)
@@ -559,15 +587,34 @@ int lb_xchg_audit_run(struct lb_ledger *l, const char *home, const uint8_t asset
 		return rc;
 	if (!home)
 		return lb_errf(em, LB_EUNAVAILABLE, "this node keeps no asset tables (no home)");
-	snprintf(path, sizeof path, "%s/exchange/assets/%s.csv", home, AHEX(asset));
-	rc = lb_file_read(path, (size_t)1 << 31, &data, &len, em);
+	/* the owner's copy: exchange/assets/<asset>.<one of these> */
+	static const char *const exts[] = {"csv", "json", "dcm", "txt", "png", "jpg"};
+	rc = LB_ENOTFOUND;
+	for (size_t i = 0; rc == LB_ENOTFOUND && i < sizeof exts / sizeof exts[0]; i++) {
+		snprintf(path, sizeof path, "%s/exchange/assets/%s.%s", home, AHEX(asset), exts[i]);
+		lb_errclear(em);
+		rc = lb_file_read(path, (size_t)1 << 31, &data, &len, em);
+	}
 	if (rc == LB_ENOTFOUND)
 		return lb_errf(em, LB_EUNAVAILABLE,
-			       "this node holds no table for asset %s (the owner places it at "
-			       "exchange/assets/%s.csv in the node's home)",
+			       "this node holds no data for asset %s (the owner places it at "
+			       "exchange/assets/%s.csv, .json (FHIR), .dcm (DICOM), .txt, .png or .jpg "
+			       "in the node's home)",
 			       AHEX(asset), AHEX(asset));
 	if (rc)
 		return rc;
+	struct lb_detected det;
+	if ((rc = lb_data_detect(path, data, len, &det, em)))
+		goto out;
+	const char *type = lb_data_type_name(det.type);
+	if (!type || (strcmp(type, "csv") && strcmp(type, "fhir") && strcmp(type, "dicom") &&
+		      strcmp(type, "text") && strcmp(type, "image"))) {
+		rc = lb_errf(em, LB_EUNSUPPORTED,
+			     "asset %s is %s data: audit nodes audit tables (CSV), FHIR, DICOM, text "
+			     "and images",
+			     AHEX(asset), det.type);
+		goto out;
+	}
 	lb_hash(h, data, len);
 	if (memcmp(h, k.content, LB_HASH_LEN)) {
 		rc = lb_errf(em, LB_EUNAVAILABLE,
@@ -583,7 +630,8 @@ int lb_xchg_audit_run(struct lb_ledger *l, const char *home, const uint8_t asset
 	struct lb_sandbox_job job = {0};
 	struct lb_sandbox_report rep;
 	memset(&rep, 0, sizeof rep);
-	job.fn = audit_job;
+	job.fn = strcmp(type, "csv") ? asset_audit_job : audit_job;
+	job.fn_arg = (void *)type;
 	job.input.data = data;
 	job.input.len = len;
 	rc = lb_sandbox_run(&job, &rep, em);

@@ -428,26 +428,28 @@ int xchg_need_role(struct lb_state *s, const uint8_t who[LB_ADDR_LEN], uint8_t r
 {
 	uint8_t kinds = 0;
 	uint64_t members = 0;
-	char have[64], a[LB_ADDR_TEXT_LEN + 1];
+	char have[96], a[LB_ADDR_TEXT_LEN + 1];
 	int rc = lb_consortium_state_kinds(s, who, &kinds, &members, NULL);
 	if (rc)
 		return lb_errf(em, rc, "reading the consortium's members failed");
 	if (!members || (kinds & role)) /* no members: one institution holds every role */
 		return LB_OK;
 	addr_text(a, who);
+	char cur[48];
+	lb_super_kinds_format(kinds, cur, sizeof cur);
 	if (kinds)
-		snprintf(have, sizeof have, "a member with the kinds %s",
-			 lb_super_kinds_format(kinds, (char[48]){0}, 48));
+		snprintf(have, sizeof have, "a member with the kinds %s", cur);
 	else
 		snprintf(have, sizeof have, "not a member of the consortium");
 	return lb_errf(em, LB_EUNAUTH,
 		       "not %s %s node: %s (%s) may not %s; only %s super nodes do. The role comes "
-		       "from a consortium vote: a member proposes the node with its kinds (leben "
-		       "governance propose admit --member %s --name NAME --kinds %s,...; a member's "
-		       "kinds are those it was admitted with) and the members vote (leben "
-		       "governance vote)",
+		       "from a consortium vote: a member proposes %s (leben governance propose %s "
+		       "--member %s%s --kinds %s%s%s) and the members vote (leben governance vote)",
 		       role == LB_SUPER_DATA || role == LB_SUPER_COMPUTING ? "a" : "an",
-		       role_word(role), a, have, doing, role_word(role), a, role_word(role));
+		       role_word(role), a, have, doing, role_word(role),
+		       kinds ? "the member's new kinds" : "the node with its kinds",
+		       kinds ? "kinds" : "admit", a, kinds ? "" : " --name NAME", role_word(role),
+		       kinds ? "," : ",...", kinds ? cur : "");
 }
 
 /* ---- business: offer ------------------------------------------------------------------------- */
@@ -478,8 +480,8 @@ static int apply_offer(struct lb_apply_ctx *c)
 	uint8_t content[LB_HASH_LEN];
 	uint64_t size;
 	if ((rc = lb_xchg_offer_decode(p, c->tx->payload, c->tx->payload_len, c->em)) ||
-	    (rc = lb_ledger_cite(c, "asset registration", p->reg_tx, p->reg_tx_len, p->reg_proof,
-			      p->reg_proof_len, LB_CHAIN_DIRECTORY, 0, &reg)) ||
+	    (rc = lb_apply_cite(c, "asset registration", p->reg_tx, p->reg_tx_len, p->reg_proof,
+				p->reg_proof_len, LB_CHAIN_DIRECTORY, 0, &reg)) ||
 	    (rc = lb_xchg_registration(&reg, asset, owner, content, &size, c->em)))
 		goto out;
 	if (memcmp(owner, c->sender_addr, LB_ADDR_LEN)) {
@@ -1354,8 +1356,8 @@ static int cited_result(struct lb_apply_ctx *c, const struct lb_escrow_cite *p,
 {
 	struct lb_tx tx;
 	uint8_t th[LB_HASH_LEN], sender[LB_ADDR_LEN];
-	int rc = lb_ledger_cite(c, "run's result", p->result_tx, p->result_tx_len, p->proof,
-			     p->proof_len, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &tx);
+	int rc = lb_apply_cite(c, "run's result", p->result_tx, p->result_tx_len, p->proof,
+			       p->proof_len, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &tx);
 	if (rc)
 		return rc;
 	struct lb_errmsg e;

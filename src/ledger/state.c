@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "leben/codec.h"
+#include "leben/crypto.h"
+#include "leben/tx.h"
 #include "ledger/ledger_int.h"
 
 static uint64_t key_hash(const uint8_t *k, size_t n)
@@ -430,6 +432,60 @@ int lb_state_block_hash(struct lb_state *s, uint64_t height, uint8_t out[LB_HASH
 		lb_header_hash(h, out);
 	lb_free(h);
 	return rc;
+}
+
+int lb_apply_cite(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, size_t rawlen,
+		  const uint8_t *proof, size_t plen, int want_chain, uint32_t want_type,
+		  struct lb_tx *tx)
+{
+	struct lb_proof_info info;
+	uint8_t hash[LB_HASH_LEN];
+	int here = c->tx->chain;
+	const struct lb_txtype *me = lb_txtype_find(c->tx->type);
+	const char *who = me ? me->name : "this tx";
+	if (lb_proof_verify(proof, plen, NULL, &info, c->em)) {
+		lb_errwrap(c->em, "%s: the proof of the %s does not check out: ", who, what);
+		return LB_EINVALID;
+	}
+	if (info.chain != want_chain)
+		return lb_errf(c->em, LB_EINVALID, "%s: the proof of the %s is for a %s-chain tx, not "
+						   "a %s-chain one",
+			       who, what, lb_chain_name(info.chain), lb_chain_name(want_chain));
+	if (!info.anchored || info.anchor_chain != here)
+		return lb_errf(c->em, LB_EINVALID,
+			       "%s: the proof of the %s must be anchored in a %s block (ask the node "
+			       "for the proof with anchor=%s)",
+			       who, what, lb_chain_name(here), lb_chain_name(here));
+	if (info.anchor_height >= c->height ||
+	    lb_state_block_hash(c->state, info.anchor_height, hash) != LB_OK)
+		return lb_errf(c->em, LB_EINVALID,
+			       "%s: the proof of the %s is anchored in %s block %llu, which this chain "
+			       "does not have yet",
+			       who, what, lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!lb_ct_equal(hash, info.anchor_block_hash, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "%s: the proof of the %s is anchored in a block that is not %s block "
+			       "%llu of this chain (a forged or foreign proof)",
+			       who, what, lb_chain_name(here), (unsigned long long)info.anchor_height);
+	if (!info.tx_valid)
+		return lb_errf(c->em, LB_EINVALID,
+			       "%s: the %s is in %s block %llu but marked invalid there: it changed "
+			       "nothing",
+			       who, what, lb_chain_name(info.chain), (unsigned long long)info.height);
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_tx_decode(tx, raw, rawlen, &e))
+		return lb_errf(c->em, LB_EMALFORMED, "%s: the %s tx bytes do not decode: %s", who,
+			       what, e.text);
+	if (memcmp(tx->id, info.tx_id, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "%s: the %s tx bytes are not the tx the proof is for", who, what);
+	if (tx->chain != want_chain || (want_type && tx->type != want_type)) {
+		const struct lb_txtype *t = lb_txtype_find(want_type);
+		return lb_errf(c->em, LB_EINVALID, "%s: the cited tx is not a %s tx", who,
+			       t ? t->name : "expected");
+	}
+	return LB_OK;
 }
 
 /* Encoded writes (in-process only, never stored or hashed): per entry u32 key length, u32

@@ -115,7 +115,7 @@ static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct
 		     uint64_t amount, const char *what)
 {
 	struct lb_tx tx;
-	int rc = lb_ledger_cite(c, "payment", p->pay_tx, p->pay_tx_len, p->pay_proof,
+	int rc = lb_apply_cite(c, "payment", p->pay_tx, p->pay_tx_len, p->pay_proof,
 				p->pay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PAY, &tx);
 	if (rc)
 		return rc;
@@ -185,7 +185,7 @@ static int op_deposit(struct lb_apply_ctx *c, const struct lb_store_tx *p,
 		      struct store_listing *unused)
 {
 	struct lb_tx tx;
-	int rc = lb_ledger_cite(c, "deposit transfer", p->pay_tx, p->pay_tx_len, p->pay_proof,
+	int rc = lb_apply_cite(c, "deposit transfer", p->pay_tx, p->pay_tx_len, p->pay_proof,
 				p->pay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, &tx);
 	if (rc)
 		return rc;

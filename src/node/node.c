@@ -85,6 +85,8 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 			c->api_tls = json_is_true(v);
 		else if (!strcmp(k, "tls_crl") && set_str(c->tls_crl, sizeof c->tls_crl, v))
 			;
+		else if (!strcmp(k, "tls_cosigned") && json_is_boolean(v))
+			c->tls_cosigned = json_is_true(v);
 		else if (!strcmp(k, "tls_ca") && set_str(c->tls_ca, sizeof c->tls_ca, v))
 			;
 		else if (!strcmp(k, "tls_cert") && set_str(c->tls_cert, sizeof c->tls_cert, v))
@@ -151,6 +153,8 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 		json_object_set_new(o, "tls_key", json_string(c->tls_key));
 	if (o && c->tls_crl[0])
 		json_object_set_new(o, "tls_crl", json_string(c->tls_crl));
+	if (o && c->tls_cosigned)
+		json_object_set_new(o, "tls_cosigned", json_true());
 	if (o && c->peer_listen[0])
 		json_object_set_new(o, "peer_listen", json_string(c->peer_listen));
 	if (o && c->snapshot_from[0])
@@ -251,6 +255,12 @@ static int catch_up(struct lb_node *n, struct lb_errmsg *em)
 	return LB_OK;
 }
 
+/* tls_cosigned: a peer's certificate must be co-signed by enough CA holders on the chain. */
+static int cosigned(void *ctx, const uint8_t spki_hash[32], char *why, size_t n)
+{
+	return lb_consortium_cert_check(ctx, spki_hash, why, n);
+}
+
 static int start_peer_server(struct lb_node *n, struct lb_errmsg *em)
 {
 	const struct lb_node_config *c = &n->cfg;
@@ -260,6 +270,10 @@ static int start_peer_server(struct lb_node *n, struct lb_errmsg *em)
 	tls_files(c, ca, cert, key);
 	struct lb_tls_config tc = {.ca_file = ca, .cert_file = cert, .key_file = key,
 				   .crl_file = c->tls_crl[0] ? c->tls_crl : NULL};
+	if (c->tls_cosigned) {
+		tc.peer_check = cosigned;
+		tc.peer_check_ctx = n->ledger;
+	}
 	return lb_snapshot_server_start(&n->snap, n->ledger, c->peer_listen, &tc, em);
 }
 
@@ -396,6 +410,7 @@ static void api_tls(const struct lb_node_config *c, struct lb_api_options *ao,
 	ao->tls_cert = p->cert;
 	ao->tls_key = p->key;
 	ao->tls_crl = c->tls_crl[0] ? c->tls_crl : NULL;
+	ao->tls_cosigned = c->tls_cosigned;
 }
 
 /* Only the API, answering every request with the damage (to members only with api_tls). */

@@ -487,6 +487,13 @@ def remove_partitioned(c):
     r = cli(["tx", "record", "--from", "node", "--kind", "k", "--subject", "s", "--data", "x",
              "--print", "--home", home(3), "--node", c.apis[2]])
     pre = r.stdout.split()[0] if r.returncode == 0 else ""
+    # and, on the other two chains, a transfer and an asset registration
+    r = cli(["tx", "transfer", "--from", "node", "--to", node_addr(c, 1), "--amount", "1",
+             "--asset", "csc", "--print", "--home", home(3), "--node", c.apis[2]])
+    pre_s = r.stdout.split()[0] if r.returncode == 0 else ""
+    r = cli(["tx", "asset-register", "--from", "node", "--content-hash", "cd" * 32, "--print",
+             "--home", home(3), "--node", c.apis[2]])
+    pre_d = r.stdout.split()[0] if r.returncode == 0 else ""
     p.apply(c)
     t_cut = time.time()
     r = cli(["governance", "propose", "remove", "--member", a3, "--from", "node", "--wait",
@@ -516,6 +523,30 @@ def remove_partitioned(c):
         st, j = http(a + "/v1/txs", "POST", {"tx": pre})
         c.tap.ok(st != 200 and "LB_EUNAUTH" in json.dumps(j),
                  "remove-partitioned: node %d refuses the removed member's key" % (i + 1), j)
+    # the settlement and directory chains take the removal over by themselves (members 1 and
+    # 2 send the follow-ups); node 3 catches up to the same heights from the stream
+    def followed():
+        fs = []
+        for a in c.apis:
+            st, j = http(a + "/v1/members/%s/removal" % a3)
+            f = (j.get("followed") or {}) if st == 200 else {}
+            if not f.get("settlement") or not f.get("directory"):
+                return None
+            fs.append((f["settlement"], f["directory"]))
+        return fs
+
+    fl = wait_for(followed, 120)
+    c.tap.ok(fl and len(set(fl)) == 1,
+             "remove-partitioned: with no operator command every node, node 3 included, "
+             "refuses the removed keys on the settlement and directory chains from the same "
+             "heights %s" % fl, fl)
+    # (node 3 itself may answer "ordering unavailable" first: its own etcd member is gone)
+    for i, a in enumerate(c.apis[:2]):
+        for what, raw in (("settlement transfer", pre_s), ("directory registration", pre_d)):
+            st, j = http(a + "/v1/txs", "POST", {"tx": raw})
+            c.tap.ok(st != 200 and "removed by a governance vote" in json.dumps(j),
+                     "remove-partitioned: node %d refuses the removed member's %s" %
+                     (i + 1, what), j)
     r = cli(["governance", "etcd", "list", "--json", "--home", home(1)])
     names = sorted(m.get("name", "") for m in json.loads(r.stdout)["members"]) \
         if r.returncode == 0 else None

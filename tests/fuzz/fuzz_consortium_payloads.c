@@ -1,6 +1,7 @@
 /* libFuzzer harness for the consortium decoders: the first byte picks the governance.propose,
- * governance.vote, checkpoint, governance.vouch, governance.rekey, governance.removal or governance.follow payload, or one of the state records (member list, proposal,
- * open list). Arbitrary bytes must never crash a decoder, and whatever one accepts must
+ * governance.vote, checkpoint, governance.vouch, governance.rekey, governance.removal,
+ * governance.follow or ca.cosign payload, or one of the state records (member list, proposal,
+ * open list, a certificate's co-signers). Arbitrary bytes must never crash a decoder, and whatever one accepts must
  * encode back to exactly the same bytes (one canonical form). */
 #include <stddef.h>
 #include <stdint.h>
@@ -28,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size - 1;
 	struct lb_buf b;
 	lb_buf_init(&b, 1 << 20);
-	switch (data[0] % 10) {
+	switch (data[0] % 12) {
 	case 0: {
 		struct lb_gov_proposal x;
 		if (lb_gov_proposal_decode(&x, p, n, NULL) == LB_OK &&
@@ -82,6 +83,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct lb_gov_follow x;
 		if (lb_gov_follow_decode(&x, p, n, NULL) == LB_OK &&
 		    lb_gov_follow_encode(&b, x.tx, x.tx_len, x.proof, x.proof_len) == LB_OK)
+			same(&b, p, n);
+		break;
+	}
+	case 10: {
+		struct lb_ca_cosign x;
+		if (lb_ca_cosign_decode(&x, p, n, NULL) == LB_OK && lb_ca_cosign_encode(&b, &x) == LB_OK)
+			same(&b, p, n);
+		break;
+	}
+	case 11: {
+		static struct gov_cert gc;
+		if (gov_cert_decode(&gc, p, n) == LB_OK && gov_cert_encode(&b, &gc) == LB_OK)
 			same(&b, p, n);
 		break;
 	}

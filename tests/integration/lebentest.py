@@ -321,6 +321,45 @@ def cluster_env(passphrase, **extra):
     return e
 
 
+CLUSTER_SH = os.path.join(ROOT, "scripts", "cluster.sh")
+
+
+def cluster_cli(env, args, home=None, api=None, timeout=180):
+    """`leben ARGS [--home HOME] [--node API]` with a cluster's environment (cluster_env)."""
+    a = [BIN] + args + (["--home", home] if home else []) + (["--node", api] if api else [])
+    return subprocess.run(a, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def run_cluster(t, prefix, env, run, n=3, tls_node=1, after=None):
+    """A scripts/cluster.sh network of n members in a fresh directory: run(t, d, apis) with
+    the nodes' API URLs, the CLI and urllib presenting node tls_node's member certificate
+    (None: none); the network is taken down whatever happens, then after(t, d) runs (say,
+    `leben verify` of the homes). The directory is removed unless a test failed. Ends the
+    TAP output (t.done())."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.rmdir(d)
+    r = subprocess.run([CLUSTER_SH, "up", str(n), d], capture_output=True, text=True, env=env,
+                       timeout=300)
+    apis = [line.split(" ", 1)[1] for line in r.stdout.splitlines() if line.startswith("api: ")]
+    if not t.ok(r.returncode == 0 and len(apis) == n, "cluster.sh up %d" % n,
+                r.stdout + r.stderr):
+        subprocess.run([CLUSTER_SH, "down", d], capture_output=True, env=env, timeout=120)
+        t.done()
+    if tls_node:
+        install_tls(os.path.join(d, "node-%d" % tls_node, "tls"))
+    try:
+        run(t, d, apis)
+    finally:
+        subprocess.run([CLUSTER_SH, "down", d], capture_output=True, env=env, timeout=120)
+    if after:
+        after(t, d)
+    if t.failed:
+        print("# kept %s for inspection" % d)
+    else:
+        shutil.rmtree(d, ignore_errors=True)
+    t.done()
+
+
 def read_cluster_env(d):
     """The variables cluster.sh wrote to DIR/cluster.env (endpoints, ports)."""
     out = {}
@@ -349,6 +388,41 @@ def http_json(url, method="GET", body=None, timeout=30, ctx=None):
             return e.code, raw.decode("utf-8", "replace")
     except (urllib.error.URLError, OSError):
         return 0, None
+
+
+def tls_refused(url, ctx):
+    """True when a request presenting ctx's certificate is refused (handshake or 403)."""
+    st, _ = http_json(url, ctx=ctx, timeout=10)  # 0: the handshake failed
+    return st in (0, 403)
+
+
+def tls_files(tls_dir):
+    """A member's TLS files for handshake(): {"ca", "cert", "key"} in tls_dir."""
+    return {"ca": os.path.join(tls_dir, "ca.pem"), "cert": os.path.join(tls_dir, "node.pem"),
+            "key": os.path.join(tls_dir, "node.key")}
+
+
+def handshake(hostport, files):
+    """Complete a TLS handshake with files' certificate (tls_files) and read: False when the
+    server (a node's peer link) refuses the certificate."""
+    host, port = hostport.rsplit(":", 1)
+    c2 = ssl.create_default_context(cafile=files["ca"])
+    c2.load_cert_chain(files["cert"], files["key"])
+    c2.check_hostname = False
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            with c2.wrap_socket(s) as t:
+                t.settimeout(3)
+                try:
+                    t.sendall(b"x")
+                    t.recv(1)  # TLS 1.3: a refused client certificate shows here
+                except socket.timeout:
+                    return True
+                except (ssl.SSLError, ConnectionError, OSError):
+                    return False
+                return True
+    except (ssl.SSLError, ConnectionError, OSError):
+        return False
 
 
 def wait_for(pred, timeout, step=0.2):

@@ -14,15 +14,13 @@ import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, cluster_env, http_json, read_cluster_env, wait_for  # noqa: E402
+from lebentest import BIN, CLUSTER_SH as SCRIPT, Tap, cluster_env, http_json, read_cluster_env, run_cluster, wait_for  # noqa: E402
 
 PASS = "rotate-test"
-SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 
 
 def env():
@@ -43,24 +41,7 @@ def ctx_for(cafile, cert, key):
 
 
 def main():
-    t = Tap()
-    d = tempfile.mkdtemp(prefix="leben-rotate-it-")
-    os.rmdir(d)
-    r = subprocess.run([SCRIPT, "up", "3", d], capture_output=True, text=True, env=env(),
-                       timeout=300)
-    apis = [l.split(" ", 1)[1] for l in r.stdout.splitlines() if l.startswith("api: ")]
-    if not t.ok(r.returncode == 0 and len(apis) == 3, "cluster.sh up 3", r.stdout + r.stderr):
-        subprocess.run([SCRIPT, "down", d], env=env())
-        t.done()
-    try:
-        run(t, d, apis)
-    finally:
-        subprocess.run([SCRIPT, "down", d], capture_output=True, env=env(), timeout=120)
-    if t.failed:
-        print("# kept %s for inspection" % d)
-    else:
-        shutil.rmtree(d, ignore_errors=True)
-    t.done()
+    run_cluster(Tap(), "leben-rotate-it-", env(), run, tls_node=None)
 
 
 def run(t, d, apis):

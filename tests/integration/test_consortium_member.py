@@ -14,7 +14,8 @@
   etcd refuse node 3's certificate while accepting node 1's; `governance etcd remove` takes e3
   out of etcd's membership; the two remaining members go on ordering, with equal hashes;
 - admission: a new institution is voted in, the member side (`governance admit-node`) issues its
-  certificates and adds its etcd member as a learner, the new side (`governance join`) starts
+  certificates, adds its etcd member as a learner and co-signs the certificate on the chain (a
+  second member co-signs it with `governance cosign`), the new side (`governance join`) starts
   etcd, waits until etcd promotes it to a voting member, starts its node from a snapshot, and
   the node is a member with the same chains as the others;
 - `leben verify` replays the nodes' chains."""
@@ -23,18 +24,13 @@ import base64
 import json
 import os
 import shutil
-import socket
-import ssl
 import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, cluster_env, free_port, http_json, install_tls, read_cluster_env, tls_context, wait_for  # noqa: E402
+from lebentest import CLUSTER_SH as SCRIPT, Tap, cluster_cli, cluster_env, free_port, handshake, http_json, read_cluster_env, run_cluster, tls_context, tls_files, tls_refused, wait_for  # noqa: E402
 
 PASS = "member-test"
-SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 
 
 def env():
@@ -46,12 +42,7 @@ read_env = read_cluster_env
 
 
 def cli(args, home=None, api=None, timeout=180):
-    a = [BIN] + args
-    if home:
-        a += ["--home", home]
-    if api:
-        a += ["--node", api]
-    return subprocess.run(a, capture_output=True, text=True, env=env(), timeout=timeout)
+    return cluster_cli(env(), args, home, api, timeout)
 
 
 def addr_of(home, key="node"):
@@ -75,60 +66,17 @@ def post_tx(api, hexstr):
     return http(api + "/v1/txs", "POST", {"tx": hexstr})
 
 
-def tls_refused(url, ctx):
-    """True when a request presenting ctx's certificate is refused (handshake or 403)."""
-    st, _ = http(url, ctx=ctx, timeout=10)  # 0: the handshake failed
-    return st in (0, 403)
-
-
-def handshake(hostport, ctx):
-    """Complete a TLS handshake and read: False when the server refuses the certificate."""
-    host, port = hostport.rsplit(":", 1)
-    c2 = ssl.create_default_context(cafile=ctx["ca"])
-    c2.load_cert_chain(ctx["cert"], ctx["key"])
-    c2.check_hostname = False
-    try:
-        with socket.create_connection((host, int(port)), timeout=10) as s:
-            with c2.wrap_socket(s) as t:
-                t.settimeout(3)
-                try:
-                    t.sendall(b"x")
-                    t.recv(1)  # TLS 1.3: a refused client certificate shows here
-                except socket.timeout:
-                    return True
-                except (ssl.SSLError, ConnectionError, OSError):
-                    return False
-                return True
-    except (ssl.SSLError, ConnectionError, OSError):
-        return False
-
-
-def main():
-    t = Tap()
-    d = tempfile.mkdtemp(prefix="leben-member-it-")
-    os.rmdir(d)
-    r = subprocess.run([SCRIPT, "up", "3", d], capture_output=True, text=True, env=env(),
-                       timeout=300)
-    apis = [l.split(" ", 1)[1] for l in r.stdout.splitlines() if l.startswith("api: ")]
-    if not t.ok(r.returncode == 0 and len(apis) == 3, "cluster.sh up 3", r.stdout + r.stderr):
-        subprocess.run([SCRIPT, "down", d], env=env())
-        t.done()
-    install_tls(os.path.join(d, "node-1", "tls"))
-    try:
-        run(t, d, apis)
-    finally:
-        subprocess.run([SCRIPT, "down", d], capture_output=True, env=env(), timeout=120)
+def verify_homes(t, d):
     for i in (1, 2, 4):
         h = os.path.join(d, "node-%d" % i)
         if not os.path.isdir(os.path.join(h, "chains")):
             continue
         r = cli(["verify"], h, timeout=300)
         t.ok(r.returncode == 0, "leben verify replays node-%d's chains" % i, r.stdout + r.stderr)
-    if t.failed:
-        print("# kept %s for inspection" % d)
-    else:
-        shutil.rmtree(d, ignore_errors=True)
-    t.done()
+
+
+def main():
+    run_cluster(Tap(), "leben-member-it-", env(), run, after=verify_homes)
 
 
 def members(api):
@@ -264,26 +212,34 @@ def run(t, d, apis):
     t.ok(st == 200 and s3.get("consortium", {}).get("member") is False,
          "node 3 knows it is no longer a member (publishes no checkpoints)", s3.get("consortium"))
 
-    # the settlement and directory chains follow the removal
+    # the settlement and directory chains follow the removal with no operator command: each
+    # member node sends the follow-ups itself; the first one committed fixes the height
     alice = addr_of(home[1], "alice")
-    r = cli(["tx", "transfer", "--from", "patient3", "--to", alice, "--amount", "1",
-             "--asset", "csc", "--wait"], home[3], apis[0])
-    t.eq(r.returncode, 0, "until the follow-up, the settlement chain still takes patient3's "
-         "transfer (each chain has its own state)")
-    fr = subprocess.Popen([BIN, "governance", "follow-removal", "--member", a3, "--from", "node",
-                           "--timeout", "120", "--home", home[1], "--node", apis[0]],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env())
-    k = 0
-    while fr.poll() is None:  # traffic on the other chains makes the blocks that anchor it
-        cli(["tx", "transfer", "--from", "alice", "--to", "bob", "--amount", "1"], home[1],
-            apis[0])
-        cli(["tx", "asset-register", "--from", "alice", "--content-hash", "%064x" % (k + 1),
-             "--meta", "anchor-%d" % k], home[1], apis[0])
-        k += 1
-        time.sleep(1)
-    out = fr.stdout.read()
-    t.ok(fr.returncode == 0 and "Done" in out, "governance follow-removal carries the removal "
-         "to the settlement and directory chains", out)
+
+    def followed():
+        fs = []
+        for a in apis:
+            st, j = http(a + "/v1/members/%s/removal" % a3)
+            f = j.get("followed") or {} if st == 200 else {}
+            if not f.get("settlement") or not f.get("directory"):
+                return None
+            fs.append((f["settlement"], f["directory"]))
+        return fs
+    fl = wait_for(followed, 120)
+    t.ok(fl and len(set(fl)) == 1,
+         "without any operator command the settlement and directory chains refuse the removed "
+         "keys from the same heights on every node (settlement, directory): %s" % fl, fl)
+    if fl:
+        for ch, h in zip(("settlement", "directory"), fl[0]):
+            hs2 = [http(a + "/v1/chains/%s/blocks/%d" % (ch, h))[1].get("hash") for a in apis]
+            t.ok(len(set(hs2)) == 1 and hs2[0], "%s block %d is the same block on every node"
+                 % (ch, h), hs2)
+    # the manual command still works and changes nothing (a second follow-up is a no-op)
+    fr = cli(["governance", "follow-removal", "--member", a3, "--from", "node", "--timeout",
+              "120"], home[1], apis[0])
+    t.ok(fr.returncode == 0 and "Done" in fr.stdout, "governance follow-removal after it: "
+         "harmless", fr.stdout + fr.stderr)
+    t.eq(followed(), fl, "the heights stay those of the first follow-up")
     pt = cli(["tx", "transfer", "--from", "patient3", "--to", alice, "--amount", "1",
               "--asset", "csc", "--print"], home[3], apis[0]).stdout.split()
     pa = cli(["tx", "asset-register", "--from", "node", "--content-hash", "ab" * 32,
@@ -308,9 +264,7 @@ def run(t, d, apis):
          "node 1's API refuses node 3's revoked certificate (no restart)")
     st, _ = http(apis[0] + "/v1/status", ctx=ctx1)
     t.eq(st, 200, "node 1's API still accepts node 1's certificate")
-    files = lambda i: {"ca": os.path.join(home[i], "tls", "ca.pem"),  # noqa: E731
-                       "cert": os.path.join(home[i], "tls", "node.pem"),
-                       "key": os.path.join(home[i], "tls", "node.key")}
+    files = lambda i: tls_files(os.path.join(home[i], "tls"))  # noqa: E731
     t.ok(wait_for(lambda: not handshake(ce["NODE_PEER_1"], files(3)), 30),
          "node 1's peer link refuses node 3's certificate")
     t.ok(handshake(ce["NODE_PEER_1"], files(1)), "node 1's peer link accepts node 2's peers")
@@ -376,6 +330,16 @@ def admission(t, d, ce, apis, home):
     t.ok(r.returncode == 0 and "learner" in r.stdout and "[3/3]" in r.stdout,
          "existing member: governance admit-node issues certificates and adds an etcd learner, "
          "showing progress", r.stdout + r.stderr)
+    r = cli(["governance", "cert", "--cert", os.path.join(bundle, "tls", "node.pem"), "--json"],
+            home[1], apis[0])
+    cj = json.loads(r.stdout) if r.returncode == 0 else {}
+    t.ok(cj.get("name") == "node-4" and cj.get("current") == 1 and
+         cj.get("cosigners") == [addr_of(home[1])], "admit-node co-signed the new certificate on the chain "
+         "(1 of the %s CA holders' signatures it needs)" % cj.get("needed"), r.stdout + r.stderr)
+    r = cli(["governance", "cosign", "--cert", os.path.join(bundle, "tls", "node.pem"), "--from",
+             "node", "--wait"], home[2], apis[1])
+    t.ok(r.returncode == 0 and "Committed" in r.stdout, "member 2 co-signs it too",
+         r.stdout + r.stderr)
     r = cli(["governance", "etcd", "list", "--json"], home[1])
     lm = [m for m in json.loads(r.stdout)["members"] if m.get("isLearner")] \
         if r.returncode == 0 else []

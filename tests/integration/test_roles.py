@@ -19,6 +19,9 @@ Checks, through the CLI and the API:
   owner's node;
 - the re-audit schedule: the audit is valid, then after 25 more business blocks it is shown
   expired and listed as due;
+- votes: the re-audit interval changed by a governance vote (the expired audit is valid again
+  under the longer interval, on every node); institution-3 given the computing kind by a vote,
+  after which the off-site run refused to it before is escrowed and executed there;
 - the automatic scenario choice, recorded truthfully: a run left to the automatic choice at the
   clinic's own node is recorded local (reason: the executor); an algorithm needing a provider's
   stack must run integrated (refused at the own node, planned integrated at the computing
@@ -33,7 +36,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, blake2b256, cluster_env, http_json, install_tls, read_cluster_env  # noqa: E402
+from lebentest import BIN, ROOT, Tap, blake2b256, cluster_env, http_json, install_tls, read_cluster_env, wait_for  # noqa: E402
 
 M = 1000000
 PASS = "cluster"
@@ -119,6 +122,16 @@ def run(t, e, cluster, work):
                        str(type_id), "--payload", payload.hex(), "--wait"], url)
 
     n1, n2, n3 = keyaddr(1, "node"), keyaddr(2, "node"), keyaddr(3, "node")
+
+    def vote2(propose, what):
+        """Member 1 proposes, member 2 votes yes: 2 of 3, the proposal passes."""
+        r, pj = clij(1, propose + ["--from", "node", "--wait"])
+        t.ok(r.returncode == 0 and pj and pj.get("id"), "member 1 proposes %s" % what,
+             r.stdout + r.stderr)
+        r = cli(2, ["governance", "vote", (pj or {}).get("id", "0" * 64), "yes", "--from", "node",
+                    "--wait"])
+        t.ok(r.returncode == 0 and "Committed" in r.stdout, "member 2 votes yes: %s passes" % what,
+             r.stdout + r.stderr)
     clinic = keyaddr(1, "clinic")
     st, mem = http(urls[2] + "/v1/members")
     kinds = {m["address"]: m["kinds"] for m in mem.get("members", [])}
@@ -206,6 +219,7 @@ def run(t, e, cluster, work):
          "validation (sent to institution-1's node)", r.stdout + r.stderr)
     st, rv = http(urls[2] + "/v1/exchange/requests/" + rq["tx"])
     t.ok(st == 200 and rv["status"] == "approved", "... and the request did not run", rv)
+    rq_off = rq["tx"]  # run once institution-3 holds the computing kind (end of the test)
 
     # ---- audits by the audit node ----------------------------------------------------------------
     r = cli(1, ["exchange", "audit-request", "--from", "clinic", "--asset", asset, "--auditor", n2])
@@ -322,6 +336,17 @@ def run(t, e, cluster, work):
     r = cli(2, ["exchange", "audits", "--asset", asset])
     t.ok(r.returncode == 0 and "EXPIRED" in r.stdout and "re-audit due" in r.stdout,
          "leben exchange audits says it is expired", r.stdout + r.stderr)
+    # the interval is a rule the members change by vote: 1000 blocks make the audit valid again
+    vote2(["governance", "propose", "audit-interval", "--interval-blocks", "1000"],
+          "the re-audit interval: 1000 business blocks")
+    ok = wait_for(lambda: all(
+        http(urls[i] + "/v1/exchange/audits")[1].get("interval_blocks") == 1000 and
+        http(urls[i] + "/v1/members")[1]["rules"].get("audit_interval_blocks") == 1000
+        for i in (1, 2, 3)), 30)
+    t.ok(ok, "every node applies the voted interval (audits, members' rules)")
+    st, a = http(urls[3] + "/v1/exchange/audits/" + asset)
+    t.ok(st == 200 and a["status"] == "valid" and a["due"] is False,
+         "under the new interval the same audit is valid again, not due", a)
 
     # ---- the automatic scenario choice, recorded truthfully -----------------------------------------
     r, rq = clij(1, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
@@ -368,6 +393,30 @@ def run(t, e, cluster, work):
     after = http(urls[2] + "/v1/accounts/" + n2)[1]["balances"]["csc"]
     t.ok(after - before > 3 * M - 10000, "the computing node is paid its fee through the escrow",
          (before, after))
+
+    # ---- a vote gives a member the computing kind -------------------------------------------------
+    # institution-3 (audit only) was refused the off-site run rq_off above
+    vote2(["governance", "propose", "kinds", "--member", n3, "--kinds", "audit,computing"],
+          "institution-3's kinds: audit, computing")
+    def kinds3():
+        return [{m["address"]: m["kinds"] for m in http(urls[i] + "/v1/members")[1]["members"]}
+                .get(n3) for i in (1, 2, 3)]
+    wait_for(lambda: kinds3() == ["computing,audit"] * 3, 30)
+    t.eq(kinds3(), ["computing,audit"] * 3, "every node lists institution-3 with its new kinds")
+    r, es = clij(1, ["exchange", "escrow", "--from", "alice", "--request", rq_off, "--executor",
+                     n3, "--compute-fee", "2"])
+    t.ok(r.returncode == 0 and es, "the escrow for the off-site run at institution-3, refused "
+         "before the vote, is accepted", r.stdout + r.stderr)
+    esc = es["escrow"] if es else "0" * 64
+    r = cli(1, ["exchange", "send", "--from", "clinic", "--request", rq_off, "--escrow", esc,
+                "--data", data, "--to", urls[3]])
+    t.ok(r.returncode == 0, "the clinic delivers the sealed table to institution-3", r.stderr)
+    r, ran = clij(3, ["exchange", "run", "--from", "node", "--request", rq_off, "--escrow", esc])
+    t.ok(r.returncode == 0 and ran and ran.get("scenario") == "off-site",
+         "institution-3, now a computing node, executes the off-site run", r.stdout + r.stderr)
+    st, rv = http(urls[1] + "/v1/exchange/requests/" + rq_off)
+    t.ok(st == 200 and rv.get("status") != "approved" and rv.get("scenario") == "off-site",
+         "every node records the run", rv)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -19,6 +20,7 @@
 #include "leben/consortium.h"
 #include "leben/crypto.h"
 #include "leben/error.h"
+#include "leben/exchange.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
 #include "leben/tx.h"
@@ -821,8 +823,27 @@ static void test_new_payloads(void **state)
 	r.params.num = 3;
 	r.member[0] = 1; /* rules name no member */
 	roundtrip_proposal(&r, LB_EINVALID);
-	struct lb_gov_proposal u = {.action = 5, .expires_height = 9};
+	struct lb_gov_proposal u = {.action = 7, .expires_height = 9};
 	roundtrip_proposal(&u, LB_EMALFORMED);
+	struct lb_gov_proposal kd = {.action = LB_GOV_KINDS, .expires_height = 9,
+				     .kinds = LB_SUPER_AUDIT};
+	memset(kd.member, 4, LB_ADDR_LEN);
+	roundtrip_proposal(&kd, LB_OK);
+	kd.kinds = 0; /* a change of kinds to none */
+	roundtrip_proposal(&kd, LB_EINVALID);
+	kd.kinds = LB_SUPER_DATA;
+	snprintf(kd.name, sizeof kd.name, "x"); /* only an admission carries a name */
+	roundtrip_proposal(&kd, LB_EINVALID);
+	struct lb_gov_proposal au = {.action = LB_GOV_AUDIT, .expires_height = 9,
+				     .audit_interval = 250};
+	roundtrip_proposal(&au, LB_OK);
+	au.audit_interval = 0;
+	roundtrip_proposal(&au, LB_EINVALID);
+	au.audit_interval = LB_GOV_AUDIT_INTERVAL_MAX + 1ull;
+	roundtrip_proposal(&au, LB_EMALFORMED);
+	au.audit_interval = 5;
+	au.member[3] = 1; /* names no member */
+	roundtrip_proposal(&au, LB_EINVALID);
 
 	struct lb_buf b;
 	struct lb_errmsg em;
@@ -912,6 +933,24 @@ static void test_removal_freeze(void **state)
 	assert_lb_ok(record(&f, A));
 	/* the frozen account is a removed key now: nobody vouches it back in */
 	assert_int_equal(vouch(&f, A, D, true), LB_EINVALID);
+
+	/* a node (re)started after the removal carries it to the other chains by itself (the
+	 * removal is in gov/removed, the other chains do not refuse its keys yet): a member's
+	 * monitor sends the governance.removal statement; a removed or outside node's does not */
+	struct lb_consortium *mon;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_consortium_new(&mon, f.l, &f.k[C], 0, &em));
+	struct timespec pause = {1, 500000000L};
+	nanosleep(&pause, NULL);
+	lb_consortium_free(mon);
+	assert_int_equal(lb_ledger_pending(f.l, LB_CHAIN_BUSINESS), 0);
+	assert_lb_ok(lb_consortium_new(&mon, f.l, &f.k[A], 0, &em));
+	for (int i = 0; i < 100 && !lb_ledger_pending(f.l, LB_CHAIN_BUSINESS); i++) {
+		struct timespec ms50 = {0, 50000000L};
+		nanosleep(&ms50, NULL);
+	}
+	lb_consortium_free(mon);
+	assert_int_equal(lb_ledger_pending(f.l, LB_CHAIN_BUSINESS), 1);
 	teardown_fx(&f);
 }
 
@@ -968,6 +1007,119 @@ static void test_rules_vote(void **state)
 	teardown_fx(&f);
 }
 
+/* A vote changes a member's kinds (role checks read the member list) and the re-audit
+ * interval (the audit module's setting). */
+static void test_kinds_audit_vote(void **state)
+{
+	(void)state;
+	static struct fx f;
+	uint8_t pid[LB_HASH_LEN];
+	setup_fx(&f, 3);
+	assert_int_equal(lb_consortium_member_kinds(f.l, f.a[C]), LB_SUPER_COMPUTING);
+	assert_int_equal(propose(&f, A, LB_GOV_KINDS, D, NULL, LB_SUPER_DATA, f.height + 5, NULL),
+			 LB_ENOTFOUND); /* D is not a member: admit it instead */
+	assert_int_equal(propose(&f, A, LB_GOV_KINDS, C, NULL, LB_SUPER_COMPUTING, f.height + 5,
+				 NULL),
+			 LB_EINVALID); /* the kinds it holds */
+	assert_lb_ok(propose(&f, A, LB_GOV_KINDS, C, NULL, LB_SUPER_DATA | LB_SUPER_AUDIT,
+			     f.height + 5, pid));
+	assert_int_equal(lb_consortium_member_kinds(f.l, f.a[C]), LB_SUPER_COMPUTING);
+	char *m = members_text(&f);
+	assert_non_null(strstr(m, "\"action\":\"kinds\""));
+	assert_non_null(strstr(m, "\"kinds\":\"data,audit\""));
+	free(m);
+	assert_lb_ok(vote(&f, B, pid, true));
+	assert_int_equal(lb_consortium_member_kinds(f.l, f.a[C]), LB_SUPER_DATA | LB_SUPER_AUDIT);
+	expect(&f, 3, 0, 0, 0);
+
+	struct lb_gov_proposal p = {.action = LB_GOV_AUDIT, .expires_height = f.height + 5,
+				    .audit_interval = 77};
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_gov_proposal_encode(&b, &p));
+	assert_lb_ok(gov_send(&f, A, LB_TX_GOV_PROPOSE, &b, pid));
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_consortium_members_json(f.l, &o, &em));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "rules"),
+							    "audit_interval_blocks")),
+			 LB_AUDIT_INTERVAL_DEFAULT);
+	json_decref(o);
+	assert_lb_ok(vote(&f, C, pid, true)); /* C votes with its new kinds */
+	assert_lb_ok(lb_consortium_members_json(f.l, &o, &em));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "rules"),
+							    "audit_interval_blocks")),
+			 77);
+	json_decref(o);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_ledger_state_read(f.l, LB_CHAIN_BUSINESS, LB_AUDIT_CFG_NS, "interval", 8,
+					  &b, &em));
+	assert_int_equal(b.len, 1);
+	assert_int_equal(b.data[0], 77);
+	lb_buf_release(&b);
+	teardown_fx(&f);
+}
+
+static int cosign(struct fx *f, int who, const uint8_t h[LB_HASH_LEN], const char *name)
+{
+	struct lb_ca_cosign k;
+	memset(&k, 0, sizeof k);
+	memcpy(k.spki_hash, h, LB_HASH_LEN);
+	snprintf(k.name, sizeof k.name, "%s", name);
+	struct lb_buf b;
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_ca_cosign_encode(&b, &k));
+	int rc = gov_send(f, who, LB_TX_CA_COSIGN, &b, NULL);
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* ca.cosign: members co-sign a certificate's key; it counts at the governance threshold. */
+static void test_cosign(void **state)
+{
+	(void)state;
+	static struct fx f;
+	uint8_t h[LB_HASH_LEN], pid[LB_HASH_LEN];
+	char why[512];
+	json_t *o = NULL;
+	struct lb_errmsg em;
+	memset(h, 0x42, sizeof h);
+	setup_fx(&f, 3);
+	/* payload: a name is required; a truncated one is refused */
+	struct lb_ca_cosign k, k2;
+	struct lb_buf b;
+	memset(&k, 0, sizeof k);
+	lb_buf_init(&b, 256);
+	assert_lb_ok(lb_ca_cosign_encode(&b, &k));
+	assert_int_equal(lb_ca_cosign_decode(&k2, b.data, b.len, &em), LB_EINVALID);
+	assert_int_equal(lb_ca_cosign_decode(&k2, b.data, 10, &em), LB_EMALFORMED);
+	lb_buf_release(&b);
+
+	assert_int_equal(lb_consortium_cert_check(f.l, h, why, sizeof why), LB_EUNAUTH);
+	assert_non_null(strstr(why, "co-signed by 0 of the 2"));
+	assert_int_equal(lb_consortium_cert_json(f.l, h, &o, &em), LB_ENOTFOUND);
+	assert_int_equal(cosign(&f, D, h, "node-4"), LB_EUNAUTH); /* not a member */
+	assert_lb_ok(cosign(&f, A, h, "node-4"));
+	assert_int_equal(cosign(&f, A, h, "node-4"), LB_EEXISTS);
+	assert_int_equal(lb_consortium_cert_check(f.l, h, why, sizeof why), LB_EUNAUTH);
+	assert_non_null(strstr(why, "co-signed by 1 of the 2"));
+	assert_lb_ok(cosign(&f, B, h, "other name"));
+	assert_lb_ok(lb_consortium_cert_check(f.l, h, why, sizeof why));
+	assert_lb_ok(lb_consortium_cert_json(f.l, h, &o, &em));
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "node-4");
+	assert_int_equal(json_integer_value(json_object_get(o, "current")), 2);
+	assert_true(json_is_true(json_object_get(o, "accepted")));
+	json_decref(o);
+	/* B is removed: its co-signature no longer counts */
+	assert_lb_ok(remove_to(&f, A, B, 0, pid));
+	assert_lb_ok(vote(&f, C, pid, true));
+	assert_int_equal(lb_consortium_cert_check(f.l, h, why, sizeof why), LB_EUNAUTH);
+	assert_non_null(strstr(why, "co-signed by 1 of the 2"));
+	assert_lb_ok(cosign(&f, C, h, "node-4"));
+	assert_lb_ok(lb_consortium_cert_check(f.l, h, why, sizeof why));
+	teardown_fx(&f);
+}
+
 static void test_rekey(void **state)
 {
 	(void)state;
@@ -1010,7 +1162,8 @@ int main(void)
 		cmocka_unit_test(test_two_nodes),   cmocka_unit_test(test_threshold_q),
 		cmocka_unit_test(test_new_payloads), cmocka_unit_test(test_removal_freeze),
 		cmocka_unit_test(test_removal_successor), cmocka_unit_test(test_rules_vote),
-		cmocka_unit_test(test_rekey),
+		cmocka_unit_test(test_rekey),	    cmocka_unit_test(test_kinds_audit_vote),
+		cmocka_unit_test(test_cosign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
