@@ -23,6 +23,7 @@
  * (differential test, bench).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1343,6 +1344,22 @@ static int str_json(struct lb_buf *b, const char *s)
 
 static const char *const tstate[] = { "dormant", "in_progress", "completed", "discarded" };
 
+/* The paths, comma-separated, of the objects of kind `kind` whose int8_t flag at `flag` (an
+ * offsetof in struct obj) is 1; a task counts only while in progress (completeable). */
+static int flagged_paths(const struct kn_enact *e, struct lb_buf *b, int kind, size_t flag)
+{
+	int rc = LB_OK, n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		const struct obj *o = &e->o[i];
+		if ((int)o->kind != kind || *((const int8_t *)o + flag) != 1 ||
+		    (kind == O_TASK && o->state != KN_IN_PROGRESS))
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, o->path);
+	}
+	return rc;
+}
+
 int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 {
 	int rc, n;
@@ -1361,21 +1378,9 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = rc ? rc : lb_buf_addf(b, ":\"%s\"", tstate[e->o[i].state]);
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"completeable\":[");
-	n = 0;
-	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
-		if (e->o[i].kind != O_TASK || e->o[i].state != KN_IN_PROGRESS || e->o[i].completeable != 1)
-			continue;
-		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
-		rc = rc ? rc : str_json(b, e->o[i].path);
-	}
+	rc = rc ? rc : flagged_paths(e, b, O_TASK, offsetof(struct obj, completeable));
 	rc = rc ? rc : lb_buf_adds(b, "],\"requested\":[");
-	n = 0;
-	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
-		if (e->o[i].kind != O_SOURCE || e->o[i].requested != 1)
-			continue;
-		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
-		rc = rc ? rc : str_json(b, e->o[i].path);
-	}
+	rc = rc ? rc : flagged_paths(e, b, O_SOURCE, offsetof(struct obj, requested));
 	rc = rc ? rc : lb_buf_adds(b, "],\"candidates\":{");
 	n = 0;
 	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
@@ -1413,13 +1418,7 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = rc ? rc : lb_buf_addf(b, ":%d", e->versions[i]);
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"warnings\":[");
-	n = 0;
-	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
-		if (e->o[i].kind != O_WARNING || e->o[i].active != 1)
-			continue;
-		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
-		rc = rc ? rc : str_json(b, e->o[i].path);
-	}
+	rc = rc ? rc : flagged_paths(e, b, O_WARNING, offsetof(struct obj, active));
 	rc = rc ? rc : lb_buf_adds(b, "],\"triggers\":[");
 	/* available triggers: a dormant task with a trigger whose parent is in progress */
 	n = 0;
