@@ -166,6 +166,12 @@ static int cmd_print(int argc, char **argv, bool convert)
 		return 1;
 	char *text;
 	size_t len;
+	struct lb_errmsg pem;
+	if (lb_kn_model_printable(m, form, &pem) != LB_OK) {
+		fprintf(stderr, "leben contract: %s: %s\n", file, pem.text);
+		lb_kn_model_free(m);
+		return 1;
+	}
 	int rc = lb_kn_model_print(m, form, &text, &len);
 	lb_kn_model_free(m);
 	if (rc != LB_OK) {

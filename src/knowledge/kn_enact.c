@@ -86,6 +86,10 @@ struct kn_enact {
 	size_t ntr;
 	double *support;             /* per global candidate, for net_support */
 	int *versions;               /* per data item: versions stored */
+	uint8_t *hollow;             /* per data item: PROformajs keeps an empty history for it (a
+				      * default it rejected, nothing stored before), and every
+				      * later cycle fails building its evaluator, until a value is
+				      * stored */
 	bool started;
 	size_t round_start;          /* objects that existed when the cycle's snapshot was taken */
 	int caller;                  /* object whose expressions are being evaluated, -1 none */
@@ -676,6 +680,7 @@ static int enquiry_defaults(struct kn_enact *e, int oi)
 			}
 			if (kn_eval(e->s, dd->defcond, &v) != LB_OK || !accept_value(dd, &v)) {
 				kn_arena_reset(&e->s->ar);
+				e->hollow[d] |= e->versions[d] == 0;
 				continue;
 			}
 			own = true;
@@ -706,8 +711,10 @@ static int store_pending(struct kn_enact *e)
 {
 	int rc = LB_OK;
 	for (size_t i = 0; i < e->npend; i++) {
-		if (rc == LB_OK && (rc = kn_session_put(e->s, e->pend_data[i], &e->pend[i])) == LB_OK)
+		if (rc == LB_OK && (rc = kn_session_put(e->s, e->pend_data[i], &e->pend[i])) == LB_OK) {
 			e->versions[e->pend_data[i]]++;
+			e->hollow[e->pend_data[i]] = 0;
+		}
 		kn_value_clear(&e->pend[i]);
 	}
 	e->npend = 0;
@@ -998,6 +1005,13 @@ static int apply(struct kn_enact *e)
 static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 {
 	for (int round = 1;; round++) {
+		for (size_t d = 0; d < e->m->ndata; d++)
+			if (e->hollow[d])
+				return lb_errf(em, LB_EINVALID,
+					       "'%s': its default was rejected and PROformajs keeps an "
+					       "empty history (Cannot read properties of undefined "
+					       "(reading 'value')) until a value is set",
+					       e->m->data[d].name);
 		sync(e);
 		size_t n = e->n; /* objects built during the round are visited next round */
 		e->round_start = n;
@@ -1050,7 +1064,8 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	e->s->no_trace = true;
 	e->support = lb_calloc(m->ncands ? m->ncands : 1, sizeof(double));
 	e->versions = lb_calloc(m->ndata ? m->ndata : 1, sizeof(int));
-	if (e->support == NULL || e->versions == NULL) {
+	e->hollow = lb_calloc(m->ndata ? m->ndata : 1, 1);
+	if (e->support == NULL || e->versions == NULL || e->hollow == NULL) {
 		kn_enact_free(e);
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	}
@@ -1080,6 +1095,7 @@ void kn_enact_free(struct kn_enact *e)
 	lb_free(e->tr);
 	lb_free(e->support);
 	lb_free(e->versions);
+	lb_free(e->hollow);
 	for (size_t i = 0; i < e->npend; i++)
 		kn_value_clear(&e->pend[i]);
 	lb_free(e->pend);
@@ -1222,6 +1238,7 @@ int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const v
 			return rc;
 	}
 	e->versions[d]++;
+	e->hollow[d] = 0;
 	return cycle(e, ENACT_STACK_LIMIT, em);
 }
 
@@ -1238,6 +1255,7 @@ int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struc
 	if (rc != LB_OK)
 		return rc;
 	e->versions[d]++;
+	e->hollow[d] = 0;
 	return cycle(e, ENACT_STACK_LIMIT, em);
 }
 
@@ -1519,6 +1537,7 @@ static int x_apply(struct kn_enact *e, const struct xop *op, struct lb_errmsg *e
 		if (rc != LB_OK)
 			return rc;
 		e->versions[op->a]++;
+		e->hollow[op->a] = 0;
 		return cycle(e, ENACT_STACK_LIMIT, em);
 	}
 	case X_COMPLETE:

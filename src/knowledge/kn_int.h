@@ -277,6 +277,11 @@ struct kn_problem {
 
 #define KN_REF_VALUE (-2)  /* expression name `value` inside value/warning conditions */
 #define KN_MAX_TASKS 4096
+/* First byte of a caption or description PROformajs JSON gave as another value than a text
+ * (5, ["a"], {...}): the compact JSON follows; printed back as that value, shown as that
+ * JSON text (kn_show_text). */
+#define KN_RAW_JSON '\x01'
+
 
 struct lb_kn_model {
 	struct kn_problem *problems; /* owned */
@@ -314,6 +319,10 @@ const char *kn_dtype_name(int t, bool js);
 
 int kn_pf_parse(const char *text, size_t len, const char *file, struct lb_kn_model **out,
 		struct lb_errmsg *em);
+/* Whether the .pf form can hold m (names starting with a letter or '_', unique task and
+ * item names, whole numbers in integer items, text captions, a plan at the top): LB_OK, or
+ * LB_EINVALID with the element named. kn_pf_print refuses what it cannot hold. */
+int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em);
 int kn_pf_print(const struct lb_kn_model *m, struct lb_buf *b);
 int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_model **out,
 		struct lb_errmsg *em);
@@ -418,6 +427,8 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out);
  * expression's value, evaluated for `task` (JavaScript text of the value; nothing for unknown
  * or for an expression that does not parse). Appends to out. */
 int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out);
+/* A caption or description as shown: a KN_RAW_JSON one as its JSON text. */
+const char *kn_show_text(const char *text);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
 int kn_truth(const struct kn_value *v);
 /* JavaScript truthiness (ToBoolean): unknown, false, 0, NaN and "" are false. */

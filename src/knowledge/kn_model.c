@@ -537,7 +537,8 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 	struct resolver r = { .m = m, .file = file, .em = em };
 	if (m->root == NULL)
 		return lb_errf(em, LB_ESYNTAX, "%s: no plan defined", file);
-	if (m->root->cls != KN_PLAN)
+	/* a PROformajs protocol may be any task (an enquiry alone, say); the .pf form's is a plan */
+	if (m->root->cls != KN_PLAN && !m->js)
 		return lb_errf(em, LB_EINVALID, "%s: the top-level task '%s' must be a plan", file,
 			       m->root->name);
 	if ((rc = collect(m, m->root, -1, &cap)) != LB_OK)
@@ -770,6 +771,12 @@ int lb_kn_model_load(const char *path, struct lb_kn_model **out, struct lb_errms
 	rc = lb_kn_model_parse((const char *)data, len, path, LB_KN_FORM_AUTO, out, em);
 	lb_free(data);
 	return rc;
+}
+
+int lb_kn_model_printable(const struct lb_kn_model *m, enum lb_kn_form form,
+			  struct lb_errmsg *em)
+{
+	return form == LB_KN_FORM_PF ? kn_pf_printable(m, em) : LB_OK;
 }
 
 int lb_kn_model_print(const struct lb_kn_model *m, enum lb_kn_form form, char **out,

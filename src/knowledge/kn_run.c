@@ -232,7 +232,7 @@ static json_t *value_json(const struct kn_value *v)
 
 static json_t *opt_str(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? json_string(kn_show_text(s)) : json_null();
 }
 
 /* A source of an in-progress enquiry as a question. PROformajs shows every source of an
@@ -256,7 +256,7 @@ static json_t *question(const struct lb_kn_model *m, const char *path, const str
 	json_object_set_new(q, "path", json_string(path));
 	json_object_set_new(q, "enquiry", json_string(k->name));
 	json_object_set_new(q, "data", json_string(dd->name));
-	json_object_set_new(q, "caption", json_string(dd->caption ? dd->caption : dd->name));
+	json_object_set_new(q, "caption", opt_str(dd->caption ? dd->caption : dd->name));
 	json_object_set_new(q, "type", json_string(kn_dtype_name(dd->type, true)));
 	if (dd->unit)
 		json_object_set_new(q, "unit", json_string(dd->unit));
