@@ -164,11 +164,16 @@ static int put(struct kn_enact *e, const char *path, int kind, int parent, int *
 	return LB_OK;
 }
 
-static int add_trigger(struct kn_enact *e, const char *name, int obj)
+/* Register task object obj under trigger `name`. PROformajs starts the trigger's list afresh
+ * when the eventTrigger is not a text (its `keys.includes(eventTrigger)` never holds for a
+ * number or a list): `reset`. */
+static int add_trigger(struct kn_enact *e, const char *name, int obj, bool reset)
 {
 	size_t i;
 	for (i = 0; i < e->ntr && strcmp(e->tr[i].name, name) != 0; i++)
 		;
+	if (i < e->ntr && reset)
+		e->tr[i].n = 0;
 	if (i == e->ntr) {
 		struct trig *nt = lb_realloc(e->tr, (e->ntr + 1) * sizeof(*nt));
 		if (nt == NULL)
@@ -194,8 +199,7 @@ static bool is_cyclic(const struct kn_enact *e, int t)
 /* Does data item d belong to task t (its dataDefinitions)? */
 static bool owns(const struct kn_enact *e, int t, size_t d)
 {
-	const char *o = e->m->data[d].owner;
-	return o == NULL ? t == 0 : strcmp(o, e->m->tasks[t]->name) == 0;
+	return e->m->data[d].owner_idx == t;
 }
 
 /* Task t's state objects, as PROformajs's _buildState makes them. */
@@ -279,7 +283,7 @@ static int build(struct kn_enact *e, int t, int index, int parent)
 		}
 	}
 	if (rc == LB_OK && k->trigger != NULL)
-		rc = add_trigger(e, k->trigger, me);
+		rc = add_trigger(e, k->trigger, me, k->trigger_json != NULL);
 out:
 	lb_buf_release(&p);
 	return rc;
@@ -1183,11 +1187,10 @@ static int visible_data(const struct kn_enact *e, int o, const char *item)
 	int d = kn_model_find_data(e->m, item);
 	if (d < 0 || e->o[o].kind != O_TASK)
 		return -1;
-	const char *own = e->m->data[d].owner;
-	if (own == NULL)
+	if (e->m->data[d].owner == NULL)
 		return d;
 	for (int t = e->o[o].task; t >= 0; t = e->m->tasks[t]->parent)
-		if (strcmp(e->m->tasks[t]->name, own) == 0)
+		if (t == e->m->data[d].owner_idx)
 			return d;
 	return -1;
 }

@@ -200,6 +200,9 @@ struct kn_task {
 	char *name, *caption, *description;
 	struct kn_expr *pre, *wait, *terminate, *abort, *cycle_until;
 	char *trigger;           /* event name that must have been sent before the task starts */
+	char *trigger_json;      /* the JSON form's eventTrigger when not a text, as compact JSON
+				  * (printed back); `trigger` holds the name PROformajs keys it by,
+				  * JavaScript's String() of it (owned, may be NULL) */
 	int64_t cycles;          /* maximum number of repetitions (0 = no limit unless cycle_until) */
 	int64_t interval;        /* days between repetitions */
 	bool autonomous;
@@ -262,6 +265,9 @@ struct kn_datadef {
 	struct kn_warning *warnings;   /* PROformajs warnings (owned) */
 	size_t nwarnings;
 	char *owner;                   /* task whose dataDefinitions hold it; NULL = the root */
+	const struct kn_task *owner_task; /* the JSON form's owning task (borrowed, NULL: found
+					   * by `owner`, whose name may not be unique there) */
+	int owner_idx;                 /* resolved: index of the owning task (0: the root) */
 	char *meta;                    /* PROformajs `meta` as compact JSON (owned, may be NULL) */
 	int line, col;                 /* where it was defined */
 };
@@ -308,6 +314,8 @@ void kn_task_free(struct kn_task *t);
 int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *em);
 int kn_model_problem(struct lb_kn_model *m, int kind, int task, int line, int col,
 		     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The task whose design path ("root:sub:task", n bytes, no cycle indexes) is path, or -1. */
+int kn_model_find_design(const struct lb_kn_model *m, const char *path, size_t n);
 int kn_model_find_task(const struct lb_kn_model *m, const char *name);
 /* Resolve an expression written at run time (a `${...}` in a caption) as if it were a
  * condition of `task` (-1: the data level), recording no problem: what does not resolve

@@ -260,6 +260,68 @@ static int get_text(struct jp *j, json_t *o, const char *k, char **out)
 	return LB_OK;
 }
 
+/* JavaScript's String(v) of a JSON value (how PROformajs keys an eventTrigger). */
+static int js_string(json_t *v, struct lb_buf *b)
+{
+	if (json_is_string(v))
+		return lb_buf_adds(b, json_string_value(v));
+	if (json_is_true(v) || json_is_false(v))
+		return lb_buf_adds(b, json_is_true(v) ? "true" : "false");
+	if (json_is_null(v))
+		return lb_buf_adds(b, "null");
+	if (json_is_integer(v))
+		return lb_buf_addf(b, "%lld", (long long)json_integer_value(v));
+	if (json_is_real(v)) {
+		double x = json_real_value(v);
+		char t[40];
+		for (int p = 1; p <= 17; p++) { /* the shortest text that reads back the same */
+			snprintf(t, sizeof(t), "%.*g", p, x);
+			if (strtod(t, NULL) == x)
+				break;
+		}
+		char *e = strchr(t, 'e');
+		if (e == NULL)
+			return lb_buf_adds(b, t);
+		/* 1e+21, 1.5e-7: JavaScript writes the exponent without leading zeros */
+		int ex = atoi(e + 1);
+		*e = 0;
+		return lb_buf_addf(b, "%se%s%d", t, ex < 0 ? "-" : "+", ex < 0 ? -ex : ex);
+	}
+	if (json_is_array(v)) { /* elements joined by ',', null ones empty */
+		int rc = LB_OK;
+		for (size_t i = 0; rc == LB_OK && i < json_array_size(v); i++) {
+			json_t *x = json_array_get(v, i);
+			rc = i ? lb_buf_addc(b, ',') : LB_OK;
+			if (rc == LB_OK && !json_is_null(x))
+				rc = js_string(x, b);
+		}
+		return rc;
+	}
+	return lb_buf_adds(b, "[object Object]");
+}
+
+/* eventTrigger: a text, or any other JSON value PROformajs keys by its String() (kept as
+ * trigger_json to be printed back); null is no trigger. */
+static int get_trigger(struct jp *j, json_t *o, struct kn_task *t)
+{
+	json_t *v = jget(o, "eventTrigger");
+	if (v == NULL || json_is_string(v))
+		return get_str(j, o, "eventTrigger", &t->trigger, false);
+	if (json_is_null(v))
+		return LB_OK;
+	struct lb_buf b;
+	lb_buf_init(&b, LB_KN_MAX_SOURCE);
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+	int rc = s ? js_string(v, &b) : LB_ENOMEM;
+	rc = rc ? rc : lb_buf_addc(&b, 0);
+	if (rc == LB_OK && ((t->trigger = lb_strdup((const char *)b.data)) == NULL ||
+			    (t->trigger_json = lb_strdup(s)) == NULL))
+		rc = LB_ENOMEM;
+	free(s);
+	lb_buf_release(&b);
+	return rc == LB_OK ? LB_OK : lb_errf(j->em, rc, "out of memory");
+}
+
 /* A flag: PROformajs takes any value by JavaScript truthiness (false, 0, "" are false). */
 static int get_bool(struct jp *j, json_t *o, const char *k, bool *out)
 {
@@ -413,7 +475,7 @@ static int parse_warning(struct jp *j, json_t *o, struct kn_warning *w)
 	return LB_OK;
 }
 
-static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char *owner)
+static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struct kn_task *owner)
 {
 	int rc;
 	if (!json_is_object(o))
@@ -433,7 +495,8 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 	line_col(j->text, locate(j), &line, &col);
 	d->line = line;
 	d->col = col;
-	if (owner != NULL && (d->owner = lb_strdup(owner)) == NULL)
+	d->owner_task = owner;
+	if (owner != NULL && (d->owner = lb_strdup(owner->name)) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	if ((rc = get_name(j, o, "name", &d->name)) != LB_OK ||
 	    (rc = get_text(j, o, "caption", &d->caption)) != LB_OK ||
@@ -701,7 +764,7 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	    (rc = get_bool(j, o, "cyclic", &t->cyclic)) != LB_OK ||
 	    (rc = get_int(j, o, "cycles", &t->cycles, 1, 1000000)) != LB_OK ||
 	    (rc = get_int(j, o, "interval", &t->interval, 0, 36500)) != LB_OK ||
-	    (rc = get_str(j, o, "eventTrigger", &t->trigger, false)) != LB_OK ||
+	    (rc = get_trigger(j, o, t)) != LB_OK ||
 	    (rc = get_bool(j, o, "autonomous", &t->autonomous)) != LB_OK ||
 	    (rc = get_bool(j, o, "optional", &t->optional)) != LB_OK ||
 	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK)
@@ -717,7 +780,7 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		if (d == NULL)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		if ((rc = parse_data(j, json_array_get(arr, i), d,
-				     t == j->m->root ? NULL : t->name)) != LB_OK)
+				     t == j->m->root ? NULL : t)) != LB_OK)
 			return rc;
 		j->depth--;
 	}
@@ -1050,7 +1113,7 @@ static bool visible(const struct lb_kn_model *m, const struct kn_datadef *d, int
 {
 	if (d->owner == NULL || task == -2) /* -2: a path from the root sees everything */
 		return true;
-	int o = kn_model_find_task(m, d->owner);
+	int o = d->owner_idx;
 	for (int t = task; t >= 0; t = m->tasks[t]->parent)
 		if (t == o)
 			return true;
@@ -1181,7 +1244,7 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 	for (size_t i = 0; i < t->ntasks; i++)
 		for (size_t k = 0; k < v->m->ndata; k++) {
 			const struct kn_datadef *d = &v->m->data[k];
-			bool here = d->owner == NULL ? t == v->m->root : strcmp(d->owner, t->name) == 0;
+			bool here = d->owner_idx == t->idx;
 			if (here && strcmp(d->name, t->tasks[i]->name) == 0)
 				return lb_errf(v->em, LB_EINVALID,
 					       "%s: %s: component task '%s' has the name of one of "
@@ -1223,7 +1286,7 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 		    (rc = check_ids(v, c->recommend, cw, "recommendCondition")) != LB_OK)
 			return rc;
 		for (size_t k = 0; k < v->m->ndata; k++)
-			if (v->m->data[k].owner != NULL && strcmp(v->m->data[k].owner, t->name) == 0 &&
+			if (v->m->data[k].owner != NULL && v->m->data[k].owner_idx == t->idx &&
 			    strcmp(v->m->data[k].name, c->name) == 0)
 				return lb_errf(v->em, LB_EINVALID,
 					       "%s: %s: the candidate has the name of a data "
@@ -1257,7 +1320,7 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 		const struct kn_datadef *d = &m->data[i];
 		char where[200];
 		snprintf(where, sizeof(where), "data definition '%s'", d->name);
-		v.scope = d->owner ? kn_model_find_task(m, d->owner) : 0;
+		v.scope = d->owner_idx;
 		if ((rc = check_name(&v, where, d->name)) != LB_OK ||
 		    (rc = check_ids(&v, d->derive, where, "valueCondition")) != LB_OK ||
 		    (rc = check_ids(&v, d->defcond, where, "defaultCondition")) != LB_OK)
@@ -1503,7 +1566,10 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 		put(o, "autonomous", json_true(), bad);
 	if (t->cyclic)
 		put(o, "cyclic", json_true(), bad);
-	put_str(o, "eventTrigger", t->trigger, bad);
+	if (t->trigger_json != NULL)
+		put(o, "eventTrigger", json_loads(t->trigger_json, JSON_DECODE_ANY, NULL), bad);
+	else
+		put_str(o, "eventTrigger", t->trigger, bad);
 	put_expr(m, o, "preCondition", t->pre, bad);
 	put_expr(m, o, "waitCondition", t->wait, bad);
 	put_expr(m, o, "terminateCondition", t->terminate, bad);
@@ -1543,7 +1609,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 	json_t *dd = json_array();
 	for (size_t i = 0; dd != NULL && i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
-		if (d->owner == NULL ? t == m->root : strcmp(d->owner, t->name) == 0)
+		if (d->owner_idx == t->idx)
 			append(dd, data_json(m, d, bad), bad);
 	}
 	if (dd != NULL && json_array_size(dd) > 0)

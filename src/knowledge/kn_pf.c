@@ -1098,6 +1098,8 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 		why = "its name starts with a digit";
 	else if (!pf_text(t->caption) || !pf_text(t->description))
 		why = "its caption or description is not a text";
+	else if (t->trigger_json != NULL)
+		why = "its eventTrigger is not a text";
 	for (size_t i = 0; why == NULL && i < m->ntasks; i++)
 		if (m->tasks[i] != t && m->tasks[i]->idx < t->idx &&
 		    strcmp(m->tasks[i]->name, t->name) == 0)

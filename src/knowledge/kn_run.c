@@ -205,18 +205,20 @@ int lb_kn_enactment_ops(const struct lb_kn_enactment *x, char **json, struct lb_
 	return dump(json_incref(x->ops), json, em);
 }
 
-/* The design task of a runtime path: its last part without the cycle index. */
+/* The design task of a runtime path: the path without its cycle indexes. */
 static int design_task(const struct lb_kn_model *m, const char *path, size_t len)
 {
-	char name[512];
-	const char *end = path + len, *p = end;
-	while (p > path && p[-1] != ':')
-		p--;
+	char d[1024];
 	size_t n = 0;
-	for (; p < end && *p != '[' && n + 1 < sizeof(name); p++)
-		name[n++] = *p;
-	name[n] = 0;
-	return kn_model_find_task(m, name);
+	for (size_t i = 0; i < len && n + 1 < sizeof(d); i++) {
+		if (path[i] == '[') {
+			while (i < len && path[i] != ']')
+				i++;
+			continue;
+		}
+		d[n++] = path[i];
+	}
+	return kn_model_find_design(m, d, n);
 }
 
 static json_t *value_json(const struct kn_value *v)

@@ -248,6 +248,23 @@ function laxen(root, seed) {
 	const r = rng(seed ^ 0x5eed1a);
 	let json = JSON.stringify(root);
 	if (r.chance(0.3)) {
+		// a task of a sub-plan takes the name of a task elsewhere (PROformajs wants names
+		// unique among a plan's components only, and finds a name from where it is used)
+		const tasks = []; // [task, parent]
+		const walk = (t, parent) => { tasks.push([t, parent]); for (const c of t.tasks || []) walk(c, t); };
+		walk(root, null);
+		const inner = tasks.filter(([t, p]) => p && p !== root && /^t[0-9]+$/.test(t.name));
+		if (inner.length) {
+			const [x, xp] = r.pick(inner);
+			const others = tasks.filter(([t, p]) => p && p !== xp && t !== xp && !(x.tasks || []).includes(t) &&
+				!xp.tasks.some((s) => s.name === t.name) && !(x.tasks || []).some((s) => s.name === t.name));
+			if (others.length) {
+				const y = r.pick(others)[0].name;
+				json = json.replace(new RegExp(`(["'])${x.name}\\1`, 'g'), `$1${y}$1`);
+			}
+		}
+	}
+	if (r.chance(0.3)) {
 		// tasks tN -> 9tN: named in expressions as 'tN', in the JSON as "tN"
 		const names = [...new Set(json.match(/"name":"t[0-9]+"/g) || [])].map((x) => x.slice(8, -1));
 		for (const nm of names.filter(() => r.chance(0.5)))
@@ -265,6 +282,8 @@ function laxen(root, seed) {
 	}
 	const walk = (t) => {
 		if (r.chance(0.1)) t.caption = [t.caption || t.name, 'list caption'];
+		// an eventTrigger that is not a text: PROformajs keys it by String() of it
+		if (t.eventTrigger && r.chance(0.3)) t.eventTrigger = r.chance(0.5) ? [t.eventTrigger] : 7;
 		for (const c of t.tasks || []) walk(c);
 	};
 	walk(p);
@@ -325,7 +344,8 @@ export function snapshot(en) {
 			out.tasks[k] = v.state;
 			if (v.state === 'in_progress' && v.completeable) out.completeable.push(k);
 			const tr = v.trigger();
-			if (tr != null && !out.triggers.includes(tr)) out.triggers.push(tr);
+			// PROformajs keys triggers by their String() (an eventTrigger may be 7 or ['a'])
+			if (tr != null && !out.triggers.includes(String(tr))) out.triggers.push(String(tr));
 		} else if (v instanceof P.SourceState) {
 			if (v.requested) out.requested.push(k);
 		} else if (v instanceof P.CandidateState) {
