@@ -349,6 +349,12 @@ static int cmd_publish(int argc, char **argv)
 		json_decref(r);
 		goto out;
 	}
+	struct lb_errmsg pem;
+	if (lb_kn_model_printable(m, LB_KN_FORM_PF, &pem) != LB_OK) {
+		/* the chain keeps the .pf form (docs/knowledge-language.md §5.3) */
+		fprintf(stderr, "leben contract: %s: not published: %s\n", file, pem.text);
+		goto out;
+	}
 	if (lb_kn_model_canonical(m, &canon, &clen) != LB_OK ||
 	    lb_kn_model_hash(m, p.source_hash) != LB_OK) {
 		fprintf(stderr, "leben contract: printing the canonical source failed\n");
