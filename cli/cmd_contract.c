@@ -1032,6 +1032,10 @@ static int pf_ask(struct pfrun *p, json_t *qs)
 		json_t *v = NULL;
 		if (r->answers != NULL) {
 			v = json_incref(json_object_get(r->answers, data));
+			/* the answers given so far in this pass may withdraw the request (a
+			 * requestCondition over them): let the engine run first */
+			if (v == NULL && mandatory && res == 0)
+				return 0;
 			if (v == NULL && mandatory) {
 				fprintf(stderr, "leben contract: the answers file has no value for '%s' (%s)\n",
 					data, json_string_value(json_object_get(q, "caption")));
