@@ -1405,6 +1405,20 @@ out:
 }
 
 /* run_proformajs with the answers file read; frees m. */
+/* LEBEN's rules are the .pf form's: a JSON protocol using PROformajs's wider rules (a task
+ * name repeated in another plan, a name starting with a digit...) runs under PROformajs's. */
+static bool leben_rules_refused(const struct lb_kn_model *m, const char *file)
+{
+	struct lb_errmsg pem;
+	if (lb_kn_model_printable(m, LB_KN_FORM_PF, &pem) == LB_OK)
+		return false;
+	fprintf(stderr,
+		"leben contract: %s: LEBEN's rules take what the .pf form holds, and %s; run it "
+		"with --rules proformajs\n",
+		file, pem.text);
+	return true;
+}
+
 static int run_proformajs_file(struct runner *r, struct lb_kn_model *m, const char *file,
 			       const char *answers, const char *save, const char *resume,
 			       bool anchor)
@@ -1493,6 +1507,10 @@ static int cmd_run(int argc, char **argv)
 		rules = lb_kn_model_rules(m);
 	if (rules == LB_KN_RULES_PROFORMAJS)
 		return run_proformajs_file(&r, m, file, answers, save, resume, anchor);
+	if (leben_rules_refused(m, file)) {
+		lb_kn_model_free(m);
+		return 1;
+	}
 	int status = 1;
 	struct lb_errmsg em;
 	struct lb_kn_session *s = NULL;
@@ -1773,6 +1791,10 @@ static int cmd_check(int argc, char **argv)
 	if (rules == LB_KN_RULES_AUTO)
 		rules = lb_kn_model_rules(m);
 	bool pf = rules == LB_KN_RULES_PROFORMAJS;
+	if (!pf && leben_rules_refused(m, file)) {
+		lb_kn_model_free(m);
+		return 1;
+	}
 	if ((pf ? lb_kn_check_proformajs(m, &o, &report, &failures, &em)
 		: lb_kn_check(m, &o, &report, &failures, &st, &em)) != LB_OK) {
 		fprintf(stderr, "leben contract: %s\n", em.text);

@@ -1090,15 +1090,30 @@ static bool pf_whole(const struct kn_value *v)
 	return v->t != KN_V_REAL;
 }
 
+/* Why an element with this name (NULL: none), caption and description cannot be written in
+ * the .pf form, or NULL. */
+static const char *pf_element(const char *name, const char *caption, const char *description)
+{
+	if (name != NULL && !pf_name(name))
+		return "its name starts with a digit";
+	if (!pf_text(caption) || !pf_text(description))
+		return "its caption or description is not a text";
+	return NULL;
+}
+
+static int pf_refuse(struct lb_errmsg *em, const char *what, const char *name, const char *why)
+{
+	return lb_errf(em, LB_EINVALID,
+		       "%s '%s' cannot be written in the .pf form: %s; keep the protocol in its "
+		       "JSON form (docs/knowledge-language.md §5.3)",
+		       what, name, why);
+}
+
 static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *t,
 			     struct lb_errmsg *em)
 {
-	const char *why = NULL;
-	if (!pf_name(t->name))
-		why = "its name starts with a digit";
-	else if (!pf_text(t->caption) || !pf_text(t->description))
-		why = "its caption or description is not a text";
-	else if (t->trigger_json != NULL)
+	const char *why = pf_element(t->name, t->caption, t->description);
+	if (why == NULL && t->trigger_json != NULL)
 		why = "its eventTrigger is not a text";
 	for (size_t i = 0; why == NULL && i < m->ntasks; i++)
 		if (m->tasks[i] != t && m->tasks[i]->idx < t->idx &&
@@ -1106,17 +1121,14 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 			why = "another task has its name (.pf task names are unique in the contract)";
 	for (size_t i = 0; why == NULL && i < t->ncands; i++) {
 		const struct kn_candidate *c = &t->cands[i];
-		if (!pf_name(c->name) || !pf_text(c->caption) || !pf_text(c->description))
+		if (pf_element(c->name, c->caption, c->description) != NULL)
 			why = "a candidate's name starts with a digit or its caption is not a text";
 		for (size_t k = 0; why == NULL && k < c->nargs; k++)
-			if (!pf_text(c->args[k].caption) || !pf_text(c->args[k].description))
+			if (pf_element(NULL, c->args[k].caption, c->args[k].description) != NULL)
 				why = "an argument's caption or description is not a text";
 	}
 	if (why != NULL)
-		return lb_errf(em, LB_EINVALID,
-			       "task '%s' cannot be written in the .pf form: %s; keep the "
-			       "protocol in its JSON form (docs/knowledge-language.md §5.3)",
-			       t->name, why);
+		return pf_refuse(em, "task", t->name, why);
 	for (size_t i = 0; i < t->ntasks; i++) {
 		int rc = pf_task_printable(m, t->tasks[i], em);
 		if (rc != LB_OK)
@@ -1134,13 +1146,9 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			       m->root->name);
 	for (size_t i = 0; i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
-		const char *why = NULL;
-		if (!pf_name(d->name))
-			why = "its name starts with a digit";
-		else if (!pf_text(d->caption) || !pf_text(d->description))
-			why = "its caption or description is not a text";
+		const char *why = pf_element(d->name, d->caption, d->description);
 		for (size_t k = 0; why == NULL && k < d->nwarnings; k++)
-			if (!pf_text(d->warnings[k].caption) || !pf_text(d->warnings[k].description))
+			if (pf_element(NULL, d->warnings[k].caption, d->warnings[k].description))
 				why = "a warning's caption or description is not a text";
 		for (size_t k = 0; why == NULL && k < d->nallowed; k++)
 			if (!pf_text(kn_allowed_caption(d, k)) ||
@@ -1152,10 +1160,7 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			if (strcmp(m->data[k].name, d->name) == 0)
 				why = "another data item has its name (.pf names are unique)";
 		if (why != NULL)
-			return lb_errf(em, LB_EINVALID,
-				       "data item '%s' cannot be written in the .pf form: %s; keep "
-				       "the protocol in its JSON form (docs/knowledge-language.md §5.3)",
-				       d->name, why);
+			return pf_refuse(em, "data item", d->name, why);
 	}
 	return pf_task_printable(m, m->root, em);
 }
