@@ -1335,12 +1335,19 @@ static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const c
 		}
 		goto out;
 	}
-	for (;;) {
+	for (unsigned rounds = 0;; rounds++) {
 		if (lb_kn_enactment_finished(p.e)) {
 			status = 0;
 			if (!r->json)
 				printf("\nThe care pathway is finished.\n");
 			break;
+		}
+		if (r->answers != NULL && rounds == 1000) {
+			/* answers by item never change: a repetition they do not end runs for ever */
+			fprintf(stderr, "leben contract: the pathway is not finished after %u rounds of "
+					"these answers (a repetition they never end?); stopped\n",
+				rounds);
+			goto out;
 		}
 		char *pj;
 		if (lb_kn_enactment_pending(p.e, &pj, &em) != LB_OK) {
