@@ -166,6 +166,12 @@ static int cmd_print(int argc, char **argv, bool convert)
 		return 1;
 	char *text;
 	size_t len;
+	struct lb_errmsg pem;
+	if (lb_kn_model_printable(m, form, &pem) != LB_OK) {
+		fprintf(stderr, "leben contract: %s: %s\n", file, pem.text);
+		lb_kn_model_free(m);
+		return 1;
+	}
 	int rc = lb_kn_model_print(m, form, &text, &len);
 	lb_kn_model_free(m);
 	if (rc != LB_OK) {
@@ -341,6 +347,12 @@ static int cmd_publish(int argc, char **argv)
 		fprintf(stderr, "  hint: 'leben contract check %s' shows each finding with the steps "
 				"that lead to it; fix them and publish again\n", file);
 		json_decref(r);
+		goto out;
+	}
+	struct lb_errmsg pem;
+	if (lb_kn_model_printable(m, LB_KN_FORM_PF, &pem) != LB_OK) {
+		/* the chain keeps the .pf form (docs/knowledge-language.md §5.3) */
+		fprintf(stderr, "leben contract: %s: not published: %s\n", file, pem.text);
 		goto out;
 	}
 	if (lb_kn_model_canonical(m, &canon, &clen) != LB_OK ||
@@ -1020,6 +1032,10 @@ static int pf_ask(struct pfrun *p, json_t *qs)
 		json_t *v = NULL;
 		if (r->answers != NULL) {
 			v = json_incref(json_object_get(r->answers, data));
+			/* the answers given so far in this pass may withdraw the request (a
+			 * requestCondition over them): let the engine run first */
+			if (v == NULL && mandatory && res == 0)
+				return 0;
 			if (v == NULL && mandatory) {
 				fprintf(stderr, "leben contract: the answers file has no value for '%s' (%s)\n",
 					data, json_string_value(json_object_get(q, "caption")));
@@ -1319,12 +1335,19 @@ static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const c
 		}
 		goto out;
 	}
-	for (;;) {
+	for (unsigned rounds = 0;; rounds++) {
 		if (lb_kn_enactment_finished(p.e)) {
 			status = 0;
 			if (!r->json)
 				printf("\nThe care pathway is finished.\n");
 			break;
+		}
+		if (r->answers != NULL && rounds == 1000) {
+			/* answers by item never change: a repetition they do not end runs for ever */
+			fprintf(stderr, "leben contract: the pathway is not finished after %u rounds of "
+					"these answers (a repetition they never end?); stopped\n",
+				rounds);
+			goto out;
 		}
 		char *pj;
 		if (lb_kn_enactment_pending(p.e, &pj, &em) != LB_OK) {
@@ -1389,6 +1412,20 @@ out:
 }
 
 /* run_proformajs with the answers file read; frees m. */
+/* LEBEN's rules are the .pf form's: a JSON protocol using PROformajs's wider rules (a task
+ * name repeated in another plan, a name starting with a digit...) runs under PROformajs's. */
+static bool leben_rules_refused(const struct lb_kn_model *m, const char *file)
+{
+	struct lb_errmsg pem;
+	if (lb_kn_model_printable(m, LB_KN_FORM_PF, &pem) == LB_OK)
+		return false;
+	fprintf(stderr,
+		"leben contract: %s: LEBEN's rules take what the .pf form holds, and %s; run it "
+		"with --rules proformajs\n",
+		file, pem.text);
+	return true;
+}
+
 static int run_proformajs_file(struct runner *r, struct lb_kn_model *m, const char *file,
 			       const char *answers, const char *save, const char *resume,
 			       bool anchor)
@@ -1477,6 +1514,10 @@ static int cmd_run(int argc, char **argv)
 		rules = lb_kn_model_rules(m);
 	if (rules == LB_KN_RULES_PROFORMAJS)
 		return run_proformajs_file(&r, m, file, answers, save, resume, anchor);
+	if (leben_rules_refused(m, file)) {
+		lb_kn_model_free(m);
+		return 1;
+	}
 	int status = 1;
 	struct lb_errmsg em;
 	struct lb_kn_session *s = NULL;
@@ -1757,6 +1798,10 @@ static int cmd_check(int argc, char **argv)
 	if (rules == LB_KN_RULES_AUTO)
 		rules = lb_kn_model_rules(m);
 	bool pf = rules == LB_KN_RULES_PROFORMAJS;
+	if (!pf && leben_rules_refused(m, file)) {
+		lb_kn_model_free(m);
+		return 1;
+	}
 	if ((pf ? lb_kn_check_proformajs(m, &o, &report, &failures, &em)
 		: lb_kn_check(m, &o, &report, &failures, &st, &em)) != LB_OK) {
 		fprintf(stderr, "leben contract: %s\n", em.text);

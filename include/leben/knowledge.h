@@ -38,6 +38,11 @@ void lb_kn_model_free(struct lb_kn_model *m);
 /* Print in the given form (PF or JSON); *out is NUL-terminated, caller frees with lb_free. */
 int lb_kn_model_print(const struct lb_kn_model *m, enum lb_kn_form form, char **out,
 		      size_t *len);
+/* Whether m can be written in `form`: LB_OK, or LB_EINVALID naming the element the form cannot
+ * hold (the .pf form's names start with a letter and are unique, its integers are whole, its
+ * captions texts, its top is a plan; the JSON form holds every model). */
+int lb_kn_model_printable(const struct lb_kn_model *m, enum lb_kn_form form,
+			  struct lb_errmsg *em);
 /* Same abstract syntax (what a lossless round trip preserves). */
 bool lb_kn_model_equal(const struct lb_kn_model *a, const struct lb_kn_model *b);
 /* Problems found while resolving names (undefined names, wrong arguments): returns how many,

@@ -23,6 +23,7 @@
  * (differential test, bench).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,10 @@ struct kn_enact {
 	size_t ntr;
 	double *support;             /* per global candidate, for net_support */
 	int *versions;               /* per data item: versions stored */
+	uint8_t *hollow;             /* per data item: PROformajs keeps an empty history for it (a
+				      * default it rejected, nothing stored before), and every
+				      * later cycle fails building its evaluator, until a value is
+				      * stored */
 	bool started;
 	size_t round_start;          /* objects that existed when the cycle's snapshot was taken */
 	int caller;                  /* object whose expressions are being evaluated, -1 none */
@@ -159,11 +164,16 @@ static int put(struct kn_enact *e, const char *path, int kind, int parent, int *
 	return LB_OK;
 }
 
-static int add_trigger(struct kn_enact *e, const char *name, int obj)
+/* Register task object obj under trigger `name`. PROformajs starts the trigger's list afresh
+ * when the eventTrigger is not a text (its `keys.includes(eventTrigger)` never holds for a
+ * number or a list): `reset`. */
+static int add_trigger(struct kn_enact *e, const char *name, int obj, bool reset)
 {
 	size_t i;
 	for (i = 0; i < e->ntr && strcmp(e->tr[i].name, name) != 0; i++)
 		;
+	if (i < e->ntr && reset)
+		e->tr[i].n = 0;
 	if (i == e->ntr) {
 		struct trig *nt = lb_realloc(e->tr, (e->ntr + 1) * sizeof(*nt));
 		if (nt == NULL)
@@ -189,8 +199,7 @@ static bool is_cyclic(const struct kn_enact *e, int t)
 /* Does data item d belong to task t (its dataDefinitions)? */
 static bool owns(const struct kn_enact *e, int t, size_t d)
 {
-	const char *o = e->m->data[d].owner;
-	return o == NULL ? t == 0 : strcmp(o, e->m->tasks[t]->name) == 0;
+	return e->m->data[d].owner_idx == t;
 }
 
 /* Task t's state objects, as PROformajs's _buildState makes them. */
@@ -274,7 +283,7 @@ static int build(struct kn_enact *e, int t, int index, int parent)
 		}
 	}
 	if (rc == LB_OK && k->trigger != NULL)
-		rc = add_trigger(e, k->trigger, me);
+		rc = add_trigger(e, k->trigger, me, k->trigger_json != NULL);
 out:
 	lb_buf_release(&p);
 	return rc;
@@ -675,6 +684,7 @@ static int enquiry_defaults(struct kn_enact *e, int oi)
 			}
 			if (kn_eval(e->s, dd->defcond, &v) != LB_OK || !accept_value(dd, &v)) {
 				kn_arena_reset(&e->s->ar);
+				e->hollow[d] |= e->versions[d] == 0;
 				continue;
 			}
 			own = true;
@@ -705,8 +715,10 @@ static int store_pending(struct kn_enact *e)
 {
 	int rc = LB_OK;
 	for (size_t i = 0; i < e->npend; i++) {
-		if (rc == LB_OK && (rc = kn_session_put(e->s, e->pend_data[i], &e->pend[i])) == LB_OK)
+		if (rc == LB_OK && (rc = kn_session_put(e->s, e->pend_data[i], &e->pend[i])) == LB_OK) {
 			e->versions[e->pend_data[i]]++;
+			e->hollow[e->pend_data[i]] = 0;
+		}
 		kn_value_clear(&e->pend[i]);
 	}
 	e->npend = 0;
@@ -997,6 +1009,13 @@ static int apply(struct kn_enact *e)
 static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 {
 	for (int round = 1;; round++) {
+		for (size_t d = 0; d < e->m->ndata; d++)
+			if (e->hollow[d])
+				return lb_errf(em, LB_EINVALID,
+					       "'%s': its default was rejected and PROformajs keeps an "
+					       "empty history (Cannot read properties of undefined "
+					       "(reading 'value')) until a value is set",
+					       e->m->data[d].name);
 		sync(e);
 		size_t n = e->n; /* objects built during the round are visited next round */
 		e->round_start = n;
@@ -1049,7 +1068,8 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	e->s->no_trace = true;
 	e->support = lb_calloc(m->ncands ? m->ncands : 1, sizeof(double));
 	e->versions = lb_calloc(m->ndata ? m->ndata : 1, sizeof(int));
-	if (e->support == NULL || e->versions == NULL) {
+	e->hollow = lb_calloc(m->ndata ? m->ndata : 1, 1);
+	if (e->support == NULL || e->versions == NULL || e->hollow == NULL) {
 		kn_enact_free(e);
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	}
@@ -1079,6 +1099,7 @@ void kn_enact_free(struct kn_enact *e)
 	lb_free(e->tr);
 	lb_free(e->support);
 	lb_free(e->versions);
+	lb_free(e->hollow);
 	for (size_t i = 0; i < e->npend; i++)
 		kn_value_clear(&e->pend[i]);
 	lb_free(e->pend);
@@ -1166,11 +1187,10 @@ static int visible_data(const struct kn_enact *e, int o, const char *item)
 	int d = kn_model_find_data(e->m, item);
 	if (d < 0 || e->o[o].kind != O_TASK)
 		return -1;
-	const char *own = e->m->data[d].owner;
-	if (own == NULL)
+	if (e->m->data[d].owner == NULL)
 		return d;
 	for (int t = e->o[o].task; t >= 0; t = e->m->tasks[t]->parent)
-		if (strcmp(e->m->tasks[t]->name, own) == 0)
+		if (t == e->m->data[d].owner_idx)
 			return d;
 	return -1;
 }
@@ -1221,6 +1241,7 @@ int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const v
 			return rc;
 	}
 	e->versions[d]++;
+	e->hollow[d] = 0;
 	return cycle(e, ENACT_STACK_LIMIT, em);
 }
 
@@ -1237,6 +1258,7 @@ int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struc
 	if (rc != LB_OK)
 		return rc;
 	e->versions[d]++;
+	e->hollow[d] = 0;
 	return cycle(e, ENACT_STACK_LIMIT, em);
 }
 
@@ -1343,6 +1365,22 @@ static int str_json(struct lb_buf *b, const char *s)
 
 static const char *const tstate[] = { "dormant", "in_progress", "completed", "discarded" };
 
+/* The paths, comma-separated, of the objects of kind `kind` whose int8_t flag at `flag` (an
+ * offsetof in struct obj) is 1; a task counts only while in progress (completeable). */
+static int flagged_paths(const struct kn_enact *e, struct lb_buf *b, int kind, size_t flag)
+{
+	int rc = LB_OK, n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		const struct obj *o = &e->o[i];
+		if ((int)o->kind != kind || *((const int8_t *)o + flag) != 1 ||
+		    (kind == O_TASK && o->state != KN_IN_PROGRESS))
+			continue;
+		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
+		rc = rc ? rc : str_json(b, o->path);
+	}
+	return rc;
+}
+
 int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 {
 	int rc, n;
@@ -1361,21 +1399,9 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = rc ? rc : lb_buf_addf(b, ":\"%s\"", tstate[e->o[i].state]);
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"completeable\":[");
-	n = 0;
-	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
-		if (e->o[i].kind != O_TASK || e->o[i].state != KN_IN_PROGRESS || e->o[i].completeable != 1)
-			continue;
-		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
-		rc = rc ? rc : str_json(b, e->o[i].path);
-	}
+	rc = rc ? rc : flagged_paths(e, b, O_TASK, offsetof(struct obj, completeable));
 	rc = rc ? rc : lb_buf_adds(b, "],\"requested\":[");
-	n = 0;
-	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
-		if (e->o[i].kind != O_SOURCE || e->o[i].requested != 1)
-			continue;
-		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
-		rc = rc ? rc : str_json(b, e->o[i].path);
-	}
+	rc = rc ? rc : flagged_paths(e, b, O_SOURCE, offsetof(struct obj, requested));
 	rc = rc ? rc : lb_buf_adds(b, "],\"candidates\":{");
 	n = 0;
 	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
@@ -1413,13 +1439,7 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = rc ? rc : lb_buf_addf(b, ":%d", e->versions[i]);
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"warnings\":[");
-	n = 0;
-	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
-		if (e->o[i].kind != O_WARNING || e->o[i].active != 1)
-			continue;
-		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
-		rc = rc ? rc : str_json(b, e->o[i].path);
-	}
+	rc = rc ? rc : flagged_paths(e, b, O_WARNING, offsetof(struct obj, active));
 	rc = rc ? rc : lb_buf_adds(b, "],\"triggers\":[");
 	/* available triggers: a dormant task with a trigger whose parent is in progress */
 	n = 0;
@@ -1520,6 +1540,7 @@ static int x_apply(struct kn_enact *e, const struct xop *op, struct lb_errmsg *e
 		if (rc != LB_OK)
 			return rc;
 		e->versions[op->a]++;
+		e->hollow[op->a] = 0;
 		return cycle(e, ENACT_STACK_LIMIT, em);
 	}
 	case X_COMPLETE:

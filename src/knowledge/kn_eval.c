@@ -1087,10 +1087,15 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
 	return LB_OK;
 }
 
+const char *kn_show_text(const char *text)
+{
+	return text[0] == KN_RAW_JSON ? text + 1 : text;
+}
+
 int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out)
 {
 	int rc = LB_OK;
-	const char *p = text;
+	const char *p = kn_show_text(text);
 	while (rc == LB_OK && *p) {
 		const char *open = strstr(p, "${");
 		const char *close = open ? strchr(open + 2, '}') : NULL;

@@ -200,6 +200,9 @@ struct kn_task {
 	char *name, *caption, *description;
 	struct kn_expr *pre, *wait, *terminate, *abort, *cycle_until;
 	char *trigger;           /* event name that must have been sent before the task starts */
+	char *trigger_json;      /* the JSON form's eventTrigger when not a text, as compact JSON
+				  * (printed back); `trigger` holds the name PROformajs keys it by,
+				  * JavaScript's String() of it (owned, may be NULL) */
 	int64_t cycles;          /* maximum number of repetitions (0 = no limit unless cycle_until) */
 	int64_t interval;        /* days between repetitions */
 	bool autonomous;
@@ -262,6 +265,9 @@ struct kn_datadef {
 	struct kn_warning *warnings;   /* PROformajs warnings (owned) */
 	size_t nwarnings;
 	char *owner;                   /* task whose dataDefinitions hold it; NULL = the root */
+	const struct kn_task *owner_task; /* the JSON form's owning task (borrowed, NULL: found
+					   * by `owner`, whose name may not be unique there) */
+	int owner_idx;                 /* resolved: index of the owning task (0: the root) */
 	char *meta;                    /* PROformajs `meta` as compact JSON (owned, may be NULL) */
 	int line, col;                 /* where it was defined */
 };
@@ -277,6 +283,11 @@ struct kn_problem {
 
 #define KN_REF_VALUE (-2)  /* expression name `value` inside value/warning conditions */
 #define KN_MAX_TASKS 4096
+/* First byte of a caption or description PROformajs JSON gave as another value than a text
+ * (5, ["a"], {...}): the compact JSON follows; printed back as that value, shown as that
+ * JSON text (kn_show_text). */
+#define KN_RAW_JSON '\x01'
+
 
 struct lb_kn_model {
 	struct kn_problem *problems; /* owned */
@@ -303,6 +314,8 @@ void kn_task_free(struct kn_task *t);
 int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *em);
 int kn_model_problem(struct lb_kn_model *m, int kind, int task, int line, int col,
 		     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The task whose design path ("root:sub:task", n bytes, no cycle indexes) is path, or -1. */
+int kn_model_find_design(const struct lb_kn_model *m, const char *path, size_t n);
 int kn_model_find_task(const struct lb_kn_model *m, const char *name);
 /* Resolve an expression written at run time (a `${...}` in a caption) as if it were a
  * condition of `task` (-1: the data level), recording no problem: what does not resolve
@@ -314,6 +327,10 @@ const char *kn_dtype_name(int t, bool js);
 
 int kn_pf_parse(const char *text, size_t len, const char *file, struct lb_kn_model **out,
 		struct lb_errmsg *em);
+/* Whether the .pf form can hold m (names starting with a letter or '_', unique task and
+ * item names, whole numbers in integer items, text captions, a plan at the top): LB_OK, or
+ * LB_EINVALID with the element named. kn_pf_print refuses what it cannot hold. */
+int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em);
 int kn_pf_print(const struct lb_kn_model *m, struct lb_buf *b);
 int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_model **out,
 		struct lb_errmsg *em);
@@ -418,6 +435,8 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out);
  * expression's value, evaluated for `task` (JavaScript text of the value; nothing for unknown
  * or for an expression that does not parse). Appends to out. */
 int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out);
+/* A caption or description as shown: a KN_RAW_JSON one as its JSON text. */
+const char *kn_show_text(const char *text);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
 int kn_truth(const struct kn_value *v);
 /* JavaScript truthiness (ToBoolean): unknown, false, 0, NaN and "" are false. */

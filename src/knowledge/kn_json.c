@@ -224,18 +224,102 @@ static int get_name(struct jp *j, json_t *o, const char *k, char **out)
 	if (rc != LB_OK)
 		return rc;
 	const char *s = *out;
-	bool ok = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_';
+	/* PROformajs's /^[\w\d]+$/: a digit may come first (a leading '_' is refused by
+	 * kn_js_validate, as PROformajs refuses it) */
+	bool ok = s[0] != 0;
 	for (const char *p = s; ok && *p; p++)
 		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
 		     (*p >= '0' && *p <= '9');
 	if (!ok || strlen(s) > 120) {
 		push_key(j, k);
 		return jerr(j, LB_ESYNTAX,
-			    "expected a name (letters, digits, '_', not starting with a digit, at most "
-			    "120 characters) for \"%s\", found \"%.40s\"",
+			    "expected a name (letters, digits and '_', at most 120 characters) for "
+			    "\"%s\", found \"%.40s\"",
 			    k, s);
 	}
 	return LB_OK;
+}
+
+/* A caption or description: PROformajs keeps any JSON value there (5, ["a"], {...}); a text
+ * is kept as it is, another value as KN_RAW_JSON followed by its compact JSON, printed back
+ * as that value. */
+static int get_text(struct jp *j, json_t *o, const char *k, char **out)
+{
+	json_t *v = jget(o, k);
+	if (v == NULL || json_is_string(v) || json_is_null(v))
+		return v != NULL && json_is_null(v) ? LB_OK : get_str(j, o, k, out, false);
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+	size_t n = s ? strlen(s) : 0;
+	if (s == NULL || (*out = lb_malloc(n + 2)) == NULL) {
+		free(s);
+		return lb_errf(j->em, LB_ENOMEM, "out of memory");
+	}
+	(*out)[0] = KN_RAW_JSON;
+	memcpy(*out + 1, s, n + 1);
+	free(s);
+	return LB_OK;
+}
+
+/* JavaScript's String(v) of a JSON value (how PROformajs keys an eventTrigger). */
+static int js_string(json_t *v, struct lb_buf *b)
+{
+	if (json_is_string(v))
+		return lb_buf_adds(b, json_string_value(v));
+	if (json_is_true(v) || json_is_false(v))
+		return lb_buf_adds(b, json_is_true(v) ? "true" : "false");
+	if (json_is_null(v))
+		return lb_buf_adds(b, "null");
+	if (json_is_integer(v))
+		return lb_buf_addf(b, "%lld", (long long)json_integer_value(v));
+	if (json_is_real(v)) {
+		double x = json_real_value(v);
+		char t[40];
+		for (int p = 1; p <= 17; p++) { /* the shortest text that reads back the same */
+			snprintf(t, sizeof(t), "%.*g", p, x);
+			if (strtod(t, NULL) == x)
+				break;
+		}
+		char *e = strchr(t, 'e');
+		if (e == NULL)
+			return lb_buf_adds(b, t);
+		/* 1e+21, 1.5e-7: JavaScript writes the exponent without leading zeros */
+		int ex = atoi(e + 1);
+		*e = 0;
+		return lb_buf_addf(b, "%se%s%d", t, ex < 0 ? "-" : "+", ex < 0 ? -ex : ex);
+	}
+	if (json_is_array(v)) { /* elements joined by ',', null ones empty */
+		int rc = LB_OK;
+		for (size_t i = 0; rc == LB_OK && i < json_array_size(v); i++) {
+			json_t *x = json_array_get(v, i);
+			rc = i ? lb_buf_addc(b, ',') : LB_OK;
+			if (rc == LB_OK && !json_is_null(x))
+				rc = js_string(x, b);
+		}
+		return rc;
+	}
+	return lb_buf_adds(b, "[object Object]");
+}
+
+/* eventTrigger: a text, or any other JSON value PROformajs keys by its String() (kept as
+ * trigger_json to be printed back); null is no trigger. */
+static int get_trigger(struct jp *j, json_t *o, struct kn_task *t)
+{
+	json_t *v = jget(o, "eventTrigger");
+	if (v == NULL || json_is_string(v))
+		return get_str(j, o, "eventTrigger", &t->trigger, false);
+	if (json_is_null(v))
+		return LB_OK;
+	struct lb_buf b;
+	lb_buf_init(&b, LB_KN_MAX_SOURCE);
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+	int rc = s ? js_string(v, &b) : LB_ENOMEM;
+	rc = rc ? rc : lb_buf_addc(&b, 0);
+	if (rc == LB_OK && ((t->trigger = lb_strdup((const char *)b.data)) == NULL ||
+			    (t->trigger_json = lb_strdup(s)) == NULL))
+		rc = LB_ENOMEM;
+	free(s);
+	lb_buf_release(&b);
+	return rc == LB_OK ? LB_OK : lb_errf(j->em, rc, "out of memory");
 }
 
 /* A flag: PROformajs takes any value by JavaScript truthiness (false, 0, "" are false). */
@@ -310,11 +394,17 @@ static int json_to_lit(struct jp *j, json_t *v, const struct kn_datadef *d, stru
 		out->u.b = json_is_true(v);
 		return LB_OK;
 	case KN_T_INTEGER:
-		if (!json_is_integer(v))
-			return jerr(j, LB_ETYPE, "expected a whole number (item '%s' is integer)",
+		/* PROformajs's Integer accepts any number: a fraction is kept as one */
+		if (!json_is_number(v))
+			return jerr(j, LB_ETYPE, "expected a number (item '%s' is integer)",
 				    d->name);
-		out->t = KN_V_INT;
-		out->u.i = json_integer_value(v);
+		if (json_is_integer(v)) {
+			out->t = KN_V_INT;
+			out->u.i = json_integer_value(v);
+		} else {
+			out->t = KN_V_REAL;
+			out->u.r = json_real_value(v);
+		}
 		return LB_OK;
 	case KN_T_REAL:
 		if (!json_is_number(v))
@@ -375,8 +465,8 @@ static int parse_warning(struct jp *j, json_t *o, struct kn_warning *w)
 	if ((rc = check_class(j, o, "Warning")) != LB_OK)
 		return rc;
 	if ((rc = get_expr(j, o, "warnCondition", &w->cond)) != LB_OK ||
-	    (rc = get_str(j, o, "caption", &w->caption, false)) != LB_OK ||
-	    (rc = get_str(j, o, "description", &w->description, false)) != LB_OK ||
+	    (rc = get_text(j, o, "caption", &w->caption)) != LB_OK ||
+	    (rc = get_text(j, o, "description", &w->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &w->meta)) != LB_OK)
 		return rc;
 	if (w->cond == NULL)
@@ -385,7 +475,7 @@ static int parse_warning(struct jp *j, json_t *o, struct kn_warning *w)
 	return LB_OK;
 }
 
-static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char *owner)
+static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struct kn_task *owner)
 {
 	int rc;
 	if (!json_is_object(o))
@@ -405,11 +495,12 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 	line_col(j->text, locate(j), &line, &col);
 	d->line = line;
 	d->col = col;
-	if (owner != NULL && (d->owner = lb_strdup(owner)) == NULL)
+	d->owner_task = owner;
+	if (owner != NULL && (d->owner = lb_strdup(owner->name)) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	if ((rc = get_name(j, o, "name", &d->name)) != LB_OK ||
-	    (rc = get_str(j, o, "caption", &d->caption, false)) != LB_OK ||
-	    (rc = get_str(j, o, "description", &d->description, false)) != LB_OK ||
+	    (rc = get_text(j, o, "caption", &d->caption)) != LB_OK ||
+	    (rc = get_text(j, o, "description", &d->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &d->meta)) != LB_OK ||
 	    (rc = get_str(j, o, "unit", &d->unit, false)) != LB_OK ||
 	    (rc = get_bool(j, o, "multiValued", &d->multi)) != LB_OK ||
@@ -431,7 +522,6 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 		d->range_objects = n > 0 && json_is_object(json_array_get(r, 0));
 		for (size_t i = 0; i < n; i++) {
 			json_t *e = json_array_get(r, i);
-			const char *capstr = NULL;
 			push_idx(j, i);
 			if (json_is_object(e) != d->range_objects)
 				return jerr(j, LB_EINVALID,
@@ -439,24 +529,25 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const char 
 					    "\"caption\"} objects; write every entry the same way",
 					    d->name);
 			if (json_is_object(e)) {
-				json_t *cap = jget(e, "caption");
-				if (cap != NULL && !json_is_string(cap)) {
-					push_key(j, "caption");
-					return jerr(j, LB_ESYNTAX, "expected a string for \"caption\"");
-				}
-				capstr = cap != NULL ? json_string_value(cap) : NULL;
+				if ((rc = get_text(j, e, "caption", &d->allowed_caption[i])) != LB_OK)
+					return rc;
 				e = jget(e, "value");
+				if (e == NULL) {
+					lb_free(d->allowed_caption[i]);
+					d->allowed_caption[i] = NULL;
+				}
 				if (e == NULL)
 					return jerr(j, LB_EINVALID,
 						    "a range entry written as an object needs its "
 						    "\"value\"");
 				push_key(j, "value");
 			}
-			if ((rc = json_to_lit(j, e, d, &d->allowed[i])) != LB_OK)
+			if ((rc = json_to_lit(j, e, d, &d->allowed[i])) != LB_OK) {
+				lb_free(d->allowed_caption[i]);
+				d->allowed_caption[i] = NULL;
 				return rc;
+			}
 			d->nallowed++; /* owned by d from here */
-			if (capstr != NULL && (d->allowed_caption[i] = lb_strdup(capstr)) == NULL)
-				return lb_errf(j->em, LB_ENOMEM, "out of memory");
 			j->depth = j->depth - (json_is_object(json_array_get(r, i)) ? 2 : 1);
 		}
 		j->depth--;
@@ -556,8 +647,8 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 	if ((rc = check_class(j, o, "Candidate")) != LB_OK)
 		return rc;
 	if ((rc = get_name(j, o, "name", &c->name)) != LB_OK ||
-	    (rc = get_str(j, o, "caption", &c->caption, false)) != LB_OK ||
-	    (rc = get_str(j, o, "description", &c->description, false)) != LB_OK ||
+	    (rc = get_text(j, o, "caption", &c->caption)) != LB_OK ||
+	    (rc = get_text(j, o, "description", &c->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &c->meta)) != LB_OK ||
 	    (rc = get_bool(j, o, "autoConfirmRecommended", &c->auto_recommended)) != LB_OK ||
 	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK ||
@@ -578,8 +669,8 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 		c->nargs++;
 		if ((jget(a, "name") != NULL &&
 		     (rc = get_name(j, a, "name", &g->name)) != LB_OK) ||
-		    (rc = get_str(j, a, "caption", &g->caption, false)) != LB_OK ||
-		    (rc = get_str(j, a, "description", &g->description, false)) != LB_OK ||
+		    (rc = get_text(j, a, "caption", &g->caption)) != LB_OK ||
+		    (rc = get_text(j, a, "description", &g->description)) != LB_OK ||
 		    (rc = get_meta(j, a, &g->meta)) != LB_OK ||
 		    (rc = get_expr(j, a, "activeCondition", &g->cond)) != LB_OK)
 			return rc;
@@ -662,8 +753,8 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	}
 	int64_t prio = 0;
 	if ((rc = get_name(j, o, "name", &t->name)) != LB_OK ||
-	    (rc = get_str(j, o, "caption", &t->caption, false)) != LB_OK ||
-	    (rc = get_str(j, o, "description", &t->description, false)) != LB_OK ||
+	    (rc = get_text(j, o, "caption", &t->caption)) != LB_OK ||
+	    (rc = get_text(j, o, "description", &t->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &t->meta)) != LB_OK ||
 	    (rc = get_expr(j, o, "preCondition", &t->pre)) != LB_OK ||
 	    (rc = get_expr(j, o, "waitCondition", &t->wait)) != LB_OK ||
@@ -673,7 +764,7 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	    (rc = get_bool(j, o, "cyclic", &t->cyclic)) != LB_OK ||
 	    (rc = get_int(j, o, "cycles", &t->cycles, 1, 1000000)) != LB_OK ||
 	    (rc = get_int(j, o, "interval", &t->interval, 0, 36500)) != LB_OK ||
-	    (rc = get_str(j, o, "eventTrigger", &t->trigger, false)) != LB_OK ||
+	    (rc = get_trigger(j, o, t)) != LB_OK ||
 	    (rc = get_bool(j, o, "autonomous", &t->autonomous)) != LB_OK ||
 	    (rc = get_bool(j, o, "optional", &t->optional)) != LB_OK ||
 	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK)
@@ -689,7 +780,7 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		if (d == NULL)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		if ((rc = parse_data(j, json_array_get(arr, i), d,
-				     t == j->m->root ? NULL : t->name)) != LB_OK)
+				     t == j->m->root ? NULL : t)) != LB_OK)
 			return rc;
 		j->depth--;
 	}
@@ -1022,7 +1113,7 @@ static bool visible(const struct lb_kn_model *m, const struct kn_datadef *d, int
 {
 	if (d->owner == NULL || task == -2) /* -2: a path from the root sees everything */
 		return true;
-	int o = kn_model_find_task(m, d->owner);
+	int o = d->owner_idx;
 	for (int t = task; t >= 0; t = m->tasks[t]->parent)
 		if (t == o)
 			return true;
@@ -1153,7 +1244,7 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 	for (size_t i = 0; i < t->ntasks; i++)
 		for (size_t k = 0; k < v->m->ndata; k++) {
 			const struct kn_datadef *d = &v->m->data[k];
-			bool here = d->owner == NULL ? t == v->m->root : strcmp(d->owner, t->name) == 0;
+			bool here = d->owner_idx == t->idx;
 			if (here && strcmp(d->name, t->tasks[i]->name) == 0)
 				return lb_errf(v->em, LB_EINVALID,
 					       "%s: %s: component task '%s' has the name of one of "
@@ -1195,7 +1286,7 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 		    (rc = check_ids(v, c->recommend, cw, "recommendCondition")) != LB_OK)
 			return rc;
 		for (size_t k = 0; k < v->m->ndata; k++)
-			if (v->m->data[k].owner != NULL && strcmp(v->m->data[k].owner, t->name) == 0 &&
+			if (v->m->data[k].owner != NULL && v->m->data[k].owner_idx == t->idx &&
 			    strcmp(v->m->data[k].name, c->name) == 0)
 				return lb_errf(v->em, LB_EINVALID,
 					       "%s: %s: the candidate has the name of a data "
@@ -1229,7 +1320,7 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 		const struct kn_datadef *d = &m->data[i];
 		char where[200];
 		snprintf(where, sizeof(where), "data definition '%s'", d->name);
-		v.scope = d->owner ? kn_model_find_task(m, d->owner) : 0;
+		v.scope = d->owner_idx;
 		if ((rc = check_name(&v, where, d->name)) != LB_OK ||
 		    (rc = check_ids(&v, d->derive, where, "valueCondition")) != LB_OK ||
 		    (rc = check_ids(&v, d->defcond, where, "defaultCondition")) != LB_OK)
@@ -1374,7 +1465,9 @@ static void put(json_t *o, const char *k, json_t *v, bool *bad)
 
 static void put_str(json_t *o, const char *k, const char *s, bool *bad)
 {
-	if (s != NULL)
+	if (s != NULL && s[0] == KN_RAW_JSON)
+		put(o, k, json_loads(s + 1, JSON_DECODE_ANY, NULL), bad);
+	else if (s != NULL)
 		put(o, k, json_string(s), bad);
 }
 
@@ -1473,7 +1566,10 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 		put(o, "autonomous", json_true(), bad);
 	if (t->cyclic)
 		put(o, "cyclic", json_true(), bad);
-	put_str(o, "eventTrigger", t->trigger, bad);
+	if (t->trigger_json != NULL)
+		put(o, "eventTrigger", json_loads(t->trigger_json, JSON_DECODE_ANY, NULL), bad);
+	else
+		put_str(o, "eventTrigger", t->trigger, bad);
 	put_expr(m, o, "preCondition", t->pre, bad);
 	put_expr(m, o, "waitCondition", t->wait, bad);
 	put_expr(m, o, "terminateCondition", t->terminate, bad);
@@ -1513,7 +1609,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 	json_t *dd = json_array();
 	for (size_t i = 0; dd != NULL && i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
-		if (d->owner == NULL ? t == m->root : strcmp(d->owner, t->name) == 0)
+		if (d->owner_idx == t->idx)
 			append(dd, data_json(m, d, bad), bad);
 	}
 	if (dd != NULL && json_array_size(dd) > 0)
@@ -1556,7 +1652,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 				json_t *ao = json_object();
 				put(ao, "class", json_string("Argument"), bad);
 				put_str(ao, "name", g->name, bad);
-				put(ao, "caption", json_string(g->caption ? g->caption : ""), bad);
+				put_str(ao, "caption", g->caption ? g->caption : "", bad);
 				put_str(ao, "description", g->description, bad);
 				put_meta(ao, g->meta, bad);
 				put(ao, "support", g->kind == KN_SUP_WEIGHT ? num_json(g->weight)

@@ -60,6 +60,7 @@ void kn_task_free(struct kn_task *t)
 	kn_expr_free(t->abort);
 	kn_expr_free(t->cycle_until);
 	lb_free(t->trigger);
+	lb_free(t->trigger_json);
 	lb_free(t->meta);
 	for (size_t i = 0; i < t->nafter; i++)
 		lb_free(t->after[i]);
@@ -192,6 +193,8 @@ struct resolver {
 	const char *file;
 	struct lb_errmsg *em;
 	int task;        /* task whose expressions are being resolved */
+	const char *cpath; /* design path of the component evaluating them (PROformajs resolves
+			    * a task name from it), NULL when not known */
 	bool value_ok;   /* `value` is bound (valueCondition / warningCondition) */
 	bool quiet;      /* record no problem (unresolved names stay -1: unknown when evaluated) */
 };
@@ -241,6 +244,55 @@ static const char *arg_name(const struct kn_expr *a)
 	if (a->op == KN_E_CONST && a->v.t == KN_V_TEXT)
 		return a->v.u.s;
 	return NULL;
+}
+
+/* Does task t have design path `path` ("root:sub:t", n bytes)? */
+static bool design_is(const struct lb_kn_model *m, int t, const char *path, size_t n)
+{
+	for (; t >= 0; t = m->tasks[t]->parent) {
+		const char *nm = m->tasks[t]->name;
+		size_t k = strlen(nm);
+		if (k > n || memcmp(path + n - k, nm, k) != 0)
+			return false;
+		n -= k;
+		if (m->tasks[t]->parent < 0)
+			return n == 0;
+		if (n == 0 || path[n - 1] != ':')
+			return false;
+		n--;
+	}
+	return false;
+}
+
+int kn_model_find_design(const struct lb_kn_model *m, const char *path, size_t n)
+{
+	for (size_t t = 0; t < m->ntasks; t++)
+		if (design_is(m, (int)t, path, n))
+			return (int)t;
+	return -1;
+}
+
+static int find_task_path(const struct lb_kn_model *m, const char *path);
+
+/* A task named in an expression, found as PROformajs finds it from the evaluating component
+ * (design path r->cpath): the name as a design path, then as a sibling of the component, then
+ * as its child; else (PROformajs fails there; kn_enact reproduces that) by name. */
+static int find_task_from(const struct resolver *r, const char *name)
+{
+	const struct lb_kn_model *m = r->m;
+	int t = kn_model_find_design(m, name, strlen(name));
+	if (t >= 0 || r->cpath == NULL)
+		return t >= 0 ? t : find_task_path(m, name);
+	char buf[1024];
+	const char *last = strrchr(r->cpath, ':');
+	int n = last ? snprintf(buf, sizeof(buf), "%.*s:%s", (int)(last - r->cpath), r->cpath, name)
+		     : -1;
+	if (n > 0 && (size_t)n < sizeof(buf) && (t = kn_model_find_design(m, buf, (size_t)n)) >= 0)
+		return t;
+	n = snprintf(buf, sizeof(buf), "%s:%s", r->cpath, name);
+	if (n > 0 && (size_t)n < sizeof(buf) && (t = kn_model_find_design(m, buf, (size_t)n)) >= 0)
+		return t;
+	return find_task_path(m, name);
 }
 
 /* A task by name or by PROformajs path ("plan:sub:task": the path must follow the tree). */
@@ -370,7 +422,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			for (size_t i = 0; i < l->nargs; i++) {
 				struct kn_expr *a = l->args[i];
 				const char *nm = arg_name(a);
-				a->ref = nm ? find_task_path(r->m, nm) : -1;
+				a->ref = nm ? find_task_from(r, nm) : -1;
 				if (a->ref < 0)
 					return kn_model_problem(
 						r->m, LB_KN_UNDEFINED, r->task, a->line, a->col,
@@ -407,7 +459,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			/* a data item given as a path ('plan:item'): its last part (PROformajs's
 			 * validation accepts the path, its evaluation then fails) */
 			const char *last = strrchr(nm, ':');
-			a->ref = f->task_arg ? find_task_path(r->m, nm)
+			a->ref = f->task_arg ? find_task_from(r, nm)
 					     : kn_model_find_data(r->m, last ? last + 1 : nm);
 			if (a->ref < 0)
 				return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, a->line,
@@ -460,10 +512,30 @@ int kn_expr_resolve_quiet(const struct lb_kn_model *m, int task, struct kn_expr 
 	return resolve_expr(&r, e);
 }
 
+/* The design path of task t ("root:sub:t"), with ":suffix" when suffix is not NULL, in buf;
+ * buf is "" when it does not fit. */
+static const char *design_path(const struct lb_kn_model *m, int t, const char *suffix, char *buf,
+			       size_t cap)
+{
+	const struct kn_task *k = m->tasks[t];
+	size_t n = 0;
+	if (k->parent >= 0) {
+		design_path(m, k->parent, NULL, buf, cap);
+		n = strlen(buf);
+	}
+	int w = snprintf(buf + n, cap - n, "%s%s%s%s", n ? ":" : "", k->name, suffix ? ":" : "",
+			 suffix ? suffix : "");
+	if (w < 0 || (size_t)w >= cap - n)
+		buf[0] = 0;
+	return buf;
+}
+
 static int resolve_task(struct resolver *r, struct kn_task *t)
 {
 	int rc;
+	char cp[1024];
 	r->task = t->idx;
+	r->cpath = design_path(r->m, t->idx, NULL, cp, sizeof(cp));
 	struct kn_expr *ex[] = { t->pre, t->wait, t->terminate, t->abort, t->cycle_until };
 	for (size_t i = 0; i < 5; i++)
 		if ((rc = resolve_expr(r, ex[i])) != LB_OK)
@@ -501,6 +573,7 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 	}
 	for (size_t i = 0; i < t->ncands; i++) {
 		struct kn_candidate *c = &t->cands[i];
+		r->cpath = design_path(r->m, t->idx, c->name, cp, sizeof(cp));
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(t->cands[j].name, c->name) == 0)
 				return lb_errf(r->em, LB_EINVALID,
@@ -513,6 +586,7 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 			return rc;
 	}
 	for (size_t i = 0; i < t->nsources; i++) {
+		r->cpath = design_path(r->m, t->idx, t->sources[i].data, cp, sizeof(cp));
 		t->sources[i].ref = kn_model_find_data(r->m, t->sources[i].data);
 		if (t->sources[i].ref < 0)
 			rc = rprob(r)(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
@@ -537,7 +611,8 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 	struct resolver r = { .m = m, .file = file, .em = em };
 	if (m->root == NULL)
 		return lb_errf(em, LB_ESYNTAX, "%s: no plan defined", file);
-	if (m->root->cls != KN_PLAN)
+	/* a PROformajs protocol may be any task (an enquiry alone, say); the .pf form's is a plan */
+	if (m->root->cls != KN_PLAN && !m->js)
 		return lb_errf(em, LB_EINVALID, "%s: the top-level task '%s' must be a plan", file,
 			       m->root->name);
 	if ((rc = collect(m, m->root, -1, &cap)) != LB_OK)
@@ -545,19 +620,38 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 	if (m->ntasks > KN_MAX_TASKS)
 		return lb_errf(em, LB_ELIMIT, "%s: %zu tasks; at most %d are supported", file,
 			       m->ntasks, KN_MAX_TASKS);
+	for (size_t i = 0; i < m->ndata; i++) {
+		struct kn_datadef *d = &m->data[i];
+		d->owner_idx = d->owner_task != NULL ? d->owner_task->idx
+			       : d->owner != NULL    ? kn_model_find_task(m, d->owner)
+						     : 0;
+	}
+	/* task names: unique in the contract in the .pf form; in a PROformajs protocol, among
+	 * the components of one plan (PROformajs's rule; a name elsewhere is found from where
+	 * it is used, find_task_from) */
 	for (size_t i = 0; i < m->ntasks; i++)
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->tasks[i]->name, m->tasks[j]->name) == 0)
-				return lb_errf(em, LB_EINVALID,
-					       "%s: task name '%s' is used twice (task names must "
-					       "be unique)",
-					       file, m->tasks[i]->name);
+			if (strcmp(m->tasks[i]->name, m->tasks[j]->name) == 0 &&
+			    (!m->js || m->tasks[i]->parent == m->tasks[j]->parent))
+				return m->js ? lb_errf(em, LB_EINVALID,
+						       "%s: plan '%s': duplicate sub-task names: '%s' "
+						       "(rename one of them)",
+						       file, m->tasks[m->tasks[i]->parent]->name,
+						       m->tasks[i]->name)
+					     : lb_errf(em, LB_EINVALID,
+						       "%s: task name '%s' is used twice (task names "
+						       "must be unique)",
+						       file, m->tasks[i]->name);
 	for (size_t i = 0; i < m->ndata; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->data[i].name, m->data[j].name) == 0)
 				return lb_errf(em, LB_EINVALID,
-					       "%s:%d:%d: data item '%s' is defined twice", file,
-					       m->data[i].line, m->data[i].col, m->data[i].name);
+					       "%s:%d:%d: data item '%s' is defined twice%s", file,
+					       m->data[i].line, m->data[i].col, m->data[i].name,
+					       !m->js || m->data[i].owner_idx == m->data[j].owner_idx
+						       ? ""
+						       : " (in two tasks: PROformajs accepts it, LEBEN "
+							 "does not hold it yet; rename one of them)");
 	if ((m->cand_base = lb_calloc(m->ntasks, sizeof(int))) == NULL)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	m->ncands = 0;
@@ -571,6 +665,9 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 	r.task = -1;
 	for (size_t i = 0; i < m->ndata; i++) {
 		struct kn_datadef *d = &m->data[i];
+		char cp[1024];
+		r.cpath = d->owner_idx >= 0 ? design_path(m, d->owner_idx, d->name, cp, sizeof(cp))
+					    : NULL;
 		r.value_ok = false;
 		if ((rc = resolve_expr(&r, d->derive)) != LB_OK ||
 		    (rc = resolve_expr(&r, d->defcond)) != LB_OK)
@@ -581,7 +678,7 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 		for (size_t k = 0; k < d->nwarnings; k++)
 			if ((rc = resolve_expr(&r, d->warnings[k].cond)) != LB_OK)
 				return lb_errf(em, rc, "out of memory");
-		if (d->owner != NULL && kn_model_find_task(m, d->owner) < 0)
+		if (d->owner != NULL && d->owner_idx < 0)
 			return lb_errf(em, LB_EINVALID,
 				       "%s:%d:%d: data item '%s' belongs to task '%s', which the "
 				       "contract does not have",
@@ -609,7 +706,7 @@ static bool task_equal(const struct kn_task *a, const struct kn_task *b)
 	    !str_eq(a->description, b->description) || !kn_expr_equal(a->pre, b->pre) ||
 	    !kn_expr_equal(a->wait, b->wait) || !kn_expr_equal(a->terminate, b->terminate) ||
 	    !kn_expr_equal(a->abort, b->abort) || !kn_expr_equal(a->cycle_until, b->cycle_until) ||
-	    !str_eq(a->trigger, b->trigger) || a->cycles != b->cycles ||
+	    !str_eq(a->trigger, b->trigger) || !str_eq(a->trigger_json, b->trigger_json) || a->cycles != b->cycles ||
 	    a->interval != b->interval || a->autonomous != b->autonomous ||
 	    a->optional != b->optional || a->priority != b->priority ||
 	    a->nafter != b->nafter || a->npost != b->npost || a->ntasks != b->ntasks ||
@@ -770,6 +867,12 @@ int lb_kn_model_load(const char *path, struct lb_kn_model **out, struct lb_errms
 	rc = lb_kn_model_parse((const char *)data, len, path, LB_KN_FORM_AUTO, out, em);
 	lb_free(data);
 	return rc;
+}
+
+int lb_kn_model_printable(const struct lb_kn_model *m, enum lb_kn_form form,
+			  struct lb_errmsg *em)
+{
+	return form == LB_KN_FORM_PF ? kn_pf_printable(m, em) : LB_OK;
 }
 
 int lb_kn_model_print(const struct lb_kn_model *m, enum lb_kn_form form, char **out,

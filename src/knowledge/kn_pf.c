@@ -1063,9 +1063,114 @@ static int print_task(struct lb_buf *b, const struct kn_task *t, int d)
 	    lb_buf_addf(b, "end %s.\n", cls);
 }
 
+/* ---- what the .pf form cannot hold ----------------------------------------------------------- */
+
+static bool pf_name(const char *s)
+{
+	bool ok = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_';
+	for (const char *p = s; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+		     (*p >= '0' && *p <= '9');
+	return ok;
+}
+
+static bool pf_text(const char *s)
+{
+	return s == NULL || s[0] != KN_RAW_JSON;
+}
+
+static bool pf_whole(const struct kn_value *v)
+{
+	if (v->t == KN_V_SET) {
+		for (size_t i = 0; i < v->u.set.n; i++)
+			if (!pf_whole(&v->u.set.v[i]))
+				return false;
+		return true;
+	}
+	return v->t != KN_V_REAL;
+}
+
+/* Why an element with this name (NULL: none), caption and description cannot be written in
+ * the .pf form, or NULL. */
+static const char *pf_element(const char *name, const char *caption, const char *description)
+{
+	if (name != NULL && !pf_name(name))
+		return "its name starts with a digit";
+	if (!pf_text(caption) || !pf_text(description))
+		return "its caption or description is not a text";
+	return NULL;
+}
+
+static int pf_refuse(struct lb_errmsg *em, const char *what, const char *name, const char *why)
+{
+	return lb_errf(em, LB_EINVALID,
+		       "%s '%s' cannot be written in the .pf form: %s; keep the protocol in its "
+		       "JSON form (docs/knowledge-language.md §5.3)",
+		       what, name, why);
+}
+
+static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *t,
+			     struct lb_errmsg *em)
+{
+	const char *why = pf_element(t->name, t->caption, t->description);
+	if (why == NULL && t->trigger_json != NULL)
+		why = "its eventTrigger is not a text";
+	for (size_t i = 0; why == NULL && i < m->ntasks; i++)
+		if (m->tasks[i] != t && m->tasks[i]->idx < t->idx &&
+		    strcmp(m->tasks[i]->name, t->name) == 0)
+			why = "another task has its name (.pf task names are unique in the contract)";
+	for (size_t i = 0; why == NULL && i < t->ncands; i++) {
+		const struct kn_candidate *c = &t->cands[i];
+		if (pf_element(c->name, c->caption, c->description) != NULL)
+			why = "a candidate's name starts with a digit or its caption is not a text";
+		for (size_t k = 0; why == NULL && k < c->nargs; k++)
+			if (pf_element(NULL, c->args[k].caption, c->args[k].description) != NULL)
+				why = "an argument's caption or description is not a text";
+	}
+	if (why != NULL)
+		return pf_refuse(em, "task", t->name, why);
+	for (size_t i = 0; i < t->ntasks; i++) {
+		int rc = pf_task_printable(m, t->tasks[i], em);
+		if (rc != LB_OK)
+			return rc;
+	}
+	return LB_OK;
+}
+
+int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
+{
+	if (m->root->cls != KN_PLAN)
+		return lb_errf(em, LB_EINVALID,
+			       "the top-level task '%s' is not a plan, which the .pf form needs; "
+			       "keep the protocol in its JSON form (docs/knowledge-language.md §5.3)",
+			       m->root->name);
+	for (size_t i = 0; i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		const char *why = pf_element(d->name, d->caption, d->description);
+		for (size_t k = 0; why == NULL && k < d->nwarnings; k++)
+			if (pf_element(NULL, d->warnings[k].caption, d->warnings[k].description))
+				why = "a warning's caption or description is not a text";
+		for (size_t k = 0; why == NULL && k < d->nallowed; k++)
+			if (!pf_text(kn_allowed_caption(d, k)) ||
+			    (d->type == KN_T_INTEGER && !pf_whole(&d->allowed[k])))
+				why = "a range value is a fraction or its caption is not a text";
+		if (why == NULL && d->type == KN_T_INTEGER && !pf_whole(&d->defval))
+			why = "its defaultValue is a fraction (the .pf form's integers are whole)";
+		for (size_t k = 0; why == NULL && k < i; k++)
+			if (strcmp(m->data[k].name, d->name) == 0)
+				why = "another data item has its name (.pf names are unique)";
+		if (why != NULL)
+			return pf_refuse(em, "data item", d->name, why);
+	}
+	return pf_task_printable(m, m->root, em);
+}
+
 int kn_pf_print(const struct lb_kn_model *m, struct lb_buf *b)
 {
 	int rc = LB_OK;
+	struct lb_errmsg em;
+	if (kn_pf_printable(m, &em) != LB_OK)
+		return LB_EINVALID;
 	for (size_t i = 0; rc == LB_OK && i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
 		rc = lb_buf_addf(b, "data :: %s ;\n  type %s%s;\n", d->name,

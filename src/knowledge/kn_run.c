@@ -205,18 +205,20 @@ int lb_kn_enactment_ops(const struct lb_kn_enactment *x, char **json, struct lb_
 	return dump(json_incref(x->ops), json, em);
 }
 
-/* The design task of a runtime path: its last part without the cycle index. */
+/* The design task of a runtime path: the path without its cycle indexes. */
 static int design_task(const struct lb_kn_model *m, const char *path, size_t len)
 {
-	char name[512];
-	const char *end = path + len, *p = end;
-	while (p > path && p[-1] != ':')
-		p--;
+	char d[1024];
 	size_t n = 0;
-	for (; p < end && *p != '[' && n + 1 < sizeof(name); p++)
-		name[n++] = *p;
-	name[n] = 0;
-	return kn_model_find_task(m, name);
+	for (size_t i = 0; i < len && n + 1 < sizeof(d); i++) {
+		if (path[i] == '[') {
+			while (i < len && path[i] != ']')
+				i++;
+			continue;
+		}
+		d[n++] = path[i];
+	}
+	return kn_model_find_design(m, d, n);
 }
 
 static json_t *value_json(const struct kn_value *v)
@@ -232,7 +234,7 @@ static json_t *value_json(const struct kn_value *v)
 
 static json_t *opt_str(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? json_string(kn_show_text(s)) : json_null();
 }
 
 /* A source of an in-progress enquiry as a question. PROformajs shows every source of an
@@ -256,7 +258,7 @@ static json_t *question(const struct lb_kn_model *m, const char *path, const str
 	json_object_set_new(q, "path", json_string(path));
 	json_object_set_new(q, "enquiry", json_string(k->name));
 	json_object_set_new(q, "data", json_string(dd->name));
-	json_object_set_new(q, "caption", json_string(dd->caption ? dd->caption : dd->name));
+	json_object_set_new(q, "caption", opt_str(dd->caption ? dd->caption : dd->name));
 	json_object_set_new(q, "type", json_string(kn_dtype_name(dd->type, true)));
 	if (dd->unit)
 		json_object_set_new(q, "unit", json_string(dd->unit));

@@ -223,7 +223,7 @@ static void jset(json_t *o, const char *k, json_t *v)
 static void jstr(json_t *o, const char *k, const char *v)
 {
 	if (v != NULL)
-		json_object_set_new(o, k, json_string(v));
+		json_object_set_new(o, k, json_string(kn_show_text(v)));
 }
 
 int lb_kn_session_pending(struct lb_kn_session *s, char **out, struct lb_errmsg *em)

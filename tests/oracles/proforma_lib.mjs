@@ -46,6 +46,7 @@ export const FEATURES = {
 	defaults: true,     // defaultValue, defaultCondition, enquiry useDefaults
 	taskData: true,     // dataDefinitions of a sub-plan (visible to it and its descendants)
 	cyclicRoot: true,   // the protocol itself repeats
+	lax: true,          // what PROformajs accepts beyond LEBEN's .pf rules (laxen below)
 };
 
 const TEXTS = ['low', 'mid', 'high', 'none', 'some'];
@@ -239,7 +240,72 @@ function genTask(r, ctx, depth, siblings) {
 	return t;
 }
 
+// What PROformajs accepts that LEBEN's .pf form does not hold, laid over a generated protocol
+// with a PRNG of its own (the protocol underneath stays the one the seed gives): task names
+// starting with a digit, fractions in Integer items (a default, range values the answers
+// pick), captions that are lists, and now and then a protocol that is an Enquiry alone.
+function laxen(root, seed) {
+	const r = rng(seed ^ 0x5eed1a);
+	let json = JSON.stringify(root);
+	if (r.chance(0.3)) {
+		// a task of a sub-plan takes the name of a task elsewhere (PROformajs wants names
+		// unique among a plan's components only, and finds a name from where it is used)
+		const tasks = []; // [task, parent]
+		const walk = (t, parent) => { tasks.push([t, parent]); for (const c of t.tasks || []) walk(c, t); };
+		walk(root, null);
+		const inner = tasks.filter(([t, p]) => p && p !== root && /^t[0-9]+$/.test(t.name));
+		if (inner.length) {
+			const [x, xp] = r.pick(inner);
+			const others = tasks.filter(([t, p]) => p && p !== xp && t !== xp && !(x.tasks || []).includes(t) &&
+				!xp.tasks.some((s) => s.name === t.name) && !(x.tasks || []).some((s) => s.name === t.name));
+			if (others.length) {
+				const y = r.pick(others)[0].name;
+				json = json.replace(new RegExp(`(["'])${x.name}\\1`, 'g'), `$1${y}$1`);
+			}
+		}
+	}
+	if (r.chance(0.3)) {
+		// tasks tN -> 9tN: named in expressions as 'tN', in the JSON as "tN"
+		const names = [...new Set(json.match(/"name":"t[0-9]+"/g) || [])].map((x) => x.slice(8, -1));
+		for (const nm of names.filter(() => r.chance(0.5)))
+			json = json.replace(new RegExp(`(["'])${nm}\\1`, 'g'), `$1${nm.replace('t', '9t')}$1`);
+	}
+	const p = JSON.parse(json);
+	for (const d of p.dataDefinitions || []) {
+		if (d.class !== 'Integer' || d.valueCondition || !r.chance(0.3)) continue;
+		if (Array.isArray(d.range) && typeof d.range[0] === 'number') {
+			d.range = [0, 0.5, 1, 2.5, 4];
+			if (d.defaultValue !== undefined) d.defaultValue = 2.5;
+		} else if (!d.range && d.defaultValue === undefined && !d.defaultCondition) {
+			d.defaultValue = 2.5;
+		}
+	}
+	const walk = (t) => {
+		if (r.chance(0.1)) t.caption = [t.caption || t.name, 'list caption'];
+		// an eventTrigger that is not a text: PROformajs keys it by String() of it
+		if (t.eventTrigger && r.chance(0.3)) t.eventTrigger = r.chance(0.5) ? [t.eventTrigger] : 7;
+		for (const c of t.tasks || []) walk(c);
+	};
+	walk(p);
+	if (r.chance(0.05)) {
+		// an Enquiry alone: the protocol's items, each asked (without warnings: an item's
+		// warning under an Enquiry that asks for it makes PROformajs fail, its source
+		// shadowing the item in getComponent; LEBEN runs it; docs/knowledge-language.md §5.3)
+		const srcs = (p.dataDefinitions || []).filter((d) => !d.valueCondition);
+		for (const d of p.dataDefinitions || []) delete d.warnings;
+		if (srcs.length)
+			return { class: 'Enquiry', name: 'q0', caption: 'an enquiry alone', dataDefinitions: p.dataDefinitions,
+				sources: srcs.map((d) => ({ class: 'Source', type: d.name })) };
+	}
+	return p;
+}
+
 export function generate(seed, feat = FEATURES) {
+	const root = generateStrict(seed, feat);
+	return feat.lax ? laxen(root, seed) : root;
+}
+
+function generateStrict(seed, feat) {
 	const r = rng(seed);
 	uniq = 1;
 	ALL = [];
@@ -278,7 +344,8 @@ export function snapshot(en) {
 			out.tasks[k] = v.state;
 			if (v.state === 'in_progress' && v.completeable) out.completeable.push(k);
 			const tr = v.trigger();
-			if (tr != null && !out.triggers.includes(tr)) out.triggers.push(tr);
+			// PROformajs keys triggers by their String() (an eventTrigger may be 7 or ['a'])
+			if (tr != null && !out.triggers.includes(String(tr))) out.triggers.push(String(tr));
 		} else if (v instanceof P.SourceState) {
 			if (v.requested) out.requested.push(k);
 		} else if (v instanceof P.CandidateState) {
@@ -289,6 +356,7 @@ export function snapshot(en) {
 	}
 	for (const path of Object.keys(en._data))
 		for (const [name, arr] of Object.entries(en._data[path])) {
+			if (arr.length === 0) continue; // a rejected default's empty history: no value
 			out.versions[name] = (out.versions[name] || 0) + arr.length;
 			out.data[name] = jsval(arr[arr.length - 1].value);
 		}
