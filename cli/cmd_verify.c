@@ -53,10 +53,18 @@ int cmd_verify(int argc, char **argv)
 	if (rc == LB_OK)
 		rc = lb_ledger_verify_home(home, progress, &show, &em);
 	uint64_t checkpoints = 0, periods = 0;
-	if (rc == LB_OK)
-		rc = lb_consortium_verify_home(home, &checkpoints, &em);
-	if (rc == LB_OK)
-		rc = lb_mkt_verify_home(home, &periods, &em);
+	struct lb_ledger *l = NULL;
+	struct lb_ledger_options lo;
+	lb_ledger_options_init(&lo);
+	lo.home = home;
+	if (rc == LB_OK && (rc = lb_ledger_open(&l, &lo, NULL, &em)) == LB_OK) {
+		/* the checkpoints members published, and each closed market period's ranking
+		 * recomputed from its counters */
+		rc = lb_consortium_verify_ledger(l, &checkpoints, &em);
+		if (rc == LB_OK)
+			rc = lb_mkt_verify_ledger(l, &periods, &em);
+		lb_ledger_close(l);
+	}
 	if (json) {
 		json_t *o = rc ? json_pack("{s:b,s:s,s:s}", "ok", 0, "code", lb_errname(rc), "message",
 					  em.text)

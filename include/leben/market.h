@@ -258,9 +258,8 @@ int lb_mkt_ledger_ranking_json(struct lb_ledger *l, uint64_t period, json_t **ou
 /* `leben verify`: recompute the ranking of every closed period of every ranked pool from the
  * period's counters and compare it with the stored one (the same nodes, order and scores).
  * *periods = the periods checked (0 without a market section). LB_ECORRUPT naming the period,
- * pool and rank that differ. The _home form opens the ledger read-only. */
+ * pool and rank that differ. */
 int lb_mkt_verify_ledger(struct lb_ledger *l, uint64_t *periods, struct lb_errmsg *em);
-int lb_mkt_verify_home(const char *home, uint64_t *periods, struct lb_errmsg *em);
 
 /* Payload builders for the CLI (appended to b). */
 int lb_mkt_fund_encode(struct lb_buf *b, unsigned pool, uint64_t amount);

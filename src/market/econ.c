@@ -1692,18 +1692,3 @@ int lb_mkt_verify_ledger(struct lb_ledger *l, uint64_t *periods, struct lb_errms
 	*periods = rc ? 0 : q.periods;
 	return rc;
 }
-
-int lb_mkt_verify_home(const char *home, uint64_t *periods, struct lb_errmsg *em)
-{
-	struct lb_ledger_options lo;
-	struct lb_ledger *l;
-	int rc;
-	*periods = 0;
-	lb_ledger_options_init(&lo);
-	lo.home = home;
-	if ((rc = lb_ledger_open(&l, &lo, NULL, em)))
-		return rc;
-	rc = lb_mkt_verify_ledger(l, periods, em);
-	lb_ledger_close(l);
-	return rc;
-}

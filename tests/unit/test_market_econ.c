@@ -97,8 +97,13 @@ static uint64_t fx_teardown(struct fx *f)
 	lb_ledger_close(f->l);
 	if (lb_ledger_verify_home(f->home, NULL, NULL, &em))
 		fail_msg("verify: %s", em.text);
-	if (lb_mkt_verify_home(f->home, &periods, &em))
+	struct lb_ledger_options o;
+	lb_ledger_options_init(&o);
+	o.home = f->home;
+	assert_lb_ok(lb_ledger_open(&f->l, &o, NULL, &em));
+	if (lb_mkt_verify_ledger(f->l, &periods, &em))
 		fail_msg("market verify: %s", em.text);
+	lb_ledger_close(f->l);
 	fx_rmhome(f->home);
 	return periods;
 }
