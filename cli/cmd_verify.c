@@ -7,6 +7,7 @@
 #include "common.h"
 #include "leben/consortium.h"
 #include "leben/ledger.h"
+#include "leben/market.h"
 #include "leben/node.h"
 
 static const char usage_text[] =
@@ -51,14 +52,24 @@ int cmd_verify(int argc, char **argv)
 	int rc = lb_register_txtypes();
 	if (rc == LB_OK)
 		rc = lb_ledger_verify_home(home, progress, &show, &em);
-	uint64_t checkpoints = 0;
-	if (rc == LB_OK)
-		rc = lb_consortium_verify_home(home, &checkpoints, &em);
+	uint64_t checkpoints = 0, periods = 0;
+	struct lb_ledger *l = NULL;
+	struct lb_ledger_options lo;
+	lb_ledger_options_init(&lo);
+	lo.home = home;
+	if (rc == LB_OK && (rc = lb_ledger_open(&l, &lo, NULL, &em)) == LB_OK) {
+		/* the checkpoints members published, and each closed market period's ranking
+		 * recomputed from its counters */
+		rc = lb_consortium_verify_ledger(l, &checkpoints, &em);
+		if (rc == LB_OK)
+			rc = lb_mkt_verify_ledger(l, &periods, &em);
+		lb_ledger_close(l);
+	}
 	if (json) {
 		json_t *o = rc ? json_pack("{s:b,s:s,s:s}", "ok", 0, "code", lb_errname(rc), "message",
 					  em.text)
-			       : json_pack("{s:b,s:I}", "ok", 1, "checkpoints",
-					   (json_int_t)checkpoints);
+			       : json_pack("{s:b,s:I,s:I}", "ok", 1, "checkpoints",
+					   (json_int_t)checkpoints, "market_periods", (json_int_t)periods);
 		cli_print_json(o);
 		json_decref(o);
 		return rc ? 1 : 0;
@@ -68,6 +79,9 @@ int cmd_verify(int argc, char **argv)
 	printf("ok: every block of %s verifies from genesis", home);
 	if (checkpoints)
 		printf("; %llu member checkpoints match", (unsigned long long)checkpoints);
+	if (periods)
+		printf("; the rankings of %llu market periods, recomputed from their counters, match",
+		       (unsigned long long)periods);
 	printf("\n");
 	return 0;
 }

@@ -255,6 +255,12 @@ int lb_mkt_ledger_json(struct lb_ledger *l, int what, json_t **out, struct lb_er
 int lb_mkt_ledger_ranking_json(struct lb_ledger *l, uint64_t period, json_t **out,
 			       struct lb_errmsg *em);
 
+/* `leben verify`: recompute the ranking of every closed period of every ranked pool from the
+ * period's counters and compare it with the stored one (the same nodes, order and scores).
+ * *periods = the periods checked (0 without a market section). LB_ECORRUPT naming the period,
+ * pool and rank that differ. */
+int lb_mkt_verify_ledger(struct lb_ledger *l, uint64_t *periods, struct lb_errmsg *em);
+
 /* Payload builders for the CLI (appended to b). */
 int lb_mkt_fund_encode(struct lb_buf *b, unsigned pool, uint64_t amount);
 int lb_mkt_redeem_encode(struct lb_buf *b, uint64_t amount);

@@ -1613,3 +1613,82 @@ int lb_mkt_ledger_ranking_json(struct lb_ledger *l, uint64_t period, json_t **ou
 	*out = rc ? NULL : q.out;
 	return rc;
 }
+
+/* ---- verify: rankings recomputed from the counters ----------------------------------------- */
+
+struct verify_q {
+	uint64_t periods;
+	struct lb_errmsg *em;
+};
+
+static int verify_pool(struct lb_state *s, const struct lb_mkt_config *cfg, uint64_t p,
+		       unsigned pool, struct ranked *top, struct lb_errmsg *em)
+{
+	uint8_t rk[9], node[LB_ADDR_LEN];
+	const uint8_t *v;
+	size_t n, ntop;
+	uint64_t allot, cnt, score, pay;
+	struct lb_dec d;
+	int rc = rank_pool(s, cfg, p, pool, top, &ntop);
+	if (rc)
+		return lb_errf(em, rc, "period %llu, %s pool: reading its counters failed",
+			       (unsigned long long)p, lb_mkt_pool_name(pool));
+	be64(rk, p);
+	rk[8] = (uint8_t)pool;
+	if ((rc = lb_state_get(s, NS_RANK, rk, 9, &v, &n)))
+		return lb_errf(em, LB_ECORRUPT, "period %llu is closed but the %s pool has no stored "
+				     "ranking", (unsigned long long)p, lb_mkt_pool_name(pool));
+	lb_dec_init(&d, v, n, "ranking", NULL);
+	if (lb_dec_uvar(&d, "a", UINT64_MAX, &allot) || lb_dec_uvar(&d, "n", TOP_K_MAX, &cnt))
+		return lb_errf(em, LB_ECORRUPT, "period %llu, %s pool: the stored ranking is unreadable",
+			       (unsigned long long)p, lb_mkt_pool_name(pool));
+	if (cnt != ntop)
+		return lb_errf(em, LB_ECORRUPT,
+			       "period %llu, %s pool: %llu nodes stored in the ranking, %zu "
+			       "recomputed from the counters",
+			       (unsigned long long)p, lb_mkt_pool_name(pool), (unsigned long long)cnt,
+			       ntop);
+	for (size_t i = 0; i < ntop; i++) {
+		if (lb_dec_fixed(&d, "node", node, LB_ADDR_LEN) ||
+		    lb_dec_uvar(&d, "s", UINT64_MAX, &score) || lb_dec_uvar(&d, "p", UINT64_MAX, &pay))
+			return lb_errf(em, LB_ECORRUPT, "period %llu, %s pool: the stored ranking is "
+					     "unreadable", (unsigned long long)p, lb_mkt_pool_name(pool));
+		if (memcmp(node, top[i].node, LB_ADDR_LEN) || score != top[i].score)
+			return lb_errf(em, LB_ECORRUPT,
+				       "period %llu, %s pool, rank %zu: stored %s (score %llu), "
+				       "recomputed %s (score %llu)",
+				       (unsigned long long)p, lb_mkt_pool_name(pool), i + 1, ADDR(node),
+				       (unsigned long long)score, ADDR(top[i].node),
+				       (unsigned long long)top[i].score);
+	}
+	return LB_OK;
+}
+
+static int verify_view(struct lb_state *s, void *ctx)
+{
+	struct verify_q *q = ctx;
+	struct lb_mkt_config cfg;
+	bool on;
+	uint64_t next;
+	int rc = lb_mkt_config_load(s, &cfg, &on);
+	if (rc || !on)
+		return rc ? lb_errf(q->em, rc, "reading the market configuration failed") : LB_OK;
+	if ((rc = lb_state_get_u64(s, NS_CFG, "next", 4, 0, &next)))
+		return rc;
+	struct ranked *top = lb_malloc(cfg.top_k * sizeof *top);
+	if (!top)
+		return lb_errf(q->em, LB_ENOMEM, "out of memory");
+	for (uint64_t p = 0; p < next && !rc; p++, q->periods++)
+		for (unsigned pool = 0; pool < LB_MKT_POOL_BONUS && !rc; pool++)
+			rc = verify_pool(s, &cfg, p, pool, top, q->em);
+	lb_free(top);
+	return rc;
+}
+
+int lb_mkt_verify_ledger(struct lb_ledger *l, uint64_t *periods, struct lb_errmsg *em)
+{
+	struct verify_q q = {.em = em};
+	int rc = lb_ledger_state_view(l, LB_CHAIN_SETTLEMENT, verify_view, &q);
+	*periods = rc ? 0 : q.periods;
+	return rc;
+}
