@@ -127,7 +127,8 @@ static void wipe_inputs(struct lb_purge_worker *w, const char *asset, struct obj
 		if (!mine)
 			continue;
 		char path[4400];
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
+			continue;
 		uint8_t *data;
 		size_t len;
 		if (lb_file_read(path, (size_t)1 << 32, &data, &len, &em) == LB_OK) {
