@@ -143,6 +143,12 @@ build/fuzz/libleben.a: $(FUZZ_OBJS)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libleben.a
 	$(FUZZCC) $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libleben.a $(LIBS)
 
+# make ed25519-differential: Ed25519 batch verification against libsodium's single verification
+# over ED25519_SIGS random valid and malformed signatures (default 2,000,000; make check runs
+# 200,000 of them)
+ed25519-differential: $(B)/tests/test_crypto_ed25519_batch
+	ED25519_BATCH_SIGS=$${ED25519_SIGS:-2000000} $(B)/tests/test_crypto_ed25519_batch
+
 fuzz-build: $(FUZZ_BINS)
 
 # Everything `make check` runs: normal build, sanitizer build, fuzzers, then the suite.
