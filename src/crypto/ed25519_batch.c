@@ -37,6 +37,7 @@ uint64_t lb_sig_batch_singles(void)
 typedef uint64_t fe[5];
 __extension__ typedef unsigned __int128 u128;
 
+#define FE_INLINE static inline __attribute__((always_inline))
 #define M51 ((uint64_t)0x7ffffffffffff)
 
 /* ---- field arithmetic mod 2^255 - 19 ---------------------------------------------------- */
@@ -65,7 +66,7 @@ static void fe_frombytes(fe h, const uint8_t s[32])
 	h[4] = (load64(s + 24) >> 12) & M51;
 }
 
-static void fe_carry(fe t)
+FE_INLINE void fe_carry(fe t)
 {
 	t[1] += t[0] >> 51;
 	t[0] &= M51;
@@ -108,14 +109,14 @@ static void fe_tobytes(uint8_t s[32], const fe h)
 	store64(s + 24, (t[3] >> 39) | (t[4] << 12));
 }
 
-static void fe_add(fe r, const fe a, const fe b)
+FE_INLINE void fe_add(fe r, const fe a, const fe b)
 {
 	for (int i = 0; i < 5; i++)
 		r[i] = a[i] + b[i];
 }
 
 /* a - b + 4p, carried; b's limbs must stay below 2^53. */
-static void fe_sub(fe r, const fe a, const fe b)
+FE_INLINE void fe_sub(fe r, const fe a, const fe b)
 {
 	r[0] = a[0] + 0x1fffffffffffb4ULL - b[0];
 	for (int i = 1; i < 5; i++)
@@ -129,7 +130,7 @@ static void fe_neg(fe r, const fe a)
 	fe_sub(r, z, a);
 }
 
-static void fe_reduce128(fe r, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4)
+FE_INLINE void fe_reduce128(fe r, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4)
 {
 	uint64_t c;
 	c = (uint64_t)(r0 >> 51);
@@ -150,7 +151,7 @@ static void fe_reduce128(fe r, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4)
 	r[0] &= M51;
 }
 
-static void fe_mul(fe r, const fe a, const fe b)
+FE_INLINE void fe_mul(fe r, const fe a, const fe b)
 {
 	uint64_t b1 = 19 * b[1], b2 = 19 * b[2], b3 = 19 * b[3], b4 = 19 * b[4];
 	u128 r0 = (u128)a[0] * b[0] + (u128)a[1] * b4 + (u128)a[2] * b3 + (u128)a[3] * b2 +
@@ -166,7 +167,7 @@ static void fe_mul(fe r, const fe a, const fe b)
 	fe_reduce128(r, r0, r1, r2, r3, r4);
 }
 
-static void fe_sq(fe r, const fe a)
+FE_INLINE void fe_sq(fe r, const fe a)
 {
 	uint64_t d0 = 2 * a[0], d1 = 2 * a[1], d2 = 2 * a[2];
 	uint64_t a3_19 = 19 * a[3], a4_19 = 19 * a[4];
@@ -453,7 +454,7 @@ static unsigned scalar_window(const uint8_t s[32], unsigned bit, unsigned c)
 static bool msm(struct ge *out, const struct ge_niels *pts, const uint8_t (*scalars)[32],
 		size_t n)
 {
-	unsigned c = n < 32 ? 3 : n < 128 ? 5 : n < 512 ? 6 : n < 2048 ? 8 : n < 8192 ? 9 : 11;
+	unsigned c = n < 32 ? 3 : n < 128 ? 5 : n < 512 ? 6 : n < 1024 ? 7 : n < 4096 ? 8 : n < 8192 ? 9 : 11;
 	size_t nb = (size_t)1 << c;
 	struct ge *bucket = malloc(nb * sizeof *bucket);
 	bool *used = malloc(nb);

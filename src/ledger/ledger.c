@@ -434,7 +434,7 @@ static void submit_bad_sig(void *ctx, size_t i)
 
 /* ---- signatures in batches ------------------------------------------------------------------ */
 
-#define SIG_CHUNK_MIN 256 /* below this a batch is no faster than one-by-one checks */
+#define SIG_CHUNK_MIN 1024 /* batches gain with size (1.0x single at 256, 1.85x at 1024) */
 
 struct sig_job {
 	struct lb_ledger *l;
