@@ -288,16 +288,11 @@ static void ge_dbl(struct ge *r, const struct ge *p)
 	fe_mul(r->T, e, yc);
 }
 
-/* r = p + q, q affine. */
-static void ge_madd(struct ge *r, const struct ge *p, const struct ge_niels *q)
+/* The end of an addition (add-2008-hwcd-3, a = -1): a = (Y1-X1)(Y2-X2), b = (Y1+X1)(Y2+X2),
+ * c = 2d T1 T2, d = 2 Z1 Z2. */
+static void ge_add_finish(struct ge *r, const fe a, const fe b, const fe c, const fe d)
 {
-	fe a, b, c, d, e, f, g, h;
-	fe_sub(a, p->Y, p->X);
-	fe_mul(a, a, q->ymx);
-	fe_add(b, p->Y, p->X);
-	fe_mul(b, b, q->ypx);
-	fe_mul(c, p->T, q->xy2d);
-	fe_add(d, p->Z, p->Z);
+	fe e, f, g, h;
 	fe_sub(e, b, a);
 	fe_sub(f, d, c);
 	fe_add(g, d, c);
@@ -308,10 +303,23 @@ static void ge_madd(struct ge *r, const struct ge *p, const struct ge_niels *q)
 	fe_mul(r->Z, f, g);
 }
 
+/* r = p + q, q affine. */
+static void ge_madd(struct ge *r, const struct ge *p, const struct ge_niels *q)
+{
+	fe a, b, c, d;
+	fe_sub(a, p->Y, p->X);
+	fe_mul(a, a, q->ymx);
+	fe_add(b, p->Y, p->X);
+	fe_mul(b, b, q->ypx);
+	fe_mul(c, p->T, q->xy2d);
+	fe_add(d, p->Z, p->Z);
+	ge_add_finish(r, a, b, c, d);
+}
+
 /* r = p + q. */
 static void ge_add(struct ge *r, const struct ge *p, const struct ge *q)
 {
-	fe a, b, c, d, e, f, g, h, t;
+	fe a, b, c, d, t;
 	fe_sub(a, p->Y, p->X);
 	fe_sub(t, q->Y, q->X);
 	fe_mul(a, a, t);
@@ -322,14 +330,7 @@ static void ge_add(struct ge *r, const struct ge *p, const struct ge *q)
 	fe_mul(c, c, ed_d2);
 	fe_mul(d, p->Z, q->Z);
 	fe_add(d, d, d);
-	fe_sub(e, b, a);
-	fe_sub(f, d, c);
-	fe_add(g, d, c);
-	fe_add(h, b, a);
-	fe_mul(r->X, e, f);
-	fe_mul(r->Y, g, h);
-	fe_mul(r->T, e, h);
-	fe_mul(r->Z, f, g);
+	ge_add_finish(r, a, b, c, d);
 }
 
 static bool ge_is_identity(const struct ge *p)

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "leben/crypto.h"
+#include "../unit/ed25519_torsion.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,16 +25,6 @@ static const uint8_t order_L[32] = {
 	0,    0,    0,    0,    0,    0,    0,    0,    0,    0x10,
 };
 
-/* the points of order 2, 4 and 8 */
-static const char *torsion_hex[7] = {
-	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-	"0000000000000000000000000000000000000000000000000000000000000000",
-	"0000000000000000000000000000000000000000000000000000000000000080",
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
-};
 
 struct sig {
 	uint8_t sig[64], pk[32], msg[32], a[32], prefix[32];
@@ -68,7 +59,7 @@ static void sign_for(struct sig *s, const uint8_t *t)
 static void init(void)
 {
 	for (int i = 0; i < 7; i++)
-		sodium_hex2bin(torsion[i], 32, torsion_hex[i], 64, NULL, NULL, NULL);
+		sodium_hex2bin(torsion[i], 32, ed25519_torsion_hex[i], 64, NULL, NULL, NULL);
 	for (int i = 0; i < NSIG; i++) {
 		uint8_t seed[32], h[64];
 		memset(seed, i + 1, sizeof seed);
