@@ -9,6 +9,8 @@
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 60) each
 #   make privacy    the privacy attack suite (one node and a 3-node consortium): the table of
 #                   values each attack recovers (tests/privacy/README.md)
+#   make ed25519-differential  Ed25519 batch vs single verification over ED25519_SIGS signatures
+#                   (default 2,000,000; docs/security.md §9)
 #   make fault      consortium fault suite (kill -9, SIGSTOP, no etcd quorum, damaged block, partition; docs/consortium.md)
 #   make clean      remove build/
 #
@@ -64,7 +66,7 @@ FUZZ_OBJS := $(SRCS:%.c=build/fuzz/obj/%.o)
 FUZZFLAGS := $(CSTD) -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -pthread \
              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps run check unit fuzz-build fuzz bench fault privacy clean web
+.PHONY: all deps run check unit fuzz-build fuzz bench fault privacy clean web ed25519-differential
 .DEFAULT_GOAL := all
 
 all: deps $(B)/leben
