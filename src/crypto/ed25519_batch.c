@@ -545,16 +545,50 @@ static bool scalar_is_canonical(const uint8_t s[32])
 /* Prepares item it as batch entry k: its negated R and A with the coefficients z and z h,
  * and adds z S to bsum. False if R or A is not a canonical encoding of a point (then libsodium
  * answers it). */
+/* Public keys repeat (a sender signs many txs), and decoding one costs a square root: the
+ * negated decoded keys are kept in a small direct-mapped table. Decoding is deterministic, so a
+ * kept entry equals a fresh decoding; a colliding key only costs the time to decode again. */
+#define KEYCACHE_SIZE 4096
+struct keycache_entry {
+	uint8_t pk[32];
+	bool used;
+	struct ge_niels neg;
+};
+static struct keycache_entry keycache[KEYCACHE_SIZE];
+static pthread_mutex_t keycache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool decode_key_neg(struct ge_niels *out, const uint8_t pk[32])
+{
+	struct keycache_entry *e = &keycache[(load64(pk) ^ load64(pk + 8)) % KEYCACHE_SIZE];
+	bool hit;
+	pthread_mutex_lock(&keycache_mu);
+	hit = e->used && !memcmp(e->pk, pk, 32);
+	if (hit)
+		*out = e->neg;
+	pthread_mutex_unlock(&keycache_mu);
+	if (hit)
+		return true;
+	struct ge a;
+	if (!ge_decode(&a, pk))
+		return false;
+	ge_to_niels_neg(out, &a);
+	pthread_mutex_lock(&keycache_mu);
+	memcpy(e->pk, pk, 32);
+	e->neg = *out;
+	e->used = true;
+	pthread_mutex_unlock(&keycache_mu);
+	return true;
+}
+
 static bool batch_add(struct ge_niels *pts, uint8_t (*sc)[32], uint8_t bsum[32], size_t k,
 		      const struct lb_sig_item *it)
 {
-	struct ge a, r;
+	struct ge r;
 	uint8_t hash[64], h[32], t[32];
 	crypto_hash_sha512_state st;
-	if (!ge_decode(&r, it->sig) || !ge_decode(&a, it->pk))
+	if (!ge_decode(&r, it->sig) || !decode_key_neg(&pts[2 * k + 1], it->pk))
 		return false;
 	ge_to_niels_neg(&pts[2 * k], &r);
-	ge_to_niels_neg(&pts[2 * k + 1], &a);
 	crypto_hash_sha512_init(&st);
 	crypto_hash_sha512_update(&st, it->sig, 32);
 	crypto_hash_sha512_update(&st, it->pk, 32);
