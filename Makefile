@@ -147,7 +147,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libleben.a
 
 # make ed25519-differential: Ed25519 batch verification against libsodium's single verification
 # over ED25519_SIGS random valid and malformed signatures (default 2,000,000; make check runs
-# 200,000 of them)
+# 150,000 of them)
 ed25519-differential: $(B)/tests/test_crypto_ed25519_batch
 	ED25519_BATCH_SIGS=$${ED25519_SIGS:-2000000} $(B)/tests/test_crypto_ed25519_batch
 

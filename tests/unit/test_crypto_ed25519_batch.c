@@ -5,7 +5,7 @@
  * cofactorless batch equation alone would accept with probability 1/2); and a differential
  * run over random valid and malformed signatures (bit flips in R, S, A and the message,
  * S + L, small-order and non-canonical points, torsion added to A or R).
- * ED25519_BATCH_SIGS sets the number of signatures of the differential run (default 200,000;
+ * ED25519_BATCH_SIGS sets the number of signatures of the differential run (default 150,000;
  * 20,000 in the sanitizer build). */
 #include "test.h"
 
@@ -317,7 +317,7 @@ static void test_differential(void **state)
 #ifdef __SANITIZE_ADDRESS__
 	size_t dflt = 20000; /* the sanitizer build runs about 20 times slower */
 #else
-	size_t dflt = 200000;
+	size_t dflt = 150000;
 #endif
 	size_t total = env ? strtoull(env, NULL, 10) : dflt, done = 0, valid = 0;
 	size_t per_kind[N_KINDS] = {0};
