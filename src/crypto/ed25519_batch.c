@@ -66,16 +66,18 @@ static void fe_frombytes(fe h, const uint8_t s[32])
 	h[4] = (load64(s + 24) >> 12) & M51;
 }
 
+/* Carries limbs 0..3 into the next one (limb 4 keeps its excess). */
+FE_INLINE void fe_carry_up(fe t)
+{
+	for (int i = 0; i < 4; i++) {
+		t[i + 1] += t[i] >> 51;
+		t[i] &= M51;
+	}
+}
+
 FE_INLINE void fe_carry(fe t)
 {
-	t[1] += t[0] >> 51;
-	t[0] &= M51;
-	t[2] += t[1] >> 51;
-	t[1] &= M51;
-	t[3] += t[2] >> 51;
-	t[2] &= M51;
-	t[4] += t[3] >> 51;
-	t[3] &= M51;
+	fe_carry_up(t);
 	t[0] += 19 * (t[4] >> 51);
 	t[4] &= M51;
 }
@@ -94,14 +96,7 @@ static void fe_tobytes(uint8_t s[32], const fe h)
 	t[2] += 0x8000000000000ULL - 1;
 	t[3] += 0x8000000000000ULL - 1;
 	t[4] += 0x8000000000000ULL - 1;
-	t[1] += t[0] >> 51;
-	t[0] &= M51;
-	t[2] += t[1] >> 51;
-	t[1] &= M51;
-	t[3] += t[2] >> 51;
-	t[2] &= M51;
-	t[4] += t[3] >> 51;
-	t[3] &= M51;
+	fe_carry_up(t);
 	t[4] &= M51;
 	store64(s, t[0] | (t[1] << 51));
 	store64(s + 8, (t[1] >> 13) | (t[2] << 38));
@@ -186,46 +181,43 @@ static void fe_sqn(fe r, const fe a, int n)
 		fe_sq(r, r);
 }
 
-/* z^(2^250 - 1) into t250 and z^11 into z11 (the ref10 addition chain). */
+/* r = a^(2^n) * b */
+static void fe_sqn_mul(fe r, const fe a, int n, const fe b)
+{
+	fe t;
+	fe_sqn(t, a, n);
+	fe_mul(r, t, b);
+}
+
+/* z^(2^250 - 1) into t250 and z^11 into z11 (the ref10 addition chain; tK = z^(2^K - 1)). */
 static void fe_pow250(fe t250, fe z11, const fe z)
 {
-	fe z2, z9, t0, t1, t5, t10, t20, t50, t100;
+	fe z2, z9, t5, t10, t20, t40, t50, t100, t200;
 	fe_sq(z2, z);
-	fe_sqn(t0, z2, 2);
-	fe_mul(z9, t0, z);
+	fe_sqn_mul(z9, z2, 2, z);
 	fe_mul(z11, z9, z2);
-	fe_sq(t0, z11);
-	fe_mul(t5, t0, z9); /* 2^5 - 1 */
-	fe_sqn(t0, t5, 5);
-	fe_mul(t10, t0, t5);
-	fe_sqn(t0, t10, 10);
-	fe_mul(t20, t0, t10);
-	fe_sqn(t0, t20, 20);
-	fe_mul(t1, t0, t20); /* 2^40 - 1 */
-	fe_sqn(t0, t1, 10);
-	fe_mul(t50, t0, t10);
-	fe_sqn(t0, t50, 50);
-	fe_mul(t100, t0, t50);
-	fe_sqn(t0, t100, 100);
-	fe_mul(t1, t0, t100); /* 2^200 - 1 */
-	fe_sqn(t0, t1, 50);
-	fe_mul(t250, t0, t50);
+	fe_sqn_mul(t5, z11, 1, z9);
+	fe_sqn_mul(t10, t5, 5, t5);
+	fe_sqn_mul(t20, t10, 10, t10);
+	fe_sqn_mul(t40, t20, 20, t20);
+	fe_sqn_mul(t50, t40, 10, t10);
+	fe_sqn_mul(t100, t50, 50, t50);
+	fe_sqn_mul(t200, t100, 100, t100);
+	fe_sqn_mul(t250, t200, 50, t50);
 }
 
 static void fe_invert(fe r, const fe z)
 {
-	fe t250, z11, t;
+	fe t250, z11;
 	fe_pow250(t250, z11, z);
-	fe_sqn(t, t250, 5);
-	fe_mul(r, t, z11); /* 2^255 - 21 = p - 2 */
+	fe_sqn_mul(r, t250, 5, z11); /* 2^255 - 21 = p - 2 */
 }
 
 static void fe_pow22523(fe r, const fe z)
 {
-	fe t250, z11, t;
+	fe t250, z11;
 	fe_pow250(t250, z11, z);
-	fe_sqn(t, t250, 2);
-	fe_mul(r, t, z); /* 2^252 - 3 */
+	fe_sqn_mul(r, t250, 2, z); /* 2^252 - 3 */
 }
 
 static bool fe_is_zero(const fe a)
