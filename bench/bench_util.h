@@ -44,7 +44,7 @@ static inline double bench_verify_rate(double *per_cpu_s)
 	return (double)n * 1e9 / (double)t;
 }
 
-/* Ed25519 signatures per second through lb_sig_batch_verify in batches of batch_n (distinct
+/* Ed25519 signatures per second through lb_sigs_are_valid in batches of batch_n (distinct
  * keys and messages, as in a POST /v1/txs batch), over about one second of wall time, and
  * (*per_cpu_s) per second of this thread's CPU time; the same clocks as bench_verify_rate. */
 static inline double bench_batch_verify_rate(size_t batch_n, double *per_cpu_s)
@@ -67,7 +67,7 @@ static inline double bench_batch_verify_rate(size_t batch_n, double *per_cpu_s)
 	}
 	uint64_t n = 0, t0 = lb_mono_ns(), c0 = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID), t;
 	do {
-		if (!lb_sig_batch_verify(it, batch_n, ok))
+		if (!lb_sigs_are_valid(it, batch_n, ok))
 			abort();
 		n += batch_n;
 		t = lb_mono_ns() - t0;

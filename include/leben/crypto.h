@@ -53,7 +53,7 @@ bool lb_sig_is_valid(const uint8_t sig[LB_SIG_LEN], const void *msg, size_t n,
 
 /* Ed25519 batch verification (src/crypto/ed25519_batch.c). One signature: sig (64 bytes), the
  * signer's public key pk (32 bytes) and the signed message (msg, len); the caller owns them all.
- * lb_sig_batch_verify sets ok[i] to exactly lb_sig_is_valid's answer for items[i] (the rule and
+ * lb_sigs_are_valid sets ok[i] to exactly lb_sig_is_valid's answer for items[i] (the rule and
  * why the sets agree: docs/security.md, "Batch verification") and returns true when all are
  * valid. Batches below LB_SIG_BATCH_MIN are checked one by one; a batch that fails is checked
  * one by one to name the bad signatures. Thread-safe. */
@@ -64,8 +64,8 @@ struct lb_sig_item {
 	size_t len;
 };
 #define LB_SIG_BATCH_MIN 16
-bool lb_sig_batch_verify(const struct lb_sig_item *items, size_t n, bool *ok);
-/* How many signatures lb_sig_batch_verify answered one by one (pre-check or failed batch) in
+bool lb_sigs_are_valid(const struct lb_sig_item *items, size_t n, bool *ok);
+/* How many signatures lb_sigs_are_valid answered one by one (pre-check or failed batch) in
  * batches of at least LB_SIG_BATCH_MIN, since the process started. */
 uint64_t lb_sig_batch_singles(void);
 

@@ -595,7 +595,7 @@ static bool batch_add(struct ge_niels *pts, uint8_t (*sc)[32], uint8_t bsum[32],
 	return true;
 }
 
-bool lb_sig_batch_verify(const struct lb_sig_item *items, size_t n, bool *ok)
+bool lb_sigs_are_valid(const struct lb_sig_item *items, size_t n, bool *ok)
 {
 	pthread_once(&ed_once, ed_init);
 	bool big = n >= LB_SIG_BATCH_MIN;

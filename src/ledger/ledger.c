@@ -469,7 +469,7 @@ static void sig_chunk(void *ctx, size_t c)
 		it[m] = (struct lb_sig_item){tx->sig, tx->sender, h[m], LB_HASH_LEN};
 		at[m++] = i;
 	}
-	if (!lb_sig_batch_verify(it, m, ok)) {
+	if (!lb_sigs_are_valid(it, m, ok)) {
 		for (size_t k = 0; k < m; k++)
 			if (!ok[k])
 				j->on_bad(j->ctx, at[k]);

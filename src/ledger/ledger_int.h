@@ -155,7 +155,7 @@ struct lb_ledger {
  * several reads see one block even while the writer commits the next one (and take no file
  * lock each). Used by admission (a batch at a time) and by queries that read more than one
  * value. */
-/* Checks the signatures of n txs in batches (lb_sig_batch_verify), in chunks across the pool:
+/* Checks the signatures of n txs in batches (lb_sigs_are_valid), in chunks across the pool:
  * tx_at(ctx, i) gives tx i (decoded from raws[i]) or NULL to skip it; on_bad(ctx, i) is called
  * for each tx whose signature is not valid. */
 void ledger_check_sigs(struct lb_ledger *l, size_t n, const uint8_t *const *raws,

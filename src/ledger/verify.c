@@ -120,7 +120,7 @@ out:
 }
 
 
-/* The signatures of a block's txs as one batch (lb_sig_batch_verify, the same answers as one by
+/* The signatures of a block's txs as one batch (lb_sigs_are_valid, the same answers as one by
  * one): sig_ok[i] is false for tx i when its signature is not valid; txs that do not decode are
  * left true (their decoding error is reported by the replay). LB_ENOMEM when out of memory. */
 static int block_sigs(const uint8_t *body, size_t blen, uint64_t count,
@@ -151,7 +151,7 @@ static int block_sigs(const uint8_t *body, size_t blen, uint64_t count,
 		it[m] = (struct lb_sig_item){keep[m].sig, keep[m].pk, keep[m].h, LB_HASH_LEN};
 		at[m++] = (size_t)i;
 	}
-	if (!rc && !lb_sig_batch_verify(it, m, ok)) {
+	if (!rc && !lb_sigs_are_valid(it, m, ok)) {
 		for (size_t k = 0; k < m; k++)
 			sig_ok[at[k]] = ok[k];
 	}

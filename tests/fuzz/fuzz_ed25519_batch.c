@@ -2,7 +2,7 @@
  * is altered by the input, a sequence of 34-byte records (op, index, 32 bytes): set R, S, A or
  * the message; add a small-order point (chosen by the bytes) to R or A, optionally signing
  * again for the new A and R (mixed-order signatures that libsodium may accept); add L to S;
- * flip a bit. Then lb_sig_batch_verify's answer for every signature must equal libsodium's
+ * flip a bit. Then lb_sigs_are_valid's answer for every signature must equal libsodium's
  * crypto_sign_verify_detached; any difference aborts. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -133,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (int i = 0; i < NSIG; i++)
 		it[i] = (struct lb_sig_item){s[i].sig, s[i].pk, s[i].msg, 32};
-	bool all = lb_sig_batch_verify(it, NSIG, ok), want_all = true;
+	bool all = lb_sigs_are_valid(it, NSIG, ok), want_all = true;
 	for (int i = 0; i < NSIG; i++) {
 		bool want = crypto_sign_verify_detached(s[i].sig, s[i].msg, 32, s[i].pk) == 0;
 		if (ok[i] != want)
