@@ -124,6 +124,11 @@ int main(int argc, char **argv)
 	double vps_cpu, vps = bench_verify_rate(&vps_cpu);
 	int cores = lb_ncpus();
 	printf("ed25519 verify/s per core: %.0f\ncores: %d\n", vps, cores);
+	for (size_t bn = 64; bn <= 1024; bn *= 4) {
+		double bps_cpu, bps = bench_batch_verify_rate(bn, &bps_cpu);
+		printf("ed25519 batch verify/s per core (batches of %zu): %.0f (%.2fx single; CPU: "
+		       "%.0f, %.2fx)\n", bn, bps, bps / vps, bps_cpu, bps_cpu / vps_cpu);
+	}
 
 	if (!mkdtemp(home))
 		return 1;

@@ -51,6 +51,24 @@ void lb_sign(uint8_t sig[LB_SIG_LEN], const void *msg, size_t n, const struct lb
 bool lb_sig_is_valid(const uint8_t sig[LB_SIG_LEN], const void *msg, size_t n,
 		     const uint8_t pk[LB_PUBKEY_LEN]);
 
+/* Ed25519 batch verification (src/crypto/ed25519_batch.c). One signature: sig (64 bytes), the
+ * signer's public key pk (32 bytes) and the signed message (msg, len); the caller owns them all.
+ * lb_sigs_are_valid sets ok[i] to exactly lb_sig_is_valid's answer for items[i] (the rule and
+ * why the sets agree: docs/security.md, "Batch verification") and returns true when all are
+ * valid. Batches below LB_SIG_BATCH_MIN are checked one by one; a batch that fails is checked
+ * one by one to name the bad signatures. Thread-safe. */
+struct lb_sig_item {
+	const uint8_t *sig;
+	const uint8_t *pk;
+	const void *msg;
+	size_t len;
+};
+#define LB_SIG_BATCH_MIN 16
+bool lb_sigs_are_valid(const struct lb_sig_item *items, size_t n, bool *ok);
+/* How many signatures lb_sigs_are_valid answered one by one (pre-check or failed batch) in
+ * batches of at least LB_SIG_BATCH_MIN, since the process started. */
+uint64_t lb_sig_batch_singles(void);
+
 /* Constant-time equality of two n-byte secrets or tags. */
 bool lb_ct_equal(const void *a, const void *b, size_t n);
 

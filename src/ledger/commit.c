@@ -36,18 +36,18 @@ struct cut_job {
 	struct cut_item *items;
 };
 
-static void cut_verify(void *ctx, size_t i)
+static const struct lb_tx *cut_tx_at(void *ctx, size_t i)
 {
 	struct cut_job *j = ctx;
 	struct cut_item *it = &j->items[i];
-	struct lb_errmsg em;
-	lb_errclear(&em);
-	if (it->code || it->known)
-		return;
-	if (!lb_tx_sig_is_valid(&it->tx, j->cut->raws[i], j->l->network)) {
-		it->code = LB_EBADSIG;
-		snprintf(it->msg, sizeof it->msg, "bad signature");
-	}
+	return it->code || it->known ? NULL : &it->tx;
+}
+
+static void cut_bad_sig(void *ctx, size_t i)
+{
+	struct cut_job *j = ctx;
+	j->items[i].code = LB_EBADSIG;
+	snprintf(j->items[i].msg, sizeof j->items[i].msg, "bad signature");
 }
 
 /* Write the block and its tx locations; the caller's write transaction is open on
@@ -198,7 +198,7 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	}
 	pthread_mutex_unlock(&c->mu);
 	struct cut_job job = {.l = l, .cut = cut, .items = items};
-	lb_pool_for(l->pool, cut->n, cut_verify, &job);
+	ledger_check_sigs(l, cut->n, (const uint8_t *const *)cut->raws, cut_tx_at, cut_bad_sig, &job);
 
 	struct lb_state blk;
 	state_init(&blk, NULL, &c->wdb);

@@ -414,14 +414,84 @@ static void verify_one(void *ctx, size_t i)
 		set_result(r, rc, em.text);
 		return;
 	}
-	if (!lb_tx_sig_is_valid(tx, j->raws[i], j->l->network)) {
-		set_result(r, LB_EBADSIG,
-			   "the signature does not match the sender's key for this network (signed "
-			   "with another key, altered after signing, or made for another network)");
-		return;
-	}
 	r->code = LB_OK;
 	r->message[0] = 0;
+}
+
+static const struct lb_tx *submit_tx_at(void *ctx, size_t i)
+{
+	struct submit_job *j = ctx;
+	return j->res[i].code ? NULL : &j->txs[i];
+}
+
+static void submit_bad_sig(void *ctx, size_t i)
+{
+	struct submit_job *j = ctx;
+	set_result(&j->res[i], LB_EBADSIG,
+		   "the signature does not match the sender's key for this network (signed "
+		   "with another key, altered after signing, or made for another network)");
+}
+
+/* ---- signatures in batches ------------------------------------------------------------------ */
+
+#define SIG_CHUNK_MIN 1024 /* batches gain with size (1.0x single at 256, 1.85x at 1024) */
+
+struct sig_job {
+	struct lb_ledger *l;
+	size_t n, chunks;
+	const uint8_t *const *raws;
+	const struct lb_tx *(*tx_at)(void *ctx, size_t i);
+	void (*on_bad)(void *ctx, size_t i);
+	void *ctx;
+};
+
+static void sig_chunk(void *ctx, size_t c)
+{
+	struct sig_job *j = ctx;
+	size_t lo = j->n * c / j->chunks, hi = j->n * (c + 1) / j->chunks, m = 0;
+	struct lb_sig_item *it = lb_malloc((hi - lo) * sizeof *it);
+	uint8_t(*h)[LB_HASH_LEN] = lb_malloc((hi - lo) * LB_HASH_LEN);
+	size_t *at = lb_malloc((hi - lo) * sizeof *at);
+	bool *ok = lb_malloc((hi - lo) * sizeof *ok);
+	if (!it || !h || !at || !ok) { /* out of memory: one by one */
+		for (size_t i = lo; i < hi; i++) {
+			const struct lb_tx *tx = j->tx_at(j->ctx, i);
+			if (tx && !lb_tx_sig_is_valid(tx, j->raws[i], j->l->network))
+				j->on_bad(j->ctx, i);
+		}
+		goto out;
+	}
+	for (size_t i = lo; i < hi; i++) {
+		const struct lb_tx *tx = j->tx_at(j->ctx, i);
+		if (!tx)
+			continue;
+		lb_tx_sighash(h[m], j->raws[i], tx->unsigned_len, j->l->network);
+		it[m] = (struct lb_sig_item){tx->sig, tx->sender, h[m], LB_HASH_LEN};
+		at[m++] = i;
+	}
+	if (!lb_sigs_are_valid(it, m, ok)) {
+		for (size_t k = 0; k < m; k++)
+			if (!ok[k])
+				j->on_bad(j->ctx, at[k]);
+	}
+out:
+	lb_free(it);
+	lb_free(h);
+	lb_free(at);
+	lb_free(ok);
+}
+
+void ledger_check_sigs(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
+		       const struct lb_tx *(*tx_at)(void *ctx, size_t i),
+		       void (*on_bad)(void *ctx, size_t i), void *ctx)
+{
+	size_t chunks = n / SIG_CHUNK_MIN, cpus = (size_t)lb_ncpus();
+	if (chunks > cpus)
+		chunks = cpus;
+	if (chunks == 0)
+		chunks = 1;
+	struct sig_job j = {l, n, chunks, raws, tx_at, on_bad, ctx};
+	lb_pool_for(l->pool, chunks, sig_chunk, &j);
 }
 
 /* Admit one verified tx into its chain's mempool; chain lock held. */
@@ -483,6 +553,7 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 	if (!j.txs)
 		return LB_ENOMEM;
 	lb_pool_for(l->pool, n, verify_one, &j);
+	ledger_check_sigs(l, n, raws, submit_tx_at, submit_bad_sig, &j);
 	struct chain *locked = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct lb_submit_result *r = &results[i];

@@ -155,6 +155,12 @@ struct lb_ledger {
  * several reads see one block even while the writer commits the next one (and take no file
  * lock each). Used by admission (a batch at a time) and by queries that read more than one
  * value. */
+/* Checks the signatures of n txs in batches (lb_sigs_are_valid), in chunks across the pool:
+ * tx_at(ctx, i) gives tx i (decoded from raws[i]) or NULL to skip it; on_bad(ctx, i) is called
+ * for each tx whose signature is not valid. */
+void ledger_check_sigs(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
+		       const struct lb_tx *(*tx_at)(void *ctx, size_t i),
+		       void (*on_bad)(void *ctx, size_t i), void *ctx);
 void chain_lock_view(struct chain *c);
 void chain_unlock_view(struct chain *c);
 

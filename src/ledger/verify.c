@@ -120,6 +120,48 @@ out:
 }
 
 
+/* The signatures of a block's txs as one batch (lb_sigs_are_valid, the same answers as one by
+ * one): sig_ok[i] is false for tx i when its signature is not valid; txs that do not decode are
+ * left true (their decoding error is reported by the replay). LB_ENOMEM when out of memory. */
+static int block_sigs(const uint8_t *body, size_t blen, uint64_t count,
+		      const uint8_t network[LB_HASH_LEN], bool *sig_ok)
+{
+	struct item {
+		uint8_t sig[LB_SIG_LEN], pk[LB_PUBKEY_LEN], h[LB_HASH_LEN];
+	} *keep = lb_malloc(count * sizeof *keep + 1);
+	struct lb_sig_item *it = lb_malloc(count * sizeof *it + 1);
+	size_t *at = lb_malloc(count * sizeof *at + 1), m = 0;
+	bool *ok = lb_malloc(count + 1);
+	int rc = keep && it && at && ok ? LB_OK : LB_ENOMEM;
+	struct lb_errmsg e;
+	struct lb_dec d;
+	lb_dec_init(&d, body, blen, "block body", &e);
+	for (uint64_t i = 0; i < count && !rc; i++) {
+		const uint8_t *p;
+		size_t n;
+		struct lb_tx tx;
+		sig_ok[i] = true;
+		if (lb_dec_bytes(&d, "tx", LB_TX_MAX_BYTES, &p, &n))
+			break;
+		if (lb_tx_decode(&tx, p, n, &e))
+			continue;
+		memcpy(keep[m].sig, tx.sig, LB_SIG_LEN);
+		memcpy(keep[m].pk, tx.sender, LB_PUBKEY_LEN);
+		lb_tx_sighash(keep[m].h, p, tx.unsigned_len, network);
+		it[m] = (struct lb_sig_item){keep[m].sig, keep[m].pk, keep[m].h, LB_HASH_LEN};
+		at[m++] = (size_t)i;
+	}
+	if (!rc && !lb_sigs_are_valid(it, m, ok)) {
+		for (size_t k = 0; k < m; k++)
+			sig_ok[at[k]] = ok[k];
+	}
+	lb_free(keep);
+	lb_free(it);
+	lb_free(at);
+	lb_free(ok);
+	return rc;
+}
+
 static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			const uint8_t network[LB_HASH_LEN],
 			void (*progress)(int, uint64_t, uint64_t, void *), void *ctx,
@@ -131,16 +173,18 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 	uint8_t tip_hash[LB_HASH_LEN];
 	uint8_t *body = NULL;
 	uint8_t(*ids)[LB_HASH_LEN] = lb_malloc((size_t)LB_BLOCK_MAX_TXS * LB_HASH_LEN);
+	bool *sig_ok = lb_malloc(LB_BLOCK_MAX_TXS);
 	size_t blen;
 	uint64_t t;
 	json_t *members = json_object_get(g, "members");
 	bool consortium = json_is_array(members) && json_array_size(members) > 0;
 	struct lb_state s;
 	int rc;
-	if (!h || !prev || !ids) {
+	if (!h || !prev || !ids || !sig_ok) {
 		lb_free(h);
 		lb_free(prev);
 		lb_free(ids);
+		lb_free(sig_ok);
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	}
 	if ((rc = db_open(&replay, ":memory:", chain, false, em)))
@@ -198,6 +242,15 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 		}
 		if ((rc = check_anchors(dbs, h, em)))
 			goto out;
+		if (h->tx_count > LB_BLOCK_MAX_TXS) {
+			rc = fail(em, chain, height, "block holds more txs than a block may");
+			goto out;
+		}
+		if ((rc = block_sigs(body, blen, h->tx_count, network, sig_ok))) {
+			lb_errf(em, rc, "out of memory checking the signatures of %s block %llu",
+				lb_chain_name(chain), (unsigned long long)height);
+			goto out;
+		}
 		struct lb_dec d;
 		lb_dec_init(&d, body, blen, "block body", em);
 		for (uint64_t i = 0; i < h->tx_count; i++) {
@@ -212,7 +265,7 @@ static int verify_chain(struct chain_db *dbs, int chain, json_t *g,
 			}
 			lb_hash(ids[i], p, n);
 			int code = lb_tx_decode(&tx, p, n, &e);
-			if (!code && !lb_tx_sig_is_valid(&tx, p, network))
+			if (!code && !sig_ok[i])
 				code = LB_EBADSIG;
 			if (!code)
 				code = ledger_apply_tx(&s, chain, &tx, height, h->time_ms, &e);
@@ -266,6 +319,7 @@ out:
 out_free:
 	lb_free(body);
 	lb_free(ids);
+	lb_free(sig_ok);
 	lb_free(h);
 	lb_free(prev);
 	return rc;

@@ -647,6 +647,110 @@ static void test_anchor_on_demand(void **state)
 	fx_rmhome(home);
 }
 
+/* Txs are checked with Ed25519 batch verification. Admission: a valid batch passes without a
+ * single one-by-one check, and bad signatures inside a batch are found and refused each with
+ * its own result while the valid txs around them are admitted. Blocks: a twin ledger that
+ * never saw the txs applies the same two cuts (checking their signatures as a batch), marks the
+ * two txs invalid and nothing else, and the offline verifier's replay (signatures again as a
+ * batch) accepts its history. */
+static void test_batch_signatures(void **state)
+{
+	(void)state;
+	char home[64], twin[64], at[LB_ADDR_TEXT_LEN + 1], bt[LB_ADDR_TEXT_LEN + 1];
+	uint8_t seed[LB_SEED_LEN], aa[LB_ADDR_LEN], ba[LB_ADDR_LEN];
+	struct lb_keypair prop, a, b;
+	struct lb_errmsg em;
+	enum { N = 300 };
+	static struct lb_buf raw[2][N];
+	static const uint8_t *raws[2][N];
+	static size_t lens[2][N];
+	static struct lb_submit_result res[N];
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	fx_mkhome(home, sizeof home, "batchsig");
+	fx_mkhome(twin, sizeof twin, "batchsig-twin");
+	memset(seed, 6, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	memset(seed, 7, sizeof seed);
+	lb_keypair_from_seed(&a, seed);
+	memset(seed, 8, sizeof seed);
+	lb_keypair_from_seed(&b, seed);
+	lb_addr_from_pubkey(aa, a.pk);
+	lb_addr_from_pubkey(ba, b.pk);
+	lb_addr_encode(at, aa);
+	lb_addr_encode(bt, ba);
+	json_t *g = json_pack("{s:s,s:i,s:[{s:s,s:I,s:I},{s:s,s:I,s:I}]}", "network", "batchsig",
+			      "time_ms", 1, "accounts", "address", at, "asc",
+			      (json_int_t)1000000000, "csc", (json_int_t)1000000000, "address", bt,
+			      "asc", (json_int_t)1000000000, "csc", (json_int_t)1000000000);
+	json_incref(g);
+	fx_genesis(home, g);
+	fx_genesis(twin, g);
+	struct lb_ledger *l, *l2;
+	fx_open(&l, home, &prop);
+	fx_open(&l2, twin, &prop);
+	struct lb_buf pl;
+	lb_buf_init(&pl, LB_TX_PAYLOAD_MAX);
+	assert_lb_ok(lb_payload_transfer(&pl, ba, LB_ASC, 1, NULL));
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			bool from_b = round == 1 && i == 150;
+			fx_build(&raw[round][i], l, from_b ? &b : &a, LB_CHAIN_SETTLEMENT,
+				 LB_TX_TRANSFER,
+				 from_b ? 0 : (uint64_t)(round * N + i - (round == 1 && i > 150)), 0,
+				 pl.data, pl.len, NULL);
+			raws[round][i] = raw[round][i].data;
+			lens[round][i] = raw[round][i].len;
+		}
+		if (round == 1) { /* b's tx in the middle and a's last: signatures altered */
+			raw[1][150].data[raw[1][150].len - 1] ^= 0x40;
+			raw[1][N - 1].data[raw[1][N - 1].len - 20] ^= 0x01;
+		}
+		uint64_t singles = lb_sig_batch_singles();
+		assert_lb_ok(lb_ledger_submit(l, N, raws[round], lens[round], res));
+		for (int i = 0; i < N; i++) {
+			bool bad = round == 1 && (i == 150 || i == N - 1);
+			if (res[i].code != (bad ? LB_EBADSIG : LB_OK))
+				fail_msg("round %d tx %d: %s", round, i, res[i].message);
+		}
+		if (round == 0)
+			assert_int_equal(lb_sig_batch_singles(), singles);
+		else
+			assert_true(lb_sig_batch_singles() > singles);
+	}
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_SETTLEMENT), 2 * N - 2);
+
+	for (int round = 0; round < 2; round++) {
+		struct lb_cut cut = {LB_CHAIN_SETTLEMENT, 1000 + (uint64_t)round, N, raws[round],
+				     lens[round]};
+		uint64_t singles = lb_sig_batch_singles();
+		if (lb_ledger_commit(l2, &cut, NULL, &em))
+			fail_msg("twin commit: %s", em.text);
+		if (round == 0) /* checked as a batch: no one-by-one check */
+			assert_int_equal(lb_sig_batch_singles(), singles);
+		else /* a batch with bad signatures: then checked one by one */
+			assert_true(lb_sig_batch_singles() > singles);
+	}
+	assert_true(lb_ledger_next_nonce(l2, LB_CHAIN_SETTLEMENT, aa) == 2 * N - 2);
+	assert_true(lb_ledger_next_nonce(l2, LB_CHAIN_SETTLEMENT, ba) == 0);
+	lb_ledger_close(l2);
+	uint64_t singles = lb_sig_batch_singles();
+	if (lb_ledger_verify_home(twin, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	assert_true(lb_sig_batch_singles() > singles); /* the replay's batch found the two */
+
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < N; i++)
+			lb_buf_release(&raw[round][i]);
+	lb_buf_release(&pl);
+	lb_ledger_close(l);
+	lb_keypair_wipe(&prop);
+	lb_keypair_wipe(&a);
+	lb_keypair_wipe(&b);
+	fx_rmhome(home);
+	fx_rmhome(twin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_header_roundtrip),
 		cmocka_unit_test(test_ledger_flow),
 		cmocka_unit_test(test_anchor_on_demand),
+		cmocka_unit_test(test_batch_signatures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
