@@ -23,6 +23,7 @@
 #include "leben/node.h"
 #include "leben/onchain.h"
 #include "leben/security.h"
+#include "leben/surgery.h"
 
 int lb_register_txtypes(void)
 {
@@ -48,6 +49,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_market_register_txtypes()))
 		return rc;
 	if ((rc = lb_market_store_register_txtypes()))
+		return rc;
+	if ((rc = lb_surgery_register_txtypes())) /* business 0x03b8: surgery.alarm */
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	return LB_OK;
