@@ -237,7 +237,7 @@ static json_t *obs(const char *id, const char *proc, const char *patient, const 
 
 static int surgery_generate(int argc, char **argv)
 {
-	struct opt o[] = {{.name = "out"}, {.name = "hospitals"}, {.name = "surgeons"}, {.name = "cases"}, {.name = "seed"}, {.name = "outlier"}, {.name = "outlier-or"}, {.name = NULL}};
+	struct opt o[] = {{.name = "out"}, {.name = "hospitals"}, {.name = "surgeons"}, {.name = "cases"}, {.name = "seed"}, {.name = "outlier"}, {.name = "outlier-or"}, {.name = "json", .flag = true}, {.name = NULL}};
 	double nh, ns, nc, seed, oor;
 	if (parse(argc, argv, o, NULL, "generate") || need(o, "out", "generate") ||
 	    num_opt(o, "hospitals", 3, 1, 50, &nh) || num_opt(o, "surgeons", 4, 1, 100, &ns) ||
