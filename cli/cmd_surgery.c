@@ -49,9 +49,9 @@ static const char surgery_help[] =
 	"       leben surgery alarms --hospital ID --surgeon ID [--node URL] [--json]\n"
 	"\n"
 	"Surgical quality control across hospitals without pooling their records. Each hospital\n"
-	"keeps its operations in its own table (one row per operation: case, hospital, surgeon,\n"
-	"procedure, date, the pre-operative risk factors age, asa, emergency, diabetes, and the\n"
-	"outcome died = death within 30 days, 0 or 1).\n"
+	"keeps its operations in its own table (one row per operation: case, patient_id, hospital,\n"
+	"surgeon, procedure, date, the pre-operative risk factors age, asa, emergency, diabetes,\n"
+	"and the outcome died = death within 30 days, 0 or 1).\n"
 	"\n"
 	"  generate  write synthetic hospitals (DIR/H1.ndjson ... as FHIR Procedure + Observation\n"
 	"            resources) with known risk factors, and DIR/truth.json (the true model)\n"
@@ -343,7 +343,7 @@ static int surgery_generate(int argc, char **argv)
 /* ---- import ------------------------------------------------------------------------------- */
 
 struct caserow {
-	char id[64], hospital[64], surgeon[64], procedure[32], date[32];
+	char id[64], patient[64], hospital[64], surgeon[64], procedure[32], date[32];
 	double f[5]; /* age, asa, emergency, diabetes, died: NAN until seen */
 };
 
@@ -415,11 +415,12 @@ static int surgery_import(int argc, char **argv)
 			json_t *cod = json_array_get(json_object_get(json_object_get(r, "code"), "coding"), 0);
 			const char *code = json_string_value(json_object_get(cod, "code"));
 			const char *date = json_string_value(json_object_get(r, "performedDateTime"));
-			const char *bad = !id ? "id" : !surg ? "performer[0].actor (Practitioner/...)" :
+			const char *pat = ref_id(json_object_get(r, "subject"), "Patient");
+			const char *bad = !id ? "id" : !pat ? "subject (Patient/...)" : !surg ? "performer[0].actor (Practitioner/...)" :
 					  !hosp ? "performer[0].onBehalfOf (Organization/...)" :
 					  !code ? "code.coding[0].code" : !date ? "performedDateTime" : NULL;
 			if (!bad && (strlen(id) >= 64 || strlen(surg) >= 64 || strlen(hosp) >= 64 ||
-				     strlen(code) >= 32 || strlen(date) >= 32 || !csv_safe(id) || !csv_safe(surg) ||
+				     strlen(code) >= 32 || strlen(date) >= 32 || strlen(pat) >= 64 || !csv_safe(pat) || !csv_safe(id) || !csv_safe(surg) ||
 				     !csv_safe(hosp) || !csv_safe(code) || !csv_safe(date)))
 				bad = "id/performer/code/date (too long, or a comma or quote in it)";
 			if (bad) {
@@ -442,6 +443,7 @@ static int surgery_import(int argc, char **argv)
 			struct caserow *c = &rows[n++];
 			memset(c, 0, sizeof *c);
 			snprintf(c->id, sizeof c->id, "%s", id);
+			snprintf(c->patient, sizeof c->patient, "%s", pat);
 			snprintf(c->surgeon, sizeof c->surgeon, "%s", surg);
 			snprintf(c->hospital, sizeof c->hospital, "%s", hosp);
 			snprintf(c->procedure, sizeof c->procedure, "%s", code);
@@ -531,14 +533,14 @@ static int surgery_import(int argc, char **argv)
 	json_decref(obsq);
 	struct lb_buf b;
 	lb_buf_init(&b, (size_t)1 << 34);
-	lb_buf_adds(&b, "case,hospital,surgeon,procedure,date,age,asa,emergency,diabetes,died\n");
+	lb_buf_adds(&b, "case,patient_id,hospital,surgeon,procedure,date,age,asa,emergency,diabetes,died\n");
 	size_t missing = 0;
 	for (size_t c = 0; c < n; c++) {
 		if (isnan(rows[c].f[4])) {
 			missing++;
 			continue;
 		}
-		lb_buf_addf(&b, "%s,%s,%s,%s,%s", rows[c].id, rows[c].hospital, rows[c].surgeon,
+		lb_buf_addf(&b, "%s,%s,%s,%s,%s,%s", rows[c].id, rows[c].patient, rows[c].hospital, rows[c].surgeon,
 			    rows[c].procedure, rows[c].date);
 		for (int k = 0; k < 5; k++)
 			if (isnan(rows[c].f[k]))
