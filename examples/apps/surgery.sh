@@ -23,6 +23,7 @@ export LEBEN_BIN=$LEBEN
 export LEBEN_PASSPHRASE=${LEBEN_PASSPHRASE:-demo-passphrase}
 MODE=${1:-local}
 WORK=${WORK:-$(mktemp -d /tmp/leben-surgery.XXXXXX)}
+mkdir -p "$WORK"
 CASES=${CASES:-700}
 
 say() { printf '\n== %s\n' "$*"; }
