@@ -221,6 +221,8 @@ static const struct {
 };
 #define NPROCS (sizeof procs / sizeof procs[0])
 #define SURG_SYS "https://leben.example/fhir/CodeSystem/surgery"
+#define SURGEON_SYS "https://leben.example/fhir/surgeon"
+#define HOSPITAL_SYS "https://leben.example/fhir/hospital"
 
 /* the true model: logit p = B0 + B_AGE (age - 0) + B_ASA asa + B_EM emergency + B_DM diabetes */
 static const double B0 = -7.2, B_AGE = 0.045, B_ASA = 0.75, B_EM = 1.1, B_DM = 0.5;
@@ -282,13 +284,13 @@ static int surgery_generate(int argc, char **argv)
 			snprintf(patient, sizeof patient, "Patient/%s", pid);
 			snprintf(proc, sizeof proc, "Procedure/%s", prid);
 			json_t *res[6];
-			res[0] = json_pack("{s:s,s:s,s:s,s:{s:[{s:s,s:s,s:s}]},s:{s:s},s:s,s:[{s:{s:s},s:{s:s}}]}",
+			res[0] = json_pack("{s:s,s:s,s:s,s:{s:[{s:s,s:s,s:s}]},s:{s:s},s:s,s:[{s:{s:{s:s,s:s}},s:{s:{s:s,s:s}}}]}",
 					   "resourceType", "Procedure", "id", prid, "status", "completed", "code",
 					   "coding", "system", "http://snomed.info/sct", "code", procs[pr].code,
 					   "display", procs[pr].display, "subject", "reference", patient,
-					   "performedDateTime", date, "performer", "actor", "reference",
-					   (snprintf(oid, sizeof oid, "Practitioner/%s", sid), oid), "onBehalfOf",
-					   "reference", (snprintf(path, sizeof path, "Organization/%s", hid), path));
+					   "performedDateTime", date, "performer", "actor", "identifier", "system",
+					   SURGEON_SYS, "value", sid, "onBehalfOf", "identifier", "system", HOSPITAL_SYS,
+					   "value", hid);
 			snprintf(oid, sizeof oid, "%s-age", prid);
 			res[1] = obs(oid, proc, patient, date, "age", "Age at operation",
 				     json_pack("{s:f,s:s,s:s,s:s}", "value", age, "unit", "a", "system",
@@ -356,6 +358,11 @@ static int row_cmp(const void *a, const void *b)
 
 static const char *ref_id(const json_t *r, const char *type)
 {
+	const json_t *idf = json_object_get(r, "identifier");
+	if (idf && !json_object_get(r, "reference")) {
+		const char *v = json_string_value(json_object_get(idf, "value"));
+		return v && *v ? v : NULL;
+	}
 	const char *s = json_string_value(json_object_get(r, "reference"));
 	size_t n = strlen(type);
 	if (!s || strncmp(s, type, n) || s[n] != '/' || !s[n + 1])
@@ -416,8 +423,8 @@ static int surgery_import(int argc, char **argv)
 			const char *code = json_string_value(json_object_get(cod, "code"));
 			const char *date = json_string_value(json_object_get(r, "performedDateTime"));
 			const char *pat = ref_id(json_object_get(r, "subject"), "Patient");
-			const char *bad = !id ? "id" : !pat ? "subject (Patient/...)" : !surg ? "performer[0].actor (Practitioner/...)" :
-					  !hosp ? "performer[0].onBehalfOf (Organization/...)" :
+			const char *bad = !id ? "id" : !pat ? "subject (Patient/...)" : !surg ? "performer[0].actor (Practitioner/... or an identifier)" :
+					  !hosp ? "performer[0].onBehalfOf (Organization/... or an identifier)" :
 					  !code ? "code.coding[0].code" : !date ? "performedDateTime" : NULL;
 			if (!bad && (strlen(id) >= 64 || strlen(surg) >= 64 || strlen(hosp) >= 64 ||
 				     strlen(code) >= 32 || strlen(date) >= 32 || strlen(pat) >= 64 || !csv_safe(pat) || !csv_safe(id) || !csv_safe(surg) ||

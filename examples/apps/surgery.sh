@@ -62,9 +62,10 @@ say "2. Synthetic surgery records: 3 hospitals x $CASES operations as FHIR NDJSO
 "$LEBEN" surgery generate --out "$WORK/fhir" --cases "$CASES" --seed 11 --outlier H2-S3 --outlier-or 3 >/dev/null
 head -c 400 "$WORK/fhir/H1.ndjson"; echo " ..."
 
-say "3. Each hospital imports its own FHIR records into its table (nothing leaves)"
+say "3. Each hospital loads its FHIR records into its own node's FHIR endpoint and its table"
 for h in 1 2 3; do
 	mkdir -p "$WORK/H$h"
+	at $h fhir import "$WORK/fhir/H$h.ndjson" --key node
 	"$LEBEN" surgery import "$WORK/fhir/H$h.ndjson" --out "$WORK/H$h/records.csv"
 done
 
