@@ -300,7 +300,39 @@ def main():
         st, j2 = node.get("/v1/surgery/alarms/H2/H2-S3")
         t.ok(r.returncode != 0 and len(j2["alarms"]) == len(c["alarms"]),
              "an unknown key records nothing", r.stderr)
-        r = run_cli(["verify", "--home", node.home])
+        # attacks: alarm txs that are not alarms or not canonical, sent raw, are refused and
+        # change nothing
+        good = {"case": 5, "cases": 9, "h": 4.5, "hospital": "H2", "model": m["model"],
+                "procedure": "", "ra": 2, "surgeon": "H2-S3", "value": 5.0}
+
+        def canon(d):
+            return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+        bad = [
+            (canon(dict(good, value=4.4)), "must be a number >= h", "a value below h"),
+            (canon(dict(good, ra=1)), "\"ra\" must be a number > 0 and not 1", "RA 1"),
+            (canon(dict(good, case=10)), "1 <= case <= cases", "a case beyond the chart"),
+            (canon(dict(good, surgeon="H2/S3")), "control character or '/'", "a '/' in a surgeon id"),
+            (canon(dict(good, hospital="")), "\"hospital\" must be a text", "an empty hospital"),
+            (canon(dict(good, model="00")), "64 hex digits", "a model that is not a hash"),
+            (canon(dict(good, extra=1)), "unknown field \"extra\"", "an unknown field"),
+            (json.dumps(good), "not canonical", "non-canonical JSON"),
+            ("not json", "not JSON", "a payload that is not JSON"),
+        ]
+        for payload, want, name in bad:
+            r = node.cli(["tx", "raw", "--from", "clinic", "--chain", "business", "--type-id",
+                          str(0x03b8), "--payload", payload.encode().hex(), "--wait"])
+            t.ok(r.returncode != 0 and want in (r.stdout + r.stderr), "surgery.alarm with %s is refused" % name,
+                 (r.stdout + r.stderr)[-400:])
+        st, j3 = node.get("/v1/surgery/alarms/H2/H2-S3")
+        t.eq(len(j3["alarms"]), len(c["alarms"]), "the refused alarms changed nothing")
+        r = node.cli(["tx", "raw", "--from", "clinic", "--chain", "business", "--type-id",
+                      str(0x03b8), "--payload", canon(good).encode().hex(), "--wait"])
+        st, j3 = node.get("/v1/surgery/alarms/H2/H2-S3")
+        t.ok(r.returncode == 0 and len(j3["alarms"]) == len(c["alarms"]) + 1,
+             "a well-formed raw alarm is recorded", r.stderr)
+        st, j = node.get("/v1/surgery/alarms/H2/" + "S" * 70)
+        t.eq(st, 400, "an over-long surgeon id in the path is 400")
         node.stop()
         r = run_cli(["verify", "--home", node.home])
         t.eq(r.returncode, 0, "leben verify replays the chains with the alarms")
