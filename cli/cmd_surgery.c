@@ -924,30 +924,23 @@ static json_t *load_summaries(const char *sub, const char *list)
 {
 	json_t *all = json_array();
 	char *l = lb_strdup(list);
-	const char *model = NULL;
 	for (char *save = NULL, *tok = strtok_r(l, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		json_t *s = read_json(tok);
-		const char *kind = json_string_value(json_object_get(s, "kind"));
-		const char *m = json_string_value(json_object_get(s, "model"));
-		if (s && (!kind || strcmp(kind, "surgery.summary") || !m ||
-			  !json_is_string(json_object_get(s, "hospital")) || !json_is_object(json_object_get(s, "by")))) {
-			cli_failf(CMD, "%s: %s is not a summary written by 'leben surgery monitor'", sub, tok);
-			json_decref(s);
-			s = NULL;
-		}
-		if (s && model && strcmp(model, m)) {
-			cli_failf(CMD, "%s: %s was computed with another risk model (%.12s..., not %.12s...): "
-				  "every hospital must use the same model", sub, tok, m, model);
-			json_decref(s);
-			s = NULL;
-		}
 		if (!s) {
 			json_decref(all);
 			lb_free(l);
 			return NULL;
 		}
 		json_array_append_new(all, s);
-		model = json_string_value(json_object_get(s, "model"));
+	}
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (lb_surgery_summaries_check(all, &em)) {
+		/* the message counts the summaries from 1, in the order of --summaries */
+		cli_failf(CMD, "%s: %s (--summaries %s)", sub, em.text, list);
+		json_decref(all);
+		lb_free(l);
+		return NULL;
 	}
 	lb_free(l);
 	return all;
@@ -955,7 +948,8 @@ static json_t *load_summaries(const char *sub, const char *list)
 
 static int surgery_funnel(int argc, char **argv)
 {
-	struct opt o[] = {{.name = "summaries"}, {.name = "by"}, {.name = "out"}, {.name = "title"}, {.name = "json", .flag = true}, {.name = NULL}};
+	struct opt o[] = {{.name = "summaries"}, {.name = "by"}, {.name = "out"}, {.name = "title"},
+			  {.name = "json", .flag = true}, {.name = NULL}};
 	if (parse(argc, argv, o, NULL, "funnel") || need(o, "summaries", "funnel") || need(o, "out", "funnel"))
 		return 1;
 	const char *by = ov(o, "by") ? ov(o, "by") : "surgeon";
@@ -964,29 +958,7 @@ static int surgery_funnel(int argc, char **argv)
 	json_t *all = load_summaries("funnel", ov(o, "summaries"));
 	if (!all)
 		return 1;
-	json_t *pts = json_array();
-	size_t i, j;
-	json_t *s, *g;
-	json_array_foreach(all, i, s) {
-		if (!strcmp(by, "hospital")) {
-			json_array_append_new(pts, json_pack("{s:O,s:O,s:O,s:O,s:O}", "name", json_object_get(s, "hospital"),
-							     "n", json_object_get(s, "n"), "observed", json_object_get(s, "observed"),
-							     "expected", json_object_get(s, "expected"), "oe", json_object_get(s, "oe")));
-			continue;
-		}
-		json_array_foreach(json_object_get(json_object_get(s, "by"), "surgeon"), j, g)
-			json_array_append(pts, g);
-	}
-	json_array_foreach(pts, i, g) {
-		double e = json_number_value(json_object_get(g, "expected")), lo95, hi95, lo998, hi998;
-		double v = json_number_value(json_object_get(g, "oe"));
-		lb_surgery_funnel_limits(e, 1.959964, &lo95, &hi95);
-		lb_surgery_funnel_limits(e, 3.090232, &lo998, &hi998);
-		json_object_set_new(g, "limits95", json_pack("[f,f]", lo95, hi95));
-		json_object_set_new(g, "limits998", json_pack("[f,f]", lo998, hi998));
-		json_object_set_new(g, "flag", json_string(v > hi998 ? "above 99.8%" : v > hi95 ? "above 95%" :
-							   v < lo998 ? "below 99.8%" : v < lo95 ? "below 95%" : "within"));
-	}
+	json_t *pts = NULL;
 	char *svg = NULL;
 	struct lb_errmsg em;
 	lb_errclear(&em);
@@ -994,7 +966,9 @@ static int surgery_funnel(int argc, char **argv)
 	snprintf(title, sizeof title, "%s", ov(o, "title") ? ov(o, "title") :
 		 !strcmp(by, "surgeon") ? "30-day mortality: surgeons" : "30-day mortality: hospitals");
 	int st = 1;
-	if (lb_surgery_funnel_svg(pts, title, &svg, &em))
+	if (lb_surgery_funnel(all, by, &pts, &em))
+		cli_fail(CMD, &em, NULL);
+	else if (lb_surgery_funnel_svg(pts, title, &svg, &em))
 		cli_fail(CMD, &em, "a summary lists no units (fewer cases than the policy's min_cohort?)");
 	else
 		st = write_file(ov(o, "out"), svg);
@@ -1004,6 +978,8 @@ static int surgery_funnel(int argc, char **argv)
 		if (ov(o, "json"))
 			cli_print_json(res);
 		else {
+			size_t i;
+			json_t *g;
 			printf("funnel plot of %zu %ss written to %s\n", json_array_size(pts), by, ov(o, "out"));
 			json_array_foreach(pts, i, g)
 				if (strcmp(json_string_value(json_object_get(g, "flag")), "within"))
@@ -1019,16 +995,10 @@ static int surgery_funnel(int argc, char **argv)
 	return st;
 }
 
-static int by_oe(const void *a, const void *b)
-{
-	double x = json_number_value(json_object_get(*(json_t *const *)a, "oe"));
-	double y = json_number_value(json_object_get(*(json_t *const *)b, "oe"));
-	return x < y ? -1 : x > y;
-}
-
 static int surgery_rank(int argc, char **argv)
 {
-	struct opt o[] = {{.name = "summaries"}, {.name = "listings"}, {.name = "node"}, {.name = "home"}, {.name = "json", .flag = true}, {.name = NULL}};
+	struct opt o[] = {{.name = "summaries"}, {.name = "listings"}, {.name = "node"}, {.name = "home"},
+			  {.name = "json", .flag = true}, {.name = NULL}};
 	if (parse(argc, argv, o, NULL, "rank") || need(o, "summaries", "rank"))
 		return 1;
 	json_t *all = load_summaries("rank", ov(o, "summaries"));
@@ -1041,89 +1011,39 @@ static int surgery_rank(int argc, char **argv)
 		const char *url = cli_node_url(ov(o, "node"), cli_home(ov(o, "home")));
 		if (cli_api_get("surgery rank", url, "/v1/store/listings?kind=contract&limit=1000", &listings))
 			listings = NULL;
-		if (!listings) {
-			json_decref(all);
-			return 1;
-		}
 	}
 	if ((ov(o, "listings") || ov(o, "node")) && !listings) {
 		json_decref(all);
 		return 1;
 	}
-	json_t *larr = json_is_array(listings) ? listings : json_object_get(listings, "listings");
-	json_t *acc = json_object();
-	size_t i, j;
-	json_t *s, *g;
-	json_array_foreach(all, i, s) {
-		json_array_foreach(json_object_get(json_object_get(s, "by"), "procedure"), j, g) {
-			const char *code = json_string_value(json_object_get(g, "name"));
-			json_t *a = json_object_get(acc, code);
-			if (!a) {
-				a = json_pack("{s:s,s:i,s:i,s:f,s:i,s:[]}", "procedure", code, "n", 0, "observed", 0,
-					      "expected", 0.0, "hospitals", 0, "contracts");
-				json_object_set_new(acc, code, a);
-			}
-			json_object_set_new(a, "n", json_integer(json_integer_value(json_object_get(a, "n")) +
-								 json_integer_value(json_object_get(g, "n"))));
-			json_object_set_new(a, "observed", json_integer(json_integer_value(json_object_get(a, "observed")) +
-									json_integer_value(json_object_get(g, "observed"))));
-			json_object_set_new(a, "expected", json_real(json_number_value(json_object_get(a, "expected")) +
-								     json_number_value(json_object_get(g, "expected"))));
-			json_object_set_new(a, "hospitals", json_integer(json_integer_value(json_object_get(a, "hospitals")) + 1));
-		}
+	json_t *res = NULL;
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (lb_surgery_rank(all, json_is_array(listings) ? listings : json_object_get(listings, "listings"), &res, &em)) {
+		json_decref(listings);
+		json_decref(all);
+		return cli_fail(CMD, &em, NULL);
 	}
-	size_t na = json_object_size(acc), k = 0;
-	json_t **arr = lb_calloc(na ? na : 1, sizeof *arr);
-	const char *code;
-	json_t *a;
-	json_object_foreach(acc, code, a) {
-		double O = (double)json_integer_value(json_object_get(a, "observed"));
-		double E = json_number_value(json_object_get(a, "expected"));
-		json_object_set_new(a, "oe", json_real(E > 0 ? O / E : 0));
-		json_object_set_new(a, "z", json_real(E > 0 ? (O - E) / sqrt(E) : 0));
-		char want[64];
-		snprintf(want, sizeof want, "snomed|%s", code);
-		json_t *l;
-		json_array_foreach(larr, i, l) {
-			json_t *c;
-			json_array_foreach(json_object_get(l, "codes"), j, c)
-				if (json_is_string(c) && !strcmp(json_string_value(c), want))
-					json_array_append_new(json_object_get(a, "contracts"),
-							      json_pack("{s:O,s:O}", "id", json_object_get(l, "id"), "title",
-									json_object_get(l, "title")));
-		}
-		if (arr)
-			arr[k++] = a;
-	}
-	qsort(arr, k, sizeof *arr, by_oe);
-	json_t *ranking = json_array();
-	for (size_t r = 0; r < k; r++) {
-		json_object_set_new(arr[r], "rank", json_integer((json_int_t)r + 1));
-		json_array_append(ranking, arr[r]);
-	}
-	lb_free(arr);
-	json_t *res = json_pack("{s:O,s:I,s:o}", "model", json_object_get(json_array_get(all, 0), "model"), "hospitals",
-				(json_int_t)json_array_size(all), "ranking", ranking);
 	if (ov(o, "json"))
 		cli_print_json(res);
 	else {
+		size_t i, j;
+		json_t *a, *c;
 		printf("procedures by risk-adjusted 30-day mortality (O/E, lower is better) over %zu hospitals:\n",
 		       json_array_size(all));
-		json_array_foreach(ranking, i, a) {
+		json_array_foreach(json_object_get(res, "ranking"), i, a) {
 			printf("  %zu. %-10s n %6lld  O %5lld  E %8.2f  O/E %.3f  z %+.2f", i + 1,
 			       json_string_value(json_object_get(a, "procedure")),
 			       (long long)json_integer_value(json_object_get(a, "n")),
 			       (long long)json_integer_value(json_object_get(a, "observed")),
 			       json_number_value(json_object_get(a, "expected")), json_number_value(json_object_get(a, "oe")),
 			       json_number_value(json_object_get(a, "z")));
-			json_t *c;
 			json_array_foreach(json_object_get(a, "contracts"), j, c)
 				printf("  [%s]", json_string_value(json_object_get(c, "title")));
 			printf("\n");
 		}
 	}
 	json_decref(res);
-	json_decref(acc);
 	json_decref(listings);
 	json_decref(all);
 	return 0;

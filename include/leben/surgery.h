@@ -71,6 +71,23 @@ void lb_surgery_funnel_limits(double e, double z, double *lo, double *hi);
 int lb_surgery_funnel_svg(const json_t *points, const char *title, char **svg,
 			  struct lb_errmsg *em);
 
+/* Check released summaries (a JSON array of `leben surgery monitor` outputs: kind
+ * "surgery.summary", hospital, model, by.surgeon/by.procedure) and that all were computed with
+ * the same model. LB_EINVALID names the summary (1-based) at fault. */
+int lb_surgery_summaries_check(const json_t *summaries, struct lb_errmsg *em);
+
+/* The units of a funnel plot from checked summaries, by "surgeon" or "hospital": a new array
+ * of {"name","n","observed","expected","oe","limits95":[lo,hi],"limits998":[lo,hi],"flag"}
+ * (flag "within", "above 95%", "above 99.8%", "below 95%", "below 99.8%"). */
+int lb_surgery_funnel(const json_t *summaries, const char *by, json_t **units, struct lb_errmsg *em);
+
+/* Procedures ranked by O/E over the summaries (lower first): {"model","hospitals","ranking":
+ * [{"rank","procedure","n","observed","expected","oe","z","hospitals","contracts":[{"id",
+ * "title"}]}]}; contracts are the listings (array of store listing objects, may be NULL) with
+ * the code "snomed|<procedure>". */
+int lb_surgery_rank(const json_t *summaries, const json_t *listings, json_t **out,
+		    struct lb_errmsg *em);
+
 /* The canonical payload of a surgery.alarm tx from its JSON form {"hospital", "surgeon",
  * "procedure" (or ""), "cases": cases charted, "case": the alarming case's number (1-based),
  * "value": S, "h", "ra", "model": hex hash of the model}. *payload lb_free. */

@@ -1,12 +1,14 @@
 /*
  * Surgical quality control over the API: the CUSUM alarms recorded on the business chain
- * (surgery.alarm) for one surgeon.
+ * (surgery.alarm) for one surgeon; funnel plots and the ranking of operations computed from
+ * hospitals' released summaries (never from records).
  */
 #include <string.h>
 
 #include "api/api_int.h"
 #include "leben/base.h"
 #include "leben/ledger.h"
+#include "leben/market_store.h"
 #include "leben/surgery.h"
 #include "leben/tx.h"
 
@@ -31,4 +33,51 @@ int api_surgery_alarms(const struct api_call *c, json_t **out, unsigned *status,
 	*out = json_pack("{s:s,s:s,s:o}", "hospital", hosp, "surgeon", surg, "alarms",
 			 json_is_array(list) ? list : (json_decref(list), json_array()));
 	return LB_OK;
+}
+
+static int summaries_of(const struct api_call *c, json_t **body, json_t **sums, struct lb_errmsg *em)
+{
+	json_error_t je;
+	*body = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &je) : NULL;
+	if (!json_is_object(*body))
+		return lb_errf(em, LB_EMALFORMED, "the body must be a JSON object {\"summaries\": [...]}");
+	*sums = json_object_get(*body, "summaries");
+	if (!json_is_array(*sums))
+		return lb_errf(em, LB_EINVALID, "\"summaries\" must be an array of released summaries");
+	return LB_OK;
+}
+
+/* POST /v1/surgery/funnel {"summaries":[...], "by":"surgeon"|"hospital", "title"?}: the units
+ * with their control limits and the SVG. Works on released summaries only. */
+int api_surgery_funnel(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em)
+{
+	json_t *body = NULL, *sums, *units = NULL;
+	int rc = summaries_of(c, &body, &sums, em);
+	const char *by = json_string_value(json_object_get(body, "by"));
+	const char *title = json_string_value(json_object_get(body, "title"));
+	char *svg = NULL;
+	if (!rc && (rc = lb_surgery_funnel(sums, by ? by : "surgeon", &units, em)) == LB_OK &&
+	    (rc = lb_surgery_funnel_svg(units, title ? title : "30-day mortality", &svg, em)) == LB_OK)
+		*out = json_pack("{s:s,s:O,s:s}", "by", by ? by : "surgeon", "units", units, "svg", svg);
+	lb_free(svg);
+	json_decref(units);
+	json_decref(body);
+	return rc;
+}
+
+/* POST /v1/surgery/rank {"summaries":[...]}: procedures by O/E with this node's store listings
+ * (contracts) coded with each procedure. */
+int api_surgery_rank(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em)
+{
+	json_t *body = NULL, *sums, *listings = NULL;
+	int rc = summaries_of(c, &body, &sums, em);
+	struct lb_store_query q = {.limit = 1000, .kind = LB_STORE_CONTRACT};
+	if (!rc && (rc = lb_surgery_summaries_check(sums, em)) == LB_OK &&
+	    (rc = lb_store_listings_json(c->ledger, &q, &listings, em)) == LB_OK)
+		rc = lb_surgery_rank(sums, json_object_get(listings, "listings"), out, em);
+	json_decref(listings);
+	json_decref(body);
+	return rc;
 }

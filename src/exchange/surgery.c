@@ -341,6 +341,144 @@ int lb_surgery_funnel_svg(const json_t *points, const char *title, char **svg,
 	return LB_OK;
 }
 
+/* ---- funnel and ranking over released summaries ------------------------------------------ */
+
+int lb_surgery_summaries_check(const json_t *summaries, struct lb_errmsg *em)
+{
+	if (!json_is_array(summaries) || !json_array_size(summaries))
+		return lb_errf(em, LB_EINVALID, "give at least one summary");
+	const char *model = NULL;
+	size_t i;
+	json_t *s;
+	json_array_foreach(summaries, i, s) {
+		const char *kind = json_string_value(json_object_get(s, "kind"));
+		const char *m = json_string_value(json_object_get(s, "model"));
+		json_t *by = json_object_get(s, "by");
+		if (!kind || strcmp(kind, "surgery.summary") || !m || !json_is_string(json_object_get(s, "hospital")) ||
+		    !json_is_object(by) || !json_is_array(json_object_get(by, "surgeon")) ||
+		    !json_is_array(json_object_get(by, "procedure")) || !json_is_number(json_object_get(s, "expected")))
+			return lb_errf(em, LB_EINVALID, "summary %zu is not a summary written by 'leben surgery monitor'",
+				       i + 1);
+		if (model && strcmp(model, m))
+			return lb_errf(em, LB_EINVALID,
+				       "summary %zu was computed with another risk model (%.12s..., not %.12s...): "
+				       "every hospital must use the same model", i + 1, m, model);
+		model = m;
+	}
+	return LB_OK;
+}
+
+int lb_surgery_funnel(const json_t *summaries, const char *by, json_t **units, struct lb_errmsg *em)
+{
+	int rc = lb_surgery_summaries_check(summaries, em);
+	if (rc)
+		return rc;
+	bool hosp = by && !strcmp(by, "hospital");
+	if (!hosp && (!by || strcmp(by, "surgeon")))
+		return lb_errf(em, LB_EINVALID, "by %s: use surgeon or hospital", by ? by : "(none)");
+	json_t *pts = json_array();
+	size_t i, j;
+	json_t *s, *g;
+	json_array_foreach(summaries, i, s) {
+		if (hosp) {
+			json_array_append_new(pts, json_pack("{s:O,s:O,s:O,s:O,s:O}", "name", json_object_get(s, "hospital"),
+							     "n", json_object_get(s, "n"), "observed",
+							     json_object_get(s, "observed"), "expected",
+							     json_object_get(s, "expected"), "oe", json_object_get(s, "oe")));
+			continue;
+		}
+		json_array_foreach(json_object_get(json_object_get(s, "by"), "surgeon"), j, g)
+			json_array_append_new(pts, json_deep_copy(g));
+	}
+	json_array_foreach(pts, i, g) {
+		double e = json_number_value(json_object_get(g, "expected")), lo95, hi95, lo998, hi998;
+		double v = json_number_value(json_object_get(g, "oe"));
+		lb_surgery_funnel_limits(e, 1.959964, &lo95, &hi95);
+		lb_surgery_funnel_limits(e, 3.090232, &lo998, &hi998);
+		json_object_set_new(g, "limits95", json_pack("[f,f]", lo95, hi95));
+		json_object_set_new(g, "limits998", json_pack("[f,f]", lo998, hi998));
+		json_object_set_new(g, "flag", json_string(v > hi998 ? "above 99.8%" : v > hi95 ? "above 95%" :
+							   v < lo998 ? "below 99.8%" : v < lo95 ? "below 95%" : "within"));
+	}
+	*units = pts;
+	return LB_OK;
+}
+
+static int by_oe(const void *a, const void *b)
+{
+	double x = json_number_value(json_object_get(*(json_t *const *)a, "oe"));
+	double y = json_number_value(json_object_get(*(json_t *const *)b, "oe"));
+	return x < y ? -1 : x > y;
+}
+
+int lb_surgery_rank(const json_t *summaries, const json_t *listings, json_t **out,
+		    struct lb_errmsg *em)
+{
+	int rc = lb_surgery_summaries_check(summaries, em);
+	if (rc)
+		return rc;
+	json_t *acc = json_object();
+	size_t i, j;
+	json_t *s, *g;
+	json_array_foreach(summaries, i, s) {
+		json_array_foreach(json_object_get(json_object_get(s, "by"), "procedure"), j, g) {
+			const char *code = json_string_value(json_object_get(g, "name"));
+			if (!code)
+				continue;
+			json_t *a = json_object_get(acc, code);
+			if (!a) {
+				a = json_pack("{s:s,s:i,s:i,s:f,s:i,s:[]}", "procedure", code, "n", 0, "observed", 0,
+					      "expected", 0.0, "hospitals", 0, "contracts");
+				json_object_set_new(acc, code, a);
+			}
+			json_object_set_new(a, "n", json_integer(json_integer_value(json_object_get(a, "n")) +
+								 json_integer_value(json_object_get(g, "n"))));
+			json_object_set_new(a, "observed",
+					    json_integer(json_integer_value(json_object_get(a, "observed")) +
+							 json_integer_value(json_object_get(g, "observed"))));
+			json_object_set_new(a, "expected", json_real(json_number_value(json_object_get(a, "expected")) +
+								     json_number_value(json_object_get(g, "expected"))));
+			json_object_set_new(a, "hospitals",
+					    json_integer(json_integer_value(json_object_get(a, "hospitals")) + 1));
+		}
+	}
+	size_t na = json_object_size(acc), k = 0;
+	json_t **arr = lb_calloc(na ? na : 1, sizeof *arr);
+	if (!arr) {
+		json_decref(acc);
+		return LB_ENOMEM;
+	}
+	const char *code;
+	json_t *a;
+	json_object_foreach(acc, code, a) {
+		double O = (double)json_integer_value(json_object_get(a, "observed"));
+		double E = json_number_value(json_object_get(a, "expected"));
+		json_object_set_new(a, "oe", json_real(E > 0 ? O / E : 0));
+		json_object_set_new(a, "z", json_real(E > 0 ? (O - E) / sqrt(E) : 0));
+		char want[64];
+		snprintf(want, sizeof want, "snomed|%s", code);
+		json_t *l, *c;
+		json_array_foreach(listings, i, l)
+			json_array_foreach(json_object_get(l, "codes"), j, c)
+				if (json_is_string(c) && !strcmp(json_string_value(c), want))
+					json_array_append_new(json_object_get(a, "contracts"),
+							      json_pack("{s:O,s:O}", "id", json_object_get(l, "id"), "title",
+									json_object_get(l, "title")));
+		arr[k++] = a;
+	}
+	qsort(arr, k, sizeof *arr, by_oe);
+	json_t *ranking = json_array();
+	for (size_t r = 0; r < k; r++) {
+		json_object_set_new(arr[r], "rank", json_integer((json_int_t)r + 1));
+		json_array_append(ranking, arr[r]);
+	}
+	lb_free(arr);
+	json_decref(acc);
+	*out = json_pack("{s:O,s:I,s:o}", "model", json_object_get(json_array_get(summaries, 0), "model"), "hospitals",
+			 (json_int_t)json_array_size(summaries), "ranking", ranking);
+	return LB_OK;
+}
+
 /* ---- surgery.alarm ------------------------------------------------------------------------ */
 
 static int alarm_check_json(const json_t *a, struct lb_errmsg *em)

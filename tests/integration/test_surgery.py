@@ -331,6 +331,27 @@ def main():
         st, j3 = node.get("/v1/surgery/alarms/H2/H2-S3")
         t.ok(r.returncode == 0 and len(j3["alarms"]) == len(c["alarms"]) + 1,
              "a well-formed raw alarm is recorded", r.stderr)
+        # the JSON API over released summaries
+        sums = [json.load(open(summ[h])) for h in hs]
+        st, fj, _ = node.http("POST", "/v1/surgery/funnel", {"summaries": sums})
+        r, f_cli = cli_json(["funnel", "--summaries", allsum, "--out", svg])
+        t.ok(st == 200 and fj["units"] == f_cli["units"] and fj["svg"].startswith("<svg")
+             and fj["svg"].count('class="unit"') == 12, "POST /v1/surgery/funnel equals the CLI", st)
+        st, fj, _ = node.http("POST", "/v1/surgery/funnel", {"summaries": sums, "by": "hospital"})
+        t.ok(st == 200 and [u["name"] for u in fj["units"]] == hs, "POST /v1/surgery/funnel by hospital")
+        st, rj, _ = node.http("POST", "/v1/surgery/rank", {"summaries": sums})
+        t.ok(st == 200 and [x["procedure"] for x in rj["ranking"]] == order,
+             "POST /v1/surgery/rank equals the CLI's ranking", st)
+        other_sum = json.load(open(s_other))
+        for body, name in (({"summaries": sums, "by": "ward"}, "by ward"),
+                           ({"summaries": [sums[0], other_sum]}, "summaries of two models"),
+                           ({"summaries": [m]}, "a model as a summary"),
+                           ({"summaries": []}, "no summaries"),
+                           ("not json", "a body that is not JSON")):
+            st, ej, _ = node.http("POST", "/v1/surgery/funnel", body)
+            t.ok(st in (400, 422), "POST /v1/surgery/funnel with %s is refused" % name, (st, ej))
+        st, ej, _ = node.http("POST", "/v1/surgery/rank", {"summaries": [sums[0], other_sum]})
+        t.ok(st in (400, 422) and "another risk model" in json.dumps(ej), "POST /v1/surgery/rank refuses mixed models")
         st, j = node.get("/v1/surgery/alarms/H2/" + "S" * 70)
         t.eq(st, 400, "an over-long surgeon id in the path is 400")
         node.stop()
