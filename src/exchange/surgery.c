@@ -293,9 +293,24 @@ int lb_surgery_funnel_svg(const json_t *points, const char *title, char **svg,
 	OUT("<text x=\"%.0f\" y=\"22\" font-size=\"14\">%s</text>\n", L, esc);
 	OUT("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
 	OUT("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L, T, L, H - B);
-	OUT("<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">expected deaths (E)</text>\n", (L + W - R) / 2, H - 12);
+	OUT("<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">expected deaths (E); limits 95 %% (orange) and 99.8 %% (red)</text>\n",
+	    (L + W - R) / 2, H - 10);
 	OUT("<text x=\"14\" y=\"%.0f\" transform=\"rotate(-90 14 %.0f)\" text-anchor=\"middle\">observed / expected</text>\n",
 	    (T + H - B) / 2, (T + H - B) / 2);
+	/* ticks: O/E every 0.5, E at a round step giving about five marks */
+	for (double v = 0; v <= ymax + 1e-9; v += 0.5) {
+		OUT("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", L - 4, Y(v), L, Y(v));
+		OUT("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", L - 6, Y(v) + 4, v);
+	}
+	double step = pow(10, floor(log10(emax / 5)));
+	if (emax / step > 25)
+		step *= 5;
+	else if (emax / step > 10)
+		step *= 2;
+	for (double e = 0; e <= emax + 1e-9; e += step) {
+		OUT("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", X(e), H - B, X(e), H - B + 4);
+		OUT("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", X(e), H - B + 16, e);
+	}
 	OUT("<line class=\"target\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"gray\"/>\n", L, Y(1), W - R, Y(1));
 	static const struct {
 		double z;
