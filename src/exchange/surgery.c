@@ -592,11 +592,26 @@ static int alarm_apply(struct lb_apply_ctx *c)
 	json_t *a = alarm_parse(c->tx, c->em);
 	if (!a)
 		return c->em->code ? c->em->code : LB_EMALFORMED;
-	char key[160];
-	snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(a, "hospital")),
-		 json_string_value(json_object_get(a, "surgeon")));
+	/* the first key to record an alarm for a hospital id holds it: later alarms for that
+	 * hospital must come from the same account */
+	const char *hosp = json_string_value(json_object_get(a, "hospital"));
 	const uint8_t *val;
 	size_t vlen;
+	int rc = lb_state_get(c->state, LB_SURGERY_HOSPITAL_NS, hosp, strlen(hosp), &val, &vlen);
+	if (rc == LB_OK && (vlen != LB_ADDR_LEN || memcmp(val, c->sender_addr, LB_ADDR_LEN))) {
+		lb_errf(c->em, LB_EUNAUTH, "surgery.alarm: hospital \"%s\" records its alarms with another key",
+			hosp);
+		json_decref(a);
+		return LB_EUNAUTH;
+	}
+	if (rc == LB_ENOTFOUND)
+		rc = lb_state_put(c->state, LB_SURGERY_HOSPITAL_NS, hosp, strlen(hosp), c->sender_addr, LB_ADDR_LEN);
+	if (rc) {
+		json_decref(a);
+		return rc;
+	}
+	char key[160];
+	snprintf(key, sizeof key, "%s/%s", hosp, json_string_value(json_object_get(a, "surgeon")));
 	json_t *list = NULL;
 	if (lb_state_get(c->state, LB_SURGERY_ALARM_NS, key, strlen(key), &val, &vlen) == LB_OK)
 		list = json_loadb((const char *)val, vlen, 0, NULL);
@@ -619,7 +634,7 @@ static int alarm_apply(struct lb_apply_ctx *c)
 		free(s);
 		return lb_errf(c->em, LB_ELIMIT, "surgery.alarm: too many alarms recorded for %s", key);
 	}
-	int rc = lb_state_put(c->state, LB_SURGERY_ALARM_NS, key, strlen(key), s, strlen(s));
+	rc = lb_state_put(c->state, LB_SURGERY_ALARM_NS, key, strlen(key), s, strlen(s));
 	free(s);
 	return rc;
 }

@@ -324,6 +324,10 @@ def main():
                           str(0x03b8), "--payload", payload.encode().hex(), "--wait"])
             t.ok(r.returncode != 0 and want in (r.stdout + r.stderr), "surgery.alarm with %s is refused" % name,
                  (r.stdout + r.stderr)[-400:])
+        r = node.cli(["tx", "raw", "--from", "alice", "--chain", "business", "--type-id",
+                      str(0x03b8), "--payload", canon(good).encode().hex(), "--wait"])
+        t.ok(r.returncode != 0 and "records its alarms with another key" in (r.stdout + r.stderr),
+             "another account may not record alarms for H2", (r.stdout + r.stderr)[-400:])
         st, j3 = node.get("/v1/surgery/alarms/H2/H2-S3")
         t.eq(len(j3["alarms"]), len(c["alarms"]), "the refused alarms changed nothing")
         r = node.cli(["tx", "raw", "--from", "clinic", "--chain", "business", "--type-id",
