@@ -67,7 +67,8 @@ static const char surgery_help[] =
 	"            fewer cases than the policy's min_cohort are left out; the summary passes the\n"
 	"            release policy before it is written (this summary is what leaves the hospital)\n"
 	"  cusum     at one hospital: the risk-adjusted CUSUM (Steiner 2000) of one surgeon's cases\n"
-	"            in row order (sort the table by date); an alarm when the chart reaches --h;\n"
+	"            in date order (the \"date\" column, ISO 8601; else row order); an alarm when\n"
+	"            the chart reaches --h;\n"
 	"            with --record every alarm becomes a surgery.alarm tx on the business chain,\n"
 	"            signed by --key (the chart itself stays at the hospital)\n"
 	"  funnel    draw the funnel plot (O/E against expected deaths, 95 % and 99.8 % limits)\n"
@@ -269,8 +270,10 @@ static int surgery_generate(int argc, char **argv)
 			snprintf(sid, sizeof sid, "%s-S%d", hid, s);
 			snprintf(pid, sizeof pid, "%s-P%05d", hid, c + 1);
 			snprintf(prid, sizeof prid, "%s-C%05d", hid, c + 1);
-			int day = c * 360 / (int)nc;
-			snprintf(date, sizeof date, "2025-%02d-%02dT08:00:00Z", 1 + day / 30, 1 + day % 28);
+			int day = (int)((long long)c * 336 / (long long)nc); /* 12 months of 28 days */
+			int sec = c % 43200; /* distinct times within a day */
+			snprintf(date, sizeof date, "2025-%02d-%02dT%02d:%02d:%02dZ", 1 + day / 28, 1 + day % 28,
+				 7 + sec / 3600, sec / 60 % 60, sec % 60);
 			double age = fmin(95, fmax(18, round(64 + 13 * nrand())));
 			double u = urand();
 			int asa = u < 0.15 ? 1 : u < 0.55 ? 2 : u < 0.90 ? 3 : 4;
@@ -846,11 +849,31 @@ static int surgery_cusum(int argc, char **argv)
 	al = lb_calloc(s.t.nrows, sizeof *al);
 	if (!pp || !yy || !path || !al)
 		goto out;
+	/* the surgeon's cases in date order (ISO 8601 texts sort as dates; ties keep row order) */
+	size_t *ord = lb_calloc(s.t.nrows, sizeof *ord);
+	if (!ord)
+		goto out;
 	for (size_t r = 0; r < s.t.nrows; r++)
-		if (!strcmp(s.t.cols[sc].levels[(size_t)s.t.cols[sc].v[r]], surgeon)) {
-			pp[n] = s.p[r];
-			yy[n++] = s.y[r];
-		}
+		if (!strcmp(s.t.cols[sc].levels[(size_t)s.t.cols[sc].v[r]], surgeon))
+			ord[n++] = r;
+	long dc = lb_table_find(&s.t, "date");
+	if (dc >= 0 && s.t.cols[dc].kind == LB_COL_CATEGORICAL) {
+		const struct lb_table_col *d = &s.t.cols[dc];
+		for (size_t i = 1; i < n; i++) /* insertion sort: stable, tables come nearly sorted */
+			for (size_t j = i; j > 0; j--) {
+				double a = d->v[ord[j - 1]], b = d->v[ord[j]];
+				if (isnan(a) || isnan(b) || strcmp(d->levels[(size_t)a], d->levels[(size_t)b]) <= 0)
+					break;
+				size_t tmp = ord[j];
+				ord[j] = ord[j - 1];
+				ord[j - 1] = tmp;
+			}
+	}
+	for (size_t i = 0; i < n; i++) {
+		pp[i] = s.p[ord[i]];
+		yy[i] = s.y[ord[i]];
+	}
+	lb_free(ord);
 	if (!n) {
 		cli_failf(CMD, "cusum: surgeon '%s' has no operations in %s", surgeon, ov(o, "records"));
 		goto out;

@@ -162,6 +162,18 @@ def main():
             t.eq([a["case"] for a in c["alarms"]], alarms, "%s: the same alarms as numpy" % sg)
             alarmed[sg] = len(alarms)
         t.ok(cus_worst < 1e-9, "CUSUM paths equal numpy's (max |diff| %.1e)" % cus_worst)
+        shuffled = os.path.join(tmp, "H2-shuffled.csv")
+        with open(csv["H2"]) as src:
+            lines = src.read().splitlines()
+        body = lines[1:]
+        body.reverse()
+        with open(shuffled, "w") as dst:
+            dst.write("\n".join([lines[0]] + body) + "\n")
+        r, c2 = cli_json(["cusum", "--records", shuffled, "--model", model, "--surgeon", "H2-S3"])
+        r1, c1 = cli_json(["cusum", "--records", csv["H2"], "--model", model, "--surgeon", "H2-S3"])
+        t.ok(len({r_["date"] for r_ in rows["H2"]}) == len(rows["H2"]), "generated operations have distinct times")
+        t.ok(r.returncode == 0 and c2["path"] == c1["path"] and c2["alarms"] == c1["alarms"],
+             "the chart follows the dates, not the row order")
         t.ok(alarmed["H2-S3"] >= 1, "the surgeon generated with odds ratio 3 alarms")
         r, c = cli_json(["cusum", "--records", csv["H2"], "--model", model, "--surgeon", "H2-S3",
                          "--no-reset", "--ra", "1.5", "--h", "3"])
