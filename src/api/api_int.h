@@ -185,6 +185,12 @@ int api_store_search(const struct api_call *c, json_t **out, unsigned *status,
 
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_surgery_alarms(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+int api_surgery_funnel(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+int api_surgery_rank(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
 
 /* routes_fhir.c (docs/fhir.md): every /fhir path; errors are OperationOutcomes */
 int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);

@@ -10,6 +10,7 @@
  * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange (0x0350-0x035f of it
  * the on-chain sandbox: compute.run, compute.publish), 0x0370-0x037f the knowledge store;
+ * business 0x03b8-0x03bf surgical quality control (surgery.alarm);
  * settlement 0x0120-0x012f market (pools, redemption, periods, split votes).
  */
 #include "leben/consortium.h"
@@ -23,6 +24,7 @@
 #include "leben/node.h"
 #include "leben/onchain.h"
 #include "leben/security.h"
+#include "leben/surgery.h"
 
 int lb_register_txtypes(void)
 {
@@ -48,6 +50,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_market_register_txtypes()))
 		return rc;
 	if ((rc = lb_market_store_register_txtypes()))
+		return rc;
+	if ((rc = lb_surgery_register_txtypes())) /* business 0x03b8: surgery.alarm */
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	return LB_OK;
