@@ -121,6 +121,16 @@ void lb_store_set_algo_lookup(lb_store_algo_fn fn);
 
 /* Store wallet balance (micro-ASC) of an account on the business chain. */
 int lb_store_wallet(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *out);
+/* Pay amount from payer's store wallet through the default split table of `use` among the
+ * parties (p->platform is replaced by the pool address), crediting their wallets; the
+ * credits into *out when not NULL (caller releases). LB_EFUNDS (naming the wallet and what it
+ * holds) when the wallet is short: nothing written then. For other business-chain modules
+ * that pay a use (the applications). */
+struct lb_mkt_parties;
+struct lb_mkt_credits;
+int lb_store_wallet_split(struct lb_state *s, const uint8_t payer[LB_ADDR_LEN], uint64_t amount,
+			  unsigned use, const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
+			  struct lb_errmsg *em);
 /* Address of the platform pool that takes the pool share and every remainder. */
 void lb_store_pool_addr(uint8_t out[LB_ADDR_LEN]);
 /* The settlement address ASC is transferred to when it fills a store wallet (store.deposit):

@@ -181,6 +181,10 @@ int api_store_wallet(const struct api_call *c, json_t **out, unsigned *status,
 int api_store_search(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em);
 
+/* routes_referral.c (docs/api.md, "Referrals") */
+int api_referrals(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_referral(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 

@@ -176,6 +176,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/market", h_ext, false, api_market},
 	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
 	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},
+	{"GET", "/v1/referrals", h_ext, false, api_referrals},
+	{"GET", "/v1/referrals/{id}", h_ext, false, api_referral},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -88,6 +88,43 @@ out:
 	return rc;
 }
 
+int lb_store_wallet_split(struct lb_state *s, const uint8_t payer[LB_ADDR_LEN], uint64_t amount,
+			  unsigned use, const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
+			  struct lb_errmsg *em)
+{
+	uint64_t have;
+	struct lb_mkt_splits t;
+	struct lb_mkt_parties q = *p;
+	struct lb_mkt_credits cr = {0};
+	int rc = lb_store_wallet(s, payer, &have);
+	if (rc)
+		return lb_errf(em, rc, "reading the store wallet of %s failed", ADDR(payer));
+	if (have < amount)
+		return lb_errf(em, LB_EFUNDS,
+			       "%llu micro-ASC are due but the store wallet of %s holds %llu: fill "
+			       "it first (leben store deposit ASC)",
+			       (unsigned long long)amount, ADDR(payer), (unsigned long long)have);
+	if (use >= LB_MKT_USE_COUNT)
+		return lb_errf(em, LB_EINVALID, "unknown kind of use %u", use);
+	lb_mkt_splits_default(&t);
+	lb_store_pool_addr(q.platform);
+	if ((rc = lb_mkt_split_apply(&t.use[use], use, amount, &q, &cr, em)) ||
+	    (rc = lb_state_put_u64(s, NS_WALLET, payer, LB_ADDR_LEN, have - amount)))
+		goto out;
+	for (size_t i = 0; i < cr.n; i++)
+		if ((rc = store_wallet_add(s, cr.v[i].to, cr.v[i].amount))) {
+			rc = lb_errf(em, rc, "crediting %s failed", ADDR(cr.v[i].to));
+			goto out;
+		}
+	if (out) {
+		*out = cr;
+		return LB_OK;
+	}
+out:
+	lb_mkt_credits_release(&cr);
+	return rc;
+}
+
 int store_split(uint64_t amount, const struct store_listing *r,
 		const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct lb_mkt_credits *out,
 		struct lb_errmsg *em)

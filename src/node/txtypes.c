@@ -12,6 +12,7 @@
  * the on-chain sandbox: compute.run, compute.publish), 0x0370-0x037f the knowledge store;
  * settlement 0x0120-0x012f market (pools, redemption, periods, split votes).
  */
+#include "leben/app_referral.h"
 #include "leben/consortium.h"
 #include "leben/data_purge.h"
 #include "leben/data_tx.h"
@@ -50,5 +51,7 @@ int lb_register_txtypes(void)
 	if ((rc = lb_market_store_register_txtypes()))
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
+	if ((rc = lb_app_referral_register_txtypes())) /* business 0x03a0-0x03a7: referrals */
+		return rc;
 	return LB_OK;
 }
