@@ -521,12 +521,15 @@ static int view_list(struct lb_state *s, void *ctx)
 	json_t *a = json_array();
 	for (uint64_t i = n; i-- > 0;) {
 		uint8_t key[8];
-		const uint8_t *id;
-		size_t idn;
+		const uint8_t *val;
+		uint8_t id[LB_HASH_LEN];
+		size_t idn = 0;
 		struct ref_rec r;
 		be64(key, i);
-		if ((rc = lb_state_get(s, NS_LIST, key, 8, &id, &idn)) || idn != LB_HASH_LEN ||
-		    (rc = rec_get(s, id, &r))) {
+		/* copy the id: the next state read may reuse the value's memory */
+		if (!(rc = lb_state_get(s, NS_LIST, key, 8, &val, &idn)) && idn == LB_HASH_LEN)
+			memcpy(id, val, LB_HASH_LEN);
+		if (rc || idn != LB_HASH_LEN || (rc = rec_get(s, id, &r))) {
 			json_decref(a);
 			return lb_errf(v->em, rc ? rc : LB_ECORRUPT, "referral list entry %llu "
 				       "cannot be read", (unsigned long long)i);
