@@ -132,6 +132,13 @@ def run(t, node, tmp, member):
     r = node.cli(bad_to + ["--session", positive, "--from", gp, "--no-fhir"])
     t.ok(r.returncode == 1 and "is not a specialist institution for " + SPEC in r.stderr,
          "a referral to an institution that is no specialist is refused", r.stderr)
+    self_to = list(base)
+    self_to[self_to.index("--to") + 1] = gp
+    r = node.cli(self_to + ["--session", positive, "--from", gp, "--no-fhir"])
+    t.ok(r.returncode == 1 and "cannot refer to itself" in r.stderr, "a self-referral", r.stderr)
+    r = node.cli(["referral", "specialist", "Fetal Cardiology", "--from", other])
+    t.ok(r.returncode == 1 and "is not a name" in r.stderr, "a specialty that is not a name",
+         r.stderr)
     rich = list(base)
     rich[rich.index("--fee") + 1] = "5000"
     r = node.cli(rich + ["--session", positive, "--from", gp, "--no-fhir"])
