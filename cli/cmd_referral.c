@@ -128,31 +128,17 @@ static int fhir_put(struct ropts *o, json_t *const *res, size_t n)
 
 static int send_tx(struct ropts *o, const struct lb_ref_tx *p, char idhex[2 * LB_HASH_LEN + 1])
 {
-	if (!o->from)
-		return cli_failf(CMD, "this needs --from KEY (the institution's key that signs)");
-	struct lb_keypair kp;
 	struct lb_buf b;
 	struct lb_errmsg em;
-	struct sectx t = {0};
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
 	if (lb_ref_tx_encode(&b, p, &em)) {
 		lb_buf_release(&b);
 		return cli_fail(CMD, &em, NULL);
 	}
-	if (cli_load_key(o->home, o->from, &kp)) {
-		lb_buf_release(&b);
-		return 1;
-	}
-	int rc = sectx_build(CMD, o->url, &kp, p->type, b.data, b.len, &t);
-	lb_keypair_wipe(&kp);
+	int rc = sectx_sign_send(CMD, o->url, o->home, o->from, p->type, b.data, b.len, idhex,
+				 NULL);
 	lb_buf_release(&b);
-	if (rc)
-		return 1;
-	rc = sectx_send(CMD, o->url, &t, 60, NULL);
-	if (!rc)
-		snprintf(idhex, 2 * LB_HASH_LEN + 1, "%s", t.id);
-	sectx_release(&t);
-	return rc ? 1 : 0;
+	return rc;
 }
 
 static void say(struct ropts *o, json_t *j, const char *text)

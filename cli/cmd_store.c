@@ -291,36 +291,21 @@ static int print_hits(struct sopts *o, json_t *j)
 /* Sign with --from and send; prints the tx id (and the JSON with --json). */
 static int send_tx(struct sopts *o, const struct lb_store_tx *p, char idhex[2 * LB_HASH_LEN + 1])
 {
-	if (!o->from)
-		return cli_failf(CMD, "this needs --from KEY (the key that signs)");
-	struct lb_keypair kp;
 	struct lb_buf b;
 	struct lb_errmsg em;
-	struct sectx t = {0};
+	json_t *fin = NULL;
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
 	if (lb_store_tx_encode(&b, p, &em)) {
 		lb_buf_release(&b);
 		return cli_fail(CMD, &em, NULL);
 	}
-	if (cli_load_key(o->home, o->from, &kp)) {
-		lb_buf_release(&b);
-		return 1;
-	}
-	int rc = sectx_build(CMD, o->url, &kp, p->type, b.data, b.len, &t);
-	lb_keypair_wipe(&kp);
+	int rc = sectx_sign_send(CMD, o->url, o->home, o->from, p->type, b.data, b.len, idhex,
+				 &fin);
 	lb_buf_release(&b);
-	if (rc)
-		return 1;
-	json_t *fin = NULL;
-	rc = sectx_send(CMD, o->url, &t, 60, &fin);
-	if (!rc) {
-		snprintf(idhex, 2 * LB_HASH_LEN + 1, "%s", t.id);
-		if (o->json)
-			cli_print_json(fin);
-	}
+	if (!rc && o->json)
+		cli_print_json(fin);
 	json_decref(fin);
-	sectx_release(&t);
-	return rc ? 1 : 0;
+	return rc;
 }
 
 /* send_tx, then (without --json) print what was done and the tx id. */

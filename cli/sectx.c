@@ -156,3 +156,26 @@ int sectx_fetch(const char *cmd, const char *url, const char *idhex, const char 
 	json_decref(j);
 	return rc;
 }
+
+int sectx_sign_send(const char *cmd, const char *url, const char *home, const char *from,
+		    uint32_t type, const uint8_t *payload, size_t len,
+		    char idhex[2 * LB_HASH_LEN + 1], json_t **final)
+{
+	struct lb_keypair kp;
+	struct sectx t = {0};
+	if (final)
+		*final = NULL;
+	if (!from)
+		return cli_failf(cmd, "this needs --from KEY (the key that signs)");
+	if (cli_load_key(home, from, &kp))
+		return 1;
+	int rc = sectx_build(cmd, url, &kp, type, payload, len, &t);
+	lb_keypair_wipe(&kp);
+	if (rc)
+		return 1;
+	rc = sectx_send(cmd, url, &t, 60, final);
+	if (!rc)
+		snprintf(idhex, 2 * LB_HASH_LEN + 1, "%s", t.id);
+	sectx_release(&t);
+	return rc ? 1 : 0;
+}

@@ -39,6 +39,12 @@ int sectx_build_fee(const char *cmd, const char *url, const struct lb_keypair *k
 int sectx_send(const char *cmd, const char *url, struct sectx *t, double timeout_s,
 	       json_t **final);
 void sectx_release(struct sectx *t);
+/* Load key `from` of home, build a business-chain tx of type with payload, send it and wait
+ * for its block (60 s); the tx id into idhex, its final JSON into *final when not NULL
+ * (caller decrefs). Prints why not and returns 1 (from NULL: asks for --from KEY). */
+int sectx_sign_send(const char *cmd, const char *url, const char *home, const char *from,
+		    uint32_t type, const uint8_t *payload, size_t len,
+		    char idhex[2 * LB_HASH_LEN + 1], json_t **final);
 /* The decoded payload of committed tx idhex if it has type name type_name; prints why not,
  * returns 1. *payload is a new reference. */
 int sectx_fetch(const char *cmd, const char *url, const char *idhex, const char *type_name,

@@ -166,6 +166,10 @@ int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 
 /* routes_store.c (docs/api.md, "Knowledge store") */
+/* A whole-number query argument `name` from 0 to max into *out (left as it is when absent);
+ * LB_EMALFORMED naming it otherwise. */
+int api_arg_size(const struct api_call *c, const char *name, size_t max, size_t *out,
+		 struct lb_errmsg *em);
 int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 int api_store_listing(const struct api_call *c, json_t **out, unsigned *status,

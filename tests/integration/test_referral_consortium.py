@@ -13,28 +13,17 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import (BIN, ROOT, Tap, blake2b256, bech32m_encode, cluster_env,  # noqa: E402
-                       http_json, read_cluster_env, tls_context)
+from lebentest import (BIN, ROOT, bech32m_encode, blake2b256, http_json,  # noqa: E402
+                       read_cluster_env, tls_context, with_cluster)
 
 PASS = "cluster"
 FEE, DEPOSIT = 20000000, 30000000
 
 
 def main():
-    t = Tap()
-    work = tempfile.mkdtemp(prefix="leben-referral-cons-")
-    cluster = os.path.join(work, "cluster")
-    e = cluster_env(PASS, CLUSTER=cluster, KEEP="1")
-    try:
-        run(t, e, cluster)
-    finally:
-        subprocess.run([os.path.join(ROOT, "scripts", "cluster.sh"), "down", cluster],
-                       env=e, capture_output=True, timeout=120)
-        subprocess.run(["rm", "-rf", work])
-    t.done()
+    with_cluster("leben-referral-cons-", PASS, run)
 
 
 def digest(res):
