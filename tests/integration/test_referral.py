@@ -8,11 +8,13 @@ by a specialist the referral is not addressed to, consulting or reporting out of
 accepting or reporting twice) is refused with its own error and changes nothing; the value of
 the diagnosis lands in the four parties' wallets with the amounts of the contract-call table
 computed here; ServiceRequest, Task, Encounter and Observation are read back through /fhir
-and hash to what the chain recorded; no patient id reaches the chain."""
+and hash to what the chain recorded, and are valid R4 (the npm `fhir` validator); no patient
+id reaches the chain."""
 
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -279,6 +281,17 @@ def run(t, node, tmp, member):
     t.eq((obs.get("valueString"), obs.get("status")), (conclusion, "final"),
          "the report (Observation) read through /fhir")
     t.eq(digest(obs), x.get("report_hash"), "the report hashes to the chain's record")
+
+    r = subprocess.run(["node", "fhir_validate.mjs"], cwd=os.path.join(ROOT, "tests", "oracles"),
+                       input=json.dumps([sr, task, enc, obs]), capture_output=True, text=True,
+                       timeout=120)
+    try:
+        v = json.loads(r.stdout)
+    except ValueError:
+        v = {}
+    t.ok(v.get("checked") == 4 and v.get("invalid") == [],
+         "ServiceRequest, Task, Encounter and Observation are valid R4 (the npm fhir validator)",
+         r.stdout[-2000:] + r.stderr[-2000:])
 
     r = run_cli(["referral", "--help"])
     t.ok(r.returncode == 0 and "specialist institution" in r.stdout, "referral --help")
