@@ -13,6 +13,7 @@
 #include "leben/api.h"
 #include "leben/app_referral.h"
 #include "leben/base.h"
+#include "leben/market.h"
 #include "sectx.h"
 
 #define CMD "referral"
@@ -21,7 +22,7 @@ static const char referral_help[] =
 	"usage: leben referral specialist SPECIALTY --from KEY\n"
 	"       leben referral create --from KEY --session HEX --to ADDRESS|KEY --specialty S\n"
 	"                             --patient ID [--candidate NAME] [--provider ADDRESS|KEY]\n"
-	"                             [--fee ASC] [--reason TEXT]\n"
+	"                             [--fee ASC [--settle [--settle-fee CSC]]] [--reason TEXT]\n"
 	"       leben referral accept REFERRAL --from KEY\n"
 	"       leben referral consult REFERRAL --from KEY [--start TIME] [--end TIME]\n"
 	"       leben referral report REFERRAL --from KEY --outcome NAME --conclusion TEXT\n"
@@ -48,6 +49,9 @@ static const char referral_help[] =
 	"                   and split by the market's contract-call table: developer team\n"
 	"                   (the contract's author) 60 %, provider hospital 15 %, practice\n"
 	"                   10 %, platform pool 15 % (default 0: nothing paid)\n"
+	"  --settle         pay the fee in ASC on the settlement chain instead (market.pay with\n"
+	"                   the split table the credit partners vote on), cited by the referral;\n"
+	"                   --settle-fee is that tx's CSC fee (default: the node's minimum)\n"
 	"  --outcome NAME   e.g. confirmed, not-confirmed, follow-up\n"
 	"  --start/--end    the consultation's times (ISO 8601; default: now)\n"
 	"Options: --home DIR, --node URL, --fhir-key NAME, --no-fhir, --json.\n";
@@ -55,8 +59,8 @@ static const char referral_help[] =
 struct ropts {
 	const char *home, *node, *from, *session, *to, *specialty, *patient, *candidate,
 		*provider, *fee, *reason, *start, *end, *outcome, *conclusion, *institution,
-		*offset, *limit, *fhir_key;
-	bool json, help, no_fhir;
+		*offset, *limit, *fhir_key, *settle_fee;
+	bool json, help, no_fhir, settle;
 	const char *pos[3];
 	int npos;
 	const char *url;
@@ -215,6 +219,63 @@ static int find_candidate(struct ropts *o, const char *sid, char *out, size_t ou
 			 sid);
 }
 
+/* --settle: pay the fee with market.pay on the settlement chain to the diagnosis's parties
+ * (the session's contract's author, the provider hospital, the practice as executor) and put
+ * the payment's bytes and proof into p (lb_malloc'd; the caller frees them). */
+static int settle(struct ropts *o, struct lb_ref_tx *p, const char *sid)
+{
+	char path[160], payid[2 * LB_HASH_LEN + 1];
+	json_t *s = NULL, *k = NULL;
+	uint8_t author[LB_ADDR_LEN], me[LB_ADDR_LEN];
+	struct lb_errmsg em;
+	int rc = 1;
+	lb_errclear(&em);
+	snprintf(path, sizeof path, "/v1/sessions/%s", sid);
+	if (cli_resolve_address(CMD, o->home, o->from, me) || cli_api_get(CMD, o->url, path, &s))
+		return 1;
+	snprintf(path, sizeof path, "/v1/contracts/%s",
+		 json_string_value(json_object_get(s, "contract")) ? json_string_value(json_object_get(s, "contract")) : "");
+	if (cli_api_get(CMD, o->url, path, &k))
+		goto out;
+	if (lb_addr_decode(author, json_string_value(json_object_get(k, "author")), &em)) {
+		rc = cli_fail(CMD, &em, NULL);
+		goto out;
+	}
+	struct lb_mkt_parties q;
+	memset(&q, 0, sizeof q);
+	q.authors = (const uint8_t(*)[LB_ADDR_LEN])author;
+	q.n_authors = 1;
+	q.ancestors = (const uint8_t(*)[LB_ADDR_LEN])p->provider;
+	q.n_ancestors = 1;
+	q.has_executor = true;
+	memcpy(q.executor, me, LB_ADDR_LEN);
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	if (lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, p->fee, &q)) {
+		lb_buf_release(&b);
+		rc = cli_failf(CMD, "encoding the payment failed");
+		goto out;
+	}
+	uint8_t *tx, *proof;
+	size_t tl, pl;
+	rc = sectx_settle_cited(CMD, o->url, o->home, o->from, o->settle_fee, LB_TX_MKT_PAY,
+				"market.pay", b.data, b.len, payid, &tx, &tl, &proof, &pl);
+	lb_buf_release(&b);
+	if (!rc) {
+		p->pay_tx = tx;
+		p->pay_tx_len = tl;
+		p->pay_proof = proof;
+		p->pay_proof_len = pl;
+		if (!o->json)
+			printf("paid the diagnosis in ASC on the settlement chain (market.pay %s)\n",
+			       payid);
+	}
+out:
+	json_decref(s);
+	json_decref(k);
+	return rc;
+}
+
 static int do_create(struct ropts *o)
 {
 	struct lb_ref_tx p = {.type = LB_TX_REF_CREATE};
@@ -267,7 +328,16 @@ static int do_create(struct ropts *o)
 				      o->session));
 	char *text = resource_text(sr, p.digest);
 	free(text);
-	if (send_tx(o, &p, id)) {
+	if (o->settle && !p.fee) {
+		json_decref(sr);
+		return cli_failf(CMD, "--settle pays the fee: give --fee ASC");
+	}
+	int sent = o->settle ? settle(o, &p, o->session) : 0;
+	if (!sent)
+		sent = send_tx(o, &p, id);
+	lb_free((void *)p.pay_tx);
+	lb_free((void *)p.pay_proof);
+	if (sent) {
 		json_decref(sr);
 		return 1;
 	}
@@ -431,7 +501,9 @@ int cmd_referral(int argc, char **argv)
 		{"--end", &o.end, NULL}, {"--outcome", &o.outcome, NULL},
 		{"--conclusion", &o.conclusion, NULL}, {"--institution", &o.institution, NULL},
 		{"--offset", &o.offset, NULL}, {"--limit", &o.limit, NULL},
-		{"--fhir-key", &o.fhir_key, NULL}, {"--no-fhir", NULL, &o.no_fhir}, {NULL, NULL, NULL},
+		{"--fhir-key", &o.fhir_key, NULL}, {"--no-fhir", NULL, &o.no_fhir},
+		{"--settle", NULL, &o.settle}, {"--settle-fee", &o.settle_fee, NULL},
+		{NULL, NULL, NULL},
 	};
 	int rc = copt_parse(CMD, argc, argv, 1, opts, o.pos, 3, &o.npos);
 	if (rc)

@@ -10,7 +10,8 @@
  * the contract's author (knowledge developer team) as authors, the knowledge provider hospital
  * as ancestors, the practice (knowledge user) as executor, the platform pool as platform.
  *
- * Ownership: JSON views return new references; payload structs hold no pointers.
+ * Ownership: JSON views return new references; a decoded payload's pay_tx / pay_proof borrow
+ * from the decoded bytes.
  */
 #ifndef LEBEN_APP_REFERRAL_H
 #define LEBEN_APP_REFERRAL_H
@@ -42,7 +43,9 @@ enum { LB_REF_REQUESTED = 1, LB_REF_ACCEPTED = 2, LB_REF_CONSULTED = 3, LB_REF_C
  *  CREATE:     session (anchored, the sender's), candidate (committed, "refer..."), specialty,
  *              target (a specialist institution of it), provider (knowledge provider
  *              hospital), digest (ServiceRequest hash), patient (salted patient commitment),
- *              fee (micro-ASC, may be 0).
+ *              fee (micro-ASC, may be 0), and optionally the sender's own settlement
+ *              market.pay paying it (pay_tx with pay_proof anchored in a business block;
+ *              both empty: the store wallet pays).
  *  ACCEPT:     referral (the create tx id), digest (Task hash).
  *  CONSULT:    referral, digest (Encounter hash).
  *  REPORT:     referral, digest (report hash), outcome. */
@@ -57,8 +60,11 @@ struct lb_ref_tx {
 	uint8_t digest[LB_HASH_LEN];
 	uint8_t patient[LB_HASH_LEN];
 	uint64_t fee;
+	const uint8_t *pay_tx, *pay_proof; /* CREATE: the cited market.pay (borrowed) */
+	size_t pay_tx_len, pay_proof_len;
 	char outcome[LB_REF_NAME_MAX + 1];
 };
+#define LB_REF_PROOF_MAX 16384
 
 /* Canonical encoding (version byte 1, then the type's fields; docs/wire-format.md). */
 int lb_ref_tx_encode(struct lb_buf *b, const struct lb_ref_tx *p, struct lb_errmsg *em);

@@ -20,6 +20,7 @@
 #define NS_SESS "ap.ref.sess"   /* session id -> referral id (one referral per session) */
 #define NS_LIST "ap.ref.list"   /* index (8 bytes BE) -> referral id, creation order */
 #define NS_COUNT "ap.ref.count" /* "n" -> referrals */
+#define NS_PAID "ap.ref.paid"   /* settlement market.pay tx id -> 1 once cited */
 
 #define HEXN (2 * LB_HASH_LEN + 1)
 static const char *hex32(char out[HEXN], const uint8_t *p)
@@ -89,8 +90,10 @@ int lb_ref_tx_encode(struct lb_buf *b, const struct lb_ref_tx *p, struct lb_errm
 		    !(rc = lb_enc_fixed(b, p->target, LB_ADDR_LEN)) &&
 		    !(rc = lb_enc_fixed(b, p->provider, LB_ADDR_LEN)) &&
 		    !(rc = lb_enc_fixed(b, p->digest, LB_HASH_LEN)) &&
-		    !(rc = lb_enc_fixed(b, p->patient, LB_HASH_LEN)))
-			rc = lb_enc_uvar(b, p->fee);
+		    !(rc = lb_enc_fixed(b, p->patient, LB_HASH_LEN)) &&
+		    !(rc = lb_enc_uvar(b, p->fee)) &&
+		    !(rc = lb_enc_bytes(b, p->pay_tx, p->pay_tx_len)))
+			rc = lb_enc_bytes(b, p->pay_proof, p->pay_proof_len);
 		break;
 	case LB_TX_REF_ACCEPT:
 	case LB_TX_REF_CONSULT:
@@ -135,7 +138,12 @@ int lb_ref_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_ref_
 		    (rc = lb_dec_fixed(&d, "request", p->digest, LB_HASH_LEN)) ||
 		    (rc = lb_dec_fixed(&d, "patient", p->patient, LB_HASH_LEN)))
 			break;
-		rc = lb_dec_uvar(&d, "fee", UINT64_MAX, &p->fee);
+		if ((rc = lb_dec_uvar(&d, "fee", UINT64_MAX, &p->fee)) ||
+		    (rc = lb_dec_bytes(&d, "payment", LB_TX_PAYLOAD_MAX, &p->pay_tx,
+				       &p->pay_tx_len)))
+			break;
+		rc = lb_dec_bytes(&d, "payment proof", LB_REF_PROOF_MAX, &p->pay_proof,
+				  &p->pay_proof_len);
 		break;
 	case LB_TX_REF_ACCEPT:
 	case LB_TX_REF_CONSULT:
@@ -155,6 +163,10 @@ int lb_ref_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_ref_
 		rc = check_name("specialty", p->specialty, em);
 	if (!rc && type == LB_TX_REF_REPORT)
 		rc = check_name("outcome", p->outcome, em);
+	if (!rc && type == LB_TX_REF_CREATE && (!p->pay_tx_len != !p->pay_proof_len))
+		rc = lb_errf(em, LB_EMALFORMED, "a cited payment needs both its tx and its proof");
+	if (!rc && type == LB_TX_REF_CREATE && p->pay_tx_len && !p->fee)
+		rc = lb_errf(em, LB_EINVALID, "a cited payment needs the fee it pays");
 	return rc;
 }
 
@@ -262,6 +274,56 @@ static int apply_specialist(struct lb_apply_ctx *c, const struct lb_ref_tx *p)
 				(size_t)spec_key(key, c->sender_addr, p->specialty), c->height);
 }
 
+/* The cited settlement market.pay pays the fee of create p: the sender's own, of the
+ * contract-call kind, of exactly the fee, to exactly the parties q (author, provider hospital,
+ * the practice as executor; no patients, no audit), not cited by a referral before. */
+static int cited_pay(struct lb_apply_ctx *c, const struct lb_ref_tx *p,
+		     const struct lb_mkt_parties *q)
+{
+	struct lb_tx tx;
+	int rc = lb_ledger_cite(c, "payment", p->pay_tx, p->pay_tx_len, p->pay_proof,
+				p->pay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PAY, &tx);
+	if (rc)
+		return rc;
+	uint8_t payer[LB_ADDR_LEN];
+	lb_addr_from_pubkey(payer, tx.sender);
+	if (memcmp(payer, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "the cited payment %s was sent by %s, not by %s: cite your own "
+			       "market.pay",
+			       HEX(tx.id), ADDR(payer), ADDR(c->sender_addr));
+	const uint8_t *v;
+	size_t vn;
+	if ((rc = lb_state_get(c->state, NS_PAID, tx.id, LB_HASH_LEN, &v, &vn)) == LB_OK)
+		return lb_errf(c->em, LB_EEXISTS, "payment %s was cited by a referral before: pay "
+			       "again", HEX(tx.id));
+	if (rc != LB_ENOTFOUND)
+		return rc;
+	unsigned use;
+	uint64_t paid;
+	struct lb_mkt_parties pp;
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_mkt_pay_decode(tx.payload, tx.payload_len, &use, &paid, &pp, &e))
+		return lb_errf(c->em, LB_EINVALID, "the cited payment does not decode: %s", e.text);
+	if (use != LB_MKT_USE_CONTRACT || paid != p->fee)
+		return lb_errf(c->em, LB_EINVALID,
+			       "the cited payment is a %s payment of %llu micro-ASC, not a "
+			       "contract-call payment of the fee, %llu",
+			       lb_mkt_use_name(use), (unsigned long long)paid,
+			       (unsigned long long)p->fee);
+	if (pp.n_authors != 1 || memcmp(pp.authors[0], q->authors[0], LB_ADDR_LEN) ||
+	    pp.n_ancestors != 1 || memcmp(pp.ancestors[0], q->ancestors[0], LB_ADDR_LEN) ||
+	    !pp.has_executor || memcmp(pp.executor, q->executor, LB_ADDR_LEN) || pp.has_owner ||
+	    pp.has_algo_author || pp.n_patients || pp.n_audit)
+		return lb_errf(c->em, LB_EINVALID,
+			       "the cited payment does not pay the diagnosis's parties: the "
+			       "contract's author %s, the provider hospital %s and the practice %s "
+			       "as executor, no one else",
+			       ADDR(q->authors[0]), ADDR(q->ancestors[0]), ADDR(q->executor));
+	return lb_state_put_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 1);
+}
+
 static int apply_create(struct lb_apply_ctx *c, const struct lb_ref_tx *p)
 {
 	struct ref_rec r;
@@ -342,8 +404,10 @@ static int apply_create(struct lb_apply_ctx *c, const struct lb_ref_tx *p)
 		q.n_ancestors = 1;
 		q.has_executor = true;
 		memcpy(q.executor, c->sender_addr, LB_ADDR_LEN);
-		if ((rc = lb_store_wallet_split(c->state, c->sender_addr, p->fee,
-						LB_MKT_USE_CONTRACT, &q, NULL, c->em)))
+		rc = p->pay_tx_len ? cited_pay(c, p, &q)
+				   : lb_store_wallet_split(c->state, c->sender_addr, p->fee,
+							   LB_MKT_USE_CONTRACT, &q, NULL, c->em);
+		if (rc)
 			return rc;
 	}
 	uint8_t key[8];
@@ -445,6 +509,8 @@ static json_t *tx_json(const struct lb_tx *tx)
 		json_object_set_new(o, "request_hash", hexj(p.digest));
 		json_object_set_new(o, "patient", hexj(p.patient));
 		json_object_set_new(o, "fee", json_integer((json_int_t)p.fee));
+		json_object_set_new(o, "paid_by", json_string(p.pay_tx_len ? "settlement"
+									 : "store-wallet"));
 	} else {
 		json_object_set_new(o, "referral", hexj(p.referral));
 		json_object_set_new(o,

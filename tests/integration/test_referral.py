@@ -293,6 +293,31 @@ def run(t, node, tmp, member):
          "ServiceRequest, Task, Encounter and Observation are valid R4 (the npm fhir validator)",
          r.stdout[-2000:] + r.stderr[-2000:])
 
+    # ---- the fee paid in ASC on the settlement chain (market.pay, the governed table) ----
+    second = screen("second", {"gestation_weeks": 22, "four_chamber": "normal",
+                               "outflow_tracts": "normal", "risk_factors": ["maternal_diabetes"]})
+
+    def asc(a):
+        return (node.account(a).get("balances") or {}).get("asc", 0)
+
+    platform = address_of(b"\x11" * 32)
+    who = (A(gp), A(dev), A(prov), platform)
+    a0 = tuple(asc(a) for a in who)
+    w_gp = wallet(node, A(gp))
+    fee2 = 10000000
+    r, j = node.cli_json(base[:-2] + ["--fee", "10", "--settle", "--session", second,
+                                      "--from", gp])
+    t.eq(r.returncode, 0, "a referral paid in ASC on the settlement chain " + r.stderr)
+    d2, p2, g2 = fee2 * 600000 // 10**6, fee2 * 150000 // 10**6, fee2 * 100000 // 10**6
+    t.eq(tuple(asc(a) for a in who), (a0[0] - fee2 + g2, a0[1] + d2, a0[2] + p2,
+                                      a0[3] + fee2 - d2 - p2 - g2),
+         "ASC: practice, developer team, provider hospital, platform as computed here")
+    t.eq(wallet(node, A(gp)), w_gp, "the store wallet did not pay")
+    st, x2 = node.get("/v1/referrals/" + (j or {}).get("referral", "-"))
+    st, ctx = node.get("/v1/txs/" + x2.get("id", "-"))
+    t.eq(((ctx.get("payload") or {}).get("paid_by"), x2.get("status")),
+         ("settlement", "requested"), "the referral cites the settlement payment")
+
     r = run_cli(["referral", "--help"])
     t.ok(r.returncode == 0 and "specialist institution" in r.stdout, "referral --help")
     r = run_cli(["verify", "--home", node.home])

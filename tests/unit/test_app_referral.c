@@ -63,8 +63,9 @@ static void test_create_layout(void **state)
 	fill(&p, LB_TX_REF_CREATE);
 	lb_buf_init(&b, 4096);
 	assert_lb_ok(lb_ref_tx_encode(&b, &p, &em));
-	/* 1 + 32 + (1 + 22) + (1 + 16) + 20 + 20 + 32 + 32 + uvar(20000000) = 4 bytes */
-	assert_int_equal(b.len, 1 + 32 + 23 + 17 + 20 + 20 + 32 + 32 + 4);
+	/* 1 + 32 + (1 + 22) + (1 + 16) + 20 + 20 + 32 + 32 + uvar(20000000) = 4 bytes, then the
+	 * empty payment and proof (one length byte each) */
+	assert_int_equal(b.len, 1 + 32 + 23 + 17 + 20 + 20 + 32 + 32 + 4 + 2);
 	assert_int_equal(b.data[0], 1);
 	assert_int_equal(b.data[1], 0x22);
 	assert_int_equal(b.data[33], 22);
