@@ -20,7 +20,6 @@
 #define NS_SESS "ap.ref.sess"   /* session id -> referral id (one referral per session) */
 #define NS_LIST "ap.ref.list"   /* index (8 bytes BE) -> referral id, creation order */
 #define NS_COUNT "ap.ref.count" /* "n" -> referrals */
-#define NS_PAID "ap.ref.paid"   /* settlement market.pay tx id -> 1 once cited */
 
 #define HEXN (2 * LB_HASH_LEN + 1)
 static const char *hex32(char out[HEXN], const uint8_t *p)
@@ -276,36 +275,19 @@ static int apply_specialist(struct lb_apply_ctx *c, const struct lb_ref_tx *p)
 
 /* The cited settlement market.pay pays the fee of create p: the sender's own, of the
  * contract-call kind, of exactly the fee, to exactly the parties q (author, provider hospital,
- * the practice as executor; no patients, no audit), not cited by a referral before. */
+ * the practice as executor; no patients, no audit), not cited before (by the store either:
+ * one mark, lb_store_pay_mark). */
 static int cited_pay(struct lb_apply_ctx *c, const struct lb_ref_tx *p,
 		     const struct lb_mkt_parties *q)
 {
-	struct lb_tx tx;
-	int rc = lb_ledger_cite(c, "payment", p->pay_tx, p->pay_tx_len, p->pay_proof,
-				p->pay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PAY, &tx);
-	if (rc)
-		return rc;
-	uint8_t payer[LB_ADDR_LEN];
-	lb_addr_from_pubkey(payer, tx.sender);
-	if (memcmp(payer, c->sender_addr, LB_ADDR_LEN))
-		return lb_errf(c->em, LB_EUNAUTH,
-			       "the cited payment %s was sent by %s, not by %s: cite your own "
-			       "market.pay",
-			       HEX(tx.id), ADDR(payer), ADDR(c->sender_addr));
-	const uint8_t *v;
-	size_t vn;
-	if ((rc = lb_state_get(c->state, NS_PAID, tx.id, LB_HASH_LEN, &v, &vn)) == LB_OK)
-		return lb_errf(c->em, LB_EEXISTS, "payment %s was cited by a referral before: pay "
-			       "again", HEX(tx.id));
-	if (rc != LB_ENOTFOUND)
-		return rc;
 	unsigned use;
 	uint64_t paid;
 	struct lb_mkt_parties pp;
-	struct lb_errmsg e;
-	lb_errclear(&e);
-	if (lb_mkt_pay_decode(tx.payload, tx.payload_len, &use, &paid, &pp, &e))
-		return lb_errf(c->em, LB_EINVALID, "the cited payment does not decode: %s", e.text);
+	uint8_t txid[LB_HASH_LEN];
+	int rc = lb_store_pay_open(c, p->pay_tx, p->pay_tx_len, p->pay_proof, p->pay_proof_len,
+				   &use, &paid, &pp, txid);
+	if (rc)
+		return rc;
 	if (use != LB_MKT_USE_CONTRACT || paid != p->fee)
 		return lb_errf(c->em, LB_EINVALID,
 			       "the cited payment is a %s payment of %llu micro-ASC, not a "
@@ -321,7 +303,7 @@ static int cited_pay(struct lb_apply_ctx *c, const struct lb_ref_tx *p,
 			       "contract's author %s, the provider hospital %s and the practice %s "
 			       "as executor, no one else",
 			       ADDR(q->authors[0]), ADDR(q->ancestors[0]), ADDR(q->executor));
-	return lb_state_put_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 1);
+	return lb_store_pay_mark(c->state, txid);
 }
 
 static int apply_create(struct lb_apply_ctx *c, const struct lb_ref_tx *p)

@@ -147,13 +147,13 @@ int store_split(uint64_t amount, const struct store_listing *r,
 	return lb_mkt_split_apply(&t.use[use], use, amount, &p, out, em);
 }
 
-/* The cited settlement payment p->pay_tx (with p->pay_proof) pays `amount` for listing r. */
-static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
-		     uint64_t amount, const char *what)
+int lb_store_pay_open(struct lb_apply_ctx *c, const uint8_t *raw, size_t rawlen,
+		      const uint8_t *proof, size_t prooflen, unsigned *use, uint64_t *paid,
+		      struct lb_mkt_parties *pp, uint8_t txid[LB_HASH_LEN])
 {
 	struct lb_tx tx;
-	int rc = lb_ledger_cite(c, "payment", p->pay_tx, p->pay_tx_len, p->pay_proof,
-				p->pay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PAY, &tx);
+	int rc = lb_ledger_cite(c, "payment", raw, rawlen, proof, prooflen, LB_CHAIN_SETTLEMENT,
+				LB_TX_MKT_PAY, &tx);
 	if (rc)
 		return rc;
 	uint8_t payer[LB_ADDR_LEN];
@@ -167,16 +167,33 @@ static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct
 	if ((rc = lb_state_get_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 0, &used)))
 		return rc;
 	if (used)
-		return lb_errf(c->em, LB_EEXISTS,
-			       "payment %s was already cited by a store buy or call: pay again",
+		return lb_errf(c->em, LB_EEXISTS, "payment %s was already cited: pay again",
 			       HEX(tx.id));
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_mkt_pay_decode(tx.payload, tx.payload_len, use, paid, pp, &e))
+		return lb_errf(c->em, LB_EINVALID, "the cited payment does not decode: %s", e.text);
+	memcpy(txid, tx.id, LB_HASH_LEN);
+	return LB_OK;
+}
+
+int lb_store_pay_mark(struct lb_state *s, const uint8_t txid[LB_HASH_LEN])
+{
+	return lb_state_put_u64(s, NS_PAID, txid, LB_HASH_LEN, 1);
+}
+
+/* The cited settlement payment p->pay_tx (with p->pay_proof) pays `amount` for listing r. */
+static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
+		     uint64_t amount, const char *what)
+{
 	unsigned use;
 	uint64_t paid;
 	struct lb_mkt_parties pp;
-	struct lb_errmsg e;
-	lb_errclear(&e);
-	if (lb_mkt_pay_decode(tx.payload, tx.payload_len, &use, &paid, &pp, &e))
-		return lb_errf(c->em, LB_EINVALID, "the cited payment does not decode: %s", e.text);
+	uint8_t txid[LB_HASH_LEN];
+	int rc = lb_store_pay_open(c, p->pay_tx, p->pay_tx_len, p->pay_proof, p->pay_proof_len,
+				   &use, &paid, &pp, txid);
+	if (rc)
+		return rc;
 	unsigned want = r->kind == LB_STORE_ALGORITHM ? LB_MKT_USE_ALGO : LB_MKT_USE_CONTRACT;
 	if (use != want)
 		return lb_errf(c->em, LB_EINVALID, "the cited payment is a %s payment, not a %s",
@@ -205,7 +222,7 @@ static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct
 			       "names them)",
 			       r->title, ADDR(r->author), nanc, HEX(r->id));
 	r->revenue += paid;
-	return lb_state_put_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 1);
+	return lb_store_pay_mark(c->state, txid);
 }
 
 void lb_store_deposit_addr(uint8_t out[LB_ADDR_LEN])
