@@ -19,8 +19,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import (ROOT, Node, Tap, address_of, bech32m_encode, blake2b256,  # noqa: E402
-                       run_cli)
+from lebentest import (ROOT, Node, Tap, address_bytes, address_of,  # noqa: E402
+                       bech32m_encode, blake2b256, run_cli, uvarint)
 from test_fhir import Key, call  # noqa: E402
 
 CHD = os.path.join(ROOT, "examples", "contracts", "chd_screening.pf")
@@ -317,6 +317,33 @@ def run(t, node, tmp, member):
     st, ctx = node.get("/v1/txs/" + x2.get("id", "-"))
     t.eq(((ctx.get("payload") or {}).get("paid_by"), x2.get("status")),
          ("settlement", "requested"), "the referral cites the settlement payment")
+
+    # a payment cited once only, and only by its payer (a hand-made create through tx raw)
+    st, txs = node.get("/v1/accounts/%s/txs?limit=100" % A(gp))
+    pay = [x["id"] for x in (txs.get("txs") or []) if x.get("type") == "market.pay"]
+    st, pr = node.get("/v1/txs/%s/proof?anchor=business" % (pay[0] if pay else "-"))
+    third = screen("third", {"gestation_weeks": 20, "four_chamber": "normal",
+                             "outflow_tracts": "abnormal", "risk_factors": ["none"]})
+
+    def text(v):
+        return uvarint(len(v.encode())) + v.encode()
+
+    def raw_create(session, sender, to):
+        tx, proof = bytes.fromhex(pr.get("tx", "")), bytes.fromhex(pr.get("proof", ""))
+        pl = (b"\x01" + bytes.fromhex(session) + text("refer_fetal_cardiology") + text(SPEC)
+              + address_bytes(A(to)) + address_bytes(A(prov)) + b"\x07" * 32 + b"\x08" * 32
+              + uvarint(fee2) + uvarint(len(tx)) + tx + uvarint(len(proof)) + proof)
+        return node.cli(["tx", "raw", "--from", sender, "--chain", "business", "--type-id",
+                         str(0x03a1), "--payload", pl.hex(), "--wait"])
+
+    before = state()
+    r = raw_create(third, gp, spec)
+    t.ok(st == 200 and r.returncode != 0 and "already cited" in r.stderr + r.stdout,
+         "a settlement payment cited a second time is refused", r.stderr + r.stdout)
+    r = raw_create(bobs, spec, other)
+    t.ok(r.returncode != 0 and "cite your own market.pay" in r.stderr + r.stdout,
+         "someone else's settlement payment is refused", r.stderr + r.stdout)
+    t.eq(state(), before, "the refused citations changed nothing")
 
     r = run_cli(["referral", "--help"])
     t.ok(r.returncode == 0 and "specialist institution" in r.stdout, "referral --help")
