@@ -70,13 +70,13 @@ def run(t, node, tmp, member):
     r, j = node.cli_json(["contract", "publish", CHD, "--key", dev])
     t.eq(r.returncode, 0, "the developer team publishes the CHD screening contract " + r.stderr)
 
-    def screen(name, answers, key=gp):
+    def screen(name, answers, key=gp, complete=True):
         af, rec = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".rec.json")
         with open(af, "w") as f:
             json.dump(answers, f)
         r = node.cli(["contract", "run", CHD, "--answers", af, "--anchor", "--key", key,
                       "--anchor-record", rec, "--today", "2026-05-01"])
-        t.eq(r.returncode, 0, "screening '%s' anchored %s" % (name, r.stderr))
+        t.eq(r.returncode, 0 if complete else 1, "screening '%s' anchored %s" % (name, r.stderr))
         return json.load(open(rec)).get("session", "") if os.path.exists(rec) else ""
 
     positive = screen("positive", {"gestation_weeks": 20, "four_chamber": "abnormal",
@@ -86,6 +86,8 @@ def run(t, node, tmp, member):
                                    "risk_factors": ["none"]})
     bobs = screen("bobs", {"gestation_weeks": 20, "four_chamber": "abnormal",
                            "outflow_tracts": "normal", "risk_factors": ["none"]}, key=spec)
+
+    unfinished = screen("unfinished", {"gestation_weeks": 20}, complete=False)
 
     # the patient's record at the practice's node
     nd = os.path.join(tmp, "patient.ndjson")
@@ -121,6 +123,10 @@ def run(t, node, tmp, member):
                          "--no-fhir"])
     t.ok(r.returncode == 1 and "not a referral outcome" in r.stderr,
          "chain: a non-referral candidate is refused", r.stderr)
+    r = node.cli(base + ["--session", unfinished, "--candidate", "refer_fetal_cardiology",
+                         "--from", gp, "--no-fhir"])
+    t.ok(r.returncode == 1 and "is not complete" in r.stderr and "LB_EINVALID" in r.stderr,
+         "a session not finished (the run stopped half way) is refused", r.stderr)
     r = node.cli(base + ["--session", "ab" * 32, "--candidate", "refer_fetal_cardiology",
                          "--from", gp, "--no-fhir"])
     t.ok(r.returncode == 1 and "not anchored" in r.stderr and "LB_ENOTFOUND" in r.stderr,
