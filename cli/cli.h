@@ -36,6 +36,7 @@
 	X("fhir", cmd_fhir, "import NDJSON FHIR resources into the node's FHIR endpoint")  \
 	X("store", cmd_store, "the knowledge store: list, search, buy, call, rate contracts") \
 	X("surgery", cmd_surgery, "surgical quality control: risk model, O/E, CUSUM alarms, funnel plots") \
+	X("referral", cmd_referral, "refer patients after a positive screening; telemedicine reports") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

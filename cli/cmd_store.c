@@ -291,36 +291,21 @@ static int print_hits(struct sopts *o, json_t *j)
 /* Sign with --from and send; prints the tx id (and the JSON with --json). */
 static int send_tx(struct sopts *o, const struct lb_store_tx *p, char idhex[2 * LB_HASH_LEN + 1])
 {
-	if (!o->from)
-		return cli_failf(CMD, "this needs --from KEY (the key that signs)");
-	struct lb_keypair kp;
 	struct lb_buf b;
 	struct lb_errmsg em;
-	struct sectx t = {0};
+	json_t *fin = NULL;
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
 	if (lb_store_tx_encode(&b, p, &em)) {
 		lb_buf_release(&b);
 		return cli_fail(CMD, &em, NULL);
 	}
-	if (cli_load_key(o->home, o->from, &kp)) {
-		lb_buf_release(&b);
-		return 1;
-	}
-	int rc = sectx_build(CMD, o->url, &kp, p->type, b.data, b.len, &t);
-	lb_keypair_wipe(&kp);
+	int rc = sectx_sign_send(CMD, o->url, o->home, o->from, p->type, b.data, b.len, idhex,
+				 &fin);
 	lb_buf_release(&b);
-	if (rc)
-		return 1;
-	json_t *fin = NULL;
-	rc = sectx_send(CMD, o->url, &t, 60, &fin);
-	if (!rc) {
-		snprintf(idhex, 2 * LB_HASH_LEN + 1, "%s", t.id);
-		if (o->json)
-			cli_print_json(fin);
-	}
+	if (!rc && o->json)
+		cli_print_json(fin);
 	json_decref(fin);
-	sectx_release(&t);
-	return rc ? 1 : 0;
+	return rc;
 }
 
 /* send_tx, then (without --json) print what was done and the tx id. */
@@ -508,25 +493,6 @@ static int run_contract(struct sopts *o, const char *id)
 	return rc;
 }
 
-/* The minimum fee of a settlement type from the node's status (fees.types, else
- * fees.default), or --fee. */
-static int pay_fee(struct sopts *o, const char *type_name, uint64_t *fee)
-{
-	if (o->fee)
-		return amount_opt("--fee", o->fee, fee);
-	json_t *st;
-	if (cli_api_get(CMD, o->url, "/v1/status", &st))
-		return 1;
-	json_t *f = json_object_get(st, "fees");
-	json_t *v = json_object_get(json_object_get(f, "types"), type_name);
-	if (!json_is_integer(v))
-		v = json_object_get(f, "default");
-	*fee = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
-							       : 0;
-	json_decref(st);
-	return 0;
-}
-
 static int settle_send(struct sopts *o, uint32_t type, const char *type_name,
 		       const struct lb_buf *b, struct lb_store_tx *p);
 
@@ -576,47 +542,21 @@ static int settle(struct sopts *o, const char *id, uint64_t amount, struct lb_st
 	return rc;
 }
 
-/* Send settlement tx `type` with payload b (its fee from the node), wait for its block, and
- * put its bytes and proof anchored in the business chain into p->pay_tx / p->pay_proof
- * (lb_malloc'd: the caller frees them). The tx id into o->last_id. */
+/* Send settlement tx `type` with payload b, wait for its block, and put its bytes and proof
+ * anchored in the business chain into p->pay_tx / p->pay_proof (lb_malloc'd: the caller
+ * frees them). The tx id into o->last_id. */
 static int settle_send(struct sopts *o, uint32_t type, const char *type_name,
 		       const struct lb_buf *b, struct lb_store_tx *p)
 {
-	struct lb_keypair kp;
-	struct sectx t = {0};
-	uint64_t fee;
-	char path[256];
-	if (pay_fee(o, type_name, &fee) || cli_load_key(o->home, o->from, &kp))
+	uint8_t *tx, *proof;
+	size_t txlen, prooflen;
+	if (sectx_settle_cited(CMD, o->url, o->home, o->from, o->fee, type, type_name, b->data,
+			       b->len, o->last_id, &tx, &txlen, &proof, &prooflen))
 		return 1;
-	int rc = sectx_build_fee(CMD, o->url, &kp, LB_CHAIN_SETTLEMENT, type, b->data, b->len,
-				 fee, &t);
-	lb_keypair_wipe(&kp);
-	if (rc || sectx_send(CMD, o->url, &t, 60, NULL)) {
-		sectx_release(&t);
-		return 1;
-	}
-	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=business", t.id);
-	snprintf(o->last_id, sizeof o->last_id, "%s", t.id);
-	sectx_release(&t);
-	json_t *pr;
-	if (cli_api_get(CMD, o->url, path, &pr))
-		return 1;
-	const char *ph = json_string_value(json_object_get(pr, "proof"));
-	const char *th = json_string_value(json_object_get(pr, "tx"));
-	size_t pl = ph ? strlen(ph) / 2 : 0, tl = th ? strlen(th) / 2 : 0;
-	uint8_t *pbuf = lb_malloc(pl + 1), *tbuf = lb_malloc(tl + 1);
-	if (!pbuf || !tbuf || !ph || !th || lb_hex_decode(pbuf, pl, ph) ||
-	    lb_hex_decode(tbuf, tl, th)) {
-		lb_free(pbuf);
-		lb_free(tbuf);
-		json_decref(pr);
-		return cli_failf(CMD, "the node gave no usable proof of the payment");
-	}
-	json_decref(pr);
-	p->pay_proof = pbuf;
-	p->pay_proof_len = pl;
-	p->pay_tx = tbuf;
-	p->pay_tx_len = tl;
+	p->pay_tx = tx;
+	p->pay_tx_len = txlen;
+	p->pay_proof = proof;
+	p->pay_proof_len = prooflen;
 	return 0;
 }
 

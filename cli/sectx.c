@@ -156,3 +156,93 @@ int sectx_fetch(const char *cmd, const char *url, const char *idhex, const char 
 	json_decref(j);
 	return rc;
 }
+
+int sectx_sign_send(const char *cmd, const char *url, const char *home, const char *from,
+		    uint32_t type, const uint8_t *payload, size_t len,
+		    char idhex[2 * LB_HASH_LEN + 1], json_t **final)
+{
+	struct lb_keypair kp;
+	struct sectx t = {0};
+	if (final)
+		*final = NULL;
+	if (!from)
+		return cli_failf(cmd, "this needs --from KEY (the key that signs)");
+	if (cli_load_key(home, from, &kp))
+		return 1;
+	int rc = sectx_build(cmd, url, &kp, type, payload, len, &t);
+	lb_keypair_wipe(&kp);
+	if (rc)
+		return 1;
+	rc = sectx_send(cmd, url, &t, 60, final);
+	if (!rc)
+		snprintf(idhex, 2 * LB_HASH_LEN + 1, "%s", t.id);
+	sectx_release(&t);
+	return rc ? 1 : 0;
+}
+
+/* The minimum fee of a settlement type from the node's status (fees.types, else
+ * fees.default), or fee_opt. */
+static int settle_fee(const char *cmd, const char *url, const char *fee_opt,
+		      const char *type_name, uint64_t *fee)
+{
+	if (fee_opt) {
+		if (cli_parse_amount(fee_opt, fee))
+			return cli_failf(cmd, "--fee %s is not an amount (e.g. 0.01)", fee_opt);
+		return 0;
+	}
+	json_t *st;
+	if (cli_api_get(cmd, url, "/v1/status", &st))
+		return 1;
+	json_t *f = json_object_get(st, "fees");
+	json_t *v = json_object_get(json_object_get(f, "types"), type_name);
+	if (!json_is_integer(v))
+		v = json_object_get(f, "default");
+	*fee = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
+							       : 0;
+	json_decref(st);
+	return 0;
+}
+
+int sectx_settle_cited(const char *cmd, const char *url, const char *home, const char *from,
+		       const char *fee_opt, uint32_t type, const char *type_name,
+		       const uint8_t *payload, size_t len, char idhex[2 * LB_HASH_LEN + 1],
+		       uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *prooflen)
+{
+	struct lb_keypair kp;
+	struct sectx t = {0};
+	uint64_t fee;
+	char path[256];
+	if (!from)
+		return cli_failf(cmd, "paying on the settlement chain needs --from KEY");
+	if (settle_fee(cmd, url, fee_opt, type_name, &fee) || cli_load_key(home, from, &kp))
+		return 1;
+	int rc = sectx_build_fee(cmd, url, &kp, LB_CHAIN_SETTLEMENT, type, payload, len, fee, &t);
+	lb_keypair_wipe(&kp);
+	if (rc || sectx_send(cmd, url, &t, 60, NULL)) {
+		sectx_release(&t);
+		return 1;
+	}
+	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=business", t.id);
+	snprintf(idhex, 2 * LB_HASH_LEN + 1, "%s", t.id);
+	sectx_release(&t);
+	json_t *pr;
+	if (cli_api_get(cmd, url, path, &pr))
+		return 1;
+	const char *ph = json_string_value(json_object_get(pr, "proof"));
+	const char *th = json_string_value(json_object_get(pr, "tx"));
+	size_t pl = ph ? strlen(ph) / 2 : 0, tl = th ? strlen(th) / 2 : 0;
+	uint8_t *pbuf = lb_malloc(pl + 1), *tbuf = lb_malloc(tl + 1);
+	if (!pbuf || !tbuf || !ph || !th || lb_hex_decode(pbuf, pl, ph) ||
+	    lb_hex_decode(tbuf, tl, th)) {
+		lb_free(pbuf);
+		lb_free(tbuf);
+		json_decref(pr);
+		return cli_failf(cmd, "the node gave no usable proof of the payment");
+	}
+	json_decref(pr);
+	*proof = pbuf;
+	*prooflen = pl;
+	*tx = tbuf;
+	*txlen = tl;
+	return 0;
+}

@@ -39,6 +39,12 @@ int sectx_build_fee(const char *cmd, const char *url, const struct lb_keypair *k
 int sectx_send(const char *cmd, const char *url, struct sectx *t, double timeout_s,
 	       json_t **final);
 void sectx_release(struct sectx *t);
+/* Load key `from` of home, build a business-chain tx of type with payload, send it and wait
+ * for its block (60 s); the tx id into idhex, its final JSON into *final when not NULL
+ * (caller decrefs). Prints why not and returns 1 (from NULL: asks for --from KEY). */
+int sectx_sign_send(const char *cmd, const char *url, const char *home, const char *from,
+		    uint32_t type, const uint8_t *payload, size_t len,
+		    char idhex[2 * LB_HASH_LEN + 1], json_t **final);
 /* The decoded payload of committed tx idhex if it has type name type_name; prints why not,
  * returns 1. *payload is a new reference. */
 int sectx_fetch(const char *cmd, const char *url, const char *idhex, const char *type_name,
@@ -47,5 +53,15 @@ int sectx_fetch(const char *cmd, const char *url, const char *idhex, const char 
 int sectx_height(const char *cmd, const char *url, uint64_t *height);
 /* Decode a hex string field of j of exactly n bytes; 1 with a message if absent or wrong. */
 int sectx_hex_field(const char *cmd, json_t *j, const char *field, uint8_t *out, size_t n);
+
+/* Pay on the settlement chain and cite it: sign settlement tx `type` (name type_name, for its
+ * minimum fee in the node's /v1/status; fee_opt, an amount of CSC, overrides it) with key
+ * `from`, send it and wait, then fetch its bytes and its inclusion proof anchored in the
+ * business chain into *tx / *proof (lb_malloc'd: the caller frees them). Its id into idhex.
+ * Prints why not and returns 1. */
+int sectx_settle_cited(const char *cmd, const char *url, const char *home, const char *from,
+		       const char *fee_opt, uint32_t type, const char *type_name,
+		       const uint8_t *payload, size_t len, char idhex[2 * LB_HASH_LEN + 1],
+		       uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *prooflen);
 
 #endif

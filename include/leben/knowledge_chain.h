@@ -34,6 +34,11 @@ int lb_kn_state_contract(struct lb_state *s, const uint8_t hash[32], uint8_t aut
  * LB_ENOTFOUND if no such session was started. */
 int lb_kn_state_session(struct lb_state *s, const uint8_t id[32], uint8_t contract[32],
 			uint8_t owner[LB_ADDR_LEN], bool *complete);
+/* Whether anchored session id committed candidate `cand` in one of its decision events:
+ * *found true with the decision's name in decision (at least LB_KN_NAME_MAX bytes).
+ * LB_ENOTFOUND if no such session was started. */
+int lb_kn_state_session_committed(struct lb_state *s, const uint8_t id[32], const char *cand,
+				  bool *found, char *decision);
 
 /* Views of committed business-chain state; *out is a new reference.
  * Published contracts, oldest first, from `offset`, at most `limit` (0 = 100):

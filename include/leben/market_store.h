@@ -121,6 +121,26 @@ void lb_store_set_algo_lookup(lb_store_algo_fn fn);
 
 /* Store wallet balance (micro-ASC) of an account on the business chain. */
 int lb_store_wallet(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t *out);
+/* Pay amount from payer's store wallet through the default split table of `use` among the
+ * parties (p->platform is replaced by the pool address), crediting their wallets; the
+ * credits into *out when not NULL (caller releases). LB_EFUNDS (naming the wallet and what it
+ * holds) when the wallet is short: nothing written then. For other business-chain modules
+ * that pay a use (the applications). */
+struct lb_mkt_parties;
+struct lb_mkt_credits;
+int lb_store_wallet_split(struct lb_state *s, const uint8_t payer[LB_ADDR_LEN], uint64_t amount,
+			  unsigned use, const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
+			  struct lb_errmsg *em);
+/* A settlement market.pay cited in a business-chain tx of ctx (raw bytes and its proof
+ * anchored in a business block): checked to be valid there, sent by ctx's sender (LB_EUNAUTH)
+ * and not cited before by any store or application tx (LB_EEXISTS); decoded into *use,
+ * *paid and *pp (lists borrow from raw) and its id into txid. Mark it cited with
+ * lb_store_pay_mark once the citing tx is accepted. Messages name the payment. */
+struct lb_apply_ctx;
+int lb_store_pay_open(struct lb_apply_ctx *c, const uint8_t *raw, size_t rawlen,
+		      const uint8_t *proof, size_t prooflen, unsigned *use, uint64_t *paid,
+		      struct lb_mkt_parties *pp, uint8_t txid[LB_HASH_LEN]);
+int lb_store_pay_mark(struct lb_state *s, const uint8_t txid[LB_HASH_LEN]);
 /* Address of the platform pool that takes the pool share and every remainder. */
 void lb_store_pool_addr(uint8_t out[LB_ADDR_LEN]);
 /* The settlement address ASC is transferred to when it fills a store wallet (store.deposit):

@@ -168,6 +168,10 @@ int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 
 /* routes_store.c (docs/api.md, "Knowledge store") */
+/* A whole-number query argument `name` from 0 to max into *out (left as it is when absent);
+ * LB_EMALFORMED naming it otherwise. */
+int api_arg_size(const struct api_call *c, const char *name, size_t max, size_t *out,
+		 struct lb_errmsg *em);
 int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 int api_store_listing(const struct api_call *c, json_t **out, unsigned *status,
@@ -182,6 +186,10 @@ int api_store_wallet(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em);
 int api_store_search(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em);
+
+/* routes_referral.c (docs/api.md, "Referrals") */
+int api_referrals(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_referral(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 
 /* routes_study.c (docs/api.md, "Studies across nodes") */
 int api_study_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);

@@ -12,8 +12,8 @@
 #include "api/api_int.h"
 #include "leben/market_store.h"
 
-static int num_arg(const struct api_call *c, const char *name, size_t max, size_t *out,
-		   struct lb_errmsg *em)
+int api_arg_size(const struct api_call *c, const char *name, size_t max, size_t *out,
+		 struct lb_errmsg *em)
 {
 	const char *v = c->arg(c->conn, name);
 	if (!v)
@@ -42,8 +42,8 @@ int api_store_listings(const struct api_call *c, json_t **out, unsigned *status,
 				       author);
 		q.author = who;
 	}
-	if ((rc = num_arg(c, "offset", (size_t)1 << 40, &q.offset, em)) ||
-	    (rc = num_arg(c, "limit", 1000, &q.limit, em)))
+	if ((rc = api_arg_size(c, "offset", (size_t)1 << 40, &q.offset, em)) ||
+	    (rc = api_arg_size(c, "limit", 1000, &q.limit, em)))
 		return rc;
 	if (kind) {
 		if (!strcmp(kind, "contract"))
@@ -79,8 +79,8 @@ int api_store_ratings(const struct api_call *c, json_t **out, unsigned *status,
 	struct lb_store_query q = {0};
 	int rc;
 	if ((rc = api_param_hash(c->params, 0, "a listing id", id, em)) ||
-	    (rc = num_arg(c, "offset", (size_t)1 << 40, &q.offset, em)) ||
-	    (rc = num_arg(c, "limit", 1000, &q.limit, em)))
+	    (rc = api_arg_size(c, "offset", (size_t)1 << 40, &q.offset, em)) ||
+	    (rc = api_arg_size(c, "limit", 1000, &q.limit, em)))
 		return rc;
 	return lb_store_ratings_json(c->ledger, id, &q, out, em);
 }
@@ -153,7 +153,7 @@ int api_store_search(const struct api_call *c, json_t **out, unsigned *status,
 	int rc;
 	if (!q)
 		return lb_errf(em, LB_EINVALID, "search needs q=TEXT");
-	if ((rc = num_arg(c, "limit", 1000, &limit, em)))
+	if ((rc = api_arg_size(c, "limit", 1000, &limit, em)))
 		return rc;
 	lb_buf_init(&exp, 1u << 20);
 	pthread_mutex_lock(&idx_lock);

@@ -181,6 +181,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/surgery/alarms/{hospital}/{surgeon}", h_ext, false, api_surgery_alarms},
 	{"POST", "/v1/surgery/funnel", h_ext, true, api_surgery_funnel},
 	{"POST", "/v1/surgery/rank", h_ext, true, api_surgery_rank},
+	{"GET", "/v1/referrals", h_ext, false, api_referrals},
+	{"GET", "/v1/referrals/{id}", h_ext, false, api_referral},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -174,6 +174,42 @@ int lb_kn_state_session(struct lb_state *s, const uint8_t id[32], uint8_t contra
 	return LB_OK;
 }
 
+int lb_kn_state_session_committed(struct lb_state *s, const uint8_t id[32], const char *cand,
+				  bool *found, char *decision)
+{
+	struct session_rec r;
+	int rc = session_get(s, id, &r);
+	*found = false;
+	if (rc)
+		return rc;
+	for (uint64_t seq = 0; seq < r.next_seq && !*found; seq++) {
+		uint8_t key[32 + 8];
+		const uint8_t *v, *pl;
+		size_t n, pn;
+		uint64_t h;
+		uint8_t txid[32];
+		struct lb_kn_session_payload p;
+		memcpy(key, id, 32);
+		be64(key + 32, seq);
+		if ((rc = lb_state_get(s, NS_EVENT, key, sizeof key, &v, &n)))
+			return rc == LB_ENOTFOUND ? LB_ECORRUPT : rc;
+		struct lb_dec d;
+		lb_dec_init(&d, v, n, "session event", NULL);
+		if (lb_dec_uvar(&d, "height", UINT64_MAX, &h) || lb_dec_fixed(&d, "tx", txid, 32) ||
+		    lb_dec_bytes(&d, "payload", LB_TX_PAYLOAD_MAX, &pl, &pn) ||
+		    lb_kn_session_payload_decode(pl, pn, &p, NULL))
+			return LB_ECORRUPT;
+		if (p.kind != LB_KN_EV_DECISION)
+			continue;
+		for (uint32_t i = 0; i < p.ncands; i++)
+			if (!strcmp(p.cands[i], cand)) {
+				*found = true;
+				snprintf(decision, LB_KN_NAME_MAX, "%s", p.decision);
+			}
+	}
+	return LB_OK;
+}
+
 /* ---- contract.publish ------------------------------------------------------------------- */
 
 static int check_publish(const struct lb_tx *tx, struct lb_errmsg *em)

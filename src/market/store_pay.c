@@ -88,6 +88,43 @@ out:
 	return rc;
 }
 
+int lb_store_wallet_split(struct lb_state *s, const uint8_t payer[LB_ADDR_LEN], uint64_t amount,
+			  unsigned use, const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
+			  struct lb_errmsg *em)
+{
+	uint64_t have;
+	struct lb_mkt_splits t;
+	struct lb_mkt_parties q = *p;
+	struct lb_mkt_credits cr = {0};
+	int rc = lb_store_wallet(s, payer, &have);
+	if (rc)
+		return lb_errf(em, rc, "reading the store wallet of %s failed", ADDR(payer));
+	if (have < amount)
+		return lb_errf(em, LB_EFUNDS,
+			       "%llu micro-ASC are due but the store wallet of %s holds %llu: fill "
+			       "it first (leben store deposit ASC)",
+			       (unsigned long long)amount, ADDR(payer), (unsigned long long)have);
+	if (use >= LB_MKT_USE_COUNT)
+		return lb_errf(em, LB_EINVALID, "unknown kind of use %u", use);
+	lb_mkt_splits_default(&t);
+	lb_store_pool_addr(q.platform);
+	if ((rc = lb_mkt_split_apply(&t.use[use], use, amount, &q, &cr, em)) ||
+	    (rc = lb_state_put_u64(s, NS_WALLET, payer, LB_ADDR_LEN, have - amount)))
+		goto out;
+	for (size_t i = 0; i < cr.n; i++)
+		if ((rc = store_wallet_add(s, cr.v[i].to, cr.v[i].amount))) {
+			rc = lb_errf(em, rc, "crediting %s failed", ADDR(cr.v[i].to));
+			goto out;
+		}
+	if (out) {
+		*out = cr;
+		return LB_OK;
+	}
+out:
+	lb_mkt_credits_release(&cr);
+	return rc;
+}
+
 int store_split(uint64_t amount, const struct store_listing *r,
 		const uint8_t anc[][LB_ADDR_LEN], size_t nanc, struct lb_mkt_credits *out,
 		struct lb_errmsg *em)
@@ -110,13 +147,13 @@ int store_split(uint64_t amount, const struct store_listing *r,
 	return lb_mkt_split_apply(&t.use[use], use, amount, &p, out, em);
 }
 
-/* The cited settlement payment p->pay_tx (with p->pay_proof) pays `amount` for listing r. */
-static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
-		     uint64_t amount, const char *what)
+int lb_store_pay_open(struct lb_apply_ctx *c, const uint8_t *raw, size_t rawlen,
+		      const uint8_t *proof, size_t prooflen, unsigned *use, uint64_t *paid,
+		      struct lb_mkt_parties *pp, uint8_t txid[LB_HASH_LEN])
 {
 	struct lb_tx tx;
-	int rc = lb_apply_cite(c, "payment", p->pay_tx, p->pay_tx_len, p->pay_proof,
-				p->pay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PAY, &tx);
+	int rc = lb_apply_cite(c, "payment", raw, rawlen, proof, prooflen, LB_CHAIN_SETTLEMENT,
+			       LB_TX_MKT_PAY, &tx);
 	if (rc)
 		return rc;
 	uint8_t payer[LB_ADDR_LEN];
@@ -130,16 +167,33 @@ static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct
 	if ((rc = lb_state_get_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 0, &used)))
 		return rc;
 	if (used)
-		return lb_errf(c->em, LB_EEXISTS,
-			       "payment %s was already cited by a store buy or call: pay again",
+		return lb_errf(c->em, LB_EEXISTS, "payment %s was already cited: pay again",
 			       HEX(tx.id));
+	struct lb_errmsg e;
+	lb_errclear(&e);
+	if (lb_mkt_pay_decode(tx.payload, tx.payload_len, use, paid, pp, &e))
+		return lb_errf(c->em, LB_EINVALID, "the cited payment does not decode: %s", e.text);
+	memcpy(txid, tx.id, LB_HASH_LEN);
+	return LB_OK;
+}
+
+int lb_store_pay_mark(struct lb_state *s, const uint8_t txid[LB_HASH_LEN])
+{
+	return lb_state_put_u64(s, NS_PAID, txid, LB_HASH_LEN, 1);
+}
+
+/* The cited settlement payment p->pay_tx (with p->pay_proof) pays `amount` for listing r. */
+static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_listing *r,
+		     uint64_t amount, const char *what)
+{
 	unsigned use;
 	uint64_t paid;
 	struct lb_mkt_parties pp;
-	struct lb_errmsg e;
-	lb_errclear(&e);
-	if (lb_mkt_pay_decode(tx.payload, tx.payload_len, &use, &paid, &pp, &e))
-		return lb_errf(c->em, LB_EINVALID, "the cited payment does not decode: %s", e.text);
+	uint8_t txid[LB_HASH_LEN];
+	int rc = lb_store_pay_open(c, p->pay_tx, p->pay_tx_len, p->pay_proof, p->pay_proof_len,
+				   &use, &paid, &pp, txid);
+	if (rc)
+		return rc;
 	unsigned want = r->kind == LB_STORE_ALGORITHM ? LB_MKT_USE_ALGO : LB_MKT_USE_CONTRACT;
 	if (use != want)
 		return lb_errf(c->em, LB_EINVALID, "the cited payment is a %s payment, not a %s",
@@ -168,7 +222,7 @@ static int cited_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct
 			       "names them)",
 			       r->title, ADDR(r->author), nanc, HEX(r->id));
 	r->revenue += paid;
-	return lb_state_put_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 1);
+	return lb_store_pay_mark(c->state, txid);
 }
 
 void lb_store_deposit_addr(uint8_t out[LB_ADDR_LEN])

@@ -13,6 +13,7 @@
  * business 0x03b8-0x03bf surgical quality control (surgery.alarm);
  * settlement 0x0120-0x012f market (pools, redemption, periods, split votes).
  */
+#include "leben/app_referral.h"
 #include "leben/consortium.h"
 #include "leben/data_purge.h"
 #include "leben/data_tx.h"
@@ -54,5 +55,7 @@ int lb_register_txtypes(void)
 	if ((rc = lb_surgery_register_txtypes())) /* business 0x03b8: surgery.alarm */
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
+	if ((rc = lb_app_referral_register_txtypes())) /* business 0x03a0-0x03a7: referrals */
+		return rc;
 	return LB_OK;
 }

@@ -360,6 +360,23 @@ def run_cluster(t, prefix, env, run, n=3, tls_node=1, after=None):
     t.done()
 
 
+def with_cluster(prefix, passphrase, fn, **extra):
+    """A TAP test over a scripts/cluster.sh network kept in a temporary directory:
+    fn(tap, env, cluster_dir) runs, then the network is taken down and the directory removed
+    whatever happened; exits with the TAP result."""
+    t = Tap()
+    work = tempfile.mkdtemp(prefix=prefix)
+    cluster = os.path.join(work, "cluster")
+    e = cluster_env(passphrase, CLUSTER=cluster, KEEP="1", **extra)
+    try:
+        fn(t, e, cluster)
+    finally:
+        subprocess.run([os.path.join(ROOT, "scripts", "cluster.sh"), "down", cluster],
+                       env=e, capture_output=True, timeout=120)
+        shutil.rmtree(work, ignore_errors=True)
+    t.done()
+
+
 def read_cluster_env(d):
     """The variables cluster.sh wrote to DIR/cluster.env (endpoints, ports)."""
     out = {}
