@@ -178,6 +178,13 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/market", h_ext, false, api_market},
 	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
 	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},
+	{"POST", "/v1/monitor/providers", h_ext, true, api_mon_provider},
+	{"POST", "/v1/monitor/patients", h_ext, true, api_mon_enrol},
+	{"POST", "/v1/monitor/readings", h_ext, true, api_mon_readings},
+	{"GET", "/v1/monitor/outbox", h_ext, false, api_mon_outbox},
+	{"POST", "/v1/monitor/outbox/{id}/ack", h_ext, true, api_mon_ack},
+	{"GET", "/v1/monitor/status", h_ext, false, api_mon_status},
+	{"POST", "/v1/monitor/settle", h_ext, false, api_mon_settle},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

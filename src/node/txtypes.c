@@ -20,6 +20,7 @@
 #include "leben/ledger.h"
 #include "leben/market.h"
 #include "leben/market_store.h"
+#include "leben/monitor.h"
 #include "leben/node.h"
 #include "leben/onchain.h"
 #include "leben/security.h"
@@ -48,6 +49,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_market_register_txtypes()))
 		return rc;
 	if ((rc = lb_market_store_register_txtypes()))
+		return rc;
+	if ((rc = lb_monitor_register_txtypes())) /* business 0x03a8: monitoring payments */
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	return LB_OK;
