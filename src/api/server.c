@@ -184,7 +184,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/monitor/outbox", h_ext, false, api_mon_outbox},
 	{"POST", "/v1/monitor/outbox/{id}/ack", h_ext, true, api_mon_ack},
 	{"GET", "/v1/monitor/status", h_ext, false, api_mon_status},
-	{"POST", "/v1/monitor/settle", h_ext, false, api_mon_settle},
+	{"POST", "/v1/monitor/settle", h_ext, true, api_mon_settle},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

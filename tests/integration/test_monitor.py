@@ -180,7 +180,7 @@ def main():
         # payment
         s = node.get("/v1/monitor/status")[1]
         t.eq(s["providers"][0]["count"], accepted, "accepted readings counted for the provider")
-        st, j = node.http("POST", "/v1/monitor/settle")[:2]
+        st, j = node.http("POST", "/v1/monitor/settle", {})[:2]
         t.eq(st, 200, "settle answered")
         p = j["settled"][0]
         t.eq((p["count"], p["amount"]), (accepted, accepted * PRICE),
@@ -191,7 +191,7 @@ def main():
         pl = (tx or {}).get("payload", {})
         t.eq((pl.get("count"), pl.get("amount"), pl.get("provider")),
              (accepted, accepted * PRICE, pk), "its payload")
-        st, j = node.http("POST", "/v1/monitor/settle")[:2]
+        st, j = node.http("POST", "/v1/monitor/settle", {})[:2]
         t.eq(j.get("settled"), [], "nothing left to settle")
     finally:
         srv.shutdown()
