@@ -4,10 +4,12 @@
  * that escalates overdue warnings and delivers the outbox to webhooks.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/api_int.h"
 #include "leben/base.h"
@@ -52,6 +54,18 @@ static int monitor(const struct api_call *c, struct lb_monitor **out, struct lb_
 	return rc;
 }
 
+void api_mon_resume(const char *home)
+{
+	char path[4200];
+	struct lb_monitor *m;
+	struct api_call c = {.home = home};
+	if (!home)
+		return;
+	snprintf(path, sizeof path, "%s/monitor/monitor.db", home);
+	if (!access(path, F_OK))
+		monitor(&c, &m, NULL);
+}
+
 static int body_json(const struct api_call *c, json_t **j, struct lb_errmsg *em)
 {
 	json_error_t je;
@@ -64,34 +78,34 @@ static int body_json(const struct api_call *c, json_t **j, struct lb_errmsg *em)
 	return LB_OK;
 }
 
-/* POST /v1/monitor/providers, /v1/monitor/patients */
-int api_mon_provider(const struct api_call *c, json_t **out, unsigned *status,
-		     struct lb_errmsg *em)
+/* A handler whose body is one JSON object given to fn; 201 on success. */
+static int with_body(const struct api_call *c,
+		     int (*fn)(struct lb_monitor *, const json_t *, json_t **, struct lb_errmsg *),
+		     json_t **out, unsigned *status, struct lb_errmsg *em)
 {
 	struct lb_monitor *m;
 	json_t *j = NULL;
 	int rc = monitor(c, &m, em);
 	if (rc || (rc = body_json(c, &j, em)))
 		return rc;
-	rc = lb_mon_provider(m, j, out, em);
+	rc = fn(m, j, out, em);
 	json_decref(j);
 	if (!rc)
 		*status = 201;
 	return rc;
 }
 
+/* POST /v1/monitor/providers */
+int api_mon_provider(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em)
+{
+	return with_body(c, lb_mon_provider, out, status, em);
+}
+
+/* POST /v1/monitor/patients */
 int api_mon_enrol(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	struct lb_monitor *m;
-	json_t *j = NULL;
-	int rc = monitor(c, &m, em);
-	if (rc || (rc = body_json(c, &j, em)))
-		return rc;
-	rc = lb_mon_enrol(m, j, out, em);
-	json_decref(j);
-	if (!rc)
-		*status = 201;
-	return rc;
+	return with_body(c, lb_mon_enrol, out, status, em);
 }
 
 /* POST /v1/monitor/readings?provider=NAME&sig=HEX */

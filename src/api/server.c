@@ -1014,6 +1014,8 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		}
 	}
 
+	api_mon_resume(a->opt.home); /* pending webhook deliveries and escalations go on */
+
 	/* HTTPS: TLS 1.3 only, a client certificate requested and checked on every request */
 	struct MHD_OptionItem tls_opts[5] = {{MHD_OPTION_END, 0, NULL}};
 	if (a->opt.tls_cert || a->opt.tls_key || a->opt.tls_ca) {

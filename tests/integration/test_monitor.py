@@ -193,6 +193,15 @@ def main():
              (accepted, accepted * PRICE, pk), "its payload")
         st, j = node.http("POST", "/v1/monitor/settle", {})[:2]
         t.eq(j.get("settled"), [], "nothing left to settle")
+        # a restart keeps everything (and resumes the delivery thread at start)
+        node.stop()
+        node.start()
+        s2 = node.get("/v1/monitor/status")[1]
+        t.ok(s2.get("settled") and s2["settled"][0]["count"] == accepted and
+             s2.get("acked") == 3, "after a restart: settled batch and acks kept", s2)
+        ok = wait_for(lambda: node.get("/v1/monitor/status")[1].get("undelivered") == 0, 30)
+        t.ok(ok, "deliveries resume by themselves after the restart",
+             node.get("/v1/monitor/status")[1])
     finally:
         srv.shutdown()
         node.cleanup()
