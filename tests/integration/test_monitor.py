@@ -193,12 +193,38 @@ def main():
              (accepted, accepted * PRICE, pk), "its payload")
         st, j = node.http("POST", "/v1/monitor/settle", {})[:2]
         t.eq(j.get("settled"), [], "nothing left to settle")
+        # the CLI: a provider with a key of the home, a signed NDJSON file, an ack signed with
+        # the clinician's key of the home
+        r = node.cli(["monitor", "provider", "vendor", "--key", "bob", "--price", "3"])
+        t.eq(r.returncode, 0, "leben monitor provider", )
+        r = node.cli(["monitor", "enrol", "p3", "--contract", CONTRACT, "--clinician", "alice",
+                      "--second", "clinic", "--deadline", "600"])
+        t.eq(r.returncode, 0, "leben monitor enrol")
+        f = os.path.join(node.home, "r.ndjson")
+        with open(f, "w") as fh:
+            fh.write(json.dumps({"patient": "p3", "code": "8867-4", "value": 135,
+                                 "time": now}) + "\n")
+            fh.write(json.dumps({"patient": "p3", "code": "8867-4", "value": 70,
+                                 "time": now}) + "\n")
+        r, j = node.cli_json(["monitor", "readings", f, "--provider", "vendor", "--key", "bob"])
+        t.ok(r.returncode == 0 and j and j["accepted"] == 1 and
+             j["results"][0]["warning"]["grade"] == "critical" and
+             j["results"][1]["error"] == "duplicate", "leben monitor readings (signed by the CLI)",
+             (r.stderr, j))
+        wid = j["results"][0]["warning"]["id"] if j else 0
+        r = node.cli(["monitor", "ack", str(wid), "--key", "bob"])
+        t.ok(r.returncode != 0 and "neither" in r.stderr, "leben monitor ack by another key refused",
+             r.stderr)
+        r, j = node.cli_json(["monitor", "ack", str(wid), "--key", "alice"])
+        t.ok(r.returncode == 0 and j and j["state"] == "acked", "leben monitor ack", r.stderr)
+        r, j = node.cli_json(["monitor", "outbox", "--patient", "p3"])
+        t.ok(j and j["outbox"][0]["state"] == "acked", "leben monitor outbox", r.stderr)
         # a restart keeps everything (and resumes the delivery thread at start)
         node.stop()
         node.start()
         s2 = node.get("/v1/monitor/status")[1]
         t.ok(s2.get("settled") and s2["settled"][0]["count"] == accepted and
-             s2.get("acked") == 3, "after a restart: settled batch and acks kept", s2)
+             s2.get("acked") == 4, "after a restart: settled batch and acks kept", s2)
         ok = wait_for(lambda: node.get("/v1/monitor/status")[1].get("undelivered") == 0, 30)
         t.ok(ok, "deliveries resume by themselves after the restart",
              node.get("/v1/monitor/status")[1])

@@ -4,7 +4,9 @@
  * refused); a signed batch graded by examples/contracts/chronic_risk.pf (critical for a level 2
  * hypoglycaemia, a systolic trend), refusals by reason with the state unchanged (bad
  * signature, unknown provider), a reading in the future refused, acks (wrong key refused,
- * clinician accepted) and escalation of an overdue warning to the second contact.
+ * clinician accepted) and escalation of an overdue warning to the second contact; on a real
+ * ledger, a batch recorded twice or out of order and an amount that is not count x price are
+ * refused by the business chain.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <sodium.h>
 
 #include "test.h"
+#include "ledger_fixture.h"
 
 #include "leben/base.h"
 #include "leben/monitor.h"
@@ -166,11 +169,57 @@ static void test_flow(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+static int pay(struct lb_ledger *l, const struct lb_keypair *kp, uint64_t nonce, uint64_t batch,
+	       uint64_t count, uint64_t amount, char *msg, size_t mlen)
+{
+	struct lb_mon_payment_tx p = {.batch = batch, .count = count, .price = 5, .amount = amount};
+	memset(p.provider, 7, 32);
+	uint8_t pl[128];
+	size_t n;
+	struct lb_buf raw;
+	struct lb_submit_result r;
+	assert_lb_ok(lb_mon_payment_encode(&p, pl, &n));
+	fx_build(&raw, l, kp, LB_CHAIN_BUSINESS, LB_TX_MONITOR_PAYMENT, nonce, 0, pl, n, NULL);
+	int rc = fx_submit1(l, raw.data, raw.len, &r);
+	snprintf(msg, mlen, "%s", r.message);
+	lb_buf_release(&raw);
+	return rc;
+}
+
+static void test_payment_chain(void **st)
+{
+	(void)st;
+	char home[128], hx[65], msg[512];
+	struct lb_keypair prop;
+	uint8_t seed[LB_SEED_LEN];
+	struct lb_ledger *l;
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	assert_lb_ok(lb_monitor_register_txtypes());
+	fx_mkhome(home, sizeof home, "monitor");
+	memset(seed, 1, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	lb_hex_encode(hx, prop.pk, 32);
+	fx_genesis(home, json_pack("{s:s,s:i,s:s}", "network", "mon", "time_ms", 1, "proposer", hx));
+	fx_open(&l, home, &prop);
+	assert_lb_ok(pay(l, &prop, 0, 1, 4, 20, msg, sizeof msg));
+	assert_int_equal(pay(l, &prop, 1, 1, 4, 20, msg, sizeof msg), LB_EDUPLICATE);
+	assert_non_null(strstr(msg, "already recorded"));
+	assert_int_equal(pay(l, &prop, 1, 3, 4, 20, msg, sizeof msg), LB_EINVALID);
+	assert_non_null(strstr(msg, "skips"));
+	assert_int_equal(pay(l, &prop, 1, 2, 4, 21, msg, sizeof msg), LB_EINVALID);
+	assert_non_null(strstr(msg, "not count"));
+	assert_lb_ok(pay(l, &prop, 1, 2, 4, 20, msg, sizeof msg));
+	lb_ledger_close(l);
+	fx_rmhome(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_payment_codec),
 		cmocka_unit_test(test_flow),
+		cmocka_unit_test(test_payment_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
