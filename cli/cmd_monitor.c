@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		"        chronic_risk.pf), the clinician who acknowledges warnings, the second\n"
 		"        contact warnings escalate to after --deadline (default 900 s)\n"
 		"  readings FILE --provider NAME --key KEY\n"
-		"        send a batch (JSON array or NDJSON; simple {patient,code,value,time} or FHIR\n"
+		"        send a batch (JSON array, NDJSON or a FHIR Bundle; simple\n"
+		"        {patient,code,value,time} or FHIR\n"
 		"        Observations) signed with the provider's key; shows each reading's outcome\n"
 		"  outbox [--patient P] [--state open|acked|escalated] [--after ID]\n"
 		"        the warnings, with grade, reasons, recipient and webhook delivery\n"
@@ -102,6 +103,10 @@ static json_t *load_readings(const char *path)
 	if (p < len && buf[p] == '[') {
 		if (!(a = json_loadb((const char *)buf, len, 0, &je)))
 			cli_failf(CMD, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+	} else if (p < len && buf[p] == '{' && (a = json_loadb((const char *)buf, len, 0, NULL))) {
+		json_t *one = a; /* one object, maybe over several lines (a Bundle) */
+		a = json_array();
+		json_array_append_new(a, one);
 	} else {
 		a = json_array();
 		size_t line = 1;
@@ -123,6 +128,13 @@ static json_t *load_readings(const char *path)
 		}
 	}
 	free(buf);
+	json_t *b = json_array_get(a, 0);
+	const char *rt = json_string_value(json_object_get(b, "resourceType"));
+	if (json_array_size(a) == 1 && rt && !strcmp(rt, "Bundle")) { /* sent as is */
+		json_incref(b);
+		json_decref(a);
+		return b;
+	}
 	return a;
 }
 

@@ -646,6 +646,19 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 		if (!(items = json_loadb(body, len, 0, &je)))
 			return lb_errf(em, LB_ESYNTAX, "readings: JSON error at line %d column %d: %s",
 				       je.line, je.column, je.text);
+	} else if (p < len && body[p] == '{' && (items = json_loadb(body, len, 0, NULL))) {
+		/* one object (maybe over several lines), or a FHIR Bundle (transaction, batch,
+		 * collection): its entries' resources */
+		json_t *b = items, *e;
+		size_t k;
+		const char *rt = str(b, "resourceType");
+		items = json_array();
+		if (rt && !strcmp(rt, "Bundle"))
+			json_array_foreach(json_object_get(b, "entry"), k, e)
+				json_array_append(items, json_object_get(e, "resource"));
+		else
+			json_array_append(items, b);
+		json_decref(b);
 	} else {
 		items = json_array();
 		size_t line = 1;

@@ -142,7 +142,20 @@ def main():
         g = j["results"][3].get("warning", {})
         t.ok(g.get("grade") == "warning" and "rising" in json.dumps(g),
              "158 after 110, 110, 110, 150 (a rise of 38 mmHg) is a warning, not info", g)
-        accepted = 4 + 1 + 4
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Observation", "subject": {"reference": "Patient/p1"},
+                          "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+                          "effectiveDateTime": iso(now + 9000),
+                          "component": [
+                              {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                               "valueQuantity": {"value": 128, "unit": "mm[Hg]"}},
+                              {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                               "valueQuantity": {"value": 82, "unit": "mm[Hg]"}}]},
+             "request": {"method": "POST", "url": "Observation"}}]}
+        st, j = post(bundle)
+        t.ok(st == 200 and j["accepted"] == 1 and "warning" not in j["results"][0],
+             "a FHIR Bundle with a blood pressure panel Observation", j)
+        accepted = 4 + 1 + 4 + 1
         # webhook: retries after failures
         ids = [r["warning"]["id"] for r in res[:4] if "warning" in r] + [g.get("id")]
         ok = wait_for(lambda: len({x["id"] for x in Hook.got} & set(ids)) == len(ids), 30)
@@ -206,6 +219,15 @@ def main():
                                  "time": now}) + "\n")
             fh.write(json.dumps({"patient": "p3", "code": "8867-4", "value": 70,
                                  "time": now}) + "\n")
+        fb = os.path.join(node.home, "b.json")
+        with open(fb, "w") as fh:
+            json.dump({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+                "resourceType": "Observation", "subject": {"reference": "Patient/p3"},
+                "code": {"coding": [{"system": "http://loinc.org", "code": "59408-5"}]},
+                "effectiveDateTime": iso(now), "valueQuantity": {"value": 97}}}]}, fh, indent=1)
+        r, j = node.cli_json(["monitor", "readings", fb, "--provider", "vendor", "--key", "bob"])
+        t.ok(r.returncode == 0 and j and j["accepted"] == 1, "leben monitor readings of a Bundle",
+             (r.stderr, j))
         r, j = node.cli_json(["monitor", "readings", f, "--provider", "vendor", "--key", "bob"])
         t.ok(r.returncode == 0 and j and j["accepted"] == 1 and
              j["results"][0]["warning"]["grade"] == "critical" and
