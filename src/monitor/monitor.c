@@ -126,8 +126,11 @@ int lb_mon_provider(struct lb_monitor *m, const json_t *req, json_t **out, struc
 {
 	const char *name = str(req, "name"), *key = str(req, "key");
 	json_t *pj = json_object_get(req, "price");
-	if (!name || !*name || strlen(name) > 64)
-		return lb_errf(em, LB_EINVALID, "provider: \"name\" (1-64 characters) is required");
+	if (!name || !*name || strlen(name) > 64 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+		    strlen(name))
+		return lb_errf(em, LB_EINVALID, "provider: \"name\" (1-64 letters, digits, '.', '_' "
+			       "or '-': it goes in the readings URL) is required");
 	if (!is_key(key))
 		return lb_errf(em, LB_EINVALID, "provider %s: \"key\" must be the provider's Ed25519 "
 			       "public key, 64 hex digits", name);

@@ -81,6 +81,10 @@ def main():
                                                             "price": 1})[:2]
         t.ok(st == 422 and "64 hex" in j["error"]["message"], "provider with a bad key refused",
              j)
+        st, j = node.http("POST", "/v1/monitor/providers", {"name": "a&b", "key": pk,
+                                                            "price": 1})[:2]
+        t.ok(st == 422 and "letters, digits" in j["error"]["message"],
+             "a provider name that cannot go in a URL is refused", j)
         for p, dl in (("p1", 600), ("p2", 1)):
             st, j = node.http("POST", "/v1/monitor/patients",
                               {"patient": p, "contract": src, "clinician": cl, "second": sc,
