@@ -37,6 +37,7 @@
 	X("store", cmd_store, "the knowledge store: list, search, buy, call, rate contracts") \
 	X("surgery", cmd_surgery, "surgical quality control: risk model, O/E, CUSUM alarms, funnel plots") \
 	X("referral", cmd_referral, "refer patients after a positive screening; telemedicine reports") \
+	X("monitor", cmd_monitor, "chronic-disease monitoring: readings, warnings, acks, payments") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

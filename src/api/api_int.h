@@ -203,6 +203,22 @@ int api_surgery_rank(const struct api_call *c, json_t **out, unsigned *status,
 /* routes_fhir.c (docs/fhir.md): every /fhir path; errors are OperationOutcomes */
 int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 
+/* routes_monitor.c (docs/api.md, "Chronic-disease monitoring") */
+int api_mon_provider(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+int api_mon_enrol(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_mon_readings(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+int api_mon_outbox(const struct api_call *c, json_t **out, unsigned *status,
+		   struct lb_errmsg *em);
+int api_mon_ack(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_mon_status(const struct api_call *c, json_t **out, unsigned *status,
+		   struct lb_errmsg *em);
+int api_mon_settle(const struct api_call *c, json_t **out, unsigned *status,
+		   struct lb_errmsg *em);
+/* At API start: when home has a monitor, open it and start its delivery thread. */
+void api_mon_resume(const char *home);
+
 /* web.c: the web app's files (docs/web.md). One embedded file: its URL path ("/index.html",
  * "/assets/app-1a2b.js"), content type, bytes, gzip copy (NULL when not smaller) and ETag
  * (quoted). The table is generated at build time (build/web/gen/web_assets.c). */

@@ -183,6 +183,13 @@ static const struct api_route routes[] = {
 	{"POST", "/v1/surgery/rank", h_ext, true, api_surgery_rank},
 	{"GET", "/v1/referrals", h_ext, false, api_referrals},
 	{"GET", "/v1/referrals/{id}", h_ext, false, api_referral},
+	{"POST", "/v1/monitor/providers", h_ext, true, api_mon_provider},
+	{"POST", "/v1/monitor/patients", h_ext, true, api_mon_enrol},
+	{"POST", "/v1/monitor/readings", h_ext, true, api_mon_readings},
+	{"GET", "/v1/monitor/outbox", h_ext, false, api_mon_outbox},
+	{"POST", "/v1/monitor/outbox/{id}/ack", h_ext, true, api_mon_ack},
+	{"GET", "/v1/monitor/status", h_ext, false, api_mon_status},
+	{"POST", "/v1/monitor/settle", h_ext, true, api_mon_settle},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -1011,6 +1018,8 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 			return rc;
 		}
 	}
+
+	api_mon_resume(a->opt.home); /* pending webhook deliveries and escalations go on */
 
 	/* HTTPS: TLS 1.3 only, a client certificate requested and checked on every request */
 	struct MHD_OptionItem tls_opts[5] = {{MHD_OPTION_END, 0, NULL}};

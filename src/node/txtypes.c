@@ -12,6 +12,8 @@
  * the on-chain sandbox: compute.run, compute.publish), 0x0370-0x037f the knowledge store;
  * business 0x03b8-0x03bf surgical quality control (surgery.alarm);
  * settlement 0x0120-0x012f market (pools, redemption, periods, split votes).
+ * settlement 0x0120-0x012f market (pools, redemption, periods, split votes); business 0x03a8
+ * chronic-disease monitoring (monitor.payment).
  */
 #include "leben/app_referral.h"
 #include "leben/consortium.h"
@@ -22,6 +24,7 @@
 #include "leben/ledger.h"
 #include "leben/market.h"
 #include "leben/market_store.h"
+#include "leben/monitor.h"
 #include "leben/node.h"
 #include "leben/onchain.h"
 #include "leben/security.h"
@@ -53,6 +56,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_market_store_register_txtypes()))
 		return rc;
 	if ((rc = lb_surgery_register_txtypes())) /* business 0x03b8: surgery.alarm */
+		return rc;
+	if ((rc = lb_monitor_register_txtypes())) /* business 0x03a8: monitoring payments */
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	if ((rc = lb_app_referral_register_txtypes())) /* business 0x03a0-0x03a7: referrals */
