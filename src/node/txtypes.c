@@ -6,11 +6,12 @@
  * Wire-id ranges: settlement 0x0101-0x010f spine (0x0105 security: keys.follow),
  * 0x0110-0x011f exchange escrow; directory 0x0201-0x020f spine (assets; 0x0204 security:
  * keys.follow.directory), 0x0210-0x021f data layer, 0x0220-0x022f purge (business 0x0390:
- * the patient's purge ask);
+ * the patient's purge ask), 0x0230-0x023f CP-ABE authorities and seals;
  * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange (0x0350-0x035f of it
  * the on-chain sandbox: compute.run, compute.publish).
  */
+#include "leben/abe_tx.h"
 #include "leben/consortium.h"
 #include "leben/data_purge.h"
 #include "leben/data_tx.h"
@@ -41,6 +42,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_exchange_register_txtypes()))
 		return rc;
 	if ((rc = lb_onchain_register_txtypes()))
+		return rc;
+	if ((rc = lb_abe_register_txtypes())) /* directory 0x0230-0x0233: CP-ABE */
 		return rc;
 	return LB_OK;
 }
