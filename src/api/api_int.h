@@ -31,6 +31,11 @@ bool api_path_match(const char *pattern, const char *path, struct api_params *p)
 
 /* Copy parameter i into out (outsz bytes, NUL-terminated). LB_ETOOBIG if it does not fit. */
 int api_param_copy(const struct api_params *p, size_t i, char *out, size_t outsz);
+struct api_call;
+/* The call's first path parameter as 32 bytes from 64 hex digits; LB_EMALFORMED naming what
+ * was expected (what: "an asset id", ...). */
+int api_param_hash(const struct api_call *c, const char *what, uint8_t id[32],
+		   struct lb_errmsg *em);
 /* Bytes as a JSON hex string (NULL when out of memory). */
 json_t *api_hex_json(const uint8_t *p, size_t n);
 

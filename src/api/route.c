@@ -44,3 +44,14 @@ int api_param_copy(const struct api_params *p, size_t i, char *out, size_t outsz
 	out[p->len[i]] = 0;
 	return LB_OK;
 }
+
+int api_param_hash(const struct api_call *c, const char *what, uint8_t id[32],
+		   struct lb_errmsg *em)
+{
+	char hex[66];
+	if (api_param_copy(c->params, 0, hex, sizeof hex) || lb_hex_decode(id, 32, hex))
+		return lb_errf(em, LB_EMALFORMED, "'%.*s' is not %s: expected 64 hex digits",
+			       (int)(c->params->len[0] > 80 ? 80 : c->params->len[0]),
+			       c->params->val[0], what);
+	return LB_OK;
+}
