@@ -27,4 +27,14 @@ int abe_cli_open(const char *home, const char *url, const char *key, const char 
 		 uint8_t **plain, size_t *plen, uint64_t *version, char policy[4096],
 		 struct lb_errmsg *em);
 
+/* The same for an exchange request's result (id: 32 bytes): abe.share, sent by signer. */
+int abe_cli_share(const char *home, const char *url, const char *signer, const char *authority,
+		  const char *policy, const uint8_t request[32], const uint8_t *msg, size_t len,
+		  char txid[65], struct lb_errmsg *em);
+/* Open the result of request (64 hex digits) shared to a policy, accepted only if user (the
+ * request's user address) sent it; LB_EDENIED otherwise or if the key does not satisfy it. */
+int abe_cli_open_share(const char *home, const char *url, const char *key, const char *request,
+		       const char *user, uint8_t **plain, size_t *plen, char policy[4096],
+		       struct lb_errmsg *em);
+
 #endif

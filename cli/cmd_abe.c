@@ -448,9 +448,10 @@ static int prepare(const char *home, const char *url, const char *signer, const 
 	return rc;
 }
 
-int abe_cli_seal(const char *home, const char *url, const char *signer, const char *authority,
-		 const char *policy, const uint8_t asset[32], uint64_t version, const uint8_t *msg,
-		 size_t len, char txid[65], struct lb_errmsg *em)
+static int seal_to(uint32_t type, const char *home, const char *url, const char *signer,
+		   const char *authority, const char *policy, const uint8_t asset[32],
+		   uint64_t version, const uint8_t *msg, size_t len, char txid[65],
+		   struct lb_errmsg *em)
 {
 	struct lb_abe_pk pk;
 	char *vpol = NULL;
@@ -467,11 +468,31 @@ int abe_cli_seal(const char *home, const char *url, const char *signer, const ch
 	if (!rc && (rc = lb_abe_seal_tx_encode(&t, &b)))
 		lb_errf(em, rc, "the sealed private part is too large for a tx");
 	lb_free(ct);
-	if (!rc && send_tx("seal", home, url, signer, LB_TX_ABE_SEAL, &b, txid))
-		rc = lb_errf(em, LB_EINVALID, "the chain refused the policy-sealed private part "
-					      "(above)");
+	if (!rc && send_tx("seal", home, url, signer, type, &b, txid))
+		rc = lb_errf(em, LB_EINVALID, "the chain refused the policy-sealed data (above)");
 	lb_buf_release(&b);
 	return rc;
+}
+
+int abe_cli_seal(const char *home, const char *url, const char *signer, const char *authority,
+		 const char *policy, const uint8_t asset[32], uint64_t version, const uint8_t *msg,
+		 size_t len, char txid[65], struct lb_errmsg *em)
+{
+	return seal_to(LB_TX_ABE_SEAL, home, url, signer, authority, policy, asset, version, msg,
+		       len, txid, em);
+}
+
+int abe_cli_share(const char *home, const char *url, const char *signer, const char *authority,
+		  const char *policy, const uint8_t request[32], const uint8_t *msg, size_t len,
+		  char txid[65], struct lb_errmsg *em)
+{
+	if (len > LB_TX_PAYLOAD_MAX - 1024)
+		return lb_errf(em, LB_ETOOBIG,
+			       "the result (%zu bytes) is too large to share on the chain (at most "
+			       "%d bytes)",
+			       len, LB_TX_PAYLOAD_MAX - 1024);
+	return seal_to(LB_TX_ABE_SHARE, home, url, signer, authority, policy, request, 1, msg,
+		       len, txid, em);
 }
 
 /* Decrypt ct with the key key of home holds from ct's authority. */
@@ -508,18 +529,28 @@ static int open_ct(const char *home, const char *url, const char *key, const uin
 	return rc;
 }
 
-int abe_cli_open(const char *home, const char *url, const char *key, const char *asset,
-		 uint8_t **plain, size_t *plen, uint64_t *version, char policy[4096],
-		 struct lb_errmsg *em)
+/* the latest seal (kind "seals") or share ("shares") of id; sender: the address it must come
+ * from (NULL: any; the chain checked the owner) */
+static int open_latest(const char *kind, const char *home, const char *url, const char *key,
+		       const char *id, const char *sender, uint8_t **plain, size_t *plen,
+		       uint64_t *version, char policy[4096], struct lb_errmsg *em)
 {
 	char path[200];
 	json_t *s = NULL, *tx = NULL;
 	uint8_t *ct = NULL;
 	size_t ctlen = 0;
-	snprintf(path, sizeof path, "/v1/abe/seals/%s", asset);
+	snprintf(path, sizeof path, "/v1/abe/%s/%s", kind, id);
 	int rc = lb_client_get(url, path, &s, em);
 	if (rc)
 		return rc;
+	const char *from = json_string_value(json_object_get(s, "sender"));
+	if (sender && (!from || strcmp(from, sender))) {
+		json_decref(s);
+		return lb_errf(em, LB_EDENIED,
+			       "the result shared for request %s was not sent by the request's user "
+			       "(%s): refused",
+			       id, sender);
+	}
 	*version = (uint64_t)json_integer_value(json_object_get(s, "version"));
 	snprintf(path, sizeof path, "/v1/txs/%s", json_string_value(json_object_get(s, "tx")));
 	json_decref(s);
@@ -542,6 +573,21 @@ int abe_cli_open(const char *home, const char *url, const char *key, const char 
 		lb_free(pl);
 	}
 	return rc;
+}
+
+int abe_cli_open(const char *home, const char *url, const char *key, const char *asset,
+		 uint8_t **plain, size_t *plen, uint64_t *version, char policy[4096],
+		 struct lb_errmsg *em)
+{
+	return open_latest("seals", home, url, key, asset, NULL, plain, plen, version, policy, em);
+}
+
+int abe_cli_open_share(const char *home, const char *url, const char *key, const char *request,
+		       const char *user, uint8_t **plain, size_t *plen, char policy[4096],
+		       struct lb_errmsg *em)
+{
+	uint64_t v;
+	return open_latest("shares", home, url, key, request, user, plain, plen, &v, policy, em);
 }
 
 static int read_in(const char *in, uint8_t **data, size_t *len, struct lb_errmsg *em)

@@ -9,6 +9,9 @@
  *   abe.revoke 0x0232  it takes an attribute from a user: the attribute's epoch goes up, so
  *                      new ciphertexts name the new epoch and keys of the old one fail
  *   abe.seal   0x0233  an asset's owner seals the private part of a version to a policy
+ *   abe.share  0x0234  the user of an exchange request shares its result sealed to a policy
+ *                      (payload as abe.seal, the request id in place of the asset id,
+ *                      version 1; readers check the sender is the request's user)
  * Attribute versioning: on chain and in keys and ciphertexts an attribute is "name@vN", N its
  * epoch at the authority (1 until the first revocation). Encryptors write policies with plain
  * names; lb_abe_tx_versioned_policy adds the current epochs, and abe.seal refuses a ciphertext
@@ -30,6 +33,7 @@ enum {
 	LB_TX_ABE_ISSUE = 0x0231,
 	LB_TX_ABE_REVOKE = 0x0232,
 	LB_TX_ABE_SEAL = 0x0233,
+	LB_TX_ABE_SHARE = 0x0234,
 };
 
 #define LB_ABE_BASE_MAX 112 /* bytes of an attribute name without its "@vN" */
@@ -89,6 +93,9 @@ int lb_abe_authority_json(struct lb_ledger *l, const uint8_t id[LB_ABE_AUTHORITY
 			  json_t **out, struct lb_errmsg *em);
 int lb_abe_seal_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,
 		     struct lb_errmsg *em);
+/* The latest policy-sealed share of an exchange request's result (tx, sender, policy). */
+int lb_abe_share_json(struct lb_ledger *l, const uint8_t request[32], json_t **out,
+		      struct lb_errmsg *em);
 
 int lb_abe_register_txtypes(void);
 

@@ -114,6 +114,7 @@ int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, str
 int api_abe_authority(const struct api_call *c, json_t **out, unsigned *status,
 		      struct lb_errmsg *em);
 int api_abe_seal(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_abe_share(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 /* routes_purge.c */
 int api_purge_status(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em);

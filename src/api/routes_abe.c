@@ -17,6 +17,14 @@ int api_abe_authority(const struct api_call *c, json_t **out, unsigned *status,
 	return rc ? rc : lb_abe_authority_json(c->ledger, id, out, em);
 }
 
+/* GET /v1/abe/shares/{request} */
+int api_abe_share(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t id[32];
+	int rc = api_param_hash(c, "a request id", id, em);
+	return rc ? rc : lb_abe_share_json(c->ledger, id, out, em);
+}
+
 /* GET /v1/abe/seals/{asset} */
 int api_abe_seal(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {

@@ -20,6 +20,7 @@
 
 #define NS_AUTH "abe.auth"
 #define NS_SEAL "abe.seal"
+#define NS_SHARE "abe.share"
 
 void lb_abe_authority_of(uint8_t id[LB_ABE_AUTHORITY_LEN], const uint8_t addr[20])
 {
@@ -561,6 +562,40 @@ out:
 	return rc;
 }
 
+/* abe.share: a request's result sealed to a policy; anyone may send one, readers accept only
+ * the request's user's (the request is on the business chain) */
+static int apply_share(struct lb_apply_ctx *c)
+{
+	struct lb_abe_seal_tx t;
+	uint8_t auth[32];
+	char sender[LB_ADDR_TEXT_LEN + 1];
+	json_t *a = NULL;
+	char *pol = NULL, *checked = NULL;
+	int rc = lb_abe_seal_tx_decode(c->tx->payload, c->tx->payload_len, &t, c->em);
+	if (rc)
+		return rc;
+	if (t.version != 1)
+		return lb_errf(c->em, LB_EINVALID, "abe.share: the version field must be 1");
+	memcpy(auth, t.ct + 6, 32);
+	if ((rc = auth_load(c->state, auth, &a)))
+		return lb_errf(c->em, rc,
+			       "abe.share: the ciphertext names an authority that published no "
+			       "parameters");
+	if (!(rc = lb_abe_ciphertext_policy(&pol, t.ct, t.ct_len, c->em)) &&
+	    !(rc = map_policy(&checked, pol, current_epoch, a, c->em))) {
+		lb_addr_encode(sender, c->sender_addr);
+		json_t *s = json_pack("{s:o,s:o,s:s,s:s}", "tx", hex_json(c->tx->id, 32),
+				      "authority", hex_json(auth, 32), "policy", pol, "sender",
+				      sender);
+		rc = s ? json_store(c->state, NS_SHARE, t.asset_id, s) : LB_ENOMEM;
+		json_decref(s);
+	}
+	lb_free(pol);
+	lb_free(checked);
+	json_decref(a);
+	return rc;
+}
+
 static json_t *json_seal(const struct lb_tx *tx)
 {
 	struct lb_abe_seal_tx t;
@@ -610,6 +645,15 @@ int lb_abe_authority_json(struct lb_ledger *l, const uint8_t id[LB_ABE_AUTHORITY
 	return rc;
 }
 
+int lb_abe_share_json(struct lb_ledger *l, const uint8_t request[32], json_t **out,
+		      struct lb_errmsg *em)
+{
+	int rc = view(l, NS_SHARE, request, out, em, "no result is shared to a policy for request");
+	if (!rc)
+		json_object_set_new(*out, "request", hex_json(request, 32));
+	return rc;
+}
+
 int lb_abe_seal_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,
 		     struct lb_errmsg *em)
 {
@@ -627,6 +671,7 @@ static const struct lb_txtype abe_types[] = {
 	{LB_TX_ABE_REVOKE, LB_CHAIN_DIRECTORY, "abe.revoke", check_revoke, apply_revoke,
 	 json_revoke, true},
 	{LB_TX_ABE_SEAL, LB_CHAIN_DIRECTORY, "abe.seal", check_seal, apply_seal, json_seal, true},
+	{LB_TX_ABE_SHARE, LB_CHAIN_DIRECTORY, "abe.share", check_seal, apply_share, json_seal, true},
 };
 
 int lb_abe_register_txtypes(void)

@@ -43,7 +43,7 @@ int lb_register_txtypes(void)
 		return rc;
 	if ((rc = lb_onchain_register_txtypes()))
 		return rc;
-	if ((rc = lb_abe_register_txtypes())) /* directory 0x0230-0x0233: CP-ABE */
+	if ((rc = lb_abe_register_txtypes())) /* directory 0x0230-0x0234: CP-ABE */
 		return rc;
 	return LB_OK;
 }

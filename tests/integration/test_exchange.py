@@ -293,6 +293,37 @@ def run(t, node, tmp):
     t.eq(rtx["payload"]["params"], json.loads(PARAMS), "the request carries the parameters the owner approved")
     r = node.cli(["exchange", "result", "--from", "bob", "--request", req])
     t.ok(r.returncode == 1, "someone else cannot open alice's result", r.stdout)
+
+    # ---- the result shared to an attribute policy (CP-ABE, docs/security.md §11) -------------
+    r = node.cli(["abe", "setup", "--json"])
+    auth = json.loads(r.stdout)["authority"] if r.returncode == 0 else ""
+    abe_dir = tempfile.mkdtemp(prefix="leben-abe-x-")
+    for k, attrs in (("colleague", "statistician,study:CHD"), ("outsider", "statistician")):
+        run_cli(["keys", "new", k, "--home", node.home])
+        f = os.path.join(abe_dir, k)
+        r1 = node.cli(["abe", "keygen", "--user", k, "--attrs", attrs, "--out", f])
+        r2 = node.cli(["abe", "import", f, "--key", k])
+        t.ok(r1.returncode == 0 and r2.returncode == 0, "ABE key for %s (%s)" % (k, attrs),
+             r1.stderr + r2.stderr)
+    r = node.cli(["exchange", "result", "--from", "colleague", "--request", req])
+    t.ok(r.returncode == 1, "before alice shares it, the colleague cannot open the result", r.stderr)
+    r = node.cli(["exchange", "result", "--from", "alice", "--request", req, "--out", out,
+                  "--share-policy", "statistician AND study:CHD", "--authority", auth])
+    t.ok(r.returncode == 0 and "abe.share" in r.stderr, "alice shares the result to a policy",
+         r.stdout + r.stderr)
+    out2 = os.path.join(abe_dir, "shared.json")
+    r = node.cli(["exchange", "result", "--from", "colleague", "--request", req, "--out", out2])
+    t.ok(r.returncode == 0 and open(out2, "rb").read() == text,
+         "a colleague whose attributes satisfy the policy opens the same result", r.stderr)
+    r = node.cli(["exchange", "result", "--from", "outsider", "--request", req])
+    t.ok(r.returncode == 1 and '"n"' not in r.stdout,
+         "a key with only 'statistician' does not open it", r.stderr)
+    st, sh = node.get("/v1/abe/shares/" + req)
+    t.ok(st == 200 and sh["sender"] == node.address("alice"), "GET /v1/abe/shares names alice", sh)
+    # someone else's share for the request (bob is not its user) is not accepted
+    r = node.cli(["exchange", "result", "--from", "bob", "--request", req, "--share-policy",
+                  "statistician", "--authority", auth])
+    t.ok(r.returncode == 1, "bob cannot open (so cannot share) alice's result", r.stderr)
     st, j = node.http("POST", "/v1/exchange/results/" + req,
                       {"sealed": "00" * 40, "pk": node.key("bob")["public_key"],
                        "sig": "00" * 64})[:2]
