@@ -620,8 +620,9 @@ static json_t *json_seal(const struct lb_tx *tx)
 
 /* ---- views ---------------------------------------------------------------------------- */
 
-static int view(struct lb_ledger *l, const char *ns, const uint8_t id[32], json_t **out,
-		struct lb_errmsg *em, const char *what)
+/* the record of id in ns, with its id added as field */
+static int view(struct lb_ledger *l, const char *ns, const uint8_t id[32], const char *field,
+		json_t **out, struct lb_errmsg *em, const char *what)
 {
 	struct lb_buf b;
 	char hex[65];
@@ -632,6 +633,8 @@ static int view(struct lb_ledger *l, const char *ns, const uint8_t id[32], json_
 		rc = lb_errf(em, rc, "%s %s", what, hex);
 	if (!rc && !(*out = json_loadb((const char *)b.data, b.len, 0, NULL)))
 		rc = lb_errf(em, LB_EMALFORMED, "the record of %s is damaged", hex);
+	if (!rc)
+		json_object_set_new(*out, field, json_string(hex));
 	lb_buf_release(&b);
 	return rc;
 }
@@ -639,28 +642,22 @@ static int view(struct lb_ledger *l, const char *ns, const uint8_t id[32], json_
 int lb_abe_authority_json(struct lb_ledger *l, const uint8_t id[LB_ABE_AUTHORITY_LEN],
 			  json_t **out, struct lb_errmsg *em)
 {
-	int rc = view(l, NS_AUTH, id, out, em, "no attribute authority published parameters as");
-	if (!rc)
-		json_object_set_new(*out, "authority", hex_json(id, 32));
-	return rc;
+	return view(l, NS_AUTH, id, "authority", out, em,
+		    "no attribute authority published parameters as");
 }
 
 int lb_abe_share_json(struct lb_ledger *l, const uint8_t request[32], json_t **out,
 		      struct lb_errmsg *em)
 {
-	int rc = view(l, NS_SHARE, request, out, em, "no result is shared to a policy for request");
-	if (!rc)
-		json_object_set_new(*out, "request", hex_json(request, 32));
-	return rc;
+	return view(l, NS_SHARE, request, "request", out, em,
+		    "no result is shared to a policy for request");
 }
 
 int lb_abe_seal_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,
 		     struct lb_errmsg *em)
 {
-	int rc = view(l, NS_SEAL, asset, out, em, "no private part is sealed to a policy for asset");
-	if (!rc)
-		json_object_set_new(*out, "asset_id", hex_json(asset, 32));
-	return rc;
+	return view(l, NS_SEAL, asset, "asset_id", out, em,
+		    "no private part is sealed to a policy for asset");
 }
 
 static const struct lb_txtype abe_types[] = {
