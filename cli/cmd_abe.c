@@ -539,7 +539,10 @@ static int open_latest(const char *kind, const char *home, const char *url, cons
 	json_t *s = NULL, *tx = NULL;
 	uint8_t *ct = NULL;
 	size_t ctlen = 0;
-	snprintf(path, sizeof path, "/v1/abe/%s/%s", kind, id);
+	if (sender)
+		snprintf(path, sizeof path, "/v1/abe/%s/%s/%s", kind, id, sender);
+	else
+		snprintf(path, sizeof path, "/v1/abe/%s/%s", kind, id);
 	int rc = lb_client_get(url, path, &s, em);
 	if (rc)
 		return rc;

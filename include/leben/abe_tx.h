@@ -93,9 +93,10 @@ int lb_abe_authority_json(struct lb_ledger *l, const uint8_t id[LB_ABE_AUTHORITY
 			  json_t **out, struct lb_errmsg *em);
 int lb_abe_seal_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,
 		     struct lb_errmsg *em);
-/* The latest policy-sealed share of an exchange request's result (tx, sender, policy). */
-int lb_abe_share_json(struct lb_ledger *l, const uint8_t request[32], json_t **out,
-		      struct lb_errmsg *em);
+/* The latest policy-sealed share of an exchange request's result sent by sender (an account
+ * address): tx, sender, policy. Shares are kept per sender: only the request's user's counts. */
+int lb_abe_share_json(struct lb_ledger *l, const uint8_t request[32], const uint8_t sender[20],
+		      json_t **out, struct lb_errmsg *em);
 
 int lb_abe_register_txtypes(void);
 

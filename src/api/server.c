@@ -137,7 +137,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/directory/assets/{id}", h_dir_asset, false, NULL},
 	{"GET", "/v1/abe/authorities/{id}", h_ext, false, api_abe_authority},
 	{"GET", "/v1/abe/seals/{asset}", h_ext, false, api_abe_seal},
-	{"GET", "/v1/abe/shares/{request}", h_ext, false, api_abe_share},
+	{"GET", "/v1/abe/shares/{request}/{sender}", h_ext, false, api_abe_share},
 	{"GET", "/v1/exchange/offers/{asset}", h_ext, false, api_xchg_offer},
 	{"GET", "/v1/exchange/algorithms/{hash}", h_ext, false, api_xchg_algo},
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},

@@ -5,6 +5,8 @@
  *             "pk", "epochs": {name: N}, "users": {user key hex: {"address", "attrs",
  *             "key_hash", "tx", "revoked"}}}
  *   abe.seal: asset id -> JSON text {"version", "tx", "authority", "policy", "sealer"}
+ *   abe.share: BLAKE2b-256(request id | sender address) -> JSON text {"tx", "authority",
+ *             "policy", "sender"}: one per sender, so no one can displace the user's share
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -562,6 +564,14 @@ out:
 	return rc;
 }
 
+static void share_key(uint8_t key[32], const uint8_t request[32], const uint8_t sender[20])
+{
+	uint8_t buf[52];
+	memcpy(buf, request, 32);
+	memcpy(buf + 32, sender, 20);
+	lb_hash(key, buf, sizeof buf);
+}
+
 /* abe.share: a request's result sealed to a policy; anyone may send one, readers accept only
  * the request's user's (the request is on the business chain) */
 static int apply_share(struct lb_apply_ctx *c)
@@ -587,7 +597,9 @@ static int apply_share(struct lb_apply_ctx *c)
 		json_t *s = json_pack("{s:o,s:o,s:s,s:s}", "tx", hex_json(c->tx->id, 32),
 				      "authority", hex_json(auth, 32), "policy", pol, "sender",
 				      sender);
-		rc = s ? json_store(c->state, NS_SHARE, t.asset_id, s) : LB_ENOMEM;
+		uint8_t key[32];
+		share_key(key, t.asset_id, c->sender_addr);
+		rc = s ? json_store(c->state, NS_SHARE, key, s) : LB_ENOMEM;
 		json_decref(s);
 	}
 	lb_free(pol);
@@ -646,11 +658,18 @@ int lb_abe_authority_json(struct lb_ledger *l, const uint8_t id[LB_ABE_AUTHORITY
 		    "no attribute authority published parameters as");
 }
 
-int lb_abe_share_json(struct lb_ledger *l, const uint8_t request[32], json_t **out,
-		      struct lb_errmsg *em)
+int lb_abe_share_json(struct lb_ledger *l, const uint8_t request[32], const uint8_t sender[20],
+		      json_t **out, struct lb_errmsg *em)
 {
-	return view(l, NS_SHARE, request, "request", out, em,
-		    "no result is shared to a policy for request");
+	uint8_t key[32];
+	char hex[65];
+	share_key(key, request, sender);
+	int rc = view(l, NS_SHARE, key, "key", out, em,
+		      "no result is shared to a policy for this request by this sender; key");
+	lb_hex_encode(hex, request, 32);
+	if (!rc)
+		json_object_set_new(*out, "request", json_string(hex));
+	return rc;
 }
 
 int lb_abe_seal_json(struct lb_ledger *l, const uint8_t asset[32], json_t **out,

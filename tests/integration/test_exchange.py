@@ -318,8 +318,28 @@ def run(t, node, tmp):
     r = node.cli(["exchange", "result", "--from", "outsider", "--request", req])
     t.ok(r.returncode == 1 and '"n"' not in r.stdout,
          "a key with only 'statistician' does not open it", r.stderr)
-    st, sh = node.get("/v1/abe/shares/" + req)
+    st, sh = node.get("/v1/abe/shares/%s/%s" % (req, node.address("alice")))
     t.ok(st == 200 and sh["sender"] == node.address("alice"), "GET /v1/abe/shares names alice", sh)
+    # bob seals something else to the same policy and shares it for alice's request: it is kept
+    # under bob's name, the colleague still reads alice's result
+    fake = os.path.join(abe_dir, "fake")
+    open(fake, "w").write('{"n": 999}')
+    r = node.cli(["abe", "encrypt", "--policy", "statistician", "--authority", auth, "--in", fake,
+                  "--out", fake + ".abe"])
+    ct = open(fake + ".abe", "rb").read()
+    n, v = len(ct), b""
+    while True:
+        v += bytes([(n & 0x7f) | (0x80 if n >> 7 else 0)])
+        n >>= 7
+        if not n:
+            break
+    r = node.cli(["tx", "raw", "--from", "bob", "--chain", "directory", "--type-id", str(0x0234),
+                  "--payload", (bytes.fromhex(req) + b"\x01" + v + ct).hex(), "--wait"])
+    t.ok(r.returncode == 0, "bob's own abe.share for the request is accepted (kept as bob's)",
+         r.stdout + r.stderr)
+    r = node.cli(["exchange", "result", "--from", "colleague", "--request", req, "--out", out2])
+    t.ok(r.returncode == 0 and open(out2, "rb").read() == text,
+         "the colleague still reads alice's result, not bob's substitute", r.stderr)
     # someone else's share for the request (bob is not its user) is not accepted
     r = node.cli(["exchange", "result", "--from", "bob", "--request", req, "--share-policy",
                   "statistician", "--authority", auth])
