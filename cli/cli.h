@@ -13,6 +13,7 @@
 	X("contract", cmd_contract, "run, verify and convert clinical contracts (PROforma)") \
 	X("data", cmd_data, "describe, deduplicate, audit and search data assets")  \
 	X("envelope", cmd_envelope, "seal files to recipients and open them (encryption)") \
+	X("abe", cmd_abe, "attribute authorities: keys for attributes, encrypt to policies") \
 	X("shares", cmd_shares, "split a secret into threshold shares and combine them") \
 	X("tls", cmd_tls, "test mutual-TLS links between consortium nodes") \
 	X("ca", cmd_ca, "the consortium CA: create it, issue node certificates") \

@@ -21,12 +21,15 @@
 
 #include <sodium.h>
 
+#include "abe_cli.h"
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
 #include "leben/api.h"
 #include "leben/crypto.h"
 #include "leben/data_purge.h"
+#include "leben/abe.h"
+#include "leben/abe_tx.h"
 #include "leben/data_tx.h"
 #include "leben/data_vault.h"
 #include "leben/envelope.h"
@@ -1041,8 +1044,13 @@ struct pub_ctx {
 	uint8_t node_xpk[32];            /* the node's X25519 key: vault objects are sealed to it */
 	struct lb_catalog *cat;          /* <home>/directory.db, derived from the chain */
 	json_t *assets;                  /* <home>/data/assets.json: asset id -> what was published */
+	const char *policy;              /* --policy: the private part also sealed to it (CP-ABE) */
+	const char *authority;           /* --authority: whose attributes (default: this home's) */
+	char abe_tx[2 * LB_HASH_LEN + 1]; /* the abe.seal tx of the last publication */
 };
 
+static int seal_policy(struct pub_ctx *c, const struct lb_hexa *h, const uint8_t asset[32],
+		       uint64_t version, struct lb_errmsg *em);
 static void say(const struct pub_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct pub_ctx *c, const char *fmt, ...)
 {
@@ -2150,6 +2158,11 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 	lb_buf_release(&payload);
 	if (rc)
 		goto out;
+	if (c->policy) {
+		say(c, "%s: sealing the private part to the policy", path);
+		if ((rc = seal_policy(c, &h, a.asset_id, version, em)))
+			goto out;
+	}
 	lb_hex_encode(idhex, a.asset_id, 32);
 	char headhex[65];
 	lb_hex_encode(headhex, head, 32);
@@ -2162,6 +2175,8 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 			    (json_int_t)score, "vault", ref, "link", link);
 	if (link)
 		json_object_set_new(*result, "linked_to", json_string(dup));
+	if (c->policy)
+		json_object_set_new(*result, "abe_tx", json_string(c->abe_tx));
 	char abs[4200];
 	if (!realpath(path, abs))
 		snprintf(abs, sizeof abs, "%s", path);
@@ -2272,6 +2287,7 @@ static const char add_help[] =
 	"  --readers W,... who else may read the private part: an account address (lb1..., its\n"
 	"                  key is taken from its identity record), a public key (64 hex\n"
 	"                  digits) or a key name in this home; 'leben data grant' adds more later\n"
+	"  --policy F [--authority ID]  also seal it to attribute policy F ('leben abe')\n"
 	"  --key NAME      key that signs and owns the entry (default: node)\n"
 	"  --json          print the result as JSON\n"
 	"Files of 16 MiB and more show their progress on standard error.\n"
@@ -2302,6 +2318,7 @@ static int data_add(int argc, char **argv)
 {
 	struct add_terms t = {.sync = "manual"};
 	const char *home = NULL, *node = NULL, *key = NULL, *pos[1], *dummy = NULL;
+	const char *policy = NULL, *authority = NULL;
 	bool json = false, help = false, link = false, allow_near = false;
 	const struct copt opts[] = {
 		{"--allow-near", NULL, &allow_near},
@@ -2311,6 +2328,7 @@ static int data_add(int argc, char **argv)
 		{"--description", &t.description, NULL}, {"--category", &t.category, NULL},
 		{"--link", NULL, &link},          {"--key", &key, NULL},
 		{"--readers", &t.readers, NULL},  {"--private", &t.private_fields, NULL},
+		{"--policy", &policy, NULL},      {"--authority", &authority, NULL},
 		{"--home", &home, NULL},          {"--node", &node, NULL},
 		{"--intent", &t.intent, NULL},    {"--subject", &t.subject, NULL},
 		{"--keyword", &dummy, NULL},      {"--code", &dummy, NULL},
@@ -2331,12 +2349,17 @@ static int data_add(int argc, char **argv)
 		return 2;
 	t.link = link;
 	t.allow_near = allow_near;
-	struct pub_ctx c = {.cmd = "add", .json = json, .key_name = key ? key : "node"};
+	struct pub_ctx c = {.cmd = "add", .json = json, .key_name = key ? key : "node",
+			    .policy = policy, .authority = authority};
 	c.home = cli_home(home);
 	c.url = cli_node_url(node, c.home);
 	struct lb_errmsg em;
 	lb_errclear(&em);
 	json_t *res = NULL;
+	if (policy && lb_abe_policy_check(policy, &em)) {
+		fprintf(stderr, "leben data add: --policy: %s\n", em.text);
+		return 2;
+	}
 	rc = pub_open(&c, &em);
 	if (!rc)
 		rc = publish_file(&c, pos[0], &t, NULL, &res, &em);
@@ -2604,6 +2627,55 @@ static int not_authorised(const char *sub, const char *asset_id, const char *key
 	return 1;
 }
 
+/* Seal the private part of description h (asset version) to c->policy: an abe.seal tx. */
+static int seal_policy(struct pub_ctx *c, const struct lb_hexa *h, const uint8_t asset[32],
+		       uint64_t version, struct lb_errmsg *em)
+{
+	struct lb_hexa hp, hv;
+	struct lb_buf priv;
+	int rc = lb_hexa_split(h, &hp, &hv);
+	if (rc)
+		return lb_errf(em, rc, "cannot split the description");
+	lb_buf_init(&priv, LB_HEXA_MAX_ENCODED);
+	if (!hv.present)
+		rc = lb_errf(em, LB_EINVALID, "--policy: the description has no private part to seal");
+	else if ((rc = lb_hexa_encode(&hv, &priv)))
+		lb_errf(em, rc, "cannot encode the private part");
+	if (!rc)
+		rc = abe_cli_seal(c->home, c->url, c->key_name, c->authority, c->policy, asset,
+				  version, priv.data, priv.len, c->abe_tx, em);
+	if (priv.data)
+		sodium_memzero(priv.data, priv.len);
+	lb_buf_release(&priv);
+	lb_hexa_release(&hp);
+	lb_hexa_release(&hv);
+	return rc;
+}
+
+/* The policy-sealed private part of asset for key (CP-ABE): LB_ENOTFOUND if there is none
+ * or key holds no key of its authority, LB_EDENIED if its attributes do not satisfy it. */
+static int open_policy(const char *home, const char *url, const char *key, const char *asset,
+		       uint64_t version, struct lb_hexa *priv, char policy[4096],
+		       struct lb_errmsg *em)
+{
+	uint8_t *plain = NULL;
+	size_t plen = 0;
+	uint64_t sealed = 0;
+	int rc = abe_cli_open(home, url, key, asset, &plain, &plen, &sealed, policy, em);
+	if (!rc && sealed != version)
+		rc = lb_errf(em, LB_ENOTFOUND,
+			     "the private part sealed to a policy is of version %llu, the asset is "
+			     "at version %llu: the owner runs 'leben data reseal'",
+			     (unsigned long long)sealed, (unsigned long long)version);
+	if (!rc)
+		rc = lb_hexa_decode(plain, plen, priv, em);
+	if (plain) {
+		sodium_memzero(plain, plen);
+		lb_free(plain);
+	}
+	return rc;
+}
+
 static int data_show(int argc, char **argv)
 {
 	const char *home = NULL, *node = NULL, *key = NULL, *patients = NULL, *pos[1];
@@ -2664,14 +2736,31 @@ static int data_show(int argc, char **argv)
 		if (!rc)
 			rc = open_private(home, key ? key : "node", env, envlen, &h, &em);
 		lb_free(env);
+		char policy[4096] = "";
 		if (rc == LB_EWRONGKEY) {
-			lb_catalog_close(cat);
-			return not_authorised("show", pos[0], key ? key : "node");
+			/* not a named reader: the part may be sealed to a policy too (CP-ABE) */
+			struct lb_errmsg pem;
+			lb_errclear(&pem);
+			rc = open_policy(home, url, key ? key : "node", pos[0], version, &h, policy,
+					 &pem);
+			if (rc == LB_EDENIED || rc == LB_ETAMPERED || rc == LB_EMALFORMED ||
+			    rc == LB_EWRONGKEY) {
+				lb_catalog_close(cat);
+				fprintf(stderr,
+					"leben data show: not authorised: %s\n", pem.text);
+				return 1;
+			}
+			if (rc) {
+				lb_catalog_close(cat);
+				return not_authorised("show", pos[0], key ? key : "node");
+			}
 		}
 		if (!rc) {
-			j = json_pack("{s:s,s:I,s:o,s:s}", "asset_id", pos[0], "version",
+			j = json_pack("{s:s,s:I,s:o,s:s,s:s}", "asset_id", pos[0], "version",
 				      (json_int_t)version, "private", lb_hexa_to_json(&h), "view_tx",
-				      logtx);
+				      logtx, "opened_by", policy[0] ? "policy" : "reader");
+			if (policy[0])
+				json_object_set_new(j, "policy", json_string(policy));
 			lb_hexa_release(&h);
 		}
 	}
@@ -3686,6 +3775,116 @@ static int data_purge_ask(int argc, char **argv)
 	return 0;
 }
 
+static const char reseal_help[] =
+	"usage: leben data reseal ASSET_ID [--policy FORMULA] [--authority ID] [--key NAME]\n"
+	"                         [--home DIR] [--node URL] [--json]\n"
+	"\n"
+	"Seal the private part of an asset you own or co-own to an attribute policy again, with\n"
+	"the attributes' current epochs: after 'leben abe revoke', a person whose attribute was\n"
+	"taken can still open the part sealed before; resealing makes the chain serve a new\n"
+	"ciphertext that their old key does not open (an abe.seal transaction). Also seals the\n"
+	"current version after 'data watch' published a new one. The private part is opened with\n"
+	"key NAME (default: node). FORMULA defaults to the policy the part is sealed to now.\n"
+	"What a revoked person already read and kept is not protected by any resealing.\n"
+	"\n"
+	"Exit status: 0 resealed, 1 refused or failed (nothing changes), 2 wrong usage.\n";
+
+static int data_reseal(int argc, char **argv)
+{
+	const char *home = NULL, *node = NULL, *key = NULL, *policy = NULL, *authority = NULL,
+		   *pos[1];
+	bool json = false, help = false;
+	const struct copt opts[] = {{"--policy", &policy, NULL}, {"--authority", &authority, NULL},
+				    {"--key", &key, NULL},       {"--home", &home, NULL},
+				    {"--node", &node, NULL},     {"--json", NULL, &json},
+				    {"--help", NULL, &help},     {"-h", NULL, &help},
+				    {NULL, NULL, NULL}};
+	int rc = sub_options("data reseal", argc, argv, opts, pos, &help, reseal_help);
+	if (rc >= 0)
+		return rc;
+	struct pub_ctx c = {.cmd = "reseal", .json = json, .key_name = key ? key : "node",
+			    .authority = authority};
+	c.home = cli_home(home);
+	c.url = cli_node_url(node, c.home);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	uint8_t *env = NULL, asset[32];
+	size_t envlen = 0;
+	uint64_t version = 0;
+	struct lb_hexa priv, pub, all;
+	bool have_priv = false, have_pub = false, have_all = false;
+	json_t *pj = NULL, *seal = NULL;
+	char prev[4096] = "", path[160], *plain = NULL;
+	if (lb_hex_decode(asset, 32, pos[0])) {
+		fprintf(stderr, "leben data reseal: '%s' is not an asset id (64 hex digits)\n", pos[0]);
+		return 2;
+	}
+	if (policy && lb_abe_policy_check(policy, &em)) {
+		fprintf(stderr, "leben data reseal: --policy: %s\n", em.text);
+		return 2;
+	}
+	if (!policy) {
+		snprintf(path, sizeof path, "/v1/abe/seals/%s", pos[0]);
+		if ((rc = lb_client_get(c.url, path, &seal, &em)))
+			return fail("reseal", &em, "give the policy with --policy");
+		snprintf(prev, sizeof prev, "%s",
+			 json_is_string(json_object_get(seal, "policy"))
+				 ? json_string_value(json_object_get(seal, "policy"))
+				 : "");
+		json_decref(seal);
+		if ((rc = lb_abe_tx_plain_policy(&plain, prev, &em)))
+			return fail("reseal", &em, NULL);
+		policy = plain;
+	}
+	c.policy = policy;
+	rc = pub_open(&c, &em);
+	if (!rc)
+		rc = directory_sync("reseal", c.url, c.cat, &em);
+	if (!rc)
+		rc = lb_catalog_get(c.cat, pos[0], &pj, &em);
+	if (!rc)
+		rc = fetch_private(c.url, c.cat, pos[0], &env, &envlen, &version, &em);
+	if (!rc) {
+		rc = open_private(c.home, c.key_name, env, envlen, &priv, &em);
+		have_priv = rc == LB_OK;
+	}
+	lb_free(env);
+	if (rc == LB_EWRONGKEY) {
+		rc = not_authorised("reseal", pos[0], c.key_name);
+		goto out;
+	}
+	if (!rc && !(rc = lb_hexa_from_json(pj, &pub, &em)))
+		have_pub = true;
+	if (!rc && !(rc = lb_hexa_merge(&pub, &priv, &all, &em)))
+		have_all = true;
+	if (!rc)
+		rc = seal_policy(&c, &all, asset, version, &em);
+	if (rc) {
+		fail("reseal", &em, NULL);
+		rc = 1;
+		goto out;
+	}
+	if (json)
+		print_json_obj(json_pack("{s:s,s:I,s:s,s:s}", "asset_id", pos[0], "version",
+					 (json_int_t)version, "policy", policy, "tx", c.abe_tx));
+	else
+		printf("asset %s: the private part of version %llu is sealed to '%s' at the "
+		       "attributes' current epochs\n  tx %s\n",
+		       pos[0], (unsigned long long)version, policy, c.abe_tx);
+	rc = 0;
+out:
+	if (have_priv)
+		lb_hexa_release(&priv);
+	if (have_pub)
+		lb_hexa_release(&pub);
+	if (have_all)
+		lb_hexa_release(&all);
+	json_decref(pj);
+	pub_close(&c);
+	lb_free(plain);
+	return rc;
+}
+
 struct data_sub {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -3702,6 +3901,7 @@ static const struct data_sub data_subs[] = {
 	{"watch", data_watch, "keep the directory entries of a folder's files up to date"},
 	{"show", data_show, "show an asset's directory entry (public, or --private if allowed)"},
 	{"grant", data_grant, "let more readers open an asset's private part"},
+	{"reseal", data_reseal, "seal an asset's private part to its attribute policy again"},
 	{"get", data_get, "decrypt a raw data object from this node's vault"},
 	{"purge", data_purge, "destroy an asset (or patients' records in it) at every holder"},
 	{"purge-ask", data_purge_ask, "a patient asks the owner to purge its records (its consent key)"},

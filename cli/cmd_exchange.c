@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abe_cli.h"
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
@@ -36,7 +37,7 @@ struct xopts {
 		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
 		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params, *to,
 		*epsilon, *budget_user, *budget_patient, *user, *keys, *opening, *rebind, *legal_basis,
-		*auditor, *owner_node;
+		*auditor, *owner_node, *share_policy, *abe_authority;
 	bool json, help, local_only, at_author, heavy_deps, revoke, print_act, as_owner, opt_out;
 };
 
@@ -2019,6 +2020,36 @@ static int open_sealed(struct xctx *x, json_t *s, const char *key, size_t max, u
 	return rc;
 }
 
+/* A result the request's user shared to an attribute policy (abe.share), opened with the ABE
+ * key of --from: accepted only if the request's user sent it. */
+static int result_by_policy(struct xctx *x, json_t *r)
+{
+	const struct xopts *o = x->o;
+	struct lb_errmsg em;
+	uint8_t *plain = NULL;
+	size_t plen = 0;
+	char policy[4096] = "";
+	lb_errclear(&em);
+	int rc = abe_cli_open_share(cli_home(o->home), x->url, o->from, o->request,
+				    json_string_value(json_object_get(r, "user")), &plain, &plen,
+				    policy, &em);
+	if (rc)
+		return cli_fail(CMD, &em,
+				"the result is sealed to the user who made the request; a colleague "
+				"opens it only if the user shared it to a policy their attribute key "
+				"satisfies");
+	if (o->out)
+		rc = lb_file_write(o->out, plain, plen, 0600, &em) ? cli_fail(CMD, &em, NULL) : 0;
+	else
+		fwrite(plain, 1, plen, stdout);
+	if (!rc && o->out)
+		printf("Result (%zu bytes, shared by the request's user to '%s') written to %s\n",
+		       plen, policy, o->out);
+	sodium_memzero(plain, plen);
+	lb_free(plain);
+	return rc;
+}
+
 /* The user's result (or, with --as-owner, the owner's view of a run): the sealed reason opens
  * for the user and the owner; the released result for the user only, checked against the hash
  * the business chain records; the noise audit record for the owner only. */
@@ -2044,7 +2075,11 @@ static int x_result(struct xctx *x)
 	if ((rc = getf(x, &s, "/v1/exchange/results/%s", o->request)))
 		goto out;
 	json_error_t jerr;
-	if (open_sealed(x, s, "reason", 65536, &rtext, &rlen, &em)) {
+	if ((rc = open_sealed(x, s, "reason", 65536, &rtext, &rlen, &em))) {
+		if (rc == LB_EWRONGKEY && done && !o->as_owner) {
+			rc = result_by_policy(x, r);
+			goto out;
+		}
 		rc = cli_fail(CMD, &em, "only the user who made the request and the asset's owner can "
 					"read why a run ended as it did");
 		goto out;
@@ -2100,6 +2135,17 @@ static int x_result(struct xctx *x)
 		goto out;
 	}
 	lb_release_unpad(plain, &plen); /* sealed results are padded to a size bucket */
+	if (o->share_policy) {
+		uint8_t reqid[LB_HASH_LEN];
+		char stx[65];
+		if (lb_hex_decode(reqid, LB_HASH_LEN, o->request) ||
+		    abe_cli_share(cli_home(o->home), x->url, o->from, o->abe_authority,
+				  o->share_policy, reqid, plain, plen, stx, &em)) {
+			rc = cli_fail(CMD, &em, "nothing was shared");
+			goto out;
+		}
+		fprintf(stderr, "Result shared to '%s' (abe.share tx %s)\n", o->share_policy, stx);
+	}
 	if (o->out) {
 		if (lb_file_write(o->out, plain, plen, 0600, &em)) {
 			rc = cli_fail(CMD, &em, NULL);
@@ -2477,7 +2523,10 @@ static void usage(FILE *f)
 		"  escrow   --from KEY --request ID --executor ADDRESS|KEY --compute-fee CSC\n"
 		"           [--timeout-blocks N]   lock the fees on the settlement chain (checked first)\n"
 		"  result   --from KEY --request ID [--out FILE]   open your sealed result, or read\n"
-		"           why the run was withheld or failed (sealed to you and the owner)\n"
+		"           why the run was withheld or failed (sealed to you and the owner);\n"
+		"           --share-policy F [--authority ID] also seals it to attribute policy F on\n"
+		"           the chain (abe.share): a colleague whose 'leben abe' key satisfies F\n"
+		"           opens it with 'exchange result --from THEIR_KEY --request ID'\n"
 		"  refund   --from KEY --escrow ID [--result-tx TXID]   get the fees back after a\n"
 		"           failed or withheld run, or once the escrow timed out\n");
 	fprintf(f,
@@ -2565,6 +2614,7 @@ int cmd_exchange(int argc, char **argv)
 		{"--rebind", &o.rebind, NULL}, {"--opt-out", NULL, &o.opt_out},
 		{"--legal-basis", &o.legal_basis, NULL}, {"--auditor", &o.auditor, NULL},
 		{"--owner-node", &o.owner_node, NULL},
+		{"--share-policy", &o.share_policy, NULL}, {"--authority", &o.abe_authority, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[1];

@@ -10,17 +10,6 @@
 #include "api/api_int.h"
 #include "leben/data_purge.h"
 
-static int param_hash(const struct api_call *c, const char *what, uint8_t id[32],
-		      struct lb_errmsg *em)
-{
-	char hex[66];
-	if (api_param_copy(c->params, 0, hex, sizeof hex) || lb_hex_decode(id, 32, hex))
-		return lb_errf(em, LB_EMALFORMED, "'%.*s' is not %s: expected 64 hex digits",
-			       (int)(c->params->len[0] > 80 ? 80 : c->params->len[0]),
-			       c->params->val[0], what);
-	return LB_OK;
-}
-
 /* Each ask gets "status": "purged" (and "request") when a patients' purge named the patient,
  * else "waiting". reqs: the directory's requests of the asset (or of the patient). */
 static void ask_status(json_t *asks, json_t *reqs)
@@ -50,7 +39,7 @@ int api_purge_status(const struct api_call *c, json_t **out, unsigned *status,
 {
 	uint8_t id[32];
 	json_t *asks = NULL;
-	int rc = param_hash(c, "an asset id", id, em);
+	int rc = api_param_hash(c->params, 0, "an asset id", id, em);
 	if (rc || (rc = lb_purge_asks_json(c->ledger, id, NULL, &asks, em)))
 		return rc;
 	rc = lb_purge_status_json(c->ledger, id, out, em);
@@ -75,7 +64,7 @@ int api_purge_patient(const struct api_call *c, json_t **out, unsigned *status,
 {
 	uint8_t id[32];
 	json_t *asks = NULL;
-	int rc = param_hash(c, "a patient id (the commitment)", id, em);
+	int rc = api_param_hash(c->params, 0, "a patient id (the commitment)", id, em);
 	if (rc || (rc = lb_purge_asks_json(c->ledger, NULL, id, &asks, em)))
 		return rc;
 	if ((rc = lb_purge_patient_json(c->ledger, id, out, em))) {

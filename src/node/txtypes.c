@@ -6,7 +6,7 @@
  * Wire-id ranges: settlement 0x0101-0x010f spine (0x0105 security: keys.follow),
  * 0x0110-0x011f exchange escrow; directory 0x0201-0x020f spine (assets; 0x0204 security:
  * keys.follow.directory), 0x0210-0x021f data layer, 0x0220-0x022f purge (business 0x0390:
- * the patient's purge ask);
+ * the patient's purge ask), 0x0230-0x023f CP-ABE authorities and seals;
  * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange (0x0350-0x035f of it
  * the on-chain sandbox: compute.run, compute.publish), 0x0370-0x037f the knowledge store;
@@ -15,6 +15,7 @@
  * settlement 0x0120-0x012f market (pools, redemption, periods, split votes); business 0x03a8
  * chronic-disease monitoring (monitor.payment).
  */
+#include "leben/abe_tx.h"
 #include "leben/app_referral.h"
 #include "leben/consortium.h"
 #include "leben/data_purge.h"
@@ -61,6 +62,8 @@ int lb_register_txtypes(void)
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	if ((rc = lb_app_referral_register_txtypes())) /* business 0x03a0-0x03a7: referrals */
+		return rc;
+	if ((rc = lb_abe_register_txtypes())) /* directory 0x0230-0x0234: CP-ABE */
 		return rc;
 	return LB_OK;
 }

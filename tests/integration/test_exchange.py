@@ -293,6 +293,57 @@ def run(t, node, tmp):
     t.eq(rtx["payload"]["params"], json.loads(PARAMS), "the request carries the parameters the owner approved")
     r = node.cli(["exchange", "result", "--from", "bob", "--request", req])
     t.ok(r.returncode == 1, "someone else cannot open alice's result", r.stdout)
+
+    # ---- the result shared to an attribute policy (CP-ABE, docs/security.md §11) -------------
+    r = node.cli(["abe", "setup", "--json"])
+    auth = json.loads(r.stdout)["authority"] if r.returncode == 0 else ""
+    abe_dir = tempfile.mkdtemp(prefix="leben-abe-x-")
+    for k, attrs in (("colleague", "statistician,study:CHD"), ("outsider", "statistician")):
+        run_cli(["keys", "new", k, "--home", node.home])
+        f = os.path.join(abe_dir, k)
+        r1 = node.cli(["abe", "keygen", "--user", k, "--attrs", attrs, "--out", f])
+        r2 = node.cli(["abe", "import", f, "--key", k])
+        t.ok(r1.returncode == 0 and r2.returncode == 0, "ABE key for %s (%s)" % (k, attrs),
+             r1.stderr + r2.stderr)
+    r = node.cli(["exchange", "result", "--from", "colleague", "--request", req])
+    t.ok(r.returncode == 1, "before alice shares it, the colleague cannot open the result", r.stderr)
+    r = node.cli(["exchange", "result", "--from", "alice", "--request", req, "--out", out,
+                  "--share-policy", "statistician AND study:CHD", "--authority", auth])
+    t.ok(r.returncode == 0 and "abe.share" in r.stderr, "alice shares the result to a policy",
+         r.stdout + r.stderr)
+    out2 = os.path.join(abe_dir, "shared.json")
+    r = node.cli(["exchange", "result", "--from", "colleague", "--request", req, "--out", out2])
+    t.ok(r.returncode == 0 and open(out2, "rb").read() == text,
+         "a colleague whose attributes satisfy the policy opens the same result", r.stderr)
+    r = node.cli(["exchange", "result", "--from", "outsider", "--request", req])
+    t.ok(r.returncode == 1 and '"n"' not in r.stdout,
+         "a key with only 'statistician' does not open it", r.stderr)
+    st, sh = node.get("/v1/abe/shares/%s/%s" % (req, node.address("alice")))
+    t.ok(st == 200 and sh["sender"] == node.address("alice"), "GET /v1/abe/shares names alice", sh)
+    # bob seals something else to the same policy and shares it for alice's request: it is kept
+    # under bob's name, the colleague still reads alice's result
+    fake = os.path.join(abe_dir, "fake")
+    open(fake, "w").write('{"n": 999}')
+    r = node.cli(["abe", "encrypt", "--policy", "statistician", "--authority", auth, "--in", fake,
+                  "--out", fake + ".abe"])
+    ct = open(fake + ".abe", "rb").read()
+    n, v = len(ct), b""
+    while True:
+        v += bytes([(n & 0x7f) | (0x80 if n >> 7 else 0)])
+        n >>= 7
+        if not n:
+            break
+    r = node.cli(["tx", "raw", "--from", "bob", "--chain", "directory", "--type-id", str(0x0234),
+                  "--payload", (bytes.fromhex(req) + b"\x01" + v + ct).hex(), "--wait"])
+    t.ok(r.returncode == 0, "bob's own abe.share for the request is accepted (kept as bob's)",
+         r.stdout + r.stderr)
+    r = node.cli(["exchange", "result", "--from", "colleague", "--request", req, "--out", out2])
+    t.ok(r.returncode == 0 and open(out2, "rb").read() == text,
+         "the colleague still reads alice's result, not bob's substitute", r.stderr)
+    # someone else's share for the request (bob is not its user) is not accepted
+    r = node.cli(["exchange", "result", "--from", "bob", "--request", req, "--share-policy",
+                  "statistician", "--authority", auth])
+    t.ok(r.returncode == 1, "bob cannot open (so cannot share) alice's result", r.stderr)
     st, j = node.http("POST", "/v1/exchange/results/" + req,
                       {"sealed": "00" * 40, "pk": node.key("bob")["public_key"],
                        "sig": "00" * 64})[:2]
