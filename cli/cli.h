@@ -35,6 +35,7 @@
 	X("study", cmd_study, "run a study over several owners' tables by secure aggregation") \
 	X("fhir", cmd_fhir, "import NDJSON FHIR resources into the node's FHIR endpoint")  \
 	X("store", cmd_store, "the knowledge store: list, search, buy, call, rate contracts") \
+	X("insurance", cmd_insurance, "data-driven insurance: policies, enrolment, claims, pricing") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

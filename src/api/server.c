@@ -178,6 +178,10 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/market", h_ext, false, api_market},
 	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
 	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},
+	{"GET", "/v1/insurance/policies/{id}", h_ext, false, api_ins_policy},
+	{"GET", "/v1/insurance/coverage/{policy}/{patient}", h_ext, false, api_ins_coverage},
+	{"GET", "/v1/insurance/claims/{id}", h_ext, false, api_ins_claim},
+	{"POST", "/v1/insurance/adjudicate", h_ext, true, api_ins_adjudicate},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -16,6 +16,7 @@
 #include "leben/data_purge.h"
 #include "leben/data_tx.h"
 #include "leben/exchange.h"
+#include "leben/insurance.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/market.h"
@@ -48,6 +49,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_market_register_txtypes()))
 		return rc;
 	if ((rc = lb_market_store_register_txtypes()))
+		return rc;
+	if ((rc = lb_insurance_register_txtypes())) /* business 0x03c0-0x03c3, settlement 0x0130-1 */
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	return LB_OK;
