@@ -47,9 +47,10 @@ static const char ins_help[] =
 	"'claim' asks the node for the approved amount first and sends nothing when it would be\n"
 	"refused; --approved states the amount instead and sends the claim as it is.\n"
 	"'adjudicate' shows the ClaimResponse a claim would get now, without sending anything.\n"
-	"'price': COEF.json is the coefficients a logistic model released through the exchange\n"
-	"({\"coef\":[b0,b1,...]}); the premium is P(claim) x expected approved amount x\n"
-	"(1 + loading).\n"
+	"'price': COEF.json is what a logistic model fitted on the data owners' side released\n"
+	"(the --json output of 'leben sandbox run --algorithm logreg' or of an exchange run:\n"
+	"coefficients only, never rows; or {\"coef\":[b0,b1,...]}); --x gives the covariates in\n"
+	"the model's order; the premium is P(claim) x expected approved amount x (1 + loading).\n"
 	"Amounts are ASC (e.g. 2.5). Options: --home DIR, --node URL, --json.\n";
 
 struct iopts {
@@ -444,6 +445,8 @@ static int i_price(struct iopts *o)
 		return cli_failf(CMD, "price needs --model COEF.json, --x V1,V2,... and --expected ASC");
 	json_t *m = json_load_file(o->model, 0, &je);
 	json_t *coef = json_object_get(m, "coef");
+	if (!coef) /* the released output of `leben sandbox run --algorithm logreg --json` */
+		coef = json_object_get(json_object_get(m, "result"), "coef");
 	size_t n = json_array_size(coef);
 	if (!n) {
 		json_decref(m);

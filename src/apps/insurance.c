@@ -363,8 +363,8 @@ static size_t pp_key(uint8_t k[LB_HASH_LEN + LB_ADDR_LEN + 8], const uint8_t pol
 /* Every check of a claim p by provider at height; the outcome into r. Refusals: LB_ENOTFOUND
  * (unknown policy or event), LB_EUNAUTH (events not anchored by this provider for this
  * patient), LB_EINVALID (uncovered patient, diagnosis, procedure inconsistent with it, waiting
- * period), LB_EEXISTS (an event already claimed), LB_EDUPLICATE (a near copy of an earlier
- * claim), LB_ERANGE (over the period limit); each with its message. */
+ * period), LB_EEXISTS (an event already claimed, or a near copy of an earlier claim's
+ * procedure), LB_ERANGE (over the period limit); each with its message. */
 static int adjudicate(struct lb_state *s, const uint8_t provider[LB_ADDR_LEN], uint64_t height,
 		      const struct lb_ins_tx *p, struct ins_claim *r, struct lb_errmsg *em)
 {
@@ -489,7 +489,7 @@ static int adjudicate(struct lb_state *s, const uint8_t provider[LB_ADDR_LEN], u
 			continue;
 		double sim = lb_text_similarity(&fa, &fb, NULL);
 		if (sim >= LB_INS_NEAR) {
-			rc = lb_errf(em, LB_EDUPLICATE,
+			rc = lb_errf(em, LB_EEXISTS,
 				     "the procedure %s is a near copy (similarity %.2f) of the one "
 				     "already claimed by claim %s for the same diagnosis and procedure",
 				     HEX(p->procedure), sim, HEX(cid));

@@ -218,6 +218,33 @@ def main():
         t.ok(r.returncode != 0 and "2 coefficients" in r.stderr, "a wrong covariate count is "
              "refused", r.stderr)
 
+        # the risk model fitted in the sandbox on the data owner's side: only coefficients out
+        import random
+        rnd = random.Random(7)
+        rows = ["patient,age_over_50,diabetes,claim"]
+        for i in range(400):
+            a, d = rnd.randint(0, 40), 1 if rnd.random() < 0.3 else 0
+            pr = 1 / (1 + math.exp(-(-2.0 + 0.03 * a + 0.5 * d)))
+            rows.append("p%d,%d,%d,%d" % (i, a, d, 1 if rnd.random() < pr else 0))
+        csv = os.path.join(node.home, "risk.csv")
+        with open(csv, "w") as f:
+            f.write("\n".join(rows) + "\n")
+        r = run_cli(["sandbox", "run", "--algorithm", "logreg", "--input", csv, "--params",
+                     '{"y":"claim","x":["age_over_50","diabetes"]}', "--json"])
+        fit = json.loads(r.stdout) if r.returncode == 0 else {}
+        res = fit.get("result", {})
+        t.ok(fit.get("release", {}).get("released") and len(res.get("coef", [])) == 3
+             and "p1" not in r.stdout, "the sandbox releases the coefficients, no rows",
+             r.stderr)
+        mpath = os.path.join(node.home, "model.json")
+        with open(mpath, "w") as f:
+            f.write(r.stdout)
+        r, j = ins_json("price", "--model", mpath, "--x", "30,1", "--expected", "200")
+        b = res.get("coef", [0, 0, 0])
+        p = 1 / (1 + math.exp(-(b[0] + b[1] * 30 + b[2])))
+        t.ok(r.returncode == 0 and abs((j or {}).get("premium_asc", 0) - p * 200) < 1e-6,
+             "the premium from the released model", r.stderr)
+
         node.stop()
         r = run_cli(["verify", "--home", node.home])
         t.eq(r.returncode, 0, "leben verify replays the chains " + r.stderr[-300:])
