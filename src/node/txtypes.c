@@ -10,7 +10,8 @@
  * business 0x0301-0x030f spine, 0x0310-0x031f knowledge, 0x0320-0x032f security,
  * 0x0330-0x033f consortium governance, 0x0340-0x035f exchange (0x0350-0x035f of it
  * the on-chain sandbox: compute.run, compute.publish), 0x0370-0x037f the knowledge store;
- * settlement 0x0120-0x012f market (pools, redemption, periods, split votes).
+ * settlement 0x0120-0x012f market (pools, redemption, periods, split votes);
+ * business 0x03c0-0x03c7 and settlement 0x0130-0x0137 insurance (application 5).
  */
 #include "leben/consortium.h"
 #include "leben/data_purge.h"
