@@ -13,7 +13,7 @@
  *   ins.evc / event hash           -> the claim id that used it
  *   ins.cl  / claim id             -> policy(32) patient(20) provider(20) condition(32)
  *                                     procedure(32) uvar cost approved copay uncovered height
- *                                     period, str diagnosis, str procedure code
+ *                                     period time_ms, str diagnosis, str procedure code
  *   ins.use / policy||patient||period(8, big-endian) -> approved micro-ASC in that period
  *   ins.n   / policy||patient      -> claims so far; ins.i / policy||patient||n(8) -> claim id
  * Settlement state: ins.paid / claim id -> 1; pools are plain accounts (lb_ins_pool_addr).
@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "leben/codec.h"
 #include "leben/data_dedup.h"
@@ -262,7 +263,7 @@ struct ins_event {
 struct ins_claim {
 	uint8_t policy[LB_HASH_LEN], patient[LB_ADDR_LEN], provider[LB_ADDR_LEN];
 	uint8_t condition[LB_HASH_LEN], procedure[LB_HASH_LEN];
-	uint64_t cost, approved, copay, uncovered, height, period;
+	uint64_t cost, approved, copay, uncovered, height, period, time_ms;
 	char diag[LB_INS_CODE_MAX + 1], proc[LB_INS_CODE_MAX + 1];
 };
 
@@ -310,8 +311,9 @@ static int claim_store(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const 
 	rc = rc ? rc : lb_enc_fixed(&b, r->provider, LB_ADDR_LEN);
 	rc = rc ? rc : lb_enc_fixed(&b, r->condition, LB_HASH_LEN);
 	rc = rc ? rc : lb_enc_fixed(&b, r->procedure, LB_HASH_LEN);
-	uint64_t u[6] = {r->cost, r->approved, r->copay, r->uncovered, r->height, r->period};
-	for (int i = 0; i < 6 && !rc; i++)
+	uint64_t u[7] = {r->cost,   r->approved, r->copay,  r->uncovered,
+			 r->height, r->period,   r->time_ms};
+	for (int i = 0; i < 7 && !rc; i++)
 		rc = lb_enc_uvar(&b, u[i]);
 	rc = rc ? rc : lb_enc_str(&b, r->diag);
 	rc = rc ? rc : lb_enc_str(&b, r->proc);
@@ -329,14 +331,15 @@ static int claim_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct 
 		return rc;
 	struct lb_dec d;
 	lb_dec_init(&d, v, n, "claim record", NULL);
-	uint64_t *u[6] = {&r->cost, &r->approved, &r->copay, &r->uncovered, &r->height, &r->period};
+	uint64_t *u[7] = {&r->cost,   &r->approved, &r->copay,  &r->uncovered,
+			  &r->height, &r->period,   &r->time_ms};
 	if (lb_dec_fixed(&d, "", r->policy, LB_HASH_LEN) ||
 	    lb_dec_fixed(&d, "", r->patient, LB_ADDR_LEN) ||
 	    lb_dec_fixed(&d, "", r->provider, LB_ADDR_LEN) ||
 	    lb_dec_fixed(&d, "", r->condition, LB_HASH_LEN) ||
 	    lb_dec_fixed(&d, "", r->procedure, LB_HASH_LEN))
 		return LB_ECORRUPT;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		if (lb_dec_uvar(&d, "", UINT64_MAX, u[i]))
 			return LB_ECORRUPT;
 	if (lb_dec_str(&d, "", LB_INS_CODE_MAX, r->diag, sizeof r->diag) ||
@@ -621,6 +624,7 @@ static int apply_claim(struct lb_apply_ctx *c)
 	int rc = lb_ins_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, &p, c->em);
 	if (rc || (rc = adjudicate(c->state, c->sender_addr, c->height, &p, &r, c->em)))
 		return rc;
+	r.time_ms = c->time_ms;
 	if (p.approved != r.approved)
 		return lb_errf(c->em, LB_EINVALID,
 			       "the claim states %s ASC approved but the policy's terms give %s ASC "
@@ -754,58 +758,85 @@ static json_t *tx_json(const struct lb_tx *tx)
 	return NULL;
 }
 
-/* FHIR R4 ClaimResponse of an adjudicated claim (or a refusal). */
-static json_t *claim_response(const uint8_t *id, const struct ins_claim *r, const char *error,
-			      int code)
+static const char *iso_time(char out[32], uint64_t ms)
 {
-	json_t *j = json_pack("{s:s,s:s,s:s}", "resourceType", "ClaimResponse", "status",
-			      "active", "use", "claim");
-	if (id)
-		json_object_set_new(j, "request",
-				    json_pack("{s:s+}", "reference", "Claim/", HEX(id)));
-	if (error) {
-		json_object_set_new(j, "outcome", json_string("error"));
-		json_object_set_new(j, "disposition", json_string(error));
-		json_object_set_new(j, "error", json_string(error));
-		json_object_set_new(j, "code", json_string(lb_strerror(code)));
-		return j;
-	}
-	json_object_set_new(j, "outcome", json_string("complete"));
-	json_object_set_new(j, "disposition", json_string("approved"));
-	json_object_set_new(j, "patient", json_pack("{s:s+}", "reference", "Patient/",
-						    ADDR(r->patient)));
-	json_object_set_new(
-		j, "total",
-		json_pack("[{s:{s:[{s:s}]},s:{s:f,s:s}},{s:{s:[{s:s}]},s:{s:f,s:s}}]", "category",
-			  "coding", "code", "submitted", "amount", "value", r->cost / 1e6,
-			  "currency", "ASC", "category", "coding", "code", "benefit", "amount",
-			  "value", r->approved / 1e6, "currency", "ASC"));
-	json_object_set_new(j, "payment", json_pack("{s:{s:f,s:s}}", "amount", "value",
-						    r->approved / 1e6, "currency", "ASC"));
-	json_object_set_new(j, "approved", json_integer((json_int_t)r->approved));
-	json_object_set_new(j, "copay", json_integer((json_int_t)r->copay));
-	json_object_set_new(j, "uncovered", json_integer((json_int_t)r->uncovered));
-	json_object_set_new(j, "patient_owes", json_integer((json_int_t)(r->copay + r->uncovered)));
-	json_object_set_new(j, "period", json_integer((json_int_t)r->period));
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return out;
+}
+
+/* The amounts of an adjudication (micro-ASC), for the views and the dry run. */
+static json_t *amounts_json(const struct ins_claim *r)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "cost", (json_int_t)r->cost, "approved",
+			 (json_int_t)r->approved, "copay", (json_int_t)r->copay, "uncovered",
+			 (json_int_t)r->uncovered, "patient_owes",
+			 (json_int_t)(r->copay + r->uncovered), "period", (json_int_t)r->period);
+}
+
+static json_t *money(uint64_t micro)
+{
+	return json_pack("{s:f,s:s}", "value", micro / 1e6, "currency", "ASC");
+}
+
+static json_t *concept(const char *system, const char *code)
+{
+	return json_pack("{s:[{s:s,s:s}]}", "coding", "system", system, "code", code);
+}
+
+#define CLAIM_TYPE "http://terminology.hl7.org/CodeSystem/claim-type"
+
+/* FHIR R4 ClaimResponse of an adjudicated claim on the chain. */
+static json_t *claim_response_fhir(const uint8_t id[LB_HASH_LEN], const struct ins_claim *r,
+				   const uint8_t insurer[LB_ADDR_LEN])
+{
+	char when[32];
+	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:s,s:{s:s+},s:s,s:{s:s+},s:{s:s+},s:s,s:s}",
+			      "resourceType", "ClaimResponse", "id", HEX(id), "status", "active",
+			      "type", concept(CLAIM_TYPE, "institutional"), "use", "claim",
+			      "patient", "reference", "Patient/", ADDR(r->patient), "created",
+			      iso_time(when, r->time_ms), "insurer", "reference", "Organization/",
+			      ADDR(insurer), "request", "reference", "Claim/", HEX(id), "outcome",
+			      "complete", "disposition", "approved by the policy's terms");
+	json_t *total = json_array();
+	json_array_append_new(total, json_pack("{s:o,s:o}", "category",
+					       concept("http://terminology.hl7.org/CodeSystem/adjudication", "submitted"),
+					       "amount", money(r->cost)));
+	json_array_append_new(total, json_pack("{s:o,s:o}", "category",
+					       concept("http://terminology.hl7.org/CodeSystem/adjudication", "copay"),
+					       "amount", money(r->copay)));
+	json_array_append_new(total, json_pack("{s:o,s:o}", "category",
+					       concept("http://terminology.hl7.org/CodeSystem/adjudication", "benefit"),
+					       "amount", money(r->approved)));
+	json_object_set_new(j, "total", total);
+	json_object_set_new(j, "payment",
+			    json_pack("{s:o,s:o}", "type",
+				      concept("http://terminology.hl7.org/CodeSystem/ex-paymenttype",
+					      "complete"),
+				      "amount", money(r->approved)));
 	return j;
 }
 
+/* FHIR R4 Claim of a claim on the chain. */
 static json_t *claim_fhir(const uint8_t id[LB_HASH_LEN], const struct ins_claim *r)
 {
+	char when[32];
 	return json_pack(
-		"{s:s,s:s+,s:s,s:{s:[{s:s}]},s:s,s:{s:s+},s:{s:s+},s:{s:s},s:[{s:I,s:{s:[{s:s,s:s}]}}],"
-		"s:[{s:I,s:{s:[{s:s,s:s}]}}],s:[{s:I,s:b,s:{s:s+}}],s:{s:f,s:s},s:o,s:o}",
-		"resourceType", "Claim", "id", HEX(id), "", "status", "active", "type", "coding",
-		"code", "institutional", "use", "claim", "patient", "reference", "Patient/",
-		ADDR(r->patient), "provider", "reference", "Organization/", ADDR(r->provider),
-		"priority", "text", "normal", "diagnosis", "sequence", (json_int_t)1,
-		"diagnosisCodeableConcept", "coding", "system", "http://hl7.org/fhir/sid/icd-10",
-		"code", r->diag, "procedure", "sequence", (json_int_t)1,
-		"procedureCodeableConcept", "coding", "system", "urn:leben:procedure", "code",
-		r->proc, "insurance", "sequence", (json_int_t)1, "focal", 1, "coverage",
-		"reference", "Coverage/", HEX(r->policy), "total", "value", r->cost / 1e6,
-		"currency", "ASC", "condition_event", hexj(r->condition, LB_HASH_LEN),
-		"procedure_event", hexj(r->procedure, LB_HASH_LEN));
+		"{s:s,s:s,s:s,s:o,s:s,s:{s:s+},s:s,s:{s:s+},s:o,"
+		"s:[{s:I,s:o}],s:[{s:I,s:o}],s:[{s:I,s:b,s:{s:s+}}],s:o}",
+		"resourceType", "Claim", "id", HEX(id), "status", "active", "type",
+		concept(CLAIM_TYPE, "institutional"), "use", "claim", "patient", "reference",
+		"Patient/", ADDR(r->patient), "created", iso_time(when, r->time_ms), "provider",
+		"reference", "Organization/", ADDR(r->provider), "priority",
+		concept("http://terminology.hl7.org/CodeSystem/processpriority", "normal"),
+		"diagnosis", "sequence", (json_int_t)1, "diagnosisCodeableConcept",
+		concept("http://hl7.org/fhir/sid/icd-10", r->diag), "procedure", "sequence",
+		(json_int_t)1, "procedureCodeableConcept",
+		concept("http://www.cms.gov/Medicare/Coding/ICD10", r->proc), "insurance", "sequence",
+		(json_int_t)1, "focal", 1, "coverage", "reference", "Coverage/",
+		HEX(r->policy), "total", money(r->cost));
 }
 
 /* ---- views ---------------------------------------------------------------------------------- */
@@ -827,7 +858,13 @@ static int view_adjudicate(struct lb_state *s, void *ctx)
 	int rc = adjudicate(s, v->provider, v->height, v->p, &r, &e);
 	if (rc == LB_ENOMEM || rc == LB_ECORRUPT)
 		return lb_errf(v->em, rc, "%s", e.text);
-	v->out = claim_response(NULL, &r, rc ? e.text : NULL, rc);
+	if (rc)
+		v->out = json_pack("{s:s,s:s,s:s}", "outcome", "error", "error", e.text, "code",
+				   lb_strerror(rc));
+	else {
+		v->out = amounts_json(&r);
+		json_object_set_new(v->out, "outcome", json_string("complete"));
+	}
 	return LB_OK;
 }
 
@@ -928,13 +965,18 @@ static int view_coverage(struct lb_state *s, void *ctx)
 							(json_int_t)r.period, "height",
 							(json_int_t)r.height));
 	}
-	v->out = json_pack("{s:s,s:s,s:s++,s:{s:s+},s:{s:s+},s:[{s:s+}],s:s,s:s,s:I,s:I,s:o,"
-			   "s:I}",
-			   "resourceType", "Coverage", "status", "active", "id", HEX(v->id), "-",
-			   ADDR(v->patient), "beneficiary", "reference", "Patient/",
-			   ADDR(v->patient), "subscriber", "reference", "Patient/", ADDR(v->patient),
-			   "payor", "reference", "Organization/", ADDR(pol->insurer),
-			   "policy_name", pol->t.name, "policy", HEX(v->id), "enrolled", (json_int_t)en,
+	uint8_t cid[LB_HASH_LEN];
+	kl = pp_key(k, v->id, v->patient, false, 0);
+	lb_hash(cid, k, kl);
+	json_t *cov = json_pack("{s:s,s:s,s:s,s:{s:s+},s:{s:s+},s:[{s:s+}],s:[{s:o,s:s,s:s}]}",
+				"resourceType", "Coverage", "id", HEX(cid), "status", "active",
+				"beneficiary", "reference", "Patient/", ADDR(v->patient),
+				"subscriber", "reference", "Patient/", ADDR(v->patient), "payor",
+				"reference", "Organization/", ADDR(pol->insurer), "class", "type",
+				concept("http://terminology.hl7.org/CodeSystem/coverage-class", "plan"),
+				"value", HEX(v->id), "name", pol->t.name);
+	v->out = json_pack("{s:o,s:s,s:s,s:I,s:I,s:o,s:I}", "coverage", cov, "policy",
+			   HEX(v->id), "policy_name", pol->t.name, "enrolled", (json_int_t)en,
 			   "claims_from", (json_int_t)(en + pol->t.waiting_blocks), "claims", claims,
 			   "approved_total", (json_int_t)total);
 	lb_free(pol);
@@ -954,17 +996,23 @@ static int view_claim(struct lb_state *s, void *ctx)
 {
 	struct view *v = ctx;
 	struct ins_claim r;
-	int rc = claim_load(s, v->id, &r);
+	struct ins_policy *pol = lb_malloc(sizeof *pol);
+	int rc = pol ? claim_load(s, v->id, &r) : LB_ENOMEM;
 	if (rc == LB_ENOTFOUND)
-		return lb_errf(v->em, rc, "claim %s is not on the chain (a refused claim changes "
-					  "nothing)",
-			       HEX(v->id));
-	if (rc)
-		return rc;
-	v->out = json_pack("{s:o,s:o,s:o,s:o}", "id", hexj(v->id, LB_HASH_LEN), "policy",
-			   hexj(r.policy, LB_HASH_LEN), "claim", claim_fhir(v->id, &r),
-			   "claimResponse", claim_response(v->id, &r, NULL, 0));
-	return LB_OK;
+		rc = lb_errf(v->em, rc, "claim %s is not on the chain (a refused claim changes "
+					"nothing)",
+			     HEX(v->id));
+	if (!rc && (rc = policy_load(s, r.policy, pol)) != LB_OK)
+		rc = lb_errf(v->em, LB_ECORRUPT, "the policy of claim %s is unreadable", HEX(v->id));
+	if (!rc)
+		v->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o},s:I}", "id",
+				   hexj(v->id, LB_HASH_LEN), "policy", hexj(r.policy, LB_HASH_LEN),
+				   "amounts", amounts_json(&r), "claim", claim_fhir(v->id, &r),
+				   "claimResponse", claim_response_fhir(v->id, &r, pol->insurer),
+				   "events", "condition", hexj(r.condition, LB_HASH_LEN), "procedure",
+				   hexj(r.procedure, LB_HASH_LEN), "height", (json_int_t)r.height);
+	lb_free(pol);
+	return rc;
 }
 
 int lb_ins_claim_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,

@@ -12,6 +12,7 @@ Claim / ClaimResponse / Coverage shapes; premium from released coefficients; `le
 import json
 import math
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -131,12 +132,12 @@ def main():
         t.eq((asc("clinic"), pool_balance(pol)), (clinic0 + want, pool0 - want),
              "the approved 200 ASC moved from the pool to the provider")
         st, c = node.get("/v1/insurance/claims/" + claim)
-        cr = c.get("claimResponse", {})
+        cr, am = c.get("claimResponse", {}), c.get("amounts", {})
         t.eq((st, c.get("settled"), c["claim"]["resourceType"], cr.get("resourceType"),
               cr.get("outcome"), cr.get("payment", {}).get("amount", {}).get("value"),
-              cr.get("copay"), cr.get("patient_owes")),
-             (200, True, "Claim", "ClaimResponse", "complete", 200.0, 50 * MICRO, 50 * MICRO),
-             "FHIR Claim and ClaimResponse with the payment and the patient's co-pay")
+              am.get("approved"), am.get("copay"), am.get("patient_owes")),
+             (200, True, "Claim", "ClaimResponse", "complete", 200.0, want, 50 * MICRO,
+              50 * MICRO), "FHIR Claim and ClaimResponse with the payment and the patient's co-pay")
         t.eq(c["claim"]["diagnosis"][0]["diagnosisCodeableConcept"]["coding"][0]["code"],
              "I21.4", "the Claim carries the diagnosis")
 
@@ -173,8 +174,17 @@ def main():
         t.eq(r.returncode, 0, "a second, different procedure is paid " + r.stderr)
         t.eq(asc("clinic"), clinic1 + want2, "240 ASC paid (300 x 0.8)")
         st, cov = node.get("/v1/insurance/coverage/%s/%s" % (pol, bob))
-        t.eq((st, cov.get("resourceType"), cov.get("approved_total"), len(cov.get("claims", []))),
-             (200, "Coverage", want + want2, 2), "the Coverage lists both claims")
+        t.eq((st, cov.get("coverage", {}).get("resourceType"), cov.get("approved_total"),
+              len(cov.get("claims", []))),
+             (200, "Coverage", want + want2, 2), "the Coverage and both claims")
+        # the FHIR resources are valid R4 (the `fhir` package's validator)
+        resources = [cov["coverage"], c["claim"], c["claimResponse"]]
+        r = subprocess.run(["node", "fhir_validate.mjs"], input=json.dumps(resources),
+                           cwd=os.path.join(ROOT, "tests", "oracles"), capture_output=True,
+                           text=True, timeout=60)
+        v = json.loads(r.stdout) if r.returncode == 0 else {}
+        t.ok(v.get("checked") == 3 and not v.get("invalid"),
+             "Coverage, Claim and ClaimResponse are valid R4", (v, r.stderr[-500:]))
         cond3 = event("condition", "bob", "I20.0", "model.json")
         proc4 = event("procedure", "bob", "0270346", {
             "resourceType": "Procedure", "id": "p4", "note": [
