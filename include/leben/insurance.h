@@ -103,6 +103,12 @@ int lb_ins_coverage_json(struct lb_ledger *l, const uint8_t policy[LB_HASH_LEN],
 int lb_ins_claim_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 		      struct lb_errmsg *em);
 
+/* The chain-kept FHIR resource of a type ("Claim", "ClaimResponse" by the claim id,
+ * "Coverage" by its id, H(policy || patient) in hex) for the FHIR endpoint's reads.
+ * LB_ENOTFOUND when the chain has none. */
+int lb_ins_fhir_read(struct lb_ledger *l, const char *type, const char *id, json_t **out,
+		     struct lb_errmsg *em);
+
 /* Premium from released model coefficients (docs/apps.md): p = 1/(1+exp(-(b0 + sum bi xi)))
  * is the chance of a claim in a period; premium = p x expected approved amount x
  * (1 + loading). coef and x are parallel (x[0] ignored, the intercept). */

@@ -8,6 +8,7 @@
  * Business state:
  *   ins.pol / policy id            -> insurer(20) uvar height, then the ins.policy payload
  *   ins.en  / policy||patient      -> enrolment height
+ *   ins.cov / H(policy||patient)   -> policy||patient (the FHIR Coverage id)
  *   ins.ev  / event hash           -> provider(20) patient(20) kind(1) uvar height, str code,
  *                                     bytes fingerprint
  *   ins.evc / event hash           -> the claim id that used it
@@ -37,6 +38,7 @@
 #define NS_N "ins.n"
 #define NS_I "ins.i"
 #define NS_PAID "ins.paid"
+#define NS_COV "ins.cov"
 
 static const char *hex_text(char out[2 * LB_HASH_LEN + 1], const uint8_t *p)
 {
@@ -582,7 +584,10 @@ static int apply_enrol(struct lb_apply_ctx *c)
 			     ADDR(c->sender_addr), pol->t.name, (unsigned long long)h);
 		goto out;
 	}
-	rc = lb_state_put_u64(c->state, NS_EN, k, kl, c->height ? c->height : 1);
+	uint8_t cov[LB_HASH_LEN];
+	lb_hash(cov, k, kl);
+	if (!(rc = lb_state_put_u64(c->state, NS_EN, k, kl, c->height ? c->height : 1)))
+		rc = lb_state_put(c->state, NS_COV, cov, LB_HASH_LEN, k, kl);
 out:
 	lb_free(p);
 	lb_free(pol);
@@ -1030,6 +1035,52 @@ int lb_ins_claim_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t
 	}
 	*out = v.out;
 	return rc;
+}
+
+struct fhir_view {
+	uint8_t id[LB_HASH_LEN], key[LB_HASH_LEN + LB_ADDR_LEN];
+	bool found;
+};
+
+static int view_cov_key(struct lb_state *s, void *ctx)
+{
+	struct fhir_view *v = ctx;
+	const uint8_t *val;
+	size_t n;
+	int rc = lb_state_get(s, NS_COV, v->id, LB_HASH_LEN, &val, &n);
+	if (rc == LB_OK && n == sizeof v->key) {
+		memcpy(v->key, val, n);
+		v->found = true;
+	}
+	return rc == LB_ENOTFOUND ? LB_OK : rc;
+}
+
+int lb_ins_fhir_read(struct lb_ledger *l, const char *type, const char *id, json_t **out,
+		     struct lb_errmsg *em)
+{
+	struct fhir_view v = {.found = false};
+	json_t *j = NULL;
+	int rc;
+	*out = NULL;
+	if (!id || strlen(id) != 2 * LB_HASH_LEN || lb_hex_decode(v.id, LB_HASH_LEN, id))
+		return lb_errf(em, LB_ENOTFOUND, "no %s/%s on the chain", type, id ? id : "");
+	if (!strcmp(type, "Claim") || !strcmp(type, "ClaimResponse")) {
+		if ((rc = lb_ins_claim_json(l, v.id, &j, em)))
+			return rc;
+		*out = json_incref(json_object_get(j, !strcmp(type, "Claim") ? "claim"
+									     : "claimResponse"));
+	} else if (!strcmp(type, "Coverage")) {
+		if ((rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_cov_key, &v)))
+			return rc;
+		if (!v.found)
+			return lb_errf(em, LB_ENOTFOUND, "no Coverage/%s on the chain", id);
+		if ((rc = lb_ins_coverage_json(l, v.key, v.key + LB_HASH_LEN, &j, em)))
+			return rc;
+		*out = json_incref(json_object_get(j, "coverage"));
+	} else
+		return lb_errf(em, LB_ENOTFOUND, "the chain keeps no %s resources", type);
+	json_decref(j);
+	return *out ? LB_OK : LB_ENOMEM;
 }
 
 double lb_ins_premium(const double *coef, const double *x, size_t n, double expected,

@@ -17,6 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
+from test_fhir import Key, call  # noqa: E402
 
 DATA = os.path.join(ROOT, "tests", "data", "insurance")
 MICRO = 1000000
@@ -185,6 +186,23 @@ def main():
         v = json.loads(r.stdout) if r.returncode == 0 else {}
         t.ok(v.get("checked") == 3 and not v.get("invalid"),
              "Coverage, Claim and ClaimResponse are valid R4", (v, r.stderr[-500:]))
+        # the same through the node's FHIR endpoint, for the institution's members only
+        member, stranger = Key(b"\x11" * 32), Key(b"\x44" * 32)
+        os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
+        with open(os.path.join(node.home, "fhir", "members"), "w") as f:
+            f.write(member.pk + "\n")
+        got = [call(node, member, "GET", "/fhir/%s/%s" % (ty, i)) for ty, i in
+               (("Claim", claim), ("ClaimResponse", claim),
+                ("Coverage", cov["coverage"]["id"]))]
+        t.eq([(st, j.get("resourceType"), j.get("id")) for st, j in got],
+             [(200, "Claim", claim), (200, "ClaimResponse", claim),
+              (200, "Coverage", cov["coverage"]["id"])], "GET /fhir/Claim|ClaimResponse|Coverage")
+        t.eq(got[1][1], c["claimResponse"], "the FHIR endpoint serves the chain's ClaimResponse")
+        st, j = call(node, stranger, "GET", "/fhir/Claim/" + claim)
+        t.ok(st in (401, 403) and j.get("resourceType") == "OperationOutcome",
+             "a key that is not a member's reads no claim", (st, j))
+        st, j = call(node, member, "GET", "/fhir/Claim/" + "0" * 64)
+        t.eq(st, 404, "an unknown claim is 404")
         cond3 = event("condition", "bob", "I20.0", "model.json")
         proc4 = event("procedure", "bob", "0270346", {
             "resourceType": "Procedure", "id": "p4", "note": [
