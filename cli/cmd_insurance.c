@@ -98,17 +98,7 @@ static int fee_of(struct iopts *o, const char *type_name, uint64_t *fee)
 {
 	if (o->fee)
 		return amount("--fee", o->fee, fee);
-	json_t *st;
-	if (cli_api_get(CMD, o->url, "/v1/status", &st))
-		return 1;
-	json_t *f = json_object_get(st, "fees");
-	json_t *v = json_object_get(json_object_get(f, "types"), type_name);
-	if (!json_is_integer(v))
-		v = json_object_get(f, "default");
-	*fee = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
-							       : 0;
-	json_decref(st);
-	return 0;
+	return sectx_min_fee(CMD, o->url, type_name, fee);
 }
 
 /* Encode, sign (fee on the settlement chain) and send p; the tx id into id. */
@@ -338,30 +328,17 @@ static int i_adjudicate(struct iopts *o)
 
 static int settle(struct iopts *o, const char *claim)
 {
-	char path[256], id[2 * LB_HASH_LEN + 1];
-	json_t *pr;
-	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=settlement", claim);
-	if (cli_api_get(CMD, o->url, path, &pr))
+	char id[2 * LB_HASH_LEN + 1];
+	struct lb_ins_tx p;
+	uint8_t *tbuf, *pbuf;
+	memset(&p, 0, sizeof p);
+	p.type = LB_TX_INS_SETTLE;
+	if (sectx_proof(CMD, o->url, claim, "settlement", &tbuf, &p.claim_tx_len, &pbuf,
+			&p.proof_len))
 		return 1;
-	const char *ph = json_string_value(json_object_get(pr, "proof"));
-	const char *th = json_string_value(json_object_get(pr, "tx"));
-	size_t pl = ph ? strlen(ph) / 2 : 0, tl = th ? strlen(th) / 2 : 0;
-	uint8_t *pbuf = lb_malloc(pl + 1), *tbuf = lb_malloc(tl + 1);
-	int rc = 1;
-	if (!pbuf || !tbuf || !ph || !th || lb_hex_decode(pbuf, pl, ph) ||
-	    lb_hex_decode(tbuf, tl, th))
-		cli_failf(CMD, "the node gave no usable proof of claim %s", claim);
-	else {
-		struct lb_ins_tx p;
-		memset(&p, 0, sizeof p);
-		p.type = LB_TX_INS_SETTLE;
-		p.claim_tx = tbuf;
-		p.claim_tx_len = tl;
-		p.proof = pbuf;
-		p.proof_len = pl;
-		rc = send(o, &p, id);
-	}
-	json_decref(pr);
+	p.claim_tx = tbuf;
+	p.proof = pbuf;
+	int rc = send(o, &p, id);
 	lb_free(pbuf);
 	lb_free(tbuf);
 	if (!rc && !o->json)

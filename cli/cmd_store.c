@@ -514,17 +514,7 @@ static int pay_fee(struct sopts *o, const char *type_name, uint64_t *fee)
 {
 	if (o->fee)
 		return amount_opt("--fee", o->fee, fee);
-	json_t *st;
-	if (cli_api_get(CMD, o->url, "/v1/status", &st))
-		return 1;
-	json_t *f = json_object_get(st, "fees");
-	json_t *v = json_object_get(json_object_get(f, "types"), type_name);
-	if (!json_is_integer(v))
-		v = json_object_get(f, "default");
-	*fee = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
-							       : 0;
-	json_decref(st);
-	return 0;
+	return sectx_min_fee(CMD, o->url, type_name, fee);
 }
 
 static int settle_send(struct sopts *o, uint32_t type, const char *type_name,
@@ -585,7 +575,6 @@ static int settle_send(struct sopts *o, uint32_t type, const char *type_name,
 	struct lb_keypair kp;
 	struct sectx t = {0};
 	uint64_t fee;
-	char path[256];
 	if (pay_fee(o, type_name, &fee) || cli_load_key(o->home, o->from, &kp))
 		return 1;
 	int rc = sectx_build_fee(CMD, o->url, &kp, LB_CHAIN_SETTLEMENT, type, b->data, b->len,
@@ -595,28 +584,14 @@ static int settle_send(struct sopts *o, uint32_t type, const char *type_name,
 		sectx_release(&t);
 		return 1;
 	}
-	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=business", t.id);
 	snprintf(o->last_id, sizeof o->last_id, "%s", t.id);
 	sectx_release(&t);
-	json_t *pr;
-	if (cli_api_get(CMD, o->url, path, &pr))
+	uint8_t *tbuf, *pbuf;
+	if (sectx_proof(CMD, o->url, o->last_id, "business", &tbuf, &p->pay_tx_len, &pbuf,
+			&p->pay_proof_len))
 		return 1;
-	const char *ph = json_string_value(json_object_get(pr, "proof"));
-	const char *th = json_string_value(json_object_get(pr, "tx"));
-	size_t pl = ph ? strlen(ph) / 2 : 0, tl = th ? strlen(th) / 2 : 0;
-	uint8_t *pbuf = lb_malloc(pl + 1), *tbuf = lb_malloc(tl + 1);
-	if (!pbuf || !tbuf || !ph || !th || lb_hex_decode(pbuf, pl, ph) ||
-	    lb_hex_decode(tbuf, tl, th)) {
-		lb_free(pbuf);
-		lb_free(tbuf);
-		json_decref(pr);
-		return cli_failf(CMD, "the node gave no usable proof of the payment");
-	}
-	json_decref(pr);
-	p->pay_proof = pbuf;
-	p->pay_proof_len = pl;
 	p->pay_tx = tbuf;
-	p->pay_tx_len = tl;
+	p->pay_proof = pbuf;
 	return 0;
 }
 

@@ -156,3 +156,46 @@ int sectx_fetch(const char *cmd, const char *url, const char *idhex, const char 
 	json_decref(j);
 	return rc;
 }
+
+int sectx_min_fee(const char *cmd, const char *url, const char *type_name, uint64_t *fee)
+{
+	json_t *st;
+	if (cli_api_get(cmd, url, "/v1/status", &st))
+		return 1;
+	json_t *f = json_object_get(st, "fees");
+	json_t *v = json_object_get(json_object_get(f, "types"), type_name);
+	if (!json_is_integer(v))
+		v = json_object_get(f, "default");
+	*fee = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
+							       : 0;
+	json_decref(st);
+	return 0;
+}
+
+int sectx_proof(const char *cmd, const char *url, const char *idhex, const char *anchor,
+		uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *plen)
+{
+	char path[256];
+	json_t *pr;
+	*tx = *proof = NULL;
+	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=%s", idhex, anchor);
+	if (cli_api_get(cmd, url, path, &pr))
+		return 1;
+	const char *ph = json_string_value(json_object_get(pr, "proof"));
+	const char *th = json_string_value(json_object_get(pr, "tx"));
+	size_t pl = ph ? strlen(ph) / 2 : 0, tl = th ? strlen(th) / 2 : 0;
+	uint8_t *pbuf = lb_malloc(pl + 1), *tbuf = lb_malloc(tl + 1);
+	if (!pbuf || !tbuf || !ph || !th || lb_hex_decode(pbuf, pl, ph) ||
+	    lb_hex_decode(tbuf, tl, th)) {
+		lb_free(pbuf);
+		lb_free(tbuf);
+		json_decref(pr);
+		return cli_failf(cmd, "the node gave no usable proof of tx %s", idhex);
+	}
+	json_decref(pr);
+	*proof = pbuf;
+	*plen = pl;
+	*tx = tbuf;
+	*txlen = tl;
+	return 0;
+}

@@ -48,4 +48,13 @@ int sectx_height(const char *cmd, const char *url, uint64_t *height);
 /* Decode a hex string field of j of exactly n bytes; 1 with a message if absent or wrong. */
 int sectx_hex_field(const char *cmd, json_t *j, const char *field, uint8_t *out, size_t n);
 
+/* The minimum fee (micro-CSC) of settlement tx type type_name from the node's status
+ * (fees.types, else fees.default). Prints why not, returns 1. */
+int sectx_min_fee(const char *cmd, const char *url, const char *type_name, uint64_t *fee);
+/* A committed tx's bytes and its inclusion proof anchored in chain `anchor` ("business",
+ * "settlement"), lb_malloc'd into *tx / *proof (the caller frees both). Prints why not,
+ * returns 1. */
+int sectx_proof(const char *cmd, const char *url, const char *idhex, const char *anchor,
+		uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *plen);
+
 #endif

@@ -905,6 +905,14 @@ static int view_policy(struct lb_state *s, void *ctx)
 	return rc;
 }
 
+/* The committed settlement value under (ns, key) into b; false when absent. */
+static bool settlement_read(struct lb_ledger *l, const char *ns, const uint8_t *key, size_t klen,
+			    struct lb_buf *b)
+{
+	lb_buf_init(b, 64);
+	return lb_ledger_state_read(l, LB_CHAIN_SETTLEMENT, ns, key, klen, b, NULL) == LB_OK;
+}
+
 int lb_ins_policy_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 		       struct lb_errmsg *em)
 {
@@ -913,11 +921,10 @@ int lb_ins_policy_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_
 	if (!rc) {
 		uint8_t pool[LB_ADDR_LEN];
 		struct lb_buf b;
-		lb_buf_init(&b, 64);
-		lb_ins_pool_addr(id, pool);
 		uint64_t asc = 0;
 		struct lb_dec d;
-		if (!lb_ledger_state_read(l, LB_CHAIN_SETTLEMENT, "bal", pool, LB_ADDR_LEN, &b, NULL)) {
+		lb_ins_pool_addr(id, pool);
+		if (settlement_read(l, "bal", pool, LB_ADDR_LEN, &b)) {
 			lb_dec_init(&d, b.data, b.len, "balance", NULL);
 			lb_dec_uvar(&d, "asc", UINT64_MAX, &asc);
 		}
@@ -1027,9 +1034,7 @@ int lb_ins_claim_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t
 	int rc = lb_ledger_state_view(l, LB_CHAIN_BUSINESS, view_claim, &v);
 	if (!rc) {
 		struct lb_buf b;
-		lb_buf_init(&b, 16);
-		bool paid = !lb_ledger_state_read(l, LB_CHAIN_SETTLEMENT, NS_PAID, id, LB_HASH_LEN,
-						  &b, NULL);
+		bool paid = settlement_read(l, NS_PAID, id, LB_HASH_LEN, &b);
 		lb_buf_release(&b);
 		json_object_set_new(v.out, "settled", json_boolean(paid));
 	}
