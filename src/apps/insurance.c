@@ -269,15 +269,26 @@ struct ins_claim {
 	char diag[LB_INS_CODE_MAX + 1], proc[LB_INS_CODE_MAX + 1];
 };
 
-static int policy_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct ins_policy *r)
+/* A decoder over the record under (ns, key); LB_ENOTFOUND if absent. */
+static int rec_open(struct lb_state *s, const char *ns, const uint8_t *key, size_t klen,
+		    struct lb_dec *d)
 {
 	const uint8_t *v;
 	size_t n;
-	int rc = lb_state_get(s, NS_POL, id, LB_HASH_LEN, &v, &n);
+	int rc = lb_state_get(s, ns, key, klen, &v, &n);
+	if (!rc)
+		lb_dec_init(d, v, n, ns, NULL);
+	return rc;
+}
+
+static int policy_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct ins_policy *r)
+{
+	struct lb_dec d;
+	int rc = rec_open(s, NS_POL, id, LB_HASH_LEN, &d);
 	if (rc)
 		return rc;
-	struct lb_dec d;
-	lb_dec_init(&d, v, n, "policy record", NULL);
+	const uint8_t *v = d.p;
+	size_t n = d.len;
 	if (lb_dec_fixed(&d, "insurer", r->insurer, LB_ADDR_LEN) ||
 	    lb_dec_uvar(&d, "height", UINT64_MAX, &r->height) ||
 	    lb_ins_tx_decode(LB_TX_INS_POLICY, v + d.pos, n - d.pos, &r->t, NULL))
@@ -287,13 +298,11 @@ static int policy_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct
 
 static int event_load(struct lb_state *s, const uint8_t h[LB_HASH_LEN], struct ins_event *r)
 {
-	const uint8_t *v, *fp;
-	size_t n;
-	int rc = lb_state_get(s, NS_EV, h, LB_HASH_LEN, &v, &n);
+	const uint8_t *fp;
+	struct lb_dec d;
+	int rc = rec_open(s, NS_EV, h, LB_HASH_LEN, &d);
 	if (rc)
 		return rc;
-	struct lb_dec d;
-	lb_dec_init(&d, v, n, "event record", NULL);
 	if (lb_dec_fixed(&d, "provider", r->provider, LB_ADDR_LEN) ||
 	    lb_dec_fixed(&d, "patient", r->patient, LB_ADDR_LEN) || lb_dec_u8(&d, "kind", &r->kind) ||
 	    lb_dec_uvar(&d, "height", UINT64_MAX, &r->height) ||
@@ -326,13 +335,10 @@ static int claim_store(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const 
 
 static int claim_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct ins_claim *r)
 {
-	const uint8_t *v;
-	size_t n;
-	int rc = lb_state_get(s, NS_CL, id, LB_HASH_LEN, &v, &n);
+	struct lb_dec d;
+	int rc = rec_open(s, NS_CL, id, LB_HASH_LEN, &d);
 	if (rc)
 		return rc;
-	struct lb_dec d;
-	lb_dec_init(&d, v, n, "claim record", NULL);
 	uint64_t *u[7] = {&r->cost,   &r->approved, &r->copay,  &r->uncovered,
 			  &r->height, &r->period,   &r->time_ms};
 	if (lb_dec_fixed(&d, "", r->policy, LB_HASH_LEN) ||
