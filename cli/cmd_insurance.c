@@ -9,6 +9,7 @@
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "leben/api.h"
 #include "leben/base.h"
 #include "leben/data_dedup.h"
 #include "leben/insurance.h"
@@ -22,8 +23,8 @@ static const char ins_help[] =
 	"                        [--copay PERCENT] [--waiting-blocks N] [--premium ASC]\n"
 	"       leben insurance fund POLICY ASC --from INSURER [--fee CSC]\n"
 	"       leben insurance enrol POLICY --from PATIENT\n"
-	"       leben insurance event condition|procedure PATIENT CODE --resource FILE\n"
-	"                        --from PROVIDER\n"
+	"       leben insurance event condition|procedure PATIENT CODE\n"
+	"                        (--resource FILE | --fhir TYPE/ID [--fhir-key NAME]) --from PROVIDER\n"
 	"       leben insurance adjudicate POLICY PATIENT --condition HASH --procedure HASH\n"
 	"                        --cost ASC (--from PROVIDER | --provider ADDRESS)\n"
 	"       leben insurance claim POLICY PATIENT --condition HASH --procedure HASH --cost ASC\n"
@@ -38,7 +39,9 @@ static const char ins_help[] =
 	"procedure consistent with it (e.g. 0210093). The insurer locks ASC in the policy's pool\n"
 	"('fund'). The patient enrols with their own key. Your institution anchors the FHIR\n"
 	"Condition and Procedure it recorded ('event': the file's BLAKE2b hash and a text\n"
-	"fingerprint go on the chain, never the record), then claims: every node adjudicates by\n"
+	"fingerprint go on the chain, never the record; --fhir reads it from this node's FHIR\n"
+	"endpoint, signed with the node key or --fhir-key, and checks that it carries CODE),\n"
+	"then claims: every node adjudicates by\n"
 	"the policy (approved = min(limit per claim, cost) x (1 - co-pay)) and refuses an event\n"
 	"claimed twice, a near copy of a claimed procedure, a stranger's claim, an uncovered\n"
 	"patient or diagnosis, a procedure inconsistent with the diagnosis, a claim in the\n"
@@ -56,7 +59,7 @@ static const char ins_help[] =
 struct iopts {
 	const char *home, *node, *from, *name, *covers, *limit_claim, *limit_period, *period,
 		*copay, *waiting, *premium, *fee, *resource, *condition, *procedure, *cost,
-		*provider, *claim, *model, *x, *expected, *loading, *approved;
+		*provider, *claim, *model, *x, *expected, *loading, *approved, *fhir, *fhir_key;
 	bool json, help, no_settle;
 	const char *pos[5];
 	int npos;
@@ -226,6 +229,56 @@ static int i_enrol(struct iopts *o)
 	return 0;
 }
 
+/* Does the resource carry code in code.coding[].code? */
+static bool has_code(json_t *res, const char *code)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(json_object_get(res, "code"), "coding"), i, c)
+	{
+		const char *v = json_string_value(json_object_get(c, "code"));
+		const char *bar = strchr(code, '|');
+		if (v && (!strcmp(v, code) || (bar && !strcmp(v, bar + 1))))
+			return true;
+	}
+	return false;
+}
+
+/* The resource --fhir TYPE/ID from this node's FHIR endpoint, signed with the node key (or
+ * --fhir-key): its canonical JSON text (sorted keys, compact; lb_malloc'd) into *data. */
+static int fhir_resource(struct iopts *o, const char *code, uint8_t **data, size_t *len)
+{
+	char path[300];
+	struct lb_keypair kp;
+	struct lb_errmsg em;
+	json_t *res = NULL;
+	snprintf(path, sizeof path, "/fhir/%s", o->fhir);
+	if (cli_load_key(o->home, o->fhir_key ? o->fhir_key : "node", &kp))
+		return 1;
+	lb_errclear(&em);
+	int rc = lb_client_fhir_get(o->url, path, &kp, &res, &em);
+	lb_keypair_wipe(&kp);
+	if (rc)
+		return cli_fail(CMD, &em, "--fhir names TYPE/ID of a resource this node's FHIR store "
+					  "holds, read with a member key");
+	if (!has_code(res, code)) {
+		json_decref(res);
+		return cli_failf(CMD, "%s does not carry code %s in code.coding: anchor the resource "
+				      "that records it",
+				 o->fhir, code);
+	}
+	char *text = json_dumps(res, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(res);
+	if (!text)
+		return cli_failf(CMD, "out of memory");
+	*len = strlen(text);
+	*data = lb_malloc(*len + 1);
+	if (*data)
+		memcpy(*data, text, *len + 1);
+	free(text);
+	return *data ? 0 : cli_failf(CMD, "out of memory");
+}
+
 static int i_event(struct iopts *o)
 {
 	struct lb_ins_tx p;
@@ -245,10 +298,14 @@ static int i_event(struct iopts *o)
 	if (cli_resolve_address(CMD, o->home, o->pos[2], p.patient))
 		return 1;
 	snprintf(p.code, sizeof p.code, "%s", o->pos[3]);
-	if (!o->resource)
-		return cli_failf(CMD, "event needs --resource FILE (the FHIR %s as recorded)",
+	if (!o->resource == !o->fhir)
+		return cli_failf(CMD, "event needs --resource FILE or --fhir TYPE/ID (the FHIR %s as "
+				      "recorded)",
 				 o->pos[1]);
-	if (lb_file_read(o->resource, 16u << 20, &data, &len, &em))
+	if (o->fhir) {
+		if (fhir_resource(o, p.code, &data, &len))
+			return 1;
+	} else if (lb_file_read(o->resource, 16u << 20, &data, &len, &em))
 		return cli_fail(CMD, &em, NULL);
 	lb_hash(p.hash, data, len);
 	struct lb_text_fp t;
@@ -492,6 +549,8 @@ int cmd_insurance(int argc, char **argv)
 		{"--expected", &o.expected, NULL},
 		{"--loading", &o.loading, NULL},
 		{"--approved", &o.approved, NULL},
+		{"--fhir", &o.fhir, NULL},
+		{"--fhir-key", &o.fhir_key, NULL},
 		{"--json", NULL, &o.json},
 		{"--no-settle", NULL, &o.no_settle},
 		{"--help", NULL, &o.help},

@@ -203,6 +203,39 @@ def main():
              "a key that is not a member's reads no claim", (st, j))
         st, j = call(node, member, "GET", "/fhir/Claim/" + "0" * 64)
         t.eq(st, 404, "an unknown claim is 404")
+
+        # events anchored from the provider's own FHIR store (--fhir): the code must be in it
+        def entry(r):
+            return {"resource": r, "request": {"method": "PUT",
+                                               "url": "%s/%s" % (r["resourceType"], r["id"])}}
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            entry({"resourceType": "Patient", "id": "pb", "gender": "male"}),
+            entry({"resourceType": "Condition", "id": "fc1", "subject": {"reference": "Patient/pb"},
+                   "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10",
+                                        "code": "I21.4"}]}}),
+            entry({"resourceType": "Procedure", "id": "fp1", "status": "completed",
+                   "subject": {"reference": "Patient/pb"},
+                   "code": {"coding": [{"system": "urn:icd-10-pcs", "code": "0270346"}]},
+                   "note": [{"text": "Thrombus aspiration and a bioresorbable scaffold in the "
+                                     "circumflex artery under intravascular ultrasound."}]})]}
+        st, j = call(node, member, "POST", "/fhir", bundle)
+        t.eq(st, 200, "the provider's FHIR store holds the Condition and Procedure")
+        r = ins("event", "condition", "bob", "I20.0", "--fhir", "Condition/fc1", "--from", "clinic")
+        t.ok(r.returncode != 0 and "does not carry code I20.0" in r.stderr,
+             "an event whose resource does not carry the code is refused", r.stderr)
+        r, j = ins_json("event", "condition", "bob", "I21.4", "--fhir", "Condition/fc1", "--from",
+                        "clinic")
+        fcond = (j or {}).get("event", "")
+        r2, j = ins_json("event", "procedure", "bob", "0270346", "--fhir", "Procedure/fp1",
+                         "--from", "clinic")
+        fproc = (j or {}).get("event", "")
+        t.ok(r.returncode == 0 and r2.returncode == 0 and len(fcond) == 64 and len(fproc) == 64,
+             "Condition and Procedure anchored from the FHIR store", r.stderr + r2.stderr)
+        clinic3 = asc("clinic")
+        r = ins("claim", pol, "bob", "--condition", fcond, "--procedure", fproc, "--cost", "50",
+                "--from", "clinic")
+        t.eq((r.returncode, asc("clinic")), (0, clinic3 + approved(50 * MICRO, 300 * MICRO, 2000)),
+             "a claim on FHIR-store events is paid 40 ASC " + r.stderr)
         cond3 = event("condition", "bob", "I20.0", "model.json")
         proc4 = event("procedure", "bob", "0270346", {
             "resourceType": "Procedure", "id": "p4", "note": [
@@ -212,7 +245,7 @@ def main():
         r = ins("claim", pol, "bob", "--condition", cond3, "--procedure", proc4, "--cost", "100",
                 "--approved", "80", "--from", "clinic")
         t.ok(r.returncode != 0 and "over the policy's limit" in r.stderr
-             and "60.000000 ASC left" in r.stderr, "a claim over the period limit is refused",
+             and "20.000000 ASC left" in r.stderr, "a claim over the period limit is refused",
              r.stderr)
         t.eq((asc("clinic"), pool_balance(pol)), (clinic2, pool2), "and moved nothing")
 
