@@ -22,7 +22,7 @@ static const char ins_help[] =
 	"                        --limit-claim ASC --limit-period ASC --period-blocks N\n"
 	"                        [--copay PERCENT] [--waiting-blocks N] [--premium ASC]\n"
 	"       leben insurance fund POLICY ASC --from INSURER [--fee CSC]\n"
-	"       leben insurance enrol POLICY --from PATIENT\n"
+	"       leben insurance enrol POLICY --from PATIENT [--premium ASC] [--fee CSC]\n"
 	"       leben insurance event condition|procedure PATIENT CODE\n"
 	"                        (--resource FILE | --fhir TYPE/ID [--fhir-key NAME]) --from PROVIDER\n"
 	"       leben insurance adjudicate POLICY PATIENT --condition HASH --procedure HASH\n"
@@ -37,7 +37,8 @@ static const char ins_help[] =
 	"For hospital IT: the insurer registers a policy (its id is the tx id printed) with a\n"
 	"code table: each DIAG:PROC pair is a covered diagnosis (ICD-10, e.g. I21.4) and a\n"
 	"procedure consistent with it (e.g. 0210093). The insurer locks ASC in the policy's pool\n"
-	"('fund'). The patient enrols with their own key. Your institution anchors the FHIR\n"
+	"('fund'). The patient enrols with their own key, paying the policy's premium into\n"
+	"the pool ('enrol' pays it, then cites the payment). Your institution anchors the FHIR\n"
 	"Condition and Procedure it recorded ('event': the file's BLAKE2b hash and a text\n"
 	"fingerprint go on the chain, never the record; --fhir reads it from this node's FHIR\n"
 	"endpoint, signed with the node key or --fhir-key, and checks that it carries CODE),\n"
@@ -217,16 +218,46 @@ static int i_fund(struct iopts *o)
 	return 0;
 }
 
+/* enrol POLICY: pay the policy's premium (or --premium) into its pool (ins.fund), then enrol
+ * citing that payment. */
 static int i_enrol(struct iopts *o)
 {
-	struct lb_ins_tx p;
-	char id[2 * LB_HASH_LEN + 1];
+	struct lb_ins_tx p, f;
+	char id[2 * LB_HASH_LEN + 1], path[128];
+	uint8_t *tbuf = NULL, *pbuf = NULL;
+	json_t *pol;
 	memset(&p, 0, sizeof p);
+	memset(&f, 0, sizeof f);
 	p.type = LB_TX_INS_ENROL;
-	if (o->npos < 2 || hex32("POLICY", o->pos[1], p.policy) || send(o, &p, id))
+	f.type = LB_TX_INS_FUND;
+	if (o->npos < 2 || hex32("POLICY", o->pos[1], p.policy))
 		return o->npos < 2 ? cli_failf(CMD, "enrol needs POLICY") : 1;
-	say(o, id, "tx", "enrolled, tx");
-	return 0;
+	snprintf(path, sizeof path, "/v1/insurance/policies/%s", o->pos[1]);
+	if (cli_api_get(CMD, o->url, path, &pol))
+		return 1;
+	f.amount = (uint64_t)json_integer_value(json_object_get(pol, "premium"));
+	json_decref(pol);
+	if (o->premium && amount("--premium", o->premium, &f.amount))
+		return 1;
+	if (f.amount) {
+		memcpy(f.policy, p.policy, LB_HASH_LEN);
+		if (send(o, &f, id) || sectx_proof(CMD, o->url, id, "business", &tbuf, &p.cited_len,
+						   &pbuf, &p.proof_len))
+			return 1;
+		p.cited = tbuf;
+		p.proof = pbuf;
+		if (!o->json) {
+			char a[32];
+			printf("premium of %s ASC paid into the pool (ins.fund %s)\n",
+			       cli_format_amount(f.amount, a, sizeof a), id);
+		}
+	}
+	int rc = send(o, &p, id);
+	lb_free(tbuf);
+	lb_free(pbuf);
+	if (!rc)
+		say(o, id, "tx", "enrolled, tx");
+	return rc;
 }
 
 /* Does the resource carry code in code.coding[].code? */
@@ -390,10 +421,10 @@ static int settle(struct iopts *o, const char *claim)
 	uint8_t *tbuf, *pbuf;
 	memset(&p, 0, sizeof p);
 	p.type = LB_TX_INS_SETTLE;
-	if (sectx_proof(CMD, o->url, claim, "settlement", &tbuf, &p.claim_tx_len, &pbuf,
+	if (sectx_proof(CMD, o->url, claim, "settlement", &tbuf, &p.cited_len, &pbuf,
 			&p.proof_len))
 		return 1;
-	p.claim_tx = tbuf;
+	p.cited = tbuf;
 	p.proof = pbuf;
 	int rc = send(o, &p, id);
 	lb_free(pbuf);

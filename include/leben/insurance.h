@@ -70,9 +70,11 @@ struct lb_ins_tx {
 	uint64_t approved;                  /* what adjudication gives (checked on every node) */
 	/* FUND */
 	uint64_t amount;
-	/* SETTLE: the ins.claim tx and its proof anchored in a settlement block; borrowed */
-	const uint8_t *claim_tx, *proof;
-	size_t claim_tx_len, proof_len;
+	/* SETTLE: the ins.claim tx and its proof anchored in a settlement block; ENROL: the
+	 * patient's ins.fund of the premium and its proof anchored in a business block (both
+	 * empty when the policy's premium is 0). Borrowed. */
+	const uint8_t *cited, *proof;
+	size_t cited_len, proof_len;
 };
 
 /* Encode for p->type into b; LB_EINVALID naming the field. */

@@ -9,6 +9,7 @@
  *   ins.pol / policy id            -> insurer(20) uvar height, then the ins.policy payload
  *   ins.en  / policy||patient      -> enrolment height
  *   ins.cov / H(policy||patient)   -> policy||patient (the FHIR Coverage id)
+ *   ins.prem / ins.fund tx id      -> 1 once cited as a premium by an enrolment
  *   ins.ev  / event hash           -> provider(20) patient(20) kind(1) uvar height, str code,
  *                                     bytes fingerprint
  *   ins.evc / event hash           -> the claim id that used it
@@ -39,6 +40,7 @@
 #define NS_I "ins.i"
 #define NS_PAID "ins.paid"
 #define NS_COV "ins.cov"
+#define NS_PREM "ins.prem"
 
 static const char *hex_text(char out[2 * LB_HASH_LEN + 1], const uint8_t *p)
 {
@@ -113,6 +115,8 @@ int lb_ins_tx_encode(struct lb_buf *b, const struct lb_ins_tx *p, struct lb_errm
 		break;
 	case LB_TX_INS_ENROL:
 		rc = rc ? rc : lb_enc_fixed(b, p->policy, LB_HASH_LEN);
+		rc = rc ? rc : lb_enc_bytes(b, p->cited, p->cited_len);
+		rc = rc ? rc : lb_enc_bytes(b, p->proof, p->proof_len);
 		break;
 	case LB_TX_INS_EVENT:
 		if (p->kind != LB_INS_CONDITION && p->kind != LB_INS_PROCEDURE)
@@ -147,7 +151,7 @@ int lb_ins_tx_encode(struct lb_buf *b, const struct lb_ins_tx *p, struct lb_errm
 		rc = rc ? rc : lb_enc_uvar(b, p->amount);
 		break;
 	case LB_TX_INS_SETTLE:
-		rc = rc ? rc : lb_enc_bytes(b, p->claim_tx, p->claim_tx_len);
+		rc = rc ? rc : lb_enc_bytes(b, p->cited, p->cited_len);
 		rc = rc ? rc : lb_enc_bytes(b, p->proof, p->proof_len);
 		break;
 	default:
@@ -192,7 +196,12 @@ int lb_ins_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_ins_
 		p->copay_bp = (uint32_t)v;
 		break;
 	case LB_TX_INS_ENROL:
-		rc = lb_dec_fixed(&d, "policy", p->policy, LB_HASH_LEN);
+		if ((rc = lb_dec_fixed(&d, "policy", p->policy, LB_HASH_LEN)) ||
+		    (rc = lb_dec_bytes(&d, "premium_tx", LB_TX_PAYLOAD_MAX + 1024, &p->cited,
+				       &p->cited_len)) ||
+		    (rc = lb_dec_bytes(&d, "premium_proof", LB_INS_PROOF_MAX, &p->proof,
+				       &p->proof_len)))
+			return rc;
 		break;
 	case LB_TX_INS_EVENT:
 		if ((rc = lb_dec_u8(&d, "kind", &p->kind)) ||
@@ -217,8 +226,8 @@ int lb_ins_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_ins_
 			return rc;
 		break;
 	case LB_TX_INS_SETTLE:
-		if ((rc = lb_dec_bytes(&d, "claim_tx", LB_TX_PAYLOAD_MAX + 1024, &p->claim_tx,
-				       &p->claim_tx_len)) ||
+		if ((rc = lb_dec_bytes(&d, "cited", LB_TX_PAYLOAD_MAX + 1024, &p->cited,
+				       &p->cited_len)) ||
 		    (rc = lb_dec_bytes(&d, "proof", LB_INS_PROOF_MAX, &p->proof, &p->proof_len)))
 			return rc;
 		break;
@@ -565,6 +574,46 @@ static int apply_policy(struct lb_apply_ctx *c)
 	return rc;
 }
 
+/* The enrolling patient's own ins.fund of at least the policy's premium into its pool, cited
+ * with its proof anchored in a business block, used once. */
+static int premium_paid(struct lb_apply_ctx *c, const struct lb_ins_tx *p,
+			const struct ins_policy *pol)
+{
+	struct lb_tx tx;
+	struct lb_ins_tx f;
+	uint8_t payer[LB_ADDR_LEN];
+	uint64_t used = 0;
+	if (!p->cited_len)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "policy '%s' costs a premium of %s ASC: pay it into the policy's pool "
+			       "(ins.fund) and cite that payment ('leben insurance enrol' does both)",
+			       pol->t.name, AMT(pol->t.premium));
+	int rc = lb_apply_cite(c, "premium payment", p->cited, p->cited_len, p->proof,
+			       p->proof_len, LB_CHAIN_SETTLEMENT, LB_TX_INS_FUND, &tx);
+	if (rc || (rc = lb_ins_tx_decode(LB_TX_INS_FUND, tx.payload, tx.payload_len, &f, c->em)))
+		return rc;
+	lb_addr_from_pubkey(payer, tx.sender);
+	if (memcmp(payer, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "the cited premium payment %s was sent by %s, not by the enrolling %s",
+			       HEX(tx.id), ADDR(payer), ADDR(c->sender_addr));
+	if (memcmp(f.policy, p->policy, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "the cited premium payment funds policy %s, not %s", HEX(f.policy),
+			       HEX(p->policy));
+	if (f.amount < pol->t.premium)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "the cited premium payment is %s ASC but policy '%s' costs %s ASC",
+			       AMT(f.amount), pol->t.name, AMT(pol->t.premium));
+	if ((rc = lb_state_get_u64(c->state, NS_PREM, tx.id, LB_HASH_LEN, 0, &used)))
+		return rc;
+	if (used)
+		return lb_errf(c->em, LB_EEXISTS, "premium payment %s was already cited by an "
+						  "enrolment",
+			       HEX(tx.id));
+	return lb_state_put_u64(c->state, NS_PREM, tx.id, LB_HASH_LEN, 1);
+}
+
 static int apply_enrol(struct lb_apply_ctx *c)
 {
 	struct lb_ins_tx *p = lb_malloc(sizeof *p);
@@ -590,6 +639,8 @@ static int apply_enrol(struct lb_apply_ctx *c)
 			     ADDR(c->sender_addr), pol->t.name, (unsigned long long)h);
 		goto out;
 	}
+	if (pol->t.premium && (rc = premium_paid(c, p, pol)))
+		goto out;
 	uint8_t cov[LB_HASH_LEN];
 	lb_hash(cov, k, kl);
 	if (!(rc = lb_state_put_u64(c->state, NS_EN, k, kl, c->height ? c->height : 1)))
@@ -679,7 +730,7 @@ static int apply_settle(struct lb_apply_ctx *c)
 	uint8_t pool[LB_ADDR_LEN], provider[LB_ADDR_LEN];
 	uint64_t paid = 0, asc, csc;
 	int rc = lb_ins_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, &p, c->em);
-	if (rc || (rc = lb_apply_cite(c, "claim", p.claim_tx, p.claim_tx_len, p.proof, p.proof_len,
+	if (rc || (rc = lb_apply_cite(c, "claim", p.cited, p.cited_len, p.proof, p.proof_len,
 				      LB_CHAIN_BUSINESS, LB_TX_INS_CLAIM, &tx)))
 		return rc;
 	if ((rc = lb_ins_tx_decode(LB_TX_INS_CLAIM, tx.payload, tx.payload_len, &cl, c->em)))
@@ -739,8 +790,13 @@ static json_t *tx_json(const struct lb_tx *tx)
 	switch (tx->type) {
 	case LB_TX_INS_POLICY:
 		return policy_terms_json(&p);
-	case LB_TX_INS_ENROL:
-		return json_pack("{s:o}", "policy", hexj(p.policy, LB_HASH_LEN));
+	case LB_TX_INS_ENROL: {
+		struct lb_tx ft;
+		json_t *j = json_pack("{s:o}", "policy", hexj(p.policy, LB_HASH_LEN));
+		if (p.cited_len && !lb_tx_decode(&ft, p.cited, p.cited_len, NULL))
+			json_object_set_new(j, "premium_tx", hexj(ft.id, LB_HASH_LEN));
+		return j;
+	}
 	case LB_TX_INS_EVENT:
 		return json_pack("{s:s,s:o,s:s,s:o,s:b}", "kind",
 				 p.kind == LB_INS_CONDITION ? "condition" : "procedure", "patient",
@@ -760,7 +816,7 @@ static json_t *tx_json(const struct lb_tx *tx)
 	}
 	case LB_TX_INS_SETTLE: {
 		struct lb_tx ct;
-		if (lb_tx_decode(&ct, p.claim_tx, p.claim_tx_len, NULL))
+		if (lb_tx_decode(&ct, p.cited, p.cited_len, NULL))
 			return json_pack("{s:I}", "proof_bytes", (json_int_t)p.proof_len);
 		return json_pack("{s:o,s:I}", "claim", hexj(ct.id, LB_HASH_LEN), "proof_bytes",
 				 (json_int_t)p.proof_len);

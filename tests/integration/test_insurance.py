@@ -62,8 +62,16 @@ def main():
         t.eq(r.returncode, 0, "pool funded " + r.stderr)
         t.eq((pool_balance(pol), asc("alice")), (600 * MICRO, alice0 - 600 * MICRO),
              "600 ASC moved from the insurer into the policy's pool")
+        r = ins("enrol", pol, "--from", "alice", "--premium", "1")
+        t.ok(r.returncode != 0 and "is 1.000000 ASC but policy 'Cardiac cover' costs 12.500000"
+             in r.stderr, "an enrolment paying less than the premium is refused", r.stderr)
+        st, j = node.get("/v1/insurance/coverage/%s/%s" % (pol, node.address("alice")))
+        t.eq(st, 404, "and alice is not covered")
+        bob0, pool_e = asc("bob"), pool_balance(pol)
         r = ins("enrol", pol, "--from", "bob")
         t.eq(r.returncode, 0, "the patient enrols with their own key " + r.stderr)
+        t.eq((asc("bob"), pool_balance(pol)), (bob0 - 12500000, pool_e + 12500000),
+             "enrolment paid the 12.5 ASC premium into the pool")
         r = ins("enrol", pol, "--from", "bob")
         t.ok(r.returncode != 0 and "already enrolled" in r.stderr, "enrolling twice refused",
              r.stderr)

@@ -76,8 +76,8 @@ static void test_roundtrip(void **state)
 	p.amount = 1;
 	roundtrip(&p);
 	p.type = LB_TX_INS_SETTLE;
-	p.claim_tx = raw;
-	p.claim_tx_len = sizeof raw;
+	p.cited = raw;
+	p.cited_len = sizeof raw;
 	p.proof = raw;
 	p.proof_len = 10;
 	roundtrip(&p);
