@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
+from lebentest import ROOT, Node, Tap, run_cli, uvarint  # noqa: E402
 from test_fhir import Key, call  # noqa: E402
 
 DATA = os.path.join(ROOT, "tests", "data", "insurance")
@@ -72,6 +72,35 @@ def main():
         t.eq(r.returncode, 0, "the patient enrols with their own key " + r.stderr)
         t.eq((asc("bob"), pool_balance(pol)), (bob0 - 12500000, pool_e + 12500000),
              "enrolment paid the 12.5 ASC premium into the pool")
+        # attacks on the premium citation, sent as raw txs: another's premium, a forged
+        # proof, no premium at all; each refused on admission, alice stays uncovered
+        enrol_id = r.stdout.split("enrolled, tx ")[-1].split()[0]
+        fund_id = (node.wait_tx(enrol_id) or {}).get("payload", {}).get("premium_tx", "")
+        st, pr = node.get("/v1/txs/%s/proof?anchor=business" % fund_id)
+
+        def enrol_raw(tx, proof):
+            payload = (b"\x01" + bytes.fromhex(pol) + uvarint(len(tx)) + tx +
+                       uvarint(len(proof)) + proof).hex()
+            hx = node.sign("raw", ["--from", "alice", "--chain", "business", "--type-id",
+                                   "0x03c1", "--payload", payload])[0]
+            st, j = node.post_txs({"tx": hx})
+            e = j.get("error", {}) if isinstance(j, dict) else {}
+            return st, e.get("code"), e.get("message", "")
+
+        ftx, fproof = bytes.fromhex(pr.get("tx", "")), bytes.fromhex(pr.get("proof", ""))
+        st, code, msg = enrol_raw(ftx, fproof)
+        t.ok(code == "LB_EUNAUTH" and "not by the enrolling" in msg,
+             "citing another patient's premium payment is refused", (st, code, msg))
+        forged = bytearray(fproof)
+        forged[-1] ^= 1
+        st, code, msg = enrol_raw(ftx, bytes(forged))
+        t.ok(code in ("LB_EINVALID", "LB_EMALFORMED") and "proof" in msg,
+             "a forged premium proof is refused", (st, code, msg))
+        st, code, msg = enrol_raw(b"", b"")
+        t.ok(code == "LB_EFUNDS" and "costs a premium of 12.500000 ASC" in msg,
+             "an enrolment without the premium is refused", (st, code, msg))
+        st, j = node.get("/v1/insurance/coverage/%s/%s" % (pol, node.address("alice")))
+        t.eq(st, 404, "alice is still not covered")
         r = ins("enrol", pol, "--from", "bob")
         t.ok(r.returncode != 0 and "already enrolled" in r.stderr, "enrolling twice refused",
              r.stderr)
@@ -155,6 +184,27 @@ def main():
         r = ins("settle", claim, "--from", "clinic")
         t.ok(r.returncode != 0 and "already paid" in r.stderr, "a claim is settled once",
              r.stderr)
+        # a settlement citing the claim with a forged proof, or citing a tx that is no claim
+        st, cp = node.get("/v1/txs/%s/proof?anchor=settlement" % claim)
+
+        def settle_raw(tx, proof):
+            payload = (b"\x01" + uvarint(len(tx)) + tx + uvarint(len(proof)) + proof).hex()
+            hx = node.sign("raw", ["--from", "clinic", "--chain", "settlement", "--type-id",
+                                   "0x0131", "--payload", payload])[0]
+            st, j = node.post_txs({"tx": hx})
+            e = j.get("error", {}) if isinstance(j, dict) else {}
+            return st, e.get("code"), e.get("message", "")
+
+        forged = bytearray(bytes.fromhex(cp.get("proof", "")))
+        forged[-1] ^= 1
+        st, code, msg = settle_raw(bytes.fromhex(cp.get("tx", "")), bytes(forged))
+        t.ok(code in ("LB_EINVALID", "LB_EMALFORMED") and "proof" in msg,
+             "a settlement with a forged claim proof is refused", (st, code, msg))
+        st, ep = node.get("/v1/txs/%s/proof?anchor=settlement" % enrol_id)
+        st, code, msg = settle_raw(bytes.fromhex(ep.get("tx", "")),
+                                   bytes.fromhex(ep.get("proof", "")))
+        t.ok(code == "LB_EINVALID" and "not a ins.claim tx" in msg,
+             "a settlement citing a tx that is no claim is refused", (st, code, msg))
         r = ins("claim", pol, "bob", *claim_args, "--cost", "250", "--approved", "200",
                 "--from", "clinic")
         t.ok(r.returncode != 0 and "already claimed" in r.stderr,
