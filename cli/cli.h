@@ -39,6 +39,7 @@
 	X("surgery", cmd_surgery, "surgical quality control: risk model, O/E, CUSUM alarms, funnel plots") \
 	X("referral", cmd_referral, "refer patients after a positive screening; telemedicine reports") \
 	X("monitor", cmd_monitor, "chronic-disease monitoring: readings, warnings, acks, payments") \
+	X("insurance", cmd_insurance, "data-driven insurance: policies, enrolment, claims, pricing") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

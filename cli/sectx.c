@@ -190,6 +190,34 @@ static int settle_fee(const char *cmd, const char *url, const char *fee_opt,
 			return cli_failf(cmd, "--fee %s is not an amount (e.g. 0.01)", fee_opt);
 		return 0;
 	}
+	return sectx_min_fee(cmd, url, type_name, fee);
+}
+
+int sectx_settle_cited(const char *cmd, const char *url, const char *home, const char *from,
+		       const char *fee_opt, uint32_t type, const char *type_name,
+		       const uint8_t *payload, size_t len, char idhex[2 * LB_HASH_LEN + 1],
+		       uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *prooflen)
+{
+	struct lb_keypair kp;
+	struct sectx t = {0};
+	uint64_t fee;
+	if (!from)
+		return cli_failf(cmd, "paying on the settlement chain needs --from KEY");
+	if (settle_fee(cmd, url, fee_opt, type_name, &fee) || cli_load_key(home, from, &kp))
+		return 1;
+	int rc = sectx_build_fee(cmd, url, &kp, LB_CHAIN_SETTLEMENT, type, payload, len, fee, &t);
+	lb_keypair_wipe(&kp);
+	if (rc || sectx_send(cmd, url, &t, 60, NULL)) {
+		sectx_release(&t);
+		return 1;
+	}
+	snprintf(idhex, 2 * LB_HASH_LEN + 1, "%s", t.id);
+	sectx_release(&t);
+	return sectx_proof(cmd, url, idhex, "business", tx, txlen, proof, prooflen);
+}
+
+int sectx_min_fee(const char *cmd, const char *url, const char *type_name, uint64_t *fee)
+{
 	json_t *st;
 	if (cli_api_get(cmd, url, "/v1/status", &st))
 		return 1;
@@ -203,29 +231,13 @@ static int settle_fee(const char *cmd, const char *url, const char *fee_opt,
 	return 0;
 }
 
-int sectx_settle_cited(const char *cmd, const char *url, const char *home, const char *from,
-		       const char *fee_opt, uint32_t type, const char *type_name,
-		       const uint8_t *payload, size_t len, char idhex[2 * LB_HASH_LEN + 1],
-		       uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *prooflen)
+int sectx_proof(const char *cmd, const char *url, const char *idhex, const char *anchor,
+		uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *plen)
 {
-	struct lb_keypair kp;
-	struct sectx t = {0};
-	uint64_t fee;
 	char path[256];
-	if (!from)
-		return cli_failf(cmd, "paying on the settlement chain needs --from KEY");
-	if (settle_fee(cmd, url, fee_opt, type_name, &fee) || cli_load_key(home, from, &kp))
-		return 1;
-	int rc = sectx_build_fee(cmd, url, &kp, LB_CHAIN_SETTLEMENT, type, payload, len, fee, &t);
-	lb_keypair_wipe(&kp);
-	if (rc || sectx_send(cmd, url, &t, 60, NULL)) {
-		sectx_release(&t);
-		return 1;
-	}
-	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=business", t.id);
-	snprintf(idhex, 2 * LB_HASH_LEN + 1, "%s", t.id);
-	sectx_release(&t);
 	json_t *pr;
+	*tx = *proof = NULL;
+	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=%s", idhex, anchor);
 	if (cli_api_get(cmd, url, path, &pr))
 		return 1;
 	const char *ph = json_string_value(json_object_get(pr, "proof"));
@@ -237,11 +249,11 @@ int sectx_settle_cited(const char *cmd, const char *url, const char *home, const
 		lb_free(pbuf);
 		lb_free(tbuf);
 		json_decref(pr);
-		return cli_failf(cmd, "the node gave no usable proof of the payment");
+		return cli_failf(cmd, "the node gave no usable proof of tx %s", idhex);
 	}
 	json_decref(pr);
 	*proof = pbuf;
-	*prooflen = pl;
+	*plen = pl;
 	*tx = tbuf;
 	*txlen = tl;
 	return 0;

@@ -64,4 +64,13 @@ int sectx_settle_cited(const char *cmd, const char *url, const char *home, const
 		       const uint8_t *payload, size_t len, char idhex[2 * LB_HASH_LEN + 1],
 		       uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *prooflen);
 
+/* The minimum fee (micro-CSC) of settlement tx type type_name from the node's status
+ * (fees.types, else fees.default). Prints why not, returns 1. */
+int sectx_min_fee(const char *cmd, const char *url, const char *type_name, uint64_t *fee);
+/* A committed tx's bytes and its inclusion proof anchored in chain `anchor` ("business",
+ * "settlement"), lb_malloc'd into *tx / *proof (the caller frees both). Prints why not,
+ * returns 1. */
+int sectx_proof(const char *cmd, const char *url, const char *idhex, const char *anchor,
+		uint8_t **tx, size_t *txlen, uint8_t **proof, size_t *plen);
+
 #endif

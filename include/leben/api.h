@@ -85,6 +85,9 @@ struct lb_keypair;
 int lb_client_fhir_post(const char *base_url, const char *path, const char *content_type,
 			const uint8_t *body, size_t len, const struct lb_keypair *kp, json_t **out,
 			struct lb_errmsg *em);
+/* GET base_url + path of the FHIR endpoint, signed with kp when not NULL. */
+int lb_client_fhir_get(const char *base_url, const char *path, const struct lb_keypair *kp,
+		       json_t **out, struct lb_errmsg *em);
 /* What a key signs for a FHIR request: BLAKE2b-256 of "LEBEN-fhir-v1\n" method "\n" path
  * (without the query) "\n" time (decimal Unix seconds) "\n" hex(BLAKE2b-256(body)). */
 void lb_fhir_request_digest(const char *method, const char *path, const char *time_s,

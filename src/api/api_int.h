@@ -246,4 +246,12 @@ int api_web_blocks(const struct api_call *c, json_t **out, unsigned *status,
 int api_web_account_txs(const struct api_call *c, json_t **out, unsigned *status,
 			struct lb_errmsg *em);
 
+/* routes_insurance.c (docs/api.md, "Insurance") */
+int api_ins_policy(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_ins_claim(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_ins_coverage(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
+int api_ins_adjudicate(const struct api_call *c, json_t **out, unsigned *status,
+		       struct lb_errmsg *em);
+
 #endif

@@ -204,26 +204,37 @@ int lb_client_post(const char *base_url, const char *path, json_t *body, json_t 
 	return request(base_url, path, body, NULL, 0, NULL, NULL, out, em);
 }
 
+/* The X-Leben-* headers signing a FHIR request (appended to h). */
+static struct curl_slist *fhir_sign(struct curl_slist *h, const char *method, const char *path,
+				    const uint8_t *body, size_t len, const struct lb_keypair *kp)
+{
+	char t[24], line[200], spath[1024], hex[2 * LB_SIG_LEN + 1];
+	uint8_t msg[LB_HASH_LEN], sig[LB_SIG_LEN];
+	snprintf(t, sizeof t, "%lld", (long long)time(NULL));
+	snprintf(spath, sizeof spath, "%.*s", (int)strcspn(path, "?"), path);
+	lb_fhir_request_digest(method, spath, t, body, len, msg);
+	lb_sign(sig, msg, sizeof msg, kp);
+	lb_hex_encode(hex, kp->pk, LB_PUBKEY_LEN);
+	snprintf(line, sizeof line, "X-Leben-Key: %s", hex);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof line, "X-Leben-Time: %s", t);
+	h = curl_slist_append(h, line);
+	lb_hex_encode(hex, sig, sizeof sig);
+	snprintf(line, sizeof line, "X-Leben-Signature: %s", hex);
+	return curl_slist_append(h, line);
+}
+
 int lb_client_fhir_post(const char *base_url, const char *path, const char *content_type,
 			const uint8_t *body, size_t len, const struct lb_keypair *kp, json_t **out,
 			struct lb_errmsg *em)
 {
-	struct curl_slist *h = NULL;
-	if (kp) {
-		char t[24], line[200], spath[1024], hex[2 * LB_SIG_LEN + 1];
-		uint8_t msg[LB_HASH_LEN], sig[LB_SIG_LEN];
-		snprintf(t, sizeof t, "%lld", (long long)time(NULL));
-		snprintf(spath, sizeof spath, "%.*s", (int)strcspn(path, "?"), path);
-		lb_fhir_request_digest("POST", spath, t, body, len, msg);
-		lb_sign(sig, msg, sizeof msg, kp);
-		lb_hex_encode(hex, kp->pk, LB_PUBKEY_LEN);
-		snprintf(line, sizeof line, "X-Leben-Key: %s", hex);
-		h = curl_slist_append(h, line);
-		snprintf(line, sizeof line, "X-Leben-Time: %s", t);
-		h = curl_slist_append(h, line);
-		lb_hex_encode(hex, sig, sizeof sig);
-		snprintf(line, sizeof line, "X-Leben-Signature: %s", hex);
-		h = curl_slist_append(h, line);
-	}
+	struct curl_slist *h = kp ? fhir_sign(NULL, "POST", path, body, len, kp) : NULL;
 	return request(base_url, path, NULL, body, len, content_type, h, out, em);
+}
+
+int lb_client_fhir_get(const char *base_url, const char *path, const struct lb_keypair *kp,
+		       json_t **out, struct lb_errmsg *em)
+{
+	struct curl_slist *h = kp ? fhir_sign(NULL, "GET", path, NULL, 0, kp) : NULL;
+	return request(base_url, path, NULL, NULL, 0, NULL, h, out, em);
 }

@@ -28,6 +28,7 @@
 #include "leben/base.h"
 #include "leben/crypto.h"
 #include "leben/exchange.h"
+#include "leben/insurance.h"
 #include "leben/tx.h"
 #include "leben/fhir.h"
 
@@ -866,6 +867,11 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 			       "an id is 1-64 letters, digits, '-' or '.'", "id");
 	json_t *res;
 	int rc = lb_fhir_get(st, type, id, &res, &em);
+	/* Claim, ClaimResponse and Coverage of the insurance application live on the chain
+	 * (docs/apps.md, "5. Data-driven insurance"): the institution's members read them */
+	if (rc == LB_ENOTFOUND && w->kind == WHO_INSTITUTION &&
+	    !lb_ins_fhir_read(c->ledger, type, id, &res, NULL))
+		rc = LB_OK;
 	size_t plen = 0;
 	const char *p = NULL;
 	char pid[65] = "";

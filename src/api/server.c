@@ -193,6 +193,10 @@ static const struct api_route routes[] = {
 	{"POST", "/v1/monitor/outbox/{id}/ack", h_ext, true, api_mon_ack},
 	{"GET", "/v1/monitor/status", h_ext, false, api_mon_status},
 	{"POST", "/v1/monitor/settle", h_ext, true, api_mon_settle},
+	{"GET", "/v1/insurance/policies/{id}", h_ext, false, api_ins_policy},
+	{"GET", "/v1/insurance/coverage/{policy}/{patient}", h_ext, false, api_ins_coverage},
+	{"GET", "/v1/insurance/claims/{id}", h_ext, false, api_ins_claim},
+	{"POST", "/v1/insurance/adjudicate", h_ext, true, api_ins_adjudicate},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

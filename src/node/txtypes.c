@@ -14,6 +14,8 @@
  * settlement 0x0120-0x012f market (pools, redemption, periods, split votes).
  * settlement 0x0120-0x012f market (pools, redemption, periods, split votes); business 0x03a8
  * chronic-disease monitoring (monitor.payment).
+ * settlement 0x0120-0x012f market (pools, redemption, periods, split votes);
+ * business 0x03c0-0x03c7 and settlement 0x0130-0x0137 insurance (application 5).
  */
 #include "leben/abe_tx.h"
 #include "leben/app_referral.h"
@@ -21,6 +23,7 @@
 #include "leben/data_purge.h"
 #include "leben/data_tx.h"
 #include "leben/exchange.h"
+#include "leben/insurance.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
 #include "leben/market.h"
@@ -59,6 +62,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_surgery_register_txtypes())) /* business 0x03b8: surgery.alarm */
 		return rc;
 	if ((rc = lb_monitor_register_txtypes())) /* business 0x03a8: monitoring payments */
+		return rc;
+	if ((rc = lb_insurance_register_txtypes())) /* business 0x03c0-0x03c3, settlement 0x0130-1 */
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	if ((rc = lb_app_referral_register_txtypes())) /* business 0x03a0-0x03a7: referrals */
