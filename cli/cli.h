@@ -35,6 +35,7 @@
 	X("study", cmd_study, "run a study over several owners' tables by secure aggregation") \
 	X("fhir", cmd_fhir, "import NDJSON FHIR resources into the node's FHIR endpoint")  \
 	X("store", cmd_store, "the knowledge store: list, search, buy, call, rate contracts") \
+	X("cohort", cmd_cohort, "cohort studies: ethics committee, protocol, opt-in, follow-up rounds") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

@@ -28,6 +28,7 @@
 #include "api/api_int.h"
 #include "leben/algo.h"
 #include "leben/crypto.h"
+#include "leben/cohort.h"
 #include "leben/exchange.h"
 #include "leben/study.h"
 #include "leben/tx.h"
@@ -347,6 +348,26 @@ out:
 	lb_free(pats);
 	lb_free(ids);
 	return rc;
+}
+
+/* A round of a cohort study ("cohort": id, "cohort_round": N in the message): the protocol
+ * approved, the round open, the algorithm the protocol's; only the cohort's patients kept. */
+static int cohort_patients(const struct api_call *c, const struct study_msg *s,
+			   const struct lb_xchg_study_right *right, json_t *kept, struct lb_errmsg *em)
+{
+	const json_t *co = json_object_get(s->m, "cohort"), *rn = json_object_get(s->m, "cohort_round");
+	uint8_t id[LB_HASH_LEN];
+	size_t left = 0;
+	if (!co)
+		return LB_OK;
+	if (!json_is_string(co) || lb_hex_decode(id, LB_HASH_LEN, json_string_value(co)) || !json_is_integer(rn) ||
+	    json_integer_value(rn) < 1)
+		return lb_errf(em, LB_EMALFORMED, "\"cohort\" must be a cohort id (64 hex) with \"cohort_round\" >= 1");
+	int rc = lb_cohort_study_check(c->ledger, id, (uint64_t)json_integer_value(rn), s->user, s->algo, s->params,
+				       right->asset, kept, &left, em);
+	if (rc)
+		return lb_errwrap(em, "refused by this owner's node, nothing computed: ");
+	return LB_OK;
 }
 
 /* Leave out of t the rows of the table's patients that are not in kept (hex ids). */
@@ -747,7 +768,8 @@ static int do_step(const struct api_call *c, struct study_msg *s, const struct l
 							  "studies do not apply yet; nothing computed", eps);
 			goto out;
 		}
-		if ((rc = usable_patients(c, s, csv, clen, right, &kept, &plan, em)))
+		if ((rc = usable_patients(c, s, csv, clen, right, &kept, &plan, em)) ||
+		    (rc = cohort_patients(c, s, right, kept, em)))
 			goto out;
 	} else {
 		kept = json_incref(json_object_get(st, "patients"));

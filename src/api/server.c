@@ -176,6 +176,9 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/market", h_ext, false, api_market},
 	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
 	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},
+	{"GET", "/v1/cohort/committees/{id}", h_ext, false, api_cohort_committee},
+	{"GET", "/v1/cohort/{id}", h_ext, false, api_cohort},
+	{"GET", "/v1/cohort/{id}/patients/{asset}/{patient}", h_ext, false, api_cohort_patient},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -12,6 +12,7 @@
  * the on-chain sandbox: compute.run, compute.publish), 0x0370-0x037f the knowledge store;
  * settlement 0x0120-0x012f market (pools, redemption, periods, split votes).
  */
+#include "leben/cohort.h"
 #include "leben/consortium.h"
 #include "leben/data_purge.h"
 #include "leben/data_tx.h"
@@ -48,6 +49,8 @@ int lb_register_txtypes(void)
 	if ((rc = lb_market_register_txtypes()))
 		return rc;
 	if ((rc = lb_market_store_register_txtypes()))
+		return rc;
+	if ((rc = lb_cohort_register_txtypes())) /* business 0x03b0-0x03b5: cohort studies */
 		return rc;
 	lb_store_set_algo_lookup(lb_xchg_state_algo);
 	return LB_OK;
