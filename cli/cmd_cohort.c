@@ -260,10 +260,11 @@ static int c_approve(const struct copts *o)
 		return 1;
 	}
 	rc = !filed || lb_hex_decode(t.hash, LB_HASH_LEN, filed);
+	json_t *extra = rc ? NULL : json_pack("{s:s,s:s}", "cohort", o->cohort, "approved", filed);
 	json_decref(st);
 	if (rc)
 		return cli_failf(CMD, "the node shows no protocol hash for this study");
-	return send(o, &t, json_pack("{s:s,s:s}", "cohort", o->cohort, "approved", filed));
+	return send(o, &t, extra);
 }
 
 static char *urlenc(const char *s)
@@ -323,9 +324,9 @@ static int c_recruit(const struct copts *o)
 	json_t *list = json_is_array(hits) ? hits : json_object_get(hits, "hits");
 	if (!list)
 		list = json_object_get(hits, "results");
-	json_t *out = json_pack("{s:s,s:O,s:O,s:I,s:O}", "cohort", o->cohort, "criteria", cr, "status",
+	json_t *out = json_pack("{s:s,s:O,s:O,s:O,s:o}", "cohort", o->cohort, "criteria", cr, "status",
 				json_object_get(st, "status"), "opted_in", json_object_get(st, "opted_in"),
-				"matching_assets", list ? list : json_array());
+				"matching_assets", list ? json_incref(list) : json_array());
 	if (o->json)
 		cli_print_json(out);
 	else
