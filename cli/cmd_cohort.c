@@ -487,12 +487,12 @@ static int c_status(const struct copts *o)
 			return 1;
 		if (o->fhir) {
 			const char *s = json_string_value(json_object_get(st, "status"));
-			json_t *r = json_pack("{s:s,s:s,s:s,s:{s:s},s:{s:s}}", "resourceType", "ResearchSubject", "id",
-					      o->patient, "status", s && !strcmp(s, "in") ? "on-study" : "withdrawn",
-					      "study", "reference", "ResearchStudy/", "individual", "identifier", o->patient);
 			char ref[100];
 			snprintf(ref, sizeof ref, "ResearchStudy/%s", o->cohort);
-			json_object_set_new(json_object_get(r, "study"), "reference", json_string(ref));
+			json_t *r = json_pack("{s:s,s:s,s:s,s:{s:s},s:{s:{s:s,s:s}}}", "resourceType", "ResearchSubject",
+					      "id", o->patient, "status", s && !strcmp(s, "in") ? "on-study" : "withdrawn",
+					      "study", "reference", ref, "individual", "identifier", "system",
+					      "urn:leben:patient-commitment", "value", o->patient);
 			json_decref(st);
 			st = r;
 		}

@@ -56,6 +56,19 @@ def read_env(cluster):
     return out
 
 
+def r4_valid(res):
+    """The `fhir` package's R4 validator (tests/oracles): [] or the errors."""
+    js = ('const {Fhir}=require("fhir");let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{'
+          'const r=new Fhir().validate(JSON.parse(s),{});console.log(JSON.stringify(r.valid?[]:'
+          '(r.messages||[]).filter(m=>m.severity==="error")))})')
+    r = subprocess.run(["node", "-e", js], input=json.dumps(res), capture_output=True, text=True,
+                       cwd=os.path.join(ROOT, "tests", "oracles"), timeout=60)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return ["validator did not run: " + r.stderr[-500:]]
+
+
 def main():
     t = Tap()
     work = tempfile.mkdtemp(prefix="leben-cohort-")
@@ -294,8 +307,9 @@ def run(t, e, cluster, work):
     t.ok(r.returncode == 1 and "withdrawal is final" in r.stderr, "a withdrawal is final", r.stderr)
     ps = json.loads(at(2, ["cohort", "status", "--cohort", cid, "--asset", assets[0], "--patient",
                            json.load(open(cards["C1_0"]))["patient"], "--fhir"]).stdout)
-    t.ok(ps.get("resourceType") == "ResearchSubject" and ps.get("status") == "withdrawn",
-         "the patient's record is a withdrawn ResearchSubject", ps)
+    t.ok(ps.get("resourceType") == "ResearchSubject" and ps.get("status") == "withdrawn" and
+         not r4_valid(ps), "the patient's record is a withdrawn ResearchSubject (valid R4)",
+         (ps, r4_valid(ps)))
     req2 = requests()
     r = cohort(["round", "--from", "alice", "--cohort", cid, "--owners", ",".join(urls),
                 "--requests", ",".join(req2), "--compute-fee", "0.01", "--json"])
@@ -308,8 +322,9 @@ def run(t, e, cluster, work):
     unchanged(s3, "round 3 of 2")
     rs = json.loads(at(3, ["cohort", "status", "--cohort", cid, "--fhir"]).stdout)
     t.ok(rs.get("resourceType") == "ResearchStudy" and rs.get("status") == "completed" and
-         len(s3["rounds"]) == 2 and s3["withdrawn"] == 1,
-         "status: two rounds on record, one withdrawal; a completed ResearchStudy", (rs, s3))
+         len(s3["rounds"]) == 2 and s3["withdrawn"] == 1 and not r4_valid(rs),
+         "status: two rounds on record, one withdrawal; a completed ResearchStudy (valid R4)",
+         (rs, s3, r4_valid(rs)))
 
     # ---- a round before its scheduled height ----
     later = dict(proto, schedule={"start_height": 1000000, "interval_blocks": 10, "rounds": 1})
