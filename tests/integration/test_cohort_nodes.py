@@ -30,30 +30,11 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, install_tls  # noqa: E402
+from lebentest import BIN, ROOT, Tap, cluster_env, install_tls, read_cluster_env  # noqa: E402
 
 PASS = "cluster"
 N_PER_OWNER = 12
 OPT = [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2]]  # the patients of each owner who opt in
-
-
-def env():
-    e = dict(os.environ)
-    e["LEBEN_PASSPHRASE"] = PASS
-    e["LEBEN_BIN"] = BIN
-    e.pop("LEBEN_NODE", None)
-    e.pop("LEBEN_HOME", None)
-    return e
-
-
-def read_env(cluster):
-    out = {}
-    with open(os.path.join(cluster, "cluster.env")) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.strip().split("=", 1)
-                out[k] = v
-    return out
 
 
 def r4_valid(res):
@@ -73,7 +54,7 @@ def main():
     t = Tap()
     work = tempfile.mkdtemp(prefix="leben-cohort-")
     cluster = os.path.join(work, "cluster")
-    e = env()
+    e = cluster_env(PASS)
     try:
         r = subprocess.run([os.path.join(ROOT, "scripts", "cluster.sh"), "up", "3", cluster],
                            env=e, capture_output=True, text=True, timeout=300)
@@ -87,7 +68,7 @@ def main():
 
 
 def run(t, e, cluster, work):
-    ce = read_env(cluster)
+    ce = read_cluster_env(cluster)
     install_tls(os.path.join(cluster, "node-1", "tls"))
     urls = [ce["NODE_API_%d" % i] for i in (1, 2, 3)]
     home = [os.path.join(cluster, "node-%d" % i) for i in (1, 2, 3)]
