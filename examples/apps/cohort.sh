@@ -117,7 +117,7 @@ requests() { # alice's request at each owner, approved by the owner
 		i=$((i + 1))
 		if [ "$i" = 1 ]; then OWNER=clinic; else OWNER=node; fi
 		Q=$(at 1 exchange request --from alice --asset "$A" --algorithm builtin:stats \
-			--params '{"columns":["age","sbp"]}' --purpose "cohort round" --json | field '["tx"]')
+			--params '{"columns":["age","sbp"]}' --purpose "cohort $C round" --json | field '["tx"]')
 		at "$i" exchange approve --from $OWNER --request "$Q" >/dev/null
 		R="$R${R:+,}$Q"
 	done

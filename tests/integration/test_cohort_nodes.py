@@ -211,7 +211,7 @@ def run(t, e, cluster, work):
         for k in range(3):
             rq = atj(1, ["exchange", "request", "--from", "alice", "--asset", assets[k],
                          "--algorithm", "builtin:stats", "--params",
-                         json.dumps({"columns": ["age", "sbp"]}), "--purpose", "cohort round"])["tx"]
+                         json.dumps({"columns": ["age", "sbp"]}), "--purpose", "cohort %s round" % cid])["tx"]
             at(k + 1, ["exchange", "approve", "--from", owner[k], "--request", rq])
             out.append(rq)
         return out
@@ -222,6 +222,13 @@ def run(t, e, cluster, work):
                "--escrows", nobody, "--cohort", cid, "--cohort-round", "1", "--json"], check=False)
     t.ok(r.returncode == 1 and r.stderr.count("not approved by its ethics committee") == 3,
          "a study run naming the cohort before approval is refused by every owner node",
+         r.stderr[-3000:])
+
+    r = at(1, ["study", "run", "--owners", ",".join(urls), "--requests", ",".join(req1), "--key",
+               "alice", "--algorithm", "stats", "--params", json.dumps({"columns": ["age", "sbp"]}),
+               "--escrows", nobody, "--json"], check=False)
+    t.ok(r.returncode == 1 and r.stderr.count("runs only as a round of that study") == 3,
+         "requests made for the cohort cannot run as a plain study (every owner node refuses)",
          r.stderr[-3000:])
 
     r = cohort(["approve", "--from", "e1", "--cohort", cid, "--protocol-hash", cr["protocol_hash"]])
