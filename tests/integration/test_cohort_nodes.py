@@ -30,7 +30,8 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, cluster_env, install_tls, read_cluster_env  # noqa: E402
+from lebentest import (BIN, ROOT, Tap, cluster_env, install_tls,  # noqa: E402
+                       offer_tables_on_cluster, read_cluster_env)
 
 PASS = "cluster"
 N_PER_OWNER = 12
@@ -109,30 +110,9 @@ def run(t, e, cluster, work):
         rows.append(part)
         files.append(p)
 
-    n = [addr(i, "node") for i in (1, 2, 3)]
-    for i in (1, 2, 3):
-        for asset in ("csc", "asc"):
-            at(1, ["tx", "transfer", "--from", "clinic", "--to", n[i - 1], "--amount", "20",
-                   "--asset", asset, "--wait"])
-    at(1, ["tx", "transfer", "--from", "clinic", "--to", addr(1, "alice"), "--amount", "20",
-           "--asset", "csc", "--wait"])
-    owner = ["clinic", "node", "node"]
-    assets = []
-    for k in range(3):
-        i = k + 1
-        reg = atj(i, ["data", "add", files[k], "--key", owner[k], "--price", "0", "--name",
-                      "hypertension cohort blood pressure part %d" % i, "--allow-near"])["tx"]
-        at(i, ["tx", "identity", "--from", owner[k], "--role", "provider", "--name",
-               "institution-%d" % i, "--wait"])
-        a = atj(i, ["exchange", "offer", "--from", owner[k], "--asset-tx", reg, "--price", "0",
-                    "--min-cohort", "3", "--data", files[k], "--opt-out", "--legal-basis",
-                    "research under an ethics committee's approval; patients opt in per study"])["asset"]
-        assets.append(a)
-        d = os.path.join(home[k], "exchange", "assets")
-        os.makedirs(d, exist_ok=True)
-        shutil.copy(files[k], os.path.join(d, a + ".csv"))
-    at(1, ["exchange", "grant", "--from", "clinic", "--asset", assets[0], "--executor", n[0],
-           "--kind", "own"])
+    n, owner, assets = offer_tables_on_cluster(
+        at, atj, addr, cluster, files, "hypertension cohort blood pressure part %d", 3,
+        "research under an ethics committee's approval; patients opt in per study")
 
     # patients' consent keys, registered by their institutions; opening cards
     cards = {}
