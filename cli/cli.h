@@ -40,6 +40,7 @@
 	X("referral", cmd_referral, "refer patients after a positive screening; telemedicine reports") \
 	X("monitor", cmd_monitor, "chronic-disease monitoring: readings, warnings, acks, payments") \
 	X("insurance", cmd_insurance, "data-driven insurance: policies, enrolment, claims, pricing") \
+	X("cohort", cmd_cohort, "cohort studies: ethics committee, protocol, opt-in, follow-up rounds") \
 	X("version", cmd_version, "print the version")
 
 struct cli_command {

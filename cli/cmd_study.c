@@ -38,6 +38,7 @@ static const char study_help[] =
 	"                       --algorithm stats|logreg|km --params JSON [--escrows E1,E2,...]\n"
 	"                       [--compute-fee CSC] [--timeout-blocks N] [--policy FILE.json]\n"
 	"                       [--home DIR] [--node URL] [--trace FILE] [--json]\n"
+	"                       [--cohort ID --cohort-round N]\n"
 	"\n"
 	"Run one study over several institutions' tables without pooling them: the algorithm is\n"
 	"split into steps that run at each owner, and only their partial sums travel, combined by\n"
@@ -70,6 +71,10 @@ static const char study_help[] =
 	"  --key USER        across nodes: the key (in --home) that made the requests\n"
 	"  --node URL        across nodes: where the record txs go [the first owner]\n"
 	"  --home DIR        where USER's key is [$LEBEN_HOME or ~/.leben]\n"
+	"  --cohort ID       across nodes: this run is round N (--cohort-round) of cohort study ID\n"
+	"                    ('leben cohort round' passes both): every owner node checks that the\n"
+	"                    protocol is approved and the round open, and uses only the patients\n"
+	"                    opted in to the study and not withdrawn when the round was opened\n"
 	"  --trace FILE      across nodes: write every round's step and each owner's masked\n"
 	"                    partial (as received) to FILE, one JSON object a line\n"
 	"  --algorithm NAME  stats (add \"bins\" and \"range\" for histograms), logreg, or km (needs\n"
@@ -98,6 +103,8 @@ struct remote {
 	const struct lb_keypair *kp;
 	unsigned round;
 	FILE *trace;
+	const char *cohort;          /* a cohort study's round: its id and round number, or NULL */
+	unsigned long cohort_round;
 };
 
 #define STUDY_FB 24
@@ -112,6 +119,10 @@ static json_t *signed_body(struct remote *r, const char *key, const json_t *v)
 							    r->reqs[i], "escrow", r->escs[i]));
 	json_t *m = json_pack("{s:s,s:I,s:s,s:O,s:O,s:o}", "study", r->study, "round", (json_int_t)++r->round,
 			      "algorithm", r->algo, "params", r->params, key, v, "owners", ow);
+	if (m && r->cohort) {
+		json_object_set_new(m, "cohort", json_string(r->cohort));
+		json_object_set_new(m, "cohort_round", json_integer((json_int_t)r->cohort_round));
+	}
 	char *msg = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(m);
 	if (!msg)
@@ -440,8 +451,9 @@ static int split_list(const char *s, char **items, size_t max, size_t *n)
 
 /* Options of a study across nodes. */
 struct nodes_opts {
-	const char *owners, *requests, *escrows, *key, *home, *node, *trace;
+	const char *owners, *requests, *escrows, *key, *home, *node, *trace, *cohort;
 	uint64_t compute_fee, timeout_blocks;
+	unsigned long cohort_round;
 };
 
 static int study_run_nodes(const struct nodes_opts *no, const char *algo, json_t *params,
@@ -505,7 +517,8 @@ static int study_run_nodes(const struct nodes_opts *no, const char *algo, json_t
 	}
 	struct remote r = {.n = n, .urls = urls, .keys = keys, .reqs = reqs, .escs = escs, .gone = gone,
 			   .started = started,
-			   .algo = algo, .params = params, .kp = &kp, .trace = tf};
+			   .algo = algo, .params = params, .kp = &kp, .trace = tf, .cohort = no->cohort,
+			   .cohort_round = no->cohort_round};
 	/* each owner's run is paid like any other: one escrow per request, executor its node */
 	for (size_t i = 0; i < n && !no->escrows; i++)
 		if (open_escrow(&r, i, no->compute_fee, no->timeout_blocks)) {
@@ -625,7 +638,7 @@ static int study_run(int argc, char **argv)
 {
 	const char *owners = NULL, *algo = NULL, *params_s = NULL, *policy = NULL, *requests = NULL,
 		   *key = NULL, *home = NULL, *node = NULL, *trace = NULL, *escrows = NULL, *cfee = NULL,
-		   *tblocks = NULL;
+		   *tblocks = NULL, *cohort = NULL, *cround = NULL;
 	bool json = false, plain = false, sandboxed = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -662,6 +675,10 @@ static int study_run(int argc, char **argv)
 			cfee = v, i++;
 		else if (v && !strcmp(a, "--timeout-blocks"))
 			tblocks = v, i++;
+		else if (v && !strcmp(a, "--cohort"))
+			cohort = v, i++;
+		else if (v && !strcmp(a, "--cohort-round"))
+			cround = v, i++;
 		else {
 			fprintf(stderr, "leben study run: bad option %s\n\n%s", a, study_help);
 			return 2;
@@ -684,8 +701,20 @@ static int study_run(int argc, char **argv)
 			return 2;
 		}
 		struct nodes_opts no = {.owners = owners, .requests = requests, .escrows = escrows, .key = key,
-					.home = home, .node = node, .trace = trace, .timeout_blocks = 100};
-		char *end = NULL;
+					.home = home, .node = node, .trace = trace, .timeout_blocks = 100,
+					.cohort = cohort};
+		char *end = NULL, *rend = NULL;
+		uint8_t cid[LB_HASH_LEN];
+		if (cohort || cround) {
+			no.cohort_round = cround ? strtoul(cround, &rend, 10) : 0;
+			if (!cohort || !cround || lb_hex_decode(cid, sizeof cid, cohort) || !*cround || *rend ||
+			    no.cohort_round == 0) {
+				json_decref(params);
+				fprintf(stderr, "leben study run: --cohort takes a cohort id (64 hex digits) and needs "
+						"--cohort-round N (N >= 1), both or neither\n");
+				return 2;
+			}
+		}
 		if (tblocks)
 			no.timeout_blocks = strtoull(tblocks, &end, 10);
 		if ((cfee && cli_parse_amount(cfee, &no.compute_fee)) ||

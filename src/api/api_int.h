@@ -127,6 +127,10 @@ int api_market_splits(const struct api_call *c, json_t **out, unsigned *status,
 		      struct lb_errmsg *em);
 int api_market_ranking(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
+/* cohort studies (routes_cohort.c) */
+int api_cohort(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_cohort_committee(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_cohort_patient(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 
 /* routes_consortium.c (docs/consortium.md, "Membership procedures") */
 int api_certificate(const struct api_call *c, json_t **out, unsigned *status,

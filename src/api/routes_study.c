@@ -28,6 +28,7 @@
 #include "api/api_int.h"
 #include "leben/algo.h"
 #include "leben/crypto.h"
+#include "leben/cohort.h"
 #include "leben/exchange.h"
 #include "leben/study.h"
 #include "leben/tx.h"
@@ -347,6 +348,53 @@ out:
 	lb_free(pats);
 	lb_free(ids);
 	return rc;
+}
+
+/* The cohort a request was made for: its purpose starts with "cohort <64 hex>" (as
+ * `leben cohort round` documents); "" if none. */
+static void request_cohort(const struct api_call *c, const uint8_t req[LB_HASH_LEN], char out[2 * LB_HASH_LEN + 1])
+{
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int chain;
+	struct lb_tx tx;
+	struct lb_xchg_request *rq = lb_malloc(sizeof *rq);
+	out[0] = 0;
+	if (rq && !lb_ledger_tx_raw(c->ledger, req, &chain, &raw, &len) && !lb_tx_decode(&tx, raw, len, NULL) &&
+	    !lb_xchg_request_decode(rq, tx.payload, tx.payload_len, NULL) && !strncmp(rq->purpose, "cohort ", 7) &&
+	    strspn(rq->purpose + 7, "0123456789abcdef") >= 2 * LB_HASH_LEN) {
+		memcpy(out, rq->purpose + 7, 2 * LB_HASH_LEN);
+		out[2 * LB_HASH_LEN] = 0;
+	}
+	lb_free(raw);
+	lb_free(rq);
+}
+
+/* A round of a cohort study ("cohort": id, "cohort_round": N in the message): the protocol
+ * approved, the round open, the algorithm the protocol's; only the cohort's patients kept. A
+ * request made for a cohort (its purpose) runs only as a round of that cohort. */
+static int cohort_patients(const struct api_call *c, const struct study_msg *s,
+			   const struct lb_xchg_study_right *right, json_t *kept, struct lb_errmsg *em)
+{
+	const json_t *co = json_object_get(s->m, "cohort"), *rn = json_object_get(s->m, "cohort_round");
+	uint8_t id[LB_HASH_LEN];
+	size_t left = 0;
+	char bound[2 * LB_HASH_LEN + 1];
+	request_cohort(c, s->req, bound);
+	if (bound[0] && (!json_is_string(co) || strcmp(bound, json_string_value(co))))
+		return lb_errf(em, LB_EDENIED, "this node's request was made for cohort study %.16s… (its purpose): it "
+					       "runs only as a round of that study (leben cohort round); nothing computed",
+			       bound);
+	if (!co)
+		return LB_OK;
+	if (!json_is_string(co) || lb_hex_decode(id, LB_HASH_LEN, json_string_value(co)) || !json_is_integer(rn) ||
+	    json_integer_value(rn) < 1)
+		return lb_errf(em, LB_EMALFORMED, "\"cohort\" must be a cohort id (64 hex) with \"cohort_round\" >= 1");
+	int rc = lb_cohort_study_check(c->ledger, id, (uint64_t)json_integer_value(rn), s->user, s->algo, s->params,
+				       right->asset, kept, &left, em);
+	if (rc)
+		return lb_errwrap(em, "refused by this owner's node, nothing computed: ");
+	return LB_OK;
 }
 
 /* Leave out of t the rows of the table's patients that are not in kept (hex ids). */
@@ -747,7 +795,8 @@ static int do_step(const struct api_call *c, struct study_msg *s, const struct l
 							  "studies do not apply yet; nothing computed", eps);
 			goto out;
 		}
-		if ((rc = usable_patients(c, s, csv, clen, right, &kept, &plan, em)))
+		if ((rc = usable_patients(c, s, csv, clen, right, &kept, &plan, em)) ||
+		    (rc = cohort_patients(c, s, right, kept, em)))
 			goto out;
 	} else {
 		kept = json_incref(json_object_get(st, "patients"));

@@ -197,6 +197,9 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/insurance/coverage/{policy}/{patient}", h_ext, false, api_ins_coverage},
 	{"GET", "/v1/insurance/claims/{id}", h_ext, false, api_ins_claim},
 	{"POST", "/v1/insurance/adjudicate", h_ext, true, api_ins_adjudicate},
+	{"GET", "/v1/cohort/committees/{id}", h_ext, false, api_cohort_committee},
+	{"GET", "/v1/cohort/{id}", h_ext, false, api_cohort},
+	{"GET", "/v1/cohort/{id}/patients/{asset}/{patient}", h_ext, false, api_cohort_patient},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -388,6 +388,43 @@ def read_cluster_env(d):
     return out
 
 
+def offer_tables_on_cluster(at, atj, addr, cluster, files, name, min_cohort, legal_basis):
+    """The three-owner setup of the studies across a cluster.sh network of three: every node key
+    gets 20 CSC and 20 ASC (it pays the settlement fees of its escrow claims and releases),
+    alice 20 CSC (her computing fees); files[k] is registered (`data add`, name % (k + 1)),
+    offered opt-out under legal_basis with min_cohort and kept at node k+1 under
+    exchange/assets/ASSET.csv; the clinic owns the first (its node holds an execution right on
+    it), the node keys of institutions 2 and 3 own theirs. at(i, args) / atj(i, args) run the
+    CLI at institution i, addr(i, key) gives an address. Returns (node addresses, owner key
+    names, asset ids)."""
+    n = [addr(i, "node") for i in (1, 2, 3)]
+    for i in (1, 2, 3):
+        for asset in ("csc", "asc"):
+            at(1, ["tx", "transfer", "--from", "clinic", "--to", n[i - 1], "--amount", "20",
+                   "--asset", asset, "--wait"])
+    at(1, ["tx", "transfer", "--from", "clinic", "--to", addr(1, "alice"), "--amount", "20",
+           "--asset", "csc", "--wait"])
+    owner = ["clinic", "node", "node"]
+    assets = []
+    for k in range(3):
+        i = k + 1
+        reg = atj(i, ["data", "add", files[k], "--key", owner[k], "--price", "0", "--name",
+                      name % i, "--allow-near"])["tx"]
+        # a business block after the registration, which the offer cites it through
+        at(i, ["tx", "identity", "--from", owner[k], "--role", "provider", "--name",
+               "institution-%d" % i, "--wait"])
+        a = atj(i, ["exchange", "offer", "--from", owner[k], "--asset-tx", reg, "--price", "0",
+                    "--min-cohort", str(min_cohort), "--data", files[k], "--opt-out",
+                    "--legal-basis", legal_basis])["asset"]
+        assets.append(a)
+        d = os.path.join(cluster, "node-%d" % i, "exchange", "assets")
+        os.makedirs(d, exist_ok=True)
+        shutil.copy(files[k], os.path.join(d, a + ".csv"))
+    at(1, ["exchange", "grant", "--from", "clinic", "--asset", assets[0], "--executor", n[0],
+           "--kind", "own"])  # the clinic's own node: the study step runs local
+    return n, owner, assets
+
+
 def http_json(url, method="GET", body=None, timeout=30, ctx=None):
     """One request with a JSON body: (status, reply decoded from JSON, or as text when an error
     reply is not JSON); (0, None) when nothing answers (a node stopped or restarting)."""

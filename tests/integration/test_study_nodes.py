@@ -46,7 +46,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, install_tls  # noqa: E402
+from lebentest import BIN, ROOT, Tap, install_tls, offer_tables_on_cluster  # noqa: E402
 
 PASS = "cluster"
 TOL = 1e-3
@@ -211,35 +211,9 @@ def run(t, e, cluster, work):
                            [int(y[i]), repr(float(T[i])), int(E[i])])
         files.append(p)
 
-    # owners: the clinic at institution-1 (its node holds an execution right), the node keys
-    # of institutions 2 and 3 (they own their assets directly); every node key pays the
-    # settlement fees of its escrow claims and releases
-    n = [addr(i, "node") for i in (1, 2, 3)]
-    for i in (1, 2, 3):
-        for asset in ("csc", "asc"):
-            at(1, ["tx", "transfer", "--from", "clinic", "--to", n[i - 1], "--amount", "20",
-                   "--asset", asset, "--wait"])
-    # alice pays each owner's node a small computing fee per study, escrowed
-    at(1, ["tx", "transfer", "--from", "clinic", "--to", addr(1, "alice"), "--amount", "20",
-           "--asset", "csc", "--wait"])
-    owner = ["clinic", "node", "node"]
-    assets = []
-    for k in range(3):
-        i = k + 1
-        reg = atj(i, ["data", "add", files[k], "--key", owner[k], "--price", "0", "--name",
-                      "breast cancer part %d" % i, "--allow-near"])["tx"]
-        # a business block after the registration, which the offer cites it through
-        at(i, ["tx", "identity", "--from", owner[k], "--role", "provider", "--name",
-               "institution-%d" % i, "--wait"])
-        a = atj(i, ["exchange", "offer", "--from", owner[k], "--asset-tx", reg, "--price", "0",
-                    "--min-cohort", "10", "--data", files[k], "--opt-out", "--legal-basis",
-                    "secondary use for research under the consortium's ethics approval"])["asset"]
-        assets.append(a)
-        d = os.path.join(cluster, "node-%d" % i, "exchange", "assets")
-        os.makedirs(d, exist_ok=True)
-        shutil.copy(files[k], os.path.join(d, a + ".csv"))
-    at(1, ["exchange", "grant", "--from", "clinic", "--asset", assets[0], "--executor", n[0],
-           "--kind", "own"])  # the clinic's own node: the study step runs local
+    n, owner, assets = offer_tables_on_cluster(
+        at, atj, addr, cluster, files, "breast cancer part %d", 10,
+        "secondary use for research under the consortium's ethics approval")
     # built-in algorithms belong to the platform: requested without registration
 
     params = {"y": "target", "x": names, "standardize": True, "C": 1.0}
