@@ -291,6 +291,12 @@ int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_A
  * gets the stars as rating points in the developers pool. docs/economy.md, §5. */
 #define LB_MKT_CITE_AUDIT 1
 #define LB_MKT_CITE_RATING 2
+/* Kind LB_MKT_CITE_CREATION: the store.list of a contract (published, hence verified): its
+ * author gets the creation bonus (genesis bonus."contract-call".authors micro-CSC, from the
+ * bonus pool as far as it reaches), once per listing, for at most LB_MKT_CREATION_CAP
+ * listings per author and period (LB_ELIMIT beyond). */
+#define LB_MKT_CITE_CREATION 3
+#define LB_MKT_CREATION_CAP 3
 #define LB_MKT_CITE_PROOF_MAX (1u << 20)
 int lb_mkt_cite_encode(struct lb_buf *b, unsigned kind, const uint8_t *tx, size_t tx_len,
 		       const uint8_t *proof, size_t proof_len, const uint8_t *list_tx,

@@ -41,6 +41,7 @@
 #define NS_PROP "mkt.prop"
 #define NS_VOTE "mkt.vote"
 #define NS_CITED "mkt.cited"
+#define NS_CREATED "mkt.created"
 
 #define TOP_K_MAX 1000
 
@@ -1450,10 +1451,11 @@ static int dec_cite(const struct lb_tx *tx, struct mkt_cite *o, struct lb_errmsg
 	lb_dec_init(&d, tx->payload, tx->payload_len, "market.cite payload", em);
 	if ((rc = lb_dec_u8(&d, "kind", &o->kind)))
 		return rc;
-	if (o->kind != LB_MKT_CITE_AUDIT && o->kind != LB_MKT_CITE_RATING)
+	if (o->kind != LB_MKT_CITE_AUDIT && o->kind != LB_MKT_CITE_RATING &&
+	    o->kind != LB_MKT_CITE_CREATION)
 		return lb_dec_fail(&d, LB_EUNSUPPORTED, "kind",
 				   "%u is not a kind of record counted (1 = audit.record, "
-				   "2 = store.rate)",
+				   "2 = store.rate, 3 = store.list of a contract)",
 				   o->kind);
 	o->tx2 = o->proof2 = NULL;
 	o->tx2_len = o->proof2_len = 0;
@@ -1522,6 +1524,54 @@ static int cite_rating(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg,
 	return rc ? rc : lb_state_put_u64(c->state, NS_CITED, rate->id, LB_HASH_LEN, c->height);
 }
 
+/* A cited store.list of a contract (published, so verified, and listed by its author): the
+ * creation bonus, bonus[contract-call][authors] from the bonus pool (as far as it reaches),
+ * once per listing and for at most LB_MKT_CREATION_CAP listings per author and period. */
+static int cite_creation(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg,
+			 const struct lb_tx *list)
+{
+	struct lb_errmsg e;
+	struct pool_rec bp;
+	uint8_t author[LB_ADDR_LEN], key[8 + LB_ADDR_LEN];
+	uint64_t n = 0;
+	int rc;
+	struct lb_store_tx *l = lb_malloc(sizeof *l);
+	if (!l)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	lb_errclear(&e);
+	rc = lb_store_tx_decode(LB_TX_STORE_LIST, list->payload, list->payload_len, l, &e);
+	uint8_t kind = l->kind;
+	lb_free(l);
+	if (rc)
+		return lb_errf(c->em, LB_EINVALID, "market.cite: the cited store.list does not "
+			       "decode: %s", e.text);
+	if (kind != LB_STORE_CONTRACT)
+		return lb_errf(c->em, LB_EINVALID,
+			       "market.cite: the cited listing is of an algorithm; the creation "
+			       "bonus is for contracts (algorithms earn by their calls)");
+	lb_addr_from_pubkey(author, list->sender);
+	be64(key, period_of(cfg, c->height));
+	memcpy(key + 8, author, LB_ADDR_LEN);
+	if ((rc = lb_state_get_u64(c->state, NS_CREATED, key, sizeof key, 0, &n)))
+		return rc;
+	if (n >= LB_MKT_CREATION_CAP)
+		return lb_errf(c->em, LB_ELIMIT,
+			       "market.cite: %s already had the creation bonus for %d contracts this "
+			       "period (the cap); cite this listing in a later period",
+			       ADDR(author), LB_MKT_CREATION_CAP);
+	uint64_t before;
+	if ((rc = pool_load(c->state, LB_MKT_POOL_BONUS, &bp)))
+		return rc;
+	before = bp.available;
+	if ((rc = bonus_pay(c->state, &bp, author, cfg->bonus[LB_MKT_USE_CONTRACT]
+							     [LB_MKT_ROLE_AUTHORS],
+			    c->em)) ||
+	    (before != bp.available && (rc = pool_store(c->state, LB_MKT_POOL_BONUS, &bp))) ||
+	    (rc = lb_state_put_u64(c->state, NS_CREATED, key, sizeof key, n + 1)))
+		return rc;
+	return lb_state_put_u64(c->state, NS_CITED, list->id, LB_HASH_LEN, c->height);
+}
+
 /* The cited audit.record counts once, for the audit node that signed it, in the period of the
  * citing block: one audit, its score as quality points. */
 static int apply_cite(struct lb_apply_ctx *c)
@@ -1534,11 +1584,11 @@ static int apply_cite(struct lb_apply_ctx *c)
 	uint64_t seen = 0;
 	uint8_t node[LB_ADDR_LEN];
 	int rc = dec_cite(c->tx, &m, c->em);
-	bool audit = m.kind == LB_MKT_CITE_AUDIT;
+	static const char *const what[] = {"", "audit record", "rating", "listing"};
+	static const uint32_t want[] = {0, LB_TX_AUDIT_RECORD, LB_TX_STORE_RATE, LB_TX_STORE_LIST};
 	if (rc || (rc = need_market(c, &cfg)) ||
-	    (rc = lb_apply_cite(c, audit ? "audit record" : "rating", m.tx, m.tx_len, m.proof,
-				m.proof_len, LB_CHAIN_BUSINESS,
-				audit ? LB_TX_AUDIT_RECORD : LB_TX_STORE_RATE, &tx)))
+	    (rc = lb_apply_cite(c, what[m.kind], m.tx, m.tx_len, m.proof, m.proof_len,
+				LB_CHAIN_BUSINESS, want[m.kind], &tx)))
 		return rc;
 	if ((rc = lb_state_get_u64(c->state, NS_CITED, tx.id, LB_HASH_LEN, 0, &seen)))
 		return rc;
@@ -1547,8 +1597,10 @@ static int apply_cite(struct lb_apply_ctx *c)
 			       "market.cite: record %s was already counted (at settlement height "
 			       "%llu); each record counts once",
 			       HEX(tx.id), (unsigned long long)seen);
-	if (!audit)
+	if (m.kind == LB_MKT_CITE_RATING)
 		return cite_rating(c, &cfg, &m, &tx);
+	if (m.kind == LB_MKT_CITE_CREATION)
+		return cite_creation(c, &cfg, &tx);
 	lb_errclear(&e);
 	if (lb_xchg_audit_score_decode(&sc, tx.payload, tx.payload_len, &e))
 		return lb_errf(c->em, LB_EINVALID, "market.cite: the cited audit record does not "
@@ -1566,8 +1618,8 @@ static json_t *json_cite(const struct lb_tx *tx)
 	struct lb_tx in;
 	if (dec_cite(tx, &m, NULL))
 		return NULL;
-	json_t *o = json_pack("{s:s,s:I}", "kind",
-			      m.kind == LB_MKT_CITE_AUDIT ? "audit" : "rating", "proof_bytes",
+	static const char *const kinds[] = {"", "audit", "rating", "creation"};
+	json_t *o = json_pack("{s:s,s:I}", "kind", kinds[m.kind], "proof_bytes",
 			      (json_int_t)m.proof_len);
 	if (o && lb_tx_decode(&in, m.tx, m.tx_len, NULL) == LB_OK)
 		json_object_set_new(o, "cited", json_string(HEX(in.id)));

@@ -633,6 +633,17 @@ static void cited(struct fx *f, const uint8_t id[LB_HASH_LEN], uint8_t **raw, si
 		fail_msg("proof: %s", em.text);
 }
 
+static uint64_t csc_of(struct fx *f, const uint8_t a[LB_ADDR_LEN])
+{
+	json_t *o;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_account_json(f->l, a, &o, &em));
+	uint64_t v = (uint64_t)json_integer_value(
+		json_object_get(json_object_get(o, "balances"), "csc"));
+	json_decref(o);
+	return v;
+}
+
 static void rating_refused(struct fx *f, uint64_t *nonce, const struct lb_buf *pl, int want,
 			   const char *needle)
 {
@@ -689,6 +700,18 @@ static void test_rating_ranked(void **state)
 			     ad[1], "asc", (json_int_t)100000000, "accounts", accts, "fees",
 			     "default", 1000, "market", "platform", pt, "period_blocks", 10,
 			     "top_k", 3));
+	/* c is a credit partner (it funds the bonus pool below); the quota is allotted at once */
+	{
+		char path[128];
+		snprintf(path, sizeof path, "%.63s/genesis.json", f->home);
+		json_error_t jerr;
+		json_t *g = json_load_file(path, 0, &jerr);
+		assert_non_null(g);
+		json_object_set_new(g, "credit_partners", json_pack("[s]", ad[2]));
+		json_object_set_new(json_object_get(g, "market"), "quota",
+				    json_pack("{s:i,s:i}", "csc_per_asc", 1, "periods", 1));
+		fx_genesis(f->home, g);
+	}
 	fx_open(&f->l, f->home, &f->prop);
 	f->time_ms = 1000;
 
@@ -713,10 +736,24 @@ static void test_rating_ranked(void **state)
 	snprintf(q.description, sizeof q.description, "clear");
 	accepted_tx(f, &f->b, &f->nb, &q, rate);
 
-	/* settlement: one paid call for each author, the same amount */
-	uint64_t sn = 0;
+	/* three more contracts by a, listed (for the creation bonus and its cap) */
+	static const char *const more[] = {"sepsis", "chronic_cough", "diabetic_foot"};
+	uint8_t more_list[3][32];
+	for (int i = 0; i < 3; i++) {
+		char rel[128];
+		uint8_t h[32];
+		snprintf(rel, sizeof rel, "examples/contracts/%s.pf", more[i]);
+		publish_file(f, &f->a, &f->na, rel, h);
+		listing(&p, h, more[i], 1000000, 0);
+		accepted_tx(f, &f->a, &f->na, &p, more_list[i]);
+	}
+
+	/* settlement: c funds the bonus pool; one paid call for each author, the same amount */
+	uint64_t sn = 0, cn = 0;
 	struct lb_buf b;
 	lb_buf_init(&b, LB_TX_MAX_BYTES * 2);
+	assert_lb_ok(lb_mkt_fund_encode(&b, LB_MKT_POOL_BONUS, 10000000));
+	assert_lb_ok(settle_tx(f, &f->c, &cn, LB_TX_MKT_FUND, &b, NULL, 0));
 	const uint8_t *who[2] = {f->addr_a, f->addr_d};
 	for (int i = 0; i < 2; i++) {
 		struct lb_mkt_parties pp = {0};
@@ -766,7 +803,7 @@ static void test_rating_ranked(void **state)
 	}
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_mkt_period_encode(&b, 0));
-	assert_lb_ok(settle_tx(f, &f->c, &(uint64_t){0}, LB_TX_MKT_PERIOD, &b, NULL, 0));
+	assert_lb_ok(settle_tx(f, &f->c, &cn, LB_TX_MKT_PERIOD, &b, NULL, 0));
 	json_t *j;
 	struct lb_errmsg em;
 	assert_lb_ok(lb_mkt_ledger_ranking_json(f->l, 0, &j, &em));
@@ -779,6 +816,36 @@ static void test_rating_ranked(void **state)
 				 json_integer_value(json_object_get(e1, "score")),
 			 5 * 200000);
 	json_decref(j);
+
+	/* creation bonus (period 1, the bonus pool now holds 10 CSC): 1 CSC per listed contract,
+	 * once per listing, at most 3 per author and period */
+	uint64_t csc0 = csc_of(f, f->addr_a);
+	const uint8_t *lists[4] = {list_hyp, more_list[0], more_list[1], more_list[2]};
+	for (int i = 0; i < 4; i++) {
+		uint8_t *lr;
+		size_t ll;
+		struct lb_buf lp;
+		cited(f, lists[i], &lr, &ll, &lp);
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_CREATION, lr, ll, lp.data, lp.len,
+						NULL, 0, NULL, 0));
+		if (i < 3) {
+			assert_lb_ok(settle_tx(f, &f->c, &cn, LB_TX_MKT_CITE, &b, NULL, 0));
+			assert_int_equal(csc_of(f, f->addr_a), csc0 + (uint64_t)(i + 1) * 1000000);
+		} else {
+			rating_refused(f, &sn, &b, LB_ELIMIT, "(the cap)");
+		}
+		if (i == 0)
+			rating_refused(f, &sn, &b, LB_EEXISTS, "already counted");
+		lb_buf_release(&lp);
+		lb_free(lr);
+	}
+	assert_int_equal(csc_of(f, f->addr_a), csc0 + 3000000);
+	/* a rating cited as a creation: refused */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_CREATION, rraw, rlen, rpr.data, rpr.len,
+					NULL, 0, NULL, 0));
+	rating_refused(f, &sn, &b, LB_EINVALID, "is not a store.list tx");
 
 	/* replay from genesis and the rankings recomputed from their counters */
 	lb_ledger_close(f->l);
