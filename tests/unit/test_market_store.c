@@ -219,16 +219,17 @@ static void listing(struct lb_store_tx *p, const uint8_t item[32], const char *t
 	snprintf(p->codes[1], sizeof p->codes[1], "snomed|38341003");
 }
 
-static void setup(struct fx *f)
+/* Tx types registered, a temp home, the keys (proposer, a, b, c, d) and their addresses. */
+static void keys(struct fx *f, const char *tag)
 {
 	uint8_t seed[LB_SEED_LEN];
-	char hx[2 * LB_PUBKEY_LEN + 1], ab[LB_ADDR_TEXT_LEN + 1], ac[LB_ADDR_TEXT_LEN + 1];
 	assert_lb_ok(lb_crypto_init());
 	assert_lb_ok(lb_ledger_register_core_types());
 	assert_lb_ok(lb_knowledge_register_txtypes());
 	assert_lb_ok(lb_market_store_register_txtypes());
 	assert_lb_ok(lb_exchange_register_txtypes());
-	fx_mkhome(f->home, sizeof f->home, "store");
+	assert_lb_ok(lb_market_register_txtypes());
+	fx_mkhome(f->home, sizeof f->home, tag);
 	struct lb_keypair *ks[] = {&f->prop, &f->a, &f->b, &f->c, &f->d};
 	uint8_t *as[] = {NULL, f->addr_a, f->addr_b, f->addr_c, f->addr_d};
 	for (int i = 0; i < 5; i++) {
@@ -237,6 +238,12 @@ static void setup(struct fx *f)
 		if (as[i])
 			lb_addr_from_pubkey(as[i], ks[i]->pk);
 	}
+}
+
+static void setup(struct fx *f)
+{
+	char hx[2 * LB_PUBKEY_LEN + 1], ab[LB_ADDR_TEXT_LEN + 1], ac[LB_ADDR_TEXT_LEN + 1];
+	keys(f, "store");
 	lb_hex_encode(hx, f->prop.pk, LB_PUBKEY_LEN);
 	lb_addr_encode(ab, f->addr_b);
 	lb_addr_encode(ac, f->addr_c);
@@ -664,27 +671,14 @@ static void test_rating_ranked(void **state)
 {
 	(void)state;
 	struct fx fx = {0}, *f = &fx;
-	uint8_t seed[LB_SEED_LEN], hyp[32], chest[32], list_hyp[32], list_chest[32], call[32],
+	uint8_t hyp[32], chest[32], list_hyp[32], list_chest[32], call[32],
 		rate[32];
 	char hx[2 * LB_PUBKEY_LEN + 1], ad[4][LB_ADDR_TEXT_LEN + 1], pt[LB_ADDR_TEXT_LEN + 1];
 	struct lb_store_tx p, q;
-	assert_lb_ok(lb_crypto_init());
-	assert_lb_ok(lb_ledger_register_core_types());
-	assert_lb_ok(lb_knowledge_register_txtypes());
-	assert_lb_ok(lb_market_store_register_txtypes());
-	assert_lb_ok(lb_exchange_register_txtypes());
-	assert_lb_ok(lb_market_register_txtypes());
-	fx_mkhome(f->home, sizeof f->home, "store-rank");
-	struct lb_keypair *ks[] = {&f->prop, &f->a, &f->b, &f->c, &f->d};
-	uint8_t *as[] = {NULL, f->addr_a, f->addr_b, f->addr_c, f->addr_d};
-	for (int i = 0; i < 5; i++) {
-		memset(seed, i + 1, sizeof seed);
-		lb_keypair_from_seed(ks[i], seed);
-		if (as[i]) {
-			lb_addr_from_pubkey(as[i], ks[i]->pk);
-			lb_addr_encode(ad[i - 1], as[i]);
-		}
-	}
+	keys(f, "store-rank");
+	const uint8_t *as[] = {f->addr_a, f->addr_b, f->addr_c, f->addr_d};
+	for (int i = 0; i < 4; i++)
+		lb_addr_encode(ad[i], as[i]);
 	lb_hex_encode(hx, f->prop.pk, LB_PUBKEY_LEN);
 	uint8_t platform[LB_ADDR_LEN];
 	memset(platform, 0x5b, sizeof platform);
