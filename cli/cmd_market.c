@@ -46,6 +46,11 @@ static void usage(FILE *f)
 		"                                   {\"contract-call\": {\"authors\": 700000, ...}};\n"
 		"                                   uses left out keep their table)\n"
 		"  vote --proposal ID (--yes | --no)   a credit partner votes on a proposal\n"
+		"  cite --kind audit|rating|creation --tx ID [--listing ID]\n"
+		"                                   count a business record in the rankings (an\n"
+		"                                   audit.record, a store.rate with its listing's\n"
+		"                                   store.list tx) or claim a creation bonus (a\n"
+		"                                   store.list); the node supplies the proofs\n"
 		"\n"
 		"options: --home DIR, --node URL, --json; for changes also --from KEY, --wait,\n"
 		"--timeout S, --fee N (as for 'leben tx').\n"
@@ -60,7 +65,7 @@ static void usage(FILE *f)
 struct mopts {
 	const char *home, *node, *from, *pool, *amount, *period, *use, *owner, *algo, *exec,
 		*authors, *ancestors, *audit, *splits_file, *expires_height, *proposal, *timeout,
-		*fee, *to, *amounts, *asset;
+		*fee, *to, *amounts, *asset, *kind, *tx, *listing;
 	bool json, help, wait, yes, no, patient_pool;
 };
 
@@ -221,6 +226,70 @@ static int build_pool_pay(const struct mopts *o, const char *home, struct lb_buf
 }
 
 /* Sign and send through `leben tx raw`. */
+/* A committed business tx's bytes and its proof anchored in the settlement chain, from the
+ * node (hex into new buffers: the caller frees them). */
+static int cited_tx(const char *url, const char *id, uint8_t **tx, size_t *tl, uint8_t **pr,
+		    size_t *pl)
+{
+	char path[256];
+	json_t *j;
+	*tx = *pr = NULL;
+	if (!id || strlen(id) != 2 * LB_HASH_LEN || strspn(id, "0123456789abcdef") != strlen(id))
+		return cli_failf(CMD, "the tx to cite must be a tx id (64 lower-case hex digits)");
+	snprintf(path, sizeof path, "/v1/txs/%s/proof?anchor=settlement", id);
+	if (cli_api_get(CMD, url, path, &j))
+		return 1;
+	const char *th = json_string_value(json_object_get(j, "tx"));
+	const char *ph = json_string_value(json_object_get(j, "proof"));
+	*tl = th ? strlen(th) / 2 : 0;
+	*pl = ph ? strlen(ph) / 2 : 0;
+	*tx = lb_malloc(*tl + 1);
+	*pr = lb_malloc(*pl + 1);
+	int rc = !th || !ph || !*tx || !*pr || lb_hex_decode(*tx, *tl, th) ||
+		 lb_hex_decode(*pr, *pl, ph);
+	json_decref(j);
+	if (rc) {
+		lb_free(*tx);
+		lb_free(*pr);
+		*tx = *pr = NULL;
+		return cli_failf(CMD, "the node gave no usable proof of %s anchored in the "
+				      "settlement chain (is its block anchored yet? wait for the "
+				      "next settlement block)",
+				 id);
+	}
+	return 0;
+}
+
+static int build_cite(const struct mopts *o, const char *url, struct lb_buf *b)
+{
+	static const char *const kinds[] = {"audit", "rating", "creation"};
+	unsigned kind = 0;
+	for (unsigned i = 0; i < 3; i++)
+		if (o->kind && !strcmp(o->kind, kinds[i]))
+			kind = i + 1;
+	if (!kind) {
+		cli_failf(CMD, "--kind must be audit, rating or creation");
+		return 2;
+	}
+	if ((kind == LB_MKT_CITE_RATING) != (o->listing != NULL)) {
+		cli_failf(CMD, "--listing ID (the rated listing's store.list tx) goes with --kind "
+			       "rating, and only with it");
+		return 2;
+	}
+	uint8_t *t = NULL, *p = NULL, *lt = NULL, *lp = NULL;
+	size_t tl = 0, pl = 0, ltl = 0, lpl = 0;
+	int rc = cited_tx(url, o->tx, &t, &tl, &p, &pl);
+	if (!rc && o->listing)
+		rc = cited_tx(url, o->listing, &lt, &ltl, &lp, &lpl);
+	if (!rc && lb_mkt_cite_encode(b, kind, t, tl, p, pl, lt, ltl, lp, lpl))
+		rc = cli_failf(CMD, "the citation does not fit in one tx");
+	lb_free(t);
+	lb_free(p);
+	lb_free(lt);
+	lb_free(lp);
+	return rc;
+}
+
 static int send_tx(const struct mopts *o, uint32_t type, const struct lb_buf *payload)
 {
 	char tid[16], *hex = malloc(2 * payload->len + 1);
@@ -275,7 +344,9 @@ int cmd_market(int argc, char **argv)
 		{"--no", NULL, &o.no},            {"--wait", NULL, &o.wait},
 		{"--timeout", &o.timeout, NULL},  {"--fee", &o.fee, NULL},
 		{"--to", &o.to, NULL},            {"--amounts", &o.amounts, NULL},
-		{"--asset", &o.asset, NULL},      {NULL, NULL, NULL},
+		{"--asset", &o.asset, NULL},      {"--kind", &o.kind, NULL},
+		{"--tx", &o.tx, NULL},            {"--listing", &o.listing, NULL},
+		{NULL, NULL, NULL},
 	};
 	const char *pos[2];
 	int npos, rc;
@@ -352,6 +423,9 @@ int cmd_market(int argc, char **argv)
 	} else if (!strcmp(what, "pool-pay")) {
 		type = LB_TX_MKT_POOL_PAY;
 		rc = build_pool_pay(&o, home, &b);
+	} else if (!strcmp(what, "cite")) {
+		type = LB_TX_MKT_CITE;
+		rc = build_cite(&o, url, &b);
 	} else if (!strcmp(what, "propose")) {
 		type = LB_TX_MKT_SPLITS_PROPOSE;
 		rc = build_propose(&o, url, &b);
@@ -366,7 +440,7 @@ int cmd_market(int argc, char **argv)
 			rc = lb_mkt_vote_encode(&b, id, o.yes) ? 1 : 0;
 	} else {
 		rc = cli_failf(CMD, "'%s' is not a market command: use status, splits, rankings, fund, "
-				    "redeem, close, pay, pool-pay, propose or vote",
+				    "redeem, close, pay, pool-pay, cite, propose or vote",
 			       what);
 		rc = 2;
 	}

@@ -148,6 +148,7 @@ enum {
 	LB_TX_MKT_SPLITS_VOTE = 0x0124,    /* a credit partner votes on a proposal */
 	LB_TX_MKT_PAY = 0x0125,            /* a payer pays one use through its split table */
 	LB_TX_MKT_POOL_PAY = 0x0126,       /* a data owner pays its patients from their pool */
+	LB_TX_MKT_CITE = 0x0127,           /* count a business-chain record in the rankings */
 };
 
 /* Quota pools, one per kind of super node, and the bonus pool bonuses per use come from. */
@@ -281,6 +282,25 @@ int lb_mkt_pay_encode(struct lb_buf *b, unsigned use, uint64_t amount,
  * at most LB_MKT_PAY_PATIENTS_MAX. */
 int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_ADDR_LEN],
 			   const uint64_t *amounts, size_t n);
+/* market.cite: count a business-chain record (its committed bytes, with a proof anchored in
+ * the settlement chain, lb_ledger_proof) in the rankings of the period of the citing block.
+ * Kind LB_MKT_CITE_AUDIT: an audit.record; its audit node gets one audit and the score
+ * (basis points) as quality points in the audit pool. Any account may send it; each record
+ * counts once. Kind LB_MKT_CITE_RATING: a store.rate, followed by the store.list tx of the
+ * rated listing and its proof (list_tx, list_proof; NULL/0 for an audit); the listing's author
+ * gets the stars as rating points in the developers pool. docs/economy.md, §5. */
+#define LB_MKT_CITE_AUDIT 1
+#define LB_MKT_CITE_RATING 2
+/* Kind LB_MKT_CITE_CREATION: the store.list of a contract (published, hence verified): its
+ * author gets the creation bonus (genesis bonus."contract-call".authors micro-CSC, from the
+ * bonus pool as far as it reaches), once per listing, for at most LB_MKT_CREATION_CAP
+ * listings per author and period (LB_ELIMIT beyond). */
+#define LB_MKT_CITE_CREATION 3
+#define LB_MKT_CREATION_CAP 3
+#define LB_MKT_CITE_PROOF_MAX (1u << 20)
+int lb_mkt_cite_encode(struct lb_buf *b, unsigned kind, const uint8_t *tx, size_t tx_len,
+		       const uint8_t *proof, size_t proof_len, const uint8_t *list_tx,
+		       size_t list_tx_len, const uint8_t *list_proof, size_t list_proof_len);
 /* Decoded market.pay; lists point into the payload (borrowed). */
 int lb_mkt_pay_decode(const uint8_t *in, size_t n, unsigned *use, uint64_t *amount,
 		      struct lb_mkt_parties *p, struct lb_errmsg *em);

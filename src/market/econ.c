@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "leben/codec.h"
+#include "leben/exchange.h"
+#include "leben/market_store.h"
 #include "leben/ledger.h"
 #include "leben/market.h"
 #include "leben/tx.h"
@@ -38,6 +40,8 @@
 #define NS_RANK "mkt.rank"
 #define NS_PROP "mkt.prop"
 #define NS_VOTE "mkt.vote"
+#define NS_CITED "mkt.cited"
+#define NS_CREATED "mkt.created"
 
 #define TOP_K_MAX 1000
 
@@ -74,6 +78,13 @@ static const char *addr_text(char out[LB_ADDR_TEXT_LEN + 1], const uint8_t a[LB_
 	return out;
 }
 #define ADDR(a) addr_text((char[LB_ADDR_TEXT_LEN + 1]){0}, (a))
+
+static const char *hex_text(char out[2 * LB_HASH_LEN + 1], const uint8_t h[LB_HASH_LEN])
+{
+	lb_hex_encode(out, h, LB_HASH_LEN);
+	return out;
+}
+#define HEX(h) hex_text((char[2 * LB_HASH_LEN + 1]){0}, (h))
 
 static void be64(uint8_t *o, uint64_t v)
 {
@@ -1412,6 +1423,209 @@ static json_t *json_pool_pay(const struct lb_tx *tx)
 			 (json_int_t)total, "payments", list);
 }
 
+/* ---- market.cite ---------------------------------------------------------------------------- */
+
+int lb_mkt_cite_encode(struct lb_buf *b, unsigned kind, const uint8_t *tx, size_t tx_len,
+		       const uint8_t *proof, size_t proof_len, const uint8_t *list_tx,
+		       size_t list_tx_len, const uint8_t *list_proof, size_t list_proof_len)
+{
+	if (lb_enc_u8(b, (uint8_t)kind) || lb_enc_bytes(b, tx, tx_len) ||
+	    lb_enc_bytes(b, proof, proof_len))
+		return LB_ENOMEM;
+	if (kind == LB_MKT_CITE_RATING &&
+	    (lb_enc_bytes(b, list_tx, list_tx_len) || lb_enc_bytes(b, list_proof, list_proof_len)))
+		return LB_ENOMEM;
+	return LB_OK;
+}
+
+struct mkt_cite {
+	uint8_t kind;
+	const uint8_t *tx, *proof, *tx2, *proof2; /* tx2: RATING's store.list */
+	size_t tx_len, proof_len, tx2_len, proof2_len;
+};
+
+static int dec_cite(const struct lb_tx *tx, struct mkt_cite *o, struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	int rc;
+	lb_dec_init(&d, tx->payload, tx->payload_len, "market.cite payload", em);
+	if ((rc = lb_dec_u8(&d, "kind", &o->kind)))
+		return rc;
+	if (o->kind != LB_MKT_CITE_AUDIT && o->kind != LB_MKT_CITE_RATING &&
+	    o->kind != LB_MKT_CITE_CREATION)
+		return lb_dec_fail(&d, LB_EUNSUPPORTED, "kind",
+				   "%u is not a kind of record counted (1 = audit.record, "
+				   "2 = store.rate, 3 = store.list of a contract)",
+				   o->kind);
+	o->tx2 = o->proof2 = NULL;
+	o->tx2_len = o->proof2_len = 0;
+	if ((rc = lb_dec_bytes(&d, "cited tx", LB_TX_MAX_BYTES, &o->tx, &o->tx_len)) ||
+	    (rc = lb_dec_bytes(&d, "proof", LB_MKT_CITE_PROOF_MAX, &o->proof, &o->proof_len)))
+		return rc;
+	if (o->kind == LB_MKT_CITE_RATING &&
+	    ((rc = lb_dec_bytes(&d, "listing tx", LB_TX_MAX_BYTES, &o->tx2, &o->tx2_len)) ||
+	     (rc = lb_dec_bytes(&d, "listing proof", LB_MKT_CITE_PROOF_MAX, &o->proof2,
+				&o->proof2_len))))
+		return rc;
+	if ((rc = lb_dec_end(&d)))
+		return rc;
+	if (o->kind == LB_MKT_CITE_RATING && (!o->tx2_len || !o->proof2_len))
+		return lb_errf(em, LB_EMALFORMED,
+			       "market.cite: a rating needs the store.list tx of the rated listing "
+			       "and its proof as well");
+	if (!o->tx_len || !o->proof_len)
+		return lb_errf(em, LB_EMALFORMED,
+			       "market.cite: the cited tx and its proof must both be present "
+			       "(leben tx proof <id> --anchor settlement)");
+	return LB_OK;
+}
+
+static int check_cite(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct mkt_cite m;
+	return dec_cite(tx, &m, em);
+}
+
+/* A cited store.rate counts for the author of the rated listing, whose store.list tx is cited
+ * too (the author is its sender: only the author may list): the stars as rating points. */
+static int cite_rating(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg,
+		       const struct mkt_cite *m, const struct lb_tx *rate)
+{
+	struct lb_tx list;
+	struct lb_errmsg e;
+	uint8_t author[LB_ADDR_LEN];
+	int rc = lb_apply_cite(c, "listing", m->tx2, m->tx2_len, m->proof2, m->proof2_len,
+			       LB_CHAIN_BUSINESS, LB_TX_STORE_LIST, &list);
+	if (rc)
+		return rc;
+	struct lb_store_tx *r = lb_malloc(sizeof *r), *l = lb_malloc(sizeof *l);
+	if (!r || !l) {
+		lb_free(r);
+		lb_free(l);
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	}
+	lb_errclear(&e);
+	if (lb_store_tx_decode(LB_TX_STORE_RATE, rate->payload, rate->payload_len, r, &e) ||
+	    lb_store_tx_decode(LB_TX_STORE_LIST, list.payload, list.payload_len, l, &e))
+		rc = lb_errf(c->em, LB_EINVALID, "market.cite: a cited store tx does not decode: %s",
+			     e.text);
+	else if (memcmp(r->item, l->item, LB_HASH_LEN))
+		rc = lb_errf(c->em, LB_EINVALID,
+			     "market.cite: the rating is of listing %s, the cited store.list lists "
+			     "%s: cite the rated listing's store.list",
+			     HEX(r->item), HEX(l->item));
+	if (!rc) {
+		lb_addr_from_pubkey(author, list.sender);
+		struct lb_mkt_activity a = {.rating_sum = r->stars, .rating_n = 1};
+		rc = act_add(c->state, cfg, c->height, LB_MKT_POOL_DEV, author, &a);
+	}
+	lb_free(r);
+	lb_free(l);
+	return rc ? rc : lb_state_put_u64(c->state, NS_CITED, rate->id, LB_HASH_LEN, c->height);
+}
+
+/* A cited store.list of a contract (published, so verified, and listed by its author): the
+ * creation bonus, bonus[contract-call][authors] from the bonus pool (as far as it reaches),
+ * once per listing and for at most LB_MKT_CREATION_CAP listings per author and period. */
+static int cite_creation(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg,
+			 const struct lb_tx *list)
+{
+	struct lb_errmsg e;
+	struct pool_rec bp;
+	uint8_t author[LB_ADDR_LEN], key[8 + LB_ADDR_LEN];
+	uint64_t n = 0;
+	int rc;
+	struct lb_store_tx *l = lb_malloc(sizeof *l);
+	if (!l)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	lb_errclear(&e);
+	rc = lb_store_tx_decode(LB_TX_STORE_LIST, list->payload, list->payload_len, l, &e);
+	uint8_t kind = l->kind;
+	lb_free(l);
+	if (rc)
+		return lb_errf(c->em, LB_EINVALID, "market.cite: the cited store.list does not "
+			       "decode: %s", e.text);
+	if (kind != LB_STORE_CONTRACT)
+		return lb_errf(c->em, LB_EINVALID,
+			       "market.cite: the cited listing is of an algorithm; the creation "
+			       "bonus is for contracts (algorithms earn by their calls)");
+	lb_addr_from_pubkey(author, list->sender);
+	be64(key, period_of(cfg, c->height));
+	memcpy(key + 8, author, LB_ADDR_LEN);
+	if ((rc = lb_state_get_u64(c->state, NS_CREATED, key, sizeof key, 0, &n)))
+		return rc;
+	if (n >= LB_MKT_CREATION_CAP)
+		return lb_errf(c->em, LB_ELIMIT,
+			       "market.cite: %s already had the creation bonus for %d contracts this "
+			       "period (the cap); cite this listing in a later period",
+			       ADDR(author), LB_MKT_CREATION_CAP);
+	uint64_t before;
+	if ((rc = pool_load(c->state, LB_MKT_POOL_BONUS, &bp)))
+		return rc;
+	before = bp.available;
+	if ((rc = bonus_pay(c->state, &bp, author, cfg->bonus[LB_MKT_USE_CONTRACT]
+							     [LB_MKT_ROLE_AUTHORS],
+			    c->em)) ||
+	    (before != bp.available && (rc = pool_store(c->state, LB_MKT_POOL_BONUS, &bp))) ||
+	    (rc = lb_state_put_u64(c->state, NS_CREATED, key, sizeof key, n + 1)))
+		return rc;
+	return lb_state_put_u64(c->state, NS_CITED, list->id, LB_HASH_LEN, c->height);
+}
+
+/* The cited audit.record counts once, for the audit node that signed it, in the period of the
+ * citing block: one audit, its score as quality points. */
+static int apply_cite(struct lb_apply_ctx *c)
+{
+	struct lb_mkt_config cfg;
+	struct mkt_cite m;
+	struct lb_tx tx;
+	struct lb_xchg_audit_score sc;
+	struct lb_errmsg e;
+	uint64_t seen = 0;
+	uint8_t node[LB_ADDR_LEN];
+	int rc = dec_cite(c->tx, &m, c->em);
+	static const char *const what[] = {"", "audit record", "rating", "listing"};
+	static const uint32_t want[] = {0, LB_TX_AUDIT_RECORD, LB_TX_STORE_RATE, LB_TX_STORE_LIST};
+	if (rc || (rc = need_market(c, &cfg)) ||
+	    (rc = lb_apply_cite(c, what[m.kind], m.tx, m.tx_len, m.proof, m.proof_len,
+				LB_CHAIN_BUSINESS, want[m.kind], &tx)))
+		return rc;
+	if ((rc = lb_state_get_u64(c->state, NS_CITED, tx.id, LB_HASH_LEN, 0, &seen)))
+		return rc;
+	if (seen)
+		return lb_errf(c->em, LB_EEXISTS,
+			       "market.cite: record %s was already counted (at settlement height "
+			       "%llu); each record counts once",
+			       HEX(tx.id), (unsigned long long)seen);
+	if (m.kind == LB_MKT_CITE_RATING)
+		return cite_rating(c, &cfg, &m, &tx);
+	if (m.kind == LB_MKT_CITE_CREATION)
+		return cite_creation(c, &cfg, &tx);
+	lb_errclear(&e);
+	if (lb_xchg_audit_score_decode(&sc, tx.payload, tx.payload_len, &e))
+		return lb_errf(c->em, LB_EINVALID, "market.cite: the cited audit record does not "
+			       "decode: %s", e.text);
+	lb_addr_from_pubkey(node, tx.sender);
+	struct lb_mkt_activity a = {.calls = 1, .quality = sc.score};
+	if ((rc = act_add(c->state, &cfg, c->height, LB_MKT_POOL_AUDIT, node, &a)))
+		return rc;
+	return lb_state_put_u64(c->state, NS_CITED, tx.id, LB_HASH_LEN, c->height);
+}
+
+static json_t *json_cite(const struct lb_tx *tx)
+{
+	struct mkt_cite m;
+	struct lb_tx in;
+	if (dec_cite(tx, &m, NULL))
+		return NULL;
+	static const char *const kinds[] = {"", "audit", "rating", "creation"};
+	json_t *o = json_pack("{s:s,s:I}", "kind", kinds[m.kind], "proof_bytes",
+			      (json_int_t)m.proof_len);
+	if (o && lb_tx_decode(&in, m.tx, m.tx_len, NULL) == LB_OK)
+		json_object_set_new(o, "cited", json_string(HEX(in.id)));
+	return o;
+}
+
 static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_FUND, LB_CHAIN_SETTLEMENT, "market.fund", check_fund, apply_fund, json_fund,
 	 false},
@@ -1427,6 +1641,8 @@ static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_PAY, LB_CHAIN_SETTLEMENT, "market.pay", check_pay, apply_pay, json_pay, false},
 	{LB_TX_MKT_POOL_PAY, LB_CHAIN_SETTLEMENT, "market.pool.pay", check_pool_pay,
 	 apply_pool_pay, json_pool_pay, false},
+	{LB_TX_MKT_CITE, LB_CHAIN_SETTLEMENT, "market.cite", check_cite, apply_cite, json_cite,
+	 false},
 };
 
 int lb_market_register_txtypes(void)

@@ -218,6 +218,28 @@ def main():
         t.eq(s1["asc_supply"], 6100 * M + 500 * M - s1["asc_redeemed"],
              "total ASC = issued - redeemed")
 
+        # -- market.cite from the CLI: a contract's store.list for the creation bonus --------
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        r, j = node.cli_json(["contract", "publish",
+                              os.path.join(root, "examples/contracts/hypertension.pf"),
+                              "--key", "alice"])
+        t.ok(r.returncode == 0, "alice publishes a contract", r.stderr)
+        r, j = node.cli_json(["store", "add", j["contract"], "--from", "alice", "--title", "Hyp",
+                              "--specialty", "cardiology", "--price-call", "1", "--codes",
+                              "icd10|I10", "--description", "d"])
+        t.ok(r.returncode == 0, "alice lists it in the store", r.stderr)
+        listed = j["id"]
+        tick()  # a settlement block after the listing's business block: the proof's anchor
+        r = tx(["cite", "--kind", "creation", "--tx", listed, "--from", "clinic"])
+        t.ok(r.returncode == 0, "market cite: the listing cited for the creation bonus",
+             r.stderr)
+        r = tx(["cite", "--kind", "creation", "--tx", listed, "--from", "bob"])
+        t.ok(r.returncode != 0 and "was already counted" in r.stderr,
+             "a second citation of the same listing refused", r.stderr)
+        r = tx(["cite", "--kind", "rating", "--tx", listed, "--from", "bob"])
+        t.ok(r.returncode == 2 and "--listing" in r.stderr, "a rating without --listing refused",
+             r.stderr)
+
         node.stop()
         r = run_cli(["verify", "--home", node.home])
         t.ok(r.returncode == 0 and "market periods, recomputed from their counters, match"

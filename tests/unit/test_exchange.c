@@ -1272,6 +1272,112 @@ static void test_salt_key(void **state)
 /* A consortium whose members hold different kinds: K_PROP data, K_AUTHOR computing and
  * algorithm, K_EXEC audit, K_OTHER audit; re-audits every 3 business blocks. Every role check
  * is made by the tx handlers, and every refusal leaves the state untouched. */
+/* market.cite of an audit record (rec; req: another business tx) on the settlement chain: the
+ * audit node ranks in the audit pool with one audit and the score as quality; every bad
+ * citation is refused with its own code, changing nothing; a record counts once. */
+static void cite_pl(struct lb_buf *b, unsigned kind, const uint8_t *raw, size_t len,
+		    const uint8_t *proof, size_t plen)
+{
+	lb_buf_reset(b);
+	assert_lb_ok(lb_mkt_cite_encode(b, kind, raw, len, proof, plen, NULL, 0, NULL, 0));
+}
+
+static void audit_cited(struct fx *f, const uint8_t rec[LB_HASH_LEN],
+			const uint8_t req[LB_HASH_LEN])
+{
+	struct lb_buf b, proof, rproof;
+	uint8_t *raw, *rraw;
+	size_t rawlen, rrawlen;
+	tick(f, LB_CHAIN_SETTLEMENT);
+	receipt(f, rec, LB_CHAIN_SETTLEMENT, &raw, &rawlen, &proof);
+	receipt(f, req, LB_CHAIN_SETTLEMENT, &rraw, &rrawlen, &rproof);
+	lb_buf_init(&b, LB_TX_MAX_BYTES * 2);
+	/* an unknown kind, a missing proof, a tampered proof, the proof of another kind of tx */
+	cite_pl(&b, 9, raw, rawlen, proof.data, proof.len);
+	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, &b, LB_EUNSUPPORTED,
+		"not a kind of record counted", NULL, NULL);
+	cite_pl(&b, LB_MKT_CITE_AUDIT, raw, rawlen, NULL, 0);
+	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, &b, LB_EMALFORMED,
+		"must both be present", NULL, NULL);
+	proof.data[proof.len / 2] ^= 1;
+	cite_pl(&b, LB_MKT_CITE_AUDIT, raw, rawlen, proof.data, proof.len);
+	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, &b, LB_EINVALID, "market.cite",
+		NULL, NULL);
+	proof.data[proof.len / 2] ^= 1;
+	cite_pl(&b, LB_MKT_CITE_AUDIT, rraw, rrawlen, rproof.data, rproof.len);
+	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, &b, LB_EINVALID,
+		"is not a audit.record tx",
+		NULL, NULL);
+	/* the genuine citation, by any account; then the same again */
+	cite_pl(&b, LB_MKT_CITE_AUDIT, raw, rawlen, proof.data, proof.len);
+	assert_lb_ok(send(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, &b, NULL, NULL, 0));
+	refused(f, K_OTHER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, &b, LB_EEXISTS, "already counted",
+		NULL, NULL);
+	lb_buf_release(&b);
+	lb_buf_release(&proof);
+	lb_buf_release(&rproof);
+	lb_free(raw);
+	lb_free(rraw);
+}
+
+/* Audit asset by auditor (asked by the owner) with score 8700, cited on the settlement chain. */
+static void audit_and_cite(struct fx *f, int auditor, const uint8_t asset[LB_HASH_LEN],
+			   const uint8_t content[LB_HASH_LEN])
+{
+	struct lb_buf b, proof;
+	uint8_t rec[LB_HASH_LEN], *raw;
+	size_t rawlen;
+	struct lb_xchg_audit_req ar = {0};
+	struct lb_xchg_audit_score sc = {.score = 8700};
+	lb_buf_init(&b, LB_TX_MAX_BYTES * 2);
+	memcpy(ar.asset, asset, LB_HASH_LEN);
+	memcpy(ar.auditor, f->a[auditor], LB_ADDR_LEN);
+	assert_lb_ok(lb_xchg_audit_req_encode(&b, &ar));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, NULL, NULL, 0));
+	memcpy(sc.asset, asset, LB_HASH_LEN);
+	memcpy(sc.content, content, LB_HASH_LEN);
+	memset(sc.report_hash, 8, LB_HASH_LEN);
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_audit_score_encode(&b, &sc));
+	assert_lb_ok(send(f, auditor, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, rec, NULL, 0));
+	tick(f, LB_CHAIN_SETTLEMENT);
+	receipt(f, rec, LB_CHAIN_SETTLEMENT, &raw, &rawlen, &proof);
+	cite_pl(&b, LB_MKT_CITE_AUDIT, raw, rawlen, proof.data, proof.len);
+	assert_lb_ok(send(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, &b, NULL, NULL, 0));
+	lb_buf_release(&b);
+	lb_buf_release(&proof);
+	lb_free(raw);
+}
+
+/* Period 0 (settlement blocks 1-40) closed: two audits by K_EXEC rank above one by K_OTHER;
+ * default weights: 1,000,000 per audit + 1,000 per basis point of score. */
+static void audits_ranked(struct fx *f)
+{
+	struct lb_buf b;
+	struct lb_errmsg em;
+	json_t *j;
+	assert_true(lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT) <= 40); /* all in period 0 */
+	while (lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT) < 40)
+		tick(f, LB_CHAIN_SETTLEMENT);
+	lb_buf_init(&b, 64);
+	assert_lb_ok(lb_mkt_period_encode(&b, 0));
+	assert_lb_ok(send(f, K_OTHER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PERIOD, &b, NULL, NULL, 0));
+	lb_buf_release(&b);
+	assert_lb_ok(lb_mkt_ledger_ranking_json(f->l, 0, &j, &em));
+	json_t *top = json_object_get(json_object_get(j, "audit"), "top");
+	assert_int_equal(json_array_size(top), 2);
+	const int who[2] = {K_EXEC, K_OTHER};
+	for (int i = 0; i < 2; i++) {
+		char ad[LB_ADDR_TEXT_LEN + 1];
+		lb_addr_encode(ad, f->a[who[i]]);
+		json_t *e = json_array_get(top, (size_t)i);
+		assert_string_equal(json_string_value(json_object_get(e, "node")), ad);
+		assert_int_equal(json_integer_value(json_object_get(e, "score")),
+				 (2 - i) * (1000000 + 8700 * 1000));
+	}
+	json_decref(j);
+}
+
 static void test_roles_and_audits(void **state)
 {
 	(void)state;
@@ -1288,7 +1394,10 @@ static void test_roles_and_audits(void **state)
 	assert_lb_ok(lb_ledger_register_core_types());
 	assert_lb_ok(lb_exchange_register_txtypes());
 	assert_lb_ok(lb_consortium_register_txtypes());
+	assert_lb_ok(lb_market_register_txtypes());
+	market_mode = true;
 	char *gtext = genesis_for(f);
+	market_mode = false;
 	json_error_t jerr;
 	json_t *g = json_loads(gtext, 0, &jerr);
 	static const struct {
@@ -1305,6 +1414,8 @@ static void test_roles_and_audits(void **state)
 	}
 	json_object_set_new(g, "members", ms);
 	json_object_set_new(g, "audit", json_pack("{s:i}", "interval_blocks", 3));
+	/* ranking periods of 40 blocks: the audit records cited below count in period 0 */
+	json_object_set_new(json_object_get(g, "market"), "period_blocks", json_integer(40));
 	free(gtext);
 	gtext = json_dumps(g, JSON_INDENT(1));
 	json_decref(g);
@@ -1430,7 +1541,8 @@ static void test_roles_and_audits(void **state)
 	assert_lb_ok(lb_xchg_audit_req_encode(&b, &ar));
 	refused(f, K_USER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, LB_EUNAUTH, "wrong owner",
 		NULL, NULL);
-	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, NULL, NULL, 0));
+	uint8_t areq[LB_HASH_LEN], arec[LB_HASH_LEN];
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_AUDIT_REQUEST, &b, areq, NULL, 0));
 	assert_lb_ok(lb_xchg_audit_json(f->l, asset, &j, &em));
 	assert_string_equal(json_string_value(json_object_get(j, "status")), "none");
 	json_decref(j);
@@ -1454,7 +1566,7 @@ static void test_roles_and_audits(void **state)
 	sc.content[0] ^= 1;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_audit_score_encode(&b, &sc));
-	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, NULL, NULL, 0));
+	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, arec, NULL, 0));
 	refused(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_AUDIT_RECORD, &b, LB_ENOTFOUND, "was asked",
 		NULL, NULL);
 	assert_lb_ok(lb_xchg_audit_json(f->l, asset, &j, &em));
@@ -1467,6 +1579,8 @@ static void test_roles_and_audits(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "expires_height")), at + 3);
 	assert_true(json_integer_value(json_object_get(j, "time_ms")) > 0);
 	json_decref(j);
+	audit_cited(f, arec, areq);
+
 	/* re-audits: after 3 more business blocks the audit has expired and is due */
 	for (int i = 0; i < 4; i++)
 		tick(f, LB_CHAIN_BUSINESS);
@@ -1477,6 +1591,11 @@ static void test_roles_and_audits(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "due")), 1);
 	assert_int_equal(json_integer_value(json_object_get(j, "interval_blocks")), 3);
 	json_decref(j);
+	/* re-audited by K_OTHER, then by K_EXEC again: in the rankings K_EXEC (two audits) comes
+	 * before K_OTHER (one) */
+	audit_and_cite(f, K_OTHER, asset, content);
+	audit_and_cite(f, K_EXEC, asset, content);
+	audits_ranked(f);
 	lb_buf_release(&b);
 	lb_ledger_close(f->l);
 	char cmd[128];

@@ -23,6 +23,7 @@
 #include "leben/knowledge.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
+#include "leben/market.h"
 #include "leben/market_store.h"
 #include "leben/tx.h"
 #include "ledger_fixture.h"
@@ -218,16 +219,17 @@ static void listing(struct lb_store_tx *p, const uint8_t item[32], const char *t
 	snprintf(p->codes[1], sizeof p->codes[1], "snomed|38341003");
 }
 
-static void setup(struct fx *f)
+/* Tx types registered, a temp home, the keys (proposer, a, b, c, d) and their addresses. */
+static void keys(struct fx *f, const char *tag)
 {
 	uint8_t seed[LB_SEED_LEN];
-	char hx[2 * LB_PUBKEY_LEN + 1], ab[LB_ADDR_TEXT_LEN + 1], ac[LB_ADDR_TEXT_LEN + 1];
 	assert_lb_ok(lb_crypto_init());
 	assert_lb_ok(lb_ledger_register_core_types());
 	assert_lb_ok(lb_knowledge_register_txtypes());
 	assert_lb_ok(lb_market_store_register_txtypes());
 	assert_lb_ok(lb_exchange_register_txtypes());
-	fx_mkhome(f->home, sizeof f->home, "store");
+	assert_lb_ok(lb_market_register_txtypes());
+	fx_mkhome(f->home, sizeof f->home, tag);
 	struct lb_keypair *ks[] = {&f->prop, &f->a, &f->b, &f->c, &f->d};
 	uint8_t *as[] = {NULL, f->addr_a, f->addr_b, f->addr_c, f->addr_d};
 	for (int i = 0; i < 5; i++) {
@@ -236,6 +238,12 @@ static void setup(struct fx *f)
 		if (as[i])
 			lb_addr_from_pubkey(as[i], ks[i]->pk);
 	}
+}
+
+static void setup(struct fx *f)
+{
+	char hx[2 * LB_PUBKEY_LEN + 1], ab[LB_ADDR_TEXT_LEN + 1], ac[LB_ADDR_TEXT_LEN + 1];
+	keys(f, "store");
 	lb_hex_encode(hx, f->prop.pk, LB_PUBKEY_LEN);
 	lb_addr_encode(ab, f->addr_b);
 	lb_addr_encode(ac, f->addr_c);
@@ -595,6 +603,265 @@ static void test_store(void **state)
 	(void)sepsis;
 }
 
+/* ---- ratings in the settlement-chain rankings (market.cite, docs/economy.md §5) ------------- */
+
+/* Submit one settlement tx of kp; commit it in its own block when admitted. Its code. */
+static int settle_tx(struct fx *f, const struct lb_keypair *kp, uint64_t *nonce, uint32_t type,
+		     const struct lb_buf *pl, char *msg, size_t msgsz)
+{
+	struct lb_buf raw;
+	struct lb_submit_result r;
+	struct lb_errmsg em;
+	fx_build(&raw, f->l, kp, LB_CHAIN_SETTLEMENT, type, *nonce, 0, pl->data, pl->len, NULL);
+	int rc = fx_submit1(f->l, raw.data, raw.len, &r);
+	if (msg)
+		snprintf(msg, msgsz, "%s", r.message);
+	if (rc == LB_OK) {
+		const uint8_t *raws[1] = {raw.data};
+		size_t lens[1] = {raw.len};
+		struct lb_cut c = {LB_CHAIN_SETTLEMENT, f->time_ms += 1000, 1, raws, lens};
+		if (lb_ledger_commit(f->l, &c, NULL, &em))
+			fail_msg("commit: %s", em.text);
+		(*nonce)++;
+	}
+	lb_buf_release(&raw);
+	return rc;
+}
+
+/* The committed bytes of business tx id and its proof anchored in the settlement chain. */
+static void cited(struct fx *f, const uint8_t id[LB_HASH_LEN], uint8_t **raw, size_t *len,
+		  struct lb_buf *proof)
+{
+	int chain;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_tx_raw(f->l, id, &chain, raw, len));
+	lb_buf_init(proof, 1 << 20);
+	if (lb_ledger_proof(f->l, id, LB_CHAIN_SETTLEMENT, proof, &em))
+		fail_msg("proof: %s", em.text);
+}
+
+static uint64_t csc_of(struct fx *f, const uint8_t a[LB_ADDR_LEN])
+{
+	json_t *o;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_account_json(f->l, a, &o, &em));
+	uint64_t v = (uint64_t)json_integer_value(
+		json_object_get(json_object_get(o, "balances"), "csc"));
+	json_decref(o);
+	return v;
+}
+
+static void rating_refused(struct fx *f, uint64_t *nonce, const struct lb_buf *pl, int want,
+			   const char *needle)
+{
+	char msg[512];
+	uint64_t h = lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT);
+	int rc = settle_tx(f, &f->b, nonce, LB_TX_MKT_CITE, pl, msg, sizeof msg);
+	if (rc != want || !strstr(msg, needle))
+		fail_msg("market.cite: got %s '%s', want %s '%s'", lb_errname(rc), msg,
+			 lb_errname(want), needle);
+	assert_int_equal(lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT), h);
+}
+
+/* Two authors with one paid call each in a period; one contract is rated 5 stars by a buyer,
+ * and the rating is cited on the settlement chain: its author ranks above the other by exactly
+ * 5 rating points x the rating weight. A rating cited with another listing's store.list, without
+ * it, or a store.call cited as a rating is refused; a rating counts once. */
+static void test_rating_ranked(void **state)
+{
+	(void)state;
+	struct fx fx = {0}, *f = &fx;
+	uint8_t hyp[32], chest[32], list_hyp[32], list_chest[32], call[32],
+		rate[32];
+	char hx[2 * LB_PUBKEY_LEN + 1], ad[4][LB_ADDR_TEXT_LEN + 1], pt[LB_ADDR_TEXT_LEN + 1];
+	struct lb_store_tx p, q;
+	keys(f, "store-rank");
+	const uint8_t *as[] = {f->addr_a, f->addr_b, f->addr_c, f->addr_d};
+	for (int i = 0; i < 4; i++)
+		lb_addr_encode(ad[i], as[i]);
+	lb_hex_encode(hx, f->prop.pk, LB_PUBKEY_LEN);
+	uint8_t platform[LB_ADDR_LEN];
+	memset(platform, 0x5b, sizeof platform);
+	lb_addr_encode(pt, platform);
+	json_t *accts = json_array();
+	for (int i = 0; i < 4; i++)
+		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", ad[i], "asc",
+						       (json_int_t)1000000000, "csc",
+						       (json_int_t)1000000000));
+	fx_genesis(f->home,
+		   json_pack("{s:s,s:i,s:s,s:[{s:s,s:I}],s:o,s:{s:i},s:{s:s,s:i,s:i}}", "network",
+			     "store-rank", "time_ms", 1, "proposer", hx, "store_wallets", "address",
+			     ad[1], "asc", (json_int_t)100000000, "accounts", accts, "fees",
+			     "default", 1000, "market", "platform", pt, "period_blocks", 10,
+			     "top_k", 3));
+	/* c is a credit partner (it funds the bonus pool below); the quota is allotted at once */
+	{
+		char path[128];
+		snprintf(path, sizeof path, "%.63s/genesis.json", f->home);
+		json_error_t jerr;
+		json_t *g = json_load_file(path, 0, &jerr);
+		assert_non_null(g);
+		json_object_set_new(g, "credit_partners", json_pack("[s]", ad[2]));
+		json_object_set_new(json_object_get(g, "market"), "quota",
+				    json_pack("{s:i,s:i}", "csc_per_asc", 1, "periods", 1));
+		fx_genesis(f->home, g);
+	}
+	fx_open(&f->l, f->home, &f->prop);
+	f->time_ms = 1000;
+
+	/* a lists hypertension, d chest pain; b calls both (a verified buyer) and rates a's */
+	publish_file(f, &f->a, &f->na, "examples/contracts/hypertension.pf", hyp);
+	publish_file(f, &f->d, &f->nd, "examples/contracts/chest_pain.pf", chest);
+	listing(&p, hyp, "Hypertension diagnosis", 1000000, 0);
+	accepted_tx(f, &f->a, &f->na, &p, list_hyp);
+	listing(&p, chest, "Chest pain assessment", 1000000, 0);
+	accepted_tx(f, &f->d, &f->nd, &p, list_chest);
+	memset(&q, 0, sizeof q);
+	q.type = LB_TX_STORE_CALL;
+	q.max_price = 1000000;
+	memcpy(q.item, hyp, 32);
+	accepted_tx(f, &f->b, &f->nb, &q, call);
+	memcpy(q.item, chest, 32);
+	accepted_tx(f, &f->b, &f->nb, &q, NULL);
+	memset(&q, 0, sizeof q);
+	q.type = LB_TX_STORE_RATE;
+	memcpy(q.item, hyp, 32);
+	q.stars = 5;
+	snprintf(q.description, sizeof q.description, "clear");
+	accepted_tx(f, &f->b, &f->nb, &q, rate);
+
+	/* three more contracts by a, listed (for the creation bonus and its cap) */
+	static const char *const more[] = {"sepsis", "chronic_cough", "diabetic_foot"};
+	uint8_t more_list[3][32];
+	for (int i = 0; i < 3; i++) {
+		char rel[128];
+		uint8_t h[32];
+		snprintf(rel, sizeof rel, "examples/contracts/%s.pf", more[i]);
+		publish_file(f, &f->a, &f->na, rel, h);
+		listing(&p, h, more[i], 1000000, 0);
+		accepted_tx(f, &f->a, &f->na, &p, more_list[i]);
+	}
+
+	/* settlement: c funds the bonus pool; one paid call for each author, the same amount */
+	uint64_t sn = 0, cn = 0;
+	struct lb_buf b;
+	lb_buf_init(&b, LB_TX_MAX_BYTES * 2);
+	assert_lb_ok(lb_mkt_fund_encode(&b, LB_MKT_POOL_BONUS, 10000000));
+	assert_lb_ok(settle_tx(f, &f->c, &cn, LB_TX_MKT_FUND, &b, NULL, 0));
+	const uint8_t *who[2] = {f->addr_a, f->addr_d};
+	for (int i = 0; i < 2; i++) {
+		struct lb_mkt_parties pp = {0};
+		pp.authors = (const uint8_t(*)[LB_ADDR_LEN])who[i];
+		pp.n_authors = 1;
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, 1000000, &pp));
+		assert_lb_ok(settle_tx(f, &f->b, &sn, LB_TX_MKT_PAY, &b, NULL, 0));
+	}
+
+	uint8_t *rraw, *lraw, *oraw, *craw;
+	size_t rlen, llen, olen, clen;
+	struct lb_buf rpr, lpr, opr, cpr;
+	cited(f, rate, &rraw, &rlen, &rpr);
+	cited(f, list_hyp, &lraw, &llen, &lpr);
+	cited(f, list_chest, &oraw, &olen, &opr);
+	cited(f, call, &craw, &clen, &cpr);
+	/* another listing's store.list: refused */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_RATING, rraw, rlen, rpr.data, rpr.len, oraw,
+					olen, opr.data, opr.len));
+	rating_refused(f, &sn, &b, LB_EINVALID, "cite the rated listing's store.list");
+	/* no store.list at all */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_AUDIT, rraw, rlen, rpr.data, rpr.len, NULL,
+					0, NULL, 0));
+	b.data[0] = LB_MKT_CITE_RATING;
+	rating_refused(f, &sn, &b, LB_EMALFORMED, "listing tx");
+	/* a store.call cited as a rating */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_RATING, craw, clen, cpr.data, cpr.len, lraw,
+					llen, lpr.data, lpr.len));
+	rating_refused(f, &sn, &b, LB_EINVALID, "is not a store.rate tx");
+	/* the genuine citation; the same again is refused */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_RATING, rraw, rlen, rpr.data, rpr.len, lraw,
+					llen, lpr.data, lpr.len));
+	assert_lb_ok(settle_tx(f, &f->b, &sn, LB_TX_MKT_CITE, &b, NULL, 0));
+	rating_refused(f, &sn, &b, LB_EEXISTS, "already counted");
+
+	/* close period 0 (blocks 1-10) */
+	while (lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT) < 10) {
+		struct lb_cut c = {LB_CHAIN_SETTLEMENT, f->time_ms += 1000, 0, NULL, NULL};
+		struct lb_errmsg em;
+		if (lb_ledger_commit(f->l, &c, NULL, &em))
+			fail_msg("commit: %s", em.text);
+	}
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_period_encode(&b, 0));
+	assert_lb_ok(settle_tx(f, &f->c, &cn, LB_TX_MKT_PERIOD, &b, NULL, 0));
+	json_t *j;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_mkt_ledger_ranking_json(f->l, 0, &j, &em));
+	json_t *top = json_object_get(json_object_get(j, "developers"), "top");
+	assert_int_equal(json_array_size(top), 2);
+	json_t *e0 = json_array_get(top, 0), *e1 = json_array_get(top, 1);
+	assert_string_equal(json_string_value(json_object_get(e0, "node")), ad[0]); /* a */
+	assert_string_equal(json_string_value(json_object_get(e1, "node")), ad[3]); /* d */
+	assert_int_equal(json_integer_value(json_object_get(e0, "score")) -
+				 json_integer_value(json_object_get(e1, "score")),
+			 5 * 200000);
+	json_decref(j);
+
+	/* creation bonus (period 1, the bonus pool now holds 10 CSC): 1 CSC per listed contract,
+	 * once per listing, at most 3 per author and period */
+	uint64_t csc0 = csc_of(f, f->addr_a);
+	const uint8_t *lists[4] = {list_hyp, more_list[0], more_list[1], more_list[2]};
+	for (int i = 0; i < 4; i++) {
+		uint8_t *lr;
+		size_t ll;
+		struct lb_buf lp;
+		cited(f, lists[i], &lr, &ll, &lp);
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_CREATION, lr, ll, lp.data, lp.len,
+						NULL, 0, NULL, 0));
+		if (i < 3) {
+			assert_lb_ok(settle_tx(f, &f->c, &cn, LB_TX_MKT_CITE, &b, NULL, 0));
+			assert_int_equal(csc_of(f, f->addr_a), csc0 + (uint64_t)(i + 1) * 1000000);
+		} else {
+			rating_refused(f, &sn, &b, LB_ELIMIT, "(the cap)");
+		}
+		if (i == 0)
+			rating_refused(f, &sn, &b, LB_EEXISTS, "already counted");
+		lb_buf_release(&lp);
+		lb_free(lr);
+	}
+	assert_int_equal(csc_of(f, f->addr_a), csc0 + 3000000);
+	/* a rating cited as a creation: refused */
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_CREATION, rraw, rlen, rpr.data, rpr.len,
+					NULL, 0, NULL, 0));
+	rating_refused(f, &sn, &b, LB_EINVALID, "is not a store.list tx");
+
+	/* replay from genesis and the rankings recomputed from their counters */
+	lb_ledger_close(f->l);
+	assert_lb_ok(lb_ledger_verify_home(f->home, NULL, NULL, &em));
+	fx_open(&f->l, f->home, &f->prop);
+	uint64_t periods;
+	if (lb_mkt_verify_ledger(f->l, &periods, &em))
+		fail_msg("market verify: %s", em.text);
+	assert_int_equal(periods, 1);
+	lb_ledger_close(f->l);
+	lb_buf_release(&b);
+	struct lb_buf *prs[] = {&rpr, &lpr, &opr, &cpr};
+	uint8_t *raws[] = {rraw, lraw, oraw, craw};
+	for (int i = 0; i < 4; i++) {
+		lb_buf_release(prs[i]);
+		lb_free(raws[i]);
+	}
+	char home[64];
+	snprintf(home, sizeof home, "%.63s", f->home);
+	fx_rmhome(home);
+}
+
 /* Every store payload: truncated at any byte, with a trailing byte or another version, refused
  * with LB_EMALFORMED naming the field; the whole one decodes and re-encodes to itself. */
 static void test_codec(void **state)
@@ -700,6 +967,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_rating_ranked),
 		cmocka_unit_test(test_bad_genesis),
 		cmocka_unit_test(test_codec),
 	};
