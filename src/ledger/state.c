@@ -482,7 +482,7 @@ int lb_apply_cite(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, 
 			       "%s: the %s tx bytes are not the tx the proof is for", who, what);
 	if (tx->chain != want_chain || (want_type && tx->type != want_type)) {
 		const struct lb_txtype *t = lb_txtype_find(want_type);
-		return lb_errf(c->em, LB_EINVALID, "%s: the cited tx is not a %s tx", who,
+		return lb_errf(c->em, LB_EINVALID, "%s: the cited tx is not of type %s", who,
 			       t ? t->name : "expected");
 	}
 	return LB_OK;
