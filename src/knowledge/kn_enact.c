@@ -1484,7 +1484,7 @@ struct xnode {
 
 #define X_DOMAIN 6
 
-/* The abstract domain of item d: its allowed values, else a few of its type. */
+/* The abstract domain of item d: its first distinct allowed values, else a few of its type. */
 static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
 {
 	size_t n = 0;
@@ -1509,8 +1509,13 @@ static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
 		out[1].u.b = false;
 		return 2;
 	}
-	for (size_t i = 0; i < d->nallowed && n < X_DOMAIN; i++)
-		out[n++] = d->allowed[i];
+	for (size_t i = 0; i < d->nallowed && n < X_DOMAIN; i++) {
+		bool seen = false; /* a range may list a value twice (plain and as an object) */
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = kn_value_equal(&out[k], &d->allowed[i]);
+		if (!seen)
+			out[n++] = d->allowed[i];
+	}
 	if (n > 0)
 		return n;
 	if (d->type == KN_T_INTEGER || d->type == KN_T_REAL) {

@@ -258,7 +258,11 @@ struct kn_datadef {
 	char **allowed_caption;        /* per allowed value: its caption or NULL (owned array,
 					* NULL when no value has one) */
 	bool range_objects;            /* `range` written as [{value, caption}] objects */
+	bool *range_obj;               /* per allowed value: written as an object (owned; NULL
+					* unless the range mixes plain values and objects) */
 	struct kn_value defval;        /* defaultValue (KN_V_UNKNOWN if none) */
+	char *defval_text;             /* the JSON text a defaultValue was written as, which
+					* PROformajs parses ("3" for 3); owned, NULL if none */
 	struct kn_expr *defcond;       /* defaultCondition: expression giving the default */
 	struct kn_expr *derive;        /* PROformajs valueCondition: computed value, read-only */
 	struct kn_expr *valid;         /* LEBEN `valid` over `value`: refuse when false */

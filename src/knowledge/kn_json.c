@@ -520,14 +520,18 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		    (d->allowed_caption = lb_calloc(n ? n : 1, sizeof(char *))) == NULL)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		d->range_objects = n > 0 && json_is_object(json_array_get(r, 0));
+		/* PROformajs takes a range mixing plain values and {value, caption} objects
+		 * (validated in kn_json_validate); each entry keeps the way it was written */
+		bool mixed = false;
+		for (size_t i = 1; i < n; i++)
+			mixed |= json_is_object(json_array_get(r, i)) != d->range_objects;
+		if (mixed && (d->range_obj = lb_calloc(n, sizeof(bool))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			json_t *e = json_array_get(r, i);
 			push_idx(j, i);
-			if (json_is_object(e) != d->range_objects)
-				return jerr(j, LB_EINVALID,
-					    "the range of '%s' mixes plain values and {\"value\", "
-					    "\"caption\"} objects; write every entry the same way",
-					    d->name);
+			if (mixed)
+				d->range_obj[i] = json_is_object(e);
 			if (json_is_object(e)) {
 				if ((rc = get_text(j, e, "caption", &d->allowed_caption[i])) != LB_OK)
 					return rc;
@@ -565,7 +569,25 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		d->hi = json_number_value(json_array_get(b, 1));
 		j->depth--;
 	}
-	json_t *dv = jget(o, "defaultValue");
+	json_t *dv = jget(o, "defaultValue"), *parsed = NULL;
+	if (dv != NULL && json_is_string(dv) &&
+	    (d->type == KN_T_INTEGER || d->type == KN_T_REAL || d->type == KN_T_BOOLEAN ||
+	     (d->type == KN_T_TEXT && d->multi && json_string_value(dv)[0] == '['))) {
+		/* PROformajs parses a text default of these items as JSON ("3" is 3) */
+		push_key(j, "defaultValue");
+		if ((d->defval_text = lb_strdup(json_string_value(dv))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		parsed = json_loads(d->defval_text, JSON_DECODE_ANY, NULL);
+		if (parsed == NULL)
+			return jerr(j, LB_ETYPE,
+				    "the defaultValue \"%s\" of '%s' is a text, which PROformajs "
+				    "reads as JSON, and it is not JSON; write the value itself",
+				    d->defval_text, d->name);
+		j->depth--;
+		dv = parsed;
+		if (json_is_null(parsed)) /* "null": no default, as in PROformajs */
+			dv = NULL;
+	}
 	if (dv != NULL) {
 		push_key(j, "defaultValue");
 		if (d->multi) {
@@ -584,9 +606,12 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 				d->defval.u.set.n++;
 				j->depth--;
 			}
-		} else if ((rc = json_to_lit(j, dv, d, &d->defval)) != LB_OK) {
-			return rc;
+		} else {
+			rc = json_to_lit(j, dv, d, &d->defval);
 		}
+		json_decref(parsed);
+		if (rc != LB_OK)
+			return rc;
 		j->depth--;
 	}
 	json_t *ws;
@@ -1334,6 +1359,22 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 				       "(its dates are not comparable with the listed values); remove "
 				       "the range",
 				       file, d->line, d->col, where);
+		/* a range mixing plain values and objects: PROformajs checks each entry
+		 * written the other way than the first against the first kind's values */
+		for (size_t k = 0; d->range_obj != NULL && k < d->nallowed; k++) {
+			bool found = d->range_obj[k] == d->range_objects;
+			for (size_t q = 0; !found && q < d->nallowed; q++)
+				found = d->range_obj[q] == d->range_objects &&
+					kn_value_equal(&d->allowed[q], &d->allowed[k]);
+			if (!found)
+				return lb_errf(em, LB_EINVALID,
+					       "%s:%d:%d: %s: range entry %zu is written %s, unlike "
+					       "the first, and its value is not among the values "
+					       "written that way, which PROformajs refuses; write "
+					       "every entry the same way",
+					       file, d->line, d->col, where, k,
+					       d->range_obj[k] ? "as an object" : "plain");
+		}
 		json_t *lst = d->type == KN_T_TEXT && !d->multi && d->defval.t == KN_V_TEXT &&
 				      d->defval.u.s[0] == '['
 				      ? json_loads(d->defval.u.s, JSON_DECODE_ANY, NULL)
@@ -1508,7 +1549,7 @@ static json_t *data_json(const struct lb_kn_model *m, const struct kn_datadef *d
 		json_t *r = json_array();
 		for (size_t k = 0; r != NULL && k < d->nallowed; k++) {
 			json_t *v = lit_json(&d->allowed[k]);
-			if (d->range_objects) {
+			if (d->range_obj != NULL ? d->range_obj[k] : d->range_objects) {
 				json_t *ro = json_object();
 				put(ro, "value", v, bad);
 				put_str(ro, "caption", kn_allowed_caption(d, k), bad);
@@ -1518,7 +1559,9 @@ static json_t *data_json(const struct lb_kn_model *m, const struct kn_datadef *d
 		}
 		put(o, "range", r, bad);
 	}
-	if (d->defval.t != KN_V_UNKNOWN)
+	if (d->defval_text != NULL)
+		put_str(o, "defaultValue", d->defval_text, bad);
+	else if (d->defval.t != KN_V_UNKNOWN)
 		put(o, "defaultValue", lit_json(&d->defval), bad);
 	put_expr(m, o, "defaultCondition", d->defcond, bad);
 	put_expr(m, o, "valueCondition", d->derive, bad);

@@ -148,7 +148,7 @@ if (nexplore > 0) {
 		const vals = d.range ? d.range.map((v) => (v && v.value !== undefined ? v.value : v)) : null;
 		if (d.multiValued) return vals ? [[], vals.slice(0, 1), vals] : [[]];
 		if (d.constructor.name === 'Boolean') return [true, false];
-		if (vals) return vals.slice(0, 6);
+		if (vals) return [...new Set(vals)].slice(0, 6);
 		if (d.constructor.name === 'Integer') return [0, 2, 5];
 		if (d.constructor.name === 'Float') return [0.5, 2.5, 5.5];
 		return ['x'];

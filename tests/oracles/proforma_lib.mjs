@@ -243,7 +243,8 @@ function genTask(r, ctx, depth, siblings) {
 // What PROformajs accepts that LEBEN's .pf form does not hold, laid over a generated protocol
 // with a PRNG of its own (the protocol underneath stays the one the seed gives): task names
 // starting with a digit, fractions in Integer items (a default, range values the answers
-// pick), captions that are lists, and now and then a protocol that is an Enquiry alone.
+// pick), captions that are lists, defaults written as JSON text, ranges mixing plain values
+// and {value, caption} objects, and now and then a protocol that is an Enquiry alone.
 function laxen(root, seed) {
 	const r = rng(seed ^ 0x5eed1a);
 	let json = JSON.stringify(root);
@@ -278,6 +279,19 @@ function laxen(root, seed) {
 			if (d.defaultValue !== undefined) d.defaultValue = 2.5;
 		} else if (!d.range && d.defaultValue === undefined && !d.defaultCondition) {
 			d.defaultValue = 2.5;
+		}
+	}
+	// with a PRNG of their own (the stream above stays as it was): defaults written as JSON
+	// text ("3", "true", "[1,2]"), which PROformajs parses, and ranges mixing plain values
+	// with {value, caption} objects (each entry written the other way repeats a value)
+	const r2 = rng(seed ^ 0x7e47da);
+	for (const d of p.dataDefinitions || []) {
+		if (d.defaultValue !== undefined && d.class !== 'Date' && d.class !== 'Text' && r2.chance(0.2))
+			d.defaultValue = JSON.stringify(d.defaultValue);
+		if (Array.isArray(d.range) && d.range.length && r2.chance(0.2)) {
+			const first = d.range[0];
+			if (first && typeof first === 'object') d.range.push(first.value);
+			else d.range.splice(1, 0, { value: first, caption: `also ${first}` });
 		}
 	}
 	const walk = (t) => {
