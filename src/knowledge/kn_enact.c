@@ -1704,8 +1704,9 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK)
 			break;
 		for (size_t o = 0; o < e->n; o++)
-			if (e->o[o].kind == O_TASK && e->o[o].state == KN_IN_PROGRESS)
-				seen[e->o[o].task] = 1;
+			if (e->o[o].kind == O_TASK && (e->o[o].state == KN_IN_PROGRESS ||
+							e->o[o].state == KN_COMPLETED))
+				seen[e->o[o].task] = 1; /* completed: it was in progress within a step */
 		bool finished = false;
 		for (size_t o = 0; o < e->n; o++)
 			if (e->o[o].kind == O_TASK && e->o[o].parent < 0)
