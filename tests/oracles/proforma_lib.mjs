@@ -294,6 +294,19 @@ function laxen(root, seed) {
 			else d.range.splice(1, 0, { value: first, caption: `also ${first}` });
 		}
 	}
+	// dynamic captions and descriptions ("${item}") on tasks, candidates and arguments
+	const items = (p.dataDefinitions || []).map((d) => d.name);
+	const dyn = (o, what) => {
+		if (!items.length || !r2.chance(0.12)) return;
+		const x = r2.pick(items);
+		o[r2.chance(0.7) ? 'caption' : 'description'] = r2.chance(0.8) ? `${what} \${${x}}` : `\${${x}} or \${is_known('${x}')}`;
+	};
+	const walkDyn = (t) => {
+		dyn(t, t.name);
+		for (const c of t.candidates || []) { dyn(c, c.name); for (const a of c.arguments || []) dyn(a, 'arg'); }
+		for (const c of t.tasks || []) walkDyn(c);
+	};
+	walkDyn(p);
 	const walk = (t) => {
 		if (r.chance(0.1)) t.caption = [t.caption || t.name, 'list caption'];
 		// an eventTrigger that is not a text: PROformajs keys it by String() of it
@@ -367,6 +380,13 @@ export function snapshot(en) {
 		} else if (v instanceof P.WarningState) {
 			if (v.active) out.warnings.push(k);
 		}
+	}
+	// dynamic captions and descriptions ("${...}") as rendered: [caption, description]
+	for (const [k, v] of Object.entries(st)) {
+		if (!(v instanceof P.TaskState || v instanceof P.CandidateState || v instanceof P.ArgumentState)) continue;
+		if (v.caption === undefined && v.description === undefined) continue;
+		(out.captions = out.captions || {})[k] = [v.caption === undefined ? null : v.caption,
+			v.description === undefined ? null : v.description];
 	}
 	for (const path of Object.keys(en._data))
 		for (const [name, arr] of Object.entries(en._data[path])) {
