@@ -503,8 +503,8 @@ export function firstDiff(a, b) {
 	const n = Math.max(a.length, b.length);
 	for (let i = 0; i < n; i++) {
 		if (!a[i] || !b[i]) return { step: i, field: 'length', oracle: a[i] ? 'step' : 'none', leben: b[i] ? 'step' : 'none' };
-		for (const f of ['error', 'finished', 'tasks', 'completeable', 'requested', 'candidates', 'data', 'versions', 'warnings', 'triggers']) {
-			const sorted = f === 'data' || f === 'versions';
+		for (const f of ['error', 'finished', 'tasks', 'completeable', 'requested', 'candidates', 'data', 'versions', 'warnings', 'triggers', 'captions']) {
+			const sorted = f === 'data' || f === 'versions' || f === 'captions';
 			const x = JSON.stringify(norm(a[i][f], sorted)), y = JSON.stringify(norm(b[i][f], sorted));
 			if (x !== y) return { step: i, op: a[i].op, field: f, oracle: a[i][f], leben: b[i][f] };
 		}
