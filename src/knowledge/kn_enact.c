@@ -642,6 +642,8 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	case KN_T_TEXT: if (v->t != KN_V_TEXT) return false; break;
 	default: return false;
 	}
+	if (d->range_text != NULL)
+		return kn_range_text_takes(d, v);
 	if (d->nallowed == 0)
 		return true;
 	for (size_t i = 0; i < d->nallowed; i++) {
@@ -1224,6 +1226,8 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 	default:
 		return false; /* dates: not yet */
 	}
+	if (d->range_text != NULL)
+		return kn_range_text_takes(d, v);
 	if (d->nallowed == 0)
 		return true;
 	for (size_t i = 0; i < d->nallowed; i++) {

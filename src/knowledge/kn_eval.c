@@ -1116,7 +1116,9 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
 		const struct kn_value *x = d->multi ? &v.u.set.v[i] : &v;
 		static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE };
 		bool ok = x->t == want[d->type] || (d->type == KN_T_REAL && x->t == KN_V_INT);
-		if (ok && d->nallowed > 0) {
+		if (ok && d->range_text != NULL)
+			ok = kn_range_text_takes(d, x);
+		else if (ok && d->nallowed > 0) {
 			ok = false;
 			for (size_t k = 0; !ok && k < d->nallowed; k++)
 				ok = cmp(x, &d->allowed[k]) == 0;

@@ -509,6 +509,20 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 	    (rc = get_expr(j, o, "validCondition", &d->valid)) != LB_OK)
 		return rc;
 	json_t *r = jget(o, "range");
+	if (r != NULL && json_is_string(r)) {
+		/* PROformajs iterates a text range's characters: each must pass the item's
+		 * accept(), which only a Text item's does (an empty text has none) */
+		push_key(j, "range");
+		if (d->type != KN_T_TEXT && json_string_length(r) > 0)
+			return jerr(j, LB_EINVALID,
+				    "the range of '%s' is a text, whose characters PROformajs checks as "
+				    "values, and '%s' is not a Text item; write the list of values",
+				    d->name, d->name);
+		if ((d->range_text = lb_strdup(json_string_value(r))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		j->depth--;
+		r = NULL;
+	}
 	if (r != NULL) {
 		push_key(j, "range");
 		if (!json_is_array(r))
@@ -1165,6 +1179,9 @@ static bool known_one(const struct vctx *v, const char *s, size_t n)
 			continue;
 		for (size_t k = 0; !found && d->type == KN_T_TEXT && k < d->nallowed; k++)
 			found = strcmp(d->allowed[k].u.s, buf) == 0;
+		/* a range written as a text: each of its characters */
+		found |= d->type == KN_T_TEXT && d->range_text != NULL && n == 1 &&
+			 strchr(d->range_text, buf[0]) != NULL && buf[0] != '\0';
 	}
 	for (size_t t = 0; !found && t < m->ntasks; t++)
 		for (size_t c = 0; !found && c < m->tasks[t]->ncands; c++)
@@ -1329,6 +1346,8 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 
 static bool in_range(const struct kn_datadef *d, const struct kn_value *v)
 {
+	if (d->range_text != NULL)
+		return kn_range_text_takes(d, v);
 	if (d->nallowed == 0)
 		return true;
 	for (size_t i = 0; i < d->nallowed; i++)
@@ -1388,6 +1407,12 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 				       "take; change the default",
 				       file, d->line, d->col, where);
 		const struct kn_value *dv = &d->defval;
+		if (d->range_text != NULL && d->range_text[0] == '\0' && dv->t != KN_V_UNKNOWN &&
+		    (dv->t != KN_V_SET || dv->u.set.n > 0))
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: %s: an empty text as the range with a defaultValue "
+				       "makes PROformajs's validation fail; remove one of them",
+				       file, d->line, d->col, where);
 		bool ok = true;
 		if (dv->t == KN_V_SET) {
 			for (size_t k = 0; k < dv->u.set.n; k++)
@@ -1559,6 +1584,8 @@ static json_t *data_json(const struct lb_kn_model *m, const struct kn_datadef *d
 		}
 		put(o, "range", r, bad);
 	}
+	if (d->range_text != NULL)
+		put_str(o, "range", d->range_text, bad);
 	if (d->defval_text != NULL)
 		put_str(o, "defaultValue", d->defval_text, bad);
 	else if (d->defval.t != KN_V_UNKNOWN)
