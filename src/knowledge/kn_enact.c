@@ -56,10 +56,12 @@ struct obj {
 	struct kn_value value;  /* O_DERIVED: stored value (owned) */
 	struct kn_value raw;    /* requested / recommended / active as evaluated (owned): PROformajs
 				 * compares the raw value between cycles, and uses its truth */
+	char *dyn[2];           /* a dynamic caption / description ("${...}") as last rendered
+				 * (owned; NULL until rendered) */
 };
 
 enum attr { A_STATE, A_COMPLETEABLE, A_CANCELLABLE, A_CYCLEABLE, A_REQUESTED, A_RECOMMENDED,
-	    A_CONFIRMED, A_ACTIVE, A_SUPPORT, A_VALUE };
+	    A_CONFIRMED, A_ACTIVE, A_SUPPORT, A_VALUE, A_CAPTION, A_DESCRIPTION };
 
 struct delta {
 	int obj;
@@ -67,6 +69,7 @@ struct delta {
 	int8_t v;            /* state or flag */
 	double num;          /* A_SUPPORT */
 	struct kn_value val; /* A_VALUE (owned) */
+	char *txt;           /* A_CAPTION, A_DESCRIPTION: the rendered text (owned) */
 };
 
 struct trig {
@@ -115,6 +118,8 @@ static void obj_clear(struct obj *o)
 	lb_free(o->ivec);
 	kn_value_clear(&o->value);
 	kn_value_clear(&o->raw);
+	lb_free(o->dyn[0]);
+	lb_free(o->dyn[1]);
 }
 
 /* The object at path: replaced in place when it exists (PROformajs reassigns the key, which
@@ -637,6 +642,8 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	case KN_T_TEXT: if (v->t != KN_V_TEXT) return false; break;
 	default: return false;
 	}
+	if (d->range_text != NULL)
+		return kn_range_text_takes(d, v);
 	if (d->nallowed == 0)
 		return true;
 	for (size_t i = 0; i < d->nallowed; i++) {
@@ -725,10 +732,51 @@ static int store_pending(struct kn_enact *e)
 	return rc;
 }
 
+/* PROformajs AnnotatedState: a caption or description with `${expression}` is state, rendered
+ * from the snapshot while the object is updateable (a task in progress, a candidate of a
+ * decision in progress, an argument always); a changed rendering is an update of the cycle
+ * (so it delays an autonomous task's completion by a cycle, as there). */
+static int dynamic_updates(struct kn_enact *e, int oi)
+{
+	const struct obj *o = &e->o[oi];
+	const struct kn_task *k = e->m->tasks[o->task];
+	const char *txt[2];
+	if (o->kind == O_TASK && o->state == KN_IN_PROGRESS) {
+		txt[0] = k->caption;
+		txt[1] = k->description;
+	} else if (o->kind == O_CAND && e->o[o->parent].state == KN_IN_PROGRESS) {
+		txt[0] = k->cands[o->sub].caption;
+		txt[1] = k->cands[o->sub].description;
+	} else if (o->kind == O_ARG) {
+		txt[0] = k->cands[o->sub].args[o->sub2].caption;
+		txt[1] = k->cands[o->sub].args[o->sub2].description;
+	} else {
+		return LB_OK;
+	}
+	int rc = LB_OK;
+	for (int a = 0; rc == LB_OK && a < 2; a++) {
+		if (txt[a] == NULL || txt[a][0] == KN_RAW_JSON || strstr(txt[a], "${") == NULL)
+			continue;
+		struct lb_buf b;
+		lb_buf_init(&b, 1 << 16);
+		rc = kn_render_text(e->s, o->task, txt[a], &b);
+		kn_arena_reset(&e->s->ar);
+		const char *r = b.data != NULL ? (const char *)b.data : "";
+		if (rc == LB_OK && (o->dyn[a] == NULL || strcmp(o->dyn[a], r) != 0) &&
+		    (rc = push(e, oi, a ? A_DESCRIPTION : A_CAPTION, 0)) == LB_OK &&
+		    (e->d[e->nd - 1].txt = lb_strdup(r)) == NULL)
+			rc = LB_ENOMEM;
+		lb_buf_release(&b);
+	}
+	return rc;
+}
+
 static int update_task(struct kn_enact *e, int oi)
 {
 	size_t mark = e->nd;
-	int rc = LB_OK;
+	int rc = dynamic_updates(e, oi);
+	if (rc != LB_OK)
+		return rc;
 	struct obj *o = &e->o[oi];
 	const struct kn_task *k = e->m->tasks[o->task];
 	int8_t pst = o->parent >= 0 ? e->o[o->parent].state : ST_UNSET;
@@ -879,6 +927,8 @@ static int update(struct kn_enact *e, int oi)
 		return rc;
 	}
 	case O_CAND: {
+		if ((rc = dynamic_updates(e, oi)) != LB_OK)
+			return rc;
 		if (e->o[o->parent].state != KN_IN_PROGRESS)
 			return LB_OK;
 		const struct kn_candidate *c = &k->cands[o->sub];
@@ -907,6 +957,8 @@ static int update(struct kn_enact *e, int oi)
 	}
 	case O_ARG:
 	case O_WARNING: {
+		if (o->kind == O_ARG && (rc = dynamic_updates(e, oi)) != LB_OK)
+			return rc;
 		const struct kn_expr *x = o->kind == O_ARG ? k->cands[o->sub].args[o->sub2].cond
 							  : e->m->data[o->task].warnings[o->sub].cond;
 		struct kn_value v;
@@ -953,8 +1005,10 @@ static int update(struct kn_enact *e, int oi)
 
 static void drop_deltas(struct kn_enact *e)
 {
-	for (size_t i = 0; i < e->nd; i++)
+	for (size_t i = 0; i < e->nd; i++) {
 		kn_value_clear(&e->d[i].val);
+		lb_free(e->d[i].txt);
+	}
 	e->nd = 0;
 }
 
@@ -987,6 +1041,12 @@ static int apply(struct kn_enact *e)
 			memset(&d->val, 0, sizeof(d->val));
 			break;
 		case A_CONFIRMED: o->confirmed = d->v; break;
+		case A_CAPTION:
+		case A_DESCRIPTION:
+			lb_free(o->dyn[d->attr == A_DESCRIPTION]);
+			o->dyn[d->attr == A_DESCRIPTION] = d->txt; /* taken over */
+			d->txt = NULL;
+			break;
 		case A_SUPPORT:
 			o->has_support = true;
 			o->support = d->num;
@@ -1166,6 +1226,8 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 	default:
 		return false; /* dates: not yet */
 	}
+	if (d->range_text != NULL)
+		return kn_range_text_takes(d, v);
 	if (d->nallowed == 0)
 		return true;
 	for (size_t i = 0; i < d->nallowed; i++) {
@@ -1462,7 +1524,22 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
 		rc = rc ? rc : str_json(b, t);
 	}
-	return rc ? rc : lb_buf_addc(b, ']');
+	rc = rc ? rc : lb_buf_addc(b, ']');
+	/* dynamic captions and descriptions as rendered (only when the protocol has some) */
+	n = 0;
+	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
+		const struct obj *o = &e->o[i];
+		if (o->dyn[0] == NULL && o->dyn[1] == NULL)
+			continue;
+		rc = lb_buf_adds(b, n++ ? "," : ",\"captions\":{");
+		rc = rc ? rc : str_json(b, o->path);
+		for (int a = 0; rc == LB_OK && a < 2; a++) {
+			rc = lb_buf_adds(b, a ? "," : ":[");
+			rc = rc ? rc : o->dyn[a] ? str_json(b, o->dyn[a]) : lb_buf_adds(b, "null");
+		}
+		rc = rc ? rc : lb_buf_addc(b, ']');
+	}
+	return rc || n == 0 ? rc : lb_buf_addc(b, '}');
 }
 
 /* ---- exploration under the PROformajs rules ------------------------------------------------- */
@@ -1484,7 +1561,7 @@ struct xnode {
 
 #define X_DOMAIN 6
 
-/* The abstract domain of item d: its allowed values, else a few of its type. */
+/* The abstract domain of item d: its first distinct allowed values, else a few of its type. */
 static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
 {
 	size_t n = 0;
@@ -1509,8 +1586,13 @@ static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
 		out[1].u.b = false;
 		return 2;
 	}
-	for (size_t i = 0; i < d->nallowed && n < X_DOMAIN; i++)
-		out[n++] = d->allowed[i];
+	for (size_t i = 0; i < d->nallowed && n < X_DOMAIN; i++) {
+		bool seen = false; /* a range may list a value twice (plain and as an object) */
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = kn_value_equal(&out[k], &d->allowed[i]);
+		if (!seen)
+			out[n++] = d->allowed[i];
+	}
 	if (n > 0)
 		return n;
 	if (d->type == KN_T_INTEGER || d->type == KN_T_REAL) {
@@ -1699,8 +1781,9 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK)
 			break;
 		for (size_t o = 0; o < e->n; o++)
-			if (e->o[o].kind == O_TASK && e->o[o].state == KN_IN_PROGRESS)
-				seen[e->o[o].task] = 1;
+			if (e->o[o].kind == O_TASK && (e->o[o].state == KN_IN_PROGRESS ||
+							e->o[o].state == KN_COMPLETED))
+				seen[e->o[o].task] = 1; /* completed: it was in progress within a step */
 		bool finished = false;
 		for (size_t o = 0; o < e->n; o++)
 			if (e->o[o].kind == O_TASK && e->o[o].parent < 0)

@@ -7,6 +7,7 @@
  * operand-returning `&&`/`||`, truthiness). Also every PROformajs function, support and
  * recommendation of decision candidates, and data defaults.
  */
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -658,6 +659,48 @@ static double js_num(const struct kn_value *v)
 }
 
 /* ToString into the arena: how JavaScript writes the value ("undefined", "1.5", "a,b"). */
+/* A finite number as JavaScript's String() writes it: the shortest digits that read back as
+ * the same double, in fixed notation for exponents -7 < e < 21, else d.ddde±x. */
+static int js_num_text(struct lb_buf *b, double x)
+{
+	if (x == 0)
+		return lb_buf_adds(b, "0");
+	char e[48], dig[24];
+	for (int p = 1; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, x);
+		if (strtod(e, NULL) == x)
+			break;
+	}
+	int nd = 0, rc = x < 0 ? lb_buf_addc(b, '-') : LB_OK;
+	const char *q = e + (x < 0);
+	for (; *q != '\0' && *q != 'e'; q++)
+		if (*q != '.' && nd < 20)
+			dig[nd++] = *q;
+	int n = atoi(q + 1) + 1; /* the value is 0.DIGITS times 10^n */
+	if (rc == LB_OK && nd <= n && n <= 21) {
+		rc = lb_buf_add(b, dig, (size_t)nd);
+		for (int i = nd; rc == LB_OK && i < n; i++)
+			rc = lb_buf_addc(b, '0');
+	} else if (rc == LB_OK && 0 < n && n <= 21) {
+		rc = lb_buf_add(b, dig, (size_t)n);
+		rc = rc ? rc : lb_buf_addc(b, '.');
+		rc = rc ? rc : lb_buf_add(b, dig + n, (size_t)(nd - n));
+	} else if (rc == LB_OK && -6 < n && n <= 0) {
+		rc = lb_buf_adds(b, "0.");
+		for (int i = n; rc == LB_OK && i < 0; i++)
+			rc = lb_buf_addc(b, '0');
+		rc = rc ? rc : lb_buf_add(b, dig, (size_t)nd);
+	} else if (rc == LB_OK) {
+		rc = lb_buf_add(b, dig, 1);
+		if (rc == LB_OK && nd > 1) {
+			rc = lb_buf_addc(b, '.');
+			rc = rc ? rc : lb_buf_add(b, dig + 1, (size_t)(nd - 1));
+		}
+		rc = rc ? rc : lb_buf_addf(b, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
+	}
+	return rc;
+}
+
 static int js_str(struct lb_kn_session *s, const struct kn_value *v, const char **out)
 {
 	struct lb_buf b;
@@ -676,7 +719,7 @@ static int js_str(struct lb_kn_session *s, const struct kn_value *v, const char 
 			rc = lb_buf_adds(&b, v->u.r > 0 ? "Infinity" : "-Infinity");
 			break;
 		}
-		rc = kn_value_to_text(&b, v);
+		rc = js_num_text(&b, v->u.r);
 		break;
 	case KN_V_SET:
 		for (size_t i = 0; rc == LB_OK && i < v->u.set.n; i++) {
@@ -1073,7 +1116,9 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
 		const struct kn_value *x = d->multi ? &v.u.set.v[i] : &v;
 		static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE };
 		bool ok = x->t == want[d->type] || (d->type == KN_T_REAL && x->t == KN_V_INT);
-		if (ok && d->nallowed > 0) {
+		if (ok && d->range_text != NULL)
+			ok = kn_range_text_takes(d, x);
+		else if (ok && d->nallowed > 0) {
 			ok = false;
 			for (size_t k = 0; !ok && k < d->nallowed; k++)
 				ok = cmp(x, &d->allowed[k]) == 0;

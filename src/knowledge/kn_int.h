@@ -258,7 +258,14 @@ struct kn_datadef {
 	char **allowed_caption;        /* per allowed value: its caption or NULL (owned array,
 					* NULL when no value has one) */
 	bool range_objects;            /* `range` written as [{value, caption}] objects */
+	char *range_text;              /* `range` written as a text (owned, NULL if not): PROformajs
+					* iterates its characters and takes a value that is part of
+					* it (kn_range_text_takes) */
+	bool *range_obj;               /* per allowed value: written as an object (owned; NULL
+					* unless the range mixes plain values and objects) */
 	struct kn_value defval;        /* defaultValue (KN_V_UNKNOWN if none) */
+	char *defval_text;             /* the JSON text a defaultValue was written as, which
+					* PROformajs parses ("3" for 3); owned, NULL if none */
 	struct kn_expr *defcond;       /* defaultCondition: expression giving the default */
 	struct kn_expr *derive;        /* PROformajs valueCondition: computed value, read-only */
 	struct kn_expr *valid;         /* LEBEN `valid` over `value`: refuse when false */
@@ -307,6 +314,9 @@ struct lb_kn_model {
 int kn_meta_canon(const char *s, char **out);
 /* Caption of allowed value i of d, or NULL. */
 const char *kn_allowed_caption(const struct kn_datadef *d, size_t i);
+/* A range written as a text: whether PROformajs's `range.includes(v)` holds (v a text that is
+ * part of it). */
+bool kn_range_text_takes(const struct kn_datadef *d, const struct kn_value *v);
 /* Free a task subtree. */
 void kn_task_free(struct kn_task *t);
 /* Resolve names (tasks, data, functions), fill indexes; refuses duplicates and undefined

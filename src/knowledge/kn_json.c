@@ -509,6 +509,20 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 	    (rc = get_expr(j, o, "validCondition", &d->valid)) != LB_OK)
 		return rc;
 	json_t *r = jget(o, "range");
+	if (r != NULL && json_is_string(r)) {
+		/* PROformajs iterates a text range's characters: each must pass the item's
+		 * accept(), which only a Text item's does (an empty text has none) */
+		push_key(j, "range");
+		if (d->type != KN_T_TEXT && json_string_length(r) > 0)
+			return jerr(j, LB_EINVALID,
+				    "the range of '%s' is a text, whose characters PROformajs checks as "
+				    "values, and '%s' is not a Text item; write the list of values",
+				    d->name, d->name);
+		if ((d->range_text = lb_strdup(json_string_value(r))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		j->depth--;
+		r = NULL;
+	}
 	if (r != NULL) {
 		push_key(j, "range");
 		if (!json_is_array(r))
@@ -520,14 +534,18 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		    (d->allowed_caption = lb_calloc(n ? n : 1, sizeof(char *))) == NULL)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		d->range_objects = n > 0 && json_is_object(json_array_get(r, 0));
+		/* PROformajs takes a range mixing plain values and {value, caption} objects
+		 * (validated in kn_json_validate); each entry keeps the way it was written */
+		bool mixed = false;
+		for (size_t i = 1; i < n; i++)
+			mixed |= json_is_object(json_array_get(r, i)) != d->range_objects;
+		if (mixed && (d->range_obj = lb_calloc(n, sizeof(bool))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		for (size_t i = 0; i < n; i++) {
 			json_t *e = json_array_get(r, i);
 			push_idx(j, i);
-			if (json_is_object(e) != d->range_objects)
-				return jerr(j, LB_EINVALID,
-					    "the range of '%s' mixes plain values and {\"value\", "
-					    "\"caption\"} objects; write every entry the same way",
-					    d->name);
+			if (mixed)
+				d->range_obj[i] = json_is_object(e);
 			if (json_is_object(e)) {
 				if ((rc = get_text(j, e, "caption", &d->allowed_caption[i])) != LB_OK)
 					return rc;
@@ -565,7 +583,25 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		d->hi = json_number_value(json_array_get(b, 1));
 		j->depth--;
 	}
-	json_t *dv = jget(o, "defaultValue");
+	json_t *dv = jget(o, "defaultValue"), *parsed = NULL;
+	if (dv != NULL && json_is_string(dv) &&
+	    (d->type == KN_T_INTEGER || d->type == KN_T_REAL || d->type == KN_T_BOOLEAN ||
+	     (d->type == KN_T_TEXT && d->multi && json_string_value(dv)[0] == '['))) {
+		/* PROformajs parses a text default of these items as JSON ("3" is 3) */
+		push_key(j, "defaultValue");
+		if ((d->defval_text = lb_strdup(json_string_value(dv))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		parsed = json_loads(d->defval_text, JSON_DECODE_ANY, NULL);
+		if (parsed == NULL)
+			return jerr(j, LB_ETYPE,
+				    "the defaultValue \"%s\" of '%s' is a text, which PROformajs "
+				    "reads as JSON, and it is not JSON; write the value itself",
+				    d->defval_text, d->name);
+		j->depth--;
+		dv = parsed;
+		if (json_is_null(parsed)) /* "null": no default, as in PROformajs */
+			dv = NULL;
+	}
 	if (dv != NULL) {
 		push_key(j, "defaultValue");
 		if (d->multi) {
@@ -584,9 +620,12 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 				d->defval.u.set.n++;
 				j->depth--;
 			}
-		} else if ((rc = json_to_lit(j, dv, d, &d->defval)) != LB_OK) {
-			return rc;
+		} else {
+			rc = json_to_lit(j, dv, d, &d->defval);
 		}
+		json_decref(parsed);
+		if (rc != LB_OK)
+			return rc;
 		j->depth--;
 	}
 	json_t *ws;
@@ -1140,6 +1179,9 @@ static bool known_one(const struct vctx *v, const char *s, size_t n)
 			continue;
 		for (size_t k = 0; !found && d->type == KN_T_TEXT && k < d->nallowed; k++)
 			found = strcmp(d->allowed[k].u.s, buf) == 0;
+		/* a range written as a text: each of its characters */
+		found |= d->type == KN_T_TEXT && d->range_text != NULL && n == 1 &&
+			 strchr(d->range_text, buf[0]) != NULL && buf[0] != '\0';
 	}
 	for (size_t t = 0; !found && t < m->ntasks; t++)
 		for (size_t c = 0; !found && c < m->tasks[t]->ncands; c++)
@@ -1304,6 +1346,8 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 
 static bool in_range(const struct kn_datadef *d, const struct kn_value *v)
 {
+	if (d->range_text != NULL)
+		return kn_range_text_takes(d, v);
 	if (d->nallowed == 0)
 		return true;
 	for (size_t i = 0; i < d->nallowed; i++)
@@ -1334,6 +1378,22 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 				       "(its dates are not comparable with the listed values); remove "
 				       "the range",
 				       file, d->line, d->col, where);
+		/* a range mixing plain values and objects: PROformajs checks each entry
+		 * written the other way than the first against the first kind's values */
+		for (size_t k = 0; d->range_obj != NULL && k < d->nallowed; k++) {
+			bool found = d->range_obj[k] == d->range_objects;
+			for (size_t q = 0; !found && q < d->nallowed; q++)
+				found = d->range_obj[q] == d->range_objects &&
+					kn_value_equal(&d->allowed[q], &d->allowed[k]);
+			if (!found)
+				return lb_errf(em, LB_EINVALID,
+					       "%s:%d:%d: %s: range entry %zu is written %s, unlike "
+					       "the first, and its value is not among the values "
+					       "written that way, which PROformajs refuses; write "
+					       "every entry the same way",
+					       file, d->line, d->col, where, k,
+					       d->range_obj[k] ? "as an object" : "plain");
+		}
 		json_t *lst = d->type == KN_T_TEXT && !d->multi && d->defval.t == KN_V_TEXT &&
 				      d->defval.u.s[0] == '['
 				      ? json_loads(d->defval.u.s, JSON_DECODE_ANY, NULL)
@@ -1347,6 +1407,12 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 				       "take; change the default",
 				       file, d->line, d->col, where);
 		const struct kn_value *dv = &d->defval;
+		if (d->range_text != NULL && d->range_text[0] == '\0' && dv->t != KN_V_UNKNOWN &&
+		    (dv->t != KN_V_SET || dv->u.set.n > 0))
+			return lb_errf(em, LB_EINVALID,
+				       "%s:%d:%d: %s: an empty text as the range with a defaultValue "
+				       "makes PROformajs's validation fail; remove one of them",
+				       file, d->line, d->col, where);
 		bool ok = true;
 		if (dv->t == KN_V_SET) {
 			for (size_t k = 0; k < dv->u.set.n; k++)
@@ -1508,7 +1574,7 @@ static json_t *data_json(const struct lb_kn_model *m, const struct kn_datadef *d
 		json_t *r = json_array();
 		for (size_t k = 0; r != NULL && k < d->nallowed; k++) {
 			json_t *v = lit_json(&d->allowed[k]);
-			if (d->range_objects) {
+			if (d->range_obj != NULL ? d->range_obj[k] : d->range_objects) {
 				json_t *ro = json_object();
 				put(ro, "value", v, bad);
 				put_str(ro, "caption", kn_allowed_caption(d, k), bad);
@@ -1518,7 +1584,11 @@ static json_t *data_json(const struct lb_kn_model *m, const struct kn_datadef *d
 		}
 		put(o, "range", r, bad);
 	}
-	if (d->defval.t != KN_V_UNKNOWN)
+	if (d->range_text != NULL)
+		put_str(o, "range", d->range_text, bad);
+	if (d->defval_text != NULL)
+		put_str(o, "defaultValue", d->defval_text, bad);
+	else if (d->defval.t != KN_V_UNKNOWN)
 		put(o, "defaultValue", lit_json(&d->defval), bad);
 	put_expr(m, o, "defaultCondition", d->defcond, bad);
 	put_expr(m, o, "valueCondition", d->derive, bad);

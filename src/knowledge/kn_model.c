@@ -42,6 +42,11 @@ int kn_meta_canon(const char *s, char **out)
 	return *out ? LB_OK : LB_ENOMEM;
 }
 
+bool kn_range_text_takes(const struct kn_datadef *d, const struct kn_value *v)
+{
+	return v->t == KN_V_TEXT && strstr(d->range_text, v->u.s) != NULL;
+}
+
 const char *kn_allowed_caption(const struct kn_datadef *d, size_t i)
 {
 	return d->allowed_caption != NULL && i < d->nallowed ? d->allowed_caption[i] : NULL;
@@ -119,6 +124,9 @@ void lb_kn_model_free(struct lb_kn_model *m)
 		}
 		lb_free(d->allowed);
 		lb_free(d->allowed_caption);
+		lb_free(d->range_obj);
+		lb_free(d->range_text);
+		lb_free(d->defval_text);
 		kn_value_clear(&d->defval);
 		kn_expr_free(d->defcond);
 		kn_expr_free(d->derive);
@@ -765,10 +773,13 @@ bool lb_kn_model_equal(const struct lb_kn_model *a, const struct lb_kn_model *b)
 		    !kn_expr_equal(x->derive, y->derive) || !kn_expr_equal(x->valid, y->valid) ||
 		    !kn_expr_equal(x->defcond, y->defcond) || x->nwarnings != y->nwarnings ||
 		    x->range_objects != y->range_objects || !str_eq(x->owner, y->owner) ||
-		    !str_eq(x->meta, y->meta))
+		    !str_eq(x->meta, y->meta) || !str_eq(x->defval_text, y->defval_text) ||
+		    !str_eq(x->range_text, y->range_text) ||
+		    (x->range_obj == NULL) != (y->range_obj == NULL))
 			return false;
 		for (size_t j = 0; j < x->nallowed; j++)
 			if (!kn_value_equal(&x->allowed[j], &y->allowed[j]) ||
+			    (x->range_obj != NULL && x->range_obj[j] != y->range_obj[j]) ||
 			    !str_eq(kn_allowed_caption(x, j), kn_allowed_caption(y, j)))
 				return false;
 		for (size_t j = 0; j < x->nwarnings; j++) {

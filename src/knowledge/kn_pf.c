@@ -1154,6 +1154,12 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			if (!pf_text(kn_allowed_caption(d, k)) ||
 			    (d->type == KN_T_INTEGER && !pf_whole(&d->allowed[k])))
 				why = "a range value is a fraction or its caption is not a text";
+		if (why == NULL && d->range_text != NULL)
+			why = "its range is written as a text";
+		if (why == NULL && d->range_obj != NULL)
+			why = "its range mixes plain values and {value, caption} objects";
+		if (why == NULL && d->defval_text != NULL)
+			why = "its defaultValue is written as a text";
 		if (why == NULL && d->type == KN_T_INTEGER && !pf_whole(&d->defval))
 			why = "its defaultValue is a fraction (the .pf form's integers are whole)";
 		for (size_t k = 0; why == NULL && k < i; k++)

@@ -142,13 +142,13 @@ if (nexplore > 0) {
 	const xo = spawnSync(bin, ['--explore', '400'], { input: gen.map((c) => JSON.stringify({ protocol: c.protocol })).join('\n') + '\n', encoding: 'utf8', maxBuffer: 1 << 28 });
 	if (xo.status !== 0) { xfail++; console.log(`# ${bin} --explore failed (status ${xo.status}): ${(xo.stderr || '').slice(0, 2000)}`); }
 	const xl = (xo.stdout || '').split('\n');
-	let ndead = 0, nunreach = 0, ncomplete = 0;
+	let ndead = 0, nunreach = 0, ncomplete = 0, nunreachChecked = 0;
 	const bare = (t) => JSON.stringify(norm({ f: t.finished, t: t.tasks, c: t.completeable, r: t.requested, k: t.candidates, w: t.warnings, g: t.triggers }));
 	const domain = (d) => {
 		const vals = d.range ? d.range.map((v) => (v && v.value !== undefined ? v.value : v)) : null;
 		if (d.multiValued) return vals ? [[], vals.slice(0, 1), vals] : [[]];
 		if (d.constructor.name === 'Boolean') return [true, false];
-		if (vals) return vals.slice(0, 6);
+		if (vals) return [...new Set(vals)].slice(0, 6);
 		if (d.constructor.name === 'Integer') return [0, 2, 5];
 		if (d.constructor.name === 'Float') return [0.5, 2.5, 5.5];
 		return ['x'];
@@ -157,8 +157,37 @@ if (nexplore > 0) {
 		const x = JSON.parse(xl[i] || '{"explore":null}').explore;
 		if (!x || x.error) return;
 		if (x.complete) ncomplete++;
+		// every task PROformajs put in progress on this case's random run (paths end in
+		// the task's name, a repetition's [i] dropped)
+		// (first step: trace[k] follows ops[k - 1]), counting only runs whose operations
+		// up to there are ones the exploration makes: answers from its domain (below),
+		// complete, confirm, unconfirm, trigger, at most 12 of them
+		const P1 = new P[c.protocol.class](JSON.parse(JSON.stringify(c.protocol)));
+		const dom = new Map((P1.dataDefinitions || []).filter((d) => d.valueCondition == null).map((d) => [d.name, domain(d).map((v) => JSON.stringify(v))]));
+		const covered = (op) => ['complete', 'confirm', 'unconfirm', 'trigger'].includes(op.op) ||
+			(op.op === 'set' && Object.entries(op.data).every(([k, v]) => dom.has(k) && dom.get(k).includes(JSON.stringify(v))));
+		const started = new Map();
+		(c.trace || []).forEach((st, k) => {
+			if (k > 12 || !(c.ops || []).slice(0, k).every(covered)) return;
+			for (const [p, v] of Object.entries(st.tasks || {})) {
+				const nm = p.slice(p.lastIndexOf(':') + 1).replace(/\[[0-9]+\]$/, '');
+				if ((v === 'in_progress' || v === 'completed') && !started.has(nm)) started.set(nm, [p, k]);
+			}
+		});
+		const names = JSON.stringify(c.protocol).match(/"name":"[^"]*"/g) || [];
 		for (const f of x.findings) {
-			if (f.kind === 'unreachable') { nunreach++; continue; }
+			if (f.kind === 'unreachable') {
+				nunreach++;
+				// an unreachable task (complete exploration) is never in progress in
+				// PROformajs's run of the same protocol (names used once only)
+				if (x.complete && names.filter((y) => y === `"name":${JSON.stringify(f.task)}`).length === 1 && started.has(f.task)) {
+					xfail++;
+					console.log(`# task ${f.task} of ${c.name}, unreachable for the exploration, is started by PROformajs at ${started.get(f.task)[0]} (ops ${JSON.stringify(c.ops.slice(0, started.get(f.task)[1]))})`);
+				} else if (x.complete) {
+					nunreachChecked++;
+				}
+				continue;
+			}
 			ndead++;
 			const a = runOracle(c.protocol, { ops: f.ops });
 			const b = JSON.parse(spawnSync(bin, [], { input: JSON.stringify({ protocol: c.protocol, ops: f.ops }) + '\n', encoding: 'utf8' }).stdout).trace;
@@ -177,8 +206,8 @@ if (nexplore > 0) {
 			if (why) { xfail++; console.log(`# deadlock of ${c.name} does not replay in PROformajs: ${why} (ops ${JSON.stringify(f.ops)})`); }
 		}
 	});
-	console.log(`# exploration under the PROformajs rules: ${gen.length} small generated protocols (${ncomplete} explored completely), ${ndead} deadlocks, ${nunreach} unreachable tasks; ${xfail} deadlocks that do not replay in PROformajs`);
+	console.log(`# exploration under the PROformajs rules: ${gen.length} small generated protocols (${ncomplete} explored completely), ${ndead} deadlocks, ${nunreach} unreachable tasks (${nunreachChecked} of them, on complete explorations, checked never started in PROformajs's run of the case); ${xfail} counterexamples that do not replay in PROformajs`);
 	if (ndead < Number(opt('explore-min', 1))) { xfail++; console.log('# no deadlock found to replay: explore more protocols (--explore)'); }
-	if (tap) console.log(`${xfail ? 'not ok' : 'ok'} 5 - ${ndead} deadlock counterexamples of the PROformajs-rules exploration replay identically in PROformajs`);
+	if (tap) console.log(`${xfail ? 'not ok' : 'ok'} 5 - ${ndead} deadlock counterexamples of the PROformajs-rules exploration replay identically in PROformajs, and its ${nunreachChecked} unreachable tasks are never started there`);
 }
 process.exit(bad.length > nknown || vfail || xfail ? 1 : 0);

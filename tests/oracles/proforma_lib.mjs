@@ -243,7 +243,8 @@ function genTask(r, ctx, depth, siblings) {
 // What PROformajs accepts that LEBEN's .pf form does not hold, laid over a generated protocol
 // with a PRNG of its own (the protocol underneath stays the one the seed gives): task names
 // starting with a digit, fractions in Integer items (a default, range values the answers
-// pick), captions that are lists, and now and then a protocol that is an Enquiry alone.
+// pick), captions that are lists, defaults written as JSON text, ranges mixing plain values
+// and {value, caption} objects, and now and then a protocol that is an Enquiry alone.
 function laxen(root, seed) {
 	const r = rng(seed ^ 0x5eed1a);
 	let json = JSON.stringify(root);
@@ -280,6 +281,32 @@ function laxen(root, seed) {
 			d.defaultValue = 2.5;
 		}
 	}
+	// with a PRNG of their own (the stream above stays as it was): defaults written as JSON
+	// text ("3", "true", "[1,2]"), which PROformajs parses, and ranges mixing plain values
+	// with {value, caption} objects (each entry written the other way repeats a value)
+	const r2 = rng(seed ^ 0x7e47da);
+	for (const d of p.dataDefinitions || []) {
+		if (d.defaultValue !== undefined && d.class !== 'Date' && d.class !== 'Text' && r2.chance(0.2))
+			d.defaultValue = JSON.stringify(d.defaultValue);
+		if (Array.isArray(d.range) && d.range.length && r2.chance(0.2)) {
+			const first = d.range[0];
+			if (first && typeof first === 'object') d.range.push(first.value);
+			else d.range.splice(1, 0, { value: first, caption: `also ${first}` });
+		}
+	}
+	// dynamic captions and descriptions ("${item}") on tasks, candidates and arguments
+	const items = (p.dataDefinitions || []).map((d) => d.name);
+	const dyn = (o, what) => {
+		if (!items.length || !r2.chance(0.12)) return;
+		const x = r2.pick(items);
+		o[r2.chance(0.7) ? 'caption' : 'description'] = r2.chance(0.8) ? `${what} \${${x}}` : `\${${x}} or \${is_known('${x}')}`;
+	};
+	const walkDyn = (t) => {
+		dyn(t, t.name);
+		for (const c of t.candidates || []) { dyn(c, c.name); for (const a of c.arguments || []) dyn(a, 'arg'); }
+		for (const c of t.tasks || []) walkDyn(c);
+	};
+	walkDyn(p);
 	const walk = (t) => {
 		if (r.chance(0.1)) t.caption = [t.caption || t.name, 'list caption'];
 		// an eventTrigger that is not a text: PROformajs keys it by String() of it
@@ -353,6 +380,13 @@ export function snapshot(en) {
 		} else if (v instanceof P.WarningState) {
 			if (v.active) out.warnings.push(k);
 		}
+	}
+	// dynamic captions and descriptions ("${...}") as rendered: [caption, description]
+	for (const [k, v] of Object.entries(st)) {
+		if (!(v instanceof P.TaskState || v instanceof P.CandidateState || v instanceof P.ArgumentState)) continue;
+		if (v.caption === undefined && v.description === undefined) continue;
+		(out.captions = out.captions || {})[k] = [v.caption === undefined ? null : v.caption,
+			v.description === undefined ? null : v.description];
 	}
 	for (const path of Object.keys(en._data))
 		for (const [name, arr] of Object.entries(en._data[path])) {
@@ -469,8 +503,8 @@ export function firstDiff(a, b) {
 	const n = Math.max(a.length, b.length);
 	for (let i = 0; i < n; i++) {
 		if (!a[i] || !b[i]) return { step: i, field: 'length', oracle: a[i] ? 'step' : 'none', leben: b[i] ? 'step' : 'none' };
-		for (const f of ['error', 'finished', 'tasks', 'completeable', 'requested', 'candidates', 'data', 'versions', 'warnings', 'triggers']) {
-			const sorted = f === 'data' || f === 'versions';
+		for (const f of ['error', 'finished', 'tasks', 'completeable', 'requested', 'candidates', 'data', 'versions', 'warnings', 'triggers', 'captions']) {
+			const sorted = f === 'data' || f === 'versions' || f === 'captions';
 			const x = JSON.stringify(norm(a[i][f], sorted)), y = JSON.stringify(norm(b[i][f], sorted));
 			if (x !== y) return { step: i, op: a[i].op, field: f, oracle: a[i][f], leben: b[i][f] };
 		}
