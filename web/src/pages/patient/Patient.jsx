@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { api } from '../../lib/api.js';
 import { ready, hash } from '../../lib/crypto.js';
 import { fromHex, toHex, equalBytes } from '../../lib/codec.js';
-import { TX_TYPES, consentPayload } from '../../lib/tx.js';
+import { TX_TYPES, consentPayload, purgeAskPayload } from '../../lib/tx.js';
 import { KeyFileForm, useSigner, currentKey, publicView, closeKey } from '../../lib/signer.jsx';
 import { useAsync, ErrorLine, Hash, TxLink, BlockLink, Time, AccountLink, Amount } from '../../lib/ui.jsx';
 import { BarChart } from '../../lib/charts.jsx';
@@ -73,9 +73,53 @@ function Consent({ card, me }) {
           {s.reviewing || <ErrorLine error={s.err} />}
           {s.outcome}
         </>)}
+      <Purges card={card} me={me} mine={mine} />
       <Uses card={card} refresh={refresh} />
     </section>
   );
+}
+
+// Purges of the records: the owner's purges of the whole asset and those naming this patient,
+// each holder's answer (late past the deadline), and the patient's own asks; a new ask is
+// signed here with the consent key (data.purge.ask).
+function Purges({ card, me, mine }) {
+  const [tick, setTick] = useState(0);
+  const [reason, setReason] = useState('');
+  const st = useAsync(() => Promise.all([api.patientPurges(card.patient), api.assetPurges(card.asset)]), [card.patient, tick]);
+  const s = useSigner(me, () => setTick((x) => x + 1), { proof: false });
+  const [mineP, whole] = st.value || [null, null];
+  const reqs = [...(mineP?.purges || []), ...((whole?.requests || []).filter((r) => r.scope === 'asset'))];
+  const asks = mineP?.asks || [];
+  return (
+    <div data-testid="purges">
+      <h4>Purges of my records</h4>
+      <ErrorLine error={st.error} />
+      {st.value && (whole?.purged
+        ? <p data-testid="purge-state"><strong>Purged</strong> on <Time ms={whole.purged_at} />: the asset's data no longer exists anywhere in the consortium.</p>
+        : <p data-testid="purge-state">{reqs.length ? `${reqs.length} purge(s) asked` : 'No purge asked.'}</p>)}
+      {reqs.map((r) => (
+        <div key={r.request} className="scroll" data-testid="purge-request">
+          <p>{r.scope === 'asset' ? 'The whole asset' : 'My records'}, at the {r.by}'s request{r.reason ? ` (“${r.reason}”)` : ''}, <BlockLink chain="directory" height={r.height} />;
+            deadline directory block {r.deadline_height}; {r.answered} of {r.holders.length} holders answered{r.complete ? ' — complete' : ''}.</p>
+          <table><thead><tr><th scope="col">Holder</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Objects destroyed</th></tr></thead>
+            <tbody>{r.holders.map((h) => (
+              <tr key={h.holder + h.role} data-testid="purge-holder" data-status={h.status}>
+                <td><AccountLink address={h.holder} /></td><td>{h.role}</td>
+                <td className={h.status === 'late' ? 'bad' : ''}>{h.status}{h.time_ms ? <> <small><Time ms={h.time_ms} /></small></> : ''}</td>
+                <td>{h.objects ?? '—'}</td>
+              </tr>))}</tbody></table>
+        </div>))}
+      {asks.length > 0 && <ul>{asks.map((a) => <li key={a.height + a.reason} data-testid="purge-ask" data-status={a.status}>
+        I asked at business block {a.height}{a.reason ? ` (“${a.reason}”)` : ''}: <strong>{a.status}</strong></li>)}</ul>}
+      {mine && !whole?.purged && !s.reviewing && (
+        <form className="row" onSubmit={(e) => { e.preventDefault(); s.review(TX_TYPES.purgeAsk, () => purgeAskPayload(fromHex(card.asset), fromHex(card.patient), reason),
+          { chain: 'business', explain: 'you ask the data owner to purge your records from this asset' }); }}>
+          <label>Reason for the purge <input value={reason} maxLength={256} onChange={(e) => setReason(e.target.value)} /></label>
+          <button type="submit">Ask for a purge</button>
+        </form>)}
+      {s.reviewing || <ErrorLine error={s.err} />}
+      {s.outcome}
+    </div>);
 }
 
 const WHAT = { 'xchg.patients': 'registered as a patient of the asset', 'xchg.consent': 'consent', 'xchg.exec': 'records used in a run',
