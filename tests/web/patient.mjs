@@ -15,7 +15,7 @@ const { fromHex, toHex } = await import(join(ROOT, 'web', 'src', 'lib', 'codec.j
 const { consentPayload } = await import(join(ROOT, 'web', 'src', 'lib', 'tx.js'));
 
 await run(async (cleanup) => {
-  const { node, b, page } = await nodeAndBrowser(cleanup);
+  const { node, b, page } = await nodeAndBrowser(cleanup, { market: true });
   const fx = exchangeSetup(node);
   const card = fx.cards.P7.card;
   node.cli('tx', 'transfer', '--from', 'alice', '--to', fx.p7, '--amount', '3', '--memo', 'thank you', '--wait');
@@ -88,6 +88,16 @@ await run(async (cleanup) => {
   const p7log = (await get(`/v1/exchange/log/${card.patient}`)).events.filter((e) => e.type === 'xchg.exec');
   ok(p7log.length === 1, 'P7\'s log lists only the run that used its records');
   ok(await page.getByTestId('rewards-chart').locator('[data-testid=bar]').count() === 1, 'the rewards chart shows the credit P7\'s account received');
+  // the owner pays P7 from its patient pool (the patients' share of the runs): a market reward
+  node.cli('market', 'pool-pay', '--to', `${fx.p7},${node.address('bob')}`, '--amounts', '0.25,0.5', '--from', 'clinic', '--wait');
+  await page.reload();
+  await page.getByLabel('Key file', { exact: true }).setInputFiles(join(node.home, 'keys', 'patient7.key'));
+  await page.getByLabel('Passphrase', { exact: true }).fill('demo');
+  await page.getByRole('button', { name: 'Open key file' }).click();
+  await page.getByTestId('pool-payment').first().waitFor({ timeout: 30000 });
+  const pa = await page.getByTestId('pool-amount').allTextContents();
+  ok(pa.length === 1 && /^0\.25 ASC/.test(pa[0].trim()), 'my rewards list the pool payment with my share only (0.25 of 0.75 ASC)', pa.join());
+  await page.getByLabel('Opening card').setInputFiles(fx.cards.P7.file);
 
   // P7 asks for a purge of its records, signed in the page with its consent key; the owner
   // answers; the portal shows the purge, each holder's answer and the ask as purged

@@ -170,14 +170,25 @@ function Uses({ card, refresh }) {
 function Rewards({ me }) {
   const s = useAsync(() => api.accountTxs(me.address, 0, 100), [me.address]);
   const incoming = (s.value?.txs || []).filter((t) => t.direction === 'in' && t.payload?.amount != null).reverse();
+  // the data owners' payments from their patient pools (market.pool.pay): my entry of each
+  const pool = (s.value?.txs || []).filter((t) => t.direction === 'in' && t.type === 'market.pool.pay')
+    .map((t) => ({ t, amount: (t.payload.payments || []).filter((p) => p.to === me.address).reduce((a, p) => a + BigInt(p.amount), 0n) }));
   return (
     <section className="card" aria-labelledby="rw-h">
       <h2 id="rw-h">My rewards</h2>
-      <p className="muted">Credits your account has received (the last 100 txs). Payments to patients from data runs come
-        with the platform's economy layer; what the chain holds today is shown.</p>
+      <p className="muted">Credits your account has received (the last 100 txs): transfers, and each data owner's payments
+        from its patient pool, which holds the patients' share of every run on its data (docs/economy.md §3).</p>
       <ErrorLine error={s.error} />
       <BarChart title="Credits received, by tx (oldest first)" testid="rewards-chart" unit=""
         bars={incoming.slice(-12).map((t) => ({ label: `#${t.height}`, value: Number(t.payload.amount) / 1e6, note: t.payload.asset || 'ASC' }))} />
+      <h3>From the market: my share of the uses of my records</h3>
+      {pool.length ? (
+        <table data-testid="pool-payments"><thead><tr><th scope="col">Paid by</th><th scope="col">To me</th><th scope="col">In that payment</th><th scope="col">Tx</th></tr></thead>
+          <tbody>{pool.map(({ t, amount }) => (
+            <tr key={t.id} data-testid="pool-payment"><td><AccountLink address={t.sender} /> (its patient pool)</td>
+              <td data-testid="pool-amount"><Amount micro={amount} unit={t.payload.asset} /></td>
+              <td>{t.payload.payments.length} patients, <Amount micro={t.payload.total} unit={t.payload.asset} /></td><td><TxLink id={t.id} /></td></tr>))}</tbody></table>
+      ) : <p className="muted" data-testid="pool-payments">No payment from a data owner's patient pool yet (<code>leben market pool-pay</code>).</p>}
       <Balances address={me.address} />
       <History address={me.address} />
     </section>
