@@ -49,6 +49,8 @@ export const api = {
   contract: (hash) => call('GET', `/v1/contracts/${enc(hash)}`),
   assetPurges: (asset) => call('GET', `/v1/data/purges/${enc(asset)}`).catch((e) => { if (e.status === 404) return null; throw e; }),
   patientPurges: (patient) => call('GET', `/v1/patients/${enc(patient)}/purges`),
+  market: () => call('GET', '/v1/market').catch((e) => { if (e.status === 404) return null; throw e; }),
+  rankings: (period) => call('GET', `/v1/market/rankings/${period}`),
   listings: (offset = 0, limit = 20, sort = 'new') => call('GET', `/v1/store/listings?offset=${offset}&limit=${limit}&sort=${enc(sort)}`),
   listing: (id) => call('GET', `/v1/store/listings/${enc(id)}`),
   listingRatings: (id, offset = 0, limit = 20) => call('GET', `/v1/store/listings/${enc(id)}/ratings?offset=${offset}&limit=${limit}`),
