@@ -137,6 +137,10 @@ function Palette({ onAdd }) {
   );
 }
 
+function loadLayout(name) {
+  try { return JSON.parse(localStorage.getItem(`leben.layout.${name}`) || '{}'); } catch { return {}; }
+}
+
 // A new task of a kind, with the smallest free name kind_N.
 function newTask(kind, plan) {
   const used = new Set((plan.tasks || []).map((t) => t.name));
@@ -208,6 +212,78 @@ function AddArrow({ plan, onArrow }) {
   );
 }
 
+// Remove a task (its arrows go with it) or one scheduling arrow of the plan shown.
+function Remove({ plan, onChange }) {
+  const names = (plan.tasks || []).map((t) => t.name);
+  const arrows = (plan.tasks || []).flatMap((t) => (t.antecedents || []).map((a) => `${a} → ${t.name}`));
+  const [task, setTask] = useState('');
+  const [arrow, setArrow] = useState('');
+  const [err, setErr] = useState(null);
+  const act = (f) => { setErr(null); onChange(f).catch(setErr); };
+  return (
+    <section className="card" aria-labelledby="rm-h">
+      <h3 id="rm-h">Delete</h3>
+      <div className="row">
+        <label>Task to delete <select value={task} onChange={(e) => setTask(e.target.value)}><option value="">—</option>{names.map((n) => <option key={n}>{n}</option>)}</select></label>
+        <button type="button" disabled={!task} onClick={() => act((p) => {
+          p.tasks = p.tasks.filter((t) => t.name !== task);
+          for (const t of p.tasks) if (t.antecedents) { t.antecedents = t.antecedents.filter((a) => a !== task); if (!t.antecedents.length) delete t.antecedents; }
+          setTask('');
+        })}>Delete task</button>
+      </div>
+      <div className="row">
+        <label>Arrow to delete <select value={arrow} onChange={(e) => setArrow(e.target.value)}><option value="">—</option>{arrows.map((n) => <option key={n}>{n}</option>)}</select></label>
+        <button type="button" disabled={!arrow} onClick={() => act((p) => {
+          const [from, to] = arrow.split(' → ');
+          const t = p.tasks.find((x) => x.name === to);
+          t.antecedents = t.antecedents.filter((a) => a !== from);
+          if (!t.antecedents.length) delete t.antecedents;
+          setArrow('');
+        })}>Delete arrow</button>
+      </div>
+      <ErrorLine error={err} />
+    </section>);
+}
+
+// A decision's candidates and their arguments (support + - ++ -- or a weight, an active
+// condition in the expression language), edited in place.
+function Candidates({ plan, onChange }) {
+  const decisions = (plan.tasks || []).filter((t) => t.class === 'Decision');
+  const [dn, setDn] = useState('');
+  const [cand, setCand] = useState('');
+  const [arg, setArg] = useState({ caption: '', support: '+', activeCondition: 'true' });
+  const [err, setErr] = useState(null);
+  const d = decisions.find((x) => x.name === dn) || decisions[0];
+  if (!d) return null;
+  const act = (f) => { setErr(null); onChange((p) => f(p.tasks.find((x) => x.name === d.name))).catch(setErr); };
+  return (
+    <section className="card" aria-labelledby="cand-h">
+      <h3 id="cand-h">Candidates of <select aria-label="Decision" value={d.name} onChange={(e) => setDn(e.target.value)}>{decisions.map((x) => <option key={x.name}>{x.name}</option>)}</select></h3>
+      <ul>{(d.candidates || []).map((c) => (
+        <li key={c.name} data-testid={`cand-${c.name}`}><strong>{c.name}</strong> {c.caption && <span className="muted">({c.caption})</span>}
+          <button type="button" className="link" aria-label={`Delete candidate ${c.name}`} onClick={() => act((t) => { t.candidates = t.candidates.filter((x) => x.name !== c.name); })}>delete</button>
+          <ul>{(c.arguments || []).map((a, i) => (
+            <li key={i} data-testid={`arg-${c.name}`}>{String(a.support)} {a.caption} <code>{a.activeCondition}</code>
+              <button type="button" className="link" aria-label={`Delete argument ${i + 1} of ${c.name}`} onClick={() => act((t) => { const x = t.candidates.find((y) => y.name === c.name); x.arguments.splice(i, 1); if (!x.arguments.length) delete x.arguments; })}>delete</button></li>))}</ul>
+        </li>))}</ul>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(cand)) { setErr(new Error('a candidate name starts with a letter and has letters, digits and _ only')); return; }
+        act((t) => { t.candidates = [...(t.candidates || []), { class: 'Candidate', name: cand, caption: cand }]; }); setCand(''); }}>
+        <label>New candidate <input value={cand} onChange={(e) => setCand(e.target.value)} spellCheck="false" /></label>
+        <button type="submit">Add candidate</button>
+      </form>
+      {(d.candidates || []).length > 0 && (
+        <form className="row" onSubmit={(e) => { e.preventDefault(); const to = e.target.elements.argcand.value;
+          act((t) => { const c = t.candidates.find((x) => x.name === to); c.arguments = [...(c.arguments || []), { class: 'Argument', caption: arg.caption, support: arg.support, activeCondition: arg.activeCondition || 'true' }]; }); }}>
+          <label>For <select name="argcand" aria-label="Argument for">{d.candidates.map((c) => <option key={c.name}>{c.name}</option>)}</select></label>
+          <label>Support <select aria-label="Support" value={arg.support} onChange={(e) => setArg({ ...arg, support: e.target.value })}>{['+', '-', '++', '--'].map((x) => <option key={x}>{x}</option>)}</select></label>
+          <label>Argument caption <input value={arg.caption} onChange={(e) => setArg({ ...arg, caption: e.target.value })} /></label>
+          <label>Active when <input value={arg.activeCondition} onChange={(e) => setArg({ ...arg, activeCondition: e.target.value })} spellCheck="false" /></label>
+          <button type="submit">Add argument</button>
+        </form>)}
+      <ErrorLine error={err} />
+    </section>);
+}
+
 function Publish({ check }) {
   const [me, setMe] = useState(publicView(currentKey()));
   const [done, setDone] = useState(null);
@@ -264,10 +340,18 @@ export default function Designer() {
     setPos((p) => {
       const auto = autoLayout(plan.tasks || []);
       const out = {};
-      for (const t of plan.tasks || []) out[t.name] = p[t.name] || auto[t.name];
+      const saved = loadLayout(model.name);
+      for (const t of plan.tasks || []) out[t.name] = p[t.name] || saved[t.name] || auto[t.name];
       return out;
     });
   }, [plan]);
+
+  // The layout is saved in this browser per contract name (localStorage) as it changes.
+  useEffect(() => {
+    if (model && Object.keys(pos).length) {
+      try { localStorage.setItem(`leben.layout.${model.name}`, JSON.stringify({ ...loadLayout(model.name), ...pos })); } catch { /* storage full or off */ }
+    }
+  }, [pos]);
 
   // Text edits: converted after a pause; the edited text is left as typed.
   function edited(kind, value) {
@@ -339,6 +423,8 @@ export default function Designer() {
             const t = p.tasks.find((x) => x.name === to);
             t.antecedents = [...new Set([...(t.antecedents || []), from])];
           })} />
+          <Remove plan={plan} onChange={change} />
+          <Candidates plan={plan} onChange={change} />
         </div>)}
       <div className="grid2">
         <section className="card" aria-labelledby="pf-h">
