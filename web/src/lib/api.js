@@ -44,6 +44,7 @@ export const api = {
   request: (id) => call('GET', `/v1/exchange/requests/${enc(id)}`),
   escrow: (id) => call('GET', `/v1/exchange/escrows/${enc(id)}`),
   convert: (source, to) => call('POST', '/v1/contracts/convert', { source, to }),
+  stepContract: (source, ops) => call('POST', '/v1/contracts/step', { source, ops }),
   checkContract: (source) => call('POST', '/v1/contracts/check', { source }),
   contracts: (offset = 0, limit = 20) => call('GET', `/v1/contracts?offset=${offset}&limit=${limit}`),
   contract: (hash) => call('GET', `/v1/contracts/${enc(hash)}`),

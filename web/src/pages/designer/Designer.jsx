@@ -284,6 +284,62 @@ function Candidates({ plan, onChange }) {
     </section>);
 }
 
+// Step through a run on the node (POST /v1/contracts/step, the PROformajs rules): the
+// enquiries asked as a form, decisions' candidates confirmed, tasks completed; the page keeps
+// the operations, the node replays them on every step.
+const typed = (q, v) => { const t = String(q.type).toLowerCase(); return t === 'integer' || t === 'float' || t === 'number' ? Number(v) : t === 'boolean' ? v === 'true' : v; };
+function Runner({ source }) {
+  const [ops, setOps] = useState(null);
+  const [r, setR] = useState(null);
+  const [err, setErr] = useState(null);
+  async function go(next) {
+    setErr(null);
+    try { const a = await api.stepContract(source, next); setOps(next); setR(a); } catch (e) { setErr(e); }
+  }
+  if (!ops) return <section className="card" aria-labelledby="run-h"><h3 id="run-h">Run step by step</h3>
+    <button type="button" onClick={() => go([])}>Start a run</button><ErrorLine error={err} /></section>;
+  const p = r.pending;
+  const byEnquiry = {};
+  for (const q of p.questions || []) (byEnquiry[q.path] ||= []).push(q);
+  return (
+    <section className="card" aria-labelledby="run-h" data-testid="runner">
+      <h3 id="run-h">Run step by step <span className="muted">({ops.length} steps)</span></h3>
+      {r.refused && <p className="error" role="alert">Refused: {r.refused}</p>}
+      {p.finished ? <p data-testid="run-finished"><strong>Finished.</strong></p> : null}
+      {Object.entries(byEnquiry).map(([path, qs]) => (
+        <form key={path} data-testid={`ask-${qs[0].enquiry}`} onSubmit={(e) => {
+          e.preventDefault();
+          const data = {};
+          for (const q of qs) { const v = e.target.elements[q.data].value; if (v !== '') data[q.data] = typed(q, v); }
+          go([...ops, { op: 'set', path, data }, { op: 'complete', path }]);
+        }}>
+          <fieldset><legend>{qs[0].enquiry}</legend>
+            {qs.map((q) => (
+              <label key={q.data}>{q.caption || q.data}{q.unit ? ` (${q.unit})` : ''}{q.mandatory ? ' *' : ''}{' '}
+                {q.allowed?.length || String(q.type).toLowerCase() === 'boolean' ? (
+                  <select name={q.data} defaultValue=""><option value="">—</option>{(q.allowed?.length ? q.allowed : [true, false]).map((v) => <option key={String(v)} value={String(v)}>{String(v)}</option>)}</select>
+                ) : <input name={q.data} inputMode={/integer|float/i.test(q.type) ? 'decimal' : undefined} />}
+              </label>))}
+            <button type="submit">Answer</button>
+          </fieldset>
+        </form>))}
+      {(p.decisions || []).map((d) => (
+        <div key={d.path} data-testid={`decide-${d.name}`}>
+          <p><strong>{d.caption || d.name}</strong></p>
+          <ul>{d.candidates.map((c) => (
+            <li key={c.path}>{c.caption || c.name} — support {String(c.support)}{c.recommended ? ' (recommended)' : ''}{c.confirmed ? ' ✓' : ''}{' '}
+              <button type="button" onClick={() => go([...ops, { op: c.confirmed ? 'unconfirm' : 'confirm', path: c.path }])}>{c.confirmed ? 'Unconfirm' : 'Confirm'} {c.name}</button></li>))}</ul>
+          <button type="button" disabled={!d.completeable} onClick={() => go([...ops, { op: 'complete', path: d.path }])}>Complete {d.name}</button>
+        </div>))}
+      {(p.tasks || []).map((t) => (
+        <p key={t.path}>{t.class} <strong>{t.caption || t.name}</strong>{t.procedure ? `: ${t.procedure}` : ''}{' '}
+          <button type="button" onClick={() => go([...ops, { op: 'complete', path: t.path }])}>Complete {t.name}</button></p>))}
+      <details><summary>State</summary><pre className="code wrap" data-testid="run-state">{JSON.stringify(r.state, null, 1)}</pre></details>
+      <button type="button" className="secondary" onClick={() => { setOps(null); setR(null); }}>Stop the run</button>
+      <ErrorLine error={err} />
+    </section>);
+}
+
 function Publish({ check }) {
   const [me, setMe] = useState(publicView(currentKey()));
   const [done, setDone] = useState(null);
@@ -436,6 +492,7 @@ export default function Designer() {
           <textarea aria-labelledby="js-h" className="code" value={js} onChange={(e) => edited('js', e.target.value)} spellCheck="false" rows={22} data-testid="json-text" />
         </section>
       </div>
+      {model && <Runner key={pf} source={pf} />}
       <Publish check={check} />
     </div>
   );
