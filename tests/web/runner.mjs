@@ -30,6 +30,7 @@ await run(async (cleanup) => {
   await form.getByLabel(/Clinic systolic/).fill('182');
   await form.getByLabel(/Clinic diastolic/).fill('121');
   await form.getByRole('button', { name: 'Answer' }).click();
+  await form.waitFor({ state: 'detached' }); // the enquiry completed: the node answered
   await page.getByTestId('decide-severity').waitFor();
   const ops = [{ op: 'set', path: 'hypertension:clinic_reading', data: { clinic_sbp: 182, clinic_dbp: 121 } }, { op: 'complete', path: 'hypertension:clinic_reading' }];
   const [, want] = await step({ source: await page.getByTestId('pf-text').inputValue(), ops });
