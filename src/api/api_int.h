@@ -114,6 +114,7 @@ typedef int (*api_ext_fn)(const struct api_call *c, json_t **out, unsigned *stat
 /* routes_knowledge.c (docs/api.md, "Knowledge contracts") */
 int api_kn_convert(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_kn_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_kn_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 
 /* routes_compute.c (docs/api.md, "On-chain sandbox") */
 int api_compute_run(const struct api_call *c, json_t **out, unsigned *status,

@@ -102,3 +102,61 @@ int api_kn_check(const struct api_call *c, json_t **out, unsigned *status, struc
 	json_decref(b);
 	return rc;
 }
+
+/* POST /v1/contracts/step {"source", "ops": [operation, ...]}: a run of the contract under the
+ * PROformajs rules (lb_kn_enactment_*), replayed from its operations; answers what can be done
+ * now ("pending"), the state, the operations as kept (refused ones marked) and, when the last
+ * operation was refused, why ("refused"). Nothing is stored: the caller keeps the ops. */
+int api_kn_step(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	json_t *b = NULL, *ops;
+	struct lb_kn_model *m = NULL;
+	struct lb_kn_enactment *e = NULL;
+	char *pend = NULL, *state = NULL, *kept = NULL, why[sizeof em->text] = "";
+	size_t i, n;
+	json_t *op;
+	int rc = body_model(c, &b, &m, em);
+	ops = json_object_get(b, "ops");
+	if (!rc && ops && !json_is_array(ops))
+		rc = lb_errf(em, LB_ESYNTAX, "\"ops\" must be an array of operations ({\"op\":...})");
+	n = json_array_size(ops);
+	if (!rc && n > 10000)
+		rc = lb_errf(em, LB_ELIMIT, "%zu operations; a run replays at most 10000", n);
+	if (!rc)
+		rc = lb_kn_enactment_new(m, &e, em);
+	json_array_foreach(ops, i, op) {
+		if (rc)
+			break;
+		struct lb_errmsg oe;
+		lb_errclear(&oe);
+		char *t = json_is_object(op) ? json_dumps(op, JSON_COMPACT) : NULL;
+		if (!t) {
+			rc = lb_errf(em, LB_ESYNTAX, "operation %zu is not a JSON object", i + 1);
+			break;
+		}
+		int orc = lb_kn_enactment_apply(e, t, &oe);
+		free(t);
+		if (orc == LB_EMALFORMED) {
+			rc = lb_errf(em, LB_EMALFORMED, "operation %zu: %s", i + 1, oe.text);
+			break;
+		}
+		snprintf(why, sizeof why, "%s", orc ? oe.text : "");
+	}
+	if (!rc && !(rc = lb_kn_enactment_pending(e, &pend, em)) &&
+	    !(rc = lb_kn_enactment_state(e, &state, em)) && !(rc = lb_kn_enactment_ops(e, &kept, em))) {
+		*out = json_pack("{s:o,s:o,s:o}", "pending", json_loads(pend, 0, NULL), "state",
+				 json_loads(state, 0, NULL), "ops", json_loads(kept, 0, NULL));
+		if (!*out)
+			rc = lb_errf(em, LB_ENOMEM, "out of memory");
+		else if (why[0])
+			json_object_set_new(*out, "refused", json_string(why));
+	}
+	lb_free(pend);
+	lb_free(state);
+	lb_free(kept);
+	if (e)
+		lb_kn_enactment_free(e);
+	lb_kn_model_free(m);
+	json_decref(b);
+	return rc;
+}

@@ -144,8 +144,20 @@ static int acct_catch_up(struct lb_ledger *l, struct lb_errmsg *em)
 				const char *from = json_string_value(json_object_get(tx, "sender"));
 				const char *to = json_string_value(
 					json_object_get(json_object_get(tx, "payload"), "to"));
-				if (acct_add(from, ch, false, id, t) ||
-				    (to && (!from || strcmp(to, from)) && acct_add(to, ch, true, id, t))) {
+				int bad = acct_add(from, ch, false, id, t) ||
+					  (to && (!from || strcmp(to, from)) &&
+					   acct_add(to, ch, true, id, t));
+				/* a payment list (market.pool.pay): each payee received it */
+				size_t k;
+				json_t *pay;
+				json_array_foreach(json_object_get(json_object_get(tx, "payload"),
+								   "payments"),
+						   k, pay) {
+					const char *p = json_string_value(json_object_get(pay, "to"));
+					if (!bad && p && (!from || strcmp(p, from)))
+						bad = acct_add(p, ch, true, id, t);
+				}
+				if (bad) {
 					json_decref(blk);
 					return lb_errf(em, LB_ENOMEM, "out of memory indexing accounts");
 				}

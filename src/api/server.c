@@ -128,6 +128,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/contracts/{hash}", h_contract, false, NULL},
 	{"POST", "/v1/contracts/convert", h_ext, true, api_kn_convert},
 	{"POST", "/v1/contracts/check", h_ext, true, api_kn_check},
+	{"POST", "/v1/contracts/step", h_ext, true, api_kn_step},
 	{"GET", "/v1/sessions", h_sessions, false, NULL},
 	{"GET", "/v1/sessions/{id}", h_session, false, NULL},
 	{"GET", "/v1/members", h_members, false, NULL},

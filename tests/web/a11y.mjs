@@ -25,6 +25,9 @@ await run(async (cleanup) => {
   writeFileSync(csv, 'patient_id,age,sbp\n' + Array.from({ length: 20 }, (_, i) => `p${i},${40 + i},${120 + i}\n`).join(''));
   const asset = JSON.parse(node.cli('data', 'add', csv, '--json', '--subject', 'hypertension', '--description', 'a private note',
     '--private', 'basic.description')).asset_id;
+  const contract = JSON.parse(node.cli('contract', 'publish', join(ROOT, 'examples', 'contracts', 'hypertension.pf'), '--key', 'clinic', '--json')).contract;
+  node.cli('store', 'add', contract, '--title', 'Hypertension', '--specialty', 'cardiology', '--price-call', '1', '--from', 'clinic');
+  const listing = JSON.parse(await (await fetch(node.url + '/v1/store/listings')).text()).listings[0].id;
   const b = await launch();
   cleanup.push(() => b.close());
   const { page } = b;
@@ -39,6 +42,7 @@ await run(async (cleanup) => {
     ['exchange', '/exchange', { button: 'Open key file' }],
     ['designer', '/designer', 'graph'],
     ['store', '/store', { button: 'Previous' }],
+    ['store listing', `/store/listing/${listing}`, 'family-tree'],
   ];
   for (const phone of [false, true]) {
     await page.setViewportSize(phone ? { width: 390, height: 844 } : { width: 1280, height: 900 });

@@ -106,6 +106,38 @@ await run(async (cleanup) => {
   await page.getByRole('link', { name: 'Open in the designer' }).click();
   await page.getByTestId('task-get_lab').waitFor({ timeout: 20000 });
   ok(true, 'the store opens it in the designer');
+  // delete an arrow and a task; candidates and arguments of a decision edited in the graph
+  await page.getByLabel('Arrow to delete').selectOption('get_lab → review');
+  await page.getByRole('button', { name: 'Delete arrow' }).click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="arrow-get_lab-review"]'));
+  ok(!/"get_lab"\s*\]/.test(await page.getByTestId('json-text').inputValue()), 'a deleted arrow leaves the diagram and the JSON');
+  await page.getByLabel('Task to delete').selectOption('get_lab');
+  await page.getByRole('button', { name: 'Delete task' }).click();
+  await page.getByTestId('task-get_lab').waitFor({ state: 'detached' });
+  ok(!/get_lab/.test(await page.getByTestId('pf-text').inputValue()), 'a deleted task leaves the diagram and the .pf text');
+  await page.getByTestId('palette-Decision').click();
+  await page.getByTestId('task-decision_1').waitFor();
+  await page.getByLabel('New candidate').fill('watch');
+  await page.getByRole('button', { name: 'Add candidate' }).click();
+  await page.getByTestId('cand-watch').waitFor();
+  await page.getByLabel('Argument for').selectOption('yes');
+  await page.getByLabel('Support').selectOption('++');
+  await page.getByLabel('Argument caption').fill('lab result high');
+  await page.getByRole('button', { name: 'Add argument' }).click();
+  await page.getByTestId('arg-yes').waitFor();
+  const js2 = JSON.parse(await page.getByTestId('json-text').inputValue());
+  const dec = js2.tasks.find((t) => t.name === 'decision_1');
+  ok(dec.candidates.map((c) => c.name).join() === 'yes,no,watch' && dec.candidates[0].arguments[0].support === '++' &&
+    dec.candidates[0].arguments[0].caption === 'lab result high', 'a candidate and an argument added in the editor are in the JSON', JSON.stringify(dec));
+  ok(/lab result high/.test(await page.getByTestId('pf-text').inputValue()), 'and in the .pf text (printed by the node)');
+  await page.getByRole('button', { name: 'Delete candidate watch' }).click();
+  await page.getByTestId('cand-watch').waitFor({ state: 'detached' });
+  ok(true, 'a candidate is deleted');
+  // the layout is kept in the browser: a reload draws the moved task where it was
+  const moved = await page.getByTestId('task-review').getAttribute('transform');
+  await page.reload();
+  await page.getByTestId('task-review').waitFor({ timeout: 20000 });
+  ok(await page.getByTestId('task-review').getAttribute('transform') === moved, 'the saved layout is restored after a reload', moved);
   console.log(`# designer: deadlock example drawn ${rendered} ms after the file was chosen`);
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

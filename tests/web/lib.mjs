@@ -33,12 +33,14 @@ function freePort() {
 }
 
 // tls: the API (and so the app) on HTTPS with mutual TLS, a consortium CA of its own.
-export async function startNode({ tls = false } = {}) {
+// genesis(path): edits genesis.json before the node's first start.
+export async function startNode({ tls = false, market = false, genesis = null } = {}) {
   if (!existsSync(BIN)) throw new Error(`${BIN} not built (make)`);
   const home = mkdtempSync(join(tmpdir(), 'leben-web-'));
   const env = { ...process.env, LEBEN_PASSPHRASE: 'demo' };
   const port = await freePort();
-  execFileSync(BIN, ['init', '--home', home, '--demo', '--api-port', String(port)], { env, stdio: 'ignore' });
+  execFileSync(BIN, ['init', '--home', home, '--demo', ...(market ? ['--market'] : []), '--api-port', String(port)], { env, stdio: 'ignore' });
+  if (genesis) genesis(join(home, 'genesis.json'));
   if (tls) {
     execFileSync(BIN, ['ca', 'init', '--dir', join(home, 'ca'), '--name', 'web-consortium'], { env, stdio: 'ignore' });
     execFileSync(BIN, ['ca', 'issue', '--dir', join(home, 'ca'), '--name', 'web-node', '--home', home], { env, stdio: 'ignore' });

@@ -15,7 +15,7 @@ const { fromHex, toHex } = await import(join(ROOT, 'web', 'src', 'lib', 'codec.j
 const { consentPayload } = await import(join(ROOT, 'web', 'src', 'lib', 'tx.js'));
 
 await run(async (cleanup) => {
-  const { node, b, page } = await nodeAndBrowser(cleanup);
+  const { node, b, page } = await nodeAndBrowser(cleanup, { market: true });
   const fx = exchangeSetup(node);
   const card = fx.cards.P7.card;
   node.cli('tx', 'transfer', '--from', 'alice', '--to', fx.p7, '--amount', '3', '--memo', 'thank you', '--wait');
@@ -88,5 +88,41 @@ await run(async (cleanup) => {
   const p7log = (await get(`/v1/exchange/log/${card.patient}`)).events.filter((e) => e.type === 'xchg.exec');
   ok(p7log.length === 1, 'P7\'s log lists only the run that used its records');
   ok(await page.getByTestId('rewards-chart').locator('[data-testid=bar]').count() === 1, 'the rewards chart shows the credit P7\'s account received');
+  // the owner pays P7 from its patient pool (the patients' share of the runs): a market reward
+  node.cli('market', 'pool-pay', '--to', `${fx.p7},${node.address('bob')}`, '--amounts', '0.25,0.5', '--from', 'clinic', '--wait');
+  await page.reload();
+  await page.getByLabel('Key file', { exact: true }).setInputFiles(join(node.home, 'keys', 'patient7.key'));
+  await page.getByLabel('Passphrase', { exact: true }).fill('demo');
+  await page.getByRole('button', { name: 'Open key file' }).click();
+  await page.getByTestId('pool-payment').first().waitFor({ timeout: 30000 });
+  const pa = await page.getByTestId('pool-amount').allTextContents();
+  ok(pa.length === 1 && /^0\.25 ASC/.test(pa[0].trim()), 'my rewards list the pool payment with my share only (0.25 of 0.75 ASC)', pa.join());
+  await page.getByLabel('Opening card').setInputFiles(fx.cards.P7.file);
+
+  // P7 asks for a purge of its records, signed in the page with its consent key; the owner
+  // answers; the portal shows the purge, each holder's answer and the ask as purged
+  await page.getByLabel('Reason for the purge').fill('I leave the study');
+  await page.getByRole('button', { name: 'Ask for a purge' }).click();
+  await page.getByTestId('review').waitFor();
+  ok(await page.getByTestId('review-type').textContent() === 'data.purge.ask' && await page.getByTestId('review-reason').textContent() === 'I leave the study' &&
+    await page.getByTestId('review-patient').textContent() === card.patient, 'the purge ask is shown decoded before signing');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByTestId('purge-ask').first().waitFor({ timeout: 60000 });
+  const pp = await get(`/v1/patients/${card.patient}/purges`);
+  ok(pp.asks.length === 1 && pp.asks[0].reason === 'I leave the study' && pp.asks[0].status === 'waiting', 'the node holds P7\'s ask, waiting', JSON.stringify(pp));
+  ok(await page.getByTestId('purge-ask').getAttribute('data-status') === 'waiting', 'the portal shows the ask waiting');
+  node.cli('data', 'purge', fx.asset, '--asks', '--key', 'clinic');
+  await page.reload();
+  await page.getByLabel('Key file', { exact: true }).setInputFiles(join(node.home, 'keys', 'patient7.key'));
+  await page.getByLabel('Passphrase', { exact: true }).fill('demo');
+  await page.getByRole('button', { name: 'Open key file' }).click();
+  await page.getByLabel('Opening card').setInputFiles(fx.cards.P7.file);
+  await page.getByTestId('purge-request').first().waitFor({ timeout: 30000 });
+  const pp2 = await get(`/v1/patients/${card.patient}/purges`);
+  const holders = await page.getByTestId('purge-holder').evaluateAll((rs) => rs.map((r) => r.dataset.status));
+  ok(pp2.purges.length === 1 && holders.length === pp2.purges[0].holders.length &&
+    holders.join() === pp2.purges[0].holders.map((h) => h.status).join(), 'the portal lists each holder with the node\'s status', JSON.stringify([holders, pp2.purges]));
+  ok(await page.getByTestId('purge-ask').getAttribute('data-status') === pp2.asks[0].status, 'the ask\'s status follows the node\'s', pp2.asks[0].status);
+  await shot(page, 'patient-purge');
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

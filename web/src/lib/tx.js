@@ -55,10 +55,29 @@ const PAYLOADS = {
     return { asset, part: part === 1 ? 'private part' : 'raw data', version, patients };
   }],
   0x0113: ['escrow.claim', (r) => ({ escrow: hex(r, 'escrow', 32), result_hash: hex(r, 'result hash', 32) })],
+  0x0372: ['store.buy', (r) => storeFields(r, false)],
+  0x0373: ['store.call', (r) => storeFields(r, true)],
+  0x0374: ['store.rate', (r) => {
+    if (r.u8('version') !== 1) r.fail('version', 'not 1');
+    return { listing: hex(r, 'listing', 32), stars: r.u8('stars'), text: r.text('text', 4096) };
+  }],
+  0x0390: ['data.purge.ask', (r) => ({ asset: hex(r, 'asset', 32), patient: hex(r, 'patient', 32), reason: r.text('reason', 256) })],
   0x0331: ['governance.vote', (r) => ({ proposal: hex(r, 'proposal', 32), vote: r.u8('vote') ? 'yes' : 'no' })],
   0x0332: ['checkpoint', (r) => ({ chain: CHAINS[r.u8('chain')], height: r.uvar('height'),
     block_hash: hex(r, 'block hash', 32), app_hash: hex(r, 'app hash', 32) })],
 };
+
+// store.buy / store.call (lb_store_tx_encode): version 1, listing, max price (micro-ASC), for a
+// call the anchored session (zeros: none), then a cited market.pay tx and its proof (empty: the
+// buyer's store wallet pays).
+function storeFields(r, call) {
+  if (r.u8('version') !== 1) r.fail('version', 'not 1');
+  const f = { listing: hex(r, 'listing', 32), max_price: r.uvarBig('max price') };
+  if (call) f.session = hex(r, 'session', 32);
+  const payTx = r.bytes('pay tx', 60000), proof = r.bytes('pay proof', 60000);
+  f.paid_from = payTx.length ? `a cited payment (${payTx.length} bytes, proof ${proof.length} bytes)` : 'store wallet';
+  return f;
+}
 
 // Text when the bytes are UTF-8 (JSON metadata, notes), else their length.
 function shown(b) {
@@ -68,6 +87,7 @@ function shown(b) {
 
 export const TX_TYPES = {
   transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a, xchgConsent: 0x0345, xchgApprove: 0x0344, contractPublish: 0x0310,
+  purgeAsk: 0x0390, storeBuy: 0x0372, storeCall: 0x0373, storeRate: 0x0374,
 };
 
 // xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke (3 rebind is not offered).
@@ -92,6 +112,25 @@ export function viewPayload(asset32, part, version, patients = []) {
   const w = new Writer().fixed(asset32, 32).u8(part).uvar(version).uvar(patients.length);
   for (const p of patients) w.fixed(p, 32);
   return w.done();
+}
+
+// store.buy (0x0372) and store.call (0x0373) paid from the store wallet; session32 (calls
+// only) names the anchored session the call ran, zeros for none.
+export function storeBuyPayload(listing32, maxPrice) {
+  return new Writer().u8(1).fixed(listing32, 32).uvar(maxPrice).bytes([]).bytes([]).done();
+}
+export function storeCallPayload(listing32, maxPrice, session32 = new Uint8Array(32)) {
+  return new Writer().u8(1).fixed(listing32, 32).uvar(maxPrice).fixed(session32, 32).bytes([]).bytes([]).done();
+}
+// store.rate (0x0374): 1-5 stars and a text.
+export function storeRatePayload(listing32, stars, text) {
+  if (!(stars >= 1 && stars <= 5)) throw new Error('stars: give 1 to 5');
+  return new Writer().u8(1).fixed(listing32, 32).u8(stars).text(text || '').done();
+}
+
+// data.purge.ask (lb_purge_ask_encode): asset, patient commitment, reason (0-256 bytes).
+export function purgeAskPayload(asset32, patient32, reason) {
+  return new Writer().fixed(asset32, 32).fixed(patient32, 32).text(reason || '').done();
 }
 
 // Unsigned bytes: version, chain, type, sender, nonce, fee, expires, payload.

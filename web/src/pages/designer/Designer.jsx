@@ -137,6 +137,10 @@ function Palette({ onAdd }) {
   );
 }
 
+function loadLayout(name) {
+  try { return JSON.parse(localStorage.getItem(`leben.layout.${name}`) || '{}'); } catch { return {}; }
+}
+
 // A new task of a kind, with the smallest free name kind_N.
 function newTask(kind, plan) {
   const used = new Set((plan.tasks || []).map((t) => t.name));
@@ -208,6 +212,134 @@ function AddArrow({ plan, onArrow }) {
   );
 }
 
+// Remove a task (its arrows go with it) or one scheduling arrow of the plan shown.
+function Remove({ plan, onChange }) {
+  const names = (plan.tasks || []).map((t) => t.name);
+  const arrows = (plan.tasks || []).flatMap((t) => (t.antecedents || []).map((a) => `${a} → ${t.name}`));
+  const [task, setTask] = useState('');
+  const [arrow, setArrow] = useState('');
+  const [err, setErr] = useState(null);
+  const act = (f) => { setErr(null); onChange(f).catch(setErr); };
+  return (
+    <section className="card" aria-labelledby="rm-h">
+      <h3 id="rm-h">Delete</h3>
+      <div className="row">
+        <label>Task to delete <select value={task} onChange={(e) => setTask(e.target.value)}><option value="">—</option>{names.map((n) => <option key={n}>{n}</option>)}</select></label>
+        <button type="button" disabled={!task} onClick={() => act((p) => {
+          p.tasks = p.tasks.filter((t) => t.name !== task);
+          for (const t of p.tasks) if (t.antecedents) { t.antecedents = t.antecedents.filter((a) => a !== task); if (!t.antecedents.length) delete t.antecedents; }
+          setTask('');
+        })}>Delete task</button>
+      </div>
+      <div className="row">
+        <label>Arrow to delete <select value={arrow} onChange={(e) => setArrow(e.target.value)}><option value="">—</option>{arrows.map((n) => <option key={n}>{n}</option>)}</select></label>
+        <button type="button" disabled={!arrow} onClick={() => act((p) => {
+          const [from, to] = arrow.split(' → ');
+          const t = p.tasks.find((x) => x.name === to);
+          t.antecedents = t.antecedents.filter((a) => a !== from);
+          if (!t.antecedents.length) delete t.antecedents;
+          setArrow('');
+        })}>Delete arrow</button>
+      </div>
+      <ErrorLine error={err} />
+    </section>);
+}
+
+// A decision's candidates and their arguments (support + - ++ -- or a weight, an active
+// condition in the expression language), edited in place.
+function Candidates({ plan, onChange }) {
+  const decisions = (plan.tasks || []).filter((t) => t.class === 'Decision');
+  const [dn, setDn] = useState('');
+  const [cand, setCand] = useState('');
+  const [arg, setArg] = useState({ caption: '', support: '+', activeCondition: 'true' });
+  const [err, setErr] = useState(null);
+  const d = decisions.find((x) => x.name === dn) || decisions[0];
+  if (!d) return null;
+  const act = (f) => { setErr(null); onChange((p) => f(p.tasks.find((x) => x.name === d.name))).catch(setErr); };
+  return (
+    <section className="card" aria-labelledby="cand-h">
+      <h3 id="cand-h">Candidates of <select aria-label="Decision" value={d.name} onChange={(e) => setDn(e.target.value)}>{decisions.map((x) => <option key={x.name}>{x.name}</option>)}</select></h3>
+      <ul>{(d.candidates || []).map((c) => (
+        <li key={c.name} data-testid={`cand-${c.name}`}><strong>{c.name}</strong> {c.caption && <span className="muted">({c.caption})</span>}
+          <button type="button" className="link" aria-label={`Delete candidate ${c.name}`} onClick={() => act((t) => { t.candidates = t.candidates.filter((x) => x.name !== c.name); })}>delete</button>
+          <ul>{(c.arguments || []).map((a, i) => (
+            <li key={i} data-testid={`arg-${c.name}`}>{String(a.support)} {a.caption} <code>{a.activeCondition}</code>
+              <button type="button" className="link" aria-label={`Delete argument ${i + 1} of ${c.name}`} onClick={() => act((t) => { const x = t.candidates.find((y) => y.name === c.name); x.arguments.splice(i, 1); if (!x.arguments.length) delete x.arguments; })}>delete</button></li>))}</ul>
+        </li>))}</ul>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(cand)) { setErr(new Error('a candidate name starts with a letter and has letters, digits and _ only')); return; }
+        act((t) => { t.candidates = [...(t.candidates || []), { class: 'Candidate', name: cand, caption: cand }]; }); setCand(''); }}>
+        <label>New candidate <input value={cand} onChange={(e) => setCand(e.target.value)} spellCheck="false" /></label>
+        <button type="submit">Add candidate</button>
+      </form>
+      {(d.candidates || []).length > 0 && (
+        <form className="row" onSubmit={(e) => { e.preventDefault(); const to = e.target.elements.argcand.value;
+          act((t) => { const c = t.candidates.find((x) => x.name === to); c.arguments = [...(c.arguments || []), { class: 'Argument', caption: arg.caption, support: arg.support, activeCondition: arg.activeCondition || 'true' }]; }); }}>
+          <label>For <select name="argcand" aria-label="Argument for">{d.candidates.map((c) => <option key={c.name}>{c.name}</option>)}</select></label>
+          <label>Support <select aria-label="Support" value={arg.support} onChange={(e) => setArg({ ...arg, support: e.target.value })}>{['+', '-', '++', '--'].map((x) => <option key={x}>{x}</option>)}</select></label>
+          <label>Argument caption <input value={arg.caption} onChange={(e) => setArg({ ...arg, caption: e.target.value })} /></label>
+          <label>Active when <input value={arg.activeCondition} onChange={(e) => setArg({ ...arg, activeCondition: e.target.value })} spellCheck="false" /></label>
+          <button type="submit">Add argument</button>
+        </form>)}
+      <ErrorLine error={err} />
+    </section>);
+}
+
+// Step through a run on the node (POST /v1/contracts/step, the PROformajs rules): the
+// enquiries asked as a form, decisions' candidates confirmed, tasks completed; the page keeps
+// the operations, the node replays them on every step.
+const typed = (q, v) => { const t = String(q.type).toLowerCase(); return t === 'integer' || t === 'float' || t === 'number' ? Number(v) : t === 'boolean' ? v === 'true' : v; };
+function Runner({ source }) {
+  const [ops, setOps] = useState(null);
+  const [r, setR] = useState(null);
+  const [err, setErr] = useState(null);
+  async function go(next) {
+    setErr(null);
+    try { const a = await api.stepContract(source, next); setOps(next); setR(a); } catch (e) { setErr(e); }
+  }
+  if (!ops) return <section className="card" aria-labelledby="run-h"><h3 id="run-h">Run step by step</h3>
+    <button type="button" onClick={() => go([])}>Start a run</button><ErrorLine error={err} /></section>;
+  const p = r.pending;
+  const byEnquiry = {};
+  for (const q of p.questions || []) (byEnquiry[q.path] ||= []).push(q);
+  return (
+    <section className="card" aria-labelledby="run-h" data-testid="runner">
+      <h3 id="run-h">Run step by step <span className="muted">({ops.length} steps)</span></h3>
+      {r.refused && <p className="error" role="alert">Refused: {r.refused}</p>}
+      {p.finished ? <p data-testid="run-finished"><strong>Finished.</strong></p> : null}
+      {Object.entries(byEnquiry).map(([path, qs]) => (
+        <form key={path} data-testid={`ask-${qs[0].enquiry}`} onSubmit={(e) => {
+          e.preventDefault();
+          const data = {};
+          for (const q of qs) { const v = e.target.elements[q.data].value; if (v !== '') data[q.data] = typed(q, v); }
+          go([...ops, { op: 'set', path, data }, { op: 'complete', path }]);
+        }}>
+          <fieldset><legend>{qs[0].enquiry}</legend>
+            {qs.map((q) => (
+              <label key={q.data}>{q.caption || q.data}{q.unit ? ` (${q.unit})` : ''}{q.mandatory ? ' *' : ''}{' '}
+                {q.allowed?.length || String(q.type).toLowerCase() === 'boolean' ? (
+                  <select name={q.data} defaultValue=""><option value="">—</option>{(q.allowed?.length ? q.allowed : [true, false]).map((v) => <option key={String(v)} value={String(v)}>{String(v)}</option>)}</select>
+                ) : <input name={q.data} inputMode={/integer|float/i.test(q.type) ? 'decimal' : undefined} />}
+              </label>))}
+            <button type="submit">Answer</button>
+          </fieldset>
+        </form>))}
+      {(p.decisions || []).map((d) => (
+        <div key={d.path} data-testid={`decide-${d.name}`}>
+          <p><strong>{d.caption || d.name}</strong></p>
+          <ul>{d.candidates.map((c) => (
+            <li key={c.path}>{c.caption || c.name} — support {String(c.support)}{c.recommended ? ' (recommended)' : ''}{c.confirmed ? ' ✓' : ''}{' '}
+              <button type="button" onClick={() => go([...ops, { op: c.confirmed ? 'unconfirm' : 'confirm', path: c.path }])}>{c.confirmed ? 'Unconfirm' : 'Confirm'} {c.name}</button></li>))}</ul>
+          <button type="button" disabled={!d.completeable} onClick={() => go([...ops, { op: 'complete', path: d.path }])}>Complete {d.name}</button>
+        </div>))}
+      {(p.tasks || []).map((t) => (
+        <p key={t.path}>{t.class} <strong>{t.caption || t.name}</strong>{t.procedure ? `: ${t.procedure}` : ''}{' '}
+          <button type="button" onClick={() => go([...ops, { op: 'complete', path: t.path }])}>Complete {t.name}</button></p>))}
+      <details><summary>State</summary><pre className="code wrap" data-testid="run-state">{JSON.stringify(r.state, null, 1)}</pre></details>
+      <button type="button" className="secondary" onClick={() => { setOps(null); setR(null); }}>Stop the run</button>
+      <ErrorLine error={err} />
+    </section>);
+}
+
 function Publish({ check }) {
   const [me, setMe] = useState(publicView(currentKey()));
   const [done, setDone] = useState(null);
@@ -264,10 +396,18 @@ export default function Designer() {
     setPos((p) => {
       const auto = autoLayout(plan.tasks || []);
       const out = {};
-      for (const t of plan.tasks || []) out[t.name] = p[t.name] || auto[t.name];
+      const saved = loadLayout(model.name);
+      for (const t of plan.tasks || []) out[t.name] = p[t.name] || saved[t.name] || auto[t.name];
       return out;
     });
   }, [plan]);
+
+  // The layout is saved in this browser per contract name (localStorage) as it changes.
+  useEffect(() => {
+    if (model && Object.keys(pos).length) {
+      try { localStorage.setItem(`leben.layout.${model.name}`, JSON.stringify({ ...loadLayout(model.name), ...pos })); } catch { /* storage full or off */ }
+    }
+  }, [pos]);
 
   // Text edits: converted after a pause; the edited text is left as typed.
   function edited(kind, value) {
@@ -339,6 +479,8 @@ export default function Designer() {
             const t = p.tasks.find((x) => x.name === to);
             t.antecedents = [...new Set([...(t.antecedents || []), from])];
           })} />
+          <Remove plan={plan} onChange={change} />
+          <Candidates plan={plan} onChange={change} />
         </div>)}
       <div className="grid2">
         <section className="card" aria-labelledby="pf-h">
@@ -350,6 +492,7 @@ export default function Designer() {
           <textarea aria-labelledby="js-h" className="code" value={js} onChange={(e) => edited('js', e.target.value)} spellCheck="false" rows={22} data-testid="json-text" />
         </section>
       </div>
+      {model && <Runner key={pf} source={pf} />}
       <Publish check={check} />
     </div>
   );

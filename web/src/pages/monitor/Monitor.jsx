@@ -1,9 +1,11 @@
 // Monitoring: node health (ordering, chain heights, mempool), block times and tx/s of each
 // chain as live charts (polled every 2 s from the node's status and latest blocks).
-import { useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api.js';
 import { CHAINS } from '../../lib/tx.js';
 import { ErrorLine } from '../../lib/ui.jsx';
+
+const Economy = lazy(() => import('./Economy.jsx'));
 
 // A line chart in SVG with its unit and latest value; points: [{t (ms), v}].
 function Chart({ title, unit, points, color = '#1f5fbf', testid }) {
@@ -93,6 +95,7 @@ export default function Monitor() {
             <Chart title="Mempool" unit="txs" points={series[c + ':mp'] || []} color="#b0541a" testid={`mp-${c}`} />
           </section>))}
       </div>
+      <Suspense fallback={<p>Loading the economy…</p>}><Economy /></Suspense>
     </div>
   );
 }

@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { api } from '../../lib/api.js';
 import { ready, hash } from '../../lib/crypto.js';
 import { fromHex, toHex, equalBytes } from '../../lib/codec.js';
-import { TX_TYPES, consentPayload } from '../../lib/tx.js';
+import { TX_TYPES, consentPayload, purgeAskPayload } from '../../lib/tx.js';
 import { KeyFileForm, useSigner, currentKey, publicView, closeKey } from '../../lib/signer.jsx';
 import { useAsync, ErrorLine, Hash, TxLink, BlockLink, Time, AccountLink, Amount } from '../../lib/ui.jsx';
 import { BarChart } from '../../lib/charts.jsx';
@@ -73,9 +73,53 @@ function Consent({ card, me }) {
           {s.reviewing || <ErrorLine error={s.err} />}
           {s.outcome}
         </>)}
+      <Purges card={card} me={me} mine={mine} />
       <Uses card={card} refresh={refresh} />
     </section>
   );
+}
+
+// Purges of the records: the owner's purges of the whole asset and those naming this patient,
+// each holder's answer (late past the deadline), and the patient's own asks; a new ask is
+// signed here with the consent key (data.purge.ask).
+function Purges({ card, me, mine }) {
+  const [tick, setTick] = useState(0);
+  const [reason, setReason] = useState('');
+  const st = useAsync(() => Promise.all([api.patientPurges(card.patient), api.assetPurges(card.asset)]), [card.patient, tick]);
+  const s = useSigner(me, () => setTick((x) => x + 1), { proof: false });
+  const [mineP, whole] = st.value || [null, null];
+  const reqs = [...(mineP?.purges || []), ...((whole?.requests || []).filter((r) => r.scope === 'asset'))];
+  const asks = mineP?.asks || [];
+  return (
+    <div data-testid="purges">
+      <h4>Purges of my records</h4>
+      <ErrorLine error={st.error} />
+      {st.value && (whole?.purged
+        ? <p data-testid="purge-state"><strong>Purged</strong> on <Time ms={whole.purged_at} />: the asset's data no longer exists anywhere in the consortium.</p>
+        : <p data-testid="purge-state">{reqs.length ? `${reqs.length} purge(s) asked` : 'No purge asked.'}</p>)}
+      {reqs.map((r) => (
+        <div key={r.request} className="scroll" data-testid="purge-request">
+          <p>{r.scope === 'asset' ? 'The whole asset' : 'My records'}, at the {r.by}'s request{r.reason ? ` (“${r.reason}”)` : ''}, <BlockLink chain="directory" height={r.height} />;
+            deadline directory block {r.deadline_height}; {r.answered} of {r.holders.length} holders answered{r.complete ? ' — complete' : ''}.</p>
+          <table><thead><tr><th scope="col">Holder</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Objects destroyed</th></tr></thead>
+            <tbody>{r.holders.map((h) => (
+              <tr key={h.holder + h.role} data-testid="purge-holder" data-status={h.status}>
+                <td><AccountLink address={h.holder} /></td><td>{h.role}</td>
+                <td className={h.status === 'late' ? 'bad' : ''}>{h.status}{h.time_ms ? <> <small><Time ms={h.time_ms} /></small></> : ''}</td>
+                <td>{h.objects ?? '—'}</td>
+              </tr>))}</tbody></table>
+        </div>))}
+      {asks.length > 0 && <ul>{asks.map((a) => <li key={a.height + a.reason} data-testid="purge-ask" data-status={a.status}>
+        I asked at business block {a.height}{a.reason ? ` (“${a.reason}”)` : ''}: <strong>{a.status}</strong></li>)}</ul>}
+      {mine && !whole?.purged && !s.reviewing && (
+        <form className="row" onSubmit={(e) => { e.preventDefault(); s.review(TX_TYPES.purgeAsk, () => purgeAskPayload(fromHex(card.asset), fromHex(card.patient), reason),
+          { chain: 'business', explain: 'you ask the data owner to purge your records from this asset' }); }}>
+          <label>Reason for the purge <input value={reason} maxLength={256} onChange={(e) => setReason(e.target.value)} /></label>
+          <button type="submit">Ask for a purge</button>
+        </form>)}
+      {s.reviewing || <ErrorLine error={s.err} />}
+      {s.outcome}
+    </div>);
 }
 
 const WHAT = { 'xchg.patients': 'registered as a patient of the asset', 'xchg.consent': 'consent', 'xchg.exec': 'records used in a run',
@@ -126,14 +170,25 @@ function Uses({ card, refresh }) {
 function Rewards({ me }) {
   const s = useAsync(() => api.accountTxs(me.address, 0, 100), [me.address]);
   const incoming = (s.value?.txs || []).filter((t) => t.direction === 'in' && t.payload?.amount != null).reverse();
+  // the data owners' payments from their patient pools (market.pool.pay): my entry of each
+  const pool = (s.value?.txs || []).filter((t) => t.direction === 'in' && t.type === 'market.pool.pay')
+    .map((t) => ({ t, amount: (t.payload.payments || []).filter((p) => p.to === me.address).reduce((a, p) => a + BigInt(p.amount), 0n) }));
   return (
     <section className="card" aria-labelledby="rw-h">
       <h2 id="rw-h">My rewards</h2>
-      <p className="muted">Credits your account has received (the last 100 txs). Payments to patients from data runs come
-        with the platform's economy layer; what the chain holds today is shown.</p>
+      <p className="muted">Credits your account has received (the last 100 txs): transfers, and each data owner's payments
+        from its patient pool, which holds the patients' share of every run on its data (docs/economy.md §3).</p>
       <ErrorLine error={s.error} />
       <BarChart title="Credits received, by tx (oldest first)" testid="rewards-chart" unit=""
         bars={incoming.slice(-12).map((t) => ({ label: `#${t.height}`, value: Number(t.payload.amount) / 1e6, note: t.payload.asset || 'ASC' }))} />
+      <h3>From the market: my share of the uses of my records</h3>
+      {pool.length ? (
+        <table data-testid="pool-payments"><thead><tr><th scope="col">Paid by</th><th scope="col">To me</th><th scope="col">In that payment</th><th scope="col">Tx</th></tr></thead>
+          <tbody>{pool.map(({ t, amount }) => (
+            <tr key={t.id} data-testid="pool-payment"><td><AccountLink address={t.sender} /> (its patient pool)</td>
+              <td data-testid="pool-amount"><Amount micro={amount} unit={t.payload.asset} /></td>
+              <td>{t.payload.payments.length} patients, <Amount micro={t.payload.total} unit={t.payload.asset} /></td><td><TxLink id={t.id} /></td></tr>))}</tbody></table>
+      ) : <p className="muted" data-testid="pool-payments">No payment from a data owner's patient pool yet (<code>leben market pool-pay</code>).</p>}
       <Balances address={me.address} />
       <History address={me.address} />
     </section>

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// Knowledge store in a real browser against a real node: listings published and listed with
+// the CLI, browsed by page and sorted by rating, price and calls (the order the node's API
+// gives), searched; a listing's details, ratings, outcome placeholder and family tree drawn;
+// a paid call and a rating signed in the page (decoded first) and found on the node; the
+// page's store payloads equal the C encoder's bytes (the CLI's txs of the same inputs).
+import { join } from 'node:path';
+import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
+import { ready } from '../../web/src/lib/crypto.js';
+import { fromHex, toHex } from '../../web/src/lib/codec.js';
+import { readFileSync } from 'node:fs';
+import { parseKeyFile, openKeyFile } from '../../web/src/lib/keystore.js';
+import { decodeTx, signTx, storeCallPayload, storeRatePayload, storeBuyPayload, TX_TYPES } from '../../web/src/lib/tx.js';
+
+const EX = join(ROOT, 'examples', 'contracts');
+await run(async (cleanup) => {
+  await ready();
+  const { node, b, page } = await nodeAndBrowser(cleanup);
+  const get = async (p) => { const r = await fetch(node.url + p); return [r.status, await r.json()]; };
+  const publish = (file, key) => JSON.parse(node.cli('contract', 'publish', join(EX, file), '--key', key, '--json')).contract;
+  const hyp = publish('hypertension.pf', 'clinic');
+  const chest = publish('chest_pain.pf', 'alice');
+  node.cli('store', 'add', hyp, '--title', 'Hypertension diagnosis and follow-up', '--specialty', 'cardiology',
+    '--price-call', '1', '--price-licence', '20', '--codes', 'icd10|I10', '--description', 'Blood pressure follow-up', '--from', 'clinic');
+  node.cli('store', 'add', chest, '--title', 'Chest pain assessment', '--specialty', 'cardiology', '--price-call', '3',
+    '--codes', 'icd10|R07.4', '--description', 'Acute chest pain, ECG and troponin', '--parent', hyp, '--relation', 'extend', '--from', 'alice');
+  node.cli('store', 'deposit', '40', '--from', 'bob');
+  node.cli('store', 'deposit', '40', '--from', 'alice');
+  // a call and a rating by the CLI: the C encoder's bytes
+  const cliCall = JSON.parse(node.cli('store', 'call', hyp, '--from', 'alice', '--json'));
+  const cliRate = JSON.parse(node.cli('store', 'rate', hyp, '4', 'clear thresholds', '--from', 'alice', '--json'));
+  const [, ls] = await get('/v1/store/listings?sort=new&limit=10');
+  const hypL = ls.listings.find((l) => l.title.startsWith('Hypertension')), chestL = ls.listings.find((l) => l.title.startsWith('Chest'));
+  ok(ls.total === 2 && hypL && chestL, 'two listings on the node', JSON.stringify(ls).slice(0, 300));
+
+  // byte equality with the C encoder: the CLI's signed store.call / store.rate, rebuilt and
+  // signed by the page's encoder with the same key, nonce and network, are the same bytes
+  const [, st] = await get('/v1/status');
+  const alice = openKeyFile(parseKeyFile(readFileSync(node.keyFile('alice'), 'utf8')), 'demo');
+  const rawOf = async (id) => { const [, p] = await get(`/v1/txs/${id}/proof`); return p.tx; };
+  const same = async (cliId, type, payload) => {
+    const want = await rawOf(cliId);
+    const d = decodeTx(fromHex(want));
+    const { raw } = signTx({ chain: 2, type, sender: alice.publicKey, nonce: d.nonce, fee: d.fee, expires: d.expires, payload }, fromHex(st.network_id), alice.secretKey);
+    return [toHex(raw) === want, d, want];
+  };
+  const [callSame, callTx, callHex] = await same(cliCall.id, TX_TYPES.storeCall, storeCallPayload(fromHex(hypL.id), 1000000n));
+  ok(callSame, 'the page\'s signed store.call equals the CLI\'s bytes', callHex);
+  ok(callTx.typeName === 'store.call' && callTx.fields.listing === hypL.id && callTx.fields.paid_from === 'store wallet', 'the page decodes the CLI\'s store.call');
+  const [rateSame, rateTx, rateHex] = await same(cliRate.id, TX_TYPES.storeRate, storeRatePayload(fromHex(hypL.id), 4, 'clear thresholds'));
+  ok(rateSame && rateTx.fields.stars === 4 && rateTx.fields.text === 'clear thresholds', 'the page\'s signed store.rate equals the CLI\'s bytes', rateHex);
+
+  // browse: sort orders are the node's
+  await page.goto(node.url + '/store');
+  await page.getByTestId('listing-row').first().waitFor();
+  const titles = async () => (await page.getByTestId('listing-row').locator('td:first-child a').allTextContents());
+  ok((await titles()).length === 2, 'the store page lists both listings');
+  await page.getByLabel('Sort by').selectOption('price');
+  await page.waitForFunction(() => document.querySelector('[data-testid=listing-row] a')?.textContent.startsWith('Hypertension'));
+  const [, byPrice] = await get('/v1/store/listings?sort=price');
+  ok(JSON.stringify(await titles()) === JSON.stringify(byPrice.listings.map((l) => l.title)), 'sorted by price as the node sorts');
+  await page.getByLabel('Sort by').selectOption('calls');
+  const [, byCalls] = await get('/v1/store/listings?sort=calls');
+  await page.waitForFunction((t) => document.querySelector('[data-testid=listing-row] a')?.textContent === t, byCalls.listings[0].title);
+  ok(JSON.stringify(await titles()) === JSON.stringify(byCalls.listings.map((l) => l.title)), 'sorted by calls as the node sorts');
+  ok(await page.getByRole('button', { name: 'Next page' }).isDisabled(), 'one page of listings: no next page');
+  await page.getByLabel('Search').fill('chest pian');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=listing-row] a')?.textContent.startsWith('Chest'));
+  ok(true, 'a search with a typo finds the chest pain listing first');
+
+  // details: rating, family tree
+  await page.getByRole('link', { name: 'Chest pain assessment' }).click();
+  await page.getByTestId('family-tree').waitFor();
+  ok(await page.getByTestId(`family-${hypL.id.slice(0, 16)}`).count() === 1 &&
+    await page.getByTestId(`family-${chestL.id.slice(0, 16)}`).getAttribute('data-current') === 'yes', 'the family tree draws the parent and this listing');
+  ok(/3(\.0+)? ASC/.test(await page.getByTestId('price-call').textContent()), 'the call price is shown');
+
+  // a paid call and a rating by bob, signed in the page
+  await page.getByLabel('Key file', { exact: true }).setInputFiles(node.keyFile('bob'));
+  await page.getByLabel('Passphrase', { exact: true }).fill('demo');
+  await page.getByRole('button', { name: 'Open key' }).click();
+  await page.getByRole('button', { name: 'Rate' }).waitFor({ timeout: 30000 });
+  const [, w0] = await get(`/v1/store/wallets/${node.address('bob')}`);
+  await page.getByRole('button', { name: 'Pay one call' }).click();
+  await page.getByTestId('review').waitFor();
+  ok(await page.getByTestId('review-type').textContent() === 'store.call' && (await page.getByTestId('review-listing').textContent()) === chestL.id &&
+    (await page.getByTestId('review-max_price').textContent()) === '3000000', 'the call is decoded before it is signed');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByTestId('tx-result').getByText('committed').waitFor({ timeout: 30000 });
+  const [, w1] = await get(`/v1/store/wallets/${node.address('bob')}`);
+  ok(BigInt(w0.wallet) - BigInt(w1.wallet) === 3000000n, 'the node took the price from bob\'s store wallet', `${w0.wallet} -> ${w1.wallet}`);
+  await page.getByLabel('Stars').selectOption('5');
+  await page.getByLabel('Rating text').fill('fast, clear referral');
+  await page.getByRole('button', { name: 'Rate' }).click();
+  ok(await page.getByTestId('review-type').textContent() === 'store.rate' && await page.getByTestId('review-stars').textContent() === '5', 'the rating is decoded before it is signed');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByTestId('ratings').getByText('fast, clear referral').waitFor({ timeout: 30000 });
+  const [, d] = await get(`/v1/store/listings/${chestL.id}`);
+  const r = d.rating_list.find((x) => x.by === node.address('bob'));
+  ok(r && r.stars === 5 && r.text === 'fast, clear referral' && d.calls === 1, 'the node holds bob\'s call and rating', JSON.stringify(d.rating_list));
+  const [, rs] = await get(`/v1/store/listings/${chestL.id}/ratings`);
+  ok(rs.total === 1, 'one rating listed for the listing');
+  ok(toHex(storeBuyPayload(fromHex(hypL.id), 20000000n)) === '01' + hypL.id + '80dac409' + '0000', 'store.buy layout: version, listing, max price, no cited payment');
+  await shot(page, 'store-listing');
+  ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
+});
