@@ -1449,9 +1449,10 @@ static int run_proformajs_file(struct runner *r, struct lb_kn_model *m, const ch
 {
 	int status = 1;
 	if (anchor) {
-		fprintf(stderr, "leben contract: --anchor records runs under LEBEN's rules (the "
-				"published contract is its .pf form); add --rules leben to anchor this "
-				"one\n");
+		fprintf(stderr, "leben contract: --anchor records runs under LEBEN's rules only "
+				"(a run under the PROformajs rules cannot be anchored yet); add --rules "
+				"leben to anchor this one, with the contract published by 'contract "
+				"publish --rules leben'\n");
 		lb_kn_model_free(m);
 		return 2;
 	}
