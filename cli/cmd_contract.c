@@ -26,7 +26,7 @@ static const char usage[] =
 	"                      [--save SESSION.json] [--resume SESSION.json]\n"
 	"                      [--rules proformajs|leben]\n"
 	"                      [--anchor --key NAME [--anchor-record FILE.json]]\n"
-	"       leben contract publish FILE --key NAME [--json] [--no-wait]\n"
+	"       leben contract publish FILE --key NAME [--rules R] [--json] [--no-wait]\n"
 	"       leben contract anchor SESSION.json --key NAME [--anchor-record FILE.json] [--json]\n"
 	"       leben contract sessions [--contract HASH] [SESSION_ID] [--json]\n"
 	"       leben contract check FILE [--max-states N] [--max-memory MB] [--cycles N] [--json]\n"
@@ -306,15 +306,21 @@ static int chain_wait(struct chain_client *c, const char *idhex, double timeout_
 
 static int cmd_publish(int argc, char **argv)
 {
-	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL;
+	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL, *rules_s = NULL;
 	bool json = false, nowait = false;
 	const struct copt opts[] = {
 		{"--key", &key, NULL},	 {"--from", &key, NULL},   {"--home", &home, NULL},
 		{"--node", &node, NULL}, {"--json", NULL, &json}, {"--no-wait", NULL, &nowait},
-		{NULL, NULL, NULL},
+		{"--rules", &rules_s, NULL}, {NULL, NULL, NULL},
 	};
 	if (parse_args(argc, argv, opts, &file))
 		return 2;
+	enum lb_kn_rules rules = LB_KN_RULES_AUTO;
+	if (rules_s != NULL && lb_kn_rules_parse(rules_s, &rules) != LB_OK) {
+		fprintf(stderr, "leben contract: --rules takes proformajs, leben or auto, not '%s'\n",
+			rules_s);
+		return 2;
+	}
 	if (file == NULL || key == NULL) {
 		fprintf(stderr, "leben contract: publish needs FILE and --key NAME (the key that "
 				"signs; 'leben keys list' shows them)\n");
@@ -330,7 +336,11 @@ static int cmd_publish(int argc, char **argv)
 	struct lb_errmsg em;
 	struct lb_kn_publish_payload p = { 0 };
 	struct chain_client c = { 0 };
-	if (lb_kn_check(m, NULL, &report, &failures, NULL, &em) != LB_OK) {
+	/* a PROformajs protocol keeps its form and rules on the chain (payload version 2) */
+	p.rules = rules == LB_KN_RULES_AUTO ? lb_kn_model_rules(m) : rules;
+	bool pjs = p.rules == LB_KN_RULES_PROFORMAJS;
+	if ((pjs ? lb_kn_check_proformajs(m, NULL, &report, &failures, &em)
+		 : lb_kn_check(m, NULL, &report, &failures, NULL, &em)) != LB_OK) {
 		fprintf(stderr, "leben contract: %s\n", em.text);
 		goto out;
 	}
@@ -350,16 +360,22 @@ static int cmd_publish(int argc, char **argv)
 		goto out;
 	}
 	struct lb_errmsg pem;
-	if (lb_kn_model_printable(m, LB_KN_FORM_PF, &pem) != LB_OK) {
-		/* the chain keeps the .pf form (docs/knowledge-language.md §5.3) */
+	if (lb_kn_model_printable(m, pjs ? LB_KN_FORM_JSON : LB_KN_FORM_PF, &pem) != LB_OK) {
+		/* the chain keeps the .pf form, or the JSON form of a PROformajs protocol
+		 * (docs/knowledge-language.md §5.3, §10) */
 		fprintf(stderr, "leben contract: %s: not published: %s\n", file, pem.text);
 		goto out;
 	}
-	if (lb_kn_model_canonical(m, &canon, &clen) != LB_OK ||
-	    lb_kn_model_hash(m, p.source_hash) != LB_OK) {
+	char *cj = NULL;
+	if ((pjs ? lb_kn_model_print(m, LB_KN_FORM_JSON, &cj, &clen)
+		 : lb_kn_model_canonical(m, &canon, &clen)) != LB_OK ||
+	    lb_kn_model_hash_rules(m, p.rules, p.source_hash) != LB_OK) {
+		lb_free(cj);
 		fprintf(stderr, "leben contract: printing the canonical source failed\n");
 		goto out;
 	}
+	if (pjs)
+		canon = (uint8_t *)cj;
 	if (clen > LB_TX_PAYLOAD_MAX - 128) {
 		fprintf(stderr, "leben contract: %s: the canonical source is %zu bytes; a tx carries at "
 				"most %d: split the contract into smaller ones\n",
@@ -382,10 +398,11 @@ static int cmd_publish(int argc, char **argv)
 	if (!nowait && chain_wait(&c, txid, 60, &height))
 		goto out;
 	if (json) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "contract", hash, "name",
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "contract", hash, "name",
 				      lb_kn_model_name(m), "report_hash", rhash, "tx", txid,
 				      "source_bytes", (json_int_t)clen, "status",
-				      nowait ? "pending" : "committed");
+				      nowait ? "pending" : "committed", "rules",
+				      pjs ? "proformajs" : "leben");
 		if (!nowait)
 			json_object_set_new(o, "height", json_integer((json_int_t)height));
 		cli_print_json(o);
@@ -1432,9 +1449,10 @@ static int run_proformajs_file(struct runner *r, struct lb_kn_model *m, const ch
 {
 	int status = 1;
 	if (anchor) {
-		fprintf(stderr, "leben contract: --anchor records runs under LEBEN's rules (the "
-				"published contract is its .pf form); add --rules leben to anchor this "
-				"one\n");
+		fprintf(stderr, "leben contract: --anchor records runs under LEBEN's rules only "
+				"(a run under the PROformajs rules cannot be anchored yet); add --rules "
+				"leben to anchor this one, with the contract published by 'contract "
+				"publish --rules leben'\n");
 		lb_kn_model_free(m);
 		return 2;
 	}

@@ -272,8 +272,12 @@ struct lb_kn_publish_payload {
 	const uint8_t *source;    /* canonical .pf source (borrowed: points into the decoded
 				     bytes, or the caller's buffer when encoding) */
 	size_t source_len;        /* 1 .. LB_KN_MAX_SOURCE */
+	enum lb_kn_rules rules;   /* LB_KN_RULES_LEBEN (or AUTO): .pf source, LEBEN's rules;
+				     LB_KN_RULES_PROFORMAJS: canonical PROformajs JSON source,
+				     verified and run with the PROformajs rules */
 };
-/* Canonical encoding: version byte 1, source_hash, report_hash, varint length, source.
+/* Canonical encoding: version byte (1 = LEBEN's rules, .pf source; 2 = PROformajs rules,
+ * canonical JSON source), source_hash, report_hash, varint length, source.
  * Caller frees *out with lb_free. */
 int lb_kn_publish_payload_encode(const struct lb_kn_publish_payload *p, uint8_t **out,
 				 size_t *len);
@@ -285,5 +289,15 @@ int lb_kn_publish_payload_decode(const uint8_t *buf, size_t n, struct lb_kn_publ
  * report hashing to report_hash. */
 int lb_kn_publish_check(const uint8_t *source, size_t len, const uint8_t source_hash[32],
 			const uint8_t report_hash[32], struct lb_errmsg *em);
+/* The same for a PROformajs publication (payload version 2): the source is the canonical
+ * JSON print of the protocol (lb_kn_model_print, LB_KN_FORM_JSON), its hash is
+ * lb_kn_model_hash_rules(m, LB_KN_RULES_PROFORMAJS), and the verifier is
+ * lb_kn_check_proformajs with default options. */
+int lb_kn_publish_check_rules(const uint8_t *source, size_t len, enum lb_kn_rules rules,
+			      const uint8_t source_hash[32], const uint8_t report_hash[32],
+			      struct lb_errmsg *em);
+/* Contract hash under rules: lb_kn_model_hash for LEBEN's; for PROformajs's,
+ * BLAKE2b-256("LEBEN-contract-proformajs-v1\0" || canonical JSON print). */
+int lb_kn_model_hash_rules(const struct lb_kn_model *m, enum lb_kn_rules rules, uint8_t out[32]);
 
 #endif

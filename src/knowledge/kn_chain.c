@@ -12,6 +12,7 @@
 #include "leben/crypto.h"
 
 static const char DOM_CONTRACT[] = "LEBEN-contract-v1";
+static const char DOM_CONTRACT_PJS[] = "LEBEN-contract-proformajs-v1";
 static const char DOM_REPORT[] = "LEBEN-contract-report-v1";
 static const char DOM_ANSWER[] = "LEBEN-contract-answer-v1";
 static const char DOM_TRACE[] = "LEBEN-contract-trace-v1";
@@ -43,6 +44,33 @@ int lb_kn_model_hash(const struct lb_kn_model *m, uint8_t out[32])
 	return LB_OK;
 }
 
+/* Canonical source under rules: the .pf print, or the JSON print for PROformajs's. */
+static int canonical_rules(const struct lb_kn_model *m, enum lb_kn_rules rules, uint8_t **out,
+			   size_t *len)
+{
+	if (rules != LB_KN_RULES_PROFORMAJS)
+		return lb_kn_model_canonical(m, out, len);
+	char *s;
+	int rc = lb_kn_model_print(m, LB_KN_FORM_JSON, &s, len);
+	if (rc == LB_OK)
+		*out = (uint8_t *)s;
+	return rc;
+}
+
+int lb_kn_model_hash_rules(const struct lb_kn_model *m, enum lb_kn_rules rules, uint8_t out[32])
+{
+	if (rules != LB_KN_RULES_PROFORMAJS)
+		return lb_kn_model_hash(m, out);
+	uint8_t *c;
+	size_t n;
+	int rc = canonical_rules(m, rules, &c, &n);
+	if (rc != LB_OK)
+		return rc;
+	hash2(DOM_CONTRACT_PJS, c, n, out);
+	lb_free(c);
+	return LB_OK;
+}
+
 void lb_kn_report_hash(const char *report, size_t len, uint8_t out[32])
 {
 	hash2(DOM_REPORT, report, len, out);
@@ -69,6 +97,7 @@ void lb_kn_answer_hash(const uint8_t salt[32], const char *data, const char *val
 /* ---- contract.session payload ----------------------------------------------------------- */
 
 #define PAYLOAD_VERSION 1
+#define PAYLOAD_VERSION_PJS 2 /* contract.publish of a PROformajs protocol */
 
 static int put_varint(struct lb_buf *b, uint64_t v)
 {
@@ -239,35 +268,46 @@ int lb_kn_session_payload_decode(const uint8_t *p, size_t n, struct lb_kn_sessio
 int lb_kn_publish_check(const uint8_t *source, size_t len, const uint8_t source_hash[32],
 			const uint8_t report_hash[32], struct lb_errmsg *em)
 {
-	return kn_publish_verify(source, len, source_hash, report_hash, NULL, em);
+	return kn_publish_verify(source, len, LB_KN_RULES_LEBEN, source_hash, report_hash, NULL,
+				 em);
 }
 
-int kn_publish_verify(const uint8_t *source, size_t len, const uint8_t source_hash[32],
-		      const uint8_t report_hash[32], struct lb_kn_model **keep,
-		      struct lb_errmsg *em)
+int lb_kn_publish_check_rules(const uint8_t *source, size_t len, enum lb_kn_rules rules,
+			      const uint8_t source_hash[32], const uint8_t report_hash[32],
+			      struct lb_errmsg *em)
+{
+	return kn_publish_verify(source, len, rules, source_hash, report_hash, NULL, em);
+}
+
+int kn_publish_verify(const uint8_t *source, size_t len, enum lb_kn_rules rules,
+		      const uint8_t source_hash[32], const uint8_t report_hash[32],
+		      struct lb_kn_model **keep, struct lb_errmsg *em)
 {
 	struct lb_kn_model *m;
 	uint8_t h[32];
-	int rc = lb_kn_model_parse((const char *)source, len, "published source", LB_KN_FORM_PF,
-				   &m, em);
+	bool pjs = rules == LB_KN_RULES_PROFORMAJS;
+	int rc = lb_kn_model_parse((const char *)source, len, "published source",
+				   pjs ? LB_KN_FORM_JSON : LB_KN_FORM_PF, &m, em);
 	if (rc != LB_OK)
 		return rc;
 	uint8_t *canon = NULL;
 	size_t clen;
-	if ((rc = lb_kn_model_canonical(m, &canon, &clen)) != LB_OK)
+	if ((rc = canonical_rules(m, rules, &canon, &clen)) != LB_OK)
 		goto out;
 	if (clen != len || memcmp(canon, source, len) != 0) {
 		rc = lb_errf(em, LB_EINVALID, "contract.publish: source is not in canonical form");
 		goto out;
 	}
-	hash2(DOM_CONTRACT, source, len, h);
+	hash2(pjs ? DOM_CONTRACT_PJS : DOM_CONTRACT, source, len, h);
 	if (sodium_memcmp(h, source_hash, 32) != 0) {
 		rc = lb_errf(em, LB_EINVALID, "contract.publish: source hash does not match");
 		goto out;
 	}
 	char *report;
 	size_t failures;
-	if ((rc = lb_kn_check(m, NULL, &report, &failures, NULL, em)) != LB_OK)
+	rc = pjs ? lb_kn_check_proformajs(m, NULL, &report, &failures, em)
+		 : lb_kn_check(m, NULL, &report, &failures, NULL, em);
+	if (rc != LB_OK)
 		goto out;
 	lb_kn_report_hash(report, strlen(report), h);
 	lb_free(report);
@@ -295,7 +335,8 @@ int lb_kn_publish_payload_encode(const struct lb_kn_publish_payload *p, uint8_t 
 		return LB_EINVALID;
 	struct lb_buf b;
 	lb_buf_init(&b, LB_KN_MAX_SOURCE + 128);
-	int rc = lb_buf_addc(&b, PAYLOAD_VERSION);
+	int rc = lb_buf_addc(&b, p->rules == LB_KN_RULES_PROFORMAJS ? PAYLOAD_VERSION_PJS
+								    : PAYLOAD_VERSION);
 	rc = rc ? rc : lb_buf_add(&b, p->source_hash, 32);
 	rc = rc ? rc : lb_buf_add(&b, p->report_hash, 32);
 	rc = rc ? rc : put_varint(&b, p->source_len);
@@ -314,8 +355,9 @@ int lb_kn_publish_payload_decode(const uint8_t *buf, size_t n, struct lb_kn_publ
 	const uint8_t *p = buf, *end = buf + n;
 	uint64_t len;
 	memset(out, 0, sizeof(*out));
-	if (n < 1 + 64 + 1 || p[0] != PAYLOAD_VERSION)
+	if (n < 1 + 64 + 1 || (p[0] != PAYLOAD_VERSION && p[0] != PAYLOAD_VERSION_PJS))
 		return lb_errf(em, LB_EMALFORMED, "contract.publish: bad version or length");
+	out->rules = p[0] == PAYLOAD_VERSION_PJS ? LB_KN_RULES_PROFORMAJS : LB_KN_RULES_LEBEN;
 	p++;
 	memcpy(out->source_hash, p, 32);
 	memcpy(out->report_hash, p + 32, 32);

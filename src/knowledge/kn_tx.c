@@ -41,6 +41,8 @@ struct contract_rec {
 	uint8_t report[32];          /* verification report hash */
 	uint64_t source_len;         /* bytes of canonical source */
 	char name[LB_KN_NAME_MAX];   /* root plan name */
+	uint8_t rules;               /* LB_KN_RULES_PROFORMAJS for a PROformajs publication (a
+					trailing byte, absent from LEBEN-rules records) */
 };
 
 /* An anchored session as stored under NS_SESSION. */
@@ -70,7 +72,8 @@ static int contract_put(struct lb_state *s, const uint8_t hash[32], const struct
 	if ((rc = lb_enc_fixed(&b, r->author, LB_ADDR_LEN)) || (rc = lb_enc_uvar(&b, r->version)) ||
 	    (rc = lb_enc_uvar(&b, r->height)) || (rc = lb_enc_uvar(&b, r->time_ms)) ||
 	    (rc = lb_enc_fixed(&b, r->report, 32)) || (rc = lb_enc_uvar(&b, r->source_len)) ||
-	    (rc = lb_enc_str(&b, r->name)))
+	    (rc = lb_enc_str(&b, r->name)) ||
+	    (r->rules == LB_KN_RULES_PROFORMAJS && (rc = lb_enc_u8(&b, r->rules))))
 		return rc;
 	return lb_state_put(s, NS_CONTRACT, hash, 32, b.data, b.len);
 }
@@ -91,9 +94,13 @@ static int contract_get(struct lb_state *s, const uint8_t hash[32], struct contr
 	    lb_dec_uvar(&d, "time", UINT64_MAX, &r->time_ms) ||
 	    lb_dec_fixed(&d, "report", r->report, 32) ||
 	    lb_dec_uvar(&d, "source_len", UINT64_MAX, &r->source_len) ||
-	    lb_dec_str(&d, "name", LB_KN_NAME_MAX - 1, r->name, sizeof r->name) || lb_dec_end(&d))
+	    lb_dec_str(&d, "name", LB_KN_NAME_MAX - 1, r->name, sizeof r->name))
 		return LB_ECORRUPT;
-	return LB_OK;
+	r->rules = LB_KN_RULES_LEBEN;
+	if (d.len > d.pos && (lb_dec_u8(&d, "rules", &r->rules) ||
+			      r->rules != LB_KN_RULES_PROFORMAJS))
+		return LB_ECORRUPT;
+	return lb_dec_end(&d) ? LB_ECORRUPT : LB_OK;
 }
 
 static int session_put(struct lb_state *s, const uint8_t id[32], const struct session_rec *r)
@@ -270,8 +277,8 @@ static int apply_publish(struct lb_apply_ctx *c)
 	/* The expensive part, deterministic: parse, canonical form, hash, verifier run within
 	 * the default bounds, report hash. */
 	struct lb_kn_model *m = NULL;
-	if ((rc = kn_publish_verify(p.source, p.source_len, p.source_hash, p.report_hash, &m,
-				    c->em)))
+	if ((rc = kn_publish_verify(p.source, p.source_len, p.rules, p.source_hash, p.report_hash,
+				    &m, c->em)))
 		return rc;
 	memset(&r, 0, sizeof r);
 	memcpy(r.author, c->sender_addr, LB_ADDR_LEN);
@@ -279,6 +286,7 @@ static int apply_publish(struct lb_apply_ctx *c)
 	r.height = c->height;
 	r.time_ms = c->time_ms;
 	r.source_len = p.source_len;
+	r.rules = p.rules == LB_KN_RULES_PROFORMAJS ? LB_KN_RULES_PROFORMAJS : LB_KN_RULES_LEBEN;
 	snprintf(r.name, sizeof r.name, "%s", m->root->name);
 	uint8_t vkey[LB_ADDR_LEN + LB_KN_NAME_MAX];
 	size_t nl = strlen(r.name);
@@ -318,8 +326,10 @@ static json_t *json_publish(const struct lb_tx *tx)
 	struct lb_kn_publish_payload p;
 	if (lb_kn_publish_payload_decode(tx->payload, tx->payload_len, &p, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:I}", "contract", hex_json(p.source_hash, 32), "report_hash",
-			 hex_json(p.report_hash, 32), "source_bytes", (json_int_t)p.source_len);
+	return json_pack("{s:o,s:o,s:I,s:s}", "contract", hex_json(p.source_hash, 32),
+			 "report_hash", hex_json(p.report_hash, 32), "source_bytes",
+			 (json_int_t)p.source_len, "rules",
+			 p.rules == LB_KN_RULES_PROFORMAJS ? "proformajs" : "leben");
 }
 
 /* ---- contract.session ------------------------------------------------------------------- */
@@ -521,8 +531,9 @@ static json_t *contract_json(struct lb_state *s, const uint8_t hash[32], const s
 {
 	uint64_t usage = 0;
 	lb_state_get_u64(s, NS_USAGE, hash, 32, 0, &usage);
-	return json_pack("{s:o,s:s,s:o,s:I,s:I,s:I,s:o,s:I,s:I}", "hash", hex_json(hash, 32),
-			 "name", r->name, "author", addr_json(r->author), "version",
+	return json_pack("{s:o,s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:I,s:I}", "hash", hex_json(hash, 32),
+			 "name", r->name, "rules",
+			 r->rules == LB_KN_RULES_PROFORMAJS ? "proformajs" : "leben", "author", addr_json(r->author), "version",
 			 (json_int_t)r->version, "height", (json_int_t)r->height, "time_ms",
 			 (json_int_t)r->time_ms, "report_hash", hex_json(r->report, 32),
 			 "source_bytes", (json_int_t)r->source_len, "sessions", (json_int_t)usage);

@@ -405,6 +405,47 @@ static void test_chain_payloads(void **state)
 	lb_free(rep);
 	lb_free(src);
 	lb_kn_model_free(m);
+
+	/* a PROformajs publication (payload version 2): canonical JSON source, its own hash
+	 * domain, the PROformajs verifier; refused under the other rules */
+	m = load("tests/data/knowledge_json/valid/small.json");
+	char *js;
+	assert_lb_ok(lb_kn_model_print(m, LB_KN_FORM_JSON, &js, &len));
+	src = (uint8_t *)js;
+	assert_lb_ok(lb_kn_model_hash_rules(m, LB_KN_RULES_PROFORMAJS, sh));
+	uint8_t lh[32];
+	assert_lb_ok(lb_kn_model_hash(m, lh));
+	assert_memory_not_equal(sh, lh, 32);
+	assert_lb_ok(lb_kn_check_proformajs(m, NULL, &rep, &failures, &em));
+	assert_int_equal(failures, 0);
+	lb_kn_report_hash(rep, strlen(rep), rh);
+	assert_lb_ok(lb_kn_publish_check_rules(src, len, LB_KN_RULES_PROFORMAJS, sh, rh, &em));
+	assert_int_not_equal(lb_kn_publish_check(src, len, sh, rh, &em), LB_OK);
+	pp = (struct lb_kn_publish_payload){ .source = src, .source_len = len,
+					     .rules = LB_KN_RULES_PROFORMAJS };
+	memcpy(pp.source_hash, sh, 32);
+	memcpy(pp.report_hash, rh, 32);
+	assert_lb_ok(lb_kn_publish_payload_encode(&pp, &pe, &pn));
+	assert_int_equal(pe[0], 2);
+	assert_lb_ok(lb_kn_publish_payload_decode(pe, pn, &pq, &em));
+	assert_int_equal(pq.rules, LB_KN_RULES_PROFORMAJS);
+	assert_lb_ok(lb_kn_publish_check_rules(pq.source, pq.source_len, pq.rules, pq.source_hash,
+					       pq.report_hash, &em));
+	pe[0] = 3;
+	assert_int_equal(lb_kn_publish_payload_decode(pe, pn, &pq, &em), LB_EMALFORMED);
+	lb_free(pe);
+	/* a v1 payload's decode says LEBEN's rules */
+	pp.rules = LB_KN_RULES_LEBEN;
+	assert_lb_ok(lb_kn_publish_payload_encode(&pp, &pe, &pn));
+	assert_lb_ok(lb_kn_publish_payload_decode(pe, pn, &pq, &em));
+	assert_int_equal(pq.rules, LB_KN_RULES_LEBEN);
+	lb_free(pe);
+	rh[0] ^= 1;
+	assert_int_equal(lb_kn_publish_check_rules(src, len, LB_KN_RULES_PROFORMAJS, sh, rh, &em),
+			 LB_EINVALID);
+	lb_free(rep);
+	lb_free(src);
+	lb_kn_model_free(m);
 	m = load("examples/contracts/faulty/ambiguity.pf");
 	assert_lb_ok(lb_kn_model_canonical(m, &src, &len));
 	assert_lb_ok(lb_kn_model_hash(m, sh));
