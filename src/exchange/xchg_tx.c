@@ -1385,9 +1385,12 @@ DECODE_CHECK(check_cite, lb_escrow_cite, lb_escrow_cite_decode)
  * the data-run split table and the algorithm fee by the algorithm-call table (owner, the
  * owner's patient pool, algorithm author, executor, platform pool), and the compute fee (CSC)
  * burned; without one, the earlier rule: each fee to its one party. */
-static int release_pay(struct lb_apply_ctx *c, const struct lb_xchg_terms *t)
+static int release_pay(struct lb_apply_ctx *c, const uint8_t escrow[LB_HASH_LEN],
+		       const struct lb_xchg_terms *t)
 {
 	struct lb_mkt_config mc;
+	struct lb_mkt_credits cr = {0};
+	uint64_t share = 0;
 	struct lb_mkt_parties p;
 	uint8_t pool[1][LB_ADDR_LEN];
 	bool on;
@@ -1410,13 +1413,24 @@ static int release_pay(struct lb_apply_ctx *c, const struct lb_xchg_terms *t)
 	p.has_executor = true;
 	memcpy(p.executor, t->executor, LB_ADDR_LEN);
 	memcpy(p.platform, mc.platform, LB_ADDR_LEN);
-	if (t->data_fee &&
-	    (rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_DATA_RUN, t->data_fee, &p, NULL,
-				c->em)))
-		return rc;
-	if (t->algo_fee &&
-	    (rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_ALGO, t->algo_fee, &p, NULL,
-				c->em)))
+	/* the patients' share is recorded per escrow: each patient claims its records' part */
+	if (t->data_fee) {
+		rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_DATA_RUN, t->data_fee, &p, &cr,
+				   c->em);
+		share += lb_mkt_credits_sum(&cr, LB_MKT_ROLE_PATIENTS);
+		lb_mkt_credits_release(&cr);
+		if (rc)
+			return rc;
+	}
+	if (t->algo_fee) {
+		rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_ALGO, t->algo_fee, &p, &cr,
+				   c->em);
+		share += lb_mkt_credits_sum(&cr, LB_MKT_ROLE_PATIENTS);
+		lb_mkt_credits_release(&cr);
+		if (rc)
+			return rc;
+	}
+	if (share && (rc = lb_mkt_patient_share_put(c->state, escrow, share)))
 		return rc;
 	return lb_mkt_burn_compute(c->state, t->compute_fee, c->em);
 }
@@ -1446,7 +1460,7 @@ static int apply_release(struct lb_apply_ctx *c)
 			       "the executor claimed result %s on this chain but the business chain "
 			       "records %s",
 			       HEX(r.result_hash), HEX(res.result_hash));
-	if ((rc = release_pay(c, &r.terms)))
+	if ((rc = release_pay(c, p.escrow, &r.terms)))
 		return rc;
 	r.status = XESC_RELEASED;
 	memcpy(r.result_hash, res.result_hash, LB_HASH_LEN);
