@@ -1386,7 +1386,7 @@ DECODE_CHECK(check_cite, lb_escrow_cite, lb_escrow_cite_decode)
  * owner's patient pool, algorithm author, executor, platform pool), and the compute fee (CSC)
  * burned; without one, the earlier rule: each fee to its one party. */
 static int release_pay(struct lb_apply_ctx *c, const uint8_t escrow[LB_HASH_LEN],
-		       const struct lb_xchg_terms *t)
+		       const struct lb_xchg_terms *t, const struct lb_xchg_result *res)
 {
 	struct lb_mkt_config mc;
 	struct lb_mkt_credits cr = {0};
@@ -1432,7 +1432,17 @@ static int release_pay(struct lb_apply_ctx *c, const uint8_t escrow[LB_HASH_LEN]
 	}
 	if (share && (rc = lb_mkt_patient_share_put(c->state, escrow, share)))
 		return rc;
-	return lb_mkt_burn_compute(c->state, t->compute_fee, c->em);
+	/* metered compute: the measured use by the unit prices, at most the escrowed fee; the
+	 * rest back to the user */
+	uint64_t charge = t->compute_fee;
+	if (res->metered) {
+		uint64_t m = lb_mkt_compute_fee(&mc, res->cpu_ms, res->peak_mem);
+		charge = m < charge ? m : charge;
+	}
+	if (charge < t->compute_fee &&
+	    (rc = bal_credit(c, t->user, 0, t->compute_fee - charge)))
+		return rc;
+	return lb_mkt_burn_compute(c->state, charge, c->em);
 }
 
 static int apply_release(struct lb_apply_ctx *c)
@@ -1460,7 +1470,7 @@ static int apply_release(struct lb_apply_ctx *c)
 			       "the executor claimed result %s on this chain but the business chain "
 			       "records %s",
 			       HEX(r.result_hash), HEX(res.result_hash));
-	if ((rc = release_pay(c, p.escrow, &r.terms)))
+	if ((rc = release_pay(c, p.escrow, &r.terms, &res)))
 		return rc;
 	r.status = XESC_RELEASED;
 	memcpy(r.result_hash, res.result_hash, LB_HASH_LEN);

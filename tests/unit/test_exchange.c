@@ -1107,6 +1107,19 @@ static void ledger_flow(void)
 	memcpy(rs.escrow, esc, LB_HASH_LEN);
 	lb_xchg_terms_hash(t, rs.terms_hash);
 	lb_hash(rs.result_hash, "result", 6);
+	if (market_mode) { /* metered: 0 ms CPU, 1 MiB + 1 byte of memory (2 started MiB) */
+		rs.metered = 1;
+		rs.peak_mem = (1u << 20) + 1;
+		struct lb_xchg_result back;
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_xchg_result_encode(&b, &rs));
+		assert_lb_ok(lb_xchg_result_decode(&back, b.data, b.len, &em));
+		assert_int_equal(back.metered, 1);
+		assert_int_equal(back.peak_mem, (1u << 20) + 1);
+		b.data[b.len - 5] = 2; /* a tail that is not "1" */
+		assert_int_equal(lb_xchg_result_decode(&back, b.data, b.len, &em), LB_EMALFORMED);
+		assert_non_null(strstr(em.text, "metered"));
+	}
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_result_encode(&b, &rs));
 	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &b, LB_EUNAUTH,
@@ -1168,7 +1181,8 @@ static void ledger_flow(void)
 	assert_lb_ok(lb_escrow_cite_encode(&b, &ci));
 	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_REFUND, &b, LB_EDENIED,
 		"delivered its result", req, esc);
-	json_t *o0, *a0, *x0, *o1, *a1, *x1;
+	json_t *o0, *a0, *x0, *o1, *a1, *x1, *u0, *u1;
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_USER], &u0, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_OWNER], &o0, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_AUTHOR], &a0, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_EXEC], &x0, &em));
@@ -1176,6 +1190,7 @@ static void ledger_flow(void)
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_OWNER], &o1, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_AUTHOR], &a1, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_EXEC], &x1, &em));
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_USER], &u1, &em));
 #define BAL(o, k) json_integer_value(json_object_get(json_object_get(o, "balances"), k))
 	if (!market_mode) {
 		assert_int_equal(BAL(o1, "asc") - BAL(o0, "asc"), 5000);
@@ -1186,7 +1201,7 @@ static void ledger_flow(void)
 		 * patient pool), algorithm author 10 %, executor 10 %, audit 3 % (no audit node:
 		 * to the platform) and platform 7 %; algorithm fee 700 by the algorithm-call
 		 * table: author 70 %, executor 15 %, audit 5 % (platform), platform 10 %; the
-		 * compute fee (300 CSC) is burned */
+		 * compute fee is metered (below) */
 		json_t *pp, *pl;
 		uint8_t pool[LB_ADDR_LEN];
 		lb_mkt_patient_pool(f->a[K_OWNER], pool);
@@ -1198,9 +1213,17 @@ static void ledger_flow(void)
 		assert_int_equal(BAL(x1, "csc") - BAL(x0, "csc"), 0);
 		assert_int_equal(BAL(pp, "asc"), 1000);
 		assert_int_equal(BAL(pl, "asc"), 150 + 350 + 35 + 70);
+		/* metered compute: 2 started MiB x 100 micro-CSC (genesis default) = 200 of the
+		 * 300 escrowed are burned, 100 back to the user */
+		assert_int_equal(BAL(u1, "csc") - BAL(u0, "csc"), 100);
+		assert_int_equal(BAL(u1, "asc"), BAL(u0, "asc"));
 		json_decref(pp);
 		json_decref(pl);
 	}
+	if (!market_mode) /* no market section: the compute fee goes to the executor, unmetered */
+		assert_int_equal(BAL(u1, "csc"), BAL(u0, "csc"));
+	json_decref(u0);
+	json_decref(u1);
 	if (market_mode)
 		patient_claims(f, exid, preg, pid, esc);
 	assert_int_equal(BAL(o1, "csc"), BAL(o0, "csc"));
