@@ -1687,11 +1687,16 @@ static json_t *json_result(const struct lb_tx *tx)
 	static const char *st[] = {"?", "delivered", "withheld", "failed"};
 	if (lb_xchg_result_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:o,s:s,s:o,s:i,s:s}", "request", xhexj(p.request, LB_HASH_LEN),
-			 "escrow", xhexj(p.escrow, LB_HASH_LEN), "terms_hash",
-			 xhexj(p.terms_hash, LB_HASH_LEN), "status", st[p.status], "result_hash",
-			 xhexj(p.result_hash, LB_HASH_LEN), "reason_code", (int)p.reason, "reason",
-			 lb_xchg_reason_name(p.reason));
+	json_t *o = json_pack("{s:o,s:o,s:o,s:s,s:o,s:i,s:s}", "request",
+			      xhexj(p.request, LB_HASH_LEN), "escrow", xhexj(p.escrow, LB_HASH_LEN),
+			      "terms_hash", xhexj(p.terms_hash, LB_HASH_LEN), "status", st[p.status],
+			      "result_hash", xhexj(p.result_hash, LB_HASH_LEN), "reason_code",
+			      (int)p.reason, "reason", lb_xchg_reason_name(p.reason));
+	if (o && p.metered) { /* metered compute (docs/economy.md §7) */
+		json_object_set_new(o, "cpu_ms", json_integer((json_int_t)p.cpu_ms));
+		json_object_set_new(o, "peak_mem", json_integer((json_int_t)p.peak_mem));
+	}
+	return o;
 }
 
 static json_t *json_revoke(const struct lb_tx *tx)
