@@ -1414,17 +1414,12 @@ static int release_pay(struct lb_apply_ctx *c, const uint8_t escrow[LB_HASH_LEN]
 	memcpy(p.executor, t->executor, LB_ADDR_LEN);
 	memcpy(p.platform, mc.platform, LB_ADDR_LEN);
 	/* the patients' share is recorded per escrow: each patient claims its records' part */
-	if (t->data_fee) {
-		rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_DATA_RUN, t->data_fee, &p, &cr,
-				   c->em);
-		share += lb_mkt_credits_sum(&cr, LB_MKT_ROLE_PATIENTS);
-		lb_mkt_credits_release(&cr);
-		if (rc)
-			return rc;
-	}
-	if (t->algo_fee) {
-		rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_ALGO, t->algo_fee, &p, &cr,
-				   c->em);
+	const unsigned uses[2] = {LB_MKT_USE_DATA_RUN, LB_MKT_USE_ALGO};
+	const uint64_t fees[2] = {t->data_fee, t->algo_fee};
+	for (int i = 0; i < 2; i++) {
+		if (!fees[i])
+			continue;
+		rc = lb_mkt_settle(c->state, c->height, uses[i], fees[i], &p, &cr, c->em);
 		share += lb_mkt_credits_sum(&cr, LB_MKT_ROLE_PATIENTS);
 		lb_mkt_credits_release(&cr);
 		if (rc)
