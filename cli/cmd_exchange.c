@@ -1849,6 +1849,11 @@ static int x_run(struct xctx *x)
 	}
 	sodium_memzero(noise_r, sizeof noise_r);
 	sodium_memzero(noise_key, sizeof noise_key);
+	if (have_rep) { /* metered compute: what the sandbox measured */
+		res.metered = 1;
+		res.cpu_ms = rep.cpu_ms;
+		res.peak_mem = rep.peak_rss;
+	}
 	lb_buf_reset(&b);
 	if (lb_xchg_result_encode(&b, &res) ||
 	    (rc = send_tx(x, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &b, res_id))) {

@@ -201,6 +201,13 @@ struct lb_xchg_result {
 	uint8_t result_hash[LB_HASH_LEN]; /* BLAKE2b-256 of the sealed result (the envelope bytes
 	                                   * the user fetches), zero if none */
 	uint8_t reason;               /* enum lb_xchg_reason (allowed codes depend on status) */
+	/* Metered compute (optional tail: u8 1, uvar cpu_ms, uvar peak_mem): what the sandbox
+	 * measured (lb_sandbox_report cpu_ms / peak_rss). A market release charges the compute
+	 * CSC by the genesis unit prices (lb_mkt_compute_fee) up to the escrowed compute fee and
+	 * refunds the rest to the user; unmetered results are charged the whole fee. */
+	uint8_t metered;              /* 0 none, 1 the two figures below */
+	uint64_t cpu_ms;              /* user + system CPU time, ms */
+	uint64_t peak_mem;            /* peak resident memory, bytes */
 };
 struct lb_xchg_revoke {
 	uint8_t kind;                 /* 1 execution right, 2 usage right (request), 3 offer */

@@ -149,6 +149,7 @@ enum {
 	LB_TX_MKT_PAY = 0x0125,            /* a payer pays one use through its split table */
 	LB_TX_MKT_POOL_PAY = 0x0126,       /* a data owner pays its patients from their pool */
 	LB_TX_MKT_CITE = 0x0127,           /* count a business-chain record in the rankings */
+	LB_TX_MKT_PATIENT_CLAIM = 0x0128,  /* a patient claims its share of a released escrow */
 };
 
 /* Quota pools, one per kind of super node, and the bonus pool bonuses per use come from. */
@@ -301,6 +302,21 @@ int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_A
 int lb_mkt_cite_encode(struct lb_buf *b, unsigned kind, const uint8_t *tx, size_t tx_len,
 		       const uint8_t *proof, size_t proof_len, const uint8_t *list_tx,
 		       size_t list_tx_len, const uint8_t *list_proof, size_t list_proof_len);
+/* Patients' own claims (docs/economy.md, "Patients' own claims"). At a market escrow release
+ * the exchange records the patients' share (micro-ASC credited to the owner's patient pool)
+ * under the escrow id; lb_mkt_patient_share_get reads it (LB_ENOTFOUND if none).
+ * market.patient.claim (sender: the patient's consent key) carries the business-chain
+ * xchg.exec of that escrow and its proof, the owner's xchg.patients registration and its
+ * proof, and the patient's commitment: the pool pays the per-record amount (the share divided
+ * by the exec's number of records, rounded down) to the sender, once per (escrow, commitment). */
+int lb_mkt_patient_share_put(struct lb_state *s, const uint8_t escrow[LB_HASH_LEN],
+			     uint64_t amount);
+int lb_mkt_patient_share_get(struct lb_state *s, const uint8_t escrow[LB_HASH_LEN],
+			     uint64_t *amount);
+int lb_mkt_patient_claim_encode(struct lb_buf *b, const uint8_t *exec_tx, size_t exec_len,
+				const uint8_t *exec_proof, size_t exec_proof_len,
+				const uint8_t *reg_tx, size_t reg_len, const uint8_t *reg_proof,
+				size_t reg_proof_len, const uint8_t commitment[LB_HASH_LEN]);
 /* Decoded market.pay; lists point into the payload (borrowed). */
 int lb_mkt_pay_decode(const uint8_t *in, size_t n, unsigned *use, uint64_t *amount,
 		      struct lb_mkt_parties *p, struct lb_errmsg *em);

@@ -1385,9 +1385,12 @@ DECODE_CHECK(check_cite, lb_escrow_cite, lb_escrow_cite_decode)
  * the data-run split table and the algorithm fee by the algorithm-call table (owner, the
  * owner's patient pool, algorithm author, executor, platform pool), and the compute fee (CSC)
  * burned; without one, the earlier rule: each fee to its one party. */
-static int release_pay(struct lb_apply_ctx *c, const struct lb_xchg_terms *t)
+static int release_pay(struct lb_apply_ctx *c, const uint8_t escrow[LB_HASH_LEN],
+		       const struct lb_xchg_terms *t, const struct lb_xchg_result *res)
 {
 	struct lb_mkt_config mc;
+	struct lb_mkt_credits cr = {0};
+	uint64_t share = 0;
 	struct lb_mkt_parties p;
 	uint8_t pool[1][LB_ADDR_LEN];
 	bool on;
@@ -1410,15 +1413,31 @@ static int release_pay(struct lb_apply_ctx *c, const struct lb_xchg_terms *t)
 	p.has_executor = true;
 	memcpy(p.executor, t->executor, LB_ADDR_LEN);
 	memcpy(p.platform, mc.platform, LB_ADDR_LEN);
-	if (t->data_fee &&
-	    (rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_DATA_RUN, t->data_fee, &p, NULL,
-				c->em)))
+	/* the patients' share is recorded per escrow: each patient claims its records' part */
+	const unsigned uses[2] = {LB_MKT_USE_DATA_RUN, LB_MKT_USE_ALGO};
+	const uint64_t fees[2] = {t->data_fee, t->algo_fee};
+	for (int i = 0; i < 2; i++) {
+		if (!fees[i])
+			continue;
+		rc = lb_mkt_settle(c->state, c->height, uses[i], fees[i], &p, &cr, c->em);
+		share += lb_mkt_credits_sum(&cr, LB_MKT_ROLE_PATIENTS);
+		lb_mkt_credits_release(&cr);
+		if (rc)
+			return rc;
+	}
+	if (share && (rc = lb_mkt_patient_share_put(c->state, escrow, share)))
 		return rc;
-	if (t->algo_fee &&
-	    (rc = lb_mkt_settle(c->state, c->height, LB_MKT_USE_ALGO, t->algo_fee, &p, NULL,
-				c->em)))
+	/* metered compute: the measured use by the unit prices, at most the escrowed fee; the
+	 * rest back to the user */
+	uint64_t charge = t->compute_fee;
+	if (res->metered) {
+		uint64_t m = lb_mkt_compute_fee(&mc, res->cpu_ms, res->peak_mem);
+		charge = m < charge ? m : charge;
+	}
+	if (charge < t->compute_fee &&
+	    (rc = bal_credit(c, t->user, 0, t->compute_fee - charge)))
 		return rc;
-	return lb_mkt_burn_compute(c->state, t->compute_fee, c->em);
+	return lb_mkt_burn_compute(c->state, charge, c->em);
 }
 
 static int apply_release(struct lb_apply_ctx *c)
@@ -1446,7 +1465,7 @@ static int apply_release(struct lb_apply_ctx *c)
 			       "the executor claimed result %s on this chain but the business chain "
 			       "records %s",
 			       HEX(r.result_hash), HEX(res.result_hash));
-	if ((rc = release_pay(c, &r.terms)))
+	if ((rc = release_pay(c, p.escrow, &r.terms, &res)))
 		return rc;
 	r.status = XESC_RELEASED;
 	memcpy(r.result_hash, res.result_hash, LB_HASH_LEN);
@@ -1663,11 +1682,16 @@ static json_t *json_result(const struct lb_tx *tx)
 	static const char *st[] = {"?", "delivered", "withheld", "failed"};
 	if (lb_xchg_result_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:o,s:s,s:o,s:i,s:s}", "request", xhexj(p.request, LB_HASH_LEN),
-			 "escrow", xhexj(p.escrow, LB_HASH_LEN), "terms_hash",
-			 xhexj(p.terms_hash, LB_HASH_LEN), "status", st[p.status], "result_hash",
-			 xhexj(p.result_hash, LB_HASH_LEN), "reason_code", (int)p.reason, "reason",
-			 lb_xchg_reason_name(p.reason));
+	json_t *o = json_pack("{s:o,s:o,s:o,s:s,s:o,s:i,s:s}", "request",
+			      xhexj(p.request, LB_HASH_LEN), "escrow", xhexj(p.escrow, LB_HASH_LEN),
+			      "terms_hash", xhexj(p.terms_hash, LB_HASH_LEN), "status", st[p.status],
+			      "result_hash", xhexj(p.result_hash, LB_HASH_LEN), "reason_code",
+			      (int)p.reason, "reason", lb_xchg_reason_name(p.reason));
+	if (o && p.metered) { /* metered compute (docs/economy.md §7) */
+		json_object_set_new(o, "cpu_ms", json_integer((json_int_t)p.cpu_ms));
+		json_object_set_new(o, "peak_mem", json_integer((json_int_t)p.peak_mem));
+	}
+	return o;
 }
 
 static json_t *json_revoke(const struct lb_tx *tx)

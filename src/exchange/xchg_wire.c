@@ -643,6 +643,9 @@ int lb_xchg_result_encode(struct lb_buf *b, const struct lb_xchg_result *p)
 	    (rc = lb_enc_fixed(b, p->terms_hash, LB_HASH_LEN)) || (rc = lb_enc_u8(b, p->status)) ||
 	    (rc = lb_enc_fixed(b, p->result_hash, LB_HASH_LEN)) || (rc = lb_enc_u8(b, p->reason)))
 		return rc;
+	if (p->metered && ((rc = lb_enc_u8(b, 1)) || (rc = lb_enc_uvar(b, p->cpu_ms)) ||
+			   (rc = lb_enc_uvar(b, p->peak_mem))))
+		return rc;
 	return LB_OK;
 }
 
@@ -676,6 +679,20 @@ int lb_xchg_result_decode(struct lb_xchg_result *o, const uint8_t *p, size_t n,
 				   "code %u does not fit status %u (delivered: 0; withheld: 1 cohort, "
 				   "2 budget, 3 differencing, 5 limit, 6 policy; failed: 4 failed, 5 limit)",
 				   o->reason, o->status);
+	o->metered = 0;
+	o->cpu_ms = o->peak_mem = 0;
+	if (d.pos < d.len) {
+		if ((rc = lb_dec_u8(&d, "metered", &o->metered)))
+			return rc;
+		if (o->metered != 1)
+			return lb_dec_fail(&d, LB_EMALFORMED, "metered",
+					   "%u is not 1 (cpu_ms and peak_mem follow); leave the tail "
+					   "out for an unmetered run",
+					   o->metered);
+		if ((rc = lb_dec_uvar(&d, "cpu_ms", UINT64_MAX, &o->cpu_ms)) ||
+		    (rc = lb_dec_uvar(&d, "peak_mem", UINT64_MAX, &o->peak_mem)))
+			return rc;
+	}
 	return lb_dec_end(&d);
 }
 

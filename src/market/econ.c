@@ -42,6 +42,8 @@
 #define NS_VOTE "mkt.vote"
 #define NS_CITED "mkt.cited"
 #define NS_CREATED "mkt.created"
+#define NS_PSHARE "mkt.pshare"
+#define NS_PCLAIM "mkt.pclaim"
 
 #define TOP_K_MAX 1000
 
@@ -1626,6 +1628,167 @@ static json_t *json_cite(const struct lb_tx *tx)
 	return o;
 }
 
+/* ---- market.patient.claim --------------------------------------------------------------------- */
+
+int lb_mkt_patient_share_put(struct lb_state *s, const uint8_t escrow[LB_HASH_LEN],
+			     uint64_t amount)
+{
+	return lb_state_put_u64(s, NS_PSHARE, escrow, LB_HASH_LEN, amount);
+}
+
+int lb_mkt_patient_share_get(struct lb_state *s, const uint8_t escrow[LB_HASH_LEN],
+			     uint64_t *amount)
+{
+	uint64_t v = UINT64_MAX;
+	int rc = lb_state_get_u64(s, NS_PSHARE, escrow, LB_HASH_LEN, UINT64_MAX, &v);
+	if (rc)
+		return rc;
+	if (v == UINT64_MAX)
+		return LB_ENOTFOUND;
+	*amount = v;
+	return LB_OK;
+}
+
+int lb_mkt_patient_claim_encode(struct lb_buf *b, const uint8_t *exec_tx, size_t exec_len,
+				const uint8_t *exec_proof, size_t exec_proof_len,
+				const uint8_t *reg_tx, size_t reg_len, const uint8_t *reg_proof,
+				size_t reg_proof_len, const uint8_t commitment[LB_HASH_LEN])
+{
+	if (lb_enc_bytes(b, exec_tx, exec_len) || lb_enc_bytes(b, exec_proof, exec_proof_len) ||
+	    lb_enc_bytes(b, reg_tx, reg_len) || lb_enc_bytes(b, reg_proof, reg_proof_len) ||
+	    lb_enc_fixed(b, commitment, LB_HASH_LEN))
+		return LB_ENOMEM;
+	return LB_OK;
+}
+
+struct mkt_pclaim {
+	const uint8_t *exec, *exec_proof, *reg, *reg_proof;
+	size_t exec_len, exec_proof_len, reg_len, reg_proof_len;
+	uint8_t commitment[LB_HASH_LEN];
+};
+
+static int dec_pclaim(const struct lb_tx *tx, struct mkt_pclaim *o, struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	int rc;
+	lb_dec_init(&d, tx->payload, tx->payload_len, "market.patient.claim payload", em);
+	if ((rc = lb_dec_bytes(&d, "exec tx", LB_TX_MAX_BYTES, &o->exec, &o->exec_len)) ||
+	    (rc = lb_dec_bytes(&d, "exec proof", LB_MKT_CITE_PROOF_MAX, &o->exec_proof,
+			       &o->exec_proof_len)) ||
+	    (rc = lb_dec_bytes(&d, "registration tx", LB_TX_MAX_BYTES, &o->reg, &o->reg_len)) ||
+	    (rc = lb_dec_bytes(&d, "registration proof", LB_MKT_CITE_PROOF_MAX, &o->reg_proof,
+			       &o->reg_proof_len)) ||
+	    (rc = lb_dec_fixed(&d, "commitment", o->commitment, LB_HASH_LEN)) ||
+	    (rc = lb_dec_end(&d)))
+		return rc;
+	if (!o->exec_len || !o->exec_proof_len || !o->reg_len || !o->reg_proof_len)
+		return lb_errf(em, LB_EMALFORMED,
+			       "market.patient.claim: the exchange.exec tx, the xchg.patients "
+			       "registration and both proofs must be present (leben tx proof <id> "
+			       "--anchor settlement)");
+	return LB_OK;
+}
+
+static int check_pclaim(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct mkt_pclaim m;
+	return dec_pclaim(tx, &m, em);
+}
+
+/* The patient (its consent key, as registered by the owner for its commitment) claims the
+ * per-record part of the patients' share of a released escrow whose exec used its records. */
+static int apply_pclaim(struct lb_apply_ctx *c)
+{
+	struct lb_mkt_config cfg;
+	struct mkt_pclaim m;
+	struct lb_tx etx, rtx;
+	struct lb_xchg_exec ex;
+	struct lb_xchg_patients reg;
+	struct lb_errmsg e;
+	uint8_t owner[LB_ADDR_LEN], pool[LB_ADDR_LEN], key[2 * LB_HASH_LEN];
+	uint64_t share = 0, seen = 0;
+	const uint8_t *key_addr = NULL;
+	size_t used = 0;
+	int rc = dec_pclaim(c->tx, &m, c->em);
+	if (rc || (rc = need_market(c, &cfg)) ||
+	    (rc = lb_apply_cite(c, "exchange exec", m.exec, m.exec_len, m.exec_proof,
+				m.exec_proof_len, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &etx)) ||
+	    (rc = lb_apply_cite(c, "patients' registration", m.reg, m.reg_len, m.reg_proof,
+				m.reg_proof_len, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &rtx)))
+		return rc;
+	lb_errclear(&e);
+	if (lb_xchg_exec_decode(&ex, etx.payload, etx.payload_len, &e) ||
+	    lb_xchg_patients_decode(&reg, rtx.payload, rtx.payload_len, &e))
+		return lb_errf(c->em, LB_EINVALID,
+			       "market.patient.claim: a cited exchange tx does not decode: %s",
+			       e.text);
+	for (size_t i = 0; i < ex.n_patients; i++)
+		used += !memcmp(ex.patients + i * LB_HASH_LEN, m.commitment, LB_HASH_LEN);
+	if (!used)
+		return lb_errf(c->em, LB_EINVALID,
+			       "market.patient.claim: the cited exec of escrow %s did not use records "
+			       "of patient %s: nothing to claim",
+			       HEX(ex.escrow), HEX(m.commitment));
+	/* the registration must be the data owner's (only the asset's owner registers) */
+	memcpy(owner, ex.terms.owner, LB_ADDR_LEN);
+	uint8_t reg_sender[LB_ADDR_LEN];
+	lb_addr_from_pubkey(reg_sender, rtx.sender);
+	if (memcmp(reg_sender, owner, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EINVALID,
+			       "market.patient.claim: the cited registration was sent by %s, not by "
+			       "the data owner %s of the escrow",
+			       ADDR(reg_sender), ADDR(owner));
+	for (size_t i = 0; i < reg.n; i++)
+		if (!memcmp(reg.entries + i * LB_XCHG_PATIENT_ENTRY, m.commitment, LB_HASH_LEN))
+			key_addr = reg.entries + i * LB_XCHG_PATIENT_ENTRY + LB_HASH_LEN;
+	if (!key_addr)
+		return lb_errf(c->em, LB_EINVALID,
+			       "market.patient.claim: the cited registration does not name patient "
+			       "%s: cite the xchg.patients tx that registered its consent key",
+			       HEX(m.commitment));
+	if (memcmp(key_addr, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "market.patient.claim: patient %s's consent key is %s; only that key "
+			       "claims its share (this tx is signed by %s)",
+			       HEX(m.commitment), ADDR(key_addr), ADDR(c->sender_addr));
+	rc = lb_mkt_patient_share_get(c->state, ex.escrow, &share);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(c->em, LB_ENOTFOUND,
+			       "market.patient.claim: escrow %s has no patients' share recorded (not "
+			       "released, or released without a market section): nothing to claim",
+			       HEX(ex.escrow));
+	if (rc)
+		return lb_errf(c->em, rc, "reading the patients' share of escrow %s failed",
+			       HEX(ex.escrow));
+	memcpy(key, ex.escrow, LB_HASH_LEN);
+	memcpy(key + LB_HASH_LEN, m.commitment, LB_HASH_LEN);
+	if ((rc = lb_state_get_u64(c->state, NS_PCLAIM, key, sizeof key, 0, &seen)))
+		return rc;
+	if (seen)
+		return lb_errf(c->em, LB_EEXISTS,
+			       "market.patient.claim: patient %s already claimed its share of escrow "
+			       "%s (at settlement height %llu)",
+			       HEX(m.commitment), HEX(ex.escrow), (unsigned long long)seen);
+	uint64_t amount = share / ex.n_patients * used;
+	lb_mkt_patient_pool(owner, pool);
+	if ((amount && ((rc = lb_mkt_debit(c->state, pool, LB_ASC, amount, c->em)) ||
+			(rc = lb_mkt_credit(c->state, c->sender_addr, LB_ASC, amount, c->em)))))
+		return rc;
+	return lb_state_put_u64(c->state, NS_PCLAIM, key, sizeof key, c->height);
+}
+
+static json_t *json_pclaim(const struct lb_tx *tx)
+{
+	struct mkt_pclaim m;
+	struct lb_tx in;
+	if (dec_pclaim(tx, &m, NULL))
+		return NULL;
+	json_t *o = json_pack("{s:s}", "commitment", HEX(m.commitment));
+	if (o && lb_tx_decode(&in, m.exec, m.exec_len, NULL) == LB_OK)
+		json_object_set_new(o, "exec", json_string(HEX(in.id)));
+	return o;
+}
+
 static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_FUND, LB_CHAIN_SETTLEMENT, "market.fund", check_fund, apply_fund, json_fund,
 	 false},
@@ -1643,6 +1806,8 @@ static const struct lb_txtype market_types[] = {
 	 apply_pool_pay, json_pool_pay, false},
 	{LB_TX_MKT_CITE, LB_CHAIN_SETTLEMENT, "market.cite", check_cite, apply_cite, json_cite,
 	 false},
+	{LB_TX_MKT_PATIENT_CLAIM, LB_CHAIN_SETTLEMENT, "market.patient.claim", check_pclaim,
+	 apply_pclaim, json_pclaim, false},
 };
 
 int lb_market_register_txtypes(void)

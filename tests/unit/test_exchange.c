@@ -613,6 +613,103 @@ static void receipt(struct fx *f, const uint8_t id[LB_HASH_LEN], int anchor, uin
 		fail_msg("proof: %s", em.text);
 }
 
+struct view_q {
+	const uint8_t *key;
+	uint64_t a, b;
+};
+
+static int share_view(struct lb_state *s, void *ctx)
+{
+	struct view_q *q = ctx;
+	return lb_mkt_patient_share_get(s, q->key, &q->a);
+}
+
+static int bal_view(struct lb_state *s, void *ctx)
+{
+	struct view_q *q = ctx;
+	return lb_mkt_balances(s, q->key, &q->a, &q->b);
+}
+
+static uint64_t asc_of(struct fx *f, const uint8_t addr[LB_ADDR_LEN])
+{
+	struct view_q q = {.key = addr};
+	assert_lb_ok(lb_ledger_state_view(f->l, LB_CHAIN_SETTLEMENT, bal_view, &q));
+	return q.a;
+}
+
+/* market.patient.claim after a market release (escrow esc; exec exid used patient pid's
+ * record, registered to K_PATIENT by the owner's xchg.patients preg; pid3 to K_OTHER): the
+ * attacks first, each refused changing nothing; then the patient's claim takes the whole
+ * per-record share (1,000 micro-ASC of 1 record) from the owner's patient pool, once. */
+static void claim_pl(struct lb_buf *b, const uint8_t *ex, size_t exl, const struct lb_buf *exp,
+		     const uint8_t *rg, size_t rgl, const struct lb_buf *rgp,
+		     const uint8_t c[LB_HASH_LEN])
+{
+	lb_buf_reset(b);
+	assert_lb_ok(lb_mkt_patient_claim_encode(b, ex, exl, exp ? exp->data : NULL,
+						 exp ? exp->len : 0, rg, rgl, rgp->data, rgp->len,
+						 c));
+}
+
+static void patient_claims(struct fx *f, const uint8_t exid[LB_HASH_LEN],
+			   const uint8_t preg[LB_HASH_LEN], const uint8_t pid[LB_HASH_LEN],
+			   const uint8_t esc[LB_HASH_LEN])
+{
+	struct lb_buf b, ep, rp;
+	uint8_t *er, *rr, pool[LB_ADDR_LEN], other[LB_HASH_LEN];
+	size_t el, rl;
+	struct view_q q = {.key = esc};
+	lb_mkt_patient_pool(f->a[K_OWNER], pool);
+	tick(f, LB_CHAIN_SETTLEMENT);
+	receipt(f, exid, LB_CHAIN_SETTLEMENT, &er, &el, &ep);
+	receipt(f, preg, LB_CHAIN_SETTLEMENT, &rr, &rl, &rp);
+	lb_buf_init(&b, LB_TX_MAX_BYTES * 3);
+	/* a proof missing */
+	claim_pl(&b, er, el, NULL, rr, rl, &rp, pid);
+	refused(f, K_PATIENT, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PATIENT_CLAIM, &b, LB_EMALFORMED,
+		"must be present", NULL, esc);
+	/* the registration cited in the exec's place */
+	claim_pl(&b, rr, rl, &rp, rr, rl, &rp, pid);
+	refused(f, K_PATIENT, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PATIENT_CLAIM, &b, LB_EINVALID,
+		"xchg.exec", NULL, esc);
+	/* a tampered exec proof */
+	ep.data[ep.len / 2] ^= 1;
+	claim_pl(&b, er, el, &ep, rr, rl, &rp, pid);
+	refused(f, K_PATIENT, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PATIENT_CLAIM, &b, LB_EINVALID, "",
+		NULL, esc);
+	ep.data[ep.len / 2] ^= 1;
+	/* another key claims pid's share (K_OTHER is pid3's consent key, not pid's) */
+	claim_pl(&b, er, el, &ep, rr, rl, &rp, pid);
+	refused(f, K_OTHER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PATIENT_CLAIM, &b, LB_EUNAUTH,
+		"only that key claims", NULL, esc);
+	refused(f, K_OWNER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PATIENT_CLAIM, &b, LB_EUNAUTH,
+		"only that key claims", NULL, esc);
+	/* a patient whose records the exec did not use */
+	memcpy(other, pid, LB_HASH_LEN);
+	other[0] ^= 0x80;
+	claim_pl(&b, er, el, &ep, rr, rl, &rp, other);
+	refused(f, K_PATIENT, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PATIENT_CLAIM, &b, LB_EINVALID,
+		"did not use records", NULL, esc);
+	/* the patient's own claim: the per-record share, from the pool to its consent key */
+	assert_lb_ok(lb_ledger_state_view(f->l, LB_CHAIN_SETTLEMENT, share_view, &q));
+	assert_int_equal(q.a, 1000); /* 20 % of the 5,000 data fee; the algorithm table: none */
+	uint64_t asc0 = asc_of(f, f->a[K_PATIENT]), pasc0 = asc_of(f, pool);
+	assert_int_equal(pasc0, 1000);
+	claim_pl(&b, er, el, &ep, rr, rl, &rp, pid);
+	assert_lb_ok(send(f, K_PATIENT, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PATIENT_CLAIM, &b, NULL,
+			  NULL, 0));
+	assert_int_equal(asc_of(f, f->a[K_PATIENT]), asc0 + 1000); /* the fee is in CSC */
+	assert_int_equal(asc_of(f, pool), 0);
+	/* a second claim for (escrow, commitment) */
+	refused(f, K_PATIENT, LB_CHAIN_SETTLEMENT, LB_TX_MKT_PATIENT_CLAIM, &b, LB_EEXISTS,
+		"already claimed", NULL, esc);
+	lb_buf_release(&b);
+	lb_buf_release(&ep);
+	lb_buf_release(&rp);
+	lb_free(er);
+	lb_free(rr);
+}
+
 static void ledger_flow(void)
 {
 	static struct fx F, G;
@@ -620,7 +717,7 @@ static void ledger_flow(void)
 	struct lb_buf b, proof;
 	uint8_t reg[LB_HASH_LEN], asset[LB_HASH_LEN], content[LB_HASH_LEN], algo[LB_HASH_LEN],
 		req[LB_HASH_LEN], esc[LB_HASH_LEN], res[LB_HASH_LEN], pid[LB_HASH_LEN],
-		pid2[LB_HASH_LEN];
+		pid2[LB_HASH_LEN], preg[LB_HASH_LEN], exid[LB_HASH_LEN];
 	uint8_t *raw;
 	size_t rawlen;
 
@@ -817,7 +914,7 @@ static void ledger_flow(void)
 	assert_lb_ok(lb_xchg_patients_encode(&b, &pr));
 	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, LB_EUNAUTH, "wrong owner",
 		req, NULL);
-	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, NULL, NULL, 0));
+	assert_lb_ok(send(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, preg, NULL, 0));
 	refused(f, K_OWNER, LB_CHAIN_BUSINESS, LB_TX_XCHG_PATIENTS, &b, LB_EEXISTS,
 		"already registered", req, NULL);
 	assert_lb_ok(lb_xchg_consent_json(f->l, asset, pid3, &j, &em));
@@ -987,7 +1084,7 @@ static void ledger_flow(void)
 	ex.chosen_by = 2;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_exec_encode(&b, &ex));
-	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, NULL, NULL, 0));
+	assert_lb_ok(send(f, K_EXEC, LB_CHAIN_BUSINESS, LB_TX_XCHG_EXEC, &b, exid, NULL, 0));
 	/* the chain charged epsilon to the user on the asset and to the patient used */
 	assert_lb_ok(lb_xchg_budget_json(f->l, f->a[K_USER], LB_ADDR_LEN, asset, &j, &em));
 	assert_int_equal(json_integer_value(json_object_get(j, "spent_user")), 1000000);
@@ -1010,6 +1107,19 @@ static void ledger_flow(void)
 	memcpy(rs.escrow, esc, LB_HASH_LEN);
 	lb_xchg_terms_hash(t, rs.terms_hash);
 	lb_hash(rs.result_hash, "result", 6);
+	if (market_mode) { /* metered: 0 ms CPU, 1 MiB + 1 byte of memory (2 started MiB) */
+		rs.metered = 1;
+		rs.peak_mem = (1u << 20) + 1;
+		struct lb_xchg_result back;
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_xchg_result_encode(&b, &rs));
+		assert_lb_ok(lb_xchg_result_decode(&back, b.data, b.len, &em));
+		assert_int_equal(back.metered, 1);
+		assert_int_equal(back.peak_mem, (1u << 20) + 1);
+		b.data[b.len - 5] = 2; /* a tail that is not "1" */
+		assert_int_equal(lb_xchg_result_decode(&back, b.data, b.len, &em), LB_EMALFORMED);
+		assert_non_null(strstr(em.text, "metered"));
+	}
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_result_encode(&b, &rs));
 	refused(f, K_OTHER, LB_CHAIN_BUSINESS, LB_TX_XCHG_RESULT, &b, LB_EUNAUTH,
@@ -1071,7 +1181,8 @@ static void ledger_flow(void)
 	assert_lb_ok(lb_escrow_cite_encode(&b, &ci));
 	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_ESCROW_REFUND, &b, LB_EDENIED,
 		"delivered its result", req, esc);
-	json_t *o0, *a0, *x0, *o1, *a1, *x1;
+	json_t *o0, *a0, *x0, *o1, *a1, *x1, *u0, *u1;
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_USER], &u0, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_OWNER], &o0, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_AUTHOR], &a0, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_EXEC], &x0, &em));
@@ -1079,6 +1190,7 @@ static void ledger_flow(void)
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_OWNER], &o1, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_AUTHOR], &a1, &em));
 	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_EXEC], &x1, &em));
+	assert_lb_ok(lb_ledger_account_json(f->l, f->a[K_USER], &u1, &em));
 #define BAL(o, k) json_integer_value(json_object_get(json_object_get(o, "balances"), k))
 	if (!market_mode) {
 		assert_int_equal(BAL(o1, "asc") - BAL(o0, "asc"), 5000);
@@ -1089,7 +1201,7 @@ static void ledger_flow(void)
 		 * patient pool), algorithm author 10 %, executor 10 %, audit 3 % (no audit node:
 		 * to the platform) and platform 7 %; algorithm fee 700 by the algorithm-call
 		 * table: author 70 %, executor 15 %, audit 5 % (platform), platform 10 %; the
-		 * compute fee (300 CSC) is burned */
+		 * compute fee is metered (below) */
 		json_t *pp, *pl;
 		uint8_t pool[LB_ADDR_LEN];
 		lb_mkt_patient_pool(f->a[K_OWNER], pool);
@@ -1101,9 +1213,19 @@ static void ledger_flow(void)
 		assert_int_equal(BAL(x1, "csc") - BAL(x0, "csc"), 0);
 		assert_int_equal(BAL(pp, "asc"), 1000);
 		assert_int_equal(BAL(pl, "asc"), 150 + 350 + 35 + 70);
+		/* metered compute: 2 started MiB x 100 micro-CSC (genesis default) = 200 of the
+		 * 300 escrowed are burned, 100 back to the user */
+		assert_int_equal(BAL(u1, "csc") - BAL(u0, "csc"), 100);
+		assert_int_equal(BAL(u1, "asc"), BAL(u0, "asc"));
 		json_decref(pp);
 		json_decref(pl);
 	}
+	if (!market_mode) /* no market section: the compute fee goes to the executor, unmetered */
+		assert_int_equal(BAL(u1, "csc"), BAL(u0, "csc"));
+	json_decref(u0);
+	json_decref(u1);
+	if (market_mode)
+		patient_claims(f, exid, preg, pid, esc);
 	assert_int_equal(BAL(o1, "csc"), BAL(o0, "csc"));
 	json_decref(o0);
 	json_decref(a0);
@@ -1306,7 +1428,7 @@ static void audit_cited(struct fx *f, const uint8_t rec[LB_HASH_LEN],
 	proof.data[proof.len / 2] ^= 1;
 	cite_pl(&b, LB_MKT_CITE_AUDIT, rraw, rrawlen, rproof.data, rproof.len);
 	refused(f, K_USER, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, &b, LB_EINVALID,
-		"is not a audit.record tx",
+		"is not of type audit.record",
 		NULL, NULL);
 	/* the genuine citation, by any account; then the same again */
 	cite_pl(&b, LB_MKT_CITE_AUDIT, raw, rawlen, proof.data, proof.len);

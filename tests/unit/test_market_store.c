@@ -780,7 +780,7 @@ static void test_rating_ranked(void **state)
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_RATING, craw, clen, cpr.data, cpr.len, lraw,
 					llen, lpr.data, lpr.len));
-	rating_refused(f, &sn, &b, LB_EINVALID, "is not a store.rate tx");
+	rating_refused(f, &sn, &b, LB_EINVALID, "is not of type store.rate");
 	/* the genuine citation; the same again is refused */
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_RATING, rraw, rlen, rpr.data, rpr.len, lraw,
@@ -839,7 +839,7 @@ static void test_rating_ranked(void **state)
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_mkt_cite_encode(&b, LB_MKT_CITE_CREATION, rraw, rlen, rpr.data, rpr.len,
 					NULL, 0, NULL, 0));
-	rating_refused(f, &sn, &b, LB_EINVALID, "is not a store.list tx");
+	rating_refused(f, &sn, &b, LB_EINVALID, "is not of type store.list");
 
 	/* replay from genesis and the rankings recomputed from their counters */
 	lb_ledger_close(f->l);
