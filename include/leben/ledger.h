@@ -191,6 +191,13 @@ struct lb_submit_result {
 	char message[512];         /* why it was refused */
 };
 
+/* Admit again the txs of each chain's write-ahead log (<home>/chains/<chain>.wal: txs accepted
+ * but not committed when the node last stopped or crashed), reporting each through
+ * on_admitted; txs committed since or no longer valid are dropped with a log line, a torn tail
+ * is ignored. Call once, after the orderer can take txs; until then commits do not shrink the
+ * log. LB_EIO if the log cannot be read or rewritten. */
+int lb_ledger_replay_wal(struct lb_ledger *l, struct lb_errmsg *em);
+
 /* Decode, verify signatures (in parallel over all cores), then admit in order each of n
  * raw txs. Admission makes every check applying it would make, against committed state plus
  * earlier admitted txs; a refused tx changes nothing. Returns LB_OK (see per-tx results). */

@@ -273,6 +273,7 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	memcpy(c->tip_hash, hash, LB_HASH_LEN);
 	pthread_mutex_unlock(&tips_mu);
 	mempool_after_commit(c, cut, items, all_reused);
+	wal_after_commit(&c->wal, &c->mp);
 	pthread_mutex_unlock(&c->mu);
 	if (height)
 		*height = h->height;

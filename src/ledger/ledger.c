@@ -289,6 +289,7 @@ static int open_chain(struct lb_ledger *l, int id, json_t *g, struct lb_errmsg *
 	struct chain *c = &l->chains[id];
 	char path[4300];
 	c->id = id;
+	c->wal.fd = -1;
 	snprintf(path, sizeof path, "%s/chains/%s.db", l->home, lb_chain_name(id));
 	int rc = db_open(&c->wdb, path, id, l->opt.sync_full, em);
 	if (rc)
@@ -311,8 +312,99 @@ static int open_chain(struct lb_ledger *l, int id, json_t *g, struct lb_errmsg *
 	if ((rc = db_open(&c->db, path, id, l->opt.sync_full, em)))
 		return rc;
 	mempool_init(&c->mp, &c->db);
+	snprintf(path, sizeof path, "%s/chains/%s.wal", l->home, lb_chain_name(id));
+	if ((rc = wal_open(&c->wal, path, em))) {
+		db_close(&c->db);
+		return rc;
+	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_init(&c->commit_mu, NULL);
+	return LB_OK;
+}
+
+struct wal_batch {
+	size_t n, cap;
+	uint8_t **raws;
+	size_t *lens;
+};
+
+static int wal_collect(void *ctx, const uint8_t *raw, size_t len)
+{
+	struct wal_batch *b = ctx;
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? 2 * b->cap : 256;
+		uint8_t **r = lb_realloc(b->raws, ncap * sizeof *r);
+		if (!r)
+			return LB_ENOMEM;
+		b->raws = r;
+		size_t *ls = lb_realloc(b->lens, ncap * sizeof *ls);
+		if (!ls)
+			return LB_ENOMEM;
+		b->lens = ls;
+		b->cap = ncap;
+	}
+	if (!(b->raws[b->n] = lb_malloc(len ? len : 1)))
+		return LB_ENOMEM;
+	memcpy(b->raws[b->n], raw, len);
+	b->lens[b->n++] = len;
+	return LB_OK;
+}
+
+/* Admit the txs of the chain's write-ahead log again (those no longer valid or already
+ * committed are dropped with a log line), then rewrite the log from the mempool. */
+static int wal_load(struct lb_ledger *l, struct chain *c, struct lb_errmsg *em)
+{
+	struct wal_batch b = {0};
+	size_t torn = 0;
+	int rc = wal_replay(c->wal.path, wal_collect, &b, &torn, em);
+	if (torn)
+		lb_log(LB_LOG_WARN, "%s: ignored a torn or corrupt tail of %zu bytes", c->wal.path,
+		       torn);
+	struct lb_submit_result *res = NULL;
+	if (!rc && b.n) {
+		res = lb_calloc(b.n, sizeof *res);
+		l->replaying = true;
+		rc = res ? lb_ledger_submit(l, b.n, (const uint8_t *const *)b.raws, b.lens, res)
+			 : LB_ENOMEM;
+		l->replaying = false;
+		size_t kept = 0;
+		for (size_t i = 0; !rc && i < b.n; i++) {
+			if (!res[i].code) {
+				kept++;
+				continue;
+			}
+			char hex[2 * LB_HASH_LEN + 1];
+			lb_hex_encode(hex, res[i].id, LB_HASH_LEN);
+			lb_log(LB_LOG_WARN, "%s: dropped logged tx %s: %s", c->wal.path, hex,
+			       res[i].message);
+		}
+		if (!rc)
+			lb_log(LB_LOG_INFO, "%s: replayed %zu of %zu accepted txs into the mempool",
+			       c->wal.path, kept, b.n);
+	}
+	pthread_mutex_lock(&c->mu);
+	if (!rc && (b.n || torn) && wal_rewrite(&c->wal, &c->mp))
+		rc = lb_errf(em, LB_EIO, "cannot rewrite the write-ahead log %s", c->wal.path);
+	c->wal.replayed = !rc;
+	pthread_mutex_unlock(&c->mu);
+	for (size_t i = 0; i < b.n; i++)
+		lb_free(b.raws[i]);
+	lb_free(b.raws);
+	lb_free(b.lens);
+	lb_free(res);
+	return rc;
+}
+
+int lb_ledger_replay_wal(struct lb_ledger *l, struct lb_errmsg *em)
+{
+	for (int i = 0; i < LB_CHAIN_COUNT; i++) {
+		struct chain *c = &l->chains[i];
+		if (c->wal.replayed)
+			continue;
+		int rc = wal_load(l, c, em);
+		if (rc)
+			return rc;
+	}
 	return LB_OK;
 }
 
@@ -365,6 +457,7 @@ void lb_ledger_close(struct lb_ledger *l)
 			pthread_mutex_destroy(&c->mu);
 			pthread_mutex_destroy(&c->commit_mu);
 		}
+		wal_close(&c->wal);
 		db_close(&c->db);
 		db_close(&c->wdb);
 	}
@@ -543,6 +636,36 @@ void chain_unlock_view(struct chain *c)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* Write the txs just admitted into c (indices taken[0..k)) to its write-ahead log with one sync
+ * (group commit), chain lock held; if that fails they leave the mempool again and are refused. */
+static void wal_flush(struct lb_ledger *l, struct chain *c, struct submit_job *j,
+		      const size_t *taken, size_t k)
+{
+	if (!k || l->replaying)
+		return;
+	const uint8_t **r = lb_malloc(k * sizeof *r);
+	size_t *ls = lb_malloc(k * sizeof *ls);
+	int rc = r && ls ? LB_OK : LB_ENOMEM;
+	for (size_t i = 0; !rc && i < k; i++) {
+		r[i] = j->raws[taken[i]];
+		ls[i] = j->lens[taken[i]];
+	}
+	if (!rc)
+		rc = wal_append(&c->wal, k, r, ls);
+	lb_free(r);
+	lb_free(ls);
+	if (!rc)
+		return;
+	lb_log(LB_LOG_ERROR, "%s: writing the write-ahead log failed", c->wal.path);
+	for (size_t i = 0; i < k; i++) {
+		mempool_remove(&c->mp, j->txs[taken[i]].id);
+		set_result(&j->res[taken[i]], LB_EIO,
+			   "the node could not make the tx durable (writing its write-ahead log "
+			   "failed: is the disk full?); retry later");
+	}
+	mempool_rebuild(&c->mp, c->id, c->tip.height + 1, lb_now_ms(), NULL, NULL);
+}
+
 int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 		     const size_t *lens, struct lb_submit_result *results)
 {
@@ -555,14 +678,22 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 	lb_pool_for(l->pool, n, verify_one, &j);
 	ledger_check_sigs(l, n, raws, submit_tx_at, submit_bad_sig, &j);
 	struct chain *locked = NULL;
+	size_t *taken = lb_malloc(n * sizeof *taken), k = 0;
+	if (!taken) {
+		lb_free(j.txs);
+		return LB_ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct lb_submit_result *r = &results[i];
 		if (r->code)
 			continue;
 		struct chain *c = &l->chains[j.txs[i].chain];
 		if (c != locked) {
-			if (locked)
+			if (locked) {
+				wal_flush(l, locked, &j, taken, k);
 				chain_unlock_view(locked);
+			}
+			k = 0;
 			chain_lock_view(c);
 			locked = c;
 		}
@@ -571,9 +702,14 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 		int rc = admit(l, c, &j.txs[i], raws[i], lens[i], &em);
 		if (rc)
 			set_result(r, rc, em.text);
+		else
+			taken[k++] = i;
 	}
-	if (locked)
+	if (locked) {
+		wal_flush(l, locked, &j, taken, k);
 		chain_unlock_view(locked);
+	}
+	lb_free(taken);
 	lb_free(j.txs);
 	return LB_OK;
 }

@@ -126,6 +126,28 @@ struct mempool {
  * applies and writes blocks (under commit_mu), so admission goes on while a block commits.
  * WAL keeps a reader's view consistent: admission reads inside one read transaction per
  * batch, and the mempool overlay is pruned (under mu) only after the block is in the file. */
+/* Write-ahead log of accepted txs (wal.c): length-prefixed, checksummed records of tx bytes. */
+struct wal {
+	int fd;           /* -1: closed */
+	uint64_t bytes;   /* current file size */
+	bool replayed;    /* lb_ledger_replay_wal done: only then may a commit shrink the log */
+	char path[4300];
+};
+struct mempool;
+/* Open (create) the log at path for appending. */
+int wal_open(struct wal *w, const char *path, struct lb_errmsg *em);
+void wal_close(struct wal *w);
+/* Append n records and fdatasync once. */
+int wal_append(struct wal *w, size_t n, const uint8_t *const *raws, const size_t *lens);
+/* Call each(ctx, raw, len) for every whole record of the log at path (a missing file has none);
+ * *torn is the number of bytes of a torn or corrupt tail that were ignored. */
+int wal_replay(const char *path, int (*each)(void *ctx, const uint8_t *raw, size_t len),
+	       void *ctx, size_t *torn, struct lb_errmsg *em);
+/* Replace the log atomically by the txs pending in m. */
+int wal_rewrite(struct wal *w, const struct mempool *m);
+/* After a commit: truncate the log when m is empty, rewrite it when it is far larger than m. */
+void wal_after_commit(struct wal *w, const struct mempool *m);
+
 struct chain {
 	int id;
 	pthread_mutex_t mu;              /* guards db, tip, tip_hash and mp */
@@ -139,6 +161,7 @@ struct chain {
 	uint8_t cursor[LB_CURSOR_MAX];   /* orderer position for the next block (lb_ledger_cursor_set);
 					  * guarded by commit_mu */
 	size_t cursor_len;               /* 0: none */
+	struct wal wal;                  /* accepted txs not yet committed; guarded by mu */
 };
 
 struct lb_ledger {
@@ -149,6 +172,7 @@ struct lb_ledger {
 	struct lb_ledger_options opt;
 	struct chain chains[LB_CHAIN_COUNT];
 	struct lb_pool *pool;
+	bool replaying;  /* admitting txs from the write-ahead logs: do not log them again */
 };
 
 /* Take the chain's lock and open one read transaction on its reader connection, so that

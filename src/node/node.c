@@ -473,7 +473,8 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 				    em)) ||
 	    (rc = lb_mkt_closer_start(&n->closer, n->ledger, em)))
 		goto err;
-	if ((rc = n->orderer->ops->start(n->orderer, deliver, n, em)))
+	if ((rc = n->orderer->ops->start(n->orderer, deliver, n, em)) ||
+	    (rc = lb_ledger_replay_wal(n->ledger, em)))
 		goto err;
 	struct lb_api_options ao;
 	lb_api_options_init(&ao);

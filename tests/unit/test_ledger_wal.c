@@ -1,0 +1,168 @@
+/*
+ * The write-ahead log of accepted txs: record format (whole records replay, a torn tail or a
+ * bad checksum ends the replay), and a ledger reopened without its txs committed (as after a
+ * crash) has them back in its mempool, while txs committed since are dropped.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "ledger/ledger_int.h"
+#include "ledger_fixture.h"
+
+struct seen {
+	size_t n;
+	size_t lens[8];
+	uint8_t first[8];
+};
+
+static int see(void *ctx, const uint8_t *raw, size_t len)
+{
+	struct seen *s = ctx;
+	if (s->n < 8) {
+		s->lens[s->n] = len;
+		s->first[s->n] = len ? raw[0] : 0;
+	}
+	s->n++;
+	return LB_OK;
+}
+
+static void replay(const char *path, struct seen *s, size_t *torn)
+{
+	struct lb_errmsg em;
+	memset(s, 0, sizeof *s);
+	assert_lb_ok(wal_replay(path, see, s, torn, &em));
+}
+
+static void test_wal_format(void **state)
+{
+	(void)state;
+	char home[64], path[128];
+	fx_mkhome(home, sizeof home, "walfmt");
+	snprintf(path, sizeof path, "%s/x.wal", home);
+	struct seen s;
+	size_t torn = 1;
+	replay(path, &s, &torn); /* no file: nothing */
+	assert_int_equal(s.n, 0);
+	assert_int_equal(torn, 0);
+	struct wal w;
+	struct lb_errmsg em;
+	assert_lb_ok(wal_open(&w, path, &em));
+	uint8_t a[10], b[300], c[1];
+	memset(a, 'a', sizeof a);
+	memset(b, 'b', sizeof b);
+	memset(c, 'c', sizeof c);
+	const uint8_t *raws[3] = {a, b, c};
+	size_t lens[3] = {sizeof a, sizeof b, sizeof c};
+	assert_lb_ok(wal_append(&w, 3, raws, lens));
+	wal_close(&w);
+	replay(path, &s, &torn);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(torn, 0);
+	assert_int_equal(s.lens[1], 300);
+	assert_int_equal(s.first[2], 'c');
+	/* a torn last record (header and half its body) is ignored */
+	int fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	uint8_t hdr[12 + 5] = {20, 0, 0, 0};
+	assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+	close(fd);
+	replay(path, &s, &torn);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(torn, sizeof hdr);
+	/* a flipped byte in the second record's body: the replay ends before it */
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "B", 1, 12 + 10 + 12 + 100), 1);
+	close(fd);
+	replay(path, &s, &torn);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(torn, 12 + 300 + 12 + 1 + sizeof hdr);
+	fx_rmhome(home);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void record(struct lb_ledger *l, const struct lb_keypair *kp, uint64_t nonce,
+		   struct lb_buf *raw)
+{
+	struct lb_buf pl;
+	struct lb_submit_result r;
+	uint8_t subj[LB_HASH_LEN] = {9};
+	lb_buf_init(&pl, LB_TX_PAYLOAD_MAX);
+	assert_lb_ok(lb_payload_record(&pl, "anchor.test", subj, NULL, 0));
+	fx_build(raw, l, kp, LB_CHAIN_BUSINESS, LB_TX_RECORD, nonce, 0, pl.data, pl.len, NULL);
+	if (fx_submit1(l, raw->data, raw->len, &r))
+		fail_msg("submit: %s", r.message);
+	lb_buf_release(&pl);
+}
+
+static void test_wal_replay(void **state)
+{
+	(void)state;
+	char home[64], wal[128], saved[140], at[LB_ADDR_TEXT_LEN + 1];
+	uint8_t seed[LB_SEED_LEN], aa[LB_ADDR_LEN];
+	struct lb_keypair prop, a;
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	fx_mkhome(home, sizeof home, "walreplay");
+	snprintf(wal, sizeof wal, "%s/chains/business.wal", home);
+	snprintf(saved, sizeof saved, "%s.saved", wal);
+	memset(seed, 4, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	memset(seed, 5, sizeof seed);
+	lb_keypair_from_seed(&a, seed);
+	lb_addr_from_pubkey(aa, a.pk);
+	lb_addr_encode(at, aa);
+	fx_genesis(home, json_pack("{s:s,s:i,s:[{s:s,s:I,s:I}]}", "network", "walreplay",
+				   "time_ms", 1, "accounts", "address", at, "asc",
+				   (json_int_t)1000, "csc", (json_int_t)1000000));
+	struct lb_ledger *l;
+	fx_open(&l, home, &prop);
+	struct lb_buf r1, r2;
+	record(l, &a, 0, &r1);
+	record(l, &a, 1, &r2);
+	assert_true(file_size(wal) == (off_t)(24 + r1.len + r2.len));
+	lb_ledger_close(l); /* no commit: as after a crash */
+	fx_open(&l, home, &prop);
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_BUSINESS), 0);
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_replay_wal(l, &em));
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_BUSINESS), 2);
+	/* keep the log holding both, then commit them: the log is emptied */
+	uint8_t *copy;
+	size_t clen;
+	assert_lb_ok(lb_file_read(wal, 1 << 20, &copy, &clen, &em));
+	const uint8_t *raws[2] = {r1.data, r2.data};
+	size_t lens[2] = {r1.len, r2.len};
+	struct lb_cut c = {LB_CHAIN_BUSINESS, 5000, 2, raws, lens};
+	uint64_t h;
+	assert_lb_ok(lb_ledger_commit(l, &c, &h, &em));
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_BUSINESS), 0);
+	assert_true(file_size(wal) == 0);
+	lb_ledger_close(l);
+	/* a stale log of committed txs: both dropped on open, the log rewritten empty */
+	assert_lb_ok(lb_file_write(wal, copy, clen, 0600, &em));
+	lb_free(copy);
+	fx_open(&l, home, &prop);
+	assert_lb_ok(lb_ledger_replay_wal(l, &em));
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_BUSINESS), 0);
+	assert_true(file_size(wal) == 0);
+	lb_ledger_close(l);
+	lb_buf_release(&r1);
+	lb_buf_release(&r2);
+	fx_rmhome(home);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wal_format),
+		cmocka_unit_test(test_wal_replay),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
