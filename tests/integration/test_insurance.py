@@ -203,7 +203,7 @@ def main():
         st, ep = node.get("/v1/txs/%s/proof?anchor=settlement" % enrol_id)
         st, code, msg = settle_raw(bytes.fromhex(ep.get("tx", "")),
                                    bytes.fromhex(ep.get("proof", "")))
-        t.ok(code == "LB_EINVALID" and "not a ins.claim tx" in msg,
+        t.ok(code == "LB_EINVALID" and "not of type ins.claim" in msg,
              "a settlement citing a tx that is no claim is refused", (st, code, msg))
         r = ins("claim", pol, "bob", *claim_args, "--cost", "250", "--approved", "200",
                 "--from", "clinic")
