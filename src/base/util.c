@@ -146,6 +146,24 @@ int lb_file_read(const char *path, size_t max, uint8_t **out, size_t *len, struc
 	return LB_OK;
 }
 
+int lb_fd_write_all(int fd, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return LB_EIO;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return LB_OK;
+}
+
 int lb_file_write(const char *path, const void *data, size_t len, unsigned mode,
 		  struct lb_errmsg *em)
 {
@@ -155,17 +173,7 @@ int lb_file_write(const char *path, const void *data, size_t len, unsigned mode,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return lb_errf(em, LB_EIO, "%s: %s", tmp, strerror(errno));
-	const uint8_t *p = data;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto err_close;
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
+	if (lb_fd_write_all(fd, data, len) || fsync(fd) < 0)
 		goto err_close;
 	if (close(fd) < 0) {
 		fd = -1;

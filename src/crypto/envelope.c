@@ -425,17 +425,7 @@ static int fd_read(void *ctx, uint8_t *buf, size_t want, size_t *got)
 
 static int fd_write(void *ctx, const uint8_t *buf, size_t n)
 {
-	int fd = *(int *)ctx;
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return LB_EIO;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return LB_OK;
+	return lb_fd_write_all(*(int *)ctx, buf, n);
 }
 
 int lb_envelope_seal(const uint8_t (*recipients)[LB_ENVELOPE_PKBYTES], size_t n,

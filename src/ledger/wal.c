@@ -23,20 +23,6 @@ static void wal_sum(uint8_t out[8], const uint8_t *raw, size_t len)
 	crypto_generichash(out, 8, raw, len, NULL, 0);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return LB_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return LB_OK;
-}
-
 static void wal_rec(uint8_t *out, const uint8_t *raw, size_t len)
 {
 	uint32_t n = (uint32_t)len;
@@ -60,7 +46,7 @@ static int wal_put(int fd, size_t n, const uint8_t *const *raws, const size_t *l
 		wal_rec(p, raws[i], lens[i]);
 		p += WAL_HDR + lens[i];
 	}
-	int rc = write_all(fd, buf, total);
+	int rc = lb_fd_write_all(fd, buf, total);
 	lb_free(buf);
 	if (!rc)
 		*bytes += total;
