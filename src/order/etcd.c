@@ -1,8 +1,9 @@
 /*
  * The consortium orderer on an etcd 3.4 cluster, through etcd's v3 HTTP/JSON gateway with
  * libcurl over mutual TLS. Two threads:
- *  - the writer stores admitted txs, many per etcd transaction, each created only if its key
- *    (the tx id) is absent, so a resubmitted tx is never ordered twice; it also writes cut
+ *  - the writer stores admitted txs as one etcd value per chain and request (a batch),
+ *    created only if its key (the batch id) is absent, so a retried request is never ordered
+ *    twice (a tx in two batches is committed once, its second copy invalid); it also writes cut
  *    markers when a chain's oldest waiting tx is block_interval_ms old, and probes etcd
  *    (a linearizable read, which needs a quorum) when idle, to know whether ordering works;
  *  - the reader watches the network's key prefix from the revision its ledger needs and
@@ -244,27 +245,74 @@ static int add_key(struct lb_buf *b, const char *prefix, const char *suffix)
 	return b64_add(b, k, (size_t)n);
 }
 
-static void tx_key_suffix(char *out, const struct item *it)
+/* One etcd value per chain in a store request: the txs of that chain, in queue order. */
+struct group {
+	int chain;
+	char sfx[96];            /* b/<chain>/<batch id, 64 hex> */
+	struct lb_buf val;       /* chain digit, then per tx: u32 BE length, bytes */
+	size_t n;                /* txs in it */
+};
+
+/* Group items by chain into g (LB_CHAIN_COUNT entries); returns the number of groups. */
+static int group_items(struct group *g, struct item **items, size_t n, size_t *ng)
 {
-	char hex[2 * LB_HASH_LEN + 1];
-	lb_hex_encode(hex, it->id, LB_HASH_LEN);
-	sprintf(out, "t/%d/%s", it->chain, hex);
+	*ng = 0;
+	for (int c = 0; c < LB_CHAIN_COUNT; c++) {
+		struct group *x = &g[*ng];
+		x->chain = c;
+		x->n = 0;
+		lb_buf_init(&x->val, 2 * BATCH_MAX_BYTES);
+		int rc = lb_buf_addc(&x->val, (uint8_t)('0' + c));
+		for (size_t i = 0; i < n && !rc; i++) {
+			if (items[i]->chain != c)
+				continue;
+			uint8_t len[4] = {(uint8_t)(items[i]->len >> 24), (uint8_t)(items[i]->len >> 16),
+					  (uint8_t)(items[i]->len >> 8), (uint8_t)items[i]->len};
+			rc = lb_buf_add(&x->val, len, 4);
+			rc = rc ? rc : lb_buf_add(&x->val, items[i]->raw, items[i]->len);
+			x->n++;
+		}
+		if (rc) {
+			for (size_t k = 0; k <= *ng; k++)
+				lb_buf_release(&g[k].val);
+			*ng = 0;
+			return rc;
+		}
+		if (!x->n) {
+			lb_buf_release(&x->val);
+			continue;
+		}
+		/* the batch id covers the chain and the value: the same txs sent again (a retry
+		 * after a lost answer) find their key taken and are not stored twice */
+		uint8_t id[LB_HASH_LEN];
+		char hex[2 * LB_HASH_LEN + 1];
+		lb_hash(id, x->val.data, x->val.len);
+		lb_hex_encode(hex, id, LB_HASH_LEN);
+		snprintf(x->sfx, sizeof x->sfx, "b/%d/%s", c, hex);
+		(*ng)++;
+	}
+	return LB_OK;
 }
 
-/* The txn storing items[0..n) if absent, with a clock reading. No failure branch: etcd logs
- * the whole request in its raft log, and a batch with a key already there is rare. */
-static int build_txn(struct etcd *e, struct lb_buf *b, struct item **items, size_t n)
+static void groups_release(struct group *g, size_t ng)
+{
+	for (size_t k = 0; k < ng; k++)
+		lb_buf_release(&g[k].val);
+}
+
+/* The txn storing each group's value if its key is absent, with a clock reading. No failure
+ * branch: etcd logs the whole request in its raft log, and a batch already there is rare (a
+ * retry whose first attempt was stored). */
+static int build_txn(struct etcd *e, struct lb_buf *b, const struct group *g, size_t ng)
 {
 	const char *pfx = e->cutter.prefix;
-	char sfx[96];
 	uint8_t clock[8];
 	be64(clock, lb_now_ms());
 	int rc = lb_buf_adds(b, "{\"compare\":[");
-	for (size_t i = 0; i < n && !rc; i++) {
-		tx_key_suffix(sfx, items[i]);
+	for (size_t i = 0; i < ng && !rc; i++) {
 		rc = lb_buf_adds(b, i ? ",{\"target\":\"CREATE\",\"create_revision\":\"0\",\"key\":\""
 				      : "{\"target\":\"CREATE\",\"create_revision\":\"0\",\"key\":\"");
-		rc = rc ? rc : add_key(b, pfx, sfx);
+		rc = rc ? rc : add_key(b, pfx, g[i].sfx);
 		rc = rc ? rc : lb_buf_adds(b, "\"}");
 	}
 	rc = rc ? rc : lb_buf_adds(b, "],\"success\":[{\"request_put\":{\"key\":\"");
@@ -272,45 +320,51 @@ static int build_txn(struct etcd *e, struct lb_buf *b, struct item **items, size
 	rc = rc ? rc : lb_buf_adds(b, "\",\"value\":\"");
 	rc = rc ? rc : b64_add(b, clock, 8);
 	rc = rc ? rc : lb_buf_adds(b, "\"}}");
-	for (size_t i = 0; i < n && !rc; i++) {
-		tx_key_suffix(sfx, items[i]);
+	for (size_t i = 0; i < ng && !rc; i++) {
 		rc = lb_buf_adds(b, ",{\"request_put\":{\"key\":\"");
-		rc = rc ? rc : add_key(b, pfx, sfx);
+		rc = rc ? rc : add_key(b, pfx, g[i].sfx);
 		rc = rc ? rc : lb_buf_adds(b, "\",\"value\":\"");
-		rc = rc ? rc : b64_add(b, items[i]->raw, items[i]->len);
+		rc = rc ? rc : b64_add(b, g[i].val.data + 1, g[i].val.len - 1);
 		rc = rc ? rc : lb_buf_adds(b, "\"}}");
 	}
 	return rc ? rc : lb_buf_adds(b, "]}");
 }
 
-/* A read-only txn asking which of items[0..n) etcd already has (not raft-logged). */
-static int build_exists(struct etcd *e, struct lb_buf *b, struct item **items, size_t n)
+/* A read-only txn asking which of the groups etcd already has (not raft-logged). */
+static int build_exists(struct etcd *e, struct lb_buf *b, const struct group *g, size_t ng)
 {
-	char sfx[96];
 	int rc = lb_buf_adds(b, "{\"success\":[");
-	for (size_t i = 0; i < n && !rc; i++) {
-		tx_key_suffix(sfx, items[i]);
+	for (size_t i = 0; i < ng && !rc; i++) {
 		rc = lb_buf_adds(b, i ? ",{\"request_range\":{\"count_only\":true,\"key\":\""
 				      : "{\"request_range\":{\"count_only\":true,\"key\":\"");
-		rc = rc ? rc : add_key(b, e->cutter.prefix, sfx);
+		rc = rc ? rc : add_key(b, e->cutter.prefix, g[i].sfx);
 		rc = rc ? rc : lb_buf_adds(b, "\"}}");
 	}
 	return rc ? rc : lb_buf_adds(b, "]}");
 }
 
-/* Store items (in order); those etcd already has are dropped. LB_OK when all are stored. */
+/* Store items (in order, one etcd value per chain); a batch etcd already has is not stored
+ * again. LB_OK when all are stored. */
 static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, char *why,
 		       size_t whylen)
 {
-	while (n) {
+	struct group g[LB_CHAIN_COUNT];
+	size_t ng;
+	if (group_items(g, items, n, &ng)) {
+		snprintf(why, whylen, "out of memory building an etcd transaction");
+		return LB_ENOMEM;
+	}
+	int rc = LB_OK;
+	while (ng) {
 		struct lb_buf b;
 		json_t *reply;
 		lb_buf_init(&b, 8 * BATCH_MAX_BYTES);
-		int rc = build_txn(e, &b, items, n);
+		rc = build_txn(e, &b, g, ng);
 		if (rc) {
 			lb_buf_release(&b);
 			snprintf(why, whylen, "out of memory building an etcd transaction");
-			return LB_ENOMEM;
+			rc = LB_ENOMEM;
+			break;
 		}
 		pthread_mutex_lock(&e->mu);
 		size_t url = e->wurl;
@@ -324,12 +378,12 @@ static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, c
 					e->batch_max /= 2;
 				lb_log(LB_LOG_WARN,
 				       "etcd orderer: etcd refused a transaction of %zu txs (%s); using "
-				       "%zu per transaction (raise etcd's --max-txn-ops)",
+				       "%zu per transaction (raise etcd's --max-request-bytes)",
 				       n, why, e->batch_max);
 				pthread_mutex_unlock(&e->mu);
-				return LB_EBUSY;
+				rc = LB_EBUSY;
 			}
-			return rc;
+			break;
 		}
 		int64_t rev = header_rev(reply);
 		if (json_is_true(json_object_get(reply, "succeeded"))) {
@@ -339,30 +393,33 @@ static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, c
 			e->write_rev_ns = lb_mono_ns();
 			e->batches++;
 			pthread_mutex_unlock(&e->mu);
-			return LB_OK;
+			break;
 		}
-		/* some keys exist (resubmissions, or an earlier attempt that did succeed): ask
-		 * which, keep the others */
+		/* a batch key exists (an earlier attempt that did succeed): ask which, keep the
+		 * others */
 		json_decref(reply);
-		lb_buf_init(&b, 8 * BATCH_MAX_BYTES);
-		if (build_exists(e, &b, items, n)) {
+		lb_buf_init(&b, 1u << 16);
+		if (build_exists(e, &b, g, ng)) {
 			lb_buf_release(&b);
 			snprintf(why, whylen, "out of memory building an etcd query");
-			return LB_ENOMEM;
+			rc = LB_ENOMEM;
+			break;
 		}
 		rc = post(e, h, url, "/v3/kv/txn", &b, &reply, why, whylen);
 		lb_buf_release(&b);
 		if (rc)
-			return rc;
+			break;
 		json_t *resp = json_object_get(reply, "responses");
 		size_t m = 0, dups = 0;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < ng; i++) {
 			json_t *rr = json_object_get(json_array_get(resp, i), "response_range");
 			const char *cnt = json_string_value(json_object_get(rr, "count"));
-			if (cnt && strcmp(cnt, "0"))
-				dups++;
-			else
-				items[m++] = items[i];
+			if (cnt && strcmp(cnt, "0")) {
+				dups += g[i].n;
+				lb_buf_release(&g[i].val);
+			} else {
+				g[m++] = g[i];
+			}
 		}
 		json_decref(reply);
 		pthread_mutex_lock(&e->mu);
@@ -370,11 +427,13 @@ static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, c
 		pthread_mutex_unlock(&e->mu);
 		if (dups == 0) {
 			snprintf(why, whylen, "etcd answered a failed transaction without saying why");
-			return LB_EINTERNAL;
+			rc = LB_EINTERNAL;
+			break;
 		}
-		n = m;
+		ng = m;
 	}
-	return LB_OK;
+	groups_release(g, ng);
+	return rc;
 }
 
 /* Cut marker cut/<chain>/<height> (create-if-absent). An anchor marker (anchor true) carries
@@ -559,6 +618,7 @@ static void *writer_loop(void *arg)
 	CURL *h = curl_easy_init();
 	struct item **batch = lb_malloc(LB_BLOCK_MAX_TXS * sizeof *batch);
 	uint64_t backoff = 50000000u, last_req = 0, last_compact = lb_mono_ns();
+	size_t again = 0; /* txs of the last failed attempt, sent again as they were */
 	char why[384];
 	pthread_mutex_lock(&e->mu);
 	if (!h || !batch) {
@@ -574,12 +634,15 @@ static void *writer_loop(void *arg)
 			pthread_mutex_lock(&e->mu);
 			continue;
 		}
+		/* after a failed attempt the same txs go again, so that a batch etcd stored
+		 * although its answer was lost keeps its key and is not stored twice */
 		size_t n = 0, bytes = 0;
-		while (e->qhead + n < e->qn && n < e->batch_max &&
-		       bytes + e->q[e->qhead + n].len <= BATCH_MAX_BYTES) {
+		while (e->qhead + n < e->qn && (again ? n < again : n < e->batch_max &&
+		       bytes + e->q[e->qhead + n].len <= BATCH_MAX_BYTES)) {
 			batch[n] = &e->q[e->qhead + n];
 			bytes += batch[n++]->len;
 		}
+		again = 0;
 		if (n) {
 			pthread_mutex_unlock(&e->mu);
 			int rc = store_batch(e, h, batch, n, why, sizeof why);
@@ -588,6 +651,7 @@ static void *writer_loop(void *arg)
 			if (rc == LB_EBUSY)
 				continue;
 			if (rc) {
+				again = n;
 				writer_failed(e, why, &backoff);
 				if (e->stopping)
 					break;
@@ -750,7 +814,7 @@ static int reader_message(struct etcd *e, const char *text, size_t len)
 			e->cur_rev = rev;
 			e->cur_idx = 0;
 		}
-		struct etcd_pos pos = {e->cur_rev, e->cur_idx};
+		struct etcd_pos pos = {e->cur_rev, e->cur_idx, 0};
 		if (pos.rev < e->skip_to.rev ||
 		    (pos.rev == e->skip_to.rev && pos.idx <= e->skip_to.idx))
 			continue;

@@ -1,7 +1,11 @@
 /*
  * The cut rule of the etcd orderer, applied to etcd's ordered stream (see etcd_int.h):
- *  - a tx event joins its chain's waiting list; when block_max txs wait, they are cut as a
- *    block right there;
+ *  - a batch event's txs join their chain's waiting list in order, one by one, as a tx
+ *    event's tx does; when block_max txs wait, they are cut as a block right there (in the
+ *    middle of a batch if so: the cursor then names the place within the batch);
+ *  - a batch value that does not parse (a length running past its end, an empty or
+ *    oversized tx) is ignored as a whole, on every node alike; a tx that two batches carry
+ *    is cut twice and the ledger commits the second copy invalid (it changes nothing);
  *  - a cut marker for chain c and height h cuts what waits on c if h is c's next height and
  *    something waits (a stale or duplicate marker is ignored); an anchor marker (a ninth
  *    value byte 1, written when someone waits for a block of c to anchor another chain's
@@ -35,7 +39,8 @@ static uint64_t get_u64(const uint8_t *p)
 
 static bool pos_le(struct etcd_pos a, struct etcd_pos b)
 {
-	return a.rev < b.rev || (a.rev == b.rev && a.idx <= b.idx);
+	return a.rev < b.rev ||
+	       (a.rev == b.rev && (a.idx < b.idx || (a.idx == b.idx && a.sub <= b.sub)));
 }
 
 void etcd_prefix(char *out, const uint8_t network[LB_HASH_LEN])
@@ -123,7 +128,8 @@ void cutter_restore_chain(struct etcd_cutter *c, int chain, uint64_t next_height
 	if (!cursor)
 		return;
 	ch->done.rev = (int64_t)get_u64(cursor);
-	ch->done.idx = (int64_t)get_u64(cursor + 8);
+	ch->done.idx = (int64_t)(get_u64(cursor + 8) & 0xffffffffu);
+	ch->done.sub = (int64_t)(get_u64(cursor + 8) >> 32);
 	if (!pos_le(ch->done, c->latest)) {
 		c->latest = ch->done;
 		c->clock_ms = get_u64(cursor + 16);
@@ -146,7 +152,7 @@ static int cut(struct etcd_cutter *c, int chain, struct etcd_pos pos, struct lb_
 			resume = c->ch[i].first.rev;
 	uint8_t cursor[ETCD_CURSOR_LEN];
 	put_u64(cursor, (uint64_t)pos.rev);
-	put_u64(cursor + 8, (uint64_t)pos.idx);
+	put_u64(cursor + 8, (uint64_t)pos.sub << 32 | ((uint64_t)pos.idx & 0xffffffffu));
 	put_u64(cursor + 16, c->clock_ms);
 	put_u64(cursor + 24, (uint64_t)resume);
 	struct lb_cut k = {.chain = chain, .time_ms = c->clock_ms, .n = ch->n,
@@ -186,6 +192,63 @@ static bool hex16(const uint8_t *p, size_t n, uint64_t *v)
 	return true;
 }
 
+/* The tx at pos joins chain's waiting list (if no block of the chain holds it yet); a block
+ * is cut when block_max txs wait. */
+static int add_tx(struct etcd_cutter *c, int chain, struct etcd_pos pos, const uint8_t *val,
+		  size_t vlen, struct lb_errmsg *em)
+{
+	struct etcd_chain_cut *ch = &c->ch[chain];
+	if (pos_le(pos, ch->done))
+		return LB_OK;
+	if (ch->n == ch->cap) {
+		size_t ncap = ch->cap ? ch->cap * 2 : 256;
+		uint8_t **r = lb_realloc(ch->raws, ncap * sizeof *r);
+		if (!r)
+			return lb_errf(em, LB_ENOMEM, "etcd orderer: out of memory");
+		ch->raws = r;
+		size_t *l = lb_realloc(ch->lens, ncap * sizeof *l);
+		if (!l)
+			return lb_errf(em, LB_ENOMEM, "etcd orderer: out of memory");
+		ch->lens = l;
+		ch->cap = ncap;
+	}
+	uint8_t *copy = lb_malloc(vlen);
+	if (!copy)
+		return lb_errf(em, LB_ENOMEM, "etcd orderer: out of memory");
+	memcpy(copy, val, vlen);
+	if (ch->n == 0) {
+		ch->first = pos;
+		ch->first_seen_ns = lb_mono_ns();
+	}
+	ch->raws[ch->n] = copy;
+	ch->lens[ch->n++] = vlen;
+	if (ch->n >= c->block_max || ch->n >= LB_BLOCK_MAX_TXS)
+		return cut(c, chain, pos, em);
+	return LB_OK;
+}
+
+bool etcd_batch_parse(const uint8_t *val, size_t vlen, size_t *count, size_t *bad_at)
+{
+	size_t off = 0, k = 0;
+	while (off < vlen) {
+		size_t n = vlen - off < 4 ? 0
+			: (size_t)val[off] << 24 | (size_t)val[off + 1] << 16 |
+				  (size_t)val[off + 2] << 8 | val[off + 3];
+		if (n == 0 || n > LB_TX_MAX_BYTES || n > vlen - off - 4) {
+			if (bad_at)
+				*bad_at = k;
+			return false;
+		}
+		off += 4 + n;
+		k++;
+	}
+	if (count)
+		*count = k;
+	if (bad_at && k == 0)
+		*bad_at = 0;
+	return k > 0;
+}
+
 int cutter_event(struct etcd_cutter *c, struct etcd_pos pos, const uint8_t *key, size_t klen,
 		 const uint8_t *val, size_t vlen, struct lb_errmsg *em)
 {
@@ -216,33 +279,20 @@ int cutter_event(struct etcd_cutter *c, struct etcd_pos pos, const uint8_t *key,
 		int chain = chain_digit(key + 2, klen - 2);
 		if (chain < 0 || vlen == 0 || vlen > LB_TX_MAX_BYTES)
 			return LB_OK;
-		struct etcd_chain_cut *ch = &c->ch[chain];
-		if (pos_le(pos, ch->done))
+		return add_tx(c, chain, pos, val, vlen, em);
+	}
+	if (klen > 2 && !memcmp(key, "b/", 2)) {
+		int chain = chain_digit(key + 2, klen - 2);
+		if (chain < 0 || !etcd_batch_parse(val, vlen, NULL, NULL))
 			return LB_OK;
-		if (ch->n == ch->cap) {
-			size_t ncap = ch->cap ? ch->cap * 2 : 256;
-			uint8_t **r = lb_realloc(ch->raws, ncap * sizeof *r);
-			if (!r)
-				return lb_errf(em, LB_ENOMEM, "etcd orderer: out of memory");
-			ch->raws = r;
-			size_t *l = lb_realloc(ch->lens, ncap * sizeof *l);
-			if (!l)
-				return lb_errf(em, LB_ENOMEM, "etcd orderer: out of memory");
-			ch->lens = l;
-			ch->cap = ncap;
+		int rc = LB_OK;
+		for (size_t off = 0; off < vlen && !rc; pos.sub++) {
+			size_t n = (size_t)val[off] << 24 | (size_t)val[off + 1] << 16 |
+				   (size_t)val[off + 2] << 8 | val[off + 3];
+			rc = add_tx(c, chain, pos, val + off + 4, n, em);
+			off += 4 + n;
 		}
-		uint8_t *copy = lb_malloc(vlen);
-		if (!copy)
-			return lb_errf(em, LB_ENOMEM, "etcd orderer: out of memory");
-		memcpy(copy, val, vlen);
-		if (ch->n == 0) {
-			ch->first = pos;
-			ch->first_seen_ns = lb_mono_ns();
-		}
-		ch->raws[ch->n] = copy;
-		ch->lens[ch->n++] = vlen;
-		if (ch->n >= c->block_max || ch->n >= LB_BLOCK_MAX_TXS)
-			return cut(c, chain, pos, em);
+		return rc;
 	}
 	return LB_OK;
 }

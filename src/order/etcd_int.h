@@ -13,18 +13,26 @@
 #include "leben/order.h"
 
 /* Keys under the network's prefix "/leben/<first 8 bytes of the network id, 16 hex>/":
- *   t/<chain digit>/<tx id, 64 hex>   a tx (value: its signed bytes), created if absent
+ *   b/<chain digit>/<batch id, 64 hex> a batch of txs of one chain (value: per tx its length
+ *                                     as u32 big endian, then its bytes; batch id: BLAKE2b of
+ *                                     the chain digit and the value), created if absent
+ *   t/<chain digit>/<tx id, 64 hex>   one tx (value: its signed bytes): written by earlier
+ *                                     versions, still read so a stream holding both is cut the
+ *                                     same way
  *   clock                             a member's wall clock (8 bytes, ms, big endian)
  *   cut/<chain digit>/<height, 16 hex> cut marker for that height (value: 8-byte ms; an
  *                                     anchor marker adds a ninth byte 1: cut even if empty) */
 #define ETCD_PREFIX_MAX 80
 #define ETCD_NET_BYTES 8   /* bytes of the network id in the prefix */
-#define ETCD_CURSOR_LEN 32 /* rev, idx, clock, resume revision: 4 x u64 big endian */
+#define ETCD_CURSOR_LEN 32 /* rev, idx, clock, resume revision: 4 x u64 big endian; the idx
+			    * word holds the tx's place in a batch (sub) in its upper 32 bits */
 
-/* A position in the ordered stream: etcd revision and index of the event within it. */
+/* A position in the ordered stream: etcd revision, index of the event within it, and the
+ * place of a tx within a batch event (0 for other events). */
 struct etcd_pos {
 	int64_t rev;
 	int64_t idx;
+	int64_t sub;
 };
 
 struct etcd_chain_cut {
@@ -70,5 +78,10 @@ int64_t cutter_resume_rev(const struct etcd_cutter *c);
  * the same way on every node. */
 int cutter_event(struct etcd_cutter *c, struct etcd_pos pos, const uint8_t *key, size_t klen,
 		 const uint8_t *val, size_t vlen, struct lb_errmsg *em);
+
+/* Check a batch value (b/ key): true when it is one or more txs, each a u32 big-endian length
+ * from 1 to LB_TX_MAX_BYTES and that many bytes, ending exactly at vlen; count gets the number
+ * of txs (may be NULL), bad_at the index of the first bad tx when false (may be NULL). */
+bool etcd_batch_parse(const uint8_t *val, size_t vlen, size_t *count, size_t *bad_at);
 
 #endif

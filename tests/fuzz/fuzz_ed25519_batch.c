@@ -1,4 +1,4 @@
-/* libFuzzer harness for Ed25519 batch verification: a batch of 24 valid signatures (fixed keys)
+/* libFuzzer harness for Ed25519 batch verification: a batch of LB_SIG_BATCH_MIN valid signatures (fixed keys)
  * is altered by the input, a sequence of 34-byte records (op, index, 32 bytes): set R, S, A or
  * the message; add a small-order point (chosen by the bytes) to R or A, optionally signing
  * again for the new A and R (mixed-order signatures that libsodium may accept); add L to S;
@@ -17,7 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NSIG 24
+#define NSIG LB_SIG_BATCH_MIN /* the smallest batch checked as a batch */
 
 static const uint8_t order_L[32] = {
 	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,

@@ -235,26 +235,27 @@ static void test_speccheck(void **state)
 	for (size_t c = 0; c < nc; c++)
 		accepted += lb_sig_is_valid(cases[c].sig, cases[c].msg, cases[c].len, cases[c].pk);
 	printf("# speccheck: libsodium accepts %zu of %zu cases\n", accepted, nc);
-	struct sig batch[64];
+	static struct sig batch[LB_SIG_BATCH_MIN];
 	for (size_t c = 0; c < nc; c++) {
 		assert_int_equal(check_batch(&cases[c], 1), (size_t)lb_sig_is_valid(cases[c].sig,
 			cases[c].msg, cases[c].len, cases[c].pk));
-		for (int i = 0; i < 32; i++) /* a batch of copies of the case alone */
+		/* batches of the smallest size checked as a batch (LB_SIG_BATCH_MIN) */
+		for (int i = 0; i < LB_SIG_BATCH_MIN; i++) /* copies of the case alone */
 			batch[i] = cases[c];
-		check_batch(batch, 32);
+		check_batch(batch, LB_SIG_BATCH_MIN);
 		for (int rep = 0; rep < 8; rep++) { /* mixed into valid signatures */
-			for (int i = 0; i < 64; i++)
+			for (int i = 0; i < LB_SIG_BATCH_MIN; i++)
 				make_valid(&batch[i]);
-			batch[randombytes_uniform(64)] = cases[c];
-			check_batch(batch, 64);
+			batch[randombytes_uniform(LB_SIG_BATCH_MIN)] = cases[c];
+			check_batch(batch, LB_SIG_BATCH_MIN);
 		}
 	}
 	for (int rep = 0; rep < 8; rep++) { /* all the cases in one batch with valid ones */
-		for (int i = 0; i < 64; i++)
+		for (int i = 0; i < LB_SIG_BATCH_MIN; i++)
 			make_valid(&batch[i]);
 		for (size_t c = 0; c < nc; c++)
-			batch[randombytes_uniform(64)] = cases[c];
-		check_batch(batch, 64);
+			batch[randombytes_uniform(LB_SIG_BATCH_MIN)] = cases[c];
+		check_batch(batch, LB_SIG_BATCH_MIN);
 	}
 }
 
@@ -263,7 +264,9 @@ static void test_valid_batches(void **state)
 {
 	(void)state;
 	static struct sig s[1000];
-	size_t sizes[] = {16, 17, 64, 200, 1000};
+	/* one below the batch threshold (one by one, not counted), the threshold and above */
+	size_t sizes[] = {LB_SIG_BATCH_MIN - 1, LB_SIG_BATCH_MIN, LB_SIG_BATCH_MIN + 1,
+			  2 * LB_SIG_BATCH_MIN + 7, 1000};
 	for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
 		for (size_t i = 0; i < sizes[j]; i++)
 			make_valid(&s[i]);
@@ -287,12 +290,13 @@ static void test_valid_batches(void **state)
 static void test_torsion(void **state)
 {
 	(void)state;
-	struct sig s[32];
+	static struct sig s[LB_SIG_BATCH_MIN];
 	int refused = 0, accepted = 0;
 	for (int trial = 0; trial < 400 && (refused < 64 || accepted < 64); trial++) {
-		for (int i = 0; i < 32; i++)
+		for (int i = 0; i < LB_SIG_BATCH_MIN; i++)
 			make_valid(&s[i]);
-		int k = (int)randombytes_uniform(NKEYS), at = (int)randombytes_uniform(32);
+		int k = (int)randombytes_uniform(NKEYS),
+		    at = (int)randombytes_uniform(LB_SIG_BATCH_MIN);
 		if (trial & 1) {
 			sign_with(&s[at], k, key_pk[k], small_order[1]);
 		} else {
@@ -303,7 +307,7 @@ static void test_torsion(void **state)
 		bool want = lb_sig_is_valid(s[at].sig, s[at].msg, s[at].len, s[at].pk);
 		refused += !want;
 		accepted += want;
-		check_batch(s, 32);
+		check_batch(s, LB_SIG_BATCH_MIN);
 	}
 	assert_true(refused >= 64);
 	assert_true(accepted >= 64);

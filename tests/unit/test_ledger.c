@@ -660,7 +660,7 @@ static void test_batch_signatures(void **state)
 	uint8_t seed[LB_SEED_LEN], aa[LB_ADDR_LEN], ba[LB_ADDR_LEN];
 	struct lb_keypair prop, a, b;
 	struct lb_errmsg em;
-	enum { N = 300 };
+	enum { N = LB_SIG_BATCH_MIN + 44 }; /* one batch, checked as a batch */
 	static struct lb_buf raw[2][N];
 	static const uint8_t *raws[2][N];
 	static size_t lens[2][N];

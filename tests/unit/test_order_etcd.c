@@ -31,12 +31,15 @@ struct log {
 	/* the cursor of the latest block per chain, as the ledger would store it */
 	uint8_t stored[LB_CHAIN_COUNT][ETCD_CURSOR_LEN];
 	bool has[LB_CHAIN_COUNT];
+	size_t limit; /* when set: refuse cuts past this many (a crash in mid-event) */
 };
 
 static int record(void *ctx, const struct lb_cut *cut, const uint8_t *cursor, size_t cursor_len,
 		  struct lb_errmsg *em)
 {
 	struct log *l = ctx;
+	if (l->limit && l->n >= l->limit)
+		return LB_EIO;
 	assert_true(l->n < MAX_CUTS);
 	struct rec *r = &l->cuts[l->n++];
 	r->chain = cut->chain;
@@ -69,7 +72,7 @@ static int tx(struct etcd_cutter *c, int64_t rev, int64_t idx, int chain, const 
 	char k[200], sfx[100];
 	snprintf(sfx, sizeof sfx, "t/%d/%064d", chain, (int)(rev * 100 + idx));
 	key(k, sfx);
-	struct etcd_pos p = {rev, idx};
+	struct etcd_pos p = {rev, idx, 0};
 	return cutter_event(c, p, (const uint8_t *)k, strlen(k), (const uint8_t *)val, strlen(val),
 			    NULL);
 }
@@ -80,6 +83,27 @@ static void be(uint8_t *o, uint64_t v)
 		o[i] = (uint8_t)v;
 }
 
+/* A batch event b/<chain>/<id> holding the n texts vals (each as u32 BE length + bytes). */
+static int batch(struct etcd_cutter *c, int64_t rev, int64_t idx, int chain,
+		 const char *const *vals, size_t n)
+{
+	char k[200], sfx[100];
+	uint8_t v[1024];
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t m = strlen(vals[i]);
+		uint8_t b4[8];
+		be(b4, m);
+		memcpy(v + len, b4 + 4, 4);
+		memcpy(v + len + 4, vals[i], m);
+		len += 4 + m;
+	}
+	snprintf(sfx, sizeof sfx, "b/%d/%064d", chain, (int)(rev * 100 + idx));
+	key(k, sfx);
+	struct etcd_pos p = {rev, idx, 0};
+	return cutter_event(c, p, (const uint8_t *)k, strlen(k), v, len, NULL);
+}
+
 static int marker(struct etcd_cutter *c, int64_t rev, int64_t idx, int chain, uint64_t height,
 		  uint64_t t)
 {
@@ -88,7 +112,7 @@ static int marker(struct etcd_cutter *c, int64_t rev, int64_t idx, int chain, ui
 	be(v, t);
 	snprintf(sfx, sizeof sfx, "cut/%d/%016llx", chain, (unsigned long long)height);
 	key(k, sfx);
-	struct etcd_pos p = {rev, idx};
+	struct etcd_pos p = {rev, idx, 0};
 	return cutter_event(c, p, (const uint8_t *)k, strlen(k), v, 8, NULL);
 }
 
@@ -102,7 +126,7 @@ static int anchor_marker(struct etcd_cutter *c, int64_t rev, int64_t idx, int ch
 	v[8] = flag;
 	snprintf(sfx, sizeof sfx, "cut/%d/%016llx", chain, (unsigned long long)height);
 	key(k, sfx);
-	struct etcd_pos p = {rev, idx};
+	struct etcd_pos p = {rev, idx, 0};
 	return cutter_event(c, p, (const uint8_t *)k, strlen(k), v, 9, NULL);
 }
 
@@ -112,7 +136,7 @@ static int clockev(struct etcd_cutter *c, int64_t rev, int64_t idx, uint64_t t)
 	uint8_t v[8];
 	be(v, t);
 	key(k, "clock");
-	struct etcd_pos p = {rev, idx};
+	struct etcd_pos p = {rev, idx, 0};
 	return cutter_event(c, p, (const uint8_t *)k, strlen(k), v, 8, NULL);
 }
 
@@ -172,7 +196,7 @@ static void test_foreign_and_malformed_keys(void **state)
 	cutter_init(&c, NET, 1, record, &l);
 	const char *bad[] = {"/leben/other/t/0/abc", "/elsewhere", "", "/leben/"};
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(cutter_event(&c, (struct etcd_pos){1, (int64_t)i},
+		assert_int_equal(cutter_event(&c, (struct etcd_pos){1, (int64_t)i, 0},
 					      (const uint8_t *)bad[i], strlen(bad[i]),
 					      (const uint8_t *)"v", 1, NULL),
 				 LB_OK);
@@ -181,17 +205,17 @@ static void test_foreign_and_malformed_keys(void **state)
 			     "clockx", "cut/9/0000000000000001"};
 	for (size_t i = 0; i < 7; i++) {
 		key(k, sfx[i]);
-		assert_int_equal(cutter_event(&c, (struct etcd_pos){2, (int64_t)i},
+		assert_int_equal(cutter_event(&c, (struct etcd_pos){2, (int64_t)i, 0},
 					      (const uint8_t *)k, strlen(k),
 					      (const uint8_t *)"12345678", 8, NULL),
 				 LB_OK);
 	}
 	key(k, "clock");
-	cutter_event(&c, (struct etcd_pos){3, 0}, (const uint8_t *)k, strlen(k),
+	cutter_event(&c, (struct etcd_pos){3, 0, 0}, (const uint8_t *)k, strlen(k),
 		     (const uint8_t *)"123", 3, NULL); /* clock of the wrong size: ignored */
 	assert_int_equal(c.clock_ms, 0);
 	key(k, "t/1/ab");
-	cutter_event(&c, (struct etcd_pos){3, 1}, (const uint8_t *)k, strlen(k),
+	cutter_event(&c, (struct etcd_pos){3, 1, 0}, (const uint8_t *)k, strlen(k),
 		     (const uint8_t *)"", 0, NULL); /* empty tx: ignored */
 	assert_int_equal(l.n, 0);
 	cutter_release(&c);
@@ -199,7 +223,8 @@ static void test_foreign_and_malformed_keys(void **state)
 
 /* A pseudo-random stream of revisions with 1..5 events each. */
 struct ev {
-	int kind; /* 0 tx, 1 marker, 2 clock */
+	int kind; /* 0 tx, 1 marker, 2 clock, 3 batch of nb txs (val#0 .. val#nb-1) */
+	int nb;
 	int64_t rev, idx;
 	int chain;
 	uint64_t arg; /* marker height or clock value */
@@ -220,10 +245,14 @@ static size_t make_stream(struct ev *evs, size_t max, struct etcd_cutter *shadow
 			e->rev = rev;
 			e->idx = i;
 			e->chain = (int)(s >> 8) % LB_CHAIN_COUNT;
-			int r = (int)(s >> 20) % 10;
+			int r = (int)(s >> 20) % 14;
 			if (r < 7) {
 				e->kind = 0;
 				snprintf(e->val, sizeof e->val, "tx%zu", n);
+			} else if (r >= 10) {
+				e->kind = 3;
+				e->nb = 1 + (int)(s >> 3) % 16; /* up to two cuts in one event */
+				snprintf(e->val, sizeof e->val, "b%zu", n);
 			} else if (r < 9) {
 				/* a marker for a height near the next one (often stale or early) */
 				e->kind = 1;
@@ -245,6 +274,15 @@ static size_t make_stream(struct ev *evs, size_t max, struct etcd_cutter *shadow
 
 static int feed(struct etcd_cutter *c, const struct ev *e)
 {
+	if (e->kind == 3) {
+		char txt[16][24];
+		const char *vals[16];
+		for (int i = 0; i < e->nb; i++) {
+			snprintf(txt[i], sizeof txt[i], "%s#%d", e->val, i);
+			vals[i] = txt[i];
+		}
+		return batch(c, e->rev, e->idx, e->chain, vals, (size_t)e->nb);
+	}
 	if (e->kind == 0)
 		return tx(c, e->rev, e->idx, e->chain, e->val);
 	if (e->kind == 1)
@@ -269,16 +307,22 @@ static void test_restart_replays_identically(void **state)
 	cutter_release(&c);
 	assert_true(full.n > 50);
 
-	/* crash after each cut: restore from what the "ledger" holds, replay */
+	/* crash after each cut (also between two cuts of one batch event): restore from what
+	 * the "ledger" holds, replay */
+	size_t mid_batch = 0;
 	for (size_t k = 1; k < full.n; k++) {
 		memset(&part, 0, sizeof part);
+		part.limit = k;
 		/* run the first k cuts, remembering stored cursors and heights */
 		cutter_init(&c, NET, 7, record, &part);
 		size_t i = 0;
 		while (part.n < k)
 			feed(&c, &evs[i++]);
 		cutter_release(&c);
+		part.limit = 0;
 		size_t before = part.n;
+		mid_batch += part.stored[part.cuts[k - 1].chain][8] != 0 ||
+			     part.stored[part.cuts[k - 1].chain][11] != 0;
 		struct etcd_cutter r;
 		cutter_init(&r, NET, 7, record, &part);
 		for (int ch = 0; ch < LB_CHAIN_COUNT; ch++)
@@ -302,6 +346,83 @@ static void test_restart_replays_identically(void **state)
 					    ETCD_CURSOR_LEN);
 		}
 	}
+	assert_true(mid_batch > 10); /* cuts inside a batch event were among the crash points */
+}
+
+/* Batch events (one etcd value per request): their txs join the waiting list in order, a
+ * block is cut in the middle of a batch when the threshold is reached (the cursor names the
+ * place), a restart from that cursor takes the rest of the batch only; old per-tx events and
+ * batch events in one stream are cut alike; a malformed batch value is ignored as a whole; a
+ * tx carried by two batches is cut twice (the ledger commits the second copy invalid). */
+static void test_batch_events(void **state)
+{
+	static struct log l, again;
+	struct etcd_cutter c;
+	memset(&l, 0, sizeof l);
+	cutter_init(&c, NET, 4, record, &l);
+	const char *v1[] = {"a", "b", "c", "d", "e", "f"};
+	assert_int_equal(tx(&c, 5, 0, 1, "old"), LB_OK); /* a per-tx value of earlier versions */
+	assert_int_equal(batch(&c, 6, 0, 1, v1, 6), LB_OK);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.cuts[0].n, 4);
+	assert_string_equal(l.cuts[0].txs[0], "old");
+	assert_string_equal(l.cuts[0].txs[3], "c");
+	assert_int_equal(l.cuts[0].cursor[11], 2); /* sub 2 of the batch at revision 6 */
+	assert_int_equal(c.ch[1].n, 3);            /* d e f wait */
+	const char *v2[] = {"f", "g"};             /* f again, in another batch */
+	assert_int_equal(batch(&c, 7, 0, 1, v2, 2), LB_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.cuts[1].txs[0], "d");
+	assert_string_equal(l.cuts[1].txs[2], "f");
+	assert_string_equal(l.cuts[1].txs[3], "f");
+	assert_int_equal(c.ch[1].n, 1);
+	cutter_release(&c);
+
+	/* restart from the first block's cursor (in mid-batch): the same second block */
+	memset(&again, 0, sizeof again);
+	again.height[1] = 1;
+	struct etcd_cutter r;
+	cutter_init(&r, NET, 4, record, &again);
+	for (int ch = 0; ch < LB_CHAIN_COUNT; ch++)
+		cutter_restore_chain(&r, ch, ch == 1 ? 2 : 1, ch == 1 ? l.cuts[0].cursor : NULL);
+	assert_int_equal(cutter_resume_rev(&r), 6);
+	assert_int_equal(batch(&r, 6, 0, 1, v1, 6), LB_OK);
+	assert_int_equal(batch(&r, 7, 0, 1, v2, 2), LB_OK);
+	assert_int_equal(again.n, 1);
+	assert_int_equal(again.cuts[0].n, 4);
+	assert_string_equal(again.cuts[0].txs[0], "d");
+	assert_memory_equal(again.cuts[0].cursor, l.cuts[1].cursor, ETCD_CURSOR_LEN);
+	cutter_release(&r);
+
+	/* malformed values: nothing joins, on every node alike */
+	memset(&l, 0, sizeof l);
+	cutter_init(&c, NET, 1, record, &l);
+	char k[200];
+	key(k, "b/1/00");
+	const uint8_t bad[][8] = {
+		{0, 0, 0, 2, 'a', 'b', 0, 0},    /* a second length cut short */
+		{0, 0, 0, 0, 0, 0, 0, 1},        /* an empty tx */
+		{0, 0, 0, 9, 'a', 'b', 'c', 'd'} /* a length past the end */
+	};
+	const size_t blen[] = {7, 8, 8};
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(cutter_event(&c, (struct etcd_pos){2, (int64_t)i, 0},
+					      (const uint8_t *)k, strlen(k), bad[i], blen[i], NULL),
+				 LB_OK);
+	assert_int_equal(cutter_event(&c, (struct etcd_pos){3, 0, 0}, (const uint8_t *)k,
+				      strlen(k), (const uint8_t *)"", 0, NULL),
+			 LB_OK);
+	key(k, "b/7/00");
+	assert_int_equal(cutter_event(&c, (struct etcd_pos){3, 1, 0}, (const uint8_t *)k,
+				      strlen(k), bad[0], 6, NULL),
+			 LB_OK); /* a well-formed value under a chain that does not exist */
+	assert_int_equal(l.n, 0);
+	size_t cnt = 0, at = 99;
+	assert_true(etcd_batch_parse(bad[0], 6, &cnt, &at));
+	assert_int_equal(cnt, 1);
+	assert_false(etcd_batch_parse(bad[0], 7, &cnt, &at));
+	assert_int_equal(at, 1);
+	cutter_release(&c);
 }
 
 /* Anchor markers cut an empty block at the chain's next height (someone waits for a block of
@@ -435,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_markers_and_clock),
 		cmocka_unit_test(test_foreign_and_malformed_keys),
 		cmocka_unit_test(test_restart_replays_identically),
+		cmocka_unit_test(test_batch_events),
 		cmocka_unit_test(test_anchor_markers),
 		cmocka_unit_test(test_genesis_cut_threshold),
 	};
