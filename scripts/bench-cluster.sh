@@ -5,7 +5,9 @@
 #      through the same HTTP/JSON gateway and TLS the nodes use (the reference);
 #   2. committed tx/s through the nodes' APIs (business-chain records, clients spread over
 #      the three nodes, each waiting for its batch to be committed), p50/p99 latency;
-#   3. each node's peak memory (VmHWM) and the ratio committed tx/s / etcd put/s.
+#   3. each node's peak memory (VmHWM) and the ratio committed tx/s / etcd put/s;
+#   4. the CPU time per committed tx of the three etcd members and of the three nodes (from
+#      /proc over the tx run), and the tx/s those costs allow if the cluster had every core.
 # Environment: BENCH_TXS (default 60000), BENCH_CLIENTS (6), BENCH_BATCH (500),
 # BENCH_PUT_SECONDS (5), BENCH_PUT_CLIENTS (16).
 set -u
@@ -28,8 +30,28 @@ echo "cluster: 3 etcd members + 3 nodes on loopback, mutual TLS; cores: $(nproc)
 put=$("$BENCH" etcd-put "$PUT_S" "$PUT_C" "$DIR/node-1/tls/ca.pem" "$DIR/node-1/tls/node.pem" \
 	"$DIR/node-1/tls/node.key" ${ETCD_ENDPOINTS//,/ }) || exit 1
 echo "$put"
+# CPU seconds (user + system) of the processes named by pids/PREFIX-*.pid
+cpu_of() {
+	local sum=0 f pid
+	for f in "$DIR"/pids/$1-*.pid; do
+		pid=$(cat "$f")
+		sum=$(awk -v s="$sum" -v hz="$(getconf CLK_TCK)" '{print s + ($14 + $15) / hz}' "/proc/$pid/stat")
+	done
+	echo "$sum"
+}
+e0=$(cpu_of etcd); n0=$(cpu_of node)
 txs=$("$BENCH" txs "$TXS" "$CLIENTS" "$BATCH" "$NODE_API_1" "$NODE_API_2" "$NODE_API_3") || { echo "$txs"; exit 1; }
 echo "$txs"
+e1=$(cpu_of etcd); n1=$(cpu_of node)
+committed=$(echo "$txs" | sed -n 's/^acknowledged txs: \([0-9]*\).*/\1/p')
+python3 - "$e0" "$e1" "$n0" "$n1" "${committed:-$TXS}" "$(nproc)" <<'PY'
+import sys
+e0, e1, n0, n1, n, cores = (float(x) for x in sys.argv[1:])
+e, nd = (e1 - e0) * 1e6 / n, (n1 - n0) * 1e6 / n
+print("CPU per committed tx: etcd members together %.0f us, nodes together %.0f us (%.0f us each)"
+      % (e, nd, nd / 3))
+print("with the %d cores to itself the cluster would commit about %.0f tx/s" % (cores, cores * 1e6 / (e + nd)))
+PY
 for i in 1 2 3; do
 	pid=$(cat "$DIR/pids/node-$i.pid")
 	echo "node-$i peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/"$pid"/status)"

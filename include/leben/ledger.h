@@ -172,6 +172,10 @@ struct lb_ledger_options {
 	 * is refused at once, as before). */
 	void (*on_anchor_wanted)(void *ctx, int chain);
 	void *on_anchor_wanted_ctx;
+	/* Keep no write-ahead log of accepted txs: the orderer makes them durable before the
+	 * API answers (etcd stores them first). A log left in the home is removed by
+	 * lb_ledger_replay_wal, unreplayed. Default false. */
+	bool no_wal;
 };
 void lb_ledger_options_init(struct lb_ledger_options *o);
 
@@ -192,7 +196,8 @@ struct lb_submit_result {
 };
 
 /* Admit again the txs of each chain's write-ahead log (<home>/chains/<chain>.wal: txs accepted
- * but not committed when the node last stopped or crashed), reporting each through
+ * but not committed when the node last stopped or crashed; with no_wal the file is removed
+ * instead), reporting each through
  * on_admitted; txs committed since or no longer valid are dropped with a log line, a torn tail
  * is ignored. Call once, after the orderer can take txs; until then commits do not shrink the
  * log. LB_EIO if the log cannot be read or rewritten. */

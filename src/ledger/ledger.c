@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "leben/codec.h"
 #include "ledger/ledger_int.h"
@@ -313,7 +314,8 @@ static int open_chain(struct lb_ledger *l, int id, json_t *g, struct lb_errmsg *
 		return rc;
 	mempool_init(&c->mp, &c->db);
 	snprintf(path, sizeof path, "%s/chains/%s.wal", l->home, lb_chain_name(id));
-	if ((rc = wal_open(&c->wal, path, em))) {
+	snprintf(c->wal.path, sizeof c->wal.path, "%s", path);
+	if (!l->opt.no_wal && (rc = wal_open(&c->wal, path, em))) {
 		db_close(&c->db);
 		return rc;
 	}
@@ -356,6 +358,15 @@ static int wal_load(struct lb_ledger *l, struct chain *c, struct lb_errmsg *em)
 {
 	struct wal_batch b = {0};
 	size_t torn = 0;
+	if (l->opt.no_wal) {
+		/* the orderer holds every accepted tx (etcd stored it before the API answered):
+		 * a log left from solo ordering would only order its txs a second time */
+		if (unlink(c->wal.path) == 0)
+			lb_log(LB_LOG_INFO, "%s: removed; the orderer holds accepted txs",
+			       c->wal.path);
+		c->wal.replayed = true;
+		return LB_OK;
+	}
 	int rc = wal_replay(c->wal.path, wal_collect, &b, &torn, em);
 	if (torn)
 		lb_log(LB_LOG_WARN, "%s: ignored a torn or corrupt tail of %zu bytes", c->wal.path,
@@ -636,26 +647,10 @@ void chain_unlock_view(struct chain *c)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Write the txs just admitted into c (indices taken[0..k)) to its write-ahead log with one sync
- * (group commit), chain lock held; if that fails they leave the mempool again and are refused. */
-static void wal_flush(struct lb_ledger *l, struct chain *c, struct submit_job *j,
-		      const size_t *taken, size_t k)
+/* The txs just admitted into c (indices taken[0..k)) leave the mempool again and are refused:
+ * their write-ahead log could not be written or synced. Chain lock held. */
+static void wal_refuse(struct chain *c, struct submit_job *j, const size_t *taken, size_t k)
 {
-	if (!k || l->replaying)
-		return;
-	const uint8_t **r = lb_malloc(k * sizeof *r);
-	size_t *ls = lb_malloc(k * sizeof *ls);
-	int rc = r && ls ? LB_OK : LB_ENOMEM;
-	for (size_t i = 0; !rc && i < k; i++) {
-		r[i] = j->raws[taken[i]];
-		ls[i] = j->lens[taken[i]];
-	}
-	if (!rc)
-		rc = wal_append(&c->wal, k, r, ls);
-	lb_free(r);
-	lb_free(ls);
-	if (!rc)
-		return;
 	lb_log(LB_LOG_ERROR, "%s: writing the write-ahead log failed", c->wal.path);
 	for (size_t i = 0; i < k; i++) {
 		mempool_remove(&c->mp, j->txs[taken[i]].id);
@@ -664,6 +659,42 @@ static void wal_flush(struct lb_ledger *l, struct chain *c, struct submit_job *j
 			   "failed: is the disk full?); retry later");
 	}
 	mempool_rebuild(&c->mp, c->id, c->tip.height + 1, lb_now_ms(), NULL, NULL);
+}
+
+/* Write the txs just admitted into c (indices taken[0..k)) to its write-ahead log, release the
+ * chain lock, then sync (shared with the batches of other requests written meanwhile: group
+ * commit). Whatever fails is refused. No log (etcd ordering) or a replay: nothing to write. */
+static void wal_settle(struct lb_ledger *l, struct chain *c, struct submit_job *j,
+		       const size_t *taken, size_t k)
+{
+	if (!k || l->replaying || c->wal.fd < 0) {
+		chain_unlock_view(c);
+		return;
+	}
+	const uint8_t **r = lb_malloc(k * sizeof *r);
+	size_t *ls = lb_malloc(k * sizeof *ls);
+	uint64_t upto = 0;
+	int rc = r && ls ? LB_OK : LB_ENOMEM;
+	for (size_t i = 0; !rc && i < k; i++) {
+		r[i] = j->raws[taken[i]];
+		ls[i] = j->lens[taken[i]];
+	}
+	if (!rc)
+		rc = wal_write(&c->wal, k, r, ls, &upto);
+	lb_free(r);
+	lb_free(ls);
+	if (rc) {
+		wal_refuse(c, j, taken, k);
+		chain_unlock_view(c);
+		return;
+	}
+	chain_unlock_view(c);
+	if (!wal_sync(&c->wal, upto))
+		return;
+	/* those already committed by now stay committed (the retry finds them) */
+	chain_lock_view(c);
+	wal_refuse(c, j, taken, k);
+	chain_unlock_view(c);
 }
 
 int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
@@ -689,10 +720,8 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 			continue;
 		struct chain *c = &l->chains[j.txs[i].chain];
 		if (c != locked) {
-			if (locked) {
-				wal_flush(l, locked, &j, taken, k);
-				chain_unlock_view(locked);
-			}
+			if (locked)
+				wal_settle(l, locked, &j, taken, k);
 			k = 0;
 			chain_lock_view(c);
 			locked = c;
@@ -705,10 +734,8 @@ int lb_ledger_submit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
 		else
 			taken[k++] = i;
 	}
-	if (locked) {
-		wal_flush(l, locked, &j, taken, k);
-		chain_unlock_view(locked);
-	}
+	if (locked)
+		wal_settle(l, locked, &j, taken, k);
 	lb_free(taken);
 	lb_free(j.txs);
 	return LB_OK;

@@ -126,10 +126,16 @@ struct mempool {
  * applies and writes blocks (under commit_mu), so admission goes on while a block commits.
  * WAL keeps a reader's view consistent: admission reads inside one read transaction per
  * batch, and the mempool overlay is pruned (under mu) only after the block is in the file. */
-/* Write-ahead log of accepted txs (wal.c): length-prefixed, checksummed records of tx bytes. */
+/* Write-ahead log of accepted txs (wal.c): length-prefixed, checksummed records of tx bytes.
+ * Records are written under the chain lock (file order = admission order); the sync runs
+ * outside it, and one fdatasync serves every batch written before it began (group commit). */
 struct wal {
-	int fd;           /* -1: closed */
+	int fd;           /* -1: closed (or no log: the orderer makes txs durable itself) */
 	uint64_t bytes;   /* current file size */
+	uint64_t written; /* bytes ever written (atomic; grows under the chain lock) */
+	uint64_t synced;  /* of those, known to be on disk (under sync_mu) */
+	uint64_t syncs;   /* fdatasync calls made for appends (under sync_mu; tests) */
+	pthread_mutex_t sync_mu;
 	bool replayed;    /* lb_ledger_replay_wal done: only then may a commit shrink the log */
 	char path[4300];
 };
@@ -137,13 +143,20 @@ struct mempool;
 /* Open (create) the log at path for appending. */
 int wal_open(struct wal *w, const char *path, struct lb_errmsg *em);
 void wal_close(struct wal *w);
-/* Append n records and fdatasync once. */
+/* Write n records (chain lock held); *upto is what wal_sync must cover for them. */
+int wal_write(struct wal *w, size_t n, const uint8_t *const *raws, const size_t *lens,
+	      uint64_t *upto);
+/* Make the records written up to upto durable: returns at once if a sync that began after
+ * they were written has finished, else syncs (for every writer waiting). No chain lock. */
+int wal_sync(struct wal *w, uint64_t upto);
+/* wal_write then wal_sync (tests, single-threaded use). */
 int wal_append(struct wal *w, size_t n, const uint8_t *const *raws, const size_t *lens);
-/* Call each(ctx, raw, len) for every whole record of the log at path (a missing file has none);
- * *torn is the number of bytes of a torn or corrupt tail that were ignored. */
+/* Call each(ctx, raw, len) for every whole record of the log at path (a missing file has none),
+ * reading it in pieces (memory: the largest record, not the file); *torn is the number of bytes
+ * of a torn or corrupt tail that were ignored. */
 int wal_replay(const char *path, int (*each)(void *ctx, const uint8_t *raw, size_t len),
 	       void *ctx, size_t *torn, struct lb_errmsg *em);
-/* Replace the log atomically by the txs pending in m. */
+/* Replace the log atomically by the txs pending in m (chain lock held). */
 int wal_rewrite(struct wal *w, const struct mempool *m);
 /* After a commit: truncate the log when m is empty, rewrite it when it is far larger than m. */
 void wal_after_commit(struct wal *w, const struct mempool *m);

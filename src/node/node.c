@@ -458,6 +458,7 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	lo.on_anchor_wanted = to_orderer_anchor;
 	lo.on_anchor_wanted_ctx = n;
 	lo.unsigned_blocks = etcd;
+	lo.no_wal = etcd; /* etcd stores an accepted tx before the API answers */
 	if ((rc = lb_register_txtypes())) {
 		lb_errf(em, rc, "cannot register the tx types");
 		goto err;

@@ -40,7 +40,6 @@
 #define SURVEY_EVERY_NS 5000000000ull  /* while unavailable, ask the members again this often */
 
 struct item {
-	uint8_t id[LB_HASH_LEN]; /* tx id = hash of raw */
 	int chain;
 	uint8_t *raw;            /* owned */
 	size_t len;
@@ -1029,7 +1028,6 @@ static int etcd_submit(struct lb_orderer *o, int chain, const uint8_t *raw, size
 		}
 	}
 	struct item *it = &e->q[e->qn++];
-	lb_hash(it->id, raw, len);
 	it->chain = chain;
 	it->raw = copy;
 	it->len = len;

@@ -1,9 +1,14 @@
 /*
  * The write-ahead log of accepted txs: record format (whole records replay, a torn tail or a
- * bad checksum ends the replay), and a ledger reopened without its txs committed (as after a
- * crash) has them back in its mempool, while txs committed since are dropped.
+ * bad checksum ends the replay), a log far larger than the replay's buffer (records across
+ * piece boundaries, a record larger than the buffer), group commit (writers that wrote while
+ * a sync ran share the next one; each returns only once its records are synced), and a
+ * ledger reopened without its txs committed (as after a crash) has them back in its mempool,
+ * while txs committed since are dropped; a ledger without a log (etcd ordering) writes none
+ * and removes one left in its home without replaying it.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "ledger/ledger_int.h"
@@ -77,6 +82,130 @@ static void test_wal_format(void **state)
 	replay(path, &s, &torn);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(torn, 12 + 300 + 12 + 1 + sizeof hdr);
+	fx_rmhome(home);
+}
+
+/* Sums the lengths and a checksum of every replayed record. */
+struct big_seen {
+	size_t n;
+	uint64_t bytes, sum;
+};
+
+static int see_big(void *ctx, const uint8_t *raw, size_t len)
+{
+	struct big_seen *s = ctx;
+	s->n++;
+	s->bytes += len;
+	for (size_t i = 0; i < len; i += 97)
+		s->sum = s->sum * 31 + raw[i];
+	return LB_OK;
+}
+
+static void test_wal_streamed(void **state)
+{
+	(void)state;
+	char home[64], path[128];
+	fx_mkhome(home, sizeof home, "walbig");
+	snprintf(path, sizeof path, "%s/x.wal", home);
+	struct wal w;
+	struct lb_errmsg em;
+	assert_lb_ok(wal_open(&w, path, &em));
+	/* 3000 records of 1..2999 bytes (about 4.5 MB: several reads of the 1 MiB buffer,
+	 * records cut by its boundaries), then one of 3 MB (larger than the buffer) */
+	static uint8_t rec[3u << 20];
+	struct big_seen want = {0};
+	for (size_t i = 0; i < sizeof rec; i++)
+		rec[i] = (uint8_t)(i * 7 + i / 251);
+	uint64_t upto;
+	for (size_t i = 1; i <= 3000; i++) {
+		const uint8_t *r = rec + i;
+		size_t len = i;
+		assert_lb_ok(wal_write(&w, 1, &r, &len, &upto));
+		see_big(&want, r, len);
+	}
+	const uint8_t *r = rec;
+	size_t len = sizeof rec;
+	assert_lb_ok(wal_append(&w, 1, &r, &len));
+	see_big(&want, r, len);
+	wal_close(&w);
+	struct big_seen got = {0};
+	size_t torn = 1;
+	assert_lb_ok(wal_replay(path, see_big, &got, &torn, &em));
+	assert_int_equal(got.n, want.n);
+	assert_int_equal(got.bytes, want.bytes);
+	assert_true(got.sum == want.sum);
+	assert_int_equal(torn, 0);
+	/* the big record's last byte torn off: everything before it replays */
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(truncate(path, st.st_size - 1), 0);
+	memset(&got, 0, sizeof got);
+	assert_lb_ok(wal_replay(path, see_big, &got, &torn, &em));
+	assert_int_equal(got.n, 3000);
+	assert_int_equal(torn, 12 + sizeof rec - 1);
+	fx_rmhome(home);
+}
+
+/* Writers of 1-record batches, each write followed by its sync, as concurrent API requests
+ * do: every sync returns with the writer's records on disk (synced covers them), and batches
+ * written while a sync ran share one. */
+struct gc_arg {
+	struct wal *w;
+	pthread_mutex_t *chain_mu;
+	int failures;
+};
+
+static void *gc_writer(void *p)
+{
+	struct gc_arg *a = p;
+	uint8_t tx[200];
+	memset(tx, 'g', sizeof tx);
+	for (int i = 0; i < 100; i++) {
+		const uint8_t *r = tx;
+		size_t len = sizeof tx;
+		uint64_t upto;
+		pthread_mutex_lock(a->chain_mu); /* as admission: written under the chain lock */
+		int rc = wal_write(a->w, 1, &r, &len, &upto);
+		pthread_mutex_unlock(a->chain_mu);
+		rc = rc ? rc : wal_sync(a->w, upto);
+		pthread_mutex_lock(&a->w->sync_mu);
+		if (rc || a->w->synced < upto)
+			a->failures++;
+		pthread_mutex_unlock(&a->w->sync_mu);
+	}
+	return NULL;
+}
+
+static void test_wal_group_commit(void **state)
+{
+	(void)state;
+	char home[64], path[128];
+	fx_mkhome(home, sizeof home, "walgroup");
+	snprintf(path, sizeof path, "%s/x.wal", home);
+	struct wal w;
+	struct lb_errmsg em;
+	assert_lb_ok(wal_open(&w, path, &em));
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	enum { T = 8 };
+	pthread_t th[T];
+	struct gc_arg a[T];
+	for (int i = 0; i < T; i++) {
+		a[i] = (struct gc_arg){&w, &mu, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, gc_writer, &a[i]), 0);
+	}
+	for (int i = 0; i < T; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].failures, 0);
+	}
+	printf("# group commit: %d batches, %llu syncs\n", T * 100, (unsigned long long)w.syncs);
+	assert_true(w.syncs < T * 100);
+	assert_true(w.syncs >= 1);
+	assert_true(w.synced == w.written);
+	wal_close(&w);
+	struct seen s;
+	size_t torn;
+	replay(path, &s, &torn);
+	assert_int_equal(s.n, T * 100);
 	fx_rmhome(home);
 }
 
@@ -158,11 +287,63 @@ static void test_wal_replay(void **state)
 	fx_rmhome(home);
 }
 
+/* A ledger opened with no_wal (etcd ordering: etcd holds accepted txs before the API answers)
+ * writes no log, and removes a log left in its home without replaying it (its txs would be
+ * ordered a second time). */
+static void test_no_wal(void **state)
+{
+	(void)state;
+	char home[64], wal[128], at[LB_ADDR_TEXT_LEN + 1];
+	uint8_t seed[LB_SEED_LEN], aa[LB_ADDR_LEN];
+	struct lb_keypair prop, a;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	fx_mkhome(home, sizeof home, "walnone");
+	snprintf(wal, sizeof wal, "%s/chains/business.wal", home);
+	memset(seed, 4, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	memset(seed, 5, sizeof seed);
+	lb_keypair_from_seed(&a, seed);
+	lb_addr_from_pubkey(aa, a.pk);
+	lb_addr_encode(at, aa);
+	fx_genesis(home, json_pack("{s:s,s:i,s:[{s:s,s:I,s:I}]}", "network", "walnone",
+				   "time_ms", 1, "accounts", "address", at, "asc",
+				   (json_int_t)1000, "csc", (json_int_t)1000000));
+	/* a log left by solo ordering, holding one accepted tx */
+	struct lb_ledger *l;
+	fx_open(&l, home, &prop);
+	struct lb_buf r1, r2;
+	record(l, &a, 0, &r1);
+	lb_ledger_close(l);
+	assert_true(file_size(wal) > 0);
+	struct lb_ledger_options o;
+	lb_ledger_options_init(&o);
+	o.home = home;
+	o.sync_full = false;
+	o.no_wal = true;
+	if (lb_ledger_open(&l, &o, &prop, &em))
+		fail_msg("open: %s", em.text);
+	assert_lb_ok(lb_ledger_replay_wal(l, &em));
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_BUSINESS), 0); /* not replayed */
+	assert_int_equal(access(wal, F_OK), -1);                      /* removed */
+	record(l, &a, 0, &r2);                                        /* admitted, no log */
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_BUSINESS), 1);
+	assert_int_equal(access(wal, F_OK), -1);
+	lb_ledger_close(l);
+	lb_buf_release(&r1);
+	lb_buf_release(&r2);
+	fx_rmhome(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wal_format),
+		cmocka_unit_test(test_wal_streamed),
+		cmocka_unit_test(test_wal_group_commit),
 		cmocka_unit_test(test_wal_replay),
+		cmocka_unit_test(test_no_wal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
