@@ -11,6 +11,8 @@
 #                   values each attack recovers (tests/privacy/README.md)
 #   make ed25519-differential  Ed25519 batch vs single verification over ED25519_SIGS signatures
 #                   (default 2,000,000; docs/security.md §9)
+#   make crash-test kill -9 a node 20 times under load on the three chains, count accepted txs lost
+#                   (CRASH_CYCLES=N; make check runs it too; docs/performance.md)
 #   make fault      consortium fault suite (kill -9, SIGSTOP, no etcd quorum, damaged block, partition; docs/consortium.md)
 #   make clean      remove build/
 #
@@ -66,7 +68,7 @@ FUZZ_OBJS := $(SRCS:%.c=build/fuzz/obj/%.o)
 FUZZFLAGS := $(CSTD) -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) -pthread \
              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps run check unit fuzz-build fuzz bench fault privacy clean web ed25519-differential
+.PHONY: all deps run check unit fuzz-build fuzz bench fault privacy clean web ed25519-differential crash-test
 .DEFAULT_GOAL := all
 
 all: deps $(B)/leben
@@ -188,6 +190,12 @@ bench-%: all $(BENCH_BINS)
 # The consortium fault suite: a real 3-member cluster per scenario (FAULT="NAME ..." to pick).
 fault: all $(B)/bench/bench_cluster
 	@tests/fault/fault_cluster.py $(FAULT)
+
+# Accepted means durable: kill -9 cycles of a node under load on all three chains, accepted txs
+# lost counted and printed (tests/integration/test_node_crash.py, also run by make check).
+crash-test: all
+	@CRASH_CYCLES=$${CRASH_CYCLES:-20} LEBEN_BIN=$(CURDIR)/$(B)/leben \
+		tests/integration/test_node_crash.py
 
 # The privacy attack suite (issue 11): every attack family against a real node and a real
 # three-node consortium; prints family | attack | scope | values recovered | verdict.

@@ -124,8 +124,10 @@ int main(int argc, char **argv)
 	double vps_cpu, vps = bench_verify_rate(&vps_cpu);
 	int cores = lb_ncpus();
 	printf("ed25519 verify/s per core: %.0f\ncores: %d\n", vps, cores);
+	double bps_max = 0; /* batch rate at the largest size (1024) */
 	for (size_t bn = 64; bn <= 1024; bn *= 4) {
 		double bps_cpu, bps = bench_batch_verify_rate(bn, &bps_cpu);
+		bps_max = bps;
 		printf("ed25519 batch verify/s per core (batches of %zu): %.0f (%.2fx single; CPU: "
 		       "%.0f, %.2fx)\n", bn, bps, bps / vps, bps_cpu, bps_cpu / vps_cpu);
 	}
@@ -241,6 +243,18 @@ int main(int argc, char **argv)
 	printf("db bytes per tx: %.0f\n", committed ? (double)(db1 - db0) / (double)committed : 0);
 	printf("peak RSS (bench process, all txs pre-signed in memory): %ld KiB\n", ru.ru_maxrss);
 	printf("ratio committed / (verify per core x cores): %.3f\n", tps / (vps * cores));
+	printf("ratio committed / (batch verify per core x cores, batches of 1024): %.3f\n",
+	       tps / (bps_max * cores));
+	{
+		double la[3] = {0, 0, 0};
+		FILE *f = fopen("/proc/loadavg", "r");
+		if (f) {
+			if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3)
+				la[0] = la[1] = la[2] = 0;
+			fclose(f);
+		}
+		printf("load average at the end: %.2f %.2f %.2f\n", la[0], la[1], la[2]);
+	}
 	/* the same in CPU time: verifying the committed txs alone / all the CPU the ledger used
 	 * for them; 1.0 = nothing but verification. Robust when others share the machine; equals
 	 * the ratio above when the cores are fully used and nobody else runs. */
