@@ -287,6 +287,66 @@ static void test_wal_replay(void **state)
 	fx_rmhome(home);
 }
 
+/* With one etcd value per batch a tx can reach the stream twice (two batches carry it): the
+ * block holds both copies, the first applies, the second is committed invalid and changes
+ * nothing; the tx's status is the first copy's; a later block carrying it again likewise. */
+static void test_duplicate_in_cut(void **state)
+{
+	(void)state;
+	char home[64], at[LB_ADDR_TEXT_LEN + 1];
+	uint8_t seed[LB_SEED_LEN], aa[LB_ADDR_LEN];
+	struct lb_keypair prop, a;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	fx_mkhome(home, sizeof home, "dupcut");
+	memset(seed, 4, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	memset(seed, 5, sizeof seed);
+	lb_keypair_from_seed(&a, seed);
+	lb_addr_from_pubkey(aa, a.pk);
+	lb_addr_encode(at, aa);
+	fx_genesis(home, json_pack("{s:s,s:i,s:[{s:s,s:I,s:I}]}", "network", "dupcut", "time_ms",
+				   1, "accounts", "address", at, "asc", (json_int_t)1000, "csc",
+				   (json_int_t)1000000));
+	struct lb_ledger *l;
+	fx_open(&l, home, &prop);
+	struct lb_buf r1, r2;
+	record(l, &a, 0, &r1);
+	record(l, &a, 1, &r2);
+	const uint8_t *raws[3] = {r1.data, r1.data, r2.data};
+	size_t lens[3] = {r1.len, r1.len, r2.len};
+	struct lb_cut c = {LB_CHAIN_BUSINESS, 5000, 3, raws, lens};
+	uint64_t h;
+	assert_lb_ok(lb_ledger_commit(l, &c, &h, &em));
+	assert_int_equal(lb_ledger_next_nonce(l, LB_CHAIN_BUSINESS, aa), 2);
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_BUSINESS), 0);
+	json_t *b, *tx;
+	assert_lb_ok(lb_ledger_block_json(l, LB_CHAIN_BUSINESS, h, &b, &em));
+	json_t *txs = json_object_get(b, "txs");
+	assert_int_equal(json_array_size(txs), 3);
+	assert_true(json_is_true(json_object_get(json_array_get(txs, 0), "valid")));
+	assert_true(json_is_false(json_object_get(json_array_get(txs, 1), "valid")));
+	assert_true(json_is_true(json_object_get(json_array_get(txs, 2), "valid")));
+	json_decref(b);
+	uint8_t id[LB_HASH_LEN];
+	lb_hash(id, r1.data, r1.len);
+	assert_lb_ok(lb_ledger_tx_json(l, id, &tx, &em));
+	assert_string_equal(json_string_value(json_object_get(tx, "status")), "committed");
+	assert_int_equal(json_integer_value(json_object_get(tx, "index")), 0);
+	json_decref(tx);
+	/* again in a later block: invalid, nothing changes */
+	struct lb_cut c2 = {LB_CHAIN_BUSINESS, 6000, 1, raws, lens};
+	assert_lb_ok(lb_ledger_commit(l, &c2, &h, &em));
+	assert_int_equal(lb_ledger_next_nonce(l, LB_CHAIN_BUSINESS, aa), 2);
+	lb_ledger_close(l);
+	if (lb_ledger_verify_home(home, NULL, NULL, &em))
+		fail_msg("verify: %s", em.text);
+	lb_buf_release(&r1);
+	lb_buf_release(&r2);
+	fx_rmhome(home);
+}
+
 /* A ledger opened with no_wal (etcd ordering: etcd holds accepted txs before the API answers)
  * writes no log, and removes a log left in its home without replaying it (its txs would be
  * ordered a second time). */
@@ -343,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_wal_streamed),
 		cmocka_unit_test(test_wal_group_commit),
 		cmocka_unit_test(test_wal_replay),
+		cmocka_unit_test(test_duplicate_in_cut),
 		cmocka_unit_test(test_no_wal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
