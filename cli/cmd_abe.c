@@ -427,6 +427,13 @@ static int abe_import(const char *home, const char *url, const char *key, const 
 static int prepare(const char *home, const char *url, const char *signer, const char *authority,
 		   const char *policy, struct lb_abe_pk *pk, char **vpol, struct lb_errmsg *em)
 {
+	return abe_cli_policy(home, url, signer, authority, policy, NULL, pk, vpol, em);
+}
+
+int abe_cli_policy(const char *home, const char *url, const char *signer, const char *authority,
+		   const char *policy, uint8_t auth_id[32], struct lb_abe_pk *pk, char **vpol,
+		   struct lb_errmsg *em)
+{
 	char hex[65];
 	uint8_t kp[32];
 	json_t *a = NULL;
@@ -445,6 +452,8 @@ static int prepare(const char *home, const char *url, const char *signer, const 
 	if (!rc)
 		rc = lb_abe_tx_versioned_policy(vpol, policy, a, em);
 	json_decref(a);
+	if (!rc && auth_id)
+		lb_hex_decode(auth_id, 32, hex);
 	return rc;
 }
 
@@ -496,8 +505,8 @@ int abe_cli_share(const char *home, const char *url, const char *signer, const c
 }
 
 /* Decrypt ct with the key key of home holds from ct's authority. */
-static int open_ct(const char *home, const char *url, const char *key, const uint8_t *ct,
-		   size_t ctlen, uint8_t **out, size_t *outlen, struct lb_errmsg *em)
+int abe_cli_decrypt(const char *home, const char *url, const char *key, const uint8_t *ct,
+		    size_t ctlen, uint8_t **out, size_t *outlen, struct lb_errmsg *em)
 {
 	char auth[65], path[4400];
 	struct lb_abe_pk pk;
@@ -567,7 +576,7 @@ static int open_latest(const char *kind, const char *home, const char *url, cons
 		snprintf(policy, 4096, "%s", json_string_value(json_object_get(p, "policy")));
 	json_decref(tx);
 	if (!rc)
-		rc = open_ct(home, url, key, ct, ctlen, plain, plen, em);
+		rc = abe_cli_decrypt(home, url, key, ct, ctlen, plain, plen, em);
 	lb_free(ct);
 	if (!rc && policy) {
 		char *pl = NULL;
@@ -652,7 +661,7 @@ static int abe_decrypt(const char *home, const char *url, const char *key, const
 	lb_errclear(&em);
 	int rc = read_in(in, &ct, &ctlen, &em);
 	if (!rc)
-		rc = open_ct(home, url, key, ct, ctlen, &msg, &len, &em);
+		rc = abe_cli_decrypt(home, url, key, ct, ctlen, &msg, &len, &em);
 	lb_free(ct);
 	if (!rc)
 		rc = write_out(out, msg, len, &em);

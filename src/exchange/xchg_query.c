@@ -153,7 +153,26 @@ static int v_request(struct lb_state *s, void *ctx)
 int lb_xchg_request_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 			 struct lb_errmsg *em)
 {
-	return view_json(l, LB_CHAIN_BUSINESS, v_request, id, "exchange request", "request", out, em);
+	int rc = view_json(l, LB_CHAIN_BUSINESS, v_request, id, "exchange request", "request", out,
+			   em);
+	if (rc)
+		return rc;
+	/* the policy the result is to be sealed to, from the request tx (not kept in the state) */
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int chain;
+	struct lb_tx tx;
+	struct lb_xchg_request *p = lb_malloc(sizeof *p);
+	if (p && lb_ledger_tx_raw(l, id, &chain, &raw, &len) == LB_OK &&
+	    lb_tx_decode(&tx, raw, len, NULL) == LB_OK &&
+	    lb_xchg_request_decode(p, tx.payload, tx.payload_len, NULL) == LB_OK &&
+	    p->result_policy[0])
+		json_object_set_new(*out, "result_policy",
+				    json_pack("{s:o,s:s}", "authority", xhexj(p->result_authority, 32),
+					      "policy", p->result_policy));
+	lb_free(raw);
+	lb_free(p);
+	return LB_OK;
 }
 
 static int v_escrow(struct lb_state *s, void *ctx)
