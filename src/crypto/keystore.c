@@ -101,6 +101,18 @@ static bool kdf_limits(json_t *kdf, unsigned long long *ops, size_t *mem)
 	return true;
 }
 
+/* Write o (released) to path, mode 0600. */
+static int write_json(const char *path, json_t *o, struct lb_errmsg *em)
+{
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	int rc = lb_file_write(path, text, strlen(text), 0600, em);
+	free(text);
+	return rc;
+}
+
 int lb_keystore_save(const char *dir, const char *name, const struct lb_keypair *kp,
 		     const char *passphrase, struct lb_errmsg *em)
 {
@@ -127,13 +139,7 @@ int lb_keystore_save(const char *dir, const char *name, const struct lb_keypair 
 		json_decref(o);
 		return rc;
 	}
-	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (!text)
-		return lb_errf(em, LB_ENOMEM, "out of memory");
-	rc = lb_file_write(path, text, strlen(text), 0600, em);
-	free(text);
-	return rc;
+	return write_json(path, o, em);
 }
 
 /* Parse the key file; fills pk and, when want_secret, the fields needed to decrypt. */
@@ -319,13 +325,7 @@ int lb_keystore_secret_save(const char *dir, const char *name, const char *kind,
 		json_decref(o);
 		return rc;
 	}
-	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (!text)
-		return lb_errf(em, LB_ENOMEM, "out of memory");
-	rc = lb_file_write(path, text, strlen(text), 0600, em);
-	free(text);
-	return rc;
+	return write_json(path, o, em);
 }
 
 int lb_keystore_secret_load(const char *dir, const char *name, const char *kind,
