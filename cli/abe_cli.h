@@ -37,4 +37,19 @@ int abe_cli_open_share(const char *home, const char *url, const char *key, const
 		       const char *user, uint8_t **plain, size_t *plen, char policy[4096],
 		       struct lb_errmsg *em);
 
+/* The parameters of authority (64 hex digits, or NULL: the authority of key signer of home)
+ * from the chain and policy (plain attribute names) with the current epochs (*vpol, caller
+ * frees with lb_free); auth_id (may be NULL) receives the authority id. LB_ESYNTAX for a bad
+ * policy, LB_ENOTFOUND if the authority published nothing, LB_EUSAGE for a bad id. */
+struct lb_abe_pk;
+int abe_cli_policy(const char *home, const char *url, const char *signer, const char *authority,
+		   const char *policy, uint8_t auth_id[32], struct lb_abe_pk *pk, char **vpol,
+		   struct lb_errmsg *em);
+/* Decrypt a CP-ABE ciphertext with the ABE key that key name of home holds from its
+ * authority (*out: caller wipes and frees). LB_ENOTFOUND if the home holds no such key,
+ * LB_EDENIED if its attributes do not satisfy the policy, LB_ETAMPERED if authentication
+ * fails (a changed ciphertext, or key parts pooled from several keys). */
+int abe_cli_decrypt(const char *home, const char *url, const char *key, const uint8_t *ct,
+		    size_t ctlen, uint8_t **out, size_t *outlen, struct lb_errmsg *em);
+
 #endif

@@ -40,9 +40,11 @@ static const char abe_help[] =
 	"which only a person whose key carries a matching set of attributes can open. Keys of\n"
 	"two people cannot be pooled to satisfy a policy neither satisfies alone.\n"
 	"\n"
-	"  setup    once per institution: create the authority's master key (kept in this home,\n"
-	"           abe/<key>.msk, mode 0600: back it up like the node key) and publish the\n"
-	"           public parameters on the directory chain (abe.setup)\n"
+	"  setup    once per institution: create the authority's master key (kept in this home's\n"
+	"           keystore, keys/NAME.abemsk, encrypted with the passphrase of key NAME: back\n"
+	"           it up like the key) and publish the public parameters on the directory\n"
+	"           chain (abe.setup). A master key an earlier version kept in clear\n"
+	"           (abe/NAME.msk) is moved into the keystore the first time it is used\n"
 	"  keygen   issue a key for the attributes to WHO (a key name in this home or an Ed25519\n"
 	"           public key, 64 hex digits): the key is bound to WHO's identity, sealed to\n"
 	"           WHO's key in FILE (give FILE to WHO, any channel will do), and the issuance\n"
@@ -156,47 +158,109 @@ static int send_tx(const char *sub, const char *home, const char *url, const cha
 	return rc;
 }
 
+/* The master key in clear of earlier versions (<home>/abe/<key>.msk), moved on first use. */
 static int msk_path(const char *home, const char *key, char *out, size_t n)
 {
 	return snprintf(out, n, "%s/abe/%s.msk", home, key) >= (int)n;
 }
 
+#define MSK_KIND "abemsk" /* the master key in the keystore: <home>/keys/<key>.abemsk */
+
+/* The passphrase of key in home, checked by opening the key (so that a master key is never
+ * sealed under a mistyped one). 1 (printed) on failure. */
+static int key_passphrase(const char *home, const char *key, char pass[256])
+{
+	char dir[4200], prompt[128];
+	struct lb_errmsg em;
+	struct lb_keypair kp;
+	snprintf(dir, sizeof dir, "%s/keys", home);
+	snprintf(prompt, sizeof prompt, "Passphrase for key '%s': ", key);
+	if (cli_passphrase(pass, 256, prompt, false))
+		return 1;
+	int rc = lb_keystore_load(dir, key, pass, &kp, &em);
+	lb_keypair_wipe(&kp);
+	if (rc) {
+		sodium_memzero(pass, 256);
+		return cli_fail("key", &em, "the authority's master key is kept under the passphrase of "
+					    "the signing key");
+	}
+	return 0;
+}
+
+/* The authority master key of key from the keystore; a clear copy of an earlier version is
+ * moved into it first (with a message). */
+static int load_msk(const char *home, const char *key, struct lb_abe_msk *msk,
+		    struct lb_errmsg *em)
+{
+	char pass[256], old[4300], dir[4300];
+	uint8_t *b = NULL;
+	size_t n = 0;
+	struct stat st;
+	if (key_passphrase(home, key, pass))
+		return lb_errf(em, LB_EPASSPHRASE, "the master key was not opened");
+	msk_path(home, key, old, sizeof old);
+	snprintf(dir, sizeof dir, "%s/keys", home);
+	int rc = LB_OK;
+	if (stat(old, &st) == 0) {
+		if ((rc = lb_keystore_secret_migrate(old, dir, key, MSK_KIND, pass, em)))
+			lb_errwrap(em, "moving the master key %s into the keystore: ", old);
+		else
+			fprintf(stderr,
+				"leben abe: the authority's master key was kept in clear in %s; it is now "
+				"in the keystore (%s/%s.%s, encrypted with the passphrase of key '%s') and "
+				"the clear copy was overwritten and deleted\n",
+				old, dir, key, MSK_KIND, key);
+	}
+	if (!rc && (rc = lb_keystore_secret_load(dir, key, MSK_KIND, pass, &b, &n, em)) ==
+			   LB_ENOTFOUND)
+		lb_errwrap(em, "this home holds no authority master key for '%s' ('leben abe setup'): ",
+			   key);
+	sodium_memzero(pass, sizeof pass);
+	if (!rc)
+		rc = lb_abe_msk_decode(msk, b, n, em);
+	if (b)
+		sodium_memzero(b, n);
+	lb_free(b);
+	return rc;
+}
+
 static int abe_setup(const char *home, const char *url, const char *key, bool json)
 {
 	struct lb_errmsg em;
-	struct lb_keypair kp;
 	struct lb_abe_pk pk;
 	struct lb_abe_msk msk;
-	uint8_t addr[LB_ADDR_LEN], id[32], pkb[LB_ABE_PK_BYTES], mskb[LB_ABE_MSK_BYTES];
-	char path[4300], dir[4300], hex[65], txid[65];
+	uint8_t addr[LB_ADDR_LEN], id[32], pkb[LB_ABE_PK_BYTES], mskb[LB_ABE_MSK_BYTES], kpk[32];
+	char path[4300], dir[4300], old[4300], hex[65], txid[65];
 	lb_errclear(&em);
-	if (cli_load_key(home, key, &kp))
-		return 1;
-	lb_addr_from_pubkey(addr, kp.pk);
-	lb_keypair_wipe(&kp);
+	if (key_pk(home, key, kpk, &em))
+		return failem("setup", &em);
+	lb_addr_from_pubkey(addr, kpk);
 	lb_abe_authority_of(id, addr);
 	lb_hex_encode(hex, id, 32);
-	msk_path(home, key, path, sizeof path);
+	msk_path(home, key, old, sizeof old);
+	snprintf(dir, sizeof dir, "%s/keys", home);
+	snprintf(path, sizeof path, "%s/keys/%s.%s", home, key, MSK_KIND);
 	struct stat st;
-	if (stat(path, &st) == 0)
+	if (stat(path, &st) == 0 || stat(old, &st) == 0)
 		return cli_failf("abe setup",
 				 "%s already exists: this home is already an authority ('leben abe "
 				 "show')",
-				 path);
+				 stat(path, &st) == 0 ? path : old);
+	char pass[256];
+	if (key_passphrase(home, key, pass))
+		return 1;
 	lb_abe_setup(&pk, &msk, id);
 	lb_abe_pk_encode(pkb, &pk);
 	lb_abe_msk_encode(mskb, &msk);
 	lb_abe_msk_wipe(&msk);
-	snprintf(dir, sizeof dir, "%s/abe", home);
-	int rc = lb_mkdirs(dir, 0700, &em);
-	if (!rc)
-		rc = lb_file_write(path, mskb, sizeof mskb, 0600, &em);
+	int rc = lb_keystore_secret_save(dir, key, MSK_KIND, mskb, sizeof mskb, pass, &em);
+	sodium_memzero(pass, sizeof pass);
 	sodium_memzero(mskb, sizeof mskb);
 	if (rc)
 		return failem("setup", &em);
 	struct lb_buf b = {.data = pkb, .len = sizeof pkb};
 	if (send_tx("setup", home, url, key, LB_TX_ABE_SETUP, &b, txid)) {
-		remove(path);
+		lb_file_wipe(path, NULL);
 		return 1;
 	}
 	if (json) {
@@ -204,9 +268,9 @@ static int abe_setup(const char *home, const char *url, const char *key, bool js
 				      path);
 		return cli_print_json_obj(o);
 	}
-	printf("attribute authority %s published (tx %s)\nmaster key: %s (keep it secret, back "
-	       "it up)\n",
-	       hex, txid, path);
+	printf("attribute authority %s published (tx %s)\nmaster key: %s (in the keystore, "
+	       "encrypted with the passphrase of key '%s': back it up)\n",
+	       hex, txid, path, key);
 	return 0;
 }
 
@@ -219,19 +283,11 @@ static int issue(const char *sub, const char *home, const char *url, const char 
 	struct lb_abe_pk pk;
 	struct lb_abe_msk msk;
 	struct lb_abe_key *k = NULL;
-	uint8_t *mskb = NULL, *enc = NULL, *env = NULL, xpk[32];
-	size_t mlen = 0, elen = 0, envlen = 0;
-	char path[4300];
+	uint8_t *enc = NULL, *env = NULL, xpk[32];
+	size_t elen = 0, envlen = 0;
 	int rc = record_pk(a, &pk, em);
-	msk_path(home, key, path, sizeof path);
-	if (!rc && (rc = lb_file_read(path, 4096, &mskb, &mlen, em)))
-		lb_errwrap(em, "this home holds no authority master key for '%s' ('leben abe setup'): ",
-			   key);
-	if (!rc) {
-		rc = lb_abe_msk_decode(&msk, mskb, mlen, em);
-		sodium_memzero(mskb, mlen);
-		lb_free(mskb);
-	}
+	if (!rc)
+		rc = load_msk(home, key, &msk, em);
 	if (!rc) {
 		rc = lb_abe_keygen(&k, &pk, &msk, upk, (const char *const *)attrs, n, em);
 		lb_abe_msk_wipe(&msk);
@@ -427,6 +483,13 @@ static int abe_import(const char *home, const char *url, const char *key, const 
 static int prepare(const char *home, const char *url, const char *signer, const char *authority,
 		   const char *policy, struct lb_abe_pk *pk, char **vpol, struct lb_errmsg *em)
 {
+	return abe_cli_policy(home, url, signer, authority, policy, NULL, pk, vpol, em);
+}
+
+int abe_cli_policy(const char *home, const char *url, const char *signer, const char *authority,
+		   const char *policy, uint8_t auth_id[32], struct lb_abe_pk *pk, char **vpol,
+		   struct lb_errmsg *em)
+{
 	char hex[65];
 	uint8_t kp[32];
 	json_t *a = NULL;
@@ -445,6 +508,8 @@ static int prepare(const char *home, const char *url, const char *signer, const 
 	if (!rc)
 		rc = lb_abe_tx_versioned_policy(vpol, policy, a, em);
 	json_decref(a);
+	if (!rc && auth_id)
+		lb_hex_decode(auth_id, 32, hex);
 	return rc;
 }
 
@@ -496,8 +561,8 @@ int abe_cli_share(const char *home, const char *url, const char *signer, const c
 }
 
 /* Decrypt ct with the key key of home holds from ct's authority. */
-static int open_ct(const char *home, const char *url, const char *key, const uint8_t *ct,
-		   size_t ctlen, uint8_t **out, size_t *outlen, struct lb_errmsg *em)
+int abe_cli_decrypt(const char *home, const char *url, const char *key, const uint8_t *ct,
+		    size_t ctlen, uint8_t **out, size_t *outlen, struct lb_errmsg *em)
 {
 	char auth[65], path[4400];
 	struct lb_abe_pk pk;
@@ -567,7 +632,7 @@ static int open_latest(const char *kind, const char *home, const char *url, cons
 		snprintf(policy, 4096, "%s", json_string_value(json_object_get(p, "policy")));
 	json_decref(tx);
 	if (!rc)
-		rc = open_ct(home, url, key, ct, ctlen, plain, plen, em);
+		rc = abe_cli_decrypt(home, url, key, ct, ctlen, plain, plen, em);
 	lb_free(ct);
 	if (!rc && policy) {
 		char *pl = NULL;
@@ -652,7 +717,7 @@ static int abe_decrypt(const char *home, const char *url, const char *key, const
 	lb_errclear(&em);
 	int rc = read_in(in, &ct, &ctlen, &em);
 	if (!rc)
-		rc = open_ct(home, url, key, ct, ctlen, &msg, &len, &em);
+		rc = abe_cli_decrypt(home, url, key, ct, ctlen, &msg, &len, &em);
 	lb_free(ct);
 	if (!rc)
 		rc = write_out(out, msg, len, &em);

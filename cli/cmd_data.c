@@ -1049,6 +1049,8 @@ struct pub_ctx {
 	char abe_tx[2 * LB_HASH_LEN + 1]; /* the abe.seal tx of the last publication */
 };
 
+static int current_seal(const char *url, const char *asset, char **policy, char authority[65],
+			struct lb_errmsg *em);
 static int seal_policy(struct pub_ctx *c, const struct lb_hexa *h, const uint8_t asset[32],
 		       uint64_t version, struct lb_errmsg *em);
 static void say(const struct pub_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -2045,6 +2047,8 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 	uint8_t *env = NULL, *data = NULL;
 	size_t envlen = 0, len = 0;
 	char idhex[65], txid[65], b2hex[65], ref[65];
+	char *kept_policy = NULL, kept_auth[65]; /* the policy seal the new version keeps */
+	const char *given_policy = c->policy, *given_auth = c->authority;
 	int rc;
 	struct stat sb;
 	if (stat(path, &sb) == 0 && (uint64_t)sb.st_size >= DATA_PROGRESS_BYTES)
@@ -2077,6 +2081,23 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 		lb_hexa_set_u64(&h, "dynamic.version", version);
 		lb_hexa_set_bytes(&h, "dynamic.previous", a.previous, 32);
 		lb_hexa_set_public(&h, "dynamic", true);
+		/* a private part sealed to a policy stays sealed to it in the new version */
+		if (!c->policy) {
+			char ahex[65];
+			lb_hex_encode(ahex, a.asset_id, 32);
+			rc = current_seal(c->url, ahex, &kept_policy, kept_auth, em);
+			if (rc == LB_ENOTFOUND) {
+				rc = LB_OK;
+			} else if (rc) {
+				lb_errwrap(em, "%s: the policy its private part is sealed to cannot be "
+					       "read, so the new version is not published: ",
+					   path);
+				goto out;
+			} else {
+				c->policy = kept_policy;
+				c->authority = kept_auth;
+			}
+		}
 	}
 	/* the directory refuses a second copy of the same bytes: look first, to say so clearly */
 	say(c, "%s: checking the directory for duplicates", path);
@@ -2198,6 +2219,9 @@ static int publish_file(struct pub_ctx *c, const char *path, const struct add_te
 	rc = assets_save(c, em);
 	directory_sync(c->cmd, c->url, c->cat, em);
 out:
+	c->policy = given_policy;
+	c->authority = given_auth;
+	lb_free(kept_policy);
 	if (env)
 		lb_free(env);
 	if (data) {
@@ -2395,7 +2419,8 @@ static const char watch_help[] =
 	"--interval seconds (default 10) the files are compared with what was published:\n"
 	"  new file       described, audited, stored in the vault and registered (as 'data add')\n"
 	"  changed file   described again and published as the next version of its asset, with a\n"
-	"                 provenance event on the directory chain naming the new content\n"
+	"                 provenance event on the directory chain naming the new content; a\n"
+	"                 private part sealed to an attribute policy is sealed to it again\n"
 	"  removed file   its asset is retired\n"
 	"--once makes one pass and stops (for cron jobs and tests). A file that cannot be read or\n"
 	"is refused is reported and tried again on the next pass; a file of a type LEBEN does\n"
@@ -2649,6 +2674,28 @@ static int seal_policy(struct pub_ctx *c, const struct lb_hexa *h, const uint8_t
 	lb_buf_release(&priv);
 	lb_hexa_release(&hp);
 	lb_hexa_release(&hv);
+	return rc;
+}
+
+/* The policy (plain names, *policy: caller frees with lb_free) and authority the private part
+ * of asset (64 hex digits) is sealed to now: LB_ENOTFOUND if it is sealed to none. */
+static int current_seal(const char *url, const char *asset, char **policy, char authority[65],
+			struct lb_errmsg *em)
+{
+	char path[200];
+	json_t *seal = NULL;
+	snprintf(path, sizeof path, "/v1/abe/seals/%s", asset);
+	int rc = lb_client_get(url, path, &seal, em);
+	if (rc)
+		return rc;
+	const char *pol = json_string_value(json_object_get(seal, "policy"));
+	const char *auth = json_string_value(json_object_get(seal, "authority"));
+	if (!pol || !auth || strlen(auth) != 64)
+		rc = lb_errf(em, LB_EMALFORMED, "the node's record of the seal of %s is incomplete",
+			     asset);
+	else if (!(rc = lb_abe_tx_plain_policy(policy, pol, em)))
+		snprintf(authority, 65, "%s", auth);
+	json_decref(seal);
 	return rc;
 }
 
@@ -3813,8 +3860,8 @@ static int data_reseal(int argc, char **argv)
 	uint64_t version = 0;
 	struct lb_hexa priv, pub, all;
 	bool have_priv = false, have_pub = false, have_all = false;
-	json_t *pj = NULL, *seal = NULL;
-	char prev[4096] = "", path[160], *plain = NULL;
+	json_t *pj = NULL;
+	char *plain = NULL;
 	if (lb_hex_decode(asset, 32, pos[0])) {
 		fprintf(stderr, "leben data reseal: '%s' is not an asset id (64 hex digits)\n", pos[0]);
 		return 2;
@@ -3824,16 +3871,10 @@ static int data_reseal(int argc, char **argv)
 		return 2;
 	}
 	if (!policy) {
-		snprintf(path, sizeof path, "/v1/abe/seals/%s", pos[0]);
-		if ((rc = lb_client_get(c.url, path, &seal, &em)))
-			return fail("reseal", &em, "give the policy with --policy");
-		snprintf(prev, sizeof prev, "%s",
-			 json_is_string(json_object_get(seal, "policy"))
-				 ? json_string_value(json_object_get(seal, "policy"))
-				 : "");
-		json_decref(seal);
-		if ((rc = lb_abe_tx_plain_policy(&plain, prev, &em)))
-			return fail("reseal", &em, NULL);
+		char sauth[65];
+		if ((rc = current_seal(c.url, pos[0], &plain, sauth, &em)))
+			return fail("reseal", &em,
+				    rc == LB_ENOTFOUND ? "give the policy with --policy" : NULL);
 		policy = plain;
 	}
 	c.policy = policy;

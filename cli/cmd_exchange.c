@@ -18,6 +18,7 @@
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "leben/abe.h"
 #include "leben/algo.h"
 #include "leben/api.h"
 #include "leben/base.h"
@@ -37,7 +38,7 @@ struct xopts {
 		*fee, *name, *purpose, *scenario, *request, *reason, *patient, *escrow,
 		*compute_fee, *timeout_blocks, *patient_column, *out, *result_tx, *timeout, *params, *to,
 		*epsilon, *budget_user, *budget_patient, *user, *keys, *opening, *rebind, *legal_basis,
-		*auditor, *owner_node, *share_policy, *abe_authority;
+		*auditor, *owner_node, *share_policy, *abe_authority, *result_policy;
 	bool json, help, local_only, at_author, heavy_deps, revoke, print_act, as_owner, opt_out;
 };
 
@@ -503,6 +504,29 @@ static int x_request(struct xctx *x)
 			return cli_failf(CMD, "--scenario '%s': use auto, local, off-site or integrated",
 					 o->scenario), 2;
 		p.scenario = (uint8_t)s;
+	}
+	if (o->result_policy) {
+		/* the result sealed to a CP-ABE policy: checked against the authority's record
+		 * (it exists, the names are plain) before anything is sent */
+		struct lb_errmsg em;
+		struct lb_abe_pk apk;
+		char *vpol = NULL;
+		lb_errclear(&em);
+		if (strlen(o->result_policy) > LB_XCHG_POLICY_MAX)
+			return cli_failf(CMD, "--result-policy is longer than %d bytes",
+					 LB_XCHG_POLICY_MAX), 2;
+		rc = abe_cli_policy(o->home, x->url, o->from, o->abe_authority, o->result_policy,
+				    p.result_authority, &apk, &vpol, &em);
+		lb_free(vpol);
+		if (rc)
+			return cli_fail(CMD, &em,
+					rc == LB_ESYNTAX ? "--result-policy: nothing was sent"
+							 : "--result-policy / --authority: nothing "
+							   "was sent"),
+			       rc == LB_EUSAGE ? 2 : 1;
+		snprintf(p.result_policy, sizeof p.result_policy, "%s", o->result_policy);
+	} else if (o->abe_authority) {
+		return cli_failf(CMD, "--authority goes with --result-policy"), 2;
 	}
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX); /* up to 4096 bytes of parameters and a purpose */
 	rc = lb_xchg_request_encode(&b, &p)
@@ -1582,6 +1606,8 @@ static int x_run(struct xctx *x)
 	bool have_rep = false, have_rel = false;
 	struct lb_buf b;
 	struct lb_errmsg em, hem;
+	struct lb_abe_pk res_pk;  /* the request's result policy (if any): its authority ... */
+	char *res_vpol = NULL;    /* ... and the policy at the current attribute epochs */
 	int rc;
 	lb_errclear(&hem);
 	memset(&job, 0, sizeof job);
@@ -1622,6 +1648,21 @@ static int x_run(struct xctx *x)
 	}
 	if (rp->params[0])
 		params = json_loads(rp->params, 0, NULL);
+	if (rp->result_policy[0]) {
+		/* the result is to be sealed to a CP-ABE policy, at the attributes' current epochs:
+		 * the authority's parameters are fetched before anything runs */
+		char ahex[65];
+		lb_hex_encode(ahex, rp->result_authority, 32);
+		lb_errclear(&em);
+		if ((rc = abe_cli_policy(o->home, x->url, o->from, ahex, rp->result_policy, NULL,
+					 &res_pk, &res_vpol, &em))) {
+			lb_free(rp);
+			rc = cli_fail(CMD, &em,
+				      "the request names a result policy this node cannot seal to; "
+				      "nothing ran and nothing was charged");
+			goto out;
+		}
+	}
 	lb_free(rp);
 	const char *pcol = o->patient_column ? o->patient_column : "patient_id";
 	if (!o->data) {
@@ -1828,7 +1869,9 @@ static int x_run(struct xctx *x)
 			goto out;
 		}
 		if (res.status == LB_XCHG_DELIVERED) {
-			if (lb_release_seal(&rel, upk, &sealed, &slen, &em)) {
+			if (res_vpol ? lb_release_seal_policy(&rel, &res_pk, res_vpol, &sealed, &slen,
+							      &em)
+				     : lb_release_seal(&rel, upk, &sealed, &slen, &em)) {
 				rc = cli_fail(CMD, &em, NULL);
 				goto out;
 			}
@@ -1902,6 +1945,8 @@ static int x_run(struct xctx *x)
 			(json_int_t)(rep.wall_ns / 1000000), "peak_rss", (json_int_t)rep.peak_rss,
 			"rows_left_out", (json_int_t)rep.excluded);
 		json_object_set(j, "chosen_by", json_object_get(plan, "chosen_by"));
+		if (res_vpol && res.status == LB_XCHG_DELIVERED)
+			json_object_set_new(j, "sealed_to_policy", json_string(res_vpol));
 		json_object_set(j, "scenario_reason", json_object_get(plan, "scenario_reason"));
 		cli_print_json(j);
 		json_decref(j);
@@ -1914,7 +1959,11 @@ static int x_run(struct xctx *x)
 		       ex.chosen_by == 1 ? "by the user" : "automatically", swhy ? swhy : "?", nkeep);
 		if (npats > nkeep)
 			printf(" (%zu left out: no consent given, or revoked)", npats - nkeep);
-		printf(".\nResult %s sealed to the user; escrow released (tx %s).\n", hh, dh);
+		if (res_vpol)
+			printf(".\nResult %s sealed to the policy %s; escrow released (tx %s).\n", hh,
+			       res_vpol, dh);
+		else
+			printf(".\nResult %s sealed to the user; escrow released (tx %s).\n", hh, dh);
 	} else {
 		printf("The result was %s: %s\nEscrow refunded to the user (tx %s).\n",
 		       st_names[res.status], why, dh);
@@ -1923,6 +1972,7 @@ static int x_run(struct xctx *x)
 out:
 	if (have_rel)
 		lb_release_release(&rel);
+	lb_free(res_vpol);
 	lb_release_history_close(hist);
 	lb_sandbox_report_release(&rep);
 	json_decref(params);
@@ -2055,13 +2105,77 @@ static int result_by_policy(struct xctx *x, json_t *r)
 	return rc;
 }
 
+/* The sealed result of request r (the node's copy s), checked against the hash the business
+ * chain records, as bytes (*sealed, caller frees). */
+static int chain_checked(struct xctx *x, json_t *r, json_t *s, uint8_t **sealed, size_t *slen)
+{
+	uint8_t want[LB_HASH_LEN], got[LB_HASH_LEN];
+	const char *rh = json_string_value(json_object_get(r, "result_hash"));
+	const char *sh = json_string_value(json_object_get(s, "sealed"));
+	if (!rh || lb_hex_decode(want, LB_HASH_LEN, rh) || !sh ||
+	    lb_hex_decode_alloc(sh, sealed, slen, 4u << 20))
+		return cli_failf(CMD, "the node gave no readable sealed result for request %s",
+				 x->o->request);
+	lb_hash(got, *sealed, *slen);
+	if (!lb_ct_equal(got, want, LB_HASH_LEN))
+		return cli_failf(CMD, "the sealed result of request %s does not match the hash "
+				      "recorded on the business chain (%s): it was changed or replaced "
+				      "at the node; refused, nothing opened",
+				 x->o->request, rh);
+	return 0;
+}
+
+/* A result the executor sealed to the request's CP-ABE policy: opened with the ABE key of
+ * --from from the policy's authority, whoever made the request. */
+static int result_to_policy(struct xctx *x, json_t *r, json_t *s)
+{
+	const struct xopts *o = x->o;
+	struct lb_errmsg em;
+	uint8_t *sealed = NULL, *plain = NULL;
+	size_t slen = 0, plen = 0;
+	const char *pol = json_string_value(
+		json_object_get(json_object_get(r, "result_policy"), "policy"));
+	lb_errclear(&em);
+	int rc = chain_checked(x, r, s, &sealed, &slen);
+	if (!rc && (rc = abe_cli_decrypt(o->home, x->url, o->from, sealed, slen, &plain, &plen,
+					 &em))) {
+		if (rc == LB_EDENIED)
+			lb_errwrap(&em, "the result of request %s is sealed to the policy '%s' and the "
+					"attributes of key '%s' do not satisfy it: ",
+				   o->request, pol ? pol : "?", o->from);
+		else if (rc == LB_ETAMPERED)
+			lb_errwrap(&em, "the sealed result of request %s does not open with the ABE "
+					"key of '%s' (a damaged result or a key pieced together from "
+					"several keys): ",
+				   o->request, o->from);
+		rc = cli_fail(CMD, &em, NULL);
+	}
+	lb_free(sealed);
+	if (rc)
+		return rc;
+	lb_release_unpad(plain, &plen); /* sealed results are padded to a size bucket */
+	if (o->out) {
+		if (lb_file_write(o->out, plain, plen, 0600, &em))
+			rc = cli_fail(CMD, &em, NULL);
+		else
+			printf("Result (%zu bytes, sealed to the policy '%s', checked against the chain) "
+			       "written to %s\n",
+			       plen, pol ? pol : "?", o->out);
+	} else {
+		fwrite(plain, 1, plen, stdout);
+		printf("\n");
+	}
+	sodium_memzero(plain, plen);
+	lb_free(plain);
+	return rc;
+}
+
 /* The user's result (or, with --as-owner, the owner's view of a run): the sealed reason opens
  * for the user and the owner; the released result for the user only, checked against the hash
  * the business chain records; the noise audit record for the owner only. */
 static int x_result(struct xctx *x)
 {
 	const struct xopts *o = x->o;
-	uint8_t want[LB_HASH_LEN], got[LB_HASH_LEN];
 	uint8_t *plain = NULL, *rtext = NULL, *atext = NULL, *sealed = NULL;
 	size_t plen = 0, rlen = 0, alen = 0, slen = 0;
 	json_t *r = NULL, *s = NULL, *why = NULL, *audit = NULL;
@@ -2079,6 +2193,10 @@ static int x_result(struct xctx *x)
 	}
 	if ((rc = getf(x, &s, "/v1/exchange/results/%s", o->request)))
 		goto out;
+	if (done && !o->as_owner && json_object_get(r, "result_policy")) {
+		rc = result_to_policy(x, r, s);
+		goto out;
+	}
 	json_error_t jerr;
 	if ((rc = open_sealed(x, s, "reason", 65536, &rtext, &rlen, &em))) {
 		if (rc == LB_EWRONGKEY && done && !o->as_owner) {
@@ -2123,18 +2241,8 @@ static int x_result(struct xctx *x)
 		goto out;
 	}
 	const char *rh = json_string_value(json_object_get(r, "result_hash"));
-	const char *sh = json_string_value(json_object_get(s, "sealed"));
-	if (!rh || lb_hex_decode(want, LB_HASH_LEN, rh) || !sh ||
-	    lb_hex_decode_alloc(sh, &sealed, &slen, 4u << 20)) {
-		rc = cli_failf(CMD, "the node gave no readable sealed result for request %s", o->request);
+	if ((rc = chain_checked(x, r, s, &sealed, &slen)))
 		goto out;
-	}
-	lb_hash(got, sealed, slen);
-	if (!lb_ct_equal(got, want, LB_HASH_LEN)) {
-		rc = cli_failf(CMD, "the sealed result does not match the hash recorded on the business "
-				    "chain");
-		goto out;
-	}
 	if (open_sealed(x, s, "sealed", 4u << 20, &plain, &plen, &em)) {
 		rc = cli_fail(CMD, &em, "only the user who made the request can open its result");
 		goto out;
@@ -2524,7 +2632,12 @@ static void usage(FILE *f)
 		"data user:\n"
 		"  request  --from KEY --asset ID --algorithm builtin:NAME|HASH --purpose TEXT\n"
 		"           [--params JSON] [--scenario auto|local|off-site|integrated]\n"
-		"           ask to run an algorithm (with its parameters, e.g. '{\"columns\":[\"age\"]}')\n"
+		"           [--result-policy F [--authority ID]]\n"
+		"           ask to run an algorithm (with its parameters, e.g. '{\"columns\":[\"age\"]}');\n"
+		"           with --result-policy the executor seals the result to attribute policy F\n"
+		"           of authority ID (default: the authority of --from's institution) instead\n"
+		"           of to you: whoever holds a 'leben abe' key satisfying F opens it with\n"
+		"           'exchange result --from KEY --request ID' (you too only if yours does)\n"
 		"  escrow   --from KEY --request ID --executor ADDRESS|KEY --compute-fee CSC\n"
 		"           [--timeout-blocks N]   lock the fees on the settlement chain (checked first)\n"
 		"  result   --from KEY --request ID [--out FILE]   open your sealed result, or read\n"
@@ -2620,6 +2733,7 @@ int cmd_exchange(int argc, char **argv)
 		{"--legal-basis", &o.legal_basis, NULL}, {"--auditor", &o.auditor, NULL},
 		{"--owner-node", &o.owner_node, NULL},
 		{"--share-policy", &o.share_policy, NULL}, {"--authority", &o.abe_authority, NULL},
+		{"--result-policy", &o.result_policy, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[1];

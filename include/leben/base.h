@@ -77,6 +77,9 @@ int lb_file_read(const char *path, size_t max, uint8_t **out, size_t *len, struc
 /* Write data to path atomically (temp file, fsync, rename) with the given mode. */
 int lb_file_write(const char *path, const void *data, size_t len, unsigned mode,
 		  struct lb_errmsg *em);
+/* Overwrite a file with zeros, sync it and delete it (LB_OK if it does not exist). What a
+ * journaling or copy-on-write file system or an SSD keeps elsewhere is out of reach. */
+int lb_file_wipe(const char *path, struct lb_errmsg *em);
 /* Write all n bytes to fd, retrying short writes and EINTR; LB_EIO (errno set) otherwise. */
 int lb_fd_write_all(int fd, const void *data, size_t n);
 /* mkdir -p with the given mode for created directories. */

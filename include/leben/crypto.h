@@ -103,6 +103,25 @@ int lb_keystore_load(const char *dir, const char *name, const char *passphrase,
 /* Read only the public part of <dir>/<name>.key (no passphrase needed). */
 int lb_keystore_public(const char *dir, const char *name, uint8_t pk[LB_PUBKEY_LEN],
 		       struct lb_errmsg *em);
+/* Other secrets kept in the keystore directory beside the identity keys, in the same format
+ * family (JSON: Argon2id, XChaCha20-Poly1305; the kind and name are the associated data):
+ * <dir>/<name>.<kind>, e.g. keys/node.abemsk for the ABE master key of key 'node'. kind: a
+ * key name other than "key". secret: 1 to LB_KEYSTORE_SECRET_MAX bytes. save refuses to
+ * overwrite (LB_EEXISTS); load gives *out (caller wipes and frees with lb_free), LB_ENOTFOUND,
+ * LB_EPASSPHRASE (wrong passphrase or altered file) or LB_ECORRUPT. */
+#define LB_KEYSTORE_SECRET_MAX 4096
+int lb_keystore_secret_save(const char *dir, const char *name, const char *kind,
+			    const uint8_t *secret, size_t len, const char *passphrase,
+			    struct lb_errmsg *em);
+int lb_keystore_secret_load(const char *dir, const char *name, const char *kind,
+			    const char *passphrase, uint8_t **out, size_t *len,
+			    struct lb_errmsg *em);
+/* Move a secret kept in clear at plain_path into the keystore (as save), then overwrite and
+ * delete plain_path (lb_file_wipe). If the keystore already holds it (an earlier move that
+ * could not delete the file), only the wipe is done; a different secret there is refused
+ * (LB_EEXISTS) and nothing changes. LB_ENOTFOUND if plain_path does not exist. */
+int lb_keystore_secret_migrate(const char *plain_path, const char *dir, const char *name,
+			       const char *kind, const char *passphrase, struct lb_errmsg *em);
 /* Call fn(name, pk, ctx) for every key in dir, in name order; stops at fn's non-zero return.
  * A missing directory lists nothing. */
 int lb_keystore_list(const char *dir,

@@ -125,7 +125,8 @@ struct lb_purge_todo {
 /* The requests from index *from on (at most 64): those that name holder and have no receipt
  * from it (named), and those that do not name it (not named: handed out once, so that copies
  * it holds anyway are destroyed). *from is advanced past the requests that need nothing more
- * from holder. *todo is allocated (lb_free). */
+ * from holder (a *from past every request, a cursor kept from another history, starts again
+ * at 0). *todo is allocated (lb_free). */
 int lb_purge_pending(struct lb_ledger *l, const uint8_t holder[LB_ADDR_LEN], uint64_t *from,
 		     struct lb_purge_todo **todo, size_t *n, struct lb_errmsg *em);
 

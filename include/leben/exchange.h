@@ -144,12 +144,18 @@ struct lb_xchg_algo {
 	char name[LB_XCHG_NAME_MAX + 1];
 };
 #define LB_XCHG_PARAMS_MAX 4096  /* bytes of an algorithm's parameters (JSON object text) */
+#define LB_XCHG_POLICY_MAX 4096  /* bytes of a result's CP-ABE policy (LB_ABE_MAX_POLICY) */
 struct lb_xchg_request {
 	uint8_t asset[LB_HASH_LEN];
 	uint8_t algo[LB_HASH_LEN];
 	uint8_t scenario;           /* enum lb_xchg_scenario (0 = auto) */
 	char purpose[LB_XCHG_TEXT_MAX + 1];
 	char params[LB_XCHG_PARAMS_MAX + 1]; /* the algorithm's parameters: a JSON object, or "" */
+	/* optional: the result sealed to a CP-ABE policy instead of to the user (abe.h): the
+	 * authority id and the policy in plain attribute names; on the wire after params, only
+	 * when result_policy is not "" */
+	uint8_t result_authority[32];
+	char result_policy[LB_XCHG_POLICY_MAX + 1];
 };
 struct lb_xchg_approve {
 	uint8_t request[LB_HASH_LEN];

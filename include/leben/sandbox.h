@@ -359,5 +359,11 @@ size_t lb_release_bucket(size_t len);
 /* Strip the padding of an opened release in place: *len becomes the text's length (trailing
  * spaces removed; canonical JSON never ends in one). */
 void lb_release_unpad(const uint8_t *text, size_t *len);
+/* The released text, padded as lb_release_seal does, encrypted under a CP-ABE policy (abe.h:
+ * policy with attribute epochs, hybrid XChaCha20-Poly1305 payload) instead of to a user: for
+ * a request that names a result policy. *ct: caller frees with lb_free. */
+struct lb_abe_pk;
+int lb_release_seal_policy(const struct lb_release *rel, const struct lb_abe_pk *pk,
+			   const char *policy, uint8_t **ct, size_t *ctlen, struct lb_errmsg *em);
 
 #endif

@@ -50,6 +50,69 @@ static void hex_set(json_t *o, const char *k, const uint8_t *p, size_t n)
 	json_object_set_new(o, k, json_string(h));
 }
 
+/* Encrypt pt[0..n) under passphrase (Argon2id, XChaCha20-Poly1305 with ad as associated data)
+ * into o's "kdf" and "cipher" objects. */
+static int seal_into(json_t *o, const char *passphrase, const uint8_t *pt, size_t n,
+		     const uint8_t *ad, size_t adlen, struct lb_errmsg *em)
+{
+	uint8_t salt[crypto_pwhash_SALTBYTES], nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t key[32];
+	uint8_t *ct = lb_malloc(n + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+	if (!ct)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	randombytes_buf(salt, sizeof salt);
+	randombytes_buf(nonce, sizeof nonce);
+	if (crypto_pwhash(key, sizeof key, passphrase, strlen(passphrase), salt,
+			  LB_KEYSTORE_OPSLIMIT, LB_KEYSTORE_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13)) {
+		lb_free(ct);
+		return lb_errf(em, LB_ENOMEM, "not enough memory to derive the key (Argon2id)");
+	}
+	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, pt, n, ad, adlen, NULL, nonce, key);
+	sodium_memzero(key, sizeof key);
+	json_t *kdf = json_object(), *cip = json_object();
+	json_object_set_new(kdf, "algorithm", json_string("argon2id13"));
+	json_object_set_new(kdf, "opslimit", json_integer(LB_KEYSTORE_OPSLIMIT));
+	json_object_set_new(kdf, "memlimit", json_integer(LB_KEYSTORE_MEMLIMIT));
+	hex_set(kdf, "salt", salt, sizeof salt);
+	json_object_set_new(o, "kdf", kdf);
+	json_object_set_new(cip, "algorithm", json_string("xchacha20poly1305-ietf"));
+	hex_set(cip, "nonce", nonce, sizeof nonce);
+	char *h = lb_malloc(2 * (n + crypto_aead_xchacha20poly1305_ietf_ABYTES) + 1);
+	if (h) {
+		lb_hex_encode(h, ct, n + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+		json_object_set_new(cip, "ciphertext", json_string(h));
+		lb_free(h);
+	}
+	lb_free(ct);
+	json_object_set_new(o, "cipher", cip);
+	return h ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
+/* The KDF limits of a key file's "kdf" object, within what LEBEN writes and accepts. */
+static bool kdf_limits(json_t *kdf, unsigned long long *ops, size_t *mem)
+{
+	json_t *o = json_object_get(kdf, "opslimit"), *m = json_object_get(kdf, "memlimit");
+	if (!json_is_integer(o) || !json_is_integer(m) || json_integer_value(o) < 1 ||
+	    json_integer_value(o) > 16 || json_integer_value(m) < 8192 ||
+	    json_integer_value(m) > (1LL << 32))
+		return false;
+	*ops = (unsigned long long)json_integer_value(o);
+	*mem = (size_t)json_integer_value(m);
+	return true;
+}
+
+/* Write o (released) to path, mode 0600. */
+static int write_json(const char *path, json_t *o, struct lb_errmsg *em)
+{
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text)
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	int rc = lb_file_write(path, text, strlen(text), 0600, em);
+	free(text);
+	return rc;
+}
+
 int lb_keystore_save(const char *dir, const char *name, const struct lb_keypair *kp,
 		     const char *passphrase, struct lb_errmsg *em)
 {
@@ -63,42 +126,20 @@ int lb_keystore_save(const char *dir, const char *name, const struct lb_keypair 
 	if ((rc = lb_mkdirs(dir, 0700, em)))
 		return rc;
 
-	uint8_t salt[crypto_pwhash_SALTBYTES], nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
-	uint8_t key[32], ct[LB_SEED_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES];
-	randombytes_buf(salt, sizeof salt);
-	randombytes_buf(nonce, sizeof nonce);
-	if (crypto_pwhash(key, sizeof key, passphrase, strlen(passphrase), salt,
-			  LB_KEYSTORE_OPSLIMIT, LB_KEYSTORE_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13))
-		return lb_errf(em, LB_ENOMEM, "not enough memory to derive the key (Argon2id)");
-	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, kp->sk, LB_SEED_LEN, kp->pk,
-						   LB_PUBKEY_LEN, NULL, nonce, key);
-	sodium_memzero(key, sizeof key);
-
 	char addr[LB_ADDR_TEXT_LEN + 1];
 	uint8_t a[LB_ADDR_LEN];
 	lb_addr_from_pubkey(a, kp->pk);
 	lb_addr_encode(addr, a);
-	json_t *o = json_object(), *kdf = json_object(), *cip = json_object();
+	json_t *o = json_object();
 	json_object_set_new(o, "version", json_integer(1));
 	json_object_set_new(o, "name", json_string(name));
 	json_object_set_new(o, "address", json_string(addr));
 	hex_set(o, "public_key", kp->pk, LB_PUBKEY_LEN);
-	json_object_set_new(kdf, "algorithm", json_string("argon2id13"));
-	json_object_set_new(kdf, "opslimit", json_integer(LB_KEYSTORE_OPSLIMIT));
-	json_object_set_new(kdf, "memlimit", json_integer(LB_KEYSTORE_MEMLIMIT));
-	hex_set(kdf, "salt", salt, sizeof salt);
-	json_object_set_new(o, "kdf", kdf);
-	json_object_set_new(cip, "algorithm", json_string("xchacha20poly1305-ietf"));
-	hex_set(cip, "nonce", nonce, sizeof nonce);
-	hex_set(cip, "ciphertext", ct, sizeof ct);
-	json_object_set_new(o, "cipher", cip);
-	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (!text)
-		return lb_errf(em, LB_ENOMEM, "out of memory");
-	rc = lb_file_write(path, text, strlen(text), 0600, em);
-	free(text);
-	return rc;
+	if ((rc = seal_into(o, passphrase, kp->sk, LB_SEED_LEN, kp->pk, LB_PUBKEY_LEN, em))) {
+		json_decref(o);
+		return rc;
+	}
+	return write_json(path, o, em);
 }
 
 /* Parse the key file; fills pk and, when want_secret, the fields needed to decrypt. */
@@ -135,23 +176,16 @@ static int keyfile_read(const char *dir, const char *name, struct keyfile *kf,
 	json_t *o = json_loadb((const char *)text, len, 0, &jerr);
 	lb_free(text);
 	json_t *kdf = json_object_get(o, "kdf"), *cip = json_object_get(o, "cipher");
-	json_t *ops = json_object_get(kdf, "opslimit"), *mem = json_object_get(kdf, "memlimit");
 	rc = LB_OK;
-	if (!o || !json_is_integer(ops) || !json_is_integer(mem) ||
+	if (!o || !kdf_limits(kdf, &kf->opslimit, &kf->memlimit) ||
 	    hex_field(o, "public_key", kf->pk, sizeof kf->pk) ||
 	    hex_field(kdf, "salt", kf->salt, sizeof kf->salt) ||
 	    hex_field(cip, "nonce", kf->nonce, sizeof kf->nonce) ||
-	    hex_field(cip, "ciphertext", kf->ct, sizeof kf->ct) || json_integer_value(ops) < 1 ||
-	    json_integer_value(ops) > 16 || json_integer_value(mem) < 8192 ||
-	    json_integer_value(mem) > (1LL << 32))
+	    hex_field(cip, "ciphertext", kf->ct, sizeof kf->ct))
 		rc = lb_errf(em, LB_ECORRUPT,
 			     "key file %s is damaged or not a LEBEN key file; restore it from "
 			     "your backup",
 			     path);
-	else {
-		kf->opslimit = (unsigned long long)json_integer_value(ops);
-		kf->memlimit = (size_t)json_integer_value(mem);
-	}
 	json_decref(o);
 	return rc;
 }
@@ -242,5 +276,150 @@ int lb_keystore_list(const char *dir,
 	for (size_t i = 0; i < n; i++)
 		lb_free(names[i]);
 	lb_free(names);
+	return rc;
+}
+
+/* ---- other secrets in the keystore: <dir>/<name>.<kind> ---------------------------------- */
+
+static int secret_path(char *out, size_t n, const char *dir, const char *name, const char *kind,
+		       struct lb_errmsg *em)
+{
+	if (!lb_keyname_is_valid(name) || !lb_keyname_is_valid(kind) || !strcmp(kind, "key"))
+		return lb_errf(em, LB_EINVALID, "'%s.%s' is not a usable keystore secret name", name,
+			       kind);
+	if ((size_t)snprintf(out, n, "%s/%s.%s", dir, name, kind) >= n)
+		return lb_errf(em, LB_EINVALID, "key directory path too long");
+	return LB_OK;
+}
+
+/* What a secret's encryption is bound to: its kind and name. */
+static size_t secret_ad(uint8_t *ad, size_t cap, const char *name, const char *kind)
+{
+	int n = snprintf((char *)ad, cap, "LEBEN keystore secret v1|%s|%s", kind, name);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+int lb_keystore_secret_save(const char *dir, const char *name, const char *kind,
+			    const uint8_t *secret, size_t len, const char *passphrase,
+			    struct lb_errmsg *em)
+{
+	char path[4200];
+	uint8_t ad[256];
+	int rc = secret_path(path, sizeof path, dir, name, kind, em);
+	if (rc)
+		return rc;
+	if (len == 0 || len > LB_KEYSTORE_SECRET_MAX)
+		return lb_errf(em, LB_EINVALID, "a keystore secret holds 1 to %d bytes",
+			       LB_KEYSTORE_SECRET_MAX);
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return lb_errf(em, LB_EEXISTS, "%s already exists", path);
+	if ((rc = lb_mkdirs(dir, 0700, em)))
+		return rc;
+	json_t *o = json_object();
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "kind", json_string(kind));
+	if ((rc = seal_into(o, passphrase, secret, len, ad, secret_ad(ad, sizeof ad, name, kind),
+			    em))) {
+		json_decref(o);
+		return rc;
+	}
+	return write_json(path, o, em);
+}
+
+int lb_keystore_secret_load(const char *dir, const char *name, const char *kind,
+			    const char *passphrase, uint8_t **out, size_t *len,
+			    struct lb_errmsg *em)
+{
+	char path[4200];
+	uint8_t ad[256], salt[crypto_pwhash_SALTBYTES],
+		nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES], key[32];
+	uint8_t *text = NULL, *ct = NULL;
+	size_t tlen = 0, ctlen = 0;
+	unsigned long long ops = 0;
+	size_t mem = 0;
+	*out = NULL;
+	*len = 0;
+	int rc = secret_path(path, sizeof path, dir, name, kind, em);
+	if (rc)
+		return rc;
+	if ((rc = lb_file_read(path, KEYFILE_MAX, &text, &tlen, em))) {
+		if (rc == LB_ENOTFOUND)
+			lb_errf(em, rc, "no %s named '%s' in %s", kind, name, dir);
+		return rc;
+	}
+	json_error_t jerr;
+	json_t *o = json_loadb((const char *)text, tlen, 0, &jerr);
+	lb_free(text);
+	json_t *kdf = json_object_get(o, "kdf"), *cip = json_object_get(o, "cipher");
+	const char *k = json_string_value(json_object_get(o, "kind"));
+	const char *cth = json_string_value(json_object_get(cip, "ciphertext"));
+	if (!o || !k || strcmp(k, kind) || !kdf_limits(kdf, &ops, &mem) ||
+	    hex_field(kdf, "salt", salt, sizeof salt) || hex_field(cip, "nonce", nonce, sizeof nonce) ||
+	    !cth || lb_hex_decode_alloc(cth, &ct, &ctlen, KEYFILE_MAX) ||
+	    ctlen <= crypto_aead_xchacha20poly1305_ietf_ABYTES) {
+		json_decref(o);
+		lb_free(ct);
+		return lb_errf(em, LB_ECORRUPT,
+			       "%s is damaged or not a LEBEN keystore file; restore it from your "
+			       "backup",
+			       path);
+	}
+	json_decref(o);
+	size_t n = ctlen - crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	uint8_t *pt = lb_malloc(n);
+	if (!pt) {
+		lb_free(ct);
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	}
+	if (crypto_pwhash(key, sizeof key, passphrase, strlen(passphrase), salt, ops, mem,
+			  crypto_pwhash_ALG_ARGON2ID13)) {
+		lb_free(ct);
+		lb_free(pt);
+		return lb_errf(em, LB_ENOMEM, "not enough memory to derive the key (Argon2id)");
+	}
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(pt, NULL, NULL, ct, ctlen, ad,
+							secret_ad(ad, sizeof ad, name, kind), nonce,
+							key);
+	sodium_memzero(key, sizeof key);
+	lb_free(ct);
+	if (rc) {
+		sodium_memzero(pt, n);
+		lb_free(pt);
+		return lb_errf(em, LB_EPASSPHRASE, "wrong passphrase for %s (or the file was altered)",
+			       path);
+	}
+	*out = pt;
+	*len = n;
+	return LB_OK;
+}
+
+int lb_keystore_secret_migrate(const char *plain_path, const char *dir, const char *name,
+			       const char *kind, const char *passphrase, struct lb_errmsg *em)
+{
+	uint8_t *b = NULL;
+	size_t n = 0;
+	int rc = lb_file_read(plain_path, LB_KEYSTORE_SECRET_MAX, &b, &n, em);
+	if (rc)
+		return rc;
+	rc = lb_keystore_secret_save(dir, name, kind, b, n, passphrase, em);
+	if (rc == LB_EEXISTS) { /* moved before, the old copy left behind: same secret? */
+		uint8_t *have = NULL;
+		size_t hn = 0;
+		rc = lb_keystore_secret_load(dir, name, kind, passphrase, &have, &hn, em);
+		if (!rc && (hn != n || !lb_ct_equal(have, b, n)))
+			rc = lb_errf(em, LB_EEXISTS,
+				     "%s and the keystore's %s/%s.%s hold different secrets: keep the "
+				     "right one and remove the other",
+				     plain_path, dir, name, kind);
+		if (have)
+			sodium_memzero(have, hn);
+		lb_free(have);
+	}
+	sodium_memzero(b, n);
+	lb_free(b);
+	if (!rc)
+		rc = lb_file_wipe(plain_path, em);
 	return rc;
 }

@@ -602,6 +602,8 @@ static int v_pending(struct lb_state *s, void *ctx)
 	if (!r)
 		return LB_ENOMEM;
 	bool advance = true;
+	if (v->from > nall) /* a cursor of another history (the chain was replaced) */
+		v->from = 0;
 	for (uint64_t i = v->from; i < nall && v->n < v->cap; i++) {
 		uint8_t ik[8], id[32], key[32 + LB_ADDR_LEN];
 		const uint8_t *val;

@@ -151,31 +151,7 @@ static int table_append(const char *dir, const uint8_t *recs, size_t n, struct l
 /* Overwrite a file's bytes with zeros, sync, unlink. Missing: LB_OK. */
 int lb_vault_wipe_file(const char *path, struct lb_errmsg *em)
 {
-	int fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return errno == ENOENT ? LB_OK
-				       : lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
-	struct stat st;
-	static const uint8_t zero[65536];
-	int rc = LB_OK;
-	if (fstat(fd, &st))
-		rc = lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
-	for (off_t off = 0; !rc && off < st.st_size;) {
-		size_t n = (size_t)(st.st_size - off) < sizeof zero ? (size_t)(st.st_size - off)
-								    : sizeof zero;
-		ssize_t w = pwrite(fd, zero, n, off);
-		if (w <= 0)
-			rc = lb_errf(em, LB_EIO, "%s: overwriting failed: %s", path, strerror(errno));
-		else
-			off += w;
-	}
-	if (!rc && fsync(fd))
-		rc = lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
-	close(fd);
-	/* another process wiping the same file at once may have unlinked it first */
-	if (!rc && unlink(path) && errno != ENOENT)
-		rc = lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
-	return rc;
+	return lb_file_wipe(path, em);
 }
 
 int lb_vault_put(const char *dir, const uint8_t (*recipients)[32], size_t nrecipients,

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "exchange/exchange_int.h"
+#include "leben/abe.h"
 #include "leben/base.h"
 #include "leben/sandbox.h"
 
@@ -543,20 +544,46 @@ void lb_release_unpad(const uint8_t *text, size_t *len)
 		(*len)--;
 }
 
-int lb_release_seal(const struct lb_release *rel, const uint8_t user_pk[LB_ENVELOPE_PKBYTES],
-		    uint8_t **env, size_t *envlen, struct lb_errmsg *em)
+/* The released text padded to its size bucket with spaces (JSON whitespace): *pt of *n bytes,
+ * the caller wipes and frees it. */
+static int release_padded(const struct lb_release *rel, uint8_t **pt, size_t *n,
+			  struct lb_errmsg *em)
 {
 	if (!rel->released || !rel->text)
 		return lb_errf(em, LB_EDENIED, "the result was withheld: nothing to seal");
-	/* pad to the size bucket with spaces (JSON whitespace) */
-	size_t b = lb_release_bucket(rel->len);
-	uint8_t *pt = lb_malloc(b);
-	if (!pt)
-		return LB_ENOMEM;
-	memcpy(pt, rel->text, rel->len);
-	memset(pt + rel->len, ' ', b - rel->len);
-	int rc = lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])user_pk, 1, pt, b, env, envlen, em);
-	sodium_memzero(pt, b);
+	*n = lb_release_bucket(rel->len);
+	if (!(*pt = lb_malloc(*n)))
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	memcpy(*pt, rel->text, rel->len);
+	memset(*pt + rel->len, ' ', *n - rel->len);
+	return LB_OK;
+}
+
+int lb_release_seal(const struct lb_release *rel, const uint8_t user_pk[LB_ENVELOPE_PKBYTES],
+		    uint8_t **env, size_t *envlen, struct lb_errmsg *em)
+{
+	uint8_t *pt = NULL;
+	size_t b = 0;
+	int rc = release_padded(rel, &pt, &b, em);
+	if (!rc)
+		rc = lb_envelope_seal((const uint8_t(*)[LB_ENVELOPE_PKBYTES])user_pk, 1, pt, b, env,
+				      envlen, em);
+	if (pt)
+		sodium_memzero(pt, b);
+	lb_free(pt);
+	return rc;
+}
+
+int lb_release_seal_policy(const struct lb_release *rel, const struct lb_abe_pk *pk,
+			   const char *policy, uint8_t **ct, size_t *ctlen, struct lb_errmsg *em)
+{
+	uint8_t *pt = NULL;
+	size_t b = 0;
+	int rc = release_padded(rel, &pt, &b, em);
+	if (!rc)
+		rc = lb_abe_encrypt(ct, ctlen, pk, policy, pt, b, em);
+	if (pt)
+		sodium_memzero(pt, b);
 	lb_free(pt);
 	return rc;
 }

@@ -150,10 +150,42 @@ static int v_request(struct lb_state *s, void *ctx)
 	return LB_OK;
 }
 
+/* The request tx id as committed on this node, decoded (*out: lb_free). */
+static int request_tx(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN],
+		      struct lb_xchg_request **out, struct lb_errmsg *em)
+{
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int chain, rc;
+	struct lb_tx tx;
+	if (!(*out = lb_malloc(sizeof **out)))
+		return lb_errf(em, LB_ENOMEM, "out of memory");
+	if ((rc = lb_ledger_tx_raw(l, id, &chain, &raw, &len)) == LB_OK &&
+	    (rc = lb_tx_decode(&tx, raw, len, em)) == LB_OK)
+		rc = lb_xchg_request_decode(*out, tx.payload, tx.payload_len, em);
+	lb_free(raw);
+	if (rc) {
+		lb_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int lb_xchg_request_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 			 struct lb_errmsg *em)
 {
-	return view_json(l, LB_CHAIN_BUSINESS, v_request, id, "exchange request", "request", out, em);
+	int rc = view_json(l, LB_CHAIN_BUSINESS, v_request, id, "exchange request", "request", out,
+			   em);
+	if (rc)
+		return rc;
+	/* the policy the result is to be sealed to, from the request tx (not kept in the state) */
+	struct lb_xchg_request *p = NULL;
+	if (request_tx(l, id, &p, NULL) == LB_OK && p->result_policy[0])
+		json_object_set_new(*out, "result_policy",
+				    json_pack("{s:o,s:s}", "authority", xhexj(p->result_authority, 32),
+					      "policy", p->result_policy));
+	lb_free(p);
+	return LB_OK;
 }
 
 static int v_escrow(struct lb_state *s, void *ctx)
@@ -579,21 +611,15 @@ int lb_xchg_study_check(struct lb_ledger *l, const uint8_t request[LB_HASH_LEN],
 	if (rc)
 		return rc;
 	/* the parameters the owner approved: in the request tx itself */
-	uint8_t *raw = NULL;
-	size_t len = 0;
-	int chain;
-	struct lb_tx tx;
-	struct lb_xchg_request *rq = lb_malloc(sizeof *rq);
+	struct lb_xchg_request *rq = NULL;
 	char hex[2 * LB_HASH_LEN + 1];
 	xhex(hex, request, LB_HASH_LEN);
-	if (!rq)
-		return lb_errf(em, LB_ENOMEM, "out of memory");
-	if (lb_ledger_tx_raw(l, request, &chain, &raw, &len) || lb_tx_decode(&tx, raw, len, em) ||
-	    lb_xchg_request_decode(rq, tx.payload, tx.payload_len, em))
+	if ((rc = request_tx(l, request, &rq, em)) == LB_ENOMEM)
+		return rc;
+	if (rc)
 		rc = lb_errf(em, LB_ECORRUPT, "request %s: its tx cannot be read back on this node", hex);
 	else
 		memcpy(out->params, rq->params, sizeof out->params);
-	lb_free(raw);
 	lb_free(rq);
 	return rc;
 }

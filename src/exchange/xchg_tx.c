@@ -1605,10 +1605,15 @@ static json_t *json_request(const struct lb_tx *tx)
 	struct lb_xchg_request p;
 	if (lb_xchg_request_decode(&p, tx->payload, tx->payload_len, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:s,s:s,s:o}", "asset", xhexj(p.asset, LB_HASH_LEN), "algorithm",
-			 xhexj(p.algo, LB_HASH_LEN), "scenario", lb_xchg_scenario_name(p.scenario),
-			 "purpose", p.purpose, "params",
-			 p.params[0] ? json_loads(p.params, 0, NULL) : json_object());
+	json_t *o = json_pack("{s:o,s:o,s:s,s:s,s:o}", "asset", xhexj(p.asset, LB_HASH_LEN),
+			      "algorithm", xhexj(p.algo, LB_HASH_LEN), "scenario",
+			      lb_xchg_scenario_name(p.scenario), "purpose", p.purpose, "params",
+			      p.params[0] ? json_loads(p.params, 0, NULL) : json_object());
+	if (o && p.result_policy[0])
+		json_object_set_new(o, "result_policy",
+				    json_pack("{s:o,s:s}", "authority", xhexj(p.result_authority, 32),
+					      "policy", p.result_policy));
+	return o;
 }
 
 static json_t *json_approve(const struct lb_tx *tx)

@@ -9,6 +9,7 @@
 #include "leben/algo.h"
 #include <sodium.h>
 
+#include "leben/abe.h"
 #include "leben/codec.h"
 #include "leben/data_hexa.h"
 #include "leben/data_tx.h"
@@ -405,6 +406,9 @@ int lb_xchg_request_encode(struct lb_buf *b, const struct lb_xchg_request *p)
 	    (rc = lb_enc_fixed(b, p->algo, LB_HASH_LEN)) || (rc = lb_enc_u8(b, p->scenario)) ||
 	    (rc = lb_enc_str(b, p->purpose)) || (rc = lb_enc_str(b, p->params)))
 		return rc;
+	if (p->result_policy[0] && ((rc = lb_enc_fixed(b, p->result_authority, 32)) ||
+				    (rc = lb_enc_str(b, p->result_policy))))
+		return rc;
 	return LB_OK;
 }
 
@@ -423,8 +427,24 @@ int lb_xchg_request_decode(struct lb_xchg_request *o, const uint8_t *p, size_t n
 				   "%u is not 0 (auto), 1 (local), 2 (off-site) or 3 (integrated)",
 				   o->scenario);
 	if ((rc = lb_dec_str(&d, "purpose", LB_XCHG_TEXT_MAX, o->purpose, sizeof o->purpose)) ||
-	    (rc = lb_dec_str(&d, "params", LB_XCHG_PARAMS_MAX, o->params, sizeof o->params)) ||
-	    (rc = lb_dec_end(&d)))
+	    (rc = lb_dec_str(&d, "params", LB_XCHG_PARAMS_MAX, o->params, sizeof o->params)))
+		return rc;
+	memset(o->result_authority, 0, sizeof o->result_authority);
+	o->result_policy[0] = 0;
+	if (d.pos < d.len) { /* a result sealed to a CP-ABE policy */
+		if ((rc = lb_dec_fixed(&d, "result authority", o->result_authority, 32)) ||
+		    (rc = lb_dec_str(&d, "result policy", LB_XCHG_POLICY_MAX, o->result_policy,
+				     sizeof o->result_policy)))
+			return rc;
+		if (!o->result_policy[0])
+			return lb_dec_fail(&d, LB_EMALFORMED, "result policy",
+					   "present but empty (leave both fields out instead)");
+		if ((rc = lb_abe_policy_check(o->result_policy, em))) {
+			lb_errwrap(em, "xchg.request: the result policy: ");
+			return rc;
+		}
+	}
+	if ((rc = lb_dec_end(&d)))
 		return rc;
 	if (!o->purpose[0])
 		return lb_errf(em, LB_EINVALID, "xchg.request: say what the result is for (purpose)");

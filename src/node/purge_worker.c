@@ -4,8 +4,11 @@
  * destroys what this home holds of the asset, and sends its data.purge.receipt signed with
  * the node key. Requests that do not name it are looked at once: what it holds of the asset
  * all the same (an input delivered for a run that never happened) is destroyed, without a
- * receipt. It starts from the first request each time the node starts, so requests
- * committed while the node was down are answered after the restart.
+ * receipt. Its cursor (the first request that may still need something from this node) is
+ * kept in <home>/data/purge.cursor, so a start resumes there instead of reading every request
+ * from the first; requests committed while the node was down lie after the cursor and are
+ * answered after the restart (a cursor past the chain's requests, as after the chain was
+ * replaced, starts over from the first).
  *
  * What it destroys, in <home>:
  *   - vault objects of the asset (whole-asset purge): the "vault" and earlier "vaults" of the
@@ -20,6 +23,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -218,6 +222,41 @@ static void answer(struct lb_purge_worker *w, const struct lb_purge_todo *t)
 	lb_free(o);
 }
 
+/* The cursor kept in the home: 0 when there is none or it is unreadable. */
+static uint64_t cursor_load(const struct lb_purge_worker *w)
+{
+	char path[4200];
+	uint8_t *text = NULL;
+	size_t n = 0;
+	uint64_t v = 0;
+	snprintf(path, sizeof path, "%s/data/purge.cursor", w->home);
+	if (lb_file_read(path, 64, &text, &n, NULL) == LB_OK && n > 0 && n < 32) {
+		char buf[32];
+		memcpy(buf, text, n);
+		buf[n] = 0;
+		char *end = NULL;
+		unsigned long long x = strtoull(buf, &end, 10);
+		if (end != buf && (*end == '\n' || *end == 0))
+			v = (uint64_t)x;
+	}
+	lb_free(text);
+	return v;
+}
+
+static void cursor_save(const struct lb_purge_worker *w)
+{
+	char path[4200], dir[4200], buf[32];
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	snprintf(dir, sizeof dir, "%s/data", w->home);
+	snprintf(path, sizeof path, "%s/data/purge.cursor", w->home);
+	int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)w->from);
+	if (lb_mkdirs(dir, 0700, &em) || lb_file_write(path, buf, (size_t)n, 0600, &em))
+		lb_log(LB_LOG_WARN, "purge: the cursor was not saved (the next start reads the "
+				    "requests again from the first): %s",
+		       em.text);
+}
+
 static void *run(void *arg)
 {
 	struct lb_purge_worker *w = arg;
@@ -234,10 +273,14 @@ static void *run(void *arg)
 			struct lb_purge_todo *todo = NULL;
 			size_t n = 0;
 			struct lb_errmsg em;
-			if (lb_purge_pending(w->ledger, w->addr, &w->from, &todo, &n, &em) == LB_OK)
+			uint64_t from = w->from;
+			if (lb_purge_pending(w->ledger, w->addr, &w->from, &todo, &n, &em) == LB_OK) {
 				for (size_t i = 0; i < n; i++)
 					if (!was_sent(w, todo[i].request))
 						answer(w, &todo[i]);
+				if (w->from != from) /* after the work: a crash before it redoes it */
+					cursor_save(w);
+			}
 			lb_free(todo);
 			pthread_mutex_lock(&w->mu);
 		}
@@ -268,6 +311,7 @@ int lb_purge_worker_start(struct lb_purge_worker **out, struct lb_ledger *l, con
 	w->ledger = l;
 	snprintf(w->home, sizeof w->home, "%s", home);
 	lb_addr_from_pubkey(w->addr, pk);
+	w->from = cursor_load(w);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thread, NULL, run, w)) {

@@ -43,7 +43,10 @@ static const struct {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct lb_xchg_offer obj; /* the largest payload struct */
+	static union { /* room for the largest payload structs */
+		struct lb_xchg_offer offer;
+		struct lb_xchg_request request;
+	} obj;
 	static int registered;
 	struct lb_errmsg em;
 	if (size < 1 || lb_crypto_init())

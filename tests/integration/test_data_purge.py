@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, blake2b256, run_cli  # noqa: E402
+from lebentest import Node, Tap, blake2b256, run_cli, wait_for  # noqa: E402
 
 
 def commitment(key, asset, local):
@@ -313,6 +313,38 @@ def run(t, node, tmp):
          "purge-status: the silent holder is late (exit 3), the owner answered", r.stdout)
     r = node.cli(["data", "purge-status", add2["asset_id"]])
     t.ok("LATE" in r.stdout, "the text output says LATE", r.stdout)
+
+    # ---- the worker's cursor: a restart resumes after the requests it is done with ------------
+    cursor = os.path.join(node.home, "data", "purge.cursor")
+    r, s1 = status(node, asset, wait=0)
+    n_req = len(s1["requests"]) + len(s["requests"]) if s1 and s else -1
+
+    def cursor_at(n):  # the worker moves it on the pass after it sees its receipt committed
+        return wait_for(lambda: open(cursor).read() == "%d\n" % n, 15)
+
+    t.ok(cursor_at(n_req), "the worker keeps its cursor past the %d requests it answered" % n_req,
+         open(cursor).read() if os.path.exists(cursor) else None)
+
+    def purge_after_restart(name, what):
+        node.stop()
+        node.start()
+        p3 = os.path.join(tmp, name + ".csv")
+        with open(p3, "w") as f:
+            f.write(table([["T1", "70", "150"], ["T2", "71", "151"]]))
+        r, a3 = node.cli_json(["data", "add", p3])
+        r2 = node.cli(["data", "purge", a3["asset_id"]]) if a3 else r
+        r3, s3 = status(node, a3["asset_id"], wait=30) if a3 else (r, None)
+        hs3 = {h["holder"]: h["status"] for h in s3["requests"][0]["holders"]} if s3 else {}
+        t.ok(r2.returncode == 0 and hs3.get(node.address("node")) == "answered", what,
+             r2.stderr + r3.stdout)
+
+    purge_after_restart("third", "after a restart (cursor kept) a new purge is answered")
+    t.ok(cursor_at(n_req + 1), "the cursor moved past it", open(cursor).read())
+    with open(cursor, "w") as f:
+        f.write("999\n")  # a cursor of another history: read again from the first
+    purge_after_restart("fourth", "with a cursor past every request the worker starts over and "
+                                  "answers")
+    t.ok(cursor_at(n_req + 2), "the cursor is back within the history", open(cursor).read())
 
     r = run_cli(["verify", "--home", node.home])
     t.ok(r.returncode == 0, "leben verify: the chains still replay", r.stdout + r.stderr)

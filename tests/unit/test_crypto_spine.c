@@ -1,12 +1,17 @@
 /* Spine crypto: the bech32m checksum against the BIP-350 test vectors (valid ones accepted,
  * invalid ones - including a bech32 (not bech32m) string and mixed case - refused); address
  * text round trip, a one-character typo giving LB_ECHECKSUM and garbage LB_EMALFORMED; the
- * keystore round trip and its refusals (wrong passphrase, edited public key, existing name). */
+ * keystore round trip and its refusals (wrong passphrase, edited public key, existing name);
+ * other secrets in the keystore (the ABE master key) and moving a clear copy in. */
 #include "test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include <jansson.h>
 
@@ -157,12 +162,103 @@ static void test_keystore(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Other secrets in the keystore (an ABE master key): round trip, not readable without the
+ * passphrase or by another kind/name, tampering refused, a clear copy moved in and wiped. */
+static void test_keystore_secret(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/lb-test-kss-XXXXXX", path[256], plain[256], cmd[300];
+	struct lb_errmsg em;
+	uint8_t secret[71], *back = NULL, *text = NULL;
+	size_t n = 0, tn = 0;
+	assert_lb_ok(lb_crypto_init());
+	assert_non_null(mkdtemp(dir));
+	randombytes_buf(secret, sizeof secret);
+	assert_lb_ok(lb_keystore_secret_save(dir, "node", "abemsk", secret, sizeof secret,
+					     "correct horse", &em));
+	assert_lb_ok(lb_keystore_secret_load(dir, "node", "abemsk", "correct horse", &back, &n,
+					     &em));
+	assert_int_equal(n, sizeof secret);
+	assert_memory_equal(back, secret, n);
+	lb_free(back);
+	/* the file holds neither the secret nor its hex; the wrong passphrase opens nothing */
+	snprintf(path, sizeof path, "%s/node.abemsk", dir);
+	assert_lb_ok(lb_file_read(path, 1 << 16, &text, &tn, &em));
+	char hex[2 * sizeof secret + 1];
+	lb_hex_encode(hex, secret, sizeof secret);
+	for (size_t i = 0; i + 32 <= tn; i++) {
+		assert_false(i + 16 <= tn && !memcmp(text + i, secret, 16));
+		assert_false(!memcmp(text + i, hex, 32));
+	}
+	lb_free(text);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	back = (uint8_t *)"x";
+	assert_int_equal(lb_keystore_secret_load(dir, "node", "abemsk", "wrong", &back, &n, &em),
+			 LB_EPASSPHRASE);
+	assert_null(back);
+	assert_non_null(strstr(em.text, "wrong passphrase"));
+	/* another name or kind for the same bytes does not open (bound as associated data) */
+	snprintf(cmd, sizeof cmd, "cp %s/node.abemsk %s/other.abemsk", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(lb_keystore_secret_load(dir, "other", "abemsk", "correct horse", &back,
+						 &n, &em),
+			 LB_EPASSPHRASE);
+	assert_int_equal(lb_keystore_secret_load(dir, "nobody", "abemsk", "x", &back, &n, &em),
+			 LB_ENOTFOUND);
+	assert_int_equal(lb_keystore_secret_load(dir, "node", "key", "x", &back, &n, &em),
+			 LB_EINVALID);
+	assert_int_equal(lb_keystore_secret_save(dir, "node", "abemsk", secret, sizeof secret,
+						 "other", &em),
+			 LB_EEXISTS);
+	/* a flipped ciphertext digit: refused */
+	json_error_t jerr;
+	json_t *o = json_load_file(path, 0, &jerr);
+	assert_non_null(o);
+	char *ct = lb_strdup(json_string_value(json_object_get(json_object_get(o, "cipher"),
+								"ciphertext")));
+	ct[10] = ct[10] == '0' ? '1' : '0';
+	json_object_set_new(json_object_get(o, "cipher"), "ciphertext", json_string(ct));
+	lb_free(ct);
+	snprintf(path, sizeof path, "%s/bad.abemsk", dir);
+	json_object_set_new(o, "name", json_string("bad"));
+	assert_int_equal(json_dump_file(o, path, 0), 0);
+	json_decref(o);
+	assert_int_equal(lb_keystore_secret_load(dir, "bad", "abemsk", "correct horse", &back, &n,
+						 &em),
+			 LB_EPASSPHRASE);
+	/* migration: a clear copy moves in and is wiped; a different secret already there is
+	 * refused and the clear copy stays */
+	snprintf(plain, sizeof plain, "%s/clear.msk", dir);
+	assert_lb_ok(lb_file_write(plain, secret, sizeof secret, 0600, &em));
+	assert_lb_ok(lb_keystore_secret_migrate(plain, dir, "inst", "abemsk", "pw", &em));
+	assert_int_equal(stat(plain, &st), -1);
+	assert_lb_ok(lb_keystore_secret_load(dir, "inst", "abemsk", "pw", &back, &n, &em));
+	assert_memory_equal(back, secret, sizeof secret);
+	lb_free(back);
+	assert_int_equal(lb_keystore_secret_migrate(plain, dir, "inst", "abemsk", "pw", &em),
+			 LB_ENOTFOUND);
+	assert_lb_ok(lb_file_write(plain, secret, sizeof secret, 0600, &em));
+	assert_lb_ok(lb_keystore_secret_migrate(plain, dir, "inst", "abemsk", "pw", &em));
+	assert_int_equal(stat(plain, &st), -1); /* same secret: only the wipe */
+	secret[0] ^= 1;
+	assert_lb_ok(lb_file_write(plain, secret, sizeof secret, 0600, &em));
+	assert_int_equal(lb_keystore_secret_migrate(plain, dir, "inst", "abemsk", "pw", &em),
+			 LB_EEXISTS);
+	assert_int_equal(stat(plain, &st), 0);
+	sodium_memzero(secret, sizeof secret);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bech32m_vectors),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_keystore),
+		cmocka_unit_test(test_keystore_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,6 +186,48 @@ static void test_codec(void **state)
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
 	RT(&b, xchg_request, lb_xchg_request);
+	/* a result sealed to a CP-ABE policy: authority and policy after the parameters */
+	memset(rq.result_authority, 0x5b, sizeof rq.result_authority);
+	snprintf(rq.result_policy, sizeof rq.result_policy, "cardiologist AND 2 of (a, b, c)");
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+	{
+		/* the fields are optional at the end (requests without them stay valid), so the
+		 * one truncation that decodes is the request without a policy */
+		struct lb_xchg_request *d = malloc(sizeof *d);
+		struct lb_errmsg dem;
+		struct lb_buf again;
+		size_t plain_len = b.len - 32 - 1 - strlen(rq.result_policy);
+		assert_non_null(d);
+		assert_lb_ok(lb_xchg_request_decode(d, b.data, b.len, NULL));
+		assert_string_equal(d->result_policy, rq.result_policy);
+		assert_memory_equal(d->result_authority, rq.result_authority, 32);
+		lb_buf_init(&again, 1 << 20);
+		assert_lb_ok(lb_xchg_request_encode(&again, d));
+		assert_int_equal(again.len, b.len);
+		assert_memory_equal(again.data, b.data, b.len);
+		lb_buf_release(&again);
+		for (size_t n = 0; n < b.len; n++)
+			assert_int_equal(lb_xchg_request_decode(d, b.data, n, NULL) == LB_OK,
+					 n == plain_len);
+		assert_int_equal(d->result_policy[0], 0);
+		/* a bad policy, an empty one, and one cut short are refused */
+		snprintf(rq.result_policy, sizeof rq.result_policy, "(a AND");
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+		assert_int_equal(lb_xchg_request_decode(d, b.data, b.len, &dem), LB_ESYNTAX);
+		assert_non_null(strstr(dem.text, "result policy"));
+		size_t n = b.len;
+		lb_buf_reset(&b);
+		rq.result_policy[0] = 0;
+		assert_lb_ok(lb_xchg_request_encode(&b, &rq));
+		assert_true(b.len + 32 + 7 == n); /* no policy: nothing after the parameters */
+		uint8_t tail[33] = {0};
+		assert_lb_ok(lb_buf_add(&b, tail, sizeof tail)); /* authority and an empty policy */
+		assert_int_equal(lb_xchg_request_decode(d, b.data, b.len, NULL), LB_EMALFORMED);
+		assert_int_equal(lb_xchg_request_decode(d, b.data, b.len - 10, NULL), LB_EMALFORMED);
+		free(d);
+	}
 	rq.scenario = 4;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_xchg_request_encode(&b, &rq));
