@@ -1172,6 +1172,20 @@ int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 {
 	if (e->started)
 		return lb_errf(em, LB_EINVALID, "Cannot start an enactment that has already started");
+	/* a task or candidate named by a list (kn_json.c get_list_name): PROformajs builds its
+	 * state path with String(name) and then finds no component by that path */
+	for (size_t i = 0; i < e->m->ntasks; i++) {
+		const struct kn_task *t = e->m->tasks[i];
+		bool list = t->name[0] == KN_RAW_JSON;
+		for (size_t c = 0; !list && c < t->ncands; c++)
+			list = t->cands[c].name[0] == KN_RAW_JSON;
+		if (list)
+			return lb_errf(em, LB_EINVALID,
+				       "task '%s': a task or candidate whose name is written as a "
+				       "list cannot be enacted (PROformajs: Unable to getComponent); "
+				       "write the name as a text",
+				       kn_show_text(t->name));
+	}
 	e->started = true;
 	return cycle(e, ENACT_START_LIMIT, em);
 }
@@ -1744,6 +1758,30 @@ static int x_op_json(struct kn_enact *e, const struct xop *op, struct lb_buf *b)
 	}
 }
 
+/* The explored states' keys, found by hash (open addressing over indices into keys[]). */
+struct xindex {
+	int32_t *slot; /* -1: empty */
+	size_t mask;
+};
+
+static uint64_t x_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211u;
+	return h;
+}
+
+/* The index of key s in keys[] or, when absent, the slot where it goes (*slot). */
+static int32_t x_find(const struct xindex *x, char *const *keys, const char *s, size_t *slot)
+{
+	size_t i = (size_t)x_hash(s) & x->mask;
+	while (x->slot[i] >= 0 && strcmp(keys[x->slot[i]], s) != 0)
+		i = (i + 1) & x->mask;
+	*slot = i;
+	return x->slot[i];
+}
+
 /* Breadth-first exploration of model m under the PROformajs rules, up to max_states distinct
  * states and max_depth operations: deadlocks (the root unfinished and no operation changes
  * the state) with the operations leading there, in the differential test's operation format,
@@ -1763,9 +1801,16 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 	lb_buf_init(&key, 64u << 20);
 	lb_buf_init(&key2, 64u << 20);
 	lb_buf_init(&fnd, 64u << 20);
-	size_t nn = 0, ndead = 0;
+	size_t nn = 0, ndead = 0, sl;
 	bool complete = true;
-	int rc = nodes && keys && seen && ops && esc && fini ? LB_OK : LB_ENOMEM;
+	struct xindex xi = { NULL, 1 };
+	while (xi.mask < 2 * (max_states + 1))
+		xi.mask <<= 1;
+	xi.slot = lb_malloc(xi.mask * sizeof(*xi.slot));
+	if (xi.slot != NULL)
+		memset(xi.slot, 0xff, xi.mask * sizeof(*xi.slot));
+	xi.mask--;
+	int rc = nodes && keys && seen && ops && esc && fini && xi.slot ? LB_OK : LB_ENOMEM;
 	struct kn_enact *e = NULL;
 	if (rc == LB_OK)
 		rc = x_replay(m, nodes, 0, NULL, &e, em);
@@ -1773,6 +1818,10 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		nodes[0] = (struct xnode){ -1, { 0, 0, 0 }, 0 };
 		keys[0] = lb_strdup((const char *)key.data);
 		rc = keys[0] ? LB_OK : LB_ENOMEM;
+		if (rc == LB_OK) {
+			x_find(&xi, keys, keys[0], &sl);
+			xi.slot[sl] = 0;
+		}
 		nn = 1;
 	}
 	kn_enact_free(e);
@@ -1827,9 +1876,8 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 				}
 				lb_buf_release(&t);
 			}
-			size_t j;
-			for (j = 0; j < nn && strcmp(keys[j], (const char *)key2.data) != 0; j++)
-				;
+			int32_t fj = x_find(&xi, keys, (const char *)key2.data, &sl);
+			size_t j = fj >= 0 ? (size_t)fj : nn;
 			if (data_only && (j < nn || (nn < max_states && nodes[i].depth < max_depth))) {
 				if (nedge == capedge) {
 					size_t nc = capedge ? capedge * 2 : 256;
@@ -1853,6 +1901,8 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 			nodes[nn] = (struct xnode){ (int32_t)i, ops[k], nodes[i].depth + 1 };
 			keys[nn] = lb_strdup((const char *)key2.data);
 			rc = keys[nn] ? LB_OK : LB_ENOMEM;
+			if (rc == LB_OK)
+				xi.slot[sl] = (int32_t)nn;
 			nn++;
 		}
 		esc[i] = moves;
@@ -1914,6 +1964,7 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 	for (size_t i = 0; keys != NULL && i < nn; i++)
 		lb_free(keys[i]);
 	lb_free(keys);
+	lb_free(xi.slot);
 	lb_free(nodes);
 	lb_free(seen);
 	lb_free(ops);
