@@ -759,8 +759,11 @@ static int dynamic_updates(struct kn_enact *e, int oi)
 			continue;
 		struct lb_buf b;
 		lb_buf_init(&b, 1 << 16);
-		rc = kn_render_text(e->s, o->task, txt[a], &b);
+		bool threw = false;
+		rc = kn_render_text(e->s, o->task, txt[a], &b, &threw);
 		kn_arena_reset(&e->s->ar);
+		if (threw) /* PROformajs's evaluation throws: the cycle fails */
+			e->fail = true;
 		const char *r = b.data != NULL ? (const char *)b.data : "";
 		if (rc == LB_OK && (o->dyn[a] == NULL || strcmp(o->dyn[a], r) != 0) &&
 		    (rc = push(e, oi, a ? A_DESCRIPTION : A_CAPTION, 0)) == LB_OK &&
@@ -1211,9 +1214,12 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 		return true; /* Boolean.accept ignores the range */
 	case KN_T_INTEGER:
 	case KN_T_REAL:
-		if (json_is_integer(j)) {
+		if (json_is_integer(j) && llabs(json_integer_value(j)) <= 9007199254740992LL) {
 			v->t = KN_V_INT;
 			v->u.i = json_integer_value(j);
+		} else if (json_is_integer(j)) { /* beyond 2^53: the nearest double, as in JavaScript */
+			v->t = KN_V_REAL;
+			v->u.r = (double)json_integer_value(j);
 		} else if (json_is_real(j)) {
 			double r = json_real_value(j);
 			if (r == floor(r) && fabs(r) < 9e15) {
@@ -1271,8 +1277,10 @@ static int visible_data(const struct kn_enact *e, int o, const char *item)
 	return -1;
 }
 
-int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
-		 struct lb_errmsg *em)
+/* Stores one answer, without cycling (PROformajs's set() stores every answer it accepts,
+ * then cycles once). */
+static int store_answer(struct kn_enact *e, const char *path, const char *item,
+			const void *value, struct lb_errmsg *em)
 {
 	int o = task_obj(e, path, em);
 	if (o < 0)
@@ -1289,6 +1297,10 @@ int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const v
 	json_t *j = (json_t *)value;
 	struct kn_value v;
 	if (dd->multi) {
+		/* PROformajs iterates the value (for...of): anything but a list or a text throws
+		 * there, before the answers after it are stored and without a cycle */
+		if (!json_is_array(j) && !json_is_string(j))
+			return lb_errf(em, LB_ETYPE, "%s is not iterable", item);
 		if (!json_is_array(j))
 			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
 		struct kn_value *el = lb_calloc(json_array_size(j) + 1, sizeof(*el));
@@ -1318,7 +1330,37 @@ int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const v
 	}
 	e->versions[d]++;
 	e->hollow[d] = 0;
-	return cycle(e, ENACT_STACK_LIMIT, em);
+	return LB_OK;
+}
+
+int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
+		 struct lb_errmsg *em)
+{
+	int rc = store_answer(e, path, item, value, em);
+	return rc ? rc : cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+int kn_enact_set_all(struct kn_enact *e, const char *path, const void *data,
+		     struct lb_errmsg *em)
+{
+	const char *key;
+	json_t *v;
+	int rc = LB_OK;
+	bool added = false;
+	struct lb_errmsg em1;
+	if (task_obj(e, path, em) < 0)
+		return LB_ENOTFOUND;
+	json_object_foreach((json_t *)data, key, v) {
+		int r = store_answer(e, path, key, v, rc == LB_OK ? em : &em1);
+		if (r == LB_ETYPE) /* PROformajs throws there: no cycle */
+			return rc ? rc : r;
+		if (r == LB_OK)
+			added = true;
+		else if (rc == LB_OK)
+			rc = r;
+	}
+	int crc = added ? cycle(e, ENACT_STACK_LIMIT, rc == LB_OK ? em : &em1) : LB_OK;
+	return rc ? rc : crc;
 }
 
 int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em)

@@ -30,6 +30,45 @@ struct jp {
 	unsigned nlist; /* names written as lists so far (get_list_name) */
 };
 
+/* ---- JSON numbers as JavaScript reads them -------------------------------------------- */
+
+/* Integral reals within 2^53 back to integers (after JSON_DECODE_INT_AS_REAL). */
+static void js_ints(json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			double r = json_is_real(x) ? json_real_value(x) : 0.5;
+			if (r == floor(r) && fabs(r) <= 9007199254740992.0)
+				json_array_set_new(v, i, json_integer((json_int_t)r));
+			else
+				js_ints(x);
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			double r = json_is_real(x) ? json_real_value(x) : 0.5;
+			if (r == floor(r) && fabs(r) <= 9007199254740992.0)
+				json_object_set_new(v, k, json_integer((json_int_t)r));
+			else
+				js_ints(x);
+		}
+	}
+}
+
+json_t *kn_json_loadb_js(const char *text, size_t len, size_t flags, json_error_t *je)
+{
+	json_t *v = json_loadb(text, len, flags, je);
+	if (v != NULL || je == NULL || strstr(je->text, "too big integer") == NULL)
+		return v;
+	/* an integer beyond 64 bits (12345678901234567000, as JavaScript writes 1.2e19): every
+	 * number read as a double, the whole ones within 2^53 kept as integers */
+	v = json_loadb(text, len, flags | JSON_DECODE_INT_AS_REAL, je);
+	js_ints(v);
+	return v;
+}
+
 /* ---- locating a JSON path in the raw text --------------------------------------------- */
 
 struct scan {
@@ -1492,7 +1531,7 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 {
 	int rc;
 	json_error_t je;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = kn_json_loadb_js(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
 		return lb_errf(em, LB_ESYNTAX, "%s:%d:%d: %s", file, je.line, je.column, je.text);
 	struct jp j = { .file = file, .text = text, .len = len, .em = em };
