@@ -477,8 +477,8 @@ int kn_session_check_value(struct lb_kn_session *s, int data, const struct kn_va
 /* lb_kn_publish_check that, on success, hands the parsed model to *keep (caller frees) when
  * keep is not NULL: the publish handler stores the model's decisions without parsing twice. */
 int kn_publish_verify(const uint8_t *source, size_t len, enum lb_kn_rules rules,
-		      const uint8_t source_hash[32], const uint8_t report_hash[32],
-		      struct lb_kn_model **keep, struct lb_errmsg *em);
+		      uint32_t max_states, const uint8_t source_hash[32],
+		      const uint8_t report_hash[32], struct lb_kn_model **keep, struct lb_errmsg *em);
 
 /* ---- pfdiff: PROformajs enactment (kn_enact.c) ---------------------------------------------
  * The PROformajs 0.11 enactment cycle on a LEBEN model: every runtime state object (task,

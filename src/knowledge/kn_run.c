@@ -341,7 +341,8 @@ int lb_kn_enactment_pending(struct lb_kn_enactment *x, char **json, struct lb_er
 
 /* ---- the verifier under the PROformajs rules ------------------------------------------------ */
 
-#define PF_CHECK_MAX_STATES 1000
+#define PF_CHECK_STATES 1000 /* when no bound is given (and publication version 2's) */
+#define PF_CHECK_MAX_STATES LB_KN_PJS_MAX_STATES
 #define PF_CHECK_DEPTH 12
 
 int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts,
@@ -357,7 +358,7 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 		return rc;
 	json_t *lj = json_loads(lrep, 0, NULL);
 	lb_free(lrep);
-	size_t max = opts && opts->max_states ? opts->max_states : PF_CHECK_MAX_STATES;
+	size_t max = opts && opts->max_states ? opts->max_states : PF_CHECK_STATES;
 	if (max > PF_CHECK_MAX_STATES)
 		max = PF_CHECK_MAX_STATES;
 	struct lb_buf b;
@@ -423,7 +424,7 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 		snprintf(msg, sizeof(msg),
 			 "exploration under the PROformajs rules stopped at %zu states or %d "
 			 "operations deep; results are incomplete (--max-states raises the first, up "
-			 "to %d)",
+			 "to %d; contract publish raises it by itself)",
 			 max, PF_CHECK_DEPTH, PF_CHECK_MAX_STATES);
 		json_array_append_new(fs, json_pack("{s:s,s:n,s:s}", "kind", "limit", "task",
 						    "message", msg));
