@@ -307,14 +307,24 @@ static int chain_wait(struct chain_client *c, const char *idhex, double timeout_
 static int cmd_publish(int argc, char **argv)
 {
 	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL, *rules_s = NULL;
+	const char *max_s = NULL;
 	bool json = false, nowait = false;
 	const struct copt opts[] = {
 		{"--key", &key, NULL},	 {"--from", &key, NULL},   {"--home", &home, NULL},
 		{"--node", &node, NULL}, {"--json", NULL, &json}, {"--no-wait", NULL, &nowait},
-		{"--rules", &rules_s, NULL}, {NULL, NULL, NULL},
+		{"--rules", &rules_s, NULL}, {"--max-states", &max_s, NULL}, {NULL, NULL, NULL},
 	};
 	if (parse_args(argc, argv, opts, &file))
 		return 2;
+	char *mend = NULL;
+	unsigned long max_states = max_s ? strtoul(max_s, &mend, 10) : 0;
+	if (max_s != NULL && (*max_s == 0 || *mend != 0 || max_states == 0 ||
+			      max_states > LB_KN_PJS_MAX_STATES)) {
+		fprintf(stderr, "leben contract: --max-states takes a number of states from 1 to %d "
+				"(the chain's bound for the PROformajs-rules exploration), not '%s'\n",
+			LB_KN_PJS_MAX_STATES, max_s);
+		return 2;
+	}
 	enum lb_kn_rules rules = LB_KN_RULES_AUTO;
 	if (rules_s != NULL && lb_kn_rules_parse(rules_s, &rules) != LB_OK) {
 		fprintf(stderr, "leben contract: --rules takes proformajs, leben or auto, not '%s'\n",
@@ -339,8 +349,28 @@ static int cmd_publish(int argc, char **argv)
 	/* a PROformajs protocol keeps its form and rules on the chain (payload version 2) */
 	p.rules = rules == LB_KN_RULES_AUTO ? lb_kn_model_rules(m) : rules;
 	bool pjs = p.rules == LB_KN_RULES_PROFORMAJS;
-	if ((pjs ? lb_kn_check_proformajs(m, NULL, &report, &failures, &em)
-		 : lb_kn_check(m, NULL, &report, &failures, NULL, &em)) != LB_OK) {
+	if (pjs) {
+		/* the PROformajs-rules exploration: 1000 states, doubled until it completes, up to
+		 * the chain's bound (or the bound given); the publication names it and every node
+		 * explores within it (docs/knowledge-language.md §9.1) */
+		size_t bound = max_states ? max_states : 1000;
+		for (;;) {
+			struct lb_kn_check_opts co = { .max_states = bound };
+			if (lb_kn_check_proformajs(m, &co, &report, &failures, &em) != LB_OK) {
+				fprintf(stderr, "leben contract: %s\n", em.text);
+				goto out;
+			}
+			json_t *r = json_loads(report, 0, NULL);
+			bool complete = json_is_true(json_object_get(r, "complete"));
+			json_decref(r);
+			if (complete || max_states || bound >= LB_KN_PJS_MAX_STATES)
+				break;
+			lb_free(report);
+			report = NULL;
+			bound = bound * 2 > LB_KN_PJS_MAX_STATES ? LB_KN_PJS_MAX_STATES : bound * 2;
+		}
+		p.max_states = (uint32_t)bound;
+	} else if (lb_kn_check(m, NULL, &report, &failures, NULL, &em) != LB_OK) {
 		fprintf(stderr, "leben contract: %s\n", em.text);
 		goto out;
 	}
@@ -403,6 +433,8 @@ static int cmd_publish(int argc, char **argv)
 				      "source_bytes", (json_int_t)clen, "status",
 				      nowait ? "pending" : "committed", "rules",
 				      pjs ? "proformajs" : "leben");
+		if (pjs)
+			json_object_set_new(o, "max_states", json_integer(p.max_states));
 		if (!nowait)
 			json_object_set_new(o, "height", json_integer((json_int_t)height));
 		cli_print_json(o);
@@ -993,6 +1025,63 @@ static void pf_show(struct pfrun *p, json_t *op, bool err, const char *msg)
 }
 
 /* Apply one operation (stolen) and show it: 0 applied, -1 refused. */
+/* Anchoring a run under the PROformajs rules (--anchor): each answer of an accepted `set`
+ * as its salted hash, each decision completed with the names of the candidates confirmed
+ * then (any number: PROformajs confirms any number), as for LEBEN's rules; p->prev is the
+ * state before op. */
+static void pf_anchor(struct pfrun *p, json_t *op)
+{
+	const char *kind = json_string_value(json_object_get(op, "op"));
+	const char *path = json_string_value(json_object_get(op, "path"));
+	if (kind == NULL || path == NULL)
+		return;
+	if (strcmp(kind, "set") == 0) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(op, "data"), k, v) {
+			char *vj = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			uint8_t h[32];
+			char hex[65];
+			if (vj == NULL)
+				continue;
+			lb_kn_answer_hash(p->r->anchor->salt, k, vj, h);
+			lb_hex_encode(hex, h, 32);
+			json_t *x = json_pack("{s:s,s:s,s:s}", "data", k, "value_json", vj,
+					      "answer_hash", hex);
+			free(vj);
+			anchor_send(p->r, LB_KN_EV_ANSWER, h, NULL, NULL, 0, x);
+		}
+		return;
+	}
+	json_t *cands = json_object_get(p->prev, "candidates");
+	if (strcmp(kind, "complete") != 0 || json_object_size(cands) == 0)
+		return;
+	size_t pl = strlen(path), n = 0;
+	bool decision = false;
+	const char *names[LB_KN_EV_MAX_CANDS + 1];
+	const char *cp;
+	json_t *cv;
+	json_object_foreach(cands, cp, cv) {
+		if (strncmp(cp, path, pl) != 0 || cp[pl] != ':' || strchr(cp + pl + 1, ':'))
+			continue;
+		decision = true;
+		if (json_is_true(json_array_get(cv, 2)) && n <= LB_KN_EV_MAX_CANDS)
+			names[n++] = cp + pl + 1;
+	}
+	if (!decision)
+		return;
+	/* the decision's design name: the path's last part without a repetition's [i] */
+	const char *last = strrchr(path, ':');
+	char dname[LB_KN_NAME_MAX];
+	snprintf(dname, sizeof(dname), "%s", last ? last + 1 : path);
+	dname[strcspn(dname, "[")] = 0;
+	json_t *cl = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(cl, json_string(names[i]));
+	json_t *x = json_pack("{s:s,s:s,s:o}", "decision", dname, "path", path, "candidates", cl);
+	anchor_send(p->r, LB_KN_EV_DECISION, NULL, dname, names, n, x);
+}
+
 static int pf_apply(struct pfrun *p, json_t *op)
 {
 	char *t = json_dumps(op, JSON_COMPACT);
@@ -1005,8 +1094,12 @@ static int pf_apply(struct pfrun *p, json_t *op)
 		json_decref(op);
 		return -2;
 	}
+	if (rc == LB_OK && p->r->anchor != NULL)
+		pf_anchor(p, op);
 	pf_show(p, op, rc != LB_OK, em.text);
 	json_decref(op);
+	if (p->r->anchor != NULL && p->r->anchor->failed)
+		return -2;
 	return rc == LB_OK ? 0 : -1;
 }
 
@@ -1407,6 +1500,26 @@ static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const c
 		}
 	}
 out:
+	if (r->anchor != NULL && status == 0) {
+		/* completion: the hash of the operations (the trace a holder replays), kept in the
+		 * record, then wait until it is in a block */
+		char *ops = NULL;
+		uint64_t height = 0;
+		if (lb_kn_enactment_ops(p.e, &ops, &em) != LB_OK) {
+			fprintf(stderr, "leben contract: %s\n", em.text);
+			status = 1;
+		} else {
+			json_object_set_new(r->anchor->record, "trace", json_string(ops));
+			json_object_set_new(r->anchor->record, "rules", json_string("proformajs"));
+			if (anchor_finish(r, ops, strlen(ops), &height))
+				status = 1;
+			else if (!r->json)
+				printf("Session %s anchored: %llu events, complete in block %llu\n",
+				       json_string_value(json_object_get(r->anchor->record, "session")),
+				       (unsigned long long)r->anchor->seq, (unsigned long long)height);
+		}
+		lb_free(ops);
+	}
 	if (!r->json && p.prev != NULL) {
 		json_t *d = json_object_get(p.prev, "data");
 		if (json_object_size(d) > 0) {
@@ -1445,16 +1558,26 @@ static bool leben_rules_refused(const struct lb_kn_model *m, const char *file)
 
 static int run_proformajs_file(struct runner *r, struct lb_kn_model *m, const char *file,
 			       const char *answers, const char *save, const char *resume,
-			       bool anchor)
+			       struct anchor *an, const char *home, const char *node,
+			       const char *key, const char *record)
 {
 	int status = 1;
-	if (anchor) {
-		fprintf(stderr, "leben contract: --anchor records runs under LEBEN's rules only "
-				"(a run under the PROformajs rules cannot be anchored yet); add --rules "
-				"leben to anchor this one, with the contract published by 'contract "
-				"publish --rules leben'\n");
-		lb_kn_model_free(m);
-		return 2;
+	if (an != NULL) {
+		/* the contract as published under the PROformajs rules (its JSON form's hash) */
+		memset(an, 0, sizeof(*an));
+		if (lb_kn_model_hash_rules(m, LB_KN_RULES_PROFORMAJS, an->contract) != LB_OK ||
+		    anchor_begin(an, home, node, key)) {
+			chain_close(&an->c);
+			lb_kn_model_free(m);
+			return 1;
+		}
+		r->anchor = an;
+		if (!r->json)
+			printf("Anchoring session %s on %s (PROformajs rules)\n",
+			       json_string_value(json_object_get(an->record, "session")), an->c.url);
+		anchor_send(r, LB_KN_EV_START, NULL, NULL, NULL, 0, NULL);
+		if (an->failed)
+			goto out;
 	}
 	if (answers != NULL) {
 		json_error_t je;
@@ -1468,6 +1591,14 @@ static int run_proformajs_file(struct runner *r, struct lb_kn_model *m, const ch
 	}
 	status = run_proformajs(r, m, file, save, resume);
 out:
+	if (an != NULL) {
+		if (record != NULL && write_record(record, an->record))
+			status = 1;
+		if (an->failed && status == 0)
+			status = 1;
+		json_decref(an->record);
+		chain_close(&an->c);
+	}
 	json_decref(r->answers);
 	lb_kn_model_free(m);
 	return status;
@@ -1531,7 +1662,8 @@ static int cmd_run(int argc, char **argv)
 	if (rules == LB_KN_RULES_AUTO)
 		rules = lb_kn_model_rules(m);
 	if (rules == LB_KN_RULES_PROFORMAJS)
-		return run_proformajs_file(&r, m, file, answers, save, resume, anchor);
+		return run_proformajs_file(&r, m, file, answers, save, resume, anchor ? &an : NULL,
+					   home, node, key, record);
 	if (leben_rules_refused(m, file)) {
 		lb_kn_model_free(m);
 		return 1;

@@ -205,12 +205,17 @@ int lb_kn_enactment_ops(const struct lb_kn_enactment *e, char **json, struct lb_
  * its type and satisfiability checks follow LEBEN's three-valued logic, not JavaScript's, and
  * are left out), "error" when PROformajs throws while starting the protocol, and a
  * breadth-first exploration of the PROformajs
- * enactment (at most opts->max_states states, capped at 1000, and 12 operations deep) for
+ * enactment (at most opts->max_states states, 1000 when 0, capped at LB_KN_PJS_MAX_STATES,
+ * and 12 operations deep) for
  * deadlocks and unreachable tasks. *report is a deterministic JSON object
  * {"model","rules":"proformajs","ok","states","complete","findings":[{kind,task,message,
  * trace}]} where a deadlock's "trace" is the list of operations (lb_kn_enactment_apply's
  * vocabulary) that reaches it, replayable in PROformajs. *failures counts findings (an
  * incomplete exploration counts as one, kind "limit"). Caller frees *report with lb_free. */
+/* The largest exploration bound of the PROformajs-rules verifier, and so of a publication
+ * (every node re-runs the exploration with the bound the publication names: at about
+ * 1-3 ms a state, 20000 states cost each node under a minute, once per publication). */
+#define LB_KN_PJS_MAX_STATES 20000
 int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts,
 			   char **report, size_t *failures, struct lb_errmsg *em);
 
@@ -275,9 +280,13 @@ struct lb_kn_publish_payload {
 	enum lb_kn_rules rules;   /* LB_KN_RULES_LEBEN (or AUTO): .pf source, LEBEN's rules;
 				     LB_KN_RULES_PROFORMAJS: canonical PROformajs JSON source,
 				     verified and run with the PROformajs rules */
+	uint32_t max_states;      /* PROformajs rules: the exploration bound the report was made
+				     with, 1 .. LB_KN_PJS_MAX_STATES (version 3); 0: 1000
+				     (version 2) */
 };
 /* Canonical encoding: version byte (1 = LEBEN's rules, .pf source; 2 = PROformajs rules,
- * canonical JSON source), source_hash, report_hash, varint length, source.
+ * canonical JSON source, explored within 1000 states; 3 = as 2, with a varint exploration
+ * bound after the hashes), source_hash, report_hash, [varint bound,] varint length, source.
  * Caller frees *out with lb_free. */
 int lb_kn_publish_payload_encode(const struct lb_kn_publish_payload *p, uint8_t **out,
 				 size_t *len);

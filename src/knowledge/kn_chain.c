@@ -98,6 +98,7 @@ void lb_kn_answer_hash(const uint8_t salt[32], const char *data, const char *val
 
 #define PAYLOAD_VERSION 1
 #define PAYLOAD_VERSION_PJS 2 /* contract.publish of a PROformajs protocol */
+#define PAYLOAD_VERSION_PJS_BOUND 3 /* the same, with the exploration bound it was verified in */
 
 static int put_varint(struct lb_buf *b, uint64_t v)
 {
@@ -268,7 +269,7 @@ int lb_kn_session_payload_decode(const uint8_t *p, size_t n, struct lb_kn_sessio
 int lb_kn_publish_check(const uint8_t *source, size_t len, const uint8_t source_hash[32],
 			const uint8_t report_hash[32], struct lb_errmsg *em)
 {
-	return kn_publish_verify(source, len, LB_KN_RULES_LEBEN, source_hash, report_hash, NULL,
+	return kn_publish_verify(source, len, LB_KN_RULES_LEBEN, 0, source_hash, report_hash, NULL,
 				 em);
 }
 
@@ -276,13 +277,15 @@ int lb_kn_publish_check_rules(const uint8_t *source, size_t len, enum lb_kn_rule
 			      const uint8_t source_hash[32], const uint8_t report_hash[32],
 			      struct lb_errmsg *em)
 {
-	return kn_publish_verify(source, len, rules, source_hash, report_hash, NULL, em);
+	return kn_publish_verify(source, len, rules, 0, source_hash, report_hash, NULL, em);
 }
 
 int kn_publish_verify(const uint8_t *source, size_t len, enum lb_kn_rules rules,
-		      const uint8_t source_hash[32], const uint8_t report_hash[32],
-		      struct lb_kn_model **keep, struct lb_errmsg *em)
+		      uint32_t max_states, const uint8_t source_hash[32],
+		      const uint8_t report_hash[32], struct lb_kn_model **keep, struct lb_errmsg *em)
 {
+	/* the PROformajs-rules exploration within the bound the publication names */
+	struct lb_kn_check_opts po = { .max_states = max_states };
 	struct lb_kn_model *m;
 	uint8_t h[32];
 	bool pjs = rules == LB_KN_RULES_PROFORMAJS;
@@ -305,7 +308,7 @@ int kn_publish_verify(const uint8_t *source, size_t len, enum lb_kn_rules rules,
 	}
 	char *report;
 	size_t failures;
-	rc = pjs ? lb_kn_check_proformajs(m, NULL, &report, &failures, em)
+	rc = pjs ? lb_kn_check_proformajs(m, &po, &report, &failures, em)
 		 : lb_kn_check(m, NULL, &report, &failures, NULL, em);
 	if (rc != LB_OK)
 		goto out;
@@ -335,10 +338,16 @@ int lb_kn_publish_payload_encode(const struct lb_kn_publish_payload *p, uint8_t 
 		return LB_EINVALID;
 	struct lb_buf b;
 	lb_buf_init(&b, LB_KN_MAX_SOURCE + 128);
-	int rc = lb_buf_addc(&b, p->rules == LB_KN_RULES_PROFORMAJS ? PAYLOAD_VERSION_PJS
-								    : PAYLOAD_VERSION);
+	bool pjs = p->rules == LB_KN_RULES_PROFORMAJS;
+	if (pjs && p->max_states > LB_KN_PJS_MAX_STATES)
+		return LB_EINVALID;
+	int rc = lb_buf_addc(&b, !pjs ? PAYLOAD_VERSION
+				 : p->max_states ? PAYLOAD_VERSION_PJS_BOUND
+						 : PAYLOAD_VERSION_PJS);
 	rc = rc ? rc : lb_buf_add(&b, p->source_hash, 32);
 	rc = rc ? rc : lb_buf_add(&b, p->report_hash, 32);
+	if (rc == LB_OK && pjs && p->max_states)
+		rc = put_varint(&b, p->max_states);
 	rc = rc ? rc : put_varint(&b, p->source_len);
 	rc = rc ? rc : lb_buf_add(&b, p->source, p->source_len);
 	if (rc != LB_OK) {
@@ -355,13 +364,24 @@ int lb_kn_publish_payload_decode(const uint8_t *buf, size_t n, struct lb_kn_publ
 	const uint8_t *p = buf, *end = buf + n;
 	uint64_t len;
 	memset(out, 0, sizeof(*out));
-	if (n < 1 + 64 + 1 || (p[0] != PAYLOAD_VERSION && p[0] != PAYLOAD_VERSION_PJS))
+	if (n < 1 + 64 + 1 || (p[0] != PAYLOAD_VERSION && p[0] != PAYLOAD_VERSION_PJS &&
+			       p[0] != PAYLOAD_VERSION_PJS_BOUND))
 		return lb_errf(em, LB_EMALFORMED, "contract.publish: bad version or length");
-	out->rules = p[0] == PAYLOAD_VERSION_PJS ? LB_KN_RULES_PROFORMAJS : LB_KN_RULES_LEBEN;
+	out->rules = p[0] == PAYLOAD_VERSION ? LB_KN_RULES_LEBEN : LB_KN_RULES_PROFORMAJS;
+	bool bound = p[0] == PAYLOAD_VERSION_PJS_BOUND;
 	p++;
 	memcpy(out->source_hash, p, 32);
 	memcpy(out->report_hash, p + 32, 32);
 	p += 64;
+	if (bound) {
+		uint64_t ms;
+		if (!get_varint(&p, end, &ms) || ms == 0 || ms > LB_KN_PJS_MAX_STATES)
+			return lb_errf(em, LB_EMALFORMED,
+				       "contract.publish: the exploration bound must be 1 .. %d "
+				       "states",
+				       LB_KN_PJS_MAX_STATES);
+		out->max_states = (uint32_t)ms;
+	}
 	if (!get_varint(&p, end, &len) || len == 0 || len > LB_KN_MAX_SOURCE ||
 	    (uint64_t)(end - p) != len)
 		return lb_errf(em, LB_EMALFORMED, "contract.publish: bad source length");

@@ -759,8 +759,11 @@ static int dynamic_updates(struct kn_enact *e, int oi)
 			continue;
 		struct lb_buf b;
 		lb_buf_init(&b, 1 << 16);
-		rc = kn_render_text(e->s, o->task, txt[a], &b);
+		bool threw = false;
+		rc = kn_render_text(e->s, o->task, txt[a], &b, &threw);
 		kn_arena_reset(&e->s->ar);
+		if (threw) /* PROformajs's evaluation throws: the cycle fails */
+			e->fail = true;
 		const char *r = b.data != NULL ? (const char *)b.data : "";
 		if (rc == LB_OK && (o->dyn[a] == NULL || strcmp(o->dyn[a], r) != 0) &&
 		    (rc = push(e, oi, a ? A_DESCRIPTION : A_CAPTION, 0)) == LB_OK &&
@@ -1172,6 +1175,20 @@ int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 {
 	if (e->started)
 		return lb_errf(em, LB_EINVALID, "Cannot start an enactment that has already started");
+	/* a task or candidate named by a list (kn_json.c get_list_name): PROformajs builds its
+	 * state path with String(name) and then finds no component by that path */
+	for (size_t i = 0; i < e->m->ntasks; i++) {
+		const struct kn_task *t = e->m->tasks[i];
+		bool list = t->name[0] == KN_RAW_JSON;
+		for (size_t c = 0; !list && c < t->ncands; c++)
+			list = t->cands[c].name[0] == KN_RAW_JSON;
+		if (list)
+			return lb_errf(em, LB_EINVALID,
+				       "task '%s': a task or candidate whose name is written as a "
+				       "list cannot be enacted (PROformajs: Unable to getComponent); "
+				       "write the name as a text",
+				       kn_show_text(t->name));
+	}
 	e->started = true;
 	return cycle(e, ENACT_START_LIMIT, em);
 }
@@ -1197,9 +1214,12 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 		return true; /* Boolean.accept ignores the range */
 	case KN_T_INTEGER:
 	case KN_T_REAL:
-		if (json_is_integer(j)) {
+		if (json_is_integer(j) && llabs(json_integer_value(j)) <= 9007199254740992LL) {
 			v->t = KN_V_INT;
 			v->u.i = json_integer_value(j);
+		} else if (json_is_integer(j)) { /* beyond 2^53: the nearest double, as in JavaScript */
+			v->t = KN_V_REAL;
+			v->u.r = (double)json_integer_value(j);
 		} else if (json_is_real(j)) {
 			double r = json_real_value(j);
 			if (r == floor(r) && fabs(r) < 9e15) {
@@ -1257,8 +1277,10 @@ static int visible_data(const struct kn_enact *e, int o, const char *item)
 	return -1;
 }
 
-int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
-		 struct lb_errmsg *em)
+/* Stores one answer, without cycling (PROformajs's set() stores every answer it accepts,
+ * then cycles once). */
+static int store_answer(struct kn_enact *e, const char *path, const char *item,
+			const void *value, struct lb_errmsg *em)
 {
 	int o = task_obj(e, path, em);
 	if (o < 0)
@@ -1275,6 +1297,10 @@ int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const v
 	json_t *j = (json_t *)value;
 	struct kn_value v;
 	if (dd->multi) {
+		/* PROformajs iterates the value (for...of): anything but a list or a text throws
+		 * there, before the answers after it are stored and without a cycle */
+		if (!json_is_array(j) && !json_is_string(j))
+			return lb_errf(em, LB_ETYPE, "%s is not iterable", item);
 		if (!json_is_array(j))
 			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
 		struct kn_value *el = lb_calloc(json_array_size(j) + 1, sizeof(*el));
@@ -1304,7 +1330,37 @@ int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const v
 	}
 	e->versions[d]++;
 	e->hollow[d] = 0;
-	return cycle(e, ENACT_STACK_LIMIT, em);
+	return LB_OK;
+}
+
+int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
+		 struct lb_errmsg *em)
+{
+	int rc = store_answer(e, path, item, value, em);
+	return rc ? rc : cycle(e, ENACT_STACK_LIMIT, em);
+}
+
+int kn_enact_set_all(struct kn_enact *e, const char *path, const void *data,
+		     struct lb_errmsg *em)
+{
+	const char *key;
+	json_t *v;
+	int rc = LB_OK;
+	bool added = false;
+	struct lb_errmsg em1;
+	if (task_obj(e, path, em) < 0)
+		return LB_ENOTFOUND;
+	json_object_foreach((json_t *)data, key, v) {
+		int r = store_answer(e, path, key, v, rc == LB_OK ? em : &em1);
+		if (r == LB_ETYPE) /* PROformajs throws there: no cycle */
+			return rc ? rc : r;
+		if (r == LB_OK)
+			added = true;
+		else if (rc == LB_OK)
+			rc = r;
+	}
+	int crc = added ? cycle(e, ENACT_STACK_LIMIT, rc == LB_OK ? em : &em1) : LB_OK;
+	return rc ? rc : crc;
 }
 
 int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em)
@@ -1744,6 +1800,30 @@ static int x_op_json(struct kn_enact *e, const struct xop *op, struct lb_buf *b)
 	}
 }
 
+/* The explored states' keys, found by hash (open addressing over indices into keys[]). */
+struct xindex {
+	int32_t *slot; /* -1: empty */
+	size_t mask;
+};
+
+static uint64_t x_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211u;
+	return h;
+}
+
+/* The index of key s in keys[] or, when absent, the slot where it goes (*slot). */
+static int32_t x_find(const struct xindex *x, char *const *keys, const char *s, size_t *slot)
+{
+	size_t i = (size_t)x_hash(s) & x->mask;
+	while (x->slot[i] >= 0 && strcmp(keys[x->slot[i]], s) != 0)
+		i = (i + 1) & x->mask;
+	*slot = i;
+	return x->slot[i];
+}
+
 /* Breadth-first exploration of model m under the PROformajs rules, up to max_states distinct
  * states and max_depth operations: deadlocks (the root unfinished and no operation changes
  * the state) with the operations leading there, in the differential test's operation format,
@@ -1763,9 +1843,16 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 	lb_buf_init(&key, 64u << 20);
 	lb_buf_init(&key2, 64u << 20);
 	lb_buf_init(&fnd, 64u << 20);
-	size_t nn = 0, ndead = 0;
+	size_t nn = 0, ndead = 0, sl;
 	bool complete = true;
-	int rc = nodes && keys && seen && ops && esc && fini ? LB_OK : LB_ENOMEM;
+	struct xindex xi = { NULL, 1 };
+	while (xi.mask < 2 * (max_states + 1))
+		xi.mask <<= 1;
+	xi.slot = lb_malloc(xi.mask * sizeof(*xi.slot));
+	if (xi.slot != NULL)
+		memset(xi.slot, 0xff, xi.mask * sizeof(*xi.slot));
+	xi.mask--;
+	int rc = nodes && keys && seen && ops && esc && fini && xi.slot ? LB_OK : LB_ENOMEM;
 	struct kn_enact *e = NULL;
 	if (rc == LB_OK)
 		rc = x_replay(m, nodes, 0, NULL, &e, em);
@@ -1773,6 +1860,10 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		nodes[0] = (struct xnode){ -1, { 0, 0, 0 }, 0 };
 		keys[0] = lb_strdup((const char *)key.data);
 		rc = keys[0] ? LB_OK : LB_ENOMEM;
+		if (rc == LB_OK) {
+			x_find(&xi, keys, keys[0], &sl);
+			xi.slot[sl] = 0;
+		}
 		nn = 1;
 	}
 	kn_enact_free(e);
@@ -1827,9 +1918,8 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 				}
 				lb_buf_release(&t);
 			}
-			size_t j;
-			for (j = 0; j < nn && strcmp(keys[j], (const char *)key2.data) != 0; j++)
-				;
+			int32_t fj = x_find(&xi, keys, (const char *)key2.data, &sl);
+			size_t j = fj >= 0 ? (size_t)fj : nn;
 			if (data_only && (j < nn || (nn < max_states && nodes[i].depth < max_depth))) {
 				if (nedge == capedge) {
 					size_t nc = capedge ? capedge * 2 : 256;
@@ -1853,6 +1943,8 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 			nodes[nn] = (struct xnode){ (int32_t)i, ops[k], nodes[i].depth + 1 };
 			keys[nn] = lb_strdup((const char *)key2.data);
 			rc = keys[nn] ? LB_OK : LB_ENOMEM;
+			if (rc == LB_OK)
+				xi.slot[sl] = (int32_t)nn;
 			nn++;
 		}
 		esc[i] = moves;
@@ -1914,6 +2006,7 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 	for (size_t i = 0; keys != NULL && i < nn; i++)
 		lb_free(keys[i]);
 	lb_free(keys);
+	lb_free(xi.slot);
 	lb_free(nodes);
 	lb_free(seen);
 	lb_free(ops);

@@ -1137,39 +1137,99 @@ const char *kn_show_text(const char *text)
 	return text[0] == KN_RAW_JSON ? text + 1 : text;
 }
 
-int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out)
+/* The text of ${...} (t[a..b)) evaluated for task: JavaScript's String(value), nothing for
+ * unknown; *threw set when the expression does not parse (PROformajs throws). Appends to out. */
+static int render_expr(struct lb_kn_session *s, int task, const char *t, size_t a, size_t b,
+		       struct lb_buf *out, bool *threw)
 {
+	struct kn_expr *e = NULL;
+	struct lb_errmsg em;
 	int rc = LB_OK;
-	const char *p = kn_show_text(text);
-	while (rc == LB_OK && *p) {
-		const char *open = strstr(p, "${");
-		const char *close = open ? strchr(open + 2, '}') : NULL;
-		/* as PROformajs's /\$\{([^$]*)\}/: no '$' inside */
-		const char *dollar = open ? memchr(open + 2, '$', (size_t)(close ? close - open - 2 : 0))
-					  : NULL;
-		if (open == NULL || close == NULL) {
-			rc = lb_buf_adds(out, p);
-			break;
-		}
-		if (dollar != NULL) {
-			rc = lb_buf_add(out, p, (size_t)(dollar - p));
-			p = dollar;
-			continue;
-		}
-		if ((rc = lb_buf_add(out, p, (size_t)(open - p))) != LB_OK)
-			break;
-		struct kn_expr *e = NULL;
-		struct lb_errmsg em;
-		if (kn_expr_parse_js(open + 2, (size_t)(close - open - 2), 1, 1, &e, &em) == LB_OK) {
-			struct kn_value v;
-			const char *str = NULL;
-			if ((rc = kn_expr_resolve_quiet(s->m, task, e)) == LB_OK &&
-			    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN &&
-			    (rc = js_str(s, &v, &str)) == LB_OK)
-				rc = lb_buf_adds(out, str);
-			kn_expr_free(e);
-		}
-		p = close + 1;
+	if (kn_expr_parse_js(t + a, b - a, 1, 1, &e, &em) == LB_OK) {
+		struct kn_value v;
+		const char *str = NULL;
+		if ((rc = kn_expr_resolve_quiet(s->m, task, e)) == LB_OK &&
+		    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN &&
+		    (rc = js_str(s, &v, &str)) == LB_OK)
+			rc = lb_buf_adds(out, str);
+		kn_expr_free(e);
+	} else {
+		*threw = true;
 	}
+	return rc;
+}
+
+/* String.prototype.replace(pattern, r) with a text pattern: the first occurrence of m (n
+ * bytes) in res replaced by r with its $$, $&, $` and $' patterns expanded. */
+static int js_replace_first(struct lb_buf *res, const char *m, size_t n, const char *r)
+{
+	const char *h = res->data ? (const char *)res->data : "";
+	size_t hl = res->len, pos = 0;
+	while (pos + n <= hl && memcmp(h + pos, m, n) != 0)
+		pos++;
+	if (pos + n > hl)
+		return LB_OK;
+	struct lb_buf x;
+	lb_buf_init(&x, res->max);
+	int rc = lb_buf_add(&x, h, pos);
+	for (const char *q = r; rc == LB_OK && *q; q++) {
+		if (q[0] == '$' && q[1] == '$')
+			rc = lb_buf_addc(&x, '$'), q++;
+		else if (q[0] == '$' && q[1] == '&')
+			rc = lb_buf_add(&x, m, n), q++;
+		else if (q[0] == '$' && q[1] == '`')
+			rc = lb_buf_add(&x, h, pos), q++;
+		else if (q[0] == '$' && q[1] == '\'')
+			rc = lb_buf_add(&x, h + pos + n, hl - pos - n), q++;
+		else
+			rc = lb_buf_addc(&x, (uint8_t)*q);
+	}
+	rc = rc ? rc : lb_buf_add(&x, h + pos + n, hl - pos - n);
+	rc = rc ? rc : lb_buf_addc(&x, 0);
+	if (rc == LB_OK) {
+		x.len--;
+		lb_buf_release(res);
+		*res = x;
+	} else {
+		lb_buf_release(&x);
+	}
+	return rc;
+}
+
+/* As PROformajs's _getDynamic: every match of /\$\{([^$]*)\}/g in the text (the capture runs
+ * to the last '}' before the next '$'), then for each in turn the first occurrence of the
+ * match in the text so far replaced by the value of its expression. */
+int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out,
+		   bool *threw)
+{
+	const char *t = kn_show_text(text);
+	size_t n = strlen(t);
+	struct lb_buf res, val;
+	lb_buf_init(&res, LB_KN_MAX_SOURCE * 4);
+	int rc = lb_buf_add(&res, t, n);
+	rc = rc ? rc : lb_buf_addc(&res, 0);
+	if (rc == LB_OK)
+		res.len--;
+	for (size_t i = 0; rc == LB_OK && i + 1 < n; i++) {
+		if (t[i] != '$' || t[i + 1] != '{')
+			continue;
+		size_t j = i + 2, k;
+		while (j < n && t[j] != '$')
+			j++;
+		for (k = j; k > i + 2 && t[k - 1] != '}'; k--)
+			;
+		if (k == i + 2) /* no '}' before the next '$' */
+			continue;
+		k--; /* the closing '}' */
+		lb_buf_init(&val, LB_KN_MAX_SOURCE * 4);
+		rc = render_expr(s, task, t, i + 2, k, &val, threw);
+		rc = rc ? rc : lb_buf_addc(&val, 0);
+		if (rc == LB_OK)
+			rc = js_replace_first(&res, t + i, k + 1 - i, (const char *)val.data);
+		lb_buf_release(&val);
+		i = k;
+	}
+	rc = rc ? rc : lb_buf_add(out, res.data ? res.data : (const uint8_t *)"", res.len);
+	lb_buf_release(&res);
 	return rc;
 }

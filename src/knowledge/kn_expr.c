@@ -329,23 +329,26 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 	struct kn_expr *e = NULL;
 	int line = lx->tline, col = lx->tcol;
 	if (lx->t == T_NUM) {
-		char tmp[64];
-		if (lx->tn >= sizeof(tmp))
-			return lex_err(lx, "a shorter number");
+		/* JavaScript's numbers: any number of digits, read as the nearest double (a whole
+		 * number beyond 2^53 is no longer exact; 1e400 is Infinity) */
+		char *tmp = lb_malloc(lx->tn + 1);
+		if (tmp == NULL || (e = node(KN_E_CONST, line, col)) == NULL) {
+			lb_free(tmp);
+			return nomem(lx);
+		}
 		memcpy(tmp, lx->ts, lx->tn);
 		tmp[lx->tn] = 0;
-		if ((e = node(KN_E_CONST, line, col)) == NULL)
-			return nomem(lx);
 		char *endp;
 		errno = 0;
-		if (strpbrk(tmp, ".eE") != NULL) {
-			e->v.t = KN_V_REAL;
-			e->v.u.r = strtod(tmp, &endp);
-		} else {
+		e->v.t = KN_V_REAL;
+		e->v.u.r = strtod(tmp, &endp);
+		bool ok = *endp == 0 && strchr(tmp, '.') == strrchr(tmp, '.');
+		if (ok && strpbrk(tmp, ".eE") == NULL && fabs(e->v.u.r) <= 9007199254740992.0) {
 			e->v.t = KN_V_INT;
 			e->v.u.i = strtoll(tmp, &endp, 10);
 		}
-		if (*endp != 0 || errno != 0 || (e->v.t == KN_V_REAL && !isfinite(e->v.u.r))) {
+		lb_free(tmp);
+		if (!ok) {
 			kn_expr_free(e);
 			return lex_err(lx, "a number");
 		}
@@ -779,6 +782,8 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 			return print_str(b, e->v.u.s, js ? '\'' : '"');
 		if (e->v.t == KN_V_REAL && e->v.u.r == 0 && signbit(e->v.u.r))
 			return lb_buf_adds(b, "-0.0");
+		if (e->v.t == KN_V_REAL && isinf(e->v.u.r)) /* a literal beyond the doubles */
+			return lb_buf_adds(b, e->v.u.r < 0 ? "-1e999" : "1e999");
 		return kn_value_to_json(b, &e->v);
 	case KN_E_NAME:
 		return lb_buf_adds(b, e->name);

@@ -441,10 +441,12 @@ int kn_eval_item(struct lb_kn_session *s, const struct kn_expr *e, int data,
 /* The default of item `data`: its defaultValue, else the value of its defaultCondition when
  * the item would accept it, else unknown (out may live in s->ar). */
 int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out);
-/* A caption or description as PROformajs shows it: each `${expression}` replaced by the
- * expression's value, evaluated for `task` (JavaScript text of the value; nothing for unknown
- * or for an expression that does not parse). Appends to out. */
-int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out);
+/* A caption or description as PROformajs shows it: each match of /\$\{([^$]*)\}/g replaced
+ * (at its first occurrence, $-patterns expanded) by the expression's value, evaluated for
+ * `task` (JavaScript text of the value; nothing for unknown). *threw is set (and the text is
+ * still rendered) when an expression does not parse, where PROformajs throws. Appends to out. */
+int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct lb_buf *out,
+		   bool *threw);
 /* A caption or description as shown: a KN_RAW_JSON one as its JSON text. */
 const char *kn_show_text(const char *text);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
@@ -475,8 +477,8 @@ int kn_session_check_value(struct lb_kn_session *s, int data, const struct kn_va
 /* lb_kn_publish_check that, on success, hands the parsed model to *keep (caller frees) when
  * keep is not NULL: the publish handler stores the model's decisions without parsing twice. */
 int kn_publish_verify(const uint8_t *source, size_t len, enum lb_kn_rules rules,
-		      const uint8_t source_hash[32], const uint8_t report_hash[32],
-		      struct lb_kn_model **keep, struct lb_errmsg *em);
+		      uint32_t max_states, const uint8_t source_hash[32],
+		      const uint8_t report_hash[32], struct lb_kn_model **keep, struct lb_errmsg *em);
 
 /* ---- pfdiff: PROformajs enactment (kn_enact.c) ---------------------------------------------
  * The PROformajs 0.11 enactment cycle on a LEBEN model: every runtime state object (task,
@@ -491,6 +493,16 @@ int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em);
 /* value is a jansson json_t * (borrowed). */
 int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
 		 struct lb_errmsg *em);
+/* PROformajs's set(path, data): every answer of the JSON object `data` (a json_t *) the item
+ * accepts is stored, then one cycle; the first refusal is returned after it. */
+/* json_loadb, with integers beyond 64 bits read as JavaScript reads them (doubles), where
+ * jansson refuses them; je is required. Caller json_decref()s. */
+struct json_t;
+struct json_error_t;
+struct json_t *kn_json_loadb_js(const char *text, size_t len, size_t flags,
+				 struct json_error_t *je);
+int kn_enact_set_all(struct kn_enact *e, const char *path, const void *data,
+		     struct lb_errmsg *em);
 int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em);
 int kn_enact_complete(struct kn_enact *e, const char *path, struct lb_errmsg *em);
 int kn_enact_cancel(struct kn_enact *e, const char *path, struct lb_errmsg *em);

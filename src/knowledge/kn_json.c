@@ -27,7 +27,47 @@ struct jp {
 	const char *path_key[MAX_PATH]; /* key at each level, or NULL for an array index */
 	size_t path_idx[MAX_PATH];
 	int depth;
+	unsigned nlist; /* names written as lists so far (get_list_name) */
 };
+
+/* ---- JSON numbers as JavaScript reads them -------------------------------------------- */
+
+/* Integral reals within 2^53 back to integers (after JSON_DECODE_INT_AS_REAL). */
+static void js_ints(json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			double r = json_is_real(x) ? json_real_value(x) : 0.5;
+			if (r == floor(r) && fabs(r) <= 9007199254740992.0)
+				json_array_set_new(v, i, json_integer((json_int_t)r));
+			else
+				js_ints(x);
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, x) {
+			double r = json_is_real(x) ? json_real_value(x) : 0.5;
+			if (r == floor(r) && fabs(r) <= 9007199254740992.0)
+				json_object_set_new(v, k, json_integer((json_int_t)r));
+			else
+				js_ints(x);
+		}
+	}
+}
+
+json_t *kn_json_loadb_js(const char *text, size_t len, size_t flags, json_error_t *je)
+{
+	json_t *v = json_loadb(text, len, flags, je);
+	if (v != NULL || je == NULL || strstr(je->text, "too big integer") == NULL)
+		return v;
+	/* an integer beyond 64 bits (12345678901234567000, as JavaScript writes 1.2e19): every
+	 * number read as a double, the whole ones within 2^53 kept as integers */
+	v = json_loadb(text, len, flags | JSON_DECODE_INT_AS_REAL, je);
+	js_ints(v);
+	return v;
+}
 
 /* ---- locating a JSON path in the raw text --------------------------------------------- */
 
@@ -218,19 +258,69 @@ static int get_str(struct jp *j, json_t *o, const char *k, char **out, bool requ
 	return LB_OK;
 }
 
+static int js_string(json_t *v, struct lb_buf *b);
+static bool js_word(const char *s);
+
+/* A name written as a list (["a"]): PROformajs tests String(name) against /^[\w\d]+$/ (so
+ * ["a"], [1], [["b"]] pass) and refuses it only when its first element is "_" (the list's
+ * indexOf('_')); its other checks compare names with === or includes(), which a list never
+ * equals, so such an element is never found by name, never clashes with another, and is no
+ * reserved word. It is kept as KN_RAW_JSON, the compact list, then " #N" (N counting the
+ * list names of the protocol), which no name, identifier or other list name equals; written
+ * back as the list. */
+static int get_list_name(struct jp *j, json_t *v, const char *k, char **out)
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 16);
+	int rc = push_key(j, k);
+	rc = rc ? rc : js_string(v, &b);
+	bool word = rc == LB_OK && b.len > 0 && js_word((const char *)b.data);
+	lb_buf_release(&b);
+	if (rc != LB_OK)
+		return rc == LB_ENOMEM ? lb_errf(j->em, rc, "out of memory") : jerr(j, rc, "bad name");
+	if (!word)
+		return jerr(j, LB_ESYNTAX,
+			    "expected a name (letters, digits and '_') for \"%s\": this list reads as "
+			    "a text with other characters",
+			    k);
+	json_t *first = json_array_get(v, 0);
+	if (json_is_string(first) && strcmp(json_string_value(first), "_") == 0)
+		return jerr(j, LB_ESYNTAX, "\"%s\": a name cannot start with an underscore", k);
+	char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+	size_t n = t ? strlen(t) : 0;
+	if (t == NULL || n > 4000 || (*out = lb_malloc(n + 24)) == NULL) {
+		free(t);
+		return t == NULL || n <= 4000 ? lb_errf(j->em, LB_ENOMEM, "out of memory")
+					      : jerr(j, LB_ELIMIT, "\"%s\": the list is too long", k);
+	}
+	snprintf(*out, n + 24, "%c%s #%u", KN_RAW_JSON, t, ++j->nlist);
+	free(t);
+	j->depth--;
+	return LB_OK;
+}
+
+/* PROformajs's /^[\w\d]+$/ */
+static bool js_word(const char *s)
+{
+	bool ok = s[0] != 0;
+	for (const char *p = s; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+		     (*p >= '0' && *p <= '9');
+	return ok;
+}
+
 static int get_name(struct jp *j, json_t *o, const char *k, char **out)
 {
+	json_t *lv = jget(o, k);
+	if (lv != NULL && json_is_array(lv))
+		return get_list_name(j, lv, k, out);
 	int rc = get_str(j, o, k, out, true);
 	if (rc != LB_OK)
 		return rc;
 	const char *s = *out;
 	/* PROformajs's /^[\w\d]+$/: a digit may come first (a leading '_' is refused by
 	 * kn_js_validate, as PROformajs refuses it) */
-	bool ok = s[0] != 0;
-	for (const char *p = s; ok && *p; p++)
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-		     (*p >= '0' && *p <= '9');
-	if (!ok || strlen(s) > 120) {
+	if (!js_word(s) || strlen(s) > 120) {
 		push_key(j, k);
 		return jerr(j, LB_ESYNTAX,
 			    "expected a name (letters, digits and '_', at most 120 characters) for "
@@ -1245,6 +1335,8 @@ static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
 /* `what` names the element ("decision 'd'"); `name` is its name. */
 static int check_name(struct vctx *v, const char *what, const char *name)
 {
+	if (name[0] == KN_RAW_JSON) /* a list: checked when read (get_list_name) */
+		return LB_OK;
 	if (kn_js_reserved(name))
 		return lb_errf(v->em, LB_EINVALID,
 			       "%s: %s: the name is a reserved word of the expression language; "
@@ -1439,7 +1531,7 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 {
 	int rc;
 	json_error_t je;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = kn_json_loadb_js(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL)
 		return lb_errf(em, LB_ESYNTAX, "%s:%d:%d: %s", file, je.line, je.column, je.text);
 	struct jp j = { .file = file, .text = text, .len = len, .em = em };
@@ -1532,7 +1624,7 @@ static void put(json_t *o, const char *k, json_t *v, bool *bad)
 static void put_str(json_t *o, const char *k, const char *s, bool *bad)
 {
 	if (s != NULL && s[0] == KN_RAW_JSON)
-		put(o, k, json_loads(s + 1, JSON_DECODE_ANY, NULL), bad);
+		put(o, k, json_loads(s + 1, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, NULL), bad);
 	else if (s != NULL)
 		put(o, k, json_string(s), bad);
 }

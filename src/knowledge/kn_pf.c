@@ -1094,6 +1094,8 @@ static bool pf_whole(const struct kn_value *v)
  * the .pf form, or NULL. */
 static const char *pf_element(const char *name, const char *caption, const char *description)
 {
+	if (name != NULL && name[0] == KN_RAW_JSON)
+		return "its name is written as a list";
 	if (name != NULL && !pf_name(name))
 		return "its name starts with a digit";
 	if (!pf_text(caption) || !pf_text(description))

@@ -86,17 +86,8 @@ static int apply_op(struct kn_enact *e, json_t *op, struct lb_errmsg *em)
 	const char *name = json_string_value(json_object_get(op, "name"));
 	if (k != NULL && strcmp(k, "trigger") == 0)
 		return kn_enact_trigger(e, name, em);
-	if (strcmp(k, "set") == 0) {
-		const char *key;
-		json_t *v;
-		int rc = LB_OK;
-		json_object_foreach(json_object_get(op, "data"), key, v) {
-			int r = kn_enact_set(e, path, key, v, em);
-			if (r != LB_OK)
-				rc = r;
-		}
-		return rc;
-	}
+	if (strcmp(k, "set") == 0)
+		return kn_enact_set_all(e, path, json_object_get(op, "data"), em);
 	if (strcmp(k, "unset") == 0)
 		return kn_enact_unset(e, path, name, em);
 	if (strcmp(k, "complete") == 0)
@@ -139,7 +130,7 @@ static int op_check(json_t *op, struct lb_errmsg *em)
 int lb_kn_enactment_apply(struct lb_kn_enactment *x, const char *op_json, struct lb_errmsg *em)
 {
 	json_error_t je;
-	json_t *op = json_loads(op_json, 0, &je);
+	json_t *op = kn_json_loadb_js(op_json, strlen(op_json), 0, &je);
 	if (op == NULL)
 		return lb_errf(em, LB_EMALFORMED, "operation: %s (column %d)", je.text, je.column);
 	int rc = op_check(op, em);
@@ -350,7 +341,8 @@ int lb_kn_enactment_pending(struct lb_kn_enactment *x, char **json, struct lb_er
 
 /* ---- the verifier under the PROformajs rules ------------------------------------------------ */
 
-#define PF_CHECK_MAX_STATES 1000
+#define PF_CHECK_STATES 1000 /* when no bound is given (and publication version 2's) */
+#define PF_CHECK_MAX_STATES LB_KN_PJS_MAX_STATES
 #define PF_CHECK_DEPTH 12
 
 int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts,
@@ -366,7 +358,7 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 		return rc;
 	json_t *lj = json_loads(lrep, 0, NULL);
 	lb_free(lrep);
-	size_t max = opts && opts->max_states ? opts->max_states : PF_CHECK_MAX_STATES;
+	size_t max = opts && opts->max_states ? opts->max_states : PF_CHECK_STATES;
 	if (max > PF_CHECK_MAX_STATES)
 		max = PF_CHECK_MAX_STATES;
 	struct lb_buf b;
@@ -432,7 +424,7 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 		snprintf(msg, sizeof(msg),
 			 "exploration under the PROformajs rules stopped at %zu states or %d "
 			 "operations deep; results are incomplete (--max-states raises the first, up "
-			 "to %d)",
+			 "to %d; contract publish raises it by itself)",
 			 max, PF_CHECK_DEPTH, PF_CHECK_MAX_STATES);
 		json_array_append_new(fs, json_pack("{s:s,s:n,s:s}", "kind", "limit", "task",
 						    "message", msg));

@@ -277,8 +277,8 @@ static int apply_publish(struct lb_apply_ctx *c)
 	/* The expensive part, deterministic: parse, canonical form, hash, verifier run within
 	 * the default bounds, report hash. */
 	struct lb_kn_model *m = NULL;
-	if ((rc = kn_publish_verify(p.source, p.source_len, p.rules, p.source_hash, p.report_hash,
-				    &m, c->em)))
+	if ((rc = kn_publish_verify(p.source, p.source_len, p.rules, p.max_states, p.source_hash,
+				    p.report_hash, &m, c->em)))
 		return rc;
 	memset(&r, 0, sizeof r);
 	memcpy(r.author, c->sender_addr, LB_ADDR_LEN);
@@ -326,10 +326,13 @@ static json_t *json_publish(const struct lb_tx *tx)
 	struct lb_kn_publish_payload p;
 	if (lb_kn_publish_payload_decode(tx->payload, tx->payload_len, &p, NULL))
 		return NULL;
-	return json_pack("{s:o,s:o,s:I,s:s}", "contract", hex_json(p.source_hash, 32),
-			 "report_hash", hex_json(p.report_hash, 32), "source_bytes",
-			 (json_int_t)p.source_len, "rules",
-			 p.rules == LB_KN_RULES_PROFORMAJS ? "proformajs" : "leben");
+	json_t *o = json_pack("{s:o,s:o,s:I,s:s}", "contract", hex_json(p.source_hash, 32),
+			      "report_hash", hex_json(p.report_hash, 32), "source_bytes",
+			      (json_int_t)p.source_len, "rules",
+			      p.rules == LB_KN_RULES_PROFORMAJS ? "proformajs" : "leben");
+	if (o != NULL && p.rules == LB_KN_RULES_PROFORMAJS) /* version 2: 1000 */
+		json_object_set_new(o, "max_states", json_integer(p.max_states ? p.max_states : 1000));
+	return o;
 }
 
 /* ---- contract.session ------------------------------------------------------------------- */
@@ -343,13 +346,19 @@ static int check_session(const struct lb_tx *tx, struct lb_errmsg *em)
 }
 
 /* The decision's candidates must be candidates of that decision of the contract, exactly one
- * for a single-choice decision. */
+ * for a single-choice decision of a contract under LEBEN's rules. */
 static int check_decision(struct lb_apply_ctx *c, const struct lb_kn_session_payload *p)
 {
 	uint8_t key[32 + LB_KN_NAME_MAX];
 	size_t nl = strlen(p->decision);
 	const uint8_t *v;
 	size_t n;
+	/* a contract run with the PROformajs rules: any number of candidates may be confirmed
+	 * there (none included); read before the decision record (whose bytes the next state
+	 * read may reuse) */
+	struct contract_rec k;
+	bool pjs = contract_get(c->state, p->contract, &k) == LB_OK &&
+		   k.rules == LB_KN_RULES_PROFORMAJS;
 	memcpy(key, p->contract, 32);
 	memcpy(key + 32, p->decision, nl);
 	int rc = lb_state_get(c->state, NS_DECISION, key, 32 + nl, &v, &n);
@@ -362,7 +371,7 @@ static int check_decision(struct lb_apply_ctx *c, const struct lb_kn_session_pay
 	lb_dec_init(&d, v, n, "decision record", NULL);
 	if (lb_dec_u8(&d, "multiple", &multiple))
 		return LB_ECORRUPT;
-	if (!multiple && p->ncands != 1)
+	if (!multiple && !pjs && p->ncands != 1)
 		return lb_errf(c->em, LB_EINVALID,
 			       "decision '%s' is single-choice: commit exactly one candidate, not %u",
 			       p->decision, p->ncands);

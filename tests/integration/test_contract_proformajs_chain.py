@@ -12,6 +12,7 @@ chains afterwards, re-running the PROformajs verifier."""
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -20,6 +21,7 @@ from lebentest import ROOT, Node, Tap, run_cli, uvarint  # noqa: E402
 
 SMALL = os.path.join(ROOT, "tests", "data", "knowledge_json", "valid", "small.json")
 BIG = os.path.join(ROOT, "examples", "contracts", "sepsis.json")
+EXAMPLE = os.path.join(ROOT, "examples", "contracts", "colectomy_pathway.json")
 
 
 def h(domain, data):
@@ -35,6 +37,13 @@ def v2(src, report, src_hash=None):
     hash of the report bytes."""
     return (b"\x02" + bytes.fromhex(src_hash or h("LEBEN-contract-proformajs-v1", src)) +
             bytes.fromhex(h("LEBEN-contract-report-v1", report)) + uvarint(len(src)) + src)
+
+
+def v3(src, report, bound):
+    """A version-3 payload: as version 2, with the exploration bound after the hashes."""
+    return (b"\x03" + bytes.fromhex(h("LEBEN-contract-proformajs-v1", src)) +
+            bytes.fromhex(h("LEBEN-contract-report-v1", report)) + uvarint(bound) +
+            uvarint(len(src)) + src)
 
 
 def raw(node, payload):
@@ -73,11 +82,62 @@ def main():
         st, tx = node.get("/v1/txs/" + pub.get("tx", ""))
         t.eq(st, 200, "the publication tx is readable")
 
-        r = node.cli(["contract", "run", SMALL, "--anchor", "--key", "clinic"])
-        t.ok(r.returncode == 2 and "cannot be anchored yet" in r.stderr,
-             "a run under the PROformajs rules is not anchored (not supported yet)", r.stderr)
+        # ---- a run under the PROformajs rules, anchored: hashes only on the chain ----
+        ops = [{"op": "set", "path": "p", "data": {"n": 3, "t": "b"}},
+               {"op": "complete", "path": "p:e"}, {"op": "confirm", "path": "p:dec:yes"},
+               {"op": "confirm", "path": "p:dec:no"}, {"op": "complete", "path": "p:dec"},
+               {"op": "complete", "path": "p"}]
+        of, rec = os.path.join(tmp, "ops.json"), os.path.join(tmp, "record.json")
+        with open(of, "w") as f:
+            json.dump(ops, f)
+        r = node.cli(["contract", "run", SMALL, "--answers", of, "--anchor", "--key", "clinic",
+                      "--anchor-record", rec])
+        t.eq(r.returncode, 0, "contract run --anchor under the PROformajs rules " + r.stderr)
+        record = json.load(open(rec)) if os.path.exists(rec) else {}
+        st, d = node.get("/v1/sessions/" + record.get("session", "0" * 64))
+        evs = d.get("events", []) if st == 200 else []
+        t.eq([e.get("event") for e in evs],
+             ["start", "answer", "answer", "decision", "complete"],
+             "its events: start, the two answers, the decision, completion")
+        t.eq((d.get("status"), d.get("contract"), d.get("owner")),
+             ("complete", want, node.address("clinic")),
+             "the session is complete, of the contract published in its JSON form")
+        salt = bytes.fromhex(record.get("salt", "00"))
+        t.eq([e.get("answer_hash") for e in evs if e.get("event") == "answer"],
+             [h("LEBEN-contract-answer-v1", salt + k.encode() + b"\0" +
+                json.dumps(v, separators=(",", ":")).encode())
+              for k, v in ops[0]["data"].items()],
+             "each answer's hash is recomputed from the answers given and the salt kept locally")
+        t.eq([(e.get("decision"), e.get("candidates")) for e in evs
+              if e.get("event") == "decision"], [("dec", ["no", "yes"])],
+             "the decision names the two candidates confirmed (PROformajs confirms any number)")
+        trace = record.get("trace", "")
+        t.eq(d.get("trace_hash"), h("LEBEN-contract-trace-v1", trace.encode()),
+             "the completion hash is the hash of the operations kept in the record")
+        t.eq([{k: v for k, v in o.items() if k != "error"} for o in json.loads(trace or "[]")],
+             ops, "the record's trace is the run's operations")
+        # whoever holds the record replays the operations in PROformajs itself
+        lib = os.path.join(ROOT, "tests", "oracles", "proforma_lib.mjs")
+        js = ("import {runOracle} from %s; import {readFileSync} from 'fs';"
+              "const p = JSON.parse(readFileSync(%s)); const ops = JSON.parse(readFileSync(0));"
+              "const r = runOracle(p, {ops}); const l = r.trace[r.trace.length - 1];"
+              "console.log(JSON.stringify({finished: l.finished, data: l.data,"
+              " errors: r.trace.filter((x) => x.error).length}));") % (
+                  json.dumps("file://" + lib), json.dumps(SMALL))
+        r = subprocess.run(["node", "--input-type=module", "-e", js], input=trace,
+                           capture_output=True, text=True, cwd=os.path.dirname(lib))
+        rep_ = json.loads(r.stdout) if r.returncode == 0 and r.stdout else {}
+        t.eq(rep_, {"finished": True, "data": {"n": 3, "t": "b", "d": 6}, "errors": 0},
+             "the record's operations replayed in PROformajs finish with the same data "
+             + r.stderr[-300:])
+        blob = json.dumps(d)
+        t.ok("value_json" not in blob and '"t"' not in blob and record.get("salt", "x") not in blob,
+             "no answer, data name or salt on the chain", blob[:300])
+        r = node.cli(["contract", "run", BIG, "--answers", of, "--anchor", "--key", "clinic"])
+        t.ok(r.returncode == 1 and "not published" in r.stderr,
+             "a run of an unpublished PROformajs contract cannot be anchored", r.stderr)
         st, ss = node.get("/v1/sessions")
-        t.eq(ss.get("total"), 0, "no session started")
+        t.eq(ss.get("total"), 1, "one session on the chain")
 
         # ---- more attacks past the CLI ----
         n0 = nonce(node, "clinic")
@@ -92,12 +152,46 @@ def main():
         r = raw(node, bad)
         t.ok(r.returncode == 1 and "verifier found" in r.stderr,
              "a protocol the PROformajs verifier does not pass is refused", r.stderr)
-        r = raw(node, b"\x03" + bad[1:])
+        r = raw(node, b"\x04" + bad[1:])
         t.ok(r.returncode == 1 and "LB_EMALFORMED" in r.stderr, "an unknown version is refused",
+             r.stderr)
+        # version 3 names the exploration bound: outside 1 .. 20000 it is malformed, and a
+        # bound other than the one the report was made with gives another report
+        for bound in (0, 20001):
+            r = raw(node, v3(bsrc, brep.encode(), bound))
+            t.ok(r.returncode == 1 and "exploration bound" in r.stderr,
+                 "a version-3 bound of %d states is refused" % bound, r.stderr)
+        xsrc = run_cli(["contract", "print", EXAMPLE, "--to", "json"]).stdout.encode()
+        xrep = run_cli(["contract", "check", EXAMPLE, "--max-states", "2000", "--json"]).stdout
+        r = raw(node, v3(xsrc, xrep.encode(), 1000))
+        t.ok(r.returncode == 1 and "verifier found" in r.stderr,
+             "a version-3 publication whose bound is too small for its exploration is refused",
+             r.stderr)
+        r = raw(node, v3(xsrc, xrep.encode(), 4000))
+        t.ok(r.returncode == 1 and "report hash" in r.stderr,
+             "a version-3 publication naming another bound than its report's is refused",
              r.stderr)
         st, lst = node.get("/v1/contracts")
         t.eq(lst.get("total"), 1, "no contract added by the refusals")
         t.eq(nonce(node, "clinic"), n0, "the refused txs used no nonce")
+
+        # ---- an example JSON contract whose exploration needs more than 1000 states ----
+        r = node.cli(["contract", "publish", EXAMPLE, "--key", "clinic", "--json"])
+        t.eq(r.returncode, 0, "publish examples/contracts/colectomy_pathway.json " + r.stderr)
+        xp = json.loads(r.stdout) if r.returncode == 0 else {}
+        t.eq(xp.get("max_states"), 2000, "the CLI doubled the bound until the exploration "
+             "completed (1356 states: 2000)")
+        t.eq(xp.get("report_hash"), h("LEBEN-contract-report-v1", xrep.encode()),
+             "its report is the verifier's within 2000 states")
+        st, tx = node.get("/v1/txs/" + xp.get("tx", ""))
+        t.eq((tx.get("payload") or {}).get("max_states"), 2000,
+             "the publication tx names the bound 2000 (payload version 3)")
+        n0 = nonce(node, "clinic")
+        r = node.cli(["contract", "publish", BIG, "--key", "clinic", "--max-states", "1000"])
+        t.ok(r.returncode == 1 and "stopped at 1000 states" in r.stderr and
+             "contract publish raises it by itself" in r.stderr,
+             "a bound given too small: not published, the message says how to raise it",
+             r.stderr)
 
         # ---- the same protocol under LEBEN's rules (version 1): their verifier decides ----
         r = node.cli(["contract", "publish", SMALL, "--key", "clinic", "--rules", "leben"])

@@ -156,7 +156,9 @@ if (cmd === 'validate') {
   const bases = srcs.map(load);
   const replacements = [undefined, null, '', 'count', '_x', 'zz', '1', 1, 2.5, -1, true, false,
     [], [1], ['a'], {}, { value: 1 }, '+', '++', 'x &&', 'a and b', 'n = 1', "'nope'",
-    'is_known(zz)', "net_support('nope')", 'undefined', 'null'];
+    'is_known(zz)', "net_support('nope')", 'undefined', 'null',
+    // names written as lists: PROformajs tests String(name), so some pass
+    [['b']], ['_'], ['_a'], ['a', 'b'], [null], [1.5], ['count']];
   for (let i = 0; i < +n; i++) {
     const j = JSON.parse(JSON.stringify(pick(bases)));
     const slots = [];
@@ -166,10 +168,15 @@ if (cmd === 'validate') {
     };
     walk(j);
     const muts = 1 + rnd(2);
+    const names = slots.filter(([o, k]) => k === 'name');
     for (let m = 0; m < muts; m++) {
       const [o, k] = pick(slots);
-      const kind = rnd(4);
-      if (kind === 0 && !Array.isArray(o)) delete o[k];
+      const kind = rnd(5);
+      if (kind === 4 && names.length) {
+        // a name written as a list (the reference accepts ["a"], [1], [["b"]]...)
+        const [no, nk] = pick(names);
+        no[nk] = pick([[no[nk]], [[no[nk]]], [no[nk], 'b'], ['_'], ['_' + no[nk]], [7], [null]]);
+      } else if (kind === 0 && !Array.isArray(o)) delete o[k];
       else if (kind === 1 && Array.isArray(o) && o[k] && typeof o[k] === 'object') o.push(JSON.parse(JSON.stringify(o[k])));
       else o[k] = pick(replacements);
     }

@@ -31,18 +31,8 @@ static int do_op(struct kn_enact *e, json_t *op, struct lb_errmsg *em)
 	}
 	if (path == NULL)
 		return lb_errf(em, LB_EINVALID, "op without a path");
-	if (strcmp(k, "set") == 0) {
-		json_t *data = json_object_get(op, "data");
-		const char *key;
-		json_t *v;
-		int rc = LB_OK;
-		json_object_foreach(data, key, v) {
-			int r = kn_enact_set(e, path, key, v, em);
-			if (r != LB_OK)
-				rc = r;
-		}
-		return rc;
-	}
+	if (strcmp(k, "set") == 0)
+		return kn_enact_set_all(e, path, json_object_get(op, "data"), em);
 	if (strcmp(k, "unset") == 0) {
 		const char *n = json_string_value(json_object_get(op, "name"));
 		return n ? kn_enact_unset(e, path, n, em) : LB_EINVALID;
@@ -126,7 +116,8 @@ static int bench(long reps)
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		struct lb_errmsg em = { 0 };
 		struct lb_kn_model *m = NULL;
-		json_t *c = json_loadb(line, (size_t)n, 0, NULL);
+		json_error_t jerr;
+		json_t *c = kn_json_loadb_js(line, (size_t)n, 0, &jerr);
 		json_t *ops = json_object_get(c, "ops");
 		char *text = json_dumps(json_object_get(c, "protocol"), JSON_COMPACT);
 		if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK) {
@@ -169,7 +160,8 @@ static int explore(size_t max_states)
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		struct lb_errmsg em = { 0 };
 		struct lb_kn_model *m = NULL;
-		json_t *c = json_loadb(line, (size_t)n, 0, NULL);
+		json_error_t jerr;
+		json_t *c = kn_json_loadb_js(line, (size_t)n, 0, &jerr);
 		char *text = c ? json_dumps(json_object_get(c, "protocol"), JSON_COMPACT) : NULL;
 		lb_buf_reset(&out);
 		lb_buf_adds(&out, "{\"explore\":");
@@ -206,7 +198,7 @@ int main(int argc, char **argv)
 	lb_buf_init(&out, 1u << 30);
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		json_error_t jerr;
-		json_t *c = json_loadb(line, (size_t)n, 0, &jerr);
+		json_t *c = kn_json_loadb_js(line, (size_t)n, 0, &jerr);
 		lb_buf_reset(&out);
 		if (c == NULL)
 			lb_buf_addf(&out, "{\"load_error\":\"bad case line: %s\"}", jerr.text);

@@ -434,13 +434,24 @@ static void test_data_semantics(void **state)
 	assert_lb_ok(kn_session_put(s, 1, &sev));
 	assert_lb_ok(kn_eval(s, &ok, &v));
 	assert_int_equal(kn_truth(&v), 1);
-	/* dynamic captions: ${...} replaced by the value, nothing for what is unknown */
+	/* dynamic captions: ${...} replaced by the value, nothing for what is unknown; an
+	 * expression that does not parse is where PROformajs throws */
 	struct lb_buf b;
+	bool threw = false;
 	lb_buf_init(&b, 1 << 16);
 	assert_lb_ok(kn_render_text(s, 0, "Severity ${caption('sev')} (${sev}), ${score * 2}${nope}"
-					  "${'a' +} $5 ${", &b));
+					  "${'a' +} $5 ${", &b, &threw));
 	assert_lb_ok(lb_buf_addc(&b, 0));
 	assert_string_equal((char *)b.data, "Severity mild (1), 18 $5 ${");
+	assert_true(threw);
+	lb_buf_release(&b);
+	/* the expression runs to the last '}' before the next '$' (/\$\{([^$]*)\}/) */
+	threw = false;
+	lb_buf_init(&b, 1 << 16);
+	assert_lb_ok(kn_render_text(s, 0, "${sev > 0 ? 'x}' : 'y'} and ${sev}, ${sev}", &b, &threw));
+	assert_lb_ok(lb_buf_addc(&b, 0));
+	assert_string_equal((char *)b.data, "x} and 1, 1");
+	assert_false(threw);
 	lb_buf_release(&b);
 	kn_arena_reset(&s->ar);
 	lb_kn_session_free(s);
