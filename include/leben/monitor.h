@@ -10,6 +10,7 @@
 #ifndef LEBEN_MONITOR_H
 #define LEBEN_MONITOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -49,6 +50,19 @@ int lb_mon_enrol(struct lb_monitor *m, const json_t *req, json_t **out, struct l
 int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_hex,
 		    const char *body, size_t len, int64_t now_ms, json_t **out,
 		    struct lb_errmsg *em);
+/* Observations written through the FHIR endpoint (resources: an array, borrowed) by the key
+ * writer_hex (64 hex digits; the FHIR request's signature authenticated it): when it is a
+ * registered device-data provider's key, those with a monitored code go through the batch
+ * path of lb_mon_readings (graded, outbox, counted for the provider's payment; the answer of
+ * lb_mon_readings into *out), other resources are skipped. LB_ENOTFOUND when the key is no
+ * provider's or no resource is a monitored Observation. */
+int lb_mon_observations(struct lb_monitor *m, const char *writer_hex, const json_t *resources,
+			int64_t now_ms, json_t **out, struct lb_errmsg *em);
+/* The node's monitor, <home>/monitor/monitor.db, one per process, with the thread that
+ * escalates overdue warnings and delivers the outbox to webhooks (started on first open;
+ * the node opens it at start when the database exists). create: make the database when
+ * absent, else LB_ENOTFOUND. *out is borrowed: it lives as long as the process. */
+int lb_mon_node(const char *home, bool create, struct lb_monitor **out, struct lb_errmsg *em);
 /* Outbox entries after id `after` (0: all), optionally of one patient or state. */
 int lb_mon_outbox(struct lb_monitor *m, int64_t after, const char *patient, const char *state,
 		  int64_t now_ms, json_t **out, struct lb_errmsg *em);

@@ -25,6 +25,7 @@
 
 #include "api/api_int.h"
 #include "leben/api.h"
+#include "leben/apps.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
 #include "leben/exchange.h"
@@ -1147,6 +1148,9 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
 		rc = from_err(c, out, status, wr, &em, NULL);
 		goto done;
 	}
+	lb_apps_fhir_committed(&(struct lb_apps_fhir_write){ /* src/apps/fhir_events.c */
+		c->ledger, c->home, st, strncmp(w->name, "institution ", 12) ? MHD_lookup_connection_value(
+			c->conn, MHD_HEADER_KIND, "X-Leben-Key") : NULL, entries});
 	*out = json_pack("{s:s,s:s,s:O}", "resourceType", "Bundle", "type",
 			 !strcmp(bt, "batch") ? "batch-response" : "transaction-response", "entry",
 			 resp);

@@ -975,6 +975,16 @@ static bool settlement_read(struct lb_ledger *l, const char *ns, const uint8_t *
 	return lb_ledger_state_read(l, LB_CHAIN_SETTLEMENT, ns, key, klen, b, NULL) == LB_OK;
 }
 
+bool lb_ins_event_known(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN])
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 16);
+	bool yes = lb_ledger_state_read(l, LB_CHAIN_BUSINESS, NS_EV, hash, LB_HASH_LEN, &b,
+					NULL) == LB_OK;
+	lb_buf_release(&b);
+	return yes;
+}
+
 int lb_ins_policy_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,
 		       struct lb_errmsg *em)
 {

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -599,6 +601,9 @@ static json_t *one(struct lb_monitor *m, const char *prov, size_t idx, const jso
 	return res;
 }
 
+static int accept_batch(struct lb_monitor *m, const char *provider, const json_t *items,
+			int64_t now_ms, json_t **out, struct lb_errmsg *em);
+
 int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_hex,
 		    const char *body, size_t len, int64_t now_ms, json_t **out,
 		    struct lb_errmsg *em)
@@ -614,14 +619,10 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 	pthread_mutex_lock(&m->mu);
 	sqlite3_stmt *st;
 	char key[65] = "";
-	uint8_t digest[32] = {0};
-	sqlite3_prepare_v2(m->db, "SELECT key, digest FROM provider WHERE name=?", -1, &st, NULL);
+	sqlite3_prepare_v2(m->db, "SELECT key FROM provider WHERE name=?", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (sqlite3_step(st) == SQLITE_ROW)
 		snprintf(key, sizeof key, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_bytes(st, 1) == 32)
-			memcpy(digest, sqlite3_column_blob(st, 1), 32);
-	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&m->mu);
 	if (!key[0])
@@ -688,12 +689,29 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 		json_decref(items);
 		return lb_errf(em, LB_EINVALID, "readings: the batch holds no reading");
 	}
+	int rc = accept_batch(m, provider, items, now_ms, out, em);
+	json_decref(items);
+	return rc;
+}
+
+/* The readings of items (borrowed) from provider, each accepted or refused on its own, in one
+ * transaction; the answer of lb_mon_readings into *out. */
+static int accept_batch(struct lb_monitor *m, const char *provider, const json_t *items,
+			int64_t now_ms, json_t **out, struct lb_errmsg *em)
+{
 	json_t *results = json_array();
 	int64_t accepted = 0;
 	size_t i;
 	json_t *o;
+	sqlite3_stmt *st;
+	uint8_t digest[32] = {0};
 	pthread_mutex_lock(&m->mu);
 	sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL);
+	sqlite3_prepare_v2(m->db, "SELECT digest FROM provider WHERE name=?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
+		memcpy(digest, sqlite3_column_blob(st, 0), 32);
+	sqlite3_finalize(st);
 	json_array_foreach(items, i, o) {
 		sqlite3_exec(m->db, "SAVEPOINT r", NULL, NULL, NULL);
 		json_t *res = one(m, provider, i, o, now_ms, &accepted, digest);
@@ -712,7 +730,6 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 	int rc = sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? LB_OK
 									     : db_err(m->db, em);
 	pthread_mutex_unlock(&m->mu);
-	json_decref(items);
 	if (rc) {
 		json_decref(results);
 		return rc;
@@ -721,6 +738,90 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 			 "refused", (json_int_t)(json_array_size(results) - (size_t)accepted),
 			 "results", results);
 	return LB_OK;
+}
+
+/* Is o an Observation with a monitored code (a wearable reading, not a lab result)? */
+static bool monitored(const json_t *o)
+{
+	const char *rt = str(o, "resourceType");
+	const char *code = coding(json_object_get(o, "code"));
+	return rt && !strcmp(rt, "Observation") && code &&
+	       (!strcmp(code, "85354-9") || kind_of(code));
+}
+
+int lb_mon_observations(struct lb_monitor *m, const char *writer_hex, const json_t *resources,
+			int64_t now_ms, json_t **out, struct lb_errmsg *em)
+{
+	char name[80] = "";
+	sqlite3_stmt *st;
+	if (!is_key(writer_hex))
+		return lb_errf(em, LB_ENOTFOUND, "readings: the writer is no device-data provider");
+	pthread_mutex_lock(&m->mu);
+	sqlite3_prepare_v2(m->db, "SELECT name FROM provider WHERE key=?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, writer_hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&m->mu);
+	if (!name[0])
+		return lb_errf(em, LB_ENOTFOUND, "readings: key %.16s... is no registered device-data "
+			       "provider's (leben monitor provider)", writer_hex);
+	json_t *items = json_array(), *o;
+	size_t i;
+	json_array_foreach(resources, i, o)
+		if (monitored(o))
+			json_array_append(items, (json_t *)o);
+	int rc = json_array_size(items)
+			 ? accept_batch(m, name, items, now_ms, out, em)
+			 : lb_errf(em, LB_ENOTFOUND, "readings: no Observation with a monitored code");
+	json_decref(items);
+	return rc;
+}
+
+/* ---- the node's monitor and its delivery thread ---------------------------------------- */
+
+static pthread_mutex_t node_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lb_monitor *node_mon;
+
+static void *deliver(void *arg)
+{
+	struct lb_monitor *m = arg;
+	for (;;) {
+		if (!lb_mon_tick(m, (int64_t)lb_now_ms())) {
+			struct timespec ts = {0, 50 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+int lb_mon_node(const char *home, bool create, struct lb_monitor **out, struct lb_errmsg *em)
+{
+	int rc = LB_OK;
+	char dir[4200], path[4300];
+	pthread_mutex_lock(&node_mu);
+	if (!node_mon) {
+		if (!home) {
+			pthread_mutex_unlock(&node_mu);
+			return lb_errf(em, LB_EUNAVAILABLE, "this node has no home directory for the "
+				       "monitor");
+		}
+		snprintf(dir, sizeof dir, "%s/monitor", home);
+		snprintf(path, sizeof path, "%s/monitor.db", dir);
+		if (!create && access(path, F_OK)) {
+			pthread_mutex_unlock(&node_mu);
+			return lb_errf(em, LB_ENOTFOUND, "this node has no monitor (%s)", path);
+		}
+		mkdir(dir, 0700);
+		if (!(rc = lb_mon_open(&node_mon, dir, em))) {
+			pthread_t t;
+			if (!pthread_create(&t, NULL, deliver, node_mon))
+				pthread_detach(t);
+		}
+	}
+	*out = node_mon;
+	pthread_mutex_unlock(&node_mu);
+	return rc;
 }
 
 /* ---- outbox, ack, escalation, delivery -------------------------------------------------- */
