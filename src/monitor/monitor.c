@@ -64,7 +64,7 @@ static const char *schema =
 	"CREATE TABLE IF NOT EXISTS contract(hash TEXT PRIMARY KEY, source TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS patient(id TEXT PRIMARY KEY, contract TEXT NOT NULL,"
 	" clinician TEXT NOT NULL, second TEXT NOT NULL, webhook TEXT NOT NULL DEFAULT '',"
-	" deadline_s INTEGER NOT NULL);"
+	" deadline_s INTEGER NOT NULL, pkey TEXT NOT NULL DEFAULT '');"
 	"CREATE TABLE IF NOT EXISTS reading(patient TEXT, code TEXT, t INTEGER, value REAL,"
 	" provider TEXT, received INTEGER, PRIMARY KEY(patient, code, t)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, patient TEXT, grade TEXT,"
@@ -96,6 +96,9 @@ int lb_mon_open(struct lb_monitor **out, const char *dir, struct lb_errmsg *em)
 		return rc;
 	}
 	sqlite3_busy_timeout(m->db, 5000);
+	/* databases made before enrolments were signed: the patient's key column */
+	sqlite3_exec(m->db, "ALTER TABLE patient ADD COLUMN pkey TEXT NOT NULL DEFAULT ''", NULL,
+		     NULL, NULL);
 	*out = m;
 	return LB_OK;
 }
@@ -122,6 +125,31 @@ static bool is_key(const char *hex)
 	return hex && strlen(hex) == 64 && !lb_hex_decode(k, 32, hex);
 }
 
+/* sig_hex (128 hex digits) is key_hex's Ed25519 signature of msg[0..n). */
+static bool signed_by(const char *key_hex, const char *sig_hex, const char *msg, size_t n)
+{
+	uint8_t pk[32], sig[64];
+	return is_key(key_hex) && sig_hex && strlen(sig_hex) == 128 &&
+	       !lb_hex_decode(sig, 64, sig_hex) && !lb_hex_decode(pk, 32, key_hex) &&
+	       lb_sig_is_valid(sig, msg, n, pk);
+}
+
+/* The request's "time" (Unix seconds, within LB_MON_SIG_WINDOW_S of the node's clock: a
+ * signed request is not replayed later), into *t. */
+static int signed_time(const json_t *req, const char *what, long long *t, struct lb_errmsg *em)
+{
+	json_t *tj = json_object_get(req, "time");
+	long long now = (long long)time(NULL);
+	if (!json_is_integer(tj))
+		return lb_errf(em, LB_EUNAUTH, "%s: \"time\" (Unix seconds, signed with the request) "
+			       "is required", what);
+	*t = (long long)json_integer_value(tj);
+	if (*t < now - LB_MON_SIG_WINDOW_S || *t > now + LB_MON_SIG_WINDOW_S)
+		return lb_errf(em, LB_EUNAUTH, "%s: \"time\" %lld is more than %d s from the node's "
+			       "clock: sign the request again now", what, *t, LB_MON_SIG_WINDOW_S);
+	return LB_OK;
+}
+
 /* ---- providers and patients -------------------------------------------------------------- */
 
 int lb_mon_provider(struct lb_monitor *m, const json_t *req, json_t **out, struct lb_errmsg *em)
@@ -139,11 +167,37 @@ int lb_mon_provider(struct lb_monitor *m, const json_t *req, json_t **out, struc
 	if (!json_is_integer(pj) || json_integer_value(pj) < 0)
 		return lb_errf(em, LB_EINVALID, "provider %s: \"price\" (ASC micro-units per accepted "
 			       "reading, a whole number >= 0) is required", name);
+	/* the provider registers itself: signed by the key it registers */
+	long long t;
+	char msg[300];
+	int rc = signed_time(req, "provider", &t, em);
+	if (rc)
+		return rc;
+	int n = snprintf(msg, sizeof msg, "LEBEN-monitor-provider-v1\n%s\n%s\n%lld\n%lld", name,
+			 key, (long long)json_integer_value(pj), t);
+	if (!str(req, "sig"))
+		return lb_errf(em, LB_EUNAUTH, "provider %s: \"sig\" is required: the provider "
+			       "registers itself, signing \"LEBEN-monitor-provider-v1\\n<name>\\n<key>"
+			       "\\n<price>\\n<time>\" with the key it registers (docs/api.md)", name);
+	if (!signed_by(key, str(req, "sig"), msg, (size_t)n))
+		return lb_errf(em, LB_EBADSIG, "provider %s: the signature does not verify under key "
+			       "%.16s...: a provider registers itself with its own key; nothing was "
+			       "changed", name, key);
 	pthread_mutex_lock(&m->mu);
 	sqlite3_stmt *st;
-	int rc = LB_OK;
+	char had[65] = "";
+	sqlite3_prepare_v2(m->db, "SELECT key FROM provider WHERE name=?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(had, sizeof had, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (had[0] && strcmp(had, key)) {
+		pthread_mutex_unlock(&m->mu);
+		return lb_errf(em, LB_EEXISTS, "provider %s is registered under another key (%.16s...): "
+			       "only that key changes it; nothing was changed", name, had);
+	}
 	sqlite3_prepare_v2(m->db, "INSERT INTO provider(name, key, price) VALUES(?,?,?) "
-			   "ON CONFLICT(name) DO UPDATE SET key=excluded.key, price=excluded.price",
+			   "ON CONFLICT(name) DO UPDATE SET price=excluded.price",
 			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
@@ -187,7 +241,56 @@ static struct lb_kn_model *model_of(struct lb_monitor *m, const char *hash)
 	return km;
 }
 
-int lb_mon_enrol(struct lb_monitor *m, const json_t *req, json_t **out, struct lb_errmsg *em)
+/* Who may enrol: the patient with their own key, or the owner institution (by_institution)
+ * with the patient's consent (their signature of the same message). Under the lock. */
+static int enrol_allowed(struct lb_monitor *m, const json_t *req, const char *id,
+			 const char *hash, const char *cl, const char *sec, const char *hook,
+			 int64_t dl, bool by_institution, struct lb_errmsg *em)
+{
+	const char *pkey = str(req, "patient_key"), *by = str(req, "by");
+	long long t;
+	char msg[900];
+	int rc = signed_time(req, "enrol", &t, em);
+	if (rc)
+		return rc;
+	if (!is_key(pkey))
+		return lb_errf(em, LB_EINVALID, "enrol %s: \"patient_key\" (the patient's Ed25519 "
+			       "public key, 64 hex digits) is required", id);
+	if (!is_key(by))
+		return lb_errf(em, LB_EUNAUTH, "enrol %s: \"by\" (the signer's key: the patient's "
+			       "or the owner institution's) and \"sig\" are required", id);
+	int n = snprintf(msg, sizeof msg, "LEBEN-monitor-enrol-v1\n%s\n%s\n%s\n%s\n%s\n%lld\n%s\n%lld",
+			 id, hash, cl, sec, hook ? hook : "", (long long)dl, pkey, t);
+	if (!signed_by(by, str(req, "sig"), msg, (size_t)n))
+		return lb_errf(em, LB_EBADSIG, "enrol %s: \"sig\" does not verify under \"by\" "
+			       "(%.16s...) for \"LEBEN-monitor-enrol-v1\\n<patient>\\n<contract hash>"
+			       "\\n<clinician>\\n<second>\\n<webhook>\\n<deadline>\\n<patient_key>"
+			       "\\n<time>\"; nothing was changed", id, by);
+	bool self = !strcmp(by, pkey);
+	if (!self && !by_institution)
+		return lb_errf(em, LB_EUNAUTH, "enrol %s: key %.16s... is neither the patient's "
+			       "(patient_key) nor the owner institution's (the node's key or a key of "
+			       "<home>/fhir/members): a stranger cannot enrol a patient", id, by);
+	if (!self && !signed_by(pkey, str(req, "consent"), msg, (size_t)n))
+		return lb_errf(em, LB_EDENIED, "enrol %s: the institution enrols a patient only with "
+			       "their consent: \"consent\" must be the patient's signature (patient_key) "
+			       "of the same message", id);
+	sqlite3_stmt *st;
+	char had[65] = "";
+	sqlite3_prepare_v2(m->db, "SELECT pkey FROM patient WHERE id=?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(had, sizeof had, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (had[0] && strcmp(had, pkey))
+		return lb_errf(em, LB_EUNAUTH, "enrol %s: the patient is enrolled with another key "
+			       "(%.16s...): only that patient, or the institution with their consent, "
+			       "changes the enrolment; nothing was changed", id, had);
+	return LB_OK;
+}
+
+int lb_mon_enrol(struct lb_monitor *m, const json_t *req, bool by_institution, json_t **out,
+		 struct lb_errmsg *em)
 {
 	const char *id = str(req, "patient"), *src = str(req, "contract");
 	const char *cl = str(req, "clinician"), *sec = str(req, "second");
@@ -224,6 +327,10 @@ int lb_mon_enrol(struct lb_monitor *m, const json_t *req, json_t **out, struct l
 	lb_hash(h, src, strlen(src));
 	lb_hex_encode(hash, h, 32);
 	pthread_mutex_lock(&m->mu);
+	if ((rc = enrol_allowed(m, req, id, hash, cl, sec, hook, dl, by_institution, em))) {
+		pthread_mutex_unlock(&m->mu);
+		return rc;
+	}
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(m->db, "INSERT OR IGNORE INTO contract VALUES(?,?)", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -231,14 +338,15 @@ int lb_mon_enrol(struct lb_monitor *m, const json_t *req, json_t **out, struct l
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_err(m->db, em);
 	sqlite3_finalize(st);
-	sqlite3_prepare_v2(m->db, "INSERT OR REPLACE INTO patient VALUES(?,?,?,?,?,?)", -1, &st,
-			   NULL);
+	sqlite3_prepare_v2(m->db, "INSERT OR REPLACE INTO patient(id, contract, clinician, second, "
+			   "webhook, deadline_s, pkey) VALUES(?,?,?,?,?,?,?)", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, cl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, sec, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, hook ? hook : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, dl);
+	sqlite3_bind_text(st, 7, str(req, "patient_key"), -1, SQLITE_STATIC);
 	if (!rc && sqlite3_step(st) != SQLITE_DONE)
 		rc = db_err(m->db, em);
 	sqlite3_finalize(st);

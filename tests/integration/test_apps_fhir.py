@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import ROOT, Node, Tap, wait_for  # noqa: E402
 from test_fhir import Key, call  # noqa: E402
-from test_monitor import iso  # noqa: E402
+from test_monitor import enrol_body, iso, provider_body  # noqa: E402
 
 CONTRACT = os.path.join(ROOT, "examples", "contracts", "chronic_risk.pf")
 MICRO = 1000000
@@ -50,13 +50,14 @@ def bundle(*res):
 
 def monitoring(t, node, device, other):
     src = open(CONTRACT).read()
-    dev_sk = device.sk
     st, j = node.http("POST", "/v1/monitor/providers",
-                      provider_body(dev_sk, device.pk, "wearco", PRICE))[:2]
+                      provider_body(device.sk, device.pk, "wearco", PRICE))[:2]
     t.eq(st, 201, "the device-data provider registers itself with its key %r" % (j,))
     cl, sc = Key(b"\x61" * 32), Key(b"\x62" * 32)
+    patient = Key(b"\x63" * 32)
     st, j = node.http("POST", "/v1/monitor/patients",
-                      enrol_body(node, "m1", src, cl.pk, sc.pk))[:2]
+                      enrol_body("m1", src, cl.pk, sc.pk, node.institution.sk, patient.pk,
+                                 consent_sk=patient.sk))[:2]
     t.eq(st, 201, "patient m1 enrolled by the institution with the patient's consent %r" % (j,))
     now = int(time.time() * 1000) - 600 * 1000
     st, j = call(node, device, "POST", "/fhir", bundle(
@@ -97,35 +98,6 @@ def monitoring(t, node, device, other):
          "the provider is paid per accepted reading (5 x %d)" % PRICE, j)
     tx = node.wait_tx(p[0]["tx"]) if p else None
     t.ok(tx and tx.get("status") == "committed", "monitor.payment committed", tx)
-
-
-def provider_body(sk, pk, name, price):
-    msg = ("LEBEN-monitor-provider-v1\n%s\n%s\n%d" % (name, pk, price)).encode()
-    return {"name": name, "key": pk, "price": price, "sig": sk.sign(msg).hex()}
-
-
-PATIENT_KEY = Key(b"\x63" * 32)
-
-
-def enrol_message(patient, src, cl, sc, hook, dl, pkey):
-    import hashlib
-    h = hashlib.blake2b(src.encode(), digest_size=32).hexdigest()
-    return ("LEBEN-monitor-enrol-v1\n%s\n%s\n%s\n%s\n%s\n%d\n%s" %
-            (patient, h, cl, sc, hook, dl, pkey)).encode()
-
-
-def enrol_body(node, patient, src, cl, sc, by=None, consent=True, dl=600):
-    """Enrolment signed by the node's key (the owner institution) with the patient's consent
-    (their signature over the same message), or by `by` (a Key) alone."""
-    msg = enrol_message(patient, src, cl, sc, "", dl, PATIENT_KEY.pk)
-    b = {"patient": patient, "contract": src, "clinician": cl, "second": sc,
-         "ack_deadline_s": dl, "patient_key": PATIENT_KEY.pk}
-    signer = by or node.node_key
-    b["by"] = signer.pk
-    b["sig"] = signer.sk.sign(msg).hex()
-    if consent:
-        b["consent"] = PATIENT_KEY.sk.sign(msg).hex()
-    return b
 
 
 def insurance(t, node, clinic_sys):
@@ -235,7 +207,7 @@ def main():
         with open(os.path.join(node.home, "fhir", "members"), "w") as f:
             f.write("%s\n%s\n%s\n" % (device.pk, other.pk, clinic_sys.pk))
         node.start()
-        node.node_key = node_signing_key(node)
+        node.institution = institution_key(node)
         monitoring(t, node, device, other)
         insurance(t, node, clinic_sys)
     finally:
@@ -243,7 +215,7 @@ def main():
     t.done()
 
 
-def node_signing_key(node):
+def institution_key(node):
     """The institution's signer for enrolments: a member key of the node (<home>/fhir/members)."""
     k = Key(b"\x54" * 32)
     with open(os.path.join(node.home, "fhir", "members"), "a") as f:
