@@ -55,6 +55,9 @@ struct lb_ins_tx {
 	uint64_t waiting_blocks;            /* no claim before enrolment + this */
 	uint32_t copay_bp;                  /* patient's share in basis points (0..10000) */
 	uint64_t premium;                   /* micro-ASC per period (from `leben insurance price`) */
+	bool has_model;                     /* priced from a model (payload version 2) ... */
+	uint8_t model[LB_HASH_LEN];         /* ... the insurer's exchange request (builtin:logreg)
+					     * whose released coefficients gave the premium */
 	/* ENROL, CLAIM, FUND: the policy id */
 	uint8_t policy[LB_HASH_LEN];
 	/* EVENT */
