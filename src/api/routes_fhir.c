@@ -25,6 +25,7 @@
 
 #include "api/api_int.h"
 #include "leben/api.h"
+#include "leben/apps_fhir.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
 #include "leben/exchange.h"
@@ -997,8 +998,20 @@ static int write_provenance(struct lb_fhir_store *st, const struct who *w, json_
 	return rc;
 }
 
+/* Tell the applications what was just committed (include/leben/apps_fhir.h). */
+static void fhir_written(const struct api_call *c, const char *writer, const char *op,
+			 const json_t *resources)
+{
+	if (!json_array_size(resources))
+		return;
+	struct lb_apps_fhir_write w = {.ledger = c->ledger, .home = c->home, .writer = writer,
+				       .operation = op, .submit = c->submit, .api = c->api};
+	lb_apps_fhir_written(&w, resources);
+}
+
 static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
-			  const struct who *w, json_t *b, json_t **out, unsigned *status)
+			  const struct who *w, json_t *b, const char *op, json_t **out,
+			  unsigned *status)
 {
 	const char *bt = json_string_value(json_object_get(b, "type"));
 	if (!bt || (strcmp(bt, "transaction") && strcmp(bt, "batch")))
@@ -1147,6 +1160,11 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
 		rc = from_err(c, out, status, wr, &em, NULL);
 		goto done;
 	}
+	json_t *written = json_array();
+	json_array_foreach(entries, i, e)
+		json_array_append(written, json_object_get(e, "resource"));
+	fhir_written(c, w->name, op, written);
+	json_decref(written);
 	*out = json_pack("{s:s,s:s,s:O}", "resourceType", "Bundle", "type",
 			 !strcmp(bt, "batch") ? "batch-response" : "transaction-response", "entry",
 			 resp);
@@ -1171,7 +1189,7 @@ static int do_update(const struct api_call *c, struct lb_fhir_store *st, const s
 			      id ? "PUT" : "POST", "url", url);
 	if (!b)
 		return LB_ENOMEM;
-	int rc = do_transaction(c, st, w, b, out, status);
+	int rc = do_transaction(c, st, w, b, "update", out, status);
 	if (!rc && *status == 200) {
 		json_t *r = json_object_get(json_array_get(json_object_get(*out, "entry"), 0),
 					    "response");
@@ -1192,9 +1210,10 @@ static int do_update(const struct api_call *c, struct lb_fhir_store *st, const s
 /* POST /fhir/$import: NDJSON, one resource a line; valid lines are stored (committed every
  * IMPORT_COMMIT_EVERY), refused lines reported by number and element. Answers a Parameters
  * resource: imported, refused, and up to 20 errors. */
-static int do_import(const struct api_call *c, struct lb_fhir_store *st, json_t **out,
-		     unsigned *status)
+static int do_import(const struct api_call *c, struct lb_fhir_store *st, const struct who *w,
+		     json_t **out, unsigned *status)
 {
+	json_t *written = json_array(); /* the chunk not committed yet, for the hook */
 	const char *p = (const char *)c->body, *end = p ? p + c->body_len : NULL;
 	size_t line = 0, imported = 0, refused = 0, pending = 0;
 	json_t *params = json_array();
@@ -1232,8 +1251,10 @@ static int do_import(const struct api_call *c, struct lb_fhir_store *st, json_t 
 			bool created;
 			if (lb_fhir_validate(res, expr, sizeof expr, &vm))
 				snprintf(msg, sizeof msg, "line %zu: %s", base + line, vm.text);
-			else if ((rc = lb_fhir_put(st, res, &created, &em)) == LB_OK)
+			else if ((rc = lb_fhir_put(st, res, &created, &em)) == LB_OK) {
 				imported++, pending++;
+				json_array_append(written, res);
+			}
 		}
 		json_decref(res);
 		if (msg[0]) {
@@ -1244,13 +1265,19 @@ static int do_import(const struct api_call *c, struct lb_fhir_store *st, json_t 
 		}
 		if (!rc && pending >= IMPORT_COMMIT_EVERY) {
 			rc = lb_fhir_commit(st, &em);
-			if (!rc)
+			if (!rc) {
+				fhir_written(c, w->name, "import", written);
+				json_array_clear(written);
 				rc = lb_fhir_begin(st, &em);
+			}
 			pending = 0;
 		}
 	}
 	if (!rc)
 		rc = lb_fhir_commit(st, &em);
+	if (!rc)
+		fhir_written(c, w->name, "import", written);
+	json_decref(written);
 	if (rc) {
 		lb_fhir_rollback(st);
 		json_decref(params);
@@ -1498,9 +1525,9 @@ int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb
 		}
 	}
 	if (!get && np == 0) {
-		rc = do_transaction(c, st, &w, body, out, status);
+		rc = do_transaction(c, st, &w, body, "transaction", out, status);
 	} else if (!get && np == 1 && !strcmp(a, "$import")) {
-		rc = do_import(c, st, out, status);
+		rc = do_import(c, st, &w, out, status);
 	} else if (!strcmp(c->method, "PUT") && np == 2) {
 		if (!lb_fhir_type_known(a))
 			rc = outcome(c, out, status, 404, "not-supported",
