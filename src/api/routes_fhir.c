@@ -32,6 +32,7 @@
 #include "leben/insurance.h"
 #include "leben/tx.h"
 #include "leben/fhir.h"
+#include "leben/fhir_node.h"
 
 #define SIG_WINDOW_S 300
 #define IMPORT_COMMIT_EVERY 2000
@@ -276,67 +277,9 @@ static void base_url(const struct api_call *c, char *out, size_t cap)
 		 host ? host : "localhost");
 }
 
-/* The store's sealing key, derived from the node key: <home>/fhir/store.pub holds the public
- * half of a key pair made once (its secret half is wiped at once); the key is
- * H("LEBEN-fhir-store-v1" || the node key's pairwise secret with it). Only the node key can
- * derive it again: a copy of fhir.db without the node key shows the search columns, not the
- * records. */
-static int store_key(const struct api_call *c, const char *dir, uint8_t key[32],
-		     struct lb_errmsg *em)
-{
-	char path[4300], hex[2 * LB_PUBKEY_LEN + 2] = "";
-	uint8_t pk[LB_PUBKEY_LEN], secret[32];
-	snprintf(path, sizeof path, "%s/store.pub", dir);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		struct lb_keypair kp;
-		lb_keypair_generate(&kp);
-		lb_hex_encode(hex, kp.pk, LB_PUBKEY_LEN);
-		lb_keypair_wipe(&kp);
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-		if (fd >= 0) {
-			bool ok = write(fd, hex, 2 * LB_PUBKEY_LEN) == 2 * LB_PUBKEY_LEN;
-			if (close(fd) || !ok)
-				return lb_errf(em, LB_EIO, "%s: could not be written", path);
-		} else if (errno != EEXIST) {
-			return lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
-		}
-		f = fopen(path, "r"); /* ours, or the one another request made first */
-	}
-	bool ok = f && fgets(hex, sizeof hex, f) && !lb_hex_decode(pk, sizeof pk, hex);
-	if (f)
-		fclose(f);
-	if (!ok)
-		return lb_errf(em, LB_ECORRUPT, "%s is not a public key in hex", path);
-	int rc = lb_ledger_node_agree(c->ledger, pk, secret, em);
-	if (rc)
-		return rc;
-	uint8_t m[19 + 32];
-	memcpy(m, "LEBEN-fhir-store-v1", 19);
-	memcpy(m + 19, secret, 32);
-	lb_hash(key, m, sizeof m);
-	sodium_memzero(secret, sizeof secret);
-	sodium_memzero(m, sizeof m);
-	return LB_OK;
-}
-
 static int open_store(const struct api_call *c, struct lb_fhir_store **st, struct lb_errmsg *em)
 {
-	if (!c->home)
-		return lb_errf(em, LB_EUNAVAILABLE, "this node has no home directory for FHIR data");
-	char dir[4200], path[4300];
-	uint8_t key[32];
-	snprintf(dir, sizeof dir, "%s/fhir", c->home);
-	mkdir(dir, 0700);
-	int rc = store_key(c, dir, key, em);
-	if (rc)
-		return rc;
-	snprintf(path, sizeof path, "%s/fhir.db", dir);
-	rc = lb_fhir_store_open(st, path, em);
-	if (!rc)
-		lb_fhir_store_seal(*st, key);
-	sodium_memzero(key, sizeof key);
-	return rc;
+	return lb_fhir_node_store_open(c->ledger, c->home, st, em);
 }
 
 static const char *const search_params[] = {"_id", "patient", "subject", "code", "date",
@@ -867,6 +810,17 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 		return outcome(c, out, status, 400, "invalid",
 			       "an id is 1-64 letters, digits, '-' or '.'", "id");
 	json_t *res;
+	int64_t gone_ms = 0;
+	if (w->kind == WHO_INSTITUTION && lb_fhir_purged(st, type, id, &gone_ms)) {
+		char msg[400], when[40];
+		time_t t = (time_t)(gone_ms / 1000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(msg, sizeof msg, "%.40s/%.64s was purged from this node on %s (verifiable "
+			 "purge: its key was erased and its record deleted)", type, id, when);
+		return outcome(c, out, status, 410, "deleted", msg, NULL);
+	}
 	int rc = lb_fhir_get(st, type, id, &res, &em);
 	/* Claim, ClaimResponse and Coverage of the insurance application live on the chain
 	 * (docs/apps.md, "5. Data-driven insurance"): the institution's members read them */
@@ -896,6 +850,34 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 	return LB_OK;
 }
 
+
+/* GET /fhir/<Type>/<id>/_history (vid NULL) and /_history/<vid>: the store keeps the current
+ * version only, so the history is that version; a purged id is 410 as on read. */
+static int do_history(const struct api_call *c, struct lb_fhir_store *st, const struct who *w,
+		      const char *type, const char *id, const char *vid, json_t **out,
+		      unsigned *status)
+{
+	int rc = do_read(c, st, w, type, id, out, status);
+	if (rc || *status != 200)
+		return rc;
+	const char *v = json_string_value(json_object_get(json_object_get(*out, "meta"),
+							  "versionId"));
+	if (vid) {
+		if (v && !strcmp(v, vid))
+			return LB_OK;
+		json_decref(*out);
+		*out = NULL;
+		return outcome(c, out, status, 404, "not-found",
+			       "this node keeps the current version of a resource only", NULL);
+	}
+	char url[200];
+	snprintf(url, sizeof url, "%.40s/%.64s", type, id);
+	json_t *b = json_pack("{s:s,s:s,s:i,s:[{s:o,s:{s:s,s:s}}]}", "resourceType", "Bundle",
+			      "type", "history", "total", 1, "entry", "resource", *out, "request",
+			      "method", "PUT", "url", url);
+	*out = b;
+	return b ? LB_OK : LB_ENOMEM;
+}
 
 /* ---- writes ------------------------------------------------------------------------------ */
 
@@ -1004,6 +986,7 @@ static void fhir_written(const struct api_call *c, const char *writer, const cha
 {
 	if (!json_array_size(resources))
 		return;
+	lb_fhir_node_changed();
 	struct lb_apps_fhir_write w = {.ledger = c->ledger, .home = c->home, .writer = writer,
 				       .operation = op, .submit = c->submit, .api = c->api};
 	lb_apps_fhir_written(&w, resources);
@@ -1254,6 +1237,10 @@ static int do_import(const struct api_call *c, struct lb_fhir_store *st, const s
 			else if ((rc = lb_fhir_put(st, res, &created, &em)) == LB_OK) {
 				imported++, pending++;
 				json_array_append(written, res);
+			} else if (rc == LB_EDENIED) { /* a purged id: this line only */
+				snprintf(msg, sizeof msg, "line %zu: %s", base + line, em.text);
+				rc = LB_OK;
+				lb_errclear(&em);
 			}
 		}
 		json_decref(res);
@@ -1572,6 +1559,11 @@ int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb
 		rc = do_search(c, st, &w, a, out, status);
 	} else if (np == 2) {
 		rc = do_read(c, st, &w, a, b, out, status);
+	} else if ((np == 3 || np == 4) && !strcmp(cc, "_history")) {
+		char vid[80] = "";
+		if (np == 4)
+			api_param_copy(c->params, 3, vid, sizeof vid);
+		rc = do_history(c, st, &w, a, b, np == 4 ? vid : NULL, out, status);
 	} else {
 		rc = outcome(c, out, status, 404, "not-supported",
 			     "no such FHIR interaction (read, search, transaction, $export)", NULL);
