@@ -117,7 +117,8 @@ int lb_fhir_meta_put(struct lb_fhir_store *s, const char *key, int64_t value,
 		     struct lb_errmsg *em);
 /* What the directory entry says of the store (new reference): {"volume": resources,
  * "patients": Patient resources, "types": {type: count}, "codes": ["system|code", ... at most
- * 200, by type then code], "date_min", "date_max" (clinical dates; absent when none)}.
+ * 200, by type then code], "date_min", "date_max" (the clinical dates, Provenance and
+ * AuditEvent left out; absent when none)}.
  * Index-only scans: it costs the store's size, never a record opened. */
 json_t *lb_fhir_store_facets(struct lb_fhir_store *s);
 /* Resources stored, by type (new JSON object). */

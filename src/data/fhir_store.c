@@ -659,6 +659,9 @@ json_t *lb_fhir_store_facets(struct lb_fhir_store *s)
 			volume += n;
 			json_object_set_new(types, (const char *)sqlite3_column_text(st, 0),
 					    json_integer(n));
+			const char *t = (const char *)sqlite3_column_text(st, 0);
+			if (!strcmp(t, "Provenance") || !strcmp(t, "AuditEvent"))
+				a = b = NULL; /* the node's own records, not clinical dates */
 			if (a && (!lo[0] || strncmp(a, lo, 10) < 0))
 				snprintf(lo, sizeof lo, "%.10s", a);
 			if (b && (!hi[0] || strncmp(b, hi, 10) > 0))
@@ -743,6 +746,83 @@ int lb_fhir_patients(struct lb_fhir_store *s, int (*fn)(void *ctx, const char *p
 	return rc;
 }
 
+/* The Provenance records naming purged resources (gone: "Type/id" -> true) lose those
+ * targets (written again as a new version, under a new object key; the old row's cell is
+ * overwritten in place); one left without a target is destroyed as well (*n, fn). */
+static int purge_provenance(struct lb_fhir_store *s, const json_t *gone,
+			    void (*fn)(void *ctx, const char *type, const char *id,
+				       const uint8_t obj[32]),
+			    void *ctx, size_t *n, sqlite3_stmt *shred, sqlite3_stmt *del,
+			    struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT rid, json, okey, obj FROM res WHERE "
+				      "type='Provenance'", -1, &st, NULL))
+		return dberr(s, em, "purge: provenance");
+	json_t *edit = json_array(), *drop = json_array();
+	int rc = LB_OK;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		char *text = NULL;
+		size_t len;
+		if (row_text(s, st, 1, &text, &len))
+			continue;
+		json_t *pv = json_loadb(text, len, 0, NULL), *tg = json_object_get(pv, "target"), *e;
+		free(text);
+		json_t *keep = json_array();
+		size_t i;
+		json_array_foreach(tg, i, e) {
+			const char *r = json_string_value(json_object_get(e, "reference"));
+			if (!r || !json_object_get(gone, r))
+				json_array_append(keep, e);
+		}
+		if (json_array_size(keep) == json_array_size(tg)) {
+			json_decref(keep);
+		} else if (json_array_size(keep)) {
+			json_object_set_new(pv, "target", keep);
+			json_array_append(edit, pv);
+		} else {
+			json_decref(keep);
+			const uint8_t *obj = sqlite3_column_blob(st, 3);
+			char hex[65] = "";
+			if (obj && sqlite3_column_bytes(st, 3) == 32)
+				lb_hex_encode(hex, obj, 32);
+			json_array_append_new(drop, json_pack("{s:I,s:s,s:s}", "rid",
+							      (json_int_t)sqlite3_column_int64(st, 0),
+							      "id", json_string_value(json_object_get(pv, "id")),
+							      "obj", hex));
+		}
+		json_decref(pv);
+	}
+	sqlite3_finalize(st);
+	size_t i;
+	json_t *e;
+	json_array_foreach(edit, i, e) {
+		bool created;
+		if (!rc)
+			rc = lb_fhir_put(s, e, &created, em);
+	}
+	uint8_t junk[OKEY_LEN] = {0};
+	json_array_foreach(drop, i, e) {
+		sqlite3_int64 rid = json_integer_value(json_object_get(e, "rid"));
+		sqlite3_reset(shred);
+		sqlite3_bind_int64(shred, 1, rid);
+		sqlite3_bind_blob(shred, 2, junk, sizeof junk, SQLITE_TRANSIENT);
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, rid);
+		if (!rc && (sqlite3_step(shred) != SQLITE_DONE || sqlite3_step(del) != SQLITE_DONE))
+			rc = dberr(s, em, "purge: provenance");
+		uint8_t obj[32] = {0};
+		lb_hex_decode(obj, 32, json_string_value(json_object_get(e, "obj")));
+		if (!rc && fn)
+			fn(ctx, "Provenance", json_string_value(json_object_get(e, "id")), obj);
+		if (!rc)
+			(*n)++;
+	}
+	json_decref(edit);
+	json_decref(drop);
+	return rc;
+}
+
 int lb_fhir_purge(struct lb_fhir_store *s, const char *patient,
 		  void (*fn)(void *ctx, const char *type, const char *id, const uint8_t obj[32]),
 		  void *ctx, size_t *n, struct lb_errmsg *em)
@@ -757,6 +837,7 @@ int lb_fhir_purge(struct lb_fhir_store *s, const char *patient,
 	int rc = lb_fhir_begin(s, em);
 	if (rc)
 		return rc;
+	json_t *gone = patient ? json_object() : NULL; /* "Type/id" of what was destroyed */
 	snprintf(sql, sizeof sql, "SELECT rid, type, id, obj FROM res%s", which);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &sel, NULL) ||
 	    /* the object key overwritten in place (random bytes, then zeros), then the row gone:
@@ -807,10 +888,17 @@ int lb_fhir_purge(struct lb_fhir_store *s, const char *patient,
 			rc = dberr(s, em, "purge: tombstone");
 			break;
 		}
+		if (gone) {
+			char ref[200];
+			snprintf(ref, sizeof ref, "%s/%s", type, id);
+			json_object_set_new(gone, ref, json_true());
+		}
 		if (fn)
 			fn(ctx, type, id, obj && sqlite3_column_bytes(sel, 3) == 32 ? obj : zero);
 		(*n)++;
 	}
+	if (!rc && patient && json_object_size(gone))
+		rc = purge_provenance(s, gone, fn, ctx, n, shred, del, em);
 	if (!rc && patient) { /* the patient's id stays refused even when nothing was held */
 		sqlite3_reset(tomb);
 		sqlite3_bind_text(tomb, 1, "Patient", -1, SQLITE_STATIC);
@@ -825,6 +913,7 @@ out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(delc);
 	sqlite3_finalize(tomb);
+	json_decref(gone);
 	if (rc) {
 		lb_fhir_rollback(s);
 		return rc;

@@ -229,9 +229,14 @@ static int describe(struct lb_fhir_store *st, const char *addr, uint64_t created
 		rc = lb_hexa_set_u64(h, "dynamic.version", version);
 	if (!rc)
 		rc = lb_hexa_set_bytes(h, "raw.blake2b", raw, 32);
+	/* the owner's score: every record passed lb_fhir_validate (structure, dates, references
+	 * at write time, required codes and code check digits) before it was stored */
+	if (!rc)
+		rc = lb_hexa_set_u64(h, "audit.score", 10000);
 	if (!rc) {
-		static const char *const facets[] = {"basic", "semantic", "data", "dynamic", "raw"};
-		for (size_t j = 0; j < 5 && !rc; j++)
+		static const char *const facets[] = {"basic", "semantic", "data", "dynamic", "raw",
+						     "audit"};
+		for (size_t j = 0; j < 6 && !rc; j++)
 			rc = lb_hexa_set_public(h, facets[j], true);
 	}
 	if (rc) {
