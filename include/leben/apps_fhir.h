@@ -36,4 +36,17 @@ struct lb_apps_fhir_write {
  * meta.versionId, meta.lastUpdated; Provenance the endpoint wrote itself is not included). */
 void lb_apps_fhir_written(const struct lb_apps_fhir_write *w, const json_t *resources);
 
+/* ---- the cohort application as FHIR (docs/apps.md section 3, docs/fhir.md) --------------- */
+
+/* A cohort study as an R4 ResearchStudy (new reference) from its status (lb_cohort_json):
+ * id and identifier urn:leben:cohort the cohort id, title, status in-review before approval,
+ * active while rounds remain, completed after the last; criteria in note. */
+json_t *lb_cohort_fhir_study(const json_t *status);
+/* A participant as an R4 ResearchSubject (new reference): id as given, status on-study or
+ * withdrawn from its record (lb_cohort_patient_json), study ResearchStudy/<cohort>, the
+ * individual by its commitment (identifier urn:leben:patient-commitment), and identifiers
+ * urn:leben:cohort, urn:leben:asset, urn:leben:patient-commitment. */
+json_t *lb_cohort_fhir_subject(const char *id, const char *cohort, const char *asset,
+			       const char *commitment, const json_t *record);
+
 #endif

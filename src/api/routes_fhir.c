@@ -28,6 +28,7 @@
 #include "leben/apps_fhir.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
+#include "leben/cohort.h"
 #include "leben/exchange.h"
 #include "leben/insurance.h"
 #include "leben/tx.h"
@@ -644,6 +645,107 @@ static void provenance_from_chain(const struct api_call *c, struct lb_fhir_store
 	}
 }
 
+/* The cohort application's studies and participants (business chain, cohort.protocol and
+ * cohort.optin): the blocks not read yet are read once (the height reached is kept in the
+ * store) and each new study becomes a ResearchStudy (id: the cohort id), each opt-in a
+ * ResearchSubject (id: H(cohort || asset || commitment)); their content is made again from
+ * the chain's current state whenever they are read (cohort_refresh). */
+static void cohort_from_chain(const struct api_call *c, struct lb_fhir_store *st)
+{
+	struct lb_errmsg em;
+	uint64_t top = lb_ledger_height(c->ledger, LB_CHAIN_BUSINESS);
+	uint64_t from = (uint64_t)lb_fhir_meta_get(st, "business_height_cohort");
+	for (uint64_t b = from + 1; b <= top; b++) {
+		json_t *blk = NULL, *tx;
+		size_t i;
+		if (lb_ledger_block_json(c->ledger, LB_CHAIN_BUSINESS, b, &blk, &em))
+			return;
+		json_array_foreach(json_object_get(blk, "txs"), i, tx) {
+			const char *type = json_string_value(json_object_get(tx, "type"));
+			json_t *p = json_object_get(tx, "payload"), *res = NULL;
+			if (!type || json_is_false(json_object_get(tx, "valid")) || !json_is_object(p))
+				continue;
+			if (!strcmp(type, "cohort.protocol")) {
+				uint8_t sponsor[LB_ADDR_LEN], id[LB_HASH_LEN];
+				char hx[2 * LB_HASH_LEN + 1];
+				const char *name = json_string_value(json_object_get(p, "name"));
+				if (!name || lb_addr_decode(sponsor, json_string_value(json_object_get(
+								       tx, "sender")), NULL))
+					continue;
+				lb_cohort_id(id, sponsor, name);
+				lb_hex_encode(hx, id, LB_HASH_LEN);
+				if (lb_fhir_exists(st, "ResearchStudy", hx))
+					continue;
+				json_t *stj = json_pack("{s:s,s:s,s:O,s:O}", "cohort", hx, "status",
+							"awaiting approval", "protocol",
+							json_object_get(p, "protocol"), "sponsor",
+							json_object_get(tx, "sender"));
+				res = stj ? lb_cohort_fhir_study(stj) : NULL;
+				json_decref(stj);
+			} else if (!strcmp(type, "cohort.optin")) {
+				const char *co = json_string_value(json_object_get(p, "cohort"));
+				const char *as = json_string_value(json_object_get(p, "asset"));
+				const char *pa = json_string_value(json_object_get(p, "patient"));
+				uint8_t k[3 * LB_HASH_LEN], h[LB_HASH_LEN];
+				char hx[2 * LB_HASH_LEN + 1];
+				if (!co || !as || !pa || lb_hex_decode(k, LB_HASH_LEN, co) ||
+				    lb_hex_decode(k + LB_HASH_LEN, LB_HASH_LEN, as) ||
+				    lb_hex_decode(k + 2 * LB_HASH_LEN, LB_HASH_LEN, pa))
+					continue;
+				lb_hash(h, k, sizeof k);
+				lb_hex_encode(hx, h, LB_HASH_LEN);
+				if (lb_fhir_exists(st, "ResearchSubject", hx))
+					continue;
+				json_t *rec = json_pack("{s:s}", "status", "in");
+				res = lb_cohort_fhir_subject(hx, co, as, pa, rec);
+				json_decref(rec);
+			} else {
+				continue;
+			}
+			bool created;
+			if (!res || lb_fhir_put(st, res, &created, &em))
+				lb_log(LB_LOG_WARN, "fhir: cohort %s not recorded",
+				       json_string_value(json_object_get(tx, "id")));
+			json_decref(res);
+		}
+		json_decref(blk);
+		if (lb_fhir_meta_put(st, "business_height_cohort", (int64_t)b, &em))
+			return;
+	}
+}
+
+/* A ResearchStudy or ResearchSubject of the cohort application, made again from the chain's
+ * current state (approvals, rounds, withdrawals), keeping its id and meta. */
+static void cohort_refresh(const struct api_call *c, json_t *res)
+{
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	const char *co = ident(res, "urn:leben:cohort");
+	uint8_t id[LB_HASH_LEN], asset[LB_HASH_LEN], pat[LB_HASH_LEN];
+	if (!type || !co || lb_hex_decode(id, sizeof id, co))
+		return;
+	json_t *j = NULL, *fresh = NULL;
+	struct lb_errmsg em;
+	if (!strcmp(type, "ResearchStudy")) {
+		if (lb_cohort_json(c->ledger, id, &j, &em) == LB_OK)
+			fresh = lb_cohort_fhir_study(j);
+	} else if (!strcmp(type, "ResearchSubject")) {
+		const char *as = ident(res, "urn:leben:asset");
+		const char *pa = ident(res, "urn:leben:patient-commitment");
+		if (as && pa && !lb_hex_decode(asset, sizeof asset, as) &&
+		    !lb_hex_decode(pat, sizeof pat, pa) &&
+		    lb_cohort_patient_json(c->ledger, id, asset, pat, &j, &em) == LB_OK)
+			fresh = lb_cohort_fhir_subject(json_string_value(json_object_get(res, "id")), co,
+						       as, pa, j);
+	}
+	json_decref(j);
+	if (!fresh)
+		return;
+	json_object_set(fresh, "meta", json_object_get(res, "meta"));
+	json_object_clear(res);
+	json_object_update(res, fresh);
+	json_decref(fresh);
+}
+
 /* ---- search ------------------------------------------------------------------------------- */
 
 struct argscan {
@@ -762,6 +864,9 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 		audit_from_chain(c, st, q.patient);
 	if (!strcmp(type, "Provenance") && w->kind == WHO_INSTITUTION)
 		provenance_from_chain(c, st);
+	if ((!strcmp(type, "ResearchStudy") || !strcmp(type, "ResearchSubject")) &&
+	    w->kind == WHO_INSTITUTION)
+		cohort_from_chain(c, st);
 	json_t *page;
 	size_t total = 0;
 	int64_t next;
@@ -780,6 +885,7 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 		page_link(links, "next", base, type, &q, next);
 	json_array_foreach(page, i, r) {
 		consent_from_chain(c, r);
+		cohort_refresh(c, r);
 		char full[500];
 		snprintf(full, sizeof full, "%s/%s/%s", base, type,
 			 json_string_value(json_object_get(r, "id")));
@@ -821,6 +927,9 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 			 "purge: its key was erased and its record deleted)", type, id, when);
 		return outcome(c, out, status, 410, "deleted", msg, NULL);
 	}
+	if ((!strcmp(type, "ResearchStudy") || !strcmp(type, "ResearchSubject")) &&
+	    w->kind == WHO_INSTITUTION)
+		cohort_from_chain(c, st);
 	int rc = lb_fhir_get(st, type, id, &res, &em);
 	/* Claim, ClaimResponse and Coverage of the insurance application live on the chain
 	 * (docs/apps.md, "5. Data-driven insurance"): the institution's members read them */
@@ -841,6 +950,7 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 	if (rc)
 		return from_err(c, out, status, rc, &em, NULL);
 	consent_from_chain(c, res);
+	cohort_refresh(c, res);
 	char what[120];
 	snprintf(what, sizeof what, "read %.40s/%.64s", type, id);
 	if (strcmp(type, "AuditEvent"))
