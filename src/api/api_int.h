@@ -15,7 +15,7 @@
 #include "leben/error.h"
 #include "leben/ledger.h"
 
-#define API_MAX_PARAMS 3
+#define API_MAX_PARAMS 4
 
 /* Path parameters captured by {name} segments of a route pattern; each points into the
  * request path (borrowed) and is not NUL-terminated. */

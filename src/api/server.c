@@ -179,6 +179,7 @@ static const struct api_route routes[] = {
 	{"GET", "/fhir/{a}/{b}", h_ext, false, api_fhir},
 	{"PUT", "/fhir/{a}/{b}", h_ext, true, api_fhir},
 	{"GET", "/fhir/{a}/{b}/{c}", h_ext, false, api_fhir},
+	{"GET", "/fhir/{a}/{b}/{c}/{d}", h_ext, false, api_fhir},
 	{"GET", "/v1/market", h_ext, false, api_market},
 	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
 	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},

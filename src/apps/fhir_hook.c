@@ -1,6 +1,7 @@
 /*
- * The applications fed by committed FHIR writes (include/leben/apps.h): wearable readings to
- * the node's monitor, and claims raised from a Condition + Procedure of an insured patient.
+ * The applications' hook on FHIR writes (include/leben/apps_fhir.h; what it does:
+ * include/leben/apps.h): wearable readings to the node's monitor, and claims raised from a
+ * Condition + Procedure of an insured patient.
  */
 #include <math.h>
 #include <pthread.h>
@@ -10,10 +11,12 @@
 #include <time.h>
 
 #include "leben/apps.h"
+#include "leben/apps_fhir.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
 #include "leben/data_dedup.h"
 #include "leben/fhir.h"
+#include "leben/fhir_node.h"
 #include "leben/insurance.h"
 #include "leben/ledger.h"
 #include "leben/monitor.h"
@@ -22,6 +25,15 @@
 #define SYS_POLICY "urn:leben:policy"
 #define EXT_BILLED "urn:leben:billed"
 #define WAIT_MS 60000 /* a tx of the claim's chain reaches a block within this */
+
+/* One committed FHIR write as the applications see it; everything borrowed for the call. */
+struct fhir_write {
+	struct lb_ledger *ledger;
+	const char *home;
+	struct lb_fhir_store *store; /* the node's FHIR store (open), or NULL */
+	const char *writer_key;      /* hex key that signed the request, NULL for a certificate */
+	const json_t *entries;       /* the written resources, as stored (with meta) */
+};
 
 static const json_t *res_of(const json_t *e)
 {
@@ -36,7 +48,7 @@ static const char *sval(const json_t *o, const char *k)
 
 /* ---- monitoring ------------------------------------------------------------------------ */
 
-static void feed_monitor(const struct lb_apps_fhir_write *w)
+static void feed_monitor(const struct fhir_write *w)
 {
 	struct lb_monitor *m;
 	json_t *res = json_array(), *e, *out = NULL;
@@ -90,7 +102,7 @@ static const char *ident(const json_t *res, const char *system)
 }
 
 /* "Type/id" -> the resource: from the write, else from the store (a new reference). */
-static json_t *find(const struct lb_apps_fhir_write *w, const char *ref, const char *type)
+static json_t *find(const struct fhir_write *w, const char *ref, const char *type)
 {
 	size_t tl = strlen(type), i;
 	json_t *e, *out = NULL;
@@ -134,7 +146,7 @@ static int cov_each(void *ctx, const char *text, size_t len)
 }
 
 /* The policy (hex) of the patient's active Coverage, in the write or in the store. */
-static bool coverage_of(const struct lb_apps_fhir_write *w, const char *patient_ref,
+static bool coverage_of(const struct fhir_write *w, const char *patient_ref,
 			char policy[65])
 {
 	size_t i;
@@ -353,7 +365,7 @@ static void *claim_thread(void *arg)
 }
 
 /* A completed Procedure of w: a claim job when everything a claim needs is there. */
-static void claim_for(const struct lb_apps_fhir_write *w, const json_t *proc)
+static void claim_for(const struct fhir_write *w, const json_t *proc)
 {
 	const char *pref = json_string_value(json_object_get(json_object_get(proc, "subject"),
 							     "reference"));
@@ -411,21 +423,59 @@ out:
 	json_decref(cond);
 }
 
-void lb_apps_fhir_committed(const struct lb_apps_fhir_write *w)
+/* The full key of a writer named "member key <hex prefix>" / "node key <hex prefix>" by the
+ * FHIR endpoint: the node's key, or the one key of <home>/fhir/members with that prefix. */
+static bool writer_key(const struct lb_apps_fhir_write *w, char key[65])
+{
+	const char *k = w->writer ? strstr(w->writer, "key ") : NULL;
+	uint8_t pk[LB_PUBKEY_LEN];
+	char path[4300], line[200];
+	size_t n = k ? strspn(k + 4, "0123456789abcdef") : 0;
+	int found = 0;
+	if (!k || n < 16 || n > 64)
+		return false;
+	k += 4;
+	if (!strncmp(w->writer, "node key ", 9)) {
+		if (lb_ledger_node_pk(w->ledger, pk, NULL))
+			return false;
+		lb_hex_encode(key, pk, sizeof pk);
+		return !strncmp(key, k, n);
+	}
+	if (!w->home)
+		return false;
+	snprintf(path, sizeof path, "%s/fhir/members", w->home);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f)) {
+		line[strcspn(line, " \t\r\n#")] = 0;
+		if (strlen(line) == 64 && !strncmp(line, k, n) && found++ == 0)
+			memcpy(key, line, 65);
+	}
+	if (f)
+		fclose(f);
+	return found == 1;
+}
+
+void lb_apps_fhir_written(const struct lb_apps_fhir_write *w, const json_t *resources)
 {
 	size_t i;
 	json_t *e;
-	if (!w || !json_is_array(w->entries))
+	char key[65];
+	if (!w || !json_is_array(resources) || (w->operation && !strcmp(w->operation, "import")))
 		return;
-	feed_monitor(w);
+	struct fhir_write fw = {w->ledger, w->home, NULL, writer_key(w, key) ? key : NULL,
+				resources};
+	feed_monitor(&fw);
 	if (!w->ledger)
 		return;
-	json_array_foreach(w->entries, i, e) {
+	if (lb_fhir_node_store_open(w->ledger, w->home, &fw.store, NULL))
+		fw.store = NULL;
+	json_array_foreach(resources, i, e) {
 		const json_t *r = res_of(e);
 		const char *t = sval(r, "resourceType");
 		if (t && !strcmp(t, "Procedure"))
-			claim_for(w, r);
+			claim_for(&fw, r);
 	}
+	lb_fhir_store_close(fw.store);
 }
 
 void lb_apps_quiesce(void)
