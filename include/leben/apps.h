@@ -17,9 +17,18 @@
 #ifndef LEBEN_APPS_H
 #define LEBEN_APPS_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "leben/error.h"
+
+struct lb_ledger;
+
+/* Is hex (the whole key in 64 hex digits, or a prefix of 16 or more) the owner institution's:
+ * the node's key or exactly one key of <home>/fhir/members (its staff and systems,
+ * docs/fhir.md)? The full key into key. */
+bool lb_apps_member_key(struct lb_ledger *l, const char *home, const char *hex, char key[65]);
 
 /* Ends the waits of the claims in progress and returns when none runs (the node calls it
  * before closing its ledger; a claim cut short is logged as refused). */

@@ -2,15 +2,12 @@
  * Chronic-disease monitoring routes (docs/api.md, "Chronic-disease monitoring"): the node's
  * monitor (lb_mon_node: <home>/monitor/monitor.db), made on first use.
  */
-#include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
+#include "leben/apps.h"
 #include "leben/base.h"
-#include "leben/crypto.h"
-#include "leben/ledger.h"
 #include "leben/monitor.h"
 
 static int monitor(const struct api_call *c, struct lb_monitor **out, struct lb_errmsg *em)
@@ -54,33 +51,6 @@ int api_mon_provider(const struct api_call *c, json_t **out, unsigned *status,
 	return with_body(c, lb_mon_provider, out, status, em);
 }
 
-/* Is hex (64 hex digits) the owner institution's: the node's key or a key listed in
- * <home>/fhir/members (its staff and systems, docs/fhir.md)? */
-static bool institution_key(const struct api_call *c, const char *hex)
-{
-	uint8_t pk[LB_PUBKEY_LEN];
-	char mine[2 * LB_PUBKEY_LEN + 1], path[4300], line[200];
-	if (!hex)
-		return false;
-	if (c->ledger && !lb_ledger_node_pk(c->ledger, pk, NULL)) {
-		lb_hex_encode(mine, pk, sizeof pk);
-		if (!strcmp(mine, hex))
-			return true;
-	}
-	if (!c->home)
-		return false;
-	snprintf(path, sizeof path, "%s/fhir/members", c->home);
-	FILE *f = fopen(path, "r");
-	bool yes = false;
-	while (f && !yes && fgets(line, sizeof line, f)) {
-		line[strcspn(line, " \t\r\n#")] = 0;
-		yes = !strcmp(line, hex);
-	}
-	if (f)
-		fclose(f);
-	return yes;
-}
-
 /* POST /v1/monitor/patients */
 int api_mon_enrol(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
@@ -89,7 +59,10 @@ int api_mon_enrol(const struct api_call *c, json_t **out, unsigned *status, stru
 	int rc = monitor(c, &m, em);
 	if (rc || (rc = body_json(c, &j, em)))
 		return rc;
-	rc = lb_mon_enrol(m, j, institution_key(c, json_string_value(json_object_get(j, "by"))),
+	const char *by = json_string_value(json_object_get(j, "by"));
+	char full[65];
+	rc = lb_mon_enrol(m, j, by && strlen(by) == 64 && lb_apps_member_key(c->ledger, c->home, by,
+									  full),
 			  out, em);
 	json_decref(j);
 	if (!rc)

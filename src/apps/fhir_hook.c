@@ -423,36 +423,39 @@ out:
 	json_decref(cond);
 }
 
-/* The full key of a writer named "member key <hex prefix>" / "node key <hex prefix>" by the
- * FHIR endpoint: the node's key, or the one key of <home>/fhir/members with that prefix. */
-static bool writer_key(const struct lb_apps_fhir_write *w, char key[65])
+bool lb_apps_member_key(struct lb_ledger *l, const char *home, const char *hex, char key[65])
 {
-	const char *k = w->writer ? strstr(w->writer, "key ") : NULL;
 	uint8_t pk[LB_PUBKEY_LEN];
 	char path[4300], line[200];
-	size_t n = k ? strspn(k + 4, "0123456789abcdef") : 0;
+	size_t n = hex ? strspn(hex, "0123456789abcdef") : 0;
 	int found = 0;
-	if (!k || n < 16 || n > 64)
+	if (n < 16 || n > 64 || hex[n])
 		return false;
-	k += 4;
-	if (!strncmp(w->writer, "node key ", 9)) {
-		if (lb_ledger_node_pk(w->ledger, pk, NULL))
-			return false;
+	if (l && !lb_ledger_node_pk(l, pk, NULL)) {
 		lb_hex_encode(key, pk, sizeof pk);
-		return !strncmp(key, k, n);
+		if (!strncmp(key, hex, n))
+			return true;
 	}
-	if (!w->home)
+	if (!home)
 		return false;
-	snprintf(path, sizeof path, "%s/fhir/members", w->home);
+	snprintf(path, sizeof path, "%s/fhir/members", home);
 	FILE *f = fopen(path, "r");
 	while (f && fgets(line, sizeof line, f)) {
 		line[strcspn(line, " \t\r\n#")] = 0;
-		if (strlen(line) == 64 && !strncmp(line, k, n) && found++ == 0)
+		if (strlen(line) == 64 && !strncmp(line, hex, n) && found++ == 0)
 			memcpy(key, line, 65);
 	}
 	if (f)
 		fclose(f);
 	return found == 1;
+}
+
+/* The full key of a writer the FHIR endpoint names "member key <hex prefix>" or "node key
+ * <hex prefix>". */
+static bool writer_key(const struct lb_apps_fhir_write *w, char key[65])
+{
+	const char *k = w->writer ? strstr(w->writer, "key ") : NULL;
+	return k && lb_apps_member_key(w->ledger, w->home, k + 4, key);
 }
 
 void lb_apps_fhir_written(const struct lb_apps_fhir_write *w, const json_t *resources)

@@ -125,6 +125,19 @@ static bool is_key(const char *hex)
 	return hex && strlen(hex) == 64 && !lb_hex_decode(k, 32, hex);
 }
 
+/* The text of the first column of sql's first row with one text parameter, into out ("" when
+ * none). Under the lock. */
+static void text_of(struct lb_monitor *m, const char *sql, const char *arg, char *out, size_t n)
+{
+	sqlite3_stmt *st;
+	out[0] = 0;
+	sqlite3_prepare_v2(m->db, sql, -1, &st, NULL);
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
 /* sig_hex (128 hex digits) is key_hex's Ed25519 signature of msg[0..n). */
 static bool signed_by(const char *key_hex, const char *sig_hex, const char *msg, size_t n)
 {
@@ -185,12 +198,8 @@ int lb_mon_provider(struct lb_monitor *m, const json_t *req, json_t **out, struc
 			       "changed", name, key);
 	pthread_mutex_lock(&m->mu);
 	sqlite3_stmt *st;
-	char had[65] = "";
-	sqlite3_prepare_v2(m->db, "SELECT key FROM provider WHERE name=?", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(had, sizeof had, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	char had[65];
+	text_of(m, "SELECT key FROM provider WHERE name=?", name, had, sizeof had);
 	if (had[0] && strcmp(had, key)) {
 		pthread_mutex_unlock(&m->mu);
 		return lb_errf(em, LB_EEXISTS, "provider %s is registered under another key (%.16s...): "
@@ -275,13 +284,8 @@ static int enrol_allowed(struct lb_monitor *m, const json_t *req, const char *id
 		return lb_errf(em, LB_EDENIED, "enrol %s: the institution enrols a patient only with "
 			       "their consent: \"consent\" must be the patient's signature (patient_key) "
 			       "of the same message", id);
-	sqlite3_stmt *st;
-	char had[65] = "";
-	sqlite3_prepare_v2(m->db, "SELECT pkey FROM patient WHERE id=?", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(had, sizeof had, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	char had[65];
+	text_of(m, "SELECT pkey FROM patient WHERE id=?", id, had, sizeof had);
 	if (had[0] && strcmp(had, pkey))
 		return lb_errf(em, LB_EUNAUTH, "enrol %s: the patient is enrolled with another key "
 			       "(%.16s...): only that patient, or the institution with their consent, "
@@ -725,13 +729,8 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 			       "(128 hex digits) of \"LEBEN-monitor-readings-v1\\n\" followed by the "
 			       "body", provider);
 	pthread_mutex_lock(&m->mu);
-	sqlite3_stmt *st;
-	char key[65] = "";
-	sqlite3_prepare_v2(m->db, "SELECT key FROM provider WHERE name=?", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(key, sizeof key, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	char key[65];
+	text_of(m, "SELECT key FROM provider WHERE name=?", provider, key, sizeof key);
 	pthread_mutex_unlock(&m->mu);
 	if (!key[0])
 		return lb_errf(em, LB_EUNAUTH, "readings: %.64s is not a registered device-data "
@@ -860,16 +859,11 @@ static bool monitored(const json_t *o)
 int lb_mon_observations(struct lb_monitor *m, const char *writer_hex, const json_t *resources,
 			int64_t now_ms, json_t **out, struct lb_errmsg *em)
 {
-	char name[80] = "";
-	sqlite3_stmt *st;
+	char name[80];
 	if (!is_key(writer_hex))
 		return lb_errf(em, LB_ENOTFOUND, "readings: the writer is no device-data provider");
 	pthread_mutex_lock(&m->mu);
-	sqlite3_prepare_v2(m->db, "SELECT name FROM provider WHERE key=?", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, writer_hex, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	text_of(m, "SELECT name FROM provider WHERE key=?", writer_hex, name, sizeof name);
 	pthread_mutex_unlock(&m->mu);
 	if (!name[0])
 		return lb_errf(em, LB_ENOTFOUND, "readings: key %.16s... is no registered device-data "
