@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from lebentest import ROOT, Node  # noqa: E402
+from test_monitor import enrol_body, provider_body  # noqa: E402
 
 PATIENTS = int(os.environ.get("PATIENTS", "10000"))
 PACED_S = int(os.environ.get("PACED_S", "20"))
@@ -58,14 +59,13 @@ def main():
         sk = Ed25519PrivateKey.generate()
         pk = sk.public_key().public_bytes(serialization.Encoding.Raw,
                                           serialization.PublicFormat.Raw).hex()
-        st, _ = node.http("POST", "/v1/monitor/providers", {"name": "gw", "key": pk, "price": 1})[:2]
+        st, _ = node.http("POST", "/v1/monitor/providers", provider_body(sk, pk, "gw", 1))[:2]
         assert st == 201
         src = open(os.path.join(ROOT, "examples", "contracts", "chronic_risk.pf")).read()
         t0 = time.time()
         for i in range(PATIENTS):
             st, j = node.http("POST", "/v1/monitor/patients",
-                              {"patient": "p%d" % i, "contract": src, "clinician": pk,
-                               "second": pk, "ack_deadline_s": 3600})[:2]
+                              enrol_body("p%d" % i, src, pk, pk, sk, pk, dl=3600))[:2]
             assert st == 201, j
         print("enrolled %d patients in %.1f s" % (PATIENTS, time.time() - t0), flush=True)
         clock = [int(time.time() * 1000) - 3 * 86400 * 1000]

@@ -18,6 +18,7 @@
 #include "common.h"
 #include "leben/base.h"
 #include "leben/codec.h"
+#include "leben/apps_fhir.h"
 #include "leben/cohort.h"
 #include "leben/crypto.h"
 #include "leben/exchange.h"
@@ -451,25 +452,6 @@ static int c_round(const struct copts *o)
 	return rc;
 }
 
-/* FHIR R4 ResearchStudy of a cohort's status */
-static json_t *research_study(const json_t *st)
-{
-	const char *s = json_string_value(json_object_get(st, "status"));
-	const json_t *p = json_object_get(st, "protocol");
-	const char *fs = !strcmp(s, "completed") ? "completed" : !strcmp(s, "approved") ? "active" : "in-review";
-	json_t *r = json_pack("{s:s,s:O,s:[{s:s,s:O}],s:O,s:s,s:s,s:{s:O},s:[{s:s}],s:{s:s}}", "resourceType",
-			      "ResearchStudy", "id", json_object_get(st, "cohort"), "identifier", "system",
-			      "urn:leben:cohort", "value", json_object_get(st, "cohort"), "title",
-			      json_object_get(p, "title"), "status", fs, "description",
-			      "Cohort study under ethical review on the LEBEN business chain", "sponsor", "display",
-			      json_object_get(st, "sponsor"), "keyword", "text", "cohort", "phase", "text", "n-a");
-	char *crit = json_dumps(json_object_get(p, "criteria"), JSON_COMPACT | JSON_SORT_KEYS);
-	if (r && crit)
-		json_object_set_new(r, "note", json_pack("[{s:s}]", "text", crit));
-	free(crit);
-	return r;
-}
-
 static int c_status(const struct copts *o)
 {
 	json_t *st = NULL;
@@ -487,13 +469,7 @@ static int c_status(const struct copts *o)
 		if (cli_api_get(CMD, cli_node_url(o->node, o->home), path, &st))
 			return 1;
 		if (o->fhir) {
-			const char *s = json_string_value(json_object_get(st, "status"));
-			char ref[100];
-			snprintf(ref, sizeof ref, "ResearchStudy/%s", o->cohort);
-			json_t *r = json_pack("{s:s,s:s,s:s,s:{s:s},s:{s:{s:s,s:s}}}", "resourceType", "ResearchSubject",
-					      "id", o->patient, "status", s && !strcmp(s, "in") ? "on-study" : "withdrawn",
-					      "study", "reference", ref, "individual", "identifier", "system",
-					      "urn:leben:patient-commitment", "value", o->patient);
+			json_t *r = lb_cohort_fhir_subject(o->patient, o->cohort, NULL, o->patient, st);
 			json_decref(st);
 			st = r;
 		}
@@ -501,7 +477,7 @@ static int c_status(const struct copts *o)
 		if (get_cohort(o, &st))
 			return 1;
 		if (o->fhir) {
-			json_t *r = research_study(st);
+			json_t *r = lb_cohort_fhir_study(st);
 			json_decref(st);
 			st = r;
 		}

@@ -32,6 +32,7 @@
 #include "leben/abe_tx.h"
 #include "leben/data_tx.h"
 #include "leben/data_vault.h"
+#include "leben/fhir_node.h"
 #include "leben/envelope.h"
 #include "leben/exchange.h"
 #include "leben/tx.h"
@@ -3117,6 +3118,14 @@ out_status:
 
 /* ---- purge (docs/security.md "Purge") -------------------------------------------------------- */
 
+/* The asset describing this home's FHIR records (docs/fhir.md): its node destroys the
+ * patients' records itself when the request reaches its purge worker. */
+static bool fhir_asset(const char *home, const uint8_t asset[32])
+{
+	uint8_t id[32];
+	return lb_fhir_node_asset(home, id) == LB_OK && !memcmp(id, asset, 32);
+}
+
 static const char purge_help[] =
 	"usage: leben data purge ASSET_ID [--patient ID,...|--asks] [--patient-column NAME]\n"
 	"                        [--at-patient-request] [--holders ADDR,...] [--deadline BLOCKS]\n"
@@ -3497,7 +3506,7 @@ static int data_purge(int argc, char **argv)
 							 &dropped, &em)))
 				goto out;
 		}
-	} else if (patients) {
+	} else if (patients && !fhir_asset(c.home, asset)) {
 		rc = lb_errf(&em, LB_ENOTFOUND,
 			     "asset %s was not published from this home: a patients' purge is made "
 			     "by the owner's home, which publishes the table without their records",

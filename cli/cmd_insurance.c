@@ -2,9 +2,11 @@
  * insurer's policy and its ASC pool, a patient's enrolment, a provider's clinical events and
  * claims, adjudicated by every node and settled from the pool, and premium pricing from a
  * risk model's released coefficients. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apiclient.h"
 #include "cli.h"
@@ -20,7 +22,9 @@
 static const char ins_help[] =
 	"usage: leben insurance policy --from INSURER --name N --covers DIAG:PROC[,DIAG:PROC...]\n"
 	"                        --limit-claim ASC --limit-period ASC --period-blocks N\n"
-	"                        [--copay PERCENT] [--waiting-blocks N] [--premium ASC]\n"
+	"                        [--copay PERCENT] [--waiting-blocks N]\n"
+	"                        [--premium ASC | --request REQ --x V1,... --expected ASC\n"
+	"                         [--loading PERCENT]]\n"
 	"       leben insurance fund POLICY ASC --from INSURER [--fee CSC]\n"
 	"       leben insurance enrol POLICY --from PATIENT [--premium ASC] [--fee CSC]\n"
 	"       leben insurance event condition|procedure PATIENT CODE\n"
@@ -31,8 +35,8 @@ static const char ins_help[] =
 	"                        --from PROVIDER [--no-settle] [--fee CSC] [--approved ASC]\n"
 	"       leben insurance settle CLAIM --from KEY [--fee CSC]\n"
 	"       leben insurance status POLICY [PATIENT] | status --claim CLAIM\n"
-	"       leben insurance price --model COEF.json --x V1,V2,... --expected ASC\n"
-	"                        [--loading PERCENT]\n"
+	"       leben insurance price (--model COEF.json | --request REQ --from INSURER)\n"
+	"                        --x V1,V2,... --expected ASC [--loading PERCENT]\n"
 	"\n"
 	"For hospital IT: the insurer registers a policy (its id is the tx id printed) with a\n"
 	"code table: each DIAG:PROC pair is a covered diagnosis (ICD-10, e.g. I21.4) and a\n"
@@ -55,12 +59,18 @@ static const char ins_help[] =
 	"(the --json output of 'leben sandbox run --algorithm logreg' or of an exchange run:\n"
 	"coefficients only, never rows; or {\"coef\":[b0,b1,...]}); --x gives the covariates in\n"
 	"the model's order; the premium is P(claim) x expected approved amount x (1 + loading).\n"
+	"--request REQ prices from the insurer's own exchange request (builtin:logreg on a data\n"
+	"owner's offered asset, approved, run over the consented patients only): its released\n"
+	"result, sealed to --from, is opened here. 'policy --request REQ' registers the policy\n"
+	"with that premium and the request on the chain (every node checks that it is the\n"
+	"insurer's own delivered logreg request; the policy shows it as priced_by).\n"
 	"Amounts are ASC (e.g. 2.5). Options: --home DIR, --node URL, --json.\n";
 
 struct iopts {
 	const char *home, *node, *from, *name, *covers, *limit_claim, *limit_period, *period,
 		*copay, *waiting, *premium, *fee, *resource, *condition, *procedure, *cost,
-		*provider, *claim, *model, *x, *expected, *loading, *approved, *fhir, *fhir_key;
+		*provider, *claim, *model, *x, *expected, *loading, *approved, *fhir, *fhir_key,
+		*request;
 	bool json, help, no_settle;
 	const char *pos[5];
 	int npos;
@@ -152,6 +162,8 @@ static void say(struct iopts *o, const char *id, const char *what, const char *t
 		printf("%s %s\n", text, id);
 }
 
+static int premium_of(struct iopts *o, json_t **out);
+
 static int i_policy(struct iopts *o)
 {
 	struct lb_ins_tx *p = lb_calloc(1, sizeof *p);
@@ -196,6 +208,24 @@ static int i_policy(struct iopts *o)
 		p->copay_bp = (uint32_t)(pct * 100 + 0.5);
 	}
 	(void)v;
+	if (o->request) {
+		/* the premium from the insurer's released model; the request goes on the chain */
+		json_t *pj = NULL;
+		if (o->premium) {
+			cli_failf(CMD, "give --premium or --request (the premium priced from the model), "
+				       "not both");
+			goto out;
+		}
+		if (hex32("--request", o->request, p->model) || premium_of(o, &pj))
+			goto out;
+		p->premium = (uint64_t)json_integer_value(json_object_get(pj, "premium"));
+		p->has_model = true;
+		if (!o->json)
+			printf("premium %.6f ASC priced from request %s (P(claim) %.4f)\n",
+			       p->premium / 1e6, o->request,
+			       json_real_value(json_object_get(pj, "probability")));
+		json_decref(pj);
+	}
 	if (!(rc = send(o, p, id)))
 		say(o, id, "policy", "policy registered:");
 out:
@@ -503,25 +533,73 @@ static int i_status(struct iopts *o)
 	return 0;
 }
 
-static int i_price(struct iopts *o)
+/* The released result of the insurer's exchange request: `leben exchange result` opens the
+ * sealed result (checked against the chain) into a private temporary file, read back here. */
+static json_t *released_model(struct iopts *o)
 {
+	char tmp[] = "/tmp/leben-model-XXXXXX";
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return cli_failf(CMD, "cannot make a temporary file for the model"), NULL;
+	close(fd);
+	char url[1024], home[4096]; /* the CLI's URL and home may live in buffers it reuses */
+	snprintf(url, sizeof url, "%s", o->url);
+	snprintf(home, sizeof home, "%s", o->home);
+	char *argv[] = {"exchange", "result", "--from", (char *)o->from, "--request",
+			(char *)o->request, "--out", tmp, "--home", home, "--node", url, NULL};
+	fflush(stdout);
+	int save = dup(1), null = open("/dev/null", O_WRONLY); /* its "written to" line */
+	if (null >= 0)
+		dup2(null, 1);
+	int rc = cmd_exchange(12, argv);
+	fflush(stdout);
+	if (save >= 0) {
+		dup2(save, 1);
+		close(save);
+	}
+	if (null >= 0)
+		close(null);
 	json_error_t je;
-	if (!o->model || !o->x || !o->expected)
-		return cli_failf(CMD, "price needs --model COEF.json, --x V1,V2,... and --expected ASC");
-	json_t *m = json_load_file(o->model, 0, &je);
+	json_t *m = rc ? NULL : json_load_file(tmp, 0, &je);
+	unlink(tmp);
+	if (!rc && !m)
+		cli_failf(CMD, "the released result of request %s is not JSON", o->request);
+	return m;
+}
+
+/* Premium from --model FILE or --request REQ with --x, --expected, --loading. */
+static int premium_of(struct iopts *o, json_t **out)
+{
+	json_error_t je = {0};
+	if ((!o->model == !o->request) || !o->x || !o->expected)
+		return cli_failf(CMD, "pricing needs --model COEF.json or --request REQ (with --from "
+				      "INSURER), --x V1,V2,... and --expected ASC");
+	if (o->request && !o->from)
+		return cli_failf(CMD, "--request needs --from INSURER (the key the result is sealed "
+				      "to)");
+	json_t *m = o->request ? released_model(o) : json_load_file(o->model, 0, &je);
+	if (o->request && !m)
+		return 1;
+	const char *alg = json_string_value(json_object_get(m, "algorithm"));
+	if (o->request && (!alg || strcmp(alg, "logreg"))) {
+		json_decref(m);
+		return cli_failf(CMD, "request %s did not release a logistic model (builtin:logreg)",
+				 o->request);
+	}
 	json_t *coef = json_object_get(m, "coef");
 	if (!coef) /* the released output of `leben sandbox run --algorithm logreg --json` */
 		coef = json_object_get(json_object_get(m, "result"), "coef");
 	size_t n = json_array_size(coef);
 	if (!n) {
 		json_decref(m);
-		return cli_failf(CMD, "%s: no \"coef\" array of numbers (line %d: %s)", o->model,
-				 je.line, je.text);
+		return cli_failf(CMD, "%s: no \"coef\" array of numbers (line %d: %s)",
+				 o->model ? o->model : o->request, je.line, je.text);
 	}
 	double *b = lb_calloc(n, sizeof *b), *x = lb_calloc(n, sizeof *x);
 	size_t k = 1;
 	for (size_t i = 0; i < n; i++)
 		b[i] = json_number_value(json_array_get(coef, i));
+	json_t *nj = json_incref(json_object_get(m, "n"));
 	json_decref(m);
 	char *list = strdup(o->x), *save = NULL;
 	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -539,15 +617,27 @@ static int i_price(struct iopts *o)
 	else if (!amount("--expected", o->expected, &exp_amt)) {
 		double prob, loading = o->loading ? strtod(o->loading, NULL) / 100.0 : 0;
 		double prem = lb_ins_premium(b, x, n, exp_amt / 1e6, loading, &prob);
-		json_t *j = json_pack("{s:f,s:f,s:f,s:I}", "probability", prob, "premium_asc", prem,
-				      "loading", loading, "premium",
-				      (json_int_t)(prem * 1e6 + 0.5));
-		show(o, j);
-		json_decref(j);
+		*out = json_pack("{s:f,s:f,s:f,s:I}", "probability", prob, "premium_asc", prem,
+				 "loading", loading, "premium", (json_int_t)(prem * 1e6 + 0.5));
+		if (o->request && *out) {
+			json_object_set_new(*out, "request", json_string(o->request));
+			json_object_set(*out, "model_n", nj ? nj : json_null());
+		}
 	} else
 		rc = 1;
+	json_decref(nj);
 	lb_free(b);
 	lb_free(x);
+	return rc;
+}
+
+static int i_price(struct iopts *o)
+{
+	json_t *j = NULL;
+	int rc = premium_of(o, &j);
+	if (!rc)
+		show(o, j);
+	json_decref(j);
 	return rc;
 }
 
@@ -568,6 +658,7 @@ int cmd_insurance(int argc, char **argv)
 		{"--copay", &o.copay, NULL},
 		{"--waiting-blocks", &o.waiting, NULL},
 		{"--premium", &o.premium, NULL},
+		{"--request", &o.request, NULL},
 		{"--fee", &o.fee, NULL},
 		{"--resource", &o.resource, NULL},
 		{"--condition", &o.condition, NULL},

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -28,13 +29,15 @@ static void usage(FILE *f)
 		"acknowledged by a clinician and escalated to a second contact when not in time.\n"
 		"\n"
 		"  provider NAME --key KEY --price N\n"
-		"        register a device-data provider: KEY (a key of this home, or a public key\n"
-		"        in hex) signs its batches; N ASC micro-units are due per accepted reading\n"
-		"  enrol PATIENT --contract FILE --clinician KEY --second KEY [--webhook URL]\n"
-		"        [--deadline SECONDS]\n"
+		"        register a device-data provider: KEY (a key of this home) signs the\n"
+		"        registration and its batches; N ASC micro-units are due per accepted reading\n"
+		"  enrol PATIENT --contract FILE --clinician KEY --second KEY --patient-key KEY\n"
+		"        [--by KEY] [--webhook URL] [--deadline SECONDS]\n"
 		"        enrol a patient with a risk contract (e.g. examples/contracts/\n"
 		"        chronic_risk.pf), the clinician who acknowledges warnings, the second\n"
-		"        contact warnings escalate to after --deadline (default 900 s)\n"
+		"        contact warnings escalate to after --deadline (default 900 s). Signed by\n"
+		"        --by (default: the node's key, the owner institution; or the patient's own\n"
+		"        key) with the patient's consent signed by --patient-key (keys of this home)\n"
 		"  readings FILE --provider NAME --key KEY\n"
 		"        send a batch (JSON array, NDJSON or a FHIR Bundle; simple\n"
 		"        {patient,code,value,time} or FHIR\n"
@@ -51,7 +54,8 @@ static void usage(FILE *f)
 		"examples:\n"
 		"  leben monitor provider acme --key acme --price 10\n"
 		"  leben monitor enrol p1 --contract examples/contracts/chronic_risk.pf \\\n"
-		"      --clinician drsmith --second oncall --webhook https://ward.example/hook\n"
+		"      --clinician drsmith --second oncall --patient-key p1 \\\n"
+		"      --webhook https://ward.example/hook\n"
 		"  leben monitor readings today.ndjson --provider acme --key acme\n"
 		"  leben monitor outbox --state open --json\n"
 		"  leben monitor ack 42 --key drsmith\n");
@@ -147,7 +151,7 @@ int cmd_monitor(int argc, char **argv)
 	const char *what = argv[1];
 	const char *home = NULL, *node = NULL, *key = NULL, *price = NULL, *contract = NULL;
 	const char *clin = NULL, *second = NULL, *hook = NULL, *dl = NULL, *prov = NULL;
-	const char *patient = NULL, *state = NULL, *after = NULL;
+	const char *patient = NULL, *state = NULL, *after = NULL, *pkey = NULL, *by = NULL;
 	bool as_json = false, help = false;
 	const struct copt opts[] = {
 		{"--home", &home, NULL}, {"--node", &node, NULL}, {"--key", &key, NULL},
@@ -155,6 +159,7 @@ int cmd_monitor(int argc, char **argv)
 		{"--clinician", &clin, NULL}, {"--second", &second, NULL}, {"--webhook", &hook, NULL},
 		{"--deadline", &dl, NULL}, {"--provider", &prov, NULL}, {"--patient", &patient, NULL},
 		{"--state", &state, NULL}, {"--after", &after, NULL}, {"--json", NULL, &as_json},
+		{"--patient-key", &pkey, NULL}, {"--by", &by, NULL},
 		{"--help", NULL, &help}, {NULL, NULL, NULL}};
 	const char *pos[1];
 	int npos, rc = copt_parse(CMD, argc, argv, 2, opts, pos, 1, &npos);
@@ -175,26 +180,62 @@ int cmd_monitor(int argc, char **argv)
 		long long pr = strtoll(price, &end, 10);
 		if (*end || pr < 0)
 			return cli_failf(CMD, "--price must be a whole number of ASC micro-units >= 0"), 2;
-		if (key_hex(home, key, hex, NULL))
+		/* the provider registers itself: signed with the key it registers */
+		struct lb_keypair kp;
+		if (key_hex(home, key, hex, &kp))
 			return 1;
-		json_t *b = json_pack("{s:s,s:s,s:I}", "name", pos[0], "key", hex, "price",
-				      (json_int_t)pr);
+		char msg[300], sh[129];
+		uint8_t sig[64];
+		long long now = (long long)time(NULL);
+		int n = snprintf(msg, sizeof msg, "LEBEN-monitor-provider-v1\n%s\n%s\n%lld\n%lld",
+				 pos[0], hex, pr, now);
+		lb_sign(sig, msg, (size_t)n, &kp);
+		sodium_memzero(&kp, sizeof kp);
+		lb_hex_encode(sh, sig, 64);
+		json_t *b = json_pack("{s:s,s:s,s:I,s:I,s:s}", "name", pos[0], "key", hex, "price",
+				      (json_int_t)pr, "time", (json_int_t)now, "sig", sh);
 		rc = cli_api_post(CMD, url, "/v1/monitor/providers", b, &out);
 		json_decref(b);
 	} else if (!strcmp(what, "enrol")) {
-		char c2[65];
-		if (npos != 1 || !contract || !clin || !second)
+		char c2[65], pkh[65], byh[65], ch[65], sh[129], csh[129];
+		if (npos != 1 || !contract || !clin || !second || !pkey)
 			return cli_failf(CMD, "enrol PATIENT --contract FILE --clinician KEY --second "
-					 "KEY (see --help)"), 2;
-		uint8_t *src;
+					 "KEY --patient-key KEY (see --help)"), 2;
+		uint8_t *src, h[32], sig[64];
 		size_t n;
-		if (cli_read_file(CMD, contract, 4u << 20, &src, &n) || key_hex(home, clin, hex, NULL) ||
-		    key_hex(home, second, c2, NULL))
+		struct lb_keypair pk, bk;
+		if (cli_read_file(CMD, contract, 4u << 20, &src, &n))
 			return 1;
-		json_t *b = json_pack("{s:s,s:s%,s:s,s:s,s:s,s:I}", "patient", pos[0], "contract",
-				      (const char *)src, n, "clinician", hex, "second", c2,
-				      "webhook", hook ? hook : "", "ack_deadline_s",
-				      (json_int_t)(dl ? strtoll(dl, NULL, 10) : 900));
+		if (key_hex(home, clin, hex, NULL) || key_hex(home, second, c2, NULL) ||
+		    key_hex(home, pkey, pkh, &pk)) {
+			free(src);
+			return 1;
+		}
+		if (key_hex(home, by ? by : "node", byh, &bk)) {
+			sodium_memzero(&pk, sizeof pk);
+			free(src);
+			return 1;
+		}
+		/* signed by --by (the institution's node key unless named); the patient's key
+		 * signs the same message as their consent */
+		long long now = (long long)time(NULL), dls = dl ? strtoll(dl, NULL, 10) : 900;
+		char msg[900];
+		lb_hash(h, src, n);
+		lb_hex_encode(ch, h, 32);
+		int ml = snprintf(msg, sizeof msg,
+				  "LEBEN-monitor-enrol-v1\n%s\n%s\n%s\n%s\n%s\n%lld\n%s\n%lld", pos[0],
+				  ch, hex, c2, hook ? hook : "", dls, pkh, now);
+		lb_sign(sig, msg, (size_t)ml, &bk);
+		lb_hex_encode(sh, sig, 64);
+		lb_sign(sig, msg, (size_t)ml, &pk);
+		lb_hex_encode(csh, sig, 64);
+		sodium_memzero(&pk, sizeof pk);
+		sodium_memzero(&bk, sizeof bk);
+		json_t *b = json_pack("{s:s,s:s%,s:s,s:s,s:s,s:I,s:s,s:I,s:s,s:s,s:s}", "patient",
+				      pos[0], "contract", (const char *)src, n, "clinician", hex,
+				      "second", c2, "webhook", hook ? hook : "", "ack_deadline_s",
+				      (json_int_t)dls, "patient_key", pkh, "time", (json_int_t)now,
+				      "by", byh, "sig", sh, "consent", csh);
 		free(src);
 		if (!b)
 			return cli_failf(CMD, "%s is not UTF-8 text", contract), 1;

@@ -10,6 +10,10 @@
 #   reason -> the webhook receives every warning after retries -> the clinician acknowledges
 #   one -> another, not acknowledged, escalates to the second contact -> acme's accepted
 #   readings are settled on the business chain (monitor.payment, count x price).
+#   The provider registers itself with its key (a stranger cannot take its name); p1 is
+#   enrolled by the institution (the node's key) with p1's consent, p2 enrols with their own
+#   key. A wearable (provider wearco) also posts its Observations to the node's FHIR endpoint
+#   (/fhir, a signed transaction Bundle): they are graded and paid the same way.
 #
 #   examples/apps/monitoring.sh            # needs build/leben
 set -eu
@@ -24,7 +28,7 @@ x() { "$LEBEN" "$@" --home "$DEMO_HOME" --node "$URL"; }
 
 say "1. A node home and its keys: acme (device-data provider), drsmith (clinician), oncall"
 "$LEBEN" init --home "$DEMO_HOME" --demo >/dev/null
-for k in acme drsmith oncall; do "$LEBEN" keys new $k --home "$DEMO_HOME" >/dev/null; done
+for k in acme drsmith oncall p1 p2; do "$LEBEN" keys new $k --home "$DEMO_HOME" >/dev/null; done
 "$LEBEN" node --home "$DEMO_HOME" --api-port 0 2>"$DEMO_HOME/node.log" &
 NODE_PID=$!
 # a webhook receiver that answers 503 to the first two attempts of each warning
@@ -58,12 +62,17 @@ URL=$(sed -n 's/.*API listening on \(http[^ ]*\).*/\1/p' "$DEMO_HOME/node.log" |
 HOOK=http://127.0.0.1:$(cat "$DEMO_HOME/hook.port")/hook
 echo "node API at $URL, webhook at $HOOK"
 
-say "2. Register the provider (5 ASC micro-units per accepted reading) and enrol two patients"
+say "2. acme registers itself (5 ASC micro-units per accepted reading); two patients enrolled"
 x monitor provider acme --key acme --price 5
+if out=$(x monitor provider acme --key oncall --price 50 2>&1); then
+	echo "NOT refused: a stranger took acme's name"; exit 1
+fi
+echo "refused (another key registering acme): $out"
+# p1: by the institution (the node's key) with p1's consent; p2: by p2 with their own key
 x monitor enrol p1 --contract "$ROOT/examples/contracts/chronic_risk.pf" --clinician drsmith \
-	--second oncall --webhook "$HOOK" --deadline 600
+	--second oncall --webhook "$HOOK" --deadline 600 --patient-key p1
 x monitor enrol p2 --contract "$ROOT/examples/contracts/chronic_risk.pf" --clinician drsmith \
-	--second oncall --webhook "$HOOK" --deadline 2
+	--second oncall --webhook "$HOOK" --deadline 2 --patient-key p2 --by p2
 
 say "3. acme sends a signed NDJSON batch (the last two readings are refused)"
 NOW=$(($(date +%s) * 1000 - 60000))
@@ -82,6 +91,51 @@ for r in json.load(sys.stdin)["results"]:
     w = r.get("warning")
     print(r["index"], r["status"], r.get("error", ""), r.get("message", ""),
           w["grade"] + ": " + "; ".join(w["reasons"]) if w else "")'
+
+say "3b. A wearable (provider wearco, a member key of the institution) posts to /fhir"
+mkdir -p "$DEMO_HOME/fhir"
+python3 - "$URL" "$DEMO_HOME/fhir/members" "$NOW" <<'PY'
+import hashlib, json, sys, time, urllib.request
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+url, members, now = sys.argv[1], sys.argv[2], int(sys.argv[3]) + 30000
+sk = Ed25519PrivateKey.from_private_bytes(b"\x57" * 32)
+pk = sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+open(members, "a").write(pk + "\n")
+def post(path, body, headers):
+    r = urllib.request.Request(url + path, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(r) as f:
+            return f.status, json.load(f)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+t = int(time.time())
+msg = ("LEBEN-monitor-provider-v1\nwearco\n%s\n4\n%d" % (pk, t)).encode()
+reg = {"name": "wearco", "key": pk, "price": 4, "time": t, "sig": sk.sign(msg).hex()}
+print("register wearco:", post("/v1/monitor/providers", json.dumps(reg).encode(),
+                               {"Content-Type": "application/json"}))
+iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1000))
+def obs(code, v):
+    return {"resource": {"resourceType": "Observation", "status": "final",
+                         "subject": {"reference": "Patient/p1"}, "effectiveDateTime": iso,
+                         "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                         "valueQuantity": {"value": v}},
+            "request": {"method": "POST", "url": "Observation"}}
+bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+    {"resource": {"resourceType": "Patient", "id": "p1"},
+     "request": {"method": "PUT", "url": "Patient/p1"}},
+    obs("59408-5", 89), obs("2339-0", 310)]}
+body = json.dumps(bundle).encode()
+bh = hashlib.blake2b(body, digest_size=32).hexdigest()
+d = hashlib.blake2b(("LEBEN-fhir-v1\nPOST\n/fhir\n%d\n%s" % (t, bh)).encode(),
+                    digest_size=32).digest()
+st, j = post("/fhir", body, {"Content-Type": "application/fhir+json", "X-Leben-Key": pk,
+                             "X-Leben-Time": str(t), "X-Leben-Signature": sk.sign(d).hex()})
+print("POST /fhir (Patient + SpO2 89 % + glucose 310 mg/dL):", st, j.get("type"))
+PY
+x monitor outbox --patient p1 --json | python3 -c 'import json,sys
+for o in json.load(sys.stdin)["outbox"]:
+    print(o["id"], o["grade"], o["state"], "; ".join(json.loads(o["reasons"]) if isinstance(o["reasons"], str) else o["reasons"]))'
 
 say "4. The webhook gets each warning after two refused attempts"
 i=0
@@ -102,7 +156,7 @@ for o in json.load(sys.stdin)["outbox"]:
     print(o["id"], o["grade"], o["state"], "to", o["recipient"][:16] + "...",
           "(escalated from %s)" % o["escalated_from"] if o["escalated_from"] else "")'
 
-say "7. Settle: acme's accepted readings on the business chain (count x price)"
+say "7. Settle: acme's and wearco's accepted readings on the business chain (count x price)"
 x monitor settle
 sleep 1
 x monitor status

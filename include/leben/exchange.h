@@ -312,6 +312,13 @@ int lb_xchg_salt_key(const char *home, const uint8_t asset[LB_HASH_LEN], bool cr
 		     uint8_t key[LB_XCHG_SALT_KEY_LEN], struct lb_errmsg *em);
 /* Hash pinning a built-in algorithm: H("LEBEN-algo-builtin-v1" || name). */
 void lb_xchg_builtin_hash(uint8_t out[LB_HASH_LEN], const char *name);
+/* For another module's tx rule on the business chain: the request id whose result was
+ * delivered (xchg.result recorded, status done) — its user and algorithm hash into user and
+ * algo. LB_ENOTFOUND for no such request, LB_EINVALID (naming its state) when it has no
+ * delivered result. */
+struct lb_state;
+int lb_xchg_delivered(struct lb_state *s, const uint8_t id[LB_HASH_LEN],
+		      uint8_t user[LB_ADDR_LEN], uint8_t algo[LB_HASH_LEN], struct lb_errmsg *em);
 /* The built-in algorithm (lb_algo_table) whose pinned hash is hash: its name (static), or NULL.
  * Built-ins belong to the platform: usable without registration (no author, fee 0), and
  * xchg.algo refuses their hashes. */

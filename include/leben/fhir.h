@@ -55,7 +55,8 @@ int lb_fhir_commit(struct lb_fhir_store *s, struct lb_errmsg *em);
 void lb_fhir_rollback(struct lb_fhir_store *s);
 
 /* Create or replace res (a validated resource with its id; borrowed, and its meta.versionId
- * and meta.lastUpdated are set on it). *created tells which. */
+ * and meta.lastUpdated are set on it). *created tells which. LB_EDENIED when the id, or the
+ * resource's patient, was purged (lb_fhir_purge). */
 int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_errmsg *em);
 /* The stored resource (new reference), LB_ENOTFOUND when absent. */
 int lb_fhir_get(struct lb_fhir_store *s, const char *type, const char *id, json_t **out,
@@ -114,8 +115,34 @@ int lb_fhir_patient_of_key(struct lb_fhir_store *s, const char *pk_hex, char id[
 int64_t lb_fhir_meta_get(struct lb_fhir_store *s, const char *key);
 int lb_fhir_meta_put(struct lb_fhir_store *s, const char *key, int64_t value,
 		     struct lb_errmsg *em);
+/* What the directory entry says of the store (new reference): {"volume": resources,
+ * "patients": Patient resources, "types": {type: count}, "codes": ["system|code", ... at most
+ * 200, by type then code], "date_min", "date_max" (the clinical dates, Provenance and
+ * AuditEvent left out; absent when none)}.
+ * Index-only scans: it costs the store's size, never a record opened. */
+json_t *lb_fhir_store_facets(struct lb_fhir_store *s);
 /* Resources stored, by type (new JSON object). */
 json_t *lb_fhir_store_counts(struct lb_fhir_store *s);
+
+/* ---- purge (docs/fhir.md, "Purge") ------------------------------------------------------
+ * Each resource of a sealed store is a vault object of its own (its JSON under a fresh
+ * object key wrapped under the store key; named by the BLAKE2b-256 of the JSON). */
+
+/* Destroy every resource of patient (its Patient and its compartment), or of the whole
+ * store when patient is NULL: each object key overwritten in place (random bytes, then
+ * zeros), the row and its codes deleted (SQLite's secure_delete zeroes the freed space) and
+ * the write-ahead log checkpointed; a tombstone is kept per (type, id) so that a read answers
+ * 410 Gone and a later write of that id (or of a resource of the purged patient) is refused.
+ * fn (may be NULL) is called with each destroyed resource's type, id and object name. *n
+ * counts them. All or nothing. */
+int lb_fhir_purge(struct lb_fhir_store *s, const char *patient,
+		  void (*fn)(void *ctx, const char *type, const char *id, const uint8_t obj[32]),
+		  void *ctx, size_t *n, struct lb_errmsg *em);
+/* Whether type/id was purged here (*at_ms, may be NULL: when). */
+bool lb_fhir_purged(struct lb_fhir_store *s, const char *type, const char *id, int64_t *at_ms);
+/* Call fn with the id of every Patient stored, in the order stored; non-zero stops. */
+int lb_fhir_patients(struct lb_fhir_store *s, int (*fn)(void *ctx, const char *patient),
+		     void *ctx, struct lb_errmsg *em);
 
 /* An OperationOutcome with one issue (new reference): severity "error", code (FHIR
  * issue-type: "invalid", "not-found", "forbidden", "security", "conflict", "too-costly",

@@ -55,6 +55,9 @@ struct lb_ins_tx {
 	uint64_t waiting_blocks;            /* no claim before enrolment + this */
 	uint32_t copay_bp;                  /* patient's share in basis points (0..10000) */
 	uint64_t premium;                   /* micro-ASC per period (from `leben insurance price`) */
+	bool has_model;                     /* priced from a model (payload version 2) ... */
+	uint8_t model[LB_HASH_LEN];         /* ... the insurer's exchange request (builtin:logreg)
+					     * whose released coefficients gave the premium */
 	/* ENROL, CLAIM, FUND: the policy id */
 	uint8_t policy[LB_HASH_LEN];
 	/* EVENT */
@@ -96,6 +99,9 @@ void lb_ins_pool_addr(const uint8_t policy[LB_HASH_LEN], uint8_t out[LB_ADDR_LEN
  * and the amounts, or "error" with "error" (the refusal's text) and "code". */
 int lb_ins_adjudicate_json(struct lb_ledger *l, const uint8_t provider[LB_ADDR_LEN],
 			   const struct lb_ins_tx *p, json_t **out, struct lb_errmsg *em);
+/* Is an event with this hash anchored on the business chain (committed state)? */
+bool lb_ins_event_known(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN]);
+
 /* Views: a policy (+ pool address and balance), a coverage (FHIR Coverage + claims and the
  * period's use), a claim (FHIR Claim + ClaimResponse + settled). LB_ENOTFOUND if absent. */
 int lb_ins_policy_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,

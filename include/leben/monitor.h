@@ -10,6 +10,7 @@
 #ifndef LEBEN_MONITOR_H
 #define LEBEN_MONITOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -41,14 +42,41 @@ void lb_mon_close(struct lb_monitor *m);
 
 /* Each call below takes a JSON request (borrowed) and answers *out (new reference); the
  * shapes are those of docs/api.md, "Chronic-disease monitoring". now_ms: the wall clock. */
+/* Signed requests carry "time" (Unix seconds) within this of the node's clock. */
+#define LB_MON_SIG_WINDOW_S 300
+/* A device-data provider registers itself: req {name, key, price, time, sig}, sig = Ed25519
+ * by key over "LEBEN-monitor-provider-v1\n<name>\n<key>\n<price>\n<time>". A name
+ * registered under another key is refused (LB_EEXISTS), a bad signature LB_EBADSIG. */
 int lb_mon_provider(struct lb_monitor *m, const json_t *req, json_t **out, struct lb_errmsg *em);
-int lb_mon_enrol(struct lb_monitor *m, const json_t *req, json_t **out, struct lb_errmsg *em);
+/* Enrol a patient: req {patient, contract, clinician, second, webhook?, ack_deadline_s?,
+ * patient_key, time, by, sig, consent?}; sig = Ed25519 by `by` over
+ * "LEBEN-monitor-enrol-v1\n<patient>\n<contract hash>\n<clinician>\n<second>\n<webhook>
+ * \n<deadline>\n<patient_key>\n<time>". `by` is the patient (by == patient_key) or the owner
+ * institution (by_institution: the caller checked that `by` is the node's key or a member's),
+ * which also needs "consent", the patient's signature of the same message. A stranger is
+ * LB_EUNAUTH, an institution without consent LB_EDENIED, another key re-enrolling an
+ * enrolled patient LB_EUNAUTH; nothing is changed then. */
+int lb_mon_enrol(struct lb_monitor *m, const json_t *req, bool by_institution, json_t **out,
+		 struct lb_errmsg *em);
 /* A batch of readings (NDJSON or a JSON array, body[0..len)) from provider `provider`, signed
  * by its key: sig_hex = Ed25519 over "LEBEN-monitor-readings-v1\n" || body. Each reading is
  * accepted or refused on its own ({"results":[{"index","status","error"?,"warning"?}]}). */
 int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_hex,
 		    const char *body, size_t len, int64_t now_ms, json_t **out,
 		    struct lb_errmsg *em);
+/* Observations written through the FHIR endpoint (resources: an array, borrowed) by the key
+ * writer_hex (64 hex digits; the FHIR request's signature authenticated it): when it is a
+ * registered device-data provider's key, those with a monitored code go through the batch
+ * path of lb_mon_readings (graded, outbox, counted for the provider's payment; the answer of
+ * lb_mon_readings into *out), other resources are skipped. LB_ENOTFOUND when the key is no
+ * provider's or no resource is a monitored Observation. */
+int lb_mon_observations(struct lb_monitor *m, const char *writer_hex, const json_t *resources,
+			int64_t now_ms, json_t **out, struct lb_errmsg *em);
+/* The node's monitor, <home>/monitor/monitor.db, one per process, with the thread that
+ * escalates overdue warnings and delivers the outbox to webhooks (started on first open;
+ * the node opens it at start when the database exists). create: make the database when
+ * absent, else LB_ENOTFOUND. *out is borrowed: it lives as long as the process. */
+int lb_mon_node(const char *home, bool create, struct lb_monitor **out, struct lb_errmsg *em);
 /* Outbox entries after id `after` (0: all), optionally of one patient or state. */
 int lb_mon_outbox(struct lb_monitor *m, int64_t after, const char *patient, const char *state,
 		  int64_t now_ms, json_t **out, struct lb_errmsg *em);

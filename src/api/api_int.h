@@ -15,7 +15,7 @@
 #include "leben/error.h"
 #include "leben/ledger.h"
 
-#define API_MAX_PARAMS 3
+#define API_MAX_PARAMS 4
 
 /* Path parameters captured by {name} segments of a route pattern; each points into the
  * request path (borrowed) and is not NUL-terminated. */
@@ -226,8 +226,6 @@ int api_mon_status(const struct api_call *c, json_t **out, unsigned *status,
 		   struct lb_errmsg *em);
 int api_mon_settle(const struct api_call *c, json_t **out, unsigned *status,
 		   struct lb_errmsg *em);
-/* At API start: when home has a monitor, open it and start its delivery thread. */
-void api_mon_resume(const char *home);
 
 /* web.c: the web app's files (docs/web.md). One embedded file: its URL path ("/index.html",
  * "/assets/app-1a2b.js"), content type, bytes, gzip copy (NULL when not smaller) and ETag
@@ -254,6 +252,8 @@ int api_web_account_txs(const struct api_call *c, json_t **out, unsigned *status
 /* routes_insurance.c (docs/api.md, "Insurance") */
 int api_ins_policy(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_ins_claim(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_ins_auto_claims(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em);
 int api_ins_coverage(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em);
 int api_ins_adjudicate(const struct api_call *c, json_t **out, unsigned *status,

@@ -25,12 +25,15 @@
 
 #include "api/api_int.h"
 #include "leben/api.h"
+#include "leben/apps_fhir.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
+#include "leben/cohort.h"
 #include "leben/exchange.h"
 #include "leben/insurance.h"
 #include "leben/tx.h"
 #include "leben/fhir.h"
+#include "leben/fhir_node.h"
 
 #define SIG_WINDOW_S 300
 #define IMPORT_COMMIT_EVERY 2000
@@ -275,67 +278,9 @@ static void base_url(const struct api_call *c, char *out, size_t cap)
 		 host ? host : "localhost");
 }
 
-/* The store's sealing key, derived from the node key: <home>/fhir/store.pub holds the public
- * half of a key pair made once (its secret half is wiped at once); the key is
- * H("LEBEN-fhir-store-v1" || the node key's pairwise secret with it). Only the node key can
- * derive it again: a copy of fhir.db without the node key shows the search columns, not the
- * records. */
-static int store_key(const struct api_call *c, const char *dir, uint8_t key[32],
-		     struct lb_errmsg *em)
-{
-	char path[4300], hex[2 * LB_PUBKEY_LEN + 2] = "";
-	uint8_t pk[LB_PUBKEY_LEN], secret[32];
-	snprintf(path, sizeof path, "%s/store.pub", dir);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		struct lb_keypair kp;
-		lb_keypair_generate(&kp);
-		lb_hex_encode(hex, kp.pk, LB_PUBKEY_LEN);
-		lb_keypair_wipe(&kp);
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-		if (fd >= 0) {
-			bool ok = write(fd, hex, 2 * LB_PUBKEY_LEN) == 2 * LB_PUBKEY_LEN;
-			if (close(fd) || !ok)
-				return lb_errf(em, LB_EIO, "%s: could not be written", path);
-		} else if (errno != EEXIST) {
-			return lb_errf(em, LB_EIO, "%s: %s", path, strerror(errno));
-		}
-		f = fopen(path, "r"); /* ours, or the one another request made first */
-	}
-	bool ok = f && fgets(hex, sizeof hex, f) && !lb_hex_decode(pk, sizeof pk, hex);
-	if (f)
-		fclose(f);
-	if (!ok)
-		return lb_errf(em, LB_ECORRUPT, "%s is not a public key in hex", path);
-	int rc = lb_ledger_node_agree(c->ledger, pk, secret, em);
-	if (rc)
-		return rc;
-	uint8_t m[19 + 32];
-	memcpy(m, "LEBEN-fhir-store-v1", 19);
-	memcpy(m + 19, secret, 32);
-	lb_hash(key, m, sizeof m);
-	sodium_memzero(secret, sizeof secret);
-	sodium_memzero(m, sizeof m);
-	return LB_OK;
-}
-
 static int open_store(const struct api_call *c, struct lb_fhir_store **st, struct lb_errmsg *em)
 {
-	if (!c->home)
-		return lb_errf(em, LB_EUNAVAILABLE, "this node has no home directory for FHIR data");
-	char dir[4200], path[4300];
-	uint8_t key[32];
-	snprintf(dir, sizeof dir, "%s/fhir", c->home);
-	mkdir(dir, 0700);
-	int rc = store_key(c, dir, key, em);
-	if (rc)
-		return rc;
-	snprintf(path, sizeof path, "%s/fhir.db", dir);
-	rc = lb_fhir_store_open(st, path, em);
-	if (!rc)
-		lb_fhir_store_seal(*st, key);
-	sodium_memzero(key, sizeof key);
-	return rc;
+	return lb_fhir_node_store_open(c->ledger, c->home, st, em);
 }
 
 static const char *const search_params[] = {"_id", "patient", "subject", "code", "date",
@@ -700,6 +645,107 @@ static void provenance_from_chain(const struct api_call *c, struct lb_fhir_store
 	}
 }
 
+/* The cohort application's studies and participants (business chain, cohort.protocol and
+ * cohort.optin): the blocks not read yet are read once (the height reached is kept in the
+ * store) and each new study becomes a ResearchStudy (id: the cohort id), each opt-in a
+ * ResearchSubject (id: H(cohort || asset || commitment)); their content is made again from
+ * the chain's current state whenever they are read (cohort_refresh). */
+static void cohort_from_chain(const struct api_call *c, struct lb_fhir_store *st)
+{
+	struct lb_errmsg em;
+	uint64_t top = lb_ledger_height(c->ledger, LB_CHAIN_BUSINESS);
+	uint64_t from = (uint64_t)lb_fhir_meta_get(st, "business_height_cohort");
+	for (uint64_t b = from + 1; b <= top; b++) {
+		json_t *blk = NULL, *tx;
+		size_t i;
+		if (lb_ledger_block_json(c->ledger, LB_CHAIN_BUSINESS, b, &blk, &em))
+			return;
+		json_array_foreach(json_object_get(blk, "txs"), i, tx) {
+			const char *type = json_string_value(json_object_get(tx, "type"));
+			json_t *p = json_object_get(tx, "payload"), *res = NULL;
+			if (!type || json_is_false(json_object_get(tx, "valid")) || !json_is_object(p))
+				continue;
+			if (!strcmp(type, "cohort.protocol")) {
+				uint8_t sponsor[LB_ADDR_LEN], id[LB_HASH_LEN];
+				char hx[2 * LB_HASH_LEN + 1];
+				const char *name = json_string_value(json_object_get(p, "name"));
+				if (!name || lb_addr_decode(sponsor, json_string_value(json_object_get(
+								       tx, "sender")), NULL))
+					continue;
+				lb_cohort_id(id, sponsor, name);
+				lb_hex_encode(hx, id, LB_HASH_LEN);
+				if (lb_fhir_exists(st, "ResearchStudy", hx))
+					continue;
+				json_t *stj = json_pack("{s:s,s:s,s:O,s:O}", "cohort", hx, "status",
+							"awaiting approval", "protocol",
+							json_object_get(p, "protocol"), "sponsor",
+							json_object_get(tx, "sender"));
+				res = stj ? lb_cohort_fhir_study(stj) : NULL;
+				json_decref(stj);
+			} else if (!strcmp(type, "cohort.optin")) {
+				const char *co = json_string_value(json_object_get(p, "cohort"));
+				const char *as = json_string_value(json_object_get(p, "asset"));
+				const char *pa = json_string_value(json_object_get(p, "patient"));
+				uint8_t k[3 * LB_HASH_LEN], h[LB_HASH_LEN];
+				char hx[2 * LB_HASH_LEN + 1];
+				if (!co || !as || !pa || lb_hex_decode(k, LB_HASH_LEN, co) ||
+				    lb_hex_decode(k + LB_HASH_LEN, LB_HASH_LEN, as) ||
+				    lb_hex_decode(k + 2 * LB_HASH_LEN, LB_HASH_LEN, pa))
+					continue;
+				lb_hash(h, k, sizeof k);
+				lb_hex_encode(hx, h, LB_HASH_LEN);
+				if (lb_fhir_exists(st, "ResearchSubject", hx))
+					continue;
+				json_t *rec = json_pack("{s:s}", "status", "in");
+				res = lb_cohort_fhir_subject(hx, co, as, pa, rec);
+				json_decref(rec);
+			} else {
+				continue;
+			}
+			bool created;
+			if (!res || lb_fhir_put(st, res, &created, &em))
+				lb_log(LB_LOG_WARN, "fhir: cohort %s not recorded",
+				       json_string_value(json_object_get(tx, "id")));
+			json_decref(res);
+		}
+		json_decref(blk);
+		if (lb_fhir_meta_put(st, "business_height_cohort", (int64_t)b, &em))
+			return;
+	}
+}
+
+/* A ResearchStudy or ResearchSubject of the cohort application, made again from the chain's
+ * current state (approvals, rounds, withdrawals), keeping its id and meta. */
+static void cohort_refresh(const struct api_call *c, json_t *res)
+{
+	const char *type = json_string_value(json_object_get(res, "resourceType"));
+	const char *co = ident(res, "urn:leben:cohort");
+	uint8_t id[LB_HASH_LEN], asset[LB_HASH_LEN], pat[LB_HASH_LEN];
+	if (!type || !co || lb_hex_decode(id, sizeof id, co))
+		return;
+	json_t *j = NULL, *fresh = NULL;
+	struct lb_errmsg em;
+	if (!strcmp(type, "ResearchStudy")) {
+		if (lb_cohort_json(c->ledger, id, &j, &em) == LB_OK)
+			fresh = lb_cohort_fhir_study(j);
+	} else if (!strcmp(type, "ResearchSubject")) {
+		const char *as = ident(res, "urn:leben:asset");
+		const char *pa = ident(res, "urn:leben:patient-commitment");
+		if (as && pa && !lb_hex_decode(asset, sizeof asset, as) &&
+		    !lb_hex_decode(pat, sizeof pat, pa) &&
+		    lb_cohort_patient_json(c->ledger, id, asset, pat, &j, &em) == LB_OK)
+			fresh = lb_cohort_fhir_subject(json_string_value(json_object_get(res, "id")), co,
+						       as, pa, j);
+	}
+	json_decref(j);
+	if (!fresh)
+		return;
+	json_object_set(fresh, "meta", json_object_get(res, "meta"));
+	json_object_clear(res);
+	json_object_update(res, fresh);
+	json_decref(fresh);
+}
+
 /* ---- search ------------------------------------------------------------------------------- */
 
 struct argscan {
@@ -818,6 +864,9 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 		audit_from_chain(c, st, q.patient);
 	if (!strcmp(type, "Provenance") && w->kind == WHO_INSTITUTION)
 		provenance_from_chain(c, st);
+	if ((!strcmp(type, "ResearchStudy") || !strcmp(type, "ResearchSubject")) &&
+	    w->kind == WHO_INSTITUTION)
+		cohort_from_chain(c, st);
 	json_t *page;
 	size_t total = 0;
 	int64_t next;
@@ -836,6 +885,7 @@ static int do_search(const struct api_call *c, struct lb_fhir_store *st, const s
 		page_link(links, "next", base, type, &q, next);
 	json_array_foreach(page, i, r) {
 		consent_from_chain(c, r);
+		cohort_refresh(c, r);
 		char full[500];
 		snprintf(full, sizeof full, "%s/%s/%s", base, type,
 			 json_string_value(json_object_get(r, "id")));
@@ -866,6 +916,20 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 		return outcome(c, out, status, 400, "invalid",
 			       "an id is 1-64 letters, digits, '-' or '.'", "id");
 	json_t *res;
+	int64_t gone_ms = 0;
+	if (w->kind == WHO_INSTITUTION && lb_fhir_purged(st, type, id, &gone_ms)) {
+		char msg[400], when[40];
+		time_t t = (time_t)(gone_ms / 1000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(msg, sizeof msg, "%.40s/%.64s was purged from this node on %s (verifiable "
+			 "purge: its key was erased and its record deleted)", type, id, when);
+		return outcome(c, out, status, 410, "deleted", msg, NULL);
+	}
+	if ((!strcmp(type, "ResearchStudy") || !strcmp(type, "ResearchSubject")) &&
+	    w->kind == WHO_INSTITUTION)
+		cohort_from_chain(c, st);
 	int rc = lb_fhir_get(st, type, id, &res, &em);
 	/* Claim, ClaimResponse and Coverage of the insurance application live on the chain
 	 * (docs/apps.md, "5. Data-driven insurance"): the institution's members read them */
@@ -886,6 +950,7 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 	if (rc)
 		return from_err(c, out, status, rc, &em, NULL);
 	consent_from_chain(c, res);
+	cohort_refresh(c, res);
 	char what[120];
 	snprintf(what, sizeof what, "read %.40s/%.64s", type, id);
 	if (strcmp(type, "AuditEvent"))
@@ -895,6 +960,34 @@ static int do_read(const struct api_call *c, struct lb_fhir_store *st, const str
 	return LB_OK;
 }
 
+
+/* GET /fhir/<Type>/<id>/_history (vid NULL) and /_history/<vid>: the store keeps the current
+ * version only, so the history is that version; a purged id is 410 as on read. */
+static int do_history(const struct api_call *c, struct lb_fhir_store *st, const struct who *w,
+		      const char *type, const char *id, const char *vid, json_t **out,
+		      unsigned *status)
+{
+	int rc = do_read(c, st, w, type, id, out, status);
+	if (rc || *status != 200)
+		return rc;
+	const char *v = json_string_value(json_object_get(json_object_get(*out, "meta"),
+							  "versionId"));
+	if (vid) {
+		if (v && !strcmp(v, vid))
+			return LB_OK;
+		json_decref(*out);
+		*out = NULL;
+		return outcome(c, out, status, 404, "not-found",
+			       "this node keeps the current version of a resource only", NULL);
+	}
+	char url[200];
+	snprintf(url, sizeof url, "%.40s/%.64s", type, id);
+	json_t *b = json_pack("{s:s,s:s,s:i,s:[{s:o,s:{s:s,s:s}}]}", "resourceType", "Bundle",
+			      "type", "history", "total", 1, "entry", "resource", *out, "request",
+			      "method", "PUT", "url", url);
+	*out = b;
+	return b ? LB_OK : LB_ENOMEM;
+}
 
 /* ---- writes ------------------------------------------------------------------------------ */
 
@@ -997,8 +1090,21 @@ static int write_provenance(struct lb_fhir_store *st, const struct who *w, json_
 	return rc;
 }
 
+/* Tell the applications what was just committed (include/leben/apps_fhir.h). */
+static void fhir_written(const struct api_call *c, const char *writer, const char *op,
+			 const json_t *resources)
+{
+	if (!json_array_size(resources))
+		return;
+	lb_fhir_node_changed();
+	struct lb_apps_fhir_write w = {.ledger = c->ledger, .home = c->home, .writer = writer,
+				       .operation = op, .submit = c->submit, .api = c->api};
+	lb_apps_fhir_written(&w, resources);
+}
+
 static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
-			  const struct who *w, json_t *b, json_t **out, unsigned *status)
+			  const struct who *w, json_t *b, const char *op, json_t **out,
+			  unsigned *status)
 {
 	const char *bt = json_string_value(json_object_get(b, "type"));
 	if (!bt || (strcmp(bt, "transaction") && strcmp(bt, "batch")))
@@ -1147,6 +1253,11 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
 		rc = from_err(c, out, status, wr, &em, NULL);
 		goto done;
 	}
+	json_t *written = json_array();
+	json_array_foreach(entries, i, e)
+		json_array_append(written, json_object_get(e, "resource"));
+	fhir_written(c, w->name, op, written);
+	json_decref(written);
 	*out = json_pack("{s:s,s:s,s:O}", "resourceType", "Bundle", "type",
 			 !strcmp(bt, "batch") ? "batch-response" : "transaction-response", "entry",
 			 resp);
@@ -1171,7 +1282,7 @@ static int do_update(const struct api_call *c, struct lb_fhir_store *st, const s
 			      id ? "PUT" : "POST", "url", url);
 	if (!b)
 		return LB_ENOMEM;
-	int rc = do_transaction(c, st, w, b, out, status);
+	int rc = do_transaction(c, st, w, b, "update", out, status);
 	if (!rc && *status == 200) {
 		json_t *r = json_object_get(json_array_get(json_object_get(*out, "entry"), 0),
 					    "response");
@@ -1192,9 +1303,10 @@ static int do_update(const struct api_call *c, struct lb_fhir_store *st, const s
 /* POST /fhir/$import: NDJSON, one resource a line; valid lines are stored (committed every
  * IMPORT_COMMIT_EVERY), refused lines reported by number and element. Answers a Parameters
  * resource: imported, refused, and up to 20 errors. */
-static int do_import(const struct api_call *c, struct lb_fhir_store *st, json_t **out,
-		     unsigned *status)
+static int do_import(const struct api_call *c, struct lb_fhir_store *st, const struct who *w,
+		     json_t **out, unsigned *status)
 {
+	json_t *written = json_array(); /* the chunk not committed yet, for the hook */
 	const char *p = (const char *)c->body, *end = p ? p + c->body_len : NULL;
 	size_t line = 0, imported = 0, refused = 0, pending = 0;
 	json_t *params = json_array();
@@ -1232,8 +1344,14 @@ static int do_import(const struct api_call *c, struct lb_fhir_store *st, json_t 
 			bool created;
 			if (lb_fhir_validate(res, expr, sizeof expr, &vm))
 				snprintf(msg, sizeof msg, "line %zu: %s", base + line, vm.text);
-			else if ((rc = lb_fhir_put(st, res, &created, &em)) == LB_OK)
+			else if ((rc = lb_fhir_put(st, res, &created, &em)) == LB_OK) {
 				imported++, pending++;
+				json_array_append(written, res);
+			} else if (rc == LB_EDENIED) { /* a purged id: this line only */
+				snprintf(msg, sizeof msg, "line %zu: %s", base + line, em.text);
+				rc = LB_OK;
+				lb_errclear(&em);
+			}
 		}
 		json_decref(res);
 		if (msg[0]) {
@@ -1244,13 +1362,19 @@ static int do_import(const struct api_call *c, struct lb_fhir_store *st, json_t 
 		}
 		if (!rc && pending >= IMPORT_COMMIT_EVERY) {
 			rc = lb_fhir_commit(st, &em);
-			if (!rc)
+			if (!rc) {
+				fhir_written(c, w->name, "import", written);
+				json_array_clear(written);
 				rc = lb_fhir_begin(st, &em);
+			}
 			pending = 0;
 		}
 	}
 	if (!rc)
 		rc = lb_fhir_commit(st, &em);
+	if (!rc)
+		fhir_written(c, w->name, "import", written);
+	json_decref(written);
 	if (rc) {
 		lb_fhir_rollback(st);
 		json_decref(params);
@@ -1498,9 +1622,9 @@ int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb
 		}
 	}
 	if (!get && np == 0) {
-		rc = do_transaction(c, st, &w, body, out, status);
+		rc = do_transaction(c, st, &w, body, "transaction", out, status);
 	} else if (!get && np == 1 && !strcmp(a, "$import")) {
-		rc = do_import(c, st, out, status);
+		rc = do_import(c, st, &w, out, status);
 	} else if (!strcmp(c->method, "PUT") && np == 2) {
 		if (!lb_fhir_type_known(a))
 			rc = outcome(c, out, status, 404, "not-supported",
@@ -1545,6 +1669,11 @@ int api_fhir(const struct api_call *c, json_t **out, unsigned *status, struct lb
 		rc = do_search(c, st, &w, a, out, status);
 	} else if (np == 2) {
 		rc = do_read(c, st, &w, a, b, out, status);
+	} else if ((np == 3 || np == 4) && !strcmp(cc, "_history")) {
+		char vid[80] = "";
+		if (np == 4)
+			api_param_copy(c->params, 3, vid, sizeof vid);
+		rc = do_history(c, st, &w, a, b, np == 4 ? vid : NULL, out, status);
 	} else {
 		rc = outcome(c, out, status, 404, "not-supported",
 			     "no such FHIR interaction (read, search, transaction, $export)", NULL);

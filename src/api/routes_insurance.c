@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "leben/apps.h"
 #include "leben/insurance.h"
 
 int api_ins_policy(const struct api_call *c, json_t **out, unsigned *status,
@@ -82,5 +83,16 @@ int api_ins_adjudicate(const struct api_call *c, json_t **out, unsigned *status,
 	}
 	lb_free(p);
 	json_decref(b);
+	return rc;
+}
+
+/* GET /v1/insurance/auto-claims: the claims this node raised from FHIR writes */
+int api_ins_auto_claims(const struct api_call *c, json_t **out, unsigned *status,
+			struct lb_errmsg *em)
+{
+	json_t *a;
+	int rc = lb_apps_auto_claims(c->home, &a, em);
+	if (!rc && !(*out = json_pack("{s:o}", "claims", a)))
+		rc = LB_ENOMEM;
 	return rc;
 }

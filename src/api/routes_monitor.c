@@ -1,69 +1,18 @@
 /*
- * Chronic-disease monitoring routes (docs/api.md, "Chronic-disease monitoring"): one monitor
- * per node home (<home>/monitor/monitor.db), opened on first use together with the thread
- * that escalates overdue warnings and delivers the outbox to webhooks.
+ * Chronic-disease monitoring routes (docs/api.md, "Chronic-disease monitoring"): the node's
+ * monitor (lb_mon_node: <home>/monitor/monitor.db), made on first use.
  */
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "api/api_int.h"
+#include "leben/apps.h"
 #include "leben/base.h"
 #include "leben/monitor.h"
 
-static pthread_mutex_t mon_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct lb_monitor *mon;
-
-static void *deliver(void *arg)
-{
-	struct lb_monitor *m = arg;
-	for (;;) {
-		if (!lb_mon_tick(m, (int64_t)lb_now_ms())) {
-			struct timespec ts = {0, 50 * 1000 * 1000};
-			nanosleep(&ts, NULL);
-		}
-	}
-	return NULL;
-}
-
 static int monitor(const struct api_call *c, struct lb_monitor **out, struct lb_errmsg *em)
 {
-	int rc = LB_OK;
-	pthread_mutex_lock(&mon_mu);
-	if (!mon) {
-		char dir[4200];
-		if (!c->home) {
-			pthread_mutex_unlock(&mon_mu);
-			return lb_errf(em, LB_EUNAVAILABLE, "this node has no home directory for the "
-				       "monitor");
-		}
-		snprintf(dir, sizeof dir, "%s/monitor", c->home);
-		mkdir(dir, 0700);
-		if (!(rc = lb_mon_open(&mon, dir, em))) {
-			pthread_t t;
-			if (!pthread_create(&t, NULL, deliver, mon))
-				pthread_detach(t);
-		}
-	}
-	*out = mon;
-	pthread_mutex_unlock(&mon_mu);
-	return rc;
-}
-
-void api_mon_resume(const char *home)
-{
-	char path[4200];
-	struct lb_monitor *m;
-	struct api_call c = {.home = home};
-	if (!home)
-		return;
-	snprintf(path, sizeof path, "%s/monitor/monitor.db", home);
-	if (!access(path, F_OK))
-		monitor(&c, &m, NULL);
+	return lb_mon_node(c->home, true, out, em);
 }
 
 static int body_json(const struct api_call *c, json_t **j, struct lb_errmsg *em)
@@ -105,7 +54,20 @@ int api_mon_provider(const struct api_call *c, json_t **out, unsigned *status,
 /* POST /v1/monitor/patients */
 int api_mon_enrol(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	return with_body(c, lb_mon_enrol, out, status, em);
+	struct lb_monitor *m;
+	json_t *j = NULL;
+	int rc = monitor(c, &m, em);
+	if (rc || (rc = body_json(c, &j, em)))
+		return rc;
+	const char *by = json_string_value(json_object_get(j, "by"));
+	char full[65];
+	rc = lb_mon_enrol(m, j, by && strlen(by) == 64 && lb_apps_member_key(c->ledger, c->home, by,
+									  full),
+			  out, em);
+	json_decref(j);
+	if (!rc)
+		*status = 201;
+	return rc;
 }
 
 /* POST /v1/monitor/readings?provider=NAME&sig=HEX */

@@ -179,6 +179,7 @@ static const struct api_route routes[] = {
 	{"GET", "/fhir/{a}/{b}", h_ext, false, api_fhir},
 	{"PUT", "/fhir/{a}/{b}", h_ext, true, api_fhir},
 	{"GET", "/fhir/{a}/{b}/{c}", h_ext, false, api_fhir},
+	{"GET", "/fhir/{a}/{b}/{c}/{d}", h_ext, false, api_fhir},
 	{"GET", "/v1/market", h_ext, false, api_market},
 	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
 	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},
@@ -197,6 +198,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/insurance/policies/{id}", h_ext, false, api_ins_policy},
 	{"GET", "/v1/insurance/coverage/{policy}/{patient}", h_ext, false, api_ins_coverage},
 	{"GET", "/v1/insurance/claims/{id}", h_ext, false, api_ins_claim},
+	{"GET", "/v1/insurance/auto-claims", h_ext, false, api_ins_auto_claims},
 	{"POST", "/v1/insurance/adjudicate", h_ext, true, api_ins_adjudicate},
 	{"GET", "/v1/cohort/committees/{id}", h_ext, false, api_cohort_committee},
 	{"GET", "/v1/cohort/{id}", h_ext, false, api_cohort},
@@ -1029,8 +1031,6 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 			return rc;
 		}
 	}
-
-	api_mon_resume(a->opt.home); /* pending webhook deliveries and escalations go on */
 
 	/* HTTPS: TLS 1.3 only, a client certificate requested and checked on every request */
 	struct MHD_OptionItem tls_opts[5] = {{MHD_OPTION_END, 0, NULL}};

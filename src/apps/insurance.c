@@ -27,6 +27,7 @@
 
 #include "leben/codec.h"
 #include "leben/data_dedup.h"
+#include "leben/exchange.h"
 #include "leben/insurance.h"
 #include "leben/market.h"
 
@@ -79,7 +80,8 @@ static int code_ok(const char *s)
 
 int lb_ins_tx_encode(struct lb_buf *b, const struct lb_ins_tx *p, struct lb_errmsg *em)
 {
-	int rc = lb_enc_u8(b, 1);
+	/* version 2: a policy priced from an exchange request's released model */
+	int rc = lb_enc_u8(b, p->type == LB_TX_INS_POLICY && p->has_model ? 2 : 1);
 	switch (p->type) {
 	case LB_TX_INS_POLICY:
 		if (!p->name[0] || strlen(p->name) > LB_INS_NAME_MAX)
@@ -112,6 +114,8 @@ int lb_ins_tx_encode(struct lb_buf *b, const struct lb_ins_tx *p, struct lb_errm
 		rc = rc ? rc : lb_enc_uvar(b, p->waiting_blocks);
 		rc = rc ? rc : lb_enc_uvar(b, p->copay_bp);
 		rc = rc ? rc : lb_enc_uvar(b, p->premium);
+		if (p->has_model)
+			rc = rc ? rc : lb_enc_fixed(b, p->model, LB_HASH_LEN);
 		break;
 	case LB_TX_INS_ENROL:
 		rc = rc ? rc : lb_enc_fixed(b, p->policy, LB_HASH_LEN);
@@ -172,7 +176,7 @@ int lb_ins_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_ins_
 	lb_dec_init(&d, buf, n, "insurance payload", em);
 	if ((rc = lb_dec_u8(&d, "version", &ver)))
 		return rc;
-	if (ver != 1)
+	if (ver != 1 && !(ver == 2 && type == LB_TX_INS_POLICY))
 		return lb_dec_fail(&d, LB_EMALFORMED, "version", "version %u is not 1", ver);
 	switch (type) {
 	case LB_TX_INS_POLICY:
@@ -194,6 +198,11 @@ int lb_ins_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_ins_
 		    (rc = lb_dec_uvar(&d, "premium", UINT64_MAX, &p->premium)))
 			return rc;
 		p->copay_bp = (uint32_t)v;
+		if (ver == 2) {
+			if ((rc = lb_dec_fixed(&d, "model", p->model, LB_HASH_LEN)))
+				return rc;
+			p->has_model = true;
+		}
 		break;
 	case LB_TX_INS_ENROL:
 		if ((rc = lb_dec_fixed(&d, "policy", p->policy, LB_HASH_LEN)) ||
@@ -562,11 +571,39 @@ static int check_any(const struct lb_tx *tx, struct lb_errmsg *em)
 	return lb_ins_tx_decode(tx->type, tx->payload, tx->payload_len, &p, em);
 }
 
+/* A policy priced from a model: the insurer's own exchange request, with a delivered result
+ * of the built-in logistic regression (the released coefficients, never rows). */
+static int model_ok(struct lb_apply_ctx *c, const struct lb_ins_tx *p)
+{
+	uint8_t user[LB_ADDR_LEN], algo[LB_HASH_LEN], logreg[LB_HASH_LEN];
+	int rc = lb_xchg_delivered(c->state, p->model, user, algo, c->em);
+	if (rc)
+		return rc;
+	if (memcmp(user, c->sender_addr, LB_ADDR_LEN))
+		return lb_errf(c->em, LB_EUNAUTH, "the pricing model's exchange request %s was made "
+			       "by %s, not by the insurer %s: price from your own request",
+			       HEX(p->model), ADDR(user), ADDR(c->sender_addr));
+	lb_xchg_builtin_hash(logreg, "logreg");
+	if (memcmp(algo, logreg, LB_HASH_LEN))
+		return lb_errf(c->em, LB_EINVALID, "the pricing model's exchange request %s did not "
+			       "run builtin:logreg (the claim-risk model the premium comes from)",
+			       HEX(p->model));
+	return LB_OK;
+}
+
 static int apply_policy(struct lb_apply_ctx *c)
 {
 	struct lb_buf b;
+	struct lb_ins_tx *p = lb_malloc(sizeof *p);
+	int rc = p ? lb_ins_tx_decode(c->tx->type, c->tx->payload, c->tx->payload_len, p, c->em)
+		   : LB_ENOMEM;
+	if (!rc && p->has_model)
+		rc = model_ok(c, p);
+	lb_free(p);
+	if (rc)
+		return rc;
 	lb_buf_init(&b, c->tx->payload_len + 64);
-	int rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN);
+	rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN);
 	rc = rc ? rc : lb_enc_uvar(&b, c->height);
 	rc = rc ? rc : lb_enc_fixed(&b, c->tx->payload, c->tx->payload_len);
 	rc = rc ? rc : lb_state_put(c->state, NS_POL, c->tx->id, LB_HASH_LEN, b.data, b.len);
@@ -775,11 +812,14 @@ static json_t *policy_terms_json(const struct lb_ins_tx *t)
 	for (size_t i = 0; i < t->npairs; i++)
 		json_array_append_new(covers, json_pack("{s:s,s:s}", "diagnosis", t->diag[i],
 							"procedure", t->proc[i]));
-	return json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:f,s:I}", "name", t->name, "covers", covers,
+	json_t *j = json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:f,s:I}", "name", t->name, "covers", covers,
 			 "limit_claim", (json_int_t)t->limit_claim, "limit_period",
 			 (json_int_t)t->limit_period, "period_blocks", (json_int_t)t->period_blocks,
 			 "waiting_blocks", (json_int_t)t->waiting_blocks, "copay_percent",
 			 t->copay_bp / 100.0, "premium", (json_int_t)t->premium);
+	if (j && t->has_model)
+		json_object_set_new(j, "priced_by", hexj(t->model, LB_HASH_LEN));
+	return j;
 }
 
 static json_t *tx_json(const struct lb_tx *tx)
@@ -973,6 +1013,16 @@ static bool settlement_read(struct lb_ledger *l, const char *ns, const uint8_t *
 {
 	lb_buf_init(b, 64);
 	return lb_ledger_state_read(l, LB_CHAIN_SETTLEMENT, ns, key, klen, b, NULL) == LB_OK;
+}
+
+bool lb_ins_event_known(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN])
+{
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 16);
+	bool yes = lb_ledger_state_read(l, LB_CHAIN_BUSINESS, NS_EV, hash, LB_HASH_LEN, &b,
+					NULL) == LB_OK;
+	lb_buf_release(&b);
+	return yes;
 }
 
 int lb_ins_policy_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **out,

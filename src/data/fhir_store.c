@@ -2,6 +2,10 @@
  * The FHIR resource store of a node (include/leben/fhir.h): one SQLite file; each resource is
  * one row with its search parameters in indexed columns (type+id, patient, primary date,
  * the patient's key) and its codes in a side table, written in the same SQL transaction.
+ * Sealed stores keep each resource version as a vault object of its own: the JSON encrypted
+ * under a fresh random object key, that key wrapped under the store key in the row's okey
+ * column, the object named by the BLAKE2b-256 of the JSON (obj). Purging shreds the object
+ * keys in place, deletes the rows and keeps a tombstone per purged id (docs/fhir.md, "Purge").
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -17,8 +21,9 @@
 
 struct lb_fhir_store {
 	sqlite3 *db;
-	sqlite3_stmt *find, *ins, *upd, *delcode, *inscode;
-	bool sealed;                     /* resources are written encrypted under key */
+	sqlite3_stmt *find, *ins, *upd, *delcode, *inscode, *gone;
+	bool sealed;
+	bool any_purged;                 /* the tombstone table is not empty */                     /* resources are written encrypted under key */
 	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 };
 
@@ -38,7 +43,29 @@ static const char schema[] =
 	" sys TEXT NOT NULL, code TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS code_code ON code(type, code, sys);"
 	"CREATE INDEX IF NOT EXISTS code_rid ON code(rid);"
-	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS purged(type TEXT NOT NULL, id TEXT NOT NULL,"
+	" at INTEGER NOT NULL, PRIMARY KEY(type, id)) WITHOUT ROWID;"
+	"PRAGMA secure_delete=ON;";
+
+#define OKEY_LEN (SEAL_NONCE + 32 + SEAL_TAG)
+
+/* Add the per-object key columns to a store made before them (rows sealed under the store
+ * key alone stay readable). */
+static int add_object_columns(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	bool has = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('res') WHERE name='okey'", -1,
+			       &st, NULL))
+		return -1;
+	has = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (has)
+		return 0;
+	return sqlite3_exec(db, "ALTER TABLE res ADD COLUMN okey BLOB; ALTER TABLE res ADD COLUMN "
+				"obj BLOB;", NULL, NULL, NULL);
+}
 
 static int dberr(struct lb_fhir_store *s, struct lb_errmsg *em, const char *what)
 {
@@ -54,20 +81,28 @@ int lb_fhir_store_open(struct lb_fhir_store **out, const char *path, struct lb_e
 		goto fail;
 	sqlite3_busy_timeout(s->db, 10000);
 	if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    add_object_columns(s->db) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "SELECT rid, version FROM res WHERE type=?1 AND id=?2", -1,
 			       &s->find, NULL) ||
 	    sqlite3_prepare_v2(s->db,
-			       "INSERT INTO res(type,id,version,patient,date,pkey,json) "
-			       "VALUES(?1,?2,?3,?4,?5,?6,?7)",
+			       "INSERT INTO res(type,id,version,patient,date,pkey,json,okey,obj) "
+			       "VALUES(?1,?2,?3,?4,?5,?6,?7,?9,?10)",
 			       -1, &s->ins, NULL) ||
 	    sqlite3_prepare_v2(s->db,
-			       "UPDATE res SET version=?3, patient=?4, date=?5, pkey=?6, json=?7 "
-			       "WHERE rid=?8 AND type=?1 AND id=?2",
+			       "UPDATE res SET version=?3, patient=?4, date=?5, pkey=?6, json=?7, "
+			       "okey=?9, obj=?10 WHERE rid=?8 AND type=?1 AND id=?2",
 			       -1, &s->upd, NULL) ||
+	    sqlite3_prepare_v2(s->db, "SELECT at FROM purged WHERE type=?1 AND id=?2", -1,
+			       &s->gone, NULL) ||
 	    sqlite3_prepare_v2(s->db, "DELETE FROM code WHERE rid=?1", -1, &s->delcode, NULL) ||
 	    sqlite3_prepare_v2(s->db, "INSERT INTO code(rid,type,sys,code) VALUES(?1,?2,?3,?4)",
 			       -1, &s->inscode, NULL))
 		goto fail;
+	sqlite3_stmt *any;
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM purged LIMIT 1", -1, &any, NULL))
+		goto fail;
+	s->any_purged = sqlite3_step(any) == SQLITE_ROW;
+	sqlite3_finalize(any);
 	*out = s;
 	return LB_OK;
 fail:;
@@ -83,9 +118,10 @@ void lb_fhir_store_seal(struct lb_fhir_store *s, const uint8_t key[32])
 	s->sealed = true;
 }
 
-/* The JSON text of column col of a row (plaintext rows as stored; sealed rows, a BLOB of
- * nonce || ciphertext, opened with the store's key). *text is malloc'd (NUL-terminated);
- * LB_ETAMPERED when a sealed row does not open. */
+/* The JSON text of column col of a row, whose object key is in column col + 1 (plaintext
+ * rows as stored; sealed rows, a BLOB of nonce || ciphertext, opened with the row's object key
+ * unwrapped with the store key, or with the store key itself for rows written before object
+ * keys). *text is malloc'd (NUL-terminated); LB_ETAMPERED when a sealed row does not open. */
 static int row_text(struct lb_fhir_store *s, sqlite3_stmt *st, int col, char **text,
 		    size_t *len)
 {
@@ -103,20 +139,39 @@ static int row_text(struct lb_fhir_store *s, sqlite3_stmt *st, int col, char **t
 	}
 	if (!s->sealed || n < SEAL_NONCE + SEAL_TAG)
 		return LB_ETAMPERED;
+	uint8_t k[32];
+	const uint8_t *key = s->key;
+	const uint8_t *wk = sqlite3_column_blob(st, col + 1);
+	if (wk) {
+		unsigned long long kl;
+		if (sqlite3_column_bytes(st, col + 1) != OKEY_LEN ||
+		    crypto_aead_xchacha20poly1305_ietf_decrypt(k, &kl, NULL, wk + SEAL_NONCE,
+							       OKEY_LEN - SEAL_NONCE, NULL, 0, wk,
+							       s->key) ||
+		    kl != sizeof k)
+			return LB_ETAMPERED;
+		key = k;
+	}
+	int rc = LB_OK;
 	*text = malloc(n - SEAL_NONCE - SEAL_TAG + 1);
-	if (!*text)
-		return LB_ENOMEM;
+	if (!*text) {
+		rc = LB_ENOMEM;
+		goto out;
+	}
 	unsigned long long m;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)*text, &m, NULL,
 						       (const unsigned char *)p + SEAL_NONCE,
-						       n - SEAL_NONCE, NULL, 0, p, s->key)) {
+						       n - SEAL_NONCE, NULL, 0, p, key)) {
 		free(*text);
 		*text = NULL;
-		return LB_ETAMPERED;
+		rc = LB_ETAMPERED;
+		goto out;
 	}
 	(*text)[m] = 0;
 	*len = (size_t)m;
-	return LB_OK;
+out:
+	sodium_memzero(k, sizeof k);
+	return rc;
 }
 
 void lb_fhir_store_close(struct lb_fhir_store *s)
@@ -129,6 +184,7 @@ void lb_fhir_store_close(struct lb_fhir_store *s)
 	sqlite3_finalize(s->upd);
 	sqlite3_finalize(s->delcode);
 	sqlite3_finalize(s->inscode);
+	sqlite3_finalize(s->gone);
 	sqlite3_close(s->db);
 	lb_free(s);
 }
@@ -212,6 +268,19 @@ int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_e
 		return dberr(s, em, "look-up");
 	}
 	sqlite3_reset(s->find);
+	size_t plen = 0;
+	const char *patient = lb_fhir_patient_of(res, &plen);
+	if (s->any_purged) {
+		char pid[80];
+		snprintf(pid, sizeof pid, "%.*s", (int)(plen < 79 ? plen : 79), patient ? patient : "");
+		if (lb_fhir_purged(s, type, id, NULL) || (patient && lb_fhir_purged(s, "Patient", pid, NULL)))
+			return lb_errf(em, LB_EDENIED,
+				       "%s/%.64s: %s was purged from this node; purged records are not "
+				       "written again",
+				       type, id,
+				       lb_fhir_purged(s, type, id, NULL) ? "this resource"
+									  : "its patient");
+	}
 	*created = rid == 0;
 	char vid[24], now[32];
 	snprintf(vid, sizeof vid, "%lld", (long long)version + 1);
@@ -227,8 +296,6 @@ int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_e
 	char *text = json_dumps(res, JSON_COMPACT);
 	if (!text)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
-	size_t plen = 0;
-	const char *patient = lb_fhir_patient_of(res, &plen);
 	sqlite3_stmt *w = rid ? s->upd : s->ins;
 	sqlite3_reset(w);
 	sqlite3_bind_text(w, 1, type, -1, SQLITE_TRANSIENT);
@@ -247,22 +314,32 @@ int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_e
 		sqlite3_bind_text(w, 6, pkey, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(w, 6);
-	if (s->sealed) {
-		size_t n = strlen(text);
-		uint8_t *box = malloc(SEAL_NONCE + n + SEAL_TAG);
+	size_t n = strlen(text);
+	uint8_t obj[32];
+	crypto_generichash(obj, sizeof obj, (const unsigned char *)text, n, NULL, 0);
+	sqlite3_bind_blob(w, 10, obj, sizeof obj, SQLITE_TRANSIENT);
+	if (s->sealed) { /* a vault object: its own key, wrapped under the store key */
+		uint8_t *box = malloc(SEAL_NONCE + n + SEAL_TAG), k[32], wk[OKEY_LEN];
 		if (!box) {
 			free(text);
 			return lb_errf(em, LB_ENOMEM, "out of memory");
 		}
+		crypto_aead_xchacha20poly1305_ietf_keygen(k);
 		randombytes_buf(box, SEAL_NONCE);
 		crypto_aead_xchacha20poly1305_ietf_encrypt(box + SEAL_NONCE, NULL,
 							   (const unsigned char *)text, n, NULL, 0,
-							   NULL, box, s->key);
+							   NULL, box, k);
+		randombytes_buf(wk, SEAL_NONCE);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(wk + SEAL_NONCE, NULL, k, sizeof k, NULL,
+							   0, NULL, wk, s->key);
+		sodium_memzero(k, sizeof k);
 		sodium_memzero(text, n);
 		free(text);
 		sqlite3_bind_blob(w, 7, box, (int)(SEAL_NONCE + n + SEAL_TAG), free);
+		sqlite3_bind_blob(w, 9, wk, sizeof wk, SQLITE_TRANSIENT);
 	} else {
 		sqlite3_bind_text(w, 7, text, -1, free);
+		sqlite3_bind_null(w, 9);
 	}
 	if (rid)
 		sqlite3_bind_int64(w, 8, rid);
@@ -298,7 +375,7 @@ int lb_fhir_get(struct lb_fhir_store *s, const char *type, const char *id, json_
 		struct lb_errmsg *em)
 {
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(s->db, "SELECT json FROM res WHERE type=?1 AND id=?2", -1, &q,
+	if (sqlite3_prepare_v2(s->db, "SELECT json, okey FROM res WHERE type=?1 AND id=?2", -1, &q,
 			       NULL))
 		return dberr(s, em, "read");
 	sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC);
@@ -431,7 +508,7 @@ int lb_fhir_search(struct lb_fhir_store *s, const struct lb_fhir_query *q, json_
 		*total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
 		sqlite3_finalize(st);
 	}
-	snprintf(sql, sizeof sql, "SELECT rid, json FROM res WHERE type=?1%s AND rid>%lld ORDER BY "
+	snprintf(sql, sizeof sql, "SELECT rid, json, okey FROM res WHERE type=?1%s AND rid>%lld ORDER BY "
 		 "rid LIMIT %zu", w, (long long)q->after, q->count + 1);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL))
 		return dberr(s, em, "search");
@@ -471,7 +548,7 @@ int lb_fhir_cursor_open(struct lb_fhir_store *s, const char *type, const char *p
 			struct lb_fhir_cursor **out, struct lb_errmsg *em)
 {
 	char sql[200];
-	snprintf(sql, sizeof sql, "SELECT json FROM res WHERE 1%s%s ORDER BY rid",
+	snprintf(sql, sizeof sql, "SELECT json, okey FROM res WHERE 1%s%s ORDER BY rid",
 		 type ? " AND type=?1" : "", patient ? " AND patient=?2" : "");
 	struct lb_fhir_cursor *c = lb_calloc(1, sizeof *c);
 	if (!c)
@@ -565,6 +642,53 @@ json_t *lb_fhir_store_counts(struct lb_fhir_store *s)
 	return o;
 }
 
+json_t *lb_fhir_store_facets(struct lb_fhir_store *s)
+{
+	json_t *o = json_object(), *types = json_object(), *codes = json_array();
+	sqlite3_stmt *st;
+	json_int_t volume = 0;
+	char lo[40] = "", hi[40] = "";
+	json_object_set_new(o, "types", types);
+	json_object_set_new(o, "codes", codes);
+	if (!sqlite3_prepare_v2(s->db, "SELECT type, count(*), min(date), max(date) FROM res "
+				       "GROUP BY type", -1, &st, NULL)) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			json_int_t n = sqlite3_column_int64(st, 1);
+			const char *a = (const char *)sqlite3_column_text(st, 2);
+			const char *b = (const char *)sqlite3_column_text(st, 3);
+			volume += n;
+			json_object_set_new(types, (const char *)sqlite3_column_text(st, 0),
+					    json_integer(n));
+			const char *t = (const char *)sqlite3_column_text(st, 0);
+			if (!strcmp(t, "Provenance") || !strcmp(t, "AuditEvent"))
+				a = b = NULL; /* the node's own records, not clinical dates */
+			if (a && (!lo[0] || strncmp(a, lo, 10) < 0))
+				snprintf(lo, sizeof lo, "%.10s", a);
+			if (b && (!hi[0] || strncmp(b, hi, 10) > 0))
+				snprintf(hi, sizeof hi, "%.10s", b);
+		}
+		sqlite3_finalize(st);
+	}
+	if (!sqlite3_prepare_v2(s->db, "SELECT sys, code FROM code GROUP BY type, code, sys "
+				       "LIMIT 200", -1, &st, NULL)) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char c[300];
+			snprintf(c, sizeof c, "%s|%s", (const char *)sqlite3_column_text(st, 0),
+				 (const char *)sqlite3_column_text(st, 1));
+			json_array_append_new(codes, json_string(c));
+		}
+		sqlite3_finalize(st);
+	}
+	json_object_set_new(o, "volume", json_integer(volume));
+	json_object_set_new(o, "patients",
+			    json_integer(json_integer_value(json_object_get(types, "Patient"))));
+	if (lo[0])
+		json_object_set_new(o, "date_min", json_string(lo));
+	if (hi[0])
+		json_object_set_new(o, "date_max", json_string(hi));
+	return o;
+}
+
 int64_t lb_fhir_meta_get(struct lb_fhir_store *s, const char *key)
 {
 	sqlite3_stmt *st;
@@ -590,4 +714,214 @@ int lb_fhir_meta_put(struct lb_fhir_store *s, const char *key, int64_t value,
 	int r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? LB_OK : dberr(s, em, "meta");
+}
+
+/* ---- purge ---------------------------------------------------------------------------- */
+
+bool lb_fhir_purged(struct lb_fhir_store *s, const char *type, const char *id, int64_t *at_ms)
+{
+	if (!s->any_purged)
+		return false;
+	sqlite3_reset(s->gone);
+	sqlite3_bind_text(s->gone, 1, type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s->gone, 2, id, -1, SQLITE_TRANSIENT);
+	bool gone = sqlite3_step(s->gone) == SQLITE_ROW;
+	if (gone && at_ms)
+		*at_ms = sqlite3_column_int64(s->gone, 0);
+	sqlite3_reset(s->gone);
+	return gone;
+}
+
+int lb_fhir_patients(struct lb_fhir_store *s, int (*fn)(void *ctx, const char *patient),
+		     void *ctx, struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT id FROM res WHERE type='Patient' ORDER BY rid", -1,
+			       &st, NULL))
+		return dberr(s, em, "patients");
+	int rc = LB_OK;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW)
+		rc = fn(ctx, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The Provenance records naming purged resources (gone: "Type/id" -> true) lose those
+ * targets (written again as a new version, under a new object key; the old row's cell is
+ * overwritten in place); one left without a target is destroyed as well (*n, fn). */
+static int purge_provenance(struct lb_fhir_store *s, const json_t *gone,
+			    void (*fn)(void *ctx, const char *type, const char *id,
+				       const uint8_t obj[32]),
+			    void *ctx, size_t *n, sqlite3_stmt *shred, sqlite3_stmt *del,
+			    struct lb_errmsg *em)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT rid, json, okey, obj FROM res WHERE "
+				      "type='Provenance'", -1, &st, NULL))
+		return dberr(s, em, "purge: provenance");
+	json_t *edit = json_array(), *drop = json_array();
+	int rc = LB_OK;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		char *text = NULL;
+		size_t len;
+		if (row_text(s, st, 1, &text, &len))
+			continue;
+		json_t *pv = json_loadb(text, len, 0, NULL), *tg = json_object_get(pv, "target"), *e;
+		free(text);
+		json_t *keep = json_array();
+		size_t i;
+		json_array_foreach(tg, i, e) {
+			const char *r = json_string_value(json_object_get(e, "reference"));
+			if (!r || !json_object_get(gone, r))
+				json_array_append(keep, e);
+		}
+		if (json_array_size(keep) == json_array_size(tg)) {
+			json_decref(keep);
+		} else if (json_array_size(keep)) {
+			json_object_set_new(pv, "target", keep);
+			json_array_append(edit, pv);
+		} else {
+			json_decref(keep);
+			const uint8_t *obj = sqlite3_column_blob(st, 3);
+			char hex[65] = "";
+			if (obj && sqlite3_column_bytes(st, 3) == 32)
+				lb_hex_encode(hex, obj, 32);
+			json_array_append_new(drop, json_pack("{s:I,s:s,s:s}", "rid",
+							      (json_int_t)sqlite3_column_int64(st, 0),
+							      "id", json_string_value(json_object_get(pv, "id")),
+							      "obj", hex));
+		}
+		json_decref(pv);
+	}
+	sqlite3_finalize(st);
+	size_t i;
+	json_t *e;
+	json_array_foreach(edit, i, e) {
+		bool created;
+		if (!rc)
+			rc = lb_fhir_put(s, e, &created, em);
+	}
+	uint8_t junk[OKEY_LEN] = {0};
+	json_array_foreach(drop, i, e) {
+		sqlite3_int64 rid = json_integer_value(json_object_get(e, "rid"));
+		sqlite3_reset(shred);
+		sqlite3_bind_int64(shred, 1, rid);
+		sqlite3_bind_blob(shred, 2, junk, sizeof junk, SQLITE_TRANSIENT);
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, rid);
+		if (!rc && (sqlite3_step(shred) != SQLITE_DONE || sqlite3_step(del) != SQLITE_DONE))
+			rc = dberr(s, em, "purge: provenance");
+		uint8_t obj[32] = {0};
+		lb_hex_decode(obj, 32, json_string_value(json_object_get(e, "obj")));
+		if (!rc && fn)
+			fn(ctx, "Provenance", json_string_value(json_object_get(e, "id")), obj);
+		if (!rc)
+			(*n)++;
+	}
+	json_decref(edit);
+	json_decref(drop);
+	return rc;
+}
+
+int lb_fhir_purge(struct lb_fhir_store *s, const char *patient,
+		  void (*fn)(void *ctx, const char *type, const char *id, const uint8_t obj[32]),
+		  void *ctx, size_t *n, struct lb_errmsg *em)
+{
+	*n = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	const char *which = patient ? " WHERE patient=?1 OR (type='Patient' AND id=?1)" : "";
+	char sql[300];
+	sqlite3_stmt *sel = NULL, *shred = NULL, *del = NULL, *delc = NULL, *tomb = NULL;
+	int rc = lb_fhir_begin(s, em);
+	if (rc)
+		return rc;
+	json_t *gone = patient ? json_object() : NULL; /* "Type/id" of what was destroyed */
+	snprintf(sql, sizeof sql, "SELECT rid, type, id, obj FROM res%s", which);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &sel, NULL) ||
+	    /* the object key overwritten in place (random bytes, then zeros), then the row gone:
+	     * secure_delete zeroes the freed cells */
+	    sqlite3_prepare_v2(s->db, "UPDATE res SET okey=CASE WHEN okey IS NULL THEN NULL ELSE "
+				      "?2 END WHERE rid=?1", -1, &shred, NULL) ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM res WHERE rid=?1", -1, &del, NULL) ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM code WHERE rid=?1", -1, &delc, NULL) ||
+	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO purged(type, id, at) VALUES(?1,?2,?3)",
+			       -1, &tomb, NULL)) {
+		rc = dberr(s, em, "purge");
+		goto out;
+	}
+	if (patient)
+		sqlite3_bind_text(sel, 1, patient, -1, SQLITE_TRANSIENT);
+	uint8_t junk[OKEY_LEN];
+	while (!rc && sqlite3_step(sel) == SQLITE_ROW) {
+		sqlite3_int64 rid = sqlite3_column_int64(sel, 0);
+		const char *type = (const char *)sqlite3_column_text(sel, 1);
+		const char *id = (const char *)sqlite3_column_text(sel, 2);
+		const uint8_t *obj = sqlite3_column_blob(sel, 3);
+		uint8_t zero[32] = {0};
+		for (int pass = 0; pass < 2 && !rc; pass++) {
+			if (pass)
+				memset(junk, 0, sizeof junk);
+			else
+				randombytes_buf(junk, sizeof junk);
+			sqlite3_reset(shred);
+			sqlite3_bind_int64(shred, 1, rid);
+			sqlite3_bind_blob(shred, 2, junk, sizeof junk, SQLITE_TRANSIENT);
+			if (sqlite3_step(shred) != SQLITE_DONE)
+				rc = dberr(s, em, "purge: shredding a key");
+		}
+		sqlite3_stmt *steps[] = {del, delc};
+		for (size_t i = 0; i < 2 && !rc; i++) {
+			sqlite3_reset(steps[i]);
+			sqlite3_bind_int64(steps[i], 1, rid);
+			if (sqlite3_step(steps[i]) != SQLITE_DONE)
+				rc = dberr(s, em, "purge: deleting");
+		}
+		if (rc)
+			break;
+		sqlite3_reset(tomb);
+		sqlite3_bind_text(tomb, 1, type, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(tomb, 2, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(tomb, 3, now);
+		if (sqlite3_step(tomb) != SQLITE_DONE) {
+			rc = dberr(s, em, "purge: tombstone");
+			break;
+		}
+		if (gone) {
+			char ref[200];
+			snprintf(ref, sizeof ref, "%s/%s", type, id);
+			json_object_set_new(gone, ref, json_true());
+		}
+		if (fn)
+			fn(ctx, type, id, obj && sqlite3_column_bytes(sel, 3) == 32 ? obj : zero);
+		(*n)++;
+	}
+	if (!rc && patient && json_object_size(gone))
+		rc = purge_provenance(s, gone, fn, ctx, n, shred, del, em);
+	if (!rc && patient) { /* the patient's id stays refused even when nothing was held */
+		sqlite3_reset(tomb);
+		sqlite3_bind_text(tomb, 1, "Patient", -1, SQLITE_STATIC);
+		sqlite3_bind_text(tomb, 2, patient, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(tomb, 3, now);
+		if (sqlite3_step(tomb) != SQLITE_DONE)
+			rc = dberr(s, em, "purge: tombstone");
+	}
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(shred);
+	sqlite3_finalize(del);
+	sqlite3_finalize(delc);
+	sqlite3_finalize(tomb);
+	json_decref(gone);
+	if (rc) {
+		lb_fhir_rollback(s);
+		return rc;
+	}
+	if ((rc = lb_fhir_commit(s, em)))
+		return rc;
+	s->any_purged = true;
+	/* the write-ahead log held the rows' pages: checkpoint it into the (zeroed) file */
+	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	return LB_OK;
 }

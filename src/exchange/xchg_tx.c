@@ -217,6 +217,25 @@ int xreq_load(struct lb_state *s, const uint8_t id[LB_HASH_LEN], struct xreq_rec
 	return LB_OK;
 }
 
+int lb_xchg_delivered(struct lb_state *s, const uint8_t id[LB_HASH_LEN],
+		      uint8_t user[LB_ADDR_LEN], uint8_t algo[LB_HASH_LEN], struct lb_errmsg *em)
+{
+	struct xreq_rec r;
+	char h[2 * LB_HASH_LEN + 1];
+	int rc = xreq_load(s, id, &r);
+	lb_hex_encode(h, id, LB_HASH_LEN);
+	if (rc == LB_ENOTFOUND)
+		return lb_errf(em, LB_ENOTFOUND, "exchange request %s is not on the business chain", h);
+	if (rc)
+		return rc;
+	if (r.status != XREQ_DONE)
+		return lb_errf(em, LB_EINVALID, "exchange request %s has no delivered result (status "
+			       "%u): it is approved, run and released first", h, r.status);
+	memcpy(user, r.user, LB_ADDR_LEN);
+	memcpy(algo, r.algo, LB_HASH_LEN);
+	return LB_OK;
+}
+
 int xconsent_load(struct lb_state *s, const uint8_t asset[LB_HASH_LEN],
 		  const uint8_t patient[LB_HASH_LEN], struct xconsent_rec *r)
 {

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -62,7 +64,7 @@ static const char *schema =
 	"CREATE TABLE IF NOT EXISTS contract(hash TEXT PRIMARY KEY, source TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS patient(id TEXT PRIMARY KEY, contract TEXT NOT NULL,"
 	" clinician TEXT NOT NULL, second TEXT NOT NULL, webhook TEXT NOT NULL DEFAULT '',"
-	" deadline_s INTEGER NOT NULL);"
+	" deadline_s INTEGER NOT NULL, pkey TEXT NOT NULL DEFAULT '');"
 	"CREATE TABLE IF NOT EXISTS reading(patient TEXT, code TEXT, t INTEGER, value REAL,"
 	" provider TEXT, received INTEGER, PRIMARY KEY(patient, code, t)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, patient TEXT, grade TEXT,"
@@ -94,6 +96,9 @@ int lb_mon_open(struct lb_monitor **out, const char *dir, struct lb_errmsg *em)
 		return rc;
 	}
 	sqlite3_busy_timeout(m->db, 5000);
+	/* databases made before enrolments were signed: the patient's key column */
+	sqlite3_exec(m->db, "ALTER TABLE patient ADD COLUMN pkey TEXT NOT NULL DEFAULT ''", NULL,
+		     NULL, NULL);
 	*out = m;
 	return LB_OK;
 }
@@ -120,6 +125,44 @@ static bool is_key(const char *hex)
 	return hex && strlen(hex) == 64 && !lb_hex_decode(k, 32, hex);
 }
 
+/* The text of the first column of sql's first row with one text parameter, into out ("" when
+ * none). Under the lock. */
+static void text_of(struct lb_monitor *m, const char *sql, const char *arg, char *out, size_t n)
+{
+	sqlite3_stmt *st;
+	out[0] = 0;
+	sqlite3_prepare_v2(m->db, sql, -1, &st, NULL);
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* sig_hex (128 hex digits) is key_hex's Ed25519 signature of msg[0..n). */
+static bool signed_by(const char *key_hex, const char *sig_hex, const char *msg, size_t n)
+{
+	uint8_t pk[32], sig[64];
+	return is_key(key_hex) && sig_hex && strlen(sig_hex) == 128 &&
+	       !lb_hex_decode(sig, 64, sig_hex) && !lb_hex_decode(pk, 32, key_hex) &&
+	       lb_sig_is_valid(sig, msg, n, pk);
+}
+
+/* The request's "time" (Unix seconds, within LB_MON_SIG_WINDOW_S of the node's clock: a
+ * signed request is not replayed later), into *t. */
+static int signed_time(const json_t *req, const char *what, long long *t, struct lb_errmsg *em)
+{
+	json_t *tj = json_object_get(req, "time");
+	long long now = (long long)time(NULL);
+	if (!json_is_integer(tj))
+		return lb_errf(em, LB_EUNAUTH, "%s: \"time\" (Unix seconds, signed with the request) "
+			       "is required", what);
+	*t = (long long)json_integer_value(tj);
+	if (*t < now - LB_MON_SIG_WINDOW_S || *t > now + LB_MON_SIG_WINDOW_S)
+		return lb_errf(em, LB_EUNAUTH, "%s: \"time\" %lld is more than %d s from the node's "
+			       "clock: sign the request again now", what, *t, LB_MON_SIG_WINDOW_S);
+	return LB_OK;
+}
+
 /* ---- providers and patients -------------------------------------------------------------- */
 
 int lb_mon_provider(struct lb_monitor *m, const json_t *req, json_t **out, struct lb_errmsg *em)
@@ -137,11 +180,33 @@ int lb_mon_provider(struct lb_monitor *m, const json_t *req, json_t **out, struc
 	if (!json_is_integer(pj) || json_integer_value(pj) < 0)
 		return lb_errf(em, LB_EINVALID, "provider %s: \"price\" (ASC micro-units per accepted "
 			       "reading, a whole number >= 0) is required", name);
+	/* the provider registers itself: signed by the key it registers */
+	long long t;
+	char msg[300];
+	int rc = signed_time(req, "provider", &t, em);
+	if (rc)
+		return rc;
+	int n = snprintf(msg, sizeof msg, "LEBEN-monitor-provider-v1\n%s\n%s\n%lld\n%lld", name,
+			 key, (long long)json_integer_value(pj), t);
+	if (!str(req, "sig"))
+		return lb_errf(em, LB_EUNAUTH, "provider %s: \"sig\" is required: the provider "
+			       "registers itself, signing \"LEBEN-monitor-provider-v1\\n<name>\\n<key>"
+			       "\\n<price>\\n<time>\" with the key it registers (docs/api.md)", name);
+	if (!signed_by(key, str(req, "sig"), msg, (size_t)n))
+		return lb_errf(em, LB_EBADSIG, "provider %s: the signature does not verify under key "
+			       "%.16s...: a provider registers itself with its own key; nothing was "
+			       "changed", name, key);
 	pthread_mutex_lock(&m->mu);
 	sqlite3_stmt *st;
-	int rc = LB_OK;
+	char had[65];
+	text_of(m, "SELECT key FROM provider WHERE name=?", name, had, sizeof had);
+	if (had[0] && strcmp(had, key)) {
+		pthread_mutex_unlock(&m->mu);
+		return lb_errf(em, LB_EEXISTS, "provider %s is registered under another key (%.16s...): "
+			       "only that key changes it; nothing was changed", name, had);
+	}
 	sqlite3_prepare_v2(m->db, "INSERT INTO provider(name, key, price) VALUES(?,?,?) "
-			   "ON CONFLICT(name) DO UPDATE SET key=excluded.key, price=excluded.price",
+			   "ON CONFLICT(name) DO UPDATE SET price=excluded.price",
 			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
@@ -185,7 +250,51 @@ static struct lb_kn_model *model_of(struct lb_monitor *m, const char *hash)
 	return km;
 }
 
-int lb_mon_enrol(struct lb_monitor *m, const json_t *req, json_t **out, struct lb_errmsg *em)
+/* Who may enrol: the patient with their own key, or the owner institution (by_institution)
+ * with the patient's consent (their signature of the same message). Under the lock. */
+static int enrol_allowed(struct lb_monitor *m, const json_t *req, const char *id,
+			 const char *hash, const char *cl, const char *sec, const char *hook,
+			 int64_t dl, bool by_institution, struct lb_errmsg *em)
+{
+	const char *pkey = str(req, "patient_key"), *by = str(req, "by");
+	long long t;
+	char msg[900];
+	int rc = signed_time(req, "enrol", &t, em);
+	if (rc)
+		return rc;
+	if (!is_key(pkey))
+		return lb_errf(em, LB_EINVALID, "enrol %s: \"patient_key\" (the patient's Ed25519 "
+			       "public key, 64 hex digits) is required", id);
+	if (!is_key(by))
+		return lb_errf(em, LB_EUNAUTH, "enrol %s: \"by\" (the signer's key: the patient's "
+			       "or the owner institution's) and \"sig\" are required", id);
+	int n = snprintf(msg, sizeof msg, "LEBEN-monitor-enrol-v1\n%s\n%s\n%s\n%s\n%s\n%lld\n%s\n%lld",
+			 id, hash, cl, sec, hook ? hook : "", (long long)dl, pkey, t);
+	if (!signed_by(by, str(req, "sig"), msg, (size_t)n))
+		return lb_errf(em, LB_EBADSIG, "enrol %s: \"sig\" does not verify under \"by\" "
+			       "(%.16s...) for \"LEBEN-monitor-enrol-v1\\n<patient>\\n<contract hash>"
+			       "\\n<clinician>\\n<second>\\n<webhook>\\n<deadline>\\n<patient_key>"
+			       "\\n<time>\"; nothing was changed", id, by);
+	bool self = !strcmp(by, pkey);
+	if (!self && !by_institution)
+		return lb_errf(em, LB_EUNAUTH, "enrol %s: key %.16s... is neither the patient's "
+			       "(patient_key) nor the owner institution's (the node's key or a key of "
+			       "<home>/fhir/members): a stranger cannot enrol a patient", id, by);
+	if (!self && !signed_by(pkey, str(req, "consent"), msg, (size_t)n))
+		return lb_errf(em, LB_EDENIED, "enrol %s: the institution enrols a patient only with "
+			       "their consent: \"consent\" must be the patient's signature (patient_key) "
+			       "of the same message", id);
+	char had[65];
+	text_of(m, "SELECT pkey FROM patient WHERE id=?", id, had, sizeof had);
+	if (had[0] && strcmp(had, pkey))
+		return lb_errf(em, LB_EUNAUTH, "enrol %s: the patient is enrolled with another key "
+			       "(%.16s...): only that patient, or the institution with their consent, "
+			       "changes the enrolment; nothing was changed", id, had);
+	return LB_OK;
+}
+
+int lb_mon_enrol(struct lb_monitor *m, const json_t *req, bool by_institution, json_t **out,
+		 struct lb_errmsg *em)
 {
 	const char *id = str(req, "patient"), *src = str(req, "contract");
 	const char *cl = str(req, "clinician"), *sec = str(req, "second");
@@ -222,6 +331,10 @@ int lb_mon_enrol(struct lb_monitor *m, const json_t *req, json_t **out, struct l
 	lb_hash(h, src, strlen(src));
 	lb_hex_encode(hash, h, 32);
 	pthread_mutex_lock(&m->mu);
+	if ((rc = enrol_allowed(m, req, id, hash, cl, sec, hook, dl, by_institution, em))) {
+		pthread_mutex_unlock(&m->mu);
+		return rc;
+	}
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(m->db, "INSERT OR IGNORE INTO contract VALUES(?,?)", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -229,14 +342,15 @@ int lb_mon_enrol(struct lb_monitor *m, const json_t *req, json_t **out, struct l
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = db_err(m->db, em);
 	sqlite3_finalize(st);
-	sqlite3_prepare_v2(m->db, "INSERT OR REPLACE INTO patient VALUES(?,?,?,?,?,?)", -1, &st,
-			   NULL);
+	sqlite3_prepare_v2(m->db, "INSERT OR REPLACE INTO patient(id, contract, clinician, second, "
+			   "webhook, deadline_s, pkey) VALUES(?,?,?,?,?,?,?)", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, cl, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, sec, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, hook ? hook : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, dl);
+	sqlite3_bind_text(st, 7, str(req, "patient_key"), -1, SQLITE_STATIC);
 	if (!rc && sqlite3_step(st) != SQLITE_DONE)
 		rc = db_err(m->db, em);
 	sqlite3_finalize(st);
@@ -599,6 +713,9 @@ static json_t *one(struct lb_monitor *m, const char *prov, size_t idx, const jso
 	return res;
 }
 
+static int accept_batch(struct lb_monitor *m, const char *provider, const json_t *items,
+			int64_t now_ms, json_t **out, struct lb_errmsg *em);
+
 int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_hex,
 		    const char *body, size_t len, int64_t now_ms, json_t **out,
 		    struct lb_errmsg *em)
@@ -612,17 +729,8 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 			       "(128 hex digits) of \"LEBEN-monitor-readings-v1\\n\" followed by the "
 			       "body", provider);
 	pthread_mutex_lock(&m->mu);
-	sqlite3_stmt *st;
-	char key[65] = "";
-	uint8_t digest[32] = {0};
-	sqlite3_prepare_v2(m->db, "SELECT key, digest FROM provider WHERE name=?", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(key, sizeof key, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_bytes(st, 1) == 32)
-			memcpy(digest, sqlite3_column_blob(st, 1), 32);
-	}
-	sqlite3_finalize(st);
+	char key[65];
+	text_of(m, "SELECT key FROM provider WHERE name=?", provider, key, sizeof key);
 	pthread_mutex_unlock(&m->mu);
 	if (!key[0])
 		return lb_errf(em, LB_EUNAUTH, "readings: %.64s is not a registered device-data "
@@ -688,12 +796,29 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 		json_decref(items);
 		return lb_errf(em, LB_EINVALID, "readings: the batch holds no reading");
 	}
+	int rc = accept_batch(m, provider, items, now_ms, out, em);
+	json_decref(items);
+	return rc;
+}
+
+/* The readings of items (borrowed) from provider, each accepted or refused on its own, in one
+ * transaction; the answer of lb_mon_readings into *out. */
+static int accept_batch(struct lb_monitor *m, const char *provider, const json_t *items,
+			int64_t now_ms, json_t **out, struct lb_errmsg *em)
+{
 	json_t *results = json_array();
 	int64_t accepted = 0;
 	size_t i;
 	json_t *o;
+	sqlite3_stmt *st;
+	uint8_t digest[32] = {0};
 	pthread_mutex_lock(&m->mu);
 	sqlite3_exec(m->db, "BEGIN", NULL, NULL, NULL);
+	sqlite3_prepare_v2(m->db, "SELECT digest FROM provider WHERE name=?", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
+		memcpy(digest, sqlite3_column_blob(st, 0), 32);
+	sqlite3_finalize(st);
 	json_array_foreach(items, i, o) {
 		sqlite3_exec(m->db, "SAVEPOINT r", NULL, NULL, NULL);
 		json_t *res = one(m, provider, i, o, now_ms, &accepted, digest);
@@ -712,7 +837,6 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 	int rc = sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? LB_OK
 									     : db_err(m->db, em);
 	pthread_mutex_unlock(&m->mu);
-	json_decref(items);
 	if (rc) {
 		json_decref(results);
 		return rc;
@@ -721,6 +845,85 @@ int lb_mon_readings(struct lb_monitor *m, const char *provider, const char *sig_
 			 "refused", (json_int_t)(json_array_size(results) - (size_t)accepted),
 			 "results", results);
 	return LB_OK;
+}
+
+/* Is o an Observation with a monitored code (a wearable reading, not a lab result)? */
+static bool monitored(const json_t *o)
+{
+	const char *rt = str(o, "resourceType");
+	const char *code = coding(json_object_get(o, "code"));
+	return rt && !strcmp(rt, "Observation") && code &&
+	       (!strcmp(code, "85354-9") || kind_of(code));
+}
+
+int lb_mon_observations(struct lb_monitor *m, const char *writer_hex, const json_t *resources,
+			int64_t now_ms, json_t **out, struct lb_errmsg *em)
+{
+	char name[80];
+	if (!is_key(writer_hex))
+		return lb_errf(em, LB_ENOTFOUND, "readings: the writer is no device-data provider");
+	pthread_mutex_lock(&m->mu);
+	text_of(m, "SELECT name FROM provider WHERE key=?", writer_hex, name, sizeof name);
+	pthread_mutex_unlock(&m->mu);
+	if (!name[0])
+		return lb_errf(em, LB_ENOTFOUND, "readings: key %.16s... is no registered device-data "
+			       "provider's (leben monitor provider)", writer_hex);
+	json_t *items = json_array(), *o;
+	size_t i;
+	json_array_foreach(resources, i, o)
+		if (monitored(o))
+			json_array_append(items, (json_t *)o);
+	int rc = json_array_size(items)
+			 ? accept_batch(m, name, items, now_ms, out, em)
+			 : lb_errf(em, LB_ENOTFOUND, "readings: no Observation with a monitored code");
+	json_decref(items);
+	return rc;
+}
+
+/* ---- the node's monitor and its delivery thread ---------------------------------------- */
+
+static pthread_mutex_t node_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lb_monitor *node_mon;
+
+static void *deliver(void *arg)
+{
+	struct lb_monitor *m = arg;
+	for (;;) {
+		if (!lb_mon_tick(m, (int64_t)lb_now_ms())) {
+			struct timespec ts = {0, 50 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+int lb_mon_node(const char *home, bool create, struct lb_monitor **out, struct lb_errmsg *em)
+{
+	int rc = LB_OK;
+	char dir[4200], path[4300];
+	pthread_mutex_lock(&node_mu);
+	if (!node_mon) {
+		if (!home) {
+			pthread_mutex_unlock(&node_mu);
+			return lb_errf(em, LB_EUNAVAILABLE, "this node has no home directory for the "
+				       "monitor");
+		}
+		snprintf(dir, sizeof dir, "%s/monitor", home);
+		snprintf(path, sizeof path, "%s/monitor.db", dir);
+		if (!create && access(path, F_OK)) {
+			pthread_mutex_unlock(&node_mu);
+			return lb_errf(em, LB_ENOTFOUND, "this node has no monitor (%s)", path);
+		}
+		mkdir(dir, 0700);
+		if (!(rc = lb_mon_open(&node_mon, dir, em))) {
+			pthread_t t;
+			if (!pthread_create(&t, NULL, deliver, node_mon))
+				pthread_detach(t);
+		}
+	}
+	*out = node_mon;
+	pthread_mutex_unlock(&node_mu);
+	return rc;
 }
 
 /* ---- outbox, ack, escalation, delivery -------------------------------------------------- */

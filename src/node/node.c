@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "leben/api.h"
+#include "leben/apps.h"
 #include "leben/consortium.h"
 #include "leben/market.h"
+#include "leben/monitor.h"
 #include "leben/node.h"
 #include "leben/order.h"
 #include "leben/tls.h"
@@ -496,6 +498,8 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	if ((rc = lb_api_start(&n->api, n->ledger, &ao, em)) || (rc = start_peer_server(n, em)) ||
 	    (rc = lb_purge_worker_start(&n->purge, n->ledger, c->home, em)))
 		goto err;
+	struct lb_monitor *mon; /* pending webhook deliveries and escalations go on */
+	lb_mon_node(c->home, false, &mon, NULL);
 	*out = n;
 	return LB_OK;
 err:
@@ -518,6 +522,7 @@ void lb_node_stop(struct lb_node *n)
 	if (!n)
 		return;
 	lb_purge_worker_stop(n->purge);
+	lb_apps_quiesce(); /* claims raised from FHIR writes stop before the ledger closes */
 	lb_snapshot_server_stop(n->snap);
 	if (n->api)
 		lb_api_stop(n->api);

@@ -32,6 +32,7 @@
 #include "leben/data_purge.h"
 #include "leben/data_vault.h"
 #include "leben/exchange.h"
+#include "leben/fhir_node.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
 
@@ -102,6 +103,43 @@ static void shred_vault(struct lb_purge_worker *w, const char *asset, bool whole
 	json_array_foreach(json_object_get(e, "vaults"), i, v)
 		shred_ref(w, json_string_value(v), o);
 	json_decref(all);
+}
+
+static void fhir_obj(void *ctx, const uint8_t obj[32])
+{
+	add_obj(ctx, obj);
+}
+
+/* The node's FHIR records when the asset is the one describing them (docs/fhir.md): all of
+ * them, or those of the request's patients. */
+static void shred_fhir(struct lb_purge_worker *w, const struct lb_purge_todo *t, struct objs *o)
+{
+	json_t *status = NULL, *pats = json_array();
+	struct lb_errmsg em;
+	bool held;
+	uint8_t *cm = NULL;
+	size_t n = 0;
+	if (t->scope != LB_PURGE_ASSET &&
+	    lb_purge_status_json(w->ledger, t->asset_id, &status, &em) == LB_OK) {
+		char req[65];
+		lb_hex_encode(req, t->request, 32);
+		size_t i;
+		json_t *r;
+		json_array_foreach(json_object_get(status, "requests"), i, r)
+			if (!strcmp(json_string_value(json_object_get(r, "request")), req))
+				json_array_extend(pats, json_object_get(r, "patients"));
+		cm = lb_calloc(json_array_size(pats) + 1, 32);
+		json_array_foreach(pats, i, r)
+			if (cm && !lb_hex_decode(cm + 32 * n, 32, json_string_value(r)))
+				n++;
+	}
+	if ((t->scope == LB_PURGE_ASSET || cm) &&
+	    lb_fhir_node_purge(w->ledger, w->home, t->asset_id, t->scope == LB_PURGE_ASSET, cm, n,
+			       fhir_obj, o, &held, &em))
+		lb_log(LB_LOG_WARN, "purge: FHIR records: %s", em.text);
+	lb_free(cm);
+	json_decref(pats);
+	json_decref(status);
 }
 
 /* Inputs delivered here for runs on the asset. */
@@ -184,6 +222,7 @@ static void answer(struct lb_purge_worker *w, const struct lb_purge_todo *t)
 	if (!o)
 		return;
 	shred_vault(w, asset, t->scope == LB_PURGE_ASSET, o);
+	shred_fhir(w, t, o);
 	wipe_inputs(w, asset, o);
 	wipe_study_table(w, asset, o);
 	if (!t->named) { /* not a holder on record: destroy what is here all the same */
@@ -263,6 +302,9 @@ static void *run(void *arg)
 	uint64_t seen = UINT64_MAX, ticks = 0;
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		lb_fhir_node_tick(w->ledger, w->home); /* the FHIR directory entry kept in sync */
+		pthread_mutex_lock(&w->mu);
 		uint64_t h = lb_ledger_height(w->ledger, LB_CHAIN_DIRECTORY);
 		/* each new directory block, and every few seconds (a refused receipt is retried) */
 		if (h != seen || ++ticks % 20 == 0) {

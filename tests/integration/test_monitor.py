@@ -10,6 +10,7 @@ refused); an unacknowledged warning escalated to the second contact at a higher 
 provider's payment batch recorded on the business chain (0x03a8) with the count and amount
 computed here, and a second record of the same batch refused."""
 
+import hashlib
 import http.server
 import json
 import os
@@ -57,8 +58,94 @@ class Hook(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def provider_body(sk, pk, name, price, t=None):
+    """A provider's registration signed by its own key (sk)."""
+    t = int(time.time()) if t is None else t
+    msg = ("LEBEN-monitor-provider-v1\n%s\n%s\n%d\n%d" % (name, pk, price, t)).encode()
+    return {"name": name, "key": pk, "price": price, "time": t, "sig": sk.sign(msg).hex()}
+
+
+def enrol_body(patient, src, cl, sc, by_sk, patient_pk, consent_sk=None, hook="", dl=600,
+               t=None):
+    """An enrolment signed by by_sk; consent_sk (the patient's key) signs the same message."""
+    t = int(time.time()) if t is None else t
+    h = hashlib.blake2b(src.encode(), digest_size=32).hexdigest()
+    msg = ("LEBEN-monitor-enrol-v1\n%s\n%s\n%s\n%s\n%s\n%d\n%s\n%d" %
+           (patient, h, cl, sc, hook, dl, patient_pk, t)).encode()
+    by = by_sk.public_key().public_bytes(serialization.Encoding.Raw,
+                                         serialization.PublicFormat.Raw).hex()
+    b = {"patient": patient, "contract": src, "clinician": cl, "second": sc, "webhook": hook,
+         "ack_deadline_s": dl, "patient_key": patient_pk, "time": t, "by": by,
+         "sig": by_sk.sign(msg).hex()}
+    if consent_sk is not None:
+        b["consent"] = consent_sk.sign(msg).hex()
+    return b
+
+
 def iso(ms):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + ".%03dZ" % (ms % 1000)
+
+
+def err(j):
+    e = (j or {}).get("error", {}) if isinstance(j, dict) else {}
+    return e.get("code"), e.get("message", "")
+
+
+def roles(t, node, pk_sk, pk):
+    """Attacks on registration and enrolment: each refused with its own error, nothing
+    changed (the status is the same before and after)."""
+    src = open(CONTRACT).read()
+    st_sk, stranger = keypair()
+    pat_sk, pat = keypair()
+    cl_sk, cl = keypair()
+    before = node.get("/v1/monitor/status")[1]
+
+    def prov(body, want_code, want_text, name):
+        st, j = node.http("POST", "/v1/monitor/providers", body)[:2]
+        code, msg = err(j)
+        t.ok(st >= 400 and code == want_code and want_text in msg, name, (st, j))
+
+    b = provider_body(pk_sk, pk, "acme", 1000)
+    del b["sig"]
+    prov(b, "LB_EUNAUTH", "\"sig\" is required", "an unsigned provider registration is refused")
+    b = provider_body(st_sk, pk, "acme", 1000)
+    prov(b, "LB_EBADSIG", "registers itself with its own key",
+         "a stranger cannot register (or reprice) a provider under the provider's key")
+    prov(provider_body(st_sk, stranger, "acme", 1000), "LB_EEXISTS",
+         "registered under another key", "a stranger cannot take over a provider's name")
+    prov(provider_body(pk_sk, pk, "acme", 1000, t=int(time.time()) - 3600), "LB_EUNAUTH",
+         "sign the request again now", "an old signed registration replayed is refused")
+    b = provider_body(pk_sk, pk, "acme", 1000)
+    b["price"] = 2000
+    prov(b, "LB_EBADSIG", "nothing was changed", "a signed registration with its price changed")
+
+    def enrol(body, want_status, want_code, want_text, name):
+        st, j = node.http("POST", "/v1/monitor/patients", body)[:2]
+        code, msg = err(j)
+        t.ok(st == want_status and code == want_code and want_text in msg, name, (st, j))
+
+    enrol(enrol_body("pz", src, cl, cl, st_sk, pat), 403, "LB_EUNAUTH", "a stranger cannot enrol",
+          "a stranger cannot enrol a patient")
+    enrol(enrol_body("pz", src, cl, cl, st_sk, pat, consent_sk=pat_sk), 403, "LB_EUNAUTH",
+          "neither the patient's", "nor with the patient's consent in hand")
+    b = enrol_body("pz", src, cl, cl, pat_sk, pat)
+    b["sig"] = "00" * 64
+    enrol(b, 422, "LB_EBADSIG", "does not verify", "a forged enrolment signature is refused")
+    # the owner institution (a member key of the node) without the patient's consent
+    member_sk, member = keypair()
+    with open(os.path.join(node.home, "fhir", "members"), "a") as f:
+        f.write(member + "\n")
+    enrol(enrol_body("pz", src, cl, cl, member_sk, pat), 403, "LB_EDENIED", "only with their consent",
+          "the institution cannot enrol a patient without their consent")
+    enrol(enrol_body("pz", src, cl, cl, member_sk, pat, consent_sk=st_sk), 403, "LB_EDENIED",
+          "consent", "nor with a consent signed by another key")
+    t.eq(node.get("/v1/monitor/status")[1], before, "the refusals changed nothing")
+    st, j = node.http("POST", "/v1/monitor/patients",
+                      enrol_body("pz", src, cl, cl, member_sk, pat, consent_sk=pat_sk))[:2]
+    t.eq(st, 201, "the institution enrols the patient with their consent %r" % (j,))
+    # another key re-enrolling pz (to redirect its warnings) is refused
+    enrol(enrol_body("pz", src, stranger, stranger, st_sk, stranger), 403, "LB_EUNAUTH",
+          "enrolled with another key", "another key cannot re-enrol an enrolled patient")
 
 
 def main():
@@ -74,9 +161,11 @@ def main():
         cl_sk, cl = keypair()
         sc_sk, sc = keypair()
         _, stranger = keypair()
-        st, j = node.http("POST", "/v1/monitor/providers", {"name": "acme", "key": pk,
-                                                            "price": PRICE})[:2]
+        os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
+        st, j = node.http("POST", "/v1/monitor/providers",
+                          provider_body(pk_sk, pk, "acme", PRICE))[:2]
         t.eq(st, 201, "provider registered")
+        roles(t, node, pk_sk, pk)
         st, j = node.http("POST", "/v1/monitor/providers", {"name": "x", "key": "zz",
                                                             "price": 1})[:2]
         t.ok(st == 422 and "64 hex" in j["error"]["message"], "provider with a bad key refused",
@@ -85,14 +174,15 @@ def main():
                                                             "price": 1})[:2]
         t.ok(st == 422 and "letters, digits" in j["error"]["message"],
              "a provider name that cannot go in a URL is refused", j)
+        pat_sk, pat = keypair()
         for p, dl in (("p1", 600), ("p2", 1)):
             st, j = node.http("POST", "/v1/monitor/patients",
-                              {"patient": p, "contract": src, "clinician": cl, "second": sc,
-                               "webhook": hook, "ack_deadline_s": dl})[:2]
-            t.eq(st, 201, "patient %s enrolled" % p)
+                              enrol_body(p, src, cl, sc, pat_sk, pat, pat_sk, hook=hook,
+                                         dl=dl))[:2]
+            t.eq(st, 201, "patient %s enrolled by themselves %r" % (p, j))
         st, j = node.http("POST", "/v1/monitor/patients",
-                          {"patient": "p9", "contract": "plan :: x ; nonsense", "clinician": cl,
-                           "second": sc})[:2]
+                          enrol_body("p9", "plan :: x ; nonsense", cl, sc, pat_sk, pat,
+                                     pat_sk))[:2]
         t.ok(st >= 400, "a contract that does not parse is refused", j)
 
         def post(body, sig=None, provider="acme"):
@@ -215,8 +305,9 @@ def main():
         r = node.cli(["monitor", "provider", "vendor", "--key", "bob", "--price", "3"])
         t.eq(r.returncode, 0, "leben monitor provider", )
         r = node.cli(["monitor", "enrol", "p3", "--contract", CONTRACT, "--clinician", "alice",
-                      "--second", "clinic", "--deadline", "600"])
-        t.eq(r.returncode, 0, "leben monitor enrol")
+                      "--second", "clinic", "--deadline", "600", "--patient-key", "bank"])
+        t.eq(r.returncode, 0, "leben monitor enrol (the node's key, the patient's consent) " +
+             r.stderr)
         f = os.path.join(node.home, "r.ndjson")
         with open(f, "w") as fh:
             fh.write(json.dumps({"patient": "p3", "code": "8867-4", "value": 135,

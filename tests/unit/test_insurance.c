@@ -54,6 +54,10 @@ static void test_roundtrip(void **state)
 {
 	(void)state;
 	roundtrip(policy());
+	struct lb_ins_tx *pm = policy(); /* priced from an exchange request: version 2 */
+	pm->has_model = true;
+	memset(pm->model, 0xab, sizeof pm->model);
+	roundtrip(pm);
 	struct lb_ins_tx p;
 	uint8_t fp[LB_TEXT_FP_SIZE] = {1, 2, 3}, raw[40] = {9};
 	memset(&p, 0, sizeof p);
@@ -109,7 +113,7 @@ static void refused(const struct lb_ins_tx *p, void (*edit)(struct lb_buf *), in
 
 static void bump_version(struct lb_buf *b)
 {
-	b->data[0] = 2;
+	b->data[0] = 3;
 }
 
 static void add_byte(struct lb_buf *b)

@@ -10,6 +10,8 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -92,14 +94,46 @@ static void test_flow(void **st)
 	lb_hex_encode(pkh, pk, 32);
 	lb_hex_encode(cph, cpk, 32);
 	lb_hex_encode(sph, spk, 32);
-	json_t *req = json_pack("{s:s,s:s,s:i}", "name", "acme", "key", pkh, "price", 3);
+	long long now = (long long)time(NULL);
+	char msg[900], sh[129];
+	unsigned char sig[64];
+	json_t *req = json_pack("{s:s,s:s,s:i,s:I}", "name", "acme", "key", pkh, "price", 3,
+				"time", (json_int_t)now);
+	assert_int_equal(lb_mon_provider(m, req, &out, &em), LB_EUNAUTH); /* unsigned */
+	int n = snprintf(msg, sizeof msg, "LEBEN-monitor-provider-v1\nacme\n%s\n3\n%lld", pkh, now);
+	crypto_sign_detached(sig, NULL, (unsigned char *)msg, (size_t)n, ssk); /* another key */
+	lb_hex_encode(sh, sig, 64);
+	json_object_set_new(req, "sig", json_string(sh));
+	assert_int_equal(lb_mon_provider(m, req, &out, &em), LB_EBADSIG);
+	crypto_sign_detached(sig, NULL, (unsigned char *)msg, (size_t)n, sk);
+	lb_hex_encode(sh, sig, 64);
+	json_object_set_new(req, "sig", json_string(sh));
 	assert_lb_ok(lb_mon_provider(m, req, &out, &em));
 	json_decref(req);
 	json_decref(out);
 	char *src = slurp("examples/contracts/chronic_risk.pf");
-	req = json_pack("{s:s,s:s,s:s,s:s,s:i}", "patient", "p1", "contract", src, "clinician",
-			cph, "second", sph, "ack_deadline_s", 1);
-	assert_lb_ok(lb_mon_enrol(m, req, &out, &em));
+	/* the patient (key cpk here) enrols; an institution needs the patient's consent */
+	uint8_t h[32];
+	char ch[65];
+	lb_hash(h, src, strlen(src));
+	lb_hex_encode(ch, h, 32);
+	n = snprintf(msg, sizeof msg, "LEBEN-monitor-enrol-v1\np1\n%s\n%s\n%s\n\n1\n%s\n%lld", ch,
+		     cph, sph, cph, now);
+	crypto_sign_detached(sig, NULL, (unsigned char *)msg, (size_t)n, ssk);
+	lb_hex_encode(sh, sig, 64);
+	req = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:I,s:s,s:s}", "patient", "p1", "contract", src,
+			"clinician", cph, "second", sph, "ack_deadline_s", 1, "patient_key", cph,
+			"time", (json_int_t)now, "by", sph, "sig", sh);
+	assert_int_equal(lb_mon_enrol(m, req, false, &out, &em), LB_EUNAUTH);
+	assert_int_equal(lb_mon_enrol(m, req, true, &out, &em), LB_EDENIED);
+	crypto_sign_detached(sig, NULL, (unsigned char *)msg, (size_t)n, csk);
+	lb_hex_encode(sh, sig, 64);
+	json_object_set_new(req, "consent", json_string(sh));
+	assert_lb_ok(lb_mon_enrol(m, req, true, &out, &em));
+	json_decref(out);
+	json_object_set_new(req, "by", json_string(cph));
+	json_object_set_new(req, "sig", json_string(sh));
+	assert_lb_ok(lb_mon_enrol(m, req, false, &out, &em)); /* by the patient */
 	json_decref(req);
 	json_decref(out);
 	free(src);
@@ -133,9 +167,7 @@ static void test_flow(void **st)
 	json_decref(out);
 
 	/* ack: a stranger's key refused, the clinician's accepted */
-	char msg[64], sh[129];
-	unsigned char sig[64];
-	int n = snprintf(msg, sizeof msg, "LEBEN-monitor-ack-v1\n%d", 1);
+	n = snprintf(msg, sizeof msg, "LEBEN-monitor-ack-v1\n%d", 1);
 	crypto_sign_detached(sig, NULL, (unsigned char *)msg, (size_t)n, csk);
 	lb_hex_encode(sh, sig, 64);
 	req = json_pack("{s:s,s:s}", "by", pkh, "sig", sh);
