@@ -96,10 +96,11 @@ def run(t, e, cluster):
         return tuple((get(3, "/v1/store/wallets/" + a)[1] or {}).get("wallet")
                      for a in (gp, dev, spec, pool))
 
-    d, p, g = FEE * 600000 // 10**6, FEE * 150000 // 10**6, FEE * 100000 // 10**6
+    # the default diagnosis table: provider hospital 20 %, developer team 55 %, practice 10 %
+    d, p, g = FEE * 550000 // 10**6, FEE * 200000 // 10**6, FEE * 100000 // 10**6
     t.eq(wallets(), (DEPOSIT - FEE + g, d, p, FEE - d - p - g),
          "wallets (read at institution-3): practice, developer team, provider hospital, "
-         "platform pool hold the split computed here")
+         "platform pool hold the diagnosis split computed here")
 
     before = (json.dumps(get(3, "/v1/referrals")[1], sort_keys=True), wallets())
     r = subprocess.run([BIN, "referral", "accept", ref, "--from", "node", "--home", home[3],
