@@ -15,15 +15,15 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import (BIN, ROOT, bech32m_encode, blake2b256, http_json,  # noqa: E402
-                       read_cluster_env, tls_context, with_cluster)
+from lebentest import (BIN, ROOT, Tap, bech32m_encode, blake2b256,  # noqa: E402
+                       cluster_env, http_json, read_cluster_env, run_cluster, tls_context)
 
 PASS = "cluster"
 FEE, DEPOSIT = 20000000, 30000000
 
 
 def main():
-    with_cluster("leben-referral-cons-", PASS, run)
+    run_cluster(Tap(), "leben-referral-cons-", cluster_env(PASS), run, by_script=True)
 
 
 def digest(res):
