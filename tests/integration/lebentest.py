@@ -302,6 +302,27 @@ class Node:
         return r.stdout.split()
 
 
+def run_node(run, genesis=None, **kw):
+    """A TAP test over one Node(**kw): genesis(g) may edit its genesis.json (a dict) before the
+    start; run(t, node) runs; the node is cleaned up whatever happens; exits with the TAP
+    result."""
+    t = Tap()
+    node = Node(**kw)
+    try:
+        if genesis:
+            gpath = os.path.join(node.home, "genesis.json")
+            with open(gpath) as f:
+                g = json.load(f)
+            genesis(g, node)
+            with open(gpath, "w") as f:
+                json.dump(g, f)
+        node.start()
+        run(t, node)
+    finally:
+        node.cleanup()
+    t.done()
+
+
 def run_cli(args, timeout=300, input=None):
     return subprocess.run([BIN] + args, capture_output=True, text=True, env=env(), timeout=timeout,
                           input=input)

@@ -13,7 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, run_cli, uvarint  # noqa: E402
+from lebentest import run_cli, run_node, uvarint  # noqa: E402
 
 SPEC = "fetal-cardiology"
 MODEL = "ab" * 32
@@ -29,23 +29,14 @@ def alarm(hospital, surgeon="S1", case=5):
 
 
 def main():
-    t = Tap()
-    node = Node(demo=True)
-    try:
-        gpath = os.path.join(node.home, "genesis.json")
-        with open(gpath) as f:
-            g = json.load(f)
-        g["members"] = [
-            {"name": "Institution A", "address": node.address("node"), "kinds": ["data"]},
-            {"name": "Institution B", "address": node.address("bob"), "kinds": ["audit"]},
-        ]
-        with open(gpath, "w") as f:
-            json.dump(g, f)
-        node.start()
-        run(t, node)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, genesis=two_members)
+
+
+def two_members(g, node):
+    g["members"] = [
+        {"name": "Institution A", "address": node.address("node"), "kinds": ["data"]},
+        {"name": "Institution B", "address": node.address("bob"), "kinds": ["audit"]},
+    ]
 
 
 def run(t, node):
