@@ -46,9 +46,9 @@ static const char referral_help[] =
 	"  --patient ID     the Patient resource's id on this node's FHIR endpoint\n"
 	"  --provider A     the knowledge provider hospital (default: the specialist)\n"
 	"  --fee ASC        the value of the diagnosis, paid from the practice's store wallet\n"
-	"                   and split by the market's contract-call table: developer team\n"
-	"                   (the contract's author) 60 %, provider hospital 15 %, practice\n"
-	"                   10 %, platform pool 15 % (default 0: nothing paid)\n"
+	"                   and split by the market's diagnosis table (genesis defaults):\n"
+	"                   developer team (the contract's author) 55 %, provider hospital\n"
+	"                   20 %, practice 10 %, platform pool 15 % (default 0: nothing paid)\n"
 	"  --settle         pay the fee in ASC on the settlement chain instead (market.pay with\n"
 	"                   the split table the credit partners vote on), cited by the referral;\n"
 	"                   --settle-fee is that tx's CSC fee (default: the node's minimum)\n"
@@ -242,16 +242,10 @@ static int settle(struct ropts *o, struct lb_ref_tx *p, const char *sid)
 		goto out;
 	}
 	struct lb_mkt_parties q;
-	memset(&q, 0, sizeof q);
-	q.authors = (const uint8_t(*)[LB_ADDR_LEN])author;
-	q.n_authors = 1;
-	q.ancestors = (const uint8_t(*)[LB_ADDR_LEN])p->provider;
-	q.n_ancestors = 1;
-	q.has_executor = true;
-	memcpy(q.executor, me, LB_ADDR_LEN);
+	lb_ref_diagnosis_parties(&q, p->provider, author, me);
 	struct lb_buf b;
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
-	if (lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, p->fee, &q)) {
+	if (lb_mkt_pay_encode(&b, LB_MKT_USE_DIAGNOSIS, p->fee, &q)) {
 		lb_buf_release(&b);
 		rc = cli_failf(CMD, "encoding the payment failed");
 		goto out;

@@ -2,8 +2,14 @@
 # Application 3: a cohort study with ethical review (docs/apps.md section 3).
 #
 #   examples/apps/cohort.sh               # on the three-institution consortium (scripts/cluster.sh up 3)
-#   NODES=1 examples/apps/cohort.sh       # on one local node
-#   KEEP=1 examples/apps/cohort.sh        # leave the nodes running at the end
+#   examples/apps/cohort.sh consortium    # the same
+#   examples/apps/cohort.sh local         # on this machine alone: the sponsor's institution's
+#                                         # node and a second owner institution's node started
+#                                         # beside it (scripts/cluster.sh up 2), so the rounds'
+#                                         # federated analysis runs (secure aggregation needs
+#                                         # at least two owners' nodes: their masks cancel)
+#   NODES=1 examples/apps/cohort.sh       # one node only: everything but the analysis
+#   KEEP=1 CLUSTER=DIR examples/apps/cohort.sh ...  # leave the nodes running in DIR at the end
 #
 # An ethics committee (three members, two approvals needed) is registered; alice, the
 # sponsor, files a protocol (inclusion criteria, the algorithm and its parameters, two
@@ -11,8 +17,8 @@
 # shows which assets match the criteria; patients opt in with the consent keys their
 # institution registered; each round is opened on schedule and, on the consortium, runs as a
 # study across the three institutions' nodes over the opted-in patients only; a patient
-# withdraws and the next round leaves it out. On one node everything but the federated
-# analysis runs (a study needs at least two owner nodes: their masks must cancel).
+# withdraws and the next round leaves it out. Each round's combined result is printed and
+# kept in $CLUSTER/round-N.json. With NODES=1 everything but the federated analysis runs.
 # Needs build/leben and etcd (scripts/deps.sh --test).
 set -eu
 
@@ -20,7 +26,13 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LEBEN=${LEBEN:-$ROOT/build/leben}
 export LEBEN_BIN=$LEBEN
 export LEBEN_PASSPHRASE=${LEBEN_PASSPHRASE:-cluster}
-NODES=${NODES:-3}
+# the patients each institution invites (H<i>_0 ...): a round's combined result is released
+# only over at least 10 patients (the study's minimum cohort), also after a withdrawal
+case "${1:-consortium}" in
+local) NODES=${NODES:-2} INVITED="0 1 2 3 4 5" ;;
+consortium) NODES=${NODES:-3} INVITED="0 1 2 3" ;;
+*) echo "usage: examples/apps/cohort.sh [local|consortium]" >&2; exit 2 ;;
+esac
 CLUSTER=${CLUSTER:-$(mktemp -d /tmp/leben-cohort.XXXXXX)}
 
 say() { printf '\n== %s\n' "$*"; }
@@ -63,16 +75,16 @@ for i in $(seq 1 "$NODES"); do
 		--opt-out --legal-basis "research under an ethics committee's approval; opt-in per study" --json | field '["asset"]')
 	mkdir -p "$CLUSTER/node-$i/exchange/assets" && cp "$DATA" "$CLUSTER/node-$i/exchange/assets/$A.csv"
 	[ "$i" = 1 ] && at 1 exchange grant --from clinic --asset "$A" --executor "$N" --kind own >/dev/null
-	# the patients it invites: H<i>_0..3, each with a consent key (their opening cards go to them)
+	# the patients it invites, each with a consent key (their opening cards go to them)
 	echo "local_id,address" >"$CLUSTER/keys$i.csv"
-	for n in 0 1 2 3; do
+	for n in $INVITED; do
 		"$LEBEN" keys new "p${i}_$n" --home "$CLUSTER/node-1" >/dev/null
 		echo "H${i}_$n,$("$LEBEN" keys show "p${i}_$n" --home "$CLUSTER/node-1" --json | field '["address"]')" >>"$CLUSTER/keys$i.csv"
 	done
 	at "$i" exchange patients --from $OWNER --asset "$A" --data "$DATA" --keys "$CLUSTER/keys$i.csv" \
 		--out "$CLUSTER/cards$i" >/dev/null
-	for n in 0 1 2 3; do at "$i" exchange opening --asset "$A" --patient "H${i}_$n" --out "$CLUSTER/card-H${i}_$n.json" >/dev/null; done
-	echo "institution-$i: asset $A (10 patients, 4 invited)"
+	for n in $INVITED; do at "$i" exchange opening --asset "$A" --patient "H${i}_$n" --out "$CLUSTER/card-H${i}_$n.json" >/dev/null; done
+	echo "institution-$i: asset $A (10 patients, $(echo $INVITED | wc -w) invited)"
 	OWNERS="$OWNERS${OWNERS:+,}$(url "$i")" ASSETS="$ASSETS $A"
 done
 
@@ -106,7 +118,7 @@ say "7. Recruitment: the assets matching the criteria; patients opt in with thei
 at 1 cohort recruit --cohort "$C"
 refused as 1 cohort optin --from stranger --cohort "$C" --opening "$CLUSTER/card-H1_0.json"
 for i in $(seq 1 "$NODES"); do
-	for n in 0 1 2 3; do as 1 cohort optin --from "p${i}_$n" --cohort "$C" --opening "$CLUSTER/card-H${i}_$n.json" >/dev/null; done
+	for n in $INVITED; do as 1 cohort optin --from "p${i}_$n" --cohort "$C" --opening "$CLUSTER/card-H${i}_$n.json" >/dev/null; done
 done
 at 1 cohort status --cohort "$C" --json | field '["opted_in"]' | sed 's/^/opted in: /'
 
@@ -123,10 +135,12 @@ requests() { # alice's request at each owner, approved by the owner
 	done
 	echo "$R"
 }
-round() {
+round() { # round() N
 	if [ "$NODES" -ge 2 ]; then
 		at 1 cohort round --from alice --cohort "$C" --owners "$OWNERS" --requests "$(requests)" \
-			--compute-fee 0.01 --json | field '["result"]'
+			--compute-fee 0.01 --json >"$CLUSTER/round-$1.json"
+		python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['result']; print(json.dumps(r, indent=1, sort_keys=True))" \
+			"$CLUSTER/round-$1.json"
 	else
 		at 1 cohort round --from alice --cohort "$C"
 		echo "(one node: the round is open; its federated analysis needs two or more owner nodes)"
@@ -134,13 +148,13 @@ round() {
 }
 
 say "8. Round 1 over the opted-in patients only"
-round
+round 1
 
 say "9. Patient H1_0 withdraws: honoured from the next round"
 as 1 cohort withdraw --from p1_0 --cohort "$C" --opening "$CLUSTER/card-H1_0.json"
 
 say "10. Round 2 (the follow-up) without H1_0"
-round
+round 2
 refused at 1 cohort round --from alice --cohort "$C"
 
 say "11. The study as a FHIR R4 ResearchStudy"

@@ -6,8 +6,8 @@
 #   session: abnormal four-chamber view -> refer_fetal_cardiology) -> the specialist
 #   institution has declared its specialty (fetal-cardiology) -> the practice refers: FHIR
 #   ServiceRequest + Task at its node, referral.create on the business chain citing the session,
-#   and the value of the diagnosis (20 ASC) split among developer team, provider hospital,
-#   practice and platform pool -> a referral without a positive session is refused -> the
+#   and the value of the diagnosis (20 ASC) split by the market's diagnosis table among
+#   developer team, provider hospital, practice and platform pool -> a referral without a positive session is refused -> the
 #   specialist accepts (Task accepted), holds a telemedicine consultation (Encounter, class
 #   virtual) and reports back (Observation; Task completed), each step on the chain with
 #   hashes only -> the referral's record and the four wallets.
@@ -130,6 +130,6 @@ at $SPEC_AT referral report "$REF" --from $SPEC_KEY --outcome confirmed \
 say "9. The referral as the chain recorded it (read at the practice's node)"
 at $GP_AT referral status "$REF"
 
-say "10. The value of the diagnosis: developer team 60 %, provider hospital 15 %, practice 10 %, platform pool 15 %"
+say "10. The value of the diagnosis (the market's diagnosis table): developer team 55 %, provider hospital 20 %, practice 10 %, platform pool 15 %"
 for a in "$ADDR_DEV" "$ADDR_SPEC" "$ADDR_GP"; do at $GP_AT store wallet "$a"; done
 echo "done"

@@ -4,6 +4,7 @@
 #   examples/apps/surgery.sh               # on one local node (started here)
 #   examples/apps/surgery.sh consortium    # on a consortium of three institutions
 #                                          # (scripts/cluster.sh up 3; needs etcd)
+#   KEEP=1 CLUSTER=DIR ... consortium      # leave the cluster running in DIR at the end
 #
 # Three hospitals' operations (FHIR Procedure + Observation resources, synthetic, with known
 # risk factors and one surgeon with three times the odds of death) are imported into each
@@ -30,7 +31,7 @@ say() { printf '\n== %s\n' "$*"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 if [ "$MODE" = consortium ]; then
-	CLUSTER=$WORK/cluster
+	CLUSTER=${CLUSTER:-$WORK/cluster}
 	say "1. A consortium of three institutions on this machine (etcd ordering, mutual TLS)"
 	"$ROOT/scripts/cluster.sh" up 3 "$CLUSTER" >"$WORK/cluster.log" 2>&1 || { cat "$WORK/cluster.log"; exit 1; }
 	if [ -z "${KEEP:-}" ]; then

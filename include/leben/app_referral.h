@@ -6,9 +6,13 @@
  * is a business-chain tx carrying who, when and hashes of the FHIR resources kept at the
  * institutions' nodes (ServiceRequest, Task, Encounter, Observation) — never patient data.
  * The value of the diagnosis (the fee named at the referral) is paid from the practice's
- * store wallet through the market's contract-call split table with the four parties mapped:
- * the contract's author (knowledge developer team) as authors, the knowledge provider hospital
- * as ancestors, the practice (knowledge user) as executor, the platform pool as platform.
+ * store wallet (or by a cited settlement market.pay) through the market's diagnosis split
+ * table (LB_MKT_USE_DIAGNOSIS, in genesis, changed by the credit partners' split vote) among
+ * the four parties of the white paper: the knowledge provider hospital as owner, the
+ * contract's author (knowledge developer team) as authors, the practice (knowledge user) as
+ * executor, the platform pool as platform.
+ * Only a member institution of the consortium declares a specialty (referral.specialist);
+ * a network without members (one institution) lets any of its accounts declare one.
  *
  * Ownership: JSON views return new references; a decoded payload's pay_tx / pay_proof borrow
  * from the decoded bytes.
@@ -73,6 +77,12 @@ int lb_ref_tx_decode(uint32_t type, const uint8_t *buf, size_t n, struct lb_ref_
 
 /* Register the tx types. Idempotent. */
 int lb_app_referral_register_txtypes(void);
+
+struct lb_mkt_parties;
+/* The parties of a diagnosis's value (LB_MKT_USE_DIAGNOSIS) into *q: provider as owner, author
+ * as the one author, gp as executor. q->authors points at author (kept by the caller). */
+void lb_ref_diagnosis_parties(struct lb_mkt_parties *q, const uint8_t provider[LB_ADDR_LEN],
+			      const uint8_t author[LB_ADDR_LEN], const uint8_t gp[LB_ADDR_LEN]);
 
 struct lb_ledger;
 /* {"id","status",...} of one referral (LB_ENOTFOUND); the list, newest first, of those an

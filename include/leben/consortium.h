@@ -201,6 +201,12 @@ uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_AD
  * of every member's kinds (which roles exist at all). Any out-pointer may be NULL. */
 int lb_consortium_state_kinds(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint8_t *kinds,
 			      uint64_t *members, uint8_t *present);
+/* The role check of the business applications' institution-only txs (a referral specialty, a
+ * surgery hospital id), inside a business-chain tx handler: LB_OK when addr is a current
+ * member or the network has no members (its one institution holds every role); otherwise
+ * LB_EUNAUTH "not a member institution: ADDR … may not DOING …" in em. */
+int lb_consortium_state_need_member(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN],
+				    const char *doing, struct lb_errmsg *em);
 /* {"count", "threshold", "members":[{address,name,kinds,since}], "proposals":[open ones]}
  * (new reference in *out). */
 int lb_consortium_members_json(struct lb_ledger *l, json_t **out, struct lb_errmsg *em);

@@ -2,7 +2,8 @@
  * The market layer (src/market/, DESIGN.md §2): how a payment for one use of data, knowledge,
  * an algorithm or compute is divided among everyone who contributed to it.
  *
- * One split table per kind of use (data run, contract call, algorithm call, compute, study)
+ * One split table per kind of use (data run, contract call, algorithm call, compute, study,
+ * diagnosis)
  * gives each role a share in parts per million (LB_MKT_PPM); the shares of a table add up to
  * exactly LB_MKT_PPM or the table is refused. Amounts are integer micro-units (uint64). Applying a
  * table to an amount never loses a unit: every role's share is rounded down, and everything not
@@ -40,6 +41,10 @@ enum lb_mkt_use {
 	LB_MKT_USE_ALGO = 2,      /* a paid call of a registered algorithm */
 	LB_MKT_USE_COMPUTE = 3,   /* compute delivered by a computing node or the on-chain sandbox */
 	LB_MKT_USE_STUDY = 4,     /* a federated study over several owners' data */
+	LB_MKT_USE_DIAGNOSIS = 5, /* the value of a diagnosis (application 1, referral.create): the
+				   * knowledge provider hospital as owner, the knowledge developer
+				   * team as authors, the knowledge user (the GP) as executor, the
+				   * platform */
 	LB_MKT_USE_COUNT
 };
 
@@ -100,7 +105,8 @@ struct lb_mkt_credits {
 	size_t n, cap;
 };
 
-/* "data-run", "contract-call", "algorithm-call", "compute", "study"; "?" if out of range. */
+/* "data-run", "contract-call", "algorithm-call", "compute", "study", "diagnosis"; "?" if out of
+ * range. */
 const char *lb_mkt_use_name(unsigned use);
 /* "owner", "patients", "authors", "ancestors", "algorithm-author", "executor", "audit",
  * "platform"; "?" if out of range. */

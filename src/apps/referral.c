@@ -9,6 +9,7 @@
 
 #include "leben/app_referral.h"
 #include "leben/codec.h"
+#include "leben/consortium.h"
 #include "leben/knowledge.h"
 #include "leben/knowledge_chain.h"
 #include "leben/ledger.h"
@@ -262,7 +263,12 @@ static int spec_get(struct lb_state *s, const uint8_t a[LB_ADDR_LEN], const char
 
 static int apply_specialist(struct lb_apply_ctx *c, const struct lb_ref_tx *p)
 {
-	int rc = spec_get(c->state, c->sender_addr, p->specialty);
+	/* a specialist institution is an institution of the consortium: its member key */
+	int rc = lb_consortium_state_need_member(c->state, c->sender_addr, "declare a specialty",
+						 c->em);
+	if (rc)
+		return rc;
+	rc = spec_get(c->state, c->sender_addr, p->specialty);
 	if (rc == LB_OK)
 		return lb_errf(c->em, LB_EEXISTS, "%s is a specialist institution for %s already",
 			       ADDR(c->sender_addr), p->specialty);
@@ -273,10 +279,22 @@ static int apply_specialist(struct lb_apply_ctx *c, const struct lb_ref_tx *p)
 				(size_t)spec_key(key, c->sender_addr, p->specialty), c->height);
 }
 
+void lb_ref_diagnosis_parties(struct lb_mkt_parties *q, const uint8_t provider[LB_ADDR_LEN],
+			      const uint8_t author[LB_ADDR_LEN], const uint8_t gp[LB_ADDR_LEN])
+{
+	memset(q, 0, sizeof *q);
+	q->has_owner = true;
+	memcpy(q->owner, provider, LB_ADDR_LEN);
+	q->authors = (const uint8_t(*)[LB_ADDR_LEN])author;
+	q->n_authors = 1;
+	q->has_executor = true;
+	memcpy(q->executor, gp, LB_ADDR_LEN);
+}
+
 /* The cited settlement market.pay pays the fee of create p: the sender's own, of the
- * contract-call kind, of exactly the fee, to exactly the parties q (author, provider hospital,
- * the practice as executor; no patients, no audit), not cited before (by the store either:
- * one mark, lb_store_pay_mark). */
+ * diagnosis kind, of exactly the fee, to exactly the parties q (the provider hospital as
+ * owner, the developer team as author, the practice as executor; no patients, no audit), not
+ * cited before (by the store either: one mark, lb_store_pay_mark). */
 static int cited_pay(struct lb_apply_ctx *c, const struct lb_ref_tx *p,
 		     const struct lb_mkt_parties *q)
 {
@@ -288,21 +306,21 @@ static int cited_pay(struct lb_apply_ctx *c, const struct lb_ref_tx *p,
 				   &use, &paid, &pp, txid);
 	if (rc)
 		return rc;
-	if (use != LB_MKT_USE_CONTRACT || paid != p->fee)
+	if (use != LB_MKT_USE_DIAGNOSIS || paid != p->fee)
 		return lb_errf(c->em, LB_EINVALID,
 			       "the cited payment is a %s payment of %llu micro-ASC, not a "
-			       "contract-call payment of the fee, %llu",
+			       "diagnosis payment of the fee, %llu",
 			       lb_mkt_use_name(use), (unsigned long long)paid,
 			       (unsigned long long)p->fee);
 	if (pp.n_authors != 1 || memcmp(pp.authors[0], q->authors[0], LB_ADDR_LEN) ||
-	    pp.n_ancestors != 1 || memcmp(pp.ancestors[0], q->ancestors[0], LB_ADDR_LEN) ||
-	    !pp.has_executor || memcmp(pp.executor, q->executor, LB_ADDR_LEN) || pp.has_owner ||
+	    !pp.has_owner || memcmp(pp.owner, q->owner, LB_ADDR_LEN) || !pp.has_executor ||
+	    memcmp(pp.executor, q->executor, LB_ADDR_LEN) || pp.n_ancestors ||
 	    pp.has_algo_author || pp.n_patients || pp.n_audit)
 		return lb_errf(c->em, LB_EINVALID,
 			       "the cited payment does not pay the diagnosis's parties: the "
-			       "contract's author %s, the provider hospital %s and the practice %s "
-			       "as executor, no one else",
-			       ADDR(q->authors[0]), ADDR(q->ancestors[0]), ADDR(q->executor));
+			       "provider hospital %s as owner, the contract's author %s and the "
+			       "practice %s as executor, no one else",
+			       ADDR(q->owner), ADDR(q->authors[0]), ADDR(q->executor));
 	return lb_store_pay_mark(c->state, txid);
 }
 
@@ -377,18 +395,13 @@ static int apply_create(struct lb_apply_ctx *c, const struct lb_ref_tx *p)
 	r.time_ms[STEP_CREATE] = c->time_ms;
 	memcpy(r.tx[STEP_CREATE], c->tx->id, LB_HASH_LEN);
 	if (p->fee) {
-		/* the four parties of the diagnosis's value, mapped onto the contract-call table */
+		/* the four parties of the diagnosis's value, through the diagnosis split table:
+		 * provider hospital (owner), developer team (author), GP (executor), platform */
 		struct lb_mkt_parties q;
-		memset(&q, 0, sizeof q);
-		q.authors = (const uint8_t(*)[LB_ADDR_LEN])r.author;
-		q.n_authors = 1;
-		q.ancestors = (const uint8_t(*)[LB_ADDR_LEN])r.provider;
-		q.n_ancestors = 1;
-		q.has_executor = true;
-		memcpy(q.executor, c->sender_addr, LB_ADDR_LEN);
+		lb_ref_diagnosis_parties(&q, r.provider, r.author, c->sender_addr);
 		rc = p->pay_tx_len ? cited_pay(c, p, &q)
 				   : lb_store_wallet_split(c->state, c->sender_addr, p->fee,
-							   LB_MKT_USE_CONTRACT, &q, NULL, c->em);
+							   LB_MKT_USE_DIAGNOSIS, &q, NULL, c->em);
 		if (rc)
 			return rc;
 	}

@@ -49,6 +49,26 @@ int lb_consortium_state_kinds(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN
 	return rc;
 }
 
+int lb_consortium_state_need_member(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN],
+				    const char *doing, struct lb_errmsg *em)
+{
+	uint8_t kinds = 0;
+	uint64_t members = 0;
+	char a[LB_ADDR_TEXT_LEN + 1];
+	int rc = lb_consortium_state_kinds(s, addr, &kinds, &members, NULL);
+	if (rc)
+		return lb_errf(em, rc, "reading the consortium's members failed");
+	if (!members || kinds) /* no members: the network's one institution holds every role */
+		return LB_OK;
+	lb_addr_encode(a, addr);
+	return lb_errf(em, LB_EUNAUTH,
+		       "not a member institution: %s is not a member of the consortium and may not "
+		       "%s; only an institution's member key does (sign with the institution's "
+		       "node key, or have the account admitted: leben governance propose admit "
+		       "--member %s --name NAME --kinds ...)",
+		       a, doing, a);
+}
+
 /* Store the record encoded in b (encoder result rc) under ns/key, or delete the entry when
  * the record is empty; releases b. */
 static int put_record(struct lb_state *s, const char *ns, const void *key, size_t klen,

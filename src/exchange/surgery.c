@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "leben/base.h"
+#include "leben/consortium.h"
 #include "leben/ledger.h"
 #include "leben/surgery.h"
 #include "leben/tx.h"
@@ -592,12 +593,19 @@ static int alarm_apply(struct lb_apply_ctx *c)
 	json_t *a = alarm_parse(c->tx, c->em);
 	if (!a)
 		return c->em->code ? c->em->code : LB_EMALFORMED;
-	/* the first key to record an alarm for a hospital id holds it: later alarms for that
-	 * hospital must come from the same account */
+	/* a hospital id is held by an institution of the consortium (its member key): the first
+	 * member to record an alarm for it holds it, later alarms for that hospital must come
+	 * from the same account */
 	const char *hosp = json_string_value(json_object_get(a, "hospital"));
 	const uint8_t *val;
 	size_t vlen;
-	int rc = lb_state_get(c->state, LB_SURGERY_HOSPITAL_NS, hosp, strlen(hosp), &val, &vlen);
+	int rc = lb_consortium_state_need_member(c->state, c->sender_addr,
+						 "record surgery alarms for a hospital", c->em);
+	if (rc) {
+		json_decref(a);
+		return rc;
+	}
+	rc = lb_state_get(c->state, LB_SURGERY_HOSPITAL_NS, hosp, strlen(hosp), &val, &vlen);
 	if (rc == LB_OK && (vlen != LB_ADDR_LEN || memcmp(val, c->sender_addr, LB_ADDR_LEN))) {
 		lb_errf(c->em, LB_EUNAUTH, "surgery.alarm: hospital \"%s\" records its alarms with another key",
 			hosp);

@@ -10,8 +10,8 @@
 #include "leben/market.h"
 #include "market/market_int.h"
 
-static const char *const use_names[LB_MKT_USE_COUNT] = {"data-run", "contract-call",
-							 "algorithm-call", "compute", "study"};
+static const char *const use_names[LB_MKT_USE_COUNT] = {
+	"data-run", "contract-call", "algorithm-call", "compute", "study", "diagnosis"};
 static const char *const role_names[LB_MKT_ROLE_COUNT] = {
 	"owner", "patients", "authors", "ancestors", "algorithm-author", "executor", "audit",
 	"platform"};
@@ -88,6 +88,7 @@ void lb_mkt_splits_default(struct lb_mkt_splits *s)
 		{0, 0, 0, 0, 700000, 150000, 50000, 100000},           /* algorithm call */
 		{0, 0, 0, 0, 0, 900000, 0, 100000},                    /* compute */
 		{400000, 300000, 0, 0, 100000, 100000, 30000, 70000},  /* study */
+		{200000, 0, 550000, 0, 0, 100000, 0, 150000},          /* diagnosis */
 	};
 	for (unsigned u = 0; u < LB_MKT_USE_COUNT; u++)
 		memcpy(s->use[u].ppm, def[u], sizeof s->use[u].ppm);

@@ -302,6 +302,27 @@ class Node:
         return r.stdout.split()
 
 
+def run_node(run, genesis=None, **kw):
+    """A TAP test over one Node(**kw): genesis(g) may edit its genesis.json (a dict) before the
+    start; run(t, node) runs; the node is cleaned up whatever happens; exits with the TAP
+    result."""
+    t = Tap()
+    node = Node(**kw)
+    try:
+        if genesis:
+            gpath = os.path.join(node.home, "genesis.json")
+            with open(gpath) as f:
+                g = json.load(f)
+            genesis(g, node)
+            with open(gpath, "w") as f:
+                json.dump(g, f)
+        node.start()
+        run(t, node)
+    finally:
+        node.cleanup()
+    t.done()
+
+
 def run_cli(args, timeout=300, input=None):
     return subprocess.run([BIN] + args, capture_output=True, text=True, env=env(), timeout=timeout,
                           input=input)
@@ -330,13 +351,23 @@ def cluster_cli(env, args, home=None, api=None, timeout=180):
     return subprocess.run(a, capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def run_cluster(t, prefix, env, run, n=3, tls_node=1, after=None):
+def run_cluster(t, prefix, env, run, n=3, tls_node=1, after=None, by_script=False):
     """A scripts/cluster.sh network of n members in a fresh directory: run(t, d, apis) with
     the nodes' API URLs, the CLI and urllib presenting node tls_node's member certificate
     (None: none); the network is taken down whatever happens, then after(t, d) runs (say,
     `leben verify` of the homes). The directory is removed unless a test failed. Ends the
-    TAP output (t.done())."""
+    TAP output (t.done()).
+    by_script: the test's own script brings the network up (an examples/apps script run with
+    env, to which CLUSTER=d and KEEP=1 are added): run(t, env, d) is called with no network
+    started and apis unknown; the network the script left running is taken down as above."""
     d = tempfile.mkdtemp(prefix=prefix)
+    if by_script:
+        env = dict(env, CLUSTER=d, KEEP="1")
+        try:
+            run(t, env, d)
+        finally:
+            subprocess.run([CLUSTER_SH, "down", d], capture_output=True, env=env, timeout=120)
+        return cluster_end(t, d, after)
     os.rmdir(d)
     r = subprocess.run([CLUSTER_SH, "up", str(n), d], capture_output=True, text=True, env=env,
                        timeout=300)
@@ -351,29 +382,17 @@ def run_cluster(t, prefix, env, run, n=3, tls_node=1, after=None):
         run(t, d, apis)
     finally:
         subprocess.run([CLUSTER_SH, "down", d], capture_output=True, env=env, timeout=120)
+    cluster_end(t, d, after)
+
+
+def cluster_end(t, d, after):
+    """run_cluster's end: after(t, d), the directory kept when a test failed, t.done()."""
     if after:
         after(t, d)
     if t.failed:
         print("# kept %s for inspection" % d)
     else:
         shutil.rmtree(d, ignore_errors=True)
-    t.done()
-
-
-def with_cluster(prefix, passphrase, fn, **extra):
-    """A TAP test over a scripts/cluster.sh network kept in a temporary directory:
-    fn(tap, env, cluster_dir) runs, then the network is taken down and the directory removed
-    whatever happened; exits with the TAP result."""
-    t = Tap()
-    work = tempfile.mkdtemp(prefix=prefix)
-    cluster = os.path.join(work, "cluster")
-    e = cluster_env(passphrase, CLUSTER=cluster, KEEP="1", **extra)
-    try:
-        fn(t, e, cluster)
-    finally:
-        subprocess.run([os.path.join(ROOT, "scripts", "cluster.sh"), "down", cluster],
-                       env=e, capture_output=True, timeout=120)
-        shutil.rmtree(work, ignore_errors=True)
     t.done()
 
 

@@ -6,8 +6,9 @@ from a session never anchored, from someone else's session, to an institution th
 specialist, beyond the store wallet, twice for one session; accepting by a non-specialist and
 by a specialist the referral is not addressed to, consulting or reporting out of order,
 accepting or reporting twice) is refused with its own error and changes nothing; the value of
-the diagnosis lands in the four parties' wallets with the amounts of the contract-call table
-computed here; ServiceRequest, Task, Encounter and Observation are read back through /fhir
+the diagnosis lands in the four parties' wallets (provider hospital, developer team, practice,
+platform pool) with the amounts of the market's diagnosis split table, set in genesis to shares
+no other table has and computed here; ServiceRequest, Task, Encounter and Observation are read back through /fhir
 and hash to what the chain recorded, and are valid R4 (the npm `fhir` validator); no patient
 id reaches the chain."""
 
@@ -26,6 +27,21 @@ from test_fhir import Key, call  # noqa: E402
 CHD = os.path.join(ROOT, "examples", "contracts", "chd_screening.pf")
 FEE = 20000000  # 20 ASC, micro-units
 SPEC = "fetal-cardiology"
+# the diagnosis split table of this chain's genesis (ppm): provider hospital (owner), developer
+# team (authors), practice (executor), platform; unlike every default table, so a payment
+# through another table cannot match
+DIAGNOSIS = {"owner": 230000, "authors": 470000, "executor": 130000, "platform": 170000}
+# the default diagnosis table (docs/economy.md), which the business chain's store wallets use
+DEFAULT_DIAGNOSIS = {"owner": 200000, "authors": 550000, "executor": 100000, "platform": 150000}
+
+
+def diagnosis_split(fee, table=DIAGNOSIS):
+    """(developer, provider, practice, platform) shares of fee, floor per role, the rest to the
+    platform (docs/economy.md): computed here, not by the node."""
+    d = fee * table["authors"] // 10**6
+    p = fee * table["owner"] // 10**6
+    g = fee * table["executor"] // 10**6
+    return d, p, g, fee - d - p - g
 
 
 def pool_address():
@@ -43,7 +59,7 @@ def main():
             g = json.load(f)
         g["store_wallets"] = [{"address": node.address("clinic"), "asc": 50000000},
                               {"address": node.address("bob"), "asc": 1000000}]
-        g["market"] = {"platform": address_of(b"\x11" * 32)}
+        g["market"] = {"platform": address_of(b"\x11" * 32), "splits": {"diagnosis": DIAGNOSIS}}
         with open(gpath, "w") as f:
             json.dump(g, f)
         member = Key(b"\x55" * 32)
@@ -162,14 +178,16 @@ def run(t, node, tmp, member):
     j = j or {}
     ref = j.get("referral", "")
     w0 = before[1]
-    dev_share, prov_share, gp_share = FEE * 600000 // 10**6, FEE * 150000 // 10**6, \
-        FEE * 100000 // 10**6
-    pool_share = FEE - dev_share - prov_share - gp_share
+    dev_share, prov_share, gp_share, pool_share = diagnosis_split(FEE, DEFAULT_DIAGNOSIS)
     t.eq(tuple(wallet(node, a) for a in (A(gp), A(dev), A(prov), pool_address())),
          (w0[0] - FEE + gp_share, (w0[2] or 0) + dev_share, (w0[3] or 0) + prov_share,
           (w0[4] or 0) + pool_share),
-         "practice pays 20 ASC: developer team 60 %, provider hospital 15 %, practice 10 %, "
-         "platform pool the rest")
+         "practice pays 20 ASC from its store wallet through the default diagnosis table: "
+         "developer team 55 %, provider hospital 20 %, practice 10 %, platform pool the rest")
+    st, m = node.get("/v1/market")
+    t.eq(((m or {}).get("splits") or {}).get("diagnosis"),
+         dict({"patients": 0, "ancestors": 0, "algorithm-author": 0, "audit": 0}, **DIAGNOSIS),
+         "GET /v1/market shows the diagnosis table of genesis")
     r = node.cli(base + ["--session", positive, "--from", gp, "--no-fhir"])
     t.ok(r.returncode == 1 and "referred already" in r.stderr and "LB_EEXISTS" in r.stderr,
          "a second referral from one session is refused", r.stderr)
@@ -314,10 +332,10 @@ def run(t, node, tmp, member):
     r, j = node.cli_json(base[:-2] + ["--fee", "10", "--settle", "--session", second,
                                       "--from", gp])
     t.eq(r.returncode, 0, "a referral paid in ASC on the settlement chain " + r.stderr)
-    d2, p2, g2 = fee2 * 600000 // 10**6, fee2 * 150000 // 10**6, fee2 * 100000 // 10**6
-    t.eq(tuple(asc(a) for a in who), (a0[0] - fee2 + g2, a0[1] + d2, a0[2] + p2,
-                                      a0[3] + fee2 - d2 - p2 - g2),
-         "ASC: practice, developer team, provider hospital, platform as computed here")
+    d2, p2, g2, f2 = diagnosis_split(fee2)
+    t.eq(tuple(asc(a) for a in who), (a0[0] - fee2 + g2, a0[1] + d2, a0[2] + p2, a0[3] + f2),
+         "ASC through genesis's diagnosis table (47 / 23 / 13 / 17 %): practice, developer "
+         "team, provider hospital, platform as computed here")
     t.eq(wallet(node, A(gp)), w_gp, "the store wallet did not pay")
     st, x2 = node.get("/v1/referrals/" + (j or {}).get("referral", "-"))
     st, ctx = node.get("/v1/txs/" + x2.get("id", "-"))

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "leben/base.h"
+#include "leben/app_referral.h"
 #include "leben/market.h"
 
 /* an independent exact share: 128-bit product */
@@ -126,6 +127,62 @@ static void test_bad_table_refused(void **state)
 	assert_int_equal(u, LB_MKT_USE_STUDY);
 }
 
+/* The diagnosis table (application 1): its name, its default row and a split of a
+ * diagnosis's value among the white paper's four parties through lb_ref_diagnosis_parties,
+ * worked out here by hand. */
+static void test_diagnosis(void **state)
+{
+	struct lb_mkt_splits s;
+	struct lb_mkt_credits c;
+	struct lb_mkt_parties p;
+	struct lb_errmsg em;
+	uint8_t prov[LB_ADDR_LEN], dev[LB_ADDR_LEN], gp[LB_ADDR_LEN];
+	unsigned u;
+	assert_lb_ok(lb_mkt_use_parse("diagnosis", &u, &em));
+	assert_int_equal(u, LB_MKT_USE_DIAGNOSIS);
+	assert_int_equal(LB_MKT_USE_DIAGNOSIS, 5); /* a wire value */
+	assert_string_equal(lb_mkt_use_name(u), "diagnosis");
+	lb_mkt_splits_default(&s);
+	assert_lb_ok(lb_mkt_splits_check(&s, &em));
+	static const uint32_t want[LB_MKT_ROLE_COUNT] = {200000, 0, 550000, 0, 0, 100000, 0, 150000};
+	assert_memory_equal(s.use[LB_MKT_USE_DIAGNOSIS].ppm, want, sizeof want);
+	addr(prov, 31);
+	addr(dev, 32);
+	addr(gp, 33);
+	lb_ref_diagnosis_parties(&p, prov, dev, gp);
+	addr(p.platform, 99);
+	/* 20,000,003 micro-ASC: 4,000,000 provider, 11,000,001 developer, 2,000,000 GP, and the
+	 * platform 3,000,000 + the 2 units the floors left */
+	assert_lb_ok(lb_mkt_split_apply(&s.use[u], u, 20000003, &p, &c, &em));
+	assert_int_equal(c.n, 4);
+	assert_int_equal(lb_mkt_credits_sum(&c, LB_MKT_ROLE_OWNER), 4000000);
+	assert_int_equal(lb_mkt_credits_sum(&c, LB_MKT_ROLE_AUTHORS), 11000001);
+	assert_int_equal(lb_mkt_credits_sum(&c, LB_MKT_ROLE_EXECUTOR), 2000000);
+	assert_int_equal(lb_mkt_credits_sum(&c, LB_MKT_ROLE_PLATFORM), 3000002);
+	for (size_t i = 0; i < c.n; i++)
+		assert_memory_equal(c.v[i].to,
+				    c.v[i].role == LB_MKT_ROLE_OWNER     ? prov
+				    : c.v[i].role == LB_MKT_ROLE_AUTHORS ? dev
+				    : c.v[i].role == LB_MKT_ROLE_EXECUTOR ? gp
+									   : p.platform,
+				    LB_ADDR_LEN);
+	lb_mkt_credits_release(&c);
+	/* a governed change of the table (as genesis or a split vote gives it) is what applies */
+	json_t *j = json_pack("{s:{s:i,s:i,s:i,s:i}}", "diagnosis", "owner", 300000, "authors",
+			      400000, "executor", 200000, "platform", 100000);
+	struct lb_mkt_splits v;
+	assert_lb_ok(lb_mkt_splits_from_json(j, &s, &v, &em));
+	json_decref(j);
+	assert_lb_ok(lb_mkt_split_apply(&v.use[u], u, 1000, &p, &c, &em));
+	assert_int_equal(lb_mkt_credits_sum(&c, LB_MKT_ROLE_OWNER), 300);
+	assert_int_equal(lb_mkt_credits_sum(&c, LB_MKT_ROLE_AUTHORS), 400);
+	assert_int_equal(lb_mkt_credits_sum(&c, LB_MKT_ROLE_EXECUTOR), 200);
+	assert_int_equal(lb_mkt_credits_sum(&c, LB_MKT_ROLE_PLATFORM), 100);
+	lb_mkt_credits_release(&c);
+	assert_memory_equal(v.use[LB_MKT_USE_CONTRACT].ppm, s.use[LB_MKT_USE_CONTRACT].ppm,
+			    sizeof s.use[0].ppm);
+}
+
 static void test_roundtrip(void **state)
 {
 	struct lb_mkt_splits s, d;
@@ -240,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_worked_example),
 		cmocka_unit_test(test_bad_table_refused),
+		cmocka_unit_test(test_diagnosis),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_property_sum),
 		cmocka_unit_test(test_compute_fee),

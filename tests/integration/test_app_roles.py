@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Role checks of the business applications (docs/apps.md §1 and §4), attack tests first, on a
+real node whose genesis lists two member institutions (the node key and bob's key): a stranger
+(an account that is no member: the clinic, alice) may not declare a referral specialty nor
+take a surgery hospital id, each refused with its own error (LB_EUNAUTH "not a member
+institution") and nothing changed (no tx of the stranger on the chain, its nonce unchanged, no
+alarm recorded); the refusals hold for txs sent raw as well as through the CLI; a member
+declares a specialty and holds a hospital id (the stranger's attempt did not take it), and the
+other member may not record alarms for that hospital id. The chains replay (`leben verify`)."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lebentest import run_cli, run_node, uvarint  # noqa: E402
+
+SPEC = "fetal-cardiology"
+MODEL = "ab" * 32
+
+
+def canon(d):
+    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+
+def alarm(hospital, surgeon="S1", case=5):
+    return canon({"case": case, "cases": 9, "h": 4.5, "hospital": hospital, "model": MODEL,
+                  "procedure": "", "ra": 2, "surgeon": surgeon, "value": 5.0})
+
+
+def main():
+    run_node(run, genesis=two_members)
+
+
+def two_members(g, node):
+    g["members"] = [
+        {"name": "Institution A", "address": node.address("node"), "kinds": ["data"]},
+        {"name": "Institution B", "address": node.address("bob"), "kinds": ["audit"]},
+    ]
+
+
+def run(t, node):
+    A = node.address
+
+    def history(who):
+        st, j = node.get("/v1/accounts/%s/txs?limit=100" % A(who))
+        return sorted(x.get("type", "") for x in (j.get("txs") or [])) if st == 200 else None
+
+    def nonce(who):
+        return node.account(A(who))["chains"]["business"]
+
+    def alarms(hospital, surgeon="S1"):
+        st, j = node.get("/v1/surgery/alarms/%s/%s" % (hospital, surgeon))
+        return [(a.get("case"), a.get("sender")) for a in j.get("alarms", [])] if st == 200 else st
+
+    def raw(sender, type_id, payload):
+        return node.cli(["tx", "raw", "--from", sender, "--chain", "business", "--type-id",
+                         str(type_id), "--payload", payload.hex(), "--wait"])
+
+    st, m = node.get("/v1/members")
+    t.eq((st, m.get("count")), (200, 2), "genesis lists two member institutions")
+
+    # ---- referral.specialist: strangers refused ----
+    before = {w: (history(w), nonce(w)) for w in ("clinic", "alice")}
+    r = node.cli(["referral", "specialist", SPEC, "--from", "clinic"])
+    out = r.stdout + r.stderr
+    t.ok(r.returncode == 1 and "not a member institution" in out and "LB_EUNAUTH" in out
+         and A("clinic") in out and "declare a specialty" in out,
+         "CLI: a stranger (the clinic) may not declare a specialty", out)
+    # the same tx sent raw (version 1, the specialty as text)
+    pl = b"\x01" + uvarint(len(SPEC)) + SPEC.encode()
+    r = raw("alice", 0x03a0, pl)
+    out = r.stdout + r.stderr
+    t.ok(r.returncode != 0 and "not a member institution" in out and "LB_EUNAUTH" in out,
+         "raw referral.specialist from a stranger (alice) is refused", out)
+    t.eq({w: (history(w), nonce(w)) for w in ("clinic", "alice")}, before,
+         "the refused declarations left no tx and no nonce behind")
+
+    # ---- surgery.alarm: a stranger may not take a hospital id ----
+    r = raw("clinic", 0x03b8, alarm("H9").encode())
+    out = r.stdout + r.stderr
+    t.ok(r.returncode != 0 and "not a member institution" in out and "LB_EUNAUTH" in out
+         and "record surgery alarms" in out,
+         "a stranger's alarm for hospital H9 is refused", out)
+    t.eq(alarms("H9"), [], "no alarm recorded for H9")
+
+    # ---- members may ----
+    r = node.cli(["referral", "specialist", SPEC, "--from", "bob"])
+    t.eq(r.returncode, 0, "member institution B declares the specialty " + r.stderr)
+    t.ok("referral.specialist" in (history("bob") or []), "its declaration is on the chain",
+         history("bob"))
+    r = raw("bob", 0x03b8, alarm("H9").encode())
+    t.eq(r.returncode, 0, "member B records an alarm for H9: the stranger did not take it "
+         + r.stderr)
+    bob_pk = node.key("bob")["public_key"]
+    t.eq(alarms("H9"), [(5, bob_pk)], "H9's alarm is B's")
+    r = raw("node", 0x03b8, alarm("H9", case=6).encode())
+    out = r.stdout + r.stderr
+    t.ok(r.returncode != 0 and "records its alarms with another key" in out
+         and "LB_EUNAUTH" in out, "member A may not record alarms for B's hospital id", out)
+    r = raw("clinic", 0x03b8, alarm("H9", case=7).encode())
+    out = r.stdout + r.stderr
+    t.ok(r.returncode != 0 and "not a member institution" in out,
+         "nor may the stranger, now that H9 is held", out)
+    t.eq(alarms("H9"), [(5, bob_pk)], "the refused alarms changed nothing")
+    r = raw("node", 0x03b8, alarm("A1").encode())
+    t.eq(r.returncode, 0, "member A holds its own hospital id " + r.stderr)
+
+    r = run_cli(["verify", "--home", node.home])
+    t.ok(r.returncode == 0, "leben verify replays the chains", r.stdout[-400:] + r.stderr[-400:])
+
+
+if __name__ == "__main__":
+    main()
