@@ -470,13 +470,15 @@ void lb_apps_fhir_written(const struct lb_apps_fhir_write *w, const json_t *reso
 	feed_monitor(&fw);
 	if (!w->ledger)
 		return;
-	if (lb_fhir_node_store_open(w->ledger, w->home, &fw.store, NULL))
-		fw.store = NULL;
 	json_array_foreach(resources, i, e) {
 		const json_t *r = res_of(e);
 		const char *t = sval(r, "resourceType");
-		if (t && !strcmp(t, "Procedure"))
-			claim_for(&fw, r);
+		if (!t || strcmp(t, "Procedure"))
+			continue;
+		/* the store, for the Patient, Condition and Coverage written before */
+		if (!fw.store && lb_fhir_node_store_open(w->ledger, w->home, &fw.store, NULL))
+			fw.store = NULL;
+		claim_for(&fw, r);
 	}
 	lb_fhir_store_close(fw.store);
 }
