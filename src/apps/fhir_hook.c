@@ -278,6 +278,9 @@ static int wait_tx(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], struct lb
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	if (jobs_stopping)
+		return lb_errf(em, LB_EUNAVAILABLE, "the node stopped before the tx reached a block: "
+			       "write the Procedure again to claim it");
 	return lb_errf(em, LB_EUNAVAILABLE, "the tx reached no block within %d s", WAIT_MS / 1000);
 }
 
