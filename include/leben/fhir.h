@@ -119,7 +119,9 @@ int lb_fhir_meta_put(struct lb_fhir_store *s, const char *key, int64_t value,
  * "patients": Patient resources, "types": {type: count}, "codes": ["system|code", ... at most
  * 200, by type then code], "date_min", "date_max" (the clinical dates, Provenance and
  * AuditEvent left out; absent when none)}.
- * Index-only scans: it costs the store's size, never a record opened. */
+ * Read from counters the writes keep (a coding counts from the resource's first version;
+ * a purge counts everything again from the index): it costs the number of types and codes,
+ * never the store's size, and opens no record. */
 json_t *lb_fhir_store_facets(struct lb_fhir_store *s);
 /* Resources stored, by type (new JSON object). */
 json_t *lb_fhir_store_counts(struct lb_fhir_store *s);

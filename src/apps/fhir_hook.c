@@ -278,6 +278,9 @@ static int wait_tx(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], struct lb
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	if (jobs_stopping)
+		return lb_errf(em, LB_EUNAVAILABLE, "the node stopped before the tx reached a block: "
+			       "write the Procedure again to claim it");
 	return lb_errf(em, LB_EUNAVAILABLE, "the tx reached no block within %d s", WAIT_MS / 1000);
 }
 
@@ -470,13 +473,15 @@ void lb_apps_fhir_written(const struct lb_apps_fhir_write *w, const json_t *reso
 	feed_monitor(&fw);
 	if (!w->ledger)
 		return;
-	if (lb_fhir_node_store_open(w->ledger, w->home, &fw.store, NULL))
-		fw.store = NULL;
 	json_array_foreach(resources, i, e) {
 		const json_t *r = res_of(e);
 		const char *t = sval(r, "resourceType");
-		if (t && !strcmp(t, "Procedure"))
-			claim_for(&fw, r);
+		if (!t || strcmp(t, "Procedure"))
+			continue;
+		/* the store, for the Patient, Condition and Coverage written before */
+		if (!fw.store && lb_fhir_node_store_open(w->ledger, w->home, &fw.store, NULL))
+			fw.store = NULL;
+		claim_for(&fw, r);
 	}
 	lb_fhir_store_close(fw.store);
 }

@@ -23,7 +23,8 @@ struct lb_fhir_store {
 	sqlite3 *db;
 	sqlite3_stmt *find, *ins, *upd, *delcode, *inscode, *gone;
 	bool sealed;
-	bool any_purged;                 /* the tombstone table is not empty */                     /* resources are written encrypted under key */
+	bool any_purged;                 /* the tombstone table is not empty */
+	json_t *delta;                   /* facet changes of the open transaction (flush_facets) */                     /* resources are written encrypted under key */
 	uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 };
 
@@ -44,6 +45,8 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS code_code ON code(type, code, sys);"
 	"CREATE INDEX IF NOT EXISTS code_rid ON code(rid);"
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS facet(k TEXT PRIMARY KEY, n INTEGER NOT NULL, lo TEXT,"
+	" hi TEXT) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS purged(type TEXT NOT NULL, id TEXT NOT NULL,"
 	" at INTEGER NOT NULL, PRIMARY KEY(type, id)) WITHOUT ROWID;"
 	"PRAGMA secure_delete=ON;";
@@ -70,6 +73,78 @@ static int add_object_columns(sqlite3 *db)
 static int dberr(struct lb_fhir_store *s, struct lb_errmsg *em, const char *what)
 {
 	return lb_errf(em, LB_EIO, "FHIR store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* ---- facets: what the directory entry says, counted as resources are written ------------
+ * facet rows: "t|<type>" -> resources of the type and their first and last clinical date
+ * (YYYY-MM-DD); "c|<system>|<code>" -> resources written with that coding. lb_fhir_put adds
+ * to s->delta; the commit adds the delta to the table, so a description costs the number of
+ * types and codes, not the store's size. A purge counts again from the index. */
+
+static void bump(struct lb_fhir_store *s, const char *k, json_int_t n, const char *date)
+{
+	json_t *e = json_object_get(s->delta, k);
+	if (!e) {
+		e = json_pack("{s:I}", "n", (json_int_t)0);
+		if (!e || json_object_set_new(s->delta, k, e))
+			return;
+	}
+	json_object_set_new(e, "n", json_integer(json_integer_value(json_object_get(e, "n")) + n));
+	if (!date)
+		return;
+	char d[11];
+	snprintf(d, sizeof d, "%.10s", date);
+	const char *lo = json_string_value(json_object_get(e, "lo"));
+	const char *hi = json_string_value(json_object_get(e, "hi"));
+	if (!lo || strcmp(d, lo) < 0)
+		json_object_set_new(e, "lo", json_string(d));
+	if (!hi || strcmp(d, hi) > 0)
+		json_object_set_new(e, "hi", json_string(d));
+}
+
+static int flush_facets(struct lb_fhir_store *s)
+{
+	if (!json_object_size(s->delta))
+		return SQLITE_OK;
+	sqlite3_stmt *st;
+	int r = sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO facet(k, n, lo, hi) VALUES(?1, ?2, ?3, ?4) ON CONFLICT(k) DO UPDATE SET "
+		"n = n + excluded.n, lo = CASE WHEN lo IS NULL OR excluded.lo < lo THEN excluded.lo "
+		"ELSE lo END, hi = CASE WHEN hi IS NULL OR excluded.hi > hi THEN excluded.hi ELSE hi "
+		"END",
+		-1, &st, NULL);
+	const char *k;
+	json_t *e;
+	json_object_foreach(s->delta, k, e) {
+		if (r != SQLITE_OK)
+			break;
+		const char *lo = json_string_value(json_object_get(e, "lo"));
+		const char *hi = json_string_value(json_object_get(e, "hi"));
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(e, "n")));
+		lo ? sqlite3_bind_text(st, 3, lo, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 3);
+		hi ? sqlite3_bind_text(st, 4, hi, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 4);
+		r = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	json_object_clear(s->delta);
+	return r;
+}
+
+/* Count the facets again from the index (a purge; a store written before facets). */
+static int recount_facets(struct lb_fhir_store *s)
+{
+	json_object_clear(s->delta);
+	return sqlite3_exec(
+		s->db,
+		"DELETE FROM facet;"
+		"INSERT INTO facet(k, n, lo, hi) SELECT 't|' || type, count(*), substr(min(date), 1, "
+		"10), substr(max(date), 1, 10) FROM res GROUP BY type;"
+		"INSERT INTO facet(k, n, lo, hi) SELECT 'c|' || sys || '|' || code, count(*), NULL, "
+		"NULL FROM code GROUP BY sys, code;",
+		NULL, NULL, NULL);
 }
 
 int lb_fhir_store_open(struct lb_fhir_store **out, const char *path, struct lb_errmsg *em)
@@ -103,6 +178,18 @@ int lb_fhir_store_open(struct lb_fhir_store **out, const char *path, struct lb_e
 		goto fail;
 	s->any_purged = sqlite3_step(any) == SQLITE_ROW;
 	sqlite3_finalize(any);
+	if (!(s->delta = json_object()))
+		goto fail;
+	if (sqlite3_prepare_v2(s->db, "SELECT NOT EXISTS(SELECT 1 FROM facet) AND EXISTS(SELECT 1 "
+				      "FROM res)", -1, &any, NULL))
+		goto fail;
+	bool recount = sqlite3_step(any) == SQLITE_ROW && sqlite3_column_int(any, 0);
+	sqlite3_finalize(any);
+	if (recount && (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
+			recount_facets(s) || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL))) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
 	*out = s;
 	return LB_OK;
 fail:;
@@ -185,6 +272,7 @@ void lb_fhir_store_close(struct lb_fhir_store *s)
 	sqlite3_finalize(s->delcode);
 	sqlite3_finalize(s->inscode);
 	sqlite3_finalize(s->gone);
+	json_decref(s->delta);
 	sqlite3_close(s->db);
 	lb_free(s);
 }
@@ -197,11 +285,14 @@ int lb_fhir_begin(struct lb_fhir_store *s, struct lb_errmsg *em)
 
 int lb_fhir_commit(struct lb_fhir_store *s, struct lb_errmsg *em)
 {
+	if (flush_facets(s))
+		return dberr(s, em, "facets");
 	return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) ? dberr(s, em, "commit") : LB_OK;
 }
 
 void lb_fhir_rollback(struct lb_fhir_store *s)
 {
+	json_object_clear(s->delta);
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -353,6 +444,9 @@ int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_e
 	sqlite3_bind_int64(s->delcode, 1, rid);
 	if (sqlite3_step(s->delcode) != SQLITE_DONE)
 		return dberr(s, em, "codes");
+	char fk[300];
+	snprintf(fk, sizeof fk, "t|%s", type);
+	bump(s, fk, *created, date);
 	const json_t *codings = json_object_get(json_object_get(res, "code"), "coding"), *c;
 	size_t i;
 	json_array_foreach(codings, i, c) {
@@ -360,6 +454,8 @@ int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_e
 		const char *cc = json_string_value(json_object_get(c, "code"));
 		if (!cc)
 			continue;
+		snprintf(fk, sizeof fk, "c|%s|%s", cs ? cs : "", cc);
+		bump(s, fk, *created, NULL);
 		sqlite3_reset(s->inscode);
 		sqlite3_bind_int64(s->inscode, 1, rid);
 		sqlite3_bind_text(s->inscode, 2, type, -1, SQLITE_TRANSIENT);
@@ -647,36 +743,32 @@ json_t *lb_fhir_store_facets(struct lb_fhir_store *s)
 	json_t *o = json_object(), *types = json_object(), *codes = json_array();
 	sqlite3_stmt *st;
 	json_int_t volume = 0;
-	char lo[40] = "", hi[40] = "";
+	char lo[11] = "", hi[11] = "";
 	json_object_set_new(o, "types", types);
 	json_object_set_new(o, "codes", codes);
-	if (!sqlite3_prepare_v2(s->db, "SELECT type, count(*), min(date), max(date) FROM res "
-				       "GROUP BY type", -1, &st, NULL)) {
+	if (!sqlite3_prepare_v2(s->db, "SELECT k, n, lo, hi FROM facet WHERE k >= 't|' AND k < "
+				       "'t}' AND n > 0", -1, &st, NULL)) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *t = (const char *)sqlite3_column_text(st, 0) + 2;
 			json_int_t n = sqlite3_column_int64(st, 1);
 			const char *a = (const char *)sqlite3_column_text(st, 2);
 			const char *b = (const char *)sqlite3_column_text(st, 3);
 			volume += n;
-			json_object_set_new(types, (const char *)sqlite3_column_text(st, 0),
-					    json_integer(n));
-			const char *t = (const char *)sqlite3_column_text(st, 0);
+			json_object_set_new(types, t, json_integer(n));
 			if (!strcmp(t, "Provenance") || !strcmp(t, "AuditEvent"))
-				a = b = NULL; /* the node's own records, not clinical dates */
-			if (a && (!lo[0] || strncmp(a, lo, 10) < 0))
+				continue; /* the node's own records, not clinical dates */
+			if (a && (!lo[0] || strcmp(a, lo) < 0))
 				snprintf(lo, sizeof lo, "%.10s", a);
-			if (b && (!hi[0] || strncmp(b, hi, 10) > 0))
+			if (b && (!hi[0] || strcmp(b, hi) > 0))
 				snprintf(hi, sizeof hi, "%.10s", b);
 		}
 		sqlite3_finalize(st);
 	}
-	if (!sqlite3_prepare_v2(s->db, "SELECT sys, code FROM code GROUP BY type, code, sys "
-				       "LIMIT 200", -1, &st, NULL)) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			char c[300];
-			snprintf(c, sizeof c, "%s|%s", (const char *)sqlite3_column_text(st, 0),
-				 (const char *)sqlite3_column_text(st, 1));
-			json_array_append_new(codes, json_string(c));
-		}
+	if (!sqlite3_prepare_v2(s->db, "SELECT substr(k, 3) FROM facet WHERE k >= 'c|' AND k < "
+				       "'c}' AND n > 0 ORDER BY k LIMIT 200", -1, &st, NULL)) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(codes,
+					      json_string((const char *)sqlite3_column_text(st, 0)));
 		sqlite3_finalize(st);
 	}
 	json_object_set_new(o, "volume", json_integer(volume));
@@ -914,6 +1006,8 @@ out:
 	sqlite3_finalize(delc);
 	sqlite3_finalize(tomb);
 	json_decref(gone);
+	if (!rc && recount_facets(s))
+		rc = dberr(s, em, "purge: facets");
 	if (rc) {
 		lb_fhir_rollback(s);
 		return rc;

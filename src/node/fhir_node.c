@@ -275,6 +275,11 @@ static int publish(struct lb_ledger *l, const char *home, json_t *a, struct lb_e
 	lb_fhir_store_close(st);
 	if (rc)
 		return rc;
+	uint64_t volume = 0;
+	if (version == 1 && (!lb_hexa_get_u64(&h, "basic.volume", &volume) || !volume)) {
+		lb_hexa_release(&h); /* no record yet (only metadata was asked): no entry */
+		return LB_OK;
+	}
 	struct lb_asset_tx t = {.op = version == 1 ? LB_ASSET_REGISTER : LB_ASSET_UPDATE,
 				.version = version};
 	if (version == 1)
@@ -360,6 +365,9 @@ static void settle(struct lb_ledger *l, const char *home, json_t *a, bool *waiti
 		else
 			json_object_del(a, "pending");
 		asset_save(home, a, &em);
+		lb_fhir_node_changed(); /* describe again: a new asset after a whole purge */
+		if (!whole) /* a refusal for another reason: not again at once */
+			next_ms = lb_now_ms() + 30000;
 	} else {
 		*waiting = true;
 	}

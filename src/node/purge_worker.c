@@ -15,6 +15,9 @@
  *     asset's entry in data/assets.json, crypto-shredded (lb_vault_shred);
  *   - what `leben data purge` already shredded here (data/purged/<asset>.json "objects":
  *     the old version of a patients' purge), shredded again (idempotent) and named;
+ *   - the node's FHIR records when the asset is its FHIR asset (docs/fhir.md, "Vault,
+ *     directory entry and purge"): all of them, or the request's patients' (lb_fhir_node_purge),
+ *     named by their object names;
  *   - inputs delivered for off-site or integrated runs on the asset
  *     (exchange/inputs/<request>.json, whose request names the asset) and the table placed
  *     for studies across nodes (exchange/assets/<asset>.csv): overwritten and unlinked; named

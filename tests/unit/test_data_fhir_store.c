@@ -246,6 +246,86 @@ static void test_sealed(void **state)
 	unlink(path);
 }
 
+static void count_obj(void *ctx, const char *type, const char *id, const uint8_t obj[32])
+{
+	(void)type;
+	(void)id;
+	uint8_t zero[32] = {0};
+	assert_true(memcmp(obj, zero, 32) != 0);
+	(*(size_t *)ctx)++;
+}
+
+/* Purge: a patient's records (and only theirs) are destroyed, their ids answer as purged and
+ * are refused on write; the facets follow the writes and the purge; a whole purge empties. */
+static void test_purge(void **state)
+{
+	char path[] = "/tmp/leben-fhir-purge-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	uint8_t k[32];
+	memset(k, 7, sizeof k);
+	struct lb_fhir_store *s;
+	struct lb_errmsg em;
+	bool created;
+	assert_lb_ok(lb_fhir_store_open(&s, path, &em));
+	lb_fhir_store_seal(s, k);
+	const char *res[] = {
+		"{\"resourceType\":\"Patient\",\"id\":\"p1\"}",
+		"{\"resourceType\":\"Patient\",\"id\":\"p2\"}",
+		"{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\",\"code\":"
+		"{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8867-4\"}]},\"subject\":"
+		"{\"reference\":\"Patient/p1\"},\"effectiveDateTime\":\"2023-01-02\"}",
+		"{\"resourceType\":\"Observation\",\"id\":\"o2\",\"status\":\"final\",\"code\":"
+		"{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\"}]},\"subject\":"
+		"{\"reference\":\"Patient/p2\"},\"effectiveDateTime\":\"2024-05-06\"}"};
+	assert_lb_ok(lb_fhir_begin(s, &em));
+	for (size_t i = 0; i < 4; i++) {
+		json_t *j = parse(res[i]);
+		assert_lb_ok(lb_fhir_put(s, j, &created, &em));
+		json_decref(j);
+	}
+	assert_lb_ok(lb_fhir_commit(s, &em));
+	json_t *f = lb_fhir_store_facets(s);
+	assert_int_equal(json_integer_value(json_object_get(f, "volume")), 4);
+	assert_int_equal(json_integer_value(json_object_get(f, "patients")), 2);
+	assert_string_equal(json_string_value(json_object_get(f, "date_min")), "2023-01-02");
+	assert_string_equal(json_string_value(json_object_get(f, "date_max")), "2024-05-06");
+	assert_int_equal(json_array_size(json_object_get(f, "codes")), 2);
+	json_decref(f);
+	size_t n = 0, seen = 0;
+	assert_lb_ok(lb_fhir_purge(s, "p1", count_obj, &seen, &n, &em));
+	assert_int_equal(n, 2);
+	assert_int_equal(seen, 2);
+	json_t *got = NULL;
+	assert_int_equal(lb_fhir_get(s, "Observation", "o1", &got, &em), LB_ENOTFOUND);
+	assert_int_equal(lb_fhir_get(s, "Patient", "p1", &got, &em), LB_ENOTFOUND);
+	int64_t at = 0;
+	assert_true(lb_fhir_purged(s, "Observation", "o1", &at) && at > 0);
+	assert_false(lb_fhir_purged(s, "Observation", "o2", NULL));
+	assert_lb_ok(lb_fhir_get(s, "Observation", "o2", &got, &em));
+	json_decref(got);
+	json_t *again = parse(res[2]); /* o1 again, and a new resource of p1: refused */
+	assert_int_equal(lb_fhir_put(s, again, &created, &em), LB_EDENIED);
+	json_object_set_new(again, "id", json_string("o9"));
+	assert_int_equal(lb_fhir_put(s, again, &created, &em), LB_EDENIED);
+	json_decref(again);
+	f = lb_fhir_store_facets(s);
+	assert_int_equal(json_integer_value(json_object_get(f, "volume")), 2);
+	assert_int_equal(json_integer_value(json_object_get(f, "patients")), 1);
+	assert_string_equal(json_string_value(json_object_get(f, "date_min")), "2024-05-06");
+	assert_int_equal(json_array_size(json_object_get(f, "codes")), 1);
+	json_decref(f);
+	assert_lb_ok(lb_fhir_purge(s, NULL, NULL, NULL, &n, &em));
+	assert_int_equal(n, 2);
+	assert_int_equal(lb_fhir_get(s, "Observation", "o2", &got, &em), LB_ENOTFOUND);
+	f = lb_fhir_store_facets(s);
+	assert_int_equal(json_integer_value(json_object_get(f, "volume")), 0);
+	json_decref(f);
+	lb_fhir_store_close(s);
+	unlink(path);
+}
+
 static double secs(void)
 {
 	struct timespec ts;
@@ -315,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_summary_linear),
 		cmocka_unit_test(test_summary_ndjson),
 		cmocka_unit_test(test_sealed),
+		cmocka_unit_test(test_purge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
