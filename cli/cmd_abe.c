@@ -275,23 +275,18 @@ static int abe_setup(const char *home, const char *url, const char *key, bool js
 }
 
 /* Issue a key for attrs (plain names, comma separated or an array of versioned names) to
- * user pk upk; write it sealed to out; send abe.issue. */
+ * user pk upk with master key msk; write it sealed to out; send abe.issue. */
 static int issue(const char *sub, const char *home, const char *url, const char *key,
-		 const uint8_t upk[32], char **attrs, size_t n, const char *out, json_t *a,
-		 char txid[65], struct lb_errmsg *em)
+		 const struct lb_abe_msk *msk, const uint8_t upk[32], char **attrs, size_t n,
+		 const char *out, json_t *a, char txid[65], struct lb_errmsg *em)
 {
 	struct lb_abe_pk pk;
-	struct lb_abe_msk msk;
 	struct lb_abe_key *k = NULL;
 	uint8_t *enc = NULL, *env = NULL, xpk[32];
 	size_t elen = 0, envlen = 0;
 	int rc = record_pk(a, &pk, em);
 	if (!rc)
-		rc = load_msk(home, key, &msk, em);
-	if (!rc) {
-		rc = lb_abe_keygen(&k, &pk, &msk, upk, (const char *const *)attrs, n, em);
-		lb_abe_msk_wipe(&msk);
-	}
+		rc = lb_abe_keygen(&k, &pk, msk, upk, (const char *const *)attrs, n, em);
 	if (!rc)
 		rc = lb_abe_key_encode(&enc, &elen, k);
 	struct lb_abe_issue_tx *t = lb_calloc(1, sizeof *t);
@@ -364,8 +359,11 @@ static int abe_keygen(const char *home, const char *url, const char *key, const 
 	}
 	if (!rc && n == 0)
 		rc = lb_errf(&em, LB_EINVALID, "--attrs: name at least one attribute");
-	if (!rc)
-		rc = issue("keygen", home, url, key, upk, names, n, out, a, txid, &em);
+	struct lb_abe_msk msk;
+	if (!rc && !(rc = load_msk(home, key, &msk, &em))) {
+		rc = issue("keygen", home, url, key, &msk, upk, names, n, out, a, txid, &em);
+		lb_abe_msk_wipe(&msk);
+	}
 	json_decref(a);
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
@@ -746,6 +744,10 @@ static int abe_revoke(const char *home, const char *url, const char *key, const 
 							    : failem("revoke", &em);
 	authority_hex(kp, hex);
 	lb_hex_encode(uhex, upk, 32);
+	/* the master key first: the others' new keys are issued right after the revocation */
+	struct lb_abe_msk msk;
+	if ((rc = load_msk(home, key, &msk, &em)))
+		return failem("revoke", &em);
 	struct lb_abe_revoke_tx t;
 	memcpy(t.user, upk, 32);
 	snprintf(t.attr, sizeof t.attr, "%s", attr);
@@ -754,12 +756,15 @@ static int abe_revoke(const char *home, const char *url, const char *key, const 
 	if (lb_abe_revoke_tx_encode(&t, &b) || send_tx("revoke", home, url, key, LB_TX_ABE_REVOKE,
 						       &b, txid)) {
 		lb_buf_release(&b);
+		lb_abe_msk_wipe(&msk);
 		return 1;
 	}
 	lb_buf_release(&b);
 	/* every other holder of attr gets a key at the new epoch */
-	if ((rc = fetch_authority(url, hex, &a, &em)))
+	if ((rc = fetch_authority(url, hex, &a, &em))) {
+		lb_abe_msk_wipe(&msk);
 		return failem("revoke", &em);
+	}
 	if (!outdir)
 		outdir = "abe-reissued";
 	json_t *reissued = json_array(), *u;
@@ -789,7 +794,8 @@ static int abe_revoke(const char *home, const char *url, const char *key, const 
 		if (holds && !rc) {
 			snprintf(file, sizeof file, "%s/%s.abekey", outdir, who);
 			if (!(rc = lb_mkdirs(outdir, 0700, &em)) &&
-			    !(rc = issue("revoke", home, url, key, opk, names, n, file, a, itx, &em)))
+			    !(rc = issue("revoke", home, url, key, &msk, opk, names, n, file, a, itx,
+					   &em)))
 				json_array_append_new(reissued,
 						      json_pack("{s:s,s:s,s:s}", "user", who, "file",
 								file, "tx", itx));
@@ -799,6 +805,7 @@ static int abe_revoke(const char *home, const char *url, const char *key, const 
 		if (rc)
 			break;
 	}
+	lb_abe_msk_wipe(&msk);
 	json_decref(a);
 	if (rc) {
 		json_decref(reissued);
