@@ -101,15 +101,22 @@ static int see_big(void *ctx, const uint8_t *raw, size_t len)
 	return LB_OK;
 }
 
+/* A new home (tag) with an open log w at <home>/x.wal, its path into path. */
+static void new_wal(char home[64], const char *tag, char path[128], struct wal *w)
+{
+	struct lb_errmsg em;
+	fx_mkhome(home, 64, tag);
+	snprintf(path, 128, "%s/x.wal", home);
+	assert_lb_ok(wal_open(w, path, &em));
+}
+
 static void test_wal_streamed(void **state)
 {
 	(void)state;
 	char home[64], path[128];
-	fx_mkhome(home, sizeof home, "walbig");
-	snprintf(path, sizeof path, "%s/x.wal", home);
 	struct wal w;
 	struct lb_errmsg em;
-	assert_lb_ok(wal_open(&w, path, &em));
+	new_wal(home, "walbig", path, &w);
 	/* 3000 records of 1..2999 bytes (about 4.5 MB: several reads of the 1 MiB buffer,
 	 * records cut by its boundaries), then one of 3 MB (larger than the buffer) */
 	static uint8_t rec[3u << 20];
@@ -180,11 +187,8 @@ static void test_wal_group_commit(void **state)
 {
 	(void)state;
 	char home[64], path[128];
-	fx_mkhome(home, sizeof home, "walgroup");
-	snprintf(path, sizeof path, "%s/x.wal", home);
 	struct wal w;
-	struct lb_errmsg em;
-	assert_lb_ok(wal_open(&w, path, &em));
+	new_wal(home, "walgroup", path, &w);
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	enum { T = 8 };
 	pthread_t th[T];
