@@ -302,7 +302,8 @@ static void groups_release(struct group *g, size_t ng)
 /* The txn storing each group's value if its key is absent, with a clock reading. No failure
  * branch: etcd logs the whole request in its raft log, and a batch already there is rare (a
  * retry whose first attempt was stored). */
-static int build_txn(struct etcd *e, struct lb_buf *b, const struct group *g, size_t ng)
+static int build_txn(struct etcd *e, struct lb_buf *b, const struct group *g, size_t ng,
+		     const uint64_t marks[LB_CHAIN_COUNT])
 {
 	const char *pfx = e->cutter.prefix;
 	uint8_t clock[8];
@@ -326,6 +327,20 @@ static int build_txn(struct etcd *e, struct lb_buf *b, const struct group *g, si
 		rc = rc ? rc : b64_add(b, g[i].val.data + 1, g[i].val.len - 1);
 		rc = rc ? rc : lb_buf_adds(b, "\"}}");
 	}
+	/* cut markers due now ride along (after the batches: they cut them too), saving the
+	 * marker's own request; a plain put, since a second marker for a height is stale in the
+	 * cut rule anyway */
+	for (int c = 0; c < LB_CHAIN_COUNT && !rc; c++) {
+		if (!marks[c])
+			continue;
+		char sfx[64];
+		snprintf(sfx, sizeof sfx, "cut/%d/%016llx", c, (unsigned long long)marks[c]);
+		rc = lb_buf_adds(b, ",{\"request_put\":{\"key\":\"");
+		rc = rc ? rc : add_key(b, pfx, sfx);
+		rc = rc ? rc : lb_buf_adds(b, "\",\"value\":\"");
+		rc = rc ? rc : b64_add(b, clock, 8);
+		rc = rc ? rc : lb_buf_adds(b, "\"}}");
+	}
 	return rc ? rc : lb_buf_adds(b, "]}");
 }
 
@@ -344,9 +359,11 @@ static int build_exists(struct etcd *e, struct lb_buf *b, const struct group *g,
 
 /* Store items (in order, one etcd value per chain); a batch etcd already has is not stored
  * again. LB_OK when all are stored. */
-static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, char *why,
+static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n,
+		       const uint64_t marks[LB_CHAIN_COUNT], bool *marked, char *why,
 		       size_t whylen)
 {
+	*marked = false;
 	struct group g[LB_CHAIN_COUNT];
 	size_t ng;
 	if (group_items(g, items, n, &ng)) {
@@ -358,7 +375,7 @@ static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, c
 		struct lb_buf b;
 		json_t *reply;
 		lb_buf_init(&b, 8 * BATCH_MAX_BYTES);
-		rc = build_txn(e, &b, g, ng);
+		rc = build_txn(e, &b, g, ng, marks);
 		if (rc) {
 			lb_buf_release(&b);
 			snprintf(why, whylen, "out of memory building an etcd transaction");
@@ -387,6 +404,7 @@ static int store_batch(struct etcd *e, CURL *h, struct item **items, size_t n, c
 		int64_t rev = header_rev(reply);
 		if (json_is_true(json_object_get(reply, "succeeded"))) {
 			json_decref(reply);
+			*marked = true;
 			pthread_mutex_lock(&e->mu);
 			e->write_rev = rev;
 			e->write_rev_ns = lb_mono_ns();
@@ -643,10 +661,20 @@ static void *writer_loop(void *arg)
 		}
 		again = 0;
 		if (n) {
+			/* chains whose oldest waiting tx is interval old: their markers go with it */
+			uint64_t marks[LB_CHAIN_COUNT] = {0}, t = lb_mono_ns();
+			for (int c = 0; c < LB_CHAIN_COUNT; c++)
+				if (e->waiting[c].n && e->marker_done[c] != e->waiting[c].height &&
+				    e->waiting[c].first_seen_ns + e->interval_ns <= t)
+					marks[c] = e->waiting[c].height;
 			pthread_mutex_unlock(&e->mu);
-			int rc = store_batch(e, h, batch, n, why, sizeof why);
+			bool marked;
+			int rc = store_batch(e, h, batch, n, marks, &marked, why, sizeof why);
 			pthread_mutex_lock(&e->mu);
 			last_req = lb_mono_ns();
+			for (int c = 0; c < LB_CHAIN_COUNT && marked; c++)
+				if (marks[c])
+					e->marker_done[c] = marks[c];
 			if (rc == LB_EBUSY)
 				continue;
 			if (rc) {

@@ -190,6 +190,17 @@ class Node:
     def url(self):
         return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
 
+    def set_config(self, **settings):
+        """Merge settings into <home>/config.json (read at the next start)."""
+        path = os.path.join(self.home, "config.json")
+        cfg = {}
+        if os.path.exists(path):
+            with open(path) as f:
+                cfg = json.load(f)
+        cfg.update(settings)
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+
     def start(self, timeout=60, extra=()):
         self.port = free_port()
         self.log = []

@@ -3,7 +3,6 @@
 kill -9 before any block holds them; on restart the node replays its write-ahead log and the
 txs commit. A torn record appended to the log (a crash mid-write) is ignored."""
 
-import json
 import os
 import sys
 
@@ -11,22 +10,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import Node, Tap  # noqa: E402
 
 
-def set_interval(node, ms):
-    path = os.path.join(node.home, "config.json")
-    cfg = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            cfg = json.load(f)
-    cfg["block_interval_ms"] = ms
-    with open(path, "w") as f:
-        json.dump(cfg, f)
-
-
 def main():
     t = Tap()
     node = Node()
     try:
-        set_interval(node, 600000)
+        node.set_config(block_interval_ms=600000)
         node.start()
         st, chains = node.get("/v1/chains")
         ids = []
@@ -43,7 +31,7 @@ def main():
         node.kill9()
         with open(wal, "ab") as f:
             f.write(bytes([200, 0, 0, 0]) + b"\x00" * 20)  # a torn record
-        set_interval(node, 100)
+        node.set_config(block_interval_ms=100)
         node.start()
         done = [node.wait_tx(x, timeout=30) for x in ids]
         t.ok(all(d is not None and d.get("status") == "committed" for d in done),

@@ -83,6 +83,28 @@ static inline int fx_submit1(struct lb_ledger *l, const void *raw, size_t len,
 }
 
 /* Remove a home made by fx_mkhome. */
+/* A new home (tag as for fx_mkhome) whose genesis funds one account (1000 micro-ASC, 10^6
+ * micro-CSC): the proposer key (seed 4s) into prop, the account's key (seed 5s) into a and
+ * its address into addr. Core tx types registered. */
+static inline void fx_one_account(char *home, size_t n, const char *tag, struct lb_keypair *prop,
+				  struct lb_keypair *a, uint8_t addr[LB_ADDR_LEN])
+{
+	uint8_t seed[LB_SEED_LEN];
+	char at[LB_ADDR_TEXT_LEN + 1];
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	fx_mkhome(home, n, tag);
+	memset(seed, 4, sizeof seed);
+	lb_keypair_from_seed(prop, seed);
+	memset(seed, 5, sizeof seed);
+	lb_keypair_from_seed(a, seed);
+	lb_addr_from_pubkey(addr, a->pk);
+	lb_addr_encode(at, addr);
+	fx_genesis(home, json_pack("{s:s,s:i,s:[{s:s,s:I,s:I}]}", "network", tag, "time_ms", 1,
+				   "accounts", "address", at, "asc", (json_int_t)1000, "csc",
+				   (json_int_t)1000000));
+}
+
 static inline void fx_rmhome(const char *home)
 {
 	char cmd[600];

@@ -101,15 +101,22 @@ static int see_big(void *ctx, const uint8_t *raw, size_t len)
 	return LB_OK;
 }
 
+/* A new home (tag) with an open log w at <home>/x.wal, its path into path. */
+static void new_wal(char home[64], const char *tag, char path[128], struct wal *w)
+{
+	struct lb_errmsg em;
+	fx_mkhome(home, 64, tag);
+	snprintf(path, 128, "%s/x.wal", home);
+	assert_lb_ok(wal_open(w, path, &em));
+}
+
 static void test_wal_streamed(void **state)
 {
 	(void)state;
 	char home[64], path[128];
-	fx_mkhome(home, sizeof home, "walbig");
-	snprintf(path, sizeof path, "%s/x.wal", home);
 	struct wal w;
 	struct lb_errmsg em;
-	assert_lb_ok(wal_open(&w, path, &em));
+	new_wal(home, "walbig", path, &w);
 	/* 3000 records of 1..2999 bytes (about 4.5 MB: several reads of the 1 MiB buffer,
 	 * records cut by its boundaries), then one of 3 MB (larger than the buffer) */
 	static uint8_t rec[3u << 20];
@@ -180,11 +187,8 @@ static void test_wal_group_commit(void **state)
 {
 	(void)state;
 	char home[64], path[128];
-	fx_mkhome(home, sizeof home, "walgroup");
-	snprintf(path, sizeof path, "%s/x.wal", home);
 	struct wal w;
-	struct lb_errmsg em;
-	assert_lb_ok(wal_open(&w, path, &em));
+	new_wal(home, "walgroup", path, &w);
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	enum { T = 8 };
 	pthread_t th[T];
@@ -233,23 +237,12 @@ static void record(struct lb_ledger *l, const struct lb_keypair *kp, uint64_t no
 static void test_wal_replay(void **state)
 {
 	(void)state;
-	char home[64], wal[128], saved[140], at[LB_ADDR_TEXT_LEN + 1];
-	uint8_t seed[LB_SEED_LEN], aa[LB_ADDR_LEN];
+	char home[64], wal[128], saved[140];
+	uint8_t aa[LB_ADDR_LEN];
 	struct lb_keypair prop, a;
-	assert_lb_ok(lb_crypto_init());
-	assert_lb_ok(lb_ledger_register_core_types());
-	fx_mkhome(home, sizeof home, "walreplay");
+	fx_one_account(home, sizeof home, "walreplay", &prop, &a, aa);
 	snprintf(wal, sizeof wal, "%s/chains/business.wal", home);
 	snprintf(saved, sizeof saved, "%s.saved", wal);
-	memset(seed, 4, sizeof seed);
-	lb_keypair_from_seed(&prop, seed);
-	memset(seed, 5, sizeof seed);
-	lb_keypair_from_seed(&a, seed);
-	lb_addr_from_pubkey(aa, a.pk);
-	lb_addr_encode(at, aa);
-	fx_genesis(home, json_pack("{s:s,s:i,s:[{s:s,s:I,s:I}]}", "network", "walreplay",
-				   "time_ms", 1, "accounts", "address", at, "asc",
-				   (json_int_t)1000, "csc", (json_int_t)1000000));
 	struct lb_ledger *l;
 	fx_open(&l, home, &prop);
 	struct lb_buf r1, r2;
@@ -293,22 +286,11 @@ static void test_wal_replay(void **state)
 static void test_duplicate_in_cut(void **state)
 {
 	(void)state;
-	char home[64], at[LB_ADDR_TEXT_LEN + 1];
-	uint8_t seed[LB_SEED_LEN], aa[LB_ADDR_LEN];
+	char home[64];
+	uint8_t aa[LB_ADDR_LEN];
 	struct lb_keypair prop, a;
 	struct lb_errmsg em;
-	assert_lb_ok(lb_crypto_init());
-	assert_lb_ok(lb_ledger_register_core_types());
-	fx_mkhome(home, sizeof home, "dupcut");
-	memset(seed, 4, sizeof seed);
-	lb_keypair_from_seed(&prop, seed);
-	memset(seed, 5, sizeof seed);
-	lb_keypair_from_seed(&a, seed);
-	lb_addr_from_pubkey(aa, a.pk);
-	lb_addr_encode(at, aa);
-	fx_genesis(home, json_pack("{s:s,s:i,s:[{s:s,s:I,s:I}]}", "network", "dupcut", "time_ms",
-				   1, "accounts", "address", at, "asc", (json_int_t)1000, "csc",
-				   (json_int_t)1000000));
+	fx_one_account(home, sizeof home, "dupcut", &prop, &a, aa);
 	struct lb_ledger *l;
 	fx_open(&l, home, &prop);
 	struct lb_buf r1, r2;
@@ -353,23 +335,12 @@ static void test_duplicate_in_cut(void **state)
 static void test_no_wal(void **state)
 {
 	(void)state;
-	char home[64], wal[128], at[LB_ADDR_TEXT_LEN + 1];
-	uint8_t seed[LB_SEED_LEN], aa[LB_ADDR_LEN];
+	char home[64], wal[128];
+	uint8_t aa[LB_ADDR_LEN];
 	struct lb_keypair prop, a;
 	struct lb_errmsg em;
-	assert_lb_ok(lb_crypto_init());
-	assert_lb_ok(lb_ledger_register_core_types());
-	fx_mkhome(home, sizeof home, "walnone");
+	fx_one_account(home, sizeof home, "walnone", &prop, &a, aa);
 	snprintf(wal, sizeof wal, "%s/chains/business.wal", home);
-	memset(seed, 4, sizeof seed);
-	lb_keypair_from_seed(&prop, seed);
-	memset(seed, 5, sizeof seed);
-	lb_keypair_from_seed(&a, seed);
-	lb_addr_from_pubkey(aa, a.pk);
-	lb_addr_encode(at, aa);
-	fx_genesis(home, json_pack("{s:s,s:i,s:[{s:s,s:I,s:I}]}", "network", "walnone",
-				   "time_ms", 1, "accounts", "address", at, "asc",
-				   (json_int_t)1000, "csc", (json_int_t)1000000));
 	/* a log left by solo ordering, holding one accepted tx */
 	struct lb_ledger *l;
 	fx_open(&l, home, &prop);

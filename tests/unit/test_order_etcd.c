@@ -275,7 +275,7 @@ static size_t make_stream(struct ev *evs, size_t max, struct etcd_cutter *shadow
 static int feed(struct etcd_cutter *c, const struct ev *e)
 {
 	if (e->kind == 3) {
-		char txt[16][24];
+		char txt[16][40];
 		const char *vals[16];
 		for (int i = 0; i < e->nb; i++) {
 			snprintf(txt[i], sizeof txt[i], "%s#%d", e->val, i);
