@@ -52,6 +52,13 @@ def call(node, key, method, path, body=None, **kw):
     return st, j
 
 
+def members(node, *keys):
+    """List keys as members of the node's institution (<home>/fhir/members)."""
+    os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
+    with open(os.path.join(node.home, "fhir", "members"), "w") as f:
+        f.write("".join(k.pk + "\n" for k in keys))
+
+
 def oo(j):
     """(code, text, expression) of an OperationOutcome's first issue."""
     if not isinstance(j, dict) or j.get("resourceType") != "OperationOutcome":

@@ -19,7 +19,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
-from test_fhir import Key, call  # noqa: E402
+from test_fhir import Key, call, members  # noqa: E402
 
 
 def r4_invalid(resources):
@@ -52,9 +52,7 @@ def must(t, r, what):
 
 def run(t, node, tmp):
     member, stranger = Key(b"\x11" * 32), Key(b"\x44" * 32)
-    os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
-    with open(os.path.join(node.home, "fhir", "members"), "w") as f:
-        f.write(member.pk + "\n")
+    members(node, member)
     cli = node.cli
     for k in ("e1", "e2", "p0", "p1"):
         must(t, run_cli(["keys", "new", k, "--home", node.home]), "key " + k)

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import Node, Tap, wait_for  # noqa: E402
-from test_fhir import Key, call  # noqa: E402
+from test_fhir import Key, call, members  # noqa: E402
 
 
 def patient(pid, key=None):
@@ -81,9 +81,7 @@ def main():
 
 def run(t, node):
     member, alice = Key(b"\x11" * 32), Key(b"\x22" * 32)
-    os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
-    with open(os.path.join(node.home, "fhir", "members"), "w") as f:
-        f.write(member.pk + "\n")
+    members(node, member)
     res = [patient("p1", alice), patient("p2"), obs("o1", "p1"), obs("o2", "p2", "8480-6"),
            obs("o3", "p1", when="2024-01-02T08:00:00Z"),
            {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
