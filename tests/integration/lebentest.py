@@ -360,6 +360,18 @@ def run_cluster(t, prefix, env, run, n=3, tls_node=1, after=None):
     t.done()
 
 
+def with_node(run):
+    """Run run(t, node) against a started demo node in its own home, then report."""
+    t = Tap()
+    node = Node()
+    try:
+        node.start()
+        run(t, node)
+    finally:
+        node.cleanup()
+    t.done()
+
+
 def with_cluster(prefix, passphrase, fn, **extra):
     """A TAP test over a scripts/cluster.sh network kept in a temporary directory:
     fn(tap, env, cluster_dir) runs, then the network is taken down and the directory removed

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, run_cli  # noqa: E402
+from lebentest import run_cli, with_node  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
@@ -68,14 +68,7 @@ def oo(j):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    try:
-        node.start()
-        run(t, node)
-    finally:
-        node.cleanup()
-    t.done()
+    with_node(run)
 
 
 def run(t, node):

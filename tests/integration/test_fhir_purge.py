@@ -13,10 +13,9 @@ import json
 import os
 import sqlite3
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, wait_for  # noqa: E402
+from lebentest import wait_for, with_node  # noqa: E402
 from test_fhir import Key, call, members  # noqa: E402
 
 
@@ -69,14 +68,7 @@ def features(j):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    try:
-        node.start()
-        run(t, node)
-    finally:
-        node.cleanup()
-    t.done()
+    with_node(run)
 
 
 def run(t, node):
