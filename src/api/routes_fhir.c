@@ -325,8 +325,9 @@ static json_t *capability(const char *base)
 		add_param(sp, "date", "date",
 			  "the resource's clinical date, prefixes eq (default), ge, gt, le, lt");
 		json_array_append_new(
-			res, json_pack("{s:s,s:[{s:s},{s:s},{s:s},{s:s}],s:s,s:b,s:b,s:o}", "type", t,
-				       "interaction", "code", "read", "code", "search-type", "code",
+			res, json_pack("{s:s,s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:s,s:b,s:b,s:o}",
+				       "type", t, "interaction", "code", "read", "code", "vread",
+				       "code", "history-instance", "code", "search-type", "code",
 				       "update", "code", "create", "versioning", "versioned",
 				       "readHistory", 0, "updateCreate", 1, "searchParam", sp));
 	}
