@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import wait_for, with_node  # noqa: E402
@@ -116,6 +117,13 @@ def run(t, node):
     t.ok(features(e).get("resources.Observation") == "4" and
          e.get("attributes", {}).get("entry_version") == "2",
          "a later write updates the entry (version 2)", e)
+
+    node.stop()
+    node.start()
+    time.sleep(3)
+    a = asset_state(node)
+    t.ok(a.get("version") == 2 and "pending" not in a,
+         "a restart with the same records sends no new version", a)
 
     # ---- a patients' purge of p1 -----------------------------------------------------------
     with open(db, "rb") as fh:
