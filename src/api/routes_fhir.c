@@ -1226,7 +1226,7 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
 		if (wr)
 			break;
 		json_t *res = json_object_get(e, "resource");
-		bool created;
+		bool created = false;
 		wr = lb_fhir_put(st, res, &created, &em);
 		any_created |= created;
 		if (!wr) {
