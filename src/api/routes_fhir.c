@@ -325,8 +325,9 @@ static json_t *capability(const char *base)
 		add_param(sp, "date", "date",
 			  "the resource's clinical date, prefixes eq (default), ge, gt, le, lt");
 		json_array_append_new(
-			res, json_pack("{s:s,s:[{s:s},{s:s},{s:s},{s:s}],s:s,s:b,s:b,s:o}", "type", t,
-				       "interaction", "code", "read", "code", "search-type", "code",
+			res, json_pack("{s:s,s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}],s:s,s:b,s:b,s:o}",
+				       "type", t, "interaction", "code", "read", "code", "vread",
+				       "code", "history-instance", "code", "search-type", "code",
 				       "update", "code", "create", "versioning", "versioned",
 				       "readHistory", 0, "updateCreate", 1, "searchParam", sp));
 	}
@@ -591,58 +592,77 @@ static void audit_from_chain(const struct api_call *c, struct lb_fhir_store *st,
  * (the height reached is kept in the store), each valid event written once (id "chain-" +
  * the tx id's first 32 hex digits): the asset as target (by identifier), the event's kind
  * as activity, its sender as agent, its digest as the source entity, its note as reason. */
-static void provenance_from_chain(const struct api_call *c, struct lb_fhir_store *st)
+/* Read the blocks of chain not read into the store yet (the height reached is kept under the
+ * store's meta key), calling fn with each valid tx that has a payload and the block's time. */
+static void chain_walk(const struct api_call *c, struct lb_fhir_store *st, int chain,
+		       const char *meta,
+		       void (*fn)(const struct api_call *c, struct lb_fhir_store *st,
+				  const json_t *tx, const char *type, const json_t *p,
+				  const char *when))
 {
 	struct lb_errmsg em;
-	uint64_t top = lb_ledger_height(c->ledger, LB_CHAIN_DIRECTORY);
-	uint64_t from = (uint64_t)lb_fhir_meta_get(st, "directory_height");
+	uint64_t top = lb_ledger_height(c->ledger, chain);
+	uint64_t from = (uint64_t)lb_fhir_meta_get(st, meta);
 	for (uint64_t b = from + 1; b <= top; b++) {
 		json_t *blk = NULL, *tx;
 		size_t i;
-		if (lb_ledger_block_json(c->ledger, LB_CHAIN_DIRECTORY, b, &blk, &em))
+		if (lb_ledger_block_json(c->ledger, chain, b, &blk, &em))
 			return;
 		char when[40];
 		block_time(blk, when);
 		json_array_foreach(json_object_get(blk, "txs"), i, tx) {
 			const char *type = json_string_value(json_object_get(tx, "type"));
-			const char *txid = json_string_value(json_object_get(tx, "id"));
-			json_t *p = json_object_get(tx, "payload");
-			if (!type || strcmp(type, "data.provenance") || !txid ||
-			    json_is_false(json_object_get(tx, "valid")) || !json_is_object(p))
-				continue;
-			char id[48], ver[64];
-			snprintf(id, sizeof id, "chain-%.32s", txid);
-			if (lb_fhir_exists(st, "Provenance", id))
-				continue;
-			const char *asset = json_string_value(json_object_get(p, "asset_id"));
-			const char *kind = json_string_value(json_object_get(p, "kind"));
-			const char *digest = json_string_value(json_object_get(p, "digest"));
-			const char *note = json_string_value(json_object_get(p, "note"));
-			const char *by = json_string_value(json_object_get(tx, "sender"));
-			snprintf(ver, sizeof ver, "asset version %lld",
-				 (long long)json_integer_value(json_object_get(p, "version")));
-			json_t *pv = json_pack(
-				"{s:s,s:s,s:[{s:s,s:s}],s:[{s:{s:s,s:s},s:s}],s:s,s:{s:[{s:s,s:s}]},"
-				"s:[{s:{s:{s:s,s:s}}}],s:[{s:s,s:{s:{s:s,s:s}}}]}",
-				"resourceType", "Provenance", "id", id, "extension", "url", ID_TX,
-				"valueString", txid, "target", "identifier", "system", ID_ASSET, "value",
-				asset ? asset : "?", "display", ver, "recorded", when, "activity",
-				"coding", "system", "urn:leben:provenance-kind", "code",
-				kind && *kind ? kind : "?", "agent", "who", "identifier", "system",
-				"urn:leben:account", "value", by ? by : "?", "entity", "role", "source",
-				"what", "identifier", "system", "urn:leben:digest", "value",
-				digest ? digest : "?");
-			if (pv && note && *note)
-				json_object_set_new(pv, "reason", json_pack("[{s:s}]", "text", note));
-			bool created;
-			if (!pv || lb_fhir_put(st, pv, &created, &em))
-				lb_log(LB_LOG_WARN, "fhir: directory provenance %s not recorded", txid);
-			json_decref(pv);
+			const json_t *p = json_object_get(tx, "payload");
+			if (type && !json_is_false(json_object_get(tx, "valid")) && json_is_object(p))
+				fn(c, st, tx, type, p, when);
 		}
 		json_decref(blk);
-		if (lb_fhir_meta_put(st, "directory_height", (int64_t)b, &em))
+		if (lb_fhir_meta_put(st, meta, (int64_t)b, &em))
 			return;
 	}
+}
+
+static void provenance_of_tx(const struct api_call *c, struct lb_fhir_store *st,
+			     const json_t *tx, const char *type, const json_t *p,
+			     const char *when)
+{
+	struct lb_errmsg em;
+	const char *txid = json_string_value(json_object_get(tx, "id"));
+	if (strcmp(type, "data.provenance") || !txid)
+		return;
+	char id[48], ver[64];
+	snprintf(id, sizeof id, "chain-%.32s", txid);
+	if (lb_fhir_exists(st, "Provenance", id))
+		return;
+	const char *asset = json_string_value(json_object_get(p, "asset_id"));
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	const char *digest = json_string_value(json_object_get(p, "digest"));
+	const char *note = json_string_value(json_object_get(p, "note"));
+	const char *by = json_string_value(json_object_get(tx, "sender"));
+	snprintf(ver, sizeof ver, "asset version %lld",
+		 (long long)json_integer_value(json_object_get(p, "version")));
+	json_t *pv = json_pack(
+		"{s:s,s:s,s:[{s:s,s:s}],s:[{s:{s:s,s:s},s:s}],s:s,s:{s:[{s:s,s:s}]},"
+		"s:[{s:{s:{s:s,s:s}}}],s:[{s:s,s:{s:{s:s,s:s}}}]}",
+		"resourceType", "Provenance", "id", id, "extension", "url", ID_TX,
+		"valueString", txid, "target", "identifier", "system", ID_ASSET, "value",
+		asset ? asset : "?", "display", ver, "recorded", when, "activity",
+		"coding", "system", "urn:leben:provenance-kind", "code",
+		kind && *kind ? kind : "?", "agent", "who", "identifier", "system",
+		"urn:leben:account", "value", by ? by : "?", "entity", "role", "source",
+		"what", "identifier", "system", "urn:leben:digest", "value",
+		digest ? digest : "?");
+	if (pv && note && *note)
+		json_object_set_new(pv, "reason", json_pack("[{s:s}]", "text", note));
+	bool created;
+	if (!pv || lb_fhir_put(st, pv, &created, &em))
+		lb_log(LB_LOG_WARN, "fhir: directory provenance %s not recorded", txid);
+	json_decref(pv);
+}
+
+static void provenance_from_chain(const struct api_call *c, struct lb_fhir_store *st)
+{
+	chain_walk(c, st, LB_CHAIN_DIRECTORY, "directory_height", provenance_of_tx);
 }
 
 /* The cohort application's studies and participants (business chain, cohort.protocol and
@@ -650,68 +670,56 @@ static void provenance_from_chain(const struct api_call *c, struct lb_fhir_store
  * store) and each new study becomes a ResearchStudy (id: the cohort id), each opt-in a
  * ResearchSubject (id: H(cohort || asset || commitment)); their content is made again from
  * the chain's current state whenever they are read (cohort_refresh). */
-static void cohort_from_chain(const struct api_call *c, struct lb_fhir_store *st)
+static void cohort_of_tx(const struct api_call *c, struct lb_fhir_store *st, const json_t *tx,
+			 const char *type, const json_t *p, const char *when)
 {
 	struct lb_errmsg em;
-	uint64_t top = lb_ledger_height(c->ledger, LB_CHAIN_BUSINESS);
-	uint64_t from = (uint64_t)lb_fhir_meta_get(st, "business_height_cohort");
-	for (uint64_t b = from + 1; b <= top; b++) {
-		json_t *blk = NULL, *tx;
-		size_t i;
-		if (lb_ledger_block_json(c->ledger, LB_CHAIN_BUSINESS, b, &blk, &em))
+	json_t *res = NULL;
+	char hx[2 * LB_HASH_LEN + 1];
+	if (!strcmp(type, "cohort.protocol")) {
+		uint8_t sponsor[LB_ADDR_LEN], id[LB_HASH_LEN];
+		const char *name = json_string_value(json_object_get(p, "name"));
+		if (!name ||
+		    lb_addr_decode(sponsor, json_string_value(json_object_get(tx, "sender")), NULL))
 			return;
-		json_array_foreach(json_object_get(blk, "txs"), i, tx) {
-			const char *type = json_string_value(json_object_get(tx, "type"));
-			json_t *p = json_object_get(tx, "payload"), *res = NULL;
-			if (!type || json_is_false(json_object_get(tx, "valid")) || !json_is_object(p))
-				continue;
-			if (!strcmp(type, "cohort.protocol")) {
-				uint8_t sponsor[LB_ADDR_LEN], id[LB_HASH_LEN];
-				char hx[2 * LB_HASH_LEN + 1];
-				const char *name = json_string_value(json_object_get(p, "name"));
-				if (!name || lb_addr_decode(sponsor, json_string_value(json_object_get(
-								       tx, "sender")), NULL))
-					continue;
-				lb_cohort_id(id, sponsor, name);
-				lb_hex_encode(hx, id, LB_HASH_LEN);
-				if (lb_fhir_exists(st, "ResearchStudy", hx))
-					continue;
-				json_t *stj = json_pack("{s:s,s:s,s:O,s:O}", "cohort", hx, "status",
-							"awaiting approval", "protocol",
-							json_object_get(p, "protocol"), "sponsor",
-							json_object_get(tx, "sender"));
-				res = stj ? lb_cohort_fhir_study(stj) : NULL;
-				json_decref(stj);
-			} else if (!strcmp(type, "cohort.optin")) {
-				const char *co = json_string_value(json_object_get(p, "cohort"));
-				const char *as = json_string_value(json_object_get(p, "asset"));
-				const char *pa = json_string_value(json_object_get(p, "patient"));
-				uint8_t k[3 * LB_HASH_LEN], h[LB_HASH_LEN];
-				char hx[2 * LB_HASH_LEN + 1];
-				if (!co || !as || !pa || lb_hex_decode(k, LB_HASH_LEN, co) ||
-				    lb_hex_decode(k + LB_HASH_LEN, LB_HASH_LEN, as) ||
-				    lb_hex_decode(k + 2 * LB_HASH_LEN, LB_HASH_LEN, pa))
-					continue;
-				lb_hash(h, k, sizeof k);
-				lb_hex_encode(hx, h, LB_HASH_LEN);
-				if (lb_fhir_exists(st, "ResearchSubject", hx))
-					continue;
-				json_t *rec = json_pack("{s:s}", "status", "in");
-				res = lb_cohort_fhir_subject(hx, co, as, pa, rec);
-				json_decref(rec);
-			} else {
-				continue;
-			}
-			bool created;
-			if (!res || lb_fhir_put(st, res, &created, &em))
-				lb_log(LB_LOG_WARN, "fhir: cohort %s not recorded",
-				       json_string_value(json_object_get(tx, "id")));
-			json_decref(res);
-		}
-		json_decref(blk);
-		if (lb_fhir_meta_put(st, "business_height_cohort", (int64_t)b, &em))
+		lb_cohort_id(id, sponsor, name);
+		lb_hex_encode(hx, id, LB_HASH_LEN);
+		if (lb_fhir_exists(st, "ResearchStudy", hx))
 			return;
+		json_t *stj = json_pack("{s:s,s:s,s:O,s:O}", "cohort", hx, "status",
+					"awaiting approval", "protocol", json_object_get(p, "protocol"),
+					"sponsor", json_object_get(tx, "sender"));
+		res = stj ? lb_cohort_fhir_study(stj) : NULL;
+		json_decref(stj);
+	} else if (!strcmp(type, "cohort.optin")) {
+		const char *co = json_string_value(json_object_get(p, "cohort"));
+		const char *as = json_string_value(json_object_get(p, "asset"));
+		const char *pa = json_string_value(json_object_get(p, "patient"));
+		uint8_t k[3 * LB_HASH_LEN], h[LB_HASH_LEN];
+		if (!co || !as || !pa || lb_hex_decode(k, LB_HASH_LEN, co) ||
+		    lb_hex_decode(k + LB_HASH_LEN, LB_HASH_LEN, as) ||
+		    lb_hex_decode(k + 2 * LB_HASH_LEN, LB_HASH_LEN, pa))
+			return;
+		lb_hash(h, k, sizeof k);
+		lb_hex_encode(hx, h, LB_HASH_LEN);
+		if (lb_fhir_exists(st, "ResearchSubject", hx))
+			return;
+		json_t *rec = json_pack("{s:s}", "status", "in");
+		res = lb_cohort_fhir_subject(hx, co, as, pa, rec);
+		json_decref(rec);
+	} else {
+		return;
 	}
+	bool created;
+	if (!res || lb_fhir_put(st, res, &created, &em))
+		lb_log(LB_LOG_WARN, "fhir: cohort %s not recorded",
+		       json_string_value(json_object_get(tx, "id")));
+	json_decref(res);
+}
+
+static void cohort_from_chain(const struct api_call *c, struct lb_fhir_store *st)
+{
+	chain_walk(c, st, LB_CHAIN_BUSINESS, "business_height_cohort", cohort_of_tx);
 }
 
 /* A ResearchStudy or ResearchSubject of the cohort application, made again from the chain's
@@ -1218,7 +1226,7 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
 		if (wr)
 			break;
 		json_t *res = json_object_get(e, "resource");
-		bool created;
+		bool created = false;
 		wr = lb_fhir_put(st, res, &created, &em);
 		any_created |= created;
 		if (!wr) {

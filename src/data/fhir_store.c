@@ -343,6 +343,7 @@ static void now_instant(char out[32])
 
 int lb_fhir_put(struct lb_fhir_store *s, json_t *res, bool *created, struct lb_errmsg *em)
 {
+	*created = false;
 	const char *type = json_string_value(json_object_get(res, "resourceType"));
 	const char *id = json_string_value(json_object_get(res, "id"));
 	if (!type || !id)

@@ -3,9 +3,9 @@
  * (include/leben/fhir_node.h, docs/fhir.md "Vault, directory entry and purge").
  *
  * <home>/fhir/asset.json keeps the directory asset that describes the store:
- *   {"asset_id", "created" (ms, fixed for the asset's life), "version" and "head" (the last
- *    committed version and the BLAKE2b-256 of its payload), "pending": {"tx", "version",
- *    "head"} while a version waits for its block}.
+ *   {"asset_id", "created" (ms, fixed for the asset's life), "version", "head" and "raw" (the
+ *    last committed version, the BLAKE2b-256 of its payload, its raw.blake2b), "pending":
+ *    {"tx", "version", "head", "raw"} while a version waits for its block}.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -280,6 +280,15 @@ static int publish(struct lb_ledger *l, const char *home, json_t *a, struct lb_e
 		lb_hexa_release(&h); /* no record yet (only metadata was asked): no entry */
 		return LB_OK;
 	}
+	/* the same facets as the committed version (a restart, a write that changed no count):
+	 * nothing to send */
+	char rawhex[65];
+	lb_hex_encode(rawhex, h.v[lb_hexa_field_id("raw.blake2b")].b, 32);
+	const char *was = json_string_value(json_object_get(a, "raw"));
+	if (version > 1 && was && !strcmp(was, rawhex)) {
+		lb_hexa_release(&h);
+		return LB_OK;
+	}
 	struct lb_asset_tx t = {.op = version == 1 ? LB_ASSET_REGISTER : LB_ASSET_UPDATE,
 				.version = version};
 	if (version == 1)
@@ -314,8 +323,8 @@ static int publish(struct lb_ledger *l, const char *home, json_t *a, struct lb_e
 	lb_hex_encode(hh, head, 32);
 	json_object_set_new(a, "asset_id", json_string(hx));
 	json_object_set_new(a, "created", json_integer((json_int_t)created));
-	json_object_set_new(a, "pending", json_pack("{s:s,s:I,s:s}", "tx", th, "version",
-						     (json_int_t)version, "head", hh));
+	json_object_set_new(a, "pending", json_pack("{s:s,s:I,s:s,s:s}", "tx", th, "version",
+						     (json_int_t)version, "head", hh, "raw", rawhex));
 	if (version == 1) { /* patients are named on the chain by commitments under this key */
 		uint8_t skey[LB_XCHG_SALT_KEY_LEN];
 		if (lb_xchg_salt_key(home, t.asset_id, true, skey, em) == LB_OK)
@@ -348,6 +357,7 @@ static void settle(struct lb_ledger *l, const char *home, json_t *a, bool *waiti
 	if (s && !strcmp(s, "committed")) {
 		json_object_set(a, "version", json_object_get(p, "version"));
 		json_object_set(a, "head", json_object_get(p, "head"));
+		json_object_set(a, "raw", json_object_get(p, "raw"));
 		json_object_del(a, "pending");
 		asset_save(home, a, &em);
 	} else if (s && strcmp(s, "pending")) {

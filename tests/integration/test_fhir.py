@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, run_cli  # noqa: E402
+from lebentest import run_cli, run_node  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
@@ -52,6 +52,13 @@ def call(node, key, method, path, body=None, **kw):
     return st, j
 
 
+def members(node, *keys):
+    """List keys as members of the node's institution (<home>/fhir/members)."""
+    os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
+    with open(os.path.join(node.home, "fhir", "members"), "w") as f:
+        f.write("".join(k.pk + "\n" for k in keys))
+
+
 def oo(j):
     """(code, text, expression) of an OperationOutcome's first issue."""
     if not isinstance(j, dict) or j.get("resourceType") != "OperationOutcome":
@@ -61,14 +68,7 @@ def oo(j):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    try:
-        node.start()
-        run(t, node)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run)
 
 
 def run(t, node):

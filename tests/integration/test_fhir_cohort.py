@@ -10,7 +10,6 @@ patient's key are refused (only the institution's members read these). Then: the
 `on-study` ResearchSubject naming the study and the patient's commitment, a withdrawal shows
 as `withdrawn` without any FHIR write; every resource passes the R4 validator
 (tests/oracles/fhir_validate.mjs)."""
-import hashlib
 import json
 import os
 import subprocess
@@ -18,8 +17,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
-from test_fhir import Key, call  # noqa: E402
+from lebentest import ROOT, run_cli, run_node  # noqa: E402
+from test_fhir import Key, call, members  # noqa: E402
 
 
 def r4_invalid(resources):
@@ -33,15 +32,7 @@ def r4_invalid(resources):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-fhir-cohort-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run)
 
 
 def must(t, r, what):
@@ -50,11 +41,14 @@ def must(t, r, what):
     return r
 
 
-def run(t, node, tmp):
+def run(t, node):
+    with tempfile.TemporaryDirectory(prefix="leben-fhir-cohort-") as tmp:
+        flow(t, node, tmp)
+
+
+def flow(t, node, tmp):
     member, stranger = Key(b"\x11" * 32), Key(b"\x44" * 32)
-    os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
-    with open(os.path.join(node.home, "fhir", "members"), "w") as f:
-        f.write(member.pk + "\n")
+    members(node, member)
     cli = node.cli
     for k in ("e1", "e2", "p0", "p1"):
         must(t, run_cli(["keys", "new", k, "--home", node.home]), "key " + k)

@@ -16,8 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, wait_for  # noqa: E402
-from test_fhir import Key, call  # noqa: E402
+from lebentest import wait_for, run_node  # noqa: E402
+from test_fhir import Key, call, members  # noqa: E402
 
 
 def patient(pid, key=None):
@@ -69,21 +69,12 @@ def features(j):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    try:
-        node.start()
-        run(t, node)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run)
 
 
 def run(t, node):
     member, alice = Key(b"\x11" * 32), Key(b"\x22" * 32)
-    os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
-    with open(os.path.join(node.home, "fhir", "members"), "w") as f:
-        f.write(member.pk + "\n")
+    members(node, member)
     res = [patient("p1", alice), patient("p2"), obs("o1", "p1"), obs("o2", "p2", "8480-6"),
            obs("o3", "p1", when="2024-01-02T08:00:00Z"),
            {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
@@ -126,6 +117,13 @@ def run(t, node):
     t.ok(features(e).get("resources.Observation") == "4" and
          e.get("attributes", {}).get("entry_version") == "2",
          "a later write updates the entry (version 2)", e)
+
+    node.stop()
+    node.start()
+    time.sleep(3)
+    a = asset_state(node)
+    t.ok(a.get("version") == 2 and "pending" not in a,
+         "a restart with the same records sends no new version", a)
 
     # ---- a patients' purge of p1 -----------------------------------------------------------
     with open(db, "rb") as fh:
