@@ -169,10 +169,22 @@ if (cmd === 'validate') {
     walk(j);
     const muts = 1 + rnd(2);
     const names = slots.filter(([o, k]) => k === 'name');
+    const defs = slots.filter(([o, k]) => k === 'dataDefinitions' && Array.isArray(o[k])).flatMap(([o, k]) => o[k]);
     for (let m = 0; m < muts; m++) {
       const [o, k] = pick(slots);
-      const kind = rnd(5);
-      if (kind === 4 && names.length) {
+      const kind = rnd(6);
+      if (kind === 5 && defs.length) {
+        // a Date item whose default is written another way (the reference reads it with
+        // moment.js's forgiving 'YYYY-MM-DDTHH:mm:ss.SSSZ')
+        const d = pick(defs);
+        if (d && typeof d === 'object') {
+          d.class = 'Date';
+          delete d.range; delete d.valueCondition;
+          d.defaultValue = pick(['2020/1/5', '5 March 2021', '2020-01-05T10:30:00.000+05:30',
+            '2020-02-30', '2021-02-29', '99', 'zebra', 'x+16', 'hello', '', 2020, 12.5, true,
+            ['2020-01-05'], [], '2020-01-05T24:00', '2020-01-05T24:01', '1999-12-31T23:59:59.999Z']);
+        }
+      } else if (kind === 4 && names.length) {
         // a name written as a list (the reference accepts ["a"], [1], [["b"]]...)
         const [no, nk] = pick(names);
         no[nk] = pick([[no[nk]], [[no[nk]]], [no[nk], 'b'], ['_'], ['_' + no[nk]], [7], [null]]);
