@@ -32,25 +32,30 @@ struct jp {
 
 /* ---- JSON numbers as JavaScript reads them -------------------------------------------- */
 
+/* x as an integer when it is an integral real within 2^53, else NULL. */
+static json_t *js_int(const json_t *x)
+{
+	double r = json_is_real(x) ? json_real_value(x) : 0.5;
+	return r == floor(r) && fabs(r) <= 9007199254740992.0 ? json_integer((json_int_t)r) : NULL;
+}
+
 /* Integral reals within 2^53 back to integers (after JSON_DECODE_INT_AS_REAL). */
 static void js_ints(json_t *v)
 {
 	size_t i;
 	const char *k;
-	json_t *x;
+	json_t *x, *n;
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, x) {
-			double r = json_is_real(x) ? json_real_value(x) : 0.5;
-			if (r == floor(r) && fabs(r) <= 9007199254740992.0)
-				json_array_set_new(v, i, json_integer((json_int_t)r));
+			if ((n = js_int(x)) != NULL)
+				json_array_set_new(v, i, n);
 			else
 				js_ints(x);
 		}
 	} else if (json_is_object(v)) {
 		json_object_foreach(v, k, x) {
-			double r = json_is_real(x) ? json_real_value(x) : 0.5;
-			if (r == floor(r) && fabs(r) <= 9007199254740992.0)
-				json_object_set_new(v, k, json_integer((json_int_t)r));
+			if ((n = js_int(x)) != NULL)
+				json_object_set_new(v, k, n);
 			else
 				js_ints(x);
 		}
