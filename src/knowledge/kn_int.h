@@ -59,6 +59,9 @@ int kn_value_to_json(struct lb_buf *b, const struct kn_value *v);
 int kn_value_to_text(struct lb_buf *b, const struct kn_value *v);
 void kn_date_to_string(int64_t day, char out[24]);
 bool kn_date_parse(const char *s, int64_t *day);
+/* moment(s, 'YYYY-MM-DDTHH:mm:ss.SSSZ').isValid() as PROformajs reads a Date default (its
+ * forgiving parse: "2020/1/5", "5 2020", "2020-01-05T10:00Z"...); *day gets the date's day. */
+bool kn_date_parse_moment(const char *s, int64_t *day);
 
 /* ---- expressions ------------------------------------------------------------------------- */
 

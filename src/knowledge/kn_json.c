@@ -32,25 +32,30 @@ struct jp {
 
 /* ---- JSON numbers as JavaScript reads them -------------------------------------------- */
 
+/* x as an integer when it is an integral real within 2^53, else NULL. */
+static json_t *js_int(const json_t *x)
+{
+	double r = json_is_real(x) ? json_real_value(x) : 0.5;
+	return r == floor(r) && fabs(r) <= 9007199254740992.0 ? json_integer((json_int_t)r) : NULL;
+}
+
 /* Integral reals within 2^53 back to integers (after JSON_DECODE_INT_AS_REAL). */
 static void js_ints(json_t *v)
 {
 	size_t i;
 	const char *k;
-	json_t *x;
+	json_t *x, *n;
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, x) {
-			double r = json_is_real(x) ? json_real_value(x) : 0.5;
-			if (r == floor(r) && fabs(r) <= 9007199254740992.0)
-				json_array_set_new(v, i, json_integer((json_int_t)r));
+			if ((n = js_int(x)) != NULL)
+				json_array_set_new(v, i, n);
 			else
 				js_ints(x);
 		}
 	} else if (json_is_object(v)) {
 		json_object_foreach(v, k, x) {
-			double r = json_is_real(x) ? json_real_value(x) : 0.5;
-			if (r == floor(r) && fabs(r) <= 9007199254740992.0)
-				json_object_set_new(v, k, json_integer((json_int_t)r));
+			if ((n = js_int(x)) != NULL)
+				json_object_set_new(v, k, n);
 			else
 				js_ints(x);
 		}
@@ -549,6 +554,61 @@ static struct kn_datadef *new_data(struct jp *j)
 static int check_class(struct jp *j, json_t *o, const char *want);
 static int parse_array(struct jp *j, json_t *o, const char *k, json_t **arr);
 
+/* A Date item's defaultValue as PROformajs reads it: moment(String(value),
+ * 'YYYY-MM-DDTHH:mm:ss.SSSZ') in moment.js's forgiving mode, valid or refused by its
+ * validation (kn_date_parse_moment); a multi-valued item's only default it accepts is []
+ * (another list reads as one date, which is not a list). A "YYYY-MM-DD" text is left to the
+ * caller (*dv unchanged); another accepted spelling is stored (the day) and kept as written
+ * (defval_text), *dv set to NULL. */
+static int date_default(struct jp *j, struct kn_datadef *d, json_t **dv)
+{
+	int64_t day;
+	json_t *v = *dv;
+	if (d->multi) {
+		if (json_is_array(v) && json_array_size(v) == 0)
+			return LB_OK;
+		push_key(j, "defaultValue");
+		return jerr(j, LB_ETYPE,
+			    "a multi-valued Date item (here '%s') takes no defaultValue but [] "
+			    "(PROformajs reads the default as one date, which is not a list)",
+			    d->name);
+	}
+	if (json_is_string(v) && kn_date_parse(json_string_value(v), &day))
+		return LB_OK;
+	struct lb_buf b;
+	lb_buf_init(&b, 1u << 16);
+	bool ok = (json_is_string(v) || json_is_number(v) || json_is_array(v)) &&
+		  js_string(v, &b) == LB_OK &&
+		  kn_date_parse_moment(b.data ? (const char *)b.data : "", &day);
+	lb_buf_release(&b);
+	push_key(j, "defaultValue");
+	if (!ok)
+		return jerr(j, LB_ETYPE,
+			    "the defaultValue of '%s' is not a date PROformajs reads (moment.js's "
+			    "'YYYY-MM-DDTHH:mm:ss.SSSZ', forgiving: \"2020-01-05\", \"2020/1/5\", "
+			    "\"2020-01-05T10:30Z\"...)",
+			    d->name);
+	char *t = json_is_string(v) ? NULL
+				    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+							    JSON_REAL_PRECISION(17));
+	const char *w = json_is_string(v) ? json_string_value(v) : t;
+	size_t n = w ? strlen(w) : 0;
+	if (w == NULL || (d->defval_text = lb_malloc(n + 2)) == NULL) {
+		free(t);
+		return lb_errf(j->em, LB_ENOMEM, "out of memory");
+	}
+	/* a text kept as it is; a number or list as KN_RAW_JSON + its JSON (put_str) */
+	if (t != NULL)
+		d->defval_text[0] = KN_RAW_JSON;
+	memcpy(d->defval_text + (t != NULL), w, n + 1);
+	free(t);
+	d->defval.t = KN_V_DATE;
+	d->defval.u.i = day;
+	j->depth--;
+	*dv = NULL;
+	return LB_OK;
+}
+
 static int parse_warning(struct jp *j, json_t *o, struct kn_warning *w)
 {
 	int rc;
@@ -692,6 +752,8 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		if (json_is_null(parsed)) /* "null": no default, as in PROformajs */
 			dv = NULL;
 	}
+	if (dv != NULL && d->type == KN_T_DATE && (rc = date_default(j, d, &dv)) != LB_OK)
+		return rc;
 	if (dv != NULL) {
 		push_key(j, "defaultValue");
 		if (d->multi) {

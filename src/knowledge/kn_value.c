@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "knowledge/kn_int.h"
 
@@ -176,6 +177,118 @@ bool kn_date_parse(const char *s, int64_t *day)
 	if (m == 2 && d == 29 && !leap)
 		return false;
 	*day = days_from_civil(y, m, d);
+	return true;
+}
+
+/* Next match of a run of min..max digits in *s (moment.js's unanchored token search): the
+ * digits' value and count, *s moved past them; false when no digit is left. */
+static bool m_digits(const char **s, int min, int max, long *v, int *n)
+{
+	const char *p = *s;
+	while (*p && !(*p >= '0' && *p <= '9'))
+		p++;
+	(void)min;
+	if (!*p)
+		return false;
+	*v = 0;
+	*n = 0;
+	while (*n < max && p[*n] >= '0' && p[*n] <= '9') {
+		*v = *v * 10 + (p[*n] - '0');
+		(*n)++;
+	}
+	*s = p + *n;
+	return true;
+}
+
+/* A literal token ('-', 'T', ':', '.'): consumed up to its first occurrence, if any. */
+static void m_literal(const char **s, char c)
+{
+	const char *p = strchr(*s, c);
+	if (p != NULL)
+		*s = p + 1;
+}
+
+bool kn_date_parse_moment(const char *s, int64_t *day)
+{
+	/* moment(s, 'YYYY-MM-DDTHH:mm:ss.SSSZ') in its forgiving mode, as PROformajs reads a Date
+	 * default: each token in turn matches the first place it can in what is left (digits
+	 * for YYYY (1-4; two digits are 19xx from 68, else 20xx), MM, DD, HH, mm, ss (1-2), SSS
+	 * (1-3); the literals are skipped to where they occur); at least one token must match;
+	 * a field left out takes its default (year, then month and day from today when none of
+	 * them is given; 1 for the day, 0 for the rest); a field out of its calendar range makes
+	 * it invalid. The value kept is the day. */
+	long f[7] = { -1, -1, -1, -1, -1, -1, -1 }; /* Y M D h m s ms */
+	static const int maxd[] = { 4, 2, 2, 2, 2, 2, 3 };
+	static const char lit[] = { '-', '-', 'T', ':', ':', '.', 0 };
+	const char *p = s;
+	bool any = false;
+	for (int i = 0; i < 7; i++) {
+		long v;
+		int n;
+		if (m_digits(&p, 1, maxd[i], &v, &n)) {
+			any = true;
+			if (i == 0 && n == 2)
+				v += v > 68 ? 1900 : 2000;
+			if (i == 6) /* ('0.' + digits) * 1000 */
+				v = n == 1 ? v * 100 : n == 2 ? v * 10 : v;
+			f[i] = v;
+		}
+		if (lit[i])
+			m_literal(&p, lit[i]);
+	}
+	/* Z (an offset: /Z|[+-]\d\d(?::?\d\d)?/i, its first match in what is left) is a token
+	 * too: it alone makes the text a date (today); an offset with minutes over 59, or
+	 * outside -12:00 .. +14:00, makes it invalid (as moment.js finds) */
+#define M_DIG(c) ((c) >= '0' && (c) <= '9')
+	for (const char *q = p; *q; q++) {
+		if (*q == 'z' || *q == 'Z') {
+			any = true;
+			break;
+		}
+		if ((*q == '+' || *q == '-') && M_DIG(q[1]) && M_DIG(q[2])) {
+			int hh = (q[1] - '0') * 10 + (q[2] - '0'), mm = 0;
+			const char *r = q + 3 + (q[3] == ':');
+			if (M_DIG(r[0]) && M_DIG(r[1]))
+				mm = (r[0] - '0') * 10 + (r[1] - '0');
+			int off = (hh * 60 + mm) * (*q == '-' ? -1 : 1);
+			if (mm > 59 || off < -720 || off > 840)
+				return false;
+			any = true;
+			break;
+		}
+	}
+#undef M_DIG
+	if (!any)
+		return false;
+	if (f[0] < 0 && f[1] < 0 && f[2] < 0) {
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		f[0] = tm.tm_year + 1900;
+		f[1] = tm.tm_mon + 1;
+		f[2] = tm.tm_mday;
+	} else if (f[0] < 0) {
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		f[0] = tm.tm_year + 1900;
+		if (f[1] < 0 && f[2] >= 0)
+			f[1] = tm.tm_mon + 1;
+	}
+	if (f[1] < 0)
+		f[1] = 1;
+	if (f[2] < 0)
+		f[2] = 1;
+	for (int i = 3; i < 7; i++)
+		if (f[i] < 0)
+			f[i] = 0;
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (f[0] % 4 == 0 && f[0] % 100 != 0) || f[0] % 400 == 0;
+	if (f[1] < 1 || f[1] > 12 || f[2] < 1 ||
+	    f[2] > mdays[f[1] - 1] + (f[1] == 2 && leap) || f[3] > 24 || f[4] > 59 || f[5] > 59 ||
+	    (f[3] == 24 && (f[4] || f[5] || f[6])))
+		return false;
+	*day = days_from_civil(f[0], f[1], f[2]) + (f[3] == 24); /* 24:00 is the next day */
 	return true;
 }
 

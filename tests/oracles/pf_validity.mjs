@@ -169,10 +169,22 @@ if (cmd === 'validate') {
     walk(j);
     const muts = 1 + rnd(2);
     const names = slots.filter(([o, k]) => k === 'name');
+    const defs = slots.filter(([o, k]) => k === 'dataDefinitions' && Array.isArray(o[k])).flatMap(([o, k]) => o[k]);
     for (let m = 0; m < muts; m++) {
       const [o, k] = pick(slots);
-      const kind = rnd(5);
-      if (kind === 4 && names.length) {
+      const kind = rnd(6);
+      if (kind === 5 && defs.length) {
+        // a Date item whose default is written another way (the reference reads it with
+        // moment.js's forgiving 'YYYY-MM-DDTHH:mm:ss.SSSZ')
+        const d = pick(defs);
+        if (d && typeof d === 'object') {
+          d.class = 'Date';
+          delete d.range; delete d.valueCondition;
+          d.defaultValue = pick(['2020/1/5', '5 March 2021', '2020-01-05T10:30:00.000+05:30',
+            '2020-02-30', '2021-02-29', '99', 'zebra', 'x+16', 'hello', '', 2020, 12.5, true,
+            ['2020-01-05'], [], '2020-01-05T24:00', '2020-01-05T24:01', '1999-12-31T23:59:59.999Z']);
+        }
+      } else if (kind === 4 && names.length) {
         // a name written as a list (the reference accepts ["a"], [1], [["b"]]...)
         const [no, nk] = pick(names);
         no[nk] = pick([[no[nk]], [[no[nk]]], [no[nk], 'b'], ['_'], ['_' + no[nk]], [7], [null]]);
@@ -182,6 +194,39 @@ if (cmd === 'validate') {
     }
     writeFileSync(`${dir}/m${i}.json`, JSON.stringify(j, null, 1));
   }
+} else if (cmd === 'dates') {
+  // N random spellings of a Date default, each read by moment.js as PROformajs reads it
+  // ('YYYY-MM-DDTHH:mm:ss.SSSZ', forgiving) and by LEBEN (proforma_trace --dates): validity
+  // and day must agree (the day is compared when no offset moves it)
+  const { spawnSync } = await import('child_process');
+  const moment = (await import('moment')).default;
+  const [n, seed, bin] = files;
+  let x = (+seed >>> 0) || 1;
+  const rnd = (k) => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x % k; };
+  const parts = ['+14', '-12:00', '+15', '-13', '+0099', '+05:30', '2020', '20', '1999', '7', '12',
+    '31', '29', '02', '-', '/', ' ', 'T', ':', '.', 'Z', 'z', 'abc', '13', '24', '60', '00', '0',
+    '123', '5', 'x', ',', '2021-02-29', '2024-02-29', '10:30', 'March'];
+  const cases = ['2020-01-05', '2020/1/5', '5 2020', 'zebra', 'Z', '+05', 'hello', '', '2020-13-01',
+    '2020-02-30', '2020-01-05T24:00', '2020-01-05T24:01', '99', '69', '68', '1.5', '12.5', '2020,1'];
+  while (cases.length < +n) {
+    let t = '';
+    for (let k = 1 + rnd(6); k > 0; k--) t += parts[rnd(parts.length)];
+    cases.push(t);
+  }
+  const out = spawnSync(bin, ['--dates'], { input: cases.join('\n') + '\n', encoding: 'utf8' }).stdout.split('\n');
+  let bad = 0, valid = 0;
+  cases.forEach((c, i) => {
+    const m = moment.utc(c, 'YYYY-MM-DDTHH:mm:ss.SSSZ');
+    const ok = m.isValid() ? 1 : 0;
+    valid += ok;
+    const [lo, ld] = (out[i] || '').split(' ').map(Number);
+    const day = ok ? Math.floor(m.valueOf() / 86400000) : 0;
+    if (lo !== ok || (ok && ld !== day && !/[zZ+]|-\d\d/.test(c))) {
+      if (bad++ < 5) console.log(`# ${JSON.stringify(c)}: moment ${ok} day ${day}, LEBEN ${lo} day ${ld}`);
+    }
+  });
+  console.log(`${cases.length} ${valid} ${bad}`);
+  process.exit(bad ? 1 : 0);
 } else if (cmd === 'pairs') {
   for (const line of readFileSync(files[0], 'utf8').split('\n')) {
     if (!line.trim()) continue;

@@ -185,8 +185,27 @@ static int explore(size_t max_states)
 	return 0;
 }
 
+/* --dates: one text per line (a Date default's String()), "1 DAY" when PROformajs reads it
+ * as a date (kn_date_parse_moment), "0 0" otherwise. */
+static int dates(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		line[strcspn(line, "\n")] = 0;
+		int64_t d = 0;
+		bool ok = kn_date_parse_moment(line, &d);
+		printf("%d %lld\n", ok, ok ? (long long)d : 0LL);
+	}
+	free(line);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--dates") == 0)
+		return dates();
 	if (argc == 3 && strcmp(argv[1], "--explore") == 0)
 		return explore((size_t)atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
