@@ -140,6 +140,18 @@ int cmd_node(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	struct lb_node *n;
 	int rc = lb_node_start(&n, &cfg, &kp, &em);
+	if (!rc) {
+		char url[300];
+		snprintf(url, sizeof url, "%s://%s:%u", cfg.api_tls ? "https" : "http",
+			 strcmp(cfg.api_bind, "0.0.0.0") && strcmp(cfg.api_bind, "::") ? cfg.api_bind
+											: "127.0.0.1",
+			 lb_node_api_port(n));
+		if (cli_exchange_runner(home, url, &kp)) {
+			lb_keypair_wipe(&kp);
+			lb_node_stop(n);
+			return 1;
+		}
+	}
 	lb_keypair_wipe(&kp);
 	if (rc)
 		return cli_fail("node", &em, NULL);

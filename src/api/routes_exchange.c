@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "api/api_int.h"
 #include "leben/data_purge.h"
 #include "leben/exchange.h"
 #include "leben/tx.h"
+#include "leben/api.h"
 
 #define SEALED_MAX (4u << 20) /* bytes of a sealed result kept for the user */
 
@@ -602,4 +604,86 @@ int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 	lb_free(hex);
 	lb_free(sealed);
 	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
+/* ---- the executor's run, started over the API ------------------------------------------------- */
+
+static lb_api_xchg_runner xchg_runner;
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER; /* one run at a time: one key */
+
+void lb_api_set_xchg_runner(lb_api_xchg_runner fn)
+{
+	xchg_runner = fn;
+}
+
+/* POST /v1/exchange/runs {"request", "escrow"}: this node runs the request as the executor
+ * the escrow names, when that is this node's key, over the owner's table it keeps at
+ * <home>/exchange/assets/<asset>.csv (what `leben exchange run --from node --data` does; the
+ * chain checks the approval, rights, consents and fees again). Anyone may ask: the user paid
+ * into the escrow, the owner approved, and the run only follows what the chain allows. */
+int api_xchg_run(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	json_error_t jerr;
+	json_t *b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
+	json_t *e = NULL, *r = NULL;
+	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], pk[LB_PUBKEY_LEN], me[LB_ADDR_LEN];
+	char me_text[LB_ADDR_TEXT_LEN + 1], path[4300];
+	int rc;
+	const char *rq = json_string_value(json_object_get(b, "request"));
+	const char *es = json_string_value(json_object_get(b, "escrow"));
+	if (!json_is_object(b)) {
+		rc = lb_errf(em, LB_ESYNTAX, "the body must be a JSON object {\"request\", \"escrow\"}");
+		goto out;
+	}
+	if (!rq || lb_hex_decode(req, LB_HASH_LEN, rq) || !es || lb_hex_decode(esc, LB_HASH_LEN, es)) {
+		rc = lb_errf(em, LB_EMALFORMED, "\"request\" and \"escrow\" must be ids (64 hex digits "
+						"each)");
+		goto out;
+	}
+	if (!xchg_runner || !c->home) {
+		rc = lb_errf(em, LB_EUNAVAILABLE, "this node does not run exchange requests from the "
+						  "API; its executor runs them with 'leben exchange run'");
+		goto out;
+	}
+	if ((rc = lb_xchg_escrow_json(c->ledger, esc, &e, em)) ||
+	    (rc = lb_xchg_request_json(c->ledger, req, &r, em)))
+		goto out;
+	const char *er = json_string_value(json_object_get(e, "request"));
+	const char *ex = json_string_value(json_object_get(e, "executor"));
+	const char *st = json_string_value(json_object_get(e, "status"));
+	const char *asset = json_string_value(json_object_get(r, "asset"));
+	if (!er || strcmp(er, rq)) {
+		rc = lb_errf(em, LB_EINVALID, "escrow %s pays for request %s, not %s", es, er ? er : "?", rq);
+		goto out;
+	}
+	if ((rc = lb_ledger_node_pk(c->ledger, pk, em)))
+		goto out;
+	lb_addr_from_pubkey(me, pk);
+	lb_addr_encode(me_text, me);
+	if (!ex || strcmp(ex, me_text)) {
+		rc = lb_errf(em, LB_EDENIED, "escrow %s names executor %s; this node is %s and runs only "
+					     "what it is paid to run", es, ex ? ex : "?", me_text);
+		goto out;
+	}
+	if (!st || strcmp(st, "open")) {
+		rc = lb_errf(em, LB_EINVALID, "escrow %s is %s, not open: nothing to run for", es,
+			     st ? st : "?");
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/exchange/assets/%s.csv", c->home, asset ? asset : "?");
+	struct stat sb;
+	if (!asset || stat(path, &sb)) {
+		rc = lb_errf(em, LB_EUNAVAILABLE, "this node holds no table for asset %s (the owner "
+						  "places it at exchange/assets/%s.csv in the node's home)",
+			     asset ? asset : "?", asset ? asset : "?");
+		goto out;
+	}
+	pthread_mutex_lock(&run_lock);
+	rc = xchg_runner(rq, es, path, out, em);
+	pthread_mutex_unlock(&run_lock);
+out:
+	json_decref(b);
+	json_decref(e);
+	json_decref(r);
+	return rc;
 }
