@@ -1,9 +1,9 @@
 // A data exchange set up through the CLI on a test node (as examples/exchange-demo.sh does):
 // the clinic publishes and offers a 12-patient table, grants its node the execution right,
-// registers each patient's consent key (P7's is its own key `patient7`, the others share
+// keeps the table in the node's home for runs; registers each patient's consent key (P7's is its own key `patient7`, the others share
 // `patients`) and writes the opening cards; every patient but P7 consents. alice requests a run
 // of the built-in stats, which waits for the clinic's approval.
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function exchangeSetup(node, { request = true } = {}) {
@@ -20,6 +20,9 @@ export function exchangeSetup(node, { request = true } = {}) {
   const asset = JSON.parse(cli('exchange', 'offer', '--from', 'clinic', '--asset-tx', reg, '--price', '5', '--min-cohort', '10',
     '--data', data, '--json')).asset;
   cli('exchange', 'grant', '--from', 'clinic', '--asset', asset, '--executor', 'node', '--kind', 'own');
+  // the owner's table kept in the node's home: the node runs requests over it (POST /v1/exchange/runs)
+  mkdirSync(join(home, 'exchange', 'assets'), { recursive: true });
+  copyFileSync(data, join(home, 'exchange', 'assets', `${asset}.csv`));
   const addr = (k) => JSON.parse(cli('keys', 'show', k, '--json')).address;
   const p7 = addr('patient7'), px = addr('patients');
   const keys = join(home, 'patient-keys.csv');

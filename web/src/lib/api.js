@@ -58,6 +58,8 @@ export const api = {
   family: (id) => call('GET', `/v1/store/family/${enc(id)}`),
   storeSearch: (q, limit = 20) => call('GET', `/v1/store/search?q=${enc(q)}&limit=${limit}`),
   storeWallet: (address) => call('GET', `/v1/store/wallets/${enc(address)}`),
+  checkRun: (request, executor) => call('POST', '/v1/exchange/check', { request, executor, patients: [], exclude_revoked: true }),
+  runRequest: (request, escrow) => call('POST', '/v1/exchange/runs', { request, escrow }),
   audits: () => call('GET', '/v1/exchange/audits'),
   results: (request) => call('GET', `/v1/exchange/results/${enc(request)}`),
   xlog: (subject) => call('GET', `/v1/exchange/log/${enc(subject)}`),

@@ -10,6 +10,7 @@ export const ASSETS = { 1: 'ASC', 2: 'CSC' };
 const addr = (r, f) => addressEncode(r.fixed(f, 20));
 const hex = (r, f, n) => toHex(r.fixed(f, n));
 const utf8 = (b) => { try { return new TextDecoder('utf-8', { fatal: true }).decode(b); } catch { return null; } };
+export const SCENARIOS = ['auto', 'local', 'off-site', 'integrated'];
 const ROLES = ['', 'patient', 'provider', 'knowledge sharer', 'data contributor', 'technology provider',
   'industry institution', 'credit partner', 'auditor'];
 
@@ -54,6 +55,15 @@ const PAYLOADS = {
     for (let i = 0; i < n; i++) patients.push(hex(r, 'patient', 32));
     return { asset, part: part === 1 ? 'private part' : 'raw data', version, patients };
   }],
+  0x0343: ['xchg.request', (r) => {
+    const f = { asset: hex(r, 'asset', 32), algorithm: hex(r, 'algorithm', 32) };
+    const sc = r.u8('scenario');
+    f.scenario = SCENARIOS[sc] ?? r.fail('scenario', `${sc} is not 0-3`);
+    return { ...f, purpose: r.text('purpose', 256), params: r.text('params', 4096) };
+  }],
+  0x0110: ['escrow.open', (r) => ({ user: addr(r, 'user'), request: hex(r, 'request', 32), owner: addr(r, 'owner'),
+    data_fee: r.uvarBig('data fee'), author: addr(r, 'author'), algo_fee: r.uvarBig('algorithm fee'),
+    executor: addr(r, 'executor'), compute_fee: r.uvarBig('compute fee'), timeout_height: r.uvarBig('timeout') })],
   0x0113: ['escrow.claim', (r) => ({ escrow: hex(r, 'escrow', 32), result_hash: hex(r, 'result hash', 32) })],
   0x0372: ['store.buy', (r) => storeFields(r, false)],
   0x0373: ['store.call', (r) => storeFields(r, true)],
@@ -87,7 +97,7 @@ function shown(b) {
 
 export const TX_TYPES = {
   transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a, xchgConsent: 0x0345, xchgApprove: 0x0344, contractPublish: 0x0310,
-  purgeAsk: 0x0390, storeBuy: 0x0372, storeCall: 0x0373, storeRate: 0x0374,
+  xchgRequest: 0x0343, escrowOpen: 0x0110, purgeAsk: 0x0390, storeBuy: 0x0372, storeCall: 0x0373, storeRate: 0x0374,
 };
 
 // xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke (3 rebind is not offered).
@@ -104,6 +114,24 @@ export function publishPayload(sourceHash32, reportHash32, canonical) {
 // xchg.approve (lb_xchg_approve_encode): decision 1 approve, 2 reject, with a reason.
 export function approvePayload(request32, decision, reason) {
   return new Writer().fixed(request32, 32).u8(decision).text(reason || '').done();
+}
+
+// xchg.request (lb_xchg_request_encode): asset, algorithm hash, scenario (0 auto, 1 local,
+// 2 off-site, 3 integrated), purpose (1-256 bytes), parameters (JSON text, up to 4096 bytes).
+export function requestPayload(asset32, algo32, scenario, purpose, params) {
+  if (!purpose) throw new Error('purpose: say what the result is for');
+  if (params) JSON.parse(params); // the node refuses parameters that are not JSON
+  return new Writer().fixed(asset32, 32).fixed(algo32, 32).u8(scenario).text(purpose).text(params || '').done();
+}
+
+// The hash a built-in algorithm is requested by (lb_xchg_builtin_hash).
+export const builtinAlgorithmHash = (name) => hash('LEBEN-algo-builtin-v1', new TextEncoder().encode(name));
+
+// escrow.open (lb_escrow_open_encode): the terms (user, request, owner, data fee, author,
+// algorithm fee, executor, computing fee) and the settlement height after which it refunds.
+export function escrowOpenPayload(t, timeout) {
+  return new Writer().fixed(t.user, 20).fixed(t.request, 32).fixed(t.owner, 20).uvar(t.data_fee)
+    .fixed(t.author, 20).uvar(t.algo_fee).fixed(t.executor, 20).uvar(t.compute_fee).uvar(timeout).done();
 }
 
 // xchg.view (src/exchange/xchg_wire.c, lb_xchg_view_encode): a reader logs a view of an
