@@ -2,7 +2,8 @@
 // Knowledge store in a real browser against a real node: listings published and listed with
 // the CLI, browsed by page and sorted by rating, price and calls (the order the node's API
 // gives), searched; a listing's details, ratings, outcome placeholder and family tree drawn;
-// a paid call and a rating signed in the page (decoded first) and found on the node; the
+// a paid call, a rating and the call's outcome signed in the page (decoded first) and found on
+// the node; a call paid on the settlement chain (market.pay, then store.call citing it); the
 // page's store payloads equal the C encoder's bytes (the CLI's txs of the same inputs).
 import { join } from 'node:path';
 import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
@@ -15,7 +16,7 @@ import { decodeTx, signTx, storeCallPayload, storeRatePayload, storeBuyPayload, 
 const EX = join(ROOT, 'examples', 'contracts');
 await run(async (cleanup) => {
   await ready();
-  const { node, b, page } = await nodeAndBrowser(cleanup);
+  const { node, b, page } = await nodeAndBrowser(cleanup, { market: true }); // market.pay needs the market
   const get = async (p) => { const r = await fetch(node.url + p); return [r.status, await r.json()]; };
   const publish = (file, key) => JSON.parse(node.cli('contract', 'publish', join(EX, file), '--key', key, '--json')).contract;
   const hyp = publish('hypertension.pf', 'clinic');
@@ -101,6 +102,39 @@ await run(async (cleanup) => {
   ok(r && r.stars === 5 && r.text === 'fast, clear referral' && d.calls === 1, 'the node holds bob\'s call and rating', JSON.stringify(d.rating_list));
   const [, rs] = await get(`/v1/store/listings/${chestL.id}/ratings`);
   ok(rs.total === 1, 'one rating listed for the listing');
+
+  // the outcome of bob's call, recorded in the page (the call's id filled in by the page)
+  const callId = await page.getByLabel('Call (tx id)').inputValue();
+  const [, callTxView] = await get(`/v1/txs/${callId}`);
+  ok(callTxView.type === 'store.call' && callTxView.sender === node.address('bob'), 'the outcome form names bob\'s paid call', JSON.stringify(callTxView).slice(0, 200));
+  await page.getByLabel('Outcome').selectOption('resolved');
+  await page.getByRole('button', { name: 'Record the outcome' }).click();
+  await page.getByTestId('review').waitFor();
+  ok(await page.getByTestId('review-type').textContent() === 'store.outcome' && await page.getByTestId('review-call').textContent() === callId &&
+    await page.getByTestId('review-outcome').textContent() === 'resolved', 'the outcome is decoded before it is signed (store.outcome, this call, resolved)');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByTestId('tx-result').getByText('committed').waitFor({ timeout: 30000 });
+  const outId = (await page.getByTestId('tx-result').getByRole('link').first().getAttribute('href')).split('/').pop();
+  const [, outTx] = await get(`/v1/txs/${outId}`);
+  ok(outTx.status === 'committed' && outTx.type === 'store.outcome', 'the node committed the outcome', JSON.stringify(outTx).slice(0, 300));
+
+  // a call paid on the settlement chain: market.pay signed first, then the call citing it
+  const bobAsc0 = JSON.parse(node.cli('query', 'account', 'bob', '--json')).balances.asc;
+  const [, w2] = await get(`/v1/store/wallets/${node.address('bob')}`);
+  await page.getByLabel('Pay on the settlement chain (a cited payment)').check();
+  await page.getByRole('button', { name: 'Pay one call' }).click();
+  await page.getByTestId('review').waitFor();
+  ok(await page.getByTestId('review-type').textContent() === 'market.pay' && await page.getByTestId('review-amount').textContent() === '3000000' &&
+    (await page.getByTestId('review-authors').textContent()).includes(node.address('alice')), 'the settlement payment is decoded first (market.pay, 3 ASC, to the author)');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByTestId('review-type').getByText('store.call').waitFor({ timeout: 60000 });
+  ok(/a cited payment/.test(await page.getByTestId('review-paid_from').textContent()), 'then the call, citing the committed payment with its proof, is decoded');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByTestId('usage').getByText('2 calls').waitFor({ timeout: 60000 });
+  const [, w3] = await get(`/v1/store/wallets/${node.address('bob')}`);
+  const bobAsc1 = JSON.parse(node.cli('query', 'account', 'bob', '--json')).balances.asc;
+  ok(w3.wallet === w2.wallet && bobAsc0 - bobAsc1 >= 3e6, 'the node counts the second call, paid in ASC on the settlement chain, not from the store wallet',
+    `${w2.wallet} -> ${w3.wallet}, ASC ${bobAsc0} -> ${bobAsc1}`);
   ok(toHex(storeBuyPayload(fromHex(hypL.id), 20000000n)) === '01' + hypL.id + '80dac409' + '0000', 'store.buy layout: version, listing, max price, no cited payment');
   await shot(page, 'store-listing');
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));

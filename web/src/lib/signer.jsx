@@ -107,6 +107,10 @@ export function useSigner(me, onDone, { proof = true } = {}) {
       const t = { chain: CHAINS.indexOf(chain), type, sender: me.publicKey, nonce: acc.chains[chain].next_nonce,
         // business- and directory-chain txs carry no fee (fees are paid on the settlement chain)
         fee: chain === 'settlement' ? BigInt(st.fees.default) : 0n, expires: 0, payload };
+      // a type with its own minimum fee pays that (as the CLI's sectx_min_fee does)
+      const named = decodeTx(concat(encodeUnsigned(t), new Uint8Array(64))).typeName;
+      const own = st.fees.types?.[named];
+      if (chain === 'settlement' && own > 0) t.fee = BigInt(own);
       const unsigned = encodeUnsigned(t);
       const decoded = decodeTx(concat(unsigned, new Uint8Array(64)));
       setDraft({ unsigned, decoded, network: st.network_id, chain, explain });

@@ -67,6 +67,27 @@ const PAYLOADS = {
   0x0113: ['escrow.claim', (r) => ({ escrow: hex(r, 'escrow', 32), result_hash: hex(r, 'result hash', 32) })],
   0x0372: ['store.buy', (r) => storeFields(r, false)],
   0x0373: ['store.call', (r) => storeFields(r, true)],
+  0x0375: ['store.outcome', (r) => {
+    if (r.u8('version') !== 1) r.fail('version', 'not 1');
+    const f = { listing: hex(r, 'listing', 32), call: hex(r, 'call', 32) };
+    const o = r.u8('outcome');
+    return { ...f, outcome: OUTCOMES[o - 1] ?? r.fail('outcome', `${o} unknown`), session: hex(r, 'session', 32) };
+  }],
+  0x0125: ['market.pay', (r) => {
+    const use = r.u8('use');
+    const f = { use: ['', 'contract call', 'algorithm call', 'data use'][use] || `use ${use}`, amount: r.uvarBig('amount') };
+    const flags = r.u8('flags');
+    if (flags & 1) f.owner = addr(r, 'owner');
+    if (flags & 2) f.algorithm_author = addr(r, 'algorithm author');
+    if (flags & 4) f.executor = addr(r, 'executor');
+    for (const k of ['patients', 'authors', 'ancestors', 'audit']) {
+      const n = r.uvar(k, 4096);
+      const l = [];
+      for (let i = 0; i < n; i++) l.push(addr(r, k));
+      if (n) f[k] = l;
+    }
+    return f;
+  }],
   0x0374: ['store.rate', (r) => {
     if (r.u8('version') !== 1) r.fail('version', 'not 1');
     return { listing: hex(r, 'listing', 32), stars: r.u8('stars'), text: r.text('text', 4096) };
@@ -97,7 +118,7 @@ function shown(b) {
 
 export const TX_TYPES = {
   transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a, xchgConsent: 0x0345, xchgApprove: 0x0344, contractPublish: 0x0310,
-  xchgRequest: 0x0343, escrowOpen: 0x0110, purgeAsk: 0x0390, storeBuy: 0x0372, storeCall: 0x0373, storeRate: 0x0374,
+  xchgRequest: 0x0343, escrowOpen: 0x0110, purgeAsk: 0x0390, storeBuy: 0x0372, storeCall: 0x0373, storeRate: 0x0374, storeOutcome: 0x0375, marketPay: 0x0125,
 };
 
 // xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke (3 rebind is not offered).
@@ -142,13 +163,36 @@ export function viewPayload(asset32, part, version, patients = []) {
   return w.done();
 }
 
-// store.buy (0x0372) and store.call (0x0373) paid from the store wallet; session32 (calls
-// only) names the anchored session the call ran, zeros for none.
-export function storeBuyPayload(listing32, maxPrice) {
-  return new Writer().u8(1).fixed(listing32, 32).uvar(maxPrice).bytes([]).bytes([]).done();
+// store.buy (0x0372) and store.call (0x0373): paid from the store wallet, or with a cited
+// payment (payTx: a committed market.pay's signed bytes, payProof: its proof anchored in the
+// business chain; both empty for the wallet); session32 (calls only) names the anchored session
+// the call ran, zeros for none.
+export function storeBuyPayload(listing32, maxPrice, payTx = [], payProof = []) {
+  return new Writer().u8(1).fixed(listing32, 32).uvar(maxPrice).bytes(payTx).bytes(payProof).done();
 }
-export function storeCallPayload(listing32, maxPrice, session32 = new Uint8Array(32)) {
-  return new Writer().u8(1).fixed(listing32, 32).uvar(maxPrice).fixed(session32, 32).bytes([]).bytes([]).done();
+export function storeCallPayload(listing32, maxPrice, session32 = new Uint8Array(32), payTx = [], payProof = []) {
+  return new Writer().u8(1).fixed(listing32, 32).uvar(maxPrice).fixed(session32, 32).bytes(payTx).bytes(payProof).done();
+}
+// store.outcome (0x0375): the caller records what came of a call (the store.call tx id).
+export const OUTCOMES = ['referral-confirmed', 'referral-declined', 'adverse-event', 'resolved', 'readmitted', 'other'];
+export function storeOutcomePayload(listing32, call32, outcome, session32 = new Uint8Array(32)) {
+  const o = OUTCOMES.indexOf(outcome) + 1;
+  if (!o) throw new Error(`outcome: use ${OUTCOMES.join(', ')}`);
+  return new Writer().u8(1).fixed(listing32, 32).fixed(call32, 32).u8(o).fixed(session32, 32).done();
+}
+// market.pay (lb_mkt_pay_encode) for a store listing, as `leben store call --settle` pays it:
+// use 1 (contract: its author and its ancestors' authors) or 2 (algorithm: its author), the
+// amount in micro-ASC, then the party lists (patients, authors, ancestors, audit).
+export function marketPayPayload(kind, amount, author20, ancestors20 = []) {
+  const algo = kind === 'algorithm';
+  const w = new Writer().u8(algo ? 2 : 1).uvar(amount).u8(algo ? 2 : 0);
+  if (algo) w.fixed(author20, 20);
+  const list = (l) => { w.uvar(l.length); for (const a of l) w.fixed(a, 20); };
+  list([]);
+  list(algo ? [] : [author20]);
+  list(algo ? [] : ancestors20);
+  list([]);
+  return w.done();
 }
 // store.rate (0x0374): 1-5 stars and a text.
 export function storeRatePayload(listing32, stars, text) {

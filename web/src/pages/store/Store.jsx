@@ -2,12 +2,13 @@
 // price or calls, searched in natural language; a listing's ratings, outcome statistics and
 // family tree (SVG); a licence, a paid call or a rating signed in the page (decoded first). Below,
 // the published contracts on the business chain, each opened in the designer.
-import { useState } from 'react';
+import { useState, useRef } from 'react';
 import { api } from '../../lib/api.js';
 import { Link } from '../../lib/router.jsx';
 import { fromHex } from '../../lib/codec.js';
 import { KeyFileForm, useSigner } from '../../lib/signer.jsx';
-import { TX_TYPES, storeBuyPayload, storeCallPayload, storeRatePayload } from '../../lib/tx.js';
+import { TX_TYPES, storeBuyPayload, storeCallPayload, storeRatePayload, storeOutcomePayload, marketPayPayload, OUTCOMES } from '../../lib/tx.js';
+import { addressDecode } from '../../lib/address.js';
 import { useAsync, ErrorLine, Hash, AccountLink, Time, BlockLink, Amount } from '../../lib/ui.jsx';
 
 const Stars = ({ r, n }) => <span title={`${r.toFixed(2)} of 5`}>{'★'.repeat(Math.round(r))}{'☆'.repeat(5 - Math.round(r))} <small className="muted">{r.toFixed(1)} ({n})</small></span>;
@@ -101,13 +102,39 @@ function Listing({ id }) {
   const [me, setMe] = useState(null);
   const [stars, setStars] = useState('5');
   const [text, setText] = useState('');
-  const signer = useSigner(me, () => setTick((t) => t + 1), { proof: false });
+  const [settle, setSettle] = useState(false);
+  const [pending, setPending] = useState(null); // the licence or call a settlement payment is for
+  const [lastCall, setLastCall] = useState('');
+  const [outcome, setOutcome] = useState(OUTCOMES[0]);
+  const lastType = useRef(0);
+  const signer = useSigner(me, (res) => {
+    if (lastType.current === TX_TYPES.storeCall && res.status === 'committed') setLastCall(res.id);
+    setTick((t) => t + 1);
+  }, { proof: false });
+  // --settle: market.pay on the settlement chain first; once committed, the licence or call
+  // cites it with its proof anchored in the business chain
+  const payer = useSigner(me, async (res) => {
+    if (res.status !== 'committed' || !pending) return;
+    try {
+      const pr = await api.proof(res.id, 'business');
+      const p = pending;
+      setPending(null);
+      ask(p.type, () => p.make(fromHex(pr.tx), fromHex(pr.proof)), `${p.explain}, citing payment ${res.id.slice(0, 12)}…`);
+    } catch (e) { signer.setErr(e); }
+  }, { proof: false });
   if (s.loading && !s.value) return <p aria-live="polite">Loading the listing…</p>;
   if (s.error) return <><ErrorLine error={s.error} /><p><Link to="/store">All listings</Link></p></>;
   const [l, fam] = s.value;
   const item = fromHex(l.id);
   const o = l.outcomes || {};
-  const ask = (type, payload, explain) => signer.review(type, payload, { chain: 'business', explain });
+  const ask = (type, payload, explain) => { lastType.current = type; return signer.review(type, payload, { chain: 'business', explain }); };
+  // a licence or a call, paid from the store wallet or (settle) by a cited market.pay first
+  const pay = (type, price, make, explain) => {
+    if (!settle) return ask(type, () => make([], []), explain);
+    setPending({ type, make, explain });
+    return payer.review(TX_TYPES.marketPay, () => marketPayPayload(l.kind, price, addressDecode(l.author),
+      (l.ancestors || []).map((a) => addressDecode(a.author))), { chain: 'settlement', explain: `ASC paid on the settlement chain for ${explain}` });
+  };
   return (<>
     <section className="card" aria-labelledby="l-h">
       <h2 id="l-h" data-testid="listing-title">{l.title} <span className="muted">· <Link to="/store">all listings</Link></span></h2>
@@ -141,11 +168,24 @@ function Listing({ id }) {
     {!me ? <KeyFileForm onOpen={setMe} title="Buy, call or rate" button="Open key" /> : (
       <section className="card" aria-labelledby="act-h">
         <h2 id="act-h">Buy, call or rate as <code>{me.address}</code></h2>
-        <p className="muted">Paid from your store wallet (<code>leben store deposit</code>); the price shown now is the most you pay.</p>
+        <p className="muted">Paid from your store wallet (<code>leben store deposit</code>), or in ASC on the settlement chain by a
+          payment the store tx then cites (as <code>leben store call --settle</code>); the price shown now is the most you pay.</p>
+        <label className="row"><input type="checkbox" checked={settle} onChange={(e) => setSettle(e.target.checked)} /> Pay on the settlement chain (a cited payment)</label>
         <div className="row">
-          <button type="button" disabled={!BigInt(l.price_licence || 0)} onClick={() => ask(TX_TYPES.storeBuy, () => storeBuyPayload(item, BigInt(l.price_licence)), 'a licence for this listing')}>Buy a licence</button>
-          <button type="button" disabled={!BigInt(l.price_call || 0) && !BigInt(l.price_licence || 0)} onClick={() => ask(TX_TYPES.storeCall, () => storeCallPayload(item, BigInt(l.price_call)), 'one paid call')}>Pay one call</button>
+          <button type="button" disabled={!BigInt(l.price_licence || 0)} onClick={() => pay(TX_TYPES.storeBuy, BigInt(l.price_licence),
+            (tx, pr) => storeBuyPayload(item, BigInt(l.price_licence), tx, pr), 'a licence for this listing')}>Buy a licence</button>
+          <button type="button" disabled={!BigInt(l.price_call || 0) && !BigInt(l.price_licence || 0)} onClick={() => pay(TX_TYPES.storeCall, BigInt(l.price_call),
+            (tx, pr) => storeCallPayload(item, BigInt(l.price_call), new Uint8Array(32), tx, pr), 'one paid call')}>Pay one call</button>
         </div>
+        {payer.reviewing}
+        <ErrorLine error={payer.err} />
+        {payer.outcome}
+        <form className="row" aria-label="What came of a call" onSubmit={(e) => { e.preventDefault();
+          try { ask(TX_TYPES.storeOutcome, () => storeOutcomePayload(item, fromHex(lastCall.trim()), outcome), 'what came of your call'); } catch (ex) { signer.setErr(ex); } }}>
+          <label>Call (tx id) <input value={lastCall} onChange={(e) => setLastCall(e.target.value)} placeholder="your store.call tx" /></label>
+          <label>Outcome <select value={outcome} onChange={(e) => setOutcome(e.target.value)}>{OUTCOMES.map((x) => <option key={x}>{x}</option>)}</select></label>
+          <button type="submit" disabled={!/^[0-9a-f]{64}$/.test(lastCall.trim())}>Record the outcome</button>
+        </form>
         <form className="row" onSubmit={(e) => { e.preventDefault(); ask(TX_TYPES.storeRate, () => storeRatePayload(item, Number(stars), text), 'your rating'); }}>
           <label>Stars <select value={stars} onChange={(e) => setStars(e.target.value)}>{[5, 4, 3, 2, 1].map((n) => <option key={n}>{n}</option>)}</select></label>
           <label>Rating text <input value={text} onChange={(e) => setText(e.target.value)} maxLength={500} /></label>
