@@ -146,6 +146,7 @@ int api_xchg_request(const struct api_call *c, json_t **out, unsigned *status, s
 int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_run(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_run_get(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 /* routes_abe.c */
 int api_abe_authority(const struct api_call *c, json_t **out, unsigned *status,
 		      struct lb_errmsg *em);

@@ -107,9 +107,14 @@ await run(async (cleanup) => {
   const esc = (await page.getByTestId('escrow').getByRole('link').last().getAttribute('href')).split('/').pop();
   const foreign = await fetch(node.url + '/v1/exchange/runs', { method: 'POST', body: JSON.stringify({ request: req2, escrow: esc }) });
   ok(foreign.status === 422 && /pays for request/.test((await foreign.json()).error.message), 'a run naming another request than the escrow\'s is refused');
+  const unknown = await fetch(`${node.url}/v1/exchange/runs/${esc}`);
+  ok(unknown.status === 404, 'no run of this escrow was asked yet');
   await page.getByRole('button', { name: 'Run it on this node' }).click();
   await page.getByTestId('escrow-status').getByText('released').waitFor({ timeout: 90000 });
   ok(true, 'the node ran the request and released the escrow');
+  const state = await get(`/v1/exchange/runs/${esc}`);
+  ok(state.status === 'done' && state.run.status === 'delivered' && state.run.patients_used === 11 && state.run.patients_left_out === 1,
+    'the node reports the run done: delivered over 11 patients, P7 (no consent) left out', JSON.stringify(state).slice(0, 300));
   const again = await fetch(node.url + '/v1/exchange/runs', { method: 'POST', body: JSON.stringify({ request: fx.req, escrow: esc }) });
   ok(again.status === 422 && /released, not open/.test((await again.json()).error.message), 'asked again, the node refuses: the escrow is released');
   const events = await page.getByTestId('log-event').allTextContents();
@@ -132,5 +137,17 @@ await run(async (cleanup) => {
   ok(shown === readFileSync(out, 'utf8') && JSON.parse(shown).n !== undefined, 'alice opens the result in the browser: equal to what `leben exchange result` opens',
     shown.slice(0, 200));
   await shot(page, 'exchange-request');
+
+  // the run route guards the executor's key: only escrows naming this node, well-formed asks
+  const req3 = JSON.parse(node.cli('exchange', 'request', '--from', 'alice', '--asset', fx.asset, '--algorithm', 'builtin:stats',
+    '--params', '{"columns":["age"]}', '--purpose', 'age only', '--json')).tx;
+  node.cli('exchange', 'approve', '--from', 'clinic', '--request', req3, '--reason', 'fine');
+  const esc3 = JSON.parse(node.cli('exchange', 'escrow', '--from', 'alice', '--request', req3, '--executor', 'clinic', '--compute-fee', '1', '--json')).escrow;
+  const other = await fetch(node.url + '/v1/exchange/runs', { method: 'POST', body: JSON.stringify({ request: req3, escrow: esc3 }) });
+  const otherJ = await other.json();
+  ok(other.status === 403 && /names executor/.test(otherJ.error.message), 'an escrow naming another executor (the clinic) is not run by this node', JSON.stringify(otherJ));
+  ok((await get(`/v1/exchange/escrows/${esc3}`)).status === 'open', 'and stays open, untouched');
+  const bad = await fetch(node.url + '/v1/exchange/runs', { method: 'POST', body: JSON.stringify({ request: req3.slice(2), escrow: esc3 }) });
+  ok(bad.status === 400, 'a malformed request id is refused (400)');
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

@@ -60,6 +60,7 @@ export const api = {
   storeWallet: (address) => call('GET', `/v1/store/wallets/${enc(address)}`),
   checkRun: (request, executor) => call('POST', '/v1/exchange/check', { request, executor, patients: [], exclude_revoked: true }),
   runRequest: (request, escrow) => call('POST', '/v1/exchange/runs', { request, escrow }),
+  runState: (escrow) => call('GET', `/v1/exchange/runs/${enc(escrow)}`),
   audits: () => call('GET', '/v1/exchange/audits'),
   results: (request) => call('GET', `/v1/exchange/results/${enc(request)}`),
   xlog: (subject) => call('GET', `/v1/exchange/log/${enc(subject)}`),

@@ -273,7 +273,8 @@ function EscrowForm({ r, me, onDone }) {
     </form>);
 }
 
-// Ask this node to run the request as the escrow's executor (POST /v1/exchange/runs).
+// Ask this node to run the request as the escrow's executor (POST /v1/exchange/runs), then
+// follow the run (GET /v1/exchange/runs/{escrow}) until it ends.
 function RunButton({ r, esc, onDone }) {
   const [busy, setBusy] = useState(false);
   const [res, setRes] = useState(null);
@@ -287,7 +288,18 @@ function RunButton({ r, esc, onDone }) {
   async function go() {
     setBusy(true);
     setErr(null);
-    try { const x = await api.runRequest(r.request, esc.escrow); setRes(x); onDone(); } catch (e) { setErr(e); } finally { setBusy(false); }
+    try {
+      // the node runs it in the background; its state until done or failed
+      let x = await api.runRequest(r.request, esc.escrow);
+      for (let t0 = Date.now(); x.status === 'running'; ) {
+        if (Date.now() - t0 > 300000) throw new Error('the run has not ended after 5 minutes; look again later');
+        await new Promise((ok) => setTimeout(ok, 700));
+        x = await api.runState(esc.escrow);
+      }
+      if (x.status === 'failed') throw new Error(`the run failed: ${x.error}`);
+      setRes(x.run);
+      onDone();
+    } catch (e) { setErr(e); } finally { setBusy(false); }
   }
   return (
     <div>
