@@ -46,6 +46,7 @@ await run(async (cleanup) => {
   ok(await form.getByTestId('request-algorithm').textContent() === statsHash, 'the request form shows the chosen algorithm\'s hash (built-in stats)');
   await form.getByLabel('Parameters (JSON)').fill('{"columns":["age","systolic","hba1c"]}');
   await form.getByLabel('Purpose').fill('blood pressure by age, for a hypertension study');
+  await shot(page, 'exchange-request-form');
   await form.getByRole('button', { name: 'Review the request' }).click();
   await page.getByTestId('review').waitFor();
   ok(await page.getByTestId('review-type').textContent() === 'xchg.request' && await page.getByTestId('review-algorithm').textContent() === statsHash &&
@@ -100,6 +101,7 @@ await run(async (cleanup) => {
     await page.getByTestId('review-executor').textContent() === node.address('node') && await page.getByTestId('review-data_fee').textContent() === '5000000' &&
     await page.getByTestId('review-compute_fee').textContent() === '2000000' && await page.getByTestId('review-owner').textContent() === node.address('clinic'),
   'the escrow is shown decoded (escrow.open, this request, the clinic paid 5 ASC, this node 2 CSC) before signing');
+  await shot(page, 'exchange-escrow');
   await page.getByRole('button', { name: 'Sign and send' }).click();
   await page.getByTestId('escrow-status').getByText('open').waitFor({ timeout: 60000 });
   const aliceLocked = JSON.parse(node.cli('query', 'account', 'alice', '--json')).balances;

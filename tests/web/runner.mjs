@@ -50,6 +50,7 @@ await run(async (cleanup) => {
   // the run saved: in this browser and as a file of operations the CLI replays
   await page.getByRole('button', { name: 'Save the run' }).click();
   ok(/Saved in this browser \(1 saved run/.test(await page.getByTestId('run-note').textContent()), 'the run is saved in the browser');
+  await shot(page, 'designer-runs');
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-download').click()]);
   const runFile = join(node.home, 'run.json');
   await dl.saveAs(runFile);

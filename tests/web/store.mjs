@@ -126,6 +126,7 @@ await run(async (cleanup) => {
   await page.getByTestId('review').waitFor();
   ok(await page.getByTestId('review-type').textContent() === 'market.pay' && await page.getByTestId('review-amount').textContent() === '3000000' &&
     (await page.getByTestId('review-authors').textContent()).includes(node.address('alice')), 'the settlement payment is decoded first (market.pay, 3 ASC, to the author)');
+  await shot(page, 'store-settle');
   await page.getByRole('button', { name: 'Sign and send' }).click();
   await page.getByTestId('review-type').getByText('store.call').waitFor({ timeout: 60000 });
   ok(/a cited payment/.test(await page.getByTestId('review-paid_from').textContent()), 'then the call, citing the committed payment with its proof, is decoded');
