@@ -21,12 +21,21 @@ mkdir -p "$D/cards" "$HOME_DIR/exchange/assets"
 "$BIN" keys new patient7 --home "$HOME_DIR" >/dev/null
 "$BIN" keys new patients --home "$HOME_DIR" >/dev/null
 DATA=$D/cohort.csv
-{
-	echo "patient_id,age,systolic,hba1c"
-	for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
-		echo "P$n,$((40 + n * 3)),$((118 + n * 2)),$((50 + n % 5))"
-	done
-} >"$DATA"
+cat >"$DATA" <<EOF
+patient_id,age,systolic,hba1c
+P1,43,120,51
+P2,46,122,52
+P3,49,124,53
+P4,52,126,54
+P5,55,128,50
+P6,58,130,51
+P7,61,132,52
+P8,64,134,53
+P9,67,136,54
+P10,70,138,50
+P11,73,140,51
+P12,76,142,52
+EOF
 REG=$(x data add "$DATA" --key clinic --price 5 --name "hypertension cohort" --json | field '["tx"]')
 x tx identity --from clinic --role provider --name "St. Anna Clinic" --wait >/dev/null
 x tx transfer --from clinic --to node --amount 10 --asset csc --wait >/dev/null
