@@ -26,10 +26,16 @@ export function exchangeSetup(node, { request = true } = {}) {
   }
   return { asset: seed.asset, data: seed.data, cards, req, p7 };
 }
-// The clinic approves, alice escrows, the node runs (CLI), as the demo's steps 7-11.
-export function approveAndRun(node, fx, { approve = true } = {}) {
+// The clinic approves and alice escrows (CLI); the node runs it as the web app asks it to
+// (POST /v1/exchange/runs, followed until it ends). The run's JSON.
+export async function approveAndRun(node, fx, { approve = true } = {}) {
   if (approve) node.cli('exchange', 'approve', '--from', 'clinic', '--request', fx.req, '--reason', 'aggregate statistics only');
   const esc = JSON.parse(node.cli('exchange', 'escrow', '--from', 'alice', '--request', fx.req, '--executor', 'node', '--compute-fee', '2', '--json')).escrow;
-  node.cli('exchange', 'run', '--from', 'node', '--request', fx.req, '--escrow', esc, '--data', fx.data);
-  return esc;
+  let r = await (await fetch(`${node.url}/v1/exchange/runs`, { method: 'POST', body: JSON.stringify({ request: fx.req, escrow: esc }) })).json();
+  for (let i = 0; r.status === 'running' && i < 600; i++) {
+    await new Promise((ok) => setTimeout(ok, 200));
+    r = await (await fetch(`${node.url}/v1/exchange/runs/${esc}`)).json();
+  }
+  if (r.status !== 'done') throw new Error(`the node's run did not end well: ${JSON.stringify(r)}`);
+  return r.run;
 }

@@ -3,7 +3,8 @@
 // gives its consent (the decoded xchg.consent shown before signing; committed on the node,
 // equal byte for byte to what the C decoder reads), a run uses its records and appears in its
 // log with who, what for, when and what was paid; it revokes in the page and the next run
-// leaves it out. An altered card is refused.
+// leaves it out (the runs are the node's, asked as the exchange page asks: POST
+// /v1/exchange/runs). An altered card is refused.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
@@ -59,7 +60,8 @@ await run(async (cleanup) => {
   'the committed tx is P7\'s, the C side reads "give", and its payload bytes equal the page\'s encoder', JSON.stringify(consentTx));
 
   // a run uses P7's records: it appears in the log with who, what for and what was paid
-  approveAndRun(node, fx);
+  const run1 = await approveAndRun(node, fx);
+  ok(run1.status === 'delivered' && run1.patients_used === 12, 'the node runs it (POST /v1/exchange/runs) over the 12 consenting patients', JSON.stringify(run1).slice(0, 200));
   await page.reload();
   await page.getByLabel('Key file', { exact: true }).waitFor();
   await page.getByLabel('Key file', { exact: true }).setInputFiles(join(node.home, 'keys', 'patient7.key'));
@@ -81,7 +83,8 @@ await run(async (cleanup) => {
   // the next run leaves P7 out
   const req2 = JSON.parse(node.cli('exchange', 'request', '--from', 'alice', '--asset', fx.asset, '--algorithm', 'builtin:stats',
     '--params', '{"columns":["age"]}', '--purpose', 'age distribution', '--json')).tx;
-  approveAndRun(node, { ...fx, req: req2 });
+  const run2 = await approveAndRun(node, { ...fx, req: req2 });
+  ok(run2.patients_used === 11 && run2.patients_left_out === 1, 'the node\'s next run leaves one patient out', JSON.stringify(run2).slice(0, 200));
   const log = (await get(`/v1/exchange/log/${fx.asset}`)).events.filter((e) => e.type === 'xchg.exec');
   ok(log.length === 2 && log[0].details.patients.includes(card.patient) && !log[1].details.patients.includes(card.patient) &&
     log[1].details.patients.length === 11, 'the run after the revocation leaves P7 out (11 patients)', JSON.stringify(log.map((e) => e.details.patients.length)));
