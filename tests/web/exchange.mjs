@@ -16,7 +16,11 @@ import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
 import { exchangeSetup } from './exchange-setup.mjs';
 
 const { ready, hash } = await import(join(ROOT, 'web', 'src', 'lib', 'crypto.js'));
-const { toHex } = await import(join(ROOT, 'web', 'src', 'lib', 'codec.js'));
+const { toHex, fromHex } = await import(join(ROOT, 'web', 'src', 'lib', 'codec.js'));
+const { decodeTx, requestPayload, escrowOpenPayload } = await import(join(ROOT, 'web', 'src', 'lib', 'tx.js'));
+const { addressDecode } = await import(join(ROOT, 'web', 'src', 'lib', 'address.js'));
+// the payload of a committed tx, as the node holds its bytes
+const payloadOf = async (url, id) => decodeTx(fromHex((await (await fetch(`${url}/v1/txs/${id}/proof`)).json()).tx)).payload;
 
 async function openKey(page, node, name) {
   await page.getByLabel('Key file', { exact: true }).setInputFiles(node.keyFile(name));
@@ -151,5 +155,16 @@ await run(async (cleanup) => {
   ok((await get(`/v1/exchange/escrows/${esc3}`)).status === 'open', 'and stays open, untouched');
   const bad = await fetch(node.url + '/v1/exchange/runs', { method: 'POST', body: JSON.stringify({ request: req3.slice(2), escrow: esc3 }) });
   ok(bad.status === 400, 'a malformed request id is refused (400)');
+
+  // the page's encoders give the C encoder's bytes: the CLI's xchg.request and escrow.open
+  const reqBytes = await payloadOf(node.url, req3);
+  ok(toHex(reqBytes) === toHex(requestPayload(fromHex(fx.asset), fromHex(statsHash), 0, 'age only', '{"columns":["age"]}')),
+    'xchg.request: the page\'s payload equals the CLI\'s bytes');
+  const escTx = decodeTx(fromHex((await (await fetch(`${node.url}/v1/txs/${esc3}/proof`)).json()).tx));
+  const t = escTx.fields;
+  ok(escTx.typeName === 'escrow.open' && toHex(escTx.payload) === toHex(escrowOpenPayload({ user: addressDecode(t.user), request: fromHex(t.request),
+    owner: addressDecode(t.owner), data_fee: t.data_fee, author: addressDecode(t.author), algo_fee: t.algo_fee, executor: addressDecode(t.executor),
+    compute_fee: t.compute_fee }, t.timeout_height)) && t.executor === node.address('clinic') && t.compute_fee === 1000000n,
+  'escrow.open: the page decodes the CLI\'s escrow field by field and re-encodes the same bytes', JSON.stringify(t, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });
