@@ -69,6 +69,15 @@ static int runner(const char *request, const char *escrow, const char *data, jso
 		lb_errf(em, LB_EIO, "the run could not be started: pipe: %s", strerror(errno));
 		goto out;
 	}
+	if (kp[0] == 3) { /* dup2(3, 3) would keep close-on-exec: move it out of the way */
+		int d = fcntl(kp[0], F_DUPFD_CLOEXEC, 10);
+		if (d < 0) {
+			lb_errf(em, LB_EIO, "the run could not be started: %s", strerror(errno));
+			goto out;
+		}
+		close(kp[0]);
+		kp[0] = d;
+	}
 	/* the child's environment: ours, its node (this one) and where its key comes from */
 	while (environ[nenv])
 		nenv++;

@@ -55,7 +55,7 @@ In another terminal:
   leben query status
   leben tx transfer --from alice --to bob --amount 12.5 --wait
   leben tx issue --from bank --to clinic --amount 1000 --wait
-  leben tx identity --from clinic --role provider --name "Clinic One" --wait
+  leben tx identity --from bob --role knowledge-sharer --name "Bob, algorithm author" --wait
   leben query account bob
   leben verify
   curl -s $URL/v1/chains
