@@ -8,10 +8,11 @@
 import { join } from 'node:path';
 import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
 import { ready } from '../../web/src/lib/crypto.js';
-import { fromHex, toHex } from '../../web/src/lib/codec.js';
+import { fromHex, toHex, Reader } from '../../web/src/lib/codec.js';
 import { readFileSync } from 'node:fs';
 import { parseKeyFile, openKeyFile } from '../../web/src/lib/keystore.js';
-import { decodeTx, signTx, storeCallPayload, storeRatePayload, storeBuyPayload, TX_TYPES } from '../../web/src/lib/tx.js';
+import { decodeTx, signTx, storeCallPayload, storeRatePayload, storeBuyPayload, storeOutcomePayload, marketPayPayload, TX_TYPES } from '../../web/src/lib/tx.js';
+import { addressDecode } from '../../web/src/lib/address.js';
 
 const EX = join(ROOT, 'examples', 'contracts');
 await run(async (cleanup) => {
@@ -50,6 +51,19 @@ await run(async (cleanup) => {
   ok(callTx.typeName === 'store.call' && callTx.fields.listing === hypL.id && callTx.fields.paid_from === 'store wallet', 'the page decodes the CLI\'s store.call');
   const [rateSame, rateTx, rateHex] = await same(cliRate.id, TX_TYPES.storeRate, storeRatePayload(fromHex(hypL.id), 4, 'clear thresholds'));
   ok(rateSame && rateTx.fields.stars === 4 && rateTx.fields.text === 'clear thresholds', 'the page\'s signed store.rate equals the CLI\'s bytes', rateHex);
+  // an outcome and a call paid on the settlement chain by the CLI: the same bytes from the page's encoders
+  const cliOut = JSON.parse(node.cli('store', 'outcome', cliCall.id, 'resolved', '--from', 'alice', '--json'));
+  const [outSame, cliOutTx] = await same(cliOut.id, TX_TYPES.storeOutcome, storeOutcomePayload(fromHex(hypL.id), fromHex(cliCall.id), 'resolved'));
+  ok(outSame && cliOutTx.fields.outcome === 'resolved' && cliOutTx.fields.call === cliCall.id, 'the page\'s store.outcome equals the CLI\'s bytes, and is decoded');
+  const cliSettled = JSON.parse(node.cli('store', 'call', hyp, '--from', 'alice', '--settle', '--json'));
+  const [, settledView] = await get(`/v1/txs/${cliSettled.id}`);
+  const settledTx = decodeTx(fromHex(await rawOf(cliSettled.id)));
+  const rd = new Reader(settledTx.payload, 'store.call'); // version, listing, max price, session, then the cited tx
+  rd.u8('version'); rd.fixed('listing', 32); rd.uvarBig('max price'); rd.fixed('session', 32);
+  const payTx = decodeTx(rd.bytes('pay tx', 60000));
+  ok(settledView.type === 'store.call' && /a cited payment/.test(settledTx.fields.paid_from), 'the CLI\'s settled call is decoded as paid by a cited payment');
+  ok(payTx.typeName === 'market.pay' && toHex(payTx.payload) === toHex(marketPayPayload('contract', 1000000n, addressDecode(hypL.author), [])),
+    'the cited market.pay inside it equals the page\'s encoder (1 ASC to the author)', JSON.stringify(payTx.fields, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
 
   // browse: sort orders are the node's
   await page.goto(node.url + '/store');
