@@ -11,7 +11,7 @@ import { ready } from '../../web/src/lib/crypto.js';
 import { fromHex, toHex, Reader } from '../../web/src/lib/codec.js';
 import { readFileSync } from 'node:fs';
 import { parseKeyFile, openKeyFile } from '../../web/src/lib/keystore.js';
-import { decodeTx, signTx, storeCallPayload, storeRatePayload, storeBuyPayload, storeOutcomePayload, marketPayPayload, TX_TYPES } from '../../web/src/lib/tx.js';
+import { decodeTx, signTx, storeCallPayload, storeRatePayload, storeBuyPayload, storeOutcomePayload, marketPayPayload, storeListPayload, TX_TYPES } from '../../web/src/lib/tx.js';
 import { addressDecode } from '../../web/src/lib/address.js';
 
 const EX = join(ROOT, 'examples', 'contracts');
@@ -24,8 +24,8 @@ await run(async (cleanup) => {
   const chest = publish('chest_pain.pf', 'alice');
   node.cli('store', 'add', hyp, '--title', 'Hypertension diagnosis and follow-up', '--specialty', 'cardiology',
     '--price-call', '1', '--price-licence', '20', '--codes', 'icd10|I10', '--description', 'Blood pressure follow-up', '--from', 'clinic');
-  node.cli('store', 'add', chest, '--title', 'Chest pain assessment', '--specialty', 'cardiology', '--price-call', '3',
-    '--codes', 'icd10|R07.4', '--description', 'Acute chest pain, ECG and troponin', '--parent', hyp, '--relation', 'extend', '--from', 'alice');
+  const cliList = JSON.parse(node.cli('store', 'add', chest, '--title', 'Chest pain assessment', '--specialty', 'cardiology', '--price-call', '3',
+    '--codes', 'icd10|R07.4', '--description', 'Acute chest pain, ECG and troponin', '--parent', hyp, '--relation', 'extend', '--from', 'alice', '--json'));
   node.cli('store', 'deposit', '40', '--from', 'bob');
   node.cli('store', 'deposit', '40', '--from', 'alice');
   // a call and a rating by the CLI: the C encoder's bytes
@@ -51,6 +51,10 @@ await run(async (cleanup) => {
   ok(callTx.typeName === 'store.call' && callTx.fields.listing === hypL.id && callTx.fields.paid_from === 'store wallet', 'the page decodes the CLI\'s store.call');
   const [rateSame, rateTx, rateHex] = await same(cliRate.id, TX_TYPES.storeRate, storeRatePayload(fromHex(hypL.id), 4, 'clear thresholds'));
   ok(rateSame && rateTx.fields.stars === 4 && rateTx.fields.text === 'clear thresholds', 'the page\'s signed store.rate equals the CLI\'s bytes', rateHex);
+  const listTx = decodeTx(fromHex(await rawOf(cliList.id)));
+  ok(toHex(listTx.payload) === toHex(storeListPayload(fromHex(chest), { title: 'Chest pain assessment', specialty: 'cardiology',
+    description: 'Acute chest pain, ECG and troponin', price_call: 3000000n, price_licence: 0n, codes: ['icd10|R07.4'], parent: fromHex(hyp), relation: 'extend' })) &&
+    listTx.fields.relation === 'extend' && listTx.fields.parent === hyp, 'the page\'s store.list equals the CLI\'s bytes (with a parent), and is decoded');
   // an outcome and a call paid on the settlement chain by the CLI: the same bytes from the page's encoders
   const cliOut = JSON.parse(node.cli('store', 'outcome', cliCall.id, 'resolved', '--from', 'alice', '--json'));
   const [outSame, cliOutTx] = await same(cliOut.id, TX_TYPES.storeOutcome, storeOutcomePayload(fromHex(hypL.id), fromHex(cliCall.id), 'resolved'));

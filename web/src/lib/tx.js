@@ -67,6 +67,22 @@ const PAYLOADS = {
   0x0113: ['escrow.claim', (r) => ({ escrow: hex(r, 'escrow', 32), result_hash: hex(r, 'result hash', 32) })],
   0x0372: ['store.buy', (r) => storeFields(r, false)],
   0x0373: ['store.call', (r) => storeFields(r, true)],
+  0x0370: ['store.list', (r) => {
+    if (r.u8('version') !== 1) r.fail('version', 'not 1');
+    const f = { listing: hex(r, 'item', 32) };
+    const k = r.u8('kind');
+    f.kind = ['', 'contract', 'algorithm'][k] || r.fail('kind', `${k} unknown`);
+    Object.assign(f, { price_call: r.uvarBig('price per call'), price_licence: r.uvarBig('licence price'), title: r.text('title', 256),
+      specialty: r.text('specialty', 256), description: r.text('description', 4096) });
+    const n = r.uvar('codes', 16);
+    f.codes = [];
+    for (let i = 0; i < n; i++) f.codes.push(r.text('code', 256));
+    const parent = hex(r, 'parent', 32), rel = r.u8('relation');
+    if (rel) { f.parent = parent; f.relation = RELATIONS[rel - 1] ?? r.fail('relation', `${rel} unknown`); }
+    const tmpl = hex(r, 'template', 32), params = r.text('params', 4096);
+    if (!/^0+$/.test(tmpl)) { f.template = tmpl; f.params = params; }
+    return f;
+  }],
   0x0375: ['store.outcome', (r) => {
     if (r.u8('version') !== 1) r.fail('version', 'not 1');
     const f = { listing: hex(r, 'listing', 32), call: hex(r, 'call', 32) };
@@ -118,7 +134,7 @@ function shown(b) {
 
 export const TX_TYPES = {
   transfer: 0x0102, issue: 0x0101, burn: 0x0103, convert: 0x0104, xchgView: 0x034a, xchgConsent: 0x0345, xchgApprove: 0x0344, contractPublish: 0x0310,
-  xchgRequest: 0x0343, escrowOpen: 0x0110, purgeAsk: 0x0390, storeBuy: 0x0372, storeCall: 0x0373, storeRate: 0x0374, storeOutcome: 0x0375, marketPay: 0x0125,
+  xchgRequest: 0x0343, escrowOpen: 0x0110, purgeAsk: 0x0390, storeBuy: 0x0372, storeCall: 0x0373, storeList: 0x0370, storeRate: 0x0374, storeOutcome: 0x0375, marketPay: 0x0125,
 };
 
 // xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke (3 rebind is not offered).
@@ -194,6 +210,22 @@ export function marketPayPayload(kind, amount, author20, ancestors20 = []) {
   list([]);
   return w.done();
 }
+// store.list (0x0370, lb_store_tx_encode): the author lists a contract (kind 1) or algorithm
+// (2) with prices (micro-ASC), title, specialty, description, codes ("icd10|I10", at most 16),
+// optionally the listing it derives from (relation 1 fork, 2 extend, 3 specialise); no template.
+export const RELATIONS = ['fork', 'extend', 'specialise'];
+export function storeListPayload(item32, l) {
+  const codes = l.codes || [];
+  if (codes.length > 16) throw new Error('codes: at most 16');
+  if (!l.title) throw new Error('title: give the listing a title');
+  const rel = l.parent ? RELATIONS.indexOf(l.relation) + 1 : 0;
+  if (l.parent && !rel) throw new Error(`relation: a listing derived from another is a ${RELATIONS.join(', ')}`);
+  const w = new Writer().u8(1).fixed(item32, 32).u8(l.kind === 'algorithm' ? 2 : 1).uvar(l.price_call).uvar(l.price_licence)
+    .text(l.title).text(l.specialty || '').text(l.description || '').uvar(codes.length);
+  for (const c of codes) w.text(c);
+  return w.fixed(l.parent || new Uint8Array(32), 32).u8(rel).fixed(new Uint8Array(32), 32).text('').done();
+}
+
 // store.rate (0x0374): 1-5 stars and a text.
 export function storeRatePayload(listing32, stars, text) {
   if (!(stars >= 1 && stars <= 5)) throw new Error('stars: give 1 to 5');

@@ -6,8 +6,9 @@ import { useState, useRef } from 'react';
 import { api } from '../../lib/api.js';
 import { Link } from '../../lib/router.jsx';
 import { fromHex } from '../../lib/codec.js';
-import { KeyFileForm, useSigner } from '../../lib/signer.jsx';
-import { TX_TYPES, storeBuyPayload, storeCallPayload, storeRatePayload, storeOutcomePayload, marketPayPayload, OUTCOMES } from '../../lib/tx.js';
+import { KeyFileForm, useSigner, currentKey, publicView } from '../../lib/signer.jsx';
+import { parseAmount } from '../../lib/codec.js';
+import { TX_TYPES, storeListPayload, RELATIONS, storeBuyPayload, storeCallPayload, storeRatePayload, storeOutcomePayload, marketPayPayload, OUTCOMES } from '../../lib/tx.js';
 import { addressDecode } from '../../lib/address.js';
 import { useAsync, ErrorLine, Hash, AccountLink, Time, BlockLink, Amount } from '../../lib/ui.jsx';
 
@@ -231,7 +232,47 @@ function List() {
   );
 }
 
+// The author lists a published contract in the store (store.list, as `leben store add`):
+// title, specialty, description, prices, codes, and the listing it derives from if any.
+function ListForm({ c, onDone }) {
+  const [me, setMe] = useState(publicView(currentKey()));
+  const [f, setF] = useState({ title: '', specialty: '', description: '', call: '1', licence: '0', codes: '', parent: '', relation: 'extend' });
+  const [err, setErr] = useState(null);
+  const signer = useSigner(me, onDone, { proof: false });
+  const set = (k) => (e) => setF({ ...f, [k]: e.target.value });
+  if (!me) return <KeyFileForm onOpen={setMe} title="List it in the store (the author's key)" button="Open key" />;
+  function go(e) {
+    e.preventDefault();
+    setErr(null);
+    try {
+      const payload = storeListPayload(fromHex(c.hash), { title: f.title.trim(), specialty: f.specialty.trim(), description: f.description.trim(),
+        price_call: parseAmount(f.call), price_licence: parseAmount(f.licence), codes: f.codes.split(',').map((x) => x.trim()).filter(Boolean),
+        parent: f.parent.trim() ? fromHex(f.parent.trim()) : null, relation: f.relation });
+      signer.review(TX_TYPES.storeList, () => payload, { chain: 'business', explain: 'you list this contract in the store' });
+    } catch (ex) { setErr(ex); }
+  }
+  if (signer.reviewing) return signer.reviewing;
+  return (
+    <form className="card" onSubmit={go} aria-labelledby="list-h" data-testid="list-form">
+      <h3 id="list-h">List it in the store as <code>{me.address}</code></h3>
+      {me.address !== c.author && <p className="bad" role="alert">Only the author ({c.author}) may list it: the node refuses this key.</p>}
+      <label>Title <input value={f.title} onChange={set('title')} maxLength={128} required /></label>
+      <label>Specialty <input value={f.specialty} onChange={set('specialty')} maxLength={128} placeholder="cardiology" /></label>
+      <label>Description <input value={f.description} onChange={set('description')} maxLength={1000} /></label>
+      <label>Price per call (ASC) <input value={f.call} onChange={set('call')} inputMode="decimal" /></label>
+      <label>Licence price (ASC) <input value={f.licence} onChange={set('licence')} inputMode="decimal" /></label>
+      <label>Codes (comma-separated, such as icd10|I10) <input value={f.codes} onChange={set('codes')} /></label>
+      <label>Derived from (a listing id, optional) <input value={f.parent} onChange={set('parent')} placeholder="64 hex digits" /></label>
+      {f.parent.trim() && <label>Relation <select value={f.relation} onChange={set('relation')}>{RELATIONS.map((x) => <option key={x}>{x}</option>)}</select></label>}
+      <button type="submit">Review the listing</button>
+      <ErrorLine error={err || signer.err} />
+      {signer.outcome}
+    </form>);
+}
+
 function Contract({ hash }) {
+  const [tick, setTick] = useState(0);
+  const listed = useAsync(() => api.listing(hash).catch((e) => { if (e.status === 404) return null; throw e; }), [hash, tick]);
   const s = useAsync(() => api.contract(hash), [hash]);
   if (s.loading) return <p aria-live="polite">Loading the contract…</p>;
   if (s.error) return <><ErrorLine error={s.error} /><p><Link to="/store">All contracts</Link></p></>;
@@ -247,7 +288,9 @@ function Contract({ hash }) {
         <dt>Verifier report</dt><dd><Hash value={c.report_hash} /> (no finding: the chain re-verified it)</dd>
         <dt>Sessions</dt><dd>{c.sessions}</dd>
       </dl>
-      <p><Link to={`/designer?contract=${c.hash}`}>Open in the designer</Link></p>
+      <p><Link to={`/designer?contract=${c.hash}`}>Open in the designer</Link>
+        {listed.value && <> · <Link to={`/store/listing/${listed.value.id}`} data-testid="listed-link">its store listing</Link></>}</p>
+      {listed.value === null && <ListForm c={c} onDone={() => setTick((t) => t + 1)} />}
       <h3>Source (.pf, {c.source_bytes} bytes)</h3>
       <pre className="wrap code" data-testid="contract-source">{c.source}</pre>
     </section>
