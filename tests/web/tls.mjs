@@ -6,12 +6,14 @@
 // to the node with the certificate; that connection checks the node's certificate against the
 // consortium CA (NODE_EXTRA_CA_CERTS, so the test runs itself again once the CA exists) and the
 // node's name (IP 127.0.0.1). In the page: alice's key file opened, a transfer reviewed decoded,
-// signed in the page and committed, its proof checked. A browser without a member certificate
-// gets nothing from the node.
+// signed in the page and committed, its proof checked; an exchange run asked from the page
+// (the node's own run reaches it over the same TLS) and its result opened in the browser. A
+// browser without a member certificate gets nothing from the node.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ok, run, startNode, launch, signIn, shot, chromium, CHROMIUM, BIN } from './lib.mjs';
+import { exchangeSetup } from './exchange-setup.mjs';
 
 if (!process.env.LEBEN_TLS_HOME) {
   // first pass: the node and its CA, then this file again with the CA trusted
@@ -70,5 +72,20 @@ await run(async (cleanup) => {
   const after = JSON.parse(node.cli('query', 'account', 'alice', '--json')).balances.asc;
   ok(before - after === 3e6, 'the node took 3 ASC from alice', `${before} -> ${after}`);
   await shot(page, 'wallet-tls');
+
+  // an exchange run over TLS: the node's run (its child `leben exchange run` reaches the node
+  // over the same mutual TLS) started from the page, the result opened in the browser
+  const fx = exchangeSetup(node);
+  node.cli('exchange', 'approve', '--from', 'clinic', '--request', fx.req, '--reason', 'aggregate statistics only');
+  node.cli('exchange', 'escrow', '--from', 'alice', '--request', fx.req, '--executor', 'node', '--compute-fee', '2');
+  await page.goto(`${url}/exchange/request/${fx.req}`);
+  await page.getByRole('button', { name: 'Run it on this node' }).click();
+  await page.getByTestId('escrow-status').getByText('released').waitFor({ timeout: 90000 });
+  await page.getByLabel('Key file', { exact: true }).setInputFiles(node.keyFile('alice'));
+  await page.getByLabel('Passphrase', { exact: true }).fill('demo');
+  await page.getByRole('button', { name: 'Open key file' }).click();
+  await page.getByRole('button', { name: 'Open the result' }).click();
+  await page.getByTestId('result-text').waitFor({ timeout: 30000 });
+  ok(JSON.parse(await page.getByTestId('result-text').textContent()).n !== undefined, 'over TLS the node runs the request asked from the page, and alice opens its result in the browser');
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });
