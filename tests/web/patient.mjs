@@ -4,7 +4,8 @@
 // equal byte for byte to what the C decoder reads), a run uses its records and appears in its
 // log with who, what for, when and what was paid; it revokes in the page and the next run
 // leaves it out (the runs are the node's, asked as the exchange page asks: POST
-// /v1/exchange/runs). An altered card is refused.
+// /v1/exchange/runs). An altered card is refused. Another patient moves its consent to another
+// key in the page (rebind).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
@@ -127,5 +128,21 @@ await run(async (cleanup) => {
     holders.join() === pp2.purges[0].holders.map((h) => h.status).join(), 'the portal lists each holder with the node\'s status', JSON.stringify([holders, pp2.purges]));
   ok(await page.getByTestId('purge-ask').getAttribute('data-status') === pp2.asks[0].status, 'the ask\'s status follows the node\'s', pp2.asks[0].status);
   await shot(page, 'patient-purge');
+
+  // P1 moves its consent to another key (bob's): only that key acts on it from now on
+  await page.reload();
+  await page.getByLabel('Key file', { exact: true }).setInputFiles(join(node.home, 'keys', 'patients.key'));
+  await page.getByLabel('Passphrase', { exact: true }).fill('demo');
+  await page.getByRole('button', { name: 'Open key file' }).click();
+  await page.getByLabel('Opening card').setInputFiles(fx.cards.P1.file);
+  await page.getByLabel('New consent key (address)').fill(node.address('bob'));
+  await page.getByRole('button', { name: 'Move my consent to this key' }).click();
+  await page.getByTestId('review').waitFor();
+  ok(await page.getByTestId('review-action').textContent() === 'rebind' && await page.getByTestId('review-new_key').textContent() === node.address('bob'),
+    'the rebinding is shown decoded (xchg.consent, rebind, the new key) before signing');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByText('This card\'s consent key is not the key you opened').waitFor({ timeout: 60000 });
+  const p1 = await get(`/v1/exchange/consents/${fx.asset}/${fx.cards.P1.card.patient}`);
+  ok(p1.key === node.address("bob") && p1.status === "given", 'the node records bob\'s key as P1\'s consent key, the consent still given', JSON.stringify(p1));
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

@@ -137,10 +137,13 @@ export const TX_TYPES = {
   xchgRequest: 0x0343, escrowOpen: 0x0110, purgeAsk: 0x0390, storeBuy: 0x0372, storeCall: 0x0373, storeList: 0x0370, storeRate: 0x0374, storeOutcome: 0x0375, marketPay: 0x0125,
 };
 
-// xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke (3 rebind is not offered).
-export function consentPayload(asset32, patient32, action) {
-  if (action !== 1 && action !== 2) throw new Error('a consent is given (1) or revoked (2)');
-  return new Writer().fixed(asset32, 32).fixed(patient32, 32).u8(action).done();
+// xchg.consent (lb_xchg_consent_encode): action 1 give, 2 revoke, 3 rebind (the patient's
+// consent moves to the key newKey20, an address's 20 bytes).
+export function consentPayload(asset32, patient32, action, newKey20 = null) {
+  if (action !== 1 && action !== 2 && action !== 3) throw new Error('a consent is given (1), revoked (2) or rebound (3)');
+  const w = new Writer().fixed(asset32, 32).fixed(patient32, 32).u8(action);
+  if (action === 3) w.fixed(newKey20, 20);
+  return w.done();
 }
 
 // contract.publish (lb_kn_publish_payload_encode): version 1, source hash, report hash, source.
