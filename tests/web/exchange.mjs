@@ -12,7 +12,7 @@
 // Another key cannot open it; a run the node is not the executor of is refused.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
+import { ok, run, nodeAndBrowser, shot, axe, ROOT } from './lib.mjs';
 import { exchangeSetup } from './exchange-setup.mjs';
 
 const { ready, hash } = await import(join(ROOT, 'web', 'src', 'lib', 'crypto.js'));
@@ -51,6 +51,8 @@ await run(async (cleanup) => {
   await form.getByLabel('Parameters (JSON)').fill('{"columns":["age","systolic","hba1c"]}');
   await form.getByLabel('Purpose').fill('blood pressure by age, for a hypertension study');
   await shot(page, 'exchange-request-form');
+  const vForm = await axe(page);
+  ok(vForm.length === 0, 'the request form: no serious or critical axe violation', JSON.stringify(vForm));
   await form.getByRole('button', { name: 'Review the request' }).click();
   await page.getByTestId('review').waitFor();
   ok(await page.getByTestId('review-type').textContent() === 'xchg.request' && await page.getByTestId('review-algorithm').textContent() === statsHash &&
@@ -98,6 +100,8 @@ await run(async (cleanup) => {
   const ef = page.getByTestId('escrow-form');
   await ef.waitFor({ timeout: 30000 });
   ok(await ef.getByLabel('Executor (address)').inputValue() === node.address('node'), 'the escrow form names this node as the executor');
+  const vEsc = await axe(page);
+  ok(vEsc.length === 0, 'the escrow form: no serious or critical axe violation', JSON.stringify(vEsc));
   const aliceBefore = JSON.parse(node.cli('query', 'account', 'alice', '--json')).balances;
   await ef.getByRole('button', { name: 'Review the escrow' }).click();
   await page.getByTestId('review').waitFor();

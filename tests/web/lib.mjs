@@ -152,3 +152,14 @@ export async function run(main) {
   }
   process.exit(code);
 }
+
+// axe-core's serious and critical violations on the page as it is now: [{id, impact, n, t}].
+const AXE = readFileSync(join(ROOT, 'web', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+export async function axe(page) {
+  await page.evaluate(AXE); // through the debugger: the page's CSP forbids inline scripts
+  const r = await page.evaluate(async () => {
+    const res = await window.axe.run(document, { resultTypes: ['violations'] });
+    return res.violations.map((v) => ({ id: v.id, impact: v.impact, n: v.nodes.length, t: v.nodes[0]?.target }));
+  });
+  return r.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}

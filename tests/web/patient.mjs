@@ -8,7 +8,7 @@
 // key in the page (rebind).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
+import { ok, run, nodeAndBrowser, shot, axe, ROOT } from './lib.mjs';
 import { exchangeSetup, approveAndRun } from './exchange-setup.mjs';
 
 const { decodeTx } = await import(join(ROOT, 'web', 'src', 'lib', 'tx.js'));
@@ -136,6 +136,8 @@ await run(async (cleanup) => {
   await page.getByRole('button', { name: 'Open key file' }).click();
   await page.getByLabel('Opening card').setInputFiles(fx.cards.P1.file);
   await page.getByLabel('New consent key (address)').fill(node.address('bob'));
+  const vRebind = await axe(page);
+  ok(vRebind.length === 0, 'the consent with its rebind form: no serious or critical axe violation', JSON.stringify(vRebind));
   await page.getByRole('button', { name: 'Move my consent to this key' }).click();
   await page.getByTestId('review').waitFor();
   ok(await page.getByTestId('review-action').textContent() === 'rebind' && await page.getByTestId('review-new_key').textContent() === node.address('bob'),

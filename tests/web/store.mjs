@@ -6,7 +6,7 @@
 // the node; a call paid on the settlement chain (market.pay, then store.call citing it); the
 // page's store payloads equal the C encoder's bytes (the CLI's txs of the same inputs).
 import { join } from 'node:path';
-import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
+import { ok, run, nodeAndBrowser, shot, axe, ROOT } from './lib.mjs';
 import { ready } from '../../web/src/lib/crypto.js';
 import { fromHex, toHex, Reader } from '../../web/src/lib/codec.js';
 import { readFileSync } from 'node:fs';
@@ -145,6 +145,8 @@ await run(async (cleanup) => {
   ok(await page.getByTestId('review-type').textContent() === 'market.pay' && await page.getByTestId('review-amount').textContent() === '3000000' &&
     (await page.getByTestId('review-authors').textContent()).includes(node.address('alice')), 'the settlement payment is decoded first (market.pay, 3 ASC, to the author)');
   await shot(page, 'store-settle');
+  const vSettle = await axe(page);
+  ok(vSettle.length === 0, 'the listing with its pay, outcome and rating forms: no serious or critical axe violation', JSON.stringify(vSettle));
   await page.getByRole('button', { name: 'Sign and send' }).click();
   await page.getByTestId('review-type').getByText('store.call').waitFor({ timeout: 60000 });
   ok(/a cited payment/.test(await page.getByTestId('review-paid_from').textContent()), 'then the call, citing the committed payment with its proof, is decoded');
