@@ -140,6 +140,21 @@ int cmd_node(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	struct lb_node *n;
 	int rc = lb_node_start(&n, &cfg, &kp, &em);
+	if (!rc) {
+		/* the runs of POST /v1/exchange/runs reach this node here (a wildcard bind on
+		 * loopback; an IPv6 address in brackets) */
+		char url[300];
+		bool any = !strcmp(cfg.api_bind, "0.0.0.0") || !strcmp(cfg.api_bind, "::");
+		bool v6 = !any && strchr(cfg.api_bind, ':');
+		snprintf(url, sizeof url, "%s://%s%s%s:%u", cfg.api_tls ? "https" : "http",
+			 v6 ? "[" : "", any ? "127.0.0.1" : cfg.api_bind, v6 ? "]" : "",
+			 lb_node_api_port(n));
+		if (cli_exchange_runner(home, url, &kp)) {
+			lb_keypair_wipe(&kp);
+			lb_node_stop(n);
+			return 1;
+		}
+	}
 	lb_keypair_wipe(&kp);
 	if (rc)
 		return cli_fail("node", &em, NULL);

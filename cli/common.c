@@ -173,6 +173,9 @@ int cli_load_key(const char *home, const char *name, struct lb_keypair *kp)
 	struct lb_errmsg em;
 	snprintf(dir, sizeof dir, "%s/keys", cli_home(home));
 	snprintf(prompt, sizeof prompt, "Passphrase for key '%s': ", name);
+	bool from_fd;
+	if (cli_key_from_fd(kp, &from_fd) || from_fd)
+		return from_fd ? 0 : 1;
 	if (cli_passphrase(pass, sizeof pass, prompt, false))
 		return 1;
 	int rc = lb_keystore_load(dir, name, pass, kp, &em);

@@ -36,6 +36,12 @@ int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm);
 /* Load <home>/keys/<name>.key (home as for cli_home), asking for the passphrase. Prints the error and returns 1 on
  * failure. */
 int cli_load_key(const char *home, const char *name, struct lb_keypair *kp);
+/* The key a node gave this process through the pipe named by LEBEN_KEY_FD (its 32-byte seed;
+ * cli/exchange_runner.c): *used tells whether there was one. 0, or 1 after saying why. */
+int cli_key_from_fd(struct lb_keypair *kp, bool *used);
+/* `leben node`: serve POST /v1/exchange/runs by starting `leben exchange run` as the node key
+ * (a copy of it kept in locked memory), against the node at url. 0, or 1 after saying why. */
+int cli_exchange_runner(const char *home, const char *url, const struct lb_keypair *kp);
 /* "leben <cmd>: <message>" on stderr (and a hint line when given); returns 1. */
 int cli_fail(const char *cmd, const struct lb_errmsg *em, const char *hint);
 int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -64,6 +64,16 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 uint16_t lb_api_port(const struct lb_api *a);
 void lb_api_stop(struct lb_api *a);
 
+/* The executor's run that POST /v1/exchange/runs starts (docs/api.md, "Exchange"): what
+ * `leben exchange run` does, as this node's key, over the owner's table at the path data, for
+ * request and escrow (64 hex digits each). LB_OK with *out (new reference: the run's JSON, as
+ * `leben exchange run --json` prints it), else why in em. Set once by `leben node` before
+ * the API starts (the node key stays in the node's process: the run is a child it starts);
+ * without one (the default) the route answers LB_EUNAVAILABLE. */
+typedef int (*lb_api_xchg_runner)(const char *request, const char *escrow, const char *data,
+				  json_t **out, struct lb_errmsg *em);
+void lb_api_set_xchg_runner(lb_api_xchg_runner fn);
+
 /* ---- client ------------------------------------------------------------------------------ */
 
 /* An https:// base_url is reached over TLS 1.3 with the client certificate and key in

@@ -145,6 +145,8 @@ int api_xchg_algo(const struct api_call *c, json_t **out, unsigned *status, stru
 int api_xchg_request(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_escrow(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_xchg_check(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_run(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
+int api_xchg_run_get(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 /* routes_abe.c */
 int api_abe_authority(const struct api_call *c, json_t **out, unsigned *status,
 		      struct lb_errmsg *em);

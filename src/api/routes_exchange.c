@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "api/api_int.h"
 #include "leben/data_purge.h"
 #include "leben/exchange.h"
 #include "leben/tx.h"
+#include "leben/api.h"
 
 #define SEALED_MAX (4u << 20) /* bytes of a sealed result kept for the user */
 
@@ -601,5 +603,215 @@ int api_xchg_audit_run(const struct api_call *c, json_t **out, unsigned *status,
 	}
 	lb_free(hex);
 	lb_free(sealed);
+	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
+/* ---- the executor's run, started over the API ------------------------------------------------- */
+
+static lb_api_xchg_runner xchg_runner;
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER; /* one run at a time: one key */
+
+/* The latest runs asked for (by escrow), kept in memory for GET /v1/exchange/runs/{escrow}:
+ * a run is never done on an API thread (the run itself calls this node's API back). */
+#define RUN_JOBS 64
+struct run_job {
+	char escrow[2 * LB_HASH_LEN + 1], request[2 * LB_HASH_LEN + 1];
+	char data[4300];
+	int state; /* 0 free, 1 running, 2 done, 3 failed */
+	json_t *result;
+	char error[512];
+};
+static struct run_job jobs[RUN_JOBS];
+static size_t next_job;
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *const job_states[] = {"?", "running", "done", "failed"};
+
+void lb_api_set_xchg_runner(lb_api_xchg_runner fn)
+{
+	xchg_runner = fn;
+}
+
+static struct run_job *job_find(const char *escrow)
+{
+	for (size_t i = 0; i < RUN_JOBS; i++)
+		if (jobs[i].state && !strcmp(jobs[i].escrow, escrow))
+			return &jobs[i];
+	return NULL;
+}
+
+static json_t *job_json(const struct run_job *j)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "escrow", j->escrow, "request", j->request, "status",
+			      job_states[j->state]);
+	if (o && j->state == 2 && j->result)
+		json_object_set(o, "run", j->result);
+	if (o && j->state == 3)
+		json_object_set_new(o, "error", json_string(j->error));
+	return o;
+}
+
+static void *run_thread(void *arg)
+{
+	struct run_job *j = arg, copy;
+	json_t *res = NULL;
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	pthread_mutex_lock(&jobs_lock);
+	copy = *j;
+	pthread_mutex_unlock(&jobs_lock);
+	pthread_mutex_lock(&run_lock);
+	int rc = xchg_runner(copy.request, copy.escrow, copy.data, &res, &em);
+	pthread_mutex_unlock(&run_lock);
+	pthread_mutex_lock(&jobs_lock);
+	if (!strcmp(j->escrow, copy.escrow)) { /* not reused meanwhile */
+		j->state = rc ? 3 : 2;
+		j->result = rc ? NULL : res;
+		snprintf(j->error, sizeof j->error, "%s", rc ? em.text : "");
+		res = NULL;
+	}
+	pthread_mutex_unlock(&jobs_lock);
+	json_decref(res);
+	return NULL;
+}
+
+/* POST /v1/exchange/runs {"request", "escrow"}: this node runs the request as the executor
+ * the escrow names, when that is this node's key, over the owner's table it keeps at
+ * <home>/exchange/assets/<asset>.csv (what `leben exchange run --from node --data` does; the
+ * chain checks the approval, rights, consents and fees again). Anyone may ask: the user paid
+ * into the escrow, the owner approved, and the run only follows what the chain allows. The
+ * run starts in the background: 202 {"escrow", "request", "status": "running"}; asked again
+ * for the same escrow, the run's current state. */
+int api_xchg_run(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	json_error_t jerr;
+	json_t *b = c->body ? json_loadb((const char *)c->body, c->body_len, 0, &jerr) : NULL;
+	json_t *e = NULL, *r = NULL;
+	uint8_t req[LB_HASH_LEN], esc[LB_HASH_LEN], pk[LB_PUBKEY_LEN], me[LB_ADDR_LEN];
+	char me_text[LB_ADDR_TEXT_LEN + 1], path[4300];
+	int rc;
+	const char *rq = json_string_value(json_object_get(b, "request"));
+	const char *es = json_string_value(json_object_get(b, "escrow"));
+	if (!json_is_object(b)) {
+		rc = lb_errf(em, LB_ESYNTAX, "the body must be a JSON object {\"request\", \"escrow\"}");
+		goto out;
+	}
+	if (!rq || strlen(rq) != 2 * LB_HASH_LEN || lb_hex_decode(req, LB_HASH_LEN, rq) || !es ||
+	    strlen(es) != 2 * LB_HASH_LEN || lb_hex_decode(esc, LB_HASH_LEN, es)) {
+		rc = lb_errf(em, LB_EMALFORMED, "\"request\" and \"escrow\" must be ids (64 hex digits "
+						"each)");
+		goto out;
+	}
+	if (!xchg_runner || !c->home) {
+		rc = lb_errf(em, LB_EUNAVAILABLE, "this node does not run exchange requests from the "
+						  "API; its executor runs them with 'leben exchange run'");
+		goto out;
+	}
+	pthread_mutex_lock(&jobs_lock);
+	struct run_job *j = job_find(es);
+	if (j && j->state == 1) { /* already running: its state */
+		*out = job_json(j);
+		pthread_mutex_unlock(&jobs_lock);
+		rc = *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+		*status = 202;
+		goto out;
+	}
+	pthread_mutex_unlock(&jobs_lock);
+	if ((rc = lb_xchg_escrow_json(c->ledger, esc, &e, em)) ||
+	    (rc = lb_xchg_request_json(c->ledger, req, &r, em)))
+		goto out;
+	const char *er = json_string_value(json_object_get(e, "request"));
+	const char *ex = json_string_value(json_object_get(e, "executor"));
+	const char *st = json_string_value(json_object_get(e, "status"));
+	const char *asset = json_string_value(json_object_get(r, "asset"));
+	if (!er || strcmp(er, rq)) {
+		rc = lb_errf(em, LB_EINVALID, "escrow %s pays for request %s, not %s", es, er ? er : "?", rq);
+		goto out;
+	}
+	if ((rc = lb_ledger_node_pk(c->ledger, pk, em)))
+		goto out;
+	lb_addr_from_pubkey(me, pk);
+	lb_addr_encode(me_text, me);
+	if (!ex || strcmp(ex, me_text)) {
+		rc = lb_errf(em, LB_EDENIED, "escrow %s names executor %s; this node is %s and runs only "
+					     "what it is paid to run", es, ex ? ex : "?", me_text);
+		goto out;
+	}
+	if (!st || strcmp(st, "open")) {
+		rc = lb_errf(em, LB_EINVALID, "escrow %s is %s, not open: nothing to run for", es,
+			     st ? st : "?");
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/exchange/assets/%s.csv", c->home, asset ? asset : "?");
+	struct stat sb;
+	if (!asset || stat(path, &sb)) {
+		rc = lb_errf(em, LB_EUNAVAILABLE, "this node holds no table for asset %s (the owner "
+						  "places it at exchange/assets/%s.csv in the node's home)",
+			     asset ? asset : "?", asset ? asset : "?");
+		goto out;
+	}
+	/* a slot: this escrow's finished one, else the oldest finished, never a running one */
+	pthread_mutex_lock(&jobs_lock);
+	j = job_find(es);
+	if (j && j->state == 1) {
+		*out = job_json(j);
+	} else {
+		for (size_t i = 0; !j && i < RUN_JOBS; i++) {
+			struct run_job *k = &jobs[(next_job + i) % RUN_JOBS];
+			if (k->state != 1) {
+				j = k;
+				next_job = (next_job + i + 1) % RUN_JOBS;
+			}
+		}
+		if (j) {
+			json_decref(j->result);
+			memset(j, 0, sizeof *j);
+			snprintf(j->escrow, sizeof j->escrow, "%s", es);
+			snprintf(j->request, sizeof j->request, "%s", rq);
+			snprintf(j->data, sizeof j->data, "%s", path);
+			j->state = 1;
+			pthread_t t;
+			pthread_attr_t at;
+			pthread_attr_init(&at);
+			pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+			if (pthread_create(&t, &at, run_thread, j)) {
+				j->state = 0;
+				j = NULL;
+			}
+			pthread_attr_destroy(&at);
+			*out = j ? job_json(j) : NULL;
+		}
+	}
+	pthread_mutex_unlock(&jobs_lock);
+	if (!j)
+		rc = lb_errf(em, LB_EUNAVAILABLE, "this node is running %d requests already; ask again "
+						  "later", RUN_JOBS);
+	else
+		rc = *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+	*status = 202;
+out:
+	json_decref(b);
+	json_decref(e);
+	json_decref(r);
+	return rc;
+}
+
+/* GET /v1/exchange/runs/{escrow}: the state of a run asked of this node since it started:
+ * {"escrow", "request", "status": "running"|"done"|"failed", "run" (done: what `leben exchange
+ * run --json` prints) or "error" (failed: why)}. */
+int api_xchg_run_get(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
+{
+	uint8_t esc[LB_HASH_LEN];
+	char hex[2 * LB_HASH_LEN + 1];
+	int rc = param_id(c, 0, "an escrow id", esc, em);
+	if (rc)
+		return rc;
+	lb_hex_encode(hex, esc, LB_HASH_LEN);
+	pthread_mutex_lock(&jobs_lock);
+	struct run_job *j = job_find(hex);
+	*out = j ? job_json(j) : NULL;
+	pthread_mutex_unlock(&jobs_lock);
+	if (!j)
+		return lb_errf(em, LB_ENOTFOUND, "this node was not asked to run escrow %s since it "
+						 "started (POST /v1/exchange/runs)", hex);
 	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
 }

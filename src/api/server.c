@@ -155,6 +155,8 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/exchange/requests/{id}", h_ext, false, api_xchg_request},
 	{"GET", "/v1/exchange/escrows/{id}", h_ext, false, api_xchg_escrow},
 	{"POST", "/v1/exchange/check", h_ext, true, api_xchg_check},
+	{"POST", "/v1/exchange/runs", h_ext, true, api_xchg_run},
+	{"GET", "/v1/exchange/runs/{escrow}", h_ext, false, api_xchg_run_get},
 	{"GET", "/v1/exchange/log/{subject}", h_ext, false, api_xchg_log},
 	{"GET", "/v1/exchange/consents/{asset}/{patient}", h_ext, false, api_xchg_consent},
 	{"GET", "/v1/exchange/receipts/{id}", h_ext, false, api_xchg_receipt},

@@ -2,20 +2,9 @@
 // Every page on a phone-sized screen (390×844): nothing wider than the screen, the pages
 // reachable from the keyboard, and axe-core finds no serious or critical violation (desktop
 // and phone).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, run, startNode, launch, signIn, shot, ROOT } from './lib.mjs';
-
-const AXE = readFileSync(join(ROOT, 'web', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
-
-async function axe(page) {
-  await page.evaluate(AXE); // through the debugger: the page's CSP forbids inline scripts
-  const r = await page.evaluate(async () => {
-    const res = await window.axe.run(document, { resultTypes: ['violations'] });
-    return res.violations.map((v) => ({ id: v.id, impact: v.impact, n: v.nodes.length, t: v.nodes[0]?.target }));
-  });
-  return r.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
+import { ok, run, startNode, launch, signIn, shot, axe, ROOT } from './lib.mjs';
 
 await run(async (cleanup) => {
   const node = await startNode();

@@ -102,7 +102,22 @@ await run(async (cleanup) => {
   await page.getByRole('link', { name: 'deadlock_demo' }).click();
   await page.getByTestId('contract-source').waitFor();
   ok((await page.getByTestId('contract-source').textContent()) === c.source, 'its page shows the source the chain holds');
+  // the author lists it in the store from its page (the clinic's key is still open)
+  const lf = page.getByTestId('list-form');
+  await lf.getByLabel('Title').fill('Lab result review');
+  await lf.getByLabel('Specialty').fill('internal medicine');
+  await lf.getByLabel('Price per call (ASC)').fill('2');
+  await lf.getByLabel(/^Codes/).fill('icd10|I10');
   await shot(page, 'store');
+  await lf.getByRole('button', { name: 'Review the listing' }).click();
+  await page.getByTestId('review').waitFor();
+  ok(await page.getByTestId('review-type').textContent() === 'store.list' && await page.getByTestId('review-title').textContent() === 'Lab result review' &&
+    await page.getByTestId('review-price_call').textContent() === '2000000', 'the listing is shown decoded (store.list, title, 2 ASC a call) before signing');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByTestId('listed-link').waitFor({ timeout: 60000 });
+  const [lst, listing] = await get(`/v1/store/listings/${hash}`);
+  ok(lst === 200 && listing.title === 'Lab result review' && String(listing.price_call) === '2000000' && listing.author === node.address('clinic') &&
+    JSON.stringify(listing.codes) === '["icd10|I10"]', 'the node lists it in the store with its title, price, code and author', JSON.stringify(listing).slice(0, 300));
   await page.getByRole('link', { name: 'Open in the designer' }).click();
   await page.getByTestId('task-get_lab').waitFor({ timeout: 20000 });
   ok(true, 'the store opens it in the designer');

@@ -1,49 +1,41 @@
-// A data exchange set up through the CLI on a test node (as examples/exchange-demo.sh does):
-// the clinic publishes and offers a 12-patient table, grants its node the execution right,
-// registers each patient's consent key (P7's is its own key `patient7`, the others share
-// `patients`) and writes the opening cards; every patient but P7 consents. alice requests a run
-// of the built-in stats, which waits for the clinic's approval.
-import { writeFileSync, readFileSync } from 'node:fs';
+// A data exchange on a test node, set up by scripts/demo-seed.sh — what `make run` gives a new
+// demo node: the clinic's 12-patient table published and offered, this node granted the right
+// to run requests on it (the table kept in its home), each patient's consent key registered
+// (P7's is its own key `patient7`, the others share `patients`) with the opening cards written,
+// every patient but P7 consenting, a store listing. alice then requests a run of the built-in
+// stats (unless request is false), which waits for the clinic's approval.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ROOT, BIN } from './lib.mjs';
 
 export function exchangeSetup(node, { request = true } = {}) {
-  const { cli, home } = node;
-  cli('keys', 'new', 'patient7');
-  cli('keys', 'new', 'patients');
-  const data = join(home, 'cohort.csv');
-  let rows = 'patient_id,age,systolic,hba1c\n';
-  for (let n = 1; n <= 12; n++) rows += `P${n},${40 + n * 3},${118 + n * 2},${50 + n % 5}\n`;
-  writeFileSync(data, rows);
-  const reg = JSON.parse(cli('data', 'add', data, '--key', 'clinic', '--price', '5', '--name', 'hypertension cohort', '--json')).tx;
-  cli('tx', 'identity', '--from', 'clinic', '--role', 'provider', '--name', 'St. Anna Clinic', '--wait');
-  cli('tx', 'transfer', '--from', 'clinic', '--to', 'node', '--amount', '10', '--asset', 'csc', '--wait');
-  const asset = JSON.parse(cli('exchange', 'offer', '--from', 'clinic', '--asset-tx', reg, '--price', '5', '--min-cohort', '10',
-    '--data', data, '--json')).asset;
-  cli('exchange', 'grant', '--from', 'clinic', '--asset', asset, '--executor', 'node', '--kind', 'own');
-  const addr = (k) => JSON.parse(cli('keys', 'show', k, '--json')).address;
-  const p7 = addr('patient7'), px = addr('patients');
-  const keys = join(home, 'patient-keys.csv');
-  writeFileSync(keys, 'local_id,address\n' + Array.from({ length: 12 }, (_, i) => `P${i + 1},${i + 1 === 7 ? p7 : px}\n`).join(''));
-  cli('exchange', 'patients', '--from', 'clinic', '--asset', asset, '--data', data, '--keys', keys, '--out', join(home, 'cards'));
+  execFileSync(join(ROOT, 'scripts', 'demo-seed.sh'), [BIN, node.home, node.url],
+    { env: { ...process.env, LEBEN_PASSPHRASE: 'demo' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const seed = JSON.parse(readFileSync(join(node.home, 'demo', 'seed.json'), 'utf8'));
   const cards = {};
   for (let n = 1; n <= 12; n++) {
-    const f = join(home, `card-P${n}.json`);
-    cli('exchange', 'opening', '--asset', asset, '--patient', `P${n}`, '--out', f);
+    const f = join(seed.cards, `card-P${n}.json`);
     cards[`P${n}`] = { file: f, card: JSON.parse(readFileSync(f, 'utf8')) };
-    if (n !== 7) cli('exchange', 'consent', '--from', 'patients', '--opening', f);
   }
+  const p7 = JSON.parse(node.cli('keys', 'show', 'patient7', '--json')).address;
   let req = null;
   if (request) {
-    req = JSON.parse(cli('exchange', 'request', '--from', 'alice', '--asset', asset, '--algorithm', 'builtin:stats',
+    req = JSON.parse(node.cli('exchange', 'request', '--from', 'alice', '--asset', seed.asset, '--algorithm', 'builtin:stats',
       '--params', '{"columns":["age","systolic","hba1c"]}', '--purpose', 'blood pressure by age, for a hypertension study', '--json')).tx;
   }
-  return { asset, data, cards, req, p7 };
+  return { asset: seed.asset, data: seed.data, cards, req, p7 };
 }
-
-// The clinic approves, alice escrows, the node runs (CLI), as the demo's steps 7-11.
-export function approveAndRun(node, fx, { approve = true } = {}) {
+// The clinic approves and alice escrows (CLI); the node runs it as the web app asks it to
+// (POST /v1/exchange/runs, followed until it ends). The run's JSON.
+export async function approveAndRun(node, fx, { approve = true } = {}) {
   if (approve) node.cli('exchange', 'approve', '--from', 'clinic', '--request', fx.req, '--reason', 'aggregate statistics only');
   const esc = JSON.parse(node.cli('exchange', 'escrow', '--from', 'alice', '--request', fx.req, '--executor', 'node', '--compute-fee', '2', '--json')).escrow;
-  node.cli('exchange', 'run', '--from', 'node', '--request', fx.req, '--escrow', esc, '--data', fx.data);
-  return esc;
+  let r = await (await fetch(`${node.url}/v1/exchange/runs`, { method: 'POST', body: JSON.stringify({ request: fx.req, escrow: esc }) })).json();
+  for (let i = 0; r.status === 'running' && i < 600; i++) {
+    await new Promise((ok) => setTimeout(ok, 200));
+    r = await (await fetch(`${node.url}/v1/exchange/runs/${esc}`)).json();
+  }
+  if (r.status !== 'done') throw new Error(`the node's run did not end well: ${JSON.stringify(r)}`);
+  return r.run;
 }

@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { chromium } = await import(join(ROOT, 'web', 'node_modules', 'playwright-core', 'index.mjs'));
+export const { chromium } = await import(join(ROOT, 'web', 'node_modules', 'playwright-core', 'index.mjs'));
 export const BIN = process.env.LEBEN_BIN || join(ROOT, 'build', 'leben');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const SHOTS = process.env.WEB_SHOTS || ''; // directory for screenshots (docs/web/)
@@ -89,13 +89,14 @@ export function request(url, { method = 'GET', headers = {}, tls = null } = {}) 
   });
 }
 
-export async function launch() {
+// extra: more context options (clientCertificates for a node on mutual TLS).
+export async function launch(extra = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'leben-chromium-'));
   const ctx = await chromium.launchPersistentContext(dataDir, {
     executablePath: CHROMIUM, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
+    viewport: { width: 1280, height: 900 }, ...extra,
   });
   const errors = [];
   ctx.on('page', (p) => watch(p, errors));
@@ -150,4 +151,15 @@ export async function run(main) {
     for (const f of cleanup.reverse()) { try { await f(); } catch { /* already gone */ } }
   }
   process.exit(code);
+}
+
+// axe-core's serious and critical violations on the page as it is now: [{id, impact, n, t}].
+const AXE = readFileSync(join(ROOT, 'web', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+export async function axe(page) {
+  await page.evaluate(AXE); // through the debugger: the page's CSP forbids inline scripts
+  const r = await page.evaluate(async () => {
+    const res = await window.axe.run(document, { resultTypes: ['violations'] });
+    return res.violations.map((v) => ({ id: v.id, impact: v.impact, n: v.nodes.length, t: v.nodes[0]?.target }));
+  });
+  return r.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

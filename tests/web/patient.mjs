@@ -3,10 +3,12 @@
 // gives its consent (the decoded xchg.consent shown before signing; committed on the node,
 // equal byte for byte to what the C decoder reads), a run uses its records and appears in its
 // log with who, what for, when and what was paid; it revokes in the page and the next run
-// leaves it out. An altered card is refused.
+// leaves it out (the runs are the node's, asked as the exchange page asks: POST
+// /v1/exchange/runs). An altered card is refused. Another patient moves its consent to another
+// key in the page (rebind).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
+import { ok, run, nodeAndBrowser, shot, axe, ROOT } from './lib.mjs';
 import { exchangeSetup, approveAndRun } from './exchange-setup.mjs';
 
 const { decodeTx } = await import(join(ROOT, 'web', 'src', 'lib', 'tx.js'));
@@ -59,7 +61,8 @@ await run(async (cleanup) => {
   'the committed tx is P7\'s, the C side reads "give", and its payload bytes equal the page\'s encoder', JSON.stringify(consentTx));
 
   // a run uses P7's records: it appears in the log with who, what for and what was paid
-  approveAndRun(node, fx);
+  const run1 = await approveAndRun(node, fx);
+  ok(run1.status === 'delivered' && run1.patients_used === 12, 'the node runs it (POST /v1/exchange/runs) over the 12 consenting patients', JSON.stringify(run1).slice(0, 200));
   await page.reload();
   await page.getByLabel('Key file', { exact: true }).waitFor();
   await page.getByLabel('Key file', { exact: true }).setInputFiles(join(node.home, 'keys', 'patient7.key'));
@@ -81,7 +84,8 @@ await run(async (cleanup) => {
   // the next run leaves P7 out
   const req2 = JSON.parse(node.cli('exchange', 'request', '--from', 'alice', '--asset', fx.asset, '--algorithm', 'builtin:stats',
     '--params', '{"columns":["age"]}', '--purpose', 'age distribution', '--json')).tx;
-  approveAndRun(node, { ...fx, req: req2 });
+  const run2 = await approveAndRun(node, { ...fx, req: req2 });
+  ok(run2.patients_used === 11 && run2.patients_left_out === 1, 'the node\'s next run leaves one patient out', JSON.stringify(run2).slice(0, 200));
   const log = (await get(`/v1/exchange/log/${fx.asset}`)).events.filter((e) => e.type === 'xchg.exec');
   ok(log.length === 2 && log[0].details.patients.includes(card.patient) && !log[1].details.patients.includes(card.patient) &&
     log[1].details.patients.length === 11, 'the run after the revocation leaves P7 out (11 patients)', JSON.stringify(log.map((e) => e.details.patients.length)));
@@ -124,5 +128,23 @@ await run(async (cleanup) => {
     holders.join() === pp2.purges[0].holders.map((h) => h.status).join(), 'the portal lists each holder with the node\'s status', JSON.stringify([holders, pp2.purges]));
   ok(await page.getByTestId('purge-ask').getAttribute('data-status') === pp2.asks[0].status, 'the ask\'s status follows the node\'s', pp2.asks[0].status);
   await shot(page, 'patient-purge');
+
+  // P1 moves its consent to another key (bob's): only that key acts on it from now on
+  await page.reload();
+  await page.getByLabel('Key file', { exact: true }).setInputFiles(join(node.home, 'keys', 'patients.key'));
+  await page.getByLabel('Passphrase', { exact: true }).fill('demo');
+  await page.getByRole('button', { name: 'Open key file' }).click();
+  await page.getByLabel('Opening card').setInputFiles(fx.cards.P1.file);
+  await page.getByLabel('New consent key (address)').fill(node.address('bob'));
+  const vRebind = await axe(page);
+  ok(vRebind.length === 0, 'the consent with its rebind form: no serious or critical axe violation', JSON.stringify(vRebind));
+  await page.getByRole('button', { name: 'Move my consent to this key' }).click();
+  await page.getByTestId('review').waitFor();
+  ok(await page.getByTestId('review-action').textContent() === 'rebind' && await page.getByTestId('review-new_key').textContent() === node.address('bob'),
+    'the rebinding is shown decoded (xchg.consent, rebind, the new key) before signing');
+  await page.getByRole('button', { name: 'Sign and send' }).click();
+  await page.getByText('This card\'s consent key is not the key you opened').waitFor({ timeout: 60000 });
+  const p1 = await get(`/v1/exchange/consents/${fx.asset}/${fx.cards.P1.card.patient}`);
+  ok(p1.key === node.address("bob") && p1.status === "given", 'the node records bob\'s key as P1\'s consent key, the consent still given', JSON.stringify(p1));
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

@@ -3,7 +3,9 @@
 // node (POST /v1/contracts/step, PROformajs rules); the enquiry is asked as a form, the answers
 // reach the run's data, the decision's candidates follow them and one is confirmed; the page
 // shows what the node answers for the same operations. The endpoint's refusals: a malformed
-// operation (400 naming it), a refused one (named in "refused"), a body without a source.
+// operation (400 naming it), a refused one (named in "refused"), a body without a source. The
+// run saved in the browser and downloaded as operations that `leben contract run --answers`
+// replays; resumed after a reload to the saved state; a run file opened.
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ok, run, nodeAndBrowser, shot, ROOT } from './lib.mjs';
@@ -44,5 +46,36 @@ await run(async (cleanup) => {
   await page.getByTestId('decide-severity').waitFor({ state: 'detached' });
   ok(JSON.parse(await page.getByTestId('run-state').textContent()).candidates[rec.path][2] === true, 'the confirmed candidate is confirmed in the run (the single-choice decision then completes)');
   await shot(page, 'designer-run');
+
+  // the run saved: in this browser and as a file of operations the CLI replays
+  await page.getByRole('button', { name: 'Save the run' }).click();
+  ok(/Saved in this browser \(1 saved run/.test(await page.getByTestId('run-note').textContent()), 'the run is saved in the browser');
+  await shot(page, 'designer-runs');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-download').click()]);
+  const runFile = join(node.home, 'run.json');
+  await dl.saveAs(runFile);
+  const savedOps = JSON.parse(readFileSync(runFile, 'utf8'));
+  ok(savedOps.length === 3 && savedOps[2].op === 'confirm' && savedOps[2].path === rec.path, 'its operations download as a JSON array (set, complete, confirm)', JSON.stringify(savedOps));
+  // a run saved part way: the CLI replays its steps, then says the pathway is not finished
+  let out = '';
+  try { out = node.cli('contract', 'run', file, '--rules', 'proformajs', '--answers', runFile, '--json'); } catch (e) {
+    out = /not finished after the 3 operations/.test(e.stderr) ? String(e.stdout) : '';
+  }
+  const cliRun = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const steps = cliRun.filter((e) => e.event === 'step'); // step 0: the start
+  ok(steps.length === 4 && steps.every((e) => !e.error) && steps[3].data.clinic_sbp === 182 && steps[3].candidates?.[rec.path]?.[2] === true,
+    '`leben contract run --rules proformajs --answers` replays the saved operations to the same confirmed candidate', JSON.stringify(steps.at(-1)).slice(0, 400));
+  await page.reload();
+  await page.getByLabel('Open a contract').setInputFiles(file);
+  await page.getByTestId('saved-run').first().waitFor();
+  ok(/3 steps/.test(await page.getByTestId('saved-run').first().textContent()), 'after a reload the saved run is listed with its steps');
+  await page.getByRole('button', { name: 'Resume run 1' }).click();
+  await page.getByTestId('run-note').waitFor();
+  ok(/gives the state saved/.test(await page.getByTestId('run-note').textContent()) &&
+    JSON.parse(await page.getByTestId('run-state').textContent()).candidates[rec.path][2] === true, 'resumed: the node replays it to the saved state');
+  await page.getByRole('button', { name: 'Stop the run' }).click();
+  await page.getByLabel('Open a run file').setInputFiles(runFile);
+  await page.getByTestId('run-state').waitFor({ state: 'attached' });
+  ok(JSON.parse(await page.getByTestId('run-state').textContent()).data.clinic_sbp === 182, 'a run file opened in the page runs on the node');
   ok(b.errors.length === 0, 'no page errors', b.errors.join('\n'));
 });

@@ -54,6 +54,8 @@ export function KeyFileForm({ onOpen, title = 'Open your wallet', button = 'Open
   );
 }
 
+// the unit of the amounts the review names (micro-units on the wire)
+const UNITS = { data_fee: 'ASC', algo_fee: 'ASC', compute_fee: 'CSC', amount: 'ASC', max_price: 'ASC' };
 const fieldText = (k, v) => (typeof v === 'bigint' ? String(v) : typeof v === 'object' && v ? JSON.stringify(v) : String(v));
 
 // What is about to be signed, decoded from the bytes themselves (not from the form).
@@ -74,7 +76,8 @@ function Review({ draft, onSign, onCancel, busy, explain }) {
           {d.typeName === 'convert' && <span className="muted"> in, ASC out at the network's conversion rate</span>}</dd></>}
         {f.memo !== undefined && <><dt>Memo</dt><dd>{f.memo || <span className="muted">none</span>}</dd></>}
         {!money && Object.entries(f).filter(([k]) => k !== 'to').map(([k, v]) => (
-          <Fragment key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd data-testid={`review-${k}`}><code>{fieldText(k, v)}</code></dd></Fragment>))}
+          <Fragment key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd><code data-testid={`review-${k}`}>{fieldText(k, v)}</code>
+            {typeof v === 'bigint' && /fee$|^amount$|price$/.test(k) && <span className="muted"> micro-units = <Amount micro={v} unit={UNITS[k] || ''} /></span>}</dd></Fragment>))}
         {d.payloadError && <><dt>Payload</dt><dd className="bad">{d.payloadError}</dd></>}
         <dt>Fee</dt><dd><Amount micro={d.fee} unit="CSC" /></dd>
         <dt>Nonce</dt><dd>{String(d.nonce)}</dd>
@@ -107,6 +110,10 @@ export function useSigner(me, onDone, { proof = true } = {}) {
       const t = { chain: CHAINS.indexOf(chain), type, sender: me.publicKey, nonce: acc.chains[chain].next_nonce,
         // business- and directory-chain txs carry no fee (fees are paid on the settlement chain)
         fee: chain === 'settlement' ? BigInt(st.fees.default) : 0n, expires: 0, payload };
+      // a type with its own minimum fee pays that (as the CLI's sectx_min_fee does)
+      const named = decodeTx(concat(encodeUnsigned(t), new Uint8Array(64))).typeName;
+      const own = st.fees.types?.[named];
+      if (chain === 'settlement' && own > 0) t.fee = BigInt(own);
       const unsigned = encodeUnsigned(t);
       const decoded = decodeTx(concat(unsigned, new Uint8Array(64)));
       setDraft({ unsigned, decoded, network: st.network_id, chain, explain });

@@ -288,16 +288,57 @@ function Candidates({ plan, onChange }) {
 // enquiries asked as a form, decisions' candidates confirmed, tasks completed; the page keeps
 // the operations, the node replays them on every step.
 const typed = (q, v) => { const t = String(q.type).toLowerCase(); return t === 'integer' || t === 'float' || t === 'number' ? Number(v) : t === 'boolean' ? v === 'true' : v; };
-function Runner({ source }) {
+// Saved runs: per contract name in this browser (localStorage), each its operations — the
+// same JSON array `leben contract run FILE --rules proformajs --answers RUN.json` replays — and
+// the state the node gave for them, so a resumed run shows whether it still ends there.
+const runsKey = (name) => `leben.runs.${name}`;
+function loadRuns(name) {
+  try { return JSON.parse(localStorage.getItem(runsKey(name)) || '[]'); } catch { return []; }
+}
+function SavedRuns({ name, runs, onResume }) {
+  if (!runs.length) return null;
+  return (
+    <div data-testid="saved-runs"><h4>Saved runs of {name}</h4>
+      <ul>{runs.map((x, i) => (
+        <li key={x.saved} data-testid="saved-run">{new Date(x.saved).toLocaleString()} · {x.ops.length} steps{x.finished ? ' · finished' : ''}{' '}
+          <button type="button" onClick={() => onResume(x)}>Resume run {i + 1}</button></li>))}</ul>
+    </div>);
+}
+
+function Runner({ source, name }) {
   const [ops, setOps] = useState(null);
   const [r, setR] = useState(null);
   const [err, setErr] = useState(null);
-  async function go(next) {
+  const [runs, setRuns] = useState(() => loadRuns(name));
+  const [note, setNote] = useState(null);
+  async function go(next, saved = null) {
     setErr(null);
-    try { const a = await api.stepContract(source, next); setOps(next); setR(a); } catch (e) { setErr(e); }
+    setNote(null);
+    try {
+      const a = await api.stepContract(source, next);
+      setOps(next);
+      setR(a);
+      if (saved) setNote(JSON.stringify(a.state) === JSON.stringify(saved.state) ? 'Resumed: the node gives the state saved with this run.'
+        : 'Resumed, but the node gives another state than the one saved (the contract changed since).');
+    } catch (e) { setErr(e); }
   }
+  function save() {
+    const list = [...runs, { saved: Date.now(), ops, state: r.state, finished: !!r.pending.finished }];
+    try { localStorage.setItem(runsKey(name), JSON.stringify(list)); setRuns(list); setNote(`Saved in this browser (${list.length} saved run${list.length === 1 ? '' : 's'} of ${name}).`); } catch (e) { setErr(e); }
+  }
+  async function openFile(f) {
+    setErr(null);
+    try {
+      const j = JSON.parse(await f.text());
+      const list = Array.isArray(j) ? j : j.ops;
+      if (!Array.isArray(list)) throw new Error('a run file is a JSON array of operations ({"op": "set", "path", "data"}, complete, confirm, …)');
+      await go(list);
+    } catch (e) { setErr(e); }
+  }
+  const fileInput = <label>Open a run file <input type="file" accept=".json,application/json" onChange={(e) => e.target.files[0] && openFile(e.target.files[0])} /></label>;
   if (!ops) return <section className="card" aria-labelledby="run-h"><h3 id="run-h">Run step by step</h3>
-    <button type="button" onClick={() => go([])}>Start a run</button><ErrorLine error={err} /></section>;
+    <button type="button" onClick={() => go([])}>Start a run</button> {fileInput}
+    <SavedRuns name={name} runs={runs} onResume={(x) => go(x.ops, x)} /><ErrorLine error={err} /></section>;
   const p = r.pending;
   const byEnquiry = {};
   for (const q of p.questions || []) (byEnquiry[q.path] ||= []).push(q);
@@ -335,7 +376,14 @@ function Runner({ source }) {
         <p key={t.path}>{t.class} <strong>{t.caption || t.name}</strong>{t.procedure ? `: ${t.procedure}` : ''}{' '}
           <button type="button" onClick={() => go([...ops, { op: 'complete', path: t.path }])}>Complete {t.name}</button></p>))}
       <details><summary>State</summary><pre className="code wrap" data-testid="run-state">{JSON.stringify(r.state, null, 1)}</pre></details>
-      <button type="button" className="secondary" onClick={() => { setOps(null); setR(null); }}>Stop the run</button>
+      {note && <p role="status" data-testid="run-note">{note}</p>}
+      <div className="row">
+        <button type="button" onClick={save} disabled={!ops.length}>Save the run</button>
+        <a className="button" data-testid="run-download" download={`${name}-run.json`}
+          href={`data:application/json;charset=utf-8,${encodeURIComponent(JSON.stringify(ops, null, 1))}`}>Download its operations</a>
+        <button type="button" className="secondary" onClick={() => { setOps(null); setR(null); setNote(null); }}>Stop the run</button>
+      </div>
+      <SavedRuns name={name} runs={runs} onResume={(x) => go(x.ops, x)} />
       <ErrorLine error={err} />
     </section>);
 }
@@ -492,7 +540,7 @@ export default function Designer() {
           <textarea aria-labelledby="js-h" className="code" value={js} onChange={(e) => edited('js', e.target.value)} spellCheck="false" rows={22} data-testid="json-text" />
         </section>
       </div>
-      {model && <Runner key={pf} source={pf} />}
+      {model && <Runner key={pf} source={pf} name={model.name || 'contract'} />}
       <Publish check={check} />
     </div>
   );

@@ -7,7 +7,9 @@ import { api } from '../../lib/api.js';
 import { Link } from '../../lib/router.jsx';
 import { ready, hash } from '../../lib/crypto.js';
 import { fromHex, toHex, equalBytes } from '../../lib/codec.js';
-import { TX_TYPES, approvePayload } from '../../lib/tx.js';
+import { TX_TYPES, approvePayload, requestPayload, escrowOpenPayload, builtinAlgorithmHash, SCENARIOS } from '../../lib/tx.js';
+import { addressDecode, addressEncode, addressOfKey } from '../../lib/address.js';
+import { parseAmount } from '../../lib/codec.js';
 import { openEnvelope, envelopeKeypair } from '../../lib/envelope.js';
 import { KeyFileForm, useSigner, currentKey, publicView, closeKey } from '../../lib/signer.jsx';
 import { useAsync, ErrorLine, Hash, TxLink, BlockLink, AccountLink, Amount } from '../../lib/ui.jsx';
@@ -93,7 +95,51 @@ function Queue({ market, me, onDone }) {
   );
 }
 
-function Offers({ market }) {
+const BUILTINS = ['stats', 'crosstab', 'linreg', 'logreg', 'kmeans', 'km'];
+
+// A user's request of an offer: the algorithm (a built-in one by name, or any published
+// algorithm by its hash), its parameters and purpose; xchg.request shown decoded, signed here.
+function RequestForm({ o, me, onDone }) {
+  const [algo, setAlgo] = useState('stats');
+  const [other, setOther] = useState('');
+  const [paramsText, setParams] = useState('{"columns":[]}');
+  const [purpose, setPurpose] = useState('');
+  const [scenario, setScenario] = useState(0);
+  const [made, setMade] = useState(null);
+  const s = useSigner(me, (res) => { setMade(res); onDone(); }, { proof: false });
+  let algoHash = '', algoErr = null;
+  try {
+    algoHash = algo === 'hash' ? (/^[0-9a-f]{64}$/.test(other) ? other : '') : toHex(builtinAlgorithmHash(algo));
+    if (!algoHash) algoErr = 'give the algorithm\'s hash: 64 hex digits';
+  } catch { /* libsodium not ready yet */ }
+  if (s.reviewing) return s.reviewing;
+  return (
+    <form className="card" aria-label="Make a request" data-testid="request-form" onSubmit={(e) => {
+      e.preventDefault();
+      if (algoErr) { s.setErr(new Error(algoErr)); return; }
+      s.review(TX_TYPES.xchgRequest, () => requestPayload(fromHex(o.asset), fromHex(algoHash), Number(scenario), purpose, paramsText.trim()),
+        { chain: 'business', explain: 'you ask the owner to run this algorithm on its data' });
+    }}>
+      <h3>Make a request</h3>
+      <label>Algorithm <select value={algo} onChange={(e) => setAlgo(e.target.value)}>
+        {BUILTINS.map((n) => <option key={n} value={n}>{n} (built in)</option>)}
+        <option value="hash">a published algorithm, by its hash</option></select></label>
+      {algo === 'hash' && <label>Algorithm hash <input value={other} onChange={(e) => setOther(e.target.value.trim())} placeholder="64 hex digits" /></label>}
+      <p>Algorithm hash: <code data-testid="request-algorithm">{algoHash || '—'}</code></p>
+      <label>Parameters (JSON) <input value={paramsText} onChange={(e) => setParams(e.target.value)} maxLength={4096} /></label>
+      <label>Purpose <input value={purpose} onChange={(e) => setPurpose(e.target.value)} maxLength={256} required placeholder="what the result is for" /></label>
+      <label>Where it runs <select value={scenario} onChange={(e) => setScenario(e.target.value)}>
+        {SCENARIOS.map((n, i) => <option key={n} value={i}>{n}</option>)}</select></label>
+      <p className="muted">The offer's output policy above decides what you may see: results over fewer patients than its minimum
+        cohort, or larger than its largest output, are withheld.</p>
+      <button type="submit">Review the request</button>
+      <ErrorLine error={s.err} />
+      {s.outcome}
+      {made && made.status === 'committed' && <p data-testid="request-made">Request <Link to={`/exchange/request/${made.id}`}><Hash value={made.id} /></Link> made.</p>}
+    </form>);
+}
+
+function Offers({ market, me, onDone }) {
   return market.map(({ offer: o, name, requests }) => (
     <section key={o.asset} className="card" aria-label={`Offer ${name || o.asset.slice(0, 10)}`} data-testid="offer">
       <h2>{name || 'Asset'} <span className="muted">offered by <AccountLink address={o.owner} /> · {o.status}</span></h2>
@@ -112,6 +158,7 @@ function Offers({ market }) {
               <td data-testid="request-status">{r.status}{r.approved_by && r.approved_by !== 'nobody' ? ` (by ${r.approved_by})` : ''}</td>
             </tr>))}</tbody>
         </table></div>)}
+      {me && me.address !== o.owner && o.status === 'offered' && <RequestForm o={o} me={me} onDone={onDone} />}
     </section>));
 }
 
@@ -142,7 +189,7 @@ function Market() {
       </KeyPanel>
       {s.loading && !s.value && <p aria-live="polite">Loading the offers…</p>}
       <ErrorLine error={s.error} />
-      {s.value && (s.value.length ? <Offers market={s.value} /> : <p className="card">No asset is on offer yet (<code>leben exchange offer</code>).</p>)}
+      {s.value && (s.value.length ? <Offers market={s.value} me={me} onDone={() => setRefresh((x) => x + 1)} /> : <p className="card">No asset is on offer yet (<code>leben exchange offer</code>).</p>)}
     </>
   );
 }
@@ -184,13 +231,105 @@ function Result({ r, me }) {
   );
 }
 
+// The user pays: escrow.open locks the data and algorithm fees (ASC) and the computing fee
+// (CSC) for the executor; the terms come from the node's dry run of the request
+// (POST /v1/exchange/check, as `leben exchange escrow` does), and the page shows them decoded.
+function EscrowForm({ r, me, onDone }) {
+  const [executor, setExecutor] = useState('');
+  const [fee, setFee] = useState('2');
+  const [err, setErr] = useState(null);
+  const s = useSigner(me, onDone);
+  const node = useAsync(async () => {
+    await ready();
+    const st = await api.status();
+    return st.node_key ? addressEncode(addressOfKey(fromHex(st.node_key))) : '';
+  }, []);
+  const exec = executor || node.value || '';
+  async function go(e) {
+    e.preventDefault();
+    setErr(null);
+    try {
+      const ex = addressDecode(exec);
+      const plan = await api.checkRun(r.request, exec);
+      const t = plan.terms;
+      const st = await api.status();
+      const payload = escrowOpenPayload({ user: addressDecode(t.user), request: fromHex(r.request), owner: addressDecode(t.owner),
+        data_fee: t.data_fee, author: addressDecode(t.author), algo_fee: t.algo_fee, executor: ex, compute_fee: parseAmount(fee) },
+      st.chains.settlement.height + 100);
+      await s.review(TX_TYPES.escrowOpen, () => payload, { chain: 'settlement',
+        explain: `you lock the fees for executor ${exec.slice(0, 12)}…; released to the owner and executor when the result is delivered, refunded otherwise (after 100 settlement blocks)` });
+    } catch (ex) { setErr(ex); }
+  }
+  if (s.reviewing) return s.reviewing;
+  return (
+    <form onSubmit={go} aria-label="Pay into escrow" data-testid="escrow-form">
+      <p>Approved: lock the fees so that the run can start.</p>
+      <label>Executor (address) <input value={exec} onChange={(e) => setExecutor(e.target.value.trim())} /></label>
+      <p className="muted">{node.value && exec === node.value ? 'This node (it runs the request when you ask it below).' : 'An executor the owner granted the execution right.'}</p>
+      <label>Computing fee (CSC) <input value={fee} onChange={(e) => setFee(e.target.value)} inputMode="decimal" /></label>
+      <button type="submit">Review the escrow</button>
+      <ErrorLine error={err || s.err} />
+      {s.outcome}
+    </form>);
+}
+
+// Ask this node to run the request as the escrow's executor (POST /v1/exchange/runs), then
+// follow the run (GET /v1/exchange/runs/{escrow}) until it ends.
+function RunButton({ r, esc, onDone }) {
+  const [busy, setBusy] = useState(false);
+  const [res, setRes] = useState(null);
+  const [err, setErr] = useState(null);
+  const node = useAsync(async () => {
+    await ready();
+    const st = await api.status();
+    return st.node_key ? addressEncode(addressOfKey(fromHex(st.node_key))) : '';
+  }, []);
+  if (!node.value || node.value !== esc.executor) return <p className="muted">The executor <AccountLink address={esc.executor} /> runs it.</p>;
+  async function go() {
+    setBusy(true);
+    setErr(null);
+    try {
+      // the node runs it in the background; its state until done or failed
+      let x = await api.runRequest(r.request, esc.escrow);
+      for (let t0 = Date.now(); x.status === 'running'; ) {
+        if (Date.now() - t0 > 300000) throw new Error('the run has not ended after 5 minutes; look again later');
+        await new Promise((ok) => setTimeout(ok, 700));
+        x = await api.runState(esc.escrow);
+      }
+      if (x.status === 'failed') throw new Error(`the run failed: ${x.error}`);
+      setRes(x.run);
+      onDone();
+    } catch (e) { setErr(e); } finally { setBusy(false); }
+  }
+  return (
+    <div>
+      <button type="button" onClick={go} disabled={busy}>{busy ? 'Running…' : 'Run it on this node'}</button>
+      <ErrorLine error={err} />
+      {res && <p role="status" data-testid="run-result">Run {res.status}: {res.algorithm} ({res.scenario}) over {res.patients_used} patients
+        {res.patients_left_out ? `, ${res.patients_left_out} left out (no consent, or revoked)` : ''}{res.reason ? ` — ${res.reason}` : ''}.</p>}
+    </div>);
+}
+
+// Before the run the request does not name its escrow (the run records it): the user's
+// escrow.open for this request among the user's latest 100 txs.
+async function userEscrow(r) {
+  const page = await api.accountTxs(r.user, 0, 100);
+  for (const x of page.txs) {
+    if (x.type !== 'escrow.open' || (x.payload?.request ?? x.payload?.terms?.request) !== r.request) continue;
+    try { return await api.escrow(x.id); } catch (e) { if (e.status !== 404) throw e; }
+  }
+  return null;
+}
+
 function RequestPage({ id }) {
   const [me, setMe] = useState(publicView(currentKey()));
+  const [refresh, setRefresh] = useState(0);
+  const again = () => setRefresh((x) => x + 1);
   const s = useAsync(async () => {
     const r = await api.request(id);
-    const [tx, log, esc] = await Promise.all([api.tx(id), api.xlog(id), r.escrow ? api.escrow(r.escrow) : Promise.resolve(null)]);
+    const [tx, log, esc] = await Promise.all([api.tx(id), api.xlog(id), r.escrow ? api.escrow(r.escrow) : userEscrow(r)]);
     return { r, tx, log, esc };
-  }, [id]);
+  }, [id, refresh]);
   if (s.loading) return <p aria-live="polite">Loading the request…</p>;
   if (s.error) return <><ErrorLine error={s.error} /><p><Link to="/exchange">All offers</Link></p></>;
   const { r, tx, log, esc } = s.value;
@@ -219,7 +358,9 @@ function RequestPage({ id }) {
               <dt>Algorithm fee</dt><dd><Amount micro={esc.algo_fee} unit="ASC" /></dd>
               <dt>Computing fee</dt><dd><Amount micro={esc.compute_fee} unit="CSC" /> to <AccountLink address={esc.executor} /></dd>
               <dt>Escrow</dt><dd><TxLink id={esc.escrow} /></dd>
-            </dl>) : <p>No escrow yet (<code>leben exchange escrow</code>).</p>}
+            </dl>) : r.status === 'approved' && me && me.address === r.user ? <EscrowForm r={r} me={me} onDone={again} />
+            : <p>No escrow yet{r.status === 'approved' ? ': the user who made the request pays into it (open that key below)' : ''}.</p>}
+          {esc && esc.status === 'open' && <RunButton r={r} esc={esc} onDone={again} />}
         </section>
         <section className="card" aria-labelledby="res-h">
           <h2 id="res-h">Result</h2>

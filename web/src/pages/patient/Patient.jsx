@@ -8,6 +8,7 @@ import { api } from '../../lib/api.js';
 import { ready, hash } from '../../lib/crypto.js';
 import { fromHex, toHex, equalBytes } from '../../lib/codec.js';
 import { TX_TYPES, consentPayload, purgeAskPayload } from '../../lib/tx.js';
+import { addressDecode } from '../../lib/address.js';
 import { KeyFileForm, useSigner, currentKey, publicView, closeKey } from '../../lib/signer.jsx';
 import { useAsync, ErrorLine, Hash, TxLink, BlockLink, Time, AccountLink, Amount } from '../../lib/ui.jsx';
 import { BarChart } from '../../lib/charts.jsx';
@@ -54,8 +55,11 @@ function Consent({ card, me }) {
   const st = useAsync(() => api.consent(card.asset, card.patient), [card.patient, refresh]);
   const s = useSigner(me, () => setRefresh((x) => x + 1), { proof: false });
   const mine = st.value && st.value.key === me.address;
-  const act = (action) => s.review(TX_TYPES.xchgConsent, () => consentPayload(fromHex(card.asset), fromHex(card.patient), action),
-    { chain: 'business', explain: action === 1 ? 'you give your consent for this asset' : 'you revoke your consent for this asset' });
+  const [newKey, setNewKey] = useState('');
+  const act = (action) => s.review(TX_TYPES.xchgConsent, () => consentPayload(fromHex(card.asset), fromHex(card.patient), action,
+    action === 3 ? addressDecode(newKey) : null),
+  { chain: 'business', explain: ['', 'you give your consent for this asset', 'you revoke your consent for this asset',
+    'your consent for this asset moves to another key: only that key gives or revokes it from now on'][action] });
   return (
     <section className="card" aria-label={`Consent for asset ${card.asset.slice(0, 10)}`} data-testid="consent">
       <h3>Asset <Hash value={card.asset} n={10} /> <span className="muted">as patient {card.local_id}</span></h3>
@@ -70,6 +74,11 @@ function Consent({ card, me }) {
               <button type="button" disabled={st.value.status === 'given'} onClick={() => act(1)}>Give consent</button>
               <button type="button" className="secondary" disabled={st.value.status === 'revoked'} onClick={() => act(2)}>Revoke consent</button>
             </div>)}
+          {mine && !s.reviewing && (
+            <form className="row" aria-label="Move the consent to another key" onSubmit={(e) => { e.preventDefault(); act(3); }}>
+              <label>New consent key (address) <input value={newKey} onChange={(e) => setNewKey(e.target.value.trim())} placeholder="lb1…" /></label>
+              <button type="submit" className="secondary" disabled={!newKey}>Move my consent to this key</button>
+            </form>)}
           {s.reviewing || <ErrorLine error={s.err} />}
           {s.outcome}
         </>)}

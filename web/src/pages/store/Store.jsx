@@ -2,12 +2,14 @@
 // price or calls, searched in natural language; a listing's ratings, outcome statistics and
 // family tree (SVG); a licence, a paid call or a rating signed in the page (decoded first). Below,
 // the published contracts on the business chain, each opened in the designer.
-import { useState } from 'react';
+import { useState, useRef } from 'react';
 import { api } from '../../lib/api.js';
 import { Link } from '../../lib/router.jsx';
 import { fromHex } from '../../lib/codec.js';
-import { KeyFileForm, useSigner } from '../../lib/signer.jsx';
-import { TX_TYPES, storeBuyPayload, storeCallPayload, storeRatePayload } from '../../lib/tx.js';
+import { KeyFileForm, useSigner, currentKey, publicView } from '../../lib/signer.jsx';
+import { parseAmount } from '../../lib/codec.js';
+import { TX_TYPES, storeListPayload, RELATIONS, storeBuyPayload, storeCallPayload, storeRatePayload, storeOutcomePayload, marketPayPayload, OUTCOMES } from '../../lib/tx.js';
+import { addressDecode } from '../../lib/address.js';
 import { useAsync, ErrorLine, Hash, AccountLink, Time, BlockLink, Amount } from '../../lib/ui.jsx';
 
 const Stars = ({ r, n }) => <span title={`${r.toFixed(2)} of 5`}>{'★'.repeat(Math.round(r))}{'☆'.repeat(5 - Math.round(r))} <small className="muted">{r.toFixed(1)} ({n})</small></span>;
@@ -101,13 +103,39 @@ function Listing({ id }) {
   const [me, setMe] = useState(null);
   const [stars, setStars] = useState('5');
   const [text, setText] = useState('');
-  const signer = useSigner(me, () => setTick((t) => t + 1), { proof: false });
+  const [settle, setSettle] = useState(false);
+  const [pending, setPending] = useState(null); // the licence or call a settlement payment is for
+  const [lastCall, setLastCall] = useState('');
+  const [outcome, setOutcome] = useState(OUTCOMES[0]);
+  const lastType = useRef(0);
+  const signer = useSigner(me, (res) => {
+    if (lastType.current === TX_TYPES.storeCall && res.status === 'committed') setLastCall(res.id);
+    setTick((t) => t + 1);
+  }, { proof: false });
+  // --settle: market.pay on the settlement chain first; once committed, the licence or call
+  // cites it with its proof anchored in the business chain
+  const payer = useSigner(me, async (res) => {
+    if (res.status !== 'committed' || !pending) return;
+    try {
+      const pr = await api.proof(res.id, 'business');
+      const p = pending;
+      setPending(null);
+      ask(p.type, () => p.make(fromHex(pr.tx), fromHex(pr.proof)), `${p.explain}, citing payment ${res.id.slice(0, 12)}…`);
+    } catch (e) { signer.setErr(e); }
+  }, { proof: false });
   if (s.loading && !s.value) return <p aria-live="polite">Loading the listing…</p>;
   if (s.error) return <><ErrorLine error={s.error} /><p><Link to="/store">All listings</Link></p></>;
   const [l, fam] = s.value;
   const item = fromHex(l.id);
   const o = l.outcomes || {};
-  const ask = (type, payload, explain) => signer.review(type, payload, { chain: 'business', explain });
+  const ask = (type, payload, explain) => { lastType.current = type; return signer.review(type, payload, { chain: 'business', explain }); };
+  // a licence or a call, paid from the store wallet or (settle) by a cited market.pay first
+  const pay = (type, price, make, explain) => {
+    if (!settle) return ask(type, () => make([], []), explain);
+    setPending({ type, make, explain });
+    return payer.review(TX_TYPES.marketPay, () => marketPayPayload(l.kind, price, addressDecode(l.author),
+      (l.ancestors || []).map((a) => addressDecode(a.author))), { chain: 'settlement', explain: `ASC paid on the settlement chain for ${explain}` });
+  };
   return (<>
     <section className="card" aria-labelledby="l-h">
       <h2 id="l-h" data-testid="listing-title">{l.title} <span className="muted">· <Link to="/store">all listings</Link></span></h2>
@@ -141,11 +169,24 @@ function Listing({ id }) {
     {!me ? <KeyFileForm onOpen={setMe} title="Buy, call or rate" button="Open key" /> : (
       <section className="card" aria-labelledby="act-h">
         <h2 id="act-h">Buy, call or rate as <code>{me.address}</code></h2>
-        <p className="muted">Paid from your store wallet (<code>leben store deposit</code>); the price shown now is the most you pay.</p>
+        <p className="muted">Paid from your store wallet (<code>leben store deposit</code>), or in ASC on the settlement chain by a
+          payment the store tx then cites (as <code>leben store call --settle</code>); the price shown now is the most you pay.</p>
+        <label className="row"><input type="checkbox" checked={settle} onChange={(e) => setSettle(e.target.checked)} /> Pay on the settlement chain (a cited payment)</label>
         <div className="row">
-          <button type="button" disabled={!BigInt(l.price_licence || 0)} onClick={() => ask(TX_TYPES.storeBuy, () => storeBuyPayload(item, BigInt(l.price_licence)), 'a licence for this listing')}>Buy a licence</button>
-          <button type="button" disabled={!BigInt(l.price_call || 0) && !BigInt(l.price_licence || 0)} onClick={() => ask(TX_TYPES.storeCall, () => storeCallPayload(item, BigInt(l.price_call)), 'one paid call')}>Pay one call</button>
+          <button type="button" disabled={!BigInt(l.price_licence || 0)} onClick={() => pay(TX_TYPES.storeBuy, BigInt(l.price_licence),
+            (tx, pr) => storeBuyPayload(item, BigInt(l.price_licence), tx, pr), 'a licence for this listing')}>Buy a licence</button>
+          <button type="button" disabled={!BigInt(l.price_call || 0) && !BigInt(l.price_licence || 0)} onClick={() => pay(TX_TYPES.storeCall, BigInt(l.price_call),
+            (tx, pr) => storeCallPayload(item, BigInt(l.price_call), new Uint8Array(32), tx, pr), 'one paid call')}>Pay one call</button>
         </div>
+        {payer.reviewing}
+        <ErrorLine error={payer.err} />
+        {payer.outcome}
+        <form className="row" aria-label="What came of a call" onSubmit={(e) => { e.preventDefault();
+          try { ask(TX_TYPES.storeOutcome, () => storeOutcomePayload(item, fromHex(lastCall.trim()), outcome), 'what came of your call'); } catch (ex) { signer.setErr(ex); } }}>
+          <label>Call (tx id) <input value={lastCall} onChange={(e) => setLastCall(e.target.value)} placeholder="your store.call tx" /></label>
+          <label>Outcome <select value={outcome} onChange={(e) => setOutcome(e.target.value)}>{OUTCOMES.map((x) => <option key={x}>{x}</option>)}</select></label>
+          <button type="submit" disabled={!/^[0-9a-f]{64}$/.test(lastCall.trim())}>Record the outcome</button>
+        </form>
         <form className="row" onSubmit={(e) => { e.preventDefault(); ask(TX_TYPES.storeRate, () => storeRatePayload(item, Number(stars), text), 'your rating'); }}>
           <label>Stars <select value={stars} onChange={(e) => setStars(e.target.value)}>{[5, 4, 3, 2, 1].map((n) => <option key={n}>{n}</option>)}</select></label>
           <label>Rating text <input value={text} onChange={(e) => setText(e.target.value)} maxLength={500} /></label>
@@ -191,7 +232,47 @@ function List() {
   );
 }
 
+// The author lists a published contract in the store (store.list, as `leben store add`):
+// title, specialty, description, prices, codes, and the listing it derives from if any.
+function ListForm({ c, onDone }) {
+  const [me, setMe] = useState(publicView(currentKey()));
+  const [f, setF] = useState({ title: '', specialty: '', description: '', call: '1', licence: '0', codes: '', parent: '', relation: 'extend' });
+  const [err, setErr] = useState(null);
+  const signer = useSigner(me, onDone, { proof: false });
+  const set = (k) => (e) => setF({ ...f, [k]: e.target.value });
+  if (!me) return <KeyFileForm onOpen={setMe} title="List it in the store (the author's key)" button="Open key" />;
+  function go(e) {
+    e.preventDefault();
+    setErr(null);
+    try {
+      const payload = storeListPayload(fromHex(c.hash), { title: f.title.trim(), specialty: f.specialty.trim(), description: f.description.trim(),
+        price_call: parseAmount(f.call), price_licence: parseAmount(f.licence), codes: f.codes.split(',').map((x) => x.trim()).filter(Boolean),
+        parent: f.parent.trim() ? fromHex(f.parent.trim()) : null, relation: f.relation });
+      signer.review(TX_TYPES.storeList, () => payload, { chain: 'business', explain: 'you list this contract in the store' });
+    } catch (ex) { setErr(ex); }
+  }
+  if (signer.reviewing) return signer.reviewing;
+  return (
+    <form className="card" onSubmit={go} aria-labelledby="list-h" data-testid="list-form">
+      <h3 id="list-h">List it in the store as <code>{me.address}</code></h3>
+      {me.address !== c.author && <p className="bad" role="alert">Only the author ({c.author}) may list it: the node refuses this key.</p>}
+      <label>Title <input value={f.title} onChange={set('title')} maxLength={128} required /></label>
+      <label>Specialty <input value={f.specialty} onChange={set('specialty')} maxLength={128} placeholder="cardiology" /></label>
+      <label>Description <input value={f.description} onChange={set('description')} maxLength={1000} /></label>
+      <label>Price per call (ASC) <input value={f.call} onChange={set('call')} inputMode="decimal" /></label>
+      <label>Licence price (ASC) <input value={f.licence} onChange={set('licence')} inputMode="decimal" /></label>
+      <label>Codes (comma-separated, such as icd10|I10) <input value={f.codes} onChange={set('codes')} /></label>
+      <label>Derived from (a listing id, optional) <input value={f.parent} onChange={set('parent')} placeholder="64 hex digits" /></label>
+      {f.parent.trim() && <label>Relation <select value={f.relation} onChange={set('relation')}>{RELATIONS.map((x) => <option key={x}>{x}</option>)}</select></label>}
+      <button type="submit">Review the listing</button>
+      <ErrorLine error={err || signer.err} />
+      {signer.outcome}
+    </form>);
+}
+
 function Contract({ hash }) {
+  const [tick, setTick] = useState(0);
+  const listed = useAsync(() => api.listing(hash).catch((e) => { if (e.status === 404) return null; throw e; }), [hash, tick]);
   const s = useAsync(() => api.contract(hash), [hash]);
   if (s.loading) return <p aria-live="polite">Loading the contract…</p>;
   if (s.error) return <><ErrorLine error={s.error} /><p><Link to="/store">All contracts</Link></p></>;
@@ -207,7 +288,9 @@ function Contract({ hash }) {
         <dt>Verifier report</dt><dd><Hash value={c.report_hash} /> (no finding: the chain re-verified it)</dd>
         <dt>Sessions</dt><dd>{c.sessions}</dd>
       </dl>
-      <p><Link to={`/designer?contract=${c.hash}`}>Open in the designer</Link></p>
+      <p><Link to={`/designer?contract=${c.hash}`}>Open in the designer</Link>
+        {listed.value && <> · <Link to={`/store/listing/${listed.value.id}`} data-testid="listed-link">its store listing</Link></>}</p>
+      {listed.value === null && <ListForm c={c} onDone={() => setTick((t) => t + 1)} />}
       <h3>Source (.pf, {c.source_bytes} bytes)</h3>
       <pre className="wrap code" data-testid="contract-source">{c.source}</pre>
     </section>
