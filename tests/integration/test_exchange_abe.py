@@ -26,7 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import PASSPHRASE, Node, Tap, blake2b256, run_cli, uvarint  # noqa: E402
+from lebentest import PASSPHRASE, Node, Tap, blake2b256, run_cli, tty_run, uvarint  # noqa: E402
 from keystore_oracle import open_keystore_secrets  # noqa: E402
 
 POLICY = "cardiologist AND ward:4"
@@ -197,10 +197,12 @@ def run(t, node, tmp):
 
     # ---- the satisfying holder opens it: CLI and the API's copy ---------------------------------
     out = os.path.join(tmp, "result.json")
-    r = node.cli(["exchange", "result", "--from", "carol", "--request", req, "--out", out])
-    t.ok(r.returncode == 0 and "checked against the chain" in r.stdout,
-         "carol (cardiologist, ward:4) opens the result with the CLI", r.stdout + r.stderr)
-    text = open(out, "rb").read() if r.returncode == 0 else b"{}"
+    rc, shown, n = tty_run(["exchange", "result", "--from", "carol", "--request", req, "--out",
+                            out, "--home", node.home, "--node", node.url], PASSPHRASE)
+    t.ok(rc == 0 and "checked against the chain" in shown and n == 1,
+         "carol (cardiologist, ward:4) opens the result with the CLI, asked her passphrase once "
+         "on a terminal (her key, then her ABE key under it)", shown)
+    text = open(out, "rb").read() if rc == 0 else b"{}"
     res = json.loads(text)
     cols = {c["name"]: c for c in res.get("columns", [])}
     ok = res.get("n") == 12
