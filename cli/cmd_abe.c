@@ -50,8 +50,10 @@ static const char abe_help[] =
 	"           WHO's key in FILE (give FILE to WHO, any channel will do), and the issuance\n"
 	"           (attributes, WHO, the key's hash, not the key) is recorded on the chain\n"
 	"           (abe.issue). Issuing again replaces WHO's earlier key.\n"
-	"  import   WHO opens FILE with key NAME and keeps the ABE key in this home; the key is\n"
-	"           checked against the chain's record first\n"
+	"  import   WHO opens FILE with key NAME and keeps the ABE key in this home, encrypted\n"
+	"           with the passphrase of key NAME (abe/keys/NAME/AUTHORITY.abekey); the key is\n"
+	"           checked against the chain's record first. A key an earlier version kept in\n"
+	"           clear (AUTHORITY.key) is moved in the first time it is used\n"
 	"  encrypt  seal a file to a policy (plain attribute names of one authority, default\n"
 	"           yours); the current attribute epochs are added (see revoke)\n"
 	"  decrypt  open it with the ABE key NAME holds from that authority\n"
@@ -136,15 +138,19 @@ static int record_pk(json_t *a, struct lb_abe_pk *pk, struct lb_errmsg *em)
 	return rc;
 }
 
-/* Build, sign, send a directory tx; wait for its block. 1 (printed) on failure. */
+/* Build, sign (with signer, opened already, or else key, opened here), send a directory tx;
+ * wait for its block. 1 (printed) on failure. */
 static int send_tx(const char *sub, const char *home, const char *url, const char *key,
-		   uint32_t type, const struct lb_buf *payload, char txid[65])
+		   const struct lb_keypair *signer, uint32_t type, const struct lb_buf *payload,
+		   char txid[65])
 {
 	char cmd[64];
 	struct lb_keypair kp;
 	struct sectx t;
 	snprintf(cmd, sizeof cmd, "abe %s", sub);
-	if (cli_load_key(home, key, &kp))
+	if (signer)
+		kp = *signer;
+	else if (cli_load_key(home, key, &kp))
 		return 1;
 	int rc = sectx_build_on(cmd, url, &kp, LB_CHAIN_DIRECTORY, type, payload->data,
 				payload->len, &t);
@@ -166,9 +172,11 @@ static int msk_path(const char *home, const char *key, char *out, size_t n)
 
 #define MSK_KIND "abemsk" /* the master key in the keystore: <home>/keys/<key>.abemsk */
 
-/* The passphrase of key in home, checked by opening the key (so that a master key is never
- * sealed under a mistyped one). 1 (printed) on failure. */
-static int key_passphrase(const char *home, const char *key, char pass[256])
+/* The passphrase of key in home, checked by opening the key (so that a secret is never
+ * sealed under a mistyped one); the opened key in *kp if kp (caller wipes), so that the
+ * passphrase is asked once. 1 (printed) on failure. */
+static int key_passphrase(const char *home, const char *key, char pass[256],
+			  struct lb_keypair *kp_out, const char *why)
 {
 	char dir[4200], prompt[128];
 	struct lb_errmsg em;
@@ -178,25 +186,29 @@ static int key_passphrase(const char *home, const char *key, char pass[256])
 	if (cli_passphrase(pass, 256, prompt, false))
 		return 1;
 	int rc = lb_keystore_load(dir, key, pass, &kp, &em);
-	lb_keypair_wipe(&kp);
+	if (!rc && kp_out)
+		*kp_out = kp;
+	else
+		lb_keypair_wipe(&kp);
 	if (rc) {
 		sodium_memzero(pass, 256);
-		return cli_fail("key", &em, "the authority's master key is kept under the passphrase of "
-					    "the signing key");
+		return cli_fail("key", &em, why);
 	}
 	return 0;
 }
 
+#define MSK_WHY "the authority's master key is kept under the passphrase of the signing key"
+
 /* The authority master key of key from the keystore; a clear copy of an earlier version is
  * moved into it first (with a message). */
 static int load_msk(const char *home, const char *key, struct lb_abe_msk *msk,
-		    struct lb_errmsg *em)
+		    struct lb_keypair *kp, struct lb_errmsg *em)
 {
 	char pass[256], old[4300], dir[4300];
 	uint8_t *b = NULL;
 	size_t n = 0;
 	struct stat st;
-	if (key_passphrase(home, key, pass))
+	if (key_passphrase(home, key, pass, kp, MSK_WHY))
 		return lb_errf(em, LB_EPASSPHRASE, "the master key was not opened");
 	msk_path(home, key, old, sizeof old);
 	snprintf(dir, sizeof dir, "%s/keys", home);
@@ -221,6 +233,8 @@ static int load_msk(const char *home, const char *key, struct lb_abe_msk *msk,
 	if (b)
 		sodium_memzero(b, n);
 	lb_free(b);
+	if (rc)
+		lb_keypair_wipe(kp);
 	return rc;
 }
 
@@ -247,7 +261,8 @@ static int abe_setup(const char *home, const char *url, const char *key, bool js
 				 "show')",
 				 stat(path, &st) == 0 ? path : old);
 	char pass[256];
-	if (key_passphrase(home, key, pass))
+	struct lb_keypair kp;
+	if (key_passphrase(home, key, pass, &kp, MSK_WHY))
 		return 1;
 	lb_abe_setup(&pk, &msk, id);
 	lb_abe_pk_encode(pkb, &pk);
@@ -256,10 +271,14 @@ static int abe_setup(const char *home, const char *url, const char *key, bool js
 	int rc = lb_keystore_secret_save(dir, key, MSK_KIND, mskb, sizeof mskb, pass, &em);
 	sodium_memzero(pass, sizeof pass);
 	sodium_memzero(mskb, sizeof mskb);
-	if (rc)
+	if (rc) {
+		lb_keypair_wipe(&kp);
 		return failem("setup", &em);
+	}
 	struct lb_buf b = {.data = pkb, .len = sizeof pkb};
-	if (send_tx("setup", home, url, key, LB_TX_ABE_SETUP, &b, txid)) {
+	rc = send_tx("setup", home, url, key, &kp, LB_TX_ABE_SETUP, &b, txid);
+	lb_keypair_wipe(&kp);
+	if (rc) {
 		lb_file_wipe(path, NULL);
 		return 1;
 	}
@@ -277,7 +296,7 @@ static int abe_setup(const char *home, const char *url, const char *key, bool js
 /* Issue a key for attrs (plain names, comma separated or an array of versioned names) to
  * user pk upk with master key msk; write it sealed to out; send abe.issue. */
 static int issue(const char *sub, const char *home, const char *url, const char *key,
-		 const struct lb_abe_msk *msk, const uint8_t upk[32], char **attrs, size_t n,
+		 const struct lb_keypair *signer, const struct lb_abe_msk *msk, const uint8_t upk[32], char **attrs, size_t n,
 		 const char *out, json_t *a, char txid[65], struct lb_errmsg *em)
 {
 	struct lb_abe_pk pk;
@@ -316,7 +335,7 @@ static int issue(const char *sub, const char *home, const char *url, const char 
 	if (!rc && (rc = lb_abe_issue_tx_encode(t, &b)))
 		lb_errf(em, rc, "too many attributes for one tx");
 	lb_free(t);
-	if (!rc && send_tx(sub, home, url, key, LB_TX_ABE_ISSUE, &b, txid)) {
+	if (!rc && send_tx(sub, home, url, key, signer, LB_TX_ABE_ISSUE, &b, txid)) {
 		remove(out);
 		rc = lb_errf(em, LB_EINVALID, "the chain refused the issuance (above); no key given");
 	}
@@ -360,9 +379,11 @@ static int abe_keygen(const char *home, const char *url, const char *key, const 
 	if (!rc && n == 0)
 		rc = lb_errf(&em, LB_EINVALID, "--attrs: name at least one attribute");
 	struct lb_abe_msk msk;
-	if (!rc && !(rc = load_msk(home, key, &msk, &em))) {
-		rc = issue("keygen", home, url, key, &msk, upk, names, n, out, a, txid, &em);
+	struct lb_keypair skp;
+	if (!rc && !(rc = load_msk(home, key, &msk, &skp, &em))) {
+		rc = issue("keygen", home, url, key, &skp, &msk, upk, names, n, out, a, txid, &em);
 		lb_abe_msk_wipe(&msk);
+		lb_keypair_wipe(&skp);
 	}
 	json_decref(a);
 	if (rc) {
@@ -388,10 +409,76 @@ static int abe_keygen(const char *home, const char *url, const char *key, const 
 	return 0;
 }
 
-static int keyfile_path(const char *home, const char *key, const char *auth, char *out,
-			size_t n)
+/* A user's ABE keys: <home>/abe/keys/<key>/<authority>.abekey, keystore secrets (Argon2id,
+ * XChaCha20-Poly1305) under the passphrase of identity key <key>. Earlier versions kept them
+ * in clear as <authority>.key beside them: moved in on first use. */
+#define UKEY_KIND "abekey"
+
+static void ukey_dir(const char *home, const char *key, char *out, size_t n)
 {
-	return snprintf(out, n, "%s/abe/keys/%s/%s.key", home, key, auth) >= (int)n;
+	snprintf(out, n, "%s/abe/keys/%s", home, key);
+}
+
+/* path of the clear key of earlier versions (clear) and of the keystore file (kept) */
+static void ukey_paths(const char *home, const char *key, const char *auth, char *clear,
+		       char *kept, size_t n)
+{
+	snprintf(clear, n, "%s/abe/keys/%s/%s.key", home, key, auth);
+	snprintf(kept, n, "%s/abe/keys/%s/%s.%s", home, key, auth, UKEY_KIND);
+}
+
+/* Move the clear ABE key of key from authority auth into the keystore (pass: checked against
+ * key already), with a message; done if there is none. */
+static int ukey_migrate(const char *home, const char *key, const char *auth, const char *pass,
+			struct lb_errmsg *em)
+{
+	char clear[4400], kept[4400], dir[4300];
+	struct stat st;
+	ukey_paths(home, key, auth, clear, kept, sizeof clear);
+	if (stat(clear, &st) != 0)
+		return LB_OK;
+	ukey_dir(home, key, dir, sizeof dir);
+	int rc = lb_keystore_secret_migrate(clear, dir, auth, UKEY_KIND, pass, em);
+	if (rc)
+		return lb_errwrap(em, "moving the ABE key %s into the keystore: ", clear);
+	fprintf(stderr,
+		"leben abe: the ABE key of key '%s' from authority %.16s... was kept in clear in %s; "
+		"it is now in %s, encrypted with the passphrase of key '%s', and the clear copy was "
+		"overwritten and deleted\n",
+		key, auth, clear, kept, key);
+	return LB_OK;
+}
+
+/* The ABE key key holds from authority auth, opened with key's passphrase (*kb: caller wipes
+ * and frees). LB_ENOTFOUND before any passphrase is asked if there is none. */
+static int ukey_load(const char *home, const char *key, const char *auth, uint8_t **kb,
+		     size_t *kl, struct lb_errmsg *em)
+{
+	char clear[4400], kept[4400], dir[4300], pass[256], prompt[128];
+	struct stat st;
+	ukey_paths(home, key, auth, clear, kept, sizeof clear);
+	ukey_dir(home, key, dir, sizeof dir);
+	bool old = stat(clear, &st) == 0;
+	if (!old && stat(kept, &st) != 0)
+		return lb_errf(em, LB_ENOTFOUND,
+			       "key '%s' holds no ABE key of authority %.16s... (%s): ask that "
+			       "institution for one ('leben abe keygen'), then 'leben abe import'",
+			       key, auth, kept);
+	if (old) { /* a clear key: seal it only under key's checked passphrase */
+		if (key_passphrase(home, key, pass, NULL, "the ABE keys of a key are kept under its "
+							  "passphrase"))
+			return lb_errf(em, LB_EPASSPHRASE, "the ABE key was not opened");
+	} else {
+		snprintf(prompt, sizeof prompt, "Passphrase for key '%s': ", key);
+		if (cli_passphrase(pass, sizeof pass, prompt, false))
+			return lb_errf(em, LB_EPASSPHRASE, "the ABE key was not opened");
+	}
+	int rc = old ? ukey_migrate(home, key, auth, pass, em) : LB_OK;
+	if (!rc && (rc = lb_keystore_secret_load(dir, auth, UKEY_KIND, pass, kb, kl, em)) ==
+			   LB_EPASSPHRASE)
+		lb_errwrap(em, "the ABE keys of key '%s' are kept under its passphrase: ", key);
+	sodium_memzero(pass, sizeof pass);
+	return rc;
 }
 
 static int abe_import(const char *home, const char *url, const char *key, const char *file,
@@ -404,8 +491,9 @@ static int abe_import(const char *home, const char *url, const char *key, const 
 	struct lb_abe_key *k = NULL;
 	json_t *a = NULL;
 	char auth[65], uhex[65], hh[65], path[4400], dir[4400];
+	char pass[256];
 	lb_errclear(&em);
-	if (cli_load_key(home, key, &kp))
+	if (key_passphrase(home, key, pass, &kp, NULL))
 		return 1;
 	uint8_t upk[32];
 	memcpy(upk, kp.pk, 32);
@@ -445,12 +533,19 @@ static int abe_import(const char *home, const char *url, const char *key, const 
 				     "for a new one",
 				     auth, key);
 	}
-	if (!rc) {
-		keyfile_path(home, key, auth, path, sizeof path);
-		snprintf(dir, sizeof dir, "%s/abe/keys/%s", home, key);
-		if (!(rc = lb_mkdirs(dir, 0700, &em)))
-			rc = lb_file_write(path, plain, plen, 0600, &em);
+	if (!rc) { /* this key replaces an earlier one, also one kept in clear before */
+		char clear[4400];
+		ukey_paths(home, key, auth, clear, path, sizeof path);
+		ukey_dir(home, key, dir, sizeof dir);
+		rc = lb_keystore_secret_replace(dir, auth, UKEY_KIND, plain, plen, pass, &em);
+		struct stat st;
+		if (!rc && stat(clear, &st) == 0 && !(rc = lb_file_wipe(clear, &em)))
+			fprintf(stderr,
+				"leben abe: the earlier ABE key kept in clear in %s was overwritten and "
+				"deleted\n",
+				clear);
 	}
+	sodium_memzero(pass, sizeof pass);
 	if (plain) {
 		sodium_memzero(plain, plen);
 		lb_free(plain);
@@ -531,7 +626,7 @@ static int seal_to(uint32_t type, const char *home, const char *url, const char 
 	if (!rc && (rc = lb_abe_seal_tx_encode(&t, &b)))
 		lb_errf(em, rc, "the sealed private part is too large for a tx");
 	lb_free(ct);
-	if (!rc && send_tx("seal", home, url, signer, type, &b, txid))
+	if (!rc && send_tx("seal", home, url, signer, NULL, type, &b, txid))
 		rc = lb_errf(em, LB_EINVALID, "the chain refused the policy-sealed data (above)");
 	lb_buf_release(&b);
 	return rc;
@@ -562,7 +657,7 @@ int abe_cli_share(const char *home, const char *url, const char *signer, const c
 int abe_cli_decrypt(const char *home, const char *url, const char *key, const uint8_t *ct,
 		    size_t ctlen, uint8_t **out, size_t *outlen, struct lb_errmsg *em)
 {
-	char auth[65], path[4400];
+	char auth[65];
 	struct lb_abe_pk pk;
 	struct lb_abe_key *k = NULL;
 	uint8_t *kb = NULL;
@@ -571,13 +666,9 @@ int abe_cli_decrypt(const char *home, const char *url, const char *key, const ui
 	if (ctlen < 38 || memcmp(ct, "LBABE1", 6))
 		return lb_errf(em, LB_EMALFORMED, "not a CP-ABE ciphertext (LBABE1)");
 	lb_hex_encode(auth, ct + 6, 32);
-	keyfile_path(home, key, auth, path, sizeof path);
-	int rc = lb_file_read(path, 1 << 20, &kb, &kl, NULL);
+	int rc = ukey_load(home, key, auth, &kb, &kl, em);
 	if (rc)
-		return lb_errf(em, LB_ENOTFOUND,
-			       "key '%s' holds no ABE key of authority %.16s... (%s): ask that "
-			       "institution for one ('leben abe keygen'), then 'leben abe import'",
-			       key, auth, path);
+		return rc;
 	rc = lb_abe_key_decode(&k, kb, kl, em);
 	sodium_memzero(kb, kl);
 	lb_free(kb);
@@ -746,23 +837,26 @@ static int abe_revoke(const char *home, const char *url, const char *key, const 
 	lb_hex_encode(uhex, upk, 32);
 	/* the master key first: the others' new keys are issued right after the revocation */
 	struct lb_abe_msk msk;
-	if ((rc = load_msk(home, key, &msk, &em)))
+	struct lb_keypair skp;
+	if ((rc = load_msk(home, key, &msk, &skp, &em)))
 		return failem("revoke", &em);
 	struct lb_abe_revoke_tx t;
 	memcpy(t.user, upk, 32);
 	snprintf(t.attr, sizeof t.attr, "%s", attr);
 	struct lb_buf b;
 	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
-	if (lb_abe_revoke_tx_encode(&t, &b) || send_tx("revoke", home, url, key, LB_TX_ABE_REVOKE,
-						       &b, txid)) {
+	if (lb_abe_revoke_tx_encode(&t, &b) ||
+	    send_tx("revoke", home, url, key, &skp, LB_TX_ABE_REVOKE, &b, txid)) {
 		lb_buf_release(&b);
 		lb_abe_msk_wipe(&msk);
+		lb_keypair_wipe(&skp);
 		return 1;
 	}
 	lb_buf_release(&b);
 	/* every other holder of attr gets a key at the new epoch */
 	if ((rc = fetch_authority(url, hex, &a, &em))) {
 		lb_abe_msk_wipe(&msk);
+		lb_keypair_wipe(&skp);
 		return failem("revoke", &em);
 	}
 	if (!outdir)
@@ -794,8 +888,8 @@ static int abe_revoke(const char *home, const char *url, const char *key, const 
 		if (holds && !rc) {
 			snprintf(file, sizeof file, "%s/%s.abekey", outdir, who);
 			if (!(rc = lb_mkdirs(outdir, 0700, &em)) &&
-			    !(rc = issue("revoke", home, url, key, &msk, opk, names, n, file, a, itx,
-					   &em)))
+			    !(rc = issue("revoke", home, url, key, &skp, &msk, opk, names, n, file, a,
+					   itx, &em)))
 				json_array_append_new(reissued,
 						      json_pack("{s:s,s:s,s:s}", "user", who, "file",
 								file, "tx", itx));
@@ -806,6 +900,7 @@ static int abe_revoke(const char *home, const char *url, const char *key, const 
 			break;
 	}
 	lb_abe_msk_wipe(&msk);
+	lb_keypair_wipe(&skp);
 	json_decref(a);
 	if (rc) {
 		json_decref(reissued);

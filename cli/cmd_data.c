@@ -3840,7 +3840,8 @@ static const char reseal_help[] =
 	"taken can still open the part sealed before; resealing makes the chain serve a new\n"
 	"ciphertext that their old key does not open (an abe.seal transaction). Also seals the\n"
 	"current version after 'data watch' published a new one. The private part is opened with\n"
-	"key NAME (default: node). FORMULA defaults to the policy the part is sealed to now.\n"
+	"key NAME (default: node). FORMULA and ID default to the policy and authority the part is\n"
+	"sealed to now (ID: this home's own authority if the part is not sealed to a policy yet).\n"
 	"What a revoked person already read and kept is not protected by any resealing.\n"
 	"\n"
 	"Exit status: 0 resealed, 1 refused or failed (nothing changes), 2 wrong usage.\n";
@@ -3879,12 +3880,16 @@ static int data_reseal(int argc, char **argv)
 		fprintf(stderr, "leben data reseal: --policy: %s\n", em.text);
 		return 2;
 	}
-	if (!policy) {
-		char sauth[65];
-		if ((rc = current_seal(c.url, pos[0], &plain, sauth, &em)))
+	char sauth[65] = "";
+	if (!policy || !authority) { /* the seal's policy and authority unless given */
+		rc = current_seal(c.url, pos[0], &plain, sauth, &em);
+		if (rc && !(rc == LB_ENOTFOUND && policy))
 			return fail("reseal", &em,
 				    rc == LB_ENOTFOUND ? "give the policy with --policy" : NULL);
-		policy = plain;
+		if (!rc && !policy)
+			policy = plain;
+		if (!rc && !authority)
+			c.authority = sauth;
 	}
 	c.policy = policy;
 	rc = pub_open(&c, &em);

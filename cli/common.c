@@ -137,6 +137,16 @@ static int read_tty(FILE *tty, const char *prompt, char *buf, size_t n)
 	return 0;
 }
 
+/* The last passphrase typed on the terminal and its prompt: one command that opens a key and
+ * then what is kept under its passphrase (an ABE key, docs/security.md §11) asks once. Wiped
+ * at exit. */
+static char tty_prompt[128], tty_pass[256];
+
+static void tty_pass_wipe(void)
+{
+	sodium_memzero(tty_pass, sizeof tty_pass);
+}
+
 int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm)
 {
 	const char *env = getenv("LEBEN_PASSPHRASE");
@@ -145,6 +155,10 @@ int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm)
 			return cli_failf("passphrase", "LEBEN_PASSPHRASE is longer than %zu bytes",
 					 n - 1);
 		snprintf(buf, n, "%s", env);
+		return 0;
+	}
+	if (!confirm && tty_prompt[0] && !strcmp(prompt, tty_prompt) && strlen(tty_pass) < n) {
+		snprintf(buf, n, "%s", tty_pass);
 		return 0;
 	}
 	FILE *tty = fopen("/dev/tty", "r+");
@@ -162,6 +176,12 @@ int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm)
 		sodium_memzero(again, sizeof again);
 	}
 	fclose(tty);
+	if (!rc && !confirm && strlen(prompt) < sizeof tty_prompt && strlen(buf) < sizeof tty_pass) {
+		if (!tty_prompt[0])
+			atexit(tty_pass_wipe);
+		snprintf(tty_prompt, sizeof tty_prompt, "%s", prompt);
+		snprintf(tty_pass, sizeof tty_pass, "%s", buf);
+	}
 	if (rc)
 		sodium_memzero(buf, n);
 	return rc;

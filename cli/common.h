@@ -31,7 +31,9 @@ int cli_take_tls_options(int *argc, char **argv);
  * ca.pem (what cli_node_url does for the node it picks; for commands given other URLs). */
 void cli_tls_defaults(const char *url, const char *home);
 /* Passphrase from $LEBEN_PASSPHRASE, else asked on the terminal without echo (twice when
- * confirm is set). Returns 0, or prints why not and returns 1. */
+ * confirm is set). A prompt answered on the terminal is not asked again in the same process
+ * (unless confirm is set): the answer is kept until exit, then wiped. Returns 0, or prints
+ * why not and returns 1. */
 int cli_passphrase(char *buf, size_t n, const char *prompt, bool confirm);
 /* Load <home>/keys/<name>.key (home as for cli_home), asking for the passphrase. Prints the error and returns 1 on
  * failure. */

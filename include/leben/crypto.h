@@ -107,12 +107,16 @@ int lb_keystore_public(const char *dir, const char *name, uint8_t pk[LB_PUBKEY_L
  * family (JSON: Argon2id, XChaCha20-Poly1305; the kind and name are the associated data):
  * <dir>/<name>.<kind>, e.g. keys/node.abemsk for the ABE master key of key 'node'. kind: a
  * key name other than "key". secret: 1 to LB_KEYSTORE_SECRET_MAX bytes. save refuses to
- * overwrite (LB_EEXISTS); load gives *out (caller wipes and frees with lb_free), LB_ENOTFOUND,
- * LB_EPASSPHRASE (wrong passphrase or altered file) or LB_ECORRUPT. */
-#define LB_KEYSTORE_SECRET_MAX 4096
+ * overwrite (LB_EEXISTS), replace writes over an existing one (atomically); load gives *out
+ * (caller wipes and frees with lb_free), LB_ENOTFOUND, LB_EPASSPHRASE (wrong passphrase or
+ * altered file) or LB_ECORRUPT. */
+#define LB_KEYSTORE_SECRET_MAX (256 * 1024) /* a CP-ABE user key of 1024 attributes fits */
 int lb_keystore_secret_save(const char *dir, const char *name, const char *kind,
 			    const uint8_t *secret, size_t len, const char *passphrase,
 			    struct lb_errmsg *em);
+int lb_keystore_secret_replace(const char *dir, const char *name, const char *kind,
+			       const uint8_t *secret, size_t len, const char *passphrase,
+			       struct lb_errmsg *em);
 int lb_keystore_secret_load(const char *dir, const char *name, const char *kind,
 			    const char *passphrase, uint8_t **out, size_t *len,
 			    struct lb_errmsg *em);

@@ -15,6 +15,8 @@
 #include "leben/crypto.h"
 
 #define KEYFILE_MAX 16384
+/* a secret's file: its ciphertext in hex and the JSON around it */
+#define SECRETFILE_MAX (2 * LB_KEYSTORE_SECRET_MAX + 4096)
 
 bool lb_keyname_is_valid(const char *name)
 {
@@ -299,9 +301,9 @@ static size_t secret_ad(uint8_t *ad, size_t cap, const char *name, const char *k
 	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-int lb_keystore_secret_save(const char *dir, const char *name, const char *kind,
-			    const uint8_t *secret, size_t len, const char *passphrase,
-			    struct lb_errmsg *em)
+static int secret_put(const char *dir, const char *name, const char *kind,
+		      const uint8_t *secret, size_t len, const char *passphrase, bool replace,
+		      struct lb_errmsg *em)
 {
 	char path[4200];
 	uint8_t ad[256];
@@ -312,7 +314,7 @@ int lb_keystore_secret_save(const char *dir, const char *name, const char *kind,
 		return lb_errf(em, LB_EINVALID, "a keystore secret holds 1 to %d bytes",
 			       LB_KEYSTORE_SECRET_MAX);
 	struct stat st;
-	if (stat(path, &st) == 0)
+	if (!replace && stat(path, &st) == 0)
 		return lb_errf(em, LB_EEXISTS, "%s already exists", path);
 	if ((rc = lb_mkdirs(dir, 0700, em)))
 		return rc;
@@ -326,6 +328,20 @@ int lb_keystore_secret_save(const char *dir, const char *name, const char *kind,
 		return rc;
 	}
 	return write_json(path, o, em);
+}
+
+int lb_keystore_secret_save(const char *dir, const char *name, const char *kind,
+			    const uint8_t *secret, size_t len, const char *passphrase,
+			    struct lb_errmsg *em)
+{
+	return secret_put(dir, name, kind, secret, len, passphrase, false, em);
+}
+
+int lb_keystore_secret_replace(const char *dir, const char *name, const char *kind,
+			       const uint8_t *secret, size_t len, const char *passphrase,
+			       struct lb_errmsg *em)
+{
+	return secret_put(dir, name, kind, secret, len, passphrase, true, em);
 }
 
 int lb_keystore_secret_load(const char *dir, const char *name, const char *kind,
@@ -344,7 +360,7 @@ int lb_keystore_secret_load(const char *dir, const char *name, const char *kind,
 	int rc = secret_path(path, sizeof path, dir, name, kind, em);
 	if (rc)
 		return rc;
-	if ((rc = lb_file_read(path, KEYFILE_MAX, &text, &tlen, em))) {
+	if ((rc = lb_file_read(path, SECRETFILE_MAX, &text, &tlen, em))) {
 		if (rc == LB_ENOTFOUND)
 			lb_errf(em, rc, "no %s named '%s' in %s", kind, name, dir);
 		return rc;
@@ -357,7 +373,7 @@ int lb_keystore_secret_load(const char *dir, const char *name, const char *kind,
 	const char *cth = json_string_value(json_object_get(cip, "ciphertext"));
 	if (!o || !k || strcmp(k, kind) || !kdf_limits(kdf, &ops, &mem) ||
 	    hex_field(kdf, "salt", salt, sizeof salt) || hex_field(cip, "nonce", nonce, sizeof nonce) ||
-	    !cth || lb_hex_decode_alloc(cth, &ct, &ctlen, KEYFILE_MAX) ||
+	    !cth || lb_hex_decode_alloc(cth, &ct, &ctlen, SECRETFILE_MAX) ||
 	    ctlen <= crypto_aead_xchacha20poly1305_ietf_ABYTES) {
 		json_decref(o);
 		lb_free(ct);

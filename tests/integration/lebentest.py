@@ -7,6 +7,8 @@ import hashlib
 import http.client
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import socket
@@ -14,6 +16,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import urllib.error
@@ -332,6 +335,37 @@ def run_node(run, genesis=None, **kw):
     finally:
         node.cleanup()
     t.done()
+
+
+def tty_run(args, passphrase, timeout=120):
+    """`leben args` on a terminal (a pty) (no LEBEN_PASSPHRASE): answers each passphrase prompt once echo
+    is off; gives (exit code, what the terminal showed, number of prompts)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        e = env()
+        e.pop("LEBEN_PASSPHRASE", None)
+        os.execve(BIN, [BIN] + args, e)
+    out, prompts, end = b"", 0, time.time() + timeout
+    while time.time() < end:
+        if fd in select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        while out.count(b"Passphrase for key") > prompts and time.time() < end:
+            if not termios.tcgetattr(fd)[3] & termios.ECHO:
+                prompts += 1
+                os.write(fd, passphrase.encode() + b"\n")
+            else:
+                time.sleep(0.02)
+    if time.time() >= end:
+        os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace"), prompts
 
 
 def run_cli(args, timeout=300, input=None):

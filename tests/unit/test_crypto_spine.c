@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "leben/abe.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
 #include "leben/error.h"
@@ -247,6 +248,23 @@ static void test_keystore_secret(void **state)
 	assert_int_equal(lb_keystore_secret_migrate(plain, dir, "inst", "abemsk", "pw", &em),
 			 LB_EEXISTS);
 	assert_int_equal(stat(plain, &st), 0);
+	/* replace writes over (a user's ABE key issued again); a secret of an ABE key of 1024
+	 * attributes fits, one byte over the limit is refused */
+	size_t big = LB_KEYSTORE_SECRET_MAX;
+	uint8_t *large = lb_malloc(big + 1);
+	randombytes_buf(large, big + 1);
+	assert_lb_ok(lb_keystore_secret_replace(dir, "inst", "abemsk", large, big, "pw", &em));
+	assert_lb_ok(lb_keystore_secret_load(dir, "inst", "abemsk", "pw", &back, &n, &em));
+	assert_int_equal(n, big);
+	assert_memory_equal(back, large, big);
+	lb_free(back);
+	assert_int_equal(lb_keystore_secret_replace(dir, "inst", "abemsk", large, big + 1, "pw",
+						    &em),
+			 LB_EINVALID);
+	assert_int_equal(lb_keystore_secret_replace(dir, "inst", "key", large, 8, "pw", &em),
+			 LB_EINVALID);
+	assert_true(LB_KEYSTORE_SECRET_MAX >= 1024 * (1 + LB_ABE_MAX_ATTR + 48) + 219);
+	lb_free(large);
 	sodium_memzero(secret, sizeof secret);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
