@@ -214,17 +214,18 @@ int lb_mkt_supply_add(struct lb_state *s, int asset, uint64_t amount, bool burn,
  * the bonus pool (as far as it reaches), and count the use for the period's rankings (the
  * parties in authors/algo_author → developers, owner → data nodes, audit → audit nodes).
  * Credits into *out when out is not NULL (caller releases). */
-int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t amount,
+int lb_mkt_settle(struct lb_state *s, unsigned use, uint64_t amount,
 		  const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
 		  struct lb_errmsg *em);
 /* CSC paid for computing: burned (supply down, counted in the burned total). */
 int lb_mkt_burn_compute(struct lb_state *s, uint64_t csc, struct lb_errmsg *em);
 
-/* Count for the rankings of the period holding `height`: one node's activity in a pool. */
+/* Count for the rankings of the open period (the first not closed yet: a use settled after a
+ * period's last block but before its close counts in it): one node's activity in a pool. */
 struct lb_mkt_activity {
 	uint64_t calls, volume, rating_sum, rating_n, scale, quality;
 };
-int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
+int lb_mkt_activity_add(struct lb_state *s, unsigned pool,
 			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *a);
 
 /* Metered compute fee (micro-CSC): CPU time rounded up to 100 ms units and peak memory

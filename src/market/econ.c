@@ -492,11 +492,6 @@ static int pool_store(struct lb_state *s, unsigned pool, const struct pool_rec *
 
 /* ---- activity ------------------------------------------------------------------------------- */
 
-static uint64_t period_of(const struct lb_mkt_config *c, uint64_t height)
-{
-	return height ? (height - 1) / c->period_blocks : 0;
-}
-
 static void act_key(uint8_t k[9 + LB_ADDR_LEN], uint64_t period, unsigned pool,
 		    const uint8_t node[LB_ADDR_LEN])
 {
@@ -534,16 +529,26 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-static int act_add(struct lb_state *s, const struct lb_mkt_config *c, uint64_t height,
-		   unsigned pool, const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
+/* The open period: the first one not closed yet. Uses count in it, whatever block they are in
+ * (a use in a block after a period's last block but before its close still counts in it), so
+ * counting reads only state, never the block height: market.pay is block-independent. */
+static int open_period(struct lb_state *s, uint64_t *period)
+{
+	return lb_state_get_u64(s, NS_CFG, "next", 4, 0, period);
+}
+
+static int act_add(struct lb_state *s, unsigned pool, const uint8_t node[LB_ADDR_LEN],
+		   const struct lb_mkt_activity *add)
 {
 	bool found;
 	uint8_t k[9 + LB_ADDR_LEN], tmp[64];
 	struct lb_mkt_activity a;
+	uint64_t period;
 	int rc;
 	if (pool >= LB_MKT_POOL_BONUS)
 		return LB_OK;
-	uint64_t period = period_of(c, height);
+	if ((rc = open_period(s, &period)))
+		return rc;
 	act_key(k, period, pool, node);
 	if ((rc = act_load(s, k, &a, &found)))
 		return rc;
@@ -578,13 +583,13 @@ static int act_add(struct lb_state *s, const struct lb_mkt_config *c, uint64_t h
 	return lb_state_put(s, NS_ACT, k, sizeof k, tmp, b.len);
 }
 
-int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
+int lb_mkt_activity_add(struct lb_state *s, unsigned pool,
 			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
 {
 	struct lb_mkt_config c;
 	bool on;
 	int rc = lb_mkt_config_load(s, &c, &on);
-	return rc || !on ? rc : act_add(s, &c, height, pool, node, add);
+	return rc || !on ? rc : act_add(s, pool, node, add);
 }
 
 /* ---- settling a use ------------------------------------------------------------------------- */
@@ -601,7 +606,7 @@ static int bonus_pay(struct lb_state *s, struct pool_rec *bp, const uint8_t to[L
 	return lb_mkt_credit(s, to, LB_CSC, amount, em);
 }
 
-int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t amount,
+int lb_mkt_settle(struct lb_state *s, unsigned use, uint64_t amount,
 		  const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
 		  struct lb_errmsg *em)
 {
@@ -649,13 +654,13 @@ int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t am
 		case LB_MKT_ROLE_AUTHORS:
 		case LB_MKT_ROLE_ANCESTORS:
 		case LB_MKT_ROLE_ALGO:
-			rc = act_add(s, &c, height, LB_MKT_POOL_DEV, cr.v[i].to, &a);
+			rc = act_add(s, LB_MKT_POOL_DEV, cr.v[i].to, &a);
 			break;
 		case LB_MKT_ROLE_OWNER:
-			rc = act_add(s, &c, height, LB_MKT_POOL_DATA, cr.v[i].to, &a);
+			rc = act_add(s, LB_MKT_POOL_DATA, cr.v[i].to, &a);
 			break;
 		case LB_MKT_ROLE_AUDIT:
-			rc = act_add(s, &c, height, LB_MKT_POOL_AUDIT, cr.v[i].to, &a);
+			rc = act_add(s, LB_MKT_POOL_AUDIT, cr.v[i].to, &a);
 			break;
 		default:
 			break;
@@ -1290,7 +1295,7 @@ static int apply_pay(struct lb_apply_ctx *c)
 	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_ASC, amount, c->em)))
 		return lb_errwrap(c->em, "cannot pay the %s: ", lb_mkt_use_name(use));
 	memcpy(p.platform, cfg.platform, LB_ADDR_LEN);
-	return lb_mkt_settle(c->state, c->height, use, amount, &p, NULL, c->em);
+	return lb_mkt_settle(c->state, use, amount, &p, NULL, c->em);
 }
 
 static json_t *addr_json(const uint8_t a[LB_ADDR_LEN]);
@@ -1490,8 +1495,7 @@ static int check_cite(const struct lb_tx *tx, struct lb_errmsg *em)
 
 /* A cited store.rate counts for the author of the rated listing, whose store.list tx is cited
  * too (the author is its sender: only the author may list): the stars as rating points. */
-static int cite_rating(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg,
-		       const struct mkt_cite *m, const struct lb_tx *rate)
+static int cite_rating(struct lb_apply_ctx *c, const struct mkt_cite *m, const struct lb_tx *rate)
 {
 	struct lb_tx list;
 	struct lb_errmsg e;
@@ -1519,7 +1523,7 @@ static int cite_rating(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg,
 	if (!rc) {
 		lb_addr_from_pubkey(author, list.sender);
 		struct lb_mkt_activity a = {.rating_sum = r->stars, .rating_n = 1};
-		rc = act_add(c->state, cfg, c->height, LB_MKT_POOL_DEV, author, &a);
+		rc = act_add(c->state, LB_MKT_POOL_DEV, author, &a);
 	}
 	lb_free(r);
 	lb_free(l);
@@ -1552,7 +1556,10 @@ static int cite_creation(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg
 			       "market.cite: the cited listing is of an algorithm; the creation "
 			       "bonus is for contracts (algorithms earn by their calls)");
 	lb_addr_from_pubkey(author, list->sender);
-	be64(key, period_of(cfg, c->height));
+	uint64_t open;
+	if ((rc = open_period(c->state, &open)))
+		return rc;
+	be64(key, open);
 	memcpy(key + 8, author, LB_ADDR_LEN);
 	if ((rc = lb_state_get_u64(c->state, NS_CREATED, key, sizeof key, 0, &n)))
 		return rc;
@@ -1574,8 +1581,8 @@ static int cite_creation(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg
 	return lb_state_put_u64(c->state, NS_CITED, list->id, LB_HASH_LEN, c->height);
 }
 
-/* The cited audit.record counts once, for the audit node that signed it, in the period of the
- * citing block: one audit, its score as quality points. */
+/* The cited audit.record counts once, for the audit node that signed it, in the open period:
+ * one audit, its score as quality points. */
 static int apply_cite(struct lb_apply_ctx *c)
 {
 	struct lb_mkt_config cfg;
@@ -1600,7 +1607,7 @@ static int apply_cite(struct lb_apply_ctx *c)
 			       "%llu); each record counts once",
 			       HEX(tx.id), (unsigned long long)seen);
 	if (m.kind == LB_MKT_CITE_RATING)
-		return cite_rating(c, &cfg, &m, &tx);
+		return cite_rating(c, &m, &tx);
 	if (m.kind == LB_MKT_CITE_CREATION)
 		return cite_creation(c, &cfg, &tx);
 	lb_errclear(&e);
@@ -1609,7 +1616,7 @@ static int apply_cite(struct lb_apply_ctx *c)
 			       "decode: %s", e.text);
 	lb_addr_from_pubkey(node, tx.sender);
 	struct lb_mkt_activity a = {.calls = 1, .quality = sc.score};
-	if ((rc = act_add(c->state, &cfg, c->height, LB_MKT_POOL_AUDIT, node, &a)))
+	if ((rc = act_add(c->state, LB_MKT_POOL_AUDIT, node, &a)))
 		return rc;
 	return lb_state_put_u64(c->state, NS_CITED, tx.id, LB_HASH_LEN, c->height);
 }
@@ -1812,9 +1819,12 @@ static const struct lb_txtype market_types[] = {
 
 int lb_market_register_txtypes(void)
 {
-	/* period and the votes read the block height: not block-independent */
+	/* period and the votes read the block height: not block-independent; a pay reads only
+	 * state (its use counts in the open period), so its admission writes are reused */
 	int rc = lb_txtype_register_rows(market_types, sizeof market_types / sizeof market_types[0],
 					 false);
+	if (!rc)
+		rc = lb_txtype_mark_block_independent(LB_TX_MKT_PAY);
 	return rc ? rc : lb_genesis_hook_register(genesis_market);
 }
 

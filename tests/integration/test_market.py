@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import Node, Tap, address_of, run_cli  # noqa: E402
@@ -128,9 +129,16 @@ def main():
             node.cli(["tx", "transfer", "--from", "alice", "--to", "bob", "--amount",
                       "0.000001", "--wait"])
 
-        # both uses in one period: start right after a period's last block
+        # both uses in one period: start right after a period's last block, once the node
+        # has closed the period that block ended (a use counts in the open period: the first
+        # one not closed yet, whatever its block's height)
         while height() % PERIOD:
             tick()
+        for _ in range(100):
+            if status()["next_period"] == height() // PERIOD:
+                break
+            time.sleep(0.1)
+        open_period = status()["next_period"]
         b0 = {a: bal(A[a]) for a in A}
         p0, pl0 = bal(pool), bal(platform)
         # a contract call: authors bob and alice, executor clinic, paid by clinic
@@ -161,7 +169,8 @@ def main():
         del got_alice
 
         # -- the period ends: the node closes it by itself (market.period from its key) ----
-        use_period = (height() - 1) // PERIOD
+        use_period = open_period
+        t.eq(use_period, (height() - 1) // PERIOD, "the uses' blocks are in the open period")
         bob_csc = bal(A["bob"])[1]
         for _ in range(60):
             if status()["next_period"] > use_period:
