@@ -51,6 +51,14 @@ static void usage(FILE *f)
 		"                                   audit.record, a store.rate with its listing's\n"
 		"                                   store.list tx) or claim a creation bonus (a\n"
 		"                                   store.list); the node supplies the proofs\n"
+		"  claim --exec ID --registration ID --commitment HEX\n"
+		"                                   a patient claims its share of a released\n"
+		"                                   escrow from the owner's patient pool\n"
+		"                                   (market.patient.claim): ID of the escrow's\n"
+		"                                   xchg.exec, ID of the owner's xchg.patients that\n"
+		"                                   registered the commitment; --from is the\n"
+		"                                   patient's consent key; the node supplies the\n"
+		"                                   proofs (anchored in a settlement block)\n"
 		"\n"
 		"options: --home DIR, --node URL, --json; for changes also --from KEY, --wait,\n"
 		"--timeout S, --fee N (as for 'leben tx').\n"
@@ -59,13 +67,15 @@ static void usage(FILE *f)
 		"  leben market status\n"
 		"  leben market fund --from partner --pool developers --amount 1000 --wait\n"
 		"  leben market close --from anyone --period 3 --wait\n"
-		"  leben market rankings 3 --json\n");
+		"  leben market rankings 3 --json\n"
+		"  leben market claim --from consent --exec 3f2a... --registration 9c01... \\\n"
+		"      --commitment 77e4... --wait --json\n");
 }
 
 struct mopts {
 	const char *home, *node, *from, *pool, *amount, *period, *use, *owner, *algo, *exec,
 		*authors, *ancestors, *audit, *splits_file, *expires_height, *proposal, *timeout,
-		*fee, *to, *amounts, *asset, *kind, *tx, *listing;
+		*fee, *to, *amounts, *asset, *kind, *tx, *listing, *exec_id, *reg_id, *commitment;
 	bool json, help, wait, yes, no, patient_pool;
 };
 
@@ -290,6 +300,37 @@ static int build_cite(const struct mopts *o, const char *url, struct lb_buf *b)
 	return rc;
 }
 
+/* market.patient.claim: the exec and the registration cited with their anchored proofs. */
+static int build_claim(const struct mopts *o, const char *url, struct lb_buf *b)
+{
+	uint8_t cm[LB_HASH_LEN];
+	if (!o->exec_id || !o->reg_id || !o->commitment) {
+		cli_failf(CMD, "'leben market claim' needs --exec ID (the escrow's xchg.exec tx), "
+			       "--registration ID (the owner's xchg.patients tx) and --commitment "
+			       "HEX (your record commitment, from the owner)");
+		return 2;
+	}
+	if (strlen(o->commitment) != 2 * LB_HASH_LEN ||
+	    lb_hex_decode(cm, LB_HASH_LEN, o->commitment)) {
+		cli_failf(CMD, "--commitment '%s' must be 64 hex digits (the commitment the owner "
+			       "registered for your records)",
+			  o->commitment);
+		return 2;
+	}
+	uint8_t *et = NULL, *ep = NULL, *rt = NULL, *rp = NULL;
+	size_t etl = 0, epl = 0, rtl = 0, rpl = 0;
+	int rc = cited_tx(url, o->exec_id, &et, &etl, &ep, &epl);
+	if (!rc)
+		rc = cited_tx(url, o->reg_id, &rt, &rtl, &rp, &rpl);
+	if (!rc && lb_mkt_patient_claim_encode(b, et, etl, ep, epl, rt, rtl, rp, rpl, cm))
+		rc = cli_failf(CMD, "the claim does not fit in one tx");
+	lb_free(et);
+	lb_free(ep);
+	lb_free(rt);
+	lb_free(rp);
+	return rc;
+}
+
 static int send_tx(const struct mopts *o, uint32_t type, const struct lb_buf *payload)
 {
 	char tid[16], *hex = malloc(2 * payload->len + 1);
@@ -346,6 +387,8 @@ int cmd_market(int argc, char **argv)
 		{"--to", &o.to, NULL},            {"--amounts", &o.amounts, NULL},
 		{"--asset", &o.asset, NULL},      {"--kind", &o.kind, NULL},
 		{"--tx", &o.tx, NULL},            {"--listing", &o.listing, NULL},
+		{"--exec", &o.exec_id, NULL},     {"--registration", &o.reg_id, NULL},
+		{"--commitment", &o.commitment, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[2];
@@ -426,6 +469,9 @@ int cmd_market(int argc, char **argv)
 	} else if (!strcmp(what, "cite")) {
 		type = LB_TX_MKT_CITE;
 		rc = build_cite(&o, url, &b);
+	} else if (!strcmp(what, "claim")) {
+		type = LB_TX_MKT_PATIENT_CLAIM;
+		rc = build_claim(&o, url, &b);
 	} else if (!strcmp(what, "propose")) {
 		type = LB_TX_MKT_SPLITS_PROPOSE;
 		rc = build_propose(&o, url, &b);
@@ -440,7 +486,7 @@ int cmd_market(int argc, char **argv)
 			rc = lb_mkt_vote_encode(&b, id, o.yes) ? 1 : 0;
 	} else {
 		rc = cli_failf(CMD, "'%s' is not a market command: use status, splits, rankings, fund, "
-				    "redeem, close, pay, pool-pay, cite, propose or vote",
+				    "redeem, close, pay, pool-pay, cite, claim, propose or vote",
 			       what);
 		rc = 2;
 	}
