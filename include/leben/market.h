@@ -299,6 +299,9 @@ int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_A
  * listings per author and period (LB_ELIMIT beyond). */
 #define LB_MKT_CITE_CREATION 3
 #define LB_MKT_CREATION_CAP 3
+/* A contract call naming patients pays each the service bonus (bonus.contract-call.patients)
+ * only when it pays at least this much (micro-ASC), once per patient and period. */
+#define LB_MKT_SERVICE_MIN 1000000
 #define LB_MKT_CITE_PROOF_MAX (1u << 20)
 int lb_mkt_cite_encode(struct lb_buf *b, unsigned kind, const uint8_t *tx, size_t tx_len,
 		       const uint8_t *proof, size_t proof_len, const uint8_t *list_tx,

@@ -44,6 +44,7 @@
 #define NS_CREATED "mkt.created"
 #define NS_PSHARE "mkt.pshare"
 #define NS_PCLAIM "mkt.pclaim"
+#define NS_SERVED "mkt.served" /* period be64 | patient -> 1: service bonus paid (once a period) */
 
 #define TOP_K_MAX 1000
 
@@ -412,6 +413,7 @@ static int genesis_market(json_t *g, int chain, struct lb_state *s, struct lb_er
 	c.bonus[LB_MKT_USE_STUDY][LB_MKT_ROLE_OWNER] = 1000000;
 	c.bonus[LB_MKT_USE_STUDY][LB_MKT_ROLE_PATIENTS] = 100000;
 	c.bonus[LB_MKT_USE_CONTRACT][LB_MKT_ROLE_AUTHORS] = 1000000;
+	c.bonus[LB_MKT_USE_CONTRACT][LB_MKT_ROLE_PATIENTS] = 100000; /* service received */
 	c.bonus[LB_MKT_USE_ALGO][LB_MKT_ROLE_ALGO] = 500000;
 	json_t *bo = json_object_get(m, "bonus"), *t;
 	json_object_foreach(bo, key, t) {
@@ -606,6 +608,28 @@ static int bonus_pay(struct lb_state *s, struct pool_rec *bp, const uint8_t to[L
 	return lb_mkt_credit(s, to, LB_CSC, amount, em);
 }
 
+/* The patient's bonus for a medical service received: a contract call paid for the patient's
+ * care names the patient. Paid only for a call of at least LB_MKT_SERVICE_MIN micro-ASC and
+ * once per patient and open period, so naming oneself in cheap calls cannot farm it. */
+static int service_bonus(struct lb_state *s, struct pool_rec *bp, const uint8_t to[LB_ADDR_LEN],
+			 uint64_t paid, uint64_t bonus, struct lb_errmsg *em)
+{
+	uint8_t key[8 + LB_ADDR_LEN];
+	uint64_t period, done = 0;
+	int rc;
+	if (!bonus || paid < LB_MKT_SERVICE_MIN)
+		return LB_OK;
+	if ((rc = open_period(s, &period)))
+		return rc;
+	be64(key, period);
+	memcpy(key + 8, to, LB_ADDR_LEN);
+	if ((rc = lb_state_get_u64(s, NS_SERVED, key, sizeof key, 0, &done)) || done)
+		return rc;
+	if ((rc = lb_state_put_u64(s, NS_SERVED, key, sizeof key, 1)))
+		return rc;
+	return bonus_pay(s, bp, to, bonus, em);
+}
+
 int lb_mkt_settle(struct lb_state *s, unsigned use, uint64_t amount,
 		  const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
 		  struct lb_errmsg *em)
@@ -634,7 +658,10 @@ int lb_mkt_settle(struct lb_state *s, unsigned use, uint64_t amount,
 	if (!rc && p->has_owner)
 		rc = bonus_pay(s, &bp, p->owner, bon[LB_MKT_ROLE_OWNER], em);
 	for (size_t i = 0; !rc && i < p->n_patients; i++)
-		rc = bonus_pay(s, &bp, p->patients[i], bon[LB_MKT_ROLE_PATIENTS], em);
+		rc = use == LB_MKT_USE_CONTRACT
+			     ? service_bonus(s, &bp, p->patients[i], amount, bon[LB_MKT_ROLE_PATIENTS],
+					     em)
+			     : bonus_pay(s, &bp, p->patients[i], bon[LB_MKT_ROLE_PATIENTS], em);
 	for (size_t i = 0; !rc && i < p->n_authors; i++)
 		rc = bonus_pay(s, &bp, p->authors[i], bon[LB_MKT_ROLE_AUTHORS], em);
 	for (size_t i = 0; !rc && i < p->n_ancestors; i++)

@@ -389,6 +389,49 @@ static void test_flow_and_bad_input(void **state)
 			 0);
 	json_decref(q.out);
 
+	/* the patient's bonus for a medical service received: a contract call of at least 1 ASC
+	 * naming the patient pays it 0.1 CSC from the bonus pool (allotted at the closes), once
+	 * per patient and period; a cheaper call, or a second one, pays no bonus */
+	{
+		uint8_t pat[2][LB_ADDR_LEN];
+		uint64_t pa0, pc0, pa1, pc1, xa0, xc0, xa1, xc1;
+		memcpy(pat[0], f->a[U5], LB_ADDR_LEN);
+		memcpy(pat[1], f->a[U2], LB_ADDR_LEN);
+		struct lb_mkt_parties sv = {0};
+		sv.patients = (const uint8_t(*)[LB_ADDR_LEN])pat;
+		sv.n_patients = 1;
+		bal(f, f->a[U5], &pa0, &pc0);
+		json_t *mk = market(f);
+		json_int_t bonus0 = json_integer_value(json_object_get(
+			json_object_get(json_object_get(mk, "pools"), "bonus"), "csc_available"));
+		json_decref(mk);
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, LB_MKT_SERVICE_MIN - 1, &sv));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		bal(f, f->a[U5], &pa1, &pc1);
+		assert_true(pc1 == pc0 && pa1 == pa0); /* below the minimum: no bonus */
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, LB_MKT_SERVICE_MIN, &sv));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		bal(f, f->a[U5], &pa1, &pc1);
+		assert_true(pc1 - pc0 == 100000 && pa1 == pa0);
+		bal(f, f->a[U2], &xa0, &xc0);
+		sv.n_patients = 2; /* U5 again (paid this period) and U2 */
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, 2 * LB_MKT_SERVICE_MIN, &sv));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		bal(f, f->a[U5], &pa0, &pc0);
+		assert_true(pc0 == pc1);
+		bal(f, f->a[U2], &xa1, &xc1);
+		assert_true(xc1 - xc0 == 100000 && xa1 == xa0);
+		mk = market(f);
+		assert_int_equal(bonus0 - json_integer_value(json_object_get(
+						   json_object_get(json_object_get(mk, "pools"), "bonus"),
+						   "csc_available")),
+				 200000); /* two bonuses, from the bonus pool */
+		json_decref(mk);
+	}
+
 	/* split tables by vote: P1 proposes (its yes), P2 votes yes: 2 of 3 partners adopt it */
 	lb_mkt_splits_default(&sp);
 	sp.use[LB_MKT_USE_CONTRACT].ppm[LB_MKT_ROLE_AUTHORS] = 700000;
