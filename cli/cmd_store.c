@@ -842,7 +842,18 @@ int cmd_store(int argc, char **argv)
 			return 1;
 		lb_addr_encode(t, a);
 		snprintf(path, sizeof path, "/v1/store/wallets/%s", t);
-		return get_show(&o, path);
+		if (o.json)
+			return get_show(&o, path);
+		/* people read ASC, as the rest of the CLI prints it; --json keeps micro-ASC */
+		json_t *j;
+		char amt[32];
+		if (cli_api_get(CMD, o.url, path, &j))
+			return 1;
+		json_int_t w = json_integer_value(json_object_get(j, "wallet"));
+		printf("%s: %s ASC in the store wallet\n", t,
+		       cli_format_amount(w > 0 ? (uint64_t)w : 0, amt, sizeof amt));
+		json_decref(j);
+		return 0;
 	}
 	if (!strcmp(sub, "add"))
 		return s_add(&o);

@@ -48,6 +48,11 @@ def main():
             json.dump(g, f)
         node.start()
         t.eq(wallet(node, "bob"), 50000000, "genesis fills the store wallet")
+        r = node.cli(["store", "wallet", "bob"])
+        t.eq(r.stdout.strip(), "%s: 50 ASC in the store wallet" % node.address("bob"),
+             "leben store wallet prints ASC")
+        r, j = node.cli_json(["store", "wallet", "bob"])
+        t.eq((j or {}).get("wallet"), 50000000, "--json keeps micro-ASC, as the API")
 
         def publish(path, key):
             r, j = node.cli_json(["contract", "publish", path, "--key", key])
