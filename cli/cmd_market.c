@@ -46,11 +46,13 @@ static void usage(FILE *f)
 		"                                   {\"contract-call\": {\"authors\": 700000, ...}};\n"
 		"                                   uses left out keep their table)\n"
 		"  vote --proposal ID (--yes | --no)   a credit partner votes on a proposal\n"
-		"  cite --kind audit|rating|creation --tx ID [--listing ID]\n"
-		"                                   count a business record in the rankings (an\n"
+		"  cite --kind audit|rating|creation|data --tx ID [--listing ID]\n"
+		"                                   count a record in the rankings (an\n"
 		"                                   audit.record, a store.rate with its listing's\n"
-		"                                   store.list tx) or claim a creation bonus (a\n"
-		"                                   store.list); the node supplies the proofs\n"
+		"                                   store.list tx, a directory data.register's\n"
+		"                                   record count as data scale) or claim a\n"
+		"                                   creation bonus (a store.list); the node\n"
+		"                                   supplies the proofs\n"
 		"  claim --exec ID --registration ID --commitment HEX\n"
 		"                                   a patient claims its share of a released\n"
 		"                                   escrow from the owner's patient pool\n"
@@ -272,13 +274,13 @@ static int cited_tx(const char *url, const char *id, uint8_t **tx, size_t *tl, u
 
 static int build_cite(const struct mopts *o, const char *url, struct lb_buf *b)
 {
-	static const char *const kinds[] = {"audit", "rating", "creation"};
+	static const char *const kinds[] = {"audit", "rating", "creation", "data"};
 	unsigned kind = 0;
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 4; i++)
 		if (o->kind && !strcmp(o->kind, kinds[i]))
 			kind = i + 1;
 	if (!kind) {
-		cli_failf(CMD, "--kind must be audit, rating or creation");
+		cli_failf(CMD, "--kind must be audit, rating, creation or data");
 		return 2;
 	}
 	if ((kind == LB_MKT_CITE_RATING) != (o->listing != NULL)) {

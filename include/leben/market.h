@@ -298,6 +298,12 @@ int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_A
  * bonus pool as far as it reaches), once per listing, for at most LB_MKT_CREATION_CAP
  * listings per author and period (LB_ELIMIT beyond). */
 #define LB_MKT_CITE_CREATION 3
+/* Kind LB_MKT_CITE_DATA: a directory-chain data.register (0x0210): its sender (the data owner)
+ * gets min(basic.volume, LB_MKT_SCALE_CAP) records of data scale in the data pool, once per
+ * registration, for at most LB_MKT_CREATION_CAP registrations per owner and period (the
+ * volume is the owner's declaration: the caps bound what it can buy in the rankings). */
+#define LB_MKT_CITE_DATA 4
+#define LB_MKT_SCALE_CAP 100000
 #define LB_MKT_CREATION_CAP 3
 /* A contract call naming patients pays each the service bonus (bonus.contract-call.patients)
  * only when it pays at least this much (micro-ASC), once per patient and period. */

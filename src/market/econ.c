@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "leben/codec.h"
+#include "leben/data_hexa.h"
+#include "leben/data_tx.h"
 #include "leben/exchange.h"
 #include "leben/market_store.h"
 #include "leben/ledger.h"
@@ -1486,10 +1488,11 @@ static int dec_cite(const struct lb_tx *tx, struct mkt_cite *o, struct lb_errmsg
 	if ((rc = lb_dec_u8(&d, "kind", &o->kind)))
 		return rc;
 	if (o->kind != LB_MKT_CITE_AUDIT && o->kind != LB_MKT_CITE_RATING &&
-	    o->kind != LB_MKT_CITE_CREATION)
+	    o->kind != LB_MKT_CITE_CREATION && o->kind != LB_MKT_CITE_DATA)
 		return lb_dec_fail(&d, LB_EUNSUPPORTED, "kind",
 				   "%u is not a kind of record counted (1 = audit.record, "
-				   "2 = store.rate, 3 = store.list of a contract)",
+				   "2 = store.rate, 3 = store.list of a contract, "
+				   "4 = data.register)",
 				   o->kind);
 	o->tx2 = o->proof2 = NULL;
 	o->tx2_len = o->proof2_len = 0;
@@ -1608,6 +1611,57 @@ static int cite_creation(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg
 	return lb_state_put_u64(c->state, NS_CITED, list->id, LB_HASH_LEN, c->height);
 }
 
+/* A cited data.register (directory chain): its public record count (basic.volume) as data
+ * scale for the owner who registered it, capped per registration and per owner and period. */
+static int cite_scale(struct lb_apply_ctx *c, const struct lb_tx *reg)
+{
+	struct lb_asset_tx at;
+	struct lb_errmsg e;
+	uint8_t owner[LB_ADDR_LEN], key[9 + LB_ADDR_LEN];
+	uint64_t vol = 0, period, n = 0;
+	bool have = false;
+	int rc;
+	struct lb_hexa *h = lb_malloc(sizeof *h);
+	if (!h)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	lb_errclear(&e);
+	rc = lb_asset_tx_decode(reg->payload, reg->payload_len, &at, &e);
+	if (!rc && at.op != LB_ASSET_REGISTER)
+		rc = lb_errf(&e, LB_EINVALID, "it is not a registration");
+	if (!rc && !(rc = lb_hexa_decode(at.pub, at.pub_len, h, &e))) {
+		int id = lb_hexa_field_id("basic.volume");
+		have = lb_hexa_get_u64(h, "basic.volume", &vol) && id >= 0 &&
+		       (h->public_mask >> id & 1);
+		lb_hexa_release(h);
+	}
+	lb_free(h);
+	if (rc)
+		return lb_errf(c->em, LB_EINVALID, "market.cite: the cited data registration does "
+			       "not decode: %s", e.text);
+	if (!have || !vol)
+		return lb_errf(c->em, LB_EINVALID,
+			       "market.cite: the cited data registration shows no public record "
+			       "count (basic.volume): there is no data scale to count");
+	lb_addr_from_pubkey(owner, reg->sender);
+	if ((rc = open_period(c->state, &period)))
+		return rc;
+	key[0] = 's'; /* scale citations, apart from the creation bonus' listings */
+	be64(key + 1, period);
+	memcpy(key + 9, owner, LB_ADDR_LEN);
+	if ((rc = lb_state_get_u64(c->state, NS_CREATED, key, sizeof key, 0, &n)))
+		return rc;
+	if (n >= LB_MKT_CREATION_CAP)
+		return lb_errf(c->em, LB_ELIMIT,
+			       "market.cite: the data scale of %d registrations of %s was counted "
+			       "this period (the cap); cite this one in a later period",
+			       LB_MKT_CREATION_CAP, ADDR(owner));
+	struct lb_mkt_activity a = {.scale = vol < LB_MKT_SCALE_CAP ? vol : LB_MKT_SCALE_CAP};
+	if ((rc = act_add(c->state, LB_MKT_POOL_DATA, owner, &a)) ||
+	    (rc = lb_state_put_u64(c->state, NS_CREATED, key, sizeof key, n + 1)))
+		return rc;
+	return lb_state_put_u64(c->state, NS_CITED, reg->id, LB_HASH_LEN, c->height);
+}
+
 /* The cited audit.record counts once, for the audit node that signed it, in the open period:
  * one audit, its score as quality points. */
 static int apply_cite(struct lb_apply_ctx *c)
@@ -1620,11 +1674,14 @@ static int apply_cite(struct lb_apply_ctx *c)
 	uint64_t seen = 0;
 	uint8_t node[LB_ADDR_LEN];
 	int rc = dec_cite(c->tx, &m, c->em);
-	static const char *const what[] = {"", "audit record", "rating", "listing"};
-	static const uint32_t want[] = {0, LB_TX_AUDIT_RECORD, LB_TX_STORE_RATE, LB_TX_STORE_LIST};
+	static const char *const what[] = {"", "audit record", "rating", "listing",
+					   "data registration"};
+	static const uint32_t want[] = {0, LB_TX_AUDIT_RECORD, LB_TX_STORE_RATE, LB_TX_STORE_LIST,
+					LB_TX_DATA_REGISTER};
 	if (rc || (rc = need_market(c, &cfg)) ||
 	    (rc = lb_apply_cite(c, what[m.kind], m.tx, m.tx_len, m.proof, m.proof_len,
-				LB_CHAIN_BUSINESS, want[m.kind], &tx)))
+				m.kind == LB_MKT_CITE_DATA ? LB_CHAIN_DIRECTORY : LB_CHAIN_BUSINESS,
+				want[m.kind], &tx)))
 		return rc;
 	if ((rc = lb_state_get_u64(c->state, NS_CITED, tx.id, LB_HASH_LEN, 0, &seen)))
 		return rc;
@@ -1637,6 +1694,8 @@ static int apply_cite(struct lb_apply_ctx *c)
 		return cite_rating(c, &m, &tx);
 	if (m.kind == LB_MKT_CITE_CREATION)
 		return cite_creation(c, &cfg, &tx);
+	if (m.kind == LB_MKT_CITE_DATA)
+		return cite_scale(c, &tx);
 	lb_errclear(&e);
 	if (lb_xchg_audit_score_decode(&sc, tx.payload, tx.payload_len, &e))
 		return lb_errf(c->em, LB_EINVALID, "market.cite: the cited audit record does not "

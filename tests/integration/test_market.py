@@ -249,6 +249,34 @@ def main():
         t.ok(r.returncode == 2 and "--listing" in r.stderr, "a rating without --listing refused",
              r.stderr)
 
+        # -- data scale from the directory chain: a data.register's record count ----------------
+        csv = os.path.join(node.home, "scale.csv")
+        with open(csv, "w") as f:
+            f.write("patient_id,age\n" + "".join("S%d,%d\n" % (i, 40 + i) for i in range(7)))
+        r, reg = node.cli_json(["data", "add", csv, "--key", "alice", "--name", "scale"])
+        t.ok(r.returncode == 0 and reg, "alice registers a 7-record table (data.register)",
+             r.stderr)
+        tick()  # a settlement block after the directory block: the proof's anchor
+        r = tx(["cite", "--kind", "data", "--tx", listed, "--from", "bob"])
+        t.ok(r.returncode != 0 and "not a directory-chain one" in r.stderr + r.stdout,
+             "a store.list cited as a data registration refused", r.stderr)
+        scale_period = status()["next_period"]
+        r = tx(["cite", "--kind", "data", "--tx", reg["tx"], "--from", "bob"])
+        t.ok(r.returncode == 0, "market cite --kind data: the registration's scale counted",
+             r.stderr)
+        r = tx(["cite", "--kind", "data", "--tx", reg["tx"], "--from", "clinic"])
+        t.ok(r.returncode != 0 and "was already counted" in r.stderr,
+             "a registration counts once", r.stderr)
+        for _ in range(60):
+            if status()["next_period"] > scale_period:
+                break
+            tick()
+        rp = node.get("/v1/market/rankings/%d" % scale_period)[1]
+        data_top = {d["node"]: d["score"] for d in rp["data"]["top"]}
+        # the data pool's score: volume + calls x 1 ASC + scale x 1 (genesis default weights);
+        # alice had no paid use in this period, so her score is the 7 records alone
+        t.eq(data_top.get(A["alice"]), 7, "alice ranks among data nodes by her data scale (7)")
+
         node.stop()
         r = run_cli(["verify", "--home", node.home])
         t.ok(r.returncode == 0 and "market periods, recomputed from their counters, match"
