@@ -1897,8 +1897,10 @@ static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_PAY, LB_CHAIN_SETTLEMENT, "market.pay", check_pay, apply_pay, json_pay, false},
 	{LB_TX_MKT_POOL_PAY, LB_CHAIN_SETTLEMENT, "market.pool.pay", check_pool_pay,
 	 apply_pool_pay, json_pool_pay, false},
+	/* citing a record is a public service (the nodes do it, each record counts once):
+	 * fee-exempt */
 	{LB_TX_MKT_CITE, LB_CHAIN_SETTLEMENT, "market.cite", check_cite, apply_cite, json_cite,
-	 false},
+	 true},
 	{LB_TX_MKT_PATIENT_CLAIM, LB_CHAIN_SETTLEMENT, "market.patient.claim", check_pclaim,
 	 apply_pclaim, json_pclaim, false},
 };
