@@ -35,9 +35,12 @@ static void usage(FILE *f)
 		"  close --period P                 close period P: allot quotas, rank, pay the top k\n"
 		"  pay --use USE --amount N [--owner A] [--algo-author A] [--executor A]\n"
 		"      [--authors A,B] [--ancestors A,B] [--audit A,B] [--patient-pool]\n"
+		"      [--patients A,B]\n"
 		"                                   pay one use (data-run, contract-call,\n"
 		"                                   algorithm-call, compute, study) through its table;\n"
-		"                                   --patient-pool pays the owner's patients' share\n"
+		"                                   --patient-pool pays the owner's patients' share;\n"
+		"                                   --patients names the patients a contract call\n"
+		"                                   served (their service bonus, from 1 ASC)\n"
 		"  pool-pay --to A,B --amounts X,Y [--asset asc|csc]\n"
 		"                                   a data owner pays its patients' consent accounts\n"
 		"                                   from its patient pool\n"
@@ -77,7 +80,8 @@ static void usage(FILE *f)
 struct mopts {
 	const char *home, *node, *from, *pool, *amount, *period, *use, *owner, *algo, *exec,
 		*authors, *ancestors, *audit, *splits_file, *expires_height, *proposal, *timeout,
-		*fee, *to, *amounts, *asset, *kind, *tx, *listing, *exec_id, *reg_id, *commitment;
+		*fee, *to, *amounts, *asset, *kind, *tx, *listing, *exec_id, *reg_id, *commitment,
+		*patients;
 	bool json, help, wait, yes, no, patient_pool;
 };
 
@@ -127,7 +131,8 @@ static int build_pay(const struct mopts *o, const char *home, struct lb_buf *b)
 {
 	struct lb_mkt_parties p = {0};
 	struct lb_errmsg em;
-	uint8_t(*authors)[LB_ADDR_LEN] = NULL, (*anc)[LB_ADDR_LEN] = NULL, (*aud)[LB_ADDR_LEN] = NULL;
+	uint8_t(*authors)[LB_ADDR_LEN] = NULL, (*anc)[LB_ADDR_LEN] = NULL, (*aud)[LB_ADDR_LEN] = NULL,
+		(*pats)[LB_ADDR_LEN] = NULL;
 	uint8_t pool[1][LB_ADDR_LEN];
 	unsigned use;
 	uint64_t amount;
@@ -139,12 +144,19 @@ static int build_pay(const struct mopts *o, const char *home, struct lb_buf *b)
 	    one_addr(home, o->exec, &p.has_executor, p.executor) ||
 	    addr_list(home, o->authors, &authors, &p.n_authors) ||
 	    addr_list(home, o->ancestors, &anc, &p.n_ancestors) ||
-	    addr_list(home, o->audit, &aud, &p.n_audit))
+	    addr_list(home, o->audit, &aud, &p.n_audit) ||
+	    addr_list(home, o->patients, &pats, &p.n_patients))
 		goto out;
+	p.patients = (const uint8_t(*)[LB_ADDR_LEN])pats;
 	p.authors = (const uint8_t(*)[LB_ADDR_LEN])authors;
 	p.ancestors = (const uint8_t(*)[LB_ADDR_LEN])anc;
 	p.audit = (const uint8_t(*)[LB_ADDR_LEN])aud;
 	if (o->patient_pool) {
+		if (pats) {
+			rc = cli_failf(CMD, "give --patient-pool (a data use) or --patients (the "
+					    "patients served by a contract call), not both");
+			goto out;
+		}
 		if (!p.has_owner) {
 			rc = cli_failf(CMD, "--patient-pool pays the owner's patients: give --owner");
 			goto out;
@@ -158,6 +170,7 @@ out:
 	free(authors);
 	free(anc);
 	free(aud);
+	free(pats);
 	return rc;
 }
 
@@ -390,7 +403,7 @@ int cmd_market(int argc, char **argv)
 		{"--asset", &o.asset, NULL},      {"--kind", &o.kind, NULL},
 		{"--tx", &o.tx, NULL},            {"--listing", &o.listing, NULL},
 		{"--exec", &o.exec_id, NULL},     {"--registration", &o.reg_id, NULL},
-		{"--commitment", &o.commitment, NULL},
+		{"--commitment", &o.commitment, NULL}, {"--patients", &o.patients, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[2];
