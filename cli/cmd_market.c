@@ -285,6 +285,29 @@ static int cited_tx(const char *url, const char *id, uint8_t **tx, size_t *tl, u
 	return 0;
 }
 
+/* One or two cited txs with their anchored proofs (the second only when id2 is given). */
+struct cited2 {
+	uint8_t *t[2], *p[2];
+	size_t tl[2], pl[2];
+};
+
+static void cite_pair_free(struct cited2 *c)
+{
+	for (int i = 0; i < 2; i++) {
+		lb_free(c->t[i]);
+		lb_free(c->p[i]);
+	}
+}
+
+static int cite_pair(const char *url, const char *id1, const char *id2, struct cited2 *c)
+{
+	memset(c, 0, sizeof *c);
+	int rc = cited_tx(url, id1, &c->t[0], &c->tl[0], &c->p[0], &c->pl[0]);
+	if (!rc && id2)
+		rc = cited_tx(url, id2, &c->t[1], &c->tl[1], &c->p[1], &c->pl[1]);
+	return rc;
+}
+
 static int build_cite(const struct mopts *o, const char *url, struct lb_buf *b)
 {
 	static const char *const kinds[] = {"audit", "rating", "creation", "data"};
@@ -301,17 +324,12 @@ static int build_cite(const struct mopts *o, const char *url, struct lb_buf *b)
 			       "rating, and only with it");
 		return 2;
 	}
-	uint8_t *t = NULL, *p = NULL, *lt = NULL, *lp = NULL;
-	size_t tl = 0, pl = 0, ltl = 0, lpl = 0;
-	int rc = cited_tx(url, o->tx, &t, &tl, &p, &pl);
-	if (!rc && o->listing)
-		rc = cited_tx(url, o->listing, &lt, &ltl, &lp, &lpl);
-	if (!rc && lb_mkt_cite_encode(b, kind, t, tl, p, pl, lt, ltl, lp, lpl))
+	struct cited2 c;
+	int rc = cite_pair(url, o->tx, o->listing, &c);
+	if (!rc && lb_mkt_cite_encode(b, kind, c.t[0], c.tl[0], c.p[0], c.pl[0], c.t[1], c.tl[1],
+				      c.p[1], c.pl[1]))
 		rc = cli_failf(CMD, "the citation does not fit in one tx");
-	lb_free(t);
-	lb_free(p);
-	lb_free(lt);
-	lb_free(lp);
+	cite_pair_free(&c);
 	return rc;
 }
 
@@ -332,17 +350,12 @@ static int build_claim(const struct mopts *o, const char *url, struct lb_buf *b)
 			  o->commitment);
 		return 2;
 	}
-	uint8_t *et = NULL, *ep = NULL, *rt = NULL, *rp = NULL;
-	size_t etl = 0, epl = 0, rtl = 0, rpl = 0;
-	int rc = cited_tx(url, o->exec_id, &et, &etl, &ep, &epl);
-	if (!rc)
-		rc = cited_tx(url, o->reg_id, &rt, &rtl, &rp, &rpl);
-	if (!rc && lb_mkt_patient_claim_encode(b, et, etl, ep, epl, rt, rtl, rp, rpl, cm))
+	struct cited2 c;
+	int rc = cite_pair(url, o->exec_id, o->reg_id, &c);
+	if (!rc && lb_mkt_patient_claim_encode(b, c.t[0], c.tl[0], c.p[0], c.pl[0], c.t[1],
+					       c.tl[1], c.p[1], c.pl[1], cm))
 		rc = cli_failf(CMD, "the claim does not fit in one tx");
-	lb_free(et);
-	lb_free(ep);
-	lb_free(rt);
-	lb_free(rp);
+	cite_pair_free(&c);
 	return rc;
 }
 
