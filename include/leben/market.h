@@ -150,6 +150,7 @@ enum {
 	LB_TX_MKT_POOL_PAY = 0x0126,       /* a data owner pays its patients from their pool */
 	LB_TX_MKT_CITE = 0x0127,           /* count a business-chain record in the rankings */
 	LB_TX_MKT_PATIENT_CLAIM = 0x0128,  /* a patient claims its share of a released escrow */
+	LB_TX_MKT_STORE_PAYOUT = 0x0129,   /* pays a cited store.withdraw from the deposit address */
 };
 
 /* Quota pools, one per kind of super node, and the bonus pool bonuses per use come from. */
@@ -303,6 +304,11 @@ int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_A
  * registration, for at most LB_MKT_CREATION_CAP registrations per owner and period (the
  * volume is the owner's declaration: the caps bound what it can buy in the rankings). */
 #define LB_MKT_CITE_DATA 4
+/* market.store.payout: the committed store.withdraw (business chain) and its proof anchored
+ * in the settlement chain (each uvar length + bytes). Anyone may send it (the nodes do); the
+ * withdrawal's amount goes from the store deposit address to the withdrawal's sender, once. */
+int lb_mkt_store_payout_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len,
+			       const uint8_t *proof, size_t proof_len);
 #define LB_MKT_SCALE_CAP 100000
 #define LB_MKT_CREATION_CAP 3
 /* A contract call naming patients pays each the service bonus (bonus.contract-call.patients)

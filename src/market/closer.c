@@ -8,7 +8,8 @@
  * It also sends the market's citations itself (market.cite, fee-exempt): it reads the
  * business and directory blocks in order, and for every valid audit.record, store.rate,
  * store.list and data.register not counted yet, once its block is anchored in a settlement
- * block, it submits the citation with the node's key and the anchored proof. Every member
+ * block, it submits the citation with the node's key and the anchored proof; and for every
+ * store.withdraw not paid out yet, the market.store.payout (fee-exempt) that pays it. Every member
  * node may do it: the first citation of a record is applied, the others are refused (each
  * record counts once), so it is idempotent; a party may still send it (`leben market cite`).
  */
@@ -24,6 +25,7 @@
 #include "leben/tx.h"
 
 #define CITE_BLOCKS_PER_WAKE 256 /* blocks read per chain after one settlement block */
+#define KIND_PAYOUT 255          /* a store.withdraw: paid out by market.store.payout */
 
 struct lb_mkt_closer {
 	struct lb_ledger *ledger;
@@ -133,13 +135,19 @@ static int cite_one(struct lb_mkt_closer *c, unsigned kind, const uint8_t id[LB_
 	if (!rc && tx2 && (lb_ledger_tx_raw(c->ledger, tx2, &chain, &raw2, &len2) ||
 			   lb_ledger_proof(c->ledger, tx2, LB_CHAIN_SETTLEMENT, &p2, &em)))
 		rc = LB_EUNAVAILABLE;
-	if (!rc && !lb_mkt_cite_encode(&b, kind, raw, len, p1.data, p1.len, raw2, len2, p2.data,
-				       p2.len) &&
-	    !lb_ledger_node_submit(c->ledger, LB_CHAIN_SETTLEMENT, LB_TX_MKT_CITE, b.data, b.len,
+	bool payout = kind == KIND_PAYOUT;
+	if (!rc &&
+	    !(payout ? lb_mkt_store_payout_encode(&b, raw, len, p1.data, p1.len)
+		     : lb_mkt_cite_encode(&b, kind, raw, len, p1.data, p1.len, raw2, len2, p2.data,
+					  p2.len)) &&
+	    !lb_ledger_node_submit(c->ledger, LB_CHAIN_SETTLEMENT,
+				   payout ? LB_TX_MKT_STORE_PAYOUT : LB_TX_MKT_CITE, b.data, b.len,
 				   out, &em))
-		lb_log(LB_LOG_INFO, "market: cited a %s record", kind == LB_MKT_CITE_AUDIT ? "audit"
-			       : kind == LB_MKT_CITE_RATING ? "rating"
-			       : kind == LB_MKT_CITE_CREATION ? "listing" : "data registration");
+		lb_log(LB_LOG_INFO, "market: %s", payout ? "paid out a store withdrawal"
+			       : kind == LB_MKT_CITE_AUDIT ? "cited an audit record"
+			       : kind == LB_MKT_CITE_RATING ? "cited a rating"
+			       : kind == LB_MKT_CITE_CREATION ? "cited a listing"
+							      : "cited a data registration");
 	lb_free(raw);
 	lb_free(raw2);
 	lb_buf_release(&p1);
@@ -170,6 +178,7 @@ static int cite_block(struct lb_mkt_closer *c, int chain, uint64_t h)
 				: !strcmp(type, "store.rate")    ? LB_MKT_CITE_RATING
 				: !strcmp(type, "store.list")    ? LB_MKT_CITE_CREATION
 				: !strcmp(type, "data.register") ? LB_MKT_CITE_DATA
+				: !strcmp(type, "store.withdraw") ? KIND_PAYOUT
 								 : 0;
 		if (!kind)
 			continue;
@@ -198,8 +207,9 @@ static int cite_block(struct lb_mkt_closer *c, int chain, uint64_t h)
 				continue;
 		}
 		lb_buf_init(&seen, 16);
-		bool counted = !lb_ledger_state_read(c->ledger, LB_CHAIN_SETTLEMENT, "mkt.cited", id,
-						    LB_HASH_LEN, &seen, &em);
+		bool counted = !lb_ledger_state_read(c->ledger, LB_CHAIN_SETTLEMENT,
+						    kind == KIND_PAYOUT ? "mkt.payout" : "mkt.cited",
+						    id, LB_HASH_LEN, &seen, &em);
 		lb_buf_release(&seen);
 		if (!counted && (rc = cite_one(c, kind, id, tx2)))
 			break;

@@ -46,6 +46,7 @@
 #define NS_CREATED "mkt.created"
 #define NS_PSHARE "mkt.pshare"
 #define NS_PCLAIM "mkt.pclaim"
+#define NS_PAYOUT "mkt.payout" /* store.withdraw tx id -> settlement height of its payout */
 #define NS_SERVED "mkt.served" /* period be64 | patient -> 1: service bonus paid (once a period) */
 
 #define TOP_K_MAX 1000
@@ -1882,6 +1883,75 @@ static json_t *json_pclaim(const struct lb_tx *tx)
 	return o;
 }
 
+/* ---- store wallet payouts ------------------------------------------------------------------ */
+
+int lb_mkt_store_payout_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len,
+			       const uint8_t *proof, size_t proof_len)
+{
+	int rc = lb_enc_bytes(b, tx, tx_len);
+	return rc ? rc : lb_enc_bytes(b, proof, proof_len);
+}
+
+static int check_payout(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	(void)tx;
+	(void)em;
+	return LB_OK;
+}
+
+/* The cited store.withdraw's amount, from the store deposit address (which holds the ASC of
+ * every deposit) to the withdrawal's sender, whoever sends the payout; once per withdrawal. */
+static int apply_payout(struct lb_apply_ctx *c)
+{
+	struct lb_dec d, w;
+	const uint8_t *raw, *proof;
+	size_t rl, pl;
+	struct lb_tx tx;
+	uint64_t amount, seen = 0;
+	uint8_t owner[LB_ADDR_LEN], dep[LB_ADDR_LEN];
+	lb_dec_init(&d, c->tx->payload, c->tx->payload_len, "market.store.payout", c->em);
+	int rc = lb_dec_bytes(&d, "withdrawal", LB_TX_MAX_BYTES, &raw, &rl);
+	if (!rc)
+		rc = lb_dec_bytes(&d, "proof", LB_MKT_CITE_PROOF_MAX, &proof, &pl);
+	if (!rc)
+		rc = lb_dec_end(&d);
+	if (rc)
+		return rc;
+	if ((rc = lb_apply_cite(c, "store withdrawal", raw, rl, proof, pl, LB_CHAIN_BUSINESS,
+				LB_TX_STORE_WITHDRAW, &tx)))
+		return rc;
+	lb_dec_init(&w, tx.payload, tx.payload_len, "store.withdraw", c->em);
+	if ((rc = lb_dec_uvar(&w, "amount", UINT64_MAX, &amount)))
+		return rc;
+	if ((rc = lb_state_get_u64(c->state, NS_PAYOUT, tx.id, LB_HASH_LEN, 0, &seen)))
+		return rc;
+	if (seen)
+		return lb_errf(c->em, LB_EEXISTS,
+			       "market.store.payout: withdrawal %s was already paid out (at settlement "
+			       "height %llu)",
+			       HEX(tx.id), (unsigned long long)seen);
+	lb_addr_from_pubkey(owner, tx.sender);
+	lb_store_deposit_addr(dep);
+	uint64_t held, csc;
+	if ((rc = lb_mkt_balances(c->state, dep, &held, &csc)))
+		return rc;
+	if (held < amount)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "market.store.payout: the store deposit address holds %s ASC, not %s "
+			       "(store credit from genesis has no ASC behind it)",
+			       AMT(held), AMT(amount));
+	if ((rc = lb_mkt_debit(c->state, dep, LB_ASC, amount, c->em)) ||
+	    (rc = lb_mkt_credit(c->state, owner, LB_ASC, amount, c->em)))
+		return rc;
+	return lb_state_put_u64(c->state, NS_PAYOUT, tx.id, LB_HASH_LEN, c->height);
+}
+
+static json_t *json_payout(const struct lb_tx *tx)
+{
+	(void)tx;
+	return NULL;
+}
+
 static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_FUND, LB_CHAIN_SETTLEMENT, "market.fund", check_fund, apply_fund, json_fund,
 	 false},
@@ -1903,6 +1973,9 @@ static const struct lb_txtype market_types[] = {
 	 true},
 	{LB_TX_MKT_PATIENT_CLAIM, LB_CHAIN_SETTLEMENT, "market.patient.claim", check_pclaim,
 	 apply_pclaim, json_pclaim, false},
+	/* paying out a withdrawal is a public service (the nodes do it, once each): fee-exempt */
+	{LB_TX_MKT_STORE_PAYOUT, LB_CHAIN_SETTLEMENT, "market.store.payout", check_payout,
+	 apply_payout, json_payout, true},
 };
 
 int lb_market_register_txtypes(void)
