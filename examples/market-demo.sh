@@ -7,8 +7,9 @@
 #   -> a study pays two hospitals for their data, with their patients' shares into each
 #   hospital's patient pool -> hospital2 registers a table on the directory chain and the node
 #   cites it by itself (data scale) -> every balance -> the period ends and is closed by the
-#   node: the rankings pay the top developers and data nodes from the pools -> the partner
-#   redeems ASC -> `leben verify` replays everything.
+#   node: the rankings pay the top developers and data nodes from the pools -> the clinic
+#   withdraws store credit to its settlement account -> the partner redeems ASC ->
+#   `leben verify` replays everything.
 #
 #   examples/market-demo.sh            # needs build/leben
 #   DEMO_HOME=/tmp/x examples/market-demo.sh
@@ -106,6 +107,17 @@ printf '  doctor CSC: %s, clinic CSC: %s, hospital2 CSC: %s\n' "$(csc doctor)" "
 say "7. The clinic pays a patient 1 ASC of the patients' share (9 ASC) in its patient pool"
 x market pool-pay --from clinic --to patient7 --amounts 1 --wait
 printf '  patient7 ASC: %s\n' "$(asc patient7)"
+
+say "7b. The clinic moves 5 ASC into its store wallet and takes 2 ASC back out: the node pays the withdrawal to its settlement account"
+x store deposit 5 --from clinic
+x store wallet clinic
+BEFORE=$(asc clinic)
+x store withdraw 2 --from clinic
+until [ "$(asc clinic)" -ne "$BEFORE" ]; do
+	x tx transfer --from alice --to bob --amount 0.000001 --wait >/dev/null # anchoring blocks
+done
+x store wallet clinic
+printf '  clinic ASC: %s -> %s (+2 ASC paid out by market.store.payout)\n' "$BEFORE" "$(asc clinic)"
 
 say "8. The partner takes 100 ASC back (redemption); the totals"
 x market redeem --from bank --amount 100 --wait
