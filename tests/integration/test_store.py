@@ -248,6 +248,16 @@ def main():
         # ---- ratings ----
         r = node.cli(["store", "rate", chest, "4", "clear and quick", "--from", "bob"])
         t.eq(r.returncode, 0, "a verified buyer rates " + r.stderr)
+        rate_id = r.stdout.rsplit("(tx ", 1)[-1].split(")")[0] if "(tx " in r.stdout else ""
+        # the node cites the rating in the rankings by itself (market.cite with the listing's
+        # store.list) once a settlement block anchors it
+        for _ in range(40):
+            if node.get("/v1/market/cited/" + rate_id)[0] == 200:
+                break
+            node.cli(["tx", "transfer", "--from", "bob", "--to", "clinic", "--amount",
+                      "0.000001", "--wait"])
+        t.eq(node.get("/v1/market/cited/" + rate_id)[0], 200,
+             "the node cited the rating for the rankings by itself")
         r = node.cli(["store", "rate", chest, "5", "again", "--from", "bob"])
         t.ok(r.returncode == 1 and "already rated" in r.stderr, "a second rating", r.stderr)
 
