@@ -35,9 +35,12 @@ static void usage(FILE *f)
 		"  close --period P                 close period P: allot quotas, rank, pay the top k\n"
 		"  pay --use USE --amount N [--owner A] [--algo-author A] [--executor A]\n"
 		"      [--authors A,B] [--ancestors A,B] [--audit A,B] [--patient-pool]\n"
+		"      [--patients A,B]\n"
 		"                                   pay one use (data-run, contract-call,\n"
 		"                                   algorithm-call, compute, study) through its table;\n"
-		"                                   --patient-pool pays the owner's patients' share\n"
+		"                                   --patient-pool pays the owner's patients' share;\n"
+		"                                   --patients names the patients a contract call\n"
+		"                                   served (their service bonus, from 1 ASC)\n"
 		"  pool-pay --to A,B --amounts X,Y [--asset asc|csc]\n"
 		"                                   a data owner pays its patients' consent accounts\n"
 		"                                   from its patient pool\n"
@@ -46,11 +49,21 @@ static void usage(FILE *f)
 		"                                   {\"contract-call\": {\"authors\": 700000, ...}};\n"
 		"                                   uses left out keep their table)\n"
 		"  vote --proposal ID (--yes | --no)   a credit partner votes on a proposal\n"
-		"  cite --kind audit|rating|creation --tx ID [--listing ID]\n"
-		"                                   count a business record in the rankings (an\n"
+		"  cite --kind audit|rating|creation|data --tx ID [--listing ID]\n"
+		"                                   count a record in the rankings (an\n"
 		"                                   audit.record, a store.rate with its listing's\n"
-		"                                   store.list tx) or claim a creation bonus (a\n"
-		"                                   store.list); the node supplies the proofs\n"
+		"                                   store.list tx, a directory data.register's\n"
+		"                                   record count as data scale) or claim a\n"
+		"                                   creation bonus (a store.list); the node\n"
+		"                                   supplies the proofs\n"
+		"  claim --exec ID --registration ID --commitment HEX\n"
+		"                                   a patient claims its share of a released\n"
+		"                                   escrow from the owner's patient pool\n"
+		"                                   (market.patient.claim): ID of the escrow's\n"
+		"                                   xchg.exec, ID of the owner's xchg.patients that\n"
+		"                                   registered the commitment; --from is the\n"
+		"                                   patient's consent key; the node supplies the\n"
+		"                                   proofs (anchored in a settlement block)\n"
 		"\n"
 		"options: --home DIR, --node URL, --json; for changes also --from KEY, --wait,\n"
 		"--timeout S, --fee N (as for 'leben tx').\n"
@@ -59,13 +72,16 @@ static void usage(FILE *f)
 		"  leben market status\n"
 		"  leben market fund --from partner --pool developers --amount 1000 --wait\n"
 		"  leben market close --from anyone --period 3 --wait\n"
-		"  leben market rankings 3 --json\n");
+		"  leben market rankings 3 --json\n"
+		"  leben market claim --from consent --exec 3f2a... --registration 9c01... \\\n"
+		"      --commitment 77e4... --wait --json\n");
 }
 
 struct mopts {
 	const char *home, *node, *from, *pool, *amount, *period, *use, *owner, *algo, *exec,
 		*authors, *ancestors, *audit, *splits_file, *expires_height, *proposal, *timeout,
-		*fee, *to, *amounts, *asset, *kind, *tx, *listing;
+		*fee, *to, *amounts, *asset, *kind, *tx, *listing, *exec_id, *reg_id, *commitment,
+		*patients;
 	bool json, help, wait, yes, no, patient_pool;
 };
 
@@ -115,7 +131,8 @@ static int build_pay(const struct mopts *o, const char *home, struct lb_buf *b)
 {
 	struct lb_mkt_parties p = {0};
 	struct lb_errmsg em;
-	uint8_t(*authors)[LB_ADDR_LEN] = NULL, (*anc)[LB_ADDR_LEN] = NULL, (*aud)[LB_ADDR_LEN] = NULL;
+	uint8_t(*authors)[LB_ADDR_LEN] = NULL, (*anc)[LB_ADDR_LEN] = NULL, (*aud)[LB_ADDR_LEN] = NULL,
+		(*pats)[LB_ADDR_LEN] = NULL;
 	uint8_t pool[1][LB_ADDR_LEN];
 	unsigned use;
 	uint64_t amount;
@@ -127,12 +144,19 @@ static int build_pay(const struct mopts *o, const char *home, struct lb_buf *b)
 	    one_addr(home, o->exec, &p.has_executor, p.executor) ||
 	    addr_list(home, o->authors, &authors, &p.n_authors) ||
 	    addr_list(home, o->ancestors, &anc, &p.n_ancestors) ||
-	    addr_list(home, o->audit, &aud, &p.n_audit))
+	    addr_list(home, o->audit, &aud, &p.n_audit) ||
+	    addr_list(home, o->patients, &pats, &p.n_patients))
 		goto out;
+	p.patients = (const uint8_t(*)[LB_ADDR_LEN])pats;
 	p.authors = (const uint8_t(*)[LB_ADDR_LEN])authors;
 	p.ancestors = (const uint8_t(*)[LB_ADDR_LEN])anc;
 	p.audit = (const uint8_t(*)[LB_ADDR_LEN])aud;
 	if (o->patient_pool) {
+		if (pats) {
+			rc = cli_failf(CMD, "give --patient-pool (a data use) or --patients (the "
+					    "patients served by a contract call), not both");
+			goto out;
+		}
 		if (!p.has_owner) {
 			rc = cli_failf(CMD, "--patient-pool pays the owner's patients: give --owner");
 			goto out;
@@ -146,6 +170,7 @@ out:
 	free(authors);
 	free(anc);
 	free(aud);
+	free(pats);
 	return rc;
 }
 
@@ -260,15 +285,38 @@ static int cited_tx(const char *url, const char *id, uint8_t **tx, size_t *tl, u
 	return 0;
 }
 
+/* One or two cited txs with their anchored proofs (the second only when id2 is given). */
+struct cited2 {
+	uint8_t *t[2], *p[2];
+	size_t tl[2], pl[2];
+};
+
+static void cite_pair_free(struct cited2 *c)
+{
+	for (int i = 0; i < 2; i++) {
+		lb_free(c->t[i]);
+		lb_free(c->p[i]);
+	}
+}
+
+static int cite_pair(const char *url, const char *id1, const char *id2, struct cited2 *c)
+{
+	memset(c, 0, sizeof *c);
+	int rc = cited_tx(url, id1, &c->t[0], &c->tl[0], &c->p[0], &c->pl[0]);
+	if (!rc && id2)
+		rc = cited_tx(url, id2, &c->t[1], &c->tl[1], &c->p[1], &c->pl[1]);
+	return rc;
+}
+
 static int build_cite(const struct mopts *o, const char *url, struct lb_buf *b)
 {
-	static const char *const kinds[] = {"audit", "rating", "creation"};
+	static const char *const kinds[] = {"audit", "rating", "creation", "data"};
 	unsigned kind = 0;
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 4; i++)
 		if (o->kind && !strcmp(o->kind, kinds[i]))
 			kind = i + 1;
 	if (!kind) {
-		cli_failf(CMD, "--kind must be audit, rating or creation");
+		cli_failf(CMD, "--kind must be audit, rating, creation or data");
 		return 2;
 	}
 	if ((kind == LB_MKT_CITE_RATING) != (o->listing != NULL)) {
@@ -276,17 +324,38 @@ static int build_cite(const struct mopts *o, const char *url, struct lb_buf *b)
 			       "rating, and only with it");
 		return 2;
 	}
-	uint8_t *t = NULL, *p = NULL, *lt = NULL, *lp = NULL;
-	size_t tl = 0, pl = 0, ltl = 0, lpl = 0;
-	int rc = cited_tx(url, o->tx, &t, &tl, &p, &pl);
-	if (!rc && o->listing)
-		rc = cited_tx(url, o->listing, &lt, &ltl, &lp, &lpl);
-	if (!rc && lb_mkt_cite_encode(b, kind, t, tl, p, pl, lt, ltl, lp, lpl))
+	struct cited2 c;
+	int rc = cite_pair(url, o->tx, o->listing, &c);
+	if (!rc && lb_mkt_cite_encode(b, kind, c.t[0], c.tl[0], c.p[0], c.pl[0], c.t[1], c.tl[1],
+				      c.p[1], c.pl[1]))
 		rc = cli_failf(CMD, "the citation does not fit in one tx");
-	lb_free(t);
-	lb_free(p);
-	lb_free(lt);
-	lb_free(lp);
+	cite_pair_free(&c);
+	return rc;
+}
+
+/* market.patient.claim: the exec and the registration cited with their anchored proofs. */
+static int build_claim(const struct mopts *o, const char *url, struct lb_buf *b)
+{
+	uint8_t cm[LB_HASH_LEN];
+	if (!o->exec_id || !o->reg_id || !o->commitment) {
+		cli_failf(CMD, "'leben market claim' needs --exec ID (the escrow's xchg.exec tx), "
+			       "--registration ID (the owner's xchg.patients tx) and --commitment "
+			       "HEX (your record commitment, from the owner)");
+		return 2;
+	}
+	if (strlen(o->commitment) != 2 * LB_HASH_LEN ||
+	    lb_hex_decode(cm, LB_HASH_LEN, o->commitment)) {
+		cli_failf(CMD, "--commitment '%s' must be 64 hex digits (the commitment the owner "
+			       "registered for your records)",
+			  o->commitment);
+		return 2;
+	}
+	struct cited2 c;
+	int rc = cite_pair(url, o->exec_id, o->reg_id, &c);
+	if (!rc && lb_mkt_patient_claim_encode(b, c.t[0], c.tl[0], c.p[0], c.pl[0], c.t[1],
+					       c.tl[1], c.p[1], c.pl[1], cm))
+		rc = cli_failf(CMD, "the claim does not fit in one tx");
+	cite_pair_free(&c);
 	return rc;
 }
 
@@ -346,6 +415,8 @@ int cmd_market(int argc, char **argv)
 		{"--to", &o.to, NULL},            {"--amounts", &o.amounts, NULL},
 		{"--asset", &o.asset, NULL},      {"--kind", &o.kind, NULL},
 		{"--tx", &o.tx, NULL},            {"--listing", &o.listing, NULL},
+		{"--exec", &o.exec_id, NULL},     {"--registration", &o.reg_id, NULL},
+		{"--commitment", &o.commitment, NULL}, {"--patients", &o.patients, NULL},
 		{NULL, NULL, NULL},
 	};
 	const char *pos[2];
@@ -426,6 +497,9 @@ int cmd_market(int argc, char **argv)
 	} else if (!strcmp(what, "cite")) {
 		type = LB_TX_MKT_CITE;
 		rc = build_cite(&o, url, &b);
+	} else if (!strcmp(what, "claim")) {
+		type = LB_TX_MKT_PATIENT_CLAIM;
+		rc = build_claim(&o, url, &b);
 	} else if (!strcmp(what, "propose")) {
 		type = LB_TX_MKT_SPLITS_PROPOSE;
 		rc = build_propose(&o, url, &b);
@@ -440,7 +514,7 @@ int cmd_market(int argc, char **argv)
 			rc = lb_mkt_vote_encode(&b, id, o.yes) ? 1 : 0;
 	} else {
 		rc = cli_failf(CMD, "'%s' is not a market command: use status, splits, rankings, fund, "
-				    "redeem, close, pay, pool-pay, cite, propose or vote",
+				    "redeem, close, pay, pool-pay, cite, claim, propose or vote",
 			       what);
 		rc = 2;
 	}

@@ -11,6 +11,7 @@
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "leben/codec.h"
 #include "leben/base.h"
 #include "leben/data_coding.h"
 #include "leben/market.h"
@@ -27,6 +28,7 @@ static const char store_help[] =
 	"                               [--snomed-desc DESCRIPTIONS.txt]]\n"
 	"       leben store family ID\n"
 	"       leben store wallet [ADDRESS|KEY]\n"
+	"       leben store withdraw ASC --from KEY\n"
 	"       leben store deposit ASC --from KEY [--fee CSC]\n"
 	"       leben store add ITEM --from KEY --title T [--kind contract|algorithm]\n"
 	"                       [--price-call ASC] [--price-licence ASC] [--specialty S]\n"
@@ -604,6 +606,34 @@ static int s_pay(struct sopts *o, bool call)
 
 /* store deposit AMOUNT: transfer ASC to the store deposit address on the settlement chain,
  * then cite it to fill the sender's store wallet. */
+/* store.withdraw: the amount out of the sender's own wallet; the node pays it out on the
+ * settlement chain (market.store.payout) once the withdrawal's block is anchored. */
+static int s_withdraw(struct sopts *o)
+{
+	uint64_t amount;
+	char id[2 * LB_HASH_LEN + 1];
+	json_t *fin = NULL;
+	if (o->npos < 2 || cli_parse_amount(o->pos[1], &amount) || !amount)
+		return cli_failf(CMD, "withdraw needs an AMOUNT of ASC above 0 (e.g. 2.5)");
+	if (!o->from)
+		return cli_failf(CMD, "withdraw needs --from KEY (the wallet's owner)");
+	struct lb_buf b;
+	lb_buf_init(&b, 16);
+	int rc = lb_enc_uvar(&b, amount) ? cli_failf(CMD, "encoding the withdrawal failed")
+					 : sectx_sign_send(CMD, o->url, o->home, o->from,
+							   LB_TX_STORE_WITHDRAW, b.data, b.len, id,
+							   &fin);
+	lb_buf_release(&b);
+	if (!rc && o->json)
+		cli_print_json(fin);
+	else if (!rc)
+		printf("withdrew %s ASC from the store wallet (tx %s); the node pays it to your "
+		       "settlement account once a settlement block anchors it\n",
+		       o->pos[1], id);
+	json_decref(fin);
+	return rc;
+}
+
 static int s_deposit(struct sopts *o)
 {
 	struct lb_store_tx p;
@@ -842,7 +872,18 @@ int cmd_store(int argc, char **argv)
 			return 1;
 		lb_addr_encode(t, a);
 		snprintf(path, sizeof path, "/v1/store/wallets/%s", t);
-		return get_show(&o, path);
+		if (o.json)
+			return get_show(&o, path);
+		/* people read ASC, as the rest of the CLI prints it; --json keeps micro-ASC */
+		json_t *j;
+		char amt[32];
+		if (cli_api_get(CMD, o.url, path, &j))
+			return 1;
+		json_int_t w = json_integer_value(json_object_get(j, "wallet"));
+		printf("%s: %s ASC in the store wallet\n", t,
+		       cli_format_amount(w > 0 ? (uint64_t)w : 0, amt, sizeof amt));
+		json_decref(j);
+		return 0;
 	}
 	if (!strcmp(sub, "add"))
 		return s_add(&o);
@@ -858,6 +899,8 @@ int cmd_store(int argc, char **argv)
 		return s_rate(&o);
 	if (!strcmp(sub, "deposit"))
 		return s_deposit(&o);
+	if (!strcmp(sub, "withdraw"))
+		return s_withdraw(&o);
 	if (!strcmp(sub, "outcome"))
 		return s_outcome(&o);
 	if (!strcmp(sub, "template"))

@@ -2,11 +2,14 @@
 # A full period of the economy on a local node (docs/economy.md):
 #
 #   a credit partner (bank) issues ASC and funds the quota pools of the developers, the data
-#   nodes and the bonuses -> a clinic pays a call of a doctor's contract (the doctor is the
-#   author, the clinic runs it) -> a study pays two hospitals for their data, with their
-#   patients' shares into each hospital's patient pool -> every balance -> the period ends and
-#   is closed by the node: the rankings pay the top developers and data nodes from the pools -> the
-#   partner redeems ASC -> `leben verify` replays everything.
+#   nodes and the bonuses -> a clinic pays a call of a doctor's contract for a patient it
+#   serves (the doctor is the author, the clinic runs it, the patient gets the service bonus)
+#   -> a study pays two hospitals for their data, with their patients' shares into each
+#   hospital's patient pool -> hospital2 registers a table on the directory chain and the node
+#   cites it by itself (data scale) -> every balance -> the period ends and is closed by the
+#   node: the rankings pay the top developers and data nodes from the pools -> the clinic
+#   withdraws store credit to its settlement account -> the partner redeems ASC ->
+#   `leben verify` replays everything.
 #
 #   examples/market-demo.sh            # needs build/leben
 #   DEMO_HOME=/tmp/x examples/market-demo.sh
@@ -62,17 +65,32 @@ x market fund --from bank --pool bonus --amount 10 --wait
 echo "a bad input is refused and changes nothing:"
 x market redeem --from bank --amount 5000 --wait || true
 
-say "4. Uses, all in one period"
+say "4. Uses, all in one period (a use counts in the open period: the first not closed yet)"
 while [ $(( $(height) % PERIOD )) -ne 0 ]; do
 	x tx transfer --from alice --to bob --amount 0.000001 --wait >/dev/null
 done
-FIRST=$(( $(height) + 1 ))
-echo "- the clinic calls the doctor's contract for 20 ASC (the doctor is the author, the clinic runs it):"
-x market pay --from clinic --use contract-call --amount 20 --authors doctor --executor clinic --wait
+while [ "$(x market status --json | field '["next_period"]')" -lt $(( $(height) / PERIOD )) ]; do
+	sleep 0.1 # the node closes the period that just ended
+done
+USE_PERIOD=$(x market status --json | field '["next_period"]')
+"$LEBEN" keys new patient7 --home "$DEMO_HOME" >/dev/null
+echo "- the clinic calls the doctor's contract for 20 ASC for patient7 (the doctor is the author, the clinic runs it; patient7 gets the 0.1 CSC service bonus):"
+x market pay --from clinic --use contract-call --amount 20 --authors doctor --executor clinic --patients patient7 --wait
+printf '  patient7 CSC: %s\n' "$(csc patient7)"
 echo "- alice's study uses two hospitals' data, 30 ASC each, with each hospital's patient pool:"
 x market pay --from alice --use study --amount 30 --owner clinic --executor clinic --patient-pool --wait
 x market pay --from alice --use study --amount 30 --owner hospital2 --executor hospital2 --patient-pool --wait
-USE_PERIOD=$(( (FIRST - 1) / PERIOD ))
+echo "- hospital2 registers a 12-record table (directory chain); the node cites it itself (data scale 12, in the period open when the citation lands):"
+printf 'patient_id,age\n' >"$DEMO_HOME/h2.csv"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do printf 'H%d,%d\n' $i $((40 + i)) >>"$DEMO_HOME/h2.csv"; done
+REG=$(x data add "$DEMO_HOME/h2.csv" --key hospital2 --name h2 --json | field '["tx"]')
+cited() { python3 -c "import sys, urllib.request
+try: print(urllib.request.urlopen(sys.argv[1]).read().decode())
+except Exception: sys.exit(1)" "$URL/v1/market/cited/$REG"; }
+until cited >/dev/null; do
+	x tx transfer --from alice --to bob --amount 0.000001 --wait >/dev/null # anchoring blocks
+done
+echo "  counted: $(cited)"
 
 say "5. Balances after the splits (ASC)"
 for k in alice clinic hospital2 doctor; do printf '  %-10s %s\n' $k "$(asc $k)"; done
@@ -87,9 +105,19 @@ x market rankings "$USE_PERIOD"
 printf '  doctor CSC: %s, clinic CSC: %s, hospital2 CSC: %s\n' "$(csc doctor)" "$(csc clinic)" "$(csc hospital2)"
 
 say "7. The clinic pays a patient 1 ASC of the patients' share (9 ASC) in its patient pool"
-"$LEBEN" keys new patient7 --home "$DEMO_HOME" >/dev/null
 x market pool-pay --from clinic --to patient7 --amounts 1 --wait
 printf '  patient7 ASC: %s\n' "$(asc patient7)"
+
+say "7b. The clinic moves 5 ASC into its store wallet and takes 2 ASC back out: the node pays the withdrawal to its settlement account"
+x store deposit 5 --from clinic
+x store wallet clinic
+BEFORE=$(asc clinic)
+x store withdraw 2 --from clinic
+until [ "$(asc clinic)" -ne "$BEFORE" ]; do
+	x tx transfer --from alice --to bob --amount 0.000001 --wait >/dev/null # anchoring blocks
+done
+x store wallet clinic
+printf '  clinic ASC: %s -> %s (+2 ASC paid out by market.store.payout)\n' "$BEFORE" "$(asc clinic)"
 
 say "8. The partner takes 100 ASC back (redemption); the totals"
 x market redeem --from bank --amount 100 --wait

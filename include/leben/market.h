@@ -156,6 +156,7 @@ enum {
 	LB_TX_MKT_POOL_PAY = 0x0126,       /* a data owner pays its patients from their pool */
 	LB_TX_MKT_CITE = 0x0127,           /* count a business-chain record in the rankings */
 	LB_TX_MKT_PATIENT_CLAIM = 0x0128,  /* a patient claims its share of a released escrow */
+	LB_TX_MKT_STORE_PAYOUT = 0x0129,   /* pays a cited store.withdraw from the deposit address */
 };
 
 /* Quota pools, one per kind of super node, and the bonus pool bonuses per use come from. */
@@ -220,17 +221,18 @@ int lb_mkt_supply_add(struct lb_state *s, int asset, uint64_t amount, bool burn,
  * the bonus pool (as far as it reaches), and count the use for the period's rankings (the
  * parties in authors/algo_author → developers, owner → data nodes, audit → audit nodes).
  * Credits into *out when out is not NULL (caller releases). */
-int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t amount,
+int lb_mkt_settle(struct lb_state *s, unsigned use, uint64_t amount,
 		  const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
 		  struct lb_errmsg *em);
 /* CSC paid for computing: burned (supply down, counted in the burned total). */
 int lb_mkt_burn_compute(struct lb_state *s, uint64_t csc, struct lb_errmsg *em);
 
-/* Count for the rankings of the period holding `height`: one node's activity in a pool. */
+/* Count for the rankings of the open period (the first not closed yet: a use settled after a
+ * period's last block but before its close counts in it): one node's activity in a pool. */
 struct lb_mkt_activity {
 	uint64_t calls, volume, rating_sum, rating_n, scale, quality;
 };
-int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
+int lb_mkt_activity_add(struct lb_state *s, unsigned pool,
 			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *a);
 
 /* Metered compute fee (micro-CSC): CPU time rounded up to 100 ms units and peak memory
@@ -303,7 +305,21 @@ int lb_mkt_pool_pay_encode(struct lb_buf *b, int asset, const uint8_t (*to)[LB_A
  * bonus pool as far as it reaches), once per listing, for at most LB_MKT_CREATION_CAP
  * listings per author and period (LB_ELIMIT beyond). */
 #define LB_MKT_CITE_CREATION 3
+/* Kind LB_MKT_CITE_DATA: a directory-chain data.register (0x0210): its sender (the data owner)
+ * gets min(basic.volume, LB_MKT_SCALE_CAP) records of data scale in the data pool, once per
+ * registration, for at most LB_MKT_CREATION_CAP registrations per owner and period (the
+ * volume is the owner's declaration: the caps bound what it can buy in the rankings). */
+#define LB_MKT_CITE_DATA 4
+/* market.store.payout: the committed store.withdraw (business chain) and its proof anchored
+ * in the settlement chain (each uvar length + bytes). Anyone may send it (the nodes do); the
+ * withdrawal's amount goes from the store deposit address to the withdrawal's sender, once. */
+int lb_mkt_store_payout_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len,
+			       const uint8_t *proof, size_t proof_len);
+#define LB_MKT_SCALE_CAP 100000
 #define LB_MKT_CREATION_CAP 3
+/* A contract call naming patients pays each the service bonus (bonus.contract-call.patients)
+ * only when it pays at least this much (micro-ASC), once per patient and period. */
+#define LB_MKT_SERVICE_MIN 1000000
 #define LB_MKT_CITE_PROOF_MAX (1u << 20)
 int lb_mkt_cite_encode(struct lb_buf *b, unsigned kind, const uint8_t *tx, size_t tx_len,
 		       const uint8_t *proof, size_t proof_len, const uint8_t *list_tx,

@@ -31,6 +31,8 @@ enum {
 	LB_TX_STORE_TEMPLATE = 0x0376, /* author registers a contract template */
 	LB_TX_STORE_DERIVE = 0x0377,   /* author declares what a listing derives from */
 	LB_TX_STORE_DEPOSIT = 0x0378,  /* ASC moved to the store deposit address fills a wallet */
+	LB_TX_STORE_WITHDRAW = 0x0379, /* a wallet's owner takes micro-ASC out (paid on the
+					* settlement chain by market.store.payout) */
 };
 #define LB_STORE_DEPOSIT_MEMO "store deposit" /* memo of the settlement transfer */
 

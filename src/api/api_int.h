@@ -126,6 +126,8 @@ int api_compute_program(const struct api_call *c, json_t **out, unsigned *status
 int api_market(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em);
 int api_market_splits(const struct api_call *c, json_t **out, unsigned *status,
 		      struct lb_errmsg *em);
+int api_market_cited(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em);
 int api_market_ranking(const struct api_call *c, json_t **out, unsigned *status,
 		       struct lb_errmsg *em);
 /* cohort studies (routes_cohort.c) */

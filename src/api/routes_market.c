@@ -36,3 +36,28 @@ int api_market_ranking(const struct api_call *c, json_t **out, unsigned *status,
 		return lb_errf(em, LB_EMALFORMED, "'%s' is not a period number", text);
 	return lb_mkt_ledger_ranking_json(c->ledger, p, out, em);
 }
+
+/* GET /v1/market/cited/{tx}: whether a business or directory record was counted by a
+ * market.cite, and at which settlement height (404 while it is not). */
+int api_market_cited(const struct api_call *c, json_t **out, unsigned *status,
+		     struct lb_errmsg *em)
+{
+	uint8_t id[LB_HASH_LEN];
+	char hex[2 * LB_HASH_LEN + 1];
+	struct lb_buf v;
+	(void)status;
+	int rc = api_param_hash(c->params, 0, "record tx id", id, em);
+	if (rc)
+		return rc;
+	lb_hex_encode(hex, id, LB_HASH_LEN);
+	lb_buf_init(&v, 16);
+	rc = lb_ledger_state_read(c->ledger, LB_CHAIN_SETTLEMENT, "mkt.cited", id, LB_HASH_LEN,
+				  &v, em);
+	if (rc == LB_ENOTFOUND)
+		rc = lb_errf(em, LB_ENOTFOUND, "record %s was not counted by a market.cite (yet)",
+			     hex);
+	else if (!rc)
+		*out = json_pack("{s:s,s:b}", "tx", hex, "counted", 1);
+	lb_buf_release(&v);
+	return rc;
+}

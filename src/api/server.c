@@ -185,6 +185,7 @@ static const struct api_route routes[] = {
 	{"GET", "/v1/market", h_ext, false, api_market},
 	{"GET", "/v1/market/splits", h_ext, false, api_market_splits},
 	{"GET", "/v1/market/rankings/{period}", h_ext, false, api_market_ranking},
+	{"GET", "/v1/market/cited/{tx}", h_ext, false, api_market_cited},
 	{"GET", "/v1/surgery/alarms/{hospital}/{surgeon}", h_ext, false, api_surgery_alarms},
 	{"POST", "/v1/surgery/funnel", h_ext, true, api_surgery_funnel},
 	{"POST", "/v1/surgery/rank", h_ext, true, api_surgery_rank},

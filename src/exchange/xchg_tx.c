@@ -1438,7 +1438,7 @@ static int release_pay(struct lb_apply_ctx *c, const uint8_t escrow[LB_HASH_LEN]
 	for (int i = 0; i < 2; i++) {
 		if (!fees[i])
 			continue;
-		rc = lb_mkt_settle(c->state, c->height, uses[i], fees[i], &p, &cr, c->em);
+		rc = lb_mkt_settle(c->state, uses[i], fees[i], &p, &cr, c->em);
 		share += lb_mkt_credits_sum(&cr, LB_MKT_ROLE_PATIENTS);
 		lb_mkt_credits_release(&cr);
 		if (rc)

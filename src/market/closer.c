@@ -4,13 +4,28 @@
  * market.period with the node's key. Nodes of a consortium may all do it: the first close of
  * a period is applied, the others are refused (a later one names the next period), and
  * market.period is fee-exempt, so nothing is paid twice.
+ *
+ * It also sends the market's citations itself (market.cite, fee-exempt): it reads the
+ * business and directory blocks in order, and for every valid audit.record, store.rate,
+ * store.list and data.register not counted yet, once its block is anchored in a settlement
+ * block, it submits the citation with the node's key and the anchored proof; and for every
+ * store.withdraw not paid out yet, the market.store.payout (fee-exempt) that pays it. Every member
+ * node may do it: the first citation of a record is applied, the others are refused (each
+ * record counts once), so it is idempotent; a party may still send it (`leben market cite`).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "leben/data_tx.h"
+#include "leben/exchange.h"
 #include "leben/ledger.h"
 #include "leben/market.h"
+#include "leben/market_store.h"
 #include "leben/tx.h"
+
+#define CITE_BLOCKS_PER_WAKE 256 /* blocks read per chain after one settlement block */
+#define KIND_PAYOUT 255          /* a store.withdraw: paid out by market.store.payout */
 
 struct lb_mkt_closer {
 	struct lb_ledger *ledger;
@@ -19,6 +34,10 @@ struct lb_mkt_closer {
 	pthread_cond_t cond;
 	bool stop, wake;
 	uint64_t sent_period, sent_height; /* last close submitted (+1: none) */
+	bool on;                             /* the chain has a market section */
+	uint64_t next_block[LB_CHAIN_COUNT]; /* next business / directory block to read */
+	struct listed { uint8_t item[LB_HASH_LEN], tx[LB_HASH_LEN]; } *listed; /* store.list txs */
+	size_t nlisted, caplisted;
 };
 
 struct due_q {
@@ -48,6 +67,7 @@ static void close_due(struct lb_mkt_closer *c)
 	struct lb_buf b;
 	if (lb_ledger_state_view(c->ledger, LB_CHAIN_SETTLEMENT, due_view, &q) || !q.on)
 		return;
+	c->on = true;
 	/* period p ends with block (p + 1) x period_blocks; once that block is committed the
 	 * close can go into a later one. Resend only when the last try has not landed within
 	 * 8 blocks. */
@@ -66,6 +86,152 @@ static void close_due(struct lb_mkt_closer *c)
 	lb_buf_release(&b);
 }
 
+static const uint8_t *listed_tx(struct lb_mkt_closer *c, const uint8_t item[LB_HASH_LEN])
+{
+	for (size_t i = c->nlisted; i-- > 0;)
+		if (!memcmp(c->listed[i].item, item, LB_HASH_LEN))
+			return c->listed[i].tx;
+	return NULL;
+}
+
+static void remember_listing(struct lb_mkt_closer *c, const struct lb_tx *tx)
+{
+	struct lb_store_tx *l = lb_malloc(sizeof *l);
+	if (!l)
+		return;
+	if (!lb_store_tx_decode(LB_TX_STORE_LIST, tx->payload, tx->payload_len, l, NULL)) {
+		if (c->nlisted == c->caplisted) {
+			size_t cap = c->caplisted ? 2 * c->caplisted : 64;
+			void *p = lb_realloc(c->listed, cap * sizeof *c->listed);
+			if (p) {
+				c->listed = p;
+				c->caplisted = cap;
+			}
+		}
+		if (c->nlisted < c->caplisted) {
+			memcpy(c->listed[c->nlisted].item, l->item, LB_HASH_LEN);
+			memcpy(c->listed[c->nlisted++].tx, tx->id, LB_HASH_LEN);
+		}
+	}
+	lb_free(l);
+}
+
+/* Cite one record (and for a rating its listing); LB_EUNAVAILABLE while a proof is not
+ * anchored in a settlement block yet (the block is read again after the next one). */
+static int cite_one(struct lb_mkt_closer *c, unsigned kind, const uint8_t id[LB_HASH_LEN],
+		    const uint8_t *tx2)
+{
+	struct lb_buf p1, p2, b;
+	struct lb_errmsg em;
+	uint8_t *raw = NULL, *raw2 = NULL, out[LB_HASH_LEN];
+	size_t len = 0, len2 = 0;
+	int chain, rc;
+	lb_buf_init(&p1, 1 << 20);
+	lb_buf_init(&p2, 1 << 20);
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	rc = lb_ledger_tx_raw(c->ledger, id, &chain, &raw, &len);
+	if (!rc && lb_ledger_proof(c->ledger, id, LB_CHAIN_SETTLEMENT, &p1, &em))
+		rc = LB_EUNAVAILABLE;
+	if (!rc && tx2 && (lb_ledger_tx_raw(c->ledger, tx2, &chain, &raw2, &len2) ||
+			   lb_ledger_proof(c->ledger, tx2, LB_CHAIN_SETTLEMENT, &p2, &em)))
+		rc = LB_EUNAVAILABLE;
+	bool payout = kind == KIND_PAYOUT;
+	if (!rc &&
+	    !(payout ? lb_mkt_store_payout_encode(&b, raw, len, p1.data, p1.len)
+		     : lb_mkt_cite_encode(&b, kind, raw, len, p1.data, p1.len, raw2, len2, p2.data,
+					  p2.len)) &&
+	    !lb_ledger_node_submit(c->ledger, LB_CHAIN_SETTLEMENT,
+				   payout ? LB_TX_MKT_STORE_PAYOUT : LB_TX_MKT_CITE, b.data, b.len,
+				   out, &em))
+		lb_log(LB_LOG_INFO, "market: %s", payout ? "paid out a store withdrawal"
+			       : kind == LB_MKT_CITE_AUDIT ? "cited an audit record"
+			       : kind == LB_MKT_CITE_RATING ? "cited a rating"
+			       : kind == LB_MKT_CITE_CREATION ? "cited a listing"
+							      : "cited a data registration");
+	lb_free(raw);
+	lb_free(raw2);
+	lb_buf_release(&p1);
+	lb_buf_release(&p2);
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* Read block h of chain and cite what it holds; LB_EUNAVAILABLE: not anchored yet. */
+static int cite_block(struct lb_mkt_closer *c, int chain, uint64_t h)
+{
+	json_t *blk;
+	struct lb_errmsg em;
+	if (lb_ledger_block_json(c->ledger, chain, h, &blk, &em))
+		return LB_EUNAVAILABLE;
+	int rc = LB_OK;
+	json_t *txs = json_object_get(blk, "txs"), *t;
+	size_t i;
+	json_array_foreach(txs, i, t) {
+		const char *type = json_string_value(json_object_get(t, "type"));
+		const char *idh = json_string_value(json_object_get(t, "id"));
+		uint8_t id[LB_HASH_LEN];
+		struct lb_buf seen;
+		if (!type || !idh || !json_is_true(json_object_get(t, "valid")) ||
+		    lb_hex_decode(id, LB_HASH_LEN, idh))
+			continue;
+		unsigned kind = !strcmp(type, "audit.record")    ? LB_MKT_CITE_AUDIT
+				: !strcmp(type, "store.rate")    ? LB_MKT_CITE_RATING
+				: !strcmp(type, "store.list")    ? LB_MKT_CITE_CREATION
+				: !strcmp(type, "data.register") ? LB_MKT_CITE_DATA
+				: !strcmp(type, "store.withdraw") ? KIND_PAYOUT
+								 : 0;
+		if (!kind)
+			continue;
+		const uint8_t *tx2 = NULL;
+		uint8_t *raw = NULL;
+		size_t len = 0;
+		int ch;
+		struct lb_tx tx;
+		if (kind == LB_MKT_CITE_CREATION || kind == LB_MKT_CITE_RATING) {
+			if (lb_ledger_tx_raw(c->ledger, id, &ch, &raw, &len) ||
+			    lb_tx_decode(&tx, raw, len, NULL)) {
+				lb_free(raw);
+				continue;
+			}
+			if (kind == LB_MKT_CITE_CREATION) {
+				remember_listing(c, &tx);
+			} else {
+				struct lb_store_tx *r = lb_malloc(sizeof *r);
+				if (r && !lb_store_tx_decode(LB_TX_STORE_RATE, tx.payload,
+							     tx.payload_len, r, NULL))
+					tx2 = listed_tx(c, r->item);
+				lb_free(r);
+			}
+			lb_free(raw);
+			if (kind == LB_MKT_CITE_RATING && !tx2)
+				continue;
+		}
+		lb_buf_init(&seen, 16);
+		bool counted = !lb_ledger_state_read(c->ledger, LB_CHAIN_SETTLEMENT,
+						    kind == KIND_PAYOUT ? "mkt.payout" : "mkt.cited",
+						    id, LB_HASH_LEN, &seen, &em);
+		lb_buf_release(&seen);
+		if (!counted && (rc = cite_one(c, kind, id, tx2)))
+			break;
+	}
+	json_decref(blk);
+	return rc;
+}
+
+static void cite_due(struct lb_mkt_closer *c)
+{
+	static const int chains[2] = {LB_CHAIN_BUSINESS, LB_CHAIN_DIRECTORY};
+	for (int k = 0; k < 2; k++) {
+		int ch = chains[k];
+		uint64_t top = lb_ledger_height(c->ledger, ch);
+		for (int n = 0; n < CITE_BLOCKS_PER_WAKE && c->next_block[ch] <= top; n++) {
+			if (cite_block(c, ch, c->next_block[ch]))
+				break; /* not anchored yet: read it again after the next block */
+			c->next_block[ch]++;
+		}
+	}
+}
+
 static void *closer_main(void *arg)
 {
 	struct lb_mkt_closer *c = arg;
@@ -78,6 +244,8 @@ static void *closer_main(void *arg)
 			break;
 		pthread_mutex_unlock(&c->mu);
 		close_due(c);
+		if (c->on)
+			cite_due(c);
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -90,6 +258,8 @@ int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, struct 
 	if (!c)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	c->ledger = l;
+	for (int i = 0; i < LB_CHAIN_COUNT; i++)
+		c->next_block[i] = 1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	if (pthread_create(&c->thread, NULL, closer_main, c)) {
@@ -123,5 +293,6 @@ void lb_mkt_closer_stop(struct lb_mkt_closer *c)
 	pthread_join(c->thread, NULL);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->mu);
+	lb_free(c->listed);
 	lb_free(c);
 }

@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "leben/codec.h"
+#include "leben/data_hexa.h"
+#include "leben/data_tx.h"
 #include "leben/exchange.h"
 #include "leben/market_store.h"
 #include "leben/ledger.h"
@@ -44,6 +46,8 @@
 #define NS_CREATED "mkt.created"
 #define NS_PSHARE "mkt.pshare"
 #define NS_PCLAIM "mkt.pclaim"
+#define NS_PAYOUT "mkt.payout" /* store.withdraw tx id -> settlement height of its payout */
+#define NS_SERVED "mkt.served" /* period be64 | patient -> 1: service bonus paid (once a period) */
 
 #define TOP_K_MAX 1000
 
@@ -412,6 +416,7 @@ static int genesis_market(json_t *g, int chain, struct lb_state *s, struct lb_er
 	c.bonus[LB_MKT_USE_STUDY][LB_MKT_ROLE_OWNER] = 1000000;
 	c.bonus[LB_MKT_USE_STUDY][LB_MKT_ROLE_PATIENTS] = 100000;
 	c.bonus[LB_MKT_USE_CONTRACT][LB_MKT_ROLE_AUTHORS] = 1000000;
+	c.bonus[LB_MKT_USE_CONTRACT][LB_MKT_ROLE_PATIENTS] = 100000; /* service received */
 	c.bonus[LB_MKT_USE_ALGO][LB_MKT_ROLE_ALGO] = 500000;
 	json_t *bo = json_object_get(m, "bonus"), *t;
 	json_object_foreach(bo, key, t) {
@@ -492,11 +497,6 @@ static int pool_store(struct lb_state *s, unsigned pool, const struct pool_rec *
 
 /* ---- activity ------------------------------------------------------------------------------- */
 
-static uint64_t period_of(const struct lb_mkt_config *c, uint64_t height)
-{
-	return height ? (height - 1) / c->period_blocks : 0;
-}
-
 static void act_key(uint8_t k[9 + LB_ADDR_LEN], uint64_t period, unsigned pool,
 		    const uint8_t node[LB_ADDR_LEN])
 {
@@ -534,16 +534,26 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-static int act_add(struct lb_state *s, const struct lb_mkt_config *c, uint64_t height,
-		   unsigned pool, const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
+/* The open period: the first one not closed yet. Uses count in it, whatever block they are in
+ * (a use in a block after a period's last block but before its close still counts in it), so
+ * counting reads only state, never the block height: market.pay is block-independent. */
+static int open_period(struct lb_state *s, uint64_t *period)
+{
+	return lb_state_get_u64(s, NS_CFG, "next", 4, 0, period);
+}
+
+static int act_add(struct lb_state *s, unsigned pool, const uint8_t node[LB_ADDR_LEN],
+		   const struct lb_mkt_activity *add)
 {
 	bool found;
 	uint8_t k[9 + LB_ADDR_LEN], tmp[64];
 	struct lb_mkt_activity a;
+	uint64_t period;
 	int rc;
 	if (pool >= LB_MKT_POOL_BONUS)
 		return LB_OK;
-	uint64_t period = period_of(c, height);
+	if ((rc = open_period(s, &period)))
+		return rc;
 	act_key(k, period, pool, node);
 	if ((rc = act_load(s, k, &a, &found)))
 		return rc;
@@ -578,13 +588,13 @@ static int act_add(struct lb_state *s, const struct lb_mkt_config *c, uint64_t h
 	return lb_state_put(s, NS_ACT, k, sizeof k, tmp, b.len);
 }
 
-int lb_mkt_activity_add(struct lb_state *s, uint64_t height, unsigned pool,
+int lb_mkt_activity_add(struct lb_state *s, unsigned pool,
 			const uint8_t node[LB_ADDR_LEN], const struct lb_mkt_activity *add)
 {
 	struct lb_mkt_config c;
 	bool on;
 	int rc = lb_mkt_config_load(s, &c, &on);
-	return rc || !on ? rc : act_add(s, &c, height, pool, node, add);
+	return rc || !on ? rc : act_add(s, pool, node, add);
 }
 
 /* ---- settling a use ------------------------------------------------------------------------- */
@@ -601,7 +611,29 @@ static int bonus_pay(struct lb_state *s, struct pool_rec *bp, const uint8_t to[L
 	return lb_mkt_credit(s, to, LB_CSC, amount, em);
 }
 
-int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t amount,
+/* The patient's bonus for a medical service received: a contract call paid for the patient's
+ * care names the patient. Paid only for a call of at least LB_MKT_SERVICE_MIN micro-ASC and
+ * once per patient and open period, so naming oneself in cheap calls cannot farm it. */
+static int service_bonus(struct lb_state *s, struct pool_rec *bp, const uint8_t to[LB_ADDR_LEN],
+			 uint64_t paid, uint64_t bonus, struct lb_errmsg *em)
+{
+	uint8_t key[8 + LB_ADDR_LEN];
+	uint64_t period, done = 0;
+	int rc;
+	if (!bonus || paid < LB_MKT_SERVICE_MIN)
+		return LB_OK;
+	if ((rc = open_period(s, &period)))
+		return rc;
+	be64(key, period);
+	memcpy(key + 8, to, LB_ADDR_LEN);
+	if ((rc = lb_state_get_u64(s, NS_SERVED, key, sizeof key, 0, &done)) || done)
+		return rc;
+	if ((rc = lb_state_put_u64(s, NS_SERVED, key, sizeof key, 1)))
+		return rc;
+	return bonus_pay(s, bp, to, bonus, em);
+}
+
+int lb_mkt_settle(struct lb_state *s, unsigned use, uint64_t amount,
 		  const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
 		  struct lb_errmsg *em)
 {
@@ -629,7 +661,10 @@ int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t am
 	if (!rc && p->has_owner)
 		rc = bonus_pay(s, &bp, p->owner, bon[LB_MKT_ROLE_OWNER], em);
 	for (size_t i = 0; !rc && i < p->n_patients; i++)
-		rc = bonus_pay(s, &bp, p->patients[i], bon[LB_MKT_ROLE_PATIENTS], em);
+		rc = use == LB_MKT_USE_CONTRACT
+			     ? service_bonus(s, &bp, p->patients[i], amount, bon[LB_MKT_ROLE_PATIENTS],
+					     em)
+			     : bonus_pay(s, &bp, p->patients[i], bon[LB_MKT_ROLE_PATIENTS], em);
 	for (size_t i = 0; !rc && i < p->n_authors; i++)
 		rc = bonus_pay(s, &bp, p->authors[i], bon[LB_MKT_ROLE_AUTHORS], em);
 	for (size_t i = 0; !rc && i < p->n_ancestors; i++)
@@ -649,13 +684,13 @@ int lb_mkt_settle(struct lb_state *s, uint64_t height, unsigned use, uint64_t am
 		case LB_MKT_ROLE_AUTHORS:
 		case LB_MKT_ROLE_ANCESTORS:
 		case LB_MKT_ROLE_ALGO:
-			rc = act_add(s, &c, height, LB_MKT_POOL_DEV, cr.v[i].to, &a);
+			rc = act_add(s, LB_MKT_POOL_DEV, cr.v[i].to, &a);
 			break;
 		case LB_MKT_ROLE_OWNER:
-			rc = act_add(s, &c, height, LB_MKT_POOL_DATA, cr.v[i].to, &a);
+			rc = act_add(s, LB_MKT_POOL_DATA, cr.v[i].to, &a);
 			break;
 		case LB_MKT_ROLE_AUDIT:
-			rc = act_add(s, &c, height, LB_MKT_POOL_AUDIT, cr.v[i].to, &a);
+			rc = act_add(s, LB_MKT_POOL_AUDIT, cr.v[i].to, &a);
 			break;
 		default:
 			break;
@@ -1290,7 +1325,7 @@ static int apply_pay(struct lb_apply_ctx *c)
 	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_ASC, amount, c->em)))
 		return lb_errwrap(c->em, "cannot pay the %s: ", lb_mkt_use_name(use));
 	memcpy(p.platform, cfg.platform, LB_ADDR_LEN);
-	return lb_mkt_settle(c->state, c->height, use, amount, &p, NULL, c->em);
+	return lb_mkt_settle(c->state, use, amount, &p, NULL, c->em);
 }
 
 static json_t *addr_json(const uint8_t a[LB_ADDR_LEN]);
@@ -1454,10 +1489,11 @@ static int dec_cite(const struct lb_tx *tx, struct mkt_cite *o, struct lb_errmsg
 	if ((rc = lb_dec_u8(&d, "kind", &o->kind)))
 		return rc;
 	if (o->kind != LB_MKT_CITE_AUDIT && o->kind != LB_MKT_CITE_RATING &&
-	    o->kind != LB_MKT_CITE_CREATION)
+	    o->kind != LB_MKT_CITE_CREATION && o->kind != LB_MKT_CITE_DATA)
 		return lb_dec_fail(&d, LB_EUNSUPPORTED, "kind",
 				   "%u is not a kind of record counted (1 = audit.record, "
-				   "2 = store.rate, 3 = store.list of a contract)",
+				   "2 = store.rate, 3 = store.list of a contract, "
+				   "4 = data.register)",
 				   o->kind);
 	o->tx2 = o->proof2 = NULL;
 	o->tx2_len = o->proof2_len = 0;
@@ -1490,8 +1526,7 @@ static int check_cite(const struct lb_tx *tx, struct lb_errmsg *em)
 
 /* A cited store.rate counts for the author of the rated listing, whose store.list tx is cited
  * too (the author is its sender: only the author may list): the stars as rating points. */
-static int cite_rating(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg,
-		       const struct mkt_cite *m, const struct lb_tx *rate)
+static int cite_rating(struct lb_apply_ctx *c, const struct mkt_cite *m, const struct lb_tx *rate)
 {
 	struct lb_tx list;
 	struct lb_errmsg e;
@@ -1519,7 +1554,7 @@ static int cite_rating(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg,
 	if (!rc) {
 		lb_addr_from_pubkey(author, list.sender);
 		struct lb_mkt_activity a = {.rating_sum = r->stars, .rating_n = 1};
-		rc = act_add(c->state, cfg, c->height, LB_MKT_POOL_DEV, author, &a);
+		rc = act_add(c->state, LB_MKT_POOL_DEV, author, &a);
 	}
 	lb_free(r);
 	lb_free(l);
@@ -1552,7 +1587,10 @@ static int cite_creation(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg
 			       "market.cite: the cited listing is of an algorithm; the creation "
 			       "bonus is for contracts (algorithms earn by their calls)");
 	lb_addr_from_pubkey(author, list->sender);
-	be64(key, period_of(cfg, c->height));
+	uint64_t open;
+	if ((rc = open_period(c->state, &open)))
+		return rc;
+	be64(key, open);
 	memcpy(key + 8, author, LB_ADDR_LEN);
 	if ((rc = lb_state_get_u64(c->state, NS_CREATED, key, sizeof key, 0, &n)))
 		return rc;
@@ -1574,8 +1612,59 @@ static int cite_creation(struct lb_apply_ctx *c, const struct lb_mkt_config *cfg
 	return lb_state_put_u64(c->state, NS_CITED, list->id, LB_HASH_LEN, c->height);
 }
 
-/* The cited audit.record counts once, for the audit node that signed it, in the period of the
- * citing block: one audit, its score as quality points. */
+/* A cited data.register (directory chain): its public record count (basic.volume) as data
+ * scale for the owner who registered it, capped per registration and per owner and period. */
+static int cite_scale(struct lb_apply_ctx *c, const struct lb_tx *reg)
+{
+	struct lb_asset_tx at;
+	struct lb_errmsg e;
+	uint8_t owner[LB_ADDR_LEN], key[9 + LB_ADDR_LEN];
+	uint64_t vol = 0, period, n = 0;
+	bool have = false;
+	int rc;
+	struct lb_hexa *h = lb_malloc(sizeof *h);
+	if (!h)
+		return lb_errf(c->em, LB_ENOMEM, "out of memory");
+	lb_errclear(&e);
+	rc = lb_asset_tx_decode(reg->payload, reg->payload_len, &at, &e);
+	if (!rc && at.op != LB_ASSET_REGISTER)
+		rc = lb_errf(&e, LB_EINVALID, "it is not a registration");
+	if (!rc && !(rc = lb_hexa_decode(at.pub, at.pub_len, h, &e))) {
+		int id = lb_hexa_field_id("basic.volume");
+		have = lb_hexa_get_u64(h, "basic.volume", &vol) && id >= 0 &&
+		       (h->public_mask >> id & 1);
+		lb_hexa_release(h);
+	}
+	lb_free(h);
+	if (rc)
+		return lb_errf(c->em, LB_EINVALID, "market.cite: the cited data registration does "
+			       "not decode: %s", e.text);
+	if (!have || !vol)
+		return lb_errf(c->em, LB_EINVALID,
+			       "market.cite: the cited data registration shows no public record "
+			       "count (basic.volume): there is no data scale to count");
+	lb_addr_from_pubkey(owner, reg->sender);
+	if ((rc = open_period(c->state, &period)))
+		return rc;
+	key[0] = 's'; /* scale citations, apart from the creation bonus' listings */
+	be64(key + 1, period);
+	memcpy(key + 9, owner, LB_ADDR_LEN);
+	if ((rc = lb_state_get_u64(c->state, NS_CREATED, key, sizeof key, 0, &n)))
+		return rc;
+	if (n >= LB_MKT_CREATION_CAP)
+		return lb_errf(c->em, LB_ELIMIT,
+			       "market.cite: the data scale of %d registrations of %s was counted "
+			       "this period (the cap); cite this one in a later period",
+			       LB_MKT_CREATION_CAP, ADDR(owner));
+	struct lb_mkt_activity a = {.scale = vol < LB_MKT_SCALE_CAP ? vol : LB_MKT_SCALE_CAP};
+	if ((rc = act_add(c->state, LB_MKT_POOL_DATA, owner, &a)) ||
+	    (rc = lb_state_put_u64(c->state, NS_CREATED, key, sizeof key, n + 1)))
+		return rc;
+	return lb_state_put_u64(c->state, NS_CITED, reg->id, LB_HASH_LEN, c->height);
+}
+
+/* The cited audit.record counts once, for the audit node that signed it, in the open period:
+ * one audit, its score as quality points. */
 static int apply_cite(struct lb_apply_ctx *c)
 {
 	struct lb_mkt_config cfg;
@@ -1586,11 +1675,14 @@ static int apply_cite(struct lb_apply_ctx *c)
 	uint64_t seen = 0;
 	uint8_t node[LB_ADDR_LEN];
 	int rc = dec_cite(c->tx, &m, c->em);
-	static const char *const what[] = {"", "audit record", "rating", "listing"};
-	static const uint32_t want[] = {0, LB_TX_AUDIT_RECORD, LB_TX_STORE_RATE, LB_TX_STORE_LIST};
+	static const char *const what[] = {"", "audit record", "rating", "listing",
+					   "data registration"};
+	static const uint32_t want[] = {0, LB_TX_AUDIT_RECORD, LB_TX_STORE_RATE, LB_TX_STORE_LIST,
+					LB_TX_DATA_REGISTER};
 	if (rc || (rc = need_market(c, &cfg)) ||
 	    (rc = lb_apply_cite(c, what[m.kind], m.tx, m.tx_len, m.proof, m.proof_len,
-				LB_CHAIN_BUSINESS, want[m.kind], &tx)))
+				m.kind == LB_MKT_CITE_DATA ? LB_CHAIN_DIRECTORY : LB_CHAIN_BUSINESS,
+				want[m.kind], &tx)))
 		return rc;
 	if ((rc = lb_state_get_u64(c->state, NS_CITED, tx.id, LB_HASH_LEN, 0, &seen)))
 		return rc;
@@ -1600,16 +1692,18 @@ static int apply_cite(struct lb_apply_ctx *c)
 			       "%llu); each record counts once",
 			       HEX(tx.id), (unsigned long long)seen);
 	if (m.kind == LB_MKT_CITE_RATING)
-		return cite_rating(c, &cfg, &m, &tx);
+		return cite_rating(c, &m, &tx);
 	if (m.kind == LB_MKT_CITE_CREATION)
 		return cite_creation(c, &cfg, &tx);
+	if (m.kind == LB_MKT_CITE_DATA)
+		return cite_scale(c, &tx);
 	lb_errclear(&e);
 	if (lb_xchg_audit_score_decode(&sc, tx.payload, tx.payload_len, &e))
 		return lb_errf(c->em, LB_EINVALID, "market.cite: the cited audit record does not "
 			       "decode: %s", e.text);
 	lb_addr_from_pubkey(node, tx.sender);
 	struct lb_mkt_activity a = {.calls = 1, .quality = sc.score};
-	if ((rc = act_add(c->state, &cfg, c->height, LB_MKT_POOL_AUDIT, node, &a)))
+	if ((rc = act_add(c->state, LB_MKT_POOL_AUDIT, node, &a)))
 		return rc;
 	return lb_state_put_u64(c->state, NS_CITED, tx.id, LB_HASH_LEN, c->height);
 }
@@ -1789,6 +1883,75 @@ static json_t *json_pclaim(const struct lb_tx *tx)
 	return o;
 }
 
+/* ---- store wallet payouts ------------------------------------------------------------------ */
+
+int lb_mkt_store_payout_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_len,
+			       const uint8_t *proof, size_t proof_len)
+{
+	int rc = lb_enc_bytes(b, tx, tx_len);
+	return rc ? rc : lb_enc_bytes(b, proof, proof_len);
+}
+
+static int check_payout(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	(void)tx;
+	(void)em;
+	return LB_OK;
+}
+
+/* The cited store.withdraw's amount, from the store deposit address (which holds the ASC of
+ * every deposit) to the withdrawal's sender, whoever sends the payout; once per withdrawal. */
+static int apply_payout(struct lb_apply_ctx *c)
+{
+	struct lb_dec d, w;
+	const uint8_t *raw, *proof;
+	size_t rl, pl;
+	struct lb_tx tx;
+	uint64_t amount, seen = 0;
+	uint8_t owner[LB_ADDR_LEN], dep[LB_ADDR_LEN];
+	lb_dec_init(&d, c->tx->payload, c->tx->payload_len, "market.store.payout", c->em);
+	int rc = lb_dec_bytes(&d, "withdrawal", LB_TX_MAX_BYTES, &raw, &rl);
+	if (!rc)
+		rc = lb_dec_bytes(&d, "proof", LB_MKT_CITE_PROOF_MAX, &proof, &pl);
+	if (!rc)
+		rc = lb_dec_end(&d);
+	if (rc)
+		return rc;
+	if ((rc = lb_apply_cite(c, "store withdrawal", raw, rl, proof, pl, LB_CHAIN_BUSINESS,
+				LB_TX_STORE_WITHDRAW, &tx)))
+		return rc;
+	lb_dec_init(&w, tx.payload, tx.payload_len, "store.withdraw", c->em);
+	if ((rc = lb_dec_uvar(&w, "amount", UINT64_MAX, &amount)))
+		return rc;
+	if ((rc = lb_state_get_u64(c->state, NS_PAYOUT, tx.id, LB_HASH_LEN, 0, &seen)))
+		return rc;
+	if (seen)
+		return lb_errf(c->em, LB_EEXISTS,
+			       "market.store.payout: withdrawal %s was already paid out (at settlement "
+			       "height %llu)",
+			       HEX(tx.id), (unsigned long long)seen);
+	lb_addr_from_pubkey(owner, tx.sender);
+	lb_store_deposit_addr(dep);
+	uint64_t held, csc;
+	if ((rc = lb_mkt_balances(c->state, dep, &held, &csc)))
+		return rc;
+	if (held < amount)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "market.store.payout: the store deposit address holds %s ASC, not %s "
+			       "(store credit from genesis has no ASC behind it)",
+			       AMT(held), AMT(amount));
+	if ((rc = lb_mkt_debit(c->state, dep, LB_ASC, amount, c->em)) ||
+	    (rc = lb_mkt_credit(c->state, owner, LB_ASC, amount, c->em)))
+		return rc;
+	return lb_state_put_u64(c->state, NS_PAYOUT, tx.id, LB_HASH_LEN, c->height);
+}
+
+static json_t *json_payout(const struct lb_tx *tx)
+{
+	(void)tx;
+	return NULL;
+}
+
 static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_FUND, LB_CHAIN_SETTLEMENT, "market.fund", check_fund, apply_fund, json_fund,
 	 false},
@@ -1804,17 +1967,25 @@ static const struct lb_txtype market_types[] = {
 	{LB_TX_MKT_PAY, LB_CHAIN_SETTLEMENT, "market.pay", check_pay, apply_pay, json_pay, false},
 	{LB_TX_MKT_POOL_PAY, LB_CHAIN_SETTLEMENT, "market.pool.pay", check_pool_pay,
 	 apply_pool_pay, json_pool_pay, false},
+	/* citing a record is a public service (the nodes do it, each record counts once):
+	 * fee-exempt */
 	{LB_TX_MKT_CITE, LB_CHAIN_SETTLEMENT, "market.cite", check_cite, apply_cite, json_cite,
-	 false},
+	 true},
 	{LB_TX_MKT_PATIENT_CLAIM, LB_CHAIN_SETTLEMENT, "market.patient.claim", check_pclaim,
 	 apply_pclaim, json_pclaim, false},
+	/* paying out a withdrawal is a public service (the nodes do it, once each): fee-exempt */
+	{LB_TX_MKT_STORE_PAYOUT, LB_CHAIN_SETTLEMENT, "market.store.payout", check_payout,
+	 apply_payout, json_payout, true},
 };
 
 int lb_market_register_txtypes(void)
 {
-	/* period and the votes read the block height: not block-independent */
+	/* period and the votes read the block height: not block-independent; a pay reads only
+	 * state (its use counts in the open period), so its admission writes are reused */
 	int rc = lb_txtype_register_rows(market_types, sizeof market_types / sizeof market_types[0],
 					 false);
+	if (!rc)
+		rc = lb_txtype_mark_block_independent(LB_TX_MKT_PAY);
 	return rc ? rc : lb_genesis_hook_register(genesis_market);
 }
 

@@ -731,6 +731,26 @@ static int store_genesis(json_t *g, int chain, struct lb_state *s, struct lb_err
 	return LB_OK;
 }
 
+/* store.withdraw: its payload is one amount (uvar), checked when applied */
+static int check_withdraw(const struct lb_tx *tx, struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	uint64_t amount;
+	lb_dec_init(&d, tx->payload, tx->payload_len, "store.withdraw", em);
+	int rc = lb_dec_uvar(&d, "amount", UINT64_MAX, &amount);
+	return rc ? rc : lb_dec_end(&d);
+}
+
+static json_t *json_withdraw(const struct lb_tx *tx)
+{
+	struct lb_dec d;
+	uint64_t amount;
+	lb_dec_init(&d, tx->payload, tx->payload_len, "store.withdraw", NULL);
+	if (lb_dec_uvar(&d, "amount", UINT64_MAX, &amount))
+		return NULL;
+	return json_pack("{s:I}", "amount", (json_int_t)amount);
+}
+
 static const struct lb_txtype store_types[] = {
 	{LB_TX_STORE_LIST, LB_CHAIN_BUSINESS, "store.list", check_any, apply_list, json_store, true},
 	{LB_TX_STORE_PRICE, LB_CHAIN_BUSINESS, "store.price", check_any, apply_on_listing, json_store,
@@ -746,6 +766,8 @@ static const struct lb_txtype store_types[] = {
 	 json_store, true},
 	{LB_TX_STORE_DERIVE, LB_CHAIN_BUSINESS, "store.derive", check_any, apply_on_listing, json_store,
 	 true},
+	{LB_TX_STORE_WITHDRAW, LB_CHAIN_BUSINESS, "store.withdraw", check_withdraw,
+	 store_apply_withdraw, json_withdraw, true},
 };
 
 /* Not block-independent: listings and ratings record their height. */

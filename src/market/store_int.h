@@ -78,6 +78,7 @@ int store_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_
 	      uint64_t amount, const char *what);
 int store_wallet_add(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint64_t amount);
 int store_apply_deposit(struct lb_apply_ctx *c);
+int store_apply_withdraw(struct lb_apply_ctx *c);
 
 /* store_tmpl.c */
 int store_apply_template(struct lb_apply_ctx *c);

@@ -14,6 +14,7 @@
 #include "leben/codec.h"
 #include "market/store_int.h"
 
+#define NS_BACKED "mk.backed" /* "all" -> micro-ASC deposited and not withdrawn (backed) */
 #define NS_PAID "mk.paid" /* market.pay or deposit transfer tx id -> 1 once cited */
 
 #define HEX(p) store_hex((char[2 * LB_HASH_LEN + 1]){0}, (p))
@@ -265,7 +266,10 @@ static int op_deposit(struct lb_apply_ctx *c, const struct lb_store_tx *p,
 		return rc;
 	if (used)
 		return lb_errf(c->em, LB_EEXISTS, "transfer %s was already deposited", HEX(tx.id));
-	if ((rc = lb_state_put_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 1)) ||
+	uint64_t backed;
+	if ((rc = lb_state_get_u64(c->state, NS_BACKED, "all", 3, 0, &backed)) ||
+	    (rc = lb_state_put_u64(c->state, NS_BACKED, "all", 3, backed + p->amount)) ||
+	    (rc = lb_state_put_u64(c->state, NS_PAID, tx.id, LB_HASH_LEN, 1)) ||
 	    (rc = store_wallet_add(c->state, c->sender_addr, p->amount)))
 		return lb_errf(c->em, rc, "crediting the store wallet failed");
 	return LB_OK;
@@ -282,4 +286,42 @@ int store_pay(struct lb_apply_ctx *c, const struct lb_store_tx *p, struct store_
 	if (p->pay_tx_len)
 		return cited_pay(c, p, r, amount, what);
 	return wallet_pay(c, r, amount, what);
+}
+
+/* store.withdraw (payload: amount uvar, micro-ASC): the sender's own wallet only; the ASC is
+ * paid out on the settlement chain by market.store.payout citing this tx. */
+int store_apply_withdraw(struct lb_apply_ctx *c)
+{
+	struct lb_dec d;
+	uint64_t amount, have;
+	char t[LB_ADDR_TEXT_LEN + 1];
+	lb_dec_init(&d, c->tx->payload, c->tx->payload_len, "store.withdraw", c->em);
+	int rc = lb_dec_uvar(&d, "amount", UINT64_MAX, &amount);
+	if (!rc)
+		rc = lb_dec_end(&d);
+	if (rc)
+		return rc;
+	if (!amount)
+		return lb_errf(c->em, LB_EINVALID, "store.withdraw: the amount must be above 0");
+	uint64_t backed;
+	if ((rc = lb_store_wallet(c->state, c->sender_addr, &have)) ||
+	    (rc = lb_state_get_u64(c->state, NS_BACKED, "all", 3, 0, &backed)))
+		return rc;
+	if (have < amount)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "store.withdraw: the store wallet of %s holds %llu micro-ASC, not "
+			       "%llu; only your own wallet can be withdrawn",
+			       addr_text(t, c->sender_addr), (unsigned long long)have,
+			       (unsigned long long)amount);
+	/* the deposit address holds what was deposited and not withdrawn: never pay out more
+	 * (store credit from genesis has no ASC behind it) */
+	if (backed < amount)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "store.withdraw: only %llu micro-ASC of store credit is backed by "
+			       "deposits at the store deposit address, not %llu (credit from genesis "
+			       "has no ASC behind it)",
+			       (unsigned long long)backed, (unsigned long long)amount);
+	if ((rc = lb_state_put_u64(c->state, NS_BACKED, "all", 3, backed - amount)))
+		return rc;
+	return lb_state_put_u64(c->state, NS_WALLET, c->sender_addr, LB_ADDR_LEN, have - amount);
 }

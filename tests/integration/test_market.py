@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import Node, Tap, address_of, run_cli  # noqa: E402
@@ -128,9 +129,16 @@ def main():
             node.cli(["tx", "transfer", "--from", "alice", "--to", "bob", "--amount",
                       "0.000001", "--wait"])
 
-        # both uses in one period: start right after a period's last block
+        # both uses in one period: start right after a period's last block, once the node
+        # has closed the period that block ended (a use counts in the open period: the first
+        # one not closed yet, whatever its block's height)
         while height() % PERIOD:
             tick()
+        for _ in range(100):
+            if status()["next_period"] == height() // PERIOD:
+                break
+            time.sleep(0.1)
+        open_period = status()["next_period"]
         b0 = {a: bal(A[a]) for a in A}
         p0, pl0 = bal(pool), bal(platform)
         # a contract call: authors bob and alice, executor clinic, paid by clinic
@@ -161,7 +169,8 @@ def main():
         del got_alice
 
         # -- the period ends: the node closes it by itself (market.period from its key) ----
-        use_period = (height() - 1) // PERIOD
+        use_period = open_period
+        t.eq(use_period, (height() - 1) // PERIOD, "the uses' blocks are in the open period")
         bob_csc = bal(A["bob"])[1]
         for _ in range(60):
             if status()["next_period"] > use_period:
@@ -229,16 +238,53 @@ def main():
                               "icd10|I10", "--description", "d"])
         t.ok(r.returncode == 0, "alice lists it in the store", r.stderr)
         listed = j["id"]
-        tick()  # a settlement block after the listing's business block: the proof's anchor
-        r = tx(["cite", "--kind", "creation", "--tx", listed, "--from", "clinic"])
-        t.ok(r.returncode == 0, "market cite: the listing cited for the creation bonus",
-             r.stderr)
+        # the node cites the listing by itself (market.cite from its key) once a settlement
+        # block anchors the listing's business block; nobody sends anything
+        def cited(txid):
+            for _ in range(60):
+                if node.get("/v1/market/cited/" + txid)[0] == 200:
+                    return True
+                tick()
+            return False
+        st, j = node.get("/v1/market/cited/" + "00" * 32)
+        t.ok(st == 404 and "was not counted" in json.dumps(j), "GET /v1/market/cited: an "
+             "uncounted record is 404", j)
+        t.ok(cited(listed), "the node cited the listing for the creation bonus by itself")
+        # the party's path stays as a fallback: here the record is counted already
         r = tx(["cite", "--kind", "creation", "--tx", listed, "--from", "bob"])
         t.ok(r.returncode != 0 and "was already counted" in r.stderr,
-             "a second citation of the same listing refused", r.stderr)
+             "a party's citation of the same listing refused (counted once)", r.stderr)
         r = tx(["cite", "--kind", "rating", "--tx", listed, "--from", "bob"])
         t.ok(r.returncode == 2 and "--listing" in r.stderr, "a rating without --listing refused",
              r.stderr)
+
+        # -- data scale from the directory chain: a data.register's record count ----------------
+        csv = os.path.join(node.home, "scale.csv")
+        with open(csv, "w") as f:
+            f.write("patient_id,age\n" + "".join("S%d,%d\n" % (i, 40 + i) for i in range(7)))
+        r, reg = node.cli_json(["data", "add", csv, "--key", "alice", "--name", "scale"])
+        t.ok(r.returncode == 0 and reg, "alice registers a 7-record table (data.register)",
+             r.stderr)
+        r = tx(["cite", "--kind", "data", "--tx", listed, "--from", "bob"])
+        t.ok(r.returncode != 0 and "not a directory-chain one" in r.stderr + r.stdout,
+             "a store.list cited as a data registration refused", r.stderr)
+        p_before = status()["next_period"]
+        t.ok(cited(reg["tx"]), "the node cited the data registration by itself")
+        p_after = status()["next_period"]
+        r = tx(["cite", "--kind", "data", "--tx", reg["tx"], "--from", "clinic"])
+        t.ok(r.returncode != 0 and "was already counted" in r.stderr,
+             "a registration counts once", r.stderr)
+        for _ in range(60):
+            if status()["next_period"] > p_after:
+                break
+            tick()
+        score = 0
+        for p in range(p_before, p_after + 1):
+            rp = node.get("/v1/market/rankings/%d" % p)[1]
+            score += {d["node"]: d["score"] for d in rp["data"]["top"]}.get(A["alice"], 0)
+        # the data pool's score: volume + calls x 1 ASC + scale x 1 (genesis default weights);
+        # alice had no paid use in this period, so her score is the 7 records alone
+        t.eq(score, 7, "alice ranks among data nodes by her data scale (7)")
 
         node.stop()
         r = run_cli(["verify", "--home", node.home])

@@ -48,6 +48,11 @@ def main():
             json.dump(g, f)
         node.start()
         t.eq(wallet(node, "bob"), 50000000, "genesis fills the store wallet")
+        r = node.cli(["store", "wallet", "bob"])
+        t.eq(r.stdout.strip(), "%s: 50 ASC in the store wallet" % node.address("bob"),
+             "leben store wallet prints ASC")
+        r, j = node.cli_json(["store", "wallet", "bob"])
+        t.eq((j or {}).get("wallet"), 50000000, "--json keeps micro-ASC, as the API")
 
         def publish(path, key):
             r, j = node.cli_json(["contract", "publish", path, "--key", key])
@@ -204,9 +209,55 @@ def main():
         t.eq((wallet(node, "alice"), wallet(node, "bob")), w_before,
              "the refused deposits changed no wallet")
 
+        # ---- a store wallet paid out to the owner's settlement account ----
+        def dep_asc():
+            return (node.get("/v1/accounts/" + deposit_addr)[1].get("balances") or {}).get("asc", 0)
+        run_cli(["keys", "new", "stranger", "--home", node.home])
+        w0, d0 = (wallet(node, "alice"), wallet(node, "bob")), dep_asc()
+        r = node.cli(["store", "withdraw", "1", "--from", "stranger"])
+        t.ok(r.returncode == 1 and "only your own wallet" in r.stderr,
+             "a stranger cannot withdraw (its own wallet is empty)", r.stderr)
+        r = node.cli(["store", "withdraw", "40", "--from", "bob"])
+        t.ok(r.returncode == 1 and "backed by deposits" in r.stderr,
+             "genesis credit beyond the deposits is not paid out", r.stderr)
+        r = node.cli(["store", "withdraw", "0", "--from", "alice"])
+        t.ok(r.returncode != 0 and "AMOUNT" in r.stderr, "a zero withdrawal refused", r.stderr)
+        t.eq(((wallet(node, "alice"), wallet(node, "bob")), dep_asc()), (w0, d0),
+             "the refused withdrawals changed nothing")
+        a0 = asc("alice")
+        r, wj = node.cli_json(["store", "withdraw", "1.5", "--from", "alice"])
+        t.ok(r.returncode == 0 and wj, "alice withdraws 1.5 ASC from her wallet", r.stderr)
+        wid = (wj or {}).get("id") or (wj or {}).get("tx") or ""
+        t.eq(wallet(node, "alice"), w0[0] - 1500000, "her wallet fell by 1.5 ASC")
+        for _ in range(60):  # the node pays it out once a settlement block anchors it
+            if asc("alice") != a0:
+                break
+            node.cli(["tx", "transfer", "--from", "bob", "--to", "clinic", "--amount",
+                      "0.000001", "--wait"])
+        t.eq(asc("alice") - a0, 1500000, "the node paid 1.5 ASC to alice's settlement account")
+        t.eq(d0 - dep_asc(), 1500000, "from the store deposit address")
+        st, pr = node.get("/v1/txs/%s/proof?anchor=settlement" % wid)
+        wtx, wproof = bytes.fromhex(pr.get("tx", "")), bytes.fromhex(pr.get("proof", ""))
+        r = node.cli(["tx", "raw", "--from", "clinic", "--chain", "settlement", "--type-id",
+                      "0x0129", "--payload", (uvarint(len(wtx)) + wtx + uvarint(len(wproof)) +
+                                              wproof).hex(), "--wait"])
+        t.ok(r.returncode == 1 and "already paid out" in r.stderr,
+             "a second payout of the withdrawal refused", r.stdout + r.stderr)
+        t.eq(asc("alice") - a0, 1500000, "alice was paid once")
+
         # ---- ratings ----
         r = node.cli(["store", "rate", chest, "4", "clear and quick", "--from", "bob"])
         t.eq(r.returncode, 0, "a verified buyer rates " + r.stderr)
+        rate_id = r.stdout.rsplit("(tx ", 1)[-1].split(")")[0] if "(tx " in r.stdout else ""
+        # the node cites the rating in the rankings by itself (market.cite with the listing's
+        # store.list) once a settlement block anchors it
+        for _ in range(40):
+            if node.get("/v1/market/cited/" + rate_id)[0] == 200:
+                break
+            node.cli(["tx", "transfer", "--from", "bob", "--to", "clinic", "--amount",
+                      "0.000001", "--wait"])
+        t.eq(node.get("/v1/market/cited/" + rate_id)[0], 200,
+             "the node cited the rating for the rankings by itself")
         r = node.cli(["store", "rate", chest, "5", "again", "--from", "bob"])
         t.ok(r.returncode == 1 and "already rated" in r.stderr, "a second rating", r.stderr)
 

@@ -343,24 +343,38 @@ static void test_flow_and_bad_input(void **state)
 	assert_int_equal(lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT), 14);
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_mkt_period_encode(&b, 0));
+	bal(f, f->a[U3], &a0, &c0);
 	assert_lb_ok(send(f, U1, LB_TX_MKT_PERIOD, &b, NULL, 0));
 	refused(f, U1, LB_TX_MKT_PERIOD, &b, LB_EINVALID, "the next period to close is 1");
 	struct rank_q q = {.period = 0};
 	assert_lb_ok(lb_ledger_state_view(f->l, LB_CHAIN_SETTLEMENT, view_rank, &q));
-	/* blocks 1-9 refusals (empty blocks), 10-12 funds, 13 call, 14 data run (period 3):
-	 * period 0 had no use; its pools allot 10 CSC each, nobody to pay, so it stays */
-	assert_int_equal(json_array_size(json_object_get(json_object_get(q.out, "developers"), "top")),
-			 0);
+	/* blocks 1-9 refusals (empty blocks), 10-12 funds, 13 call, 14 data run: period 0 ended
+	 * with block 4 but was still open (not closed) when the uses were settled, so they count
+	 * in it (a use counts in the open period, never by its block height: market.pay reads
+	 * only state). Developers U3, U4 (300000 each) and U5 (150000); top 2 by score = volume +
+	 * calls x 1 ASC: U3 and U4 tie at 1300000 (order by address), U5 (1150000) is third and
+	 * gets nothing; the pool's 10 CSC allotted for period 0 are paid 5 + 5 */
+	json_t *top = json_object_get(json_object_get(q.out, "developers"), "top");
+	assert_int_equal(json_array_size(top), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(q.out, "developers"),
 							    "allotted_csc")),
 			 10000000);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *e = json_array_get(top, i);
+		assert_int_equal(json_integer_value(json_object_get(e, "score")), 300000 + 1000000);
+		assert_int_equal(json_integer_value(json_object_get(e, "paid_csc")), 5000000);
+	}
+	json_t *dtop = json_object_get(json_object_get(q.out, "data"), "top");
+	assert_int_equal(json_array_size(dtop), 1); /* U4, owner of the data run */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(dtop, 0), "paid_csc")),
+			 10000000);
 	json_decref(q.out);
+	bal(f, f->a[U3], &a1, &c1);
+	assert_true(c1 - c0 == 5000000);
 	q.period = 5;
 	assert_int_equal(lb_ledger_state_view(f->l, LB_CHAIN_SETTLEMENT, view_rank, &q),
 			 LB_ENOTFOUND);
-	/* close periods up to the one holding the uses (period 3, blocks 13..16): developers
-	 * U3, U4 (300000 each) and U5 (150000); top 2 by score = volume + calls x 1 ASC: U3
-	 * and U4 tie at 1300000 (order by address), U5 (1150000) is third and gets nothing */
+	/* close periods 1..3: nobody active, so nobody is paid; period 1's allotment stays */
 	for (uint64_t per = 1; per <= 3; per++) {
 		while (lb_ledger_height(f->l, LB_CHAIN_SETTLEMENT) < (per + 1) * PERIOD_BLOCKS)
 			commit(f, 0, NULL, NULL);
@@ -368,24 +382,55 @@ static void test_flow_and_bad_input(void **state)
 		assert_lb_ok(lb_mkt_period_encode(&b, per));
 		assert_lb_ok(send(f, U1, LB_TX_MKT_PERIOD, &b, NULL, 0));
 	}
-	bal(f, f->a[U3], &a0, &c0);
 	q.period = 3;
 	assert_lb_ok(lb_ledger_state_view(f->l, LB_CHAIN_SETTLEMENT, view_rank, &q));
-	json_t *top = json_object_get(json_object_get(q.out, "developers"), "top");
-	assert_int_equal(json_array_size(top), 2);
-	/* the developers pool: 10 CSC allotted in period 0, 10 in period 1, none after (20 CSC
-	 * over 2 periods); all 20 paid now to U3 and U4 in proportion to equal scores */
-	for (size_t i = 0; i < 2; i++) {
-		json_t *e = json_array_get(top, i);
-		assert_int_equal(json_integer_value(json_object_get(e, "score")), 300000 + 1000000);
-		assert_int_equal(json_integer_value(json_object_get(e, "paid_csc")), 10000000);
-	}
-	json_t *dtop = json_object_get(json_object_get(q.out, "data"), "top");
-	assert_int_equal(json_array_size(dtop), 1); /* U4, owner of the data run */
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(dtop, 0), "paid_csc")),
-			 20000000);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(q.out, "developers"),
+							 "top")),
+			 0);
 	json_decref(q.out);
-	assert_true(c0 - u3c == 10000000);
+
+	/* the patient's bonus for a medical service received: a contract call of at least 1 ASC
+	 * naming the patient pays it 0.1 CSC from the bonus pool (allotted at the closes), once
+	 * per patient and period; a cheaper call, or a second one, pays no bonus */
+	{
+		uint8_t pat[2][LB_ADDR_LEN];
+		uint64_t pa0, pc0, pa1, pc1, xa0, xc0, xa1, xc1;
+		memcpy(pat[0], f->a[U5], LB_ADDR_LEN);
+		memcpy(pat[1], f->a[U2], LB_ADDR_LEN);
+		struct lb_mkt_parties sv = {0};
+		sv.patients = (const uint8_t(*)[LB_ADDR_LEN])pat;
+		sv.n_patients = 1;
+		bal(f, f->a[U5], &pa0, &pc0);
+		json_t *mk = market(f);
+		json_int_t bonus0 = json_integer_value(json_object_get(
+			json_object_get(json_object_get(mk, "pools"), "bonus"), "csc_available"));
+		json_decref(mk);
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, LB_MKT_SERVICE_MIN - 1, &sv));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		bal(f, f->a[U5], &pa1, &pc1);
+		assert_true(pc1 == pc0 && pa1 == pa0); /* below the minimum: no bonus */
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, LB_MKT_SERVICE_MIN, &sv));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		bal(f, f->a[U5], &pa1, &pc1);
+		assert_true(pc1 - pc0 == 100000 && pa1 == pa0);
+		bal(f, f->a[U2], &xa0, &xc0);
+		sv.n_patients = 2; /* U5 again (paid this period) and U2 */
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, 2 * LB_MKT_SERVICE_MIN, &sv));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		bal(f, f->a[U5], &pa0, &pc0);
+		assert_true(pc0 == pc1);
+		bal(f, f->a[U2], &xa1, &xc1);
+		assert_true(xc1 - xc0 == 100000 && xa1 == xa0);
+		mk = market(f);
+		assert_int_equal(bonus0 - json_integer_value(json_object_get(
+						   json_object_get(json_object_get(mk, "pools"), "bonus"),
+						   "csc_available")),
+				 200000); /* two bonuses, from the bonus pool */
+		json_decref(mk);
+	}
 
 	/* split tables by vote: P1 proposes (its yes), P2 votes yes: 2 of 3 partners adopt it */
 	lb_mkt_splits_default(&sp);
