@@ -122,11 +122,13 @@ static void *solo_loop(void *arg)
 			pthread_mutex_lock(&s->mu);
 			continue;
 		}
-		memcpy(raws, q->raws, n * sizeof *raws);
-		memcpy(lens, q->lens, n * sizeof *lens);
-		memmove(q->raws, q->raws + n, (q->n - n) * sizeof *q->raws);
-		memmove(q->lens, q->lens + n, (q->n - n) * sizeof *q->lens);
-		q->n -= n;
+		if (n) { /* an anchor cut may be empty, and an empty queue has no arrays yet */
+			memcpy(raws, q->raws, n * sizeof *raws);
+			memcpy(lens, q->lens, n * sizeof *lens);
+			memmove(q->raws, q->raws + n, (q->n - n) * sizeof *q->raws);
+			memmove(q->lens, q->lens + n, (q->n - n) * sizeof *q->lens);
+			q->n -= n;
+		}
 		q->oldest_ns = lb_mono_ns();
 		pthread_mutex_unlock(&s->mu);
 
