@@ -640,6 +640,7 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	case KN_T_BOOLEAN: return v->t == KN_V_BOOL;
 	case KN_T_INTEGER: case KN_T_REAL: if (!num) return false; break;
 	case KN_T_TEXT: if (v->t != KN_V_TEXT) return false; break;
+	case KN_T_DATE: return v->t == KN_V_DATE; /* Date.accept: a moment object, any range */
 	default: return false;
 	}
 	if (d->range_text != NULL)
@@ -684,6 +685,13 @@ static int enquiry_defaults(struct kn_enact *e, int oi)
 			continue;
 		struct kn_value v = dd->defval;
 		bool own = false;
+		if (v.t == KN_V_DATE) { /* moment.js's read, milliseconds (fields left out: today) */
+			if (dd->defval_moment == NULL)
+				v.u.i *= 86400000;
+			else if (!kn_date_parse_moment_ms(dd->defval_moment,
+							  kn_clock_ms(e->s->js_now_ms), &v.u.i))
+				continue; /* (refused by validation) */
+		}
 		if (v.t == KN_V_UNKNOWN) {
 			if (names_bad(e, dd->defcond)) {
 				e->fail = true;
@@ -757,6 +765,13 @@ static int dynamic_updates(struct kn_enact *e, int oi)
 	for (int a = 0; rc == LB_OK && a < 2; a++) {
 		if (txt[a] == NULL || txt[a][0] == KN_RAW_JSON || strstr(txt[a], "${") == NULL)
 			continue;
+		/* a rendering builds a new evaluator (Enactment.evaluate): an empty history left
+		 * by a default rejected earlier in this cycle makes it throw */
+		for (size_t d = 0; d < e->m->ndata; d++)
+			if (e->hollow[d]) {
+				e->fail = true;
+				return LB_OK;
+			}
 		struct lb_buf b;
 		lb_buf_init(&b, 1 << 16);
 		bool threw = false;
@@ -1146,6 +1161,11 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	}
 	*out = e;
 	return LB_OK;
+}
+
+void kn_enact_set_clock(struct kn_enact *e, int64_t now_ms)
+{
+	e->s->js_now_ms = now_ms;
 }
 
 void kn_enact_free(struct kn_enact *e)
@@ -1542,9 +1562,13 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = rc ? rc : str_json(b, e->m->data[i].name);
 		rc = rc ? rc : lb_buf_addc(b, ':');
 		const struct kn_value *v = kn_current(e->s, (int)i);
+		char iso[32];
 		if (rc == LB_OK && v->t == KN_V_REAL)
 			rc = num_json(b, true, v->u.r);
-		else if (rc == LB_OK)
+		else if (rc == LB_OK && v->t == KN_V_DATE) { /* toISOString() */
+			kn_date_ms_iso(v->u.i, iso);
+			rc = str_json(b, iso);
+		} else if (rc == LB_OK)
 			rc = kn_value_to_json(b, v);
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"versions\":{");
@@ -1700,6 +1724,8 @@ static int x_replay(const struct lb_kn_model *m, const struct xnode *nodes, int3
 	for (int32_t j = i; j > 0 && n < 256; j = nodes[j].parent)
 		path[n++] = nodes[j].op;
 	int rc = kn_enact_new(m, out, em);
+	if (rc == LB_OK) /* one instant for every state: the same findings on every run */
+		kn_enact_set_clock(*out, KN_EXPLORE_CLOCK_MS);
 	rc = rc ? rc : kn_enact_start(*out, em);
 	for (size_t k = n; rc == LB_OK && k-- > 0;)
 		(void)x_apply(*out, &path[k], em); /* refused operations change what they change */

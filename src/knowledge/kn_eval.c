@@ -219,7 +219,7 @@ static int task_time(struct ectx *c, int fn, int task, struct kn_value *out)
 	/* the engine records state days in its trace; without a trace the current day stands
 	 * for it (a state is entered at the latest now) */
 	out->t = KN_V_DATE;
-	out->u.i = s->now;
+	out->u.i = s->js ? kn_clock_ms(s->js_now_ms) : s->now;
 	return LB_OK;
 }
 
@@ -291,14 +291,14 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 		return LB_OK;
 	case KN_F_LAST_UPDATED:
 		if (s->d[di].n > 0) {
-			out->t = KN_V_DATE;
-			out->u.i = s->d[di].h[s->d[di].n - 1].time;
+			out->t = KN_V_DATE; /* (PROformajs rules: the clock's time, as near as kept) */
+			out->u.i = s->js ? kn_clock_ms(s->js_now_ms) : s->d[di].h[s->d[di].n - 1].time;
 		}
 		return LB_OK;
 	case KN_F_DATE_PART_HOUR:
-		if (v.t == KN_V_DATE) { /* dates are whole days: midnight */
+		if (v.t == KN_V_DATE) { /* dates are whole days: midnight; JavaScript's: UTC hour */
 			out->t = KN_V_INT;
-			out->u.i = 0;
+			out->u.i = s->js ? ((v.u.i % 86400000 + 86400000) % 86400000) / 3600000 : 0;
 		}
 		return LB_OK;
 	default:
@@ -471,7 +471,7 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK;
 	case KN_F_NOW:
 		out->t = KN_V_DATE;
-		out->u.i = s->now;
+		out->u.i = s->js ? kn_clock_ms(s->js_now_ms) : s->now;
 		return LB_OK;
 	default:
 		break;
@@ -625,7 +625,7 @@ static void set_real(struct kn_value *v, double r)
 	}
 }
 
-/* ToNumber: undefined -> NaN, booleans 0/1, text parsed ("" -> 0), dates as day numbers. */
+/* ToNumber: undefined -> NaN, booleans 0/1, text parsed ("" -> 0), dates as their ms. */
 static double js_num(const struct kn_value *v)
 {
 	switch (v->t) {
@@ -731,6 +731,12 @@ static int js_str(struct lb_kn_session *s, const struct kn_value *v, const char 
 				rc = lb_buf_adds(&b, e);
 		}
 		break;
+	case KN_V_DATE: { /* a moment object's String() */
+		char t[40];
+		kn_date_ms_moment_text(v->u.i, t);
+		rc = lb_buf_adds(&b, t);
+		break;
+	}
 	default:
 		rc = kn_value_to_text(&b, v);
 	}
@@ -773,9 +779,9 @@ static bool js_leq(struct lb_kn_session *s, const struct kn_value *a, const stru
 			return false;
 		return js_leq(s, &t, o);
 	}
-	if (a->t == KN_V_DATE || b->t == KN_V_DATE)
-		return false;
-	/* number, text and boolean: both as numbers */
+	/* a moment object against a primitive: its valueOf() (ms) as a number (two moment
+	 * objects are two objects: equal only as the same object, here as the same time) */
+	/* number, text, boolean and date: both as numbers */
 	double x = js_num(a), y = js_num(b);
 	return x == y;
 }
@@ -808,7 +814,13 @@ static int js_arith(struct lb_kn_session *s, int op, const struct kn_value *a,
 			       b->t == KN_V_SET)) {
 		const char *x, *y;
 		int rc;
-		if ((rc = js_str(s, a, &x)) != LB_OK || (rc = js_str(s, b, &y)) != LB_OK)
+		/* a date (moment object) goes in as ToPrimitive gives it: valueOf(), its ms */
+		struct kn_value an = *a, bn = *b;
+		if (an.t == KN_V_DATE)
+			set_real(&an, (double)a->u.i);
+		if (bn.t == KN_V_DATE)
+			set_real(&bn, (double)b->u.i);
+		if ((rc = js_str(s, &an, &x)) != LB_OK || (rc = js_str(s, &bn, &y)) != LB_OK)
 			return rc;
 		size_t nx = strlen(x), ny = strlen(y);
 		char *p = kn_arena_alloc(&s->ar, nx + ny + 1);
@@ -820,9 +832,7 @@ static int js_arith(struct lb_kn_session *s, int op, const struct kn_value *a,
 		out->u.s = p;
 		return LB_OK;
 	}
-	/* dates keep LEBEN's day arithmetic (PROformajs uses moment objects) */
-	if (a->t == KN_V_DATE || b->t == KN_V_DATE)
-		return arith(op, a, b, out);
+	/* a date (moment object) counts as its valueOf(), milliseconds: the result is a number */
 	double x = js_num(a), y = js_num(b), r;
 	switch (op) {
 	case KN_E_ADD: r = x + y; break;

@@ -23,7 +23,8 @@ enum kn_vtype {
 	KN_V_INT,
 	KN_V_REAL,
 	KN_V_TEXT,
-	KN_V_DATE, /* whole days since 1970-01-01 */
+	KN_V_DATE, /* whole days since 1970-01-01; under the PROformajs rules (s->js)
+		    * milliseconds since 1970-01-01T00:00Z, as a JavaScript Date */
 	KN_V_SET   /* an ordered list of distinct scalar values */
 };
 
@@ -62,6 +63,16 @@ bool kn_date_parse(const char *s, int64_t *day);
 /* moment(s, 'YYYY-MM-DDTHH:mm:ss.SSSZ').isValid() as PROformajs reads a Date default (its
  * forgiving parse: "2020/1/5", "5 2020", "2020-01-05T10:00Z"...); *day gets the date's day. */
 bool kn_date_parse_moment(const char *s, int64_t *day);
+/* The same read as a JavaScript time: milliseconds since 1970-01-01T00:00Z (an offset written
+ * taken off; fields left out from the day of now_ms), as a Date value under the PROformajs
+ * rules holds it. */
+bool kn_date_parse_moment_ms(const char *s, int64_t now_ms, int64_t *ms);
+/* fixed_ms when not 0 (a fixed clock), else the wall clock, in milliseconds since 1970. */
+int64_t kn_clock_ms(int64_t fixed_ms);
+/* A Date value under the PROformajs rules as Date.prototype.toISOString writes it. */
+void kn_date_ms_iso(int64_t ms, char out[32]);
+/* ... and as moment.js's toString() writes it ("Sun Mar 15 2026 13:45:30 GMT+0000"). */
+void kn_date_ms_moment_text(int64_t ms, char out[40]);
 
 /* ---- expressions ------------------------------------------------------------------------- */
 
@@ -269,6 +280,8 @@ struct kn_datadef {
 	struct kn_value defval;        /* defaultValue (KN_V_UNKNOWN if none) */
 	char *defval_text;             /* the JSON text a defaultValue was written as, which
 					* PROformajs parses ("3" for 3); owned, NULL if none */
+	char *defval_moment;           /* Date: String() of a defaultValue not "YYYY-MM-DD", as
+					* moment.js reads it (owned; NULL if none) */
 	struct kn_expr *defcond;       /* defaultCondition: expression giving the default */
 	struct kn_expr *derive;        /* PROformajs valueCondition: computed value, read-only */
 	struct kn_expr *valid;         /* LEBEN `valid` over `value`: refuse when false */
@@ -403,6 +416,7 @@ struct lb_kn_session {
 	uint8_t *chosen;             /* per candidate: committed */
 	uint8_t *triggers;           /* per task: its trigger has been sent */
 	int64_t now;                 /* engine time, days */
+	int64_t js_now_ms;           /* PROformajs rules: now() in ms, fixed (0 = wall clock) */
 	uint64_t steps;              /* operations applied */
 	struct kn_arena ar;          /* evaluation scratch */
 	bool reverse;                /* verifier: visit siblings in reverse order */
@@ -491,6 +505,8 @@ int kn_publish_verify(const uint8_t *source, size_t len, enum lb_kn_rules rules,
  * PROformajs would throw (the state may then have changed as it does there). */
 struct kn_enact;
 int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_errmsg *em);
+/* Fix the clock now() and Date defaults read (ms since 1970; 0 = the wall clock). */
+void kn_enact_set_clock(struct kn_enact *e, int64_t now_ms);
 void kn_enact_free(struct kn_enact *e);
 int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em);
 /* value is a jansson json_t * (borrowed). */
@@ -513,6 +529,10 @@ int kn_enact_confirm(struct kn_enact *e, const char *path, bool on, struct lb_er
 int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em);
 /* The canonical step snapshot (tests/oracles/proforma_lib.mjs) as JSON members, appended. */
 int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b);
+/* The clock the exploration reads (now(), Date defaults): 2026-01-01T00:00Z, fixed so that
+ * every run and every node finds the same; findings that hang on the time of day are not
+ * looked for. */
+#define KN_EXPLORE_CLOCK_MS INT64_C(1767225600000)
 /* Breadth-first exploration under the PROformajs rules (deadlocks with their operations,
  * unreachable tasks); appends {"complete", "states", "findings": [...]} to out. */
 int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,

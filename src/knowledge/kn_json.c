@@ -580,6 +580,8 @@ static int date_default(struct jp *j, struct kn_datadef *d, json_t **dv)
 	bool ok = (json_is_string(v) || json_is_number(v) || json_is_array(v)) &&
 		  js_string(v, &b) == LB_OK &&
 		  kn_date_parse_moment(b.data ? (const char *)b.data : "", &day);
+	if (ok && (d->defval_moment = lb_strdup(b.data ? (const char *)b.data : "")) == NULL)
+		ok = false;
 	lb_buf_release(&b);
 	push_key(j, "defaultValue");
 	if (!ok)

@@ -127,6 +127,7 @@ void lb_kn_model_free(struct lb_kn_model *m)
 		lb_free(d->range_obj);
 		lb_free(d->range_text);
 		lb_free(d->defval_text);
+		lb_free(d->defval_moment);
 		kn_value_clear(&d->defval);
 		kn_expr_free(d->defcond);
 		kn_expr_free(d->derive);

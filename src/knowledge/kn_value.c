@@ -152,6 +152,40 @@ void kn_date_to_string(int64_t z, char out[24])
 		snprintf(out, 24, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
 }
 
+/* ms since 1970 -> day, and the milliseconds into that day */
+static void ms_split(int64_t ms, int64_t *day, int64_t *in_day)
+{
+	*day = (ms >= 0 ? ms : ms - 86399999) / 86400000;
+	*in_day = ms - *day * 86400000;
+}
+
+void kn_date_ms_iso(int64_t ms, char out[32])
+{
+	int64_t day, t;
+	char d[24];
+	ms_split(ms, &day, &t);
+	kn_date_to_string(day, d);
+	snprintf(out, 32, "%.10sT%02d:%02d:%02d.%03dZ", d, (int)(t / 3600000),
+		 (int)(t / 60000 % 60), (int)(t / 1000 % 60), (int)(t % 1000));
+}
+
+void kn_date_ms_moment_text(int64_t ms, char out[40])
+{
+	/* moment's toString(): 'ddd MMM DD YYYY HH:mm:ss [GMT]ZZ' in English, UTC */
+	static const char wd[] = "ThuFriSatSunMonTueWed";
+	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int64_t day, t;
+	char d[24];
+	ms_split(ms, &day, &t);
+	kn_date_to_string(day, d);
+	int w = (int)(((day % 7) + 7) % 7), m = (d[5] - '0') * 10 + (d[6] - '0');
+	if (m < 1 || m > 12)
+		m = 1;
+	snprintf(out, 40, "%.3s %.3s %.2s %.4s %02d:%02d:%02d GMT+0000", wd + 3 * w,
+		 mon + 3 * (m - 1), d + 8, d, (int)(t / 3600000), (int)(t / 60000 % 60),
+		 (int)(t / 1000 % 60));
+}
+
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
 	y -= m <= 2;
@@ -208,7 +242,8 @@ static void m_literal(const char **s, char c)
 		*s = p + 1;
 }
 
-bool kn_date_parse_moment(const char *s, int64_t *day)
+/* The fields moment.js reads (below); *off_min the offset written, 0 if none. */
+static bool m_fields(const char *s, int64_t now_ms, long f[7], int *off_min)
 {
 	/* moment(s, 'YYYY-MM-DDTHH:mm:ss.SSSZ') in its forgiving mode, as PROformajs reads a Date
 	 * default: each token in turn matches the first place it can in what is left (digits
@@ -216,8 +251,10 @@ bool kn_date_parse_moment(const char *s, int64_t *day)
 	 * (1-3); the literals are skipped to where they occur); at least one token must match;
 	 * a field left out takes its default (year, then month and day from today when none of
 	 * them is given; 1 for the day, 0 for the rest); a field out of its calendar range makes
-	 * it invalid. The value kept is the day. */
-	long f[7] = { -1, -1, -1, -1, -1, -1, -1 }; /* Y M D h m s ms */
+	 * it invalid. */
+	for (int i = 0; i < 7; i++)
+		f[i] = -1; /* Y M D h m s ms */
+	*off_min = 0;
 	static const int maxd[] = { 4, 2, 2, 2, 2, 2, 3 };
 	static const char lit[] = { '-', '-', 'T', ':', ':', '.', 0 };
 	const char *p = s;
@@ -253,6 +290,7 @@ bool kn_date_parse_moment(const char *s, int64_t *day)
 			int off = (hh * 60 + mm) * (*q == '-' ? -1 : 1);
 			if (mm > 59 || off < -720 || off > 840)
 				return false;
+			*off_min = off;
 			any = true;
 			break;
 		}
@@ -260,17 +298,15 @@ bool kn_date_parse_moment(const char *s, int64_t *day)
 #undef M_DIG
 	if (!any)
 		return false;
-	if (f[0] < 0 && f[1] < 0 && f[2] < 0) {
-		time_t now = time(NULL);
-		struct tm tm;
+	time_t now = (time_t)(now_ms >= 0 ? now_ms / 1000 : (now_ms - 999) / 1000);
+	struct tm tm;
+	if (f[0] < 0)
 		gmtime_r(&now, &tm);
+	if (f[0] < 0 && f[1] < 0 && f[2] < 0) {
 		f[0] = tm.tm_year + 1900;
 		f[1] = tm.tm_mon + 1;
 		f[2] = tm.tm_mday;
 	} else if (f[0] < 0) {
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
 		f[0] = tm.tm_year + 1900;
 		if (f[1] < 0 && f[2] >= 0)
 			f[1] = tm.tm_mon + 1;
@@ -288,7 +324,37 @@ bool kn_date_parse_moment(const char *s, int64_t *day)
 	    f[2] > mdays[f[1] - 1] + (f[1] == 2 && leap) || f[3] > 24 || f[4] > 59 || f[5] > 59 ||
 	    (f[3] == 24 && (f[4] || f[5] || f[6])))
 		return false;
+	return true;
+}
+
+int64_t kn_clock_ms(int64_t fixed_ms)
+{
+	if (fixed_ms != 0)
+		return fixed_ms;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool kn_date_parse_moment(const char *s, int64_t *day)
+{
+	long f[7];
+	int off;
+	if (!m_fields(s, kn_clock_ms(0), f, &off))
+		return false;
 	*day = days_from_civil(f[0], f[1], f[2]) + (f[3] == 24); /* 24:00 is the next day */
+	return true;
+}
+
+bool kn_date_parse_moment_ms(const char *s, int64_t now_ms, int64_t *ms)
+{
+	long f[7];
+	int off;
+	if (!m_fields(s, now_ms, f, &off))
+		return false;
+	/* the fields are UTC's (LEBEN's clock; PROformajs's under TZ=UTC), less the offset */
+	*ms = ((days_from_civil(f[0], f[1], f[2]) * 24 + f[3]) * 60 + f[4] - off) * 60000 +
+	      (int64_t)f[5] * 1000 + f[6];
 	return true;
 }
 

@@ -197,7 +197,8 @@ if (cmd === 'validate') {
 } else if (cmd === 'dates') {
   // N random spellings of a Date default, each read by moment.js as PROformajs reads it
   // ('YYYY-MM-DDTHH:mm:ss.SSSZ', forgiving) and by LEBEN (proforma_trace --dates): validity
-  // and day must agree (the day is compared when no offset moves it)
+  // and day must agree (the day is compared when no offset moves it), and so must the time
+  // (ms since 1970, UTC) a Date value holds under the PROformajs rules
   const { spawnSync } = await import('child_process');
   const moment = (await import('moment')).default;
   const [n, seed, bin] = files;
@@ -219,10 +220,10 @@ if (cmd === 'validate') {
     const m = moment.utc(c, 'YYYY-MM-DDTHH:mm:ss.SSSZ');
     const ok = m.isValid() ? 1 : 0;
     valid += ok;
-    const [lo, ld] = (out[i] || '').split(' ').map(Number);
+    const [lo, ld, lms] = (out[i] || '').split(' ').map(Number);
     const day = ok ? Math.floor(m.valueOf() / 86400000) : 0;
-    if (lo !== ok || (ok && ld !== day && !/[zZ+]|-\d\d/.test(c))) {
-      if (bad++ < 5) console.log(`# ${JSON.stringify(c)}: moment ${ok} day ${day}, LEBEN ${lo} day ${ld}`);
+    if (lo !== ok || (ok && ld !== day && !/[zZ+]|-\d\d/.test(c)) || (ok && lms !== m.valueOf())) {
+      if (bad++ < 5) console.log(`# ${JSON.stringify(c)}: moment ${ok} day ${day} ms ${ok ? m.valueOf() : 0}, LEBEN ${lo} day ${ld} ms ${lms}`);
     }
   });
   console.log(`${cases.length} ${valid} ${bad}`);

@@ -47,7 +47,16 @@ export const FEATURES = {
 	taskData: true,     // dataDefinitions of a sub-plan (visible to it and its descendants)
 	cyclicRoot: true,   // the protocol itself repeats
 	lax: true,          // what PROformajs accepts beyond LEBEN's .pf rules (laxen below)
+	dates: true,        // a Date item, its defaults, now() and date arithmetic (dated below)
 };
+
+// The fixed clock both engines read in the differential test (now(), Date defaults without a
+// day): Date.now stubbed here, `proforma_trace --now` on LEBEN's side; times in UTC.
+export const NOW_MS = Date.UTC(2026, 2, 15, 13, 45, 30, 250);
+export function fixClock() {
+	process.env.TZ = 'UTC';
+	Date.now = () => NOW_MS;
+}
 
 const TEXTS = ['low', 'mid', 'high', 'none', 'some'];
 
@@ -338,7 +347,55 @@ function laxen(root, seed) {
 
 export function generate(seed, feat = FEATURES) {
 	const root = generateStrict(seed, feat);
-	return feat.lax ? laxen(root, seed) : root;
+	const p = feat.lax ? laxen(root, seed) : root;
+	return feat.dates ? dated(p, seed) : p;
+}
+
+// A Date item laid over half the protocols, with a PRNG of its own: its defaultValue in one
+// of moment.js's spellings (times and offsets included; "Z" alone is today, from the clock)
+// or a defaultCondition (now(); a number, which Date.accept refuses), asked by an Enquiry
+// (with defaults), read by conditions against now() and in date arithmetic (milliseconds),
+// and by derived items (a number of ms; a text with the date's String()).
+const DATE_DEFAULTS = ['2026-03-10', '2026-03-15T20:00:00.000Z', '2026-03-16T01:00+02:00',
+	'2026/3/14 09:30', '2026-03-15T13:45:30.100Z', 'Z', '2026-03-15T13:45:30.400+00:00', 20260301];
+function dated(p, seed) {
+	const r = rng(seed ^ 0xda7e5);
+	if (!r.chance(0.5)) return p;
+	const d = { class: 'Date', name: 'dt0', caption: 'a date' };
+	const k = r.f();
+	if (k < 0.5) d.defaultValue = r.pick(DATE_DEFAULTS);
+	else if (k < 0.75) d.defaultCondition = r.pick(['now()', 'now()', 'now() - 86400000']);
+	p.dataDefinitions = [...(p.dataDefinitions || []), d];
+	const atoms = [`is_known('dt0') && dt0 < now()`, `is_known('dt0') && now() - dt0 > ${r.int(0, 6)} * 86400000`,
+		`is_known('dt0') && dt0 + ${r.int(1, 30)} * 3600000 > now()`, `dt0 >= now()`, `is_known('dt0') && dt0`,
+		`is_known('dt0') && date_part_hour('dt0') >= 12`, `now() > 1773532800000`, `is_known('dt0') && dt0 == ${NOW_MS}`];
+	const tasks = [];
+	const walk = (t) => { tasks.push(t); for (const c of t.tasks || []) walk(c); };
+	walk(p);
+	const enq = tasks.filter((t) => t.class === 'Enquiry' && !(t.dataDefinitions || []).length);
+	if (enq.length) {
+		const q = r.pick(enq);
+		q.sources = [...(q.sources || []), { class: 'Source', type: 'dt0' }];
+		if (r.chance(0.7)) q.useDefaults = true;
+	}
+	for (const t of tasks.filter((x) => x !== p)) {
+		if (!r.chance(0.4)) continue;
+		const a = r.pick(atoms);
+		const where = r.pick(['preCondition', 'waitCondition', 'rec']);
+		if (where === 'rec' && t.candidates && t.candidates.length) {
+			const c = r.pick(t.candidates);
+			c.recommendCondition = `(${c.recommendCondition || 'false'}) || (${a})`;
+		} else if (where !== 'rec') {
+			t[where] = t[where] ? `(${t[where]}) ${r.pick(['&&', '||'])} (${a})` : a;
+		}
+	}
+	// a caption rendering the date: String() of a moment object
+	if (r.chance(0.3)) r.pick(tasks).description = r.chance(0.5) ? 'due ${dt0}' : '${now()} ${dt0 - 1}';
+	if (r.chance(0.5)) p.dataDefinitions.push({ class: 'Integer', name: 'vd0', caption: 'age in ms',
+		valueCondition: r.pick([`is_known('dt0') ? now() - dt0 : 0`, `is_known('dt0') ? dt0 + 1 : -1`]) });
+	if (r.chance(0.4)) p.dataDefinitions.push({ class: 'Text', name: 'vd1', caption: 'when',
+		valueCondition: `is_known('dt0') ? dt0 + 'dt0' : 'dt0'` }); // (a text literal must name something)
+	return p;
 }
 
 function generateStrict(seed, feat) {
@@ -364,7 +421,7 @@ function generateStrict(seed, feat) {
 function jsval(v) {
 	if (v === undefined || v === null) return null;
 	if (typeof v === 'number' && !isFinite(v)) return isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
-	if (v && v._isAMomentObject) return v.format('YYYY-MM-DD');
+	if (v && v._isAMomentObject) return v.toISOString();
 	return v;
 }
 

@@ -5,6 +5,8 @@
  * form of tests/oracles/proforma_lib.mjs, or {"load_error": "..."} when LEBEN refuses the
  * protocol. Operations: set, unset, complete, cancel, confirm, unconfirm, trigger.
  * Usage: proforma_trace < cases.jsonl > traces.jsonl
+ *        proforma_trace --now MS < cases.jsonl    (now() and Date defaults read the
+ *        fixed clock MS, milliseconds since 1970, as the oracle's stubbed Date.now)
  *        proforma_trace --bench R < cases.jsonl   (each case enacted R times, no output
  *        but the speed: the LEBEN side of make bench-knowledge)
  *        proforma_trace --explore N < cases.jsonl (per case {"explore": {...}}: exploration
@@ -58,6 +60,8 @@ static int step_line(struct lb_buf *out, struct kn_enact *e, size_t i, json_t *o
 	return rc ? rc : lb_buf_addc(out, '}');
 }
 
+static int64_t fixed_now_ms; /* --now */
+
 static void run_case(json_t *c, struct lb_buf *out)
 {
 	struct lb_errmsg em = { 0 };
@@ -79,6 +83,7 @@ static void run_case(json_t *c, struct lb_buf *out)
 		json_decref(j);
 		goto out;
 	}
+	kn_enact_set_clock(e, fixed_now_ms);
 	json_t *start = json_pack("{s:s}", "op", "start");
 	lb_buf_adds(out, "{\"trace\":[");
 	rc = kn_enact_start(e, &em);
@@ -185,8 +190,9 @@ static int explore(size_t max_states)
 	return 0;
 }
 
-/* --dates: one text per line (a Date default's String()), "1 DAY" when PROformajs reads it
- * as a date (kn_date_parse_moment), "0 0" otherwise. */
+/* --dates: one text per line (a Date default's String()), "1 DAY MS" when PROformajs reads it
+ * as a date (kn_date_parse_moment; MS: kn_date_parse_moment_ms, the JavaScript time), "0 0 0"
+ * otherwise. */
 static int dates(void)
 {
 	char *line = NULL;
@@ -194,9 +200,10 @@ static int dates(void)
 	ssize_t n;
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		line[strcspn(line, "\n")] = 0;
-		int64_t d = 0;
-		bool ok = kn_date_parse_moment(line, &d);
-		printf("%d %lld\n", ok, ok ? (long long)d : 0LL);
+		int64_t d = 0, ms = 0;
+		bool ok = kn_date_parse_moment(line, &d) &&
+			  kn_date_parse_moment_ms(line, kn_clock_ms(0), &ms);
+		printf("%d %lld %lld\n", ok, ok ? (long long)d : 0LL, ok ? (long long)ms : 0LL);
 	}
 	free(line);
 	return 0;
@@ -210,6 +217,8 @@ int main(int argc, char **argv)
 		return explore((size_t)atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
 		return bench(atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "--now") == 0)
+		fixed_now_ms = strtoll(argv[2], NULL, 10);
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;

@@ -458,6 +458,39 @@ static void test_data_semantics(void **state)
 	lb_kn_model_free(m);
 }
 
+/* Date values under the PROformajs rules: JavaScript times (ms), as moment.js reads them. */
+static void test_js_dates(void **state)
+{
+	(void)state;
+	const int64_t now = INT64_C(1773582330250); /* 2026-03-15T13:45:30.250Z */
+	int64_t ms = 0;
+	char iso[32], txt[40];
+	assert_true(kn_date_parse_moment_ms("2026-03-15T20:00:00.000Z", now, &ms));
+	assert_int_equal(ms, INT64_C(1773604800000));
+	assert_true(kn_date_parse_moment_ms("2026-03-10", now, &ms));
+	assert_int_equal(ms, INT64_C(1773100800000));
+	assert_true(kn_date_parse_moment_ms("2020-01-05T10:30:00.000+05:30", now, &ms));
+	kn_date_ms_iso(ms, iso);
+	assert_string_equal(iso, "2020-01-05T05:00:00.000Z");
+	/* moment.js's forgiving read: "+05:30" gives the seconds here, no offset */
+	assert_true(kn_date_parse_moment_ms("2020-01-05T10:30+05:30", now, &ms));
+	kn_date_ms_iso(ms, iso);
+	assert_string_equal(iso, "2020-01-05T10:30:30.000Z");
+	assert_true(kn_date_parse_moment_ms("Z", now, &ms)); /* today, from the clock */
+	kn_date_ms_iso(ms, iso);
+	assert_string_equal(iso, "2026-03-15T00:00:00.000Z");
+	assert_false(kn_date_parse_moment_ms("2020-02-30", now, &ms));
+	assert_false(kn_date_parse_moment_ms("hello", now, &ms));
+	kn_date_ms_iso(now, iso);
+	assert_string_equal(iso, "2026-03-15T13:45:30.250Z");
+	kn_date_ms_moment_text(now, txt);
+	assert_string_equal(txt, "Sun Mar 15 2026 13:45:30 GMT+0000");
+	kn_date_ms_iso(-1, iso);
+	assert_string_equal(iso, "1969-12-31T23:59:59.999Z");
+	assert_int_equal(kn_clock_ms(42), 42);
+	assert_true(kn_clock_ms(0) > now - INT64_C(400) * 86400000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_examples_round_trip),
 		cmocka_unit_test(test_js_semantics),
 		cmocka_unit_test(test_data_semantics),
+		cmocka_unit_test(test_js_dates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
