@@ -244,7 +244,10 @@ uint64_t lb_mkt_onchain_fee(const struct lb_mkt_config *cfg, uint64_t steps);
  * after the ledger is open; notify from the block delivery; stop before closing the ledger
  * (joins the thread, frees it; NULL is a no-op). */
 struct lb_mkt_closer;
-int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, struct lb_errmsg *em);
+/* home: the node's home; where the citing has read to is kept in <home>/data/market.cursor
+ * (NULL: kept nowhere, reads from block 1 at every start). */
+int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, const char *home,
+			struct lb_errmsg *em);
 void lb_mkt_closer_notify(struct lb_mkt_closer *c, int chain);
 void lb_mkt_closer_stop(struct lb_mkt_closer *c);
 
