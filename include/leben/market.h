@@ -89,6 +89,10 @@ struct lb_mkt_parties {
 	const uint8_t (*audit)[LB_ADDR_LEN];
 	size_t n_audit;
 	uint8_t platform[LB_ADDR_LEN]; /* the platform pool account: always present */
+	/* The payer when it names the parties itself (market.pay; not encoded, set from the
+	 * sender): its bonuses follow LB_MKT_BONUS_MIN and are never paid to the payer. */
+	bool has_payer;
+	uint8_t payer[LB_ADDR_LEN];
 };
 
 /* One credit produced by a split: amount micro-units to account `to`, in role `role`. */
@@ -246,7 +250,10 @@ uint64_t lb_mkt_onchain_fee(const struct lb_mkt_config *cfg, uint64_t steps);
  * after the ledger is open; notify from the block delivery; stop before closing the ledger
  * (joins the thread, frees it; NULL is a no-op). */
 struct lb_mkt_closer;
-int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, struct lb_errmsg *em);
+/* home: the node's home; where the citing has read to is kept in <home>/data/market.cursor
+ * (NULL: kept nowhere, reads from block 1 at every start). */
+int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, const char *home,
+			struct lb_errmsg *em);
 void lb_mkt_closer_notify(struct lb_mkt_closer *c, int chain);
 void lb_mkt_closer_stop(struct lb_mkt_closer *c);
 
@@ -320,6 +327,10 @@ int lb_mkt_store_payout_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_le
 /* A contract call naming patients pays each the service bonus (bonus.contract-call.patients)
  * only when it pays at least this much (micro-ASC), once per patient and period. */
 #define LB_MKT_SERVICE_MIN 1000000
+/* A market.pay pays the bonus CSC of its parties (owner, authors, ancestors, algorithm author,
+ * executor, audit nodes, data-run/study patients) only when it pays at least this much
+ * (micro-ASC), never to the payer itself, and once per payer, party, use, role and period. */
+#define LB_MKT_BONUS_MIN 1000000
 #define LB_MKT_CITE_PROOF_MAX (1u << 20)
 int lb_mkt_cite_encode(struct lb_buf *b, unsigned kind, const uint8_t *tx, size_t tx_len,
 		       const uint8_t *proof, size_t proof_len, const uint8_t *list_tx,

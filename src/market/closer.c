@@ -12,10 +12,19 @@
  * store.withdraw not paid out yet, the market.store.payout (fee-exempt) that pays it. Every member
  * node may do it: the first citation of a record is applied, the others are refused (each
  * record counts once), so it is idempotent; a party may still send it (`leben market cite`).
+ *
+ * Where it has read to is kept in <home>/data/market.cursor ("business H directory H": the
+ * next block of each chain), written after each round that moves it, so a restarted node
+ * goes on from there instead of rereading every block; a cursor past a chain's height (the
+ * chain was replaced) starts that chain over from block 1, and a rating whose listing was
+ * read before the restart finds its store.list again from the listing's block height.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "leben/data_tx.h"
 #include "leben/exchange.h"
@@ -23,6 +32,7 @@
 #include "leben/market.h"
 #include "leben/market_store.h"
 #include "leben/tx.h"
+#include "store_int.h"
 
 #define CITE_BLOCKS_PER_WAKE 256 /* blocks read per chain after one settlement block */
 #define KIND_PAYOUT 255          /* a store.withdraw: paid out by market.store.payout */
@@ -38,6 +48,7 @@ struct lb_mkt_closer {
 	uint64_t next_block[LB_CHAIN_COUNT]; /* next business / directory block to read */
 	struct listed { uint8_t item[LB_HASH_LEN], tx[LB_HASH_LEN]; } *listed; /* store.list txs */
 	size_t nlisted, caplisted;
+	char cursor[4200]; /* <home>/data/market.cursor; "" for none */
 };
 
 struct due_q {
@@ -114,6 +125,86 @@ static void remember_listing(struct lb_mkt_closer *c, const struct lb_tx *tx)
 		}
 	}
 	lb_free(l);
+}
+
+struct listing_q {
+	const uint8_t *item;
+	uint64_t height;
+};
+
+static int listing_view(struct lb_state *s, void *ctx)
+{
+	struct listing_q *q = ctx;
+	struct store_listing *r = lb_malloc(sizeof *r);
+	int rc = r ? store_listing_get(s, q->item, r) : LB_ENOMEM;
+	if (!rc)
+		q->height = r->height;
+	lb_free(r);
+	return rc;
+}
+
+/* The store.list tx of a listing: remembered, else (read before a restart) found again in
+ * the block its listing record names. NULL if neither. */
+static const uint8_t *find_listing(struct lb_mkt_closer *c, const uint8_t item[LB_HASH_LEN])
+{
+	const uint8_t *t = listed_tx(c, item);
+	struct listing_q q = {.item = item};
+	json_t *blk, *e;
+	struct lb_errmsg em;
+	size_t i;
+	if (t || lb_ledger_state_view(c->ledger, LB_CHAIN_BUSINESS, listing_view, &q) ||
+	    lb_ledger_block_json(c->ledger, LB_CHAIN_BUSINESS, q.height, &blk, &em))
+		return t;
+	json_array_foreach(json_object_get(blk, "txs"), i, e) {
+		const char *type = json_string_value(json_object_get(e, "type"));
+		const char *idh = json_string_value(json_object_get(e, "id"));
+		uint8_t id[LB_HASH_LEN], *raw = NULL;
+		size_t len = 0;
+		int ch;
+		struct lb_tx tx;
+		if (!type || strcmp(type, "store.list") || !idh ||
+		    !json_is_true(json_object_get(e, "valid")) || lb_hex_decode(id, LB_HASH_LEN, idh))
+			continue;
+		if (!lb_ledger_tx_raw(c->ledger, id, &ch, &raw, &len) &&
+		    !lb_tx_decode(&tx, raw, len, NULL))
+			remember_listing(c, &tx);
+		lb_free(raw);
+	}
+	json_decref(blk);
+	return listed_tx(c, item);
+}
+
+/* The cursor file: read at start (absent or unreadable: from block 1), written atomically. */
+static void cursor_load(struct lb_mkt_closer *c)
+{
+	unsigned long long b = 1, d = 1;
+	FILE *f = c->cursor[0] ? fopen(c->cursor, "r") : NULL;
+	if (!f)
+		return;
+	if (fscanf(f, "business %llu directory %llu", &b, &d) == 2 && b && d) {
+		c->next_block[LB_CHAIN_BUSINESS] = b;
+		c->next_block[LB_CHAIN_DIRECTORY] = d;
+	} else {
+		lb_log(LB_LOG_WARN, "market: %s is not a cursor; reading the blocks from 1",
+		       c->cursor);
+	}
+	fclose(f);
+}
+
+static void cursor_save(struct lb_mkt_closer *c)
+{
+	char tmp[4300];
+	if (!c->cursor[0])
+		return;
+	snprintf(tmp, sizeof tmp, "%s.tmp", c->cursor);
+	FILE *f = fopen(tmp, "w");
+	if (!f || fprintf(f, "business %" PRIu64 " directory %" PRIu64 "\n",
+			  c->next_block[LB_CHAIN_BUSINESS], c->next_block[LB_CHAIN_DIRECTORY]) < 0 ||
+	    fclose(f) || rename(tmp, c->cursor)) {
+		if (!f)
+			lb_log(LB_LOG_WARN, "market: cannot write %s: %s", tmp, strerror(errno));
+		remove(tmp);
+	}
 }
 
 /* Cite one record (and for a rating its listing); LB_EUNAVAILABLE while a proof is not
@@ -199,7 +290,7 @@ static int cite_block(struct lb_mkt_closer *c, int chain, uint64_t h)
 				struct lb_store_tx *r = lb_malloc(sizeof *r);
 				if (r && !lb_store_tx_decode(LB_TX_STORE_RATE, tx.payload,
 							     tx.payload_len, r, NULL))
-					tx2 = listed_tx(c, r->item);
+					tx2 = find_listing(c, r->item);
 				lb_free(r);
 			}
 			lb_free(raw);
@@ -221,15 +312,28 @@ static int cite_block(struct lb_mkt_closer *c, int chain, uint64_t h)
 static void cite_due(struct lb_mkt_closer *c)
 {
 	static const int chains[2] = {LB_CHAIN_BUSINESS, LB_CHAIN_DIRECTORY};
+	bool moved = false;
 	for (int k = 0; k < 2; k++) {
 		int ch = chains[k];
 		uint64_t top = lb_ledger_height(c->ledger, ch);
+		if (c->next_block[ch] > top + 1) { /* past the chain: it was replaced */
+			lb_log(LB_LOG_WARN, "market: the cursor is past the %s chain (block %llu of "
+			       "%llu); reading it from block 1", ch == LB_CHAIN_BUSINESS ? "business"
+			       : "directory", (unsigned long long)c->next_block[ch],
+			       (unsigned long long)top);
+			c->next_block[ch] = 1;
+			moved = true;
+		}
+		uint64_t from = c->next_block[ch];
 		for (int n = 0; n < CITE_BLOCKS_PER_WAKE && c->next_block[ch] <= top; n++) {
 			if (cite_block(c, ch, c->next_block[ch]))
 				break; /* not anchored yet: read it again after the next block */
 			c->next_block[ch]++;
 		}
+		moved |= c->next_block[ch] != from;
 	}
+	if (moved)
+		cursor_save(c);
 }
 
 static void *closer_main(void *arg)
@@ -252,7 +356,8 @@ static void *closer_main(void *arg)
 	return NULL;
 }
 
-int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, struct lb_errmsg *em)
+int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, const char *home,
+			struct lb_errmsg *em)
 {
 	struct lb_mkt_closer *c = lb_calloc(1, sizeof *c);
 	if (!c)
@@ -260,6 +365,14 @@ int lb_mkt_closer_start(struct lb_mkt_closer **out, struct lb_ledger *l, struct 
 	c->ledger = l;
 	for (int i = 0; i < LB_CHAIN_COUNT; i++)
 		c->next_block[i] = 1;
+	if (home && home[0]) {
+		char dir[4000];
+		snprintf(dir, sizeof dir, "%.3990s/data", home);
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			lb_log(LB_LOG_WARN, "market: cannot create %s: %s", dir, strerror(errno));
+		snprintf(c->cursor, sizeof c->cursor, "%s/market.cursor", dir);
+		cursor_load(c);
+	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	if (pthread_create(&c->thread, NULL, closer_main, c)) {

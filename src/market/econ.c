@@ -48,6 +48,8 @@
 #define NS_PCLAIM "mkt.pclaim"
 #define NS_PAYOUT "mkt.payout" /* store.withdraw tx id -> settlement height of its payout */
 #define NS_SERVED "mkt.served" /* period be64 | patient -> 1: service bonus paid (once a period) */
+/* period be64 | use u8 | role u8 | payer | party -> 1: a market.pay bonus paid (once a period) */
+#define NS_BONUSED "mkt.bonused"
 
 #define TOP_K_MAX 1000
 
@@ -633,6 +635,38 @@ static int service_bonus(struct lb_state *s, struct pool_rec *bp, const uint8_t 
 	return bonus_pay(s, bp, to, bonus, em);
 }
 
+/* A bonus of a use its payer declares (market.pay: the payer names the parties). Paid only for
+ * a use of at least LB_MKT_BONUS_MIN micro-ASC, never to the payer itself, and once per payer,
+ * party, kind of use, role and open period: naming oneself, or a friend again and again, in
+ * cheap calls cannot farm the bonus pool. Without a payer (escrow release, whose parties come
+ * from the signed terms of a paid escrow) every bonus is paid. */
+static int party_bonus(struct lb_state *s, struct pool_rec *bp, const struct lb_mkt_parties *p,
+		       unsigned use, unsigned role, const uint8_t to[LB_ADDR_LEN], uint64_t paid,
+		       uint64_t bonus, struct lb_errmsg *em)
+{
+	uint8_t key[8 + 2 + 2 * LB_ADDR_LEN];
+	uint64_t period, done = 0;
+	int rc;
+	if (!bonus)
+		return LB_OK;
+	if (!p->has_payer)
+		return bonus_pay(s, bp, to, bonus, em);
+	if (paid < LB_MKT_BONUS_MIN || !memcmp(to, p->payer, LB_ADDR_LEN))
+		return LB_OK;
+	if ((rc = open_period(s, &period)))
+		return rc;
+	be64(key, period);
+	key[8] = (uint8_t)use;
+	key[9] = (uint8_t)role;
+	memcpy(key + 10, p->payer, LB_ADDR_LEN);
+	memcpy(key + 10 + LB_ADDR_LEN, to, LB_ADDR_LEN);
+	if ((rc = lb_state_get_u64(s, NS_BONUSED, key, sizeof key, 0, &done)) || done)
+		return rc;
+	if ((rc = lb_state_put_u64(s, NS_BONUSED, key, sizeof key, 1)))
+		return rc;
+	return bonus_pay(s, bp, to, bonus, em);
+}
+
 int lb_mkt_settle(struct lb_state *s, unsigned use, uint64_t amount,
 		  const struct lb_mkt_parties *p, struct lb_mkt_credits *out,
 		  struct lb_errmsg *em)
@@ -659,22 +693,29 @@ int lb_mkt_settle(struct lb_state *s, unsigned use, uint64_t amount,
 		rc = pool_load(s, LB_MKT_POOL_BONUS, &bp);
 	const uint64_t *bon = c.bonus[use];
 	if (!rc && p->has_owner)
-		rc = bonus_pay(s, &bp, p->owner, bon[LB_MKT_ROLE_OWNER], em);
+		rc = party_bonus(s, &bp, p, use, LB_MKT_ROLE_OWNER, p->owner, amount,
+				 bon[LB_MKT_ROLE_OWNER], em);
 	for (size_t i = 0; !rc && i < p->n_patients; i++)
 		rc = use == LB_MKT_USE_CONTRACT
 			     ? service_bonus(s, &bp, p->patients[i], amount, bon[LB_MKT_ROLE_PATIENTS],
 					     em)
-			     : bonus_pay(s, &bp, p->patients[i], bon[LB_MKT_ROLE_PATIENTS], em);
+			     : party_bonus(s, &bp, p, use, LB_MKT_ROLE_PATIENTS, p->patients[i], amount,
+					   bon[LB_MKT_ROLE_PATIENTS], em);
 	for (size_t i = 0; !rc && i < p->n_authors; i++)
-		rc = bonus_pay(s, &bp, p->authors[i], bon[LB_MKT_ROLE_AUTHORS], em);
+		rc = party_bonus(s, &bp, p, use, LB_MKT_ROLE_AUTHORS, p->authors[i], amount,
+				 bon[LB_MKT_ROLE_AUTHORS], em);
 	for (size_t i = 0; !rc && i < p->n_ancestors; i++)
-		rc = bonus_pay(s, &bp, p->ancestors[i], bon[LB_MKT_ROLE_ANCESTORS], em);
+		rc = party_bonus(s, &bp, p, use, LB_MKT_ROLE_ANCESTORS, p->ancestors[i], amount,
+				 bon[LB_MKT_ROLE_ANCESTORS], em);
 	if (!rc && p->has_algo_author)
-		rc = bonus_pay(s, &bp, p->algo_author, bon[LB_MKT_ROLE_ALGO], em);
+		rc = party_bonus(s, &bp, p, use, LB_MKT_ROLE_ALGO, p->algo_author, amount,
+				 bon[LB_MKT_ROLE_ALGO], em);
 	if (!rc && p->has_executor)
-		rc = bonus_pay(s, &bp, p->executor, bon[LB_MKT_ROLE_EXECUTOR], em);
+		rc = party_bonus(s, &bp, p, use, LB_MKT_ROLE_EXECUTOR, p->executor, amount,
+				 bon[LB_MKT_ROLE_EXECUTOR], em);
 	for (size_t i = 0; !rc && i < p->n_audit; i++)
-		rc = bonus_pay(s, &bp, p->audit[i], bon[LB_MKT_ROLE_AUDIT], em);
+		rc = party_bonus(s, &bp, p, use, LB_MKT_ROLE_AUDIT, p->audit[i], amount,
+				 bon[LB_MKT_ROLE_AUDIT], em);
 	if (!rc)
 		rc = pool_store(s, LB_MKT_POOL_BONUS, &bp);
 	/* activity for the period's rankings: what each ranked node received */
@@ -1325,6 +1366,8 @@ static int apply_pay(struct lb_apply_ctx *c)
 	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_ASC, amount, c->em)))
 		return lb_errwrap(c->em, "cannot pay the %s: ", lb_mkt_use_name(use));
 	memcpy(p.platform, cfg.platform, LB_ADDR_LEN);
+	p.has_payer = true; /* the payer names the parties: its bonuses are bounded */
+	memcpy(p.payer, c->sender_addr, LB_ADDR_LEN);
 	return lb_mkt_settle(c->state, use, amount, &p, NULL, c->em);
 }
 

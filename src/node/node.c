@@ -474,7 +474,7 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 		goto err;
 	if ((rc = lb_consortium_new(&n->consortium, n->ledger, node_key, c->checkpoint_interval,
 				    em)) ||
-	    (rc = lb_mkt_closer_start(&n->closer, n->ledger, em)))
+	    (rc = lb_mkt_closer_start(&n->closer, n->ledger, c->home, em)))
 		goto err;
 	if ((rc = n->orderer->ops->start(n->orderer, deliver, n, em)) ||
 	    (rc = lb_ledger_replay_wal(n->ledger, em)))

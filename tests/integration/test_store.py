@@ -334,6 +334,51 @@ def main():
              "a failing instance is refused with the verifier's finding", r.stderr)
         t.ok(not os.path.exists(os.path.join(tmp, "bad.pf")), "and nothing is written")
 
+        # ---- the citing thread's cursor across restarts ----
+        cur = os.path.join(node.home, "data", "market.cursor")
+
+        def cursor():
+            try:
+                with open(cur) as f:
+                    w = f.read().split()
+                return int(w[1]), int(w[3])
+            except (OSError, IndexError, ValueError):
+                return None
+
+        def cited_soon(tx_id):
+            for _ in range(40):
+                if node.get("/v1/market/cited/" + tx_id)[0] == 200:
+                    return True
+                node.cli(["tx", "transfer", "--from", "bob", "--to", "clinic", "--amount",
+                          "0.000001", "--wait"])
+            return False
+
+        node.stop()
+        before = cursor()
+        t.ok(before and before[0] > 1, "the node kept where its citing had read to", before)
+        node.start()
+        r = node.cli(["store", "call", ihash or "", "--from", "bob"])
+        t.eq(r.returncode, 0, "bob calls the instance after the restart " + r.stderr)
+        r = node.cli(["store", "rate", ihash or "", "3", "fine", "--from", "bob"])
+        t.eq(r.returncode, 0, "and rates it " + r.stderr)
+        rid = r.stdout.rsplit("(tx ", 1)[-1].split(")")[0] if "(tx " in r.stdout else ""
+        t.ok(cited_soon(rid), "a rating of a listing read before the restart is cited")
+        t.ok(not any("from block 1" in x for x in node.log),
+             "the restarted node went on from its cursor", node.log[-5:])
+        after = cursor()
+        t.ok(after and after[0] > before[0], "the cursor moved on", (before, after))
+        node.stop()
+        with open(cur, "w") as f:  # a cursor past the chain (the chain was replaced)
+            f.write("business 999999 directory 999999\n")
+        node.start()
+        for _ in range(3):  # a few settlement blocks
+            node.cli(["tx", "transfer", "--from", "bob", "--to", "clinic", "--amount",
+                      "0.000001", "--wait"])
+        t.ok(any("past the business chain" in x for x in node.log),
+             "a cursor past the chain starts over", node.log[-5:])
+        t.ok(cursor() and cursor()[0] <= after[0] + 40, "and is written back within the chain",
+             cursor())
+
         node.stop()
         r = run_cli(["verify", "--home", node.home])
         t.eq(r.returncode, 0, "leben verify replays every block after the store txs " + r.stderr)

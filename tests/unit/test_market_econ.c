@@ -170,6 +170,16 @@ static json_t *market(struct fx *f)
 	return o;
 }
 
+/* The bonus pool's CSC available (micro-CSC). */
+static json_int_t bonus_available(struct fx *f)
+{
+	json_t *m = market(f);
+	json_int_t v = json_integer_value(json_object_get(
+		json_object_get(json_object_get(m, "pools"), "bonus"), "csc_available"));
+	json_decref(m);
+	return v;
+}
+
 struct rank_q {
 	uint64_t period;
 	json_t *out;
@@ -430,6 +440,55 @@ static void test_flow_and_bad_input(void **state)
 						   "csc_available")),
 				 200000); /* two bonuses, from the bonus pool */
 		json_decref(mk);
+	}
+
+	/* attack: the author bonus (1 CSC per author) bought with a 1-micro-ASC call naming the
+	 * payer itself as author, or a friend again and again; and a data run naming the payer
+	 * as owner (1 CSC). Nothing but the fee moves in CSC; the bonus pool is untouched. Then
+	 * the rule: a call of at least 1 ASC pays another author once per payer and period. */
+	{
+		uint8_t me[1][LB_ADDR_LEN], fr[1][LB_ADDR_LEN];
+		uint64_t ma, mc0, mc1, fa, fc0, fc1;
+		memcpy(me[0], f->a[U1], LB_ADDR_LEN);
+		memcpy(fr[0], f->a[U3], LB_ADDR_LEN);
+		struct lb_mkt_parties at = {.authors = (const uint8_t(*)[LB_ADDR_LEN])me,
+					    .n_authors = 1};
+		const json_int_t pool0 = bonus_available(f);
+		assert_true(pool0 > 1000000); /* enough for the bonuses the attack aims at */
+		bal(f, f->a[U1], &ma, &mc0);
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, 1, &at));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		lb_buf_reset(&b); /* even a call of 1 ASC: the payer is no author of its own call */
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, LB_MKT_BONUS_MIN, &at));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		struct lb_mkt_parties ow = {0};
+		ow.has_owner = true;
+		memcpy(ow.owner, f->a[U1], LB_ADDR_LEN);
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_DATA_RUN, 1, &ow));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		bal(f, f->a[U1], &ma, &mc1);
+		assert_int_equal(mc0 - mc1, 3 * 1000); /* three fees, no bonus */
+		at.authors = (const uint8_t(*)[LB_ADDR_LEN])fr; /* a friend, U3, below 1 ASC */
+		bal(f, f->a[U3], &fa, &fc0);
+		lb_buf_reset(&b);
+		assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, LB_MKT_BONUS_MIN - 1, &at));
+		assert_lb_ok(send(f, U1, LB_TX_MKT_PAY, &b, NULL, 0));
+		bal(f, f->a[U3], &fa, &fc1);
+		assert_true(fc1 == fc0);
+		assert_int_equal(bonus_available(f), pool0);
+		/* 1 ASC naming U3: 1 CSC once; the same payer again this period: nothing; another
+		 * payer (U2): 1 CSC, or what is left in the bonus pool */
+		const int64_t left = pool0 - 1000000 < 1000000 ? pool0 - 1000000 : 1000000;
+		for (int i = 0; i < 3; i++) {
+			lb_buf_reset(&b);
+			assert_lb_ok(lb_mkt_pay_encode(&b, LB_MKT_USE_CONTRACT, LB_MKT_BONUS_MIN, &at));
+			assert_lb_ok(send(f, i < 2 ? U1 : U2, LB_TX_MKT_PAY, &b, NULL, 0));
+			bal(f, f->a[U3], &fa, &fc1);
+			assert_int_equal(fc1 - fc0, i == 0 ? 1000000 : i == 1 ? 0 : left);
+			fc0 = fc1;
+		}
 	}
 
 	/* split tables by vote: P1 proposes (its yes), P2 votes yes: 2 of 3 partners adopt it */
