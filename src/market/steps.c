@@ -202,17 +202,17 @@ int mkt_apply_settle(struct lb_apply_ctx *c)
 			rc = lb_errf(c->em, rc, "compute.settle: no prepayment of the cited run here");
 		goto out;
 	}
-	if (rec.settled) {
-		rc = lb_errf(c->em, LB_EEXISTS,
-			     "compute.settle: the run's prepayment was settled already");
-		goto out;
-	}
 	if ((rc = rerun(c, &r, prog, gl, &steps)))
 		goto out;
 	if (claimed != steps) {
 		rc = lb_errf(c->em, LB_EINVALID,
 			     "compute.settle: claims %llu steps but the run used %llu",
 			     (unsigned long long)claimed, (unsigned long long)steps);
+		goto out;
+	}
+	if (rec.settled) {
+		rc = lb_errf(c->em, LB_EEXISTS,
+			     "compute.settle: the run's prepayment was settled already");
 		goto out;
 	}
 	uint64_t burn = rec.amount / rec.budget * steps; /* amount = budget x price exactly */
