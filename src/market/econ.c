@@ -2022,7 +2022,7 @@ static const struct lb_txtype market_types[] = {
 	 apply_payout, json_payout, true},
 	/* per-step charge of compute.run (steps.c); settling is a public service: fee-exempt */
 	{LB_TX_COMPUTE_PREPAY, LB_CHAIN_SETTLEMENT, "compute.prepay", mkt_check_prepay,
-	 mkt_apply_prepay, json_payout, false},
+	 mkt_apply_prepay, mkt_json_prepay, false},
 	{LB_TX_COMPUTE_SETTLE, LB_CHAIN_SETTLEMENT, "compute.settle", mkt_check_settle,
 	 mkt_apply_settle, json_payout, true},
 };

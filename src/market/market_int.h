@@ -16,6 +16,7 @@ struct lb_apply_ctx;
 struct lb_tx;
 int mkt_check_prepay(const struct lb_tx *tx, struct lb_errmsg *em);
 int mkt_apply_prepay(struct lb_apply_ctx *c);
+json_t *mkt_json_prepay(const struct lb_tx *tx); /* {"budget"} */
 int mkt_check_settle(const struct lb_tx *tx, struct lb_errmsg *em);
 int mkt_apply_settle(struct lb_apply_ctx *c);
 

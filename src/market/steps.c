@@ -64,37 +64,6 @@ int mkt_check_prepay(const struct lb_tx *tx, struct lb_errmsg *em)
 	return dec_budget(tx, &budget, em);
 }
 
-int mkt_apply_prepay(struct lb_apply_ctx *c)
-{
-	struct lb_mkt_config cfg;
-	bool on = false;
-	uint64_t budget;
-	uint8_t lock[LB_ADDR_LEN], rec[64];
-	int rc = dec_budget(c->tx, &budget, c->em);
-	if (rc)
-		return rc;
-	if ((rc = lb_mkt_config_load(c->state, &cfg, &on)))
-		return rc;
-	if (!on)
-		return lb_errf(c->em, LB_EINVALID,
-			       "compute.prepay: this chain has no market section (genesis \"market\"), "
-			       "so no compute.step price");
-	uint64_t amount = lb_mkt_onchain_fee(&cfg, budget);
-	lb_mkt_prepay_addr(lock);
-	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_CSC, amount, c->em)))
-		return lb_errwrap(c->em, "compute.prepay: %llu steps at %llu micro-CSC: ",
-				  (unsigned long long)budget,
-				  (unsigned long long)cfg.compute_step_price);
-	if ((rc = lb_mkt_credit(c->state, lock, LB_CSC, amount, c->em)))
-		return rc;
-	struct lb_buf b = {.data = rec, .len = 0, .cap = sizeof rec - 1, .max = sizeof rec};
-	if ((rc = lb_enc_fixed(&b, c->sender_addr, LB_ADDR_LEN)) ||
-	    (rc = lb_enc_uvar(&b, budget)) || (rc = lb_enc_uvar(&b, amount)) ||
-	    (rc = lb_enc_u8(&b, 0)))
-		return rc;
-	return lb_state_put(c->state, NS_PREPAY, c->tx->id, LB_HASH_LEN, rec, b.len);
-}
-
 struct prepay_rec {
 	uint8_t payer[LB_ADDR_LEN];
 	uint64_t budget, amount;
@@ -127,6 +96,41 @@ static int rec_put(struct lb_state *s, const uint8_t id[LB_HASH_LEN], const stru
 	    (rc = lb_enc_uvar(&b, r->amount)) || (rc = lb_enc_u8(&b, r->settled)))
 		return rc;
 	return lb_state_put(s, NS_PREPAY, id, LB_HASH_LEN, tmp, b.len);
+}
+
+int mkt_apply_prepay(struct lb_apply_ctx *c)
+{
+	struct lb_mkt_config cfg;
+	bool on = false;
+	uint64_t budget;
+	uint8_t lock[LB_ADDR_LEN];
+	int rc = dec_budget(c->tx, &budget, c->em);
+	if (rc)
+		return rc;
+	if ((rc = lb_mkt_config_load(c->state, &cfg, &on)))
+		return rc;
+	if (!on)
+		return lb_errf(c->em, LB_EINVALID,
+			       "compute.prepay: this chain has no market section (genesis \"market\"), "
+			       "so no compute.step price");
+	uint64_t amount = lb_mkt_onchain_fee(&cfg, budget);
+	lb_mkt_prepay_addr(lock);
+	if ((rc = lb_mkt_debit(c->state, c->sender_addr, LB_CSC, amount, c->em)))
+		return lb_errwrap(c->em, "compute.prepay: %llu steps at %llu micro-CSC: ",
+				  (unsigned long long)budget,
+				  (unsigned long long)cfg.compute_step_price);
+	if ((rc = lb_mkt_credit(c->state, lock, LB_CSC, amount, c->em)))
+		return rc;
+	struct prepay_rec rec = {.budget = budget, .amount = amount, .settled = 0};
+	memcpy(rec.payer, c->sender_addr, LB_ADDR_LEN);
+	return rec_put(c->state, c->tx->id, &rec);
+}
+
+json_t *mkt_json_prepay(const struct lb_tx *tx)
+{
+	uint64_t budget;
+	return dec_budget(tx, &budget, NULL) ? NULL
+					     : json_pack("{s:I}", "budget", (json_int_t)budget);
 }
 
 int mkt_check_settle(const struct lb_tx *tx, struct lb_errmsg *em)

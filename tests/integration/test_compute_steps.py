@@ -132,6 +132,7 @@ def run(t, node):
     t.eq(r.returncode, 0, "alice prepays 1000 steps " + r.stderr)
     st, pj = node.get("/v1/txs/" + txid(pa))
     fee = int(pj.get("fee", 0)) if st == 200 else -1
+    t.eq(pj.get("payload"), {"budget": 1000}, "the prepayment's JSON shows its budget")
     t.eq(a0 - csc("alice"), 1000 * PRICE + fee, "the prepayment locks 1000 x 7 micro-CSC + fee")
     pa_tx = proof(txid(pa), "business")
     pa2_tx = proof(txid(pa2), "business")
