@@ -226,6 +226,25 @@ def run(t, node):
     r, _ = raw(node, "alice", "business", "0x0350", run_payload(PROG, 10, 5, pa2_tx))
     t.eq(r.returncode, 0, "its prepayment is still there for a run within budget " + r.stderr)
 
+    # the CLI: `leben compute run --prepay` prepays the budget and cites it
+    with tempfile.NamedTemporaryFile(suffix=".oc", delete=False) as f:
+        f.write(PROG)
+    r = node.cli(["compute", "run", f.name, "x=2", "--budget", "20", "--from", "clinic"])
+    t.ok(r.returncode == 1 and "charges runs per step" in r.stderr,
+         "leben compute run without --prepay is refused here", r.stderr)
+    c1 = csc("clinic")
+    r, cj = node.cli_json(["compute", "run", f.name, "x=2", "--budget", "20", "--prepay",
+                           "--from", "clinic"])
+    os.unlink(f.name)
+    t.ok(r.returncode == 0 and (cj or {}).get("outputs") == {"y": 100},
+         "leben compute run --prepay runs it", r.stdout + r.stderr)
+    for _ in range(60):
+        if csc("clinic") - c1 >= -(STEPS * PRICE + fee):
+            break
+        nudge()
+    t.eq(c1 - csc("clinic"), STEPS * PRICE + fee,
+         "the node settled it: clinic paid 9 steps x 7 + the prepayment's fee")
+
 
 if __name__ == "__main__":
     main()
