@@ -12,7 +12,9 @@
 #include "apiclient.h"
 #include "cli.h"
 #include "common.h"
+#include "sectx.h"
 #include "leben/base.h"
+#include "leben/codec.h"
 #include "leben/ledger.h"
 #include "leben/node.h"
 #include "leben/onchain.h"
@@ -26,7 +28,7 @@ static void usage(FILE *f)
 		"usage: leben compute try FILE [NAME=VALUE ...] [--budget N] [--json]\n"
 		"       leben compute publish FILE --from KEY [--json]\n"
 		"       leben compute run (FILE | --hash HASH) [NAME=VALUE ...] --from KEY\n"
-		"                         [--budget N] [--json]\n"
+		"                         [--budget N] [--prepay] [--json]\n"
 		"       leben compute show RUN_TX_ID [--json]\n"
 		"       leben compute show --program HASH [--json]\n"
 		"\n"
@@ -52,6 +54,10 @@ static void usage(FILE *f)
 		"options:\n"
 		"  --budget N      most steps the run may take (default 10000, at most %u); a run\n"
 		"                  that needs more is refused and changes nothing\n"
+		"  --prepay        run: first lock the budget x the compute.step price in CSC on\n"
+		"                  the settlement chain (compute.prepay), then cite it in the run;\n"
+		"                  needed where genesis says \"compute\": {\"prepay\": true}. The\n"
+		"                  nodes settle the run: steps x price burned, the rest refunded\n"
 		"  --hash HASH     run the published program with this hash (64 hex digits)\n"
 		"  --program HASH  show: the published program with this hash\n"
 		"  --from KEY      key (in <home>/keys) that signs the tx\n"
@@ -64,7 +70,7 @@ static void usage(FILE *f)
 
 struct copts {
 	const char *home, *node, *from, *budget, *hash, *program, *timeout;
-	bool json, help;
+	bool json, help, prepay;
 };
 
 static int read_program(const char *path, uint8_t **text, size_t *len)
@@ -340,6 +346,26 @@ static int c_run(const struct copts *o, const char *url, const char **pos, int n
 		lb_free(text);
 		return rc;
 	}
+	uint8_t *ptx = NULL, *pproof = NULL;
+	if (o->prepay) { /* lock the budget's CSC on the settlement chain and cite it */
+		uint8_t pb[10];
+		struct lb_buf p = {.data = pb, .len = 0, .cap = sizeof pb - 1, .max = sizeof pb};
+		char pid[2 * LB_HASH_LEN + 1];
+		if (lb_enc_uvar(&p, r.budget) ||
+		    sectx_settle_cited(CMD, url, o->home, o->from, NULL, LB_TX_COMPUTE_PREPAY,
+				       "compute.prepay", p.data, p.len, pid, &ptx, &r.prepay_tx_len,
+				       &pproof, &r.prepay_proof_len)) {
+			lb_oc_values_free(r.in, r.nin);
+			lb_free(text);
+			return 1;
+		}
+		r.has_prepay = true;
+		r.prepay_tx = ptx;
+		r.prepay_proof = pproof;
+		if (!o->json)
+			printf("prepaid %llu steps (compute.prepay %s)\n",
+			       (unsigned long long)r.budget, pid);
+	}
 	struct lb_buf b;
 	lb_buf_init(&b, LB_TX_MAX_BYTES);
 	if (lb_oc_run_encode(&b, &r))
@@ -354,6 +380,8 @@ static int c_run(const struct copts *o, const char *url, const char **pos, int n
 	lb_buf_release(&b);
 	lb_oc_values_free(r.in, r.nin);
 	lb_free(text);
+	lb_free(ptx);
+	lb_free(pproof);
 	return rc;
 }
 
@@ -381,6 +409,7 @@ int cmd_compute(int argc, char **argv)
 		{"--from", &o.from, NULL},       {"--budget", &o.budget, NULL},
 		{"--hash", &o.hash, NULL},       {"--program", &o.program, NULL},
 		{"--timeout", &o.timeout, NULL}, {"--json", NULL, &o.json},
+		{"--prepay", NULL, &o.prepay},
 		{"--help", NULL, &o.help},       {"-h", NULL, &o.help},
 		{NULL, NULL, NULL},
 	};

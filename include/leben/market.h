@@ -332,6 +332,15 @@ int lb_mkt_store_payout_encode(struct lb_buf *b, const uint8_t *tx, size_t tx_le
  * (micro-ASC), never to the payer itself, and once per payer, party, use, role and period. */
 #define LB_MKT_BONUS_MIN 1000000
 #define LB_MKT_CITE_PROOF_MAX (1u << 20)
+
+/* Per-step charge of compute.run (docs/economy.md): the address compute.prepay locks CSC at
+ * (no key controls it), and the compute.settle payload: the committed compute.run and its
+ * proof anchored in a settlement block, the steps it used, and for a run by hash the
+ * published program's text (empty for an inline run). */
+void lb_mkt_prepay_addr(uint8_t out[LB_ADDR_LEN]);
+int lb_mkt_settle_encode(struct lb_buf *b, const uint8_t *run, size_t run_len,
+			 const uint8_t *proof, size_t proof_len, uint64_t steps,
+			 const uint8_t *program, size_t program_len);
 int lb_mkt_cite_encode(struct lb_buf *b, unsigned kind, const uint8_t *tx, size_t tx_len,
 		       const uint8_t *proof, size_t proof_len, const uint8_t *list_tx,
 		       size_t list_tx_len, const uint8_t *list_proof, size_t list_proof_len);

@@ -14,7 +14,10 @@
  * Tx types (business chain; payloads in docs/wire-format.md):
  *   compute.publish 0x0351  record a program under its hash for later runs
  *   compute.run     0x0350  run a program (inline or by hash) over inputs, with a step budget;
- *                           the outputs, steps and memory used are stored under the tx id
+ *                           the outputs, steps and memory used are stored under the tx id;
+ *                           with genesis "compute": {"prepay": true} it must cite the
+ *                           sender's compute.prepay (settlement 0x012a, used once), which
+ *                           compute.settle (0x012b) settles (docs/economy.md)
  */
 #ifndef LEBEN_ONCHAIN_H
 #define LEBEN_ONCHAIN_H
@@ -42,6 +45,9 @@
 enum {
 	LB_TX_COMPUTE_RUN = 0x0350,
 	LB_TX_COMPUTE_PUBLISH = 0x0351,
+	/* settlement chain (src/market/steps.c): lock budget x compute.step CSC; settle a run */
+	LB_TX_COMPUTE_PREPAY = 0x012a,
+	LB_TX_COMPUTE_SETTLE = 0x012b,
 };
 
 /* A named value: an integer (is_list false, n == 1, v[0]) or a list of n integers. */
@@ -90,6 +96,11 @@ struct lb_oc_run_tx {
 	uint64_t budget;            /* step budget, 1..LB_OC_STEPS_MAX */
 	struct lb_oc_value *in;     /* owned */
 	size_t nin;
+	/* optional trailing field: the payer's compute.prepay (settlement) and its proof anchored
+	 * in a business block (both borrowed); has_prepay false: an old, free run */
+	bool has_prepay;
+	const uint8_t *prepay_tx, *prepay_proof;
+	size_t prepay_tx_len, prepay_proof_len;
 };
 
 int lb_oc_run_encode(struct lb_buf *b, const struct lb_oc_run_tx *r);
@@ -109,6 +120,9 @@ int lb_oc_run_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **
 		   struct lb_errmsg *em);
 int lb_oc_program_json(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN], json_t **out,
 		       struct lb_errmsg *em);
+
+/* Business-chain state "oc.paid" / compute.prepay tx id -> the compute.run that used it. */
+#define LB_OC_NS_PAID "oc.paid"
 
 /* Register compute.run and compute.publish. Idempotent. */
 int lb_onchain_register_txtypes(void);

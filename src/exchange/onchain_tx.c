@@ -9,7 +9,7 @@
  *   "oc.prog" / hash -> program text
  *   "oc.run"  / tx id -> 1 | hash[32] | runner[20] | budget | steps | mem |
  *                        nout | { name | kind | (zz) or (n, zz...) }
- * Neither handler reads the block (height, time): both types are block-independent.
+ * compute.publish is block-independent; compute.run citing a prepayment reads the height.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +21,7 @@
 
 #define NS_PROG "oc.prog"
 #define NS_RUN "oc.run"
+#define NS_CFG "oc.cfg" /* "prepay" -> 1: runs must cite a compute.prepay */
 
 static uint64_t zz(int64_t v)
 {
@@ -126,7 +127,11 @@ int lb_oc_run_encode(struct lb_buf *b, const struct lb_oc_run_tx *r)
 				: lb_enc_bytes(b, r->text, r->text_len);
 	if (!rc)
 		rc = lb_enc_uvar(b, r->budget);
-	return rc ? rc : enc_values(b, r->in, r->nin);
+	if (!rc)
+		rc = enc_values(b, r->in, r->nin);
+	if (!rc && r->has_prepay && !(rc = lb_enc_bytes(b, r->prepay_tx, r->prepay_tx_len)))
+		rc = lb_enc_bytes(b, r->prepay_proof, r->prepay_proof_len);
+	return rc;
 }
 
 void lb_oc_run_tx_clear(struct lb_oc_run_tx *r)
@@ -156,6 +161,14 @@ int lb_oc_run_decode(struct lb_oc_run_tx *r, const uint8_t *p, size_t len, struc
 		rc = lb_dec_fail(&d, LB_EMALFORMED, "step budget", "must be at least 1");
 	if (!rc)
 		rc = dec_values(&d, LB_OC_INPUTS_MAX, &r->in, &r->nin);
+	if (!rc && d.pos < d.len) { /* the optional prepayment */
+		r->has_prepay = true;
+		rc = lb_dec_bytes(&d, "prepayment", LB_TX_MAX_BYTES, &r->prepay_tx,
+				  &r->prepay_tx_len);
+		if (!rc)
+			rc = lb_dec_bytes(&d, "prepayment proof", 1u << 20, &r->prepay_proof,
+					  &r->prepay_proof_len);
+	}
 	if (!rc)
 		rc = lb_dec_end(&d);
 	if (rc)
@@ -257,6 +270,47 @@ static int check_run(const struct lb_tx *tx, struct lb_errmsg *em)
 	return rc;
 }
 
+/* The prepayment a run cites: the sender's own compute.prepay, anchored, for at least the
+ * run's budget, used once; required when genesis set "compute": {"prepay": true}. */
+static int use_prepay(struct lb_apply_ctx *c, const struct lb_oc_run_tx *r)
+{
+	uint64_t need = 0, budget;
+	const uint8_t *used;
+	size_t ul;
+	struct lb_tx tx;
+	struct lb_dec d;
+	int rc = lb_state_get_u64(c->state, NS_CFG, "prepay", 6, 0, &need);
+	if (rc)
+		return rc;
+	if (!r->has_prepay)
+		return need ? lb_errf(c->em, LB_EFUNDS,
+				      "compute.run: this chain charges runs per step: send "
+				      "compute.prepay on the settlement chain and cite it in the run")
+			    : LB_OK;
+	if ((rc = lb_apply_cite(c, "prepayment", r->prepay_tx, r->prepay_tx_len, r->prepay_proof,
+				r->prepay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_COMPUTE_PREPAY,
+				&tx)))
+		return rc;
+	if (memcmp(tx.sender, c->tx->sender, LB_PUBKEY_LEN))
+		return lb_errf(c->em, LB_EUNAUTH,
+			       "compute.run: the cited prepayment was sent by another account: cite "
+			       "your own");
+	lb_dec_init(&d, tx.payload, tx.payload_len, "compute.prepay", c->em);
+	if ((rc = lb_dec_uvar(&d, "step budget", LB_OC_STEPS_MAX, &budget)))
+		return rc;
+	if (r->budget > budget)
+		return lb_errf(c->em, LB_EFUNDS,
+			       "compute.run: a budget of %llu steps is more than the %llu prepaid",
+			       (unsigned long long)r->budget, (unsigned long long)budget);
+	rc = lb_state_get(c->state, LB_OC_NS_PAID, tx.id, LB_HASH_LEN, &used, &ul);
+	if (rc == LB_OK)
+		return lb_errf(c->em, LB_EEXISTS,
+			       "compute.run: the cited prepayment was used by another run already");
+	if (rc != LB_ENOTFOUND)
+		return rc;
+	return lb_state_put(c->state, LB_OC_NS_PAID, tx.id, LB_HASH_LEN, c->tx->id, LB_HASH_LEN);
+}
+
 static int apply_run(struct lb_apply_ctx *c)
 {
 	struct lb_oc_run_tx r;
@@ -268,6 +322,9 @@ static int apply_run(struct lb_apply_ctx *c)
 	int rc = lb_oc_run_decode(&r, c->tx->payload, c->tx->payload_len, c->em);
 	if (rc)
 		return rc;
+	/* before reading the program: state reads may move what an earlier get borrowed */
+	if ((rc = use_prepay(c, &r)))
+		goto out;
 	const uint8_t *text = r.text;
 	size_t tlen = r.text_len;
 	if (r.by_hash) {
@@ -444,8 +501,25 @@ static const struct lb_txtype oc_types[] = {
 	 apply_publish, json_publish, true},
 };
 
+/* genesis.json "compute": {"prepay": true} (business chain): runs must be prepaid. */
+static int genesis_oc(json_t *g, int chain, struct lb_state *s, struct lb_errmsg *em)
+{
+	json_t *cp = json_object_get(g, "compute"), *v = json_object_get(cp, "prepay");
+	if (chain != LB_CHAIN_BUSINESS || !cp)
+		return LB_OK;
+	if (!json_is_object(cp) || (v && !json_is_boolean(v)))
+		return lb_errf(em, LB_EINVALID,
+			       "genesis: 'compute' must be {\"prepay\": true|false} (docs/economy.md)");
+	return json_is_true(v) ? lb_state_put_u64(s, NS_CFG, "prepay", 6, 1) : LB_OK;
+}
+
 int lb_onchain_register_txtypes(void)
 {
-	/* Both read only the state and the tx (the evaluator sees no block height or time). */
-	return lb_txtype_register_rows(oc_types, sizeof oc_types / sizeof oc_types[0], true);
+	/* compute.publish reads only the state and the tx; compute.run citing a prepayment
+	 * reads the block height (the proof's anchor must be below it), so it is applied again
+	 * in its block */
+	int rc = lb_txtype_register_rows(oc_types, sizeof oc_types / sizeof oc_types[0], false);
+	if (!rc)
+		rc = lb_txtype_mark_block_independent(LB_TX_COMPUTE_PUBLISH);
+	return rc ? rc : lb_genesis_hook_register(genesis_oc);
 }

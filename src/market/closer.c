@@ -9,7 +9,9 @@
  * business and directory blocks in order, and for every valid audit.record, store.rate,
  * store.list and data.register not counted yet, once its block is anchored in a settlement
  * block, it submits the citation with the node's key and the anchored proof; and for every
- * store.withdraw not paid out yet, the market.store.payout (fee-exempt) that pays it. Every member
+ * store.withdraw not paid out yet, the market.store.payout (fee-exempt) that pays it, and for
+ * every compute.run citing a prepayment and not settled yet, the compute.settle (fee-exempt)
+ * that charges its steps. Every member
  * node may do it: the first citation of a record is applied, the others are refused (each
  * record counts once), so it is idempotent; a party may still send it (`leben market cite`).
  *
@@ -31,11 +33,13 @@
 #include "leben/ledger.h"
 #include "leben/market.h"
 #include "leben/market_store.h"
+#include "leben/onchain.h"
 #include "leben/tx.h"
 #include "store_int.h"
 
 #define CITE_BLOCKS_PER_WAKE 256 /* blocks read per chain after one settlement block */
 #define KIND_PAYOUT 255          /* a store.withdraw: paid out by market.store.payout */
+#define KIND_SETTLE 254          /* a prepaid compute.run: settled by compute.settle */
 
 struct lb_mkt_closer {
 	struct lb_ledger *ledger;
@@ -247,6 +251,47 @@ static int cite_one(struct lb_mkt_closer *c, unsigned kind, const uint8_t id[LB_
 	return rc;
 }
 
+/* Settle a prepaid compute.run (compute.settle with the run's committed step count and, for a
+ * run by hash, the published program); a free run is skipped. LB_EUNAVAILABLE: not anchored. */
+static int settle_one(struct lb_mkt_closer *c, const uint8_t id[LB_HASH_LEN])
+{
+	struct lb_buf p1, b;
+	struct lb_errmsg em;
+	struct lb_tx tx;
+	struct lb_oc_run_tx r = {0};
+	json_t *run = NULL, *prog = NULL;
+	uint8_t *raw = NULL, out[LB_HASH_LEN];
+	size_t len = 0;
+	int chain, rc;
+	lb_buf_init(&p1, 1 << 20);
+	lb_buf_init(&b, LB_TX_PAYLOAD_MAX);
+	rc = lb_ledger_tx_raw(c->ledger, id, &chain, &raw, &len);
+	if (rc || lb_tx_decode(&tx, raw, len, NULL) ||
+	    lb_oc_run_decode(&r, tx.payload, tx.payload_len, NULL) || !r.has_prepay ||
+	    lb_oc_run_json(c->ledger, id, &run, &em) ||
+	    (r.by_hash && lb_oc_program_json(c->ledger, r.hash, &prog, &em)))
+		goto out; /* not a prepaid run (or not committed): nothing to settle */
+	if (lb_ledger_proof(c->ledger, id, LB_CHAIN_SETTLEMENT, &p1, &em)) {
+		rc = LB_EUNAVAILABLE;
+		goto out;
+	}
+	const char *text = prog ? json_string_value(json_object_get(prog, "program")) : "";
+	json_int_t steps = json_integer_value(json_object_get(run, "steps"));
+	if (text && !lb_mkt_settle_encode(&b, raw, len, p1.data, p1.len, (uint64_t)steps,
+					  (const uint8_t *)text, strlen(text)) &&
+	    !lb_ledger_node_submit(c->ledger, LB_CHAIN_SETTLEMENT, LB_TX_COMPUTE_SETTLE, b.data,
+				   b.len, out, &em))
+		lb_log(LB_LOG_INFO, "market: settled a compute run (%lld steps)", (long long)steps);
+out:
+	lb_oc_run_tx_clear(&r);
+	json_decref(run);
+	json_decref(prog);
+	lb_free(raw);
+	lb_buf_release(&p1);
+	lb_buf_release(&b);
+	return rc == LB_EUNAVAILABLE ? rc : LB_OK;
+}
+
 /* Read block h of chain and cite what it holds; LB_EUNAVAILABLE: not anchored yet. */
 static int cite_block(struct lb_mkt_closer *c, int chain, uint64_t h)
 {
@@ -270,6 +315,7 @@ static int cite_block(struct lb_mkt_closer *c, int chain, uint64_t h)
 				: !strcmp(type, "store.list")    ? LB_MKT_CITE_CREATION
 				: !strcmp(type, "data.register") ? LB_MKT_CITE_DATA
 				: !strcmp(type, "store.withdraw") ? KIND_PAYOUT
+				: !strcmp(type, "compute.run")   ? KIND_SETTLE
 								 : 0;
 		if (!kind)
 			continue;
@@ -299,10 +345,13 @@ static int cite_block(struct lb_mkt_closer *c, int chain, uint64_t h)
 		}
 		lb_buf_init(&seen, 16);
 		bool counted = !lb_ledger_state_read(c->ledger, LB_CHAIN_SETTLEMENT,
-						    kind == KIND_PAYOUT ? "mkt.payout" : "mkt.cited",
+						    kind == KIND_PAYOUT   ? "mkt.payout"
+						    : kind == KIND_SETTLE ? "oc.settled"
+									  : "mkt.cited",
 						    id, LB_HASH_LEN, &seen, &em);
 		lb_buf_release(&seen);
-		if (!counted && (rc = cite_one(c, kind, id, tx2)))
+		if (!counted && (rc = kind == KIND_SETTLE ? settle_one(c, id)
+							  : cite_one(c, kind, id, tx2)))
 			break;
 	}
 	json_decref(blk);

@@ -30,6 +30,7 @@
 #include "leben/market_store.h"
 #include "leben/ledger.h"
 #include "leben/market.h"
+#include "leben/onchain.h"
 #include "leben/tx.h"
 #include "market/market_int.h"
 
@@ -2019,6 +2020,11 @@ static const struct lb_txtype market_types[] = {
 	/* paying out a withdrawal is a public service (the nodes do it, once each): fee-exempt */
 	{LB_TX_MKT_STORE_PAYOUT, LB_CHAIN_SETTLEMENT, "market.store.payout", check_payout,
 	 apply_payout, json_payout, true},
+	/* per-step charge of compute.run (steps.c); settling is a public service: fee-exempt */
+	{LB_TX_COMPUTE_PREPAY, LB_CHAIN_SETTLEMENT, "compute.prepay", mkt_check_prepay,
+	 mkt_apply_prepay, mkt_json_prepay, false},
+	{LB_TX_COMPUTE_SETTLE, LB_CHAIN_SETTLEMENT, "compute.settle", mkt_check_settle,
+	 mkt_apply_settle, json_payout, true},
 };
 
 int lb_market_register_txtypes(void)

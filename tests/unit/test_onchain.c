@@ -351,9 +351,27 @@ static void test_values_and_payload(void **state)
 	assert_lb_ok(lb_oc_run_decode(&d, b.data, b.len, &em));
 	assert_int_equal(d.nin, 2);
 	assert_true(d.in[0].v[1] == -2 && d.in[1].v[0] == INT64_MIN && d.budget == 50);
+	assert_false(d.has_prepay); /* an old payload: no prepayment */
 	lb_oc_run_tx_clear(&d);
 	for (size_t cut = 0; cut < b.len; cut++)
 		assert_int_not_equal(lb_oc_run_decode(&d, b.data, cut, &em), LB_OK);
+	/* the optional prepayment field round-trips; a cut one is refused */
+	size_t old_len = b.len;
+	r.has_prepay = true;
+	r.prepay_tx = (const uint8_t *)"TX";
+	r.prepay_tx_len = 2;
+	r.prepay_proof = (const uint8_t *)"PROOF";
+	r.prepay_proof_len = 5;
+	lb_buf_reset(&b);
+	assert_lb_ok(lb_oc_run_encode(&b, &r));
+	assert_int_equal(b.len, old_len + 1 + 2 + 1 + 5);
+	assert_lb_ok(lb_oc_run_decode(&d, b.data, b.len, &em));
+	assert_true(d.has_prepay && d.prepay_tx_len == 2 && d.prepay_proof_len == 5 &&
+		    !memcmp(d.prepay_proof, "PROOF", 5));
+	lb_oc_run_tx_clear(&d);
+	for (size_t cut = old_len + 1; cut < b.len; cut++)
+		assert_int_not_equal(lb_oc_run_decode(&d, b.data, cut, &em), LB_OK);
+	r.has_prepay = false;
 	r.budget = LB_OC_STEPS_MAX + 1;
 	lb_buf_reset(&b);
 	assert_lb_ok(lb_oc_run_encode(&b, &r));
