@@ -251,10 +251,14 @@ int mkt_splits_dec(struct lb_dec *d, struct lb_mkt_splits *s)
 	int rc;
 	if ((rc = lb_dec_uvar(d, "uses", LB_MKT_USE_COUNT, &n)))
 		return rc;
-	if (n != LB_MKT_USE_COUNT)
+	/* Five tables are the form written before the diagnosis table existed (state and split
+	 * votes of older chains): the diagnosis table is then the default one. */
+	if (n != LB_MKT_USE_COUNT && n != LB_MKT_USE_DIAGNOSIS)
 		return lb_dec_fail(d, LB_EMALFORMED, "uses", "%llu tables; one per kind of use (%u) "
 				   "is needed", (unsigned long long)n, LB_MKT_USE_COUNT);
-	for (unsigned u = 0; u < LB_MKT_USE_COUNT; u++) {
+	if (n < LB_MKT_USE_COUNT)
+		lb_mkt_splits_default(s);
+	for (unsigned u = 0; u < n; u++) {
 		if ((rc = lb_dec_uvar(d, "roles", LB_MKT_ROLE_COUNT, &m)))
 			return rc;
 		if (m != LB_MKT_ROLE_COUNT)

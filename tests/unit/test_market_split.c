@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "leben/base.h"
+#include "leben/codec.h"
 #include "leben/app_referral.h"
 #include "leben/market.h"
 
@@ -194,6 +195,33 @@ static void test_roundtrip(void **state)
 	assert_lb_ok(lb_mkt_splits_decode(&d, b.data, b.len, &em));
 	assert_memory_equal(&s, &d, sizeof s);
 	lb_buf_release(&b);
+
+	/* The five-table form of older chains: its tables as written, the diagnosis table the
+	 * default one; four tables are refused. */
+	s.use[LB_MKT_USE_STUDY].ppm[LB_MKT_ROLE_OWNER] -= 1000;
+	s.use[LB_MKT_USE_STUDY].ppm[LB_MKT_ROLE_PLATFORM] += 1000;
+	for (unsigned n = LB_MKT_USE_DIAGNOSIS - 1; n <= LB_MKT_USE_DIAGNOSIS; n++) {
+		lb_buf_init(&b, 4096);
+		assert_lb_ok(lb_enc_uvar(&b, n));
+		for (unsigned u = 0; u < n; u++) {
+			assert_lb_ok(lb_enc_uvar(&b, LB_MKT_ROLE_COUNT));
+			for (unsigned r = 0; r < LB_MKT_ROLE_COUNT; r++)
+				assert_lb_ok(lb_enc_uvar(&b, s.use[u].ppm[r]));
+		}
+		int rc = lb_mkt_splits_decode(&d, b.data, b.len, &em);
+		if (n < LB_MKT_USE_DIAGNOSIS) {
+			assert_int_equal(rc, LB_EMALFORMED);
+		} else {
+			struct lb_mkt_splits def;
+			lb_mkt_splits_default(&def);
+			assert_lb_ok(rc);
+			assert_memory_equal(d.use[LB_MKT_USE_STUDY].ppm, s.use[LB_MKT_USE_STUDY].ppm,
+					    sizeof s.use[0].ppm);
+			assert_memory_equal(d.use[LB_MKT_USE_DIAGNOSIS].ppm,
+					    def.use[LB_MKT_USE_DIAGNOSIS].ppm, sizeof s.use[0].ppm);
+		}
+		lb_buf_release(&b);
+	}
 }
 
 /* Property: for random tables, amounts and parties, the credits add up to the amount, every
