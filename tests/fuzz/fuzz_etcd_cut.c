@@ -1,7 +1,8 @@
 /* libFuzzer harness for the etcd orderer's cut rule, which reads keys and values written into
  * etcd by any member: arbitrary event streams must never crash it, and its cuts keep their
  * invariants (1..block_max txs, or none only for an anchor marker; clock never going back,
- * every tx taken delivered at most once, cursors 32 bytes). Input: events of [kind][suffix length][suffix][value length][value];
+ * every tx taken delivered at most once, a batch bringing at most the txs it holds, cursors
+ * 32 bytes). Input: events of [kind][suffix length][suffix][value length][value];
  * kind picks the key family (tx, cut marker, clock, raw) so that most inputs reach the rule. */
 #include <stdint.h>
 #include <stdio.h>
@@ -70,11 +71,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 (size_t)n + klen, data + p, vlen, NULL))
 			abort();
 		uint64_t after = c.ch[0].n + c.ch[1].n + c.ch[2].n + delivered;
-		/* judged on the key as written: a raw key may spell a tx key of this network */
-		size_t kl = (size_t)n + klen;
-		int txkey = kl >= c.prefix_len + 2 && !memcmp(key, c.prefix, c.prefix_len) &&
-			    !memcmp(key + c.prefix_len, "t/", 2);
-		if (after < before || after > before + 1 || (after > before && !txkey))
+		/* judged on the key as written: a raw key may spell a tx or batch key of this
+		 * network; a tx key brings at most one tx, a batch key at most the txs its value
+		 * holds, any other key none */
+		size_t kl = (size_t)n + klen, cap = 0, count = 0;
+		int ours = kl >= c.prefix_len + 2 && !memcmp(key, c.prefix, c.prefix_len);
+		if (ours && !memcmp(key + c.prefix_len, "t/", 2))
+			cap = 1;
+		else if (ours && !memcmp(key + c.prefix_len, "b/", 2) &&
+			 etcd_batch_parse(data + p, vlen, &count, NULL))
+			cap = count;
+		if (after < before || after > before + cap)
 			abort();
 		taken += after - before;
 		p += vlen;
