@@ -21,7 +21,8 @@ struct lb_api_options {
 	uint16_t port;              /* 0: pick a free port (see lb_api_port) */
 	size_t max_body;            /* request body limit, default 8 MiB */
 	size_t max_batch;           /* txs per POST /v1/txs, default 10000 */
-	unsigned threads;           /* worker threads, default = cores */
+	unsigned threads;           /* 0 (default): a thread per connection; N: N event threads,
+				     * each serving its connections one request at a time */
 	/* Consortium ordering (all may be NULL): order_ready refuses a POST /v1/txs before
 	 * anything is admitted (LB_EUNAVAILABLE: ordering is down); order_sync is waited on after
 	 * admission, so that the reply comes only once the ordering service stored the txs;

@@ -1024,8 +1024,6 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		a->opt.max_body = dflt.max_body;
 	if (!a->opt.max_batch)
 		a->opt.max_batch = dflt.max_batch;
-	if (!a->opt.threads)
-		a->opt.threads = (unsigned)lb_ncpus();
 
 	if (a->opt.directory_db) {
 		int rc = api_directory_open(&a->dir, a->opt.directory_db, em);
@@ -1076,6 +1074,13 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
 	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* Default: a thread per connection. A request runs on its connection's thread from the
+	 * body to the reply (admission verifies its batch there, then waits for the log's sync),
+	 * so every client's request is worked on at once. With a pool of N event threads a
+	 * thread serves the connections it happened to accept one request at a time: three
+	 * clients on one thread left a core idle while a batch was verified. */
+	if (!a->opt.threads)
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
 	if (a->tls_ca)
 		flags |= MHD_USE_TLS;
 	memset(&sin, 0, sizeof sin);
