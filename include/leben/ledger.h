@@ -176,6 +176,9 @@ struct lb_ledger_options {
 	 * API answers (etcd stores them first). A log left in the home is removed by
 	 * lb_ledger_replay_wal, unreplayed. Default false. */
 	bool no_wal;
+	/* Check every signature one by one instead of in batches (tests: admission and blocks
+	 * must give the same answers either way; docs/security.md). Default false. */
+	bool sig_one_by_one;
 };
 void lb_ledger_options_init(struct lb_ledger_options *o);
 

@@ -557,7 +557,7 @@ static void sig_chunk(void *ctx, size_t c)
 	uint8_t(*h)[LB_HASH_LEN] = lb_malloc((hi - lo) * LB_HASH_LEN);
 	size_t *at = lb_malloc((hi - lo) * sizeof *at);
 	bool *ok = lb_malloc((hi - lo) * sizeof *ok);
-	if (!it || !h || !at || !ok) { /* out of memory: one by one */
+	if (!it || !h || !at || !ok || j->l->opt.sig_one_by_one) { /* out of memory: one by one */
 		for (size_t i = lo; i < hi; i++) {
 			const struct lb_tx *tx = j->tx_at(j->ctx, i);
 			if (tx && !lb_tx_sig_is_valid(tx, j->raws[i], j->l->network))

@@ -751,6 +751,164 @@ static void test_batch_signatures(void **state)
 	fx_rmhome(twin);
 }
 
+/* Admission and blocks answer the same with batch verification as with one-by-one checks
+ * (lb_ledger_options.sig_one_by_one): a batch of 1000 holding bad signatures at its first,
+ * middle and last place, a tx twice, a tx committed before and one that does not decode gets
+ * the same per-tx answers (code, id, message) from a ledger that checks in batches and from
+ * one that checks one by one, and committing the batch as a block gives the same block (so the
+ * same state) on both, and on two twins that never saw the txs, checking in batches and not. */
+enum { EQ_SENDERS = 8, EQ_N = 1000 };
+
+static void eq_open(struct lb_ledger **l, const char *home, const struct lb_keypair *prop,
+		    bool one_by_one)
+{
+	struct lb_ledger_options o;
+	struct lb_errmsg em;
+	lb_ledger_options_init(&o);
+	o.home = home;
+	o.sync_full = false;
+	o.sig_one_by_one = one_by_one;
+	if (lb_ledger_open(l, &o, prop, &em))
+		fail_msg("open %s: %s", home, em.text);
+}
+
+static void eq_commit(struct lb_ledger *l, size_t n, const uint8_t *const *raws,
+		      const size_t *lens, uint64_t time_ms, uint8_t hash[LB_HASH_LEN])
+{
+	struct lb_errmsg em;
+	uint64_t height;
+	struct lb_cut cut = {LB_CHAIN_SETTLEMENT, time_ms, n, raws, lens};
+	if (lb_ledger_commit(l, &cut, &height, &em) ||
+	    lb_ledger_block_hashes(l, LB_CHAIN_SETTLEMENT, height, hash, NULL, &em))
+		fail_msg("commit: %s", em.text);
+}
+
+static void test_batch_equals_single(void **state)
+{
+	(void)state;
+	enum { L_ON, L_OFF, T_ON, T_OFF, NL };
+	char homes[NL][64], at[LB_ADDR_TEXT_LEN + 1];
+	uint8_t seed[LB_SEED_LEN], addr[EQ_SENDERS + 1][LB_ADDR_LEN], hash[NL][LB_HASH_LEN];
+	struct lb_keypair prop, kp[EQ_SENDERS + 1]; /* the last one: mallory */
+	static struct lb_buf raw[EQ_N + 1];
+	static const uint8_t *raws[EQ_N + 1];
+	static size_t lens[EQ_N + 1];
+	static struct lb_submit_result res[2][EQ_N];
+	struct lb_ledger *l[NL];
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	memset(seed, 9, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	json_t *accts = json_array();
+	for (int k = 0; k <= EQ_SENDERS; k++) {
+		memset(seed, 40 + k, sizeof seed);
+		lb_keypair_from_seed(&kp[k], seed);
+		lb_addr_from_pubkey(addr[k], kp[k].pk);
+		lb_addr_encode(at, addr[k]);
+		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", at, "asc",
+						       (json_int_t)1000000000, "csc",
+						       (json_int_t)1000000000));
+	}
+	json_t *g = json_pack("{s:s,s:i,s:o}", "network", "sigeq", "time_ms", 1, "accounts",
+			      accts);
+	for (int i = 0; i < NL; i++) {
+		fx_mkhome(homes[i], sizeof homes[i], "sigeq");
+		json_incref(g);
+		fx_genesis(homes[i], g);
+		eq_open(&l[i], homes[i], &prop, i == L_OFF || i == T_OFF);
+	}
+	json_decref(g);
+	struct lb_buf pl;
+	lb_buf_init(&pl, LB_TX_PAYLOAD_MAX);
+	/* block 1: tx X (sender 0, nonce 0), committed everywhere */
+	assert_lb_ok(lb_payload_transfer(&pl, addr[1], LB_ASC, 1, NULL));
+	fx_build(&raw[EQ_N], l[L_ON], &kp[0], LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 0, 0, pl.data,
+		 pl.len, NULL);
+	raws[EQ_N] = raw[EQ_N].data;
+	lens[EQ_N] = raw[EQ_N].len;
+	for (int i = 0; i < NL; i++)
+		eq_commit(l[i], 1, raws + EQ_N, lens + EQ_N, 1000, hash[i]);
+	/* the batch: senders in turn with their next nonces, and the special places */
+	uint64_t nonce[EQ_SENDERS] = {1};
+	int bad[] = {0, 500, EQ_N - 1}, dup_of = 600, dup = 601, committed = 300, malformed = 700;
+	for (int i = 0, b = 0; i < EQ_N; i++) {
+		int k = i % EQ_SENDERS;
+		if (b < 3 && i == bad[b]) { /* mallory: the same nonce, other amounts */
+			lb_buf_reset(&pl);
+			assert_lb_ok(lb_payload_transfer(&pl, addr[0], LB_ASC, (uint64_t)(1 + b), NULL));
+			fx_build(&raw[i], l[L_ON], &kp[EQ_SENDERS], LB_CHAIN_SETTLEMENT,
+				 LB_TX_TRANSFER, 0, 0, pl.data, pl.len, NULL);
+			raw[i].data[raw[i].len - 1 - 7 * b] ^= 0x10; /* a byte of the signature */
+			b++;
+		} else if (i == dup || i == committed) {
+			const struct lb_buf *src = i == dup ? &raw[dup_of] : &raw[EQ_N];
+			lb_buf_init(&raw[i], LB_TX_MAX_BYTES);
+			assert_lb_ok(lb_buf_add(&raw[i], src->data, src->len));
+		} else {
+			lb_buf_reset(&pl);
+			assert_lb_ok(lb_payload_transfer(&pl, addr[(k + 1) % EQ_SENDERS], LB_ASC, 1,
+							 NULL));
+			fx_build(&raw[i], l[L_ON], &kp[k], LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER,
+				 i == malformed ? nonce[k] : nonce[k]++, 0, pl.data, pl.len, NULL);
+			if (i == malformed) /* cut short: does not decode */
+				raw[i].len -= 5;
+		}
+		raws[i] = raw[i].data;
+		lens[i] = raw[i].len;
+	}
+	uint64_t singles = lb_sig_batch_singles();
+	assert_lb_ok(lb_ledger_submit(l[L_ON], EQ_N, raws, lens, res[0]));
+	uint64_t batched_singles = lb_sig_batch_singles() - singles;
+	assert_true(batched_singles > 0); /* a batch that failed, then checked one by one */
+	singles = lb_sig_batch_singles();
+	assert_lb_ok(lb_ledger_submit(l[L_OFF], EQ_N, raws, lens, res[1]));
+	assert_int_equal(lb_sig_batch_singles(), singles); /* no batch at all */
+	size_t accepted = 0;
+	for (int i = 0; i < EQ_N; i++) {
+		const struct lb_submit_result *a = &res[0][i], *o = &res[1][i];
+		if (a->code != o->code || a->chain != o->chain || memcmp(a->id, o->id, LB_HASH_LEN) ||
+		    strcmp(a->message, o->message))
+			fail_msg("tx %d: batch %s (%s), one by one %s (%s)", i, lb_errname(a->code),
+				 a->message, lb_errname(o->code), o->message);
+		int want = LB_OK;
+		if (i == bad[0] || i == bad[1] || i == bad[2])
+			want = LB_EBADSIG;
+		else if (i == dup || i == committed)
+			want = LB_EDUPLICATE;
+		else if (i == malformed)
+			want = a->code ? a->code : LB_EMALFORMED; /* a decoding error, checked below */
+		if (a->code != want)
+			fail_msg("tx %d: %s (%s)", i, lb_errname(a->code), a->message);
+		accepted += a->code == LB_OK;
+	}
+	assert_int_not_equal(res[0][malformed].code, LB_OK);
+	assert_int_equal(res[0][malformed].chain, -1);
+	assert_non_null(strstr(res[0][dup].message, "already waiting"));
+	assert_non_null(strstr(res[0][committed].message, "already committed"));
+	assert_int_equal(accepted, EQ_N - 6);
+	assert_int_equal(lb_ledger_pending(l[L_ON], LB_CHAIN_SETTLEMENT), EQ_N - 6);
+	assert_int_equal(lb_ledger_pending(l[L_OFF], LB_CHAIN_SETTLEMENT), EQ_N - 6);
+	/* block 2: the whole batch as one cut; the twins check its signatures at commit */
+	for (int i = 0; i < NL; i++) {
+		eq_commit(l[i], EQ_N, raws, lens, 2000, hash[i]);
+		if (i)
+			assert_memory_equal(hash[i], hash[0], LB_HASH_LEN);
+		assert_int_equal(lb_ledger_pending(l[i], LB_CHAIN_SETTLEMENT), 0);
+		assert_true(lb_ledger_next_nonce(l[i], LB_CHAIN_SETTLEMENT, addr[0]) == nonce[0]);
+		assert_true(lb_ledger_next_nonce(l[i], LB_CHAIN_SETTLEMENT, addr[EQ_SENDERS]) == 0);
+	}
+	for (int i = 0; i <= EQ_N; i++)
+		lb_buf_release(&raw[i]);
+	lb_buf_release(&pl);
+	for (int i = 0; i < NL; i++) {
+		lb_ledger_close(l[i]);
+		fx_rmhome(homes[i]);
+	}
+	for (int k = 0; k <= EQ_SENDERS; k++)
+		lb_keypair_wipe(&kp[k]);
+	lb_keypair_wipe(&prop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,6 +917,7 @@ int main(void)
 		cmocka_unit_test(test_ledger_flow),
 		cmocka_unit_test(test_anchor_on_demand),
 		cmocka_unit_test(test_batch_signatures),
+		cmocka_unit_test(test_batch_equals_single),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
