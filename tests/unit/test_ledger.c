@@ -909,6 +909,76 @@ static void test_batch_equals_single(void **state)
 	lb_keypair_wipe(&prop);
 }
 
+/* Admission reads committed state through a cache under the mempool overlay: a block that
+ * changes what admission read before (here txs the node never admitted, as another node's
+ * cut brings them: the overlay holds none of their writes) is seen by the next admission.
+ * S's transfer above its balance and its tx with a nonce ahead are refused (both read S's
+ * balance and nonce); a block then takes S's nonce 0 and 1 ASC: the tx with the next nonce is
+ * admitted, the block's tx is a duplicate, and the balance left is what the block left. */
+static void test_admission_sees_blocks(void **state)
+{
+	(void)state;
+	char home[64], rt[LB_ADDR_TEXT_LEN + 1];
+	uint8_t seed[LB_SEED_LEN], sa[LB_ADDR_LEN], ra[LB_ADDR_LEN];
+	struct lb_keypair prop, s, r;
+	struct lb_submit_result res;
+	struct lb_buf pl, big, ahead, n0, fund;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	fx_one_account(home, sizeof home, "cachesee", &prop, &s, sa); /* S: 1000 ASC, 10^6 CSC */
+	memset(seed, 11, sizeof seed);
+	lb_keypair_from_seed(&r, seed);
+	lb_addr_from_pubkey(ra, r.pk);
+	lb_addr_encode(rt, ra);
+	struct lb_ledger *l;
+	fx_open(&l, home, &prop);
+	lb_buf_init(&pl, LB_TX_PAYLOAD_MAX);
+	/* refused: 5000 ASC (S has 1000), and nonce 1 (S's next is 0) */
+	assert_lb_ok(lb_payload_transfer(&pl, ra, LB_ASC, 5000, NULL));
+	fx_build(&big, l, &s, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 0, 0, pl.data, pl.len, NULL);
+	assert_int_equal(fx_submit1(l, big.data, big.len, &res), LB_EFUNDS);
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_transfer(&pl, ra, LB_ASC, 1, NULL));
+	fx_build(&ahead, l, &s, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 1, 0, pl.data, pl.len, NULL);
+	assert_int_equal(fx_submit1(l, ahead.data, ahead.len, &res), LB_ENONCEGAP);
+	assert_int_equal(fx_submit1(l, big.data, big.len, &res), LB_EFUNDS); /* read again */
+	/* a block of a tx this node never admitted: S's nonce 0, 1 ASC to R (999 ASC left) */
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_transfer(&pl, ra, LB_ASC, 1, NULL));
+	fx_build(&n0, l, &s, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 0, 0, pl.data, pl.len, NULL);
+	const uint8_t *raws[1] = {n0.data};
+	size_t lens[1] = {n0.len};
+	struct lb_cut cut = {LB_CHAIN_SETTLEMENT, 1000, 1, raws, lens};
+	if (lb_ledger_commit(l, &cut, NULL, &em))
+		fail_msg("commit: %s", em.text);
+	assert_int_equal(lb_ledger_pending(l, LB_CHAIN_SETTLEMENT), 0);
+	/* the nonce the block took is seen: nonce 1 is now next, nonce 0 is used */
+	assert_int_equal(fx_submit1(l, ahead.data, ahead.len, &res), LB_OK);
+	assert_int_equal(fx_submit1(l, n0.data, n0.len, &res), LB_EDUPLICATE);
+	/* the balance the block changed is seen: 998 ASC left after the admitted tx, so 999 is
+	 * refused and 998 admitted */
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_transfer(&pl, ra, LB_ASC, 999, NULL));
+	fx_build(&fund, l, &s, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 2, 0, pl.data, pl.len, NULL);
+	assert_int_equal(fx_submit1(l, fund.data, fund.len, &res), LB_EFUNDS);
+	lb_buf_release(&fund);
+	lb_buf_reset(&pl);
+	assert_lb_ok(lb_payload_transfer(&pl, ra, LB_ASC, 998, NULL));
+	fx_build(&fund, l, &s, LB_CHAIN_SETTLEMENT, LB_TX_TRANSFER, 2, 0, pl.data, pl.len, NULL);
+	assert_int_equal(fx_submit1(l, fund.data, fund.len, &res), LB_OK);
+	lb_buf_release(&pl);
+	lb_buf_release(&big);
+	lb_buf_release(&ahead);
+	lb_buf_release(&n0);
+	lb_buf_release(&fund);
+	lb_ledger_close(l);
+	lb_keypair_wipe(&prop);
+	lb_keypair_wipe(&s);
+	lb_keypair_wipe(&r);
+	fx_rmhome(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_anchor_on_demand),
 		cmocka_unit_test(test_batch_signatures),
 		cmocka_unit_test(test_batch_equals_single),
+		cmocka_unit_test(test_admission_sees_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
