@@ -272,6 +272,9 @@ int lb_ledger_commit(struct lb_ledger *l, const struct lb_cut *cut, uint64_t *he
 	c->tip = *h;
 	memcpy(c->tip_hash, hash, LB_HASH_LEN);
 	pthread_mutex_unlock(&tips_mu);
+	/* the database changed: what admission read and cached is stale from now on (a read
+	 * transaction begun after this sees the block; those begun before ended under mu) */
+	state_cache_clear(&c->mp.overlay);
 	mempool_after_commit(c, cut, items, all_reused);
 	wal_after_commit(&c->wal, &c->mp);
 	pthread_mutex_unlock(&c->mu);

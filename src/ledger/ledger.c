@@ -631,9 +631,15 @@ static int admit(struct lb_ledger *l, struct chain *c, const struct lb_tx *tx,
 	return LB_OK;
 }
 
+/* Entries of the admission read cache kept from batch to batch while no block commits (the
+ * cache is emptied by every commit; a quiet chain's cache stops growing here). */
+#define READ_CACHE_MAX 65536
+
 void chain_lock_view(struct chain *c)
 {
 	pthread_mutex_lock(&c->mu);
+	if (state_cache_size(&c->mp.overlay) > READ_CACHE_MAX)
+		state_cache_clear(&c->mp.overlay);
 	sqlite3_step(c->db.begin_read);
 	sqlite3_reset(c->db.begin_read);
 }

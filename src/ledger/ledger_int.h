@@ -39,11 +39,22 @@ struct lb_state {
 	uint64_t seq;              /* sequence number stamped on writes (mempool overlay) */
 	struct lb_buf readbuf;     /* value last read from the database */
 	struct lb_state *scratch;  /* reusable layer over this one for applying one tx */
+	/* Read cache of the committed state under this (bottom) layer: values read from the
+	 * database and the keys found absent there (val NULL). Only the mempool overlay has one
+	 * (state_cache_enable); it is used under the chain lock only and emptied whenever a block
+	 * changes the database (state_cache_clear, under the same lock). */
+	bool cached;
+	struct kv_map cache;
 };
 
 void state_init(struct lb_state *s, struct lb_state *parent, struct chain_db *db);
 void state_release(struct lb_state *s);
 void state_clear(struct lb_state *s);
+/* Keep a read cache of the database under s (s has no parent); state_cache_clear empties it
+ * (the database changed). state_cache_size: entries held. */
+void state_cache_enable(struct lb_state *s);
+void state_cache_clear(struct lb_state *s);
+size_t state_cache_size(const struct lb_state *s);
 /* The reusable scratch layer over parent (created on first use, freed with parent), with
  * parent's seq; NULL if out of memory. Empty it with state_scratch_reset after each use. */
 struct lb_state *state_scratch(struct lb_state *parent);

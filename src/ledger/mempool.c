@@ -20,6 +20,7 @@ void mempool_init(struct mempool *m, struct chain_db *db)
 {
 	memset(m, 0, sizeof *m);
 	state_init(&m->overlay, NULL, db);
+	state_cache_enable(&m->overlay); /* emptied by every commit (lb_ledger_commit) */
 	m->next_seq = 1;
 }
 

@@ -152,6 +152,7 @@ void state_init(struct lb_state *s, struct lb_state *parent, struct chain_db *db
 void state_release(struct lb_state *s)
 {
 	map_release(&s->map);
+	map_release(&s->cache);
 	lb_buf_release(&s->readbuf);
 	if (s->scratch) {
 		state_release(s->scratch);
@@ -202,6 +203,26 @@ void state_clear(struct lb_state *s)
 	map_release(&s->map);
 }
 
+void state_cache_enable(struct lb_state *s)
+{
+	s->cached = true;
+}
+
+void state_cache_clear(struct lb_state *s)
+{
+	if (s->cache.count)
+		map_release(&s->cache);
+}
+
+size_t state_cache_size(const struct lb_state *s)
+{
+	return s->cache.count;
+}
+
+/* Values up to this size are cached (parameters, fees, nonces, balances, key-map entries);
+ * larger ones are read from the database each time. */
+#define CACHE_VALUE_MAX 512
+
 static int get_raw(struct lb_state *top, const uint8_t *k, size_t n, uint64_t h,
 		   const uint8_t **val, size_t *vlen)
 {
@@ -221,12 +242,29 @@ static int get_raw(struct lb_state *top, const uint8_t *k, size_t n, uint64_t h,
 	struct chain_db *db = s->db;
 	if (!db)
 		return LB_ENOTFOUND;
+	struct kv_entry *ce = s->cached ? map_find(&s->cache, k, n, h) : NULL;
+	if (ce && ce->key) {
+		if (!ce->val)
+			return LB_ENOTFOUND;
+		*val = ce->val;
+		*vlen = ce->vlen;
+		return LB_OK;
+	}
 	sqlite3_stmt *st = db->get_state;
 	sqlite3_bind_blob(st, 1, k, (int)n, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const void *b = sqlite3_column_blob(st, 0);
 		size_t bl = (size_t)sqlite3_column_bytes(st, 0);
+		/* cached (out of memory: not cached, read again next time) */
+		if (s->cached && bl <= CACHE_VALUE_MAX &&
+		    !map_set(&s->cache, k, n, h, b ? b : "", bl, 0)) {
+			ce = map_find(&s->cache, k, n, h);
+			sqlite3_reset(st);
+			*val = ce->val;
+			*vlen = ce->vlen;
+			return LB_OK;
+		}
 		lb_buf_reset(&top->readbuf);
 		rc = lb_buf_add(&top->readbuf, b, bl);
 		if (!rc && !top->readbuf.data)
@@ -239,6 +277,8 @@ static int get_raw(struct lb_state *top, const uint8_t *k, size_t n, uint64_t h,
 		return LB_OK;
 	}
 	sqlite3_reset(st);
+	if (rc == SQLITE_DONE && s->cached)
+		map_set(&s->cache, k, n, h, NULL, 0, 0); /* absent (not cached if out of memory) */
 	return rc == SQLITE_DONE ? LB_ENOTFOUND : LB_EIO;
 }
 
