@@ -246,13 +246,8 @@ int main(int argc, char **argv)
 	printf("ratio committed / (batch verify per core x cores, batches of 1024): %.3f\n",
 	       tps / (bps_max * cores));
 	{
-		double la[3] = {0, 0, 0};
-		FILE *f = fopen("/proc/loadavg", "r");
-		if (f) {
-			if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3)
-				la[0] = la[1] = la[2] = 0;
-			fclose(f);
-		}
+		double la[3];
+		bench_loadavg(la);
 		printf("load average at the end: %.2f %.2f %.2f\n", la[0], la[1], la[2]);
 	}
 	/* the same in CPU time: verifying the committed txs alone / all the CPU the ledger used

@@ -15,7 +15,10 @@
  * SOAK_SAMPLE seconds (default 5) and prints first, last, peak and the least-squares slope.
  * The Ed25519 reference (verify/s per core x cores) is measured in the same run, before the
  * node starts, so the ratio can be read against the in-process one of bench_ledger.
- * Usage: bench_node [batches per client]   (default 20; LEBEN_BIN = the leben binary) */
+ * It also prints how busy the cores were (the node's CPU-seconds per wall second, and with the
+ * clients' added) and the load average.
+ * Usage: bench_node [batches per client]   (default 60,000 txs in all; LEBEN_BIN = the leben
+ * binary; BENCH_CLIENTS = client threads, default 3, at most 12) */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -40,15 +43,17 @@
 #include "bench_util.h"
 
 #define BATCH 1000
-#define CLIENTS 3
-#define ACCTS (BATCH * CLIENTS)
+#define MAX_CLIENTS 12
+#define ACCTS_MAX (BATCH * MAX_CLIENTS)
 #define PASS "bench-node"
 
 static char home[] = "/tmp/lb-bench-node-XXXXXX";
 static char base_url[64];
 static uint8_t network[LB_HASH_LEN];
-static struct lb_keypair kps[ACCTS];
-static uint8_t addrs[ACCTS][LB_ADDR_LEN];
+static int CLIENTS = 3; /* BENCH_CLIENTS, 1..MAX_CLIENTS */
+#define ACCTS (BATCH * CLIENTS)
+static struct lb_keypair kps[ACCTS_MAX];
+static uint8_t addrs[ACCTS_MAX][LB_ADDR_LEN];
 static pid_t node_pid;
 
 static double vps_cpu; /* verifications per second of CPU time */
@@ -342,7 +347,7 @@ static void *client_throughput(void *arg)
 
 /* Soak: batches of 100 from this client's accounts in turn, paced to c->rate txs/s. */
 /* Wait for the client threads; their txs sent and refused added up. Nonzero if one failed. */
-static int join_clients(struct client cl[CLIENTS], uint64_t *sent, long *refused)
+static int join_clients(struct client *cl, uint64_t *sent, long *refused)
 {
 	int failed = 0;
 	*sent = 0;
@@ -458,7 +463,7 @@ static void *sampler_main(void *arg)
 static int throughput(int batches, double ceiling)
 {
 	struct sampler smp = {.peak_kb = 0};
-	struct client cl[CLIENTS];
+	struct client cl[MAX_CLIENTS];
 	memset(cl, 0, sizeof cl);
 	for (int c = 0; c < CLIENTS; c++) {
 		cl[c].id = c;
@@ -515,6 +520,17 @@ static int throughput(int batches, double ceiling)
 		       (cpu1 - cpu0) * 1e6 / (double)committed, 1e6 / vps_cpu);
 	printf("node: the benchmark's clients used %.2f cpu-s of the same cores meanwhile\n",
 	       self1 - self0);
+	/* how busy the cores were: below the cores, the node waited (on its clients' round
+	 * trips, on a lock or a sync); the load average says how much else ran */
+	double wall = (double)(t1 - t0) / 1e9;
+	int cores = lb_ncpus();
+	double la[3];
+	bench_loadavg(la);
+	if (cpu0 >= 0 && cpu1 > cpu0)
+		printf("node: cores busy: node %.2f of %d (%.0f %%), node and clients %.2f; load "
+		       "average %.2f\n",
+		       (cpu1 - cpu0) / wall, cores, 100 * (cpu1 - cpu0) / wall / cores,
+		       (cpu1 - cpu0 + self1 - self0) / wall, la[0]);
 	printf("node: peak RSS under this load (VmRSS every 20 ms, default mempool limits): %ld "
 	       "KiB\n",
 	       smp.peak_kb);
@@ -555,7 +571,7 @@ static int soak(int seconds)
 	int every = s ? atoi(s) : 5;
 	if (rate <= 0 || every < 1)
 		return -1;
-	struct client cl[CLIENTS];
+	struct client cl[MAX_CLIENTS];
 	memset(cl, 0, sizeof cl);
 	uint64_t t0 = lb_mono_ns(), end = t0 + (uint64_t)seconds * 1000000000ULL;
 	long db0 = db_bytes();
@@ -605,7 +621,12 @@ static int soak(int seconds)
 
 int main(int argc, char **argv)
 {
-	int batches = argc > 1 ? atoi(argv[1]) : 20;
+	const char *nc = getenv("BENCH_CLIENTS");
+	if (nc)
+		CLIENTS = atoi(nc);
+	if (CLIENTS < 1 || CLIENTS > MAX_CLIENTS)
+		return 2;
+	int batches = argc > 1 ? atoi(argv[1]) : (60 + CLIENTS - 1) / CLIENTS;
 	const char *bin = getenv("LEBEN_BIN") ? getenv("LEBEN_BIN") : "build/leben";
 	const char *soak_s = getenv("SOAK_SECONDS");
 	int soak_seconds = soak_s ? atoi(soak_s) : 0;

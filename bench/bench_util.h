@@ -5,6 +5,7 @@
 #define LEBEN_BENCH_UTIL_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -102,6 +103,18 @@ static inline json_t *bench_accounts(struct lb_keypair *kps, uint8_t (*addrs)[LB
 						       (json_int_t)1000000000000LL));
 	}
 	return accts;
+}
+
+/* The load averages of /proc/loadavg (1, 5, 15 minutes); zeros if unreadable. */
+static inline void bench_loadavg(double la[3])
+{
+	la[0] = la[1] = la[2] = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3)
+			la[0] = la[1] = la[2] = 0;
+		fclose(f);
+	}
 }
 
 #endif
