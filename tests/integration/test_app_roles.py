@@ -12,6 +12,7 @@ first-come rule and replays. The chains replay (`leben verify`)."""
 
 import json
 import os
+import pathlib
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,12 +40,8 @@ def both(t, node):
     # a second node whose genesis predates the binding
     old = Node()
     try:
-        gpath = os.path.join(old.home, "genesis.json")
-        with open(gpath) as f:
-            g = json.load(f)
-        old_genesis(g, old)
-        with open(gpath, "w") as f:
-            json.dump(g, f)
+        path = pathlib.Path(old.home, "genesis.json")
+        path.write_text(json.dumps(old_genesis(json.loads(path.read_text()), old)))
         old.start()
         run_old(t, old)
     finally:
@@ -55,6 +52,7 @@ def old_genesis(g, node):
     """A genesis written before hospital ids were bound: no "surgery" key."""
     two_members(g, node)
     g.pop("surgery", None)
+    return g
 
 
 def run_old(t, node):

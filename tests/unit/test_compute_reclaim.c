@@ -114,13 +114,7 @@ static void outcome(struct fx *f, const uint8_t id[LB_HASH_LEN], const char *wor
 
 static uint64_t csc(struct fx *f, const uint8_t a[LB_ADDR_LEN])
 {
-	json_t *o;
-	struct lb_errmsg em;
-	assert_lb_ok(lb_ledger_account_json(f->l, a, &o, &em));
-	uint64_t v = (uint64_t)json_integer_value(
-		json_object_get(json_object_get(o, "balances"), "csc"));
-	json_decref(o);
-	return v;
+	return fx_csc(f->l, a);
 }
 
 static void prepay(struct fx *f, struct lb_buf *raw, uint8_t id[LB_HASH_LEN])
