@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"usage: leben compute try FILE [NAME=VALUE ...] [--budget N] [--json]\n"
 		"       leben compute publish FILE --from KEY [--json]\n"
 		"       leben compute run (FILE | --hash HASH) [NAME=VALUE ...] --from KEY\n"
-		"                         [--budget N] [--prepay] [--json]\n"
+		"                         [--budget N] [--prepay [--expiry S]] [--json]\n"
+		"       leben compute reclaim PREPAY_TX_ID --from KEY [--json]\n"
 		"       leben compute show RUN_TX_ID [--json]\n"
 		"       leben compute show --program HASH [--json]\n"
 		"\n"
@@ -47,6 +48,8 @@ static void usage(FILE *f)
 		"  run       run FILE (or the published program HASH) in a compute.run tx and wait\n"
 		"            until it is in a block; prints the run id (the tx id) and the outputs\n"
 		"  show      print a stored run (by run id) or a published program (--program)\n"
+		"  reclaim   take back the whole CSC of your expired compute.prepay that no\n"
+		"            settled run used (compute.reclaim on the settlement chain)\n"
 		"\n"
 		"Inputs are NAME=VALUE words after the file: age=44 (a whole number), xs=1,2,3 (a\n"
 		"list), xs=[] (an empty list).\n"
@@ -58,6 +61,9 @@ static void usage(FILE *f)
 		"                  the settlement chain (compute.prepay), then cite it in the run;\n"
 		"                  needed where genesis says \"compute\": {\"prepay\": true}. The\n"
 		"                  nodes settle the run: steps x price burned, the rest refunded\n"
+		"  --expiry S      with --prepay: the prepayment expires S seconds after its block\n"
+		"                  (default %u, one day; at least %u); runs may cite it for the\n"
+		"                  first half, its payer may reclaim it once it expires\n"
 		"  --hash HASH     run the published program with this hash (64 hex digits)\n"
 		"  --program HASH  show: the published program with this hash\n"
 		"  --from KEY      key (in <home>/keys) that signs the tx\n"
@@ -65,11 +71,12 @@ static void usage(FILE *f)
 		"  --node URL      node API (default $LEBEN_NODE, else the home's config)\n"
 		"  --timeout S     seconds to wait for the tx to be in a block (default 60)\n"
 		"  --json          print JSON\n",
-		(unsigned)LB_OC_STEPS_MAX);
+		(unsigned)LB_OC_STEPS_MAX, (unsigned)LB_OC_EXPIRY_DEFAULT_S,
+		(unsigned)LB_OC_EXPIRY_MIN_S);
 }
 
 struct copts {
-	const char *home, *node, *from, *budget, *hash, *program, *timeout;
+	const char *home, *node, *from, *budget, *hash, *program, *timeout, *expiry;
 	bool json, help, prepay;
 };
 
@@ -104,6 +111,22 @@ static int parse_inputs(const char **pos, int n, struct lb_oc_value **out, size_
 	}
 	*out = v;
 	*nout = (size_t)n;
+	return 0;
+}
+
+static int expiry_arg(const char *s, uint64_t *out)
+{
+	*out = LB_OC_EXPIRY_DEFAULT_S;
+	if (!s)
+		return 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || v < LB_OC_EXPIRY_MIN_S || v > LB_OC_EXPIRY_MAX_S) {
+		cli_failf(CMD, "--expiry '%s': give whole seconds from %u to %u", s,
+			  (unsigned)LB_OC_EXPIRY_MIN_S, (unsigned)LB_OC_EXPIRY_MAX_S);
+		return 2;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -348,10 +371,16 @@ static int c_run(const struct copts *o, const char *url, const char **pos, int n
 	}
 	uint8_t *ptx = NULL, *pproof = NULL;
 	if (o->prepay) { /* lock the budget's CSC on the settlement chain and cite it */
-		uint8_t pb[10];
+		uint8_t pb[20];
 		struct lb_buf p = {.data = pb, .len = 0, .cap = sizeof pb - 1, .max = sizeof pb};
 		char pid[2 * LB_HASH_LEN + 1];
-		if (lb_enc_uvar(&p, r.budget) ||
+		struct lb_oc_prepay pp = {.budget = r.budget, .has_expiry = true};
+		if ((rc = expiry_arg(o->expiry, &pp.expiry_s))) {
+			lb_oc_values_free(r.in, r.nin);
+			lb_free(text);
+			return rc;
+		}
+		if (lb_oc_prepay_encode(&p, &pp) ||
 		    sectx_settle_cited(CMD, url, o->home, o->from, NULL, LB_TX_COMPUTE_PREPAY,
 				       "compute.prepay", p.data, p.len, pid, &ptx, &r.prepay_tx_len,
 				       &pproof, &r.prepay_proof_len)) {
@@ -385,6 +414,44 @@ static int c_run(const struct copts *o, const char *url, const char **pos, int n
 	return rc;
 }
 
+/* compute.reclaim of an expired prepayment (settlement chain, with its minimum fee). */
+static int c_reclaim(const struct copts *o, const char *url, const char **pos, int npos)
+{
+	uint8_t id[LB_HASH_LEN];
+	struct lb_keypair kp;
+	struct sectx t = {0};
+	uint64_t fee;
+	json_t *fin = NULL;
+	if (npos != 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (lb_hex_decode(id, LB_HASH_LEN, pos[1])) {
+		cli_failf(CMD, "'%s' is not a compute.prepay tx id: expected 64 hex digits", pos[1]);
+		return 2;
+	}
+	if (!o->from) {
+		cli_failf(CMD, "--from KEY (the prepayment's payer) is needed to sign the reclaim");
+		return 2;
+	}
+	if (sectx_min_fee(CMD, url, "compute.reclaim", &fee) || cli_load_key(o->home, o->from, &kp))
+		return 1;
+	int rc = sectx_build_fee(CMD, url, &kp, LB_CHAIN_SETTLEMENT, LB_TX_COMPUTE_RECLAIM, id,
+				 LB_HASH_LEN, fee, &t);
+	lb_keypair_wipe(&kp);
+	if (!rc)
+		rc = sectx_send(CMD, url, &t, 60, &fin);
+	if (!rc) {
+		if (o->json)
+			printf("{\"reclaim\":\"%s\",\"prepayment\":\"%s\"}\n", t.id, pos[1]);
+		else
+			printf("reclaimed prepayment %s (compute.reclaim %s)\n", pos[1], t.id);
+	}
+	json_decref(fin);
+	sectx_release(&t);
+	return rc;
+}
+
 static int c_show(const struct copts *o, const char *url, const char **pos, int npos)
 {
 	uint8_t h[LB_HASH_LEN];
@@ -409,7 +476,7 @@ int cmd_compute(int argc, char **argv)
 		{"--from", &o.from, NULL},       {"--budget", &o.budget, NULL},
 		{"--hash", &o.hash, NULL},       {"--program", &o.program, NULL},
 		{"--timeout", &o.timeout, NULL}, {"--json", NULL, &o.json},
-		{"--prepay", NULL, &o.prepay},
+		{"--prepay", NULL, &o.prepay},   {"--expiry", &o.expiry, NULL},
 		{"--help", NULL, &o.help},       {"-h", NULL, &o.help},
 		{NULL, NULL, NULL},
 	};
@@ -437,7 +504,9 @@ int cmd_compute(int argc, char **argv)
 		return c_run(&o, url, pos, npos);
 	if (!strcmp(pos[0], "show"))
 		return c_show(&o, url, pos, npos);
-	cli_failf(CMD, "'%s' is not a subcommand (try, publish, run, show); see "
+	if (!strcmp(pos[0], "reclaim"))
+		return c_reclaim(&o, url, pos, npos);
+	cli_failf(CMD, "'%s' is not a subcommand (try, publish, run, show, reclaim); see "
 		       "'leben compute --help'",
 		  pos[0]);
 	return 2;

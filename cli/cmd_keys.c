@@ -1,5 +1,7 @@
 /* `leben keys`: create, list and show the encrypted keys of a node home. */
+#include <dirent.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,14 +23,169 @@
 #include "sectx.h"
 
 static const char usage_text[] =
-	"usage: leben keys new NAME | list | show NAME   [--home DIR] [--json]\n"
+	"usage: leben keys new NAME | list | show NAME | passphrase NAME   [--home DIR] [--json]\n"
 	"\n"
 	"Keys live encrypted in DIR/keys/NAME.key (Argon2id + XChaCha20-Poly1305). The\n"
 	"passphrase comes from LEBEN_PASSPHRASE or is asked for (twice for a new key).\n"
 	"\n"
 	"  new NAME   create a key; prints its address (give that address to others)\n"
 	"  list       every key with its address\n"
-	"  show NAME  one key's address and public key\n";
+	"  show NAME  one key's address and public key\n"
+	"  passphrase NAME\n"
+	"             change the passphrase of key NAME and of every keystore file kept\n"
+	"             under it (its ABE master key keys/NAME.abemsk, its ABE keys\n"
+	"             abe/keys/NAME/*.abekey): the current one is asked first (or\n"
+	"             LEBEN_PASSPHRASE), the new one twice (or LEBEN_NEW_PASSPHRASE). After\n"
+	"             'keys recover' under a new passphrase, give the old one first: the\n"
+	"             files still under it are moved to the new one. A file that opens with\n"
+	"             neither stops it before anything is written\n";
+
+/* One keystore file kept under a key's passphrase: the key itself (kind NULL) or a secret. */
+struct kfile {
+	char dir[4200], name[LB_KEYNAME_MAX + 1], kind[16];
+	bool redo; /* under the old passphrase (else: under the new one already) */
+};
+
+static int kfile_add(struct kfile **fs, size_t *n, const char *dir, const char *name,
+		     const char *kind)
+{
+	struct kfile *p = realloc(*fs, (*n + 1) * sizeof *p);
+	if (!p)
+		return 1;
+	*fs = p;
+	memset(&p[*n], 0, sizeof p[*n]);
+	snprintf(p[*n].dir, sizeof p[*n].dir, "%s", dir);
+	snprintf(p[*n].name, sizeof p[*n].name, "%s", name);
+	snprintf(p[*n].kind, sizeof p[*n].kind, "%s", kind ? kind : "");
+	(*n)++;
+	return 0;
+}
+
+/* Every keystore file of key name in home: the key, its ABE master key, its ABE keys. */
+static int kfiles_of(const char *home, const char *name, struct kfile **fs, size_t *n)
+{
+	char dir[4200], path[4400];
+	struct stat st;
+	snprintf(dir, sizeof dir, "%s/keys", home);
+	if (kfile_add(fs, n, dir, name, NULL))
+		return 1;
+	snprintf(path, sizeof path, "%s/%s.abemsk", dir, name);
+	if (stat(path, &st) == 0 && kfile_add(fs, n, dir, name, "abemsk"))
+		return 1;
+	snprintf(dir, sizeof dir, "%s/abe/keys/%s", home, name);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	int rc = 0;
+	while (!rc && (e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		char auth[LB_KEYNAME_MAX + 1];
+		if (l <= 7 || l - 7 > LB_KEYNAME_MAX || strcmp(e->d_name + l - 7, ".abekey"))
+			continue;
+		snprintf(auth, sizeof auth, "%.*s", (int)(l - 7), e->d_name);
+		if (lb_keyname_is_valid(auth))
+			rc = kfile_add(fs, n, dir, auth, "abekey");
+	}
+	closedir(d);
+	return rc;
+}
+
+static void kfile_path(const struct kfile *f, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s.%s", f->dir, f->name, f->kind[0] ? f->kind : "key");
+}
+
+/* leben keys passphrase NAME: every file checked first (old or new passphrase), then each one
+ * under the old passphrase written again under the new one (atomically, one by one). */
+static int keys_passphrase(const char *home, const char *name, bool json)
+{
+	const char *cmd = "keys passphrase";
+	char oldp[256], newp[256], path[4400];
+	struct kfile *fs = NULL;
+	size_t n = 0, redo = 0;
+	struct lb_errmsg em;
+	int rc = 1;
+	if (!lb_keyname_is_valid(name))
+		return cli_failf(cmd, "'%s' is not a usable key name", name);
+	const char *envnew = getenv("LEBEN_NEW_PASSPHRASE");
+	if (!envnew && getenv("LEBEN_PASSPHRASE"))
+		return cli_failf(cmd, "LEBEN_PASSPHRASE gives the current passphrase: give the new "
+				      "one in LEBEN_NEW_PASSPHRASE (or unset both to be asked)");
+	if (cli_passphrase(oldp, sizeof oldp, "Current passphrase: ", false))
+		return 1;
+	if (envnew) {
+		if (strlen(envnew) >= sizeof newp) {
+			sodium_memzero(oldp, sizeof oldp);
+			return cli_failf(cmd, "LEBEN_NEW_PASSPHRASE is longer than %zu bytes",
+					 sizeof newp - 1);
+		}
+		snprintf(newp, sizeof newp, "%s", envnew);
+	} else if (cli_passphrase(newp, sizeof newp, "New passphrase: ", true)) {
+		sodium_memzero(oldp, sizeof oldp);
+		return 1;
+	}
+	if (!newp[0] || !strcmp(oldp, newp)) {
+		rc = cli_failf(cmd, "the new passphrase is %s; nothing was changed",
+			       newp[0] ? "the current one" : "empty");
+		goto out;
+	}
+	if (kfiles_of(home, name, &fs, &n)) {
+		rc = cli_failf(cmd, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) { /* check every file before writing any */
+		int r = lb_keystore_rekey(fs[i].dir, fs[i].name, fs[i].kind[0] ? fs[i].kind : NULL,
+					  oldp, newp, true, &em);
+		kfile_path(&fs[i], path, sizeof path);
+		if (r == LB_EPASSPHRASE) {
+			fprintf(stderr, "leben %s: %s opens with neither the current passphrase "
+					"given nor the new one; nothing was changed\n"
+					"  hint: give the passphrase it was made under as the current one "
+					"(after 'keys recover', the old passphrase)\n",
+				cmd, path);
+			goto out;
+		}
+		if (r && r != LB_EEXISTS) {
+			rc = cli_fail(cmd, &em, r == LB_ENOTFOUND ? "no such key in this home" : NULL);
+			goto out;
+		}
+		fs[i].redo = r == LB_OK;
+		redo += fs[i].redo;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!fs[i].redo)
+			continue;
+		if (lb_keystore_rekey(fs[i].dir, fs[i].name, fs[i].kind[0] ? fs[i].kind : NULL,
+				      oldp, newp, false, &em)) {
+			kfile_path(&fs[i], path, sizeof path);
+			rc = cli_fail(cmd, &em, "the files before it are under the new passphrase, "
+						"this one and those after it under the old one: run the "
+						"command again");
+			goto out;
+		}
+	}
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++) {
+			kfile_path(&fs[i], path, sizeof path);
+			json_array_append_new(arr, json_pack("{s:s,s:b}", "file", path, "changed",
+							     fs[i].redo));
+		}
+		json_t *j = json_pack("{s:s,s:o}", "key", name, "files", arr);
+		cli_print_json(j);
+		json_decref(j);
+	} else {
+		printf("Key '%s': %zu keystore file(s) now under the new passphrase (%zu were "
+		       "already).\n", name, n, n - redo);
+	}
+	rc = 0;
+out:
+	sodium_memzero(oldp, sizeof oldp);
+	sodium_memzero(newp, sizeof newp);
+	free(fs);
+	return rc;
+}
 
 struct list_ctx {
 	json_t *arr;
@@ -110,6 +267,8 @@ int cmd_keys(int argc, char **argv)
 		json_decref(lc.arr);
 		return 0;
 	}
+	if (name && !strcmp(sub, "passphrase"))
+		return keys_passphrase(cli_home(home_opt), name, json);
 	if (!name || (strcmp(sub, "new") && strcmp(sub, "show"))) {
 		fputs(usage_text, stderr);
 		return 2;
@@ -635,8 +794,10 @@ static int keys_recover(const char *name, const char *const *files, int nfiles,
 		cli_print_json(j);
 		json_decref(j);
 	} else {
-		printf("Recovered key '%s' (%s) from %zu shares; it matches the record in tx %s.\n",
-		       name, at, k, txid);
+		printf("Recovered key '%s' (%s) from %zu shares; it matches the record in tx %s.\n"
+		       "Its ABE master key and ABE keys, if any, are still under the old passphrase:\n"
+		       "'leben keys passphrase %s' (the old one first) moves them to the new one.\n",
+		       name, at, k, txid, name);
 	}
 	rc = 0;
 out:

@@ -1080,8 +1080,8 @@ static int surgery_alarms(int argc, char **argv)
 	const char *url = cli_node_url(ov(o, "node"), cli_home(ov(o, "home")));
 	for (const char *const *w = (const char *const[]){"hospital", "surgeon", NULL}; *w; w++) {
 		const char *v = ov(o, *w);
-		if (strlen(v) > 64 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(v))
-			return cli_failf(CMD, "alarms: --%s %s: use at most 64 letters, digits, '.', '_' or '-'", *w, v);
+		if (strlen(v) > 64 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:") != strlen(v))
+			return cli_failf(CMD, "alarms: --%s %s: use at most 64 letters, digits, '.', '_', '-' or ':' (NAME:SITE)", *w, v);
 	}
 	char path[512];
 	snprintf(path, sizeof path, "/v1/surgery/alarms/%s/%s", ov(o, "hospital"), ov(o, "surgeon"));

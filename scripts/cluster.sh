@@ -23,6 +23,7 @@
 # consortium member in the genesis (all four super-node kinds, or per node from
 # LEBEN_CLUSTER_KINDS="data,audit;computing;audit"), so each signs checkpoints.
 # LEBEN_CLUSTER_GENESIS: a JSON object of extra genesis.json keys (e.g. {"audit": {...}}).
+# LEBEN_CLUSTER_NAMES: the members' names, ';' between nodes (default institution-1, ...).
 # The last cluster's DIR is remembered in /tmp/leben-cluster-$UID.dir for `down`.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -149,7 +150,9 @@ g = json.load(open(d + "/node-1/genesis.json"))
 import os
 # LEBEN_CLUSTER_KINDS: each node's super-node kinds, ';' between nodes ("data;computing,algorithm;audit")
 kinds = os.environ.get("LEBEN_CLUSTER_KINDS", "").split(";")
-g["members"] = [{"name": "institution-%d" % i,
+# LEBEN_CLUSTER_NAMES: the members' names, ';' between nodes (default institution-1, ...)
+names = [x for x in os.environ.get("LEBEN_CLUSTER_NAMES", "").split(";") if x]
+g["members"] = [{"name": names[i - 1] if len(names) >= i else "institution-%d" % i,
                  "address": json.load(open("%s/node-%d/keys/node.key" % (d, i)))["address"],
                  "kinds": kinds[i - 1].split(",") if len(kinds) >= i and kinds[i - 1]
                  else ["data", "computing", "algorithm", "audit"]} for i in range(1, n + 1)]

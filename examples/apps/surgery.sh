@@ -33,7 +33,10 @@ field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 if [ "$MODE" = consortium ]; then
 	CLUSTER=${CLUSTER:-$WORK/cluster}
 	say "1. A consortium of three institutions on this machine (etcd ordering, mutual TLS)"
-	"$ROOT/scripts/cluster.sh" up 3 "$CLUSTER" >"$WORK/cluster.log" 2>&1 || { cat "$WORK/cluster.log"; exit 1; }
+	# the members are named after their hospitals: a hospital id is its member's name (or
+	# NAME:SITE), so each institution records alarms only under its own (docs/apps.md §4)
+	LEBEN_CLUSTER_NAMES="H1;H2;H3" "$ROOT/scripts/cluster.sh" up 3 "$CLUSTER" >"$WORK/cluster.log" 2>&1 ||
+		{ cat "$WORK/cluster.log"; exit 1; }
 	if [ -z "${KEEP:-}" ]; then
 		trap '"$ROOT/scripts/cluster.sh" down "$CLUSTER" >/dev/null 2>&1' EXIT
 	fi

@@ -201,6 +201,10 @@ uint8_t lb_consortium_member_kinds(struct lb_ledger *l, const uint8_t addr[LB_AD
  * of every member's kinds (which roles exist at all). Any out-pointer may be NULL. */
 int lb_consortium_state_kinds(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN], uint8_t *kinds,
 			      uint64_t *members, uint8_t *present);
+/* The name of member addr inside a business-chain tx handler (deterministic): *name "" when
+ * addr is not a member; *members = number of current members. */
+int lb_consortium_state_member_name(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN],
+				    char name[LB_MEMBER_NAME_MAX + 1], uint64_t *members);
 /* The role check of the business applications' institution-only txs (a referral specialty, a
  * surgery hospital id), inside a business-chain tx handler: LB_OK when addr is a current
  * member or the network has no members (its one institution holds every role); otherwise

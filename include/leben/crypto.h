@@ -126,6 +126,15 @@ int lb_keystore_secret_load(const char *dir, const char *name, const char *kind,
  * (LB_EEXISTS) and nothing changes. LB_ENOTFOUND if plain_path does not exist. */
 int lb_keystore_secret_migrate(const char *plain_path, const char *dir, const char *name,
 			       const char *kind, const char *passphrase, struct lb_errmsg *em);
+/* Passphrase change of one keystore file: the identity key <dir>/<name>.key (kind NULL) or
+ * the secret <dir>/<name>.<kind>. Opens it with oldpass and, unless check_only, writes it
+ * again sealed under newpass (atomically: temp file, fsync, rename, so the file opens with
+ * one of the two whatever happens); the key or secret bytes are unchanged. LB_EEXISTS (and
+ * nothing written) if it opens with newpass already (a change that stopped half-way, or a
+ * key `keys recover` stored under the new passphrase); LB_EPASSPHRASE if it opens with
+ * neither (untouched); LB_ENOTFOUND, LB_ECORRUPT. */
+int lb_keystore_rekey(const char *dir, const char *name, const char *kind, const char *oldpass,
+		      const char *newpass, bool check_only, struct lb_errmsg *em);
 /* Call fn(name, pk, ctx) for every key in dir, in name order; stops at fn's non-zero return.
  * A missing directory lists nothing. */
 int lb_keystore_list(const char *dir,

@@ -48,6 +48,8 @@ enum {
 	/* settlement chain (src/market/steps.c): lock budget x compute.step CSC; settle a run */
 	LB_TX_COMPUTE_PREPAY = 0x012a,
 	LB_TX_COMPUTE_SETTLE = 0x012b,
+	/* the payer takes back an expired prepayment no run used (docs/economy.md) */
+	LB_TX_COMPUTE_RECLAIM = 0x012c,
 };
 
 /* A named value: an integer (is_list false, n == 1, v[0]) or a list of n integers. */
@@ -120,6 +122,30 @@ int lb_oc_run_json(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], json_t **
 		   struct lb_errmsg *em);
 int lb_oc_program_json(struct lb_ledger *l, const uint8_t hash[LB_HASH_LEN], json_t **out,
 		       struct lb_errmsg *em);
+
+ /* compute.prepay: uvar budget 1..LB_OC_STEPS_MAX, then an optional trailing uvar expiry in
+ * seconds LB_OC_EXPIRY_MIN_S..LB_OC_EXPIRY_MAX_S (absent in prepayments made before
+ * reclaims: those never expire and cannot be reclaimed). With an expiry E, counted from the
+ * block time of the prepayment's settlement block T: a compute.run may cite it while its own
+ * business block time is before T + E/2; compute.reclaim may take it back from T + E on, if
+ * it was not settled (docs/economy.md, "Reclaim"). */
+#define LB_OC_EXPIRY_MIN_S 2
+#define LB_OC_EXPIRY_MAX_S 31536000u  /* a year */
+#define LB_OC_EXPIRY_DEFAULT_S 86400u /* what `leben compute run --prepay` sends: a day */
+struct lb_oc_prepay {
+	uint64_t budget;
+	bool has_expiry;
+	uint64_t expiry_s;
+};
+int lb_oc_prepay_encode(struct lb_buf *b, const struct lb_oc_prepay *p);
+/* LB_EMALFORMED (field named) for a budget or expiry out of range or trailing bytes. */
+int lb_oc_prepay_decode(struct lb_oc_prepay *p, const uint8_t *raw, size_t len,
+			struct lb_errmsg *em);
+/* Last block time (ms) at which a run may cite a prepayment with expiry made in a block of
+ * time t_ms (exclusive bound: runs need block time < the value), and the first block time of
+ * its reclaim. */
+uint64_t lb_oc_prepay_use_end(uint64_t t_ms, uint64_t expiry_s);
+uint64_t lb_oc_prepay_reclaim_from(uint64_t t_ms, uint64_t expiry_s);
 
 /* Business-chain state "oc.paid" / compute.prepay tx id -> the compute.run that used it. */
 #define LB_OC_NS_PAID "oc.paid"

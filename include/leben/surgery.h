@@ -94,9 +94,12 @@ int lb_surgery_rank(const json_t *summaries, const json_t *listings, json_t **ou
 int lb_surgery_alarm_payload(const json_t *alarm, uint8_t **payload, size_t *len,
 			     struct lb_errmsg *em);
 
-/* Registers surgery.alarm (business chain, 0x03b8). Idempotent. Applying an alarm appends it
- * (with tx id, sender and height) to the surgeon's list; an alarm for a hospital id first
- * recorded by another account is refused (LB_EUNAUTH). */
+/* Registers surgery.alarm (business chain, 0x03b8) and the genesis key "surgery":
+ * {"bind_hospitals": true} (docs/apps.md §4). Idempotent. Applying an alarm appends it (with
+ * tx id, sender and height) to the surgeon's list. On a network with members: with
+ * bind_hospitals (what `leben init` writes) a hospital id is the sender member's own name or
+ * "NAME:SITE", any other id is refused (LB_EUNAUTH); without it (chains made before) an
+ * alarm for a hospital id first recorded by another account is refused (LB_EUNAUTH). */
 int lb_surgery_register_txtypes(void);
 
 /* State of the chain: alarms of one surgeon (JSON array text) under namespace
@@ -105,5 +108,7 @@ int lb_surgery_register_txtypes(void);
 /* The account that records a hospital's alarms (LB_ADDR_LEN bytes), key = the hospital id: the
  * first account to record an alarm for the id; alarms for it from any other are refused. */
 #define LB_SURGERY_HOSPITAL_NS "surgery.hospitals"
+/* "bind" -> 1 when genesis set "surgery": {"bind_hospitals": true}. */
+#define LB_SURGERY_CFG_NS "surgery.cfg"
 
 #endif

@@ -150,6 +150,7 @@ struct lb_proof_info {
 	uint8_t tx_id[LB_HASH_LEN];   /* the tx proven included */
 	int chain;                    /* its chain */
 	uint64_t height;              /* its block */
+	uint64_t time_ms;             /* its block's time */
 	uint64_t index;               /* its position in the block */
 	bool tx_valid;                /* validity bit of the tx in that block */
 	uint8_t block_hash[LB_HASH_LEN];

@@ -49,6 +49,25 @@ int lb_consortium_state_kinds(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN
 	return rc;
 }
 
+int lb_consortium_state_member_name(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN],
+				    char name[LB_MEMBER_NAME_MAX + 1], uint64_t *members)
+{
+	struct gov_members *m = lb_malloc(sizeof *m);
+	if (!m)
+		return LB_ENOMEM;
+	int rc = load_members(s, m);
+	name[0] = 0;
+	if (!rc) {
+		long i = gov_members_find(m, addr);
+		if (i >= 0)
+			snprintf(name, LB_MEMBER_NAME_MAX + 1, "%s", m->m[i].name);
+		if (members)
+			*members = m->n;
+	}
+	lb_free(m);
+	return rc;
+}
+
 int lb_consortium_state_need_member(struct lb_state *s, const uint8_t addr[LB_ADDR_LEN],
 				    const char *doing, struct lb_errmsg *em)
 {

@@ -115,15 +115,15 @@ static int write_json(const char *path, json_t *o, struct lb_errmsg *em)
 	return rc;
 }
 
-int lb_keystore_save(const char *dir, const char *name, const struct lb_keypair *kp,
-		     const char *passphrase, struct lb_errmsg *em)
+static int key_put(const char *dir, const char *name, const struct lb_keypair *kp,
+		   const char *passphrase, bool replace, struct lb_errmsg *em)
 {
 	char path[4200];
 	int rc = key_path(path, sizeof path, dir, name, em);
 	if (rc)
 		return rc;
 	struct stat st;
-	if (stat(path, &st) == 0)
+	if (!replace && stat(path, &st) == 0)
 		return lb_errf(em, LB_EEXISTS, "a key named '%s' already exists in %s", name, dir);
 	if ((rc = lb_mkdirs(dir, 0700, em)))
 		return rc;
@@ -142,6 +142,12 @@ int lb_keystore_save(const char *dir, const char *name, const struct lb_keypair 
 		return rc;
 	}
 	return write_json(path, o, em);
+}
+
+int lb_keystore_save(const char *dir, const char *name, const struct lb_keypair *kp,
+		     const char *passphrase, struct lb_errmsg *em)
+{
+	return key_put(dir, name, kp, passphrase, false, em);
 }
 
 /* Parse the key file; fills pk and, when want_secret, the fields needed to decrypt. */
@@ -437,5 +443,41 @@ int lb_keystore_secret_migrate(const char *plain_path, const char *dir, const ch
 	lb_free(b);
 	if (!rc)
 		rc = lb_file_wipe(plain_path, em);
+	return rc;
+}
+
+/* ---- passphrase change ------------------------------------------------------------------ */
+
+int lb_keystore_rekey(const char *dir, const char *name, const char *kind, const char *oldpass,
+		      const char *newpass, bool check_only, struct lb_errmsg *em)
+{
+	struct lb_errmsg e2;
+	int rc;
+	if (!kind) {
+		struct lb_keypair kp;
+		memset(&kp, 0, sizeof kp);
+		rc = lb_keystore_load(dir, name, oldpass, &kp, em);
+		if (rc == LB_EPASSPHRASE && lb_keystore_load(dir, name, newpass, &kp, &e2) == LB_OK)
+			rc = LB_EEXISTS; /* already under the new passphrase */
+		else if (!rc && !check_only)
+			rc = key_put(dir, name, &kp, newpass, true, em);
+		lb_keypair_wipe(&kp);
+		return rc;
+	}
+	uint8_t *sec = NULL;
+	size_t n = 0;
+	rc = lb_keystore_secret_load(dir, name, kind, oldpass, &sec, &n, em);
+	if (rc == LB_EPASSPHRASE &&
+	    lb_keystore_secret_load(dir, name, kind, newpass, &sec, &n, &e2) == LB_OK) {
+		sodium_memzero(sec, n);
+		lb_free(sec);
+		return LB_EEXISTS;
+	}
+	if (!rc && !check_only)
+		rc = secret_put(dir, name, kind, sec, n, newpass, true, em);
+	if (sec) {
+		sodium_memzero(sec, n);
+		lb_free(sec);
+	}
 	return rc;
 }

@@ -134,6 +134,42 @@ int lb_oc_run_encode(struct lb_buf *b, const struct lb_oc_run_tx *r)
 	return rc;
 }
 
+int lb_oc_prepay_encode(struct lb_buf *b, const struct lb_oc_prepay *p)
+{
+	int rc = lb_enc_uvar(b, p->budget);
+	return rc || !p->has_expiry ? rc : lb_enc_uvar(b, p->expiry_s);
+}
+
+int lb_oc_prepay_decode(struct lb_oc_prepay *p, const uint8_t *raw, size_t len,
+			struct lb_errmsg *em)
+{
+	struct lb_dec d;
+	memset(p, 0, sizeof *p);
+	lb_dec_init(&d, raw, len, "compute.prepay", em);
+	int rc = lb_dec_uvar(&d, "step budget", LB_OC_STEPS_MAX, &p->budget);
+	if (!rc && !p->budget)
+		rc = lb_dec_fail(&d, LB_EMALFORMED, "step budget", "must be at least 1");
+	if (!rc && d.pos < d.len) {
+		p->has_expiry = true;
+		rc = lb_dec_uvar(&d, "expiry", LB_OC_EXPIRY_MAX_S, &p->expiry_s);
+		if (!rc && p->expiry_s < LB_OC_EXPIRY_MIN_S)
+			rc = lb_dec_fail(&d, LB_EMALFORMED, "expiry",
+					 "%llu s is too short: give at least %u seconds",
+					 (unsigned long long)p->expiry_s, LB_OC_EXPIRY_MIN_S);
+	}
+	return rc ? rc : lb_dec_end(&d);
+}
+
+uint64_t lb_oc_prepay_use_end(uint64_t t_ms, uint64_t expiry_s)
+{
+	return t_ms + expiry_s * 500; /* half the expiry, in ms */
+}
+
+uint64_t lb_oc_prepay_reclaim_from(uint64_t t_ms, uint64_t expiry_s)
+{
+	return t_ms + expiry_s * 1000;
+}
+
 void lb_oc_run_tx_clear(struct lb_oc_run_tx *r)
 {
 	lb_oc_values_free(r->in, r->nin);
@@ -274,11 +310,12 @@ static int check_run(const struct lb_tx *tx, struct lb_errmsg *em)
  * run's budget, used once; required when genesis set "compute": {"prepay": true}. */
 static int use_prepay(struct lb_apply_ctx *c, const struct lb_oc_run_tx *r)
 {
-	uint64_t need = 0, budget;
+	uint64_t need = 0;
 	const uint8_t *used;
 	size_t ul;
 	struct lb_tx tx;
-	struct lb_dec d;
+	struct lb_oc_prepay pp;
+	struct lb_proof_info info;
 	int rc = lb_state_get_u64(c->state, NS_CFG, "prepay", 6, 0, &need);
 	if (rc)
 		return rc;
@@ -295,13 +332,27 @@ static int use_prepay(struct lb_apply_ctx *c, const struct lb_oc_run_tx *r)
 		return lb_errf(c->em, LB_EUNAUTH,
 			       "compute.run: the cited prepayment was sent by another account: cite "
 			       "your own");
-	lb_dec_init(&d, tx.payload, tx.payload_len, "compute.prepay", c->em);
-	if ((rc = lb_dec_uvar(&d, "step budget", LB_OC_STEPS_MAX, &budget)))
+	if ((rc = lb_oc_prepay_decode(&pp, tx.payload, tx.payload_len, c->em)))
 		return rc;
-	if (r->budget > budget)
+	if (r->budget > pp.budget)
 		return lb_errf(c->em, LB_EFUNDS,
 			       "compute.run: a budget of %llu steps is more than the %llu prepaid",
-			       (unsigned long long)r->budget, (unsigned long long)budget);
+			       (unsigned long long)r->budget, (unsigned long long)pp.budget);
+	/* a prepayment with an expiry serves runs for the first half of it (its block's time,
+	 * from the proof lb_apply_cite checked), so that a run it paid for is settled before its
+	 * payer may reclaim it */
+	if (pp.has_expiry &&
+	    (rc = lb_proof_verify(r->prepay_proof, r->prepay_proof_len, NULL, &info, NULL)) == 0 &&
+	    c->time_ms >= lb_oc_prepay_use_end(info.time_ms, pp.expiry_s))
+		return lb_errf(c->em, LB_EEXPIRED,
+			       "compute.run: the cited prepayment (expiry %llu s) served runs until "
+			       "%llu ms, half its expiry; this block's time is %llu ms: prepay again "
+			       "(its payer may reclaim it once it expires)",
+			       (unsigned long long)pp.expiry_s,
+			       (unsigned long long)lb_oc_prepay_use_end(info.time_ms, pp.expiry_s),
+			       (unsigned long long)c->time_ms);
+	if (rc)
+		return rc;
 	rc = lb_state_get(c->state, LB_OC_NS_PAID, tx.id, LB_HASH_LEN, &used, &ul);
 	if (rc == LB_OK)
 		return lb_errf(c->em, LB_EEXISTS,

@@ -605,7 +605,29 @@ static int alarm_apply(struct lb_apply_ctx *c)
 		json_decref(a);
 		return rc;
 	}
-	rc = lb_state_get(c->state, LB_SURGERY_HOSPITAL_NS, hosp, strlen(hosp), &val, &vlen);
+	uint64_t bind = 0, members = 0;
+	char name[LB_MEMBER_NAME_MAX + 1];
+	if ((rc = lb_state_get_u64(c->state, LB_SURGERY_CFG_NS, "bind", 4, 0, &bind)) ||
+	    (bind && (rc = lb_consortium_state_member_name(c->state, c->sender_addr, name,
+							   &members)))) {
+		json_decref(a);
+		return rc;
+	}
+	if (bind && members) { /* the hospital id is the member's name, or NAME:SITE */
+		size_t nl = strlen(name);
+		if (strncmp(hosp, name, nl) || (hosp[nl] && hosp[nl] != ':')) {
+			lb_errf(c->em, LB_EUNAUTH,
+				"surgery.alarm: hospital \"%s\" is not the sender's: a member records "
+				"alarms under its own name as consortium member (\"%s\") or as "
+				"\"%s:SITE\" for one of its sites",
+				hosp, name, name);
+			json_decref(a);
+			return LB_EUNAUTH;
+		}
+		rc = LB_ENOTFOUND; /* bound by the name: no first-come hold (it survives a rekey) */
+	} else {
+		rc = lb_state_get(c->state, LB_SURGERY_HOSPITAL_NS, hosp, strlen(hosp), &val, &vlen);
+	}
 	if (rc == LB_OK && (vlen != LB_ADDR_LEN || memcmp(val, c->sender_addr, LB_ADDR_LEN))) {
 		lb_errf(c->em, LB_EUNAUTH, "surgery.alarm: hospital \"%s\" records its alarms with another key",
 			hosp);
@@ -613,7 +635,9 @@ static int alarm_apply(struct lb_apply_ctx *c)
 		return LB_EUNAUTH;
 	}
 	if (rc == LB_ENOTFOUND)
-		rc = lb_state_put(c->state, LB_SURGERY_HOSPITAL_NS, hosp, strlen(hosp), c->sender_addr, LB_ADDR_LEN);
+		rc = bind && members ? LB_OK
+				     : lb_state_put(c->state, LB_SURGERY_HOSPITAL_NS, hosp, strlen(hosp),
+						    c->sender_addr, LB_ADDR_LEN);
 	if (rc) {
 		json_decref(a);
 		return rc;
@@ -656,8 +680,22 @@ static const struct lb_txtype surgery_types[] = {
 	{LB_TX_SURGERY_ALARM, LB_CHAIN_BUSINESS, "surgery.alarm", alarm_check, alarm_apply, alarm_json, true},
 };
 
+/* genesis.json "surgery": {"bind_hospitals": true} (business chain): hospital ids are bound to
+ * the members' names. */
+static int genesis_surgery(json_t *g, int chain, struct lb_state *s, struct lb_errmsg *em)
+{
+	json_t *sg = json_object_get(g, "surgery"), *v = json_object_get(sg, "bind_hospitals");
+	if (chain != LB_CHAIN_BUSINESS || !sg)
+		return LB_OK;
+	if (!json_is_object(sg) || json_object_size(sg) != (v ? 1u : 0u) || (v && !json_is_boolean(v)))
+		return lb_errf(em, LB_EINVALID,
+			       "genesis: 'surgery' must be {\"bind_hospitals\": true|false} (docs/apps.md)");
+	return json_is_true(v) ? lb_state_put_u64(s, LB_SURGERY_CFG_NS, "bind", 4, 1) : LB_OK;
+}
+
 /* Not block-independent: an alarm records its height. */
 int lb_surgery_register_txtypes(void)
 {
-	return lb_txtype_register_rows(surgery_types, sizeof surgery_types / sizeof surgery_types[0], false);
+	int rc = lb_txtype_register_rows(surgery_types, sizeof surgery_types / sizeof surgery_types[0], false);
+	return rc ? rc : lb_genesis_hook_register(genesis_surgery);
 }

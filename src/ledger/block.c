@@ -277,6 +277,7 @@ int lb_proof_verify(const uint8_t *proof, size_t len, const uint8_t *want_propos
 			       lb_chain_name(h.chain), (unsigned long long)h.height);
 	info->chain = h.chain;
 	info->height = h.height;
+	info->time_ms = h.time_ms;
 	info->index = idx;
 	info->tx_valid = lb_header_tx_is_valid(&h, idx);
 	memcpy(info->block_hash, hash, LB_HASH_LEN);

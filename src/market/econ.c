@@ -2025,6 +2025,8 @@ static const struct lb_txtype market_types[] = {
 	 mkt_apply_prepay, mkt_json_prepay, false},
 	{LB_TX_COMPUTE_SETTLE, LB_CHAIN_SETTLEMENT, "compute.settle", mkt_check_settle,
 	 mkt_apply_settle, json_payout, true},
+	{LB_TX_COMPUTE_RECLAIM, LB_CHAIN_SETTLEMENT, "compute.reclaim", mkt_check_reclaim,
+	 mkt_apply_reclaim, mkt_json_reclaim, false},
 };
 
 int lb_market_register_txtypes(void)

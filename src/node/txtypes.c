@@ -6,8 +6,8 @@
  * Wire-id ranges:
  *   settlement 0x0101-0x010f spine (0x0105 security: keys.follow, 0x0106 governance.follow),
  *     0x0110-0x011f exchange escrow, 0x0120-0x012f market (pools, redemption, periods,
- *     split votes, payments; 0x012a-0x012b the sandbox's per-step charge: compute.prepay,
- *     compute.settle), 0x0130-0x0137 insurance (application 5);
+ *     split votes, payments; 0x012a-0x012c the sandbox's per-step charge: compute.prepay,
+ *     compute.settle, compute.reclaim), 0x0130-0x0137 insurance (application 5);
  *   directory 0x0201-0x020f spine (assets; 0x0204 security: keys.follow.directory, 0x0205
  *     governance.follow.directory), 0x0210-0x021f data layer, 0x0220-0x022f purge,
  *     0x0230-0x023f CP-ABE authorities and seals;

@@ -1,6 +1,6 @@
 /* libFuzzer harness for the on-chain sandbox: the bytes are a program (parsed, then run over
  * fixed inputs with a 20,000-step budget and the consensus memory cap) and, separately, a
- * compute.run payload (decoded). Nothing may crash, leak or overflow; a run that succeeds
+ * compute.run payload (decoded) and a compute.prepay payload (decoded, encoded back). Nothing may crash, leak or overflow; a run that succeeds
  * must report steps within its budget and memory within the cap, give the same outputs when
  * run again with exactly the steps it used, and be refused with LB_ELIMIT one step short. */
 #include <stddef.h>
@@ -31,6 +31,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lb_oc_run_tx tx;
 	if (lb_oc_run_decode(&tx, data, size, &em) == LB_OK)
 		lb_oc_run_tx_clear(&tx);
+	/* a compute.prepay payload: what decodes encodes back to the same bytes */
+	struct lb_oc_prepay pp;
+	if (lb_oc_prepay_decode(&pp, data, size, &em) == LB_OK) {
+		uint8_t back[32];
+		struct lb_buf b = {.data = back, .len = 0, .cap = sizeof back - 1,
+				   .max = sizeof back};
+		if (pp.budget == 0 || pp.budget > LB_OC_STEPS_MAX ||
+		    (pp.has_expiry && (pp.expiry_s < LB_OC_EXPIRY_MIN_S ||
+				       pp.expiry_s > LB_OC_EXPIRY_MAX_S)) ||
+		    lb_oc_prepay_encode(&b, &pp) || b.len != size || memcmp(back, data, size))
+			abort();
+	}
 
 	struct lb_oc_program *p = NULL;
 	if (lb_oc_parse((const char *)data, size, &p, &em))

@@ -5,15 +5,18 @@ real node whose genesis lists two member institutions (the node key and bob's ke
 take a surgery hospital id, each refused with its own error (LB_EUNAUTH "not a member
 institution") and nothing changed (no tx of the stranger on the chain, its nonce unchanged, no
 alarm recorded); the refusals hold for txs sent raw as well as through the CLI; a member
-declares a specialty and holds a hospital id (the stranger's attempt did not take it), and the
-other member may not record alarms for that hospital id. The chains replay (`leben verify`)."""
+declares a specialty; a hospital id is its member's name (or NAME:SITE): member A's alarms
+under B's id, B's site id or an id of no member are refused with nothing recorded, B's own
+alarms are recorded. A chain whose genesis predates the binding (no "surgery" key) keeps the
+first-come rule and replays. The chains replay (`leben verify`)."""
 
 import json
 import os
+import pathlib
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import run_cli, run_node, uvarint  # noqa: E402
+from lebentest import Node, run_cli, run_node, uvarint  # noqa: E402
 
 SPEC = "fetal-cardiology"
 MODEL = "ab" * 32
@@ -29,13 +32,49 @@ def alarm(hospital, surgeon="S1", case=5):
 
 
 def main():
-    run_node(run, genesis=two_members)
+    run_node(both, genesis=two_members)
+
+
+def both(t, node):
+    run(t, node)
+    # a second node whose genesis predates the binding
+    old = Node()
+    try:
+        path = pathlib.Path(old.home, "genesis.json")
+        path.write_text(json.dumps(old_genesis(json.loads(path.read_text()), old)))
+        old.start()
+        run_old(t, old)
+    finally:
+        old.cleanup()
+
+
+def old_genesis(g, node):
+    """A genesis written before hospital ids were bound: no "surgery" key."""
+    two_members(g, node)
+    g.pop("surgery", None)
+    return g
+
+
+def run_old(t, node):
+    """First-come, as before: B takes H9, then A is refused under it; the chain replays."""
+    def raw(sender, payload):
+        return node.cli(["tx", "raw", "--from", sender, "--chain", "business", "--type-id",
+                         str(0x03b8), "--payload", payload.hex(), "--wait"])
+    r = raw("bob", alarm("H9").encode())
+    t.eq(r.returncode, 0, "old rule: member B records under H9 " + r.stderr)
+    r = raw("node", alarm("H9", case=6).encode())
+    out = r.stdout + r.stderr
+    t.ok(r.returncode != 0 and "records its alarms with another key" in out,
+         "old rule: member A is refused under H9, held by B", out)
+    r = run_cli(["verify", "--home", node.home])
+    t.ok(r.returncode == 0, "leben verify replays the chain of the old rule",
+         r.stdout[-400:] + r.stderr[-400:])
 
 
 def two_members(g, node):
     g["members"] = [
-        {"name": "Institution A", "address": node.address("node"), "kinds": ["data"]},
-        {"name": "Institution B", "address": node.address("bob"), "kinds": ["audit"]},
+        {"name": "Institution-A", "address": node.address("node"), "kinds": ["data"]},
+        {"name": "Institution-B", "address": node.address("bob"), "kinds": ["audit"]},
     ]
 
 
@@ -77,34 +116,43 @@ def run(t, node):
          "the refused declarations left no tx and no nonce behind")
 
     # ---- surgery.alarm: a stranger may not take a hospital id ----
-    r = raw("clinic", 0x03b8, alarm("H9").encode())
+    r = raw("clinic", 0x03b8, alarm("Institution-B").encode())
     out = r.stdout + r.stderr
     t.ok(r.returncode != 0 and "not a member institution" in out and "LB_EUNAUTH" in out
          and "record surgery alarms" in out,
-         "a stranger's alarm for hospital H9 is refused", out)
-    t.eq(alarms("H9"), [], "no alarm recorded for H9")
+         "a stranger's alarm under member B's hospital id is refused", out)
+    t.eq(alarms("Institution-B"), [], "no alarm recorded for B")
+
+    # ---- hospital ids are the members' names (genesis "surgery": {"bind_hospitals": true},
+    # what `leben init` writes): A may not record under B's id, first or not ----
+    before = (alarms("Institution-B"), alarms("Institution-B:Cardiac"), nonce("node"))
+    for hid in ("Institution-B", "Institution-B:Cardiac", "H9", "Institution", "Institution-AB"):
+        r = raw("node", 0x03b8, alarm(hid).encode())
+        out = r.stdout + r.stderr
+        t.ok(r.returncode != 0 and "is not the sender's" in out and "LB_EUNAUTH" in out
+             and '"Institution-A"' in out,
+             "member A's alarm under %r (not its name) is refused" % hid, out)
+    t.eq((alarms("Institution-B"), alarms("Institution-B:Cardiac"), nonce("node")), before,
+         "the refused alarms recorded nothing and left A's nonce")
+    t.eq(alarms("H9"), [], "nothing recorded under H9")
 
     # ---- members may ----
     r = node.cli(["referral", "specialist", SPEC, "--from", "bob"])
     t.eq(r.returncode, 0, "member institution B declares the specialty " + r.stderr)
     t.ok("referral.specialist" in (history("bob") or []), "its declaration is on the chain",
          history("bob"))
-    r = raw("bob", 0x03b8, alarm("H9").encode())
-    t.eq(r.returncode, 0, "member B records an alarm for H9: the stranger did not take it "
-         + r.stderr)
     bob_pk = node.key("bob")["public_key"]
-    t.eq(alarms("H9"), [(5, bob_pk)], "H9's alarm is B's")
-    r = raw("node", 0x03b8, alarm("H9", case=6).encode())
-    out = r.stdout + r.stderr
-    t.ok(r.returncode != 0 and "records its alarms with another key" in out
-         and "LB_EUNAUTH" in out, "member A may not record alarms for B's hospital id", out)
-    r = raw("clinic", 0x03b8, alarm("H9", case=7).encode())
+    for hid in ("Institution-B", "Institution-B:Cardiac"):
+        r = raw("bob", 0x03b8, alarm(hid).encode())
+        t.eq(r.returncode, 0, "member B records an alarm under its own id %r " % hid + r.stderr)
+        t.eq(alarms(hid), [(5, bob_pk)], "the alarm under %r is B's" % hid)
+    r = raw("clinic", 0x03b8, alarm("Institution-B", case=7).encode())
     out = r.stdout + r.stderr
     t.ok(r.returncode != 0 and "not a member institution" in out,
-         "nor may the stranger, now that H9 is held", out)
-    t.eq(alarms("H9"), [(5, bob_pk)], "the refused alarms changed nothing")
-    r = raw("node", 0x03b8, alarm("A1").encode())
-    t.eq(r.returncode, 0, "member A holds its own hospital id " + r.stderr)
+         "nor may the stranger record under B's id", out)
+    t.eq(alarms("Institution-B"), [(5, bob_pk)], "the refused alarms changed nothing")
+    r = raw("node", 0x03b8, alarm("Institution-A").encode())
+    t.eq(r.returncode, 0, "member A records under its own id " + r.stderr)
 
     r = run_cli(["verify", "--home", node.home])
     t.ok(r.returncode == 0, "leben verify replays the chains", r.stdout[-400:] + r.stderr[-400:])

@@ -11,7 +11,11 @@ then the charge: alice prepays 1000 steps at the genesis price of 7 micro-CSC a 
 a program of a known step count citing it, and the node settles it by itself: her CSC falls by
 exactly steps x 7 + the prepayment's fee, the prepayment address holds nothing, and the CSC
 supply fell by the burn + the fee. A run by hash is settled too, with the published program;
-`leben verify` replays it all."""
+Reclaim (attacks first, each refused with its message, every balance unchanged): a reclaim by
+another account, before the expiry, of a prepayment a run cited (settlement pending, then
+done), of an old prepayment without expiry, twice; a run citing a prepayment past half its
+expiry. `leben verify` replays it all."""
+import time
 
 import json
 import os
@@ -61,6 +65,7 @@ def main():
             json.dump(g, f)
         node.start()
         run(t, node)
+        reclaim(t, node)
         node.stop()
         r = run_cli(["verify", "--home", node.home])
         t.ok(r.returncode == 0, "leben verify replays the prepaid runs and their settlements",
@@ -244,6 +249,81 @@ def run(t, node):
         nudge()
     t.eq(c1 - csc("clinic"), STEPS * PRICE + fee,
          "the node settled it: clinic paid 9 steps x 7 + the prepayment's fee")
+
+
+def reclaim(t, node):
+    def csc(who):
+        return (node.account(who).get("balances") or {}).get("csc", 0)
+
+    def nudge():
+        node.cli_json(["tx", "transfer", "--from", "bob", "--to", "clinic",
+                       "--amount", "0.000001", "--wait"])
+
+    def proof(tid):
+        for _ in range(40):
+            st, pr = node.get("/v1/txs/%s/proof?anchor=business" % tid)
+            if st == 200 and pr.get("proof"):
+                return bytes.fromhex(pr["tx"]), bytes.fromhex(pr["proof"])
+            nudge()
+        return b"", b""
+
+    def reclaim_cli(key, pid):
+        return node.cli(["compute", "reclaim", pid, "--from", key])
+
+    def refused(key, pid, words, what):
+        a, c = csc("alice"), csc("clinic")
+        r = reclaim_cli(key, pid)
+        t.ok(r.returncode == 1 and words in r.stderr, what, r.stdout + r.stderr)
+        t.eq((csc("alice"), csc("clinic")), (a, c), "... and no balance changed")
+
+    # a prepayment of 10 steps that expires 3 s after its block; no run uses it
+    r, pe = raw(node, "alice", "settlement", "0x012a", (uvarint(10) + uvarint(3)).hex())
+    t.eq(r.returncode, 0, "alice prepays 10 steps with a 3 s expiry " + r.stderr)
+    pid = txid(pe)
+    st, pj = node.get("/v1/txs/" + pid)
+    t.eq(pj.get("payload"), {"budget": 10, "expiry_s": 3}, "the prepayment shows its expiry")
+    pe_tx = proof(pid)
+    refused("clinic", pid, "made by another account", "a reclaim by someone else is refused")
+    refused("alice", pid, "a run may still be settled from it", "a reclaim before expiry is "
+            "refused")
+    r, _ = raw(node, "alice", "settlement", "0x012a", (uvarint(10) + uvarint(1)).hex())
+    t.ok(r.returncode == 1 and "too short" in r.stderr, "an expiry under 2 s is refused",
+         r.stderr)
+    time.sleep(3.2)
+    nudge()
+    r, _ = raw(node, "alice", "business", "0x0350", run_payload(PROG, 10, 5, pe_tx))
+    t.ok(r.returncode == 1 and "half its expiry" in r.stderr,
+         "a run citing a prepayment past half its expiry is refused", r.stderr)
+    a0 = csc("alice")
+    r = reclaim_cli("alice", pid)
+    t.eq(r.returncode, 0, "alice reclaims her expired prepayment " + r.stdout + r.stderr)
+    st, rj = node.get("/v1/txs/" + (r.stdout.split("compute.reclaim ")[-1].strip(" )\n")))
+    fee = int(rj.get("fee", 0)) if st == 200 else -1
+    t.eq(csc("alice") - a0, 10 * PRICE - fee, "she got the 10 x 7 micro-CSC back (less the fee)")
+    refused("alice", pid, "reclaimed already", "a second reclaim is refused")
+
+    # a prepayment a run cites: no reclaim while its settlement is pending, nor after it
+    r, pr = raw(node, "alice", "settlement", "0x012a", (uvarint(1000) + uvarint(30)).hex())
+    t.eq(r.returncode, 0, "alice prepays 1000 steps with a 30 s expiry " + r.stderr)
+    pid2 = txid(pr)
+    pr_tx = proof(pid2)
+    a1 = csc("alice")
+    r, rj = raw(node, "alice", "business", "0x0350", run_payload(PROG, 1000, 5, pr_tx))
+    t.eq(r.returncode, 0, "a run cites it within half its expiry " + r.stderr)
+    refused("alice", pid2, "a run may still be settled from it",
+            "a reclaim of a prepayment a run cited, its settlement pending, is refused")
+    for _ in range(60):
+        if csc("alice") != a1:
+            break
+        nudge()
+    t.eq(csc("alice") - a1, (1000 - STEPS) * PRICE, "the node settled the run")
+    refused("alice", pid2, "it was settled", "a reclaim of a settled prepayment is refused")
+    # an old prepayment (no expiry field): never expires, cannot be reclaimed
+    r, po = raw(node, "alice", "settlement", "0x012a", uvarint(5).hex())
+    refused("alice", txid(po), "carries no expiry",
+            "a prepayment made without an expiry cannot be reclaimed")
+    refused("alice", "00" * 32, "no prepayment with this tx id",
+            "a reclaim of an unknown prepayment is refused")
 
 
 if __name__ == "__main__":

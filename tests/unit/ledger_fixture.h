@@ -82,6 +82,18 @@ static inline int fx_submit1(struct lb_ledger *l, const void *raw, size_t len,
 	return r->code;
 }
 
+/* The committed CSC balance (micro-CSC) of account a. */
+static inline uint64_t fx_csc(struct lb_ledger *l, const uint8_t a[LB_ADDR_LEN])
+{
+	json_t *o;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_account_json(l, a, &o, &em));
+	uint64_t v = (uint64_t)json_integer_value(
+		json_object_get(json_object_get(o, "balances"), "csc"));
+	json_decref(o);
+	return v;
+}
+
 /* Remove a home made by fx_mkhome. */
 /* A new home (tag as for fx_mkhome) whose genesis funds one account (1000 micro-ASC, 10^6
  * micro-CSC): the proposer key (seed 4s) into prop, the account's key (seed 5s) into a and

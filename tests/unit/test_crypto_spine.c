@@ -270,9 +270,77 @@ static void test_keystore_secret(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Passphrase change (lb_keystore_rekey) of a key and a secret: a wrong old passphrase changes
+ * no byte; check_only writes nothing; after the change the new passphrase opens the same key
+ * and secret bytes and the old one does not; a second change says LB_EEXISTS (already). */
+static void test_keystore_rekey(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/lb-test-ksr-XXXXXX", kpath[256], spath[256], cmd[300];
+	struct lb_errmsg em;
+	struct lb_keypair kp, back;
+	uint8_t secret[40], *sb = NULL, *k0 = NULL, *s0 = NULL, *k1 = NULL, *s1 = NULL;
+	size_t n = 0, k0n, s0n, k1n, s1n;
+	assert_lb_ok(lb_crypto_init());
+	assert_non_null(mkdtemp(dir));
+	lb_keypair_generate(&kp);
+	randombytes_buf(secret, sizeof secret);
+	assert_lb_ok(lb_keystore_save(dir, "inst", &kp, "old pw", &em));
+	assert_lb_ok(lb_keystore_secret_save(dir, "inst", "abemsk", secret, sizeof secret,
+					     "old pw", &em));
+	snprintf(kpath, sizeof kpath, "%s/inst.key", dir);
+	snprintf(spath, sizeof spath, "%s/inst.abemsk", dir);
+	assert_lb_ok(lb_file_read(kpath, 1 << 16, &k0, &k0n, &em));
+	assert_lb_ok(lb_file_read(spath, 1 << 16, &s0, &s0n, &em));
+	/* a wrong old passphrase, and a check: nothing written */
+	assert_int_equal(lb_keystore_rekey(dir, "inst", NULL, "bad", "new pw", false, &em),
+			 LB_EPASSPHRASE);
+	assert_int_equal(lb_keystore_rekey(dir, "inst", "abemsk", "bad", "new pw", false, &em),
+			 LB_EPASSPHRASE);
+	assert_lb_ok(lb_keystore_rekey(dir, "inst", NULL, "old pw", "new pw", true, &em));
+	assert_lb_ok(lb_keystore_rekey(dir, "inst", "abemsk", "old pw", "new pw", true, &em));
+	assert_int_equal(lb_keystore_rekey(dir, "nobody", NULL, "old pw", "new pw", true, &em),
+			 LB_ENOTFOUND);
+	assert_lb_ok(lb_file_read(kpath, 1 << 16, &k1, &k1n, &em));
+	assert_lb_ok(lb_file_read(spath, 1 << 16, &s1, &s1n, &em));
+	assert_true(k0n == k1n && !memcmp(k0, k1, k0n) && s0n == s1n && !memcmp(s0, s1, s0n));
+	lb_free(k1);
+	lb_free(s1);
+	/* the change */
+	assert_lb_ok(lb_keystore_rekey(dir, "inst", NULL, "old pw", "new pw", false, &em));
+	assert_lb_ok(lb_keystore_rekey(dir, "inst", "abemsk", "old pw", "new pw", false, &em));
+	assert_lb_ok(lb_keystore_load(dir, "inst", "new pw", &back, &em));
+	assert_memory_equal(back.sk, kp.sk, LB_SECKEY_LEN);
+	assert_int_equal(lb_keystore_load(dir, "inst", "old pw", &back, &em), LB_EPASSPHRASE);
+	assert_lb_ok(lb_keystore_secret_load(dir, "inst", "abemsk", "new pw", &sb, &n, &em));
+	assert_true(n == sizeof secret && !memcmp(sb, secret, n));
+	lb_free(sb);
+	assert_int_equal(lb_keystore_secret_load(dir, "inst", "abemsk", "old pw", &sb, &n, &em),
+			 LB_EPASSPHRASE);
+	assert_lb_ok(lb_file_read(spath, 1 << 16, &s1, &s1n, &em));
+	assert_false(s0n == s1n && !memcmp(s0, s1, s0n)); /* sealed again (new salt, nonce) */
+	lb_free(s1);
+	struct stat st;
+	assert_int_equal(stat(spath, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* already under the new passphrase */
+	assert_int_equal(lb_keystore_rekey(dir, "inst", NULL, "old pw", "new pw", false, &em),
+			 LB_EEXISTS);
+	assert_int_equal(lb_keystore_rekey(dir, "inst", "abemsk", "old pw", "new pw", false, &em),
+			 LB_EEXISTS);
+	lb_free(k0);
+	lb_free(s0);
+	lb_keypair_wipe(&kp);
+	lb_keypair_wipe(&back);
+	sodium_memzero(secret, sizeof secret);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keystore_rekey),
 		cmocka_unit_test(test_bech32m_vectors),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_keystore),

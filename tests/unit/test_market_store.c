@@ -642,13 +642,7 @@ static void cited(struct fx *f, const uint8_t id[LB_HASH_LEN], uint8_t **raw, si
 
 static uint64_t csc_of(struct fx *f, const uint8_t a[LB_ADDR_LEN])
 {
-	json_t *o;
-	struct lb_errmsg em;
-	assert_lb_ok(lb_ledger_account_json(f->l, a, &o, &em));
-	uint64_t v = (uint64_t)json_integer_value(
-		json_object_get(json_object_get(o, "balances"), "csc"));
-	json_decref(o);
-	return v;
+	return fx_csc(f->l, a);
 }
 
 static void rating_refused(struct fx *f, uint64_t *nonce, const struct lb_buf *pl, int want,
