@@ -2007,7 +2007,10 @@ static size_t x_ops(struct kn_enact *e, struct xop *ops, size_t cap)
 {
 	size_t n = 0;
 	for (size_t d = 0; d < e->m->ndata; d++) {
-		if (e->m->data[d].derive != NULL)
+		const struct kn_datadef *dd = &e->m->data[d];
+		/* (an item whose task sees an outer definition of its name is never set: a set
+		 * from there stores the outer one) */
+		if (dd->derive != NULL || kn_model_find_data_from(e->m, dd->name, dd->owner_idx) != (int)d)
 			continue;
 		struct kn_value dom[X_DOMAIN];
 		size_t nd = domain(&e->m->data[d], dom);
@@ -2041,8 +2044,11 @@ static int x_op_json(struct kn_enact *e, const struct xop *op, struct lb_buf *b)
 	case X_SET: {
 		struct kn_value dom[X_DOMAIN];
 		domain(&e->m->data[op->a], dom);
+		/* set from the task defining the item (the top-level task's first object for
+		 * its own items), where the name finds it */
+		int own = e->m->data[op->a].owner_idx, at = own > 0 ? latest(e, own) : 0;
 		int rc = lb_buf_adds(b, "{\"op\":\"set\",\"path\":");
-		rc = rc ? rc : str_json(b, e->o[0].path);
+		rc = rc ? rc : str_json(b, e->o[at >= 0 ? at : 0].path);
 		rc = rc ? rc : lb_buf_adds(b, ",\"data\":{");
 		rc = rc ? rc : str_json(b, e->m->data[op->a].name);
 		rc = rc ? rc : lb_buf_addc(b, ':');

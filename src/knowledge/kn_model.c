@@ -693,14 +693,14 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 			if (strcmp(m->data[i].name, m->data[j].name) == 0 &&
 			    (!m->js || m->data[i].owner_idx == m->data[j].owner_idx))
 				return m->js ? lb_errf(em, LB_EINVALID,
-						       "%s:%d:%d: task '%s' defines data item '%s' "
-						       "twice (duplicate dataDefinition names); rename "
-						       "one of them",
+						       "%s:%d:%d: data item '%s' is defined twice in "
+						       "task '%s' (duplicate dataDefinition names; two "
+						       "tasks may each define it); rename one of them",
 						       file, m->data[i].line, m->data[i].col,
+						       m->data[i].name,
 						       m->data[i].owner_idx >= 0
 							       ? m->tasks[m->data[i].owner_idx]->name
-							       : m->data[i].owner,
-						       m->data[i].name)
+							       : m->data[i].owner)
 					     : lb_errf(em, LB_EINVALID,
 						       "%s:%d:%d: data item '%s' is defined twice (in "
 						       "the .pf form, LEBEN's rules, a data name is "
