@@ -489,6 +489,37 @@ static bool getdata_throws(const struct kn_enact *e)
 	return false;
 }
 
+/* What the snapshot's data (by name: the last path's last value) leaves out of the state,
+ * for a state key: for every path in order, each of its items whose name is stored under
+ * more than one path, or whose history is empty, as [path, name, last value or "empty"]
+ * (nothing for a protocol whose names are each stored under one path). Appended to b. */
+static int data_key(const struct kn_enact *e, struct lb_buf *b)
+{
+	int rc = LB_OK, n = 0;
+	for (size_t p = 0; rc == LB_OK && p < e->ndpaths; p++)
+		for (size_t i = 0; rc == LB_OK && i < e->nslots; i++) {
+			const struct dslot *sl = &e->slots[i];
+			if (sl->path != (int)p)
+				continue;
+			bool shared = false;
+			for (size_t k = 0; !shared && k < e->nslots; k++)
+				shared = k != i && e->group[e->slots[k].data] == e->group[sl->data];
+			if (!shared && sl->n > 0)
+				continue;
+			struct kn_value name = { .t = KN_V_TEXT, .u.s = e->m->data[sl->data].name };
+			struct kn_value path = { .t = KN_V_TEXT, .u.s = e->dpaths[p] };
+			rc = lb_buf_adds(b, n++ ? ",[" : "[");
+			rc = rc ? rc : kn_value_to_json(b, &path);
+			rc = rc ? rc : lb_buf_addc(b, ',');
+			rc = rc ? rc : kn_value_to_json(b, &name);
+			rc = rc ? rc : lb_buf_addc(b, ',');
+			if (rc == LB_OK)
+				rc = sl->n ? kn_value_to_json(b, &sl->h[sl->n - 1]) : lb_buf_adds(b, "\"empty\"");
+			rc = rc ? rc : lb_buf_addc(b, ']');
+		}
+	return rc;
+}
+
 /* Copy the data of src (an enactment of the same model) into dst, replacing dst's: the
  * stored paths, their order and every version. */
 int kn_enact_copy_data(struct kn_enact *dst, const struct kn_enact *src)
@@ -1987,7 +2018,28 @@ static int x_key(struct kn_enact *e, struct lb_buf *b)
 		memmove(v, w + 1, strlen(w + 1) + 1);
 		b->len = strlen((char *)b->data);
 	}
-	return LB_OK;
+	/* values the by-name data hides (a name stored under several paths): inside the data
+	 * object, so that x_strip_data drops them with it */
+	char *end = strstr((char *)b->data, "},\"warnings\"");
+	struct lb_buf x;
+	lb_buf_init(&x, 64u << 20);
+	rc = data_key(e, &x);
+	if (rc == LB_OK && end != NULL && x.len > 0) {
+		size_t at = (size_t)(end - (char *)b->data);
+		char *rest = lb_strdup(end);
+		if (rest == NULL) {
+			rc = LB_ENOMEM;
+		} else {
+			b->len = at;
+			rc = lb_buf_adds(b, ",\"\":[");
+			rc = rc ? rc : lb_buf_add(b, x.data, x.len);
+			rc = rc ? rc : lb_buf_addc(b, ']');
+			rc = rc ? rc : lb_buf_adds(b, rest);
+			lb_free(rest);
+		}
+	}
+	lb_buf_release(&x);
+	return rc;
 }
 
 /* The key without data values: what a deadlock is judged on (setting an item always changes
