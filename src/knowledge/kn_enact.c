@@ -72,6 +72,17 @@ struct delta {
 	char *txt;           /* A_CAPTION, A_DESCRIPTION: the rendered text (owned) */
 };
 
+/* PROformajs's _data[path][item]: the versions of one data item stored under one task path. A
+ * set, unset or default is stored under the design path of the task defining the item
+ * ("plan:sub"), a derived value under the runtime path of its task ("plan:sub[1]"). */
+struct dslot {
+	int path;            /* index in e->dpaths */
+	int data;            /* the data definition */
+	struct kn_value *h;  /* versions, oldest first (owned; never freed before the enactment,
+			      * so e->ident may point into them) */
+	size_t n, cap;
+};
+
 struct trig {
 	const char *name; /* model string */
 	int *paths;       /* object indexes in registration order (owned) */
@@ -88,17 +99,31 @@ struct kn_enact {
 	struct trig *tr;
 	size_t ntr;
 	double *support;             /* per global candidate, for net_support */
-	int *versions;               /* per data item: versions stored */
-	uint8_t *hollow;             /* per data item: PROformajs keeps an empty history for it (a
-				      * default it rejected, nothing stored before), and every
-				      * later cycle fails building its evaluator, until a value is
-				      * stored */
+	/* ---- data: PROformajs's _data (per-enactment state; kn_enact_copy_data copies it) ---- */
+	char **dpaths;               /* task paths in the order something was first stored under
+				      * them (owned): an identifier is read from the last one holding
+				      * a value for its name */
+	size_t ndpaths, capdpaths;
+	struct dslot *slots;         /* (path, item) in creation order (owned); an empty one is
+				      * the empty history PROformajs keeps for a default it
+				      * rejected: every later cycle fails building its evaluator
+				      * ("Cannot read properties of undefined") until a value is
+				      * stored there */
+	size_t nslots, capslots;
+	int *dslot;                  /* per data item: its slot under its task's design path, -1 */
+	bool dirty;                  /* stored since the evaluator's snapshot (sync) */
+	/* ---- derived from the model (kn_enact_new) ---- */
+	int *group;                  /* per data item: the first item of the same name */
+	char **ddesign;              /* per data item: design path of the task defining it (owned) */
+	struct kn_value *ident;      /* per data item: its name's value in the cycle's snapshot
+				      * (borrowed from the slots), what e->s->pf_ident reads */
+	struct kn_value *ident_live; /* the same from the values stored so far (a rendering builds
+				      * a new evaluator) */
+	int *ibest;                  /* scratch: per data item, a path index */
+	const char *why;             /* why the cycle fails (e->fail), NULL: a repetition */
 	bool started;
 	size_t round_start;          /* objects that existed when the cycle's snapshot was taken */
 	int caller;                  /* object whose expressions are being evaluated, -1 none */
-	struct kn_value *pend;       /* enquiry defaults given this cycle (owned), stored at its end */
-	int *pend_data;              /* their data items */
-	size_t npend, cappend;
 	bool fail;                   /* an expression named an instance the snapshot lacks */
 };
 
@@ -322,12 +347,218 @@ static int child_obj(const struct kn_enact *e, int task, const char *name)
 	return find_path(e, buf);
 }
 
+/* ---- data ------------------------------------------------------------------------------------ */
+
+static const struct kn_value unknown_value = { .t = KN_V_UNKNOWN };
+
+/* Index of `path` among the stored paths; added at the end when absent and `add` (-1: absent,
+ * or out of memory when adding). */
+static int dpath_index(struct kn_enact *e, const char *path, bool add)
+{
+	for (size_t i = 0; i < e->ndpaths; i++)
+		if (strcmp(e->dpaths[i], path) == 0)
+			return (int)i;
+	if (!add)
+		return -1;
+	if (e->ndpaths == e->capdpaths) {
+		size_t nc = e->capdpaths ? e->capdpaths * 2 : 8;
+		char **np = lb_realloc(e->dpaths, nc * sizeof(*np));
+		if (np == NULL)
+			return -1;
+		e->dpaths = np;
+		e->capdpaths = nc;
+	}
+	if ((e->dpaths[e->ndpaths] = lb_strdup(path)) == NULL)
+		return -1;
+	return (int)e->ndpaths++;
+}
+
+/* The slot of item d under path index p, or -1. */
+static int slot_find(const struct kn_enact *e, int p, int d)
+{
+	for (size_t i = 0; i < e->nslots; i++)
+		if (e->slots[i].path == p && e->slots[i].data == d)
+			return (int)i;
+	return -1;
+}
+
+/* Store v (copied; NULL: only make the slot, an empty history) as a new version of item d
+ * under `path`: PROformajs's `_data[path][name].push(...)`, the path and the slot made when
+ * absent. */
+static int store_at(struct kn_enact *e, const char *path, int d, const struct kn_value *v)
+{
+	int p = dpath_index(e, path, true);
+	if (p < 0)
+		return LB_ENOMEM;
+	int si = slot_find(e, p, d);
+	if (si < 0) {
+		if (e->nslots == e->capslots) {
+			size_t nc = e->capslots ? e->capslots * 2 : 8;
+			struct dslot *ns = lb_realloc(e->slots, nc * sizeof(*ns));
+			if (ns == NULL)
+				return LB_ENOMEM;
+			e->slots = ns;
+			e->capslots = nc;
+		}
+		si = (int)e->nslots++;
+		e->slots[si] = (struct dslot){ .path = p, .data = d };
+		if (strcmp(path, e->ddesign[d]) == 0)
+			e->dslot[d] = si;
+		e->dirty = true;
+	}
+	struct dslot *sl = &e->slots[si];
+	if (v == NULL)
+		return LB_OK;
+	if (sl->n == sl->cap) {
+		size_t nc = sl->cap ? sl->cap * 2 : 4;
+		struct kn_value *nh = lb_realloc(sl->h, nc * sizeof(*nh));
+		if (nh == NULL)
+			return LB_ENOMEM;
+		sl->h = nh;
+		sl->cap = nc;
+	}
+	int rc = kn_value_copy(&sl->h[sl->n], v);
+	if (rc == LB_OK) {
+		sl->n++;
+		e->dirty = true;
+	}
+	return rc;
+}
+
+/* A set, unset or default of item d: under the design path of the task defining it. */
+static int store_def(struct kn_enact *e, int d, const struct kn_value *v)
+{
+	return store_at(e, e->ddesign[d], d, v);
+}
+
+/* The last value stored for item d under its task's design path (what PROformajs's get()
+ * reads), unknown when none. *hollow: that history is empty. */
+static const struct kn_value *def_value(const struct kn_enact *e, int d, bool *hollow)
+{
+	const struct dslot *sl = e->dslot[d] >= 0 ? &e->slots[e->dslot[d]] : NULL;
+	if (hollow != NULL)
+		*hollow = sl != NULL && sl->n == 0;
+	return sl != NULL && sl->n > 0 ? &sl->h[sl->n - 1] : &unknown_value;
+}
+
+/* Each item's name as an identifier, as PROformajs's EvaluatorContext reads it: for every
+ * stored path in order, every item with a last value not null sets the name, so the last
+ * path holding a value for the name wins, whichever task defines it. */
+static void idents(struct kn_enact *e, struct kn_value *out)
+{
+	size_t nd = e->m->ndata;
+	for (size_t d = 0; d < nd; d++) {
+		out[d] = unknown_value;
+		e->ibest[d] = -1;
+	}
+	for (size_t i = 0; i < e->nslots; i++) {
+		const struct dslot *sl = &e->slots[i];
+		int g = e->group[sl->data];
+		if (sl->n > 0 && sl->h[sl->n - 1].t != KN_V_UNKNOWN && sl->path > e->ibest[g]) {
+			e->ibest[g] = sl->path;
+			out[g] = sl->h[sl->n - 1];
+		}
+	}
+	for (size_t d = 0; d < nd; d++)
+		out[d] = out[e->group[d]];
+}
+
+/* An empty history anywhere (its slot), or -1: building an evaluator fails then. */
+static int any_hollow(const struct kn_enact *e)
+{
+	for (size_t i = 0; i < e->nslots; i++)
+		if (e->slots[i].n == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Does PROformajs's getData() throw now? It reads every stored (path, name) through get()
+ * from that path's task, i.e. the outermost definition of the name seen there, under its
+ * task's design path: an empty history there throws. */
+static bool getdata_throws(const struct kn_enact *e)
+{
+	for (size_t i = 0; i < e->nslots; i++) {
+		const struct kn_datadef *dd = &e->m->data[e->slots[i].data];
+		int d0 = kn_model_find_data_from(e->m, dd->name, dd->owner_idx);
+		bool hollow = false;
+		if (d0 >= 0)
+			(void)def_value(e, d0, &hollow);
+		if (hollow)
+			return true;
+	}
+	return false;
+}
+
+/* What the snapshot's data (by name: the last path's last value) leaves out of the state,
+ * for a state key: for every path in order, each of its items whose name is stored under
+ * more than one path, or whose history is empty, as [path, name, last value or "empty"]
+ * (nothing for a protocol whose names are each stored under one path). Appended to b. */
+static int data_key(const struct kn_enact *e, struct lb_buf *b)
+{
+	int rc = LB_OK, n = 0;
+	for (size_t p = 0; rc == LB_OK && p < e->ndpaths; p++)
+		for (size_t i = 0; rc == LB_OK && i < e->nslots; i++) {
+			const struct dslot *sl = &e->slots[i];
+			if (sl->path != (int)p)
+				continue;
+			bool shared = false;
+			for (size_t k = 0; !shared && k < e->nslots; k++)
+				shared = k != i && e->group[e->slots[k].data] == e->group[sl->data];
+			if (!shared && sl->n > 0)
+				continue;
+			struct kn_value name = { .t = KN_V_TEXT, .u.s = e->m->data[sl->data].name };
+			struct kn_value path = { .t = KN_V_TEXT, .u.s = e->dpaths[p] };
+			rc = lb_buf_adds(b, n++ ? ",[" : "[");
+			rc = rc ? rc : kn_value_to_json(b, &path);
+			rc = rc ? rc : lb_buf_addc(b, ',');
+			rc = rc ? rc : kn_value_to_json(b, &name);
+			rc = rc ? rc : lb_buf_addc(b, ',');
+			if (rc == LB_OK)
+				rc = sl->n ? kn_value_to_json(b, &sl->h[sl->n - 1]) : lb_buf_adds(b, "\"empty\"");
+			rc = rc ? rc : lb_buf_addc(b, ']');
+		}
+	return rc;
+}
+
+/* Copy the data of src (an enactment of the same model) into dst, replacing dst's: the
+ * stored paths, their order and every version. */
+int kn_enact_copy_data(struct kn_enact *dst, const struct kn_enact *src)
+{
+	for (size_t i = 0; i < dst->nslots; i++) {
+		for (size_t k = 0; k < dst->slots[i].n; k++)
+			kn_value_clear(&dst->slots[i].h[k]);
+		lb_free(dst->slots[i].h);
+	}
+	dst->nslots = 0;
+	for (size_t i = 0; i < dst->ndpaths; i++)
+		lb_free(dst->dpaths[i]);
+	dst->ndpaths = 0;
+	for (size_t d = 0; d < dst->m->ndata; d++)
+		dst->dslot[d] = -1;
+	dst->dirty = true;
+	for (size_t i = 0; i < src->nslots; i++) {
+		const struct dslot *sl = &src->slots[i];
+		int rc = store_at(dst, src->dpaths[sl->path], sl->data, NULL);
+		for (size_t k = 0; rc == LB_OK && k < sl->n; k++)
+			rc = store_at(dst, src->dpaths[sl->path], sl->data, &sl->h[k]);
+		if (rc != LB_OK)
+			return rc;
+	}
+	/* (a path is added with its first slot, so slot order gives the paths' order) */
+	idents(dst, dst->ident);
+	dst->s->pf_ident = dst->ident;
+	return LB_OK;
+}
+
 /* ---- evaluation ------------------------------------------------------------------------------ */
 
 /* Bring the evaluation session in step with the objects (an evaluator snapshot). */
 static void sync(struct kn_enact *e)
 {
 	const struct lb_kn_model *m = e->m;
+	idents(e, e->ident);
+	e->s->pf_ident = e->ident;
+	e->dirty = false;
 	memset(e->s->chosen, 0, m->ncands ? m->ncands : 1);
 	for (size_t t = 0; t < m->ntasks; t++) {
 		int o = latest(e, (int)t);
@@ -659,85 +890,83 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	return false;
 }
 
-static bool pending(const struct kn_enact *e, int d)
+/* Does PROformajs give item d its default (getData()[path][name] == null, path its task's
+ * design path)? Yes when nothing was stored under that path or that name there; else when
+ * get() from that task, which reads the outermost definition of the name it sees, is null. */
+static bool default_wanted(const struct kn_enact *e, int d)
 {
-	for (size_t i = 0; i < e->npend; i++)
-		if (e->pend_data[i] == d)
-			return true;
-	return false;
+	int p = -1;
+	for (size_t i = 0; i < e->ndpaths && p < 0; i++)
+		if (strcmp(e->dpaths[i], e->ddesign[d]) == 0)
+			p = (int)i;
+	if (p < 0 || slot_find(e, p, d) < 0)
+		return true;
+	const struct kn_datadef *dd = &e->m->data[d];
+	int d0 = kn_model_find_data_from(e->m, dd->name, dd->owner_idx);
+	return def_value(e, d0 >= 0 ? d0 : d, NULL)->t == KN_V_UNKNOWN;
 }
 
-/* useDefaults: an enquiry going in progress gives its sources without a value their
- * defaultValue, or their defaultCondition's value when acceptable. PROformajs stores them at
- * once, outside the cycle's updates: later components of the same cycle still evaluate with
- * the snapshot, so they are kept aside and stored when the cycle's updates are. */
+/* The default of item d given by an enquiry (its defaultValue, or its
+ * defaultCondition's value when the item accepts it) under the item's design path, when
+ * default_wanted; a rejected one leaves the (maybe new, empty) history as it is. */
+static int give_default(struct kn_enact *e, int d)
+{
+	const struct kn_datadef *dd = &e->m->data[d];
+	if (getdata_throws(e)) { /* PROformajs's getData() reads an empty history */
+		e->fail = true;
+		e->why = "a default was rejected earlier and its empty history cannot be read "
+			 "(Cannot read properties of undefined (reading 'value'))";
+		return LB_OK;
+	}
+	if (!default_wanted(e, d))
+		return LB_OK;
+	int rc = store_def(e, d, NULL);
+	if (rc != LB_OK)
+		return rc;
+	struct kn_value v = dd->defval;
+	if (v.t == KN_V_DATE) { /* moment.js's read, milliseconds (fields left out: today) */
+		if (dd->defval_moment == NULL)
+			v.u.i *= 86400000;
+		else if (!kn_date_parse_moment_ms(dd->defval_moment, kn_clock_ms(e->s->js_now_ms),
+						  &v.u.i))
+			return LB_OK; /* (refused by validation) */
+	}
+	if (v.t != KN_V_UNKNOWN)
+		return store_def(e, d, &v);
+	if (names_bad(e, dd->defcond)) {
+		e->fail = true;
+		return LB_OK;
+	}
+	if (kn_eval(e->s, dd->defcond, &v) == LB_OK && accept_value(dd, &v))
+		rc = store_def(e, d, &v);
+	kn_arena_reset(&e->s->ar);
+	return rc;
+}
+
+/* useDefaults: an enquiry going in progress gives each of its sources' items a default, for
+ * every definition of the name it sees (outermost first), as PROformajs does. It stores them
+ * at once, outside the cycle's updates: later components of the same cycle still evaluate
+ * with the snapshot (e->ident). */
 static int enquiry_defaults(struct kn_enact *e, int oi)
 {
-	const struct kn_task *k = e->m->tasks[e->o[oi].task];
-	for (size_t i = 0; i < k->nsources; i++) {
-		int d = k->sources[i].ref;
-		if (d < 0)
-			continue;
-		const struct kn_datadef *dd = &e->m->data[d];
-		if (dd->defval.t == KN_V_UNKNOWN && dd->defcond == NULL)
-			continue;
-		if (kn_current(e->s, d)->t != KN_V_UNKNOWN || pending(e, d))
-			continue;
-		struct kn_value v = dd->defval;
-		bool own = false;
-		if (v.t == KN_V_DATE) { /* moment.js's read, milliseconds (fields left out: today) */
-			if (dd->defval_moment == NULL)
-				v.u.i *= 86400000;
-			else if (!kn_date_parse_moment_ms(dd->defval_moment,
-							  kn_clock_ms(e->s->js_now_ms), &v.u.i))
-				continue; /* (refused by validation) */
-		}
-		if (v.t == KN_V_UNKNOWN) {
-			if (names_bad(e, dd->defcond)) {
-				e->fail = true;
-				return LB_OK;
+	const struct lb_kn_model *m = e->m;
+	const struct kn_task *k = m->tasks[e->o[oi].task];
+	int chain[KN_MAX_TASKS];
+	int nc = 0;
+	for (int t = e->o[oi].task; t >= 0 && nc < KN_MAX_TASKS; t = m->tasks[t]->parent)
+		chain[nc++] = t;
+	for (size_t i = 0; i < k->nsources; i++)
+		for (int c = nc - 1; c >= 0; c--)
+			for (size_t d = 0; d < m->ndata; d++) {
+				const struct kn_datadef *dd = &m->data[d];
+				if (dd->owner_idx != chain[c] || strcmp(dd->name, k->sources[i].data) != 0 ||
+				    (dd->defval.t == KN_V_UNKNOWN && dd->defcond == NULL))
+					continue;
+				int rc = give_default(e, (int)d);
+				if (rc != LB_OK || e->fail)
+					return rc;
 			}
-			if (kn_eval(e->s, dd->defcond, &v) != LB_OK || !accept_value(dd, &v)) {
-				kn_arena_reset(&e->s->ar);
-				e->hollow[d] |= e->versions[d] == 0;
-				continue;
-			}
-			own = true;
-		}
-		if (e->npend == e->cappend) {
-			size_t nc = e->cappend ? e->cappend * 2 : 8;
-			struct kn_value *np = lb_realloc(e->pend, nc * sizeof(*np));
-			if (np == NULL)
-				return LB_ENOMEM;
-			e->pend = np;
-			int *nd = lb_realloc(e->pend_data, nc * sizeof(*nd));
-			if (nd == NULL)
-				return LB_ENOMEM;
-			e->pend_data = nd;
-			e->cappend = nc;
-		}
-		int rc = kn_value_copy(&e->pend[e->npend], &v);
-		if (own)
-			kn_arena_reset(&e->s->ar);
-		if (rc != LB_OK)
-			return rc;
-		e->pend_data[e->npend++] = d;
-	}
 	return LB_OK;
-}
-
-static int store_pending(struct kn_enact *e)
-{
-	int rc = LB_OK;
-	for (size_t i = 0; i < e->npend; i++) {
-		if (rc == LB_OK && (rc = kn_session_put(e->s, e->pend_data[i], &e->pend[i])) == LB_OK) {
-			e->versions[e->pend_data[i]]++;
-			e->hollow[e->pend_data[i]] = 0;
-		}
-		kn_value_clear(&e->pend[i]);
-	}
-	e->npend = 0;
-	return rc;
 }
 
 /* PROformajs AnnotatedState: a caption or description with `${expression}` is state, rendered
@@ -765,17 +994,22 @@ static int dynamic_updates(struct kn_enact *e, int oi)
 	for (int a = 0; rc == LB_OK && a < 2; a++) {
 		if (txt[a] == NULL || txt[a][0] == KN_RAW_JSON || strstr(txt[a], "${") == NULL)
 			continue;
-		/* a rendering builds a new evaluator (Enactment.evaluate): an empty history left
-		 * by a default rejected earlier in this cycle makes it throw */
-		for (size_t d = 0; d < e->m->ndata; d++)
-			if (e->hollow[d]) {
-				e->fail = true;
-				return LB_OK;
-			}
+		/* a rendering builds a new evaluator (Enactment.evaluate) from the data stored so
+		 * far: an empty history left by a default rejected earlier in this cycle makes it
+		 * throw, and the defaults given earlier in this cycle are read */
+		if (any_hollow(e) >= 0) {
+			e->fail = true;
+			return LB_OK;
+		}
+		if (e->dirty) {
+			idents(e, e->ident_live);
+			e->s->pf_ident = e->ident_live;
+		}
 		struct lb_buf b;
 		lb_buf_init(&b, 1 << 16);
 		bool threw = false;
 		rc = kn_render_text(e->s, o->task, txt[a], &b, &threw);
+		e->s->pf_ident = e->ident;
 		kn_arena_reset(&e->s->ar);
 		if (threw) /* PROformajs's evaluation throws: the cycle fails */
 			e->fail = true;
@@ -1070,11 +1304,10 @@ static int apply(struct kn_enact *e)
 			o->support = d->num;
 			break;
 		case A_VALUE:
+			/* PROformajs stores it under the runtime path of the item's task */
 			kn_value_clear(&o->value);
 			rc = kn_value_copy(&o->value, &d->val);
-			rc = rc ? rc : kn_session_put(e->s, o->task, &d->val);
-			if (rc == LB_OK)
-				e->versions[o->task]++;
+			rc = rc ? rc : store_at(e, e->o[o->parent].path, o->task, &d->val);
 			break;
 		}
 	}
@@ -1087,13 +1320,13 @@ static int apply(struct kn_enact *e)
 static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 {
 	for (int round = 1;; round++) {
-		for (size_t d = 0; d < e->m->ndata; d++)
-			if (e->hollow[d])
-				return lb_errf(em, LB_EINVALID,
-					       "'%s': its default was rejected and PROformajs keeps an "
-					       "empty history (Cannot read properties of undefined "
-					       "(reading 'value')) until a value is set",
-					       e->m->data[d].name);
+		int h = any_hollow(e);
+		if (h >= 0)
+			return lb_errf(em, LB_EINVALID,
+				       "'%s': its default was rejected and PROformajs keeps an "
+				       "empty history (Cannot read properties of undefined "
+				       "(reading 'value')) until a value is set",
+				       e->m->data[e->slots[h].data].name);
 		sync(e);
 		size_t n = e->n; /* objects built during the round are visited next round */
 		e->round_start = n;
@@ -1102,18 +1335,14 @@ static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 			if (rc == LB_OK && e->fail)
 				rc = LB_EINVALID;
 			if (rc != LB_OK) {
+				const char *why = e->why != NULL ? e->why
+								 : "names a repetition built in this cycle";
 				e->fail = false;
+				e->why = NULL;
 				drop_deltas(e);
-				(void)store_pending(e); /* PROformajs stored them already */
 				return lb_errf(em, rc, "%s: %s", e->o[i].path,
-					       rc == LB_EINVALID ? "names a repetition built in this cycle"
-								 : lb_strerror(rc));
+					       rc == LB_EINVALID ? why : lb_strerror(rc));
 			}
-		}
-		int prc = store_pending(e);
-		if (prc != LB_OK) {
-			drop_deltas(e);
-			return lb_errf(em, prc, "storing defaults: %s", lb_strerror(prc));
 		}
 		if (e->nd == 0)
 			return LB_OK;
@@ -1144,13 +1373,40 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 		return rc;
 	}
 	e->s->no_trace = true;
+	size_t nd = m->ndata ? m->ndata : 1;
 	e->support = lb_calloc(m->ncands ? m->ncands : 1, sizeof(double));
-	e->versions = lb_calloc(m->ndata ? m->ndata : 1, sizeof(int));
-	e->hollow = lb_calloc(m->ndata ? m->ndata : 1, 1);
-	if (e->support == NULL || e->versions == NULL || e->hollow == NULL) {
+	e->dslot = lb_calloc(nd, sizeof(int));
+	e->group = lb_calloc(nd, sizeof(int));
+	e->ddesign = lb_calloc(nd, sizeof(char *));
+	e->ident = lb_calloc(nd, sizeof(struct kn_value));
+	e->ident_live = lb_calloc(nd, sizeof(struct kn_value));
+	e->ibest = lb_calloc(nd, sizeof(int));
+	rc = e->support && e->dslot && e->group && e->ddesign && e->ident && e->ident_live &&
+			     e->ibest
+		     ? LB_OK
+		     : LB_ENOMEM;
+	for (size_t d = 0; rc == LB_OK && d < m->ndata; d++) {
+		e->dslot[d] = -1;
+		e->group[d] = (int)d;
+		for (size_t k = 0; k < d; k++)
+			if (strcmp(m->data[k].name, m->data[d].name) == 0) {
+				e->group[d] = (int)k;
+				break;
+			}
+		struct lb_buf b;
+		lb_buf_init(&b, 1 << 16);
+		int o = m->data[d].owner_idx >= 0 ? m->data[d].owner_idx : 0;
+		rc = task_design(m, o, &b);
+		rc = rc ? rc : lb_buf_addc(&b, 0);
+		if (rc == LB_OK && (e->ddesign[d] = lb_strdup((const char *)b.data)) == NULL)
+			rc = LB_ENOMEM;
+		lb_buf_release(&b);
+	}
+	if (rc != LB_OK) {
 		kn_enact_free(e);
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	}
+	e->s->pf_ident = e->ident;
 	e->s->pf_support = e->support;
 	e->s->pf_stored_derived = true;
 	e->s->js = true; /* JavaScript expression semantics */
@@ -1181,12 +1437,23 @@ void kn_enact_free(struct kn_enact *e)
 		lb_free(e->tr[i].paths);
 	lb_free(e->tr);
 	lb_free(e->support);
-	lb_free(e->versions);
-	lb_free(e->hollow);
-	for (size_t i = 0; i < e->npend; i++)
-		kn_value_clear(&e->pend[i]);
-	lb_free(e->pend);
-	lb_free(e->pend_data);
+	for (size_t i = 0; i < e->nslots; i++) {
+		for (size_t k = 0; k < e->slots[i].n; k++)
+			kn_value_clear(&e->slots[i].h[k]);
+		lb_free(e->slots[i].h);
+	}
+	lb_free(e->slots);
+	for (size_t i = 0; i < e->ndpaths; i++)
+		lb_free(e->dpaths[i]);
+	lb_free(e->dpaths);
+	for (size_t d = 0; e->ddesign != NULL && d < e->m->ndata; d++)
+		lb_free(e->ddesign[d]);
+	lb_free(e->ddesign);
+	lb_free(e->dslot);
+	lb_free(e->group);
+	lb_free(e->ident);
+	lb_free(e->ident_live);
+	lb_free(e->ibest);
 	lb_kn_session_free(e->s);
 	lb_free(e);
 }
@@ -1282,19 +1549,13 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 	return false;
 }
 
-/* Data item `item` as seen from task object o: defined by the task or one of its ancestors
- * (PROformajs allDataDefinitions), else -1. */
+/* Data item `item` as seen from task object o: the outermost definition of the name among
+ * the task's and its ancestors' (PROformajs allDataDefinitions().find), else -1. */
 static int visible_data(const struct kn_enact *e, int o, const char *item)
 {
-	int d = kn_model_find_data(e->m, item);
-	if (d < 0 || e->o[o].kind != O_TASK)
+	if (e->o[o].kind != O_TASK)
 		return -1;
-	if (e->m->data[d].owner == NULL)
-		return d;
-	for (int t = e->o[o].task; t >= 0; t = e->m->tasks[t]->parent)
-		if (t == e->m->data[d].owner_idx)
-			return d;
-	return -1;
+	return kn_model_find_data_from(e->m, item, e->o[o].task);
 }
 
 /* Stores one answer, without cycling (PROformajs's set() stores every answer it accepts,
@@ -1337,20 +1598,13 @@ static int store_answer(struct kn_enact *e, const char *path, const char *item,
 		v.t = KN_V_SET;
 		v.u.set.v = el;
 		v.u.set.n = json_array_size(j);
-		int rc = kn_session_put(e->s, d, &v);
+		int rc = store_def(e, d, &v);
 		lb_free(el);
-		if (rc != LB_OK)
-			return rc;
-	} else {
-		if (!accept(dd, j, &v))
-			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
-		int rc = kn_session_put(e->s, d, &v);
-		if (rc != LB_OK)
-			return rc;
+		return rc;
 	}
-	e->versions[d]++;
-	e->hollow[d] = 0;
-	return LB_OK;
+	if (!accept(dd, j, &v))
+		return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+	return store_def(e, d, &v);
 }
 
 int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
@@ -1392,12 +1646,8 @@ int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struc
 	if (d < 0)
 		return lb_errf(em, LB_EINVALID, "unable to unset %s", item);
 	static const struct kn_value unk = { .t = KN_V_UNKNOWN };
-	int rc = kn_session_put(e->s, d, &unk);
-	if (rc != LB_OK)
-		return rc;
-	e->versions[d]++;
-	e->hollow[d] = 0;
-	return cycle(e, ENACT_STACK_LIMIT, em);
+	int rc = store_def(e, d, &unk);
+	return rc ? rc : cycle(e, ENACT_STACK_LIMIT, em);
 }
 
 static int finish_op(struct kn_enact *e, const char *path, int8_t to, struct lb_errmsg *em)
@@ -1503,6 +1753,28 @@ static int str_json(struct lb_buf *b, const char *s)
 
 static const char *const tstate[] = { "dormant", "in_progress", "completed", "discarded" };
 
+/* For the first item of a name (NULL for the others, and when nothing is stored for the
+ * name): the last version under the last path holding versions of that name; *nv (when not
+ * NULL) gets the versions of the name under every path. */
+static const struct kn_value *name_last(const struct kn_enact *e, int d, size_t *nv)
+{
+	const struct dslot *best = NULL;
+	size_t total = 0;
+	if (e->group[d] != d)
+		return NULL;
+	for (size_t i = 0; i < e->nslots; i++) {
+		const struct dslot *sl = &e->slots[i];
+		if (e->group[sl->data] != d || sl->n == 0)
+			continue;
+		total += sl->n;
+		if (best == NULL || sl->path > best->path)
+			best = sl;
+	}
+	if (nv != NULL)
+		*nv = total;
+	return best != NULL ? &best->h[best->n - 1] : NULL;
+}
+
 /* The paths, comma-separated, of the objects of kind `kind` whose int8_t flag at `flag` (an
  * offsetof in struct obj) is 1; a task counts only while in progress (completeable). */
 static int flagged_paths(const struct kn_enact *e, struct lb_buf *b, int kind, size_t flag)
@@ -1554,14 +1826,16 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 					   o->confirmed ? "true" : "false");
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"data\":{");
+	/* by name (the test's view of PROformajs's _data): the last version under the last path
+	 * holding any for that name, and the versions under every path summed */
 	n = 0;
 	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
-		if (e->versions[i] == 0)
+		const struct kn_value *v = name_last(e, (int)i, NULL);
+		if (v == NULL)
 			continue;
 		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
 		rc = rc ? rc : str_json(b, e->m->data[i].name);
 		rc = rc ? rc : lb_buf_addc(b, ':');
-		const struct kn_value *v = kn_current(e->s, (int)i);
 		char iso[32];
 		if (rc == LB_OK && v->t == KN_V_REAL)
 			rc = num_json(b, true, v->u.r);
@@ -1574,11 +1848,12 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 	rc = rc ? rc : lb_buf_adds(b, "},\"versions\":{");
 	n = 0;
 	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
-		if (e->versions[i] == 0)
+		size_t nv = 0;
+		if (name_last(e, (int)i, &nv) == NULL)
 			continue;
 		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
 		rc = rc ? rc : str_json(b, e->m->data[i].name);
-		rc = rc ? rc : lb_buf_addf(b, ":%d", e->versions[i]);
+		rc = rc ? rc : lb_buf_addf(b, ":%zu", nv);
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"warnings\":[");
 	rc = rc ? rc : flagged_paths(e, b, O_WARNING, offsetof(struct obj, active));
@@ -1698,12 +1973,8 @@ static int x_apply(struct kn_enact *e, const struct xop *op, struct lb_errmsg *e
 		struct kn_value dom[X_DOMAIN];
 		domain(&e->m->data[op->a], dom);
 		const struct kn_value *v = &dom[op->b];
-		int rc = kn_session_put(e->s, op->a, v);
-		if (rc != LB_OK)
-			return rc;
-		e->versions[op->a]++;
-		e->hollow[op->a] = 0;
-		return cycle(e, ENACT_STACK_LIMIT, em);
+		int rc = store_def(e, op->a, v);
+		return rc ? rc : cycle(e, ENACT_STACK_LIMIT, em);
 	}
 	case X_COMPLETE:
 		return finish_op(e, e->o[op->a].path, KN_COMPLETED, em);
@@ -1747,7 +2018,28 @@ static int x_key(struct kn_enact *e, struct lb_buf *b)
 		memmove(v, w + 1, strlen(w + 1) + 1);
 		b->len = strlen((char *)b->data);
 	}
-	return LB_OK;
+	/* values the by-name data hides (a name stored under several paths): inside the data
+	 * object, so that x_strip_data drops them with it */
+	char *end = strstr((char *)b->data, "},\"warnings\"");
+	struct lb_buf x;
+	lb_buf_init(&x, 64u << 20);
+	rc = data_key(e, &x);
+	if (rc == LB_OK && end != NULL && x.len > 0) {
+		size_t at = (size_t)(end - (char *)b->data);
+		char *rest = lb_strdup(end);
+		if (rest == NULL) {
+			rc = LB_ENOMEM;
+		} else {
+			b->len = at;
+			rc = lb_buf_adds(b, ",\"\":[");
+			rc = rc ? rc : lb_buf_add(b, x.data, x.len);
+			rc = rc ? rc : lb_buf_addc(b, ']');
+			rc = rc ? rc : lb_buf_adds(b, rest);
+			lb_free(rest);
+		}
+	}
+	lb_buf_release(&x);
+	return rc;
 }
 
 /* The key without data values: what a deadlock is judged on (setting an item always changes
@@ -1767,12 +2059,15 @@ static size_t x_ops(struct kn_enact *e, struct xop *ops, size_t cap)
 {
 	size_t n = 0;
 	for (size_t d = 0; d < e->m->ndata; d++) {
-		if (e->m->data[d].derive != NULL)
+		const struct kn_datadef *dd = &e->m->data[d];
+		/* (an item whose task sees an outer definition of its name is never set: a set
+		 * from there stores the outer one) */
+		if (dd->derive != NULL || kn_model_find_data_from(e->m, dd->name, dd->owner_idx) != (int)d)
 			continue;
 		struct kn_value dom[X_DOMAIN];
 		size_t nd = domain(&e->m->data[d], dom);
 		for (size_t i = 0; i < nd && n < cap; i++)
-			if (!kn_value_equal(kn_current(e->s, (int)d), &dom[i]))
+			if (!kn_value_equal(def_value(e, (int)d, NULL), &dom[i]))
 				ops[n++] = (struct xop){ X_SET, (int32_t)d, (int32_t)i };
 	}
 	for (size_t i = 0; i < e->n && n < cap; i++) {
@@ -1801,8 +2096,11 @@ static int x_op_json(struct kn_enact *e, const struct xop *op, struct lb_buf *b)
 	case X_SET: {
 		struct kn_value dom[X_DOMAIN];
 		domain(&e->m->data[op->a], dom);
+		/* set from the task defining the item (the top-level task's first object for
+		 * its own items), where the name finds it */
+		int own = e->m->data[op->a].owner_idx, at = own > 0 ? latest(e, own) : 0;
 		int rc = lb_buf_adds(b, "{\"op\":\"set\",\"path\":");
-		rc = rc ? rc : str_json(b, e->o[0].path);
+		rc = rc ? rc : str_json(b, e->o[at >= 0 ? at : 0].path);
 		rc = rc ? rc : lb_buf_adds(b, ",\"data\":{");
 		rc = rc ? rc : str_json(b, e->m->data[op->a].name);
 		rc = rc ? rc : lb_buf_addc(b, ':');

@@ -290,7 +290,7 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 		set_bool(out, true);
 		return LB_OK;
 	case KN_F_LAST_UPDATED:
-		if (s->d[di].n > 0) {
+		if (s->pf_ident != NULL ? s->pf_ident[di].t != KN_V_UNKNOWN : s->d[di].n > 0) {
 			out->t = KN_V_DATE; /* (PROformajs rules: the clock's time, as near as kept) */
 			out->u.i = s->js ? kn_clock_ms(s->js_now_ms) : s->d[di].h[s->d[di].n - 1].time;
 		}
@@ -951,7 +951,7 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			c->depth--;
 			return rc;
 		}
-		*out = *kn_current(c->s, e->ref);
+		*out = c->s->pf_ident != NULL ? c->s->pf_ident[e->ref] : *kn_current(c->s, e->ref);
 		return LB_OK;
 	case KN_E_CALL:
 		return call(c, e, out);

@@ -348,6 +348,11 @@ int kn_model_find_task(const struct lb_kn_model *m, const char *name);
  * evaluates to unknown. */
 int kn_expr_resolve_quiet(const struct lb_kn_model *m, int task, struct kn_expr *e);
 int kn_model_find_data(const struct lb_kn_model *m, const char *name);
+/* The data item `name` as PROformajs finds it from task `task` (allDataDefinitions().find):
+ * the outermost definition among those of the task and its ancestors (the top-level task's
+ * first); -1 when none is visible there. A PROformajs protocol may define a name in several
+ * tasks (once per task); the .pf form's names are unique. */
+int kn_model_find_data_from(const struct lb_kn_model *m, const char *name, int task);
 const char *kn_class_name(int cls, bool js);
 const char *kn_dtype_name(int t, bool js);
 
@@ -443,6 +448,10 @@ struct lb_kn_session {
 	const double *pf_support;    /* per global candidate: stored support read by net_support
 				      * (PROformajs reads the previous cycle's), NULL = computed */
 	bool pf_stored_derived;      /* a derived item reads its stored value (kn_current) */
+	const struct kn_value *pf_ident; /* per data item: the value its name has as an identifier
+				      * (PROformajs's evaluator reads a name from the last task path
+				      * storing a value under it, whichever task defines it), NULL =
+				      * kn_current; owned by the enactment */
 	/* ---- end pfdiff ---- */
 };
 
@@ -505,6 +514,10 @@ int kn_publish_verify(const uint8_t *source, size_t len, enum lb_kn_rules rules,
  * PROformajs would throw (the state may then have changed as it does there). */
 struct kn_enact;
 int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_errmsg *em);
+/* Replace dst's data (PROformajs's _data: every version under every task path, and the
+ * order of the paths, which decides what a name evaluates to) by a copy of src's; both
+ * enactments of the same model. The rest of the state (objects, triggers) is not copied. */
+int kn_enact_copy_data(struct kn_enact *dst, const struct kn_enact *src);
 /* Fix the clock now() and Date defaults read (ms since 1970; 0 = the wall clock). */
 void kn_enact_set_clock(struct kn_enact *e, int64_t now_ms);
 void kn_enact_free(struct kn_enact *e);

@@ -1324,8 +1324,9 @@ static bool known_one(const struct vctx *v, const char *s, size_t n)
 		return true; /* out of memory: do not refuse a protocol for it */
 	memcpy(buf, s, n);
 	buf[n] = 0;
-	int di = kn_model_find_data(m, buf);
-	found = kn_js_reserved(buf) || (di >= 0 && visible(m, &m->data[di], v->scope)) ||
+	/* (a name several tasks define: any definition the scope sees) */
+	int di = v->scope == -2 ? kn_model_find_data(m, buf) : kn_model_find_data_from(m, buf, v->scope);
+	found = kn_js_reserved(buf) || di >= 0 ||
 		kn_model_find_task(m, buf) >= 0;
 	for (size_t i = 0; !found && i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];

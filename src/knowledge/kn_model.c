@@ -172,6 +172,30 @@ int kn_model_find_data(const struct lb_kn_model *m, const char *name)
 	return -1;
 }
 
+int kn_model_find_data_from(const struct lb_kn_model *m, const char *name, int task)
+{
+	int best = -1, bestdepth = 0;
+	if (task < 0 || (size_t)task >= m->ntasks)
+		return -1;
+	for (size_t i = 0; i < m->ndata; i++) {
+		if (strcmp(m->data[i].name, name) != 0)
+			continue;
+		/* the owner must be the task or one of its ancestors; the nearer the root, the
+		 * earlier it comes in allDataDefinitions() */
+		int o = m->data[i].owner_idx, depth = -1;
+		bool anc = false;
+		for (int t = task; t >= 0; t = m->tasks[t]->parent) {
+			anc |= t == o;
+			depth += anc;
+		}
+		if (anc && (best < 0 || depth < bestdepth)) {
+			best = (int)i;
+			bestdepth = depth;
+		}
+	}
+	return best;
+}
+
 int kn_model_problem(struct lb_kn_model *m, int kind, int task, int line, int col,
 		     const char *fmt, ...)
 {
@@ -204,6 +228,8 @@ struct resolver {
 	int task;        /* task whose expressions are being resolved */
 	const char *cpath; /* design path of the component evaluating them (PROformajs resolves
 			    * a task name from it), NULL when not known */
+	int scope;       /* task whose view of the data names resolve from (PROformajs
+			  * allDataDefinitions); -1: the task being resolved, if any */
 	bool value_ok;   /* `value` is bound (valueCondition / warningCondition) */
 	bool quiet;      /* record no problem (unresolved names stay -1: unknown when evaluated) */
 };
@@ -378,6 +404,14 @@ static int find_candidate(const struct resolver *r, const char *path, int *task,
 	return LB_OK;
 }
 
+/* A data name as seen from the resolver's scope: the outermost definition visible there
+ * (PROformajs's allDataDefinitions().find), else the first of that name. */
+static int find_data_r(const struct resolver *r, const char *name)
+{
+	int d = kn_model_find_data_from(r->m, name, r->scope >= 0 ? r->scope : r->task);
+	return d >= 0 ? d : kn_model_find_data(r->m, name);
+}
+
 static int resolve_expr(struct resolver *r, struct kn_expr *e)
 {
 	int rc;
@@ -388,7 +422,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			e->ref = KN_REF_VALUE;
 			return LB_OK;
 		}
-		e->ref = kn_model_find_data(r->m, e->name);
+		e->ref = find_data_r(r, e->name);
 		/* PROformajs: a predicate's bare name is the function itself, no data; LEBEN
 		 * gives it no value (unknown) */
 		if (e->ref < 0 && r->m->js && kn_js_reserved(e->name))
@@ -469,7 +503,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			 * validation accepts the path, its evaluation then fails) */
 			const char *last = strrchr(nm, ':');
 			a->ref = f->task_arg ? find_task_from(r, nm)
-					     : kn_model_find_data(r->m, last ? last + 1 : nm);
+					     : find_data_r(r, last ? last + 1 : nm);
 			if (a->ref < 0)
 				return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, a->line,
 							a->col, "%s:%d:%d: undefined %s '%s'",
@@ -517,7 +551,7 @@ int kn_expr_resolve_quiet(const struct lb_kn_model *m, int task, struct kn_expr 
 {
 	/* quiet: nothing of m is written */
 	struct resolver r = { .m = (struct lb_kn_model *)m, .file = "", .task = task,
-			      .quiet = true };
+			      .scope = -1, .quiet = true };
 	return resolve_expr(&r, e);
 }
 
@@ -596,7 +630,7 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 	}
 	for (size_t i = 0; i < t->nsources; i++) {
 		r->cpath = design_path(r->m, t->idx, t->sources[i].data, cp, sizeof(cp));
-		t->sources[i].ref = kn_model_find_data(r->m, t->sources[i].data);
+		t->sources[i].ref = find_data_r(r, t->sources[i].data);
 		if (t->sources[i].ref < 0)
 			rc = rprob(r)(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
 					      "%s: enquiry '%s': source '%s' is not a defined data "
@@ -617,7 +651,7 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 {
 	int rc;
 	size_t cap = 0;
-	struct resolver r = { .m = m, .file = file, .em = em };
+	struct resolver r = { .m = m, .file = file, .em = em, .scope = -1 };
 	if (m->root == NULL)
 		return lb_errf(em, LB_ESYNTAX, "%s: no plan defined", file);
 	/* a PROformajs protocol may be any task (an enquiry alone, say); the .pf form's is a plan */
@@ -651,16 +685,30 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 						       "%s: task name '%s' is used twice (task names "
 						       "must be unique)",
 						       file, m->tasks[i]->name);
+	/* data names: unique in the contract in the .pf form (LEBEN's rules); a PROformajs
+	 * protocol may define a name in several tasks, once per task (each task then sees the
+	 * outermost definition, kn_model_find_data_from) */
 	for (size_t i = 0; i < m->ndata; i++)
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->data[i].name, m->data[j].name) == 0)
-				return lb_errf(em, LB_EINVALID,
-					       "%s:%d:%d: data item '%s' is defined twice%s", file,
-					       m->data[i].line, m->data[i].col, m->data[i].name,
-					       !m->js || m->data[i].owner_idx == m->data[j].owner_idx
-						       ? ""
-						       : " (in two tasks: PROformajs accepts it, LEBEN "
-							 "does not hold it yet; rename one of them)");
+			if (strcmp(m->data[i].name, m->data[j].name) == 0 &&
+			    (!m->js || m->data[i].owner_idx == m->data[j].owner_idx))
+				return m->js ? lb_errf(em, LB_EINVALID,
+						       "%s:%d:%d: data item '%s' is defined twice in "
+						       "task '%s' (duplicate dataDefinition names; two "
+						       "tasks may each define it); rename one of them",
+						       file, m->data[i].line, m->data[i].col,
+						       m->data[i].name,
+						       m->data[i].owner_idx >= 0
+							       ? m->tasks[m->data[i].owner_idx]->name
+							       : m->data[i].owner)
+					     : lb_errf(em, LB_EINVALID,
+						       "%s:%d:%d: data item '%s' is defined twice (in "
+						       "the .pf form, LEBEN's rules, a data name is "
+						       "unique in the contract; only the PROformajs JSON "
+						       "form may define a name in two tasks); rename one "
+						       "of them",
+						       file, m->data[i].line, m->data[i].col,
+						       m->data[i].name);
 	if ((m->cand_base = lb_calloc(m->ntasks, sizeof(int))) == NULL)
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	m->ncands = 0;
@@ -677,6 +725,7 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 		char cp[1024];
 		r.cpath = d->owner_idx >= 0 ? design_path(m, d->owner_idx, d->name, cp, sizeof(cp))
 					    : NULL;
+		r.scope = d->owner_idx;
 		r.value_ok = false;
 		if ((rc = resolve_expr(&r, d->derive)) != LB_OK ||
 		    (rc = resolve_expr(&r, d->defcond)) != LB_OK)

@@ -48,6 +48,7 @@ export const FEATURES = {
 	cyclicRoot: true,   // the protocol itself repeats
 	lax: true,          // what PROformajs accepts beyond LEBEN's .pf rules (laxen below)
 	dates: true,        // a Date item, its defaults, now() and date arithmetic (dated below)
+	dupnames: true,     // a data name defined in several tasks (duplicated below)
 };
 
 // The fixed clock both engines read in the differential test (now(), Date defaults without a
@@ -348,7 +349,115 @@ function laxen(root, seed) {
 export function generate(seed, feat = FEATURES) {
 	const root = generateStrict(seed, feat);
 	const p = feat.lax ? laxen(root, seed) : root;
-	return feat.dates ? dated(p, seed) : p;
+	const q = feat.dates ? dated(p, seed) : p;
+	return feat.dupnames ? duplicated(q, seed) : q;
+}
+
+// ---- dupnames: a data name defined in several tasks --------------------------------------------
+// PROformajs accepts a name defined by several tasks (once per task): a task sees the
+// outermost definition of it (set, unset, sources, is_known's check), every definition it sees
+// gets its default from an enquiry asking for the name, values are kept per task path
+// (a derived one under the runtime path of its task, "p0:t3[1]"), and a bare name (is_known
+// too) reads the last path first stored under that holds a value. Laid over a third of the
+// protocols with a PRNG of their own (the protocol underneath stays the one the seed gives):
+// (a) a sub-plan, cyclic ones included, redefines a top-level item, as a derived item or with
+// a default asked by an enquiry of its own (useDefaults), sometimes with a warning; (b) two
+// enquiries define and ask for the same new name (of the same or another class), with
+// defaults and conditions over it; (c) a cyclic task redefines a top-level item as a derived
+// one (a value under each repetition's path).
+function duplicated(p, seed) {
+	const r = rng(seed ^ 0xd0b1e5);
+	if (!r.chance(0.35) || p.class !== 'Plan') return p;
+	const tasks = []; // [task, parent]
+	const walk = (t, parent) => { tasks.push([t, parent]); for (const c of t.tasks || []) walk(c, t); };
+	walk(p, null);
+	const top = (p.dataDefinitions || []).filter((d) => !d.valueCondition && !d.multiValued &&
+		['Integer', 'Float', 'Boolean', 'Text'].includes(d.class) && /^d[0-9]+$/.test(d.name));
+	const rangeVals = (d) => (d.range || []).map((v) => (v && v.value !== undefined ? v.value : v));
+	const defines = (t, nm) => (t.dataDefinitions || []).some((d) => d.name === nm);
+	const asks = (t, nm) => (t.sources || []).some((s) => s.type === nm);
+	let k = 0;
+	// a derived value of item d's class computed from another top-level item o
+	const derivedOf = (d, o) => {
+		const num = o.class === 'Integer' || o.class === 'Float';
+		const known = `is_known('${o.name}')`;
+		if (d.class === 'Boolean') return num ? `${known} && ${o.name} >= 2` : known;
+		if (d.class === 'Text') {
+			const v = rangeVals(d);
+			return `${known} ? '${v[v.length - 1]}' : '${v[0]}'`;
+		}
+		return num ? `${known} ? ${o.name} + ${r.int(1, 3)} : ${r.int(0, 2)}` : `${known} ? 4 : 1`;
+	};
+	const defaultOf = (d) => {
+		const v = rangeVals(d);
+		if (v.length) return r.pick(v);
+		return d.class === 'Boolean' ? r.chance(0.5) : d.class === 'Float' ? 2.5 : d.class === 'Text' ? 'free' : r.int(0, 5);
+	};
+	// (a) a sub-plan redefines a top-level item
+	const plans = tasks.filter(([t, parent]) => parent && t.class === 'Plan');
+	if (top.length && plans.length && r.chance(0.7)) {
+		const [S] = r.pick(plans);
+		const d = r.pick(top);
+		if (!defines(S, d.name)) {
+			const inner = { class: d.class, name: d.name, caption: `inner ${d.name}` };
+			if (d.range) inner.range = JSON.parse(JSON.stringify(d.range));
+			const others = top.filter((o) => o !== d);
+			if (others.length && r.chance(0.5)) {
+				inner.valueCondition = derivedOf(inner, r.pick(others));
+			} else {
+				if (r.chance(0.8)) inner.defaultValue = defaultOf(inner);
+				else if (inner.class === 'Integer' || inner.class === 'Float') inner.defaultCondition = `is_known('${d.name}') ? 5 : 3`;
+				else inner.defaultValue = defaultOf(inner);
+				// an enquiry of the sub-plan asks for the name (the top-level item) with defaults
+				const q = { class: 'Enquiry', name: `dq${k++}`, caption: 'asks the inner item', useDefaults: true,
+					sources: [{ class: 'Source', type: d.name }] };
+				if (r.chance(0.5)) q.autonomous = true;
+				if (r.chance(0.4)) q.sources[0].requestCondition = `!is_known('${d.name}')`;
+				S.tasks.push(q);
+			}
+			if ((inner.class === 'Integer' || inner.class === 'Float') && r.chance(0.3))
+				inner.warnings = [{ class: 'Warning', caption: 'inner high', warnCondition: `is_known('${d.name}') && ${d.name} > 3` }];
+			S.dataDefinitions = [...(S.dataDefinitions || []), inner];
+		}
+	}
+	// (b) two enquiries define and ask for the same new name
+	const enqs = tasks.filter(([t]) => t.class === 'Enquiry' && !(t.dataDefinitions || []).length).map(([t]) => t);
+	if (enqs.length >= 2 && r.chance(0.6)) {
+		const nm = `w${k++}`;
+		const pair = [...enqs].sort(() => r.f() - 0.5).slice(0, 2);
+		const cls0 = r.pick(['Integer', 'Integer', 'Text', 'Boolean']);
+		pair.forEach((E, i) => {
+			const cls = i && r.chance(0.2) ? r.pick(['Integer', 'Text', 'Boolean']) : cls0;
+			const w = { class: cls, name: nm, caption: `shared ${i}` };
+			if (cls === 'Text') w.range = ['a', 'b'];
+			else if (cls === 'Integer' && r.chance(0.5)) w.range = [0, 1, 2, 3];
+			if (r.chance(0.35)) { w.defaultValue = defaultOf(w); E.useDefaults = true; }
+			// (no warning: PROformajs cannot find one on an item its enquiry also asks for,
+			// docs/knowledge-language.md §5.3)
+			E.dataDefinitions = [w];
+			const src = { class: 'Source', type: nm };
+			if (r.chance(0.5)) src.requestCondition = `!is_known('${nm}')`;
+			E.sources = [...(E.sources || []), src];
+			if (i === 1 && r.chance(0.5)) {
+				const a = r.pick([`!is_known('${nm}')`, `is_known('${nm}')`, `${nm} == ${JSON.stringify(defaultOf(w))}`]);
+				const where = r.pick(['preCondition', 'waitCondition']);
+				E[where] = E[where] ? `(${E[where]}) || (${a})` : a;
+			}
+		});
+	}
+	// (c) a cyclic task redefines a top-level item as a derived one
+	const cyc = tasks.filter(([t, parent]) => parent && t.cyclic).map(([t]) => t);
+	if (top.length >= 2 && cyc.length && r.chance(0.7)) {
+		const C = r.pick(cyc);
+		const d = r.pick(top);
+		if (!defines(C, d.name) && !asks(C, d.name)) {
+			const inner = { class: d.class, name: d.name, caption: `per cycle ${d.name}` };
+			if (d.range) inner.range = JSON.parse(JSON.stringify(d.range));
+			inner.valueCondition = derivedOf(inner, r.pick(top.filter((o) => o !== d)));
+			C.dataDefinitions = [...(C.dataDefinitions || []), inner];
+		}
+	}
+	return p;
 }
 
 // A Date item laid over half the protocols, with a PRNG of its own: its defaultValue in one

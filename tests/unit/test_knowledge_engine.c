@@ -670,6 +670,97 @@ static void test_proformajs_enactment(void **state)
 	lb_kn_model_free(m);
 }
 
+/* A data name defined in several tasks, under the PROformajs rules (known answers from
+ * PROformajs 0.11): a task resolves a name to the outermost definition it sees (the root's x
+ * from inside plan s, which derives its own x; each sibling enquiry its own w; none from the
+ * root); values are kept per task path and a bare name reads the last path first stored under
+ * that holds a value (an unset root x leaves s's derived 10 for `big`, while the snapshot, by
+ * name, shows the last path's null); kn_enact_copy_data copies that state. */
+static const char pf_dup[] =
+	"{\"class\":\"Plan\",\"name\":\"p\",\"tasks\":["
+	"{\"class\":\"Plan\",\"name\":\"s\",\"dataDefinitions\":[{\"class\":\"Integer\","
+	"\"name\":\"x\",\"valueCondition\":\"is_known('y') ? y * 10 : 0\"}],"
+	"\"tasks\":[{\"class\":\"Enquiry\",\"name\":\"q\",\"sources\":[{\"class\":\"Source\","
+	"\"type\":\"x\"}]}]},"
+	"{\"class\":\"Enquiry\",\"name\":\"a\",\"dataDefinitions\":[{\"class\":\"Integer\","
+	"\"name\":\"w\"}],\"sources\":[{\"class\":\"Source\",\"type\":\"w\"}]},"
+	"{\"class\":\"Enquiry\",\"name\":\"b\",\"dataDefinitions\":[{\"class\":\"Text\","
+	"\"name\":\"w\"}],\"sources\":[{\"class\":\"Source\",\"type\":\"w\"}]}],"
+	"\"dataDefinitions\":[{\"class\":\"Integer\",\"name\":\"x\"},{\"class\":\"Integer\","
+	"\"name\":\"y\"},{\"class\":\"Boolean\",\"name\":\"big\","
+	"\"valueCondition\":\"is_known('x') && x > 5\"}]}";
+
+static void data_is(struct kn_enact *e, const char *data, const char *versions)
+{
+	char want[512];
+	snprintf(want, sizeof(want), "\"data\":%s,\"versions\":%s,", data, versions);
+	snap_has(e, want);
+}
+
+static void test_proformajs_dupnames(void **state)
+{
+	(void)state;
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL;
+	struct kn_enact *e = NULL, *c = NULL;
+	assert_lb_ok(lb_kn_model_parse(pf_dup, strlen(pf_dup), "dup.json", LB_KN_FORM_AUTO, &m, &em));
+	int s = kn_model_find_task(m, "s"), q = kn_model_find_task(m, "q");
+	int a = kn_model_find_task(m, "a"), b = kn_model_find_task(m, "b");
+	int rx = -1, sx = -1, aw = -1, bw = -1;
+	for (size_t i = 0; i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		if (strcmp(d->name, "x") == 0)
+			*(d->owner_idx == 0 ? &rx : &sx) = (int)i;
+		if (strcmp(d->name, "w") == 0)
+			*(d->owner_idx == a ? &aw : &bw) = (int)i;
+	}
+	assert_true(rx >= 0 && sx >= 0 && aw >= 0 && bw >= 0 && m->data[sx].owner_idx == s);
+	/* the outermost definition the task sees; none from where no task defines it */
+	assert_int_equal(kn_model_find_data_from(m, "x", q), rx);
+	assert_int_equal(kn_model_find_data_from(m, "x", s), rx);
+	assert_int_equal(kn_model_find_data_from(m, "x", 0), rx);
+	assert_int_equal(kn_model_find_data_from(m, "w", a), aw);
+	assert_int_equal(kn_model_find_data_from(m, "w", b), bw);
+	assert_int_equal(kn_model_find_data_from(m, "w", 0), -1);
+	assert_int_equal(kn_model_find_data_from(m, "nothing", q), -1);
+	assert_int_equal(m->tasks[q]->sources[0].ref, rx);
+	assert_int_equal(m->tasks[b]->sources[0].ref, bw);
+
+	assert_lb_ok(kn_enact_new(m, &e, &em));
+	assert_lb_ok(kn_enact_start(e, &em));
+	data_is(e, "{\"x\":0,\"big\":false}", "{\"x\":1,\"big\":1}"); /* s's x under "p:s" */
+	json_t *seven = json_integer(7), *one = json_integer(1), *three = json_integer(3);
+	json_t *t = json_string("t"), *two = json_integer(2);
+	assert_lb_ok(kn_enact_set(e, "p:s:q", "x", seven, &em)); /* the root's x, under "p" */
+	data_is(e, "{\"x\":7,\"big\":true}", "{\"x\":2,\"big\":2}");
+	assert_lb_ok(kn_enact_set(e, "p", "y", one, &em)); /* s's x: 10, but "p" came later */
+	data_is(e, "{\"x\":7,\"y\":1,\"big\":true}", "{\"x\":3,\"y\":1,\"big\":2}");
+	assert_lb_ok(kn_enact_unset(e, "p:s", "x", &em)); /* the root's x; x reads s's 10 */
+	data_is(e, "{\"x\":null,\"y\":1,\"big\":true}", "{\"x\":4,\"y\":1,\"big\":2}");
+	assert_lb_ok(kn_enact_set(e, "p:a", "w", three, &em));
+	assert_lb_ok(kn_enact_set(e, "p:b", "w", t, &em));
+	assert_int_equal(kn_enact_set(e, "p:b", "w", three, &em), LB_EINVALID); /* b's w: a text */
+	assert_int_equal(kn_enact_set(e, "p", "w", one, &em), LB_EINVALID); /* the root sees none */
+	data_is(e, "{\"x\":null,\"y\":1,\"big\":true,\"w\":\"t\"}",
+		"{\"x\":4,\"y\":1,\"big\":2,\"w\":2}");
+	/* a copy of the data is the same data, the paths in the same order */
+	assert_lb_ok(kn_enact_new(m, &c, &em));
+	assert_lb_ok(kn_enact_copy_data(c, e));
+	data_is(c, "{\"x\":null,\"y\":1,\"big\":true,\"w\":\"t\"}",
+		"{\"x\":4,\"y\":1,\"big\":2,\"w\":2}");
+	assert_lb_ok(kn_enact_set(e, "p:s", "x", two, &em)); /* the root's x again: "p" is last */
+	data_is(e, "{\"x\":2,\"y\":1,\"big\":false,\"w\":\"t\"}",
+		"{\"x\":5,\"y\":1,\"big\":3,\"w\":2}");
+	json_decref(seven);
+	json_decref(one);
+	json_decref(three);
+	json_decref(t);
+	json_decref(two);
+	kn_enact_free(c);
+	kn_enact_free(e);
+	lb_kn_model_free(m);
+}
+
 /* The public PROformajs-rules API (what `leben contract run`/`check` use on JSON): the rules
  * follow the form; malformed operations are refused with nothing changed; the saved
  * operations replay to the same state; check finds a deadlock whose operations lead there. */
@@ -786,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_semantics),
 		cmocka_unit_test(test_proformajs_import),
 		cmocka_unit_test(test_proformajs_enactment),
+		cmocka_unit_test(test_proformajs_dupnames),
 		cmocka_unit_test(test_proformajs_public),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,6 +182,15 @@ static void test_model_errors(void **state)
 		  "f.json:1:30: string or '}' expected near end of file" },
 		{ "plan :: p ; action :: a ; end action. action :: a ; end action. end plan.", "f.pf",
 		  "f.pf: task name 'a' is used twice (task names must be unique)" },
+		{ "data :: x ; type integer; end data.\ndata :: x ; type integer; scope a; end data.\n"
+		  "plan :: p ; action :: a ; end action. end plan.", "f.pf",
+		  "f.pf:2:1: data item 'x' is defined twice (in the .pf form, LEBEN's rules, a data "
+		  "name is unique in the contract; only the PROformajs JSON form may define a name in "
+		  "two tasks); rename one of them" },
+		{ "{\"class\": \"Plan\", \"name\": \"p\", \"dataDefinitions\": [{\"class\": \"Integer\","
+		  " \"name\": \"x\"},\n {\"class\": \"Text\", \"name\": \"x\"}]}", "f.json",
+		  "f.json:2:2: data item 'x' is defined twice in task 'p' (duplicate dataDefinition "
+		  "names; two tasks may each define it); rename one of them" },
 		{ "data :: x ; type integer; warning_text \"w\"; end data.\nplan :: p ; end plan.",
 		  "f.pf",
 		  "f.pf:1:27: expected 'warning EXPRESSION;' before its text, description or meta, "
