@@ -13,26 +13,16 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
+from lebentest import ROOT, run_cli, run_node  # noqa: E402
 
 DICOM = "/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm"
 FHIR = os.path.join(ROOT, "tests", "data", "fhir", "bundle.json")
 
 
 def main():
-    t = Tap()
-    n = Node()
-    work = tempfile.mkdtemp(prefix="leben-audit-formats-")
-    try:
-        n.start()
-        run(t, n, work)
-    finally:
-        n.cleanup()
-        shutil.rmtree(work, ignore_errors=True)
-    t.done()
+    run_node(run, tmp="leben-audit-formats-")
 
 
 def offer(t, n, path, name):

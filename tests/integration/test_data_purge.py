@@ -19,10 +19,9 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, blake2b256, run_cli, wait_for  # noqa: E402
+from lebentest import blake2b256, run_cli, run_node, wait_for  # noqa: E402
 
 
 def commitment(key, asset, local):
@@ -49,16 +48,7 @@ def table(rows):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-purge-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
-    t.done()
+    run_node(run, tmp="leben-purge-")
 
 
 def run(t, node, tmp):

@@ -13,10 +13,9 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, addr_bytes, bech32m_encode, blake2b256, run_cli  # noqa: E402
+from lebentest import Tap, addr_bytes, bech32m_encode, blake2b256, run_cli, run_node  # noqa: E402
 
 M = 1000000
 FEE = 1000  # genesis default fee of a settlement tx (demo home), micro-CSC
@@ -103,14 +102,7 @@ def main():
          "leben exchange --help", r.stderr)
     r = run_cli(["exchange", "nosuchstep"])
     t.ok(r.returncode == 2 and "exchange --help" in r.stderr, "unknown step: usage error", r.stderr)
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-xchg-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-xchg-", t=t)
 
 
 def run(t, node, tmp):
@@ -297,7 +289,8 @@ def run(t, node, tmp):
     # ---- the result shared to an attribute policy (CP-ABE, docs/security.md §11) -------------
     r = node.cli(["abe", "setup", "--json"])
     auth = json.loads(r.stdout)["authority"] if r.returncode == 0 else ""
-    abe_dir = tempfile.mkdtemp(prefix="leben-abe-x-")
+    abe_dir = os.path.join(tmp, "abe")
+    os.makedirs(abe_dir)
     for k, attrs in (("colleague", "statistician,study:CHD"), ("outsider", "statistician")):
         run_cli(["keys", "new", k, "--home", node.home])
         f = os.path.join(abe_dir, k)

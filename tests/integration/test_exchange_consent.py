@@ -23,10 +23,9 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, addr_bytes, blake2b256, run_cli, uvarint  # noqa: E402
+from lebentest import addr_bytes, blake2b256, run_cli, run_node, uvarint  # noqa: E402
 
 M = 1000000
 PARAMS = '{"columns": ["age", "systolic"]}'
@@ -77,15 +76,7 @@ def raw(node, key, type_id, payload_hex):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-consent-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-consent-")
 
 
 def offer_asset(t, node, tmp, name, rows, extra=()):
