@@ -99,6 +99,32 @@ def run(t, n, work):
              "a kept copy whose bytes differ from the offered data is not audited",
              r.stdout + r.stderr)
 
+    damaged_assets(t, n, work)
+
+
+def damaged_assets(t, n, work):
+    """A damaged <home>/data/assets.json stops `data add` with the file's name, is left as it
+    was and nothing is published (it is never started afresh over)."""
+    p = os.path.join(n.home, "data", "assets.json")
+    with open(p, "rb") as f:
+        good = f.read()
+    bad = b'{"format": 2, "assets": {'
+    with open(p, "wb") as f:
+        f.write(bad)
+    src = os.path.join(work, "more.txt")
+    with open(src, "w") as f:
+        f.write("one more note\n")
+    nonce = n.account("clinic")["chains"]["directory"]["next_nonce"]
+    r = n.cli(["data", "add", src, "--key", "clinic", "--price", "1", "--name", "more"])
+    t.ok(r.returncode == 1 and p in r.stderr and "move it away" in r.stderr,
+         "data add with a damaged assets.json is refused, naming the file", r.stdout + r.stderr)
+    with open(p, "rb") as f:
+        t.eq(f.read(), bad, "the damaged assets.json is left as it was")
+    t.eq(n.account("clinic")["chains"]["directory"]["next_nonce"], nonce,
+         "the clinic sent nothing to the directory chain")
+    with open(p, "wb") as f:
+        f.write(good)
+
 
 if __name__ == "__main__":
     main()
