@@ -3,6 +3,7 @@
 
 Environment: LEBEN_BIN (the built binary), LEBEN_ROOT (repository root)."""
 
+import atexit
 import hashlib
 import http.client
 import json
@@ -27,12 +28,16 @@ BIN = os.environ.get("LEBEN_BIN") or os.path.join(ROOT, "build", "leben")
 PASSPHRASE = "integration-test-passphrase"
 
 
+_taps = []  # every Tap of the process, for scratch_dir
+
+
 class Tap:
     """Numbered TAP lines; failures print diagnostics as '#' comments."""
 
     def __init__(self):
         self.n = 0
         self.failed = 0
+        _taps.append(self)
 
     def ok(self, cond, name, diag=None):
         self.n += 1
@@ -50,6 +55,20 @@ class Tap:
     def done(self):
         print("1..%d" % self.n, flush=True)
         sys.exit(1 if self.failed else 0)
+
+
+def scratch_dir(prefix):
+    """A temporary directory for a test that runs its own nodes: removed when the process
+    exits, unless a check failed (then kept and named for inspection)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+
+    def end():
+        if any(t.failed for t in _taps):
+            print("# kept %s for inspection" % d, flush=True)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+    atexit.register(end)
+    return d
 
 
 def free_port():
@@ -137,6 +156,20 @@ def address_bytes(addr):
             bits -= 8
             out.append((acc >> bits) & 0xFF)
     return bytes(out)
+
+
+def salt_key(home, asset):
+    """The owner's salt key of an asset (hex id) in home (<home>/exchange/salts/ASSET.key)."""
+    with open(os.path.join(home, "exchange", "salts", asset + ".key"), "rb") as f:
+        return f.read()
+
+
+def patient_commitment(key, asset, local):
+    """lb_xchg_patient_commit (docs/exchange.md), written out independently of the C code: the
+    commitment (hex) naming local id `local` of asset (hex) under the owner's salt key."""
+    a = bytes.fromhex(asset)
+    salt = blake2b256(key + a + local.encode(), "LEBEN-patient-salt-v1")
+    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
 
 
 def uvarint(n):

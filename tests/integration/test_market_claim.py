@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import addr_bytes, address_of, run_cli, run_node  # noqa: E402
-from test_exchange_consent import cli_json, commit, offer_asset, register, run_once  # noqa: E402
+from test_exchange_consent import commit, offer_asset, register, run_once  # noqa: E402
 from test_market import blake2b_pool  # noqa: E402
 
 M = 1000000
@@ -90,7 +90,7 @@ def run(t, node, tmp):
 
     # ---- the patient's claim ------------------------------------------------------------------
     a0 = (node.account(node.address("patient1")).get("balances") or {}).get("asc", 0)
-    r, j = cli_json(node, base + ["--from", "patient1"])
+    r, j = node.cli_json(base + ["--from", "patient1"])
     t.ok(r.returncode == 0 and j and j.get("status") == "committed",
          "patient 1 claims its share (--json)", r.stdout + r.stderr)
     each = share_all // n_used  # one record of six
