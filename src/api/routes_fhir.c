@@ -196,15 +196,11 @@ static void identify(const struct api_call *c, struct lb_fhir_store *st, struct 
 	struct lb_errmsg em;
 	char hex[2 * LB_PUBKEY_LEN + 1];
 	lb_hex_encode(hex, pk, sizeof pk);
-	if (!lb_ledger_node_pk(c->ledger, node_pk, &em) && !memcmp(node_pk, pk, sizeof pk)) {
+	/* the node's own key, or a member's (its staff and systems) */
+	bool node = !lb_ledger_node_pk(c->ledger, node_pk, &em) && !memcmp(node_pk, pk, sizeof pk);
+	if (node || lb_apps_is_member_key(NULL, c->home, hex)) {
 		w->kind = WHO_INSTITUTION;
-		snprintf(w->name, sizeof w->name, "node key %.16s", hex);
-		memcpy(w->key, hex, sizeof w->key);
-		return;
-	}
-	if (lb_apps_is_member_key(NULL, c->home, hex)) { /* its staff and systems */
-		w->kind = WHO_INSTITUTION;
-		snprintf(w->name, sizeof w->name, "member key %.16s", hex);
+		snprintf(w->name, sizeof w->name, "%s key %.16s", node ? "node" : "member", hex);
 		memcpy(w->key, hex, sizeof w->key);
 		return;
 	}
