@@ -33,6 +33,7 @@
 #include "leben/data_tx.h"
 #include "leben/data_vault.h"
 #include "leben/fhir_node.h"
+#include "leben/json_file.h"
 #include "leben/envelope.h"
 #include "leben/exchange.h"
 #include "leben/tx.h"
@@ -1256,14 +1257,20 @@ static void assets_path(const char *home, char *out, size_t n)
  * tx, audit_score, link, and "retired": {tx, time_ms, by, reason} once retired), so that the
  * same path added twice keeps both assets. Homes made before kept {absolute path: entry}:
  * they are read as the new layout (each entry under its asset id) and written back so. */
-static json_t *assets_load(const char *home)
+static int assets_load(const char *home, json_t **out, struct lb_errmsg *em)
 {
 	char path[4200];
 	assets_path(home, path, sizeof path);
-	json_t *j = json_load_file(path, 0, NULL);
-	if (json_is_object(j) && json_integer_value(json_object_get(j, "format")) == 2 &&
-	    json_is_object(json_object_get(j, "assets")))
-		return j;
+	json_t *j;
+	int rc = lb_json_file_load(path, &j, em);
+	*out = NULL;
+	if (rc)
+		return rc;
+	if (json_integer_value(json_object_get(j, "format")) == 2 &&
+	    json_is_object(json_object_get(j, "assets"))) {
+		*out = j;
+		return LB_OK;
+	}
 	json_t *root = json_pack("{s:i,s:o}", "format", 2, "assets", json_object());
 	json_t *map = json_object_get(root, "assets");
 	const char *k;
@@ -1282,7 +1289,8 @@ static json_t *assets_load(const char *home)
 			json_object_set(map, id, v);
 		}
 	json_decref(j);
-	return root;
+	*out = root;
+	return LB_OK;
 }
 
 static json_t *assets_map(json_t *root)
@@ -1314,12 +1322,7 @@ static int assets_save(const struct pub_ctx *c, struct lb_errmsg *em)
 	snprintf(dir, sizeof dir, "%s/data", c->home);
 	lb_mkdirs(dir, 0700, NULL);
 	assets_path(c->home, path, sizeof path);
-	char *s = json_dumps(c->assets, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!s)
-		return lb_errf(em, LB_ENOMEM, "out of memory");
-	int rc = lb_file_write(path, s, strlen(s), 0600, em);
-	free(s);
-	return rc;
+	return lb_json_file_save(path, c->assets, em);
 }
 
 static void pub_close(struct pub_ctx *c)
@@ -1354,8 +1357,7 @@ static int pub_open(struct pub_ctx *c, struct lb_errmsg *em)
 	lb_addr_encode(c->addr_text, c->addr);
 	if ((rc = catalog_at(c->home, "directory.db", &c->cat, em)))
 		return rc;
-	c->assets = assets_load(c->home);
-	return LB_OK;
+	return assets_load(c->home, &c->assets, em);
 }
 
 /* Sign a tx of chain with the next nonce, send it and wait until a block holds it. */
@@ -2881,7 +2883,10 @@ static int data_get(int argc, char **argv)
 	struct lb_errmsg em;
 	lb_errclear(&em);
 	/* the asset: by its id (the key of assets.json), or by the vault reference it printed */
-	json_t *assets = assets_load(home), *entry = json_object_get(assets_map(assets), pos[0]);
+	json_t *assets;
+	if ((rc = assets_load(home, &assets, &em)))
+		return fail("get", &em, NULL);
+	json_t *entry = json_object_get(assets_map(assets), pos[0]);
 	const char *k;
 	json_t *v;
 	if (!entry)

@@ -25,10 +25,10 @@
 
 struct lb_ledger;
 
-/* Is hex (the whole key in 64 hex digits, or a prefix of 16 or more) the owner institution's:
- * the node's key or exactly one key of <home>/fhir/members (its staff and systems,
- * docs/fhir.md)? The full key into key. */
-bool lb_apps_member_key(struct lb_ledger *l, const char *home, const char *hex, char key[65]);
+/* Is hex (a whole key, 64 lowercase hex digits) the owner institution's: the node's key (l
+ * may be NULL: not asked) or a key of <home>/fhir/members (its staff and systems, one key a
+ * line, docs/fhir.md)? */
+bool lb_apps_is_member_key(struct lb_ledger *l, const char *home, const char *hex);
 
 /* Ends the waits of the claims in progress and returns when none runs (the node calls it
  * before closing its ledger; a claim cut short is logged as refused). */

@@ -24,7 +24,10 @@ struct lb_submit_result;
 struct lb_apps_fhir_write {
 	struct lb_ledger *ledger;     /* the node's ledger */
 	const char *home;             /* the node's home directory, or NULL */
-	const char *writer;           /* "institution <org>", "key <hex>", "node" */
+	const char *writer;           /* "institution <org>", "member key <16 hex>", "node key
+				       * <16 hex>", "Patient/<id>" (as AuditEvent names it) */
+	const char *writer_key;       /* the whole signing key (64 hex) when the node's or a
+				       * member's key signed the write; NULL otherwise */
 	const char *operation;        /* "transaction", "update" or "import" */
 	/* Send one signed tx as POST /v1/txs does (NULL when the caller cannot). */
 	int (*submit)(void *api, const uint8_t *raw, size_t len, struct lb_submit_result *res,

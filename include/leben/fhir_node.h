@@ -24,7 +24,8 @@ struct lb_fhir_store;
 int lb_fhir_node_store_open(struct lb_ledger *l, const char *home, struct lb_fhir_store **st,
 			    struct lb_errmsg *em);
 
-/* The FHIR asset's id (registered by this node): LB_ENOTFOUND before the first publish. */
+/* The FHIR asset's id (registered by this node): LB_ENOTFOUND before the first publish,
+ * LB_ECORRUPT or LB_EIO when <home>/fhir/asset.json cannot be read. */
 int lb_fhir_node_asset(const char *home, uint8_t id[32]);
 
 /* Note that the store changed: the next lb_fhir_node_tick publishes a new version. */

@@ -110,6 +110,10 @@ int lb_txtype_register(const struct lb_txtype *t);
  * always right, and the mempool is rebuilt after that block. LB_ENOTFOUND if the id is not
  * registered. Call after lb_txtype_register, before any ledger is opened. */
 int lb_txtype_mark_block_independent(uint32_t id);
+/* The same for the txs of the type for which when(tx) is true (a pure function of the tx,
+ * called once it applied on admission): a type whose apply reads the height only for some
+ * payloads. */
+int lb_txtype_mark_block_independent_when(uint32_t id, bool (*when)(const struct lb_tx *tx));
 /* A module's whole table: registers rows[0..n) (rows already registered are skipped, so it is
  * idempotent) and, when all_block_independent, marks every one of them as above. */
 int lb_txtype_register_rows(const struct lb_txtype *rows, size_t n, bool all_block_independent);

@@ -25,6 +25,7 @@
 
 #include "api/api_int.h"
 #include "leben/api.h"
+#include "leben/apps.h"
 #include "leben/apps_fhir.h"
 #include "leben/base.h"
 #include "leben/crypto.h"
@@ -43,6 +44,7 @@ struct who {
 	enum who_kind kind;
 	char patient[65];   /* WHO_PATIENT: their Patient id */
 	char name[160];     /* for AuditEvent.agent: "institution <org>", "key <hex>" */
+	char key[65];       /* the node's or a member's key that signed, in hex; "" otherwise */
 	unsigned status;    /* refusal status (401/403) when kind is WHO_NOBODY/WHO_OTHER */
 	char why[200];
 };
@@ -132,25 +134,6 @@ static void signed_digest(const struct api_call *c, const char *time_s, uint8_t 
 	lb_fhir_request_digest(c->method, path, time_s, c->body, c->body_len, out);
 }
 
-/* A key listed in <home>/fhir/members (one public key in hex a line): a member of the
- * institution that owns this node's records (its staff, its systems). */
-static bool member_key(const struct api_call *c, const char *hex)
-{
-	char path[4300], line[200];
-	if (!c->home)
-		return false;
-	snprintf(path, sizeof path, "%s/fhir/members", c->home);
-	FILE *f = fopen(path, "r");
-	bool yes = false;
-	while (f && !yes && fgets(line, sizeof line, f)) {
-		line[strcspn(line, " \t\r\n#")] = 0;
-		yes = !strcmp(line, hex);
-	}
-	if (f)
-		fclose(f);
-	return yes;
-}
-
 static void identify(const struct api_call *c, struct lb_fhir_store *st, struct who *w)
 {
 	memset(w, 0, sizeof *w);
@@ -213,14 +196,12 @@ static void identify(const struct api_call *c, struct lb_fhir_store *st, struct 
 	struct lb_errmsg em;
 	char hex[2 * LB_PUBKEY_LEN + 1];
 	lb_hex_encode(hex, pk, sizeof pk);
-	if (!lb_ledger_node_pk(c->ledger, node_pk, &em) && !memcmp(node_pk, pk, sizeof pk)) {
+	/* the node's own key, or a member's (its staff and systems) */
+	bool node = !lb_ledger_node_pk(c->ledger, node_pk, &em) && !memcmp(node_pk, pk, sizeof pk);
+	if (node || lb_apps_is_member_key(NULL, c->home, hex)) {
 		w->kind = WHO_INSTITUTION;
-		snprintf(w->name, sizeof w->name, "node key %.16s", hex);
-		return;
-	}
-	if (member_key(c, hex)) {
-		w->kind = WHO_INSTITUTION;
-		snprintf(w->name, sizeof w->name, "member key %.16s", hex);
+		snprintf(w->name, sizeof w->name, "%s key %.16s", node ? "node" : "member", hex);
+		memcpy(w->key, hex, sizeof w->key);
 		return;
 	}
 	if (!lb_fhir_patient_of_key(st, hex, w->patient, &em)) {
@@ -1099,13 +1080,14 @@ static int write_provenance(struct lb_fhir_store *st, const struct who *w, json_
 }
 
 /* Tell the applications what was just committed (include/leben/apps_fhir.h). */
-static void fhir_written(const struct api_call *c, const char *writer, const char *op,
+static void fhir_written(const struct api_call *c, const struct who *who, const char *op,
 			 const json_t *resources)
 {
 	if (!json_array_size(resources))
 		return;
 	lb_fhir_node_changed();
-	struct lb_apps_fhir_write w = {.ledger = c->ledger, .home = c->home, .writer = writer,
+	struct lb_apps_fhir_write w = {.ledger = c->ledger, .home = c->home, .writer = who->name,
+				       .writer_key = who->key[0] ? who->key : NULL,
 				       .operation = op, .submit = c->submit, .api = c->api};
 	lb_apps_fhir_written(&w, resources);
 }
@@ -1264,7 +1246,7 @@ static int do_transaction(const struct api_call *c, struct lb_fhir_store *st,
 	json_t *written = json_array();
 	json_array_foreach(entries, i, e)
 		json_array_append(written, json_object_get(e, "resource"));
-	fhir_written(c, w->name, op, written);
+	fhir_written(c, w, op, written);
 	json_decref(written);
 	*out = json_pack("{s:s,s:s,s:O}", "resourceType", "Bundle", "type",
 			 !strcmp(bt, "batch") ? "batch-response" : "transaction-response", "entry",
@@ -1371,7 +1353,7 @@ static int do_import(const struct api_call *c, struct lb_fhir_store *st, const s
 		if (!rc && pending >= IMPORT_COMMIT_EVERY) {
 			rc = lb_fhir_commit(st, &em);
 			if (!rc) {
-				fhir_written(c, w->name, "import", written);
+				fhir_written(c, w, "import", written);
 				json_array_clear(written);
 				rc = lb_fhir_begin(st, &em);
 			}
@@ -1381,7 +1363,7 @@ static int do_import(const struct api_call *c, struct lb_fhir_store *st, const s
 	if (!rc)
 		rc = lb_fhir_commit(st, &em);
 	if (!rc)
-		fhir_written(c, w->name, "import", written);
+		fhir_written(c, w, "import", written);
 	json_decref(written);
 	if (rc) {
 		lb_fhir_rollback(st);

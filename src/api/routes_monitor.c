@@ -27,9 +27,10 @@ static int body_json(const struct api_call *c, json_t **j, struct lb_errmsg *em)
 	return LB_OK;
 }
 
-/* A handler whose body is one JSON object given to fn; 201 on success. */
+/* A handler whose body is one JSON object given to fn with the call; 201 on success. */
 static int with_body(const struct api_call *c,
-		     int (*fn)(struct lb_monitor *, const json_t *, json_t **, struct lb_errmsg *),
+		     int (*fn)(const struct api_call *, struct lb_monitor *, const json_t *,
+			       json_t **, struct lb_errmsg *),
 		     json_t **out, unsigned *status, struct lb_errmsg *em)
 {
 	struct lb_monitor *m;
@@ -37,37 +38,39 @@ static int with_body(const struct api_call *c,
 	int rc = monitor(c, &m, em);
 	if (rc || (rc = body_json(c, &j, em)))
 		return rc;
-	rc = fn(m, j, out, em);
+	rc = fn(c, m, j, out, em);
 	json_decref(j);
 	if (!rc)
 		*status = 201;
 	return rc;
+}
+
+static int provider(const struct api_call *c, struct lb_monitor *m, const json_t *j,
+		    json_t **out, struct lb_errmsg *em)
+{
+	(void)c;
+	return lb_mon_provider(m, j, out, em);
+}
+
+/* By the institution when "by" is the node's key or a member's (<home>/fhir/members). */
+static int enrol(const struct api_call *c, struct lb_monitor *m, const json_t *j, json_t **out,
+		 struct lb_errmsg *em)
+{
+	const char *by = json_string_value(json_object_get(j, "by"));
+	return lb_mon_enrol(m, j, lb_apps_is_member_key(c->ledger, c->home, by), out, em);
 }
 
 /* POST /v1/monitor/providers */
 int api_mon_provider(const struct api_call *c, json_t **out, unsigned *status,
 		     struct lb_errmsg *em)
 {
-	return with_body(c, lb_mon_provider, out, status, em);
+	return with_body(c, provider, out, status, em);
 }
 
 /* POST /v1/monitor/patients */
 int api_mon_enrol(const struct api_call *c, json_t **out, unsigned *status, struct lb_errmsg *em)
 {
-	struct lb_monitor *m;
-	json_t *j = NULL;
-	int rc = monitor(c, &m, em);
-	if (rc || (rc = body_json(c, &j, em)))
-		return rc;
-	const char *by = json_string_value(json_object_get(j, "by"));
-	char full[65];
-	rc = lb_mon_enrol(m, j, by && strlen(by) == 64 && lb_apps_member_key(c->ledger, c->home, by,
-									  full),
-			  out, em);
-	json_decref(j);
-	if (!rc)
-		*status = 201;
-	return rc;
+	return with_body(c, enrol, out, status, em);
 }
 
 /* POST /v1/monitor/readings?provider=NAME&sig=HEX */

@@ -426,50 +426,38 @@ out:
 	json_decref(cond);
 }
 
-bool lb_apps_member_key(struct lb_ledger *l, const char *home, const char *hex, char key[65])
+bool lb_apps_is_member_key(struct lb_ledger *l, const char *home, const char *hex)
 {
 	uint8_t pk[LB_PUBKEY_LEN];
-	char path[4300], line[200];
-	size_t n = hex ? strspn(hex, "0123456789abcdef") : 0;
-	int found = 0;
-	if (n < 16 || n > 64 || hex[n])
+	char path[4300], line[200], node[2 * LB_PUBKEY_LEN + 1];
+	if (!hex || strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64)
 		return false;
 	if (l && !lb_ledger_node_pk(l, pk, NULL)) {
-		lb_hex_encode(key, pk, sizeof pk);
-		if (!strncmp(key, hex, n))
+		lb_hex_encode(node, pk, sizeof pk);
+		if (!strcmp(node, hex))
 			return true;
 	}
 	if (!home)
 		return false;
 	snprintf(path, sizeof path, "%s/fhir/members", home);
 	FILE *f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f)) {
+	bool yes = false;
+	while (f && !yes && fgets(line, sizeof line, f)) {
 		line[strcspn(line, " \t\r\n#")] = 0;
-		if (strlen(line) == 64 && !strncmp(line, hex, n) && found++ == 0)
-			memcpy(key, line, 65);
+		yes = !strcmp(line, hex);
 	}
 	if (f)
 		fclose(f);
-	return found == 1;
-}
-
-/* The full key of a writer the FHIR endpoint names "member key <hex prefix>" or "node key
- * <hex prefix>". */
-static bool writer_key(const struct lb_apps_fhir_write *w, char key[65])
-{
-	const char *k = w->writer ? strstr(w->writer, "key ") : NULL;
-	return k && lb_apps_member_key(w->ledger, w->home, k + 4, key);
+	return yes;
 }
 
 void lb_apps_fhir_written(const struct lb_apps_fhir_write *w, const json_t *resources)
 {
 	size_t i;
 	json_t *e;
-	char key[65];
 	if (!w || !json_is_array(resources) || (w->operation && !strcmp(w->operation, "import")))
 		return;
-	struct fhir_write fw = {w->ledger, w->home, NULL, writer_key(w, key) ? key : NULL,
-				resources};
+	struct fhir_write fw = {w->ledger, w->home, NULL, w->writer_key, resources};
 	feed_monitor(&fw);
 	if (!w->ledger)
 		return;

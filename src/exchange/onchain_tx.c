@@ -9,7 +9,8 @@
  *   "oc.prog" / hash -> program text
  *   "oc.run"  / tx id -> 1 | hash[32] | runner[20] | budget | steps | mem |
  *                        nout | { name | kind | (zz) or (n, zz...) }
- * compute.publish is block-independent; compute.run citing a prepayment reads the height.
+ * compute.publish is block-independent, and so is compute.run unless it cites a prepayment
+ * (then it reads the height).
  */
 #include <stdio.h>
 #include <string.h>
@@ -564,13 +565,27 @@ static int genesis_oc(json_t *g, int chain, struct lb_state *s, struct lb_errmsg
 	return json_is_true(v) ? lb_state_put_u64(s, NS_CFG, "prepay", 6, 1) : LB_OK;
 }
 
+/* A run that cites no prepayment reads only the state and the tx (the program, the inputs
+ * and the prepay flag); one citing a prepayment reads the block height (the proof's anchor
+ * must be below it). */
+static bool run_without_prepay(const struct lb_tx *tx)
+{
+	struct lb_oc_run_tx r;
+	if (lb_oc_run_decode(&r, tx->payload, tx->payload_len, NULL))
+		return false;
+	bool free_run = !r.has_prepay;
+	lb_oc_run_tx_clear(&r);
+	return free_run;
+}
+
 int lb_onchain_register_txtypes(void)
 {
-	/* compute.publish reads only the state and the tx; compute.run citing a prepayment
-	 * reads the block height (the proof's anchor must be below it), so it is applied again
-	 * in its block */
+	/* compute.publish reads only the state and the tx; compute.run too unless it cites a
+	 * prepayment (then it is applied again in its block) */
 	int rc = lb_txtype_register_rows(oc_types, sizeof oc_types / sizeof oc_types[0], false);
 	if (!rc)
 		rc = lb_txtype_mark_block_independent(LB_TX_COMPUTE_PUBLISH);
+	if (!rc)
+		rc = lb_txtype_mark_block_independent_when(LB_TX_COMPUTE_RUN, run_without_prepay);
 	return rc ? rc : lb_genesis_hook_register(genesis_oc);
 }

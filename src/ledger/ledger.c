@@ -16,6 +16,8 @@
 #define MAX_TYPES 256
 static struct lb_txtype types[MAX_TYPES];
 static bool independent[MAX_TYPES]; /* lb_txtype_mark_block_independent, by row */
+/* lb_txtype_mark_block_independent_when, by row: which txs of the type are */
+static bool (*independent_when[MAX_TYPES])(const struct lb_tx *tx);
 static size_t ntypes;
 static pthread_mutex_t types_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -36,17 +38,29 @@ int lb_txtype_register(const struct lb_txtype *t)
 	return rc;
 }
 
-int lb_txtype_mark_block_independent(uint32_t id)
+/* Mark the row of id: always independent, or when when(tx) says so. */
+static int mark_independent(uint32_t id, bool always, bool (*when)(const struct lb_tx *tx))
 {
 	int rc = LB_ENOTFOUND;
 	pthread_mutex_lock(&types_mu);
 	for (size_t i = 0; i < ntypes; i++)
 		if (types[i].id == id) {
-			independent[i] = true;
+			independent[i] = independent[i] || always;
+			independent_when[i] = when ? when : independent_when[i];
 			rc = LB_OK;
 		}
 	pthread_mutex_unlock(&types_mu);
 	return rc;
+}
+
+int lb_txtype_mark_block_independent(uint32_t id)
+{
+	return mark_independent(id, true, NULL);
+}
+
+int lb_txtype_mark_block_independent_when(uint32_t id, bool (*when)(const struct lb_tx *tx))
+{
+	return mark_independent(id, false, when);
 }
 
 int lb_txtype_register_rows(const struct lb_txtype *rows, size_t n, bool all_block_independent)
@@ -63,9 +77,10 @@ int lb_txtype_register_rows(const struct lb_txtype *rows, size_t n, bool all_blo
 
 /* t is a row of types[] (from lb_txtype_find). Rows are only ever added, and marked before
  * any ledger is opened. */
-static bool txtype_block_independent(const struct lb_txtype *t)
+static bool txtype_block_independent(const struct lb_txtype *t, const struct lb_tx *tx)
 {
-	return independent[t - types];
+	size_t i = (size_t)(t - types);
+	return independent[i] || (independent_when[i] && independent_when[i](tx));
 }
 
 const struct lb_txtype *lb_txtype_find(uint32_t id)
@@ -224,7 +239,7 @@ int ledger_apply_tx_ws(struct lb_state *s, int chain, const struct lb_tx *tx, ui
 	if ((rc = lb_state_put_u64(scratch, "nonce", key_addr, LB_ADDR_LEN, nonce + 1)))
 		goto out;
 	/* the tx's complete write-set, for reuse in its block (an optimisation: none on ENOMEM) */
-	if (ws && txtype_block_independent(t) && state_writes_encode(scratch, ws, ws_len))
+	if (ws && txtype_block_independent(t, tx) && state_writes_encode(scratch, ws, ws_len))
 		*ws = NULL;
 	rc = state_merge(s, scratch);
 	if (rc && ws) {

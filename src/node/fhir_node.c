@@ -25,6 +25,7 @@
 #include "leben/exchange.h"
 #include "leben/fhir.h"
 #include "leben/fhir_node.h"
+#include "leben/json_file.h"
 #include "leben/ledger.h"
 #include "leben/tx.h"
 
@@ -96,34 +97,29 @@ int lb_fhir_node_store_open(struct lb_ledger *l, const char *home, struct lb_fhi
 	return rc;
 }
 
-static void asset_path(const char *home, char *p, size_t cap)
-{
-	snprintf(p, cap, "%s/fhir/asset.json", home);
-}
-
-static json_t *asset_load(const char *home)
+/* <home>/fhir/asset.json: the node's FHIR directory entry (asset id, version, head, the
+ * pending version); NULL and em set when the file is damaged (left for the operator). */
+static json_t *asset_load(const char *home, struct lb_errmsg *em)
 {
 	char p[4300];
-	asset_path(home, p, sizeof p);
-	json_t *j = json_load_file(p, 0, NULL);
-	return json_is_object(j) ? j : (json_decref(j), json_object());
+	json_t *a;
+	snprintf(p, sizeof p, "%s/fhir/asset.json", home);
+	return lb_json_file_load(p, &a, em) ? NULL : a;
 }
 
 static int asset_save(const char *home, json_t *a, struct lb_errmsg *em)
 {
 	char p[4300];
-	asset_path(home, p, sizeof p);
-	char *s = json_dumps(a, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!s)
-		return lb_errf(em, LB_ENOMEM, "out of memory");
-	int rc = lb_file_write(p, s, strlen(s), 0600, em);
-	free(s);
-	return rc;
+	snprintf(p, sizeof p, "%s/fhir/asset.json", home);
+	return lb_json_file_save(p, a, em);
 }
 
 int lb_fhir_node_asset(const char *home, uint8_t id[32])
 {
-	json_t *a = asset_load(home);
+	struct lb_errmsg em;
+	json_t *a = asset_load(home, &em);
+	if (!a)
+		return em.code;
 	const char *h = json_string_value(json_object_get(a, "asset_id"));
 	int rc = h && !lb_hex_decode(id, 32, h) ? LB_OK : LB_ENOTFOUND;
 	json_decref(a);
@@ -391,7 +387,16 @@ void lb_fhir_node_tick(struct lb_ledger *l, const char *home)
 	snprintf(p, sizeof p, "%s/fhir/fhir.db", home);
 	if (stat(p, &sb)) /* no FHIR records on this node: no entry */
 		return;
-	json_t *a = asset_load(home);
+	struct lb_errmsg lem;
+	json_t *a = asset_load(home, &lem);
+	static bool told; /* a damaged entry file is not overwritten: said once until mended */
+	if (!a) {
+		if (!told)
+			lb_log(LB_LOG_WARN, "FHIR directory entry not kept: %s", lem.text);
+		told = true;
+		return;
+	}
+	told = false;
 	bool waiting;
 	settle(l, home, a, &waiting);
 	uint64_t now = lb_now_ms();

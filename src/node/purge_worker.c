@@ -68,6 +68,23 @@ static void add_obj(struct objs *o, const uint8_t h[32])
 		memcpy(o->h[o->n++], h, 32);
 }
 
+/* Wipe a plain file the node kept (an input, a study table) and list it by its BLAKE2b hash
+ * in the receipt; a file that cannot be read is left alone, one that cannot be wiped logged. */
+static void wipe_listed(const char *path, struct objs *o)
+{
+	uint8_t *data, h[32];
+	size_t len;
+	struct lb_errmsg em;
+	if (lb_file_read(path, (size_t)1 << 32, &data, &len, &em))
+		return;
+	lb_digest_blake2b(data, len, h);
+	lb_free(data);
+	if (lb_vault_wipe_file(path, &em) == LB_OK)
+		add_obj(o, h);
+	else
+		lb_log(LB_LOG_WARN, "purge: %s", em.text);
+}
+
 static void shred_ref(struct lb_purge_worker *w, const char *ref, struct objs *o)
 {
 	char vdir[4200];
@@ -156,7 +173,7 @@ static void wipe_inputs(struct lb_purge_worker *w, const char *asset, struct obj
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
-		uint8_t req[32], h[32];
+		uint8_t req[32];
 		if (l != 69 || strcmp(de->d_name + 64, ".json"))
 			continue;
 		char hex[65];
@@ -174,16 +191,7 @@ static void wipe_inputs(struct lb_purge_worker *w, const char *asset, struct obj
 		char path[4400];
 		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
 			continue;
-		uint8_t *data;
-		size_t len;
-		if (lb_file_read(path, (size_t)1 << 32, &data, &len, &em) == LB_OK) {
-			lb_digest_blake2b(data, len, h);
-			lb_free(data);
-			if (lb_vault_wipe_file(path, &em) == LB_OK)
-				add_obj(o, h);
-			else
-				lb_log(LB_LOG_WARN, "purge: %s", em.text);
-		}
+		wipe_listed(path, o);
 	}
 	closedir(d);
 }
@@ -194,18 +202,8 @@ static void wipe_inputs(struct lb_purge_worker *w, const char *asset, struct obj
 static void wipe_study_table(struct lb_purge_worker *w, const char *asset, struct objs *o)
 {
 	char path[4300];
-	uint8_t *data, h[32];
-	size_t len;
-	struct lb_errmsg em;
 	snprintf(path, sizeof path, "%s/exchange/assets/%s.csv", w->home, asset);
-	if (lb_file_read(path, (size_t)1 << 32, &data, &len, &em))
-		return;
-	lb_digest_blake2b(data, len, h);
-	lb_free(data);
-	if (lb_vault_wipe_file(path, &em) == LB_OK)
-		add_obj(o, h);
-	else
-		lb_log(LB_LOG_WARN, "purge: %s", em.text);
+	wipe_listed(path, o);
 }
 
 static bool was_sent(struct lb_purge_worker *w, const uint8_t id[32])

@@ -3,6 +3,7 @@
 
 Environment: LEBEN_BIN (the built binary), LEBEN_ROOT (repository root)."""
 
+import atexit
 import hashlib
 import http.client
 import json
@@ -27,12 +28,16 @@ BIN = os.environ.get("LEBEN_BIN") or os.path.join(ROOT, "build", "leben")
 PASSPHRASE = "integration-test-passphrase"
 
 
+_taps = []  # every Tap of the process, for scratch_dir
+
+
 class Tap:
     """Numbered TAP lines; failures print diagnostics as '#' comments."""
 
     def __init__(self):
         self.n = 0
         self.failed = 0
+        _taps.append(self)
 
     def ok(self, cond, name, diag=None):
         self.n += 1
@@ -50,6 +55,20 @@ class Tap:
     def done(self):
         print("1..%d" % self.n, flush=True)
         sys.exit(1 if self.failed else 0)
+
+
+def scratch_dir(prefix):
+    """A temporary directory for a test that runs its own nodes: removed when the process
+    exits, unless a check failed (then kept and named for inspection)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+
+    def end():
+        if any(t.failed for t in _taps):
+            print("# kept %s for inspection" % d, flush=True)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+    atexit.register(end)
+    return d
 
 
 def free_port():
@@ -139,6 +158,20 @@ def address_bytes(addr):
     return bytes(out)
 
 
+def salt_key(home, asset):
+    """The owner's salt key of an asset (hex id) in home (<home>/exchange/salts/ASSET.key)."""
+    with open(os.path.join(home, "exchange", "salts", asset + ".key"), "rb") as f:
+        return f.read()
+
+
+def patient_commitment(key, asset, local):
+    """lb_xchg_patient_commit (docs/exchange.md), written out independently of the C code: the
+    commitment (hex) naming local id `local` of asset (hex) under the owner's salt key."""
+    a = bytes.fromhex(asset)
+    salt = blake2b256(key + a + local.encode(), "LEBEN-patient-salt-v1")
+    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
+
+
 def uvarint(n):
     """Unsigned LEB128 in its shortest form (the canonical codec's varint), independent of
     the C codec."""
@@ -166,6 +199,28 @@ def install_tls(tls_dir):
         urllib.request.HTTPSHandler(context=tls_context(tls_dir))))
 
 
+def curl_tls(tls_dir, ca=None):
+    """curl's options presenting the member certificate in tls_dir (node.pem, node.key) and
+    trusting ca (default tls_dir/ca.pem)."""
+    return ["--cacert", ca or os.path.join(tls_dir, "ca.pem"), "--cert",
+            os.path.join(tls_dir, "node.pem"), "--key", os.path.join(tls_dir, "node.key")]
+
+
+def curl(url, *args, data=None):
+    """(exit code, HTTP status or 0, parsed JSON body or raw text) of one curl request (an
+    HTTP client independent of python's); args: curl's options (curl_tls for a member)."""
+    cmd = ["curl", "-s", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"] + list(args)
+    if data is not None:
+        cmd += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(data)]
+    r = subprocess.run(cmd + [url], capture_output=True, text=True)
+    body, _, code = r.stdout.rpartition("\n")
+    try:
+        body = json.loads(body)
+    except ValueError:
+        pass
+    return r.returncode, int(code or 0), body
+
+
 class Node:
     """A `leben node` in its own temporary home. tls: its API serves HTTPS with mutual TLS
     (a consortium CA of its own in ca_dir, the node's certificate in <home>/tls)."""
@@ -188,6 +243,15 @@ class Node:
                 r = run_cli(args)
                 if r.returncode != 0:
                     raise RuntimeError("leben %s failed: %s" % (args[1], r.stderr))
+
+    @classmethod
+    def attach(cls, home, tls=False):
+        """A Node over an existing home (one a script made and left, say): nothing initialised,
+        not started; start() runs a node on it, cleanup() removes the home."""
+        node = cls.__new__(cls)
+        node.home, node.proc, node.port, node.log, node.tls, node.ca_dir = \
+            home, None, None, [], tls, None
+        return node
 
     @property
     def url(self):
@@ -316,12 +380,16 @@ class Node:
         return r.stdout.split()
 
 
-def run_node(run, genesis=None, **kw):
-    """A TAP test over one Node(**kw): genesis(g) may edit its genesis.json (a dict) before the
-    start; run(t, node) runs; the node is cleaned up whatever happens; exits with the TAP
-    result."""
-    t = Tap()
+def run_node(run, genesis=None, tmp=None, t=None, verify=None, **kw):
+    """A TAP test over one Node(**kw): genesis(g, node) may edit its genesis.json (a dict) before
+    the start; run(t, node) runs, or run(t, node, d) with tmp (a prefix): d a temporary
+    directory made for the test, removed after unless a check failed (then kept and named for
+    inspection). verify: after run, the node stops and `leben verify` of its home must pass
+    (a check of that name). The node is cleaned up whatever happens; t: a Tap that already
+    holds checks (a new one when None); exits with the TAP result."""
+    t = t or Tap()
     node = Node(**kw)
+    d, broke = None, False
     try:
         if genesis:
             gpath = os.path.join(node.home, "genesis.json")
@@ -330,10 +398,27 @@ def run_node(run, genesis=None, **kw):
             genesis(g, node)
             with open(gpath, "w") as f:
                 json.dump(g, f)
+        if tmp is not None:
+            d = tempfile.mkdtemp(prefix=tmp)
         node.start()
-        run(t, node)
+        if d is None:
+            run(t, node)
+        else:
+            run(t, node, d)
+        if verify:
+            node.stop()
+            r = run_cli(["verify", "--home", node.home])
+            t.ok(r.returncode == 0, verify, r.stdout + r.stderr)
+    except BaseException as e:
+        broke = not (isinstance(e, SystemExit) and not e.code)  # an exception, or a failed exit
+        raise
     finally:
         node.cleanup()
+        if d is not None:
+            if t.failed or broke:
+                print("# kept %s for inspection" % d)
+            else:
+                shutil.rmtree(d, ignore_errors=True)
     t.done()
 
 

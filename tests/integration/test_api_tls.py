@@ -14,21 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, Node, Tap, env, free_port, run_cli  # noqa: E402
-
-
-def curl(url, *args, data=None):
-    """(exit code, HTTP status or 0, parsed JSON body or raw text) of one curl request."""
-    cmd = ["curl", "-s", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"] + list(args)
-    if data is not None:
-        cmd += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(data)]
-    r = subprocess.run(cmd + [url], capture_output=True, text=True)
-    body, _, code = r.stdout.rpartition("\n")
-    try:
-        body = json.loads(body)
-    except ValueError:
-        pass
-    return r.returncode, int(code or 0), body
+from lebentest import BIN, Node, curl, curl_tls, env, free_port, run_cli, run_node  # noqa: E402
 
 
 def make_crl(ca_dir, revoked_pems, path, days=1):
@@ -51,10 +37,7 @@ def make_crl(ca_dir, revoked_pems, path, days=1):
 def crl_checks(t, node, other, fca):
     tls = os.path.join(node.home, "tls")
     ca = os.path.join(tls, "ca.pem")
-    member = ["--cacert", ca, "--cert", os.path.join(tls, "node.pem"), "--key",
-              os.path.join(tls, "node.key")]
-    second = ["--cacert", ca, "--cert", os.path.join(other, "node.pem"), "--key",
-              os.path.join(other, "node.key")]
+    member, second = curl_tls(tls), curl_tls(other, ca)
     crl = os.path.join(node.home, "revoked.crl")
     make_crl(node.ca_dir, [os.path.join(other, "node.pem")], crl)
     node.stop()
@@ -83,21 +66,13 @@ def crl_checks(t, node, other, fca):
 
 
 def main():
-    t = Tap()
-    node = Node(tls=True)
-    try:
-        node.start()
-        run(t, node)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tls=True)
 
 
 def run(t, node):
     tls = os.path.join(node.home, "tls")
     ca = os.path.join(tls, "ca.pem")
-    member = ["--cacert", ca, "--cert", os.path.join(tls, "node.pem"), "--key",
-              os.path.join(tls, "node.key")]
+    member = curl_tls(tls)
     # a second member of the same consortium (its own certificate, another name)
     other = os.path.join(node.home, "other")
     run_cli(["ca", "issue", "--dir", node.ca_dir, "--name", "member-2", "--out", other])
@@ -111,8 +86,7 @@ def run(t, node):
          "python ssl with the node's own member certificate gets /v1/status", (st, j))
     network = j.get("network_id") if isinstance(j, dict) else None
 
-    rc, code, body = curl(node.url + "/v1/status", "--cacert", ca, "--cert",
-                          os.path.join(other, "node.pem"), "--key", os.path.join(other, "node.key"))
+    rc, code, body = curl(node.url + "/v1/status", *curl_tls(other, ca))
     t.ok(rc == 0 and code == 200 and isinstance(body, dict) and body.get("network_id") == network,
          "curl with another member's certificate from the consortium CA is answered",
          (rc, code, body))
@@ -122,8 +96,7 @@ def run(t, node):
          and "network_id" not in json.dumps(body),
          "curl without a client certificate is refused (403 LB_EUNAUTH, no data)", (rc, code, body))
 
-    rc, code, body = curl(node.url + "/v1/status", "--cacert", ca, "--cert",
-                          os.path.join(fout, "node.pem"), "--key", os.path.join(fout, "node.key"))
+    rc, code, body = curl(node.url + "/v1/status", *curl_tls(fout, ca))
     t.ok(code == 403 and isinstance(body, dict) and body["error"]["code"] == "LB_EUNAUTH"
          and "consortium CA" in body["error"]["message"],
          "curl with a certificate from a foreign CA is refused (403 LB_EUNAUTH)", (rc, code, body))
@@ -138,9 +111,7 @@ def run(t, node):
 
     # a refused POST changes nothing: the tx is unknown to the node afterwards
     hx = node.sign("transfer", ["--from", "alice", "--to", "bob", "--amount", "1"])[0]
-    rc, code, body = curl(node.url + "/v1/txs", "--cacert", ca, "--cert",
-                          os.path.join(fout, "node.pem"), "--key", os.path.join(fout, "node.key"),
-                          data={"tx": hx})
+    rc, code, body = curl(node.url + "/v1/txs", *curl_tls(fout, ca), data={"tx": hx})
     rc2, code2, acc = curl(node.url + "/v1/accounts/" + node.address("bob"), *member)
     # had the refused post been admitted, the same tx would now be a duplicate
     st, j = node.post_txs({"tx": hx})

@@ -204,8 +204,11 @@ def main():
     device, other, clinic_sys = Key(b"\x51" * 32), Key(b"\x52" * 32), Key(b"\x53" * 32)
     try:
         os.makedirs(os.path.join(node.home, "fhir"), exist_ok=True)
+        # and a member key sharing the device key's first 16 hex digits: the applications get
+        # the writer's whole key from the endpoint, not a prefix to look up again
+        twin = device.pk[:16] + ("0" if device.pk[16] != "0" else "1") * 48
         with open(os.path.join(node.home, "fhir", "members"), "w") as f:
-            f.write("%s\n%s\n%s\n" % (device.pk, other.pk, clinic_sys.pk))
+            f.write("%s\n%s\n%s\n%s\n" % (device.pk, other.pk, clinic_sys.pk, twin))
         node.start()
         node.institution = institution_key(node)
         monitoring(t, node, device, other)

@@ -13,26 +13,16 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, run_cli  # noqa: E402
+from lebentest import ROOT, run_cli, run_node  # noqa: E402
 
 DICOM = "/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm"
 FHIR = os.path.join(ROOT, "tests", "data", "fhir", "bundle.json")
 
 
 def main():
-    t = Tap()
-    n = Node()
-    work = tempfile.mkdtemp(prefix="leben-audit-formats-")
-    try:
-        n.start()
-        run(t, n, work)
-    finally:
-        n.cleanup()
-        shutil.rmtree(work, ignore_errors=True)
-    t.done()
+    run_node(run, tmp="leben-audit-formats-")
 
 
 def offer(t, n, path, name):
@@ -108,6 +98,32 @@ def run(t, n, work):
         t.ok(r.returncode != 0 and "not the registered data" in r.stdout + r.stderr,
              "a kept copy whose bytes differ from the offered data is not audited",
              r.stdout + r.stderr)
+
+    damaged_assets(t, n, work)
+
+
+def damaged_assets(t, n, work):
+    """A damaged <home>/data/assets.json stops `data add` with the file's name, is left as it
+    was and nothing is published (it is never started afresh over)."""
+    p = os.path.join(n.home, "data", "assets.json")
+    with open(p, "rb") as f:
+        good = f.read()
+    bad = b'{"format": 2, "assets": {'
+    with open(p, "wb") as f:
+        f.write(bad)
+    src = os.path.join(work, "more.txt")
+    with open(src, "w") as f:
+        f.write("one more note\n")
+    nonce = n.account("clinic")["chains"]["directory"]["next_nonce"]
+    r = n.cli(["data", "add", src, "--key", "clinic", "--price", "1", "--name", "more"])
+    t.ok(r.returncode == 1 and p in r.stderr and "move it away" in r.stderr,
+         "data add with a damaged assets.json is refused, naming the file", r.stdout + r.stderr)
+    with open(p, "rb") as f:
+        t.eq(f.read(), bad, "the damaged assets.json is left as it was")
+    t.eq(n.account("clinic")["chains"]["directory"]["next_nonce"], nonce,
+         "the clinic sent nothing to the directory chain")
+    with open(p, "wb") as f:
+        f.write(good)
 
 
 if __name__ == "__main__":

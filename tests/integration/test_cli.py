@@ -8,10 +8,9 @@ import json
 import os
 import re
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, blake2b256, free_port, run_cli  # noqa: E402
+from lebentest import Tap, blake2b256, free_port, run_cli, run_node  # noqa: E402
 
 M = 1000000  # micro-units per credit
 
@@ -50,16 +49,10 @@ def main():
     t.ok(r.returncode == 1 and "is the node running" in r.stderr and "leben node --home" in r.stderr,
          "no node: says how to start it", r.stderr)
 
-    node = Node()
-    try:
-        node.start()
-        run(t, node)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-cli-", t=t)
 
 
-def run(t, node):
+def run(t, node, d):
     alice, bob = node.address("alice"), node.address("bob")
 
     # ---- query --------------------------------------------------------------------------
@@ -151,9 +144,9 @@ def run(t, node):
                   "--data", "viewed by dr. x", "--wait"])
     t.ok(r.returncode == 0, "tx record", r.stdout + r.stderr)
 
-    with tempfile.NamedTemporaryFile(delete=False) as f:
+    data_file = os.path.join(d, "scan.dcm")
+    with open(data_file, "wb") as f:
         f.write(b"pretend this is a DICOM file\n" * 100)
-        data_file = f.name
     nn = node.account("clinic")["chains"]["directory"]["next_nonce"]
     r = node.cli(["tx", "asset-register", "--from", "clinic", "--content-file", data_file,
                   "--meta", '{"modality":"CT"}', "--wait", "--json"])
@@ -178,7 +171,6 @@ def run(t, node):
     # ---- proofs ------------------------------------------------------------------------------
     # A later business block anchors the settlement block of txid.
     node.cli(["tx", "record", "--from", "clinic", "--kind", "test.anchor", "--subject", "y", "--wait"])
-    d = tempfile.mkdtemp()
     pf = os.path.join(d, "transfer.proof")
     r = node.cli(["proof", "get", txid, "-o", pf])
     t.ok(r.returncode == 0 and os.path.getsize(pf) > 64, "proof get -o FILE writes a binary proof", r.stderr)

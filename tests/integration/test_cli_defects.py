@@ -21,11 +21,10 @@ Sequential multi-signatures: errors number owners as the user gave them to `poli
 import json
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, Node, Tap, env, run_cli  # noqa: E402
+from lebentest import BIN, env, run_cli, run_node  # noqa: E402
 import subprocess  # noqa: E402
 
 
@@ -228,23 +227,14 @@ def test_offer_quiet(t, node, d):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    try:
-        node.start()
-        with tempfile.TemporaryDirectory() as d:
-            test_home(t, node, d)
-            test_multisig_numbering(t, d)
-            test_credits(t, node)
-            test_reset(t, node, d)
-            test_offer_quiet(t, node, d)
-        node.stop()
-        r = run_cli(["verify", "--home", node.home])
-        t.ok(r.returncode == 0, "leben verify replays the chains with their empty blocks",
-             r.stdout + r.stderr)
-    finally:
-        node.cleanup()
-    t.done()
+    def run(t, node, d):
+        test_home(t, node, d)
+        test_multisig_numbering(t, d)
+        test_credits(t, node)
+        test_reset(t, node, d)
+        test_offer_quiet(t, node, d)
+    run_node(run, tmp="leben-cli-defects-",
+             verify="leben verify replays the chains with their empty blocks")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,9 @@ evaluated again) and passes."""
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, run_cli  # noqa: E402
+from lebentest import Tap, run_cli, run_node  # noqa: E402
 
 FEE = """# split a fee among the owners by their record counts
 require total > 0
@@ -49,17 +48,7 @@ def main():
     t = Tap()
     r = run_cli(["compute", "--help"])
     t.ok(r.returncode == 0 and "usage: leben compute" in r.stdout, "compute --help", r.stderr)
-    node = Node()
-    try:
-        node.start()
-        with tempfile.TemporaryDirectory() as d:
-            run(t, node, d)
-        node.stop()
-        r = run_cli(["verify", "--home", node.home])
-        t.ok(r.returncode == 0, "leben verify replays the compute runs", r.stdout + r.stderr)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-compute-", t=t, verify="leben verify replays the compute runs")
 
 
 def run(t, node, d):

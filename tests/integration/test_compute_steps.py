@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, bech32m_encode, run_cli, uvarint  # noqa: E402
+from lebentest import bech32m_encode, run_node, uvarint  # noqa: E402
 
 PRICE = 7
 PROG = b"let a = x * 3\nlet b = a + 4\nout y = b * b\n"
@@ -52,27 +52,16 @@ def run_payload(prog, budget, x, prepay=None, by_hash=False):
 
 
 def main():
-    t = Tap()
-    node = Node(demo=True)
-    try:
-        gpath = os.path.join(node.home, "genesis.json")
-        with open(gpath) as f:
-            g = json.load(f)
+    def genesis(g, node):
         g["market"] = {"platform": node_addr_placeholder(), "period_blocks": 100000,
                        "compute": {"step": PRICE}}
         g["compute"] = {"prepay": True}
-        with open(gpath, "w") as f:
-            json.dump(g, f)
-        node.start()
+    def run_and_reclaim(t, node):
         run(t, node)
         reclaim(t, node)
-        node.stop()
-        r = run_cli(["verify", "--home", node.home])
-        t.ok(r.returncode == 0, "leben verify replays the prepaid runs and their settlements",
-             r.stdout + r.stderr)
-    finally:
-        node.stop()
-    t.done()
+
+    run_node(run_and_reclaim, genesis=genesis, demo=True,
+             verify="leben verify replays the prepaid runs, their settlements and reclaims")
 
 
 def node_addr_placeholder():

@@ -12,10 +12,9 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, run_cli, uvarint  # noqa: E402
+from lebentest import ROOT, Node, Tap, run_cli, scratch_dir, uvarint  # noqa: E402
 
 EX = os.path.join(ROOT, "examples", "contracts")
 
@@ -30,7 +29,7 @@ def business_nonce(node, key):
 
 def main():
     t = Tap()
-    tmp = tempfile.mkdtemp(prefix="leben-kn-")
+    tmp = scratch_dir("leben-kn-")
     node = Node(demo=True)
     try:
         node.start()

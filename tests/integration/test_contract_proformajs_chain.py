@@ -14,10 +14,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import ROOT, Node, Tap, run_cli, uvarint  # noqa: E402
+from lebentest import ROOT, Node, Tap, run_cli, scratch_dir, uvarint  # noqa: E402
 
 SMALL = os.path.join(ROOT, "tests", "data", "knowledge_json", "valid", "small.json")
 BIG = os.path.join(ROOT, "examples", "contracts", "sepsis.json")
@@ -53,7 +52,7 @@ def raw(node, payload):
 
 def main():
     t = Tap()
-    tmp = tempfile.mkdtemp(prefix="leben-knpjs-")
+    tmp = scratch_dir("leben-knpjs-")
     node = Node(demo=True)
     try:
         node.start()

@@ -19,17 +19,9 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, blake2b256, run_cli, wait_for  # noqa: E402
-
-
-def commitment(key, asset, local):
-    """lb_xchg_patient_commit (docs/exchange.md), built independently of the C code."""
-    a = bytes.fromhex(asset)
-    salt = blake2b256(key + a + local.encode(), "LEBEN-patient-salt-v1")
-    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
+from lebentest import patient_commitment, run_cli, run_node, wait_for  # noqa: E402
 
 
 def status(node, asset, wait=20):
@@ -49,16 +41,7 @@ def table(rows):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-purge-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
-    t.done()
+    run_node(run, tmp="leben-purge-")
 
 
 def run(t, node, tmp):
@@ -114,7 +97,7 @@ def run(t, node, tmp):
     t.ok(not os.path.exists(obj1), "the version holding P3's record is gone from the vault")
     with open(os.path.join(node.home, "exchange", "salts", asset + ".key"), "rb") as f:
         skey = f.read()
-    p3 = commitment(skey, asset, "P3")
+    p3 = patient_commitment(skey, asset, "P3")
     entry = json.load(open(os.path.join(node.home, "data", "assets.json")))["assets"][asset]
     t.eq(entry["version"], 2, "the table without P3 is the asset's version 2")
     out = os.path.join(tmp, "v2.csv")
@@ -179,7 +162,7 @@ def run(t, node, tmp):
                    "--keys", kf, "--out", os.path.join(tmp, "cards")])
     t.ok(r.returncode == 0 and r2.returncode == 0, "P5's consent key is registered",
          r.stderr + r2.stderr)
-    p5 = commitment(skey, asset, "P5")
+    p5 = patient_commitment(skey, asset, "P5")
     r = node.cli(["data", "purge-ask", asset, "--patient", p5, "--key", "alice"])
     t.ok(r.returncode == 1 and "only the patient's registered consent key" in r.stderr,
          "another key cannot ask for P5's purge", r.stderr)

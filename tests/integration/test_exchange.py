@@ -13,10 +13,10 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, addr_bytes, bech32m_encode, blake2b256, run_cli  # noqa: E402
+from lebentest import (Tap, addr_bytes, bech32m_encode, blake2b256, patient_commitment,  # noqa: E402
+                       run_cli, run_node, salt_key)
 
 M = 1000000
 FEE = 1000  # genesis default fee of a settlement tx (demo home), micro-CSC
@@ -29,26 +29,6 @@ def bal(node, name):
     return b["asc"], b["csc"]
 
 
-def cli_json(node, args):
-    r = node.cli(args + ["--json"])
-    try:
-        return r, json.loads(r.stdout)
-    except ValueError:
-        return r, None
-
-
-def salt_key(home, asset_hex):
-    with open(os.path.join(home, "exchange", "salts", asset_hex + ".key"), "rb") as f:
-        return f.read()
-
-
-def patient_id(home, asset_hex, local):
-    """The patient's commitment, computed here from the owner's salt key (docs/exchange.md)."""
-    a = bytes.fromhex(asset_hex)
-    salt = blake2b256(salt_key(home, asset_hex) + a + local.encode(), "LEBEN-patient-salt-v1")
-    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
-
-
 def register_patients(t, node, tmp, asset, data, keys, what):
     """The owner registers the patients' consent keys (local id -> key name); returns the
     opening card of each local id."""
@@ -57,7 +37,7 @@ def register_patients(t, node, tmp, asset, data, keys, what):
         f.write("local_id,address\n")
         for local, k in keys.items():
             f.write("%s,%s\n" % (local, node.address(k)))
-    r, reg = cli_json(node, ["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data,
+    r, reg = node.cli_json(["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data,
                              "--keys", kf, "--out", os.path.join(tmp, "cards-" + asset[:8])])
     t.ok(r.returncode == 0 and reg and reg["registered"] == len(keys), what, r.stdout + r.stderr)
     return {p["local_id"]: p["card"] for p in (reg or {}).get("patients", [])}
@@ -103,14 +83,7 @@ def main():
          "leben exchange --help", r.stderr)
     r = run_cli(["exchange", "nosuchstep"])
     t.ok(r.returncode == 2 and "exchange --help" in r.stderr, "unknown step: usage error", r.stderr)
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-xchg-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-xchg-", t=t)
 
 
 def run(t, node, tmp):
@@ -123,7 +96,7 @@ def run(t, node, tmp):
     write_table(data, rows)
 
     # ---- the owner registers, identifies itself (anchors the registration), offers ------------
-    r, reg = cli_json(node, ["tx", "asset-register", "--from", "clinic", "--content-file", data, "--wait"])
+    r, reg = node.cli_json(["tx", "asset-register", "--from", "clinic", "--content-file", data, "--wait"])
     t.ok(r.returncode == 0 and reg, "asset registered in the directory", r.stderr)
     r = node.cli(["tx", "identity", "--from", "clinic", "--role", "provider", "--name", "St. Anna", "--wait"])
     t.ok(r.returncode == 0, "clinic identity (business block after the registration)", r.stderr)
@@ -133,7 +106,7 @@ def run(t, node, tmp):
     r = node.cli(["exchange", "offer", "--from", "bob", "--asset-tx", reg["id"], "--price", "5"])
     t.ok(r.returncode == 1 and "wrong owner" in r.stderr and "LB_EUNAUTH" in r.stderr,
          "offer by someone else: refused, wrong owner", r.stderr)
-    r, off = cli_json(node, ["exchange", "offer", "--from", "clinic", "--asset-tx", reg["id"],
+    r, off = node.cli_json(["exchange", "offer", "--from", "clinic", "--asset-tx", reg["id"],
                              "--price", "5", "--min-cohort", "10", "--data", data])
     t.ok(r.returncode == 0 and off and len(off["asset"]) == 64, "offer by the owner", r.stderr)
     asset = off["asset"]
@@ -178,11 +151,11 @@ def run(t, node, tmp):
     t.ok(st == 404, "no sealed result for an unknown request: 404", j)
 
     # ---- requests: default nothing runs ---------------------------------------------------------
-    r, rq = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset,
+    r, rq = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset,
                             "--algorithm", "builtin:stats", "--params", PARAMS, "--purpose", "hypertension study"])
     t.ok(r.returncode == 0 and rq["status"] == "pending", "request waits for the owner (not on the allow-list)", r.stderr)
     req = rq["tx"]
-    r, rq2 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset,
+    r, rq2 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset,
                              "--algorithm", script_hash, "--purpose", "count rows"])
     t.ok(r.returncode == 0 and rq2["status"] == "pending", "second request (script) pending", r.stderr)
     unapproved = rq2["tx"]
@@ -197,7 +170,7 @@ def run(t, node, tmp):
     keys = {"P%d" % n: "patients" for n in range(1, 13)}
     keys.update({"P7": "patient7", "P3": "patient3"})
     cards = register_patients(t, node, tmp, asset, data, keys, "the owner registers the 12 patients' consent keys")
-    p7 = patient_id(node.home, asset, "P7")
+    p7 = patient_commitment(salt_key(node.home, asset), asset, "P7")
     st, c7 = node.get("/v1/exchange/consents/%s/%s" % (asset, p7))
     t.ok(st == 200 and c7["status"] == "registered" and c7["key"] == node.address("patient7"),
          "GET /v1/exchange/consents: P7 registered to patient7's key, no consent yet", c7)
@@ -246,7 +219,7 @@ def run(t, node, tmp):
 
     # ---- escrow -> run -> sealed result -> split ---------------------------------------------
     a0, c0, b0, n0 = (bal(node, k) for k in ("alice", "clinic", "bob", "node"))
-    r, esc = cli_json(node, ["exchange", "escrow", "--from", "alice", "--request", req, "--executor", "node",
+    r, esc = node.cli_json(["exchange", "escrow", "--from", "alice", "--request", req, "--executor", "node",
                              "--compute-fee", "2"])
     t.ok(r.returncode == 0 and esc, "escrow opened", r.stderr)
     a1 = bal(node, "alice")
@@ -259,7 +232,7 @@ def run(t, node, tmp):
     write_table(bad, rows[:-1])
     r = node.cli(["exchange", "run", "--from", "node", "--request", req, "--escrow", esc["escrow"], "--data", bad])
     t.ok(r.returncode == 1 and "not the data registered" in r.stderr, "run on other data than the asset: refused", r.stderr)
-    r, run = cli_json(node, ["exchange", "run", "--from", "node", "--request", req, "--escrow", esc["escrow"],
+    r, run = node.cli_json(["exchange", "run", "--from", "node", "--request", req, "--escrow", esc["escrow"],
                              "--data", data])
     t.ok(r.returncode == 0 and run and run["status"] == "delivered", "run delivered", r.stdout + r.stderr)
     t.eq((run["patients_used"], run["patients_left_out"], run["sandbox"]["rows_left_out"]), (11, 1, 1),
@@ -297,7 +270,8 @@ def run(t, node, tmp):
     # ---- the result shared to an attribute policy (CP-ABE, docs/security.md §11) -------------
     r = node.cli(["abe", "setup", "--json"])
     auth = json.loads(r.stdout)["authority"] if r.returncode == 0 else ""
-    abe_dir = tempfile.mkdtemp(prefix="leben-abe-x-")
+    abe_dir = os.path.join(tmp, "abe")
+    os.makedirs(abe_dir)
     for k, attrs in (("colleague", "statistician,study:CHD"), ("outsider", "statistician")):
         run_cli(["keys", "new", k, "--home", node.home])
         f = os.path.join(abe_dir, k)
@@ -364,7 +338,7 @@ def run(t, node, tmp):
     t.ok(st != 202 and "already released" in json.dumps(j), "a second release is refused", j)
 
     # ---- audit log --------------------------------------------------------------------------
-    r, log = cli_json(node, ["exchange", "log", "--asset", asset])
+    r, log = node.cli_json(["exchange", "log", "--asset", asset])
     types = [ev["type"] for ev in log["events"]] if log else []
     t.eq(types, ["xchg.offer", "xchg.grant", "xchg.request", "xchg.request", "xchg.approve", "xchg.patients"]
          + ["xchg.consent"] * 13 + ["xchg.exec", "xchg.result"], "asset history: every step in order")
@@ -372,10 +346,10 @@ def run(t, node, tmp):
     t.ok(ex.get("by") == execu and ex.get("payment", {}).get("escrow") == "released"
          and ex["payment"]["data_fee"] == 5 * M and log["paid"] == {"asc": 5 * M, "csc": 2 * M},
          "the run names the executor and what was paid", log)
-    st, plog = node.get("/v1/exchange/log/" + patient_id(node.home, asset, "P1"))
+    st, plog = node.get("/v1/exchange/log/" + patient_commitment(salt_key(node.home, asset), asset, "P1"))
     t.ok(st == 200 and [e["type"] for e in plog["events"]] == ["xchg.patients", "xchg.consent", "xchg.exec"]
          and plog["events"][2]["details"]["request"] == req, "patient P1's history: registered, consented, used in the run", plog)
-    r, p7log = cli_json(node, ["exchange", "log", "--patient", "P7", "--asset", asset])
+    r, p7log = node.cli_json(["exchange", "log", "--patient", "P7", "--asset", asset])
     t.ok(r.returncode == 0 and [e["details"].get("action") for e in p7log["events"]] == [None, "give", "revoke"],
          "patient P7's history: registered, consent given and revoked, never used", p7log)
     r = node.cli(["exchange", "log", "--asset", asset])
@@ -383,12 +357,12 @@ def run(t, node, tmp):
          "readable history says who used the data and what was paid", r.stdout)
 
     # ---- refund after the timeout ---------------------------------------------------------------
-    r, rq3 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset,
+    r, rq3 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset,
                              "--algorithm", "builtin:stats", "--params", PARAMS, "--purpose", "second look"])
     req3 = rq3["tx"]
     node.cli(["exchange", "approve", "--from", "clinic", "--request", req3])
     a0 = bal(node, "alice")
-    r, esc3 = cli_json(node, ["exchange", "escrow", "--from", "alice", "--request", req3, "--executor", "node",
+    r, esc3 = node.cli_json(["exchange", "escrow", "--from", "alice", "--request", req3, "--executor", "node",
                               "--compute-fee", "1", "--timeout-blocks", "2"])
     t.ok(r.returncode == 0, "escrow with a 2-block timeout", r.stderr)
     r = node.cli(["exchange", "refund", "--from", "alice", "--escrow", esc3["escrow"]])
@@ -407,9 +381,9 @@ def run(t, node, tmp):
     # ---- a result withheld by the output policy: refunded, citing the business-chain result ----
     small = os.path.join(tmp, "small.csv")
     write_table(small, rows[:4])
-    r, reg2 = cli_json(node, ["tx", "asset-register", "--from", "clinic", "--content-file", small, "--wait"])
+    r, reg2 = node.cli_json(["tx", "asset-register", "--from", "clinic", "--content-file", small, "--wait"])
     node.cli(["exchange", "consent", "--from", "patient3", "--asset", asset, "--patient", "P3"])
-    r, off2 = cli_json(node, ["exchange", "offer", "--from", "clinic", "--asset-tx", reg2["id"], "--price", "3",
+    r, off2 = node.cli_json(["exchange", "offer", "--from", "clinic", "--asset-tx", reg2["id"], "--price", "3",
                               "--min-cohort", "10", "--allow", "builtin:stats"])
     t.ok(r.returncode == 0, "second asset offered with stats on its allow-list", r.stderr)
     cards2 = register_patients(t, node, tmp, off2["asset"], small, {"P%d" % n: "patients" for n in range(1, 5)},
@@ -417,14 +391,14 @@ def run(t, node, tmp):
     for local in sorted(cards2):
         node.cli(["exchange", "consent", "--from", "patients", "--opening", cards2[local]])
     node.cli(["exchange", "grant", "--from", "clinic", "--asset", off2["asset"], "--executor", "node"])
-    r, rq4 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", off2["asset"],
+    r, rq4 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", off2["asset"],
                              "--algorithm", "builtin:stats", "--params", PARAMS, "--purpose", "tiny cohort"])
     t.ok(r.returncode == 0 and rq4["status"] == "approved" and rq4["approved_by"] == "allow-list",
          "allow-listed algorithm: approved at once", rq4)
     a0, c0 = bal(node, "alice"), bal(node, "clinic")
-    r, esc4 = cli_json(node, ["exchange", "escrow", "--from", "alice", "--request", rq4["tx"], "--executor", "node",
+    r, esc4 = node.cli_json(["exchange", "escrow", "--from", "alice", "--request", rq4["tx"], "--executor", "node",
                               "--compute-fee", "1"])
-    r, run4 = cli_json(node, ["exchange", "run", "--from", "node", "--request", rq4["tx"], "--escrow",
+    r, run4 = node.cli_json(["exchange", "run", "--from", "node", "--request", rq4["tx"], "--escrow",
                               esc4["escrow"], "--data", small])
     t.ok(r.returncode == 0 and run4["status"] == "withheld" and "below the minimum cohort 10" in run4["reason"],
          "4 patients < minimum cohort 10: withheld, with the reason", r.stdout + r.stderr)
@@ -440,7 +414,7 @@ def run(t, node, tmp):
     node.cli(["exchange", "algo", "--from", "bob", "--algorithm-file", escape, "--fee", "1", "--name", "reader"])
     # parameters up to the chain's 4096 bytes go through; longer ones are refused before sending
     big = json.dumps({"columns": ["age"], "note": "x" * 3000})
-    r, rq5 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset,
+    r, rq5 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset,
                              "--algorithm", "builtin:stats", "--params", big, "--purpose", "long parameters"])
     st, rj = node.get("/v1/txs/" + rq5["tx"]) if rq5 else (None, None)
     t.ok(r.returncode == 0 and st == 200 and rj["payload"]["params"] == json.loads(big),
@@ -449,16 +423,16 @@ def run(t, node, tmp):
                   "--params", json.dumps({"note": "x" * 5000}), "--purpose", "too long"])
     t.ok(r.returncode == 2 and "--params is longer than 4096 bytes" in r.stderr,
          "parameters over 4096 bytes: a usage error naming the limit", r.stderr)
-    r, rq7 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm-file", escape,
+    r, rq7 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm-file", escape,
                              "--purpose", "read a file"])
     node.cli(["exchange", "approve", "--from", "clinic", "--request", rq7["tx"]])
     a0, b0 = bal(node, "alice"), bal(node, "bob")
-    r, esc7 = cli_json(node, ["exchange", "escrow", "--from", "alice", "--request", rq7["tx"], "--executor", "node",
+    r, esc7 = node.cli_json(["exchange", "escrow", "--from", "alice", "--request", rq7["tx"], "--executor", "node",
                               "--compute-fee", "1"])
     r = node.cli(["exchange", "run", "--from", "node", "--request", rq7["tx"], "--escrow", esc7["escrow"],
                   "--data", data])
     t.ok(r.returncode == 1 and "--algorithm-file" in r.stderr, "a script request needs the script at the executor", r.stderr)
-    r, run7 = cli_json(node, ["exchange", "run", "--from", "node", "--request", rq7["tx"], "--escrow", esc7["escrow"],
+    r, run7 = node.cli_json(["exchange", "run", "--from", "node", "--request", rq7["tx"], "--escrow", esc7["escrow"],
                               "--data", data, "--algorithm-file", escape])
     t.ok(r.returncode == 0 and run7["status"] == "failed" and "the run failed" in run7["reason"],
          "the script's escape attempt fails the run, with the reason recorded", r.stdout + r.stderr)
@@ -468,7 +442,7 @@ def run(t, node, tmp):
     t.eq(rqj["status"], "failed", "the business chain records the failed run")
 
     # ---- revocations by the owner --------------------------------------------------------------
-    r, rq8 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+    r, rq8 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
                              "builtin:stats", "--params", PARAMS, "--purpose", "to be revoked"])
     node.cli(["exchange", "approve", "--from", "clinic", "--request", rq8["tx"]])
     r = node.cli(["exchange", "revoke", "--from", "alice", "--request", rq8["tx"]])
@@ -481,7 +455,7 @@ def run(t, node, tmp):
          "escrow for a revoked request: refused, nothing locked", r.stderr)
 
     # ---- scenarios: chosen by the user, chosen automatically, refused by policy ---------------
-    r, rq5 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+    r, rq5 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
                              "builtin:stats", "--params", PARAMS, "--purpose", "at a computing provider", "--scenario", "integrated"])
     node.cli(["exchange", "approve", "--from", "clinic", "--request", rq5["tx"]])
     # the owner's own node runs where the data lies (local): it may not record an integrated run
@@ -491,12 +465,12 @@ def run(t, node, tmp):
          and "would run local" in r.stderr and "nothing was locked" in r.stderr,
          "the user asked for integrated: the owner's own node (local) is refused as executor", r.stderr)
     # a run at the owner's node is recorded as local, with the reason
-    r, rq5 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+    r, rq5 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
                              "builtin:stats", "--params", PARAMS, "--purpose", "left to the automatic choice"])
     node.cli(["exchange", "approve", "--from", "clinic", "--request", rq5["tx"]])
-    r, esc5 = cli_json(node, ["exchange", "escrow", "--from", "alice", "--request", rq5["tx"], "--executor", "node",
+    r, esc5 = node.cli_json(["exchange", "escrow", "--from", "alice", "--request", rq5["tx"], "--executor", "node",
                               "--compute-fee", "1"])
-    r, run5 = cli_json(node, ["exchange", "run", "--from", "node", "--request", rq5["tx"], "--escrow",
+    r, run5 = node.cli_json(["exchange", "run", "--from", "node", "--request", rq5["tx"], "--escrow",
                               esc5["escrow"], "--data", data])
     t.ok(r.returncode == 0 and run5["scenario"] == "local" and run5["chosen_by"] == "automatic"
          and run5["scenario_reason"] == "executor",
@@ -513,7 +487,7 @@ def run(t, node, tmp):
     with open(script2, "w") as f:
         f.write("return {n = 0}\n")
     node.cli(["exchange", "algo", "--from", "bob", "--algorithm-file", script2, "--fee", "2", "--at-author"])
-    r, rq6 = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm-file", script2,
+    r, rq6 = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm-file", script2,
                              "--purpose", "runs only at its author"])
     node.cli(["exchange", "approve", "--from", "clinic", "--request", rq6["tx"]])
     st, plan = node.http("POST", "/v1/exchange/check", {"request": rq6["tx"], "executor": execu})[:2]
@@ -546,10 +520,10 @@ def run(t, node, tmp):
     # ---- an asset published by the data layer (data.register, with its description) --------
     cohort2 = os.path.join(tmp, "cohort2.csv")
     write_table(cohort2, [("Q%d" % n, 30 + n, 110 + n, 48 + n % 3) for n in range(1, 16)])
-    r, pub = cli_json(node, ["data", "add", cohort2, "--key", "clinic", "--price", "2"])
+    r, pub = node.cli_json(["data", "add", cohort2, "--key", "clinic", "--price", "2"])
     t.ok(r.returncode == 0 and pub and len(pub.get("tx", "")) == 64, "leben data add publishes data.register", r.stderr)
     node.cli(["exchange", "consent", "--from", "patient3", "--asset", asset, "--patient", "P3", "--revoke"])
-    r, off3 = cli_json(node, ["exchange", "offer", "--from", "clinic", "--asset-tx", pub["tx"], "--price", "2",
+    r, off3 = node.cli_json(["exchange", "offer", "--from", "clinic", "--asset-tx", pub["tx"], "--price", "2",
                               "--allow", "builtin:stats"])
     t.ok(r.returncode == 0 and off3 and off3["asset"] == pub["asset_id"],
          "offer citing a data.register: the data layer's asset id", r.stdout + r.stderr)

@@ -23,10 +23,9 @@ import os
 import statistics
 import struct
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import PASSPHRASE, Node, Tap, blake2b256, run_cli, tty_run, uvarint  # noqa: E402
+from lebentest import PASSPHRASE, blake2b256, run_cli, run_node, tty_run, uvarint  # noqa: E402
 from keystore_oracle import open_keystore_secrets  # noqa: E402
 
 POLICY = "cardiologist AND ward:4"
@@ -236,15 +235,7 @@ def run(t, node, tmp):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-xabe-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-xabe-")
 
 
 if __name__ == "__main__":

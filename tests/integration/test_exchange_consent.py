@@ -23,34 +23,19 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, addr_bytes, blake2b256, run_cli, uvarint  # noqa: E402
+from lebentest import (addr_bytes, blake2b256, patient_commitment, run_cli, run_node,  # noqa: E402
+                       salt_key, uvarint)
 
 M = 1000000
 PARAMS = '{"columns": ["age", "systolic"]}'
 CONSENT, PATIENTS, EXEC = 0x0345, 0x0349, 0x0346
 
 
-def cli_json(node, args):
-    r = node.cli(args + ["--json"])
-    try:
-        return r, json.loads(r.stdout)
-    except ValueError:
-        return r, None
-
-
-def salt_key(home, asset):
-    with open(os.path.join(home, "exchange", "salts", asset + ".key"), "rb") as f:
-        return f.read()
-
-
 def commit(home, asset, local):
-    """lb_xchg_patient_commit, written out independently (docs/exchange.md)."""
-    a = bytes.fromhex(asset)
-    salt = blake2b256(salt_key(home, asset) + a + local.encode(), "LEBEN-patient-salt-v1")
-    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
+    """The commitment of local id `local` under the salt key of asset in home."""
+    return patient_commitment(salt_key(home, asset), asset, local)
 
 
 def exec_payload(request, user, owner, author, executor, patients, data_fee=0, algo_fee=0):
@@ -77,26 +62,18 @@ def raw(node, key, type_id, payload_hex):
 
 
 def main():
-    t = Tap()
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-consent-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-consent-")
 
 
 def offer_asset(t, node, tmp, name, rows, extra=()):
     """Publish a table with the data layer and offer it; the node's key may run it."""
     data = os.path.join(tmp, name + ".csv")
     write_table(data, rows)
-    r, pub = cli_json(node, ["data", "add", data, "--key", "clinic", "--price", "2", "--name", name])
+    r, pub = node.cli_json(["data", "add", data, "--key", "clinic", "--price", "2", "--name", name])
     t.ok(r.returncode == 0 and pub, "%s published (data.register)" % name, r.stderr)
     # any business tx makes a business block that anchors the registration the offer cites
     node.cli(["tx", "record", "--from", "bob", "--kind", "test.tick", "--subject", name, "--wait"])
-    r, off = cli_json(node, ["exchange", "offer", "--from", "clinic", "--asset-tx", pub["tx"], "--price", "2",
+    r, off = node.cli_json(["exchange", "offer", "--from", "clinic", "--asset-tx", pub["tx"], "--price", "2",
                              "--min-cohort", "5", "--data", data, "--allow", "builtin:stats"] + list(extra))
     t.ok(r.returncode == 0 and off and off["asset"] == pub["asset_id"], "%s offered" % name, r.stdout + r.stderr)
     node.cli(["exchange", "grant", "--from", "clinic", "--asset", off["asset"], "--executor", "node"])
@@ -109,18 +86,18 @@ def register(t, node, tmp, asset, data, keys, what):
         f.write("local_id,address\n")
         for local, k in keys.items():
             f.write("%s,%s\n" % (local, node.address(k)))
-    r, reg = cli_json(node, ["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data,
+    r, reg = node.cli_json(["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data,
                              "--keys", kf, "--out", os.path.join(tmp, "cards-" + asset[:8])])
     t.ok(r.returncode == 0 and reg and reg["registered"] == len(keys), what, r.stdout + r.stderr)
     return {p["local_id"]: p["card"] for p in (reg or {}).get("patients", [])}
 
 
 def run_once(t, node, asset, data, what):
-    r, rq = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+    r, rq = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
                             "builtin:stats", "--params", PARAMS, "--purpose", what])
-    r, esc = cli_json(node, ["exchange", "escrow", "--from", "alice", "--request", rq["tx"], "--executor",
+    r, esc = node.cli_json(["exchange", "escrow", "--from", "alice", "--request", rq["tx"], "--executor",
                              "node", "--compute-fee", "1"])
-    r, res = cli_json(node, ["exchange", "run", "--from", "node", "--request", rq["tx"], "--escrow",
+    r, res = node.cli_json(["exchange", "run", "--from", "node", "--request", rq["tx"], "--escrow",
                              esc["escrow"], "--data", data])
     t.ok(r.returncode == 0 and res and res["status"] == "delivered", "%s: run delivered" % what,
          r.stdout + r.stderr)
@@ -145,7 +122,7 @@ def run(t, node, tmp):
     # ---- consent for an asset not on offer, and registration there -------------------------
     other = os.path.join(tmp, "other.csv")
     write_table(other, rows[:3])
-    r, pub2 = cli_json(node, ["data", "add", other, "--key", "clinic", "--price", "1", "--name", "not offered"])
+    r, pub2 = node.cli_json(["data", "add", other, "--key", "clinic", "--price", "1", "--name", "not offered"])
     fake = blake2b256(b"P1", "guess").hex()
     r = node.cli(["exchange", "consent", "--from", "stranger", "--asset", pub2["asset_id"], "--patient", fake])
     t.ok(r.returncode == 1 and "not on offer" in r.stderr, "consent for an asset not on offer: refused", r.stderr)
@@ -188,7 +165,7 @@ def run(t, node, tmp):
          "the owner's own key as a patient's consent key: refused", r.stderr)
     with open(kf, "w") as f:
         f.write("P1,%s\nP14,%s\n" % (node.address("patient1"), node.address("patients")))
-    r, more = cli_json(node, ["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data,
+    r, more = node.cli_json(["exchange", "patients", "--from", "clinic", "--asset", asset, "--data", data,
                               "--keys", kf, "--out", os.path.join(tmp, "cards-more")])
     t.ok(r.returncode == 0 and more["registered"] == 1 and more["already_registered"] == 1,
          "a second registration run adds the new patient and keeps the registered one", r.stdout + r.stderr)
@@ -307,7 +284,7 @@ def run(t, node, tmp):
     r = node.cli(["data", "get", asset, "--out", os.path.join(tmp, "got.csv"), "--patient", "P3"])
     t.ok(r.returncode == 0 and "view logged in tx" in r.stdout, "data get: the raw data is opened once the view is logged",
          r.stdout + r.stderr)
-    r, shown = cli_json(node, ["data", "show", asset, "--private", "--patient", p3])
+    r, shown = node.cli_json(["data", "show", asset, "--private", "--patient", p3])
     t.ok(r.returncode == 0 and shown and len(shown.get("view_tx", "")) == 64,
          "data show --private: the private part is opened once the view is logged", r.stdout + r.stderr)
     st, alog = node.get("/v1/exchange/log/" + asset)
@@ -332,7 +309,7 @@ def run(t, node, tmp):
 
 def find_request(t, node, asset):
     """An approved request on asset (the allow-list approves stats at once)."""
-    r, rq = cli_json(node, ["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
+    r, rq = node.cli_json(["exchange", "request", "--from", "alice", "--asset", asset, "--algorithm",
                             "builtin:stats", "--params", PARAMS, "--purpose", "probe"])
     t.ok(r.returncode == 0 and rq["status"] == "approved", "a request approved by the allow-list", r.stderr)
     return rq["tx"]

@@ -18,7 +18,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 
@@ -26,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, addr_bytes, blake2b256, install_tls  # noqa: E402
+from lebentest import (BIN, ROOT, Tap, addr_bytes, blake2b256, install_tls,  # noqa: E402
+                       patient_commitment, read_cluster_env, scratch_dir)
 
 M = 1000000
 FEE = 1000  # genesis default fee of a settlement tx (demo genesis), micro-CSC
@@ -62,16 +62,9 @@ def input_digest(req, esc, executor, sealed, patients, column, salt):
                       "LEBEN-sealed-input-v2")
 
 
-def commitment(key, asset, local):
-    """lb_xchg_patient_commit (docs/exchange.md), built independently of the C code."""
-    a = bytes.fromhex(asset)
-    salt = blake2b256(key + a + local.encode(), "LEBEN-patient-salt-v1")
-    return blake2b256(a + salt + local.encode(), "LEBEN-patient-v2").hex()
-
-
 def main():
     t = Tap()
-    work = tempfile.mkdtemp(prefix="leben-xchg-cons-")
+    work = scratch_dir("leben-xchg-cons-")
     cluster = os.path.join(work, "cluster")
     e = env()
     e["CLUSTER"] = cluster
@@ -86,20 +79,10 @@ def main():
 
 def cli(e, cluster, i, args, url=None):
     cenv = dict(e)
-    u = url or read_env(cluster)["NODE_API_%d" % i]
+    u = url or read_cluster_env(cluster)["NODE_API_%d" % i]
     return subprocess.run([BIN] + args + ["--home", os.path.join(cluster, "node-%d" % i),
                                           "--node", u], env=cenv, capture_output=True,
                           text=True, timeout=300)
-
-
-def read_env(cluster):
-    out = {}
-    with open(os.path.join(cluster, "cluster.env")) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.strip().split("=", 1)
-                out[k] = v
-    return out
 
 
 def run(t, e, cluster):
@@ -108,7 +91,7 @@ def run(t, e, cluster):
     if not t.ok(r.returncode == 0, "examples/exchange-consortium.sh runs to the end",
                 (r.stdout[-3000:] + r.stderr[-3000:])):
         return
-    ce = read_env(cluster)
+    ce = read_cluster_env(cluster)
     install_tls(os.path.join(cluster, "node-1", "tls"))  # the nodes' APIs take members only
     urls = {i: ce["NODE_API_%d" % i] for i in (1, 2, 3)}
 
@@ -158,7 +141,7 @@ def run(t, e, cluster):
     asset = rq["asset"]
     with open(os.path.join(cluster, "node-1", "exchange", "salts", asset + ".key"), "rb") as f:
         skey = f.read()
-    want_pats = sorted(commitment(skey, asset, x["patient_id"]) for x in rows)
+    want_pats = sorted(patient_commitment(skey, asset, x["patient_id"]) for x in rows)
     with open(os.path.join(cluster, "cohort.csv"), "rb") as f:
         table = f.read()
     for scen, i in (("off-site", 2), ("integrated", 3)):

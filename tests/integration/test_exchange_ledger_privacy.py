@@ -18,10 +18,9 @@
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, addr_bytes, bech32m_encode, blake2b256, run_cli, uvarint  # noqa: E402
+from lebentest import addr_bytes, bech32m_encode, blake2b256, run_cli, run_node, uvarint  # noqa: E402
 
 M = 1000000
 FEE = 1000  # genesis default fee of a settlement tx (demo home), micro-CSC
@@ -61,15 +60,7 @@ def exec_payload(request, user, owner, author, executor, patients, data_fee, com
 
 
 def main():
-    t = Tap()
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-ledger-privacy-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-ledger-privacy-")
 
 
 def chain_texts(node):

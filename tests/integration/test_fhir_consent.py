@@ -14,11 +14,10 @@ import base64
 import json
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, uvarint  # noqa: E402
+from lebentest import run_node, uvarint  # noqa: E402
 from test_exchange_consent import commit, offer_asset, register  # noqa: E402
 from test_fhir import Key, call, oo  # noqa: E402
 
@@ -27,15 +26,7 @@ PROVENANCE = 0x0214
 
 
 def main():
-    t = Tap()
-    node = Node()
-    tmp = tempfile.mkdtemp(prefix="leben-fhir-consent-")
-    try:
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-fhir-consent-")
 
 
 def signed_consent(node, key, asset, patient, action):

@@ -9,8 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, run_cli  # noqa: E402
-from test_api_tls import curl  # noqa: E402
+from lebentest import Node, Tap, curl, curl_tls, run_cli  # noqa: E402
 
 
 def main():
@@ -33,8 +32,7 @@ def run(t, node):
         out = os.path.join(node.home, name)
         run_cli(["ca", "issue", "--dir", node.ca_dir, "--name", name, "--out", out] +
                 (["--org", org] if org else []))
-        certs[name] = ["--cacert", ca, "--cert", os.path.join(out, "node.pem"), "--key",
-                       os.path.join(out, "node.key")]
+        certs[name] = curl_tls(out, ca)
     base = node.url + "/fhir"
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"resource": {"resourceType": "Patient", "id": "p1", "gender": "male"},

@@ -23,7 +23,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, run_cli, uvarint  # noqa: E402
+from lebentest import run_cli, run_node, uvarint  # noqa: E402
 
 N, REFUSERS = 60, 10
 X = [13, 1]
@@ -55,14 +55,7 @@ def policy_payload(name, policy_model):
 
 
 def main():
-    t = Tap()
-    node = Node(demo=True)
-    try:
-        node.start()
-        run(t, node)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, demo=True)
 
 
 def run(t, node):

@@ -6,14 +6,12 @@ claiming a patient's share, the registration cited as the exec, bad arguments), 
 with its error and the pool untouched; then the patient claims its share (figures computed
 here: share = floor(data fee x 20 % / records used)) and a second claim is refused."""
 
-import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, addr_bytes, address_of, run_cli  # noqa: E402
-from test_exchange_consent import cli_json, commit, offer_asset, register, run_once  # noqa: E402
+from lebentest import addr_bytes, address_of, run_cli, run_node  # noqa: E402
+from test_exchange_consent import commit, offer_asset, register, run_once  # noqa: E402
 from test_market import blake2b_pool  # noqa: E402
 
 M = 1000000
@@ -22,21 +20,9 @@ PATIENTS_PPM = 200000  # the default data-run table's patients share
 
 
 def main():
-    t = Tap()
-    node = Node(demo=True)
-    tmp = tempfile.mkdtemp(prefix="leben-claim-")
-    try:
-        gpath = os.path.join(node.home, "genesis.json")
-        with open(gpath) as f:
-            g = json.load(f)
+    def genesis(g, node):
         g["market"] = {"platform": address_of(b"\x12" * 32), "period_blocks": 1000}
-        with open(gpath, "w") as f:
-            json.dump(g, f, indent=1)
-        node.start()
-        run(t, node, tmp)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, genesis=genesis, tmp="leben-claim-", demo=True)
 
 
 def run(t, node, tmp):
@@ -104,7 +90,7 @@ def run(t, node, tmp):
 
     # ---- the patient's claim ------------------------------------------------------------------
     a0 = (node.account(node.address("patient1")).get("balances") or {}).get("asc", 0)
-    r, j = cli_json(node, base + ["--from", "patient1"])
+    r, j = node.cli_json(base + ["--from", "patient1"])
     t.ok(r.returncode == 0 and j and j.get("status") == "committed",
          "patient 1 claims its share (--json)", r.stdout + r.stderr)
     each = share_all // n_used  # one record of six

@@ -63,9 +63,7 @@ def main():
             t.done()
 
         # the same home, a node of its own (the script stopped its node)
-        node = Node.__new__(Node)
-        node.home, node.proc, node.port, node.log, node.tls, node.ca_dir = \
-            home, None, None, [], False, None
+        node = Node.attach(home)
         node.start()
         with open(os.path.join(home, "genesis.json")) as f:
             g = json.load(f)

@@ -17,11 +17,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lebentest import (ROOT, Node, Tap, address_bytes, address_of,  # noqa: E402
-                       bech32m_encode, blake2b256, run_cli, uvarint)
+                       bech32m_encode, blake2b256, run_cli, scratch_dir, uvarint)
 from test_fhir import Key, call  # noqa: E402
 
 CHD = os.path.join(ROOT, "examples", "contracts", "chd_screening.pf")
@@ -51,7 +50,7 @@ def pool_address():
 
 def main():
     t = Tap()
-    tmp = tempfile.mkdtemp(prefix="leben-referral-")
+    tmp = scratch_dir("leben-referral-")
     node = Node(demo=True)
     try:
         gpath = os.path.join(node.home, "genesis.json")

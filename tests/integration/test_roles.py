@@ -32,11 +32,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, blake2b256, cluster_env, http_json, install_tls, read_cluster_env, wait_for  # noqa: E402
+from lebentest import (BIN, ROOT, Tap, blake2b256, cluster_env, http_json, install_tls,  # noqa: E402
+                       read_cluster_env, scratch_dir, wait_for)
 
 M = 1000000
 PASS = "cluster"
@@ -79,7 +79,7 @@ def addr_bytes(a):
 
 def main():
     t = Tap()
-    work = tempfile.mkdtemp(prefix="leben-roles-")
+    work = scratch_dir("leben-roles-")
     cluster = os.path.join(work, "cluster")
     e = env()
     try:

@@ -31,11 +31,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, Node, Tap, blake2b256, env, run_cli  # noqa: E402
+from lebentest import BIN, Tap, blake2b256, env, run_cli, run_node  # noqa: E402
 
 
 def main():
@@ -43,19 +42,12 @@ def main():
     r = run_cli(["keys", "--help"])
     t.ok(r.returncode == 0 and "split NAME" in r.stdout and "reset NEWNAME" in r.stdout,
          "keys --help lists split, recover and reset", r.stderr)
-    node = Node()
-    try:
-        node.start()
-        with tempfile.TemporaryDirectory() as d:
-            guardians(t, node, d)
-            reset(t, node, d)
-        node.stop()
-        r = run_cli(["verify", "--home", node.home])
-        t.ok(r.returncode == 0, "leben verify replays the chains (key map included)",
-             r.stdout + r.stderr)
-    finally:
-        node.cleanup()
-    t.done()
+
+    def run(t, node, d):
+        guardians(t, node, d)
+        reset(t, node, d)
+    run_node(run, tmp="leben-keys-", t=t,
+             verify="leben verify replays the chains (key map included)")
 
 
 def cli(node, args):

@@ -11,10 +11,9 @@ of each committed tx, independently of the node."""
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import Node, Tap, run_cli  # noqa: E402
+from lebentest import Tap, run_cli, run_node  # noqa: E402
 
 EPOCH = 3
 
@@ -23,14 +22,7 @@ def main():
     t = Tap()
     r = run_cli(["policy", "--help"])
     t.ok(r.returncode == 0 and "usage: leben policy" in r.stdout, "policy --help", r.stderr)
-    node = Node()
-    try:
-        node.start()
-        with tempfile.TemporaryDirectory() as d:
-            run(t, node, d)
-    finally:
-        node.cleanup()
-    t.done()
+    run_node(run, tmp="leben-policy-", t=t)
 
 
 def height(node):

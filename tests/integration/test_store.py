@@ -11,12 +11,12 @@ the chains afterwards."""
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hashlib
 
-from lebentest import ROOT, Node, Tap, address_of, bech32m_encode, run_cli, uvarint  # noqa: E402
+from lebentest import (ROOT, Node, Tap, address_of, bech32m_encode, run_cli,  # noqa: E402
+                       scratch_dir, uvarint)
 
 EX = os.path.join(ROOT, "examples", "contracts")
 TMPL = os.path.join(ROOT, "tests", "data", "store", "hypertension.tmpl")
@@ -34,7 +34,7 @@ def listings(node):
 
 def main():
     t = Tap()
-    tmp = tempfile.mkdtemp(prefix="leben-store-")
+    tmp = scratch_dir("leben-store-")
     node = Node(demo=True)
     try:
         gpath = os.path.join(node.home, "genesis.json")

@@ -46,7 +46,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lebentest import BIN, ROOT, Tap, install_tls, offer_tables_on_cluster  # noqa: E402
+from lebentest import BIN, ROOT, Tap, install_tls, offer_tables_on_cluster, read_cluster_env  # noqa: E402
 
 PASS = "cluster"
 TOL = 1e-3
@@ -60,16 +60,6 @@ def env():
     e.pop("LEBEN_NODE", None)
     e.pop("LEBEN_HOME", None)
     return e
-
-
-def read_env(cluster):
-    out = {}
-    with open(os.path.join(cluster, "cluster.env")) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.strip().split("=", 1)
-                out[k] = v
-    return out
 
 
 def http(url, method="GET", body=None):
@@ -167,7 +157,7 @@ def km_grid(owners, T, E, mc):
 
 
 def run(t, e, cluster, work):
-    ce = read_env(cluster)
+    ce = read_cluster_env(cluster)
     install_tls(os.path.join(cluster, "node-1", "tls"))  # the nodes' APIs take members only
     urls = [ce["NODE_API_%d" % i] for i in (1, 2, 3)]
 

@@ -3,9 +3,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "leben/base.h"
+#include "leben/json_file.h"
 
 static void test_error_table(void **state)
 {
@@ -83,6 +86,80 @@ static void test_file_roundtrip(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void put_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void assert_file_text(const char *path, const char *want)
+{
+	uint8_t *p;
+	size_t n;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_file_read(path, 4096, &p, &n, &em));
+	assert_string_equal((char *)p, want);
+	lb_free(p);
+}
+
+/* lb_json_file_load / _save: a missing file starts empty; a damaged one is refused by name and
+ * left as it is; a failed save leaves the old file. */
+static void test_json_file(void **state)
+{
+	char dir[] = "/tmp/lbtestXXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256], tmp[300];
+	snprintf(path, sizeof path, "%s/asset.json", dir);
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	json_t *o = NULL;
+	assert_lb_ok(lb_json_file_load(path, &o, &em));
+	assert_true(json_is_object(o) && json_object_size(o) == 0);
+	assert_int_equal(access(path, F_OK), -1); /* loading creates nothing */
+
+	json_object_set_new(o, "version", json_integer(3));
+	json_object_set_new(o, "asset_id", json_string("ab"));
+	assert_lb_ok(lb_json_file_save(path, o, &em));
+	json_decref(o);
+	assert_file_text(path, "{\n  \"asset_id\": \"ab\",\n  \"version\": 3\n}");
+	assert_lb_ok(lb_json_file_load(path, &o, &em));
+	assert_int_equal(json_integer_value(json_object_get(o, "version")), 3);
+
+	/* the save fails (its temp file's name is taken by a directory): the old file stays */
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	json_object_set_new(o, "version", json_integer(4));
+	assert_int_equal(lb_json_file_save(path, o, &em), LB_EIO);
+	assert_non_null(strstr(em.text, "asset.json"));
+	assert_file_text(path, "{\n  \"asset_id\": \"ab\",\n  \"version\": 3\n}");
+	assert_int_equal(rmdir(tmp), 0);
+	json_decref(o);
+
+	/* damaged: not JSON, or JSON but not an object; refused by name, the file untouched */
+	static const char *const bad[] = {"{\"version\": 3,", "[1, 2]", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		put_text(path, bad[i]);
+		o = (json_t *)1;
+		lb_errclear(&em);
+		assert_int_equal(lb_json_file_load(path, &o, &em), LB_ECORRUPT);
+		assert_null(o);
+		assert_non_null(strstr(em.text, path));
+		assert_non_null(strstr(em.text, "move it away"));
+		assert_file_text(path, bad[i]);
+	}
+
+	/* a directory where the file should be: a read error, not an empty start */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_not_equal(lb_json_file_load(path, &o, &em), LB_OK);
+	assert_null(o);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_buf_alloc_failure),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_file_roundtrip),
+		cmocka_unit_test(test_json_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,8 @@
  * the next block again equals a fresh application. Fourth: txs of other modules' types marked
  * block-independent (xchg.algo, keys.recovery), committed in two blocks at heights and times
  * other than those of their admission, give the state of a fresh application; a control type
- * that writes the height but is marked anyway makes the twins differ. */
+ * that writes the height but is marked anyway makes the twins differ. Fifth: compute.run
+ * txs citing no prepayment (block-independent by payload) likewise. */
 #include "test.h"
 
 #include <pthread.h>
@@ -27,6 +28,7 @@
 #include "leben/error.h"
 #include "leben/exchange.h"
 #include "leben/ledger.h"
+#include "leben/onchain.h"
 #include "leben/security.h"
 #include "leben/tx.h"
 #include "leben/zkp.h"
@@ -558,15 +560,9 @@ static int apply_wrong_mark(struct lb_apply_ctx *c)
 	return lb_state_put_u64(c->state, "twrong", "h", 1, c->height);
 }
 
-/* Admit txs of marked module types (xchg.algo, keys.recovery) on ledger a, then commit them in
- * two blocks at times far from admission on a and on a fresh twin b. The second block's txs
- * were admitted for the first block's height, so a handler reading the height or the time
- * would leave a's state (app_hash) different from b's. */
-static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u, int nu,
-		       bool with_control, bool *same)
+/* A genesis of nu accounts (u's keys) with 1000 ASC and CSC each (new reference). */
+static json_t *business_genesis(const char *network, const struct lb_keypair *u, int nu)
 {
-	enum { PER_USER = 4 };
-	struct lb_errmsg em;
 	char at[LB_ADDR_TEXT_LEN + 1];
 	json_t *accts = json_array();
 	for (int i = 0; i < nu; i++) {
@@ -576,10 +572,84 @@ static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u
 		json_array_append_new(accts, json_pack("{s:s,s:I,s:I}", "address", at, "asc",
 						       (json_int_t)1000, "csc", (json_int_t)1000));
 	}
-	json_t *g = json_pack("{s:s,s:i,s:[],s:{s:i},s:o}", "network", "marks", "time_ms", 1,
-			      "credit_partners", "fees", "default", FEE, "accounts", accts);
+	return json_pack("{s:s,s:i,s:[],s:{s:i},s:o}", "network", network, "time_ms", 1,
+			 "credit_partners", "fees", "default", FEE, "accounts", accts);
+}
+
+/* Commit the n business txs admitted on a in two blocks at times far from admission, on a and
+ * on its fresh twin b: every tx must take its admission writes on a (the marks are in force)
+ * and none be invalid. True when both blocks are the same on a and b. what: show each
+ * commit's time under that name (NULL: quiet). */
+static bool commit_in_two_blocks(struct twin *a, struct twin *b, const uint8_t **raws,
+				 size_t *lens, int n, const char *what)
+{
+	struct lb_errmsg em;
+	struct chain *ca = &a->l->chains[LB_CHAIN_BUSINESS];
+	uint64_t t = lb_now_ms() + 3600000, h;
+	int half = n / 2;
+	bool same = true;
+	for (int blk = 0; blk < 2; blk++) {
+		int from = blk ? half : 0, cnt = blk ? n - half : half;
+		uint64_t reused0 = ca->reused_writes;
+		struct lb_cut cut = {LB_CHAIN_BUSINESS, t + (uint64_t)blk * 3600000, (size_t)cnt,
+				     raws + from, lens + from};
+		uint64_t t0 = lb_mono_ns();
+		assert_lb_ok(lb_ledger_commit(a->l, &cut, &h, &em));
+		uint64_t t1 = lb_mono_ns();
+		assert_lb_ok(lb_ledger_commit(b->l, &cut, &h, &em));
+		uint64_t t2 = lb_mono_ns();
+		if (what)
+			print_message("# block %d: %d %s committed in %.2f ms with their admission "
+				      "writes, %.2f ms applied afresh\n",
+				      blk + 1, cnt, what, (double)(t1 - t0) / 1e6,
+				      (double)(t2 - t1) / 1e6);
+		assert_int_equal(ca->reused_writes - reused0, cnt);
+		assert_int_equal(b->l->chains[LB_CHAIN_BUSINESS].reused_writes, 0);
+		char *ja = latest_json_of(a->l, LB_CHAIN_BUSINESS);
+		char *jb = latest_json_of(b->l, LB_CHAIN_BUSINESS);
+		assert_null(strstr(ja, "\"valid\":false"));
+		if (strcmp(ja, jb))
+			same = false;
+		free(ja);
+		free(jb);
+	}
+	return same;
+}
+
+/* Admit the n signed business txs raw on a (none may be refused), then commit_in_two_blocks. */
+static bool admit_commit_two_blocks(struct twin *a, struct twin *b, const struct lb_buf *raw,
+				    int n, const char *what)
+{
+	const uint8_t **raws = lb_calloc((size_t)n, sizeof *raws);
+	size_t *lens = lb_calloc((size_t)n, sizeof *lens);
+	struct lb_submit_result *res = lb_calloc((size_t)n, sizeof *res);
+	assert_true(raws && lens && res);
+	for (int i = 0; i < n; i++) {
+		raws[i] = raw[i].data;
+		lens[i] = raw[i].len;
+	}
+	assert_lb_ok(lb_ledger_submit(a->l, (size_t)n, raws, lens, res));
+	for (int i = 0; i < n; i++)
+		if (res[i].code)
+			fail_msg("tx %d refused: %s", i, res[i].message);
+	bool same = commit_in_two_blocks(a, b, raws, lens, n, what);
+	lb_free(raws);
+	lb_free(lens);
+	lb_free(res);
+	return same;
+}
+
+/* Admit txs of marked module types (xchg.algo, keys.recovery) on ledger a, then commit them in
+ * two blocks at times far from admission on a and on a fresh twin b. The second block's txs
+ * were admitted for the first block's height, so a handler reading the height or the time
+ * would leave a's state (app_hash) different from b's. */
+static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u, int nu,
+		       bool with_control, bool *same)
+{
+	enum { PER_USER = 4 };
+	struct lb_errmsg em;
 	struct twin a, b;
-	twins_open(&a, &b, g, prop);
+	twins_open(&a, &b, business_genesis("marks", u, nu), prop);
 
 	struct lb_zk_recovery rec;
 	uint8_t recb[LB_ZK_RECOVERY_BYTES];
@@ -587,10 +657,7 @@ static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u
 	lb_zk_recovery_encode(&rec, recb);
 	int n = nu * PER_USER + (with_control ? 1 : 0);
 	struct lb_buf *raw = lb_calloc((size_t)n, sizeof *raw), pl;
-	const uint8_t **raws = lb_calloc((size_t)n, sizeof *raws);
-	size_t *lens = lb_calloc((size_t)n, sizeof *lens);
-	struct lb_submit_result *res = lb_calloc((size_t)n, sizeof *res);
-	assert_true(raw && raws && lens && res);
+	assert_non_null(raw);
 	lb_buf_init(&pl, 4096);
 	uint64_t nonce[8] = {0};
 	assert_true(nu <= 8);
@@ -620,43 +687,13 @@ static void run_marked(const struct lb_keypair *prop, const struct lb_keypair *u
 		tx_on(&raw[k], a.l, LB_CHAIN_BUSINESS, &u[0], TX_WRONGLY_MARKED, nonce[0]++, 0, &pl);
 		k++;
 	}
-	for (int i = 0; i < n; i++) {
-		raws[i] = raw[i].data;
-		lens[i] = raw[i].len;
-	}
-	assert_lb_ok(lb_ledger_submit(a.l, (size_t)n, raws, lens, res));
-	for (int i = 0; i < n; i++)
-		if (res[i].code)
-			fail_msg("tx %d refused: %s", i, res[i].message);
-	struct chain *ca = &a.l->chains[LB_CHAIN_BUSINESS];
-	uint64_t t = lb_now_ms() + 3600000, h;
-	int half = n / 2;
-	*same = true;
-	for (int blk = 0; blk < 2; blk++) {
-		int from = blk ? half : 0, cnt = blk ? n - half : half;
-		uint64_t reused0 = ca->reused_writes;
-		struct lb_cut cut = {LB_CHAIN_BUSINESS, t + (uint64_t)blk * 3600000, (size_t)cnt,
-				     raws + from, lens + from};
-		assert_lb_ok(lb_ledger_commit(a.l, &cut, &h, &em));
-		assert_lb_ok(lb_ledger_commit(b.l, &cut, &h, &em));
-		/* every tx took its admission writes: the marks are in force */
-		assert_int_equal(ca->reused_writes - reused0, cnt);
-		char *ja = latest_json_of(a.l, LB_CHAIN_BUSINESS), *jb = latest_json_of(b.l, LB_CHAIN_BUSINESS);
-		assert_null(strstr(ja, "\"valid\":false"));
-		if (strcmp(ja, jb))
-			*same = false;
-		free(ja);
-		free(jb);
-	}
+	*same = admit_commit_two_blocks(&a, &b, raw, n, NULL);
 	/* the offline verifier replays a's history to the same state (not so with the control) */
 	twins_close(&a, &b, !with_control);
 	for (int i = 0; i < n; i++)
 		lb_buf_release(&raw[i]);
 	lb_buf_release(&pl);
 	lb_free(raw);
-	lb_free(raws);
-	lb_free(lens);
-	lb_free(res);
 }
 
 static void test_marked_module_types_match_fresh_apply(void **state)
@@ -690,6 +727,68 @@ static void test_marked_module_types_match_fresh_apply(void **state)
 	lb_keypair_wipe(&prop);
 }
 
+/* ---- compute.run without a prepayment: block-independent ---------------------------------- */
+
+/* Runs that cite no prepayment (inline, and by the hash of a program published in the same
+ * block) take their admission writes in their block, and the two blocks equal a fresh
+ * application on a twin (receipts and state root); the time of each commit is shown. */
+static void test_compute_runs_match_fresh_apply(void **state)
+{
+	(void)state;
+	enum { NU = 3, PER_USER = 100 };
+	struct lb_keypair prop, u[NU];
+	uint8_t seed[LB_SEED_LEN], ph[LB_HASH_LEN];
+	static const char prog[] = "out y = 6 * 7\nout z = y + 1";
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	assert_lb_ok(lb_onchain_register_txtypes());
+	memset(seed, 0x91, sizeof seed);
+	lb_keypair_from_seed(&prop, seed);
+	for (int i = 0; i < NU; i++) {
+		memset(seed, 0x92 + i, sizeof seed);
+		lb_keypair_from_seed(&u[i], seed);
+	}
+	struct twin a, b;
+	twins_open(&a, &b, business_genesis("runs", u, NU), &prop);
+	lb_oc_program_hash(ph, (const uint8_t *)prog, strlen(prog));
+	int n = NU * PER_USER;
+	struct lb_buf *raw = lb_calloc((size_t)n, sizeof *raw), pl;
+	assert_non_null(raw);
+	lb_buf_init(&pl, 4096);
+	uint64_t nonce[NU] = {0};
+	int k = 0;
+	for (int r = 0; r < PER_USER; r++)
+		for (int i = 0; i < NU; i++) {
+			lb_buf_reset(&pl);
+			uint32_t type = LB_TX_COMPUTE_RUN;
+			if (r == 0 && i == 0) {
+				type = LB_TX_COMPUTE_PUBLISH;
+				assert_lb_ok(lb_buf_add(&pl, prog, strlen(prog)));
+			} else {
+				struct lb_oc_run_tx run = {.by_hash = r % 2 == 1,
+							   .budget = 1000 + (uint64_t)r};
+				if (run.by_hash)
+					memcpy(run.hash, ph, LB_HASH_LEN);
+				run.text = (const uint8_t *)prog;
+				run.text_len = strlen(prog);
+				assert_lb_ok(lb_oc_run_encode(&pl, &run));
+			}
+			tx_on(&raw[k], a.l, LB_CHAIN_BUSINESS, &u[i], type, nonce[i]++, 0, &pl);
+			k++;
+		}
+	/* every run took its admission writes (none applied again), both blocks as applied
+	 * afresh: the same receipts and state root */
+	assert_true(admit_commit_two_blocks(&a, &b, raw, n, "compute txs"));
+	twins_close(&a, &b, true);
+	for (int i = 0; i < n; i++)
+		lb_buf_release(&raw[i]);
+	lb_buf_release(&pl);
+	lb_free(raw);
+	for (int i = 0; i < NU; i++)
+		lb_keypair_wipe(&u[i]);
+	lb_keypair_wipe(&prop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -697,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_reused_writes_match_fresh_apply),
 		cmocka_unit_test(test_block_dependent_type_refreshes_writes),
 		cmocka_unit_test(test_marked_module_types_match_fresh_apply),
+		cmocka_unit_test(test_compute_runs_match_fresh_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

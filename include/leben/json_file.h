@@ -1,0 +1,22 @@
+/*
+ * JSON object files under a home directory (<home>/fhir/asset.json, <home>/data/assets.json):
+ * loaded as an empty object when the file is not there yet, refused with the file's name when
+ * it holds anything else (never silently replaced), written back atomically.
+ */
+#ifndef LEBEN_JSON_FILE_H
+#define LEBEN_JSON_FILE_H
+
+#include <jansson.h>
+
+#include "leben/error.h"
+
+/* The JSON object in path, new in *out (caller json_decref's it); a new empty object when the
+ * file does not exist. LB_ECORRUPT (the file, where and why it does not parse, or that it is
+ * not an object; the file is left as it is) or LB_EIO (cannot be read) with *out NULL. */
+int lb_json_file_load(const char *path, json_t **out, struct lb_errmsg *em);
+
+/* Write o (borrowed) to path, indented with sorted keys, atomically (temp file, fsync,
+ * rename; mode 0600): when it fails, the old file is still there, unchanged. */
+int lb_json_file_save(const char *path, const json_t *o, struct lb_errmsg *em);
+
+#endif
