@@ -29,6 +29,8 @@ struct lb_node_config {
 	size_t block_max_txs;      /* cut a block at this many txs (default 5000) */
 	uint32_t block_interval_ms;/* ... or when the oldest waiting tx is this old (default 200) */
 	bool sync_full;            /* fsync each block (default true) */
+	bool sig_batch;            /* check signatures in batches (default true; false: one by
+				    * one, the same answers: tests compare the two) */
 	size_t mempool_max_txs;    /* per chain (default 100000) */
 	size_t api_max_body;       /* bytes (default 8 MiB) */
 	uint64_t checkpoint_interval; /* sign a checkpoint every that many blocks (default 100,

@@ -653,10 +653,18 @@ static int admit(struct lb_ledger *l, struct chain *c, const struct lb_tx *tx,
 void chain_lock_view(struct chain *c)
 {
 	pthread_mutex_lock(&c->mu);
-	if (state_cache_size(&c->mp.overlay) > READ_CACHE_MAX)
-		state_cache_clear(&c->mp.overlay);
 	sqlite3_step(c->db.begin_read);
 	sqlite3_reset(c->db.begin_read);
+	/* The read transaction's view begins here. If a block was written since the read cache
+	 * was filled (its commit empties the cache too, but only once it gets the lock), the
+	 * cache is emptied now, so that the view and the cache show the same block. */
+	sqlite3_stmt *st = c->db.data_version;
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (v != c->cache_version || v < 0 ||
+	    state_cache_size(&c->mp.overlay) > READ_CACHE_MAX)
+		state_cache_clear(&c->mp.overlay);
+	c->cache_version = v;
 }
 
 void chain_unlock_view(struct chain *c)

@@ -81,6 +81,7 @@ struct chain_db {
 	sqlite3_stmt *get_state, *put_state, *del_state;
 	sqlite3_stmt *put_block, *put_txloc, *get_txloc, *get_block, *get_block_hash;
 	sqlite3_stmt *begin, *begin_read, *commit, *rollback;
+	sqlite3_stmt *data_version; /* changes when another connection committed */
 };
 
 int db_open(struct chain_db *c, const char *path, int chain, bool sync_full,
@@ -186,6 +187,8 @@ struct chain {
 					  * guarded by commit_mu */
 	size_t cursor_len;               /* 0: none */
 	struct wal wal;                  /* accepted txs not yet committed; guarded by mu */
+	int64_t cache_version;           /* db's data_version the overlay's read cache was filled
+					  * at (chain_lock_view); guarded by mu */
 };
 
 struct lb_ledger {

@@ -443,18 +443,27 @@ int state_prune(struct lb_state *s, uint64_t upto)
 		any = m->slots[i].key && m->slots[i].seq <= upto;
 	if (!any)
 		return LB_OK;
-	/* rebuild without the pruned entries (deleting from linear probing needs a rehash) */
+	/* rebuild without the pruned entries (deleting from linear probing needs a rehash); the
+	 * entries kept move into the new table (their keys and values are not copied) */
 	struct kv_map old = *m;
+	size_t keep = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		keep += old.slots[i].key && old.slots[i].seq > upto;
 	memset(m, 0, sizeof *m);
+	while (!rc && (keep + 1) * 4 >= m->cap * 3)
+		rc = map_grow(m);
 	for (size_t i = 0; i < old.cap; i++) {
 		struct kv_entry *e = &old.slots[i];
 		if (!e->key)
 			continue;
-		if (e->seq > upto &&
-		    (rc = map_set(m, e->key, e->klen, e->hash, e->val, e->vlen, e->seq)))
-			break; /* out of memory: the caller rebuilds the overlay */
+		if (rc || e->seq <= upto) { /* pruned, or out of memory: the caller rebuilds */
+			lb_free(e->key);
+			lb_free(e->val);
+			continue;
+		}
+		rc = map_set_owned(m, e->key, e->klen, e->hash, e->val, e->vlen, e->seq);
 	}
-	map_release(&old);
+	lb_free(old.slots);
 	return rc;
 }
 

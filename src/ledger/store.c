@@ -76,6 +76,7 @@ int db_open(struct chain_db *c, const char *path, int chain, bool sync_full,
 		       "SELECT header FROM blocks ORDER BY height DESC LIMIT 1", em)) ||
 	    (rc = prep(c, &c->begin, "BEGIN IMMEDIATE", em)) ||
 	    (rc = prep(c, &c->begin_read, "BEGIN", em)) ||
+	    (rc = prep(c, &c->data_version, "PRAGMA data_version", em)) ||
 	    (rc = prep(c, &c->commit, "COMMIT", em)) ||
 	    (rc = prep(c, &c->rollback, "ROLLBACK", em))) {
 		lb_errwrap(em, "%s: ", path);
@@ -89,7 +90,8 @@ void db_close(struct chain_db *c)
 {
 	sqlite3_stmt **all[] = {&c->get_state, &c->put_state, &c->del_state, &c->put_block,
 				&c->put_txloc, &c->get_txloc, &c->get_block, &c->get_block_hash,
-				&c->begin, &c->begin_read, &c->commit, &c->rollback};
+				&c->begin, &c->begin_read, &c->data_version, &c->commit,
+				&c->rollback};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		sqlite3_finalize(*all[i]);
 		*all[i] = NULL;

@@ -38,6 +38,7 @@ void lb_node_config_defaults(struct lb_node_config *c, const char *home)
 	c->block_max_txs = 5000;
 	c->block_interval_ms = 200;
 	c->sync_full = true;
+	c->sig_batch = true;
 	c->mempool_max_txs = 100000;
 	c->api_max_body = 8u << 20;
 	c->etcd_batch_max_txs = 2000;
@@ -106,6 +107,8 @@ int lb_node_config_load(struct lb_node_config *c, const char *home, struct lb_er
 			c->block_interval_ms = (uint32_t)i;
 		else if (!strcmp(k, "sync_full") && json_is_boolean(v))
 			c->sync_full = json_is_true(v);
+		else if (!strcmp(k, "sig_batch") && json_is_boolean(v))
+			c->sig_batch = json_is_true(v);
 		else if (!strcmp(k, "mempool_max_txs") && json_is_integer(v) && i >= 1 &&
 			 i <= 10000000)
 			c->mempool_max_txs = (size_t)i;
@@ -145,6 +148,8 @@ int lb_node_config_save(const struct lb_node_config *c, struct lb_errmsg *em)
 	json_object_set_new(o, "checkpoint_interval", json_integer((json_int_t)c->checkpoint_interval));
 	if (o && c->api_tls)
 		json_object_set_new(o, "api_tls", json_true());
+	if (o && !c->sig_batch)
+		json_object_set_new(o, "sig_batch", json_false());
 	if (o && c->etcd_endpoints[0])
 		json_object_set_new(o, "etcd_endpoints", json_string(c->etcd_endpoints));
 	if (o && c->tls_ca[0])
@@ -454,6 +459,7 @@ int lb_node_start(struct lb_node **out, const struct lb_node_config *c,
 	lb_ledger_options_init(&lo);
 	lo.home = c->home;
 	lo.sync_full = c->sync_full;
+	lo.sig_one_by_one = !c->sig_batch;
 	lo.mempool_max_txs = c->mempool_max_txs;
 	lo.on_admitted = to_orderer;
 	lo.on_admitted_ctx = n;
