@@ -46,22 +46,37 @@ static long file_size(const char *home, const char *suffix)
 }
 
 /* What the orderer thread reports back: txs committed so far, and when each batch's last
- * tx was committed. */
+ * tx was committed. The solo orderer commits in the order txs were handed to it, so a batch
+ * is committed once the committed count reaches the number handed over when its submit
+ * returned (`need`, an upper bound on its last tx's position). */
 struct progress {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct lb_ledger *l;
-	uint64_t committed;
+	struct lb_orderer *ord;
+	uint64_t committed, handed;
+	uint64_t *need;     /* per batch: txs handed to the orderer when its submit returned */
 	uint64_t *done_ns;  /* per batch: commit time of its last tx, 0 = not yet */
 	int batches;
 	int failed;
 };
 
+/* marks every submitted batch whose txs are all committed; called with p->mu held */
+static void mark_done(struct progress *p, uint64_t now)
+{
+	for (int b = 0; b < p->batches; b++)
+		if (p->need[b] && !p->done_ns[b] && p->committed >= p->need[b])
+			p->done_ns[b] = now;
+}
+
 static void to_orderer(void *ctx, int chain, const uint8_t *raw, size_t len)
 {
-	struct lb_orderer *o = ctx;
-	if (o->ops->submit(o, chain, raw, len))
+	struct progress *p = ctx;
+	if (p->ord->ops->submit(p->ord, chain, raw, len))
 		abort();
+	pthread_mutex_lock(&p->mu);
+	p->handed++;
+	pthread_mutex_unlock(&p->mu);
 }
 
 static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
@@ -73,9 +88,7 @@ static int deliver(void *ctx, const struct lb_cut *cut, struct lb_errmsg *em)
 	if (rc)
 		p->failed = 1;
 	p->committed += cut->n;
-	for (int b = 0; b < p->batches && (uint64_t)(b + 1) * BATCH <= p->committed; b++)
-		if (!p->done_ns[b])
-			p->done_ns[b] = now;
+	mark_done(p, now);
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	return rc;
@@ -89,6 +102,7 @@ struct client {
 	const uint8_t **raws;
 	size_t *lens;
 	uint64_t *start_ns;
+	struct progress *pr;
 	uint64_t refused;
 };
 
@@ -102,6 +116,10 @@ static void *client_main(void *arg)
 		c->start_ns[b] = lb_mono_ns();
 		lb_ledger_submit(c->l, BATCH, c->raws + (size_t)b * BATCH,
 				 c->lens + (size_t)b * BATCH, res);
+		pthread_mutex_lock(&c->pr->mu);
+		c->pr->need[b] = c->pr->handed;
+		mark_done(c->pr, lb_mono_ns());
+		pthread_mutex_unlock(&c->pr->mu);
 		for (int i = 0; i < BATCH; i++)
 			if (res[i].code != LB_OK && c->refused++ == 0)
 				fprintf(stderr, "refused: %s\n", res[i].message);
@@ -154,12 +172,13 @@ int main(int argc, char **argv)
 	pthread_cond_init(&pr.cv, NULL);
 	if (lb_orderer_solo_new(&ord, BATCH, 50))
 		return 1;
+	pr.ord = ord;
 	struct lb_ledger_options o;
 	struct lb_ledger *l;
 	lb_ledger_options_init(&o);
 	o.home = home;
 	o.on_admitted = to_orderer;
-	o.on_admitted_ctx = ord;
+	o.on_admitted_ctx = &pr;
 	if ((rc = lb_ledger_open(&l, &o, &prop, &em))) {
 		fprintf(stderr, "open: %s\n", em.text);
 		return 1;
@@ -175,7 +194,8 @@ int main(int argc, char **argv)
 	uint64_t *lat = lb_calloc((size_t)batches, sizeof *lat);
 	uint64_t *start_ns = lb_calloc((size_t)batches, sizeof *start_ns);
 	pr.done_ns = lb_calloc((size_t)batches, sizeof *pr.done_ns);
-	if (!raw || !raws || !lens || !lat || !start_ns || !pr.done_ns)
+	pr.need = lb_calloc((size_t)batches, sizeof *pr.need);
+	if (!raw || !raws || !lens || !lat || !start_ns || !pr.done_ns || !pr.need)
 		return 1;
 	lb_buf_init(&pl, 1024);
 	for (size_t k = 0; k < total; k++) {
@@ -205,7 +225,7 @@ int main(int argc, char **argv)
 	uint64_t t0 = lb_mono_ns(), refused = 0, c0 = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (int c = 0; c < CLIENTS; c++) {
 		cl[c] = (struct client){.l = l, .id = c, .batches = batches, .raws = raws,
-					.lens = lens, .start_ns = start_ns};
+					.lens = lens, .start_ns = start_ns, .pr = &pr};
 		if (pthread_create(&cl[c].thread, NULL, client_main, &cl[c]))
 			return 1;
 	}
@@ -274,6 +294,7 @@ int main(int argc, char **argv)
 	lb_free(lat);
 	lb_free(start_ns);
 	lb_free(pr.done_ns);
+	lb_free(pr.need);
 	lb_buf_release(&pl);
 	return 0;
 }
