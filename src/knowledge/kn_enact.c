@@ -351,6 +351,20 @@ static int child_obj(const struct kn_enact *e, int task, const char *name)
 
 static const struct kn_value unknown_value = { .t = KN_V_UNKNOWN };
 
+/* The array p (n elements of `size` bytes used of *cap) with room for one more: p or its
+ * reallocation (*cap updated), NULL when out of memory (p unchanged). first: the capacity of
+ * a first allocation. */
+static void *grow(void *p, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return p;
+	size_t nc = *cap ? *cap * 2 : first;
+	void *np = lb_realloc(p, nc * size);
+	if (np != NULL)
+		*cap = nc;
+	return np;
+}
+
 /* Index of `path` among the stored paths; added at the end when absent and `add` (-1: absent,
  * or out of memory when adding). */
 static int dpath_index(struct kn_enact *e, const char *path, bool add)
@@ -358,16 +372,10 @@ static int dpath_index(struct kn_enact *e, const char *path, bool add)
 	for (size_t i = 0; i < e->ndpaths; i++)
 		if (strcmp(e->dpaths[i], path) == 0)
 			return (int)i;
-	if (!add)
+	char **np = add ? grow(e->dpaths, e->ndpaths, &e->capdpaths, sizeof(char *), 8) : NULL;
+	if (np == NULL)
 		return -1;
-	if (e->ndpaths == e->capdpaths) {
-		size_t nc = e->capdpaths ? e->capdpaths * 2 : 8;
-		char **np = lb_realloc(e->dpaths, nc * sizeof(*np));
-		if (np == NULL)
-			return -1;
-		e->dpaths = np;
-		e->capdpaths = nc;
-	}
+	e->dpaths = np;
 	if ((e->dpaths[e->ndpaths] = lb_strdup(path)) == NULL)
 		return -1;
 	return (int)e->ndpaths++;
@@ -392,14 +400,10 @@ static int store_at(struct kn_enact *e, const char *path, int d, const struct kn
 		return LB_ENOMEM;
 	int si = slot_find(e, p, d);
 	if (si < 0) {
-		if (e->nslots == e->capslots) {
-			size_t nc = e->capslots ? e->capslots * 2 : 8;
-			struct dslot *ns = lb_realloc(e->slots, nc * sizeof(*ns));
-			if (ns == NULL)
-				return LB_ENOMEM;
-			e->slots = ns;
-			e->capslots = nc;
-		}
+		struct dslot *ns = grow(e->slots, e->nslots, &e->capslots, sizeof(*ns), 8);
+		if (ns == NULL)
+			return LB_ENOMEM;
+		e->slots = ns;
 		si = (int)e->nslots++;
 		e->slots[si] = (struct dslot){ .path = p, .data = d };
 		if (strcmp(path, e->ddesign[d]) == 0)
@@ -409,14 +413,10 @@ static int store_at(struct kn_enact *e, const char *path, int d, const struct kn
 	struct dslot *sl = &e->slots[si];
 	if (v == NULL)
 		return LB_OK;
-	if (sl->n == sl->cap) {
-		size_t nc = sl->cap ? sl->cap * 2 : 4;
-		struct kn_value *nh = lb_realloc(sl->h, nc * sizeof(*nh));
-		if (nh == NULL)
-			return LB_ENOMEM;
-		sl->h = nh;
-		sl->cap = nc;
-	}
+	struct kn_value *nh = grow(sl->h, sl->n, &sl->cap, sizeof(*nh), 4);
+	if (nh == NULL)
+		return LB_ENOMEM;
+	sl->h = nh;
 	int rc = kn_value_copy(&sl->h[sl->n], v);
 	if (rc == LB_OK) {
 		sl->n++;
