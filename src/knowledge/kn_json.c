@@ -16,7 +16,7 @@
 
 #include "knowledge/kn_int.h"
 
-#define MAX_PATH 64
+#define MAX_PATH 1024 /* JSON levels (about 500 nested plans; jansson reads 2048) */
 
 struct jp {
 	const char *file;
@@ -429,6 +429,18 @@ static int get_bool(struct jp *j, json_t *o, const char *k, bool *out)
 	return LB_OK;
 }
 
+/* LEBEN's own keys (§5.2 of docs/knowledge-language.md): PROformajs ignores them, so a value
+ * LEBEN cannot read there (of another type, out of range) is ignored as well, not refused: the
+ * protocol stays the one PROformajs accepts. rc: the reading's result; depth: j->depth before. */
+static int ext_key(struct jp *j, int rc, int depth)
+{
+	if (rc != LB_ESYNTAX && rc != LB_ETYPE && rc != LB_EINVALID)
+		return rc;
+	j->depth = depth;
+	lb_errclear(j->em);
+	return LB_OK;
+}
+
 static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t lo, int64_t hi)
 {
 	json_t *v = jget(o, k);
@@ -654,11 +666,13 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 	    (rc = get_text(j, o, "caption", &d->caption)) != LB_OK ||
 	    (rc = get_text(j, o, "description", &d->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &d->meta)) != LB_OK ||
-	    (rc = get_str(j, o, "unit", &d->unit, false)) != LB_OK ||
+	    (rc = ext_key(j, get_str(j, o, "unit", &d->unit, false), j->depth)) != LB_OK ||
 	    (rc = get_bool(j, o, "multiValued", &d->multi)) != LB_OK ||
 	    (rc = get_expr(j, o, "valueCondition", &d->derive)) != LB_OK ||
 	    (rc = get_expr(j, o, "defaultCondition", &d->defcond)) != LB_OK ||
-	    (rc = get_expr(j, o, "validCondition", &d->valid)) != LB_OK)
+	    (rc = ext_key(j, json_is_string(jget(o, "validCondition"))
+				     ? get_expr(j, o, "validCondition", &d->valid) : LB_OK,
+			  j->depth)) != LB_OK)
 		return rc;
 	json_t *r = jget(o, "range");
 	if (r != NULL && json_is_string(r)) {
@@ -723,13 +737,15 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		j->depth--;
 	}
 	json_t *b = jget(o, "bounds");
+	/* LEBEN's [lowest, highest]; another value is ignored, as PROformajs does (ext_key) */
+	if (b != NULL && ((d->type != KN_T_INTEGER && d->type != KN_T_REAL) || !json_is_array(b) ||
+			  json_array_size(b) != 2 || !json_is_number(json_array_get(b, 0)) ||
+			  !json_is_number(json_array_get(b, 1)) ||
+			  json_number_value(json_array_get(b, 0)) >
+				  json_number_value(json_array_get(b, 1))))
+		b = NULL;
 	if (b != NULL) {
 		push_key(j, "bounds");
-		if ((d->type != KN_T_INTEGER && d->type != KN_T_REAL) || !json_is_array(b) ||
-		    json_array_size(b) != 2 || !json_is_number(json_array_get(b, 0)) ||
-		    !json_is_number(json_array_get(b, 1)))
-			return jerr(j, LB_ESYNTAX,
-				    "expected \"bounds\": [lowest, highest] (numeric items only)");
 		d->has_range = true;
 		d->lo = json_number_value(json_array_get(b, 0));
 		d->hi = json_number_value(json_array_get(b, 1));
@@ -844,7 +860,7 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 	    (rc = get_text(j, o, "description", &c->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &c->meta)) != LB_OK ||
 	    (rc = get_bool(j, o, "autoConfirmRecommended", &c->auto_recommended)) != LB_OK ||
-	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK ||
+	    (rc = ext_key(j, get_int(j, o, "priority", &prio, -1000000, 1000000), j->depth)) ||
 	    (rc = get_expr(j, o, "recommendCondition", &c->recommend)) != LB_OK ||
 	    (rc = parse_array(j, o, "arguments", &args)) != LB_OK)
 		return rc;
@@ -861,7 +877,7 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 			return rc;
 		c->nargs++;
 		if ((jget(a, "name") != NULL &&
-		     (rc = get_name(j, a, "name", &g->name)) != LB_OK) ||
+		     (rc = ext_key(j, get_name(j, a, "name", &g->name), j->depth)) != LB_OK) ||
 		    (rc = get_text(j, a, "caption", &g->caption)) != LB_OK ||
 		    (rc = get_text(j, a, "description", &g->description)) != LB_OK ||
 		    (rc = get_meta(j, a, &g->meta)) != LB_OK ||
@@ -926,6 +942,18 @@ static int task_class(const char *cls, bool *plain)
 	return -1;
 }
 
+/* PROformajs's classes that are not tasks but that it builds at the top of a protocol */
+static bool top_level_component(json_t *cls)
+{
+	static const char *const names[] = { "Integer", "Float", "Text", "Boolean", "Date",
+					     "DataDefinition", "Source", "Candidate", "Argument",
+					     "Warning" };
+	for (size_t i = 0; json_is_string(cls) && i < sizeof(names) / sizeof(*names); i++)
+		if (strcmp(json_string_value(cls), names[i]) == 0)
+			return true;
+	return false;
+}
+
 static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 {
 	int rc;
@@ -937,6 +965,16 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	*out = t;
 	t->cls = task_class(json_string_value(json_object_get(o, "class")), &t->plain);
+	if (t->cls < 0 && j->depth == 0 && top_level_component(json_object_get(o, "class"))) {
+		/* PROformajs builds any of its exported classes at the top and validates a data
+		 * definition there (nothing refers to it); such a "protocol" has no task to enact */
+		push_key(j, "class");
+		return jerr(j, LB_EINVALID,
+			    "the top level is a %s, which is not a task: PROformajs validates it, "
+			    "but there is nothing to enact; put it in the \"dataDefinitions\" of a "
+			    "Plan",
+			    json_string_value(json_object_get(o, "class")));
+	}
 	if (t->cls < 0) {
 		if (json_object_get(o, "class") != NULL)
 			push_key(j, "class");
@@ -955,12 +993,12 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	    (rc = get_expr(j, o, "abortCondition", &t->abort)) != LB_OK ||
 	    (rc = get_expr(j, o, "cycleUntil", &t->cycle_until)) != LB_OK ||
 	    (rc = get_bool(j, o, "cyclic", &t->cyclic)) != LB_OK ||
-	    (rc = get_int(j, o, "cycles", &t->cycles, 1, 1000000)) != LB_OK ||
-	    (rc = get_int(j, o, "interval", &t->interval, 0, 36500)) != LB_OK ||
+	    (rc = ext_key(j, get_int(j, o, "cycles", &t->cycles, 1, 1000000), j->depth)) ||
+	    (rc = ext_key(j, get_int(j, o, "interval", &t->interval, 0, 36500), j->depth)) ||
 	    (rc = get_trigger(j, o, t)) != LB_OK ||
 	    (rc = get_bool(j, o, "autonomous", &t->autonomous)) != LB_OK ||
 	    (rc = get_bool(j, o, "optional", &t->optional)) != LB_OK ||
-	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK)
+	    (rc = ext_key(j, get_int(j, o, "priority", &prio, -1000000, 1000000), j->depth)))
 		return rc;
 	t->priority = (int)prio;
 	if ((rc = parse_array(j, o, "dataDefinitions", &arr)) != LB_OK)
@@ -978,9 +1016,13 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		j->depth--;
 	}
 	j->depth--;
-	if ((rc = parse_array(j, o, "antecedents", &arr)) != LB_OK)
-		return rc;
-	n = arr ? json_array_size(arr) : 0;
+	/* antecedents and postAssignments: LEBEN's; not a list of names (of {data, value}
+	 * objects), they are ignored as PROformajs ignores them (ext_key) */
+	arr = jget(o, "antecedents");
+	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++)
+		if (!json_is_string(json_array_get(arr, i)))
+			arr = NULL;
+	n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > 0 && (t->after = lb_calloc(n, sizeof(char *))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
@@ -994,9 +1036,14 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		t->nafter++;
 	}
-	if ((rc = parse_array(j, o, "postAssignments", &arr)) != LB_OK)
-		return rc;
-	n = arr ? json_array_size(arr) : 0;
+	arr = jget(o, "postAssignments");
+	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++) {
+		json_t *a = json_array_get(arr, i), *dn = jget(a, "data"), *dx = jget(a, "value");
+		if (!json_is_object(a) || !json_is_string(dn) || !js_word(json_string_value(dn)) ||
+		    json_string_length(dn) > 120 || !json_is_string(dx) || json_string_length(dx) == 0)
+			arr = NULL;
+	}
+	n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > 0 && (t->post = lb_calloc(n, sizeof(*t->post))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	push_key(j, "postAssignments");
@@ -1016,19 +1063,17 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	j->depth--;
 	const char *mode = NULL;
 	if (t->cls == KN_DECISION && (mode = json_string_value(json_object_get(o, "choiceMode")))) {
+		/* (another value: ignored, as PROformajs ignores the key) */
 		if (strcmp(mode, "multiple") == 0)
 			t->multiple = true;
-		else if (strcmp(mode, "single") != 0) {
-			push_key(j, "choiceMode");
-			return jerr(j, LB_ESYNTAX, "expected \"single\" or \"multiple\"");
-		}
 	}
 	if (t->cls == KN_DECISION &&
 	    (rc = get_bool(j, o, "autoConfirmMostSupported", &t->auto_most_supported)) != LB_OK)
 		return rc;
 	if (t->cls == KN_ENQUIRY && (rc = get_bool(j, o, "useDefaults", &t->use_defaults)) != LB_OK)
 		return rc;
-	if (t->cls == KN_ACTION && (rc = get_str(j, o, "procedure", &t->procedure, false)))
+	if (t->cls == KN_ACTION &&
+	    (rc = ext_key(j, get_str(j, o, "procedure", &t->procedure, false), j->depth)))
 		return rc;
 	if (t->cls == KN_PLAN) {
 		if ((rc = parse_array(j, o, "tasks", &arr)) != LB_OK)
@@ -1595,7 +1640,9 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 {
 	int rc;
 	json_error_t je;
-	json_t *root = kn_json_loadb_js(text, len, JSON_REJECT_DUPLICATES, &je);
+	/* a key written twice in an object: the last one counts, as JSON.parse (how PROformajs
+	 * reads a protocol) has it */
+	json_t *root = kn_json_loadb_js(text, len, 0, &je);
 	if (root == NULL)
 		return lb_errf(em, LB_ESYNTAX, "%s:%d:%d: %s", file, je.line, je.column, je.text);
 	struct jp j = { .file = file, .text = text, .len = len, .em = em };
