@@ -649,6 +649,12 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 	for (int t = 0; cls != NULL && t < 5; t++)
 		if (strcmp(cls, kn_dtype_name(t, true)) == 0)
 			d->type = t;
+	if (d->type < 0 && cls != NULL && strcmp(cls, "DataDefinition") == 0) {
+		push_key(j, "class");
+		return jerr(j, LB_EINVALID,
+			    "class \"DataDefinition\" (PROformajs's base class, taking any value) is "
+			    "not a data type LEBEN enacts; write Integer, Float, Text, Boolean or Date");
+	}
 	if (d->type < 0) {
 		push_key(j, "class");
 		return jerr(j, LB_ESYNTAX,
@@ -1396,22 +1402,49 @@ static bool known(const struct vctx *v, const char *s)
 		return true;
 	if (strchr(s, ':') == NULL)
 		return false;
-	/* a path from the root plan: every part a known name or an index */
+	/* a design path from the root plan, as PROformajs's subPaths() lists them: the tasks
+	 * down the tree, then a data definition of the last one, or a candidate of a decision
+	 * and maybe one of its arguments' index */
 	size_t rn = strlen(m->root->name);
 	if (strncmp(s, m->root->name, rn) != 0 || s[rn] != ':')
 		return false;
-	for (const char *p = s;;) {
+	const struct kn_task *t = m->root;
+	const char *p = s + rn + 1;
+	for (;;) {
 		const char *q = strchr(p, ':');
 		size_t n = q ? (size_t)(q - p) : strlen(p);
-		bool digits = n > 0 && strspn(p, "0123456789") >= n;
-		struct vctx all = *v;
-		all.scope = -2;
-		if (!digits && !known_one(&all, p, n))
-			return false;
+		const struct kn_task *next = NULL;
+		for (size_t i = 0; next == NULL && i < t->ntasks; i++)
+			if (strlen(t->tasks[i]->name) == n && memcmp(t->tasks[i]->name, p, n) == 0)
+				next = t->tasks[i];
+		if (next == NULL)
+			break;
+		t = next;
 		if (q == NULL)
 			return true;
 		p = q + 1;
 	}
+	const char *q = strchr(p, ':');
+	size_t n = q ? (size_t)(q - p) : strlen(p);
+	for (size_t i = 0; q == NULL && i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		if ((d->owner_task == t || (t == m->root && d->owner == NULL)) &&
+		    strlen(d->name) == n && memcmp(d->name, p, n) == 0)
+			return true;
+	}
+	for (size_t c = 0; c < t->ncands; c++) {
+		const struct kn_candidate *k = &t->cands[c];
+		if (strlen(k->name) != n || memcmp(k->name, p, n) != 0)
+			continue;
+		if (q == NULL)
+			return true;
+		const char *a = q + 1;
+		char *end = NULL;
+		unsigned long idx = strtoul(a, &end, 10);
+		return a[0] >= '0' && a[0] <= '9' && *end == 0 && idx < k->nargs &&
+		       (a[0] != '0' || a[1] == 0);
+	}
+	return false;
 }
 
 static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
@@ -1608,10 +1641,11 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 				       "take; change the default",
 				       file, d->line, d->col, where);
 		const struct kn_value *dv = &d->defval;
-		if (d->range_text != NULL && d->range_text[0] == '\0' && dv->t != KN_V_UNKNOWN &&
-		    (dv->t != KN_V_SET || dv->u.set.n > 0))
+		if (((d->range_text != NULL && d->range_text[0] == '\0') ||
+		     (d->range_text == NULL && d->allowed != NULL && d->nallowed == 0)) &&
+		    dv->t != KN_V_UNKNOWN && (dv->t != KN_V_SET || dv->u.set.n > 0))
 			return lb_errf(em, LB_EINVALID,
-				       "%s:%d:%d: %s: an empty text as the range with a defaultValue "
+				       "%s:%d:%d: %s: an empty range (\"\" or []) with a defaultValue "
 				       "makes PROformajs's validation fail; remove one of them",
 				       file, d->line, d->col, where);
 		bool ok = true;
@@ -1652,6 +1686,14 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 	}
 	if (!json_is_object(root)) {
 		rc = jerr(&j, LB_ESYNTAX, "expected a Plan object at the top level");
+		goto err;
+	}
+	if (jget(root, "_parent") != NULL) {
+		/* PROformajs copies it as the component's parent, which the top level has not */
+		push_key(&j, "_parent");
+		rc = jerr(&j, LB_EINVALID,
+			  "\"_parent\" at the top level: PROformajs takes it as the parent component "
+			  "and fails (this._parent.allDataDefinitions is not a function); remove it");
 		goto err;
 	}
 	if ((rc = parse_task(&j, root, &j.m->root)) != LB_OK)

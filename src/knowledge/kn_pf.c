@@ -470,7 +470,8 @@ static int pdata(struct pf *x)
 			if (d->multi) {
 				/* default of a multi-valued item: literals separated by ',' */
 				struct kn_value set = { .t = KN_V_SET };
-				for (;;) {
+				/* (`default ;`: the empty set, as JSON's "defaultValue": []) */
+				for (; !pis(x, ";");) {
 					struct kn_value *nv = lb_realloc(
 						set.u.set.v, (set.u.set.n + 1) * sizeof(*nv));
 					if (nv == NULL) {

@@ -52,7 +52,7 @@ const tap = flag('tap');
 // message says which. A data name defined in two tasks is handled elsewhere (scope rules).
 const EXCEPTIONS = [
 	[/is defined twice \(in two tasks/, 'a data name defined in two tasks'],
-	[/longer than 120 characters/, 'a name longer than 120 characters'],
+	[/at most 120 characters\) for/, 'a name longer than 120 characters (a resource limit)'],
 	[/is not a task: PROformajs validates/, 'a data definition, source, candidate or warning as the top level'],
 	// still to close (docs/knowledge-language.md §5.2 lists them): JavaScript LEBEN's
 	// expressions do not evaluate, and names PROformajs's validation lets through
@@ -61,6 +61,7 @@ const EXCEPTIONS = [
 	[/is not a decision \(PROformajs/, 'result_of/result_set of a task that is not a decision'],
 	[/undefined data item|unknown component\/predicate 'this'/, 'a task or candidate name, or this, used as a value'],
 	[/source '.*' is not a data definition/, 'a source whose type is a task, candidate or text value'],
+	[/class "DataDefinition" \(PROformajs's base class/, 'a data definition of class DataDefinition (any value)'],
 	[/antecedent '.*' is not another component|post assignment/, "LEBEN's antecedents or postAssignments naming what the protocol lacks"],
 ];
 
@@ -70,7 +71,14 @@ const jsonIn = (d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('
 const bases = [];
 for (const f of jsonIn(join(root, 'examples/contracts'))) if (!f.endsWith('scenarios.json')) bases.push(load(f));
 for (const d of ['valid', 'valid_json']) for (const f of jsonIn(join(root, 'tests/data/knowledge_json', d))) bases.push(load(f));
-for (const f of jsonIn(join(root, 'tests/data/proforma'))) { const c = load(f); if (c.protocol) bases.push(c.protocol); }
+// (a regression case marked "known" there is a run disagreement being worked on: the
+// differential test lists it; here a mutant equal to its protocol counts as known)
+const known = new Set();
+for (const f of jsonIn(join(root, 'tests/data/proforma'))) {
+	const c = load(f);
+	if (c.known) known.add(JSON.stringify(c.protocol));
+	else if (c.protocol) bases.push(c.protocol);
+}
 for (let i = 0; i < ngen; i++) bases.push(generate(seed * 7 + i));
 
 // ---- mutations --------------------------------------------------------------------------------
@@ -310,7 +318,7 @@ if (lo.status !== 0) {
 const lines = lo.stdout.split('\n');
 
 const bad = [];
-const count = { valid: 0, invalid: 0, accepted: 0, refused: 0, same: 0, pfSame: 0, pfUnprintable: 0, exceptions: {}, run: 0, runSteps: 0 };
+const count = { valid: 0, invalid: 0, accepted: 0, refused: 0, same: 0, pfSame: 0, pfUnprintable: 0, exceptions: {}, run: 0, runSteps: 0, known: 0 };
 const runnable = [];
 const pathNames = (issue) => {
 	const p = issue && typeof issue.path === 'string' ? issue.path.split(':') : [];
@@ -375,6 +383,7 @@ if (runs.length) {
 		count.run++;
 		count.runSteps += x.trace.length;
 		const d = got.load_error ? { step: -1, field: 'load', oracle: 'accepted', leben: got.load_error } : firstDiff(x.trace, got.trace);
+		if (d && known.has(JSON.stringify(x.c.json))) { count.known++; return; }
 		if (d) bad.push({ c: x.c, ops: x.ops, why: `the run differs at step ${d.step} (${d.field})`, detail: `PROformajs ${JSON.stringify(d.oracle)} | LEBEN ${JSON.stringify(d.leben)}` });
 	});
 }
@@ -384,7 +393,7 @@ say(`# seed ${seed}: ${cases.length} protocols (${bases.length} bases, ${nmut} m
 	`${count.valid}, refuses ${count.invalid}; LEBEN accepts ${count.accepted}, refuses ${count.refused} ` +
 	`(documented exceptions: ${ex}); ${count.same} round-trip JSON -> LEBEN -> JSON unchanged, ` +
 	`${count.pfSame} also through .pf (${count.pfUnprintable} beyond the .pf form); ${count.run} run ` +
-	`step by step (${count.runSteps} steps); ${bad.length} disagreements`);
+	`step by step (${count.runSteps} steps; ${count.known} differ as known regression cases of tests/data/proforma); ${bad.length} disagreements`);
 for (const b of bad.slice(0, Number(opt('show', 30)))) {
 	say(`# ${b.c.name} [${b.c.label}]: ${b.why}: ${String(b.detail).slice(0, 400)}`);
 	if (flag('verbose')) say(`#   ${b.c.text.slice(0, 3000)}`);
