@@ -160,7 +160,8 @@ static int bench(long reps)
 	return 0;
 }
 
-static int explore(size_t max_states)
+/* Each line of stdin through fn, which writes that line's answer to out; one line out each. */
+static int each_line(void (*fn)(const char *line, size_t n, struct lb_buf *out))
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -168,31 +169,38 @@ static int explore(size_t max_states)
 	struct lb_buf out;
 	lb_buf_init(&out, 1u << 30);
 	while ((n = getline(&line, &cap, stdin)) > 0) {
-		struct lb_errmsg em = { 0 };
-		struct lb_kn_model *m = NULL;
-		json_error_t jerr;
-		json_t *c = kn_json_loadb_js(line, (size_t)n, 0, &jerr);
-		char *text = c ? json_dumps(json_object_get(c, "protocol"), JSON_COMPACT) : NULL;
 		lb_buf_reset(&out);
-		lb_buf_adds(&out, "{\"explore\":");
-		if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK ||
-		    kn_enact_explore(m, max_states, 12, &out, &em) != LB_OK) {
-			json_t *j = json_string(em.text);
-			char *js = json_dumps(j, JSON_ENCODE_ANY);
-			lb_buf_addf(&out, "{\"error\":%s}", js ? js : "\"?\"");
-			free(js);
-			json_decref(j);
-		}
-		lb_buf_addc(&out, '}');
+		fn(line, (size_t)n, &out);
 		fwrite(out.data, 1, out.len, stdout);
 		fputc('\n', stdout);
-		free(text);
-		lb_kn_model_free(m);
-		json_decref(c);
 	}
 	free(line);
 	lb_buf_release(&out);
 	return 0;
+}
+
+static size_t explore_states; /* --explore N */
+
+static void explore_line(const char *line, size_t n, struct lb_buf *out)
+{
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL;
+	json_error_t jerr;
+	json_t *c = kn_json_loadb_js(line, n, 0, &jerr);
+	char *text = c ? json_dumps(json_object_get(c, "protocol"), JSON_COMPACT) : NULL;
+	lb_buf_adds(out, "{\"explore\":");
+	if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK ||
+	    kn_enact_explore(m, explore_states, 12, out, &em) != LB_OK) {
+		json_t *j = json_string(em.text);
+		char *js = json_dumps(j, JSON_ENCODE_ANY);
+		lb_buf_addf(out, "{\"error\":%s}", js ? js : "\"?\"");
+		free(js);
+		json_decref(j);
+	}
+	lb_buf_addc(out, '}');
+	free(text);
+	lb_kn_model_free(m);
+	json_decref(c);
 }
 
 /* --dates: one text per line (a Date default's String()), "1 DAY MS" when PROformajs reads it
@@ -254,54 +262,31 @@ out:;
 	lb_kn_model_free(m2);
 }
 
-static int accept(void)
+/* a case line of the differential test: {"protocol", "ops"} */
+static void run_line(const char *line, size_t n, struct lb_buf *out)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	struct lb_buf out;
-	lb_buf_init(&out, 1u << 30);
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		lb_buf_reset(&out);
-		accept_line(line, (size_t)n, &out);
-		fwrite(out.data, 1, out.len, stdout);
-		fputc('\n', stdout);
-	}
-	free(line);
-	lb_buf_release(&out);
-	return 0;
+	json_error_t jerr;
+	json_t *c = kn_json_loadb_js(line, n, 0, &jerr);
+	if (c == NULL)
+		lb_buf_addf(out, "{\"load_error\":\"bad case line: %s\"}", jerr.text);
+	else
+		run_case(c, out);
+	json_decref(c);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--accept") == 0)
-		return accept();
+		return each_line(accept_line);
 	if (argc == 2 && strcmp(argv[1], "--dates") == 0)
 		return dates();
-	if (argc == 3 && strcmp(argv[1], "--explore") == 0)
-		return explore((size_t)atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "--explore") == 0) {
+		explore_states = (size_t)atol(argv[2]);
+		return each_line(explore_line);
+	}
 	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
 		return bench(atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "--now") == 0)
 		fixed_now_ms = strtoll(argv[2], NULL, 10);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	struct lb_buf out;
-	lb_buf_init(&out, 1u << 30);
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		json_error_t jerr;
-		json_t *c = kn_json_loadb_js(line, (size_t)n, 0, &jerr);
-		lb_buf_reset(&out);
-		if (c == NULL)
-			lb_buf_addf(&out, "{\"load_error\":\"bad case line: %s\"}", jerr.text);
-		else
-			run_case(c, &out);
-		json_decref(c);
-		fwrite(out.data, 1, out.len, stdout);
-		fputc('\n', stdout);
-	}
-	free(line);
-	lb_buf_release(&out);
-	return 0;
+	return each_line(run_line);
 }
