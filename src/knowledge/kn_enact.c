@@ -645,8 +645,8 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	}
 	if (d->range_text != NULL)
 		return kn_range_text_takes(d, v);
-	if (d->nallowed == 0)
-		return true;
+	if (d->nallowed == 0) /* "range": [] takes nothing (PROformajs: [].includes) */
+		return d->allowed == NULL;
 	for (size_t i = 0; i < d->nallowed; i++) {
 		const struct kn_value *a = &d->allowed[i];
 		if (kn_value_equal(a, v))
@@ -1310,8 +1310,8 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 	}
 	if (d->range_text != NULL)
 		return kn_range_text_takes(d, v);
-	if (d->nallowed == 0)
-		return true;
+	if (d->nallowed == 0) /* "range": [] takes nothing (PROformajs: [].includes) */
+		return d->allowed == NULL;
 	for (size_t i = 0; i < d->nallowed; i++) {
 		const struct kn_value *a = &d->allowed[i];
 		if (kn_value_equal(a, v))

@@ -455,6 +455,23 @@ static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t
 	return LB_OK;
 }
 
+/* A net_support call with more than one argument in e, or NULL: in the JSON form LEBEN's
+ * two-argument form is written as one path (expr_json), and PROformajs reads only the first. */
+static const struct kn_expr *two_arg_support(const struct kn_expr *e)
+{
+	if (e == NULL)
+		return NULL;
+	if (e->op == KN_E_CALL && e->name != NULL && strcmp(e->name, "net_support") == 0 &&
+	    e->nargs > 1)
+		return e;
+	for (size_t i = 0; i < e->nargs; i++) {
+		const struct kn_expr *x = two_arg_support(e->args[i]);
+		if (x != NULL)
+			return x;
+	}
+	return NULL;
+}
+
 static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out)
 {
 	json_t *v = jget(o, k);
@@ -485,6 +502,13 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 			      &sub);
 	if (rc != LB_OK)
 		return lb_errf(j->em, rc, "%s:%s (in \"%s\")", j->file, sub.text, k);
+	const struct kn_expr *two = two_arg_support(*out);
+	if (two != NULL)
+		return lb_errf(j->em, LB_EINVALID,
+			       "%s:%d:%d: net_support with %zu arguments (in \"%s\"): PROformajs reads "
+			       "only the first, a candidate's name or path, where LEBEN would read a "
+			       "decision and a candidate; write net_support('plan:decision:candidate')",
+			       j->file, two->line, two->col, two->nargs, k);
 	j->depth--;
 	return LB_OK;
 }
@@ -1187,8 +1211,8 @@ static int to_paths(const struct lb_kn_model *m, struct kn_expr *e)
 	if ((size_t)e->args[1]->ref >= d->ncands)
 		return LB_OK;
 	struct lb_buf b;
-	int chain[64], n = 0, rc = LB_OK;
-	for (int t = d->idx; t >= 0 && n < 64; t = m->tasks[t]->parent)
+	int chain[MAX_PATH], n = 0, rc = LB_OK; /* (a task is at most MAX_PATH plans deep) */
+	for (int t = d->idx; t >= 0 && n < MAX_PATH; t = m->tasks[t]->parent)
 		chain[n++] = t;
 	lb_buf_init(&b, 1u << 16);
 	for (int i = n - 1; rc == LB_OK && i >= 0; i--)
@@ -1815,7 +1839,7 @@ static json_t *data_json(const struct lb_kn_model *m, const struct kn_datadef *d
 	put_meta(o, d->meta, bad);
 	if (d->multi)
 		put(o, "multiValued", json_true(), bad);
-	if (d->nallowed > 0) {
+	if (d->nallowed > 0 || (d->allowed != NULL && d->range_text == NULL)) { /* ([]: kept) */
 		json_t *r = json_array();
 		for (size_t k = 0; r != NULL && k < d->nallowed; k++) {
 			json_t *v = lit_json(&d->allowed[k]);

@@ -58,6 +58,7 @@ const EXCEPTIONS = [
 	// expressions do not evaluate, and names PROformajs's validation lets through
 	[/\(in "\w+"\)$/, "JavaScript syntax LEBEN's expressions lack (bitwise operators, **, ??, compound and comma expressions, chained comparisons, member access)"],
 	[/ takes \d+( to \d+)? arguments?, not \d+/, 'a function called with another number of arguments'],
+	[/net_support with \d+ arguments/, "net_support with two arguments (LEBEN's .pf form; PROformajs reads the first only)"],
 	[/is not a decision \(PROformajs/, 'result_of/result_set of a task that is not a decision'],
 	[/undefined data item|unknown component\/predicate 'this'/, 'a task or candidate name, or this, used as a value'],
 	[/source '.*' is not a data definition/, 'a source whose type is a task, candidate or text value'],
@@ -289,6 +290,8 @@ const seen = (j) => {
 		if (!o || typeof o !== 'object') return;
 		for (const k of Object.keys(o)) {
 			if (EXPR.includes(k) && typeof o[k] !== 'string' && o[k] != null) o[k] = 'undefined';
+			else if (k === 'range' && Array.isArray(o[k]) && o[k].length === 0)
+				o[k] = ['(an empty range: nothing allowed)']; // (norm drops empty lists)
 			else if (k === 'range' && Array.isArray(o[k]))
 				o[k] = o[k].map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? Object.fromEntries(Object.entries(e).filter(([x]) => x === 'value' || x === 'caption')) : e));
 			else walk(o[k]);
