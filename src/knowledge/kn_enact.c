@@ -876,8 +876,8 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	}
 	if (d->range_text != NULL)
 		return kn_range_text_takes(d, v);
-	if (d->nallowed == 0)
-		return true;
+	if (d->nallowed == 0) /* "range": [] takes nothing (PROformajs: [].includes) */
+		return d->allowed == NULL;
 	for (size_t i = 0; i < d->nallowed; i++) {
 		const struct kn_value *a = &d->allowed[i];
 		if (kn_value_equal(a, v))
@@ -1458,6 +1458,13 @@ void kn_enact_free(struct kn_enact *e)
 	lb_free(e);
 }
 
+/* A caption or description PROformajs keeps as a JSON value without indexOf (a number, a
+ * boolean, an object; kn_json.c get_text keeps it as KN_RAW_JSON + its JSON). */
+static bool not_indexable(const char *txt)
+{
+	return txt != NULL && txt[0] == KN_RAW_JSON && txt[1] != '[';
+}
+
 int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 {
 	if (e->started)
@@ -1475,6 +1482,41 @@ int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 				       "list cannot be enacted (PROformajs: Unable to getComponent); "
 				       "write the name as a text",
 				       kn_show_text(t->name));
+		const char *bad = not_indexable(t->caption) ? t->caption
+				  : not_indexable(t->description) ? t->description : NULL;
+		for (size_t c = 0; bad == NULL && c < t->ncands; c++) {
+			const struct kn_candidate *k = &t->cands[c];
+			bad = not_indexable(k->caption) ? k->caption
+			      : not_indexable(k->description) ? k->description : NULL;
+			for (size_t a = 0; bad == NULL && a < k->nargs; a++)
+				bad = not_indexable(k->args[a].caption) ? k->args[a].caption
+				      : not_indexable(k->args[a].description) ? k->args[a].description
+				      : NULL;
+		}
+		if (bad != NULL)
+			return lb_errf(em, LB_EINVALID,
+				       "task '%s': a caption or description %s is neither a text nor a "
+				       "list, on which PROformajs's state update fails (this[attribute]."
+				       "indexOf is not a function); write it as a text",
+				       kn_show_text(t->name), bad + 1);
+	}
+	/* the same for a derived item (it has a state); and one named by a list with a state
+	 * (derived, or with warnings) is not found by its path either */
+	for (size_t i = 0; i < e->m->ndata; i++) {
+		const struct kn_datadef *d = &e->m->data[i];
+		if (d->derive != NULL && (not_indexable(d->caption) || not_indexable(d->description)))
+			return lb_errf(em, LB_EINVALID,
+				       "data item '%s': a caption or description %s is neither a text "
+				       "nor a list, on which PROformajs's state update fails; write it "
+				       "as a text",
+				       kn_show_text(d->name),
+				       (not_indexable(d->caption) ? d->caption : d->description) + 1);
+		if ((d->derive != NULL || d->nwarnings > 0) && d->name[0] == KN_RAW_JSON)
+			return lb_errf(em, LB_EINVALID,
+				       "data item '%s': a derived item or one with warnings whose name is "
+				       "written as a list cannot be enacted (PROformajs: Unable to "
+				       "getComponent); write the name as a text",
+				       kn_show_text(d->name));
 	}
 	e->started = true;
 	return cycle(e, ENACT_START_LIMIT, em);
@@ -1535,8 +1577,8 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 	}
 	if (d->range_text != NULL)
 		return kn_range_text_takes(d, v);
-	if (d->nallowed == 0)
-		return true;
+	if (d->nallowed == 0) /* "range": [] takes nothing (PROformajs: [].includes) */
+		return d->allowed == NULL;
 	for (size_t i = 0; i < d->nallowed; i++) {
 		const struct kn_value *a = &d->allowed[i];
 		if (kn_value_equal(a, v))

@@ -484,6 +484,10 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	case KN_F_INCLUDES:
 		if (a.t == KN_V_SET && b.t != KN_V_UNKNOWN)
 			set_bool(out, member(&b, &a));
+		/* includes(s, x, more) under the PROformajs rules (two arguments are x in s):
+		 * (arr != null) && arr.includes(value), false for undefined either side */
+		else if (s->js && (a.t == KN_V_UNKNOWN || a.t == KN_V_SET))
+			set_bool(out, false);
 		return LB_OK;
 	case KN_F_COUNT:
 		if (a.t == KN_V_SET) {

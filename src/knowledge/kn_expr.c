@@ -146,7 +146,10 @@ static int next(struct lexer *lx)
 		return LB_OK;
 	}
 	unsigned char c = (unsigned char)*lx->p;
-	if (c >= '0' && c <= '9') {
+	/* (.5: a number, in PROformajs's parser as in JavaScript) */
+	bool dot_num = lx->js && c == '.' && lx->p + 1 < lx->end && lx->p[1] >= '0' &&
+		       lx->p[1] <= '9';
+	if ((c >= '0' && c <= '9') || dot_num) {
 		while (lx->p < lx->end && ((*lx->p >= '0' && *lx->p <= '9') || *lx->p == '.'))
 			adv(lx);
 		if (lx->p < lx->end && (*lx->p == 'e' || *lx->p == 'E')) {
@@ -320,6 +323,9 @@ static int parse_list(struct lexer *lx, struct kn_expr *e, const char *close)
 			return lex_err(lx, close[0] == ')' ? "',' or ')'" : "',' or ']'");
 		if (rc != LB_OK)
 			return rc;
+		/* [1, 2,]: PROformajs's parser takes a trailing comma in a list */
+		if (lx->js && close[0] == ']' && is_op(lx, close))
+			return next(lx);
 	}
 }
 
@@ -664,6 +670,13 @@ static int tree_depth(const struct kn_expr *e, int d)
 static int expr_parse(const char *s, size_t len, int line, int col, bool js,
 		      struct kn_expr **out, struct lb_errmsg *em)
 {
+	/* PROformajs's parser ends an expression at a ';' ("a > 1;", "a;;" are a > 1, a) */
+	size_t n = len;
+	while (js && n > 0 && (s[n - 1] == ';' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
+			       s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	if (js && n < len && memchr(s, ';', len) != NULL && n > 0)
+		len = n;
 	struct lexer lx = { .s = s, .end = s + len, .p = s, .line = line, .col = col, .em = em,
 			    .js = js };
 	int rc;

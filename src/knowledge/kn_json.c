@@ -16,7 +16,7 @@
 
 #include "knowledge/kn_int.h"
 
-#define MAX_PATH 64
+#define MAX_PATH 1024 /* JSON levels (about 500 nested plans; jansson reads 2048) */
 
 struct jp {
 	const char *file;
@@ -429,6 +429,18 @@ static int get_bool(struct jp *j, json_t *o, const char *k, bool *out)
 	return LB_OK;
 }
 
+/* LEBEN's own keys (§5.2 of docs/knowledge-language.md): PROformajs ignores them, so a value
+ * LEBEN cannot read there (of another type, out of range) is ignored as well, not refused: the
+ * protocol stays the one PROformajs accepts. rc: the reading's result; depth: j->depth before. */
+static int ext_key(struct jp *j, int rc, int depth)
+{
+	if (rc != LB_ESYNTAX && rc != LB_ETYPE && rc != LB_EINVALID)
+		return rc;
+	j->depth = depth;
+	lb_errclear(j->em);
+	return LB_OK;
+}
+
 static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t lo, int64_t hi)
 {
 	json_t *v = jget(o, k);
@@ -441,6 +453,23 @@ static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t
 	}
 	*out = json_integer_value(v);
 	return LB_OK;
+}
+
+/* A net_support call with more than one argument in e, or NULL: in the JSON form LEBEN's
+ * two-argument form is written as one path (expr_json), and PROformajs reads only the first. */
+static const struct kn_expr *two_arg_support(const struct kn_expr *e)
+{
+	if (e == NULL)
+		return NULL;
+	if (e->op == KN_E_CALL && e->name != NULL && strcmp(e->name, "net_support") == 0 &&
+	    e->nargs > 1)
+		return e;
+	for (size_t i = 0; i < e->nargs; i++) {
+		const struct kn_expr *x = two_arg_support(e->args[i]);
+		if (x != NULL)
+			return x;
+	}
+	return NULL;
 }
 
 static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out)
@@ -473,6 +502,13 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 			      &sub);
 	if (rc != LB_OK)
 		return lb_errf(j->em, rc, "%s:%s (in \"%s\")", j->file, sub.text, k);
+	const struct kn_expr *two = two_arg_support(*out);
+	if (two != NULL)
+		return lb_errf(j->em, LB_EINVALID,
+			       "%s:%d:%d: net_support with %zu arguments (in \"%s\"): PROformajs reads "
+			       "only the first, a candidate's name or path, where LEBEN would read a "
+			       "decision and a candidate; write net_support('plan:decision:candidate')",
+			       j->file, two->line, two->col, two->nargs, k);
 	j->depth--;
 	return LB_OK;
 }
@@ -637,6 +673,12 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 	for (int t = 0; cls != NULL && t < 5; t++)
 		if (strcmp(cls, kn_dtype_name(t, true)) == 0)
 			d->type = t;
+	if (d->type < 0 && cls != NULL && strcmp(cls, "DataDefinition") == 0) {
+		push_key(j, "class");
+		return jerr(j, LB_EINVALID,
+			    "class \"DataDefinition\" (PROformajs's base class, taking any value) is "
+			    "not a data type LEBEN enacts; write Integer, Float, Text, Boolean or Date");
+	}
 	if (d->type < 0) {
 		push_key(j, "class");
 		return jerr(j, LB_ESYNTAX,
@@ -654,11 +696,13 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 	    (rc = get_text(j, o, "caption", &d->caption)) != LB_OK ||
 	    (rc = get_text(j, o, "description", &d->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &d->meta)) != LB_OK ||
-	    (rc = get_str(j, o, "unit", &d->unit, false)) != LB_OK ||
+	    (rc = ext_key(j, get_str(j, o, "unit", &d->unit, false), j->depth)) != LB_OK ||
 	    (rc = get_bool(j, o, "multiValued", &d->multi)) != LB_OK ||
 	    (rc = get_expr(j, o, "valueCondition", &d->derive)) != LB_OK ||
 	    (rc = get_expr(j, o, "defaultCondition", &d->defcond)) != LB_OK ||
-	    (rc = get_expr(j, o, "validCondition", &d->valid)) != LB_OK)
+	    (rc = ext_key(j, json_is_string(jget(o, "validCondition"))
+				     ? get_expr(j, o, "validCondition", &d->valid) : LB_OK,
+			  j->depth)) != LB_OK)
 		return rc;
 	json_t *r = jget(o, "range");
 	if (r != NULL && json_is_string(r)) {
@@ -723,13 +767,15 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		j->depth--;
 	}
 	json_t *b = jget(o, "bounds");
+	/* LEBEN's [lowest, highest]; another value is ignored, as PROformajs does (ext_key) */
+	if (b != NULL && ((d->type != KN_T_INTEGER && d->type != KN_T_REAL) || !json_is_array(b) ||
+			  json_array_size(b) != 2 || !json_is_number(json_array_get(b, 0)) ||
+			  !json_is_number(json_array_get(b, 1)) ||
+			  json_number_value(json_array_get(b, 0)) >
+				  json_number_value(json_array_get(b, 1))))
+		b = NULL;
 	if (b != NULL) {
 		push_key(j, "bounds");
-		if ((d->type != KN_T_INTEGER && d->type != KN_T_REAL) || !json_is_array(b) ||
-		    json_array_size(b) != 2 || !json_is_number(json_array_get(b, 0)) ||
-		    !json_is_number(json_array_get(b, 1)))
-			return jerr(j, LB_ESYNTAX,
-				    "expected \"bounds\": [lowest, highest] (numeric items only)");
 		d->has_range = true;
 		d->lo = json_number_value(json_array_get(b, 0));
 		d->hi = json_number_value(json_array_get(b, 1));
@@ -844,7 +890,7 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 	    (rc = get_text(j, o, "description", &c->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &c->meta)) != LB_OK ||
 	    (rc = get_bool(j, o, "autoConfirmRecommended", &c->auto_recommended)) != LB_OK ||
-	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK ||
+	    (rc = ext_key(j, get_int(j, o, "priority", &prio, -1000000, 1000000), j->depth)) ||
 	    (rc = get_expr(j, o, "recommendCondition", &c->recommend)) != LB_OK ||
 	    (rc = parse_array(j, o, "arguments", &args)) != LB_OK)
 		return rc;
@@ -861,7 +907,7 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 			return rc;
 		c->nargs++;
 		if ((jget(a, "name") != NULL &&
-		     (rc = get_name(j, a, "name", &g->name)) != LB_OK) ||
+		     (rc = ext_key(j, get_name(j, a, "name", &g->name), j->depth)) != LB_OK) ||
 		    (rc = get_text(j, a, "caption", &g->caption)) != LB_OK ||
 		    (rc = get_text(j, a, "description", &g->description)) != LB_OK ||
 		    (rc = get_meta(j, a, &g->meta)) != LB_OK ||
@@ -926,6 +972,18 @@ static int task_class(const char *cls, bool *plain)
 	return -1;
 }
 
+/* PROformajs's classes that are not tasks but that it builds at the top of a protocol */
+static bool top_level_component(json_t *cls)
+{
+	static const char *const names[] = { "Integer", "Float", "Text", "Boolean", "Date",
+					     "DataDefinition", "Source", "Candidate", "Argument",
+					     "Warning" };
+	for (size_t i = 0; json_is_string(cls) && i < sizeof(names) / sizeof(*names); i++)
+		if (strcmp(json_string_value(cls), names[i]) == 0)
+			return true;
+	return false;
+}
+
 static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 {
 	int rc;
@@ -937,6 +995,16 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	*out = t;
 	t->cls = task_class(json_string_value(json_object_get(o, "class")), &t->plain);
+	if (t->cls < 0 && j->depth == 0 && top_level_component(json_object_get(o, "class"))) {
+		/* PROformajs builds any of its exported classes at the top and validates a data
+		 * definition there (nothing refers to it); such a "protocol" has no task to enact */
+		push_key(j, "class");
+		return jerr(j, LB_EINVALID,
+			    "the top level is a %s, which is not a task: PROformajs validates it, "
+			    "but there is nothing to enact; put it in the \"dataDefinitions\" of a "
+			    "Plan",
+			    json_string_value(json_object_get(o, "class")));
+	}
 	if (t->cls < 0) {
 		if (json_object_get(o, "class") != NULL)
 			push_key(j, "class");
@@ -955,12 +1023,12 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	    (rc = get_expr(j, o, "abortCondition", &t->abort)) != LB_OK ||
 	    (rc = get_expr(j, o, "cycleUntil", &t->cycle_until)) != LB_OK ||
 	    (rc = get_bool(j, o, "cyclic", &t->cyclic)) != LB_OK ||
-	    (rc = get_int(j, o, "cycles", &t->cycles, 1, 1000000)) != LB_OK ||
-	    (rc = get_int(j, o, "interval", &t->interval, 0, 36500)) != LB_OK ||
+	    (rc = ext_key(j, get_int(j, o, "cycles", &t->cycles, 1, 1000000), j->depth)) ||
+	    (rc = ext_key(j, get_int(j, o, "interval", &t->interval, 0, 36500), j->depth)) ||
 	    (rc = get_trigger(j, o, t)) != LB_OK ||
 	    (rc = get_bool(j, o, "autonomous", &t->autonomous)) != LB_OK ||
 	    (rc = get_bool(j, o, "optional", &t->optional)) != LB_OK ||
-	    (rc = get_int(j, o, "priority", &prio, -1000000, 1000000)) != LB_OK)
+	    (rc = ext_key(j, get_int(j, o, "priority", &prio, -1000000, 1000000), j->depth)))
 		return rc;
 	t->priority = (int)prio;
 	if ((rc = parse_array(j, o, "dataDefinitions", &arr)) != LB_OK)
@@ -978,9 +1046,13 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		j->depth--;
 	}
 	j->depth--;
-	if ((rc = parse_array(j, o, "antecedents", &arr)) != LB_OK)
-		return rc;
-	n = arr ? json_array_size(arr) : 0;
+	/* antecedents and postAssignments: LEBEN's; not a list of names (of {data, value}
+	 * objects), they are ignored as PROformajs ignores them (ext_key) */
+	arr = jget(o, "antecedents");
+	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++)
+		if (!json_is_string(json_array_get(arr, i)))
+			arr = NULL;
+	n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > 0 && (t->after = lb_calloc(n, sizeof(char *))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
@@ -994,9 +1066,14 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		t->nafter++;
 	}
-	if ((rc = parse_array(j, o, "postAssignments", &arr)) != LB_OK)
-		return rc;
-	n = arr ? json_array_size(arr) : 0;
+	arr = jget(o, "postAssignments");
+	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++) {
+		json_t *a = json_array_get(arr, i), *dn = jget(a, "data"), *dx = jget(a, "value");
+		if (!json_is_object(a) || !json_is_string(dn) || !js_word(json_string_value(dn)) ||
+		    json_string_length(dn) > 120 || !json_is_string(dx) || json_string_length(dx) == 0)
+			arr = NULL;
+	}
+	n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > 0 && (t->post = lb_calloc(n, sizeof(*t->post))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	push_key(j, "postAssignments");
@@ -1016,19 +1093,17 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	j->depth--;
 	const char *mode = NULL;
 	if (t->cls == KN_DECISION && (mode = json_string_value(json_object_get(o, "choiceMode")))) {
+		/* (another value: ignored, as PROformajs ignores the key) */
 		if (strcmp(mode, "multiple") == 0)
 			t->multiple = true;
-		else if (strcmp(mode, "single") != 0) {
-			push_key(j, "choiceMode");
-			return jerr(j, LB_ESYNTAX, "expected \"single\" or \"multiple\"");
-		}
 	}
 	if (t->cls == KN_DECISION &&
 	    (rc = get_bool(j, o, "autoConfirmMostSupported", &t->auto_most_supported)) != LB_OK)
 		return rc;
 	if (t->cls == KN_ENQUIRY && (rc = get_bool(j, o, "useDefaults", &t->use_defaults)) != LB_OK)
 		return rc;
-	if (t->cls == KN_ACTION && (rc = get_str(j, o, "procedure", &t->procedure, false)))
+	if (t->cls == KN_ACTION &&
+	    (rc = ext_key(j, get_str(j, o, "procedure", &t->procedure, false), j->depth)))
 		return rc;
 	if (t->cls == KN_PLAN) {
 		if ((rc = parse_array(j, o, "tasks", &arr)) != LB_OK)
@@ -1136,8 +1211,8 @@ static int to_paths(const struct lb_kn_model *m, struct kn_expr *e)
 	if ((size_t)e->args[1]->ref >= d->ncands)
 		return LB_OK;
 	struct lb_buf b;
-	int chain[64], n = 0, rc = LB_OK;
-	for (int t = d->idx; t >= 0 && n < 64; t = m->tasks[t]->parent)
+	int chain[MAX_PATH], n = 0, rc = LB_OK; /* (a task is at most MAX_PATH plans deep) */
+	for (int t = d->idx; t >= 0 && n < MAX_PATH; t = m->tasks[t]->parent)
 		chain[n++] = t;
 	lb_buf_init(&b, 1u << 16);
 	for (int i = n - 1; rc == LB_OK && i >= 0; i--)
@@ -1352,22 +1427,49 @@ static bool known(const struct vctx *v, const char *s)
 		return true;
 	if (strchr(s, ':') == NULL)
 		return false;
-	/* a path from the root plan: every part a known name or an index */
+	/* a design path from the root plan, as PROformajs's subPaths() lists them: the tasks
+	 * down the tree, then a data definition of the last one, or a candidate of a decision
+	 * and maybe one of its arguments' index */
 	size_t rn = strlen(m->root->name);
 	if (strncmp(s, m->root->name, rn) != 0 || s[rn] != ':')
 		return false;
-	for (const char *p = s;;) {
+	const struct kn_task *t = m->root;
+	const char *p = s + rn + 1;
+	for (;;) {
 		const char *q = strchr(p, ':');
 		size_t n = q ? (size_t)(q - p) : strlen(p);
-		bool digits = n > 0 && strspn(p, "0123456789") >= n;
-		struct vctx all = *v;
-		all.scope = -2;
-		if (!digits && !known_one(&all, p, n))
-			return false;
+		const struct kn_task *next = NULL;
+		for (size_t i = 0; next == NULL && i < t->ntasks; i++)
+			if (strlen(t->tasks[i]->name) == n && memcmp(t->tasks[i]->name, p, n) == 0)
+				next = t->tasks[i];
+		if (next == NULL)
+			break;
+		t = next;
 		if (q == NULL)
 			return true;
 		p = q + 1;
 	}
+	const char *q = strchr(p, ':');
+	size_t n = q ? (size_t)(q - p) : strlen(p);
+	for (size_t i = 0; q == NULL && i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		if ((d->owner_task == t || (t == m->root && d->owner == NULL)) &&
+		    strlen(d->name) == n && memcmp(d->name, p, n) == 0)
+			return true;
+	}
+	for (size_t c = 0; c < t->ncands; c++) {
+		const struct kn_candidate *k = &t->cands[c];
+		if (strlen(k->name) != n || memcmp(k->name, p, n) != 0)
+			continue;
+		if (q == NULL)
+			return true;
+		const char *a = q + 1;
+		char *end = NULL;
+		unsigned long idx = strtoul(a, &end, 10);
+		return a[0] >= '0' && a[0] <= '9' && *end == 0 && idx < k->nargs &&
+		       (a[0] != '0' || a[1] == 0);
+	}
+	return false;
 }
 
 static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
@@ -1564,10 +1666,11 @@ int kn_js_validate(const struct lb_kn_model *m, const char *file, struct lb_errm
 				       "take; change the default",
 				       file, d->line, d->col, where);
 		const struct kn_value *dv = &d->defval;
-		if (d->range_text != NULL && d->range_text[0] == '\0' && dv->t != KN_V_UNKNOWN &&
-		    (dv->t != KN_V_SET || dv->u.set.n > 0))
+		if (((d->range_text != NULL && d->range_text[0] == '\0') ||
+		     (d->range_text == NULL && d->allowed != NULL && d->nallowed == 0)) &&
+		    dv->t != KN_V_UNKNOWN && (dv->t != KN_V_SET || dv->u.set.n > 0))
 			return lb_errf(em, LB_EINVALID,
-				       "%s:%d:%d: %s: an empty text as the range with a defaultValue "
+				       "%s:%d:%d: %s: an empty range (\"\" or []) with a defaultValue "
 				       "makes PROformajs's validation fail; remove one of them",
 				       file, d->line, d->col, where);
 		bool ok = true;
@@ -1596,7 +1699,9 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 {
 	int rc;
 	json_error_t je;
-	json_t *root = kn_json_loadb_js(text, len, JSON_REJECT_DUPLICATES, &je);
+	/* a key written twice in an object: the last one counts, as JSON.parse (how PROformajs
+	 * reads a protocol) has it */
+	json_t *root = kn_json_loadb_js(text, len, 0, &je);
 	if (root == NULL)
 		return lb_errf(em, LB_ESYNTAX, "%s:%d:%d: %s", file, je.line, je.column, je.text);
 	struct jp j = { .file = file, .text = text, .len = len, .em = em };
@@ -1606,6 +1711,14 @@ int kn_js_parse(const char *text, size_t len, const char *file, struct lb_kn_mod
 	}
 	if (!json_is_object(root)) {
 		rc = jerr(&j, LB_ESYNTAX, "expected a Plan object at the top level");
+		goto err;
+	}
+	if (jget(root, "_parent") != NULL) {
+		/* PROformajs copies it as the component's parent, which the top level has not */
+		push_key(&j, "_parent");
+		rc = jerr(&j, LB_EINVALID,
+			  "\"_parent\" at the top level: PROformajs takes it as the parent component "
+			  "and fails (this._parent.allDataDefinitions is not a function); remove it");
 		goto err;
 	}
 	if ((rc = parse_task(&j, root, &j.m->root)) != LB_OK)
@@ -1727,7 +1840,7 @@ static json_t *data_json(const struct lb_kn_model *m, const struct kn_datadef *d
 	put_meta(o, d->meta, bad);
 	if (d->multi)
 		put(o, "multiValued", json_true(), bad);
-	if (d->nallowed > 0) {
+	if (d->nallowed > 0 || (d->allowed != NULL && d->range_text == NULL)) { /* ([]: kept) */
 		json_t *r = json_array();
 		for (size_t k = 0; r != NULL && k < d->nallowed; k++) {
 			json_t *v = lit_json(&d->allowed[k]);

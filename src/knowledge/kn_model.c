@@ -440,7 +440,12 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 						"%s:%d:%d: unknown function '%s'", r->file, e->line,
 						e->col, e->name);
 		const struct kn_fn_info *f = &kn_fns[e->ref];
-		if ((int)e->nargs < f->min_args || (int)e->nargs > f->max_args) {
+		/* PROformajs (JavaScript) ignores arguments beyond those a predicate reads; not for
+		 * the functions whose second argument means something else in LEBEN */
+		bool extra_ok = r->m->js && e->ref != KN_F_NET_SUPPORT &&
+				e->ref != KN_F_IS_RECOMMENDED && e->ref != KN_F_MIN &&
+				e->ref != KN_F_MAX;
+		if ((int)e->nargs < f->min_args || ((int)e->nargs > f->max_args && !extra_ok)) {
 			if (f->min_args == f->max_args)
 				return rprob(r)(r->m, LB_KN_TYPE, r->task, e->line, e->col,
 							"%s:%d:%d: %s takes %d argument%s, not %zu",

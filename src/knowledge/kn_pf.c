@@ -470,7 +470,8 @@ static int pdata(struct pf *x)
 			if (d->multi) {
 				/* default of a multi-valued item: literals separated by ',' */
 				struct kn_value set = { .t = KN_V_SET };
-				for (;;) {
+				/* (`default ;`: the empty set, as JSON's "defaultValue": []) */
+				for (; !pis(x, ";");) {
 					struct kn_value *nv = lb_realloc(
 						set.u.set.v, (set.u.set.n + 1) * sizeof(*nv));
 					if (nv == NULL) {
@@ -1117,6 +1118,11 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 	const char *why = pf_element(t->name, t->caption, t->description);
 	if (why == NULL && t->trigger_json != NULL)
 		why = "its eventTrigger is not a text";
+	int depth = 1; /* (ptask's limit: the JSON form nests deeper) */
+	for (int p = t->parent; p >= 0 && depth <= 64; p = m->tasks[p]->parent)
+		depth++;
+	if (why == NULL && depth > 64)
+		why = "it is nested more than 64 plans deep (the .pf form's limit)";
 	for (size_t i = 0; why == NULL && i < m->ntasks; i++)
 		if (m->tasks[i] != t && m->tasks[i]->idx < t->idx &&
 		    strcmp(m->tasks[i]->name, t->name) == 0)
@@ -1158,6 +1164,8 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 				why = "a range value is a fraction or its caption is not a text";
 		if (why == NULL && d->range_text != NULL)
 			why = "its range is written as a text";
+		if (why == NULL && d->allowed != NULL && d->nallowed == 0)
+			why = "its range is empty (PROformajs then takes no value)";
 		if (why == NULL && d->range_obj != NULL)
 			why = "its range mixes plain values and {value, caption} objects";
 		if (why == NULL && d->defval_text != NULL)

@@ -21,7 +21,7 @@ import { readFileSync } from 'fs';
 
 const load = (f) => JSON.parse(readFileSync(f, 'utf8'));
 
-function validate(json) {
+export function validate(json) {
   try {
     const p = new Protocol[json.class](json);
     const errs = p.validate().filter((i) => i.type === 'Error');
@@ -55,7 +55,7 @@ const FLAGS = new Set(['optional', 'autonomous', 'cyclic', 'multiValued', 'useDe
   'autoConfirmMostSupported', 'autoConfirmRecommended']);
 const LISTS = new Set(['tasks', 'sources', 'candidates', 'arguments', 'dataDefinitions', 'warnings']);
 
-function norm(v, key, parentKey) {
+export function norm(v, key, parentKey) {
   if (Array.isArray(v)) {
     return v.map((x) => {
       const n = norm(x, undefined, key);
@@ -92,7 +92,7 @@ function sortKeys(v) {
   return v;
 }
 
-function diff(a, b, path) {
+export function diff(a, b, path) {
   if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b)) return `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
   if (Array.isArray(a)) {
     if (a.length !== b.length) return `${path}: ${a.length} elements vs ${b.length}`;
@@ -109,8 +109,12 @@ function diff(a, b, path) {
   return a === b ? null : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
 }
 
-const [cmd, ...files] = process.argv.slice(2);
-if (cmd === 'validate') {
+// (imported by pf_accept.mjs for validate, norm and diff: the commands run only as a script)
+const main = import.meta.url === (await import('url')).pathToFileURL(process.argv[1] || '').href;
+const [cmd, ...files] = main ? process.argv.slice(2) : [null];
+if (!main) {
+  // a module: nothing to run
+} else if (cmd === 'validate') {
   for (const f of files) console.log(`${f} ${validate(load(f))}`);
 } else if (cmd === 'same') {
   const d = diff(norm(load(files[0])), norm(load(files[1])), '$');

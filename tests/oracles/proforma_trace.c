@@ -11,6 +11,11 @@
  *        but the speed: the LEBEN side of make bench-knowledge)
  *        proforma_trace --explore N < cases.jsonl (per case {"explore": {...}}: exploration
  *        under the PROformajs rules, at most N states, kn_enact_explore)
+ *        proforma_trace --accept < protocols.jsonl (one PROformajs JSON protocol per line,
+ *        read as `contract` reads a file: per line {"ok":true,"json":PRINTED,"pf":R} with
+ *        LEBEN's JSON print of it and R "same" when JSON -> .pf -> JSON gives the same print,
+ *        "unprintable" when the .pf form cannot hold it, else what differs; or
+ *        {"ok":false,"error":MESSAGE}; tests/oracles/pf_accept.mjs)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +160,8 @@ static int bench(long reps)
 	return 0;
 }
 
-static int explore(size_t max_states)
+/* Each line of stdin through fn, which writes that line's answer to out; one line out each. */
+static int each_line(void (*fn)(const char *line, size_t n, struct lb_buf *out))
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -163,31 +169,38 @@ static int explore(size_t max_states)
 	struct lb_buf out;
 	lb_buf_init(&out, 1u << 30);
 	while ((n = getline(&line, &cap, stdin)) > 0) {
-		struct lb_errmsg em = { 0 };
-		struct lb_kn_model *m = NULL;
-		json_error_t jerr;
-		json_t *c = kn_json_loadb_js(line, (size_t)n, 0, &jerr);
-		char *text = c ? json_dumps(json_object_get(c, "protocol"), JSON_COMPACT) : NULL;
 		lb_buf_reset(&out);
-		lb_buf_adds(&out, "{\"explore\":");
-		if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK ||
-		    kn_enact_explore(m, max_states, 12, &out, &em) != LB_OK) {
-			json_t *j = json_string(em.text);
-			char *js = json_dumps(j, JSON_ENCODE_ANY);
-			lb_buf_addf(&out, "{\"error\":%s}", js ? js : "\"?\"");
-			free(js);
-			json_decref(j);
-		}
-		lb_buf_addc(&out, '}');
+		fn(line, (size_t)n, &out);
 		fwrite(out.data, 1, out.len, stdout);
 		fputc('\n', stdout);
-		free(text);
-		lb_kn_model_free(m);
-		json_decref(c);
 	}
 	free(line);
 	lb_buf_release(&out);
 	return 0;
+}
+
+static size_t explore_states; /* --explore N */
+
+static void explore_line(const char *line, size_t n, struct lb_buf *out)
+{
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL;
+	json_error_t jerr;
+	json_t *c = kn_json_loadb_js(line, n, 0, &jerr);
+	char *text = c ? json_dumps(json_object_get(c, "protocol"), JSON_COMPACT) : NULL;
+	lb_buf_adds(out, "{\"explore\":");
+	if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK ||
+	    kn_enact_explore(m, explore_states, 12, out, &em) != LB_OK) {
+		json_t *j = json_string(em.text);
+		char *js = json_dumps(j, JSON_ENCODE_ANY);
+		lb_buf_addf(out, "{\"error\":%s}", js ? js : "\"?\"");
+		free(js);
+		json_decref(j);
+	}
+	lb_buf_addc(out, '}');
+	free(text);
+	lb_kn_model_free(m);
+	json_decref(c);
 }
 
 /* --dates: one text per line (a Date default's String()), "1 DAY MS" when PROformajs reads it
@@ -209,34 +222,71 @@ static int dates(void)
 	return 0;
 }
 
+/* --accept: LEBEN's acceptance and print of each protocol line (see the top) */
+static void accept_line(const char *line, size_t n, struct lb_buf *out)
+{
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL, *m2 = NULL;
+	char *js = NULL, *pf = NULL, *js2 = NULL;
+	size_t jn = 0, pn = 0, jn2 = 0;
+	const char *pfres = "same";
+	json_t *j;
+	if (lb_kn_model_parse(line, n, "protocol.json", LB_KN_FORM_JSON, &m, &em) != LB_OK) {
+		j = json_pack("{s:b,s:s}", "ok", 0, "error", em.text);
+		goto out;
+	}
+	if (lb_kn_model_print(m, LB_KN_FORM_JSON, &js, &jn) != LB_OK) {
+		j = json_pack("{s:b,s:s}", "ok", 0, "error", "accepted but not printed as JSON");
+		goto out;
+	}
+	if (lb_kn_model_printable(m, LB_KN_FORM_PF, &em) != LB_OK)
+		pfres = "unprintable";
+	else if (lb_kn_model_print(m, LB_KN_FORM_PF, &pf, &pn) != LB_OK)
+		pfres = "the .pf print failed";
+	else if (lb_kn_model_parse(pf, pn, "protocol.pf", LB_KN_FORM_PF, &m2, &em) != LB_OK)
+		pfres = em.text;
+	else if (lb_kn_model_print(m2, LB_KN_FORM_JSON, &js2, &jn2) != LB_OK)
+		pfres = "the .pf form's JSON print failed";
+	else if (jn2 != jn || memcmp(js, js2, jn) != 0)
+		pfres = "JSON -> .pf -> JSON gives another JSON";
+	j = json_pack("{s:b,s:s%,s:s}", "ok", 1, "json", js, jn, "pf", pfres);
+out:;
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	lb_buf_adds(out, s ? s : "{\"ok\":false,\"error\":\"?\"}");
+	free(s);
+	json_decref(j);
+	lb_free(js);
+	lb_free(pf);
+	lb_free(js2);
+	lb_kn_model_free(m);
+	lb_kn_model_free(m2);
+}
+
+/* a case line of the differential test: {"protocol", "ops"} */
+static void run_line(const char *line, size_t n, struct lb_buf *out)
+{
+	json_error_t jerr;
+	json_t *c = kn_json_loadb_js(line, n, 0, &jerr);
+	if (c == NULL)
+		lb_buf_addf(out, "{\"load_error\":\"bad case line: %s\"}", jerr.text);
+	else
+		run_case(c, out);
+	json_decref(c);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--accept") == 0)
+		return each_line(accept_line);
 	if (argc == 2 && strcmp(argv[1], "--dates") == 0)
 		return dates();
-	if (argc == 3 && strcmp(argv[1], "--explore") == 0)
-		return explore((size_t)atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "--explore") == 0) {
+		explore_states = (size_t)atol(argv[2]);
+		return each_line(explore_line);
+	}
 	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
 		return bench(atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "--now") == 0)
 		fixed_now_ms = strtoll(argv[2], NULL, 10);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	struct lb_buf out;
-	lb_buf_init(&out, 1u << 30);
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		json_error_t jerr;
-		json_t *c = kn_json_loadb_js(line, (size_t)n, 0, &jerr);
-		lb_buf_reset(&out);
-		if (c == NULL)
-			lb_buf_addf(&out, "{\"load_error\":\"bad case line: %s\"}", jerr.text);
-		else
-			run_case(c, &out);
-		json_decref(c);
-		fwrite(out.data, 1, out.len, stdout);
-		fputc('\n', stdout);
-	}
-	free(line);
-	lb_buf_release(&out);
-	return 0;
+	return each_line(run_line);
 }
