@@ -161,14 +161,17 @@ ed25519-differential: $(B)/tests/test_crypto_ed25519_batch
 
 fuzz-build: $(FUZZ_BINS)
 
-# Everything `make check` runs: normal build, sanitizer build, fuzzers, then the suite.
+# Everything `make check` runs: normal build, sanitizer build, fuzzers, then the suite
+# (scripts/check.sh: several programs at a time, CHECK_JOBS). The builds run nproc jobs at a
+# time unless make was given -j.
+CHECK_MAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1))
 check:
 ifeq ($(DEPS),1)
 	@scripts/deps.sh --test
 endif
-	@$(MAKE) --no-print-directory DEPS=0 all unit $(BENCH_BINS)
-	@$(MAKE) --no-print-directory DEPS=0 SANITIZE=1 unit
-	@$(MAKE) --no-print-directory DEPS=0 fuzz-build
+	@$(CHECK_MAKE) DEPS=0 all unit $(BENCH_BINS)
+	@$(CHECK_MAKE) DEPS=0 SANITIZE=1 unit
+	@$(CHECK_MAKE) DEPS=0 fuzz-build
 	@scripts/check.sh
 
 FUZZ_SECONDS ?= 60
