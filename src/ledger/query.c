@@ -482,12 +482,15 @@ static int proof_once(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int an
 		rc = lb_enc_uvar(out, 0);
 		goto out;
 	}
-	/* first block of anchor_chain whose anchor of `chain` is at or past the tx's block */
+	/* first block of anchor_chain whose anchor of `chain` is at or past the tx's block, among
+	 * those the chain has published (a block written but not yet its tip would give a proof
+	 * that a tx citing it cannot use yet: "which this chain does not have yet") */
 	struct chain *a = &l->chains[anchor_chain];
 	int col = lb_anchor_index(anchor_chain, chain);
-	char sql[160];
+	char sql[192];
 	snprintf(sql, sizeof sql,
-		 "SELECT height, anchor%d FROM blocks WHERE anchor%d >= ? ORDER BY height LIMIT 1",
+		 "SELECT height, anchor%d FROM blocks WHERE anchor%d >= ? AND height <= ? "
+		 "ORDER BY height LIMIT 1",
 		 col, col);
 	sqlite3_stmt *st;
 	uint64_t ah = 0, anchored = 0;
@@ -495,6 +498,7 @@ static int proof_once(struct lb_ledger *l, const uint8_t id[LB_HASH_LEN], int an
 	rc = sqlite3_prepare_v2(a->db.db, sql, -1, &st, NULL) == SQLITE_OK ? LB_OK : LB_EIO;
 	if (!rc) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)loc.height);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)a->tip.height);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			ah = (uint64_t)sqlite3_column_int64(st, 0);
 			anchored = (uint64_t)sqlite3_column_int64(st, 1);
