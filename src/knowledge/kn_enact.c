@@ -1321,12 +1321,14 @@ static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 {
 	for (int round = 1;; round++) {
 		int h = any_hollow(e);
-		if (h >= 0)
+		if (h >= 0) {
+			drop_deltas(e); /* the operation's seed (a complete, a trigger) is lost */
 			return lb_errf(em, LB_EINVALID,
 				       "'%s': its default was rejected and PROformajs keeps an "
 				       "empty history (Cannot read properties of undefined "
 				       "(reading 'value')) until a value is set",
 				       e->m->data[e->slots[h].data].name);
+		}
 		sync(e);
 		size_t n = e->n; /* objects built during the round are visited next round */
 		e->round_start = n;
