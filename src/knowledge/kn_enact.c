@@ -316,10 +316,18 @@ static int latest(const struct kn_enact *e, int t)
 /* A sub-object of task object `task` by its path suffix. */
 static int child_obj(const struct kn_enact *e, int task, const char *name)
 {
-	char buf[4096];
-	if ((size_t)snprintf(buf, sizeof(buf), "%s:%s", e->o[task].path, name) >= sizeof(buf))
+	/* find_path of "<task path>:<name>", compared in place */
+	const char *tp = e->o[task].path;
+	size_t tl = strlen(tp);
+	if (tl + 1 + strlen(name) >= 4096)
 		return -1;
-	return find_path(e, buf);
+	for (size_t i = 0; i < e->n; i++) {
+		const char *p = e->o[i].path;
+		if (p[0] == tp[0] && strncmp(p, tp, tl) == 0 && p[tl] == ':' &&
+		    strcmp(p + tl + 1, name) == 0)
+			return (int)i;
+	}
+	return -1;
 }
 
 /* ---- evaluation ------------------------------------------------------------------------------ */
@@ -1191,6 +1199,101 @@ void kn_enact_free(struct kn_enact *e)
 	lb_free(e);
 }
 
+/* Copying an enactment (kn_enact_clone, the exploration's way to branch a state): every field
+ * of struct kn_enact and struct obj is copied by value with the struct and then, when the
+ * enactment owns what it points to, deep-copied below. A new field changes a struct's size
+ * and stops the build here: copy it in kn_enact_clone / obj_clone, then update the size.
+ * test_kn_enact compares cloned and replayed runs of the example contracts step by step. */
+_Static_assert(sizeof(struct kn_enact) == 168,
+	       "struct kn_enact changed: copy the new field in kn_enact_clone");
+_Static_assert(sizeof(struct obj) == 136, "struct obj changed: copy the new field in obj_clone");
+
+static int obj_clone(struct obj *c, const struct obj *o)
+{
+	*c = *o;
+	c->path = lb_strdup(o->path);
+	c->ivec = o->nivec > 0 ? lb_malloc((size_t)o->nivec * sizeof(int)) : NULL;
+	c->dyn[0] = o->dyn[0] ? lb_strdup(o->dyn[0]) : NULL;
+	c->dyn[1] = o->dyn[1] ? lb_strdup(o->dyn[1]) : NULL;
+	memset(&c->value, 0, sizeof(c->value));
+	memset(&c->raw, 0, sizeof(c->raw));
+	int rc = c->path && (c->ivec || o->nivec == 0) && (c->dyn[0] || !o->dyn[0]) &&
+			 (c->dyn[1] || !o->dyn[1])
+		     ? LB_OK
+		     : LB_ENOMEM;
+	if (rc == LB_OK && o->nivec > 0)
+		memcpy(c->ivec, o->ivec, (size_t)o->nivec * sizeof(int));
+	rc = rc ? rc : kn_value_copy(&c->value, &o->value);
+	rc = rc ? rc : kn_value_copy(&c->raw, &o->raw);
+	return rc;
+}
+
+int kn_enact_clone(const struct kn_enact *e, struct kn_enact **out)
+{
+	const struct lb_kn_model *m = e->m;
+	struct kn_enact *c = lb_malloc(sizeof(*c));
+	if (c == NULL)
+		return LB_ENOMEM;
+	*c = *e; /* scalars: n, nd, ntr, npend, started, round_start, caller, fail; m borrowed */
+	c->s = NULL;
+	c->o = lb_calloc(e->n ? e->n : 1, sizeof(*c->o));
+	c->cap = c->o ? e->n : 0;
+	c->n = 0;
+	c->d = e->nd > 0 ? lb_calloc(e->nd, sizeof(*c->d)) : NULL;
+	c->capd = e->nd;
+	c->nd = 0;
+	c->tr = e->ntr > 0 ? lb_calloc(e->ntr, sizeof(*c->tr)) : NULL;
+	c->ntr = 0;
+	c->support = lb_malloc((m->ncands ? m->ncands : 1) * sizeof(double));
+	c->versions = lb_malloc((m->ndata ? m->ndata : 1) * sizeof(int));
+	c->hollow = lb_malloc(m->ndata ? m->ndata : 1);
+	c->pend = e->npend > 0 ? lb_calloc(e->npend, sizeof(*c->pend)) : NULL;
+	c->pend_data = e->npend > 0 ? lb_malloc(e->npend * sizeof(int)) : NULL;
+	c->cappend = e->npend;
+	c->npend = 0;
+	int rc = c->o && (c->d || e->nd == 0) && (c->tr || e->ntr == 0) && c->support &&
+			 c->versions && c->hollow && ((c->pend && c->pend_data) || e->npend == 0)
+		     ? LB_OK
+		     : LB_ENOMEM;
+	rc = rc ? rc : kn_session_clone(e->s, &c->s);
+	if (rc == LB_OK) {
+		memcpy(c->support, e->support, (m->ncands ? m->ncands : 1) * sizeof(double));
+		memcpy(c->versions, e->versions, (m->ndata ? m->ndata : 1) * sizeof(int));
+		memcpy(c->hollow, e->hollow, m->ndata ? m->ndata : 1);
+		c->s->pf_support = c->support;
+	}
+	for (; rc == LB_OK && c->n < e->n; c->n++)
+		rc = obj_clone(&c->o[c->n], &e->o[c->n]);
+	/* (a failed copy is counted: it holds what it got, freed with the rest) */
+	for (; rc == LB_OK && c->nd < e->nd; c->nd++) {
+		c->d[c->nd] = e->d[c->nd];
+		c->d[c->nd].txt = NULL;
+		memset(&c->d[c->nd].val, 0, sizeof(c->d[c->nd].val));
+		rc = kn_value_copy(&c->d[c->nd].val, &e->d[c->nd].val);
+		if (rc == LB_OK && e->d[c->nd].txt != NULL &&
+		    (c->d[c->nd].txt = lb_strdup(e->d[c->nd].txt)) == NULL)
+			rc = LB_ENOMEM;
+	}
+	for (; rc == LB_OK && c->ntr < e->ntr; c->ntr++) {
+		c->tr[c->ntr] = e->tr[c->ntr];
+		c->tr[c->ntr].paths = lb_malloc((e->tr[c->ntr].n ? e->tr[c->ntr].n : 1) * sizeof(int));
+		if (c->tr[c->ntr].paths == NULL)
+			rc = LB_ENOMEM;
+		else
+			memcpy(c->tr[c->ntr].paths, e->tr[c->ntr].paths, e->tr[c->ntr].n * sizeof(int));
+	}
+	for (; rc == LB_OK && c->npend < e->npend; c->npend++) {
+		c->pend_data[c->npend] = e->pend_data[c->npend];
+		rc = kn_value_copy(&c->pend[c->npend], &e->pend[c->npend]);
+	}
+	if (rc != LB_OK) {
+		kn_enact_free(c);
+		return rc;
+	}
+	*out = c;
+	return LB_OK;
+}
+
 int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 {
 	if (e->started)
@@ -1490,8 +1593,17 @@ static int num_json(struct lb_buf *b, bool has, double x)
 		return lb_buf_adds(b, "\"nan\"");
 	if (isinf(x))
 		return lb_buf_adds(b, x > 0 ? "\"inf\"" : "\"-inf\"");
-	if (x == floor(x) && fabs(x) < 9e15)
-		return lb_buf_addf(b, "%lld", (long long)x);
+	if (x == floor(x) && fabs(x) < 9e15) { /* "%lld", written by hand (the exploration's keys) */
+		char d[24], *p = d + sizeof(d);
+		long long v = (long long)x;
+		unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			*--p = '-';
+		return lb_buf_add(b, p, (size_t)(d + sizeof(d) - p));
+	}
 	return lb_buf_addf(b, "%.17g", x);
 }
 
@@ -1527,14 +1639,17 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		if (e->o[i].kind == O_TASK && e->o[i].parent < 0)
 			root = (int)i;
 	bool finished = root >= 0 && fin(e->o[root].state);
-	rc = lb_buf_addf(b, "\"finished\":%s,\"tasks\":{", finished ? "true" : "false");
+	rc = lb_buf_adds(b, finished ? "\"finished\":true,\"tasks\":{"
+				     : "\"finished\":false,\"tasks\":{");
 	n = 0;
 	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
 		if (e->o[i].kind != O_TASK || e->o[i].state == ST_UNSET)
 			continue;
 		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
 		rc = rc ? rc : str_json(b, e->o[i].path);
-		rc = rc ? rc : lb_buf_addf(b, ":\"%s\"", tstate[e->o[i].state]);
+		rc = rc ? rc : lb_buf_adds(b, ":\"");
+		rc = rc ? rc : lb_buf_adds(b, tstate[e->o[i].state]);
+		rc = rc ? rc : lb_buf_addc(b, '"');
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"completeable\":[");
 	rc = rc ? rc : flagged_paths(e, b, O_TASK, offsetof(struct obj, completeable));
@@ -1550,8 +1665,8 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = rc ? rc : str_json(b, o->path);
 		rc = rc ? rc : lb_buf_adds(b, ":[");
 		rc = rc ? rc : num_json(b, o->has_support, o->support);
-		rc = rc ? rc : lb_buf_addf(b, ",%s,%s]", o->recommended == 1 ? "true" : "false",
-					   o->confirmed ? "true" : "false");
+		rc = rc ? rc : lb_buf_adds(b, o->recommended == 1 ? ",true," : ",false,");
+		rc = rc ? rc : lb_buf_adds(b, o->confirmed ? "true]" : "false]");
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"data\":{");
 	n = 0;
@@ -1640,6 +1755,7 @@ struct xnode {
 };
 
 #define X_DOMAIN 6
+#define X_LIVE 4096 /* states kept (copied) for their expansion; the others are replayed */
 
 /* The abstract domain of item d: its first distinct allowed values, else a few of its type. */
 static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
@@ -1826,6 +1942,62 @@ static int x_op_json(struct kn_enact *e, const struct xop *op, struct lb_buf *b)
 	}
 }
 
+/* A walk of `steps` operations chosen by a seeded generator among those the exploration
+ * offers, each applied to a copy of the previous state (as the exploration branches), checked
+ * against the same operations replayed from the start: the full snapshots (task states,
+ * candidates, data and versions, warnings, triggers) must be equal after every step, and
+ * the next operations offered too. LB_OK when they are; LB_EINTERNAL naming the step
+ * otherwise (test_kn_enact runs it over the example contracts). */
+int kn_enact_clone_walk(const struct lb_kn_model *m, unsigned steps, uint64_t seed,
+			struct lb_errmsg *em)
+{
+	struct xnode *nodes = lb_calloc(steps + 1, sizeof(*nodes));
+	struct xop ops[512];
+	struct lb_buf a, b;
+	lb_buf_init(&a, 64u << 20);
+	lb_buf_init(&b, 64u << 20);
+	struct kn_enact *e = NULL, *r = NULL;
+	int rc = nodes && steps < 256 ? x_replay(m, nodes, 0, NULL, &e, em) : LB_ENOMEM;
+	for (unsigned i = 1; rc == LB_OK && i <= steps; i++) {
+		size_t n = x_ops(e, ops, 512);
+		if (n == 0)
+			break;
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		nodes[i] = (struct xnode){ (int32_t)i - 1, ops[(seed >> 33) % n], i };
+		struct kn_enact *c = NULL;
+		struct lb_errmsg em2 = { 0 };
+		if ((rc = kn_enact_clone(e, &c)) != LB_OK)
+			break;
+		kn_enact_free(e);
+		e = c;
+		(void)x_apply(e, &nodes[i].op, &em2);
+		if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &r, em)) != LB_OK)
+			break;
+		lb_buf_reset(&a);
+		lb_buf_reset(&b);
+		rc = kn_enact_snapshot(e, &a);
+		rc = rc ? rc : kn_enact_snapshot(r, &b);
+		struct xop ops2[512];
+		size_t n1 = x_ops(e, ops, 512), n2 = x_ops(r, ops2, 512);
+		bool same = n1 == n2;
+		for (size_t k = 0; same && k < n1; k++)
+			same = ops[k].kind == ops2[k].kind && ops[k].a == ops2[k].a &&
+			       ops[k].b == ops2[k].b;
+		if (rc == LB_OK && (a.len != b.len || memcmp(a.data, b.data, a.len) != 0 || !same))
+			rc = lb_errf(em, LB_EINTERNAL,
+				     "step %u: the copied state differs from the replayed one: %s / %s",
+				     i, a.data ? (const char *)a.data : "",
+				     b.data ? (const char *)b.data : "");
+		kn_enact_free(r);
+		r = NULL;
+	}
+	kn_enact_free(e);
+	lb_free(nodes);
+	lb_buf_release(&a);
+	lb_buf_release(&b);
+	return rc;
+}
+
 /* The explored states' keys, found by hash (open addressing over indices into keys[]). */
 struct xindex {
 	int32_t *slot; /* -1: empty */
@@ -1879,6 +2051,9 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		memset(xi.slot, 0xff, xi.mask * sizeof(*xi.slot));
 	xi.mask--;
 	int rc = nodes && keys && seen && ops && esc && fini && xi.slot ? LB_OK : LB_ENOMEM;
+	struct kn_enact **live = lb_calloc(max_states + 1, sizeof(*live)); /* waiting states */
+	size_t nlive = 0;
+	rc = rc == LB_OK && live == NULL ? LB_ENOMEM : rc;
 	struct kn_enact *e = NULL;
 	if (rc == LB_OK)
 		rc = x_replay(m, nodes, 0, NULL, &e, em);
@@ -1892,11 +2067,19 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		}
 		nn = 1;
 	}
-	kn_enact_free(e);
+	if (rc == LB_OK)
+		live[0] = e; /* the start state, expanded first */
+	else
+		kn_enact_free(e);
 	e = NULL;
 	for (size_t i = 0; rc == LB_OK && i < nn; i++) {
-		if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK)
+		if (live[i] != NULL) {
+			e = live[i];
+			live[i] = NULL;
+			nlive--;
+		} else if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK) {
 			break;
+		}
 		for (size_t o = 0; o < e->n; o++)
 			if (e->o[o].kind == O_TASK && (e->o[o].state == KN_IN_PROGRESS ||
 							e->o[o].state == KN_COMPLETED))
@@ -1921,16 +2104,21 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 				rc = LB_ENOMEM;
 		}
 		for (size_t k = 0; rc == LB_OK && k < nops; k++) {
+			/* the state after ops[k]: a copy of e's, then the operation (the same state as
+			 * replaying the path and the operation from the start) */
 			struct kn_enact *f = NULL;
 			struct lb_errmsg em2 = { 0 };
-			if (x_replay(m, nodes, (int32_t)i, &ops[k], &f, &em2) != LB_OK ||
-			    (rc = x_key(f, &key2)) != LB_OK) {
+			if ((rc = kn_enact_clone(e, &f)) != LB_OK)
+				break;
+			(void)x_apply(f, &ops[k], &em2); /* a refused one changes what it changes */
+			if ((rc = x_key(f, &key2)) != LB_OK) {
+				kn_enact_free(f);
+				break;
+			}
+			if (strcmp((const char *)key2.data, keys[i]) == 0) {
 				kn_enact_free(f);
 				continue;
 			}
-			kn_enact_free(f);
-			if (strcmp((const char *)key2.data, keys[i]) == 0)
-				continue;
 			bool data_only = false;
 			{
 				struct lb_buf t;
@@ -1952,6 +2140,7 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 					int32_t(*ne)[2] = lb_realloc(edge, nc * sizeof(*ne));
 					if (ne == NULL) {
 						rc = LB_ENOMEM;
+						kn_enact_free(f);
 						break;
 					}
 					edge = ne;
@@ -1960,10 +2149,9 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 				edge[nedge][0] = (int32_t)i;
 				edge[nedge++][1] = (int32_t)j; /* j == nn: the node added below */
 			}
-			if (j < nn)
-				continue;
-			if (nn >= max_states || nodes[i].depth >= max_depth) {
-				complete = false;
+			if (j < nn || nn >= max_states || nodes[i].depth >= max_depth) {
+				complete = complete && j < nn;
+				kn_enact_free(f);
 				continue;
 			}
 			nodes[nn] = (struct xnode){ (int32_t)i, ops[k], nodes[i].depth + 1 };
@@ -1971,6 +2159,14 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 			rc = keys[nn] ? LB_OK : LB_ENOMEM;
 			if (rc == LB_OK)
 				xi.slot[sl] = (int32_t)nn;
+			/* kept for its own expansion while the window of waiting states is small
+			 * enough; beyond it the state is replayed from the start when expanded */
+			if (nlive < X_LIVE) {
+				live[nn] = f;
+				nlive++;
+			} else {
+				kn_enact_free(f);
+			}
 			nn++;
 		}
 		esc[i] = moves;
@@ -2029,6 +2225,9 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		rc = lb_buf_addf(out, "{\"complete\":%s,\"states\":%zu,\"findings\":[%s]}",
 				 complete ? "true" : "false", nn,
 				 fnd.data ? (const char *)fnd.data : "");
+	for (size_t i = 0; live != NULL && i < nn; i++)
+		kn_enact_free(live[i]);
+	lb_free(live);
 	for (size_t i = 0; keys != NULL && i < nn; i++)
 		lb_free(keys[i]);
 	lb_free(keys);
