@@ -367,7 +367,12 @@ static int cmd_publish(int argc, char **argv)
 				break;
 			lb_free(report);
 			report = NULL;
-			bound = bound * 2 > LB_KN_PJS_MAX_STATES ? LB_KN_PJS_MAX_STATES : bound * 2;
+			/* version 1's largest bound is tried before version 2's (older nodes
+			 * verify publications up to it) */
+			bound = bound < LB_KN_PJS_V1_MAX_STATES && bound * 2 > LB_KN_PJS_V1_MAX_STATES
+					? LB_KN_PJS_V1_MAX_STATES
+				: bound * 2 > LB_KN_PJS_MAX_STATES ? LB_KN_PJS_MAX_STATES
+								   : bound * 2;
 		}
 		p.max_states = (uint32_t)bound;
 	} else if (lb_kn_check(m, NULL, &report, &failures, NULL, &em) != LB_OK) {

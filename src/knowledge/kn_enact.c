@@ -1879,7 +1879,7 @@ static void x_strip_data(struct lb_buf *b)
 }
 
 /* Operations available in e's state. */
-static size_t x_ops(struct kn_enact *e, struct xop *ops, size_t cap)
+static size_t x_ops(struct kn_enact *e, const uint8_t *keep, struct xop *ops, size_t cap)
 {
 	size_t n = 0;
 	for (size_t d = 0; d < e->m->ndata; d++) {
@@ -1888,7 +1888,8 @@ static size_t x_ops(struct kn_enact *e, struct xop *ops, size_t cap)
 		struct kn_value dom[X_DOMAIN];
 		size_t nd = domain(&e->m->data[d], dom);
 		for (size_t i = 0; i < nd && n < cap; i++)
-			if (!kn_value_equal(kn_current(e->s, (int)d), &dom[i]))
+			if ((keep == NULL || (keep[d] >> i & 1)) &&
+			    !kn_value_equal(kn_current(e->s, (int)d), &dom[i]))
 				ops[n++] = (struct xop){ X_SET, (int32_t)d, (int32_t)i };
 	}
 	for (size_t i = 0; i < e->n && n < cap; i++) {
@@ -1959,7 +1960,7 @@ int kn_enact_clone_walk(const struct lb_kn_model *m, unsigned steps, uint64_t se
 	struct kn_enact *e = NULL, *r = NULL;
 	int rc = nodes && steps < 256 ? x_replay(m, nodes, 0, NULL, &e, em) : LB_ENOMEM;
 	for (unsigned i = 1; rc == LB_OK && i <= steps; i++) {
-		size_t n = x_ops(e, ops, 512);
+		size_t n = x_ops(e, NULL, ops, 512);
 		if (n == 0)
 			break;
 		seed = seed * 6364136223846793005u + 1442695040888963407u;
@@ -1978,7 +1979,7 @@ int kn_enact_clone_walk(const struct lb_kn_model *m, unsigned steps, uint64_t se
 		rc = kn_enact_snapshot(e, &a);
 		rc = rc ? rc : kn_enact_snapshot(r, &b);
 		struct xop ops2[512];
-		size_t n1 = x_ops(e, ops, 512), n2 = x_ops(r, ops2, 512);
+		size_t n1 = x_ops(e, NULL, ops, 512), n2 = x_ops(r, NULL, ops2, 512);
 		bool same = n1 == n2;
 		for (size_t k = 0; same && k < n1; k++)
 			same = ops[k].kind == ops2[k].kind && ops[k].a == ops2[k].a &&
@@ -1996,6 +1997,171 @@ int kn_enact_clone_walk(const struct lb_kn_model *m, unsigned steps, uint64_t se
 	lb_buf_release(&a);
 	lb_buf_release(&b);
 	return rc;
+}
+
+/* ---- answer values by the atoms that read them (exploration version 2) ----
+ * Two values of an item behave alike when every expression of the model reads the item only
+ * in comparisons with a constant (`sbp >= 180`, `'yes' == smoker`) and each such comparison
+ * gives the same result for both, and the item accepts both or neither: every condition,
+ * support, default and derived value is then the same after either answer, so the states
+ * they lead to differ only in that item's value and have the same futures. The exploration
+ * answers with the first value of each such class. Anything else reading the item (a
+ * function, arithmetic, a bare use, a text naming it) keeps all its values, and a model with
+ * a `${...}` text keeps every value of every item. */
+struct xred {
+	const char *name;
+	const char *alias; /* "value" in the item's own warnings and checks (.pf), else NULL */
+	size_t item;
+	struct kn_value dom[X_DOMAIN];
+	size_t n;
+	uint64_t sig[X_DOMAIN]; /* per value: the results of the atoms met so far */
+	unsigned atoms;
+	bool ok;
+};
+
+static bool x_cmp_op(int op)
+{
+	return op == KN_E_LT || op == KN_E_LE || op == KN_E_GT || op == KN_E_GE ||
+	       op == KN_E_EQ || op == KN_E_NE || op == KN_E_SEQ || op == KN_E_SNE;
+}
+
+static bool x_num(const struct kn_value *v, double *x)
+{
+	if (v->t == KN_V_INT)
+		*x = (double)v->u.i;
+	else if (v->t == KN_V_REAL)
+		*x = v->u.r;
+	else
+		return false;
+	return true;
+}
+
+/* The comparison `item op c` (item on the left; `flip` when written `c op item`) for each
+ * value of r's domain, added to the signatures; false when it cannot be judged here. */
+static bool x_atom(struct xred *r, int op, const struct kn_value *c, bool flip)
+{
+	if (r->atoms >= 64)
+		return false;
+	for (size_t k = 0; k < r->n; k++) {
+		double a, b;
+		int cmp;
+		if (x_num(&r->dom[k], &a) && x_num(c, &b)) {
+			if (isnan(a) || isnan(b))
+				return false;
+			cmp = a < b ? -1 : a > b;
+		} else if (r->dom[k].t == KN_V_TEXT && c->t == KN_V_TEXT &&
+			   (op == KN_E_EQ || op == KN_E_NE || op == KN_E_SEQ || op == KN_E_SNE)) {
+			cmp = strcmp(r->dom[k].u.s, c->u.s) != 0;
+		} else {
+			return false;
+		}
+		if (flip)
+			cmp = -cmp;
+		bool t = op == KN_E_LT ? cmp < 0 : op == KN_E_LE ? cmp <= 0 : op == KN_E_GT ? cmp > 0
+			 : op == KN_E_GE ? cmp >= 0 : op == KN_E_EQ || op == KN_E_SEQ ? cmp == 0
+										 : cmp != 0;
+		r->sig[k] |= (uint64_t)t << r->atoms;
+	}
+	r->atoms++;
+	return true;
+}
+
+static void x_scan(struct xred *r, const struct kn_expr *x, const struct kn_expr *parent)
+{
+	if (x == NULL || !r->ok)
+		return;
+	if (x->op == KN_E_NAME && x->name != NULL &&
+	    (strcmp(x->name, r->name) == 0 || (r->alias && strcmp(x->name, r->alias) == 0))) {
+		const struct kn_expr *o = NULL;
+		if (parent != NULL && x_cmp_op(parent->op) && parent->nargs == 2)
+			o = parent->args[0] == x ? parent->args[1] : parent->args[0];
+		r->ok = o != NULL && o->op == KN_E_CONST &&
+			x_atom(r, parent->op, &o->v, parent->args[1] == x);
+		return;
+	}
+	if (x->op == KN_E_CONST && x->v.t == KN_V_TEXT && x->v.u.s != NULL &&
+	    strstr(x->v.u.s, r->name) != NULL) {
+		r->ok = false; /* a text naming the item (a function may read it by name) */
+		return;
+	}
+	for (size_t i = 0; i < x->nargs; i++)
+		x_scan(r, x->args[i], x);
+}
+
+static bool x_dynamic(const char *t)
+{
+	return t != NULL && strstr(t, "${") != NULL;
+}
+
+/* Every expression and shown text of m to r (texts: whether one is dynamic). */
+static bool x_scan_model(const struct lb_kn_model *m, struct xred *r)
+{
+	bool dyn = false;
+	for (size_t i = 0; i < m->ntasks; i++) {
+		const struct kn_task *t = m->tasks[i];
+		const struct kn_expr *xs[] = { t->pre, t->wait, t->terminate, t->abort,
+					       t->cycle_until };
+		for (size_t k = 0; k < sizeof(xs) / sizeof(xs[0]); k++)
+			x_scan(r, xs[k], NULL);
+		dyn = dyn || x_dynamic(t->caption) || x_dynamic(t->description);
+		for (size_t k = 0; k < t->npost; k++)
+			x_scan(r, t->post[k].e, NULL);
+		for (size_t c = 0; c < t->ncands; c++) {
+			const struct kn_candidate *cd = &t->cands[c];
+			dyn = dyn || x_dynamic(cd->caption) || x_dynamic(cd->description);
+			for (size_t a = 0; a < cd->nargs; a++) {
+				x_scan(r, cd->args[a].cond, NULL);
+				dyn = dyn || x_dynamic(cd->args[a].caption) ||
+				      x_dynamic(cd->args[a].description);
+			}
+			x_scan(r, cd->recommend, NULL);
+		}
+		for (size_t k = 0; k < t->nsources; k++)
+			x_scan(r, t->sources[k].request, NULL);
+	}
+	for (size_t i = 0; i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		r->alias = i == r->item ? "value" : NULL;
+		x_scan(r, d->derive, NULL);
+		x_scan(r, d->defcond, NULL);
+		x_scan(r, d->valid, NULL);
+		dyn = dyn || x_dynamic(d->caption) || x_dynamic(d->description);
+		for (size_t w = 0; w < d->nwarnings; w++) {
+			x_scan(r, d->warnings[w].cond, NULL);
+			dyn = dyn || x_dynamic(d->warnings[w].caption) ||
+			      x_dynamic(d->warnings[w].description);
+		}
+		r->alias = NULL;
+	}
+	return dyn;
+}
+
+/* keep[d]: the domain values of item d the exploration answers with (bit i: value i). */
+static void x_reduce(const struct lb_kn_model *m, uint8_t *keep)
+{
+	struct xred r0 = { .name = "", .item = m->ndata };
+	for (size_t d = 0; d < m->ndata; d++)
+		keep[d] = (uint8_t)((1u << domain(&m->data[d], r0.dom)) - 1);
+	if (x_scan_model(m, &r0))
+		return; /* a dynamic text may show any value: keep them all */
+	for (size_t d = 0; d < m->ndata; d++) {
+		struct xred r = { .name = m->data[d].name, .item = d, .ok = true };
+		r.n = domain(&m->data[d], r.dom);
+		if (m->data[d].multi || m->data[d].derive != NULL || r.n < 2)
+			continue;
+		(void)x_scan_model(m, &r);
+		if (!r.ok)
+			continue;
+		for (size_t k = 0; k < r.n; k++) {
+			bool acc = accept_value(&m->data[d], &r.dom[k]);
+			for (size_t j = 0; j < k; j++)
+				if ((keep[d] >> j & 1) && r.sig[j] == r.sig[k] &&
+				    accept_value(&m->data[d], &r.dom[j]) == acc) {
+					keep[d] &= (uint8_t)~(1u << k);
+					break;
+				}
+		}
+	}
 }
 
 /* The explored states' keys, found by hash (open addressing over indices into keys[]). */
@@ -2027,8 +2193,14 @@ static int32_t x_find(const struct xindex *x, char *const *keys, const char *s, 
  * the state) with the operations leading there, in the differential test's operation format,
  * and tasks never in progress (when the exploration was complete). Appends a JSON object. */
 int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
-		     struct lb_buf *out, struct lb_errmsg *em)
+		     bool reduce, struct lb_buf *out, struct lb_errmsg *em)
 {
+	uint8_t *keep = NULL; /* answer values by class (version 2), NULL: every value */
+	if (reduce) {
+		if ((keep = lb_malloc(m->ndata ? m->ndata : 1)) == NULL)
+			return lb_errf(em, LB_ENOMEM, "out of memory");
+		x_reduce(m, keep);
+	}
 	struct xnode *nodes = lb_calloc(max_states + 1, sizeof(*nodes));
 	char **keys = lb_calloc(max_states + 1, sizeof(*keys));
 	uint8_t *seen = lb_calloc(m->ntasks ? m->ntasks : 1, 1);
@@ -2088,7 +2260,7 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		for (size_t o = 0; o < e->n; o++)
 			if (e->o[o].kind == O_TASK && e->o[o].parent < 0)
 				finished = fin(e->o[o].state);
-		size_t nops = x_ops(e, ops, 512);
+		size_t nops = x_ops(e, keep, ops, 512);
 		bool moves = false;
 		char *bare = NULL;
 		{
@@ -2235,6 +2407,7 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 	lb_free(nodes);
 	lb_free(seen);
 	lb_free(ops);
+	lb_free(keep);
 	lb_free(esc);
 	lb_free(fini);
 	lb_free(edge);

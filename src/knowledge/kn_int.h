@@ -545,9 +545,11 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b);
  * looked for. */
 #define KN_EXPLORE_CLOCK_MS INT64_C(1767225600000)
 /* Breadth-first exploration under the PROformajs rules (deadlocks with their operations,
- * unreachable tasks); appends {"complete", "states", "findings": [...]} to out. */
+ * unreachable tasks); appends {"complete", "states", "findings": [...]} to out. `reduce`
+ * (exploration version 2): answer each item with one value per class of values every
+ * comparison of the model reads alike (kn_enact.c, "answer values by the atoms"). */
 int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
-		     struct lb_buf *out, struct lb_errmsg *em);
+		     bool reduce, struct lb_buf *out, struct lb_errmsg *em);
 /* ---- end pfdiff ---- */
 
 /* Format the pending trace records into s->trace (in order). */

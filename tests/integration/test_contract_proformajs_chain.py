@@ -22,6 +22,7 @@ from lebentest import ROOT, Node, Tap, run_cli, uvarint  # noqa: E402
 SMALL = os.path.join(ROOT, "tests", "data", "knowledge_json", "valid", "small.json")
 BIG = os.path.join(ROOT, "examples", "contracts", "sepsis.json")
 EXAMPLE = os.path.join(ROOT, "examples", "contracts", "colectomy_pathway.json")
+RISK = os.path.join(ROOT, "examples", "contracts", "chronic_risk.json")
 
 
 def h(domain, data):
@@ -155,9 +156,9 @@ def main():
         r = raw(node, b"\x04" + bad[1:])
         t.ok(r.returncode == 1 and "LB_EMALFORMED" in r.stderr, "an unknown version is refused",
              r.stderr)
-        # version 3 names the exploration bound: outside 1 .. 20000 it is malformed, and a
+        # version 3 names the exploration bound: outside 1 .. 200000 it is malformed, and a
         # bound other than the one the report was made with gives another report
-        for bound in (0, 20001):
+        for bound in (0, 200001):
             r = raw(node, v3(bsrc, brep.encode(), bound))
             t.ok(r.returncode == 1 and "exploration bound" in r.stderr,
                  "a version-3 bound of %d states is refused" % bound, r.stderr)
@@ -186,6 +187,23 @@ def main():
         st, tx = node.get("/v1/txs/" + xp.get("tx", ""))
         t.eq((tx.get("payload") or {}).get("max_states"), 2000,
              "the publication tx names the bound 2000 (payload version 3)")
+
+        # ---- a contract that needs exploration version 2 (a bound above 20000): value
+        # classes, 200 operations deep; every node re-runs it (and leben verify below) ----
+        r = node.cli(["contract", "publish", RISK, "--key", "clinic", "--max-states", "40000",
+                      "--json"])
+        t.eq(r.returncode, 0, "publish examples/contracts/chronic_risk.json within 40000 "
+             "states (more than 400000 states with every value) " + r.stderr)
+        rp = json.loads(r.stdout) if r.returncode == 0 else {}
+        rrep = run_cli(["contract", "check", RISK, "--max-states", "40000", "--json"]).stdout
+        t.eq(rp.get("report_hash"), h("LEBEN-contract-report-v1", rrep.encode()),
+             "its report is the version-2 verifier's within 40000 states")
+        rj = json.loads(rrep)
+        t.ok(rj.get("ok") and rj.get("complete") and
+             (rj.get("bounds") or {}).get("values") == "classes",
+             "the report says the exploration completed by value classes", rrep[:300])
+        st, lst = node.get("/v1/contracts")
+        t.eq(lst.get("total"), 3, "the node applied it: three contracts published")
         n0 = nonce(node, "clinic")
         r = node.cli(["contract", "publish", BIG, "--key", "clinic", "--max-states", "1000"])
         t.ok(r.returncode == 1 and "stopped at 1000 states" in r.stderr and

@@ -10,7 +10,8 @@
  *        proforma_trace --bench R < cases.jsonl   (each case enacted R times, no output
  *        but the speed: the LEBEN side of make bench-knowledge)
  *        proforma_trace --explore N < cases.jsonl (per case {"explore": {...}}: exploration
- *        under the PROformajs rules, at most N states, kn_enact_explore)
+ *        under the PROformajs rules, at most N states, kn_enact_explore by value classes as
+ *        exploration version 2 does, so PROformajs replays what the reduction finds)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +172,7 @@ static int explore(size_t max_states)
 		lb_buf_reset(&out);
 		lb_buf_adds(&out, "{\"explore\":");
 		if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK ||
-		    kn_enact_explore(m, max_states, 12, &out, &em) != LB_OK) {
+		    kn_enact_explore(m, max_states, 12, true, &out, &em) != LB_OK) {
 			json_t *j = json_string(em.text);
 			char *js = json_dumps(j, JSON_ENCODE_ANY);
 			lb_buf_addf(&out, "{\"error\":%s}", js ? js : "\"?\"");
