@@ -550,6 +550,8 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b);
  * comparison of the model reads alike (kn_enact.c, "answer values by the atoms"). */
 int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
 		     bool reduce, struct lb_buf *out, struct lb_errmsg *em);
+/* Benchmarks only: explore by replaying every state from the start (the former way). */
+extern bool kn_explore_replay;
 /* ---- end pfdiff ---- */
 
 /* Format the pending trace records into s->trace (in order). */
