@@ -134,11 +134,33 @@ def main():
         blob = json.dumps(d)
         t.ok("value_json" not in blob and '"t"' not in blob and record.get("salt", "x") not in blob,
              "no answer, data name or salt on the chain", blob[:300])
+        # a run saved offline (run --save, no node), anchored afterwards: the same events
+        sf, rec2 = os.path.join(tmp, "saved.json"), os.path.join(tmp, "record2.json")
+        r = run_cli(["contract", "run", SMALL, "--answers", of, "--save", sf])
+        t.eq(r.returncode, 0, "the run saved offline under the PROformajs rules " + r.stderr)
+        r = node.cli(["contract", "anchor", sf, "--key", "clinic"])
+        t.ok(r.returncode == 2 and "--contract" in r.stderr,
+             "anchoring a PROformajs-rules session asks for its contract", r.stderr)
+        r = node.cli(["contract", "anchor", sf, "--contract", BIG, "--key", "clinic"])
+        t.ok(r.returncode == 1 and "not of" in r.stderr,
+             "a session of another contract is refused", r.stderr)
+        r = node.cli(["contract", "anchor", sf, "--contract", SMALL, "--key", "clinic",
+                      "--anchor-record", rec2])
+        t.eq(r.returncode, 0, "contract anchor of a session saved under the PROformajs rules "
+             + r.stderr)
+        record2 = json.load(open(rec2)) if os.path.exists(rec2) else {}
+        st, d2 = node.get("/v1/sessions/" + record2.get("session", "0" * 64))
+        evs2 = d2.get("events", []) if st == 200 else []
+        t.eq(([e.get("event") for e in evs2], d2.get("status"), d2.get("contract")),
+             (["start", "answer", "answer", "decision", "complete"], "complete", want),
+             "its events are those of run --anchor, complete, of the published contract")
+        t.eq(d2.get("trace_hash"), d.get("trace_hash"),
+             "the same operations: the same trace hash as the anchored run")
         r = node.cli(["contract", "run", BIG, "--answers", of, "--anchor", "--key", "clinic"])
         t.ok(r.returncode == 1 and "not published" in r.stderr,
              "a run of an unpublished PROformajs contract cannot be anchored", r.stderr)
         st, ss = node.get("/v1/sessions")
-        t.eq(ss.get("total"), 1, "one session on the chain")
+        t.eq(ss.get("total"), 2, "two sessions on the chain")
 
         # ---- more attacks past the CLI ----
         n0 = nonce(node, "clinic")
