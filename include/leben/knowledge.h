@@ -205,8 +205,9 @@ int lb_kn_enactment_ops(const struct lb_kn_enactment *e, char **json, struct lb_
  * its type and satisfiability checks follow LEBEN's three-valued logic, not JavaScript's, and
  * are left out), "error" when PROformajs throws while starting the protocol, and a
  * breadth-first exploration of the PROformajs
- * enactment (at most opts->max_states states, 1000 when 0, capped at LB_KN_PJS_MAX_STATES,
- * and 12 operations deep) for
+ * enactment (at most opts->max_states states, 1000 when 0, capped at LB_KN_PJS_MAX_STATES;
+ * 12 operations deep with every value up to LB_KN_PJS_V1_MAX_STATES, above it 200 deep by
+ * value classes) for
  * deadlocks and unreachable tasks. *report is a deterministic JSON object
  * {"model","rules":"proformajs","ok","states","complete","findings":[{kind,task,message,
  * trace}]} where a deadlock's "trace" is the list of operations (lb_kn_enactment_apply's
