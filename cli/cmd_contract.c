@@ -27,7 +27,8 @@ static const char usage[] =
 	"                      [--rules proformajs|leben]\n"
 	"                      [--anchor --key NAME [--anchor-record FILE.json]]\n"
 	"       leben contract publish FILE --key NAME [--rules R] [--json] [--no-wait]\n"
-	"       leben contract anchor SESSION.json --key NAME [--anchor-record FILE.json] [--json]\n"
+	"       leben contract anchor SESSION.json --key NAME [--contract FILE.json]\n"
+	"                      [--anchor-record FILE.json] [--json]\n"
 	"       leben contract sessions [--contract HASH] [SESSION_ID] [--json]\n"
 	"       leben contract check FILE [--max-states N] [--max-memory MB] [--cycles N] [--json]\n"
 	"                      [--rules proformajs|leben]\n"
@@ -83,7 +84,9 @@ static const char usage_chain[] =
 	"           the tx is in a block unless --no-wait is given.\n"
 	"  anchor   anchors a session saved by 'run --save' (for example one run offline) as\n"
 	"           run --anchor would have: start, answers' hashes and decisions from its trace,\n"
-	"           and completion if it is finished.\n"
+	"           and completion if it is finished. A run saved under the PROformajs rules\n"
+	"           needs its contract (--contract FILE.json): its operations are applied again\n"
+	"           and anchored as run --anchor does.\n"
 	"  sessions lists the sessions anchored on the node (all, or of one contract), or with a\n"
 	"           SESSION_ID shows its events: answers' hashes, decisions, the trace hash.\n"
 	"  convert  prints the contract in the other form (lossless).\n"
@@ -367,7 +370,12 @@ static int cmd_publish(int argc, char **argv)
 				break;
 			lb_free(report);
 			report = NULL;
-			bound = bound * 2 > LB_KN_PJS_MAX_STATES ? LB_KN_PJS_MAX_STATES : bound * 2;
+			/* version 1's largest bound is tried before version 2's (older nodes
+			 * verify publications up to it) */
+			bound = bound < LB_KN_PJS_V1_MAX_STATES && bound * 2 > LB_KN_PJS_V1_MAX_STATES
+					? LB_KN_PJS_V1_MAX_STATES
+				: bound * 2 > LB_KN_PJS_MAX_STATES ? LB_KN_PJS_MAX_STATES
+								   : bound * 2;
 		}
 		p.max_states = (uint32_t)bound;
 	} else if (lb_kn_check(m, NULL, &report, &failures, NULL, &em) != LB_OK) {
@@ -559,6 +567,7 @@ struct runner {
 	json_t *answers;   /* --answers object, or NULL for the terminal */
 	FILE *in;          /* terminal input */
 	struct anchor *anchor; /* NULL unless --anchor */
+	bool open_ok;      /* `contract anchor` of a saved run: an unfinished one stays open */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -1436,7 +1445,7 @@ static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const c
 			if (pf_apply(&p, json_incref(op)) == -2)
 				goto out;
 		}
-		if (lb_kn_enactment_finished(p.e)) {
+		if (lb_kn_enactment_finished(p.e) || r->open_ok) {
 			status = 0;
 		} else {
 			fprintf(stderr, "leben contract: the pathway is not finished after the %zu "
@@ -1500,7 +1509,7 @@ static int run_proformajs(struct runner *r, const struct lb_kn_model *m, const c
 		}
 	}
 out:
-	if (r->anchor != NULL && status == 0) {
+	if (r->anchor != NULL && status == 0 && lb_kn_enactment_finished(p.e)) {
 		/* completion: the hash of the operations (the trace a holder replays), kept in the
 		 * record, then wait until it is in a block */
 		char *ops = NULL;
@@ -1834,11 +1843,12 @@ static int write_record(const char *path, json_t *record)
 static int cmd_anchor(int argc, char **argv)
 {
 	const char *file = NULL, *key = NULL, *home = NULL, *node = NULL, *record = NULL;
+	const char *cfile = NULL;
 	bool json = false;
 	const struct copt opts[] = {
 		{"--key", &key, NULL},	 {"--from", &key, NULL},   {"--anchor-record", &record, NULL},
 		{"--home", &home, NULL}, {"--node", &node, NULL}, {"--json", NULL, &json},
-		{NULL, NULL, NULL},
+		{"--contract", &cfile, NULL}, {NULL, NULL, NULL},
 	};
 	if (parse_args(argc, argv, opts, &file))
 		return 2;
@@ -1855,11 +1865,33 @@ static int cmd_anchor(int argc, char **argv)
 	memset(&an, 0, sizeof(an));
 	const char *srules = json_string_value(json_object_get(saved, "rules"));
 	if (srules != NULL && strcmp(srules, "proformajs") == 0) {
-		fprintf(stderr, "leben contract: %s is a run under the PROformajs rules; anchoring "
-				"records runs under LEBEN's rules only (run it with --rules leben)\n",
-			file);
+		/* a run under the PROformajs rules keeps its operations, not the contract: they
+		 * are applied again to the contract given, anchoring as `run --anchor` does */
+		json_t *ops = json_object_get(saved, "ops");
+		const char *sm = json_string_value(json_object_get(saved, "model"));
+		struct lb_kn_model *m = NULL;
+		if (cfile == NULL || !json_is_array(ops)) {
+			fprintf(stderr, "leben contract: %s is a run under the PROformajs rules: %s\n",
+				file, cfile == NULL ? "give its contract with --contract FILE.json"
+						    : "it has no \"ops\" list");
+			json_decref(saved);
+			return cfile == NULL ? 2 : 1;
+		}
+		if (load(cfile, &m) != 0) {
+			json_decref(saved);
+			return 1;
+		}
+		if (sm != NULL && strcmp(sm, lb_kn_model_name(m)) != 0) {
+			fprintf(stderr, "leben contract: %s is a run of '%s', not of '%s' (%s)\n", file,
+				sm, lb_kn_model_name(m), cfile);
+			lb_kn_model_free(m);
+			json_decref(saved);
+			return 1;
+		}
+		struct runner pr = { .json = json, .answers = json_incref(ops), .open_ok = true };
 		json_decref(saved);
-		return 1;
+		return run_proformajs_file(&pr, m, cfile, NULL, NULL, NULL, &an, home, node, key,
+					   record);
 	}
 	if (saved == NULL || contract == NULL || trace == NULL ||
 	    lb_hex_decode(an.contract, 32, contract)) {

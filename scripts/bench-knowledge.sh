@@ -49,3 +49,7 @@ if [ -d tests/oracles/node_modules/@openclinical/proformajs ] && [ -x "$B/tests/
 else
 	echo "@openclinical/proformajs or $B/tests/proforma_trace missing (scripts/deps.sh --test; make unit): PROformajs comparison skipped"
 fi
+# the verifier under the PROformajs rules: exploration speed on the example JSON contracts
+if [ -x "$B/tests/proforma_trace" ]; then
+	"$B/tests/proforma_trace" --explore-bench $(ls examples/contracts/*.json | grep -v scenarios.json) || exit 1
+fi

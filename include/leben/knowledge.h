@@ -205,17 +205,22 @@ int lb_kn_enactment_ops(const struct lb_kn_enactment *e, char **json, struct lb_
  * its type and satisfiability checks follow LEBEN's three-valued logic, not JavaScript's, and
  * are left out), "error" when PROformajs throws while starting the protocol, and a
  * breadth-first exploration of the PROformajs
- * enactment (at most opts->max_states states, 1000 when 0, capped at LB_KN_PJS_MAX_STATES,
- * and 12 operations deep) for
+ * enactment (at most opts->max_states states, 1000 when 0, capped at LB_KN_PJS_MAX_STATES;
+ * 12 operations deep with every value up to LB_KN_PJS_V1_MAX_STATES, above it 200 deep by
+ * value classes) for
  * deadlocks and unreachable tasks. *report is a deterministic JSON object
  * {"model","rules":"proformajs","ok","states","complete","findings":[{kind,task,message,
  * trace}]} where a deadlock's "trace" is the list of operations (lb_kn_enactment_apply's
  * vocabulary) that reaches it, replayable in PROformajs. *failures counts findings (an
  * incomplete exploration counts as one, kind "limit"). Caller frees *report with lb_free. */
 /* The largest exploration bound of the PROformajs-rules verifier, and so of a publication
- * (every node re-runs the exploration with the bound the publication names: at about
- * 1-3 ms a state, 20000 states cost each node under a minute, once per publication). */
-#define LB_KN_PJS_MAX_STATES 20000
+ * (every node re-runs the exploration with the bound the publication names; the time it
+ * costs is in docs/knowledge-language.md §10.3). Bounds up to LB_KN_PJS_V1_MAX_STATES
+ * explore 12 operations deep with every value (exploration version 1, what nodes before
+ * version 2 run); larger ones 200 deep with one answer per class of values every comparison
+ * reads alike (version 2; its report's bounds say "values":"classes"). */
+#define LB_KN_PJS_V1_MAX_STATES 20000
+#define LB_KN_PJS_MAX_STATES 200000
 int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts,
 			   char **report, size_t *failures, struct lb_errmsg *em);
 

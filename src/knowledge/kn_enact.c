@@ -341,10 +341,18 @@ static int latest(const struct kn_enact *e, int t)
 /* A sub-object of task object `task` by its path suffix. */
 static int child_obj(const struct kn_enact *e, int task, const char *name)
 {
-	char buf[4096];
-	if ((size_t)snprintf(buf, sizeof(buf), "%s:%s", e->o[task].path, name) >= sizeof(buf))
+	/* find_path of "<task path>:<name>", compared in place */
+	const char *tp = e->o[task].path;
+	size_t tl = strlen(tp);
+	if (tl + 1 + strlen(name) >= 4096)
 		return -1;
-	return find_path(e, buf);
+	for (size_t i = 0; i < e->n; i++) {
+		const char *p = e->o[i].path;
+		if (p[0] == tp[0] && strncmp(p, tp, tl) == 0 && p[tl] == ':' &&
+		    strcmp(p + tl + 1, name) == 0)
+			return (int)i;
+	}
+	return -1;
 }
 
 /* ---- data ------------------------------------------------------------------------------------ */
@@ -1467,6 +1475,152 @@ static bool not_indexable(const char *txt)
 	return txt != NULL && txt[0] == KN_RAW_JSON && txt[1] != '[';
 }
 
+/* Copying an enactment (kn_enact_clone, the exploration's way to branch a state): every field
+ * of struct kn_enact and struct obj is copied by value with the struct and then, when the
+ * enactment owns what it points to, deep-copied below. A new field changes a struct's size
+ * and stops the build here: copy it in kn_enact_clone / obj_clone, then update the size.
+ * test_kn_enact compares cloned and replayed runs of the example contracts step by step. */
+_Static_assert(sizeof(struct kn_enact) == 224,
+	       "struct kn_enact changed: copy the new field in kn_enact_clone");
+_Static_assert(sizeof(struct obj) == 136, "struct obj changed: copy the new field in obj_clone");
+
+static int obj_clone(struct obj *c, const struct obj *o)
+{
+	*c = *o;
+	c->path = lb_strdup(o->path);
+	c->ivec = o->nivec > 0 ? lb_malloc((size_t)o->nivec * sizeof(int)) : NULL;
+	c->dyn[0] = o->dyn[0] ? lb_strdup(o->dyn[0]) : NULL;
+	c->dyn[1] = o->dyn[1] ? lb_strdup(o->dyn[1]) : NULL;
+	memset(&c->value, 0, sizeof(c->value));
+	memset(&c->raw, 0, sizeof(c->raw));
+	int rc = c->path && (c->ivec || o->nivec == 0) && (c->dyn[0] || !o->dyn[0]) &&
+			 (c->dyn[1] || !o->dyn[1])
+		     ? LB_OK
+		     : LB_ENOMEM;
+	if (rc == LB_OK && o->nivec > 0)
+		memcpy(c->ivec, o->ivec, (size_t)o->nivec * sizeof(int));
+	rc = rc ? rc : kn_value_copy(&c->value, &o->value);
+	rc = rc ? rc : kn_value_copy(&c->raw, &o->raw);
+	return rc;
+}
+
+/* c->ident as e->ident: the cycle's snapshot, which may be older than the values stored since
+ * (e->dirty). Each entry is a shallow copy of a version in a slot (or a scalar, or unknown):
+ * the same version of the same slot in c, which kn_enact_copy_data built in e's order. */
+static void clone_idents(struct kn_enact *c, const struct kn_enact *e)
+{
+	for (size_t d = 0; d < e->m->ndata; d++) {
+		const struct kn_value *v = &e->ident[d];
+		c->ident[d] = *v;
+		if (v->t != KN_V_TEXT && v->t != KN_V_SET)
+			continue;
+		for (size_t i = 0; i < e->nslots && i < c->nslots; i++)
+			for (size_t k = 0; k < e->slots[i].n && k < c->slots[i].n; k++) {
+				const struct kn_value *h = &e->slots[i].h[k];
+				if (h->t == v->t && (v->t == KN_V_TEXT ? h->u.s == v->u.s
+								       : h->u.set.v == v->u.set.v)) {
+					c->ident[d] = c->slots[i].h[k];
+					goto next;
+				}
+			}
+	next:;
+	}
+	c->dirty = e->dirty;
+	c->s->pf_ident = e->s->pf_ident == e->ident_live ? c->ident_live : c->ident;
+}
+
+int kn_enact_clone(const struct kn_enact *e, struct kn_enact **out)
+{
+	const struct lb_kn_model *m = e->m;
+	struct kn_enact *c = lb_malloc(sizeof(*c));
+	if (c == NULL)
+		return LB_ENOMEM;
+	*c = *e; /* scalars: n, nd, ntr, dirty, why, started, round_start, caller, fail; m borrowed */
+	c->s = NULL;
+	c->o = lb_calloc(e->n ? e->n : 1, sizeof(*c->o));
+	c->cap = c->o ? e->n : 0;
+	c->n = 0;
+	c->d = e->nd > 0 ? lb_calloc(e->nd, sizeof(*c->d)) : NULL;
+	c->capd = e->nd;
+	c->nd = 0;
+	c->tr = e->ntr > 0 ? lb_calloc(e->ntr, sizeof(*c->tr)) : NULL;
+	c->ntr = 0;
+	size_t nd = m->ndata ? m->ndata : 1;
+	c->support = lb_malloc((m->ncands ? m->ncands : 1) * sizeof(double));
+	/* the data store: emptied here, filled by kn_enact_copy_data below */
+	c->dpaths = NULL;
+	c->ndpaths = c->capdpaths = 0;
+	c->slots = NULL;
+	c->nslots = c->capslots = 0;
+	c->dslot = lb_malloc(nd * sizeof(int));
+	c->group = lb_malloc(nd * sizeof(int));
+	c->ddesign = lb_calloc(nd, sizeof(char *));
+	c->ident = lb_calloc(nd, sizeof(struct kn_value));
+	c->ident_live = lb_calloc(nd, sizeof(struct kn_value));
+	c->ibest = lb_calloc(nd, sizeof(int));
+	int rc = c->o && (c->d || e->nd == 0) && (c->tr || e->ntr == 0) && c->support &&
+			 c->dslot && c->group && c->ddesign && c->ident && c->ident_live && c->ibest
+		     ? LB_OK
+		     : LB_ENOMEM;
+	if (rc != LB_OK) { /* (kn_enact_free must not free e's pointers still in c) */
+		lb_free(c->o);
+		lb_free(c->d);
+		lb_free(c->tr);
+		lb_free(c->support);
+		lb_free(c->dslot);
+		lb_free(c->group);
+		lb_free(c->ddesign);
+		lb_free(c->ident);
+		lb_free(c->ident_live);
+		lb_free(c->ibest);
+		lb_free(c);
+		return LB_ENOMEM;
+	}
+	c->ntr = 0;
+	rc = kn_session_clone(e->s, &c->s);
+	if (rc == LB_OK) {
+		memcpy(c->support, e->support, (m->ncands ? m->ncands : 1) * sizeof(double));
+		memcpy(c->group, e->group, nd * sizeof(int));
+		for (size_t d = 0; rc == LB_OK && d < m->ndata; d++)
+			if ((c->ddesign[d] = lb_strdup(e->ddesign[d])) == NULL)
+				rc = LB_ENOMEM;
+		c->s->pf_support = c->support;
+	}
+	if (rc == LB_OK) {
+		for (size_t d = 0; d < m->ndata; d++)
+			c->dslot[d] = -1;
+		rc = kn_enact_copy_data(c, e); /* slots, paths and their order; ident recomputed */
+	}
+	if (rc == LB_OK)
+		clone_idents(c, e);
+	for (; rc == LB_OK && c->n < e->n; c->n++)
+		rc = obj_clone(&c->o[c->n], &e->o[c->n]);
+	/* (a failed copy is counted: it holds what it got, freed with the rest) */
+	for (; rc == LB_OK && c->nd < e->nd; c->nd++) {
+		c->d[c->nd] = e->d[c->nd];
+		c->d[c->nd].txt = NULL;
+		memset(&c->d[c->nd].val, 0, sizeof(c->d[c->nd].val));
+		rc = kn_value_copy(&c->d[c->nd].val, &e->d[c->nd].val);
+		if (rc == LB_OK && e->d[c->nd].txt != NULL &&
+		    (c->d[c->nd].txt = lb_strdup(e->d[c->nd].txt)) == NULL)
+			rc = LB_ENOMEM;
+	}
+	for (; rc == LB_OK && c->ntr < e->ntr; c->ntr++) {
+		c->tr[c->ntr] = e->tr[c->ntr];
+		c->tr[c->ntr].paths = lb_malloc((e->tr[c->ntr].n ? e->tr[c->ntr].n : 1) * sizeof(int));
+		if (c->tr[c->ntr].paths == NULL)
+			rc = LB_ENOMEM;
+		else
+			memcpy(c->tr[c->ntr].paths, e->tr[c->ntr].paths, e->tr[c->ntr].n * sizeof(int));
+	}
+	if (rc != LB_OK) {
+		kn_enact_free(c);
+		return rc;
+	}
+	*out = c;
+	return LB_OK;
+}
+
 int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 {
 	if (e->started)
@@ -1784,8 +1938,17 @@ static int num_json(struct lb_buf *b, bool has, double x)
 		return lb_buf_adds(b, "\"nan\"");
 	if (isinf(x))
 		return lb_buf_adds(b, x > 0 ? "\"inf\"" : "\"-inf\"");
-	if (x == floor(x) && fabs(x) < 9e15)
-		return lb_buf_addf(b, "%lld", (long long)x);
+	if (x == floor(x) && fabs(x) < 9e15) { /* "%lld", written by hand (the exploration's keys) */
+		char d[24], *p = d + sizeof(d);
+		long long v = (long long)x;
+		unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			*--p = '-';
+		return lb_buf_add(b, p, (size_t)(d + sizeof(d) - p));
+	}
 	return lb_buf_addf(b, "%.17g", x);
 }
 
@@ -1843,14 +2006,17 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		if (e->o[i].kind == O_TASK && e->o[i].parent < 0)
 			root = (int)i;
 	bool finished = root >= 0 && fin(e->o[root].state);
-	rc = lb_buf_addf(b, "\"finished\":%s,\"tasks\":{", finished ? "true" : "false");
+	rc = lb_buf_adds(b, finished ? "\"finished\":true,\"tasks\":{"
+				     : "\"finished\":false,\"tasks\":{");
 	n = 0;
 	for (size_t i = 0; rc == LB_OK && i < e->n; i++) {
 		if (e->o[i].kind != O_TASK || e->o[i].state == ST_UNSET)
 			continue;
 		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
 		rc = rc ? rc : str_json(b, e->o[i].path);
-		rc = rc ? rc : lb_buf_addf(b, ":\"%s\"", tstate[e->o[i].state]);
+		rc = rc ? rc : lb_buf_adds(b, ":\"");
+		rc = rc ? rc : lb_buf_adds(b, tstate[e->o[i].state]);
+		rc = rc ? rc : lb_buf_addc(b, '"');
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"completeable\":[");
 	rc = rc ? rc : flagged_paths(e, b, O_TASK, offsetof(struct obj, completeable));
@@ -1866,8 +2032,8 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		rc = rc ? rc : str_json(b, o->path);
 		rc = rc ? rc : lb_buf_adds(b, ":[");
 		rc = rc ? rc : num_json(b, o->has_support, o->support);
-		rc = rc ? rc : lb_buf_addf(b, ",%s,%s]", o->recommended == 1 ? "true" : "false",
-					   o->confirmed ? "true" : "false");
+		rc = rc ? rc : lb_buf_adds(b, o->recommended == 1 ? ",true," : ",false,");
+		rc = rc ? rc : lb_buf_adds(b, o->confirmed ? "true]" : "false]");
 	}
 	rc = rc ? rc : lb_buf_adds(b, "},\"data\":{");
 	/* by name (the test's view of PROformajs's _data): the last version under the last path
@@ -1959,6 +2125,11 @@ struct xnode {
 };
 
 #define X_DOMAIN 6
+#define X_LIVE 4096 /* states kept (copied) for their expansion; the others are replayed */
+
+/* The exploration as it was before states were copied: every state replayed from the start
+ * (make bench-knowledge measures the two side by side; the results are the same). */
+bool kn_explore_replay;
 
 /* The abstract domain of item d: its first distinct allowed values, else a few of its type. */
 static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
@@ -2099,7 +2270,7 @@ static void x_strip_data(struct lb_buf *b)
 }
 
 /* Operations available in e's state. */
-static size_t x_ops(struct kn_enact *e, struct xop *ops, size_t cap)
+static size_t x_ops(struct kn_enact *e, const uint8_t *keep, struct xop *ops, size_t cap)
 {
 	size_t n = 0;
 	for (size_t d = 0; d < e->m->ndata; d++) {
@@ -2111,7 +2282,8 @@ static size_t x_ops(struct kn_enact *e, struct xop *ops, size_t cap)
 		struct kn_value dom[X_DOMAIN];
 		size_t nd = domain(&e->m->data[d], dom);
 		for (size_t i = 0; i < nd && n < cap; i++)
-			if (!kn_value_equal(def_value(e, (int)d, NULL), &dom[i]))
+			if ((keep == NULL || (keep[d] >> i & 1)) &&
+			    !kn_value_equal(def_value(e, (int)d, NULL), &dom[i]))
 				ops[n++] = (struct xop){ X_SET, (int32_t)d, (int32_t)i };
 	}
 	for (size_t i = 0; i < e->n && n < cap; i++) {
@@ -2168,6 +2340,227 @@ static int x_op_json(struct kn_enact *e, const struct xop *op, struct lb_buf *b)
 	}
 }
 
+/* A walk of `steps` operations chosen by a seeded generator among those the exploration
+ * offers, each applied to a copy of the previous state (as the exploration branches), checked
+ * against the same operations replayed from the start: the full snapshots (task states,
+ * candidates, data and versions, warnings, triggers) must be equal after every step, and
+ * the next operations offered too. LB_OK when they are; LB_EINTERNAL naming the step
+ * otherwise (test_kn_enact runs it over the example contracts). */
+int kn_enact_clone_walk(const struct lb_kn_model *m, unsigned steps, uint64_t seed,
+			struct lb_errmsg *em)
+{
+	struct xnode *nodes = lb_calloc(steps + 1, sizeof(*nodes));
+	struct xop ops[512];
+	struct lb_buf a, b;
+	lb_buf_init(&a, 64u << 20);
+	lb_buf_init(&b, 64u << 20);
+	struct kn_enact *e = NULL, *r = NULL;
+	int rc = nodes && steps < 256 ? x_replay(m, nodes, 0, NULL, &e, em) : LB_ENOMEM;
+	for (unsigned i = 1; rc == LB_OK && i <= steps; i++) {
+		size_t n = x_ops(e, NULL, ops, 512);
+		if (n == 0)
+			break;
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		nodes[i] = (struct xnode){ (int32_t)i - 1, ops[(seed >> 33) % n], i };
+		struct kn_enact *c = NULL;
+		struct lb_errmsg em2 = { 0 };
+		if ((rc = kn_enact_clone(e, &c)) != LB_OK)
+			break;
+		kn_enact_free(e);
+		e = c;
+		(void)x_apply(e, &nodes[i].op, &em2);
+		if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &r, em)) != LB_OK)
+			break;
+		lb_buf_reset(&a);
+		lb_buf_reset(&b);
+		rc = kn_enact_snapshot(e, &a);
+		rc = rc ? rc : kn_enact_snapshot(r, &b);
+		struct xop ops2[512];
+		size_t n1 = x_ops(e, NULL, ops, 512), n2 = x_ops(r, NULL, ops2, 512);
+		bool same = n1 == n2;
+		for (size_t k = 0; same && k < n1; k++)
+			same = ops[k].kind == ops2[k].kind && ops[k].a == ops2[k].a &&
+			       ops[k].b == ops2[k].b;
+		if (rc == LB_OK && (a.len != b.len || memcmp(a.data, b.data, a.len) != 0 || !same))
+			rc = lb_errf(em, LB_EINTERNAL,
+				     "step %u: the copied state differs from the replayed one: %s / %s",
+				     i, a.data ? (const char *)a.data : "",
+				     b.data ? (const char *)b.data : "");
+		kn_enact_free(r);
+		r = NULL;
+	}
+	kn_enact_free(e);
+	lb_free(nodes);
+	lb_buf_release(&a);
+	lb_buf_release(&b);
+	return rc;
+}
+
+/* ---- answer values by the atoms that read them (exploration version 2) ----
+ * Two values of an item behave alike when every expression of the model reads the item only
+ * in comparisons with a constant (`sbp >= 180`, `'yes' == smoker`) and each such comparison
+ * gives the same result for both, and the item accepts both or neither: every condition,
+ * support, default and derived value is then the same after either answer, so the states
+ * they lead to differ only in that item's value and have the same futures. The exploration
+ * answers with the first value of each such class. Anything else reading the item (a
+ * function, arithmetic, a bare use, a text naming it) keeps all its values, and a model with
+ * a `${...}` text keeps every value of every item. */
+struct xred {
+	const char *name;
+	const char *alias; /* "value" in the item's own warnings and checks (.pf), else NULL */
+	size_t item;
+	struct kn_value dom[X_DOMAIN];
+	size_t n;
+	uint64_t sig[X_DOMAIN]; /* per value: the results of the atoms met so far */
+	unsigned atoms;
+	bool ok;
+};
+
+static bool x_cmp_op(int op)
+{
+	return op == KN_E_LT || op == KN_E_LE || op == KN_E_GT || op == KN_E_GE ||
+	       op == KN_E_EQ || op == KN_E_NE || op == KN_E_SEQ || op == KN_E_SNE;
+}
+
+static bool x_num(const struct kn_value *v, double *x)
+{
+	if (v->t == KN_V_INT)
+		*x = (double)v->u.i;
+	else if (v->t == KN_V_REAL)
+		*x = v->u.r;
+	else
+		return false;
+	return true;
+}
+
+/* The comparison `item op c` (item on the left; `flip` when written `c op item`) for each
+ * value of r's domain, added to the signatures; false when it cannot be judged here. */
+static bool x_atom(struct xred *r, int op, const struct kn_value *c, bool flip)
+{
+	if (r->atoms >= 64)
+		return false;
+	for (size_t k = 0; k < r->n; k++) {
+		double a, b;
+		int cmp;
+		if (x_num(&r->dom[k], &a) && x_num(c, &b)) {
+			if (isnan(a) || isnan(b))
+				return false;
+			cmp = a < b ? -1 : a > b;
+		} else if (r->dom[k].t == KN_V_TEXT && c->t == KN_V_TEXT &&
+			   (op == KN_E_EQ || op == KN_E_NE || op == KN_E_SEQ || op == KN_E_SNE)) {
+			cmp = strcmp(r->dom[k].u.s, c->u.s) != 0;
+		} else {
+			return false;
+		}
+		if (flip)
+			cmp = -cmp;
+		bool t = op == KN_E_LT ? cmp < 0 : op == KN_E_LE ? cmp <= 0 : op == KN_E_GT ? cmp > 0
+			 : op == KN_E_GE ? cmp >= 0 : op == KN_E_EQ || op == KN_E_SEQ ? cmp == 0
+										 : cmp != 0;
+		r->sig[k] |= (uint64_t)t << r->atoms;
+	}
+	r->atoms++;
+	return true;
+}
+
+static void x_scan(struct xred *r, const struct kn_expr *x, const struct kn_expr *parent)
+{
+	if (x == NULL || !r->ok)
+		return;
+	if (x->op == KN_E_NAME && x->name != NULL &&
+	    (strcmp(x->name, r->name) == 0 || (r->alias && strcmp(x->name, r->alias) == 0))) {
+		const struct kn_expr *o = NULL;
+		if (parent != NULL && x_cmp_op(parent->op) && parent->nargs == 2)
+			o = parent->args[0] == x ? parent->args[1] : parent->args[0];
+		r->ok = o != NULL && o->op == KN_E_CONST &&
+			x_atom(r, parent->op, &o->v, parent->args[1] == x);
+		return;
+	}
+	if (x->op == KN_E_CONST && x->v.t == KN_V_TEXT && x->v.u.s != NULL &&
+	    strstr(x->v.u.s, r->name) != NULL) {
+		r->ok = false; /* a text naming the item (a function may read it by name) */
+		return;
+	}
+	for (size_t i = 0; i < x->nargs; i++)
+		x_scan(r, x->args[i], x);
+}
+
+static bool x_dynamic(const char *t)
+{
+	return t != NULL && strstr(t, "${") != NULL;
+}
+
+/* Every expression and shown text of m to r (texts: whether one is dynamic). */
+static bool x_scan_model(const struct lb_kn_model *m, struct xred *r)
+{
+	bool dyn = false;
+	for (size_t i = 0; i < m->ntasks; i++) {
+		const struct kn_task *t = m->tasks[i];
+		const struct kn_expr *xs[] = { t->pre, t->wait, t->terminate, t->abort,
+					       t->cycle_until };
+		for (size_t k = 0; k < sizeof(xs) / sizeof(xs[0]); k++)
+			x_scan(r, xs[k], NULL);
+		dyn = dyn || x_dynamic(t->caption) || x_dynamic(t->description);
+		for (size_t k = 0; k < t->npost; k++)
+			x_scan(r, t->post[k].e, NULL);
+		for (size_t c = 0; c < t->ncands; c++) {
+			const struct kn_candidate *cd = &t->cands[c];
+			dyn = dyn || x_dynamic(cd->caption) || x_dynamic(cd->description);
+			for (size_t a = 0; a < cd->nargs; a++) {
+				x_scan(r, cd->args[a].cond, NULL);
+				dyn = dyn || x_dynamic(cd->args[a].caption) ||
+				      x_dynamic(cd->args[a].description);
+			}
+			x_scan(r, cd->recommend, NULL);
+		}
+		for (size_t k = 0; k < t->nsources; k++)
+			x_scan(r, t->sources[k].request, NULL);
+	}
+	for (size_t i = 0; i < m->ndata; i++) {
+		const struct kn_datadef *d = &m->data[i];
+		r->alias = i == r->item ? "value" : NULL;
+		x_scan(r, d->derive, NULL);
+		x_scan(r, d->defcond, NULL);
+		x_scan(r, d->valid, NULL);
+		dyn = dyn || x_dynamic(d->caption) || x_dynamic(d->description);
+		for (size_t w = 0; w < d->nwarnings; w++) {
+			x_scan(r, d->warnings[w].cond, NULL);
+			dyn = dyn || x_dynamic(d->warnings[w].caption) ||
+			      x_dynamic(d->warnings[w].description);
+		}
+		r->alias = NULL;
+	}
+	return dyn;
+}
+
+/* keep[d]: the domain values of item d the exploration answers with (bit i: value i). */
+static void x_reduce(const struct lb_kn_model *m, uint8_t *keep)
+{
+	struct xred r0 = { .name = "", .item = m->ndata };
+	for (size_t d = 0; d < m->ndata; d++)
+		keep[d] = (uint8_t)((1u << domain(&m->data[d], r0.dom)) - 1);
+	if (x_scan_model(m, &r0))
+		return; /* a dynamic text may show any value: keep them all */
+	for (size_t d = 0; d < m->ndata; d++) {
+		struct xred r = { .name = m->data[d].name, .item = d, .ok = true };
+		r.n = domain(&m->data[d], r.dom);
+		if (m->data[d].multi || m->data[d].derive != NULL || r.n < 2)
+			continue;
+		(void)x_scan_model(m, &r);
+		if (!r.ok)
+			continue;
+		for (size_t k = 0; k < r.n; k++) {
+			bool acc = accept_value(&m->data[d], &r.dom[k]);
+			for (size_t j = 0; j < k; j++)
+				if ((keep[d] >> j & 1) && r.sig[j] == r.sig[k] &&
+				    accept_value(&m->data[d], &r.dom[j]) == acc) {
+					keep[d] &= (uint8_t)~(1u << k);
+					break;
+				}
+		}
+	}
+}
+
 /* The explored states' keys, found by hash (open addressing over indices into keys[]). */
 struct xindex {
 	int32_t *slot; /* -1: empty */
@@ -2197,8 +2590,14 @@ static int32_t x_find(const struct xindex *x, char *const *keys, const char *s, 
  * the state) with the operations leading there, in the differential test's operation format,
  * and tasks never in progress (when the exploration was complete). Appends a JSON object. */
 int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
-		     struct lb_buf *out, struct lb_errmsg *em)
+		     bool reduce, struct lb_buf *out, struct lb_errmsg *em)
 {
+	uint8_t *keep = NULL; /* answer values by class (version 2), NULL: every value */
+	if (reduce) {
+		if ((keep = lb_malloc(m->ndata ? m->ndata : 1)) == NULL)
+			return lb_errf(em, LB_ENOMEM, "out of memory");
+		x_reduce(m, keep);
+	}
 	struct xnode *nodes = lb_calloc(max_states + 1, sizeof(*nodes));
 	char **keys = lb_calloc(max_states + 1, sizeof(*keys));
 	uint8_t *seen = lb_calloc(m->ntasks ? m->ntasks : 1, 1);
@@ -2221,6 +2620,9 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		memset(xi.slot, 0xff, xi.mask * sizeof(*xi.slot));
 	xi.mask--;
 	int rc = nodes && keys && seen && ops && esc && fini && xi.slot ? LB_OK : LB_ENOMEM;
+	struct kn_enact **live = lb_calloc(max_states + 1, sizeof(*live)); /* waiting states */
+	size_t nlive = 0;
+	rc = rc == LB_OK && live == NULL ? LB_ENOMEM : rc;
 	struct kn_enact *e = NULL;
 	if (rc == LB_OK)
 		rc = x_replay(m, nodes, 0, NULL, &e, em);
@@ -2234,11 +2636,19 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		}
 		nn = 1;
 	}
-	kn_enact_free(e);
+	if (rc == LB_OK)
+		live[0] = e; /* the start state, expanded first */
+	else
+		kn_enact_free(e);
 	e = NULL;
 	for (size_t i = 0; rc == LB_OK && i < nn; i++) {
-		if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK)
+		if (live[i] != NULL) {
+			e = live[i];
+			live[i] = NULL;
+			nlive--;
+		} else if ((rc = x_replay(m, nodes, (int32_t)i, NULL, &e, em)) != LB_OK) {
 			break;
+		}
 		for (size_t o = 0; o < e->n; o++)
 			if (e->o[o].kind == O_TASK && (e->o[o].state == KN_IN_PROGRESS ||
 							e->o[o].state == KN_COMPLETED))
@@ -2247,7 +2657,7 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		for (size_t o = 0; o < e->n; o++)
 			if (e->o[o].kind == O_TASK && e->o[o].parent < 0)
 				finished = fin(e->o[o].state);
-		size_t nops = x_ops(e, ops, 512);
+		size_t nops = x_ops(e, keep, ops, 512);
 		bool moves = false;
 		char *bare = NULL;
 		{
@@ -2263,16 +2673,24 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 				rc = LB_ENOMEM;
 		}
 		for (size_t k = 0; rc == LB_OK && k < nops; k++) {
+			/* the state after ops[k]: a copy of e's, then the operation (the same state as
+			 * replaying the path and the operation from the start) */
 			struct kn_enact *f = NULL;
 			struct lb_errmsg em2 = { 0 };
-			if (x_replay(m, nodes, (int32_t)i, &ops[k], &f, &em2) != LB_OK ||
-			    (rc = x_key(f, &key2)) != LB_OK) {
+			if (kn_explore_replay)
+				rc = x_replay(m, nodes, (int32_t)i, &ops[k], &f, &em2);
+			else if ((rc = kn_enact_clone(e, &f)) == LB_OK)
+				(void)x_apply(f, &ops[k], &em2); /* a refused one changes what it does */
+			if (rc != LB_OK)
+				break;
+			if ((rc = x_key(f, &key2)) != LB_OK) {
+				kn_enact_free(f);
+				break;
+			}
+			if (strcmp((const char *)key2.data, keys[i]) == 0) {
 				kn_enact_free(f);
 				continue;
 			}
-			kn_enact_free(f);
-			if (strcmp((const char *)key2.data, keys[i]) == 0)
-				continue;
 			bool data_only = false;
 			{
 				struct lb_buf t;
@@ -2294,6 +2712,7 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 					int32_t(*ne)[2] = lb_realloc(edge, nc * sizeof(*ne));
 					if (ne == NULL) {
 						rc = LB_ENOMEM;
+						kn_enact_free(f);
 						break;
 					}
 					edge = ne;
@@ -2302,10 +2721,9 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 				edge[nedge][0] = (int32_t)i;
 				edge[nedge++][1] = (int32_t)j; /* j == nn: the node added below */
 			}
-			if (j < nn)
-				continue;
-			if (nn >= max_states || nodes[i].depth >= max_depth) {
-				complete = false;
+			if (j < nn || nn >= max_states || nodes[i].depth >= max_depth) {
+				complete = complete && j < nn;
+				kn_enact_free(f);
 				continue;
 			}
 			nodes[nn] = (struct xnode){ (int32_t)i, ops[k], nodes[i].depth + 1 };
@@ -2313,6 +2731,14 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 			rc = keys[nn] ? LB_OK : LB_ENOMEM;
 			if (rc == LB_OK)
 				xi.slot[sl] = (int32_t)nn;
+			/* kept for its own expansion while the window of waiting states is small
+			 * enough; beyond it the state is replayed from the start when expanded */
+			if (nlive < X_LIVE && !kn_explore_replay) {
+				live[nn] = f;
+				nlive++;
+			} else {
+				kn_enact_free(f);
+			}
 			nn++;
 		}
 		esc[i] = moves;
@@ -2371,6 +2797,9 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		rc = lb_buf_addf(out, "{\"complete\":%s,\"states\":%zu,\"findings\":[%s]}",
 				 complete ? "true" : "false", nn,
 				 fnd.data ? (const char *)fnd.data : "");
+	for (size_t i = 0; live != NULL && i < nn; i++)
+		kn_enact_free(live[i]);
+	lb_free(live);
 	for (size_t i = 0; keys != NULL && i < nn; i++)
 		lb_free(keys[i]);
 	lb_free(keys);
@@ -2378,6 +2807,7 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 	lb_free(nodes);
 	lb_free(seen);
 	lb_free(ops);
+	lb_free(keep);
 	lb_free(esc);
 	lb_free(fini);
 	lb_free(edge);

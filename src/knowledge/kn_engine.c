@@ -306,6 +306,73 @@ void lb_kn_session_free(struct lb_kn_session *s)
 	lb_free(s);
 }
 
+/* Copying a session (kn_session_clone): every field of struct lb_kn_session is either copied
+ * by value with the struct or deep-copied below. A new field changes the struct's size and
+ * stops the build here: copy it in kn_session_clone (deep when the session owns it), then
+ * update the size. test_kn_enact's clone test compares cloned and replayed runs. */
+_Static_assert(sizeof(struct lb_kn_session) == 280,
+	       "struct lb_kn_session changed: copy the new field in kn_session_clone");
+
+static int buf_clone(struct lb_buf *dst, const struct lb_buf *src)
+{
+	lb_buf_init(dst, src->max);
+	return src->len > 0 ? lb_buf_add(dst, src->data, src->len) : LB_OK;
+}
+
+int kn_session_clone(const struct lb_kn_session *s, struct lb_kn_session **out)
+{
+	const struct lb_kn_model *m = s->m;
+	struct lb_kn_session *c = lb_malloc(sizeof(*c));
+	if (c == NULL)
+		return LB_ENOMEM;
+	*c = *s; /* scalars and borrowed pointers (m, seen_started, on_event, pf_support, pf_ident:
+		   * an enactment re-points the last two at its own copies) */
+	c->ar.head = NULL; /* evaluation scratch: starts empty */
+	c->ts = lb_malloc(m->ntasks * sizeof(*c->ts));
+	c->d = lb_calloc(m->ndata ? m->ndata : 1, sizeof(*c->d));
+	c->chosen = lb_malloc(m->ncands ? m->ncands : 1);
+	c->triggers = lb_malloc(m->ntasks ? m->ntasks : 1);
+	c->evs = s->nevs > 0 ? lb_malloc(s->nevs * sizeof(*c->evs)) : NULL;
+	c->capevs = s->nevs;
+	lb_buf_init(&c->trace, s->trace.max);
+	lb_buf_init(&c->evside, s->evside.max);
+	lb_buf_init(&c->line, s->line.max);
+	int rc = c->ts && c->d && c->chosen && c->triggers && (c->evs || s->nevs == 0) ? LB_OK
+											 : LB_ENOMEM;
+	if (rc == LB_OK) {
+		memcpy(c->ts, s->ts, m->ntasks * sizeof(*c->ts));
+		memcpy(c->chosen, s->chosen, m->ncands ? m->ncands : 1);
+		memcpy(c->triggers, s->triggers, m->ntasks ? m->ntasks : 1);
+		if (s->nevs > 0)
+			memcpy(c->evs, s->evs, s->nevs * sizeof(*c->evs));
+		rc = buf_clone(&c->trace, &s->trace);
+		rc = rc ? rc : buf_clone(&c->evside, &s->evside);
+		rc = rc ? rc : buf_clone(&c->line, &s->line);
+	}
+	for (size_t i = 0; rc == LB_OK && i < m->ndata; i++) {
+		const struct kn_datum *sd = &s->d[i];
+		struct kn_datum *cd = &c->d[i];
+		if (sd->n == 0)
+			continue;
+		cd->h = lb_calloc(sd->n, sizeof(*cd->h));
+		if (cd->h == NULL) {
+			rc = LB_ENOMEM;
+			break;
+		}
+		cd->cap = sd->n;
+		for (; cd->n < sd->n && rc == LB_OK; cd->n++) {
+			rc = kn_value_copy(&cd->h[cd->n].v, &sd->h[cd->n].v);
+			cd->h[cd->n].time = sd->h[cd->n].time;
+		}
+	}
+	if (rc != LB_OK) {
+		lb_kn_session_free(c);
+		return rc;
+	}
+	*out = c;
+	return LB_OK;
+}
+
 void lb_kn_session_set_listener(struct lb_kn_session *s, lb_kn_event_fn fn, void *ctx)
 {
 	s->on_event = fn;

@@ -492,6 +492,9 @@ const struct kn_value *kn_current(const struct lb_kn_session *s, int data);
 int kn_value_from_json(struct lb_kn_session *s, const struct kn_datadef *d, const void *json,
 		       struct kn_value *v, struct lb_errmsg *em);
 
+/* A deep copy of session s (its own histories, trace and counters; borrowed pointers shared,
+ * evaluation scratch empty): the same future as s under the same operations. */
+int kn_session_clone(const struct lb_kn_session *s, struct lb_kn_session **out);
 /* Compact binary state (no trace, no history): for the verifier's visited set. */
 int kn_state_encode(const struct lb_kn_session *s, struct lb_buf *b);
 int kn_state_decode(struct lb_kn_session *s, const uint8_t *p, size_t n);
@@ -521,6 +524,14 @@ int kn_enact_copy_data(struct kn_enact *dst, const struct kn_enact *src);
 /* Fix the clock now() and Date defaults read (ms since 1970; 0 = the wall clock). */
 void kn_enact_set_clock(struct kn_enact *e, int64_t now_ms);
 void kn_enact_free(struct kn_enact *e);
+/* A deep copy of e (every field, its session included): applying the same operations to the
+ * copy and to e gives the same states. The exploration branches states with it. */
+int kn_enact_clone(const struct kn_enact *e, struct kn_enact **out);
+/* Check kn_enact_clone against replay: a seeded walk of `steps` operations, each applied to a
+ * copy of the previous state, compared with a replay from the start after every step
+ * (LB_EINTERNAL with the step and both snapshots when they differ). */
+int kn_enact_clone_walk(const struct lb_kn_model *m, unsigned steps, uint64_t seed,
+			struct lb_errmsg *em);
 int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em);
 /* value is a jansson json_t * (borrowed). */
 int kn_enact_set(struct kn_enact *e, const char *path, const char *item, const void *value,
@@ -547,9 +558,13 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b);
  * looked for. */
 #define KN_EXPLORE_CLOCK_MS INT64_C(1767225600000)
 /* Breadth-first exploration under the PROformajs rules (deadlocks with their operations,
- * unreachable tasks); appends {"complete", "states", "findings": [...]} to out. */
+ * unreachable tasks); appends {"complete", "states", "findings": [...]} to out. `reduce`
+ * (exploration version 2): answer each item with one value per class of values every
+ * comparison of the model reads alike (kn_enact.c, "answer values by the atoms"). */
 int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned max_depth,
-		     struct lb_buf *out, struct lb_errmsg *em);
+		     bool reduce, struct lb_buf *out, struct lb_errmsg *em);
+/* Benchmarks only: explore by replaying every state from the start (the former way). */
+extern bool kn_explore_replay;
 /* ---- end pfdiff ---- */
 
 /* Format the pending trace records into s->trace (in order). */

@@ -343,7 +343,8 @@ int lb_kn_enactment_pending(struct lb_kn_enactment *x, char **json, struct lb_er
 
 #define PF_CHECK_STATES 1000 /* when no bound is given (and publication version 2's) */
 #define PF_CHECK_MAX_STATES LB_KN_PJS_MAX_STATES
-#define PF_CHECK_DEPTH 12
+#define PF_CHECK_DEPTH 12     /* exploration version 1 (bounds up to LB_KN_PJS_V1_MAX_STATES) */
+#define PF_CHECK_DEPTH_V2 200 /* version 2: bounds above it */
 
 int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check_opts *opts,
 			   char **report, size_t *failures, struct lb_errmsg *em)
@@ -361,6 +362,10 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 	size_t max = opts && opts->max_states ? opts->max_states : PF_CHECK_STATES;
 	if (max > PF_CHECK_MAX_STATES)
 		max = PF_CHECK_MAX_STATES;
+	/* a bound above version 1's explores by value classes, deeper (docs/knowledge-language.md
+	 * §10.3); bounds up to it explore exactly as before, so their reports are unchanged */
+	bool v2 = max > LB_KN_PJS_V1_MAX_STATES;
+	int depth = v2 ? PF_CHECK_DEPTH_V2 : PF_CHECK_DEPTH;
 	struct lb_buf b;
 	lb_buf_init(&b, 64u << 20);
 	json_t *xj = NULL;
@@ -374,7 +379,7 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 	if (lj == NULL) {
 		rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	} else if (m->nproblems == 0 && start_err[0] == 0) {
-		rc = kn_enact_explore(m, max, PF_CHECK_DEPTH, &b, em);
+		rc = kn_enact_explore(m, max, depth, v2, &b, em);
 		if (rc == LB_OK && (xj = json_loads((const char *)b.data, 0, NULL)) == NULL)
 			rc = lb_errf(em, LB_ENOMEM, "out of memory");
 	}
@@ -425,7 +430,7 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 			 "exploration under the PROformajs rules stopped at %zu states or %d "
 			 "operations deep; results are incomplete (--max-states raises the first, up "
 			 "to %d; contract publish raises it by itself)",
-			 max, PF_CHECK_DEPTH, PF_CHECK_MAX_STATES);
+			 max, depth, PF_CHECK_MAX_STATES);
 		json_array_append_new(fs, json_pack("{s:s,s:n,s:s}", "kind", "limit", "task",
 						    "message", msg));
 	}
@@ -435,8 +440,10 @@ int lb_kn_check_proformajs(const struct lb_kn_model *m, const struct lb_kn_check
 	json_object_set_new(r, "ok", json_boolean(json_array_size(fs) == 0));
 	json_object_set_new(r, "complete", json_boolean(complete));
 	json_object_set_new(r, "states", json_integer(json_integer_value(json_object_get(xj, "states"))));
-	json_object_set_new(r, "bounds", json_pack("{s:I,s:i}", "max_states", (json_int_t)max,
-						   "max_depth", PF_CHECK_DEPTH));
+	json_t *bj = json_pack("{s:I,s:i}", "max_states", (json_int_t)max, "max_depth", depth);
+	if (v2)
+		json_object_set_new(bj, "values", json_string("classes"));
+	json_object_set_new(r, "bounds", bj);
 	json_object_set_new(r, "findings", fs);
 	*failures = json_array_size(fs);
 	json_decref(lj);

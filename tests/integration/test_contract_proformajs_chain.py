@@ -21,6 +21,7 @@ from lebentest import ROOT, Node, Tap, run_cli, scratch_dir, uvarint  # noqa: E4
 SMALL = os.path.join(ROOT, "tests", "data", "knowledge_json", "valid", "small.json")
 BIG = os.path.join(ROOT, "examples", "contracts", "sepsis.json")
 EXAMPLE = os.path.join(ROOT, "examples", "contracts", "colectomy_pathway.json")
+RISK = os.path.join(ROOT, "examples", "contracts", "chronic_risk.json")
 
 
 def h(domain, data):
@@ -132,11 +133,33 @@ def main():
         blob = json.dumps(d)
         t.ok("value_json" not in blob and '"t"' not in blob and record.get("salt", "x") not in blob,
              "no answer, data name or salt on the chain", blob[:300])
+        # a run saved offline (run --save, no node), anchored afterwards: the same events
+        sf, rec2 = os.path.join(tmp, "saved.json"), os.path.join(tmp, "record2.json")
+        r = run_cli(["contract", "run", SMALL, "--answers", of, "--save", sf])
+        t.eq(r.returncode, 0, "the run saved offline under the PROformajs rules " + r.stderr)
+        r = node.cli(["contract", "anchor", sf, "--key", "clinic"])
+        t.ok(r.returncode == 2 and "--contract" in r.stderr,
+             "anchoring a PROformajs-rules session asks for its contract", r.stderr)
+        r = node.cli(["contract", "anchor", sf, "--contract", BIG, "--key", "clinic"])
+        t.ok(r.returncode == 1 and "not of" in r.stderr,
+             "a session of another contract is refused", r.stderr)
+        r = node.cli(["contract", "anchor", sf, "--contract", SMALL, "--key", "clinic",
+                      "--anchor-record", rec2])
+        t.eq(r.returncode, 0, "contract anchor of a session saved under the PROformajs rules "
+             + r.stderr)
+        record2 = json.load(open(rec2)) if os.path.exists(rec2) else {}
+        st, d2 = node.get("/v1/sessions/" + record2.get("session", "0" * 64))
+        evs2 = d2.get("events", []) if st == 200 else []
+        t.eq(([e.get("event") for e in evs2], d2.get("status"), d2.get("contract")),
+             (["start", "answer", "answer", "decision", "complete"], "complete", want),
+             "its events are those of run --anchor, complete, of the published contract")
+        t.eq(d2.get("trace_hash"), d.get("trace_hash"),
+             "the same operations: the same trace hash as the anchored run")
         r = node.cli(["contract", "run", BIG, "--answers", of, "--anchor", "--key", "clinic"])
         t.ok(r.returncode == 1 and "not published" in r.stderr,
              "a run of an unpublished PROformajs contract cannot be anchored", r.stderr)
         st, ss = node.get("/v1/sessions")
-        t.eq(ss.get("total"), 1, "one session on the chain")
+        t.eq(ss.get("total"), 2, "two sessions on the chain")
 
         # ---- more attacks past the CLI ----
         n0 = nonce(node, "clinic")
@@ -154,9 +177,9 @@ def main():
         r = raw(node, b"\x04" + bad[1:])
         t.ok(r.returncode == 1 and "LB_EMALFORMED" in r.stderr, "an unknown version is refused",
              r.stderr)
-        # version 3 names the exploration bound: outside 1 .. 20000 it is malformed, and a
+        # version 3 names the exploration bound: outside 1 .. 200000 it is malformed, and a
         # bound other than the one the report was made with gives another report
-        for bound in (0, 20001):
+        for bound in (0, 200001):
             r = raw(node, v3(bsrc, brep.encode(), bound))
             t.ok(r.returncode == 1 and "exploration bound" in r.stderr,
                  "a version-3 bound of %d states is refused" % bound, r.stderr)
@@ -185,6 +208,23 @@ def main():
         st, tx = node.get("/v1/txs/" + xp.get("tx", ""))
         t.eq((tx.get("payload") or {}).get("max_states"), 2000,
              "the publication tx names the bound 2000 (payload version 3)")
+
+        # ---- a contract that needs exploration version 2 (a bound above 20000): value
+        # classes, 200 operations deep; every node re-runs it (and leben verify below) ----
+        r = node.cli(["contract", "publish", RISK, "--key", "clinic", "--max-states", "40000",
+                      "--json"])
+        t.eq(r.returncode, 0, "publish examples/contracts/chronic_risk.json within 40000 "
+             "states (more than 400000 states with every value) " + r.stderr)
+        rp = json.loads(r.stdout) if r.returncode == 0 else {}
+        rrep = run_cli(["contract", "check", RISK, "--max-states", "40000", "--json"]).stdout
+        t.eq(rp.get("report_hash"), h("LEBEN-contract-report-v1", rrep.encode()),
+             "its report is the version-2 verifier's within 40000 states")
+        rj = json.loads(rrep)
+        t.ok(rj.get("ok") and rj.get("complete") and
+             (rj.get("bounds") or {}).get("values") == "classes",
+             "the report says the exploration completed by value classes", rrep[:300])
+        st, lst = node.get("/v1/contracts")
+        t.eq(lst.get("total"), 3, "the node applied it: three contracts published")
         n0 = nonce(node, "clinic")
         r = node.cli(["contract", "publish", BIG, "--key", "clinic", "--max-states", "1000"])
         t.ok(r.returncode == 1 and "stopped at 1000 states" in r.stderr and

@@ -7,10 +7,13 @@
  * Usage: proforma_trace < cases.jsonl > traces.jsonl
  *        proforma_trace --now MS < cases.jsonl    (now() and Date defaults read the
  *        fixed clock MS, milliseconds since 1970, as the oracle's stubbed Date.now)
+ *        proforma_trace --explore-bench FILE...  (exploration speed, copying against
+ *        replaying, and version 2: make bench-knowledge)
  *        proforma_trace --bench R < cases.jsonl   (each case enacted R times, no output
  *        but the speed: the LEBEN side of make bench-knowledge)
  *        proforma_trace --explore N < cases.jsonl (per case {"explore": {...}}: exploration
- *        under the PROformajs rules, at most N states, kn_enact_explore)
+ *        under the PROformajs rules, at most N states, kn_enact_explore by value classes as
+ *        exploration version 2 does, so PROformajs replays what the reduction finds)
  *        proforma_trace --accept < protocols.jsonl (one PROformajs JSON protocol per line,
  *        read as `contract` reads a file: per line {"ok":true,"json":PRINTED,"pf":R} with
  *        LEBEN's JSON print of it and R "same" when JSON -> .pf -> JSON gives the same print,
@@ -190,7 +193,7 @@ static void explore_line(const char *line, size_t n, struct lb_buf *out)
 	char *text = c ? json_dumps(json_object_get(c, "protocol"), JSON_COMPACT) : NULL;
 	lb_buf_adds(out, "{\"explore\":");
 	if (text == NULL || kn_js_parse(text, strlen(text), "protocol.json", &m, &em) != LB_OK ||
-	    kn_enact_explore(m, explore_states, 12, out, &em) != LB_OK) {
+	    kn_enact_explore(m, explore_states, 12, true, out, &em) != LB_OK) {
 		json_t *j = json_string(em.text);
 		char *js = json_dumps(j, JSON_ENCODE_ANY);
 		lb_buf_addf(out, "{\"error\":%s}", js ? js : "\"?\"");
@@ -201,6 +204,60 @@ static void explore_line(const char *line, size_t n, struct lb_buf *out)
 	free(text);
 	lb_kn_model_free(m);
 	json_decref(c);
+}
+
+/* --explore-bench FILE...: the exploration's speed on each contract file (CPU time): copying
+ * states against replaying each from the start (the former way) within 2000 states, whose
+ * reports must be equal, then version 2 (by value classes, up to the chain's bound). */
+static double explore_cpu(const struct lb_kn_model *m, size_t max, bool reduce, unsigned depth,
+			  struct lb_buf *out, size_t *states)
+{
+	struct lb_errmsg em = { 0 };
+	lb_buf_reset(out);
+	clock_t t0 = clock();
+	if (kn_enact_explore(m, max, depth, reduce, out, &em) != LB_OK)
+		return -1;
+	double cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	const char *p = strstr((const char *)out->data, "\"states\":");
+	*states = p ? (size_t)atol(p + 9) : 0;
+	return cpu;
+}
+
+static int explore_bench(int argc, char **argv)
+{
+	struct lb_buf a, b;
+	lb_buf_init(&a, 1u << 30);
+	lb_buf_init(&b, 1u << 30);
+	int rc = 0;
+	for (int i = 2; i < argc; i++) {
+		struct lb_kn_model *m = NULL;
+		struct lb_errmsg em = { 0 };
+		if (lb_kn_model_load(argv[i], &m, &em) != LB_OK) {
+			fprintf(stderr, "%s: %s\n", argv[i], em.text);
+			return 1;
+		}
+		const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+		size_t sc = 0, sr = 0, s2 = 0;
+		kn_explore_replay = true;
+		double tr = explore_cpu(m, 2000, false, 12, &a, &sr);
+		kn_explore_replay = false;
+		double tc = explore_cpu(m, 2000, false, 12, &b, &sc);
+		if (tr < 0 || tc < 0 || a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
+			fprintf(stderr, "%s: the copying and the replaying exploration differ\n", name);
+			rc = 1;
+		}
+		double t2 = explore_cpu(m, LB_KN_PJS_MAX_STATES, true, 200, &a, &s2);
+		printf("exploration %-22s within 2000 states: replaying %6.0f states/s, copying %7.0f "
+		       "states/s (%.1fx); version 2: %6zu states in %6.2f s = %7.0f states/s%s\n",
+		       name, tr > 0 ? (double)sr / tr : 0.0, tc > 0 ? (double)sc / tc : 0.0,
+		       tc > 0 && tr > 0 ? (tr / (double)sr) / (tc / (double)sc) : 0.0, s2, t2,
+		       t2 > 0 ? (double)s2 / t2 : 0.0,
+		       strstr((const char *)a.data, "\"complete\":true") ? "" : " (incomplete)");
+		lb_kn_model_free(m);
+	}
+	lb_buf_release(&a);
+	lb_buf_release(&b);
+	return rc;
 }
 
 /* --dates: one text per line (a Date default's String()), "1 DAY MS" when PROformajs reads it
@@ -284,6 +341,8 @@ int main(int argc, char **argv)
 		explore_states = (size_t)atol(argv[2]);
 		return each_line(explore_line);
 	}
+	if (argc >= 3 && strcmp(argv[1], "--explore-bench") == 0)
+		return explore_bench(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "--bench") == 0)
 		return bench(atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "--now") == 0)
