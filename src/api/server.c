@@ -1103,9 +1103,15 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		lb_free(a);
 		return LB_EINVALID;
 	}
+	/* a pool size only with a pool (libmicrohttpd warns about a zero one) */
+	struct MHD_OptionItem pool_opts[] = {
+		{a->opt.threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+		 (intptr_t)a->opt.threads, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	a->daemon = MHD_start_daemon(
 		flags, a->opt.port, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)a->opt.threads,
+		MHD_OPTION_ARRAY, pool_opts,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
