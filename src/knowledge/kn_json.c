@@ -27,6 +27,7 @@ struct jp {
 	const char *path_key[MAX_PATH]; /* key at each level, or NULL for an array index */
 	size_t path_idx[MAX_PATH];
 	int depth;
+	int ext_depth; /* depth before reading one of LEBEN's own keys (ext_mark, ext_key) */
 	unsigned nlist; /* names written as lists so far (get_list_name) */
 };
 
@@ -431,12 +432,19 @@ static int get_bool(struct jp *j, json_t *o, const char *k, bool *out)
 
 /* LEBEN's own keys (§5.2 of docs/knowledge-language.md): PROformajs ignores them, so a value
  * LEBEN cannot read there (of another type, out of range) is ignored as well, not refused: the
- * protocol stays the one PROformajs accepts. rc: the reading's result; depth: j->depth before. */
-static int ext_key(struct jp *j, int rc, int depth)
+ * protocol stays the one PROformajs accepts. Written ext_key(j, (ext_mark(j), get_...(...))):
+ * the comma orders the mark before the reading (the order of a call's arguments is not). */
+static void ext_mark(struct jp *j)
+{
+	j->ext_depth = j->depth;
+}
+
+/* rc: the reading's result; a refusal is dropped (the error and the key path it pushed) */
+static int ext_key(struct jp *j, int rc)
 {
 	if (rc != LB_ESYNTAX && rc != LB_ETYPE && rc != LB_EINVALID)
 		return rc;
-	j->depth = depth;
+	j->depth = j->ext_depth;
 	lb_errclear(j->em);
 	return LB_OK;
 }
@@ -696,13 +704,13 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 	    (rc = get_text(j, o, "caption", &d->caption)) != LB_OK ||
 	    (rc = get_text(j, o, "description", &d->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &d->meta)) != LB_OK ||
-	    (rc = ext_key(j, get_str(j, o, "unit", &d->unit, false), j->depth)) != LB_OK ||
+	    (rc = ext_key(j, (ext_mark(j), get_str(j, o, "unit", &d->unit, false)))) != LB_OK ||
 	    (rc = get_bool(j, o, "multiValued", &d->multi)) != LB_OK ||
 	    (rc = get_expr(j, o, "valueCondition", &d->derive)) != LB_OK ||
 	    (rc = get_expr(j, o, "defaultCondition", &d->defcond)) != LB_OK ||
-	    (rc = ext_key(j, json_is_string(jget(o, "validCondition"))
-				     ? get_expr(j, o, "validCondition", &d->valid) : LB_OK,
-			  j->depth)) != LB_OK)
+	    (rc = ext_key(j, (ext_mark(j), json_is_string(jget(o, "validCondition"))
+						   ? get_expr(j, o, "validCondition", &d->valid)
+						   : LB_OK))) != LB_OK)
 		return rc;
 	json_t *r = jget(o, "range");
 	if (r != NULL && json_is_string(r)) {
@@ -890,7 +898,7 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 	    (rc = get_text(j, o, "description", &c->description)) != LB_OK ||
 	    (rc = get_meta(j, o, &c->meta)) != LB_OK ||
 	    (rc = get_bool(j, o, "autoConfirmRecommended", &c->auto_recommended)) != LB_OK ||
-	    (rc = ext_key(j, get_int(j, o, "priority", &prio, -1000000, 1000000), j->depth)) ||
+	    (rc = ext_key(j, (ext_mark(j), get_int(j, o, "priority", &prio, -1000000, 1000000)))) ||
 	    (rc = get_expr(j, o, "recommendCondition", &c->recommend)) != LB_OK ||
 	    (rc = parse_array(j, o, "arguments", &args)) != LB_OK)
 		return rc;
@@ -906,9 +914,17 @@ static int parse_candidate(struct jp *j, json_t *o, struct kn_candidate *c)
 		if ((rc = check_class(j, a, "Argument")) != LB_OK)
 			return rc;
 		c->nargs++;
-		if ((jget(a, "name") != NULL &&
-		     (rc = ext_key(j, get_name(j, a, "name", &g->name), j->depth)) != LB_OK) ||
-		    (rc = get_text(j, a, "caption", &g->caption)) != LB_OK ||
+		if (jget(a, "name") != NULL) {
+			ext_mark(j);
+			int nrc = get_name(j, a, "name", &g->name);
+			if ((rc = ext_key(j, nrc)) != LB_OK)
+				return rc;
+			if (nrc != LB_OK) { /* a name LEBEN cannot use is dropped, not kept half-read */
+				lb_free(g->name);
+				g->name = NULL;
+			}
+		}
+		if ((rc = get_text(j, a, "caption", &g->caption)) != LB_OK ||
 		    (rc = get_text(j, a, "description", &g->description)) != LB_OK ||
 		    (rc = get_meta(j, a, &g->meta)) != LB_OK ||
 		    (rc = get_expr(j, a, "activeCondition", &g->cond)) != LB_OK)
@@ -1023,12 +1039,12 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	    (rc = get_expr(j, o, "abortCondition", &t->abort)) != LB_OK ||
 	    (rc = get_expr(j, o, "cycleUntil", &t->cycle_until)) != LB_OK ||
 	    (rc = get_bool(j, o, "cyclic", &t->cyclic)) != LB_OK ||
-	    (rc = ext_key(j, get_int(j, o, "cycles", &t->cycles, 1, 1000000), j->depth)) ||
-	    (rc = ext_key(j, get_int(j, o, "interval", &t->interval, 0, 36500), j->depth)) ||
+	    (rc = ext_key(j, (ext_mark(j), get_int(j, o, "cycles", &t->cycles, 1, 1000000)))) ||
+	    (rc = ext_key(j, (ext_mark(j), get_int(j, o, "interval", &t->interval, 0, 36500)))) ||
 	    (rc = get_trigger(j, o, t)) != LB_OK ||
 	    (rc = get_bool(j, o, "autonomous", &t->autonomous)) != LB_OK ||
 	    (rc = get_bool(j, o, "optional", &t->optional)) != LB_OK ||
-	    (rc = ext_key(j, get_int(j, o, "priority", &prio, -1000000, 1000000), j->depth)))
+	    (rc = ext_key(j, (ext_mark(j), get_int(j, o, "priority", &prio, -1000000, 1000000)))))
 		return rc;
 	t->priority = (int)prio;
 	if ((rc = parse_array(j, o, "dataDefinitions", &arr)) != LB_OK)
@@ -1103,7 +1119,7 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	if (t->cls == KN_ENQUIRY && (rc = get_bool(j, o, "useDefaults", &t->use_defaults)) != LB_OK)
 		return rc;
 	if (t->cls == KN_ACTION &&
-	    (rc = ext_key(j, get_str(j, o, "procedure", &t->procedure, false), j->depth)))
+	    (rc = ext_key(j, (ext_mark(j), get_str(j, o, "procedure", &t->procedure, false)))))
 		return rc;
 	if (t->cls == KN_PLAN) {
 		if ((rc = parse_array(j, o, "tasks", &arr)) != LB_OK)
