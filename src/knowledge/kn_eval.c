@@ -343,6 +343,67 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 	return text_result(s, &b, rc, out);
 }
 
+/* ---- PROformajs's evaluation throws (s->js) --------------------------------------------------
+ * Where JavaScript throws, PROformajs's evaluation fails (and with it the operation, see
+ * kn_enact.c). The evaluator then says so in s->js_threw (the value it gives is meaningless);
+ * LEBEN's rules (s->js off) never throw. */
+
+static void js_throw(struct ectx *c, const char *why)
+{
+	if (!c->s->js_threw)
+		c->s->js_why = why;
+	c->s->js_threw = true;
+}
+
+/* is_known('p:sub:k'), is_valid, caption, captions, last_updated with a design path:
+ * PROformajs looks for a data definition of that whole name ("unknown data definition"). */
+static bool js_data_path_throws(struct ectx *c, const struct kn_expr *e)
+{
+	if (!(e->ref == KN_F_IS_KNOWN || e->ref == KN_F_IS_VALID || e->ref == KN_F_CAPTION ||
+	      e->ref == KN_F_CAPTIONS || e->ref == KN_F_LAST_UPDATED) ||
+	    e->nargs == 0 || e->args[0]->op != KN_E_CONST || e->args[0]->v.t != KN_V_TEXT ||
+	    strchr(e->args[0]->v.u.s, ':') == NULL)
+		return false;
+	js_throw(c, "unknown data definition (a data item is named by its name, not its path)");
+	return true;
+}
+
+/* sum/min/max(arr) are arr.reduce(f) without an initial value, nth(arr, i) is arr[i]: they
+ * throw on undefined, sum/min/max also on any other value than a list and on an empty list.
+ * (A list written [x, y] is a JavaScript array even when LEBEN gives undefined for it, an
+ * element being undefined: no throw then.) */
+static bool js_list_fn_throws(struct ectx *c, const struct kn_expr *e, const struct kn_value *a)
+{
+	bool literal = e->nargs > 0 && e->args[0]->op == KN_E_LIST;
+	switch (e->ref) {
+	case KN_F_NTH:
+		if (a->t != KN_V_UNKNOWN || literal)
+			return false;
+		js_throw(c, "Cannot read properties of undefined (nth of an unset value)");
+		return true;
+	case KN_F_SUM: case KN_F_MIN: case KN_F_MAX:
+		if (a->t == KN_V_SET ? a->u.set.n > 0 : literal)
+			return false;
+		js_throw(c, a->t == KN_V_SET	 ? "Reduce of empty array with no initial value"
+			    : a->t == KN_V_UNKNOWN ? "Cannot read properties of undefined (reading "
+						     "'reduce')"
+						   : "arr.reduce is not a function (not a list)");
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A whole expression that is a bare name PROformajs does not know as a data item
+ * (`constructor`, `now`, `undefined`): "illegal Identifier". */
+static void js_whole_throws(struct ectx *c, const struct kn_expr *e)
+{
+	if ((e->op == KN_E_NAME && e->ref == -1) ||
+	    (e->op == KN_E_CONST && e->v.t == KN_V_UNKNOWN && e->ref != KN_REF_NONTEXT))
+		js_throw(c, "illegal Identifier (the whole expression is a name that is not a data "
+			    "item)");
+}
+
 static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -360,6 +421,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	int cand = -1; /* net_support / is_recommended: the candidate */
 	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
 		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
+	if (s->js && js_data_path_throws(c, e))
+		return LB_OK;
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
 	case KN_F_FINISHED_TIME:
@@ -480,6 +543,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return rc;
 	if (e->nargs > 1 && (rc = ev(c, e->args[1], &b)) != LB_OK)
 		return rc;
+	if (s->js && js_list_fn_throws(c, e, &a))
+		return LB_OK;
 	switch (e->ref) {
 	case KN_F_INCLUDES:
 		if (a.t == KN_V_SET && b.t != KN_V_UNKNOWN)
@@ -1090,6 +1155,8 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 int kn_eval(struct lb_kn_session *s, const struct kn_expr *e, struct kn_value *out)
 {
 	struct ectx c = { .s = s, .bound_data = -1 };
+	if (s->js)
+		js_whole_throws(&c, e);
 	return ev(&c, e, out);
 }
 
@@ -1152,7 +1219,8 @@ const char *kn_show_text(const char *text)
 }
 
 /* The text of ${...} (t[a..b)) evaluated for task: JavaScript's String(value), nothing for
- * unknown; *threw set when the expression does not parse (PROformajs throws). Appends to out. */
+ * unknown; *threw set when the expression does not parse or its evaluation throws (PROformajs
+ * throws). Appends to out. */
 static int render_expr(struct lb_kn_session *s, int task, const char *t, size_t a, size_t b,
 		       struct lb_buf *out, bool *threw)
 {
@@ -1162,10 +1230,15 @@ static int render_expr(struct lb_kn_session *s, int task, const char *t, size_t 
 	if (kn_expr_parse_js(t + a, b - a, 1, 1, &e, &em) == LB_OK) {
 		struct kn_value v;
 		const char *str = NULL;
+		bool was = s->js_threw;
+		s->js_threw = false;
 		if ((rc = kn_expr_resolve_quiet(s->m, task, e)) == LB_OK &&
-		    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN &&
+		    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN && !s->js_threw &&
 		    (rc = js_str(s, &v, &str)) == LB_OK)
 			rc = lb_buf_adds(out, str);
+		if (s->js_threw)
+			*threw = true;
+		s->js_threw = was || s->js_threw;
 		kn_expr_free(e);
 	} else {
 		*threw = true;
