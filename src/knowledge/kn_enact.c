@@ -817,6 +817,18 @@ static bool js_same(const struct kn_value *a, const struct kn_value *b)
 	return kn_value_equal(a, b);
 }
 
+/* A derived item's new value v against its stored one, as PROformajs's _differentValues
+ * (the cases other than undefined/NaN and two numbers): `!==` for a non-numeric class, so a
+ * list (a new array each time) always differs and the cycles never settle (PROformajs's stack
+ * overflows or its stackLimit fails the operation); a numeric class also needs !isNaN(v),
+ * which a list of two or more elements is not. */
+static bool derived_differ(bool numeric, const struct kn_value *v, const struct kn_value *old)
+{
+	if (v->t == KN_V_SET)
+		return !numeric || v->u.set.n < 2;
+	return !kn_value_equal(v, old);
+}
+
 /* Push attribute attr of object oi with raw value v (taken over). */
 static int push_raw(struct kn_enact *e, int oi, int attr, struct kn_value *v)
 {
@@ -1288,7 +1300,7 @@ static int update(struct kn_enact *e, int oi)
 			double y = o->value.t == KN_V_INT ? (double)o->value.u.i : o->value.u.r;
 			differ = x != y;
 		} else
-			differ = !kn_value_equal(&v, &o->value);
+			differ = derived_differ(numeric, &v, &o->value);
 		if (differ) {
 			rc = push(e, oi, A_VALUE, 0);
 			if (rc == LB_OK)

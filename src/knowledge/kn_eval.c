@@ -394,6 +394,8 @@ static bool js_list_fn_throws(struct ectx *c, const struct kn_expr *e, const str
 	}
 }
 
+static int js_math1(int fn, const struct kn_value *a, struct kn_value *out);
+
 /* A whole expression that is a bare name PROformajs does not know as a data item
  * (`constructor`, `now`, `undefined`): "illegal Identifier". */
 static void js_whole_throws(struct ectx *c, const struct kn_expr *e)
@@ -564,6 +566,15 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		if (a.t == KN_V_TEXT && kn_date_parse(a.u.s, &out->u.i))
 			out->t = KN_V_DATE;
 		return LB_OK;
+	case KN_F_ABS: case KN_F_ROUND: case KN_F_SIN: case KN_F_COS: case KN_F_TAN:
+	case KN_F_ASIN: case KN_F_ACOS: case KN_F_ATAN: case KN_F_EXP: case KN_F_LOG:
+		if (s->js)
+			return js_math1(e->ref, &a, out);
+		break;
+	default:
+		break;
+	}
+	switch (e->ref) {
 	case KN_F_ABS:
 		if (a.t == KN_V_INT && a.u.i != INT64_MIN) {
 			*out = a;
@@ -692,6 +703,29 @@ static void set_real(struct kn_value *v, double r)
 		v->t = KN_V_REAL;
 		v->u.r = r;
 	}
+}
+
+static double js_num(const struct kn_value *v);
+
+/* Math.abs/round/sin/.../log of ToNumber(a): NaN and the infinities included (Math.log of
+ * undefined is NaN, of 0 -Infinity), where LEBEN's rules give unknown. */
+static int js_math1(int fn, const struct kn_value *a, struct kn_value *out)
+{
+	double x = js_num(a), r;
+	switch (fn) {
+	case KN_F_ABS: r = fabs(x); break;
+	case KN_F_ROUND: r = floor(x + 0.5); break; /* halves go up */
+	case KN_F_SIN: r = sin(x); break;
+	case KN_F_COS: r = cos(x); break;
+	case KN_F_TAN: r = tan(x); break;
+	case KN_F_ASIN: r = asin(x); break;
+	case KN_F_ACOS: r = acos(x); break;
+	case KN_F_ATAN: r = atan(x); break;
+	case KN_F_EXP: r = exp(x); break;
+	default: r = log(x); break;
+	}
+	set_real(out, r);
+	return LB_OK;
 }
 
 /* ToNumber: undefined -> NaN, booleans 0/1, text parsed ("" -> 0), dates as their ms. */
