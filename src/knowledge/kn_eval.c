@@ -396,6 +396,20 @@ static bool js_list_fn_throws(struct ectx *c, const struct kn_expr *e, const str
 
 static int js_math1(int fn, const struct kn_value *a, struct kn_value *out);
 
+/* nth(text, i) is text[i] in JavaScript: its i-th character (one byte; the same for ASCII). */
+static int js_nth_text(struct ectx *c, const struct kn_value *a, const struct kn_value *b,
+		       struct kn_value *out)
+{
+	if (b->t != KN_V_INT || b->u.i < 0 || (uint64_t)b->u.i >= strlen(a->u.s))
+		return LB_OK;
+	char *p = kn_arena_strdup(&c->s->ar, a->u.s + b->u.i, 1);
+	if (p == NULL)
+		return LB_ENOMEM;
+	out->t = KN_V_TEXT;
+	out->u.s = p;
+	return LB_OK;
+}
+
 /* A whole expression that is a bare name PROformajs does not know as a data item
  * (`constructor`, `now`, `undefined`): "illegal Identifier". */
 static void js_whole_throws(struct ectx *c, const struct kn_expr *e)
@@ -592,6 +606,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			return set_fold(KN_E_ADD, &a, out);
 		return LB_OK;
 	case KN_F_NTH:
+		if (s->js && a.t == KN_V_TEXT)
+			return js_nth_text(c, &a, &b, out);
 		if (a.t == KN_V_SET && b.t == KN_V_INT && b.u.i >= 0 && (uint64_t)b.u.i < a.u.set.n)
 			*out = a.u.set.v[b.u.i];
 		return LB_OK;

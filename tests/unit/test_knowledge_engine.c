@@ -792,7 +792,7 @@ static void pf_throw_case(const char *cond, const char *why)
 		 "{\"class\":\"Plan\",\"name\":\"p\",\"dataDefinitions\":["
 		 "{\"class\":\"Integer\",\"name\":\"x\"},{\"class\":\"Integer\",\"name\":\"n\","
 		 "\"valueCondition\":\"2\"},{\"class\":\"Text\",\"name\":\"t\","
-		 "\"range\":[\"ab\"],\"valueCondition\":\"'ab'\"},{\"class\":\"Integer\",\"name\":\"m\","
+		 "\"range\":[\"ab\",\"b\"],\"valueCondition\":\"'ab'\"},{\"class\":\"Integer\",\"name\":\"m\","
 		 "\"multiValued\":true}],\"tasks\":[{\"class\":\"Action\",\"name\":\"a\","
 		 "\"waitCondition\":%s}]}",
 		 cond);
@@ -820,6 +820,8 @@ static void test_proformajs_throws(void **state)
 	pf_throw_case("\"max([n]) > 1\"", NULL);
 	pf_throw_case("\"nth([x, 1], 1) > 1\"", NULL);
 	pf_throw_case("\"nth(n, 0) > 1\"", NULL);      /* (2)[0]: undefined */
+	pf_throw_case("\"nth(t, 1) == 'b' ? undefined : sum(x)\"", NULL); /* 'ab'[1] */
+	pf_throw_case("\"nth(t, 0) == 'b' ? undefined : sum(x)\"", "reading 'reduce'");
 	pf_throw_case("\"is_known('x')\"", NULL);
 	pf_throw_case("\"x\"", NULL);
 	pf_throw_case("\"!undefined\"", NULL);
