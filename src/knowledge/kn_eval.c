@@ -396,6 +396,21 @@ static bool js_list_fn_throws(struct ectx *c, const struct kn_expr *e, const str
 
 static int js_math1(int fn, const struct kn_value *a, struct kn_value *out);
 
+/* A task argument written as a bare name (is_finished(p)) is that name's JavaScript value
+ * there: a state object or undefined, which PROformajs's path lookup cannot split (unknown
+ * task). Not index() and path(), which take undefined as the calling component; not a data
+ * item's name (its value, maybe a task's name: not reproduced). */
+static bool js_task_arg_throws(struct ectx *c, const struct kn_expr *e)
+{
+	if (!kn_fns[e->ref].task_arg || e->nargs == 0 || e->args[0]->op != KN_E_NAME ||
+	    e->ref == KN_F_INDEX || e->ref == KN_F_PATH ||
+	    kn_model_find_data(c->s->m, e->args[0]->name) >= 0)
+		return false;
+	js_throw(c, "unknown task (a task argument written as a bare name is that name's "
+		    "JavaScript value; quote it)");
+	return true;
+}
+
 /* nth(text, i) is text[i] in JavaScript: its i-th character (one byte; the same for ASCII). */
 static int js_nth_text(struct ectx *c, const struct kn_value *a, const struct kn_value *b,
 		       struct kn_value *out)
@@ -437,7 +452,7 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	int cand = -1; /* net_support / is_recommended: the candidate */
 	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
 		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
-	if (s->js && js_data_path_throws(c, e))
+	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e)))
 		return LB_OK;
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:

@@ -847,6 +847,22 @@ static void test_proformajs_throws(void **state)
 	snprintf(js, sizeof(js), "%s\"waitCondition\":\"num_finished(['a']) > 0\",\"candidates\":"
 		 "[{\"class\":\"Candidate\",\"name\":\"c\"}]}]}", pre);
 	pf_throw_protocol(js, NULL);
+	/* a task argument written as a bare name is its JavaScript value: the root's state
+	 * object, undefined for another task (not for index() and path()) */
+	static const struct { const char *pre, *why; } bare[] = {
+		{ "is_finished(p)", "unknown task" },
+		{ "is_dormant(a)", "unknown task" },
+		{ "is_finished('a')", NULL },
+		{ "path(a) == 'p:b'", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
+		snprintf(js, sizeof(js),
+			 "{\"class\":\"Plan\",\"name\":\"p\",\"tasks\":[{\"class\":\"Action\","
+			 "\"name\":\"a\"},{\"class\":\"Action\",\"name\":\"b\",\"preCondition\":"
+			 "\"%s\"}]}",
+			 bare[i].pre);
+		pf_throw_protocol(js, bare[i].why);
+	}
 	/* a derived item: Math functions give NaN or an infinity (Math.log(undefined) is NaN,
 	 * which a Boolean item never settles on: NaN !== NaN); a list is a new array at each
 	 * evaluation, which only a numeric item with a list that is not a number (isNaN) settles
