@@ -411,6 +411,33 @@ static bool js_task_arg_throws(struct ectx *c, const struct kn_expr *e)
 	return true;
 }
 
+/* index('t'): PROformajs reads the task by its design path from the root ("Unable to
+ * getComponent" for a bare name, unless it is the root's). */
+static bool js_index_throws(struct ectx *c, const struct kn_expr *e, int task)
+{
+	if (e->ref != KN_F_INDEX || e->nargs == 0 || e->args[0]->op != KN_E_CONST ||
+	    e->args[0]->v.t != KN_V_TEXT || task < 0)
+		return false;
+	const struct lb_kn_model *m = c->s->m;
+	const char *p = e->args[0]->v.u.s;
+	size_t n = strlen(p);
+	for (int t = task;;) { /* p ends with t's name, preceded by its parent's path and ':' */
+		size_t l = strlen(m->tasks[t]->name);
+		if (n < l || memcmp(p + n - l, m->tasks[t]->name, l) != 0)
+			break;
+		n -= l;
+		if ((t = m->tasks[t]->parent) < 0) {
+			if (n == 0)
+				return false;
+			break;
+		}
+		if (n == 0 || p[--n] != ':')
+			break;
+	}
+	js_throw(c, "Unable to getComponent (index() takes a task's design path from the root)");
+	return true;
+}
+
 /* nth(text, i) is text[i] in JavaScript: its i-th character (one byte; the same for ASCII). */
 static int js_nth_text(struct ectx *c, const struct kn_value *a, const struct kn_value *b,
 		       struct kn_value *out)
@@ -452,7 +479,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	int cand = -1; /* net_support / is_recommended: the candidate */
 	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
 		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
-	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e)))
+	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e) ||
+		      js_index_throws(c, e, task)))
 		return LB_OK;
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:

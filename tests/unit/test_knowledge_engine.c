@@ -854,6 +854,10 @@ static void test_proformajs_throws(void **state)
 		{ "is_dormant(a)", "unknown task" },
 		{ "is_finished('a')", NULL },
 		{ "path(a) == 'p:b'", NULL },
+		/* index() reads a design path from the root */
+		{ "index('a') > -5", "Unable to getComponent" },
+		{ "index('p:a') > -5", NULL },
+		{ "index() > -5", NULL },
 	};
 	for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
 		snprintf(js, sizeof(js),
