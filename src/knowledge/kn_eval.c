@@ -175,6 +175,21 @@ static int set_fold(int op, const struct kn_value *set, struct kn_value *out)
 	return LB_OK;
 }
 
+/* sin, cos, tan, asin, acos, atan, exp, log (the default) of x. */
+static double math_fn(int fn, double x)
+{
+	switch (fn) {
+	case KN_F_SIN: return sin(x);
+	case KN_F_COS: return cos(x);
+	case KN_F_TAN: return tan(x);
+	case KN_F_ASIN: return asin(x);
+	case KN_F_ACOS: return acos(x);
+	case KN_F_ATAN: return atan(x);
+	case KN_F_EXP: return exp(x);
+	default: return log(x);
+	}
+}
+
 static int math1(int fn, const struct kn_value *a, struct kn_value *out)
 {
 	if (!is_num(a))
@@ -189,14 +204,9 @@ static int math1(int fn, const struct kn_value *a, struct kn_value *out)
 			out->u.i = (int64_t)r;
 		}
 		return LB_OK;
-	case KN_F_SIN: r = sin(x); break;
-	case KN_F_COS: r = cos(x); break;
-	case KN_F_TAN: r = tan(x); break;
-	case KN_F_ASIN: r = asin(x); break;
-	case KN_F_ACOS: r = acos(x); break;
-	case KN_F_ATAN: r = atan(x); break;
-	case KN_F_EXP: r = exp(x); break;
-	default: r = log(x); break;
+	default:
+		r = math_fn(fn, x);
+		break;
 	}
 	if (isfinite(r)) {
 		out->t = KN_V_REAL;
@@ -770,20 +780,10 @@ static double js_num(const struct kn_value *v);
  * undefined is NaN, of 0 -Infinity), where LEBEN's rules give unknown. */
 static int js_math1(int fn, const struct kn_value *a, struct kn_value *out)
 {
-	double x = js_num(a), r;
-	switch (fn) {
-	case KN_F_ABS: r = fabs(x); break;
-	case KN_F_ROUND: r = floor(x + 0.5); break; /* halves go up */
-	case KN_F_SIN: r = sin(x); break;
-	case KN_F_COS: r = cos(x); break;
-	case KN_F_TAN: r = tan(x); break;
-	case KN_F_ASIN: r = asin(x); break;
-	case KN_F_ACOS: r = acos(x); break;
-	case KN_F_ATAN: r = atan(x); break;
-	case KN_F_EXP: r = exp(x); break;
-	default: r = log(x); break;
-	}
-	set_real(out, r);
+	double x = js_num(a);
+	set_real(out, fn == KN_F_ABS	  ? fabs(x)
+		      : fn == KN_F_ROUND ? floor(x + 0.5) /* halves go up */
+					 : math_fn(fn, x));
 	return LB_OK;
 }
 
