@@ -658,6 +658,23 @@ static bool cand_resolvable(const struct kn_enact *e, int d)
 	return d == own || e->m->tasks[d]->parent == e->m->tasks[own]->parent;
 }
 
+/* A task written as a name or path (a list element of num_finished / num_completed): does
+ * PROformajs fail looking it up from the evaluating component (as names_bad)? */
+static bool task_name_bad(const struct kn_enact *e, const struct kn_expr *a)
+{
+	int t = a->ref;
+	if (t < 0 || (size_t)t >= e->m->ntasks)
+		return false;
+	const char *nm = arg_text(a);
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	bool ok = task_design(e->m, t, &b) == LB_OK && nm != NULL &&
+		  resolves(e, nm, (const char *)b.data);
+	lb_buf_release(&b);
+	int l = ok ? latest(e, t) : -1;
+	return !ok || (l >= 0 && (size_t)l >= e->round_start);
+}
+
 /* Would PROformajs fail evaluating x here? It does when x names a task it cannot resolve from
  * the evaluating component, or one whose latest instance was built after the cycle's snapshot
  * (the name resolves to that instance, which the snapshot lacks). */
@@ -700,6 +717,13 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 		if (l >= 0 && (size_t)l >= e->round_start)
 			return true;
 	}
+	/* num_finished([...]) / num_completed([...]): PROformajs's is_finished / is_completed of
+	 * each, which throw as above */
+	if (x->op == KN_E_CALL && (x->ref == KN_F_NUM_FINISHED || x->ref == KN_F_NUM_COMPLETED) &&
+	    x->nargs > 0 && x->args[0]->op == KN_E_LIST)
+		for (size_t i = 0; i < x->args[0]->nargs; i++)
+			if (task_name_bad(e, x->args[0]->args[i]))
+				return true;
 	/* is_known(x), is_valid(x), caption(x), captions(x), last_updated(x) with a bare name:
 	 * PROformajs evaluates x and looks for the data definition its value names, throwing
 	 * "unknown data definition" unless the value is an item's name (the quoted form
@@ -730,6 +754,20 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 	return false;
 }
 
+/* kn_eval, and when PROformajs's evaluation throws (e->s->js_threw), the cycle fails as it
+ * does there (e->fail). */
+static int eval_js(struct kn_enact *e, const struct kn_expr *x, struct kn_value *v)
+{
+	e->s->js_threw = false;
+	int rc = kn_eval(e->s, x, v);
+	if (e->s->js_threw) {
+		e->fail = true;
+		e->why = e->s->js_why;
+		e->s->js_threw = false;
+	}
+	return rc;
+}
+
 /* Truth of a condition as JavaScript sees it: only true counts (unknown is false). */
 static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 {
@@ -740,7 +778,7 @@ static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 		e->fail = true;
 		return 0;
 	}
-	int rc = kn_eval(e->s, x, &v);
+	int rc = eval_js(e, x, &v);
 	int8_t r = (int8_t)(rc == LB_OK && kn_holds(e->s, &v));
 	kn_arena_reset(&e->s->ar);
 	return r;
@@ -760,7 +798,7 @@ static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value
 		e->fail = true;
 		return LB_OK;
 	}
-	int rc = kn_eval(e->s, x, &v);
+	int rc = eval_js(e, x, &v);
 	rc = rc ? rc : kn_value_copy(out, &v);
 	kn_arena_reset(&e->s->ar);
 	return rc;
@@ -777,6 +815,18 @@ static bool js_same(const struct kn_value *a, const struct kn_value *b)
 	if (a->t != b->t || a->t == KN_V_SET)
 		return false;
 	return kn_value_equal(a, b);
+}
+
+/* A derived item's new value v against its stored one, as PROformajs's _differentValues
+ * (the cases other than undefined/NaN and two numbers): `!==` for a non-numeric class, so a
+ * list (a new array each time) always differs and the cycles never settle (PROformajs's stack
+ * overflows or its stackLimit fails the operation); a numeric class also needs !isNaN(v),
+ * which a list of two or more elements is not. */
+static bool derived_differ(bool numeric, const struct kn_value *v, const struct kn_value *old)
+{
+	if (v->t == KN_V_SET)
+		return !numeric || v->u.set.n < 2;
+	return !kn_value_equal(v, old);
 }
 
 /* Push attribute attr of object oi with raw value v (taken over). */
@@ -945,7 +995,7 @@ static int give_default(struct kn_enact *e, int d)
 		e->fail = true;
 		return LB_OK;
 	}
-	if (kn_eval(e->s, dd->defcond, &v) == LB_OK && accept_value(dd, &v))
+	if (eval_js(e, dd->defcond, &v) == LB_OK && !e->fail && accept_value(dd, &v))
 		rc = store_def(e, d, &v);
 	kn_arena_reset(&e->s->ar);
 	return rc;
@@ -1236,7 +1286,7 @@ static int update(struct kn_enact *e, int oi)
 			e->fail = true;
 			return LB_OK;
 		}
-		rc = kn_eval(e->s, dd->derive, &v);
+		rc = eval_js(e, dd->derive, &v);
 		if (rc != LB_OK)
 			return rc;
 		bool numeric = dd->type == KN_T_INTEGER || dd->type == KN_T_REAL;
@@ -1250,7 +1300,7 @@ static int update(struct kn_enact *e, int oi)
 			double y = o->value.t == KN_V_INT ? (double)o->value.u.i : o->value.u.r;
 			differ = x != y;
 		} else
-			differ = !kn_value_equal(&v, &o->value);
+			differ = derived_differ(numeric, &v, &o->value);
 		if (differ) {
 			rc = push(e, oi, A_VALUE, 0);
 			if (rc == LB_OK)

@@ -175,6 +175,21 @@ static int set_fold(int op, const struct kn_value *set, struct kn_value *out)
 	return LB_OK;
 }
 
+/* sin, cos, tan, asin, acos, atan, exp, log (the default) of x. */
+static double math_fn(int fn, double x)
+{
+	switch (fn) {
+	case KN_F_SIN: return sin(x);
+	case KN_F_COS: return cos(x);
+	case KN_F_TAN: return tan(x);
+	case KN_F_ASIN: return asin(x);
+	case KN_F_ACOS: return acos(x);
+	case KN_F_ATAN: return atan(x);
+	case KN_F_EXP: return exp(x);
+	default: return log(x);
+	}
+}
+
 static int math1(int fn, const struct kn_value *a, struct kn_value *out)
 {
 	if (!is_num(a))
@@ -189,14 +204,9 @@ static int math1(int fn, const struct kn_value *a, struct kn_value *out)
 			out->u.i = (int64_t)r;
 		}
 		return LB_OK;
-	case KN_F_SIN: r = sin(x); break;
-	case KN_F_COS: r = cos(x); break;
-	case KN_F_TAN: r = tan(x); break;
-	case KN_F_ASIN: r = asin(x); break;
-	case KN_F_ACOS: r = acos(x); break;
-	case KN_F_ATAN: r = atan(x); break;
-	case KN_F_EXP: r = exp(x); break;
-	default: r = log(x); break;
+	default:
+		r = math_fn(fn, x);
+		break;
 	}
 	if (isfinite(r)) {
 		out->t = KN_V_REAL;
@@ -343,6 +353,125 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 	return text_result(s, &b, rc, out);
 }
 
+/* ---- PROformajs's evaluation throws (s->js) --------------------------------------------------
+ * Where JavaScript throws, PROformajs's evaluation fails (and with it the operation, see
+ * kn_enact.c). The evaluator then says so in s->js_threw (the value it gives is meaningless);
+ * LEBEN's rules (s->js off) never throw. */
+
+static void js_throw(struct ectx *c, const char *why)
+{
+	if (!c->s->js_threw)
+		c->s->js_why = why;
+	c->s->js_threw = true;
+}
+
+/* is_known('p:sub:k'), is_valid, caption, captions, last_updated with a design path:
+ * PROformajs looks for a data definition of that whole name ("unknown data definition"). */
+static bool js_data_path_throws(struct ectx *c, const struct kn_expr *e)
+{
+	if (!(e->ref == KN_F_IS_KNOWN || e->ref == KN_F_IS_VALID || e->ref == KN_F_CAPTION ||
+	      e->ref == KN_F_CAPTIONS || e->ref == KN_F_LAST_UPDATED) ||
+	    e->nargs == 0 || e->args[0]->op != KN_E_CONST || e->args[0]->v.t != KN_V_TEXT ||
+	    strchr(e->args[0]->v.u.s, ':') == NULL)
+		return false;
+	js_throw(c, "unknown data definition (a data item is named by its name, not its path)");
+	return true;
+}
+
+/* sum/min/max(arr) are arr.reduce(f) without an initial value, nth(arr, i) is arr[i]: they
+ * throw on undefined, sum/min/max also on any other value than a list and on an empty list.
+ * (A list written [x, y] is a JavaScript array even when LEBEN gives undefined for it, an
+ * element being undefined: no throw then.) */
+static bool js_list_fn_throws(struct ectx *c, const struct kn_expr *e, const struct kn_value *a)
+{
+	bool literal = e->nargs > 0 && e->args[0]->op == KN_E_LIST;
+	switch (e->ref) {
+	case KN_F_NTH:
+		if (a->t != KN_V_UNKNOWN || literal)
+			return false;
+		js_throw(c, "Cannot read properties of undefined (nth of an unset value)");
+		return true;
+	case KN_F_SUM: case KN_F_MIN: case KN_F_MAX:
+		if (a->t == KN_V_SET ? a->u.set.n > 0 : literal)
+			return false;
+		js_throw(c, a->t == KN_V_SET	 ? "Reduce of empty array with no initial value"
+			    : a->t == KN_V_UNKNOWN ? "Cannot read properties of undefined (reading "
+						     "'reduce')"
+						   : "arr.reduce is not a function (not a list)");
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int js_math1(int fn, const struct kn_value *a, struct kn_value *out);
+
+/* A task argument written as a bare name (is_finished(p)) is that name's JavaScript value
+ * there: a state object or undefined, which PROformajs's path lookup cannot split (unknown
+ * task). Not index() and path(), which take undefined as the calling component; not a data
+ * item's name (its value, maybe a task's name: not reproduced). */
+static bool js_task_arg_throws(struct ectx *c, const struct kn_expr *e)
+{
+	if (!kn_fns[e->ref].task_arg || e->nargs == 0 || e->args[0]->op != KN_E_NAME ||
+	    e->ref == KN_F_INDEX || e->ref == KN_F_PATH ||
+	    kn_model_find_data(c->s->m, e->args[0]->name) >= 0)
+		return false;
+	js_throw(c, "unknown task (a task argument written as a bare name is that name's "
+		    "JavaScript value; quote it)");
+	return true;
+}
+
+/* index('t'): PROformajs reads the task by its design path from the root ("Unable to
+ * getComponent" for a bare name, unless it is the root's). */
+static bool js_index_throws(struct ectx *c, const struct kn_expr *e, int task)
+{
+	if (e->ref != KN_F_INDEX || e->nargs == 0 || e->args[0]->op != KN_E_CONST ||
+	    e->args[0]->v.t != KN_V_TEXT || task < 0)
+		return false;
+	const struct lb_kn_model *m = c->s->m;
+	const char *p = e->args[0]->v.u.s;
+	size_t n = strlen(p);
+	for (int t = task;;) { /* p ends with t's name, preceded by its parent's path and ':' */
+		size_t l = strlen(m->tasks[t]->name);
+		if (n < l || memcmp(p + n - l, m->tasks[t]->name, l) != 0)
+			break;
+		n -= l;
+		if ((t = m->tasks[t]->parent) < 0) {
+			if (n == 0)
+				return false;
+			break;
+		}
+		if (n == 0 || p[--n] != ':')
+			break;
+	}
+	js_throw(c, "Unable to getComponent (index() takes a task's design path from the root)");
+	return true;
+}
+
+/* nth(text, i) is text[i] in JavaScript: its i-th character (one byte; the same for ASCII). */
+static int js_nth_text(struct ectx *c, const struct kn_value *a, const struct kn_value *b,
+		       struct kn_value *out)
+{
+	if (b->t != KN_V_INT || b->u.i < 0 || (uint64_t)b->u.i >= strlen(a->u.s))
+		return LB_OK;
+	char *p = kn_arena_strdup(&c->s->ar, a->u.s + b->u.i, 1);
+	if (p == NULL)
+		return LB_ENOMEM;
+	out->t = KN_V_TEXT;
+	out->u.s = p;
+	return LB_OK;
+}
+
+/* A whole expression that is a bare name PROformajs does not know as a data item
+ * (`constructor`, `now`, `undefined`): "illegal Identifier". */
+static void js_whole_throws(struct ectx *c, const struct kn_expr *e)
+{
+	if ((e->op == KN_E_NAME && e->ref == -1) ||
+	    (e->op == KN_E_CONST && e->v.t == KN_V_UNKNOWN && e->ref != KN_REF_NONTEXT))
+		js_throw(c, "illegal Identifier (the whole expression is a name that is not a data "
+			    "item)");
+}
+
 static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -360,6 +489,9 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	int cand = -1; /* net_support / is_recommended: the candidate */
 	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
 		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
+	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e) ||
+		      js_index_throws(c, e, task)))
+		return LB_OK;
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
 	case KN_F_FINISHED_TIME:
@@ -480,6 +612,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return rc;
 	if (e->nargs > 1 && (rc = ev(c, e->args[1], &b)) != LB_OK)
 		return rc;
+	if (s->js && js_list_fn_throws(c, e, &a))
+		return LB_OK;
 	switch (e->ref) {
 	case KN_F_INCLUDES:
 		if (a.t == KN_V_SET && b.t != KN_V_UNKNOWN)
@@ -499,6 +633,15 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		if (a.t == KN_V_TEXT && kn_date_parse(a.u.s, &out->u.i))
 			out->t = KN_V_DATE;
 		return LB_OK;
+	case KN_F_ABS: case KN_F_ROUND: case KN_F_SIN: case KN_F_COS: case KN_F_TAN:
+	case KN_F_ASIN: case KN_F_ACOS: case KN_F_ATAN: case KN_F_EXP: case KN_F_LOG:
+		if (s->js)
+			return js_math1(e->ref, &a, out);
+		break;
+	default:
+		break;
+	}
+	switch (e->ref) {
 	case KN_F_ABS:
 		if (a.t == KN_V_INT && a.u.i != INT64_MIN) {
 			*out = a;
@@ -516,6 +659,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			return set_fold(KN_E_ADD, &a, out);
 		return LB_OK;
 	case KN_F_NTH:
+		if (s->js && a.t == KN_V_TEXT)
+			return js_nth_text(c, &a, &b, out);
 		if (a.t == KN_V_SET && b.t == KN_V_INT && b.u.i >= 0 && (uint64_t)b.u.i < a.u.set.n)
 			*out = a.u.set.v[b.u.i];
 		return LB_OK;
@@ -627,6 +772,19 @@ static void set_real(struct kn_value *v, double r)
 		v->t = KN_V_REAL;
 		v->u.r = r;
 	}
+}
+
+static double js_num(const struct kn_value *v);
+
+/* Math.abs/round/sin/.../log of ToNumber(a): NaN and the infinities included (Math.log of
+ * undefined is NaN, of 0 -Infinity), where LEBEN's rules give unknown. */
+static int js_math1(int fn, const struct kn_value *a, struct kn_value *out)
+{
+	double x = js_num(a);
+	set_real(out, fn == KN_F_ABS	  ? fabs(x)
+		      : fn == KN_F_ROUND ? floor(x + 0.5) /* halves go up */
+					 : math_fn(fn, x));
+	return LB_OK;
 }
 
 /* ToNumber: undefined -> NaN, booleans 0/1, text parsed ("" -> 0), dates as their ms. */
@@ -1090,6 +1248,8 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 int kn_eval(struct lb_kn_session *s, const struct kn_expr *e, struct kn_value *out)
 {
 	struct ectx c = { .s = s, .bound_data = -1 };
+	if (s->js)
+		js_whole_throws(&c, e);
 	return ev(&c, e, out);
 }
 
@@ -1152,7 +1312,8 @@ const char *kn_show_text(const char *text)
 }
 
 /* The text of ${...} (t[a..b)) evaluated for task: JavaScript's String(value), nothing for
- * unknown; *threw set when the expression does not parse (PROformajs throws). Appends to out. */
+ * unknown; *threw set when the expression does not parse or its evaluation throws (PROformajs
+ * throws). Appends to out. */
 static int render_expr(struct lb_kn_session *s, int task, const char *t, size_t a, size_t b,
 		       struct lb_buf *out, bool *threw)
 {
@@ -1162,10 +1323,15 @@ static int render_expr(struct lb_kn_session *s, int task, const char *t, size_t 
 	if (kn_expr_parse_js(t + a, b - a, 1, 1, &e, &em) == LB_OK) {
 		struct kn_value v;
 		const char *str = NULL;
+		bool was = s->js_threw;
+		s->js_threw = false;
 		if ((rc = kn_expr_resolve_quiet(s->m, task, e)) == LB_OK &&
-		    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN &&
+		    (rc = kn_eval(s, e, &v)) == LB_OK && v.t != KN_V_UNKNOWN && !s->js_threw &&
 		    (rc = js_str(s, &v, &str)) == LB_OK)
 			rc = lb_buf_adds(out, str);
+		if (s->js_threw)
+			*threw = true;
+		s->js_threw = was || s->js_threw;
 		kn_expr_free(e);
 	} else {
 		*threw = true;

@@ -305,6 +305,10 @@ struct kn_problem {
 };
 
 #define KN_REF_VALUE (-2)  /* expression name `value` inside value/warning conditions */
+/* ref of the undefined constant standing for an expression the PROformajs JSON gave as
+ * another value than a text (5, true, {...}): PROformajs evaluates it to undefined, where the
+ * written expression `undefined` throws ("illegal Identifier") */
+#define KN_REF_NONTEXT (-3)
 #define KN_MAX_TASKS 4096
 /* First byte of a caption or description PROformajs JSON gave as another value than a text
  * (5, ["a"], {...}): the compact JSON follows; printed back as that value, shown as that
@@ -452,6 +456,10 @@ struct lb_kn_session {
 				      * (PROformajs's evaluator reads a name from the last task path
 				      * storing a value under it, whichever task defines it), NULL =
 				      * kn_current; owned by the enactment */
+	/* ---- PROformajs's evaluation throws (s->js): set by kn_eval, cleared by the caller ---- */
+	bool js_threw;               /* an evaluation since the caller cleared it threw in
+				      * JavaScript (its value is then meaningless) */
+	const char *js_why;          /* the JavaScript error (static text) */
 	/* ---- end pfdiff ---- */
 };
 

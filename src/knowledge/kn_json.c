@@ -498,6 +498,7 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 		line_col(j->text, locate(j), &line, &col);
 		if ((rc = kn_expr_parse_js("undefined", 9, line, col, out, j->em)) != LB_OK)
 			return rc;
+		(*out)->ref = KN_REF_NONTEXT; /* undefined, not the throwing `undefined` */
 		j->depth--;
 		return LB_OK;
 	}

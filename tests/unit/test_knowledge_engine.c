@@ -761,6 +761,136 @@ static void test_proformajs_dupnames(void **state)
 	lb_kn_model_free(m);
 }
 
+/* Where PROformajs's evaluation throws in JavaScript, its operation fails (known answers from
+ * PROformajs 0.11): sum/min/max of an unset item, of a value that is not a list or of an empty
+ * list, nth of an unset item; a data item named by its path in is_known & co.; a whole
+ * expression that is a bare name but no data item (`now`, `constructor`, `undefined`). The
+ * near misses evaluate without throwing: a list written out, a data item, a non-text
+ * expression (undefined without a throw). Here the expression is an action's waitCondition,
+ * evaluated at the start. */
+static void pf_throw_protocol(const char *js, const char *why)
+{
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL;
+	struct kn_enact *e = NULL;
+	if (lb_kn_model_parse(js, strlen(js), "throw.json", LB_KN_FORM_AUTO, &m, &em) != LB_OK)
+		fail_msg("%s: %s", js, em.text);
+	assert_lb_ok(kn_enact_new(m, &e, &em));
+	int rc = kn_enact_start(e, &em);
+	if (why == NULL && rc != LB_OK)
+		fail_msg("%s threw: %s", js, em.text);
+	if (why != NULL && (rc == LB_OK || strstr(em.text, why) == NULL))
+		fail_msg("%s: rc %d, '%s', expected a throw '%s'", js, rc, em.text, why);
+	kn_enact_free(e);
+	lb_kn_model_free(m);
+}
+
+static void pf_throw_case(const char *cond, const char *why)
+{
+	char js[1024];
+	snprintf(js, sizeof(js),
+		 "{\"class\":\"Plan\",\"name\":\"p\",\"dataDefinitions\":["
+		 "{\"class\":\"Integer\",\"name\":\"x\"},{\"class\":\"Integer\",\"name\":\"n\","
+		 "\"valueCondition\":\"2\"},{\"class\":\"Text\",\"name\":\"t\","
+		 "\"range\":[\"ab\",\"b\"],\"valueCondition\":\"'ab'\"},{\"class\":\"Integer\",\"name\":\"m\","
+		 "\"multiValued\":true}],\"tasks\":[{\"class\":\"Action\",\"name\":\"a\","
+		 "\"waitCondition\":%s}]}",
+		 cond);
+	pf_throw_protocol(js, why);
+}
+
+static void test_proformajs_throws(void **state)
+{
+	(void)state;
+	const char *reduce = "arr.reduce is not a function", *empty = "Reduce of empty array";
+	pf_throw_case("\"sum(x) > 1\"", "reading 'reduce'"); /* unset */
+	pf_throw_case("\"min(n) > 1\"", reduce);      /* a number */
+	pf_throw_case("\"max(t) > 1\"", reduce);      /* a text */
+	pf_throw_case("\"sum(m) > 1\"", "reading 'reduce'"); /* an unset list item */
+	pf_throw_case("\"sum([]) > 1\"", empty);
+	pf_throw_case("\"nth(x, 0) > 1\"", "Cannot read properties of undefined");
+	pf_throw_case("\"is_known('p:x')\"", "unknown data definition");
+	pf_throw_case("\"caption('p:x')\"", "unknown data definition");
+	pf_throw_case("\"now\"", "illegal Identifier");
+	pf_throw_case("\"constructor\"", "illegal Identifier");
+	pf_throw_case("\"undefined\"", "illegal Identifier");
+	/* near misses */
+	pf_throw_case("\"sum([1, 2]) > 1\"", NULL);
+	pf_throw_case("\"sum([x, 2]) > 1\"", NULL);    /* NaN in JavaScript */
+	pf_throw_case("\"max([n]) > 1\"", NULL);
+	pf_throw_case("\"nth([x, 1], 1) > 1\"", NULL);
+	pf_throw_case("\"nth(n, 0) > 1\"", NULL);      /* (2)[0]: undefined */
+	pf_throw_case("\"nth(t, 1) == 'b' ? undefined : sum(x)\"", NULL); /* 'ab'[1] */
+	pf_throw_case("\"nth(t, 0) == 'b' ? undefined : sum(x)\"", "reading 'reduce'");
+	pf_throw_case("\"is_known('x')\"", NULL);
+	pf_throw_case("\"x\"", NULL);
+	pf_throw_case("\"!undefined\"", NULL);
+	pf_throw_case("5", NULL);                      /* a non-text expression: undefined */
+	pf_throw_case("\"x && sum(x) > 1\"", NULL);    /* not evaluated */
+	/* num_finished / num_completed look each task up from the evaluating component (as
+	 * is_finished): an argument finds no task by its name, a candidate its siblings and
+	 * children only; a design path from the root is found anywhere */
+	const char *pre = "{\"class\":\"Plan\",\"name\":\"p\",\"tasks\":[{\"class\":\"Action\","
+			  "\"name\":\"a\"},{\"class\":\"Decision\",\"name\":\"d\",";
+	char js[1024];
+#define PF_THROW_ARG                                                                       \
+	"%s\"candidates\":[{\"class\":\"Candidate\",\"name\":\"c\",\"arguments\":"                 \
+	"[{\"class\":\"Argument\",\"caption\":\"x\",\"support\":\"+\","                           \
+	"\"activeCondition\":\"num_finished(['%s']) > 0\"}]}]}]}"
+	snprintf(js, sizeof(js), PF_THROW_ARG, pre, "a");
+	pf_throw_protocol(js, "");
+	snprintf(js, sizeof(js), PF_THROW_ARG, pre, "p:a");
+	pf_throw_protocol(js, NULL);
+	snprintf(js, sizeof(js), "%s\"candidates\":[{\"class\":\"Candidate\",\"name\":\"c\","
+		 "\"recommendCondition\":\"num_completed(['a']) > 0\"}]}]}", pre);
+	pf_throw_protocol(js, "");
+	snprintf(js, sizeof(js), "%s\"waitCondition\":\"num_finished(['a']) > 0\",\"candidates\":"
+		 "[{\"class\":\"Candidate\",\"name\":\"c\"}]}]}", pre);
+	pf_throw_protocol(js, NULL);
+	/* a task argument written as a bare name is its JavaScript value: the root's state
+	 * object, undefined for another task (not for index() and path()) */
+	static const struct { const char *pre, *why; } bare[] = {
+		{ "is_finished(p)", "unknown task" },
+		{ "is_dormant(a)", "unknown task" },
+		{ "is_finished('a')", NULL },
+		{ "path(a) == 'p:b'", NULL },
+		/* index() reads a design path from the root */
+		{ "index('a') > -5", "Unable to getComponent" },
+		{ "index('p:a') > -5", NULL },
+		{ "index() > -5", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
+		snprintf(js, sizeof(js),
+			 "{\"class\":\"Plan\",\"name\":\"p\",\"tasks\":[{\"class\":\"Action\","
+			 "\"name\":\"a\"},{\"class\":\"Action\",\"name\":\"b\",\"preCondition\":"
+			 "\"%s\"}]}",
+			 bare[i].pre);
+		pf_throw_protocol(js, bare[i].why);
+	}
+	/* a derived item: Math functions give NaN or an infinity (Math.log(undefined) is NaN,
+	 * which a Boolean item never settles on: NaN !== NaN); a list is a new array at each
+	 * evaluation, which only a numeric item with a list that is not a number (isNaN) settles
+	 * on; PROformajs's stack overflows, LEBEN's stackLimit stops it */
+#define PF_THROW_DERIVED                                                                   \
+	"{\"class\":\"Plan\",\"name\":\"p\",\"dataDefinitions\":[{\"class\":\"Integer\","            \
+	"\"name\":\"x\"},{\"class\":\"%s\",\"name\":\"v\",\"valueCondition\":\"%s\"}],"            \
+	"\"tasks\":[{\"class\":\"Action\",\"name\":\"a\"}]}"
+	static const struct { const char *cls, *vc, *why; } der[] = {
+		{ "Boolean", "log(x)", "stack size exception" },
+		{ "Boolean", "[1, 2]", "stack size exception" },
+		{ "Integer", "[2]", "stack size exception" },
+		{ "Float", "log(x)", NULL },
+		{ "Float", "abs(x)", NULL },
+		{ "Float", "log(0)", NULL },
+		{ "Integer", "[1, 2]", NULL },
+		{ "Text", "round(2.5)", NULL },
+	};
+	for (size_t i = 0; i < sizeof(der) / sizeof(der[0]); i++) {
+		snprintf(js, sizeof(js), PF_THROW_DERIVED, der[i].cls, der[i].vc);
+		pf_throw_protocol(js, der[i].why);
+	}
+}
+
 /* The public PROformajs-rules API (what `leben contract run`/`check` use on JSON): the rules
  * follow the form; malformed operations are refused with nothing changed; the saved
  * operations replay to the same state; check finds a deadlock whose operations lead there. */
@@ -878,6 +1008,7 @@ int main(void)
 		cmocka_unit_test(test_proformajs_import),
 		cmocka_unit_test(test_proformajs_enactment),
 		cmocka_unit_test(test_proformajs_dupnames),
+		cmocka_unit_test(test_proformajs_throws),
 		cmocka_unit_test(test_proformajs_public),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
