@@ -700,7 +700,10 @@ static int parse_expr(struct lexer *lx, struct kn_expr **out)
 {
 	int rc;
 	struct kn_expr *c, *a, *b;
-	if (++lx->depth > KN_EXPR_MAX_DEPTH)
+	/* (JavaScript's table has twice the levels, each a frame: it counts twice, for the stack;
+	 * the tree bound, KN_EXPR_MAX_TREE, is reached first either way) */
+	int cost = lx->js ? 2 : 1;
+	if ((lx->depth += cost) > KN_EXPR_MAX_DEPTH)
 		return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply", lx->tline,
 			       lx->tcol);
 	if ((rc = lx->js ? parse_js_bin(lx, 1, &c) : parse_bin(lx, 0, &c)) != LB_OK)
@@ -741,7 +744,7 @@ static int parse_expr(struct lexer *lx, struct kn_expr **out)
 		}
 		c = e;
 	}
-	lx->depth--;
+	lx->depth -= cost;
 	*out = c;
 	return LB_OK;
 }

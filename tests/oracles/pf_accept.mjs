@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { Protocol } from '@openclinical/proformajs';
 import { parse as jsParse } from 'jse-eval';
 import { validate, norm, diff } from './pf_validity.mjs';
-import { generate, runOracle, firstDiff, fixClock, NOW_MS, rng } from './proforma_lib.mjs';
+import { generate, runOracle, firstDiff, fixClock, NOW_MS, rng, FEATURES } from './proforma_lib.mjs';
 
 fixClock();
 // (PROformajs logs rejected defaults with console.log: kept out of the report)
@@ -83,7 +83,9 @@ for (const f of jsonIn(join(root, 'tests/data/proforma'))) {
 	const c = load(f);
 	if (c.known) known.add(JSON.stringify(c.protocol));
 }
-for (let i = 0; i < ngen; i++) bases.push(generate(seed * 7 + i));
+// (without the generator's jsops layer, whose operators the expression mutations below write
+// anyway: the bases, and so the mutants and the run sample, stay what they were before it)
+for (let i = 0; i < ngen; i++) bases.push(generate(seed * 7 + i, { ...FEATURES, jsops: false }));
 
 // ---- mutations --------------------------------------------------------------------------------
 const r = rng(seed);
