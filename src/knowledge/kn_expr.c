@@ -248,6 +248,16 @@ static int next(struct lexer *lx)
 				return LB_OK;
 			}
 		}
+		/* (`a?.5 : 1` too: PROformajs's parser reads `?.` as optional member access and
+		 * refuses it, unlike JavaScript) */
+		if (lx->js && (c == '.' || (c == '?' && lx->p + 1 < lx->end && lx->p[1] == '.'))) {
+			lx->tn = 1;
+			return lb_errf(lx->em, LB_ESYNTAX,
+				       "%d:%d: JavaScript's member access ('x.y', 'now().diff(...)') is "
+				       "not read: write it with the predicates of docs/knowledge-language.md "
+				       "§4 (count(x), not x.length)",
+				       lx->tline, lx->tcol);
+		}
 		if (strchr("+-*/%()[]{},<>=!?:", c) == NULL || c == 0) {
 			lx->tn = 1;
 			return lb_errf(lx->em, LB_ESYNTAX, "%d:%d: unexpected character '%c' (0x%02x)",

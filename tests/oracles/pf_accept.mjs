@@ -59,7 +59,7 @@ const EXCEPTIONS = [
 	// expressions do not evaluate, and names PROformajs's validation lets through
 	// (bitwise operators, **, ??, compound and comma expressions and chained comparisons are
 	// read now: these are what is left)
-	[/unexpected character '\.' \(0x2e\) \(in "\w+"\)$/, "JavaScript's member access (x.length, now().diff(...), Math.abs)"],
+	[/JavaScript's member access \('x\.y', 'now\(\)\.diff\(\.\.\.\)'\) is not read/, "JavaScript's member access (x.length, now().diff(...), Math.abs)"],
 	[/ takes \d+( to \d+)? arguments?, not \d+/, 'a function called with another number of arguments'],
 	[/net_support with \d+ arguments/, "net_support with two arguments (LEBEN's .pf form; PROformajs reads the first only)"],
 	[/is not a decision \(PROformajs/, 'result_of/result_set of a task that is not a decision'],

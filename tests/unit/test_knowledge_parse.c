@@ -147,7 +147,15 @@ static void test_expr_js_only(void **state)
 			   "includes(set, x) instead of =, <>, and, or, in;, found '='" },
 		{ "(a, b)", "1:3: expected ')', found ','" },
 		{ "a ** ** b", "1:6: expected a value, name or '(', found '**'" },
-		{ "a.b", "1:2: unexpected character '.' (0x2e)" },
+		{ "a.b", "1:2: JavaScript's member access ('x.y', 'now().diff(...)') is not read: "
+			 "write it with the predicates of docs/knowledge-language.md §4 (count(x), not "
+			 "x.length)" },
+		{ "a?.5 : 1", "1:2: JavaScript's member access ('x.y', 'now().diff(...)') is not read: "
+			      "write it with the predicates of docs/knowledge-language.md §4 (count(x), "
+			      "not x.length)" },
+		{ "a?.b", "1:2: JavaScript's member access ('x.y', 'now().diff(...)') is not read: "
+			  "write it with the predicates of docs/knowledge-language.md §4 (count(x), not "
+			  "x.length)" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct kn_expr *e = NULL;
