@@ -1162,9 +1162,13 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 		const struct kn_candidate *c = &t->cands[i];
 		if (pf_element(c->name, c->caption, c->description) != NULL)
 			why = "a candidate's name starts with a digit or its caption is not a text";
-		for (size_t k = 0; why == NULL && k < c->nargs; k++)
+		for (size_t k = 0; why == NULL && k < c->nargs; k++) {
 			if (pf_element(NULL, c->args[k].caption, c->args[k].description) != NULL)
 				why = "an argument's caption or description is not a text";
+			/* (LEBEN's argument label, `argument :: NAME`: a .pf name there) */
+			else if (c->args[k].name != NULL && !pf_name(c->args[k].name))
+				why = "an argument's name is not a name the .pf form reads";
+		}
 	}
 	if (why != NULL)
 		return pf_refuse(em, "task", t->name, why);
