@@ -552,6 +552,20 @@ static int parse_unary(struct lexer *lx, struct kn_expr **out)
 
 static int parse_bin(struct lexer *lx, int level, struct kn_expr **out);
 
+/* *a becomes the node op(*a, b); both operands are freed when it cannot be made. */
+static int join_bin(struct lexer *lx, int op, struct kn_expr **a, struct kn_expr *b)
+{
+	struct kn_expr *e = binary(op, *a, b);
+	if (e == NULL) {
+		kn_expr_free(*a);
+		kn_expr_free(b);
+		*a = NULL;
+		return nomem(lx);
+	}
+	*a = e;
+	return LB_OK;
+}
+
 /* Binary levels, loosest first: 0 or, 1 and, 2 not (prefix), 3 comparison, 4 additive,
  * 5 multiplicative. */
 static int bin_op(struct lexer *lx, int level)
@@ -629,13 +643,8 @@ static int parse_bin(struct lexer *lx, int level, struct kn_expr **out)
 			kn_expr_free(a);
 			return rc;
 		}
-		struct kn_expr *e = binary(op, a, b);
-		if (e == NULL) {
-			kn_expr_free(a);
-			kn_expr_free(b);
-			return nomem(lx);
-		}
-		a = e;
+		if ((rc = join_bin(lx, op, &a, b)) != LB_OK)
+			return rc;
 		if (level == 3)
 			break; /* comparisons do not chain */
 	}
@@ -690,13 +699,8 @@ static int parse_js_bin(struct lexer *lx, int level, struct kn_expr **out)
 			kn_expr_free(a);
 			return rc;
 		}
-		struct kn_expr *e = binary(op, a, b);
-		if (e == NULL) {
-			kn_expr_free(a);
-			kn_expr_free(b);
-			return nomem(lx);
-		}
-		a = e;
+		if ((rc = join_bin(lx, op, &a, b)) != LB_OK)
+			return rc;
 		if (op == KN_E_POW) {
 			lx->depth--;
 			break;
