@@ -1082,11 +1082,83 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 	}
 }
 
+/* ---- JavaScript-only operators (the JSON form: bitwise, `**`, `??`, compound) ---------------- */
+
+/* ToInt32 / ToUint32: NaN and ±Infinity are 0, else the whole part modulo 2^32. */
+static uint32_t js_uint32(const struct kn_value *v)
+{
+	double x = js_num(v);
+	if (isnan(x) || isinf(x))
+		return 0;
+	x = fmod(trunc(x), 4294967296.0);
+	if (x < 0)
+		x += 4294967296.0;
+	return (uint32_t)x;
+}
+
+static int32_t js_int32(const struct kn_value *v)
+{
+	uint32_t u = js_uint32(v);
+	return u >= 0x80000000u ? (int32_t)(u - 0x80000000u) - INT32_MAX - 1 : (int32_t)u;
+}
+
+/* The operators only the JSON form has; 1 when e is one. Under the PROformajs rules as
+ * PROformajs's evaluator (jse-eval) computes them; under LEBEN's rules (a JSON protocol run
+ * with --rules leben) a compound is its last expression's value and the others are unknown. */
+static int ev_js_ext(struct ectx *c, const struct kn_expr *e, struct kn_value *out, int *rc)
+{
+	struct kn_value a, b;
+	*rc = LB_OK;
+	switch (e->op) {
+	case KN_E_COMPOUND: /* each in turn (a failure of any fails it), the last one's value */
+		for (size_t i = 0; *rc == LB_OK && i < e->nargs; i++)
+			*rc = ev(c, e->args[i], i + 1 == e->nargs ? out : &a);
+		return 1;
+	case KN_E_BNOT:
+		if ((*rc = ev(c, e->args[0], &a)) == LB_OK && c->s->js)
+			set_real(out, (double)~js_int32(&a));
+		return 1;
+	case KN_E_BAND: case KN_E_BOR: case KN_E_BXOR: case KN_E_SHL: case KN_E_SHR:
+	case KN_E_USHR: case KN_E_POW: case KN_E_NULLISH:
+		break;
+	default:
+		return 0;
+	}
+	if ((*rc = ev(c, e->args[0], &a)) != LB_OK || (*rc = ev(c, e->args[1], &b)) != LB_OK ||
+	    !c->s->js)
+		return 1;
+	uint32_t x = js_uint32(&a), y = js_uint32(&b);
+	int32_t xi = js_int32(&a);
+	switch (e->op) {
+	case KN_E_BAND: set_real(out, (double)(xi & js_int32(&b))); break;
+	case KN_E_BOR: set_real(out, (double)(xi | js_int32(&b))); break;
+	case KN_E_BXOR: set_real(out, (double)(xi ^ js_int32(&b))); break;
+	case KN_E_SHL: {
+		uint32_t r = x << (y & 31);
+		set_real(out, r >= 0x80000000u ? (double)r - 4294967296.0 : (double)r);
+		break;
+	}
+	case KN_E_SHR: /* arithmetic shift of the signed value */
+		set_real(out, xi >= 0 ? (double)(xi >> (y & 31))
+				      : -1.0 - (double)((uint32_t)~(uint32_t)xi >> (y & 31)));
+		break;
+	case KN_E_USHR: set_real(out, (double)(x >> (y & 31))); break;
+	default:
+		/* `**`, `??`: PROformajs's parser reads them, but its evaluator has no function for
+		 * them and throws ("n.binops[e.operator] is not a function"); until the evaluation
+		 * can fail the operation as it does there, the value is unknown (undefined) */
+		break;
+	}
+	return 1;
+}
+
 static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct kn_value a, b;
 	int rc, ta, tb;
 	*out = unknown_v;
+	if (e->op > KN_E_POS && ev_js_ext(c, e, out, &rc))
+		return rc;
 	if (c->s->js && ev_js(c, e, out, &rc))
 		return rc;
 	switch (e->op) {

@@ -130,6 +130,31 @@ static bool is_id(int c)
 	return is_id0(c) || (c >= '0' && c <= '9');
 }
 
+/* JavaScript's operators the .pf form lacks (PROformajs's parser, jsep): `>>>`, `**`, `??`,
+ * `<<`, `>>`, `&`, `|`, `^`, `~` and the separators `;` of a compound expression. `&&`, `||`,
+ * `<=`, `>=` are left to the common table. */
+static bool js_op_token(struct lexer *lx)
+{
+	static const char *const ops[] = { ">>>", "**", "??", "<<", ">>" };
+	size_t left = (size_t)(lx->end - lx->p);
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		size_t n = strlen(ops[i]);
+		if (left >= n && memcmp(lx->p, ops[i], n) == 0) {
+			for (size_t k = 0; k < n; k++)
+				adv(lx);
+			lx->tn = n;
+			return true;
+		}
+	}
+	char c = *lx->p;
+	if (strchr("&|^~;", c) == NULL || c == 0 ||
+	    (left >= 2 && (c == '&' || c == '|') && lx->p[1] == c))
+		return false;
+	adv(lx);
+	lx->tn = 1;
+	return true;
+}
+
 static int next(struct lexer *lx)
 {
 	lb_free(lx->str);
@@ -205,6 +230,8 @@ static int next(struct lexer *lx)
 	} else {
 		static const char *const two[] = { "&&", "||", "==", "!=", "<>", "<=", ">=" };
 		lx->t = T_OP;
+		if (lx->js && js_op_token(lx))
+			return LB_OK;
 		if (lx->end - lx->p >= 3 && (lx->p[0] == '=' || lx->p[0] == '!') &&
 		    lx->p[1] == '=' && lx->p[2] == '=') {
 			adv(lx);
@@ -220,6 +247,16 @@ static int next(struct lexer *lx)
 				lx->tn = 2;
 				return LB_OK;
 			}
+		}
+		/* (`a?.5 : 1` too: PROformajs's parser reads `?.` as optional member access and
+		 * refuses it, unlike JavaScript) */
+		if (lx->js && (c == '.' || (c == '?' && lx->p + 1 < lx->end && lx->p[1] == '.'))) {
+			lx->tn = 1;
+			return lb_errf(lx->em, LB_ESYNTAX,
+				       "%d:%d: JavaScript's member access ('x.y', 'now().diff(...)') is "
+				       "not read: write it with the predicates of docs/knowledge-language.md "
+				       "§4 (count(x), not x.length)",
+				       lx->tline, lx->tcol);
 		}
 		if (strchr("+-*/%()[]{},<>=!?:", c) == NULL || c == 0) {
 			lx->tn = 1;
@@ -478,6 +515,8 @@ static int parse_unary(struct lexer *lx, struct kn_expr **out)
 		op = KN_E_POS;
 	else if (lx->js && is_op(lx, "!"))
 		op = KN_E_NOT;
+	else if (lx->js && is_op(lx, "~"))
+		op = KN_E_BNOT;
 	else if (is_op(lx, "-"))
 		op = KN_E_NEG;
 	if (op < 0)
@@ -512,6 +551,20 @@ static int parse_unary(struct lexer *lx, struct kn_expr **out)
 }
 
 static int parse_bin(struct lexer *lx, int level, struct kn_expr **out);
+
+/* *a becomes the node op(*a, b); both operands are freed when it cannot be made. */
+static int join_bin(struct lexer *lx, int op, struct kn_expr **a, struct kn_expr *b)
+{
+	struct kn_expr *e = binary(op, *a, b);
+	if (e == NULL) {
+		kn_expr_free(*a);
+		kn_expr_free(b);
+		*a = NULL;
+		return nomem(lx);
+	}
+	*a = e;
+	return LB_OK;
+}
 
 /* Binary levels, loosest first: 0 or, 1 and, 2 not (prefix), 3 comparison, 4 additive,
  * 5 multiplicative. */
@@ -590,15 +643,68 @@ static int parse_bin(struct lexer *lx, int level, struct kn_expr **out)
 			kn_expr_free(a);
 			return rc;
 		}
-		struct kn_expr *e = binary(op, a, b);
-		if (e == NULL) {
-			kn_expr_free(a);
-			kn_expr_free(b);
-			return nomem(lx);
-		}
-		a = e;
+		if ((rc = join_bin(lx, op, &a, b)) != LB_OK)
+			return rc;
 		if (level == 3)
 			break; /* comparisons do not chain */
+	}
+	*out = a;
+	return LB_OK;
+}
+
+/* JavaScript's binary operators as PROformajs's parser (jsep 1.x) ranks them, loosest
+ * first: 1 `||` `??`, 2 `&&`, 3 `|`, 4 `^`, 5 `&`, 6 `==` `!=` `===` `!==`, 7 `<` `>` `<=` `>=`,
+ * 8 `<<` `>>` `>>>`, 9 `+` `-`, 10 `*` `/` `%`, 11 `**` (right-associative); all others
+ * left-associative, so comparisons chain: `a > 1 > 0` is `(a > 1) > 0`. */
+static int js_bin_op(struct lexer *lx, int level)
+{
+	static const struct {
+		int level, op;
+		const char *text;
+	} ops[] = {
+		{ 1, KN_E_OR, "||" }, { 1, KN_E_NULLISH, "??" }, { 2, KN_E_AND, "&&" },
+		{ 3, KN_E_BOR, "|" }, { 4, KN_E_BXOR, "^" }, { 5, KN_E_BAND, "&" },
+		{ 6, KN_E_EQ, "==" }, { 6, KN_E_NE, "!=" }, { 6, KN_E_SEQ, "===" },
+		{ 6, KN_E_SNE, "!==" }, { 7, KN_E_LT, "<" }, { 7, KN_E_GT, ">" },
+		{ 7, KN_E_LE, "<=" }, { 7, KN_E_GE, ">=" }, { 8, KN_E_SHL, "<<" },
+		{ 8, KN_E_SHR, ">>" }, { 8, KN_E_USHR, ">>>" }, { 9, KN_E_ADD, "+" },
+		{ 9, KN_E_SUB, "-" }, { 10, KN_E_MUL, "*" }, { 10, KN_E_DIV, "/" },
+		{ 10, KN_E_MOD, "%" }, { 11, KN_E_POW, "**" },
+	};
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].level == level && is_op(lx, ops[i].text))
+			return ops[i].op;
+	return -1;
+}
+
+static int parse_js_bin(struct lexer *lx, int level, struct kn_expr **out)
+{
+	int rc, op;
+	struct kn_expr *a;
+	if (level == 12)
+		return parse_unary(lx, out);
+	if ((rc = parse_js_bin(lx, level + 1, &a)) != LB_OK)
+		return rc;
+	while ((op = js_bin_op(lx, level)) >= 0) {
+		struct kn_expr *b;
+		/* `**` is right-associative: its right operand is another `**` chain (counted
+		 * against the nesting bound, for the stack) */
+		if (op == KN_E_POW && ++lx->depth > KN_EXPR_MAX_DEPTH) {
+			kn_expr_free(a);
+			return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
+				       lx->tline, lx->tcol);
+		}
+		if ((rc = next(lx)) != LB_OK ||
+		    (rc = parse_js_bin(lx, op == KN_E_POW ? level : level + 1, &b)) != LB_OK) {
+			kn_expr_free(a);
+			return rc;
+		}
+		if ((rc = join_bin(lx, op, &a, b)) != LB_OK)
+			return rc;
+		if (op == KN_E_POW) {
+			lx->depth--;
+			break;
+		}
 	}
 	*out = a;
 	return LB_OK;
@@ -608,10 +714,13 @@ static int parse_expr(struct lexer *lx, struct kn_expr **out)
 {
 	int rc;
 	struct kn_expr *c, *a, *b;
-	if (++lx->depth > KN_EXPR_MAX_DEPTH)
+	/* (JavaScript's table has twice the levels, each a frame: it counts twice, for the stack;
+	 * the tree bound, KN_EXPR_MAX_TREE, is reached first either way) */
+	int cost = lx->js ? 2 : 1;
+	if ((lx->depth += cost) > KN_EXPR_MAX_DEPTH)
 		return lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply", lx->tline,
 			       lx->tcol);
-	if ((rc = parse_bin(lx, 0, &c)) != LB_OK)
+	if ((rc = lx->js ? parse_js_bin(lx, 1, &c) : parse_bin(lx, 0, &c)) != LB_OK)
 		return rc;
 	if (is_op(lx, "?")) {
 		if ((rc = next(lx)) != LB_OK || (rc = parse_expr(lx, &a)) != LB_OK) {
@@ -649,7 +758,7 @@ static int parse_expr(struct lexer *lx, struct kn_expr **out)
 		}
 		c = e;
 	}
-	lx->depth--;
+	lx->depth -= cost;
 	*out = c;
 	return LB_OK;
 }
@@ -665,6 +774,92 @@ static int tree_depth(const struct kn_expr *e, int d)
 			best = x;
 	}
 	return best;
+}
+
+/* Can the current token start an expression (JavaScript)? */
+static bool js_starts_expr(struct lexer *lx)
+{
+	/* (`a and b`, `a in s`: left to the end-of-expression error, which says what to write) */
+	if (is_kw(lx, "and") || is_kw(lx, "or") || is_kw(lx, "in"))
+		return false;
+	if (lx->t == T_NUM || lx->t == T_STR || lx->t == T_ID)
+		return true;
+	return is_op(lx, "(") || is_op(lx, "[") || is_op(lx, "!") || is_op(lx, "-") ||
+	       is_op(lx, "+") || is_op(lx, "~");
+}
+
+/* PROformajs's parser reads a list of expressions separated by `,`, `;` or nothing (`a, b`,
+ * `a; b`, `a b`) as one compound expression, whose value is the last one's; a leading `;` and
+ * extra separators are skipped. (In parentheses such a list is a sequence PROformajs's evaluator
+ * cannot evaluate: refused here.) */
+static int parse_js_compound(struct lexer *lx, struct kn_expr **out)
+{
+	int rc = LB_OK;
+	struct kn_expr *e = NULL, *x;
+	int line = lx->tline, col = lx->tcol;
+	while (rc == LB_OK && is_op(lx, ";"))
+		rc = next(lx);
+	if (rc != LB_OK)
+		return rc;
+	/* `;`, `;;` and `()` alone are an empty compound, whose value is undefined */
+	bool empty = lx->t == T_END;
+	if (!empty && is_op(lx, "(") && lx->p < lx->end) {
+		const char *q = lx->p;
+		while (q < lx->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+			q++;
+		if (q < lx->end && *q == ')') {
+			const char *r = q + 1;
+			while (r < lx->end && (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r'))
+				r++;
+			if (r == lx->end) {
+				while (lx->p <= q)
+					adv(lx);
+				if ((rc = next(lx)) != LB_OK)
+					return rc;
+				empty = true;
+			}
+		}
+	}
+	if (empty) {
+		if ((e = node(KN_E_COMPOUND, line, col)) == NULL)
+			return nomem(lx);
+		*out = e;
+		return LB_OK;
+	}
+	for (;;) {
+		if ((rc = parse_expr(lx, &x)) != LB_OK)
+			goto err;
+		if (e == NULL && !(is_op(lx, ",") || is_op(lx, ";") || js_starts_expr(lx))) {
+			*out = x; /* (one expression: no compound) */
+			return LB_OK;
+		}
+		if (e == NULL && (e = node(KN_E_COMPOUND, x->line, x->col)) == NULL) {
+			kn_expr_free(x);
+			return nomem(lx);
+		}
+		if (push_arg(e, x) != LB_OK) {
+			kn_expr_free(x);
+			rc = nomem(lx);
+			goto err;
+		}
+		while (rc == LB_OK && (is_op(lx, ",") || is_op(lx, ";")))
+			rc = next(lx);
+		if (rc != LB_OK)
+			goto err;
+		if (!js_starts_expr(lx))
+			break;
+	}
+	if (e->nargs == 1) { /* `a,` is a */
+		x = e->args[0];
+		e->nargs = 0;
+		kn_expr_free(e);
+		e = x;
+	}
+	*out = e;
+	return LB_OK;
+err:
+	kn_expr_free(e);
+	return rc;
 }
 
 static int expr_parse(const char *s, size_t len, int line, int col, bool js,
@@ -683,11 +878,11 @@ static int expr_parse(const char *s, size_t len, int line, int col, bool js,
 	struct kn_expr *e = NULL;
 	if ((rc = next(&lx)) != LB_OK)
 		goto out;
-	if (lx.t == T_END) {
+	if (lx.t == T_END && !js) { /* (JavaScript: blanks alone are an empty compound) */
 		rc = lex_err(&lx, "an expression");
 		goto out;
 	}
-	if ((rc = parse_expr(&lx, &e)) != LB_OK)
+	if ((rc = js ? parse_js_compound(&lx, &e) : parse_expr(&lx, &e)) != LB_OK)
 		goto out;
 	if (tree_depth(e, 0) > KN_EXPR_MAX_TREE) {
 		rc = lb_errf(em, LB_ELIMIT, "%d:%d: expression nested too deeply (more than %d levels)",
@@ -742,8 +937,15 @@ static int prec(const struct kn_expr *e)
 		return 6;
 	case KN_E_MUL: case KN_E_DIV: case KN_E_MOD:
 		return 7;
-	case KN_E_NEG: case KN_E_POS:
+	case KN_E_NEG: case KN_E_POS: case KN_E_BNOT:
 		return 8;
+	case KN_E_COMPOUND:
+		return 0;
+	case KN_E_BAND: case KN_E_BOR: case KN_E_BXOR: case KN_E_SHL: case KN_E_SHR:
+	case KN_E_USHR: case KN_E_POW: case KN_E_NULLISH:
+		/* (JavaScript only: below every operator of this scale but `? :`, so that they are
+		 * parenthesized as the operand of any other; print_js_ext orders their own) */
+		return 1;
 	case KN_E_CONST:
 		/* a negative literal behaves like a negation when it is an operand */
 		if ((e->v.t == KN_V_INT && e->v.u.i < 0) ||
@@ -780,6 +982,99 @@ static int print_sub(struct lb_buf *b, const struct kn_expr *e, enum kn_style st
 	if ((rc = kn_expr_print(b, e, st)) != LB_OK)
 		return rc;
 	return par ? lb_buf_addc(b, ')') : LB_OK;
+}
+
+/* ---- JavaScript-only operators (the JSON form) -------------------------------------------- */
+
+static const char *js_ext_op(int op)
+{
+	switch (op) {
+	case KN_E_BAND: return "&";
+	case KN_E_BOR: return "|";
+	case KN_E_BXOR: return "^";
+	case KN_E_SHL: return "<<";
+	case KN_E_SHR: return ">>";
+	case KN_E_USHR: return ">>>";
+	case KN_E_BNOT: return "~";
+	case KN_E_POW: return "**";
+	case KN_E_NULLISH: return "??";
+	case KN_E_COMPOUND: return "a, b";
+	default: return NULL;
+	}
+}
+
+const char *kn_expr_js_only(const struct kn_expr *e)
+{
+	if (e == NULL)
+		return NULL;
+	const char *op = js_ext_op(e->op);
+	for (size_t i = 0; op == NULL && i < e->nargs; i++)
+		op = kn_expr_js_only(e->args[i]);
+	return op;
+}
+
+/* JavaScript's precedence of a printed node (jsep's binary ranks plus one; 13 prefix operators,
+ * 14 primaries, calls, lists and indexing; 1 `? :`; 0 a compound) */
+static int js_prec(const struct kn_expr *e)
+{
+	switch (e->op) {
+	case KN_E_COMPOUND: return 0;
+	case KN_E_COND: return 1;
+	case KN_E_OR: case KN_E_NULLISH: return 2;
+	case KN_E_AND: return 3;
+	case KN_E_BOR: return 4;
+	case KN_E_BXOR: return 5;
+	case KN_E_BAND: return 6;
+	case KN_E_EQ: case KN_E_NE: case KN_E_SEQ: case KN_E_SNE: return 7;
+	case KN_E_LT: case KN_E_LE: case KN_E_GT: case KN_E_GE: return 8;
+	case KN_E_SHL: case KN_E_SHR: case KN_E_USHR: return 9;
+	case KN_E_ADD: case KN_E_SUB: return 10;
+	case KN_E_MUL: case KN_E_DIV: case KN_E_MOD: return 11;
+	case KN_E_POW: return 12;
+	case KN_E_NOT: case KN_E_NEG: case KN_E_POS: case KN_E_BNOT: return 13;
+	default: return prec(e) == 8 ? 13 : 14; /* (a negative literal is a negation) */
+	}
+}
+
+static int print_js_sub(struct lb_buf *b, const struct kn_expr *e, int min)
+{
+	int rc;
+	bool par = js_prec(e) < min;
+	if (par && (rc = lb_buf_addc(b, '(')) != LB_OK)
+		return rc;
+	if ((rc = kn_expr_print(b, e, KN_STYLE_JS)) != LB_OK)
+		return rc;
+	return par ? lb_buf_addc(b, ')') : LB_OK;
+}
+
+static int print_js_ext(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
+{
+	int rc = LB_OK;
+	if (st != KN_STYLE_JS)
+		return LB_EINVALID; /* the .pf form has no such operator (kn_pf_printable says so) */
+	if (e->op == KN_E_COMPOUND) {
+		if (e->nargs == 0)
+			return lb_buf_adds(b, "()");
+		for (size_t i = 0; rc == LB_OK && i < e->nargs; i++) {
+			if (i > 0)
+				rc = lb_buf_adds(b, ", ");
+			if (rc == LB_OK)
+				rc = print_js_sub(b, e->args[i], 1);
+		}
+		return rc;
+	}
+	if (e->op == KN_E_BNOT) {
+		if ((rc = lb_buf_addc(b, '~')) != LB_OK)
+			return rc;
+		/* "~-x" is fine, but "- -x" rules apply to the operand's own printing */
+		return print_js_sub(b, e->args[0], 13);
+	}
+	int p = js_prec(e);
+	bool right = e->op == KN_E_POW; /* right-associative */
+	if ((rc = print_js_sub(b, e->args[0], right ? p + 1 : p)) != LB_OK ||
+	    (rc = lb_buf_addf(b, " %s ", js_ext_op(e->op))) != LB_OK)
+		return rc;
+	return print_js_sub(b, e->args[1], right ? p : p + 1);
 }
 
 int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
@@ -872,6 +1167,8 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 	case KN_E_MUL: op = "*"; break;
 	case KN_E_DIV: op = "/"; break;
 	default:
+		if (js_ext_op(e->op) != NULL)
+			return print_js_ext(b, e, st);
 		return LB_EINTERNAL;
 	}
 	int p = prec(e);

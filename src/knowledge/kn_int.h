@@ -101,7 +101,18 @@ enum kn_op {
 	KN_E_SNE,     /* a !== b */
 	KN_E_MOD,     /* a % b */
 	KN_E_INDEX,   /* a[i]: element i (from 0) of a list, character i of a text */
-	KN_E_POS      /* +a: a as a number */
+	KN_E_POS,     /* +a: a as a number */
+	/* JavaScript only (the JSON form, PROformajs's parser); the .pf form cannot hold them */
+	KN_E_BAND,    /* a & b (ToInt32 operands) */
+	KN_E_BOR,     /* a | b */
+	KN_E_BXOR,    /* a ^ b */
+	KN_E_SHL,     /* a << b */
+	KN_E_SHR,     /* a >> b */
+	KN_E_USHR,    /* a >>> b (ToUint32 result) */
+	KN_E_BNOT,    /* ~a */
+	KN_E_POW,     /* a ** b (parsed by PROformajs, not evaluated: its evaluation throws) */
+	KN_E_NULLISH, /* a ?? b (likewise) */
+	KN_E_COMPOUND /* a, b / a; b / a b at the top: each evaluated, the last one's value */
 };
 
 struct kn_expr {
@@ -130,6 +141,9 @@ int kn_expr_parse(const char *s, size_t len, int line, int col, struct kn_expr *
 int kn_expr_parse_js(const char *s, size_t len, int line, int col, struct kn_expr **out,
 		     struct lb_errmsg *em);
 void kn_expr_free(struct kn_expr *e);
+/* The operator of the first node of e that only the JavaScript (JSON) form has ("&", "**",
+ * "a, b"), or NULL: the .pf form cannot print such an expression. */
+const char *kn_expr_js_only(const struct kn_expr *e);
 int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style style);
 bool kn_expr_equal(const struct kn_expr *a, const struct kn_expr *b);
 struct kn_expr *kn_expr_clone(const struct kn_expr *e);

@@ -1112,9 +1112,40 @@ static int pf_refuse(struct lb_errmsg *em, const char *what, const char *name, c
 		       what, name, why);
 }
 
+/* The JavaScript-only operator of a task's expressions (kn_expr_js_only), or NULL. */
+static const char *pf_task_js_only(const struct kn_task *t)
+{
+	const char *op = NULL;
+	const struct kn_expr *es[] = { t->pre, t->wait, t->terminate, t->abort, t->cycle_until };
+	for (size_t i = 0; op == NULL && i < sizeof(es) / sizeof(es[0]); i++)
+		op = kn_expr_js_only(es[i]);
+	for (size_t i = 0; op == NULL && i < t->npost; i++)
+		op = kn_expr_js_only(t->post[i].e);
+	for (size_t i = 0; op == NULL && i < t->nsources; i++)
+		op = kn_expr_js_only(t->sources[i].request);
+	for (size_t i = 0; op == NULL && i < t->ncands; i++) {
+		op = kn_expr_js_only(t->cands[i].recommend);
+		for (size_t k = 0; op == NULL && k < t->cands[i].nargs; k++)
+			op = kn_expr_js_only(t->cands[i].args[k].cond);
+	}
+	return op;
+}
+
+static int pf_refuse_js(struct lb_errmsg *em, const char *what, const char *name, const char *op)
+{
+	return lb_errf(em, LB_EINVALID,
+		       "%s '%s' cannot be written in the .pf form: an expression uses JavaScript's "
+		       "'%s', which LEBEN's .pf expressions lack; keep the protocol in its JSON form "
+		       "(docs/knowledge-language.md §4, §5.3)",
+		       what, name, op);
+}
+
 static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *t,
 			     struct lb_errmsg *em)
 {
+	const char *jsop = pf_task_js_only(t);
+	if (jsop != NULL)
+		return pf_refuse_js(em, "task", t->name, jsop);
 	const char *why = pf_element(t->name, t->caption, t->description);
 	if (why == NULL && t->trigger_json != NULL)
 		why = "its eventTrigger is not a text";
@@ -1131,9 +1162,13 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 		const struct kn_candidate *c = &t->cands[i];
 		if (pf_element(c->name, c->caption, c->description) != NULL)
 			why = "a candidate's name starts with a digit or its caption is not a text";
-		for (size_t k = 0; why == NULL && k < c->nargs; k++)
+		for (size_t k = 0; why == NULL && k < c->nargs; k++) {
 			if (pf_element(NULL, c->args[k].caption, c->args[k].description) != NULL)
 				why = "an argument's caption or description is not a text";
+			/* (LEBEN's argument label, `argument :: NAME`: a .pf name there) */
+			else if (c->args[k].name != NULL && !pf_name(c->args[k].name))
+				why = "an argument's name is not a name the .pf form reads";
+		}
 	}
 	if (why != NULL)
 		return pf_refuse(em, "task", t->name, why);
@@ -1154,6 +1189,15 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			       m->root->name);
 	for (size_t i = 0; i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
+		const char *jsop = kn_expr_js_only(d->defcond);
+		if (jsop == NULL)
+			jsop = kn_expr_js_only(d->derive);
+		if (jsop == NULL)
+			jsop = kn_expr_js_only(d->valid);
+		for (size_t k = 0; jsop == NULL && k < d->nwarnings; k++)
+			jsop = kn_expr_js_only(d->warnings[k].cond);
+		if (jsop != NULL)
+			return pf_refuse_js(em, "data item", d->name, jsop);
 		const char *why = pf_element(d->name, d->caption, d->description);
 		for (size_t k = 0; why == NULL && k < d->nwarnings; k++)
 			if (pf_element(NULL, d->warnings[k].caption, d->warnings[k].description))

@@ -369,6 +369,17 @@ static int infer(struct tyctx *c, const struct kn_expr *e)
 		if ((a != TY_ANY && a != TY_NUM) || (b != TY_ANY && b != TY_NUM))
 			ty_err(c, e, "arithmetic needs numbers, not %s and %s", a, b);
 		return TY_NUM;
+	case KN_E_BAND: case KN_E_BOR: case KN_E_BXOR: case KN_E_SHL: case KN_E_SHR:
+	case KN_E_USHR: case KN_E_BNOT: case KN_E_POW:
+		/* (the JSON form's JavaScript: operands of any type, converted to numbers) */
+		for (size_t i = 0; i < e->nargs; i++)
+			infer(c, e->args[i]);
+		return TY_NUM;
+	case KN_E_NULLISH: case KN_E_COMPOUND:
+		a = TY_ANY;
+		for (size_t i = 0; i < e->nargs; i++)
+			a = infer(c, e->args[i]);
+		return e->op == KN_E_COMPOUND ? a : TY_ANY;
 	default: /* comparisons */
 		a = infer(c, e->args[0]);
 		b = infer(c, e->args[1]);

@@ -49,6 +49,8 @@ export const FEATURES = {
 	lax: true,          // what PROformajs accepts beyond LEBEN's .pf rules (laxen below)
 	dates: true,        // a Date item, its defaults, now() and date arithmetic (dated below)
 	dupnames: true,     // a data name defined in several tasks (duplicated below)
+	jsops: true,        // JavaScript the .pf form lacks: bitwise operators, compound
+	                    // expressions, chained comparisons (jsOps below)
 };
 
 // The fixed clock both engines read in the differential test (now(), Date defaults without a
@@ -350,7 +352,8 @@ export function generate(seed, feat = FEATURES) {
 	const root = generateStrict(seed, feat);
 	const p = feat.lax ? laxen(root, seed) : root;
 	const q = feat.dates ? dated(p, seed) : p;
-	return feat.dupnames ? duplicated(q, seed) : q;
+	const d = feat.dupnames ? duplicated(q, seed) : q;
+	return feat.jsops ? jsOps(d, seed) : d;
 }
 
 // ---- dupnames: a data name defined in several tasks --------------------------------------------
@@ -504,6 +507,55 @@ function dated(p, seed) {
 		valueCondition: r.pick([`is_known('dt0') ? now() - dt0 : 0`, `is_known('dt0') ? dt0 + 1 : -1`]) });
 	if (r.chance(0.4)) p.dataDefinitions.push({ class: 'Text', name: 'vd1', caption: 'when',
 		valueCondition: `is_known('dt0') ? dt0 + 'dt0' : 'dt0'` }); // (a text literal must name something)
+	return p;
+}
+
+// ---- jsops: JavaScript the .pf form lacks ----------------------------------------------------
+// Laid over 40% of the protocols with a PRNG of its own: derived items and conditions using
+// the bitwise operators (& | ^ ~ << >> >>>: ToInt32 of any value, undefined and NaN are 0),
+// compound expressions (`a, b`, `a; b`: the last one's value; only as a whole expression, since
+// PROformajs cannot evaluate one in parentheses) and chained comparisons (`n > 1 > 0` is
+// `(n > 1) > 0`, true and false as 1 and 0), over set and unset items alike. (`**` and `??` are
+// not generated: PROformajs's evaluator throws on them, which LEBEN does not reproduce yet.)
+function jsOps(p, seed) {
+	const r = rng(seed ^ 0xb17b17);
+	if (!r.chance(0.4) || !Array.isArray(p.dataDefinitions)) return p;
+	const nums = p.dataDefinitions.filter((d) => !d.valueCondition && (d.class === 'Integer' || d.class === 'Float'));
+	const any = p.dataDefinitions.filter((d) => !d.valueCondition && typeof d.name === 'string' && /^[a-z]\w*$/.test(d.name));
+	if (!nums.length || !any.length) return p;
+	const n = () => r.pick(nums).name, a = () => r.pick(any).name, k = () => r.int(0, 7);
+	const cond = () => r.pick([
+		`(${n()} & ${k()}) == ${k()}`, `(${n()} | 0) > ${k()}`, `${n()} ^ ${k()}`, `~${n()}`, `~${a()} + 1`,
+		`${n()} << ${k()} > ${r.int(0, 40)}`, `${n()} >> 1 >= ${k()}`, `${n()} >>> 0 > ${k()}`,
+		`${n()} > ${k()} > 0`, `${n()} < ${k()} == true`, `${n()} >= ${k()} === ${n()} > ${k()}`,
+		`(${a()} & 1) != (${n()} | 2)`, `${n()} >>> 28 > ${k()} & 1`]);
+	const whole = () => r.chance(0.25) ? `${a()}, ${cond()}` : r.chance(0.2) ? `${a()}; ${cond()}` : cond();
+	const ints = [() => `${n()} & 6 | 1 << ${k()}`, () => `~${n()} >>> 28`, () => `${n()} ^ ${a()}`,
+		() => `(${n()} | 0) >> 1`, () => `${a()} ${n()} << 2`, () => `-${n()} >>> ${r.int(0, 40)}`];
+	const bools = [() => `${n()} > ${k()} > 0`, () => `${a()}, ${n()} >= ${k()}`, () => `(${n()} & 1) == 1`];
+	for (let i = 0, m = r.int(1, 2); i < m; i++) {
+		const b = r.chance(0.4);
+		p.dataDefinitions.push({ class: b ? 'Boolean' : 'Integer', name: `jx${i}`, caption: 'bits',
+			valueCondition: r.pick(b ? bools : ints)() });
+	}
+	const tasks = [];
+	const walk = (t) => { for (const c of t.tasks || []) { tasks.push(c); walk(c); } };
+	walk(p);
+	for (const t of tasks) {
+		if (!r.chance(0.35)) continue;
+		const where = r.pick(['preCondition', 'waitCondition', 'rec', 'arg']);
+		if (where === 'rec' || where === 'arg') {
+			if (!t.candidates || !t.candidates.length) continue;
+			const c = r.pick(t.candidates);
+			if (where === 'rec') c.recommendCondition = c.recommendCondition ? `(${c.recommendCondition}) || (${cond()})` : whole();
+			else if (c.arguments && c.arguments.length) {
+				const g = r.pick(c.arguments);
+				g.activeCondition = g.activeCondition ? `(${g.activeCondition}) && (${cond()})` : whole();
+			}
+		} else {
+			t[where] = t[where] ? `(${t[where]}) ${r.pick(['&&', '||'])} (${cond()})` : whole();
+		}
+	}
 	return p;
 }
 

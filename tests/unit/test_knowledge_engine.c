@@ -894,6 +894,64 @@ static void test_proformajs_throws(void **state)
 /* The public PROformajs-rules API (what `leben contract run`/`check` use on JSON): the rules
  * follow the form; malformed operations are refused with nothing changed; the saved
  * operations replay to the same state; check finds a deadlock whose operations lead there. */
+/* JavaScript the .pf form lacks, in a JSON protocol: accepted, run as PROformajs runs it (the
+ * answers are PROformajs's for the same protocol), printed back to JSON unchanged, refused by
+ * name by the .pf form. */
+static void test_proformajs_js_only_ops(void **state)
+{
+	(void)state;
+	static const char js[] =
+		"{\"class\": \"Plan\", \"name\": \"p\", \"autonomous\": true,"
+		" \"dataDefinitions\": ["
+		"  {\"class\": \"Integer\", \"name\": \"n\"},"
+		"  {\"class\": \"Integer\", \"name\": \"bits\", \"valueCondition\": \"n & 6 | 1 << 4\"},"
+		"  {\"class\": \"Integer\", \"name\": \"neg\", \"valueCondition\": \"~n >>> 28\"},"
+		"  {\"class\": \"Boolean\", \"name\": \"chain\", \"valueCondition\": \"n > 5 > 0\"},"
+		"  {\"class\": \"Integer\", \"name\": \"last\", \"valueCondition\": \"n, n ^ 3\"}],"
+		" \"tasks\": ["
+		"  {\"class\": \"Enquiry\", \"name\": \"ask\", \"sources\": [{\"class\": \"Source\", \"type\": \"n\"}]},"
+		"  {\"class\": \"Action\", \"name\": \"act\", \"waitCondition\": \"is_finished('ask')\","
+		"   \"preCondition\": \"(n & 1) == 1\"}]}";
+	struct lb_errmsg em = { 0 };
+	struct lb_kn_model *m = NULL, *m2 = NULL;
+	assert_lb_ok(lb_kn_model_parse(js, strlen(js), "ops.json", LB_KN_FORM_AUTO, &m, &em));
+	/* JSON -> LEBEN -> JSON: the same print again */
+	char *t1, *t2, *pf;
+	size_t n1, n2, npf;
+	assert_lb_ok(lb_kn_model_print(m, LB_KN_FORM_JSON, &t1, &n1));
+	assert_non_null(strstr(t1, "n & 6 | 1 << 4"));
+	assert_non_null(strstr(t1, "n, n ^ 3"));
+	assert_lb_ok(lb_kn_model_parse(t1, n1, "ops2.json", LB_KN_FORM_AUTO, &m2, &em));
+	assert_lb_ok(lb_kn_model_print(m2, LB_KN_FORM_JSON, &t2, &n2));
+	assert_string_equal(t1, t2);
+	lb_free(t1);
+	lb_free(t2);
+	lb_kn_model_free(m2);
+	/* the .pf form refuses it by name */
+	assert_int_equal(lb_kn_model_printable(m, LB_KN_FORM_PF, &em), LB_EINVALID);
+	assert_non_null(strstr(em.text, "data item 'bits' cannot be written in the .pf form"));
+	assert_non_null(strstr(em.text, "JavaScript's '|'"));
+	assert_int_not_equal(lb_kn_model_print(m, LB_KN_FORM_PF, &pf, &npf), LB_OK);
+	/* run: PROformajs gives bits 22, neg 15, chain true, last 4 for n = 7 (checked with it) */
+	struct lb_kn_enactment *e = NULL;
+	char *st;
+	assert_lb_ok(lb_kn_enactment_new(m, &e, &em));
+	assert_lb_ok(lb_kn_enactment_apply(e, "{\"op\":\"set\",\"path\":\"p:ask\",\"data\":{\"n\":7}}", &em));
+	assert_lb_ok(lb_kn_enactment_apply(e, "{\"op\":\"complete\",\"path\":\"p:ask\"}", &em));
+	assert_lb_ok(lb_kn_enactment_state(e, &st, &em));
+	assert_non_null(strstr(st, "\"bits\":22"));
+	assert_non_null(strstr(st, "\"neg\":15"));
+	assert_non_null(strstr(st, "\"chain\":true"));
+	assert_non_null(strstr(st, "\"last\":4"));
+	/* (with n unset: bits 16, neg 15 — ~undefined is -1 —, chain false, last 3: one more
+	 * version each but neg, as PROformajs stores them) */
+	assert_non_null(strstr(st, "\"versions\":{\"n\":1,\"bits\":2,\"neg\":1,\"chain\":2,\"last\":2}"));
+	assert_non_null(strstr(st, "\"p:act\":\"in_progress\""));
+	lb_free(st);
+	lb_kn_enactment_free(e);
+	lb_kn_model_free(m);
+}
+
 static void test_proformajs_public(void **state)
 {
 	(void)state;
@@ -1010,6 +1068,7 @@ int main(void)
 		cmocka_unit_test(test_proformajs_dupnames),
 		cmocka_unit_test(test_proformajs_throws),
 		cmocka_unit_test(test_proformajs_public),
+		cmocka_unit_test(test_proformajs_js_only_ops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
