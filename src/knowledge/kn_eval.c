@@ -1145,8 +1145,8 @@ static int ev_js_ext(struct ectx *c, const struct kn_expr *e, struct kn_value *o
 	case KN_E_USHR: set_real(out, (double)(x >> (y & 31))); break;
 	default:
 		/* `**`, `??`: PROformajs's parser reads them, but its evaluator has no function for
-		 * them and throws ("n.binops[e.operator] is not a function"); until the evaluation
-		 * can fail the operation as it does there, the value is unknown (undefined) */
+		 * them and throws ("n.binops[e.operator] is not a function"): so does this one */
+		js_throw(c, "n.binops[e.operator] is not a function");
 		break;
 	}
 	return 1;
