@@ -1612,21 +1612,10 @@ int kn_enact_clone(const struct kn_enact *e, struct kn_enact **out)
 			 c->dslot && c->group && c->ddesign && c->ident && c->ident_live && c->ibest
 		     ? LB_OK
 		     : LB_ENOMEM;
-	if (rc != LB_OK) { /* (kn_enact_free must not free e's pointers still in c) */
-		lb_free(c->o);
-		lb_free(c->d);
-		lb_free(c->tr);
-		lb_free(c->support);
-		lb_free(c->dslot);
-		lb_free(c->group);
-		lb_free(c->ddesign);
-		lb_free(c->ident);
-		lb_free(c->ident_live);
-		lb_free(c->ibest);
-		lb_free(c);
+	if (rc != LB_OK) { /* every pointer c owns is its own or NULL here, every count 0 */
+		kn_enact_free(c);
 		return LB_ENOMEM;
 	}
-	c->ntr = 0;
 	rc = kn_session_clone(e->s, &c->s);
 	if (rc == LB_OK) {
 		memcpy(c->support, e->support, (m->ncands ? m->ncands : 1) * sizeof(double));
