@@ -10,6 +10,7 @@
 #include "leben/api.h"
 #include "leben/apps.h"
 #include "leben/consortium.h"
+#include "leben/json_file.h"
 #include "leben/market.h"
 #include "leben/monitor.h"
 #include "leben/node.h"
@@ -297,18 +298,11 @@ static int consortium_block_max(const struct lb_node_config *c, size_t *out,
 				struct lb_errmsg *em)
 {
 	char path[4200];
-	uint8_t *text;
-	size_t len;
+	json_t *g;
 	snprintf(path, sizeof path, "%s/genesis.json", c->home);
-	int rc = lb_file_read(path, 4u << 20, &text, &len, em);
+	int rc = lb_json_file_read(path, LB_JSON_FILE_REQUIRED | LB_JSON_FILE_NO_DUPS, &g, em);
 	if (rc)
 		return rc;
-	json_error_t jerr;
-	json_t *g = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
-	lb_free(text);
-	if (!g)
-		return lb_errf(em, LB_EMALFORMED, "%s: line %d column %d: %s", path, jerr.line,
-			       jerr.column, jerr.text);
 	rc = lb_etcd_genesis_block_max(g, out, em);
 	json_decref(g);
 	if (rc)

@@ -118,6 +118,29 @@ static void test_json_file(void **state)
 	assert_lb_ok(lb_json_file_load(path, &o, &em));
 	assert_true(json_is_object(o) && json_object_size(o) == 0);
 	assert_int_equal(access(path, F_OK), -1); /* loading creates nothing */
+	json_decref(o);
+
+	/* a required file (genesis.json) is refused when missing, naming it, nothing created */
+	o = (json_t *)1;
+	assert_int_equal(lb_json_file_read(path, LB_JSON_FILE_REQUIRED, &o, &em), LB_ENOTFOUND);
+	assert_null(o);
+	assert_non_null(strstr(em.text, path));
+	assert_non_null(strstr(em.text, "missing"));
+	assert_int_equal(access(path, F_OK), -1);
+	/* keys written twice: read as jansson reads them, refused with LB_JSON_FILE_NO_DUPS */
+	put_text(path, "{\"a\": 1, \"a\": 2}");
+	assert_lb_ok(lb_json_file_read(path, LB_JSON_FILE_REQUIRED, &o, &em));
+	json_decref(o);
+	o = (json_t *)1;
+	assert_int_equal(lb_json_file_read(path, LB_JSON_FILE_REQUIRED | LB_JSON_FILE_NO_DUPS, &o,
+					   &em),
+			 LB_ECORRUPT);
+	assert_null(o);
+	assert_non_null(strstr(em.text, "duplicate"));
+	assert_non_null(strstr(em.text, "repair the file"));
+	assert_null(strstr(em.text, "move it away")); /* a required file is not to be moved away */
+	assert_int_equal(unlink(path), 0);
+	assert_lb_ok(lb_json_file_load(path, &o, &em));
 
 	json_object_set_new(o, "version", json_integer(3));
 	json_object_set_new(o, "asset_id", json_string("ab"));
