@@ -824,22 +824,6 @@ static int catalog_add_file(struct lb_catalog *cat, const char *path, struct lb_
 static int directory_sync(const char *cmd, const char *url, struct lb_catalog *cat,
 			  struct lb_errmsg *em);
 
-/* Append s to b percent-encoded for a URL query (RFC 3986 unreserved characters kept). */
-static int url_escape(struct lb_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int rc = LB_OK;
-	for (; *s && !rc; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '.' || ch == '_' || ch == '~')
-			rc = lb_buf_add(b, s, 1);
-		else
-			rc = lb_buf_addf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
-	}
-	return rc;
-}
-
 /* GET /v1/directory/search on the node. LB_ENOTFOUND: the node has no such route. */
 static int node_search(const char *url, const char *query, const struct lb_search_options *o,
 		       json_t **out, struct lb_errmsg *em)
@@ -848,10 +832,10 @@ static int node_search(const char *url, const char *query, const struct lb_searc
 	lb_buf_init(&path, 64 * 1024);
 	int rc = lb_buf_addf(&path, "/v1/directory/search?q=");
 	if (!rc)
-		rc = url_escape(&path, query ? query : "");
+		rc = cli_url_escape(&path, query ? query : "");
 	for (size_t i = 0; !rc && i < o->nwhere; i++)
 		if (!(rc = lb_buf_addf(&path, "&where=")))
-			rc = url_escape(&path, o->where[i]);
+			rc = cli_url_escape(&path, o->where[i]);
 	if (!rc && o->limit)
 		rc = lb_buf_addf(&path, "&limit=%zu", o->limit);
 	if (!rc && o->no_typos)

@@ -1078,15 +1078,26 @@ static int surgery_alarms(int argc, char **argv)
 	if (parse(argc, argv, o, NULL, "alarms") || need(o, "hospital", "alarms") || need(o, "surgeon", "alarms"))
 		return 1;
 	const char *url = cli_node_url(ov(o, "node"), cli_home(ov(o, "home")));
+	struct lb_buf path;
+	lb_buf_init(&path, 1024);
+	int rc = lb_buf_addf(&path, "/v1/surgery/alarms");
 	for (const char *const *w = (const char *const[]){"hospital", "surgeon", NULL}; *w; w++) {
 		const char *v = ov(o, *w);
-		if (strlen(v) > 64 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:") != strlen(v))
-			return cli_failf(CMD, "alarms: --%s %s: use at most 64 letters, digits, '.', '_', '-' or ':' (NAME:SITE)", *w, v);
+		if (!*v || strlen(v) > 64 || strchr(v, '/')) {
+			lb_buf_release(&path);
+			return cli_failf(CMD, "alarms: --%s '%s': give 1 to 64 characters without '/'", *w, v);
+		}
+		if (!rc && !(rc = lb_buf_add(&path, "/", 1)))
+			rc = cli_url_escape(&path, v); /* "St Mary" is sent as St%20Mary */
 	}
-	char path[512];
-	snprintf(path, sizeof path, "/v1/surgery/alarms/%s/%s", ov(o, "hospital"), ov(o, "surgeon"));
 	json_t *res = NULL;
-	if (cli_api_get("surgery alarms", url, path, &res))
+	if (rc || lb_buf_add(&path, "", 1)) {
+		lb_buf_release(&path);
+		return cli_failf(CMD, "alarms: out of memory");
+	}
+	rc = cli_api_get("surgery alarms", url, (const char *)path.data, &res);
+	lb_buf_release(&path);
+	if (rc)
 		return 1;
 	if (ov(o, "json"))
 		cli_print_json(res);

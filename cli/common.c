@@ -276,3 +276,18 @@ const char *cli_format_amount(uint64_t v, char *buf, size_t n)
 		*e = 0;
 	return buf;
 }
+
+int cli_url_escape(struct lb_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = LB_OK;
+	for (; *s && !rc; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '.' || ch == '_' || ch == '~')
+			rc = lb_buf_add(b, s, 1);
+		else
+			rc = lb_buf_addf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
+	}
+	return rc;
+}

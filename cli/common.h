@@ -54,4 +54,9 @@ int cli_parse_amount(const char *s, uint64_t *out);
 /* Format micro-units as a decimal string ("12.500000" -> "12.5"). buf >= 32 bytes. */
 const char *cli_format_amount(uint64_t v, char *buf, size_t n);
 
+struct lb_buf;
+/* Append s to b percent-encoded for a URL path segment or query value (RFC 3986 unreserved
+ * characters kept, every other byte as %XX). */
+int cli_url_escape(struct lb_buf *b, const char *s);
+
 #endif

@@ -30,6 +30,14 @@ struct api_params {
  * accepted (one resource, one URL). */
 bool api_path_match(const char *pattern, const char *path, struct api_params *p);
 
+/* Percent-decode the path of a request target (the part before '?', as sent) into out
+ * (outsz >= strlen(raw) + 1; a decoded path is never longer), segment by segment: "%41" is
+ * 'A'. LB_EMALFORMED naming the escape when one is not '%' and two hex digits, decodes to
+ * a NUL byte, or decodes to '/' inside a segment (one segment, one name). The one place the
+ * API decodes paths; the route table matches the decoded path. */
+int api_path_decode(const char *raw, size_t rawlen, char *out, size_t outsz,
+		    struct lb_errmsg *em);
+
 /* Copy parameter i into out (outsz bytes, NUL-terminated). LB_ETOOBIG if it does not fit. */
 int api_param_copy(const struct api_params *p, size_t i, char *out, size_t outsz);
 /* Parameter i as a 32-byte id (64 hex digits); LB_EMALFORMED naming `what` otherwise. */

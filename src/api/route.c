@@ -36,6 +36,45 @@ bool api_path_match(const char *pattern, const char *path, struct api_params *p)
 	return !*a && !*b;
 }
 
+static int hexval(char ch)
+{
+	return ch >= '0' && ch <= '9'   ? ch - '0'
+	       : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+	       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+					: -1;
+}
+
+int api_path_decode(const char *raw, size_t rawlen, char *out, size_t outsz,
+		    struct lb_errmsg *em)
+{
+	if (outsz < rawlen + 1)
+		return lb_errf(em, LB_ETOOBIG, "the request path is too long");
+	size_t o = 0;
+	for (size_t i = 0; i < rawlen; i++) {
+		if (raw[i] != '%') {
+			out[o++] = raw[i];
+			continue;
+		}
+		int hi = i + 1 < rawlen ? hexval(raw[i + 1]) : -1;
+		int lo = i + 2 < rawlen ? hexval(raw[i + 2]) : -1;
+		if (hi < 0 || lo < 0)
+			return lb_errf(em, LB_EMALFORMED,
+				       "the request path has a malformed escape '%.3s' at byte %zu: "
+				       "write '%%' as %%25 and other bytes as %% and two hex digits",
+				       raw + i, i + 1);
+		int ch = hi * 16 + lo;
+		if (ch == 0 || ch == '/')
+			return lb_errf(em, LB_EMALFORMED,
+				       "the request path has '%.3s' at byte %zu: a path segment cannot "
+				       "hold %s",
+				       raw + i, i + 1, ch ? "a '/' (one segment, one name)" : "a NUL byte");
+		out[o++] = (char)ch;
+		i += 2;
+	}
+	out[o] = 0;
+	return LB_OK;
+}
+
 int api_param_hash(const struct api_params *p, size_t i, const char *what,
 		   uint8_t id[LB_HASH_LEN], struct lb_errmsg *em)
 {

@@ -57,12 +57,14 @@ struct lb_api {
 
 /* State of one request, kept in MHD's per-request pointer. */
 struct api_req {
-	const struct api_route *route; /* the matched row */
-	struct api_params params;      /* path parameters (point into the URL MHD keeps) */
+	const struct api_route *route; /* the matched row (NULL until the first call) */
+	bool started;                  /* the first call ran */
+	struct api_params params;      /* path parameters (point into path) */
 	struct lb_buf body;            /* request body, capped at max_body */
 	bool too_big;                  /* the body went over max_body */
 	size_t discarded;              /* bytes dropped after that, or sent to a body-less route */
 	struct api_reply reply;        /* content type, raw body, Location (FHIR routes) */
+	char path[];                   /* the request path as sent, then decoded in place */
 };
 
 /* A route handler: LB_OK with *out (new reference) and *status (preset to 200), or an
@@ -865,12 +867,26 @@ static int h_policy(struct lb_api *a, struct MHD_Connection *c, struct api_req *
 
 /* ---- the access handler ------------------------------------------------------------------- */
 
+/* libmicrohttpd's URI log callback: the request target as sent (MHD decodes the path it gives
+ * the access handler, '%2F' into '/' and '%00' into the end of the string); its path is kept
+ * in the request's state, which the first call decodes (api_path_decode). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	size_t n = strcspn(uri, "?");
+	struct api_req *r = lb_calloc(1, sizeof *r + n + 1);
+	if (r)
+		memcpy(r->path, uri, n);
+	return r;
+}
+
 static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
-				     const char *url, const char *method, void **con_cls)
+				     struct api_req *r, const char *method)
 {
 	const struct api_route *found = NULL;
 	struct api_params p, fp;
 	char allow[64] = "";
+	const char *url = r->path;
+	r->started = true;
 	if (a->opt.refuse) {
 		json_t *j = error_json(LB_ECORRUPT, a->opt.refuse);
 		if (!j)
@@ -882,6 +898,12 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 		enum MHD_Result mr = send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, j, NULL);
 		json_decref(j);
 		return mr;
+	}
+	struct lb_errmsg em;
+	lb_errclear(&em);
+	if (api_path_decode(r->path, strlen(r->path), r->path, strlen(r->path) + 1, &em)) {
+		/* a FHIR client gets its OperationOutcome: the path as sent says where it went */
+		return send_error_at(c, url, LB_EMALFORMED, em.text, NULL, 0);
 	}
 	if (!strcmp(url, "/fhir/"))
 		url = "/fhir"; /* FHIR clients post transactions to the base URL with its '/' */
@@ -919,17 +941,13 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 			 declared, max);
 		return send_error_at(c, url, LB_ETOOBIG, msg, NULL, 0);
 	}
-	struct api_req *r = lb_calloc(1, sizeof *r);
-	if (!r)
-		return MHD_NO;
 	r->route = found;
 	r->params = fp;
 	lb_buf_init(&r->body, max);
 	if (declared && lb_buf_reserve(&r->body, (size_t)declared)) {
-		lb_free(r);
+		r->route = NULL;
 		return send_error(c, LB_ENOMEM, "out of memory for the request body", NULL, 0);
 	}
-	*con_cls = r;
 	return MHD_YES;
 }
 
@@ -939,11 +957,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct lb_api *a = cls;
 	struct api_req *r = *con_cls;
-	if (!r) {
+	if (!r)
+		return MHD_NO; /* on_uri had no memory for it */
+	if (!r->started) {
 		char why[160];
+		r->started = true;
 		if (a->tls_ca && !client_cert_ok(a, c, why, sizeof why))
 			return send_error_at(c, url, LB_EUNAUTH, why, NULL, 0);
-		return on_first_call(a, c, url, method, con_cls);
+		return on_first_call(a, c, r, method);
+	}
+	if (!r->route) { /* answered at the first call; a body is read and dropped */
+		*upload_data_size = 0;
+		return MHD_YES;
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
@@ -1115,7 +1140,7 @@ int lb_api_start(struct lb_api **out, struct lb_ledger *l, const struct lb_api_o
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONN_LIMIT,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, MHD_OPTION_ARRAY, tls_opts,
 		MHD_OPTION_END);
 	if (!a->daemon) {
