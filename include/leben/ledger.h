@@ -55,6 +55,11 @@ struct lb_apply_ctx;
 int lb_apply_cite(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, size_t rawlen,
 		  const uint8_t *proof, size_t plen, int want_chain, uint32_t want_type,
 		  struct lb_tx *tx);
+/* lb_apply_cite that also gives what the proof says (its block's height and time, the
+ * anchor) in *info, so that a handler reading them does not check the proof again. */
+int lb_apply_cite_info(struct lb_apply_ctx *c, const char *what, const uint8_t *raw,
+		       size_t rawlen, const uint8_t *proof, size_t plen, int want_chain,
+		       uint32_t want_type, struct lb_tx *tx, struct lb_proof_info *info);
 
 /* What a handler sees when its tx is applied. */
 struct lb_apply_ctx {

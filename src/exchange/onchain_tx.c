@@ -325,9 +325,9 @@ static int use_prepay(struct lb_apply_ctx *c, const struct lb_oc_run_tx *r)
 				      "compute.run: this chain charges runs per step: send "
 				      "compute.prepay on the settlement chain and cite it in the run")
 			    : LB_OK;
-	if ((rc = lb_apply_cite(c, "prepayment", r->prepay_tx, r->prepay_tx_len, r->prepay_proof,
-				r->prepay_proof_len, LB_CHAIN_SETTLEMENT, LB_TX_COMPUTE_PREPAY,
-				&tx)))
+	if ((rc = lb_apply_cite_info(c, "prepayment", r->prepay_tx, r->prepay_tx_len,
+				     r->prepay_proof, r->prepay_proof_len, LB_CHAIN_SETTLEMENT,
+				     LB_TX_COMPUTE_PREPAY, &tx, &info)))
 		return rc;
 	if (memcmp(tx.sender, c->tx->sender, LB_PUBKEY_LEN))
 		return lb_errf(c->em, LB_EUNAUTH,
@@ -340,11 +340,9 @@ static int use_prepay(struct lb_apply_ctx *c, const struct lb_oc_run_tx *r)
 			       "compute.run: a budget of %llu steps is more than the %llu prepaid",
 			       (unsigned long long)r->budget, (unsigned long long)pp.budget);
 	/* a prepayment with an expiry serves runs for the first half of it (its block's time,
-	 * from the proof lb_apply_cite checked), so that a run it paid for is settled before its
-	 * payer may reclaim it */
-	if (pp.has_expiry &&
-	    (rc = lb_proof_verify(r->prepay_proof, r->prepay_proof_len, NULL, &info, NULL)) == 0 &&
-	    c->time_ms >= lb_oc_prepay_use_end(info.time_ms, pp.expiry_s))
+	 * as the proof lb_apply_cite_info checked gives it), so that a run it paid for is settled
+	 * before its payer may reclaim it */
+	if (pp.has_expiry && c->time_ms >= lb_oc_prepay_use_end(info.time_ms, pp.expiry_s))
 		return lb_errf(c->em, LB_EEXPIRED,
 			       "compute.run: the cited prepayment (expiry %llu s) served runs until "
 			       "%llu ms, half its expiry; this block's time is %llu ms: prepay again "
@@ -352,8 +350,6 @@ static int use_prepay(struct lb_apply_ctx *c, const struct lb_oc_run_tx *r)
 			       (unsigned long long)pp.expiry_s,
 			       (unsigned long long)lb_oc_prepay_use_end(info.time_ms, pp.expiry_s),
 			       (unsigned long long)c->time_ms);
-	if (rc)
-		return rc;
 	rc = lb_state_get(c->state, LB_OC_NS_PAID, tx.id, LB_HASH_LEN, &used, &ul);
 	if (rc == LB_OK)
 		return lb_errf(c->em, LB_EEXISTS,

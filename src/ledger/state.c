@@ -488,6 +488,15 @@ int lb_apply_cite(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, 
 		  struct lb_tx *tx)
 {
 	struct lb_proof_info info;
+	return lb_apply_cite_info(c, what, raw, rawlen, proof, plen, want_chain, want_type, tx,
+				  &info);
+}
+
+int lb_apply_cite_info(struct lb_apply_ctx *c, const char *what, const uint8_t *raw,
+		       size_t rawlen, const uint8_t *proof, size_t plen, int want_chain,
+		       uint32_t want_type, struct lb_tx *tx, struct lb_proof_info *out)
+{
+	struct lb_proof_info info;
 	uint8_t hash[LB_HASH_LEN];
 	int here = c->tx->chain;
 	const struct lb_txtype *me = lb_txtype_find(c->tx->type);
@@ -534,6 +543,7 @@ int lb_apply_cite(struct lb_apply_ctx *c, const char *what, const uint8_t *raw, 
 		return lb_errf(c->em, LB_EINVALID, "%s: the cited tx is not of type %s", who,
 			       t ? t->name : "expected");
 	}
+	*out = info;
 	return LB_OK;
 }
 
