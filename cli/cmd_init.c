@@ -139,6 +139,8 @@ int cmd_init(int argc, char **argv)
 		json_object_set_new(g, "market", json_pack("{s:s}", "platform", platform));
 	/* surgery hospital ids are the members' names (docs/apps.md §4) */
 	json_object_set_new(g, "surgery", json_pack("{s:b}", "bind_hospitals", 1));
+	/* no two members of one name (NAME:SITE belongs to NAME): docs/consortium.md */
+	json_object_set_new(g, "governance", json_pack("{s:b}", "unique_names", 1));
 	struct lb_node_config cfg;
 	lb_node_config_defaults(&cfg, home);
 	cfg.api_port = (uint16_t)port;

@@ -340,6 +340,43 @@ static int enact_removal(struct lb_apply_ctx *c, const struct gov_prop *p,
 	return LB_OK;
 }
 
+/* Where genesis says "governance": {"unique_names": true}: a member's name is its own, since
+ * surgery hospital ids (NAME or NAME:SITE) are bound to it. A name clashes with another
+ * member's when it is the same or one is the other followed by ':' and a site. The index of
+ * the member name clashes with (not counting the member at addr), or -1. */
+static long name_clash(const struct gov_members *m, const char *name,
+		       const uint8_t addr[LB_ADDR_LEN])
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < m->n; i++) {
+		const char *o = m->m[i].name;
+		size_t ol = strlen(o);
+		if (!memcmp(m->m[i].addr, addr, LB_ADDR_LEN))
+			continue;
+		if (!strcmp(o, name) || (ol < nl && !strncmp(name, o, ol) && name[ol] == ':') ||
+		    (nl < ol && !strncmp(o, name, nl) && o[nl] == ':'))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* LB_EEXISTS when names must be unique (the genesis flag) and name clashes with a member's. */
+static int check_name_free(struct lb_apply_ctx *c, const struct gov_members *m,
+			   const char *name, const uint8_t addr[LB_ADDR_LEN])
+{
+	uint64_t unique = 0;
+	int rc = lb_state_get_u64(c->state, "gov", "unique_names", 12, 0, &unique);
+	long i;
+	if (rc || !unique || (i = name_clash(m, name, addr)) < 0)
+		return rc;
+	char t[LB_ADDR_TEXT_LEN + 1];
+	return lb_errf(c->em, LB_EEXISTS,
+		       "the name \"%s\" is taken: member %s is named \"%s\", and a name (NAME or "
+		       "NAME:SITE) is the member's surgery hospital id; propose admit with "
+		       "another --name",
+		       name, addr_text(m->m[i].addr, t), m->m[i].name);
+}
+
 /* Carry out a passed proposal on the member list. */
 static int enact(struct lb_apply_ctx *c, const struct gov_prop *p, struct gov_members *m)
 {
@@ -349,7 +386,11 @@ static int enact(struct lb_apply_ctx *c, const struct gov_prop *p, struct gov_me
 		struct gov_member x = {.kinds = p->p.kinds, .since = c->height};
 		memcpy(x.addr, p->p.member, LB_ADDR_LEN);
 		snprintf(x.name, sizeof x.name, "%s", p->p.name);
-		int rc = gov_members_add(m, &x);
+		/* another member may have taken the name since the proposal */
+		int rc = check_name_free(c, m, x.name, x.addr);
+		if (rc)
+			return rc;
+		rc = gov_members_add(m, &x);
 		if (rc == LB_EEXISTS)
 			return lb_errf(c->em, rc, "%s is already a member", t);
 		if (rc == LB_ELIMIT)
@@ -443,6 +484,9 @@ static int apply_propose(struct lb_apply_ctx *c)
 		rc = lb_errf(c->em, LB_EEXISTS, "%s is already a member", t);
 		goto out;
 	}
+	if (p->p.action == LB_GOV_ADMIT &&
+	    (rc = check_name_free(c, m, p->p.name, p->p.member)))
+		goto out;
 	if (p->p.action == LB_GOV_ADMIT && m->n == LB_MEMBERS_MAX) {
 		rc = lb_errf(c->em, LB_ELIMIT, "the consortium already has %d members",
 			     LB_MEMBERS_MAX);
@@ -1098,20 +1142,33 @@ static json_t *json_cosign(const struct lb_tx *tx)
 /* ---- genesis ------------------------------------------------------------------------------- */
 
 /* genesis.json "governance": {"threshold": "2/3", "vote_blocks_default": N,
- * "vote_blocks_max": N} (every key optional; absent: the defaults). */
+ * "vote_blocks_max": N, "unique_names": true} (every key optional; absent: the defaults;
+ * unique_names: no two members of one name, docs/consortium.md). */
 static int genesis_rules(json_t *g, int chain, struct lb_state *s, struct lb_errmsg *em)
 {
 	json_t *o = json_object_get(g, "governance"), *v;
 	const char *k;
 	struct lb_gov_params p = LB_GOV_PARAMS_DEFAULT;
+	bool rules = false;
+	int rc;
 	if (chain != LB_CHAIN_BUSINESS || !o)
 		return LB_OK;
 	if (!json_is_object(o))
 		return lb_errf(em, LB_EINVALID,
 			       "genesis: 'governance' must be an object with 'threshold' (\"2/3\"), "
-			       "'vote_blocks_default' and 'vote_blocks_max'");
+			       "'vote_blocks_default', 'vote_blocks_max' and 'unique_names'");
 	json_object_foreach(o, k, v)
 	{
+		if (!strcmp(k, "unique_names")) {
+			if (!json_is_boolean(v))
+				return lb_errf(em, LB_EINVALID,
+					       "genesis: governance.unique_names must be true or false");
+			if (json_is_true(v) &&
+			    (rc = lb_state_put_u64(s, "gov", "unique_names", 12, 1)))
+				return rc;
+			continue;
+		}
+		rules = true;
 		if (!strcmp(k, "threshold")) {
 			unsigned a, b;
 			char end;
@@ -1134,11 +1191,13 @@ static int genesis_rules(json_t *g, int chain, struct lb_state *s, struct lb_err
 		} else {
 			return lb_errf(em, LB_EINVALID,
 				       "genesis: governance.%s is not a setting (threshold, "
-				       "vote_blocks_default, vote_blocks_max)",
+				       "vote_blocks_default, vote_blocks_max, unique_names)",
 				       k);
 		}
 	}
-	int rc = lb_gov_params_check(&p, em);
+	if (!rules) /* only unique_names: the rules stay the defaults, stored as before */
+		return LB_OK;
+	rc = lb_gov_params_check(&p, em);
 	if (rc) {
 		lb_errwrap(em, "genesis: governance: ");
 		return rc;
@@ -1164,6 +1223,8 @@ static int genesis_members(json_t *g, int chain, struct lb_state *s, struct lb_e
 		return lb_errf(em, LB_ENOMEM, "out of memory");
 	size_t i;
 	int rc = LB_OK;
+	bool unique = json_is_true(
+		json_object_get(json_object_get(g, "governance"), "unique_names"));
 	json_array_foreach(list, i, v)
 	{
 		struct gov_member x = {0};
@@ -1219,6 +1280,15 @@ static int genesis_members(json_t *g, int chain, struct lb_state *s, struct lb_e
 		}
 		if ((rc = lb_super_kinds_parse(text, &x.kinds, em))) {
 			lb_errwrap(em, "genesis: members[%zu]: kinds: ", i);
+			break;
+		}
+		long k = unique ? name_clash(m, x.name, x.addr) : -1;
+		if (k >= 0) {
+			rc = lb_errf(em, LB_EINVALID,
+				     "genesis: members[%zu]: the name \"%s\" clashes with another "
+				     "member's, \"%s\" (governance.unique_names: each member's name "
+				     "is its own, and NAME:SITE belongs to NAME)",
+				     i, x.name, m->m[k].name);
 			break;
 		}
 		if ((rc = gov_members_add(m, &x))) {

@@ -154,6 +154,19 @@ def run(t, node):
     r = raw("node", 0x03b8, alarm("Institution-A").encode())
     t.eq(r.returncode, 0, "member A records under its own id " + r.stderr)
 
+    # ---- a second member of B's name would hold B's ids: admission refused (genesis
+    # "governance": {"unique_names": true}, what `leben init` writes) ----
+    before = (node.get("/v1/members"), nonce("node"))
+    for name in ("Institution-B", "Institution-B:Cardiac"):
+        r = node.cli(["governance", "propose", "admit", "--member", A("clinic"), "--name", name,
+                      "--kinds", "data", "--from", "node", "--wait"])
+        out = r.stdout + r.stderr
+        t.ok(r.returncode != 0 and "LB_EEXISTS" in out and 'is named "Institution-B"' in out
+             and "another --name" in out,
+             "admitting the clinic as %r (member B's name or site) is refused" % name, out)
+    t.eq((node.get("/v1/members"), nonce("node")), before,
+         "the refused admissions changed no member and left A's nonce")
+
     r = run_cli(["verify", "--home", node.home])
     t.ok(r.returncode == 0, "leben verify replays the chains", r.stdout[-400:] + r.stderr[-400:])
 

@@ -334,7 +334,15 @@ static void expect(struct fx *f, size_t count, size_t open, int yes, int no)
 	json_decref(o);
 }
 
+/* setup_fx with genesis.json's "governance" section (stolen; NULL: none). */
+static void setup_fx_gov(struct fx *f, int nmembers, json_t *governance);
+
 static void setup_fx(struct fx *f, int nmembers)
+{
+	setup_fx_gov(f, nmembers, NULL);
+}
+
+static void setup_fx_gov(struct fx *f, int nmembers, json_t *governance)
 {
 	uint8_t seed[LB_SEED_LEN];
 	char hx[2 * LB_PUBKEY_LEN + 1], at[LB_ADDR_TEXT_LEN + 1];
@@ -360,8 +368,11 @@ static void setup_fx(struct fx *f, int nmembers)
 							 "public_key", hx, "kinds", "computing"));
 	}
 	lb_hex_encode(hx, f->k[0].pk, LB_PUBKEY_LEN);
-	fx_genesis(f->home, json_pack("{s:s,s:i,s:s,s:o}", "network", "gov-test", "time_ms", 1,
-				      "proposer", hx, "members", members));
+	json_t *g = json_pack("{s:s,s:i,s:s,s:o}", "network", "gov-test", "time_ms", 1, "proposer",
+			      hx, "members", members);
+	if (governance)
+		json_object_set_new(g, "governance", governance);
+	fx_genesis(f->home, g);
 	fx_open(&f->l, f->home, &f->k[0]);
 }
 
@@ -523,6 +534,101 @@ static void test_last_member(void **state)
 	teardown_fx(&f);
 }
 
+/* Commit raw txs as one business block, without admission (as a consortium's orderer may
+ * cut txs admitted by different nodes). */
+static void commit_raw(struct fx *f, size_t n, struct lb_buf *raws)
+{
+	const uint8_t *r[4];
+	size_t lens[4];
+	for (size_t i = 0; i < n; i++) {
+		r[i] = raws[i].data;
+		lens[i] = raws[i].len;
+	}
+	struct lb_cut c = {LB_CHAIN_BUSINESS, 1000 + f->height, n, r, lens};
+	struct lb_errmsg em;
+	if (lb_ledger_commit(f->l, &c, &f->height, &em))
+		fail_msg("commit: %s", em.text);
+}
+
+static const char *tx_status(struct fx *f, const uint8_t id[LB_HASH_LEN], char *buf, size_t n)
+{
+	json_t *tx = NULL;
+	struct lb_errmsg em;
+	assert_lb_ok(lb_ledger_tx_json(f->l, id, &tx, &em));
+	snprintf(buf, n, "%s", json_string_value(json_object_get(tx, "status")));
+	json_decref(tx);
+	return buf;
+}
+
+/* Attack: a second member of one name (or of a name that is another's NAME:SITE) would hold
+ * the other's surgery hospital id. Where genesis says "governance": {"unique_names": true}
+ * the proposal is refused at admission, and a passing vote at apply time when another member
+ * took the name meanwhile; the member list is unchanged. Chains without the flag keep the
+ * older rule (such an admission passes, so they replay as before). */
+static void test_unique_names(void **state)
+{
+	(void)state;
+	static struct fx f;
+	uint8_t pd[LB_HASH_LEN], pe[LB_HASH_LEN], vd[LB_HASH_LEN], ve[LB_HASH_LEN];
+	char name[LB_MEMBER_NAME_MAX + 1], st[32];
+	setup_fx_gov(&f, 3, json_pack("{s:b}", "unique_names", 1));
+	/* A, B and C: 2 of 3 pass a proposal */
+	assert_int_equal(propose(&f, A, LB_GOV_ADMIT, D, "Hospital A", LB_SUPER_DATA, 100, NULL),
+			 LB_EEXISTS);
+	assert_int_equal(propose(&f, A, LB_GOV_ADMIT, D, "Hospital A:North", LB_SUPER_DATA, 100,
+				 NULL),
+			 LB_EEXISTS); /* a site of A's */
+	assert_int_equal(propose(&f, B, LB_GOV_ADMIT, D, "Clinic C", LB_SUPER_DATA, 100, NULL),
+			 LB_EEXISTS);
+	expect(&f, 3, 0, 0, 0);
+	assert_false(lb_consortium_is_member(f.l, f.a[D]));
+	/* "Hospital" and "Hospital AB" are other names */
+	assert_lb_ok(propose(&f, A, LB_GOV_ADMIT, D, "Hospital", LB_SUPER_DATA, f.height + 50, pd));
+	/* E under the same name while D's proposal is open: nobody holds it yet */
+	assert_lb_ok(propose(&f, B, LB_GOV_ADMIT, E, "Hospital", LB_SUPER_DATA, f.height + 50, pe));
+	expect(&f, 3, 2, 1, 0);
+	/* one block (txs admitted by different nodes): C's yes admits D (4 members, 3 yes
+	 * needed), A's and D's yes would admit a second "Hospital": that last vote fails there,
+	 * E is not admitted */
+	struct lb_buf raws[3], pl;
+	uint8_t va[LB_HASH_LEN];
+	const struct {
+		int who;
+		const uint8_t *prop;
+		uint8_t *id;
+	} bv[3] = {{C, pd, vd}, {A, pe, va}, {D, pe, ve}};
+	for (int i = 0; i < 3; i++) {
+		struct lb_gov_vote v = {.yes = true};
+		memcpy(v.proposal, bv[i].prop, LB_HASH_LEN);
+		lb_buf_init(&pl, 1024);
+		assert_lb_ok(lb_gov_vote_encode(&pl, &v));
+		build(&f, &raws[i], bv[i].who, LB_TX_GOV_VOTE, &pl, bv[i].id);
+		f.nonce[bv[i].who]++;
+		lb_buf_release(&pl);
+	}
+	commit_raw(&f, 3, raws);
+	for (int i = 0; i < 3; i++)
+		lb_buf_release(&raws[i]);
+	assert_string_equal(tx_status(&f, vd, st, sizeof st), "committed");
+	assert_string_equal(tx_status(&f, va, st, sizeof st), "committed");
+	assert_string_equal(tx_status(&f, ve, st, sizeof st), "invalid");
+	assert_true(lb_consortium_member_name(f.l, f.a[D], name));
+	assert_string_equal(name, "Hospital");
+	assert_false(lb_consortium_is_member(f.l, f.a[E]));
+	/* through admission the same vote is refused with the name named */
+	assert_int_equal(vote(&f, C, pe, true), LB_EEXISTS);
+	assert_false(lb_consortium_is_member(f.l, f.a[E]));
+	teardown_fx(&f);
+
+	/* without the flag (chains made before it): the older rule, the admission passes */
+	setup_fx(&f, 3);
+	assert_lb_ok(propose(&f, A, LB_GOV_ADMIT, D, "Hospital A", LB_SUPER_DATA, 100, pd));
+	assert_lb_ok(vote(&f, B, pd, true));
+	assert_true(lb_consortium_member_name(f.l, f.a[D], name));
+	assert_string_equal(name, "Hospital A");
+	teardown_fx(&f);
+}
+
 static void test_genesis_refusals(void **state)
 {
 	(void)state;
@@ -537,6 +643,12 @@ static void test_genesis_refusals(void **state)
 		" {\"name\":\"y\",\"address\":\"ADDR\",\"kinds\":\"audit\"}]",
 		"[{\"name\":\"x\",\"public_key\":\"abcd\",\"kinds\":\"data\"}]",
 		"[{\"name\":\"x\",\"address\":\"lb1notanaddress\",\"kinds\":\"data\"}]",
+		/* with governance.unique_names (the cases naming "unique"): two of one name, or a
+		 * name that is another's NAME:SITE */
+		"[{\"name\":\"unique\",\"address\":\"ADDR\",\"kinds\":\"data\"},"
+		" {\"name\":\"unique\",\"public_key\":\"PK\",\"kinds\":\"audit\"}]",
+		"[{\"name\":\"unique\",\"address\":\"ADDR\",\"kinds\":\"data\"},"
+		" {\"name\":\"unique:2\",\"public_key\":\"PK\",\"kinds\":\"audit\"}]",
 	};
 	struct lb_keypair kp;
 	uint8_t addr[LB_ADDR_LEN], seed[LB_SEED_LEN];
@@ -548,13 +660,23 @@ static void test_genesis_refusals(void **state)
 	lb_addr_from_pubkey(addr, kp.pk);
 	lb_addr_encode(at, addr);
 	lb_hex_encode(hx, kp.pk, LB_PUBKEY_LEN);
+	struct lb_keypair kp2; /* another member's key, where a case says PK */
+	char hx2[2 * LB_PUBKEY_LEN + 1];
+	memset(seed, 10, sizeof seed);
+	lb_keypair_from_seed(&kp2, seed);
+	lb_hex_encode(hx2, kp2.pk, LB_PUBKEY_LEN);
+	lb_keypair_wipe(&kp2);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char home[64], text[512];
 		fx_mkhome(home, sizeof home, "gov");
 		/* the member address goes where the case says ADDR */
 		size_t tl = 0;
-		for (const char *q = bad[i]; *q && tl + LB_ADDR_TEXT_LEN < sizeof text;) {
-			if (!strncmp(q, "ADDR", 4)) {
+		for (const char *q = bad[i]; *q && tl + 2 * LB_PUBKEY_LEN < sizeof text;) {
+			if (!strncmp(q, "PK", 2)) {
+				memcpy(text + tl, hx2, 2 * LB_PUBKEY_LEN);
+				tl += 2 * LB_PUBKEY_LEN;
+				q += 2;
+			} else if (!strncmp(q, "ADDR", 4)) {
 				memcpy(text + tl, at, LB_ADDR_TEXT_LEN);
 				tl += LB_ADDR_TEXT_LEN;
 				q += 4;
@@ -566,8 +688,11 @@ static void test_genesis_refusals(void **state)
 		json_error_t je;
 		json_t *members = json_loads(text, 0, &je);
 		assert_non_null(members);
-		fx_genesis(home, json_pack("{s:s,s:i,s:s,s:o}", "network", "g", "time_ms", 1,
-					   "proposer", hx, "members", members));
+		json_t *g = json_pack("{s:s,s:i,s:s,s:o}", "network", "g", "time_ms", 1,
+				      "proposer", hx, "members", members);
+		if (strstr(text, "\"unique\"")) /* a case for governance.unique_names */
+			json_object_set_new(g, "governance", json_pack("{s:b}", "unique_names", 1));
+		fx_genesis(home, g);
 		struct lb_errmsg em;
 		struct lb_ledger_options o;
 		struct lb_ledger *l = NULL;
@@ -578,6 +703,8 @@ static void test_genesis_refusals(void **state)
 			fail_msg("members %s: accepted", text);
 		print_message("members %s: %s\n", text, em.text);
 		assert_non_null(strstr(em.text, "genesis"));
+		if (strstr(text, "\"unique\""))
+			assert_non_null(strstr(em.text, "clashes"));
 		fx_rmhome(home);
 	}
 	lb_keypair_wipe(&kp);
@@ -1163,7 +1290,7 @@ int main(void)
 		cmocka_unit_test(test_new_payloads), cmocka_unit_test(test_removal_freeze),
 		cmocka_unit_test(test_removal_successor), cmocka_unit_test(test_rules_vote),
 		cmocka_unit_test(test_rekey),	    cmocka_unit_test(test_kinds_audit_vote),
-		cmocka_unit_test(test_cosign),
+		cmocka_unit_test(test_cosign),	    cmocka_unit_test(test_unique_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
