@@ -126,6 +126,126 @@ int lb_fhir_node_asset(const char *home, uint8_t id[32])
 	return rc;
 }
 
+/* The extractor name the entry carries (dynamic.extractor): how the node knows its own FHIR
+ * entry among the directory txs its key signed. */
+#define FHIR_EXTRACTOR "leben-fhir-endpoint/1"
+
+/* The committed entry of tx raw (a data.register or data.update this node signed) as
+ * asset.json keeps it, or NULL when it is not the FHIR endpoint's entry. */
+static json_t *entry_of_tx(const uint8_t *raw, size_t len)
+{
+	struct lb_tx tx;
+	struct lb_asset_tx at;
+	struct lb_hexa h;
+	json_t *o = NULL;
+	if (lb_tx_decode(&tx, raw, len, NULL) ||
+	    lb_asset_tx_decode(tx.payload, tx.payload_len, &at, NULL) ||
+	    lb_hexa_decode(at.pub, at.pub_len, &h, NULL))
+		return NULL;
+	const char *ex = lb_hexa_get_str(&h, "dynamic.extractor");
+	uint64_t created = 0;
+	int rid = lb_hexa_field_id("raw.blake2b");
+	if (ex && !strcmp(ex, FHIR_EXTRACTOR) && lb_hexa_get_u64(&h, "basic.created", &created) &&
+	    rid >= 0 && (h.present >> rid & 1)) {
+		char id[65], head[65], rawhex[65];
+		uint8_t hh[32];
+		lb_hash(hh, tx.payload, tx.payload_len);
+		lb_hex_encode(id, at.asset_id, 32);
+		lb_hex_encode(head, hh, 32);
+		lb_hex_encode(rawhex, h.v[rid].b, 32);
+		o = json_pack("{s:s,s:I,s:I,s:s,s:s}", "asset_id", id, "created",
+			      (json_int_t)created, "version", (json_int_t)at.version, "head", head,
+			      "raw", rawhex);
+	}
+	lb_hexa_release(&h);
+	return o;
+}
+
+/* The node's FHIR entry as the directory chain has it: the newest valid data.register or
+ * data.update signed by the node key that describes the FHIR endpoint (blocks read from the
+ * tip down); an empty object when there is none or its asset was purged whole (the next
+ * write registers a new one). */
+static int asset_from_chain(struct lb_ledger *l, json_t **out, struct lb_errmsg *em)
+{
+	uint8_t pk[LB_PUBKEY_LEN], addr[LB_ADDR_LEN];
+	char me[LB_ADDR_TEXT_LEN + 1];
+	int rc = lb_ledger_node_pk(l, pk, em);
+	if (rc)
+		return rc;
+	lb_addr_from_pubkey(addr, pk);
+	lb_addr_encode(me, addr);
+	json_t *b = NULL, *found = NULL;
+	if ((rc = lb_ledger_block_json(l, LB_CHAIN_DIRECTORY, UINT64_MAX, &b, em)))
+		return rc;
+	uint64_t tip = (uint64_t)json_integer_value(json_object_get(b, "height"));
+	json_decref(b);
+	for (uint64_t hgt = tip; hgt > 0 && !found && !rc; hgt--) {
+		if ((rc = lb_ledger_block_json(l, LB_CHAIN_DIRECTORY, hgt, &b, em)))
+			break;
+		json_t *txs = json_object_get(b, "txs");
+		for (size_t i = json_array_size(txs); i-- > 0 && !found;) {
+			json_t *t = json_array_get(txs, i);
+			const char *type = json_string_value(json_object_get(t, "type"));
+			const char *snd = json_string_value(json_object_get(t, "sender"));
+			uint8_t id[LB_HASH_LEN], *raw;
+			size_t len;
+			int chain;
+			if (!json_is_true(json_object_get(t, "valid")) || !snd || strcmp(snd, me) ||
+			    !type || (strcmp(type, "data.register") && strcmp(type, "data.update")) ||
+			    lb_hex_decode(id, LB_HASH_LEN, json_string_value(json_object_get(t, "id"))) ||
+			    lb_ledger_tx_raw(l, id, &chain, &raw, &len))
+				continue;
+			found = entry_of_tx(raw, len);
+			lb_free(raw);
+		}
+		json_decref(b);
+	}
+	if (rc) {
+		json_decref(found);
+		return rc;
+	}
+	uint8_t aid[32];
+	bool whole = false;
+	uint64_t when;
+	if (found && !lb_hex_decode(aid, 32, json_string_value(json_object_get(found, "asset_id"))))
+		lb_purge_of(l, aid, &whole, &when, NULL);
+	if (found && whole)
+		json_object_clear(found);
+	*out = found ? found : json_object();
+	return *out ? LB_OK : lb_errf(em, LB_ENOMEM, "out of memory");
+}
+
+/* Replace a damaged <home>/fhir/asset.json by the entry the chain holds (asset_from_chain);
+ * the damaged file is renamed to asset.json.damaged-<ms> (its name in kept). */
+static int asset_repair(struct lb_ledger *l, const char *home, char *kept, size_t keptsz,
+			struct lb_errmsg *em)
+{
+	char p[4300];
+	json_t *a = NULL;
+	snprintf(p, sizeof p, "%s/fhir/asset.json", home);
+	if (kept && keptsz)
+		kept[0] = 0;
+	int rc = asset_from_chain(l, &a, em);
+	if (rc)
+		return rc;
+	struct stat sb;
+	if (!stat(p, &sb)) { /* the damaged file stays beside, for the operator */
+		char k[4400];
+		snprintf(k, sizeof k, "%s.damaged-%llu", p, (unsigned long long)lb_now_ms());
+		if (rename(p, k)) {
+			json_decref(a);
+			return lb_errf(em, LB_EIO, "%s: cannot move it to %s: %s", p, k,
+				       strerror(errno));
+		}
+		if (kept && keptsz)
+			snprintf(kept, keptsz, "%s", k);
+	}
+	rc = json_object_size(a) ? asset_save(home, a, em) : LB_OK; /* none yet: start afresh */
+	json_decref(a);
+	lb_fhir_node_changed(); /* describe the store again against what the chain holds */
+	return rc;
+}
+
 /* FHIR code systems as the directory writes them. */
 static const char *short_system(const char *sys, size_t *n)
 {
@@ -216,7 +336,7 @@ static int describe(struct lb_fhir_store *st, const char *addr, uint64_t created
 	}
 	json_decref(f);
 	if (!rc)
-		rc = lb_hexa_set_str(h, "dynamic.extractor", "leben-fhir-endpoint/1");
+		rc = lb_hexa_set_str(h, "dynamic.extractor", FHIR_EXTRACTOR);
 	if (!rc)
 		rc = lb_hexa_set_str(h, "dynamic.sync", "watch");
 	if (!rc)
@@ -389,10 +509,27 @@ void lb_fhir_node_tick(struct lb_ledger *l, const char *home)
 		return;
 	struct lb_errmsg lem;
 	json_t *a = asset_load(home, &lem);
-	static bool told; /* a damaged entry file is not overwritten: said once until mended */
+	static bool told; /* a file that cannot be mended here: said once until it is */
+	if (!a && lem.code == LB_ECORRUPT && !lb_ledger_pending(l, LB_CHAIN_DIRECTORY)) {
+		/* damaged: rebuilt from the chain (nothing of the node's waits for a block, so the
+		 * chain has the whole entry), the damaged file kept beside it */
+		char kept[4400], why[sizeof lem.text];
+		snprintf(why, sizeof why, "%s", lem.text);
+		if (asset_repair(l, home, kept, sizeof kept, &lem) == LB_OK) {
+			lb_log(LB_LOG_WARN,
+			       "FHIR directory entry: %s; rebuilt it from the directory chain (the "
+			       "damaged file is kept as %s)",
+			       why, kept);
+			a = asset_load(home, &lem);
+		}
+	}
 	if (!a) {
 		if (!told)
-			lb_log(LB_LOG_WARN, "FHIR directory entry not kept: %s", lem.text);
+			lb_log(LB_LOG_WARN,
+			       "FHIR directory entry not kept: %s (a damaged file is rebuilt from the "
+			       "directory chain once no directory tx waits for a block; a file that "
+			       "cannot be read or moved needs its permissions or disk mended)",
+			       lem.text);
 		told = true;
 		return;
 	}
