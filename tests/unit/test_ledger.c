@@ -647,6 +647,91 @@ static void test_anchor_on_demand(void **state)
 	fx_rmhome(home);
 }
 
+/* Run sql on the SQLite file path (a connection of its own, as another writer would be). */
+static void sql_on(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *err = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "?");
+	sqlite3_close(db);
+}
+
+/* A proof anchored in another chain names only blocks that chain has published (its tip).
+ * The window between a commit's write of its block row and the move of its tip is made
+ * without threads: a twin of the home (same network, same key) makes the settlement block
+ * that would anchor a business tx, and that row is written into the open ledger's
+ * settlement.db from outside, its tip left at 0. The proof is refused as while no block
+ * anchors the tx; once the block is the tip (the ledger opened on the file holding it) the
+ * same request gives a proof anchored in it. Fails if the anchor were looked up among
+ * written blocks rather than published ones. */
+static void test_anchor_published_only(void **state)
+{
+	(void)state;
+	char home[64], twin[96], cmd[400], db[200], twin_db[200], sql[600];
+	struct lb_keypair prop, a;
+	uint8_t addr[LB_ADDR_LEN], id[LB_HASH_LEN];
+	struct lb_ledger *l, *t;
+	struct lb_errmsg em;
+	struct lb_buf pf;
+	struct lb_proof_info info;
+	uint64_t h;
+	fx_one_account(home, sizeof home, "tipanchor", &prop, &a, addr);
+	fx_open(&l, home, &prop);
+	business_record(l, &a, 0, 1, id); /* business block 1 holds the tx */
+	lb_ledger_close(l);
+	snprintf(twin, sizeof twin, "%s-twin", home);
+	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", home, twin);
+	assert_int_equal(system(cmd), 0);
+	fx_open(&t, twin, &prop);
+	struct lb_cut c = {LB_CHAIN_SETTLEMENT, 5000, 0, NULL, NULL};
+	assert_lb_ok(lb_ledger_commit(t, &c, &h, &em));
+	assert_true(h == 1); /* settlement block 1 anchors business block 1 */
+	lb_ledger_close(t);
+
+	fx_open(&l, home, &prop);
+	lb_buf_init(&pf, 1 << 20);
+	assert_int_equal(lb_ledger_proof(l, id, LB_CHAIN_SETTLEMENT, &pf, &em), LB_ENOTFOUND);
+	/* written, not published: the row is in the file, the ledger's tip still 0 */
+	snprintf(db, sizeof db, "%s/chains/settlement.db", home);
+	snprintf(twin_db, sizeof twin_db, "%s/chains/settlement.db", twin);
+	snprintf(sql, sizeof sql,
+		 "ATTACH '%s' AS twin; INSERT INTO blocks SELECT * FROM twin.blocks WHERE height = 1;",
+		 twin_db);
+	sql_on(db, sql);
+	lb_buf_reset(&pf);
+	lb_errclear(&em);
+	int rc = lb_ledger_proof(l, id, LB_CHAIN_SETTLEMENT, &pf, &em);
+	if (rc == LB_OK)
+		fail_msg("a proof anchored in settlement block 1, written but not this ledger's tip");
+	assert_int_equal(rc, LB_ENOTFOUND);
+	assert_non_null(strstr(em.text, "no settlement block anchors business block 1"));
+	json_t *chains = NULL;
+	assert_lb_ok(lb_ledger_chains_json(l, &chains));
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(chains, "chains"), LB_CHAIN_SETTLEMENT),
+				 "height")),
+			 0); /* the row is there, the tip is not */
+	json_decref(chains);
+	lb_ledger_close(l);
+
+	/* published: the ledger opened again takes the written block as its tip */
+	fx_open(&l, home, &prop);
+	lb_buf_reset(&pf);
+	if (lb_ledger_proof(l, id, LB_CHAIN_SETTLEMENT, &pf, &em))
+		fail_msg("proof once the block is the tip: %s", em.text);
+	assert_lb_ok(lb_proof_verify(pf.data, pf.len, prop.pk, &info, &em));
+	assert_true(info.anchored && info.anchor_chain == LB_CHAIN_SETTLEMENT &&
+		    info.anchor_height == 1);
+	lb_buf_release(&pf);
+	lb_ledger_close(l);
+	lb_keypair_wipe(&prop);
+	lb_keypair_wipe(&a);
+	fx_rmhome(home);
+	fx_rmhome(twin);
+}
+
 /* Txs are checked with Ed25519 batch verification. Admission: a valid batch passes without a
  * single one-by-one check, and bad signatures inside a batch are found and refused each with
  * its own result while the valid txs around them are admitted. Blocks: a twin ledger that
@@ -986,6 +1071,7 @@ int main(void)
 		cmocka_unit_test(test_header_roundtrip),
 		cmocka_unit_test(test_ledger_flow),
 		cmocka_unit_test(test_anchor_on_demand),
+		cmocka_unit_test(test_anchor_published_only),
 		cmocka_unit_test(test_batch_signatures),
 		cmocka_unit_test(test_batch_equals_single),
 		cmocka_unit_test(test_admission_sees_blocks),
