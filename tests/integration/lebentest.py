@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -269,9 +270,12 @@ class Node:
             json.dump(cfg, f)
 
     def start(self, timeout=60, extra=()):
-        self.port = free_port()
+        """Start the node on a port it chooses itself (--api-port 0: bound by the node, so no
+        other program can take it between a choice and the bind) and read it from the
+        "API listening on URL" line."""
+        self.port = None
         self.log = []
-        self.proc = subprocess.Popen([BIN, "node", "--home", self.home, "--api-port", str(self.port)]
+        self.proc = subprocess.Popen([BIN, "node", "--home", self.home, "--api-port", "0"]
                                      + (["--api-tls"] if self.tls else []) + list(extra),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=env(), text=True)
@@ -280,12 +284,14 @@ class Node:
         def drain(f):
             for line in f:
                 self.log.append(line)
-                if "API listening on" in line:
+                m = re.search(r"API listening on https?://\S+:(\d+)", line)
+                if m and not ready.is_set():
+                    self.port = int(m.group(1))
                     ready.set()
             ready.set()
 
         threading.Thread(target=drain, args=(self.proc.stderr,), daemon=True).start()
-        if not ready.wait(timeout) or self.proc.poll() is not None:
+        if not ready.wait(timeout) or self.proc.poll() is not None or not self.port:
             raise RuntimeError("the node did not start:\n" + "".join(self.log[-30:]))
 
     def stop(self):
