@@ -130,6 +130,18 @@ int lb_fhir_node_asset(const char *home, uint8_t id[32])
  * entry among the directory txs its key signed. */
 #define FHIR_EXTRACTOR "leben-fhir-endpoint/1"
 
+/* The node key's address, as text (the entry's basic.creator). */
+static int node_addr(struct lb_ledger *l, char text[LB_ADDR_TEXT_LEN + 1], struct lb_errmsg *em)
+{
+	uint8_t pk[LB_PUBKEY_LEN], addr[LB_ADDR_LEN];
+	int rc = lb_ledger_node_pk(l, pk, em);
+	if (rc)
+		return rc;
+	lb_addr_from_pubkey(addr, pk);
+	lb_addr_encode(text, addr);
+	return LB_OK;
+}
+
 /* The committed entry of tx raw (a data.register or data.update this node signed) as
  * asset.json keeps it, or NULL when it is not the FHIR endpoint's entry. */
 static json_t *entry_of_tx(const uint8_t *raw, size_t len)
@@ -167,13 +179,10 @@ static json_t *entry_of_tx(const uint8_t *raw, size_t len)
  * write registers a new one). */
 static int asset_from_chain(struct lb_ledger *l, json_t **out, struct lb_errmsg *em)
 {
-	uint8_t pk[LB_PUBKEY_LEN], addr[LB_ADDR_LEN];
 	char me[LB_ADDR_TEXT_LEN + 1];
-	int rc = lb_ledger_node_pk(l, pk, em);
+	int rc = node_addr(l, me, em);
 	if (rc)
 		return rc;
-	lb_addr_from_pubkey(addr, pk);
-	lb_addr_encode(me, addr);
 	json_t *b = NULL, *found = NULL;
 	if ((rc = lb_ledger_block_json(l, LB_CHAIN_DIRECTORY, UINT64_MAX, &b, em)))
 		return rc;
@@ -365,13 +374,11 @@ static int describe(struct lb_fhir_store *st, const char *addr, uint64_t created
 /* Send the next version (or the first) of the entry. */
 static int publish(struct lb_ledger *l, const char *home, json_t *a, struct lb_errmsg *em)
 {
-	uint8_t pk[LB_PUBKEY_LEN], addr[LB_ADDR_LEN], aid[32], prev[32];
+	uint8_t aid[32], prev[32];
 	char addr_text[LB_ADDR_TEXT_LEN + 1];
-	int rc = lb_ledger_node_pk(l, pk, em);
+	int rc = node_addr(l, addr_text, em);
 	if (rc)
 		return rc;
-	lb_addr_from_pubkey(addr, pk);
-	lb_addr_encode(addr_text, addr);
 	const char *idh = json_string_value(json_object_get(a, "asset_id"));
 	uint64_t version = (uint64_t)json_integer_value(json_object_get(a, "version")) + 1;
 	uint64_t created = (uint64_t)json_integer_value(json_object_get(a, "created"));

@@ -3,6 +3,7 @@
  * client relies on to turn a reply's "code" back into an lb_err.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "test.h"
 
@@ -49,6 +50,45 @@ static void test_params(void **state)
 	assert_string_equal(a, "ab");
 }
 
+/* api_path_decode: each escape decoded once; malformed ones, NUL and '/' refused by name. */
+static void test_path_decode(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *raw, *want;
+	} ok[] = {{"/v1/surgery/alarms/St%20Mary/Dr%20Who", "/v1/surgery/alarms/St Mary/Dr Who"},
+		  {"/a/%2520", "/a/%20"},
+		  {"/a/%c3%a9t%C3%A9", "/a/\xc3\xa9t\xc3\xa9"},
+		  {"/a+b/c", "/a+b/c"},
+		  {"/", "/"}};
+	static const struct {
+		const char *raw, *what;
+	} bad[] = {{"/a/%zz", "'%zz'"}, {"/a/%2", "'%2'"},   {"/a/%", "'%'"},
+		   {"/a/b%00c", "NUL"},   {"/a/b%2Fc", "'/'"}, {"/a/b%2fc", "'/'"},
+		   {"/a/%g1", "'%g1'"}};
+	char out[128];
+	struct lb_errmsg em;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		assert_int_equal(api_path_decode(ok[i].raw, strlen(ok[i].raw), out, sizeof out, &em),
+				 LB_OK);
+		assert_string_equal(out, ok[i].want);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		lb_errclear(&em);
+		assert_int_equal(
+			api_path_decode(bad[i].raw, strlen(bad[i].raw), out, sizeof out, &em),
+			LB_EMALFORMED);
+		if (!strstr(em.text, bad[i].what))
+			fail_msg("%s: %s does not name %s", bad[i].raw, em.text, bad[i].what);
+	}
+	/* decoded in place, as the server does */
+	char inplace[] = "/x/A%42C";
+	assert_int_equal(api_path_decode(inplace, strlen(inplace), inplace, sizeof inplace, &em),
+			 LB_OK);
+	assert_string_equal(inplace, "/x/ABC");
+	assert_int_equal(api_path_decode("/abc", 4, out, 4, &em), LB_ETOOBIG);
+}
+
 static void test_err_names(void **state)
 {
 	/* Every code of the table maps to its name and back. */
@@ -69,6 +109,7 @@ int main(void)
 		cmocka_unit_test(test_literal_paths),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_err_names),
+		cmocka_unit_test(test_path_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
