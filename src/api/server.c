@@ -886,7 +886,6 @@ static enum MHD_Result on_first_call(struct lb_api *a, struct MHD_Connection *c,
 	struct api_params p, fp;
 	char allow[64] = "";
 	const char *url = r->path;
-	r->started = true;
 	if (a->opt.refuse) {
 		json_t *j = error_json(LB_ECORRUPT, a->opt.refuse);
 		if (!j)
@@ -966,9 +965,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return send_error_at(c, url, LB_EUNAUTH, why, NULL, 0);
 		return on_first_call(a, c, r, method);
 	}
-	if (!r->route) { /* answered at the first call; a body is read and dropped */
+	if (!r->route) { /* answered at the first call: a body is dropped, but not forever */
+		r->discarded += *upload_data_size;
 		*upload_data_size = 0;
-		return MHD_YES;
+		return r->discarded > a->opt.max_body + (1u << 20) ? MHD_NO : MHD_YES;
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
