@@ -6,6 +6,9 @@
 #ifndef LEBEN_JSON_FILE_H
 #define LEBEN_JSON_FILE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "leben/error.h"
@@ -28,6 +31,13 @@ enum {
 /* lb_json_file_load with flags (LB_JSON_FILE_*): the same answers, and with
  * LB_JSON_FILE_REQUIRED, LB_ENOTFOUND "PATH is missing" for a file that is not there. */
 int lb_json_file_read(const char *path, unsigned flags, json_t **out, struct lb_errmsg *em);
+
+/* lb_json_file_read that also gives the file's bytes, for a file whose bytes count
+ * (genesis.json: their hash is the network id): at most max bytes (LB_ETOOBIG over it), new
+ * in *text (NUL-terminated, *len bytes; caller lb_free's it), NULL and 0 for a missing file
+ * that is not required. */
+int lb_json_file_read_text(const char *path, unsigned flags, size_t max, json_t **out,
+			   uint8_t **text, size_t *len, struct lb_errmsg *em);
 
 /* Write o (borrowed) to path, indented with sorted keys, atomically (temp file, fsync,
  * rename; mode 0600): when it fails, the old file is still there, unchanged. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "leben/codec.h"
+#include "leben/json_file.h"
 #include "ledger/ledger_int.h"
 
 #define GENESIS_MAX (4 << 20)
@@ -30,23 +31,23 @@ int genesis_load(const char *home, json_t **g, uint8_t network[LB_HASH_LEN],
 	uint8_t *text;
 	size_t len;
 	snprintf(path, sizeof path, "%s/genesis.json", home);
-	int rc = lb_file_read(path, GENESIS_MAX, &text, &len, em);
+	int rc = lb_json_file_read_text(path, LB_JSON_FILE_REQUIRED | LB_JSON_FILE_NO_DUPS,
+					GENESIS_MAX, g, &text, &len, em);
 	if (rc == LB_ENOTFOUND)
 		return lb_errf(em, rc, "%s is missing: is '%s' a node home? Create one with 'leben "
 				       "init --home %s'",
 			       path, home, home);
+	if (rc == LB_ECORRUPT) { /* every member holds the same file, its hash the network id */
+		char why[sizeof em->text];
+		snprintf(why, sizeof why, "%s", em->text);
+		return lb_errf(em, rc, "%s (it is the same file on every node of the network: copy "
+				       "it back from another member's home)",
+			       why);
+	}
 	if (rc)
 		return rc;
-	json_error_t jerr;
-	*g = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
 	lb_hash_domain(network, "LEBEN-genesis-v1", text, len);
 	lb_free(text);
-	if (!*g || !json_is_object(*g)) {
-		json_decref(*g);
-		*g = NULL;
-		return lb_errf(em, LB_EMALFORMED, "%s: line %d column %d: %s", path, jerr.line,
-			       jerr.column, jerr.text);
-	}
 	return LB_OK;
 }
 

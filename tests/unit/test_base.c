@@ -139,7 +139,30 @@ static void test_json_file(void **state)
 	assert_non_null(strstr(em.text, "duplicate"));
 	assert_non_null(strstr(em.text, "repair the file"));
 	assert_null(strstr(em.text, "move it away")); /* a required file is not to be moved away */
+	/* with the bytes (genesis.json hashes them): the same answers, the bytes as written */
+	uint8_t *text = (uint8_t *)1;
+	size_t tl = 1;
+	o = (json_t *)1;
+	assert_int_equal(lb_json_file_read_text(path, LB_JSON_FILE_REQUIRED | LB_JSON_FILE_NO_DUPS,
+						4096, &o, &text, &tl, &em),
+			 LB_ECORRUPT);
+	assert_true(o == NULL && text == NULL && tl == 0);
+	put_text(path, "{\"a\": 1}");
+	assert_lb_ok(lb_json_file_read_text(path, LB_JSON_FILE_REQUIRED, 4096, &o, &text, &tl, &em));
+	assert_int_equal(tl, 8);
+	assert_memory_equal(text, "{\"a\": 1}", 8);
+	assert_int_equal(json_integer_value(json_object_get(o, "a")), 1);
+	json_decref(o);
+	lb_free(text);
+	assert_int_equal(lb_json_file_read_text(path, 0, 4, &o, &text, &tl, &em), LB_ETOOBIG);
 	assert_int_equal(unlink(path), 0);
+	assert_int_equal(lb_json_file_read_text(path, LB_JSON_FILE_REQUIRED, 4096, &o, &text, &tl,
+						&em),
+			 LB_ENOTFOUND);
+	assert_non_null(strstr(em.text, "missing"));
+	assert_lb_ok(lb_json_file_read_text(path, 0, 4096, &o, &text, &tl, &em));
+	assert_true(json_object_size(o) == 0 && text == NULL && tl == 0);
+	json_decref(o);
 	assert_lb_ok(lb_json_file_load(path, &o, &em));
 
 	json_object_set_new(o, "version", json_integer(3));

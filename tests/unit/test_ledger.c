@@ -647,6 +647,61 @@ static void test_anchor_on_demand(void **state)
 	fx_rmhome(home);
 }
 
+/* genesis.json read through lb_json_file_read_text: missing, damaged, keys twice or not an
+ * object, each refused with the file named and what to do; the file left as it is. */
+static void test_genesis_file(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text; /* NULL: no file */
+		int code;
+		const char *says;
+	} cases[] = {
+		{NULL, LB_ENOTFOUND, "a node home? Create one with 'leben init"},
+		{"{\"network\": \"g\", \"time_ms\": 1", LB_ECORRUPT, "not JSON (line 1"},
+		{"{\"network\": \"g\", \"network\": \"h\", \"time_ms\": 1}", LB_ECORRUPT,
+		 "duplicate object key"},
+		{"[1, 2]", LB_ECORRUPT, "not a JSON object"},
+	};
+	struct lb_keypair prop;
+	uint8_t seed[LB_SEED_LEN];
+	memset(seed, 4, sizeof seed);
+	assert_lb_ok(lb_crypto_init());
+	assert_lb_ok(lb_ledger_register_core_types());
+	lb_keypair_from_seed(&prop, seed);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char home[64], path[128];
+		fx_mkhome(home, sizeof home, "genesis");
+		snprintf(path, sizeof path, "%s/genesis.json", home);
+		if (cases[i].text) {
+			FILE *f = fopen(path, "w");
+			assert_non_null(f);
+			fputs(cases[i].text, f);
+			fclose(f);
+		}
+		struct lb_ledger_options o;
+		struct lb_ledger *l = NULL;
+		struct lb_errmsg em;
+		lb_ledger_options_init(&o);
+		o.home = home;
+		lb_errclear(&em);
+		assert_int_equal(lb_ledger_open(&l, &o, &prop, &em), cases[i].code);
+		print_message("genesis %s: %s\n", cases[i].text ? cases[i].text : "(none)", em.text);
+		assert_non_null(strstr(em.text, path));
+		assert_non_null(strstr(em.text, cases[i].says));
+		if (cases[i].text) {
+			assert_non_null(strstr(em.text, "copy it back from another member"));
+			uint8_t *back;
+			size_t n;
+			assert_lb_ok(lb_file_read(path, 4096, &back, &n, &em));
+			assert_string_equal((char *)back, cases[i].text);
+			lb_free(back);
+		}
+		fx_rmhome(home);
+	}
+	lb_keypair_wipe(&prop);
+}
+
 /* Run sql on the SQLite file path (a connection of its own, as another writer would be). */
 static void sql_on(const char *path, const char *sql)
 {
@@ -1072,6 +1127,7 @@ int main(void)
 		cmocka_unit_test(test_ledger_flow),
 		cmocka_unit_test(test_anchor_on_demand),
 		cmocka_unit_test(test_anchor_published_only),
+		cmocka_unit_test(test_genesis_file),
 		cmocka_unit_test(test_batch_signatures),
 		cmocka_unit_test(test_batch_equals_single),
 		cmocka_unit_test(test_admission_sees_blocks),
