@@ -1209,6 +1209,7 @@ static double arg_weight(const struct kn_argument *a)
 static int update(struct kn_enact *e, int oi)
 {
 	e->caller = oi;
+	e->s->pf_caller_part = e->o[oi].kind != O_TASK;
 	struct obj *o = &e->o[oi];
 	const struct kn_task *k =
 		o->kind == O_DERIVED || o->kind == O_WARNING ? NULL : e->m->tasks[o->task];
@@ -1399,11 +1400,13 @@ static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 								 : "names a repetition built in this cycle";
 				e->fail = false;
 				e->why = NULL;
+				e->s->pf_caller_part = false;
 				drop_deltas(e);
 				return lb_errf(em, rc, "%s: %s", e->o[i].path,
 					       rc == LB_EINVALID ? why : lb_strerror(rc));
 			}
 		}
+		e->s->pf_caller_part = false;
 		if (e->nd == 0)
 			return LB_OK;
 		if (round > limit) {
@@ -1795,6 +1798,29 @@ static int visible_data(const struct kn_enact *e, int o, const char *item)
 	return kn_model_find_data_from(e->m, item, e->o[o].task);
 }
 
+/* A text given to a multi-valued item: PROformajs's for...of iterates its characters (code
+ * points), each checked by the class's accept(), and stores the text itself. */
+static int store_text_multi(struct kn_enact *e, int d, json_t *j, const char *item,
+			    struct lb_errmsg *em)
+{
+	const char *t = json_string_value(j);
+	size_t n = json_string_length(j);
+	for (size_t i = 0; i < n;) {
+		size_t l = 1;
+		while (i + l < n && ((unsigned char)t[i + l] & 0xC0) == 0x80)
+			l++;
+		json_t *c = json_stringn(t + i, l);
+		struct kn_value cv;
+		bool ok = c != NULL && accept(&e->m->data[d], c, &cv);
+		json_decref(c);
+		if (!ok)
+			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+		i += l;
+	}
+	struct kn_value v = { .t = KN_V_TEXT, .u.s = t };
+	return store_def(e, d, &v);
+}
+
 /* Stores one answer, without cycling (PROformajs's set() stores every answer it accepts,
  * then cycles once). */
 static int store_answer(struct kn_enact *e, const char *path, const char *item,
@@ -1820,7 +1846,7 @@ static int store_answer(struct kn_enact *e, const char *path, const char *item,
 		if (!json_is_array(j) && !json_is_string(j))
 			return lb_errf(em, LB_ETYPE, "%s is not iterable", item);
 		if (!json_is_array(j))
-			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+			return store_text_multi(e, d, j, item, em);
 		struct kn_value *el = lb_calloc(json_array_size(j) + 1, sizeof(*el));
 		if (el == NULL)
 			return LB_ENOMEM;
@@ -1953,6 +1979,7 @@ int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em)
 			return lb_errf(em, LB_EINVALID, "Unable to getComponent '%s'", e->o[o].path);
 		}
 		e->caller = o;
+		e->s->pf_caller_part = false;
 		bool pre = k->pre == NULL || truth(e, k->pre);
 		if (e->fail) {
 			e->fail = false;

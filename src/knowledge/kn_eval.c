@@ -448,6 +448,16 @@ static bool js_index_throws(struct ectx *c, const struct kn_expr *e, int task)
 	return true;
 }
 
+/* A text's JavaScript length: UTF-16 units (a UTF-8 lead byte of 4 bytes is a pair). */
+static int64_t js_text_length(const char *t)
+{
+	int64_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+		if ((*p & 0xC0) != 0x80)
+			n += *p >= 0xF0 ? 2 : 1;
+	return n;
+}
+
 /* nth(text, i) is text[i] in JavaScript: its i-th character (one byte; the same for ASCII). */
 static int js_nth_text(struct ectx *c, const struct kn_value *a, const struct kn_value *b,
 		       struct kn_value *out)
@@ -483,6 +493,13 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK; /* unresolved: reported by the verifier, unknown at run time */
 	const struct kn_fn_info *f = &kn_fns[e->ref];
 	int task = !f->task_arg ? -1 : e->nargs > 0 ? e->args[0]->ref : e->ref2;
+	if (s->js && e->ref == KN_F_INDEX && e->nargs == 0 && s->pf_caller_part) {
+		/* PROformajs: a state without index (undefined - 1), from a data item, warning,
+		 * source, candidate or argument */
+		out->t = KN_V_REAL;
+		out->u.r = NAN;
+		return LB_OK;
+	}
 	if (f->task_arg && task < 0)
 		return LB_OK;
 	uint8_t st = task >= 0 ? s->ts[task].state : 0;
@@ -497,7 +514,10 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	case KN_F_FINISHED_TIME:
 		return task_time(c, e->ref, task, out);
 	case KN_F_INDEX:
-		/* repetition index of a cyclic task (0 for its first run), -1 if not cyclic */
+		/* repetition index of a cyclic task (0 for its first run), -1 if not cyclic;
+		 * PROformajs: the task state's index, undefined for a task not cyclic */
+		if (s->js && !m->tasks[task]->cyclic)
+			return LB_OK;
 		out->t = KN_V_INT;
 		out->u.i = m->tasks[task]->cyclic ? (int64_t)s->ts[task].cycles : -1;
 		return LB_OK;
@@ -627,6 +647,10 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		if (a.t == KN_V_SET) {
 			out->t = KN_V_INT;
 			out->u.i = (int64_t)a.u.set.n;
+		} else if (a.t == KN_V_TEXT && s->js) {
+			/* arr.length of a text: its length in UTF-16 units */
+			out->t = KN_V_INT;
+			out->u.i = js_text_length(a.u.s);
 		}
 		return LB_OK;
 	case KN_F_DATE:

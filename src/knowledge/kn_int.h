@@ -470,6 +470,9 @@ struct lb_kn_session {
 				      * (PROformajs's evaluator reads a name from the last task path
 				      * storing a value under it, whichever task defines it), NULL =
 				      * kn_current; owned by the enactment */
+	bool pf_caller_part;         /* the evaluating component is no task (a source, candidate,
+				      * argument, derived item or warning): PROformajs's index()
+				      * without argument reads its state's index, undefined - 1 = NaN */
 	/* ---- PROformajs's evaluation throws (s->js): set by kn_eval, cleared by the caller ---- */
 	bool js_threw;               /* an evaluation since the caller cleared it threw in
 				      * JavaScript (its value is then meaningless) */
