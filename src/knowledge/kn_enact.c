@@ -398,11 +398,28 @@ static int slot_find(const struct kn_enact *e, int p, int d)
 	return -1;
 }
 
+/* Is path (a root's) the name of a property every JavaScript object inherits? PROformajs's
+ * `_data[path]` is then that property (a function), never replaced by a new object: what is
+ * stored there lands on the function, where neither its evaluator nor getData() (both walk
+ * Object.keys(_data)) ever see it. */
+static bool proto_name(const char *path)
+{
+	static const char *const names[] = { "constructor", "hasOwnProperty", "isPrototypeOf",
+		"propertyIsEnumerable", "toLocaleString", "toString", "valueOf",
+		"__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(path, names[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Store v (copied; NULL: only make the slot, an empty history) as a new version of item d
  * under `path`: PROformajs's `_data[path][name].push(...)`, the path and the slot made when
  * absent. */
 static int store_at(struct kn_enact *e, const char *path, int d, const struct kn_value *v)
 {
+	if (proto_name(path))
+		return LB_OK;
 	int p = dpath_index(e, path, true);
 	if (p < 0)
 		return LB_ENOMEM;
@@ -467,6 +484,15 @@ static void idents(struct kn_enact *e, struct kn_value *out)
 			out[g] = sl->h[sl->n - 1];
 		}
 	}
+	/* the EvaluatorContext adds the tasks by runtime path after the data: a root not cyclic
+	 * (its path a bare name) shadows an item of its name with its state object, which
+	 * JavaScript shows as "[object Object]" (a text here: truthy, known, NaN as a number) */
+	static const struct kn_value state_obj = { .t = KN_V_TEXT, .u.s = "[object Object]" };
+	const struct kn_task *root = e->m->ntasks > 0 && e->m->tasks[0]->parent < 0
+					     ? e->m->tasks[0] : NULL;
+	for (size_t d = 0; root != NULL && !root->cyclic && d < nd; d++)
+		if (e->group[d] == (int)d && strcmp(e->m->data[d].name, root->name) == 0)
+			out[d] = state_obj;
 	for (size_t d = 0; d < nd; d++)
 		out[d] = out[e->group[d]];
 }
@@ -675,6 +701,13 @@ static bool task_name_bad(const struct kn_enact *e, const struct kn_expr *a)
 	return !ok || (l >= 0 && (size_t)l >= e->round_start);
 }
 
+/* result_of() / result_set() of task argument a: null where PROformajs cannot look the
+ * task up from the evaluating component (the session's pf_unresolved). */
+static bool result_unresolved(void *ctx, const struct kn_expr *a)
+{
+	return task_name_bad(ctx, a);
+}
+
 /* Would PROformajs fail evaluating x here? It does when x names a task it cannot resolve from
  * the evaluating component, or one whose latest instance was built after the cycle's snapshot
  * (the name resolves to that instance, which the snapshot lacks). */
@@ -683,7 +716,7 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 	if (x == NULL)
 		return false;
 	/* is_*() and net_support() throw when the name does not resolve (result_of() and
-	 * result_set() give undefined instead: not reproduced) */
+	 * result_set() give null instead: result_unresolved) */
 	bool state_fn = x->op == KN_E_CALL && x->ref >= 0 &&
 			(x->ref == KN_F_IS_DORMANT || x->ref == KN_F_IS_IN_PROGRESS ||
 			 x->ref == KN_F_IS_COMPLETED || x->ref == KN_F_IS_DISCARDED ||
@@ -758,6 +791,8 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
  * does there (e->fail). */
 static int eval_js(struct kn_enact *e, const struct kn_expr *x, struct kn_value *v)
 {
+	e->s->pf_unresolved = result_unresolved;
+	e->s->pf_ctx = e;
 	e->s->js_threw = false;
 	int rc = kn_eval(e->s, x, v);
 	if (e->s->js_threw) {
@@ -767,6 +802,8 @@ static int eval_js(struct kn_enact *e, const struct kn_expr *x, struct kn_value 
 	}
 	return rc;
 }
+
+static bool js_list_undefined(const struct kn_expr *x, const struct kn_value *v);
 
 /* Truth of a condition as JavaScript sees it: only true counts (unknown is false). */
 static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
@@ -779,19 +816,51 @@ static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 		return 0;
 	}
 	int rc = eval_js(e, x, &v);
-	int8_t r = (int8_t)(rc == LB_OK && kn_holds(e->s, &v));
+	int8_t r = (int8_t)(rc == LB_OK && (kn_holds(e->s, &v) || js_list_undefined(x, &v)));
 	kn_arena_reset(&e->s->ar);
 	return r;
 }
 
 static int push(struct kn_enact *e, int obj, int attr, int8_t v);
 
-/* A condition's raw value, copied (owned by the caller). */
-static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out)
+/* Can x give the value a data item's name holds (the object stored, the same at every
+ * evaluation)? Follows the operands ?:, && and || and a compound expression may give. */
+static bool may_be_stored(const struct kn_expr *x)
+{
+	switch (x->op) {
+	case KN_E_NAME: return true;
+	case KN_E_COND: return may_be_stored(x->args[1]) || may_be_stored(x->args[2]);
+	case KN_E_AND: case KN_E_OR:
+		return may_be_stored(x->args[0]) || may_be_stored(x->args[1]);
+	case KN_E_COMPOUND: return x->nargs > 0 && may_be_stored(x->args[x->nargs - 1]);
+	default: return false;
+	}
+}
+
+/* Is v, the value of x, a JavaScript object this evaluation made (an array — a list written
+ * out, result_set(), caption() —, now()'s moment): never === to an earlier one? */
+static bool js_fresh(const struct kn_expr *x, const struct kn_value *v)
+{
+	return (v->t == KN_V_SET || v->t == KN_V_DATE) && x != NULL && !may_be_stored(x);
+}
+
+/* A list written out whose value LEBEN leaves unknown (an element is undefined): JavaScript
+ * makes the array all the same (truthy, new at every evaluation). */
+static bool js_list_undefined(const struct kn_expr *x, const struct kn_value *v)
+{
+	return x != NULL && x->op == KN_E_LIST && v->t == KN_V_UNKNOWN && !kn_js_null(v);
+}
+
+/* A condition's raw value, copied (owned by the caller); *fresh: a JavaScript object made by
+ * this evaluation (js_fresh; an empty list stands for an array with undefined elements). */
+static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out,
+		    bool *fresh)
 {
 	static const struct kn_value t = { .t = KN_V_BOOL, .u.b = true };
+	static const struct kn_value empty = { .t = KN_V_SET };
 	struct kn_value v;
 	memset(out, 0, sizeof(*out));
+	*fresh = false;
 	if (x == NULL) /* an argument written "true" */
 		return kn_value_copy(out, &t);
 	if (names_bad(e, x)) {
@@ -799,34 +868,43 @@ static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value
 		return LB_OK;
 	}
 	int rc = eval_js(e, x, &v);
+	if (rc == LB_OK && js_list_undefined(x, &v))
+		v = empty;
+	*fresh = js_fresh(x, &v);
 	rc = rc ? rc : kn_value_copy(out, &v);
 	kn_arena_reset(&e->s->ar);
 	return rc;
 }
 
 /* JavaScript ===: numbers by value (NaN never), texts and booleans by value, undefined with
- * undefined, lists never (each evaluation makes a new array). */
-static bool js_same(const struct kn_value *a, const struct kn_value *b)
+ * undefined, null with null; an object (a list, a date) made by the evaluation of a (fresh)
+ * never, one a data item holds by value (the same object while the item keeps it). */
+static bool js_same(const struct kn_value *a, bool fresh, const struct kn_value *b)
 {
 	bool an = a->t == KN_V_INT || a->t == KN_V_REAL, bn = b->t == KN_V_INT || b->t == KN_V_REAL;
 	if (an && bn)
 		return (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
 		       (b->t == KN_V_INT ? (double)b->u.i : b->u.r);
-	if (a->t != b->t || a->t == KN_V_SET)
+	if (a->t != b->t || fresh)
 		return false;
+	if (a->t == KN_V_UNKNOWN) /* null !== undefined */
+		return kn_js_null(a) == kn_js_null(b);
 	return kn_value_equal(a, b);
 }
 
 /* A derived item's new value v against its stored one, as PROformajs's _differentValues
  * (the cases other than undefined/NaN and two numbers): `!==` for a non-numeric class, so a
- * list (a new array each time) always differs and the cycles never settle (PROformajs's stack
- * overflows or its stackLimit fails the operation); a numeric class also needs !isNaN(v),
- * which a list of two or more elements is not. */
-static bool derived_differ(bool numeric, const struct kn_value *v, const struct kn_value *old)
+ * list or a date the evaluation made (fresh: a new object each time) always differs and the
+ * cycles never settle (PROformajs's stack overflows or its stackLimit fails the operation);
+ * a numeric class also needs !isNaN(v), which a list of two or more elements is not (nor
+ * one holding a boolean), a date is (its milliseconds). */
+static bool derived_differ(bool numeric, bool fresh, const struct kn_value *v,
+			   const struct kn_value *old)
 {
-	if (v->t == KN_V_SET)
-		return !numeric || v->u.set.n < 2;
-	return !kn_value_equal(v, old);
+	if (numeric && v->t == KN_V_SET &&
+	    (v->u.set.n > 1 || (v->u.set.n == 1 && v->u.set.v[0].t == KN_V_BOOL)))
+		return false;
+	return fresh || !kn_value_equal(v, old);
 }
 
 /* Push attribute attr of object oi with raw value v (taken over). */
@@ -1210,6 +1288,8 @@ static int update(struct kn_enact *e, int oi)
 {
 	e->caller = oi;
 	e->s->pf_caller_part = e->o[oi].kind != O_TASK;
+	e->s->pf_unresolved = result_unresolved;
+	e->s->pf_ctx = e; /* a copied enactment has its own session */
 	struct obj *o = &e->o[oi];
 	const struct kn_task *k =
 		o->kind == O_DERIVED || o->kind == O_WARNING ? NULL : e->m->tasks[o->task];
@@ -1225,9 +1305,10 @@ static int update(struct kn_enact *e, int oi)
 		if (pst == KN_IN_PROGRESS) {
 			const struct kn_expr *rq = k->sources[o->sub].request;
 			if (rq != NULL) {
-				if ((rc = eval_raw(e, rq, &v)) != LB_OK)
+				bool fresh;
+				if ((rc = eval_raw(e, rq, &v, &fresh)) != LB_OK)
 					return rc;
-				if (!js_same(&v, &o->raw))
+				if (!js_same(&v, fresh, &o->raw))
 					return push_raw(e, oi, A_REQUESTED, &v);
 				kn_value_clear(&v);
 			}
@@ -1252,14 +1333,16 @@ static int update(struct kn_enact *e, int oi)
 				sup += arg_weight(&c->args[a]);
 		}
 		struct kn_value rec = { .t = KN_V_UNKNOWN };
-		if (c->recommend != NULL && (rc = eval_raw(e, c->recommend, &rec)) != LB_OK)
+		bool fresh = false;
+		if (c->recommend != NULL &&
+		    (rc = eval_raw(e, c->recommend, &rec, &fresh)) != LB_OK)
 			return rc;
 		if (!isnan(sup) && (!o->has_support || sup != o->support)) {
 			rc = push(e, oi, A_SUPPORT, 0);
 			if (rc == LB_OK)
 				e->d[e->nd - 1].num = sup;
 		}
-		if (rc == LB_OK && !js_same(&rec, &o->raw))
+		if (rc == LB_OK && !js_same(&rec, fresh, &o->raw))
 			return push_raw(e, oi, A_RECOMMENDED, &rec);
 		kn_value_clear(&rec);
 		if (rc == LB_OK && o->recommended == 1 && !o->confirmed && c->auto_recommended)
@@ -1273,9 +1356,10 @@ static int update(struct kn_enact *e, int oi)
 		const struct kn_expr *x = o->kind == O_ARG ? k->cands[o->sub].args[o->sub2].cond
 							  : e->m->data[o->task].warnings[o->sub].cond;
 		struct kn_value v;
-		if ((rc = eval_raw(e, x, &v)) != LB_OK)
+		bool fresh;
+		if ((rc = eval_raw(e, x, &v, &fresh)) != LB_OK)
 			return rc;
-		if (!js_same(&v, &o->raw))
+		if (!js_same(&v, fresh, &o->raw))
 			return push_raw(e, oi, A_ACTIVE, &v);
 		kn_value_clear(&v);
 		return LB_OK;
@@ -1292,16 +1376,21 @@ static int update(struct kn_enact *e, int oi)
 			return rc;
 		bool numeric = dd->type == KN_T_INTEGER || dd->type == KN_T_REAL;
 		bool differ;
-		if (v.t == KN_V_UNKNOWN || (v.t == KN_V_REAL && isnan(v.u.r)))
+		if (js_list_undefined(dd->derive, &v)) /* an array all the same: new each time */
+			differ = !numeric || dd->derive->nargs < 2;
+		else if (kn_js_null(&v)) /* !isNaN(null): a numeric item stores it too */
+			differ = !kn_js_null(&o->value);
+		else if (v.t == KN_V_UNKNOWN || (v.t == KN_V_REAL && isnan(v.u.r)))
 			/* a numeric item never stores undefined or NaN (isNaN guard) */
-			differ = !numeric && (v.t == KN_V_REAL || o->value.t != KN_V_UNKNOWN);
+			differ = !numeric && (v.t == KN_V_REAL || o->value.t != KN_V_UNKNOWN ||
+					      kn_js_null(&o->value));
 		else if ((v.t == KN_V_INT || v.t == KN_V_REAL) &&
 			 (o->value.t == KN_V_INT || o->value.t == KN_V_REAL)) {
 			double x = v.t == KN_V_INT ? (double)v.u.i : v.u.r;
 			double y = o->value.t == KN_V_INT ? (double)o->value.u.i : o->value.u.r;
 			differ = x != y;
 		} else
-			differ = derived_differ(numeric, &v, &o->value);
+			differ = derived_differ(numeric, js_fresh(dd->derive, &v), &v, &o->value);
 		if (differ) {
 			rc = push(e, oi, A_VALUE, 0);
 			if (rc == LB_OK)

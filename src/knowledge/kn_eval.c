@@ -574,6 +574,11 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK;
 	case KN_F_RESULT_OF:
 	case KN_F_RESULT_SET: {
+		if (s->js && s->pf_unresolved != NULL && s->pf_unresolved(s->pf_ctx, e->args[0])) {
+			/* PROformajs: null for a decision it cannot look up from the caller */
+			out->u.i = KN_JS_NULL;
+			return LB_OK;
+		}
 		/* PROformajs (s->js) reads the confirmed candidates in any state */
 		if (st != KN_COMPLETED && !s->js)
 			return LB_OK; /* no result until the decision is completed */

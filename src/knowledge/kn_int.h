@@ -50,6 +50,16 @@ void *kn_arena_alloc(struct kn_arena *a, size_t n);
 char *kn_arena_strdup(struct kn_arena *a, const char *s, size_t n);
 void kn_arena_reset(struct kn_arena *a);
 
+/* JavaScript's null under the PROformajs rules: an unknown value with this mark in u.i
+ * (result_of() / result_set() of a task PROformajs cannot look up). It reads as undefined
+ * everywhere but where JavaScript's === tells them apart (a derived item's change, a raw
+ * condition value between cycles). */
+#define KN_JS_NULL INT64_C(0x6e756c6c)
+static inline bool kn_js_null(const struct kn_value *v)
+{
+	return v->t == KN_V_UNKNOWN && v->u.i == KN_JS_NULL;
+}
+
 /* Deep copy into heap memory owned by the caller (free with kn_value_clear). */
 int kn_value_copy(struct kn_value *dst, const struct kn_value *src);
 void kn_value_clear(struct kn_value *v);
@@ -470,6 +480,10 @@ struct lb_kn_session {
 				      * (PROformajs's evaluator reads a name from the last task path
 				      * storing a value under it, whichever task defines it), NULL =
 				      * kn_current; owned by the enactment */
+	bool (*pf_unresolved)(void *ctx, const struct kn_expr *task); /* NULL, or: does
+				      * PROformajs fail to look up this task argument from the
+				      * evaluating component (result_of() / result_set() give null) */
+	void *pf_ctx;                /* its context (the enactment; set before evaluating) */
 	bool pf_caller_part;         /* the evaluating component is no task (a source, candidate,
 				      * argument, derived item or warning): PROformajs's index()
 				      * without argument reads its state's index, undefined - 1 = NaN */
