@@ -837,11 +837,32 @@ static bool may_be_stored(const struct kn_expr *x)
 	}
 }
 
-/* Is v, the value of x, a JavaScript object this evaluation made (an array — a list written
- * out, result_set(), caption() —, now()'s moment): never === to an earlier one? */
+/* Does x's number come from random() (Math.random() there: a new number at every
+ * evaluation) through arithmetic? */
+static bool from_random(const struct kn_expr *x)
+{
+	switch (x->op) {
+	case KN_E_CALL: return x->ref == KN_F_RANDOM;
+	case KN_E_NEG: case KN_E_POS: return from_random(x->args[0]);
+	case KN_E_ADD: case KN_E_SUB: case KN_E_MUL: case KN_E_DIV:
+		return from_random(x->args[0]) || from_random(x->args[1]);
+	case KN_E_COND: return from_random(x->args[1]) || from_random(x->args[2]);
+	case KN_E_AND: case KN_E_OR: return from_random(x->args[0]) || from_random(x->args[1]);
+	case KN_E_COMPOUND: return x->nargs > 0 && from_random(x->args[x->nargs - 1]);
+	default: return false;
+	}
+}
+
+/* Is v, the value of x, new at every evaluation, never === to an earlier one: a JavaScript
+ * object the evaluation made (an array — a list written out, result_set(), caption() —,
+ * now()'s moment), or a number from Math.random()? */
 static bool js_fresh(const struct kn_expr *x, const struct kn_value *v)
 {
-	return (v->t == KN_V_SET || v->t == KN_V_DATE) && x != NULL && !may_be_stored(x);
+	if (x == NULL)
+		return false;
+	if (v->t == KN_V_REAL && !isnan(v->u.r))
+		return from_random(x);
+	return (v->t == KN_V_SET || v->t == KN_V_DATE) && !may_be_stored(x);
 }
 
 /* A list written out whose value LEBEN leaves unknown (an element is undefined): JavaScript
@@ -882,10 +903,12 @@ static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value
 static bool js_same(const struct kn_value *a, bool fresh, const struct kn_value *b)
 {
 	bool an = a->t == KN_V_INT || a->t == KN_V_REAL, bn = b->t == KN_V_INT || b->t == KN_V_REAL;
+	if (fresh)
+		return false;
 	if (an && bn)
 		return (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
 		       (b->t == KN_V_INT ? (double)b->u.i : b->u.r);
-	if (a->t != b->t || fresh)
+	if (a->t != b->t)
 		return false;
 	if (a->t == KN_V_UNKNOWN) /* null !== undefined */
 		return kn_js_null(a) == kn_js_null(b);
@@ -1388,7 +1411,7 @@ static int update(struct kn_enact *e, int oi)
 			 (o->value.t == KN_V_INT || o->value.t == KN_V_REAL)) {
 			double x = v.t == KN_V_INT ? (double)v.u.i : v.u.r;
 			double y = o->value.t == KN_V_INT ? (double)o->value.u.i : o->value.u.r;
-			differ = x != y;
+			differ = x != y || js_fresh(dd->derive, &v);
 		} else
 			differ = derived_differ(numeric, js_fresh(dd->derive, &v), &v, &o->value);
 		if (differ) {

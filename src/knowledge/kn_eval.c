@@ -273,6 +273,8 @@ static int task_path(struct ectx *c, int task, bool previous, struct kn_value *o
 }
 
 /* is_valid, caption, captions, last_updated, date_part_hour: about one data item. */
+static void js_throw(struct ectx *c, const char *why);
+
 static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -309,6 +311,8 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 		if (v.t == KN_V_DATE) { /* dates are whole days: midnight; JavaScript's: UTC hour */
 			out->t = KN_V_INT;
 			out->u.i = s->js ? ((v.u.i % 86400000 + 86400000) % 86400000) / 3600000 : 0;
+		} else if (s->js && v.t != KN_V_UNKNOWN) { /* this[datetime].hour() of no moment */
+			js_throw(c, "this[datetime].hour is not a function (the item holds no date)");
 		}
 		return LB_OK;
 	default:
@@ -1262,6 +1266,11 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	case KN_E_INDEX:
 		if ((rc = ev(c, e->args[0], &a)) != LB_OK || (rc = ev(c, e->args[1], &b)) != LB_OK)
 			return rc;
+		if (c->s->js && a.t == KN_V_UNKNOWN && e->args[0]->op != KN_E_LIST) {
+			/* a[i] of undefined or null (a list written out is an array all the same) */
+			js_throw(c, "Cannot read properties of undefined (an index of an unset value)");
+			return LB_OK;
+		}
 		if (!(b.t == KN_V_INT || (b.t == KN_V_REAL && b.u.r == floor(b.u.r))))
 			return LB_OK;
 		{
