@@ -413,11 +413,29 @@ static bool proto_name(const char *path)
 	return false;
 }
 
+/* Does PROformajs's `_data[path][name]` find an inherited property (not null, so no array is
+ * made) whose `.push(...)` then throws? Any object inherits Object.prototype's (and has
+ * __proto__); under a root named by proto_name, `_data[path]` is a function, which also has
+ * these. */
+static bool push_throws(const char *path, const char *name)
+{
+	static const char *const fn[] = { "apply", "bind", "call", "arguments", "caller", "name",
+					  "length" };
+	if (proto_name(name) || strcmp(name, "__proto__") == 0)
+		return true;
+	for (size_t i = 0; proto_name(path) && i < sizeof(fn) / sizeof(fn[0]); i++)
+		if (strcmp(name, fn[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Store v (copied; NULL: only make the slot, an empty history) as a new version of item d
  * under `path`: PROformajs's `_data[path][name].push(...)`, the path and the slot made when
  * absent. */
 static int store_at(struct kn_enact *e, const char *path, int d, const struct kn_value *v)
 {
+	if (push_throws(path, e->m->data[d].name)) /* "push is not a function" */
+		return v == NULL ? LB_OK : LB_ETYPE;
 	if (proto_name(path))
 		return LB_OK;
 	int p = dpath_index(e, path, true);
@@ -688,6 +706,8 @@ static bool cand_resolvable(const struct kn_enact *e, int d)
  * PROformajs fail looking it up from the evaluating component (as names_bad)? */
 static bool task_name_bad(const struct kn_enact *e, const struct kn_expr *a)
 {
+	if (kn_js_task_is_data(e->s, a))
+		return false; /* found as a data value (kn_js_task_is_data): no throw */
 	int t = a->ref;
 	if (t < 0 || (size_t)t >= e->m->ntasks)
 		return false;
@@ -705,7 +725,8 @@ static bool task_name_bad(const struct kn_enact *e, const struct kn_expr *a)
  * task up from the evaluating component (the session's pf_unresolved). */
 static bool result_unresolved(void *ctx, const struct kn_expr *a)
 {
-	return task_name_bad(ctx, a);
+	const struct kn_enact *e = ctx;
+	return kn_js_task_is_data(e->s, a) || task_name_bad(e, a);
 }
 
 /* Would PROformajs fail evaluating x here? It does when x names a task it cannot resolve from
@@ -722,7 +743,8 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 			 x->ref == KN_F_IS_COMPLETED || x->ref == KN_F_IS_DISCARDED ||
 			 x->ref == KN_F_IS_FINISHED || x->ref == KN_F_NET_SUPPORT);
 	if (state_fn && x->nargs > 0 && x->args[0]->ref >= 0 &&
-	    (size_t)x->args[0]->ref < e->m->ntasks) {
+	    (size_t)x->args[0]->ref < e->m->ntasks &&
+	    !(x->nargs == 1 && kn_js_task_is_data(e->s, x->args[0]))) {
 		int t = x->args[0]->ref;
 		const char *nm = arg_text(x->args[0]);
 		bool ok;
@@ -919,13 +941,12 @@ static bool js_same(const struct kn_value *a, bool fresh, const struct kn_value 
  * (the cases other than undefined/NaN and two numbers): `!==` for a non-numeric class, so a
  * list or a date the evaluation made (fresh: a new object each time) always differs and the
  * cycles never settle (PROformajs's stack overflows or its stackLimit fails the operation);
- * a numeric class also needs !isNaN(v), which a list of two or more elements is not (nor
- * one holding a boolean), a date is (its milliseconds). */
+ * a numeric class also needs !isNaN(v): not a text that is no number, a list of two or more
+ * elements, ...; a date is a number (its milliseconds). */
 static bool derived_differ(bool numeric, bool fresh, const struct kn_value *v,
 			   const struct kn_value *old)
 {
-	if (numeric && v->t == KN_V_SET &&
-	    (v->u.set.n > 1 || (v->u.set.n == 1 && v->u.set.v[0].t == KN_V_BOOL)))
+	if (numeric && isnan(kn_js_number(v)))
 		return false;
 	return fresh || !kn_value_equal(v, old);
 }
@@ -1307,6 +1328,29 @@ static double arg_weight(const struct kn_argument *a)
 	}
 }
 
+/* Does PROformajs's protocol.getComponent('task:item') of data item d find another component
+ * of the task defining it (a source of that type in an enquiry, a task of that name in a
+ * plan, a candidate in a decision: each class looks these up before its data definitions)?
+ * Its derived value is then never computed (that component has no valueCondition) and its
+ * warnings fail every cycle (their path 'task:item:0' cannot be looked up). */
+static bool data_path_shadowed(const struct kn_enact *e, int d)
+{
+	const struct kn_datadef *dd = &e->m->data[d];
+	if (dd->owner_idx < 0 || (size_t)dd->owner_idx >= e->m->ntasks)
+		return false;
+	const struct kn_task *t = e->m->tasks[dd->owner_idx];
+	for (size_t i = 0; t->cls == KN_ENQUIRY && i < t->nsources; i++)
+		if (strcmp(t->sources[i].data, dd->name) == 0)
+			return true;
+	for (size_t i = 0; t->cls == KN_PLAN && i < t->ntasks; i++)
+		if (strcmp(t->tasks[i]->name, dd->name) == 0)
+			return true;
+	for (size_t i = 0; t->cls == KN_DECISION && i < t->ncands; i++)
+		if (strcmp(t->cands[i].name, dd->name) == 0)
+			return true;
+	return false;
+}
+
 static int update(struct kn_enact *e, int oi)
 {
 	e->caller = oi;
@@ -1378,6 +1422,12 @@ static int update(struct kn_enact *e, int oi)
 			return rc;
 		const struct kn_expr *x = o->kind == O_ARG ? k->cands[o->sub].args[o->sub2].cond
 							  : e->m->data[o->task].warnings[o->sub].cond;
+		if (o->kind == O_WARNING && data_path_shadowed(e, o->task)) {
+			e->fail = true;
+			e->why = "Unable to getComponent (the warning's item shares its name with a "
+				 "source, task or candidate of the task defining it)";
+			return LB_OK;
+		}
 		struct kn_value v;
 		bool fresh;
 		if ((rc = eval_raw(e, x, &v, &fresh)) != LB_OK)
@@ -1390,6 +1440,8 @@ static int update(struct kn_enact *e, int oi)
 	case O_DERIVED: {
 		const struct kn_datadef *dd = &e->m->data[o->task];
 		struct kn_value v;
+		if (data_path_shadowed(e, o->task))
+			return LB_OK;
 		if (names_bad(e, dd->derive)) {
 			e->fail = true;
 			return LB_OK;

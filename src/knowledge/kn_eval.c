@@ -513,6 +513,19 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e) ||
 		      js_index_throws(c, e, task)))
 		return LB_OK;
+	if (f->task_arg && e->nargs == 1 && e->ref != KN_F_INDEX && e->ref != KN_F_PATH &&
+	    e->ref != KN_F_LAST_FINISHED && kn_js_task_is_data(s, e->args[0])) {
+		/* PROformajs's context holds a data item of that name: its value is what the task
+		 * lookup finds, with no state (is_*() false, no support, no confirmed list) */
+		if (e->ref == KN_F_NET_SUPPORT) {
+			out->t = KN_V_INT;
+			out->u.i = 0;
+		} else if (e->ref == KN_F_RESULT_OF || e->ref == KN_F_RESULT_SET)
+			out->u.i = KN_JS_NULL;
+		else if (e->ref >= KN_F_IS_DORMANT && e->ref <= KN_F_IS_FINISHED)
+			set_bool(out, false);
+		return LB_OK;
+	}
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
 	case KN_F_FINISHED_TIME:
@@ -535,6 +548,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		for (size_t i = 0; i < l->nargs; i++) {
 			if (l->args[i]->ref < 0)
 				return LB_OK;
+			if (kn_js_task_is_data(s, l->args[i]))
+				continue; /* a data value: no state (above) */
 			uint8_t ts = s->ts[l->args[i]->ref].state;
 			n += ts == KN_COMPLETED || (ts == KN_DISCARDED && e->ref == KN_F_NUM_FINISHED);
 		}
@@ -842,15 +857,33 @@ static double js_num(const struct kn_value *v)
 			return NAN;
 		return r;
 	}
-	case KN_V_SET:
+	case KN_V_SET: /* ToNumber of its String(): "" 0, one number or text that number */
 		if (v->u.set.n == 0)
 			return 0;
-		if (v->u.set.n == 1 && v->u.set.v[0].t != KN_V_SET)
+		if (v->u.set.n == 1 && (v->u.set.v[0].t == KN_V_INT || v->u.set.v[0].t == KN_V_REAL ||
+					 v->u.set.v[0].t == KN_V_TEXT))
 			return js_num(&v->u.set.v[0]);
 		return NAN;
 	default:
 		return NAN;
 	}
+}
+
+double kn_js_number(const struct kn_value *v)
+{
+	return js_num(v);
+}
+
+bool kn_js_task_is_data(const struct lb_kn_session *s, const struct kn_expr *a)
+{
+	if (!s->js || s->pf_ident == NULL || a->op != KN_E_CONST || a->v.t != KN_V_TEXT ||
+	    strchr(a->v.u.s, ':') != NULL)
+		return false;
+	const struct lb_kn_model *m = s->m;
+	if (m->ntasks > 0 && strcmp(m->tasks[0]->name, a->v.u.s) == 0)
+		return false; /* the root: its design path is its name */
+	int d = kn_model_find_data(m, a->v.u.s);
+	return d >= 0 && s->pf_ident[d].t != KN_V_UNKNOWN;
 }
 
 /* ToString into the arena: how JavaScript writes the value ("undefined", "1.5", "a,b"). */

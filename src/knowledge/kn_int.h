@@ -514,6 +514,13 @@ int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct l
 		   bool *threw);
 /* A caption or description as shown: a KN_RAW_JSON one as its JSON text. */
 const char *kn_show_text(const char *text);
+/* JavaScript's ToNumber of v (undefined NaN, booleans 0/1, texts parsed, a list through its
+ * String(), a date its ms). */
+double kn_js_number(const struct kn_value *v);
+/* Under the PROformajs rules: is task argument a (a bare name) found as a data item's value
+ * by PROformajs's context (an item of that name holds a value; not the root's name)? The
+ * lookup then gives that value, which has no state. */
+bool kn_js_task_is_data(const struct lb_kn_session *s, const struct kn_expr *a);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
 int kn_truth(const struct kn_value *v);
 /* JavaScript truthiness (ToBoolean): unknown, false, 0, NaN and "" are false. */
