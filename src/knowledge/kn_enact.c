@@ -1331,8 +1331,9 @@ static double arg_weight(const struct kn_argument *a)
 /* Does PROformajs's protocol.getComponent('task:item') of data item d find another component
  * of the task defining it (a source of that type in an enquiry, a task of that name in a
  * plan, a candidate in a decision: each class looks these up before its data definitions)?
- * Its derived value is then never computed (that component has no valueCondition) and its
- * warnings fail every cycle (their path 'task:item:0' cannot be looked up). */
+ * Its warnings then fail every cycle (their path 'task:item:0' cannot be looked up).
+ * (PROformajs's validation refuses such a name for a derived item, a plan's task or a
+ * decision's candidate: only an item its enquiry asks for gets here.) */
 static bool data_path_shadowed(const struct kn_enact *e, int d)
 {
 	const struct kn_datadef *dd = &e->m->data[d];
@@ -1440,8 +1441,6 @@ static int update(struct kn_enact *e, int oi)
 	case O_DERIVED: {
 		const struct kn_datadef *dd = &e->m->data[o->task];
 		struct kn_value v;
-		if (data_path_shadowed(e, o->task))
-			return LB_OK;
 		if (names_bad(e, dd->derive)) {
 			e->fail = true;
 			return LB_OK;
