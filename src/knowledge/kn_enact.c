@@ -398,11 +398,46 @@ static int slot_find(const struct kn_enact *e, int p, int d)
 	return -1;
 }
 
+/* Is path (a root's) the name of a property every JavaScript object inherits? PROformajs's
+ * `_data[path]` is then that property (a function), never replaced by a new object: what is
+ * stored there lands on the function, where neither its evaluator nor getData() (both walk
+ * Object.keys(_data)) ever see it. */
+static bool proto_name(const char *path)
+{
+	static const char *const names[] = { "constructor", "hasOwnProperty", "isPrototypeOf",
+		"propertyIsEnumerable", "toLocaleString", "toString", "valueOf",
+		"__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(path, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Does PROformajs's `_data[path][name]` find an inherited property (not null, so no array is
+ * made) whose `.push(...)` then throws? Any object inherits Object.prototype's (and has
+ * __proto__); under a root named by proto_name, `_data[path]` is a function, which also has
+ * these. */
+static bool push_throws(const char *path, const char *name)
+{
+	static const char *const fn[] = { "apply", "bind", "call", "arguments", "caller", "name",
+					  "length" };
+	if (proto_name(name) || strcmp(name, "__proto__") == 0)
+		return true;
+	for (size_t i = 0; proto_name(path) && i < sizeof(fn) / sizeof(fn[0]); i++)
+		if (strcmp(name, fn[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Store v (copied; NULL: only make the slot, an empty history) as a new version of item d
  * under `path`: PROformajs's `_data[path][name].push(...)`, the path and the slot made when
  * absent. */
 static int store_at(struct kn_enact *e, const char *path, int d, const struct kn_value *v)
 {
+	if (push_throws(path, e->m->data[d].name)) /* "push is not a function" */
+		return v == NULL ? LB_OK : LB_ETYPE;
+	if (proto_name(path))
+		return LB_OK;
 	int p = dpath_index(e, path, true);
 	if (p < 0)
 		return LB_ENOMEM;
@@ -467,6 +502,15 @@ static void idents(struct kn_enact *e, struct kn_value *out)
 			out[g] = sl->h[sl->n - 1];
 		}
 	}
+	/* the EvaluatorContext adds the tasks by runtime path after the data: a root not cyclic
+	 * (its path a bare name) shadows an item of its name with its state object, which
+	 * JavaScript shows as "[object Object]" (a text here: truthy, known, NaN as a number) */
+	static const struct kn_value state_obj = { .t = KN_V_TEXT, .u.s = "[object Object]" };
+	const struct kn_task *root = e->m->ntasks > 0 && e->m->tasks[0]->parent < 0
+					     ? e->m->tasks[0] : NULL;
+	for (size_t d = 0; root != NULL && !root->cyclic && d < nd; d++)
+		if (e->group[d] == (int)d && strcmp(e->m->data[d].name, root->name) == 0)
+			out[d] = state_obj;
 	for (size_t d = 0; d < nd; d++)
 		out[d] = out[e->group[d]];
 }
@@ -662,6 +706,8 @@ static bool cand_resolvable(const struct kn_enact *e, int d)
  * PROformajs fail looking it up from the evaluating component (as names_bad)? */
 static bool task_name_bad(const struct kn_enact *e, const struct kn_expr *a)
 {
+	if (kn_js_task_is_data(e->s, a))
+		return false; /* found as a data value (kn_js_task_is_data): no throw */
 	int t = a->ref;
 	if (t < 0 || (size_t)t >= e->m->ntasks)
 		return false;
@@ -675,6 +721,14 @@ static bool task_name_bad(const struct kn_enact *e, const struct kn_expr *a)
 	return !ok || (l >= 0 && (size_t)l >= e->round_start);
 }
 
+/* result_of() / result_set() of task argument a: null where PROformajs cannot look the
+ * task up from the evaluating component (the session's pf_unresolved). */
+static bool result_unresolved(void *ctx, const struct kn_expr *a)
+{
+	const struct kn_enact *e = ctx;
+	return kn_js_task_is_data(e->s, a) || task_name_bad(e, a);
+}
+
 /* Would PROformajs fail evaluating x here? It does when x names a task it cannot resolve from
  * the evaluating component, or one whose latest instance was built after the cycle's snapshot
  * (the name resolves to that instance, which the snapshot lacks). */
@@ -683,13 +737,14 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 	if (x == NULL)
 		return false;
 	/* is_*() and net_support() throw when the name does not resolve (result_of() and
-	 * result_set() give undefined instead: not reproduced) */
+	 * result_set() give null instead: result_unresolved) */
 	bool state_fn = x->op == KN_E_CALL && x->ref >= 0 &&
 			(x->ref == KN_F_IS_DORMANT || x->ref == KN_F_IS_IN_PROGRESS ||
 			 x->ref == KN_F_IS_COMPLETED || x->ref == KN_F_IS_DISCARDED ||
 			 x->ref == KN_F_IS_FINISHED || x->ref == KN_F_NET_SUPPORT);
 	if (state_fn && x->nargs > 0 && x->args[0]->ref >= 0 &&
-	    (size_t)x->args[0]->ref < e->m->ntasks) {
+	    (size_t)x->args[0]->ref < e->m->ntasks &&
+	    !(x->nargs == 1 && kn_js_task_is_data(e->s, x->args[0]))) {
 		int t = x->args[0]->ref;
 		const char *nm = arg_text(x->args[0]);
 		bool ok;
@@ -758,6 +813,8 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
  * does there (e->fail). */
 static int eval_js(struct kn_enact *e, const struct kn_expr *x, struct kn_value *v)
 {
+	e->s->pf_unresolved = result_unresolved;
+	e->s->pf_ctx = e;
 	e->s->js_threw = false;
 	int rc = kn_eval(e->s, x, v);
 	if (e->s->js_threw) {
@@ -767,6 +824,8 @@ static int eval_js(struct kn_enact *e, const struct kn_expr *x, struct kn_value 
 	}
 	return rc;
 }
+
+static bool js_list_undefined(const struct kn_expr *x, const struct kn_value *v);
 
 /* Truth of a condition as JavaScript sees it: only true counts (unknown is false). */
 static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
@@ -779,19 +838,72 @@ static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 		return 0;
 	}
 	int rc = eval_js(e, x, &v);
-	int8_t r = (int8_t)(rc == LB_OK && kn_holds(e->s, &v));
+	int8_t r = (int8_t)(rc == LB_OK && (kn_holds(e->s, &v) || js_list_undefined(x, &v)));
 	kn_arena_reset(&e->s->ar);
 	return r;
 }
 
 static int push(struct kn_enact *e, int obj, int attr, int8_t v);
 
-/* A condition's raw value, copied (owned by the caller). */
-static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out)
+/* Can x give the value a data item's name holds (the object stored, the same at every
+ * evaluation)? Follows the operands ?:, && and || and a compound expression may give. */
+static bool may_be_stored(const struct kn_expr *x)
+{
+	switch (x->op) {
+	case KN_E_NAME: return true;
+	case KN_E_COND: return may_be_stored(x->args[1]) || may_be_stored(x->args[2]);
+	case KN_E_AND: case KN_E_OR:
+		return may_be_stored(x->args[0]) || may_be_stored(x->args[1]);
+	case KN_E_COMPOUND: return x->nargs > 0 && may_be_stored(x->args[x->nargs - 1]);
+	default: return false;
+	}
+}
+
+/* Does x's number come from random() (Math.random() there: a new number at every
+ * evaluation) through arithmetic? */
+static bool from_random(const struct kn_expr *x)
+{
+	switch (x->op) {
+	case KN_E_CALL: return x->ref == KN_F_RANDOM;
+	case KN_E_NEG: case KN_E_POS: return from_random(x->args[0]);
+	case KN_E_ADD: case KN_E_SUB: case KN_E_MUL: case KN_E_DIV:
+		return from_random(x->args[0]) || from_random(x->args[1]);
+	case KN_E_COND: return from_random(x->args[1]) || from_random(x->args[2]);
+	case KN_E_AND: case KN_E_OR: return from_random(x->args[0]) || from_random(x->args[1]);
+	case KN_E_COMPOUND: return x->nargs > 0 && from_random(x->args[x->nargs - 1]);
+	default: return false;
+	}
+}
+
+/* Is v, the value of x, new at every evaluation, never === to an earlier one: a JavaScript
+ * object the evaluation made (an array — a list written out, result_set(), caption() —,
+ * now()'s moment), or a number from Math.random()? */
+static bool js_fresh(const struct kn_expr *x, const struct kn_value *v)
+{
+	if (x == NULL)
+		return false;
+	if (v->t == KN_V_REAL && !isnan(v->u.r))
+		return from_random(x);
+	return (v->t == KN_V_SET || v->t == KN_V_DATE) && !may_be_stored(x);
+}
+
+/* A list written out whose value LEBEN leaves unknown (an element is undefined): JavaScript
+ * makes the array all the same (truthy, new at every evaluation). */
+static bool js_list_undefined(const struct kn_expr *x, const struct kn_value *v)
+{
+	return x != NULL && x->op == KN_E_LIST && v->t == KN_V_UNKNOWN && !kn_js_null(v);
+}
+
+/* A condition's raw value, copied (owned by the caller); *fresh: a JavaScript object made by
+ * this evaluation (js_fresh; an empty list stands for an array with undefined elements). */
+static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out,
+		    bool *fresh)
 {
 	static const struct kn_value t = { .t = KN_V_BOOL, .u.b = true };
+	static const struct kn_value empty = { .t = KN_V_SET };
 	struct kn_value v;
 	memset(out, 0, sizeof(*out));
+	*fresh = false;
 	if (x == NULL) /* an argument written "true" */
 		return kn_value_copy(out, &t);
 	if (names_bad(e, x)) {
@@ -799,34 +911,44 @@ static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value
 		return LB_OK;
 	}
 	int rc = eval_js(e, x, &v);
+	if (rc == LB_OK && js_list_undefined(x, &v))
+		v = empty;
+	*fresh = js_fresh(x, &v);
 	rc = rc ? rc : kn_value_copy(out, &v);
 	kn_arena_reset(&e->s->ar);
 	return rc;
 }
 
 /* JavaScript ===: numbers by value (NaN never), texts and booleans by value, undefined with
- * undefined, lists never (each evaluation makes a new array). */
-static bool js_same(const struct kn_value *a, const struct kn_value *b)
+ * undefined, null with null; an object (a list, a date) made by the evaluation of a (fresh)
+ * never, one a data item holds by value (the same object while the item keeps it). */
+static bool js_same(const struct kn_value *a, bool fresh, const struct kn_value *b)
 {
 	bool an = a->t == KN_V_INT || a->t == KN_V_REAL, bn = b->t == KN_V_INT || b->t == KN_V_REAL;
+	if (fresh)
+		return false;
 	if (an && bn)
 		return (a->t == KN_V_INT ? (double)a->u.i : a->u.r) ==
 		       (b->t == KN_V_INT ? (double)b->u.i : b->u.r);
-	if (a->t != b->t || a->t == KN_V_SET)
+	if (a->t != b->t)
 		return false;
+	if (a->t == KN_V_UNKNOWN) /* null !== undefined */
+		return kn_js_null(a) == kn_js_null(b);
 	return kn_value_equal(a, b);
 }
 
 /* A derived item's new value v against its stored one, as PROformajs's _differentValues
  * (the cases other than undefined/NaN and two numbers): `!==` for a non-numeric class, so a
- * list (a new array each time) always differs and the cycles never settle (PROformajs's stack
- * overflows or its stackLimit fails the operation); a numeric class also needs !isNaN(v),
- * which a list of two or more elements is not. */
-static bool derived_differ(bool numeric, const struct kn_value *v, const struct kn_value *old)
+ * list or a date the evaluation made (fresh: a new object each time) always differs and the
+ * cycles never settle (PROformajs's stack overflows or its stackLimit fails the operation);
+ * a numeric class also needs !isNaN(v): not a text that is no number, a list of two or more
+ * elements, ...; a date is a number (its milliseconds). */
+static bool derived_differ(bool numeric, bool fresh, const struct kn_value *v,
+			   const struct kn_value *old)
 {
-	if (v->t == KN_V_SET)
-		return !numeric || v->u.set.n < 2;
-	return !kn_value_equal(v, old);
+	if (numeric && isnan(kn_js_number(v)))
+		return false;
+	return fresh || !kn_value_equal(v, old);
 }
 
 /* Push attribute attr of object oi with raw value v (taken over). */
@@ -1206,9 +1328,36 @@ static double arg_weight(const struct kn_argument *a)
 	}
 }
 
+/* Does PROformajs's protocol.getComponent('task:item') of data item d find another component
+ * of the task defining it (a source of that type in an enquiry, a task of that name in a
+ * plan, a candidate in a decision: each class looks these up before its data definitions)?
+ * Its warnings then fail every cycle (their path 'task:item:0' cannot be looked up).
+ * (PROformajs's validation refuses such a name for a derived item, a plan's task or a
+ * decision's candidate: only an item its enquiry asks for gets here.) */
+static bool data_path_shadowed(const struct kn_enact *e, int d)
+{
+	const struct kn_datadef *dd = &e->m->data[d];
+	if (dd->owner_idx < 0 || (size_t)dd->owner_idx >= e->m->ntasks)
+		return false;
+	const struct kn_task *t = e->m->tasks[dd->owner_idx];
+	for (size_t i = 0; t->cls == KN_ENQUIRY && i < t->nsources; i++)
+		if (strcmp(t->sources[i].data, dd->name) == 0)
+			return true;
+	for (size_t i = 0; t->cls == KN_PLAN && i < t->ntasks; i++)
+		if (strcmp(t->tasks[i]->name, dd->name) == 0)
+			return true;
+	for (size_t i = 0; t->cls == KN_DECISION && i < t->ncands; i++)
+		if (strcmp(t->cands[i].name, dd->name) == 0)
+			return true;
+	return false;
+}
+
 static int update(struct kn_enact *e, int oi)
 {
 	e->caller = oi;
+	e->s->pf_caller_part = e->o[oi].kind != O_TASK;
+	e->s->pf_unresolved = result_unresolved;
+	e->s->pf_ctx = e; /* a copied enactment has its own session */
 	struct obj *o = &e->o[oi];
 	const struct kn_task *k =
 		o->kind == O_DERIVED || o->kind == O_WARNING ? NULL : e->m->tasks[o->task];
@@ -1224,9 +1373,10 @@ static int update(struct kn_enact *e, int oi)
 		if (pst == KN_IN_PROGRESS) {
 			const struct kn_expr *rq = k->sources[o->sub].request;
 			if (rq != NULL) {
-				if ((rc = eval_raw(e, rq, &v)) != LB_OK)
+				bool fresh;
+				if ((rc = eval_raw(e, rq, &v, &fresh)) != LB_OK)
 					return rc;
-				if (!js_same(&v, &o->raw))
+				if (!js_same(&v, fresh, &o->raw))
 					return push_raw(e, oi, A_REQUESTED, &v);
 				kn_value_clear(&v);
 			}
@@ -1251,14 +1401,16 @@ static int update(struct kn_enact *e, int oi)
 				sup += arg_weight(&c->args[a]);
 		}
 		struct kn_value rec = { .t = KN_V_UNKNOWN };
-		if (c->recommend != NULL && (rc = eval_raw(e, c->recommend, &rec)) != LB_OK)
+		bool fresh = false;
+		if (c->recommend != NULL &&
+		    (rc = eval_raw(e, c->recommend, &rec, &fresh)) != LB_OK)
 			return rc;
 		if (!isnan(sup) && (!o->has_support || sup != o->support)) {
 			rc = push(e, oi, A_SUPPORT, 0);
 			if (rc == LB_OK)
 				e->d[e->nd - 1].num = sup;
 		}
-		if (rc == LB_OK && !js_same(&rec, &o->raw))
+		if (rc == LB_OK && !js_same(&rec, fresh, &o->raw))
 			return push_raw(e, oi, A_RECOMMENDED, &rec);
 		kn_value_clear(&rec);
 		if (rc == LB_OK && o->recommended == 1 && !o->confirmed && c->auto_recommended)
@@ -1271,10 +1423,17 @@ static int update(struct kn_enact *e, int oi)
 			return rc;
 		const struct kn_expr *x = o->kind == O_ARG ? k->cands[o->sub].args[o->sub2].cond
 							  : e->m->data[o->task].warnings[o->sub].cond;
+		if (o->kind == O_WARNING && data_path_shadowed(e, o->task)) {
+			e->fail = true;
+			e->why = "Unable to getComponent (the warning's item shares its name with a "
+				 "source, task or candidate of the task defining it)";
+			return LB_OK;
+		}
 		struct kn_value v;
-		if ((rc = eval_raw(e, x, &v)) != LB_OK)
+		bool fresh;
+		if ((rc = eval_raw(e, x, &v, &fresh)) != LB_OK)
 			return rc;
-		if (!js_same(&v, &o->raw))
+		if (!js_same(&v, fresh, &o->raw))
 			return push_raw(e, oi, A_ACTIVE, &v);
 		kn_value_clear(&v);
 		return LB_OK;
@@ -1291,16 +1450,21 @@ static int update(struct kn_enact *e, int oi)
 			return rc;
 		bool numeric = dd->type == KN_T_INTEGER || dd->type == KN_T_REAL;
 		bool differ;
-		if (v.t == KN_V_UNKNOWN || (v.t == KN_V_REAL && isnan(v.u.r)))
+		if (js_list_undefined(dd->derive, &v)) /* an array all the same: new each time */
+			differ = !numeric || dd->derive->nargs < 2;
+		else if (kn_js_null(&v)) /* !isNaN(null): a numeric item stores it too */
+			differ = !kn_js_null(&o->value);
+		else if (v.t == KN_V_UNKNOWN || (v.t == KN_V_REAL && isnan(v.u.r)))
 			/* a numeric item never stores undefined or NaN (isNaN guard) */
-			differ = !numeric && (v.t == KN_V_REAL || o->value.t != KN_V_UNKNOWN);
+			differ = !numeric && (v.t == KN_V_REAL || o->value.t != KN_V_UNKNOWN ||
+					      kn_js_null(&o->value));
 		else if ((v.t == KN_V_INT || v.t == KN_V_REAL) &&
 			 (o->value.t == KN_V_INT || o->value.t == KN_V_REAL)) {
 			double x = v.t == KN_V_INT ? (double)v.u.i : v.u.r;
 			double y = o->value.t == KN_V_INT ? (double)o->value.u.i : o->value.u.r;
-			differ = x != y;
+			differ = x != y || js_fresh(dd->derive, &v);
 		} else
-			differ = derived_differ(numeric, &v, &o->value);
+			differ = derived_differ(numeric, js_fresh(dd->derive, &v), &v, &o->value);
 		if (differ) {
 			rc = push(e, oi, A_VALUE, 0);
 			if (rc == LB_OK)
@@ -1399,11 +1563,13 @@ static int cycle(struct kn_enact *e, int limit, struct lb_errmsg *em)
 								 : "names a repetition built in this cycle";
 				e->fail = false;
 				e->why = NULL;
+				e->s->pf_caller_part = false;
 				drop_deltas(e);
 				return lb_errf(em, rc, "%s: %s", e->o[i].path,
 					       rc == LB_EINVALID ? why : lb_strerror(rc));
 			}
 		}
+		e->s->pf_caller_part = false;
 		if (e->nd == 0)
 			return LB_OK;
 		if (round > limit) {
@@ -1795,6 +1961,29 @@ static int visible_data(const struct kn_enact *e, int o, const char *item)
 	return kn_model_find_data_from(e->m, item, e->o[o].task);
 }
 
+/* A text given to a multi-valued item: PROformajs's for...of iterates its characters (code
+ * points), each checked by the class's accept(), and stores the text itself. */
+static int store_text_multi(struct kn_enact *e, int d, json_t *j, const char *item,
+			    struct lb_errmsg *em)
+{
+	const char *t = json_string_value(j);
+	size_t n = json_string_length(j);
+	for (size_t i = 0; i < n;) {
+		size_t l = 1;
+		while (i + l < n && ((unsigned char)t[i + l] & 0xC0) == 0x80)
+			l++;
+		json_t *c = json_stringn(t + i, l);
+		struct kn_value cv;
+		bool ok = c != NULL && accept(&e->m->data[d], c, &cv);
+		json_decref(c);
+		if (!ok)
+			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+		i += l;
+	}
+	struct kn_value v = { .t = KN_V_TEXT, .u.s = t };
+	return store_def(e, d, &v);
+}
+
 /* Stores one answer, without cycling (PROformajs's set() stores every answer it accepts,
  * then cycles once). */
 static int store_answer(struct kn_enact *e, const char *path, const char *item,
@@ -1820,7 +2009,7 @@ static int store_answer(struct kn_enact *e, const char *path, const char *item,
 		if (!json_is_array(j) && !json_is_string(j))
 			return lb_errf(em, LB_ETYPE, "%s is not iterable", item);
 		if (!json_is_array(j))
-			return lb_errf(em, LB_EINVALID, "%s - incompatible data provided", item);
+			return store_text_multi(e, d, j, item, em);
 		struct kn_value *el = lb_calloc(json_array_size(j) + 1, sizeof(*el));
 		if (el == NULL)
 			return LB_ENOMEM;
@@ -1953,6 +2142,7 @@ int kn_enact_trigger(struct kn_enact *e, const char *name, struct lb_errmsg *em)
 			return lb_errf(em, LB_EINVALID, "Unable to getComponent '%s'", e->o[o].path);
 		}
 		e->caller = o;
+		e->s->pf_caller_part = false;
 		bool pre = k->pre == NULL || truth(e, k->pre);
 		if (e->fail) {
 			e->fail = false;

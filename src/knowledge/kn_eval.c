@@ -273,6 +273,8 @@ static int task_path(struct ectx *c, int task, bool previous, struct kn_value *o
 }
 
 /* is_valid, caption, captions, last_updated, date_part_hour: about one data item. */
+static void js_throw(struct ectx *c, const char *why);
+
 static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -309,6 +311,8 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 		if (v.t == KN_V_DATE) { /* dates are whole days: midnight; JavaScript's: UTC hour */
 			out->t = KN_V_INT;
 			out->u.i = s->js ? ((v.u.i % 86400000 + 86400000) % 86400000) / 3600000 : 0;
+		} else if (s->js && v.t != KN_V_UNKNOWN) { /* this[datetime].hour() of no moment */
+			js_throw(c, "this[datetime].hour is not a function (the item holds no date)");
 		}
 		return LB_OK;
 	default:
@@ -448,6 +452,16 @@ static bool js_index_throws(struct ectx *c, const struct kn_expr *e, int task)
 	return true;
 }
 
+/* A text's JavaScript length: UTF-16 units (a UTF-8 lead byte of 4 bytes is a pair). */
+static int64_t js_text_length(const char *t)
+{
+	int64_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+		if ((*p & 0xC0) != 0x80)
+			n += *p >= 0xF0 ? 2 : 1;
+	return n;
+}
+
 /* nth(text, i) is text[i] in JavaScript: its i-th character (one byte; the same for ASCII). */
 static int js_nth_text(struct ectx *c, const struct kn_value *a, const struct kn_value *b,
 		       struct kn_value *out)
@@ -483,6 +497,13 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK; /* unresolved: reported by the verifier, unknown at run time */
 	const struct kn_fn_info *f = &kn_fns[e->ref];
 	int task = !f->task_arg ? -1 : e->nargs > 0 ? e->args[0]->ref : e->ref2;
+	if (s->js && e->ref == KN_F_INDEX && e->nargs == 0 && s->pf_caller_part) {
+		/* PROformajs: a state without index (undefined - 1), from a data item, warning,
+		 * source, candidate or argument */
+		out->t = KN_V_REAL;
+		out->u.r = NAN;
+		return LB_OK;
+	}
 	if (f->task_arg && task < 0)
 		return LB_OK;
 	uint8_t st = task >= 0 ? s->ts[task].state : 0;
@@ -492,12 +513,28 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e) ||
 		      js_index_throws(c, e, task)))
 		return LB_OK;
+	if (f->task_arg && e->nargs == 1 && e->ref != KN_F_INDEX && e->ref != KN_F_PATH &&
+	    e->ref != KN_F_LAST_FINISHED && kn_js_task_is_data(s, e->args[0])) {
+		/* PROformajs's context holds a data item of that name: its value is what the task
+		 * lookup finds, with no state (is_*() false, no support, no confirmed list) */
+		if (e->ref == KN_F_NET_SUPPORT) {
+			out->t = KN_V_INT;
+			out->u.i = 0;
+		} else if (e->ref == KN_F_RESULT_OF || e->ref == KN_F_RESULT_SET)
+			out->u.i = KN_JS_NULL;
+		else if (e->ref >= KN_F_IS_DORMANT && e->ref <= KN_F_IS_FINISHED)
+			set_bool(out, false);
+		return LB_OK;
+	}
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
 	case KN_F_FINISHED_TIME:
 		return task_time(c, e->ref, task, out);
 	case KN_F_INDEX:
-		/* repetition index of a cyclic task (0 for its first run), -1 if not cyclic */
+		/* repetition index of a cyclic task (0 for its first run), -1 if not cyclic;
+		 * PROformajs: the task state's index, undefined for a task not cyclic */
+		if (s->js && !m->tasks[task]->cyclic)
+			return LB_OK;
 		out->t = KN_V_INT;
 		out->u.i = m->tasks[task]->cyclic ? (int64_t)s->ts[task].cycles : -1;
 		return LB_OK;
@@ -511,6 +548,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		for (size_t i = 0; i < l->nargs; i++) {
 			if (l->args[i]->ref < 0)
 				return LB_OK;
+			if (kn_js_task_is_data(s, l->args[i]))
+				continue; /* a data value: no state (above) */
 			uint8_t ts = s->ts[l->args[i]->ref].state;
 			n += ts == KN_COMPLETED || (ts == KN_DISCARDED && e->ref == KN_F_NUM_FINISHED);
 		}
@@ -554,6 +593,11 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK;
 	case KN_F_RESULT_OF:
 	case KN_F_RESULT_SET: {
+		if (s->js && s->pf_unresolved != NULL && s->pf_unresolved(s->pf_ctx, e->args[0])) {
+			/* PROformajs: null for a decision it cannot look up from the caller */
+			out->u.i = KN_JS_NULL;
+			return LB_OK;
+		}
 		/* PROformajs (s->js) reads the confirmed candidates in any state */
 		if (st != KN_COMPLETED && !s->js)
 			return LB_OK; /* no result until the decision is completed */
@@ -627,6 +671,10 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		if (a.t == KN_V_SET) {
 			out->t = KN_V_INT;
 			out->u.i = (int64_t)a.u.set.n;
+		} else if (a.t == KN_V_TEXT && s->js) {
+			/* arr.length of a text: its length in UTF-16 units */
+			out->t = KN_V_INT;
+			out->u.i = js_text_length(a.u.s);
 		}
 		return LB_OK;
 	case KN_F_DATE:
@@ -809,15 +857,33 @@ static double js_num(const struct kn_value *v)
 			return NAN;
 		return r;
 	}
-	case KN_V_SET:
+	case KN_V_SET: /* ToNumber of its String(): "" 0, one number or text that number */
 		if (v->u.set.n == 0)
 			return 0;
-		if (v->u.set.n == 1 && v->u.set.v[0].t != KN_V_SET)
+		if (v->u.set.n == 1 && (v->u.set.v[0].t == KN_V_INT || v->u.set.v[0].t == KN_V_REAL ||
+					 v->u.set.v[0].t == KN_V_TEXT))
 			return js_num(&v->u.set.v[0]);
 		return NAN;
 	default:
 		return NAN;
 	}
+}
+
+double kn_js_number(const struct kn_value *v)
+{
+	return js_num(v);
+}
+
+bool kn_js_task_is_data(const struct lb_kn_session *s, const struct kn_expr *a)
+{
+	if (!s->js || s->pf_ident == NULL || a->op != KN_E_CONST || a->v.t != KN_V_TEXT ||
+	    strchr(a->v.u.s, ':') != NULL)
+		return false;
+	const struct lb_kn_model *m = s->m;
+	if (m->ntasks > 0 && strcmp(m->tasks[0]->name, a->v.u.s) == 0)
+		return false; /* the root: its design path is its name */
+	int d = kn_model_find_data(m, a->v.u.s);
+	return d >= 0 && s->pf_ident[d].t != KN_V_UNKNOWN;
 }
 
 /* ToString into the arena: how JavaScript writes the value ("undefined", "1.5", "a,b"). */
@@ -1233,6 +1299,11 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	case KN_E_INDEX:
 		if ((rc = ev(c, e->args[0], &a)) != LB_OK || (rc = ev(c, e->args[1], &b)) != LB_OK)
 			return rc;
+		if (c->s->js && a.t == KN_V_UNKNOWN && e->args[0]->op != KN_E_LIST) {
+			/* a[i] of undefined or null (a list written out is an array all the same) */
+			js_throw(c, "Cannot read properties of undefined (an index of an unset value)");
+			return LB_OK;
+		}
 		if (!(b.t == KN_V_INT || (b.t == KN_V_REAL && b.u.r == floor(b.u.r))))
 			return LB_OK;
 		{

@@ -50,6 +50,16 @@ void *kn_arena_alloc(struct kn_arena *a, size_t n);
 char *kn_arena_strdup(struct kn_arena *a, const char *s, size_t n);
 void kn_arena_reset(struct kn_arena *a);
 
+/* JavaScript's null under the PROformajs rules: an unknown value with this mark in u.i
+ * (result_of() / result_set() of a task PROformajs cannot look up). It reads as undefined
+ * everywhere but where JavaScript's === tells them apart (a derived item's change, a raw
+ * condition value between cycles). */
+#define KN_JS_NULL INT64_C(0x6e756c6c)
+static inline bool kn_js_null(const struct kn_value *v)
+{
+	return v->t == KN_V_UNKNOWN && v->u.i == KN_JS_NULL;
+}
+
 /* Deep copy into heap memory owned by the caller (free with kn_value_clear). */
 int kn_value_copy(struct kn_value *dst, const struct kn_value *src);
 void kn_value_clear(struct kn_value *v);
@@ -470,6 +480,13 @@ struct lb_kn_session {
 				      * (PROformajs's evaluator reads a name from the last task path
 				      * storing a value under it, whichever task defines it), NULL =
 				      * kn_current; owned by the enactment */
+	bool (*pf_unresolved)(void *ctx, const struct kn_expr *task); /* NULL, or: does
+				      * PROformajs fail to look up this task argument from the
+				      * evaluating component (result_of() / result_set() give null) */
+	void *pf_ctx;                /* its context (the enactment; set before evaluating) */
+	bool pf_caller_part;         /* the evaluating component is no task (a source, candidate,
+				      * argument, derived item or warning): PROformajs's index()
+				      * without argument reads its state's index, undefined - 1 = NaN */
 	/* ---- PROformajs's evaluation throws (s->js): set by kn_eval, cleared by the caller ---- */
 	bool js_threw;               /* an evaluation since the caller cleared it threw in
 				      * JavaScript (its value is then meaningless) */
@@ -497,6 +514,13 @@ int kn_render_text(struct lb_kn_session *s, int task, const char *text, struct l
 		   bool *threw);
 /* A caption or description as shown: a KN_RAW_JSON one as its JSON text. */
 const char *kn_show_text(const char *text);
+/* JavaScript's ToNumber of v (undefined NaN, booleans 0/1, texts parsed, a list through its
+ * String(), a date its ms). */
+double kn_js_number(const struct kn_value *v);
+/* Under the PROformajs rules: is task argument a (a bare name) found as a data item's value
+ * by PROformajs's context (an item of that name holds a value; not the root's name)? The
+ * lookup then gives that value, which has no state. */
+bool kn_js_task_is_data(const struct lb_kn_session *s, const struct kn_expr *a);
 /* Condition truth: 1 true, 0 false, -1 unknown. */
 int kn_truth(const struct kn_value *v);
 /* JavaScript truthiness (ToBoolean): unknown, false, 0, NaN and "" are false. */
