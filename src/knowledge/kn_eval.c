@@ -382,6 +382,20 @@ static bool js_data_path_throws(struct ectx *c, const struct kn_expr *e)
 	return true;
 }
 
+/* is_known('x') and the other predicates about a data item, of a name no data definition the
+ * calling component sees has (a `${...}` caption, which PROformajs's validation does not read):
+ * "unknown data definition". */
+static bool js_data_unknown_throws(struct ectx *c, const struct kn_expr *e)
+{
+	if (!(e->ref == KN_F_IS_KNOWN || e->ref == KN_F_IS_VALID || e->ref == KN_F_CAPTION ||
+	      e->ref == KN_F_CAPTIONS || e->ref == KN_F_LAST_UPDATED) ||
+	    e->nargs == 0 || e->args[0]->op != KN_E_CONST || e->args[0]->v.t != KN_V_TEXT ||
+	    e->args[0]->ref >= 0)
+		return false;
+	js_throw(c, "unknown data definition");
+	return true;
+}
+
 /* sum/min/max(arr) are arr.reduce(f) without an initial value, nth(arr, i) is arr[i]: they
  * throw on undefined, sum/min/max also on any other value than a list and on an empty list.
  * (A list written [x, y] is a JavaScript array even when LEBEN gives undefined for it, an
@@ -510,8 +524,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	int cand = -1; /* net_support / is_recommended: the candidate */
 	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
 		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
-	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e) ||
-		      js_index_throws(c, e, task)))
+	if (s->js && (js_data_path_throws(c, e) || js_data_unknown_throws(c, e) ||
+		      js_task_arg_throws(c, e) || js_index_throws(c, e, task)))
 		return LB_OK;
 	if (f->task_arg && e->nargs == 1 && e->ref != KN_F_INDEX && e->ref != KN_F_PATH &&
 	    e->ref != KN_F_LAST_FINISHED && kn_js_task_is_data(s, e->args[0])) {
@@ -1140,7 +1154,9 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 			const char *x;
 			if ((*rc = js_str(s, &a, &x)) == LB_OK)
 				set_bool(out, strstr(b.u.s, x) != NULL);
-		} /* otherwise JavaScript throws: unknown */
+		} else { /* a number, boolean or date has no includes() */
+			js_throw(c, "arr.includes is not a function");
+		}
 		return 1;
 	default: /* < <= > >= */
 		set_bool(out, js_rel(e->op, &a, &b));
