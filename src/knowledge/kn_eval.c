@@ -289,10 +289,26 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 		return rc;
 	switch (e->ref) {
 	case KN_F_IS_VALID:
-		/* false while one of the item's warnings is active */
+		/* false while one of the item's warnings is active; PROformajs reads each warning's
+		 * stored `active` (no evaluation), LEBEN evaluates them (a warning naming is_valid()
+		 * of its own item: unknown beyond the depth bound) */
+		if (s->js && s->pf_warning_active != NULL) {
+			for (size_t i = 0; i < d->nwarnings; i++)
+				if (s->pf_warning_active(s->pf_ctx, di, i)) {
+					set_bool(out, false);
+					return LB_OK;
+				}
+			set_bool(out, true);
+			return LB_OK;
+		}
+		if (c->depth >= KN_EVAL_MAX_DEPTH)
+			return LB_OK;
 		for (size_t i = 0; i < d->nwarnings; i++) {
 			struct kn_value r;
-			if ((rc = ev(c, d->warnings[i].cond, &r)) != LB_OK)
+			c->depth++;
+			rc = ev(c, d->warnings[i].cond, &r);
+			c->depth--;
+			if (rc != LB_OK)
 				return rc;
 			if (kn_truth(&r) == 1) {
 				set_bool(out, false);
