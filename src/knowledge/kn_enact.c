@@ -729,6 +729,17 @@ static bool result_unresolved(void *ctx, const struct kn_expr *a)
 	return kn_js_task_is_data(e->s, a) || task_name_bad(e, a);
 }
 
+/* is_valid(): the stored `active` of item d's warning k (its latest state object), as
+ * PROformajs's `this[warning.path()].active` (the session's pf_warning_active). */
+static bool warning_active(void *ctx, int d, size_t k)
+{
+	const struct kn_enact *e = ctx;
+	for (size_t i = e->n; i-- > 0;)
+		if (e->o[i].kind == O_WARNING && e->o[i].task == d && (size_t)e->o[i].sub == k)
+			return e->o[i].active == 1;
+	return false;
+}
+
 /* Would PROformajs fail evaluating x here? It does when x names a task it cannot resolve from
  * the evaluating component, or one whose latest instance was built after the cycle's snapshot
  * (the name resolves to that instance, which the snapshot lacks). */
@@ -814,6 +825,7 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 static int eval_js(struct kn_enact *e, const struct kn_expr *x, struct kn_value *v)
 {
 	e->s->pf_unresolved = result_unresolved;
+	e->s->pf_warning_active = warning_active;
 	e->s->pf_ctx = e;
 	e->s->js_threw = false;
 	int rc = kn_eval(e->s, x, v);
@@ -1357,6 +1369,7 @@ static int update(struct kn_enact *e, int oi)
 	e->caller = oi;
 	e->s->pf_caller_part = e->o[oi].kind != O_TASK;
 	e->s->pf_unresolved = result_unresolved;
+	e->s->pf_warning_active = warning_active;
 	e->s->pf_ctx = e; /* a copied enactment has its own session */
 	struct obj *o = &e->o[oi];
 	const struct kn_task *k =

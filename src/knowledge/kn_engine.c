@@ -310,7 +310,7 @@ void lb_kn_session_free(struct lb_kn_session *s)
  * by value with the struct or deep-copied below. A new field changes the struct's size and
  * stops the build here: copy it in kn_session_clone (deep when the session owns it), then
  * update the size. test_kn_enact's clone test compares cloned and replayed runs. */
-_Static_assert(sizeof(struct lb_kn_session) == 312,
+_Static_assert(sizeof(struct lb_kn_session) == 320,
 	       "struct lb_kn_session changed: copy the new field in kn_session_clone");
 
 static int buf_clone(struct lb_buf *dst, const struct lb_buf *src)

@@ -289,10 +289,26 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 		return rc;
 	switch (e->ref) {
 	case KN_F_IS_VALID:
-		/* false while one of the item's warnings is active */
+		/* false while one of the item's warnings is active; PROformajs reads each warning's
+		 * stored `active` (no evaluation), LEBEN evaluates them (a warning naming is_valid()
+		 * of its own item: unknown beyond the depth bound) */
+		if (s->js && s->pf_warning_active != NULL) {
+			for (size_t i = 0; i < d->nwarnings; i++)
+				if (s->pf_warning_active(s->pf_ctx, di, i)) {
+					set_bool(out, false);
+					return LB_OK;
+				}
+			set_bool(out, true);
+			return LB_OK;
+		}
+		if (c->depth >= KN_EVAL_MAX_DEPTH)
+			return LB_OK;
 		for (size_t i = 0; i < d->nwarnings; i++) {
 			struct kn_value r;
-			if ((rc = ev(c, d->warnings[i].cond, &r)) != LB_OK)
+			c->depth++;
+			rc = ev(c, d->warnings[i].cond, &r);
+			c->depth--;
+			if (rc != LB_OK)
 				return rc;
 			if (kn_truth(&r) == 1) {
 				set_bool(out, false);
@@ -379,6 +395,20 @@ static bool js_data_path_throws(struct ectx *c, const struct kn_expr *e)
 	    strchr(e->args[0]->v.u.s, ':') == NULL)
 		return false;
 	js_throw(c, "unknown data definition (a data item is named by its name, not its path)");
+	return true;
+}
+
+/* is_known('x') and the other predicates about a data item, of a name no data definition the
+ * calling component sees has (a `${...}` caption, which PROformajs's validation does not read):
+ * "unknown data definition". */
+static bool js_data_unknown_throws(struct ectx *c, const struct kn_expr *e)
+{
+	if (!(e->ref == KN_F_IS_KNOWN || e->ref == KN_F_IS_VALID || e->ref == KN_F_CAPTION ||
+	      e->ref == KN_F_CAPTIONS || e->ref == KN_F_LAST_UPDATED) ||
+	    e->nargs == 0 || e->args[0]->op != KN_E_CONST || e->args[0]->v.t != KN_V_TEXT ||
+	    e->args[0]->ref >= 0)
+		return false;
+	js_throw(c, "unknown data definition");
 	return true;
 }
 
@@ -510,8 +540,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	int cand = -1; /* net_support / is_recommended: the candidate */
 	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
 		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
-	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e) ||
-		      js_index_throws(c, e, task)))
+	if (s->js && (js_data_path_throws(c, e) || js_data_unknown_throws(c, e) ||
+		      js_task_arg_throws(c, e) || js_index_throws(c, e, task)))
 		return LB_OK;
 	if (f->task_arg && e->nargs == 1 && e->ref != KN_F_INDEX && e->ref != KN_F_PATH &&
 	    e->ref != KN_F_LAST_FINISHED && kn_js_task_is_data(s, e->args[0])) {
@@ -1140,7 +1170,9 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 			const char *x;
 			if ((*rc = js_str(s, &a, &x)) == LB_OK)
 				set_bool(out, strstr(b.u.s, x) != NULL);
-		} /* otherwise JavaScript throws: unknown */
+		} else { /* a number, boolean or date has no includes() */
+			js_throw(c, "arr.includes is not a function");
+		}
 		return 1;
 	default: /* < <= > >= */
 		set_bool(out, js_rel(e->op, &a, &b));

@@ -483,7 +483,9 @@ struct lb_kn_session {
 	bool (*pf_unresolved)(void *ctx, const struct kn_expr *task); /* NULL, or: does
 				      * PROformajs fail to look up this task argument from the
 				      * evaluating component (result_of() / result_set() give null) */
-	void *pf_ctx;                /* its context (the enactment; set before evaluating) */
+	bool (*pf_warning_active)(void *ctx, int data, size_t k); /* NULL, or: the stored
+				      * `active` of item data's warning k (is_valid() reads it) */
+	void *pf_ctx;                /* their context (the enactment; set before evaluating) */
 	bool pf_caller_part;         /* the evaluating component is no task (a source, candidate,
 				      * argument, derived item or warning): PROformajs's index()
 				      * without argument reads its state's index, undefined - 1 = NaN */
