@@ -610,6 +610,8 @@ static int step(struct lb_kn_session *s, int t, bool *changed)
 			return LB_OK;
 		bool any_completed = false;
 		for (size_t i = 0; i < k->nafter; i++) {
+			if (k->after_idx[i] < 0) /* (a JSON antecedent naming nothing: ignored) */
+				continue;
 			uint8_t as = s->ts[k->after_idx[i]].state;
 			if (!finished(as))
 				return LB_OK;

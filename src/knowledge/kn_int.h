@@ -324,6 +324,9 @@ struct kn_problem {
  * written expression `undefined` throws ("illegal Identifier") */
 #define KN_REF_NONTEXT (-3)
 #define KN_MAX_TASKS 4096
+/* Longest name (task, data item, candidate) read, in bytes: beyond any protocol met; the
+ * contract's size (LB_KN_MAX_SOURCE) bounds the rest */
+#define KN_MAX_NAME 1024
 /* First byte of a caption or description PROformajs JSON gave as another value than a text
  * (5, ["a"], {...}): the compact JSON follows; printed back as that value, shown as that
  * JSON text (kn_show_text). */

@@ -326,12 +326,12 @@ static int get_name(struct jp *j, json_t *o, const char *k, char **out)
 	const char *s = *out;
 	/* PROformajs's /^[\w\d]+$/: a digit may come first (a leading '_' is refused by
 	 * kn_js_validate, as PROformajs refuses it) */
-	if (!js_word(s) || strlen(s) > 120) {
+	if (!js_word(s) || strlen(s) > KN_MAX_NAME) {
 		push_key(j, k);
 		return jerr(j, LB_ESYNTAX,
-			    "expected a name (letters, digits and '_', at most 120 characters) for "
+			    "expected a name (letters, digits and '_', at most %d characters) for "
 			    "\"%s\", found \"%.40s\"",
-			    k, s);
+			    KN_MAX_NAME, k, s);
 	}
 	return LB_OK;
 }
@@ -1087,7 +1087,7 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++) {
 		json_t *a = json_array_get(arr, i), *dn = jget(a, "data"), *dx = jget(a, "value");
 		if (!json_is_object(a) || !json_is_string(dn) || !js_word(json_string_value(dn)) ||
-		    json_string_length(dn) > 120 || !json_is_string(dx) || json_string_length(dx) == 0)
+		    json_string_length(dn) > KN_MAX_NAME || !json_is_string(dx) || json_string_length(dx) == 0)
 			arr = NULL;
 	}
 	n = json_is_array(arr) ? json_array_size(arr) : 0;

@@ -219,6 +219,13 @@ int kn_model_problem(struct lb_kn_model *m, int kind, int task, int line, int co
 	return LB_OK;
 }
 
+/* Forget the problems recorded after the first n. */
+static void drop_problems(struct lb_kn_model *m, size_t n)
+{
+	while (m->nproblems > n)
+		lb_free(m->problems[--m->nproblems].text);
+}
+
 /* ---- resolution ------------------------------------------------------------------------ */
 
 struct resolver {
@@ -362,7 +369,7 @@ static int find_candidate(const struct resolver *r, const char *path, int *task,
 	const char *cn = strrchr(path, ':');
 	int only_task = -1;
 	if (cn != NULL) {
-		char tn[128];
+		char tn[KN_MAX_NAME + 1];
 		const char *ts = cn;
 		while (ts > path && ts[-1] != ':')
 			ts--;
@@ -597,7 +604,9 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 			for (size_t j = 0; p != NULL && j < p->ntasks; j++)
 				if (p->tasks[j] != t && strcmp(p->tasks[j]->name, t->after[i]) == 0)
 					t->after_idx[i] = p->tasks[j]->idx;
-			if (t->after_idx[i] < 0)
+			/* PROformajs ignores the key: one naming what the protocol lacks is kept
+			 * for the round trip and plays no part (the .pf form cannot hold it) */
+			if (t->after_idx[i] < 0 && !r->m->js)
 				return lb_errf(r->em, LB_EINVALID,
 					       "%s: task '%s': antecedent '%s' is not another "
 					       "component of the same plan",
@@ -605,6 +614,10 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 		}
 	}
 	for (size_t i = 0; i < t->npost; i++) {
+		/* PROformajs ignores postAssignments: in its JSON form one naming what the
+		 * protocol lacks (a data item, a name in its value) is kept for the round trip,
+		 * with ref -1 and its names unresolved, and plays no part */
+		size_t np = r->m->nproblems;
 		t->post[i].ref = kn_model_find_data(r->m, t->post[i].data);
 		if (t->post[i].ref < 0)
 			rc = rprob(r)(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
@@ -616,7 +629,17 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 					      "%s: task '%s': postcondition assigns derived data "
 					      "item '%s'",
 					      r->file, t->name, t->post[i].data);
-		if (rc != LB_OK || (rc = resolve_expr(r, t->post[i].e)) != LB_OK)
+		if (rc == LB_OK)
+			rc = resolve_expr(r, t->post[i].e);
+		if (r->m->js && rc == LB_OK && r->m->nproblems > np) {
+			drop_problems(r->m, np);
+			t->post[i].ref = -1;
+			bool q = r->quiet;
+			r->quiet = true;
+			rc = resolve_expr(r, t->post[i].e);
+			r->quiet = q;
+		}
+		if (rc != LB_OK)
 			return rc;
 	}
 	for (size_t i = 0; i < t->ncands; i++) {

@@ -163,8 +163,8 @@ static int pident(struct pf *x, char **out, const char *what)
 {
 	if (x->t != P_ID)
 		return perr(x, what);
-	if (x->tn > 120)
-		return perr(x, "a name of at most 120 characters");
+	if (x->tn > KN_MAX_NAME)
+		return perr(x, "a name of at most 1024 characters");
 	if ((*out = lb_malloc(x->tn + 1)) == NULL)
 		return lb_errf(x->em, LB_ENOMEM, "out of memory");
 	memcpy(*out, x->ts, x->tn);
@@ -1158,6 +1158,14 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 		if (m->tasks[i] != t && m->tasks[i]->idx < t->idx &&
 		    strcmp(m->tasks[i]->name, t->name) == 0)
 			why = "another task has its name (.pf task names are unique in the contract)";
+	for (size_t i = 0; why == NULL && i < t->nafter; i++)
+		if (t->after_idx != NULL && t->after_idx[i] < 0)
+			why = "its antecedent names no other component of its plan (PROformajs ignores "
+			      "\"antecedents\")";
+	for (size_t i = 0; why == NULL && i < t->npost; i++)
+		if (t->post[i].ref < 0)
+			why = "a postAssignment names what the protocol lacks or a derived item "
+			      "(PROformajs ignores \"postAssignments\")";
 	for (size_t i = 0; why == NULL && i < t->ncands; i++) {
 		const struct kn_candidate *c = &t->cands[i];
 		if (pf_element(c->name, c->caption, c->description) != NULL)

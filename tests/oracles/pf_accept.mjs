@@ -52,8 +52,6 @@ const tap = flag('tap');
 // Accepted by PROformajs, refused by LEBEN on purpose (docs/knowledge-language.md §5.2): the
 // message says which. A data name defined in two tasks is handled elsewhere (scope rules).
 const EXCEPTIONS = [
-	[/is defined twice \(in two tasks/, 'a data name defined in two tasks'],
-	[/at most 120 characters\) for/, 'a name longer than 120 characters (a resource limit)'],
 	[/is not a task: PROformajs validates/, 'a data definition, source, candidate or warning as the top level'],
 	// still to close (docs/knowledge-language.md §5.2 lists them): JavaScript LEBEN's
 	// expressions do not evaluate, and names PROformajs's validation lets through
@@ -66,7 +64,6 @@ const EXCEPTIONS = [
 	[/undefined data item|unknown component\/predicate 'this'/, 'a task or candidate name, or this, used as a value'],
 	[/source '.*' is not a data definition/, 'a source whose type is a task, candidate or text value'],
 	[/class "DataDefinition" \(PROformajs's base class/, 'a data definition of class DataDefinition (any value)'],
-	[/antecedent '.*' is not another component|post assignment/, "LEBEN's antecedents or postAssignments naming what the protocol lacks"],
 ];
 
 // ---- bases ------------------------------------------------------------------------------------
