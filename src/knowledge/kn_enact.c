@@ -697,7 +697,7 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 		lb_buf_init(&b, 1 << 16);
 		if (task_design(e->m, t, &b) != LB_OK)
 			ok = false;
-		else if (x->ref == KN_F_NET_SUPPORT && x->nargs == 1) {
+		else if (x->ref == KN_F_NET_SUPPORT && kn_call_nargs(x) == 1) {
 			int c = x->args[0]->ref2;
 			ok = c >= 0 && lb_buf_addc(&b, ':') == LB_OK &&
 			     lb_buf_adds(&b, e->m->tasks[t]->cands[c].name) == LB_OK && nm != NULL &&

@@ -472,6 +472,44 @@ static void js_whole_throws(struct ectx *c, const struct kn_expr *e)
 			    "item)");
 }
 
+/* A call written with fewer arguments than the function takes (JSON form only): JavaScript
+ * passes undefined for the missing ones, and PROformajs's predicate then gives what it gives
+ * for undefined (taken from PROformajs 0.11): count(), date_part_hour() undefined; the Math
+ * functions NaN; includes(a) false for an unset item or a list, whether a text holds
+ * "undefined"; nth(a) undefined, a throw for an unset item; includes() false; every other
+ * one throws (a task, data item, candidate or list PROformajs cannot look up or read). */
+static int js_missing_args(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	struct kn_value a = unknown_v;
+	int rc;
+	*out = unknown_v;
+	if (e->nargs > 0 && (rc = ev(c, e->args[0], &a)) != LB_OK)
+		return rc;
+	switch (e->ref) {
+	case KN_F_COUNT: case KN_F_DATE_PART_HOUR:
+		return LB_OK;
+	case KN_F_ABS: case KN_F_ROUND: case KN_F_SIN: case KN_F_COS: case KN_F_TAN:
+	case KN_F_ASIN: case KN_F_ACOS: case KN_F_ATAN: case KN_F_EXP: case KN_F_LOG:
+		return js_math1(e->ref, &a, out);
+	case KN_F_INCLUDES:
+		if (a.t == KN_V_UNKNOWN || a.t == KN_V_SET)
+			set_bool(out, false);
+		else if (a.t == KN_V_TEXT)
+			set_bool(out, strstr(a.u.s, "undefined") != NULL);
+		else
+			js_throw(c, "arr.includes is not a function");
+		return LB_OK;
+	case KN_F_NTH:
+		if (a.t == KN_V_UNKNOWN)
+			js_throw(c, "Cannot read properties of undefined (reading 'undefined')");
+		return LB_OK;
+	default:
+		js_throw(c, "a missing argument is undefined, which PROformajs cannot look up "
+			    "or read");
+		return LB_OK;
+	}
+}
+
 static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -482,13 +520,15 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	if (e->ref < 0)
 		return LB_OK; /* unresolved: reported by the verifier, unknown at run time */
 	const struct kn_fn_info *f = &kn_fns[e->ref];
+	if (s->js && (int)e->nargs < f->min_args)
+		return js_missing_args(c, e, out);
 	int task = !f->task_arg ? -1 : e->nargs > 0 ? e->args[0]->ref : e->ref2;
 	if (f->task_arg && task < 0)
 		return LB_OK;
 	uint8_t st = task >= 0 ? s->ts[task].state : 0;
 	int cand = -1; /* net_support / is_recommended: the candidate */
 	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
-		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
+		cand = kn_call_nargs(e) == 1 ? e->args[0]->ref2 : e->args[1]->ref;
 	if (s->js && (js_data_path_throws(c, e) || js_task_arg_throws(c, e) ||
 		      js_index_throws(c, e, task)))
 		return LB_OK;
@@ -666,7 +706,7 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK;
 	case KN_F_MIN:
 	case KN_F_MAX: {
-		if (e->nargs == 1) {
+		if (kn_call_nargs(e) == 1) {
 			/* PROformajs: min(list) / max(list) */
 			if (a.t != KN_V_SET || a.u.set.n == 0)
 				return LB_OK;

@@ -323,6 +323,15 @@ struct kn_problem {
  * another value than a text (5, true, {...}): PROformajs evaluates it to undefined, where the
  * written expression `undefined` throws ("illegal Identifier") */
 #define KN_REF_NONTEXT (-3)
+/* ref2 of a call the PROformajs JSON wrote with more arguments than PROformajs reads where
+ * LEBEN's .pf form gives the extra ones a meaning (net_support(c, x), min(a, b), max(a, b)):
+ * PROformajs reads the first only, and so does LEBEN (the others are printed back) */
+#define KN_REF_FIRST_ONLY (-4)
+/* A call's arguments as its function reads them (KN_REF_FIRST_ONLY: the first only). */
+static inline size_t kn_call_nargs(const struct kn_expr *e)
+{
+	return e->ref2 == KN_REF_FIRST_ONLY && e->nargs > 1 ? 1 : e->nargs;
+}
 #define KN_MAX_TASKS 4096
 /* Longest name (task, data item, candidate) read, in bytes: beyond any protocol met; the
  * contract's size (LB_KN_MAX_SOURCE) bounds the rest */

@@ -463,21 +463,19 @@ static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t
 	return LB_OK;
 }
 
-/* A net_support call with more than one argument in e, or NULL: in the JSON form LEBEN's
- * two-argument form is written as one path (expr_json), and PROformajs reads only the first. */
-static const struct kn_expr *two_arg_support(const struct kn_expr *e)
+/* Calls PROformajs reads by their first argument only where LEBEN's .pf form reads a second
+ * (net_support(c, x), min(a, b), max(a, b)): marked KN_REF_FIRST_ONLY, read as PROformajs
+ * reads them and printed back as written. */
+static void mark_first_only(struct kn_expr *e)
 {
 	if (e == NULL)
-		return NULL;
-	if (e->op == KN_E_CALL && e->name != NULL && strcmp(e->name, "net_support") == 0 &&
-	    e->nargs > 1)
-		return e;
-	for (size_t i = 0; i < e->nargs; i++) {
-		const struct kn_expr *x = two_arg_support(e->args[i]);
-		if (x != NULL)
-			return x;
-	}
-	return NULL;
+		return;
+	if (e->op == KN_E_CALL && e->name != NULL && e->nargs > 1 &&
+	    (strcmp(e->name, "net_support") == 0 || strcmp(e->name, "min") == 0 ||
+	     strcmp(e->name, "max") == 0))
+		e->ref2 = KN_REF_FIRST_ONLY;
+	for (size_t i = 0; i < e->nargs; i++)
+		mark_first_only(e->args[i]);
 }
 
 static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out)
@@ -511,13 +509,7 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 			      &sub);
 	if (rc != LB_OK)
 		return lb_errf(j->em, rc, "%s:%s (in \"%s\")", j->file, sub.text, k);
-	const struct kn_expr *two = two_arg_support(*out);
-	if (two != NULL)
-		return lb_errf(j->em, LB_EINVALID,
-			       "%s:%d:%d: net_support with %zu arguments (in \"%s\"): PROformajs reads "
-			       "only the first, a candidate's name or path, where LEBEN would read a "
-			       "decision and a candidate; write net_support('plan:decision:candidate')",
-			       j->file, two->line, two->col, two->nargs, k);
+	mark_first_only(*out);
 	j->depth--;
 	return LB_OK;
 }
@@ -1221,7 +1213,8 @@ static int to_paths(const struct lb_kn_model *m, struct kn_expr *e)
 		if (rc != LB_OK)
 			return rc;
 	}
-	if (!is_support_call(e) || e->nargs != 2 || e->args[0]->ref < 0 || e->args[1]->ref < 0 ||
+	if (!is_support_call(e) || e->nargs != 2 || e->ref2 == KN_REF_FIRST_ONLY ||
+	    e->args[0]->ref < 0 || e->args[1]->ref < 0 ||
 	    (size_t)e->args[0]->ref >= m->ntasks)
 		return LB_OK;
 	const struct kn_task *d = m->tasks[e->args[0]->ref];

@@ -449,10 +449,20 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 		const struct kn_fn_info *f = &kn_fns[e->ref];
 		/* PROformajs (JavaScript) ignores arguments beyond those a predicate reads; not for
 		 * the functions whose second argument means something else in LEBEN */
-		bool extra_ok = r->m->js && e->ref != KN_F_NET_SUPPORT &&
-				e->ref != KN_F_IS_RECOMMENDED && e->ref != KN_F_MIN &&
-				e->ref != KN_F_MAX;
-		if ((int)e->nargs < f->min_args || ((int)e->nargs > f->max_args && !extra_ok)) {
+		bool extra_ok = r->m->js && ((e->ref != KN_F_NET_SUPPORT &&
+					      e->ref != KN_F_IS_RECOMMENDED && e->ref != KN_F_MIN &&
+					      e->ref != KN_F_MAX) ||
+					     e->ref2 == KN_REF_FIRST_ONLY);
+		/* fewer arguments: JavaScript passes undefined (kn_eval gives PROformajs's answer) */
+		bool fewer_ok = r->m->js && (int)e->nargs < f->min_args &&
+				e->ref != KN_F_RESULT_OF && e->ref != KN_F_RESULT_SET;
+		if (r->m->js && (int)e->nargs < f->min_args && !fewer_ok)
+			return rprob(r)(r->m, LB_KN_TYPE, r->task, e->line, e->col,
+					"%s:%d:%d: %s() without an argument is null in PROformajs "
+					"(JavaScript's null, which LEBEN's values lack); name a decision",
+					r->file, e->line, e->col, f->name);
+		if (((int)e->nargs < f->min_args && !fewer_ok) ||
+		    ((int)e->nargs > f->max_args && !extra_ok)) {
 			if (f->min_args == f->max_args)
 				return rprob(r)(r->m, LB_KN_TYPE, r->task, e->line, e->col,
 							"%s:%d:%d: %s takes %d argument%s, not %zu",
@@ -464,6 +474,12 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 						f->max_args, e->nargs);
 		}
 		size_t first = 0;
+		if (fewer_ok) {
+			for (size_t i = 0; i < e->nargs; i++)
+				if ((rc = resolve_expr(r, e->args[i])) != LB_OK)
+					return rc;
+			return LB_OK;
+		}
 		if (e->nargs == 0) {
 			e->ref2 = r->task; /* index() / path(): the calling task */
 			return LB_OK;
@@ -487,7 +503,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			return LB_OK;
 		}
 		bool one_cand = (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED) &&
-				e->nargs == 1;
+				kn_call_nargs(e) == 1;
 		if (one_cand) {
 			/* net_support('candidate') or net_support('decision:candidate') */
 			struct kn_expr *a = e->args[0];
@@ -500,6 +516,10 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 				return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, a->line,
 							a->col, "%s:%d:%d: undefined candidate '%s'",
 							r->file, a->line, a->col, nm);
+			/* (the arguments PROformajs does not read: resolved, not evaluated) */
+			for (size_t i = 1; i < e->nargs; i++)
+				if ((rc = resolve_expr(r, e->args[i])) != LB_OK)
+					return rc;
 			return LB_OK;
 		}
 		if (f->task_arg || f->arg0 == KN_FA_DATA ||

@@ -1112,21 +1112,40 @@ static int pf_refuse(struct lb_errmsg *em, const char *what, const char *name, c
 		       what, name, why);
 }
 
+/* kn_expr_js_only, and a call the JSON wrote with arguments PROformajs does not read where the
+ * .pf form reads them (KN_REF_FIRST_ONLY). */
+static const char *pf_js_only(const struct kn_expr *e)
+{
+	if (e == NULL)
+		return NULL;
+	if (e->op == KN_E_CALL && e->ref2 == KN_REF_FIRST_ONLY)
+		return strcmp(e->name, "net_support") == 0
+			       ? "net_support(c, x) (PROformajs reads its first argument only)"
+			       : "min/max(a, b) (PROformajs reads its first argument only)";
+	if (e->op == KN_E_CALL && e->ref >= 0 && (int)e->nargs < kn_fns[e->ref].min_args)
+		return "a call with fewer arguments than the function takes (JavaScript passes "
+		       "undefined)";
+	const char *op = kn_expr_js_only(e);
+	for (size_t i = 0; op == NULL && i < e->nargs; i++)
+		op = pf_js_only(e->args[i]);
+	return op;
+}
+
 /* The JavaScript-only operator of a task's expressions (kn_expr_js_only), or NULL. */
 static const char *pf_task_js_only(const struct kn_task *t)
 {
 	const char *op = NULL;
 	const struct kn_expr *es[] = { t->pre, t->wait, t->terminate, t->abort, t->cycle_until };
 	for (size_t i = 0; op == NULL && i < sizeof(es) / sizeof(es[0]); i++)
-		op = kn_expr_js_only(es[i]);
+		op = pf_js_only(es[i]);
 	for (size_t i = 0; op == NULL && i < t->npost; i++)
-		op = kn_expr_js_only(t->post[i].e);
+		op = pf_js_only(t->post[i].e);
 	for (size_t i = 0; op == NULL && i < t->nsources; i++)
-		op = kn_expr_js_only(t->sources[i].request);
+		op = pf_js_only(t->sources[i].request);
 	for (size_t i = 0; op == NULL && i < t->ncands; i++) {
-		op = kn_expr_js_only(t->cands[i].recommend);
+		op = pf_js_only(t->cands[i].recommend);
 		for (size_t k = 0; op == NULL && k < t->cands[i].nargs; k++)
-			op = kn_expr_js_only(t->cands[i].args[k].cond);
+			op = pf_js_only(t->cands[i].args[k].cond);
 	}
 	return op;
 }
@@ -1197,13 +1216,13 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			       m->root->name);
 	for (size_t i = 0; i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
-		const char *jsop = kn_expr_js_only(d->defcond);
+		const char *jsop = pf_js_only(d->defcond);
 		if (jsop == NULL)
-			jsop = kn_expr_js_only(d->derive);
+			jsop = pf_js_only(d->derive);
 		if (jsop == NULL)
-			jsop = kn_expr_js_only(d->valid);
+			jsop = pf_js_only(d->valid);
 		for (size_t k = 0; jsop == NULL && k < d->nwarnings; k++)
-			jsop = kn_expr_js_only(d->warnings[k].cond);
+			jsop = pf_js_only(d->warnings[k].cond);
 		if (jsop != NULL)
 			return pf_refuse_js(em, "data item", d->name, jsop);
 		const char *why = pf_element(d->name, d->caption, d->description);

@@ -58,9 +58,7 @@ const EXCEPTIONS = [
 	// (bitwise operators, **, ??, compound and comma expressions and chained comparisons are
 	// read now: these are what is left)
 	[/JavaScript's member access \('x\.y', 'now\(\)\.diff\(\.\.\.\)'\) is not read/, "JavaScript's member access (x.length, now().diff(...), Math.abs)"],
-	[/ takes \d+( to \d+)? arguments?, not \d+/, 'a function called with another number of arguments'],
-	[/net_support with \d+ arguments/, "net_support with two arguments (LEBEN's .pf form; PROformajs reads the first only)"],
-	[/is not a decision \(PROformajs/, 'result_of/result_set of a task that is not a decision'],
+	[/is not a decision \(PROformajs|without an argument is null in PROformajs/, "result_of/result_set of a task that is not a decision or of no argument (JavaScript's null)"],
 	[/undefined data item|unknown component\/predicate 'this'/, 'a task or candidate name, or this, used as a value'],
 	[/source '.*' is not a data definition/, 'a source whose type is a task, candidate or text value'],
 	[/class "DataDefinition" \(PROformajs's base class/, 'a data definition of class DataDefinition (any value)'],
