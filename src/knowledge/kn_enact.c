@@ -817,6 +817,66 @@ static bool js_same(const struct kn_value *a, const struct kn_value *b)
 	return kn_value_equal(a, b);
 }
 
+/* JavaScript's Number(s) of a text is NaN (StringToNumber: trimmed, "" is 0, decimal with an
+ * optional sign and exponent, Infinity, 0x / 0o / 0b integers). */
+static bool js_text_nan(const char *s)
+{
+	static const char ws[] = " \t\n\v\f\r";
+	while (*s && strchr(ws, *s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && strchr(ws, s[n - 1]))
+		n--;
+	if (n == 0)
+		return false;
+	size_t i = 0;
+	if (n > 2 && s[0] == '0' && strchr("xXoObB", s[1])) {
+		const char *digs = s[1] == 'x' || s[1] == 'X' ? "0123456789abcdefABCDEF"
+				   : s[1] == 'o' || s[1] == 'O' ? "01234567"
+								: "01";
+		for (i = 2; i < n; i++)
+			if (strchr(digs, s[i]) == NULL)
+				return true;
+		return false;
+	}
+	if (s[0] == '+' || s[0] == '-')
+		i++;
+	if (n - i == 8 && strncmp(s + i, "Infinity", 8) == 0)
+		return false;
+	size_t d = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, d++;
+	if (i < n && s[i] == '.')
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+	if (d == 0)
+		return true;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t e = 0;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++, e++;
+		if (e == 0)
+			return true;
+	}
+	return i != n;
+}
+
+/* isNaN(v) of a value that is not a number: a text by its Number(), a list of one element by
+ * that element's text (a boolean or a date: NaN). */
+static bool js_value_nan(const struct kn_value *v)
+{
+	if (v->t == KN_V_TEXT)
+		return js_text_nan(v->u.s);
+	if (v->t == KN_V_SET && v->u.set.n == 1) {
+		const struct kn_value *x = &v->u.set.v[0];
+		return x->t == KN_V_TEXT ? js_text_nan(x->u.s) : x->t == KN_V_BOOL || x->t == KN_V_DATE;
+	}
+	return false;
+}
+
 /* A derived item's new value v against its stored one, as PROformajs's _differentValues
  * (the cases other than undefined/NaN and two numbers): `!==` for a non-numeric class, so a
  * list (a new array each time) always differs and the cycles never settle (PROformajs's stack
@@ -1291,8 +1351,10 @@ static int update(struct kn_enact *e, int oi)
 			return rc;
 		bool numeric = dd->type == KN_T_INTEGER || dd->type == KN_T_REAL;
 		bool differ;
-		if (v.t == KN_V_UNKNOWN || (v.t == KN_V_REAL && isnan(v.u.r)))
-			/* a numeric item never stores undefined or NaN (isNaN guard) */
+		if (v.t == KN_V_UNKNOWN || (v.t == KN_V_REAL && isnan(v.u.r)) ||
+		    (numeric && js_value_nan(&v)))
+			/* a numeric item never stores undefined or NaN (isNaN guard; a text
+			 * whose Number() is NaN too) */
 			differ = !numeric && (v.t == KN_V_REAL || o->value.t != KN_V_UNKNOWN);
 		else if ((v.t == KN_V_INT || v.t == KN_V_REAL) &&
 			 (o->value.t == KN_V_INT || o->value.t == KN_V_REAL)) {

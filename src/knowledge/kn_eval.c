@@ -667,6 +667,13 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		if (a.t == KN_V_SET) {
 			out->t = KN_V_INT;
 			out->u.i = (int64_t)a.u.set.n;
+		} else if (s->js && a.t == KN_V_TEXT) {
+			/* PROformajs's arr.length of a text: its UTF-16 code units */
+			int64_t n = 0;
+			for (const unsigned char *p = (const unsigned char *)a.u.s; *p; p++)
+				n += (*p & 0xc0) != 0x80 ? (*p >= 0xf0 ? 2 : 1) : 0;
+			out->t = KN_V_INT;
+			out->u.i = n;
 		}
 		return LB_OK;
 	case KN_F_DATE:

@@ -78,9 +78,9 @@ for (const f of jsonIn(join(root, 'tests/data/proforma'))) {
 	const c = load(f);
 	if (c.known) known.add(JSON.stringify(c.protocol));
 }
-// (without the generator's jsops layer, whose operators the expression mutations below write
+// (without the generator's jsops and loose layers, whose operators the expression mutations below write
 // anyway: the bases, and so the mutants and the run sample, stay what they were before it)
-for (let i = 0; i < ngen; i++) bases.push(generate(seed * 7 + i, { ...FEATURES, jsops: false }));
+for (let i = 0; i < ngen; i++) bases.push(generate(seed * 7 + i, { ...FEATURES, jsops: false, loose: false }));
 
 // ---- mutations --------------------------------------------------------------------------------
 const r = rng(seed);
