@@ -697,7 +697,16 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 		lb_buf_init(&b, 1 << 16);
 		if (task_design(e->m, t, &b) != LB_OK)
 			ok = false;
-		else if (x->ref == KN_F_NET_SUPPORT && kn_call_nargs(x) == 1) {
+		else if (x->ref == KN_F_NET_SUPPORT && kn_call_nargs(x) == 1 &&
+			 x->args[0]->ref2 < 0) {
+			/* a task's name (kn_eval js_support_other): 0 when PROformajs finds
+			 * the task, or when the name is a data item's with a value */
+			struct kn_value v;
+			int d = nm != NULL ? kn_model_find_data(e->m, nm) : -1;
+			struct kn_expr tmp = { .op = KN_E_NAME, .ref = d };
+			ok = (d >= 0 && kn_eval(e->s, &tmp, &v) == LB_OK && v.t != KN_V_UNKNOWN) ||
+			     (nm != NULL && resolves(e, nm, (const char *)b.data));
+		} else if (x->ref == KN_F_NET_SUPPORT && kn_call_nargs(x) == 1) {
 			int c = x->args[0]->ref2;
 			ok = c >= 0 && lb_buf_addc(&b, ':') == LB_OK &&
 			     lb_buf_adds(&b, e->m->tasks[t]->cands[c].name) == LB_OK && nm != NULL &&
@@ -990,6 +999,7 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	case KN_T_INTEGER: case KN_T_REAL: if (!num) return false; break;
 	case KN_T_TEXT: if (v->t != KN_V_TEXT) return false; break;
 	case KN_T_DATE: return v->t == KN_V_DATE; /* Date.accept: a moment object, any range */
+	case KN_T_ANY: if (v->t == KN_V_UNKNOWN) return false; break; /* its range alone */
 	default: return false;
 	}
 	if (d->range_text != NULL)
@@ -1829,6 +1839,24 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 		v->t = KN_V_TEXT;
 		v->u.s = json_string_value(j);
 		break;
+	case KN_T_ANY:
+		/* DataDefinition: any value (LEBEN's: a boolean, number or text), then the range */
+		if (json_is_boolean(j)) {
+			v->t = KN_V_BOOL;
+			v->u.b = json_is_true(j);
+		} else if (json_is_string(j)) {
+			v->t = KN_V_TEXT;
+			v->u.s = json_string_value(j);
+		} else if (json_is_integer(j) && llabs(json_integer_value(j)) <= 9007199254740992LL) {
+			v->t = KN_V_INT;
+			v->u.i = json_integer_value(j);
+		} else if (json_is_number(j)) {
+			v->t = KN_V_REAL;
+			v->u.r = json_number_value(j);
+		} else {
+			return false;
+		}
+		break;
 	default:
 		return false; /* dates: not yet */
 	}
@@ -2275,9 +2303,15 @@ static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
 			else
 				out[n++].u.r = (double)iv[i] + 0.5;
 		}
-	} else if (d->type == KN_T_TEXT) {
+	} else if (d->type == KN_T_TEXT || d->type == KN_T_ANY) {
 		out[n].t = KN_V_TEXT;
 		out[n++].u.s = "x";
+	}
+	if (d->type == KN_T_ANY) { /* (any value: a number and a boolean too) */
+		out[n].t = KN_V_INT;
+		out[n++].u.i = 2;
+		out[n].t = KN_V_BOOL;
+		out[n++].u.b = true;
 	}
 	return n;
 }

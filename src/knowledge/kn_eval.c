@@ -405,6 +405,7 @@ static bool js_list_fn_throws(struct ectx *c, const struct kn_expr *e, const str
 }
 
 static int js_math1(int fn, const struct kn_value *a, struct kn_value *out);
+static void set_real(struct kn_value *v, double r);
 
 /* A task argument written as a bare name (is_finished(p)) is that name's JavaScript value
  * there: a state object or undefined, which PROformajs's path lookup cannot split (unknown
@@ -510,6 +511,34 @@ static int js_missing_args(struct ectx *c, const struct kn_expr *e, struct kn_va
 	}
 }
 
+/* net_support(name) of a name that is no candidate (JSON form): PROformajs reads what its
+ * evaluator has under the name, `(thing.support || 0)`: 0 for a data item's known value or a
+ * task it can look up from the caller (kn_enact's names_bad fails the cycle when it cannot),
+ * else it throws "unknown candidate". */
+static int js_support_other(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	const struct kn_expr *a = e->args[0];
+	const char *nm = a->op == KN_E_CONST && a->v.t == KN_V_TEXT ? a->v.u.s : NULL;
+	int d = nm != NULL ? kn_model_find_data(c->s->m, nm) : -1;
+	*out = unknown_v;
+	if (d >= 0) {
+		struct kn_expr tmp = { .op = KN_E_NAME, .ref = d };
+		struct kn_value v;
+		int rc = ev(c, &tmp, &v);
+		if (rc != LB_OK)
+			return rc;
+		if (v.t != KN_V_UNKNOWN) {
+			set_real(out, 0);
+			return LB_OK;
+		}
+	}
+	if (a->ref >= 0)
+		set_real(out, 0);
+	else
+		js_throw(c, "unknown candidate");
+	return LB_OK;
+}
+
 static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -522,6 +551,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	const struct kn_fn_info *f = &kn_fns[e->ref];
 	if (s->js && (int)e->nargs < f->min_args)
 		return js_missing_args(c, e, out);
+	if (s->js && e->ref == KN_F_NET_SUPPORT && kn_call_nargs(e) == 1 && e->args[0]->ref2 < 0)
+		return js_support_other(c, e, out);
 	int task = !f->task_arg ? -1 : e->nargs > 0 ? e->args[0]->ref : e->ref2;
 	if (f->task_arg && task < 0)
 		return LB_OK;
@@ -1408,7 +1439,9 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
 	for (size_t i = 0; i < n; i++) {
 		const struct kn_value *x = d->multi ? &v.u.set.v[i] : &v;
 		static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE };
-		bool ok = x->t == want[d->type] || (d->type == KN_T_REAL && x->t == KN_V_INT);
+		bool ok = d->type == KN_T_ANY ? x->t != KN_V_UNKNOWN
+					      : x->t == want[d->type] ||
+							(d->type == KN_T_REAL && x->t == KN_V_INT);
 		if (ok && d->range_text != NULL)
 			ok = kn_range_text_takes(d, x);
 		else if (ok && d->nallowed > 0) {

@@ -183,7 +183,16 @@ int kn_fn_lookup(const char *name);
 /* ---- model ------------------------------------------------------------------------------- */
 
 enum kn_class { KN_PLAN, KN_DECISION, KN_ACTION, KN_ENQUIRY };
-enum kn_dtype { KN_T_BOOLEAN, KN_T_INTEGER, KN_T_REAL, KN_T_TEXT, KN_T_DATE };
+enum kn_dtype {
+	KN_T_BOOLEAN,
+	KN_T_INTEGER,
+	KN_T_REAL,
+	KN_T_TEXT,
+	KN_T_DATE,
+	KN_T_ANY /* PROformajs's base class DataDefinition (JSON form only): any value LEBEN
+		  * holds (a boolean, number or text; lists when multi-valued), its range alone
+		  * checked */
+};
 enum kn_support { KN_SUP_WEIGHT, KN_SUP_FOR, KN_SUP_AGAINST, KN_SUP_CONFIRMING, KN_SUP_EXCLUDING };
 enum kn_tstate { KN_DORMANT, KN_IN_PROGRESS, KN_COMPLETED, KN_DISCARDED };
 

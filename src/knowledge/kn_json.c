@@ -551,6 +551,29 @@ static int json_to_lit(struct jp *j, json_t *v, const struct kn_datadef *d, stru
 		if ((out->u.s = lb_strdup(json_string_value(v))) == NULL)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		return LB_OK;
+	case KN_T_ANY:
+		/* PROformajs's DataDefinition takes any value; LEBEN's values hold these */
+		if (json_is_boolean(v)) {
+			out->t = KN_V_BOOL;
+			out->u.b = json_is_true(v);
+		} else if (json_is_integer(v)) {
+			out->t = KN_V_INT;
+			out->u.i = json_integer_value(v);
+		} else if (json_is_real(v)) {
+			out->t = KN_V_REAL;
+			out->u.r = json_real_value(v);
+		} else if (json_is_string(v)) {
+			out->t = KN_V_TEXT;
+			if ((out->u.s = lb_strdup(json_string_value(v))) == NULL)
+				return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		} else {
+			return jerr(j, LB_ETYPE,
+				    "expected a boolean, number or text (item '%s' is a "
+				    "DataDefinition: PROformajs takes any value, LEBEN's values hold "
+				    "these)",
+				    d->name);
+		}
+		return LB_OK;
 	case KN_T_DATE:
 		if (!json_is_string(v) || !kn_date_parse(json_string_value(v), &out->u.i))
 			return jerr(j, LB_ETYPE, "expected a date \"YYYY-MM-DD\" (item '%s')",
@@ -671,15 +694,10 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		return jerr(j, LB_ESYNTAX, "expected a data definition object");
 	const char *cls = json_string_value(json_object_get(o, "class"));
 	d->type = -1;
-	for (int t = 0; cls != NULL && t < 5; t++)
+	/* (DataDefinition, PROformajs's base class: any value, KN_T_ANY) */
+	for (int t = 0; cls != NULL && t <= KN_T_ANY; t++)
 		if (strcmp(cls, kn_dtype_name(t, true)) == 0)
 			d->type = t;
-	if (d->type < 0 && cls != NULL && strcmp(cls, "DataDefinition") == 0) {
-		push_key(j, "class");
-		return jerr(j, LB_EINVALID,
-			    "class \"DataDefinition\" (PROformajs's base class, taking any value) is "
-			    "not a data type LEBEN enacts; write Integer, Float, Text, Boolean or Date");
-	}
 	if (d->type < 0) {
 		push_key(j, "class");
 		return jerr(j, LB_ESYNTAX,

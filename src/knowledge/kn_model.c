@@ -22,9 +22,10 @@ const char *kn_class_name(int cls, bool js)
 
 const char *kn_dtype_name(int t, bool js)
 {
-	static const char *const pf[] = { "boolean", "integer", "real", "text", "date" };
-	static const char *const jsn[] = { "Boolean", "Integer", "Float", "Text", "Date" };
-	return (t >= 0 && t < 5) ? (js ? jsn : pf)[t] : "?";
+	static const char *const pf[] = { "boolean", "integer", "real", "text", "date", "any" };
+	static const char *const jsn[] = { "Boolean", "Integer", "Float", "Text", "Date",
+					   "DataDefinition" };
+	return (t >= 0 && t <= KN_T_ANY) ? (js ? jsn : pf)[t] : "?";
 }
 
 int kn_meta_canon(const char *s, char **out)
@@ -512,7 +513,14 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 				return rprob(r)(r->m, LB_KN_TYPE, r->task, a->line, a->col,
 							"%s:%d:%d: %s needs a candidate name", r->file,
 							a->line, a->col, f->name);
-			if (find_candidate(r, nm, &a->ref, &a->ref2) != LB_OK)
+			/* (PROformajs's validation takes any name it knows there, a task's
+			 * say: its evaluation reads what its context has under the name, 0
+			 * for a task or a known value, else throws "unknown candidate"; ref:
+			 * the task of that name, ref2 -1; kn_eval, kn_enact names_bad) */
+			if (find_candidate(r, nm, &a->ref, &a->ref2) != LB_OK && r->m->js) {
+				a->ref = find_task_from(r, nm);
+				a->ref2 = -1;
+			} else if (a->ref < 0)
 				return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, a->line,
 							a->col, "%s:%d:%d: undefined candidate '%s'",
 							r->file, a->line, a->col, nm);

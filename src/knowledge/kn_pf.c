@@ -1233,6 +1233,8 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			if (!pf_text(kn_allowed_caption(d, k)) ||
 			    (d->type == KN_T_INTEGER && !pf_whole(&d->allowed[k])))
 				why = "a range value is a fraction or its caption is not a text";
+		if (why == NULL && d->type == KN_T_ANY)
+			why = "its class is DataDefinition (any value), which the .pf form lacks";
 		if (why == NULL && d->range_text != NULL)
 			why = "its range is written as a text";
 		if (why == NULL && d->allowed != NULL && d->nallowed == 0)

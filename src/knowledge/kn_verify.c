@@ -264,7 +264,7 @@ enum ty { TY_ANY, TY_BOOL, TY_NUM, TY_TEXT, TY_DATE, TY_SET };
 
 static int data_ty(const struct kn_datadef *d)
 {
-	static const int t[] = { TY_BOOL, TY_NUM, TY_NUM, TY_TEXT, TY_DATE };
+	static const int t[] = { TY_BOOL, TY_NUM, TY_NUM, TY_TEXT, TY_DATE, TY_ANY };
 	return d->multi ? TY_SET : t[d->type];
 }
 

@@ -61,7 +61,6 @@ const EXCEPTIONS = [
 	[/is not a decision \(PROformajs|without an argument is null in PROformajs/, "result_of/result_set of a task that is not a decision or of no argument (JavaScript's null)"],
 	[/undefined data item|unknown component\/predicate 'this'/, 'a task or candidate name, or this, used as a value'],
 	[/source '.*' is not a data definition/, 'a source whose type is a task, candidate or text value'],
-	[/class "DataDefinition" \(PROformajs's base class/, 'a data definition of class DataDefinition (any value)'],
 ];
 
 // ---- bases ------------------------------------------------------------------------------------
