@@ -435,6 +435,18 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 		 * gives it no value (unknown) */
 		if (e->ref < 0 && r->m->js && kn_js_reserved(e->name))
 			return LB_OK;
+		/* PROformajs: a task's, candidate's or text range value's name (its validation
+		 * takes them) is undefined in its evaluator, whose context holds data values by
+		 * name and task states by runtime path ("p:t"); only the top-level task's name is
+		 * a runtime path, its state object, which LEBEN's values cannot be */
+		if (e->ref < 0 && r->m->js && strcmp(e->name, r->m->root->name) == 0)
+			return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
+					"%s:%d:%d: the top-level task's name '%s' used as a value "
+					"(PROformajs gives its state object, which LEBEN's values "
+					"cannot be); quote it or name a data item",
+					r->file, e->line, e->col, e->name);
+		if (e->ref < 0 && r->m->js)
+			return LB_OK;
 		if (e->ref < 0)
 			return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
 						"%s:%d:%d: undefined data item '%s'", r->file,
