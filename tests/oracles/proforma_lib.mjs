@@ -602,6 +602,37 @@ function loosen(p, seed) {
 		if (r.chance(0.1)) t.antecedents = [r.pick(['nosuchtask', t.name, `${t.name}x`])];
 		if (r.chance(0.1)) t.postAssignments = [{ data: r.pick(['nosuchitem', any]), value: r.pick(['1', 'nosuchname + 1', `count(${any})`]) }];
 	}
+	// a DataDefinition item (PROformajs's base class: any value, its range alone checked),
+	// asked by an enquiry, read by conditions and a derived DataDefinition item
+	const enq = tasks.filter((t) => t.class === 'Enquiry' && Array.isArray(t.sources));
+	if (enq.length && r.chance(0.6)) {
+		const multi = r.chance(0.3);
+		const ax = { class: 'DataDefinition', name: 'ax0', caption: 'anything' };
+		if (multi || r.chance(0.5)) ax.range = r.pick([[1, 2, true], [0, 2.5, false], [3]]);
+		if (multi) ax.multiValued = true;
+		if (!multi && r.chance(0.3)) ax.defaultValue = ax.range ? r.pick(ax.range) : r.pick([2, true, 'free']);
+		p.dataDefinitions.push(ax, { class: 'DataDefinition', name: 'ax1', caption: 'any derived',
+			// (not the list itself: PROformajs keeps the item's own array, the same object at
+			// every evaluation, which LEBEN's lists do not model)
+			valueCondition: multi ? r.pick(['count(ax0)', 'count(ax0) > 1 ? 2 : 1']) : r.pick(["is_known('ax0') ? ax0 : 0", 'ax0 == 1']) });
+		const q = r.pick(enq);
+		q.sources.push({ class: 'Source', type: 'ax0' });
+		if (!multi && r.chance(0.5)) q.useDefaults = true;
+		const t = r.pick(tasks);
+		if (!/[,;]/.test(t.preCondition || ''))
+			t.preCondition = `${t.preCondition ? `(${t.preCondition}) || ` : ''}${r.pick(['ax0 === true', 'ax0 == 2', 'ax1 == 2', 'ax1 === 0'])}`;
+	}
+	// a task's or candidate's name used as a value (undefined there), and net_support() of a
+	// task's name (0 when PROformajs finds the task from the caller, else a throw)
+	for (const t of tasks) {
+		if (!r.chance(0.2) || /[,;]/.test(t.waitCondition || '')) continue;
+		const other = r.pick(tasks), cand = tasks.filter((x) => x.candidates && x.candidates.length);
+		if (!/^[a-z]\w*$/.test(other.name)) continue; // (a name starting with a digit is no identifier)
+		const c = cand.length ? r.pick(r.pick(cand).candidates).name : other.name;
+		t.waitCondition = `${t.waitCondition ? `(${t.waitCondition}) && ` : ''}${r.pick([
+			`!${other.name}`, `${c} == undefined`, `(${other.name} || 1) > 0`, `net_support('${other.name}') == 0`,
+			`is_known('${any}') || net_support('${other.name}', 1) >= 0`])}`;
+	}
 	return p;
 }
 
