@@ -1587,11 +1587,20 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 				return lb_errf(v->em, LB_EINVALID,
 					       "%s: %s asks for '%s' twice; keep one source", v->file,
 					       where, s->data);
-		if (s->ref < 0)
+		/* PROformajs's validation takes any name it knows (a task's, a candidate's, a
+		 * text range value): such a source is requested by its requestCondition and
+		 * takes no answer ("unknown dataDefinition"); not a reserved word, which sources
+		 * are not checked against */
+		if (s->ref < 0 && (!known(v, s->data) || kn_js_reserved(s->data)))
 			return lb_errf(v->em, LB_EINVALID,
 				       "%s: %s: source '%s' is not a data definition; define it in "
 				       "\"dataDefinitions\" or fix the name",
 				       v->file, where, s->data);
+		if (s->ref < 0) {
+			if ((rc = check_ids(v, s->request, where, "requestCondition")) != LB_OK)
+				return rc;
+			continue;
+		}
 		if (!visible(v->m, &v->m->data[s->ref], t->idx) && !known(v, s->data))
 			return lb_errf(v->em, LB_EINVALID,
 				       "%s: %s: source '%s' is a data item of task '%s', which this "

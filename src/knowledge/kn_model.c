@@ -699,7 +699,11 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 	for (size_t i = 0; i < t->nsources; i++) {
 		r->cpath = design_path(r->m, t->idx, t->sources[i].data, cp, sizeof(cp));
 		t->sources[i].ref = find_data_r(r, t->sources[i].data);
-		if (t->sources[i].ref < 0)
+		/* (the JSON form: a source naming no data definition is checked by kn_json.c's
+		 * validation, as PROformajs checks it) */
+		if (t->sources[i].ref < 0 && r->m->js)
+			rc = LB_OK;
+		else if (t->sources[i].ref < 0)
 			rc = rprob(r)(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
 					      "%s: enquiry '%s': source '%s' is not a defined data "
 					      "item",

@@ -1183,6 +1183,10 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 		if (t->after_idx != NULL && t->after_idx[i] < 0)
 			why = "its antecedent names no other component of its plan (PROformajs ignores "
 			      "\"antecedents\")";
+	for (size_t i = 0; why == NULL && i < t->nsources; i++)
+		if (t->sources[i].ref < 0)
+			why = "a source's type names no data definition (a task, candidate or range "
+			      "value, which PROformajs's validation takes)";
 	for (size_t i = 0; why == NULL && i < t->npost; i++)
 		if (t->post[i].ref < 0)
 			why = "a postAssignment names what the protocol lacks or a derived item "

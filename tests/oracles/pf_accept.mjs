@@ -60,7 +60,6 @@ const EXCEPTIONS = [
 	[/JavaScript's member access \('x\.y', 'now\(\)\.diff\(\.\.\.\)'\) is not read/, "JavaScript's member access (x.length, now().diff(...), Math.abs)"],
 	[/is not a decision \(PROformajs|without an argument is null in PROformajs/, "result_of/result_set of a task that is not a decision or of no argument (JavaScript's null)"],
 	[/top-level task's name '.*' used as a value|unknown component\/predicate 'this'/, "the top-level task's name (its state object in PROformajs), or this, used as a value"],
-	[/source '.*' is not a data definition/, 'a source whose type is a task, candidate or text value'],
 ];
 
 // ---- bases ------------------------------------------------------------------------------------
