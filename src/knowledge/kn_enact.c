@@ -1542,7 +1542,8 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	e->s->pf_support = e->support;
 	e->s->pf_stored_derived = true;
 	e->s->js = true; /* JavaScript expression semantics */
-	rc = build(e, 0, is_cyclic(e, 0) ? 0 : -1, -1);
+	/* a data definition at the top (m->top_data): PROformajs builds no state for it */
+	rc = m->top_data ? LB_OK : build(e, 0, is_cyclic(e, 0) ? 0 : -1, -1);
 	if (rc != LB_OK) {
 		kn_enact_free(e);
 		return lb_errf(em, rc, "building the enactment: %s", lb_strerror(rc));
@@ -1738,7 +1739,7 @@ int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 		return lb_errf(em, LB_EINVALID, "Cannot start an enactment that has already started");
 	/* a task or candidate named by a list (kn_json.c get_list_name): PROformajs builds its
 	 * state path with String(name) and then finds no component by that path */
-	for (size_t i = 0; i < e->m->ntasks; i++) {
+	for (size_t i = 0; i < e->m->ntasks && !e->m->top_data; i++) {
 		const struct kn_task *t = e->m->tasks[i];
 		bool list = t->name[0] == KN_RAW_JSON;
 		for (size_t c = 0; !list && c < t->ncands; c++)
@@ -1785,6 +1786,14 @@ int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 				       "getComponent); write the name as a text",
 				       kn_show_text(d->name));
 	}
+	/* a top-level data definition with a state (derived, or with warnings): PROformajs's
+	 * start looks its state's component up under an undefined parent and fails */
+	if (e->m->top_data && (e->m->data[0].derive != NULL || e->m->data[0].nwarnings > 0))
+		return lb_errf(em, LB_EINVALID,
+			       "data item '%s' is the top level and has a state (derived, or with "
+			       "warnings), which PROformajs cannot look up (Unable to getComponent); "
+			       "put it in the \"dataDefinitions\" of a Plan",
+			       kn_show_text(e->m->data[0].name));
 	e->started = true;
 	return cycle(e, ENACT_START_LIMIT, em);
 }
@@ -2408,6 +2417,8 @@ static void x_strip_data(struct lb_buf *b)
 static size_t x_ops(struct kn_enact *e, const uint8_t *keep, struct xop *ops, size_t cap)
 {
 	size_t n = 0;
+	if (e->n == 0) /* (a top-level data definition: nothing to operate on) */
+		return 0;
 	for (size_t d = 0; d < e->m->ndata; d++) {
 		const struct kn_datadef *dd = &e->m->data[d];
 		/* (an item whose task sees an outer definition of its name is never set: a set
@@ -2921,7 +2932,8 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		}
 		lb_free(out_ok);
 	}
-	for (size_t t = 0; rc == LB_OK && complete && t < m->ntasks; t++)
+	/* (a top-level data definition has no task: its placeholder is none) */
+	for (size_t t = 0; rc == LB_OK && complete && !m->top_data && t < m->ntasks; t++)
 		if (!seen[t]) {
 			rc = lb_buf_adds(&fnd, fnd.len ? ",{\"kind\":\"unreachable\",\"task\":"
 						       : "{\"kind\":\"unreachable\",\"task\":");

@@ -361,6 +361,9 @@ struct lb_kn_model {
 	size_t ntasks;
 	size_t ncands;           /* total candidates, for decision bitsets */
 	bool js;                 /* read from the JSON (PROformajs) form */
+	bool top_data;           /* the JSON form's top level is a data definition (data[0]), not
+				  * a task: root is a placeholder plan named like it, never enacted
+				  * (PROformajs's enactment of it has no state: docs §5.2) */
 	int *cand_base;          /* per task: index of its first candidate in the global numbering */
 };
 

@@ -1022,6 +1022,27 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	*out = t;
 	t->cls = task_class(json_string_value(json_object_get(o, "class")), &t->plain);
+	const char *tc = json_string_value(json_object_get(o, "class"));
+	bool data_class = false;
+	for (int k = 0; tc != NULL && k <= KN_T_ANY; k++)
+		data_class |= strcmp(tc, kn_dtype_name(k, true)) == 0;
+	if (t->cls < 0 && j->depth == 0 && data_class) {
+		/* PROformajs builds and validates a data definition at the top and enacts it as
+		 * nothing (no state; every operation "unknown component"; a start failure when it
+		 * has a state, derived or with warnings): kept as data[0] under a placeholder plan
+		 * of its name (kn_enact, kn_js_print) */
+		struct kn_datadef *d = new_data(j);
+		if (d == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		int rc0 = parse_data(j, o, d, NULL);
+		if (rc0 != LB_OK)
+			return rc0;
+		t->cls = KN_PLAN;
+		j->m->top_data = true;
+		if ((t->name = lb_strdup(d->name)) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		return LB_OK;
+	}
 	if (t->cls < 0 && j->depth == 0 && top_level_component(json_object_get(o, "class"))) {
 		/* PROformajs builds any of its exported classes at the top and validates a data
 		 * definition there (nothing refers to it); such a "protocol" has no task to enact */
@@ -1451,6 +1472,8 @@ static bool known_one(const struct vctx *v, const char *s, size_t n)
 static bool known(const struct vctx *v, const char *s)
 {
 	const struct lb_kn_model *m = v->m;
+	if (m->top_data) /* (PROformajs validates a top-level data definition with no names) */
+		return kn_js_reserved(s);
 	if (known_one(v, s, strlen(s)))
 		return true;
 	if (strchr(s, ':') == NULL)
@@ -2062,7 +2085,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 int kn_js_print(const struct lb_kn_model *m, struct lb_buf *b)
 {
 	bool bad = false;
-	json_t *root = task_json(m, m->root, &bad);
+	json_t *root = m->top_data ? data_json(m, &m->data[0], &bad) : task_json(m, m->root, &bad);
 	if (root == NULL)
 		return LB_ENOMEM;
 	char *s = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));

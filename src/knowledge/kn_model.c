@@ -882,7 +882,7 @@ static bool task_equal(const struct kn_task *a, const struct kn_task *b)
 
 bool lb_kn_model_equal(const struct lb_kn_model *a, const struct lb_kn_model *b)
 {
-	if (a->ndata != b->ndata || !task_equal(a->root, b->root))
+	if (a->ndata != b->ndata || a->top_data != b->top_data || !task_equal(a->root, b->root))
 		return false;
 	for (size_t i = 0; i < a->ndata; i++) {
 		const struct kn_datadef *x = &a->data[i], *y = &b->data[i];

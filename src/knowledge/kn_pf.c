@@ -1215,6 +1215,12 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 
 int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 {
+	if (m->top_data)
+		return lb_errf(em, LB_EINVALID,
+			       "the top level is the data definition '%s', not a task, which the .pf "
+			       "form needs; keep the protocol in its JSON form "
+			       "(docs/knowledge-language.md §5.3)",
+			       kn_show_text(m->data[0].name));
 	if (m->root->cls != KN_PLAN)
 		return lb_errf(em, LB_EINVALID,
 			       "the top-level task '%s' is not a plan, which the .pf form needs; "

@@ -52,7 +52,6 @@ const tap = flag('tap');
 // Accepted by PROformajs, refused by LEBEN on purpose (docs/knowledge-language.md §5.2): the
 // message says which. A data name defined in two tasks is handled elsewhere (scope rules).
 const EXCEPTIONS = [
-	[/is not a task: PROformajs validates/, 'a data definition, source, candidate or warning as the top level'],
 	// still to close (docs/knowledge-language.md §5.2 lists them): JavaScript LEBEN's
 	// expressions do not evaluate, and names PROformajs's validation lets through
 	// (bitwise operators, **, ??, compound and comma expressions and chained comparisons are

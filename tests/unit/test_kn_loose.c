@@ -274,6 +274,30 @@ static void test_other_names(void **state)
 		     "top-level task's name 'p' used as a value");
 }
 
+/* A data definition as the top level: PROformajs builds it and enacts nothing (no state, not
+ * finished, every operation "unknown component"); a derived one fails at the start. */
+static void test_top_data(void **state)
+{
+	(void)state;
+	struct lb_kn_model *m = load_ok("{\"class\":\"Integer\",\"name\":\"x\",\"range\":[1,2]}");
+	printed_has(m, "\"class\": \"Integer\",\n  \"name\": \"x\"");
+	pf_refuses(m, "the top level is the data definition 'x'");
+	static const char *const ops[] = { "!set x {\"x\":1}", "!complete x", NULL };
+	static const char *const want[] = { "\"finished\":false,\"tasks\":{}", NULL };
+	run(m, ops, want);
+	lb_kn_model_free(m);
+	m = load_ok("{\"class\":\"DataDefinition\",\"name\":\"v\",\"valueCondition\":\"1 + 1\"}");
+	struct lb_errmsg em = { 0 };
+	struct kn_enact *e = NULL;
+	assert_lb_ok(kn_enact_new(m, &e, &em));
+	assert_int_not_equal(kn_enact_start(e, &em), LB_OK);
+	assert_non_null(strstr(em.text, "Unable to getComponent"));
+	kn_enact_free(e);
+	lb_kn_model_free(m);
+	/* (PROformajs validates it with no names: its own is unknown there) */
+	load_refused("{\"class\":\"Integer\",\"name\":\"x\",\"valueCondition\":\"x + 1\"}", "'x'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_text_numbers),
 		cmocka_unit_test(test_datadefinition),
 		cmocka_unit_test(test_other_names),
+		cmocka_unit_test(test_top_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
