@@ -1850,21 +1850,8 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 		break;
 	case KN_T_ANY:
 		/* DataDefinition: any value (LEBEN's: a boolean, number or text), then the range */
-		if (json_is_boolean(j)) {
-			v->t = KN_V_BOOL;
-			v->u.b = json_is_true(j);
-		} else if (json_is_string(j)) {
-			v->t = KN_V_TEXT;
-			v->u.s = json_string_value(j);
-		} else if (json_is_integer(j) && llabs(json_integer_value(j)) <= 9007199254740992LL) {
-			v->t = KN_V_INT;
-			v->u.i = json_integer_value(j);
-		} else if (json_is_number(j)) {
-			v->t = KN_V_REAL;
-			v->u.r = json_number_value(j);
-		} else {
+		if (!kn_json_scalar(j, v))
 			return false;
-		}
 		break;
 	default:
 		return false; /* dates: not yet */

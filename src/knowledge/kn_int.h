@@ -590,6 +590,9 @@ struct json_t;
 struct json_error_t;
 struct json_t *kn_json_loadb_js(const char *text, size_t len, size_t flags,
 				 struct json_error_t *je);
+/* A JSON boolean, number or text as a value (a text borrowed from j; an integer beyond 2^53 as
+ * the nearest double), false for another JSON value. */
+bool kn_json_scalar(const struct json_t *j, struct kn_value *v);
 int kn_enact_set_all(struct kn_enact *e, const char *path, const void *data,
 		     struct lb_errmsg *em);
 int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em);

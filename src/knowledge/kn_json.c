@@ -514,6 +514,27 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 	return LB_OK;
 }
 
+bool kn_json_scalar(const json_t *j, struct kn_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (json_is_boolean(j)) {
+		v->t = KN_V_BOOL;
+		v->u.b = json_is_true(j);
+	} else if (json_is_string(j)) {
+		v->t = KN_V_TEXT;
+		v->u.s = json_string_value(j);
+	} else if (json_is_integer(j) && llabs(json_integer_value(j)) <= 9007199254740992LL) {
+		v->t = KN_V_INT;
+		v->u.i = json_integer_value(j);
+	} else if (json_is_number(j)) {
+		v->t = KN_V_REAL;
+		v->u.r = json_number_value(j);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static int json_to_lit(struct jp *j, json_t *v, const struct kn_datadef *d, struct kn_value *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -553,26 +574,14 @@ static int json_to_lit(struct jp *j, json_t *v, const struct kn_datadef *d, stru
 		return LB_OK;
 	case KN_T_ANY:
 		/* PROformajs's DataDefinition takes any value; LEBEN's values hold these */
-		if (json_is_boolean(v)) {
-			out->t = KN_V_BOOL;
-			out->u.b = json_is_true(v);
-		} else if (json_is_integer(v)) {
-			out->t = KN_V_INT;
-			out->u.i = json_integer_value(v);
-		} else if (json_is_real(v)) {
-			out->t = KN_V_REAL;
-			out->u.r = json_real_value(v);
-		} else if (json_is_string(v)) {
-			out->t = KN_V_TEXT;
-			if ((out->u.s = lb_strdup(json_string_value(v))) == NULL)
-				return lb_errf(j->em, LB_ENOMEM, "out of memory");
-		} else {
+		if (!kn_json_scalar(v, out))
 			return jerr(j, LB_ETYPE,
 				    "expected a boolean, number or text (item '%s' is a "
 				    "DataDefinition: PROformajs takes any value, LEBEN's values hold "
 				    "these)",
 				    d->name);
-		}
+		if (out->t == KN_V_TEXT && (out->u.s = lb_strdup(out->u.s)) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		return LB_OK;
 	case KN_T_DATE:
 		if (!json_is_string(v) || !kn_date_parse(json_string_value(v), &out->u.i))
