@@ -58,7 +58,8 @@ const EXCEPTIONS = [
 	// read now: these are what is left)
 	[/JavaScript's member access \('x\.y', 'now\(\)\.diff\(\.\.\.\)'\) is not read/, "JavaScript's member access (x.length, now().diff(...), Math.abs)"],
 	[/is not a decision \(PROformajs|without an argument is null in PROformajs/, "result_of/result_set of a task that is not a decision or of no argument (JavaScript's null)"],
-	[/top-level task's name '.*' used as a value|unknown component\/predicate 'this'/, "the top-level task's name (its state object in PROformajs), or this, used as a value"],
+	[/top-level task's name '.*' used as a value/, "the top-level task's name used as a value (its state object in PROformajs)"],
+	[/unknown component\/predicate 'this'/, 'this used as a value'],
 ];
 
 // ---- bases ------------------------------------------------------------------------------------
