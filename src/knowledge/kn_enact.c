@@ -763,7 +763,16 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 		lb_buf_init(&b, 1 << 16);
 		if (task_design(e->m, t, &b) != LB_OK)
 			ok = false;
-		else if (x->ref == KN_F_NET_SUPPORT && x->nargs == 1) {
+		else if (x->ref == KN_F_NET_SUPPORT && kn_call_nargs(x) == 1 &&
+			 x->args[0]->ref2 < 0) {
+			/* a task's name (kn_eval js_support_other): 0 when PROformajs finds
+			 * the task, or when the name is a data item's with a value */
+			struct kn_value v;
+			int d = nm != NULL ? kn_model_find_data(e->m, nm) : -1;
+			struct kn_expr tmp = { .op = KN_E_NAME, .ref = d };
+			ok = (d >= 0 && kn_eval(e->s, &tmp, &v) == LB_OK && v.t != KN_V_UNKNOWN) ||
+			     (nm != NULL && resolves(e, nm, (const char *)b.data));
+		} else if (x->ref == KN_F_NET_SUPPORT && kn_call_nargs(x) == 1) {
 			int c = x->args[0]->ref2;
 			ok = c >= 0 && lb_buf_addc(&b, ':') == LB_OK &&
 			     lb_buf_adds(&b, e->m->tasks[t]->cands[c].name) == LB_OK && nm != NULL &&
@@ -1064,6 +1073,7 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	case KN_T_INTEGER: case KN_T_REAL: if (!num) return false; break;
 	case KN_T_TEXT: if (v->t != KN_V_TEXT) return false; break;
 	case KN_T_DATE: return v->t == KN_V_DATE; /* Date.accept: a moment object, any range */
+	case KN_T_ANY: if (v->t == KN_V_UNKNOWN) return false; break; /* its range alone */
 	default: return false;
 	}
 	if (d->range_text != NULL)
@@ -1649,7 +1659,8 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	e->s->pf_support = e->support;
 	e->s->pf_stored_derived = true;
 	e->s->js = true; /* JavaScript expression semantics */
-	rc = build(e, 0, is_cyclic(e, 0) ? 0 : -1, -1);
+	/* a data definition at the top (m->top_data): PROformajs builds no state for it */
+	rc = m->top_data ? LB_OK : build(e, 0, is_cyclic(e, 0) ? 0 : -1, -1);
 	if (rc != LB_OK) {
 		kn_enact_free(e);
 		return lb_errf(em, rc, "building the enactment: %s", lb_strerror(rc));
@@ -1845,7 +1856,7 @@ int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 		return lb_errf(em, LB_EINVALID, "Cannot start an enactment that has already started");
 	/* a task or candidate named by a list (kn_json.c get_list_name): PROformajs builds its
 	 * state path with String(name) and then finds no component by that path */
-	for (size_t i = 0; i < e->m->ntasks; i++) {
+	for (size_t i = 0; i < e->m->ntasks && !e->m->top_data; i++) {
 		const struct kn_task *t = e->m->tasks[i];
 		bool list = t->name[0] == KN_RAW_JSON;
 		for (size_t c = 0; !list && c < t->ncands; c++)
@@ -1892,6 +1903,14 @@ int kn_enact_start(struct kn_enact *e, struct lb_errmsg *em)
 				       "getComponent); write the name as a text",
 				       kn_show_text(d->name));
 	}
+	/* a top-level data definition with a state (derived, or with warnings): PROformajs's
+	 * start looks its state's component up under an undefined parent and fails */
+	if (e->m->top_data && (e->m->data[0].derive != NULL || e->m->data[0].nwarnings > 0))
+		return lb_errf(em, LB_EINVALID,
+			       "data item '%s' is the top level and has a state (derived, or with "
+			       "warnings), which PROformajs cannot look up (Unable to getComponent); "
+			       "put it in the \"dataDefinitions\" of a Plan",
+			       kn_show_text(e->m->data[0].name));
 	e->started = true;
 	return cycle(e, ENACT_START_LIMIT, em);
 }
@@ -1945,6 +1964,11 @@ static bool accept(const struct kn_datadef *d, json_t *j, struct kn_value *v)
 			return false;
 		v->t = KN_V_TEXT;
 		v->u.s = json_string_value(j);
+		break;
+	case KN_T_ANY:
+		/* DataDefinition: any value (LEBEN's: a boolean, number or text), then the range */
+		if (!kn_json_scalar(j, v))
+			return false;
 		break;
 	default:
 		return false; /* dates: not yet */
@@ -2416,9 +2440,15 @@ static size_t domain(const struct kn_datadef *d, struct kn_value out[X_DOMAIN])
 			else
 				out[n++].u.r = (double)iv[i] + 0.5;
 		}
-	} else if (d->type == KN_T_TEXT) {
+	} else if (d->type == KN_T_TEXT || d->type == KN_T_ANY) {
 		out[n].t = KN_V_TEXT;
 		out[n++].u.s = "x";
+	}
+	if (d->type == KN_T_ANY) { /* (any value: a number and a boolean too) */
+		out[n].t = KN_V_INT;
+		out[n++].u.i = 2;
+		out[n].t = KN_V_BOOL;
+		out[n++].u.b = true;
 	}
 	return n;
 }
@@ -2515,6 +2545,8 @@ static void x_strip_data(struct lb_buf *b)
 static size_t x_ops(struct kn_enact *e, const uint8_t *keep, struct xop *ops, size_t cap)
 {
 	size_t n = 0;
+	if (e->n == 0) /* (a top-level data definition: nothing to operate on) */
+		return 0;
 	for (size_t d = 0; d < e->m->ndata; d++) {
 		const struct kn_datadef *dd = &e->m->data[d];
 		/* (an item whose task sees an outer definition of its name is never set: a set
@@ -3028,7 +3060,8 @@ int kn_enact_explore(const struct lb_kn_model *m, size_t max_states, unsigned ma
 		}
 		lb_free(out_ok);
 	}
-	for (size_t t = 0; rc == LB_OK && complete && t < m->ntasks; t++)
+	/* (a top-level data definition has no task: its placeholder is none) */
+	for (size_t t = 0; rc == LB_OK && complete && !m->top_data && t < m->ntasks; t++)
 		if (!seen[t]) {
 			rc = lb_buf_adds(&fnd, fnd.len ? ",{\"kind\":\"unreachable\",\"task\":"
 						       : "{\"kind\":\"unreachable\",\"task\":");

@@ -611,6 +611,8 @@ static int step(struct lb_kn_session *s, int t, bool *changed)
 			return LB_OK;
 		bool any_completed = false;
 		for (size_t i = 0; i < k->nafter; i++) {
+			if (k->after_idx[i] < 0) /* (a JSON antecedent naming nothing: ignored) */
+				continue;
 			uint8_t as = s->ts[k->after_idx[i]].state;
 			if (!finished(as))
 				return LB_OK;
@@ -848,7 +850,8 @@ static bool in_allowed(const struct kn_datadef *d, const struct kn_value *v)
 
 static int check_scalar(const struct kn_datadef *d, const struct kn_value *v, struct lb_errmsg *em)
 {
-	static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE };
+	static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE,
+				    KN_V_UNKNOWN };
 	if (v->t != want[d->type] && !(d->type == KN_T_REAL && v->t == KN_V_INT))
 		return lb_errf(em, LB_ETYPE, "'%s' takes a %s value", d->name,
 			       kn_dtype_name(d->type, false));

@@ -439,6 +439,7 @@ static bool js_list_fn_throws(struct ectx *c, const struct kn_expr *e, const str
 }
 
 static int js_math1(int fn, const struct kn_value *a, struct kn_value *out);
+static void set_real(struct kn_value *v, double r);
 
 /* A task argument written as a bare name (is_finished(p)) is that name's JavaScript value
  * there: a state object or undefined, which PROformajs's path lookup cannot split (unknown
@@ -516,6 +517,72 @@ static void js_whole_throws(struct ectx *c, const struct kn_expr *e)
 			    "item)");
 }
 
+/* A call written with fewer arguments than the function takes (JSON form only): JavaScript
+ * passes undefined for the missing ones, and PROformajs's predicate then gives what it gives
+ * for undefined (taken from PROformajs 0.11): count(), date_part_hour() undefined; the Math
+ * functions NaN; includes(a) false for an unset item or a list, whether a text holds
+ * "undefined"; nth(a) undefined, a throw for an unset item; includes() false; every other
+ * one throws (a task, data item, candidate or list PROformajs cannot look up or read). */
+static int js_missing_args(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	struct kn_value a = unknown_v;
+	int rc;
+	*out = unknown_v;
+	if (e->nargs > 0 && (rc = ev(c, e->args[0], &a)) != LB_OK)
+		return rc;
+	switch (e->ref) {
+	case KN_F_COUNT: case KN_F_DATE_PART_HOUR:
+		return LB_OK;
+	case KN_F_ABS: case KN_F_ROUND: case KN_F_SIN: case KN_F_COS: case KN_F_TAN:
+	case KN_F_ASIN: case KN_F_ACOS: case KN_F_ATAN: case KN_F_EXP: case KN_F_LOG:
+		return js_math1(e->ref, &a, out);
+	case KN_F_INCLUDES:
+		if (a.t == KN_V_UNKNOWN || a.t == KN_V_SET)
+			set_bool(out, false);
+		else if (a.t == KN_V_TEXT)
+			set_bool(out, strstr(a.u.s, "undefined") != NULL);
+		else
+			js_throw(c, "arr.includes is not a function");
+		return LB_OK;
+	case KN_F_NTH:
+		if (a.t == KN_V_UNKNOWN)
+			js_throw(c, "Cannot read properties of undefined (reading 'undefined')");
+		return LB_OK;
+	default:
+		js_throw(c, "a missing argument is undefined, which PROformajs cannot look up "
+			    "or read");
+		return LB_OK;
+	}
+}
+
+/* net_support(name) of a name that is no candidate (JSON form): PROformajs reads what its
+ * evaluator has under the name, `(thing.support || 0)`: 0 for a data item's known value or a
+ * task it can look up from the caller (kn_enact's names_bad fails the cycle when it cannot),
+ * else it throws "unknown candidate". */
+static int js_support_other(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	const struct kn_expr *a = e->args[0];
+	const char *nm = a->op == KN_E_CONST && a->v.t == KN_V_TEXT ? a->v.u.s : NULL;
+	int d = nm != NULL ? kn_model_find_data(c->s->m, nm) : -1;
+	*out = unknown_v;
+	if (d >= 0) {
+		struct kn_expr tmp = { .op = KN_E_NAME, .ref = d };
+		struct kn_value v;
+		int rc = ev(c, &tmp, &v);
+		if (rc != LB_OK)
+			return rc;
+		if (v.t != KN_V_UNKNOWN) {
+			set_real(out, 0);
+			return LB_OK;
+		}
+	}
+	if (a->ref >= 0)
+		set_real(out, 0);
+	else
+		js_throw(c, "unknown candidate");
+	return LB_OK;
+}
+
 static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
@@ -526,6 +593,10 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	if (e->ref < 0)
 		return LB_OK; /* unresolved: reported by the verifier, unknown at run time */
 	const struct kn_fn_info *f = &kn_fns[e->ref];
+	if (s->js && (int)e->nargs < f->min_args)
+		return js_missing_args(c, e, out);
+	if (s->js && e->ref == KN_F_NET_SUPPORT && kn_call_nargs(e) == 1 && e->args[0]->ref2 < 0)
+		return js_support_other(c, e, out);
 	int task = !f->task_arg ? -1 : e->nargs > 0 ? e->args[0]->ref : e->ref2;
 	if (s->js && e->ref == KN_F_INDEX && e->nargs == 0 && s->pf_caller_part) {
 		/* PROformajs: a state without index (undefined - 1), from a data item, warning,
@@ -539,7 +610,7 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	uint8_t st = task >= 0 ? s->ts[task].state : 0;
 	int cand = -1; /* net_support / is_recommended: the candidate */
 	if (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED)
-		cand = e->nargs == 1 ? e->args[0]->ref2 : e->args[1]->ref;
+		cand = kn_call_nargs(e) == 1 ? e->args[0]->ref2 : e->args[1]->ref;
 	if (s->js && (js_data_path_throws(c, e) || js_data_unknown_throws(c, e) ||
 		      js_task_arg_throws(c, e) || js_index_throws(c, e, task)))
 		return LB_OK;
@@ -744,7 +815,7 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		return LB_OK;
 	case KN_F_MIN:
 	case KN_F_MAX: {
-		if (e->nargs == 1) {
+		if (kn_call_nargs(e) == 1) {
 			/* PROformajs: min(list) / max(list) */
 			if (a.t != KN_V_SET || a.u.set.n == 0)
 				return LB_OK;
@@ -1464,7 +1535,9 @@ int kn_default_value(struct lb_kn_session *s, int data, struct kn_value *out)
 	for (size_t i = 0; i < n; i++) {
 		const struct kn_value *x = d->multi ? &v.u.set.v[i] : &v;
 		static const int want[] = { KN_V_BOOL, KN_V_INT, KN_V_REAL, KN_V_TEXT, KN_V_DATE };
-		bool ok = x->t == want[d->type] || (d->type == KN_T_REAL && x->t == KN_V_INT);
+		bool ok = d->type == KN_T_ANY ? x->t != KN_V_UNKNOWN
+					      : x->t == want[d->type] ||
+							(d->type == KN_T_REAL && x->t == KN_V_INT);
 		if (ok && d->range_text != NULL)
 			ok = kn_range_text_takes(d, x);
 		else if (ok && d->nallowed > 0) {

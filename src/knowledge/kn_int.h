@@ -193,7 +193,16 @@ int kn_fn_lookup(const char *name);
 /* ---- model ------------------------------------------------------------------------------- */
 
 enum kn_class { KN_PLAN, KN_DECISION, KN_ACTION, KN_ENQUIRY };
-enum kn_dtype { KN_T_BOOLEAN, KN_T_INTEGER, KN_T_REAL, KN_T_TEXT, KN_T_DATE };
+enum kn_dtype {
+	KN_T_BOOLEAN,
+	KN_T_INTEGER,
+	KN_T_REAL,
+	KN_T_TEXT,
+	KN_T_DATE,
+	KN_T_ANY /* PROformajs's base class DataDefinition (JSON form only): any value LEBEN
+		  * holds (a boolean, number or text; lists when multi-valued), its range alone
+		  * checked */
+};
 enum kn_support { KN_SUP_WEIGHT, KN_SUP_FOR, KN_SUP_AGAINST, KN_SUP_CONFIRMING, KN_SUP_EXCLUDING };
 enum kn_tstate { KN_DORMANT, KN_IN_PROGRESS, KN_COMPLETED, KN_DISCARDED };
 
@@ -333,7 +342,19 @@ struct kn_problem {
  * another value than a text (5, true, {...}): PROformajs evaluates it to undefined, where the
  * written expression `undefined` throws ("illegal Identifier") */
 #define KN_REF_NONTEXT (-3)
+/* ref2 of a call the PROformajs JSON wrote with more arguments than PROformajs reads where
+ * LEBEN's .pf form gives the extra ones a meaning (net_support(c, x), min(a, b), max(a, b)):
+ * PROformajs reads the first only, and so does LEBEN (the others are printed back) */
+#define KN_REF_FIRST_ONLY (-4)
+/* A call's arguments as its function reads them (KN_REF_FIRST_ONLY: the first only). */
+static inline size_t kn_call_nargs(const struct kn_expr *e)
+{
+	return e->ref2 == KN_REF_FIRST_ONLY && e->nargs > 1 ? 1 : e->nargs;
+}
 #define KN_MAX_TASKS 4096
+/* Longest name (task, data item, candidate) read, in bytes: beyond any protocol met; the
+ * contract's size (LB_KN_MAX_SOURCE) bounds the rest */
+#define KN_MAX_NAME 1024
 /* First byte of a caption or description PROformajs JSON gave as another value than a text
  * (5, ["a"], {...}): the compact JSON follows; printed back as that value, shown as that
  * JSON text (kn_show_text). */
@@ -350,6 +371,9 @@ struct lb_kn_model {
 	size_t ntasks;
 	size_t ncands;           /* total candidates, for decision bitsets */
 	bool js;                 /* read from the JSON (PROformajs) form */
+	bool top_data;           /* the JSON form's top level is a data definition (data[0]), not
+				  * a task: root is a placeholder plan named like it, never enacted
+				  * (PROformajs's enactment of it has no state: docs §5.2) */
 	int *cand_base;          /* per task: index of its first candidate in the global numbering */
 };
 
@@ -592,6 +616,9 @@ struct json_t;
 struct json_error_t;
 struct json_t *kn_json_loadb_js(const char *text, size_t len, size_t flags,
 				 struct json_error_t *je);
+/* A JSON boolean, number or text as a value (a text borrowed from j; an integer beyond 2^53 as
+ * the nearest double), false for another JSON value. */
+bool kn_json_scalar(const struct json_t *j, struct kn_value *v);
 int kn_enact_set_all(struct kn_enact *e, const char *path, const void *data,
 		     struct lb_errmsg *em);
 int kn_enact_unset(struct kn_enact *e, const char *path, const char *item, struct lb_errmsg *em);

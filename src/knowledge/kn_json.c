@@ -326,12 +326,12 @@ static int get_name(struct jp *j, json_t *o, const char *k, char **out)
 	const char *s = *out;
 	/* PROformajs's /^[\w\d]+$/: a digit may come first (a leading '_' is refused by
 	 * kn_js_validate, as PROformajs refuses it) */
-	if (!js_word(s) || strlen(s) > 120) {
+	if (!js_word(s) || strlen(s) > KN_MAX_NAME) {
 		push_key(j, k);
 		return jerr(j, LB_ESYNTAX,
-			    "expected a name (letters, digits and '_', at most 120 characters) for "
+			    "expected a name (letters, digits and '_', at most %d characters) for "
 			    "\"%s\", found \"%.40s\"",
-			    k, s);
+			    KN_MAX_NAME, k, s);
 	}
 	return LB_OK;
 }
@@ -463,21 +463,19 @@ static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t
 	return LB_OK;
 }
 
-/* A net_support call with more than one argument in e, or NULL: in the JSON form LEBEN's
- * two-argument form is written as one path (expr_json), and PROformajs reads only the first. */
-static const struct kn_expr *two_arg_support(const struct kn_expr *e)
+/* Calls PROformajs reads by their first argument only where LEBEN's .pf form reads a second
+ * (net_support(c, x), min(a, b), max(a, b)): marked KN_REF_FIRST_ONLY, read as PROformajs
+ * reads them and printed back as written. */
+static void mark_first_only(struct kn_expr *e)
 {
 	if (e == NULL)
-		return NULL;
-	if (e->op == KN_E_CALL && e->name != NULL && strcmp(e->name, "net_support") == 0 &&
-	    e->nargs > 1)
-		return e;
-	for (size_t i = 0; i < e->nargs; i++) {
-		const struct kn_expr *x = two_arg_support(e->args[i]);
-		if (x != NULL)
-			return x;
-	}
-	return NULL;
+		return;
+	if (e->op == KN_E_CALL && e->name != NULL && e->nargs > 1 &&
+	    (strcmp(e->name, "net_support") == 0 || strcmp(e->name, "min") == 0 ||
+	     strcmp(e->name, "max") == 0))
+		e->ref2 = KN_REF_FIRST_ONLY;
+	for (size_t i = 0; i < e->nargs; i++)
+		mark_first_only(e->args[i]);
 }
 
 static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out)
@@ -511,15 +509,30 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 			      &sub);
 	if (rc != LB_OK)
 		return lb_errf(j->em, rc, "%s:%s (in \"%s\")", j->file, sub.text, k);
-	const struct kn_expr *two = two_arg_support(*out);
-	if (two != NULL)
-		return lb_errf(j->em, LB_EINVALID,
-			       "%s:%d:%d: net_support with %zu arguments (in \"%s\"): PROformajs reads "
-			       "only the first, a candidate's name or path, where LEBEN would read a "
-			       "decision and a candidate; write net_support('plan:decision:candidate')",
-			       j->file, two->line, two->col, two->nargs, k);
+	mark_first_only(*out);
 	j->depth--;
 	return LB_OK;
+}
+
+bool kn_json_scalar(const json_t *j, struct kn_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (json_is_boolean(j)) {
+		v->t = KN_V_BOOL;
+		v->u.b = json_is_true(j);
+	} else if (json_is_string(j)) {
+		v->t = KN_V_TEXT;
+		v->u.s = json_string_value(j);
+	} else if (json_is_integer(j) && llabs(json_integer_value(j)) <= 9007199254740992LL) {
+		v->t = KN_V_INT;
+		v->u.i = json_integer_value(j);
+	} else if (json_is_number(j)) {
+		v->t = KN_V_REAL;
+		v->u.r = json_number_value(j);
+	} else {
+		return false;
+	}
+	return true;
 }
 
 static int json_to_lit(struct jp *j, json_t *v, const struct kn_datadef *d, struct kn_value *out)
@@ -557,6 +570,17 @@ static int json_to_lit(struct jp *j, json_t *v, const struct kn_datadef *d, stru
 			return jerr(j, LB_ETYPE, "expected a string (item '%s' is text)", d->name);
 		out->t = KN_V_TEXT;
 		if ((out->u.s = lb_strdup(json_string_value(v))) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		return LB_OK;
+	case KN_T_ANY:
+		/* PROformajs's DataDefinition takes any value; LEBEN's values hold these */
+		if (!kn_json_scalar(v, out))
+			return jerr(j, LB_ETYPE,
+				    "expected a boolean, number or text (item '%s' is a "
+				    "DataDefinition: PROformajs takes any value, LEBEN's values hold "
+				    "these)",
+				    d->name);
+		if (out->t == KN_V_TEXT && (out->u.s = lb_strdup(out->u.s)) == NULL)
 			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		return LB_OK;
 	case KN_T_DATE:
@@ -679,15 +703,10 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		return jerr(j, LB_ESYNTAX, "expected a data definition object");
 	const char *cls = json_string_value(json_object_get(o, "class"));
 	d->type = -1;
-	for (int t = 0; cls != NULL && t < 5; t++)
+	/* (DataDefinition, PROformajs's base class: any value, KN_T_ANY) */
+	for (int t = 0; cls != NULL && t <= KN_T_ANY; t++)
 		if (strcmp(cls, kn_dtype_name(t, true)) == 0)
 			d->type = t;
-	if (d->type < 0 && cls != NULL && strcmp(cls, "DataDefinition") == 0) {
-		push_key(j, "class");
-		return jerr(j, LB_EINVALID,
-			    "class \"DataDefinition\" (PROformajs's base class, taking any value) is "
-			    "not a data type LEBEN enacts; write Integer, Float, Text, Boolean or Date");
-	}
 	if (d->type < 0) {
 		push_key(j, "class");
 		return jerr(j, LB_ESYNTAX,
@@ -1012,6 +1031,27 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
 	*out = t;
 	t->cls = task_class(json_string_value(json_object_get(o, "class")), &t->plain);
+	const char *tc = json_string_value(json_object_get(o, "class"));
+	bool data_class = false;
+	for (int k = 0; tc != NULL && k <= KN_T_ANY; k++)
+		data_class |= strcmp(tc, kn_dtype_name(k, true)) == 0;
+	if (t->cls < 0 && j->depth == 0 && data_class) {
+		/* PROformajs builds and validates a data definition at the top and enacts it as
+		 * nothing (no state; every operation "unknown component"; a start failure when it
+		 * has a state, derived or with warnings): kept as data[0] under a placeholder plan
+		 * of its name (kn_enact, kn_js_print) */
+		struct kn_datadef *d = new_data(j);
+		if (d == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		int rc0 = parse_data(j, o, d, NULL);
+		if (rc0 != LB_OK)
+			return rc0;
+		t->cls = KN_PLAN;
+		j->m->top_data = true;
+		if ((t->name = lb_strdup(d->name)) == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
+		return LB_OK;
+	}
 	if (t->cls < 0 && j->depth == 0 && top_level_component(json_object_get(o, "class"))) {
 		/* PROformajs builds any of its exported classes at the top and validates a data
 		 * definition there (nothing refers to it); such a "protocol" has no task to enact */
@@ -1087,7 +1127,7 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++) {
 		json_t *a = json_array_get(arr, i), *dn = jget(a, "data"), *dx = jget(a, "value");
 		if (!json_is_object(a) || !json_is_string(dn) || !js_word(json_string_value(dn)) ||
-		    json_string_length(dn) > 120 || !json_is_string(dx) || json_string_length(dx) == 0)
+		    json_string_length(dn) > KN_MAX_NAME || !json_is_string(dx) || json_string_length(dx) == 0)
 			arr = NULL;
 	}
 	n = json_is_array(arr) ? json_array_size(arr) : 0;
@@ -1221,7 +1261,8 @@ static int to_paths(const struct lb_kn_model *m, struct kn_expr *e)
 		if (rc != LB_OK)
 			return rc;
 	}
-	if (!is_support_call(e) || e->nargs != 2 || e->args[0]->ref < 0 || e->args[1]->ref < 0 ||
+	if (!is_support_call(e) || e->nargs != 2 || e->ref2 == KN_REF_FIRST_ONLY ||
+	    e->args[0]->ref < 0 || e->args[1]->ref < 0 ||
 	    (size_t)e->args[0]->ref >= m->ntasks)
 		return LB_OK;
 	const struct kn_task *d = m->tasks[e->args[0]->ref];
@@ -1440,6 +1481,8 @@ static bool known_one(const struct vctx *v, const char *s, size_t n)
 static bool known(const struct vctx *v, const char *s)
 {
 	const struct lb_kn_model *m = v->m;
+	if (m->top_data) /* (PROformajs validates a top-level data definition with no names) */
+		return kn_js_reserved(s);
 	if (known_one(v, s, strlen(s)))
 		return true;
 	if (strchr(s, ':') == NULL)
@@ -1576,11 +1619,20 @@ static int check_task(struct vctx *v, const struct kn_task *t)
 				return lb_errf(v->em, LB_EINVALID,
 					       "%s: %s asks for '%s' twice; keep one source", v->file,
 					       where, s->data);
-		if (s->ref < 0)
+		/* PROformajs's validation takes any name it knows (a task's, a candidate's, a
+		 * text range value): such a source is requested by its requestCondition and
+		 * takes no answer ("unknown dataDefinition"); not a reserved word, which sources
+		 * are not checked against */
+		if (s->ref < 0 && (!known(v, s->data) || kn_js_reserved(s->data)))
 			return lb_errf(v->em, LB_EINVALID,
 				       "%s: %s: source '%s' is not a data definition; define it in "
 				       "\"dataDefinitions\" or fix the name",
 				       v->file, where, s->data);
+		if (s->ref < 0) {
+			if ((rc = check_ids(v, s->request, where, "requestCondition")) != LB_OK)
+				return rc;
+			continue;
+		}
 		if (!visible(v->m, &v->m->data[s->ref], t->idx) && !known(v, s->data))
 			return lb_errf(v->em, LB_EINVALID,
 				       "%s: %s: source '%s' is a data item of task '%s', which this "
@@ -2042,7 +2094,7 @@ static json_t *task_json(const struct lb_kn_model *m, const struct kn_task *t, b
 int kn_js_print(const struct lb_kn_model *m, struct lb_buf *b)
 {
 	bool bad = false;
-	json_t *root = task_json(m, m->root, &bad);
+	json_t *root = m->top_data ? data_json(m, &m->data[0], &bad) : task_json(m, m->root, &bad);
 	if (root == NULL)
 		return LB_ENOMEM;
 	char *s = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));

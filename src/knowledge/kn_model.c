@@ -22,9 +22,10 @@ const char *kn_class_name(int cls, bool js)
 
 const char *kn_dtype_name(int t, bool js)
 {
-	static const char *const pf[] = { "boolean", "integer", "real", "text", "date" };
-	static const char *const jsn[] = { "Boolean", "Integer", "Float", "Text", "Date" };
-	return (t >= 0 && t < 5) ? (js ? jsn : pf)[t] : "?";
+	static const char *const pf[] = { "boolean", "integer", "real", "text", "date", "any" };
+	static const char *const jsn[] = { "Boolean", "Integer", "Float", "Text", "Date",
+					   "DataDefinition" };
+	return (t >= 0 && t <= KN_T_ANY) ? (js ? jsn : pf)[t] : "?";
 }
 
 int kn_meta_canon(const char *s, char **out)
@@ -219,6 +220,13 @@ int kn_model_problem(struct lb_kn_model *m, int kind, int task, int line, int co
 	return LB_OK;
 }
 
+/* Forget the problems recorded after the first n. */
+static void drop_problems(struct lb_kn_model *m, size_t n)
+{
+	while (m->nproblems > n)
+		lb_free(m->problems[--m->nproblems].text);
+}
+
 /* ---- resolution ------------------------------------------------------------------------ */
 
 struct resolver {
@@ -362,7 +370,7 @@ static int find_candidate(const struct resolver *r, const char *path, int *task,
 	const char *cn = strrchr(path, ':');
 	int only_task = -1;
 	if (cn != NULL) {
-		char tn[128];
+		char tn[KN_MAX_NAME + 1];
 		const char *ts = cn;
 		while (ts > path && ts[-1] != ':')
 			ts--;
@@ -427,6 +435,18 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 		 * gives it no value (unknown) */
 		if (e->ref < 0 && r->m->js && kn_js_reserved(e->name))
 			return LB_OK;
+		/* PROformajs: a task's, candidate's or text range value's name (its validation
+		 * takes them) is undefined in its evaluator, whose context holds data values by
+		 * name and task states by runtime path ("p:t"); only the top-level task's name is
+		 * a runtime path, its state object, which LEBEN's values cannot be */
+		if (e->ref < 0 && r->m->js && strcmp(e->name, r->m->root->name) == 0)
+			return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
+					"%s:%d:%d: the top-level task's name '%s' used as a value "
+					"(PROformajs gives its state object, which LEBEN's values "
+					"cannot be); quote it or name a data item",
+					r->file, e->line, e->col, e->name);
+		if (e->ref < 0 && r->m->js)
+			return LB_OK;
 		if (e->ref < 0)
 			return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
 						"%s:%d:%d: undefined data item '%s'", r->file,
@@ -442,10 +462,20 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 		const struct kn_fn_info *f = &kn_fns[e->ref];
 		/* PROformajs (JavaScript) ignores arguments beyond those a predicate reads; not for
 		 * the functions whose second argument means something else in LEBEN */
-		bool extra_ok = r->m->js && e->ref != KN_F_NET_SUPPORT &&
-				e->ref != KN_F_IS_RECOMMENDED && e->ref != KN_F_MIN &&
-				e->ref != KN_F_MAX;
-		if ((int)e->nargs < f->min_args || ((int)e->nargs > f->max_args && !extra_ok)) {
+		bool extra_ok = r->m->js && ((e->ref != KN_F_NET_SUPPORT &&
+					      e->ref != KN_F_IS_RECOMMENDED && e->ref != KN_F_MIN &&
+					      e->ref != KN_F_MAX) ||
+					     e->ref2 == KN_REF_FIRST_ONLY);
+		/* fewer arguments: JavaScript passes undefined (kn_eval gives PROformajs's answer) */
+		bool fewer_ok = r->m->js && (int)e->nargs < f->min_args &&
+				e->ref != KN_F_RESULT_OF && e->ref != KN_F_RESULT_SET;
+		if (r->m->js && (int)e->nargs < f->min_args && !fewer_ok)
+			return rprob(r)(r->m, LB_KN_TYPE, r->task, e->line, e->col,
+					"%s:%d:%d: %s() without an argument is null in PROformajs "
+					"(JavaScript's null, which LEBEN's values lack); name a decision",
+					r->file, e->line, e->col, f->name);
+		if (((int)e->nargs < f->min_args && !fewer_ok) ||
+		    ((int)e->nargs > f->max_args && !extra_ok)) {
 			if (f->min_args == f->max_args)
 				return rprob(r)(r->m, LB_KN_TYPE, r->task, e->line, e->col,
 							"%s:%d:%d: %s takes %d argument%s, not %zu",
@@ -457,6 +487,12 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 						f->max_args, e->nargs);
 		}
 		size_t first = 0;
+		if (fewer_ok) {
+			for (size_t i = 0; i < e->nargs; i++)
+				if ((rc = resolve_expr(r, e->args[i])) != LB_OK)
+					return rc;
+			return LB_OK;
+		}
 		if (e->nargs == 0) {
 			e->ref2 = r->task; /* index() / path(): the calling task */
 			return LB_OK;
@@ -480,7 +516,7 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			return LB_OK;
 		}
 		bool one_cand = (e->ref == KN_F_NET_SUPPORT || e->ref == KN_F_IS_RECOMMENDED) &&
-				e->nargs == 1;
+				kn_call_nargs(e) == 1;
 		if (one_cand) {
 			/* net_support('candidate') or net_support('decision:candidate') */
 			struct kn_expr *a = e->args[0];
@@ -489,10 +525,21 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 				return rprob(r)(r->m, LB_KN_TYPE, r->task, a->line, a->col,
 							"%s:%d:%d: %s needs a candidate name", r->file,
 							a->line, a->col, f->name);
-			if (find_candidate(r, nm, &a->ref, &a->ref2) != LB_OK)
+			/* (PROformajs's validation takes any name it knows there, a task's
+			 * say: its evaluation reads what its context has under the name, 0
+			 * for a task or a known value, else throws "unknown candidate"; ref:
+			 * the task of that name, ref2 -1; kn_eval, kn_enact names_bad) */
+			if (find_candidate(r, nm, &a->ref, &a->ref2) != LB_OK && r->m->js) {
+				a->ref = find_task_from(r, nm);
+				a->ref2 = -1;
+			} else if (a->ref < 0)
 				return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, a->line,
 							a->col, "%s:%d:%d: undefined candidate '%s'",
 							r->file, a->line, a->col, nm);
+			/* (the arguments PROformajs does not read: resolved, not evaluated) */
+			for (size_t i = 1; i < e->nargs; i++)
+				if ((rc = resolve_expr(r, e->args[i])) != LB_OK)
+					return rc;
 			return LB_OK;
 		}
 		if (f->task_arg || f->arg0 == KN_FA_DATA ||
@@ -597,7 +644,9 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 			for (size_t j = 0; p != NULL && j < p->ntasks; j++)
 				if (p->tasks[j] != t && strcmp(p->tasks[j]->name, t->after[i]) == 0)
 					t->after_idx[i] = p->tasks[j]->idx;
-			if (t->after_idx[i] < 0)
+			/* PROformajs ignores the key: one naming what the protocol lacks is kept
+			 * for the round trip and plays no part (the .pf form cannot hold it) */
+			if (t->after_idx[i] < 0 && !r->m->js)
 				return lb_errf(r->em, LB_EINVALID,
 					       "%s: task '%s': antecedent '%s' is not another "
 					       "component of the same plan",
@@ -605,6 +654,10 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 		}
 	}
 	for (size_t i = 0; i < t->npost; i++) {
+		/* PROformajs ignores postAssignments: in its JSON form one naming what the
+		 * protocol lacks (a data item, a name in its value) is kept for the round trip,
+		 * with ref -1 and its names unresolved, and plays no part */
+		size_t np = r->m->nproblems;
 		t->post[i].ref = kn_model_find_data(r->m, t->post[i].data);
 		if (t->post[i].ref < 0)
 			rc = rprob(r)(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
@@ -616,7 +669,17 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 					      "%s: task '%s': postcondition assigns derived data "
 					      "item '%s'",
 					      r->file, t->name, t->post[i].data);
-		if (rc != LB_OK || (rc = resolve_expr(r, t->post[i].e)) != LB_OK)
+		if (rc == LB_OK)
+			rc = resolve_expr(r, t->post[i].e);
+		if (r->m->js && rc == LB_OK && r->m->nproblems > np) {
+			drop_problems(r->m, np);
+			t->post[i].ref = -1;
+			bool q = r->quiet;
+			r->quiet = true;
+			rc = resolve_expr(r, t->post[i].e);
+			r->quiet = q;
+		}
+		if (rc != LB_OK)
 			return rc;
 	}
 	for (size_t i = 0; i < t->ncands; i++) {
@@ -636,7 +699,11 @@ static int resolve_task(struct resolver *r, struct kn_task *t)
 	for (size_t i = 0; i < t->nsources; i++) {
 		r->cpath = design_path(r->m, t->idx, t->sources[i].data, cp, sizeof(cp));
 		t->sources[i].ref = find_data_r(r, t->sources[i].data);
-		if (t->sources[i].ref < 0)
+		/* (the JSON form: a source naming no data definition is checked by kn_json.c's
+		 * validation, as PROformajs checks it) */
+		if (t->sources[i].ref < 0 && r->m->js)
+			rc = LB_OK;
+		else if (t->sources[i].ref < 0)
 			rc = rprob(r)(r->m, LB_KN_UNDEFINED, t->idx, 0, 0,
 					      "%s: enquiry '%s': source '%s' is not a defined data "
 					      "item",
@@ -815,7 +882,7 @@ static bool task_equal(const struct kn_task *a, const struct kn_task *b)
 
 bool lb_kn_model_equal(const struct lb_kn_model *a, const struct lb_kn_model *b)
 {
-	if (a->ndata != b->ndata || !task_equal(a->root, b->root))
+	if (a->ndata != b->ndata || a->top_data != b->top_data || !task_equal(a->root, b->root))
 		return false;
 	for (size_t i = 0; i < a->ndata; i++) {
 		const struct kn_datadef *x = &a->data[i], *y = &b->data[i];

@@ -163,8 +163,8 @@ static int pident(struct pf *x, char **out, const char *what)
 {
 	if (x->t != P_ID)
 		return perr(x, what);
-	if (x->tn > 120)
-		return perr(x, "a name of at most 120 characters");
+	if (x->tn > KN_MAX_NAME)
+		return perr(x, "a name of at most 1024 characters");
 	if ((*out = lb_malloc(x->tn + 1)) == NULL)
 		return lb_errf(x->em, LB_ENOMEM, "out of memory");
 	memcpy(*out, x->ts, x->tn);
@@ -1112,21 +1112,42 @@ static int pf_refuse(struct lb_errmsg *em, const char *what, const char *name, c
 		       what, name, why);
 }
 
+/* kn_expr_js_only, and a call the JSON wrote with arguments PROformajs does not read where the
+ * .pf form reads them (KN_REF_FIRST_ONLY). */
+static const char *pf_js_only(const struct kn_expr *e)
+{
+	if (e == NULL)
+		return NULL;
+	if (e->op == KN_E_CALL && e->ref2 == KN_REF_FIRST_ONLY)
+		return strcmp(e->name, "net_support") == 0
+			       ? "net_support(c, x) (PROformajs reads its first argument only)"
+			       : "min/max(a, b) (PROformajs reads its first argument only)";
+	if (e->op == KN_E_NAME && e->ref == -1 && !kn_js_reserved(e->name))
+		return "a task or candidate name used as a value (undefined in PROformajs)";
+	if (e->op == KN_E_CALL && e->ref >= 0 && (int)e->nargs < kn_fns[e->ref].min_args)
+		return "a call with fewer arguments than the function takes (JavaScript passes "
+		       "undefined)";
+	const char *op = kn_expr_js_only(e);
+	for (size_t i = 0; op == NULL && i < e->nargs; i++)
+		op = pf_js_only(e->args[i]);
+	return op;
+}
+
 /* The JavaScript-only operator of a task's expressions (kn_expr_js_only), or NULL. */
 static const char *pf_task_js_only(const struct kn_task *t)
 {
 	const char *op = NULL;
 	const struct kn_expr *es[] = { t->pre, t->wait, t->terminate, t->abort, t->cycle_until };
 	for (size_t i = 0; op == NULL && i < sizeof(es) / sizeof(es[0]); i++)
-		op = kn_expr_js_only(es[i]);
+		op = pf_js_only(es[i]);
 	for (size_t i = 0; op == NULL && i < t->npost; i++)
-		op = kn_expr_js_only(t->post[i].e);
+		op = pf_js_only(t->post[i].e);
 	for (size_t i = 0; op == NULL && i < t->nsources; i++)
-		op = kn_expr_js_only(t->sources[i].request);
+		op = pf_js_only(t->sources[i].request);
 	for (size_t i = 0; op == NULL && i < t->ncands; i++) {
-		op = kn_expr_js_only(t->cands[i].recommend);
+		op = pf_js_only(t->cands[i].recommend);
 		for (size_t k = 0; op == NULL && k < t->cands[i].nargs; k++)
-			op = kn_expr_js_only(t->cands[i].args[k].cond);
+			op = pf_js_only(t->cands[i].args[k].cond);
 	}
 	return op;
 }
@@ -1158,6 +1179,18 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 		if (m->tasks[i] != t && m->tasks[i]->idx < t->idx &&
 		    strcmp(m->tasks[i]->name, t->name) == 0)
 			why = "another task has its name (.pf task names are unique in the contract)";
+	for (size_t i = 0; why == NULL && i < t->nafter; i++)
+		if (t->after_idx != NULL && t->after_idx[i] < 0)
+			why = "its antecedent names no other component of its plan (PROformajs ignores "
+			      "\"antecedents\")";
+	for (size_t i = 0; why == NULL && i < t->nsources; i++)
+		if (t->sources[i].ref < 0)
+			why = "a source's type names no data definition (a task, candidate or range "
+			      "value, which PROformajs's validation takes)";
+	for (size_t i = 0; why == NULL && i < t->npost; i++)
+		if (t->post[i].ref < 0)
+			why = "a postAssignment names what the protocol lacks or a derived item "
+			      "(PROformajs ignores \"postAssignments\")";
 	for (size_t i = 0; why == NULL && i < t->ncands; i++) {
 		const struct kn_candidate *c = &t->cands[i];
 		if (pf_element(c->name, c->caption, c->description) != NULL)
@@ -1182,6 +1215,12 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 
 int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 {
+	if (m->top_data)
+		return lb_errf(em, LB_EINVALID,
+			       "the top level is the data definition '%s', not a task, which the .pf "
+			       "form needs; keep the protocol in its JSON form "
+			       "(docs/knowledge-language.md §5.3)",
+			       kn_show_text(m->data[0].name));
 	if (m->root->cls != KN_PLAN)
 		return lb_errf(em, LB_EINVALID,
 			       "the top-level task '%s' is not a plan, which the .pf form needs; "
@@ -1189,13 +1228,13 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			       m->root->name);
 	for (size_t i = 0; i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
-		const char *jsop = kn_expr_js_only(d->defcond);
+		const char *jsop = pf_js_only(d->defcond);
 		if (jsop == NULL)
-			jsop = kn_expr_js_only(d->derive);
+			jsop = pf_js_only(d->derive);
 		if (jsop == NULL)
-			jsop = kn_expr_js_only(d->valid);
+			jsop = pf_js_only(d->valid);
 		for (size_t k = 0; jsop == NULL && k < d->nwarnings; k++)
-			jsop = kn_expr_js_only(d->warnings[k].cond);
+			jsop = pf_js_only(d->warnings[k].cond);
 		if (jsop != NULL)
 			return pf_refuse_js(em, "data item", d->name, jsop);
 		const char *why = pf_element(d->name, d->caption, d->description);
@@ -1206,6 +1245,8 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			if (!pf_text(kn_allowed_caption(d, k)) ||
 			    (d->type == KN_T_INTEGER && !pf_whole(&d->allowed[k])))
 				why = "a range value is a fraction or its caption is not a text";
+		if (why == NULL && d->type == KN_T_ANY)
+			why = "its class is DataDefinition (any value), which the .pf form lacks";
 		if (why == NULL && d->range_text != NULL)
 			why = "its range is written as a text";
 		if (why == NULL && d->allowed != NULL && d->nallowed == 0)

@@ -264,7 +264,7 @@ enum ty { TY_ANY, TY_BOOL, TY_NUM, TY_TEXT, TY_DATE, TY_SET };
 
 static int data_ty(const struct kn_datadef *d)
 {
-	static const int t[] = { TY_BOOL, TY_NUM, TY_NUM, TY_TEXT, TY_DATE };
+	static const int t[] = { TY_BOOL, TY_NUM, TY_NUM, TY_TEXT, TY_DATE, TY_ANY };
 	return d->multi ? TY_SET : t[d->type];
 }
 
@@ -323,7 +323,7 @@ static int infer(struct tyctx *c, const struct kn_expr *e)
 					infer(c, e->args[i]);
 		if (e->ref < 0)
 			return TY_ANY;
-		if ((e->ref == KN_F_MIN || e->ref == KN_F_MAX) && e->nargs == 2)
+		if ((e->ref == KN_F_MIN || e->ref == KN_F_MAX) && kn_call_nargs(e) == 2)
 			return TY_NUM;
 		/* function result types (kn_fns[].rtype): bool, num, text, set, date, any */
 		static const int fty[] = { TY_BOOL, TY_NUM, TY_TEXT, TY_SET, TY_DATE, TY_ANY };

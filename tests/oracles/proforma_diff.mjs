@@ -199,8 +199,17 @@ if (nexplore > 0) {
 			const b = JSON.parse(spawnSync(bin, ['--now', String(NOW_MS)], { input: JSON.stringify({ protocol: c.protocol, ops: f.ops }) + '\n', encoding: 'utf8' }).stdout).trace;
 			const last = a.trace[a.trace.length - 1];
 			let why = firstDiff(a.trace, b) ? 'LEBEN and PROformajs differ on the way' : null;
-			if (!why && (last.finished || last.completeable.length || last.triggers.length ||
-				Object.keys(last.candidates).some((p) => last.tasks[p.slice(0, p.lastIndexOf(':'))] === 'in_progress')))
+			// (an operation offered moves PROformajs unless it fails there, as every one
+			// does once each cycle throws: try them)
+			const offered = [...last.completeable.map((p) => ({ op: 'complete', path: p })),
+				...last.triggers.map((n) => ({ op: 'trigger', name: n })),
+				...Object.keys(last.candidates).filter((p) => last.tasks[p.slice(0, p.lastIndexOf(':'))] === 'in_progress')
+					.flatMap((p) => [{ op: 'confirm', path: p }, { op: 'unconfirm', path: p }])];
+			const moves = (op) => {
+				const t = runOracle(c.protocol, { ops: [...f.ops, op] }).trace.slice(-1)[0];
+				return !t.error && bare(t) !== bare(last);
+			};
+			if (!why && (last.finished || offered.some(moves)))
 				why = 'PROformajs can still move';
 			const P0 = new P.Plan(JSON.parse(JSON.stringify(c.protocol)));
 			for (const d of why ? [] : P0.dataDefinitions.filter((d) => d.valueCondition == null))

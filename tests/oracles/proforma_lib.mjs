@@ -51,6 +51,8 @@ export const FEATURES = {
 	dupnames: true,     // a data name defined in several tasks (duplicated below)
 	jsops: true,        // JavaScript the .pf form lacks: bitwise operators, compound
 	                    // expressions, chained comparisons (jsOps below)
+	loose: true,        // what PROformajs lets through its validation: calls with fewer or
+	                    // more arguments, LEBEN's keys naming what is missing (loosen below)
 };
 
 // The fixed clock both engines read in the differential test (now(), Date defaults without a
@@ -353,7 +355,8 @@ export function generate(seed, feat = FEATURES) {
 	const p = feat.lax ? laxen(root, seed) : root;
 	const q = feat.dates ? dated(p, seed) : p;
 	const d = feat.dupnames ? duplicated(q, seed) : q;
-	return feat.jsops ? jsOps(d, seed) : d;
+	const j = feat.jsops ? jsOps(d, seed) : d;
+	return feat.loose ? loosen(j, seed) : j;
 }
 
 // ---- dupnames: a data name defined in several tasks --------------------------------------------
@@ -555,6 +558,80 @@ function jsOps(p, seed) {
 		} else {
 			t[where] = t[where] ? `(${t[where]}) ${r.pick(['&&', '||'])} (${cond()})` : whole();
 		}
+	}
+	return p;
+}
+
+// ---- loose: what PROformajs's validation lets through ------------------------------------------
+// PROformajs checks names, not arities: a predicate called with fewer arguments gets undefined
+// for the missing ones (count() and date_part_hour() are undefined, the Math functions NaN,
+// includes(a) false unless a is a text holding "undefined", nth(a) undefined or a throw when a is
+// unset, is_completed() and the like throw), and one called with more ignores the rest, also
+// net_support('c', x), min(a, b) and max(a, b), whose second argument LEBEN's .pf form reads.
+// LEBEN's own keys (antecedents, postAssignments) naming what the protocol lacks are ignored by
+// PROformajs, and so by LEBEN. Laid over a quarter of the protocols with a PRNG of its own.
+function loosen(p, seed) {
+	const r = rng(seed ^ 0x1005e);
+	if (!r.chance(0.25) || p.class !== 'Plan' || !Array.isArray(p.dataDefinitions)) return p;
+	const items = p.dataDefinitions.filter((d) => !d.valueCondition && typeof d.name === 'string' && /^[a-z]\w*$/.test(d.name));
+	if (!items.length) return p;
+	const pick = (f) => { const xs = items.filter(f); return xs.length ? r.pick(xs).name : null; };
+	const multi = pick((d) => d.multiValued), text = pick((d) => d.class === 'Text' && !d.multiValued);
+	const num = pick((d) => d.class === 'Integer' || d.class === 'Float'), any = r.pick(items).name;
+	const ints = ['count()', 'date_part_hour()', `count(${any}, 2)`, `round(${num || any}, 1)`];
+	const bools = ['includes()', `includes(${any})`, `is_known('${any}', 1)`];
+	if (multi) ints.push(`count(${multi}) > 0 ? min(${multi}, 9) : -1`, `is_known('${multi}') ? count(max(${multi}, ${any})) : -2`,
+		`is_known('${multi}') ? nth(${multi}) : -3`, `nth(${multi}, 0, 1) == undefined ? 0 : 1`);
+	if (text) bools.push(`includes(${text})`, `is_known('${text}') && nth(${text}) == undefined`);
+	const floats = ['round()', 'abs() + 1', `log(${num || any}, 10)`];
+	for (let i = 0, m = r.int(1, 3); i < m; i++) {
+		const k = r.pick(['Integer', 'Boolean', 'Float']);
+		p.dataDefinitions.push({ class: k, name: `lx${i}`, caption: 'loose',
+			valueCondition: r.pick(k === 'Integer' ? ints : k === 'Boolean' ? bools : floats) });
+	}
+	const tasks = [];
+	const walk = (t) => { for (const c of t.tasks || []) { tasks.push(c); walk(c); } };
+	walk(p);
+	for (const t of tasks) {
+		// (not around a compound expression: `(a, b)` is not evaluated by PROformajs)
+		if (r.chance(0.15) && !/[,;]/.test(t.waitCondition || '')) // a throw once the guard holds (is_finished() of undefined)
+			t.waitCondition = `${t.waitCondition ? `(${t.waitCondition}) && ` : ''}${num ? `${num} == ${r.int(0, 5)} && ` : ''}is_finished()`;
+		if (t.candidates && r.chance(0.4))
+			for (const c of t.candidates)
+				if (r.chance(0.5)) c.recommendCondition = `net_support('${c.name}', ${r.pick([`'${t.name}'`, '7', any])}) ${r.pick(['>', '>=', '<'])} ${r.int(-1, 1)}`;
+		if (r.chance(0.1)) t.antecedents = [r.pick(['nosuchtask', t.name, `${t.name}x`])];
+		if (r.chance(0.1)) t.postAssignments = [{ data: r.pick(['nosuchitem', any]), value: r.pick(['1', 'nosuchname + 1', `count(${any})`]) }];
+	}
+	// a DataDefinition item (PROformajs's base class: any value, its range alone checked),
+	// asked by an enquiry, read by conditions and a derived DataDefinition item
+	const enq = tasks.filter((t) => t.class === 'Enquiry' && Array.isArray(t.sources));
+	if (enq.length && r.chance(0.6)) {
+		const multi = r.chance(0.3);
+		const ax = { class: 'DataDefinition', name: 'ax0', caption: 'anything' };
+		if (multi || r.chance(0.5)) ax.range = r.pick([[1, 2, true], [0, 2.5, false], [3]]);
+		if (multi) ax.multiValued = true;
+		if (!multi && r.chance(0.3)) ax.defaultValue = ax.range ? r.pick(ax.range) : r.pick([2, true, 'free']);
+		p.dataDefinitions.push(ax, { class: 'DataDefinition', name: 'ax1', caption: 'any derived',
+			// (not the list itself: PROformajs keeps the item's own array, the same object at
+			// every evaluation, which LEBEN's lists do not model)
+			valueCondition: multi ? r.pick(['count(ax0)', 'count(ax0) > 1 ? 2 : 1']) : r.pick(["is_known('ax0') ? ax0 : 0", 'ax0 == 1']) });
+		const q = r.pick(enq);
+		q.sources.push({ class: 'Source', type: 'ax0' });
+		if (!multi && r.chance(0.5)) q.useDefaults = true;
+		const t = r.pick(tasks);
+		if (!/[,;]/.test(t.preCondition || ''))
+			t.preCondition = `${t.preCondition ? `(${t.preCondition}) || ` : ''}${r.pick(['ax0 === true', 'ax0 == 2', 'ax1 == 2', 'ax1 === 0'])}`;
+	}
+	// a task's or candidate's name used as a value (undefined there), and net_support() of a
+	// task's name (0 when PROformajs finds the task from the caller, else a throw)
+	for (const t of tasks) {
+		if (!r.chance(0.2) || /[,;]/.test(t.waitCondition || '')) continue;
+		const other = r.pick(tasks), cand = tasks.filter((x) => x.candidates && x.candidates.length);
+		if (!/^[a-z]\w*$/.test(other.name)) continue; // (a name starting with a digit is no identifier)
+		const c = cand.length ? r.pick(r.pick(cand).candidates).name : other.name;
+		t.waitCondition = `${t.waitCondition ? `(${t.waitCondition}) && ` : ''}${r.pick([
+			`!${other.name}`, `${c} == undefined`, `(${other.name} || 1) > 0`, `net_support('${other.name}') == 0`,
+			`is_known('${any}') || net_support('${other.name}', 1) >= 0`])}`;
 	}
 	return p;
 }
