@@ -499,6 +499,12 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 		if ((rc = kn_expr_parse_js("undefined", 9, line, col, out, j->em)) != LB_OK)
 			return rc;
 		(*out)->ref = KN_REF_NONTEXT; /* undefined, not the throwing `undefined` */
+		/* the value itself, printed back as it was (compact JSON in the node's name) */
+		char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+		(*out)->name = t != NULL ? lb_strdup(t) : NULL;
+		free(t);
+		if ((*out)->name == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		j->depth--;
 		return LB_OK;
 	}
@@ -1762,6 +1768,9 @@ err:
 
 static json_t *expr_json(const struct lb_kn_model *m, const struct kn_expr *e)
 {
+	/* an expression PROformajs JSON gave as another value than a text: that value again */
+	if (e->op == KN_E_CONST && e->ref == KN_REF_NONTEXT && e->name != NULL)
+		return json_loads(e->name, JSON_DECODE_ANY, NULL);
 	struct lb_buf b;
 	struct kn_expr *c = kn_expr_clone(e);
 	lb_buf_init(&b, LB_KN_MAX_SOURCE);
