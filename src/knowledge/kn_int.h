@@ -333,6 +333,9 @@ struct kn_problem {
 struct lb_kn_model {
 	struct kn_problem *problems; /* owned */
 	size_t nproblems;
+	char **ignored;          /* LEBEN's own JSON keys ignored (a value it cannot read there):
+				  * one message each, owned (lb_kn_model_ignored) */
+	size_t nignored;
 	struct kn_task *root;
 	struct kn_datadef *data;
 	size_t ndata;

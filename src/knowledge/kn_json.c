@@ -445,8 +445,24 @@ static int ext_key(struct jp *j, int rc)
 	if (rc != LB_ESYNTAX && rc != LB_ETYPE && rc != LB_EINVALID)
 		return rc;
 	j->depth = j->ext_depth;
+	/* kept, so that `contract check` can say the key did nothing */
+	char **n = lb_realloc(j->m->ignored, (j->m->nignored + 1) * sizeof(*n));
+	if (n == NULL)
+		return lb_errf(j->em, LB_ENOMEM, "out of memory");
+	j->m->ignored = n;
+	if ((n[j->m->nignored] = lb_strdup(j->em->text)) == NULL)
+		return lb_errf(j->em, LB_ENOMEM, "out of memory");
+	j->m->nignored++;
 	lb_errclear(j->em);
 	return LB_OK;
+}
+
+/* One of LEBEN's keys, k, whose value is not what: ignored (kept for `contract check`). */
+static int ext_ignore(struct jp *j, const char *k, const char *what)
+{
+	ext_mark(j);
+	int rc = push_key(j, k);
+	return rc != LB_OK ? rc : ext_key(j, jerr(j, LB_ESYNTAX, "expected %s for \"%s\"", what, k));
 }
 
 static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t lo, int64_t hi)
@@ -787,8 +803,13 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 			  json_array_size(b) != 2 || !json_is_number(json_array_get(b, 0)) ||
 			  !json_is_number(json_array_get(b, 1)) ||
 			  json_number_value(json_array_get(b, 0)) >
-				  json_number_value(json_array_get(b, 1))))
+				  json_number_value(json_array_get(b, 1)))) {
 		b = NULL;
+		if ((rc = ext_ignore(j, "bounds", d->type != KN_T_INTEGER && d->type != KN_T_REAL
+						  ? "no bounds on an item that is not a number"
+						  : "[lowest, highest] numbers")) != LB_OK)
+			return rc;
+	}
 	if (b != NULL) {
 		push_key(j, "bounds");
 		d->has_range = true;
@@ -1075,6 +1096,9 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++)
 		if (!json_is_string(json_array_get(arr, i)))
 			arr = NULL;
+	if (!json_is_array(arr) && jget(o, "antecedents") != NULL &&
+	    (rc = ext_ignore(j, "antecedents", "a list of task names")) != LB_OK)
+		return rc;
 	n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > 0 && (t->after = lb_calloc(n, sizeof(char *))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
@@ -1096,6 +1120,10 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		    json_string_length(dn) > 120 || !json_is_string(dx) || json_string_length(dx) == 0)
 			arr = NULL;
 	}
+	if (!json_is_array(arr) && jget(o, "postAssignments") != NULL &&
+	    (rc = ext_ignore(j, "postAssignments",
+			     "a list of {\"data\": name, \"value\": expression} objects")) != LB_OK)
+		return rc;
 	n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > 0 && (t->post = lb_calloc(n, sizeof(*t->post))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
@@ -1119,6 +1147,13 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		/* (another value: ignored, as PROformajs ignores the key) */
 		if (strcmp(mode, "multiple") == 0)
 			t->multiple = true;
+		else if (strcmp(mode, "single") != 0 &&
+			 (rc = ext_ignore(j, "choiceMode", "\"single\" or \"multiple\"")) != LB_OK)
+			return rc;
+	} else if (t->cls == KN_DECISION && json_object_get(o, "choiceMode") != NULL &&
+		   !json_is_null(json_object_get(o, "choiceMode")) &&
+		   (rc = ext_ignore(j, "choiceMode", "\"single\" or \"multiple\"")) != LB_OK) {
+		return rc;
 	}
 	if (t->cls == KN_DECISION &&
 	    (rc = get_bool(j, o, "autoConfirmMostSupported", &t->auto_most_supported)) != LB_OK)
