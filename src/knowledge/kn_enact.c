@@ -58,7 +58,12 @@ struct obj {
 				 * compares the raw value between cycles, and uses its truth */
 	char *dyn[2];           /* a dynamic caption / description ("${...}") as last rendered
 				 * (owned; NULL until rendered) */
+	int64_t when[3];        /* clock (ms) when the object's state first became in_progress,
+				 * completed, discarded (KN_NEVER: not yet): PROformajs's first
+				 * audited update of its path to that value (_getTime) */
 };
+
+#define KN_NEVER INT64_MIN
 
 enum attr { A_STATE, A_COMPLETEABLE, A_CANCELLABLE, A_CYCLEABLE, A_REQUESTED, A_RECOMMENDED,
 	    A_CONFIRMED, A_ACTIVE, A_SUPPORT, A_VALUE, A_CAPTION, A_DESCRIPTION };
@@ -81,6 +86,7 @@ struct dslot {
 	struct kn_value *h;  /* versions, oldest first (owned; never freed before the enactment,
 			      * so e->ident may point into them) */
 	size_t n, cap;
+	int64_t when;        /* clock (ms) of the last version: its `when`, read by last_updated */
 };
 
 struct trig {
@@ -164,11 +170,15 @@ static int put(struct kn_enact *e, const char *path, int kind, int parent, int *
 			e->cap = nc;
 		}
 		i = (int)e->n++;
+		e->o[i].when[0] = e->o[i].when[1] = e->o[i].when[2] = KN_NEVER;
 	} else {
 		obj_clear(&e->o[i]);
 	}
 	struct obj *o = &e->o[i];
+	/* (PROformajs's audit keeps the updates of a path whose object was replaced) */
+	int64_t when[3] = { o->when[0], o->when[1], o->when[2] };
 	memset(o, 0, sizeof(*o));
+	memcpy(o->when, when, sizeof(when));
 	o->kind = kind;
 	o->parent = parent;
 	o->index = -1;
@@ -428,6 +438,7 @@ static int store_at(struct kn_enact *e, const char *path, int d, const struct kn
 	int rc = kn_value_copy(&sl->h[sl->n], v);
 	if (rc == LB_OK) {
 		sl->n++;
+		sl->when = kn_clock_ms(e->s->js_now_ms);
 		e->dirty = true;
 	}
 	return rc;
@@ -551,6 +562,7 @@ int kn_enact_copy_data(struct kn_enact *dst, const struct kn_enact *src)
 			rc = store_at(dst, src->dpaths[sl->path], sl->data, &sl->h[k]);
 		if (rc != LB_OK)
 			return rc;
+		dst->slots[i].when = sl->when; /* (slot i of src is slot i of dst) */
 	}
 	/* (a path is added with its first slot, so slot order gives the paths' order) */
 	idents(dst, dst->ident);
@@ -635,6 +647,43 @@ static bool resolves(const struct kn_enact *e, const char *name, const char *tar
 	       memcmp(target + n + 1, name, nl) == 0;
 }
 
+bool kn_enact_task_time(const struct kn_enact *e, int fn, int t, const char *written,
+			int64_t *ms)
+{
+	if (written == NULL || t < 0 || (size_t)t >= e->m->ntasks)
+		return false;
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	bool path = task_design(e->m, t, &b) == LB_OK && lb_buf_addc(&b, 0) == LB_OK &&
+		    strcmp((const char *)b.data, written) == 0;
+	lb_buf_release(&b);
+	int l = path ? latest(e, t) : -1;
+	if (l < 0)
+		return false;
+	const struct obj *o = &e->o[l];
+	int k = fn == KN_F_IN_PROGRESS_TIME ? 0
+		: fn == KN_F_COMPLETED_TIME ? 1
+		: fn == KN_F_DISCARDED_TIME ? 2
+		: o->state == KN_COMPLETED ? 1 : 2; /* finished_time */
+	*ms = o->when[k];
+	return o->when[k] != KN_NEVER;
+}
+
+bool kn_enact_last_updated(const struct kn_enact *e, int d, int64_t *ms)
+{
+	const struct dslot *best = NULL;
+	for (size_t i = 0; i < e->nslots; i++) {
+		const struct dslot *sl = &e->slots[i];
+		if (e->group[sl->data] == e->group[d] && sl->n > 0 &&
+		    (best == NULL || sl->path < best->path))
+			best = sl;
+	}
+	if (best == NULL)
+		return false;
+	*ms = best->when;
+	return true;
+}
+
 static const char *arg_text(const struct kn_expr *a)
 {
 	if (a->op == KN_E_CONST && a->v.t == KN_V_TEXT)
@@ -687,7 +736,9 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 	bool state_fn = x->op == KN_E_CALL && x->ref >= 0 &&
 			(x->ref == KN_F_IS_DORMANT || x->ref == KN_F_IS_IN_PROGRESS ||
 			 x->ref == KN_F_IS_COMPLETED || x->ref == KN_F_IS_DISCARDED ||
-			 x->ref == KN_F_IS_FINISHED || x->ref == KN_F_NET_SUPPORT);
+			 x->ref == KN_F_IS_FINISHED || x->ref == KN_F_NET_SUPPORT ||
+			 x->ref == KN_F_IN_PROGRESS_TIME || x->ref == KN_F_COMPLETED_TIME ||
+			 x->ref == KN_F_DISCARDED_TIME || x->ref == KN_F_FINISHED_TIME);
 	if (state_fn && x->nargs > 0 && x->args[0]->ref >= 0 &&
 	    (size_t)x->args[0]->ref < e->m->ntasks) {
 		int t = x->args[0]->ref;
@@ -1331,6 +1382,11 @@ static int apply(struct kn_enact *e)
 		switch (d->attr) {
 		case A_STATE:
 			o->state = d->v;
+			if (d->v == KN_IN_PROGRESS || d->v == KN_COMPLETED || d->v == KN_DISCARDED) {
+				int k = d->v == KN_IN_PROGRESS ? 0 : d->v == KN_COMPLETED ? 1 : 2;
+				if (o->when[k] == KN_NEVER)
+					o->when[k] = kn_clock_ms(e->s->js_now_ms);
+			}
 			if (d->v == KN_IN_PROGRESS && e->s->seen_started != NULL)
 				e->s->seen_started[o->task] = 1;
 			break;
@@ -1468,6 +1524,7 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	}
 	e->s->pf_ident = e->ident;
 	e->s->pf_support = e->support;
+	e->s->pf_enact = e;
 	e->s->pf_stored_derived = true;
 	e->s->js = true; /* JavaScript expression semantics */
 	rc = build(e, 0, is_cyclic(e, 0) ? 0 : -1, -1);
@@ -1532,7 +1589,7 @@ static bool not_indexable(const char *txt)
  * test_kn_enact compares cloned and replayed runs of the example contracts step by step. */
 _Static_assert(sizeof(struct kn_enact) == 224,
 	       "struct kn_enact changed: copy the new field in kn_enact_clone");
-_Static_assert(sizeof(struct obj) == 136, "struct obj changed: copy the new field in obj_clone");
+_Static_assert(sizeof(struct obj) == 160, "struct obj changed: copy the new field in obj_clone");
 
 static int obj_clone(struct obj *c, const struct obj *o)
 {
@@ -1624,6 +1681,7 @@ int kn_enact_clone(const struct kn_enact *e, struct kn_enact **out)
 			if ((c->ddesign[d] = lb_strdup(e->ddesign[d])) == NULL)
 				rc = LB_ENOMEM;
 		c->s->pf_support = c->support;
+		c->s->pf_enact = c;
 	}
 	if (rc == LB_OK) {
 		for (size_t d = 0; d < m->ndata; d++)
