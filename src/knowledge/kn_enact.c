@@ -58,6 +58,9 @@ struct obj {
 				 * compares the raw value between cycles, and uses its truth */
 	char *dyn[2];           /* a dynamic caption / description ("${...}") as last rendered
 				 * (owned; NULL until rendered) */
+	int raw_id[2];          /* raw is a list read as the stored version raw_id[1] of slot
+				 * raw_id[0] - 1 (0: a list made afresh): the same JavaScript array
+				 * while no new version is stored (argument and warning `active`) */
 	int64_t when[3];        /* clock (ms) when the object's state first became in_progress,
 				 * completed, discarded (KN_NEVER: not yet): PROformajs's first
 				 * audited update of its path to that value (_getTime) */
@@ -75,6 +78,7 @@ struct delta {
 	double num;          /* A_SUPPORT */
 	struct kn_value val; /* A_VALUE (owned) */
 	char *txt;           /* A_CAPTION, A_DESCRIPTION: the rendered text (owned) */
+	int id[2];           /* A_ACTIVE: val's stored version, as obj.raw_id */
 };
 
 /* PROformajs's _data[path][item]: the versions of one data item stored under one task path. A
@@ -724,6 +728,11 @@ static bool task_name_bad(const struct kn_enact *e, const struct kn_expr *a)
 	return !ok || (l >= 0 && (size_t)l >= e->round_start);
 }
 
+bool kn_enact_task_visible(const struct kn_enact *e, const struct kn_expr *a)
+{
+	return !task_name_bad(e, a);
+}
+
 /* Would PROformajs fail evaluating x here? It does when x names a task it cannot resolve from
  * the evaluating component, or one whose latest instance was built after the cycle's snapshot
  * (the name resolves to that instance, which the snapshot lacks). */
@@ -838,11 +847,33 @@ static int8_t truth(struct kn_enact *e, const struct kn_expr *x)
 static int push(struct kn_enact *e, int obj, int attr, int8_t v);
 
 /* A condition's raw value, copied (owned by the caller). */
-static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out)
+/* A list value read as it is stored (a name's value, an operand of && || ?: passed through):
+ * PROformajs's evaluator gives the stored JavaScript array itself, the same object at every
+ * evaluation until a new version is stored. id: its slot + 1 and version, or 0 (a list made
+ * by the evaluation: a literal, caption(), result_set(), ... is a new array each time). */
+static void stored_list(const struct kn_enact *e, const struct kn_value *v, int id[2])
+{
+	id[0] = id[1] = 0;
+	if (v->t != KN_V_SET || v->u.set.v == NULL)
+		return;
+	for (size_t i = 0; i < e->nslots; i++)
+		for (size_t k = 0; k < e->slots[i].n; k++)
+			if (e->slots[i].h[k].t == KN_V_SET && e->slots[i].h[k].u.set.v == v->u.set.v) {
+				id[0] = (int)i + 1;
+				id[1] = (int)k;
+				return;
+			}
+}
+
+/* eval_raw, and (id not NULL) the stored version a list value is (stored_list) */
+static int eval_raw_id(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out,
+		       int *id)
 {
 	static const struct kn_value t = { .t = KN_V_BOOL, .u.b = true };
 	struct kn_value v;
 	memset(out, 0, sizeof(*out));
+	if (id != NULL)
+		id[0] = id[1] = 0;
 	if (x == NULL) /* an argument written "true" */
 		return kn_value_copy(out, &t);
 	if (names_bad(e, x)) {
@@ -850,9 +881,16 @@ static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value
 		return LB_OK;
 	}
 	int rc = eval_js(e, x, &v);
+	if (rc == LB_OK && id != NULL)
+		stored_list(e, &v, id);
 	rc = rc ? rc : kn_value_copy(out, &v);
 	kn_arena_reset(&e->s->ar);
 	return rc;
+}
+
+static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out)
+{
+	return eval_raw_id(e, x, out, NULL);
 }
 
 /* JavaScript ===: numbers by value (NaN never), texts and booleans by value, undefined with
@@ -1323,10 +1361,20 @@ static int update(struct kn_enact *e, int oi)
 		const struct kn_expr *x = o->kind == O_ARG ? k->cands[o->sub].args[o->sub2].cond
 							  : e->m->data[o->task].warnings[o->sub].cond;
 		struct kn_value v;
-		if ((rc = eval_raw(e, x, &v)) != LB_OK)
+		int id[2];
+		if ((rc = eval_raw_id(e, x, &v, id)) != LB_OK)
 			return rc;
-		if (!js_same(&v, &o->raw))
-			return push_raw(e, oi, A_ACTIVE, &v);
+		/* (`active !== this.active`: a list is the same only as the same stored array) */
+		bool same = v.t == KN_V_SET ? id[0] > 0 && o->raw.t == KN_V_SET &&
+						      o->raw_id[0] == id[0] && o->raw_id[1] == id[1]
+					    : js_same(&v, &o->raw);
+		if (!same) {
+			if ((rc = push_raw(e, oi, A_ACTIVE, &v)) == LB_OK) {
+				e->d[e->nd - 1].id[0] = id[0];
+				e->d[e->nd - 1].id[1] = id[1];
+			}
+			return rc;
+		}
 		kn_value_clear(&v);
 		return LB_OK;
 	}
@@ -1405,6 +1453,8 @@ static int apply(struct kn_enact *e)
 			kn_value_clear(&o->raw);
 			o->raw = d->val; /* taken over */
 			memset(&d->val, 0, sizeof(d->val));
+			o->raw_id[0] = d->id[0];
+			o->raw_id[1] = d->id[1];
 			break;
 		case A_CONFIRMED: o->confirmed = d->v; break;
 		case A_CAPTION:
@@ -1589,7 +1639,7 @@ static bool not_indexable(const char *txt)
  * test_kn_enact compares cloned and replayed runs of the example contracts step by step. */
 _Static_assert(sizeof(struct kn_enact) == 224,
 	       "struct kn_enact changed: copy the new field in kn_enact_clone");
-_Static_assert(sizeof(struct obj) == 160, "struct obj changed: copy the new field in obj_clone");
+_Static_assert(sizeof(struct obj) == 168, "struct obj changed: copy the new field in obj_clone");
 
 static int obj_clone(struct obj *c, const struct obj *o)
 {

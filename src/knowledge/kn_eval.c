@@ -574,6 +574,9 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		/* PROformajs (s->js) reads the confirmed candidates in any state */
 		if (st != KN_COMPLETED && !s->js)
 			return LB_OK; /* no result until the decision is completed */
+		/* (PROformajs: null for a decision it cannot look up from the caller) */
+		if (s->js && s->pf_enact != NULL && !kn_enact_task_visible(s->pf_enact, e->args[0]))
+			return LB_OK;
 		const struct kn_task *d = m->tasks[task];
 		size_t n = 0;
 		for (size_t i = 0; i < d->ncands; i++)

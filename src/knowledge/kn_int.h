@@ -563,6 +563,10 @@ bool kn_enact_task_time(const struct kn_enact *e, int fn, int t, const char *wri
  * task path (in the order paths were first stored under) holding a version of d's name; false
  * (undefined) when none does. */
 bool kn_enact_last_updated(const struct kn_enact *e, int d, int64_t *ms);
+/* Whether PROformajs finds the task argument a (a name or path as written) from the component
+ * evaluating: result_of() and result_set() give null when it does not (an argument's
+ * condition finds no task: its lookup replaces the argument's index). */
+bool kn_enact_task_visible(const struct kn_enact *e, const struct kn_expr *a);
 void kn_enact_free(struct kn_enact *e);
 /* A deep copy of e (every field, its session included): applying the same operations to the
  * copy and to e gives the same states. The exploration branches states with it. */
