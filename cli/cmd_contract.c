@@ -1983,6 +1983,14 @@ static int cmd_check(int argc, char **argv)
 	struct lb_errmsg em;
 	if (rules == LB_KN_RULES_AUTO)
 		rules = lb_kn_model_rules(m);
+	/* LEBEN's own keys PROformajs ignores and LEBEN could not read: they did nothing (stderr,
+	 * so the report, and its hash, stay what they are) */
+	const char *ign;
+	for (size_t i = 0; i < lb_kn_model_ignored(m, i, &ign); i++)
+		fprintf(stderr,
+			"leben contract: warning: %s: LEBEN's key is ignored, as PROformajs ignores it, "
+			"so it does nothing (docs/knowledge-language.md §5.2)\n",
+			ign);
 	bool pf = rules == LB_KN_RULES_PROFORMAJS;
 	if (!pf && leben_rules_refused(m, file)) {
 		lb_kn_model_free(m);

@@ -49,6 +49,11 @@ bool lb_kn_model_equal(const struct lb_kn_model *a, const struct lb_kn_model *b)
  * and the i-th message in *text (borrowed) when i is in range. A model with problems loads
  * (so the verifier can report them) but sessions refuse it. */
 size_t lb_kn_model_problems(const struct lb_kn_model *m, size_t i, const char **text);
+/* LEBEN's own keys of a JSON protocol that were ignored because their value could not be read
+ * there (`"cycles": 0`): PROformajs ignores them, so the protocol loads, but the key does
+ * nothing. Returns how many, and the i-th message in *text (borrowed; "file:line:col: what was
+ * expected ...") when i is in range. `leben contract check` prints them as warnings. */
+size_t lb_kn_model_ignored(const struct lb_kn_model *m, size_t i, const char **text);
 /* Name of the root plan (borrowed, valid while m lives). */
 const char *lb_kn_model_name(const struct lb_kn_model *m);
 

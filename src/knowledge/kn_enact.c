@@ -58,7 +58,15 @@ struct obj {
 				 * compares the raw value between cycles, and uses its truth */
 	char *dyn[2];           /* a dynamic caption / description ("${...}") as last rendered
 				 * (owned; NULL until rendered) */
+	int raw_id[2];          /* raw is a list read as the stored version raw_id[1] of slot
+				 * raw_id[0] - 1 (0: a list made afresh): the same JavaScript array
+				 * while no new version is stored (argument and warning `active`) */
+	int64_t when[3];        /* clock (ms) when the object's state first became in_progress,
+				 * completed, discarded (KN_NEVER: not yet): PROformajs's first
+				 * audited update of its path to that value (_getTime) */
 };
+
+#define KN_NEVER INT64_MIN
 
 enum attr { A_STATE, A_COMPLETEABLE, A_CANCELLABLE, A_CYCLEABLE, A_REQUESTED, A_RECOMMENDED,
 	    A_CONFIRMED, A_ACTIVE, A_SUPPORT, A_VALUE, A_CAPTION, A_DESCRIPTION };
@@ -70,6 +78,7 @@ struct delta {
 	double num;          /* A_SUPPORT */
 	struct kn_value val; /* A_VALUE (owned) */
 	char *txt;           /* A_CAPTION, A_DESCRIPTION: the rendered text (owned) */
+	int id[2];           /* A_ACTIVE: val's stored version, as obj.raw_id */
 };
 
 /* PROformajs's _data[path][item]: the versions of one data item stored under one task path. A
@@ -81,6 +90,7 @@ struct dslot {
 	struct kn_value *h;  /* versions, oldest first (owned; never freed before the enactment,
 			      * so e->ident may point into them) */
 	size_t n, cap;
+	int64_t when;        /* clock (ms) of the last version: its `when`, read by last_updated */
 };
 
 struct trig {
@@ -164,11 +174,15 @@ static int put(struct kn_enact *e, const char *path, int kind, int parent, int *
 			e->cap = nc;
 		}
 		i = (int)e->n++;
+		e->o[i].when[0] = e->o[i].when[1] = e->o[i].when[2] = KN_NEVER;
 	} else {
 		obj_clear(&e->o[i]);
 	}
 	struct obj *o = &e->o[i];
+	/* (PROformajs's audit keeps the updates of a path whose object was replaced) */
+	int64_t when[3] = { o->when[0], o->when[1], o->when[2] };
 	memset(o, 0, sizeof(*o));
+	memcpy(o->when, when, sizeof(when));
 	o->kind = kind;
 	o->parent = parent;
 	o->index = -1;
@@ -463,6 +477,7 @@ static int store_at(struct kn_enact *e, const char *path, int d, const struct kn
 	int rc = kn_value_copy(&sl->h[sl->n], v);
 	if (rc == LB_OK) {
 		sl->n++;
+		sl->when = kn_clock_ms(e->s->js_now_ms);
 		e->dirty = true;
 	}
 	return rc;
@@ -595,6 +610,7 @@ int kn_enact_copy_data(struct kn_enact *dst, const struct kn_enact *src)
 			rc = store_at(dst, src->dpaths[sl->path], sl->data, &sl->h[k]);
 		if (rc != LB_OK)
 			return rc;
+		dst->slots[i].when = sl->when; /* (slot i of src is slot i of dst) */
 	}
 	/* (a path is added with its first slot, so slot order gives the paths' order) */
 	idents(dst, dst->ident);
@@ -679,6 +695,43 @@ static bool resolves(const struct kn_enact *e, const char *name, const char *tar
 	       memcmp(target + n + 1, name, nl) == 0;
 }
 
+bool kn_enact_task_time(const struct kn_enact *e, int fn, int t, const char *written,
+			int64_t *ms)
+{
+	if (written == NULL || t < 0 || (size_t)t >= e->m->ntasks)
+		return false;
+	struct lb_buf b;
+	lb_buf_init(&b, 1 << 16);
+	bool path = task_design(e->m, t, &b) == LB_OK && lb_buf_addc(&b, 0) == LB_OK &&
+		    strcmp((const char *)b.data, written) == 0;
+	lb_buf_release(&b);
+	int l = path ? latest(e, t) : -1;
+	if (l < 0)
+		return false;
+	const struct obj *o = &e->o[l];
+	int k = fn == KN_F_IN_PROGRESS_TIME ? 0
+		: fn == KN_F_COMPLETED_TIME ? 1
+		: fn == KN_F_DISCARDED_TIME ? 2
+		: o->state == KN_COMPLETED ? 1 : 2; /* finished_time */
+	*ms = o->when[k];
+	return o->when[k] != KN_NEVER;
+}
+
+bool kn_enact_last_updated(const struct kn_enact *e, int d, int64_t *ms)
+{
+	const struct dslot *best = NULL;
+	for (size_t i = 0; i < e->nslots; i++) {
+		const struct dslot *sl = &e->slots[i];
+		if (e->group[sl->data] == e->group[d] && sl->n > 0 &&
+		    (best == NULL || sl->path < best->path))
+			best = sl;
+	}
+	if (best == NULL)
+		return false;
+	*ms = best->when;
+	return true;
+}
+
 static const char *arg_text(const struct kn_expr *a)
 {
 	if (a->op == KN_E_CONST && a->v.t == KN_V_TEXT)
@@ -752,7 +805,9 @@ static bool names_bad(const struct kn_enact *e, const struct kn_expr *x)
 	bool state_fn = x->op == KN_E_CALL && x->ref >= 0 &&
 			(x->ref == KN_F_IS_DORMANT || x->ref == KN_F_IS_IN_PROGRESS ||
 			 x->ref == KN_F_IS_COMPLETED || x->ref == KN_F_IS_DISCARDED ||
-			 x->ref == KN_F_IS_FINISHED || x->ref == KN_F_NET_SUPPORT);
+			 x->ref == KN_F_IS_FINISHED || x->ref == KN_F_NET_SUPPORT ||
+			 x->ref == KN_F_IN_PROGRESS_TIME || x->ref == KN_F_COMPLETED_TIME ||
+			 x->ref == KN_F_DISCARDED_TIME || x->ref == KN_F_FINISHED_TIME);
 	if (state_fn && x->nargs > 0 && x->args[0]->ref >= 0 &&
 	    (size_t)x->args[0]->ref < e->m->ntasks &&
 	    !(x->nargs == 1 && kn_js_task_is_data(e->s, x->args[0]))) {
@@ -915,16 +970,37 @@ static bool js_list_undefined(const struct kn_expr *x, const struct kn_value *v)
 	return x != NULL && x->op == KN_E_LIST && v->t == KN_V_UNKNOWN && !kn_js_null(v);
 }
 
+/* A list value read as it is stored (a name's value, an operand of && || ?: passed through):
+ * PROformajs's evaluator gives the stored JavaScript array itself, the same object at every
+ * evaluation until a new version is stored. id: its slot + 1 and version, or 0 (a list made
+ * by the evaluation: a literal, caption(), result_set(), ... is a new array each time). */
+static void stored_list(const struct kn_enact *e, const struct kn_value *v, int id[2])
+{
+	id[0] = id[1] = 0;
+	if (v->t != KN_V_SET || v->u.set.v == NULL)
+		return;
+	for (size_t i = 0; i < e->nslots; i++)
+		for (size_t k = 0; k < e->slots[i].n; k++)
+			if (e->slots[i].h[k].t == KN_V_SET && e->slots[i].h[k].u.set.v == v->u.set.v) {
+				id[0] = (int)i + 1;
+				id[1] = (int)k;
+				return;
+			}
+}
+
 /* A condition's raw value, copied (owned by the caller); *fresh: a JavaScript object made by
- * this evaluation (js_fresh; an empty list stands for an array with undefined elements). */
-static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out,
-		    bool *fresh)
+ * this evaluation (js_fresh; an empty list stands for an array with undefined elements);
+ * id not NULL: the stored version a list value is (stored_list). */
+static int eval_raw_id(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out,
+		       bool *fresh, int *id)
 {
 	static const struct kn_value t = { .t = KN_V_BOOL, .u.b = true };
 	static const struct kn_value empty = { .t = KN_V_SET };
 	struct kn_value v;
 	memset(out, 0, sizeof(*out));
 	*fresh = false;
+	if (id != NULL)
+		id[0] = id[1] = 0;
 	if (x == NULL) /* an argument written "true" */
 		return kn_value_copy(out, &t);
 	if (names_bad(e, x)) {
@@ -935,9 +1011,17 @@ static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value
 	if (rc == LB_OK && js_list_undefined(x, &v))
 		v = empty;
 	*fresh = js_fresh(x, &v);
+	if (rc == LB_OK && id != NULL)
+		stored_list(e, &v, id);
 	rc = rc ? rc : kn_value_copy(out, &v);
 	kn_arena_reset(&e->s->ar);
 	return rc;
+}
+
+static int eval_raw(struct kn_enact *e, const struct kn_expr *x, struct kn_value *out,
+		    bool *fresh)
+{
+	return eval_raw_id(e, x, out, fresh, NULL);
 }
 
 /* JavaScript ===: numbers by value (NaN never), texts and booleans by value, undefined with
@@ -1454,10 +1538,20 @@ static int update(struct kn_enact *e, int oi)
 		}
 		struct kn_value v;
 		bool fresh;
-		if ((rc = eval_raw(e, x, &v, &fresh)) != LB_OK)
+		int id[2];
+		if ((rc = eval_raw_id(e, x, &v, &fresh, id)) != LB_OK)
 			return rc;
-		if (!js_same(&v, fresh, &o->raw))
-			return push_raw(e, oi, A_ACTIVE, &v);
+		/* (`active !== this.active`: a list is the same only as the same stored array) */
+		bool same = v.t == KN_V_SET ? id[0] > 0 && o->raw.t == KN_V_SET &&
+						      o->raw_id[0] == id[0] && o->raw_id[1] == id[1]
+					    : js_same(&v, fresh, &o->raw);
+		if (!same) {
+			if ((rc = push_raw(e, oi, A_ACTIVE, &v)) == LB_OK) {
+				e->d[e->nd - 1].id[0] = id[0];
+				e->d[e->nd - 1].id[1] = id[1];
+			}
+			return rc;
+		}
 		kn_value_clear(&v);
 		return LB_OK;
 	}
@@ -1518,6 +1612,11 @@ static int apply(struct kn_enact *e)
 		switch (d->attr) {
 		case A_STATE:
 			o->state = d->v;
+			if (d->v == KN_IN_PROGRESS || d->v == KN_COMPLETED || d->v == KN_DISCARDED) {
+				int k = d->v == KN_IN_PROGRESS ? 0 : d->v == KN_COMPLETED ? 1 : 2;
+				if (o->when[k] == KN_NEVER)
+					o->when[k] = kn_clock_ms(e->s->js_now_ms);
+			}
 			if (d->v == KN_IN_PROGRESS && e->s->seen_started != NULL)
 				e->s->seen_started[o->task] = 1;
 			break;
@@ -1536,6 +1635,8 @@ static int apply(struct kn_enact *e)
 			kn_value_clear(&o->raw);
 			o->raw = d->val; /* taken over */
 			memset(&d->val, 0, sizeof(d->val));
+			o->raw_id[0] = d->id[0];
+			o->raw_id[1] = d->id[1];
 			break;
 		case A_CONFIRMED: o->confirmed = d->v; break;
 		case A_CAPTION:
@@ -1657,6 +1758,7 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 	}
 	e->s->pf_ident = e->ident;
 	e->s->pf_support = e->support;
+	e->s->pf_enact = e;
 	e->s->pf_stored_derived = true;
 	e->s->js = true; /* JavaScript expression semantics */
 	/* a data definition at the top (m->top_data): PROformajs builds no state for it */
@@ -1722,7 +1824,7 @@ static bool not_indexable(const char *txt)
  * test_kn_enact compares cloned and replayed runs of the example contracts step by step. */
 _Static_assert(sizeof(struct kn_enact) == 224,
 	       "struct kn_enact changed: copy the new field in kn_enact_clone");
-_Static_assert(sizeof(struct obj) == 136, "struct obj changed: copy the new field in obj_clone");
+_Static_assert(sizeof(struct obj) == 168, "struct obj changed: copy the new field in obj_clone");
 
 static int obj_clone(struct obj *c, const struct obj *o)
 {
@@ -1814,6 +1916,7 @@ int kn_enact_clone(const struct kn_enact *e, struct kn_enact **out)
 			if ((c->ddesign[d] = lb_strdup(e->ddesign[d])) == NULL)
 				rc = LB_ENOMEM;
 		c->s->pf_support = c->support;
+		c->s->pf_enact = c;
 	}
 	if (rc == LB_OK) {
 		for (size_t d = 0; d < m->ndata; d++)

@@ -310,7 +310,7 @@ void lb_kn_session_free(struct lb_kn_session *s)
  * by value with the struct or deep-copied below. A new field changes the struct's size and
  * stops the build here: copy it in kn_session_clone (deep when the session owns it), then
  * update the size. test_kn_enact's clone test compares cloned and replayed runs. */
-_Static_assert(sizeof(struct lb_kn_session) == 320,
+_Static_assert(sizeof(struct lb_kn_session) == 328,
 	       "struct lb_kn_session changed: copy the new field in kn_session_clone");
 
 static int buf_clone(struct lb_buf *dst, const struct lb_buf *src)
@@ -325,9 +325,9 @@ int kn_session_clone(const struct lb_kn_session *s, struct lb_kn_session **out)
 	struct lb_kn_session *c = lb_malloc(sizeof(*c));
 	if (c == NULL)
 		return LB_ENOMEM;
-	*c = *s; /* scalars and borrowed pointers (m, seen_started, on_event, pf_support, pf_ident:
-		   * an enactment re-points the last two at its own copies; pf_ctx: it sets it
-		   * before each evaluation) */
+	*c = *s; /* scalars and borrowed pointers (m, seen_started, on_event, pf_support, pf_ident,
+		   * pf_enact: an enactment re-points the last three at its own copies; pf_ctx: it
+		   * sets it before each evaluation) */
 	c->ar.head = NULL; /* evaluation scratch: starts empty */
 	c->ts = lb_malloc(m->ntasks * sizeof(*c->ts));
 	c->d = lb_calloc(m->ndata ? m->ndata : 1, sizeof(*c->d));

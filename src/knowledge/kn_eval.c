@@ -215,10 +215,21 @@ static int math1(int fn, const struct kn_value *a, struct kn_value *out)
 	return LB_OK;
 }
 
-/* Day a task last went into the state asked for: read from the trace (unknown if never). */
-static int task_time(struct ectx *c, int fn, int task, struct kn_value *out)
+/* Day a task last went into the state asked for: read from the trace (unknown if never).
+ * PROformajs rules: the time the enactment's audit gives (kn_enact_task_time). */
+static int task_time(struct ectx *c, int fn, int task, const struct kn_expr *arg,
+		     struct kn_value *out)
 {
 	struct lb_kn_session *s = c->s;
+	if (s->js && s->pf_enact != NULL) {
+		int64_t ms;
+		const char *w = arg->op == KN_E_CONST && arg->v.t == KN_V_TEXT ? arg->v.u.s : NULL;
+		if (kn_enact_task_time(s->pf_enact, fn, task, w, &ms)) {
+			out->t = KN_V_DATE;
+			out->u.i = ms;
+		}
+		return LB_OK;
+	}
 	uint8_t st = s->ts[task].state;
 	bool fin = st == KN_COMPLETED || st == KN_DISCARDED;
 	if ((fn == KN_F_COMPLETED_TIME && st != KN_COMPLETED) ||
@@ -318,7 +329,13 @@ static int data_fn(struct ectx *c, const struct kn_expr *e, struct kn_value *out
 		set_bool(out, true);
 		return LB_OK;
 	case KN_F_LAST_UPDATED:
-		if (s->pf_ident != NULL ? s->pf_ident[di].t != KN_V_UNKNOWN : s->d[di].n > 0) {
+		if (s->js && s->pf_enact != NULL) { /* the last stored version's time */
+			int64_t ms;
+			if (kn_enact_last_updated(s->pf_enact, di, &ms)) {
+				out->t = KN_V_DATE;
+				out->u.i = ms;
+			}
+		} else if (s->pf_ident != NULL ? s->pf_ident[di].t != KN_V_UNKNOWN : s->d[di].n > 0) {
 			out->t = KN_V_DATE; /* (PROformajs rules: the clock's time, as near as kept) */
 			out->u.i = s->js ? kn_clock_ms(s->js_now_ms) : s->d[di].h[s->d[di].n - 1].time;
 		}
@@ -630,7 +647,7 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
 	case KN_F_FINISHED_TIME:
-		return task_time(c, e->ref, task, out);
+		return task_time(c, e->ref, task, e->args[0], out);
 	case KN_F_INDEX:
 		/* repetition index of a cyclic task (0 for its first run), -1 if not cyclic;
 		 * PROformajs: the task state's index, undefined for a task not cyclic */

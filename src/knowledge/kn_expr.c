@@ -1007,6 +1007,8 @@ const char *kn_expr_js_only(const struct kn_expr *e)
 {
 	if (e == NULL)
 		return NULL;
+	if (e->op == KN_E_CONST && e->ref == KN_REF_NONTEXT)
+		return "expression written as a JSON value, not a text";
 	const char *op = js_ext_op(e->op);
 	for (size_t i = 0; op == NULL && i < e->nargs; i++)
 		op = kn_expr_js_only(e->args[i]);

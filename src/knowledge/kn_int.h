@@ -364,6 +364,9 @@ static inline size_t kn_call_nargs(const struct kn_expr *e)
 struct lb_kn_model {
 	struct kn_problem *problems; /* owned */
 	size_t nproblems;
+	char **ignored;          /* LEBEN's own JSON keys ignored (a value it cannot read there):
+				  * one message each, owned (lb_kn_model_ignored) */
+	size_t nignored;
 	struct kn_task *root;
 	struct kn_datadef *data;
 	size_t ndata;
@@ -466,6 +469,7 @@ struct kn_ev {
 	uint8_t flags;      /* commit: KN_EVF_* */
 };
 
+struct kn_enact;
 struct lb_kn_session {
 	const struct lb_kn_model *m; /* borrowed */
 	struct kn_tstat *ts;         /* per task */
@@ -500,6 +504,8 @@ struct lb_kn_session {
 	const double *pf_support;    /* per global candidate: stored support read by net_support
 				      * (PROformajs reads the previous cycle's), NULL = computed */
 	bool pf_stored_derived;      /* a derived item reads its stored value (kn_current) */
+	const struct kn_enact *pf_enact; /* the enactment evaluating (times of states and values:
+				      * *_time(), last_updated()), NULL outside one; borrowed */
 	const struct kn_value *pf_ident; /* per data item: the value its name has as an identifier
 				      * (PROformajs's evaluator reads a name from the last task path
 				      * storing a value under it, whichever task defines it), NULL =
@@ -595,6 +601,18 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 int kn_enact_copy_data(struct kn_enact *dst, const struct kn_enact *src);
 /* Fix the clock now() and Date defaults read (ms since 1970; 0 = the wall clock). */
 void kn_enact_set_clock(struct kn_enact *e, int64_t now_ms);
+/* PROformajs's in_progress_time, completed_time, discarded_time, finished_time (fn: the KN_F_
+ * id) of task t written as `written`: the clock when the task's latest instance first reached
+ * that state (finished_time: completed if it is, else discarded), as PROformajs's _getTime
+ * reads its audit; false (undefined) when it has not, or when `written` is not the task's
+ * design path from the root (PROformajs then looks the name itself up among the audit's
+ * runtime paths, and finds nothing). */
+bool kn_enact_task_time(const struct kn_enact *e, int fn, int t, const char *written,
+			int64_t *ms);
+/* PROformajs's last_updated of data item d: the `when` of the last version under the first
+ * task path (in the order paths were first stored under) holding a version of d's name; false
+ * (undefined) when none does. */
+bool kn_enact_last_updated(const struct kn_enact *e, int d, int64_t *ms);
 void kn_enact_free(struct kn_enact *e);
 /* A deep copy of e (every field, its session included): applying the same operations to the
  * copy and to e gives the same states. The exploration branches states with it. */

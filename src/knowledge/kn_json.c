@@ -445,8 +445,24 @@ static int ext_key(struct jp *j, int rc)
 	if (rc != LB_ESYNTAX && rc != LB_ETYPE && rc != LB_EINVALID)
 		return rc;
 	j->depth = j->ext_depth;
+	/* kept, so that `contract check` can say the key did nothing */
+	char **n = lb_realloc(j->m->ignored, (j->m->nignored + 1) * sizeof(*n));
+	if (n == NULL)
+		return lb_errf(j->em, LB_ENOMEM, "out of memory");
+	j->m->ignored = n;
+	if ((n[j->m->nignored] = lb_strdup(j->em->text)) == NULL)
+		return lb_errf(j->em, LB_ENOMEM, "out of memory");
+	j->m->nignored++;
 	lb_errclear(j->em);
 	return LB_OK;
+}
+
+/* One of LEBEN's keys, k, whose value is not what: ignored (kept for `contract check`). */
+static int ext_ignore(struct jp *j, const char *k, const char *what)
+{
+	ext_mark(j);
+	int rc = push_key(j, k);
+	return rc != LB_OK ? rc : ext_key(j, jerr(j, LB_ESYNTAX, "expected %s for \"%s\"", what, k));
 }
 
 static int get_int(struct jp *j, json_t *o, const char *k, int64_t *out, int64_t lo, int64_t hi)
@@ -497,6 +513,12 @@ static int get_expr(struct jp *j, json_t *o, const char *k, struct kn_expr **out
 		if ((rc = kn_expr_parse_js("undefined", 9, line, col, out, j->em)) != LB_OK)
 			return rc;
 		(*out)->ref = KN_REF_NONTEXT; /* undefined, not the throwing `undefined` */
+		/* the value itself, printed back as it was (compact JSON in the node's name) */
+		char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+		(*out)->name = t != NULL ? lb_strdup(t) : NULL;
+		free(t);
+		if ((*out)->name == NULL)
+			return lb_errf(j->em, LB_ENOMEM, "out of memory");
 		j->depth--;
 		return LB_OK;
 	}
@@ -800,8 +822,13 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 			  json_array_size(b) != 2 || !json_is_number(json_array_get(b, 0)) ||
 			  !json_is_number(json_array_get(b, 1)) ||
 			  json_number_value(json_array_get(b, 0)) >
-				  json_number_value(json_array_get(b, 1))))
+				  json_number_value(json_array_get(b, 1)))) {
 		b = NULL;
+		if ((rc = ext_ignore(j, "bounds", d->type != KN_T_INTEGER && d->type != KN_T_REAL
+						  ? "no bounds on an item that is not a number"
+						  : "[lowest, highest] numbers")) != LB_OK)
+			return rc;
+	}
 	if (b != NULL) {
 		push_key(j, "bounds");
 		d->has_range = true;
@@ -1109,6 +1136,9 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 	for (size_t i = 0; json_is_array(arr) && i < json_array_size(arr); i++)
 		if (!json_is_string(json_array_get(arr, i)))
 			arr = NULL;
+	if (!json_is_array(arr) && jget(o, "antecedents") != NULL &&
+	    (rc = ext_ignore(j, "antecedents", "a list of task names")) != LB_OK)
+		return rc;
 	n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > 0 && (t->after = lb_calloc(n, sizeof(char *))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
@@ -1130,6 +1160,10 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		    json_string_length(dn) > KN_MAX_NAME || !json_is_string(dx) || json_string_length(dx) == 0)
 			arr = NULL;
 	}
+	if (!json_is_array(arr) && jget(o, "postAssignments") != NULL &&
+	    (rc = ext_ignore(j, "postAssignments",
+			     "a list of {\"data\": name, \"value\": expression} objects")) != LB_OK)
+		return rc;
 	n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n > 0 && (t->post = lb_calloc(n, sizeof(*t->post))) == NULL)
 		return lb_errf(j->em, LB_ENOMEM, "out of memory");
@@ -1153,6 +1187,13 @@ static int parse_task(struct jp *j, json_t *o, struct kn_task **out)
 		/* (another value: ignored, as PROformajs ignores the key) */
 		if (strcmp(mode, "multiple") == 0)
 			t->multiple = true;
+		else if (strcmp(mode, "single") != 0 &&
+			 (rc = ext_ignore(j, "choiceMode", "\"single\" or \"multiple\"")) != LB_OK)
+			return rc;
+	} else if (t->cls == KN_DECISION && json_object_get(o, "choiceMode") != NULL &&
+		   !json_is_null(json_object_get(o, "choiceMode")) &&
+		   (rc = ext_ignore(j, "choiceMode", "\"single\" or \"multiple\"")) != LB_OK) {
+		return rc;
 	}
 	if (t->cls == KN_DECISION &&
 	    (rc = get_bool(j, o, "autoConfirmMostSupported", &t->auto_most_supported)) != LB_OK)
@@ -1814,6 +1855,9 @@ err:
 
 static json_t *expr_json(const struct lb_kn_model *m, const struct kn_expr *e)
 {
+	/* an expression PROformajs JSON gave as another value than a text: that value again */
+	if (e->op == KN_E_CONST && e->ref == KN_REF_NONTEXT && e->name != NULL)
+		return json_loads(e->name, JSON_DECODE_ANY, NULL);
 	struct lb_buf b;
 	struct kn_expr *c = kn_expr_clone(e);
 	lb_buf_init(&b, LB_KN_MAX_SOURCE);

@@ -149,6 +149,9 @@ void lb_kn_model_free(struct lb_kn_model *m)
 	for (size_t i = 0; i < m->nproblems; i++)
 		lb_free(m->problems[i].text);
 	lb_free(m->problems);
+	for (size_t i = 0; i < m->nignored; i++)
+		lb_free(m->ignored[i]);
+	lb_free(m->ignored);
 	lb_free(m);
 }
 
@@ -1025,6 +1028,13 @@ int lb_kn_model_print(const struct lb_kn_model *m, enum lb_kn_form form, char **
 	if (len != NULL)
 		*len = n;
 	return *out != NULL ? LB_OK : LB_ENOMEM;
+}
+
+size_t lb_kn_model_ignored(const struct lb_kn_model *m, size_t i, const char **text)
+{
+	if (text != NULL)
+		*text = i < m->nignored ? m->ignored[i] : NULL;
+	return m->nignored;
 }
 
 size_t lb_kn_model_problems(const struct lb_kn_model *m, size_t i, const char **text)

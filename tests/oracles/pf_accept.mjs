@@ -278,17 +278,16 @@ function text(j, dup) {
 
 // a protocol as PROformajs keeps it: the attributes its classes read (its own toJSON drops
 // the others, nulls and the defaults it fills in)
-// (and as it reads them: an expression that is not a text evaluates to undefined, which
-// LEBEN writes as "undefined"; of a range entry written as an object PROformajs reads the
-// value and the caption only)
+// (and as it reads them: of a range entry written as an object PROformajs reads the value and
+// the caption only; an expression that is not a text, which it evaluates to undefined, must
+// come back as the same JSON value)
 const seen = (j) => {
 	const p = JSON.parse(JSON.stringify(new Protocol[j.class](clone(j))));
 	const walk = (o) => {
 		if (Array.isArray(o)) { o.forEach(walk); return; }
 		if (!o || typeof o !== 'object') return;
 		for (const k of Object.keys(o)) {
-			if (EXPR.includes(k) && typeof o[k] !== 'string' && o[k] != null) o[k] = 'undefined';
-			else if (k === 'range' && Array.isArray(o[k]) && o[k].length === 0)
+			if (k === 'range' && Array.isArray(o[k]) && o[k].length === 0)
 				o[k] = ['(an empty range: nothing allowed)']; // (norm drops empty lists)
 			else if (k === 'range' && Array.isArray(o[k]))
 				o[k] = o[k].map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? Object.fromEntries(Object.entries(e).filter(([x]) => x === 'value' || x === 'caption')) : e));

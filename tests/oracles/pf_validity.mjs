@@ -144,11 +144,14 @@ if (!main) {
     console.log(JSON.stringify(v));
   }
 } else if (cmd === 'generate') {
-  const { generate } = await import('./proforma_lib.mjs');
+  const { generate, FEATURES } = await import('./proforma_lib.mjs');
   const { writeFileSync } = await import('fs');
   const [n, seed, dir] = files;
   for (let i = 0; i < +n; i++) {
-    const g = generate(+seed + i);
+    // (without the times feature: its design paths in expressions, 'p0:t1', meet a mutation
+    // that writes the root's name as a list, ["p0"], which PROformajs's validation still takes
+    // as the path's first name and LEBEN does not: an acceptance gap still open)
+    const g = generate(+seed + i, { ...FEATURES, times: false });
     writeFileSync(`${dir}/g${i}.json`, JSON.stringify(g.protocol ?? g, null, 1));
   }
 } else if (cmd === 'mutate') {

@@ -53,14 +53,28 @@ export const FEATURES = {
 	                    // expressions, chained comparisons (jsOps below)
 	loose: true,        // what PROformajs lets through its validation: calls with fewer or
 	                    // more arguments, LEBEN's keys naming what is missing (loosen below)
+	times: true,        // last_updated() and the *_time() functions, read as the clock
+	                    // moves on between operations (timed below)
 };
 
 // The fixed clock both engines read in the differential test (now(), Date defaults without a
 // day): Date.now stubbed here, `proforma_trace --now` on LEBEN's side; times in UTC.
 export const NOW_MS = Date.UTC(2026, 2, 15, 13, 45, 30, 250);
+// (`new Date()` too: PROformajs stamps its audit and every stored value with it, which
+// last_updated() and the *_time() functions read; an operation with `at` moves the clock,
+// setClock, before it runs: `proforma_trace` does the same)
+let clockMs = NOW_MS;
+export function setClock(ms) { clockMs = ms; }
 export function fixClock() {
 	process.env.TZ = 'UTC';
-	Date.now = () => NOW_MS;
+	const RealDate = Date;
+	if (RealDate.fixed) return;
+	const FixedDate = class Date extends RealDate {
+		constructor(...a) { if (a.length === 0) super(clockMs); else super(...a); }
+		static now() { return clockMs; }
+	};
+	FixedDate.fixed = true;
+	globalThis.Date = FixedDate;
 }
 
 const TEXTS = ['low', 'mid', 'high', 'none', 'some'];
@@ -356,7 +370,52 @@ export function generate(seed, feat = FEATURES) {
 	const q = feat.dates ? dated(p, seed) : p;
 	const d = feat.dupnames ? duplicated(q, seed) : q;
 	const j = feat.jsops ? jsOps(d, seed) : d;
-	return feat.loose ? loosen(j, seed) : j;
+	const l = feat.loose ? loosen(j, seed) : j;
+	return feat.times ? timed(l, seed) : l;
+}
+
+// ---- times: last_updated() and the *_time() functions ----------------------------------------
+// PROformajs answers them from its audit and its stored values: the time (a moment) of the
+// first audited update of the task's latest instance to that state, of the last value stored
+// under the first task path holding the name (an unset and a derived value count), undefined
+// before; a task named by anything but its design path from the root ('p0:t2') is looked up
+// in the audit as written and never found. Laid over 30% of the protocols with a PRNG of its
+// own: derived items of ms elapsed since such a time (or -1), and wait/pre/abort conditions
+// comparing times with now() and with each other, naming tasks by path and by name; the run
+// moves the clock a minute on at each operation (runOracle: `at`).
+function timed(p, seed) {
+	const r = rng(seed ^ 0x7133e5);
+	if (!r.chance(0.3) || p.class !== 'Plan' || !Array.isArray(p.dataDefinitions) || typeof p.name !== 'string') return p;
+	const tasks = []; // [task, design path]
+	const walk = (t, path) => { for (const c of t.tasks || []) if (typeof c.name === 'string') { tasks.push([c, `${path}:${c.name}`]); walk(c, `${path}:${c.name}`); } };
+	walk(p, p.name);
+	const items = p.dataDefinitions.filter((d) => typeof d.name === 'string' && /^[a-z]\w*$/.test(d.name) && d.class !== 'Date');
+	if (!tasks.length || !items.length) return p;
+	const fns = ['in_progress_time', 'completed_time', 'discarded_time', 'finished_time'];
+	// a task by its design path (mostly), by its name, or the root by its name
+	const task = () => {
+		const [t, path] = r.pick(tasks);
+		return r.chance(0.75) ? path : r.chance(0.7) ? t.name : p.name;
+	};
+	const time = () => r.chance(0.35) ? `last_updated('${r.pick(items).name}')` : `${r.pick(fns)}('${task()}')`;
+	const since = (x) => `${x} ? now() - ${x} : -1`;
+	for (let i = 0, n = r.int(1, 3); i < n; i++) {
+		const x = time();
+		const form = r.int(0, 2);
+		const vc = form === 0 ? since(x) : form === 1 ? `${x} ? ${x} - ${NOW_MS} : -1` : `${x} > ${NOW_MS + 60000 * r.int(0, 4)}`;
+		p.dataDefinitions.push({ class: form === 2 ? 'Boolean' : 'Integer', name: `tm${i}`, caption: 'elapsed', valueCondition: vc });
+	}
+	const conds = [() => { const x = time(); return `${x} && now() - ${x} >= ${60000 * r.int(1, 3)}`; },
+		() => `${time()} > ${time()}`, () => `${time()} < now()`, () => `!${time()}`];
+	for (const [t] of tasks) {
+		if (!r.chance(0.3)) continue;
+		const k = r.pick(['waitCondition', 'preCondition', 'abortCondition']);
+		const c = r.pick(conds)();
+		// (a condition already there is kept: it may be a compound, `a, b`, which PROformajs
+		// cannot evaluate in parentheses)
+		if (t[k] === undefined) t[k] = c;
+	}
+	return p;
 }
 
 // ---- dupnames: a data name defined in several tasks --------------------------------------------
@@ -702,6 +761,7 @@ export function snapshot(en) {
 }
 
 export function applyOp(en, op) {
+	if (op.at !== undefined) setClock(op.at);
 	switch (op.op) {
 	case 'set': en.set(op.path, op.data); break;
 	case 'unset': en.unset(op.path, op.name); break;
@@ -783,6 +843,10 @@ export function runOracle(protocolJson, opts = {}) {
 	if (issues.length) return { invalid: issues.map((i) => `${i.path}: ${i.attribute}: ${i.msg}`) };
 	const trace = [];
 	let en;
+	setClock(NOW_MS);
+	// a protocol reading the times of states and values: each operation a minute after the
+	// last (the ops carry the time, `at`, so that a replay sees the same clock)
+	const timed = /_time\(|last_updated\(/.test(JSON.stringify(protocolJson));
 	try {
 		en = new Enactment({ protocol, start: true });
 		trace.push({ step: 0, op: { op: 'start' }, error: false, ...snapshot(en) });
@@ -797,6 +861,7 @@ export function runOracle(protocolJson, opts = {}) {
 		if (!opts.ops && snap.finished) break;
 		const op = opts.ops ? ops[i] : chooseOp(r, en, snap);
 		if (op == null) break;
+		if (!opts.ops && timed) op.at = NOW_MS + 60000 * (i + 1);
 		if (!opts.ops) ops.push(op);
 		let error = false;
 		try { applyOp(en, op); } catch (e) { error = true; }

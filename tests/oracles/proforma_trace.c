@@ -33,6 +33,9 @@ static int do_op(struct kn_enact *e, json_t *op, struct lb_errmsg *em)
 {
 	const char *k = json_string_value(json_object_get(op, "op"));
 	const char *path = json_string_value(json_object_get(op, "path"));
+	/* the clock of the operation (the harness moves it on for protocols reading times) */
+	if (json_is_integer(json_object_get(op, "at")))
+		kn_enact_set_clock(e, json_integer_value(json_object_get(op, "at")));
 	if (k == NULL)
 		return lb_errf(em, LB_EINVALID, "op without a name");
 	if (strcmp(k, "trigger") == 0) {

@@ -383,6 +383,79 @@ static void test_examples_round_trip(void **state)
 	assert_true(count >= 8);
 }
 
+/* An expression the PROformajs JSON gives as another value than a text (a number, a boolean,
+ * an object, an empty list): PROformajs evaluates it to undefined without a throw (its
+ * `exp.length > 0` test fails), where the text "undefined" throws ("illegal Identifier"). The
+ * JSON print writes the same value back, so PROformajs reads the printed protocol as the
+ * original; the .pf form cannot hold it. */
+static void test_json_nontext_expr(void **state)
+{
+	static const char *const src =
+		"{\"class\": \"Plan\", \"name\": \"p\", \"dataDefinitions\": ["
+		"{\"class\": \"Integer\", \"name\": \"n\", \"valueCondition\": 5},"
+		"{\"class\": \"Boolean\", \"name\": \"b\", \"defaultCondition\": {\"x\": [1, 2.5]}}],"
+		"\"tasks\": ["
+		"{\"class\": \"Enquiry\", \"name\": \"ask\", \"waitCondition\": true, \"preCondition\": 0,"
+		" \"sources\": [{\"class\": \"Source\", \"type\": \"b\", \"requestCondition\": []}]},"
+		"{\"class\": \"Decision\", \"name\": \"d\", \"abortCondition\": false, \"candidates\": ["
+		"{\"class\": \"Candidate\", \"name\": \"c\", \"recommendCondition\": -1.5, \"arguments\": ["
+		"{\"class\": \"Argument\", \"caption\": \"a\", \"support\": \"+\","
+		" \"activeCondition\": {}}]}]}]}";
+	struct lb_kn_model *m, *m2;
+	struct lb_errmsg em;
+	if (lb_kn_model_parse(src, strlen(src), "n.json", LB_KN_FORM_JSON, &m, &em) != LB_OK)
+		fail_msg("%s", em.text);
+	char *js;
+	size_t jslen;
+	assert_lb_ok(lb_kn_model_print(m, LB_KN_FORM_JSON, &js, &jslen));
+	json_t *a = json_loads(src, 0, NULL), *b = json_loadb(js, jslen, 0, NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	static const char *const paths[][4] = {
+		{ "dataDefinitions", "0", "valueCondition", NULL },
+		{ "dataDefinitions", "1", "defaultCondition", NULL },
+		{ "tasks", "0", "waitCondition", NULL },
+		{ "tasks", "0", "preCondition", NULL },
+		{ "tasks", "0", "sources", "0" },
+		{ "tasks", "1", "abortCondition", NULL },
+		{ "tasks", "1", "candidates", "0" },
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		json_t *x = a, *y = b;
+		for (size_t k = 0; k < 4 && paths[i][k] != NULL; k++) {
+			if (json_is_array(x)) {
+				x = json_array_get(x, (size_t)atoi(paths[i][k]));
+				y = json_array_get(y, (size_t)atoi(paths[i][k]));
+			} else {
+				x = json_object_get(x, paths[i][k]);
+				y = json_object_get(y, paths[i][k]);
+			}
+		}
+		if (x == NULL || y == NULL || !json_equal(x, y))
+			fail_msg("%s.%s: the print changed the value", paths[i][0], paths[i][2]);
+	}
+	/* (the candidate and the source object as a whole: recommendCondition, activeCondition
+	 * and requestCondition come back as -1.5, {} and []) */
+	assert_null(strstr(js, "undefined"));
+	json_decref(a);
+	json_decref(b);
+	/* the print reads back as the same model, and prints the same bytes again */
+	assert_lb_ok(lb_kn_model_parse(js, jslen, "n2.json", LB_KN_FORM_JSON, &m2, &em));
+	assert_true(lb_kn_model_equal(m, m2));
+	char *js2;
+	size_t js2len;
+	assert_lb_ok(lb_kn_model_print(m2, LB_KN_FORM_JSON, &js2, &js2len));
+	assert_int_equal(js2len, jslen);
+	assert_memory_equal(js, js2, jslen);
+	/* the .pf form cannot hold it, and says why */
+	assert_int_equal(lb_kn_model_printable(m, LB_KN_FORM_PF, &em), LB_EINVALID);
+	assert_non_null(strstr(em.text, "expression written as a JSON value, not a text"));
+	lb_free(js);
+	lb_free(js2);
+	lb_kn_model_free(m);
+	lb_kn_model_free(m2);
+}
+
 /* JavaScript semantics (session js mode) against answers the reference engine gave:
  * tests/data/knowledge_json/js_eval.json holds the expressions (as derived items x0..), .values.json
  * the data, .exp one answer per line (written by tests/oracles/pf_validity.mjs eval, checked
@@ -628,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_kleene),
 		cmocka_unit_test(test_model_errors),
 		cmocka_unit_test(test_examples_round_trip),
+		cmocka_unit_test(test_json_nontext_expr),
 		cmocka_unit_test(test_js_semantics),
 		cmocka_unit_test(test_data_semantics),
 		cmocka_unit_test(test_js_dates),
