@@ -1113,8 +1113,10 @@ static int pf_refuse(struct lb_errmsg *em, const char *what, const char *name, c
 }
 
 /* kn_expr_js_only, and a call the JSON wrote with arguments PROformajs does not read where the
- * .pf form reads them (KN_REF_FIRST_ONLY). */
-static const char *pf_js_only(const struct kn_expr *e)
+ * .pf form reads them (KN_REF_FIRST_ONLY); js: the model came from the JSON form (there an
+ * unresolved name is a task's or candidate's, which PROformajs reads as undefined; in a .pf
+ * model it is the verifier's "undefined data item" finding). */
+static const char *pf_js_only(const struct kn_expr *e, bool js)
 {
 	if (e == NULL)
 		return NULL;
@@ -1122,32 +1124,32 @@ static const char *pf_js_only(const struct kn_expr *e)
 		return strcmp(e->name, "net_support") == 0
 			       ? "net_support(c, x) (PROformajs reads its first argument only)"
 			       : "min/max(a, b) (PROformajs reads its first argument only)";
-	if (e->op == KN_E_NAME && e->ref == -1 && !kn_js_reserved(e->name))
+	if (js && e->op == KN_E_NAME && e->ref == -1 && !kn_js_reserved(e->name))
 		return "a task or candidate name used as a value (undefined in PROformajs)";
 	if (e->op == KN_E_CALL && e->ref >= 0 && (int)e->nargs < kn_fns[e->ref].min_args)
 		return "a call with fewer arguments than the function takes (JavaScript passes "
 		       "undefined)";
 	const char *op = kn_expr_js_only(e);
 	for (size_t i = 0; op == NULL && i < e->nargs; i++)
-		op = pf_js_only(e->args[i]);
+		op = pf_js_only(e->args[i], js);
 	return op;
 }
 
 /* The JavaScript-only operator of a task's expressions (kn_expr_js_only), or NULL. */
-static const char *pf_task_js_only(const struct kn_task *t)
+static const char *pf_task_js_only(const struct kn_task *t, bool js)
 {
 	const char *op = NULL;
 	const struct kn_expr *es[] = { t->pre, t->wait, t->terminate, t->abort, t->cycle_until };
 	for (size_t i = 0; op == NULL && i < sizeof(es) / sizeof(es[0]); i++)
-		op = pf_js_only(es[i]);
+		op = pf_js_only(es[i], js);
 	for (size_t i = 0; op == NULL && i < t->npost; i++)
-		op = pf_js_only(t->post[i].e);
+		op = pf_js_only(t->post[i].e, js);
 	for (size_t i = 0; op == NULL && i < t->nsources; i++)
-		op = pf_js_only(t->sources[i].request);
+		op = pf_js_only(t->sources[i].request, js);
 	for (size_t i = 0; op == NULL && i < t->ncands; i++) {
-		op = pf_js_only(t->cands[i].recommend);
+		op = pf_js_only(t->cands[i].recommend, js);
 		for (size_t k = 0; op == NULL && k < t->cands[i].nargs; k++)
-			op = pf_js_only(t->cands[i].args[k].cond);
+			op = pf_js_only(t->cands[i].args[k].cond, js);
 	}
 	return op;
 }
@@ -1164,7 +1166,7 @@ static int pf_refuse_js(struct lb_errmsg *em, const char *what, const char *name
 static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *t,
 			     struct lb_errmsg *em)
 {
-	const char *jsop = pf_task_js_only(t);
+	const char *jsop = pf_task_js_only(t, m->js);
 	if (jsop != NULL)
 		return pf_refuse_js(em, "task", t->name, jsop);
 	const char *why = pf_element(t->name, t->caption, t->description);
@@ -1228,13 +1230,13 @@ int kn_pf_printable(const struct lb_kn_model *m, struct lb_errmsg *em)
 			       m->root->name);
 	for (size_t i = 0; i < m->ndata; i++) {
 		const struct kn_datadef *d = &m->data[i];
-		const char *jsop = pf_js_only(d->defcond);
+		const char *jsop = pf_js_only(d->defcond, m->js);
 		if (jsop == NULL)
-			jsop = pf_js_only(d->derive);
+			jsop = pf_js_only(d->derive, m->js);
 		if (jsop == NULL)
-			jsop = pf_js_only(d->valid);
+			jsop = pf_js_only(d->valid, m->js);
 		for (size_t k = 0; jsop == NULL && k < d->nwarnings; k++)
-			jsop = pf_js_only(d->warnings[k].cond);
+			jsop = pf_js_only(d->warnings[k].cond, m->js);
 		if (jsop != NULL)
 			return pf_refuse_js(em, "data item", d->name, jsop);
 		const char *why = pf_element(d->name, d->caption, d->description);
