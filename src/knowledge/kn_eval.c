@@ -1631,7 +1631,8 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 				*out = unknown_v;
 				return LB_OK;
 			}
-			if (!member(&a, out))
+			/* (under the PROformajs rules a JavaScript array: [1, 1] has two elements) */
+			if (c->s->js || !member(&a, out))
 				out->u.set.v[out->u.set.n++] = a;
 		}
 		return LB_OK;

@@ -144,7 +144,7 @@ if (nexplore > 0) {
 	// small protocols: explored completely more often, and quicker
 	// (without the Date item: the exploration reads the wall clock, the replay the fixed one)
 	const gen = cases.filter((c) => c.kind === 'gen' && JSON.stringify(c.protocol).length < 2000 &&
-		!JSON.stringify(c.protocol).includes('dt0')).slice(0, nexplore);
+		!JSON.stringify(c.protocol).includes('dt0') && !JSON.stringify(c.protocol).includes('now()')).slice(0, nexplore);
 	const xo = spawnSync(bin, ['--explore', '400'], { input: gen.map((c) => JSON.stringify({ protocol: c.protocol })).join('\n') + '\n', encoding: 'utf8', maxBuffer: 1 << 28 });
 	if (xo.status !== 0) { xfail++; console.log(`# ${bin} --explore failed (status ${xo.status}): ${(xo.stderr || '').slice(0, 2000)}`); }
 	const xl = (xo.stdout || '').split('\n');
