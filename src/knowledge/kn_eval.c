@@ -1149,8 +1149,9 @@ static int64_t js_text_length(const char *t)
 	return n;
 }
 
-/* A member of o by its key text (a canonical array index reads an element). */
-static int js_member_of(struct ectx *c, const struct kn_value *o, const char *key,
+/* A member of o by its key text (a canonical array index reads an element); opt: read
+ * through `?.`, where jse-eval reads a falsy object as {} (no member: undefined). */
+static int js_member_of(struct ectx *c, const struct kn_value *o, const char *key, bool opt,
 			struct kn_value *out)
 {
 	*out = unknown_v;
@@ -1158,6 +1159,8 @@ static int js_member_of(struct ectx *c, const struct kn_value *o, const char *ke
 		js_throw(c, "Access to member disallowed");
 		return LB_OK;
 	}
+	if (opt && !kn_truthy(o))
+		return LB_OK;
 	if (o->t == KN_V_UNKNOWN) {
 		js_read_of_undefined(c);
 		return LB_OK;
@@ -1200,14 +1203,14 @@ static int js_index(struct ectx *c, const struct kn_expr *e, struct kn_value *ou
 	} else if ((rc = js_str(c->s, &k, &key)) != LB_OK) {
 		return rc;
 	}
-	return js_member_of(c, &o, key, out);
+	return js_member_of(c, &o, key, kn_expr_optional(e), out);
 }
 
 static int js_member(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 {
 	struct kn_value o;
 	int rc = ev(c, e->args[0], &o);
-	return rc != LB_OK ? rc : js_member_of(c, &o, e->name, out);
+	return rc != LB_OK ? rc : js_member_of(c, &o, e->name, kn_expr_optional(e), out);
 }
 
 /* ---- moment.js in UTC ---- */
@@ -1406,6 +1409,9 @@ static int js_apply(struct ectx *c, const struct kn_expr *e, struct kn_value *ou
 		js_throw(c, "Access to member disallowed");
 		return LB_OK;
 	}
+	bool opt = kn_expr_optional(f);
+	if (opt && !kn_truthy(&o))
+		return LB_OK; /* ({})[key] is no function: `?.` gives undefined */
 	if (o.t == KN_V_UNKNOWN) {
 		js_read_of_undefined(c);
 		return LB_OK;
@@ -1414,8 +1420,12 @@ static int js_apply(struct ectx *c, const struct kn_expr *e, struct kn_value *ou
 	bool moment = kn_js_member(key) == KN_JSM_METHOD && !incl && o.t == KN_V_DATE &&
 		      strcmp(key, "includes") != 0;
 	if (!incl && !moment) {
+		/* through `?.` a member that is no value (undefined, 0, '') gives undefined */
+		struct kn_value fv;
+		if (opt && (rc = js_member_of(c, &o, key, true, &fv)) == LB_OK && !kn_truthy(&fv))
+			return LB_OK;
 		js_throw(c, "is not a function");
-		return LB_OK;
+		return rc;
 	}
 	size_t n = e->nargs - 1;
 	for (size_t i = 0; i < 3; i++)

@@ -565,6 +565,17 @@ static int parse_this(struct lexer *lx, struct kn_expr **out)
 	return LB_OK;
 }
 
+/* A list node of one expression (a compound or a sequence) is that expression. */
+static struct kn_expr *sole(struct kn_expr *e)
+{
+	if (e->nargs != 1)
+		return e;
+	struct kn_expr *x = e->args[0];
+	e->nargs = 0;
+	kn_expr_free(e);
+	return x;
+}
+
 /* `(` in JavaScript: a group, whose expressions may be separated by `,`, `;` or nothing; two
  * or more are a sequence (jsep). */
 static int parse_js_group(struct lexer *lx, struct kn_expr **out)
@@ -600,13 +611,7 @@ static int parse_js_group(struct lexer *lx, struct kn_expr **out)
 	}
 	if ((rc = next(lx)) != LB_OK)
 		goto err;
-	if (e->nargs == 1) {
-		x = e->args[0];
-		e->nargs = 0;
-		kn_expr_free(e);
-		e = x;
-	}
-	*out = e;
+	*out = sole(e);
 	return LB_OK;
 err:
 	kn_expr_free(e);
@@ -614,20 +619,35 @@ err:
 }
 
 /* `.name`, `?.`, `(args)` after an expression *e (JavaScript). */
-static int parse_js_postfix(struct lexer *lx, struct kn_expr **e)
+static void mark_optional(struct kn_expr *e, bool opt)
+{
+	if (opt) {
+		e->v.t = KN_V_BOOL;
+		e->v.u.b = true;
+	}
+}
+
+/* The current token is `?.` and a `(` follows it (`f?.(x)`). */
+static bool call_follows(struct lexer *lx)
+{
+	const char *q = lx->p;
+	while (q < lx->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+		q++;
+	return is_op(lx, "?.") && q < lx->end && *q == '(';
+}
+
+/* `.name`, `(args)`, and after `?.` (opt, consumed) `name`, `(args)` */
+static int parse_js_postfix(struct lexer *lx, struct kn_expr **e, bool opt)
 {
 	int rc, line = lx->tline, col = lx->tcol;
 	struct kn_expr *x;
-	if (is_op(lx, "?."))
-		return lb_errf(lx->em, LB_ESYNTAX,
-			       "%d:%d: JavaScript's optional member access '?.' is not read (PROformajs's "
-			       "parser also reads 'a?.5 : 1' so): write a.b, or a ? b : c with spaces",
-			       line, col);
-	if (lx->t == T_NUM) /* `a.5`: jsep wants a name after the '.' */
+	if (lx->t == T_NUM) /* `a.5`, `a?.5 : 1`: jsep wants a name after the '.' */
 		return lex_err(lx, "a property name after '.'");
 	if (is_op(lx, "(")) {
 		const char *key = js_callee_key(*e);
-		if ((*e)->op == KN_E_NAME && kn_expr_this(*e) == 0) /* `(f)(x)` is f(x) */
+		/* `(f)(x)` is f(x); `f?.(x)` too (PROformajs's evaluator reads no `?.` of a call
+		 * by name: it is written back as f(x), the same syntax tree but for that flag) */
+		if ((*e)->op == KN_E_NAME && kn_expr_this(*e) == 0)
 			return parse_call(lx, *e);
 		if ((x = node(KN_E_APPLY, (*e)->line, (*e)->col)) == NULL)
 			return nomem(lx);
@@ -635,6 +655,7 @@ static int parse_js_postfix(struct lexer *lx, struct kn_expr **e)
 			lb_free(x);
 			return nomem(lx);
 		}
+		mark_optional(x, opt);
 		*e = x;
 		if ((rc = next(lx)) != LB_OK || (rc = parse_list(lx, x, ")")) != LB_OK)
 			return rc;
@@ -648,7 +669,7 @@ static int parse_js_postfix(struct lexer *lx, struct kn_expr **e)
 		return LB_OK;
 	}
 	/* `.name` */
-	if ((rc = next(lx)) != LB_OK)
+	if (!opt && (rc = next(lx)) != LB_OK)
 		return rc;
 	if (lx->t != T_ID)
 		return lex_err(lx, "a property name after '.'");
@@ -657,6 +678,7 @@ static int parse_js_postfix(struct lexer *lx, struct kn_expr **e)
 		kn_expr_free(x);
 		return nomem(lx);
 	}
+	mark_optional(x, opt);
 	memcpy(x->name, lx->ts, lx->tn);
 	x->name[lx->tn] = 0;
 	*e = x;
@@ -664,7 +686,7 @@ static int parse_js_postfix(struct lexer *lx, struct kn_expr **e)
 		return rc;
 	if ((rc = next(lx)) != LB_OK)
 		return rc;
-	if (kn_js_member(x->name) == KN_JSM_METHOD && !is_op(lx, "("))
+	if (kn_js_member(x->name) == KN_JSM_METHOD && !is_op(lx, "(") && !call_follows(lx))
 		return lb_errf(lx->em, LB_ESYNTAX,
 			       "%d:%d: JavaScript's method '.%.40s' without a call (the function "
 			       "itself) is not read: call it",
@@ -789,8 +811,13 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 				     lx->tline, lx->tcol);
 			goto err;
 		}
+		/* optional member access `?.` (jse-eval: a falsy object reads as {}; a missing
+		 * method called through it gives undefined) */
+		bool opt = lx->js && is_op(lx, "?.");
+		if (opt && (rc = next(lx)) != LB_OK)
+			goto err;
 		if (!is_op(lx, "[")) {
-			if ((rc = parse_js_postfix(lx, &e)) != LB_OK)
+			if ((rc = parse_js_postfix(lx, &e, opt)) != LB_OK)
 				goto err;
 			continue;
 		}
@@ -813,6 +840,7 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			goto err_nomem;
 		}
 		e = x;
+		mark_optional(x, opt);
 		if ((rc = next(lx)) != LB_OK)
 			goto err;
 		if (lx->js && i->op == KN_E_CONST && i->v.t == KN_V_TEXT &&
@@ -1171,13 +1199,7 @@ static int parse_js_compound(struct lexer *lx, struct kn_expr **out)
 		if (!js_starts_expr(lx))
 			break;
 	}
-	if (e->nargs == 1) { /* `a,` is a */
-		x = e->args[0];
-		e->nargs = 0;
-		kn_expr_free(e);
-		e = x;
-	}
-	*out = e;
+	*out = sole(e); /* `a,` is a */
 	return LB_OK;
 err:
 	kn_expr_free(e);
@@ -1346,6 +1368,8 @@ const char *kn_expr_js_only(const struct kn_expr *e)
 		op = "(a, b)";
 	else if ((e->op == KN_E_NAME || e->op == KN_E_CALL) && kn_expr_this(e))
 		op = "this";
+	else if (e->op == KN_E_INDEX && kn_expr_optional(e))
+		op = "a?.[i]";
 	for (size_t i = 0; op == NULL && i < e->nargs; i++)
 		op = kn_expr_js_only(e->args[i]);
 	return op;
@@ -1459,7 +1483,7 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 		if (!js)
 			return LB_EINVALID; /* (kn_pf_printable refuses it first) */
 		if ((rc = print_object(b, e->args[0], st)) != LB_OK ||
-		    (rc = lb_buf_addc(b, '.')) != LB_OK)
+		    (rc = lb_buf_adds(b, kn_expr_optional(e) ? "?." : ".")) != LB_OK)
 			return rc;
 		return lb_buf_adds(b, e->name);
 	case KN_E_SEQUENCE:
@@ -1468,6 +1492,8 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 			return LB_EINVALID;
 		if (e->op == KN_E_APPLY)
 			rc = print_object(b, e->args[0], st);
+		if (rc == LB_OK && kn_expr_optional(e))
+			rc = lb_buf_adds(b, "?.");
 		if (rc == LB_OK)
 			rc = lb_buf_addc(b, '(');
 		for (size_t i = e->op == KN_E_APPLY; rc == LB_OK && i < e->nargs; i++) {
@@ -1510,6 +1536,7 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 	case KN_E_INDEX:
 		if ((rc = js ? print_object(b, e->args[0], st) : print_sub(b, e->args[0], st, 9)) !=
 			    LB_OK ||
+		    (kn_expr_optional(e) && (rc = js ? lb_buf_adds(b, "?.") : LB_EINVALID) != LB_OK) ||
 		    (rc = lb_buf_addc(b, '[')) != LB_OK ||
 		    (rc = kn_expr_print(b, e->args[1], st)) != LB_OK)
 			return rc;
@@ -1577,6 +1604,8 @@ bool kn_expr_equal(const struct kn_expr *a, const struct kn_expr *b)
 	if (a->op == KN_E_CONST && !kn_value_equal(&a->v, &b->v))
 		return false;
 	if ((a->op == KN_E_NAME || a->op == KN_E_CALL) && kn_expr_this(a) != kn_expr_this(b))
+		return false;
+	if (kn_expr_optional(a) != kn_expr_optional(b))
 		return false;
 	if ((a->name == NULL) != (b->name == NULL) ||
 	    (a->name != NULL && strcmp(a->name, b->name) != 0))

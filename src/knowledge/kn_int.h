@@ -138,7 +138,13 @@ struct kn_expr {
 };
 static inline int kn_expr_this(const struct kn_expr *e)
 {
-	return e->v.t == KN_V_INT ? (int)e->v.u.i : 0;
+	return e->op != KN_E_CONST && e->v.t == KN_V_INT ? (int)e->v.u.i : 0;
+}
+/* A KN_E_MEMBER / KN_E_INDEX / KN_E_APPLY written with JavaScript's `?.` has v.t ==
+ * KN_V_BOOL and v.u.b set. */
+static inline bool kn_expr_optional(const struct kn_expr *e)
+{
+	return e->op != KN_E_CONST && e->v.t == KN_V_BOOL && e->v.u.b;
 }
 
 /* JavaScript's member access under the PROformajs rules: what a property name is. */

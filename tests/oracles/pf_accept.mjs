@@ -59,7 +59,7 @@ const EXCEPTIONS = [
 	// expressions do not evaluate, and names PROformajs's validation lets through
 	// (bitwise operators, **, ??, compound and comma expressions and chained comparisons are
 	// read now: these are what is left)
-	[/JavaScript's member '[^']*' \(a method or property of JavaScript's or moment\.js's own\) is not read|JavaScript's optional member access '\?\.' is not read|'this' \(PROformajs's evaluator object\) is read only as|without a call is PROformajs's function itself|JavaScript's method '\.[^']*' without a call|JavaScript's \.[a-z]+\(\) with \d+ arguments is not read/, "JavaScript's members LEBEN does not model (x.toFixed(2), a?.b, this alone, a method not called)"],
+	[/JavaScript's member '[^']*' \(a method or property of JavaScript's or moment\.js's own\) is not read|'this' \(PROformajs's evaluator object\) is read only as|without a call is PROformajs's function itself|JavaScript's method '\.[^']*' without a call|JavaScript's \.[a-z]+\(\) with \d+ arguments is not read/, "JavaScript's members LEBEN does not model (x.toFixed(2), this alone, a method not called)"],
 	[/ takes \d+( to \d+)? arguments?, not \d+/, 'a function called with another number of arguments'],
 	[/net_support with \d+ arguments/, "net_support with two arguments (LEBEN's .pf form; PROformajs reads the first only)"],
 	[/is not a decision \(PROformajs/, 'result_of/result_set of a task that is not a decision'],

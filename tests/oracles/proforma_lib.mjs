@@ -566,7 +566,7 @@ function jsOps(p, seed) {
 // Laid over 35% of the protocols with a PRNG of its own (docs/knowledge-language.md §4.2):
 // derived items and pre/wait/recommend/argument conditions reading `.length`, an index by
 // number or key, `.includes(x)` of texts and lists, moment's now().diff(x, unit[, true]) and
-// getters (hours(), days() ...; with the Date item dt0 too), `this.x`, `this['x']`,
+// getters (hours(), days() ...; with the Date item dt0 too), `?.`, `this.x`, `this['x']`,
 // `this.is_known('x')`, blank-separated lists and arguments (`[1 2]`, `nth([3 4] 1)`), texts
 // JavaScript converts to numbers ('0x1f', ' 12 ', '0b101'), and now and then what throws in
 // PROformajs and so fails the operation: a member of an unset item (mostly guarded by
@@ -596,6 +596,7 @@ function members(p, seed) {
 		() => `now().diff(${n()}, 'months', true) > ${k()}`, () => `now().days() == ${r.int(0, 6)}`,
 		() => `now()['diff'](${r.int(1767225600000, 1773500000000)}, 'hours') > ${r.int(0, 2000)}`,
 		() => { const x = n(); return `is_known('${x}') && this.${x}.length == undefined`; },
+		() => `${a()}?.length == undefined`, () => `!${n()}?.includes(1)`,
 	];
 	for (const d of texts) {
 		const v = r.pick(vals(d));

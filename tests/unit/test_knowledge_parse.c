@@ -139,6 +139,14 @@ static void test_expr_js_only(void **state)
 		{ "1[0]", "1, [0]" },
 		{ "a.constructor", "a.constructor" },
 		{ "a.length > 1 ? a[0] : b.includes(1)", "a.length > 1 ? a[0] : b.includes(1)" },
+		/* optional member access */
+		{ "a?.b", "a?.b" },
+		{ "a ?. b.c", "a?.b.c" },
+		{ "a?.[0]", "a?.[0]" },
+		{ "a.includes?.(1)", "a.includes?.(1)" },
+		{ "a?.diff(1)", "a?.diff(1)" },
+		{ "f?.(1)", "f(1)" }, /* (PROformajs's evaluator reads no `?.` there) */
+		{ "a ? .5 : 1", "a ? 0.5 : 1" },
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct kn_expr *e = NULL, *e2 = NULL;
@@ -189,10 +197,9 @@ static void test_expr_js_only(void **state)
 				"JavaScript's or moment.js's own) is not read: LEBEN reads .length, "
 				".includes(x) and moment's diff(), years(), months(), days(), hours(), "
 				"seconds(), milliseconds() (docs/knowledge-language.md §4.2)" },
-		{ "a?.5 : 1", "1:2: JavaScript's optional member access '?.' is not read (PROformajs's "
-			      "parser also reads 'a?.5 : 1' so): write a.b, or a ? b : c with spaces" },
-		{ "a?.b", "1:2: JavaScript's optional member access '?.' is not read (PROformajs's "
-			  "parser also reads 'a?.5 : 1' so): write a.b, or a ? b : c with spaces" },
+		{ "a?.5 : 1", "1:4: expected a property name after '.', found '5'" },
+		{ "a?.diff", "1:4: JavaScript's method '.diff' without a call (the function itself) is "
+			     "not read: call it" },
 		{ "a.5", "1:2: expected a property name after '.', found '.5'" },
 		{ "a. 5", "1:4: expected a property name after '.', found '5'" },
 		{ "this", "1:1: 'this' (PROformajs's evaluator object) is read only as this.NAME or "
@@ -556,7 +563,7 @@ static void test_js_semantics(void **state)
 static void test_js_members(void **state)
 {
 	(void)state;
-	js_vectors("js_member", 95);
+	js_vectors("js_member", 113);
 }
 
 /* Data semantics: derived values from other items (through another derived item), allowed
