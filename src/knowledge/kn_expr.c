@@ -185,6 +185,13 @@ static int next(struct lexer *lx)
 				adv(lx);
 		}
 		lx->t = T_NUM;
+		/* (PROformajs's parser: "Variable names cannot start with a number", `1h`) */
+		if (lx->js && lx->p < lx->end && (is_id0((unsigned char)*lx->p) || *lx->p == '$')) {
+			lx->tn = (size_t)(lx->p - lx->ts) + 1;
+			return lb_errf(lx->em, LB_ESYNTAX,
+				       "%d:%d: a name cannot start with a number ('%.*s')", lx->tline,
+				       lx->tcol, (int)(lx->tn < 16 ? lx->tn : 16), lx->ts);
+		}
 	} else if (is_id0(c)) {
 		while (lx->p < lx->end && is_id((unsigned char)*lx->p))
 			adv(lx);
@@ -343,6 +350,7 @@ static int nomem(struct lexer *lx)
 }
 
 static bool js_starts_expr(struct lexer *lx);
+static int js_skip_separators(struct lexer *lx, const char **prev);
 
 static int parse_list(struct lexer *lx, struct kn_expr *e, const char *close)
 {
@@ -584,13 +592,17 @@ static int parse_js_group(struct lexer *lx, struct kn_expr **out)
 	struct kn_expr *e = node(KN_E_SEQUENCE, line, col), *x;
 	if (e == NULL)
 		return nomem(lx);
+	const char *prev = lx->p; /* (right after the `(`) */
 	if ((rc = next(lx)) != LB_OK)
 		goto err;
 	for (;;) {
-		while (rc == LB_OK && (is_op(lx, ",") || is_op(lx, ";")))
-			rc = next(lx);
-		if (rc != LB_OK)
+		if ((rc = js_skip_separators(lx, &prev)) != LB_OK)
 			goto err;
+		if (is_op(lx, ")") && prev != NULL && lx->ts > prev) {
+			/* "( )", "(a, )": jsep wants an expression after those blanks */
+			rc = lex_err(lx, "an expression in '()'");
+			goto err;
+		}
 		if (is_op(lx, ")"))
 			break;
 		if (e->nargs > 0 && !js_starts_expr(lx)) {
@@ -604,6 +616,7 @@ static int parse_js_group(struct lexer *lx, struct kn_expr **out)
 			rc = nomem(lx);
 			goto err;
 		}
+		prev = NULL;
 	}
 	if (e->nargs == 0) {
 		rc = lex_err(lx, "an expression in '()'");
@@ -878,13 +891,20 @@ static int parse_unary(struct lexer *lx, struct kn_expr **out)
 	if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
 		return rc;
 	lx->depth--;
-	/* fold negative literals so printing "-5" reads back as the same constant */
-	if (op == KN_E_NEG && a->op == KN_E_CONST &&
+	/* fold negative literals so printing "-5" reads back as the same constant (not one folded
+	 * already: `- -5` stays a negation of the literal -5, as PROformajs's parser reads it) */
+	bool folded = a->op == KN_E_CONST && ((a->v.t == KN_V_INT && a->v.u.i < 0) ||
+					      (a->v.t == KN_V_REAL && signbit(a->v.u.r)));
+	if (op == KN_E_NEG && !folded && a->op == KN_E_CONST &&
 	    ((a->v.t == KN_V_INT && a->v.u.i != INT64_MIN) || a->v.t == KN_V_REAL)) {
-		if (a->v.t == KN_V_INT)
+		if (lx->js && a->v.t == KN_V_INT && a->v.u.i == 0) {
+			a->v.t = KN_V_REAL; /* JavaScript's -0 (printed "-0.0", read back so) */
+			a->v.u.r = -0.0;
+		} else if (a->v.t == KN_V_INT) {
 			a->v.u.i = -a->v.u.i;
-		else
+		} else {
 			a->v.u.r = -a->v.u.r;
+		}
 		a->line = line;
 		a->col = col;
 		*out = a;
@@ -1138,6 +1158,24 @@ static bool js_starts_expr(struct lexer *lx)
 	       is_op(lx, "+") || is_op(lx, "~");
 }
 
+/* Separators (`,`, `;`) where jsep's gobbleExpressions skips them: right after an expression
+ * (blanks between are read with it), or right after another separator or the start; one
+ * after blanks there is refused, as PROformajs's parser refuses it (" ;", "a; ;"). */
+static int js_skip_separators(struct lexer *lx, const char **prev)
+{
+	int rc = LB_OK;
+	while (rc == LB_OK && (is_op(lx, ";") || is_op(lx, ","))) {
+		if (*prev != NULL && lx->ts > *prev)
+			return lb_errf(lx->em, LB_ESYNTAX,
+				       "%d:%d: unexpected '%c' after blanks where an expression belongs "
+				       "(PROformajs's parser refuses it)",
+				       lx->tline, lx->tcol, *lx->ts);
+		*prev = lx->ts + lx->tn;
+		rc = next(lx);
+	}
+	return rc;
+}
+
 /* PROformajs's parser reads a list of expressions separated by `,`, `;` or nothing (`a, b`,
  * `a; b`, `a b`) as one compound expression, whose value is the last one's; a leading `;` and
  * extra separators are skipped. (In parentheses such a list is a sequence PROformajs's evaluator
@@ -1147,15 +1185,15 @@ static int parse_js_compound(struct lexer *lx, struct kn_expr **out)
 	int rc = LB_OK;
 	struct kn_expr *e = NULL, *x;
 	int line = lx->tline, col = lx->tcol;
-	while (rc == LB_OK && is_op(lx, ";"))
-		rc = next(lx);
-	if (rc != LB_OK)
+	const char *prev = lx->s; /* (where an expression belongs: the start) */
+	if ((rc = js_skip_separators(lx, &prev)) != LB_OK)
 		return rc;
 	/* `;`, `;;` and `()` alone are an empty compound, whose value is undefined */
 	bool empty = lx->t == T_END;
 	if (!empty && is_op(lx, "(") && lx->p < lx->end) {
+		/* (separators inside, but no blanks: jsep refuses "( )") */
 		const char *q = lx->p;
-		while (q < lx->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+		while (q < lx->end && (*q == ';' || *q == ','))
 			q++;
 		if (q < lx->end && *q == ')') {
 			const char *r = q + 1;
@@ -1192,9 +1230,8 @@ static int parse_js_compound(struct lexer *lx, struct kn_expr **out)
 			rc = nomem(lx);
 			goto err;
 		}
-		while (rc == LB_OK && (is_op(lx, ",") || is_op(lx, ";")))
-			rc = next(lx);
-		if (rc != LB_OK)
+		prev = NULL; /* (right after an expression: blanks are read with it) */
+		if ((rc = js_skip_separators(lx, &prev)) != LB_OK)
 			goto err;
 		if (!js_starts_expr(lx))
 			break;
@@ -1209,13 +1246,6 @@ err:
 static int expr_parse(const char *s, size_t len, int line, int col, bool js,
 		      struct kn_expr **out, struct lb_errmsg *em)
 {
-	/* PROformajs's parser ends an expression at a ';' ("a > 1;", "a;;" are a > 1, a) */
-	size_t n = len;
-	while (js && n > 0 && (s[n - 1] == ';' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
-			       s[n - 1] == '\n' || s[n - 1] == '\r'))
-		n--;
-	if (js && n < len && memchr(s, ';', len) != NULL && n > 0)
-		len = n;
 	struct lexer lx = { .s = s, .end = s + len, .p = s, .line = line, .col = col, .em = em,
 			    .js = js };
 	int rc;

@@ -147,6 +147,12 @@ static void test_expr_js_only(void **state)
 		{ "a?.diff(1)", "a?.diff(1)" },
 		{ "f?.(1)", "f(1)" }, /* (PROformajs's evaluator reads no `?.` there) */
 		{ "a ? .5 : 1", "a ? 0.5 : 1" },
+		/* corners of PROformajs's parser the token sweep (pf_tokens.mjs) found */
+		{ ",", "()" },
+		{ "(;)", "()" },
+		{ "-0", "-0.0" },
+		{ "- -5", "- -5" },
+		{ "-(5)", "-5" },
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct kn_expr *e = NULL, *e2 = NULL;
@@ -219,6 +225,15 @@ static void test_expr_js_only(void **state)
 			      "both), found 'c'" },
 		{ "[a, b c]", "1:7: expected ',' or ']', found 'c'" },
 		{ "() + 1", "1:2: expected an expression in '()', found ')'" },
+		{ "1h", "1:1: a name cannot start with a number ('1h')" },
+		{ " ;", "1:2: unexpected ';' after blanks where an expression belongs (PROformajs's "
+			"parser refuses it)" },
+		{ "a; ;", "1:4: unexpected ';' after blanks where an expression belongs (PROformajs's "
+			  "parser refuses it)" },
+		{ "( )", "1:3: expected an expression in '()', found ')'" },
+		{ "(a, )", "1:5: expected an expression in '()', found ')'" },
+		{ "(a, ;b)", "1:5: unexpected ';' after blanks where an expression belongs "
+			     "(PROformajs's parser refuses it)" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct kn_expr *e = NULL;
