@@ -541,6 +541,14 @@ function jsOps(p, seed) {
 		p.dataDefinitions.push({ class: b ? 'Boolean' : 'Integer', name: `jx${i}`, caption: 'bits',
 			valueCondition: r.pick(b ? bools : ints)() });
 	}
+	layConditions(p, r, cond, whole);
+	return p;
+}
+
+// Conditions laid over a third of the tasks (below the root) with r: a pre- or waitCondition,
+// a recommendCondition or an argument's activeCondition, combined with one written there
+// (cond()) or alone (whole()).
+function layConditions(p, r, cond, whole) {
 	const tasks = [];
 	const walk = (t) => { for (const c of t.tasks || []) { tasks.push(c); walk(c); } };
 	walk(p);
@@ -559,7 +567,6 @@ function jsOps(p, seed) {
 			t[where] = t[where] ? `(${t[where]}) ${r.pick(['&&', '||'])} (${cond()})` : whole();
 		}
 	}
-	return p;
 }
 
 // ---- members: JavaScript's member access, `this`, sequences, texts as numbers ----------------
@@ -623,24 +630,7 @@ function members(p, seed) {
 		p.dataDefinitions.push({ class: b ? 'Boolean' : 'Integer', name: `mx${i}`, caption: 'members',
 			valueCondition: b ? cond() : r.pick(ints)() });
 	}
-	const tasks = [];
-	const walk = (t) => { for (const c of t.tasks || []) { tasks.push(c); walk(c); } };
-	walk(p);
-	for (const t of tasks) {
-		if (!r.chance(0.35)) continue;
-		const where = r.pick(['preCondition', 'waitCondition', 'rec', 'arg']);
-		if (where === 'rec' || where === 'arg') {
-			if (!t.candidates || !t.candidates.length) continue;
-			const c = r.pick(t.candidates);
-			if (where === 'rec') c.recommendCondition = c.recommendCondition ? `(${c.recommendCondition}) || (${cond()})` : cond();
-			else if (c.arguments && c.arguments.length) {
-				const g = r.pick(c.arguments);
-				g.activeCondition = g.activeCondition ? `(${g.activeCondition}) && (${cond()})` : cond();
-			}
-		} else {
-			t[where] = t[where] ? `(${t[where]}) ${r.pick(['&&', '||'])} (${cond()})` : cond();
-		}
-	}
+	layConditions(p, r, cond, cond);
 	return p;
 }
 
