@@ -528,7 +528,7 @@ static int js_nth_text(struct ectx *c, const struct kn_value *a, const struct kn
  * (`constructor`, `now`, `undefined`): "illegal Identifier". */
 static void js_whole_throws(struct ectx *c, const struct kn_expr *e)
 {
-	if ((e->op == KN_E_NAME && e->ref == -1) ||
+	if ((e->op == KN_E_NAME && e->ref == -1 && kn_expr_this(e) == 0) ||
 	    (e->op == KN_E_CONST && e->v.t == KN_V_UNKNOWN && e->ref != KN_REF_NONTEXT))
 		js_throw(c, "illegal Identifier (the whole expression is a name that is not a data "
 			    "item)");
@@ -953,6 +953,116 @@ static int js_math1(int fn, const struct kn_value *a, struct kn_value *out)
 	return LB_OK;
 }
 
+/* Length in bytes of JavaScript's white space or line terminator (StrWhiteSpaceChar) at p,
+ * in UTF-8: tab, VT, FF, space, LF, CR, NBSP, ZWNBSP, LS, PS and the Zs spaces; else 0. */
+static size_t js_space(const unsigned char *p)
+{
+	if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		return 1;
+	if (p[0] == 0xc2 && p[1] == 0xa0)
+		return 2;
+	if ((p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) ||
+	    (p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80) ||
+	    (p[0] == 0xe2 && p[1] == 0x80 && ((p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 ||
+					     p[2] == 0xa9 || p[2] == 0xaf)) ||
+	    (p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) ||
+	    (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80))
+		return 3;
+	return 0;
+}
+
+/* JavaScript's ToNumber of a text (StringToNumber): white space around is ignored, "" is 0;
+ * a decimal literal with an optional sign ("1e3", ".5", "5.", "-Infinity"), or an unsigned
+ * 0x / 0o / 0b integer ("0x1f" is 31, exactly rounded to a double); anything else is NaN
+ * ("1_000", "0x", "+0x1", "inf", "1e"). */
+static double js_text_num(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text, *end;
+	size_t k;
+	while ((k = js_space(p)) > 0)
+		p += k;
+	end = p + strlen((const char *)p);
+	while (end > p) {
+		const unsigned char *q = end - 1;
+		while (q > p && (*q & 0xc0) == 0x80)
+			q--;
+		if (js_space(q) != (size_t)(end - q))
+			break;
+		end = q;
+	}
+	size_t n = (size_t)(end - p);
+	if (n == 0)
+		return 0;
+	char buf[64];
+	if (n > 2 && p[0] == '0' && strchr("xXoObB", p[1]) != NULL) {
+		int bits = p[1] == 'x' || p[1] == 'X' ? 4 : p[1] == 'o' || p[1] == 'O' ? 3 : 1;
+		/* the digits as bits, then as a C hexadecimal literal strtod rounds exactly */
+		struct lb_buf b;
+		lb_buf_init(&b, 1u << 24);
+		int rc = lb_buf_adds(&b, "0x");
+		unsigned acc = 0, nacc = (unsigned)((4 - ((n - 2) * (size_t)bits) % 4) % 4);
+		for (size_t i = 2; rc == LB_OK && i < n; i++) {
+			int c = p[i], d = c >= '0' && c <= '9'	 ? c - '0'
+					: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					: c >= 'A' && c <= 'F' ? c - 'A' + 10
+							       : 99;
+			if (d >= (1 << bits)) {
+				lb_buf_release(&b);
+				return NAN;
+			}
+			for (int j = bits - 1; j >= 0; j--) {
+				acc = acc << 1 | ((unsigned)d >> j & 1);
+				if (++nacc == 4) {
+					rc = lb_buf_addc(&b, (uint8_t)"0123456789abcdef"[acc]);
+					acc = nacc = 0;
+				}
+			}
+		}
+		if (rc == LB_OK)
+			rc = lb_buf_addc(&b, 0);
+		double r = rc == LB_OK ? strtod((const char *)b.data, NULL) : NAN;
+		lb_buf_release(&b);
+		return r;
+	}
+	size_t i = 0, digits = 0;
+	bool neg = p[0] == '-';
+	if (p[0] == '+' || p[0] == '-')
+		i++;
+	if (n - i == 8 && memcmp(p + i, "Infinity", 8) == 0)
+		return neg ? -INFINITY : INFINITY;
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+		digits++;
+	if (i < n && p[i] == '.')
+		for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+			digits++;
+	if (digits == 0)
+		return NAN;
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		size_t e0;
+		if (++i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		for (e0 = i; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+			;
+		if (i == e0)
+			return NAN;
+	}
+	if (i != n)
+		return NAN;
+	if (n < sizeof(buf)) {
+		memcpy(buf, p, n);
+		buf[n] = 0;
+		return strtod(buf, NULL);
+	}
+	char *t = lb_malloc(n + 1);
+	if (t == NULL)
+		return NAN;
+	memcpy(t, p, n);
+	t[n] = 0;
+	double r = strtod(t, NULL);
+	lb_free(t);
+	return r;
+}
+
 /* ToNumber: undefined -> NaN, booleans 0/1, text parsed ("" -> 0), dates as their ms. */
 static double js_num(const struct kn_value *v)
 {
@@ -960,22 +1070,9 @@ static double js_num(const struct kn_value *v)
 	case KN_V_BOOL: return v->u.b ? 1 : 0;
 	case KN_V_INT: case KN_V_DATE: return (double)v->u.i;
 	case KN_V_REAL: return v->u.r;
-	case KN_V_TEXT: {
-		const char *p = v->u.s;
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-			p++;
-		if (*p == 0)
-			return 0;
-		char *end;
-		double r = strtod(p, &end);
-		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
-			end++;
-		/* strtod also reads hex, "inf" and "nan" words JavaScript spells differently */
-		if (*end != 0 || strpbrk(p, "xXnN") != NULL)
-			return NAN;
-		return r;
-	}
-	case KN_V_SET: /* ToNumber of its String(): "" 0, one number or text that number */
+	case KN_V_TEXT:
+		return js_text_num(v->u.s);
+	case KN_V_SET:
 		if (v->u.set.n == 0)
 			return 0;
 		if (v->u.set.n == 1 && (v->u.set.v[0].t == KN_V_INT || v->u.set.v[0].t == KN_V_REAL ||
@@ -1191,6 +1288,331 @@ static int js_arith(struct lb_kn_session *s, int op, const struct kn_value *a,
 	return LB_OK;
 }
 
+/* arr.includes(x) (SameValueZero) and text.includes(x) (String(x) a part of it); other
+ * values are left unknown. */
+static int js_includes(struct lb_kn_session *s, const struct kn_value *hay,
+		       const struct kn_value *x, struct kn_value *out)
+{
+	if (hay->t == KN_V_SET) {
+		bool f = false;
+		for (size_t i = 0; !f && i < hay->u.set.n; i++)
+			f = js_seq(&hay->u.set.v[i], x) ||
+			    (hay->u.set.v[i].t == KN_V_REAL && x->t == KN_V_REAL && isnan(x->u.r) &&
+			     isnan(hay->u.set.v[i].u.r));
+		set_bool(out, f);
+	} else if (hay->t == KN_V_TEXT) {
+		const char *t;
+		int rc = js_str(s, x, &t);
+		if (rc != LB_OK)
+			return rc;
+		set_bool(out, strstr(hay->u.s, t) != NULL);
+	}
+	return LB_OK;
+}
+
+/* ---- JavaScript's member access (the JSON form, PROformajs's evaluator) --------------------
+ * What PROformajs's evaluator (jse-eval) does with `a.name`, `a[key]` and `a.name(args)` for
+ * the values it can see: texts and lists (`length`, index, `includes`), moment objects (Date
+ * items, now(): diff() and the getters years() ... milliseconds(), in UTC as PROformajs runs
+ * with TZ=UTC), other values (no such member: undefined). Reading a member of undefined throws
+ * ("Cannot read properties of undefined"), as does a key PROformajs refuses (constructor,
+ * prototype, __proto__) and calling what is not a function. The other members of JavaScript's
+ * and moment.js's own are refused at load (kn_expr.c, kn_js_member). */
+
+static void js_read_of_undefined(struct ectx *c)
+{
+	js_throw(c, "Cannot read properties of undefined (member access)");
+}
+
+/* A member of o by its key text (a canonical array index reads an element); opt: read
+ * through `?.`, where jse-eval reads a falsy object as {} (no member: undefined). */
+static int js_member_of(struct ectx *c, const struct kn_value *o, const char *key, bool opt,
+			struct kn_value *out)
+{
+	*out = unknown_v;
+	if (kn_js_key_disallowed(key)) {
+		js_throw(c, "Access to member disallowed");
+		return LB_OK;
+	}
+	if (opt && !kn_truthy(o))
+		return LB_OK;
+	if (o->t == KN_V_UNKNOWN) {
+		js_read_of_undefined(c);
+		return LB_OK;
+	}
+	if (strcmp(key, "length") == 0) {
+		if (o->t == KN_V_SET)
+			set_real(out, (double)o->u.set.n);
+		else if (o->t == KN_V_TEXT)
+			set_real(out, (double)js_text_length(o->u.s));
+		return LB_OK;
+	}
+	/* a canonical array index: digits, no leading zero */
+	size_t n = strlen(key);
+	if (n == 0 || n > 15 || strspn(key, "0123456789") != n || (key[0] == '0' && n > 1))
+		return LB_OK;
+	uint64_t k = strtoull(key, NULL, 10);
+	if (o->t == KN_V_SET && k < o->u.set.n) {
+		*out = o->u.set.v[k];
+	} else if (o->t == KN_V_TEXT && k < strlen(o->u.s)) {
+		/* one byte (JavaScript: one UTF-16 unit; the same for ASCII) */
+		char *p = kn_arena_strdup(&c->s->ar, o->u.s + k, 1);
+		if (p == NULL)
+			return LB_ENOMEM;
+		out->t = KN_V_TEXT;
+		out->u.s = p;
+	}
+	return LB_OK;
+}
+
+/* a[key] under the PROformajs rules: the key as JavaScript writes it names the member */
+static int js_index(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	struct kn_value o, k;
+	int rc;
+	const char *key;
+	if ((rc = ev(c, e->args[0], &o)) != LB_OK || (rc = ev(c, e->args[1], &k)) != LB_OK)
+		return rc;
+	if ((k.t == KN_V_INT || k.t == KN_V_REAL) && js_num(&k) == 0) {
+		key = "0"; /* (-0 too) */
+	} else if ((rc = js_str(c->s, &k, &key)) != LB_OK) {
+		return rc;
+	}
+	return js_member_of(c, &o, key, kn_expr_optional(e), out);
+}
+
+static int js_member(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	struct kn_value o;
+	int rc = ev(c, e->args[0], &o);
+	return rc != LB_OK ? rc : js_member_of(c, &o, e->name, kn_expr_optional(e), out);
+}
+
+/* ---- moment.js in UTC ---- */
+
+static int64_t js_floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* days since 1970-01-01 -> year, month 1-12, day 1-31 (proleptic Gregorian) */
+static void js_civil(int64_t z, int64_t *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = js_floor_div(z, 146097);
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t js_days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = js_floor_div(y, 400);
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int js_month_days(int64_t y, int m)
+{
+	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+/* moment's add(n, 'months'): the month moved, the day kept or the month's last, the time kept */
+static int64_t js_add_months(int64_t ms, int64_t n)
+{
+	int64_t day = js_floor_div(ms, 86400000), y;
+	int m, d;
+	js_civil(day, &y, &m, &d);
+	int64_t total = y * 12 + (m - 1) + n;
+	int64_t ny = js_floor_div(total, 12);
+	int nm = (int)(total - ny * 12) + 1;
+	int nd = d < js_month_days(ny, nm) ? d : js_month_days(ny, nm);
+	return js_days_from_civil(ny, nm, nd) * 86400000 + (ms - day * 86400000);
+}
+
+/* moment's monthDiff(a, b) */
+static double js_month_diff(int64_t a, int64_t b)
+{
+	int64_t ya, yb;
+	int ma, mb, da, db;
+	js_civil(js_floor_div(a, 86400000), &ya, &ma, &da);
+	js_civil(js_floor_div(b, 86400000), &yb, &mb, &db);
+	if (da < db)
+		return -js_month_diff(b, a);
+	int64_t whole = (yb - ya) * 12 + (mb - ma);
+	double anchor = (double)js_add_months(a, whole), anchor2, adjust;
+	if ((double)b - anchor < 0) {
+		anchor2 = (double)js_add_months(a, whole - 1);
+		adjust = ((double)b - anchor) / (anchor - anchor2);
+	} else {
+		anchor2 = (double)js_add_months(a, whole + 1);
+		adjust = ((double)b - anchor) / (anchor2 - anchor);
+	}
+	double r = -((double)whole + adjust);
+	return r == 0 || isnan(r) ? 0 : r; /* (`|| 0`) */
+}
+
+/* moment's normalizeUnits for diff: 'y', 'year', 'years' (any case but 'M'/'m'...) */
+static int js_diff_unit(const struct kn_value *u)
+{
+	static const struct {
+		const char *a, *b, *c;
+		int unit;
+	} al[] = {
+		{ "y", "year", "years", 'y' },	   { "M", "month", "months", 'M' },
+		{ "Q", "quarter", "quarters", 'Q' }, { "w", "week", "weeks", 'w' },
+		{ "d", "day", "days", 'd' },	   { "h", "hour", "hours", 'h' },
+		{ "m", "minute", "minutes", 'm' },   { "s", "second", "seconds", 's' },
+		{ "ms", "millisecond", "milliseconds", 'S' },
+	};
+	if (u->t != KN_V_TEXT)
+		return 0;
+	/* the exact spelling first ('M' month, 'm' minute), then in lower case */
+	for (int pass = 0; pass < 2; pass++) {
+		char low[16];
+		const char *t = u->u.s;
+		size_t n = strlen(t);
+		if (pass == 1) {
+			if (n >= sizeof(low))
+				return 0;
+			for (size_t i = 0; i <= n; i++)
+				low[i] = (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] + 32 : t[i]);
+			t = low;
+		}
+		/* (moment's other aliases, 'D' for date..., are no diff unit: milliseconds) */
+		static const char *const other[] = { "D", "date", "dates", "E", "W", "e" };
+		for (size_t i = 0; pass == 0 && i < sizeof(other) / sizeof(other[0]); i++)
+			if (strcmp(t, other[i]) == 0)
+				return 0;
+		for (size_t i = 0; i < sizeof(al) / sizeof(al[0]); i++)
+			if (strcmp(t, al[i].a) == 0 || strcmp(t, al[i].b) == 0 || strcmp(t, al[i].c) == 0)
+				return al[i].unit;
+	}
+	return 0;
+}
+
+/* moment(x) as diff() reads its argument, in ms: a moment, a number, undefined (now); other
+ * values are not modelled (NaN, an invalid moment) */
+static double js_moment_ms(struct ectx *c, const struct kn_value *x)
+{
+	switch (x->t) {
+	case KN_V_DATE: return (double)x->u.i;
+	case KN_V_INT: return (double)x->u.i;
+	case KN_V_REAL: return isfinite(x->u.r) && fabs(x->u.r) <= 8.64e15 ? trunc(x->u.r) : NAN;
+	case KN_V_UNKNOWN: return (double)kn_clock_ms(c->s->js_now_ms);
+	default: return NAN;
+	}
+}
+
+static int js_moment_method(struct ectx *c, const char *key, int64_t ms,
+			    const struct kn_value *args, size_t nargs, struct kn_value *out)
+{
+	int64_t day = js_floor_div(ms, 86400000), y, in_day = ms - day * 86400000;
+	int mo, d;
+	js_civil(day, &y, &mo, &d);
+	if (strcmp(key, "years") == 0)
+		set_real(out, (double)y);
+	else if (strcmp(key, "months") == 0)
+		set_real(out, mo - 1);
+	else if (strcmp(key, "days") == 0) /* the day of the week, 0 Sunday */
+		set_real(out, (double)((day % 7 + 11) % 7));
+	else if (strcmp(key, "hours") == 0)
+		set_real(out, (double)(in_day / 3600000));
+	else if (strcmp(key, "seconds") == 0)
+		set_real(out, (double)(in_day / 1000 % 60));
+	else if (strcmp(key, "milliseconds") == 0)
+		set_real(out, (double)(in_day % 1000));
+	else { /* diff(that, units, asFloat) */
+		static const struct kn_value undef = { .t = KN_V_UNKNOWN };
+		double that = js_moment_ms(c, nargs > 0 ? &args[0] : &undef), r;
+		int unit = js_diff_unit(nargs > 1 ? &args[1] : &undef);
+		double delta = (double)ms - that;
+		if (isnan(that)) {
+			r = NAN;
+		} else {
+			switch (unit) {
+			case 'y': r = js_month_diff(ms, (int64_t)that) / 12; break;
+			case 'M': r = js_month_diff(ms, (int64_t)that); break;
+			case 'Q': r = js_month_diff(ms, (int64_t)that) / 3; break;
+			case 's': r = delta / 1e3; break;
+			case 'm': r = delta / 6e4; break;
+			case 'h': r = delta / 36e5; break;
+			case 'd': r = delta / 864e5; break;
+			case 'w': r = delta / 6048e5; break;
+			default: r = delta;
+			}
+			if (!(nargs > 2 && kn_truthy(&args[2]))) /* absFloor */
+				r = r < 0 ? (ceil(r) == 0 ? 0 : ceil(r)) : floor(r);
+		}
+		set_real(out, r);
+	}
+	return LB_OK;
+}
+
+/* a.name(args) / a['name'](args) under the PROformajs rules */
+static int js_apply(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
+{
+	const struct kn_expr *f = e->args[0];
+	const char *key = NULL;
+	struct kn_value o, args[3], more;
+	int rc;
+	*out = unknown_v;
+	if (f->op == KN_E_MEMBER)
+		key = f->name;
+	else if (f->op == KN_E_INDEX && f->args[1]->op == KN_E_CONST &&
+		 f->args[1]->v.t == KN_V_TEXT)
+		key = f->args[1]->v.u.s;
+	if (key == NULL) {
+		/* no function value but the evaluator's own (this.f(), read as a call) */
+		if ((rc = ev(c, f, &o)) != LB_OK)
+			return rc;
+		js_throw(c, "is not a function");
+		return LB_OK;
+	}
+	if ((rc = ev(c, f->args[0], &o)) != LB_OK)
+		return rc;
+	if (kn_js_key_disallowed(key)) {
+		js_throw(c, "Access to member disallowed");
+		return LB_OK;
+	}
+	bool opt = kn_expr_optional(f);
+	if (opt && !kn_truthy(&o))
+		return LB_OK; /* ({})[key] is no function: `?.` gives undefined */
+	if (o.t == KN_V_UNKNOWN) {
+		js_read_of_undefined(c);
+		return LB_OK;
+	}
+	bool incl = strcmp(key, "includes") == 0 && (o.t == KN_V_SET || o.t == KN_V_TEXT);
+	bool moment = kn_js_member(key) == KN_JSM_METHOD && !incl && o.t == KN_V_DATE &&
+		      strcmp(key, "includes") != 0;
+	if (!incl && !moment) {
+		/* through `?.` a member that is no value (undefined, 0, '') gives undefined */
+		struct kn_value fv;
+		if (opt && (rc = js_member_of(c, &o, key, true, &fv)) == LB_OK && !kn_truthy(&fv))
+			return LB_OK;
+		js_throw(c, "is not a function");
+		return rc;
+	}
+	size_t n = e->nargs - 1;
+	for (size_t i = 0; i < 3; i++)
+		args[i] = unknown_v;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = ev(c, e->args[i + 1], i < 3 ? &args[i] : &more)) != LB_OK)
+			return rc;
+	if (incl)
+		return js_includes(c->s, &o, &args[0], out);
+	return js_moment_method(c, key, o.u.i, args, n, out);
+}
+
 /* Operators under JavaScript semantics; 1 when handled (functions, names, constants and
  * lists are shared with LEBEN's semantics). */
 static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, int *rc)
@@ -1226,8 +1648,16 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 			set_real(out, js_num(&a));
 		return 1;
 	case KN_E_INDEX:
-		return 0; /* the same in both semantics */
-	case KN_E_CONST: case KN_E_NAME: case KN_E_CALL: case KN_E_LIST:
+		*rc = js_index(c, e, out);
+		return 1;
+	case KN_E_NAME:
+		/* this.constructor: PROformajs's evaluator refuses the key */
+		if (kn_expr_this(e) && kn_js_key_disallowed(e->name)) {
+			js_throw(c, "Access to member disallowed");
+			return 1;
+		}
+		return 0;
+	case KN_E_CONST: case KN_E_CALL: case KN_E_LIST:
 		return 0;
 	default:
 		break;
@@ -1245,22 +1675,12 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 	case KN_E_IN:
 		/* includes(arr, x): arr != null && arr.includes(x) (SameValueZero); a text
 		 * includes a substring */
-		if (b.t == KN_V_UNKNOWN) {
+		if (b.t == KN_V_UNKNOWN)
 			set_bool(out, false);
-		} else if (b.t == KN_V_SET) {
-			bool f = false;
-			for (size_t i = 0; !f && i < b.u.set.n; i++)
-				f = js_seq(&b.u.set.v[i], &a) ||
-				    (b.u.set.v[i].t == KN_V_REAL && a.t == KN_V_REAL &&
-				     isnan(a.u.r) && isnan(b.u.set.v[i].u.r));
-			set_bool(out, f);
-		} else if (b.t == KN_V_TEXT) {
-			const char *x;
-			if ((*rc = js_str(s, &a, &x)) == LB_OK)
-				set_bool(out, strstr(b.u.s, x) != NULL);
-		} else { /* a number, boolean or date has no includes() */
+		else if (b.t == KN_V_SET || b.t == KN_V_TEXT)
+			*rc = js_includes(s, &b, &a, out);
+		else /* a number, boolean or date has no includes() */
 			js_throw(c, "arr.includes is not a function");
-		}
 		return 1;
 	default: /* < <= > >= */
 		set_bool(out, js_rel(e->op, &a, &b));
@@ -1296,6 +1716,15 @@ static int ev_js_ext(struct ectx *c, const struct kn_expr *e, struct kn_value *o
 	struct kn_value a, b;
 	*rc = LB_OK;
 	switch (e->op) {
+	case KN_E_MEMBER: case KN_E_APPLY:
+		if (c->s->js)
+			*rc = e->op == KN_E_MEMBER ? js_member(c, e, out) : js_apply(c, e, out);
+		return 1; /* (LEBEN's rules: unknown; the .pf form has neither) */
+	case KN_E_SEQUENCE:
+		/* jse-eval has no evaluation for jsep's SequenceExpression: it throws */
+		if (c->s->js)
+			js_throw(c, "unknown node type: SequenceExpression");
+		return 1;
 	case KN_E_COMPOUND: /* each in turn (a failure of any fails it), the last one's value */
 		for (size_t i = 0; *rc == LB_OK && i < e->nargs; i++)
 			*rc = ev(c, e->args[i], i + 1 == e->nargs ? out : &a);
@@ -1389,7 +1818,8 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 				*out = unknown_v;
 				return LB_OK;
 			}
-			if (!member(&a, out))
+			/* (under the PROformajs rules a JavaScript array: [1, 1] has two elements) */
+			if (c->s->js || !member(&a, out))
 				out->u.set.v[out->u.set.n++] = a;
 		}
 		return LB_OK;

@@ -185,6 +185,13 @@ static int next(struct lexer *lx)
 				adv(lx);
 		}
 		lx->t = T_NUM;
+		/* (PROformajs's parser: "Variable names cannot start with a number", `1h`) */
+		if (lx->js && lx->p < lx->end && (is_id0((unsigned char)*lx->p) || *lx->p == '$')) {
+			lx->tn = (size_t)(lx->p - lx->ts) + 1;
+			return lb_errf(lx->em, LB_ESYNTAX,
+				       "%d:%d: a name cannot start with a number ('%.*s')", lx->tline,
+				       lx->tcol, (int)(lx->tn < 16 ? lx->tn : 16), lx->ts);
+		}
 	} else if (is_id0(c)) {
 		while (lx->p < lx->end && is_id((unsigned char)*lx->p))
 			adv(lx);
@@ -248,15 +255,18 @@ static int next(struct lexer *lx)
 				return LB_OK;
 			}
 		}
-		/* (`a?.5 : 1` too: PROformajs's parser reads `?.` as optional member access and
-		 * refuses it, unlike JavaScript) */
-		if (lx->js && (c == '.' || (c == '?' && lx->p + 1 < lx->end && lx->p[1] == '.'))) {
+		/* member access: `.` and `?.` (`a?.5 : 1` too: PROformajs's parser reads `?.` as
+		 * optional member access and refuses it there, unlike JavaScript) */
+		if (lx->js && c == '?' && lx->p + 1 < lx->end && lx->p[1] == '.') {
+			adv(lx);
+			adv(lx);
+			lx->tn = 2;
+			return LB_OK;
+		}
+		if (lx->js && c == '.') {
+			adv(lx);
 			lx->tn = 1;
-			return lb_errf(lx->em, LB_ESYNTAX,
-				       "%d:%d: JavaScript's member access ('x.y', 'now().diff(...)') is "
-				       "not read: write it with the predicates of docs/knowledge-language.md "
-				       "§4 (count(x), not x.length)",
-				       lx->tline, lx->tcol);
+			return LB_OK;
 		}
 		if (strchr("+-*/%()[]{},<>=!?:", c) == NULL || c == 0) {
 			lx->tn = 1;
@@ -339,9 +349,13 @@ static int nomem(struct lexer *lx)
 	return lb_errf(lx->em, LB_ENOMEM, "out of memory");
 }
 
+static bool js_starts_expr(struct lexer *lx);
+static int js_skip_separators(struct lexer *lx, const char **prev);
+
 static int parse_list(struct lexer *lx, struct kn_expr *e, const char *close)
 {
 	int rc;
+	bool commas = false, blanks = false;
 	if (is_op(lx, close))
 		return next(lx);
 	for (;;) {
@@ -352,18 +366,345 @@ static int parse_list(struct lexer *lx, struct kn_expr *e, const char *close)
 			kn_expr_free(a);
 			return nomem(lx);
 		}
-		if (is_op(lx, ","))
+		/* PROformajs's parser (jsep) also reads elements and arguments separated by
+		 * blanks alone, all of them (`[a b]`, `f(a b)`); `[a b,]` too */
+		if (is_op(lx, ",") && !(blanks && close[0] == ')')) {
+			commas = true;
 			rc = next(lx);
-		else if (is_op(lx, close))
+			if (rc == LB_OK && blanks && !is_op(lx, close))
+				return lex_err(lx, "']' (elements are separated by blanks or by ',', "
+						   "not both)");
+		} else if (is_op(lx, close)) {
 			return next(lx);
-		else
+		} else if (lx->js && !commas && js_starts_expr(lx)) {
+			blanks = true;
+			continue;
+		} else {
 			return lex_err(lx, close[0] == ')' ? "',' or ')'" : "',' or ']'");
+		}
 		if (rc != LB_OK)
 			return rc;
 		/* [1, 2,]: PROformajs's parser takes a trailing comma in a list */
 		if (lx->js && close[0] == ']' && is_op(lx, close))
 			return next(lx);
 	}
+}
+
+/* ---- JavaScript's member access, `this`, calls, sequences (the JSON form) ------------------ */
+
+/* PROformajs's evaluator (jse-eval) refuses a member key matching /^__proto__|prototype|
+ * constructor$/: reading it throws ("Access to member ... disallowed"). */
+bool kn_js_key_disallowed(const char *k)
+{
+	size_t n = strlen(k);
+	return strncmp(k, "__proto__", 9) == 0 || strstr(k, "prototype") != NULL ||
+	       (n >= 11 && strcmp(k + n - 11, "constructor") == 0);
+}
+
+/* The own properties of the prototypes a value PROformajs's evaluator sees may have
+ * (String, Array, Number, Boolean, Object and moment.js's), which LEBEN does not model: a
+ * member access naming one is refused (node 22; `length` and the modelled methods are
+ * left out: kn_js_member). */
+static const char *const js_builtin[] = {
+	"__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__", "add",
+	"anchor", "at", "big", "blink", "bold", "calendar", "charAt", "charCodeAt", "clone",
+	"codePointAt", "concat", "copyWithin", "creationData", "date", "dates", "day", "dayOfYear",
+	"daysInMonth", "endOf", "endsWith", "entries", "eraAbbr", "eraName", "eraNarrow",
+	"eraYear", "every", "fill", "filter", "find", "findIndex", "findLast", "findLastIndex",
+	"fixed", "flat", "flatMap", "fontcolor", "fontsize", "forEach", "format", "from",
+	"fromNow", "get", "hasAlignedHourOffset", "hasOwnProperty", "hour", "indexOf", "inspect",
+	"invalidAt", "isAfter", "isBefore", "isBetween", "isDST", "isDSTShifted", "isLeapYear",
+	"isLocal", "isPrototypeOf", "isSame", "isSameOrAfter", "isSameOrBefore", "isUTC", "isUtc",
+	"isUtcOffset", "isValid", "isWellFormed", "isoWeek", "isoWeekYear", "isoWeekday",
+	"isoWeeks", "isoWeeksInISOWeekYear", "isoWeeksInYear", "italics", "join", "keys", "lang",
+	"lastIndexOf", "link", "local", "locale", "localeCompare", "localeData", "map", "match",
+	"matchAll", "max", "millisecond", "min", "minute", "minutes", "month", "normalize",
+	"padEnd", "padStart", "parseZone", "parsingFlags", "pop", "propertyIsEnumerable", "push",
+	"quarter", "quarters", "reduce", "reduceRight", "repeat", "replace", "replaceAll",
+	"reverse", "search", "second", "set", "shift", "slice", "small", "some", "sort", "splice",
+	"split", "startOf", "startsWith", "strike", "sub", "substr", "substring", "subtract",
+	"sup", "to", "toArray", "toDate", "toExponential", "toFixed", "toISOString", "toJSON",
+	"toLocaleLowerCase", "toLocaleString", "toLocaleUpperCase", "toLowerCase", "toNow",
+	"toObject", "toPrecision", "toReversed", "toSorted", "toSpliced", "toString",
+	"toUpperCase", "toWellFormed", "trim", "trimEnd", "trimLeft", "trimRight", "trimStart",
+	"unix", "unshift", "utc", "utcOffset", "valueOf", "values", "week", "weekYear", "weekday",
+	"weeks", "weeksInWeekYear", "weeksInYear", "with", "year", "zone", "zoneAbbr", "zoneName",
+};
+
+/* The methods LEBEN models, with the most arguments each reads. */
+static const struct {
+	const char *name;
+	int max_args;
+} js_methods[] = {
+	{ "includes", 1 }, { "diff", 3 },  { "years", 0 },   { "months", 0 },
+	{ "days", 0 },     { "hours", 0 }, { "seconds", 0 }, { "milliseconds", 0 },
+};
+
+int kn_js_member(const char *name)
+{
+	if (kn_js_key_disallowed(name))
+		return KN_JSM_UNDEFINED;
+	if (strcmp(name, "length") == 0)
+		return KN_JSM_LENGTH;
+	for (size_t i = 0; i < sizeof(js_methods) / sizeof(js_methods[0]); i++)
+		if (strcmp(js_methods[i].name, name) == 0)
+			return KN_JSM_METHOD;
+	for (size_t i = 0; i < sizeof(js_builtin) / sizeof(js_builtin[0]); i++)
+		if (strcmp(js_builtin[i], name) == 0)
+			return KN_JSM_BUILTIN;
+	return KN_JSM_UNDEFINED;
+}
+
+static int js_member_refuse(struct lexer *lx, const char *name, int line, int col)
+{
+	return lb_errf(lx->em, LB_ESYNTAX,
+		       "%d:%d: JavaScript's member '%.40s' (a method or property of JavaScript's or "
+		       "moment.js's own) is not read: LEBEN reads .length, .includes(x) and moment's "
+		       "diff(), years(), months(), days(), hours(), seconds(), milliseconds() "
+		       "(docs/knowledge-language.md §4.2)",
+		       line, col, name);
+}
+
+/* A member key written out (`.name`, `['name']`): refused when it names a JavaScript or
+ * moment.js property LEBEN does not model. */
+static int js_member_check(struct lexer *lx, const char *name, int line, int col)
+{
+	if (kn_js_member(name) == KN_JSM_BUILTIN)
+		return js_member_refuse(lx, name, line, col);
+	return LB_OK;
+}
+
+/* The method name a callee denotes (`a.name`, `a['name']`), or NULL. */
+static const char *js_callee_key(const struct kn_expr *e)
+{
+	if (e->op == KN_E_MEMBER)
+		return e->name;
+	if (e->op == KN_E_INDEX && e->args[1]->op == KN_E_CONST && e->args[1]->v.t == KN_V_TEXT)
+		return e->args[1]->v.u.s;
+	return NULL;
+}
+
+/* e (a name) is called: `(` is the current token. includes(set, x) is the membership x in
+ * set. */
+static int parse_call(struct lexer *lx, struct kn_expr *e)
+{
+	int rc;
+	e->op = KN_E_CALL;
+	if ((rc = next(lx)) != LB_OK || (rc = parse_list(lx, e, ")")) != LB_OK)
+		return rc;
+	if (strcmp(e->name, "includes") == 0 && e->nargs == 2 && kn_expr_this(e) == 0) {
+		struct kn_expr *t = e->args[0];
+		e->args[0] = e->args[1];
+		e->args[1] = t;
+		e->op = KN_E_IN;
+		lb_free(e->name);
+		e->name = NULL;
+	}
+	return LB_OK;
+}
+
+/* `this` (the current token), PROformajs's evaluator object: its own properties are the data
+ * values by name (and the tasks' state objects by runtime path), its methods the functions.
+ * Read: this.NAME and this['NAME'] (the name's value, as the bare name), this.f(...) and
+ * this['f'](...) (the function f). */
+static int parse_this(struct lexer *lx, struct kn_expr **out)
+{
+	int line = lx->tline, col = lx->tcol, rc, mark = 0;
+	char *name = NULL;
+	if ((rc = next(lx)) != LB_OK)
+		return rc;
+	if (is_op(lx, ".")) {
+		if ((rc = next(lx)) != LB_OK)
+			return rc;
+		if (lx->t != T_ID)
+			return lex_err(lx, "a property name after '.'");
+		if ((name = lb_malloc(lx->tn + 1)) == NULL)
+			return nomem(lx);
+		memcpy(name, lx->ts, lx->tn);
+		name[lx->tn] = 0;
+		mark = KN_THIS_DOT;
+	} else if (is_op(lx, "[")) {
+		if ((rc = next(lx)) != LB_OK)
+			return rc;
+		if (lx->t == T_STR) {
+			name = lx->str;
+			lx->str = NULL;
+			if ((rc = next(lx)) != LB_OK) {
+				lb_free(name);
+				return rc;
+			}
+			mark = is_op(lx, "]") ? KN_THIS_INDEX : 0;
+		}
+	}
+	if (mark == 0) {
+		lb_free(name);
+		return lb_errf(lx->em, LB_ESYNTAX,
+			       "%d:%d: 'this' (PROformajs's evaluator object) is read only as "
+			       "this.NAME or this['NAME'] (a data item's value) and this.f(...) (a "
+			       "function): write the name itself",
+			       line, col);
+	}
+	if ((rc = next(lx)) != LB_OK) {
+		lb_free(name);
+		return rc;
+	}
+	struct kn_expr *e = node(KN_E_NAME, line, col);
+	if (e == NULL) {
+		lb_free(name);
+		return nomem(lx);
+	}
+	e->name = name;
+	e->v.t = KN_V_INT;
+	e->v.u.i = mark;
+	if (is_op(lx, "(")) {
+		if ((rc = parse_call(lx, e)) != LB_OK) {
+			kn_expr_free(e);
+			return rc;
+		}
+	} else if (kn_fn_lookup(name) >= 0) {
+		rc = lb_errf(lx->em, LB_ESYNTAX,
+			     "%d:%d: this.%.40s without a call is PROformajs's function itself, "
+			     "which LEBEN does not read as a value: call it (this.%.40s(...))",
+			     line, col, name, name);
+		kn_expr_free(e);
+		return rc;
+	}
+	*out = e;
+	return LB_OK;
+}
+
+/* A list node of one expression (a compound or a sequence) is that expression. */
+static struct kn_expr *sole(struct kn_expr *e)
+{
+	if (e->nargs != 1)
+		return e;
+	struct kn_expr *x = e->args[0];
+	e->nargs = 0;
+	kn_expr_free(e);
+	return x;
+}
+
+/* `(` in JavaScript: a group, whose expressions may be separated by `,`, `;` or nothing; two
+ * or more are a sequence (jsep). */
+static int parse_js_group(struct lexer *lx, struct kn_expr **out)
+{
+	int rc, line = lx->tline, col = lx->tcol;
+	struct kn_expr *e = node(KN_E_SEQUENCE, line, col), *x;
+	if (e == NULL)
+		return nomem(lx);
+	const char *prev = lx->p; /* (right after the `(`) */
+	if ((rc = next(lx)) != LB_OK)
+		goto err;
+	for (;;) {
+		if ((rc = js_skip_separators(lx, &prev)) != LB_OK)
+			goto err;
+		if (is_op(lx, ")") && prev != NULL && lx->ts > prev) {
+			/* "( )", "(a, )": jsep wants an expression after those blanks */
+			rc = lex_err(lx, "an expression in '()'");
+			goto err;
+		}
+		if (is_op(lx, ")"))
+			break;
+		if (e->nargs > 0 && !js_starts_expr(lx)) {
+			rc = lex_err(lx, "')'");
+			goto err;
+		}
+		if ((rc = parse_expr(lx, &x)) != LB_OK)
+			goto err;
+		if (push_arg(e, x) != LB_OK) {
+			kn_expr_free(x);
+			rc = nomem(lx);
+			goto err;
+		}
+		prev = NULL;
+	}
+	if (e->nargs == 0) {
+		rc = lex_err(lx, "an expression in '()'");
+		goto err;
+	}
+	if ((rc = next(lx)) != LB_OK)
+		goto err;
+	*out = sole(e);
+	return LB_OK;
+err:
+	kn_expr_free(e);
+	return rc;
+}
+
+/* `.name`, `?.`, `(args)` after an expression *e (JavaScript). */
+static void mark_optional(struct kn_expr *e, bool opt)
+{
+	if (opt) {
+		e->v.t = KN_V_BOOL;
+		e->v.u.b = true;
+	}
+}
+
+/* The current token is `?.` and a `(` follows it (`f?.(x)`). */
+static bool call_follows(struct lexer *lx)
+{
+	const char *q = lx->p;
+	while (q < lx->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+		q++;
+	return is_op(lx, "?.") && q < lx->end && *q == '(';
+}
+
+/* `.name`, `(args)`, and after `?.` (opt, consumed) `name`, `(args)` */
+static int parse_js_postfix(struct lexer *lx, struct kn_expr **e, bool opt)
+{
+	int rc, line = lx->tline, col = lx->tcol;
+	struct kn_expr *x;
+	if (lx->t == T_NUM) /* `a.5`, `a?.5 : 1`: jsep wants a name after the '.' */
+		return lex_err(lx, "a property name after '.'");
+	if (is_op(lx, "(")) {
+		const char *key = js_callee_key(*e);
+		/* `(f)(x)` is f(x); `f?.(x)` too (PROformajs's evaluator reads no `?.` of a call
+		 * by name: it is written back as f(x), the same syntax tree but for that flag) */
+		if ((*e)->op == KN_E_NAME && kn_expr_this(*e) == 0)
+			return parse_call(lx, *e);
+		if ((x = node(KN_E_APPLY, (*e)->line, (*e)->col)) == NULL)
+			return nomem(lx);
+		if (push_arg(x, *e) != LB_OK) {
+			lb_free(x);
+			return nomem(lx);
+		}
+		mark_optional(x, opt);
+		*e = x;
+		if ((rc = next(lx)) != LB_OK || (rc = parse_list(lx, x, ")")) != LB_OK)
+			return rc;
+		for (size_t i = 0; key != NULL && i < sizeof(js_methods) / sizeof(js_methods[0]); i++)
+			if (strcmp(js_methods[i].name, key) == 0 &&
+			    (int)x->nargs - 1 > js_methods[i].max_args)
+				return lb_errf(lx->em, LB_ESYNTAX,
+					       "%d:%d: JavaScript's .%s() with %zu arguments is not read "
+					       "(LEBEN reads %d at most)",
+					       line, col, key, x->nargs - 1, js_methods[i].max_args);
+		return LB_OK;
+	}
+	/* `.name` */
+	if (!opt && (rc = next(lx)) != LB_OK)
+		return rc;
+	if (lx->t != T_ID)
+		return lex_err(lx, "a property name after '.'");
+	if ((x = node(KN_E_MEMBER, (*e)->line, (*e)->col)) == NULL ||
+	    (x->name = lb_malloc(lx->tn + 1)) == NULL || push_arg(x, *e) != LB_OK) {
+		kn_expr_free(x);
+		return nomem(lx);
+	}
+	mark_optional(x, opt);
+	memcpy(x->name, lx->ts, lx->tn);
+	x->name[lx->tn] = 0;
+	*e = x;
+	if ((rc = js_member_check(lx, x->name, lx->tline, lx->tcol)) != LB_OK)
+		return rc;
+	if ((rc = next(lx)) != LB_OK)
+		return rc;
+	if (kn_js_member(x->name) == KN_JSM_METHOD && !is_op(lx, "(") && !call_follows(lx))
+		return lb_errf(lx->em, LB_ESYNTAX,
+			       "%d:%d: JavaScript's method '.%.40s' without a call (the function "
+			       "itself) is not read: call it",
+			       line, col, x->name);
+	return LB_OK;
 }
 
 static int parse_primary(struct lexer *lx, struct kn_expr **out)
@@ -395,7 +736,12 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			kn_expr_free(e);
 			return lex_err(lx, "a number");
 		}
-		rc = next(lx);
+		if ((rc = next(lx)) == LB_OK && lx->js) {
+			/* (PROformajs's parser reads no index, member or call after a number: `1[0]`
+			 * is two expressions there) */
+			*out = e;
+			return LB_OK;
+		}
 	} else if (lx->t == T_STR) {
 		if ((e = node(KN_E_CONST, line, col)) == NULL)
 			return nomem(lx);
@@ -415,6 +761,9 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			if ((e = node(KN_E_CONST, line, col)) == NULL)
 				return nomem(lx);
 			rc = next(lx);
+		} else if (lx->js && is_kw(lx, "this")) {
+			if ((rc = parse_this(lx, &e)) != LB_OK)
+				return rc;
 		} else if (lx->js && is_kw(lx, "undefined")) {
 			if ((e = node(KN_E_CONST, line, col)) == NULL)
 				return nomem(lx);
@@ -437,21 +786,12 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			e->name[lx->tn] = 0;
 			if ((rc = next(lx)) != LB_OK)
 				goto err;
-			if (is_op(lx, "(")) {
-				e->op = KN_E_CALL;
-				if ((rc = next(lx)) != LB_OK || (rc = parse_list(lx, e, ")")) != LB_OK)
-					goto err;
-				if (strcmp(e->name, "includes") == 0 && e->nargs == 2) {
-					/* includes(set, x) is the membership x in set */
-					struct kn_expr *t = e->args[0];
-					e->args[0] = e->args[1];
-					e->args[1] = t;
-					e->op = KN_E_IN;
-					lb_free(e->name);
-					e->name = NULL;
-				}
-			}
+			if (is_op(lx, "(") && (rc = parse_call(lx, e)) != LB_OK)
+				goto err;
 		}
+	} else if (lx->js && is_op(lx, "(")) {
+		if ((rc = parse_js_group(lx, &e)) != LB_OK)
+			return rc;
 	} else if (is_op(lx, "(")) {
 		if ((rc = next(lx)) != LB_OK || (rc = parse_expr(lx, &e)) != LB_OK)
 			return rc;
@@ -473,8 +813,27 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 	}
 	if (rc != LB_OK)
 		goto err;
-	/* postfix index: a[i] */
-	while (is_op(lx, "[")) {
+	/* postfix index: a[i]; in JavaScript also a.name, a(args) (a chain as long as the tree
+	 * may be deep) */
+	for (int chain = 0;
+	     is_op(lx, "[") || (lx->js && (is_op(lx, ".") || is_op(lx, "?.") || is_op(lx, "(") ||
+					   (lx->t == T_NUM && lx->ts[0] == '.')));
+	     chain++) {
+		if (chain > KN_EXPR_MAX_TREE) {
+			rc = lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
+				     lx->tline, lx->tcol);
+			goto err;
+		}
+		/* optional member access `?.` (jse-eval: a falsy object reads as {}; a missing
+		 * method called through it gives undefined) */
+		bool opt = lx->js && is_op(lx, "?.");
+		if (opt && (rc = next(lx)) != LB_OK)
+			goto err;
+		if (!is_op(lx, "[")) {
+			if ((rc = parse_js_postfix(lx, &e, opt)) != LB_OK)
+				goto err;
+			continue;
+		}
 		struct kn_expr *i, *x;
 		if (++lx->depth > KN_EXPR_MAX_DEPTH) {
 			rc = lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
@@ -494,7 +853,11 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			goto err_nomem;
 		}
 		e = x;
+		mark_optional(x, opt);
 		if ((rc = next(lx)) != LB_OK)
+			goto err;
+		if (lx->js && i->op == KN_E_CONST && i->v.t == KN_V_TEXT &&
+		    (rc = js_member_check(lx, i->v.u.s, i->line, i->col)) != LB_OK)
 			goto err;
 	}
 	*out = e;
@@ -528,13 +891,20 @@ static int parse_unary(struct lexer *lx, struct kn_expr **out)
 	if ((rc = next(lx)) != LB_OK || (rc = parse_unary(lx, &a)) != LB_OK)
 		return rc;
 	lx->depth--;
-	/* fold negative literals so printing "-5" reads back as the same constant */
-	if (op == KN_E_NEG && a->op == KN_E_CONST &&
+	/* fold negative literals so printing "-5" reads back as the same constant (not one folded
+	 * already: `- -5` stays a negation of the literal -5, as PROformajs's parser reads it) */
+	bool folded = a->op == KN_E_CONST && ((a->v.t == KN_V_INT && a->v.u.i < 0) ||
+					      (a->v.t == KN_V_REAL && signbit(a->v.u.r)));
+	if (op == KN_E_NEG && !folded && a->op == KN_E_CONST &&
 	    ((a->v.t == KN_V_INT && a->v.u.i != INT64_MIN) || a->v.t == KN_V_REAL)) {
-		if (a->v.t == KN_V_INT)
+		if (lx->js && a->v.t == KN_V_INT && a->v.u.i == 0) {
+			a->v.t = KN_V_REAL; /* JavaScript's -0 (printed "-0.0", read back so) */
+			a->v.u.r = -0.0;
+		} else if (a->v.t == KN_V_INT) {
 			a->v.u.i = -a->v.u.i;
-		else
+		} else {
 			a->v.u.r = -a->v.u.r;
+		}
 		a->line = line;
 		a->col = col;
 		*out = a;
@@ -788,6 +1158,24 @@ static bool js_starts_expr(struct lexer *lx)
 	       is_op(lx, "+") || is_op(lx, "~");
 }
 
+/* Separators (`,`, `;`) where jsep's gobbleExpressions skips them: right after an expression
+ * (blanks between are read with it), or right after another separator or the start; one
+ * after blanks there is refused, as PROformajs's parser refuses it (" ;", "a; ;"). */
+static int js_skip_separators(struct lexer *lx, const char **prev)
+{
+	int rc = LB_OK;
+	while (rc == LB_OK && (is_op(lx, ";") || is_op(lx, ","))) {
+		if (*prev != NULL && lx->ts > *prev)
+			return lb_errf(lx->em, LB_ESYNTAX,
+				       "%d:%d: unexpected '%c' after blanks where an expression belongs "
+				       "(PROformajs's parser refuses it)",
+				       lx->tline, lx->tcol, *lx->ts);
+		*prev = lx->ts + lx->tn;
+		rc = next(lx);
+	}
+	return rc;
+}
+
 /* PROformajs's parser reads a list of expressions separated by `,`, `;` or nothing (`a, b`,
  * `a; b`, `a b`) as one compound expression, whose value is the last one's; a leading `;` and
  * extra separators are skipped. (In parentheses such a list is a sequence PROformajs's evaluator
@@ -797,15 +1185,15 @@ static int parse_js_compound(struct lexer *lx, struct kn_expr **out)
 	int rc = LB_OK;
 	struct kn_expr *e = NULL, *x;
 	int line = lx->tline, col = lx->tcol;
-	while (rc == LB_OK && is_op(lx, ";"))
-		rc = next(lx);
-	if (rc != LB_OK)
+	const char *prev = lx->s; /* (where an expression belongs: the start) */
+	if ((rc = js_skip_separators(lx, &prev)) != LB_OK)
 		return rc;
 	/* `;`, `;;` and `()` alone are an empty compound, whose value is undefined */
 	bool empty = lx->t == T_END;
 	if (!empty && is_op(lx, "(") && lx->p < lx->end) {
+		/* (separators inside, but no blanks: jsep refuses "( )") */
 		const char *q = lx->p;
-		while (q < lx->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+		while (q < lx->end && (*q == ';' || *q == ','))
 			q++;
 		if (q < lx->end && *q == ')') {
 			const char *r = q + 1;
@@ -842,20 +1230,13 @@ static int parse_js_compound(struct lexer *lx, struct kn_expr **out)
 			rc = nomem(lx);
 			goto err;
 		}
-		while (rc == LB_OK && (is_op(lx, ",") || is_op(lx, ";")))
-			rc = next(lx);
-		if (rc != LB_OK)
+		prev = NULL; /* (right after an expression: blanks are read with it) */
+		if ((rc = js_skip_separators(lx, &prev)) != LB_OK)
 			goto err;
 		if (!js_starts_expr(lx))
 			break;
 	}
-	if (e->nargs == 1) { /* `a,` is a */
-		x = e->args[0];
-		e->nargs = 0;
-		kn_expr_free(e);
-		e = x;
-	}
-	*out = e;
+	*out = sole(e); /* `a,` is a */
 	return LB_OK;
 err:
 	kn_expr_free(e);
@@ -865,13 +1246,6 @@ err:
 static int expr_parse(const char *s, size_t len, int line, int col, bool js,
 		      struct kn_expr **out, struct lb_errmsg *em)
 {
-	/* PROformajs's parser ends an expression at a ';' ("a > 1;", "a;;" are a > 1, a) */
-	size_t n = len;
-	while (js && n > 0 && (s[n - 1] == ';' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
-			       s[n - 1] == '\n' || s[n - 1] == '\r'))
-		n--;
-	if (js && n < len && memchr(s, ';', len) != NULL && n > 0)
-		len = n;
 	struct lexer lx = { .s = s, .end = s + len, .p = s, .line = line, .col = col, .em = em,
 			    .js = js };
 	int rc;
@@ -973,15 +1347,23 @@ static int print_str(struct lb_buf *b, const char *s, char q)
 	return rc != LB_OK ? rc : lb_buf_addc(b, (uint8_t)q);
 }
 
-static int print_sub(struct lb_buf *b, const struct kn_expr *e, enum kn_style st, int min)
+/* e printed as an operand that needs precedence min on the scale rank gives (prec: the
+ * operators both forms share; js_prec: JavaScript's), in parentheses when it binds looser */
+static int print_ranked(struct lb_buf *b, const struct kn_expr *e, enum kn_style st,
+			int (*rank)(const struct kn_expr *), int min)
 {
 	int rc;
-	bool par = prec(e) < min;
+	bool par = rank(e) < min;
 	if (par && (rc = lb_buf_addc(b, '(')) != LB_OK)
 		return rc;
 	if ((rc = kn_expr_print(b, e, st)) != LB_OK)
 		return rc;
 	return par ? lb_buf_addc(b, ')') : LB_OK;
+}
+
+static int print_sub(struct lb_buf *b, const struct kn_expr *e, enum kn_style st, int min)
+{
+	return print_ranked(b, e, st, prec, min);
 }
 
 /* ---- JavaScript-only operators (the JSON form) -------------------------------------------- */
@@ -1010,6 +1392,16 @@ const char *kn_expr_js_only(const struct kn_expr *e)
 	if (e->op == KN_E_CONST && e->ref == KN_REF_NONTEXT)
 		return "expression written as a JSON value, not a text";
 	const char *op = js_ext_op(e->op);
+	if (e->op == KN_E_MEMBER)
+		op = "a.b";
+	else if (e->op == KN_E_APPLY)
+		op = "a.f()";
+	else if (e->op == KN_E_SEQUENCE)
+		op = "(a, b)";
+	else if ((e->op == KN_E_NAME || e->op == KN_E_CALL) && kn_expr_this(e))
+		op = "this";
+	else if (e->op == KN_E_INDEX && kn_expr_optional(e))
+		op = "a?.[i]";
 	for (size_t i = 0; op == NULL && i < e->nargs; i++)
 		op = kn_expr_js_only(e->args[i]);
 	return op;
@@ -1040,13 +1432,7 @@ static int js_prec(const struct kn_expr *e)
 
 static int print_js_sub(struct lb_buf *b, const struct kn_expr *e, int min)
 {
-	int rc;
-	bool par = js_prec(e) < min;
-	if (par && (rc = lb_buf_addc(b, '(')) != LB_OK)
-		return rc;
-	if ((rc = kn_expr_print(b, e, KN_STYLE_JS)) != LB_OK)
-		return rc;
-	return par ? lb_buf_addc(b, ')') : LB_OK;
+	return print_ranked(b, e, KN_STYLE_JS, js_prec, min);
 }
 
 static int print_js_ext(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
@@ -1079,6 +1465,30 @@ static int print_js_ext(struct lb_buf *b, const struct kn_expr *e, enum kn_style
 	return print_js_sub(b, e->args[1], right ? p : p + 1);
 }
 
+/* `this.` / `this['name']` before a name written through PROformajs's evaluator object */
+static int print_this(struct lb_buf *b, const struct kn_expr *e)
+{
+	int rc;
+	switch (kn_expr_this(e)) {
+	case KN_THIS_DOT:
+		return lb_buf_adds(b, "this.");
+	case KN_THIS_INDEX:
+		if ((rc = lb_buf_adds(b, "this[")) != LB_OK || (rc = print_str(b, e->name, '\'')) != LB_OK)
+			return rc;
+		return lb_buf_addc(b, ']');
+	default:
+		return LB_OK;
+	}
+}
+
+/* The object of a member access, an index or a call (JavaScript): a primary, and not a number
+ * literal (PROformajs's parser reads nothing after one) */
+static int print_object(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
+{
+	bool num = e->op == KN_E_CONST && (e->v.t == KN_V_INT || e->v.t == KN_V_REAL);
+	return print_ranked(b, e, st, js_prec, num ? 15 : 14);
+}
+
 int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 {
 	bool js = st == KN_STYLE_JS;
@@ -1096,10 +1506,41 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 			return lb_buf_adds(b, e->v.u.r < 0 ? "-1e999" : "1e999");
 		return kn_value_to_json(b, &e->v);
 	case KN_E_NAME:
+		if (!js && kn_expr_this(e))
+			return LB_EINVALID; /* (the .pf form has no `this`) */
+		if ((rc = print_this(b, e)) != LB_OK || kn_expr_this(e) == KN_THIS_INDEX)
+			return rc;
 		return lb_buf_adds(b, e->name);
+	case KN_E_MEMBER:
+		if (!js)
+			return LB_EINVALID; /* (kn_pf_printable refuses it first) */
+		if ((rc = print_object(b, e->args[0], st)) != LB_OK ||
+		    (rc = lb_buf_adds(b, kn_expr_optional(e) ? "?." : ".")) != LB_OK)
+			return rc;
+		return lb_buf_adds(b, e->name);
+	case KN_E_SEQUENCE:
+	case KN_E_APPLY:
+		if (!js)
+			return LB_EINVALID;
+		if (e->op == KN_E_APPLY)
+			rc = print_object(b, e->args[0], st);
+		if (rc == LB_OK && kn_expr_optional(e))
+			rc = lb_buf_adds(b, "?.");
+		if (rc == LB_OK)
+			rc = lb_buf_addc(b, '(');
+		for (size_t i = e->op == KN_E_APPLY; rc == LB_OK && i < e->nargs; i++) {
+			if (i > (e->op == KN_E_APPLY) && (rc = lb_buf_adds(b, ", ")) != LB_OK)
+				break;
+			rc = e->op == KN_E_APPLY ? kn_expr_print(b, e->args[i], st)
+						 : print_js_sub(b, e->args[i], 1);
+		}
+		return rc != LB_OK ? rc : lb_buf_addc(b, ')');
 	case KN_E_CALL:
 	case KN_E_LIST:
-		if (e->op == KN_E_CALL)
+		if (!js && e->op == KN_E_CALL && kn_expr_this(e))
+			return LB_EINVALID;
+		if (e->op == KN_E_CALL && (rc = print_this(b, e)) == LB_OK &&
+		    kn_expr_this(e) != KN_THIS_INDEX)
 			rc = lb_buf_adds(b, e->name);
 		if (rc == LB_OK)
 			rc = lb_buf_addc(b, e->op == KN_E_CALL ? '(' : '[');
@@ -1125,7 +1566,9 @@ int kn_expr_print(struct lb_buf *b, const struct kn_expr *e, enum kn_style st)
 			rc = lb_buf_addc(b, ' ');
 		return rc != LB_OK ? rc : print_sub(b, e->args[0], st, 8);
 	case KN_E_INDEX:
-		if ((rc = print_sub(b, e->args[0], st, 9)) != LB_OK ||
+		if ((rc = js ? print_object(b, e->args[0], st) : print_sub(b, e->args[0], st, 9)) !=
+			    LB_OK ||
+		    (kn_expr_optional(e) && (rc = js ? lb_buf_adds(b, "?.") : LB_EINVALID) != LB_OK) ||
 		    (rc = lb_buf_addc(b, '[')) != LB_OK ||
 		    (rc = kn_expr_print(b, e->args[1], st)) != LB_OK)
 			return rc;
@@ -1191,6 +1634,10 @@ bool kn_expr_equal(const struct kn_expr *a, const struct kn_expr *b)
 	if (a->op != b->op || a->nargs != b->nargs)
 		return false;
 	if (a->op == KN_E_CONST && !kn_value_equal(&a->v, &b->v))
+		return false;
+	if ((a->op == KN_E_NAME || a->op == KN_E_CALL) && kn_expr_this(a) != kn_expr_this(b))
+		return false;
+	if (kn_expr_optional(a) != kn_expr_optional(b))
 		return false;
 	if ((a->name == NULL) != (b->name == NULL) ||
 	    (a->name != NULL && strcmp(a->name, b->name) != 0))

@@ -122,8 +122,17 @@ enum kn_op {
 	KN_E_BNOT,    /* ~a */
 	KN_E_POW,     /* a ** b (parsed by PROformajs, not evaluated: its evaluation throws) */
 	KN_E_NULLISH, /* a ?? b (likewise) */
-	KN_E_COMPOUND /* a, b / a; b / a b at the top: each evaluated, the last one's value */
+	KN_E_COMPOUND, /* a, b / a; b / a b at the top: each evaluated, the last one's value */
+	KN_E_MEMBER,  /* a.name: JavaScript's member access (name: the property) */
+	KN_E_APPLY,   /* f(args) of a callee that is not a function's name (a method call
+		       * `a.name(args)`): args[0] the callee, the arguments after it */
+	KN_E_SEQUENCE /* (a, b): jsep's sequence in parentheses (PROformajs's evaluator has no
+		       * evaluation for it: it throws) */
 };
+/* A KN_E_NAME / KN_E_CALL written through PROformajs's evaluator object (`this.x`,
+ * `this['x']`, `this.f(...)`) has v.t == KN_V_INT and v.u.i one of these (0: a bare name). */
+#define KN_THIS_DOT 1
+#define KN_THIS_INDEX 2
 
 struct kn_expr {
 	int op;                 /* enum kn_op */
@@ -137,6 +146,29 @@ struct kn_expr {
 				 * is_recommended argument; calling task of index() / path() */
 	int line, col;          /* position of the first token in the source */
 };
+static inline int kn_expr_this(const struct kn_expr *e)
+{
+	return e->op != KN_E_CONST && e->v.t == KN_V_INT ? (int)e->v.u.i : 0;
+}
+/* A KN_E_MEMBER / KN_E_INDEX / KN_E_APPLY written with JavaScript's `?.` has v.t ==
+ * KN_V_BOOL and v.u.b set. */
+static inline bool kn_expr_optional(const struct kn_expr *e)
+{
+	return e->op != KN_E_CONST && e->v.t == KN_V_BOOL && e->v.u.b;
+}
+
+/* JavaScript's member access under the PROformajs rules: what a property name is. */
+enum kn_js_member_kind {
+	KN_JSM_UNDEFINED, /* no value has it (undefined; a call of it throws), or a key
+			   * PROformajs's evaluator refuses to read (kn_js_key_disallowed) */
+	KN_JSM_LENGTH,    /* `length` of a text or a list */
+	KN_JSM_METHOD,    /* a method LEBEN models (includes, moment's diff, years() ...) */
+	KN_JSM_BUILTIN    /* another JavaScript or moment.js property: refused at load */
+};
+int kn_js_member(const char *name);
+/* The member keys PROformajs's evaluator refuses to read (it throws): /^__proto__|prototype|
+ * constructor$/. */
+bool kn_js_key_disallowed(const char *k);
 
 /* Expression concrete syntaxes share one grammar; only the printers differ. */
 enum kn_style { KN_STYLE_PF, KN_STYLE_JS };

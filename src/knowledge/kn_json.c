@@ -855,23 +855,29 @@ static int parse_data(struct jp *j, json_t *o, struct kn_datadef *d, const struc
 		if (json_is_null(parsed)) /* "null": no default, as in PROformajs */
 			dv = NULL;
 	}
-	if (dv != NULL && d->type == KN_T_DATE && (rc = date_default(j, d, &dv)) != LB_OK)
+	if (dv != NULL && d->type == KN_T_DATE && (rc = date_default(j, d, &dv)) != LB_OK) {
+		json_decref(parsed);
 		return rc;
+	}
 	if (dv != NULL) {
 		push_key(j, "defaultValue");
 		if (d->multi) {
-			if (!json_is_array(dv))
-				return jerr(j, LB_ETYPE, "expected an array (item '%s' is multi-valued)",
-					    d->name);
+			/* (a refusal frees the default's parsed JSON text too) */
 			size_t n = json_array_size(dv);
-			d->defval.t = KN_V_SET;
-			if ((d->defval.u.set.v = lb_calloc(n ? n : 1, sizeof(struct kn_value))) == NULL)
-				return lb_errf(j->em, LB_ENOMEM, "out of memory");
-			for (size_t i = 0; i < n; i++) {
+			rc = LB_OK;
+			if (!json_is_array(dv))
+				rc = jerr(j, LB_ETYPE, "expected an array (item '%s' is multi-valued)",
+					  d->name);
+			else if ((d->defval.u.set.v = lb_calloc(n ? n : 1, sizeof(struct kn_value))) ==
+				 NULL)
+				rc = lb_errf(j->em, LB_ENOMEM, "out of memory");
+			else
+				d->defval.t = KN_V_SET;
+			for (size_t i = 0; rc == LB_OK && i < n; i++) {
 				push_idx(j, i);
 				if ((rc = json_to_lit(j, json_array_get(dv, i), d,
 						      &d->defval.u.set.v[i])) != LB_OK)
-					return rc;
+					break;
 				d->defval.u.set.n++;
 				j->depth--;
 			}
@@ -1579,8 +1585,8 @@ static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
 	if (e == NULL)
 		return LB_OK;
 	const char *id = NULL;
-	if (e->op == KN_E_NAME || e->op == KN_E_CALL)
-		id = e->name;
+	if (e->op == KN_E_NAME || e->op == KN_E_CALL || e->op == KN_E_MEMBER)
+		id = e->name; /* (a member's property too: jsep's Identifier) */
 	else if (e->op == KN_E_CONST && e->v.t == KN_V_TEXT)
 		id = e->v.u.s;
 	if (id != NULL && !known(v, id) &&

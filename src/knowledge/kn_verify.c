@@ -375,6 +375,11 @@ static int infer(struct tyctx *c, const struct kn_expr *e)
 		for (size_t i = 0; i < e->nargs; i++)
 			infer(c, e->args[i]);
 		return TY_NUM;
+	case KN_E_MEMBER: case KN_E_APPLY: case KN_E_SEQUENCE:
+		/* (JavaScript's member access and sequences: any type) */
+		for (size_t i = 0; i < e->nargs; i++)
+			infer(c, e->args[i]);
+		return TY_ANY;
 	case KN_E_NULLISH: case KN_E_COMPOUND:
 		a = TY_ANY;
 		for (size_t i = 0; i < e->nargs; i++)

@@ -55,6 +55,8 @@ export const FEATURES = {
 	                    // more arguments, LEBEN's keys naming what is missing (loosen below)
 	times: true,        // last_updated() and the *_time() functions, read as the clock
 	                    // moves on between operations (timed below)
+	members: true,      // JavaScript's member access and `this`, sequences, blank-separated
+	                    // lists, texts as numbers (members below)
 };
 
 // The fixed clock both engines read in the differential test (now(), Date defaults without a
@@ -371,7 +373,8 @@ export function generate(seed, feat = FEATURES) {
 	const d = feat.dupnames ? duplicated(q, seed) : q;
 	const j = feat.jsops ? jsOps(d, seed) : d;
 	const l = feat.loose ? loosen(j, seed) : j;
-	return feat.times ? timed(l, seed) : l;
+	const m = feat.times ? timed(l, seed) : l;
+	return feat.members ? members(m, seed) : m;
 }
 
 // ---- times: last_updated() and the *_time() functions ----------------------------------------
@@ -600,6 +603,14 @@ function jsOps(p, seed) {
 		p.dataDefinitions.push({ class: b ? 'Boolean' : 'Integer', name: `jx${i}`, caption: 'bits',
 			valueCondition: r.pick(b ? bools : ints)() });
 	}
+	layConditions(p, r, cond, whole);
+	return p;
+}
+
+// Conditions laid over a third of the tasks (below the root) with r: a pre- or waitCondition,
+// a recommendCondition or an argument's activeCondition, combined with one written there
+// (cond()) or alone (whole()).
+function layConditions(p, r, cond, whole) {
 	const tasks = [];
 	const walk = (t) => { for (const c of t.tasks || []) { tasks.push(c); walk(c); } };
 	walk(p);
@@ -618,6 +629,70 @@ function jsOps(p, seed) {
 			t[where] = t[where] ? `(${t[where]}) ${r.pick(['&&', '||'])} (${cond()})` : whole();
 		}
 	}
+}
+
+// ---- members: JavaScript's member access, `this`, sequences, texts as numbers ----------------
+// Laid over 35% of the protocols with a PRNG of its own (docs/knowledge-language.md §4.2):
+// derived items and pre/wait/recommend/argument conditions reading `.length`, an index by
+// number or key, `.includes(x)` of texts and lists, moment's now().diff(x, unit[, true]) and
+// getters (hours(), days() ...; with the Date item dt0 too), `?.`, `this.x`, `this['x']`,
+// `this.is_known('x')`, blank-separated lists and arguments (`[1 2]`, `nth([3 4] 1)`), texts
+// JavaScript converts to numbers ('0x1f', ' 12 ', '0b101'), and now and then what throws in
+// PROformajs and so fails the operation: a member of an unset item (mostly guarded by
+// is_known), a number's .includes(), a sequence in parentheses `(a, b)`. A Text item `mk`
+// with the range value 'length' makes `.length` a name PROformajs's validation knows.
+function members(p, seed) {
+	const r = rng(seed ^ 0x6d656d62);
+	if (!r.chance(0.35) || !Array.isArray(p.dataDefinitions)) return p;
+	const plain = p.dataDefinitions.filter((d) => !d.valueCondition && typeof d.name === 'string' && /^[a-z]\w*$/.test(d.name));
+	const nums = plain.filter((d) => d.class === 'Integer' || d.class === 'Float');
+	const texts = plain.filter((d) => d.class === 'Text' && Array.isArray(d.range) && d.range.length);
+	if (!plain.length) return p;
+	// (a text in an expression is a name PROformajs's validation must know: a range value)
+	const numTexts = ['0x1f', ' 12 ', '0b101', '1e1', ' 0x2a ', '0o17', 'Infinity', '', '0'];
+	p.dataDefinitions.push({ class: 'Text', name: 'mk', range: ['length', ...numTexts] });
+	const vals = (d) => d.range.map((v) => (v && v.value !== undefined ? v.value : v)).filter((v) => typeof v === 'string');
+	const a = () => r.pick(plain).name;
+	const n = () => (nums.length ? r.pick(nums).name : a());
+	const hasDate = p.dataDefinitions.some((d) => d.name === 'dt0' && d.class === 'Date');
+	const k = () => r.int(0, 5);
+	const forms = [
+		() => `this.${a()} != undefined`, () => `this['${n()}'] > ${k()}`, () => `this.is_known('${a()}')`,
+		() => `this['is_known']('${a()}') && this.${n()} >= ${k()}`,
+		() => `${n()} == '0x1f'`, () => `${n()} < ' 12 '`, () => `+'0b101' + ${n()} > 6`, () => `'1e1' > ${n()}`,
+		() => `count([1 2 ${k()}]) == 3`, () => `nth([3 4] 1) == ${n()}`, () => `is_known('${a()}' 1)`,
+		() => `now().hours() >= 12`, () => `now().diff(0, 'days') > ${r.int(20000, 21000)}`,
+		() => `now().diff(${n()}, 'months', true) > ${k()}`, () => `now().days() == ${r.int(0, 6)}`,
+		() => `now()['diff'](${r.int(1767225600000, 1773500000000)}, 'hours') > ${r.int(0, 2000)}`,
+		() => { const x = n(); return `is_known('${x}') && this.${x}.length == undefined`; },
+		() => `${a()}?.length == undefined`, () => `!${n()}?.includes(1)`,
+	];
+	for (const d of texts) {
+		const v = r.pick(vals(d));
+		if (!v) continue;
+		forms.push(() => `is_known('${d.name}') && ${d.name}.length > ${k()}`,
+			() => `is_known('${d.name}') && ${d.name}.includes('${v}')`,
+			() => `is_known('${d.name}') && ${d.name}[0] == ${d.name}['0']`);
+	}
+	if (hasDate)
+		forms.push(() => `is_known('dt0') && now().diff(dt0, 'hours') > ${k()}`,
+			() => `is_known('dt0') && dt0.diff(now(), 'days', true) < ${k()}`, () => `is_known('dt0') && dt0.hours() < 12`);
+	// (rare: each throws wherever it is evaluated)
+	const rare = [() => `(${a()}, ${a()})`, () => `${n()}.includes(1)`, () => `${a()}.constructor`,
+		() => `${a()}.length > 2`, () => `this.${a()}.length == undefined`];
+	const cond = () => (r.chance(0.04) ? r.pick(rare) : r.pick(forms))();
+	// (a numeric item's value: a derived Integer item given a text is a difference of its own,
+	// tests/data/proforma/pfmember-derived-text.json)
+	const ints = [() => `count([${k()} ${k()} 1])`,
+		() => `+'${r.pick(numTexts)}' + ${k()}`, () => `now().diff(${r.int(0, 1773500000000)}, 'days')`];
+	for (const d of texts) ints.push(() => `is_known('${d.name}') ? ${d.name}.length : -1`);
+	if (nums.length) ints.push(() => { const x = r.pick(nums).name; return `is_known('${x}') ? this.${x} : now().hours()`; });
+	for (let i = 0, m = r.int(1, 2); i < m; i++) {
+		const b = r.chance(0.4);
+		p.dataDefinitions.push({ class: b ? 'Boolean' : 'Integer', name: `mx${i}`, caption: 'members',
+			valueCondition: b ? cond() : r.pick(ints)() });
+	}
+	layConditions(p, r, cond, cond);
 	return p;
 }
 
