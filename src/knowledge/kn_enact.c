@@ -2322,8 +2322,11 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		if (o->kind != O_TASK || o->state == ST_UNSET)
 			continue;
 		const char *t = e->m->tasks[o->task]->trigger;
+		/* a root's parent path is null, and `_state[null]` is a root named "null" itself
+		 * (dormant here: no offer) */
 		if (t == NULL || o->state != KN_DORMANT ||
-		    (o->parent >= 0 && e->o[o->parent].state != KN_IN_PROGRESS))
+		    (o->parent >= 0 && e->o[o->parent].state != KN_IN_PROGRESS) ||
+		    (o->parent < 0 && strcmp(o->path, "null") == 0))
 			continue;
 		bool dup = false;
 		for (int j = 0; j < n && j < 64; j++)
