@@ -558,6 +558,15 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			set_bool(out, false);
 		return LB_OK;
 	}
+	if (s->js && e->ref == KN_F_NET_SUPPORT && e->nargs == 1 &&
+	    e->args[0]->op == KN_E_CONST && e->args[0]->v.t == KN_V_TEXT && m->ntasks > 0 &&
+	    strcmp(e->args[0]->v.u.s, m->tasks[0]->name) == 0) {
+		/* net_support('c') of a candidate named like the root: PROformajs's lookup finds
+		 * the root's state (its design path), which has no support: 0 */
+		out->t = KN_V_INT;
+		out->u.i = 0;
+		return LB_OK;
+	}
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
 	case KN_F_FINISHED_TIME:
