@@ -1723,6 +1723,9 @@ int kn_enact_new(const struct lb_kn_model *m, struct kn_enact **out, struct lb_e
 		return rc;
 	}
 	e->s->no_trace = true;
+	e->s->pf_unresolved = result_unresolved;
+	e->s->pf_warning_active = warning_active;
+	e->s->pf_ctx = e;
 	size_t nd = m->ndata ? m->ndata : 1;
 	e->support = lb_calloc(m->ncands ? m->ncands : 1, sizeof(double));
 	e->dslot = lb_calloc(nd, sizeof(int));
@@ -1869,6 +1872,7 @@ static void clone_idents(struct kn_enact *c, const struct kn_enact *e)
 	}
 	c->dirty = e->dirty;
 	c->s->pf_ident = e->s->pf_ident == e->ident_live ? c->ident_live : c->ident;
+	c->s->pf_ctx = c; /* the evaluator's callbacks read this enactment's objects */
 }
 
 int kn_enact_clone(const struct kn_enact *e, struct kn_enact **out)
@@ -2445,8 +2449,11 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 		if (o->kind != O_TASK || o->state == ST_UNSET)
 			continue;
 		const char *t = e->m->tasks[o->task]->trigger;
+		/* a root's parent path is null, and `_state[null]` is a root named "null" itself
+		 * (dormant here: no offer) */
 		if (t == NULL || o->state != KN_DORMANT ||
-		    (o->parent >= 0 && e->o[o->parent].state != KN_IN_PROGRESS))
+		    (o->parent >= 0 && e->o[o->parent].state != KN_IN_PROGRESS) ||
+		    (o->parent < 0 && strcmp(o->path, "null") == 0))
 			continue;
 		bool dup = false;
 		for (int j = 0; j < n && j < 64; j++)

@@ -457,6 +457,8 @@ static bool js_list_fn_throws(struct ectx *c, const struct kn_expr *e, const str
 
 static int js_math1(int fn, const struct kn_value *a, struct kn_value *out);
 static void set_real(struct kn_value *v, double r);
+static int js_arith(struct lb_kn_session *s, int op, const struct kn_value *a,
+		    const struct kn_value *b, struct kn_value *out);
 
 /* A task argument written as a bare name (is_finished(p)) is that name's JavaScript value
  * there: a state object or undefined, which PROformajs's path lookup cannot split (unknown
@@ -644,15 +646,30 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			set_bool(out, false);
 		return LB_OK;
 	}
+	if (s->js && e->ref == KN_F_NET_SUPPORT && e->nargs == 1 &&
+	    e->args[0]->op == KN_E_CONST && e->args[0]->v.t == KN_V_TEXT && m->ntasks > 0 &&
+	    strcmp(e->args[0]->v.u.s, m->tasks[0]->name) == 0) {
+		/* net_support('c') of a candidate named like the root: PROformajs's lookup finds
+		 * the root's state (its design path), which has no support: 0 */
+		out->t = KN_V_INT;
+		out->u.i = 0;
+		return LB_OK;
+	}
 	switch (e->ref) {
 	case KN_F_IN_PROGRESS_TIME: case KN_F_COMPLETED_TIME: case KN_F_DISCARDED_TIME:
 	case KN_F_FINISHED_TIME:
 		return task_time(c, e->ref, task, e->args[0], out);
 	case KN_F_INDEX:
 		/* repetition index of a cyclic task (0 for its first run), -1 if not cyclic;
-		 * PROformajs: the task state's index, undefined for a task not cyclic */
-		if (s->js && !m->tasks[task]->cyclic)
+		 * PROformajs: the task state's index, undefined for a task not cyclic (index - 1,
+		 * NaN, while the state is not set: the start's first cycle) */
+		if (s->js && !m->tasks[task]->cyclic) {
+			if (st == 0xff) {
+				out->t = KN_V_REAL;
+				out->u.r = NAN;
+			}
 			return LB_OK;
+		}
 		out->t = KN_V_INT;
 		out->u.i = m->tasks[task]->cyclic ? (int64_t)s->ts[task].cycles : -1;
 		return LB_OK;
@@ -821,6 +838,18 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	case KN_F_ACOS: case KN_F_ATAN: case KN_F_EXP: case KN_F_LOG:
 		return math1(e->ref, &a, out);
 	case KN_F_SUM:
+		if (s->js && a.t == KN_V_SET && a.u.set.n > 0) {
+			/* arr.reduce((cum, val) => cum + val): JavaScript's + (texts concatenate) */
+			struct kn_value acc = a.u.set.v[0];
+			for (size_t i = 1; i < a.u.set.n; i++) {
+				struct kn_value r;
+				if ((rc = js_arith(s, KN_E_ADD, &acc, &a.u.set.v[i], &r)) != LB_OK)
+					return rc;
+				acc = r;
+			}
+			*out = acc;
+			return LB_OK;
+		}
 		if (a.t == KN_V_SET)
 			return set_fold(KN_E_ADD, &a, out);
 		return LB_OK;
