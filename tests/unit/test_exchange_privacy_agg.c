@@ -482,7 +482,9 @@ static void capped(const char *lua, const char *why)
 		fail_msg("'%s' was not stopped", lua);
 	if (!strstr(o.rep.reason, why))
 		fail_msg("'%s': reason '%s' lacks '%s'", lua, o.rep.reason, why);
-	if (dt > 3.0)
+	/* (uncapped, each loop runs for hours; capped, well under a second on a quiet machine:
+	 * the bound leaves room for sanitizers on a loaded one, where 3 s was seen) */
+	if (dt > 30.0)
 		fail_msg("'%s' took %.2f s under a cap of 10^6 instructions", lua, dt);
 	assert_false(o.released);
 	done(&o);
