@@ -1362,7 +1362,9 @@ static int update_task(struct kn_enact *e, int oi)
 	}
 	if (rc != LB_OK)
 		return rc;
-	if (k->cls == KN_ENQUIRY && k->use_defaults)
+	/* PROformajs gives the defaults after Task._updateState returns: a throw there (the
+	 * precondition's, say) fails the cycle before any default is given */
+	if (k->cls == KN_ENQUIRY && k->use_defaults && !e->fail)
 		for (size_t i = mark; i < e->nd; i++)
 			if (e->d[i].obj == oi && e->d[i].attr == A_STATE && e->d[i].v == KN_IN_PROGRESS) {
 				if ((rc = enquiry_defaults(e, oi)) != LB_OK)

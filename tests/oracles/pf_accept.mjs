@@ -2,7 +2,7 @@
 // engine @openclinical/proformajs (a test oracle: never linked or shipped with LEBEN).
 //
 //   node pf_accept.mjs --trace build/tests/proforma_trace [--seed S] [--mutants N]
-//        [--generated G] [--run R] [--save DIR] [--tap] [--root DIR]
+//        [--generated G] [--run R] [--save DIR] [--tap] [--root DIR] [--show-exceptions]
 //
 // Bases: the example contracts' JSON forms, tests/data/knowledge_json/valid*/ and G protocols
 // of the differential test's generator. N mutants of
@@ -352,7 +352,11 @@ cases.forEach((c, i) => {
 	count[got.ok ? 'accepted' : 'refused']++;
 	if (valid && !got.ok) {
 		const ex = EXCEPTIONS.find(([re]) => re.test(got.error));
-		if (ex) { count.exceptions[ex[1]] = (count.exceptions[ex[1]] || 0) + 1; return; }
+		if (ex) {
+			count.exceptions[ex[1]] = (count.exceptions[ex[1]] || 0) + 1;
+			if (flag('show-exceptions')) say(`# exception ${c.name} [${c.label}]: ${got.error}`);
+			return;
+		}
 		bad.push({ c, why: 'PROformajs accepts it, LEBEN refuses it', detail: got.error });
 		return;
 	}
