@@ -958,6 +958,8 @@ static bool js_fresh(const struct kn_expr *x, const struct kn_value *v)
 {
 	if (x == NULL)
 		return false;
+	if (kn_js_is_this(v)) /* PROformajs's evaluator object: a new one every cycle */
+		return true;
 	if (v->t == KN_V_REAL && !isnan(v->u.r))
 		return from_random(x);
 	return (v->t == KN_V_SET || v->t == KN_V_DATE) && !may_be_stored(x);
@@ -1152,6 +1154,10 @@ static int next_instance(struct kn_enact *e, int oi)
 static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 {
 	bool num = v->t == KN_V_INT || v->t == KN_V_REAL;
+	/* `this` (PROformajs's evaluator object): only a DataDefinition without a range takes it */
+	if (kn_js_is_this(v) &&
+	    (d->type != KN_T_ANY || d->range_text != NULL || d->allowed != NULL))
+		return false;
 	switch (d->type) {
 	case KN_T_BOOLEAN: return v->t == KN_V_BOOL;
 	case KN_T_INTEGER: case KN_T_REAL: if (!num) return false; break;
@@ -1362,7 +1368,9 @@ static int update_task(struct kn_enact *e, int oi)
 	}
 	if (rc != LB_OK)
 		return rc;
-	if (k->cls == KN_ENQUIRY && k->use_defaults)
+	/* PROformajs gives the defaults after Task._updateState returns: a throw there (the
+	 * precondition's, say) fails the cycle before any default is given */
+	if (k->cls == KN_ENQUIRY && k->use_defaults && !e->fail)
 		for (size_t i = mark; i < e->nd; i++)
 			if (e->d[i].obj == oi && e->d[i].attr == A_STATE && e->d[i].v == KN_IN_PROGRESS) {
 				if ((rc = enquiry_defaults(e, oi)) != LB_OK)

@@ -23,6 +23,9 @@ struct ectx {
 	int depth;
 };
 
+/* `this` alone under the PROformajs rules (kn_int.h KN_THIS_BARE) */
+const char kn_js_this_obj[] = "[object Object]";
+
 static const struct kn_value unknown_v = { .t = KN_V_UNKNOWN };
 
 int kn_truth(const struct kn_value *v)
@@ -806,8 +809,9 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		if (a.t == KN_V_SET) {
 			out->t = KN_V_INT;
 			out->u.i = (int64_t)a.u.set.n;
-		} else if (a.t == KN_V_TEXT && s->js) {
-			/* arr.length of a text: its length in UTF-16 units */
+		} else if (a.t == KN_V_TEXT && s->js && !kn_js_is_this(&a)) {
+			/* arr.length of a text: its length in UTF-16 units (of `this`: its own
+			 * property 'length', taken as undefined) */
 			out->t = KN_V_INT;
 			out->u.i = js_text_length(a.u.s);
 		}
@@ -854,6 +858,8 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			return set_fold(KN_E_ADD, &a, out);
 		return LB_OK;
 	case KN_F_NTH:
+		if (s->js && kn_js_is_this(&a)) /* this[i]: taken as undefined */
+			return LB_OK;
 		if (s->js && a.t == KN_V_TEXT)
 			return js_nth_text(c, &a, &b, out);
 		if (a.t == KN_V_SET && b.t == KN_V_INT && b.u.i >= 0 && (uint64_t)b.u.i < a.u.set.n)
@@ -1681,6 +1687,11 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 		return 1;
 	case KN_E_NAME:
 		/* this.constructor: PROformajs's evaluator refuses the key */
+		if (kn_expr_this(e) == KN_THIS_BARE) {
+			out->t = KN_V_TEXT;
+			out->u.s = kn_js_this_obj;
+			return 1;
+		}
 		if (kn_expr_this(e) && kn_js_key_disallowed(e->name)) {
 			js_throw(c, "Access to member disallowed");
 			return 1;
@@ -1706,7 +1717,7 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 		 * includes a substring */
 		if (b.t == KN_V_UNKNOWN)
 			set_bool(out, false);
-		else if (b.t == KN_V_SET || b.t == KN_V_TEXT)
+		else if (b.t == KN_V_SET || (b.t == KN_V_TEXT && !kn_js_is_this(&b)))
 			*rc = js_includes(s, &b, &a, out);
 		else /* a number, boolean or date has no includes() */
 			js_throw(c, "arr.includes is not a function");

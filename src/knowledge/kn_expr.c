@@ -506,13 +506,24 @@ static int parse_call(struct lexer *lx, struct kn_expr *e)
 /* `this` (the current token), PROformajs's evaluator object: its own properties are the data
  * values by name (and the tasks' state objects by runtime path), its methods the functions.
  * Read: this.NAME and this['NAME'] (the name's value, as the bare name), this.f(...) and
- * this['f'](...) (the function f). */
+ * this['f'](...) (the function f), and `this` alone (KN_THIS_BARE). */
 static int parse_this(struct lexer *lx, struct kn_expr **out)
 {
 	int line = lx->tline, col = lx->tcol, rc, mark = 0;
 	char *name = NULL;
 	if ((rc = next(lx)) != LB_OK)
 		return rc;
+	if (!is_op(lx, ".") && !is_op(lx, "[") && !is_op(lx, "?.") && !is_op(lx, "(")) {
+		struct kn_expr *e = node(KN_E_NAME, line, col);
+		if (e == NULL || (e->name = lb_strdup("this")) == NULL) {
+			kn_expr_free(e);
+			return nomem(lx);
+		}
+		e->v.t = KN_V_INT;
+		e->v.u.i = KN_THIS_BARE;
+		*out = e;
+		return LB_OK;
+	}
 	if (is_op(lx, ".")) {
 		if ((rc = next(lx)) != LB_OK)
 			return rc;
@@ -540,8 +551,8 @@ static int parse_this(struct lexer *lx, struct kn_expr **out)
 		lb_free(name);
 		return lb_errf(lx->em, LB_ESYNTAX,
 			       "%d:%d: 'this' (PROformajs's evaluator object) is read only as "
-			       "this.NAME or this['NAME'] (a data item's value) and this.f(...) (a "
-			       "function): write the name itself",
+			       "this.NAME or this['NAME'] (a data item's value), this.f(...) (a "
+			       "function) and alone: write the name itself",
 			       line, col);
 	}
 	if ((rc = next(lx)) != LB_OK) {
@@ -649,6 +660,19 @@ static bool call_follows(struct lexer *lx)
 	return is_op(lx, "?.") && q < lx->end && *q == '(';
 }
 
+/* `(this).x`, `(this)[k]`, `(this)(...)`: the evaluator object's member, which LEBEN reads only
+ * as this.NAME / this['NAME'] / this.f(...) */
+static int this_object(struct lexer *lx, const struct kn_expr *e)
+{
+	if (e->op != KN_E_NAME || kn_expr_this(e) != KN_THIS_BARE)
+		return LB_OK;
+	return lb_errf(lx->em, LB_ESYNTAX,
+		       "%d:%d: 'this' (PROformajs's evaluator object) is read only as this.NAME or "
+		       "this['NAME'] (a data item's value), this.f(...) (a function) and alone: "
+		       "write the name itself",
+		       e->line, e->col);
+}
+
 /* `.name`, `(args)`, and after `?.` (opt, consumed) `name`, `(args)` */
 static int parse_js_postfix(struct lexer *lx, struct kn_expr **e, bool opt)
 {
@@ -662,6 +686,8 @@ static int parse_js_postfix(struct lexer *lx, struct kn_expr **e, bool opt)
 		 * by name: it is written back as f(x), the same syntax tree but for that flag) */
 		if ((*e)->op == KN_E_NAME && kn_expr_this(*e) == 0)
 			return parse_call(lx, *e);
+		if ((rc = this_object(lx, *e)) != LB_OK)
+			return rc;
 		if ((x = node(KN_E_APPLY, (*e)->line, (*e)->col)) == NULL)
 			return nomem(lx);
 		if (push_arg(x, *e) != LB_OK) {
@@ -682,6 +708,8 @@ static int parse_js_postfix(struct lexer *lx, struct kn_expr **e, bool opt)
 		return LB_OK;
 	}
 	/* `.name` */
+	if ((rc = this_object(lx, *e)) != LB_OK)
+		return rc;
 	if (!opt && (rc = next(lx)) != LB_OK)
 		return rc;
 	if (lx->t != T_ID)
@@ -835,6 +863,8 @@ static int parse_primary(struct lexer *lx, struct kn_expr **out)
 			continue;
 		}
 		struct kn_expr *i, *x;
+		if ((rc = this_object(lx, e)) != LB_OK)
+			goto err;
 		if (++lx->depth > KN_EXPR_MAX_DEPTH) {
 			rc = lb_errf(lx->em, LB_ELIMIT, "%d:%d: expression nested too deeply",
 				     lx->tline, lx->tcol);

@@ -133,6 +133,16 @@ enum kn_op {
  * `this['x']`, `this.f(...)`) has v.t == KN_V_INT and v.u.i one of these (0: a bare name). */
 #define KN_THIS_DOT 1
 #define KN_THIS_INDEX 2
+/* `this` alone (name "this"): PROformajs's evaluator object. Under the PROformajs rules its
+ * value is the text kn_js_this_obj itself (by pointer: String() "[object Object]", truthy,
+ * NaN as a number), a new object at every evaluation (never === an earlier one); count(),
+ * nth() and includes() of it read it as the object. */
+#define KN_THIS_BARE 3
+extern const char kn_js_this_obj[];
+static inline bool kn_js_is_this(const struct kn_value *v)
+{
+	return v->t == KN_V_TEXT && v->u.s == kn_js_this_obj;
+}
 
 struct kn_expr {
 	int op;                 /* enum kn_op */

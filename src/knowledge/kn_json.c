@@ -1585,8 +1585,10 @@ static int check_ids(struct vctx *v, const struct kn_expr *e, const char *where,
 	if (e == NULL)
 		return LB_OK;
 	const char *id = NULL;
-	if (e->op == KN_E_NAME || e->op == KN_E_CALL || e->op == KN_E_MEMBER)
-		id = e->name; /* (a member's property too: jsep's Identifier) */
+	if ((e->op == KN_E_NAME && kn_expr_this(e) != KN_THIS_BARE) || e->op == KN_E_CALL ||
+	    e->op == KN_E_MEMBER)
+		id = e->name; /* (a member's property too: jsep's Identifier; `this` alone is
+			       * jsep's ThisExpression) */
 	else if (e->op == KN_E_CONST && e->v.t == KN_V_TEXT)
 		id = e->v.u.s;
 	if (id != NULL && !known(v, id) &&

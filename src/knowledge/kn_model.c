@@ -433,6 +433,10 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			e->ref = KN_REF_VALUE;
 			return LB_OK;
 		}
+		if (kn_expr_this(e) == KN_THIS_BARE) { /* PROformajs's evaluator object */
+			e->ref = -1;
+			return LB_OK;
+		}
 		e->ref = find_data_r(r, e->name);
 		/* PROformajs: a predicate's bare name is the function itself, no data; LEBEN
 		 * gives it no value (unknown) */

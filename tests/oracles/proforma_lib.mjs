@@ -57,6 +57,7 @@ export const FEATURES = {
 	                    // moves on between operations (timed below)
 	members: true,      // JavaScript's member access and `this`, sequences, blank-separated
 	                    // lists, texts as numbers (members below)
+	thisAlone: true,    // `this` alone: PROformajs's evaluator object (thisAlone below)
 };
 
 // The fixed clock both engines read in the differential test (now(), Date defaults without a
@@ -374,7 +375,8 @@ export function generate(seed, feat = FEATURES) {
 	const j = feat.jsops ? jsOps(d, seed) : d;
 	const l = feat.loose ? loosen(j, seed) : j;
 	const m = feat.times ? timed(l, seed) : l;
-	return feat.members ? members(m, seed) : m;
+	const n = feat.members ? members(m, seed) : m;
+	return feat.thisAlone ? thisAlone(n, seed) : n;
 }
 
 // ---- times: last_updated() and the *_time() functions ----------------------------------------
@@ -692,6 +694,35 @@ function members(p, seed) {
 		p.dataDefinitions.push({ class: b ? 'Boolean' : 'Integer', name: `mx${i}`, caption: 'members',
 			valueCondition: b ? cond() : r.pick(ints)() });
 	}
+	layConditions(p, r, cond, cond);
+	return p;
+}
+
+// ---- thisAlone: `this` alone, PROformajs's evaluator object ------------------------------------
+// Laid over 15% of the protocols with a PRNG of its own (docs/knowledge-language.md §4.2): `this`
+// alone in pre/wait/recommend/argument conditions and derived items (truthy, "[object Object]"
+// as a text, NaN as a number, count() and nth() of it undefined), and now and then what fails
+// the operation in PROformajs: includes(this, x) and sum(this) throw, and `this` as a whole
+// raw condition or a derived Text item's value is a new object at every cycle (never settles).
+function thisAlone(p, seed) {
+	const r = rng(seed ^ 0x74686973);
+	if (!r.chance(0.15) || !Array.isArray(p.dataDefinitions)) return p;
+	const plain = p.dataDefinitions.filter((d) => !d.valueCondition && typeof d.name === 'string' && /^[a-z]\w*$/.test(d.name));
+	if (!plain.length) return p;
+	const a = () => r.pick(plain).name;
+	const k = () => r.int(0, 5);
+	const forms = [() => `this && is_known('${a()}')`, () => `!this || is_known('${a()}')`,
+		() => `this ? !is_known('${a()}') : false`, () => `this == this && is_known('${a()}')`,
+		() => `this != undefined`, () => `count(this) == undefined`, () => `nth(this, 0) == undefined`,
+		() => `(this | 0) == 0 && is_known('${a()}')`, () => `+this != +this`, () => `this > ${k()}`,
+		() => `this.${a()} == this.${a()} && this`, () => `count([this ${k()}]) == 2`];
+	const rare = [() => `includes(this, 1)`, () => `sum(this) > 0`, () => 'this'];
+	const cond = () => (r.chance(0.04) ? r.pick(rare) : r.pick(forms))();
+	const ints = [() => `this | ${k()}`, () => `count([this ${k()}])`, () => `(this ? 1 : 0) + ${k()}`,
+		() => `+this`];
+	p.dataDefinitions.push({ class: 'Integer', name: 'th0', caption: 'this', valueCondition: r.pick(ints)() });
+	if (r.chance(0.03))
+		p.dataDefinitions.push({ class: 'Text', name: 'th1', caption: 'this', valueCondition: 'this' });
 	layConditions(p, r, cond, cond);
 	return p;
 }

@@ -114,6 +114,8 @@ static void test_expr_js_only(void **state)
 		{ "(a, b) > 1", "(a, b) > 1" },
 		/* member access, `this` */
 		{ "this.x", "this.x" },
+		{ "this", "this" },
+		{ "!this || (this + 1)", "!this || this + 1" },
 		{ "this['x'] > 1", "this['x'] > 1" },
 		{ "this[\"a b\"]", "this['a b']" },
 		{ "this.now()", "this.now()" },
@@ -208,12 +210,15 @@ static void test_expr_js_only(void **state)
 			     "not read: call it" },
 		{ "a.5", "1:2: expected a property name after '.', found '.5'" },
 		{ "a. 5", "1:4: expected a property name after '.', found '5'" },
-		{ "this", "1:1: 'this' (PROformajs's evaluator object) is read only as this.NAME or "
-			  "this['NAME'] (a data item's value) and this.f(...) (a function): write the "
-			  "name itself" },
+		{ "(this).x", "1:2: 'this' (PROformajs's evaluator object) is read only as this.NAME "
+			      "or this['NAME'] (a data item's value), this.f(...) (a function) and "
+			      "alone: write the name itself" },
+		{ "(this)[0]", "1:2: 'this' (PROformajs's evaluator object) is read only as "
+			       "this.NAME or this['NAME'] (a data item's value), this.f(...) (a "
+			       "function) and alone: write the name itself" },
 		{ "this[a]", "1:1: 'this' (PROformajs's evaluator object) is read only as this.NAME "
-			     "or this['NAME'] (a data item's value) and this.f(...) (a function): write "
-			     "the name itself" },
+			     "or this['NAME'] (a data item's value), this.f(...) (a function) and "
+			     "alone: write the name itself" },
 		{ "this.now > 1", "1:1: this.now without a call is PROformajs's function itself, "
 				  "which LEBEN does not read as a value: call it (this.now(...))" },
 		{ "a.diff", "1:2: JavaScript's method '.diff' without a call (the function itself) is "
@@ -647,11 +652,13 @@ static void test_js_semantics(void **state)
 /* JavaScript's member access (`s.length`, `l[i]`, `l.includes(x)`, moment's `now().diff(ms,
  * 'months', true)` and getters), `this.x` / `this['x']` / `this.f()`, `(a, b)` (a throw),
  * `[a b]` / `f(a b)`, and text to number as JavaScript converts it ("0x1f", " 12 ", "0b11",
- * "Infinity", "" ...): every answer (and every throw) the reference's. */
+ * "Infinity", "" ...), `this` alone (PROformajs's evaluator object: "[object Object]" as a text,
+ * truthy, NaN as a number; count(), nth(), includes() of it): every answer (and every throw)
+ * the reference's. */
 static void test_js_members(void **state)
 {
 	(void)state;
-	js_vectors("js_member", 113);
+	js_vectors("js_member", 137);
 }
 
 /* Data semantics: derived values from other items (through another derived item), allowed
