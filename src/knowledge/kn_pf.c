@@ -794,9 +794,16 @@ static int ptask(struct pf *x, struct kn_task **out)
 			t->sources = ns;
 			struct kn_source *s = &t->sources[t->nsources++];
 			memset(s, 0, sizeof(*s));
+			int line = x->tline, col = x->tcol;
 			if ((rc = pnext(x)) != LB_OK ||
 			    (rc = pident(x, &s->data, "a data item name")) != LB_OK)
 				return rc;
+			for (size_t k = 0; k + 1 < t->nsources; k++)
+				if (strcmp(t->sources[k].data, s->data) == 0)
+					return lb_errf(x->em, LB_EINVALID,
+						       "%s:%d:%d: enquiry '%s' asks for '%s' twice; keep "
+						       "one source",
+						       x->file, line, col, t->name, s->data);
 			if (pis(x, "optional")) {
 				s->optional = true;
 				if ((rc = pnext(x)) != LB_OK)
@@ -1181,15 +1188,17 @@ static int pf_task_printable(const struct lb_kn_model *m, const struct kn_task *
 		if (m->tasks[i] != t && m->tasks[i]->idx < t->idx &&
 		    strcmp(m->tasks[i]->name, t->name) == 0)
 			why = "another task has its name (.pf task names are unique in the contract)";
-	for (size_t i = 0; why == NULL && i < t->nafter; i++)
+	/* (what follows names what a JSON protocol lacks, which PROformajs lets through; in a
+	 * model read from the .pf form the verifier reports it as a finding instead) */
+	for (size_t i = 0; m->js && why == NULL && i < t->nafter; i++)
 		if (t->after_idx != NULL && t->after_idx[i] < 0)
 			why = "its antecedent names no other component of its plan (PROformajs ignores "
 			      "\"antecedents\")";
-	for (size_t i = 0; why == NULL && i < t->nsources; i++)
+	for (size_t i = 0; m->js && why == NULL && i < t->nsources; i++)
 		if (t->sources[i].ref < 0)
 			why = "a source's type names no data definition (a task, candidate or range "
 			      "value, which PROformajs's validation takes)";
-	for (size_t i = 0; why == NULL && i < t->npost; i++)
+	for (size_t i = 0; m->js && why == NULL && i < t->npost; i++)
 		if (t->post[i].ref < 0)
 			why = "a postAssignment names what the protocol lacks or a derived item "
 			      "(PROformajs ignores \"postAssignments\")";

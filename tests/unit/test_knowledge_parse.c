@@ -361,6 +361,9 @@ static void test_model_errors(void **state)
 		  "f.pf:3:1: expected ';', found 'end'" },
 		{ "plan :: p ;\n  enquiry :: e ;\n    source ;\n  end enquiry.\nend plan.\n", "f.pf",
 		  "f.pf:3:12: expected a data item name, found ';'" },
+		{ "data :: x ; type integer; end data.\nplan :: p ;\n  enquiry :: e ;\n    source x;\n"
+		  "    source x meta \"{}\";\n  end enquiry.\nend plan.\n", "f.pf",
+		  "f.pf:5:5: enquiry 'e' asks for 'x' twice; keep one source" },
 		{ "plan :: p ;\n  precondition a and ;\nend plan.\n", "f.pf",
 		  "f.pf:2:22: expected a value, name or '(', found end of expression" },
 		{ "plan :: p ;\nend decision.\n", "f.pf",
