@@ -505,7 +505,7 @@ static void idents(struct kn_enact *e, struct kn_value *out)
 	/* the EvaluatorContext adds the tasks by runtime path after the data: a root not cyclic
 	 * (its path a bare name) shadows an item of its name with its state object, which
 	 * JavaScript shows as "[object Object]" (a text here: truthy, known, NaN as a number) */
-	static const struct kn_value state_obj = { .t = KN_V_TEXT, .u.s = "[object Object]" };
+	static const struct kn_value state_obj = { .t = KN_V_TEXT, .u.s = kn_js_state_text };
 	const struct kn_task *root = e->m->ntasks > 0 && e->m->tasks[0]->parent < 0
 					     ? e->m->tasks[0] : NULL;
 	for (size_t d = 0; root != NULL && !root->cyclic && d < nd; d++)

@@ -57,8 +57,7 @@ const EXCEPTIONS = [
 	// (bitwise operators, **, ??, compound and comma expressions and chained comparisons are
 	// read now: these are what is left)
 	[/JavaScript's member access \('x\.y', 'now\(\)\.diff\(\.\.\.\)'\) is not read/, "JavaScript's member access (x.length, now().diff(...), Math.abs)"],
-	[/is not a decision \(PROformajs|without an argument is null in PROformajs/, "result_of/result_set of a task that is not a decision or of no argument (JavaScript's null)"],
-	[/top-level task's name '.*' used as a value/, "the top-level task's name used as a value (its state object in PROformajs)"],
+	[/may store the top-level task's name '.*' as its value/, "the top-level task's state object stored as a data value (its name as a derived value or default)"],
 	[/unknown component\/predicate 'this'/, 'this used as a value'],
 ];
 
