@@ -1100,7 +1100,8 @@ static bool js_seq(const struct kn_value *a, const struct kn_value *b)
 		return false;
 	switch (a->t) {
 	case KN_V_UNKNOWN: return kn_js_null(a) == kn_js_null(b); /* null !== undefined */
-	case KN_V_SET: return false; /* two arrays are two objects */
+	case KN_V_SET: /* two arrays are two objects, but for an item's array read twice */
+		return a->oid != 0 && a->oid == b->oid;
 	default: return cmp(a, b) == 0;
 	}
 }

@@ -30,6 +30,10 @@ enum kn_vtype {
 
 struct kn_value {
 	int t; /* enum kn_vtype */
+	/* Under the PROformajs rules, a list a data item stores: its JavaScript identity (the
+	 * array object; 0 for one the evaluation made). Kept by copies, ignored by
+	 * kn_value_equal; it sits in what was padding, so the struct keeps its size. */
+	uint32_t oid;
 	union {
 		bool b;
 		int64_t i; /* KN_V_INT and KN_V_DATE */

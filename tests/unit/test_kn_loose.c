@@ -362,6 +362,26 @@ static void test_top_data(void **state)
 	load_refused("{\"class\":\"Integer\",\"name\":\"x\",\"valueCondition\":\"x + 1\"}", "'x'");
 }
 
+/* An item's stored list is one JavaScript array, which a derived item with valueCondition "m"
+ * stores itself: it settles, is == to m, and stores a new version at every set of m, an equal
+ * list included (a new array). PROformajs, after m [a, b], [c], [c]: v 3 versions, e true
+ * (7 versions: false while v still holds the last array), m 3 versions. */
+static void test_list_identity(void **state)
+{
+	(void)state;
+	struct lb_kn_model *m = load_ok(PLAN(
+		"{\"class\":\"Text\",\"name\":\"m\",\"multiValued\":true,\"range\":[\"a\",\"b\",\"c\"]},"
+		"{\"class\":\"DataDefinition\",\"name\":\"v\",\"valueCondition\":\"m\"},"
+		"{\"class\":\"Boolean\",\"name\":\"e\",\"valueCondition\":\"v == m && m === m\"}",
+		ENQ(SRC("m"))));
+	static const char *const ops[] = { "set p:q {\"m\":[\"a\",\"b\"]}", "set p:q {\"m\":[\"c\"]}",
+					   "set p:q {\"m\":[\"c\"]}", NULL };
+	static const char *const want[] = { "\"v\":[\"c\"]", "\"e\":true", "\"v\":3", "\"e\":7",
+					    "\"m\":3", NULL };
+	run(m, ops, want);
+	lb_kn_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_top_data),
 		cmocka_unit_test(test_result_null),
 		cmocka_unit_test(test_root_state),
+		cmocka_unit_test(test_list_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
