@@ -77,7 +77,7 @@ for (const f of jsonIn(join(root, 'tests/data/proforma'))) {
 }
 // (without the generator's jsops and loose layers, whose operators the expression mutations below write
 // anyway: the bases, and so the mutants and the run sample, stay what they were before it)
-for (let i = 0; i < ngen; i++) bases.push(generate(seed * 7 + i, { ...FEATURES, jsops: false, loose: false }));
+for (let i = 0; i < ngen; i++) bases.push(generate(seed * 7 + i, { ...FEATURES, jsops: false, loose: false, nulls: false }));
 
 // ---- mutations --------------------------------------------------------------------------------
 const r = rng(seed);
