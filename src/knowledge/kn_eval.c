@@ -1395,7 +1395,8 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 				*out = unknown_v;
 				return LB_OK;
 			}
-			if (!member(&a, out))
+			/* (a JavaScript array keeps every element; LEBEN's list is a set) */
+			if (c->s->js || !member(&a, out))
 				out->u.set.v[out->u.set.n++] = a;
 		}
 		return LB_OK;
