@@ -23,6 +23,7 @@
  * (differential test, bench).
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,7 +447,21 @@ static bool push_throws(const char *path, const char *name)
 /* Store v (copied; NULL: only make the slot, an empty history) as a new version of item d
  * under `path`: PROformajs's `_data[path][name].push(...)`, the path and the slot made when
  * absent. */
-static int store_at(struct kn_enact *e, const char *path, int d, const struct kn_value *v)
+/* A new JavaScript identity for a stored list (never 0; unique across enactments). */
+static uint32_t new_oid(void)
+{
+	static _Atomic uint32_t next = 1;
+	uint32_t id;
+	while ((id = atomic_fetch_add(&next, 1)) == 0)
+		;
+	return id;
+}
+
+/* Store v under (path, d). A list keeps its identity when keep_id and it has one (a derived
+ * value read from an item: the same array there; a copied enactment), else it is a new array
+ * (an answer or a default, which PROformajs stores as the array it was given). */
+static int store_at(struct kn_enact *e, const char *path, int d, const struct kn_value *v,
+		    bool keep_id)
 {
 	if (push_throws(path, e->m->data[d].name)) /* "push is not a function" */
 		return v == NULL ? LB_OK : LB_ETYPE;
@@ -476,6 +491,8 @@ static int store_at(struct kn_enact *e, const char *path, int d, const struct kn
 	sl->h = nh;
 	int rc = kn_value_copy(&sl->h[sl->n], v);
 	if (rc == LB_OK) {
+		struct kn_value *st = &sl->h[sl->n];
+		st->oid = st->t != KN_V_SET ? 0 : keep_id && v->oid != 0 ? v->oid : new_oid();
 		sl->n++;
 		sl->when = kn_clock_ms(e->s->js_now_ms);
 		e->dirty = true;
@@ -486,7 +503,7 @@ static int store_at(struct kn_enact *e, const char *path, int d, const struct kn
 /* A set, unset or default of item d: under the design path of the task defining it. */
 static int store_def(struct kn_enact *e, int d, const struct kn_value *v)
 {
-	return store_at(e, e->ddesign[d], d, v);
+	return store_at(e, e->ddesign[d], d, v, false);
 }
 
 /* The last value stored for item d under its task's design path (what PROformajs's get()
@@ -520,7 +537,7 @@ static void idents(struct kn_enact *e, struct kn_value *out)
 	/* the EvaluatorContext adds the tasks by runtime path after the data: a root not cyclic
 	 * (its path a bare name) shadows an item of its name with its state object, which
 	 * JavaScript shows as "[object Object]" (a text here: truthy, known, NaN as a number) */
-	static const struct kn_value state_obj = { .t = KN_V_TEXT, .u.s = "[object Object]" };
+	static const struct kn_value state_obj = { .t = KN_V_TEXT, .u.s = kn_js_state_text };
 	const struct kn_task *root = e->m->ntasks > 0 && e->m->tasks[0]->parent < 0
 					     ? e->m->tasks[0] : NULL;
 	for (size_t d = 0; root != NULL && !root->cyclic && d < nd; d++)
@@ -605,9 +622,9 @@ int kn_enact_copy_data(struct kn_enact *dst, const struct kn_enact *src)
 	dst->dirty = true;
 	for (size_t i = 0; i < src->nslots; i++) {
 		const struct dslot *sl = &src->slots[i];
-		int rc = store_at(dst, src->dpaths[sl->path], sl->data, NULL);
+		int rc = store_at(dst, src->dpaths[sl->path], sl->data, NULL, true);
 		for (size_t k = 0; rc == LB_OK && k < sl->n; k++)
-			rc = store_at(dst, src->dpaths[sl->path], sl->data, &sl->h[k]);
+			rc = store_at(dst, src->dpaths[sl->path], sl->data, &sl->h[k], true);
 		if (rc != LB_OK)
 			return rc;
 		dst->slots[i].when = sl->when; /* (slot i of src is slot i of dst) */
@@ -1041,6 +1058,8 @@ static bool js_same(const struct kn_value *a, bool fresh, const struct kn_value 
 		return false;
 	if (a->t == KN_V_UNKNOWN) /* null !== undefined */
 		return kn_js_null(a) == kn_js_null(b);
+	if (a->t == KN_V_SET && (a->oid != 0 || b->oid != 0)) /* stored arrays: the same one */
+		return a->oid == b->oid;
 	return kn_value_equal(a, b);
 }
 
@@ -1055,6 +1074,8 @@ static bool derived_differ(bool numeric, bool fresh, const struct kn_value *v,
 {
 	if (numeric && isnan(kn_js_number(v)))
 		return false;
+	if (v->t == KN_V_SET && old->t == KN_V_SET && (v->oid != 0 || old->oid != 0))
+		return fresh || v->oid != old->oid; /* an item's array: the same object or not */
 	return fresh || !kn_value_equal(v, old);
 }
 
@@ -1661,7 +1682,7 @@ static int apply(struct kn_enact *e)
 			/* PROformajs stores it under the runtime path of the item's task */
 			kn_value_clear(&o->value);
 			rc = kn_value_copy(&o->value, &d->val);
-			rc = rc ? rc : store_at(e, e->o[o->parent].path, o->task, &d->val);
+			rc = rc ? rc : store_at(e, e->o[o->parent].path, o->task, &d->val, true);
 			break;
 		}
 	}

@@ -27,6 +27,7 @@ struct ectx {
 const char kn_js_this_obj[] = "[object Object]";
 
 static const struct kn_value unknown_v = { .t = KN_V_UNKNOWN };
+const char kn_js_state_text[] = "[object Object]";
 
 int kn_truth(const struct kn_value *v)
 {
@@ -558,6 +559,9 @@ static int js_missing_args(struct ectx *c, const struct kn_expr *e, struct kn_va
 	case KN_F_ABS: case KN_F_ROUND: case KN_F_SIN: case KN_F_COS: case KN_F_TAN:
 	case KN_F_ASIN: case KN_F_ACOS: case KN_F_ATAN: case KN_F_EXP: case KN_F_LOG:
 		return js_math1(e->ref, &a, out);
+	case KN_F_RESULT_OF: case KN_F_RESULT_SET: /* of undefined: no component, null */
+		out->u.i = KN_JS_NULL;
+		return LB_OK;
 	case KN_F_INCLUDES:
 		if (a.t == KN_V_UNKNOWN || a.t == KN_V_SET)
 			set_bool(out, false);
@@ -736,6 +740,12 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			out->u.i = KN_JS_NULL;
 			return LB_OK;
 		}
+		if (m->tasks[task]->cls != KN_DECISION) {
+			/* PROformajs: null (the task's state has no confirmed()) */
+			if (s->js)
+				out->u.i = KN_JS_NULL;
+			return LB_OK;
+		}
 		/* PROformajs (s->js) reads the confirmed candidates in any state */
 		if (st != KN_COMPLETED && !s->js)
 			return LB_OK; /* no result until the decision is completed */
@@ -809,9 +819,10 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 		if (a.t == KN_V_SET) {
 			out->t = KN_V_INT;
 			out->u.i = (int64_t)a.u.set.n;
-		} else if (a.t == KN_V_TEXT && s->js && !kn_js_is_this(&a)) {
-			/* arr.length of a text: its length in UTF-16 units (of `this`: its own
-			 * property 'length', taken as undefined) */
+		} else if (a.t == KN_V_TEXT && s->js && !kn_js_is_this(&a) &&
+			   !kn_js_state(&a)) {
+			/* arr.length of a text: its length in UTF-16 units (of `this` or the
+			 * root's state object: its own property 'length', taken as undefined) */
 			out->t = KN_V_INT;
 			out->u.i = js_text_length(a.u.s);
 		}
@@ -860,7 +871,7 @@ static int call(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 	case KN_F_NTH:
 		if (s->js && kn_js_is_this(&a)) /* this[i]: taken as undefined */
 			return LB_OK;
-		if (s->js && a.t == KN_V_TEXT)
+		if (s->js && a.t == KN_V_TEXT && !kn_js_state(&a))
 			return js_nth_text(c, &a, &b, out);
 		if (a.t == KN_V_SET && b.t == KN_V_INT && b.u.i >= 0 && (uint64_t)b.u.i < a.u.set.n)
 			*out = a.u.set.v[b.u.i];
@@ -1098,10 +1109,12 @@ static double js_text_num(const char *text)
 	return r;
 }
 
-/* ToNumber: undefined -> NaN, booleans 0/1, text parsed ("" -> 0), dates as their ms. */
+/* ToNumber: undefined -> NaN, null -> 0, booleans 0/1, text parsed ("" -> 0), dates as their
+ * ms. */
 static double js_num(const struct kn_value *v)
 {
 	switch (v->t) {
+	case KN_V_UNKNOWN: return kn_js_null(v) ? 0 : NAN;
 	case KN_V_BOOL: return v->u.b ? 1 : 0;
 	case KN_V_INT: case KN_V_DATE: return (double)v->u.i;
 	case KN_V_REAL: return v->u.r;
@@ -1185,7 +1198,7 @@ static int js_str(struct lb_kn_session *s, const struct kn_value *v, const char 
 	int rc = LB_OK;
 	lb_buf_init(&b, 1u << 20);
 	switch (v->t) {
-	case KN_V_UNKNOWN: rc = lb_buf_adds(&b, "undefined"); break;
+	case KN_V_UNKNOWN: rc = lb_buf_adds(&b, kn_js_null(v) ? "null" : "undefined"); break;
 	case KN_V_BOOL: rc = lb_buf_adds(&b, v->u.b ? "true" : "false"); break;
 	case KN_V_TEXT: rc = lb_buf_adds(&b, v->u.s); break;
 	case KN_V_REAL:
@@ -1233,11 +1246,12 @@ static bool js_seq(const struct kn_value *a, const struct kn_value *b)
 {
 	if (is_num(a) && is_num(b))
 		return num(a) == num(b);
-	if (a->t != b->t)
+	if (a->t != b->t || kn_js_state(a) != kn_js_state(b)) /* an object is no text */
 		return false;
 	switch (a->t) {
-	case KN_V_UNKNOWN: return true;
-	case KN_V_SET: return false; /* two arrays are two objects */
+	case KN_V_UNKNOWN: return kn_js_null(a) == kn_js_null(b); /* null !== undefined */
+	case KN_V_SET: /* two arrays are two objects, but for an item's array read twice */
+		return a->oid != 0 && a->oid == b->oid;
 	default: return cmp(a, b) == 0;
 	}
 }
@@ -1247,6 +1261,8 @@ static bool js_leq(struct lb_kn_session *s, const struct kn_value *a, const stru
 {
 	if (a->t == KN_V_UNKNOWN || b->t == KN_V_UNKNOWN)
 		return a->t == b->t;
+	if (a->t == KN_V_TEXT && b->t == KN_V_TEXT) /* a state object as its String() */
+		return strcmp(a->u.s, b->u.s) == 0;
 	if (a->t == b->t || (is_num(a) && is_num(b)))
 		return js_seq(a, b);
 	if (a->t == KN_V_SET || b->t == KN_V_SET) {
@@ -1717,9 +1733,9 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 		 * includes a substring */
 		if (b.t == KN_V_UNKNOWN)
 			set_bool(out, false);
-		else if (b.t == KN_V_SET || (b.t == KN_V_TEXT && !kn_js_is_this(&b)))
+		else if (b.t == KN_V_SET || (b.t == KN_V_TEXT && !kn_js_is_this(&b) && !kn_js_state(&b)))
 			*rc = js_includes(s, &b, &a, out);
-		else /* a number, boolean or date has no includes() */
+		else /* a number, boolean, date or state object has no includes() */
 			js_throw(c, "arr.includes is not a function");
 		return 1;
 	default: /* < <= > >= */
@@ -1826,6 +1842,14 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 				*out = *c->bound;
 			return LB_OK;
 		}
+		if (e->ref < 0 && c->s->js && e->ref == -1 && c->s->m->root != NULL &&
+		    !c->s->m->root->cyclic && strcmp(e->name, c->s->m->root->name) == 0) {
+			/* PROformajs's context holds the tasks by runtime path: the top-level
+			 * task's name (not cyclic) is its state object */
+			out->t = KN_V_TEXT;
+			out->u.s = kn_js_state_text;
+			return LB_OK;
+		}
 		if (e->ref < 0)
 			return LB_OK;
 		if (e->ref == c->bound_data && c->bound != NULL) {
@@ -1900,7 +1924,8 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			double k = num(&b);
 			if (a.t == KN_V_SET && k >= 0 && k < (double)a.u.set.n) {
 				*out = a.u.set.v[(size_t)k];
-			} else if (a.t == KN_V_TEXT && k >= 0 && k < (double)strlen(a.u.s)) {
+			} else if (a.t == KN_V_TEXT && k >= 0 && k < (double)strlen(a.u.s) &&
+				   !kn_js_state(&a)) {
 				/* one byte (JavaScript: one UTF-16 unit; the same for ASCII) */
 				char *p = kn_arena_strdup(&c->s->ar, a.u.s + (size_t)k, 1);
 				if (p == NULL)

@@ -30,6 +30,10 @@ enum kn_vtype {
 
 struct kn_value {
 	int t; /* enum kn_vtype */
+	/* Under the PROformajs rules, a list a data item stores: its JavaScript identity (the
+	 * array object; 0 for one the evaluation made). Kept by copies, ignored by
+	 * kn_value_equal; it sits in what was padding, so the struct keeps its size. */
+	uint32_t oid;
 	union {
 		bool b;
 		int64_t i; /* KN_V_INT and KN_V_DATE */
@@ -51,13 +55,26 @@ char *kn_arena_strdup(struct kn_arena *a, const char *s, size_t n);
 void kn_arena_reset(struct kn_arena *a);
 
 /* JavaScript's null under the PROformajs rules: an unknown value with this mark in u.i
- * (result_of() / result_set() of a task PROformajs cannot look up). It reads as undefined
- * everywhere but where JavaScript's === tells them apart (a derived item's change, a raw
- * condition value between cycles). */
+ * (result_of() / result_set() of a task PROformajs cannot look up, of a task that is not a
+ * decision, of no argument). The evaluation reads it as JavaScript does (0 as a number, "null"
+ * as a text, == undefined but !== undefined, falsy); elsewhere it is unknown, and a data item
+ * storing it is not in the evaluator's context (PROformajs adds values != null only). */
 #define KN_JS_NULL INT64_C(0x6e756c6c)
 static inline bool kn_js_null(const struct kn_value *v)
 {
 	return v->t == KN_V_UNKNOWN && v->u.i == KN_JS_NULL;
+}
+
+/* A JavaScript object in a text's clothes under the PROformajs rules: the top-level task's
+ * state object, which its name (or a data item's name it shadows) reads in PROformajs's
+ * evaluator context. It behaves as the text "[object Object]" (its String(): truthy, NaN as a
+ * number, compared as that text) but for what an object lacks: count() undefined, nth() and
+ * [i] undefined, includes() of it throws, === only to itself. Known by this pointer, which a
+ * copy does not keep (kn_value_copy). */
+extern const char kn_js_state_text[];
+static inline bool kn_js_state(const struct kn_value *v)
+{
+	return v->t == KN_V_TEXT && v->u.s == kn_js_state_text;
 }
 
 /* Deep copy into heap memory owned by the caller (free with kn_value_clear). */
@@ -388,6 +405,9 @@ struct kn_problem {
  * LEBEN's .pf form gives the extra ones a meaning (net_support(c, x), min(a, b), max(a, b)):
  * PROformajs reads the first only, and so does LEBEN (the others are printed back) */
 #define KN_REF_FIRST_ONLY (-4)
+/* ref2 of result_of(t) / result_set(t) in the PROformajs JSON form when t is no decision:
+ * JavaScript's null there (no confirmed()); the .pf form refuses it. */
+#define KN_REF_NOT_DECISION (-5)
 /* A call's arguments as its function reads them (KN_REF_FIRST_ONLY: the first only). */
 static inline size_t kn_call_nargs(const struct kn_expr *e)
 {

@@ -444,14 +444,9 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 			return LB_OK;
 		/* PROformajs: a task's, candidate's or text range value's name (its validation
 		 * takes them) is undefined in its evaluator, whose context holds data values by
-		 * name and task states by runtime path ("p:t"); only the top-level task's name is
-		 * a runtime path, its state object, which LEBEN's values cannot be */
-		if (e->ref < 0 && r->m->js && strcmp(e->name, r->m->root->name) == 0)
-			return rprob(r)(r->m, LB_KN_UNDEFINED, r->task, e->line, e->col,
-					"%s:%d:%d: the top-level task's name '%s' used as a value "
-					"(PROformajs gives its state object, which LEBEN's values "
-					"cannot be); quote it or name a data item",
-					r->file, e->line, e->col, e->name);
+		 * name and task states by runtime path ("p:t"); only the top-level task's name
+		 * (not cyclic) is a runtime path, its state object (kn_eval; stored as a data
+		 * value it is refused: root_state_stored) */
 		if (e->ref < 0 && r->m->js)
 			return LB_OK;
 		if (e->ref < 0)
@@ -473,14 +468,9 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 					      e->ref != KN_F_IS_RECOMMENDED && e->ref != KN_F_MIN &&
 					      e->ref != KN_F_MAX) ||
 					     e->ref2 == KN_REF_FIRST_ONLY);
-		/* fewer arguments: JavaScript passes undefined (kn_eval gives PROformajs's answer) */
-		bool fewer_ok = r->m->js && (int)e->nargs < f->min_args &&
-				e->ref != KN_F_RESULT_OF && e->ref != KN_F_RESULT_SET;
-		if (r->m->js && (int)e->nargs < f->min_args && !fewer_ok)
-			return rprob(r)(r->m, LB_KN_TYPE, r->task, e->line, e->col,
-					"%s:%d:%d: %s() without an argument is null in PROformajs "
-					"(JavaScript's null, which LEBEN's values lack); name a decision",
-					r->file, e->line, e->col, f->name);
+		/* fewer arguments: JavaScript passes undefined (kn_eval gives PROformajs's answer;
+		 * result_of() and result_set() are JavaScript's null) */
+		bool fewer_ok = r->m->js && (int)e->nargs < f->min_args;
 		if (((int)e->nargs < f->min_args && !fewer_ok) ||
 		    ((int)e->nargs > f->max_args && !extra_ok)) {
 			if (f->min_args == f->max_args)
@@ -589,8 +579,13 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 						r->file, c->line, c->col, nm, cn ? cn : "?");
 				first = 2;
 			}
+			/* PROformajs: null for a task that is not a decision (its state has no
+			 * confirmed()); marked for the .pf form, which refuses it */
 			if ((e->ref == KN_F_RESULT_OF || e->ref == KN_F_RESULT_SET) &&
-			    r->m->tasks[a->ref]->cls != KN_DECISION)
+			    r->m->tasks[a->ref]->cls != KN_DECISION && r->m->js)
+				e->ref2 = KN_REF_NOT_DECISION;
+			else if ((e->ref == KN_F_RESULT_OF || e->ref == KN_F_RESULT_SET) &&
+				 r->m->tasks[a->ref]->cls != KN_DECISION)
 				return rprob(r)(r->m, LB_KN_TYPE, r->task, a->line, a->col,
 							"%s:%d:%d: '%s' is not a decision", r->file,
 							a->line, a->col, nm);
@@ -604,6 +599,64 @@ static int resolve_expr(struct resolver *r, struct kn_expr *e)
 		if ((rc = resolve_expr(r, e->args[i])) != LB_OK)
 			return rc;
 	return LB_OK;
+}
+
+/* Can x's value be the top-level task's state object (its name, resolved to no data item)?
+ * Follows what an operand gives unchanged: ?:, &&, ||, a compound's last, and the element
+ * of a list written out that nth, sum, min, max or [i] may give. */
+static const struct kn_expr *root_state_value(const struct lb_kn_model *m,
+					      const struct kn_expr *x)
+{
+	const struct kn_expr *r = NULL;
+	if (x == NULL)
+		return NULL;
+	switch (x->op) {
+	case KN_E_NAME:
+		return x->ref == -1 && strcmp(x->name, m->root->name) == 0 ? x : NULL;
+	case KN_E_COND:
+		return (r = root_state_value(m, x->args[1])) ? r : root_state_value(m, x->args[2]);
+	case KN_E_AND: case KN_E_OR:
+		return (r = root_state_value(m, x->args[0])) ? r : root_state_value(m, x->args[1]);
+	case KN_E_COMPOUND:
+		return x->nargs > 0 ? root_state_value(m, x->args[x->nargs - 1]) : NULL;
+	case KN_E_INDEX:
+		return root_state_value(m, x->args[0]);
+	case KN_E_LIST:
+		for (size_t i = 0; r == NULL && i < x->nargs; i++)
+			r = root_state_value(m, x->args[i]);
+		return r;
+	case KN_E_CALL:
+		if (x->nargs > 0 && (x->ref == KN_F_NTH || x->ref == KN_F_SUM ||
+				     x->ref == KN_F_MIN || x->ref == KN_F_MAX))
+			return root_state_value(m, x->args[0]);
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* PROformajs stores the top-level task's state object as a derived value (a numeric item
+ * never: isNaN), which its snapshot then shows as the live state ({class, path, design,
+ * state, ...}), and weighs it as a default (stored by a DataDefinition item without a range,
+ * refused by the others): LEBEN's values cannot hold it, so a data item whose valueCondition
+ * or defaultCondition may give it is refused by name. (An expression that is the name alone
+ * throws there, "illegal Identifier", as in LEBEN: nothing is stored.) */
+static int root_state_stored(const struct resolver *r, const struct kn_datadef *d)
+{
+	const struct lb_kn_model *m = r->m;
+	if (!m->js || m->root == NULL || m->root->cyclic)
+		return LB_OK;
+	bool numeric = (d->type == KN_T_INTEGER || d->type == KN_T_REAL) && !d->multi;
+	const struct kn_expr *x = numeric ? NULL : root_state_value(m, d->derive);
+	if (x == NULL || x == d->derive)
+		x = root_state_value(m, d->defcond);
+	if (x == NULL || x == d->defcond)
+		return LB_OK;
+	return lb_errf(r->em, LB_EINVALID,
+		       "%s:%d:%d: data item '%s' may store the top-level task's name '%s' as its "
+		       "value (PROformajs stores that task's state object, which LEBEN's values "
+		       "cannot hold); quote it or name a data item",
+		       r->file, x->line, x->col, d->name, x->name);
 }
 
 int kn_expr_resolve_quiet(const struct lb_kn_model *m, int task, struct kn_expr *e)
@@ -809,6 +862,8 @@ int kn_model_resolve(struct lb_kn_model *m, const char *file, struct lb_errmsg *
 		if ((rc = resolve_expr(&r, d->derive)) != LB_OK ||
 		    (rc = resolve_expr(&r, d->defcond)) != LB_OK)
 			return lb_errf(em, rc, "out of memory");
+		if ((rc = root_state_stored(&r, d)) != LB_OK)
+			return rc;
 		r.value_ok = true;
 		if ((rc = resolve_expr(&r, d->valid)) != LB_OK)
 			return lb_errf(em, rc, "out of memory");

@@ -1131,6 +1131,8 @@ static const char *pf_js_only(const struct kn_expr *e, bool js)
 		return strcmp(e->name, "net_support") == 0
 			       ? "net_support(c, x) (PROformajs reads its first argument only)"
 			       : "min/max(a, b) (PROformajs reads its first argument only)";
+	if (e->op == KN_E_CALL && e->ref2 == KN_REF_NOT_DECISION)
+		return "result_of/result_set of a task that is not a decision (null in PROformajs)";
 	if (js && e->op == KN_E_NAME && e->ref == -1 && !kn_js_reserved(e->name))
 		return "a task or candidate name used as a value (undefined in PROformajs)";
 	if (e->op == KN_E_CALL && e->ref >= 0 && (int)e->nargs < kn_fns[e->ref].min_args)

@@ -58,6 +58,9 @@ export const FEATURES = {
 	members: true,      // JavaScript's member access and `this`, sequences, blank-separated
 	                    // lists, texts as numbers (members below)
 	thisAlone: true,    // `this` alone: PROformajs's evaluator object (thisAlone below)
+	nulls: true,        // JavaScript's null (result_of() of a task that is not a decision),
+	                    // the top-level task's state object, an item's own list as a derived
+	                    // value (nullish below)
 };
 
 // The fixed clock both engines read in the differential test (now(), Date defaults without a
@@ -376,7 +379,8 @@ export function generate(seed, feat = FEATURES) {
 	const l = feat.loose ? loosen(j, seed) : j;
 	const m = feat.times ? timed(l, seed) : l;
 	const n = feat.members ? members(m, seed) : m;
-	return feat.thisAlone ? thisAlone(n, seed) : n;
+	const o = feat.thisAlone ? thisAlone(n, seed) : n;
+	return feat.nulls ? nullish(o, seed) : o;
 }
 
 // ---- times: last_updated() and the *_time() functions ----------------------------------------
@@ -797,6 +801,52 @@ function loosen(p, seed) {
 		t.waitCondition = `${t.waitCondition ? `(${t.waitCondition}) && ` : ''}${r.pick([
 			`!${other.name}`, `${c} == undefined`, `(${other.name} || 1) > 0`, `net_support('${other.name}') == 0`,
 			`is_known('${any}') || net_support('${other.name}', 1) >= 0`])}`;
+	}
+	return p;
+}
+
+// ---- nulls: JavaScript's null, the root's state object, an item's own array -----------------
+// Laid over a fifth of the protocols with a PRNG of their own: derived items and conditions
+// reading result_of()/result_set() of a task that is not a decision or of no argument (null:
+// null + 1 is 1, null == undefined, null !== undefined, "null" in a text), the top-level task's
+// name as a value (its state object: "[object Object]", truthy, count() undefined; never the
+// whole value of a non-numeric item, which PROformajs would store and LEBEN refuses), and a
+// derived item whose value is a multi-valued item's own array (the same object: it settles,
+// and changes at every set of the item).
+function nullish(p, seed) {
+	const r = rng(seed ^ 0x9011);
+	if (!r.chance(0.2) || p.class !== 'Plan' || !Array.isArray(p.dataDefinitions)) return p;
+	const ident = (n) => typeof n === 'string' && /^[a-z]\w*$/.test(n);
+	const items = p.dataDefinitions.filter((d) => !d.valueCondition && ident(d.name));
+	const tasks = [];
+	const walk = (t) => { for (const c of t.tasks || []) { tasks.push(c); walk(c); } };
+	walk(p);
+	const plain = tasks.filter((t) => t.class !== 'Decision' && ident(t.name));
+	if (!items.length || !plain.length || !ident(p.name)) return p;
+	const pick = (f) => { const xs = items.filter(f); return xs.length ? r.pick(xs).name : null; };
+	const num = pick((d) => (d.class === 'Integer' || d.class === 'Float') && !d.multiValued);
+	const multi = pick((d) => d.multiValued), any = r.pick(items).name, root = p.name;
+	const t = () => r.pick(plain).name;
+	const res = () => r.pick([`result_of('${t()}')`, `result_set('${t()}')`, 'result_of()', 'result_set()']);
+	const ints = [`${res()} + ${num || 1}`, `${res()} >= 0 ? 1 : 2`, `~${res()}`, `abs(${res()}) + (${res()} | 4)`,
+		`${root} ? 3 : 4`, `count(${root}) === undefined ? 5 : 6`, `(${res()} || ${root}) ? 7 : 8`];
+	const bools = [`${res()} == undefined`, `${res()} === undefined`, `${res()} < ${num || 1}`, `!${res()}`,
+		`!${root} || ${any} == ${root}`, `${root} < '${t()}'`, `${res()} == ${res()}`];
+	const texts = [`${res()} + '${t()}'`, `${root} + ${any}`, `${res()} + ${any}`];
+	const anys = [res(), `${num || 1} > 2 ? 1 : ${res()}`];
+	for (let i = 0, m = r.int(1, 3); i < m; i++) {
+		const k = r.pick(['Integer', 'Boolean', 'Text', 'DataDefinition']);
+		p.dataDefinitions.push({ class: k, name: `nx${i}`, caption: 'null',
+			valueCondition: r.pick(k === 'Integer' ? ints : k === 'Boolean' ? bools : k === 'Text' ? texts : anys) });
+	}
+	if (multi && r.chance(0.6))
+		p.dataDefinitions.push({ class: 'DataDefinition', name: 'nm0', caption: 'own list',
+			valueCondition: r.pick([multi, `is_known('${multi}') && ${multi}`]) },
+		{ class: 'Boolean', name: 'nm1', caption: 'same list', valueCondition: `nm0 == ${multi}` });
+	for (const x of tasks) {
+		if (!r.chance(0.15) || /[,;]/.test(x.waitCondition || '')) continue;
+		x.waitCondition = `${x.waitCondition ? `(${x.waitCondition}) && ` : ''}${r.pick([
+			`!!${root}`, `${res()} == undefined`, `${res()} !== undefined`, `(${res()} + 1) > 0`])}`;
 	}
 	return p;
 }

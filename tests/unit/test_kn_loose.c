@@ -198,10 +198,6 @@ static void test_arity(void **state)
 	lb_buf_release(&b);
 	kn_enact_free(e);
 	lb_kn_model_free(m);
-	/* result_of() without an argument is null in PROformajs, which LEBEN's values lack */
-	load_refused(PLAN("{\"class\":\"Boolean\",\"name\":\"v\",\"valueCondition\":\"result_of()\"}",
-			  ENQ("")),
-		     "without an argument is null");
 }
 
 /* count() of a text is its length in UTF-16 units; a numeric derived item keeps its value when
@@ -248,7 +244,7 @@ static void test_datadefinition(void **state)
 /* Names PROformajs's validation takes where LEBEN's rules want a data item or candidate: a
  * task's or candidate's name as a value (undefined), net_support() of a task's name (0 when
  * found from the caller), a source typed by a task's name (requested by its condition, no
- * answer taken); the top-level task's name as a value (its state object) is refused. */
+ * answer taken). */
 static void test_other_names(void **state)
 {
 	(void)state;
@@ -269,9 +265,77 @@ static void test_other_names(void **state)
 	static const char *const want2[] = { "\"w\":2", "\"requested\":[]", NULL };
 	run(m, ops, want2);
 	lb_kn_model_free(m);
-	load_refused(PLAN("{\"class\":\"Boolean\",\"name\":\"v\",\"valueCondition\":\"!p\"}",
+}
+
+/* result_of() / result_set() of a task that is not a decision, or of no argument: JavaScript's
+ * null. PROformajs: n0 null (one version), t1 "nullq", i1 0 (null >= 0, 1 + ~null), b2 true
+ * (null == undefined, null !== undefined), f2 -4, n1 2 for x 2 (null + 2); m1 null then 5,
+ * t2 "undefinedq" (an item storing null is not in the context) then "5q"; caption "a |1|0". */
+static void test_result_null(void **state)
+{
+	(void)state;
+	struct lb_kn_model *m = load_ok(PLAN(
+		"{\"class\":\"Integer\",\"name\":\"x\",\"range\":[1,2,3]},"
+		"{\"class\":\"DataDefinition\",\"name\":\"n0\",\"valueCondition\":\"result_of('a')\"},"
+		"{\"class\":\"Text\",\"name\":\"t1\",\"valueCondition\":\"result_set('a') + 'q'\"},"
+		"{\"class\":\"Integer\",\"name\":\"i1\",\"valueCondition\":"
+		"\"result_of('a') >= 0 ? 1 + ~result_of('q') : 2\"},"
+		"{\"class\":\"Boolean\",\"name\":\"b2\",\"valueCondition\":"
+		"\"result_of() == undefined && result_set() !== undefined\"},"
+		"{\"class\":\"Float\",\"name\":\"f2\",\"valueCondition\":"
+		"\"abs(result_of('q')) + round(result_set('a')) * 2 - (result_of('a') | 4)\"},"
+		"{\"class\":\"Float\",\"name\":\"n1\",\"valueCondition\":\"result_of('a') + x\"},"
+		"{\"class\":\"Integer\",\"name\":\"m1\",\"valueCondition\":\"x == 3 ? 5 : result_of('a')\"},"
+		"{\"class\":\"Text\",\"name\":\"t2\",\"valueCondition\":\"m1 + 'q'\"}",
+		ENQ(SRC("x")) ",{\"class\":\"Action\",\"name\":\"a\",\"caption\":"
+		"\"a ${result_of('a')}|${result_of('q') + 1}|${-result_of()}\"}"));
+	pf_refuses(m, "result_of/result_set of a task that is not a decision");
+	static const char *const want[] = { "\"n0\":null", "\"t1\":\"nullq\"", "\"i1\":0",
+					    "\"b2\":true", "\"f2\":-4", "\"m1\":null",
+					    "\"t2\":\"undefinedq\"", "a |1|0", NULL };
+	run(m, NULL, want);
+	static const char *const ops[] = { "set p:q {\"x\":2}", "set p:q {\"x\":3}", NULL };
+	static const char *const want2[] = { "\"n1\":3", "\"m1\":5", "\"t2\":\"5q\"", "\"n0\":1",
+					     "\"m1\":2", NULL };
+	run(m, ops, want2);
+	lb_kn_model_free(m);
+}
+
+/* The top-level task's name as a value: its state object in PROformajs's evaluator context.
+ * PROformajs: t1 "[object Object]undefined" then "[object Object]2", b1 false, b2 true,
+ * i1 4 (count() of it undefined), t2 "q2" (nth(), [1] undefined; p | 2 is 2), f1 2 (a numeric
+ * item never stores the object), the caption "a [object Object] NaN [object Object]1";
+ * includes(p, 'q') throws (x 3 refused). Stored as a Text item's value it is refused. */
+static void test_root_state(void **state)
+{
+	(void)state;
+	struct lb_kn_model *m = load_ok(PLAN(
+		"{\"class\":\"Integer\",\"name\":\"x\",\"range\":[1,2,3]},"
+		"{\"class\":\"Text\",\"name\":\"t1\",\"valueCondition\":\"p + x\"},"
+		"{\"class\":\"Boolean\",\"name\":\"b1\",\"valueCondition\":\"!p || p == undefined || p == 0\"},"
+		"{\"class\":\"Boolean\",\"name\":\"b2\",\"valueCondition\":"
+		"\"p > 'q' || p < 'q' && p != 'x'\"},"
+		"{\"class\":\"Integer\",\"name\":\"i1\",\"valueCondition\":"
+		"\"p ? count(p) === undefined ? 4 : 5 : 6\"},"
+		"{\"class\":\"Text\",\"name\":\"t2\",\"valueCondition\":"
+		"\"nth(p, 0) === undefined && p[1] === undefined ? 'q' + (p | 2) : 'x'\"},"
+		"{\"class\":\"Float\",\"name\":\"f1\",\"valueCondition\":\"x || p\"},"
+		"{\"class\":\"Integer\",\"name\":\"i2\",\"valueCondition\":\"x == 3 ? includes(p, 'q') : 1\"}",
+		ENQ(SRC("x")) ",{\"class\":\"Action\",\"name\":\"a\",\"caption\":"
+		"\"a ${p || 1} ${-p} ${p + 1}\"}"));
+	pf_refuses(m, "task or candidate name used as a value");
+	static const char *const want[] = { "\"t1\":\"[object Object]undefined\"", "\"b1\":false",
+					    "\"b2\":true", "\"i1\":4", "\"t2\":\"q2\"",
+					    "a [object Object] NaN [object Object]1", NULL };
+	run(m, NULL, want);
+	static const char *const ops[] = { "set p:q {\"x\":2}", "!set p:q {\"x\":3}", NULL };
+	static const char *const want2[] = { "\"t1\":\"[object Object]2\"", "\"f1\":2", NULL };
+	run(m, ops, want2);
+	lb_kn_model_free(m);
+	load_refused(PLAN("{\"class\":\"Integer\",\"name\":\"x\"},"
+			  "{\"class\":\"Text\",\"name\":\"v\",\"valueCondition\":\"x || p\"}",
 			  ENQ("")),
-		     "top-level task's name 'p' used as a value");
+		     "data item 'v' may store the top-level task's name 'p' as its value");
 }
 
 /* A data definition as the top level: PROformajs builds it and enacts nothing (no state, not
@@ -298,6 +362,26 @@ static void test_top_data(void **state)
 	load_refused("{\"class\":\"Integer\",\"name\":\"x\",\"valueCondition\":\"x + 1\"}", "'x'");
 }
 
+/* An item's stored list is one JavaScript array, which a derived item with valueCondition "m"
+ * stores itself: it settles, is == to m, and stores a new version at every set of m, an equal
+ * list included (a new array). PROformajs, after m [a, b], [c], [c]: v 3 versions, e true
+ * (7 versions: false while v still holds the last array), m 3 versions. */
+static void test_list_identity(void **state)
+{
+	(void)state;
+	struct lb_kn_model *m = load_ok(PLAN(
+		"{\"class\":\"Text\",\"name\":\"m\",\"multiValued\":true,\"range\":[\"a\",\"b\",\"c\"]},"
+		"{\"class\":\"DataDefinition\",\"name\":\"v\",\"valueCondition\":\"m\"},"
+		"{\"class\":\"Boolean\",\"name\":\"e\",\"valueCondition\":\"v == m && m === m\"}",
+		ENQ(SRC("m"))));
+	static const char *const ops[] = { "set p:q {\"m\":[\"a\",\"b\"]}", "set p:q {\"m\":[\"c\"]}",
+					   "set p:q {\"m\":[\"c\"]}", NULL };
+	static const char *const want[] = { "\"v\":[\"c\"]", "\"e\":true", "\"v\":3", "\"e\":7",
+					    "\"m\":3", NULL };
+	run(m, ops, want);
+	lb_kn_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +392,9 @@ int main(void)
 		cmocka_unit_test(test_datadefinition),
 		cmocka_unit_test(test_other_names),
 		cmocka_unit_test(test_top_data),
+		cmocka_unit_test(test_result_null),
+		cmocka_unit_test(test_root_state),
+		cmocka_unit_test(test_list_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
