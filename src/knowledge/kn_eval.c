@@ -1391,6 +1391,8 @@ static int js_member_of(struct ectx *c, const struct kn_value *o, const char *ke
 		js_read_of_undefined(c);
 		return LB_OK;
 	}
+	if (kn_js_state(o) || kn_js_is_this(o))
+		return LB_OK; /* an object's: no length, no element (undefined) */
 	if (strcmp(key, "length") == 0) {
 		if (o->t == KN_V_SET)
 			set_real(out, (double)o->u.set.n);
