@@ -1135,7 +1135,7 @@ static const char *pf_js_only(const struct kn_expr *e, bool js)
 		return "result_of/result_set of a task that is not a decision (null in PROformajs)";
 	if (js && e->op == KN_E_NAME && e->ref == -1 && !kn_js_reserved(e->name))
 		return "a task or candidate name used as a value (undefined in PROformajs)";
-	if (e->op == KN_E_CALL && e->ref >= 0 && (int)e->nargs < kn_fns[e->ref].min_args)
+	if (js && e->op == KN_E_CALL && e->ref >= 0 && (int)e->nargs < kn_fns[e->ref].min_args)
 		return "a call with fewer arguments than the function takes (JavaScript passes "
 		       "undefined)";
 	const char *op = kn_expr_js_only(e);
