@@ -125,6 +125,14 @@ static int pnext(struct pf *x)
 			}
 			padv(x);
 		}
+		if (b.len > 0 && b.data[0] == (uint8_t)KN_RAW_JSON) {
+			/* (the byte marks a value kept as JSON text inside the model) */
+			lb_buf_release(&b);
+			return lb_errf(x->em, LB_ESYNTAX,
+				       "%s:%d:%d: a string may not start with the control byte 0x01; "
+				       "remove it",
+				       x->file, x->tline, x->tcol);
+		}
 		x->str = b.data ? (char *)lb_buf_detach(&b, NULL) : lb_strdup("");
 		if (x->str == NULL)
 			return lb_errf(x->em, LB_ENOMEM, "out of memory");

@@ -364,6 +364,8 @@ static void test_model_errors(void **state)
 		{ "data :: x ; type integer; end data.\nplan :: p ;\n  enquiry :: e ;\n    source x;\n"
 		  "    source x meta \"{}\";\n  end enquiry.\nend plan.\n", "f.pf",
 		  "f.pf:5:5: enquiry 'e' asks for 'x' twice; keep one source" },
+		{ "plan :: p ;\n  caption \"\x01x\";\nend plan.\n", "f.pf",
+		  "f.pf:2:11: a string may not start with the control byte 0x01; remove it" },
 		{ "plan :: p ;\n  precondition a and ;\nend plan.\n", "f.pf",
 		  "f.pf:2:22: expected a value, name or '(', found end of expression" },
 		{ "plan :: p ;\nend decision.\n", "f.pf",
