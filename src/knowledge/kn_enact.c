@@ -1307,6 +1307,8 @@ static int dynamic_updates(struct kn_enact *e, int oi)
 		kn_arena_reset(&e->s->ar);
 		if (threw) /* PROformajs's evaluation throws: the cycle fails */
 			e->fail = true;
+		if (threw && e->why == NULL && e->s->js_why == kn_js_fn_source_why)
+			e->why = kn_js_fn_source_why; /* LEBEN's own throw: said as it is */
 		const char *r = b.data != NULL ? (const char *)b.data : "";
 		if (rc == LB_OK && (o->dyn[a] == NULL || strcmp(o->dyn[a], r) != 0) &&
 		    (rc = push(e, oi, a ? A_DESCRIPTION : A_CAPTION, 0)) == LB_OK &&

@@ -27,6 +27,9 @@ struct ectx {
 const char kn_js_this_obj[] = "[object Object]";
 /* a function read without its call (kn_int.h kn_js_is_fn) */
 const char kn_js_fn_obj[] = "[function]";
+const char kn_js_fn_source_why[] = "a JavaScript function (a method read without its call) as "
+				   "a text (String(), + with a text, a caption): its source "
+				   "text, which LEBEN does not reproduce";
 
 static const struct kn_value unknown_v = { .t = KN_V_UNKNOWN };
 
@@ -1187,9 +1190,7 @@ static int js_str(struct lb_kn_session *s, const struct kn_value *v, const char 
 	int rc = LB_OK;
 	if (kn_js_is_fn(v)) { /* its source text: not reproduced */
 		if (!s->js_threw)
-			s->js_why = "a JavaScript function (a method read without its call) as a text "
-				    "(String(), + with a text, a caption): its source text, which LEBEN "
-				    "does not reproduce";
+			s->js_why = kn_js_fn_source_why;
 		s->js_threw = true;
 		*out = "";
 		return LB_OK;

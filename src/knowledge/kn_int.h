@@ -149,6 +149,7 @@ static inline bool kn_js_is_this(const struct kn_value *v)
  * method: the same object at every evaluation), no value a data item takes; String() (its
  * source text, which LEBEN does not reproduce) throws with that said. */
 extern const char kn_js_fn_obj[];
+extern const char kn_js_fn_source_why[]; /* the throw of String() of it */
 static inline bool kn_js_is_fn(const struct kn_value *v)
 {
 	return v->t == KN_V_TEXT && v->u.s == kn_js_fn_obj;
