@@ -1179,6 +1179,8 @@ static bool accept_value(const struct kn_datadef *d, const struct kn_value *v)
 	if (kn_js_is_this(v) &&
 	    (d->type != KN_T_ANY || d->range_text != NULL || d->allowed != NULL))
 		return false;
+	if (kn_js_is_fn(v)) /* a function: no data item's value here (docs §4.2) */
+		return false;
 	switch (d->type) {
 	case KN_T_BOOLEAN: return v->t == KN_V_BOOL;
 	case KN_T_INTEGER: case KN_T_REAL: if (!num) return false; break;
@@ -1326,6 +1328,8 @@ static int dynamic_updates(struct kn_enact *e, int oi)
 		kn_arena_reset(&e->s->ar);
 		if (threw) /* PROformajs's evaluation throws: the cycle fails */
 			e->fail = true;
+		if (threw && e->why == NULL && e->s->js_why == kn_js_fn_source_why)
+			e->why = kn_js_fn_source_why; /* LEBEN's own throw: said as it is */
 		const char *r = b.data != NULL ? (const char *)b.data : "";
 		if (rc == LB_OK && (o->dyn[a] == NULL || strcmp(o->dyn[a], r) != 0) &&
 		    (rc = push(e, oi, a ? A_DESCRIPTION : A_CAPTION, 0)) == LB_OK &&
@@ -1596,7 +1600,13 @@ static int update(struct kn_enact *e, int oi)
 			return rc;
 		bool numeric = dd->type == KN_T_INTEGER || dd->type == KN_T_REAL;
 		bool differ;
-		if (js_list_undefined(dd->derive, &v)) /* an array all the same: new each time */
+		if (kn_js_is_fn(&v)) {
+			/* a function (the same object every time): a numeric item never stores it
+			 * (isNaN); another does once, the snapshot showing a version, no value */
+			differ = !numeric && !kn_js_fn_stored(&o->value);
+			v.t = KN_V_UNKNOWN;
+			v.u.i = KN_JS_FN;
+		} else if (js_list_undefined(dd->derive, &v)) /* an array all the same: new each time */
 			differ = !numeric || dd->derive->nargs < 2;
 		else if (kn_js_null(&v)) /* !isNaN(null): a numeric item stores it too */
 			differ = !kn_js_null(&o->value);
@@ -2443,7 +2453,7 @@ int kn_enact_snapshot(struct kn_enact *e, struct lb_buf *b)
 	n = 0;
 	for (size_t i = 0; rc == LB_OK && i < e->m->ndata; i++) {
 		const struct kn_value *v = name_last(e, (int)i, NULL);
-		if (v == NULL)
+		if (v == NULL || kn_js_fn_stored(v)) /* a function: JSON drops it */
 			continue;
 		rc = n++ ? lb_buf_addc(b, ',') : LB_OK;
 		rc = rc ? rc : str_json(b, e->m->data[i].name);

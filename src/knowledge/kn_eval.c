@@ -25,6 +25,11 @@ struct ectx {
 
 /* `this` alone under the PROformajs rules (kn_int.h KN_THIS_BARE) */
 const char kn_js_this_obj[] = "[object Object]";
+/* a function read without its call (kn_int.h kn_js_is_fn) */
+const char kn_js_fn_obj[] = "[function]";
+const char kn_js_fn_source_why[] = "a JavaScript function (a method read without its call) as "
+				   "a text (String(), + with a text, a caption): its source "
+				   "text, which LEBEN does not reproduce";
 
 static const struct kn_value unknown_v = { .t = KN_V_UNKNOWN };
 const char kn_js_state_text[] = "[object Object]";
@@ -1196,6 +1201,13 @@ static int js_str(struct lb_kn_session *s, const struct kn_value *v, const char 
 {
 	struct lb_buf b;
 	int rc = LB_OK;
+	if (kn_js_is_fn(v)) { /* its source text: not reproduced */
+		if (!s->js_threw)
+			s->js_why = kn_js_fn_source_why;
+		s->js_threw = true;
+		*out = "";
+		return LB_OK;
+	}
 	lb_buf_init(&b, 1u << 20);
 	switch (v->t) {
 	case KN_V_UNKNOWN: rc = lb_buf_adds(&b, kn_js_null(v) ? "null" : "undefined"); break;
@@ -1393,6 +1405,18 @@ static int js_member_of(struct ectx *c, const struct kn_value *o, const char *ke
 	}
 	if (kn_js_state(o) || kn_js_is_this(o))
 		return LB_OK; /* an object's: no length, no element (undefined) */
+	/* a modelled method read without its call: the function (a list's or text's includes,
+	 * a moment's diff, years() ...); undefined on any other value */
+	if (kn_js_member(key) == KN_JSM_METHOD) {
+		bool inc = strcmp(key, "includes") == 0;
+		if ((inc && (o->t == KN_V_SET || (o->t == KN_V_TEXT && !kn_js_is_this(o) &&
+						   !kn_js_is_fn(o)))) ||
+		    (!inc && o->t == KN_V_DATE)) {
+			out->t = KN_V_TEXT;
+			out->u.s = kn_js_fn_obj;
+		}
+		return LB_OK;
+	}
 	if (strcmp(key, "length") == 0) {
 		if (o->t == KN_V_SET)
 			set_real(out, (double)o->u.set.n);
@@ -1710,6 +1734,12 @@ static int ev_js(struct ectx *c, const struct kn_expr *e, struct kn_value *out, 
 			out->u.s = kn_js_this_obj;
 			return 1;
 		}
+		/* this.f of a function f that no data item's name hides: the function itself */
+		if (kn_expr_this(e) == KN_THIS_DOT && e->ref == -1 && kn_fn_lookup(e->name) >= 0) {
+			out->t = KN_V_TEXT;
+			out->u.s = kn_js_fn_obj;
+			return 1;
+		}
 		if (kn_expr_this(e) && kn_js_key_disallowed(e->name)) {
 			js_throw(c, "Access to member disallowed");
 			return 1;
@@ -1867,6 +1897,10 @@ static int ev(struct ectx *c, const struct kn_expr *e, struct kn_value *out)
 			return rc;
 		}
 		*out = c->s->pf_ident != NULL ? c->s->pf_ident[e->ref] : *kn_current(c->s, e->ref);
+		if (kn_js_fn_stored(out)) { /* a derived item holding a function */
+			out->t = KN_V_TEXT;
+			out->u.s = kn_js_fn_obj;
+		}
 		return LB_OK;
 	case KN_E_CALL:
 		return call(c, e, out);

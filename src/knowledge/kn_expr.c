@@ -572,13 +572,6 @@ static int parse_this(struct lexer *lx, struct kn_expr **out)
 			kn_expr_free(e);
 			return rc;
 		}
-	} else if (kn_fn_lookup(name) >= 0) {
-		rc = lb_errf(lx->em, LB_ESYNTAX,
-			     "%d:%d: this.%.40s without a call is PROformajs's function itself, "
-			     "which LEBEN does not read as a value: call it (this.%.40s(...))",
-			     line, col, name, name);
-		kn_expr_free(e);
-		return rc;
 	}
 	*out = e;
 	return LB_OK;
@@ -651,15 +644,6 @@ static void mark_optional(struct kn_expr *e, bool opt)
 	}
 }
 
-/* The current token is `?.` and a `(` follows it (`f?.(x)`). */
-static bool call_follows(struct lexer *lx)
-{
-	const char *q = lx->p;
-	while (q < lx->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
-		q++;
-	return is_op(lx, "?.") && q < lx->end && *q == '(';
-}
-
 /* `(this).x`, `(this)[k]`, `(this)(...)`: the evaluator object's member, which LEBEN reads only
  * as this.NAME / this['NAME'] / this.f(...) */
 static int this_object(struct lexer *lx, const struct kn_expr *e)
@@ -727,11 +711,6 @@ static int parse_js_postfix(struct lexer *lx, struct kn_expr **e, bool opt)
 		return rc;
 	if ((rc = next(lx)) != LB_OK)
 		return rc;
-	if (kn_js_member(x->name) == KN_JSM_METHOD && !is_op(lx, "(") && !call_follows(lx))
-		return lb_errf(lx->em, LB_ESYNTAX,
-			       "%d:%d: JavaScript's method '.%.40s' without a call (the function "
-			       "itself) is not read: call it",
-			       line, col, x->name);
 	return LB_OK;
 }
 

@@ -160,6 +160,24 @@ static inline bool kn_js_is_this(const struct kn_value *v)
 {
 	return v->t == KN_V_TEXT && v->u.s == kn_js_this_obj;
 }
+/* A JavaScript function read as a value (PROformajs's this.now, a date's .diff, a list's or
+ * text's .includes, without a call). Under the PROformajs rules its value is the text
+ * kn_js_fn_obj itself (by pointer): truthy, NaN as a number, === to itself (a prototype's
+ * method: the same object at every evaluation), no value a data item takes; String() (its
+ * source text, which LEBEN does not reproduce) throws with that said. */
+extern const char kn_js_fn_obj[];
+extern const char kn_js_fn_source_why[]; /* the throw of String() of it */
+static inline bool kn_js_is_fn(const struct kn_value *v)
+{
+	return v->t == KN_V_TEXT && v->u.s == kn_js_fn_obj;
+}
+/* A function a derived item holds: an unknown value with this mark in u.i (the snapshot shows
+ * its version and no value, as JSON drops a function); read back, it is kn_js_fn_obj again. */
+#define KN_JS_FN INT64_C(0x66756e63)
+static inline bool kn_js_fn_stored(const struct kn_value *v)
+{
+	return v->t == KN_V_UNKNOWN && v->u.i == KN_JS_FN;
+}
 
 struct kn_expr {
 	int op;                 /* enum kn_op */

@@ -57,7 +57,7 @@ const EXCEPTIONS = [
 	// (bitwise operators, **, ??, compound and comma expressions and chained comparisons are
 	// read now: these are what is left)
 	// (`this` alone is read now; `this[k]`, `(this).x` stay refused, which no mutant writes)
-	[/JavaScript's member '[^']*' \(a method or property of JavaScript's or moment\.js's own\) is not read|without a call is PROformajs's function itself|JavaScript's method '\.[^']*' without a call|JavaScript's \.[a-z]+\(\) with \d+ arguments is not read/, "JavaScript's members LEBEN does not model (a method read without its call: this.now, d.diff; x.toFixed(2) where a data item is named toFixed)"],
+	[/JavaScript's member '[^']*' \(a method or property of JavaScript's or moment\.js's own\) is not read|JavaScript's \.[a-z]+\(\) with \d+ arguments is not read/, "JavaScript's members LEBEN does not model (x.toFixed(2) and the other methods of JavaScript's or moment.js's own, where a data item is named toFixed)"],
 	[/may store the top-level task's name '.*' as its value/, "the top-level task's state object stored as a data value (its name as a derived value or default)"],
 ];
 
