@@ -189,7 +189,7 @@ for (const f of readdirSync(examples).filter((x) => x.endsWith('.json') && x !==
 }
 // and a small protocol scheduled by LEBEN's antecedents alone shows the same finding
 {
-	const c = JSON.parse(readFileSync(join(dirname(opt('deadlock', 'tests/data/proforma/hand-deadlock-wait.json')), 'pfrest-unreachable-after.json'), 'utf8'));
+	const c = JSON.parse(readFileSync(join(dirname(opt('deadlock', 'tests/data/proforma/hand-deadlock-wait.json')), 'hand-unreachable-after.json'), 'utf8'));
 	const x = checkDeadlocks(c.protocol, 'antecedents only');
 	// its findings: the tasks PROformajs discards when the plan starts (their preconditions
 	// read the decision before it is made), and nothing else; PROformajs never starts them

@@ -688,7 +688,7 @@ function members(p, seed) {
 		() => `${a()}.length > 2`, () => `this.${a()}.length == undefined`];
 	const cond = () => (r.chance(0.04) ? r.pick(rare) : r.pick(forms))();
 	// (a numeric item's value: a derived Integer item given a text is a difference of its own,
-	// tests/data/proforma/pfmember-derived-text.json)
+	// tests/data/proforma/gen-derived-text.json)
 	const ints = [() => `count([${k()} ${k()} 1])`,
 		() => `+'${r.pick(numTexts)}' + ${k()}`, () => `now().diff(${r.int(0, 1773500000000)}, 'days')`];
 	for (const d of texts) ints.push(() => `is_known('${d.name}') ? ${d.name}.length : -1`);
