@@ -165,7 +165,7 @@ def run(t, d, ce, apis):
 
     # the same 40 txs sent to nodes 2 and 3 at the same moment, four times: each node admits
     # them, and etcd stores each tx once (create-if-absent by tx id)
-    twice = sign(home1, apis[0], "bank", 160, "test.twice")
+    twice = sign(home1, apis[0], "bank", 480, "test.twice")
     dup_answers = []
 
     def send_same(node, part):
@@ -177,12 +177,22 @@ def run(t, d, ce, apis):
                     if res["status"] == "pending":
                         acked[res["id"]] = "bank"
 
-    for k in range(0, 160, 40):
+    # (which of the two requests reaches etcd second is up to scheduling: on a loaded machine
+    # the second node may find the txs committed already, not stored in etcd; up to eight
+    # more rounds until one is found there)
+    def etcd_duplicates():
+        return sum(http(a + "/v1/status")[1]["ordering"]["duplicates"] for a in apis)
+
+    sent_twice = 0
+    for k in range(0, len(twice), 40):
+        if k >= 160 and etcd_duplicates() >= 1:
+            break
         pair = [threading.Thread(target=send_same, args=(n, twice[k:k + 40])) for n in (1, 2)]
         for th in pair:
             th.start()
         for th in pair:
             th.join()
+        sent_twice += 40
     t.ok(all(st == 200 for _, st, _ in dup_answers),
          "the same txs sent to two nodes at once are answered by both",
          [a for a in dup_answers if a[1] != 200][:2])
@@ -246,10 +256,10 @@ def run(t, d, ce, apis):
     t.ok(all(s["published"] >= 1 and s["checked"] >= 1 and s["alarm_count"] == 0 for s in ss),
          "every node publishes signed checkpoints and checks the others', with no alarm",
          [(s["published"], s["checked"], s["alarm_count"]) for s in ss])
-    dups = sum(http(a + "/v1/status")[1]["ordering"]["duplicates"] for a in apis)
-    t.ok(dups >= 1 and len([i for i, k in acked.items() if k == "bank"]) == 160,
+    dups = etcd_duplicates()
+    t.ok(dups >= 1 and len([i for i, k in acked.items() if k == "bank"]) == sent_twice,
          "txs sent twice were found already stored in etcd by the second node (%d) and are "
-         "committed once" % dups)
+         "committed once" % dups, "%d sent to two nodes each" % sent_twice)
 
     # -- kill -9 a node under load, restart it; a new node joins late ---------------------
     script = os.path.join(ROOT, "scripts", "cluster.sh")
